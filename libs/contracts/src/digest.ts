@@ -1,0 +1,21 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { Proposal } from './events';
+
+/**
+ * The action digest: SHA-256 over the RFC 8785 canonical JSON of what would be done. An approval is
+ * bound to it, so editing any of these fields (or deciding under another policy version) makes a new
+ * digest that no earlier approval covers.
+ */
+export function actionDigest(proposal: Proposal, policyVersion: string): string {
+  const what = {
+    actionType: proposal.actionType,
+    target: proposal.target,
+    parameters: proposal.parameters,
+    proposer: proposal.proposer,
+    policyVersion,
+  };
+  const json = canonicalize(what);
+  if (json === undefined) throw new Error('proposal cannot be canonicalized');
+  return createHash('sha256').update(json).digest('hex');
+}

@@ -1,0 +1,10 @@
+/**
+ * Countersign's event contracts: the envelope, the one topic registry, a schema per event version,
+ * the action digest, and helpers to describe validation problems precisely.
+ * @packageDocumentation
+ */
+export * from './envelope';
+export * from './events';
+export * from './topics';
+export * from './digest';
+export * from './validation';

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { envelopeSchema, Envelope } from './envelope';
+import {
+  ActionExecutedV1,
+  ActionFailedV1,
+  ActionProposedV1,
+  ActionRefusedV1,
+  DeadLetteredV1,
+  PolicyDecidedV1,
+  ProposalSubmittedV1,
+  RequestRejectedV1,
+  ReviewDecidedV1,
+} from './events';
+
+/**
+ * The one topic registry. Names follow `<context>.<entity>.<event-past-tense>.v<major>`;
+ * a breaking change is a new `v2` topic. Never write a topic name as a string literal elsewhere.
+ */
+export const TOPICS = {
+  proposalSubmitted: 'agent.proposal.submitted.v1',
+  actionProposed: 'orchestrator.action.proposed.v1',
+  policyDecided: 'policy.decision.made.v1',
+  reviewDecided: 'review.decision.made.v1',
+  actionExecuted: 'execution.action.executed.v1',
+  actionFailed: 'execution.action.failed.v1',
+  actionRefused: 'execution.action.refused.v1',
+  requestRejected: 'security.request.rejected.v1',
+} as const;
+
+/** A topic name from the registry. */
+export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
+
+const def = <T extends z.ZodTypeAny>(topic: Topic, data: T) => envelopeSchema(topic, 1, data);
+
+/** One schema per topic, for the envelope and its data. */
+export const TOPIC_SCHEMAS = {
+  [TOPICS.proposalSubmitted]: def(TOPICS.proposalSubmitted, ProposalSubmittedV1),
+  [TOPICS.actionProposed]: def(TOPICS.actionProposed, ActionProposedV1),
+  [TOPICS.policyDecided]: def(TOPICS.policyDecided, PolicyDecidedV1),
+  [TOPICS.reviewDecided]: def(TOPICS.reviewDecided, ReviewDecidedV1),
+  [TOPICS.actionExecuted]: def(TOPICS.actionExecuted, ActionExecutedV1),
+  [TOPICS.actionFailed]: def(TOPICS.actionFailed, ActionFailedV1),
+  [TOPICS.actionRefused]: def(TOPICS.actionRefused, ActionRefusedV1),
+  [TOPICS.requestRejected]: def(TOPICS.requestRejected, RequestRejectedV1),
+} satisfies Record<Topic, z.ZodTypeAny>;
+
+/** The type of the dead-letter topic of `T`. */
+export type DlqTopic<T extends Topic = Topic> = `${T}.dlq`;
+
+/** The dead-letter topic of a topic. */
+export const dlqTopic = <T extends Topic>(topic: T): DlqTopic<T> => `${topic}.dlq` as DlqTopic<T>;
+
+/** Envelope schema for every dead-letter topic (the `type` names the dlq topic). */
+export const deadLetterSchema = (topic: Topic) => envelopeSchema(dlqTopic(topic), 1, DeadLetteredV1);
+
+/** Topic → envelope type, to type the bus (`publish<T extends keyof TopicMap>`). */
+export type TopicMap = { [T in Topic]: z.infer<(typeof TOPIC_SCHEMAS)[T]> } & {
+  [T in Topic as DlqTopic<T>]: Envelope<DlqTopic<T>, z.infer<typeof DeadLetteredV1>>;
+};
+
+/** Any topic the bus carries, including dead-letter topics. */
+export type AnyTopic = keyof TopicMap;
+
+/** Every registry topic and its dead-letter topic, e.g. for the audit writer and topic creation. */
+export const ALL_TOPICS: AnyTopic[] = (Object.values(TOPICS) as Topic[]).flatMap((t) => [t, dlqTopic(t)]);
+
+/** The schema for any topic, including dead-letter topics; undefined for an unknown topic. */
+export function schemaFor(topic: string): z.ZodTypeAny | undefined {
+  if (topic in TOPIC_SCHEMAS) return TOPIC_SCHEMAS[topic as Topic];
+  if (topic.endsWith('.dlq')) {
+    const base = topic.slice(0, -'.dlq'.length);
+    if (base in TOPIC_SCHEMAS) return deadLetterSchema(base as Topic);
+  }
+  return undefined;
+}
+
+/** The data type carried on a topic. */
+export type EventData<T extends AnyTopic> = TopicMap[T]['data'];

@@ -1,0 +1,190 @@
+import { AnyTopic, newId, TOPICS, TopicMap } from '@countersign/contracts';
+import { EventBus } from './port';
+
+type ProposalEvent = TopicMap[typeof TOPICS.proposalSubmitted];
+
+/** A fresh, isolated broker world for one test: every bus it makes talks to the same broker. */
+export interface BusHarness {
+  bus(): Promise<EventBus>;
+  close(): Promise<void>;
+}
+
+export function proposalEvent(subject: string, seq: number): ProposalEvent {
+  return {
+    id: newId(),
+    type: TOPICS.proposalSubmitted,
+    version: 1,
+    source: 'contract-test',
+    time: new Date().toISOString(),
+    subject,
+    correlationId: `corr-${subject}`,
+    causationId: null,
+    actor: { id: 'agent-1', kind: 'agent' },
+    data: {
+      actionType: 'support.reply',
+      target: `ticket-${seq}`,
+      parameters: { seq },
+      proposer: { agentId: 'agent-1', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p1' },
+      confidence: 0.9,
+      tenant: 'acme',
+      region: 'eu-west',
+      context: {},
+    },
+  };
+}
+
+/** Polls until `check` passes or the deadline is reached, then asserts once more (so failures say why). */
+export async function eventually(check: () => void, timeoutMs = 30_000, stepMs = 25): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, stepMs));
+    }
+  }
+}
+
+/**
+ * The bus contract: both adapters must pass it. `makeHarness` gives each test its own broker world
+ * (the in-memory broker, or a fresh namespace on the real Kafka broker).
+ */
+export function busContract(name: string, makeHarness: () => Promise<BusHarness>, timeoutMs = 60_000): void {
+  describe(`EventBus contract: ${name}`, () => {
+    let harness: BusHarness;
+    beforeEach(async () => {
+      harness = await makeHarness();
+    });
+    afterEach(async () => {
+      await harness.close();
+    });
+
+    it('delivers the events of one key in the order they were published', async () => {
+      const bus = await harness.bus();
+      const seen = new Map<string, number[]>();
+      await bus.subscribe({
+        group: 'contract.order',
+        handlers: {
+          [TOPICS.proposalSubmitted]: async (e) => {
+            const list = seen.get(e.subject) ?? [];
+            list.push(e.data.parameters.seq as number);
+            seen.set(e.subject, list);
+          },
+        },
+      });
+      const keys = ['action-a', 'action-b', 'action-c'];
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < 60; i++) sends.push(bus.publish(TOPICS.proposalSubmitted, proposalEvent(keys[i % 3], i)));
+      await Promise.all(sends);
+      await eventually(() => expect([...seen.values()].flat()).toHaveLength(60));
+      for (const k of keys) {
+        const got = seen.get(k)!;
+        expect(got).toEqual([...got].sort((a, b) => a - b));
+        expect(got).toHaveLength(20);
+      }
+    }, timeoutMs);
+
+    it('shares partitions between two instances of one consumer group, each event handled once', async () => {
+      const [one, two] = [await harness.bus(), await harness.bus()];
+      const handledBy = new Map<string, string[]>();
+      const handler = (who: string) => async (e: ProposalEvent) => {
+        handledBy.set(e.id, [...(handledBy.get(e.id) ?? []), who]);
+      };
+      await one.subscribe({ group: 'contract.share', handlers: { [TOPICS.proposalSubmitted]: handler('one') } });
+      await two.subscribe({ group: 'contract.share', handlers: { [TOPICS.proposalSubmitted]: handler('two') } });
+      const events = Array.from({ length: 80 }, (_, i) => proposalEvent(`key-${i}`, i));
+      await Promise.all(events.map((e) => one.publish(TOPICS.proposalSubmitted, e)));
+      await eventually(() => expect(handledBy.size).toBe(80));
+      await new Promise((r) => setTimeout(r, 300)); // room for a duplicate to show up
+      const all = [...handledBy.values()];
+      expect(all.every((who) => who.length === 1)).toBe(true);
+      expect(all.filter((w) => w[0] === 'one').length).toBeGreaterThan(0);
+      expect(all.filter((w) => w[0] === 'two').length).toBeGreaterThan(0);
+      expect(new Set(handledBy.keys())).toEqual(new Set(events.map((e) => e.id)));
+    }, timeoutMs);
+
+    it('redelivers an event whose handler failed, and keeps the key order', async () => {
+      const bus = await harness.bus();
+      const attempts: Array<[number, number]> = [];
+      let failedOnce = false;
+      await bus.subscribe({
+        group: 'contract.redeliver',
+        handlers: {
+          [TOPICS.proposalSubmitted]: async (e, ctx) => {
+            const seq = e.data.parameters.seq as number;
+            attempts.push([seq, ctx.attempt]);
+            if (seq === 1 && !failedOnce) {
+              failedOnce = true;
+              throw new Error('target system hiccup');
+            }
+          },
+        },
+      });
+      for (let i = 0; i < 3; i++) await bus.publish(TOPICS.proposalSubmitted, proposalEvent('one-key', i));
+      await eventually(() => expect(attempts).toHaveLength(4));
+      expect(attempts).toEqual([
+        [0, 1],
+        [1, 1],
+        [1, 2],
+        [2, 1],
+      ]);
+    }, timeoutMs);
+
+    it('sends poison messages to <topic>.dlq with the reason and keeps consuming', async () => {
+      const bus = await harness.bus();
+      const handled: number[] = [];
+      const dead: Array<{ reason: string; key: string | null; rawBytes: number }> = [];
+      await bus.subscribe({
+        group: 'contract.poison',
+        handlers: { [TOPICS.proposalSubmitted]: async (e) => void handled.push(e.data.parameters.seq as number) },
+      });
+      const dlq = `${TOPICS.proposalSubmitted}.dlq` as const;
+      await bus.subscribe({ group: 'contract.poison-dlq', handlers: { [dlq]: async (e) => void dead.push(e.data) } });
+
+      const valid = proposalEvent('poison-key', 7);
+      const schemaViolation = { ...proposalEvent('poison-key', 8), data: { ...valid.data, confidence: 7 } };
+      const oversized = { ...proposalEvent('poison-key', 9), data: { ...valid.data, parameters: { blob: 'x'.repeat(300 * 1024) } } };
+      await bus.publishRaw(TOPICS.proposalSubmitted, 'poison-key', '{"id": "broken json');
+      await bus.publishRaw(TOPICS.proposalSubmitted, 'poison-key', JSON.stringify(schemaViolation));
+      await bus.publishRaw(TOPICS.proposalSubmitted, 'poison-key', JSON.stringify(oversized));
+      await bus.publish(TOPICS.proposalSubmitted, valid);
+
+      await eventually(() => expect(dead).toHaveLength(3));
+      await eventually(() => expect(handled).toEqual([7]));
+      expect(dead[0].reason).toMatch(/^malformed JSON/);
+      expect(dead[1].reason).toMatch(/^schema violation: data\.confidence/);
+      expect(dead[2].reason).toMatch(/^oversized: \d+ bytes/);
+      expect(dead.every((d) => d.key === 'poison-key')).toBe(true);
+      expect(dead[2].rawBytes).toBeGreaterThan(300 * 1024);
+    }, timeoutMs);
+
+    it('dead-letters an event whose handler keeps failing, then handles the next one', async () => {
+      const bus = await harness.bus();
+      const handled: number[] = [];
+      const dead: string[] = [];
+      await bus.subscribe({
+        group: 'contract.give-up',
+        handlers: {
+          [TOPICS.proposalSubmitted]: async (e) => {
+            if (e.data.parameters.seq === 0) throw new Error('always broken');
+            handled.push(e.data.parameters.seq as number);
+          },
+          [`${TOPICS.proposalSubmitted}.dlq` as AnyTopic]: async (e: TopicMap[`${typeof TOPICS.proposalSubmitted}.dlq`]) => void dead.push(e.data.reason),
+        },
+      });
+      await bus.publish(TOPICS.proposalSubmitted, proposalEvent('give-up', 0));
+      await bus.publish(TOPICS.proposalSubmitted, proposalEvent('give-up', 1));
+      await eventually(() => expect(handled).toEqual([1]));
+      await eventually(() => expect(dead).toHaveLength(1));
+      expect(dead[0]).toMatch(/^handler failed after 3 attempts: always broken/);
+    }, timeoutMs);
+
+    it('refuses to publish an event that violates its schema', async () => {
+      const bus = await harness.bus();
+      const bad = { ...proposalEvent('k', 1), correlationId: '' };
+      await expect(bus.publish(TOPICS.proposalSubmitted, bad)).rejects.toThrow(/violates its schema: correlationId/);
+    }, timeoutMs);
+  });
+}

@@ -1,0 +1,40 @@
+import { AnyTopic, describeIssues, MAX_EVENT_BYTES, schemaFor, TopicMap } from '@countersign/contracts';
+import { PublishError } from './port';
+
+export type Decoded = { ok: true; event: TopicMap[AnyTopic] } | { ok: false; reason: string; partial?: { correlationId?: string } };
+
+/** Serialises an event for the wire after checking it against its topic's schema and the size limit. */
+export function encode<T extends AnyTopic>(topic: T, event: TopicMap[T], maxBytes = MAX_EVENT_BYTES): Buffer {
+  const schema = schemaFor(topic);
+  if (!schema) throw new PublishError(`unknown topic ${topic}`);
+  const parsed = schema.safeParse(event);
+  if (!parsed.success) throw new PublishError(`event for ${topic} violates its schema: ${describeIssues(parsed.error)}`);
+  const bytes = Buffer.from(JSON.stringify(parsed.data));
+  if (bytes.length > maxBytes) throw new PublishError(`event for ${topic} is ${bytes.length} bytes, over the ${maxBytes}-byte limit`);
+  return bytes;
+}
+
+/**
+ * Turns wire bytes back into a validated event, or says precisely why it cannot: the reason goes to the
+ * dead-letter topic.
+ */
+export function decode(topic: string, key: string | null, value: Buffer | null, maxBytes = MAX_EVENT_BYTES): Decoded {
+  if (value === null || value.length === 0) return { ok: false, reason: 'empty message' };
+  if (value.length > maxBytes) return { ok: false, reason: `oversized: ${value.length} bytes, over the ${maxBytes}-byte limit` };
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch (e) {
+    return { ok: false, reason: `malformed JSON: ${(e as Error).message}` };
+  }
+  const correlationId = typeof (json as { correlationId?: unknown })?.correlationId === 'string' ? (json as { correlationId: string }).correlationId : undefined;
+  const schema = schemaFor(topic);
+  if (!schema) return { ok: false, reason: `no schema for topic ${topic}`, partial: { correlationId } };
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: `schema violation: ${describeIssues(parsed.error)}`, partial: { correlationId } };
+  const event = parsed.data as TopicMap[AnyTopic];
+  if (key !== null && key !== event.subject) {
+    return { ok: false, reason: `key ${JSON.stringify(key)} does not match subject ${JSON.stringify(event.subject)}`, partial: { correlationId } };
+  }
+  return { ok: true, event };
+}

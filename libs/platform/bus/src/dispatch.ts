@@ -1,0 +1,90 @@
+import { AnyTopic, dlqTopic, newId, Topic, TopicMap } from '@countersign/contracts';
+import { Logger, withLogContext } from '@countersign/logging';
+import { decode } from './codec';
+import { DeliveryContext, HandlerMap, RetryPolicy } from './port';
+
+/** What the adapters need to send a dead letter. */
+export type DeadLetterSink = (topic: AnyTopic, event: TopicMap[AnyTopic]) => Promise<void>;
+
+export interface RawMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The delivery logic both adapters share, so they cannot drift apart: decode and validate, run the
+ * handler inside the event's log context, redeliver on failure with backoff, and dead-letter what
+ * cannot be handled — with the reason — so the partition keeps moving.
+ */
+export async function deliver(
+  msg: RawMessage,
+  group: string,
+  handlers: HandlerMap,
+  retry: RetryPolicy,
+  deadLetter: DeadLetterSink,
+  logger: Logger,
+  isClosed: () => boolean = () => false,
+): Promise<void> {
+  const handler = handlers[msg.topic as AnyTopic] as ((e: unknown, c: DeliveryContext) => Promise<void>) | undefined;
+  if (!handler) return;
+  const decoded = decode(msg.topic, msg.key, msg.value);
+  if (!decoded.ok) {
+    await sendToDlq(msg, group, decoded.reason, decoded.partial?.correlationId, deadLetter, logger);
+    return;
+  }
+  const event = decoded.event;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
+    if (isClosed()) throw new Error('subscription closed during delivery; the message will be redelivered');
+    try {
+      await withLogContext({ correlationId: event.correlationId, actionId: event.subject, eventId: event.id }, () =>
+        handler(event, { topic: msg.topic as AnyTopic, partition: msg.partition, offset: msg.offset, key: msg.key, attempt }),
+      );
+      return;
+    } catch (e) {
+      lastError = e;
+      logger.warn({ err: e, topic: msg.topic, attempt, group, correlationId: event.correlationId }, 'handler failed; redelivering');
+      if (attempt < retry.maxAttempts) await sleep(Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** (attempt - 1)));
+    }
+  }
+  await sendToDlq(msg, group, `handler failed after ${retry.maxAttempts} attempts: ${(lastError as Error)?.message ?? String(lastError)}`, event.correlationId, deadLetter, logger);
+}
+
+async function sendToDlq(msg: RawMessage, group: string, reason: string, correlationId: string | undefined, deadLetter: DeadLetterSink, logger: Logger) {
+  if (msg.topic.endsWith('.dlq')) {
+    // A broken dead letter is not sent further down: that would loop. It stays on its topic for operators.
+    logger.error({ topic: msg.topic, partition: msg.partition, offset: msg.offset, reason }, 'unreadable message on a dead-letter topic; skipped');
+    return;
+  }
+  const target = dlqTopic(msg.topic as Topic);
+  const id = newId();
+  const raw = msg.value ?? Buffer.alloc(0);
+  const event = {
+    id,
+    type: target,
+    version: 1,
+    source: group,
+    time: new Date().toISOString(),
+    subject: msg.key ?? `dead-letter:${id}`,
+    correlationId: correlationId ?? id,
+    causationId: null,
+    actor: { id: group, kind: 'service', authMethod: 'service' },
+    data: {
+      topic: msg.topic,
+      partition: msg.partition,
+      offset: msg.offset,
+      consumerGroup: group,
+      reason,
+      rawPreview: raw.subarray(0, 4096).toString('utf8'),
+      rawBytes: raw.length,
+      key: msg.key,
+    },
+  } as TopicMap[typeof target];
+  logger.warn({ topic: msg.topic, partition: msg.partition, offset: msg.offset, reason, correlationId: event.correlationId }, 'dead-lettered');
+  await deadLetter(target, event);
+}

@@ -1,0 +1,17 @@
+import pino from 'pino';
+import { busContract } from './bus.contract';
+import { InMemoryBroker, InMemoryBus } from './in-memory.bus';
+
+// real: in-process broker; fake: nothing.
+busContract('in-memory', async () => {
+  const broker = new InMemoryBroker();
+  const buses: InMemoryBus[] = [];
+  return {
+    bus: async () => {
+      const bus = new InMemoryBus({ broker, retry: { maxAttempts: 3, initialBackoffMs: 5 }, logger: pino({ level: 'silent' }) });
+      buses.push(bus);
+      return bus;
+    },
+    close: async () => void (await Promise.all(buses.map((b) => b.close()))),
+  };
+});

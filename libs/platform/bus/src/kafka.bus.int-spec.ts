@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { busContract } from './bus.contract';
+import { KafkaBus } from './kafka.bus';
+
+// real: Apache Kafka (infra/stack.sh); fake: nothing. Each test gets its own namespace (fresh topics and groups).
+busContract(
+  'kafka',
+  async () => {
+    const namespace = `bus-contract-${randomBytes(4).toString('hex')}`;
+    const buses: KafkaBus[] = [];
+    return {
+      bus: async () => {
+        const bus = new KafkaBus({
+          brokers: (process.env.KAFKA_BROKERS ?? '').split(','),
+          clientId: 'bus-contract',
+          namespace,
+          retry: { maxAttempts: 3, initialBackoffMs: 5 },
+          logger: pino({ level: 'silent' }),
+        });
+        await bus.connect();
+        buses.push(bus);
+        return bus;
+      },
+      close: async () => void (await Promise.all(buses.map((b) => b.close()))),
+    };
+  },
+  90_000,
+);

@@ -1,0 +1,188 @@
+import { ALL_TOPICS, AnyTopic, TopicMap } from '@countersign/contracts';
+import { createLogger, Logger } from '@countersign/logging';
+import { Admin, Consumer, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
+import { encode } from './codec';
+import { deliver } from './dispatch';
+import { DEFAULT_RETRY, EventBus, RetryPolicy, SubscribeOptions, Subscription } from './port';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  /** Prepended to every topic and group on the wire, to isolate test runs on one broker. Empty in production. */
+  namespace?: string;
+  partitions?: number;
+  retry?: Partial<RetryPolicy>;
+  logger?: Logger;
+  /** How long a fetch waits for data when the topic is idle: the floor of end-to-end latency. */
+  maxWaitTimeInMs?: number;
+  /** Partitions a consumer works on at once (each partition stays sequential). */
+  partitionsConsumedConcurrently?: number;
+}
+
+interface Pending {
+  topic: string;
+  key: string | null;
+  value: Buffer;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The Kafka adapter: a thin transport over kafkajs (see docs/adr/0002-kafka-transport.md). It keeps all
+ * kafkajs code in one place, batches concurrent publishes into one request, commits offsets only after
+ * a handler finished (at-least-once), and shares its delivery logic with the in-memory bus.
+ */
+export class KafkaBus implements EventBus {
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly logger: Logger;
+  private readonly retry: RetryPolicy;
+  private readonly ns: string;
+  private readonly consumers = new Set<Consumer>();
+  private connected?: Promise<void>;
+  private queue: Pending[] = [];
+  private flushing = false;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    this.logger = options.logger ?? createLogger('bus');
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.ns = options.namespace ? `${options.namespace}.` : '';
+    const log = this.logger;
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: logLevel.WARN,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 3_000 },
+      logCreator: () => ({ level, log: entry }) => {
+        const { message, ...rest } = entry;
+        if (level <= logLevel.ERROR) log.error({ kafka: rest }, message);
+        else log.warn({ kafka: rest }, message);
+      },
+    });
+    this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+    this.admin = this.kafka.admin();
+  }
+
+  /** Connects the producer and creates every registry topic (and its dead-letter topic) if missing. */
+  connect(): Promise<void> {
+    this.connected ??= (async () => {
+      await this.admin.connect();
+      const existing = new Set(await this.admin.listTopics());
+      const missing = ALL_TOPICS.map((t) => this.wire(t)).filter((t) => !existing.has(t));
+      if (missing.length) {
+        await this.admin.createTopics({
+          topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 6, replicationFactor: 1 })),
+          waitForLeaders: true,
+        });
+      }
+      await this.producer.connect();
+    })();
+    return this.connected;
+  }
+
+  async publish<T extends AnyTopic>(topic: T, event: TopicMap[T]): Promise<void> {
+    await this.send(this.wire(topic), event.subject, encode(topic, event));
+  }
+
+  async publishRaw(topic: string, key: string | null, value: Buffer | string): Promise<void> {
+    await this.send(this.wire(topic), key, Buffer.isBuffer(value) ? value : Buffer.from(value));
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    await this.connect();
+    const consumer = this.kafka.consumer({
+      groupId: this.ns + options.group,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      rebalanceTimeout: 20_000,
+      maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 50,
+      allowAutoTopicCreation: false,
+    });
+    this.consumers.add(consumer);
+    let closed = false;
+    const joined = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`consumer group ${options.group} did not join within 60 s`)), 60_000);
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await consumer.connect();
+    const topics = Object.keys(options.handlers) as AnyTopic[];
+    await consumer.subscribe({ topics: topics.map((t) => this.wire(t)), fromBeginning: true });
+    await consumer.run({
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
+      eachMessage: async ({ topic, partition, message }) => {
+        await deliver(
+          { topic: topic.slice(this.ns.length), partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, value: message.value },
+          options.group,
+          options.handlers,
+          this.retry,
+          (dlq, event) => this.publish(dlq, event),
+          this.logger,
+          () => closed,
+        );
+      },
+    });
+    await joined;
+    return {
+      close: async () => {
+        closed = true;
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      await this.connect();
+      await this.admin.describeCluster();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
+    this.consumers.clear();
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+
+  private wire(topic: string): string {
+    return this.ns + topic;
+  }
+
+  /** Publishes made in the same tick travel in one `sendBatch` request. */
+  private send(topic: string, key: string | null, value: Buffer): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic, key, value, resolve, reject });
+      if (!this.flushing) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      await this.connect();
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, 500);
+        const byTopic = new Map<string, { key: string | null; value: Buffer }[]>();
+        for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { key: p.key, value: p.value }]);
+        try {
+          await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+          batch.forEach((p) => p.resolve());
+        } catch (e) {
+          batch.forEach((p) => p.reject(e));
+        }
+      }
+    } catch (e) {
+      this.queue.splice(0).forEach((p) => p.reject(e));
+    } finally {
+      this.flushing = false;
+    }
+  }
+}

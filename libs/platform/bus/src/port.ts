@@ -1,0 +1,54 @@
+import type { AnyTopic, TopicMap } from '@countersign/contracts';
+
+/** Where a delivered event came from, and how many times this handler has been given it. */
+export interface DeliveryContext {
+  topic: AnyTopic;
+  partition: number;
+  offset: string;
+  key: string | null;
+  /** 1 on first delivery, 2+ on redelivery after a handler failure. */
+  attempt: number;
+}
+
+export type Handler<T extends AnyTopic> = (event: TopicMap[T], ctx: DeliveryContext) => Promise<void>;
+
+/** Handlers by topic: the subscription's topics are its keys. */
+export type HandlerMap = { [T in AnyTopic]?: Handler<T> };
+
+export interface SubscribeOptions {
+  /** Consumer group, named `<service>.<purpose>`: instances of one group share partitions. */
+  group: string;
+  handlers: HandlerMap;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+/**
+ * The event bus port. Two adapters implement it with the same semantics, proven by one contract suite:
+ * per-key ordering, consumer groups sharing partitions, redelivery after a handler failure, and
+ * poison messages (bad JSON, schema violation, oversized) sent to `<topic>.dlq` with a reason.
+ */
+export interface EventBus {
+  /** Validates the event against its topic's schema and publishes it keyed by `event.subject`. */
+  publish<T extends AnyTopic>(topic: T, event: TopicMap[T]): Promise<void>;
+  /** Publishes bytes as they are, without validation: for tools, replays and poison-message tests. */
+  publishRaw(topic: string, key: string | null, value: Buffer | string): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** True when the bus can publish and consume (for /readyz). */
+  healthy(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** How handler failures are retried before the message goes to the dead-letter topic. */
+export interface RetryPolicy {
+  maxAttempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialBackoffMs: 100, maxBackoffMs: 5_000 };
+
+/** An event that cannot be published (schema violation, oversized): nothing was sent. */
+export class PublishError extends Error {}
