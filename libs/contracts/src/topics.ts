@@ -30,7 +30,7 @@ export const TOPICS = {
 /** A topic name from the registry. */
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
-const def = <T extends z.ZodTypeAny>(topic: Topic, data: T) => envelopeSchema(topic, 1, data);
+const def = <TT extends Topic, T extends z.ZodTypeAny>(topic: TT, data: T) => envelopeSchema(topic, 1, data);
 
 /** One schema per topic, for the envelope and its data. */
 export const TOPIC_SCHEMAS = {

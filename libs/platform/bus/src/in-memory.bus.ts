@@ -45,7 +45,7 @@ export class InMemoryBroker {
   }
 
   join(group: string, member: Omit<Member, 'id'>): Member {
-    const state = this.groups.get(group) ?? { members: [], committed: new Map(), pumping: new Set() };
+    const state: GroupState = this.groups.get(group) ?? { members: [], committed: new Map(), pumping: new Set() };
     this.groups.set(group, state);
     const joined: Member = { ...member, id: this.nextMemberId++ };
     state.members.push(joined);

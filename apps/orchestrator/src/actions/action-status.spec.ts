@@ -1,0 +1,30 @@
+import { summarise } from './action-status';
+import { TimelineEntry } from './action-view.repository';
+
+const entry = (status: TimelineEntry['status'], time: string, lane?: TimelineEntry['lane']): TimelineEntry => ({
+  eventId: `${status}-${time}`,
+  type: 't',
+  time,
+  status,
+  lane,
+  actor: 'x',
+  detail: '',
+});
+
+describe('action status', () => {
+  it('is the latest stage reached, whatever order the events arrived in', () => {
+    const view = summarise([
+      entry('executed', '2026-01-01T00:00:03Z'),
+      entry('proposed', '2026-01-01T00:00:01Z'),
+      entry('in_review', '2026-01-01T00:00:02Z', 'review'),
+      entry('approved', '2026-01-01T00:00:02.5Z'),
+    ]);
+    expect(view.status).toBe('executed');
+    expect(view.lane).toBe('review');
+    expect(view.timeline.map((e) => e.status)).toEqual(['proposed', 'in_review', 'approved', 'executed']);
+  });
+
+  it('shows a refusal as the status when nothing was executed', () => {
+    expect(summarise([entry('autonomous', '2026-01-01T00:00:02Z', 'autonomous'), entry('refused', '2026-01-01T00:00:03Z'), entry('proposed', '2026-01-01T00:00:01Z')]).status).toBe('refused');
+  });
+});

@@ -1,0 +1,1 @@
+export { OrchestratorModule } from './orchestrator.module';

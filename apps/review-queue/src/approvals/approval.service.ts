@@ -1,0 +1,78 @@
+import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { SigningKey, signApproval } from '@countersign/approval';
+import { EventBus } from '@countersign/bus';
+import { Actor, deriveEvent, TOPICS } from '@countersign/contracts';
+import { EVENT_BUS, Principal, SERVICE_NAME } from '@countersign/nest';
+import { ReviewItem, ReviewItemRepository } from '../queue/review-item.repository';
+import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
+
+/** How long a signed approval stays valid for the executor. */
+export const APPROVAL_TTL_MS = 60 * 60 * 1000;
+
+export type ApproveResult = { status: 'approved'; approvers: string[] } | { status: 'awaiting-quorum'; approvers: string[]; quorum: number };
+
+/**
+ * Human decisions on review items. Only a human moves an action to `approved`; the proposer never can;
+ * an approval is a signed token bound to the action id and digest, published for the executor.
+ */
+@Injectable()
+export class ApprovalService {
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
+    @Inject(APPROVAL_SIGNING_KEY) private readonly key: SigningKey,
+    @Inject(SERVICE_NAME) private readonly service: string,
+  ) {}
+
+  async approve(actionId: string, reviewer: Principal, reason: string, now = new Date()): Promise<ApproveResult> {
+    const item = await this.pendingItem(actionId);
+    if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) {
+      throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it');
+    }
+    if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action');
+    if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
+      throw new ForbiddenException(`approving this action requires one of the roles: ${item.requiredRoles.join(', ')}`);
+    }
+    const approvals = await this.items.addApproval(actionId, reviewer.id, reason);
+    if (approvals.length < item.quorum) return { status: 'awaiting-quorum', approvers: approvals.map((a) => a.approver), quorum: item.quorum };
+    const approvers = approvals.map((a) => a.approver);
+    const decided = await this.items.decide(actionId, 'approved', approvers, reason, now);
+    if (!decided) throw new ConflictException(`action ${actionId} was decided meanwhile`);
+    const token = signApproval(this.key, {
+      actionId,
+      digest: item.digest,
+      approvers,
+      reasons: approvals.map((a) => a.reason),
+      issuedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + APPROVAL_TTL_MS).toISOString(),
+    });
+    await this.publish(decided, 'approved', reviewer, approvers, reason, token);
+    return { status: 'approved', approvers };
+  }
+
+  async reject(actionId: string, reviewer: Principal, reason: string, now = new Date()): Promise<void> {
+    await this.pendingItem(actionId);
+    const decided = await this.items.decide(actionId, 'rejected', [reviewer.id], reason, now);
+    if (!decided) throw new ConflictException(`action ${actionId} was decided meanwhile`);
+    await this.publish(decided, 'rejected', reviewer, [reviewer.id], reason);
+  }
+
+  private async pendingItem(actionId: string): Promise<ReviewItem> {
+    const item = await this.items.get(actionId);
+    if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    if (item.status !== 'pending') throw new ConflictException(`action ${actionId} is already ${item.status}`);
+    return item;
+  }
+
+  private async publish(item: ReviewItem, decision: 'approved' | 'rejected', reviewer: Principal, approvers: string[], reason: string, approval?: string) {
+    const actor = (id: string): Actor => ({ id, kind: 'human', authMethod: 'bearer-token', ...(id === reviewer.id ? { roles: reviewer.roles } : {}) });
+    await this.bus.publish(
+      TOPICS.reviewDecided,
+      deriveEvent(TOPICS.reviewDecided, { id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId }, {
+        source: this.service,
+        actor: actor(reviewer.id),
+        data: { decision, reviewers: approvers.map(actor), reason, digest: item.digest, ...(approval ? { approval } : {}) },
+      }),
+    );
+  }
+}

@@ -1,0 +1,1 @@
+export { ReviewQueueModule } from './review-queue.module';

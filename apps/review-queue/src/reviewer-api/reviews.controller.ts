@@ -1,0 +1,46 @@
+import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { z } from 'zod';
+import { AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
+import { ApprovalService } from '../approvals/approval.service';
+import { ReviewItemRepository } from '../queue/review-item.repository';
+import { REVIEW_ITEMS } from '../tokens';
+
+const DecisionBody = z.object({ reason: z.string().trim().min(3, 'a reason of at least 3 characters is required').max(2000) });
+
+/** The minimal reviewer API: list pending items, approve or reject each with a mandatory reason. */
+@Controller('v1/reviews')
+@Roles('reviewer')
+export class ReviewsController {
+  constructor(
+    @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
+    private readonly approvals: ApprovalService,
+  ) {}
+
+  @Get()
+  async pending(@Query('limit') limit?: string) {
+    const n = Math.min(Math.max(Number(limit ?? 50) || 50, 1), 500);
+    return { items: await this.items.pending(n) };
+  }
+
+  @Get(':actionId')
+  async one(@Param('actionId') actionId: string) {
+    const item = await this.items.get(actionId);
+    if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    return item;
+  }
+
+  @Post(':actionId/approve')
+  @HttpCode(200)
+  async approve(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    const { reason } = parseBody(DecisionBody, body);
+    return { actionId, ...(await this.approvals.approve(actionId, req.principal!, reason)) };
+  }
+
+  @Post(':actionId/reject')
+  @HttpCode(200)
+  async reject(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    const { reason } = parseBody(DecisionBody, body);
+    await this.approvals.reject(actionId, req.principal!, reason);
+    return { actionId, status: 'rejected' };
+  }
+}

@@ -1,0 +1,5 @@
+export * from './auth';
+export * from './body';
+export * from './platform.module';
+export * from './nest-logger';
+export * from './service-main';

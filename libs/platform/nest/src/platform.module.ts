@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ArgumentsHost,
+  Catch,
+  Controller,
+  DynamicModule,
+  ExceptionFilter,
+  Get,
+  Global,
+  HttpException,
+  Inject,
+  Injectable,
+  MiddlewareConsumer,
+  Module,
+  NestMiddleware,
+  NestModule,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { EventBus } from '@countersign/bus';
+import { derivedEventId, newId, TOPICS } from '@countersign/contracts';
+import { Logger, withLogContext } from '@countersign/logging';
+import { AuthenticatedRequest, AuthGuard, TOKEN_REGISTRY, TokenRegistry } from './auth';
+import { JsonBodyMiddleware } from './body';
+
+export const EVENT_BUS = Symbol.for('countersign.EventBus');
+export const LOGGER = Symbol.for('countersign.Logger');
+export const SERVICE_NAME = Symbol.for('countersign.ServiceName');
+export const READINESS = Symbol.for('countersign.Readiness');
+
+/** A readiness probe: /readyz answers 503 while any of them is false. */
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<boolean>;
+}
+
+/** What every service's process provides to its Nest modules. */
+export interface Platform {
+  service: string;
+  bus: EventBus;
+  logger: Logger;
+  tokens: TokenRegistry;
+  readiness?: ReadinessCheck[];
+}
+
+/** Binds the correlation id (from `X-Correlation-Id`, or a new one) to every log line of a request. */
+@Injectable()
+class RequestContextMiddleware implements NestMiddleware {
+  use(req: { headers: Record<string, unknown>; correlationId?: string }, res: { setHeader(k: string, v: string): void }, next: () => void) {
+    const header = req.headers['x-correlation-id'];
+    const correlationId = typeof header === 'string' && /^[\w.:-]{1,200}$/.test(header) ? header : randomUUID();
+    req.correlationId = correlationId;
+    res.setHeader('X-Correlation-Id', correlationId);
+    withLogContext({ correlationId }, next);
+  }
+}
+
+/**
+ * Answers every refusal as JSON with a precise message, and audits each 4xx as a
+ * `security.request.rejected.v1` event: every rejection is on the record.
+ */
+@Catch()
+export class RejectionFilter implements ExceptionFilter {
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_NAME) private readonly service: string,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost) {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<AuthenticatedRequest & { method: string; originalUrl: string; correlationId?: string }>();
+    const res = ctx.getResponse<{ status(n: number): { json(b: unknown): void } }>();
+    const status = exception instanceof HttpException ? exception.getStatus() : 500;
+    const body = exception instanceof HttpException ? exception.getResponse() : undefined;
+    const message =
+      status >= 500 ? 'internal error' : typeof body === 'string' ? body : String((body as { message?: unknown })?.message ?? (exception as Error).message);
+    if (status >= 500) this.logger.error({ err: exception, path: req.originalUrl }, 'request failed');
+    else this.audit(req, status, message);
+    res.status(status).json({ statusCode: status, error: httpReason(status), message });
+  }
+
+  private audit(req: AuthenticatedRequest & { method: string; originalUrl: string; correlationId?: string }, status: number, reason: string) {
+    const id = newId();
+    const correlationId = req.correlationId ?? id;
+    const path = req.originalUrl.split('?')[0].slice(0, 500);
+    this.logger.warn({ status, path, reason, principal: req.principal?.id }, 'request rejected');
+    this.bus
+      .publish(TOPICS.requestRejected, {
+        id: derivedEventId(TOPICS.requestRejected, id),
+        type: TOPICS.requestRejected,
+        version: 1,
+        source: this.service,
+        time: new Date().toISOString(),
+        subject: `request:${id}`,
+        correlationId,
+        causationId: null,
+        actor: req.principal
+          ? { id: req.principal.id, kind: req.principal.kind, roles: req.principal.roles, authMethod: 'bearer-token' }
+          : { id: 'anonymous', kind: 'agent', authMethod: 'none' },
+        data: { service: this.service, method: req.method, path, status, reason: reason.slice(0, 2000), principal: req.principal?.id ?? null },
+      })
+      .catch((e) => this.logger.error({ err: e }, 'could not audit a rejected request'));
+  }
+}
+
+const httpReason = (s: number) =>
+  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 503: 'Service Unavailable' })[s] ??
+  (s >= 500 ? 'Internal Server Error' : 'Error');
+
+@Controller()
+class HealthController {
+  constructor(@Inject(READINESS) private readonly checks: ReadinessCheck[]) {}
+
+  /** Liveness: the process answers. */
+  @Get('healthz')
+  health() {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: every dependency this service needs answers. */
+  @Get('readyz')
+  async ready() {
+    const results = await Promise.all(this.checks.map(async (c) => [c.name, await c.check().catch(() => false)] as const));
+    const body = { status: results.every(([, ok]) => ok) ? 'ready' : 'not-ready', checks: Object.fromEntries(results) };
+    if (body.status !== 'ready') throw new ServiceUnavailableException(body);
+    return body;
+  }
+}
+
+/**
+ * The platform every service module builds on: the bus, the logger, authentication and roles, the
+ * request context, JSON bodies with limits, audited rejections, and /healthz + /readyz.
+ */
+@Global()
+@Module({})
+export class PlatformModule implements NestModule {
+  static forRoot(platform: Platform): DynamicModule {
+    return {
+      module: PlatformModule,
+      controllers: [HealthController],
+      providers: [
+        { provide: EVENT_BUS, useValue: platform.bus },
+        { provide: LOGGER, useValue: platform.logger },
+        { provide: SERVICE_NAME, useValue: platform.service },
+        { provide: TOKEN_REGISTRY, useValue: platform.tokens },
+        { provide: READINESS, useValue: [{ name: 'bus', check: () => platform.bus.healthy() }, ...(platform.readiness ?? [])] },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: RejectionFilter },
+      ],
+      exports: [EVENT_BUS, LOGGER, SERVICE_NAME, TOKEN_REGISTRY, READINESS],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer) {
+    consumer.apply(RequestContextMiddleware, JsonBodyMiddleware).forRoutes('{*path}');
+  }
+}
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+}
+
+/** Starts a Nest HTTP app for `root` on host:port, with JSON logs and graceful shutdown. */
+export async function serve(root: unknown, logger: Logger, options: ServeOptions) {
+  const { NestFactory } = await import('@nestjs/core');
+  const { PinoNestLogger } = await import('./nest-logger');
+  const app = await NestFactory.create(root as never, { bodyParser: false, logger: new PinoNestLogger(logger) });
+  app.enableShutdownHooks();
+  await app.listen(options.port, options.host);
+  const address = app.getHttpServer().address() as { port: number };
+  return { app, port: address.port };
+}
