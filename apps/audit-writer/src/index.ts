@@ -1,0 +1,2 @@
+export { AuditWriterModule } from './audit-writer.module';
+export { FileAuditLogRepository } from './ingest/file-audit-log.repository';

@@ -1,0 +1,35 @@
+/** What a connector receives: the action as approved, never the reviewer-facing (masked) copy. */
+export interface ConnectorRequest {
+  actionId: string;
+  actionType: string;
+  target: string;
+  parameters: Record<string, unknown>;
+  tenant: string;
+  digest: string;
+}
+
+export type ConnectorResult =
+  | { status: 'executed'; externalRequestId?: string }
+  | { status: 'failed'; error: string }
+  /** The target may or may not have acted: a reconciler must ask it, never call again blindly. */
+  | { status: 'outcome_unknown'; error: string };
+
+/** Carries an action out on a target system, idempotently under `idempotencyKey`. */
+export interface Connector {
+  readonly name: string;
+  execute(request: ConnectorRequest, idempotencyKey: string): Promise<ConnectorResult>;
+}
+
+export const CONNECTORS = Symbol('Connectors');
+
+/** Connectors by action type, with a default. */
+export class ConnectorRegistry {
+  constructor(
+    private readonly fallback: Connector,
+    private readonly byType: Record<string, Connector> = {},
+  ) {}
+
+  for(actionType: string): Connector {
+    return this.byType[actionType] ?? this.fallback;
+  }
+}

@@ -1,0 +1,147 @@
+import type { Pool } from 'pg';
+import type { Lane, Proposal, TopicMap, TOPICS } from '@countersign/contracts';
+
+export type ExecutionState = 'decided' | 'executing' | 'executed' | 'failed' | 'outcome_unknown' | 'refused' | 'rejected';
+
+/** What the executor knows of an action: the policy decision, and how far execution went. */
+export interface ActionRecord {
+  actionId: string;
+  correlationId: string;
+  decisionEventId: string;
+  digest: string;
+  lane: Lane;
+  proposal: Proposal;
+  state: ExecutionState;
+  /** The event that authorised execution (the autonomous decision or the approval). */
+  authorisedBy?: string;
+  claimedAt?: string;
+  /** The outcome event's data, kept so a redelivery can publish it again (the same event id). */
+  outcome?: { topic: string; data: unknown };
+}
+
+export type ReviewDecidedEvent = TopicMap[typeof TOPICS.reviewDecided];
+
+export type ClaimResult = { claimed: true } | { claimed: false; reason: 'not-decided' | 'approval-consumed' };
+
+/**
+ * The durable execution record, keyed by action id. `claim` moves an action from `decided` to
+ * `executing` atomically (and consumes the approval's nonce): of all deliveries, only one executes.
+ */
+export interface ExecutionRepository {
+  saveDecision(record: Omit<ActionRecord, 'state'>): Promise<void>;
+  get(actionId: string): Promise<ActionRecord | undefined>;
+  claim(actionId: string, authorisedBy: string, approvalNonce: string | null, now: Date): Promise<ClaimResult>;
+  finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<void>;
+  /** An approval that arrived before the decision it approves: kept until the decision comes. */
+  keepEarlyApproval(actionId: string, event: ReviewDecidedEvent): Promise<void>;
+  takeEarlyApproval(actionId: string): Promise<ReviewDecidedEvent | undefined>;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS executor_actions (
+  action_id text PRIMARY KEY,
+  correlation_id text NOT NULL,
+  decision_event_id text NOT NULL,
+  digest text NOT NULL,
+  lane text NOT NULL,
+  proposal jsonb NOT NULL,
+  state text NOT NULL,
+  authorised_by text,
+  claimed_at timestamptz,
+  outcome jsonb,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS executor_consumed_approvals (
+  nonce text PRIMARY KEY,
+  action_id text NOT NULL,
+  consumed_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS executor_early_approvals (
+  action_id text PRIMARY KEY,
+  event jsonb NOT NULL
+);`;
+
+export class PgExecutionRepository implements ExecutionRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async migrate(): Promise<void> {
+    // Several instances may start at once: serialise the DDL with an advisory lock.
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock(7301)');
+      await client.query(SCHEMA);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(7301)').catch(() => undefined);
+      client.release();
+    }
+  }
+
+  async saveDecision(r: Omit<ActionRecord, 'state'>): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO executor_actions (action_id, correlation_id, decision_event_id, digest, lane, proposal, state)
+       VALUES ($1, $2, $3, $4, $5, $6, 'decided') ON CONFLICT (action_id) DO NOTHING`,
+      [r.actionId, r.correlationId, r.decisionEventId, r.digest, r.lane, JSON.stringify(r.proposal)],
+    );
+  }
+
+  async get(actionId: string): Promise<ActionRecord | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM executor_actions WHERE action_id = $1', [actionId]);
+    const r = rows[0];
+    if (!r) return undefined;
+    return {
+      actionId: r.action_id,
+      correlationId: r.correlation_id,
+      decisionEventId: r.decision_event_id,
+      digest: r.digest,
+      lane: r.lane,
+      proposal: r.proposal,
+      state: r.state,
+      authorisedBy: r.authorised_by ?? undefined,
+      claimedAt: r.claimed_at?.toISOString(),
+      outcome: r.outcome ?? undefined,
+    };
+  }
+
+  async claim(actionId: string, authorisedBy: string, nonce: string | null, now: Date): Promise<ClaimResult> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      if (nonce) {
+        const consumed = await client.query('INSERT INTO executor_consumed_approvals (nonce, action_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [nonce, actionId]);
+        if (consumed.rowCount === 0) {
+          await client.query('ROLLBACK');
+          return { claimed: false, reason: 'approval-consumed' };
+        }
+      }
+      const updated = await client.query(
+        `UPDATE executor_actions SET state = 'executing', authorised_by = $2, claimed_at = $3, updated_at = now()
+         WHERE action_id = $1 AND state = 'decided'`,
+        [actionId, authorisedBy, now],
+      );
+      if (updated.rowCount === 0) {
+        await client.query('ROLLBACK');
+        return { claimed: false, reason: 'not-decided' };
+      }
+      await client.query('COMMIT');
+      return { claimed: true };
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  async finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<void> {
+    await this.pool.query('UPDATE executor_actions SET state = $2, outcome = $3, updated_at = now() WHERE action_id = $1', [actionId, state, outcome ? JSON.stringify(outcome) : null]);
+  }
+
+  async keepEarlyApproval(actionId: string, event: ReviewDecidedEvent): Promise<void> {
+    await this.pool.query('INSERT INTO executor_early_approvals (action_id, event) VALUES ($1, $2) ON CONFLICT DO NOTHING', [actionId, JSON.stringify(event)]);
+  }
+
+  async takeEarlyApproval(actionId: string): Promise<ReviewDecidedEvent | undefined> {
+    const { rows } = await this.pool.query('DELETE FROM executor_early_approvals WHERE action_id = $1 RETURNING event', [actionId]);
+    return rows[0]?.event;
+  }
+}

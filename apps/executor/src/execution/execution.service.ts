@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { VerifyKeys } from '@countersign/approval';
+import { EventBus } from '@countersign/bus';
+import { ActionRefusedV1, deriveEvent, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
+import { executionFlagName, FlagReader } from '@countersign/flags';
+import type { Logger } from '@countersign/logging';
+import { EVENT_BUS, LOGGER, SERVICE_NAME } from '@countersign/nest';
+import type { z } from 'zod';
+import { checkApproval } from '../authorisation/approval-check';
+import { ConnectorRegistry, CONNECTORS } from '../connectors/connector';
+import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX } from '../tokens';
+import { ActionRecord, ExecutionRepository, ReviewDecidedEvent } from './execution.repository';
+
+type PolicyDecidedEvent = TopicMap[typeof TOPICS.policyDecided];
+type Refusal = Pick<z.infer<typeof ActionRefusedV1>, 'code' | 'reason'>;
+
+/** After this long in `executing`, a redelivered authorisation means the executor died mid-call. */
+export const EXECUTING_LEASE_MS = 60_000;
+
+/**
+ * Executes autonomous and approved actions exactly once: record `executing` durably, call the connector
+ * with an idempotency key derived from the action id and digest, record the outcome. Anything without an
+ * autonomous decision or a valid approval is refused and audited.
+ */
+@Injectable()
+export class ExecutionService {
+  private readonly actor = { id: 'executor', kind: 'service' as const, authMethod: 'service' as const };
+
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(EXECUTIONS) private readonly executions: ExecutionRepository,
+    @Inject(CONNECTORS) private readonly connectors: ConnectorRegistry,
+    @Inject(FLAGS) private readonly flags: FlagReader,
+    @Inject(FLAG_PREFIX) private readonly flagPrefix: string,
+    @Inject(APPROVAL_KEYS) private readonly approvalKeys: VerifyKeys,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_NAME) private readonly service: string,
+  ) {}
+
+  /** Every policy decision is stored first, so an approval that arrives early is never lost. */
+  async onPolicyDecided(e: PolicyDecidedEvent): Promise<void> {
+    await this.executions.saveDecision({
+      actionId: e.subject,
+      correlationId: e.correlationId,
+      decisionEventId: e.id,
+      digest: e.data.digest,
+      lane: e.data.lane,
+      proposal: e.data.proposal,
+    });
+    const record = (await this.executions.get(e.subject))!;
+    if (record.decisionEventId !== e.id) {
+      this.logger.warn({ kept: record.decisionEventId, ignored: e.id }, 'a second policy decision for one action; the first one stands');
+      return;
+    }
+    if (e.data.lane === 'autonomous') return this.execute(record, e, null);
+    if (e.data.lane === 'review') {
+      const early = await this.executions.takeEarlyApproval(e.subject);
+      if (early) await this.onReviewDecided(early);
+    }
+  }
+
+  async onReviewDecided(e: ReviewDecidedEvent): Promise<void> {
+    if (e.data.decision !== 'approved') {
+      const record = await this.executions.get(e.subject);
+      if (record?.state === 'decided') await this.executions.finish(e.subject, 'rejected', undefined);
+      return;
+    }
+    const record = await this.executions.get(e.subject);
+    const verdict = checkApproval(e, record, this.approvalKeys, new Date());
+    if (!verdict.ok) return this.refuse(e, verdict.refusal, true);
+    if (!record) {
+      await this.executions.keepEarlyApproval(e.subject, e);
+      this.logger.info('approval arrived before its policy decision; kept until the decision comes');
+      return;
+    }
+    return this.execute(record, e, verdict.nonce);
+  }
+
+  private async execute(record: ActionRecord, cause: Envelope, nonce: string | null): Promise<void> {
+    if (record.state !== 'decided') return this.afterRedelivery(record, cause);
+    const killSwitch = this.flags.state(executionFlagName(this.flagPrefix, record.proposal.actionType), { tenant: record.proposal.tenant, region: record.proposal.region });
+    if (killSwitch !== 'on') {
+      await this.executions.finish(record.actionId, 'refused', undefined);
+      return this.refuse(cause, killSwitch === 'off'
+        ? { code: 'kill-switch-off', reason: `the kill switch of ${record.proposal.actionType} is off: not executed` }
+        : { code: 'flag-unknown', reason: `no kill-switch flag has been seen for ${record.proposal.actionType}: failing closed` }, false);
+    }
+    const claim = await this.executions.claim(record.actionId, cause.id, nonce, new Date());
+    if (!claim.claimed) {
+      if (claim.reason === 'approval-consumed') return this.refuse(cause, { code: 'approval-replayed', reason: 'this approval was already consumed' }, true);
+      const now = await this.executions.get(record.actionId);
+      return now ? this.afterRedelivery(now, cause) : undefined;
+    }
+    const connector = this.connectors.for(record.proposal.actionType);
+    const idempotencyKey = createHash('sha256').update(`${record.actionId}:${record.digest}`).digest('hex');
+    const p = record.proposal;
+    const result = await connector.execute({ actionId: record.actionId, actionType: p.actionType, target: p.target, parameters: p.parameters, tenant: p.tenant, digest: record.digest }, idempotencyKey);
+    const authorisedBy = nonce ? ('approval' as const) : ('autonomous-decision' as const);
+    if (result.status === 'executed') {
+      const data = { connector: connector.name, digest: record.digest, authorisedBy, attempt: 1, ...(result.externalRequestId ? { externalRequestId: result.externalRequestId } : {}) };
+      await this.executions.finish(record.actionId, 'executed', { topic: TOPICS.actionExecuted, data });
+      await this.bus.publish(TOPICS.actionExecuted, deriveEvent(TOPICS.actionExecuted, cause, { source: this.service, actor: this.actor, data }));
+    } else {
+      const data = { outcome: result.status, connector: connector.name, digest: record.digest, error: result.error };
+      await this.executions.finish(record.actionId, result.status, { topic: TOPICS.actionFailed, data });
+      await this.bus.publish(TOPICS.actionFailed, deriveEvent(TOPICS.actionFailed, cause, { source: this.service, actor: this.actor, data }));
+    }
+  }
+
+  /**
+   * The action is past `decided`. The same authorisation again is a redelivery: publish the recorded
+   * outcome again (same event id, dropped downstream), or, when the executor died mid-call, report
+   * `outcome_unknown` — never call the target again blindly. Another authorisation is a replay.
+   */
+  private async afterRedelivery(record: ActionRecord, cause: Envelope): Promise<void> {
+    if (record.authorisedBy !== cause.id) {
+      if (record.state === 'refused' || record.state === 'rejected') return;
+      return this.refuse(cause, { code: 'approval-replayed', reason: `the action is already ${record.state}` }, cause.type === TOPICS.reviewDecided);
+    }
+    if (record.outcome) {
+      const { topic, data } = record.outcome as { topic: typeof TOPICS.actionExecuted; data: TopicMap[typeof TOPICS.actionExecuted]['data'] };
+      await this.bus.publish(topic, deriveEvent(topic, cause, { source: this.service, actor: this.actor, data }));
+      return;
+    }
+    if (record.state === 'executing' && Date.now() - Date.parse(record.claimedAt ?? '') > EXECUTING_LEASE_MS) {
+      const data = { outcome: 'outcome_unknown' as const, connector: this.connectors.for(record.proposal.actionType).name, digest: record.digest, error: 'the executor stopped during the call; the target must be asked' };
+      await this.executions.finish(record.actionId, 'outcome_unknown', { topic: TOPICS.actionFailed, data });
+      await this.bus.publish(TOPICS.actionFailed, deriveEvent(TOPICS.actionFailed, cause, { source: this.service, actor: this.actor, data }));
+      return;
+    }
+    // Still executing within its lease: another delivery is at work and will record the outcome.
+    this.logger.warn({ state: record.state }, 'duplicate delivery while the action is being executed; left to the first one');
+  }
+
+  private async refuse(cause: Envelope, refusal: Refusal, suspicious: boolean): Promise<void> {
+    (suspicious ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger))({ code: refusal.code, suspicious }, `refused: ${refusal.reason}`);
+    await this.bus.publish(
+      TOPICS.actionRefused,
+      deriveEvent(TOPICS.actionRefused, cause, { source: this.service, actor: this.actor, data: { ...refusal, suspicious } }),
+    );
+  }
+}

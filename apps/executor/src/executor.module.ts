@@ -1,0 +1,36 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { VerifyKeys } from '@countersign/approval';
+import type { FlagReader } from '@countersign/flags';
+import { ConnectorRegistry, CONNECTORS } from './connectors/connector';
+import { ExecutionConsumer } from './execution/execution.consumer';
+import { ExecutionRepository } from './execution/execution.repository';
+import { ExecutionService } from './execution/execution.service';
+import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX } from './tokens';
+
+export interface ExecutorOptions {
+  executions: ExecutionRepository;
+  connectors: ConnectorRegistry;
+  flags: FlagReader;
+  /** Kill-switch flags are named `<prefix><actionType>`. */
+  flagPrefix: string;
+  approvalKeys: VerifyKeys;
+}
+
+/** Exactly-once execution of autonomous and approved actions, behind kill switches. */
+@Module({})
+export class ExecutorModule {
+  static register(options: ExecutorOptions): DynamicModule {
+    return {
+      module: ExecutorModule,
+      providers: [
+        ExecutionService,
+        ExecutionConsumer,
+        { provide: EXECUTIONS, useValue: options.executions },
+        { provide: CONNECTORS, useValue: options.connectors },
+        { provide: FLAGS, useValue: options.flags },
+        { provide: FLAG_PREFIX, useValue: options.flagPrefix },
+        { provide: APPROVAL_KEYS, useValue: options.approvalKeys },
+      ],
+    };
+  }
+}

@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { verifyKeysFromPem } from '@countersign/approval';
+import { createUnleashFlagReader } from '@countersign/flags';
+import { runService } from '@countersign/nest';
+import { createPgPool } from '@countersign/storage';
+import { ConnectorRegistry } from './connectors/connector';
+import { WebhookConnector } from './connectors/webhook.connector';
+import { PgExecutionRepository } from './execution/execution.repository';
+import { ExecutorModule } from './executor.module';
+
+void runService({
+  service: 'executor',
+  defaultPort: 8083,
+  settings: z.object({
+    DATABASE_URL: z.string().startsWith('postgres'),
+    WEBHOOK_URL: z.url(),
+    APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
+    UNLEASH_URL: z.url(),
+    UNLEASH_CLIENT_TOKEN: z.string().min(1),
+    UNLEASH_REFRESH_MS: z.coerce.number().int().min(100).default(1000),
+    FLAG_PREFIX: z.string().default('countersign.exec.'),
+    FLAGS_BACKUP_DIR: z.string().default('.countersign/flags-backup'),
+  }),
+  async build({ config }) {
+    const pool = createPgPool(config.DATABASE_URL);
+    const executions = new PgExecutionRepository(pool);
+    await executions.migrate();
+    const flags = createUnleashFlagReader({
+      url: config.UNLEASH_URL,
+      clientToken: config.UNLEASH_CLIENT_TOKEN,
+      appName: 'countersign-executor',
+      refreshIntervalMs: config.UNLEASH_REFRESH_MS,
+      backupDir: config.FLAGS_BACKUP_DIR,
+      environment: 'development',
+    });
+    await flags.ready(10_000);
+    const approvalKeys = verifyKeysFromPem(JSON.parse(readFileSync(config.APPROVAL_VERIFY_KEYS_FILE, 'utf8')));
+    return {
+      modules: [
+        ExecutorModule.register({ executions, connectors: new ConnectorRegistry(new WebhookConnector(config.WEBHOOK_URL)), flags, flagPrefix: config.FLAG_PREFIX, approvalKeys }),
+      ],
+      readiness: [
+        { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
+        { name: 'flags', check: () => flags.ready(1) },
+      ],
+      close: async () => {
+        await flags.close();
+        await pool.end();
+      },
+    };
+  },
+});

@@ -1,0 +1,5 @@
+/** DI tokens of the executor's ports. */
+export const EXECUTIONS = Symbol('ExecutionRepository');
+export const FLAGS = Symbol('FlagReader');
+export const FLAG_PREFIX = Symbol('FlagPrefix');
+export const APPROVAL_KEYS = Symbol('ApprovalVerifyKeys');
