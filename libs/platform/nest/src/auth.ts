@@ -76,7 +76,6 @@ export class AuthGuard implements CanActivate {
 
 /** Reads a tokens file (JSON array of {principal, kind, roles, tokenSha256}); a bad file stops the service. */
 export function loadTokenRegistry(path: string): TokenRegistry {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { readFileSync } = require('node:fs') as typeof import('node:fs');
   const parsed = TokensFileSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
   if (!parsed.success) throw new Error(`tokens file ${path} is invalid: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);

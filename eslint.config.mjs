@@ -1,0 +1,46 @@
+// Lint: TypeScript rules plus Nx module boundaries in two dimensions, `type:` and `scope:`
+// (see docs/adr/0001-workspace-and-boundaries.md).
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+const FRAMEWORKS = ['@nestjs/*', 'kafkajs', 'ioredis', 'unleash-client', 'pino', 'pg', 'express', 'nestjs-pino'];
+
+const boundaries = (allow = []) => [
+  'error',
+  {
+    enforceBuildableLibDependency: false,
+    allow,
+    depConstraints: [
+      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:platform', 'type:domain', 'type:contracts'] },
+      { sourceTag: 'type:host', onlyDependOnLibsWithTags: ['type:app', 'type:platform', 'type:domain', 'type:contracts'] },
+      { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform', 'type:domain', 'type:contracts'] },
+      { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'], bannedExternalImports: FRAMEWORKS },
+      { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: FRAMEWORKS },
+      { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:testing', 'type:platform', 'type:domain', 'type:contracts'] },
+      { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared', 'scope:orchestrator', 'scope:policy-engine', 'scope:review-queue', 'scope:executor', 'scope:audit-writer'] },
+      ...['orchestrator', 'policy-engine', 'review-queue', 'executor', 'audit-writer'].map((s) => ({ sourceTag: `scope:${s}`, onlyDependOnLibsWithTags: [`scope:${s}`, 'scope:shared'] })),
+    ],
+  },
+];
+
+export default [
+  { ignores: ['**/node_modules/**', '**/dist/**', '.stack/**', '.countersign/**', '.nx/**', 'infra/unleash/node_modules/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@nx/enforce-module-boundaries': boundaries(),
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-require-imports': 'off',
+    },
+  },
+  {
+    // The embedded host is the one composition root that runs the five services in one process: it
+    // may import each app's public entry (src/index.ts). Every other project importing an app fails.
+    files: ['apps/embedded/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': boundaries(['@countersign/orchestrator', '@countersign/policy-engine', '@countersign/review-queue', '@countersign/executor', '@countersign/audit-writer']),
+    },
+  },
+];
