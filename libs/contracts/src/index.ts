@@ -8,3 +8,4 @@ export * from './events';
 export * from './topics';
 export * from './digest';
 export * from './validation';
+export * from './json-schema';

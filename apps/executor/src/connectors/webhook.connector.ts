@@ -8,15 +8,16 @@ import { Connector, ConnectorRequest, ConnectorResult } from './connector';
 export class WebhookConnector implements Connector {
   readonly name = 'webhook';
 
+  /** `url` may be a function, for a target whose address is known only after start (the embedded sink). */
   constructor(
-    private readonly url: string,
+    private readonly url: string | (() => string),
     private readonly timeoutMs = 10_000,
   ) {}
 
   async execute(request: ConnectorRequest, idempotencyKey: string): Promise<ConnectorResult> {
     let response: Response;
     try {
-      response = await fetch(this.url, {
+      response = await fetch(typeof this.url === 'string' ? this.url : this.url(), {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey, 'X-Countersign-Action-Id': request.actionId },
         body: JSON.stringify(request),

@@ -100,6 +100,7 @@ export class ExecutionService {
     if (result.status === 'executed') {
       const data = { connector: connector.name, digest: record.digest, authorisedBy, attempt: 1, ...(result.externalRequestId ? { externalRequestId: result.externalRequestId } : {}) };
       await this.executions.finish(record.actionId, 'executed', { topic: TOPICS.actionExecuted, data });
+      this.logger.info({ connector: connector.name, authorisedBy, externalRequestId: result.externalRequestId }, 'action executed');
       await this.bus.publish(TOPICS.actionExecuted, deriveEvent(TOPICS.actionExecuted, cause, { source: this.service, actor: this.actor, data }));
     } else {
       const data = { outcome: result.status, connector: connector.name, digest: record.digest, error: result.error };

@@ -3,3 +3,4 @@ export * from './body';
 export * from './platform.module';
 export * from './nest-logger';
 export * from './service-main';
+export * from './tokens-file';

@@ -1,0 +1,100 @@
+import 'reflect-metadata';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Module } from '@nestjs/common';
+import { generateSigningKey, verifyKeysFromPem } from '@countersign/approval';
+import { AuditWriterModule, FileAuditLogRepository } from '@countersign/audit-writer';
+import { InMemoryBus } from '@countersign/bus';
+import { ConnectorRegistry, ExecutorModule, InMemoryExecutionRepository, WebhookConnector } from '@countersign/executor';
+import { createFileFlagReader, FlagFile } from '@countersign/flags';
+import { createLogger, Logger } from '@countersign/logging';
+import { PlatformModule, serve, TokenRegistry, TokensFileSchema, writeTokens } from '@countersign/nest';
+import { OrchestratorModule } from '@countersign/orchestrator';
+import { actionTypesOf, DEFAULT_CONTRACT_PATH, PolicyEngineModule } from '@countersign/policy-engine';
+import { ReviewQueueModule } from '@countersign/review-queue';
+import { SinkStore, WebhookSinkController } from './sink/webhook-sink.controller';
+
+
+export interface EmbeddedOptions {
+  /** Where tokens, the flag file and the audit file live (default `.countersign/embedded`). */
+  home: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  logger?: Logger;
+  contractPath?: string;
+}
+
+export const FLAG_PREFIX = 'countersign.exec.';
+export const AUTONOMY_PREFIX = 'countersign.autonomy.';
+
+/**
+ * All five services in one process: the in-process bus and stores, a local flag file and a local
+ * append-only audit file. Needs nothing but Node.
+ */
+export async function startEmbedded(options: EmbeddedOptions) {
+  const home = options.home;
+  mkdirSync(home, { recursive: true });
+  const logger = options.logger ?? createLogger('countersign-embedded');
+  const contractPath = options.contractPath ?? DEFAULT_CONTRACT_PATH;
+
+  const tokensFile = join(home, 'tokens.json');
+  if (!existsSync(tokensFile)) writeTokens(home);
+  const tokens = new TokenRegistry(TokensFileSchema.parse(JSON.parse(readFileSync(tokensFile, 'utf8'))));
+
+  const flagsFile = join(home, 'flags.json');
+  if (!existsSync(flagsFile)) writeFileSync(flagsFile, JSON.stringify(defaultFlags(actionTypesOf(contractPath)), null, 2));
+  const flags = createFileFlagReader(flagsFile);
+  await flags.ready(5_000);
+
+  const { signing, publicKeyPem } = generateSigningKey('embedded-approvals');
+  const bus = new InMemoryBus({ logger });
+  let baseUrl = '';
+
+  @Module({ controllers: [WebhookSinkController], providers: [SinkStore], exports: [SinkStore] })
+  class SinkModule {}
+
+  @Module({
+    imports: [
+      PlatformModule.forRoot({ service: 'countersign-embedded', bus, logger, tokens }),
+      OrchestratorModule.register(),
+      PolicyEngineModule.register({ contractPath, flags, flagNames: { execPrefix: FLAG_PREFIX, autonomyPrefix: AUTONOMY_PREFIX } }),
+      ReviewQueueModule.register({ signingKey: signing }),
+      ExecutorModule.register({
+        executions: new InMemoryExecutionRepository(),
+        connectors: new ConnectorRegistry(new WebhookConnector(() => `${baseUrl}/_sink/effects`)),
+        flags,
+        flagPrefix: FLAG_PREFIX,
+        approvalKeys: verifyKeysFromPem({ 'embedded-approvals': publicKeyPem }),
+      }),
+      AuditWriterModule.register(new FileAuditLogRepository(join(home, 'audit', 'audit.jsonl'))),
+      SinkModule,
+    ],
+  })
+  class EmbeddedRoot {}
+
+  const host = options.host ?? '127.0.0.1';
+  const { app, port } = await serve(EmbeddedRoot, logger, { host, port: options.port ?? 8080 });
+  baseUrl = `http://${host}:${port}`;
+  return {
+    url: baseUrl,
+    home,
+    flagsFile,
+    sink: app.get(SinkStore),
+    close: async () => {
+      await app.close();
+      await bus.close();
+      await flags.close();
+    },
+  };
+}
+
+/** The flag file a first start writes: every action type in the contract may execute, with full autonomy. */
+function defaultFlags(actionTypes: string[]): FlagFile {
+  return {
+    features: [
+      ...actionTypes.map((t) => ({ name: `${FLAG_PREFIX}${t}`, enabled: true })),
+      { name: `${AUTONOMY_PREFIX}default`, enabled: true, variants: [{ name: 'autonomous', weight: 1000, stickiness: 'default', weightType: 'variable' }] },
+    ],
+  };
+}

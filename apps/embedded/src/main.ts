@@ -1,0 +1,49 @@
+import 'reflect-metadata';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { loadConfigOrExit, settings } from '@countersign/config';
+import { createLogger } from '@countersign/logging';
+import { startEmbedded } from './embedded';
+
+const config = loadConfigOrExit(
+  z.object({
+    HOST: settings.host(),
+    PORT: settings.port(8080),
+    LOG_LEVEL: settings.logLevel(),
+    COUNTERSIGN_HOME: z.string().default(join(process.cwd(), '.countersign', 'embedded')),
+  }),
+);
+
+void (async () => {
+  const logger = createLogger('countersign-embedded', { level: config.LOG_LEVEL });
+  try {
+    const running = await startEmbedded({ home: config.COUNTERSIGN_HOME, host: config.HOST, port: config.PORT, logger });
+    const rel = (p: string) => p.replace(`${process.cwd()}/`, '');
+    logger.info({ url: running.url }, 'Countersign (embedded) is running');
+    process.stdout.write(
+      [
+        '',
+        `Countersign (embedded) is running on ${running.url}: all five services, one process, nothing else needed.`,
+        '',
+        'Send a proposal (the agent token is in a file, never in a log):',
+        `  curl -s -X POST ${running.url}/v1/proposals -H 'Content-Type: application/json' \\`,
+        `    -H "Authorization: Bearer $(cat ${rel(join(running.home, 'tokens', 'agent'))})" -d @apps/embedded/examples/refund-small.json`,
+        'Then follow it:',
+        `  curl -s ${running.url}/v1/actions/<actionId> -H "Authorization: Bearer $(cat ${rel(join(running.home, 'tokens', 'agent'))})"`,
+        `Review queue: GET ${running.url}/v1/reviews, POST ${running.url}/v1/reviews/<actionId>/approve {"reason": "..."} with tokens/reviewer`,
+        `Effects on the stand-in target: GET ${running.url}/_sink/effects   Audit file: ${rel(join(running.home, 'audit', 'audit.jsonl'))}`,
+        `Kill switches and autonomy: edit ${rel(running.flagsFile)} (watched).`,
+        '',
+      ].join('\n'),
+    );
+    const stop = async () => {
+      await running.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  } catch (e) {
+    logger.fatal({ err: e }, `could not start: ${(e as Error).message}`);
+    process.exit(1);
+  }
+})();

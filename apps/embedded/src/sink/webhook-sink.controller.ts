@@ -1,0 +1,40 @@
+import { Body, Controller, Get, Headers, HttpCode, Injectable, Post, Res } from '@nestjs/common';
+
+export interface SinkReceipt {
+  receivedAt: string;
+  idempotencyKey: string;
+  actionId: string;
+  body: unknown;
+}
+
+/** What the stand-in target system received, one effect per Idempotency-Key. */
+@Injectable()
+export class SinkStore {
+  readonly effects: SinkReceipt[] = [];
+  deliveries = 0;
+}
+
+/**
+ * The embedded mode's stand-in target system: the webhook connector sends executed actions here, so a
+ * user can see each effect arrive once (GET /_sink/effects). A real deployment points WEBHOOK_URL at
+ * the systems that act.
+ */
+@Controller('_sink')
+export class WebhookSinkController {
+  constructor(private readonly store: SinkStore) {}
+
+  @Post('effects')
+  @HttpCode(200)
+  receive(@Body() body: unknown, @Headers('idempotency-key') key: string, @Headers('x-countersign-action-id') actionId: string, @Res({ passthrough: true }) res: { setHeader(k: string, v: string): void }) {
+    this.store.deliveries++;
+    let index = this.store.effects.findIndex((r) => r.idempotencyKey === key);
+    if (index < 0) index = this.store.effects.push({ receivedAt: new Date().toISOString(), idempotencyKey: key, actionId, body }) - 1;
+    res.setHeader('X-Request-Id', `sink-${index + 1}`);
+    return { ok: true };
+  }
+
+  @Get('effects')
+  list() {
+    return { effects: this.store.effects };
+  }
+}

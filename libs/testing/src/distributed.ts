@@ -1,0 +1,116 @@
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { stackEnv } from './env';
+import { RunningService, startServiceProcess } from './processes';
+import { writeApprovalKeys, writeTokens } from './secrets';
+import { unleashAdmin } from './unleash-admin';
+import type { PrincipalSpec } from '@countersign/nest';
+
+export const SERVICES = ['audit-writer', 'executor', 'review-queue', 'policy-engine', 'orchestrator'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+const ROOT = join(__dirname, '../../..');
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const withDatabase = (url: string, db: string) => {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+};
+
+export interface DistributedOptions {
+  /** Isolates topics, consumer groups, Redis keys, the database and flag names. */
+  namespace: string;
+  webhookUrl: string;
+  actionTypes: string[];
+  principals?: PrincipalSpec[];
+  /** Where tokens, keys and logs go. */
+  dir: string;
+  unleashRefreshMs?: number;
+}
+
+/**
+ * Starts the five services as separate processes against the real stack, in one namespace: its own
+ * topics and groups, Redis key prefix, PostgreSQL database and Unleash flags (all created here).
+ */
+export async function startDistributed(o: DistributedOptions) {
+  const env = stackEnv();
+  const { tokens, tokensFile } = writeTokens(o.dir, o.principals);
+  const keys = writeApprovalKeys(join(o.dir, 'keys'));
+
+  const admin = new Client({ connectionString: env.databaseUrl });
+  await admin.connect();
+  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [o.namespace]);
+  if (!exists.rowCount) await admin.query(`CREATE DATABASE "${o.namespace}"`);
+  await admin.end();
+
+  const flagPrefix = `${o.namespace}.exec.`;
+  const autonomyPrefix = `${o.namespace}.autonomy.`;
+  const flags = unleashAdmin(env.unleashUrl, env.unleashAdminToken);
+  for (const t of o.actionTypes) await flags.create(`${flagPrefix}${t}`, true);
+  await flags.create(`${autonomyPrefix}default`, true, ['autonomous']);
+
+  const common: Record<string, string> = {
+    KAFKA_BROKERS: env.kafkaBrokers,
+    KAFKA_NAMESPACE: o.namespace,
+    AUTH_TOKENS_FILE: tokensFile,
+    LOG_LEVEL: 'info',
+    REDIS_URL: env.redisUrl,
+    REDIS_KEY_PREFIX: `${o.namespace}:`,
+    DATABASE_URL: withDatabase(env.databaseUrl, o.namespace),
+    AUDIT_DATABASE_URL: withDatabase(env.auditDatabaseUrl, o.namespace),
+    UNLEASH_URL: env.unleashUrl,
+    UNLEASH_CLIENT_TOKEN: env.unleashClientToken,
+    UNLEASH_REFRESH_MS: String(o.unleashRefreshMs ?? 500),
+    FLAG_PREFIX: flagPrefix,
+    AUTONOMY_FLAG_PREFIX: autonomyPrefix,
+    FLAGS_BACKUP_DIR: join(o.dir, 'flags-backup'),
+    WEBHOOK_URL: o.webhookUrl,
+    APPROVAL_SIGNING_KEY_FILE: keys.signingKeyFile,
+    APPROVAL_SIGNING_KEY_ID: keys.kid,
+    APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
+  };
+  const running: RunningService[] = [];
+  const urls = {} as Record<ServiceName, string>;
+  const start = async (app: ServiceName, instance?: string) => {
+    const svc = await startServiceProcess(app, common, { port: await freePort(), logDir: join(o.dir, 'logs'), instance });
+    running.push(svc);
+    return svc;
+  };
+  try {
+    // Two at a time: quicker than one by one, gentler than five at once on two cores.
+    for (let i = 0; i < SERVICES.length; i += 2) {
+      const started = await Promise.all(SERVICES.slice(i, i + 2).map((s) => start(s)));
+      started.forEach((svc, j) => (urls[SERVICES[i + j]] = svc.url));
+    }
+  } catch (e) {
+    await Promise.all(running.map((s) => s.stop('SIGKILL')));
+    throw e;
+  }
+  return {
+    urls,
+    tokens,
+    keys,
+    flags,
+    flagPrefix,
+    autonomyPrefix,
+    env: common,
+    running,
+    /** Starts one more instance of a service: it joins the same consumer groups. */
+    startInstance: (app: ServiceName, instance: string) => start(app, instance),
+    stop: async () => void (await Promise.all(running.map((s) => s.stop()))),
+    root: ROOT,
+  };
+}

@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+
+/** The real stack's addresses, as `infra/stack.sh up` wrote them (loaded by the Jest global setup). */
+export function stackEnv() {
+  const need = (k: string) => {
+    const v = process.env[k];
+    if (!v) throw new Error(`${k} is not set: run 'npm run stack:up' (it writes .stack/stack.env)`);
+    return v;
+  };
+  return {
+    kafkaBrokers: need('KAFKA_BROKERS'),
+    redisUrl: need('REDIS_URL'),
+    databaseUrl: need('DATABASE_URL'),
+    auditDatabaseUrl: need('AUDIT_DATABASE_URL'),
+    unleashUrl: need('UNLEASH_URL'),
+    unleashAdminToken: need('UNLEASH_ADMIN_TOKEN'),
+    unleashClientToken: need('UNLEASH_CLIENT_TOKEN'),
+  };
+}
+
+/** A short unique name for isolating one test file on shared infrastructure (topics, keys, databases, flags). */
+export const uniqueName = (prefix: string) => `${prefix}_${randomBytes(4).toString('hex')}`;
+
+/** Polls until `check` passes (then returns its value) or the deadline passes (then throws its last error). */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 30_000, stepMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, stepMs));
+    }
+  }
+}

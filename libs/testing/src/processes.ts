@@ -1,0 +1,57 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '../../..');
+
+export interface RunningService {
+  name: string;
+  url: string;
+  logFile: string;
+  process: ChildProcess;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Starts a service as its own process, exactly as `npm run start:distributed` does, and waits until its
+ * /readyz answers 200. Its JSON log goes to `logDir/<name>.log`.
+ */
+export async function startServiceProcess(app: string, env: Record<string, string>, opts: { port: number; logDir: string; instance?: string; timeoutMs?: number }): Promise<RunningService> {
+  mkdirSync(opts.logDir, { recursive: true });
+  const name = opts.instance ?? app;
+  const logFile = join(opts.logDir, `${name}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(ROOT, 'apps', app, 'src/main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(opts.port), HOST: '127.0.0.1', SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'), KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  const url = `http://127.0.0.1:${opts.port}`;
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
+  for (;;) {
+    const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    if (ready) break;
+    const dead = await Promise.race([exited, new Promise((r) => setTimeout(() => r('alive'), 200))]);
+    if (dead !== 'alive') throw new Error(`${name} exited with code ${dead} before it was ready; see ${logFile}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} was not ready within ${(opts.timeoutMs ?? 90_000) / 1000}s; see ${logFile}`);
+    }
+  }
+  return {
+    name,
+    url,
+    logFile,
+    process: child,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode !== null) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

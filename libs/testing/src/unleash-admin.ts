@@ -1,0 +1,30 @@
+/**
+ * The Unleash admin API calls the tests use to toggle flags on the real server (see infra/README.md).
+ * `apiUrl` is UNLEASH_URL (ending in /api).
+ */
+export function unleashAdmin(apiUrl: string, adminToken: string, environment = 'development', project = 'default') {
+  const base = `${apiUrl.replace(/\/$/, '')}/admin/projects/${project}/features`;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { Authorization: adminToken, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`unleash admin ${method} ${path}: ${res.status} ${await res.text()}`);
+    return res.status === 204 ? undefined : res.json().catch(() => undefined);
+  };
+  return {
+    /** Creates a flag with a default strategy (optionally with strategy variants) and sets its state. */
+    async create(name: string, enabled: boolean, variants: string[] = []) {
+      await call('POST', '', { name, type: variants.length ? 'release' : 'kill-switch', impressionData: false });
+      await call('POST', `/${name}/environments/${environment}/strategies`, {
+        name: 'default',
+        parameters: {},
+        constraints: [],
+        variants: variants.map((v) => ({ name: v, weight: Math.floor(1000 / variants.length), weightType: 'variable', stickiness: 'default' })),
+      });
+      await this.set(name, enabled);
+    },
+    set: (name: string, enabled: boolean) => call('POST', `/${name}/environments/${environment}/${enabled ? 'on' : 'off'}`),
+  };
+}

@@ -1,0 +1,34 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+
+export interface Receipt {
+  idempotencyKey: string;
+  actionId: string;
+  body: Record<string, unknown>;
+}
+
+/**
+ * A target system for the webhook connector: records every request; answers 200 with an
+ * `X-Request-Id`. It counts effects by Idempotency-Key, as a well-behaved target would.
+ */
+export async function startWebhookSink(): Promise<{ url: string; receipts: Receipt[]; effects(actionId: string): number; close(): Promise<void> }> {
+  const receipts: Receipt[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+      receipts.push({ idempotencyKey: String(req.headers['idempotency-key']), actionId: String(req.headers['x-countersign-action-id']), body });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'X-Request-Id': `sink-${receipts.length}` });
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/effects`,
+    receipts,
+    effects: (actionId) => new Set(receipts.filter((r) => r.actionId === actionId).map((r) => r.idempotencyKey)).size,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}

@@ -1,0 +1,277 @@
+import { join } from 'node:path';
+import pino from 'pino';
+import { signApproval, signingKeyFromPem } from '@countersign/approval';
+import { KafkaBus } from '@countersign/bus';
+import { newId, TOPICS } from '@countersign/contracts';
+import { call, DEFAULT_PRINCIPALS, eventually, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
+import { readFileSync } from 'node:fs';
+
+// real: Apache Kafka, Redis, PostgreSQL, Unleash (infra/stack.sh), the five services as separate processes;
+// fake: the target system (a local webhook sink that records what it receives).
+jest.setTimeout(120_000);
+
+const proposal = (actionType: string, target: string, parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  actionType,
+  target,
+  parameters,
+  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
+  confidence: 0.97,
+  tenant: 'acme',
+  region: 'eu-west',
+  context: {},
+  ...extra,
+});
+
+const ACTION_TYPES = ['support.reply', 'support.refund', 'legal.statement', 'ticket.tag'];
+
+describe('Countersign end to end on the real stack', () => {
+  const ns = uniqueName('e2e');
+  let stack: Awaited<ReturnType<typeof startDistributed>>;
+  let sink: Awaited<ReturnType<typeof startWebhookSink>>;
+  let bus: KafkaBus;
+  const api = () => stack.urls.orchestrator;
+
+  const submit = async (body: unknown, token = stack.tokens.agent, headers: Record<string, string> = {}) => {
+    const res = await call('POST', `${api()}/v1/proposals`, body, token, headers);
+    expect(res.status).toBe(202);
+    return res.body.actionId as string;
+  };
+  const action = async (id: string) => (await call('GET', `${api()}/v1/actions/${id}`, undefined, stack.tokens.agent)).body;
+  const waitStatus = (id: string, status: string) =>
+    eventually(async () => {
+      const view = await action(id);
+      expect(view.status).toBe(status);
+      return view;
+    }, 60_000, 100);
+  const audit = async (query: string) => (await call('GET', `${stack.urls['audit-writer']}/v1/audit/entries?${query}`, undefined, stack.tokens.auditor)).body.entries as Array<Record<string, unknown>>;
+  const auditTypes = async (actionId: string) => (await audit(`actionId=${actionId}`)).map((e) => e.type);
+
+  beforeAll(async () => {
+    sink = await startWebhookSink();
+    stack = await startDistributed({
+      namespace: ns,
+      webhookUrl: sink.url,
+      actionTypes: ACTION_TYPES,
+      dir: join(__dirname, '../../.stack/e2e', ns),
+      // dana both proposes (as an agent would) and reviews: she must never approve her own proposal.
+      principals: [...DEFAULT_PRINCIPALS, { name: 'dana', principal: 'dana', kind: 'human', roles: ['agent', 'reviewer'] }],
+    });
+    bus = new KafkaBus({ brokers: stack.env.KAFKA_BROKERS.split(','), clientId: 'e2e-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    await bus.connect();
+  }, 300_000);
+
+  afterAll(async () => {
+    await bus?.close();
+    await stack?.stop();
+    await sink?.close();
+  });
+
+  it('autonomous: executed once and audited, with the correlation id on every entry', async () => {
+    const correlationId = `corr-${newId()}`;
+    const id = await submit(proposal('support.reply', 'ticket-1001', { body: 'Your parcel ships tomorrow.' }), stack.tokens.agent, { 'X-Correlation-Id': correlationId });
+    const view = await waitStatus(id, 'executed');
+    expect(view.lane).toBe('autonomous');
+    expect(sink.effects(id)).toBe(1);
+    await eventually(async () => {
+      const entries = await audit(`correlationId=${correlationId}`);
+      expect(entries.map((e) => e.type)).toEqual(expect.arrayContaining([TOPICS.actionProposed, TOPICS.policyDecided, TOPICS.actionExecuted]));
+      expect(entries.every((e) => e.subject === id)).toBe(true);
+    });
+  });
+
+  it('an Idempotency-Key makes a retried POST return the same action, executed once', async () => {
+    const body = proposal('ticket.tag', `ticket-${newId()}`, { tags: ['billing'] });
+    const key = `retry-${newId()}`;
+    const first = await submit(body, stack.tokens.agent, { 'Idempotency-Key': key });
+    const second = await submit(body, stack.tokens.agent, { 'Idempotency-Key': key });
+    expect(second).toBe(first);
+    const reused = await call('POST', `${api()}/v1/proposals`, { ...body, target: 'other' }, stack.tokens.agent, { 'Idempotency-Key': key });
+    expect(reused.status).toBe(409);
+    await waitStatus(first, 'executed');
+    expect(sink.effects(first)).toBe(1);
+  });
+
+  it('review: approved by a human, then executed once; the approval names the reviewer and reason', async () => {
+    const id = await submit(proposal('support.refund', `order-${newId()}`, { amount: 480, currency: 'EUR', reason: 'damaged item' }));
+    await waitStatus(id, 'in_review');
+    const pending = await eventually(async () => {
+      const list = await call('GET', `${stack.urls['review-queue']}/v1/reviews`, undefined, stack.tokens.reviewer);
+      const item = (list.body.items as Array<{ actionId: string }>).find((i) => i.actionId === id);
+      expect(item).toBeDefined();
+      return item!;
+    });
+    expect(pending).toMatchObject({ status: 'pending', proposerPrincipal: 'support-copilot' });
+    expect(sink.effects(id)).toBe(0);
+
+    const missingReason = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, {}, stack.tokens.reviewer);
+    expect(missingReason.status).toBe(400);
+    expect(missingReason.body.message).toContain('reason');
+
+    const approved = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, { reason: 'photo shows the damage' }, stack.tokens.reviewer);
+    expect(approved.status).toBe(200);
+    await waitStatus(id, 'executed');
+    expect(sink.effects(id)).toBe(1);
+    await eventually(async () => {
+      const entries = await audit(`actionId=${id}&type=${TOPICS.reviewDecided}`);
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ actor: { id: 'alice', kind: 'human' }, data: { decision: 'approved', reason: 'photo shows the damage' } });
+    });
+  });
+
+  it('review: rejected, never executed', async () => {
+    const id = await submit(proposal('support.refund', `order-${newId()}`, { amount: 900, currency: 'EUR', reason: 'unclear' }));
+    await waitStatus(id, 'in_review');
+    await eventually(async () => expect((await call('GET', `${stack.urls['review-queue']}/v1/reviews/${id}`, undefined, stack.tokens.reviewer)).status).toBe(200));
+    const rejected = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/reject`, { reason: 'no evidence of damage' }, stack.tokens.reviewer2);
+    expect(rejected.status).toBe(200);
+    await waitStatus(id, 'rejected');
+    const late = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, { reason: 'changed my mind' }, stack.tokens.reviewer);
+    expect(late.status).toBe(409);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(sink.effects(id)).toBe(0);
+  });
+
+  it('separation of duties: the proposer cannot approve its own action, and the refusal is audited', async () => {
+    const id = await submit(proposal('support.refund', `order-${newId()}`, { amount: 700, currency: 'EUR', reason: 'late' }), stack.tokens.dana);
+    await waitStatus(id, 'in_review');
+    await eventually(async () => expect((await call('GET', `${stack.urls['review-queue']}/v1/reviews/${id}`, undefined, stack.tokens.dana)).status).toBe(200));
+    const self = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, { reason: 'trust me' }, stack.tokens.dana);
+    expect(self.status).toBe(403);
+    expect(self.body.message).toMatch(/proposer/);
+    await eventually(async () => {
+      const entries = await audit(`actor=dana&type=${TOPICS.requestRejected}`);
+      expect(entries.some((e) => (e.data as { path: string }).path.includes(id))).toBe(true);
+    });
+    expect(sink.effects(id)).toBe(0);
+  });
+
+  it('prohibited and unknown action types are never executed', async () => {
+    const prohibited = await submit(proposal('legal.statement', 'customer-7', { body: 'We accept liability for the outage.' }));
+    const unknown = await submit(proposal('crypto.transfer', 'wallet-1', { amount: 1 }));
+    for (const id of [prohibited, unknown]) {
+      const view = await waitStatus(id, 'prohibited');
+      expect(view.lane).toBe('prohibited');
+    }
+    const approve = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${prohibited}/approve`, { reason: 'please' }, stack.tokens.reviewer);
+    expect(approve.status).toBe(404);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(sink.effects(prohibited) + sink.effects(unknown)).toBe(0);
+  });
+
+  it('kill switch off (through the Unleash admin API): not executed, and the timeline says so', async () => {
+    await stack.flags.set(`${stack.flagPrefix}ticket.tag`, false);
+    try {
+      await new Promise((r) => setTimeout(r, 2_000)); // two refresh intervals of the services' Unleash clients
+      const id = await submit(proposal('ticket.tag', `ticket-${newId()}`, { tags: ['vip'] }));
+      const view = await waitStatus(id, 'refused');
+      expect(JSON.stringify(view.timeline)).toMatch(/kill switch of ticket\.tag is off/);
+      expect(sink.effects(id)).toBe(0);
+    } finally {
+      await stack.flags.set(`${stack.flagPrefix}ticket.tag`, true);
+    }
+  });
+
+  it('a malformed event on the proposals topic goes to the DLQ with a reason, is audited, and the services keep running', async () => {
+    const key = `poison-${newId()}`;
+    await bus.publishRaw(TOPICS.proposalSubmitted, key, '{"not": "an envelope"');
+    await eventually(async () => {
+      const entries = await audit(`actionId=${key}`);
+      expect(entries).toHaveLength(1);
+      expect(entries[0].type).toBe(`${TOPICS.proposalSubmitted}.dlq`);
+      expect((entries[0].data as { reason: string }).reason).toMatch(/^malformed JSON/);
+    });
+    const id = await submit(proposal('support.reply', `ticket-${newId()}`, { body: 'still here' }));
+    await waitStatus(id, 'executed');
+  });
+
+  it('agents may produce proposals straight to Kafka', async () => {
+    const id = newId();
+    await bus.publish(TOPICS.proposalSubmitted, {
+      id: newId(),
+      type: TOPICS.proposalSubmitted,
+      version: 1,
+      source: 'support-copilot',
+      time: new Date().toISOString(),
+      subject: id,
+      correlationId: `corr-${id}`,
+      causationId: null,
+      actor: { id: 'support-copilot', kind: 'agent' },
+      data: proposal('support.reply', `ticket-${newId()}`, { body: 'via kafka' }) as never,
+    });
+    await waitStatus(id, 'executed');
+    expect(sink.effects(id)).toBe(1);
+  });
+
+  it('an approval for another action id is refused, audited as suspicious, and executes nothing', async () => {
+    const a = await submit(proposal('support.refund', `order-${newId()}`, { amount: 600, currency: 'EUR', reason: 'a' }));
+    const b = await submit(proposal('support.refund', `order-${newId()}`, { amount: 650, currency: 'EUR', reason: 'b' }));
+    await waitStatus(a, 'in_review');
+    await waitStatus(b, 'in_review');
+    const itemB = await eventually(async () => {
+      const res = await call('GET', `${stack.urls['review-queue']}/v1/reviews/${b}`, undefined, stack.tokens.reviewer);
+      expect(res.status).toBe(200);
+      return res.body as { digest: string; decisionEventId: string; correlationId: string };
+    });
+    // A genuinely signed approval, but of action A, sent as the approval of action B.
+    const key = signingKeyFromPem(stack.keys.kid, readFileSync(stack.keys.signingKeyFile, 'utf8'));
+    const now = new Date();
+    const token = signApproval(key, { actionId: a, digest: itemB.digest, approvers: ['alice'], reasons: ['x'], issuedAt: now.toISOString(), expiresAt: new Date(now.getTime() + 60_000).toISOString() });
+    await bus.publish(TOPICS.reviewDecided, {
+      id: newId(),
+      type: TOPICS.reviewDecided,
+      version: 1,
+      source: 'attacker',
+      time: now.toISOString(),
+      subject: b,
+      correlationId: itemB.correlationId,
+      causationId: itemB.decisionEventId,
+      actor: { id: 'alice', kind: 'human' },
+      data: { decision: 'approved', reviewers: [{ id: 'alice', kind: 'human' }], reason: 'x', digest: itemB.digest, approval: token },
+    });
+    const view = await waitStatus(b, 'refused');
+    expect(JSON.stringify(view.timeline)).toMatch(/approval-for-other-action/);
+    await eventually(async () => {
+      const refused = await audit(`actionId=${b}&type=${TOPICS.actionRefused}`);
+      expect(refused[0]).toMatchObject({ data: { code: 'approval-for-other-action', suspicious: true } });
+    });
+    expect(sink.effects(a) + sink.effects(b)).toBe(0);
+  });
+
+  it('rejects bad requests precisely, and audits them', async () => {
+    const bad = await call('POST', `${api()}/v1/proposals`, { ...proposal('support.reply', 't', {}), confidence: 3 }, stack.tokens.agent);
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toBe('confidence: Too big: expected number to be <=1');
+    const huge = await call('POST', `${api()}/v1/proposals`, proposal('support.reply', 't', { body: 'x'.repeat(100_000) }), stack.tokens.agent);
+    expect(huge.status).toBe(413);
+    const anonymous = await call('POST', `${api()}/v1/proposals`, proposal('support.reply', 't', {}));
+    expect(anonymous.status).toBe(401);
+    const wrongRole = await call('POST', `${api()}/v1/proposals`, proposal('support.reply', 't', {}), stack.tokens.auditor);
+    expect(wrongRole.status).toBe(403);
+    await eventually(async () => {
+      const entries = await audit(`type=${TOPICS.requestRejected}&actor=audrey`);
+      expect(entries.some((e) => (e.data as { status: number }).status === 403)).toBe(true);
+    });
+  });
+
+  it('a second instance of a service joins its group and shares the work with no duplicates', async () => {
+    await stack.startInstance('executor', 'executor-2');
+    await stack.startInstance('policy-engine', 'policy-engine-2');
+    const ids = await Promise.all(Array.from({ length: 24 }, (_, i) => submit(proposal('ticket.tag', `ticket-scale-${i}-${newId()}`, { tags: ['x'] }))));
+    for (const id of ids) await waitStatus(id, 'executed');
+    expect(ids.map((id) => sink.effects(id))).toEqual(ids.map(() => 1));
+    const deliveries = sink.receipts.filter((r) => ids.includes(r.actionId)).length;
+    expect(deliveries).toBe(24);
+    const logs = ['executor', 'executor-2'].map((n) => readFileSync(join(__dirname, '../../.stack/e2e', ns, 'logs', `${n}.log`), 'utf8'));
+    // Both instances executed some of them: the partitions were shared.
+    const executedBy = logs.map((log) =>
+      log
+        .split('\n')
+        .filter((line) => line.includes('"msg":"action executed"'))
+        .map((line) => JSON.parse(line).actionId as string)
+        .filter((id) => ids.includes(id)),
+    );
+    expect(executedBy[0].length).toBeGreaterThan(0);
+    expect(executedBy[1].length).toBeGreaterThan(0);
+    expect(executedBy[0].length + executedBy[1].length).toBe(24);
+  });
+});
