@@ -19,6 +19,8 @@ const common = {
 };
 
 module.exports = {
+  // Two cores: integration and end-to-end files start real processes; two workers at most.
+  maxWorkers: 2,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,infra,bench,tools}/**/*.spec.ts', '<rootDir>/test/architecture/**/*.spec.ts'] },
     {

@@ -1,0 +1,150 @@
+import pino from 'pino';
+import { generateSigningKey, signApproval, verifyKeysFromPem } from '@countersign/approval';
+import { AnyTopic, derivedEventId, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
+import { FlagReader, FlagState } from '@countersign/flags';
+import { EventBus } from '@countersign/bus';
+import { Connector, ConnectorRegistry, ConnectorRequest, ConnectorResult } from '../connectors/connector';
+import { InMemoryExecutionRepository } from './fake-execution.repository';
+import { ExecutionService } from './execution.service';
+
+// real: ExecutionService, in-memory execution record, approval signing; fake: bus (records), connector, flags.
+const proposal: Proposal = {
+  actionType: 'support.refund',
+  target: 'order-1',
+  parameters: { amount: 480 },
+  proposer: { agentId: 'support-copilot', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' },
+  confidence: 0.9,
+  tenant: 'acme',
+  region: 'eu',
+  context: {},
+};
+const digest = 'd'.repeat(64);
+
+function setup(flag: FlagState = 'on') {
+  const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
+  const bus = { publish: async (topic: AnyTopic, event: TopicMap[AnyTopic]) => void published.push({ topic, event }) } as unknown as EventBus;
+  const calls: Array<{ request: ConnectorRequest; key: string }> = [];
+  let result: ConnectorResult = { status: 'executed', externalRequestId: 'x-1' };
+  const connector: Connector = { name: 'test', execute: async (request, key) => (calls.push({ request, key }), result) };
+  const flags: FlagReader = { state: () => flag, variant: () => undefined, ready: async () => true, close: async () => undefined };
+  const { signing, publicKeyPem } = generateSigningKey('k1');
+  const repo = new InMemoryExecutionRepository();
+  const service = new ExecutionService(bus, repo, new ConnectorRegistry(connector), flags, 'exec.', verifyKeysFromPem({ k1: publicKeyPem }), pino({ level: 'silent' }), 'executor');
+  const decided = (lane: 'autonomous' | 'review' | 'prohibited', actionId = 'a1'): TopicMap[typeof TOPICS.policyDecided] => ({
+    id: `decision-${actionId}`,
+    type: TOPICS.policyDecided,
+    version: 1,
+    source: 'policy-engine',
+    time: new Date().toISOString(),
+    subject: actionId,
+    correlationId: 'c1',
+    causationId: 'p1',
+    actor: { id: 'policy-engine', kind: 'service' },
+    data: { lane, reasons: ['r'], rulesFired: [], contractVersion: '1', contractHash: 'h', score: 0, digest, proposal, proposerPrincipal: 'support-copilot', sampledForAudit: false },
+  });
+  const approval = (actionId = 'a1', tokenFor = actionId, id = `approval-${actionId}`): TopicMap[typeof TOPICS.reviewDecided] => ({
+    id,
+    type: TOPICS.reviewDecided,
+    version: 1,
+    source: 'review-queue',
+    time: new Date().toISOString(),
+    subject: actionId,
+    correlationId: 'c1',
+    causationId: `decision-${actionId}`,
+    actor: { id: 'alice', kind: 'human' },
+    data: {
+      decision: 'approved',
+      reviewers: [{ id: 'alice', kind: 'human' }],
+      reason: 'ok',
+      digest,
+      approval: signApproval(signing, { actionId: tokenFor, digest, approvers: ['alice'], reasons: ['ok'], issuedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() }),
+    },
+  });
+  return { service, repo, published, calls, decided, approval, setResult: (r: ConnectorResult) => (result = r) };
+}
+
+describe('ExecutionService', () => {
+  it('executes an autonomous decision once, however often it is delivered, and republishes the same outcome event', async () => {
+    const t = setup();
+    const e = t.decided('autonomous');
+    await t.service.onPolicyDecided(e);
+    await t.service.onPolicyDecided(e);
+    await t.service.onPolicyDecided(e);
+    expect(t.calls).toHaveLength(1);
+    expect(t.calls[0].key).toMatch(/^[0-9a-f]{64}$/);
+    const executed = t.published.filter((p) => p.topic === TOPICS.actionExecuted);
+    expect(executed).toHaveLength(3);
+    expect(new Set(executed.map((p) => p.event.id))).toEqual(new Set([derivedEventId(TOPICS.actionExecuted, e.id)]));
+    expect((await t.repo.get('a1'))!.state).toBe('executed');
+  });
+
+  it('never executes a review-lane action without an approval, nor a prohibited one with one', async () => {
+    const t = setup();
+    await t.service.onPolicyDecided(t.decided('review'));
+    await t.service.onPolicyDecided(t.decided('prohibited', 'a2'));
+    await t.service.onReviewDecided(t.approval('a2'));
+    expect(t.calls).toHaveLength(0);
+    expect(t.published.map((p) => (p.event.data as { code?: string }).code)).toEqual(['not-authorised']);
+  });
+
+  it('executes an approved action once; an approval that arrived before the decision is kept, not lost', async () => {
+    const t = setup();
+    await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls).toHaveLength(0);
+    await t.service.onPolicyDecided(t.decided('review'));
+    expect(t.calls).toHaveLength(1);
+    await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls).toHaveLength(1);
+  });
+
+  it('refuses a replayed approval (a second approval event for an executed action) as suspicious', async () => {
+    const t = setup();
+    await t.service.onPolicyDecided(t.decided('review'));
+    await t.service.onReviewDecided(t.approval('a1'));
+    await t.service.onReviewDecided(t.approval('a1', 'a1', 'replayed-event-id'));
+    expect(t.calls).toHaveLength(1);
+    const refused = t.published.filter((p) => p.topic === TOPICS.actionRefused);
+    expect(refused.map((p) => p.event.data)).toEqual([expect.objectContaining({ code: 'approval-replayed', suspicious: true })]);
+  });
+
+  it('refuses an approval for another action id', async () => {
+    const t = setup();
+    await t.service.onPolicyDecided(t.decided('review', 'b1'));
+    await t.service.onReviewDecided(t.approval('b1', 'a1'));
+    expect(t.calls).toHaveLength(0);
+    expect(t.published[0].event.data).toMatchObject({ code: 'approval-for-other-action', suspicious: true });
+  });
+
+  it.each([
+    ['off', 'kill-switch-off'],
+    ['unknown', 'flag-unknown'],
+  ] as const)('a kill switch that reads %s refuses execution (%s)', async (state, code) => {
+    const t = setup(state);
+    await t.service.onPolicyDecided(t.decided('autonomous'));
+    expect(t.calls).toHaveLength(0);
+    expect(t.published.map((p) => p.event.data)).toEqual([expect.objectContaining({ code, suspicious: false })]);
+    expect((await t.repo.get('a1'))!.state).toBe('refused');
+  });
+
+  it('records a failed or unknown outcome and never calls the target again on redelivery', async () => {
+    const t = setup();
+    t.setResult({ status: 'outcome_unknown', error: 'timeout' });
+    await t.service.onPolicyDecided(t.decided('autonomous'));
+    await t.service.onPolicyDecided(t.decided('autonomous'));
+    expect(t.calls).toHaveLength(1);
+    expect(t.published.filter((p) => p.topic === TOPICS.actionFailed).map((p) => p.event.data)).toEqual([
+      expect.objectContaining({ outcome: 'outcome_unknown' }),
+      expect.objectContaining({ outcome: 'outcome_unknown' }),
+    ]);
+  });
+
+  it('a redelivery after the executor died mid-call reports outcome_unknown instead of calling again', async () => {
+    const t = setup();
+    const e = t.decided('autonomous');
+    await t.repo.saveDecision({ actionId: 'a1', correlationId: 'c1', decisionEventId: e.id, digest, lane: 'autonomous', proposal });
+    await t.repo.claim('a1', e.id, null, new Date(Date.now() - 120_000)); // claimed two minutes ago, never finished
+    await t.service.onPolicyDecided(e);
+    expect(t.calls).toHaveLength(0);
+    expect(t.published[0].event.data).toMatchObject({ outcome: 'outcome_unknown' });
+  });
+});

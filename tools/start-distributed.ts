@@ -1,0 +1,39 @@
+// npm run start:distributed — the five services as separate processes against the real stack
+// (start it first with `npm run stack:up`), with a local webhook sink standing in for the target system.
+// A second instance of any service: `npm run start:distributed -- --also executor` starts one more.
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { startDistributed, startWebhookSink } from '@countersign/testing';
+
+async function main() {
+  const envFile = join(__dirname, '../.stack/stack.env');
+  for (const line of readFileSync(envFile, 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m && process.env[m[1]] === undefined) process.env[m[1]] = m[2];
+  }
+  const also = process.argv.includes('--also') ? process.argv[process.argv.indexOf('--also') + 1] : undefined;
+  const sink = await startWebhookSink();
+  const dir = join(__dirname, '../.stack/distributed');
+  const contract = readFileSync(join(__dirname, '../apps/policy-engine/contract/countersign.contract.yaml'), 'utf8');
+  const actionTypes = [...contract.matchAll(/^ {2}([a-z][a-z0-9_]*\.[a-z0-9_.]+):\s*$/gm)].map((m) => m[1]);
+  const stack = await startDistributed({ namespace: 'countersign_local', webhookUrl: sink.url, actionTypes, dir });
+  if (also === 'orchestrator' || also === 'policy-engine' || also === 'review-queue' || also === 'executor' || also === 'audit-writer') {
+    await stack.startInstance(also, `${also}-2`);
+  }
+  process.stdout.write(
+    `Countersign (distributed) is running:\n${Object.entries(stack.urls).map(([k, v]) => `  ${k.padEnd(14)} ${v}`).join('\n')}\n` +
+      `Tokens: ${join(dir, 'tokens')}/<agent|reviewer|auditor>   Logs: ${join(dir, 'logs')}   Target sink: ${sink.url}\n`,
+  );
+  const stop = async () => {
+    await stack.stop();
+    await sink.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((e) => {
+  process.stderr.write(`start:distributed failed: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole suite, as CI runs it (`npm test`): start the real stack (installing what is missing),
+# type-check, lint, then unit, integration and end-to-end tests and the contract's own test table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export KAFKAJS_NO_PARTITIONER_WARNING=1 NX_DAEMON=false
+started=$(date +%s)
+mkdir -p .stack
+bash infra/stack.sh up
+npm run -s typecheck
+npm run -s lint
+status=0
+npx jest --ci --json --outputFile=.stack/jest-report.json || status=$?
+npm run -s countersign -- policy test apps/policy-engine/contract/countersign.contract.yaml apps/policy-engine/contract/countersign.contract.test.yaml --json .stack/policy-test.json || status=$?
+node tools/test-summary.js .stack/jest-report.json .stack/policy-test.json || status=$?
+echo "suite time: $(( $(date +%s) - started ))s"
+exit $status
