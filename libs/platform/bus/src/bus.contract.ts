@@ -6,6 +6,8 @@ type ProposalEvent = TopicMap[typeof TOPICS.proposalSubmitted];
 /** A fresh, isolated broker world for one test: every bus it makes talks to the same broker. */
 export interface BusHarness {
   bus(): Promise<EventBus>;
+  /** Resolves once `members` consumers of `group` have a completed assignment (a broker rebalances first). */
+  settled(group: string, members: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -94,6 +96,9 @@ export function busContract(name: string, makeHarness: () => Promise<BusHarness>
       };
       await one.subscribe({ group: 'contract.share', handlers: { [TOPICS.proposalSubmitted]: handler('one') } });
       await two.subscribe({ group: 'contract.share', handlers: { [TOPICS.proposalSubmitted]: handler('two') } });
+      // Delivery is at-least-once: while a group rebalances a message may be handled twice. The
+      // contract is about a settled group.
+      await harness.settled('contract.share', 2);
       const events = Array.from({ length: 80 }, (_, i) => proposalEvent(`key-${i}`, i));
       await Promise.all(events.map((e) => one.publish(TOPICS.proposalSubmitted, e)));
       await eventually(() => expect(handledBy.size).toBe(80));

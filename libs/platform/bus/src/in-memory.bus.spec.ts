@@ -12,6 +12,7 @@ busContract('in-memory', async () => {
       buses.push(bus);
       return bus;
     },
+    settled: async () => undefined, // joining is synchronous in-process
     close: async () => void (await Promise.all(buses.map((b) => b.close()))),
   };
 });

@@ -22,6 +22,15 @@ busContract(
         buses.push(bus);
         return bus;
       },
+      settled: async (group, members) => {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const g = await buses[0].describeGroup(group);
+          if (g.state === 'Stable' && g.members === members) return;
+          if (Date.now() > deadline) throw new Error(`group ${group} did not settle: ${JSON.stringify(g)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
       close: async () => void (await Promise.all(buses.map((b) => b.close()))),
     };
   },

@@ -135,6 +135,13 @@ export class KafkaBus implements EventBus {
     };
   }
 
+  /** The group's state and member count on the broker (`Stable` once a rebalance has completed). */
+  async describeGroup(group: string): Promise<{ state: string; members: number }> {
+    await this.connect();
+    const { groups } = await this.admin.describeGroups([this.ns + group]);
+    return { state: groups[0]?.state ?? 'Unknown', members: groups[0]?.members.length ?? 0 };
+  }
+
   async healthy(): Promise<boolean> {
     try {
       await this.connect();

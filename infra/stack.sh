@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Starts, checks and stops the real infrastructure the integration and end-to-end tests use, without
+# Docker: Apache Kafka (KRaft) from Maven Central jars on the machine's Java, Redis and PostgreSQL from
+# Debian's packages (reusing the ones already running on 127.0.0.1), and the Unleash server from npm.
+# Idempotent: `up` reuses what runs. Everything listens on 127.0.0.1. Data, jars and logs: .stack/
+#   bash infra/stack.sh up|down|status
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+STACK="$ROOT/.stack"
+mkdir -p "$STACK"
+
+KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
+KAFKA_PORT=${KAFKA_PORT:-19092}
+KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
+REDIS_PORT=${REDIS_PORT:-6379}
+PG_PORT=${PG_PORT:-5432}
+UNLEASH_PORT=${UNLEASH_PORT:-14242}
+UNLEASH_TOKENS=${UNLEASH_TOKENS:-$HOME/.cache/countersign/unleash.tokens}
+
+say() { printf '[stack] %s\n' "$*"; }
+fail() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+tail_log() { [ -f "$1" ] && { printf -- '--- last lines of %s ---\n' "$1" >&2; tail -n 25 "$1" >&2; }; return 0; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+apt_install() {
+  say "installing Debian packages: $*"
+  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -n1)" ]; then apt-get update -qq >/dev/null; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# ---- Redis ----------------------------------------------------------------------------------------
+redis_ping() { (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" && printf 'PING\r\n' >&3 && timeout 2 head -c 7 <&3 | grep -q PONG) 2>/dev/null; }
+redis_up() {
+  if redis_ping; then say "redis: reusing 127.0.0.1:$REDIS_PORT"; return; fi
+  command -v redis-server >/dev/null || apt_install redis-server
+  mkdir -p "$STACK/redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+    --dir "$STACK/redis" --logfile "$STACK/redis/redis.log" --pidfile "$STACK/redis/redis.pid"
+  for _ in $(seq 1 50); do redis_ping && { say "redis: started on 127.0.0.1:$REDIS_PORT"; return; }; sleep 0.2; done
+  tail_log "$STACK/redis/redis.log"; fail "redis did not answer PING on 127.0.0.1:$REDIS_PORT within 10 s"
+}
+
+# ---- PostgreSQL -----------------------------------------------------------------------------------
+pg_ready() { pg_isready -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; }
+psql_admin() {
+  if psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc 'SELECT 1' >/dev/null 2>&1; then
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"
+  else
+    su postgres -c "psql -p $PG_PORT -d postgres -v ON_ERROR_STOP=1 -qtA $(printf '%q ' "$@")"
+  fi
+}
+postgres_up() {
+  command -v pg_isready >/dev/null || apt_install postgresql postgresql-client
+  if ! pg_ready; then
+    if [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then
+      say "postgres: starting the machine's cluster"
+      pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start || true
+    else
+      apt_install postgresql
+      pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start || true
+    fi
+    for _ in $(seq 1 60); do pg_ready && break; sleep 0.5; done
+    pg_ready || fail "PostgreSQL is not accepting connections on 127.0.0.1:$PG_PORT (see /var/log/postgresql/)"
+  fi
+  # Roles and databases, idempotently. Passwords make the URLs work whatever pg_hba's method is.
+  psql_admin -c "DO \$\$BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='countersign') THEN CREATE ROLE countersign LOGIN CREATEDB PASSWORD 'countersign'; END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='countersign_audit') THEN CREATE ROLE countersign_audit LOGIN PASSWORD 'countersign_audit'; END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='unleash') THEN CREATE ROLE unleash LOGIN PASSWORD 'unleash'; END IF;
+  END\$\$;"
+  for db in countersign:countersign unleash:unleash; do
+    name=${db%%:*}; owner=${db##*:}
+    [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname='$name'")" = "1" ] || psql_admin -c "CREATE DATABASE $name OWNER $owner"
+  done
+  say "postgres: ready on 127.0.0.1:$PG_PORT (databases countersign, unleash)"
+}
+
+# ---- Apache Kafka ---------------------------------------------------------------------------------
+KAFKA_DIR="$STACK/kafka"
+KAFKA_LIBS="$KAFKA_DIR/libs-$KAFKA_VERSION"
+kafka_ready() { node infra/kafka/wait-ready.js "127.0.0.1:$KAFKA_PORT" "$1" 2>/dev/null; }
+kafka_up() {
+  if port_open "$KAFKA_PORT" && kafka_ready 5; then say "kafka: reusing 127.0.0.1:$KAFKA_PORT"; return; fi
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless
+  if [ ! -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]; then
+    command -v mvn >/dev/null || apt_install maven
+    say "kafka: fetching org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its dependencies from Maven Central"
+    mvn -q -f infra/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory="$KAFKA_LIBS" -Dkafka.version="$KAFKA_VERSION" >"$KAFKA_DIR.fetch.log" 2>&1 \
+      || { tail_log "$KAFKA_DIR.fetch.log"; fail "could not fetch the Kafka jars with Maven"; }
+  fi
+  mkdir -p "$KAFKA_DIR"
+  local props="$KAFKA_DIR/server.properties"
+  sed -e "s#@BROKER_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" -e "s#@DATA_DIR@#$KAFKA_DIR/data-$KAFKA_VERSION#g" \
+    infra/kafka/server.properties.template >"$props"
+  local cp="$KAFKA_LIBS/*"
+  if [ ! -f "$KAFKA_DIR/data-$KAFKA_VERSION/meta.properties" ]; then
+    local cluster_id
+    cluster_id=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
+    java -cp "$cp" kafka.tools.StorageTool format -t "$cluster_id" -c "$props" >"$KAFKA_DIR/format.log" 2>&1 \
+      || { tail_log "$KAFKA_DIR/format.log"; fail "kafka storage format failed"; }
+  fi
+  say "kafka: starting $KAFKA_VERSION (KRaft) on 127.0.0.1:$KAFKA_PORT"
+  KAFKA_HEAP="-Xms256m -Xmx768m"
+  nohup java $KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    -cp "$cp" kafka.Kafka "$props" >"$KAFKA_DIR/kafka.log" 2>&1 &
+  echo $! >"$KAFKA_DIR/kafka.pid"
+  kafka_ready 90 || { tail_log "$KAFKA_DIR/kafka.log"; fail "kafka did not become ready on 127.0.0.1:$KAFKA_PORT within 90 s"; }
+  say "kafka: ready"
+}
+
+# ---- Unleash --------------------------------------------------------------------------------------
+UNLEASH_DIR="$STACK/unleash"
+unleash_healthy() { curl -fsS -m 2 "http://127.0.0.1:$UNLEASH_PORT/health" >/dev/null 2>&1; }
+unleash_up() {
+  mkdir -p "$UNLEASH_DIR/import" "$(dirname "$UNLEASH_TOKENS")"
+  # The tokens live beside the machine's PostgreSQL data (not in this clone): Unleash creates its init
+  # tokens only once per database, so a fresh clone must reuse them. No tokens file: start from a fresh database.
+  if [ ! -f "$UNLEASH_TOKENS" ]; then
+    unleash_healthy && fail "an Unleash whose tokens are unknown runs on 127.0.0.1:$UNLEASH_PORT; stop it first"
+    psql_admin -c "DROP DATABASE IF EXISTS unleash" && psql_admin -c "CREATE DATABASE unleash OWNER unleash"
+    printf 'UNLEASH_ADMIN_TOKEN=*:*.%s\nUNLEASH_CLIENT_TOKEN=default:development.%s\n' "$(openssl rand -hex 24)" "$(openssl rand -hex 24)" >"$UNLEASH_TOKENS"
+    chmod 600 "$UNLEASH_TOKENS"
+  fi
+  if unleash_healthy; then say "unleash: reusing 127.0.0.1:$UNLEASH_PORT"; return; fi
+  local lock_hash; lock_hash=$(sha256sum infra/unleash/package.json infra/unleash/package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
+  if [ ! -d infra/unleash/node_modules/unleash-server ] || [ "$(cat "$UNLEASH_DIR/installed" 2>/dev/null)" != "$lock_hash" ]; then
+    say "unleash: installing unleash-server from npm (infra/unleash)"
+    (cd infra/unleash && npm ci --no-audit --no-fund --omit=dev >"$UNLEASH_DIR/install.log" 2>&1) || { tail_log "$UNLEASH_DIR/install.log"; fail "npm ci in infra/unleash failed"; }
+    echo "$lock_hash" >"$UNLEASH_DIR/installed"
+  fi
+  say "unleash: starting on 127.0.0.1:$UNLEASH_PORT"
+  set -a; . "$UNLEASH_TOKENS"; set +a
+  INIT_ADMIN_API_TOKENS=$UNLEASH_ADMIN_TOKEN INIT_BACKEND_API_TOKENS=$UNLEASH_CLIENT_TOKEN UNLEASH_PORT=$UNLEASH_PORT UNLEASH_DATA="$UNLEASH_DIR" DATABASE_URL="postgres://unleash:unleash@127.0.0.1:$PG_PORT/unleash" \
+    nohup node infra/unleash/server.js >"$UNLEASH_DIR/unleash.log" 2>&1 &
+  echo $! >"$UNLEASH_DIR/unleash.pid"
+  for _ in $(seq 1 240); do unleash_healthy && { say "unleash: ready"; return; }; pid_alive "$UNLEASH_DIR/unleash.pid" || break; sleep 0.5; done
+  tail_log "$UNLEASH_DIR/unleash.log"; fail "unleash did not become healthy on 127.0.0.1:$UNLEASH_PORT within 120 s"
+}
+
+write_env() {
+  set -a; . "$UNLEASH_TOKENS"; set +a
+  cat >"$STACK/stack.env" <<ENV
+KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+DATABASE_URL=postgres://countersign:countersign@127.0.0.1:$PG_PORT/countersign
+AUDIT_DATABASE_URL=postgres://countersign_audit:countersign_audit@127.0.0.1:$PG_PORT/countersign
+UNLEASH_URL=http://127.0.0.1:$UNLEASH_PORT/api
+UNLEASH_ADMIN_TOKEN=$UNLEASH_ADMIN_TOKEN
+UNLEASH_CLIENT_TOKEN=$UNLEASH_CLIENT_TOKEN
+ENV
+  say "wrote .stack/stack.env"
+}
+
+stop_pid() {
+  local file=$1 name=$2
+  if pid_alive "$file"; then
+    kill "$(cat "$file")"; for _ in $(seq 1 40); do pid_alive "$file" || break; sleep 0.25; done
+    pid_alive "$file" && kill -9 "$(cat "$file")"
+    say "$name: stopped"
+  fi
+  rm -f "$file"
+}
+
+case "${1:-}" in
+  up)
+    started=$(date +%s)
+    redis_up
+    postgres_up
+    kafka_up
+    unleash_up
+    write_env
+    say "up in $(( $(date +%s) - started ))s"
+    ;;
+  down)
+    stop_pid "$UNLEASH_DIR/unleash.pid" unleash
+    stop_pid "$KAFKA_DIR/kafka.pid" kafka
+    [ -f "$STACK/redis/redis.pid" ] && stop_pid "$STACK/redis/redis.pid" redis
+    say "down (PostgreSQL and a Redis this script did not start are left running)"
+    ;;
+  status)
+    redis_ping && say "redis: up (127.0.0.1:$REDIS_PORT)" || say "redis: down"
+    pg_ready && say "postgres: up (127.0.0.1:$PG_PORT)" || say "postgres: down"
+    port_open "$KAFKA_PORT" && say "kafka: up (127.0.0.1:$KAFKA_PORT)" || say "kafka: down"
+    unleash_healthy && say "unleash: up (127.0.0.1:$UNLEASH_PORT)" || say "unleash: down"
+    ;;
+  *) echo "usage: bash infra/stack.sh up|down|status" >&2; exit 2 ;;
+esac
