@@ -5,3 +5,4 @@ export * from './secrets';
 export * from './http';
 export * from './unleash-admin';
 export * from './distributed';
+export * from './database';

@@ -1,0 +1,22 @@
+import { createPgPool, Pool } from '@countersign/storage';
+import { createTestDatabase } from '@countersign/testing';
+import { executionContract } from './execution.contract';
+import { PgExecutionRepository } from './execution.repository';
+
+// real: PostgreSQL; fake: nothing. Each test gets its own database.
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups) await c();
+});
+
+executionContract('postgres', async () => {
+  const db = await createTestDatabase('exec');
+  const pool: Pool = createPgPool(db.url);
+  cleanups.push(async () => {
+    await pool.end();
+    await db.drop();
+  });
+  const repo = new PgExecutionRepository(pool);
+  await repo.migrate();
+  return repo;
+});
