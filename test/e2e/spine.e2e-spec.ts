@@ -161,13 +161,16 @@ describe('Countersign end to end on the real stack', () => {
   it('kill switch off (through the Unleash admin API): not executed, and the timeline says so', async () => {
     await stack.flags.set(`${stack.flagPrefix}ticket.tag`, false);
     try {
-      await new Promise((r) => setTimeout(r, 2_000)); // two refresh intervals of the services' Unleash clients
+      await stack.flags.visible(`${stack.flagPrefix}ticket.tag`, false);
+      await new Promise((r) => setTimeout(r, 1_500)); // three refresh intervals of the services' Unleash clients
       const id = await submit(proposal('ticket.tag', `ticket-${newId()}`, { tags: ['vip'] }));
       const view = await waitStatus(id, 'refused');
       expect(JSON.stringify(view.timeline)).toMatch(/kill switch of ticket\.tag is off/);
       expect(sink.effects(id)).toBe(0);
     } finally {
       await stack.flags.set(`${stack.flagPrefix}ticket.tag`, true);
+      await stack.flags.visible(`${stack.flagPrefix}ticket.tag`, true);
+      await new Promise((r) => setTimeout(r, 1_500));
     }
   });
 

@@ -2,7 +2,7 @@
  * The Unleash admin API calls the tests use to toggle flags on the real server (see infra/README.md).
  * `apiUrl` is UNLEASH_URL (ending in /api).
  */
-export function unleashAdmin(apiUrl: string, adminToken: string, environment = 'development', project = 'default') {
+export function unleashAdmin(apiUrl: string, adminToken: string, environment = 'development', project = 'default', clientToken = process.env.UNLEASH_CLIENT_TOKEN) {
   const base = `${apiUrl.replace(/\/$/, '')}/admin/projects/${project}/features`;
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${base}${path}`, {
@@ -24,7 +24,22 @@ export function unleashAdmin(apiUrl: string, adminToken: string, environment = '
         variants: variants.map((v) => ({ name: v, weight: Math.floor(1000 / variants.length), weightType: 'variable', stickiness: 'default' })),
       });
       await this.set(name, enabled);
+      await this.visible(name, enabled);
     },
     set: (name: string, enabled: boolean) => call('POST', `/${name}/environments/${environment}/${enabled ? 'on' : 'off'}`),
+    /**
+     * Waits until the client API serves the flag in that state. Unleash caches client responses and
+     * refreshes them about once a second, so a change is not visible to SDKs at once.
+     */
+    async visible(name: string, enabled: boolean, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const res = await fetch(`${apiUrl.replace(/\/$/, '')}/client/features`, { headers: { Authorization: String(clientToken) } });
+        const body = (await res.json()) as { features: Array<{ name: string; enabled: boolean }> };
+        if (body.features.some((f) => f.name === name && f.enabled === enabled)) return;
+        if (Date.now() > deadline) throw new Error(`flag ${name} is not served as ${enabled ? 'on' : 'off'} after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
   };
 }

@@ -1,0 +1,80 @@
+import { createServer, Server, Socket } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually, stackEnv, uniqueName, unleashAdmin } from '@countersign/testing';
+import { flagsContract } from './flags.contract';
+import { createUnleashFlagReader } from './index';
+
+// real: the Unleash server (infra/stack.sh) and unleash-client; fake: nothing. Flags get a unique prefix.
+const env = stackEnv();
+const admin = unleashAdmin(env.unleashUrl, env.unleashAdminToken);
+const prefix = `${uniqueName('flags')}.`;
+
+flagsContract(
+  'unleash',
+  async (spec) => {
+    for (const [name, f] of Object.entries(spec)) await admin.create(prefix + name, f.enabled, f.variant ? [f.variant] : []);
+    return createUnleashFlagReader({ url: env.unleashUrl, clientToken: env.unleashClientToken, appName: 'flags-contract', refreshIntervalMs: 200, backupDir: mkdtempSync(join(tmpdir(), 'unleash-backup-')), environment: 'development' });
+  },
+  (n) => prefix + n,
+);
+
+/** A TCP relay to Unleash that the test can cut, to make the server unreachable for the client only. */
+async function relay(target: URL): Promise<{ url: string; cut(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let open = true;
+  const server: Server = createServer((client) => {
+    if (!open) return client.destroy();
+    const upstream = new Socket().connect(Number(target.port), target.hostname);
+    client.pipe(upstream).pipe(client);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}${target.pathname}`,
+    cut: () => {
+      open = false;
+      sockets.forEach((s) => s.destroy());
+    },
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+describe('Unleash flags when the server becomes unreachable', () => {
+  it('keep the last known values, also after a restart of the client, and toggles reach the client', async () => {
+    const name = `${prefix}exec.support.reply`;
+    await admin.create(name, true);
+    const link = await relay(new URL(env.unleashUrl));
+    const backupDir = mkdtempSync(join(tmpdir(), 'unleash-backup-'));
+    const options = { url: link.url, clientToken: env.unleashClientToken, appName: 'flags-outage', refreshIntervalMs: 200, backupDir, environment: 'development' };
+    const reader = createUnleashFlagReader(options);
+    expect(await reader.ready(10_000)).toBe(true);
+    expect(reader.state(name)).toBe('on');
+
+    await admin.set(name, false);
+    await eventually(() => expect(reader.state(name)).toBe('off'), 10_000);
+    await admin.set(name, true);
+    await eventually(() => expect(reader.state(name)).toBe('on'), 10_000);
+
+    link.cut();
+    await admin.set(name, false); // a change the client cannot see any more
+    await admin.visible(name, false);
+    await new Promise((r) => setTimeout(r, 1_000)); // five refresh intervals of the cut-off client
+    expect(reader.state(name)).toBe('on');
+    expect(reader.state(`${prefix}exec.never.seen`)).toBe('unknown');
+    await reader.close();
+
+    // A restart while Unleash is still unreachable: the backup file holds the last known values.
+    const restarted = createUnleashFlagReader(options);
+    expect(await restarted.ready(10_000)).toBe(true);
+    expect(restarted.state(name)).toBe('on');
+    await restarted.close();
+    await link.close();
+  }, 60_000);
+});
