@@ -1,0 +1,60 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { call, eventually } from '@countersign/testing';
+import { startEmbedded } from './embedded';
+
+// real: all five services in one process, the in-process bus and stores, the local flag and audit files;
+// fake: the target system (the embedded sink).
+describe('embedded mode', () => {
+  let running: Awaited<ReturnType<typeof startEmbedded>>;
+  const token = (name: string) => readFileSync(join(running.home, 'tokens', name), 'utf8');
+  const example = (f: string) => JSON.parse(readFileSync(join(__dirname, '../examples', f), 'utf8'));
+  const status = (id: string, want: string) =>
+    eventually(async () => {
+      const res = await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'));
+      expect(res.body.status).toBe(want);
+      return res.body;
+    }, 10_000);
+
+  beforeAll(async () => {
+    running = await startEmbedded({ home: mkdtempSync(join(tmpdir(), 'countersign-')), port: 0, logger: pino({ level: 'silent' }) });
+  });
+  afterAll(() => running.close());
+
+  it('executes an autonomous proposal once and writes it to the local audit file', async () => {
+    const res = await call('POST', `${running.url}/v1/proposals`, example('refund-small.json'), token('agent'));
+    expect(res.status).toBe(202);
+    const id = res.body.actionId as string;
+    const view = await status(id, 'executed');
+    expect(view.lane).toBe('autonomous');
+    expect(running.sink.effects.filter((e) => e.actionId === id)).toHaveLength(1);
+    await eventually(() => {
+      const lines = readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.filter((l) => l.subject === id).map((l) => l.type)).toEqual(expect.arrayContaining(['orchestrator.action.proposed.v1', 'policy.decision.made.v1', 'execution.action.executed.v1']));
+    });
+  });
+
+  it('holds a large refund for review until a human approves it', async () => {
+    const id = (await call('POST', `${running.url}/v1/proposals`, example('refund-large.json'), token('agent'))).body.actionId as string;
+    await status(id, 'in_review');
+    expect(running.sink.effects.filter((e) => e.actionId === id)).toHaveLength(0);
+    const approve = await call('POST', `${running.url}/v1/reviews/${id}/approve`, { reason: 'damage confirmed by photo' }, token('reviewer'));
+    expect(approve.status).toBe(200);
+    await status(id, 'executed');
+    expect(running.sink.effects.filter((e) => e.actionId === id)).toHaveLength(1);
+  });
+
+  it('never executes a prohibited action', async () => {
+    const id = (await call('POST', `${running.url}/v1/proposals`, example('legal-statement.json'), token('agent'))).body.actionId as string;
+    const view = await status(id, 'prohibited');
+    expect(JSON.stringify(view.timeline)).toMatch(/legal statements are made by people/);
+    expect(running.sink.effects.filter((e) => e.actionId === id)).toHaveLength(0);
+  });
+
+  it('answers /healthz and /readyz', async () => {
+    expect((await call('GET', `${running.url}/healthz`)).status).toBe(200);
+    expect((await call('GET', `${running.url}/readyz`)).body).toMatchObject({ status: 'ready' });
+  });
+});

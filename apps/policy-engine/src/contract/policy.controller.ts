@@ -1,0 +1,16 @@
+import { Controller, Get } from '@nestjs/common';
+import { Roles } from '@countersign/nest';
+import { ContractStore } from './contract.store';
+
+@Controller('v1/policy')
+export class PolicyController {
+  constructor(private readonly contracts: ContractStore) {}
+
+  /** The running contract's version and content hash, and the action types it knows. */
+  @Get()
+  @Roles('agent', 'reviewer', 'auditor', 'admin')
+  current() {
+    const c = this.contracts.current();
+    return { version: c.version, hash: c.hash, actionTypes: Object.keys(c.actions).sort() };
+  }
+}
