@@ -1,4 +1,4 @@
-import { AnyTopic, dlqTopic, newId, Topic, TopicMap } from '@countersign/contracts';
+import { AnyTopic, derivedEventId, dlqTopic, Topic, TopicMap } from '@countersign/contracts';
 import { Logger, withLogContext } from '@countersign/logging';
 import { decode } from './codec';
 import { DeliveryContext, HandlerMap, RetryPolicy } from './port';
@@ -34,7 +34,9 @@ export async function deliver(
   if (!handler) return;
   const decoded = decode(msg.topic, msg.key, msg.value);
   if (!decoded.ok) {
-    await sendToDlq(msg, group, decoded.reason, decoded.partial?.correlationId, deadLetter, logger);
+    // Every group that reads these bytes finds them unreadable for the same reason: one dead letter id
+    // for all of them, so the audit trail (which dedupes by id) records it once.
+    await sendToDlq(msg, group, decoded.reason, decoded.partial?.correlationId, deadLetter, logger, '');
     return;
   }
   const event = decoded.event;
@@ -52,17 +54,18 @@ export async function deliver(
       if (attempt < retry.maxAttempts) await sleep(Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** (attempt - 1)));
     }
   }
-  await sendToDlq(msg, group, `handler failed after ${retry.maxAttempts} attempts: ${(lastError as Error)?.message ?? String(lastError)}`, event.correlationId, deadLetter, logger);
+  await sendToDlq(msg, group, `handler failed after ${retry.maxAttempts} attempts: ${(lastError as Error)?.message ?? String(lastError)}`, event.correlationId, deadLetter, logger, group);
 }
 
-async function sendToDlq(msg: RawMessage, group: string, reason: string, correlationId: string | undefined, deadLetter: DeadLetterSink, logger: Logger) {
+async function sendToDlq(msg: RawMessage, group: string, reason: string, correlationId: string | undefined, deadLetter: DeadLetterSink, logger: Logger, discriminator: string) {
   if (msg.topic.endsWith('.dlq')) {
     // A broken dead letter is not sent further down: that would loop. It stays on its topic for operators.
     logger.error({ topic: msg.topic, partition: msg.partition, offset: msg.offset, reason }, 'unreadable message on a dead-letter topic; skipped');
     return;
   }
   const target = dlqTopic(msg.topic as Topic);
-  const id = newId();
+  // Deterministic: a redelivered poison message yields the same dead letter, dropped downstream.
+  const id = derivedEventId(target, `${msg.topic}/${msg.partition}/${msg.offset}`, discriminator);
   const raw = msg.value ?? Buffer.alloc(0);
   const event = {
     id,
