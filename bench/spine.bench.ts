@@ -1,0 +1,142 @@
+// npm run bench:spine — autonomous-lane throughput through all five services over the real broker,
+// beside raw kafkajs produce→consume on one topic of the same broker, measured in the same run; then
+// end-to-end latency (proposal produced → executed and audited) at a fixed offered load.
+// Needs the real stack (the npm script starts it). Prints both rates, their ratio, and p50/p99.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Client } from 'pg';
+import pino from 'pino';
+import { KafkaBus } from '@countersign/bus';
+import { newId, TOPICS } from '@countersign/contracts';
+import { startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
+
+const THROUGHPUT_N = Number(process.env.BENCH_N ?? 3000);
+const LOAD_RATE = Number(process.env.BENCH_RATE ?? 500);
+const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+
+for (const line of readFileSync(join(__dirname, '../.stack/stack.env'), 'utf8').split('\n')) {
+  const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+  if (m && process.env[m[1]] === undefined) process.env[m[1]] = m[2];
+}
+const brokers = [process.env.KAFKA_BROKERS!];
+
+const proposalData = (i: number) => ({
+  actionType: 'ticket.tag',
+  target: `ticket-${i}`,
+  parameters: { tags: ['billing'], note: 'x'.repeat(200) },
+  proposer: { agentId: 'bench-agent', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
+  confidence: 0.97,
+  tenant: 'acme',
+  region: 'eu-west',
+  context: {},
+});
+
+async function rawKafka(n: number): Promise<number> {
+  const kafka = new Kafka({ brokers, clientId: 'bench-raw', logLevel: logLevel.NOTHING });
+  const topic = `bench-raw-${randomBytes(4).toString('hex')}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 6, replicationFactor: 1 }], waitForLeaders: true });
+  const consumer = kafka.consumer({ groupId: `${topic}-g`, maxWaitTimeInMs: 50 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
+  await consumer.run({ partitionsConsumedConcurrently: 3, eachMessage: async () => void (++seen === n && done()) });
+  await joined;
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const value = JSON.stringify({ data: proposalData(0) });
+  const started = performance.now();
+  for (let i = 0; i < n; i += 500) {
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: Math.min(500, n - i) }, (_, j) => ({ key: `k-${i + j}`, value })) });
+  }
+  await finished;
+  const rate = n / ((performance.now() - started) / 1000);
+  await Promise.all([producer.disconnect(), consumer.disconnect()]);
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
+  return rate;
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+async function main() {
+  process.stdout.write(`raw kafkajs produce→consume, ${THROUGHPUT_N} messages on one topic…\n`);
+  const raw = await rawKafka(THROUGHPUT_N);
+
+  const ns = uniqueName('bench');
+  const sink = await startWebhookSink();
+  process.stdout.write(`starting the five services (namespace ${ns})…\n`);
+  const stack = await startDistributed({ namespace: ns, webhookUrl: sink.url, actionTypes: ['ticket.tag'], dir: join(__dirname, '../.stack/bench', ns) });
+  const bus = new KafkaBus({ brokers, clientId: 'bench', namespace: ns, logger: pino({ level: 'silent' }) });
+  await bus.connect();
+  const db = new Client({ connectionString: stack.env.DATABASE_URL });
+  await db.connect();
+  const executedAudited = async (since: string) =>
+    Number((await db.query(`SELECT count(*) FROM audit_events WHERE type = $1 AND event_time >= $2`, [TOPICS.actionExecuted, since])).rows[0].count);
+  const submit = (i: number, time = new Date()) => {
+    const id = newId();
+    return bus.publish(TOPICS.proposalSubmitted, { id: newId(), type: TOPICS.proposalSubmitted, version: 1, source: 'bench', time: time.toISOString(), subject: id, correlationId: id, causationId: null, actor: { id: 'bench-agent', kind: 'agent' }, data: proposalData(i) });
+  };
+  try {
+    // Warm-up: JIT, connections, group assignments.
+    const warm = new Date().toISOString();
+    await Promise.all(Array.from({ length: 200 }, (_, i) => submit(i)));
+    while ((await executedAudited(warm)) < 200) await new Promise((r) => setTimeout(r, 100));
+
+    process.stdout.write(`throughput: ${THROUGHPUT_N} autonomous proposals, as fast as they are taken…\n`);
+    const since = new Date().toISOString();
+    const started = performance.now();
+    for (let i = 0; i < THROUGHPUT_N; i += 500) await Promise.all(Array.from({ length: Math.min(500, THROUGHPUT_N - i) }, (_, j) => submit(i + j)));
+    while ((await executedAudited(since)) < THROUGHPUT_N) await new Promise((r) => setTimeout(r, 50));
+    const spine = THROUGHPUT_N / ((performance.now() - started) / 1000);
+
+    process.stdout.write(`latency: ${LOAD_RATE} proposals/s offered for ${LOAD_SECONDS} s…\n`);
+    const loadStart = new Date();
+    const total = LOAD_RATE * LOAD_SECONDS;
+    const tickMs = 20;
+    const perTick = (LOAD_RATE * tickMs) / 1000;
+    let sent = 0;
+    const t0 = performance.now();
+    const sends: Promise<void>[] = [];
+    while (sent < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * LOAD_RATE) + perTick);
+      for (; sent < due; sent++) sends.push(submit(sent));
+      await new Promise((r) => setTimeout(r, tickMs));
+    }
+    await Promise.all(sends);
+    const offered = total / ((performance.now() - t0) / 1000);
+    while ((await executedAudited(loadStart.toISOString())) < total) await new Promise((r) => setTimeout(r, 100));
+    // Latency per action: the proposal's own timestamp → the executed event's append to the audit store.
+    const { rows } = await db.query(
+      `SELECT EXTRACT(EPOCH FROM (x.recorded_at - p.event_time)) * 1000 AS ms
+         FROM audit_events x JOIN audit_events p ON p.subject = x.subject AND p.type = $2
+        WHERE x.type = $1 AND p.event_time >= $3`,
+      [TOPICS.actionExecuted, TOPICS.proposalSubmitted, loadStart.toISOString()],
+    );
+    const lat = rows.map((r) => Number(r.ms)).sort((a, b) => a - b);
+
+    const line = (k: string, v: string) => process.stdout.write(`${k.padEnd(48)} ${v}\n`);
+    process.stdout.write('\n');
+    line('raw kafkajs produce→consume (baseline)', `${raw.toFixed(0)} msg/s`);
+    line('Countersign autonomous lane, proposal→executed+audited', `${spine.toFixed(0)} actions/s`);
+    line('ratio (Countersign / raw hop)', `${((spine / raw) * 100).toFixed(1)} %   (goal later: ≥ 25 %)`);
+    line(`end-to-end latency at ${offered.toFixed(0)}/s offered (${lat.length} actions)`, `p50 ${pct(lat, 50).toFixed(1)} ms   p99 ${pct(lat, 99).toFixed(1)} ms   (goal later: p99 ≤ 50 ms at 1,000/s)`);
+    line('effects on the target (must equal actions)', `${new Set(sink.receipts.map((r) => r.idempotencyKey)).size} distinct, ${sink.receipts.length} deliveries`);
+  } finally {
+    await db.end();
+    await bus.close();
+    await stack.stop();
+    await sink.close();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench failed: ${(e as Error).stack}\n`);
+  process.exit(1);
+});
