@@ -169,6 +169,8 @@ case "${1:-}" in
     postgres_up
     kafka_up
     unleash_up
+    # Only to validate docker-compose.yml offline in the tests (no Docker engine runs here).
+    command -v docker-compose >/dev/null || apt_install docker-compose
     write_env
     say "up in $(( $(date +%s) - started ))s"
     ;;
