@@ -5,15 +5,16 @@ import tseslint from 'typescript-eslint';
 
 const FRAMEWORKS = ['@nestjs/*', 'kafkajs', 'ioredis', 'unleash-client', 'pino', 'pg', 'express', 'nestjs-pino'];
 
-const boundaries = (allow = []) => [
+// Tests (and only tests) of any project may also use the shared test helpers (type:testing).
+const boundaries = (allow = [], tests = false) => [
   'error',
   {
     enforceBuildableLibDependency: false,
     allow,
     depConstraints: [
-      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:platform', 'type:domain', 'type:contracts'] },
-      { sourceTag: 'type:host', onlyDependOnLibsWithTags: ['type:app', 'type:platform', 'type:domain', 'type:contracts'] },
-      { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform', 'type:domain', 'type:contracts'] },
+      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:platform', 'type:domain', 'type:contracts', ...(tests ? ['type:testing'] : [])] },
+      { sourceTag: 'type:host', onlyDependOnLibsWithTags: ['type:app', 'type:platform', 'type:domain', 'type:contracts', ...(tests ? ['type:testing'] : [])] },
+      { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform', 'type:domain', 'type:contracts', ...(tests ? ['type:testing'] : [])] },
       { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'], bannedExternalImports: FRAMEWORKS },
       { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: FRAMEWORKS },
       { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:testing', 'type:platform', 'type:domain', 'type:contracts'] },
@@ -41,6 +42,17 @@ export default [
     files: ['apps/embedded/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': boundaries(['@countersign/orchestrator', '@countersign/policy-engine', '@countersign/review-queue', '@countersign/executor', '@countersign/audit-writer']),
+    },
+  },
+  {
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/*.contract.ts'],
+    ignores: ['apps/embedded/**'],
+    rules: { '@nx/enforce-module-boundaries': boundaries([], true) },
+  },
+  {
+    files: ['apps/embedded/**/*.spec.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': boundaries(['@countersign/orchestrator', '@countersign/policy-engine', '@countersign/review-queue', '@countersign/executor', '@countersign/audit-writer'], true),
     },
   },
 ];

@@ -37,6 +37,12 @@ describe('module boundaries (Nx tags)', () => {
     expect(await lint('apps/executor/src/probe.ts', "import { TOPICS } from '@countersign/contracts';\nimport { KafkaBus } from '@countersign/bus';\nexport const x = [TOPICS, KafkaBus];\n")).toEqual([]);
   }, 60_000);
 
+  it('lets tests, and only tests, use the shared test helpers', async () => {
+    const code = "import { eventually } from '@countersign/testing';\nexport const x = eventually;\n";
+    expect(await lint('apps/executor/src/execution/probe.ts', code)).not.toEqual([]);
+    expect(await lint('apps/executor/src/execution/probe.int-spec.ts', code)).toEqual([]);
+  }, 60_000);
+
   it('lets only the embedded host compose the apps', async () => {
     expect(await lint('apps/embedded/src/probe.ts', "import { OrchestratorModule } from '@countersign/orchestrator';\nexport const x = OrchestratorModule;\n")).toEqual([]);
   }, 60_000);

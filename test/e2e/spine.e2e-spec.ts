@@ -44,7 +44,6 @@ describe('Countersign end to end on the real stack', () => {
       return view;
     }, 60_000, 100);
   const audit = async (query: string) => (await call('GET', `${stack.urls['audit-writer']}/v1/audit/entries?${query}`, undefined, stack.tokens.auditor)).body.entries as Array<Record<string, unknown>>;
-  const auditTypes = async (actionId: string) => (await audit(`actionId=${actionId}`)).map((e) => e.type);
 
   beforeAll(async () => {
     sink = await startWebhookSink();
