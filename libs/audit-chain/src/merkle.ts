@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+
+/**
+ * RFC 6962 Merkle tree hashing: leaf = SHA-256(0x00 ‖ entry), node = SHA-256(0x01 ‖ left ‖ right),
+ * the empty tree = SHA-256 of nothing. Hashes are 32-byte Buffers.
+ */
+export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
+
+const LEAF = Buffer.from([0]);
+const NODE = Buffer.from([1]);
+
+export function leafHash(entry: Buffer): Buffer {
+  return createHash('sha256').update(LEAF).update(entry).digest();
+}
+
+export function nodeHash(left: Buffer, right: Buffer): Buffer {
+  return createHash('sha256').update(NODE).update(left).update(right).digest();
+}
+
+/** An audit entry's bytes: the UTF-8 of its RFC 8785 canonical JSON. */
+export function entryBytes(entry: unknown): Buffer {
+  const json = canonicalize(entry);
+  if (json === undefined) throw new Error('entry cannot be canonicalized');
+  return Buffer.from(json, 'utf8');
+}
+
+/** The largest power of two strictly smaller than n (n ≥ 2): where RFC 6962 splits a tree. */
+export function splitPoint(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+/** MTH(D[n]) over leaf hashes, by the definition (the reference the fast paths are tested against). */
+export function rootFromLeaves(leaves: readonly Buffer[], from = 0, to = leaves.length): Buffer {
+  const n = to - from;
+  if (n === 0) return EMPTY_ROOT;
+  if (n === 1) return leaves[from];
+  const k = splitPoint(n);
+  return nodeHash(rootFromLeaves(leaves, from, from + k), rootFromLeaves(leaves, from + k, to));
+}
+
+/**
+ * The right edge of the tree: the roots of its perfect subtrees, largest first. Appending is O(log n)
+ * and never recomputes the tree; `root()` folds the edge right to left. It can be saved and restored, so a
+ * writer resumes after a restart without reading the log back.
+ */
+export class CompactRange {
+  private constructor(
+    private readonly hashes: Buffer[],
+    private readonly sizes: number[],
+    private count: number,
+  ) {}
+
+  static empty(): CompactRange {
+    return new CompactRange([], [], 0);
+  }
+
+  /** Restores from `size` and the edge hashes (as `state()` gave them). */
+  static restore(state: { size: number; hashes: string[] }): CompactRange {
+    const sizes: number[] = [];
+    for (let bit = 2 ** 52; bit >= 1; bit /= 2) if (Math.floor(state.size / bit) % 2 === 1) sizes.push(bit);
+    if (sizes.length !== state.hashes.length) throw new Error(`compact range of size ${state.size} needs ${sizes.length} hashes, got ${state.hashes.length}`);
+    return new CompactRange(state.hashes.map((h) => Buffer.from(h, 'hex')), sizes, state.size);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  append(leaf: Buffer): void {
+    this.hashes.push(leaf);
+    this.sizes.push(1);
+    this.count++;
+    while (this.sizes.length >= 2 && this.sizes[this.sizes.length - 1] === this.sizes[this.sizes.length - 2]) {
+      const right = this.hashes.pop()!;
+      const size = this.sizes.pop()!;
+      this.hashes[this.hashes.length - 1] = nodeHash(this.hashes[this.hashes.length - 1], right);
+      this.sizes[this.sizes.length - 1] = size * 2;
+    }
+  }
+
+  root(): Buffer {
+    if (this.hashes.length === 0) return EMPTY_ROOT;
+    let r = this.hashes[this.hashes.length - 1];
+    for (let i = this.hashes.length - 2; i >= 0; i--) r = nodeHash(this.hashes[i], r);
+    return r;
+  }
+
+  state(): { size: number; hashes: string[] } {
+    return { size: this.count, hashes: this.hashes.map((h) => h.toString('hex')) };
+  }
+}
+
+/** RFC 6962 2.1.1 PATH(m, D[n]): the audit path of leaf m in the tree of the first n leaves. */
+export function inclusionProof(leaves: readonly Buffer[], index: number, treeSize = leaves.length): Buffer[] {
+  if (!(index >= 0 && index < treeSize && treeSize <= leaves.length)) throw new RangeError(`no leaf ${index} in a tree of ${treeSize}`);
+  const path = (m: number, from: number, to: number): Buffer[] => {
+    const n = to - from;
+    if (n === 1) return [];
+    const k = splitPoint(n);
+    return m < k ? [...path(m, from, from + k), rootFromLeaves(leaves, from + k, to)] : [...path(m - k, from + k, to), rootFromLeaves(leaves, from, from + k)];
+  };
+  return path(index, 0, treeSize);
+}
+
+/** RFC 6962 2.1.2 PROOF(m, D[n]): that the tree of the first m leaves is a prefix of the one of n. */
+export function consistencyProof(leaves: readonly Buffer[], m: number, n = leaves.length): Buffer[] {
+  if (!(m >= 0 && m <= n && n <= leaves.length)) throw new RangeError(`no consistency proof from ${m} to ${n}`);
+  if (m === 0 || m === n) return [];
+  const sub = (m: number, from: number, to: number, complete: boolean): Buffer[] => {
+    const size = to - from;
+    if (m === size) return complete ? [] : [rootFromLeaves(leaves, from, to)];
+    const k = splitPoint(size);
+    return m <= k
+      ? [...sub(m, from, from + k, complete), rootFromLeaves(leaves, from + k, to)]
+      : [...sub(m - k, from + k, to, false), rootFromLeaves(leaves, from, from + k)];
+  };
+  return sub(m, 0, n, true);
+}
+
+/** RFC 9162 2.1.3.2: does `proof` show leaf `leaf` at `index` in the tree of `treeSize` with `root`? */
+export function verifyInclusion(leaf: Buffer, index: number, treeSize: number, proof: readonly Buffer[], root: Buffer): boolean {
+  if (!(index >= 0 && index < treeSize)) return false;
+  let fn = index;
+  let sn = treeSize - 1;
+  let r = leaf;
+  for (const p of proof) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      r = nodeHash(p, r);
+      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) [fn, sn] = [Math.floor(fn / 2), Math.floor(sn / 2)];
+    } else {
+      r = nodeHash(r, p);
+    }
+    [fn, sn] = [Math.floor(fn / 2), Math.floor(sn / 2)];
+  }
+  return sn === 0 && r.equals(root);
+}
+
+/** RFC 9162 2.1.4.2: does `proof` show the tree (size1, root1) is a prefix of (size2, root2)? */
+export function verifyConsistency(size1: number, size2: number, root1: Buffer, root2: Buffer, proof: readonly Buffer[]): boolean {
+  if (size1 < 0 || size2 < size1) return false;
+  if (size1 === size2) return proof.length === 0 && root1.equals(root2);
+  if (size1 === 0) return proof.length === 0;
+  if (proof.length === 0) return false;
+  const path = (size1 & (size1 - 1)) === 0 ? [root1, ...proof] : [...proof];
+  let fn = size1 - 1;
+  let sn = size2 - 1;
+  while (fn % 2 === 1) [fn, sn] = [Math.floor(fn / 2), Math.floor(sn / 2)];
+  let fr = path[0];
+  let sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) [fn, sn] = [Math.floor(fn / 2), Math.floor(sn / 2)];
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    [fn, sn] = [Math.floor(fn / 2), Math.floor(sn / 2)];
+  }
+  return sn === 0 && fr.equals(root1) && sr.equals(root2);
+}
