@@ -50,6 +50,9 @@ class UnleashReader implements FlagReader {
 
   async close(): Promise<void> {
     this.client.destroy();
+    // destroy() drops the listeners, but a fetch already in flight may still fail and emit 'error';
+    // unheard, that would crash the process.
+    this.client.on('error', () => undefined);
   }
 }
 
@@ -127,6 +130,7 @@ export function createFileFlagReader(path: string, appName = 'countersign-embedd
       const previous = reader['client'];
       reader['client'] = next;
       previous.destroy();
+      previous.on('error', () => undefined);
     } catch {
       // A half-written or invalid file keeps the previous flags.
     }

@@ -1,0 +1,30 @@
+/**
+ * What an audit entry records. Every field but `eventId`, `eventType` and `time` is optional: each event
+ * fills what it knows. Sensitive fields arrive masked; `shown` is the exact (masked) copy a reviewer saw,
+ * `shownDigest` its SHA-256.
+ */
+export interface AuditEntry {
+  eventId: string;
+  eventType: string;
+  topic: string;
+  time: string;
+  actionId: string;
+  correlationId: string;
+  causationId: string | null;
+  actor: { id: string; kind: string; roles?: string[]; authMethod?: string };
+  model?: { name: string; version: string };
+  promptTemplateVersion?: string;
+  inputClassification?: string[];
+  contractVersion?: string;
+  decision?: string;
+  reasons?: string[];
+  reviewerReason?: string;
+  shownDigest?: string;
+  shown?: unknown;
+  outcome?: string;
+  sideEffects?: { externalRequestId?: string; connector?: string };
+  configChange?: { kind: 'contract' | 'flag'; version: string; changeRequestId?: string };
+  modeTransition?: { from: string; to: string; reason: string };
+  /** The event's data as it was on the bus. */
+  data: unknown;
+}

@@ -1,0 +1,103 @@
+import { CompactRange, entryBytes, leafHash } from './merkle';
+import { TreeHead, VerifierKey, verifyTreeHead } from './tree-head';
+
+/** One entry of the log as stored and exported: its index, the entry, and the tree root after it. */
+export interface LoggedEntry {
+  index: number;
+  entry: unknown;
+  /** Hex root of the tree of entries 0..index, recorded when it was appended. */
+  root: string;
+}
+
+/** Where a segment starts: the compact range of the entries before it (empty for a segment from 0). */
+export interface SegmentPrefix {
+  size: number;
+  hashes: string[];
+}
+
+export type VerifyResult =
+  | { ok: true; treeSize: number; root: string; headsChecked: number }
+  | { ok: false; firstBadIndex: number; problem: string };
+
+/**
+ * Verifies entries against their recorded roots and the signed tree heads, in one pass:
+ * - an entry whose index is not the next one: deleted, inserted or reordered entries;
+ * - an entry whose recomputed root differs from the root recorded for it: a modified entry (or one moved);
+ * - a head with a bad signature, or whose root the entries do not reproduce: a forged head or a rewritten log;
+ * - fewer entries than the last head covers: truncation.
+ * The first problem wins, named by its index. Heads must cover the last entry.
+ */
+export function verifyEntries(entries: Iterable<LoggedEntry>, heads: readonly TreeHead[], keys: readonly VerifierKey[], prefix: SegmentPrefix = { size: 0, hashes: [] }): VerifyResult {
+  const range = CompactRange.restore(prefix);
+  const bySize = new Map<number, TreeHead[]>();
+  for (const h of heads) bySize.set(h.treeSize, [...(bySize.get(h.treeSize) ?? []), h]);
+  const sizes = [...bySize.keys()].sort((a, b) => a - b);
+  const firstHeadOutOfRange = sizes.find((s) => s <= prefix.size);
+  if (firstHeadOutOfRange !== undefined) return { ok: false, firstBadIndex: Math.max(0, firstHeadOutOfRange - 1), problem: `tree head of size ${firstHeadOutOfRange} lies before this segment (from ${prefix.size})` };
+  let headsChecked = 0;
+  let expected = prefix.size;
+  for (const e of entries) {
+    if (e.index !== expected) {
+      return { ok: false, firstBadIndex: expected, problem: e.index > expected ? `entry ${expected} is missing (found ${e.index})` : `entry ${e.index} appears again or out of order at position ${expected}` };
+    }
+    range.append(leafHash(entryBytes(e.entry)));
+    const root = range.root().toString('hex');
+    if (root !== e.root) return { ok: false, firstBadIndex: e.index, problem: `entry ${e.index} does not reproduce its recorded root: modified, or moved` };
+    for (const head of bySize.get(range.size) ?? []) {
+      const check = verifyTreeHead(head, keys);
+      if (!check.ok) return { ok: false, firstBadIndex: e.index, problem: check.problem };
+      if (head.rootHash !== root) return { ok: false, firstBadIndex: e.index, problem: `the signed tree head of size ${head.treeSize} does not match the log: entries up to ${e.index} were rewritten` };
+      headsChecked++;
+    }
+    expected++;
+  }
+  const last = sizes[sizes.length - 1];
+  if (last === undefined) return { ok: false, firstBadIndex: Math.max(prefix.size, expected - 1), problem: 'no signed tree head covers these entries' };
+  if (last > expected) return { ok: false, firstBadIndex: expected, problem: `truncated: the signed tree head covers ${last} entries, only ${expected} are present` };
+  if (last < expected) return { ok: false, firstBadIndex: last, problem: `entries from ${last} on are not covered by any signed tree head` };
+  return { ok: true, treeSize: expected, root: range.root().toString('hex'), headsChecked };
+}
+
+/**
+ * A signed segment file: JSON Lines — a header with the prefix, one line per entry, and the tree heads
+ * (each after the entry that completes it). Verifiable offline with the heads' public keys.
+ */
+export function exportSegment(entries: readonly LoggedEntry[], heads: readonly TreeHead[], prefix: SegmentPrefix = { size: 0, hashes: [] }): string {
+  const lines = [JSON.stringify({ kind: 'segment', version: 1, prefix })];
+  const bySize = new Map<number, TreeHead[]>();
+  for (const h of heads) bySize.set(h.treeSize, [...(bySize.get(h.treeSize) ?? []), h]);
+  for (const e of entries) {
+    lines.push(JSON.stringify({ kind: 'entry', index: e.index, root: e.root, entry: e.entry }));
+    for (const h of bySize.get(e.index + 1) ?? []) lines.push(JSON.stringify({ kind: 'head', treeHead: h }));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Verifies a segment file's text (see `exportSegment`). `trustedHeads` are heads kept elsewhere (the
+ * append-only head store): they catch a segment cut short exactly at one of its own heads.
+ */
+export function verifySegment(text: string, keys: readonly VerifierKey[], trustedHeads: readonly TreeHead[] = []): VerifyResult {
+  const lines = text.split('\n').filter((l) => l.trim());
+  let header: { kind: string; version: number; prefix: SegmentPrefix };
+  try {
+    header = JSON.parse(lines[0] ?? '');
+  } catch {
+    return { ok: false, firstBadIndex: 0, problem: 'not a segment file: the header line does not parse' };
+  }
+  if (header.kind !== 'segment' || header.version !== 1) return { ok: false, firstBadIndex: 0, problem: 'not a version 1 segment file' };
+  const entries: LoggedEntry[] = [];
+  const heads: TreeHead[] = [];
+  for (const line of lines.slice(1)) {
+    let parsed: { kind: string; index: number; root: string; entry: unknown; treeHead: TreeHead };
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      return { ok: false, firstBadIndex: header.prefix.size + entries.length, problem: `the line after entry ${header.prefix.size + entries.length - 1} does not parse` };
+    }
+    if (parsed.kind === 'entry') entries.push({ index: parsed.index, root: parsed.root, entry: parsed.entry });
+    else if (parsed.kind === 'head') heads.push(parsed.treeHead);
+  }
+  const known = new Set(heads.map((h) => JSON.stringify(h)));
+  return verifyEntries(entries, [...heads, ...trustedHeads.filter((h) => h.treeSize > header.prefix.size && !known.has(JSON.stringify(h)))], keys, header.prefix);
+}

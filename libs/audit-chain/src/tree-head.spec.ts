@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { generateTreeHeadKey, KeyRing, SigningUnavailableError, TreeHeadPolicy, verifyTreeHead } from './tree-head';
+
+const day = 24 * 3600 * 1000;
+const t0 = new Date('2026-11-01T00:00:00Z');
+const at = (days: number) => new Date(t0.getTime() + days * day);
+const root = createHash('sha256').update('root').digest();
+
+describe('signed tree heads', () => {
+  const k1 = generateTreeHeadKey('heads-2026-11', at(0), at(30));
+  const k2 = generateTreeHeadKey('heads-2026-12', at(25), at(60));
+
+  it('signs with the newest valid key and verifies', () => {
+    const ring = new KeyRing([k1.entry, k2.entry]);
+    const early = ring.sign(10, root, at(1));
+    const overlap = ring.sign(20, root, at(26));
+    expect(early.keyId).toBe('heads-2026-11');
+    expect(overlap.keyId).toBe('heads-2026-12');
+    // Heads signed by the old key inside its window still verify after the rotation.
+    expect(verifyTreeHead(early, ring.verifierKeys())).toEqual({ ok: true });
+    expect(verifyTreeHead(overlap, ring.verifierKeys())).toEqual({ ok: true });
+  });
+
+  it('fails closed past the rotation deadline, with an alert, and never signs with an expired key', () => {
+    const alerts: string[] = [];
+    const ring = new KeyRing([k1.entry], (r) => alerts.push(r));
+    expect(ring.health(at(29))).toMatchObject({ healthy: true, keyId: 'heads-2026-11' });
+    expect(() => ring.sign(5, root, at(31))).toThrow(SigningUnavailableError);
+    expect(alerts[0]).toMatch(/past its rotation deadline/);
+    expect(ring.health(at(31))).toMatchObject({ healthy: false });
+  });
+
+  it('rejects a forged signature, an unknown key id, a changed field, and a head outside its key window', () => {
+    const ring = new KeyRing([k1.entry]);
+    const keys = ring.verifierKeys();
+    const head = ring.sign(7, root, at(2));
+    const forger = new KeyRing([{ ...generateTreeHeadKey('heads-2026-11', at(0), at(30)).entry }]);
+    expect(verifyTreeHead(forger.sign(7, root, at(2)), keys)).toEqual({ ok: false, problem: 'tree head of size 7 has an invalid signature' });
+    expect(verifyTreeHead({ ...head, keyId: 'other' }, keys)).toMatchObject({ ok: false, problem: /unknown key/ });
+    expect(verifyTreeHead({ ...head, treeSize: 8 }, keys)).toMatchObject({ ok: false, problem: /invalid signature/ });
+    expect(verifyTreeHead({ ...head, rootHash: '00'.repeat(32) }, keys)).toMatchObject({ ok: false });
+    expect(verifyTreeHead({ ...head, timestamp: at(40).toISOString() }, keys)).toMatchObject({ ok: false, problem: /outside the validity/ });
+  });
+
+  it('publishes a head every N entries or every T milliseconds', () => {
+    const policy = new TreeHeadPolicy(100, 5_000, t0);
+    expect(policy.due(99, new Date(t0.getTime() + 1_000))).toBe(false);
+    expect(policy.due(100, new Date(t0.getTime() + 1_000))).toBe(true);
+    policy.published(100, new Date(t0.getTime() + 1_000));
+    expect(policy.due(101, new Date(t0.getTime() + 5_999))).toBe(false);
+    expect(policy.due(101, new Date(t0.getTime() + 6_000))).toBe(true);
+    expect(policy.due(100, new Date(t0.getTime() + 60_000))).toBe(false); // nothing new, nothing to sign
+  });
+});

@@ -1,0 +1,141 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign, verify } from 'node:crypto';
+import canonicalize from 'canonicalize';
+
+/** A signed statement of the log's size and root at a time, by a key with an id. */
+export interface TreeHead {
+  treeSize: number;
+  /** Hex SHA-256 root. */
+  rootHash: string;
+  /** ISO 8601. */
+  timestamp: string;
+  keyId: string;
+  /** Base64 Ed25519 signature over the canonical JSON of the four fields above. */
+  signature: string;
+}
+
+/** A signing key with its validity window: it signs from `notBefore` until `notAfter` (its rotation deadline). */
+export interface SigningKeyEntry {
+  keyId: string;
+  privateKey: KeyObject;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** A public key with the window in which heads it signed are accepted. */
+export interface VerifierKey {
+  keyId: string;
+  publicKey: KeyObject;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** No key may sign now (all expired or not yet valid): the writer must stop publishing heads and alert. */
+export class SigningUnavailableError extends Error {}
+
+export const treeHeadSigningBytes = (h: Omit<TreeHead, 'signature'>) =>
+  Buffer.from(canonicalize({ treeSize: h.treeSize, rootHash: h.rootHash, timestamp: h.timestamp, keyId: h.keyId })!, 'utf8');
+
+export type KeyHealth = { healthy: true; keyId: string; expiresInMs: number } | { healthy: false; reason: string };
+
+/**
+ * Signing keys that rotate with overlap: the newest key valid now signs. A key past its rotation
+ * deadline never signs; with no valid key signing fails closed and `onAlert` is told why.
+ */
+export class KeyRing {
+  constructor(
+    private readonly keys: SigningKeyEntry[],
+    private readonly onAlert: (reason: string) => void = () => undefined,
+  ) {}
+
+  health(now: Date): KeyHealth {
+    const key = this.current(now);
+    if (!key) return { healthy: false, reason: this.whyNone(now) };
+    return { healthy: true, keyId: key.keyId, expiresInMs: key.notAfter.getTime() - now.getTime() };
+  }
+
+  sign(treeSize: number, root: Buffer, now: Date): TreeHead {
+    const key = this.current(now);
+    if (!key) {
+      const reason = this.whyNone(now);
+      this.onAlert(reason);
+      throw new SigningUnavailableError(reason);
+    }
+    const head = { treeSize, rootHash: root.toString('hex'), timestamp: now.toISOString(), keyId: key.keyId };
+    return { ...head, signature: sign(null, treeHeadSigningBytes(head), key.privateKey).toString('base64') };
+  }
+
+  /** The public side of the ring, for verifiers. */
+  verifierKeys(): VerifierKey[] {
+    return this.keys.map((k) => ({ keyId: k.keyId, publicKey: createPublicKey(k.privateKey), notBefore: k.notBefore, notAfter: k.notAfter }));
+  }
+
+  private current(now: Date): SigningKeyEntry | undefined {
+    return this.keys
+      .filter((k) => k.notBefore.getTime() <= now.getTime() && now.getTime() < k.notAfter.getTime())
+      .sort((a, b) => b.notBefore.getTime() - a.notBefore.getTime())[0];
+  }
+
+  private whyNone(now: Date): string {
+    if (!this.keys.length) return 'no tree-head signing key is configured';
+    const newest = [...this.keys].sort((a, b) => b.notAfter.getTime() - a.notAfter.getTime())[0];
+    return newest.notAfter.getTime() <= now.getTime()
+      ? `every tree-head signing key is past its rotation deadline (newest, ${newest.keyId}, expired ${newest.notAfter.toISOString()})`
+      : `no tree-head signing key is valid yet at ${now.toISOString()}`;
+  }
+}
+
+export type HeadCheck = { ok: true } | { ok: false; problem: string };
+
+/** Checks a head's signature, key id and that it was signed within the key's window. */
+export function verifyTreeHead(head: TreeHead, keys: readonly VerifierKey[]): HeadCheck {
+  const key = keys.find((k) => k.keyId === head.keyId);
+  if (!key) return { ok: false, problem: `tree head of size ${head.treeSize} is signed by unknown key ${JSON.stringify(head.keyId)}` };
+  const at = Date.parse(head.timestamp);
+  if (!(at >= key.notBefore.getTime() && at < key.notAfter.getTime())) {
+    return { ok: false, problem: `tree head of size ${head.treeSize} was signed at ${head.timestamp}, outside the validity of key ${key.keyId}` };
+  }
+  let valid = false;
+  try {
+    valid = verify(null, treeHeadSigningBytes(head), key.publicKey, Buffer.from(head.signature, 'base64'));
+  } catch {
+    valid = false;
+  }
+  return valid ? { ok: true } : { ok: false, problem: `tree head of size ${head.treeSize} has an invalid signature` };
+}
+
+/** A new Ed25519 signing key with its window, and its PEM forms for storage. */
+export function generateTreeHeadKey(keyId: string, notBefore: Date, notAfter: Date) {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return {
+    entry: { keyId, privateKey, notBefore, notAfter } as SigningKeyEntry,
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+export const signingKeyFromPem = (keyId: string, pem: string, notBefore: Date, notAfter: Date): SigningKeyEntry => ({ keyId, privateKey: createPrivateKey(pem), notBefore, notAfter });
+export const verifierKeyFromPem = (keyId: string, pem: string, notBefore: Date, notAfter: Date): VerifierKey => ({ keyId, publicKey: createPublicKey(pem), notBefore, notAfter });
+
+/** When to publish a head: every `everyEntries` appends or every `everyMs`, whichever comes first. */
+export class TreeHeadPolicy {
+  private lastSize = 0;
+  private lastAt: number;
+
+  constructor(
+    private readonly everyEntries: number,
+    private readonly everyMs: number,
+    now: Date,
+  ) {
+    this.lastAt = now.getTime();
+  }
+
+  due(size: number, now: Date): boolean {
+    if (size === this.lastSize) return false;
+    return size - this.lastSize >= this.everyEntries || now.getTime() - this.lastAt >= this.everyMs;
+  }
+
+  published(size: number, now: Date): void {
+    this.lastSize = size;
+    this.lastAt = now.getTime();
+  }
+}
