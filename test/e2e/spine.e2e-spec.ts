@@ -4,7 +4,8 @@ import { signApproval, signingKeyFromPem } from '@countersign/approval';
 import { KafkaBus } from '@countersign/bus';
 import { newId, TOPICS } from '@countersign/contracts';
 import { call, DEFAULT_PRINCIPALS, eventually, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { entryBytes, leafHash, TreeHead, verifierKeyFromPem, verifyInclusion, verifySegment } from '@countersign/audit-chain';
 
 // real: Apache Kafka, Redis, PostgreSQL, Unleash (infra/stack.sh), the five services as separate processes;
 // fake: the target system (a local webhook sink that records what it receives).
@@ -275,5 +276,32 @@ describe('Countersign end to end on the real stack', () => {
     expect(executedBy[0].length).toBeGreaterThan(0);
     expect(executedBy[1].length).toBeGreaterThan(0);
     expect(executedBy[0].length + executedBy[1].length).toBe(24);
+  });
+
+  it('the audit trail is a signed Merkle log: a segment export and an inclusion proof verify offline', async () => {
+    const id = await submit(proposal('support.reply', `ticket-${newId()}`, { body: 'audited' }));
+    await waitStatus(id, 'executed');
+    const keys = stack.headKeys.map((k) => verifierKeyFromPem(k.keyId, k.publicPem, k.notBefore, k.notAfter));
+    // Heads come every second while anything is new; wait for one that covers the executed event.
+    const executedIndex = await eventually(async () => {
+      const [executed] = await audit(`actionId=${id}&type=${TOPICS.actionExecuted}`);
+      const heads = (await call('GET', `${stack.urls['audit-writer']}/v1/audit/heads`, undefined, stack.tokens.auditor)).body.heads as TreeHead[];
+      expect(heads.some((h) => h.treeSize > (executed.index as number))).toBe(true);
+      return executed.index as number;
+    }, 15_000);
+    const res = await fetch(`${stack.urls['audit-writer']}/v1/audit/segment`, { headers: { Authorization: `Bearer ${stack.tokens.auditor}` } });
+    expect(res.status).toBe(200);
+    const segment = await res.text();
+    const wormHeads = readdirSync(join(stack.env.AUDIT_HEAD_STORE_DIR)).map((f) => JSON.parse(readFileSync(join(stack.env.AUDIT_HEAD_STORE_DIR, f), 'utf8')) as TreeHead);
+    const verified = verifySegment(segment, keys, wormHeads.filter((h) => h.treeSize <= Number(/"treeSize":(\d+)/.exec(segment.trimEnd().split('\n').pop()!)![1])));
+    expect(verified).toMatchObject({ ok: true });
+    // The same log with one entry changed no longer verifies, and the index is named.
+    const tampered = segment.replace(/"body":"audited"/, '"body":"changed"');
+    expect(verifySegment(tampered, keys)).toMatchObject({ ok: false, firstBadIndex: expect.any(Number) });
+    const proof = (await call('GET', `${stack.urls['audit-writer']}/v1/audit/proof/${executedIndex}`, undefined, stack.tokens.auditor)).body as { leafHash: string; proof: string[]; root: string; treeSize: number; entry: unknown };
+    expect(leafHash(entryBytes(proof.entry)).toString('hex')).toBe(proof.leafHash);
+    expect(verifyInclusion(Buffer.from(proof.leafHash, 'hex'), executedIndex, proof.treeSize, proof.proof.map((h) => Buffer.from(h, 'hex')), Buffer.from(proof.root, 'hex'))).toBe(true);
+    // Only auditors read the audit trail.
+    expect((await call('GET', `${stack.urls['audit-writer']}/v1/audit/heads`, undefined, stack.tokens.reviewer)).status).toBe(403);
   });
 });

@@ -1,17 +1,36 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import type { KeyRing } from '@countersign/audit-chain';
+import { AuditChainService, HeadPolicyOptions } from './chain/audit-chain.service';
+import { FileHeadStore } from './chain/head-store';
 import { AuditConsumer } from './ingest/audit.consumer';
 import { AuditLogRepository } from './ingest/audit-log.repository';
 import { AuditController } from './query/audit.controller';
-import { AUDIT_LOG } from './tokens';
+import { AUDIT_LOG, HEAD_POLICY, HEAD_STORE, KEY_RING } from './tokens';
 
-/** The audit writer: appends every event once to the append-only store; the auditors' query API. */
+export interface AuditWriterOptions {
+  log: AuditLogRepository;
+  keys: KeyRing;
+  /** The append-only directory that keeps every tree head (WORM stand-in). */
+  headStoreDir: string;
+  headPolicy?: HeadPolicyOptions;
+}
+
+/** The audit writer: every event once into the hash-chained log, signed tree heads, the auditors' API. */
 @Module({})
 export class AuditWriterModule {
-  static register(log: AuditLogRepository): DynamicModule {
+  static register(o: AuditWriterOptions): DynamicModule {
     return {
       module: AuditWriterModule,
       controllers: [AuditController],
-      providers: [AuditConsumer, { provide: AUDIT_LOG, useValue: log }],
+      providers: [
+        AuditChainService,
+        AuditConsumer,
+        { provide: AUDIT_LOG, useValue: o.log },
+        { provide: KEY_RING, useValue: o.keys },
+        { provide: HEAD_STORE, useValue: new FileHeadStore(o.headStoreDir) },
+        { provide: HEAD_POLICY, useValue: o.headPolicy ?? { everyEntries: 1_000, everyMs: 5_000 } },
+      ],
+      exports: [AuditChainService],
     };
   }
 }

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { KeyRing, signingKeyFromPem } from '@countersign/audit-chain';
 import { runService } from '@countersign/nest';
 import { createPgPool } from '@countersign/storage';
 import { AuditWriterModule } from './audit-writer.module';
@@ -9,20 +11,35 @@ void runService({
   service: 'audit-writer',
   defaultPort: 8084,
   settings: z.object({
-    /** The owner's connection, used only to create the table and its grants. */
+    /** The owner's connection, used only to create the tables and their grants. */
     DATABASE_URL: z.string().startsWith('postgres'),
-    /** The restricted role's connection (INSERT and SELECT only), used for appends and queries. */
+    /** The restricted role's connection (INSERT and SELECT on the log), for appends and queries. */
     AUDIT_DATABASE_URL: z.string().startsWith('postgres'),
     AUDIT_DB_ROLE: z.string().default('countersign_audit'),
+    AUDIT_SIGNING_KEY_FILE: z.string().min(1),
+    AUDIT_SIGNING_KEY_ID: z.string().min(1),
+    AUDIT_SIGNING_KEY_NOT_BEFORE: z.iso.datetime({ offset: true }),
+    /** The key's rotation deadline: past it, tree heads are no longer signed (fail closed) and an alert is logged. */
+    AUDIT_SIGNING_KEY_NOT_AFTER: z.iso.datetime({ offset: true }),
+    AUDIT_HEAD_STORE_DIR: z.string().min(1),
+    AUDIT_HEAD_EVERY_ENTRIES: z.coerce.number().int().positive().default(1000),
+    AUDIT_HEAD_EVERY_MS: z.coerce.number().int().positive().default(5000),
   }),
-  async build({ config }) {
+  async build({ config, logger }) {
     const owner = createPgPool(config.DATABASE_URL, 1);
     await PgAuditLogRepository.migrate(owner, config.AUDIT_DB_ROLE);
     await owner.end();
-    const pool = createPgPool(config.AUDIT_DATABASE_URL);
+    const pool = createPgPool(config.AUDIT_DATABASE_URL, 10, (e) => logger.warn({ err: e }, 'idle database connection lost'));
+    const keys = new KeyRing(
+      [signingKeyFromPem(config.AUDIT_SIGNING_KEY_ID, readFileSync(config.AUDIT_SIGNING_KEY_FILE, 'utf8'), new Date(config.AUDIT_SIGNING_KEY_NOT_BEFORE), new Date(config.AUDIT_SIGNING_KEY_NOT_AFTER))],
+      (reason) => logger.error({ alert: 'audit-signing-key' }, reason),
+    );
     return {
-      modules: [AuditWriterModule.register(new PgAuditLogRepository(pool))],
-      readiness: [{ name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 }],
+      modules: [AuditWriterModule.register({ log: new PgAuditLogRepository(pool), keys, headStoreDir: config.AUDIT_HEAD_STORE_DIR, headPolicy: { everyEntries: config.AUDIT_HEAD_EVERY_ENTRIES, everyMs: config.AUDIT_HEAD_EVERY_MS } })],
+      readiness: [
+        { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
+        { name: 'tree-head-signing', check: async () => keys.health(new Date()).healthy },
+      ],
       close: () => pool.end(),
     };
   },

@@ -1,2 +1,5 @@
 /** DI tokens of the audit writer's ports. */
 export const AUDIT_LOG = Symbol('AuditLogRepository');
+export const KEY_RING = Symbol('TreeHeadKeyRing');
+export const HEAD_STORE = Symbol('HeadStore');
+export const HEAD_POLICY = Symbol('HeadPolicy');

@@ -32,7 +32,10 @@ describe('embedded mode', () => {
     expect(running.sink.effects.filter((e) => e.actionId === id)).toHaveLength(1);
     await eventually(() => {
       const lines = readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-      expect(lines.filter((l) => l.subject === id).map((l) => l.type)).toEqual(expect.arrayContaining(['orchestrator.action.proposed.v1', 'policy.decision.made.v1', 'execution.action.executed.v1']));
+      expect(lines.filter((l) => l.entry.actionId === id).map((l) => l.entry.eventType)).toEqual(expect.arrayContaining(['orchestrator.action.proposed.v1', 'policy.decision.made.v1', 'execution.action.executed.v1']));
+      // Each line carries its place in the Merkle log and the root after it.
+      expect(lines.map((l) => l.index)).toEqual(lines.map((_, i) => i));
+      expect(lines.every((l) => /^[0-9a-f]{64}$/.test(l.root))).toBe(true);
     });
   });
 

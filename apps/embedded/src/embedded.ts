@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { generateSigningKey, verifyKeysFromPem } from '@countersign/approval';
+import { generateTreeHeadKey, KeyRing } from '@countersign/audit-chain';
 import { AuditWriterModule, FileAuditLogRepository } from '@countersign/audit-writer';
 import { InMemoryBus } from '@countersign/bus';
 import { ConnectorRegistry, ExecutorModule, InMemoryExecutionRepository, WebhookConnector } from '@countersign/executor';
@@ -48,6 +49,10 @@ export async function startEmbedded(options: EmbeddedOptions) {
   await flags.ready(5_000);
 
   const { signing, publicKeyPem } = generateSigningKey('embedded-approvals');
+  // A fresh tree-head key per start, valid for a year; its public half is written for offline verification.
+  const auditKey = generateTreeHeadKey(`embedded-heads-${Date.now()}`, new Date(Date.now() - 60_000), new Date(Date.now() + 365 * 24 * 3600 * 1000));
+  mkdirSync(join(home, 'audit', 'keys'), { recursive: true });
+  writeFileSync(join(home, 'audit', 'keys', `${auditKey.entry.keyId}.json`), JSON.stringify({ keyId: auditKey.entry.keyId, publicKeyPem: auditKey.publicPem, notBefore: auditKey.entry.notBefore, notAfter: auditKey.entry.notAfter }));
   const bus = new InMemoryBus({ logger });
   let baseUrl = '';
 
@@ -67,7 +72,12 @@ export async function startEmbedded(options: EmbeddedOptions) {
         flagPrefix: FLAG_PREFIX,
         approvalKeys: verifyKeysFromPem({ 'embedded-approvals': publicKeyPem }),
       }),
-      AuditWriterModule.register(new FileAuditLogRepository(join(home, 'audit', 'audit.jsonl'))),
+      AuditWriterModule.register({
+        log: new FileAuditLogRepository(join(home, 'audit', 'audit.jsonl')),
+        keys: new KeyRing([auditKey.entry], (reason) => logger.error({ alert: 'audit-signing-key' }, reason)),
+        headStoreDir: join(home, 'audit', 'heads'),
+        headPolicy: { everyEntries: 100, everyMs: 2_000 },
+      }),
       SinkModule,
     ],
   })

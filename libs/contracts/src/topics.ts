@@ -10,6 +10,7 @@ import {
   ProposalSubmittedV1,
   RequestRejectedV1,
   ReviewDecidedV1,
+  TreeHeadPublishedV1,
 } from './events';
 
 /**
@@ -25,6 +26,7 @@ export const TOPICS = {
   actionFailed: 'execution.action.failed.v1',
   actionRefused: 'execution.action.refused.v1',
   requestRejected: 'security.request.rejected.v1',
+  treeHeadPublished: 'audit.tree-head.published.v1',
 } as const;
 
 /** A topic name from the registry. */
@@ -42,6 +44,7 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.actionFailed]: def(TOPICS.actionFailed, ActionFailedV1),
   [TOPICS.actionRefused]: def(TOPICS.actionRefused, ActionRefusedV1),
   [TOPICS.requestRejected]: def(TOPICS.requestRejected, RequestRejectedV1),
+  [TOPICS.treeHeadPublished]: def(TOPICS.treeHeadPublished, TreeHeadPublishedV1),
 } satisfies Record<Topic, z.ZodTypeAny>;
 
 /** The type of the dead-letter topic of `T`. */

@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { generateTreeHeadKey } from '@countersign/audit-chain';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { stackEnv } from './env';
@@ -39,6 +41,8 @@ export interface DistributedOptions {
   /** Where tokens, keys and logs go. */
   dir: string;
   unleashRefreshMs?: number;
+  /** A signed tree head every N audit entries (and every second when anything is new). */
+  headEveryEntries?: number;
 }
 
 /**
@@ -49,6 +53,9 @@ export async function startDistributed(o: DistributedOptions) {
   const env = stackEnv();
   const { tokens, tokensFile } = writeTokens(o.dir, o.principals);
   const keys = writeApprovalKeys(join(o.dir, 'keys'));
+  const headKey = generateTreeHeadKey(`audit-heads-${o.namespace}`, new Date(Date.now() - 60_000), new Date(Date.now() + 30 * 24 * 3600 * 1000));
+  const headKeyFile = join(o.dir, 'keys', 'audit-heads.pem');
+  writeFileSync(headKeyFile, headKey.privatePem, { mode: 0o600 });
 
   const admin = new Client({ connectionString: env.databaseUrl });
   await admin.connect();
@@ -81,6 +88,13 @@ export async function startDistributed(o: DistributedOptions) {
     APPROVAL_SIGNING_KEY_FILE: keys.signingKeyFile,
     APPROVAL_SIGNING_KEY_ID: keys.kid,
     APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
+    AUDIT_SIGNING_KEY_FILE: headKeyFile,
+    AUDIT_SIGNING_KEY_ID: headKey.entry.keyId,
+    AUDIT_SIGNING_KEY_NOT_BEFORE: headKey.entry.notBefore.toISOString(),
+    AUDIT_SIGNING_KEY_NOT_AFTER: headKey.entry.notAfter.toISOString(),
+    AUDIT_HEAD_STORE_DIR: join(o.dir, 'tree-heads'),
+    AUDIT_HEAD_EVERY_ENTRIES: String(o.headEveryEntries ?? 1000),
+    AUDIT_HEAD_EVERY_MS: '1000',
   };
   const running: RunningService[] = [];
   const urls = {} as Record<ServiceName, string>;
@@ -103,6 +117,7 @@ export async function startDistributed(o: DistributedOptions) {
     urls,
     tokens,
     keys,
+    headKeys: [{ keyId: headKey.entry.keyId, publicPem: headKey.publicPem, notBefore: headKey.entry.notBefore, notAfter: headKey.entry.notAfter }],
     flags,
     flagPrefix,
     autonomyPrefix,

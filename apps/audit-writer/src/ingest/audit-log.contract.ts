@@ -1,44 +1,64 @@
-import { Envelope, TOPICS } from '@countersign/contracts';
+import { generateTreeHeadKey, KeyRing, verifyEntries } from '@countersign/audit-chain';
+import type { AuditEntry } from '@countersign/audit-chain';
+import { TOPICS } from '@countersign/contracts';
 import { AuditLogRepository } from './audit-log.repository';
 
-export const auditEvent = (id: string, subject: string, over: Partial<Envelope> = {}): Envelope => ({
-  id,
-  type: TOPICS.policyDecided,
-  version: 1,
-  source: 'policy-engine',
+export const auditEntry = (eventId: string, actionId: string, over: Partial<AuditEntry> = {}): AuditEntry => ({
+  eventId,
+  eventType: TOPICS.policyDecided,
+  topic: TOPICS.policyDecided,
   time: '2026-11-24T10:00:00.000Z',
-  subject,
-  correlationId: `corr-${subject}`,
+  actionId,
+  correlationId: `corr-${actionId}`,
   causationId: null,
   actor: { id: 'policy-engine', kind: 'service' },
+  decision: 'review',
   data: { lane: 'review' },
   ...over,
 });
+
+export const testKeys = () => {
+  const k = generateTreeHeadKey('heads-test', new Date('2026-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
+  return new KeyRing([k.entry]);
+};
 
 /** The audit-store contract: the PostgreSQL store and the embedded file store both pass it. */
 export function auditLogContract(name: string, make: () => Promise<AuditLogRepository>) {
   describe(`AuditLogRepository contract: ${name}`, () => {
     it('appends one entry per event id, in order, whatever the redelivery', async () => {
       const log = await make();
-      await log.append(TOPICS.policyDecided, auditEvent('e1', 'a1'));
-      await log.append(TOPICS.policyDecided, auditEvent('e1', 'a1', { data: { lane: 'autonomous' } }));
-      await log.append(TOPICS.actionExecuted, auditEvent('e2', 'a1', { type: TOPICS.actionExecuted }));
+      await log.appendBatch([auditEntry('e1', 'a1')]);
+      await log.appendBatch([auditEntry('e1', 'a1', { data: { lane: 'autonomous' } }), auditEntry('e2', 'a1', { eventType: TOPICS.actionExecuted, topic: TOPICS.actionExecuted })]);
+      const tip = await log.appendBatch([auditEntry('e2', 'a1'), auditEntry('e2', 'a1')]);
       const entries = await log.query({ actionId: 'a1' });
-      expect(entries.map((e) => [e.eventId, e.topic])).toEqual([
-        ['e1', TOPICS.policyDecided],
-        ['e2', TOPICS.actionExecuted],
+      expect(entries.map((e) => [e.index, e.entry.eventId, e.entry.topic])).toEqual([
+        [0, 'e1', TOPICS.policyDecided],
+        [1, 'e2', TOPICS.actionExecuted],
       ]);
-      expect(entries[0].data).toEqual({ lane: 'review' });
-      expect(entries[0].seq).toBeLessThan(entries[1].seq);
+      expect(entries[0].entry.data).toEqual({ lane: 'review' });
+      expect(tip).toEqual({ size: 2, root: entries[1].root });
+      expect(await log.tip()).toEqual(tip);
     });
 
-    it('finds entries by correlation id, actor and type', async () => {
+    it('chains every entry: the recorded roots and a signed head verify', async () => {
       const log = await make();
-      await log.append(TOPICS.policyDecided, auditEvent('e1', 'a1'));
-      await log.append(TOPICS.reviewDecided, auditEvent('e2', 'a2', { type: TOPICS.reviewDecided, actor: { id: 'alice', kind: 'human' } }));
-      expect((await log.query({ correlationId: 'corr-a2' })).map((e) => e.eventId)).toEqual(['e2']);
-      expect((await log.query({ actor: 'alice' })).map((e) => e.eventId)).toEqual(['e2']);
-      expect((await log.query({ type: TOPICS.policyDecided })).map((e) => e.eventId)).toEqual(['e1']);
+      for (let b = 0; b < 5; b++) await log.appendBatch(Array.from({ length: 7 }, (_, i) => auditEntry(`e${b}-${i}`, `a${i % 3}`)));
+      const tip = await log.tip();
+      const ring = testKeys();
+      await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-11-24T10:00:00Z')));
+      expect(verifyEntries(await log.range(0, tip.size), await log.heads(), ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 35, root: tip.root });
+    });
+
+    it('finds entries by correlation id, actor, type and time', async () => {
+      const log = await make();
+      await log.appendBatch([
+        auditEntry('e1', 'a1'),
+        auditEntry('e2', 'a2', { eventType: TOPICS.reviewDecided, actor: { id: 'alice', kind: 'human' }, time: '2026-11-24T11:00:00.000Z' }),
+      ]);
+      expect((await log.query({ correlationId: 'corr-a2' })).map((e) => e.entry.eventId)).toEqual(['e2']);
+      expect((await log.query({ actor: 'alice' })).map((e) => e.entry.eventId)).toEqual(['e2']);
+      expect((await log.query({ type: TOPICS.policyDecided })).map((e) => e.entry.eventId)).toEqual(['e1']);
+      expect((await log.query({ since: '2026-11-24T10:30:00.000Z' })).map((e) => e.entry.eventId)).toEqual(['e2']);
       expect(await log.query({ actionId: 'nothing' })).toEqual([]);
     });
   });

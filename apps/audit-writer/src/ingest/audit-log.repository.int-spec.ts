@@ -1,7 +1,7 @@
-import { TOPICS } from '@countersign/contracts';
+import { verifyEntries } from '@countersign/audit-chain';
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase } from '@countersign/testing';
-import { auditEvent, auditLogContract } from './audit-log.contract';
+import { auditEntry, auditLogContract, testKeys } from './audit-log.contract';
 import { PgAuditLogRepository } from './audit-log.repository';
 
 // real: PostgreSQL, with the owner role for the schema and the restricted audit role for appends; fake: nothing.
@@ -14,32 +14,47 @@ async function setup() {
   const db = await createTestDatabase('audit');
   const owner = createPgPool(db.url, 2);
   await PgAuditLogRepository.migrate(owner, 'countersign_audit');
-  const service: Pool = createPgPool(db.urlFor(process.env.AUDIT_DATABASE_URL!), 2);
+  const service: Pool = createPgPool(db.urlFor(process.env.AUDIT_DATABASE_URL!), 4);
   cleanups.push(async () => {
     await owner.end();
     await service.end();
     await db.drop();
   });
-  return { owner, service, log: new PgAuditLogRepository(service) };
+  return { owner, service, log: new PgAuditLogRepository(service), url: db.urlFor(process.env.AUDIT_DATABASE_URL!) };
 }
 
 auditLogContract('postgres', async () => (await setup()).log);
 
-describe('the audit table is append-only', () => {
-  it('refuses UPDATE and DELETE for the service role', async () => {
+describe('the PostgreSQL audit log', () => {
+  it('refuses UPDATE, DELETE and TRUNCATE for the service role', async () => {
     const { service, log } = await setup();
-    await log.append(TOPICS.policyDecided, auditEvent('e1', 'a1'));
-    await expect(service.query(`UPDATE audit_events SET data = '{}'::jsonb`)).rejects.toThrow(/permission denied|append-only/);
-    await expect(service.query('DELETE FROM audit_events')).rejects.toThrow(/permission denied|append-only/);
-    await expect(service.query('TRUNCATE audit_events')).rejects.toThrow(/permission denied|append-only/);
-    expect((await log.query({ actionId: 'a1' })).map((e) => e.data)).toEqual([{ lane: 'review' }]);
+    await log.appendBatch([auditEntry('e1', 'a1')]);
+    for (const sql of [`UPDATE audit_log SET entry = '{}'::jsonb`, 'DELETE FROM audit_log', 'TRUNCATE audit_log', `UPDATE audit_tree_heads SET signature = 'x'`, 'DELETE FROM audit_tree_heads']) {
+      await expect(service.query(sql)).rejects.toThrow(/permission denied|append-only/);
+    }
+    expect((await log.query({ actionId: 'a1' })).map((e) => e.entry.data)).toEqual([{ lane: 'review' }]);
   });
 
   it('refuses UPDATE and DELETE even for the owner, by trigger', async () => {
     const { owner, log } = await setup();
-    await log.append(TOPICS.policyDecided, auditEvent('e1', 'a1'));
-    await expect(owner.query(`UPDATE audit_events SET data = '{}'::jsonb`)).rejects.toThrow(/append-only: UPDATE refused/);
-    await expect(owner.query('DELETE FROM audit_events')).rejects.toThrow(/append-only: DELETE refused/);
-    await expect(owner.query('TRUNCATE audit_events')).rejects.toThrow(/append-only: TRUNCATE refused/);
+    await log.appendBatch([auditEntry('e1', 'a1')]);
+    await expect(owner.query(`UPDATE audit_log SET entry = '{}'::jsonb`)).rejects.toThrow(/audit_log is append-only: UPDATE refused/);
+    await expect(owner.query('DELETE FROM audit_log')).rejects.toThrow(/audit_log is append-only: DELETE refused/);
+    await expect(owner.query('TRUNCATE audit_log')).rejects.toThrow(/audit_log is append-only: TRUNCATE refused/);
+  });
+
+  it('keeps one consistent chain when two writers append concurrently', async () => {
+    const { log, url } = await setup();
+    const other = createPgPool(url, 4);
+    cleanups.unshift(() => other.end());
+    const second = new PgAuditLogRepository(other);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? log : second).appendBatch(Array.from({ length: 5 }, (_, j) => auditEntry(`e${i}-${j}`, `a${j}`)))),
+    );
+    const tip = await log.tip();
+    expect(tip.size).toBe(100);
+    const ring = testKeys();
+    await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-11-24T10:00:00Z')));
+    expect(verifyEntries(await log.range(0, 100), await log.heads(), ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 100 });
   });
 });

@@ -1,18 +1,13 @@
-import type { Pool } from 'pg';
-import type { Envelope } from '@countersign/contracts';
+import type { Pool, PoolClient } from 'pg';
+import { CompactRange, entryBytes, leafHash, LoggedEntry, TreeHead } from '@countersign/audit-chain';
+import type { AuditEntry } from '@countersign/audit-chain';
 
-/** One audit entry: an event exactly as it was on the bus, with the topic and its position in the log. */
-export interface AuditEntry {
-  seq: number;
-  eventId: string;
-  topic: string;
-  type: string;
-  subject: string;
-  correlationId: string;
-  causationId: string | null;
-  actor: Envelope['actor'];
-  time: string;
-  data: unknown;
+/** One audit entry as stored: its position in the Merkle log, the entry, and the tree root after it. */
+export interface StoredEntry {
+  index: number;
+  entry: AuditEntry;
+  leafHash: string;
+  root: string;
   recordedAt: string;
 }
 
@@ -21,51 +16,95 @@ export interface AuditQuery {
   correlationId?: string;
   actor?: string;
   type?: string;
+  since?: string;
+  until?: string;
   limit?: number;
 }
 
-/** The append-only audit store: one entry per event id, whatever the redelivery. */
-export interface AuditLogRepository {
-  append(topic: string, event: Envelope): Promise<void>;
-  query(q: AuditQuery): Promise<AuditEntry[]>;
+export interface ChainTip {
+  size: number;
+  root: string;
 }
 
 /**
- * The table refuses UPDATE, DELETE and TRUNCATE by trigger, for every role; the service's own role
- * is granted only INSERT and SELECT besides.
+ * The append-only, hash-chained audit store: one entry per event id whatever the redelivery, each with
+ * its index in the RFC 6962 log and the root after it; signed tree heads beside it.
+ */
+export interface AuditLogRepository {
+  /** Appends the entries not already present, in order, as one durable batch. */
+  appendBatch(entries: AuditEntry[]): Promise<ChainTip>;
+  query(q: AuditQuery): Promise<StoredEntry[]>;
+  /** Entries from..to-1 in index order, for verification and export. */
+  range(from: number, to: number): Promise<LoggedEntry[]>;
+  tip(): Promise<ChainTip>;
+  saveHead(head: TreeHead): Promise<void>;
+  heads(): Promise<TreeHead[]>;
+}
+
+/**
+ * UPDATE, DELETE and TRUNCATE on the log and the heads are refused by trigger, for every role; the
+ * service role gets only INSERT and SELECT there (and may move the chain's tip, a single row).
  */
 export const AUDIT_SCHEMA = (serviceRole: string) => `
-CREATE TABLE IF NOT EXISTS audit_events (
-  seq bigserial PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS audit_log (
+  idx bigint PRIMARY KEY,
   event_id text NOT NULL UNIQUE,
   topic text NOT NULL,
   type text NOT NULL,
   subject text NOT NULL,
   correlation_id text NOT NULL,
-  causation_id text,
-  actor jsonb NOT NULL,
+  actor_id text NOT NULL,
   event_time timestamptz NOT NULL,
-  data jsonb NOT NULL,
+  entry jsonb NOT NULL,
+  leaf_hash text NOT NULL,
+  tree_root text NOT NULL,
   recorded_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS audit_events_subject ON audit_events (subject);
-CREATE INDEX IF NOT EXISTS audit_events_correlation ON audit_events (correlation_id);
-CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE INDEX IF NOT EXISTS audit_log_subject ON audit_log (subject);
+CREATE INDEX IF NOT EXISTS audit_log_correlation ON audit_log (correlation_id);
+CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor_id);
+CREATE TABLE IF NOT EXISTS audit_tree_heads (
+  tree_size bigint NOT NULL,
+  root_hash text NOT NULL,
+  signed_at text NOT NULL,
+  key_id text NOT NULL,
+  signature text NOT NULL,
+  PRIMARY KEY (tree_size, key_id, signed_at)
+);
+CREATE TABLE IF NOT EXISTS audit_chain_tip (
+  id int PRIMARY KEY CHECK (id = 1),
+  size bigint NOT NULL,
+  hashes jsonb NOT NULL
+);
+INSERT INTO audit_chain_tip (id, size, hashes) VALUES (1, 0, '[]') ON CONFLICT DO NOTHING;
+CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION 'audit_events is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+  RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
 END $$;
-DROP TRIGGER IF EXISTS audit_events_no_update_delete ON audit_events;
-CREATE TRIGGER audit_events_no_update_delete BEFORE UPDATE OR DELETE ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
-DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events;
-CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
-REVOKE ALL ON audit_events FROM PUBLIC;
-GRANT SELECT, INSERT ON audit_events TO "${serviceRole}";
-GRANT USAGE, SELECT ON SEQUENCE audit_events_seq_seq TO "${serviceRole}";
+DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log;
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+DROP TRIGGER IF EXISTS audit_heads_append_only ON audit_tree_heads;
+CREATE TRIGGER audit_heads_append_only BEFORE UPDATE OR DELETE ON audit_tree_heads FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+DROP TRIGGER IF EXISTS audit_heads_no_truncate ON audit_tree_heads;
+CREATE TRIGGER audit_heads_no_truncate BEFORE TRUNCATE ON audit_tree_heads FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+REVOKE ALL ON audit_log, audit_tree_heads, audit_chain_tip FROM PUBLIC;
+GRANT SELECT, INSERT ON audit_log, audit_tree_heads TO "${serviceRole}";
+GRANT SELECT, UPDATE ON audit_chain_tip TO "${serviceRole}";
 `;
 
+const rowToStored = (r: Record<string, unknown>): StoredEntry => ({
+  index: Number(r.idx),
+  entry: r.entry as AuditEntry,
+  leafHash: r.leaf_hash as string,
+  root: r.tree_root as string,
+  recordedAt: (r.recorded_at as Date).toISOString(),
+});
+
 export class PgAuditLogRepository implements AuditLogRepository {
-  /** `appendPool` connects as the restricted service role; the owner only migrates. */
-  constructor(private readonly appendPool: Pool) {}
+  /** `pool` connects as the restricted service role; the owner only migrates. */
+  constructor(private readonly pool: Pool) {}
 
   static async migrate(ownerPool: Pool, serviceRole: string): Promise<void> {
     if (!/^[a-z_][a-z0-9_]*$/.test(serviceRole)) throw new Error(`invalid audit role name ${serviceRole}`);
@@ -79,15 +118,43 @@ export class PgAuditLogRepository implements AuditLogRepository {
     }
   }
 
-  async append(topic: string, e: Envelope): Promise<void> {
-    await this.appendPool.query(
-      `INSERT INTO audit_events (event_id, topic, type, subject, correlation_id, causation_id, actor, event_time, data)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING`,
-      [e.id, topic, e.type, e.subject, e.correlationId, e.causationId, JSON.stringify(e.actor), e.time, JSON.stringify(e.data)],
-    );
+  async appendBatch(entries: AuditEntry[]): Promise<ChainTip> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // One writer at a time extends the chain, across all audit-writer instances.
+      const tip = (await client.query('SELECT size, hashes FROM audit_chain_tip WHERE id = 1 FOR UPDATE')).rows[0];
+      const range = CompactRange.restore({ size: Number(tip.size), hashes: tip.hashes });
+      const present = new Set((await client.query('SELECT event_id FROM audit_log WHERE event_id = ANY($1)', [entries.map((e) => e.eventId)])).rows.map((r) => r.event_id));
+      const fresh = entries.filter((e) => !present.has(e.eventId) && (present.add(e.eventId), true));
+      if (fresh.length) {
+        const values: unknown[] = [];
+        const rows = fresh.map((e) => {
+          const leaf = leafHash(entryBytes(e));
+          const idx = range.size;
+          range.append(leaf);
+          values.push(idx, e.eventId, e.topic, e.eventType, e.actionId, e.correlationId, e.actor.id, e.time, JSON.stringify(e), leaf.toString('hex'), range.root().toString('hex'));
+          const b = values.length - 11;
+          return `(${Array.from({ length: 11 }, (_, i) => `$${b + i + 1}`).join(',')})`;
+        });
+        await client.query(
+          `INSERT INTO audit_log (idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry, leaf_hash, tree_root) VALUES ${rows.join(',')}`,
+          values,
+        );
+        const state = range.state();
+        await client.query('UPDATE audit_chain_tip SET size = $1, hashes = $2 WHERE id = 1', [state.size, JSON.stringify(state.hashes)]);
+      }
+      await client.query('COMMIT');
+      return { size: range.size, root: range.root().toString('hex') };
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
   }
 
-  async query(q: AuditQuery): Promise<AuditEntry[]> {
+  async query(q: AuditQuery): Promise<StoredEntry[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     const add = (sql: string, v: unknown) => {
@@ -96,25 +163,34 @@ export class PgAuditLogRepository implements AuditLogRepository {
     };
     if (q.actionId) add('subject = ?', q.actionId);
     if (q.correlationId) add('correlation_id = ?', q.correlationId);
-    if (q.actor) add("actor->>'id' = ?", q.actor);
+    if (q.actor) add('actor_id = ?', q.actor);
     if (q.type) add('type = ?', q.type);
+    if (q.since) add('event_time >= ?', q.since);
+    if (q.until) add('event_time < ?', q.until);
     args.push(Math.min(q.limit ?? 500, 5000));
-    const { rows } = await this.appendPool.query(
-      `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT $${args.length}`,
-      args,
-    );
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      eventId: r.event_id,
-      topic: r.topic,
-      type: r.type,
-      subject: r.subject,
-      correlationId: r.correlation_id,
-      causationId: r.causation_id,
-      actor: r.actor,
-      time: r.event_time.toISOString(),
-      data: r.data,
-      recordedAt: r.recorded_at.toISOString(),
-    }));
+    const { rows } = await this.pool.query(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY idx LIMIT $${args.length}`, args);
+    return rows.map(rowToStored);
+  }
+
+  async range(from: number, to: number): Promise<LoggedEntry[]> {
+    const { rows } = await this.pool.query('SELECT idx, entry, tree_root FROM audit_log WHERE idx >= $1 AND idx < $2 ORDER BY idx', [from, to]);
+    return rows.map((r) => ({ index: Number(r.idx), entry: r.entry, root: r.tree_root }));
+  }
+
+  async tip(): Promise<ChainTip> {
+    const tip = (await this.pool.query('SELECT size, hashes FROM audit_chain_tip WHERE id = 1')).rows[0];
+    const range = CompactRange.restore({ size: Number(tip.size), hashes: tip.hashes });
+    return { size: range.size, root: range.root().toString('hex') };
+  }
+
+  async saveHead(h: TreeHead): Promise<void> {
+    await this.pool.query('INSERT INTO audit_tree_heads (tree_size, root_hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [h.treeSize, h.rootHash, h.timestamp, h.keyId, h.signature]);
+  }
+
+  async heads(): Promise<TreeHead[]> {
+    const { rows } = await this.pool.query('SELECT * FROM audit_tree_heads ORDER BY tree_size, signed_at');
+    return rows.map((r) => ({ treeSize: Number(r.tree_size), rootHash: r.root_hash, timestamp: r.signed_at, keyId: r.key_id, signature: r.signature }));
   }
 }
+
+export type { PoolClient };

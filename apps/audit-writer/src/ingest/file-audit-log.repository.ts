@@ -1,51 +1,80 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { Envelope } from '@countersign/contracts';
-import { AuditEntry, AuditLogRepository, AuditQuery } from './audit-log.repository';
+import { dirname, join } from 'node:path';
+import { CompactRange, entryBytes, leafHash, LoggedEntry, TreeHead } from '@countersign/audit-chain';
+import type { AuditEntry } from '@countersign/audit-chain';
+import { AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
 
 /**
- * The embedded mode's audit store: a local append-only JSONL file, one line per event id. The file is
- * only ever appended to; on start the existing lines are read back so redeliveries stay single.
+ * The embedded mode's audit store: a local append-only JSON Lines file, one line per event id with its
+ * index and the tree root after it, and a second file of signed tree heads. Files are only appended to;
+ * on start they are read back, so redeliveries stay single and the chain continues.
  */
 export class FileAuditLogRepository implements AuditLogRepository {
-  private readonly entries: AuditEntry[] = [];
+  private readonly entries: StoredEntry[] = [];
   private readonly ids = new Set<string>();
+  private readonly chain = CompactRange.empty();
+  private readonly headsFile: string;
+  private readonly headList: TreeHead[] = [];
 
   constructor(private readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
+    this.headsFile = join(dirname(path), 'tree-heads.jsonl');
     if (existsSync(path)) {
       for (const line of readFileSync(path, 'utf8').split('\n')) {
         if (!line.trim()) continue;
-        const entry = JSON.parse(line) as AuditEntry;
-        this.entries.push(entry);
-        this.ids.add(entry.eventId);
+        const stored = JSON.parse(line) as StoredEntry;
+        this.entries.push(stored);
+        this.ids.add(stored.entry.eventId);
+        this.chain.append(Buffer.from(stored.leafHash, 'hex'));
       }
     }
+    if (existsSync(this.headsFile)) this.headList.push(...readFileSync(this.headsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TreeHead));
   }
 
-  async append(topic: string, e: Envelope): Promise<void> {
-    if (this.ids.has(e.id)) return;
-    const entry: AuditEntry = {
-      seq: this.entries.length + 1,
-      eventId: e.id,
-      topic,
-      type: e.type,
-      subject: e.subject,
-      correlationId: e.correlationId,
-      causationId: e.causationId,
-      actor: e.actor,
-      time: e.time,
-      data: e.data,
-      recordedAt: new Date().toISOString(),
-    };
-    appendFileSync(this.path, `${JSON.stringify(entry)}\n`);
-    this.ids.add(e.id);
-    this.entries.push(entry);
+  async appendBatch(batch: AuditEntry[]): Promise<ChainTip> {
+    const lines: string[] = [];
+    for (const entry of batch) {
+      if (this.ids.has(entry.eventId)) continue;
+      const leaf = leafHash(entryBytes(entry));
+      const index = this.chain.size;
+      this.chain.append(leaf);
+      const stored: StoredEntry = { index, entry, leafHash: leaf.toString('hex'), root: this.chain.root().toString('hex'), recordedAt: new Date().toISOString() };
+      this.entries.push(stored);
+      this.ids.add(entry.eventId);
+      lines.push(JSON.stringify(stored));
+    }
+    if (lines.length) appendFileSync(this.path, `${lines.join('\n')}\n`);
+    return this.tip();
   }
 
-  async query(q: AuditQuery): Promise<AuditEntry[]> {
+  async query(q: AuditQuery): Promise<StoredEntry[]> {
     return this.entries
-      .filter((e) => (!q.actionId || e.subject === q.actionId) && (!q.correlationId || e.correlationId === q.correlationId) && (!q.actor || e.actor.id === q.actor) && (!q.type || e.type === q.type))
+      .filter(
+        ({ entry: e }) =>
+          (!q.actionId || e.actionId === q.actionId) &&
+          (!q.correlationId || e.correlationId === q.correlationId) &&
+          (!q.actor || e.actor.id === q.actor) &&
+          (!q.type || e.eventType === q.type) &&
+          (!q.since || e.time >= q.since) &&
+          (!q.until || e.time < q.until),
+      )
       .slice(0, Math.min(q.limit ?? 500, 5000));
+  }
+
+  async range(from: number, to: number): Promise<LoggedEntry[]> {
+    return this.entries.slice(from, to).map((s) => ({ index: s.index, entry: s.entry, root: s.root }));
+  }
+
+  async tip(): Promise<ChainTip> {
+    return { size: this.chain.size, root: this.chain.root().toString('hex') };
+  }
+
+  async saveHead(head: TreeHead): Promise<void> {
+    this.headList.push(head);
+    appendFileSync(this.headsFile, `${JSON.stringify(head)}\n`);
+  }
+
+  async heads(): Promise<TreeHead[]> {
+    return [...this.headList];
   }
 }

@@ -1,19 +1,89 @@
-import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import { CompactRange, entryBytes, exportSegment, inclusionProof, leafHash } from '@countersign/audit-chain';
 import { Roles } from '@countersign/nest';
-import { AuditLogRepository } from '../ingest/audit-log.repository';
+import { AuditLogRepository, StoredEntry } from '../ingest/audit-log.repository';
 import { AUDIT_LOG } from '../tokens';
 
-/** Audit entries by action id, correlation id, actor or type, for auditors. */
+const int = (name: string, v: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER) => {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new BadRequestException(`${name}: must be an integer from 0 to ${max}`);
+  return n;
+};
+
+const view = (s: StoredEntry) => ({
+  index: s.index,
+  eventId: s.entry.eventId,
+  type: s.entry.eventType,
+  topic: s.entry.topic,
+  subject: s.entry.actionId,
+  correlationId: s.entry.correlationId,
+  causationId: s.entry.causationId,
+  actor: s.entry.actor,
+  time: s.entry.time,
+  data: s.entry.data,
+  root: s.root,
+  recordedAt: s.recordedAt,
+});
+
+/** The auditors' API: entries by action, correlation id, actor, type and time; tree heads; proofs; segments. */
 @Controller('v1/audit')
 @Roles('auditor')
 export class AuditController {
   constructor(@Inject(AUDIT_LOG) private readonly log: AuditLogRepository) {}
 
   @Get('entries')
-  async entries(@Query('actionId') actionId?: string, @Query('correlationId') correlationId?: string, @Query('actor') actor?: string, @Query('type') type?: string, @Query('limit') limit?: string) {
-    if (!actionId && !correlationId && !actor && !type) throw new BadRequestException('give at least one of actionId, correlationId, actor, type');
-    const n = limit === undefined ? 500 : Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > 5000) throw new BadRequestException('limit: must be an integer from 1 to 5000');
-    return { entries: await this.log.query({ actionId, correlationId, actor, type, limit: n }) };
+  async entries(
+    @Query('actionId') actionId?: string,
+    @Query('correlationId') correlationId?: string,
+    @Query('actor') actor?: string,
+    @Query('type') type?: string,
+    @Query('since') since?: string,
+    @Query('until') until?: string,
+    @Query('limit') limit?: string,
+  ) {
+    if (!actionId && !correlationId && !actor && !type && !since) throw new BadRequestException('give at least one of actionId, correlationId, actor, type, since');
+    for (const [k, v] of Object.entries({ since, until })) if (v !== undefined && Number.isNaN(Date.parse(v))) throw new BadRequestException(`${k}: must be an ISO 8601 time`);
+    const n = int('limit', limit, 500, 5000);
+    return { entries: (await this.log.query({ actionId, correlationId, actor, type, since, until, limit: Math.max(n, 1) })).map(view) };
+  }
+
+  @Get('heads')
+  async heads() {
+    return { heads: await this.log.heads(), tip: await this.log.tip() };
+  }
+
+  /** An inclusion proof of entry `index` in the tree of `treeSize` (default: the latest head's). */
+  @Get('proof/:index')
+  async proof(@Param('index') indexParam: string, @Query('treeSize') sizeParam?: string) {
+    const heads = await this.log.heads();
+    const treeSize = int('treeSize', sizeParam, heads[heads.length - 1]?.treeSize ?? (await this.log.tip()).size);
+    const index = int('index', indexParam, 0);
+    if (index >= treeSize) throw new NotFoundException(`no entry ${index} in a tree of ${treeSize}`);
+    const entries = await this.log.range(0, treeSize);
+    if (entries.length < treeSize) throw new NotFoundException(`the log has only ${entries.length} entries`);
+    const leaves = entries.map((e) => leafHash(entryBytes(e.entry)));
+    return {
+      index,
+      treeSize,
+      entry: entries[index].entry,
+      leafHash: leaves[index].toString('hex'),
+      proof: inclusionProof(leaves, index, treeSize).map((h) => h.toString('hex')),
+      root: entries[treeSize - 1].root,
+      head: heads.find((h) => h.treeSize === treeSize) ?? null,
+    };
+  }
+
+  /** A signed segment file (JSON Lines) of entries from..to-1 with the heads that cover them: verify it offline. */
+  @Get('segment')
+  @Header('Content-Type', 'application/x-ndjson')
+  async segment(@Query('from') fromParam?: string, @Query('to') toParam?: string) {
+    const heads = await this.log.heads();
+    const from = int('from', fromParam, 0);
+    const to = int('to', toParam, heads[heads.length - 1]?.treeSize ?? 0);
+    if (to <= from) throw new BadRequestException('to: must be greater than from (and a signed head must cover it)');
+    const prefix = CompactRange.empty();
+    for (const e of await this.log.range(0, from)) prefix.append(leafHash(entryBytes(e.entry)));
+    return exportSegment(await this.log.range(from, to), heads.filter((h) => h.treeSize > from && h.treeSize <= to), prefix.state());
   }
 }

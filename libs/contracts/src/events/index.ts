@@ -111,3 +111,12 @@ export const DeadLetteredV1 = z.object({
   rawBytes: z.number().int().nonnegative(),
   key: z.string().nullable(),
 });
+
+/** `audit.tree-head.published.v1`: a signed tree head of the audit log (RFC 6962 root, Ed25519). */
+export const TreeHeadPublishedV1 = z.object({
+  treeSize: z.number().int().positive(),
+  rootHash: z.string().regex(/^[0-9a-f]{64}$/),
+  timestamp: z.iso.datetime({ offset: true }),
+  keyId: z.string().min(1),
+  signature: z.string().min(1),
+});

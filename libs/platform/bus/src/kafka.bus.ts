@@ -60,7 +60,8 @@ export class KafkaBus implements EventBus {
         else log.warn({ kafka: rest }, message);
       },
     });
-    this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+    // Idempotent, one request in flight: a retried send neither duplicates nor reorders a key's events.
+    this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     this.admin = this.kafka.admin();
   }
 
@@ -93,7 +94,8 @@ export class KafkaBus implements EventBus {
     await this.connect();
     const consumer = this.kafka.consumer({
       groupId: this.ns + options.group,
-      sessionTimeout: 10_000,
+      // Generous: a busy two-core machine must not look dead and trigger a rebalance (which redelivers).
+      sessionTimeout: 30_000,
       heartbeatInterval: 1_000,
       rebalanceTimeout: 20_000,
       maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 50,

@@ -49,11 +49,18 @@ class UnleashReader implements FlagReader {
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
-    // destroy() drops the listeners, but a fetch already in flight may still fail and emit 'error';
-    // unheard, that would crash the process.
-    this.client.on('error', () => undefined);
+    quietDestroy(this.client);
   }
+}
+
+/**
+ * unleash-client's destroy() removes the repository's listeners, but a fetch already in flight can still
+ * fail and emit 'error' there; unheard, an EventEmitter error crashes the process.
+ */
+function quietDestroy(client: Unleash): void {
+  client.destroy();
+  (client as unknown as { repository?: { on(e: string, f: () => void): void } }).repository?.on('error', () => undefined);
+  client.on('error', () => undefined);
 }
 
 export interface UnleashFlagOptions {
@@ -129,8 +136,7 @@ export function createFileFlagReader(path: string, appName = 'countersign-embedd
       const next = make();
       const previous = reader['client'];
       reader['client'] = next;
-      previous.destroy();
-      previous.on('error', () => undefined);
+      quietDestroy(previous);
     } catch {
       // A half-written or invalid file keeps the previous flags.
     }

@@ -1,0 +1,39 @@
+import type { AuditEntry } from '@countersign/audit-chain';
+import type { Envelope } from '@countersign/contracts';
+
+type Data = Record<string, unknown> & {
+  proposal?: { proposer?: { model?: { name: string; version: string }; promptTemplateVersion?: string }; context?: Record<string, unknown> };
+};
+
+/**
+ * The audit entry of a bus event: the event itself, plus the fields an auditor searches by, lifted out of
+ * its data (model and prompt versions, contract version, decision and reasons, reviewer reason, outcome).
+ * Its canonical JSON is the Merkle leaf.
+ */
+export function toAuditEntry(topic: string, e: Envelope): AuditEntry {
+  const d = (e.data ?? {}) as Data;
+  const proposal = d.proposal;
+  const decision = (d.lane ?? d.decision ?? d.code) as string | undefined;
+  const entry: AuditEntry = {
+    eventId: e.id,
+    eventType: e.type,
+    topic,
+    time: e.time,
+    actionId: e.subject,
+    correlationId: e.correlationId,
+    causationId: e.causationId,
+    actor: e.actor,
+    data: e.data,
+  };
+  if (proposal?.proposer?.model) entry.model = proposal.proposer.model;
+  if (proposal?.proposer?.promptTemplateVersion) entry.promptTemplateVersion = proposal.proposer.promptTemplateVersion;
+  if (typeof d.contractVersion === 'string') entry.contractVersion = d.contractVersion;
+  if (decision) entry.decision = decision;
+  if (Array.isArray(d.reasons)) entry.reasons = d.reasons as string[];
+  if (typeof d.reason === 'string') entry[topic.startsWith('review.') ? 'reviewerReason' : 'reasons'] = (topic.startsWith('review.') ? d.reason : [d.reason]) as never;
+  if (topic.startsWith('execution.')) {
+    entry.outcome = topic.split('.')[2];
+    if (d.externalRequestId || d.connector) entry.sideEffects = { externalRequestId: d.externalRequestId as string | undefined, connector: d.connector as string | undefined };
+  }
+  return JSON.parse(JSON.stringify(entry));
+}
