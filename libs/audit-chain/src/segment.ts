@@ -28,34 +28,71 @@ export type VerifyResult =
  * The first problem wins, named by its index. Heads must cover the last entry.
  */
 export function verifyEntries(entries: Iterable<LoggedEntry>, heads: readonly TreeHead[], keys: readonly VerifierKey[], prefix: SegmentPrefix = { size: 0, hashes: [] }): VerifyResult {
-  const range = CompactRange.restore(prefix);
-  const bySize = new Map<number, TreeHead[]>();
-  for (const h of heads) bySize.set(h.treeSize, [...(bySize.get(h.treeSize) ?? []), h]);
-  const sizes = [...bySize.keys()].sort((a, b) => a - b);
-  const firstHeadOutOfRange = sizes.find((s) => s <= prefix.size);
-  if (firstHeadOutOfRange !== undefined) return { ok: false, firstBadIndex: Math.max(0, firstHeadOutOfRange - 1), problem: `tree head of size ${firstHeadOutOfRange} lies before this segment (from ${prefix.size})` };
-  let headsChecked = 0;
-  let expected = prefix.size;
+  const verifier = new ChainVerifier(heads, keys, prefix);
   for (const e of entries) {
-    if (e.index !== expected) {
-      return { ok: false, firstBadIndex: expected, problem: e.index > expected ? `entry ${expected} is missing (found ${e.index})` : `entry ${e.index} appears again or out of order at position ${expected}` };
-    }
-    range.append(leafHash(entryBytes(e.entry)));
-    const root = range.root().toString('hex');
-    if (root !== e.root) return { ok: false, firstBadIndex: e.index, problem: `entry ${e.index} does not reproduce its recorded root: modified, or moved` };
-    for (const head of bySize.get(range.size) ?? []) {
-      const check = verifyTreeHead(head, keys);
-      if (!check.ok) return { ok: false, firstBadIndex: e.index, problem: check.problem };
-      if (head.rootHash !== root) return { ok: false, firstBadIndex: e.index, problem: `the signed tree head of size ${head.treeSize} does not match the log: entries up to ${e.index} were rewritten` };
-      headsChecked++;
-    }
-    expected++;
+    const problem = verifier.push(e);
+    if (problem) return problem;
   }
-  const last = sizes[sizes.length - 1];
-  if (last === undefined) return { ok: false, firstBadIndex: Math.max(prefix.size, expected - 1), problem: 'no signed tree head covers these entries' };
-  if (last > expected) return { ok: false, firstBadIndex: expected, problem: `truncated: the signed tree head covers ${last} entries, only ${expected} are present` };
-  if (last < expected) return { ok: false, firstBadIndex: last, problem: `entries from ${last} on are not covered by any signed tree head` };
-  return { ok: true, treeSize: expected, root: range.root().toString('hex'), headsChecked };
+  return verifier.finish();
+}
+
+/**
+ * The same check, one entry at a time, for logs too large to hold at once (the database, long files):
+ * `push` each entry in order (it returns the first problem), then `finish`.
+ */
+export class ChainVerifier {
+  private readonly range: CompactRange;
+  private readonly bySize = new Map<number, TreeHead[]>();
+  private readonly lastHead: number | undefined;
+  private expected: number;
+  private headsChecked = 0;
+  private failed?: VerifyResult & { ok: false };
+
+  constructor(
+    heads: readonly TreeHead[],
+    private readonly keys: readonly VerifierKey[],
+    private readonly prefix: SegmentPrefix = { size: 0, hashes: [] },
+  ) {
+    this.range = CompactRange.restore(prefix);
+    this.expected = prefix.size;
+    for (const h of heads) this.bySize.set(h.treeSize, [...(this.bySize.get(h.treeSize) ?? []), h]);
+    const sizes = [...this.bySize.keys()].sort((a, b) => a - b);
+    this.lastHead = sizes[sizes.length - 1];
+    const early = sizes.find((s) => s <= prefix.size);
+    if (early !== undefined) this.failed = { ok: false, firstBadIndex: Math.max(0, early - 1), problem: `tree head of size ${early} lies before this segment (from ${prefix.size})` };
+  }
+
+  get verified(): number {
+    return this.expected;
+  }
+
+  push(e: LoggedEntry): (VerifyResult & { ok: false }) | undefined {
+    if (this.failed) return this.failed;
+    const fail = (firstBadIndex: number, problem: string) => (this.failed = { ok: false, firstBadIndex, problem });
+    if (e.index !== this.expected) {
+      return fail(this.expected, e.index > this.expected ? `entry ${this.expected} is missing (found ${e.index})` : `entry ${e.index} appears again or out of order at position ${this.expected}`);
+    }
+    this.range.append(leafHash(entryBytes(e.entry)));
+    const root = this.range.root().toString('hex');
+    if (root !== e.root) return fail(e.index, `entry ${e.index} does not reproduce its recorded root: modified, or moved`);
+    for (const head of this.bySize.get(this.range.size) ?? []) {
+      const check = verifyTreeHead(head, this.keys);
+      if (!check.ok) return fail(e.index, check.problem);
+      if (head.rootHash !== root) return fail(e.index, `the signed tree head of size ${head.treeSize} does not match the log: entries up to ${e.index} were rewritten`);
+      this.headsChecked++;
+    }
+    this.expected++;
+    return undefined;
+  }
+
+  finish(): VerifyResult {
+    if (this.failed) return this.failed;
+    const last = this.lastHead;
+    if (last === undefined) return { ok: false, firstBadIndex: Math.max(this.prefix.size, this.expected - 1), problem: 'no signed tree head covers these entries' };
+    if (last > this.expected) return { ok: false, firstBadIndex: this.expected, problem: `truncated: the signed tree head covers ${last} entries, only ${this.expected} are present` };
+    if (last < this.expected) return { ok: false, firstBadIndex: last, problem: `entries from ${last} on are not covered by any signed tree head` };
+    return { ok: true, treeSize: this.expected, root: this.range.root().toString('hex'), headsChecked: this.headsChecked };
+  }
 }
 
 /**

@@ -1,0 +1,169 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateTreeHeadKey, KeyRing, TreeHead } from '@countersign/audit-chain';
+import { createPgPool, Pool } from '@countersign/storage';
+import { createTestDatabase } from '@countersign/testing';
+import { FileHeadStore } from '../chain/head-store';
+import { auditEntry } from '../ingest/audit-log.contract';
+import { PgAuditLogRepository } from '../ingest/audit-log.repository';
+import { runAuditCli } from './main';
+
+// real: PostgreSQL (owner and restricted audit role), the CLI as operators run it; fake: nothing.
+// The tampering below is what an operator with the table owner's rights could do after disabling the
+// append-only triggers: the CLI must find each change and name its index.
+jest.setTimeout(60_000);
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups) await c();
+});
+
+async function loggedDatabase() {
+  const db = await createTestDatabase('auditcli');
+  const owner: Pool = createPgPool(db.url, 2);
+  await PgAuditLogRepository.migrate(owner, 'countersign_audit');
+  const serviceUrl = db.urlFor(process.env.AUDIT_DATABASE_URL!);
+  const service = createPgPool(serviceUrl, 2);
+  cleanups.push(async () => {
+    await owner.end();
+    await service.end();
+    await db.drop();
+  });
+  const log = new PgAuditLogRepository(service);
+  const key = generateTreeHeadKey('heads-cli', new Date('2026-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
+  const ring = new KeyRing([key.entry]);
+  const dir = mkdtempSync(join(tmpdir(), 'audit-cli-'));
+  const keysFile = join(dir, 'keys.json');
+  writeFileSync(keysFile, JSON.stringify([{ keyId: 'heads-cli', publicPem: key.publicPem, notBefore: key.entry.notBefore, notAfter: key.entry.notAfter }]));
+  const headStore = new FileHeadStore(join(dir, 'heads'));
+  const heads: TreeHead[] = [];
+  for (let b = 0; b < 5; b++) {
+    const tip = await log.appendBatch(Array.from({ length: 10 }, (_, i) => auditEntry(`e${b * 10 + i}`, `a${i}`, { data: { n: b * 10 + i } })));
+    if (b === 1 || b === 4) {
+      const head = ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-11-24T10:00:00Z'));
+      heads.push(head);
+      await log.saveHead(head);
+      headStore.write(head);
+    }
+  }
+  const run = async (...args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runAuditCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  const verify = () => run('verify', '--database', serviceUrl, '--keys', keysFile, '--heads-dir', join(dir, 'heads'));
+  const tamper = async (...sql: string[]) => {
+    await owner.query('ALTER TABLE audit_log DISABLE TRIGGER USER; ALTER TABLE audit_tree_heads DISABLE TRIGGER USER');
+    for (const s of sql) await owner.query(s);
+  };
+  return { run, verify, tamper, heads, dir, keysFile, serviceUrl, owner };
+}
+
+describe('countersign audit verify, on PostgreSQL', () => {
+  it('verifies an untouched log against the signed heads', async () => {
+    const { verify } = await loggedDatabase();
+    expect(await verify()).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 50 entries, 2 signed heads, root [0-9a-f]{64}$/) });
+  });
+
+  it('names a modified entry', async () => {
+    const { verify, tamper } = await loggedDatabase();
+    await tamper(`UPDATE audit_log SET entry = jsonb_set(entry, '{data,n}', '999') WHERE idx = 20`);
+    expect(await verify()).toMatchObject({ code: 1, out: 'FAILED at index 20: entry 20 does not reproduce its recorded root: modified, or moved' });
+  });
+
+  it('names a deleted entry', async () => {
+    const { verify, tamper } = await loggedDatabase();
+    await tamper('DELETE FROM audit_log WHERE idx = 20');
+    expect(await verify()).toMatchObject({ code: 1, out: 'FAILED at index 20: entry 20 is missing (found 21)' });
+  });
+
+  it('names an inserted entry', async () => {
+    const { verify, tamper } = await loggedDatabase();
+    await tamper(
+      'UPDATE audit_log SET idx = idx + 1000 WHERE idx >= 20',
+      'UPDATE audit_log SET idx = idx - 999 WHERE idx >= 1000',
+      `INSERT INTO audit_log (idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry, leaf_hash, tree_root)
+       SELECT 20, 'forged', topic, type, subject, correlation_id, actor_id, event_time, jsonb_set(entry, '{eventId}', '"forged"'), leaf_hash, tree_root FROM audit_log WHERE idx = 21`,
+    );
+    expect(await verify()).toMatchObject({ code: 1, out: expect.stringMatching(/^FAILED at index 20: /) });
+  });
+
+  it('names reordered entries', async () => {
+    const { verify, tamper } = await loggedDatabase();
+    await tamper('UPDATE audit_log SET idx = -1 WHERE idx = 20', 'UPDATE audit_log SET idx = 20 WHERE idx = 21', 'UPDATE audit_log SET idx = 21 WHERE idx = -1');
+    expect(await verify()).toMatchObject({ code: 1, out: 'FAILED at index 20: entry 20 does not reproduce its recorded root: modified, or moved' });
+  });
+
+  it('names a truncation, even when the heads in the database were truncated too (the head store keeps them)', async () => {
+    const { verify, tamper } = await loggedDatabase();
+    await tamper('DELETE FROM audit_log WHERE idx >= 40', 'DELETE FROM audit_tree_heads WHERE tree_size > 40');
+    expect(await verify()).toMatchObject({ code: 1, out: 'FAILED at index 40: truncated: the signed tree head covers 50 entries, only 40 are present' });
+  });
+
+  it('names a forged tree-head signature', async () => {
+    const { run, tamper, serviceUrl, keysFile } = await loggedDatabase();
+    await tamper(`UPDATE audit_tree_heads SET signature = '${Buffer.from('x'.repeat(64)).toString('base64')}' WHERE tree_size = 20`);
+    expect(await run('verify', '--database', serviceUrl, '--keys', keysFile)).toMatchObject({ code: 1, out: 'FAILED at index 19: tree head of size 20 has an invalid signature' });
+  });
+});
+
+describe('countersign audit prove, consistency, completeness', () => {
+  it('proves an entry is in the log', async () => {
+    const { run, serviceUrl } = await loggedDatabase();
+    const res = await run('prove', '--database', serviceUrl, '--index', '17');
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.out)).toMatchObject({ index: 17, treeSize: 50, verified: true, entry: { eventId: 'e17' } });
+  });
+
+  it('shows the log only grew between two heads, and refuses a head that was not signed by a known key', async () => {
+    const { run, heads, dir, serviceUrl, keysFile } = await loggedDatabase();
+    const [h1, h2] = heads.map((h, i) => {
+      const file = join(dir, `head-${i}.json`);
+      writeFileSync(file, JSON.stringify(h));
+      return file;
+    });
+    expect(await run('consistency', h1, h2, '--database', serviceUrl, '--keys', keysFile)).toMatchObject({ code: 0, out: 'consistent: the log of 20 entries is a prefix of the log of 50' });
+    const forged = join(dir, 'forged.json');
+    writeFileSync(forged, JSON.stringify({ ...heads[0], rootHash: '00'.repeat(32) }));
+    expect(await run('consistency', forged, h2, '--database', serviceUrl, '--keys', keysFile)).toMatchObject({ code: 1, out: expect.stringMatching(/^FAILED: tree head of size 20 has an invalid signature/) });
+  });
+
+  it('lists actions without a complete chain', async () => {
+    const db = await createTestDatabase('auditcomp');
+    const owner = createPgPool(db.url, 1);
+    await PgAuditLogRepository.migrate(owner, 'countersign_audit');
+    const pool = createPgPool(db.urlFor(process.env.AUDIT_DATABASE_URL!), 2);
+    cleanups.push(async () => {
+      await owner.end();
+      await pool.end();
+      await db.drop();
+    });
+    const at = '2026-11-24T10:00:00.000Z';
+    const ev = (id: string, action: string, type: string, data: unknown = {}) => auditEntry(id, action, { eventType: type, topic: type, time: at, data });
+    await new PgAuditLogRepository(pool).appendBatch([
+      ev('1', 'done', 'orchestrator.action.proposed.v1'),
+      ev('2', 'done', 'policy.decision.made.v1', { lane: 'autonomous' }),
+      ev('3', 'done', 'execution.action.executed.v1'),
+      ev('4', 'banned', 'orchestrator.action.proposed.v1'),
+      ev('5', 'banned', 'policy.decision.made.v1', { lane: 'prohibited' }),
+      ev('6', 'stuck', 'orchestrator.action.proposed.v1'),
+      ev('7', 'waiting', 'orchestrator.action.proposed.v1'),
+      ev('8', 'waiting', 'policy.decision.made.v1', { lane: 'review' }),
+    ]);
+    const out: string[] = [];
+    const code = await runAuditCli(['completeness', '--database', db.urlFor(process.env.AUDIT_DATABASE_URL!), '--since', '2026-11-24T00:00:00Z'], { out: (l) => out.push(l), err: () => undefined });
+    expect(code).toBe(1);
+    expect(out.sort()).toEqual([
+      '4 actions since 2026-11-24T00:00:00Z, 2 incomplete',
+      'gap: action stuck has no policy decision (reached: orchestrator.action.proposed.v1)',
+      'gap: action waiting has no review decision (reached: orchestrator.action.proposed.v1 → policy.decision.made.v1)',
+    ]);
+  });
+
+  it('answers bad usage with exit code 2 and the usage', async () => {
+    const err: string[] = [];
+    expect(await runAuditCli(['verify'], { out: () => undefined, err: (l) => err.push(l) })).toBe(2);
+    expect(err.join('\n')).toMatch(/--keys is required for verify/);
+  });
+});

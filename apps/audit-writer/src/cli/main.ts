@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Pool } from 'pg';
+import type { TreeHead } from '@countersign/audit-chain';
+import { completeness, consistency, Io, loadHeadDir, loadVerifierKeys, prove, verifyDatabase, verifySegmentFile } from './audit-commands';
+
+const USAGE = `countersign audit <command>
+  verify --database URL --keys FILE|DIR [--heads-dir DIR]     the log in PostgreSQL against the signed heads
+  verify --segment FILE --keys FILE|DIR [--heads-dir DIR]     an exported segment file, offline
+  prove --database URL --index N [--tree-size S]              an inclusion proof of one entry
+  consistency HEAD1.json HEAD2.json --database URL --keys F   that the log only grew between two heads
+  completeness --database URL --since ISO-TIME                actions without a complete chain
+Exit code: 0 verified, 1 a problem was found, 2 bad usage.`;
+
+/** `countersign audit …`; returns the exit code. */
+export async function runAuditCli(argv: string[], io: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) }): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { database: { type: 'string' }, segment: { type: 'string' }, keys: { type: 'string' }, 'heads-dir': { type: 'string' }, index: { type: 'string' }, 'tree-size': { type: 'string' }, since: { type: 'string' } },
+    });
+  } catch (e) {
+    io.err(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values: v, positionals: [command, ...rest] } = parsed;
+  const need = (k: keyof typeof v) => {
+    if (!v[k]) throw new UsageError(`--${k} is required for ${command}`);
+    return v[k] as string;
+  };
+  const pool = v.database ? new Pool({ connectionString: v.database, max: 2 }) : undefined;
+  try {
+    switch (command) {
+      case 'verify': {
+        const keys = loadVerifierKeys(need('keys'));
+        const trusted = loadHeadDir(v['heads-dir']);
+        const result = v.segment ? verifySegmentFile(v.segment, keys, trusted) : await verifyDatabase(pool ?? new Pool({ connectionString: need('database') }), keys, trusted, io);
+        if (result.ok) io.out(`verified: ${result.treeSize} entries, ${result.headsChecked} signed heads, root ${result.root}`);
+        else io.out(`FAILED at index ${result.firstBadIndex}: ${result.problem}`);
+        return result.ok ? 0 : 1;
+      }
+      case 'prove': {
+        need('database');
+        const result = await prove(pool!, Number(need('index')), v['tree-size'] ? Number(v['tree-size']) : undefined);
+        io.out(JSON.stringify(result, null, 2));
+        return result.verified ? 0 : 1;
+      }
+      case 'consistency': {
+        if (rest.length !== 2) throw new UsageError('consistency takes two head files');
+        const [h1, h2] = rest.map((f) => JSON.parse(readFileSync(f, 'utf8')) as TreeHead);
+        need('database');
+        const result = await consistency(pool!, h1, h2, loadVerifierKeys(need('keys')));
+        io.out(result.ok ? `consistent: the log of ${h1.treeSize} entries is a prefix of the log of ${h2.treeSize}` : `FAILED: ${result.problem}`);
+        return result.ok ? 0 : 1;
+      }
+      case 'completeness': {
+        need('database');
+        const since = need('since');
+        if (Number.isNaN(Date.parse(since))) throw new UsageError('--since must be an ISO 8601 time');
+        const result = await completeness(pool!, since);
+        for (const g of result.gaps) io.out(`gap: action ${g.actionId} has no ${g.missing} (reached: ${g.reached.join(' → ')})`);
+        io.out(`${result.actions} actions since ${since}, ${result.gaps.length} incomplete`);
+        return result.gaps.length ? 1 : 0;
+      }
+      default:
+        throw new UsageError(command ? `unknown command ${command}` : 'a command is required');
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`${e.message}\n${USAGE}`);
+      return 2;
+    }
+    io.err(`error: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    await pool?.end();
+  }
+}
+
+class UsageError extends Error {}
+
+if (require.main === module) {
+  void runAuditCli(process.argv.slice(2)).then((code) => process.exit(code));
+}

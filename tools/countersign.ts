@@ -1,0 +1,9 @@
+// `npm run countersign -- <area> <command> …`: one entry point for the operators' commands.
+// Each area's commands live with the service that owns the data (apps/<service>/src/cli/).
+async function main(): Promise<number> {
+  const [area, ...rest] = process.argv.slice(2);
+  if (area === 'audit') return (await import('../apps/audit-writer/src/cli/main')).runAuditCli(rest);
+  process.stderr.write('usage: countersign audit <verify|prove|consistency|completeness> …\n');
+  return 2;
+}
+void main().then((code) => process.exit(code));
