@@ -132,6 +132,7 @@ async function main() {
     await db.end();
     await bus.close();
     await stack.stop();
+    await stack.dropDatabase();
     await sink.close();
   }
 }

@@ -63,6 +63,7 @@ describe('Countersign end to end on the real stack', () => {
   afterAll(async () => {
     await bus?.close();
     await stack?.stop();
+    await stack?.dropDatabase();
     await sink?.close();
   });
 

@@ -21,11 +21,23 @@ export async function createTestDatabase(prefix = 'test') {
     name,
     url: withDatabase(process.env.DATABASE_URL!, name),
     urlFor: (roleUrl: string) => withDatabase(roleUrl, name),
+    /** Drops it once the sessions closed by the test are gone (a closed pool's backends exit a moment later). */
     drop: async () => {
       const c = new Client({ connectionString: process.env.DATABASE_URL });
       await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
+      try {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await c.query(`DROP DATABASE IF EXISTS "${name}"`);
+            return;
+          } catch (e) {
+            if (!/being accessed by other users/.test((e as Error).message) || attempt >= 50) throw e;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+      } finally {
+        await c.end();
+      }
     },
   };
 }

@@ -126,6 +126,13 @@ export async function startDistributed(o: DistributedOptions) {
     /** Starts one more instance of a service: it joins the same consumer groups. */
     startInstance: (app: ServiceName, instance: string) => start(app, instance),
     stop: async () => void (await Promise.all(running.map((s) => s.stop()))),
+    /** Removes the namespace's database (after `stop`). */
+    dropDatabase: async () => {
+      const c = new Client({ connectionString: env.databaseUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${o.namespace}" WITH (FORCE)`).catch(() => undefined);
+      await c.end();
+    },
     root: ROOT,
   };
 }
