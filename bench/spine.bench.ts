@@ -130,6 +130,7 @@ async function main() {
     line('effects on the target (must equal actions)', `${new Set(sink.receipts.map((r) => r.idempotencyKey)).size} distinct, ${sink.receipts.length} deliveries`);
   } finally {
     await db.end();
+    await bus.deleteNamespaceTopics();
     await bus.close();
     await stack.stop();
     await stack.dropDatabase();

@@ -83,7 +83,8 @@ kafka_ready() { node infra/kafka/wait-ready.js "127.0.0.1:$KAFKA_PORT" "$1" 2>/d
 kafka_up() {
   if port_open "$KAFKA_PORT" && kafka_ready 5; then say "kafka: reusing 127.0.0.1:$KAFKA_PORT"; return; fi
   command -v java >/dev/null || apt_install openjdk-17-jre-headless
-  if [ ! -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]; then
+  if [ ! -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ] || [ ! -f "$KAFKA_LIBS/log4j-slf4j-impl-2.24.3.jar" ]; then
+    rm -rf "$KAFKA_LIBS"
     command -v mvn >/dev/null || apt_install maven
     say "kafka: fetching org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its dependencies from Maven Central"
     mvn -q -f infra/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory="$KAFKA_LIBS" -Dkafka.version="$KAFKA_VERSION" >"$KAFKA_DIR.fetch.log" 2>&1 \
@@ -102,7 +103,10 @@ kafka_up() {
   fi
   say "kafka: starting $KAFKA_VERSION (KRaft) on 127.0.0.1:$KAFKA_PORT"
   KAFKA_HEAP="-Xms256m -Xmx768m"
+  # Every partition keeps a few files open; test namespaces create many topics.
+  ulimit -n 1048576 2>/dev/null || ulimit -n 65536 2>/dev/null || true
   nohup java $KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$ROOT/infra/kafka/log4j2.properties" \
     -cp "$cp" kafka.Kafka "$props" >"$KAFKA_DIR/kafka.log" 2>&1 &
   echo $! >"$KAFKA_DIR/kafka.pid"
   kafka_ready 90 || { tail_log "$KAFKA_DIR/kafka.log"; fail "kafka did not become ready on 127.0.0.1:$KAFKA_PORT within 90 s"; }

@@ -61,6 +61,7 @@ describe('Countersign end to end on the real stack', () => {
   }, 300_000);
 
   afterAll(async () => {
+    await bus?.deleteNamespaceTopics();
     await bus?.close();
     await stack?.stop();
     await stack?.dropDatabase();

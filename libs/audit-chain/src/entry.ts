@@ -4,6 +4,8 @@
  * `shownDigest` its SHA-256.
  */
 export interface AuditEntry {
+  /** The entry's position in the log, set when it is appended and hashed with it (a moved entry fails). */
+  index?: number;
   eventId: string;
   eventType: string;
   topic: string;

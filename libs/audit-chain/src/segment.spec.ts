@@ -13,9 +13,10 @@ function makeLog(n: number) {
   const entries: LoggedEntry[] = [];
   const heads: TreeHead[] = [];
   for (let i = 0; i < n; i++) {
-    const entry = { eventId: `e-${i}`, eventType: 'policy.decision.made.v1', actionId: `a-${i % 7}`, data: { lane: i % 3 ? 'review' : 'autonomous' } };
-    range.append(leafHash(entryBytes(entry)));
-    entries.push({ index: i, entry, root: range.root().toString('hex') });
+    const entry = { index: i, eventId: `e-${i}`, eventType: 'policy.decision.made.v1', actionId: `a-${i % 7}`, data: { lane: i % 3 ? 'review' : 'autonomous' } };
+    const leaf = leafHash(entryBytes(entry));
+    range.append(leaf);
+    entries.push({ index: i, entry, leafHash: leaf.toString('hex'), root: range.root().toString('hex') });
     if ((i + 1) % 16 === 0 || i === n - 1) heads.push(ring.sign(i + 1, range.root(), now));
   }
   return { entries, heads };
@@ -32,6 +33,13 @@ describe('segments', () => {
     expect(verifySegment(text, keys)).toEqual({ ok: true, treeSize: 50, root: heads[heads.length - 1].rootHash, headsChecked: 4 });
   });
 
+  it('checks recorded roots where no leaf hash was recorded', () => {
+    const rootsOnly = entries.map(({ leafHash: _, ...e }) => e);
+    expect(verifyEntries(rootsOnly, heads, keys)).toMatchObject({ ok: true, treeSize: 50 });
+    rootsOnly[9] = { ...rootsOnly[9], entry: { ...(rootsOnly[9].entry as object), eventId: 'changed' } };
+    expect(verifyEntries(rootsOnly, heads, keys)).toEqual({ ok: false, firstBadIndex: 9, problem: 'entry 9 does not reproduce its recorded root: modified, or moved' });
+  });
+
   it('verifies a segment that starts mid-log from its prefix', () => {
     const range = CompactRange.empty();
     entries.slice(0, 32).forEach((e) => range.append(leafHash(entryBytes(e.entry))));
@@ -45,7 +53,7 @@ describe('segments', () => {
     const parsed = JSON.parse(ls[i]);
     parsed.entry.data.lane = 'autonomous';
     ls[i] = JSON.stringify(parsed);
-    expect(verifySegment(ls.join('\n'), keys)).toEqual({ ok: false, firstBadIndex: 20, problem: 'entry 20 does not reproduce its recorded root: modified, or moved' });
+    expect(verifySegment(ls.join('\n'), keys)).toEqual({ ok: false, firstBadIndex: 20, problem: 'entry 20 does not match its recorded leaf hash: modified' });
   });
 
   it('detects a deleted entry', () => {
@@ -99,7 +107,9 @@ describe('segments', () => {
     rewritten[20].entry.data.lane = 'autonomous';
     const range = CompactRange.empty();
     for (const e of rewritten) {
-      range.append(leafHash(entryBytes(e.entry)));
+      const leaf = leafHash(entryBytes(e.entry));
+      range.append(leaf);
+      e.leafHash = leaf.toString('hex');
       e.root = range.root().toString('hex');
     }
     expect(verifyEntries(rewritten, heads, keys)).toEqual({ ok: false, firstBadIndex: 31, problem: 'the signed tree head of size 32 does not match the log: entries up to 31 were rewritten' });

@@ -1,12 +1,17 @@
 import { CompactRange, entryBytes, leafHash } from './merkle';
 import { TreeHead, VerifierKey, verifyTreeHead } from './tree-head';
 
-/** One entry of the log as stored and exported: its index, the entry, and the tree root after it. */
+/**
+ * One entry of the log as stored and exported: its index, the entry, its recorded leaf hash and the tree
+ * root after it. The entry itself carries its `index` (hashed with it), so a row moved elsewhere fails.
+ */
 export interface LoggedEntry {
   index: number;
   entry: unknown;
-  /** Hex root of the tree of entries 0..index, recorded when it was appended. */
-  root: string;
+  /** Hex leaf hash recorded at append time: the fast per-entry check. */
+  leafHash?: string;
+  /** Hex root of the tree of entries 0..index, recorded when it was appended (checked when no leaf hash is). */
+  root?: string;
 }
 
 /** Where a segment starts: the compact range of the entries before it (empty for a segment from 0). */
@@ -72,10 +77,18 @@ export class ChainVerifier {
     if (e.index !== this.expected) {
       return fail(this.expected, e.index > this.expected ? `entry ${this.expected} is missing (found ${e.index})` : `entry ${e.index} appears again or out of order at position ${this.expected}`);
     }
-    this.range.append(leafHash(entryBytes(e.entry)));
-    const root = this.range.root().toString('hex');
-    if (root !== e.root) return fail(e.index, `entry ${e.index} does not reproduce its recorded root: modified, or moved`);
-    for (const head of this.bySize.get(this.range.size) ?? []) {
+    const claimed = (e.entry as { index?: unknown })?.index;
+    if (claimed !== undefined && claimed !== e.index) return fail(e.index, `entry ${e.index} says it is entry ${String(claimed)}: moved`);
+    const leaf = leafHash(entryBytes(e.entry));
+    this.range.append(leaf);
+    if (e.leafHash !== undefined) {
+      if (leaf.toString('hex') !== e.leafHash) return fail(e.index, `entry ${e.index} does not match its recorded leaf hash: modified`);
+    } else if (this.range.root().toString('hex') !== e.root) {
+      return fail(e.index, `entry ${e.index} does not reproduce its recorded root: modified, or moved`);
+    }
+    const heads = this.bySize.get(this.range.size);
+    const root = heads ? this.range.root().toString('hex') : '';
+    for (const head of heads ?? []) {
       const check = verifyTreeHead(head, this.keys);
       if (!check.ok) return fail(e.index, check.problem);
       if (head.rootHash !== root) return fail(e.index, `the signed tree head of size ${head.treeSize} does not match the log: entries up to ${e.index} were rewritten`);
@@ -104,7 +117,7 @@ export function exportSegment(entries: readonly LoggedEntry[], heads: readonly T
   const bySize = new Map<number, TreeHead[]>();
   for (const h of heads) bySize.set(h.treeSize, [...(bySize.get(h.treeSize) ?? []), h]);
   for (const e of entries) {
-    lines.push(JSON.stringify({ kind: 'entry', index: e.index, root: e.root, entry: e.entry }));
+    lines.push(JSON.stringify({ kind: 'entry', index: e.index, leafHash: e.leafHash, root: e.root, entry: e.entry }));
     for (const h of bySize.get(e.index + 1) ?? []) lines.push(JSON.stringify({ kind: 'head', treeHead: h }));
   }
   return `${lines.join('\n')}\n`;
@@ -126,13 +139,13 @@ export function verifySegment(text: string, keys: readonly VerifierKey[], truste
   const entries: LoggedEntry[] = [];
   const heads: TreeHead[] = [];
   for (const line of lines.slice(1)) {
-    let parsed: { kind: string; index: number; root: string; entry: unknown; treeHead: TreeHead };
+    let parsed: { kind: string; index: number; leafHash?: string; root?: string; entry: unknown; treeHead: TreeHead };
     try {
       parsed = JSON.parse(line);
     } catch {
       return { ok: false, firstBadIndex: header.prefix.size + entries.length, problem: `the line after entry ${header.prefix.size + entries.length - 1} does not parse` };
     }
-    if (parsed.kind === 'entry') entries.push({ index: parsed.index, root: parsed.root, entry: parsed.entry });
+    if (parsed.kind === 'entry') entries.push({ index: parsed.index, leafHash: parsed.leafHash, root: parsed.root, entry: parsed.entry });
     else if (parsed.kind === 'head') heads.push(parsed.treeHead);
   }
   const known = new Set(heads.map((h) => JSON.stringify(h)));

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateTreeHeadKey, KeyRing, TreeHead } from '@countersign/audit-chain';
+import { entryBytes, generateTreeHeadKey, KeyRing, leafHash, TreeHead } from '@countersign/audit-chain';
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase } from '@countersign/testing';
 import { FileHeadStore } from '../chain/head-store';
@@ -66,10 +66,16 @@ describe('countersign audit verify, on PostgreSQL', () => {
     expect(await verify()).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 50 entries, 2 signed heads, root [0-9a-f]{64}$/) });
   });
 
-  it('names a modified entry', async () => {
+  it('names a modified entry, also when its recorded leaf hash was recomputed (at the first head that no longer matches)', async () => {
     const { verify, tamper } = await loggedDatabase();
     await tamper(`UPDATE audit_log SET entry = jsonb_set(entry, '{data,n}', '999') WHERE idx = 20`);
-    expect(await verify()).toMatchObject({ code: 1, out: 'FAILED at index 20: entry 20 does not reproduce its recorded root: modified, or moved' });
+    expect(await verify()).toMatchObject({ code: 1, out: 'FAILED at index 20: entry 20 does not match its recorded leaf hash: modified' });
+
+    const careful = await loggedDatabase();
+    const { rows } = await careful.owner.query('SELECT entry FROM audit_log WHERE idx = 20');
+    const changed = { ...rows[0].entry, data: { n: 999 } };
+    await careful.tamper(`UPDATE audit_log SET entry = '${JSON.stringify(changed)}'::jsonb, leaf_hash = '${leafHash(entryBytes(changed)).toString('hex')}' WHERE idx = 20`);
+    expect(await careful.verify()).toMatchObject({ code: 1, out: 'FAILED at index 49: the signed tree head of size 50 does not match the log: entries up to 49 were rewritten' });
   });
 
   it('names a deleted entry', async () => {
@@ -92,7 +98,7 @@ describe('countersign audit verify, on PostgreSQL', () => {
   it('names reordered entries', async () => {
     const { verify, tamper } = await loggedDatabase();
     await tamper('UPDATE audit_log SET idx = -1 WHERE idx = 20', 'UPDATE audit_log SET idx = 20 WHERE idx = 21', 'UPDATE audit_log SET idx = 21 WHERE idx = -1');
-    expect(await verify()).toMatchObject({ code: 1, out: 'FAILED at index 20: entry 20 does not reproduce its recorded root: modified, or moved' });
+    expect(await verify()).toMatchObject({ code: 1, out: 'FAILED at index 20: entry 20 says it is entry 21: moved' });
   });
 
   it('names a truncation, even when the heads in the database were truncated too (the head store keeps them)', async () => {

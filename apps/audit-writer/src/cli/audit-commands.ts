@@ -75,7 +75,7 @@ export async function prove(pool: Pool, index: number, treeSize?: number) {
   if (!entry || index >= size) throw new Error(`no entry ${index} in a tree of ${size}`);
   const proof = inclusionProof(leaves, index, size);
   const [last] = await log.range(size - 1, size);
-  const root = Buffer.from(last.root, 'hex');
+  const root = Buffer.from(last.root ?? '', 'hex');
   return { index, treeSize: size, entry: entry.entry, leafHash: leaves[index].toString('hex'), proof: proof.map((p) => p.toString('hex')), root: last.root, verified: verifyInclusion(leaves[index], index, size, proof, root) };
 }
 

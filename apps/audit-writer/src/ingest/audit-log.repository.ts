@@ -129,9 +129,10 @@ export class PgAuditLogRepository implements AuditLogRepository {
       const fresh = entries.filter((e) => !present.has(e.eventId) && (present.add(e.eventId), true));
       if (fresh.length) {
         const values: unknown[] = [];
-        const rows = fresh.map((e) => {
-          const leaf = leafHash(entryBytes(e));
+        const rows = fresh.map((unplaced) => {
           const idx = range.size;
+          const e = { ...unplaced, index: idx };
+          const leaf = leafHash(entryBytes(e));
           range.append(leaf);
           values.push(idx, e.eventId, e.topic, e.eventType, e.actionId, e.correlationId, e.actor.id, e.time, JSON.stringify(e), leaf.toString('hex'), range.root().toString('hex'));
           const b = values.length - 11;
@@ -173,8 +174,8 @@ export class PgAuditLogRepository implements AuditLogRepository {
   }
 
   async range(from: number, to: number): Promise<LoggedEntry[]> {
-    const { rows } = await this.pool.query('SELECT idx, entry, tree_root FROM audit_log WHERE idx >= $1 AND idx < $2 ORDER BY idx', [from, to]);
-    return rows.map((r) => ({ index: Number(r.idx), entry: r.entry, root: r.tree_root }));
+    const { rows } = await this.pool.query('SELECT idx, entry, leaf_hash, tree_root FROM audit_log WHERE idx >= $1 AND idx < $2 ORDER BY idx', [from, to]);
+    return rows.map((r) => ({ index: Number(r.idx), entry: r.entry, leafHash: r.leaf_hash, root: r.tree_root }));
   }
 
   async tip(): Promise<ChainTip> {

@@ -33,10 +33,11 @@ export class FileAuditLogRepository implements AuditLogRepository {
 
   async appendBatch(batch: AuditEntry[]): Promise<ChainTip> {
     const lines: string[] = [];
-    for (const entry of batch) {
-      if (this.ids.has(entry.eventId)) continue;
-      const leaf = leafHash(entryBytes(entry));
+    for (const unplaced of batch) {
+      if (this.ids.has(unplaced.eventId)) continue;
       const index = this.chain.size;
+      const entry = { ...unplaced, index };
+      const leaf = leafHash(entryBytes(entry));
       this.chain.append(leaf);
       const stored: StoredEntry = { index, entry, leafHash: leaf.toString('hex'), root: this.chain.root().toString('hex'), recordedAt: new Date().toISOString() };
       this.entries.push(stored);
@@ -62,7 +63,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
   }
 
   async range(from: number, to: number): Promise<LoggedEntry[]> {
-    return this.entries.slice(from, to).map((s) => ({ index: s.index, entry: s.entry, root: s.root }));
+    return this.entries.slice(from, to).map((s) => ({ index: s.index, entry: s.entry, leafHash: s.leafHash, root: s.root }));
   }
 
   async tip(): Promise<ChainTip> {

@@ -15,6 +15,7 @@ busContract(
           brokers: (process.env.KAFKA_BROKERS ?? '').split(','),
           clientId: 'bus-contract',
           namespace,
+          partitions: 3,
           retry: { maxAttempts: 3, initialBackoffMs: 5 },
           logger: pino({ level: 'silent' }),
         });
@@ -31,7 +32,10 @@ busContract(
           await new Promise((r) => setTimeout(r, 100));
         }
       },
-      close: async () => void (await Promise.all(buses.map((b) => b.close()))),
+      close: async () => {
+        await buses[0]?.deleteNamespaceTopics();
+        await Promise.all(buses.map((b) => b.close()));
+      },
     };
   },
   90_000,

@@ -137,6 +137,14 @@ export class KafkaBus implements EventBus {
     };
   }
 
+  /** Deletes every topic of this bus's namespace (test runs clean up after themselves). */
+  async deleteNamespaceTopics(): Promise<void> {
+    if (!this.ns) throw new Error('refusing to delete topics without a namespace');
+    await this.connect();
+    const topics = (await this.admin.listTopics()).filter((t) => t.startsWith(this.ns));
+    if (topics.length) await this.admin.deleteTopics({ topics, timeout: 30_000 });
+  }
+
   /** The group's state and member count on the broker (`Stable` once a rebalance has completed). */
   async describeGroup(group: string): Promise<{ state: string; members: number }> {
     await this.connect();
