@@ -4,8 +4,11 @@
  * `shownDigest` its SHA-256.
  */
 export interface AuditEntry {
-  /** The entry's position in the log, set when it is appended and hashed with it (a moved entry fails). */
-  index?: number;
+  /**
+   * The entry's position in the log, set when it is appended and hashed with it, so a moved entry fails.
+   * Named so it sorts first in canonical JSON: verifiers read it from the stored bytes without parsing.
+   */
+  _index?: number;
   eventId: string;
   eventType: string;
   topic: string;

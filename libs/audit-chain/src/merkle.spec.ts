@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { CompactRange, consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, nodeHash, rootFromLeaves, verifyConsistency, verifyInclusion } from './merkle';
+import { CompactRange, consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, leafHashOfText, nodeHash, rootFromLeaves, verifyConsistency, verifyInclusion } from './merkle';
 
 // Expected values computed without this module: by hand-composed SHA-256 calls, and the published RFC 6962
 // test vectors (certificate-transparency / trillian) over these eight leaves.
@@ -26,6 +26,7 @@ describe('RFC 6962 hashing: known answers', () => {
     expect(hex(EMPTY_ROOT)).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(leafHash(RAW[1])).toEqual(L(RAW[1]));
     expect(nodeHash(LEAVES[0], LEAVES[1])).toEqual(N(LEAVES[0], LEAVES[1]));
+    expect(leafHashOfText('{"a":"é"}')).toEqual(L(Buffer.from('{"a":"é"}', 'utf8')));
   });
 
   it('gives the published roots for trees of 1 to 8 leaves', () => {

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
@@ -10,12 +11,21 @@ export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
 
+// One-shot hashing (node:crypto `hash`, Node ≥ 20.12) is markedly faster than a Hash object for small
+// inputs; fall back to createHash where it is missing.
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: Buffer | string, enc: 'buffer') => Buffer }).hash;
+
 export function leafHash(entry: Buffer): Buffer {
-  return createHash('sha256').update(LEAF).update(entry).digest();
+  return oneShot ? oneShot('sha256', Buffer.concat([LEAF, entry]), 'buffer') : createHash('sha256').update(LEAF).update(entry).digest();
+}
+
+/** The leaf hash of an entry kept as its canonical JSON text (UTF-8), without copying it into a Buffer first. */
+export function leafHashOfText(canonicalJson: string): Buffer {
+  return oneShot ? oneShot('sha256', `\u0000${canonicalJson}`, 'buffer') : leafHash(Buffer.from(canonicalJson, 'utf8'));
 }
 
 export function nodeHash(left: Buffer, right: Buffer): Buffer {
-  return createHash('sha256').update(NODE).update(left).update(right).digest();
+  return oneShot ? oneShot('sha256', Buffer.concat([NODE, left, right]), 'buffer') : createHash('sha256').update(NODE).update(left).update(right).digest();
 }
 
 /** An audit entry's bytes: the UTF-8 of its RFC 8785 canonical JSON. */

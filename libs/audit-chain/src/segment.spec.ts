@@ -13,7 +13,7 @@ function makeLog(n: number) {
   const entries: LoggedEntry[] = [];
   const heads: TreeHead[] = [];
   for (let i = 0; i < n; i++) {
-    const entry = { index: i, eventId: `e-${i}`, eventType: 'policy.decision.made.v1', actionId: `a-${i % 7}`, data: { lane: i % 3 ? 'review' : 'autonomous' } };
+    const entry = { _index: i, eventId: `e-${i}`, eventType: 'policy.decision.made.v1', actionId: `a-${i % 7}`, data: { lane: i % 3 ? 'review' : 'autonomous' } };
     const leaf = leafHash(entryBytes(entry));
     range.append(leaf);
     entries.push({ index: i, entry, leafHash: leaf.toString('hex'), root: range.root().toString('hex') });

@@ -1,4 +1,4 @@
-import { CompactRange, entryBytes, leafHash } from './merkle';
+import { CompactRange, entryBytes, leafHash, leafHashOfText } from './merkle';
 import { TreeHead, VerifierKey, verifyTreeHead } from './tree-head';
 
 /**
@@ -7,7 +7,10 @@ import { TreeHead, VerifierKey, verifyTreeHead } from './tree-head';
  */
 export interface LoggedEntry {
   index: number;
-  entry: unknown;
+  /** The entry object (hashed as its canonical JSON), or… */
+  entry?: unknown;
+  /** …its canonical JSON exactly as hashed, when the store keeps it (no re-canonicalising needed). */
+  bytes?: string;
   /** Hex leaf hash recorded at append time: the fast per-entry check. */
   leafHash?: string;
   /** Hex root of the tree of entries 0..index, recorded when it was appended (checked when no leaf hash is). */
@@ -77,9 +80,15 @@ export class ChainVerifier {
     if (e.index !== this.expected) {
       return fail(this.expected, e.index > this.expected ? `entry ${this.expected} is missing (found ${e.index})` : `entry ${e.index} appears again or out of order at position ${this.expected}`);
     }
-    const claimed = (e.entry as { index?: unknown })?.index;
-    if (claimed !== undefined && claimed !== e.index) return fail(e.index, `entry ${e.index} says it is entry ${String(claimed)}: moved`);
-    const leaf = leafHash(entryBytes(e.entry));
+    let leaf: Buffer;
+    if (e.bytes !== undefined) {
+      if (!e.bytes.startsWith(`{"_index":${e.index},`)) return fail(e.index, `entry ${e.index} says it is entry ${/^\{"_index":(\d+)/.exec(e.bytes)?.[1] ?? '(none)'}: moved`);
+      leaf = leafHashOfText(e.bytes);
+    } else {
+      const claimed = (e.entry as { _index?: unknown })?._index;
+      if (claimed !== undefined && claimed !== e.index) return fail(e.index, `entry ${e.index} says it is entry ${String(claimed)}: moved`);
+      leaf = leafHash(entryBytes(e.entry));
+    }
     this.range.append(leaf);
     if (e.leafHash !== undefined) {
       if (leaf.toString('hex') !== e.leafHash) return fail(e.index, `entry ${e.index} does not match its recorded leaf hash: modified`);
@@ -117,7 +126,7 @@ export function exportSegment(entries: readonly LoggedEntry[], heads: readonly T
   const bySize = new Map<number, TreeHead[]>();
   for (const h of heads) bySize.set(h.treeSize, [...(bySize.get(h.treeSize) ?? []), h]);
   for (const e of entries) {
-    lines.push(JSON.stringify({ kind: 'entry', index: e.index, leafHash: e.leafHash, root: e.root, entry: e.entry }));
+    lines.push(JSON.stringify({ kind: 'entry', index: e.index, leafHash: e.leafHash, root: e.root, entry: e.entry ?? JSON.parse(e.bytes!) }));
     for (const h of bySize.get(e.index + 1) ?? []) lines.push(JSON.stringify({ kind: 'head', treeHead: h }));
   }
   return `${lines.join('\n')}\n`;

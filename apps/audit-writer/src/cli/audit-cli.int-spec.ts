@@ -68,13 +68,13 @@ describe('countersign audit verify, on PostgreSQL', () => {
 
   it('names a modified entry, also when its recorded leaf hash was recomputed (at the first head that no longer matches)', async () => {
     const { verify, tamper } = await loggedDatabase();
-    await tamper(`UPDATE audit_log SET entry = jsonb_set(entry, '{data,n}', '999') WHERE idx = 20`);
+    await tamper(`UPDATE audit_log SET entry_json = replace(entry_json, '"n":20', '"n":999') WHERE idx = 20`);
     expect(await verify()).toMatchObject({ code: 1, out: 'FAILED at index 20: entry 20 does not match its recorded leaf hash: modified' });
 
     const careful = await loggedDatabase();
-    const { rows } = await careful.owner.query('SELECT entry FROM audit_log WHERE idx = 20');
-    const changed = { ...rows[0].entry, data: { n: 999 } };
-    await careful.tamper(`UPDATE audit_log SET entry = '${JSON.stringify(changed)}'::jsonb, leaf_hash = '${leafHash(entryBytes(changed)).toString('hex')}' WHERE idx = 20`);
+    const { rows } = await careful.owner.query('SELECT entry_json FROM audit_log WHERE idx = 20');
+    const changed = entryBytes({ ...JSON.parse(rows[0].entry_json), data: { n: 999 } });
+    await careful.tamper(`UPDATE audit_log SET entry_json = '${changed.toString('utf8')}', leaf_hash = '${leafHash(changed).toString('hex')}' WHERE idx = 20`);
     expect(await careful.verify()).toMatchObject({ code: 1, out: 'FAILED at index 49: the signed tree head of size 50 does not match the log: entries up to 49 were rewritten' });
   });
 
@@ -89,8 +89,8 @@ describe('countersign audit verify, on PostgreSQL', () => {
     await tamper(
       'UPDATE audit_log SET idx = idx + 1000 WHERE idx >= 20',
       'UPDATE audit_log SET idx = idx - 999 WHERE idx >= 1000',
-      `INSERT INTO audit_log (idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry, leaf_hash, tree_root)
-       SELECT 20, 'forged', topic, type, subject, correlation_id, actor_id, event_time, jsonb_set(entry, '{eventId}', '"forged"'), leaf_hash, tree_root FROM audit_log WHERE idx = 21`,
+      `INSERT INTO audit_log (idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry_json, leaf_hash, tree_root)
+       SELECT 20, 'forged', topic, type, subject, correlation_id, actor_id, event_time, replace(entry_json, '"eventId":"e20"', '"eventId":"forged"'), leaf_hash, tree_root FROM audit_log WHERE idx = 21`,
     );
     expect(await verify()).toMatchObject({ code: 1, out: expect.stringMatching(/^FAILED at index 20: /) });
   });

@@ -60,7 +60,7 @@ export function verifySegmentFile(file: string, keys: VerifierKey[], trustedHead
 async function leavesUpTo(pool: Pool, size: number): Promise<Buffer[]> {
   const log = new PgAuditLogRepository(pool);
   const leaves: Buffer[] = [];
-  for (let from = 0; from < size; from += PAGE) for (const e of await log.range(from, Math.min(size, from + PAGE))) leaves.push(leafHash(entryBytes(e.entry)));
+  for (let from = 0; from < size; from += PAGE) for (const e of await log.range(from, Math.min(size, from + PAGE))) leaves.push(leafHash(Buffer.from(e.bytes!, 'utf8')));
   if (leaves.length !== size) throw new Error(`the log has ${leaves.length} entries, fewer than ${size}`);
   return leaves;
 }
@@ -76,7 +76,7 @@ export async function prove(pool: Pool, index: number, treeSize?: number) {
   const proof = inclusionProof(leaves, index, size);
   const [last] = await log.range(size - 1, size);
   const root = Buffer.from(last.root ?? '', 'hex');
-  return { index, treeSize: size, entry: entry.entry, leafHash: leaves[index].toString('hex'), proof: proof.map((p) => p.toString('hex')), root: last.root, verified: verifyInclusion(leaves[index], index, size, proof, root) };
+  return { index, treeSize: size, entry: JSON.parse(entry.bytes!), leafHash: leaves[index].toString('hex'), proof: proof.map((p) => p.toString('hex')), root: last.root, verified: verifyInclusion(leaves[index], index, size, proof, root) };
 }
 
 /** That the log of head1 is a prefix of the log of head2: both signatures, and a consistency proof. */
@@ -105,8 +105,8 @@ const TERMINAL = new Set(['execution.action.executed.v1', 'execution.action.fail
  */
 export async function completeness(pool: Pool, since: string): Promise<{ actions: number; gaps: Gap[] }> {
   const { rows } = await pool.query(
-    `SELECT subject, array_agg(type ORDER BY idx) AS types, (array_agg(entry->'data'->>'lane') FILTER (WHERE type = 'policy.decision.made.v1'))[1] AS lane,
-            (array_agg(entry->'data'->>'decision') FILTER (WHERE type = 'review.decision.made.v1'))[1] AS review
+    `SELECT subject, array_agg(type ORDER BY idx) AS types, (array_agg(entry_json::jsonb->'data'->>'lane') FILTER (WHERE type = 'policy.decision.made.v1'))[1] AS lane,
+            (array_agg(entry_json::jsonb->'data'->>'decision') FILTER (WHERE type = 'review.decision.made.v1'))[1] AS review
        FROM audit_log
       WHERE subject IN (SELECT subject FROM audit_log WHERE type = 'orchestrator.action.proposed.v1' AND event_time >= $1)
       GROUP BY subject`,

@@ -29,7 +29,7 @@ describe('the PostgreSQL audit log', () => {
   it('refuses UPDATE, DELETE and TRUNCATE for the service role', async () => {
     const { service, log } = await setup();
     await log.appendBatch([auditEntry('e1', 'a1')]);
-    for (const sql of [`UPDATE audit_log SET entry = '{}'::jsonb`, 'DELETE FROM audit_log', 'TRUNCATE audit_log', `UPDATE audit_tree_heads SET signature = 'x'`, 'DELETE FROM audit_tree_heads']) {
+    for (const sql of [`UPDATE audit_log SET entry_json = '{}'`, 'DELETE FROM audit_log', 'TRUNCATE audit_log', `UPDATE audit_tree_heads SET signature = 'x'`, 'DELETE FROM audit_tree_heads']) {
       await expect(service.query(sql)).rejects.toThrow(/permission denied|append-only/);
     }
     expect((await log.query({ actionId: 'a1' })).map((e) => e.entry.data)).toEqual([{ lane: 'review' }]);
@@ -38,7 +38,7 @@ describe('the PostgreSQL audit log', () => {
   it('refuses UPDATE and DELETE even for the owner, by trigger', async () => {
     const { owner, log } = await setup();
     await log.appendBatch([auditEntry('e1', 'a1')]);
-    await expect(owner.query(`UPDATE audit_log SET entry = '{}'::jsonb`)).rejects.toThrow(/audit_log is append-only: UPDATE refused/);
+    await expect(owner.query(`UPDATE audit_log SET entry_json = '{}'`)).rejects.toThrow(/audit_log is append-only: UPDATE refused/);
     await expect(owner.query('DELETE FROM audit_log')).rejects.toThrow(/audit_log is append-only: DELETE refused/);
     await expect(owner.query('TRUNCATE audit_log')).rejects.toThrow(/audit_log is append-only: TRUNCATE refused/);
   });

@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS audit_log (
   correlation_id text NOT NULL,
   actor_id text NOT NULL,
   event_time timestamptz NOT NULL,
-  entry jsonb NOT NULL,
+  -- The entry's canonical JSON (RFC 8785), exactly the bytes of its Merkle leaf.
+  entry_json text NOT NULL,
   leaf_hash text NOT NULL,
   tree_root text NOT NULL,
   recorded_at timestamptz NOT NULL DEFAULT now()
@@ -96,7 +97,7 @@ GRANT SELECT, UPDATE ON audit_chain_tip TO "${serviceRole}";
 
 const rowToStored = (r: Record<string, unknown>): StoredEntry => ({
   index: Number(r.idx),
-  entry: r.entry as AuditEntry,
+  entry: JSON.parse(r.entry_json as string) as AuditEntry,
   leafHash: r.leaf_hash as string,
   root: r.tree_root as string,
   recordedAt: (r.recorded_at as Date).toISOString(),
@@ -131,15 +132,16 @@ export class PgAuditLogRepository implements AuditLogRepository {
         const values: unknown[] = [];
         const rows = fresh.map((unplaced) => {
           const idx = range.size;
-          const e = { ...unplaced, index: idx };
-          const leaf = leafHash(entryBytes(e));
+          const e = { ...unplaced, _index: idx };
+          const bytes = entryBytes(e);
+          const leaf = leafHash(bytes);
           range.append(leaf);
-          values.push(idx, e.eventId, e.topic, e.eventType, e.actionId, e.correlationId, e.actor.id, e.time, JSON.stringify(e), leaf.toString('hex'), range.root().toString('hex'));
+          values.push(idx, e.eventId, e.topic, e.eventType, e.actionId, e.correlationId, e.actor.id, e.time, bytes.toString('utf8'), leaf.toString('hex'), range.root().toString('hex'));
           const b = values.length - 11;
           return `(${Array.from({ length: 11 }, (_, i) => `$${b + i + 1}`).join(',')})`;
         });
         await client.query(
-          `INSERT INTO audit_log (idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry, leaf_hash, tree_root) VALUES ${rows.join(',')}`,
+          `INSERT INTO audit_log (idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry_json, leaf_hash, tree_root) VALUES ${rows.join(',')}`,
           values,
         );
         const state = range.state();
@@ -174,8 +176,8 @@ export class PgAuditLogRepository implements AuditLogRepository {
   }
 
   async range(from: number, to: number): Promise<LoggedEntry[]> {
-    const { rows } = await this.pool.query('SELECT idx, entry, leaf_hash, tree_root FROM audit_log WHERE idx >= $1 AND idx < $2 ORDER BY idx', [from, to]);
-    return rows.map((r) => ({ index: Number(r.idx), entry: r.entry, leafHash: r.leaf_hash, root: r.tree_root }));
+    const { rows } = await this.pool.query('SELECT idx, entry_json, leaf_hash, tree_root FROM audit_log WHERE idx >= $1 AND idx < $2 ORDER BY idx', [from, to]);
+    return rows.map((r) => ({ index: Number(r.idx), bytes: r.entry_json, leafHash: r.leaf_hash, root: r.tree_root }));
   }
 
   async tip(): Promise<ChainTip> {

@@ -36,7 +36,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
     for (const unplaced of batch) {
       if (this.ids.has(unplaced.eventId)) continue;
       const index = this.chain.size;
-      const entry = { ...unplaced, index };
+      const entry = { ...unplaced, _index: index };
       const leaf = leafHash(entryBytes(entry));
       this.chain.append(leaf);
       const stored: StoredEntry = { index, entry, leafHash: leaf.toString('hex'), root: this.chain.root().toString('hex'), recordedAt: new Date().toISOString() };

@@ -62,11 +62,11 @@ export class AuditController {
     if (index >= treeSize) throw new NotFoundException(`no entry ${index} in a tree of ${treeSize}`);
     const entries = await this.log.range(0, treeSize);
     if (entries.length < treeSize) throw new NotFoundException(`the log has only ${entries.length} entries`);
-    const leaves = entries.map((e) => leafHash(entryBytes(e.entry)));
+    const leaves = entries.map((e) => (e.bytes !== undefined ? leafHash(Buffer.from(e.bytes, 'utf8')) : leafHash(entryBytes(e.entry))));
     return {
       index,
       treeSize,
-      entry: entries[index].entry,
+      entry: entries[index].entry ?? JSON.parse(entries[index].bytes!),
       leafHash: leaves[index].toString('hex'),
       proof: inclusionProof(leaves, index, treeSize).map((h) => h.toString('hex')),
       root: entries[treeSize - 1].root,
@@ -83,7 +83,7 @@ export class AuditController {
     const to = int('to', toParam, heads[heads.length - 1]?.treeSize ?? 0);
     if (to <= from) throw new BadRequestException('to: must be greater than from (and a signed head must cover it)');
     const prefix = CompactRange.empty();
-    for (const e of await this.log.range(0, from)) prefix.append(leafHash(entryBytes(e.entry)));
+    for (const e of await this.log.range(0, from)) prefix.append(e.bytes !== undefined ? leafHash(Buffer.from(e.bytes, 'utf8')) : leafHash(entryBytes(e.entry)));
     return exportSegment(await this.log.range(from, to), heads.filter((h) => h.treeSize > from && h.treeSize <= to), prefix.state());
   }
 }
