@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChainVerifier, consistencyProof, entryBytes, inclusionProof, leafHash, TreeHead, VerifierKey, verifierKeyFromPem, verifyConsistency, verifyInclusion, verifySegment, verifyTreeHead, VerifyResult } from '@countersign/audit-chain';
+import { ChainVerifier, consistencyProof, inclusionProof, leafHash, TreeHead, VerifierKey, verifierKeyFromPem, verifyConsistency, verifyInclusion, verifySegment, verifyTreeHead, VerifyResult } from '@countersign/audit-chain';
 import type { Pool } from 'pg';
 import { PgAuditLogRepository } from '../ingest/audit-log.repository';
 
