@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import canonicalize from 'canonicalize';
 import pino from 'pino';
 import { signApproval, signingKeyFromPem } from '@countersign/approval';
 import { KafkaBus } from '@countersign/bus';
@@ -109,14 +111,22 @@ describe('Countersign end to end on the real stack', () => {
     expect(missingReason.status).toBe(400);
     expect(missingReason.body.message).toContain('reason');
 
-    const approved = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, { reason: 'photo shows the damage' }, stack.tokens.reviewer);
+    const shown = (await call('GET', `${stack.urls['review-queue']}/v1/reviews/${id}`, undefined, stack.tokens.reviewer)).body as { shownDigest: string };
+    const stale = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, { reason: 'photo shows the damage', shownDigest: '0'.repeat(64) }, stack.tokens.reviewer);
+    expect(stale.status).toBe(409);
+    expect(stale.body.message).toMatch(/changed since it was shown/);
+    const approved = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, { reason: 'photo shows the damage', shownDigest: shown.shownDigest }, stack.tokens.reviewer);
     expect(approved.status).toBe(200);
     await waitStatus(id, 'executed');
     expect(sink.effects(id)).toBe(1);
     await eventually(async () => {
       const entries = await audit(`actionId=${id}&type=${TOPICS.reviewDecided}`);
       expect(entries).toHaveLength(1);
-      expect(entries[0]).toMatchObject({ actor: { id: 'alice', kind: 'human' }, data: { decision: 'approved', reason: 'photo shows the damage' } });
+      expect(entries[0]).toMatchObject({ actor: { id: 'alice', kind: 'human' }, data: { decision: 'approved', reason: 'photo shows the damage', shownDigest: shown.shownDigest } });
+      // The audit trail keeps exactly what the reviewer was shown, and its digest proves it.
+      const data = entries[0].data as { shown: unknown; shownDigest: string };
+      expect(createHash('sha256').update(canonicalize(data.shown)!).digest('hex')).toBe(data.shownDigest);
+      expect(data.shown).toMatchObject({ actionId: id, proposal: { parameters: { amount: 480 } }, status: 'pending' });
     });
   });
 

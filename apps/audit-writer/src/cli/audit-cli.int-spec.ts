@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { entryBytes, generateTreeHeadKey, KeyRing, leafHash, TreeHead } from '@countersign/audit-chain';
+import { entryBytes, exportSegment, generateTreeHeadKey, KeyRing, leafHash, TreeHead } from '@countersign/audit-chain';
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase } from '@countersign/testing';
 import { FileHeadStore } from '../chain/head-store';
@@ -111,6 +111,20 @@ describe('countersign audit verify, on PostgreSQL', () => {
     const { run, tamper, serviceUrl, keysFile } = await loggedDatabase();
     await tamper(`UPDATE audit_tree_heads SET signature = '${Buffer.from('x'.repeat(64)).toString('base64')}' WHERE tree_size = 20`);
     expect(await run('verify', '--database', serviceUrl, '--keys', keysFile)).toMatchObject({ code: 1, out: 'FAILED at index 19: tree head of size 20 has an invalid signature' });
+  });
+});
+
+describe('countersign audit verify, on an exported segment file', () => {
+  it('verifies a segment offline, and names the first bad index of a tampered copy', async () => {
+    const { run, heads, dir, keysFile, serviceUrl } = await loggedDatabase();
+    const pool = createPgPool(serviceUrl, 1);
+    cleanups.unshift(() => pool.end());
+    const log = new PgAuditLogRepository(pool);
+    const file = join(dir, 'segment.jsonl');
+    writeFileSync(file, exportSegment(await log.range(0, 50), heads));
+    expect(await run('verify', '--segment', file, '--keys', keysFile)).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 50 entries, 2 signed heads/) });
+    writeFileSync(file, exportSegment(await log.range(0, 50), heads).replace('"n":33', '"n":34'));
+    expect(await run('verify', '--segment', file, '--keys', keysFile)).toMatchObject({ code: 1, out: 'FAILED at index 33: entry 33 does not match its recorded leaf hash: modified' });
   });
 });
 

@@ -31,6 +31,10 @@ export function toAuditEntry(topic: string, e: Envelope): AuditEntry {
   if (decision) entry.decision = decision;
   if (Array.isArray(d.reasons)) entry.reasons = d.reasons as string[];
   if (typeof d.reason === 'string') entry[topic.startsWith('review.') ? 'reviewerReason' : 'reasons'] = (topic.startsWith('review.') ? d.reason : [d.reason]) as never;
+  if (typeof d.shownDigest === 'string') {
+    entry.shownDigest = d.shownDigest;
+    entry.shown = d.shown;
+  }
   if (topic.startsWith('execution.')) {
     entry.outcome = topic.split('.')[2];
     if (d.externalRequestId || d.connector) entry.sideEffects = { externalRequestId: d.externalRequestId as string | undefined, connector: d.connector as string | undefined };

@@ -5,6 +5,7 @@ import { Actor, deriveEvent, TOPICS } from '@countersign/contracts';
 import { EVENT_BUS, Principal, SERVICE_NAME } from '@countersign/nest';
 import { ReviewItem, ReviewItemRepository } from '../queue/review-item.repository';
 import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
+import { shownDigest, shownView } from '../reviewer-api/shown';
 
 /** How long a signed approval stays valid for the executor. */
 export const APPROVAL_TTL_MS = 60 * 60 * 1000;
@@ -24,8 +25,8 @@ export class ApprovalService {
     @Inject(SERVICE_NAME) private readonly service: string,
   ) {}
 
-  async approve(actionId: string, reviewer: Principal, reason: string, now = new Date()): Promise<ApproveResult> {
-    const item = await this.pendingItem(actionId);
+  async approve(actionId: string, reviewer: Principal, reason: string, seenDigest?: string, now = new Date()): Promise<ApproveResult> {
+    const item = await this.pendingItem(actionId, seenDigest);
     if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it');
     }
@@ -46,32 +47,37 @@ export class ApprovalService {
       issuedAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + APPROVAL_TTL_MS).toISOString(),
     });
-    await this.publish(decided, 'approved', reviewer, approvers, reason, token);
+    await this.publish(item, decided, 'approved', reviewer, approvers, reason, token);
     return { status: 'approved', approvers };
   }
 
-  async reject(actionId: string, reviewer: Principal, reason: string, now = new Date()): Promise<void> {
-    await this.pendingItem(actionId);
+  async reject(actionId: string, reviewer: Principal, reason: string, seenDigest?: string, now = new Date()): Promise<void> {
+    const item = await this.pendingItem(actionId, seenDigest);
     const decided = await this.items.decide(actionId, 'rejected', [reviewer.id], reason, now);
     if (!decided) throw new ConflictException(`action ${actionId} was decided meanwhile`);
-    await this.publish(decided, 'rejected', reviewer, [reviewer.id], reason);
+    await this.publish(item, decided, 'rejected', reviewer, [reviewer.id], reason);
   }
 
-  private async pendingItem(actionId: string): Promise<ReviewItem> {
+  private async pendingItem(actionId: string, seenDigest?: string): Promise<ReviewItem> {
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
     if (item.status !== 'pending') throw new ConflictException(`action ${actionId} is already ${item.status}`);
+    if (seenDigest !== undefined && seenDigest !== shownDigest(shownView(item))) {
+      throw new ConflictException('the review item changed since it was shown (shownDigest does not match): look again before deciding');
+    }
     return item;
   }
 
-  private async publish(item: ReviewItem, decision: 'approved' | 'rejected', reviewer: Principal, approvers: string[], reason: string, approval?: string) {
+  private async publish(shownItem: ReviewItem, item: ReviewItem, decision: 'approved' | 'rejected', reviewer: Principal, approvers: string[], reason: string, approval?: string) {
+    // What the reviewer decided on, as the API showed it while pending; the audit trail keeps it.
+    const shown = shownView(shownItem);
     const actor = (id: string): Actor => ({ id, kind: 'human', authMethod: 'bearer-token', ...(id === reviewer.id ? { roles: reviewer.roles } : {}) });
     await this.bus.publish(
       TOPICS.reviewDecided,
       deriveEvent(TOPICS.reviewDecided, { id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId }, {
         source: this.service,
         actor: actor(reviewer.id),
-        data: { decision, reviewers: approvers.map(actor), reason, digest: item.digest, ...(approval ? { approval } : {}) },
+        data: { decision, reviewers: approvers.map(actor), reason, digest: item.digest, ...(approval ? { approval } : {}), shown, shownDigest: shownDigest(shown) },
       }),
     );
   }

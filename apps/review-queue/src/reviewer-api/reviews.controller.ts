@@ -4,8 +4,13 @@ import { AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
 import { ReviewItemRepository } from '../queue/review-item.repository';
 import { REVIEW_ITEMS } from '../tokens';
+import { shownDigest, shownView } from './shown';
 
-const DecisionBody = z.object({ reason: z.string().trim().min(3, 'a reason of at least 3 characters is required').max(2000) });
+const DecisionBody = z.object({
+  reason: z.string().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
+  /** The `shownDigest` of the item as the reviewer's screen showed it: a decision on a stale view is refused. */
+  shownDigest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+});
 
 /** The minimal reviewer API: list pending items, approve or reject each with a mandatory reason. */
 @Controller('v1/reviews')
@@ -26,21 +31,22 @@ export class ReviewsController {
   async one(@Param('actionId') actionId: string) {
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
-    return item;
+    const view = shownView(item);
+    return { ...item, shownDigest: shownDigest(view) };
   }
 
   @Post(':actionId/approve')
   @HttpCode(200)
   async approve(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
-    const { reason } = parseBody(DecisionBody, body);
-    return { actionId, ...(await this.approvals.approve(actionId, req.principal!, reason)) };
+    const { reason, shownDigest } = parseBody(DecisionBody, body);
+    return { actionId, ...(await this.approvals.approve(actionId, req.principal!, reason, shownDigest)) };
   }
 
   @Post(':actionId/reject')
   @HttpCode(200)
   async reject(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
-    const { reason } = parseBody(DecisionBody, body);
-    await this.approvals.reject(actionId, req.principal!, reason);
+    const { reason, shownDigest } = parseBody(DecisionBody, body);
+    await this.approvals.reject(actionId, req.principal!, reason, shownDigest);
     return { actionId, status: 'rejected' };
   }
 }

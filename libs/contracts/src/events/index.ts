@@ -52,6 +52,10 @@ export const ReviewDecidedV1 = z.object({
   digest: sha256Hex,
   /** The signed approval token (present when approved). */
   approval: z.string().max(8192).optional(),
+  /** Exactly what the deciding reviewer was shown (the review item as the API served it) … */
+  shown: z.record(z.string(), z.unknown()).optional(),
+  /** … and its SHA-256 over canonical JSON, which the reviewer's client echoed back. */
+  shownDigest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 
 /** `execution.action.executed.v1`: the connector carried the action out. */
