@@ -78,7 +78,7 @@ async function main() {
   const db = new Client({ connectionString: stack.env.DATABASE_URL });
   await db.connect();
   const executedAudited = async (since: string) =>
-    Number((await db.query(`SELECT count(*) FROM audit_events WHERE type = $1 AND event_time >= $2`, [TOPICS.actionExecuted, since])).rows[0].count);
+    Number((await db.query(`SELECT count(*) FROM audit_log WHERE type = $1 AND event_time >= $2`, [TOPICS.actionExecuted, since])).rows[0].count);
   const submit = (i: number, time = new Date()) => {
     const id = newId();
     return bus.publish(TOPICS.proposalSubmitted, { id: newId(), type: TOPICS.proposalSubmitted, version: 1, source: 'bench', time: time.toISOString(), subject: id, correlationId: id, causationId: null, actor: { id: 'bench-agent', kind: 'agent' }, data: proposalData(i) });
@@ -115,7 +115,7 @@ async function main() {
     // Latency per action: the proposal's own timestamp → the executed event's append to the audit store.
     const { rows } = await db.query(
       `SELECT EXTRACT(EPOCH FROM (x.recorded_at - p.event_time)) * 1000 AS ms
-         FROM audit_events x JOIN audit_events p ON p.subject = x.subject AND p.type = $2
+         FROM audit_log x JOIN audit_log p ON p.subject = x.subject AND p.type = $2
         WHERE x.type = $1 AND p.event_time >= $3`,
       [TOPICS.actionExecuted, TOPICS.proposalSubmitted, loadStart.toISOString()],
     );

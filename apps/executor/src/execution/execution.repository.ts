@@ -103,6 +103,14 @@ export class PgExecutionRepository implements ExecutionRepository {
   }
 
   async claim(actionId: string, authorisedBy: string, nonce: string | null, now: Date): Promise<ClaimResult> {
+    if (!nonce) {
+      // No approval to consume: one conditional UPDATE is the whole claim.
+      const updated = await this.pool.query(
+        `UPDATE executor_actions SET state = 'executing', authorised_by = $2, claimed_at = $3, updated_at = now() WHERE action_id = $1 AND state = 'decided'`,
+        [actionId, authorisedBy, now],
+      );
+      return updated.rowCount === 1 ? { claimed: true } : { claimed: false, reason: 'not-decided' };
+    }
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
