@@ -49,6 +49,25 @@ describe('embedded mode', () => {
     expect(running.sink.effects.filter((e) => e.actionId === id)).toHaveLength(1);
   });
 
+  it('masks a card number for the reviewer and the audit trail, and executes with the real one', async () => {
+    const card = '4111 1111 1111 1111';
+    const proposal = { ...example('refund-small.json'), target: 'order-81', parameters: { amount: 60, currency: 'EUR', reason: 'late', card } };
+    const id = (await call('POST', `${running.url}/v1/proposals`, proposal, token('agent'))).body.actionId as string;
+    await status(id, 'in_review');
+    const item = await call('GET', `${running.url}/v1/reviews/${id}`, undefined, token('reviewer'));
+    expect(JSON.stringify(item.body)).not.toContain(card);
+    expect(JSON.stringify(item.body)).toContain('[card …1111]');
+    await call('POST', `${running.url}/v1/reviews/${id}/approve`, { reason: 'customer confirmed by phone', shownDigest: item.body.shownDigest }, token('reviewer'));
+    await status(id, 'executed');
+    expect(running.sink.effects.find((e) => e.actionId === id)!.body).toMatchObject({ parameters: { card } });
+    await eventually(() => {
+      const audit = readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8');
+      expect(audit).toContain(id);
+      expect(audit).not.toContain(card);
+      expect(audit).not.toContain('4111111111111111');
+    });
+  });
+
   it('never executes a prohibited action', async () => {
     const id = (await call('POST', `${running.url}/v1/proposals`, example('legal-statement.json'), token('agent'))).body.actionId as string;
     const view = await status(id, 'prohibited');

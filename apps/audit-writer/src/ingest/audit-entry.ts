@@ -1,5 +1,6 @@
 import type { AuditEntry } from '@countersign/audit-chain';
 import type { Envelope } from '@countersign/contracts';
+import { maskDeep } from '@countersign/policy';
 
 type Data = Record<string, unknown> & {
   proposal?: { proposer?: { model?: { name: string; version: string }; promptTemplateVersion?: string }; context?: Record<string, unknown> };
@@ -39,5 +40,6 @@ export function toAuditEntry(topic: string, e: Envelope): AuditEntry {
     entry.outcome = topic.split('.')[2];
     if (d.externalRequestId || d.connector) entry.sideEffects = { externalRequestId: d.externalRequestId as string | undefined, connector: d.connector as string | undefined };
   }
-  return JSON.parse(JSON.stringify(entry));
+  // Regulated data (e-mail, cards, IBANs, phones, national ids) never reaches the audit trail unmasked.
+  return maskDeep(JSON.parse(JSON.stringify(entry)));
 }

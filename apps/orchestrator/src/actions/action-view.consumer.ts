@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { EventBus, Subscription } from '@countersign/bus';
 import { Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import { EVENT_BUS } from '@countersign/nest';
+import { maskText } from '@countersign/policy';
 import { ACTION_VIEWS } from '../tokens';
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 
@@ -17,7 +18,7 @@ export class ActionViewConsumer implements OnApplicationBootstrap, OnApplication
 
   async onApplicationBootstrap() {
     const put = (e: Envelope, fields: Pick<TimelineEntry, 'status' | 'detail'> & Partial<TimelineEntry>) =>
-      this.views.record(e.subject, { eventId: e.id, type: e.type, time: e.time, actor: e.actor.id, ...fields });
+      this.views.record(e.subject, { eventId: e.id, type: e.type, time: e.time, actor: e.actor.id, ...fields, detail: maskText(fields.detail) });
     this.subscription = await this.bus.subscribe({
       group: 'orchestrator.action-view',
       handlers: {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { EventBus, Subscription } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
+import { maskDeep } from '@countersign/policy';
 import { EVENT_BUS, LOGGER } from '@countersign/nest';
 import type { Logger } from '@countersign/logging';
 import { REVIEW_ITEMS } from '../tokens';
@@ -33,7 +34,8 @@ export class ReviewConsumer implements OnApplicationBootstrap, OnApplicationShut
       correlationId: e.correlationId,
       decisionEventId: e.id,
       digest: e.data.digest,
-      proposal: e.data.proposal,
+      // Reviewers see regulated data masked; execution takes the unmasked proposal from the policy decision.
+      proposal: maskDeep(e.data.proposal),
       proposerPrincipal: e.data.proposerPrincipal,
       contractVersion: e.data.contractVersion,
       reasons: e.data.reasons,
