@@ -3,21 +3,16 @@
 //    INSERTs of the same entries without the chain, vs the raw SHA-256 rate of the same entry bytes;
 //  - verification of the stored log (ChainVerifier over the database's rows) vs raw SHA-256 of the bytes.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ChainVerifier, entryBytes, generateTreeHeadKey, KeyRing, LoggedEntry } from '@countersign/audit-chain';
 import type { AuditEntry } from '@countersign/audit-chain';
 import { createPgPool } from '@countersign/storage';
-import { createTestDatabase } from '@countersign/testing';
+import { createTestDatabase, loadStackEnvFile } from '@countersign/testing';
 import { PgAuditLogRepository } from '../apps/audit-writer/src/ingest/audit-log.repository';
 
 const N = Number(process.env.BENCH_N ?? 50_000);
 const BATCH = 1_000;
 
-for (const line of readFileSync(join(__dirname, '../.stack/stack.env'), 'utf8').split('\n')) {
-  const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-  if (m && process.env[m[1]] === undefined) process.env[m[1]] = m[2];
-}
+loadStackEnvFile();
 
 const entry = (i: number): AuditEntry => ({
   eventId: `bench-${i}`,

@@ -3,23 +3,19 @@
 // end-to-end latency (proposal produced → executed and audited) at a fixed offered load.
 // Needs the real stack (the npm script starts it). Prints both rates, their ratio, and p50/p99.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Client } from 'pg';
 import pino from 'pino';
 import { KafkaBus } from '@countersign/bus';
 import { newId, TOPICS } from '@countersign/contracts';
-import { startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
+import { loadStackEnvFile, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
 
 const THROUGHPUT_N = Number(process.env.BENCH_N ?? 3000);
 const LOAD_RATE = Number(process.env.BENCH_RATE ?? 500);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 
-for (const line of readFileSync(join(__dirname, '../.stack/stack.env'), 'utf8').split('\n')) {
-  const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-  if (m && process.env[m[1]] === undefined) process.env[m[1]] = m[2];
-}
+loadStackEnvFile();
 const brokers = [process.env.KAFKA_BROKERS!];
 
 const proposalData = (i: number) => ({

@@ -2,20 +2,15 @@
 // (start it first with `npm run stack:up`), with a local webhook sink standing in for the target system.
 // A second instance of any service: `npm run start:distributed -- --also executor` starts one more.
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { startDistributed, startWebhookSink } from '@countersign/testing';
+import { actionTypesOf, DEFAULT_CONTRACT_PATH } from '@countersign/policy-engine';
+import { loadStackEnvFile, startDistributed, startWebhookSink } from '@countersign/testing';
 
 async function main() {
-  const envFile = join(__dirname, '../.stack/stack.env');
-  for (const line of readFileSync(envFile, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m && process.env[m[1]] === undefined) process.env[m[1]] = m[2];
-  }
+  loadStackEnvFile();
   const also = process.argv.includes('--also') ? process.argv[process.argv.indexOf('--also') + 1] : undefined;
   const sink = await startWebhookSink();
   const dir = join(__dirname, '../.stack/distributed');
-  const contract = readFileSync(join(__dirname, '../apps/policy-engine/contract/countersign.contract.yaml'), 'utf8');
-  const actionTypes = [...contract.matchAll(/^ {2}([a-z][a-z0-9_]*\.[a-z0-9_.]+):\s*$/gm)].map((m) => m[1]);
+  const actionTypes = actionTypesOf(DEFAULT_CONTRACT_PATH);
   const stack = await startDistributed({ namespace: 'countersign_local', webhookUrl: sink.url, actionTypes, dir });
   if (also === 'orchestrator' || also === 'policy-engine' || also === 'review-queue' || also === 'executor' || also === 'audit-writer') {
     await stack.startInstance(also, `${also}-2`);

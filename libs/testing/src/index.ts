@@ -6,3 +6,4 @@ export * from './http';
 export * from './unleash-admin';
 export * from './distributed';
 export * from './database';
+export * from './redis';

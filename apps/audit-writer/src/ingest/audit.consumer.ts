@@ -1,7 +1,7 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { EventBus, HandlerMap, Subscription } from '@countersign/bus';
+import { Injectable } from '@nestjs/common';
+import type { HandlerMap } from '@countersign/bus';
 import { ALL_TOPICS, Envelope, TOPICS } from '@countersign/contracts';
-import { EVENT_BUS } from '@countersign/nest';
+import { BusConsumer } from '@countersign/nest';
 import { AuditChainService } from '../chain/audit-chain.service';
 import { toAuditEntry } from './audit-entry';
 
@@ -10,21 +10,15 @@ import { toAuditEntry } from './audit-entry';
  * writer publishes itself (they certify the log; they are kept beside it, not in it).
  */
 @Injectable()
-export class AuditConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private subscription?: Subscription;
+export class AuditConsumer extends BusConsumer {
+  protected readonly group = 'audit-writer.append';
 
-  constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
-    private readonly chain: AuditChainService,
-  ) {}
-
-  async onApplicationBootstrap() {
-    const topics = ALL_TOPICS.filter((t) => t !== TOPICS.treeHeadPublished);
-    const handlers = Object.fromEntries(topics.map((topic) => [topic, (e: Envelope) => this.chain.append(toAuditEntry(topic, e))])) as HandlerMap;
-    this.subscription = await this.bus.subscribe({ group: 'audit-writer.append', handlers });
+  constructor(private readonly chain: AuditChainService) {
+    super();
   }
 
-  async onApplicationShutdown() {
-    await this.subscription?.close();
+  protected handlers(): HandlerMap {
+    const topics = ALL_TOPICS.filter((t) => t !== TOPICS.treeHeadPublished);
+    return Object.fromEntries(topics.map((topic) => [topic, (e: Envelope) => this.chain.append(toAuditEntry(topic, e))])) as HandlerMap;
   }
 }

@@ -1,30 +1,22 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { EventBus, Subscription } from '@countersign/bus';
+import { Injectable } from '@nestjs/common';
+import type { HandlerMap } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
-import { EVENT_BUS } from '@countersign/nest';
+import { BusConsumer } from '@countersign/nest';
 import { ExecutionService } from './execution.service';
 
 /** The executor acts on two things only: policy decisions and review decisions. */
 @Injectable()
-export class ExecutionConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private subscription?: Subscription;
+export class ExecutionConsumer extends BusConsumer {
+  protected readonly group = 'executor.execute';
 
-  constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
-    private readonly execution: ExecutionService,
-  ) {}
-
-  async onApplicationBootstrap() {
-    this.subscription = await this.bus.subscribe({
-      group: 'executor.execute',
-      handlers: {
-        [TOPICS.policyDecided]: (e) => this.execution.onPolicyDecided(e),
-        [TOPICS.reviewDecided]: (e) => this.execution.onReviewDecided(e),
-      },
-    });
+  constructor(private readonly execution: ExecutionService) {
+    super();
   }
 
-  async onApplicationShutdown() {
-    await this.subscription?.close();
+  protected handlers(): HandlerMap {
+    return {
+      [TOPICS.policyDecided]: (e) => this.execution.onPolicyDecided(e),
+      [TOPICS.reviewDecided]: (e) => this.execution.onReviewDecided(e),
+    };
   }
 }

@@ -1,39 +1,31 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { EventBus, Subscription } from '@countersign/bus';
+import { Inject, Injectable } from '@nestjs/common';
+import type { HandlerMap } from '@countersign/bus';
 import { Envelope, TOPICS, TopicMap } from '@countersign/contracts';
-import { EVENT_BUS } from '@countersign/nest';
+import { BusConsumer } from '@countersign/nest';
 import { maskText } from '@countersign/policy';
 import { ACTION_VIEWS } from '../tokens';
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 
 /** Follows every event of every action into the read model behind `GET /v1/actions/{id}`. */
 @Injectable()
-export class ActionViewConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private subscription?: Subscription;
+export class ActionViewConsumer extends BusConsumer {
+  protected readonly group = 'orchestrator.action-view';
 
-  constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
-    @Inject(ACTION_VIEWS) private readonly views: ActionViewRepository,
-  ) {}
-
-  async onApplicationBootstrap() {
-    const put = (e: Envelope, fields: Pick<TimelineEntry, 'status' | 'detail'> & Partial<TimelineEntry>) =>
-      this.views.record(e.subject, { eventId: e.id, type: e.type, time: e.time, actor: e.actor.id, ...fields, detail: maskText(fields.detail) });
-    this.subscription = await this.bus.subscribe({
-      group: 'orchestrator.action-view',
-      handlers: {
-        [TOPICS.actionProposed]: (e) => put(e, { status: 'proposed', detail: `${e.data.proposal.actionType} on ${e.data.proposal.target} via ${e.data.receivedVia}` }),
-        [TOPICS.policyDecided]: (e) => put(e, { status: laneStatus(e), lane: e.data.lane, detail: `contract ${e.data.contractVersion}: ${e.data.reasons.join('; ')}` }),
-        [TOPICS.reviewDecided]: (e) => put(e, { status: e.data.decision, detail: `${e.data.reviewers.map((r) => r.id).join(', ')}: ${e.data.reason}` }),
-        [TOPICS.actionExecuted]: (e) => put(e, { status: 'executed', detail: `via ${e.data.connector}${e.data.externalRequestId ? ` (request ${e.data.externalRequestId})` : ''}` }),
-        [TOPICS.actionFailed]: (e) => put(e, { status: e.data.outcome, detail: e.data.error }),
-        [TOPICS.actionRefused]: (e) => put(e, { status: 'refused', detail: `${e.data.code}: ${e.data.reason}` }),
-      },
-    });
+  constructor(@Inject(ACTION_VIEWS) private readonly views: ActionViewRepository) {
+    super();
   }
 
-  async onApplicationShutdown() {
-    await this.subscription?.close();
+  protected handlers(): HandlerMap {
+    const put = (e: Envelope, fields: Pick<TimelineEntry, 'status' | 'detail'> & Partial<TimelineEntry>) =>
+      this.views.record(e.subject, { eventId: e.id, type: e.type, time: e.time, actor: e.actor.id, ...fields, detail: maskText(fields.detail) });
+    return {
+      [TOPICS.actionProposed]: (e) => put(e, { status: 'proposed', detail: `${e.data.proposal.actionType} on ${e.data.proposal.target} via ${e.data.receivedVia}` }),
+      [TOPICS.policyDecided]: (e) => put(e, { status: laneStatus(e), lane: e.data.lane, detail: `contract ${e.data.contractVersion}: ${e.data.reasons.join('; ')}` }),
+      [TOPICS.reviewDecided]: (e) => put(e, { status: e.data.decision, detail: `${e.data.reviewers.map((r) => r.id).join(', ')}: ${e.data.reason}` }),
+      [TOPICS.actionExecuted]: (e) => put(e, { status: 'executed', detail: `via ${e.data.connector}${e.data.externalRequestId ? ` (request ${e.data.externalRequestId})` : ''}` }),
+      [TOPICS.actionFailed]: (e) => put(e, { status: e.data.outcome, detail: e.data.error }),
+      [TOPICS.actionRefused]: (e) => put(e, { status: 'refused', detail: `${e.data.code}: ${e.data.reason}` }),
+    };
   }
 }
 

@@ -1,26 +1,19 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { EventBus, Subscription } from '@countersign/bus';
+import { Injectable } from '@nestjs/common';
+import type { HandlerMap } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
-import { EVENT_BUS } from '@countersign/nest';
+import { BusConsumer } from '@countersign/nest';
 import { DecisionService } from './decision.service';
 
+/** Every proposed action gets a decision. */
 @Injectable()
-export class DecisionConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private subscription?: Subscription;
+export class DecisionConsumer extends BusConsumer {
+  protected readonly group = 'policy-engine.decide';
 
-  constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
-    private readonly decisions: DecisionService,
-  ) {}
-
-  async onApplicationBootstrap() {
-    this.subscription = await this.bus.subscribe({
-      group: 'policy-engine.decide',
-      handlers: { [TOPICS.actionProposed]: (e) => this.decisions.onActionProposed(e) },
-    });
+  constructor(private readonly decisions: DecisionService) {
+    super();
   }
 
-  async onApplicationShutdown() {
-    await this.subscription?.close();
+  protected handlers(): HandlerMap {
+    return { [TOPICS.actionProposed]: (e) => this.decisions.onActionProposed(e) };
   }
 }

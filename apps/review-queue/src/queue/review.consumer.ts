@@ -1,28 +1,26 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { EventBus, Subscription } from '@countersign/bus';
+import { Inject, Injectable } from '@nestjs/common';
+import type { HandlerMap } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { maskDeep } from '@countersign/policy';
-import { EVENT_BUS, LOGGER } from '@countersign/nest';
+import { BusConsumer, LOGGER } from '@countersign/nest';
 import type { Logger } from '@countersign/logging';
 import { REVIEW_ITEMS } from '../tokens';
 import { ReviewItemRepository } from './review-item.repository';
 
 /** Puts every review-lane decision into the queue (once, whatever the redelivery). */
 @Injectable()
-export class ReviewConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private subscription?: Subscription;
+export class ReviewConsumer extends BusConsumer {
+  protected readonly group = 'review-queue.intake';
 
   constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    super();
+  }
 
-  async onApplicationBootstrap() {
-    this.subscription = await this.bus.subscribe({
-      group: 'review-queue.intake',
-      handlers: { [TOPICS.policyDecided]: (e) => this.enqueue(e) },
-    });
+  protected handlers(): HandlerMap {
+    return { [TOPICS.policyDecided]: (e) => this.enqueue(e) };
   }
 
   async enqueue(e: TopicMap[typeof TOPICS.policyDecided]): Promise<void> {
@@ -47,9 +45,5 @@ export class ReviewConsumer implements OnApplicationBootstrap, OnApplicationShut
       status: 'pending',
     });
     if (added) this.logger.info({ slaClass: review.slaClass }, 'queued for review');
-  }
-
-  async onApplicationShutdown() {
-    await this.subscription?.close();
   }
 }

@@ -1,0 +1,24 @@
+import { Inject, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { EventBus, HandlerMap, Subscription } from '@countersign/bus';
+import { EVENT_BUS } from './platform.module';
+
+/**
+ * A consumer group of a service: subscribes when the app boots (the service is ready only once its group
+ * has joined) and leaves the group on shutdown. Subclasses name the group and map topics to handlers.
+ */
+export abstract class BusConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+  @Inject(EVENT_BUS) protected readonly bus!: EventBus;
+  private subscription?: Subscription;
+
+  /** `<service>.<purpose>`. */
+  protected abstract readonly group: string;
+  protected abstract handlers(): HandlerMap;
+
+  async onApplicationBootstrap() {
+    this.subscription = await this.bus.subscribe({ group: this.group, handlers: this.handlers() });
+  }
+
+  async onApplicationShutdown() {
+    await this.subscription?.close();
+  }
+}
