@@ -7,6 +7,16 @@ import { createPgPool } from '@countersign/storage';
 import { AuditWriterModule } from './audit-writer.module';
 import { PgAuditLogRepository } from './ingest/audit-log.repository';
 
+const KeysFile = z.array(
+  z.object({ keyId: z.string().min(1), privateKeyFile: z.string().min(1), notBefore: z.iso.datetime({ offset: true }), notAfter: z.iso.datetime({ offset: true }) }),
+).min(1);
+
+function loadSigningKeys(file: string) {
+  const parsed = KeysFile.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new Error(`${file}: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`);
+  return parsed.data.map((k) => signingKeyFromPem(k.keyId, readFileSync(k.privateKeyFile, 'utf8'), new Date(k.notBefore), new Date(k.notAfter)));
+}
+
 void runService({
   service: 'audit-writer',
   defaultPort: 8084,
@@ -16,11 +26,12 @@ void runService({
     /** The restricted role's connection (INSERT and SELECT on the log), for appends and queries. */
     AUDIT_DATABASE_URL: z.string().startsWith('postgres'),
     AUDIT_DB_ROLE: z.string().default('countersign_audit'),
-    AUDIT_SIGNING_KEY_FILE: z.string().min(1),
-    AUDIT_SIGNING_KEY_ID: z.string().min(1),
-    AUDIT_SIGNING_KEY_NOT_BEFORE: z.iso.datetime({ offset: true }),
-    /** The key's rotation deadline: past it, tree heads are no longer signed (fail closed) and an alert is logged. */
-    AUDIT_SIGNING_KEY_NOT_AFTER: z.iso.datetime({ offset: true }),
+    /**
+     * The tree-head signing keys, as a JSON file `[{keyId, privateKeyFile, notBefore, notAfter}]`: list the
+     * next key beside the current one, with overlapping windows, to rotate without a gap. Past every key's
+     * `notAfter` (its rotation deadline) heads are no longer signed (fail closed) and an alert is logged.
+     */
+    AUDIT_SIGNING_KEYS_FILE: z.string().min(1),
     AUDIT_HEAD_STORE_DIR: z.string().min(1),
     AUDIT_HEAD_EVERY_ENTRIES: z.coerce.number().int().positive().default(1000),
     AUDIT_HEAD_EVERY_MS: z.coerce.number().int().positive().default(5000),
@@ -30,10 +41,7 @@ void runService({
     await PgAuditLogRepository.migrate(owner, config.AUDIT_DB_ROLE);
     await owner.end();
     const pool = createPgPool(config.AUDIT_DATABASE_URL, 10, (e) => logger.warn({ err: e }, 'idle database connection lost'));
-    const keys = new KeyRing(
-      [signingKeyFromPem(config.AUDIT_SIGNING_KEY_ID, readFileSync(config.AUDIT_SIGNING_KEY_FILE, 'utf8'), new Date(config.AUDIT_SIGNING_KEY_NOT_BEFORE), new Date(config.AUDIT_SIGNING_KEY_NOT_AFTER))],
-      (reason) => logger.error({ alert: 'audit-signing-key' }, reason),
-    );
+    const keys = new KeyRing(loadSigningKeys(config.AUDIT_SIGNING_KEYS_FILE), (reason) => logger.error({ alert: 'audit-signing-key' }, reason));
     return {
       modules: [AuditWriterModule.register({ log: new PgAuditLogRepository(pool), keys, headStoreDir: config.AUDIT_HEAD_STORE_DIR, headPolicy: { everyEntries: config.AUDIT_HEAD_EVERY_ENTRIES, everyMs: config.AUDIT_HEAD_EVERY_MS } })],
       readiness: [

@@ -56,6 +56,8 @@ export async function startDistributed(o: DistributedOptions) {
   const headKey = generateTreeHeadKey(`audit-heads-${o.namespace}`, new Date(Date.now() - 60_000), new Date(Date.now() + 30 * 24 * 3600 * 1000));
   const headKeyFile = join(o.dir, 'keys', 'audit-heads.pem');
   writeFileSync(headKeyFile, headKey.privatePem, { mode: 0o600 });
+  const headKeysFile = join(o.dir, 'keys', 'audit-heads.json');
+  writeFileSync(headKeysFile, JSON.stringify([{ keyId: headKey.entry.keyId, privateKeyFile: headKeyFile, notBefore: headKey.entry.notBefore, notAfter: headKey.entry.notAfter }]));
 
   const admin = new Client({ connectionString: env.databaseUrl });
   await admin.connect();
@@ -88,10 +90,7 @@ export async function startDistributed(o: DistributedOptions) {
     APPROVAL_SIGNING_KEY_FILE: keys.signingKeyFile,
     APPROVAL_SIGNING_KEY_ID: keys.kid,
     APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
-    AUDIT_SIGNING_KEY_FILE: headKeyFile,
-    AUDIT_SIGNING_KEY_ID: headKey.entry.keyId,
-    AUDIT_SIGNING_KEY_NOT_BEFORE: headKey.entry.notBefore.toISOString(),
-    AUDIT_SIGNING_KEY_NOT_AFTER: headKey.entry.notAfter.toISOString(),
+    AUDIT_SIGNING_KEYS_FILE: headKeysFile,
     AUDIT_HEAD_STORE_DIR: join(o.dir, 'tree-heads'),
     AUDIT_HEAD_EVERY_ENTRIES: String(o.headEveryEntries ?? 1000),
     AUDIT_HEAD_EVERY_MS: '1000',
