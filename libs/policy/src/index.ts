@@ -1,6 +1,12 @@
 /**
- * The operational contract's framework-free parts. So far: masking of regulated data (the full policy
- * engine — contract format, scoring, precedence, CLI — is issue 3's remaining work).
+ * The operational contract as code, framework-free: parse and validate (JSON Schema, errors with file and
+ * line), compile, evaluate with a fixed precedence and an explanation, masking, rate limits, scoped
+ * tokens for privileged actions, sampling, and change control.
  * @packageDocumentation
  */
 export * from './masking';
+export * from './conditions';
+export * from './contract';
+export * from './evaluate';
+export * from './rate-limit';
+export * from './change-control';

@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import Ajv from 'ajv';
+import canonicalize from 'canonicalize';
+import { isMap, isSeq, LineCounter, parseDocument, Document } from 'yaml';
+import type { Condition } from './conditions';
+import schema from '../contract.schema.json';
+
+export type Lane = 'autonomous' | 'review' | 'prohibited';
+
+export interface ReviewSettings {
+  slaClass: string;
+  requiredRoles: string[];
+  quorum: number;
+  whenUnavailable: 'fail-closed' | { fallback: string };
+}
+
+export interface ActionSpec {
+  owner: string;
+  reversibility: 'reversible' | 'partial' | 'irreversible';
+  customerImpact: 'none' | 'low' | 'medium' | 'high';
+  regulatorySensitivity: 'none' | 'low' | 'high';
+  blastRadius: 'single' | 'tenant' | 'global';
+  lane: Lane;
+  reason: string;
+  privileged?: boolean;
+  thresholds?: { review?: number; prohibited?: number };
+  review?: ReviewSettings;
+}
+
+/** The operational contract, as written (YAML), validated by `contract.schema.json`. */
+export interface OperationalContract {
+  version: string;
+  service: { name: string; model: { type: string; version: string }; dataSources: string[]; owners: { product: string; platform: string; security: string; sre: string } };
+  slaClasses: Record<string, number>;
+  masking?: { nationalIds?: Array<{ name: string; pattern: string }> };
+  sampling?: { autonomousShare: number; seed: string };
+  scoring?: Array<{ id: string; when: Condition; points: number; actionTypes?: string[] }>;
+  rateLimits?: Array<{ id: string; actionTypes: string[]; per: 'tenant' | 'actor'; limit: number; windowSeconds: number; onExceed: 'review' | 'prohibited' }>;
+  actions: Record<string, ActionSpec>;
+  rules?: Array<{ id: string; actionTypes: string[]; when: Condition; lane: 'review' | 'prohibited'; reason: string; review?: ReviewSettings }>;
+  prohibited?: Array<{ id: string; actionTypes?: string[]; when?: Condition; reason: string }>;
+}
+
+/** A loaded contract with its content hash (SHA-256 of its canonical JSON). */
+export interface LoadedContract extends OperationalContract {
+  hash: string;
+  file: string;
+}
+
+/** Why a contract cannot load: names the file, the line and the offending rule or field. */
+export class ContractError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly where: string,
+    readonly problem: string,
+  ) {
+    super(`${file}${line ? `:${line}` : ''}: ${where}: ${problem}`);
+  }
+}
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const validate = ajv.compile(schema);
+
+function lineOf(doc: Document, counter: LineCounter, pointer: string): number | undefined {
+  const path = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let node: unknown = doc.contents;
+  let last: unknown = node;
+  for (const key of path) {
+    if (isMap(node)) node = node.get(key, true);
+    else if (isSeq(node)) node = node.get(Number(key), true);
+    else break;
+    if (node) last = node;
+  }
+  const range = (last as { range?: [number, number, number] })?.range;
+  return range ? counter.linePos(range[0]).line : undefined;
+}
+
+/** The rule or action an error is in, for the message: `actions.support.refund` or `rules[2] (refund-large)`. */
+function describeWhere(contract: Record<string, unknown>, pointer: string): string {
+  const [, section, key] = pointer.split('/');
+  if (!section) return '(contract)';
+  if (section === 'actions' && key) return `actions.${key}${pointer.split('/').length > 3 ? `.${pointer.split('/').slice(3).join('.')}` : ''}`;
+  const list = contract[section];
+  if (Array.isArray(list) && key !== undefined) {
+    const id = (list[Number(key)] as { id?: string })?.id;
+    return `${section}[${key}]${id ? ` (${id})` : ''}${pointer.split('/').length > 3 ? `.${pointer.split('/').slice(3).join('.')}` : ''}`;
+  }
+  return pointer.split('/').slice(1).join('.');
+}
+
+/** Parses and validates a contract; throws `ContractError` naming the file, line and rule. */
+export function parseContract(text: string, file = '<contract>'): LoadedContract {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    throw new ContractError(file, e.linePos?.[0]?.line, '(yaml)', e.message.split('\n')[0]);
+  }
+  const raw = doc.toJS() as Record<string, unknown>;
+  if (!validate(raw)) {
+    const err = validate.errors![0];
+    const pointer = err.keyword === 'additionalProperties' ? `${err.instancePath}/${(err.params as { additionalProperty: string }).additionalProperty}` : err.instancePath;
+    throw new ContractError(file, lineOf(doc, counter, pointer), describeWhere(raw, pointer), err.keyword === 'additionalProperties' ? 'unknown field' : (err.message ?? 'invalid'));
+  }
+  const contract = { ...(raw as unknown as OperationalContract), version: String(raw.version) };
+  const fail = (pointer: string, problem: string): never => {
+    throw new ContractError(file, lineOf(doc, counter, pointer), describeWhere(raw, pointer), problem);
+  };
+  for (const [type, a] of Object.entries(contract.actions)) {
+    const reviewable = a.lane === 'review' || (contract.rules ?? []).some((r) => r.lane === 'review' && r.actionTypes.includes(type)) || a.thresholds?.review !== undefined;
+    if (reviewable && !a.review) fail(`/actions/${type}`, 'an action that can reach review needs review settings (slaClass, requiredRoles, quorum, whenUnavailable)');
+    if (a.review && !(a.review.slaClass in contract.slaClasses)) fail(`/actions/${type}/review/slaClass`, `unknown SLA class ${a.review.slaClass}`);
+  }
+  (contract.rules ?? []).forEach((r, i) => r.actionTypes.forEach((t) => t in contract.actions || fail(`/rules/${i}/actionTypes`, `unknown action type ${t}`)));
+  (contract.rateLimits ?? []).forEach((r, i) => r.actionTypes.forEach((t) => t in contract.actions || fail(`/rateLimits/${i}/actionTypes`, `unknown action type ${t}`)));
+  return { ...contract, hash: `sha256:${createHash('sha256').update(canonicalize(contract)!).digest('hex')}`, file };
+}
+
+export function loadContractFile(path: string): LoadedContract {
+  return parseContract(readFileSync(path, 'utf8'), path);
+}

@@ -1,0 +1,235 @@
+import fc from 'fast-check';
+import { join } from 'node:path';
+import { acceptContractChange } from './change-control';
+import { ContractError, loadContractFile, parseContract } from './contract';
+import { compileContract, DecidedBy, DecisionInputs, evaluate, issueScopedToken, PRECEDENCE, ProposalInput } from './evaluate';
+import { checkRateLimits, InMemoryRateLimiter } from './rate-limit';
+
+const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
+const contract = loadContractFile(CONTRACT);
+const compiled = compileContract(contract);
+const now = new Date('2026-11-24T10:00:00Z');
+const OK: DecisionInputs = { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now };
+
+const proposal = (actionType: string, parameters: Record<string, unknown> = {}, over: Partial<ProposalInput> = {}): ProposalInput => ({
+  actionType,
+  target: 'order-1',
+  parameters,
+  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
+  confidence: 0.95,
+  tenant: 'acme',
+  region: 'eu-west',
+  context: {},
+  ...over,
+});
+
+describe('lanes', () => {
+  it('autonomous, review and prohibited, each with the contract version, rules and reasons', () => {
+    const a = evaluate(compiled, proposal('support.refund', { amount: 12 }), OK);
+    expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.11.1', contractHash: contract.hash, score: 0 });
+    const r = evaluate(compiled, proposal('support.refund', { amount: 480 }), OK);
+    expect(r).toMatchObject({ lane: 'review', score: 30, review: { slaClass: 'high', slaSeconds: 900, requiredRoles: ['finance'], quorum: 1, whenUnavailable: 'fail-closed' } });
+    expect(r.rulesFired).toEqual(expect.arrayContaining(['score:amount-over-50', 'threshold:review']));
+    const q = evaluate(compiled, proposal('support.refund', { amount: 25000 }), OK);
+    expect(q.review).toMatchObject({ quorum: 2 });
+    expect(evaluate(compiled, proposal('legal.statement'), OK)).toMatchObject({ lane: 'prohibited', reasons: expect.arrayContaining(['legal statements are made by people']) });
+  });
+
+  it('prohibits unsupported action types', () => {
+    expect(evaluate(compiled, proposal('crypto.transfer'), OK)).toMatchObject({ lane: 'prohibited', decidedBy: 'prohibited-rule', rulesFired: ['unknown-action-type'] });
+  });
+});
+
+describe('guardrails', () => {
+  it('masks regulated data in the explanation; nothing unmasked is in the decision', () => {
+    const p = proposal('support.refund', { amount: 60, card: '4111 1111 1111 1111', iban: 'DE89370400440532013000', note: 'mail jane.doe@example.com or +49 30 1234567' }, { target: 'jane.doe@example.com' });
+    const json = JSON.stringify(evaluate(compiled, p, OK));
+    for (const secret of ['4111 1111 1111 1111', 'DE89370400440532013000', 'jane.doe@example.com', '+49 30 1234567']) expect(json).not.toContain(secret);
+  });
+
+  it('uses the contract-configured national-id pattern', () => {
+    expect(JSON.stringify(evaluate(compiled, proposal('support.reply', { body: 'tax id 12 345 678 901' }), OK))).toContain('[de-tax-id]');
+  });
+
+  it('requires a valid scoped token for privileged actions', () => {
+    const key = Buffer.from('scoped-token-test-key');
+    const p = proposal('permission.change', { grant: 'admin' });
+    expect(evaluate(compiled, p, { ...OK, scopedTokenKey: key })).toMatchObject({ lane: 'prohibited', rulesFired: expect.arrayContaining(['privileged:scoped-token']) });
+    const token = issueScopedToken(key, 'permission.change', new Date(now.getTime() + 60_000));
+    expect(evaluate(compiled, { ...p, scopedToken: token }, { ...OK, scopedTokenKey: key }).lane).toBe('review');
+    const otherScope = issueScopedToken(key, 'support.refund', new Date(now.getTime() + 60_000));
+    expect(evaluate(compiled, { ...p, scopedToken: otherScope }, { ...OK, scopedTokenKey: key }).lane).toBe('prohibited');
+    const expired = issueScopedToken(key, 'permission.change', new Date(now.getTime() - 1));
+    expect(evaluate(compiled, { ...p, scopedToken: expired }, { ...OK, scopedTokenKey: key }).lane).toBe('prohibited');
+    expect(evaluate(compiled, { ...p, scopedToken: `${token.slice(0, -2)}xx` }, { ...OK, scopedTokenKey: key }).lane).toBe('prohibited');
+  });
+
+  it('rate-limits sensitive operations per tenant and per actor', async () => {
+    const small = contract.rateLimits!.map((l) => ({ ...l, limit: 2 }));
+    const limited = { ...contract, rateLimits: small };
+    const limiter = new InMemoryRateLimiter();
+    const refund = proposal('support.refund', { amount: 10 });
+    const results: string[][] = [];
+    for (let i = 0; i < 3; i++) results.push(await checkRateLimits(limited, refund, 'agent-1', limiter, now));
+    expect(results).toEqual([[], [], ['refunds-per-tenant']]);
+    expect(await checkRateLimits(limited, { ...refund, tenant: 'globex' }, 'agent-1', limiter, now)).toEqual([]);
+    expect(await checkRateLimits(limited, refund, 'agent-1', limiter, new Date(now.getTime() + 3_600_000))).toEqual([]);
+    expect(evaluate(compileContract(limited), refund, { ...OK, rateLimited: ['refunds-per-tenant'] })).toMatchObject({ lane: 'review', rulesFired: expect.arrayContaining(['rate-limit:refunds-per-tenant']) });
+    const exp = proposal('data.export', { fields: ['orders'] });
+    for (let i = 0; i < 2; i++) await checkRateLimits(limited, exp, 'agent-1', limiter, now);
+    expect(await checkRateLimits(limited, exp, 'agent-2', limiter, now)).toEqual([]);
+    expect(await checkRateLimits(limited, exp, 'agent-1', limiter, now)).toEqual(['exports-per-actor']);
+  });
+});
+
+describe('precedence: prohibited rule > kill switch > degradation > trust stack > autonomy > contract', () => {
+  // Each input set so that it demands the strictest outcome it can, with a valid proposal that would
+  // otherwise run autonomously with medium risk.
+  // An unprotected-branch merge: autonomous by contract, medium risk (its blast radius is a tenant).
+  const medium = proposal('code.merge', { pullRequest: 88 }, { target: 'repo:docs#draft-notes' });
+  const demand: Record<DecidedBy, (i: DecisionInputs) => [DecisionInputs, ProposalInput]> = {
+    'prohibited-rule': (i) => [i, { ...proposal('shell.exec', { cmd: 'ls' }) }],
+    'kill-switch': (i) => [{ ...i, killSwitch: 'off' }, medium],
+    degradation: (i) => [{ ...i, degradationMode: 'halted' }, medium],
+    'trust-stack': (i) => [{ ...i, trustStackHealthy: false }, medium],
+    autonomy: (i) => [{ ...i, autonomy: 'off' }, medium],
+    contract: (i) => [i, medium],
+  };
+
+  it('the medium-risk proposal runs autonomously with every input at rest', () => {
+    expect(evaluate(compiled, medium, OK)).toMatchObject({ lane: 'autonomous', riskClass: 'medium', decidedBy: 'contract' });
+  });
+
+  const pairs = PRECEDENCE.flatMap((hi, i) => PRECEDENCE.slice(i + 1).map((lo) => [hi, lo] as const)).filter(([hi]) => hi !== 'prohibited-rule');
+  it.each(pairs)('%s wins over %s', (hi, lo) => {
+    const [afterLo, p1] = demand[lo](OK);
+    const [both, p2] = demand[hi](afterLo);
+    const d = evaluate(compiled, hi === 'contract' ? p1 : p2, both);
+    expect(d.decidedBy).toBe(hi);
+    expect(d.lane).toBe('prohibited');
+    expect(d.rulesFired[0]).toMatch(new RegExp(`^${hi === 'kill-switch' ? 'kill-switch' : hi === 'trust-stack' ? 'trust-stack' : hi}`));
+  });
+
+  it.each(PRECEDENCE.slice(1))('a prohibited rule wins over %s', (lo) => {
+    const [inputs] = demand[lo](OK);
+    expect(evaluate(compiled, proposal('shell.exec', { cmd: 'ls' }), inputs)).toMatchObject({ lane: 'prohibited', decidedBy: 'prohibited-rule' });
+  });
+
+  it('degradation: elevated sends medium risk to review, constrained blocks review-lane proposals with retry later', () => {
+    expect(evaluate(compiled, medium, { ...OK, degradationMode: 'elevated' })).toMatchObject({ lane: 'review', decidedBy: 'degradation' });
+    expect(evaluate(compiled, proposal('support.refund', { amount: 5 }), { ...OK, degradationMode: 'elevated' }).lane).toBe('autonomous');
+    expect(evaluate(compiled, proposal('support.refund', { amount: 480 }), { ...OK, degradationMode: 'constrained' })).toMatchObject({ lane: 'prohibited', retryLater: true, decidedBy: 'degradation' });
+    expect(evaluate(compiled, proposal('ticket.tag', { tags: ['x'] }), { ...OK, degradationMode: 'constrained' }).lane).toBe('autonomous');
+  });
+
+  it('autonomy never loosens the contract: review-risky, review-all', () => {
+    expect(evaluate(compiled, medium, { ...OK, autonomy: 'review-risky' })).toMatchObject({ lane: 'review', decidedBy: 'autonomy' });
+    expect(evaluate(compiled, proposal('ticket.tag'), { ...OK, autonomy: 'review-risky' }).lane).toBe('autonomous');
+    expect(evaluate(compiled, proposal('ticket.tag'), { ...OK, autonomy: 'review-all' }).lane).toBe('review');
+    expect(evaluate(compiled, proposal('legal.statement'), { ...OK, autonomy: 'autonomous' }).lane).toBe('prohibited');
+  });
+
+  it.each([
+    ['killSwitch', 'prohibited'],
+    ['degradationMode', 'prohibited'],
+    ['autonomy', 'review'],
+  ] as const)('an unknown %s fails closed (%s)', (input, lane) => {
+    expect(evaluate(compiled, proposal('ticket.tag'), { ...OK, [input]: 'unknown' }).lane).toBe(lane);
+  });
+
+  it('an unknown trust-stack health fails risky actions closed', () => {
+    expect(evaluate(compiled, medium, { ...OK, trustStackHealthy: 'unknown' })).toMatchObject({ lane: 'prohibited', decidedBy: 'trust-stack' });
+  });
+});
+
+describe('sampling', () => {
+  it('flags a deterministic share of autonomous decisions for after-the-fact review', () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => `action-${i}`);
+    const flagged = ids.filter((id) => evaluate(compiled, proposal('ticket.tag'), { ...OK, actionId: id }).sampledForAudit);
+    expect(flagged.length).toBeGreaterThan(60);
+    expect(flagged.length).toBeLessThan(140);
+    expect(ids.filter((id) => evaluate(compiled, proposal('ticket.tag'), { ...OK, actionId: id }).sampledForAudit)).toEqual(flagged);
+    expect(evaluate(compiled, proposal('support.refund', { amount: 480 }), { ...OK, actionId: flagged[0] }).sampledForAudit).toBe(false);
+  });
+});
+
+describe('the contract file', () => {
+  it('names the file, the line and the rule of a schema error', () => {
+    const text = 'version: 1\nservice: { name: s, model: { type: llm, version: "1" }, dataSources: [], owners: { product: a, platform: b, security: c, sre: d } }\nslaClasses: { normal: 60 }\nactions:\n  support.refund:\n    owner: x\n    reversibility: sometimes\n';
+    try {
+      parseContract(text, 'broken.yaml');
+      throw new Error('expected a ContractError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ContractError);
+      expect((e as ContractError).message).toMatch(/^broken\.yaml:6: actions\.support\.refund: must have required property 'customerImpact'/);
+    }
+  });
+
+  it('names a bad rule by its id and line', () => {
+    const text = `${readBase()}rules:\n  - { id: bad-rule, actionTypes: [nope.nope], when: { field: x, eq: 1 }, lane: review, reason: r }\n`;
+    expect(() => parseContract(text, 'c.yaml')).toThrow(/^c\.yaml:\d+: rules\[0\] \(bad-rule\).*unknown action type nope\.nope/);
+  });
+});
+
+describe('change control', () => {
+  const text = readFileSyncSafe();
+  it('accepts an approved, valid, new version', () => {
+    const next = text.replace('version: 2026.11.1', 'version: 2026.11.2').replace('refunds-per-tenant, actionTypes: [support.refund], per: tenant, limit: 100', 'refunds-per-tenant, actionTypes: [support.refund], per: tenant, limit: 50');
+    const r = acceptContractChange(contract, next, 'next.yaml', { changeRequestId: 'CR-7', requestedBy: 'alice', approvedBy: 'bob' });
+    expect(r).toMatchObject({ ok: true, contract: { version: '2026.11.2' } });
+  });
+
+  it('refuses an invalid, unapproved, self-approved or same-version change, and keeps the running contract', () => {
+    expect(acceptContractChange(contract, 'version: [', 'x.yaml', { changeRequestId: 'CR-8', requestedBy: 'a', approvedBy: 'b' })).toMatchObject({ ok: false, reason: /invalid, keeping 2026\.11\.1/ });
+    expect(acceptContractChange(contract, text, 'x.yaml', { changeRequestId: 'CR-9', requestedBy: 'a' })).toMatchObject({ ok: false, reason: /not approved/ });
+    expect(acceptContractChange(contract, text, 'x.yaml', { changeRequestId: 'CR-9', requestedBy: 'a', approvedBy: 'a' })).toMatchObject({ ok: false, reason: /its own requester/ });
+    expect(acceptContractChange(contract, text, 'x.yaml', { requestedBy: 'a', approvedBy: 'b' })).toMatchObject({ ok: false, reason: /change request id/ });
+    expect(acceptContractChange(contract, text.replace('limit: 100', 'limit: 99'), 'x.yaml', { changeRequestId: 'CR-10', requestedBy: 'a', approvedBy: 'b' })).toMatchObject({ ok: false, reason: /keeps version/ });
+  });
+});
+
+describe('evaluate, property-based', () => {
+  const types = [...Object.keys(contract.actions), 'unknown.action'];
+  const arbProposal = fc.record({
+    actionType: fc.constantFrom(...types),
+    target: fc.oneof(fc.string(), fc.constantFrom('repo:x#main', 'order-1', 'jane@example.com')),
+    parameters: fc.record({ amount: fc.oneof(fc.integer({ min: -10, max: 50000 }), fc.string()), fields: fc.array(fc.constantFrom('email', 'orders', 'iban')), recipients: fc.integer({ min: 0, max: 100 }), destination: fc.constantFrom('s3://ext', 's3://countersign-internal/x') }, { requiredKeys: [] }),
+    confidence: fc.double({ min: 0, max: 1, noNaN: true }),
+    context: fc.record({ containsCommitment: fc.boolean() }, { requiredKeys: [] }),
+  });
+  const arbInputs = fc.record({
+    killSwitch: fc.constantFrom('on', 'off', 'unknown'),
+    degradationMode: fc.constantFrom('normal', 'elevated', 'constrained', 'halted', 'unknown'),
+    trustStackHealthy: fc.constantFrom(true, false, 'unknown'),
+    autonomy: fc.constantFrom('off', 'review-all', 'review-risky', 'autonomous', 'unknown'),
+  });
+  const strict = { autonomous: 0, review: 1, prohibited: 2 } as const;
+
+  it('never throws, is deterministic, and is never less strict than a matching prohibited or review rule', () => {
+    fc.assert(
+      fc.property(arbProposal, arbInputs, (p, i) => {
+        const full = { ...proposal(p.actionType), ...p } as ProposalInput;
+        const inputs = { ...OK, ...i } as DecisionInputs;
+        const d = evaluate(compiled, full, inputs);
+        expect(evaluate(compiled, full, inputs)).toEqual(d);
+        const baseline = evaluate(compiled, full, OK);
+        // Inputs only ever tighten what the contract alone decides.
+        expect(strict[d.lane]).toBeGreaterThanOrEqual(strict[baseline.lane]);
+        const action = contract.actions[full.actionType];
+        if (!action || action.lane === 'prohibited') expect(d.lane).toBe('prohibited');
+        if (action?.lane === 'review') expect(strict[d.lane]).toBeGreaterThanOrEqual(1);
+        for (const r of contract.rules ?? []) if (r.actionTypes.includes(full.actionType) && d.rulesFired.includes(r.id)) expect(strict[d.lane]).toBeGreaterThanOrEqual(strict[r.lane]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+function readBase(): string {
+  return 'version: 1\nservice: { name: s, model: { type: llm, version: "1" }, dataSources: [], owners: { product: a, platform: b, security: c, sre: d } }\nslaClasses: { normal: 60 }\nactions:\n  support.refund: { owner: o, reversibility: reversible, customerImpact: low, regulatorySensitivity: none, blastRadius: single, lane: autonomous, reason: r }\n';
+}
+
+function readFileSyncSafe(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node:fs').readFileSync(CONTRACT, 'utf8');
+}
