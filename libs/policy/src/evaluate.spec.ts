@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acceptContractChange } from './change-control';
 import { ContractError, loadContractFile, parseContract } from './contract';
@@ -230,6 +231,5 @@ function readBase(): string {
 }
 
 function readFileSyncSafe(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('node:fs').readFileSync(CONTRACT, 'utf8');
+  return readFileSync(CONTRACT, 'utf8');
 }
