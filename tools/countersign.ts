@@ -3,7 +3,8 @@
 async function main(): Promise<number> {
   const [area, ...rest] = process.argv.slice(2);
   if (area === 'audit') return (await import('../apps/audit-writer/src/cli/main')).runAuditCli(rest);
-  process.stderr.write('usage: countersign audit <verify|prove|consistency|completeness> …\n');
+  if (area === 'policy') return (await import('../libs/policy/src/cli/main')).runPolicyCli(rest);
+  process.stderr.write('usage: countersign audit <verify|prove|consistency|completeness> … | countersign policy <lint|test|explain|diff|replay> …\n');
   return 2;
 }
 void main().then((code) => process.exit(code));

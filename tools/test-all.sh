@@ -11,6 +11,8 @@ npm run -s typecheck
 npm run -s lint
 status=0
 npx jest --ci --json --outputFile=.stack/jest-report.json || status=$?
-node tools/test-summary.js .stack/jest-report.json || status=$?
+# The project's operational contract against its own table, as a reviewer of a contract change would run it.
+npm run -s countersign -- policy test apps/policy-engine/contract/countersign.contract.yaml apps/policy-engine/contract/countersign.contract.test.yaml --json .stack/policy-test.json || status=$?
+node tools/test-summary.js .stack/jest-report.json .stack/policy-test.json || status=$?
 echo "suite time: $(( $(date +%s) - started ))s"
 exit $status

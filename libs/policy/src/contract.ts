@@ -16,7 +16,8 @@ export interface ReviewSettings {
 }
 
 export interface ActionSpec {
-  owner: string;
+  /** Who answers for this action type (lint flags a missing owner). */
+  owner?: string;
   reversibility: 'reversible' | 'partial' | 'irreversible';
   customerImpact: 'none' | 'low' | 'medium' | 'high';
   regulatorySensitivity: 'none' | 'low' | 'high';

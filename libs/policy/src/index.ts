@@ -10,3 +10,5 @@ export * from './contract';
 export * from './evaluate';
 export * from './rate-limit';
 export * from './change-control';
+export { runPolicyCli } from './cli/main';
+export { lint, diff, replay, explain, readCorpus } from './cli/commands';

@@ -1,0 +1,95 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runPolicyCli } from './main';
+
+// real: the policy CLI on the project's contract, its test table and the shipped scenarios; fake: nothing.
+const root = join(__dirname, '../../../..');
+const CONTRACT = join(root, 'apps/policy-engine/contract/countersign.contract.yaml');
+const TABLE = join(root, 'apps/policy-engine/contract/countersign.contract.test.yaml');
+const SCENARIOS = join(root, 'libs/contracts/fixtures/scenarios.jsonl');
+const dir = mkdtempSync(join(tmpdir(), 'policy-cli-'));
+
+async function run(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runPolicyCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out, err };
+}
+
+const variant = (name: string, edit: (text: string) => string) => {
+  const file = join(dir, name);
+  writeFileSync(file, edit(readFileSync(CONTRACT, 'utf8')));
+  return file;
+};
+
+describe('countersign policy', () => {
+  it('test: the project contract passes its own table', async () => {
+    const json = join(dir, 'result.json');
+    const r = await run('test', CONTRACT, TABLE, '--json', json);
+    expect(r.code).toBe(0);
+    expect(r.out[r.out.length - 1]).toMatch(/^policy: \d+ passed, 0 failed$/);
+    expect(JSON.parse(readFileSync(json, 'utf8')).failed).toBe(0);
+  });
+
+  it('test: a contract that decides otherwise fails the table, naming the row', async () => {
+    const looser = variant('looser.yaml', (t) => t.replace("thresholds: { review: 30 }", "thresholds: { review: 3000 }"));
+    const r = await run('test', looser, TABLE);
+    expect(r.code).toBe(1);
+    expect(r.out.join('\n')).toMatch(/FAIL {2}support\.refund order-78: expected review, got autonomous/);
+  });
+
+  it('lint: finds unreachable rules, overlapping rules with different lanes, and action types without an owner', async () => {
+    expect((await run('lint', CONTRACT)).code).toBe(0);
+    const bad = variant('bad.yaml', (t) =>
+      t
+        .replace('{ owner: sre-team, reversibility: reversible, customerImpact: medium', '{ reversibility: reversible, customerImpact: medium')
+        .replace(
+          'prohibited:\n',
+          "  - { id: again-large, actionTypes: [support.refund], when: { field: parameters.amount, gt: 10000 }, lane: prohibited, reason: 'same condition, other lane' }\n  - { id: useless, actionTypes: [account.close], when: { field: target, exists: true }, lane: review, reason: never changes anything }\nprohibited:\n",
+        ),
+    );
+    const r = await run('lint', bad);
+    expect(r.code).toBe(1);
+    const text = r.out.join('\n');
+    expect(text).toMatch(/error: actions\.infra\.deployment_manifest_change: no owner/);
+    expect(text).toMatch(/error: rules\[0\] \(refund-very-large\) and rules\[3\] \(again-large\): the same condition on support\.refund gives different lanes/);
+    expect(text).toMatch(/warning: rules\[4\] \(useless\): unreachable/);
+  });
+
+  it('lint: an invalid contract names the file and the line', async () => {
+    const broken = variant('broken.yaml', (t) => t.replace('lane: prohibited,\n      reason: legal statements', 'lane: forbidden,\n      reason: legal statements'));
+    const r = await run('lint', broken);
+    expect(r.code).toBe(1);
+    expect(r.err.join('\n')).toMatch(/broken\.yaml:\d+: actions\.legal\.statement\.lane: must be equal to one of the allowed values/);
+  });
+
+  it('diff: lists the decisions that change between two versions over a corpus', async () => {
+    const stricter = variant('stricter.yaml', (t) => t.replace('version: 2026.11.1', 'version: 2026.11.2').replace("thresholds: { review: 30 }", "thresholds: { review: 0 }"));
+    const r = await run('diff', CONTRACT, stricter, SCENARIOS);
+    expect(r.out[r.out.length - 1]).toBe('1 of 24 decisions change');
+    expect(r.out[0]).toMatch(/support\.refund order-77: autonomous → review\/high/);
+  });
+
+  it('replay: forecasts reviewer load per SLA class against a baseline', async () => {
+    const stricter = variant('stricter2.yaml', (t) => t.replace('version: 2026.11.1', 'version: 2026.11.2').replace("thresholds: { review: 30 }", "thresholds: { review: 0 }"));
+    const r = await run('replay', stricter, SCENARIOS, '--baseline', CONTRACT);
+    const line = (k: string) => r.out.find((l) => l.trim().startsWith(k))!.trim();
+    expect(line('review/high')).toMatch(/^review\/high\s+\d+ \(\+1 vs baseline\)$/);
+    expect(line('autonomous')).toMatch(/^autonomous\s+\d+ \(-1 vs baseline\)$/);
+    expect(line('prohibited')).toMatch(/\(\+0 vs baseline\)$/);
+  });
+
+  it('explain: prints the decision path with masked inputs', async () => {
+    const file = join(dir, 'p.json');
+    writeFileSync(file, JSON.stringify({ actionType: 'support.refund', target: 'order-9', parameters: { amount: 480, card: '4111 1111 1111 1111' }, proposer: { agentId: 'a', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' }, confidence: 0.9, tenant: 't', region: 'r', context: {} }));
+    const r = await run('explain', CONTRACT, file, '--inputs', '{"autonomy":"review-all"}');
+    expect(r.out[0]).toMatch(/^lane: review/);
+    expect(r.out.join('\n')).not.toContain('4111 1111 1111 1111');
+  });
+
+  it('answers bad usage with exit code 2', async () => {
+    expect((await run('test', CONTRACT)).code).toBe(2);
+    expect((await run('frobnicate')).code).toBe(2);
+  });
+});

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import canonicalize from 'canonicalize';
+import { parse as parseYaml } from 'yaml';
+import { ContractError, LoadedContract, loadContractFile } from '../contract';
+import { compileContract, CompiledContract, Decision, DecisionInputs, evaluate, ProposalInput } from '../evaluate';
+
+/** Where commands write: results to `out`, progress to `err`. */
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Every input at rest: what the contract alone decides. */
+export const AT_REST = (now = new Date()): DecisionInputs => ({ killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now });
+
+export interface LintFinding {
+  level: 'error' | 'warning';
+  where: string;
+  message: string;
+}
+
+/**
+ * Semantic checks beyond the schema: rules that can never change a decision (unreachable), rules with the
+ * same condition on the same action type but different lanes (overlapping), action types without an owner.
+ */
+export function lint(contract: LoadedContract): LintFinding[] {
+  const findings: LintFinding[] = [];
+  const strict = { autonomous: 0, review: 1, prohibited: 2 } as const;
+  for (const [type, a] of Object.entries(contract.actions)) {
+    if (!a.owner) findings.push({ level: 'error', where: `actions.${type}`, message: 'no owner: every action type needs a team that answers for it' });
+  }
+  (contract.rules ?? []).forEach((r, i) => {
+    const types = r.actionTypes.filter((t) => contract.actions[t]);
+    if (types.length && types.every((t) => strict[contract.actions[t].lane] >= strict[r.lane]) && !(r.lane === 'review' && r.review)) {
+      findings.push({ level: 'warning', where: `rules[${i}] (${r.id})`, message: `unreachable: every action it covers is already ${r.lane} or stricter by default` });
+    }
+    (contract.rules ?? []).forEach((o, j) => {
+      if (j <= i || o.lane === r.lane) return;
+      const shared = r.actionTypes.filter((t) => o.actionTypes.includes(t));
+      if (shared.length && canonicalize(r.when) === canonicalize(o.when)) {
+        findings.push({ level: 'error', where: `rules[${i}] (${r.id}) and rules[${j}] (${o.id})`, message: `the same condition on ${shared.join(', ')} gives different lanes (${r.lane}, ${o.lane})` });
+      }
+    });
+  });
+  return findings;
+}
+
+export interface TestCase {
+  name: string;
+  proposal: ProposalInput;
+  inputs?: Partial<Omit<DecisionInputs, 'now'>> & { now?: string };
+  expect: Decision['lane'];
+  why?: string;
+}
+
+/** Runs a YAML table of proposals and expected lanes against a contract. */
+export function runTable(compiled: CompiledContract, tablePath: string, io: Io): { passed: number; failed: number } {
+  const table = parseYaml(readFileSync(tablePath, 'utf8')) as { cases: TestCase[] };
+  let passed = 0;
+  let failed = 0;
+  for (const c of table.cases) {
+    const inputs = { ...AT_REST(), ...c.inputs, now: c.inputs?.now ? new Date(c.inputs.now) : new Date('2026-11-24T10:00:00Z') } as DecisionInputs;
+    const d = evaluate(compiled, c.proposal, inputs);
+    if (d.lane === c.expect) {
+      passed++;
+      io.out(`  ok    ${c.name} → ${d.lane}`);
+    } else {
+      failed++;
+      io.out(`  FAIL  ${c.name}: expected ${c.expect}, got ${d.lane} (${d.rulesFired.join(', ')}: ${d.reasons[0]})`);
+    }
+  }
+  io.out(`policy: ${passed} passed, ${failed} failed`);
+  return { passed, failed };
+}
+
+/** The decision path of one proposal, for a person. */
+export function explain(compiled: CompiledContract, p: ProposalInput, inputs: DecisionInputs): string[] {
+  const d = evaluate(compiled, p, inputs);
+  return [
+    `lane: ${d.lane} (decided by ${d.decidedBy}; contract ${d.contractVersion}, ${d.contractHash})`,
+    `score: ${d.score}, risk: ${d.riskClass}${d.retryLater ? ', retry later' : ''}${d.sampledForAudit ? ', sampled for audit review' : ''}`,
+    `rules fired: ${d.rulesFired.join(', ') || '(none)'}`,
+    ...d.reasons.map((r) => `  - ${r}`),
+    ...(d.review ? [`review: SLA ${d.review.slaClass} (${d.review.slaSeconds} s), roles ${d.review.requiredRoles.join('/')}, quorum ${d.review.quorum}, when unavailable ${JSON.stringify(d.review.whenUnavailable)}`] : []),
+    `inputs (masked): ${JSON.stringify(d.inputsUsed)}`,
+  ];
+}
+
+/** Proposals from a JSONL corpus: scenario rows `{proposal}`, bare proposals, or exported audit entries. */
+export function* readCorpus(path: string): Generator<ProposalInput> {
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const row = JSON.parse(line) as Record<string, unknown>;
+    const entry = (row.kind === 'entry' ? row.entry : row) as Record<string, unknown>;
+    const candidate = (entry.proposal ?? (entry.data as Record<string, unknown> | undefined)?.proposal ?? (entry.actionType ? entry : undefined)) as ProposalInput | undefined;
+    if (candidate && (entry.eventType === undefined || entry.eventType === 'orchestrator.action.proposed.v1')) yield candidate;
+  }
+}
+
+export interface Change {
+  index: number;
+  actionType: string;
+  target: string;
+  from: string;
+  to: string;
+}
+
+/** Which decisions change between two contracts over a corpus. */
+export function diff(before: CompiledContract, after: CompiledContract, corpus: Iterable<ProposalInput>, io?: Io): { total: number; changes: Change[] } {
+  const changes: Change[] = [];
+  let total = 0;
+  const now = new Date('2026-11-24T10:00:00Z');
+  for (const p of corpus) {
+    const a = evaluate(before, p, AT_REST(now));
+    const b = evaluate(after, p, AT_REST(now));
+    if (a.lane !== b.lane || a.review?.slaClass !== b.review?.slaClass) changes.push({ index: total, actionType: p.actionType, target: p.target, from: label(a), to: label(b) });
+    if (++total % 1000 === 0) io?.err(`${total} proposals compared…`);
+  }
+  return { total, changes };
+}
+
+const label = (d: Decision) => (d.lane === 'review' ? `review/${d.review?.slaClass}` : d.lane);
+
+/** Reviewer load under a contract: how many proposals reach review per SLA class (and the other lanes). */
+export function replay(compiled: CompiledContract, corpus: Iterable<ProposalInput>, io?: Io): Record<string, number> {
+  const counts: Record<string, number> = {};
+  let n = 0;
+  const now = new Date('2026-11-24T10:00:00Z');
+  for (const p of corpus) {
+    const key = label(evaluate(compiled, p, AT_REST(now)));
+    counts[key] = (counts[key] ?? 0) + 1;
+    if (++n % 1000 === 0) io?.err(`${n} proposals replayed…`);
+  }
+  return counts;
+}
+
+export function loadCompiled(path: string): CompiledContract {
+  return compileContract(loadContractFile(path));
+}
+
+export { ContractError };

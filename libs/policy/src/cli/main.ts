@@ -1,0 +1,79 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ContractError, loadContractFile } from '../contract';
+import { compileContract, DecisionInputs } from '../evaluate';
+import { AT_REST, diff, explain, Io, lint, loadCompiled, readCorpus, replay, runTable } from './commands';
+
+const USAGE = `countersign policy <command>
+  lint <contract.yaml>                                   schema and semantic checks
+  test <contract.yaml> <table.yaml> [--json FILE]        a table of proposals and expected lanes
+  explain <contract.yaml> <proposal.json> [--inputs JSON] the decision path of one proposal
+  diff <old.yaml> <new.yaml> <corpus.jsonl>              which decisions change
+  replay <contract.yaml> <recorded.jsonl> [--baseline <old.yaml>]   reviewer load per SLA class
+Exit code: 0 fine, 1 findings or failures, 2 bad usage.`;
+
+/** `countersign policy …`; returns the exit code. */
+export async function runPolicyCli(argv: string[], io: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) }): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'string' }, inputs: { type: 'string' }, baseline: { type: 'string' } } });
+  } catch (e) {
+    io.err(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values: v, positionals: [command, ...args] } = parsed;
+  const need = (n: number) => {
+    if (args.length !== n) throw new Usage(`${command} takes ${n} file arguments`);
+  };
+  try {
+    switch (command) {
+      case 'lint': {
+        need(1);
+        const findings = lint(loadContractFile(args[0]));
+        for (const f of findings) io.out(`${f.level}: ${f.where}: ${f.message}`);
+        io.out(`${args[0]}: ${findings.filter((f) => f.level === 'error').length} errors, ${findings.filter((f) => f.level === 'warning').length} warnings`);
+        return findings.some((f) => f.level === 'error') ? 1 : 0;
+      }
+      case 'test': {
+        need(2);
+        const result = runTable(loadCompiled(args[0]), args[1], io);
+        if (v.json) writeFileSync(v.json, JSON.stringify(result));
+        return result.failed ? 1 : 0;
+      }
+      case 'explain': {
+        need(2);
+        const inputs = { ...AT_REST(), ...(v.inputs ? JSON.parse(v.inputs) : {}) } as DecisionInputs;
+        explain(loadCompiled(args[0]), JSON.parse(readFileSync(args[1], 'utf8')), inputs).forEach((l) => io.out(l));
+        return 0;
+      }
+      case 'diff': {
+        need(3);
+        const result = diff(loadCompiled(args[0]), loadCompiled(args[1]), readCorpus(args[2]), io);
+        for (const c of result.changes) io.out(`  #${c.index} ${c.actionType} ${c.target}: ${c.from} → ${c.to}`);
+        io.out(`${result.changes.length} of ${result.total} decisions change`);
+        return 0;
+      }
+      case 'replay': {
+        need(2);
+        const now = replay(compileContract(loadContractFile(args[0])), readCorpus(args[1]), io);
+        const before = v.baseline ? replay(loadCompiled(v.baseline), readCorpus(args[1]), io) : undefined;
+        for (const key of [...new Set([...Object.keys(now), ...Object.keys(before ?? {})])].sort()) {
+          const delta = before ? ` (${(now[key] ?? 0) - (before[key] ?? 0) >= 0 ? '+' : ''}${(now[key] ?? 0) - (before[key] ?? 0)} vs baseline)` : '';
+          io.out(`  ${key.padEnd(16)} ${now[key] ?? 0}${delta}`);
+        }
+        return 0;
+      }
+      default:
+        throw new Usage(command ? `unknown command ${command}` : 'a command is required');
+    }
+  } catch (e) {
+    if (e instanceof Usage) {
+      io.err(`${e.message}\n${USAGE}`);
+      return 2;
+    }
+    io.err(e instanceof ContractError ? e.message : `error: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+class Usage extends Error {}
