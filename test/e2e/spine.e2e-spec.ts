@@ -176,7 +176,8 @@ describe('Countersign end to end on the real stack', () => {
       await stack.flags.visible(`${stack.flagPrefix}ticket.tag`, false);
       await new Promise((r) => setTimeout(r, 1_500)); // three refresh intervals of the services' Unleash clients
       const id = await submit(proposal('ticket.tag', `ticket-${newId()}`, { tags: ['vip'] }));
-      const view = await waitStatus(id, 'refused');
+      // The policy engine reads the kill switch first (the executor checks it again before acting).
+      const view = await waitStatus(id, 'prohibited');
       expect(JSON.stringify(view.timeline)).toMatch(/kill switch of ticket\.tag is off/);
       expect(sink.effects(id)).toBe(0);
     } finally {
@@ -315,5 +316,25 @@ describe('Countersign end to end on the real stack', () => {
     expect(verifyInclusion(Buffer.from(proof.leafHash, 'hex'), executedIndex, proof.treeSize, proof.proof.map((h) => Buffer.from(h, 'hex')), Buffer.from(proof.root, 'hex'))).toBe(true);
     // Only auditors read the audit trail.
     expect((await call('GET', `${stack.urls['audit-writer']}/v1/audit/heads`, undefined, stack.tokens.reviewer)).status).toBe(403);
+  });
+
+  it('change control: a new contract version loads only with an approved change, and the change is audited', async () => {
+    const policy = stack.urls['policy-engine'];
+    const current = (await call('GET', `${policy}/v1/policy`, undefined, stack.tokens.agent)).body as { version: string };
+    const text = readFileSync(join(__dirname, '../../apps/policy-engine/contract/countersign.contract.yaml'), 'utf8');
+    const next = text.replace(`version: ${current.version}`, 'version: 2026.12.0-e2e');
+    expect((await call('PUT', `${policy}/v1/policy`, { contract: next, changeRequestId: 'CR-1', approvedBy: 'ada' }, stack.tokens.admin)).status).toBe(403);
+    expect((await call('PUT', `${policy}/v1/policy`, { contract: 'version: [', changeRequestId: 'CR-2', approvedBy: 'grace' }, stack.tokens.admin)).status).toBe(400);
+    expect((await call('PUT', `${policy}/v1/policy`, { contract: next, changeRequestId: 'CR-3', approvedBy: 'grace' }, stack.tokens.reviewer)).status).toBe(403);
+    const accepted = await call('PUT', `${policy}/v1/policy`, { contract: next, changeRequestId: 'CR-4', approvedBy: 'grace' }, stack.tokens.admin);
+    expect(accepted.status).toBe(202);
+    await eventually(async () => expect((await call('GET', `${policy}/v1/policy`, undefined, stack.tokens.agent)).body.version).toBe('2026.12.0-e2e'));
+    await eventually(async () => {
+      const [change] = await audit(`type=policy.contract.changed.v1&actor=ada`);
+      expect(change).toMatchObject({ data: { fromVersion: current.version, toVersion: '2026.12.0-e2e', changeRequestId: 'CR-4', approvedBy: 'grace' } });
+    });
+    const id = await submit(proposal('support.reply', `ticket-${newId()}`, { body: 'under the new version' }));
+    const view = await waitStatus(id, 'executed');
+    expect(JSON.stringify(view.timeline)).toContain('contract 2026.12.0-e2e');
   });
 });

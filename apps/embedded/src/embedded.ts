@@ -63,7 +63,7 @@ export async function startEmbedded(options: EmbeddedOptions) {
     imports: [
       PlatformModule.forRoot({ service: 'countersign-embedded', bus, logger, tokens }),
       OrchestratorModule.register(),
-      PolicyEngineModule.register({ contractPath, flags, flagNames: { autonomyPrefix: AUTONOMY_PREFIX } }),
+      PolicyEngineModule.register({ contractPath, flags, flagNames: { execPrefix: FLAG_PREFIX, autonomyPrefix: AUTONOMY_PREFIX } }),
       ReviewQueueModule.register({ signingKey: signing }),
       ExecutorModule.register({
         executions: new InMemoryExecutionRepository(),

@@ -2,18 +2,29 @@ import 'reflect-metadata';
 import { z } from 'zod';
 import { createUnleashFlagReader } from '@countersign/flags';
 import { runService } from '@countersign/nest';
+import { createRedis } from '@countersign/storage';
 import { DEFAULT_CONTRACT_PATH, PolicyEngineModule } from './policy-engine.module';
+import { RedisRateLimiter } from './rate-limit/redis-rate-limiter';
 
 void runService({
   service: 'policy-engine',
   defaultPort: 8081,
   settings: z.object({
     CONTRACT_PATH: z.string().default(DEFAULT_CONTRACT_PATH),
+    REDIS_URL: z.url(),
+    REDIS_KEY_PREFIX: z.string().default(''),
     UNLEASH_URL: z.url(),
     UNLEASH_CLIENT_TOKEN: z.string().min(1),
     UNLEASH_REFRESH_MS: z.coerce.number().int().min(100).default(1000),
+    FLAG_PREFIX: z.string().default('countersign.exec.'),
     AUTONOMY_FLAG_PREFIX: z.string().default('countersign.autonomy.'),
     FLAGS_BACKUP_DIR: z.string().default('.countersign/flags-backup'),
+    /** Until the degradation-mode feature drives it from queue depth. */
+    DEGRADATION_MODE: z.enum(['normal', 'elevated', 'constrained', 'halted']).default('normal'),
+    /** Until the trust-stack monitor reports it. */
+    TRUST_STACK_HEALTHY: z.enum(['true', 'false']).default('true'),
+    /** HMAC key (base64) that verifies scoped tokens of privileged action types; none: privileged actions are prohibited. */
+    SCOPED_TOKEN_KEY: z.string().min(16).optional(),
   }),
   async build({ config }) {
     const flags = createUnleashFlagReader({
@@ -25,10 +36,29 @@ void runService({
       environment: 'development',
     });
     await flags.ready(10_000);
+    const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);
     return {
-      modules: [PolicyEngineModule.register({ contractPath: config.CONTRACT_PATH, flags, flagNames: { autonomyPrefix: config.AUTONOMY_FLAG_PREFIX } })],
-      readiness: [{ name: 'flags', check: () => flags.ready(1) }],
-      close: () => flags.close(),
+      modules: [
+        PolicyEngineModule.register({
+          contractPath: config.CONTRACT_PATH,
+          flags,
+          flagNames: { execPrefix: config.FLAG_PREFIX, autonomyPrefix: config.AUTONOMY_FLAG_PREFIX },
+          rateLimiter: new RedisRateLimiter(redis),
+          settings: {
+            degradationMode: config.DEGRADATION_MODE,
+            trustStackHealthy: config.TRUST_STACK_HEALTHY === 'true',
+            scopedTokenKey: config.SCOPED_TOKEN_KEY ? Buffer.from(config.SCOPED_TOKEN_KEY, 'base64') : undefined,
+          },
+        }),
+      ],
+      readiness: [
+        { name: 'flags', check: () => flags.ready(1) },
+        { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+      ],
+      close: async () => {
+        await flags.close();
+        redis.disconnect();
+      },
     };
   },
 });

@@ -1,39 +1,49 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { FlagReader } from '@countersign/flags';
+import { InMemoryRateLimiter, loadContractFile, RateLimiter } from '@countersign/policy';
+import { ContractChangeService } from './contract/contract-change.service';
 import { ContractStore } from './contract/contract.store';
-import { loadContract } from './contract/operational-contract';
 import { PolicyController } from './contract/policy.controller';
+import { FlagNames } from './decision/autonomy';
 import { DecisionConsumer } from './decision/decision.consumer';
-import { DecisionService } from './decision/decision.service';
-import { AUTONOMY_PREFIX, CONTRACT_PATH, FLAGS } from './tokens';
+import { DecisionService, DecisionSettings } from './decision/decision.service';
+import { CONTRACT_PATH, DECISION_SETTINGS, FLAG_NAMES, FLAGS, INSTANCE_ID, RATE_LIMITER } from './tokens';
 
 /** The project's own operational contract, versioned in the repository. */
-export const DEFAULT_CONTRACT_PATH = join(__dirname, '../contract/spine.contract.yaml');
+export const DEFAULT_CONTRACT_PATH = join(__dirname, '../contract/countersign.contract.yaml');
 
 /** The action types a contract knows (e.g. to create their kill-switch flags). */
-export const actionTypesOf = (path: string) => Object.keys(loadContract(path).actions).sort();
+export const actionTypesOf = (path: string) => Object.keys(loadContractFile(path).actions).sort();
 
 export interface PolicyEngineOptions {
   contractPath: string;
   flags: FlagReader;
-  flagNames: { autonomyPrefix: string };
+  flagNames: FlagNames;
+  /** Redis-backed in production; in-process when absent (embedded mode). */
+  rateLimiter?: RateLimiter;
+  settings?: Partial<DecisionSettings>;
 }
 
-/** Lanes for proposed actions, under the operational contract and the autonomy flags. */
+/** Lanes for proposed actions, under the operational contract, the flags and the decision inputs. */
 @Module({})
 export class PolicyEngineModule {
-  static register(options: PolicyEngineOptions): DynamicModule {
+  static register(o: PolicyEngineOptions): DynamicModule {
     return {
       module: PolicyEngineModule,
       controllers: [PolicyController],
       providers: [
         ContractStore,
+        ContractChangeService,
         DecisionService,
         DecisionConsumer,
-        { provide: CONTRACT_PATH, useValue: options.contractPath },
-        { provide: FLAGS, useValue: options.flags },
-        { provide: AUTONOMY_PREFIX, useValue: options.flagNames.autonomyPrefix },
+        { provide: CONTRACT_PATH, useValue: o.contractPath },
+        { provide: FLAGS, useValue: o.flags },
+        { provide: FLAG_NAMES, useValue: o.flagNames },
+        { provide: RATE_LIMITER, useValue: o.rateLimiter ?? new InMemoryRateLimiter() },
+        { provide: DECISION_SETTINGS, useValue: { degradationMode: 'normal', trustStackHealthy: true, ...o.settings } },
+        { provide: INSTANCE_ID, useValue: randomUUID().slice(0, 8) },
       ],
     };
   }

@@ -1,4 +1,7 @@
 /** DI tokens of the policy engine's ports. */
 export const FLAGS = Symbol('FlagReader');
-export const AUTONOMY_PREFIX = Symbol('AutonomyFlagPrefix');
+export const FLAG_NAMES = Symbol('FlagNames');
 export const CONTRACT_PATH = Symbol('ContractPath');
+export const RATE_LIMITER = Symbol('RateLimiter');
+export const DECISION_SETTINGS = Symbol('DecisionSettings');
+export const INSTANCE_ID = Symbol('InstanceId');

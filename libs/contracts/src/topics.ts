@@ -11,6 +11,7 @@ import {
   RequestRejectedV1,
   ReviewDecidedV1,
   TreeHeadPublishedV1,
+  ContractChangedV1,
 } from './events';
 
 /**
@@ -27,6 +28,7 @@ export const TOPICS = {
   actionRefused: 'execution.action.refused.v1',
   requestRejected: 'security.request.rejected.v1',
   treeHeadPublished: 'audit.tree-head.published.v1',
+  contractChanged: 'policy.contract.changed.v1',
 } as const;
 
 /** A topic name from the registry. */
@@ -45,6 +47,7 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.actionRefused]: def(TOPICS.actionRefused, ActionRefusedV1),
   [TOPICS.requestRejected]: def(TOPICS.requestRejected, RequestRejectedV1),
   [TOPICS.treeHeadPublished]: def(TOPICS.treeHeadPublished, TreeHeadPublishedV1),
+  [TOPICS.contractChanged]: def(TOPICS.contractChanged, ContractChangedV1),
 } satisfies Record<Topic, z.ZodTypeAny>;
 
 /** The type of the dead-letter topic of `T`. */

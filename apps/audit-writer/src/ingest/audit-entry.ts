@@ -36,6 +36,9 @@ export function toAuditEntry(topic: string, e: Envelope): AuditEntry {
     entry.shownDigest = d.shownDigest;
     entry.shown = d.shown;
   }
+  if (topic === 'policy.contract.changed.v1') {
+    entry.configChange = { kind: 'contract', version: String(d.toVersion), changeRequestId: String(d.changeRequestId) };
+  }
   if (topic.startsWith('execution.')) {
     entry.outcome = topic.split('.')[2];
     if (d.externalRequestId || d.connector) entry.sideEffects = { externalRequestId: d.externalRequestId as string | undefined, connector: d.connector as string | undefined };

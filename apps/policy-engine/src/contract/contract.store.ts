@@ -1,17 +1,43 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { compileContract, CompiledContract, LoadedContract, loadContractFile, parseContract } from '@countersign/policy';
+import type { Logger } from '@countersign/logging';
+import { LOGGER } from '@countersign/nest';
 import { CONTRACT_PATH } from '../tokens';
-import { loadContract, OperationalContract } from './operational-contract';
 
-/** The running operational contract, loaded and validated at boot (an invalid one stops the service). */
+/**
+ * The running operational contract, loaded and validated at boot (an invalid one stops the service), and
+ * replaced only by an approved change that validates (see ContractChangeService).
+ */
 @Injectable()
 export class ContractStore {
-  private contract: OperationalContract;
+  private loaded: LoadedContract;
+  private compiled: CompiledContract;
 
-  constructor(@Inject(CONTRACT_PATH) path: string) {
-    this.contract = loadContract(path);
+  constructor(@Inject(CONTRACT_PATH) path: string, @Inject(LOGGER) private readonly logger: Logger) {
+    this.loaded = loadContractFile(path);
+    this.compiled = compileContract(this.loaded);
   }
 
-  current(): OperationalContract {
-    return this.contract;
+  current(): LoadedContract {
+    return this.loaded;
+  }
+
+  compiledContract(): CompiledContract {
+    return this.compiled;
+  }
+
+  /** Applies an approved version; a text that does not validate keeps the running one. */
+  apply(text: string, source: string): boolean {
+    try {
+      const next = parseContract(text, source);
+      if (next.hash === this.loaded.hash) return true;
+      this.loaded = next;
+      this.compiled = compileContract(next);
+      this.logger.info({ contractVersion: next.version, hash: next.hash }, 'operational contract replaced');
+      return true;
+    } catch (e) {
+      this.logger.error({ err: e }, `refused a contract change from ${source}: keeping ${this.loaded.version}`);
+      return false;
+    }
   }
 }

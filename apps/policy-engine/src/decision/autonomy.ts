@@ -1,14 +1,21 @@
-import { FlagReader } from '@countersign/flags';
-import type { AutonomyLevel } from '../contract/operational-contract';
+import { executionFlagName, FlagReader } from '@countersign/flags';
+import type { AutonomyLevel, FlagInput } from '@countersign/policy';
 
 const LEVELS: AutonomyLevel[] = ['off', 'review-all', 'review-risky', 'autonomous'];
 
+/** Flag names: kill switches `<execPrefix><actionType>`; autonomy `<autonomyPrefix><actionType>`, else `<autonomyPrefix>default`. */
+export interface FlagNames {
+  execPrefix: string;
+  autonomyPrefix: string;
+}
+
+type Ctx = { actionType: string; tenant: string; region: string };
+
 /**
- * The autonomy level for a proposal, from Unleash: the flag `<prefix><actionType>`, else the global
- * `<prefix>default`; its variant names the level. A disabled flag means `off`; no flag at all, or an
- * unknown variant, reads `unknown`, which the contract treats as the strictest (fail closed).
+ * The autonomy level from Unleash: the action type's flag, else the global default; its variant names the
+ * level. A disabled flag means `off`; no flag at all, or an unknown variant, reads `unknown` (fail closed).
  */
-export function autonomyLevel(flags: FlagReader, prefix: string, p: { actionType: string; tenant: string; region: string }): AutonomyLevel {
+export function autonomyLevel(flags: FlagReader, prefix: string, p: Ctx): AutonomyLevel {
   const context = { actionType: p.actionType, tenant: p.tenant, region: p.region };
   for (const name of [`${prefix}${p.actionType}`, `${prefix}default`]) {
     const state = flags.state(name, context);
@@ -20,3 +27,6 @@ export function autonomyLevel(flags: FlagReader, prefix: string, p: { actionType
   }
   return 'unknown';
 }
+
+/** The action type's kill switch (on = may execute). */
+export const killSwitch = (flags: FlagReader, prefix: string, p: Ctx): FlagInput => flags.state(executionFlagName(prefix, p.actionType), { actionType: p.actionType, tenant: p.tenant, region: p.region });

@@ -4,10 +4,20 @@ import { actionDigest, deriveEvent, TOPICS, TopicMap } from '@countersign/contra
 import type { FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, SERVICE_NAME } from '@countersign/nest';
+import { checkRateLimits, DegradationMode, evaluate, RateLimiter } from '@countersign/policy';
 import { ContractStore } from '../contract/contract.store';
-import { decide } from '../contract/operational-contract';
-import { AUTONOMY_PREFIX, FLAGS } from '../tokens';
-import { autonomyLevel } from './autonomy';
+import { DECISION_SETTINGS, FLAG_NAMES, FLAGS, RATE_LIMITER } from '../tokens';
+import { autonomyLevel, FlagNames, killSwitch } from './autonomy';
+
+/**
+ * Inputs that have no producer yet: the degradation mode (driven by queue depth, a later issue) and the
+ * trust stack's health (key and certificate monitoring, a later issue). Configured, never guessed.
+ */
+export interface DecisionSettings {
+  degradationMode: DegradationMode;
+  trustStackHealthy: boolean;
+  scopedTokenKey?: Buffer;
+}
 
 /** Decides the lane of every proposed action under the running contract, and publishes why. */
 @Injectable()
@@ -16,7 +26,9 @@ export class DecisionService {
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     private readonly contracts: ContractStore,
     @Inject(FLAGS) private readonly flags: FlagReader,
-    @Inject(AUTONOMY_PREFIX) private readonly autonomyPrefix: string,
+    @Inject(FLAG_NAMES) private readonly names: FlagNames,
+    @Inject(RATE_LIMITER) private readonly limiter: RateLimiter,
+    @Inject(DECISION_SETTINGS) private readonly settings: DecisionSettings,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SERVICE_NAME) private readonly service: string,
   ) {}
@@ -24,8 +36,19 @@ export class DecisionService {
   async onActionProposed(e: TopicMap[typeof TOPICS.actionProposed]): Promise<void> {
     const contract = this.contracts.current();
     const proposal = e.data.proposal;
-    const decision = decide(contract, proposal, autonomyLevel(this.flags, this.autonomyPrefix, proposal));
-    this.logger.info({ lane: decision.lane, rulesFired: decision.rulesFired, contractVersion: decision.contractVersion }, 'decided');
+    const now = new Date(e.time);
+    const decision = evaluate(this.contracts.compiledContract(), proposal, {
+      killSwitch: killSwitch(this.flags, this.names.execPrefix, proposal),
+      autonomy: autonomyLevel(this.flags, this.names.autonomyPrefix, proposal),
+      degradationMode: this.settings.degradationMode,
+      trustStackHealthy: this.settings.trustStackHealthy,
+      // A redelivered proposal counts again: limits err on the strict side.
+      rateLimited: await checkRateLimits(contract, proposal, e.actor.id, this.limiter, now),
+      scopedTokenKey: this.settings.scopedTokenKey,
+      actionId: e.subject,
+      now,
+    });
+    this.logger.info({ lane: decision.lane, decidedBy: decision.decidedBy, rulesFired: decision.rulesFired, contractVersion: decision.contractVersion }, 'decided');
     await this.bus.publish(
       TOPICS.policyDecided,
       deriveEvent(TOPICS.policyDecided, e, {
@@ -37,12 +60,15 @@ export class DecisionService {
           rulesFired: decision.rulesFired,
           contractVersion: decision.contractVersion,
           contractHash: decision.contractHash,
-          score: 0,
+          score: decision.score,
           digest: actionDigest(proposal, decision.contractVersion),
           proposal,
           proposerPrincipal: e.actor.id,
-          ...(decision.review ? { review: decision.review } : {}),
-          sampledForAudit: false,
+          ...(decision.review ? { review: { slaClass: decision.review.slaClass, slaSeconds: decision.review.slaSeconds, requiredRoles: decision.review.requiredRoles, quorum: decision.review.quorum } } : {}),
+          sampledForAudit: decision.sampledForAudit,
+          decidedBy: decision.decidedBy,
+          riskClass: decision.riskClass,
+          ...(decision.retryLater ? { retryLater: true } : {}),
         },
       }),
     );

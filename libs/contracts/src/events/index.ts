@@ -42,6 +42,11 @@ export const PolicyDecidedV1 = z.object({
     })
     .optional(),
   sampledForAudit: z.boolean().default(false),
+  /** Which input decided (the highest-precedence one that demanded the lane). */
+  decidedBy: z.enum(['prohibited-rule', 'kill-switch', 'degradation', 'trust-stack', 'autonomy', 'contract']).optional(),
+  riskClass: z.enum(['low', 'medium', 'high']).optional(),
+  /** Blocked for now by a degradation mode: the agent may retry later. */
+  retryLater: z.boolean().optional(),
 });
 
 /** `review.decision.made.v1`: a human approved or rejected a review item (or it expired). */
@@ -123,4 +128,16 @@ export const TreeHeadPublishedV1 = z.object({
   timestamp: z.iso.datetime({ offset: true }),
   keyId: z.string().min(1),
   signature: z.string().min(1),
+});
+
+/** `policy.contract.changed.v1`: an approved new version of the operational contract, applied by every policy-engine. */
+export const ContractChangedV1 = z.object({
+  fromVersion: z.string(),
+  toVersion: z.string(),
+  hash: z.string(),
+  changeRequestId: z.string().min(1),
+  requestedBy: z.string().min(1),
+  approvedBy: z.string().min(1),
+  /** The contract's YAML, exactly as approved. */
+  contract: z.string().min(1).max(1_000_000),
 });
