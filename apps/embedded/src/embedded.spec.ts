@@ -1,8 +1,10 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { createLogger } from '@countersign/logging';
 import { call, eventually } from '@countersign/testing';
+import { DEFAULT_CONTRACT_PATH } from '@countersign/policy-engine';
 import { startEmbedded } from './embedded';
 
 // real: all five services in one process, the in-process bus and stores, the local flag and audit files;
@@ -18,8 +20,10 @@ describe('embedded mode', () => {
       return res.body;
     }, 10_000);
 
+  // Every log line, to check that no secret or regulated value reaches a log.
+  const logLines: string[] = [];
   beforeAll(async () => {
-    running = await startEmbedded({ home: mkdtempSync(join(tmpdir(), 'countersign-')), port: 0, logger: pino({ level: 'silent' }) });
+    running = await startEmbedded({ home: mkdtempSync(join(tmpdir(), 'countersign-')), port: 0, logger: createLogger('embedded-test', { level: 'debug', destination: { write: (l: string) => void logLines.push(l) } }) });
   });
   afterAll(() => running.close());
 
@@ -66,6 +70,9 @@ describe('embedded mode', () => {
       expect(audit).not.toContain(card);
       expect(audit).not.toContain('4111111111111111');
     });
+    expect(logLines.length).toBeGreaterThan(0);
+    expect(logLines.join('')).not.toContain('4111');
+    expect(logLines.join('')).not.toContain(token('agent'));
   });
 
   it('never executes a prohibited action', async () => {
@@ -73,6 +80,31 @@ describe('embedded mode', () => {
     const view = await status(id, 'prohibited');
     expect(JSON.stringify(view.timeline)).toMatch(/legal statements are made by people/);
     expect(running.sink.effects.filter((e) => e.actionId === id)).toHaveLength(0);
+  });
+
+  it('queues a sampled share of autonomous actions for an after-the-fact check (sampling at 100 % here)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'countersign-sampled-'));
+    const contractPath = join(home, 'contract.yaml');
+    writeFileSync(contractPath, readFileSync(DEFAULT_CONTRACT_PATH, 'utf8').replace(/sampling: \{[^}]*\}/, 'sampling: { autonomousShare: 1, seed: all }'));
+    const sampled = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }), contractPath });
+    try {
+      const tokenOf = (name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
+      const id = (await call('POST', `${sampled.url}/v1/proposals`, example('refund-small.json'), tokenOf('agent'))).body.actionId as string;
+      const item = await eventually(async () => {
+        const res = await call('GET', `${sampled.url}/v1/reviews/${id}`, undefined, tokenOf('reviewer'));
+        expect(res.body).toMatchObject({ kind: 'audit-sample', status: 'pending' });
+        return res.body;
+      }, 10_000);
+      await eventually(async () => expect((await call('GET', `${sampled.url}/v1/actions/${id}`, undefined, tokenOf('agent'))).body.status).toBe('executed'), 10_000);
+      const approve = await call('POST', `${sampled.url}/v1/reviews/${id}/approve`, { reason: 'looks fine' }, tokenOf('reviewer'));
+      expect(approve.status).toBe(409);
+      const assess = await call('POST', `${sampled.url}/v1/reviews/${id}/assess`, { verdict: 'agree', reason: 'refund matches the delay', shownDigest: item.shownDigest }, tokenOf('reviewer'));
+      expect(assess.body).toEqual({ actionId: id, status: 'agreed' });
+      await eventually(() => expect(readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8')).toContain('"eventType":"review.sample.assessed.v1"'));
+      expect(sampled.sink.effects.filter((e) => e.actionId === id)).toHaveLength(1);
+    } finally {
+      await sampled.close();
+    }
   });
 
   it('answers /healthz and /readyz', async () => {

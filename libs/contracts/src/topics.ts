@@ -12,6 +12,7 @@ import {
   ReviewDecidedV1,
   TreeHeadPublishedV1,
   ContractChangedV1,
+  SampleAssessedV1,
 } from './events';
 
 /**
@@ -29,6 +30,7 @@ export const TOPICS = {
   requestRejected: 'security.request.rejected.v1',
   treeHeadPublished: 'audit.tree-head.published.v1',
   contractChanged: 'policy.contract.changed.v1',
+  sampleAssessed: 'review.sample.assessed.v1',
 } as const;
 
 /** A topic name from the registry. */
@@ -48,6 +50,7 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.requestRejected]: def(TOPICS.requestRejected, RequestRejectedV1),
   [TOPICS.treeHeadPublished]: def(TOPICS.treeHeadPublished, TreeHeadPublishedV1),
   [TOPICS.contractChanged]: def(TOPICS.contractChanged, ContractChangedV1),
+  [TOPICS.sampleAssessed]: def(TOPICS.sampleAssessed, SampleAssessedV1),
 } satisfies Record<Topic, z.ZodTypeAny>;
 
 /** The type of the dead-letter topic of `T`. */

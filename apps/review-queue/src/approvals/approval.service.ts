@@ -58,9 +58,28 @@ export class ApprovalService {
     await this.publish(item, decided, 'rejected', reviewer, [reviewer.id], reason);
   }
 
-  private async pendingItem(actionId: string, seenDigest?: string): Promise<ReviewItem> {
+  /** An after-the-fact check of a sampled autonomous action: agree or disagree, with a reason. */
+  async assess(actionId: string, reviewer: Principal, verdict: 'agree' | 'disagree', reason: string, seenDigest?: string, now = new Date()): Promise<void> {
+    const item = await this.pendingItem(actionId, seenDigest, 'audit-sample');
+    const decided = await this.items.decide(actionId, verdict === 'agree' ? 'agreed' : 'disagreed', [reviewer.id], reason, now);
+    if (!decided) throw new ConflictException(`action ${actionId} was assessed meanwhile`);
+    const shown = shownView(item);
+    await this.bus.publish(
+      TOPICS.sampleAssessed,
+      deriveEvent(TOPICS.sampleAssessed, { id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId }, {
+        source: this.service,
+        actor: { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: 'bearer-token' },
+        data: { verdict, reason, reviewers: [{ id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: 'bearer-token' }], digest: item.digest, shown, shownDigest: shownDigest(shown) },
+      }),
+    );
+  }
+
+  private async pendingItem(actionId: string, seenDigest?: string, kind: 'approval' | 'audit-sample' = 'approval'): Promise<ReviewItem> {
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    if ((item.kind ?? 'approval') !== kind) {
+      throw new ConflictException(kind === 'approval' ? 'this is an audit sample of an action that already ran: assess it (POST …/assess), there is nothing to approve' : 'this action waits for approval, not for an after-the-fact assessment');
+    }
     if (item.status !== 'pending') throw new ConflictException(`action ${actionId} is already ${item.status}`);
     if (seenDigest !== undefined && seenDigest !== shownDigest(shownView(item))) {
       throw new ConflictException('the review item changed since it was shown (shownDigest does not match): look again before deciding');

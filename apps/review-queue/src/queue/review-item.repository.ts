@@ -1,10 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Proposal } from '@countersign/contracts';
 
-export type ReviewStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+export type ReviewStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'agreed' | 'disagreed';
 
 /** A review-lane action waiting for (or decided by) humans. */
 export interface ReviewItem {
+  /** `approval`: the action waits for a human; `audit-sample`: it ran autonomously and is checked after the fact. */
+  kind?: 'approval' | 'audit-sample';
   actionId: string;
   correlationId: string;
   /** The policy decision event that put it in the queue (the cause of the review decision). */

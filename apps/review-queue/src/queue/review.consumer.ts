@@ -24,10 +24,12 @@ export class ReviewConsumer extends BusConsumer {
   }
 
   async enqueue(e: TopicMap[typeof TOPICS.policyDecided]): Promise<void> {
-    if (e.data.lane !== 'review') return;
-    const review = e.data.review ?? { slaClass: 'normal', slaSeconds: 4 * 3600, requiredRoles: ['reviewer'], quorum: 1 };
+    const sample = e.data.lane === 'autonomous' && e.data.sampledForAudit;
+    if (e.data.lane !== 'review' && !sample) return;
+    const review = (!sample && e.data.review) || { slaClass: 'normal', slaSeconds: 4 * 3600, requiredRoles: ['reviewer'], quorum: 1 };
     const now = new Date();
     const added = await this.items.add({
+      kind: sample ? 'audit-sample' : 'approval',
       actionId: e.subject,
       correlationId: e.correlationId,
       decisionEventId: e.id,

@@ -13,6 +13,8 @@ const DecisionBody = z.object({
 });
 
 /** The minimal reviewer API: list pending items, approve or reject each with a mandatory reason. */
+const AssessBody = DecisionBody.extend({ verdict: z.enum(['agree', 'disagree']) });
+
 @Controller('v1/reviews')
 @Roles('reviewer')
 export class ReviewsController {
@@ -40,6 +42,15 @@ export class ReviewsController {
   async approve(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const { reason, shownDigest } = parseBody(DecisionBody, body);
     return { actionId, ...(await this.approvals.approve(actionId, req.principal!, reason, shownDigest)) };
+  }
+
+  /** After-the-fact check of a sampled autonomous action. */
+  @Post(':actionId/assess')
+  @HttpCode(200)
+  async assess(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    const { verdict, reason, shownDigest } = parseBody(AssessBody, body);
+    await this.approvals.assess(actionId, req.principal!, verdict, reason, shownDigest);
+    return { actionId, status: verdict === 'agree' ? 'agreed' : 'disagreed' };
   }
 
   @Post(':actionId/reject')

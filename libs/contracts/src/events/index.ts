@@ -141,3 +141,13 @@ export const ContractChangedV1 = z.object({
   /** The contract's YAML, exactly as approved. */
   contract: z.string().min(1).max(1_000_000),
 });
+
+/** `review.sample.assessed.v1`: a person checked a sampled autonomous action after the fact. */
+export const SampleAssessedV1 = z.object({
+  verdict: z.enum(['agree', 'disagree']),
+  reason: z.string().min(1).max(2000),
+  reviewers: z.array(ActorSchema).min(1),
+  digest: sha256Hex,
+  shown: z.record(z.string(), z.unknown()).optional(),
+  shownDigest: sha256Hex.optional(),
+});
