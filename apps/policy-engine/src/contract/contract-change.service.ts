@@ -25,7 +25,14 @@ export class ContractChangeService extends BusConsumer {
   }
 
   protected handlers(): HandlerMap {
-    return { [TOPICS.contractChanged]: async (e) => void this.store.apply(e.data.contract, `change ${e.data.changeRequestId}`) };
+    return {
+      [TOPICS.contractChanged]: async (e) => {
+        // A change applies to the version it was approved against: replaying history after a restart (or
+        // after a newer contract was deployed) never rolls the running contract back.
+        if (e.data.fromVersion !== this.store.current().version) return;
+        this.store.apply(e.data.contract, `change ${e.data.changeRequestId}`);
+      },
+    };
   }
 
   async propose(text: string, changeRequestId: string, approvedBy: string, requester: Principal) {
