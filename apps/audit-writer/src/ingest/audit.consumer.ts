@@ -12,6 +12,8 @@ import { toAuditEntry } from './audit-entry';
 @Injectable()
 export class AuditConsumer extends BusConsumer {
   protected readonly group = 'audit-writer.append';
+  // Every topic's partitions at once: appends from all of them share one transaction per batch.
+  protected override readonly concurrency = 64;
 
   constructor(private readonly chain: AuditChainService) {
     super();

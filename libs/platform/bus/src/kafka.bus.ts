@@ -114,7 +114,7 @@ export class KafkaBus implements EventBus {
     const topics = Object.keys(options.handlers) as AnyTopic[];
     await consumer.subscribe({ topics: topics.map((t) => this.wire(t)), fromBeginning: true });
     await consumer.run({
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 6,
+      partitionsConsumedConcurrently: options.concurrency ?? this.options.partitionsConsumedConcurrently ?? 6,
       eachMessage: async ({ topic, partition, message }) => {
         await deliver(
           { topic: topic.slice(this.ns.length), partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, value: message.value },

@@ -19,6 +19,11 @@ export interface SubscribeOptions {
   /** Consumer group, named `<service>.<purpose>`: instances of one group share partitions. */
   group: string;
   handlers: HandlerMap;
+  /**
+   * How many partitions are handled at once (each stays in order). Raise it for a consumer of many
+   * topics whose handler batches (the audit writer): more in flight, larger batches.
+   */
+  concurrency?: number;
 }
 
 export interface Subscription {

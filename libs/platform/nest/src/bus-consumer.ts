@@ -13,9 +13,11 @@ export abstract class BusConsumer implements OnApplicationBootstrap, OnApplicati
   /** `<service>.<purpose>`. */
   protected abstract readonly group: string;
   protected abstract handlers(): HandlerMap;
+  /** Partitions handled at once; the bus's default when unset. */
+  protected readonly concurrency?: number;
 
   async onApplicationBootstrap() {
-    this.subscription = await this.bus.subscribe({ group: this.group, handlers: this.handlers() });
+    this.subscription = await this.bus.subscribe({ group: this.group, handlers: this.handlers(), concurrency: this.concurrency });
   }
 
   async onApplicationShutdown() {
