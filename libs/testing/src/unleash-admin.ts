@@ -4,20 +4,21 @@
  */
 export function unleashAdmin(apiUrl: string, adminToken: string, environment = 'development', project = 'default', clientToken = process.env.UNLEASH_CLIENT_TOKEN) {
   const base = `${apiUrl.replace(/\/$/, '')}/admin/projects/${project}/features`;
-  const call = async (method: string, path: string, body?: unknown) => {
+  const call = async (method: string, path: string, body?: unknown, okStatuses: number[] = []) => {
     const res = await fetch(`${base}${path}`, {
       method,
       headers: { Authorization: adminToken, 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    if (okStatuses.includes(res.status)) return 'exists';
     if (!res.ok) throw new Error(`unleash admin ${method} ${path}: ${res.status} ${await res.text()}`);
     return res.status === 204 ? undefined : res.json().catch(() => undefined);
   };
   return {
-    /** Creates a flag with a default strategy (optionally with strategy variants) and sets its state. */
+    /** Creates a flag with a default strategy (optionally with strategy variants) and sets its state; an existing flag keeps its strategies. */
     async create(name: string, enabled: boolean, variants: string[] = []) {
-      await call('POST', '', { name, type: variants.length ? 'release' : 'kill-switch', impressionData: false });
-      await call('POST', `/${name}/environments/${environment}/strategies`, {
+      const created = await call('POST', '', { name, type: variants.length ? 'release' : 'kill-switch', impressionData: false }, [409]);
+      if (created !== 'exists') await call('POST', `/${name}/environments/${environment}/strategies`, {
         name: 'default',
         parameters: {},
         constraints: [],
