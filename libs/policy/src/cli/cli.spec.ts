@@ -80,6 +80,23 @@ describe('countersign policy', () => {
     expect(line('prohibited')).toMatch(/\(\+0 vs baseline\)$/);
   });
 
+  it('replay: reads recorded proposals from an exported audit segment too', async () => {
+    const scenarios = readFileSync(SCENARIOS, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).proposal);
+    const segment = [
+      JSON.stringify({ kind: 'segment', version: 1, prefix: { size: 0, hashes: [] } }),
+      ...scenarios.flatMap((proposal, i) => [
+        JSON.stringify({ kind: 'entry', index: i * 2, entry: { eventType: 'orchestrator.action.proposed.v1', data: { proposal, receivedVia: 'http' } } }),
+        JSON.stringify({ kind: 'entry', index: i * 2 + 1, entry: { eventType: 'policy.decision.made.v1', data: { proposal, lane: 'review' } } }),
+      ]),
+    ].join('\n');
+    const file = join(dir, 'segment.jsonl');
+    writeFileSync(file, segment);
+    const fromSegment = await run('replay', CONTRACT, file);
+    const fromScenarios = await run('replay', CONTRACT, SCENARIOS);
+    expect(fromSegment.out).toEqual(fromScenarios.out);
+    expect(fromSegment.out.join('\n')).toMatch(/autonomous\s+6\b/); // the six scenarios expected to run autonomously
+  });
+
   it('explain: prints the decision path with masked inputs', async () => {
     const file = join(dir, 'p.json');
     writeFileSync(file, JSON.stringify({ actionType: 'support.refund', target: 'order-9', parameters: { amount: 480, card: '4111 1111 1111 1111' }, proposer: { agentId: 'a', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' }, confidence: 0.9, tenant: 't', region: 'r', context: {} }));
