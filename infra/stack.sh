@@ -16,7 +16,7 @@ KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
 REDIS_PORT=${REDIS_PORT:-6379}
 PG_PORT=${PG_PORT:-5432}
 UNLEASH_PORT=${UNLEASH_PORT:-14242}
-UNLEASH_TOKENS=${UNLEASH_TOKENS:-$HOME/.cache/countersign/unleash.tokens}
+UNLEASH_TOKENS=${UNLEASH_TOKENS:-${HOME:-/root}/.cache/countersign/unleash.tokens}
 
 say() { printf '[stack] %s\n' "$*"; }
 fail() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
