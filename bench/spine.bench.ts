@@ -68,7 +68,7 @@ async function main() {
   const ns = uniqueName('bench');
   const sink = await startWebhookSink();
   process.stdout.write(`starting the five services (namespace ${ns})…\n`);
-  const stack = await startDistributed({ namespace: ns, webhookUrl: sink.url, actionTypes: ['ticket.tag'], dir: join(__dirname, '../.stack/bench', ns) });
+  const stack = await startDistributed({ namespace: ns, webhookUrl: sink.url, actionTypes: ['ticket.tag'], dir: join(__dirname, '../.stack/bench', ns), logLevel: process.env.BENCH_LOG_LEVEL ?? 'info' });
   const bus = new KafkaBus({ brokers, clientId: 'bench', namespace: ns, logger: pino({ level: 'silent' }) });
   await bus.connect();
   const db = new Client({ connectionString: stack.env.DATABASE_URL });

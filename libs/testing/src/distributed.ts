@@ -43,6 +43,7 @@ export interface DistributedOptions {
   unleashRefreshMs?: number;
   /** A signed tree head every N audit entries (and every second when anything is new). */
   headEveryEntries?: number;
+  logLevel?: string;
 }
 
 /**
@@ -75,7 +76,7 @@ export async function startDistributed(o: DistributedOptions) {
     KAFKA_BROKERS: env.kafkaBrokers,
     KAFKA_NAMESPACE: o.namespace,
     AUTH_TOKENS_FILE: tokensFile,
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: o.logLevel ?? 'info',
     REDIS_URL: env.redisUrl,
     REDIS_KEY_PREFIX: `${o.namespace}:`,
     DATABASE_URL: withDatabase(env.databaseUrl, o.namespace),

@@ -21,7 +21,9 @@ export async function startServiceProcess(app: string, env: Record<string, strin
   const name = opts.instance ?? app;
   const logFile = join(opts.logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(ROOT, 'apps', app, 'src/main.ts')], {
+  // SERVICE_NODE_ARGS: extra node flags for the services, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a bench.
+  const extra = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...extra, '-r', '@swc-node/register', join(ROOT, 'apps', app, 'src/main.ts')], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(opts.port), HOST: '127.0.0.1', SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'), KAFKAJS_NO_PARTITIONER_WARNING: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
