@@ -7,3 +7,4 @@ export * from './unleash-admin';
 export * from './distributed';
 export * from './database';
 export * from './redis';
+export * from './fixtures';

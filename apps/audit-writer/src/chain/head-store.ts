@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TreeHead } from '@countersign/audit-chain';
 
@@ -20,12 +20,5 @@ export class FileHeadStore {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-  }
-
-  list(): TreeHead[] {
-    return readdirSync(this.dir)
-      .filter((f) => f.endsWith('.json'))
-      .sort()
-      .map((f) => JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as TreeHead);
   }
 }

@@ -1,7 +1,8 @@
+import { refundProposal } from '@countersign/testing';
 import type { Proposal } from '@countersign/contracts';
 import { ExecutionRepository, ReviewDecidedEvent } from './execution.repository';
 
-const proposal = { actionType: 'support.refund', target: 'o1', parameters: { amount: 1 }, proposer: { agentId: 'a', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' }, confidence: 1, tenant: 't', region: 'r', context: {} } as Proposal;
+const proposal: Proposal = refundProposal();
 const decision = (actionId: string, decisionEventId = `d-${actionId}`) => ({ actionId, correlationId: 'c', decisionEventId, digest: 'a'.repeat(64), lane: 'review' as const, proposal });
 
 /** The execution-record contract: the PostgreSQL repository and its in-memory twin both pass it. */

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { refundProposal } from '@countersign/testing';
 import { generateSigningKey, signApproval, verifyKeysFromPem } from '@countersign/approval';
 import { AnyTopic, derivedEventId, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
 import { FlagReader, FlagState } from '@countersign/flags';
@@ -8,16 +9,7 @@ import { InMemoryExecutionRepository } from './fake-execution.repository';
 import { ExecutionService } from './execution.service';
 
 // real: ExecutionService, in-memory execution record, approval signing; fake: bus (records), connector, flags.
-const proposal: Proposal = {
-  actionType: 'support.refund',
-  target: 'order-1',
-  parameters: { amount: 480 },
-  proposer: { agentId: 'support-copilot', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' },
-  confidence: 0.9,
-  tenant: 'acme',
-  region: 'eu',
-  context: {},
-};
+const proposal: Proposal = refundProposal();
 const digest = 'd'.repeat(64);
 
 function setup(flag: FlagState = 'on') {

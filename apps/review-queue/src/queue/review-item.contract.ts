@@ -1,3 +1,4 @@
+import { refundProposal } from '@countersign/testing';
 import { ReviewItem, ReviewItemRepository } from './review-item.repository';
 
 export const reviewItem = (actionId: string, dueAt: string, over: Partial<ReviewItem> = {}): ReviewItem => ({
@@ -5,16 +6,7 @@ export const reviewItem = (actionId: string, dueAt: string, over: Partial<Review
   correlationId: `c-${actionId}`,
   decisionEventId: `d-${actionId}`,
   digest: 'a'.repeat(64),
-  proposal: {
-    actionType: 'support.refund',
-    target: 'order-1',
-    parameters: { amount: 480 },
-    proposer: { agentId: 'support-copilot', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' },
-    confidence: 0.9,
-    tenant: 'acme',
-    region: 'eu',
-    context: {},
-  },
+  proposal: refundProposal(),
   proposerPrincipal: 'support-copilot',
   contractVersion: '1',
   reasons: ['amount above limit'],

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import canonicalize from 'canonicalize';
 import { parse as parseYaml } from 'yaml';
-import { ContractError, LoadedContract, loadContractFile } from '../contract';
+import { LoadedContract, loadContractFile } from '../contract';
 import { compileContract, CompiledContract, Decision, DecisionInputs, evaluate, ProposalInput } from '../evaluate';
 
 /** Where commands write: results to `out`, progress to `err`. */
@@ -138,4 +138,3 @@ export function loadCompiled(path: string): CompiledContract {
   return compileContract(loadContractFile(path));
 }
 
-export { ContractError };
