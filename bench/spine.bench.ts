@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Client } from 'pg';
 import pino from 'pino';
-import { KafkaBus } from '@countersign/bus';
+import { createTopics, KafkaBus } from '@countersign/bus';
 import { newId, TOPICS } from '@countersign/contracts';
 import { loadStackEnvFile, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
 
@@ -34,7 +34,7 @@ async function rawKafka(n: number): Promise<number> {
   const topic = `bench-raw-${randomBytes(4).toString('hex')}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 6, replicationFactor: 1 }], waitForLeaders: true });
+  await createTopics(admin, [topic], 6);
   const consumer = kafka.consumer({ groupId: `${topic}-g`, maxWaitTimeInMs: 50 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

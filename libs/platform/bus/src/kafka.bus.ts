@@ -3,6 +3,7 @@ import { createLogger, Logger } from '@countersign/logging';
 import { Admin, Consumer, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { encode } from './codec';
 import { deliver } from './dispatch';
+import { createTopics } from './kafka-topics';
 import { DEFAULT_RETRY, EventBus, RetryPolicy, SubscribeOptions, Subscription } from './port';
 
 export interface KafkaBusOptions {
@@ -71,12 +72,7 @@ export class KafkaBus implements EventBus {
       await this.admin.connect();
       const existing = new Set(await this.admin.listTopics());
       const missing = ALL_TOPICS.map((t) => this.wire(t)).filter((t) => !existing.has(t));
-      if (missing.length) {
-        await this.admin.createTopics({
-          topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 6, replicationFactor: 1 })),
-          waitForLeaders: true,
-        });
-      }
+      if (missing.length) await createTopics(this.admin, missing, this.options.partitions ?? 6);
       await this.producer.connect();
     })();
     return this.connected;
