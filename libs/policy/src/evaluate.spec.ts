@@ -71,15 +71,16 @@ describe('guardrails', () => {
     const limiter = new InMemoryRateLimiter();
     const refund = proposal('support.refund', { amount: 10 });
     const results: string[][] = [];
-    for (let i = 0; i < 3; i++) results.push(await checkRateLimits(limited, refund, 'agent-1', limiter, now));
+    for (let i = 0; i < 3; i++) results.push(await checkRateLimits(limited, refund, 'agent-1', `refund-${i}`, limiter, now));
     expect(results).toEqual([[], [], ['refunds-per-tenant']]);
-    expect(await checkRateLimits(limited, { ...refund, tenant: 'globex' }, 'agent-1', limiter, now)).toEqual([]);
-    expect(await checkRateLimits(limited, refund, 'agent-1', limiter, new Date(now.getTime() + 3_600_000))).toEqual([]);
+    expect(await checkRateLimits(limited, refund, 'agent-1', 'refund-0', limiter, now)).toEqual([]);
+    expect(await checkRateLimits(limited, { ...refund, tenant: 'globex' }, 'agent-1', 'refund-3', limiter, now)).toEqual([]);
+    expect(await checkRateLimits(limited, refund, 'agent-1', 'refund-4', limiter, new Date(now.getTime() + 3_600_000))).toEqual([]);
     expect(evaluate(compileContract(limited), refund, { ...OK, rateLimited: ['refunds-per-tenant'] })).toMatchObject({ lane: 'review', rulesFired: expect.arrayContaining(['rate-limit:refunds-per-tenant']) });
     const exp = proposal('data.export', { fields: ['orders'] });
-    for (let i = 0; i < 2; i++) await checkRateLimits(limited, exp, 'agent-1', limiter, now);
-    expect(await checkRateLimits(limited, exp, 'agent-2', limiter, now)).toEqual([]);
-    expect(await checkRateLimits(limited, exp, 'agent-1', limiter, now)).toEqual(['exports-per-actor']);
+    for (let i = 0; i < 2; i++) await checkRateLimits(limited, exp, 'agent-1', `export-${i}`, limiter, now);
+    expect(await checkRateLimits(limited, exp, 'agent-2', 'export-2', limiter, now)).toEqual([]);
+    expect(await checkRateLimits(limited, exp, 'agent-1', 'export-3', limiter, now)).toEqual(['exports-per-actor']);
   });
 });
 

@@ -42,8 +42,8 @@ export class DecisionService {
       autonomy: autonomyLevel(this.flags, this.names.autonomyPrefix, proposal),
       degradationMode: this.settings.degradationMode,
       trustStackHealthy: this.settings.trustStackHealthy,
-      // A redelivered proposal counts again: limits err on the strict side.
-      rateLimited: await checkRateLimits(contract, proposal, e.actor.id, this.limiter, now),
+      // Keyed by action id: a redelivered proposal is not counted again and gets the same decision.
+      rateLimited: await checkRateLimits(contract, proposal, e.actor.id, e.subject, this.limiter, now),
       scopedTokenKey: this.settings.scopedTokenKey,
       actionId: e.subject,
       now,

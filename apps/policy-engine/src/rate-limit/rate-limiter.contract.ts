@@ -8,16 +8,27 @@ export function rateLimiterContract(name: string, make: () => Promise<RateLimite
     it('allows up to the limit in a window, then refuses, and counts each key apart', async () => {
       const limiter = await make();
       const results = [];
-      for (let i = 0; i < 4; i++) results.push((await limiter.hit('tenant:acme', 3, 60_000, t0)).allowed);
+      for (let i = 0; i < 4; i++) results.push((await limiter.hit('tenant:acme', `a-${i}`, 3, 60_000, t0)).allowed);
       expect(results).toEqual([true, true, true, false]);
-      expect((await limiter.hit('tenant:globex', 3, 60_000, t0)).allowed).toBe(true);
+      expect((await limiter.hit('tenant:globex', 'a-0', 3, 60_000, t0)).allowed).toBe(true);
     });
 
     it('starts again in the next window', async () => {
       const limiter = await make();
-      for (let i = 0; i < 3; i++) await limiter.hit('actor:a', 3, 60_000, t0);
-      expect((await limiter.hit('actor:a', 3, 60_000, t0)).allowed).toBe(false);
-      expect(await limiter.hit('actor:a', 3, 60_000, new Date(t0.getTime() + 60_000))).toEqual({ allowed: true, remaining: 2 });
+      for (let i = 0; i < 3; i++) await limiter.hit('actor:a', `a-${i}`, 3, 60_000, t0);
+      expect((await limiter.hit('actor:a', 'a-3', 3, 60_000, t0)).allowed).toBe(false);
+      expect(await limiter.hit('actor:a', 'a-4', 3, 60_000, new Date(t0.getTime() + 60_000))).toEqual({ allowed: true, remaining: 2 });
+    });
+
+    it('counts a repeated hit id once and answers it as the first time (a redelivery changes nothing)', async () => {
+      const limiter = await make();
+      expect(await limiter.hit('tenant:initech', 'a-1', 2, 60_000, t0)).toEqual({ allowed: true, remaining: 1 });
+      expect(await limiter.hit('tenant:initech', 'a-1', 2, 60_000, t0)).toEqual({ allowed: true, remaining: 1 });
+      expect(await limiter.hit('tenant:initech', 'a-2', 2, 60_000, t0)).toEqual({ allowed: true, remaining: 0 });
+      expect(await limiter.hit('tenant:initech', 'a-3', 2, 60_000, t0)).toEqual({ allowed: false, remaining: 0 });
+      // The redelivered first hit is still allowed; the refused third stays refused.
+      expect((await limiter.hit('tenant:initech', 'a-1', 2, 60_000, t0)).allowed).toBe(true);
+      expect((await limiter.hit('tenant:initech', 'a-3', 2, 60_000, t0)).allowed).toBe(false);
     });
   });
 }
