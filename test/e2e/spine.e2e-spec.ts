@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import canonicalize from 'canonicalize';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
 import pino from 'pino';
 import { signApproval, signingKeyFromPem } from '@countersign/approval';
 import { KafkaBus } from '@countersign/bus';
@@ -24,6 +26,26 @@ const proposal = (actionType: string, target: string, parameters: Record<string,
   context: {},
   ...extra,
 });
+
+/** A Redis key's content, whatever its type. */
+async function redisValue(redis: Redis, key: string): Promise<unknown> {
+  switch (await redis.type(key)) {
+    case 'string':
+      return redis.get(key);
+    case 'hash':
+      return redis.hgetall(key);
+    case 'list':
+      return redis.lrange(key, 0, -1);
+    case 'set':
+      return redis.smembers(key);
+    case 'zset':
+      return redis.zrange(key, 0, -1);
+    case 'stream':
+      return redis.xrange(key, '-', '+');
+    default:
+      return null;
+  }
+}
 
 const ACTION_TYPES = ['support.reply', 'support.refund', 'legal.statement', 'ticket.tag'];
 
@@ -141,6 +163,52 @@ describe('Countersign end to end on the real stack', () => {
     expect(late.status).toBe(409);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(sink.effects(id)).toBe(0);
+  });
+
+  it('regulated data reaches the target system and nothing else: reviewers, Redis, the audit table and the logs see it masked', async () => {
+    const card = '4111 1111 1111 1111';
+    const email = 'jane.doe@example.org';
+    const iban = 'DE89370400440532013000';
+    const secrets = [card, card.replace(/ /g, ''), email, iban];
+    const id = await submit(proposal('support.refund', `order-${newId()}`, { amount: 520, currency: 'EUR', reason: `refund to ${iban}, receipt to ${email}`, card }));
+    await waitStatus(id, 'in_review');
+    const shown = await eventually(async () => {
+      const res = await call('GET', `${stack.urls['review-queue']}/v1/reviews/${id}`, undefined, stack.tokens.reviewer);
+      expect(res.status).toBe(200);
+      return res.body as { shownDigest: string };
+    });
+    expect(JSON.stringify(shown)).toContain('[card …1111]');
+    const approved = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, { reason: 'card holder confirmed', shownDigest: shown.shownDigest }, stack.tokens.reviewer);
+    expect(approved.status).toBe(200);
+    await waitStatus(id, 'executed');
+    // Execution needs the real values, and gets them.
+    expect(sink.receipts.find((r) => r.actionId === id)!.body).toMatchObject({ parameters: { card, reason: `refund to ${iban}, receipt to ${email}` } });
+
+    const db = new Client({ connectionString: stack.env.DATABASE_URL });
+    await db.connect();
+    try {
+      const rows = await eventually(async () => {
+        const { rows } = await db.query<{ entry_json: string }>(`SELECT entry_json::text FROM audit_log WHERE entry_json::text LIKE '%' || $1 || '%'`, [id]);
+        expect(rows.map((r) => JSON.parse(r.entry_json).topic)).toEqual(expect.arrayContaining([TOPICS.actionProposed, TOPICS.reviewDecided, TOPICS.actionExecuted]));
+        return rows;
+      });
+      for (const secret of secrets) expect(rows.filter((r) => r.entry_json.includes(secret))).toEqual([]);
+    } finally {
+      await db.end();
+    }
+    const redis = new Redis(stack.env.REDIS_URL);
+    try {
+      const keys = await redis.keys(`${stack.env.REDIS_KEY_PREFIX}*`);
+      const values = await Promise.all(keys.map(async (k) => JSON.stringify(await redisValue(redis, k))));
+      expect(values.some((v) => v.includes(id))).toBe(true);
+      for (const secret of secrets) expect(values.filter((v) => v.includes(secret))).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+    const logDir = join(__dirname, '../../.stack/e2e', ns, 'logs');
+    const logs = readdirSync(logDir).map((f) => readFileSync(join(logDir, f), 'utf8'));
+    expect(logs.some((l) => l.includes(id))).toBe(true);
+    for (const secret of secrets) expect(logs.filter((l) => l.includes(secret))).toEqual([]);
   });
 
   it('separation of duties: the proposer cannot approve its own action, and the refusal is audited', async () => {
