@@ -12,8 +12,8 @@ import { toAuditEntry } from './audit-entry';
 @Injectable()
 export class AuditConsumer extends BusConsumer {
   protected readonly group = 'audit-writer.append';
-  // Every topic's partitions at once: appends from all of them share one transaction per batch.
-  protected override readonly concurrency = 64;
+  // Many events at once, from every topic: the appends in flight share one transaction per batch.
+  protected override readonly concurrency = 256;
 
   constructor(private readonly chain: AuditChainService) {
     super();

@@ -1,4 +1,5 @@
 import { AnyTopic, newId, TOPICS, TopicMap } from '@countersign/contracts';
+import { partitionFor } from './partitioner';
 import { EventBus } from './port';
 
 type ProposalEvent = TopicMap[typeof TOPICS.proposalSubmitted];
@@ -86,6 +87,34 @@ export function busContract(name: string, makeHarness: () => Promise<BusHarness>
         expect(got).toEqual([...got].sort((a, b) => a - b));
         expect(got).toHaveLength(20);
       }
+    }, timeoutMs);
+
+    it('lets the other keys of a partition go ahead while one key waits, and keeps that key in order', async () => {
+      const bus = await harness.bus();
+      const slow = 'action-slow';
+      // Keys on the slow key's partition: the same with 3 or 6 partitions (6 is a multiple of 3).
+      const home = partitionFor(slow, 6);
+      const others = Array.from({ length: 400 }, (_, i) => `action-${i}`).filter((k) => partitionFor(k, 6) === home).slice(0, 12);
+      expect(others).toHaveLength(12);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const handled: string[] = [];
+      await bus.subscribe({
+        group: 'contract.parallel',
+        handlers: {
+          [TOPICS.proposalSubmitted]: async (e) => {
+            if (e.subject === slow && e.data.parameters.seq === 0) await gate;
+            handled.push(`${e.subject}#${e.data.parameters.seq}`);
+          },
+        },
+      });
+      // Published together, as a busy producer would: they reach the consumer in one fetch.
+      await Promise.all([proposalEvent(slow, 0), proposalEvent(slow, 1), ...others.map((k) => proposalEvent(k, 2))].map((e) => bus.publish(TOPICS.proposalSubmitted, e)));
+      await eventually(() => expect(handled).toEqual(expect.arrayContaining(others.map((k) => `${k}#2`))));
+      // The slow key's second event waits for its first.
+      expect(handled.filter((h) => h.startsWith(`${slow}#`))).toEqual([]);
+      release();
+      await eventually(() => expect(handled.filter((h) => h.startsWith(`${slow}#`))).toEqual([`${slow}#0`, `${slow}#1`]));
     }, timeoutMs);
 
     it('shares partitions between two instances of one consumer group, each event handled once', async () => {

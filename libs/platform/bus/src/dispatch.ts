@@ -91,3 +91,57 @@ async function sendToDlq(msg: RawMessage, group: string, reason: string, correla
   logger.warn({ topic: msg.topic, partition: msg.partition, offset: msg.offset, reason, correlationId: event.correlationId }, 'dead-lettered');
   await deadLetter(target, event);
 }
+
+/** At most `limit` tasks at once; the rest wait their turn in arrival order. */
+export class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    else this.active++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
+/**
+ * Delivers a batch of one partition: the events of one key in offset order, different keys side by
+ * side (as many as `slots` lets run). Kafka only promises order per partition; Countersign needs it per
+ * action (the key), so this keeps what matters and stops one slow action from holding up its
+ * partition. Resolves once every message was handled or dead-lettered; rejects if a delivery was
+ * interrupted (the subscription closed), and the caller then does not move the partition's position.
+ */
+export async function deliverBatch(messages: RawMessage[], slots: Semaphore, deliverOne: (m: RawMessage) => Promise<void>, afterEach: () => Promise<void> = async () => undefined): Promise<void> {
+  const byKey = new Map<string | null, RawMessage[]>();
+  for (const m of messages) {
+    const lane = byKey.get(m.key);
+    if (lane) lane.push(m);
+    else byKey.set(m.key, [m]);
+  }
+  let failure: { error: unknown } | undefined;
+  await Promise.all(
+    [...byKey.values()].map((lane) =>
+      slots.run(async () => {
+        for (const m of lane) {
+          if (failure) return;
+          try {
+            await deliverOne(m);
+            await afterEach();
+          } catch (error) {
+            failure ??= { error };
+            return;
+          }
+        }
+      }),
+    ),
+  );
+  if (failure) throw failure.error;
+}

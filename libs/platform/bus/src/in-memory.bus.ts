@@ -1,9 +1,12 @@
 import { AnyTopic, TopicMap } from '@countersign/contracts';
 import { createLogger, Logger } from '@countersign/logging';
 import { encode } from './codec';
-import { deliver } from './dispatch';
-import { DEFAULT_RETRY, EventBus, HandlerMap, RetryPolicy, SubscribeOptions, Subscription } from './port';
+import { deliver, deliverBatch, Semaphore } from './dispatch';
+import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, EventBus, HandlerMap, RetryPolicy, SubscribeOptions, Subscription } from './port';
 import { partitionFor } from './partitioner';
+
+/** Messages a partition hands over at once, like one Kafka fetch. */
+const MAX_BATCH = 500;
 
 interface StoredMessage {
   key: string | null;
@@ -16,6 +19,8 @@ interface Member {
   retry: RetryPolicy;
   logger: Logger;
   closed: boolean;
+  /** Handlers in flight for this member, over all its partitions. */
+  slots: Semaphore;
   deadLetter: (topic: AnyTopic, event: TopicMap[AnyTopic]) => Promise<void>;
 }
 
@@ -88,16 +93,18 @@ export class InMemoryBroker {
       // One sequential worker per partition and group keeps per-key order.
       void (async () => {
         try {
+          // Like a fetch, take what was published in the same tick together, as one batch.
+          await new Promise((r) => setImmediate(r));
           while (committed[p] < log[p].length) {
             const member = this.owner(state, topic, p);
             if (!member) return;
-            const offset = committed[p];
-            const msg = log[p][offset];
+            const from = committed[p];
+            const batch = log[p].slice(from, from + MAX_BATCH).map((msg, i) => ({ topic, partition: p, offset: String(from + i), key: msg.key, value: msg.value }));
             try {
-              await deliver({ topic, partition: p, offset: String(offset), key: msg.key, value: msg.value }, group, member.handlers, member.retry, member.deadLetter, member.logger, () => member.closed);
-              committed[p] = offset + 1;
+              await deliverBatch(batch, member.slots, (m) => deliver(m, group, member.handlers, member.retry, member.deadLetter, member.logger, () => member.closed));
+              committed[p] = from + batch.length;
             } catch {
-              // The member closed mid-delivery: the message stays uncommitted and goes to the next owner.
+              // The member closed mid-batch: the batch stays uncommitted and goes to the next owner, as in Kafka.
               await new Promise((r) => setImmediate(r));
             }
           }
@@ -146,6 +153,7 @@ export class InMemoryBus implements EventBus {
       retry: this.retry,
       logger: this.logger,
       closed: false,
+      slots: new Semaphore(options.concurrency ?? DEFAULT_CONCURRENCY),
       deadLetter: (topic, event) => this.publish(topic, event),
     });
     const subscription: Subscription = {

@@ -2,9 +2,9 @@ import { ALL_TOPICS, AnyTopic, TopicMap } from '@countersign/contracts';
 import { createLogger, Logger } from '@countersign/logging';
 import { Admin, Consumer, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { encode } from './codec';
-import { deliver } from './dispatch';
+import { deliver, deliverBatch, Semaphore } from './dispatch';
 import { createTopics } from './kafka-topics';
-import { DEFAULT_RETRY, EventBus, RetryPolicy, SubscribeOptions, Subscription } from './port';
+import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, EventBus, RetryPolicy, SubscribeOptions, Subscription } from './port';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -16,8 +16,10 @@ export interface KafkaBusOptions {
   logger?: Logger;
   /** How long a fetch waits for data when the topic is idle: the floor of end-to-end latency. */
   maxWaitTimeInMs?: number;
-  /** Partitions a consumer works on at once (each partition stays sequential). */
+  /** Partitions a consumer fetches and works on at once. */
   partitionsConsumedConcurrently?: number;
+  /** Handlers in flight per subscription when it does not say (different keys side by side; one key in order). */
+  concurrency?: number;
 }
 
 interface Pending {
@@ -109,17 +111,20 @@ export class KafkaBus implements EventBus {
     await consumer.connect();
     const topics = Object.keys(options.handlers) as AnyTopic[];
     await consumer.subscribe({ topics: topics.map((t) => this.wire(t)), fromBeginning: true });
+    // Handlers in flight for this subscription, over all its partitions; each key stays in order.
+    const slots = new Semaphore(options.concurrency ?? this.options.concurrency ?? DEFAULT_CONCURRENCY);
     await consumer.run({
-      partitionsConsumedConcurrently: options.concurrency ?? this.options.partitionsConsumedConcurrently ?? 6,
-      eachMessage: async ({ topic, partition, message }) => {
-        await deliver(
-          { topic: topic.slice(this.ns.length), partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, value: message.value },
-          options.group,
-          options.handlers,
-          this.retry,
-          (dlq, event) => this.publish(dlq, event),
-          this.logger,
-          () => closed,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 6,
+      // The batch's last offset is committed only when every message in it was handled or dead-lettered.
+      eachBatchAutoResolve: true,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        const topic = batch.topic.slice(this.ns.length);
+        const messages = batch.messages.map((m) => ({ topic, partition: batch.partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value: m.value }));
+        await deliverBatch(
+          messages,
+          slots,
+          (m) => deliver(m, options.group, options.handlers, this.retry, (dlq, event) => this.publish(dlq, event), this.logger, () => closed || !isRunning() || isStale()),
+          heartbeat,
         );
       },
     });

@@ -20,8 +20,9 @@ export interface SubscribeOptions {
   group: string;
   handlers: HandlerMap;
   /**
-   * How many partitions are handled at once (each stays in order). Raise it for a consumer of many
-   * topics whose handler batches (the audit writer): more in flight, larger batches.
+   * How many events are handled at once, over all partitions: the events of one key (one action) always
+   * one after the other, in order; different keys side by side, so a slow action does not hold up the
+   * others of its partition. Raise it for a handler that batches (the audit writer): larger batches.
    */
   concurrency?: number;
 }
@@ -52,6 +53,9 @@ export interface RetryPolicy {
   initialBackoffMs: number;
   maxBackoffMs: number;
 }
+
+/** Events in flight per subscription when it does not say: enough to hide a handler's I/O round trips. */
+export const DEFAULT_CONCURRENCY = 32;
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialBackoffMs: 100, maxBackoffMs: 5_000 };
 

@@ -13,7 +13,7 @@ export abstract class BusConsumer implements OnApplicationBootstrap, OnApplicati
   /** `<service>.<purpose>`. */
   protected abstract readonly group: string;
   protected abstract handlers(): HandlerMap;
-  /** Partitions handled at once; the bus's default when unset. */
+  /** Events handled at once (one key always in order); the bus's default when unset. */
   protected readonly concurrency?: number;
 
   async onApplicationBootstrap() {
