@@ -10,10 +10,18 @@ export function executionContract(name: string, make: () => Promise<ExecutionRep
   describe(`ExecutionRepository contract: ${name}`, () => {
     it('keeps the first decision for an action', async () => {
       const repo = await make();
-      await repo.saveDecision(decision('a1', 'first'));
-      await repo.saveDecision(decision('a1', 'second'));
+      expect(await repo.saveDecision(decision('a1', 'first'))).toMatchObject({ actionId: 'a1', decisionEventId: 'first', state: 'decided', proposal, lane: 'review' });
+      // A second decision leaves the first in place, and says so by returning it.
+      expect(await repo.saveDecision(decision('a1', 'second'))).toMatchObject({ decisionEventId: 'first', state: 'decided' });
       expect(await repo.get('a1')).toMatchObject({ decisionEventId: 'first', state: 'decided', proposal, lane: 'review' });
       expect(await repo.get('a2')).toBeUndefined();
+    });
+
+    it('gives every one of many concurrent deliveries the same stored decision', async () => {
+      const repo = await make();
+      const stored = await Promise.all(Array.from({ length: 8 }, (_, i) => repo.saveDecision(decision('c1', `d-${i}`))));
+      const kept = (await repo.get('c1'))!.decisionEventId;
+      expect(stored.map((r) => r.decisionEventId)).toEqual(stored.map(() => kept));
     });
 
     it('lets exactly one of many concurrent claims execute', async () => {

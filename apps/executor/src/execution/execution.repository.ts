@@ -28,7 +28,8 @@ export type ClaimResult = { claimed: true } | { claimed: false; reason: 'not-dec
  * `executing` atomically (and consumes the approval's nonce): of all deliveries, only one executes.
  */
 export interface ExecutionRepository {
-  saveDecision(record: Omit<ActionRecord, 'state'>): Promise<void>;
+  /** Stores the decision unless one is stored already, and returns the record as it now stands (one round trip). */
+  saveDecision(record: Omit<ActionRecord, 'state'>): Promise<ActionRecord>;
   get(actionId: string): Promise<ActionRecord | undefined>;
   claim(actionId: string, authorisedBy: string, approvalNonce: string | null, now: Date): Promise<ClaimResult>;
   finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<void>;
@@ -76,30 +77,24 @@ export class PgExecutionRepository implements ExecutionRepository {
     }
   }
 
-  async saveDecision(r: Omit<ActionRecord, 'state'>): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO executor_actions (action_id, correlation_id, decision_event_id, digest, lane, proposal, state)
-       VALUES ($1, $2, $3, $4, $5, $6, 'decided') ON CONFLICT (action_id) DO NOTHING`,
+  async saveDecision(r: Omit<ActionRecord, 'state'>): Promise<ActionRecord> {
+    // The new row, or (when a decision was stored before) the existing one: either way one statement.
+    const { rows } = await this.pool.query<ActionRow>(
+      `WITH inserted AS (
+         INSERT INTO executor_actions (action_id, correlation_id, decision_event_id, digest, lane, proposal, state)
+         VALUES ($1, $2, $3, $4, $5, $6, 'decided') ON CONFLICT (action_id) DO NOTHING RETURNING *)
+       SELECT * FROM inserted UNION ALL SELECT * FROM executor_actions WHERE action_id = $1 AND NOT EXISTS (SELECT 1 FROM inserted)`,
       [r.actionId, r.correlationId, r.decisionEventId, r.digest, r.lane, JSON.stringify(r.proposal)],
     );
+    if (rows[0]) return toRecord(rows[0]);
+    // A concurrent delivery inserted the row after this statement's snapshot was taken: ON CONFLICT saw
+    // it, the SELECT could not. A new statement sees it.
+    return (await this.get(r.actionId))!;
   }
 
   async get(actionId: string): Promise<ActionRecord | undefined> {
-    const { rows } = await this.pool.query('SELECT * FROM executor_actions WHERE action_id = $1', [actionId]);
-    const r = rows[0];
-    if (!r) return undefined;
-    return {
-      actionId: r.action_id,
-      correlationId: r.correlation_id,
-      decisionEventId: r.decision_event_id,
-      digest: r.digest,
-      lane: r.lane,
-      proposal: r.proposal,
-      state: r.state,
-      authorisedBy: r.authorised_by ?? undefined,
-      claimedAt: r.claimed_at?.toISOString(),
-      outcome: r.outcome ?? undefined,
-    };
+    const { rows } = await this.pool.query<ActionRow>('SELECT * FROM executor_actions WHERE action_id = $1', [actionId]);
+    return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
   async claim(actionId: string, authorisedBy: string, nonce: string | null, now: Date): Promise<ClaimResult> {
@@ -152,4 +147,33 @@ export class PgExecutionRepository implements ExecutionRepository {
     const { rows } = await this.pool.query('DELETE FROM executor_early_approvals WHERE action_id = $1 RETURNING event', [actionId]);
     return rows[0]?.event;
   }
+}
+
+/** A row of executor_actions as node-postgres returns it. */
+interface ActionRow {
+  action_id: string;
+  correlation_id: string;
+  decision_event_id: string;
+  digest: string;
+  lane: Lane;
+  proposal: Proposal;
+  state: ExecutionState;
+  authorised_by: string | null;
+  claimed_at: Date | null;
+  outcome: ActionRecord['outcome'] | null;
+}
+
+function toRecord(r: ActionRow): ActionRecord {
+  return {
+    actionId: r.action_id,
+    correlationId: r.correlation_id,
+    decisionEventId: r.decision_event_id,
+    digest: r.digest,
+    lane: r.lane,
+    proposal: r.proposal,
+    state: r.state,
+    authorisedBy: r.authorised_by ?? undefined,
+    claimedAt: r.claimed_at?.toISOString(),
+    outcome: r.outcome ?? undefined,
+  };
 }

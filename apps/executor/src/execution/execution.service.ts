@@ -40,7 +40,7 @@ export class ExecutionService {
 
   /** Every policy decision is stored first, so an approval that arrives early is never lost. */
   async onPolicyDecided(e: PolicyDecidedEvent): Promise<void> {
-    await this.executions.saveDecision({
+    const record = await this.executions.saveDecision({
       actionId: e.subject,
       correlationId: e.correlationId,
       decisionEventId: e.id,
@@ -48,7 +48,6 @@ export class ExecutionService {
       lane: e.data.lane,
       proposal: e.data.proposal,
     });
-    const record = (await this.executions.get(e.subject))!;
     if (record.decisionEventId !== e.id) {
       this.logger.warn({ kept: record.decisionEventId, ignored: e.id }, 'a second policy decision for one action; the first one stands');
       return;

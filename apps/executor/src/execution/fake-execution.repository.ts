@@ -8,6 +8,7 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
 
   async saveDecision(r: Omit<ActionRecord, 'state'>) {
     if (!this.records.has(r.actionId)) this.records.set(r.actionId, { ...structuredClone(r), state: 'decided' });
+    return structuredClone(this.records.get(r.actionId)!);
   }
 
   async get(actionId: string) {
