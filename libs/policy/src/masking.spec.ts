@@ -40,6 +40,15 @@ describe('masking regulated data', () => {
 
   it('uses configured national-id patterns', () => {
     expect(maskText('id AB-123456-C', { nationalIds: [{ name: 'test-id', pattern: /\bAB-\d{6}-C\b/g }] })).toBe('id [test-id]');
+    // A configured pattern needs no digit: it is applied even where no built-in one could match.
+    expect(maskText('codename BLUEFALCON', { nationalIds: [{ name: 'codename', pattern: /\bBLUE[A-Z]+\b/g }] })).toBe('codename [codename]');
+  });
+
+  it('keeps a key named __proto__ as data, masked like any other', () => {
+    const masked = maskDeep(JSON.parse('{"__proto__": {"email": "jane@example.org"}, "note": "plain"}') as Record<string, unknown>);
+    expect(Object.getPrototypeOf(masked)).toBe(Object.prototype);
+    expect(Object.keys(masked)).toEqual(['__proto__', 'note']);
+    expect(JSON.stringify(masked)).toBe('{"__proto__":{"email":"j***@[email]"},"note":"plain"}');
   });
 
   it('never throws, is idempotent, and leaves no valid card number behind (property)', () => {

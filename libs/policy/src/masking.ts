@@ -51,6 +51,8 @@ export function ibanValid(iban: string): boolean {
   return rest === 1;
 }
 
+/** What any built-in pattern needs somewhere in the text. */
+const MAYBE_REGULATED = /[\d@]/;
 const EMAIL = /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g;
 const IBAN = /\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]){11,30}\b/g;
 // A card number is written as one run of 13–19 digits or in the usual groups (4-4-4-4, 4-6-5).
@@ -60,14 +62,23 @@ const PHONE = /(?<![\w+])(?:\+\d[\d ()-]{7,}\d|\(?\d{2,5}\)?[ -]\d{3,4}[ -]\d{3,
 
 /** Masks the regulated data in one string. Idempotent: masking masked text changes nothing. */
 export function maskText(text: string, options: MaskingOptions = {}): string {
-  let out = text.replace(EMAIL, (m) => `${m[0]}***@[email]`);
+  // Every built-in pattern needs a digit or an '@': most strings (reasons, names, tags) have neither.
+  if (!MAYBE_REGULATED.test(text)) return options.nationalIds?.length ? maskNationalIds(text, options.nationalIds) : text;
+  let out = text.includes('@') ? text.replace(EMAIL, (m) => `${m[0]}***@[email]`) : text;
   out = out.replace(IBAN, (m) => (ibanValid(m) ? `${m.slice(0, 2)}** [iban …${m.replace(/\s/g, '').slice(-4)}]` : m));
   out = out.replace(CARD, (m) => {
     const digits = m.replace(/[ -]/g, '');
     return luhnValid(digits) ? `[card …${digits.slice(-4)}]` : m;
   });
-  for (const { name, pattern } of [...DEFAULT_NATIONAL_IDS, ...(options.nationalIds ?? [])]) out = out.replace(pattern, `[${name}]`);
+  out = maskNationalIds(out, DEFAULT_NATIONAL_IDS);
+  if (options.nationalIds?.length) out = maskNationalIds(out, options.nationalIds);
   out = out.replace(PHONE, (m) => (m.replace(/\D/g, '').length >= 9 ? `[phone …${m.replace(/\D/g, '').slice(-2)}]` : m));
+  return out;
+}
+
+function maskNationalIds(text: string, patterns: ReadonlyArray<{ name: string; pattern: RegExp }>): string {
+  let out = text;
+  for (const { name, pattern } of patterns) out = out.replace(pattern, `[${name}]`);
   return out;
 }
 
@@ -77,7 +88,14 @@ export function maskDeep<T>(value: T, options: MaskingOptions = {}): T {
   if (Array.isArray(value)) return value.map((v) => maskDeep(v, options)) as T;
   if (value && typeof value === 'object') {
     const keep = options.keepKeys ?? IDENTIFIER_KEYS;
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, keep.has(k) ? v : maskDeep(v, options)])) as T;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      const masked = keep.has(k) ? v : maskDeep(v, options);
+      // A key named __proto__ (JSON.parse makes one) stays a plain key, as Object.fromEntries would keep it.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: masked, enumerable: true, writable: true, configurable: true });
+      else out[k] = masked;
+    }
+    return out as T;
   }
   return value;
 }
