@@ -116,24 +116,38 @@ export class Semaphore {
  * Delivers a batch of one partition: the events of one key in offset order, different keys side by
  * side (as many as `slots` lets run). Kafka only promises order per partition; Countersign needs it per
  * action (the key), so this keeps what matters and stops one slow action from holding up its
- * partition. Resolves once every message was handled or dead-lettered; rejects if a delivery was
- * interrupted (the subscription closed), and the caller then does not move the partition's position.
+ * partition. `done` hears the offset below which everything is handled (or dead-lettered), as it
+ * grows, so an interrupted batch is redelivered only from its first unfinished message. Rejects if a
+ * delivery was interrupted (the subscription closed, the group rebalanced).
  */
-export async function deliverBatch(messages: RawMessage[], slots: Semaphore, deliverOne: (m: RawMessage) => Promise<void>, afterEach: () => Promise<void> = async () => undefined): Promise<void> {
-  const byKey = new Map<string | null, RawMessage[]>();
-  for (const m of messages) {
+export async function deliverBatch(
+  messages: RawMessage[],
+  slots: Semaphore,
+  deliverOne: (m: RawMessage) => Promise<void>,
+  done: (offset: string) => void = () => undefined,
+  afterEach: () => Promise<void> = async () => undefined,
+): Promise<void> {
+  const byKey = new Map<string | null, number[]>();
+  messages.forEach((m, i) => {
     const lane = byKey.get(m.key);
-    if (lane) lane.push(m);
-    else byKey.set(m.key, [m]);
-  }
+    if (lane) lane.push(i);
+    else byKey.set(m.key, [i]);
+  });
+  const finished = new Array<boolean>(messages.length).fill(false);
+  let contiguous = 0;
   let failure: { error: unknown } | undefined;
   await Promise.all(
     [...byKey.values()].map((lane) =>
       slots.run(async () => {
-        for (const m of lane) {
+        for (const i of lane) {
           if (failure) return;
           try {
-            await deliverOne(m);
+            await deliverOne(messages[i]);
+            finished[i] = true;
+            if (i === contiguous) {
+              while (contiguous < messages.length && finished[contiguous]) contiguous++;
+              done(messages[contiguous - 1].offset);
+            }
             await afterEach();
           } catch (error) {
             failure ??= { error };

@@ -101,10 +101,14 @@ export class InMemoryBroker {
             const from = committed[p];
             const batch = log[p].slice(from, from + MAX_BATCH).map((msg, i) => ({ topic, partition: p, offset: String(from + i), key: msg.key, value: msg.value }));
             try {
-              await deliverBatch(batch, member.slots, (m) => deliver(m, group, member.handlers, member.retry, member.deadLetter, member.logger, () => member.closed));
-              committed[p] = from + batch.length;
+              await deliverBatch(
+                batch,
+                member.slots,
+                (m) => deliver(m, group, member.handlers, member.retry, member.deadLetter, member.logger, () => member.closed),
+                (offset) => (committed[p] = Number(offset) + 1),
+              );
             } catch {
-              // The member closed mid-batch: the batch stays uncommitted and goes to the next owner, as in Kafka.
+              // The member closed mid-batch: the rest of the batch stays uncommitted and goes to the next owner, as in Kafka.
               await new Promise((r) => setImmediate(r));
             }
           }

@@ -115,15 +115,16 @@ export class KafkaBus implements EventBus {
     const slots = new Semaphore(options.concurrency ?? this.options.concurrency ?? DEFAULT_CONCURRENCY);
     await consumer.run({
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 6,
-      // The batch's last offset is committed only when every message in it was handled or dead-lettered.
+      // Offsets are resolved as the handled prefix of the batch grows, and committed from there.
       eachBatchAutoResolve: true,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const topic = batch.topic.slice(this.ns.length);
         const messages = batch.messages.map((m) => ({ topic, partition: batch.partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value: m.value }));
         await deliverBatch(
           messages,
           slots,
           (m) => deliver(m, options.group, options.handlers, this.retry, (dlq, event) => this.publish(dlq, event), this.logger, () => closed || !isRunning() || isStale()),
+          resolveOffset,
           heartbeat,
         );
       },
