@@ -16,7 +16,7 @@ export interface KafkaBusOptions {
   logger?: Logger;
   /** How long a fetch waits for data when the topic is idle: the floor of end-to-end latency. */
   maxWaitTimeInMs?: number;
-  /** Partitions a consumer fetches and works on at once. */
+  /** Partitions a consumer works on at once (default: its handlers in flight). */
   partitionsConsumedConcurrently?: number;
   /** Handlers in flight per subscription when it does not say (different keys side by side; one key in order). */
   concurrency?: number;
@@ -112,9 +112,11 @@ export class KafkaBus implements EventBus {
     const topics = Object.keys(options.handlers) as AnyTopic[];
     await consumer.subscribe({ topics: topics.map((t) => this.wire(t)), fromBeginning: true });
     // Handlers in flight for this subscription, over all its partitions; each key stays in order.
-    const slots = new Semaphore(options.concurrency ?? this.options.concurrency ?? DEFAULT_CONCURRENCY);
+    const inFlight = options.concurrency ?? this.options.concurrency ?? DEFAULT_CONCURRENCY;
+    const slots = new Semaphore(inFlight);
     await consumer.run({
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 6,
+      // As many partitions at once as there are slots: no partition waits for another's batch while a slot is free.
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? inFlight,
       // Offsets are resolved as the handled prefix of the batch grows, and committed from there.
       eachBatchAutoResolve: true,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
