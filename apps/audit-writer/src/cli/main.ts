@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Pool } from 'pg';
 import type { TreeHead } from '@countersign/audit-chain';
+import { PgAuditLogRepository } from '../ingest/audit-log.repository';
+import { buildSegment, SegmentRangeError } from '../query/segment';
 import { completeness, consistency, Io, loadHeadDir, loadVerifierKeys, prove, verifyDatabase, verifySegmentFile } from './audit-commands';
 
 const USAGE = `countersign audit <command>
@@ -10,7 +12,9 @@ const USAGE = `countersign audit <command>
   prove --database URL --index N [--tree-size S]              an inclusion proof of one entry
   consistency HEAD1.json HEAD2.json --database URL --keys F   that the log only grew between two heads
   completeness --database URL --since ISO-TIME                actions without a complete chain
-Exit code: 0 verified, 1 a problem was found, 2 bad usage.`;
+  export --database URL [--from N] [--to M] [--out FILE]      a signed segment file (stdout by default), for
+                                                              offline verification or \`countersign policy replay\`
+Exit code: 0 verified (or exported), 1 a problem was found, 2 bad usage.`;
 
 /** `countersign audit …`; returns the exit code. */
 export async function runAuditCli(argv: string[], io: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) }): Promise<number> {
@@ -19,7 +23,7 @@ export async function runAuditCli(argv: string[], io: Io = { out: (l) => process
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { database: { type: 'string' }, segment: { type: 'string' }, keys: { type: 'string' }, 'heads-dir': { type: 'string' }, index: { type: 'string' }, 'tree-size': { type: 'string' }, since: { type: 'string' } },
+      options: { database: { type: 'string' }, segment: { type: 'string' }, keys: { type: 'string' }, 'heads-dir': { type: 'string' }, index: { type: 'string' }, 'tree-size': { type: 'string' }, since: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, out: { type: 'string' } },
     });
   } catch (e) {
     io.err(`${(e as Error).message}\n${USAGE}`);
@@ -63,6 +67,30 @@ export async function runAuditCli(argv: string[], io: Io = { out: (l) => process
         for (const g of result.gaps) io.out(`gap: action ${g.actionId} has no ${g.missing} (reached: ${g.reached.join(' → ')})`);
         io.out(`${result.actions} actions since ${since}, ${result.gaps.length} incomplete`);
         return result.gaps.length ? 1 : 0;
+      }
+      case 'export': {
+        need('database');
+        const index = (k: 'from' | 'to') => {
+          if (v[k] === undefined) return undefined;
+          const n = Number(v[k]);
+          if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${k} must be an entry index (an integer ≥ 0)`);
+          return n;
+        };
+        let segment: string;
+        try {
+          segment = await buildSegment(new PgAuditLogRepository(pool!), index('from'), index('to'));
+        } catch (e) {
+          if (e instanceof SegmentRangeError) throw new UsageError(e.message);
+          throw e;
+        }
+        const entries = segment.split('\n').filter((l) => l.startsWith('{"kind":"entry"')).length;
+        if (v.out) {
+          writeFileSync(v.out, segment);
+          io.err(`exported ${entries} entries to ${v.out}`);
+        } else {
+          io.out(segment.trimEnd());
+        }
+        return 0;
       }
       default:
         throw new UsageError(command ? `unknown command ${command}` : 'a command is required');

@@ -1,8 +1,9 @@
 import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query } from '@nestjs/common';
-import { CompactRange, entryBytes, exportSegment, inclusionProof, leafHash } from '@countersign/audit-chain';
+import { entryBytes, inclusionProof, leafHash } from '@countersign/audit-chain';
 import { Roles } from '@countersign/nest';
 import { AuditLogRepository, StoredEntry } from '../ingest/audit-log.repository';
 import { AUDIT_LOG } from '../tokens';
+import { buildSegment, SegmentRangeError } from './segment';
 
 const int = (name: string, v: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER) => {
   if (v === undefined) return fallback;
@@ -78,12 +79,11 @@ export class AuditController {
   @Get('segment')
   @Header('Content-Type', 'application/x-ndjson')
   async segment(@Query('from') fromParam?: string, @Query('to') toParam?: string) {
-    const heads = await this.log.heads();
-    const from = int('from', fromParam, 0);
-    const to = int('to', toParam, heads[heads.length - 1]?.treeSize ?? 0);
-    if (to <= from) throw new BadRequestException('to: must be greater than from (and a signed head must cover it)');
-    const prefix = CompactRange.empty();
-    for (const e of await this.log.range(0, from)) prefix.append(e.bytes !== undefined ? leafHash(Buffer.from(e.bytes, 'utf8')) : leafHash(entryBytes(e.entry)));
-    return exportSegment(await this.log.range(from, to), heads.filter((h) => h.treeSize > from && h.treeSize <= to), prefix.state());
+    try {
+      return await buildSegment(this.log, int('from', fromParam, 0), toParam === undefined ? undefined : int('to', toParam, 0));
+    } catch (e) {
+      if (e instanceof SegmentRangeError) throw new BadRequestException(e.message);
+      throw e;
+    }
   }
 }
