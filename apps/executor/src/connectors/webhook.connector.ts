@@ -1,12 +1,16 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Connector, ConnectorRequest, ConnectorResult } from './connector';
 
 /**
  * Sends the action to a configured URL as JSON with an `Idempotency-Key` header. 2xx is executed,
  * 4xx failed (the target refused it); a timeout, a 5xx or a dropped connection may have taken
- * effect, so it is `outcome_unknown`.
+ * effect, so it is `outcome_unknown`. Plain `node:http` over kept-alive connections: with `fetch`
+ * (undici and its web streams) the executor spent about a third more CPU per action (bench:spine).
  */
 export class WebhookConnector implements Connector {
   readonly name = 'webhook';
+  private readonly agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 64 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }) };
 
   /** `url` may be a function, for a target whose address is known only after start (the embedded sink). */
   constructor(
@@ -15,21 +19,48 @@ export class WebhookConnector implements Connector {
   ) {}
 
   async execute(request: ConnectorRequest, idempotencyKey: string): Promise<ConnectorResult> {
-    let response: Response;
+    let answer: { status: number; requestId?: string };
     try {
-      response = await fetch(typeof this.url === 'string' ? this.url : this.url(), {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey, 'X-Countersign-Action-Id': request.actionId },
-        body: JSON.stringify(request),
-        signal: AbortSignal.timeout(this.timeoutMs),
+      answer = await this.post(new URL(typeof this.url === 'string' ? this.url : this.url()), JSON.stringify(request), {
+        'Idempotency-Key': idempotencyKey,
+        'X-Countersign-Action-Id': request.actionId,
       });
     } catch (e) {
       return { status: 'outcome_unknown', error: `webhook request failed: ${(e as Error).message}` };
     }
-    const requestId = response.headers.get('x-request-id') ?? undefined;
-    await response.arrayBuffer().catch(() => undefined);
-    if (response.ok) return { status: 'executed', externalRequestId: requestId };
-    if (response.status >= 400 && response.status < 500) return { status: 'failed', error: `webhook answered ${response.status}` };
-    return { status: 'outcome_unknown', error: `webhook answered ${response.status}` };
+    if (answer.status >= 200 && answer.status < 300) return { status: 'executed', externalRequestId: answer.requestId };
+    if (answer.status >= 400 && answer.status < 500) return { status: 'failed', error: `webhook answered ${answer.status}` };
+    return { status: 'outcome_unknown', error: `webhook answered ${answer.status}` };
+  }
+
+  /** One POST, answered (status and request id, body drained) within the timeout, or rejected. */
+  private post(url: URL, body: string, headers: Record<string, string>): Promise<{ status: number; requestId?: string }> {
+    const https = url.protocol === 'https:';
+    return new Promise((resolve, reject) => {
+      const req = (https ? httpsRequest : httpRequest)(
+        url,
+        {
+          method: 'POST',
+          agent: https ? this.agents.https : this.agents.http,
+          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...headers },
+        },
+        (res) => {
+          const requestId = res.headers['x-request-id'];
+          res.on('error', reject);
+          res.on('end', () => {
+            // Answered: the timer must not fire later, when the connection may carry another request.
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, requestId: Array.isArray(requestId) ? requestId[0] : requestId });
+          });
+          res.resume();
+        },
+      );
+      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      req.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      req.end(body);
+    });
   }
 }

@@ -1,0 +1,89 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { ConnectorRequest } from './connector';
+import { WebhookConnector } from './webhook.connector';
+
+// real: an HTTP server on 127.0.0.1 standing in for the target system; fake: nothing.
+const request: ConnectorRequest = { actionId: 'a-1', actionType: 'support.refund', target: 'order-7', parameters: { amount: 20, card: '4111 1111 1111 1111' }, tenant: 'acme', digest: 'd'.repeat(64) };
+
+describe('WebhookConnector', () => {
+  let server: Server;
+  let url: string;
+  let answer: (req: IncomingMessage, res: ServerResponse, body: string) => void;
+  const received: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        answer(req, res, body);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/effects`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('sends the action as approved with its idempotency key, and reads the target request id on 2xx', async () => {
+    answer = (_req, res) => res.writeHead(201, { 'X-Request-Id': 'target-42' }).end('{"ok":true}');
+    const result = await new WebhookConnector(url).execute(request, 'key-1');
+    expect(result).toEqual({ status: 'executed', externalRequestId: 'target-42' });
+    const last = received[received.length - 1];
+    expect(last.headers).toMatchObject({ 'idempotency-key': 'key-1', 'x-countersign-action-id': 'a-1', 'content-type': 'application/json' });
+    expect(JSON.parse(last.body)).toEqual(request);
+  });
+
+  it('calls a 4xx failed (the target refused) and a 5xx outcome_unknown (it may have acted)', async () => {
+    answer = (_req, res) => res.writeHead(422).end('no such order');
+    expect(await new WebhookConnector(url).execute(request, 'key-2')).toEqual({ status: 'failed', error: 'webhook answered 422' });
+    answer = (_req, res) => res.writeHead(503).end();
+    expect(await new WebhookConnector(url).execute(request, 'key-3')).toEqual({ status: 'outcome_unknown', error: 'webhook answered 503' });
+  });
+
+  it('calls no answer in time, or no connection, outcome_unknown', async () => {
+    answer = () => undefined; // never answers
+    const slow = await new WebhookConnector(url, 200).execute(request, 'key-4');
+    expect(slow).toMatchObject({ status: 'outcome_unknown', error: expect.stringMatching(/^webhook request failed: /) });
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const refused = await new WebhookConnector(`http://127.0.0.1:${port}/effects`).execute(request, 'key-5');
+    expect(refused).toMatchObject({ status: 'outcome_unknown', error: expect.stringMatching(/^webhook request failed: /) });
+  });
+
+  it('reuses its connection for the next call', async () => {
+    answer = (_req, res) => res.writeHead(200).end();
+    const connector = new WebhookConnector(url);
+    let opened = 0;
+    const count = () => opened++;
+    server.on('connection', count);
+    try {
+      for (let i = 0; i < 3; i++) expect(await connector.execute(request, `key-reuse-${i}`)).toMatchObject({ status: 'executed' });
+    } finally {
+      server.off('connection', count);
+    }
+    expect(opened).toBe(1);
+  });
+
+  it('keeps a reused connection alive past the timeout of the calls it carried', async () => {
+    answer = (_req, res) => res.writeHead(200).end();
+    const connector = new WebhookConnector(url, 100);
+    let opened = 0;
+    const count = () => opened++;
+    server.on('connection', count);
+    try {
+      expect(await connector.execute(request, 'key-t1')).toMatchObject({ status: 'executed' });
+      await new Promise((r) => setTimeout(r, 250));
+      expect(await connector.execute(request, 'key-t2')).toMatchObject({ status: 'executed' });
+    } finally {
+      server.off('connection', count);
+    }
+    expect(opened).toBe(1);
+  });
+});
