@@ -6,7 +6,7 @@ import { Connector, ConnectorRequest, ConnectorResult } from './connector';
  * Sends the action to a configured URL as JSON with an `Idempotency-Key` header. 2xx is executed,
  * 4xx failed (the target refused it); a timeout, a 5xx or a dropped connection may have taken
  * effect, so it is `outcome_unknown`. Plain `node:http` over kept-alive connections: with `fetch`
- * (undici and its web streams) the executor spent about a third more CPU per action (bench:spine).
+ * (undici and its web streams) the executor spent 1.5–1.9× the CPU per action (bench:spine, /proc).
  */
 export class WebhookConnector implements Connector {
   readonly name = 'webhook';
