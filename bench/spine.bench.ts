@@ -1,8 +1,10 @@
 // npm run bench:spine — autonomous-lane throughput through all five services over the real broker,
 // beside raw kafkajs produce→consume on one topic of the same broker, measured in the same run; then
-// end-to-end latency (proposal produced → executed and audited) at a trickle (10/s) and at a fixed offered load.
+// end-to-end latency (proposal produced → executed and audited) at a trickle (10/s) and at a fixed offered load,
+// and the CPU each service spends per action (from /proc) in the throughput phase.
 // Needs the real stack (the npm script starts it). Prints both rates, their ratio, and p50/p99.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Client } from 'pg';
@@ -13,6 +15,8 @@ import { loadStackEnvFile, startDistributed, startWebhookSink, uniqueName } from
 
 const THROUGHPUT_N = Number(process.env.BENCH_N ?? 3000);
 const LOAD_RATE = Number(process.env.BENCH_RATE ?? 500);
+/** USER_HZ: the unit of /proc/<pid>/stat times (100 on Linux x86_64). */
+const CLOCK_TICKS = 100;
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 /** A trickle, well under capacity: the pipeline's own latency, without queueing. */
 const IDLE_RATE = 10;
@@ -60,6 +64,17 @@ async function rawKafka(n: number): Promise<number> {
   await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
   await admin.disconnect();
   return rate;
+}
+
+/** CPU time (user + system) a process has used so far, from /proc (NaN where there is none). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after "pid (comm) ".
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -115,10 +130,13 @@ async function main() {
 
     process.stdout.write(`throughput: ${THROUGHPUT_N} autonomous proposals, as fast as they are taken…\n`);
     const since = new Date().toISOString();
+    const cpuBefore = stack.running.map((s) => cpuMs(s.process.pid));
     const started = performance.now();
     for (let i = 0; i < THROUGHPUT_N; i += 500) await Promise.all(Array.from({ length: Math.min(500, THROUGHPUT_N - i) }, (_, j) => submit(i + j)));
     while ((await executedAudited(since)) < THROUGHPUT_N) await new Promise((r) => setTimeout(r, 50));
     const spine = THROUGHPUT_N / ((performance.now() - started) / 1000);
+    // CPU per action by service: steadier than the rate on a shared machine, and it says where to look.
+    const cpuPerAction = stack.running.map((s, i) => ({ name: s.name, ms: (cpuMs(s.process.pid) - cpuBefore[i]) / THROUGHPUT_N }));
 
     const idle = await latencyAt(IDLE_RATE, IDLE_SECONDS);
     const loaded = await latencyAt(LOAD_RATE, LOAD_SECONDS);
@@ -129,6 +147,10 @@ async function main() {
     line('Countersign autonomous lane, proposal→executed+audited', `${spine.toFixed(0)} actions/s`);
     line('ratio (Countersign / raw hop)', `${((spine / raw) * 100).toFixed(1)} %   (goal later: ≥ 25 %)`);
     for (const l of [idle, loaded]) line(`end-to-end latency at ${l.offered.toFixed(0)}/s offered (${l.lat.length} actions)`, `p50 ${pct(l.lat, 50).toFixed(1)} ms   p99 ${pct(l.lat, 99).toFixed(1)} ms   (goal later: p99 ≤ 50 ms at 1,000/s)`);
+    if (cpuPerAction.every((c) => !Number.isNaN(c.ms))) {
+      line('CPU per action (throughput phase), by service', cpuPerAction.map((c) => `${c.name} ${c.ms.toFixed(2)}`).join(', ') + ' ms');
+      line('', `all five: ${cpuPerAction.reduce((t, c) => t + c.ms, 0).toFixed(2)} ms per action`);
+    }
     line('effects on the target (must equal actions)', `${new Set(sink.receipts.map((r) => r.idempotencyKey)).size} distinct, ${sink.receipts.length} deliveries`);
   } finally {
     await db.end();
