@@ -4,6 +4,7 @@ import { createUnleashFlagReader } from '@countersign/flags';
 import { runService } from '@countersign/nest';
 import { createRedis } from '@countersign/storage';
 import { DEFAULT_CONTRACT_PATH, PolicyEngineModule } from './policy-engine.module';
+import { RedisDecisionRepository } from './decision/decision.repository';
 import { RedisRateLimiter } from './rate-limit/redis-rate-limiter';
 
 void runService({
@@ -25,6 +26,8 @@ void runService({
     TRUST_STACK_HEALTHY: z.enum(['true', 'false']).default('true'),
     /** HMAC key (base64) that verifies scoped tokens of privileged action types; none: privileged actions are prohibited. */
     SCOPED_TOKEN_KEY: z.string().min(16).optional(),
+    /** How long a decision is kept to answer a redelivered proposal with the same decision. */
+    DECISION_TTL_SECONDS: z.coerce.number().int().min(60).default(6 * 3600),
   }),
   async build({ config }) {
     const flags = createUnleashFlagReader({
@@ -44,6 +47,7 @@ void runService({
           flags,
           flagNames: { execPrefix: config.FLAG_PREFIX, autonomyPrefix: config.AUTONOMY_FLAG_PREFIX },
           rateLimiter: new RedisRateLimiter(redis),
+          decisions: new RedisDecisionRepository(redis, config.DECISION_TTL_SECONDS),
           settings: {
             degradationMode: config.DEGRADATION_MODE,
             trustStackHealthy: config.TRUST_STACK_HEALTHY === 'true',

@@ -8,8 +8,9 @@ import { ContractStore } from './contract/contract.store';
 import { PolicyController } from './contract/policy.controller';
 import { FlagNames } from './decision/autonomy';
 import { DecisionConsumer } from './decision/decision.consumer';
+import { DecisionRepository, InMemoryDecisionRepository } from './decision/decision.repository';
 import { DecisionService, DecisionSettings } from './decision/decision.service';
-import { CONTRACT_PATH, DECISION_SETTINGS, FLAG_NAMES, FLAGS, INSTANCE_ID, RATE_LIMITER } from './tokens';
+import { CONTRACT_PATH, DECISION_SETTINGS, DECISIONS, FLAG_NAMES, FLAGS, INSTANCE_ID, RATE_LIMITER } from './tokens';
 
 /** The project's own operational contract, versioned in the repository. */
 export const DEFAULT_CONTRACT_PATH = join(__dirname, '../contract/countersign.contract.yaml');
@@ -23,6 +24,8 @@ export interface PolicyEngineOptions {
   flagNames: FlagNames;
   /** Redis-backed in production; in-process when absent (embedded mode). */
   rateLimiter?: RateLimiter;
+  /** The first decision per action (Redis in production; in-process when absent). */
+  decisions?: DecisionRepository;
   settings?: Partial<DecisionSettings>;
 }
 
@@ -42,6 +45,7 @@ export class PolicyEngineModule {
         { provide: FLAGS, useValue: o.flags },
         { provide: FLAG_NAMES, useValue: o.flagNames },
         { provide: RATE_LIMITER, useValue: o.rateLimiter ?? new InMemoryRateLimiter() },
+        { provide: DECISIONS, useValue: o.decisions ?? new InMemoryDecisionRepository() },
         { provide: DECISION_SETTINGS, useValue: { degradationMode: 'normal', trustStackHealthy: true, ...o.settings } },
         { provide: INSTANCE_ID, useValue: randomUUID().slice(0, 8) },
       ],

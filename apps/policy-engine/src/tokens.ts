@@ -3,5 +3,6 @@ export const FLAGS = Symbol('FlagReader');
 export const FLAG_NAMES = Symbol('FlagNames');
 export const CONTRACT_PATH = Symbol('ContractPath');
 export const RATE_LIMITER = Symbol('RateLimiter');
+export const DECISIONS = Symbol('DecisionRepository');
 export const DECISION_SETTINGS = Symbol('DecisionSettings');
 export const INSTANCE_ID = Symbol('InstanceId');

@@ -56,6 +56,19 @@ function setup(flag: FlagState = 'on') {
 }
 
 describe('ExecutionService', () => {
+  it('acts on the decision it stored first, not on a later copy of it that says otherwise (flags changed before a redelivery)', async () => {
+    const t = setup();
+    await t.service.onPolicyDecided(t.decided('review'));
+    // The same decision event, evaluated again after the autonomy flag was raised: it must not execute.
+    await t.service.onPolicyDecided(t.decided('autonomous'));
+    expect(t.calls).toHaveLength(0);
+    expect((await t.repo.get('a1'))!).toMatchObject({ state: 'decided', lane: 'review' });
+    // The other way round: stored autonomous (and executed), a review copy changes nothing.
+    await t.service.onPolicyDecided(t.decided('autonomous', 'a2'));
+    await t.service.onPolicyDecided(t.decided('review', 'a2'));
+    expect(t.calls.map((c) => c.request.actionId)).toEqual(['a2']);
+  });
+
   it('executes an autonomous decision once, however often it is delivered, and republishes the same outcome event', async () => {
     const t = setup();
     const e = t.decided('autonomous');

@@ -52,8 +52,13 @@ export class ExecutionService {
       this.logger.warn({ kept: record.decisionEventId, ignored: e.id }, 'a second policy decision for one action; the first one stands');
       return;
     }
-    if (e.data.lane === 'autonomous') return this.execute(record, e, null);
-    if (e.data.lane === 'review') {
+    // A redelivered decision may have been evaluated again after a flag changed: same event id, other
+    // content. Only what was stored first counts, as in the audit trail (which keeps the first copy).
+    if (e.data.lane !== record.lane || e.data.digest !== record.digest) {
+      this.logger.warn({ stored: { lane: record.lane, digest: record.digest }, copy: { lane: e.data.lane, digest: e.data.digest } }, 'a copy of the policy decision differs from the stored one; the stored one stands');
+    }
+    if (record.lane === 'autonomous') return this.execute(record, e, null);
+    if (record.lane === 'review') {
       const early = await this.executions.takeEarlyApproval(e.subject);
       if (early) await this.onReviewDecided(early);
     }

@@ -1,0 +1,61 @@
+import pino from 'pino';
+import type { EventBus } from '@countersign/bus';
+import { AnyTopic, TOPICS, TopicMap } from '@countersign/contracts';
+import type { FlagReader, FlagState } from '@countersign/flags';
+import { InMemoryRateLimiter } from '@countersign/policy';
+import { refundProposal } from '@countersign/testing';
+import { ContractStore } from '../contract/contract.store';
+import { DEFAULT_CONTRACT_PATH } from '../policy-engine.module';
+import { InMemoryDecisionRepository } from './decision.repository';
+import { DecisionService } from './decision.service';
+
+// real: DecisionService, the project's contract, the in-process decision store and rate limiter;
+// fake: the bus (records what is published) and the flags (set by the test).
+describe('DecisionService', () => {
+  it('decides an action once: a redelivered proposal gets the stored decision, even after a flag changed', async () => {
+    const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
+    const bus = { publish: async (topic: AnyTopic, event: TopicMap[AnyTopic]) => void published.push({ topic, event }) } as unknown as EventBus;
+    let autonomy = 'review-all';
+    const flags: FlagReader = { state: (): FlagState => 'on', variant: (name) => (name.includes('autonomy') ? autonomy : undefined), ready: async () => true, close: async () => undefined };
+    const logger = pino({ level: 'silent' });
+    const service = new DecisionService(
+      bus,
+      new ContractStore(DEFAULT_CONTRACT_PATH, logger),
+      flags,
+      { execPrefix: 'exec.', autonomyPrefix: 'autonomy.' },
+      new InMemoryRateLimiter(),
+      new InMemoryDecisionRepository(),
+      { degradationMode: 'normal', trustStackHealthy: true },
+      logger,
+      'policy-engine',
+    );
+    // A small reply: autonomous by contract, so only the autonomy flag sends it to review.
+    const proposed: TopicMap[typeof TOPICS.actionProposed] = {
+      id: 'proposed-1',
+      type: TOPICS.actionProposed,
+      version: 1,
+      source: 'orchestrator',
+      time: '2026-11-24T10:00:00.000Z',
+      subject: 'action-1',
+      correlationId: 'corr-1',
+      causationId: null,
+      actor: { id: 'support-copilot', kind: 'agent', authMethod: 'bearer-token' },
+      data: { proposal: { ...refundProposal(), actionType: 'support.reply', target: 'ticket-1', parameters: { body: 'On its way.' } }, receivedVia: 'http' },
+    };
+    await service.onActionProposed(proposed);
+    autonomy = 'autonomous';
+    await service.onActionProposed(proposed);
+    const decisions = published.filter((p) => p.topic === TOPICS.policyDecided).map((p) => p.event as TopicMap[typeof TOPICS.policyDecided]);
+    expect(decisions).toHaveLength(2);
+    expect(decisions.map((d) => d.data.lane)).toEqual(['review', 'review']);
+    expect(decisions[1]).toEqual(decisions[0]);
+
+    // Another proposal under the decided action's id gets neither that decision nor a new one.
+    await service.onActionProposed({ ...proposed, id: 'proposed-1b', data: { ...proposed.data, proposal: { ...proposed.data.proposal, target: 'ticket-2' } } });
+    expect(published.filter((p) => p.topic === TOPICS.policyDecided)).toHaveLength(2);
+
+    // A new action is decided under the flags as they are now.
+    await service.onActionProposed({ ...proposed, id: 'proposed-2', subject: 'action-2' });
+    expect((published[published.length - 1].event as TopicMap[typeof TOPICS.policyDecided]).data.lane).toBe('autonomous');
+  });
+});
