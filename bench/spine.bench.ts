@@ -91,8 +91,21 @@ async function main() {
   await bus.connect();
   const db = new Client({ connectionString: stack.env.DATABASE_URL });
   await db.connect();
-  const executedAudited = async (since: string) =>
-    Number((await db.query(`SELECT count(*) FROM audit_log WHERE type = $1 AND event_time >= $2`, [TOPICS.actionExecuted, since])).rows[0].count);
+  /** Actions since `since` that reached an outcome (executed, or failed) and are in the audit store. */
+  const finishedAudited = async (since: string) =>
+    Number((await db.query(`SELECT count(*) FROM audit_log WHERE type = ANY($1) AND event_time >= $2`, [[TOPICS.actionExecuted, TOPICS.actionFailed], since])).rows[0].count);
+  /** Waits until `n` actions since `since` have an outcome; stops the run if nothing moves for a minute. */
+  const outcomes = async (n: number, since: string, stepMs: number) => {
+    let seen = -1;
+    let movedAt = Date.now();
+    for (;;) {
+      const now = await finishedAudited(since);
+      if (now >= n) return;
+      if (now !== seen) [seen, movedAt] = [now, Date.now()];
+      else if (Date.now() - movedAt > 60_000) throw new Error(`stalled: ${now} of ${n} actions have an outcome after a minute without progress`);
+      await new Promise((r) => setTimeout(r, stepMs));
+    }
+  };
   const submit = (i: number, time = new Date()) => {
     const id = newId();
     return bus.publish(TOPICS.proposalSubmitted, { id: newId(), type: TOPICS.proposalSubmitted, version: 1, source: 'bench', time: time.toISOString(), subject: id, correlationId: id, causationId: null, actor: { id: 'bench-agent', kind: 'agent' }, data: proposalData(i) });
@@ -113,7 +126,7 @@ async function main() {
     }
     await Promise.all(sends);
     const offered = total / ((performance.now() - t0) / 1000);
-    while ((await executedAudited(loadStart.toISOString())) < total) await new Promise((r) => setTimeout(r, 100));
+    await outcomes(total, loadStart.toISOString(), 100);
     const { rows } = await db.query(
       `SELECT EXTRACT(EPOCH FROM (x.recorded_at - p.event_time)) * 1000 AS ms
          FROM audit_log x JOIN audit_log p ON p.subject = x.subject AND p.type = $2
@@ -126,14 +139,14 @@ async function main() {
     // Warm-up: JIT, connections, group assignments.
     const warm = new Date().toISOString();
     await Promise.all(Array.from({ length: 200 }, (_, i) => submit(i)));
-    while ((await executedAudited(warm)) < 200) await new Promise((r) => setTimeout(r, 100));
+    await outcomes(200, warm, 100);
 
     process.stdout.write(`throughput: ${THROUGHPUT_N} autonomous proposals, as fast as they are taken…\n`);
     const since = new Date().toISOString();
     const cpuBefore = stack.running.map((s) => cpuMs(s.process.pid));
     const started = performance.now();
     for (let i = 0; i < THROUGHPUT_N; i += 500) await Promise.all(Array.from({ length: Math.min(500, THROUGHPUT_N - i) }, (_, j) => submit(i + j)));
-    while ((await executedAudited(since)) < THROUGHPUT_N) await new Promise((r) => setTimeout(r, 50));
+    await outcomes(THROUGHPUT_N, since, 50);
     const spine = THROUGHPUT_N / ((performance.now() - started) / 1000);
     // CPU per action by service: steadier than the rate on a shared machine, and it says where to look.
     const cpuPerAction = stack.running.map((s, i) => ({ name: s.name, ms: (cpuMs(s.process.pid) - cpuBefore[i]) / THROUGHPUT_N }));
@@ -151,6 +164,8 @@ async function main() {
       line('CPU per action (throughput phase), by service', cpuPerAction.map((c) => `${c.name} ${c.ms.toFixed(2)}`).join(', ') + ' ms');
       line('', `all five: ${cpuPerAction.reduce((t, c) => t + c.ms, 0).toFixed(2)} ms per action`);
     }
+    const failed = Number((await db.query(`SELECT count(*) FROM audit_log WHERE type = $1`, [TOPICS.actionFailed])).rows[0].count);
+    line('actions failed or outcome unknown (must be 0)', String(failed));
     line('effects on the target (must equal actions)', `${new Set(sink.receipts.map((r) => r.idempotencyKey)).size} distinct, ${sink.receipts.length} deliveries`);
   } finally {
     await db.end();

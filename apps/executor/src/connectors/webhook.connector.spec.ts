@@ -71,6 +71,23 @@ describe('WebhookConnector', () => {
     expect(opened).toBe(1);
   });
 
+  it('sends once more, on a new connection and under the same key, when the target drops a reused one', async () => {
+    // The target drops every connection at its second request (as when its keep-alive ran out just as
+    // the connection was reused), and answers the first request of each connection.
+    const requestsOn = new WeakMap<object, number>();
+    answer = (req, res) => {
+      const n = (requestsOn.get(req.socket) ?? 0) + 1;
+      requestsOn.set(req.socket, n);
+      if (n === 2) req.socket.destroy();
+      else res.writeHead(200, { 'X-Request-Id': `r-${received.length}` }).end();
+    };
+    const connector = new WebhookConnector(url);
+    expect(await connector.execute(request, 'key-drop-1')).toMatchObject({ status: 'executed' });
+    const before = received.length;
+    expect(await connector.execute(request, 'key-drop-2')).toMatchObject({ status: 'executed' });
+    expect(received.slice(before).map((r) => r.headers['idempotency-key'])).toEqual(['key-drop-2', 'key-drop-2']);
+  });
+
   it('keeps a reused connection alive past the timeout of the calls it carried', async () => {
     answer = (_req, res) => res.writeHead(200).end();
     const connector = new WebhookConnector(url, 100);

@@ -8,9 +8,17 @@ import { Connector, ConnectorRequest, ConnectorResult } from './connector';
  * effect, so it is `outcome_unknown`. Plain `node:http` over kept-alive connections: with `fetch`
  * (undici and its web streams) the executor spent 1.5–1.9× the CPU per action (bench:spine, /proc).
  */
+/** A failed request, and whether it went out on a kept-alive connection and got any answer. */
+type RequestError = Error & { code?: string; reusedSocket?: boolean; answered?: boolean };
+
 export class WebhookConnector implements Connector {
   readonly name = 'webhook';
-  private readonly agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 64 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }) };
+  // An idle connection is closed after 30 s, or sooner when the target announces a shorter keep-alive
+  // (Node then closes it a second before the target would).
+  private readonly agents = {
+    http: new HttpAgent({ keepAlive: true, maxSockets: 64, timeout: 30_000 }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: 64, timeout: 30_000 }),
+  };
 
   /** `url` may be a function, for a target whose address is known only after start (the embedded sink). */
   constructor(
@@ -19,11 +27,16 @@ export class WebhookConnector implements Connector {
   ) {}
 
   async execute(request: ConnectorRequest, idempotencyKey: string): Promise<ConnectorResult> {
+    const url = new URL(typeof this.url === 'string' ? this.url : this.url());
+    const body = JSON.stringify(request);
+    const headers = { 'Idempotency-Key': idempotencyKey, 'X-Countersign-Action-Id': request.actionId };
     let answer: { status: number; requestId?: string };
     try {
-      answer = await this.post(new URL(typeof this.url === 'string' ? this.url : this.url()), JSON.stringify(request), {
-        'Idempotency-Key': idempotencyKey,
-        'X-Countersign-Action-Id': request.actionId,
+      answer = await this.post(url, body, headers).catch((e: RequestError) => {
+        // A kept-alive connection the target closed as it was reused: the request is sent once more on
+        // a new one, under the same Idempotency-Key (the target applies an action once per key).
+        if (e.reusedSocket && !e.answered && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) return this.post(url, body, headers);
+        throw e;
       });
     } catch (e) {
       return { status: 'outcome_unknown', error: `webhook request failed: ${(e as Error).message}` };
@@ -36,6 +49,7 @@ export class WebhookConnector implements Connector {
   /** One POST, answered (status and request id, body drained) within the timeout, or rejected. */
   private post(url: URL, body: string, headers: Record<string, string>): Promise<{ status: number; requestId?: string }> {
     const https = url.protocol === 'https:';
+    let answered = false;
     return new Promise((resolve, reject) => {
       const req = (https ? httpsRequest : httpRequest)(
         url,
@@ -45,6 +59,7 @@ export class WebhookConnector implements Connector {
           headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...headers },
         },
         (res) => {
+          answered = true;
           const requestId = res.headers['x-request-id'];
           res.on('error', reject);
           res.on('end', () => {
@@ -56,8 +71,10 @@ export class WebhookConnector implements Connector {
         },
       );
       const timer = setTimeout(() => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-      req.on('error', (e) => {
+      req.on('error', (e: RequestError) => {
         clearTimeout(timer);
+        e.reusedSocket = req.reusedSocket;
+        e.answered = answered;
         reject(e);
       });
       req.end(body);
