@@ -2,15 +2,15 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Connector, ConnectorRequest, ConnectorResult } from './connector';
 
+/** A failed request, and whether it went out on a kept-alive connection and got any answer. */
+type RequestError = Error & { code?: string; reusedSocket?: boolean; answered?: boolean };
+
 /**
  * Sends the action to a configured URL as JSON with an `Idempotency-Key` header. 2xx is executed,
  * 4xx failed (the target refused it); a timeout, a 5xx or a dropped connection may have taken
  * effect, so it is `outcome_unknown`. Plain `node:http` over kept-alive connections: with `fetch`
  * (undici and its web streams) the executor spent 1.5–1.9× the CPU per action (bench:spine, /proc).
  */
-/** A failed request, and whether it went out on a kept-alive connection and got any answer. */
-type RequestError = Error & { code?: string; reusedSocket?: boolean; answered?: boolean };
-
 export class WebhookConnector implements Connector {
   readonly name = 'webhook';
   // An idle connection is closed after 30 s, or sooner when the target announces a shorter keep-alive
@@ -61,7 +61,10 @@ export class WebhookConnector implements Connector {
         (res) => {
           answered = true;
           const requestId = res.headers['x-request-id'];
-          res.on('error', reject);
+          res.on('error', (e) => {
+            clearTimeout(timer);
+            reject(e);
+          });
           res.on('end', () => {
             // Answered: the timer must not fire later, when the connection may carry another request.
             clearTimeout(timer);

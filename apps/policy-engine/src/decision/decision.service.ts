@@ -55,25 +55,25 @@ export class DecisionService {
     });
     this.logger.info({ lane: decision.lane, decidedBy: decision.decidedBy, rulesFired: decision.rulesFired, contractVersion: decision.contractVersion }, 'decided');
     const made = deriveEvent(TOPICS.policyDecided, e, {
-        source: this.service,
-        actor: { id: 'policy-engine', kind: 'service', authMethod: 'service' },
-        data: {
-          lane: decision.lane,
-          reasons: decision.reasons,
-          rulesFired: decision.rulesFired,
-          contractVersion: decision.contractVersion,
-          contractHash: decision.contractHash,
-          score: decision.score,
-          digest: actionDigest(proposal, decision.contractVersion),
-          proposal,
-          proposerPrincipal: e.actor.id,
-          ...(decision.review ? { review: { slaClass: decision.review.slaClass, slaSeconds: decision.review.slaSeconds, requiredRoles: decision.review.requiredRoles, quorum: decision.review.quorum } } : {}),
-          sampledForAudit: decision.sampledForAudit,
-          decidedBy: decision.decidedBy,
-          riskClass: decision.riskClass,
-          ...(decision.retryLater ? { retryLater: true } : {}),
-        },
-      });
+      source: this.service,
+      actor: { id: 'policy-engine', kind: 'service', authMethod: 'service' },
+      data: {
+        lane: decision.lane,
+        reasons: decision.reasons,
+        rulesFired: decision.rulesFired,
+        contractVersion: decision.contractVersion,
+        contractHash: decision.contractHash,
+        score: decision.score,
+        digest: actionDigest(proposal, decision.contractVersion),
+        proposal,
+        proposerPrincipal: e.actor.id,
+        ...(decision.review ? { review: { slaClass: decision.review.slaClass, slaSeconds: decision.review.slaSeconds, requiredRoles: decision.review.requiredRoles, quorum: decision.review.quorum } } : {}),
+        sampledForAudit: decision.sampledForAudit,
+        decidedBy: decision.decidedBy,
+        riskClass: decision.riskClass,
+        ...(decision.retryLater ? { retryLater: true } : {}),
+      },
+    });
     // Two deliveries decided at once (a rebalance): the first stored stands for both.
     const { proposal: _carried, ...stored } = made.data;
     await this.publish(await this.decisions.keep({ ...made, data: stored }), e);
