@@ -15,12 +15,12 @@ import { loadStackEnvFile, startDistributed, startWebhookSink, uniqueName } from
 
 const THROUGHPUT_N = Number(process.env.BENCH_N ?? 3000);
 const LOAD_RATE = Number(process.env.BENCH_RATE ?? 500);
-/** USER_HZ: the unit of /proc/<pid>/stat times (100 on Linux x86_64). */
-const CLOCK_TICKS = 100;
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 /** A trickle, well under capacity: the pipeline's own latency, without queueing. */
 const IDLE_RATE = 10;
 const IDLE_SECONDS = 4;
+/** USER_HZ: the unit of /proc/<pid>/stat times (100 on Linux x86_64). */
+const CLOCK_TICKS = 100;
 
 loadStackEnvFile();
 const brokers = [process.env.KAFKA_BROKERS!];

@@ -15,7 +15,7 @@ export type StoredDecision = Omit<DecisionEvent, 'data'> & { data: Omit<Decision
  * with the stored decision, so every consumer sees one decision per action.
  */
 export interface DecisionRepository {
-  /** The decision stored for this action, if any. */
+  /** The decision stored for this action, if any (for operators and tests; deciding needs only `keep`). */
   get(actionId: string): Promise<StoredDecision | undefined>;
   /** Stores the decision unless one is stored already; returns the one that stands. */
   keep(decision: StoredDecision): Promise<StoredDecision>;

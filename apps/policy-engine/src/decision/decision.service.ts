@@ -8,7 +8,7 @@ import { checkRateLimits, DegradationMode, evaluate, RateLimiter } from '@counte
 import { ContractStore } from '../contract/contract.store';
 import { DECISION_SETTINGS, DECISIONS, FLAG_NAMES, FLAGS, RATE_LIMITER } from '../tokens';
 import { autonomyLevel, FlagNames, killSwitch } from './autonomy';
-import { DecisionRepository, StoredDecision } from './decision.repository';
+import { DecisionRepository } from './decision.repository';
 
 /**
  * Inputs that have no producer yet: the degradation mode (driven by queue depth, a later issue) and the
@@ -36,9 +36,6 @@ export class DecisionService {
   ) {}
 
   async onActionProposed(e: TopicMap[typeof TOPICS.actionProposed]): Promise<void> {
-    // Decided before (a redelivery): answer the same decision, whatever flags and clock say now.
-    const earlier = await this.decisions.get(e.subject);
-    if (earlier) return this.publish(earlier, e, 'decided before; the stored decision is published again');
     const contract = this.contracts.current();
     const proposal = e.data.proposal;
     const now = new Date(e.time);
@@ -53,7 +50,6 @@ export class DecisionService {
       actionId: e.subject,
       now,
     });
-    this.logger.info({ lane: decision.lane, decidedBy: decision.decidedBy, rulesFired: decision.rulesFired, contractVersion: decision.contractVersion }, 'decided');
     const made = deriveEvent(TOPICS.policyDecided, e, {
       source: this.service,
       actor: { id: 'policy-engine', kind: 'service', authMethod: 'service' },
@@ -74,20 +70,21 @@ export class DecisionService {
         ...(decision.retryLater ? { retryLater: true } : {}),
       },
     });
-    // Two deliveries decided at once (a rebalance): the first stored stands for both.
-    const { proposal: _carried, ...stored } = made.data;
-    await this.publish(await this.decisions.keep({ ...made, data: stored }), e);
-  }
-
-  /** Publishes a stored decision with the proposal it was made for (which the store does not keep). */
-  private async publish(decision: StoredDecision, proposed: TopicMap[typeof TOPICS.actionProposed], note?: string): Promise<void> {
-    const proposal = proposed.data.proposal;
-    if (actionDigest(proposal, decision.data.contractVersion) !== decision.data.digest) {
+    // The first decision stored for the action stands: a redelivery (or two deliveries at once, in a
+    // rebalance) is answered with it, whatever flags and clock say now. One round trip on the hot path.
+    const { proposal: _carried, ...data } = made.data;
+    const kept = await this.decisions.keep({ ...made, data });
+    if (kept.time === made.time && kept.data.digest === made.data.digest) {
+      this.logger.info({ lane: decision.lane, decidedBy: decision.decidedBy, rulesFired: decision.rulesFired, contractVersion: decision.contractVersion }, 'decided');
+      return this.bus.publish(TOPICS.policyDecided, made);
+    }
+    if (actionDigest(proposal, kept.data.contractVersion) !== kept.data.digest) {
       // Another proposal under an action id that was decided already: not this decision's, and not decided again.
-      this.logger.error({ decisionEventId: decision.id }, 'a different proposal arrived for an action already decided; ignored');
+      this.logger.error({ decisionEventId: kept.id }, 'a different proposal arrived for an action already decided; ignored');
       return;
     }
-    if (note) this.logger.info({ lane: decision.data.lane }, note);
-    await this.bus.publish(TOPICS.policyDecided, { ...decision, data: { ...decision.data, proposal } });
+    this.logger.info({ lane: kept.data.lane }, 'decided before; the stored decision is published again');
+    // The store keeps no proposal (regulated data does not rest in Redis): the redelivery carries it.
+    await this.bus.publish(TOPICS.policyDecided, { ...kept, data: { ...kept.data, proposal } });
   }
 }
