@@ -11,8 +11,8 @@ export type StoredDecision = Omit<DecisionEvent, 'data'> & { data: Omit<Decision
 
 /**
  * The first decision made for each action. A proposal delivered again (a redelivery, a rebalance, a
- * second instance) is not decided again — flags or the clock may have moved meanwhile — but answered
- * with the stored decision, so every consumer sees one decision per action.
+ * second instance) is answered with the stored decision, whatever a new evaluation says — flags or the
+ * clock may have moved meanwhile — so every consumer sees one decision per action.
  */
 export interface DecisionRepository {
   /** The decision stored for this action, if any (for operators and tests; deciding needs only `keep`). */
