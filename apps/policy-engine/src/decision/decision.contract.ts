@@ -20,18 +20,27 @@ export function decisionContract(name: string, make: () => Promise<DecisionRepos
     it('keeps the first decision of an action and answers it to every later attempt', async () => {
       const repo = await make();
       expect(await repo.get('a1')).toBeUndefined();
-      expect(await repo.keep(decision('a1', 'review'))).toEqual(decision('a1', 'review'));
-      expect(await repo.keep(decision('a1', 'autonomous'))).toEqual(decision('a1', 'review'));
+      expect(await repo.keep(decision('a1', 'review'), 'n1')).toEqual({ decision: decision('a1', 'review'), mine: true });
+      expect(await repo.keep(decision('a1', 'autonomous'), 'n2')).toEqual({ decision: decision('a1', 'review'), mine: false });
       expect(await repo.get('a1')).toEqual(decision('a1', 'review'));
-      expect(await repo.keep(decision('a2', 'autonomous'))).toMatchObject({ subject: 'a2', data: { lane: 'autonomous' } });
+      expect(await repo.keep(decision('a2', 'autonomous'), 'n3')).toMatchObject({ mine: true, decision: { subject: 'a2', data: { lane: 'autonomous' } } });
+    });
+
+    it('tells two evaluations with identical content apart by their nonce, not their time', async () => {
+      const repo = await make();
+      const same = decision('a4', 'review');
+      expect((await repo.keep(same, 'first')).mine).toBe(true);
+      expect((await repo.keep(same, 'second')).mine).toBe(false);
+      expect((await repo.keep(same, 'first')).mine).toBe(true);
     });
 
     it('lets one of many concurrent attempts win, and tells all of them which', async () => {
       const repo = await make();
       const lanes = ['review', 'autonomous', 'review', 'autonomous'] as const;
-      const kept = await Promise.all(lanes.map((lane) => repo.keep(decision('a3', lane))));
-      expect(new Set(kept.map((d) => d.data.lane)).size).toBe(1);
-      expect(await repo.get('a3')).toEqual(kept[0]);
+      const kept = await Promise.all(lanes.map((lane, i) => repo.keep(decision('a3', lane), `n${i}`)));
+      expect(new Set(kept.map((d) => d.decision.data.lane)).size).toBe(1);
+      expect(kept.filter((d) => d.mine)).toHaveLength(1);
+      expect(await repo.get('a3')).toEqual(kept[0].decision);
     });
   });
 }

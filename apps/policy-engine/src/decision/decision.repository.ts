@@ -17,8 +17,23 @@ export type StoredDecision = Omit<DecisionEvent, 'data'> & { data: Omit<Decision
 export interface DecisionRepository {
   /** The decision stored for this action, if any (for operators and tests; deciding needs only `keep`). */
   get(actionId: string): Promise<StoredDecision | undefined>;
-  /** Stores the decision unless one is stored already; returns the one that stands. */
-  keep(decision: StoredDecision): Promise<StoredDecision>;
+  /**
+   * Stores the decision unless one is stored already; returns the one that stands and whether it is this
+   * evaluation's. `nonce` is fresh per evaluation: identity by content, never by clock (two deliveries
+   * decided within one millisecond carry the same time but different nonces).
+   */
+  keep(decision: StoredDecision, nonce: string): Promise<KeptDecision>;
+}
+
+/** The decision that stands for an action, and whether the caller's evaluation is the one stored. */
+export interface KeptDecision {
+  decision: StoredDecision;
+  mine: boolean;
+}
+
+interface StoredRecord {
+  nonce: string;
+  decision: StoredDecision;
 }
 
 // Set if absent, with an expiry; either way answer what is stored.
@@ -41,26 +56,28 @@ export class RedisDecisionRepository implements DecisionRepository {
 
   async get(actionId: string): Promise<StoredDecision | undefined> {
     const stored = await this.redis.get(key(actionId));
-    return stored ? (JSON.parse(stored) as StoredDecision) : undefined;
+    return stored ? (JSON.parse(stored) as StoredRecord).decision : undefined;
   }
 
-  async keep(decision: StoredDecision): Promise<StoredDecision> {
-    const stored = (await this.redis.eval(KEEP, 1, key(decision.subject), JSON.stringify(decision), String(this.ttlSeconds))) as string;
-    return JSON.parse(stored) as StoredDecision;
+  async keep(decision: StoredDecision, nonce: string): Promise<KeptDecision> {
+    const record: StoredRecord = { nonce, decision };
+    const stored = JSON.parse((await this.redis.eval(KEEP, 1, key(decision.subject), JSON.stringify(record), String(this.ttlSeconds))) as string) as StoredRecord;
+    return { decision: stored.decision, mine: stored.nonce === nonce };
   }
 }
 
 /** The in-process twin (embedded mode, unit tests). */
 export class InMemoryDecisionRepository implements DecisionRepository {
-  private readonly decisions = new Map<string, StoredDecision>();
+  private readonly decisions = new Map<string, StoredRecord>();
 
   async get(actionId: string) {
     const d = this.decisions.get(actionId);
-    return d && structuredClone(d);
+    return d && structuredClone(d.decision);
   }
 
-  async keep(decision: StoredDecision) {
-    if (!this.decisions.has(decision.subject)) this.decisions.set(decision.subject, structuredClone(decision));
-    return structuredClone(this.decisions.get(decision.subject)!);
+  async keep(decision: StoredDecision, nonce: string): Promise<KeptDecision> {
+    if (!this.decisions.has(decision.subject)) this.decisions.set(decision.subject, structuredClone({ nonce, decision }));
+    const stored = this.decisions.get(decision.subject)!;
+    return { decision: structuredClone(stored.decision), mine: stored.nonce === nonce };
   }
 }

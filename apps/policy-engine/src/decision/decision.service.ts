@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { EventBus } from '@countersign/bus';
 import { actionDigest, deriveEvent, TOPICS, TopicMap } from '@countersign/contracts';
@@ -73,8 +74,8 @@ export class DecisionService {
     // The first decision stored for the action stands: a redelivery (or two deliveries at once, in a
     // rebalance) is answered with it, whatever flags and clock say now. One round trip on the hot path.
     const { proposal: _carried, ...data } = made.data;
-    const kept = await this.decisions.keep({ ...made, data });
-    if (kept.time === made.time && kept.data.digest === made.data.digest) {
+    const { decision: kept, mine } = await this.decisions.keep({ ...made, data }, randomUUID());
+    if (mine) {
       this.logger.info({ lane: decision.lane, decidedBy: decision.decidedBy, rulesFired: decision.rulesFired, contractVersion: decision.contractVersion }, 'decided');
       return this.bus.publish(TOPICS.policyDecided, made);
     }
