@@ -4,6 +4,7 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 const FRAMEWORKS = ['@nestjs/*', 'kafkajs', 'ioredis', 'unleash-client', 'pino', 'pg', 'express', 'nestjs-pino'];
+const SERVICES = ['orchestrator', 'policy-engine', 'review-queue', 'executor', 'audit-writer'];
 
 // Tests (and only tests) of any project may also use the shared test helpers (type:testing).
 const boundaries = (allow = [], tests = false) => [
@@ -18,8 +19,14 @@ const boundaries = (allow = [], tests = false) => [
       { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'], bannedExternalImports: FRAMEWORKS },
       { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: FRAMEWORKS },
       { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:testing', 'type:platform', 'type:domain', 'type:contracts'] },
-      { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared', 'scope:orchestrator', 'scope:policy-engine', 'scope:review-queue', 'scope:executor', 'scope:audit-writer'] },
-      ...['orchestrator', 'policy-engine', 'review-queue', 'executor', 'audit-writer'].map((s) => ({ sourceTag: `scope:${s}`, onlyDependOnLibsWithTags: [`scope:${s}`, 'scope:shared'] })),
+      // Operator commands and benchmarks (tools/, bench/): the apps' published entries and any lib.
+      { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:app', 'type:platform', 'type:domain', 'type:contracts', 'type:testing'] },
+      // Shared code knows no service; a service knows itself and the shared code; the host and the tools name theirs.
+      { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+      ...SERVICES.map((s) => ({ sourceTag: `scope:${s}`, onlyDependOnLibsWithTags: [`scope:${s}`, 'scope:shared'] })),
+      { sourceTag: 'scope:host', onlyDependOnLibsWithTags: ['scope:shared', ...SERVICES.map((s) => `scope:${s}`)] },
+      { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:shared', 'scope:policy-engine', 'scope:audit-writer'] },
+      { sourceTag: 'scope:bench', onlyDependOnLibsWithTags: ['scope:shared', 'scope:audit-writer'] },
     ],
   },
 ];
@@ -43,6 +50,15 @@ export default [
     rules: {
       '@nx/enforce-module-boundaries': boundaries(['@countersign/orchestrator', '@countersign/policy-engine', '@countersign/review-queue', '@countersign/executor', '@countersign/audit-writer']),
     },
+  },
+  {
+    // Tools and benchmarks reach a service only through its published entries (`src/index.ts`, `src/cli/main.ts`).
+    files: ['tools/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries(['@countersign/policy-engine', '@countersign/audit-writer/cli']) },
+  },
+  {
+    files: ['bench/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries(['@countersign/audit-writer']) },
   },
   {
     files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/*.contract.ts'],

@@ -7,7 +7,7 @@ import { ChainVerifier, entryBytes, generateTreeHeadKey, KeyRing, LoggedEntry } 
 import type { AuditEntry } from '@countersign/audit-chain';
 import { createPgPool } from '@countersign/storage';
 import { createTestDatabase, loadStackEnvFile } from '@countersign/testing';
-import { PgAuditLogRepository } from '../apps/audit-writer/src/ingest/audit-log.repository';
+import { PgAuditLogRepository } from '@countersign/audit-writer';
 
 const N = Number(process.env.BENCH_N ?? 50_000);
 const BATCH = 1_000;
@@ -45,7 +45,6 @@ async function main() {
 
   const db = await createTestDatabase('bench_audit');
   const owner = createPgPool(db.url, 2);
-  await PgAuditLogRepository.migrate(owner, 'countersign_audit');
   await owner.query('CREATE TABLE plain_events (event_id text PRIMARY KEY, type text, subject text, correlation_id text, event_time timestamptz, entry jsonb)');
   await owner.query('GRANT INSERT, SELECT ON plain_events TO countersign_audit');
   const pool = createPgPool(db.urlFor(process.env.AUDIT_DATABASE_URL!), 4);

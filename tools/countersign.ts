@@ -1,9 +1,9 @@
 // `npm run countersign -- <area> <command> …`: one entry point for the operators' commands.
-// Each area's commands live with the service that owns the data (apps/<service>/src/cli/).
+// Each area's commands live with the service that owns the data (apps/<service>/src/cli/), published as `<project>/cli`.
 async function main(): Promise<number> {
   const [area, ...rest] = process.argv.slice(2);
-  if (area === 'audit') return (await import('../apps/audit-writer/src/cli/main')).runAuditCli(rest);
-  if (area === 'policy') return (await import('../libs/policy/src/cli/main')).runPolicyCli(rest);
+  if (area === 'audit') return (await import('@countersign/audit-writer/cli')).runAuditCli(rest);
+  if (area === 'policy') return (await import('@countersign/policy/cli')).runPolicyCli(rest);
   process.stderr.write('usage: countersign audit <verify|prove|consistency|completeness> … | countersign policy <lint|test|explain|diff|replay> …\n');
   return 2;
 }

@@ -1,13 +1,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // real: ESLint with the workspace config and Nx's project graph; fake: nothing.
 const root = join(__dirname, '../..');
 
 // The ESLint CLI on stdin, as `npm run lint` runs it (Jest cannot load the ESM config in-process).
-async function lint(filePath: string, code: string): Promise<string[]> {
+async function lint(filePath: string, code: string, cwd = root): Promise<string[]> {
   const run = spawnSync(join(root, 'node_modules/.bin/eslint'), ['--stdin', '--stdin-filename', filePath, '--format', 'json'], {
-    cwd: root,
+    cwd,
     input: code,
     encoding: 'utf8',
     env: { ...process.env, NX_DAEMON: 'false' },
@@ -45,5 +47,54 @@ describe('module boundaries (Nx tags)', () => {
 
   it('lets only the embedded host compose the apps', async () => {
     expect(await lint('apps/embedded/src/probe.ts', "import { OrchestratorModule } from '@countersign/orchestrator';\nexport const x = OrchestratorModule;\n")).toEqual([]);
+  }, 60_000);
+
+  it('lets tools and benchmarks use a service only through its published entries', async () => {
+    const internals = "import { PgAuditLogRepository } from '../apps/audit-writer/src/ingest/audit-log.repository';\nexport const x = PgAuditLogRepository;\n";
+    expect((await lint('bench/probe.ts', internals)).join('\n')).toMatch(/Projects cannot be imported by a relative or absolute path/);
+    expect(await lint('bench/probe.ts', "import { PgAuditLogRepository } from '@countersign/audit-writer';\nexport const x = PgAuditLogRepository;\n")).toEqual([]);
+    expect(await lint('tools/probe.ts', "export const cli = () => import('@countersign/audit-writer/cli');\n")).toEqual([]);
+    expect((await lint('tools/probe.ts', "import { ExecutorModule } from '@countersign/executor';\nexport const x = ExecutorModule;\n")).join('\n')).toMatch(
+      /Imports of apps are forbidden/,
+    );
+  }, 60_000);
+});
+
+// Every service-scoped project is an app today, and importing an app fails before scopes are compared; so the scope
+// rules are proven on a scratch workspace with the real lint configuration and service-scoped libs.
+describe('module boundaries: scopes', () => {
+  const ws = mkdtempSync(join(tmpdir(), 'scopes-'));
+  const lib = (name: string, scope: string) => {
+    mkdirSync(join(ws, 'libs', name, 'src'), { recursive: true });
+    writeFileSync(join(ws, 'libs', name, 'src/index.ts'), 'export const x = 1;\n');
+    const project = { name, projectType: 'library', sourceRoot: `libs/${name}/src`, tags: ['type:platform', scope] };
+    writeFileSync(join(ws, 'libs', name, 'project.json'), JSON.stringify(project));
+  };
+
+  beforeAll(() => {
+    for (const file of ['eslint.config.mjs', 'nx.json', 'package.json']) copyFileSync(join(root, file), join(ws, file));
+    symlinkSync(join(root, 'node_modules'), join(ws, 'node_modules'));
+    lib('shared-thing', 'scope:shared');
+    lib('executor-thing', 'scope:executor');
+    lib('review-thing', 'scope:review-queue');
+    const paths = Object.fromEntries(['shared-thing', 'executor-thing', 'review-thing'].map((n) => [`@scratch/${n}`, [`libs/${n}/src/index.ts`]]));
+    writeFileSync(join(ws, 'tsconfig.base.json'), JSON.stringify({ compilerOptions: { baseUrl: '.', paths } }));
+    execFileSync(join(root, 'node_modules/.bin/nx'), ['show', 'projects'], { cwd: ws, env: { ...process.env, NX_DAEMON: 'false' }, stdio: 'ignore' });
+  }, 60_000);
+  afterAll(() => rmSync(ws, { recursive: true, force: true }));
+
+  const importing = (name: string) => `import { x } from '@scratch/${name}';\nexport const y = x;\n`;
+
+  it('fails a shared lib that imports a service-scoped lib', async () => {
+    expect((await lint('libs/shared-thing/src/probe.ts', importing('executor-thing'), ws)).join('\n')).toMatch(
+      /A project tagged with "scope:shared" can only depend on libs tagged with "scope:shared"/,
+    );
+  }, 60_000);
+
+  it('lets a service-scoped lib use its own scope and shared code, never another service\'s', async () => {
+    expect(await lint('libs/executor-thing/src/probe.ts', importing('shared-thing'), ws)).toEqual([]);
+    expect((await lint('libs/executor-thing/src/probe.ts', importing('review-thing'), ws)).join('\n')).toMatch(
+      /"scope:executor" can only depend on libs tagged with/,
+    );
   }, 60_000);
 });

@@ -21,7 +21,6 @@ afterAll(async () => {
 async function loggedDatabase() {
   const db = await createTestDatabase('auditcli');
   const owner: Pool = createPgPool(db.url, 2);
-  await PgAuditLogRepository.migrate(owner, 'countersign_audit');
   const serviceUrl = db.urlFor(process.env.AUDIT_DATABASE_URL!);
   const service = createPgPool(serviceUrl, 2);
   cleanups.push(async () => {
@@ -169,11 +168,8 @@ describe('countersign audit prove, consistency, completeness', () => {
 
   it('lists actions without a complete chain', async () => {
     const db = await createTestDatabase('auditcomp');
-    const owner = createPgPool(db.url, 1);
-    await PgAuditLogRepository.migrate(owner, 'countersign_audit');
     const pool = createPgPool(db.urlFor(process.env.AUDIT_DATABASE_URL!), 2);
     cleanups.push(async () => {
-      await owner.end();
       await pool.end();
       await db.drop();
     });

@@ -1,5 +1,6 @@
 import { verifyEntries } from '@countersign/audit-chain';
-import { createPgPool, Pool } from '@countersign/storage';
+import { join } from 'node:path';
+import { createPgPool, migrate, Pool } from '@countersign/storage';
 import { createTestDatabase } from '@countersign/testing';
 import { auditEntry, auditLogContract, testKeys } from './audit-log.contract';
 import { PgAuditLogRepository } from './audit-log.repository';
@@ -13,7 +14,6 @@ afterAll(async () => {
 async function setup() {
   const db = await createTestDatabase('audit');
   const owner = createPgPool(db.url, 2);
-  await PgAuditLogRepository.migrate(owner, 'countersign_audit');
   const service: Pool = createPgPool(db.urlFor(process.env.AUDIT_DATABASE_URL!), 4);
   cleanups.push(async () => {
     await owner.end();
@@ -56,5 +56,19 @@ describe('the PostgreSQL audit log', () => {
     const ring = testKeys();
     await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-11-24T10:00:00Z')));
     expect(verifyEntries(await log.range(0, 100), await log.heads(), ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 100 });
+  });
+
+  it('adopts a log created before migrations existed: entries, triggers and grants unchanged', async () => {
+    const { owner, service, log } = await setup();
+    await log.appendBatch([auditEntry('e1', 'a1')]);
+    // What a database made by the old boot-time DDL looks like: the tables, without a migration history.
+    await owner.query('DROP TABLE audit_writer_migrations');
+    const migrations = { service: 'audit-writer', dir: join(__dirname, '../../migrations'), settings: { 'countersign.audit_role': 'countersign_audit' } };
+    expect(await migrate(owner.options.connectionString!, migrations)).toEqual(['0001_audit-log']);
+    expect(await migrate(owner.options.connectionString!, migrations)).toEqual([]);
+    await log.appendBatch([auditEntry('e2', 'a2')]);
+    expect((await log.tip()).size).toBe(2);
+    await expect(service.query('DELETE FROM audit_log')).rejects.toThrow(/permission denied|append-only/);
+    await expect(owner.query('DELETE FROM audit_log')).rejects.toThrow(/audit_log is append-only: DELETE refused/);
   });
 });

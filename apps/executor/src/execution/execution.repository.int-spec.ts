@@ -16,7 +16,5 @@ executionContract('postgres', async () => {
     await pool.end();
     await db.drop();
   });
-  const repo = new PgExecutionRepository(pool);
-  await repo.migrate();
-  return repo;
+  return new PgExecutionRepository(pool);
 });

@@ -38,44 +38,9 @@ export interface ExecutionRepository {
   takeEarlyApproval(actionId: string): Promise<ReviewDecidedEvent | undefined>;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS executor_actions (
-  action_id text PRIMARY KEY,
-  correlation_id text NOT NULL,
-  decision_event_id text NOT NULL,
-  digest text NOT NULL,
-  lane text NOT NULL,
-  proposal jsonb NOT NULL,
-  state text NOT NULL,
-  authorised_by text,
-  claimed_at timestamptz,
-  outcome jsonb,
-  updated_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS executor_consumed_approvals (
-  nonce text PRIMARY KEY,
-  action_id text NOT NULL,
-  consumed_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS executor_early_approvals (
-  action_id text PRIMARY KEY,
-  event jsonb NOT NULL
-);`;
-
 export class PgExecutionRepository implements ExecutionRepository {
+  /** The tables come from `apps/executor/migrations`, applied at boot by `main.ts`. */
   constructor(private readonly pool: Pool) {}
-
-  async migrate(): Promise<void> {
-    // Several instances may start at once: serialise the DDL with an advisory lock.
-    const client = await this.pool.connect();
-    try {
-      await client.query('SELECT pg_advisory_lock(7301)');
-      await client.query(SCHEMA);
-    } finally {
-      await client.query('SELECT pg_advisory_unlock(7301)').catch(() => undefined);
-      client.release();
-    }
-  }
 
   async saveDecision(r: Omit<ActionRecord, 'state'>): Promise<ActionRecord> {
     // The new row, or (when a decision was stored before) the existing one: either way one statement.

@@ -2,6 +2,8 @@ import Redis from 'ioredis';
 import { Pool } from 'pg';
 
 export { Redis, Pool };
+export { migrate } from './migrations';
+export type { ServiceMigrations } from './migrations';
 
 /** A Redis client; `keyPrefix` isolates a deployment (or a test run) on a shared server. */
 export function createRedis(url: string, keyPrefix = ''): Redis {

@@ -1,0 +1,41 @@
+import { Client } from 'pg';
+import type * as PgMigrate from 'node-pg-migrate/dist/bundle/index';
+
+// node-pg-migrate publishes its types only through package.json `exports`, which the workspace's
+// `moduleResolution: node` does not read: the types come from their file, the module from its public name.
+const { runner } = require('node-pg-migrate') as typeof PgMigrate;
+
+/** One service's schema history: its versioned SQL files and the session settings they read. */
+export interface ServiceMigrations {
+  /** Names the history table (`<service>_migrations`): services sharing a database keep separate histories. */
+  service: string;
+  /** The folder of `NNNN_name.sql` files (node-pg-migrate's SQL format), applied in name order. */
+  dir: string;
+  /** Session settings for the migrations to read with `current_setting(name)`, e.g. a role to grant to. */
+  settings?: Record<string, string>;
+}
+
+/**
+ * Applies a service's pending migrations, all in one transaction, and returns their names. Instances that
+ * boot at once wait for each other (an advisory lock), so each migration runs once. `url` is the schema
+ * owner's connection.
+ */
+export async function migrate(url: string, m: ServiceMigrations, log: (msg: string) => void = () => undefined): Promise<string[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const [name, value] of Object.entries(m.settings ?? {})) await client.query('SELECT set_config($1, $2, false)', [name, value]);
+    const ran = await runner({
+      dbClient: client,
+      dir: m.dir,
+      migrationsTable: `${m.service.replace(/-/g, '_')}_migrations`,
+      direction: 'up',
+      singleTransaction: true,
+      advisoryLockMode: 'wait',
+      log,
+    });
+    return ran.map((r) => r.name);
+  } finally {
+    await client.end();
+  }
+}
