@@ -155,3 +155,138 @@ describe('proofs, property-based', () => {
     );
   });
 });
+
+describe('verifiers refuse what is not a position in a tree', () => {
+  const leaves = leavesOf(9);
+  // Each valid (index, size) pair nudged off the integers, out of range or out of safe-integer range.
+  const bent = (a: number, b: number): Array<[number, number]> => [
+    [a + 0.5, b],
+    [a, b + 0.5],
+    [a - 0.5, b],
+    [a + 0.25, b + 0.25],
+    [a, NaN],
+    [NaN, b],
+    [a, Infinity],
+    [-1, b],
+    [a + 2 ** 53, b + 2 ** 53],
+  ];
+
+  it('an inclusion proof fails at a fractional, negative, non-finite or unsafe index or tree size', () => {
+    expect(verifyInclusion(leaves[0], 0.5, 2, inclusionProof(leaves, 0, 2), rootFromLeaves(leaves.slice(0, 2)))).toBe(false);
+    for (let n = 1; n <= 9; n++) {
+      const root = rootFromLeaves(leaves.slice(0, n));
+      for (let m = 0; m < n; m++) {
+        const proof = inclusionProof(leaves, m, n);
+        for (const [i, s] of bent(m, n)) expect({ i, s, ok: verifyInclusion(leaves[m], i, s, proof, root) }).toEqual({ i, s, ok: false });
+      }
+    }
+    expect(verifyInclusion(leaves[0], '0' as unknown as number, 1, [], leaves[0])).toBe(false);
+  });
+
+  it('a consistency proof fails at fractional, negative, non-finite or unsafe sizes', () => {
+    for (let n = 1; n <= 9; n++) {
+      const root2 = rootFromLeaves(leaves.slice(0, n));
+      for (let m = 1; m <= n; m++) {
+        const [root1, proof] = [rootFromLeaves(leaves.slice(0, m)), consistencyProof(leaves, m, n)];
+        for (const [a, b] of bent(m, n)) expect({ a, b, ok: verifyConsistency(a, b, root1, root2, proof) }).toEqual({ a, b, ok: false });
+      }
+    }
+  });
+
+  it('the proof builders refuse positions that are not in the tree', () => {
+    expect(() => inclusionProof(leaves, 0.5, 2)).toThrow(RangeError);
+    expect(() => consistencyProof(leaves, 1.5, 3)).toThrow(RangeError);
+    expect(() => CompactRange.restore({ size: 2.5, hashes: [hex(leaves[0])] })).toThrow(/size/);
+  });
+});
+
+/**
+ * A log too large to hold: its leaves are constant over a few long runs, so the root of any range is
+ * computed from the runs in O(log² n). Proofs follow RFC 6962 2.1.1/2.1.2 by the definition, without
+ * this module's proof builders.
+ */
+class RunLengthLog {
+  private readonly memo = new Map<string, Buffer>();
+  /** `runs`: [start index, leaf] pairs, in order, the first at 0. */
+  constructor(private readonly runs: Array<[number, Buffer]>) {}
+
+  leaf(i: number): Buffer {
+    return [...this.runs].reverse().find(([start]) => start <= i)![1];
+  }
+
+  root(from: number, to: number): Buffer {
+    const key = `${from}-${to}`;
+    const inOneRun = this.runs.every(([start]) => start <= from || start >= to);
+    const memoKey = inOneRun ? `run:${hex(this.leaf(from))}:${to - from}` : key;
+    let r = this.memo.get(memoKey);
+    if (!r) {
+      const n = to - from;
+      let k = 1;
+      while (k * 2 < n) k *= 2;
+      r = n === 1 ? this.leaf(from) : N(this.root(from, from + k), this.root(from + k, to));
+      this.memo.set(memoKey, r);
+    }
+    return r;
+  }
+
+  inclusion(m: number, from: number, to: number): Buffer[] {
+    const n = to - from;
+    if (n === 1) return [];
+    let k = 1;
+    while (k * 2 < n) k *= 2;
+    return m < k ? [...this.inclusion(m, from, from + k), this.root(from + k, to)] : [...this.inclusion(m - k, from + k, to), this.root(from, from + k)];
+  }
+
+  consistency(m: number, from: number, to: number, complete = true): Buffer[] {
+    const n = to - from;
+    if (m === n) return complete ? [] : [this.root(from, to)];
+    let k = 1;
+    while (k * 2 < n) k *= 2;
+    return m <= k
+      ? [...this.consistency(m, from, from + k, complete), this.root(from + k, to)]
+      : [...this.consistency(m - k, from + k, to, false), this.root(from, from + k)];
+  }
+}
+
+describe('proofs past 2^32 entries (2^53-safe arithmetic)', () => {
+  const log = new RunLengthLog([
+    [0, L(Buffer.from('a'))],
+    [12_345, L(Buffer.from('b'))],
+    [2 ** 32 + 7, L(Buffer.from('c'))],
+    [2 ** 45 + 3, L(Buffer.from('d'))],
+  ]);
+
+  it('the run-length oracle agrees with the reference root on a small log', () => {
+    const small = new RunLengthLog([
+      [0, LEAVES[0]],
+      [3, LEAVES[1]],
+      [11, LEAVES[2]],
+    ]);
+    const leaves = Array.from({ length: 20 }, (_, i) => small.leaf(i));
+    expect(hex(small.root(0, 20))).toBe(hex(rootFromLeaves(leaves)));
+    expect(small.consistency(5, 0, 20).map(hex)).toEqual(consistencyProof(leaves, 5, 20).map(hex));
+    expect(small.inclusion(13, 0, 20).map(hex)).toEqual(inclusionProof(leaves, 13, 20).map(hex));
+  });
+
+  it.each([
+    [2 ** 32 + 1, 2 ** 33 + 5],
+    [3 * 2 ** 31, 2 ** 34],
+    [2 ** 32 - 1, 2 ** 32 + 1],
+    [5, 2 ** 32 + 1],
+    [2 ** 40 + 2 ** 32, 2 ** 46 + 9],
+    [2 ** 52 + 1, 2 ** 53 - 1],
+  ])('a consistency proof from %d to %d entries verifies, and fails for a neighbouring size', (m, n) => {
+    const [root1, root2, proof] = [log.root(0, m), log.root(0, n), log.consistency(m, 0, n)];
+    expect(verifyConsistency(m, n, root1, root2, proof)).toBe(true);
+    expect(verifyConsistency(m, n + 1, root1, log.root(0, n + 1), proof)).toBe(false);
+    expect(verifyConsistency(m, n, root1, log.root(0, n - 1), proof)).toBe(false);
+  });
+
+  it('an inclusion proof of an entry past 2^32 verifies at its index only', () => {
+    const [i, n] = [2 ** 32 + 7, 2 ** 33 + 1];
+    const [root, proof] = [log.root(0, n), log.inclusion(i, 0, n)];
+    expect(verifyInclusion(log.leaf(i), i, n, proof, root)).toBe(true);
+    expect(verifyInclusion(log.leaf(i), i - 1, n, proof, root)).toBe(false);
+    expect(verifyInclusion(log.leaf(i), i, n - 1, proof, root)).toBe(false);
+  });
+});

@@ -35,6 +35,21 @@ export function entryBytes(entry: unknown): Buffer {
   return Buffer.from(json, 'utf8');
 }
 
+/**
+ * A tree size or leaf index as the verifiers accept it: an integer from 0 to 2^53 − 1. Anything else
+ * (fractions, NaN, ±Infinity, strings) is no position in any tree. All index arithmetic below is on such
+ * numbers with division and `Math.floor`, never 32-bit bitwise operators, so it is exact up to 2^53.
+ */
+export const isTreePosition = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+
+/** Whether n (a tree position) is a power of two, exactly up to 2^53 (`n & (n - 1)` would cut n to 32 bits). */
+export function isPowerOfTwo(n: number): boolean {
+  if (!isTreePosition(n) || n === 0) return false;
+  let k = 1;
+  while (k < n) k *= 2;
+  return k === n;
+}
+
 /** The largest power of two strictly smaller than n (n ≥ 2): where RFC 6962 splits a tree. */
 export function splitPoint(n: number): number {
   let k = 1;
@@ -69,6 +84,10 @@ export class CompactRange {
 
   /** Restores from `size` and the edge hashes (as `state()` gave them). */
   static restore(state: { size: number; hashes: string[] }): CompactRange {
+    if (!isTreePosition(state?.size)) throw new Error(`compact range size ${String(state?.size)} is not an integer from 0 to 2^53 - 1`);
+    if (!Array.isArray(state.hashes) || !state.hashes.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h))) {
+      throw new Error('compact range hashes must be hex SHA-256 values');
+    }
     const sizes: number[] = [];
     for (let bit = 2 ** 52; bit >= 1; bit /= 2) if (Math.floor(state.size / bit) % 2 === 1) sizes.push(bit);
     if (sizes.length !== state.hashes.length) throw new Error(`compact range of size ${state.size} needs ${sizes.length} hashes, got ${state.hashes.length}`);
@@ -105,7 +124,9 @@ export class CompactRange {
 
 /** RFC 6962 2.1.1 PATH(m, D[n]): the audit path of leaf m in the tree of the first n leaves. */
 export function inclusionProof(leaves: readonly Buffer[], index: number, treeSize = leaves.length): Buffer[] {
-  if (!(index >= 0 && index < treeSize && treeSize <= leaves.length)) throw new RangeError(`no leaf ${index} in a tree of ${treeSize}`);
+  if (!(isTreePosition(index) && isTreePosition(treeSize) && index < treeSize && treeSize <= leaves.length)) {
+    throw new RangeError(`no leaf ${index} in a tree of ${treeSize}`);
+  }
   const path = (m: number, from: number, to: number): Buffer[] => {
     const n = to - from;
     if (n === 1) return [];
@@ -117,7 +138,7 @@ export function inclusionProof(leaves: readonly Buffer[], index: number, treeSiz
 
 /** RFC 6962 2.1.2 PROOF(m, D[n]): that the tree of the first m leaves is a prefix of the one of n. */
 export function consistencyProof(leaves: readonly Buffer[], m: number, n = leaves.length): Buffer[] {
-  if (!(m >= 0 && m <= n && n <= leaves.length)) throw new RangeError(`no consistency proof from ${m} to ${n}`);
+  if (!(isTreePosition(m) && isTreePosition(n) && m <= n && n <= leaves.length)) throw new RangeError(`no consistency proof from ${m} to ${n}`);
   if (m === 0 || m === n) return [];
   const sub = (m: number, from: number, to: number, complete: boolean): Buffer[] => {
     const size = to - from;
@@ -130,9 +151,12 @@ export function consistencyProof(leaves: readonly Buffer[], m: number, n = leave
   return sub(m, 0, n, true);
 }
 
-/** RFC 9162 2.1.3.2: does `proof` show leaf `leaf` at `index` in the tree of `treeSize` with `root`? */
+/**
+ * RFC 9162 2.1.3.2: does `proof` show leaf `leaf` at `index` in the tree of `treeSize` with `root`?
+ * False unless index and size are integers with 0 ≤ index < treeSize ≤ 2^53 − 1.
+ */
 export function verifyInclusion(leaf: Buffer, index: number, treeSize: number, proof: readonly Buffer[], root: Buffer): boolean {
-  if (!(index >= 0 && index < treeSize)) return false;
+  if (!(isTreePosition(index) && isTreePosition(treeSize) && index < treeSize)) return false;
   let fn = index;
   let sn = treeSize - 1;
   let r = leaf;
@@ -149,13 +173,16 @@ export function verifyInclusion(leaf: Buffer, index: number, treeSize: number, p
   return sn === 0 && r.equals(root);
 }
 
-/** RFC 9162 2.1.4.2: does `proof` show the tree (size1, root1) is a prefix of (size2, root2)? */
+/**
+ * RFC 9162 2.1.4.2: does `proof` show the tree (size1, root1) is a prefix of (size2, root2)?
+ * False unless both sizes are integers with 0 ≤ size1 ≤ size2 ≤ 2^53 − 1.
+ */
 export function verifyConsistency(size1: number, size2: number, root1: Buffer, root2: Buffer, proof: readonly Buffer[]): boolean {
-  if (size1 < 0 || size2 < size1) return false;
+  if (!(isTreePosition(size1) && isTreePosition(size2) && size1 <= size2)) return false;
   if (size1 === size2) return proof.length === 0 && root1.equals(root2);
   if (size1 === 0) return proof.length === 0;
   if (proof.length === 0) return false;
-  const path = (size1 & (size1 - 1)) === 0 ? [root1, ...proof] : [...proof];
+  const path = isPowerOfTwo(size1) ? [root1, ...proof] : [...proof];
   let fn = size1 - 1;
   let sn = size2 - 1;
   while (fn % 2 === 1) [fn, sn] = [Math.floor(fn / 2), Math.floor(sn / 2)];

@@ -1,6 +1,7 @@
 import { CompactRange, entryBytes, leafHash } from './merkle';
 import { exportSegment, LoggedEntry, verifyEntries, verifySegment } from './segment';
-import { generateTreeHeadKey, KeyRing, TreeHead } from './tree-head';
+import { sign } from 'node:crypto';
+import { generateTreeHeadKey, KeyRing, TreeHead, treeHeadSigningBytes } from './tree-head';
 
 const key = generateTreeHeadKey('heads-1', new Date('2026-01-01T00:00:00Z'), new Date('2027-01-01T00:00:00Z'));
 const ring = new KeyRing([key.entry]);
@@ -69,6 +70,27 @@ describe('segments', () => {
     expect(verifySegment(ls.join('\n'), keys)).toMatchObject({ ok: false, firstBadIndex: 20 });
   });
 
+  it('names an inserted entry that carries a correct leaf hash at the index it took, not the genuine entry after it', () => {
+    const ls = lines(text);
+    const entry = { _index: 20, eventId: 'forged', eventType: 'review.decision.made.v1', actionId: 'a-6', data: { decision: 'approved' } };
+    const forged = { kind: 'entry', index: 20, leafHash: leafHash(entryBytes(entry)).toString('hex'), root: JSON.parse(ls[entryLine(ls, 20)]).root, entry };
+    ls.splice(entryLine(ls, 20), 0, JSON.stringify(forged));
+    expect(verifySegment(ls.join('\n'), keys)).toEqual({
+      ok: false,
+      firstBadIndex: 20,
+      problem: 'entry 20 appears twice (again at position 21): an entry was inserted or repeated at 20',
+    });
+    // A genuine line repeated further on is named by its index as well.
+    const repeated = lines(text);
+    repeated.splice(entryLine(repeated, 25), 0, repeated[entryLine(repeated, 20)]);
+    expect(verifySegment(repeated.join('\n'), keys)).toMatchObject({ ok: false, firstBadIndex: 20, problem: expect.stringContaining('appears twice') });
+  });
+
+  it('refuses an entry without an integer index', () => {
+    const broken = entries.map((e, i) => (i === 7 ? { ...e, index: 7.5 } : e));
+    expect(verifyEntries(broken, heads, keys)).toEqual({ ok: false, firstBadIndex: 7, problem: 'the entry at position 7 has no valid index (7.5)' });
+  });
+
   it('detects reordered entries', () => {
     const ls = lines(text);
     const [a, b] = [entryLine(ls, 20), entryLine(ls, 21)];
@@ -91,6 +113,31 @@ describe('segments', () => {
     const cutAtHead = ls.slice(0, entryLine(ls, 32));
     expect(verifySegment(cutAtHead.join('\n'), keys)).toMatchObject({ ok: true, treeSize: 32 });
     expect(verifySegment(cutAtHead.join('\n'), keys, heads)).toEqual({ ok: false, firstBadIndex: 32, problem: 'truncated: the signed tree head covers 50 entries, only 32 are present' });
+  });
+
+  it('checks the signature of a head past the end: a forged one fails as forged, a genuine one reports truncation', () => {
+    const cut = entries.slice(0, 40);
+    const forged = { ...ring.sign(60, Buffer.alloc(32), now), signature: Buffer.from('forged'.repeat(11)).toString('base64') };
+    expect(verifyEntries(cut, [...heads, forged], keys)).toEqual({ ok: false, firstBadIndex: 40, problem: 'tree head of size 60 has an invalid signature' });
+    const stranger = new KeyRing([generateTreeHeadKey('stranger', new Date('2026-01-01T00:00:00Z'), new Date('2027-01-01T00:00:00Z')).entry]);
+    const foreign = stranger.sign(60, Buffer.alloc(32), now);
+    const unknown = 'tree head of size 60 is signed by unknown key "stranger"';
+    expect(verifyEntries(cut, [...heads, foreign], keys)).toEqual({ ok: false, firstBadIndex: 40, problem: unknown });
+    // A forged head in the head store, past the end of a segment cut exactly at one of its heads.
+    const ls = lines(text);
+    const cutAtHead = ls.slice(0, entryLine(ls, 32)).join('\n');
+    expect(verifySegment(cutAtHead, keys, [forged])).toEqual({ ok: false, firstBadIndex: 32, problem: 'tree head of size 60 has an invalid signature' });
+    // Genuine heads past the end: truncation, reported once their signatures verify.
+    const truncated = 'truncated: the signed tree head covers 50 entries, only 40 are present';
+    expect(verifyEntries(cut, heads, keys)).toEqual({ ok: false, firstBadIndex: 40, problem: truncated });
+  });
+
+  it('refuses a head whose size is no tree size, even when signed', () => {
+    const head = { treeSize: 32.5, rootHash: '00'.repeat(32), timestamp: now.toISOString(), keyId: 'heads-1' };
+    const signed = { ...head, signature: sign(null, treeHeadSigningBytes(head), key.entry.privateKey).toString('base64') };
+    expect(() => ring.sign(32.5, Buffer.alloc(32), now)).toThrow(RangeError);
+    const problem = 'tree head of size 32.5 is malformed: its size is not an integer from 0 to 2^53 - 1';
+    expect(verifyEntries(entries, [...heads, signed], keys)).toEqual({ ok: false, firstBadIndex: 0, problem });
   });
 
   it('detects a forged tree-head signature', () => {

@@ -1,5 +1,5 @@
-import { CompactRange, entryBytes, leafHash, leafHashOfText } from './merkle';
-import { TreeHead, VerifierKey, verifyTreeHead } from './tree-head';
+import { CompactRange, entryBytes, isTreePosition, leafHash, leafHashOfText } from './merkle';
+import { TreeHead, treeHeadFormProblem, VerifierKey, verifyTreeHead } from './tree-head';
 
 /**
  * One entry of the log as stored and exported: its index, the entry, its recorded leaf hash and the tree
@@ -29,10 +29,12 @@ export type VerifyResult =
 
 /**
  * Verifies entries against their recorded roots and the signed tree heads, in one pass:
- * - an entry whose index is not the next one: deleted, inserted or reordered entries;
+ * - an entry whose index is not the next one: deleted, inserted or reordered entries (an index that
+ *   appears twice is named by that index: where the entry was inserted);
  * - an entry whose recomputed root differs from the root recorded for it: a modified entry (or one moved);
  * - a head with a bad signature, or whose root the entries do not reproduce: a forged head or a rewritten log;
- * - fewer entries than the last head covers: truncation.
+ * - fewer entries than the last head covers: truncation, once the heads past the end have verified (a
+ *   forged head past the end is a forged head, not a truncation).
  * The first problem wins, named by its index. Heads must cover the last entry.
  */
 export function verifyEntries(entries: Iterable<LoggedEntry>, heads: readonly TreeHead[], keys: readonly VerifierKey[], prefix: SegmentPrefix = { size: 0, hashes: [] }): VerifyResult {
@@ -63,11 +65,20 @@ export class ChainVerifier {
   ) {
     this.range = CompactRange.restore(prefix);
     this.expected = prefix.size;
+    const malformed = heads.map(treeHeadFormProblem).find(Boolean);
+    if (malformed) {
+      this.failed = { ok: false, firstBadIndex: prefix.size, problem: malformed };
+      return;
+    }
     for (const h of heads) this.bySize.set(h.treeSize, [...(this.bySize.get(h.treeSize) ?? []), h]);
     const sizes = [...this.bySize.keys()].sort((a, b) => a - b);
     this.lastHead = sizes[sizes.length - 1];
     const early = sizes.find((s) => s <= prefix.size);
-    if (early !== undefined) this.failed = { ok: false, firstBadIndex: Math.max(0, early - 1), problem: `tree head of size ${early} lies before this segment (from ${prefix.size})` };
+    if (early !== undefined) {
+      const forged = this.forgedAmong(early);
+      const problem = forged ?? `tree head of size ${early} lies before this segment (from ${prefix.size})`;
+      this.failed = { ok: false, firstBadIndex: Math.max(0, early - 1), problem };
+    }
   }
 
   get verified(): number {
@@ -77,8 +88,14 @@ export class ChainVerifier {
   push(e: LoggedEntry): (VerifyResult & { ok: false }) | undefined {
     if (this.failed) return this.failed;
     const fail = (firstBadIndex: number, problem: string) => (this.failed = { ok: false, firstBadIndex, problem });
-    if (e.index !== this.expected) {
-      return fail(this.expected, e.index > this.expected ? `entry ${this.expected} is missing (found ${e.index})` : `entry ${e.index} appears again or out of order at position ${this.expected}`);
+    if (!isTreePosition(e.index)) {
+      return fail(this.expected, `the entry at position ${this.expected} has no valid index (${JSON.stringify(e.index) ?? 'none'})`);
+    }
+    if (e.index > this.expected) return fail(this.expected, `entry ${this.expected} is missing (found ${e.index})`);
+    // An index seen before: the entry claiming it again was inserted (or repeated) there. Blaming the
+    // position where it showed up would name the genuine entry after an inserted one.
+    if (e.index < this.expected) {
+      return fail(e.index, `entry ${e.index} appears twice (again at position ${this.expected}): an entry was inserted or repeated at ${e.index}`);
     }
     let leaf: Buffer;
     if (e.bytes !== undefined) {
@@ -110,10 +127,24 @@ export class ChainVerifier {
   finish(): VerifyResult {
     if (this.failed) return this.failed;
     const last = this.lastHead;
+    // Heads past the end are verified too: a forged one is a forged head, not a mere truncation.
+    for (const size of [...this.bySize.keys()].filter((s) => s > this.expected).sort((a, b) => a - b)) {
+      const forged = this.forgedAmong(size);
+      if (forged) return { ok: false, firstBadIndex: this.expected, problem: forged };
+    }
     if (last === undefined) return { ok: false, firstBadIndex: Math.max(this.prefix.size, this.expected - 1), problem: 'no signed tree head covers these entries' };
     if (last > this.expected) return { ok: false, firstBadIndex: this.expected, problem: `truncated: the signed tree head covers ${last} entries, only ${this.expected} are present` };
     if (last < this.expected) return { ok: false, firstBadIndex: last, problem: `entries from ${last} on are not covered by any signed tree head` };
     return { ok: true, treeSize: this.expected, root: this.range.root().toString('hex'), headsChecked: this.headsChecked };
+  }
+
+  /** The problem with the first head of this size whose signature (key, window) does not verify. */
+  private forgedAmong(size: number): string | undefined {
+    for (const head of this.bySize.get(size) ?? []) {
+      const check = verifyTreeHead(head, this.keys);
+      if (!check.ok) return check.problem;
+    }
+    return undefined;
   }
 }
 
@@ -144,7 +175,12 @@ export function verifySegment(text: string, keys: readonly VerifierKey[], truste
   } catch {
     return { ok: false, firstBadIndex: 0, problem: 'not a segment file: the header line does not parse' };
   }
-  if (header.kind !== 'segment' || header.version !== 1) return { ok: false, firstBadIndex: 0, problem: 'not a version 1 segment file' };
+  if (header?.kind !== 'segment' || header.version !== 1) return { ok: false, firstBadIndex: 0, problem: 'not a version 1 segment file' };
+  try {
+    CompactRange.restore(header.prefix);
+  } catch (e) {
+    return { ok: false, firstBadIndex: 0, problem: `not a segment file: its prefix is malformed (${(e as Error).message})` };
+  }
   const entries: LoggedEntry[] = [];
   const heads: TreeHead[] = [];
   for (const line of lines.slice(1)) {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { generateTreeHeadKey, KeyRing, SigningUnavailableError, TreeHeadPolicy, verifyTreeHead } from './tree-head';
+import { createHash, sign } from 'node:crypto';
+import { generateTreeHeadKey, KeyRing, SigningUnavailableError, TreeHead, TreeHeadPolicy, treeHeadSigningBytes, verifyTreeHead } from './tree-head';
 
 const day = 24 * 3600 * 1000;
 const t0 = new Date('2026-11-01T00:00:00Z');
@@ -40,6 +40,18 @@ describe('signed tree heads', () => {
     expect(verifyTreeHead({ ...head, treeSize: 8 }, keys)).toMatchObject({ ok: false, problem: /invalid signature/ });
     expect(verifyTreeHead({ ...head, rootHash: '00'.repeat(32) }, keys)).toMatchObject({ ok: false });
     expect(verifyTreeHead({ ...head, timestamp: at(40).toISOString() }, keys)).toMatchObject({ ok: false, problem: /outside the validity/ });
+  });
+
+  it('refuses a head whose size is no tree size or whose root is no hash, even when validly signed; never signs one', () => {
+    const ring = new KeyRing([k1.entry]);
+    const signed = (h: Omit<TreeHead, 'signature'>) => ({ ...h, signature: sign(null, treeHeadSigningBytes(h), k1.entry.privateKey).toString('base64') });
+    const head = { treeSize: 2.5, rootHash: root.toString('hex'), timestamp: at(2).toISOString(), keyId: k1.entry.keyId };
+    const problem = 'tree head of size 2.5 is malformed: its size is not an integer from 0 to 2^53 - 1';
+    expect(verifyTreeHead(signed(head), ring.verifierKeys())).toEqual({ ok: false, problem });
+    expect(verifyTreeHead(signed({ ...head, treeSize: 2 ** 53 }), ring.verifierKeys())).toMatchObject({ ok: false, problem: /malformed/ });
+    const rootless = signed({ ...head, treeSize: 2, rootHash: 'root' });
+    expect(verifyTreeHead(rootless, ring.verifierKeys())).toMatchObject({ ok: false, problem: /root is not a hex SHA-256/ });
+    expect(() => ring.sign(-1, root, at(2))).toThrow(RangeError);
   });
 
   it('publishes a head every N entries or every T milliseconds', () => {

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { isTreePosition } from './merkle';
 
 /** A signed statement of the log's size and root at a time, by a key with an id. */
 export interface TreeHead {
@@ -54,6 +55,7 @@ export class KeyRing {
   }
 
   sign(treeSize: number, root: Buffer, now: Date): TreeHead {
+    if (!isTreePosition(treeSize)) throw new RangeError(`cannot sign a tree head of size ${String(treeSize)}: not an integer from 0 to 2^53 - 1`);
     const key = this.current(now);
     if (!key) {
       const reason = this.whyNone(now);
@@ -86,8 +88,10 @@ export class KeyRing {
 
 export type HeadCheck = { ok: true } | { ok: false; problem: string };
 
-/** Checks a head's signature, key id and that it was signed within the key's window. */
+/** Checks a head's form (an integer size, a hex root), signature, key id and that it was signed within the key's window. */
 export function verifyTreeHead(head: TreeHead, keys: readonly VerifierKey[]): HeadCheck {
+  const malformed = treeHeadFormProblem(head);
+  if (malformed) return { ok: false, problem: malformed };
   const key = keys.find((k) => k.keyId === head.keyId);
   if (!key) return { ok: false, problem: `tree head of size ${head.treeSize} is signed by unknown key ${JSON.stringify(head.keyId)}` };
   const at = Date.parse(head.timestamp);
@@ -101,6 +105,19 @@ export function verifyTreeHead(head: TreeHead, keys: readonly VerifierKey[]): He
     valid = false;
   }
   return valid ? { ok: true } : { ok: false, problem: `tree head of size ${head.treeSize} has an invalid signature` };
+}
+
+/** What is wrong with a head's form before any signature is looked at, or undefined. */
+export function treeHeadFormProblem(head: TreeHead): string | undefined {
+  const size = String(head?.treeSize);
+  if (!isTreePosition(head?.treeSize)) return `tree head of size ${size} is malformed: its size is not an integer from 0 to 2^53 - 1`;
+  if (typeof head.rootHash !== 'string' || !/^[0-9a-f]{64}$/.test(head.rootHash)) {
+    return `tree head of size ${size} is malformed: its root is not a hex SHA-256`;
+  }
+  if (typeof head.signature !== 'string' || typeof head.keyId !== 'string' || typeof head.timestamp !== 'string') {
+    return `tree head of size ${size} is malformed`;
+  }
+  return undefined;
 }
 
 /** A new Ed25519 signing key with its window, and its PEM forms for storage. */
@@ -129,8 +146,13 @@ export class TreeHeadPolicy {
     this.lastAt = now.getTime();
   }
 
+  /** Whether entries were added since the last head. */
+  uncovered(size: number): boolean {
+    return size !== this.lastSize;
+  }
+
   due(size: number, now: Date): boolean {
-    if (size === this.lastSize) return false;
+    if (!this.uncovered(size)) return false;
     return size - this.lastSize >= this.everyEntries || now.getTime() - this.lastAt >= this.everyMs;
   }
 

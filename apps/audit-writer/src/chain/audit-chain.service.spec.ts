@@ -39,6 +39,19 @@ describe('AuditChainService', () => {
     await t.service.onApplicationShutdown();
   });
 
+  it('signs a final head on shutdown, so a log stopped right after its last entry verifies whole', async () => {
+    const key = generateTreeHeadKey('k-now', new Date(Date.now() - 60_000), new Date(Date.now() + 3_600_000));
+    const ring = new KeyRing([key.entry]);
+    const t = setup(ring, 100);
+    await t.service.onApplicationBootstrap();
+    await Promise.all(Array.from({ length: 2 }, (_, i) => t.service.append(auditEntry(`e${i}`, 'a1'))));
+    expect(await t.log.heads()).toEqual([]);
+    await t.service.onApplicationShutdown();
+    const heads = await t.log.heads();
+    expect(heads.map((h) => h.treeSize)).toEqual([2]);
+    expect(verifyEntries(await t.log.range(0, 2), heads, ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 2 });
+  });
+
   it('past the key rotation deadline: keeps recording entries, stops signing heads, alerts, reports unhealthy', async () => {
     const expired = generateTreeHeadKey('k-old', new Date(Date.now() - 7_200_000), new Date(Date.now() - 3_600_000));
     const alerts: string[] = [];

@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { ChainVerifier, consistencyProof, inclusionProof, leafHash, TreeHead, VerifierKey, verifierKeyFromPem, verifyConsistency, verifyInclusion, verifySegment, verifyTreeHead, VerifyResult } from '@countersign/audit-chain';
 import type { Pool } from 'pg';
 import { PgAuditLogRepository } from '../ingest/audit-log.repository';
@@ -54,7 +55,63 @@ export async function verifyDatabase(pool: Pool, keys: VerifierKey[], trustedHea
 }
 
 export function verifySegmentFile(file: string, keys: VerifierKey[], trustedHeads: TreeHead[]): VerifyResult {
-  return verifySegment(readFileSync(file, 'utf8'), keys, trustedHeads);
+  const text = readFileSync(file, 'utf8');
+  const result = verifySegment(text, keys, trustedHeads);
+  if (!result.ok && result.problem === 'not a version 1 segment file' && looksLikeStoredEntry(text.split('\n', 1)[0])) {
+    return { ...result, problem: `${result.problem}: it looks like the embedded mode's audit.jsonl, verify it with --file` };
+  }
+  return result;
+}
+
+const looksLikeStoredEntry = (line: string) => {
+  try {
+    const parsed = JSON.parse(line);
+    return typeof parsed === 'object' && parsed !== null && 'index' in parsed && 'entry' in parsed && 'leafHash' in parsed;
+  } catch {
+    return false;
+  }
+};
+
+/** Where the embedded mode keeps the heads of an audit file: `tree-heads.jsonl` beside it, and the head store `heads/`. */
+export const embeddedHeadStoreOf = (file: string) => join(dirname(file), 'heads');
+
+/**
+ * Verifies the embedded mode's audit file (`audit/audit.jsonl`, one stored entry per line: index, entry,
+ * leaf hash, root) against the signed heads beside it (`tree-heads.jsonl`) and `trustedHeads` (its
+ * head store). Reads the file line by line; names the first bad index and what is wrong.
+ */
+export async function verifyAuditFile(file: string, keys: VerifierKey[], trustedHeads: TreeHead[]): Promise<VerifyResult> {
+  const headsFile = join(dirname(file), 'tree-heads.jsonl');
+  const own: TreeHead[] = [];
+  if (existsSync(headsFile)) {
+    for (const [n, line] of readFileSync(headsFile, 'utf8').split('\n').entries()) {
+      if (!line.trim()) continue;
+      try {
+        own.push(JSON.parse(line));
+      } catch {
+        return { ok: false, firstBadIndex: 0, problem: `line ${n + 1} of ${headsFile} does not parse: the heads were tampered with` };
+      }
+    }
+  }
+  const verifier = new ChainVerifier(dedupeHeads([...own, ...trustedHeads]), keys);
+  const input = createReadStream(file);
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      if (!line.trim()) continue;
+      let stored: { kind?: unknown; index?: number; entry?: unknown; leafHash?: string; root?: string };
+      try {
+        stored = JSON.parse(line);
+      } catch {
+        return { ok: false, firstBadIndex: verifier.verified, problem: `the line of entry ${verifier.verified} does not parse` };
+      }
+      if (stored?.kind === 'segment') return { ok: false, firstBadIndex: 0, problem: 'this is a segment file (from audit export), verify it with --segment' };
+      const problem = verifier.push({ index: stored?.index as number, entry: stored?.entry, leafHash: stored?.leafHash, root: stored?.root });
+      if (problem) return problem;
+    }
+  } finally {
+    input.destroy();
+  }
+  return verifier.finish();
 }
 
 async function leavesUpTo(pool: Pool, size: number): Promise<Buffer[]> {

@@ -4,11 +4,25 @@ import { Pool } from 'pg';
 import type { TreeHead } from '@countersign/audit-chain';
 import { PgAuditLogRepository } from '../ingest/audit-log.repository';
 import { buildSegment, SegmentRangeError } from '../query/segment';
-import { completeness, consistency, Io, loadHeadDir, loadVerifierKeys, prove, verifyDatabase, verifySegmentFile } from './audit-commands';
+import { existsSync } from 'node:fs';
+import {
+  completeness,
+  consistency,
+  embeddedHeadStoreOf,
+  Io,
+  loadHeadDir,
+  loadVerifierKeys,
+  prove,
+  verifyAuditFile,
+  verifyDatabase,
+  verifySegmentFile,
+} from './audit-commands';
 
 const USAGE = `countersign audit <command>
   verify --database URL --keys FILE|DIR [--heads-dir DIR]     the log in PostgreSQL against the signed heads
   verify --segment FILE --keys FILE|DIR [--heads-dir DIR]     an exported segment file, offline
+  verify --file AUDIT.jsonl --keys FILE|DIR [--heads-dir DIR]  the embedded mode's audit file (audit/audit.jsonl),
+                                                              with the heads beside it (tree-heads.jsonl, heads/)
   prove --database URL --index N [--tree-size S]              an inclusion proof of one entry
   consistency HEAD1.json HEAD2.json --database URL --keys F   that the log only grew between two heads
   completeness --database URL --since ISO-TIME                actions without a complete chain
@@ -23,7 +37,19 @@ export async function runAuditCli(argv: string[], io: Io = { out: (l) => process
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { database: { type: 'string' }, segment: { type: 'string' }, keys: { type: 'string' }, 'heads-dir': { type: 'string' }, index: { type: 'string' }, 'tree-size': { type: 'string' }, since: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, out: { type: 'string' } },
+      options: {
+        database: { type: 'string' },
+        segment: { type: 'string' },
+        file: { type: 'string' },
+        keys: { type: 'string' },
+        'heads-dir': { type: 'string' },
+        index: { type: 'string' },
+        'tree-size': { type: 'string' },
+        since: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        out: { type: 'string' },
+      },
     });
   } catch (e) {
     io.err(`${(e as Error).message}\n${USAGE}`);
@@ -38,9 +64,16 @@ export async function runAuditCli(argv: string[], io: Io = { out: (l) => process
   try {
     switch (command) {
       case 'verify': {
+        if ([v.segment, v.file, v.database].filter(Boolean).length > 1) throw new UsageError('verify takes one of --database, --segment and --file');
         const keys = loadVerifierKeys(need('keys'));
-        const trusted = loadHeadDir(v['heads-dir']);
-        const result = v.segment ? verifySegmentFile(v.segment, keys, trusted) : await verifyDatabase(pool ?? new Pool({ connectionString: need('database') }), keys, trusted, io);
+        // The embedded mode's head store sits beside its audit file: used unless another one is named.
+        const headsDir = v['heads-dir'] ?? (v.file && existsSync(embeddedHeadStoreOf(v.file)) ? embeddedHeadStoreOf(v.file) : undefined);
+        const trusted = loadHeadDir(headsDir);
+        const result = v.file
+          ? await verifyAuditFile(v.file, keys, trusted)
+          : v.segment
+            ? verifySegmentFile(v.segment, keys, trusted)
+            : await verifyDatabase(pool ?? new Pool({ connectionString: need('database') }), keys, trusted, io);
         if (result.ok) io.out(`verified: ${result.treeSize} entries, ${result.headsChecked} signed heads, root ${result.root}`);
         else io.out(`FAILED at index ${result.firstBadIndex}: ${result.problem}`);
         return result.ok ? 0 : 1;

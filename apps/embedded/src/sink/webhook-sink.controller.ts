@@ -1,4 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Injectable, Post, Res } from '@nestjs/common';
+import { Roles } from '@countersign/nest';
+import { SINK_ROLE } from './sink-token';
 
 export interface SinkReceipt {
   receivedAt: string;
@@ -17,9 +19,11 @@ export class SinkStore {
 /**
  * The embedded mode's stand-in target system: the webhook connector sends executed actions here, so a
  * user can see each effect arrive once (GET /_sink/effects). A real deployment points WEBHOOK_URL at
- * the systems that act.
+ * the systems that act. Both routes need the sink token (`tokens/sink`): effects carry raw parameters, and
+ * a posted effect would look executed. A refused call is audited like every other (401/403).
  */
 @Controller('_sink')
+@Roles(SINK_ROLE)
 export class WebhookSinkController {
   constructor(private readonly store: SinkStore) {}
 

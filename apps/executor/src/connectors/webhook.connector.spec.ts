@@ -38,6 +38,13 @@ describe('WebhookConnector', () => {
     expect(JSON.parse(last.body)).toEqual(request);
   });
 
+  it('sends its configured headers (its credentials for the target) with every request, never over its own', async () => {
+    answer = (_req, res) => res.writeHead(200).end();
+    const connector = new WebhookConnector(url, 10_000, { Authorization: 'Bearer target-token', 'idempotency-key': 'not-mine' });
+    expect(await connector.execute(request, 'key-h')).toMatchObject({ status: 'executed' });
+    expect(received[received.length - 1].headers).toMatchObject({ authorization: 'Bearer target-token', 'idempotency-key': 'key-h' });
+  });
+
   it('calls a 4xx failed (the target refused) and a 5xx outcome_unknown (it may have acted)', async () => {
     answer = (_req, res) => res.writeHead(422).end('no such order');
     expect(await new WebhookConnector(url).execute(request, 'key-2')).toEqual({ status: 'failed', error: 'webhook answered 422' });

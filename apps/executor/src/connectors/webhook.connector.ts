@@ -20,16 +20,21 @@ export class WebhookConnector implements Connector {
     https: new HttpsAgent({ keepAlive: true, maxSockets: 64, timeout: 30_000 }),
   };
 
-  /** `url` may be a function, for a target whose address is known only after start (the embedded sink). */
+  /**
+   * `url` may be a function, for a target whose address is known only after start (the embedded sink).
+   * `headers` go with every request (e.g. the target's `Authorization`); they never override the
+   * idempotency and action-id headers.
+   */
   constructor(
     private readonly url: string | (() => string),
     private readonly timeoutMs = 10_000,
+    private readonly headers: Readonly<Record<string, string>> = {},
   ) {}
 
   async execute(request: ConnectorRequest, idempotencyKey: string): Promise<ConnectorResult> {
     const url = new URL(typeof this.url === 'string' ? this.url : this.url());
     const body = JSON.stringify(request);
-    const headers = { 'Idempotency-Key': idempotencyKey, 'X-Countersign-Action-Id': request.actionId };
+    const headers = { ...this.headers, 'Idempotency-Key': idempotencyKey, 'X-Countersign-Action-Id': request.actionId };
     let answer: { status: number; requestId?: string };
     try {
       answer = await this.post(url, body, headers).catch((e: RequestError) => {
