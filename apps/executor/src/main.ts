@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { verifyKeysFromPem } from '@countersign/approval';
-import { createUnleashFlagReader } from '@countersign/flags';
+import { createUnleashFlagReader, reportFlagHealth } from '@countersign/flags';
 import { runService } from '@countersign/nest';
-import { createPgPool } from '@countersign/storage';
+import { createPgPool, migrate } from '@countersign/storage';
 import { ConnectorRegistry } from './connectors/connector';
 import { WebhookConnector } from './connectors/webhook.connector';
 import { PgExecutionRepository } from './execution/execution.repository';
@@ -23,10 +24,10 @@ void runService({
     FLAG_PREFIX: z.string().default('countersign.exec.'),
     FLAGS_BACKUP_DIR: z.string().default('.countersign/flags-backup'),
   }),
-  async build({ config }) {
+  async build({ config, logger, bus }) {
+    await migrate(config.DATABASE_URL, { service: 'executor', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
     const pool = createPgPool(config.DATABASE_URL);
     const executions = new PgExecutionRepository(pool);
-    await executions.migrate();
     const flags = createUnleashFlagReader({
       url: config.UNLEASH_URL,
       clientToken: config.UNLEASH_CLIENT_TOKEN,
@@ -34,6 +35,8 @@ void runService({
       refreshIntervalMs: config.UNLEASH_REFRESH_MS,
       backupDir: config.FLAGS_BACKUP_DIR,
       environment: 'development',
+      // Unleash unreachable: the last known values stay in force; logged at error and audited, and so is its return.
+      onHealth: reportFlagHealth({ service: 'executor', logger, publish: (topic, event) => bus.publish(topic, event) }),
     });
     await flags.ready(10_000);
     const approvalKeys = verifyKeysFromPem(JSON.parse(readFileSync(config.APPROVAL_VERIFY_KEYS_FILE, 'utf8')));

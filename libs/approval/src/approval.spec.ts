@@ -1,4 +1,6 @@
-import { generateSigningKey, signApproval, verifyApproval, verifyKeysFromPem } from './index';
+import { sign } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { generateSigningKey, signApproval, signReviewDecision, verifyApproval, verifyKeysFromPem, verifyReviewDecision } from './index';
 
 const claims = {
   actionId: 'action-1',
@@ -8,6 +10,7 @@ const claims = {
   issuedAt: '2026-11-24T10:00:00.000Z',
   expiresAt: '2026-11-24T11:00:00.000Z',
 };
+const rejection = { decision: 'rejected' as const, actionId: 'action-1', digest: 'a'.repeat(64), deciders: ['bob'], reasons: ['no evidence'], issuedAt: '2026-11-24T10:00:00.000Z' };
 const now = new Date('2026-11-24T10:30:00.000Z');
 
 describe('signed approvals', () => {
@@ -16,7 +19,8 @@ describe('signed approvals', () => {
 
   it('verifies a token it signed and returns the claims', () => {
     const check = verifyApproval(signApproval(signing, claims), keys, now);
-    expect(check).toMatchObject({ ok: true, claims: { ...claims, kid: 'review-2026-11', v: 1 } });
+    const { approvers, ...rest } = claims;
+    expect(check).toMatchObject({ ok: true, claims: { ...rest, deciders: approvers, decision: 'approved', kid: 'review-2026-11', v: 2 } });
   });
 
   it('refuses a token whose claims were edited (another action id)', () => {
@@ -24,23 +28,55 @@ describe('signed approvals', () => {
     const edited = JSON.parse(Buffer.from(body, 'base64url').toString());
     edited.actionId = 'action-2';
     const forged = [p, Buffer.from(JSON.stringify(edited)).toString('base64url'), sig].join('.');
-    expect(verifyApproval(forged, keys, now)).toEqual({ ok: false, reason: 'approval signature does not verify' });
+    expect(verifyApproval(forged, keys, now)).toEqual({ ok: false, reason: 'review decision signature does not verify' });
   });
 
   it('refuses a token signed by a key it does not know, and an expired one', () => {
     const other = generateSigningKey('review-2026-11');
-    expect(verifyApproval(signApproval(other.signing, claims), keys, now)).toEqual({ ok: false, reason: 'approval signature does not verify' });
+    expect(verifyApproval(signApproval(other.signing, claims), keys, now)).toEqual({ ok: false, reason: 'review decision signature does not verify' });
     const stranger = generateSigningKey('attacker');
-    expect(verifyApproval(signApproval(stranger.signing, claims), keys, now)).toEqual({ ok: false, reason: 'unknown approval key id "attacker"' });
+    expect(verifyApproval(signApproval(stranger.signing, claims), keys, now)).toEqual({ ok: false, reason: 'unknown signing key id "attacker"' });
     expect(verifyApproval(signApproval(signing, claims), keys, new Date('2026-11-24T12:00:00Z'))).toMatchObject({ ok: false, reason: /expired/ });
   });
 
   it('refuses garbage', () => {
-    expect(verifyApproval('not-a-token', keys, now)).toEqual({ ok: false, reason: 'malformed approval token' });
+    expect(verifyApproval('not-a-token', keys, now)).toEqual({ ok: false, reason: 'malformed review decision token' });
     expect(verifyApproval('cs1.!!!.x', keys, now).ok).toBe(false);
+    expect(verifyApproval(`cs1.${Buffer.from('null').toString('base64url')}.x`, keys, now).ok).toBe(false);
   });
 
   it('gives every token a distinct nonce so a replay is recognisable', () => {
     expect(signApproval(signing, claims)).not.toEqual(signApproval(signing, claims));
+  });
+
+  it('still reads a version 1 token (signed before rejections were) as the approval it was', () => {
+    const v1 = { v: 1, kid: 'review-2026-11', nonce: 'n1', ...claims };
+    const body = `cs1.${Buffer.from(canonicalize(v1)!).toString('base64url')}`;
+    const token = `${body}.${sign(null, Buffer.from(body), signing.privateKey).toString('base64url')}`;
+    expect(verifyApproval(token, keys, now)).toMatchObject({ ok: true, claims: { decision: 'approved', deciders: ['alice'], actionId: 'action-1' } });
+  });
+});
+
+describe('signed review decisions', () => {
+  const { signing, publicKeyPem } = generateSigningKey('review-2026-11');
+  const keys = verifyKeysFromPem({ 'review-2026-11': publicKeyPem });
+
+  it('signs a rejection with its decision claim; it needs no expiry', () => {
+    expect(verifyReviewDecision(signReviewDecision(signing, rejection), keys, new Date('2030-01-01T00:00:00Z'))).toMatchObject({ ok: true, claims: { ...rejection, v: 2 } });
+  });
+
+  it('a signed rejection is not an approval', () => {
+    expect(verifyApproval(signReviewDecision(signing, rejection), keys, now)).toEqual({ ok: false, reason: 'the token signs a decision "rejected", not an approval' });
+  });
+
+  it('refuses a rejection whose decision claim was edited into an approval', () => {
+    const [p, body, sig] = signReviewDecision(signing, rejection).split('.');
+    const edited = { ...JSON.parse(Buffer.from(body, 'base64url').toString()), decision: 'approved', expiresAt: '2026-11-24T11:00:00.000Z' };
+    expect(verifyReviewDecision([p, Buffer.from(JSON.stringify(edited)).toString('base64url'), sig].join('.'), keys, now)).toEqual({ ok: false, reason: 'review decision signature does not verify' });
+  });
+
+  it('will not sign an approval without an expiry, nor verify an unknown decision', () => {
+    expect(() => signReviewDecision(signing, { ...rejection, decision: 'approved' })).toThrow(/must expire/);
+    expect(verifyReviewDecision(signReviewDecision(signing, { ...rejection, decision: 'waved-through' as never }), keys, now)).toEqual({ ok: false, reason: 'review decision claims incomplete' });
   });
 });

@@ -1,23 +1,34 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, randomBytes, sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
+/** What a review can decide. Each decision is signed; consumers act on none that does not verify. */
+export const REVIEW_DECISIONS = ['approved', 'rejected', 'expired', 'escalated'] as const;
+export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
+
 /**
- * What a signed approval says: who approved which action, bound to the action digest, until when.
- * The executor acts on it only after verifying the signature, the action id, the digest and the expiry,
- * and consumes it once.
+ * What a signed review decision says: which decision, on which action, bound to the action digest, by
+ * whom. A consumer acts on it only after verifying the signature, the decision, the action id and the
+ * digest. An approval also expires and is consumed once; a rejection, expiry or escalation is final or
+ * neutral, so it needs no expiry.
  */
-export interface ApprovalClaims {
-  v: 1;
+export interface ReviewDecisionClaims {
+  v: 2;
   kid: string;
+  decision: ReviewDecision;
   actionId: string;
   digest: string;
-  approvers: string[];
+  /** The approvers of an approval, the reviewer of a rejection, the review queue for an expiry. */
+  deciders: string[];
   reasons: string[];
   issuedAt: string;
-  expiresAt: string;
-  /** Makes each token unique, so a consumed token can be recognised when it is replayed. */
+  /** Required for an approval. */
+  expiresAt?: string;
+  /** Makes each token unique, so a consumed approval can be recognised when it is replayed. */
   nonce: string;
 }
+
+/** The claims of an approval: an expiring decision `approved`. */
+export type ApprovalClaims = ReviewDecisionClaims & { decision: 'approved'; expiresAt: string };
 
 export interface SigningKey {
   kid: string;
@@ -29,37 +40,67 @@ export type VerifyKeys = Map<string, KeyObject>;
 
 const PREFIX = 'cs1';
 
-/** Signs an approval: `cs1.<base64url canonical claims>.<base64url Ed25519 signature>`. */
-export function signApproval(key: SigningKey, claims: Omit<ApprovalClaims, 'v' | 'kid' | 'nonce'>): string {
-  const full: ApprovalClaims = { v: 1, kid: key.kid, nonce: randomBytes(12).toString('base64url'), ...claims };
+/** Signs a review decision: `cs1.<base64url canonical claims>.<base64url Ed25519 signature>`. */
+export function signReviewDecision(key: SigningKey, claims: Omit<ReviewDecisionClaims, 'v' | 'kid' | 'nonce'>): string {
+  if (claims.decision === 'approved' && !claims.expiresAt) throw new Error('an approval must expire: expiresAt is required');
+  const full: ReviewDecisionClaims = { v: 2, kid: key.kid, nonce: randomBytes(12).toString('base64url'), ...claims };
   const body = `${PREFIX}.${Buffer.from(canonicalize(full)!).toString('base64url')}`;
   return `${body}.${sign(null, Buffer.from(body), key.privateKey).toString('base64url')}`;
 }
 
+/** Signs an approval (a review decision `approved`); kept for callers that name approvers. */
+export function signApproval(key: SigningKey, claims: { actionId: string; digest: string; approvers: string[]; reasons: string[]; issuedAt: string; expiresAt: string }): string {
+  const { approvers, ...rest } = claims;
+  return signReviewDecision(key, { ...rest, decision: 'approved', deciders: approvers });
+}
+
+export type ReviewDecisionCheck = { ok: true; claims: ReviewDecisionClaims } | { ok: false; reason: string };
 export type ApprovalCheck = { ok: true; claims: ApprovalClaims } | { ok: false; reason: string };
 
 /**
- * Verifies the token's form, key id and signature, and its expiry at `now`. Binding to an action
- * (id and digest) is checked by the caller, who knows which action it is about to execute.
+ * Verifies the token's form, key id and signature, its claims, and (when it has one) its expiry at `now`.
+ * Whether it is the decision, action id and digest the caller is about to act on is the caller's check.
+ * A `v: 1` token (from before decisions other than approvals were signed) is read as the approval it was.
  */
-export function verifyApproval(token: string, keys: VerifyKeys, now: Date = new Date()): ApprovalCheck {
+export function verifyReviewDecision(token: string, keys: VerifyKeys, now: Date = new Date()): ReviewDecisionCheck {
   const parts = token.split('.');
-  if (parts.length !== 3 || parts[0] !== PREFIX) return { ok: false, reason: 'malformed approval token' };
-  let claims: ApprovalClaims;
+  if (parts.length !== 3 || parts[0] !== PREFIX) return { ok: false, reason: 'malformed review decision token' };
+  let raw: Record<string, unknown>;
   try {
-    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+    raw = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
   } catch {
-    return { ok: false, reason: 'malformed approval claims' };
+    return { ok: false, reason: 'malformed review decision claims' };
   }
-  const key = typeof claims.kid === 'string' ? keys.get(claims.kid) : undefined;
-  if (!key) return { ok: false, reason: `unknown approval key id ${JSON.stringify(claims.kid)}` };
-  const signed = Buffer.from(`${parts[0]}.${parts[1]}`);
-  if (!verify(null, signed, key, Buffer.from(parts[2], 'base64url'))) return { ok: false, reason: 'approval signature does not verify' };
-  if (claims.v !== 1 || !claims.actionId || !claims.digest || !Array.isArray(claims.approvers) || !claims.expiresAt) {
-    return { ok: false, reason: 'approval claims incomplete' };
-  }
-  if (!(Date.parse(claims.expiresAt) > now.getTime())) return { ok: false, reason: `approval expired at ${claims.expiresAt}` };
+  if (typeof raw !== 'object' || raw === null) return { ok: false, reason: 'malformed review decision claims' };
+  const key = typeof raw.kid === 'string' ? keys.get(raw.kid) : undefined;
+  if (!key) return { ok: false, reason: `unknown signing key id ${JSON.stringify(raw.kid)}` };
+  if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key, Buffer.from(parts[2], 'base64url'))) return { ok: false, reason: 'review decision signature does not verify' };
+  const claims = raw.v === 1 ? { ...raw, v: 2, decision: 'approved', deciders: raw.approvers } : raw;
+  if (!complete(claims)) return { ok: false, reason: 'review decision claims incomplete' };
+  if (claims.expiresAt !== undefined && !(Date.parse(claims.expiresAt) > now.getTime())) return { ok: false, reason: `review decision expired at ${claims.expiresAt}` };
   return { ok: true, claims };
+}
+
+/** Verifies a token as an approval: a review decision that verifies and says `approved`. */
+export function verifyApproval(token: string, keys: VerifyKeys, now: Date = new Date()): ApprovalCheck {
+  const check = verifyReviewDecision(token, keys, now);
+  if (!check.ok) return check;
+  if (check.claims.decision !== 'approved') return { ok: false, reason: `the token signs a decision "${check.claims.decision}", not an approval` };
+  return check as ApprovalCheck;
+}
+
+function complete(c: Record<string, unknown>): c is ReviewDecisionClaims & Record<string, unknown> {
+  const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === 'string');
+  return (
+    c.v === 2 &&
+    (REVIEW_DECISIONS as readonly unknown[]).includes(c.decision) &&
+    typeof c.actionId === 'string' && c.actionId !== '' &&
+    typeof c.digest === 'string' && c.digest !== '' &&
+    strings(c.deciders) && (c.deciders as string[]).length > 0 &&
+    strings(c.reasons) &&
+    typeof c.nonce === 'string' &&
+    (c.expiresAt === undefined ? c.decision !== 'approved' : typeof c.expiresAt === 'string')
+  );
 }
 
 /** A fresh Ed25519 signing key (the embedded mode makes one at boot; production loads one from a file). */
@@ -68,10 +109,12 @@ export function generateSigningKey(kid: string): { signing: SigningKey; publicKe
   return { signing: { kid, privateKey }, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
 }
 
+/** The review queue's one signing key, for every decision it makes (APPROVAL_SIGNING_KEY_FILE, APPROVAL_SIGNING_KEY_ID). */
 export function signingKeyFromPem(kid: string, pem: string): SigningKey {
   return { kid, privateKey: createPrivateKey(pem) };
 }
 
+/** The public keys that verify review decisions, by key id (APPROVAL_VERIFY_KEYS_FILE). */
 export function verifyKeysFromPem(byKid: Record<string, string>): VerifyKeys {
   return new Map(Object.entries(byKid).map(([kid, pem]) => [kid, createPublicKey(pem)]));
 }

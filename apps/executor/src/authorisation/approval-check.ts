@@ -1,31 +1,39 @@
-import { verifyApproval, VerifyKeys } from '@countersign/approval';
+import { ReviewDecisionClaims, verifyReviewDecision, VerifyKeys } from '@countersign/approval';
 import type { ActionRefusedV1 } from '@countersign/contracts';
 import type { z } from 'zod';
 import type { ActionRecord, ReviewDecidedEvent } from '../execution/execution.repository';
 
 type Refusal = Pick<z.infer<typeof ActionRefusedV1>, 'code' | 'reason'>;
 
-export type ApprovalVerdict = { ok: true; nonce: string } | { ok: false; refusal: Refusal };
+export type DecisionVerdict = { ok: true; claims: ReviewDecisionClaims } | { ok: false; refusal: Refusal };
 
 /**
- * Whether an approval on the bus authorises executing `record`: a valid signature by a known key, not
- * expired, naming this very action, bound to the digest the policy engine decided on, for an action
- * the contract sent to review. Anything else executes nothing and is reported as an attack.
+ * Whether a review decision on the bus is the review queue's genuine decision on `record`: a token that
+ * verifies (known key, signature, and for an approval its expiry), signs this very decision, names this
+ * action and is bound to the digest the policy engine decided on. An approval must also be for an action
+ * in the review lane. Anything else changes nothing and is reported as an attack: an unsigned rejection
+ * must not block the genuine approval that follows it, any more than a forged approval may execute.
  */
-export function checkApproval(event: ReviewDecidedEvent, record: ActionRecord | undefined, keys: VerifyKeys, now: Date): ApprovalVerdict {
-  if (!event.data.approval) return { ok: false, refusal: { code: 'invalid-approval', reason: 'approved without an approval token' } };
-  const verified = verifyApproval(event.data.approval, keys, now);
-  if (!verified.ok) return { ok: false, refusal: { code: 'invalid-approval', reason: verified.reason } };
+export function checkReviewDecision(event: ReviewDecidedEvent, record: ActionRecord | undefined, keys: VerifyKeys, now: Date): DecisionVerdict {
+  const { decision, signature, approval, digest } = event.data;
+  // Approvals keep the codes they always had; every other decision has its own.
+  const approving = decision === 'approved';
+  const invalid = approving ? 'invalid-approval' : 'invalid-decision';
+  const token = signature ?? approval;
+  if (!token) return refuse(invalid, approving ? 'approved without an approval token' : `${decision} without a signed decision token`);
+  if (signature && approval && signature !== approval) return refuse(invalid, 'the event carries two different decision tokens');
+  const verified = verifyReviewDecision(token, keys, now);
+  if (!verified.ok) return refuse(invalid, verified.reason);
   const claims = verified.claims;
+  if (claims.decision !== decision) return refuse('decision-mismatch', `the token signs a decision "${claims.decision}", the event says "${decision}"`);
   if (claims.actionId !== event.subject) {
-    return { ok: false, refusal: { code: 'approval-for-other-action', reason: `the approval names action ${claims.actionId}, not ${event.subject}` } };
+    return refuse(approving ? 'approval-for-other-action' : 'decision-for-other-action', `the ${approving ? 'approval' : 'decision'} names action ${claims.actionId}, not ${event.subject}`);
   }
-  if (!record) return { ok: true, nonce: claims.nonce };
-  if (record.lane !== 'review') {
-    return { ok: false, refusal: { code: 'not-authorised', reason: `the action is in the ${record.lane} lane; an approval cannot authorise it` } };
-  }
-  if (claims.digest !== record.digest || event.data.digest !== record.digest) {
-    return { ok: false, refusal: { code: 'digest-mismatch', reason: 'the approval is bound to another version of the action (digest mismatch)' } };
-  }
-  return { ok: true, nonce: claims.nonce };
+  if (claims.digest !== digest) return refuse('digest-mismatch', `the ${approving ? 'approval' : 'decision'} is bound to another version of the action (digest mismatch)`);
+  if (!record) return { ok: true, claims };
+  if (approving && record.lane !== 'review') return refuse('not-authorised', `the action is in the ${record.lane} lane; an approval cannot authorise it`);
+  if (claims.digest !== record.digest) return refuse('digest-mismatch', `the ${approving ? 'approval' : 'decision'} is bound to another version of the action (digest mismatch)`);
+  return { ok: true, claims };
 }
+
+const refuse = (code: Refusal['code'], reason: string) => ({ ok: false as const, refusal: { code, reason } });

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { refundProposal } from '@countersign/testing';
-import { generateSigningKey, signApproval, verifyKeysFromPem } from '@countersign/approval';
+import { generateSigningKey, signApproval, signReviewDecision, SigningKey, verifyKeysFromPem } from '@countersign/approval';
 import { AnyTopic, derivedEventId, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
 import { FlagReader, FlagState } from '@countersign/flags';
 import { EventBus } from '@countersign/bus';
@@ -52,7 +52,19 @@ function setup(flag: FlagState = 'on') {
       approval: signApproval(signing, { actionId: tokenFor, digest, approvers: ['alice'], reasons: ['ok'], issuedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() }),
     },
   });
-  return { service, repo, published, calls, decided, approval, setResult: (r: ConnectorResult) => (result = r) };
+  /** A rejection of `actionId`; its token signed by `key` for `tokenFor` and `tokenDigest`, or none at all. */
+  const rejection = (actionId = 'a1', o: { key?: SigningKey | null; tokenFor?: string; tokenDigest?: string; id?: string } = {}): TopicMap[typeof TOPICS.reviewDecided] => {
+    const key = o.key === undefined ? signing : o.key;
+    const issuedAt = new Date().toISOString();
+    const signature = key && signReviewDecision(key, { decision: 'rejected', actionId: o.tokenFor ?? actionId, digest: o.tokenDigest ?? digest, deciders: ['bob'], reasons: ['no'], issuedAt });
+    return {
+      ...approval(actionId, actionId, o.id ?? `rejection-${actionId}`),
+      actor: { id: 'bob', kind: 'human' },
+      data: { decision: 'rejected', reviewers: [{ id: 'bob', kind: 'human' }], reason: 'no', digest, ...(signature ? { signature } : {}) },
+    };
+  };
+  const refusals = () => published.filter((p) => p.topic === TOPICS.actionRefused).map((p) => p.event.data);
+  return { service, repo, published, calls, decided, approval, rejection, refusals, signing, setResult: (r: ConnectorResult) => (result = r) };
 }
 
 describe('ExecutionService', () => {
@@ -118,6 +130,60 @@ describe('ExecutionService', () => {
     await t.service.onReviewDecided(t.approval('b1', 'a1'));
     expect(t.calls).toHaveLength(0);
     expect(t.published[0].event.data).toMatchObject({ code: 'approval-for-other-action', suspicious: true });
+  });
+
+  it('an unsigned rejection changes nothing and is refused as suspicious: the genuine approval that follows executes', async () => {
+    const t = setup();
+    await t.service.onPolicyDecided(t.decided('review'));
+    await t.service.onReviewDecided(t.rejection('a1', { key: null, id: 'forged' }));
+    expect((await t.repo.get('a1'))!.state).toBe('decided');
+    expect(t.refusals()).toEqual([{ code: 'invalid-decision', reason: 'rejected without a signed decision token', suspicious: true }]);
+    await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1']);
+  });
+
+  it('a rejection signed by an unknown key, or for another action or digest, is ignored and audited; the approval still executes', async () => {
+    const t = setup();
+    await t.service.onPolicyDecided(t.decided('review'));
+    await t.service.onReviewDecided(t.rejection('a1', { key: generateSigningKey('k1').signing, id: 'r1' }));
+    await t.service.onReviewDecided(t.rejection('a1', { tokenFor: 'a2', id: 'r2' }));
+    await t.service.onReviewDecided(t.rejection('a1', { tokenDigest: 'e'.repeat(64), id: 'r3' }));
+    expect(t.refusals()).toEqual([
+      expect.objectContaining({ code: 'invalid-decision', suspicious: true }),
+      expect.objectContaining({ code: 'decision-for-other-action', suspicious: true }),
+      expect.objectContaining({ code: 'digest-mismatch', suspicious: true }),
+    ]);
+    expect((await t.repo.get('a1'))!.state).toBe('decided');
+    await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls).toHaveLength(1);
+  });
+
+  it('a genuine signed rejection closes the action: nothing executes, not even an approval that comes after it', async () => {
+    const t = setup();
+    await t.service.onPolicyDecided(t.decided('review'));
+    await t.service.onReviewDecided(t.rejection('a1'));
+    expect((await t.repo.get('a1'))!.state).toBe('rejected');
+    expect(t.refusals()).toEqual([]);
+    await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls).toHaveLength(0);
+  });
+
+  it('a genuine rejection that arrives before its policy decision is kept, and closes the action when the decision comes', async () => {
+    const t = setup();
+    await t.service.onReviewDecided(t.rejection('a1'));
+    await t.service.onPolicyDecided(t.decided('review'));
+    expect((await t.repo.get('a1'))!.state).toBe('rejected');
+    await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls).toHaveLength(0);
+  });
+
+  it('a genuine rejection token sent as an approval executes nothing and is refused as suspicious', async () => {
+    const t = setup();
+    await t.service.onPolicyDecided(t.decided('review'));
+    const e = t.approval('a1');
+    await t.service.onReviewDecided({ ...e, data: { ...e.data, approval: undefined, signature: t.rejection('a1').data.signature } });
+    expect(t.calls).toHaveLength(0);
+    expect(t.refusals()).toEqual([expect.objectContaining({ code: 'decision-mismatch', suspicious: true })]);
   });
 
   it.each([

@@ -7,7 +7,7 @@ import { executionFlagName, FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, SERVICE_NAME } from '@countersign/nest';
 import type { z } from 'zod';
-import { checkApproval } from '../authorisation/approval-check';
+import { checkReviewDecision } from '../authorisation/approval-check';
 import { ConnectorRegistry, CONNECTORS } from '../connectors/connector';
 import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX } from '../tokens';
 import { ActionRecord, ExecutionRepository, ReviewDecidedEvent } from './execution.repository';
@@ -21,7 +21,8 @@ export const EXECUTING_LEASE_MS = 60_000;
 /**
  * Executes autonomous and approved actions exactly once: record `executing` durably, call the connector
  * with an idempotency key derived from the action id and digest, record the outcome. Anything without an
- * autonomous decision or a valid approval is refused and audited.
+ * autonomous decision or a valid approval is refused and audited; so is every review decision whose
+ * signature does not verify.
  */
 @Injectable()
 export class ExecutionService {
@@ -64,21 +65,28 @@ export class ExecutionService {
     }
   }
 
+  /**
+   * Acts on a review decision only once its signature shows it is the review queue's genuine decision on
+   * this action and digest. A decision that does not verify changes nothing (the action keeps waiting for
+   * its genuine decision) and is refused as suspicious; a genuine rejection or expiry closes the action.
+   */
   async onReviewDecided(e: ReviewDecidedEvent): Promise<void> {
-    if (e.data.decision !== 'approved') {
-      const record = await this.executions.get(e.subject);
-      if (record?.state === 'decided') await this.executions.finish(e.subject, 'rejected', undefined);
-      return;
-    }
     const record = await this.executions.get(e.subject);
-    const verdict = checkApproval(e, record, this.approvalKeys, new Date());
+    const verdict = checkReviewDecision(e, record, this.approvalKeys, new Date());
     if (!verdict.ok) return this.refuse(e, verdict.refusal, true);
+    if (verdict.claims.decision === 'escalated') return; // still in review: nothing changes here
     if (!record) {
+      // Kept until the policy decision comes (approval or rejection alike), so the action's record closes either way.
       await this.executions.keepEarlyApproval(e.subject, e);
-      this.logger.info('approval arrived before its policy decision; kept until the decision comes');
+      this.logger.info({ decision: verdict.claims.decision }, 'review decision arrived before its policy decision; kept until the decision comes');
       return;
     }
-    return this.execute(record, e, verdict.nonce);
+    if (verdict.claims.decision !== 'approved') {
+      if (record.state === 'decided') await this.executions.finish(e.subject, 'rejected', undefined);
+      this.logger.info({ decision: verdict.claims.decision }, 'review decided against the action; it will not be executed');
+      return;
+    }
+    return this.execute(record, e, verdict.claims.nonce);
   }
 
   private async execute(record: ActionRecord, cause: Envelope, nonce: string | null): Promise<void> {
@@ -88,7 +96,7 @@ export class ExecutionService {
       await this.executions.finish(record.actionId, 'refused', undefined);
       return this.refuse(cause, killSwitch === 'off'
         ? { code: 'kill-switch-off', reason: `the kill switch of ${record.proposal.actionType} is off: not executed` }
-        : { code: 'flag-unknown', reason: `no kill-switch flag has been seen for ${record.proposal.actionType}: failing closed` }, false);
+        : { code: 'flag-unknown', reason: `the kill switch of ${record.proposal.actionType} cannot be read (never seen, or the flag source is unusable): failing closed` }, false);
     }
     const claim = await this.executions.claim(record.actionId, cause.id, nonce, new Date());
     if (!claim.claimed) {

@@ -1,5 +1,6 @@
 import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { SigningKey, signApproval } from '@countersign/approval';
+import { maskText } from '@countersign/policy';
+import { SigningKey, signReviewDecision } from '@countersign/approval';
 import { EventBus } from '@countersign/bus';
 import { Actor, deriveEvent, TOPICS } from '@countersign/contracts';
 import { EVENT_BUS, Principal, SERVICE_NAME } from '@countersign/nest';
@@ -13,8 +14,9 @@ export const APPROVAL_TTL_MS = 60 * 60 * 1000;
 export type ApproveResult = { status: 'approved'; approvers: string[] } | { status: 'awaiting-quorum'; approvers: string[]; quorum: number };
 
 /**
- * Human decisions on review items. Only a human moves an action to `approved`; the proposer never can;
- * an approval is a signed token bound to the action id and digest, published for the executor.
+ * Human decisions on review items. Only a human moves an action to `approved`; the proposer never can.
+ * Every decision is published with a token signed by the review queue's key, bound to the action id, the
+ * digest and the decision: the executor acts on no decision, approval or rejection, that does not verify.
  */
 @Injectable()
 export class ApprovalService {
@@ -39,11 +41,13 @@ export class ApprovalService {
     const approvers = approvals.map((a) => a.approver);
     const decided = await this.items.decide(actionId, 'approved', approvers, reason, now);
     if (!decided) throw new ConflictException(`action ${actionId} was decided meanwhile`);
-    const token = signApproval(this.key, {
+    const token = signReviewDecision(this.key, {
+      decision: 'approved',
       actionId,
       digest: item.digest,
-      approvers,
-      reasons: approvals.map((a) => a.reason),
+      deciders: approvers,
+      // The token is base64: masking downstream cannot see into it, so regulated data is masked before signing.
+      reasons: approvals.map((a) => maskText(a.reason)),
       issuedAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + APPROVAL_TTL_MS).toISOString(),
     });
@@ -55,7 +59,9 @@ export class ApprovalService {
     const item = await this.pendingItem(actionId, seenDigest);
     const decided = await this.items.decide(actionId, 'rejected', [reviewer.id], reason, now);
     if (!decided) throw new ConflictException(`action ${actionId} was decided meanwhile`);
-    await this.publish(item, decided, 'rejected', reviewer, [reviewer.id], reason);
+    // A rejection is final, so its token needs no expiry; signed all the same, or a forged one could block a genuine approval.
+    const token = signReviewDecision(this.key, { decision: 'rejected', actionId, digest: item.digest, deciders: [reviewer.id], reasons: [maskText(reason)], issuedAt: now.toISOString() });
+    await this.publish(item, decided, 'rejected', reviewer, [reviewer.id], reason, token);
   }
 
   /** An after-the-fact check of a sampled autonomous action: agree or disagree, with a reason. */
@@ -87,7 +93,7 @@ export class ApprovalService {
     return item;
   }
 
-  private async publish(shownItem: ReviewItem, item: ReviewItem, decision: 'approved' | 'rejected', reviewer: Principal, approvers: string[], reason: string, approval?: string) {
+  private async publish(shownItem: ReviewItem, item: ReviewItem, decision: 'approved' | 'rejected', reviewer: Principal, approvers: string[], reason: string, signature: string) {
     // What the reviewer decided on, as the API showed it while pending; the audit trail keeps it.
     const shown = shownView(shownItem);
     const actor = (id: string): Actor => ({ id, kind: 'human', authMethod: 'bearer-token', ...(id === reviewer.id ? { roles: reviewer.roles } : {}) });
@@ -96,7 +102,7 @@ export class ApprovalService {
       deriveEvent(TOPICS.reviewDecided, { id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId }, {
         source: this.service,
         actor: actor(reviewer.id),
-        data: { decision, reviewers: approvers.map(actor), reason, digest: item.digest, ...(approval ? { approval } : {}), shown, shownDigest: shownDigest(shown) },
+        data: { decision, reviewers: approvers.map(actor), reason, digest: item.digest, signature, shown, shownDigest: shownDigest(shown) },
       }),
     );
   }

@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flagsContract } from './flags.contract';
-import { createFileFlagReader, FlagFile } from './index';
+import { createFileFlagReader, FlagFile, FlagReader, FlagSourceHealth, parseFlagFile } from './index';
 
-// real: unleash-client bootstrapped from a local file; fake: nothing.
+// real: unleash-client bootstrapped from a local file, the file system and its watch; fake: nothing.
 const toFile = (spec: Record<string, { enabled: boolean; variant?: string }>): FlagFile => ({
   features: Object.entries(spec).map(([name, f]) => ({
     name,
@@ -12,6 +12,7 @@ const toFile = (spec: Record<string, { enabled: boolean; variant?: string }>): F
     ...(f.variant ? { variants: [{ name: f.variant, weight: 1000, stickiness: 'default', weightType: 'variable' }] } : {}),
   })),
 });
+const json = (spec: Record<string, { enabled: boolean }>) => JSON.stringify(toFile(spec));
 
 flagsContract('file', async (spec) => {
   const path = join(mkdtempSync(join(tmpdir(), 'flags-')), 'flags.json');
@@ -19,17 +20,112 @@ flagsContract('file', async (spec) => {
   return createFileFlagReader(path);
 });
 
+/** Waits (bounded) until the reader answers `expected` for `name`; a watcher that never fires fails here. */
+async function until(reader: FlagReader, name: string, expected: string, ms = 5_000) {
+  const deadline = Date.now() + ms;
+  while (reader.state(name) !== expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  return reader.state(name);
+}
+
 describe('file flags', () => {
+  let dir: string;
+  let path: string;
+  let health: FlagSourceHealth[];
+  let reader: FlagReader;
+  // The periodic re-check is pushed out of the tests' reach where they prove the directory watch.
+  const open = (recheckMs = 60_000) => (reader = createFileFlagReader(path, { onHealth: (h) => health.push(h), recheckMs }));
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'flags-'));
+    path = join(dir, 'flags.json');
+    health = [];
+  });
+  afterEach(() => reader?.close());
+
   it('follow edits of the file in a running process', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'flags-')), 'flags.json');
-    writeFileSync(path, JSON.stringify(toFile({ 'exec.a': { enabled: true } })));
-    const reader = createFileFlagReader(path);
+    writeFileSync(path, json({ 'exec.a': { enabled: true } }));
+    open();
     await reader.ready();
     expect(reader.state('exec.a')).toBe('on');
-    writeFileSync(path, JSON.stringify(toFile({ 'exec.a': { enabled: false } })));
-    const deadline = Date.now() + 5_000;
-    while (reader.state('exec.a') !== 'off' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(reader.state('exec.a')).toBe('off');
-    await reader.close();
+    writeFileSync(path, json({ 'exec.a': { enabled: false } }));
+    expect(await until(reader, 'exec.a', 'off')).toBe('off');
+  });
+
+  it('follow a file replaced by write-then-rename (as sed -i and editors save): the kill switch turns off', async () => {
+    writeFileSync(path, json({ 'countersign.exec.support.refund': { enabled: true } }));
+    open();
+    await reader.ready();
+    expect(reader.state('countersign.exec.support.refund')).toBe('on');
+    for (const enabled of [false, true, false]) {
+      const temp = join(dir, `.flags.json.${enabled}.tmp`);
+      writeFileSync(temp, json({ 'countersign.exec.support.refund': { enabled } }));
+      renameSync(temp, path); // a new inode under the old name, every time
+      expect(await until(reader, 'countersign.exec.support.refund', enabled ? 'on' : 'off')).toBe(enabled ? 'on' : 'off');
+    }
+    expect(health).toEqual([]);
+  });
+
+  it('catch a change the watch missed with the periodic re-check', async () => {
+    writeFileSync(path, json({ 'exec.a': { enabled: true } }));
+    open(100);
+    await reader.ready();
+    (reader as unknown as { watcher?: { close(): void } }).watcher?.close(); // the watch is gone: only the re-check can see
+    writeFileSync(path, json({ 'exec.a': { enabled: false } }));
+    expect(await until(reader, 'exec.a', 'off')).toBe('off');
+  });
+
+  it('an invalid file makes every flag read unknown (kill switches fail closed, not the previous flags), reports it, and recovers', async () => {
+    writeFileSync(path, json({ 'countersign.exec.support.refund': { enabled: true } }));
+    open();
+    await reader.ready();
+    writeFileSync(path, '{"features": [{"name": "countersign.exec.support.refund", "enabled": tru');
+    expect(await until(reader, 'countersign.exec.support.refund', 'unknown')).toBe('unknown');
+    expect(reader.variant('countersign.exec.support.refund')).toBeUndefined();
+    expect(await reader.ready(50)).toBe(false);
+    expect(health).toEqual([{ status: 'failed', flagSource: path, failClosed: true, reason: expect.stringMatching(/is invalid: not valid JSON/) }]);
+
+    writeFileSync(path, json({ 'countersign.exec.support.refund': { enabled: true } }));
+    expect(await until(reader, 'countersign.exec.support.refund', 'on')).toBe('on');
+    expect(health.map((h) => h.status)).toEqual(['failed', 'recovered']);
+    expect(health[1]).toMatchObject({ failClosed: false, reason: expect.stringMatching(/valid again/) });
+  });
+
+  it('a file that is valid JSON but not a flag file fails closed too, and is reported once however often it is re-read', async () => {
+    writeFileSync(path, json({ 'exec.a': { enabled: true } }));
+    open(50);
+    await reader.ready();
+    writeFileSync(path, JSON.stringify({ features: [{ name: 'exec.a', enabled: 'yes' }] }));
+    expect(await until(reader, 'exec.a', 'unknown')).toBe('unknown');
+    await new Promise((r) => setTimeout(r, 300)); // six re-checks of the same bad content
+    expect(health).toEqual([expect.objectContaining({ status: 'failed', reason: expect.stringMatching(/features\.0\.enabled/) })]);
+  });
+
+  it('a deleted file fails closed, and a file put back by rename recovers', async () => {
+    writeFileSync(path, json({ 'exec.a': { enabled: true } }));
+    open();
+    await reader.ready();
+    rmSync(path);
+    expect(await until(reader, 'exec.a', 'unknown')).toBe('unknown');
+    expect(health).toEqual([expect.objectContaining({ status: 'failed', reason: expect.stringMatching(/cannot read .*ENOENT/) })]);
+    writeFileSync(join(dir, 'next'), json({ 'exec.a': { enabled: false } }));
+    renameSync(join(dir, 'next'), path);
+    expect(await until(reader, 'exec.a', 'off')).toBe('off');
+    expect(health.map((h) => h.status)).toEqual(['failed', 'recovered']);
+  });
+
+  it('a reader started on an invalid file is never ready, reads every flag unknown and reports it', async () => {
+    writeFileSync(path, 'not json');
+    open();
+    expect(await reader.ready(100)).toBe(false);
+    expect(reader.state('exec.a')).toBe('unknown');
+    expect(health).toEqual([expect.objectContaining({ status: 'failed' })]);
+  });
+});
+
+describe('parseFlagFile', () => {
+  it('refuses a flag defined twice, a wrong type and a missing features array', () => {
+    expect(() => parseFlagFile(JSON.stringify({ features: [{ name: 'a', enabled: true }, { name: 'a', enabled: false }] }))).toThrow(/defined twice/);
+    expect(() => parseFlagFile(JSON.stringify({ features: [{ name: 'a', enabled: 1 }] }))).toThrow(/features\.0\.enabled/);
+    expect(() => parseFlagFile('{}')).toThrow(/features/);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, stackEnv, uniqueName, unleashAdmin } from '@countersign/testing';
 import { flagsContract } from './flags.contract';
-import { createUnleashFlagReader } from './index';
+import { createUnleashFlagReader, FlagSourceHealth } from './index';
 
 // real: the Unleash server (infra/stack.sh) and unleash-client; fake: nothing. Flags get a unique prefix.
 const env = stackEnv();
@@ -52,7 +52,8 @@ describe('Unleash flags when the server becomes unreachable', () => {
     await admin.create(name, true);
     const link = await relay(new URL(env.unleashUrl));
     const backupDir = mkdtempSync(join(tmpdir(), 'unleash-backup-'));
-    const options = { url: link.url, clientToken: env.unleashClientToken, appName: 'flags-outage', refreshIntervalMs: 200, backupDir, environment: 'development' };
+    const health: FlagSourceHealth[] = [];
+    const options = { url: link.url, clientToken: env.unleashClientToken, appName: 'flags-outage', refreshIntervalMs: 200, backupDir, environment: 'development', onHealth: (h: FlagSourceHealth) => void health.push(h) };
     const reader = createUnleashFlagReader(options);
     expect(await reader.ready(10_000)).toBe(true);
     expect(reader.state(name)).toBe('on');
@@ -68,6 +69,8 @@ describe('Unleash flags when the server becomes unreachable', () => {
     await new Promise((r) => setTimeout(r, 1_000)); // five refresh intervals of the cut-off client
     expect(reader.state(name)).toBe('on');
     expect(reader.state(`${prefix}exec.never.seen`)).toBe('unknown');
+    // Reported (logged and audited by the service) once, not at every failed refresh.
+    await eventually(() => expect(health).toEqual([expect.objectContaining({ status: 'failed', failClosed: false, reason: expect.stringMatching(/serving the last known values/) })]), 5_000);
     await reader.close();
 
     // A restart while Unleash is still unreachable: the backup file holds the last known values.
