@@ -1,5 +1,6 @@
 // npm run bench:policy — decision latency (p50/p99) and decisions/s of the operational-contract engine on a
-// realistic generated contract (60 action types, 240 rules, 60 scoring rules), beside Cedar
+// realistic generated contract (60 action types, 240 rules, 60 scoring rules, a typed parameter schema with a
+// money amount per type, validated on every decision), beside Cedar
 // (@cedar-policy/cedar-wasm, policies pre-parsed once) evaluating an equivalent permit/forbid set on the
 // same proposals, in the same run. Prints both and the ratio.
 import { createRequire } from 'node:module';
@@ -30,6 +31,13 @@ function generate() {
       reason: 'generated',
       thresholds: { review: 50 },
       review: { slaClass: 'normal', requiredRoles: ['reviewer'], quorum: 1, whenUnavailable: 'fail-closed' },
+      // Typed parameters: validated (ajv) on every decision, inside the measured path.
+      parameters: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['amount', 'currency', 'reason'],
+        properties: { amount: { money: { currency: 'currency', minimum: 0 } }, currency: { type: 'string' }, reason: { type: 'string', maxLength: 2000 }, cmd: { type: 'string' } },
+      },
     };
     scoring.push({ id: `score-${t}`, actionTypes: [type], when: { field: 'confidence', lt: 0.5 + (t % 5) / 20 }, points: 30 });
     cedarPolicies.push(`permit(principal, action == Action::"${type}", resource);`);
@@ -44,6 +52,7 @@ function generate() {
     version: 'bench-1',
     service: { name: 'bench', model: { type: 'llm', version: '1' }, dataSources: [], owners: { product: 'p', platform: 'p', security: 's', sre: 's' } },
     slaClasses: { normal: 14400 },
+    money: { reference: 'EUR', rates: { EUR: 1, USD: 0.92, JPY: 0.0061 } },
     scoring,
     actions,
     rules,
@@ -103,13 +112,13 @@ function main() {
   const probe = cedar.statefulIsAuthorized(cedarCalls[0]);
   if (probe.type !== 'success') throw new Error(`cedar failed: ${JSON.stringify(probe)}`);
 
-  const ours = measure('Countersign evaluate (with masking, explanation)', ITERATIONS, (i) => void evaluate(compiled, proposals[i & 4095], inputs));
+  const ours = measure('Countersign evaluate (validation, masking, explanation)', ITERATIONS, (i) => void evaluate(compiled, proposals[i & 4095], inputs));
   const theirs = measure('Cedar statefulIsAuthorized (pre-parsed)', Math.floor(ITERATIONS / 5), (i) => void cedar.statefulIsAuthorized(cedarCalls[i & 4095]));
   const row = (r: typeof ours) => process.stdout.write(`${r.name.padEnd(52)} p50 ${r.p50.toFixed(1)} µs   p99 ${r.p99.toFixed(1)} µs   ${Math.round(r.perSecond).toLocaleString('en')}/s\n`);
   process.stdout.write('\n');
   row(ours);
   row(theirs);
-  process.stdout.write(`ratio: Countersign is ${(theirs.p50 / ours.p50).toFixed(1)}× faster than Cedar per decision at p50, ${(ours.perSecond / theirs.perSecond).toFixed(1)}× in decisions/s   (goal ≥ 10×, p99 ≤ 20 µs)\n`);
+  process.stdout.write(`ratio: Countersign is ${(theirs.p50 / ours.p50).toFixed(1)}× faster than Cedar per decision at p50, ${(ours.perSecond / theirs.perSecond).toFixed(1)}× in decisions/s   (goal ≥ 20× at p50, validation included)\n`);
 }
 
 main();

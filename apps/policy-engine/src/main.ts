@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { z } from 'zod';
-import { createUnleashFlagReader } from '@countersign/flags';
+import { createUnleashFlagReader, reportFlagHealth } from '@countersign/flags';
 import { runService } from '@countersign/nest';
 import { createRedis } from '@countersign/storage';
-import { DEFAULT_CONTRACT_PATH, PolicyEngineModule } from './policy-engine.module';
+import { DEFAULT_CONTRACT_PATH, DEFAULT_DIFF_CORPUS_PATH, PolicyEngineModule } from './policy-engine.module';
+import { RedisChangeRequestStore } from './contract/redis-change-request.store';
 import { RedisDecisionRepository } from './decision/decision.repository';
 import { RedisRateLimiter } from './rate-limit/redis-rate-limiter';
 
@@ -28,8 +29,12 @@ void runService({
     SCOPED_TOKEN_KEY: z.string().min(16).optional(),
     /** How long a decision is kept to answer a redelivered proposal with the same decision. */
     DECISION_TTL_SECONDS: z.coerce.number().int().min(60).default(6 * 3600),
+    /** How long a contract change request waits for a second admin's approval. */
+    CHANGE_REQUEST_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
+    /** The proposals (JSON Lines) every change request's `policy diff` runs over. */
+    CHANGE_DIFF_CORPUS: z.string().default(DEFAULT_DIFF_CORPUS_PATH),
   }),
-  async build({ config }) {
+  async build({ config, logger, bus }) {
     const flags = createUnleashFlagReader({
       url: config.UNLEASH_URL,
       clientToken: config.UNLEASH_CLIENT_TOKEN,
@@ -37,6 +42,8 @@ void runService({
       refreshIntervalMs: config.UNLEASH_REFRESH_MS,
       backupDir: `${config.FLAGS_BACKUP_DIR}/policy-engine`,
       environment: 'development',
+      // Unleash unreachable: the last known values stay in force; logged at error and audited, and so is its return.
+      onHealth: reportFlagHealth({ service: 'policy-engine', logger, publish: (topic, event) => bus.publish(topic, event) }),
     });
     await flags.ready(10_000);
     const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);
@@ -48,6 +55,7 @@ void runService({
           flagNames: { execPrefix: config.FLAG_PREFIX, autonomyPrefix: config.AUTONOMY_FLAG_PREFIX },
           rateLimiter: new RedisRateLimiter(redis),
           decisions: new RedisDecisionRepository(redis, config.DECISION_TTL_SECONDS),
+          changeControl: { requests: new RedisChangeRequestStore(redis), requestTtlSeconds: config.CHANGE_REQUEST_TTL_SECONDS, diffCorpusPath: config.CHANGE_DIFF_CORPUS },
           settings: {
             degradationMode: config.DEGRADATION_MODE,
             trustStackHealthy: config.TRUST_STACK_HEALTHY === 'true',

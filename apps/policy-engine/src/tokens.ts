@@ -6,3 +6,5 @@ export const RATE_LIMITER = Symbol('RateLimiter');
 export const DECISIONS = Symbol('DecisionRepository');
 export const DECISION_SETTINGS = Symbol('DecisionSettings');
 export const INSTANCE_ID = Symbol('InstanceId');
+export const CHANGE_REQUESTS = Symbol('ChangeRequestStore');
+export const CHANGE_CONTROL = Symbol('ChangeControlSettings');

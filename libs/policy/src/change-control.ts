@@ -1,28 +1,85 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import { ContractError, LoadedContract, parseContract } from './contract';
 
-/** An approved change request: who asked, who approved (never the same person). */
-export interface ContractChange {
-  changeRequestId: string;
-  requestedBy: string;
-  approvedBy: string;
+/**
+ * What a change request changes. Only `contract` (a new version of the operational contract) exists; an
+ * autonomy raise (a flag change) is meant to be the next kind, through the same request and approval.
+ */
+export type ChangeKind = 'contract';
+
+/** A contract version as a change names it: its version and its content hash. */
+export interface ContractRef {
+  version: string;
+  hash: string;
+}
+
+/** What a contract change does: from the version it was requested against, to the candidate. */
+export interface ContractChangeSubject {
+  kind: 'contract';
+  from: ContractRef;
+  to: ContractRef;
+}
+
+/**
+ * The change digest: SHA-256 (hex) over the RFC 8785 canonical JSON of what the change does — its kind,
+ * the version it was requested against and the version it makes. An approval names it, so an approver
+ * approves exactly this step and no other: not another candidate, not the same candidate on another base.
+ */
+export function changeDigest(change: ContractChangeSubject): string {
+  const what = { kind: change.kind, from: { version: change.from.version, hash: change.from.hash }, to: { version: change.to.version, hash: change.to.hash } };
+  return createHash('sha256').update(canonicalize(what)!).digest('hex');
 }
 
 export type ChangeResult = { ok: true; contract: LoadedContract } | { ok: false; reason: string };
 
 /**
- * Whether a candidate contract may replace the running one. An invalid contract never replaces a valid
- * one; nor does an unapproved, self-approved or same-version change.
+ * Whether a candidate contract may replace the running one: it validates, it differs from the running
+ * one, and new content comes with a new version. Who asked and who approved is not the candidate's to
+ * say: that is the change request's (four eyes, authenticated principals, see `approvalRefusal`).
  */
-export function acceptContractChange(current: LoadedContract, candidateText: string, file: string, change: Partial<ContractChange>): ChangeResult {
-  if (!change.changeRequestId) return { ok: false, reason: 'a contract change needs a change request id' };
-  if (!change.approvedBy) return { ok: false, reason: `change ${change.changeRequestId} is not approved` };
-  if (change.approvedBy === change.requestedBy) return { ok: false, reason: `change ${change.changeRequestId} is approved by its own requester` };
+export function acceptContractChange(current: LoadedContract, candidateText: string, file: string): ChangeResult {
   let candidate: LoadedContract;
   try {
     candidate = parseContract(candidateText, file);
   } catch (e) {
     return { ok: false, reason: `the new contract is invalid, keeping ${current.version}: ${e instanceof ContractError ? e.message : (e as Error).message}` };
   }
-  if (candidate.version === current.version && candidate.hash !== current.hash) return { ok: false, reason: `the new contract changes content but keeps version ${current.version}` };
+  if (candidate.hash === current.hash) return { ok: false, reason: `the new contract is the running one (${current.version}): nothing to change` };
+  if (candidate.version === current.version) return { ok: false, reason: `the new contract changes content but keeps version ${current.version}` };
   return { ok: true, contract: candidate };
+}
+
+/** A change request as far as approving it is concerned. */
+export interface ApprovableChange {
+  id: string;
+  requestedBy: string;
+  digest: string;
+  status: 'pending' | 'approved' | 'rejected' | 'withdrawn';
+  /** ISO 8601; the request can no longer be approved from then on. */
+  expiresAt: string;
+}
+
+/** Why an approval is refused: `own-request` is a 403, the others are conflicts (409). */
+export interface ApprovalRefusal {
+  code: 'own-request' | 'not-pending' | 'expired' | 'digest-mismatch';
+  reason: string;
+}
+
+/**
+ * Why `approver` may not approve `change` with `digest` at `now`, or undefined when they may. Four eyes:
+ * the requester never approves their own change, whatever digest they send. The approval is bound to the
+ * digest the approver was shown: any other digest is refused.
+ */
+export function approvalRefusal(change: ApprovableChange, approver: string, digest: string, now: Date): ApprovalRefusal | undefined {
+  if (approver === change.requestedBy) {
+    return { code: 'own-request', reason: `${approver} requested change ${change.id} and cannot approve it: another admin must` };
+  }
+  if (change.status !== 'pending') return { code: 'not-pending', reason: `change ${change.id} is ${change.status}, not pending` };
+  if (now.getTime() >= Date.parse(change.expiresAt)) return { code: 'expired', reason: `change ${change.id} expired at ${change.expiresAt}: request it again` };
+  if (digest !== change.digest) {
+    const reason = `digest ${digest} is not the digest of change ${change.id}: review it again (GET it) and approve what you reviewed`;
+    return { code: 'digest-mismatch', reason };
+  }
+  return undefined;
 }

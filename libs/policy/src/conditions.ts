@@ -1,7 +1,8 @@
 /**
  * The contract's small, deterministic condition language:
  * `{ field: "parameters.amount", gt: 200 }`, `{ all: [...] }`, `{ any: [...] }`, `{ not: {...} }`,
- * with ops eq, ne, gt, gte, lt, lte, in, exists, matches. Compiled once to closures.
+ * with ops eq, ne, gt, gte, lt, lte, in, exists, matches. Compiled once to closures. A field the action
+ * type's schema declares as money reads as its amount in the reference currency (see `money.ts`).
  */
 export type Condition =
   | { all: Condition[] }
@@ -11,32 +12,51 @@ export type Condition =
 
 export type Predicate = (input: Record<string, unknown>) => boolean;
 
+/** How a condition reads a field other than by its plain value (e.g. a money amount in the reference currency). */
+export type FieldReader = (input: Record<string, unknown>) => unknown;
+
+export interface CompileOptions {
+  /** A reader for a dotted field, or undefined to read the plain value. A reader may throw: the condition then matches (fail closed). */
+  readerFor?: (field: string) => FieldReader | undefined;
+}
+
 const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'matches'] as const;
+
+/** Every field a condition names (for lint). */
+export function fieldsOf(c: Condition | undefined): string[] {
+  if (!c || typeof c !== 'object') return [];
+  if ('all' in c) return c.all.flatMap(fieldsOf);
+  if ('any' in c) return c.any.flatMap(fieldsOf);
+  if ('not' in c) return fieldsOf(c.not);
+  return typeof c.field === 'string' ? [c.field] : [];
+}
 
 /** Reads `a.b.c` from the input; undefined when any step is missing. */
 export function readPath(input: unknown, path: string[]): unknown {
   let v: unknown = input;
   for (const p of path) {
-    if (v === null || typeof v !== 'object') return undefined;
+    // Own properties only: `constructor` or `__proto__` never reads the prototype.
+    if (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, p)) return undefined;
     v = (v as Record<string, unknown>)[p];
   }
   return v;
 }
 
-export function compileCondition(c: Condition): Predicate {
+export function compileCondition(c: Condition, options: CompileOptions = {}): Predicate {
   if ('all' in c) {
-    const parts = c.all.map(compileCondition);
+    const parts = c.all.map((x) => compileCondition(x, options));
     return (i) => parts.every((p) => p(i));
   }
   if ('any' in c) {
-    const parts = c.any.map(compileCondition);
+    const parts = c.any.map((x) => compileCondition(x, options));
     return (i) => parts.some((p) => p(i));
   }
   if ('not' in c) {
-    const inner = compileCondition(c.not);
+    const inner = compileCondition(c.not, options);
     return (i) => !inner(i);
   }
   const path = c.field.split('.');
+  const read: FieldReader = options.readerFor?.(c.field) ?? ((i) => readPath(i, path));
   const tests: Array<(v: unknown) => boolean> = [];
   for (const op of OPS) {
     if (!(op in c)) continue;
@@ -76,7 +96,7 @@ export function compileCondition(c: Condition): Predicate {
     }
   }
   return (i) => {
-    const v = readPath(i, path);
+    const v = read(i);
     return tests.every((t) => t(v));
   };
 }

@@ -4,6 +4,8 @@ import Ajv from 'ajv';
 import canonicalize from 'canonicalize';
 import { isMap, isSeq, LineCounter, parseDocument, Document } from 'yaml';
 import type { Condition } from './conditions';
+import { ISO_4217, MoneySettings } from './money';
+import { compileParameterSchema, moneyFieldsOf } from './parameters';
 import schema from '../contract.schema.json';
 
 export type Lane = 'autonomous' | 'review' | 'prohibited';
@@ -27,6 +29,25 @@ export interface ActionSpec {
   privileged?: boolean;
   thresholds?: { review?: number; prohibited?: number };
   review?: ReviewSettings;
+  /** The action's parameters as JSON Schema 2020-12, with the `money` and `currency` keywords (see parameters.ts). */
+  parameters: Record<string, unknown>;
+  /** Its parameters are text sent outside (a reply, a notification): the regulated-data guardrail reads them. */
+  outbound?: boolean;
+}
+
+/** Count and summed amount per target or per customer over a window (see rate-limit.ts). */
+export interface AggregateLimit {
+  id: string;
+  actionTypes: string[];
+  /** `target`, or the `parameters.X` that names the customer (a proposal without it counts under its target). */
+  per: string;
+  windowSeconds: number;
+  maxCount?: number;
+  /** In the reference currency, summed over the window; needs `amount`. */
+  maxAmount?: number;
+  /** The money field summed (e.g. `parameters.amount`). */
+  amount?: string;
+  onExceed: 'review' | 'prohibited';
 }
 
 /** The operational contract, as written (YAML), validated by `contract.schema.json`. */
@@ -38,6 +59,11 @@ export interface OperationalContract {
   sampling?: { autonomousShare: number; seed: string };
   scoring?: Array<{ id: string; when: Condition; points: number; actionTypes?: string[] }>;
   rateLimits?: Array<{ id: string; actionTypes: string[]; per: 'tenant' | 'actor'; limit: number; windowSeconds: number; onExceed: 'review' | 'prohibited' }>;
+  aggregateLimits?: AggregateLimit[];
+  /** Reference currency and rate table: money conditions and aggregates compare in the reference currency. */
+  money?: MoneySettings;
+  /** Regulated data (cards, IBANs, e-mail, national ids) in the parameters of outbound action types. */
+  guardrails?: { regulatedDataInOutboundText?: 'review' | 'prohibited' };
   actions: Record<string, ActionSpec>;
   rules?: Array<{ id: string; actionTypes: string[]; when: Condition; lane: 'review' | 'prohibited'; reason: string; review?: ReviewSettings }>;
   prohibited?: Array<{ id: string; actionTypes?: string[]; when?: Condition; reason: string }>;
@@ -109,14 +135,69 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
   const fail = (pointer: string, problem: string): never => {
     throw new ContractError(file, lineOf(doc, counter, pointer), describeWhere(raw, pointer), problem);
   };
+  checkMoney(contract, fail);
   for (const [type, a] of Object.entries(contract.actions)) {
-    const reviewable = a.lane === 'review' || (contract.rules ?? []).some((r) => r.lane === 'review' && r.actionTypes.includes(type)) || a.thresholds?.review !== undefined;
+    checkParameterSchema(type, a, fail);
+    const reviewable =
+      a.lane === 'review' ||
+      (contract.rules ?? []).some((r) => r.lane === 'review' && r.actionTypes.includes(type)) ||
+      a.thresholds?.review !== undefined ||
+      (contract.aggregateLimits ?? []).some((l) => l.onExceed === 'review' && l.actionTypes.includes(type)) ||
+      (a.outbound === true && contract.guardrails?.regulatedDataInOutboundText === 'review') ||
+      (moneyFieldsOf(a.parameters).length > 0 && (contract.money?.unknownCurrency ?? 'review') === 'review');
     if (reviewable && !a.review) fail(`/actions/${type}`, 'an action that can reach review needs review settings (slaClass, requiredRoles, quorum, whenUnavailable)');
     if (a.review && !(a.review.slaClass in contract.slaClasses)) fail(`/actions/${type}/review/slaClass`, `unknown SLA class ${a.review.slaClass}`);
   }
   (contract.rules ?? []).forEach((r, i) => r.actionTypes.forEach((t) => t in contract.actions || fail(`/rules/${i}/actionTypes`, `unknown action type ${t}`)));
   (contract.rateLimits ?? []).forEach((r, i) => r.actionTypes.forEach((t) => t in contract.actions || fail(`/rateLimits/${i}/actionTypes`, `unknown action type ${t}`)));
+  (contract.aggregateLimits ?? []).forEach((l, i) => {
+    l.actionTypes.forEach((t) => t in contract.actions || fail(`/aggregateLimits/${i}/actionTypes`, `unknown action type ${t}`));
+    if (l.maxCount === undefined && l.maxAmount === undefined) fail(`/aggregateLimits/${i}`, 'an aggregate limit needs maxCount, maxAmount or both');
+    if (l.maxAmount !== undefined && !l.amount) fail(`/aggregateLimits/${i}`, 'maxAmount needs the money field it sums (amount: parameters.X)');
+    if (l.amount) {
+      for (const t of l.actionTypes) {
+        if (t in contract.actions && !moneyFieldsOf(contract.actions[t].parameters).some((m) => m.amount === l.amount)) fail(`/aggregateLimits/${i}/amount`, `${l.amount} is not a money field of ${t}`);
+      }
+    }
+  });
   return { ...contract, hash: `sha256:${createHash('sha256').update(canonicalize(contract)!).digest('hex')}`, file };
+}
+
+type Fail = (pointer: string, problem: string) => never;
+
+/** The rate table: ISO 4217 codes, positive finite rates, the reference currency at 1. */
+function checkMoney(contract: OperationalContract, fail: Fail): void {
+  const money = contract.money;
+  if (!money) {
+    const type = Object.keys(contract.actions).find((t) => moneyFieldsOf(contract.actions[t].parameters).length > 0);
+    if (type) fail(`/actions/${type}/parameters`, 'money fields need a money section (reference currency and rate table)');
+    return;
+  }
+  if (!ISO_4217.has(money.reference)) fail('/money/reference', `${money.reference} is not an ISO 4217 currency code`);
+  for (const [code, rate] of Object.entries(money.rates)) {
+    if (!ISO_4217.has(code)) fail(`/money/rates/${code}`, `${code} is not an ISO 4217 currency code`);
+    if (!(typeof rate === 'number' && Number.isFinite(rate) && rate > 0)) fail(`/money/rates/${code}`, 'a rate is a positive finite number');
+  }
+  if (money.rates[money.reference] !== 1) fail('/money/rates', `the reference currency ${money.reference} must be in the table at rate 1`);
+}
+
+/** A parameter schema compiles (ajv 2020, strict), describes an object, and decides `additionalProperties`. */
+function checkParameterSchema(type: string, a: ActionSpec, fail: Fail): void {
+  const at = `/actions/${type}/parameters`;
+  if (a.parameters.type !== 'object') fail(at, 'parameters are an object: the schema needs type: object');
+  if (!('additionalProperties' in a.parameters)) fail(at, 'decide additionalProperties for each action type (false, true or a schema)');
+  try {
+    compileParameterSchema(a.parameters);
+  } catch (e) {
+    fail(at, `not a valid parameter schema: ${(e as Error).message}`);
+  }
+  for (const m of moneyFieldsOf(a.parameters)) {
+    const siblings = m.currency.split('.').slice(1, -1);
+    let node: unknown = a.parameters;
+    for (const k of siblings) node = (node as { properties?: Record<string, unknown> })?.properties?.[k];
+    const declared = (node as { properties?: Record<string, unknown> })?.properties ?? {};
+    if (!(m.currency.split('.').pop()! in declared)) fail(at, `the money field ${m.amount} names its currency ${m.currency}, which the schema does not declare`);
+  }
 }
 
 export function loadContractFile(path: string): LoadedContract {

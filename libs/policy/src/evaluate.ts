@@ -1,7 +1,13 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { compileCondition, Predicate } from './conditions';
+import type { ValidateFunction } from 'ajv';
+import { ProposalSchema } from '@countersign/contracts';
+import { compileCondition, Predicate, readPath } from './conditions';
 import { Lane, LoadedContract, ReviewSettings } from './contract';
-import { maskDeep, MaskingOptions } from './masking';
+import { findRegulatedData } from './detectors';
+import { maskDeep, MaskingOptions, maskText } from './masking';
+import { MoneyField, moneyReader } from './money';
+import { checkParameters, compileParameterSchema, moneyFieldsOf, tooDeepOrLarge } from './parameters';
+import { protectedAssetOf } from './self-protection';
 
 /** What an agent proposes (the shape of `libs/contracts`' Proposal, kept structural: no dependency). */
 export interface ProposalInput {
@@ -28,6 +34,8 @@ export interface DecisionInputs {
   autonomy: AutonomyLevel;
   /** Ids of the contract's rate limits this proposal exceeds (from `checkRateLimits`). */
   rateLimited?: string[];
+  /** Ids of the contract's aggregate limits this proposal exceeds (from `checkAggregateLimits`). */
+  aggregateLimited?: string[];
   /** Key that verifies scoped tokens for privileged action types. */
   scopedTokenKey?: Buffer;
   now: Date;
@@ -65,6 +73,10 @@ const STRICT: Record<Lane, number> = { autonomous: 0, review: 1, prohibited: 2 }
 interface CompiledAction {
   type: string;
   spec: LoadedContract['actions'][string];
+  /** The parameter schema, compiled once. */
+  validate: ValidateFunction;
+  /** Its money fields: conditions on them compare in the reference currency. */
+  money: MoneyField[];
   rules: Array<{ id: string; when: Predicate; lane: 'review' | 'prohibited'; reason: string; review?: ReviewSettings }>;
   prohibited: Array<{ id: string; when: Predicate; reason: string }>;
   scoring: Array<{ id: string; when: Predicate; points: number }>;
@@ -74,7 +86,6 @@ interface CompiledAction {
 export interface CompiledContract {
   contract: LoadedContract;
   actions: Map<string, CompiledAction>;
-  globalProhibited: Array<{ id: string; when: Predicate; reason: string }>;
   masking: MaskingOptions;
 }
 
@@ -83,28 +94,65 @@ const always: Predicate = () => true;
 export function compileContract(contract: LoadedContract): CompiledContract {
   const actions = new Map<string, CompiledAction>();
   for (const [type, spec] of Object.entries(contract.actions)) {
+    const money = moneyFieldsOf(spec.parameters);
+    // A condition on a money field of this type reads the amount in the reference currency.
+    const readers = new Map(money.map((m) => [m.amount, moneyReader(m, contract.money)]));
+    const options = { readerFor: (field: string) => readers.get(field) };
     actions.set(type, {
       type,
       spec,
-      rules: (contract.rules ?? []).filter((r) => r.actionTypes.includes(type)).map((r) => ({ ...r, when: compileCondition(r.when) })),
-      prohibited: (contract.prohibited ?? []).filter((p) => p.actionTypes?.includes(type)).map((p) => ({ id: p.id, reason: p.reason, when: p.when ? compileCondition(p.when) : always })),
-      scoring: (contract.scoring ?? []).filter((s) => !s.actionTypes || s.actionTypes.includes(type)).map((s) => ({ id: s.id, points: s.points, when: compileCondition(s.when) })),
+      validate: compileParameterSchema(spec.parameters),
+      money,
+      rules: (contract.rules ?? []).filter((r) => r.actionTypes.includes(type)).map((r) => ({ ...r, when: compileCondition(r.when, options) })),
+      // Global prohibited rules first, compiled per type too, so that their money conditions convert as well.
+      prohibited: (contract.prohibited ?? []).filter((p) => !p.actionTypes || p.actionTypes.includes(type)).map((p) => ({ id: p.id, reason: p.reason, when: p.when ? compileCondition(p.when, options) : always })),
+      scoring: (contract.scoring ?? []).filter((s) => !s.actionTypes || s.actionTypes.includes(type)).map((s) => ({ id: s.id, points: s.points, when: compileCondition(s.when, options) })),
     });
   }
   return {
     contract,
     actions,
-    globalProhibited: (contract.prohibited ?? []).filter((p) => !p.actionTypes).map((p) => ({ id: p.id, reason: p.reason, when: p.when ? compileCondition(p.when) : always })),
     masking: { nationalIds: (contract.masking?.nationalIds ?? []).map((n) => ({ name: n.name, pattern: new RegExp(n.pattern, 'g') })) },
   };
 }
 
 /**
- * Decides a proposal's lane. Deterministic and total: it never throws, the same inputs give the same
- * decision, and the lane is the strictest any input demands; `decidedBy` names the highest-precedence one.
+ * Decides a proposal's lane. Deterministic and total: it never throws on any value (unreadable never means
+ * harmless: what cannot be read is prohibited), the same inputs give the same decision, and the lane is the
+ * strictest any input demands; `decidedBy` names the highest-precedence one.
  */
 export function evaluate(compiled: CompiledContract, p: ProposalInput, inputs: DecisionInputs): Decision {
+  try {
+    return decide(compiled, p, inputs);
+  } catch {
+    return failClosed(compiled, 'evaluation-failed', 'the proposal could not be evaluated: failing closed');
+  }
+}
+
+/** A prohibited decision that reads nothing from the proposal (its inputs could not be read safely). */
+function failClosed(compiled: CompiledContract, rule: string, reason: string): Decision {
+  const c = compiled?.contract;
+  return { contractVersion: String(c?.version ?? 'unknown'), contractHash: String(c?.hash ?? 'unknown'), inputsUsed: {}, sampledForAudit: false, lane: 'prohibited', decidedBy: 'prohibited-rule', rulesFired: [rule], reasons: [reason], score: 0, riskClass: 'high' };
+}
+
+/** Why the proposal's own fields (beyond its parameters) cannot be read, as `pointer (rule)`; empty when they can. */
+/**
+ * What the proposal schema (the one definition of a valid proposal, `libs/contracts`) finds wrong, as
+ * pointers and messages. A proposal that fails it never reaches here through the bus; if one ever does,
+ * it is prohibited, not scored as if its unreadable fields were harmless.
+ */
+function shapeIssues(p: unknown): string[] {
+  const parsed = ProposalSchema.safeParse(p);
+  return parsed.success ? [] : parsed.error.issues.slice(0, 5).map((i) => `/${i.path.join('/')} (${i.message})`);
+}
+
+function decide(compiled: CompiledContract, raw: ProposalInput, inputs: DecisionInputs): Decision {
   const c = compiled.contract;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return failClosed(compiled, 'invalid_proposal', 'the proposal is not an object: failing closed');
+  // Nothing below walks a value this deep or this large (masking and the guardrail recurse).
+  if (tooDeepOrLarge(raw)) return failClosed(compiled, 'invalid_proposal', 'the proposal nests too deep or holds too many values: failing closed');
+  const p = raw;
+  const actionType = typeof p.actionType === 'string' ? p.actionType : String(JSON.stringify(p.actionType));
   const input = { parameters: p.parameters ?? {}, context: p.context ?? {}, confidence: p.confidence, tenant: p.tenant, region: p.region, target: p.target, actionType: p.actionType, proposer: p.proposer, time: { hour: inputs.now.getUTCHours(), weekday: inputs.now.getUTCDay() } };
   const inputsUsed = maskDeep({ actionType: p.actionType, target: p.target, parameters: p.parameters, confidence: p.confidence, tenant: p.tenant, region: p.region, context: p.context }, compiled.masking);
   const base = { contractVersion: c.version, contractHash: c.hash, inputsUsed, sampledForAudit: false };
@@ -119,9 +167,9 @@ export function evaluate(compiled: CompiledContract, p: ProposalInput, inputs: D
     }
   };
 
-  const action = compiled.actions.get(p.actionType);
+  const action = typeof p.actionType === 'string' ? compiled.actions.get(p.actionType) : undefined;
   if (!action) {
-    return { ...base, lane: 'prohibited', decidedBy: 'prohibited-rule', rulesFired: ['unknown-action-type'], reasons: [`${p.actionType} is not in the operational contract: unknown action types are prohibited`], score: 0, riskClass: 'high' };
+    return { ...base, lane: 'prohibited', decidedBy: 'prohibited-rule', rulesFired: ['unknown-action-type'], reasons: [`${maskText(actionType.slice(0, 200))} is not in the operational contract: unknown action types are prohibited`], score: 0, riskClass: 'high' };
   }
 
   // Contract: default lane, score thresholds, explicit rules, rate limits.
@@ -151,11 +199,44 @@ export function evaluate(compiled: CompiledContract, p: ProposalInput, inputs: D
     const limit = (c.rateLimits ?? []).find((l) => l.id === id && l.actionTypes.includes(p.actionType));
     if (limit) raise(limit.onExceed, `rate-limit:${id}`, `rate limit ${id} exceeded (${limit.limit} per ${limit.per} per ${limit.windowSeconds} s)`);
   }
+  for (const id of inputs.aggregateLimited ?? []) {
+    const limit = (c.aggregateLimits ?? []).find((l) => l.id === id && l.actionTypes.includes(p.actionType));
+    if (limit) raise(limit.onExceed, `aggregate-limit:${id}`, `aggregate limit ${id} exceeded (${[limit.maxCount !== undefined ? `${limit.maxCount} actions` : '', limit.maxAmount !== undefined ? `${limit.maxAmount} ${c.money?.reference ?? ''}` : ''].filter(Boolean).join(' or ')} per ${limit.per} per ${limit.windowSeconds} s)`);
+  }
+  // Money in a currency outside the rate table cannot be compared: at least review.
+  for (const m of action.money) {
+    const amount = readPath(input, m.amount.split('.'));
+    const currency = readPath(input, m.currency.split('.'));
+    if (amount !== undefined && !(typeof currency === 'string' && c.money && Object.prototype.hasOwnProperty.call(c.money.rates, currency))) {
+      raise(c.money?.unknownCurrency ?? 'review', 'money:unknown-currency', `${m.amount} is in a currency outside the contract's rate table: it cannot be compared in ${c.money?.reference ?? 'the reference currency'}`);
+    }
+  }
+  // Regulated data in text that leaves the company.
+  const guardrail = c.guardrails?.regulatedDataInOutboundText;
+  if (guardrail && action.spec.outbound) {
+    let kinds: string[];
+    try {
+      kinds = [...new Set(findRegulatedData(p.parameters, compiled.masking).map((f) => f.kind))].sort();
+    } catch {
+      kinds = ['unreadable'];
+    }
+    if (kinds.length) raise(guardrail, 'guardrail:regulated-data', `regulated data in outbound text (${kinds.join(', ')}): a person checks it before it leaves`);
+  }
   demands.push({ by: 'contract', lane: contractLane, rule: `${p.actionType}.lane`, reason: contractReason });
   const riskClass: RiskClass = riskOf(score, t.review, action.spec, contractLane);
 
   // Prohibited rules and guardrails that nothing overrides.
-  for (const rule of [...compiled.globalProhibited, ...action.prohibited]) if (safe(rule.when)) demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: rule.id, reason: rule.reason });
+  const issues = checkParameters(compiled, p);
+  if (issues.length) {
+    const named = issues.slice(0, 5).map((i) => `${maskText(i.pointer)} ${i.message} (${i.rule})`).join('; ');
+    demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: 'invalid_parameters', reason: `invalid_parameters: ${named}` });
+  }
+  // The parameters' own schema names the field more precisely, so it speaks first when both object.
+  const shape = shapeIssues(p);
+  if (shape.length) demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: 'invalid_proposal', reason: `invalid_proposal: ${maskText(shape.join(', '))}` });
+  const asset = protectedAssetOf(p.target, p.parameters, !action.spec.outbound);
+  if (asset) demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: 'self-protection', reason: `aimed at Countersign's own ${asset}: no contract can allow that` });
+  for (const rule of action.prohibited) if (safe(rule.when)) demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: rule.id, reason: rule.reason });
   if (action.spec.privileged && !scopedTokenValid(p.scopedToken, p.actionType, inputs.scopedTokenKey, inputs.now)) {
     demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: 'privileged:scoped-token', reason: `${p.actionType} is privileged: it needs a valid scoped token for this action type` });
   }
@@ -226,8 +307,8 @@ export function issueScopedToken(key: Buffer, actionType: string, expiresAt: Dat
   return `${body}.${createHmac('sha256', key).update(body).digest('base64url')}`;
 }
 
-export function scopedTokenValid(token: string | undefined, actionType: string, key: Buffer | undefined, now: Date): boolean {
-  if (!token || !key) return false;
+export function scopedTokenValid(token: unknown, actionType: string, key: Buffer | undefined, now: Date): boolean {
+  if (typeof token !== 'string' || !token || !key) return false;
   const i = token.lastIndexOf('.');
   const body = token.slice(0, i);
   const [prefix, ...rest] = body.split('.');

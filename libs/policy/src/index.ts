@@ -5,10 +5,14 @@
  * @packageDocumentation
  */
 export * from './masking';
+export * from './detectors';
 export * from './conditions';
 export * from './contract';
 export * from './evaluate';
+export * from './money';
+export * from './parameters';
+export * from './self-protection';
 export * from './rate-limit';
 export * from './change-control';
 export { runPolicyCli } from './cli/main';
-export { lint, diff, replay, explain, readCorpus } from './cli/commands';
+export { lint, diff, diffReport, replay, explain, readCorpus } from './cli/commands';

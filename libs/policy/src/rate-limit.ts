@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
+import { readPath } from './conditions';
 import type { LoadedContract } from './contract';
-import type { ProposalInput } from './evaluate';
+import type { CompiledContract, ProposalInput } from './evaluate';
+import { moneyReader } from './money';
 
 /**
  * Counts hits in fixed windows. A hit carries an id (the action id): the same id hit again, as a
@@ -9,6 +12,17 @@ import type { ProposalInput } from './evaluate';
  */
 export interface RateLimiter {
   hit(key: string, hitId: string, limit: number, windowMs: number, now: Date): Promise<{ allowed: boolean; remaining: number }>;
+  /**
+   * Adds one action and its amount to a window's count and sum, and answers both as they stood once it was
+   * added. The same id added again (a redelivery) is not added twice and gets its first answer.
+   */
+  add(key: string, hitId: string, amount: number, windowMs: number, now: Date): Promise<AggregateTotals>;
+}
+
+/** A window's count of distinct actions and their summed amount (reference currency). */
+export interface AggregateTotals {
+  count: number;
+  sum: number;
 }
 
 /** What a hit answers when it was the `rank`-th distinct hit of its window. */
@@ -18,6 +32,21 @@ export function verdict(rank: number, limit: number): { allowed: boolean; remain
 
 export class InMemoryRateLimiter implements RateLimiter {
   private readonly windows = new Map<string, { start: number; ranks: Map<string, number> }>();
+  private readonly sums = new Map<string, { start: number; count: number; sum: number; answers: Map<string, AggregateTotals> }>();
+
+  async add(key: string, hitId: string, amount: number, windowMs: number, now: Date): Promise<AggregateTotals> {
+    const start = Math.floor(now.getTime() / windowMs) * windowMs;
+    const w = this.sums.get(key);
+    const current = w && w.start === start ? w : { start, count: 0, sum: 0, answers: new Map<string, AggregateTotals>() };
+    this.sums.set(key, current);
+    const seen = current.answers.get(hitId);
+    if (seen) return seen;
+    current.count += 1;
+    current.sum += amount;
+    const answer = { count: current.count, sum: current.sum };
+    current.answers.set(hitId, answer);
+    return answer;
+  }
 
   async hit(key: string, hitId: string, limit: number, windowMs: number, now: Date) {
     const start = Math.floor(now.getTime() / windowMs) * windowMs;
@@ -38,6 +67,41 @@ export async function checkRateLimits(contract: LoadedContract, p: ProposalInput
     const who = limit.per === 'tenant' ? `tenant:${p.tenant}` : `actor:${actor}`;
     const { allowed } = await limiter.hit(`ratelimit:${limit.id}:${who}`, actionId, limit.limit, limit.windowSeconds * 1000, now);
     if (!allowed) exceeded.push(limit.id);
+  }
+  return exceeded;
+}
+
+/**
+ * Who an aggregate limit counts under: the target, or the customer parameter it names (a proposal without
+ * one counts under its target). Hashed: a target may be an e-mail address, and Redis keeps no regulated data.
+ */
+function aggregateSubject(per: string, p: ProposalInput): string {
+  const named = per === 'target' ? undefined : readPath({ parameters: p.parameters }, per.split('.'));
+  const who = typeof named === 'string' || typeof named === 'number' ? `customer:${named}` : `target:${String(p.target)}`;
+  return createHash('sha256').update(who).digest('base64url').slice(0, 32);
+}
+
+/**
+ * The ids of the contract's aggregate limits this proposal exceeds (count or summed amount in the reference
+ * currency per target or customer over a window), for `evaluate`'s inputs. Each action counts once, keyed by
+ * its id; an amount that cannot be converted adds nothing to the sum (evaluate sends it to review or worse).
+ */
+export async function checkAggregateLimits(compiled: CompiledContract, p: ProposalInput, actionId: string, limiter: RateLimiter, now: Date): Promise<string[]> {
+  const exceeded: string[] = [];
+  const { contract } = compiled;
+  for (const limit of contract.aggregateLimits ?? []) {
+    if (!limit.actionTypes.includes(p.actionType)) continue;
+    let amount = 0;
+    const field = limit.amount ? compiled.actions.get(p.actionType)?.money.find((m) => m.amount === limit.amount) : undefined;
+    if (field) {
+      try {
+        amount = Math.max(0, Number(moneyReader(field, contract.money)({ parameters: p.parameters }) ?? 0)) || 0;
+      } catch {
+        amount = 0;
+      }
+    }
+    const totals = await limiter.add(`aggregate:${limit.id}:${aggregateSubject(limit.per, p)}`, actionId, amount, limit.windowSeconds * 1000, now);
+    if ((limit.maxCount !== undefined && totals.count > limit.maxCount) || (limit.maxAmount !== undefined && totals.sum > limit.maxAmount)) exceeded.push(limit.id);
   }
   return exceeded;
 }

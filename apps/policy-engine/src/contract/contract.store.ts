@@ -6,7 +6,7 @@ import { CONTRACT_PATH } from '../tokens';
 
 /**
  * The running operational contract, loaded and validated at boot (an invalid one stops the service), and
- * replaced only by an approved change that validates (see ContractChangeService).
+ * replaced only by an approved change that validates (see ChangeRequestService and ContractChangeService).
  */
 @Injectable()
 export class ContractStore {
@@ -26,10 +26,11 @@ export class ContractStore {
     return this.compiled;
   }
 
-  /** Applies an approved version; a text that does not validate keeps the running one. */
-  apply(text: string, source: string): boolean {
+  /** Applies an approved version; a text that does not validate, or is not the approved content (`hash`), keeps the running one. */
+  apply(text: string, source: string, hash: string): boolean {
     try {
       const next = parseContract(text, source);
+      if (next.hash !== hash) throw new Error(`its content hash ${next.hash} is not the approved ${hash}`);
       if (next.hash === this.loaded.hash) return true;
       this.loaded = next;
       this.compiled = compileContract(next);

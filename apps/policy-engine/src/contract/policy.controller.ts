@@ -1,21 +1,14 @@
-import { Body, Controller, Get, HttpCode, Put, Req } from '@nestjs/common';
-import { z } from 'zod';
-import { AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
-import { ContractChangeService } from './contract-change.service';
+import { Controller, Get } from '@nestjs/common';
+import { Roles } from '@countersign/nest';
 import { ContractStore } from './contract.store';
 
-const ChangeBody = z.object({
-  contract: z.string().min(1).max(1_000_000),
-  changeRequestId: z.string().min(1).max(200),
-  approvedBy: z.string().min(1).max(200),
-});
-
+/**
+ * The running contract. A new version loads only through a change request approved by a second admin
+ * (`/v1/policy/change-requests`); there is no call that loads one directly.
+ */
 @Controller('v1/policy')
 export class PolicyController {
-  constructor(
-    private readonly contracts: ContractStore,
-    private readonly changes: ContractChangeService,
-  ) {}
+  constructor(private readonly contracts: ContractStore) {}
 
   /** The running contract's version and content hash, and the action types it knows. */
   @Get()
@@ -23,14 +16,5 @@ export class PolicyController {
   current() {
     const c = this.contracts.current();
     return { version: c.version, hash: c.hash, actionTypes: Object.keys(c.actions).sort() };
-  }
-
-  /** Loads a new version, with its approved change request; 202 once the change is published to every instance. */
-  @Put()
-  @HttpCode(202)
-  @Roles('admin')
-  async change(@Body() body: unknown, @Req() req: AuthenticatedRequest) {
-    const { contract, changeRequestId, approvedBy } = parseBody(ChangeBody, body);
-    return { status: 'accepted', ...(await this.changes.propose(contract, changeRequestId, approvedBy, req.principal!)) };
   }
 }

@@ -5,7 +5,7 @@ import { actionDigest, deriveEvent, TOPICS, TopicMap } from '@countersign/contra
 import type { FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, SERVICE_NAME } from '@countersign/nest';
-import { checkRateLimits, DegradationMode, evaluate, RateLimiter } from '@countersign/policy';
+import { checkAggregateLimits, checkRateLimits, DegradationMode, evaluate, RateLimiter } from '@countersign/policy';
 import { ContractStore } from '../contract/contract.store';
 import { DECISION_SETTINGS, DECISIONS, FLAG_NAMES, FLAGS, RATE_LIMITER } from '../tokens';
 import { autonomyLevel, FlagNames, killSwitch } from './autonomy';
@@ -47,6 +47,7 @@ export class DecisionService {
       trustStackHealthy: this.settings.trustStackHealthy,
       // Keyed by action id: a redelivered proposal is not counted again and gets the same decision.
       rateLimited: await checkRateLimits(contract, proposal, e.actor.id, e.subject, this.limiter, now),
+      aggregateLimited: await checkAggregateLimits(this.contracts.compiledContract(), proposal, e.subject, this.limiter, now),
       scopedTokenKey: this.settings.scopedTokenKey,
       actionId: e.subject,
       now,

@@ -30,5 +30,17 @@ export function rateLimiterContract(name: string, make: () => Promise<RateLimite
       expect((await limiter.hit('tenant:initech', 'a-1', 2, 60_000, t0)).allowed).toBe(true);
       expect((await limiter.hit('tenant:initech', 'a-3', 2, 60_000, t0)).allowed).toBe(false);
     });
+
+    it('adds each action once to the count and sum of its window, and answers a redelivery as the first time', async () => {
+      const limiter = await make();
+      expect(await limiter.add('aggregate:refunds:c1', 'r-1', 10, 60_000, t0)).toEqual({ count: 1, sum: 10 });
+      expect(await limiter.add('aggregate:refunds:c1', 'r-2', 12.5, 60_000, t0)).toEqual({ count: 2, sum: 22.5 });
+      // A redelivery of the first action: not added again, the same answer.
+      expect(await limiter.add('aggregate:refunds:c1', 'r-1', 10, 60_000, t0)).toEqual({ count: 1, sum: 10 });
+      expect(await limiter.add('aggregate:refunds:c1', 'r-3', 0.25, 60_000, t0)).toEqual({ count: 3, sum: 22.75 });
+      // Another customer, and the next window, start from nothing.
+      expect(await limiter.add('aggregate:refunds:c2', 'r-4', 5, 60_000, t0)).toEqual({ count: 1, sum: 5 });
+      expect(await limiter.add('aggregate:refunds:c1', 'r-5', 1, 60_000, new Date(t0.getTime() + 60_000))).toEqual({ count: 1, sum: 1 });
+    });
   });
 }

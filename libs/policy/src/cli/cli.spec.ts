@@ -57,6 +57,21 @@ describe('countersign policy', () => {
     expect(text).toMatch(/warning: rules\[4\] \(useless\): unreachable/);
   });
 
+  it('lint: refuses conditions and limits naming a parameter the action types\' schemas do not declare', async () => {
+    const typo = variant('typo.yaml', (t) =>
+      t
+        .replace('{ id: refund-card-data, actionTypes: [support.refund], when: { field: parameters.card,', '{ id: refund-card-data, actionTypes: [support.refund], when: { field: parameters.cardNumber,')
+        .replace('{ id: many-recipients, when: { field: parameters.recipients,', '{ id: many-recipients, when: { field: parameters.recipient,')
+        .replace('per: parameters.customerId,', 'per: parameters.customer,'),
+    );
+    const r = await run('lint', typo);
+    expect(r.code).toBe(1);
+    const text = r.out.join('\n');
+    expect(text).toMatch(/error: rules\[1\] \(refund-card-data\): names parameters\.cardNumber, which the parameter schema of support\.refund does not declare/);
+    expect(text).toMatch(/error: scoring\[\d\] \(many-recipients\): names parameters\.recipient, which no action type's parameter schema declares/);
+    expect(text).toMatch(/error: aggregateLimits\[0\] \(refunds-per-customer\): names parameters\.customer,/);
+  });
+
   it('lint: an invalid contract names the file and the line', async () => {
     const broken = variant('broken.yaml', (t) => t.replace('lane: prohibited,\n      reason: legal statements', 'lane: forbidden,\n      reason: legal statements'));
     const r = await run('lint', broken);
@@ -99,7 +114,7 @@ describe('countersign policy', () => {
 
   it('explain: prints the decision path with masked inputs', async () => {
     const file = join(dir, 'p.json');
-    writeFileSync(file, JSON.stringify({ actionType: 'support.refund', target: 'order-9', parameters: { amount: 480, card: '4111 1111 1111 1111' }, proposer: { agentId: 'a', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' }, confidence: 0.9, tenant: 't', region: 'r', context: {} }));
+    writeFileSync(file, JSON.stringify({ actionType: 'support.refund', target: 'order-9', parameters: { amount: 480, currency: 'EUR', reason: 'damaged', card: '4111 1111 1111 1111' }, proposer: { agentId: 'a', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' }, confidence: 0.9, tenant: 't', region: 'r', context: {} }));
     const r = await run('explain', CONTRACT, file, '--inputs', '{"autonomy":"review-all"}');
     expect(r.out[0]).toMatch(/^lane: review/);
     expect(r.out.join('\n')).not.toContain('4111 1111 1111 1111');

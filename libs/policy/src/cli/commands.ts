@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import canonicalize from 'canonicalize';
 import { parse as parseYaml } from 'yaml';
+import { fieldsOf } from '../conditions';
 import { LoadedContract, loadContractFile } from '../contract';
+import { declaredPaths } from '../parameters';
 import { compileContract, CompiledContract, Decision, DecisionInputs, evaluate, ProposalInput } from '../evaluate';
 
 /** Where commands write: results to `out`, progress to `err`. */
@@ -21,7 +23,8 @@ export interface LintFinding {
 
 /**
  * Semantic checks beyond the schema: rules that can never change a decision (unreachable), rules with the
- * same condition on the same action type but different lanes (overlapping), action types without an owner.
+ * same condition on the same action type but different lanes (overlapping), action types without an owner,
+ * and conditions or limits naming a `parameters.X` that the action types' parameter schemas do not declare.
  */
 export function lint(contract: LoadedContract): LintFinding[] {
   const findings: LintFinding[] = [];
@@ -29,6 +32,7 @@ export function lint(contract: LoadedContract): LintFinding[] {
   for (const [type, a] of Object.entries(contract.actions)) {
     if (!a.owner) findings.push({ level: 'error', where: `actions.${type}`, message: 'no owner: every action type needs a team that answers for it' });
   }
+  findings.push(...undeclaredParameters(contract));
   (contract.rules ?? []).forEach((r, i) => {
     const types = r.actionTypes.filter((t) => contract.actions[t]);
     if (types.length && types.every((t) => strict[contract.actions[t].lane] >= strict[r.lane]) && !(r.lane === 'review' && r.review)) {
@@ -42,6 +46,30 @@ export function lint(contract: LoadedContract): LintFinding[] {
       }
     });
   });
+  return findings;
+}
+
+/**
+ * A condition or limit on `parameters.X` must name a parameter the schemas declare: every covered action
+ * type's schema for a rule scoped to types; at least one for a global one (else it is a typo that never fires).
+ */
+function undeclaredParameters(contract: LoadedContract): LintFinding[] {
+  const findings: LintFinding[] = [];
+  const declared = new Map(Object.entries(contract.actions).map(([t, a]) => [t, declaredPaths(a.parameters)]));
+  const check = (where: string, fields: string[], actionTypes: string[] | undefined) => {
+    for (const f of new Set(fields.filter((x) => x === 'parameters' || x.startsWith('parameters.')))) {
+      if (f === 'parameters') continue;
+      const types = actionTypes ?? [...declared.keys()];
+      const lacking = types.filter((t) => declared.has(t) && !declared.get(t)!.has(f));
+      if (actionTypes ? lacking.length > 0 : lacking.length === types.length) {
+        findings.push({ level: 'error', where, message: actionTypes ? `names ${f}, which the parameter schema of ${lacking.join(', ')} does not declare` : `names ${f}, which no action type's parameter schema declares` });
+      }
+    }
+  };
+  (contract.scoring ?? []).forEach((s, i) => check(`scoring[${i}] (${s.id})`, fieldsOf(s.when), s.actionTypes));
+  (contract.rules ?? []).forEach((r, i) => check(`rules[${i}] (${r.id})`, fieldsOf(r.when), r.actionTypes));
+  (contract.prohibited ?? []).forEach((r, i) => check(`prohibited[${i}] (${r.id})`, fieldsOf(r.when), r.actionTypes));
+  (contract.aggregateLimits ?? []).forEach((l, i) => check(`aggregateLimits[${i}] (${l.id})`, [l.per, ...(l.amount ? [l.amount] : [])], l.actionTypes));
   return findings;
 }
 
@@ -117,6 +145,11 @@ export function diff(before: CompiledContract, after: CompiledContract, corpus: 
     if (++total % 1000 === 0) io?.err(`${total} proposals compared…`);
   }
   return { total, changes };
+}
+
+/** The `policy diff` report: a line per decision that changes, then the count (what the CLI prints, and what a change request carries). */
+export function diffReport(result: { total: number; changes: Change[] }): string[] {
+  return [...result.changes.map((c) => `  #${c.index} ${c.actionType} ${c.target}: ${c.from} → ${c.to}`), `${result.changes.length} of ${result.total} decisions change`];
 }
 
 const label = (d: Decision) => (d.lane === 'review' ? `review/${d.review?.slaClass}` : d.lane);

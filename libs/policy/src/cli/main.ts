@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ContractError, loadContractFile } from '../contract';
 import { compileContract, DecisionInputs } from '../evaluate';
-import { AT_REST, diff, explain, Io, lint, loadCompiled, readCorpus, replay, runTable } from './commands';
+import { AT_REST, diff, diffReport, explain, Io, lint, loadCompiled, readCorpus, replay, runTable } from './commands';
 
 const USAGE = `countersign policy <command>
   lint <contract.yaml>                                   schema and semantic checks
@@ -49,8 +49,7 @@ export async function runPolicyCli(argv: string[], io: Io = { out: (l) => proces
       case 'diff': {
         need(3);
         const result = diff(loadCompiled(args[0]), loadCompiled(args[1]), readCorpus(args[2]), io);
-        for (const c of result.changes) io.out(`  #${c.index} ${c.actionType} ${c.target}: ${c.from} → ${c.to}`);
-        io.out(`${result.changes.length} of ${result.total} decisions change`);
+        diffReport(result).forEach((l) => io.out(l));
         return 0;
       }
       case 'replay': {

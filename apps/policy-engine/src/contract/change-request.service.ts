@@ -1,0 +1,248 @@
+import { basename } from 'node:path';
+import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import type { EventBus } from '@countersign/bus';
+import { Actor, AnyTopic, derivedEventId, newId, TOPICS, TopicMap } from '@countersign/contracts';
+import { EVENT_BUS, Principal, SERVICE_NAME } from '@countersign/nest';
+import {
+  acceptContractChange,
+  approvalRefusal,
+  changeDigest,
+  compileContract,
+  diff,
+  diffReport,
+  maskText,
+  ProposalInput,
+  readCorpus,
+} from '@countersign/policy';
+import { CHANGE_CONTROL, CHANGE_REQUESTS } from '../tokens';
+import { ChangeOutcome, ChangeRequest, ChangeRequestStore, DecideResult, statusAt } from './change-request';
+import { ContractStore } from './contract.store';
+
+/** How change control runs. */
+export interface ChangeControlSettings {
+  /** How long a request may wait for its approval (24 h by default). */
+  requestTtlSeconds: number;
+  /** The proposals every request's diff runs over: JSON Lines, as `countersign policy diff` reads them. */
+  diffCorpusPath: string;
+  now: () => Date;
+}
+
+/** At most this many changed decisions are listed in a request's diff (the count is always complete). */
+const MAX_DIFF_LINES = 200;
+
+/** What the API shows of a request (the contract's text only when one request is asked for). */
+export type ChangeRequestView = ReturnType<typeof view>;
+
+/**
+ * Four-eyes change control. A change is a request made by one authenticated admin, with the diff of what it
+ * would change attached; it takes effect only when a *different* authenticated admin approves the digest
+ * they reviewed, before the request expires and while the running contract is still the one it was made
+ * against. Every step is an event on the bus (and so in the audit trail) before it takes effect.
+ */
+@Injectable()
+export class ChangeRequestService {
+  private readonly corpus: ProposalInput[];
+
+  constructor(
+    private readonly contracts: ContractStore,
+    @Inject(CHANGE_REQUESTS) private readonly requests: ChangeRequestStore,
+    @Inject(CHANGE_CONTROL) private readonly settings: ChangeControlSettings,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(SERVICE_NAME) private readonly service: string,
+  ) {
+    // Read once: a missing or unreadable corpus stops the service at boot, not a change request later.
+    this.corpus = [...readCorpus(settings.diffCorpusPath)];
+  }
+
+  /** Asks for a new contract version; nothing changes until another admin approves. */
+  async request(input: { kind: 'contract'; contract: string; reason: string }, by: Principal): Promise<ChangeRequestView> {
+    const current = this.contracts.current();
+    const verdict = acceptContractChange(current, input.contract, 'the requested contract');
+    if (!verdict.ok) throw new BadRequestException(verdict.reason);
+    const next = verdict.contract;
+    const now = this.settings.now();
+    let compared: ReturnType<typeof diff>;
+    try {
+      compared = diff(this.contracts.compiledContract(), compileContract(next), this.corpus);
+    } catch (e) {
+      throw new BadRequestException(`the requested contract could not be compared with ${current.version}: ${(e as Error).message}`);
+    }
+    const report = diffReport(compared);
+    const hidden = report.length - 1 - MAX_DIFF_LINES;
+    const shown = hidden > 0 ? [...report.slice(0, MAX_DIFF_LINES), `  … ${hidden} more`, report.at(-1)!] : report;
+    const request: ChangeRequest = {
+      id: newId(),
+      kind: 'contract',
+      status: 'pending',
+      digest: changeDigest({ kind: 'contract', from: { version: current.version, hash: current.hash }, to: { version: next.version, hash: next.hash } }),
+      base: `contract:${current.hash}`,
+      reason: maskText(input.reason),
+      requestedBy: actorOf(by),
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.settings.requestTtlSeconds * 1000).toISOString(),
+      contract: { fromVersion: current.version, fromHash: current.hash, toVersion: next.version, toHash: next.hash, text: input.contract },
+      diff: { corpus: basename(this.settings.diffCorpusPath), total: compared.total, changed: compared.changes.length, output: maskText(shown.join('\n')) },
+    };
+    // Audited before it exists: a request the audit trail does not know can never be approved.
+    await this.publishOr503(`change request ${request.id} was not created`, TOPICS.changeRequested, {
+      id: derivedEventId(TOPICS.changeRequested, request.id),
+      subject: request.id,
+      correlationId: request.id,
+      causationId: null,
+      actor: request.requestedBy,
+      time: now,
+      data: {
+        changeRequestId: request.id,
+        kind: request.kind,
+        digest: request.digest,
+        requestedBy: request.requestedBy,
+        reason: request.reason,
+        expiresAt: request.expiresAt,
+        contract: { ...request.contract },
+        diff: request.diff,
+      },
+    });
+    await this.requests.create(request);
+    return view(request, now, true);
+  }
+
+  /** Approves a pending request: another admin than its requester, naming the digest they reviewed. */
+  async approve(id: string, input: { digest: string; reason: string }, by: Principal): Promise<ChangeRequestView> {
+    const r = await this.found(id);
+    const now = this.settings.now();
+    if (this.isRetry(r, 'approved', by) && r.digest === input.digest) return this.announce(r, now);
+    const approvable = { id: r.id, requestedBy: r.requestedBy.id, digest: r.digest, status: r.status, expiresAt: r.expiresAt };
+    const refusal = approvalRefusal(approvable, by.id, input.digest, now);
+    if (refusal) throw refusal.code === 'own-request' ? new ForbiddenException(refusal.reason) : new ConflictException(refusal.reason);
+    // Approved against version X, applied only onto X: an approval never rolls a newer version back.
+    const running = this.contracts.current();
+    if (running.hash !== r.contract.fromHash) {
+      throw new ConflictException(`change ${r.id} was requested against ${r.contract.fromVersion}, but ${running.version} runs now: request the change again`);
+    }
+    const decided = await this.requests.decide(r.id, { outcome: 'approved', by: actorOf(by), reason: maskText(input.reason), at: now });
+    return this.announce(this.settled(decided, r), now);
+  }
+
+  /** Ends a pending request without applying it: `withdrawn` by its requester, `rejected` by another admin. */
+  async reject(id: string, input: { reason: string }, by: Principal): Promise<ChangeRequestView> {
+    const r = await this.found(id);
+    const now = this.settings.now();
+    const outcome: ChangeOutcome = r.requestedBy.id === by.id ? 'withdrawn' : 'rejected';
+    if (this.isRetry(r, outcome, by)) return this.announce(r, now);
+    const status = statusAt(r, now);
+    if (status !== 'pending') throw new ConflictException(`change ${r.id} is ${status}, not pending`);
+    const decided = await this.requests.decide(r.id, { outcome, by: actorOf(by), reason: maskText(input.reason), at: now });
+    return this.announce(this.settled(decided, r), now);
+  }
+
+  async get(id: string): Promise<ChangeRequestView> {
+    return view(await this.found(id), this.settings.now(), true);
+  }
+
+  /** The most recent requests first, optionally only those in one status. */
+  async list(status?: string, limit = 100): Promise<ChangeRequestView[]> {
+    const now = this.settings.now();
+    return (await this.requests.list(limit)).map((r) => view(r, now, false)).filter((v) => !status || v.status === status);
+  }
+
+  private async found(id: string): Promise<ChangeRequest> {
+    const r = await this.requests.get(id);
+    if (!r) throw new NotFoundException(`no change request ${id}`);
+    return r;
+  }
+
+  /** The same person deciding the same way again: the events may not have gone out, so they go out again (same ids). */
+  private isRetry(r: ChangeRequest, outcome: ChangeOutcome, by: Principal): boolean {
+    return r.status === outcome && r.decidedBy?.id === by.id;
+  }
+
+  private settled(decided: DecideResult, r: ChangeRequest): ChangeRequest {
+    if (decided.ok) return decided.request;
+    switch (decided.conflict) {
+      case 'unknown':
+        throw new NotFoundException(`no change request ${r.id}`);
+      case 'base-taken':
+        throw new ConflictException(
+          `change ${decided.holder}, made against the same version ${r.contract.fromVersion}, was approved first: request this change again`,
+        );
+      default:
+        throw new ConflictException(`change ${r.id} was decided or expired meanwhile`);
+    }
+  }
+
+  /** Publishes the decision of a decided request and, for an approval, the change every instance applies. */
+  private async announce(r: ChangeRequest, now: Date): Promise<ChangeRequestView> {
+    const decidedBy = r.decidedBy!;
+    const decisionId = derivedEventId(TOPICS.changeDecided, r.id);
+    const unsent = `change ${r.id} is ${r.status}, but the bus did not take the event yet: send the same request again to retry`;
+    await this.publishOr503(unsent, TOPICS.changeDecided, {
+      id: decisionId,
+      subject: r.id,
+      correlationId: r.id,
+      causationId: derivedEventId(TOPICS.changeRequested, r.id),
+      actor: decidedBy,
+      time: new Date(r.decidedAt!),
+      data: {
+        changeRequestId: r.id,
+        kind: r.kind,
+        decision: r.status as ChangeOutcome,
+        digest: r.digest,
+        decidedBy,
+        requestedBy: r.requestedBy,
+        reason: r.decisionReason!,
+      },
+    });
+    if (r.status === 'approved') {
+      const c = r.contract;
+      await this.publishOr503(unsent, TOPICS.contractChanged, {
+        id: derivedEventId(TOPICS.contractChanged, r.id),
+        subject: 'operational-contract',
+        correlationId: r.id,
+        causationId: decisionId,
+        actor: decidedBy,
+        time: new Date(r.decidedAt!),
+        data: {
+          fromVersion: c.fromVersion,
+          toVersion: c.toVersion,
+          hash: c.toHash,
+          changeRequestId: r.id,
+          requestedBy: r.requestedBy.id,
+          approvedBy: decidedBy.id,
+          digest: r.digest,
+          contract: c.text,
+        },
+      });
+    }
+    return view(r, now, true);
+  }
+
+  /** Publishes an event of this service; when the bus does not take it, answers 503 with what happened. */
+  private async publishOr503<T extends AnyTopic>(unsent: string, type: T, e: Omit<TopicMap[T], 'type' | 'version' | 'source' | 'time'> & { time: Date }) {
+    try {
+      await this.bus.publish(type, { ...e, type, version: 1, source: this.service, time: e.time.toISOString() } as unknown as TopicMap[T]);
+    } catch {
+      throw new ServiceUnavailableException(unsent);
+    }
+  }
+}
+
+const actorOf = (p: Principal): Actor => ({ id: p.id, kind: p.kind, roles: p.roles, authMethod: 'bearer-token' });
+
+function view(r: ChangeRequest, now: Date, withText: boolean) {
+  const c = r.contract;
+  return {
+    id: r.id,
+    kind: r.kind,
+    status: statusAt(r, now),
+    /** What an approval must name. */
+    digest: r.digest,
+    reason: r.reason,
+    requestedBy: r.requestedBy.id,
+    createdAt: r.createdAt,
+    expiresAt: r.expiresAt,
+    /** `hash`: the requested contract's content hash. */
+    contract: { fromVersion: c.fromVersion, fromHash: c.fromHash, toVersion: c.toVersion, hash: c.toHash, ...(withText && { text: c.text }) },
+    diff: r.diff,
+    ...(r.decidedBy && { decidedBy: r.decidedBy.id, decisionReason: r.decisionReason, decidedAt: r.decidedAt }),
+  };
+}

@@ -1,0 +1,84 @@
+import type { Actor } from '@countersign/contracts';
+import type { ChangeKind } from '@countersign/policy';
+
+/** Where a change request stands. `expired` is never stored: a pending request past `expiresAt` reads so. */
+export type ChangeStatus = 'pending' | 'approved' | 'rejected' | 'withdrawn' | 'expired';
+
+/** How a pending request ends: approved or rejected by another admin, withdrawn by its requester. */
+export type ChangeOutcome = 'approved' | 'rejected' | 'withdrawn';
+
+/** `countersign policy diff` of the running contract against the candidate, over a corpus of proposals. */
+export interface ChangeDiff {
+  /** The corpus file's name. */
+  corpus: string;
+  total: number;
+  changed: number;
+  /** The lines the CLI prints, masked. */
+  output: string;
+}
+
+/**
+ * A change to what Countersign lets run, asked for by one authenticated admin and approved by another.
+ * Shared by every policy-engine instance (Redis; in-process when embedded).
+ */
+export interface ChangeRequest {
+  id: string;
+  kind: ChangeKind;
+  status: Exclude<ChangeStatus, 'expired'>;
+  /** What the approval must name (libs/policy `changeDigest`). */
+  digest: string;
+  /**
+   * The state the change starts from (`contract:<hash>`): of the requests made against one state, only one
+   * is approved, so two admins approving two rival changes at once cannot both believe theirs is live.
+   */
+  base: string;
+  reason: string;
+  requestedBy: Actor;
+  createdAt: string;
+  expiresAt: string;
+  /** For `kind: contract`. */
+  contract: { fromVersion: string; fromHash: string; toVersion: string; toHash: string; text: string };
+  diff: ChangeDiff;
+  decidedBy?: Actor;
+  decisionReason?: string;
+  decidedAt?: string;
+}
+
+/** Ends a pending request. */
+export interface ChangeDecision {
+  outcome: ChangeOutcome;
+  by: Actor;
+  reason: string;
+  at: Date;
+}
+
+/** The result of `decide`: the request as decided, or why it could not be. */
+export type DecideResult =
+  | { ok: true; request: ChangeRequest }
+  | { ok: false; conflict: 'unknown' | 'not-pending' | 'expired' }
+  /** Another request on the same base was approved a moment ago (`holder`). */
+  | { ok: false; conflict: 'base-taken'; holder: string };
+
+/** The change requests every policy-engine instance shares. Redis in production, in-process when embedded. */
+export interface ChangeRequestStore {
+  /** Stores a new request (ids are fresh: an id already stored is refused with an error). */
+  create(request: ChangeRequest): Promise<void>;
+  get(id: string): Promise<ChangeRequest | undefined>;
+  /** The most recent requests first. */
+  list(limit: number): Promise<ChangeRequest[]>;
+  /**
+   * Ends a pending request that has not expired at `decision.at`, atomically: of two admins deciding at
+   * once, one wins. An approval also claims the request's base for a while (see `ChangeRequest.base`).
+   */
+  decide(id: string, decision: ChangeDecision): Promise<DecideResult>;
+}
+
+/**
+ * How long an approval holds its base against rival approvals: long enough for every instance to apply
+ * the change, after which the running version no longer matches the rivals' base anyway.
+ */
+export const BASE_CLAIM_MS = 15 * 60_000;
+
+/** What a request reads as at `now`: a pending request past its expiry is expired. */
+export const statusAt = (r: ChangeRequest, now: Date): ChangeStatus =>
+  r.status === 'pending' && now.getTime() >= Date.parse(r.expiresAt) ? 'expired' : r.status;

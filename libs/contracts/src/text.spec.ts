@@ -1,0 +1,85 @@
+import { describeIssues, ProposalSchema, ReviewDecidedV1, TOPIC_SCHEMAS, TOPICS } from './index';
+import { freeTextString, identifierString } from './text';
+
+// real: the contract schemas; fake: nothing.
+const proposal = {
+  actionType: 'support.reply',
+  target: 'ticket-1',
+  parameters: { body: 'Hello,\r\n\tyour parcel ships tomorrow. 📦' },
+  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
+  confidence: 0.9,
+  tenant: 'acme',
+  region: 'eu-west',
+  context: { note: 'line one\nline two' },
+};
+const problems = (input: unknown) => {
+  const r = ProposalSchema.safeParse(input);
+  return r.success ? '' : describeIssues(r.error);
+};
+
+describe('control characters', () => {
+  it('accepts a proposal whose free text has tabs, newlines and emoji', () => {
+    expect(problems(proposal)).toBe('');
+  });
+
+  it.each([
+    ['target', { ...proposal, target: 'order-77\u0000' }],
+    ['tenant', { ...proposal, tenant: 'acme\u001b[31m' }],
+    ['region', { ...proposal, region: 'eu\u0085west' }],
+    ['proposer.agentId', { ...proposal, proposer: { ...proposal.proposer, agentId: 'support-copilot\u200b' } }],
+    ['proposer.model.name', { ...proposal, proposer: { ...proposal.proposer, model: { name: 'gpt\u202ex', version: '1' } } }],
+    ['proposer.promptTemplateVersion', { ...proposal, proposer: { ...proposal.proposer, promptTemplateVersion: 'v1\n' } }],
+  ])('refuses a control or invisible character in %s', (field, input) => {
+    expect(problems(input)).toBe(`${field}: must not contain control characters or invisible format characters`);
+  });
+
+  it('refuses NUL and other controls in free text, deep inside parameters and context, naming the path', () => {
+    expect(problems({ ...proposal, parameters: { body: 'ok', lines: ['fine', 'bell\u0007'] } })).toBe(
+      'parameters.lines.1: must not contain control characters other than tab, line feed and carriage return',
+    );
+    expect(problems({ ...proposal, context: { a: { b: '\u0000\u0000\u0000' } } })).toBe('context.a.b: must not contain control characters other than tab, line feed and carriage return');
+    expect(problems({ ...proposal, parameters: { 'amo\u0000unt': 5 } })).toBe('parameters: a key must not contain control characters or invisible format characters');
+  });
+
+  it('refuses parameters nested deeper than 16 levels (so every event that carries them stays in the parser limit)', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 17; i++) deep = { a: deep };
+    expect(problems({ ...proposal, parameters: deep })).toBe('parameters.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a: nested deeper than 16 levels');
+    expect(problems({ ...proposal, parameters: (deep as { a: unknown }).a })).toBe('');
+  });
+
+  it('refuses control characters in the envelope id fields and the actor', () => {
+    const event = {
+      id: 'e-1',
+      type: TOPICS.proposalSubmitted,
+      version: 1,
+      source: 'agent',
+      time: new Date().toISOString(),
+      subject: 'action-1',
+      correlationId: 'corr-1',
+      causationId: null,
+      actor: { id: 'support-copilot', kind: 'agent' },
+      data: proposal,
+    };
+    const schema = TOPIC_SCHEMAS[TOPICS.proposalSubmitted];
+    expect(schema.safeParse(event).success).toBe(true);
+    for (const bad of [{ id: 'e\u0000' }, { subject: 'a\u0000' }, { correlationId: 'c\r\n' }, { source: 's\u007f' }, { causationId: '\u0000' }, { actor: { id: 'x\u0000', kind: 'agent' } }]) {
+      expect(schema.safeParse({ ...event, ...bad }).success).toBe(false);
+    }
+  });
+
+  it('a review reason of three NULs is no reason', () => {
+    const reason = freeTextString().trim().min(3);
+    expect(reason.safeParse('\u0000\u0000\u0000').success).toBe(false);
+    expect(reason.safeParse('photo shows\tthe damage\n').success).toBe(true);
+    const decided = { decision: 'rejected', reviewers: [{ id: 'alice', kind: 'human' }], reason: '\u0000\u0000\u0000', digest: 'a'.repeat(64) };
+    expect(ReviewDecidedV1.safeParse(decided).success).toBe(false);
+    expect(ReviewDecidedV1.safeParse({ ...decided, reason: 'no evidence' }).success).toBe(true);
+  });
+
+  it('identifiers allow letters of any script, and refuse empty or too long ones', () => {
+    expect(identifierString(10).safeParse('Zürich-東京').success).toBe(true);
+    expect(identifierString(10).safeParse('').success).toBe(false);
+    expect(identifierString(10).safeParse('x'.repeat(11)).success).toBe(false);
+  });
+});

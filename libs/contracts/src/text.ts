@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/**
+ * What characters may appear where (docs/adr/0008).
+ *
+ * - Identifiers (ids, action types, targets, tenants, regions, agent ids, model names, principals, keys of
+ *   free objects): no control characters at all (C0, DEL, C1), and none of the invisible format characters
+ *   that make two ids look alike or reorder what a person reads (zero-width, bidi overrides and isolates,
+ *   soft hyphen, BOM), nor line or paragraph separators.
+ * - Free text (reasons, a reply's body, string values in parameters and context): tab, line feed and
+ *   carriage return are allowed; every other C0 control, DEL and the C1 controls are not.
+ *
+ * Both are plain character classes, so the generated JSON Schema carries them as `pattern` too. Lone
+ * surrogates never get this far from outside: the strict parser refuses them.
+ */
+const IDENTIFIER_FORBIDDEN = '\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb';
+const TEXT_FORBIDDEN = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f';
+
+const IDENTIFIER_PATTERN = new RegExp(`^[^${IDENTIFIER_FORBIDDEN}]*$`);
+const TEXT_PATTERN = new RegExp(`^[^${TEXT_FORBIDDEN}]*$`);
+
+export const IDENTIFIER_RULE = 'must not contain control characters or invisible format characters';
+export const TEXT_RULE = 'must not contain control characters other than tab, line feed and carriage return';
+
+/** True when `s` may be used as an identifier. */
+export const isIdentifierText = (s: string): boolean => IDENTIFIER_PATTERN.test(s);
+/** True when `s` is a string `identifierString(max)` accepts. */
+export const isIdentifier = (s: unknown, max = 200): s is string => typeof s === 'string' && s.length >= 1 && s.length <= max && IDENTIFIER_PATTERN.test(s);
+/** True when `s` may be used as free text. */
+export const isFreeText = (s: string): boolean => TEXT_PATTERN.test(s);
+
+/** An id-like string: 1..max characters, no control or invisible format characters. */
+export const identifierString = (max = 200) => z.string().min(1).max(max).regex(IDENTIFIER_PATTERN, IDENTIFIER_RULE);
+
+/** Free text (a reason, a message): tab, LF and CR allowed, no other control characters. Chain `.trim().min()` as needed. */
+export const freeTextString = () => z.string().regex(TEXT_PATTERN, TEXT_RULE);
+
+/** How deep a free JSON value of a proposal (`parameters`, `context`) may nest, so that every event carrying it stays within the parser's limit. */
+export const MAX_PROPOSAL_VALUE_DEPTH = 16;
+
+/**
+ * A free JSON object (a proposal's `parameters` or `context`): at most `maxDepth` levels of objects and
+ * arrays, keys are identifiers, strings are free text. Walked iteratively; each problem names its path.
+ */
+export const freeJsonObject = (maxDepth = MAX_PROPOSAL_VALUE_DEPTH) =>
+  z.record(z.string(), z.unknown()).superRefine((root, ctx) => {
+    const stack: Array<{ value: unknown; path: (string | number)[]; depth: number }> = [{ value: root, path: [], depth: 1 }];
+    let reported = 0;
+    const report = (path: (string | number)[], message: string) => {
+      if (reported++ < 5) ctx.addIssue({ code: 'custom', path, message });
+    };
+    while (stack.length && reported < 5) {
+      const { value, path, depth } = stack.pop()!;
+      if (typeof value === 'string') {
+        if (!isFreeText(value)) report(path, TEXT_RULE);
+      } else if (typeof value === 'number') {
+        if (!Number.isFinite(value)) report(path, 'must be a finite number');
+      } else if (value !== null && typeof value === 'object') {
+        if (depth > maxDepth) {
+          report(path, `nested deeper than ${maxDepth} levels`);
+          continue;
+        }
+        if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, path: [...path, i], depth: depth + 1 }));
+        else
+          for (const [k, v] of Object.entries(value)) {
+            if (!isIdentifierText(k)) report(path, `a key ${IDENTIFIER_RULE}`);
+            stack.push({ value: v, path: [...path, k], depth: depth + 1 });
+          }
+      }
+    }
+  });

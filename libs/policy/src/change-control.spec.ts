@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { acceptContractChange, ApprovableChange, approvalRefusal, changeDigest } from './change-control';
+import { loadContractFile } from './contract';
+
+const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
+const contract = loadContractFile(CONTRACT);
+const text = readFileSync(CONTRACT, 'utf8');
+const bump = (to: string) => text.replace(`version: ${contract.version}`, `version: ${to}`);
+
+describe('contract change: the candidate', () => {
+  it('accepts a valid new version, without any word on who approved it', () => {
+    expect(acceptContractChange(contract, bump('2099.1.0'), 'next.yaml')).toMatchObject({ ok: true, contract: { version: '2099.1.0' } });
+  });
+
+  it('refuses an invalid contract, the running one again, and new content under the running version', () => {
+    expect(acceptContractChange(contract, 'version: [', 'x.yaml')).toMatchObject({ ok: false, reason: expect.stringMatching(/invalid, keeping /) });
+    expect(acceptContractChange(contract, text, 'x.yaml')).toMatchObject({ ok: false, reason: expect.stringMatching(/is the running one/) });
+    const sameVersion = acceptContractChange(contract, text.replace('limit: 100', 'limit: 99'), 'x.yaml');
+    expect(sameVersion).toMatchObject({ ok: false, reason: expect.stringMatching(/keeps version/) });
+  });
+});
+
+describe('contract change: the digest', () => {
+  const from = { version: '1', hash: 'sha256:a' };
+  const to = { version: '2', hash: 'sha256:b' };
+
+  it('names the step exactly: another candidate or another base is another digest', () => {
+    const d = changeDigest({ kind: 'contract', from, to });
+    expect(d).toMatch(/^[0-9a-f]{64}$/);
+    expect(changeDigest({ kind: 'contract', from: { ...from }, to: { ...to } })).toBe(d);
+    expect(changeDigest({ kind: 'contract', from, to: { ...to, hash: 'sha256:c' } })).not.toBe(d);
+    expect(changeDigest({ kind: 'contract', from: { ...from, hash: 'sha256:z' }, to })).not.toBe(d);
+    expect(changeDigest({ kind: 'contract', from: { ...from, version: '1.1' }, to })).not.toBe(d);
+  });
+});
+
+describe('contract change: who may approve', () => {
+  const now = new Date('2026-11-24T10:00:00.000Z');
+  const change: ApprovableChange = { id: 'cr-1', requestedBy: 'ada', digest: 'd'.repeat(64), status: 'pending', expiresAt: '2026-11-25T10:00:00.000Z' };
+
+  it('lets another principal approve the digest they were shown, before the request expires', () => {
+    expect(approvalRefusal(change, 'grace', change.digest, now)).toBeUndefined();
+  });
+
+  it('never lets the requester approve, whatever digest they send', () => {
+    expect(approvalRefusal(change, 'ada', change.digest, now)).toMatchObject({ code: 'own-request' });
+    expect(approvalRefusal(change, 'ada', 'e'.repeat(64), now)).toMatchObject({ code: 'own-request' });
+  });
+
+  it('refuses another digest, a decided request, and an expired one', () => {
+    expect(approvalRefusal(change, 'grace', 'e'.repeat(64), now)).toMatchObject({ code: 'digest-mismatch' });
+    expect(approvalRefusal({ ...change, status: 'rejected' }, 'grace', change.digest, now)).toMatchObject({ code: 'not-pending' });
+    expect(approvalRefusal(change, 'grace', change.digest, new Date('2026-11-25T10:00:00.000Z'))).toMatchObject({ code: 'expired' });
+  });
+});

@@ -1,0 +1,235 @@
+/**
+ * Detectors of regulated data: card numbers (Luhn, any separator, or a JSON number), IBANs (any case,
+ * mod-97 and the country's length), e-mail addresses (values and object keys), phone numbers, and
+ * national-id patterns. One scanner both finds (`findRegulatedData`, for content guardrails) and masks
+ * (`maskText`/`maskDeep` in masking.ts, for audit, logs, Redis, error messages and paths), so what is
+ * found is exactly what is masked. Framework-free; a later refactor moves it to libs/guardrails.
+ */
+
+export interface MaskingOptions {
+  /** Extra patterns (e.g. national ids), each replaced by `[<name>]`. Use the global flag. */
+  nationalIds?: Array<{ name: string; pattern: RegExp }>;
+  /**
+   * Keys whose values are identifiers or digests: only the checksum-validated detectors (card, IBAN) and
+   * e-mail apply there, so a digest that merely looks like a phone number keeps its value.
+   */
+  keepKeys?: ReadonlySet<string>;
+}
+
+/** Identifier and digest fields of Countersign's own events: masking them would break references. */
+export const IDENTIFIER_KEYS: ReadonlySet<string> = new Set([
+  'id', 'eventId', 'actionId', 'subject', 'correlationId', 'causationId', 'decisionEventId',
+  'digest', 'shownDigest', 'contractHash', 'rootHash', 'signature', 'approval', 'nonce', 'keyId', 'offset',
+]);
+
+/** Built-in national-id patterns, each checked as a whole token. */
+export const DEFAULT_NATIONAL_IDS = [
+  { name: 'us-ssn', pattern: /\b\d{3}-\d{2}-\d{4}\b/g },
+  { name: 'uk-nino', pattern: /\b[A-CEGHJ-PR-TW-Z]{2}\d{6}[A-D]\b/g },
+];
+
+/** Deeper than this, a value is neither scanned nor kept: masking replaces it, detection reports `too-deep`. */
+export const MAX_SCAN_DEPTH = 200;
+
+/** True when a string of digits passes the Luhn check. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return digits.length > 0 && sum % 10 === 0;
+}
+
+/** True when an IBAN (any case, spaces allowed) passes the ISO 13616 mod-97 check. */
+export function ibanValid(iban: string): boolean {
+  const s = iban.replace(/\s+/g, '').toUpperCase();
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(s)) return false;
+  let rest = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt((i + 4) % s.length); // the first four characters move to the end
+    rest = c >= 65 ? (rest * 100 + c - 55) % 97 : (rest * 10 + c - 48) % 97;
+  }
+  return rest === 1;
+}
+
+/**
+ * A digit string a payment card network issues: Visa 13 digits start with 4, 14 (Diners) and 15 (Amex)
+ * with 3, 16–19 with 2–6 (Mastercard, Visa, Discover, JCB, UnionPay, Maestro); and the Luhn check.
+ * The prefix rule keeps millisecond timestamps and counters (they start with 1) from reading as cards.
+ */
+export function cardNumberValid(digits: string): boolean {
+  const n = digits.length;
+  const first = digits.charCodeAt(0) - 48;
+  const issued = n === 13 ? first === 4 : n === 14 || n === 15 ? first === 3 : n >= 16 && n <= 19 && first >= 2 && first <= 6;
+  return issued && luhnValid(digits);
+}
+
+/** The masked form of a card number given as a JSON number, or undefined when it is not one. */
+export function maskCardNumberValue(n: number): string | undefined {
+  if (!Number.isInteger(n) || n < 1e12 || n >= 1e19) return undefined;
+  const digits = String(n);
+  return cardNumberValid(digits) ? `[card …${digits.slice(-4)}]` : undefined;
+}
+
+// ISO 13616 lengths per country: an IBAN must have exactly its country's length.
+const IBAN_LENGTHS: Record<string, number> = Object.fromEntries(
+  ('AD24 AE23 AL28 AT20 AZ28 BA20 BE16 BG22 BH22 BI27 BR29 BY28 CH21 CR22 CY28 CZ24 DE22 DJ27 DK18 DO28 EE20 EG29 ES24 FI18 FK18 ' +
+    'FO18 FR27 GB22 GE22 GI23 GL18 GR27 GT28 HR21 HU28 IE22 IL23 IQ23 IS26 IT27 JO30 KW30 KZ20 LB28 LC32 LI21 LT20 LU20 LV21 LY25 ' +
+    'MC27 MD24 ME22 MK19 MN20 MR27 MT31 MU30 NI28 NL18 NO15 OM23 PK24 PL28 PS29 PT25 QA29 RO24 RS22 RU33 SA24 SC31 SD18 SE24 SI19 ' +
+    'SK24 SM27 SO23 ST25 SV28 TL23 TN24 TR26 UA29 VA22 VG24 XK20 YE30')
+    .split(' ')
+    .map((e) => [e.slice(0, 2), Number(e.slice(2))]),
+);
+
+/** What any built-in pattern needs somewhere in the text. */
+const MAYBE_REGULATED = /[\d@]/;
+// Starts only where a local part starts (the lookbehind), so the scan stays linear on long text.
+const EMAIL = /(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]+@(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}/gu;
+// A card number is one run of 13–19 digits, or groups (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4) split by
+// spaces, dashes or dots; never glued to letters or digits. The last group is optional, see maskCards.
+const CARD = /(?<![A-Za-z0-9])(?:\d{13,19}|\d{4}[ .-]\d{4}[ .-]\d{4}[ .-]\d{1,4}(?:[ .-]\d{1,3})?|\d{4}[ .-]\d{6}[ .-]\d{4,5})(?![A-Za-z0-9])/g;
+// Where an IBAN may start; maskIbans reads its country's length from there.
+const IBAN_START = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}/g;
+// International numbers (+…), or numbers written with separators; a bare run of digits is an id, not a
+// phone, and groups glued to a dash or dot belong to something else (UUIDs, versions, addresses).
+const PHONE = /(?<![\w+.-])(?:\+\d[\d ()-]{7,}\d|\(?\d{2,5}\)?[ -]\d{3,4}[ -]\d{3,5})(?![\w-]|\.\d)/g;
+
+/** Called once per regulated value found, with its kind. */
+export type OnFound = (kind: string) => void;
+
+/**
+ * Masks the regulated data in one string and reports each kind found. `strict` (identifier and digest
+ * values) applies only e-mail and the checksum-validated detectors. Idempotent: masked text has no finding.
+ */
+export function scanText(text: string, options: MaskingOptions = {}, strict = false, found?: OnFound): string {
+  const custom = options.nationalIds?.length ? options.nationalIds : undefined;
+  // Every built-in pattern needs a digit or an '@': most strings (reasons, names, tags) have neither.
+  if (!MAYBE_REGULATED.test(text)) return custom && !strict ? maskNationalIds(text, custom, found) : text;
+  let out = text;
+  if (out.includes('@')) {
+    out = out.replace(EMAIL, (m) => {
+      found?.('email');
+      return `${m[0]}***@[email]`;
+    });
+  }
+  // The shortest card or IBAN has 13 characters, the shortest phone 9.
+  if (out.length >= 9) {
+    out = maskIbans(out, found);
+    out = maskCards(out, found);
+  }
+  if (strict) return out;
+  out = maskNationalIds(out, DEFAULT_NATIONAL_IDS, found);
+  if (custom) out = maskNationalIds(out, custom, found);
+  if (out.length >= 9) {
+    out = out.replace(PHONE, (m) => {
+      const digits = m.replace(/\D/g, '');
+      if (digits.length < 9) return m;
+      found?.('phone');
+      return `[phone …${digits.slice(-2)}]`;
+    });
+  }
+  return out;
+}
+
+function maskCards(text: string, found?: OnFound): string {
+  return text.replace(CARD, (m) => {
+    const digits = m.replace(/[ .-]/g, '');
+    if (cardNumberValid(digits)) {
+      found?.('card');
+      return `[card …${digits.slice(-4)}]`;
+    }
+    // "4111 1111 1111 1111 20": the trailing group may be the next token, not part of the card.
+    const cut = m.search(/[ .-]\d{1,3}$/);
+    const head = cut > 0 ? m.slice(0, cut).replace(/[ .-]/g, '') : '';
+    if (cardNumberValid(head)) {
+      found?.('card');
+      return `[card …${head.slice(-4)}]${m.slice(cut)}`;
+    }
+    return m;
+  });
+}
+
+const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+function maskIbans(text: string, found?: OnFound): string {
+  let out = '';
+  let last = 0;
+  IBAN_START.lastIndex = 0;
+  for (let m = IBAN_START.exec(text); m; m = IBAN_START.exec(text)) {
+    const length = IBAN_LENGTHS[m[0].slice(0, 2).toUpperCase()];
+    if (!length) continue;
+    // Read the country's number of characters, single spaces allowed between them (print format).
+    let i = m.index;
+    let compact = '';
+    while (i < text.length && compact.length < length) {
+      if (isAlnum(text.charCodeAt(i))) compact += text[i++];
+      else if (text.charCodeAt(i) === 32 && compact.length > 0 && isAlnum(text.charCodeAt(i + 1))) i++;
+      else break;
+    }
+    if (compact.length !== length || isAlnum(text.charCodeAt(i)) || !ibanValid(compact)) continue;
+    found?.('iban');
+    out += `${text.slice(last, m.index)}${compact.slice(0, 2).toUpperCase()}** [iban …${compact.slice(-4)}]`;
+    last = i;
+    IBAN_START.lastIndex = i;
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+
+function maskNationalIds(text: string, patterns: ReadonlyArray<{ name: string; pattern: RegExp }>, found?: OnFound): string {
+  let out = text;
+  for (const { name, pattern } of patterns) {
+    out = out.replace(pattern, () => {
+      found?.(name);
+      return `[${name}]`;
+    });
+  }
+  return out;
+}
+
+/** One regulated value: its kind (`card`, `iban`, `email`, `phone`, a national-id name, or `too-deep`) and where. */
+export interface RegulatedFinding {
+  kind: string;
+  /** JSON pointer (RFC 6901) to the value; a key that is itself regulated appears masked. Never the value. */
+  path: string;
+}
+
+const pointerSegment = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/**
+ * Every regulated value in a JSON-like value, each kind once per path: strings, object keys, and card
+ * numbers given as JSON numbers. Never throws: nesting deeper than `MAX_SCAN_DEPTH` is reported as
+ * `too-deep` (fail closed: what cannot be read counts as a finding).
+ */
+export function findRegulatedData(value: unknown, options: MaskingOptions = {}): Array<{ kind: string; path: string }> {
+  const findings: RegulatedFinding[] = [];
+  const keep = options.keepKeys ?? IDENTIFIER_KEYS;
+  const add = (path: string) => (kind: string) => {
+    if (!findings.some((f) => f.kind === kind && f.path === path)) findings.push({ kind, path });
+  };
+  const walk = (v: unknown, path: string, depth: number, strict: boolean): void => {
+    if (typeof v === 'string') {
+      scanText(v, options, strict, add(path));
+    } else if (typeof v === 'number') {
+      if (maskCardNumberValue(v)) add(path)('card');
+    } else if (v !== null && typeof v === 'object') {
+      if (depth >= MAX_SCAN_DEPTH) return add(path)('too-deep');
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) walk(v[i], `${path}/${i}`, depth + 1, strict);
+        return;
+      }
+      for (const k of Object.keys(v)) {
+        const kinds: string[] = [];
+        const keyPath = `${path}/${pointerSegment(scanText(k, options, false, (kind) => kinds.push(kind)))}`;
+        for (const kind of kinds) add(keyPath)(kind);
+        walk((v as Record<string, unknown>)[k], keyPath, depth + 1, strict || keep.has(k));
+      }
+    }
+  };
+  walk(value, '', 0, false);
+  return findings;
+}

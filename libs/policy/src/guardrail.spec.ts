@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadContractFile, parseContract } from './contract';
+import { compileContract, DecisionInputs, evaluate, ProposalInput } from './evaluate';
+
+// real: the project's contract (outbound: support.reply, notification.external; guardrail: review), evaluate
+// and the built-in detectors; fake: nothing.
+const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
+const compiled = compileContract(loadContractFile(CONTRACT));
+const OK: DecisionInputs = { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now: new Date('2026-11-24T10:00:00Z') };
+const reply = (body: string): ProposalInput => ({
+  actionType: 'support.reply',
+  target: 'ticket-1',
+  parameters: { body },
+  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
+  confidence: 0.97,
+  tenant: 'acme',
+  region: 'eu-west',
+  context: {},
+});
+
+describe('content guardrail: regulated data in outbound text', () => {
+  it('sends a reply carrying a card number to review, naming the kind and never the value', () => {
+    const d = evaluate(compiled, reply('Your refund went to card 4111 1111 1111 1111.'), OK);
+    expect(d).toMatchObject({ lane: 'review', rulesFired: expect.arrayContaining(['guardrail:regulated-data']) });
+    expect(d.reasons.find((r) => r.startsWith('regulated data in outbound text'))).toMatch(/\(card\)/);
+    expect(JSON.stringify(d)).not.toMatch(/4111 1111 1111 1111|4111111111111111/);
+  });
+
+  it('finds IBANs and e-mail addresses too; a plain reply stays autonomous', () => {
+    expect(evaluate(compiled, reply('Paid to DE89370400440532013000, receipt to jane.doe@example.com'), OK).reasons.join()).toMatch(/\((email, iban|iban, email)\)/);
+    expect(evaluate(compiled, reply('Thanks, your parcel ships tomorrow.'), OK)).toMatchObject({ lane: 'autonomous' });
+  });
+
+  it('is not applied to action types the contract does not mark outbound', () => {
+    const refund = { ...reply(''), actionType: 'support.refund', parameters: { amount: 10, currency: 'EUR', reason: 'late', card: '4111 1111 1111 1111' } };
+    expect(evaluate(compiled, refund, OK).rulesFired).not.toContain('guardrail:regulated-data');
+  });
+
+  it('the contract can make it prohibited', () => {
+    const strict = compileContract(parseContract(readFileSync(CONTRACT, 'utf8').replace('regulatedDataInOutboundText: review', 'regulatedDataInOutboundText: prohibited'), 'strict.yaml'));
+    expect(evaluate(strict, reply('card 4111 1111 1111 1111'), OK)).toMatchObject({ lane: 'prohibited', rulesFired: expect.arrayContaining(['guardrail:regulated-data']) });
+  });
+});

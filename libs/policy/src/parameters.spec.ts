@@ -1,0 +1,144 @@
+import fc from 'fast-check';
+import { join } from 'node:path';
+import { loadContractFile, parseContract } from './contract';
+import { compileContract, DecisionInputs, evaluate, ProposalInput } from './evaluate';
+import { checkParameters } from './parameters';
+
+// real: the project's contract, checkParameters and evaluate; fake: nothing.
+const contract = loadContractFile(join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml'));
+const compiled = compileContract(contract);
+const OK: DecisionInputs = { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now: new Date('2026-11-24T10:00:00Z') };
+const proposal = (actionType: string, parameters: unknown, over: Record<string, unknown> = {}): ProposalInput =>
+  ({
+    actionType,
+    target: 'order-1',
+    parameters,
+    proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
+    confidence: 0.95,
+    tenant: 'acme',
+    region: 'eu-west',
+    context: {},
+    ...over,
+  }) as ProposalInput;
+const refund = (amount: unknown, rest: Record<string, unknown> = { currency: 'EUR', reason: 'late' }) => proposal('support.refund', amount === undefined ? rest : { amount, ...rest });
+
+describe('checkParameters', () => {
+  it('names the JSON pointer and the rule of each problem', () => {
+    expect(checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: '75', currency: 'EUR', reason: 'r' } })).toEqual([
+      { pointer: '/parameters/amount', rule: 'type', message: expect.any(String) },
+    ]);
+    expect(checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: -5000, currency: 'EUR', reason: 'r' } })).toEqual([
+      { pointer: '/parameters/amount', rule: 'minimum', message: 'must be >= 0' },
+    ]);
+    expect(checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: 5, currency: 'EURO', reason: 'r' } })).toEqual([
+      { pointer: '/parameters/currency', rule: 'currency', message: expect.any(String) },
+    ]);
+    expect(checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: 5, reason: 'r' } })).toEqual([{ pointer: '/parameters/currency', rule: 'required', message: expect.any(String) }]);
+    expect(checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: 5, currency: 'EUR', reason: 'r', 'a/b~c': 1 } })).toEqual([
+      { pointer: '/parameters/a~1b~0c', rule: 'additionalProperties', message: expect.any(String) },
+    ]);
+    expect(checkParameters(compiled, { actionType: 'ticket.tag', parameters: [] })).toEqual([{ pointer: '/parameters', rule: 'type', message: 'must be object' }]);
+  });
+
+  it('accepts valid parameters, and says nothing about an action type the contract does not know', () => {
+    expect(checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: 12.5, currency: 'EUR', reason: 'late', customerId: 'c-1' } })).toEqual([]);
+    expect(checkParameters(compiled, { actionType: 'crypto.transfer', parameters: 'anything' })).toEqual([]);
+  });
+
+  it('refuses nesting deeper than the limit without walking it', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 10_000; i++) deep = { d: deep };
+    expect(checkParameters(compiled, { actionType: 'infra.deployment_manifest_change', parameters: { replicas: 1, deep } })).toEqual([{ pointer: '/parameters', rule: 'maxDepth', message: expect.any(String) }]);
+  });
+});
+
+describe('an unreadable amount is never harmless', () => {
+  it.each([
+    ['the string "75"', '75'],
+    ['the string " 75 "', ' 75 '],
+    ['the string "NaN"', 'NaN'],
+    ['an array', [75]],
+    ['an object', { value: 75 }],
+    ['null', null],
+    ['true', true],
+    ['a negative amount', -5000],
+    ['a non-finite amount (1e309)', Number('1e309')],
+    ['NaN', NaN],
+  ])('%s is prohibited as invalid_parameters, naming the pointer', (_, amount) => {
+    const d = evaluate(compiled, refund(amount), OK);
+    expect(d).toMatchObject({ lane: 'prohibited', decidedBy: 'prohibited-rule' });
+    expect(d.rulesFired[0]).toBe('invalid_parameters');
+    expect(d.reasons[0]).toMatch(/^invalid_parameters: \/parameters\/amount /);
+  });
+
+  it('a missing amount, or a missing currency, is prohibited', () => {
+    expect(evaluate(compiled, refund(undefined), OK)).toMatchObject({ lane: 'prohibited', rulesFired: expect.arrayContaining(['invalid_parameters']) });
+    const noCurrency = evaluate(compiled, refund(40, { reason: 'late' }), OK);
+    expect(noCurrency).toMatchObject({ lane: 'prohibited', reasons: expect.arrayContaining([expect.stringMatching(/\/parameters\/currency/)]) });
+  });
+
+  it('a proposal whose own fields cannot be read is prohibited, not scored as harmless', () => {
+    const good = { amount: 10, currency: 'EUR', reason: 'late' };
+    for (const over of [{ confidence: '0.99' }, { confidence: NaN }, { target: 42 }, { tenant: null }, { proposer: 'me' }, { context: [] }]) {
+      expect(evaluate(compiled, proposal('support.refund', good, over), OK)).toMatchObject({ lane: 'prohibited', rulesFired: expect.arrayContaining(['invalid_proposal']) });
+    }
+  });
+
+  it('deep nesting in parameters or context is prohibited, never a stack overflow', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    expect(evaluate(compiled, proposal('ticket.tag', { tags: ['a'], deep }), OK)).toMatchObject({ lane: 'prohibited', rulesFired: ['invalid_proposal'] });
+    expect(evaluate(compiled, proposal('ticket.tag', { tags: ['a'] }, { context: { deep } }), OK)).toMatchObject({ lane: 'prohibited', rulesFired: ['invalid_proposal'] });
+  });
+
+  it('evaluate never throws on whatever it is given, and prohibits what it cannot read', () => {
+    for (const junk of [null, undefined, 42, 'support.refund', [], [1, 2], true, { actionType: null }, { actionType: ['support.refund'] }, Object.create(null)]) {
+      expect(evaluate(compiled, junk as unknown as ProposalInput, OK).lane).toBe('prohibited');
+    }
+    expect(evaluate(compiled, refund(10), { ...OK, now: 'not a date' as unknown as Date }).lane).toBe('prohibited');
+  });
+});
+
+describe('the contract declares a schema per action type', () => {
+  const base = (params: string) =>
+    `version: 1\nservice: { name: s, model: { type: llm, version: "1" }, dataSources: [], owners: { product: a, platform: b, security: c, sre: d } }\nslaClasses: { normal: 60 }\nactions:\n  support.refund: { owner: o, reversibility: reversible, customerImpact: low, regulatorySensitivity: none, blastRadius: single, lane: autonomous, reason: r${params} }\n`;
+
+  it('refuses a contract without a schema, without an additionalProperties decision, or with an invalid schema, naming the action', () => {
+    expect(() => parseContract(base(''), 'c.yaml')).toThrow(/c\.yaml:\d+: actions\.support\.refund: must have required property 'parameters'/);
+    expect(() => parseContract(base(', parameters: { type: object }'), 'c.yaml')).toThrow(/actions\.support\.refund\.parameters: decide additionalProperties/);
+    expect(() => parseContract(base(', parameters: { type: object, additionalProperties: false, properties: { a: { type: string, minLenght: 1 } } }'), 'c.yaml')).toThrow(/not a valid parameter schema: .*minLenght/);
+    expect(() => parseContract(base(', parameters: { type: object, additionalProperties: false, properties: { a: { money: { currency: c } } } }'), 'c.yaml')).toThrow(/money fields need a money section/);
+  });
+});
+
+describe('property: whatever the parameters, evaluate never throws and anything failing checkParameters is prohibited', () => {
+  const types = [...Object.keys(contract.actions), 'unknown.action'];
+  const value = fc.oneof(fc.anything(), fc.constantFrom(75, '75', ' 75 ', 'NaN', -5000, Number.POSITIVE_INFINITY, NaN, 1e308, 0, 'EUR', 'KWD', 'JPY', 'XYZ', 'eur'));
+  const parameters = fc.oneof(
+    fc.anything(),
+    fc.dictionary(fc.constantFrom('amount', 'currency', 'reason', 'body', 'tags', 'fields', 'destination', 'recipients', 'template', 'sql', 'card', 'customerId', 'pullRequest', 'x'), value),
+  );
+  const field = <T>(good: T) => fc.oneof({ weight: 4, arbitrary: fc.constant(good) }, { weight: 1, arbitrary: fc.anything() });
+  const arb = fc.record({
+    actionType: fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...types) }, { weight: 1, arbitrary: fc.anything() }),
+    target: field('order-1'),
+    parameters,
+    proposer: field({ agentId: 'a', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' }),
+    confidence: fc.oneof(fc.double(), fc.anything()),
+    tenant: field('acme'),
+    region: field('eu-west'),
+    context: field({}),
+  });
+
+  it('holds for thousands of proposals', () => {
+    fc.assert(
+      fc.property(arb, (p) => {
+        const d = evaluate(compiled, p as unknown as ProposalInput, OK);
+        expect(['autonomous', 'review', 'prohibited']).toContain(d.lane);
+        if (typeof p.actionType === 'string' && checkParameters(compiled, p as { actionType: string; parameters: unknown }).length > 0) expect(d.lane).toBe('prohibited');
+        if (d.lane === 'autonomous') expect(checkParameters(compiled, p as { actionType: string; parameters: unknown })).toEqual([]);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

@@ -1,0 +1,176 @@
+import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
+import type { DataValidateFunction, DataValidationCxt } from 'ajv/dist/types';
+import type { CompiledContract } from './evaluate';
+import { ISO_4217, MoneyField } from './money';
+
+/**
+ * Typed parameters per action type. Each action type of the contract declares `parameters:` as JSON Schema
+ * 2020-12 (compiled once, with ajv's 2020 build), plus two keywords of Countersign's own:
+ *
+ * - `money: { currency: <sibling property>, minimum?, maximum? }` on an amount: a finite JSON number
+ *   (never a string, null or NaN), within the bounds, whose currency — the named sibling property — is
+ *   present and an ISO 4217 code. Conditions on a money field compare in the reference currency.
+ * - `currency: true` on a string: an ISO 4217 code.
+ */
+
+/** One reason a proposal's parameters are invalid: where (RFC 6901 pointer into the proposal), which rule, why. */
+export interface ParameterIssue {
+  pointer: string;
+  rule: string;
+  message: string;
+}
+
+/** The `money` keyword's settings, as written in a parameters schema. */
+export interface MoneyKeyword {
+  currency: string;
+  minimum?: number;
+  maximum?: number;
+}
+
+/** Nesting beyond this (in parameters, context or anywhere in a proposal) is refused, never walked. */
+export const MAX_PROPOSAL_DEPTH = 64;
+/** Values (objects, arrays, scalars) beyond this in one proposal are refused. */
+export const MAX_PROPOSAL_NODES = 100_000;
+/** At most this many issues are reported for one proposal. */
+const MAX_ISSUES = 20;
+
+const escape = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+function moneyValidator(spec: MoneyKeyword): DataValidateFunction {
+  const check: DataValidateFunction = (data: unknown, cxt?: DataValidationCxt) => {
+    const errors: Array<Partial<ErrorObject>> = [];
+    if (typeof data !== 'number') errors.push({ keyword: 'type', params: { type: 'number' }, message: 'must be a number (a money amount, not a string, null or object)' });
+    else if (!Number.isFinite(data)) errors.push({ keyword: 'finite', params: {}, message: 'must be a finite amount' });
+    else if (spec.minimum !== undefined && data < spec.minimum) errors.push({ keyword: 'minimum', params: { limit: spec.minimum }, message: `must be >= ${spec.minimum}` });
+    else if (spec.maximum !== undefined && data > spec.maximum) errors.push({ keyword: 'maximum', params: { limit: spec.maximum }, message: `must be <= ${spec.maximum}` });
+    const path = cxt?.instancePath ?? '';
+    const currencyPath = `${path.slice(0, path.lastIndexOf('/'))}/${escape(spec.currency)}`;
+    const parent = cxt?.parentData as Record<string, unknown> | undefined;
+    const currency = parent && typeof parent === 'object' ? parent[spec.currency] : undefined;
+    if (currency === undefined) errors.push({ keyword: 'required', instancePath: currencyPath, params: { missingProperty: spec.currency }, message: 'a money amount needs its currency' });
+    else if (typeof currency !== 'string' || !ISO_4217.has(currency)) errors.push({ keyword: 'currency', instancePath: currencyPath, params: {}, message: 'must be an ISO 4217 currency code (e.g. EUR)' });
+    check.errors = errors;
+    return errors.length === 0;
+  };
+  return check;
+}
+
+/** One ajv for every contract's parameter schemas: strict, so a misspelt keyword stops the contract loading. */
+const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictRequired: true, validateFormats: true });
+ajv.addKeyword({
+  keyword: 'money',
+  schemaType: 'object',
+  metaSchema: {
+    type: 'object',
+    required: ['currency'],
+    additionalProperties: false,
+    properties: { currency: { type: 'string', minLength: 1 }, minimum: { type: 'number' }, maximum: { type: 'number' } },
+  },
+  errors: true,
+  compile: (spec: MoneyKeyword) => moneyValidator(spec),
+});
+ajv.addKeyword({
+  keyword: 'currency',
+  schemaType: 'boolean',
+  errors: true,
+  compile: (on: boolean) => {
+    const check: DataValidateFunction = (data: unknown) => {
+      const ok = !on || (typeof data === 'string' && ISO_4217.has(data));
+      check.errors = ok ? [] : [{ keyword: 'currency', params: {}, message: 'must be an ISO 4217 currency code (e.g. EUR)' }];
+      return ok;
+    };
+    return check;
+  },
+});
+
+/** Compiles one action type's parameter schema; throws with ajv's message when the schema is not valid. */
+export function compileParameterSchema(schema: object): ValidateFunction {
+  return ajv.compile(schema);
+}
+
+/**
+ * True when a JSON-like value nests deeper than `maxDepth` or holds more than `maxNodes` values. Iterative:
+ * it never overflows the stack, whatever it is given.
+ */
+export function tooDeepOrLarge(value: unknown, maxDepth = MAX_PROPOSAL_DEPTH, maxNodes = MAX_PROPOSAL_NODES): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  let nodes = 0;
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (++nodes > maxNodes) return true;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= maxDepth) return true;
+    const children = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
+    if (nodes + stack.length + children.length > maxNodes) return true;
+    for (const c of children) stack.push([c, depth + 1]);
+  }
+  return false;
+}
+
+function issueOf(e: ErrorObject): ParameterIssue {
+  const extra = e.keyword === 'required' ? (e.params as { missingProperty?: string }).missingProperty : e.keyword === 'additionalProperties' ? (e.params as { additionalProperty?: string }).additionalProperty : undefined;
+  const pointer = `/parameters${e.instancePath}${extra !== undefined && !e.instancePath.endsWith(`/${escape(extra)}`) ? `/${escape(extra)}` : ''}`;
+  return { pointer, rule: e.keyword, message: e.keyword === 'additionalProperties' ? 'is not a parameter of this action type' : (e.message ?? 'is invalid') };
+}
+
+/**
+ * The reasons a proposal's parameters do not fit its action type's schema; `[]` when they fit, and for an
+ * action type the contract does not know (`evaluate` prohibits those). Total: never throws.
+ */
+export function checkParameters(compiled: CompiledContract, proposal: { actionType: string; parameters: unknown }): ParameterIssue[] {
+  try {
+    const action = typeof proposal?.actionType === 'string' ? compiled.actions.get(proposal.actionType) : undefined;
+    if (!action) return [];
+    if (tooDeepOrLarge(proposal.parameters)) return [{ pointer: '/parameters', rule: 'maxDepth', message: `must nest at most ${MAX_PROPOSAL_DEPTH} levels and hold at most ${MAX_PROPOSAL_NODES} values` }];
+    if (action.validate(proposal.parameters)) return [];
+    const seen = new Set<string>();
+    const issues: ParameterIssue[] = [];
+    for (const e of action.validate.errors ?? []) {
+      const issue = issueOf(e);
+      const key = `${issue.pointer} ${issue.rule}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      issues.push(issue);
+      if (issues.length >= MAX_ISSUES) break;
+    }
+    return issues.length ? issues : [{ pointer: '/parameters', rule: 'schema', message: 'does not fit the action type' }];
+  } catch {
+    return [{ pointer: '/parameters', rule: 'unreadable', message: 'could not be checked' }];
+  }
+}
+
+type Schema = Record<string, unknown>;
+const isSchema = (s: unknown): s is Schema => s !== null && typeof s === 'object' && !Array.isArray(s);
+
+/** Walks a parameters schema's declared properties (through allOf/anyOf/oneOf/then/else), calling `visit` with each dotted path. */
+function walkProperties(schema: unknown, prefix: string, visit: (path: string, property: Schema, parent: Schema) => void, depth = 0): void {
+  if (!isSchema(schema) || depth > 16) return;
+  const props = schema.properties;
+  if (isSchema(props)) {
+    for (const [name, sub] of Object.entries(props)) {
+      if (!isSchema(sub)) continue;
+      const path = `${prefix}.${name}`;
+      visit(path, sub, schema);
+      walkProperties(sub, path, visit, depth + 1);
+    }
+  }
+  for (const k of ['allOf', 'anyOf', 'oneOf']) if (Array.isArray(schema[k])) for (const s of schema[k] as unknown[]) walkProperties(s, prefix, visit, depth + 1);
+  for (const k of ['then', 'else']) walkProperties(schema[k], prefix, visit, depth + 1);
+}
+
+/** Every path a parameters schema declares, e.g. `parameters.amount`, `parameters.customer.id`. */
+export function declaredPaths(schema: unknown): Set<string> {
+  const paths = new Set<string>();
+  walkProperties(schema, 'parameters', (path) => paths.add(path));
+  return paths;
+}
+
+/** The money fields a parameters schema declares: each amount with the path of its currency. */
+export function moneyFieldsOf(schema: unknown): MoneyField[] {
+  const fields: MoneyField[] = [];
+  walkProperties(schema, 'parameters', (path, property) => {
+    const money = property.money as MoneyKeyword | undefined;
+    if (isSchema(money) && typeof money.currency === 'string') fields.push({ amount: path, currency: `${path.slice(0, path.lastIndexOf('.'))}.${money.currency}` });
+  });
+  return fields;
+}

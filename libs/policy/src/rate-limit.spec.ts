@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { loadContractFile } from './contract';
+import { compileContract, DecisionInputs, evaluate, ProposalInput } from './evaluate';
+import { checkAggregateLimits, InMemoryRateLimiter } from './rate-limit';
+
+// real: the project's contract (refunds-per-customer: 5 or 250 EUR a day; refunds-per-order: 2 or 250 EUR),
+// checkAggregateLimits, the in-process limiter and evaluate; fake: nothing.
+const compiled = compileContract(loadContractFile(join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml')));
+const now = new Date('2026-11-24T10:00:00Z');
+const OK: DecisionInputs = { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now };
+const refund = (order: string, amount: number, currency = 'EUR', customerId?: string): ProposalInput => ({
+  actionType: 'support.refund',
+  target: order,
+  parameters: { amount, currency, reason: 'late', ...(customerId ? { customerId } : {}) },
+  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
+  confidence: 0.95,
+  tenant: 'acme',
+  region: 'eu-west',
+  context: {},
+});
+
+async function decide(limiter: InMemoryRateLimiter, p: ProposalInput, actionId: string, at = now) {
+  return evaluate(compiled, p, { ...OK, now: at, aggregateLimited: await checkAggregateLimits(compiled, p, actionId, limiter, at) });
+}
+
+describe('aggregate limits', () => {
+  it('20 small refunds to one customer stop being autonomous after the fifth', async () => {
+    const limiter = new InMemoryRateLimiter();
+    const lanes: string[] = [];
+    for (let i = 0; i < 20; i++) lanes.push((await decide(limiter, refund(`order-${i}`, 10, 'EUR', 'customer-9'), `a-${i}`)).lane);
+    expect(lanes.slice(0, 5)).toEqual(Array(5).fill('autonomous'));
+    expect(lanes.slice(5)).toEqual(Array(15).fill('review'));
+    const sixth = await decide(limiter, refund('order-5', 10, 'EUR', 'customer-9'), 'a-5');
+    expect(sixth.rulesFired).toContain('aggregate-limit:refunds-per-customer');
+  });
+
+  it('sums in the reference currency: refunds of 15 KWD (about 45 EUR) reach the 250 EUR cap at the sixth', async () => {
+    const c = compiled.contract;
+    const amountOnly = compileContract({ ...c, aggregateLimits: c.aggregateLimits!.map((l) => ({ ...l, maxCount: undefined })) });
+    const limiter = new InMemoryRateLimiter();
+    const results = [];
+    for (let i = 0; i < 6; i++) results.push(await checkAggregateLimits(amountOnly, refund(`order-k${i}`, 15, 'KWD', 'customer-k'), `k-${i}`, limiter, now));
+    expect(results).toEqual([[], [], [], [], [], ['refunds-per-customer']]);
+  });
+
+  it('without a customer id, refunds count per target (the order)', async () => {
+    const limiter = new InMemoryRateLimiter();
+    const lanes = [];
+    for (let i = 0; i < 3; i++) lanes.push((await decide(limiter, refund('order-77', 10), `o-${i}`)).lane);
+    expect(lanes).toEqual(['autonomous', 'autonomous', 'review']);
+    expect((await decide(limiter, refund('order-78', 10), 'o-3')).lane).toBe('autonomous');
+  });
+
+  it('is redelivery-safe: an action counts once and gets its first answer again', async () => {
+    const limiter = new InMemoryRateLimiter();
+    for (let i = 0; i < 5; i++) await decide(limiter, refund(`order-r${i}`, 10, 'EUR', 'customer-r'), `r-${i}`);
+    for (let i = 0; i < 5; i++) expect((await decide(limiter, refund(`order-r${i}`, 10, 'EUR', 'customer-r'), `r-${i}`)).lane).toBe('autonomous');
+    expect((await decide(limiter, refund('order-r5', 10, 'EUR', 'customer-r'), 'r-5')).lane).toBe('review');
+    // The next day starts again.
+    expect((await decide(limiter, refund('order-r6', 10, 'EUR', 'customer-r'), 'r-6', new Date(now.getTime() + 86_400_000))).lane).toBe('autonomous');
+  });
+});

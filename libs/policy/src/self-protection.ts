@@ -1,0 +1,89 @@
+/**
+ * Built-in self-protection: an action aimed at Countersign's own audit store, flags, keys, contract or tokens
+ * is prohibited, whatever the contract says (no contract setting reaches this code).
+ *
+ * The matcher reads the target and every string (value or key) in the parameters — for outbound action
+ * types, whose text is a message to a person, only the target — after normalising it so that spelling does
+ * not evade it: percent-decoding, Unicode NFKC (full-width letters), format characters removed (zero-width
+ * spaces, soft hyphens), camelCase split, lower case, and every run of other characters turned into one
+ * `_`. `Audit-Log`, `public."AUDIT_LOG"`, `auditLogs`, `audit%5Flog` and `ａｕｄｉｔ_log` all read `_audit_log_`.
+ * Homoglyphs from other scripts (a Cyrillic `а`) are not folded: ingress rejects what it cannot read.
+ */
+
+/** What a protected name belongs to. */
+export type ProtectedAsset = 'audit store' | 'flags' | 'keys' | 'operational contract' | 'tokens' | 'Countersign itself';
+
+const ASSETS = 'audit|exec|autonomy|flags?|keys?|signing|contracts?|policy|policies|tokens?|approvals?|decisions?|reviews?|kill|trust|redis|postgres|db|database|kafka|topics?|unleash|admin|config';
+
+// Patterns over the normalised text (words joined by single `_`, with a `_` at both ends).
+const IN_ANY: ReadonlyArray<readonly [ProtectedAsset, RegExp]> = [
+  ['audit store', /_audit_?(log|logs|trail|trails|entry|entries|store|segments?|chain|jsonl|heads?|checkpoints?|writer|table|tables|db|database)_|_signed_tree_heads?_|_tree_heads?_/],
+  ['flags', /_kill_?switch(es)?_|_unleash_|_countersign_(exec|autonomy)_/],
+  ['keys', /_(signing|approval|audit|checkpoint|scoped_token|countersign)_keys?_|_approval_signing_/],
+  ['operational contract', /_operational_contracts?_|_countersign_contract_|_v1_policy_/],
+  ['tokens', /_(agent|reviewer|auditor|admin|scoped|approval|countersign)_tokens?_/],
+  ['Countersign itself', new RegExp(`_countersign_(${ASSETS})_`)],
+];
+// A target in Countersign's own namespace (`countersign.exec.support.refund`, `countersign:keys`) is protected as a whole.
+const IN_TARGET: ReadonlyArray<readonly [ProtectedAsset, RegExp]> = [['Countersign itself', /_countersign_/]];
+
+/** The normalised form the patterns read (exported for tests and the ADR's examples). */
+export function normaliseName(text: string): string {
+  let t = text;
+  if (t.includes('%')) {
+    try {
+      t = decodeURIComponent(t);
+    } catch {
+      // not percent-encoded after all: read it as it is
+    }
+  }
+  t = t.normalize('NFKC').replace(/\p{Cf}/gu, '');
+  t = t.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+  return `_${t.replace(/[^a-z0-9]+/g, '_')}_`;
+}
+
+// Every pattern needs one of these words; text without them (and without anything normalising could turn
+// into them: non-ASCII, percent-escapes) is skipped cheaply. Most parameters are such text.
+const MAYBE_PROTECTED = /[^\x00-\x7f]|%|audit|kill|unleash|countersign|key|contract|polic|token|head|signing/i;
+
+function match(text: string, patterns: ReadonlyArray<readonly [ProtectedAsset, RegExp]>): ProtectedAsset | undefined {
+  if (!MAYBE_PROTECTED.test(text)) return undefined;
+  const n = normaliseName(text);
+  for (const [asset, re] of patterns) if (re.test(n)) return asset;
+  return undefined;
+}
+
+/** Every string in a JSON-like value (values and keys), iteratively; the caller bounds its depth and size. */
+function strings(value: unknown): string[] {
+  const out: string[] = [];
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) stack.push(...v);
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        out.push(k);
+        stack.push(x);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Which of Countersign's own assets a proposal is aimed at, if any. `scanParameters` is false for outbound
+ * action types (their parameters are text for people, not names of systems).
+ */
+export function protectedAssetOf(target: unknown, parameters: unknown, scanParameters: boolean): ProtectedAsset | undefined {
+  if (typeof target === 'string') {
+    const hit = match(target, IN_TARGET) ?? match(target, IN_ANY);
+    if (hit) return hit;
+  }
+  if (!scanParameters) return undefined;
+  for (const s of strings(parameters)) {
+    const hit = match(s, IN_ANY);
+    if (hit) return hit;
+  }
+  return undefined;
+}
