@@ -1,15 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { identifierString } from './text';
 
 /**
  * Who caused an event: an AI agent, a human (reviewer, admin, auditor) or a Countersign service.
- * `authMethod` says how the identity was established (bearer token, mTLS, the bus itself).
+ * `authMethod` says how the identity was established: a bearer token, an Ed25519 signature over the event
+ * (`signature`, proposals produced straight to Kafka: docs/adr/0008), the bus itself, or not at all.
  */
 export const ActorSchema = z.object({
-  id: z.string().min(1).max(200),
+  id: identifierString(200),
   kind: z.enum(['agent', 'human', 'service']),
-  roles: z.array(z.string().min(1).max(64)).max(32).optional(),
-  authMethod: z.enum(['bearer-token', 'kafka', 'service', 'none']).optional(),
+  roles: z.array(identifierString(64)).max(32).optional(),
+  authMethod: z.enum(['bearer-token', 'signature', 'kafka', 'service', 'none']).optional(),
 });
 /** The identity behind an event. */
 export type Actor = z.infer<typeof ActorSchema>;
@@ -23,14 +25,14 @@ export const MAX_EVENT_BYTES = 256 * 1024;
  */
 export const envelopeSchema = <TType extends string, T extends z.ZodTypeAny>(type: TType, version: number, data: T) =>
   z.object({
-    id: z.string().min(1).max(100),
+    id: identifierString(100),
     type: z.literal(type),
     version: z.literal(version),
-    source: z.string().min(1).max(200),
+    source: identifierString(200),
     time: z.iso.datetime({ offset: true }),
-    subject: z.string().min(1).max(200),
-    correlationId: z.string().min(1).max(200),
-    causationId: z.string().min(1).max(200).nullable(),
+    subject: identifierString(200),
+    correlationId: identifierString(200),
+    causationId: identifierString(200).nullable(),
     actor: ActorSchema,
     data,
   });

@@ -9,3 +9,6 @@ export * from './topics';
 export * from './digest';
 export * from './validation';
 export * from './json-schema';
+export * from './strict-json';
+export * from './text';
+export * from './submission-signature';

@@ -8,11 +8,16 @@ import {
   DeadLetteredV1,
   PolicyDecidedV1,
   ProposalSubmittedV1,
+  SubmissionSignatureSchema,
   RequestRejectedV1,
   ReviewDecidedV1,
   TreeHeadPublishedV1,
   ContractChangedV1,
+  ChangeRequestedV1,
+  ChangeDecidedV1,
   SampleAssessedV1,
+  ReviewDataRevealedV1,
+  FlagSourceHealthChangedV1,
 } from './events';
 
 /**
@@ -30,7 +35,11 @@ export const TOPICS = {
   requestRejected: 'security.request.rejected.v1',
   treeHeadPublished: 'audit.tree-head.published.v1',
   contractChanged: 'policy.contract.changed.v1',
+  changeRequested: 'policy.change.requested.v1',
+  changeDecided: 'policy.change.decided.v1',
   sampleAssessed: 'review.sample.assessed.v1',
+  reviewDataRevealed: 'review.data.revealed.v1',
+  flagSourceHealthChanged: 'control.flag-source.health-changed.v1',
 } as const;
 
 /** A topic name from the registry. */
@@ -40,7 +49,8 @@ const def = <TT extends Topic, T extends z.ZodTypeAny>(topic: TT, data: T) => en
 
 /** One schema per topic, for the envelope and its data. */
 export const TOPIC_SCHEMAS = {
-  [TOPICS.proposalSubmitted]: def(TOPICS.proposalSubmitted, ProposalSubmittedV1),
+  // Signed by its producer (an agent): optional in the schema so old events parse; the orchestrator refuses unsigned ones.
+  [TOPICS.proposalSubmitted]: def(TOPICS.proposalSubmitted, ProposalSubmittedV1).extend({ signature: SubmissionSignatureSchema.optional() }),
   [TOPICS.actionProposed]: def(TOPICS.actionProposed, ActionProposedV1),
   [TOPICS.policyDecided]: def(TOPICS.policyDecided, PolicyDecidedV1),
   [TOPICS.reviewDecided]: def(TOPICS.reviewDecided, ReviewDecidedV1),
@@ -50,7 +60,11 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.requestRejected]: def(TOPICS.requestRejected, RequestRejectedV1),
   [TOPICS.treeHeadPublished]: def(TOPICS.treeHeadPublished, TreeHeadPublishedV1),
   [TOPICS.contractChanged]: def(TOPICS.contractChanged, ContractChangedV1),
+  [TOPICS.changeRequested]: def(TOPICS.changeRequested, ChangeRequestedV1),
+  [TOPICS.changeDecided]: def(TOPICS.changeDecided, ChangeDecidedV1),
   [TOPICS.sampleAssessed]: def(TOPICS.sampleAssessed, SampleAssessedV1),
+  [TOPICS.reviewDataRevealed]: def(TOPICS.reviewDataRevealed, ReviewDataRevealedV1),
+  [TOPICS.flagSourceHealthChanged]: def(TOPICS.flagSourceHealthChanged, FlagSourceHealthChangedV1),
 } satisfies Record<Topic, z.ZodTypeAny>;
 
 /** The type of the dead-letter topic of `T`. */

@@ -17,7 +17,8 @@ export class ActionViewConsumer extends BusConsumer {
 
   protected handlers(): HandlerMap {
     const put = (e: Envelope, fields: Pick<TimelineEntry, 'status' | 'detail'> & Partial<TimelineEntry>) =>
-      this.views.record(e.subject, { eventId: e.id, type: e.type, time: e.time, actor: e.actor.id, ...fields, detail: maskText(fields.detail) });
+      // Redis keeps no regulated data in clear: an actor id can be an e-mail address, a detail names targets and reasons.
+      this.views.record(e.subject, { eventId: e.id, type: e.type, time: e.time, ...fields, actor: maskText(e.actor.id), detail: maskText(fields.detail) });
     return {
       [TOPICS.actionProposed]: (e) => put(e, { status: 'proposed', detail: `${e.data.proposal.actionType} on ${e.data.proposal.target} via ${e.data.receivedVia}` }),
       [TOPICS.policyDecided]: (e) => put(e, { status: laneStatus(e), lane: e.data.lane, detail: `contract ${e.data.contractVersion}: ${e.data.reasons.join('; ')}` }),

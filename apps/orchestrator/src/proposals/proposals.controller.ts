@@ -7,7 +7,10 @@ import { ProposalsService } from './proposals.service';
 export class ProposalsController {
   constructor(private readonly proposals: ProposalsService) {}
 
-  /** Accepts a proposal: `202 {actionId, status}`; an `Idempotency-Key` makes a retry return the same action. */
+  /**
+   * Accepts a proposal: `202 {actionId, status}`; an `Idempotency-Key` makes a retry return the same action.
+   * 400 for a body or parameters that do not validate, 403 for a `proposer.agentId` the caller may not act as.
+   */
   @Post()
   @HttpCode(202)
   @Roles('agent')
@@ -16,13 +19,7 @@ export class ProposalsController {
       throw new BadRequestException('Idempotency-Key must be 1-200 characters of letters, digits, ".", ":", "_" or "-"');
     }
     const proposal = parseBody(ProposalSchema, body);
-    const principal = req.principal!;
-    const accepted = await this.proposals.acceptHttp(
-      proposal,
-      { id: principal.id, kind: principal.kind, roles: principal.roles, authMethod: 'bearer-token' },
-      req.correlationId,
-      idempotencyKey,
-    );
+    const accepted = await this.proposals.acceptHttp(proposal, req.principal!, req.correlationId, idempotencyKey);
     return { actionId: accepted.actionId, status: accepted.status };
   }
 }

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { ConflictException, Inject, Injectable } from '@nestjs/common';
+import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable } from '@nestjs/common';
 import canonicalize from 'canonicalize';
-import { EventBus } from '@countersign/bus';
-import { Actor, deriveEvent, Envelope, newId, Proposal, TOPICS } from '@countersign/contracts';
-import { EVENT_BUS, SERVICE_NAME } from '@countersign/nest';
-import { IDEMPOTENCY } from '../tokens';
+import { EventBus, RefusedEvent } from '@countersign/bus';
+import { Actor, deriveEvent, newId, Proposal, SubmittedProposal, TOPICS } from '@countersign/contracts';
+import { EVENT_BUS, Principal, SERVICE_NAME, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
+import { RunningContract } from '../contract/running-contract';
+import { IDEMPOTENCY, RUNNING_CONTRACT } from '../tokens';
+import { authenticateSubmission, parameterRefusal, proposerRefusal } from './admission';
 import { IdempotencyRepository } from './idempotency.repository';
 
 export interface Accepted {
@@ -14,17 +16,27 @@ export interface Accepted {
   created: boolean;
 }
 
-/** Turns a validated proposal into an action: assigns its id and publishes `action proposed`. */
+/**
+ * Turns an admitted proposal into an action: checks who proposes and its parameters (admission.ts),
+ * assigns its id and publishes `action proposed` with the authenticated principal as its actor.
+ */
 @Injectable()
 export class ProposalsService {
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(IDEMPOTENCY) private readonly idempotency: IdempotencyRepository,
     @Inject(SERVICE_NAME) private readonly service: string,
+    @Inject(TOKEN_REGISTRY) private readonly tokens: TokenRegistry,
+    @Inject(RUNNING_CONTRACT) private readonly contract: RunningContract,
   ) {}
 
-  /** A proposal received over HTTP. */
-  async acceptHttp(proposal: Proposal, actor: Actor, correlationId: string, idempotencyKey?: string): Promise<Accepted> {
+  /** A proposal received over HTTP from an authenticated principal: 403 for another agent id, 400 for bad parameters. */
+  async acceptHttp(proposal: Proposal, principal: Principal, correlationId: string, idempotencyKey?: string): Promise<Accepted> {
+    const notAllowed = proposerRefusal(principal, proposal);
+    if (notAllowed) throw new ForbiddenException(notAllowed);
+    const invalid = parameterRefusal(this.contract.compiledContract(), proposal);
+    if (invalid) throw new BadRequestException(invalid);
+    const actor: Actor = { id: principal.id, kind: principal.kind, roles: principal.roles, authMethod: 'bearer-token' };
     const actionId = newId();
     if (idempotencyKey) {
       const requestDigest = createHash('sha256').update(canonicalize(proposal)!).digest('hex');
@@ -57,15 +69,24 @@ export class ProposalsService {
     return { actionId, status: 'proposed', created: true };
   }
 
-  /** A proposal an agent produced straight to the proposals topic: its subject is the action id. */
-  async acceptFromBus(submitted: Envelope<typeof TOPICS.proposalSubmitted, Proposal>): Promise<void> {
+  /**
+   * A proposal an agent produced straight to the proposals topic, signed with its key: its subject is the
+   * action id. One that is not authenticated, or not admitted, is dead-lettered with the reason (audited).
+   */
+  async acceptFromBus(submitted: SubmittedProposal): Promise<void> {
+    const auth = authenticateSubmission(submitted, this.tokens);
+    if (!auth.ok) throw new RefusedEvent(auth.reason);
+    const proposal = submitted.data;
+    const refusal = proposerRefusal(auth.principal, proposal) ?? parameterRefusal(this.contract.compiledContract(), proposal);
+    if (refusal) throw new RefusedEvent(refusal);
+    const { principal } = auth;
     // A derived id: a redelivered submission yields the same event, which every consumer drops.
     await this.bus.publish(
       TOPICS.actionProposed,
       deriveEvent(TOPICS.actionProposed, submitted, {
         source: this.service,
-        actor: { ...submitted.actor, authMethod: 'kafka' },
-        data: { proposal: submitted.data, receivedVia: 'kafka' as const },
+        actor: { id: principal.id, kind: principal.kind, roles: principal.roles, authMethod: 'signature' },
+        data: { proposal, receivedVia: 'kafka' as const },
       }),
     );
   }

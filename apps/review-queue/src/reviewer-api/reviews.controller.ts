@@ -1,13 +1,16 @@
-import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import { z } from 'zod';
+import { freeTextString } from '@countersign/contracts';
 import { AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
 import { ReviewItemRepository } from '../queue/review-item.repository';
 import { REVIEW_ITEMS } from '../tokens';
-import { shownDigest, shownView } from './shown';
+import { RevealService } from './reveal.service';
+import { publicItem, shownDigest, shownView } from './shown';
 
 const DecisionBody = z.object({
-  reason: z.string().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
+  // Free text: a reason of control characters (three NULs) is no reason.
+  reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
   /** The `shownDigest` of the item as the reviewer's screen showed it: a decision on a stale view is refused. */
   shownDigest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
@@ -21,20 +24,29 @@ export class ReviewsController {
   constructor(
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
     private readonly approvals: ApprovalService,
+    private readonly reveals: RevealService,
   ) {}
 
   @Get()
   async pending(@Query('limit') limit?: string) {
     const n = Math.min(Math.max(Number(limit ?? 50) || 50, 1), 500);
-    return { items: await this.items.pending(n) };
+    return { items: (await this.items.pending(n)).map(publicItem) };
   }
 
+  /**
+   * One item, regulated data masked. `?reveal=true`: the real proposal, for a reviewer holding `pii:view`
+   * (audited; 403 without it). `shownDigest` stays the one of the masked view, which the audit trail keeps.
+   */
   @Get(':actionId')
-  async one(@Param('actionId') actionId: string) {
+  async one(@Param('actionId') actionId: string, @Req() req: AuthenticatedRequest, @Query('reveal') reveal?: unknown) {
+    if (reveal !== undefined && reveal !== 'true' && reveal !== 'false') throw new BadRequestException('reveal: must be true or false');
+    if (reveal === 'true') {
+      const { item, proposal } = await this.reveals.reveal(actionId, req.principal!);
+      return { ...publicItem(item), proposal, revealed: true, shownDigest: shownDigest(shownView(item)) };
+    }
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
-    const view = shownView(item);
-    return { ...item, shownDigest: shownDigest(view) };
+    return { ...publicItem(item), shownDigest: shownDigest(shownView(item)) };
   }
 
   @Post(':actionId/approve')

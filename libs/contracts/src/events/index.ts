@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ActorSchema } from '../envelope';
+import { freeTextString } from '../text';
 import { ProposalSchema } from './proposal';
 
 export * from './proposal';
@@ -53,9 +54,14 @@ export const PolicyDecidedV1 = z.object({
 export const ReviewDecidedV1 = z.object({
   decision: z.enum(['approved', 'rejected', 'expired']),
   reviewers: z.array(ActorSchema).min(1),
-  reason: z.string().min(1).max(2000),
+  reason: freeTextString().min(1).max(2000),
   digest: sha256Hex,
-  /** The signed approval token (present when approved). */
+  /**
+   * The review queue's signed decision token (`cs1`, libs/approval), bound to the action id, the digest
+   * and this decision. Every decision carries one; consumers verify it before acting on the decision.
+   */
+  signature: z.string().max(8192).optional(),
+  /** The same token under its older name, as review queues before signed rejections sent approvals. */
   approval: z.string().max(8192).optional(),
   /** Exactly what the deciding reviewer was shown (the review item as the API served it) … */
   shown: z.record(z.string(), z.unknown()).optional(),
@@ -92,9 +98,12 @@ export const ActionRefusedV1 = z.object({
     'digest-mismatch',
     'approval-replayed',
     'rejected',
+    'invalid-decision',
+    'decision-for-other-action',
+    'decision-mismatch',
   ]),
   reason: z.string(),
-  /** True when the refusal looks like an attack (forged or misdirected approval). */
+  /** True when the refusal looks like an attack (a forged, misdirected or mismatched review decision). */
   suspicious: z.boolean().default(false),
 });
 
@@ -130,24 +139,109 @@ export const TreeHeadPublishedV1 = z.object({
   signature: z.string().min(1),
 });
 
-/** `policy.contract.changed.v1`: an approved new version of the operational contract, applied by every policy-engine. */
+/**
+ * `policy.contract.changed.v1`: an approved new version of the operational contract, applied by every
+ * policy-engine (only on top of `fromVersion`). Published when a second admin approves a change request.
+ */
 export const ContractChangedV1 = z.object({
   fromVersion: z.string(),
   toVersion: z.string(),
   hash: z.string(),
   changeRequestId: z.string().min(1),
+  /** The authenticated principal that requested the change. */
   requestedBy: z.string().min(1),
+  /** The authenticated principal that approved it (never the requester); the envelope's actor. */
   approvedBy: z.string().min(1),
+  /**
+   * The change digest the approval is bound to (libs/policy `changeDigest`). Policy engines apply no
+   * change without one that matches (events from before change requests had none).
+   */
+  digest: sha256Hex.optional(),
   /** The contract's YAML, exactly as approved. */
   contract: z.string().min(1).max(1_000_000),
+});
+
+/** The kinds of change that go through change requests: a contract version now, an autonomy raise later. */
+export const ChangeKindSchema = z.enum(['contract']);
+
+/**
+ * `policy.change.requested.v1`: an admin asked for a change (first of four eyes). Nothing changes until
+ * another admin approves the same digest (`policy.change.decided.v1`).
+ */
+export const ChangeRequestedV1 = z.object({
+  changeRequestId: z.string().min(1).max(100),
+  kind: ChangeKindSchema,
+  /** SHA-256 of what the change does; the approval must name it. */
+  digest: sha256Hex,
+  /** The authenticated principal that asked. */
+  requestedBy: ActorSchema,
+  reason: z.string().min(1).max(2000),
+  expiresAt: z.iso.datetime({ offset: true }),
+  /** For `kind: contract`: from the running version to the candidate, and the candidate's YAML. */
+  contract: z.object({
+    fromVersion: z.string().min(1),
+    fromHash: z.string().min(1),
+    toVersion: z.string().min(1),
+    toHash: z.string().min(1),
+    text: z.string().min(1).max(1_000_000),
+  }),
+  /** `countersign policy diff` of the running contract against the candidate over a corpus of proposals. */
+  diff: z.object({
+    corpus: z.string().min(1).max(200),
+    total: z.number().int().nonnegative(),
+    changed: z.number().int().nonnegative(),
+    output: z.string().max(100_000),
+  }),
+});
+
+/**
+ * `policy.change.decided.v1`: a change request was approved by another admin, rejected by another admin,
+ * or withdrawn by its requester. An approved contract change is then applied as `policy.contract.changed.v1`.
+ */
+export const ChangeDecidedV1 = z.object({
+  changeRequestId: z.string().min(1).max(100),
+  kind: ChangeKindSchema,
+  decision: z.enum(['approved', 'rejected', 'withdrawn']),
+  /** The digest the decision is about (for an approval: the digest the approver named). */
+  digest: sha256Hex,
+  /** The authenticated principal that decided; never the requester for an approval. */
+  decidedBy: ActorSchema,
+  requestedBy: ActorSchema,
+  reason: z.string().min(1).max(2000),
 });
 
 /** `review.sample.assessed.v1`: a person checked a sampled autonomous action after the fact. */
 export const SampleAssessedV1 = z.object({
   verdict: z.enum(['agree', 'disagree']),
-  reason: z.string().min(1).max(2000),
+  reason: freeTextString().min(1).max(2000),
   reviewers: z.array(ActorSchema).min(1),
   digest: sha256Hex,
   shown: z.record(z.string(), z.unknown()).optional(),
   shownDigest: sha256Hex.optional(),
+});
+
+/**
+ * `review.data.revealed.v1`: a reviewer holding `pii:view` saw the real (unmasked) values of a pending
+ * review item; the envelope's actor is the reviewer. Names what kinds of regulated data were where, never
+ * the values.
+ */
+export const ReviewDataRevealedV1 = z.object({
+  /** The action digest of the real content shown, the one an approval binds to. */
+  digest: sha256Hex,
+  /** Each regulated value shown: its kind (`card`, `iban`, `email`, …) and JSON pointer in the proposal. */
+  findings: z.array(z.object({ kind: z.string().min(1).max(100), path: z.string().max(2000) })).max(1000),
+});
+
+/**
+ * `control.flag-source.health-changed.v1`: a flag source became unusable (unreadable, invalid) or good
+ * again. While `failClosed`, every flag of that source reads unknown, so kill switches stop execution.
+ */
+export const FlagSourceHealthChangedV1 = z.object({
+  status: z.enum(['failed', 'recovered']),
+  /** The service whose flags are affected. */
+  service: z.string().min(1).max(200),
+  /** Which source: the flag file's path or the Unleash URL. */
+  flagSource: z.string().min(1).max(1000),
+  reason: z.string().min(1).max(2000),
+  failClosed: z.boolean(),
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { freeJsonObject, identifierString } from '../text';
 
-const identifier = z.string().min(1).max(200);
+const identifier = identifierString(200);
 
 /** Who proposed an action: the agent, its model, and the prompt template version that produced it. */
 export const ProposerSchema = z.object({
@@ -18,17 +19,30 @@ export const ProposalSchema = z.object({
   actionType: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'must be a dotted lower-case name such as support.refund'),
   /** What the action acts on: a ticket, an order, a customer, a repository. */
   target: identifier,
-  /** The action's arguments, as the connector will receive them. */
-  parameters: z.record(z.string(), z.unknown()),
+  /** The action's arguments, as the connector will receive them (at most 16 levels deep; free text without control characters). */
+  parameters: freeJsonObject(),
   proposer: ProposerSchema,
   /** The model's own confidence, 0..1. */
   confidence: z.number().min(0).max(1),
   tenant: identifier,
   region: identifier,
   /** Free context for policy rules and reviewers (e.g. data classification, commitment flags). */
-  context: z.record(z.string(), z.unknown()).default({}),
+  context: freeJsonObject().default({}),
   /** A scoped token for privileged workflows. */
-  scopedToken: z.string().max(4096).optional(),
+  scopedToken: identifierString(4096).optional(),
 });
 /** A proposed action, validated. */
 export type Proposal = z.infer<typeof ProposalSchema>;
+
+/**
+ * The proposer's Ed25519 signature over an `agent.proposal.submitted.v1` event: over the RFC 8785 canonical
+ * JSON of the whole envelope as its schema reads it, without this field (docs/adr/0008). `keyId` names the
+ * key in the tokens file, and so the principal that signed.
+ */
+export const SubmissionSignatureSchema = z.object({
+  alg: z.literal('Ed25519'),
+  keyId: identifier,
+  /** 64 bytes, base64url without padding. */
+  value: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'must be a 64-byte Ed25519 signature in base64url'),
+});
+export type SubmissionSignature = z.infer<typeof SubmissionSignatureSchema>;

@@ -1,6 +1,6 @@
-import { AnyTopic, newId, TOPICS, TopicMap } from '@countersign/contracts';
+import { AnyTopic, dlqTopic, newId, TOPICS, TopicMap } from '@countersign/contracts';
 import { partitionFor } from './partitioner';
-import { EventBus } from './port';
+import { EventBus, RefusedEvent } from './port';
 
 type ProposalEvent = TopicMap[typeof TOPICS.proposalSubmitted];
 
@@ -213,6 +213,58 @@ export function busContract(name: string, makeHarness: () => Promise<BusHarness>
       await eventually(() => expect(handled).toEqual([1]));
       await eventually(() => expect(dead).toHaveLength(1));
       expect(dead[0]).toMatch(/^handler failed after 3 attempts: always broken/);
+    }, timeoutMs);
+
+    it('dead-letters what the strict parser refuses (duplicate keys, deep nesting, invalid UTF-8) instead of handling it', async () => {
+      const bus = await harness.bus();
+      const handled: string[] = [];
+      const dead: Array<{ reason: string }> = [];
+      await bus.subscribe({ group: 'contract.strict', handlers: { [TOPICS.proposalSubmitted]: async (e) => void handled.push(`${e.data.actionType} ${e.data.target}`) } });
+      await bus.subscribe({ group: 'contract.strict-dlq', handlers: { [dlqTopic(TOPICS.proposalSubmitted)]: async (e) => void dead.push(e.data) } });
+      const json = (seq: number) => JSON.stringify(proposalEvent('strict-key', seq));
+      // JSON.parse would let the last actionType win: one reader sees a legal statement, another a reply.
+      await bus.publishRaw(TOPICS.proposalSubmitted, 'strict-key', json(1).replace('"data":{', '"data":{"actionType":"legal.statement",'));
+      await bus.publishRaw(TOPICS.proposalSubmitted, 'strict-key', json(2).replace('"parameters":{', `"parameters":{"deep":${'['.repeat(6000)}${']'.repeat(6000)},`));
+      // The target as Latin-1 bytes: read leniently it would become "ticket-3\ufffd".
+      await bus.publishRaw(TOPICS.proposalSubmitted, 'strict-key', Buffer.from(json(3).replace('"target":"ticket-3"', '"target":"ticket-3\u00e9"'), 'latin1'));
+      await bus.publish(TOPICS.proposalSubmitted, proposalEvent('strict-key', 4));
+      await eventually(() => expect(dead).toHaveLength(3));
+      await eventually(() => expect(handled).toEqual(['support.reply ticket-4']));
+      expect(dead.map((d) => d.reason)).toEqual([
+        'malformed JSON: duplicate key "actionType" in the object at /data',
+        expect.stringMatching(/^malformed JSON: nested deeper than 32 levels at \/data\/parameters\/deep\/0\/0\//),
+        expect.stringMatching(/^malformed JSON: invalid UTF-8 at byte \d+$/),
+      ]);
+    }, timeoutMs);
+
+    it('dead-letters at once, with its reason, an event its handler refuses for good', async () => {
+      const bus = await harness.bus();
+      let attempts = 0;
+      const dead: Array<{ reason: string; consumerGroup: string }> = [];
+      await bus.subscribe({
+        group: 'contract.refuse',
+        handlers: {
+          [TOPICS.proposalSubmitted]: async () => {
+            attempts++;
+            throw new RefusedEvent('unauthenticated proposer: the submission is not signed');
+          },
+          [dlqTopic(TOPICS.proposalSubmitted)]: async (e: TopicMap[`${typeof TOPICS.proposalSubmitted}.dlq`]) => void dead.push(e.data),
+        },
+      });
+      await bus.publish(TOPICS.proposalSubmitted, proposalEvent('refused', 0));
+      await eventually(() => expect(dead).toHaveLength(1));
+      expect(dead[0]).toMatchObject({ reason: 'unauthenticated proposer: the submission is not signed', consumerGroup: 'contract.refuse' });
+      expect(attempts).toBe(1);
+    }, timeoutMs);
+
+    it('dead-letters a message whose key could not be a subject (too long, control characters)', async () => {
+      const bus = await harness.bus();
+      const dead: Array<{ reason: string; key: string | null }> = [];
+      await bus.subscribe({ group: 'contract.bad-key', handlers: { [TOPICS.proposalSubmitted]: async () => undefined, [dlqTopic(TOPICS.proposalSubmitted)]: async (e: TopicMap[`${typeof TOPICS.proposalSubmitted}.dlq`]) => void dead.push(e.data) } });
+      for (const key of ['k'.repeat(300), 'key\u0000']) await bus.publishRaw(TOPICS.proposalSubmitted, key, JSON.stringify(proposalEvent('other', 0)));
+      await eventually(() => expect(dead).toHaveLength(2));
+      expect(dead.map((d) => d.key)).toEqual(['k'.repeat(300), 'key\u0000']);
+      expect(dead.every((d) => /^key .* does not match subject "other"$/.test(d.reason))).toBe(true);
     }, timeoutMs);
 
     it('refuses to publish an event that violates its schema', async () => {

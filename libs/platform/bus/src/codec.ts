@@ -1,4 +1,4 @@
-import { AnyTopic, describeIssues, MAX_EVENT_BYTES, schemaFor, TopicMap } from '@countersign/contracts';
+import { AnyTopic, describeIssues, isIdentifier, MAX_EVENT_BYTES, parseStrictJson, schemaFor, TopicMap } from '@countersign/contracts';
 import { PublishError } from './port';
 
 export type Decoded = { ok: true; event: TopicMap[AnyTopic] } | { ok: false; reason: string; partial?: { correlationId?: string } };
@@ -16,21 +16,20 @@ export function encode<T extends AnyTopic>(topic: T, event: TopicMap[T], maxByte
 
 /**
  * Turns wire bytes back into a validated event, or says precisely why it cannot: the reason goes to the
- * dead-letter topic.
+ * dead-letter topic. The bytes are read by the strict parser every ingress shares (valid UTF-8, no
+ * duplicate keys, nesting and size limits: libs/contracts `parseStrictJson`).
  */
 export function decode(topic: string, key: string | null, value: Buffer | null, maxBytes = MAX_EVENT_BYTES): Decoded {
   if (value === null || value.length === 0) return { ok: false, reason: 'empty message' };
   if (value.length > maxBytes) return { ok: false, reason: `oversized: ${value.length} bytes, over the ${maxBytes}-byte limit` };
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString('utf8'));
-  } catch (e) {
-    return { ok: false, reason: `malformed JSON: ${(e as Error).message}` };
-  }
-  const correlationId = typeof (json as { correlationId?: unknown })?.correlationId === 'string' ? (json as { correlationId: string }).correlationId : undefined;
+  const json = parseStrictJson(value, { maxBytes });
+  if (!json.ok) return { ok: false, reason: `malformed JSON: ${json.message}` };
+  // Only a well-formed correlation id is carried on to the dead letter (whose own schema would refuse another).
+  const claimed = (json.value as { correlationId?: unknown } | null)?.correlationId;
+  const correlationId = isIdentifier(claimed) ? claimed : undefined;
   const schema = schemaFor(topic);
   if (!schema) return { ok: false, reason: `no schema for topic ${topic}`, partial: { correlationId } };
-  const parsed = schema.safeParse(json);
+  const parsed = schema.safeParse(json.value);
   if (!parsed.success) return { ok: false, reason: `schema violation: ${describeIssues(parsed.error)}`, partial: { correlationId } };
   const event = parsed.data as TopicMap[AnyTopic];
   if (key !== null && key !== event.subject) {

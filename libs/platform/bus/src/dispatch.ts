@@ -1,7 +1,7 @@
-import { AnyTopic, derivedEventId, dlqTopic, Topic, TopicMap } from '@countersign/contracts';
+import { AnyTopic, derivedEventId, dlqTopic, isIdentifier, Topic, TopicMap } from '@countersign/contracts';
 import { Logger, withLogContext } from '@countersign/logging';
 import { decode } from './codec';
-import { DeliveryContext, HandlerMap, RetryPolicy } from './port';
+import { DeliveryContext, HandlerMap, RefusedEvent, RetryPolicy } from './port';
 
 /** What the adapters need to send a dead letter. */
 export type DeadLetterSink = (topic: AnyTopic, event: TopicMap[AnyTopic]) => Promise<void>;
@@ -49,6 +49,10 @@ export async function deliver(
       );
       return;
     } catch (e) {
+      if (e instanceof RefusedEvent) {
+        await sendToDlq(msg, group, e.message, event.correlationId, deadLetter, logger, group);
+        return;
+      }
       lastError = e;
       logger.warn({ err: e, topic: msg.topic, attempt, group, correlationId: event.correlationId }, 'handler failed; redelivering');
       if (attempt < retry.maxAttempts) await sleep(Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** (attempt - 1)));
@@ -73,7 +77,8 @@ async function sendToDlq(msg: RawMessage, group: string, reason: string, correla
     version: 1,
     source: group,
     time: new Date().toISOString(),
-    subject: msg.key ?? `dead-letter:${id}`,
+    // A key that is no valid subject (control characters, too long) must not make the dead letter unpublishable.
+    subject: isIdentifier(msg.key) ? msg.key : `dead-letter:${id}`,
     correlationId: correlationId ?? id,
     causationId: null,
     actor: { id: group, kind: 'service', authMethod: 'service' },

@@ -61,3 +61,9 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialBackoffMs: 10
 
 /** An event that cannot be published (schema violation, oversized): nothing was sent. */
 export class PublishError extends Error {}
+
+/**
+ * Thrown by a handler for an event it refuses for good (an unauthenticated proposer, invalid parameters):
+ * retrying cannot help, so the event goes to `<topic>.dlq` at once, with this message as the reason.
+ */
+export class RefusedEvent extends Error {}

@@ -1,6 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createPublicKey, KeyObject, timingSafeEqual } from 'node:crypto';
 import { CanActivate, ExecutionContext, Injectable, SetMetadata, UnauthorizedException, ForbiddenException, Inject } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { identifierString, parseStrictJson } from '@countersign/contracts';
 import { z } from 'zod';
 
 /** An authenticated caller. */
@@ -8,34 +9,81 @@ export interface Principal {
   id: string;
   kind: 'agent' | 'human' | 'service';
   roles: string[];
+  /** The agent ids this principal may propose as (`proposer.agentId`); absent: its own id only. */
+  agentIds?: string[];
 }
 
-/** One API token, stored only as its SHA-256: the tokens file holds no usable secret. */
+/** True when `principal` may propose actions as the agent `agentId` (docs/adr/0008). */
+export const mayProposeAs = (principal: Principal, agentId: string): boolean => (principal.agentIds ?? [principal.id]).includes(agentId);
+
+/** An Ed25519 public key a principal signs events with (proposals produced straight to Kafka, docs/adr/0008). */
+export const SigningKeyEntrySchema = z.object({
+  keyId: identifierString(200),
+  publicKeyPem: z.string().min(1).max(4096),
+});
+
+/**
+ * One principal: its API token, stored only as its SHA-256 (the tokens file holds no usable secret), its
+ * roles, the agent ids it may propose as, and the public keys of what it signs.
+ */
 export const TokenEntrySchema = z.object({
-  principal: z.string().min(1),
+  principal: identifierString(200),
   kind: z.enum(['agent', 'human', 'service']),
   roles: z.array(z.string().min(1)).min(1),
   tokenSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  agentIds: z.array(identifierString(200)).min(1).max(1000).optional(),
+  signingKeys: z.array(SigningKeyEntrySchema).max(16).optional(),
 });
 export type TokenEntry = z.infer<typeof TokenEntrySchema>;
 export const TokensFileSchema = z.array(TokenEntrySchema);
 
 export const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** Resolves bearer tokens to principals, comparing digests in constant time. */
+/** A principal's public key, found by its key id. */
+export interface PrincipalKey {
+  principal: Principal;
+  key: KeyObject;
+}
+
+/**
+ * Resolves bearer tokens to principals, comparing digests in constant time, and signing key ids to the
+ * principal that holds the key. A key that is not Ed25519, or a key id used twice, stops the service.
+ */
 export class TokenRegistry {
   private readonly byDigest: Map<string, TokenEntry>;
+  private readonly byKeyId = new Map<string, PrincipalKey>();
+
   constructor(entries: TokenEntry[]) {
     this.byDigest = new Map(entries.map((e) => [e.tokenSha256, e]));
+    for (const entry of entries) {
+      for (const k of entry.signingKeys ?? []) {
+        if (this.byKeyId.has(k.keyId)) throw new Error(`signing key id ${k.keyId} is listed twice`);
+        let key: KeyObject;
+        try {
+          key = createPublicKey(k.publicKeyPem);
+        } catch (e) {
+          throw new Error(`signing key ${k.keyId} of ${entry.principal} is not a public key: ${(e as Error).message}`);
+        }
+        if (key.asymmetricKeyType !== 'ed25519') throw new Error(`signing key ${k.keyId} of ${entry.principal} is ${key.asymmetricKeyType}, not Ed25519`);
+        this.byKeyId.set(k.keyId, { principal: principalOf(entry), key });
+      }
+    }
   }
 
   resolve(token: string): Principal | undefined {
     const digest = sha256Hex(token);
     const entry = this.byDigest.get(digest);
     if (!entry || !timingSafeEqual(Buffer.from(entry.tokenSha256), Buffer.from(digest))) return undefined;
-    return { id: entry.principal, kind: entry.kind, roles: entry.roles };
+    return principalOf(entry);
+  }
+
+  /** The principal holding the signing key `keyId`, with the key; undefined for an unknown key id. */
+  signingKey(keyId: string): PrincipalKey | undefined {
+    return this.byKeyId.get(keyId);
   }
 }
+
+const principalOf = (e: TokenEntry): Principal => ({ id: e.principal, kind: e.kind, roles: e.roles, agentIds: e.agentIds ?? [e.principal] });
 
 export const TOKEN_REGISTRY = Symbol.for('countersign.TokenRegistry');
 const ROLES = 'countersign:roles';
@@ -74,10 +122,19 @@ export class AuthGuard implements CanActivate {
   }
 }
 
-/** Reads a tokens file (JSON array of {principal, kind, roles, tokenSha256}); a bad file stops the service. */
+/**
+ * Reads a tokens file (JSON array of {principal, kind, roles, tokenSha256, agentIds?, signingKeys?});
+ * a bad file stops the service.
+ */
 export function loadTokenRegistry(path: string): TokenRegistry {
   const { readFileSync } = require('node:fs') as typeof import('node:fs');
-  const parsed = TokensFileSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  const json = parseStrictJson(readFileSync(path));
+  if (!json.ok) throw new Error(`tokens file ${path} is not valid JSON: ${json.message}`);
+  const parsed = TokensFileSchema.safeParse(json.value);
   if (!parsed.success) throw new Error(`tokens file ${path} is invalid: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
-  return new TokenRegistry(parsed.data);
+  try {
+    return new TokenRegistry(parsed.data);
+  } catch (e) {
+    throw new Error(`tokens file ${path} is invalid: ${(e as Error).message}`);
+  }
 }

@@ -1,13 +1,15 @@
 import { BadRequestException, Injectable, NestMiddleware, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
 import { IncomingMessage } from 'node:http';
-import { describeIssues } from '@countersign/contracts';
+import { describeIssues, parseStrictJson } from '@countersign/contracts';
 import { z } from 'zod';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * Reads a JSON body with a byte limit and precise errors (413 past the limit, 400 for bad JSON) thrown
- * inside Nest, so the rejection filter answers and audits them like every other refusal.
+ * inside Nest, so the rejection filter answers and audits them like every other refusal. The body is read
+ * by the strict parser every ingress shares (libs/contracts `parseStrictJson`: valid UTF-8, no duplicate
+ * keys, at most 32 levels of nesting), never by `JSON.parse`.
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
@@ -31,11 +33,12 @@ export class JsonBodyMiddleware implements NestMiddleware {
     }
     const type = String(req.headers['content-type'] ?? '');
     if (!/^application\/([a-z.+-]*\+)?json\b/i.test(type)) throw new UnsupportedMediaTypeException('request body must be application/json');
-    try {
-      req.body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch (e) {
-      throw new BadRequestException(`malformed JSON body: ${(e as Error).message}`);
+    const json = parseStrictJson(Buffer.concat(chunks), { maxBytes: MAX_BODY_BYTES });
+    if (!json.ok) {
+      if (json.problem === 'too-large') throw new PayloadTooLargeException(`request body is ${json.message}`);
+      throw new BadRequestException(`malformed JSON body: ${json.message}`);
     }
+    req.body = json.value;
     next();
   }
 }

@@ -20,6 +20,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { EventBus } from '@countersign/bus';
 import { derivedEventId, newId, TOPICS } from '@countersign/contracts';
 import { Logger, withLogContext } from '@countersign/logging';
+import { findRegulatedData, maskText } from '@countersign/policy';
 import { AuthenticatedRequest, AuthGuard, TOKEN_REGISTRY, TokenRegistry } from './auth';
 import { JsonBodyMiddleware } from './body';
 
@@ -43,12 +44,16 @@ export interface Platform {
   readiness?: ReadinessCheck[];
 }
 
-/** Binds the correlation id (from `X-Correlation-Id`, or a new one) to every log line of a request. */
+/**
+ * Binds the correlation id (from `X-Correlation-Id`, or a new one) to every log line of a request. A header
+ * that carries regulated data (a card number as correlation id) is not taken: it would travel on every event.
+ */
 @Injectable()
 class RequestContextMiddleware implements NestMiddleware {
   use(req: { headers: Record<string, unknown>; correlationId?: string }, res: { setHeader(k: string, v: string): void }, next: () => void) {
     const header = req.headers['x-correlation-id'];
-    const correlationId = typeof header === 'string' && /^[\w.:-]{1,200}$/.test(header) ? header : randomUUID();
+    const usable = typeof header === 'string' && /^[\w.:-]{1,200}$/.test(header) && findRegulatedData(header, { keepKeys: new Set() }).length === 0;
+    const correlationId = usable ? header : randomUUID();
     req.correlationId = correlationId;
     res.setHeader('X-Correlation-Id', correlationId);
     withLogContext({ correlationId }, next);
@@ -73,9 +78,11 @@ export class RejectionFilter implements ExceptionFilter {
     const res = ctx.getResponse<{ status(n: number): { json(b: unknown): void } }>();
     const status = exception instanceof HttpException ? exception.getStatus() : 500;
     const body = exception instanceof HttpException ? exception.getResponse() : undefined;
-    const message =
-      status >= 500 ? 'internal error' : typeof body === 'string' ? body : String((body as { message?: unknown })?.message ?? (exception as Error).message);
-    if (status >= 500) this.logger.error({ err: exception, path: req.originalUrl }, 'request failed');
+    // Messages may echo the request (a path, an id): regulated data in them is masked for the caller, the log and the audit.
+    const message = maskRequestText(
+      status >= 500 ? 'internal error' : typeof body === 'string' ? body : String((body as { message?: unknown })?.message ?? (exception as Error).message),
+    );
+    if (status >= 500) this.logger.error({ err: exception, path: shownPath(req.originalUrl) }, 'request failed');
     else this.audit(req, status, message);
     res.status(status).json({ statusCode: status, error: httpReason(status), message });
   }
@@ -83,7 +90,7 @@ export class RejectionFilter implements ExceptionFilter {
   private audit(req: AuthenticatedRequest & { method: string; originalUrl: string; correlationId?: string }, status: number, reason: string) {
     const id = newId();
     const correlationId = req.correlationId ?? id;
-    const path = req.originalUrl.split('?')[0].slice(0, 500);
+    const path = shownPath(req.originalUrl);
     this.logger.warn({ status, path, reason, principal: req.principal?.id }, 'request rejected');
     this.bus
       .publish(TOPICS.requestRejected, {
@@ -103,6 +110,22 @@ export class RejectionFilter implements ExceptionFilter {
       .catch((e) => this.logger.error({ err: e }, 'could not audit a rejected request'));
   }
 }
+
+/** Text from or about a request with its regulated data masked, also where the URL percent-encodes it (`4111%201111…`). */
+function maskRequestText(text: string): string {
+  let decoded = text;
+  if (/%[0-9a-f]{2}/i.test(text)) {
+    try {
+      decoded = decodeURIComponent(text);
+    } catch {
+      decoded = text.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    }
+  }
+  return maskText(decoded);
+}
+
+/** The path of a request as logs and the audit trail show it: no query string, masked, at most 500 characters. */
+const shownPath = (url: string) => maskRequestText(url.split('?')[0].slice(0, 500));
 
 const httpReason = (s: number) =>
   ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 503: 'Service Unavailable' })[s] ??

@@ -1,38 +1,70 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TokenEntry } from './auth';
 
 export interface PrincipalSpec {
   name: string;
   principal: string;
   kind: 'agent' | 'human' | 'service';
   roles: string[];
+  /** The agent ids it may propose as (absent: its own principal id only). */
+  agentIds?: string[];
+  /** Give it an Ed25519 key to sign proposals it produces straight to Kafka (docs/adr/0008). */
+  signingKey?: boolean;
 }
 
-/** The principals every environment gets: an agent, two reviewers (for quorum), an auditor, an admin. */
+/** A principal's private signing key, as `writeTokens` made it. */
+export interface WrittenSigningKey {
+  keyId: string;
+  privateKey: KeyObject;
+  privateKeyFile: string;
+}
+
+/**
+ * The principals every environment gets: an agent (proposing as `support-copilot`, over HTTP or signed
+ * on Kafka), two reviewers (for quorum), a third who may see regulated data in clear (`pii:view`), an
+ * auditor, and two admins (a contract change needs one admin to request it and another to approve it).
+ */
 export const DEFAULT_PRINCIPALS: PrincipalSpec[] = [
-  { name: 'agent', principal: 'support-copilot', kind: 'agent', roles: ['agent'] },
+  { name: 'agent', principal: 'support-copilot', kind: 'agent', roles: ['agent'], agentIds: ['support-copilot'], signingKey: true },
   { name: 'reviewer', principal: 'alice', kind: 'human', roles: ['reviewer', 'finance', 'security'] },
   { name: 'reviewer2', principal: 'bob', kind: 'human', roles: ['reviewer', 'finance', 'security'] },
+  { name: 'privacy-reviewer', principal: 'carol', kind: 'human', roles: ['reviewer', 'finance', 'security', 'pii:view'] },
   { name: 'auditor', principal: 'audrey', kind: 'human', roles: ['auditor'] },
   { name: 'admin', principal: 'ada', kind: 'human', roles: ['admin'] },
+  { name: 'admin2', principal: 'grace', kind: 'human', roles: ['admin'] },
 ];
 
 /**
- * Writes a tokens file (hashes only) and one file per raw token under `dir`; returns the raw tokens by name.
- * Raw tokens go to files with mode 0600, never to a log.
+ * Writes a tokens file (hashes and public keys only) and one file per raw token under `dir`; returns the
+ * raw tokens by name, and the signing keys of the principals that asked for one. Raw tokens and private
+ * keys go to files with mode 0600, never to a log.
  */
-export function writeTokens(dir: string, principals = DEFAULT_PRINCIPALS): { tokensFile: string; tokens: Record<string, string> } {
+export function writeTokens(
+  dir: string,
+  principals = DEFAULT_PRINCIPALS,
+): { tokensFile: string; tokens: Record<string, string>; signingKeys: Record<string, WrittenSigningKey> } {
   mkdirSync(join(dir, 'tokens'), { recursive: true, mode: 0o700 });
   const tokens: Record<string, string> = {};
-  const entries = principals.map((p) => {
+  const signingKeys: Record<string, WrittenSigningKey> = {};
+  const entries = principals.map((p): TokenEntry => {
     const token = `cs_${p.name}_${randomBytes(24).toString('base64url')}`;
     tokens[p.name] = token;
     writeFileSync(join(dir, 'tokens', p.name), token, { mode: 0o600 });
-    return { principal: p.principal, kind: p.kind, roles: p.roles, tokenSha256: createHash('sha256').update(token).digest('hex') };
+    const entry: TokenEntry = { principal: p.principal, kind: p.kind, roles: p.roles, tokenSha256: createHash('sha256').update(token).digest('hex') };
+    if (p.agentIds) entry.agentIds = p.agentIds;
+    if (p.signingKey) {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const keyId = `${p.principal}-${randomBytes(4).toString('hex')}`;
+      const privateKeyFile = join(dir, 'tokens', `${p.name}.signing.pem`);
+      writeFileSync(privateKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
+      signingKeys[p.name] = { keyId, privateKey, privateKeyFile };
+      entry.signingKeys = [{ keyId, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }];
+    }
+    return entry;
   });
   const tokensFile = join(dir, 'tokens.json');
   writeFileSync(tokensFile, JSON.stringify(entries, null, 2), { mode: 0o600 });
-  return { tokensFile, tokens };
+  return { tokensFile, tokens, signingKeys };
 }
-

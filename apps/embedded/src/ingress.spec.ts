@@ -1,0 +1,205 @@
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { dlqTopic, newId, signSubmission, SubmittedProposal, TOPICS } from '@countersign/contracts';
+import { call, eventually } from '@countersign/testing';
+import { startEmbedded } from './embedded';
+
+// real: all five services in one process (the in-process bus and stores, the local audit file), the strict
+// parser, tokens with agent ids and signing keys, the project's contract with its parameter schemas;
+// fake: the target system (the embedded sink).
+describe('strict ingress (embedded mode)', () => {
+  let running: Awaited<ReturnType<typeof startEmbedded>>;
+  const token = (name: string) => readFileSync(join(running.home, 'tokens', name), 'utf8');
+  const example = (f: string) => JSON.parse(readFileSync(join(__dirname, '../examples', f), 'utf8'));
+  const audit = () =>
+    readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).entry as { eventType: string; correlationId: string; actionId: string; actor: { id: string; authMethod?: string }; data: Record<string, unknown> });
+
+  /** POSTs raw bytes as a proposal, with a correlation id to find the audit entry by. */
+  const post = async (body: string | Buffer, tokenName = 'agent') => {
+    const correlationId = `ingress-${newId()}`;
+    const res = await fetch(`${running.url}/v1/proposals`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token(tokenName)}`, 'X-Correlation-Id': correlationId },
+      body,
+    });
+    return { status: res.status, body: (await res.json()) as { message: string; actionId?: string }, correlationId };
+  };
+  /** The refusal is on the record: a `security.request.rejected.v1` audit entry with its status and reason. */
+  const audited = (correlationId: string, status: number, reason: string) =>
+    eventually(() => {
+      const entry = audit().find((e) => e.correlationId === correlationId && e.eventType === TOPICS.requestRejected);
+      expect(entry?.data).toMatchObject({ status, reason });
+    }, 10_000);
+  const proposedCount = () => audit().filter((e) => e.eventType === TOPICS.actionProposed).length;
+
+  beforeAll(async () => {
+    running = await startEmbedded({ home: mkdtempSync(join(tmpdir(), 'countersign-ingress-')), port: 0, logger: pino({ level: 'silent' }) });
+  });
+  afterAll(() => running.close());
+
+  it('refuses a body with a duplicate key (400) instead of running the last one: a legal statement is not a refund', async () => {
+    const refund = JSON.stringify(example('refund-small.json'));
+    const res = await post(refund.replace('{', '{"actionType":"legal.statement",'));
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('malformed JSON body: duplicate key "actionType" in the object at /');
+    await audited(res.correlationId, 400, res.body.message);
+  });
+
+  it('refuses deep nesting with 400 (413 past the size limit), never 500 or an action stuck in proposed', async () => {
+    const before = proposedCount();
+    for (const levels of [40, 2_500, 6_000]) {
+      const body = JSON.stringify({ ...example('refund-small.json'), context: { x: 0 } }).replace('"x":0', `"x":${'['.repeat(levels)}${']'.repeat(levels)}`);
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(/^malformed JSON body: nested deeper than 32 levels at \/context\/x\/0\/0\//);
+      await audited(res.correlationId, 400, res.body.message);
+    }
+    const shallowButTooDeepForAProposal = post(JSON.stringify({ ...example('refund-small.json'), context: { x: JSON.parse(`${'['.repeat(20)}${']'.repeat(20)}`) } }));
+    const res = await shallowButTooDeepForAProposal;
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/^context\.x(\.0)+: nested deeper than 16 levels$/);
+    const huge = await post('['.repeat(100_000) + ']'.repeat(100_000));
+    expect(huge.status).toBe(413);
+    await audited(huge.correlationId, 413, huge.body.message);
+    expect(proposedCount()).toBe(before);
+  });
+
+  it('refuses invalid UTF-8 (400) instead of running an altered target', async () => {
+    // "order-77é" in Latin-1: read leniently, the target became "order-77\ufffd" and the refund ran on it.
+    const body = Buffer.from(JSON.stringify({ ...example('refund-small.json'), target: 'order-77\u00e9' }), 'latin1');
+    const res = await post(body);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/^malformed JSON body: invalid UTF-8 at byte \d+$/);
+    await audited(res.correlationId, 400, res.body.message);
+    expect(running.sink.effects.some((e) => JSON.stringify(e).includes('order-77\ufffd'))).toBe(false);
+  });
+
+  it.each([
+    ['target', { target: 'order-77\u0000' }],
+    ['tenant', { tenant: 'acme\u001b' }],
+    ['proposer.agentId', { proposer: { ...example('refund-small.json').proposer, agentId: 'support-copilot\u200b' } }],
+  ])('refuses a control character in %s (400)', async (field, change) => {
+    const res = await post(JSON.stringify({ ...example('refund-small.json'), ...change }));
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe(`${field}: must not contain control characters or invisible format characters`);
+    await audited(res.correlationId, 400, res.body.message);
+  });
+
+  it('refuses NUL in free text (400), and keeps newlines and tabs', async () => {
+    const reply = { ...example('refund-small.json'), actionType: 'support.reply', parameters: { body: 'Hello\u0000' } };
+    const res = await post(JSON.stringify(reply));
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('parameters.body: must not contain control characters other than tab, line feed and carriage return');
+    const fine = await post(JSON.stringify({ ...reply, parameters: { body: 'Hello,\n\tyour parcel ships tomorrow.' } }));
+    expect(fine.status).toBe(202);
+  });
+
+  it('refuses a proposer.agentId the token may not propose as (403), and the audit names the principal', async () => {
+    const res = await post(JSON.stringify({ ...example('refund-small.json'), proposer: { ...example('refund-small.json').proposer, agentId: 'finance-agent' } }));
+    expect(res.status).toBe(403);
+    expect(res.body.message).toBe('principal support-copilot may not propose as agent "finance-agent": it may propose as support-copilot');
+    await audited(res.correlationId, 403, res.body.message);
+    expect(audit().find((e) => e.correlationId === res.correlationId)?.actor.id).toBe('support-copilot');
+  });
+
+  it('refuses parameters that do not fit the action type (400 naming the pointer and the rule)', async () => {
+    for (const amount of ['75', null, -5000]) {
+      const res = await post(JSON.stringify({ ...example('refund-small.json'), parameters: { ...example('refund-small.json').parameters, amount } }));
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(/^invalid parameters for support\.refund: \/parameters\/amount \((type|minimum)\): /);
+      await audited(res.correlationId, 400, res.body.message);
+    }
+    const { currency: _currency, ...noCurrency } = example('refund-small.json').parameters;
+    const res = await post(JSON.stringify({ ...example('refund-small.json'), parameters: noCurrency }));
+    expect(res.status).toBe(400);
+    expect(res.body.message).toContain('/parameters/currency (required)');
+  });
+
+  it('a review reason of three NULs does not approve (400): the action stays in review', async () => {
+    const id = (await call('POST', `${running.url}/v1/proposals`, example('refund-large.json'), token('agent'))).body.actionId as string;
+    await eventually(async () => expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review'), 10_000);
+    const res = await call('POST', `${running.url}/v1/reviews/${id}/approve`, { reason: '\u0000\u0000\u0000' }, token('reviewer'));
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('reason: must not contain control characters other than tab, line feed and carriage return');
+    expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review');
+  });
+
+  describe('proposals produced straight to the proposals topic', () => {
+    const tokensJson = () => JSON.parse(readFileSync(join(running.home, 'tokens.json'), 'utf8')) as Array<{ principal: string; signingKeys?: Array<{ keyId: string }> }>;
+    const agentKey = () => ({
+      keyId: tokensJson().find((e) => e.principal === 'support-copilot')!.signingKeys![0].keyId,
+      privateKey: createPrivateKey(readFileSync(join(running.home, 'tokens', 'agent.signing.pem'), 'utf8')),
+    });
+    const submission = (overrides: Partial<SubmittedProposal> = {}): SubmittedProposal => {
+      const id = newId();
+      return {
+        id: newId(),
+        type: TOPICS.proposalSubmitted,
+        version: 1,
+        source: 'support-copilot',
+        time: new Date().toISOString(),
+        subject: id,
+        correlationId: `kafka-${id}`,
+        causationId: null,
+        actor: { id: 'support-copilot', kind: 'agent' },
+        data: { ...example('refund-small.json'), target: `order-${id.slice(0, 8)}` },
+        ...overrides,
+      };
+    };
+    /** The dead letter of a submission, as the audit recorded it. */
+    const deadLettered = (e: SubmittedProposal) =>
+      eventually(() => {
+        const entry = audit().find((a) => a.eventType === dlqTopic(TOPICS.proposalSubmitted) && a.correlationId === e.correlationId);
+        expect(entry).toBeDefined();
+        return entry!.data as { reason: string; consumerGroup: string };
+      }, 10_000);
+    const noAction = async (e: SubmittedProposal) => {
+      expect((await call('GET', `${running.url}/v1/actions/${e.subject}`, undefined, token('agent'))).status).toBe(404);
+      expect(audit().some((a) => a.eventType === TOPICS.actionProposed && a.actionId === e.subject)).toBe(false);
+    };
+
+    it('dead-letters an unsigned submission with the reason (audited) and proposes nothing', async () => {
+      const e = submission();
+      await running.bus.publish(TOPICS.proposalSubmitted, e);
+      expect(await deadLettered(e)).toMatchObject({ consumerGroup: 'orchestrator.ingest', reason: expect.stringMatching(/^unauthenticated proposer: the submission is not signed/) });
+      await noAction(e);
+    });
+
+    it('dead-letters a submission signed by an unknown key, or whose signature does not cover what it says', async () => {
+      const stranger = generateKeyPairSync('ed25519').privateKey;
+      const unknown = signSubmission(submission(), 'stranger-key', stranger);
+      const signed = signSubmission(submission(), agentKey().keyId, agentKey().privateKey);
+      const tampered = { ...signed, data: { ...signed.data, parameters: { ...signed.data.parameters, amount: 45 } } };
+      const impostor = signSubmission(submission({ actor: { id: 'finance-agent', kind: 'agent' } }), agentKey().keyId, agentKey().privateKey);
+      for (const e of [unknown, tampered, impostor]) await running.bus.publish(TOPICS.proposalSubmitted, e);
+      expect((await deadLettered(unknown)).reason).toBe('unauthenticated proposer: unknown signing key "stranger-key"');
+      expect((await deadLettered(tampered)).reason).toBe(`unauthenticated proposer: the signature by key ${agentKey().keyId} does not verify`);
+      expect((await deadLettered(impostor)).reason).toBe(`unauthenticated proposer: actor "finance-agent" is not "support-copilot", who holds key ${agentKey().keyId}`);
+      for (const e of [unknown, tampered, impostor]) await noAction(e);
+    });
+
+    it('dead-letters a signed submission for an agent id its principal may not propose as, or with invalid parameters', async () => {
+      const { keyId, privateKey } = agentKey();
+      const other = signSubmission(submission({ data: { ...submission().data, proposer: { ...example('refund-small.json').proposer, agentId: 'finance-agent' } } }), keyId, privateKey);
+      const invalid = signSubmission(submission({ data: { ...submission().data, parameters: { amount: '75', currency: 'EUR', reason: 'late' } } }), keyId, privateKey);
+      for (const e of [other, invalid]) await running.bus.publish(TOPICS.proposalSubmitted, e);
+      expect((await deadLettered(other)).reason).toBe('principal support-copilot may not propose as agent "finance-agent": it may propose as support-copilot');
+      expect((await deadLettered(invalid)).reason).toMatch(/^invalid parameters for support\.refund: \/parameters\/amount \(type\): /);
+      for (const e of [other, invalid]) await noAction(e);
+    });
+
+    it('runs a submission signed by its agent, as the authenticated principal', async () => {
+      const e = signSubmission(submission(), agentKey().keyId, agentKey().privateKey);
+      await running.bus.publish(TOPICS.proposalSubmitted, e);
+      await eventually(async () => expect((await call('GET', `${running.url}/v1/actions/${e.subject}`, undefined, token('agent'))).body.status).toBe('executed'), 10_000);
+      const proposed = audit().find((a) => a.eventType === TOPICS.actionProposed && a.actionId === e.subject)!;
+      expect(proposed.actor).toMatchObject({ id: 'support-copilot', authMethod: 'signature' });
+    });
+  });
+});

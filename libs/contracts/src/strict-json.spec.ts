@@ -1,0 +1,108 @@
+import { parseStrictJson } from './strict-json';
+
+// real: the parser; fake: nothing.
+const bytes = (...b: number[]) => Uint8Array.from(b);
+const utf8 = (s: string) => new TextEncoder().encode(s);
+const refused = (input: Uint8Array | string, limits?: Parameters<typeof parseStrictJson>[1]) => {
+  const r = parseStrictJson(input, limits);
+  if (r.ok) throw new Error(`accepted ${JSON.stringify(r.value).slice(0, 100)}`);
+  return r;
+};
+
+describe('strict JSON parser', () => {
+  it.each([
+    '{"actionType":"support.refund","parameters":{"amount":12.5,"currency":"EUR","tags":["a","b"]},"confidence":0.95,"ok":true,"no":false,"x":null}',
+    ' [ 0, -0, 1e3, -1.5E-7, 123456789012345678901234567890, "\\"\\\\\\/\\b\\f\\n\\r\\t", "\\u00e9\\ud83d\\ude00", "é😀" ] ',
+    '"just a string"',
+    '42',
+    '{}',
+    '[[],{},[{}]]',
+  ])('reads what JSON.parse reads: %s', (text) => {
+    expect(parseStrictJson(utf8(text))).toEqual({ ok: true, value: JSON.parse(text) });
+    expect(parseStrictJson(text)).toEqual({ ok: true, value: JSON.parse(text) });
+  });
+
+  it('refuses a duplicate key, where JSON.parse lets the last one win', () => {
+    const body = '{"actionType":"legal.statement","target":"t","actionType":"support.refund"}';
+    expect(JSON.parse(body).actionType).toBe('support.refund');
+    expect(refused(utf8(body))).toEqual({ ok: false, problem: 'duplicate-key', message: 'duplicate key "actionType" in the object at /' });
+    expect(refused('{"parameters":{"list":[{"a":1},{"a":1,"a":2}]}}').message).toBe('duplicate key "a" in the object at /parameters/list/1');
+  });
+
+  it.each([6_000, 100_000])('refuses %i levels of nesting without overflowing the stack', (levels) => {
+    for (const text of ['['.repeat(levels) + ']'.repeat(levels), '{"a":'.repeat(levels) + '1' + '}'.repeat(levels), '['.repeat(levels)]) {
+      const r = refused(utf8(text));
+      expect(r.problem).toBe('too-deep');
+      expect(r.message).toMatch(/^nested deeper than 32 levels at \//);
+    }
+  });
+
+  it('allows exactly the nesting limit, and names where it is passed', () => {
+    expect(parseStrictJson('['.repeat(32) + ']'.repeat(32)).ok).toBe(true);
+    expect(refused('['.repeat(33) + ']'.repeat(33)).problem).toBe('too-deep');
+    expect(refused('{"parameters":{"a":{"b":[[1]]}}}', { maxDepth: 4 }).message).toBe('nested deeper than 4 levels at /parameters/a/b/0');
+  });
+
+  it.each([
+    ['a lone continuation byte', bytes(0x22, 0x80, 0x22), 1],
+    ['an invalid byte', bytes(0x22, 0x6f, 0xff, 0x22), 2],
+    ['an overlong "/"', bytes(0x22, 0xc0, 0xaf, 0x22), 1],
+    ['an encoded surrogate', bytes(0x22, 0xed, 0xa0, 0x80, 0x22), 1],
+    ['a truncated sequence', bytes(0x22, 0x61, 0xe2, 0x82, 0x22), 2],
+    ['Latin-1 instead of UTF-8', bytes(0x22, 0x6f, 0x72, 0x64, 0x65, 0x72, 0xe9, 0x22), 6],
+  ])('refuses invalid UTF-8 (%s) instead of replacing it', (_name, input, at) => {
+    expect(Buffer.from(input).toString('utf8')).toContain('\ufffd'); // what the old code silently read
+    expect(refused(input)).toEqual({ ok: false, problem: 'invalid-encoding', message: `invalid UTF-8 at byte ${at}` });
+  });
+
+  it('refuses lone surrogates, escaped or in a string given as text', () => {
+    expect(refused('{"target":"order\\ud800"}')).toMatchObject({ problem: 'invalid-encoding', message: 'lone surrogate \\uD800 in a string at position 16' });
+    expect(refused('"\\udc00"').problem).toBe('invalid-encoding');
+    expect(refused('"\\ud83dx"').problem).toBe('invalid-encoding');
+    expect(refused('"a\ud800"').problem).toBe('invalid-encoding');
+  });
+
+  it('refuses a document over the size limit, in bytes', () => {
+    const text = JSON.stringify({ body: 'é'.repeat(50) }); // 100 bytes of é, 61 characters
+    expect(refused(utf8(text), { maxBytes: 100 })).toEqual({ ok: false, problem: 'too-large', message: `${Buffer.byteLength(text)} bytes, over the 100-byte limit` });
+    expect(refused(text, { maxBytes: 100 }).problem).toBe('too-large');
+    expect(parseStrictJson(utf8(text), { maxBytes: Buffer.byteLength(text) }).ok).toBe(true);
+  });
+
+  it('refuses raw control characters in strings, and a byte order mark', () => {
+    expect(refused(utf8('{"reason":"a\u0000b"}')).message).toBe('unescaped control character U+0000 in a string at position 12');
+    expect(refused(utf8('"line\nbreak"')).problem).toBe('syntax');
+    expect(refused(bytes(0xef, 0xbb, 0xbf, 0x7b, 0x7d)).message).toBe('unexpected U+FEFF at position 0 where a value should be');
+    // Escaped, a control character is valid JSON: whether a field may hold one is the schema's call.
+    expect(parseStrictJson('"\\u0000"')).toEqual({ ok: true, value: '\u0000' });
+  });
+
+  it('keeps __proto__ as plain data: an own property, never the prototype', () => {
+    const r = parseStrictJson('{"__proto__":{"isAdmin":true},"a":{"__proto__":[1]}}');
+    expect(r.ok).toBe(true);
+    const value = (r as { value: Record<string, unknown> }).value;
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(Object.keys(value)).toEqual(['__proto__', 'a']);
+    expect(Object.getOwnPropertyDescriptor(value, '__proto__')?.value).toEqual({ isAdmin: true });
+    expect((value as { isAdmin?: unknown }).isAdmin).toBeUndefined();
+    expect(({} as { isAdmin?: unknown }).isAdmin).toBeUndefined();
+    expect(refused('{"__proto__":1,"__proto__":2}').problem).toBe('duplicate-key');
+  });
+
+  it.each([
+    ['', 'unexpected end of input where a value should be'],
+    ['{"a":1,}', "unexpected '}' at position 7 where a key in double quotes should be"],
+    ['[1,]', "unexpected ']' at position 3 where a value should be"],
+    ['{"a":1} x', "unexpected 'x' at position 8 after the JSON value"],
+    ["{'a':1}", "unexpected ''' at position 1 where a key in double quotes should be"],
+    ['[01]', "unexpected '1' at position 2 where ',' or ']' should be"],
+    ['[NaN]', "unexpected 'N' at position 1 where a value should be"],
+    ['[1e309]', 'number 1e309 at position 1 is out of range'],
+    ['[-1e400]', 'number -1e400 at position 1 is out of range'],
+    ['"abc', 'unterminated string starting at position 0'],
+    ['"\\x"', 'invalid escape "\\\\x" in a string at position 1'],
+    ['{"a" 1}', "unexpected '1' at position 5 where ':' should be"],
+  ])('refuses malformed JSON precisely: %s', (text, message) => {
+    expect(refused(text)).toEqual({ ok: false, problem: 'syntax', message });
+  });
+});
