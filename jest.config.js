@@ -12,7 +12,9 @@ const moduleNameMapper = Object.fromEntries(
 
 const common = {
   rootDir: __dirname,
-  transform: { '^.+\\.ts$': ['@swc/jest', swc] },
+  // node-pg-migrate ships only ES modules, which Jest's CommonJS runtime cannot load untransformed.
+  transform: { '^.+\\.ts$': ['@swc/jest', swc], '^.+/node_modules/node-pg-migrate/.+\\.js$': ['@swc/jest', swc] },
+  transformIgnorePatterns: ['/node_modules/(?!node-pg-migrate/)'],
   moduleNameMapper,
   testEnvironment: 'node',
   modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/.stack', '<rootDir>/.countersign'],
@@ -22,7 +24,7 @@ module.exports = {
   // Two cores: integration and end-to-end files start real processes; two workers at most.
   maxWorkers: 2,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,infra,bench,tools}/**/*.spec.ts', '<rootDir>/test/architecture/**/*.spec.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,infra,bench,tools}/**/*.spec.ts', '<rootDir>/test/architecture/**/*.spec.ts', '<rootDir>/test/fuzz/**/*.spec.ts'] },
     {
       ...common,
       displayName: 'integration',

@@ -10,7 +10,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Client } from 'pg';
 import pino from 'pino';
 import { createTopics, KafkaBus } from '@countersign/bus';
-import { newId, TOPICS } from '@countersign/contracts';
+import { newId, signSubmission, TOPICS } from '@countersign/contracts';
 import { loadStackEnvFile, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
 
 const THROUGHPUT_N = Number(process.env.BENCH_N ?? 3000);
@@ -28,8 +28,9 @@ const brokers = [process.env.KAFKA_BROKERS!];
 const proposalData = (i: number) => ({
   actionType: 'ticket.tag',
   target: `ticket-${i}`,
-  parameters: { tags: ['billing'], note: 'x'.repeat(200) },
-  proposer: { agentId: 'bench-agent', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
+  // About 200 bytes of parameters, within ticket.tag's schema (tags only, each at most 100 characters).
+  parameters: { tags: ['billing', 'x'.repeat(100), 'y'.repeat(90)] },
+  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
   confidence: 0.97,
   tenant: 'acme',
   region: 'eu-west',
@@ -108,7 +109,9 @@ async function main() {
   };
   const submit = (i: number, time = new Date()) => {
     const id = newId();
-    return bus.publish(TOPICS.proposalSubmitted, { id: newId(), type: TOPICS.proposalSubmitted, version: 1, source: 'bench', time: time.toISOString(), subject: id, correlationId: id, causationId: null, actor: { id: 'bench-agent', kind: 'agent' }, data: proposalData(i) });
+    // Signed by the agent's key, as every submission must be (docs/adr/0008); signing is part of what an agent pays.
+    const event = { id: newId(), type: TOPICS.proposalSubmitted, version: 1, source: 'bench', time: time.toISOString(), subject: id, correlationId: id, causationId: null, actor: { id: 'support-copilot', kind: 'agent' as const }, data: proposalData(i) } as const;
+    return bus.publish(TOPICS.proposalSubmitted, signSubmission(event, stack.signingKeys.agent.keyId, stack.signingKeys.agent.privateKey));
   };
   /** Offers `rate` proposals/s for `seconds`; latency per action: the proposal's timestamp → its executed event's append to the audit store. */
   const latencyAt = async (rate: number, seconds: number) => {

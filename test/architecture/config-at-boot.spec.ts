@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // real: each service's own main, as a process; fake: nothing (it must stop before touching anything).
@@ -20,6 +22,16 @@ describe('configuration is validated at boot', () => {
     expect(lines[0]).toMatch(/^config: .*PORT/);
     expect(run.stdout).toBe('');
   }, 60_000);
+
+  it('stops the review queue when its data key is missing or not 256 bits', () => {
+    const common = { KAFKA_BROKERS: '127.0.0.1:1', AUTH_TOKENS_FILE: '/x', REDIS_URL: 'redis://127.0.0.1:1', APPROVAL_SIGNING_KEY_FILE: '/x', APPROVAL_SIGNING_KEY_ID: 'k' };
+    const short = join(mkdtempSync(join(tmpdir(), 'countersign-key-')), 'review-data.key');
+    writeFileSync(short, Buffer.alloc(16).toString('base64'));
+    expect(boot('review-queue', common).stderr.trim()).toBe('config: REVIEW_DATA_KEY_FILE: required');
+    const run = boot('review-queue', { ...common, REVIEW_DATA_KEY_FILE: short });
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe('config: REVIEW_DATA_KEY_FILE: must hold a 256-bit key as base64 (44 characters)');
+  }, 120_000);
 
   it('names a bad service-specific setting', () => {
     const run = boot('executor', { KAFKA_BROKERS: '127.0.0.1:1', AUTH_TOKENS_FILE: '/x', WEBHOOK_URL: 'not a url' });

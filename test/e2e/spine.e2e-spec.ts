@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import pino from 'pino';
 import { signApproval, signingKeyFromPem } from '@countersign/approval';
 import { KafkaBus } from '@countersign/bus';
-import { newId, TOPICS } from '@countersign/contracts';
+import { newId, signSubmission, TOPICS } from '@countersign/contracts';
 import { call, DEFAULT_PRINCIPALS, eventually, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
 import { readdirSync, readFileSync } from 'node:fs';
 import { entryBytes, leafHash, TreeHead, verifierKeyFromPem, verifyInclusion, verifySegment } from '@countersign/audit-chain';
@@ -212,7 +212,9 @@ describe('Countersign end to end on the real stack', () => {
   });
 
   it('separation of duties: the proposer cannot approve its own action, and the refusal is audited', async () => {
-    const id = await submit(proposal('support.refund', `order-${newId()}`, { amount: 700, currency: 'EUR', reason: 'late' }), stack.tokens.dana);
+    // dana proposes as herself: a token may propose only as the agent ids its entry names (its own by default).
+    const asDana = { proposer: { agentId: 'dana', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' } };
+    const id = await submit(proposal('support.refund', `order-${newId()}`, { amount: 700, currency: 'EUR', reason: 'late' }, asDana), stack.tokens.dana);
     await waitStatus(id, 'in_review');
     await eventually(async () => expect((await call('GET', `${stack.urls['review-queue']}/v1/reviews/${id}`, undefined, stack.tokens.dana)).status).toBe(200));
     const self = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, { reason: 'trust me' }, stack.tokens.dana);
@@ -268,22 +270,31 @@ describe('Countersign end to end on the real stack', () => {
     await waitStatus(id, 'executed');
   });
 
-  it('agents may produce proposals straight to Kafka', async () => {
-    const id = newId();
-    await bus.publish(TOPICS.proposalSubmitted, {
+  it('agents may produce proposals straight to Kafka, signed with their key; an unsigned one is dead-lettered and audited', async () => {
+    const submission = (id: string) => ({
       id: newId(),
       type: TOPICS.proposalSubmitted,
-      version: 1,
+      version: 1 as const,
       source: 'support-copilot',
       time: new Date().toISOString(),
       subject: id,
       correlationId: `corr-${id}`,
       causationId: null,
-      actor: { id: 'support-copilot', kind: 'agent' },
+      actor: { id: 'support-copilot', kind: 'agent' as const },
       data: proposal('support.reply', `ticket-${newId()}`, { body: 'via kafka' }) as never,
     });
+    const [id, unsigned] = [newId(), newId()];
+    await bus.publish(TOPICS.proposalSubmitted, signSubmission(submission(id), stack.signingKeys.agent.keyId, stack.signingKeys.agent.privateKey));
+    await bus.publish(TOPICS.proposalSubmitted, submission(unsigned));
     await waitStatus(id, 'executed');
     expect(sink.effects(id)).toBe(1);
+    expect((await audit(`correlationId=corr-${id}`)).find((e) => e.type === TOPICS.actionProposed)).toMatchObject({ actor: { id: 'support-copilot', authMethod: 'signature' } });
+    await eventually(async () => {
+      const entries = await audit(`correlationId=corr-${unsigned}`);
+      expect(entries.find((e) => e.type === `${TOPICS.proposalSubmitted}.dlq`)?.data).toMatchObject({ reason: expect.stringMatching(/^unauthenticated proposer: the submission is not signed/) });
+      expect(entries.some((e) => e.type === TOPICS.actionProposed)).toBe(false);
+    });
+    expect(sink.effects(unsigned)).toBe(0);
   });
 
   it('an approval for another action id is refused, audited as suspicious, and executes nothing', async () => {
@@ -386,23 +397,83 @@ describe('Countersign end to end on the real stack', () => {
     expect((await call('GET', `${stack.urls['audit-writer']}/v1/audit/heads`, undefined, stack.tokens.reviewer)).status).toBe(403);
   });
 
-  it('change control: a new contract version loads only with an approved change, and the change is audited', async () => {
+  it('change control: four eyes — one admin alone cannot load a contract, a second admin approves the reviewed digest', async () => {
     const policy = stack.urls['policy-engine'];
-    const current = (await call('GET', `${policy}/v1/policy`, undefined, stack.tokens.agent)).body as { version: string };
+    const changes = `${policy}/v1/policy/change-requests`;
+    const running = async () => (await call('GET', `${policy}/v1/policy`, undefined, stack.tokens.agent)).body as { version: string };
+    const before = (await running()).version;
     const text = readFileSync(join(__dirname, '../../apps/policy-engine/contract/countersign.contract.yaml'), 'utf8');
-    const next = text.replace(`version: ${current.version}`, 'version: 2026.12.0-e2e');
-    expect((await call('PUT', `${policy}/v1/policy`, { contract: next, changeRequestId: 'CR-1', approvedBy: 'ada' }, stack.tokens.admin)).status).toBe(403);
-    expect((await call('PUT', `${policy}/v1/policy`, { contract: 'version: [', changeRequestId: 'CR-2', approvedBy: 'grace' }, stack.tokens.admin)).status).toBe(400);
-    expect((await call('PUT', `${policy}/v1/policy`, { contract: next, changeRequestId: 'CR-3', approvedBy: 'grace' }, stack.tokens.reviewer)).status).toBe(403);
-    const accepted = await call('PUT', `${policy}/v1/policy`, { contract: next, changeRequestId: 'CR-4', approvedBy: 'grace' }, stack.tokens.admin);
-    expect(accepted.status).toBe(202);
-    await eventually(async () => expect((await call('GET', `${policy}/v1/policy`, undefined, stack.tokens.agent)).body.version).toBe('2026.12.0-e2e'));
-    await eventually(async () => {
-      const [change] = await audit(`type=policy.contract.changed.v1&actor=ada`);
-      expect(change).toMatchObject({ data: { fromVersion: current.version, toVersion: '2026.12.0-e2e', changeRequestId: 'CR-4', approvedBy: 'grace' } });
-    });
+    const legalAutonomous = text
+      .replace(`version: ${before}`, 'version: 2026.12.0-rogue')
+      .replace(/(legal\.statement:[\s\S]*?lane: )prohibited/, '$1autonomous');
+    const legal = () => proposal('legal.statement', 'customer-7', { body: 'We accept liability for the outage.' });
+
+    // What one admin did before: load a contract naming someone else as approver. There is no such call now.
+    const old = { contract: legalAutonomous, changeRequestId: 'CR-1', approvedBy: 'someone' };
+    const asserted = await call('PUT', `${policy}/v1/policy`, old, stack.tokens.admin);
+    expect(asserted.status).toBe(404);
+    // Nor does a change request take an approver from its body.
+    const named = await call('POST', changes, { contract: legalAutonomous, reason: 'approved by legal', approvedBy: 'grace' }, stack.tokens.admin);
+    expect(named.status).toBe(400);
+    expect((await call('POST', changes, { contract: legalAutonomous, reason: 'not an admin' }, stack.tokens.reviewer)).status).toBe(403);
+    expect((await call('POST', changes, { contract: 'version: [', reason: 'broken' }, stack.tokens.admin)).status).toBe(400);
+
+    // One admin requests; the request carries the digest to approve and the policy diff of what would change.
+    const created = await call('POST', changes, { contract: legalAutonomous, reason: 'let the bot make legal statements' }, stack.tokens.admin);
+    expect(created.status).toBe(201);
+    const rogue = created.body as { id: string; digest: string; status: string; diff: { output: string }; contract: { hash: string } };
+    expect(rogue).toMatchObject({ status: 'pending', digest: expect.stringMatching(/^[0-9a-f]{64}$/), contract: { hash: expect.stringMatching(/^sha256:/) } });
+    expect(rogue.diff.output).toContain('legal.statement customer-7: prohibited → autonomous');
+    // The same admin cannot approve it (403, audited), whatever the digest.
+    const self = await call('POST', `${changes}/${rogue.id}/approve`, { digest: rogue.digest, reason: 'I checked it myself' }, stack.tokens.admin);
+    expect(self.status).toBe(403);
+    // Another admin naming another digest is refused (409).
+    const wrong = await call('POST', `${changes}/${rogue.id}/approve`, { digest: 'e'.repeat(64), reason: 'approve whatever' }, stack.tokens.admin2);
+    expect(wrong.status).toBe(409);
+    // Nothing changed: a legal statement is still prohibited, under the running version.
+    const stillProhibited = await submit(legal());
+    expect(await waitStatus(stillProhibited, 'prohibited')).toMatchObject({ lane: 'prohibited' });
+    expect((await running()).version).toBe(before);
+    // The second admin rejects it.
+    const rejected = await call('POST', `${changes}/${rogue.id}/reject`, { reason: 'legal statements are made by people' }, stack.tokens.admin2);
+    expect(rejected.status).toBe(200);
+    expect(rejected.body).toMatchObject({ status: 'rejected', decidedBy: 'grace' });
+
+    // A change the second admin approves, naming the digest they reviewed, is applied, and proposals are decided under it.
+    const next = text.replace(`version: ${before}`, 'version: 2026.12.0-e2e');
+    const bump = (await call('POST', changes, { contract: next, reason: 'new version' }, stack.tokens.admin)).body as { id: string; digest: string };
+    const reviewed = (await call('GET', `${changes}/${bump.id}`, undefined, stack.tokens.admin2)).body as { digest: string; contract: { text: string } };
+    expect(reviewed).toMatchObject({ digest: bump.digest, contract: { text: next } });
+    const approval = { digest: reviewed.digest, reason: 'diff reviewed: no decision changes' };
+    const approved = await call('POST', `${changes}/${bump.id}/approve`, approval, stack.tokens.admin2);
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ status: 'approved', requestedBy: 'ada', decidedBy: 'grace' });
+    await eventually(async () => expect((await running()).version).toBe('2026.12.0-e2e'));
     const id = await submit(proposal('support.reply', `ticket-${newId()}`, { body: 'under the new version' }));
     const view = await waitStatus(id, 'executed');
     expect(JSON.stringify(view.timeline)).toContain('contract 2026.12.0-e2e');
+    const listed = (await call('GET', `${changes}?status=approved`, undefined, stack.tokens.admin)).body as { changeRequests: Array<{ id: string }> };
+    expect(listed.changeRequests.map((r) => r.id)).toEqual([bump.id]);
+
+    // Every step is in the audit trail, with the authenticated principals.
+    await eventually(async () => {
+      expect(await audit(`correlationId=${rogue.id}`)).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ type: TOPICS.changeRequested, actor: expect.objectContaining({ id: 'ada' }) }),
+          expect.objectContaining({ type: TOPICS.changeDecided, actor: expect.objectContaining({ id: 'grace' }), data: expect.objectContaining({ decision: 'rejected' }) }),
+        ]),
+      );
+      const refusals = await audit(`type=${TOPICS.requestRejected}&actor=ada`);
+      const path = `/v1/policy/change-requests/${rogue.id}/approve`;
+      const refused = (status: number) => expect.objectContaining({ data: expect.objectContaining({ status, path }) });
+      expect(refusals).toEqual(expect.arrayContaining([refused(403)]));
+      const mismatch = await audit(`type=${TOPICS.requestRejected}&actor=grace`);
+      expect(mismatch).toEqual(expect.arrayContaining([refused(409)]));
+      const steps = await audit(`correlationId=${bump.id}`);
+      expect(steps.map((e) => e.type)).toEqual(expect.arrayContaining([TOPICS.changeRequested, TOPICS.changeDecided, TOPICS.contractChanged]));
+      expect(steps.find((e) => e.type === TOPICS.contractChanged)).toMatchObject({
+        data: { fromVersion: before, toVersion: '2026.12.0-e2e', changeRequestId: bump.id, requestedBy: 'ada', approvedBy: 'grace' },
+      });
+    });
   });
 });

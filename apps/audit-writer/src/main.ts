@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { KeyRing, signingKeyFromPem } from '@countersign/audit-chain';
 import { runService } from '@countersign/nest';
-import { createPgPool } from '@countersign/storage';
+import { createPgPool, migrate } from '@countersign/storage';
 import { AuditWriterModule } from './audit-writer.module';
 import { PgAuditLogRepository } from './ingest/audit-log.repository';
 
@@ -25,7 +26,7 @@ void runService({
     DATABASE_URL: z.string().startsWith('postgres'),
     /** The restricted role's connection (INSERT and SELECT on the log), for appends and queries. */
     AUDIT_DATABASE_URL: z.string().startsWith('postgres'),
-    AUDIT_DB_ROLE: z.string().default('countersign_audit'),
+    AUDIT_DB_ROLE: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case role name').default('countersign_audit'),
     /**
      * The tree-head signing keys, as a JSON file `[{keyId, privateKeyFile, notBefore, notAfter}]`: list the
      * next key beside the current one, with overlapping windows, to rotate without a gap. Past every key's
@@ -37,9 +38,8 @@ void runService({
     AUDIT_HEAD_EVERY_MS: z.coerce.number().int().positive().default(5000),
   }),
   async build({ config, logger }) {
-    const owner = createPgPool(config.DATABASE_URL, 1);
-    await PgAuditLogRepository.migrate(owner, config.AUDIT_DB_ROLE);
-    await owner.end();
+    const migrations = { service: 'audit-writer', dir: join(__dirname, '../migrations'), settings: { 'countersign.audit_role': config.AUDIT_DB_ROLE } };
+    await migrate(config.DATABASE_URL, migrations, (msg) => logger.info(msg));
     const pool = createPgPool(config.AUDIT_DATABASE_URL, 10, (e) => logger.warn({ err: e }, 'idle database connection lost'));
     const keys = new KeyRing(loadSigningKeys(config.AUDIT_SIGNING_KEYS_FILE), (reason) => logger.error({ alert: 'audit-signing-key' }, reason));
     return {

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pino from 'pino';
 import { createLogger } from '@countersign/logging';
 import { call, eventually } from '@countersign/testing';
@@ -82,6 +84,28 @@ describe('embedded mode', () => {
     expect(running.sink.effects.filter((e) => e.actionId === id)).toHaveLength(0);
   });
 
+  it('keeps the stand-in target closed without its token: 401 or 403, audited; with the sink token the effects are there', async () => {
+    const before = running.sink.effects.length;
+    const fake = { actionId: 'fake-effect', actionType: 'support.refund', target: 'order-1', parameters: { amount: 1 } };
+    const anonymous = await call('GET', `${running.url}/_sink/effects`);
+    expect(anonymous).toMatchObject({ status: 401, body: { message: expect.stringMatching(/bearer token/) } });
+    const post = (tok: string | undefined, key: string) =>
+      call('POST', `${running.url}/_sink/effects`, fake, tok, { 'Idempotency-Key': key, 'X-Countersign-Action-Id': 'fake-effect' });
+    expect((await post(undefined, 'fake-1')).status).toBe(401);
+    expect((await post(token('agent'), 'fake-2')).status).toBe(403);
+    expect((await call('GET', `${running.url}/_sink/effects`, undefined, 'cs_sink_guessed-token-000000')).status).toBe(401);
+    expect(running.sink.effects.length).toBe(before);
+    const listed = await call('GET', `${running.url}/_sink/effects`, undefined, token('sink'));
+    expect(listed.status).toBe(200);
+    expect((listed.body.effects as unknown[]).length).toBe(before);
+    expect(before).toBeGreaterThan(0); // the connector delivered the earlier tests' effects with the token
+    await eventually(() => {
+      const rejected = readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).entry)
+        .filter((e) => e.eventType === 'security.request.rejected.v1' && e.data.path === '/_sink/effects');
+      expect(rejected.map((e) => e.data.status).sort()).toEqual([401, 401, 401, 403]);
+    });
+  });
+
   it('queues a sampled share of autonomous actions for an after-the-fact check (sampling at 100 % here)', async () => {
     const home = mkdtempSync(join(tmpdir(), 'countersign-sampled-'));
     const contractPath = join(home, 'contract.yaml');
@@ -107,8 +131,64 @@ describe('embedded mode', () => {
     }
   });
 
+  it('masks a card number in a refused request: the 404 path, the message, the log and the audit; and refuses it as correlation id', async () => {
+    const before = logLines.length;
+    const audited = () => readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).entry);
+    const dashed = await call('GET', `${running.url}/v1/actions/4111-1111-1111-1111`, undefined, token('agent'), { 'X-Correlation-Id': '4111.1111.1111.1111' });
+    expect(dashed).toMatchObject({ status: 404, body: { message: 'no action [card …1111]' } });
+    expect(dashed.headers.get('x-correlation-id')).not.toContain('4111');
+    const encoded = await call('GET', `${running.url}/v1/actions/4111%201111%201111%201111`, undefined, token('agent'));
+    expect(encoded.status).toBe(404);
+    await eventually(() => {
+      const rejected = audited().filter((e) => e.eventType === 'security.request.rejected.v1' && e.data.status === 404 && e.data.path.startsWith('/v1/actions/'));
+      expect(rejected.map((e) => e.data.path)).toEqual(['/v1/actions/[card …1111]', '/v1/actions/[card …1111]']);
+    });
+    const logged = logLines.slice(before).join('');
+    expect(logged).toContain('/v1/actions/[card …1111]');
+    expect(logged).not.toContain('4111');
+    expect(readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')).not.toContain('4111');
+  });
+
+  it('shows a reviewer holding pii:view the real new address of an e-mail change (audited); others see it masked, 403 on reveal', async () => {
+    const newEmail = 'maria.lopez@example.org';
+    const proposal = { ...example('refund-small.json'), actionType: 'account.email_change', target: 'customer-42', parameters: { newEmail } };
+    const id = (await call('POST', `${running.url}/v1/proposals`, proposal, token('agent'))).body.actionId as string;
+    await status(id, 'in_review');
+    const masked = await call('GET', `${running.url}/v1/reviews/${id}`, undefined, token('reviewer'));
+    expect(masked.body.proposal).toMatchObject({ parameters: { newEmail: 'm***@[email]' } });
+    expect(masked.body).not.toHaveProperty('sealed');
+    expect((await call('GET', `${running.url}/v1/reviews/${id}?reveal=true`, undefined, token('reviewer'))).status).toBe(403);
+    const revealed = await call('GET', `${running.url}/v1/reviews/${id}?reveal=true`, undefined, token('privacy-reviewer'));
+    expect(revealed).toMatchObject({ status: 200, body: { revealed: true, proposal: { parameters: { newEmail } }, shownDigest: masked.body.shownDigest } });
+    const approved = await call('POST', `${running.url}/v1/reviews/${id}/approve`, { reason: 'customer confirmed by phone', shownDigest: revealed.body.shownDigest }, token('privacy-reviewer'));
+    expect(approved.status).toBe(200);
+    await status(id, 'executed');
+    expect(running.sink.effects.find((e) => e.actionId === id)!.body).toMatchObject({ parameters: { newEmail } });
+    await eventually(() => {
+      const entries = readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).entry);
+      expect(entries.filter((e) => e.actionId === id && e.eventType === 'review.data.revealed.v1').map((e) => e.actor.id)).toEqual(['carol']);
+      expect(entries.some((e) => e.eventType === 'security.request.rejected.v1' && e.data.status === 403 && e.data.path === `/v1/reviews/${id}` && e.actor.id === 'alice')).toBe(true);
+    });
+    expect(readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')).not.toContain(newEmail);
+    expect(logLines.join('')).not.toContain(newEmail);
+  });
+
   it('answers /healthz and /readyz', async () => {
     expect((await call('GET', `${running.url}/healthz`)).status).toBe(200);
     expect((await call('GET', `${running.url}/readyz`)).body).toMatchObject({ status: 'ready' });
   });
+
+  it('verifies its audit file with the README command, once a signed head covers it', async () => {
+    const audit = join(running.home, 'audit');
+    const size = await eventually(() => {
+      const entries = readFileSync(join(audit, 'audit.jsonl'), 'utf8').trim().split('\n').length;
+      const heads = readFileSync(join(audit, 'tree-heads.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).treeSize as number);
+      expect(heads[heads.length - 1]).toBe(entries);
+      return entries;
+    }, 10_000);
+    const command = ['-r', '@swc-node/register', 'tools/countersign.ts', 'audit', 'verify', '--file', join(audit, 'audit.jsonl')];
+    command.push('--keys', join(audit, 'keys'));
+    const { stdout } = await promisify(execFile)(process.execPath, command, { cwd: join(__dirname, '../../..') });
+    expect(stdout).toMatch(new RegExp(`^verified: ${size} entries, \\d+ signed heads, root [0-9a-f]{64}\n$`));
+  }, 30_000);
 });

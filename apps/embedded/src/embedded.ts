@@ -7,12 +7,13 @@ import { generateTreeHeadKey, KeyRing } from '@countersign/audit-chain';
 import { AuditWriterModule, FileAuditLogRepository } from '@countersign/audit-writer';
 import { InMemoryBus } from '@countersign/bus';
 import { ConnectorRegistry, ExecutorModule, InMemoryExecutionRepository, WebhookConnector } from '@countersign/executor';
-import { createFileFlagReader, FlagFile } from '@countersign/flags';
+import { createFileFlagReader, FlagFile, reportFlagHealth } from '@countersign/flags';
 import { createLogger, Logger } from '@countersign/logging';
 import { PlatformModule, serve, TokenRegistry, TokensFileSchema, writeTokens } from '@countersign/nest';
 import { OrchestratorModule } from '@countersign/orchestrator';
-import { actionTypesOf, DEFAULT_CONTRACT_PATH, PolicyEngineModule } from '@countersign/policy-engine';
-import { ReviewQueueModule } from '@countersign/review-queue';
+import { actionTypesOf, DEFAULT_CONTRACT_PATH, InMemoryChangeRequestStore, PolicyEngineModule } from '@countersign/policy-engine';
+import { generateReviewDataKey, parseReviewDataKey, ReviewQueueModule } from '@countersign/review-queue';
+import { sinkToken } from './sink/sink-token';
 import { SinkStore, WebhookSinkController } from './sink/webhook-sink.controller';
 
 
@@ -41,19 +42,30 @@ export async function startEmbedded(options: EmbeddedOptions) {
 
   const tokensFile = join(home, 'tokens.json');
   if (!existsSync(tokensFile)) writeTokens(home);
-  const tokens = new TokenRegistry(TokensFileSchema.parse(JSON.parse(readFileSync(tokensFile, 'utf8'))));
+  // The stand-in target has a token of its own (tokens/sink), known only to the connector and the user.
+  const sink = sinkToken(home);
+  const tokens = new TokenRegistry([...TokensFileSchema.parse(JSON.parse(readFileSync(tokensFile, 'utf8'))), sink.entry]);
 
   const flagsFile = join(home, 'flags.json');
   if (!existsSync(flagsFile)) writeFileSync(flagsFile, JSON.stringify(defaultFlags(actionTypesOf(contractPath)), null, 2));
-  const flags = createFileFlagReader(flagsFile);
+  const bus = new InMemoryBus({ logger });
+  // An unreadable or invalid flag file turns every flag unknown (execution fails closed): logged at error and audited.
+  const flags = createFileFlagReader(flagsFile, { onHealth: reportFlagHealth({ service: 'countersign-embedded', logger, publish: (topic, event) => bus.publish(topic, event) }) });
   await flags.ready(5_000);
+
+  // The key that seals the real proposals of review items (revealed only to pii:view): made on the first start, kept in the home.
+  const dataKeyFile = join(home, 'keys', 'review-data.key');
+  if (!existsSync(dataKeyFile)) {
+    mkdirSync(join(home, 'keys'), { recursive: true, mode: 0o700 });
+    writeFileSync(dataKeyFile, generateReviewDataKey(), { mode: 0o600 });
+  }
+  const dataKey = parseReviewDataKey(readFileSync(dataKeyFile, 'utf8'));
 
   const { signing, publicKeyPem } = generateSigningKey('embedded-approvals');
   // A fresh tree-head key per start, valid for a year; its public half is written for offline verification.
   const auditKey = generateTreeHeadKey(`embedded-heads-${Date.now()}`, new Date(Date.now() - 60_000), new Date(Date.now() + 365 * 24 * 3600 * 1000));
   mkdirSync(join(home, 'audit', 'keys'), { recursive: true });
   writeFileSync(join(home, 'audit', 'keys', `${auditKey.entry.keyId}.json`), JSON.stringify({ keyId: auditKey.entry.keyId, publicKeyPem: auditKey.publicPem, notBefore: auditKey.entry.notBefore, notAfter: auditKey.entry.notAfter }));
-  const bus = new InMemoryBus({ logger });
   let baseUrl = '';
 
   @Module({ controllers: [WebhookSinkController], providers: [SinkStore], exports: [SinkStore] })
@@ -62,12 +74,17 @@ export async function startEmbedded(options: EmbeddedOptions) {
   @Module({
     imports: [
       PlatformModule.forRoot({ service: 'countersign-embedded', bus, logger, tokens }),
-      OrchestratorModule.register(),
-      PolicyEngineModule.register({ contractPath, flags, flagNames: { execPrefix: FLAG_PREFIX, autonomyPrefix: AUTONOMY_PREFIX } }),
-      ReviewQueueModule.register({ signingKey: signing }),
+      OrchestratorModule.register({ contractPath }),
+      PolicyEngineModule.register({
+        contractPath,
+        flags,
+        flagNames: { execPrefix: FLAG_PREFIX, autonomyPrefix: AUTONOMY_PREFIX },
+        changeControl: { requests: new InMemoryChangeRequestStore() },
+      }),
+      ReviewQueueModule.register({ signingKey: signing, dataKey }),
       ExecutorModule.register({
         executions: new InMemoryExecutionRepository(),
-        connectors: new ConnectorRegistry(new WebhookConnector(() => `${baseUrl}/_sink/effects`)),
+        connectors: new ConnectorRegistry(new WebhookConnector(() => `${baseUrl}/_sink/effects`, undefined, { Authorization: `Bearer ${sink.token}` })),
         flags,
         flagPrefix: FLAG_PREFIX,
         approvalKeys: verifyKeysFromPem({ 'embedded-approvals': publicKeyPem }),
@@ -90,7 +107,11 @@ export async function startEmbedded(options: EmbeddedOptions) {
     url: baseUrl,
     home,
     flagsFile,
+    /** The flags as the services read them (tests wait on it after editing the file). */
+    flags,
     sink: app.get(SinkStore),
+    /** The in-process bus, where an agent could produce proposals straight to the proposals topic (tests do). */
+    bus,
     close: async () => {
       await app.close();
       await bus.close();

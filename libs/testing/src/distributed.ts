@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { stackEnv } from './env';
 import { RunningService, startServiceProcess } from './processes';
-import { writeApprovalKeys, writeTokens } from './secrets';
+import { writeApprovalKeys, writeReviewDataKey, writeTokens } from './secrets';
 import { unleashAdmin } from './unleash-admin';
 import type { PrincipalSpec } from '@countersign/nest';
 
@@ -52,7 +52,7 @@ export interface DistributedOptions {
  */
 export async function startDistributed(o: DistributedOptions) {
   const env = stackEnv();
-  const { tokens, tokensFile } = writeTokens(o.dir, o.principals);
+  const { tokens, tokensFile, signingKeys } = writeTokens(o.dir, o.principals);
   const keys = writeApprovalKeys(join(o.dir, 'keys'));
   const headKey = generateTreeHeadKey(`audit-heads-${o.namespace}`, new Date(Date.now() - 60_000), new Date(Date.now() + 30 * 24 * 3600 * 1000));
   const headKeyFile = join(o.dir, 'keys', 'audit-heads.pem');
@@ -90,6 +90,7 @@ export async function startDistributed(o: DistributedOptions) {
     WEBHOOK_URL: o.webhookUrl,
     APPROVAL_SIGNING_KEY_FILE: keys.signingKeyFile,
     APPROVAL_SIGNING_KEY_ID: keys.kid,
+    REVIEW_DATA_KEY_FILE: writeReviewDataKey(join(o.dir, 'keys')),
     APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
     AUDIT_SIGNING_KEYS_FILE: headKeysFile,
     AUDIT_HEAD_STORE_DIR: join(o.dir, 'tree-heads'),
@@ -116,6 +117,8 @@ export async function startDistributed(o: DistributedOptions) {
   return {
     urls,
     tokens,
+    /** Private keys of the principals that sign what they produce straight to Kafka (the default agent does). */
+    signingKeys,
     keys,
     headKeys: [{ keyId: headKey.entry.keyId, publicPem: headKey.publicPem, notBefore: headKey.entry.notBefore, notAfter: headKey.entry.notAfter }],
     flags,

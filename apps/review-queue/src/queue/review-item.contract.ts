@@ -56,6 +56,14 @@ export function reviewItemContract(name: string, make: () => Promise<ReviewItemR
       expect(await repo.decide('missing', 'approved', ['alice'], 'x', at)).toBeUndefined();
     });
 
+    it('keeps the sealed real proposal through a decision', async () => {
+      const repo = await make();
+      const sealed = 'v1.k.aXY.c2VhbGVk.dGFn';
+      await repo.add(reviewItem('a1', '2026-11-24T10:15:00.000Z', { sealed }));
+      expect((await repo.decide('a1', 'approved', ['alice'], 'fine', new Date('2026-11-24T10:02:00.000Z')))!.sealed).toBe(sealed);
+      expect((await repo.get('a1'))!.sealed).toBe(sealed);
+    });
+
     it('collects distinct approvers towards a quorum', async () => {
       const repo = await make();
       await repo.add(reviewItem('a1', '2026-11-24T10:15:00.000Z', { quorum: 2 }));

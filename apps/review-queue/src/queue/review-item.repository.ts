@@ -12,7 +12,13 @@ export interface ReviewItem {
   /** The policy decision event that put it in the queue (the cause of the review decision). */
   decisionEventId: string;
   digest: string;
+  /** The proposal with its regulated data masked: what every reviewer sees. */
   proposal: Proposal;
+  /**
+   * The real proposal, sealed (`ProposalSealer`): opened only for a reviewer holding `pii:view`, never
+   * shown otherwise. Absent on items queued before sealing existed.
+   */
+  sealed?: string;
   proposerPrincipal: string;
   contractVersion: string;
   reasons: string[];

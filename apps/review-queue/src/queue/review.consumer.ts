@@ -4,8 +4,9 @@ import { TOPICS, TopicMap } from '@countersign/contracts';
 import { maskDeep } from '@countersign/policy';
 import { BusConsumer, LOGGER } from '@countersign/nest';
 import type { Logger } from '@countersign/logging';
-import { REVIEW_ITEMS } from '../tokens';
+import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
 import { ReviewItemRepository } from './review-item.repository';
+import { ProposalSealer } from './sealed-proposal';
 
 /** Puts every review-lane decision into the queue (once, whatever the redelivery). */
 @Injectable()
@@ -15,6 +16,7 @@ export class ReviewConsumer extends BusConsumer {
   constructor(
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(PROPOSAL_SEALER) private readonly sealer: ProposalSealer,
   ) {
     super();
   }
@@ -36,6 +38,8 @@ export class ReviewConsumer extends BusConsumer {
       digest: e.data.digest,
       // Reviewers see regulated data masked; execution takes the unmasked proposal from the policy decision.
       proposal: maskDeep(e.data.proposal),
+      // The real one stays sealed beside it, for a reviewer allowed to see it (pii:view).
+      sealed: this.sealer.seal(e.subject, e.data.proposal),
       proposerPrincipal: e.data.proposerPrincipal,
       contractVersion: e.data.contractVersion,
       reasons: e.data.reasons,

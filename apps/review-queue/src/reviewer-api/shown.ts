@@ -2,9 +2,15 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { ReviewItem } from '../queue/review-item.repository';
 
+/** An item as the API serves it: everything but the sealed real proposal. */
+export function publicItem(item: ReviewItem): Omit<ReviewItem, 'sealed'> {
+  const { sealed: _s, ...rest } = item;
+  return rest;
+}
+
 /** What a reviewer is shown of an item: everything they decide on. The audit trail keeps a copy. */
 export function shownView(item: ReviewItem) {
-  const { decidedBy: _b, decisionReason: _r, decidedAt: _a, ...view } = item;
+  const { decidedBy: _b, decisionReason: _r, decidedAt: _a, ...view } = publicItem(item);
   return view;
 }
 

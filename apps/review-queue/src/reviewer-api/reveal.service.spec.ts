@@ -1,0 +1,115 @@
+import { ConflictException, ForbiddenException } from '@nestjs/common';
+import pino from 'pino';
+import { generateSigningKey } from '@countersign/approval';
+import { EventBus } from '@countersign/bus';
+import { actionDigest, AnyTopic, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
+import { Principal } from '@countersign/nest';
+import { refundProposal } from '@countersign/testing';
+import { ApprovalService } from '../approvals/approval.service';
+import { InMemoryReviewItemRepository } from '../queue/fake-review-item.repository';
+import { ReviewConsumer } from '../queue/review.consumer';
+import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../queue/sealed-proposal';
+import { PII_VIEW, RevealService } from './reveal.service';
+
+// real: intake (ReviewConsumer), RevealService, ApprovalService, AES-GCM sealing, the in-memory review queue;
+// fake: the bus (records what is published).
+const newEmail = 'maria.lopez@example.org';
+const emailChange: Proposal = { ...refundProposal(), actionType: 'account.email_change', target: 'customer-42', parameters: { newEmail } };
+const carol: Principal = { id: 'carol', kind: 'human', roles: ['reviewer', PII_VIEW] };
+const alice: Principal = { id: 'alice', kind: 'human', roles: ['reviewer'] };
+
+function decided(actionId: string, proposal: Proposal): TopicMap[typeof TOPICS.policyDecided] {
+  return {
+    id: `decision-${actionId}`,
+    type: TOPICS.policyDecided,
+    version: 1,
+    source: 'policy-engine',
+    time: new Date().toISOString(),
+    subject: actionId,
+    correlationId: `c-${actionId}`,
+    causationId: `p-${actionId}`,
+    actor: { id: 'policy-engine', kind: 'service' },
+    data: {
+      lane: 'review',
+      reasons: ['e-mail changes are reviewed'],
+      rulesFired: [],
+      contractVersion: '7',
+      contractHash: 'h',
+      score: 0,
+      digest: actionDigest(proposal, '7'),
+      proposal,
+      proposerPrincipal: 'support-copilot',
+      review: { slaClass: 'high', slaSeconds: 900, requiredRoles: ['reviewer'], quorum: 1 },
+      sampledForAudit: false,
+    },
+  };
+}
+
+async function setup() {
+  const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
+  const bus = { publish: async (topic: AnyTopic, event: TopicMap[AnyTopic]) => void published.push({ topic, event }) } as unknown as EventBus;
+  const items = new InMemoryReviewItemRepository();
+  const sealer = new ProposalSealer(parseReviewDataKey(generateReviewDataKey()));
+  const intake = new ReviewConsumer(items, pino({ level: 'silent' }), sealer);
+  const reveals = new RevealService(items, sealer, bus, 'review-queue');
+  const approvals = new ApprovalService(bus, items, generateSigningKey('k1').signing, 'review-queue');
+  await intake.enqueue(decided('a1', emailChange));
+  return { published, items, sealer, intake, reveals, approvals };
+}
+
+describe('revealing the real values of a review item', () => {
+  it('keeps the item masked at rest, the real proposal only sealed beside it', async () => {
+    const { items } = await setup();
+    const stored = (await items.get('a1'))!;
+    expect(stored.proposal.parameters.newEmail).toBe('m***@[email]');
+    expect(stored.sealed).toMatch(/^v1\./);
+    expect(JSON.stringify(stored)).not.toContain(newEmail);
+  });
+
+  it('shows a reviewer holding pii:view the real address, and audits the reveal without the value', async () => {
+    const { reveals, published } = await setup();
+    const { proposal } = await reveals.reveal('a1', carol);
+    expect(proposal.parameters.newEmail).toBe(newEmail);
+    expect(published).toHaveLength(1);
+    const { topic, event } = published[0];
+    expect(topic).toBe(TOPICS.reviewDataRevealed);
+    expect(event).toMatchObject({ subject: 'a1', correlationId: 'c-a1', causationId: 'decision-a1', actor: { id: 'carol', kind: 'human' } });
+    expect(event.data).toEqual({ digest: actionDigest(emailChange, '7'), findings: [{ kind: 'email', path: '/parameters/newEmail' }] });
+    expect(JSON.stringify(event)).not.toContain(newEmail);
+    // A second reveal is a second audit entry, not a duplicate of the first.
+    await reveals.reveal('a1', carol);
+    expect(new Set(published.map((p) => p.event.id)).size).toBe(2);
+  });
+
+  it('refuses a reviewer without pii:view (403) and an agent, and shows nothing', async () => {
+    const { reveals, published } = await setup();
+    await expect(reveals.reveal('a1', alice)).rejects.toBeInstanceOf(ForbiddenException);
+    await expect(reveals.reveal('a1', { id: 'bot', kind: 'agent', roles: ['reviewer', PII_VIEW] })).rejects.toBeInstanceOf(ForbiddenException);
+    expect(published).toEqual([]);
+  });
+
+  it('the approval binds to the digest of the real content that was revealed', async () => {
+    const { reveals, approvals, published } = await setup();
+    const { proposal } = await reveals.reveal('a1', carol);
+    await approvals.approve('a1', carol, 'customer confirmed the new address by phone');
+    const decision = published.find((p) => p.topic === TOPICS.reviewDecided)!.event as TopicMap[typeof TOPICS.reviewDecided];
+    expect(decision.data.digest).toBe(actionDigest(proposal, '7'));
+    expect(JSON.stringify(decision)).not.toContain(newEmail);
+  });
+
+  it('shows nothing when the sealed copy belongs to another item or another key, or the item is decided', async () => {
+    const { reveals, items, sealer, published } = await setup();
+    const other = await setup();
+    const moved = { ...(await items.get('a1'))!, actionId: 'a2', decisionEventId: 'decision-a2' };
+    await items.add(moved); // a1's sealed copy beside a2
+    await expect(reveals.reveal('a2', carol)).rejects.toBeInstanceOf(ConflictException);
+    await expect(other.reveals.reveal('a1', carol)).resolves.toBeDefined();
+    await items.add({ ...(await other.items.get('a1'))!, actionId: 'a3', sealed: other.sealer.seal('a3', emailChange) });
+    await expect(reveals.reveal('a3', carol)).rejects.toThrow(/another key/);
+    await items.add({ ...(await items.get('a1'))!, actionId: 'a4', sealed: sealer.seal('a4', { ...emailChange, parameters: { newEmail: 'eve@example.org' } }) });
+    await expect(reveals.reveal('a4', carol)).rejects.toThrow(/does not match its digest/);
+    await items.decide('a1', 'rejected', ['bob'], 'no', new Date());
+    await expect(reveals.reveal('a1', carol)).rejects.toThrow(/already rejected/);
+    expect(published).toEqual([]);
+  });
+});

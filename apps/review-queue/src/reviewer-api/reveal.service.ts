@@ -1,0 +1,62 @@
+import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { EventBus } from '@countersign/bus';
+import { actionDigest, deriveEvent, newId, Proposal, TOPICS } from '@countersign/contracts';
+import { EVENT_BUS, Principal, SERVICE_NAME } from '@countersign/nest';
+import { findRegulatedData } from '@countersign/policy';
+import { ReviewItem, ReviewItemRepository } from '../queue/review-item.repository';
+import { ProposalSealer, SealError } from '../queue/sealed-proposal';
+import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
+
+/** The permission (a role in the tokens file) that lets a reviewer see the real values of an item they decide. */
+export const PII_VIEW = 'pii:view';
+
+/**
+ * Shows a reviewer the real proposal of a pending item, where everyone else sees it masked: only a human
+ * holding `pii:view` and a role the item requires. Every reveal is audited (`review.data.revealed.v1`,
+ * published before anything is shown: no audit, no reveal); every refusal is a 403/409 the rejection
+ * filter audits.
+ */
+@Injectable()
+export class RevealService {
+  constructor(
+    @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
+    @Inject(PROPOSAL_SEALER) private readonly sealer: ProposalSealer,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(SERVICE_NAME) private readonly service: string,
+  ) {}
+
+  async reveal(actionId: string, reviewer: Principal): Promise<{ item: ReviewItem; proposal: Proposal }> {
+    const item = await this.items.get(actionId);
+    if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    if (reviewer.kind !== 'human' || !reviewer.roles.includes(PII_VIEW)) {
+      throw new ForbiddenException(`seeing the real values of a review item requires the ${PII_VIEW} permission`);
+    }
+    if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
+      throw new ForbiddenException(`this item is decided by one of the roles: ${item.requiredRoles.join(', ')}`);
+    }
+    if (item.status !== 'pending') throw new ConflictException(`action ${actionId} is already ${item.status}: there is nothing left to decide`);
+    if (!item.sealed) throw new ConflictException(`action ${actionId} was queued without a sealed copy: its real values cannot be shown`);
+    let proposal: Proposal;
+    try {
+      proposal = this.sealer.open(item.actionId, item.sealed);
+    } catch (e) {
+      if (e instanceof SealError) throw new ConflictException(`the real values of action ${actionId} cannot be shown: ${e.message}`);
+      throw e;
+    }
+    // What is shown is what an approval binds to: the digest the policy engine decided on.
+    if (actionDigest(proposal, item.contractVersion) !== item.digest) {
+      throw new ConflictException(`the sealed copy of action ${actionId} does not match its digest: nothing is shown`);
+    }
+    await this.bus.publish(
+      TOPICS.reviewDataRevealed,
+      deriveEvent(TOPICS.reviewDataRevealed, { id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId }, {
+        source: this.service,
+        // Each reveal is its own event (a derived id alone would make a second reveal a duplicate).
+        discriminator: newId(),
+        actor: { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: 'bearer-token' },
+        data: { digest: item.digest, findings: findRegulatedData(proposal) },
+      }),
+    );
+    return { item, proposal };
+  }
+}
