@@ -61,7 +61,7 @@ export default [
     rules: { '@nx/enforce-module-boundaries': boundaries(['@countersign/audit-writer']) },
   },
   {
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/*.contract.ts'],
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/*.suite.ts'],
     ignores: ['apps/embedded/**'],
     rules: { '@nx/enforce-module-boundaries': boundaries([], true) },
   },

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { generateTreeHeadKey, KeyRing, verifyEntries } from '@countersign/audit-chain';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { auditEntry } from '../ingest/audit-log.contract';
+import { auditEntry } from '../ingest/audit-log.suite';
 import { FileAuditLogRepository } from '../ingest/file-audit-log.repository';
 import { AuditChainService } from './audit-chain.service';
 import { FileHeadStore } from './head-store';

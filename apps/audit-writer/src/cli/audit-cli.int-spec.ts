@@ -5,7 +5,7 @@ import { entryBytes, exportSegment, generateTreeHeadKey, KeyRing, leafHash, Tree
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase } from '@countersign/testing';
 import { FileHeadStore } from '../chain/head-store';
-import { auditEntry } from '../ingest/audit-log.contract';
+import { auditEntry } from '../ingest/audit-log.suite';
 import { PgAuditLogRepository } from '../ingest/audit-log.repository';
 import { runAuditCli } from './main';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTreeHeadKey, KeyRing } from '@countersign/audit-chain';
 import { FileHeadStore } from '../chain/head-store';
-import { auditEntry } from '../ingest/audit-log.contract';
+import { auditEntry } from '../ingest/audit-log.suite';
 import { FileAuditLogRepository } from '../ingest/file-audit-log.repository';
 import { runAuditCli } from './main';
 

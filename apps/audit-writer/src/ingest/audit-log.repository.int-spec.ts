@@ -2,7 +2,7 @@ import { verifyEntries } from '@countersign/audit-chain';
 import { join } from 'node:path';
 import { createPgPool, migrate, Pool } from '@countersign/storage';
 import { createTestDatabase } from '@countersign/testing';
-import { auditEntry, auditLogContract, testKeys } from './audit-log.contract';
+import { auditEntry, auditLogSuite, testKeys } from './audit-log.suite';
 import { PgAuditLogRepository } from './audit-log.repository';
 
 // real: PostgreSQL, with the owner role for the schema and the restricted audit role for appends; fake: nothing.
@@ -23,7 +23,7 @@ async function setup() {
   return { owner, service, log: new PgAuditLogRepository(service), url: db.urlFor(process.env.AUDIT_DATABASE_URL!) };
 }
 
-auditLogContract('postgres', async () => (await setup()).log);
+auditLogSuite('postgres', async () => (await setup()).log);
 
 describe('the PostgreSQL audit log', () => {
   it('refuses UPDATE, DELETE and TRUNCATE for the service role', async () => {

@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditEntry, auditLogContract } from './audit-log.contract';
+import { auditEntry, auditLogSuite } from './audit-log.suite';
 import { FileAuditLogRepository } from './file-audit-log.repository';
 
 // real: the file store on a temporary directory; fake: nothing.
-auditLogContract('file', async () => new FileAuditLogRepository(join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl')));
+auditLogSuite('file', async () => new FileAuditLogRepository(join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl')));
 
 describe('FileAuditLogRepository', () => {
   it('only appends to its file, and after a restart continues the chain and drops redelivered events', async () => {

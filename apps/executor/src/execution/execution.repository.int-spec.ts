@@ -1,6 +1,6 @@
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase } from '@countersign/testing';
-import { executionContract } from './execution.contract';
+import { executionSuite } from './execution.suite';
 import { PgExecutionRepository } from './execution.repository';
 
 // real: PostgreSQL; fake: nothing. Each test gets its own database.
@@ -9,7 +9,7 @@ afterAll(async () => {
   for (const c of cleanups) await c();
 });
 
-executionContract('postgres', async () => {
+executionSuite('postgres', async () => {
   const db = await createTestDatabase('exec');
   const pool: Pool = createPgPool(db.url);
   cleanups.push(async () => {

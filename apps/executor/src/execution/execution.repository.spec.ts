@@ -1,5 +1,5 @@
-import { executionContract } from './execution.contract';
+import { executionSuite } from './execution.suite';
 import { InMemoryExecutionRepository } from './fake-execution.repository';
 
 // real: the in-memory twin; fake: nothing.
-executionContract('in-memory', async () => new InMemoryExecutionRepository());
+executionSuite('in-memory', async () => new InMemoryExecutionRepository());

@@ -1,5 +1,5 @@
-import { actionViewContract } from './action-view.contract';
+import { actionViewSuite } from './action-view.suite';
 import { InMemoryActionViewRepository } from './fake-action-view.repository';
 
 // real: the in-memory twin; fake: nothing.
-actionViewContract('in-memory', async () => new InMemoryActionViewRepository());
+actionViewSuite('in-memory', async () => new InMemoryActionViewRepository());

@@ -1,8 +1,8 @@
 import { redisForTests } from '@countersign/testing';
-import { idempotencyContract } from './idempotency.contract';
+import { idempotencySuite } from './idempotency.suite';
 import { RedisIdempotencyRepository } from './idempotency.repository';
 
 // real: Redis; fake: nothing. Each test gets its own key prefix.
 const redis = redisForTests();
 afterAll(() => redis.closeAll());
-idempotencyContract('redis', async () => new RedisIdempotencyRepository(redis.client()));
+idempotencySuite('redis', async () => new RedisIdempotencyRepository(redis.client()));

@@ -1,5 +1,5 @@
 import { InMemoryIdempotencyRepository } from './fake-idempotency.repository';
-import { idempotencyContract } from './idempotency.contract';
+import { idempotencySuite } from './idempotency.suite';
 
 // real: the in-memory twin; fake: nothing.
-idempotencyContract('in-memory', async () => new InMemoryIdempotencyRepository());
+idempotencySuite('in-memory', async () => new InMemoryIdempotencyRepository());

@@ -1,5 +1,5 @@
-import { changeRequestStoreContract } from './change-request.store.contract';
+import { changeRequestStoreSuite } from './change-request.store.suite';
 import { InMemoryChangeRequestStore } from './in-memory-change-request.store';
 
 // real: the in-process store; fake: nothing.
-changeRequestStoreContract('in-memory', async (baseClaimMs) => new InMemoryChangeRequestStore(baseClaimMs));
+changeRequestStoreSuite('in-memory', async (baseClaimMs) => new InMemoryChangeRequestStore(baseClaimMs));

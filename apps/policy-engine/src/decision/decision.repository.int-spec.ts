@@ -1,8 +1,8 @@
 import { redisForTests } from '@countersign/testing';
-import { decisionContract } from './decision.contract';
+import { decisionSuite } from './decision.suite';
 import { RedisDecisionRepository } from './decision.repository';
 
 // real: Redis; fake: nothing. Each test gets its own key prefix.
 const redis = redisForTests();
 afterAll(() => redis.closeAll());
-decisionContract('redis', async () => new RedisDecisionRepository(redis.client()));
+decisionSuite('redis', async () => new RedisDecisionRepository(redis.client()));

@@ -1,5 +1,5 @@
-import { decisionContract } from './decision.contract';
+import { decisionSuite } from './decision.suite';
 import { InMemoryDecisionRepository } from './decision.repository';
 
 // real: the in-process store; fake: nothing.
-decisionContract('in-memory', async () => new InMemoryDecisionRepository());
+decisionSuite('in-memory', async () => new InMemoryDecisionRepository());

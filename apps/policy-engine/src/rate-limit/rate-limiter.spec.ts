@@ -1,5 +1,5 @@
 import { InMemoryRateLimiter } from '@countersign/policy';
-import { rateLimiterContract } from './rate-limiter.contract';
+import { rateLimiterSuite } from './rate-limiter.suite';
 
 // real: the in-process limiter; fake: nothing.
-rateLimiterContract('in-memory', async () => new InMemoryRateLimiter());
+rateLimiterSuite('in-memory', async () => new InMemoryRateLimiter());

@@ -1,8 +1,8 @@
 import { redisForTests } from '@countersign/testing';
-import { reviewItemContract } from './review-item.contract';
+import { reviewItemSuite } from './review-item.suite';
 import { RedisReviewItemRepository } from './review-item.repository';
 
 // real: Redis; fake: nothing. Each test gets its own key prefix.
 const redis = redisForTests();
 afterAll(() => redis.closeAll());
-reviewItemContract('redis', async () => new RedisReviewItemRepository(redis.client()));
+reviewItemSuite('redis', async () => new RedisReviewItemRepository(redis.client()));

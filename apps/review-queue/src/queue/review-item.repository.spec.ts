@@ -1,5 +1,5 @@
 import { InMemoryReviewItemRepository } from './fake-review-item.repository';
-import { reviewItemContract } from './review-item.contract';
+import { reviewItemSuite } from './review-item.suite';
 
 // real: the in-memory twin; fake: nothing.
-reviewItemContract('in-memory', async () => new InMemoryReviewItemRepository());
+reviewItemSuite('in-memory', async () => new InMemoryReviewItemRepository());

@@ -1,9 +1,9 @@
 import pino from 'pino';
-import { busContract } from './bus.contract';
+import { busSuite } from './bus.suite';
 import { InMemoryBroker, InMemoryBus } from './in-memory.bus';
 
 // real: in-process broker; fake: nothing.
-busContract('in-memory', async () => {
+busSuite('in-memory', async () => {
   const broker = new InMemoryBroker();
   const buses: InMemoryBus[] = [];
   return {

@@ -129,7 +129,7 @@ export interface InMemoryBusOptions {
 
 /**
  * The in-process bus of the embedded mode: a real implementation with Kafka's semantics (per-key order,
- * consumer groups, redelivery, dead letters), passing the same contract suite as the Kafka adapter.
+ * consumer groups, redelivery, dead letters), passing the same shared suite as the Kafka adapter.
  */
 export class InMemoryBus implements EventBus {
   readonly broker: InMemoryBroker;

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { busContract } from './bus.contract';
+import { busSuite } from './bus.suite';
 import { KafkaBus } from './kafka.bus';
 
 // real: Apache Kafka (infra/stack.sh); fake: nothing. Each test gets its own namespace (fresh topics and groups).
-busContract(
+busSuite(
   'kafka',
   async () => {
     const namespace = `bus-contract-${randomBytes(4).toString('hex')}`;

@@ -32,7 +32,7 @@ export interface Subscription {
 }
 
 /**
- * The event bus port. Two adapters implement it with the same semantics, proven by one contract suite:
+ * The event bus port. Two adapters implement it with the same semantics, proven by one shared suite:
  * per-key ordering, consumer groups sharing partitions, redelivery after a handler failure, and
  * poison messages (bad JSON, schema violation, oversized) sent to `<topic>.dlq` with a reason.
  */

@@ -1,7 +1,7 @@
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { flagsContract } from './flags.contract';
+import { flagsSuite } from './flags.suite';
 import { createFileFlagReader, FlagFile, FlagReader, FlagSourceHealth, parseFlagFile } from './index';
 
 // real: unleash-client bootstrapped from a local file, the file system and its watch; fake: nothing.
@@ -14,7 +14,7 @@ const toFile = (spec: Record<string, { enabled: boolean; variant?: string }>): F
 });
 const json = (spec: Record<string, { enabled: boolean }>) => JSON.stringify(toFile(spec));
 
-flagsContract('file', async (spec) => {
+flagsSuite('file', async (spec) => {
   const path = join(mkdtempSync(join(tmpdir(), 'flags-')), 'flags.json');
   writeFileSync(path, JSON.stringify(toFile(spec)));
   return createFileFlagReader(path);

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, stackEnv, uniqueName, unleashAdmin } from '@countersign/testing';
-import { flagsContract } from './flags.contract';
+import { flagsSuite } from './flags.suite';
 import { createUnleashFlagReader, FlagSourceHealth } from './index';
 
 // real: the Unleash server (infra/stack.sh) and unleash-client; fake: nothing. Flags get a unique prefix.
@@ -11,7 +11,7 @@ const env = stackEnv();
 const admin = unleashAdmin(env.unleashUrl, env.unleashAdminToken);
 const prefix = `${uniqueName('flags')}.`;
 
-flagsContract(
+flagsSuite(
   'unleash',
   async (spec) => {
     for (const [name, f] of Object.entries(spec)) await admin.create(prefix + name, f.enabled, f.variant ? [f.variant] : []);

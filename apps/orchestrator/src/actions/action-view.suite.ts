@@ -3,8 +3,8 @@ import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 const entry = (eventId: string, status: TimelineEntry['status'] = 'proposed'): TimelineEntry => ({ eventId, type: 't', time: '2026-11-24T10:00:00.000Z', status, actor: 'a', detail: 'd' });
 
 /** The read-model contract: the Redis repository and its in-memory twin both pass it. */
-export function actionViewContract(name: string, make: () => Promise<ActionViewRepository>) {
-  describe(`ActionViewRepository contract: ${name}`, () => {
+export function actionViewSuite(name: string, make: () => Promise<ActionViewRepository>) {
+  describe(`ActionViewRepository shared suite: ${name}`, () => {
     it('keeps one entry per event id, whatever the redelivery', async () => {
       const repo = await make();
       await repo.record('a1', entry('e1'));

@@ -6,8 +6,8 @@ const proposal: Proposal = refundProposal();
 const decision = (actionId: string, decisionEventId = `d-${actionId}`) => ({ actionId, correlationId: 'c', decisionEventId, digest: 'a'.repeat(64), lane: 'review' as const, proposal });
 
 /** The execution-record contract: the PostgreSQL repository and its in-memory twin both pass it. */
-export function executionContract(name: string, make: () => Promise<ExecutionRepository>) {
-  describe(`ExecutionRepository contract: ${name}`, () => {
+export function executionSuite(name: string, make: () => Promise<ExecutionRepository>) {
+  describe(`ExecutionRepository shared suite: ${name}`, () => {
     it('keeps the first decision for an action', async () => {
       const repo = await make();
       expect(await repo.saveDecision(decision('a1', 'first'))).toMatchObject({ actionId: 'a1', decisionEventId: 'first', state: 'decided', proposal, lane: 'review' });

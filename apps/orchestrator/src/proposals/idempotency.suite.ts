@@ -1,8 +1,8 @@
 import { IdempotencyRepository } from './idempotency.repository';
 
 /** The idempotency-key contract: the Redis repository and its in-memory twin both pass it. */
-export function idempotencyContract(name: string, make: () => Promise<IdempotencyRepository>) {
-  describe(`IdempotencyRepository contract: ${name}`, () => {
+export function idempotencySuite(name: string, make: () => Promise<IdempotencyRepository>) {
+  describe(`IdempotencyRepository shared suite: ${name}`, () => {
     it('claims a new key once and returns the first record afterwards', async () => {
       const repo = await make();
       expect(await repo.claim('agent-1', 'k', { actionId: 'a1', requestDigest: 'd1' })).toBeUndefined();

@@ -1,8 +1,8 @@
 import type { RateLimiter } from '@countersign/policy';
 
 /** The rate-limiter contract: the Redis limiter and the in-process one both pass it. */
-export function rateLimiterContract(name: string, make: () => Promise<RateLimiter>) {
-  describe(`RateLimiter contract: ${name}`, () => {
+export function rateLimiterSuite(name: string, make: () => Promise<RateLimiter>) {
+  describe(`RateLimiter shared suite: ${name}`, () => {
     const t0 = new Date('2026-11-24T10:00:00.000Z');
 
     it('allows up to the limit in a window, then refuses, and counts each key apart', async () => {

@@ -15,8 +15,8 @@ const decision = (actionId: string, lane: 'autonomous' | 'review'): StoredDecisi
 });
 
 /** The decision-store contract: the Redis store and its in-memory twin both pass it. */
-export function decisionContract(name: string, make: () => Promise<DecisionRepository>) {
-  describe(`DecisionRepository contract: ${name}`, () => {
+export function decisionSuite(name: string, make: () => Promise<DecisionRepository>) {
+  describe(`DecisionRepository shared suite: ${name}`, () => {
     it('keeps the first decision of an action and answers it to every later attempt', async () => {
       const repo = await make();
       expect(await repo.get('a1')).toBeUndefined();

@@ -20,8 +20,8 @@ export const reviewItem = (actionId: string, dueAt: string, over: Partial<Review
 });
 
 /** The review-queue contract: the Redis repository and its in-memory twin both pass it. */
-export function reviewItemContract(name: string, make: () => Promise<ReviewItemRepository>) {
-  describe(`ReviewItemRepository contract: ${name}`, () => {
+export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepository>) {
+  describe(`ReviewItemRepository shared suite: ${name}`, () => {
     it('adds an item once and reads it back', async () => {
       const repo = await make();
       expect(await repo.add(reviewItem('a1', '2026-11-24T10:15:00.000Z'))).toBe(true);

@@ -23,8 +23,8 @@ export const testKeys = () => {
 };
 
 /** The audit-store contract: the PostgreSQL store and the embedded file store both pass it. */
-export function auditLogContract(name: string, make: () => Promise<AuditLogRepository>) {
-  describe(`AuditLogRepository contract: ${name}`, () => {
+export function auditLogSuite(name: string, make: () => Promise<AuditLogRepository>) {
+  describe(`AuditLogRepository shared suite: ${name}`, () => {
     it('appends one entry per event id, in order, whatever the redelivery', async () => {
       const log = await make();
       await log.appendBatch([auditEntry('e1', 'a1')]);

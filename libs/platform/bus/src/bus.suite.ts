@@ -54,8 +54,8 @@ export async function eventually(check: () => void, timeoutMs = 30_000, stepMs =
  * The bus contract: both adapters must pass it. `makeHarness` gives each test its own broker world
  * (the in-memory broker, or a fresh namespace on the real Kafka broker).
  */
-export function busContract(name: string, makeHarness: () => Promise<BusHarness>, timeoutMs = 60_000): void {
-  describe(`EventBus contract: ${name}`, () => {
+export function busSuite(name: string, makeHarness: () => Promise<BusHarness>, timeoutMs = 60_000): void {
+  describe(`EventBus shared suite: ${name}`, () => {
     let harness: BusHarness;
     beforeEach(async () => {
       harness = await makeHarness();

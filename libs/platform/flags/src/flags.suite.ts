@@ -1,6 +1,6 @@
 import { FlagReader } from './index';
 
-/** What a flag source holds for a contract test: names → on/off, with an optional variant. */
+/** What a flag source holds for the shared suite: names → on/off, with an optional variant. */
 export type FlagSpec = Record<string, { enabled: boolean; variant?: string }>;
 
 /**
@@ -8,8 +8,8 @@ export type FlagSpec = Record<string, { enabled: boolean; variant?: string }>;
  * reader give the same answers. `make(spec)` prepares a source holding `spec` and returns a reader on it;
  * `names(n)` maps a logical name to the source's real one (a unique prefix on the shared server).
  */
-export function flagsContract(name: string, make: (spec: FlagSpec) => Promise<FlagReader>, names: (n: string) => string = (n) => n) {
-  describe(`FlagReader contract: ${name}`, () => {
+export function flagsSuite(name: string, make: (spec: FlagSpec) => Promise<FlagReader>, names: (n: string) => string = (n) => n) {
+  describe(`FlagReader shared suite: ${name}`, () => {
     let reader: FlagReader;
     beforeAll(async () => {
       reader = await make({

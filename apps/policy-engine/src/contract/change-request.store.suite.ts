@@ -25,8 +25,8 @@ const request = (id: string, over: Partial<ChangeRequest> = {}): ChangeRequest =
  * The change-request store contract: the Redis store and its in-memory twin both pass it. `make` gets
  * how long an approval holds its base.
  */
-export function changeRequestStoreContract(name: string, make: (baseClaimMs: number) => Promise<ChangeRequestStore>) {
-  describe(`ChangeRequestStore contract: ${name}`, () => {
+export function changeRequestStoreSuite(name: string, make: (baseClaimMs: number) => Promise<ChangeRequestStore>) {
+  describe(`ChangeRequestStore shared suite: ${name}`, () => {
     it('stores a request as given, lists the most recent first, and refuses an id twice', async () => {
       const store = await make(60_000);
       await store.create(request('cr-1'));
