@@ -54,7 +54,7 @@ export default [
   {
     // Tools and benchmarks reach a service only through its published entries (`src/index.ts`, `src/cli/main.ts`).
     files: ['tools/**/*.ts'],
-    rules: { '@nx/enforce-module-boundaries': boundaries(['@countersign/policy-engine', '@countersign/audit-writer/cli']) },
+    rules: { '@nx/enforce-module-boundaries': boundaries(['@countersign/policy-engine', '@countersign/policy-engine/cli', '@countersign/audit-writer/cli']) },
   },
   {
     files: ['bench/**/*.ts'],

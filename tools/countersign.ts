@@ -3,7 +3,7 @@
 async function main(): Promise<number> {
   const [area, ...rest] = process.argv.slice(2);
   if (area === 'audit') return (await import('@countersign/audit-writer/cli')).runAuditCli(rest);
-  if (area === 'policy') return (await import('@countersign/policy/cli')).runPolicyCli(rest);
+  if (area === 'policy') return (await import('@countersign/policy-engine/cli')).runPolicyCli(rest);
   process.stderr.write('usage: countersign audit <verify|prove|consistency|completeness> … | countersign policy <lint|test|explain|diff|replay> …\n');
   return 2;
 }

@@ -1,11 +1,9 @@
 /**
  * The operational contract as code, framework-free: parse and validate (JSON Schema, errors with file and
- * line), compile, evaluate with a fixed precedence and an explanation, masking, rate limits, scoped
+ * line), compile, evaluate with a fixed precedence and an explanation (masking from `@countersign/guardrails`), rate limits, scoped
  * tokens for privileged actions, sampling, and change control.
  * @packageDocumentation
  */
-export * from './masking';
-export * from './detectors';
 export * from './conditions';
 export * from './contract';
 export * from './evaluate';
@@ -14,5 +12,3 @@ export * from './parameters';
 export * from './self-protection';
 export * from './rate-limit';
 export * from './change-control';
-export { runPolicyCli } from './cli/main';
-export { lint, diff, diffReport, replay, explain, readCorpus } from './cli/commands';

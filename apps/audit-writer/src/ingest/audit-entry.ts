@@ -1,6 +1,6 @@
 import type { AuditEntry } from '@countersign/audit-chain';
 import type { Envelope } from '@countersign/contracts';
-import { maskDeep } from '@countersign/policy';
+import { maskDeep } from '@countersign/guardrails';
 
 type Data = Record<string, unknown> & {
   proposal?: { proposer?: { model?: { name: string; version: string }; promptTemplateVersion?: string }; context?: Record<string, unknown> };

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { HandlerMap } from '@countersign/bus';
 import { Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import { BusConsumer } from '@countersign/nest';
-import { maskText } from '@countersign/policy';
+import { maskText } from '@countersign/guardrails';
 import { ACTION_VIEWS } from '../tokens';
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 

@@ -3,17 +3,9 @@ import { BadRequestException, ConflictException, ForbiddenException, Inject, Inj
 import type { EventBus } from '@countersign/bus';
 import { Actor, AnyTopic, derivedEventId, newId, TOPICS, TopicMap } from '@countersign/contracts';
 import { EVENT_BUS, Principal, SERVICE_NAME } from '@countersign/nest';
-import {
-  acceptContractChange,
-  approvalRefusal,
-  changeDigest,
-  compileContract,
-  diff,
-  diffReport,
-  maskText,
-  ProposalInput,
-  readCorpus,
-} from '@countersign/policy';
+import { acceptContractChange, approvalRefusal, changeDigest, compileContract, ProposalInput } from '@countersign/policy';
+import { diff, diffReport, readCorpus } from '../cli/commands';
+import { maskText } from '@countersign/guardrails';
 import { CHANGE_CONTROL, CHANGE_REQUESTS } from '../tokens';
 import { ChangeOutcome, ChangeRequest, ChangeRequestStore, DecideResult, statusAt } from './change-request';
 import { ContractStore } from './contract.store';

@@ -1,5 +1,5 @@
 import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { maskText } from '@countersign/policy';
+import { maskText } from '@countersign/guardrails';
 import { SigningKey, signReviewDecision } from '@countersign/approval';
 import { EventBus } from '@countersign/bus';
 import { Actor, deriveEvent, TOPICS } from '@countersign/contracts';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { HandlerMap } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { maskDeep } from '@countersign/policy';
+import { maskDeep } from '@countersign/guardrails';
 import { BusConsumer, LOGGER } from '@countersign/nest';
 import type { Logger } from '@countersign/logging';
 import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';

@@ -2,7 +2,7 @@ import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundExce
 import { EventBus } from '@countersign/bus';
 import { actionDigest, deriveEvent, newId, Proposal, TOPICS } from '@countersign/contracts';
 import { EVENT_BUS, Principal, SERVICE_NAME } from '@countersign/nest';
-import { findRegulatedData } from '@countersign/policy';
+import { findRegulatedData } from '@countersign/guardrails';
 import { ReviewItem, ReviewItemRepository } from '../queue/review-item.repository';
 import { ProposalSealer, SealError } from '../queue/sealed-proposal';
 import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';

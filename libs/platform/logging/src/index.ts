@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { Logger, LogFn } from 'pino';
-import { maskDeep, maskText } from '@countersign/policy';
+import { maskDeep, maskText } from '@countersign/guardrails';
 
 /** What every log line of the current unit of work carries. */
 export interface LogContext {

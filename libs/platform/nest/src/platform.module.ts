@@ -20,7 +20,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { EventBus } from '@countersign/bus';
 import { derivedEventId, newId, TOPICS } from '@countersign/contracts';
 import { Logger, withLogContext } from '@countersign/logging';
-import { findRegulatedData, maskText } from '@countersign/policy';
+import { findRegulatedData, maskText } from '@countersign/guardrails';
 import { AuthenticatedRequest, AuthGuard, TOKEN_REGISTRY, TokenRegistry } from './auth';
 import { JsonBodyMiddleware } from './body';
 

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ContractError, loadContractFile } from '../contract';
-import { compileContract, DecisionInputs } from '../evaluate';
+import { ContractError, loadContractFile } from '@countersign/policy';
+import { compileContract, DecisionInputs } from '@countersign/policy';
 import { AT_REST, diff, diffReport, explain, Io, lint, loadCompiled, readCorpus, replay, runTable } from './commands';
 
 const USAGE = `countersign policy <command>

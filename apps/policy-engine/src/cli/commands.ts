@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import canonicalize from 'canonicalize';
 import { parse as parseYaml } from 'yaml';
-import { fieldsOf } from '../conditions';
-import { LoadedContract, loadContractFile } from '../contract';
-import { declaredPaths } from '../parameters';
-import { compileContract, CompiledContract, Decision, DecisionInputs, evaluate, ProposalInput } from '../evaluate';
+import { fieldsOf } from '@countersign/policy';
+import { LoadedContract, loadContractFile } from '@countersign/policy';
+import { declaredPaths } from '@countersign/policy';
+import { compileContract, CompiledContract, Decision, DecisionInputs, evaluate, ProposalInput } from '@countersign/policy';
 
 /** Where commands write: results to `out`, progress to `err`. */
 export interface Io {
