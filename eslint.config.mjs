@@ -31,6 +31,20 @@ const boundaries = (allow = [], tests = false) => [
   },
 ];
 
+// One way to emit (docs/adr/0011): envelopes are built by the bus (`bus.emit(topic, data, { cause | subject })`),
+// topic names live only in the registry (libs/contracts/src/topics.ts). Production code only: tests may spell
+// wire names and build fixtures.
+const TOPIC_NAME = '^[a-z][a-z0-9-]*\\.[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)+\\.v[0-9]+(\\.(dlq|retry))?$';
+const ONE_WAY_TO_EMIT = [
+  'error',
+  { selector: `Literal[value=/${TOPIC_NAME}/]`, message: 'A topic name outside the registry: use TOPICS (libs/contracts/src/topics.ts).' },
+  { selector: `TemplateLiteral[quasis.length=1] > TemplateElement[value.raw=/${TOPIC_NAME}/]`, message: 'A topic name outside the registry: use TOPICS (libs/contracts/src/topics.ts).' },
+  {
+    selector: "ObjectExpression:has(> Property[key.name='causationId']):has(> Property[key.name='correlationId'])",
+    message: 'A hand-built envelope: emit with bus.emit(topic, data, { cause } | { subject }) (or bus.envelope to store it first).',
+  },
+];
+
 export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '.stack/**', '.countersign/**', '.nx/**', 'infra/unleash/node_modules/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   ...tseslint.configs.recommended,
@@ -42,6 +56,11 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
     },
+  },
+  {
+    files: ['apps/**/*.ts', 'libs/**/*.ts', 'tools/**/*.ts', 'bench/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/*.suite.ts', 'libs/testing/**', 'libs/contracts/src/topics.ts', 'libs/platform/bus/src/envelope.ts'],
+    rules: { 'no-restricted-syntax': ONE_WAY_TO_EMIT },
   },
   {
     // The embedded host is the one composition root that runs the five services in one process: it

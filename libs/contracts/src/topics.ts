@@ -45,7 +45,17 @@ export const TOPICS = {
 /** A topic name from the registry. */
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
-const def = <TT extends Topic, T extends z.ZodTypeAny>(topic: TT, data: T) => envelopeSchema(topic, 1, data);
+/**
+ * The schema version of a topic's events: its major version, from the name (`….v2` → 2; a dead-letter
+ * topic has its topic's). A breaking change is a new topic, so name and version never disagree.
+ */
+export function versionOf(topic: string): number {
+  const m = /\.v(\d+)(?:\.dlq)?$/.exec(topic);
+  if (!m) throw new Error(`${topic} is not a registry topic name (<context>.<entity>.<event>.v<major>)`);
+  return Number(m[1]);
+}
+
+const def = <TT extends Topic, T extends z.ZodTypeAny>(topic: TT, data: T) => envelopeSchema(topic, versionOf(topic), data);
 
 /** One schema per topic, for the envelope and its data. */
 export const TOPIC_SCHEMAS = {
@@ -74,7 +84,7 @@ export type DlqTopic<T extends Topic = Topic> = `${T}.dlq`;
 export const dlqTopic = <T extends Topic>(topic: T): DlqTopic<T> => `${topic}.dlq` as DlqTopic<T>;
 
 /** Envelope schema for every dead-letter topic (the `type` names the dlq topic). */
-export const deadLetterSchema = (topic: Topic) => envelopeSchema(dlqTopic(topic), 1, DeadLetteredV1);
+export const deadLetterSchema = (topic: Topic) => envelopeSchema(dlqTopic(topic), versionOf(topic), DeadLetteredV1);
 
 /** Topic → envelope type, to type the bus (`publish<T extends keyof TopicMap>`). */
 export type TopicMap = { [T in Topic]: z.infer<(typeof TOPIC_SCHEMAS)[T]> } & {

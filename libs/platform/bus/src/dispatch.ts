@@ -1,6 +1,7 @@
 import { AnyTopic, derivedEventId, dlqTopic, isIdentifier, Topic, TopicMap } from '@countersign/contracts';
 import { Logger, withLogContext } from '@countersign/logging';
 import { decode } from './codec';
+import { buildEnvelope } from './envelope';
 import { DeliveryContext, HandlerMap, RefusedEvent, RetryPolicy } from './port';
 
 /** What the adapters need to send a dead letter. */
@@ -71,28 +72,18 @@ async function sendToDlq(msg: RawMessage, group: string, reason: string, correla
   // Deterministic: a redelivered poison message yields the same dead letter, dropped downstream.
   const id = derivedEventId(target, `${msg.topic}/${msg.partition}/${msg.offset}`, discriminator);
   const raw = msg.value ?? Buffer.alloc(0);
-  const event = {
-    id,
-    type: target,
-    version: 1,
-    source: group,
-    time: new Date().toISOString(),
-    // A key that is no valid subject (control characters, too long) must not make the dead letter unpublishable.
-    subject: isIdentifier(msg.key) ? msg.key : `dead-letter:${id}`,
-    correlationId: correlationId ?? id,
-    causationId: null,
-    actor: { id: group, kind: 'service', authMethod: 'service' },
-    data: {
-      topic: msg.topic,
-      partition: msg.partition,
-      offset: msg.offset,
-      consumerGroup: group,
-      reason,
-      rawPreview: raw.subarray(0, 4096).toString('utf8'),
-      rawBytes: raw.length,
-      key: msg.key,
-    },
-  } as TopicMap[typeof target];
+  const data = {
+    topic: msg.topic,
+    partition: msg.partition,
+    offset: msg.offset,
+    consumerGroup: group,
+    reason,
+    rawPreview: raw.subarray(0, 4096).toString('utf8'),
+    rawBytes: raw.length,
+    key: msg.key,
+  };
+  // A key that is no valid subject (control characters, too long) must not make the dead letter unpublishable.
+  const event = buildEnvelope(target, data, group, { id, subject: isIdentifier(msg.key) ? msg.key : `dead-letter:${id}`, correlationId: correlationId ?? id });
   logger.warn({ topic: msg.topic, partition: msg.partition, offset: msg.offset, reason, correlationId: event.correlationId }, 'dead-lettered');
   await deadLetter(target, event);
 }

@@ -1,7 +1,8 @@
-import { AnyTopic, TopicMap } from '@countersign/contracts';
+import { AnyTopic, EventData, TopicMap } from '@countersign/contracts';
 import { createLogger, Logger } from '@countersign/logging';
 import { encode } from './codec';
 import { deliver, deliverBatch, Semaphore } from './dispatch';
+import { buildEnvelope, EmitOptions } from './envelope';
 import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, EventBus, HandlerMap, RetryPolicy, SubscribeOptions, Subscription } from './port';
 import { partitionFor } from './partitioner';
 
@@ -125,6 +126,8 @@ export interface InMemoryBusOptions {
   broker?: InMemoryBroker;
   retry?: Partial<RetryPolicy>;
   logger?: Logger;
+  /** The running service (or host): the `source` of what it emits. */
+  source?: string;
 }
 
 /**
@@ -136,11 +139,23 @@ export class InMemoryBus implements EventBus {
   private readonly retry: RetryPolicy;
   private readonly logger: Logger;
   private readonly subscriptions = new Set<Subscription>();
+  private readonly source: string;
 
   constructor(options: InMemoryBusOptions = {}) {
+    this.source = options.source ?? 'countersign-embedded';
     this.broker = options.broker ?? new InMemoryBroker();
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.logger = options.logger ?? createLogger('bus');
+  }
+
+  envelope<T extends AnyTopic>(topic: T, data: EventData<T>, options: EmitOptions): TopicMap[T] {
+    return buildEnvelope(topic, data, this.source, options);
+  }
+
+  async emit<T extends AnyTopic>(topic: T, data: EventData<T>, options: EmitOptions): Promise<TopicMap[T]> {
+    const event = this.envelope(topic, data, options);
+    await this.publish(topic, event);
+    return event;
   }
 
   async publish<T extends AnyTopic>(topic: T, event: TopicMap[T]): Promise<void> {

@@ -1,5 +1,7 @@
 export * from './port';
 export * from './codec';
+export { buildEnvelope, serviceActor } from './envelope';
+export type { EmitOptions, EventCause } from './envelope';
 export { InMemoryBus, InMemoryBroker } from './in-memory.bus';
 export { KafkaBus } from './kafka.bus';
 export { createTopics } from './kafka-topics';

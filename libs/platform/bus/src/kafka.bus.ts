@@ -1,14 +1,17 @@
-import { ALL_TOPICS, AnyTopic, TopicMap } from '@countersign/contracts';
+import { ALL_TOPICS, AnyTopic, EventData, TopicMap } from '@countersign/contracts';
 import { createLogger, Logger } from '@countersign/logging';
 import { Admin, Consumer, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { encode } from './codec';
 import { deliver, deliverBatch, Semaphore } from './dispatch';
+import { buildEnvelope, EmitOptions } from './envelope';
 import { createTopics } from './kafka-topics';
 import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, EventBus, RetryPolicy, SubscribeOptions, Subscription } from './port';
 
 export interface KafkaBusOptions {
   brokers: string[];
   clientId: string;
+  /** The running service: the `source` of what it emits (default: the client id). */
+  source?: string;
   /** Prepended to every topic and group on the wire, to isolate test runs on one broker. Empty in production. */
   namespace?: string;
   partitions?: number;
@@ -46,8 +49,10 @@ export class KafkaBus implements EventBus {
   private connected?: Promise<void>;
   private queue: Pending[] = [];
   private flushing = false;
+  private readonly source: string;
 
   constructor(private readonly options: KafkaBusOptions) {
+    this.source = options.source ?? options.clientId;
     this.logger = options.logger ?? createLogger('bus');
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.ns = options.namespace ? `${options.namespace}.` : '';
@@ -78,6 +83,16 @@ export class KafkaBus implements EventBus {
       await this.producer.connect();
     })();
     return this.connected;
+  }
+
+  envelope<T extends AnyTopic>(topic: T, data: EventData<T>, options: EmitOptions): TopicMap[T] {
+    return buildEnvelope(topic, data, this.source, options);
+  }
+
+  async emit<T extends AnyTopic>(topic: T, data: EventData<T>, options: EmitOptions): Promise<TopicMap[T]> {
+    const event = this.envelope(topic, data, options);
+    await this.publish(topic, event);
+    return event;
   }
 
   async publish<T extends AnyTopic>(topic: T, event: TopicMap[T]): Promise<void> {

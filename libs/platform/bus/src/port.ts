@@ -1,4 +1,5 @@
-import type { AnyTopic, TopicMap } from '@countersign/contracts';
+import type { AnyTopic, EventData, TopicMap } from '@countersign/contracts';
+import type { EmitOptions } from './envelope';
 
 /** Where a delivered event came from, and how many times this handler has been given it. */
 export interface DeliveryContext {
@@ -37,7 +38,14 @@ export interface Subscription {
  * poison messages (bad JSON, schema violation, oversized) sent to `<topic>.dlq` with a reason.
  */
 export interface EventBus {
-  /** Validates the event against its topic's schema and publishes it keyed by `event.subject`. */
+  /**
+   * Builds the event's envelope (id, version, source, time, subject, correlation, causation: see
+   * `EmitOptions`), validates it against its topic's schema and publishes it keyed by its subject; returns it.
+   */
+  emit<T extends AnyTopic>(topic: T, data: EventData<T>, options: EmitOptions): Promise<TopicMap[T]>;
+  /** The envelope `emit` would publish, without publishing it: for a service that must store an event before it publishes it. */
+  envelope<T extends AnyTopic>(topic: T, data: EventData<T>, options: EmitOptions): TopicMap[T];
+  /** Validates an event built before (by `envelope`, or stored) against its topic's schema and publishes it again, keyed by `event.subject`. */
   publish<T extends AnyTopic>(topic: T, event: TopicMap[T]): Promise<void>;
   /** Publishes bytes as they are, without validation: for tools, replays and poison-message tests. */
   publishRaw(topic: string, key: string | null, value: Buffer | string): Promise<void>;
