@@ -31,7 +31,7 @@ const boundaries = (allow = [], tests = false) => [
   },
 ];
 
-// One way to emit (docs/adr/0011): envelopes are built by the bus (`bus.emit(topic, data, { cause | subject })`),
+// One way to emit (docs/adr/0010): envelopes are built by the bus (`bus.emit(topic, data, { cause | subject })`),
 // topic names live only in the registry (libs/contracts/src/topics.ts). Production code only: tests may spell
 // wire names and build fixtures.
 const TOPIC_NAME = '^[a-z][a-z0-9-]*\\.[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)+\\.v[0-9]+(\\.(dlq|retry))?$';

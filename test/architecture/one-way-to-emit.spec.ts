@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-// real: ESLint with the workspace config; fake: nothing. The rules the house keeps about events (docs/adr/0011).
+// real: ESLint with the workspace config; fake: nothing. The rules the house keeps about events (docs/adr/0010).
 const root = join(__dirname, '../..');
 
 function lint(filePath: string, code: string): string[] {

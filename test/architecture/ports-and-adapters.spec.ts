@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import ts from 'typescript';
 
 // real: the workspace's TypeScript sources, read with the TypeScript parser; fake: nothing.
-// The convention (docs/adr/0011): an adapter lives in a file named for its technology
+// The convention (docs/adr/0010): an adapter lives in a file named for its technology
 // (`redis-…`, `pg-…`, `kafka…`, `in-memory-…`, `file-…`, `unleash-…`, `webhook…`), holding only the adapter
 // (classes `Redis…`, `Pg…`, `InMemory…`, …, and `create…` factories). A port — the interface and the domain
 // types a reader of the port needs — lives in a file of its own, so nobody opens the SQL to read it.
