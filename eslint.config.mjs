@@ -38,15 +38,21 @@ const TOPIC_NAME = '^[a-z][a-z0-9-]*\\.[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)+\\.v[
 const ONE_WAY_TO_EMIT = [
   'error',
   { selector: `Literal[value=/${TOPIC_NAME}/]`, message: 'A topic name outside the registry: use TOPICS (libs/contracts/src/topics.ts).' },
-  { selector: `TemplateLiteral[quasis.length=1] > TemplateElement[value.raw=/${TOPIC_NAME}/]`, message: 'A topic name outside the registry: use TOPICS (libs/contracts/src/topics.ts).' },
   {
-    selector: "ObjectExpression:has(> Property[key.name='causationId']):has(> Property[key.name='correlationId'])",
+    selector: `TemplateLiteral[quasis.length=1] > TemplateElement[value.raw=/${TOPIC_NAME}/]`,
+    message: 'A topic name outside the registry: use TOPICS (libs/contracts/src/topics.ts).',
+  },
+  {
+    // An envelope's chain fields plus its schema version; audit entries and API views carry the first two, not the third.
+    selector: "ObjectExpression:has(> Property[key.name='causationId']):has(> Property[key.name='correlationId']):has(> Property[key.name='version'])",
     message: 'A hand-built envelope: emit with bus.emit(topic, data, { cause } | { subject }) (or bus.envelope to store it first).',
   },
 ];
 
 export default [
-  { ignores: ['**/node_modules/**', '**/dist/**', '.stack/**', '.countersign/**', '.nx/**', 'infra/unleash/node_modules/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  {
+    ignores: ['**/node_modules/**', '**/dist/**', '.stack/**', '.countersign/**', '.nx/**', 'infra/unleash/node_modules/**', '**/*.js', '**/*.mjs', '**/*.cjs'],
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -59,7 +65,16 @@ export default [
   },
   {
     files: ['apps/**/*.ts', 'libs/**/*.ts', 'tools/**/*.ts', 'bench/**/*.ts'],
-    ignores: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/*.suite.ts', 'libs/testing/**', 'libs/contracts/src/topics.ts', 'libs/platform/bus/src/envelope.ts'],
+    ignores: [
+      '**/*.spec.ts',
+      '**/*.int-spec.ts',
+      '**/*.e2e-spec.ts',
+      '**/*.suite.ts',
+      'libs/testing/**',
+      'libs/contracts/src/topics.ts',
+      'libs/contracts/src/envelope.ts',
+      'libs/platform/bus/src/envelope.ts',
+    ],
     rules: { 'no-restricted-syntax': ONE_WAY_TO_EMIT },
   },
   {
@@ -67,7 +82,13 @@ export default [
     // may import each app's public entry (src/index.ts). Every other project importing an app fails.
     files: ['apps/embedded/**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': boundaries(['@countersign/orchestrator', '@countersign/policy-engine', '@countersign/review-queue', '@countersign/executor', '@countersign/audit-writer']),
+      '@nx/enforce-module-boundaries': boundaries([
+        '@countersign/orchestrator',
+        '@countersign/policy-engine',
+        '@countersign/review-queue',
+        '@countersign/executor',
+        '@countersign/audit-writer',
+      ]),
     },
   },
   {
@@ -87,7 +108,10 @@ export default [
   {
     files: ['apps/embedded/**/*.spec.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': boundaries(['@countersign/orchestrator', '@countersign/policy-engine', '@countersign/review-queue', '@countersign/executor', '@countersign/audit-writer'], true),
+      '@nx/enforce-module-boundaries': boundaries(
+        ['@countersign/orchestrator', '@countersign/policy-engine', '@countersign/review-queue', '@countersign/executor', '@countersign/audit-writer'],
+        true,
+      ),
     },
   },
 ];

@@ -36,7 +36,12 @@ function generate() {
         type: 'object',
         additionalProperties: false,
         required: ['amount', 'currency', 'reason'],
-        properties: { amount: { money: { currency: 'currency', minimum: 0 } }, currency: { type: 'string' }, reason: { type: 'string', maxLength: 2000 }, cmd: { type: 'string' } },
+        properties: {
+          amount: { money: { currency: 'currency', minimum: 0 } },
+          currency: { type: 'string' },
+          reason: { type: 'string', maxLength: 2000 },
+          cmd: { type: 'string' },
+        },
       },
     };
     scoring.push({ id: `score-${t}`, actionTypes: [type], when: { field: 'confidence', lt: 0.5 + (t % 5) / 20 }, points: 30 });
@@ -44,8 +49,21 @@ function generate() {
     cedarPolicies.push(`forbid(principal, action == Action::"${type}", resource) when { context.lowConfidence${t % 5} };`);
     for (let r = 0; r < RULES_PER_TYPE; r++) {
       const limit = 100 * (r + 1) + t;
-      rules.push({ id: `rule-${t}-${r}`, actionTypes: [type], when: { all: [{ field: 'parameters.amount', gt: limit }, { field: 'region', in: ['eu-west', 'us-east'] }] }, lane: r === 3 ? 'prohibited' : 'review', reason: `amount over ${limit}` });
-      cedarPolicies.push(`forbid(principal, action == Action::"${type}", resource) when { context.amount > ${limit} && ["eu-west", "us-east"].contains(context.region) };`);
+      rules.push({
+        id: `rule-${t}-${r}`,
+        actionTypes: [type],
+        when: {
+          all: [
+            { field: 'parameters.amount', gt: limit },
+            { field: 'region', in: ['eu-west', 'us-east'] },
+          ],
+        },
+        lane: r === 3 ? 'prohibited' : 'review',
+        reason: `amount over ${limit}`,
+      });
+      cedarPolicies.push(
+        `forbid(principal, action == Action::"${type}", resource) when { context.amount > ${limit} && ["eu-west", "us-east"].contains(context.region) };`,
+      );
     }
   }
   const contract = {
@@ -93,7 +111,13 @@ function main() {
     region: i % 3 ? 'eu-west' : 'ap-south',
     context: {},
   }));
-  const inputs: DecisionInputs = { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now: new Date('2026-11-24T10:00:00Z') };
+  const inputs: DecisionInputs = {
+    killSwitch: 'on',
+    degradationMode: 'normal',
+    trustStackHealthy: true,
+    autonomy: 'autonomous',
+    now: new Date('2026-11-24T10:00:00Z'),
+  };
 
   const parsed = cedar.preparsePolicySet('bench', { staticPolicies: cedarPolicies });
   if (parsed.type !== 'success') throw new Error(`cedar could not parse the policies: ${JSON.stringify(parsed)}`);
@@ -114,11 +138,14 @@ function main() {
 
   const ours = measure('Countersign evaluate (validation, masking, explanation)', ITERATIONS, (i) => void evaluate(compiled, proposals[i & 4095], inputs));
   const theirs = measure('Cedar statefulIsAuthorized (pre-parsed)', Math.floor(ITERATIONS / 5), (i) => void cedar.statefulIsAuthorized(cedarCalls[i & 4095]));
-  const row = (r: typeof ours) => process.stdout.write(`${r.name.padEnd(52)} p50 ${r.p50.toFixed(1)} µs   p99 ${r.p99.toFixed(1)} µs   ${Math.round(r.perSecond).toLocaleString('en')}/s\n`);
+  const row = (r: typeof ours) =>
+    process.stdout.write(`${r.name.padEnd(52)} p50 ${r.p50.toFixed(1)} µs   p99 ${r.p99.toFixed(1)} µs   ${Math.round(r.perSecond).toLocaleString('en')}/s\n`);
   process.stdout.write('\n');
   row(ours);
   row(theirs);
-  process.stdout.write(`ratio: Countersign is ${(theirs.p50 / ours.p50).toFixed(1)}× faster than Cedar per decision at p50, ${(ours.perSecond / theirs.perSecond).toFixed(1)}× in decisions/s   (goal ≥ 20× at p50, validation included)\n`);
+  process.stdout.write(
+    `ratio: Countersign is ${(theirs.p50 / ours.p50).toFixed(1)}× faster than Cedar per decision at p50, ${(ours.perSecond / theirs.perSecond).toFixed(1)}× in decisions/s   (goal ≥ 20× at p50, validation included)\n`,
+  );
 }
 
 main();

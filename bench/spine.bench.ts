@@ -87,14 +87,23 @@ async function main() {
   const ns = uniqueName('bench');
   const sink = await startWebhookSink();
   process.stdout.write(`starting the five services (namespace ${ns})…\n`);
-  const stack = await startDistributed({ namespace: ns, webhookUrl: sink.url, actionTypes: ['ticket.tag'], dir: join(__dirname, '../.stack/bench', ns), logLevel: process.env.BENCH_LOG_LEVEL ?? 'info' });
-  const bus = new KafkaBus({ brokers, clientId: 'bench', namespace: ns, logger: pino({ level: 'silent' }) });
+  const stack = await startDistributed({
+    namespace: ns,
+    webhookUrl: sink.url,
+    actionTypes: ['ticket.tag'],
+    dir: join(__dirname, '../.stack/bench', ns),
+    logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
+  });
+  const bus = new KafkaBus({ brokers, clientId: 'bench', source: 'bench', namespace: ns, logger: pino({ level: 'silent' }) });
   await bus.connect();
   const db = new Client({ connectionString: stack.env.DATABASE_URL });
   await db.connect();
   /** Actions since `since` that reached an outcome (executed, or failed) and are in the audit store. */
   const finishedAudited = async (since: string) =>
-    Number((await db.query(`SELECT count(*) FROM audit_log WHERE type = ANY($1) AND event_time >= $2`, [[TOPICS.actionExecuted, TOPICS.actionFailed], since])).rows[0].count);
+    Number(
+      (await db.query(`SELECT count(*) FROM audit_log WHERE type = ANY($1) AND event_time >= $2`, [[TOPICS.actionExecuted, TOPICS.actionFailed], since]))
+        .rows[0].count,
+    );
   /** Waits until `n` actions since `since` have an outcome; stops the run if nothing moves for a minute. */
   const outcomes = async (n: number, since: string, stepMs: number) => {
     let seen = -1;
@@ -108,9 +117,8 @@ async function main() {
     }
   };
   const submit = (i: number, time = new Date()) => {
-    const id = newId();
     // Signed by the agent's key, as every submission must be (docs/adr/0008); signing is part of what an agent pays.
-    const event = { id: newId(), type: TOPICS.proposalSubmitted, version: 1, source: 'bench', time: time.toISOString(), subject: id, correlationId: id, causationId: null, actor: { id: 'support-copilot', kind: 'agent' as const }, data: proposalData(i) } as const;
+    const event = bus.envelope(TOPICS.proposalSubmitted, proposalData(i), { subject: newId(), actor: { id: 'support-copilot', kind: 'agent' }, time });
     return bus.publish(TOPICS.proposalSubmitted, signSubmission(event, stack.signingKeys.agent.keyId, stack.signingKeys.agent.privateKey));
   };
   /** Offers `rate` proposals/s for `seconds`; latency per action: the proposal's timestamp → its executed event's append to the audit store. */
@@ -162,14 +170,21 @@ async function main() {
     line('raw kafkajs produce→consume (baseline)', `${raw.toFixed(0)} msg/s`);
     line('Countersign autonomous lane, proposal→executed+audited', `${spine.toFixed(0)} actions/s`);
     line('ratio (Countersign / raw hop)', `${((spine / raw) * 100).toFixed(1)} %   (goal later: ≥ 25 %)`);
-    for (const l of [idle, loaded]) line(`end-to-end latency at ${l.offered.toFixed(0)}/s offered (${l.lat.length} actions)`, `p50 ${pct(l.lat, 50).toFixed(1)} ms   p99 ${pct(l.lat, 99).toFixed(1)} ms   (goal later: p99 ≤ 50 ms at 1,000/s)`);
+    for (const l of [idle, loaded])
+      line(
+        `end-to-end latency at ${l.offered.toFixed(0)}/s offered (${l.lat.length} actions)`,
+        `p50 ${pct(l.lat, 50).toFixed(1)} ms   p99 ${pct(l.lat, 99).toFixed(1)} ms   (goal later: p99 ≤ 50 ms at 1,000/s)`,
+      );
     if (cpuPerAction.every((c) => !Number.isNaN(c.ms))) {
       line('CPU per action (throughput phase), by service', cpuPerAction.map((c) => `${c.name} ${c.ms.toFixed(2)}`).join(', ') + ' ms');
       line('', `all five: ${cpuPerAction.reduce((t, c) => t + c.ms, 0).toFixed(2)} ms per action`);
     }
     const failed = Number((await db.query(`SELECT count(*) FROM audit_log WHERE type = $1`, [TOPICS.actionFailed])).rows[0].count);
     line('actions failed or outcome unknown (must be 0)', String(failed));
-    line('effects on the target (must equal actions)', `${new Set(sink.receipts.map((r) => r.idempotencyKey)).size} distinct, ${sink.receipts.length} deliveries`);
+    line(
+      'effects on the target (must equal actions)',
+      `${new Set(sink.receipts.map((r) => r.idempotencyKey)).size} distinct, ${sink.receipts.length} deliveries`,
+    );
   } finally {
     await db.end();
     await bus.deleteNamespaceTopics();

@@ -6,7 +6,11 @@ import { join } from 'node:path';
 // real: Debian's docker-compose 1.29, validating offline (no Docker engine is needed for `config`).
 const root = join(__dirname, '..');
 const validate = (file: string) =>
-  spawnSync('docker-compose', ['-f', file, 'config', '-q'], { cwd: root, encoding: 'utf8', env: { ...process.env, UNLEASH_ADMIN_TOKEN: 'x', UNLEASH_CLIENT_TOKEN: 'y' } });
+  spawnSync('docker-compose', ['-f', file, 'config', '-q'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, UNLEASH_ADMIN_TOKEN: 'x', UNLEASH_CLIENT_TOKEN: 'y' },
+  });
 
 describe('docker-compose.yml', () => {
   it('is a valid compose file describing the same stack', () => {

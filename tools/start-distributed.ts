@@ -16,8 +16,9 @@ async function main() {
     await stack.startInstance(also, `${also}-2`);
   }
   process.stdout.write(
-    `Countersign (distributed) is running:\n${Object.entries(stack.urls).map(([k, v]) => `  ${k.padEnd(14)} ${v}`).join('\n')}\n` +
-      `Tokens: ${join(dir, 'tokens')}/<agent|reviewer|auditor>   Logs: ${join(dir, 'logs')}   Target sink: ${sink.url}\n`,
+    `Countersign (distributed) is running:\n${Object.entries(stack.urls)
+      .map(([k, v]) => `  ${k.padEnd(14)} ${v}`)
+      .join('\n')}\n` + `Tokens: ${join(dir, 'tokens')}/<agent|reviewer|auditor>   Logs: ${join(dir, 'logs')}   Target sink: ${sink.url}\n`,
   );
   const stop = async () => {
     await stack.stop();

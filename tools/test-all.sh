@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole suite, as CI runs it (`npm test`): start the real stack (installing what is missing),
-# type-check, lint, then unit, integration and end-to-end tests and the contract's own test table.
+# type-check, lint, format check, then unit, integration and end-to-end tests and the contract's own test table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KAFKAJS_NO_PARTITIONER_WARNING=1 NX_DAEMON=false
@@ -9,6 +9,7 @@ mkdir -p .stack
 bash infra/stack.sh up
 npm run -s typecheck
 npm run -s lint
+npm run -s format:check   # Prettier decides the layout (.prettierrc.json); `npm run format` fixes it
 status=0
 npx jest --ci --json --outputFile=.stack/jest-report.json || status=$?
 # The project's operational contract against its own table, as a reviewer of a contract change would run it.

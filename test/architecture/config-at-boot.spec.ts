@@ -14,17 +14,21 @@ const boot = (app: string, env: Record<string, string>) =>
   });
 
 describe('configuration is validated at boot', () => {
-  it.each(['orchestrator', 'policy-engine', 'review-queue', 'executor', 'audit-writer'])('%s stops with one clear line when settings are missing or malformed', (app) => {
-    const run = boot(app, { PORT: 'eighty', KAFKA_BROKERS: '127.0.0.1:1', AUTH_TOKENS_FILE: '/nonexistent' });
-    expect(run.status).toBe(1);
-    const lines = run.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^config: .*PORT/);
-    expect(run.stdout).toBe('');
-  }, 60_000);
+  it.each(['orchestrator', 'policy-engine', 'review-queue', 'executor', 'audit-writer'])(
+    '%s stops with one clear line when settings are missing or malformed',
+    (app) => {
+      const run = boot(app, { PORT: 'eighty', KAFKA_BROKERS: '127.0.0.1:1', AUTH_TOKENS_FILE: '/nonexistent' });
+      expect(run.status).toBe(1);
+      const lines = run.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^config: .*PORT/);
+      expect(run.stdout).toBe('');
+    },
+    60_000,
+  );
 
   it('stops the review queue when its data key is missing or not 256 bits', () => {
-    const common = { KAFKA_BROKERS: '127.0.0.1:1', AUTH_TOKENS_FILE: '/x', REDIS_URL: 'redis://127.0.0.1:1', APPROVAL_SIGNING_KEY_FILE: '/x', APPROVAL_SIGNING_KEY_ID: 'k' };
+    const common = { KAFKA_BROKERS: '127.0.0.1:1', AUTH_TOKENS_FILE: '/x', REDIS_URL: 'redis://127.0.0.1:1', APPROVAL_SIGNING_KEYS_FILE: '/x' };
     const short = join(mkdtempSync(join(tmpdir(), 'countersign-key-')), 'review-data.key');
     writeFileSync(short, Buffer.alloc(16).toString('base64'));
     expect(boot('review-queue', common).stderr.trim()).toBe('config: REVIEW_DATA_KEY_FILE: required');

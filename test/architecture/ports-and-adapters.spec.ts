@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import ts from 'typescript';
@@ -13,11 +13,13 @@ const ADAPTER_FILE = /^(redis|pg|postgres|kafka|in-memory|file|unleash|webhook)[
 const ADAPTER_NAME = /^(Redis|Pg|Postgres|Kafka|InMemory|File|Unleash|Webhook)[A-Z]|^create[A-Z]/;
 
 const aliases = Object.fromEntries(
-  Object.entries((JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8')) as { compilerOptions: { paths: Record<string, string[]> } }).compilerOptions.paths).map(([a, [p]]) => [a, join(root, p)]),
+  Object.entries(
+    (JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8')) as { compilerOptions: { paths: Record<string, string[]> } }).compilerOptions.paths,
+  ).map(([a, [p]]) => [a, join(root, p)]),
 );
 const sources = execFileSync('git', ['ls-files', '-co', '--exclude-standard', 'apps/*.ts', 'libs/*.ts'], { cwd: root, encoding: 'utf8' })
   .split('\n')
-  .filter((f) => f.endsWith('.ts') && !/\.(spec|int-spec|e2e-spec|suite)\.ts$/.test(f) && !f.startsWith('libs/testing/'));
+  .filter((f) => f.endsWith('.ts') && !/\.(spec|int-spec|e2e-spec|suite)\.ts$/.test(f) && !f.startsWith('libs/testing/') && existsSync(join(root, f)));
 
 function resolveImport(from: string, spec: string): string | undefined {
   const base = spec.startsWith('.') ? resolve(dirname(join(root, from)), spec) : aliases[spec];

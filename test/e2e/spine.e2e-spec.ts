@@ -4,12 +4,13 @@ import canonicalize from 'canonicalize';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import pino from 'pino';
-import { signApproval, signingKeyFromPem } from '@countersign/approval';
+import { signApproval } from '@countersign/approval';
+import { loadSigningKeys } from '@countersign/keys';
 import { KafkaBus } from '@countersign/bus';
 import { newId, signSubmission, TOPICS } from '@countersign/contracts';
 import { call, DEFAULT_PRINCIPALS, eventually, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
 import { readdirSync, readFileSync } from 'node:fs';
-import { entryBytes, leafHash, TreeHead, verifierKeyFromPem, verifyInclusion, verifySegment } from '@countersign/audit-chain';
+import { entryBytes, leafHash, TreeHead, verifyInclusion, verifySegment } from '@countersign/audit-chain';
 
 // real: Apache Kafka, Redis, PostgreSQL, Unleash (infra/stack.sh), the five services as separate processes;
 // fake: the target system (a local webhook sink that records what it receives).
@@ -63,12 +64,19 @@ describe('Countersign end to end on the real stack', () => {
   };
   const action = async (id: string) => (await call('GET', `${api()}/v1/actions/${id}`, undefined, stack.tokens.agent)).body;
   const waitStatus = (id: string, status: string) =>
-    eventually(async () => {
-      const view = await action(id);
-      expect(view.status).toBe(status);
-      return view;
-    }, 60_000, 100);
-  const audit = async (query: string) => (await call('GET', `${stack.urls['audit-writer']}/v1/audit/entries?${query}`, undefined, stack.tokens.auditor)).body.entries as Array<Record<string, unknown>>;
+    eventually(
+      async () => {
+        const view = await action(id);
+        expect(view.status).toBe(status);
+        return view;
+      },
+      60_000,
+      100,
+    );
+  const audit = async (query: string) =>
+    (await call('GET', `${stack.urls['audit-writer']}/v1/audit/entries?${query}`, undefined, stack.tokens.auditor)).body.entries as Array<
+      Record<string, unknown>
+    >;
 
   beforeAll(async () => {
     sink = await startWebhookSink();
@@ -94,7 +102,9 @@ describe('Countersign end to end on the real stack', () => {
 
   it('autonomous: executed once and audited, with the correlation id on every entry', async () => {
     const correlationId = `corr-${newId()}`;
-    const id = await submit(proposal('support.reply', 'ticket-1001', { body: 'Your parcel ships tomorrow.' }), stack.tokens.agent, { 'X-Correlation-Id': correlationId });
+    const id = await submit(proposal('support.reply', 'ticket-1001', { body: 'Your parcel ships tomorrow.' }), stack.tokens.agent, {
+      'X-Correlation-Id': correlationId,
+    });
     const view = await waitStatus(id, 'executed');
     expect(view.lane).toBe('autonomous');
     expect(sink.effects(id)).toBe(1);
@@ -134,17 +144,30 @@ describe('Countersign end to end on the real stack', () => {
     expect(missingReason.body.message).toContain('reason');
 
     const shown = (await call('GET', `${stack.urls['review-queue']}/v1/reviews/${id}`, undefined, stack.tokens.reviewer)).body as { shownDigest: string };
-    const stale = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, { reason: 'photo shows the damage', shownDigest: '0'.repeat(64) }, stack.tokens.reviewer);
+    const stale = await call(
+      'POST',
+      `${stack.urls['review-queue']}/v1/reviews/${id}/approve`,
+      { reason: 'photo shows the damage', shownDigest: '0'.repeat(64) },
+      stack.tokens.reviewer,
+    );
     expect(stale.status).toBe(409);
     expect(stale.body.message).toMatch(/changed since it was shown/);
-    const approved = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, { reason: 'photo shows the damage', shownDigest: shown.shownDigest }, stack.tokens.reviewer);
+    const approved = await call(
+      'POST',
+      `${stack.urls['review-queue']}/v1/reviews/${id}/approve`,
+      { reason: 'photo shows the damage', shownDigest: shown.shownDigest },
+      stack.tokens.reviewer,
+    );
     expect(approved.status).toBe(200);
     await waitStatus(id, 'executed');
     expect(sink.effects(id)).toBe(1);
     await eventually(async () => {
       const entries = await audit(`actionId=${id}&type=${TOPICS.reviewDecided}`);
       expect(entries).toHaveLength(1);
-      expect(entries[0]).toMatchObject({ actor: { id: 'alice', kind: 'human' }, data: { decision: 'approved', reason: 'photo shows the damage', shownDigest: shown.shownDigest } });
+      expect(entries[0]).toMatchObject({
+        actor: { id: 'alice', kind: 'human' },
+        data: { decision: 'approved', reason: 'photo shows the damage', shownDigest: shown.shownDigest },
+      });
       // The audit trail keeps exactly what the reviewer was shown, and its digest proves it.
       const data = entries[0].data as { shown: unknown; shownDigest: string };
       expect(createHash('sha256').update(canonicalize(data.shown)!).digest('hex')).toBe(data.shownDigest);
@@ -155,7 +178,9 @@ describe('Countersign end to end on the real stack', () => {
   it('review: rejected, never executed', async () => {
     const id = await submit(proposal('support.refund', `order-${newId()}`, { amount: 900, currency: 'EUR', reason: 'unclear' }));
     await waitStatus(id, 'in_review');
-    await eventually(async () => expect((await call('GET', `${stack.urls['review-queue']}/v1/reviews/${id}`, undefined, stack.tokens.reviewer)).status).toBe(200));
+    await eventually(async () =>
+      expect((await call('GET', `${stack.urls['review-queue']}/v1/reviews/${id}`, undefined, stack.tokens.reviewer)).status).toBe(200),
+    );
     const rejected = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/reject`, { reason: 'no evidence of damage' }, stack.tokens.reviewer2);
     expect(rejected.status).toBe(200);
     await waitStatus(id, 'rejected');
@@ -170,7 +195,9 @@ describe('Countersign end to end on the real stack', () => {
     const email = 'jane.doe@example.org';
     const iban = 'DE89370400440532013000';
     const secrets = [card, card.replace(/ /g, ''), email, iban];
-    const id = await submit(proposal('support.refund', `order-${newId()}`, { amount: 520, currency: 'EUR', reason: `refund to ${iban}, receipt to ${email}`, card }));
+    const id = await submit(
+      proposal('support.refund', `order-${newId()}`, { amount: 520, currency: 'EUR', reason: `refund to ${iban}, receipt to ${email}`, card }),
+    );
     await waitStatus(id, 'in_review');
     const shown = await eventually(async () => {
       const res = await call('GET', `${stack.urls['review-queue']}/v1/reviews/${id}`, undefined, stack.tokens.reviewer);
@@ -178,7 +205,12 @@ describe('Countersign end to end on the real stack', () => {
       return res.body as { shownDigest: string };
     });
     expect(JSON.stringify(shown)).toContain('[card …1111]');
-    const approved = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, { reason: 'card holder confirmed', shownDigest: shown.shownDigest }, stack.tokens.reviewer);
+    const approved = await call(
+      'POST',
+      `${stack.urls['review-queue']}/v1/reviews/${id}/approve`,
+      { reason: 'card holder confirmed', shownDigest: shown.shownDigest },
+      stack.tokens.reviewer,
+    );
     expect(approved.status).toBe(200);
     await waitStatus(id, 'executed');
     // Execution needs the real values, and gets them.
@@ -189,7 +221,9 @@ describe('Countersign end to end on the real stack', () => {
     try {
       const rows = await eventually(async () => {
         const { rows } = await db.query<{ entry_json: string }>(`SELECT entry_json::text FROM audit_log WHERE entry_json::text LIKE '%' || $1 || '%'`, [id]);
-        expect(rows.map((r) => JSON.parse(r.entry_json).topic)).toEqual(expect.arrayContaining([TOPICS.actionProposed, TOPICS.reviewDecided, TOPICS.actionExecuted]));
+        expect(rows.map((r) => JSON.parse(r.entry_json).topic)).toEqual(
+          expect.arrayContaining([TOPICS.actionProposed, TOPICS.reviewDecided, TOPICS.actionExecuted]),
+        );
         return rows;
       });
       for (const secret of secrets) expect(rows.filter((r) => r.entry_json.includes(secret))).toEqual([]);
@@ -288,10 +322,14 @@ describe('Countersign end to end on the real stack', () => {
     await bus.publish(TOPICS.proposalSubmitted, submission(unsigned));
     await waitStatus(id, 'executed');
     expect(sink.effects(id)).toBe(1);
-    expect((await audit(`correlationId=corr-${id}`)).find((e) => e.type === TOPICS.actionProposed)).toMatchObject({ actor: { id: 'support-copilot', authMethod: 'signature' } });
+    expect((await audit(`correlationId=corr-${id}`)).find((e) => e.type === TOPICS.actionProposed)).toMatchObject({
+      actor: { id: 'support-copilot', authMethod: 'signature' },
+    });
     await eventually(async () => {
       const entries = await audit(`correlationId=corr-${unsigned}`);
-      expect(entries.find((e) => e.type === `${TOPICS.proposalSubmitted}.dlq`)?.data).toMatchObject({ reason: expect.stringMatching(/^unauthenticated proposer: the submission is not signed/) });
+      expect(entries.find((e) => e.type === `${TOPICS.proposalSubmitted}.dlq`)?.data).toMatchObject({
+        reason: expect.stringMatching(/^unauthenticated proposer: the submission is not signed/),
+      });
       expect(entries.some((e) => e.type === TOPICS.actionProposed)).toBe(false);
     });
     expect(sink.effects(unsigned)).toBe(0);
@@ -308,9 +346,16 @@ describe('Countersign end to end on the real stack', () => {
       return res.body as { digest: string; decisionEventId: string; correlationId: string };
     });
     // A genuinely signed approval, but of action A, sent as the approval of action B.
-    const key = signingKeyFromPem(stack.keys.kid, readFileSync(stack.keys.signingKeyFile, 'utf8'));
+    const [key] = loadSigningKeys(stack.keys.signingKeysFile);
     const now = new Date();
-    const token = signApproval(key, { actionId: a, digest: itemB.digest, approvers: ['alice'], reasons: ['x'], issuedAt: now.toISOString(), expiresAt: new Date(now.getTime() + 60_000).toISOString() });
+    const token = signApproval(key, {
+      actionId: a,
+      digest: itemB.digest,
+      approvers: ['alice'],
+      reasons: ['x'],
+      issuedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + 60_000).toISOString(),
+    });
     await bus.publish(TOPICS.reviewDecided, {
       id: newId(),
       type: TOPICS.reviewDecided,
@@ -373,7 +418,7 @@ describe('Countersign end to end on the real stack', () => {
   it('the audit trail is a signed Merkle log: a segment export and an inclusion proof verify offline', async () => {
     const id = await submit(proposal('support.reply', `ticket-${newId()}`, { body: 'audited' }));
     await waitStatus(id, 'executed');
-    const keys = stack.headKeys.map((k) => verifierKeyFromPem(k.keyId, k.publicPem, k.notBefore, k.notAfter));
+    const keys = stack.headKeys;
     // Heads come every second while anything is new; wait for one that covers the executed event.
     const executedIndex = await eventually(async () => {
       const [executed] = await audit(`actionId=${id}&type=${TOPICS.actionExecuted}`);
@@ -384,15 +429,35 @@ describe('Countersign end to end on the real stack', () => {
     const res = await fetch(`${stack.urls['audit-writer']}/v1/audit/segment`, { headers: { Authorization: `Bearer ${stack.tokens.auditor}` } });
     expect(res.status).toBe(200);
     const segment = await res.text();
-    const wormHeads = readdirSync(join(stack.env.AUDIT_HEAD_STORE_DIR)).map((f) => JSON.parse(readFileSync(join(stack.env.AUDIT_HEAD_STORE_DIR, f), 'utf8')) as TreeHead);
-    const verified = verifySegment(segment, keys, wormHeads.filter((h) => h.treeSize <= Number(/"treeSize":(\d+)/.exec(segment.trimEnd().split('\n').pop()!)![1])));
+    const wormHeads = readdirSync(join(stack.env.AUDIT_HEAD_STORE_DIR)).map(
+      (f) => JSON.parse(readFileSync(join(stack.env.AUDIT_HEAD_STORE_DIR, f), 'utf8')) as TreeHead,
+    );
+    const verified = verifySegment(
+      segment,
+      keys,
+      wormHeads.filter((h) => h.treeSize <= Number(/"treeSize":(\d+)/.exec(segment.trimEnd().split('\n').pop()!)![1])),
+    );
     expect(verified).toMatchObject({ ok: true });
     // The same log with one entry changed no longer verifies, and the index is named.
     const tampered = segment.replace(/"body":"audited"/, '"body":"changed"');
     expect(verifySegment(tampered, keys)).toMatchObject({ ok: false, firstBadIndex: expect.any(Number) });
-    const proof = (await call('GET', `${stack.urls['audit-writer']}/v1/audit/proof/${executedIndex}`, undefined, stack.tokens.auditor)).body as { leafHash: string; proof: string[]; root: string; treeSize: number; entry: unknown };
+    const proof = (await call('GET', `${stack.urls['audit-writer']}/v1/audit/proof/${executedIndex}`, undefined, stack.tokens.auditor)).body as {
+      leafHash: string;
+      proof: string[];
+      root: string;
+      treeSize: number;
+      entry: unknown;
+    };
     expect(leafHash(entryBytes(proof.entry)).toString('hex')).toBe(proof.leafHash);
-    expect(verifyInclusion(Buffer.from(proof.leafHash, 'hex'), executedIndex, proof.treeSize, proof.proof.map((h) => Buffer.from(h, 'hex')), Buffer.from(proof.root, 'hex'))).toBe(true);
+    expect(
+      verifyInclusion(
+        Buffer.from(proof.leafHash, 'hex'),
+        executedIndex,
+        proof.treeSize,
+        proof.proof.map((h) => Buffer.from(h, 'hex')),
+        Buffer.from(proof.root, 'hex'),
+      ),
+    ).toBe(true);
     // Only auditors read the audit trail.
     expect((await call('GET', `${stack.urls['audit-writer']}/v1/audit/heads`, undefined, stack.tokens.reviewer)).status).toBe(403);
   });
@@ -437,7 +502,7 @@ describe('Countersign end to end on the real stack', () => {
     // The second admin rejects it.
     const rejected = await call('POST', `${changes}/${rogue.id}/reject`, { reason: 'legal statements are made by people' }, stack.tokens.admin2);
     expect(rejected.status).toBe(200);
-    expect(rejected.body).toMatchObject({ status: 'rejected', decidedBy: 'grace' });
+    expect(rejected.body).toMatchObject({ status: 'rejected', decider: 'grace' });
 
     // A change the second admin approves, naming the digest they reviewed, is applied, and proposals are decided under it.
     const next = text.replace(`version: ${before}`, 'version: 2026.12.0-e2e');
@@ -447,7 +512,7 @@ describe('Countersign end to end on the real stack', () => {
     const approval = { digest: reviewed.digest, reason: 'diff reviewed: no decision changes' };
     const approved = await call('POST', `${changes}/${bump.id}/approve`, approval, stack.tokens.admin2);
     expect(approved.status).toBe(200);
-    expect(approved.body).toMatchObject({ status: 'approved', requestedBy: 'ada', decidedBy: 'grace' });
+    expect(approved.body).toMatchObject({ status: 'approved', requestedBy: 'ada', decider: 'grace' });
     await eventually(async () => expect((await running()).version).toBe('2026.12.0-e2e'));
     const id = await submit(proposal('support.reply', `ticket-${newId()}`, { body: 'under the new version' }));
     const view = await waitStatus(id, 'executed');
@@ -460,7 +525,11 @@ describe('Countersign end to end on the real stack', () => {
       expect(await audit(`correlationId=${rogue.id}`)).toEqual(
         expect.arrayContaining([
           expect.objectContaining({ type: TOPICS.changeRequested, actor: expect.objectContaining({ id: 'ada' }) }),
-          expect.objectContaining({ type: TOPICS.changeDecided, actor: expect.objectContaining({ id: 'grace' }), data: expect.objectContaining({ decision: 'rejected' }) }),
+          expect.objectContaining({
+            type: TOPICS.changeDecided,
+            actor: expect.objectContaining({ id: 'grace' }),
+            data: expect.objectContaining({ decision: 'rejected' }),
+          }),
         ]),
       );
       const refusals = await audit(`type=${TOPICS.requestRejected}&actor=ada`);

@@ -54,28 +54,33 @@ export async function fuzzApi(runs: number, seed?: number, onProgress?: (done: n
   let n = 0;
   try {
     await fc.assert(
-      fc.asyncProperty(requestBody(AGENT_ID), fc.oneof({ weight: 19, arbitrary: fc.constant(token) }, { weight: 1, arbitrary: fc.constantFrom('', 'not-a-token', `${token}x`) }), async ({ kind, body }, bearer) => {
-        const correlationId = `fuzz-${++n}`;
-        const res = await fetch(`${running.url}/v1/proposals`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', 'X-Correlation-Id': correlationId, ...(bearer ? { Authorization: `Bearer ${bearer}` } : {}) },
-          body,
-        });
-        const text = await res.text();
-        byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
-        if (n % 1000 === 0) onProgress?.(n);
-        if (!ALLOWED.has(res.status)) throw new Error(`${kind} body answered ${res.status}: ${text.slice(0, 300)}`);
-        if (res.status !== 202) {
-          rejected.push(correlationId);
-          return;
-        }
-        if (kind === 'duplicate-key' || kind === 'invalid-utf8' || kind === 'bytes') throw new Error(`a ${kind} body was accepted: ${body.toString('utf8').slice(0, 300)}`);
-        const parsed = ProposalSchema.safeParse(JSON.parse(body.toString('utf8')));
-        if (!parsed.success) throw new Error(`a proposal failing its schema was accepted: ${body.toString('utf8').slice(0, 300)}`);
-        const issues = checkParameters(compiled, parsed.data);
-        if (issues.length) throw new Error(`a proposal with invalid parameters (${issues[0].pointer} ${issues[0].rule}) was accepted`);
-        accepted.push((JSON.parse(text) as { actionId: string }).actionId);
-      }),
+      fc.asyncProperty(
+        requestBody(AGENT_ID),
+        fc.oneof({ weight: 19, arbitrary: fc.constant(token) }, { weight: 1, arbitrary: fc.constantFrom('', 'not-a-token', `${token}x`) }),
+        async ({ kind, body }, bearer) => {
+          const correlationId = `fuzz-${++n}`;
+          const res = await fetch(`${running.url}/v1/proposals`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', 'X-Correlation-Id': correlationId, ...(bearer ? { Authorization: `Bearer ${bearer}` } : {}) },
+            body,
+          });
+          const text = await res.text();
+          byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
+          if (n % 1000 === 0) onProgress?.(n);
+          if (!ALLOWED.has(res.status)) throw new Error(`${kind} body answered ${res.status}: ${text.slice(0, 300)}`);
+          if (res.status !== 202) {
+            rejected.push(correlationId);
+            return;
+          }
+          if (kind === 'duplicate-key' || kind === 'invalid-utf8' || kind === 'bytes')
+            throw new Error(`a ${kind} body was accepted: ${body.toString('utf8').slice(0, 300)}`);
+          const parsed = ProposalSchema.safeParse(JSON.parse(body.toString('utf8')));
+          if (!parsed.success) throw new Error(`a proposal failing its schema was accepted: ${body.toString('utf8').slice(0, 300)}`);
+          const issues = checkParameters(compiled, parsed.data);
+          if (issues.length) throw new Error(`a proposal with invalid parameters (${issues[0].pointer} ${issues[0].rule}) was accepted`);
+          accepted.push((JSON.parse(text) as { actionId: string }).actionId);
+        },
+      ),
       { numRuns: runs, seed },
     );
 
@@ -83,7 +88,11 @@ export async function fuzzApi(runs: number, seed?: number, onProgress?: (done: n
     await until(
       'rejections missing from the audit trail',
       () => {
-        const audited = new Set(auditEntries(home).filter((e) => e.entry.eventType === 'security.request.rejected.v1').map((e) => e.entry.correlationId));
+        const audited = new Set(
+          auditEntries(home)
+            .filter((e) => e.entry.eventType === 'security.request.rejected.v1')
+            .map((e) => e.entry.correlationId),
+        );
         const missing = rejected.filter((c) => !audited.has(c));
         return missing.length ? `${missing.length} of ${rejected.length}, e.g. ${missing.slice(0, 3).join(', ')}` : undefined;
       },
@@ -94,7 +103,10 @@ export async function fuzzApi(runs: number, seed?: number, onProgress?: (done: n
       'accepted actions stuck in proposed',
       async () => {
         const views = await Promise.all(
-          accepted.map(async (id) => (await (await fetch(`${running.url}/v1/actions/${id}`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { status: string }),
+          accepted.map(
+            async (id) =>
+              (await (await fetch(`${running.url}/v1/actions/${id}`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { status: string },
+          ),
         );
         const stuck = accepted.filter((_, i) => views[i].status === 'proposed');
         return stuck.length ? `${stuck.length} of ${accepted.length}, e.g. ${stuck.slice(0, 3).join(', ')}` : undefined;

@@ -7,7 +7,13 @@ import { mutatedProposal } from './proposals.arbitrary';
 const compiled = compileContract(loadContractFile(join(__dirname, '../../apps/policy-engine/contract/countersign.contract.yaml')));
 
 // The most permissive inputs: only the proposal itself can keep it out of the autonomous lane.
-const inputs: DecisionInputs = { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now: new Date('2026-11-24T10:00:00Z') };
+const inputs: DecisionInputs = {
+  killSwitch: 'on',
+  degradationMode: 'normal',
+  trustStackHealthy: true,
+  autonomy: 'autonomous',
+  now: new Date('2026-11-24T10:00:00Z'),
+};
 
 export interface EngineFuzzResult {
   cases: number;
@@ -28,7 +34,8 @@ export function fuzzEngine(runs: number, seed?: number): EngineFuzzResult {
       const issues = parsed.success ? checkParameters(compiled, parsed.data) : [];
       const decision = evaluate(compiled, candidate as unknown as ProposalInput, inputs);
       if (!parsed.success || issues.length) invalid++;
-      if (!parsed.success && decision.lane === 'autonomous') throw new Error(`a proposal that fails its schema was decided autonomous: ${JSON.stringify(candidate).slice(0, 300)}`);
+      if (!parsed.success && decision.lane === 'autonomous')
+        throw new Error(`a proposal that fails its schema was decided autonomous: ${JSON.stringify(candidate).slice(0, 300)}`);
       if (issues.length && decision.lane !== 'prohibited') {
         throw new Error(`invalid parameters (${issues.map((i) => `${i.pointer} ${i.rule}`).join('; ')}) were decided ${decision.lane}`);
       }

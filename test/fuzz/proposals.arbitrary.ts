@@ -45,7 +45,11 @@ const nasty = fc.constantFrom<unknown>(
   'countersign.audit_log',
 );
 
-const anyValue = fc.oneof({ weight: 2, arbitrary: nasty }, { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 3 }) }, { weight: 1, arbitrary: fc.string({ maxLength: 40, unit: 'binary' }) });
+const anyValue = fc.oneof(
+  { weight: 2, arbitrary: nasty },
+  { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 40, unit: 'binary' }) },
+);
 
 const paths = fc.oneof(
   fc.constantFrom(
@@ -63,18 +67,28 @@ const paths = fc.oneof(
     ['context'],
     ['scopedToken'],
   ),
-  fc.tuple(fc.constant('parameters'), fc.oneof(fc.constantFrom('amount', 'currency', 'body', 'fields', 'destination', 'recipients', 'card', 'reason', 'customerId', 'email'), fc.string({ maxLength: 8 }))),
+  fc.tuple(
+    fc.constant('parameters'),
+    fc.oneof(
+      fc.constantFrom('amount', 'currency', 'body', 'fields', 'destination', 'recipients', 'card', 'reason', 'customerId', 'email'),
+      fc.string({ maxLength: 8 }),
+    ),
+  ),
   fc.tuple(fc.constant('context'), fc.oneof(fc.constantFrom('containsCommitment'), fc.string({ maxLength: 8 }))),
 );
 
-const mutation = fc.record({ path: paths.map((p) => [...p]), value: fc.oneof({ weight: 5, arbitrary: anyValue }, { weight: 1, arbitrary: fc.constant<unknown>(DELETE) }) });
+const mutation = fc.record({
+  path: paths.map((p) => [...p]),
+  value: fc.oneof({ weight: 5, arbitrary: anyValue }, { weight: 1, arbitrary: fc.constant<unknown>(DELETE) }),
+});
 
 /** Sets (or deletes) a path as an own property, so `__proto__` stays data, as JSON.parse would make it. */
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node: Record<string, unknown> = target;
   for (const key of path.slice(0, -1)) {
     const next = node[key];
-    if (next === null || typeof next !== 'object' || Array.isArray(next)) Object.defineProperty(node, key, { value: {}, enumerable: true, writable: true, configurable: true });
+    if (next === null || typeof next !== 'object' || Array.isArray(next))
+      Object.defineProperty(node, key, { value: {}, enumerable: true, writable: true, configurable: true });
     node = node[key] as Record<string, unknown>;
   }
   const last = path[path.length - 1];
@@ -95,33 +109,43 @@ export const mutatedProposal = (agentId?: string): fc.Arbitrary<Record<string, u
   });
 
 /** Request bodies as bytes: mutated proposals, any JSON, text, bytes, duplicate keys, deep nesting. */
-export const requestBody = (agentId?: string): fc.Arbitrary<{ kind: string; body: Buffer }> => fc.oneof(
-  { weight: 8, arbitrary: mutatedProposal(agentId).map((p) => ({ kind: 'mutated', body: Buffer.from(JSON.stringify(p)) })) },
-  { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => ({ kind: 'json', body: Buffer.from(JSON.stringify(v) ?? 'null') })) },
-  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => ({ kind: 'bytes', body: Buffer.from(b) })) },
-  {
-    weight: 1,
-    arbitrary: fc.tuple(fc.integer({ min: 0, max: SCENARIOS.length - 1 }), fc.constantFrom('actionType', 'target', 'parameters', 'proposer')).map(([i, key]) => {
-      // The same key twice: a lenient parser keeps the last one.
-      const json = JSON.stringify(SCENARIOS[i]);
-      return { kind: 'duplicate-key', body: Buffer.from(`{"${key}":${JSON.stringify(key === 'actionType' ? 'legal.statement' : 'x')},${json.slice(1)}`) };
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.tuple(fc.integer({ min: 0, max: SCENARIOS.length - 1 }), fc.integer({ min: 20, max: 20_000 }), fc.constantFrom('parameters', 'context')).map(([i, depth, field]) => {
-      const p = structuredClone(SCENARIOS[i]);
-      const json = JSON.stringify({ ...p, [field]: { deep: '__DEEP__' } });
-      return { kind: 'deep', body: Buffer.from(json.replace('"__DEEP__"', `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`)) };
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.tuple(fc.integer({ min: 0, max: SCENARIOS.length - 1 }), fc.constantFrom(Buffer.from([0xff]), Buffer.from([0xc3, 0x28]), Buffer.from([0xed, 0xa0, 0x80]))).map(([i, bad]) => {
-      // Invalid UTF-8 inside the target: a lenient decoder replaces it and the altered target runs.
-      const json = JSON.stringify({ ...SCENARIOS[i], target: '__BAD__' });
-      const [before, after] = json.split('__BAD__');
-      return { kind: 'invalid-utf8', body: Buffer.concat([Buffer.from(`${before}t-`), bad, Buffer.from(after)]) };
-    }),
-  },
-);
+export const requestBody = (agentId?: string): fc.Arbitrary<{ kind: string; body: Buffer }> =>
+  fc.oneof(
+    { weight: 8, arbitrary: mutatedProposal(agentId).map((p) => ({ kind: 'mutated', body: Buffer.from(JSON.stringify(p)) })) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => ({ kind: 'json', body: Buffer.from(JSON.stringify(v) ?? 'null') })) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => ({ kind: 'bytes', body: Buffer.from(b) })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.integer({ min: 0, max: SCENARIOS.length - 1 }), fc.constantFrom('actionType', 'target', 'parameters', 'proposer'))
+        .map(([i, key]) => {
+          // The same key twice: a lenient parser keeps the last one.
+          const json = JSON.stringify(SCENARIOS[i]);
+          return { kind: 'duplicate-key', body: Buffer.from(`{"${key}":${JSON.stringify(key === 'actionType' ? 'legal.statement' : 'x')},${json.slice(1)}`) };
+        }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.integer({ min: 0, max: SCENARIOS.length - 1 }), fc.integer({ min: 20, max: 20_000 }), fc.constantFrom('parameters', 'context'))
+        .map(([i, depth, field]) => {
+          const p = structuredClone(SCENARIOS[i]);
+          const json = JSON.stringify({ ...p, [field]: { deep: '__DEEP__' } });
+          return { kind: 'deep', body: Buffer.from(json.replace('"__DEEP__"', `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`)) };
+        }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(
+          fc.integer({ min: 0, max: SCENARIOS.length - 1 }),
+          fc.constantFrom(Buffer.from([0xff]), Buffer.from([0xc3, 0x28]), Buffer.from([0xed, 0xa0, 0x80])),
+        )
+        .map(([i, bad]) => {
+          // Invalid UTF-8 inside the target: a lenient decoder replaces it and the altered target runs.
+          const json = JSON.stringify({ ...SCENARIOS[i], target: '__BAD__' });
+          const [before, after] = json.split('__BAD__');
+          return { kind: 'invalid-utf8', body: Buffer.concat([Buffer.from(`${before}t-`), bad, Buffer.from(after)]) };
+        }),
+    },
+  );

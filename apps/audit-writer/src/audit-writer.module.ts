@@ -1,17 +1,18 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { KeyRing } from '@countersign/audit-chain';
 import { AuditChainService, HeadPolicyOptions } from './chain/audit-chain.service';
-import { FileHeadStore } from './chain/head-store';
+import type { HeadStore } from './chain/head-store';
 import { AuditConsumer } from './ingest/audit.consumer';
-import { AuditLogRepository } from './ingest/audit-log.repository';
+import type { AuditLogRepository } from './log-store/audit-log.repository';
 import { AuditController } from './query/audit.controller';
 import { AUDIT_LOG, HEAD_POLICY, HEAD_STORE, KEY_RING } from './tokens';
 
+/** The ports the audit writer runs on: the main chooses their adapters (`createPgAuditLog`, `createFileAuditLog`, `createFileHeadStore`). */
 export interface AuditWriterOptions {
   log: AuditLogRepository;
   keys: KeyRing;
-  /** The append-only directory that keeps every tree head (WORM stand-in). */
-  headStoreDir: string;
+  /** The append-only second home of every tree head (WORM stand-in). */
+  headStore: HeadStore;
   headPolicy?: HeadPolicyOptions;
 }
 
@@ -27,7 +28,7 @@ export class AuditWriterModule {
         AuditConsumer,
         { provide: AUDIT_LOG, useValue: o.log },
         { provide: KEY_RING, useValue: o.keys },
-        { provide: HEAD_STORE, useValue: new FileHeadStore(o.headStoreDir) },
+        { provide: HEAD_STORE, useValue: o.headStore },
         { provide: HEAD_POLICY, useValue: o.headPolicy ?? { everyEntries: 1_000, everyMs: 5_000 } },
       ],
       exports: [AuditChainService],

@@ -1,22 +1,13 @@
 import 'reflect-metadata';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { KeyRing, signingKeyFromPem } from '@countersign/audit-chain';
+import { KeyRing } from '@countersign/audit-chain';
+import { loadSigningKeys } from '@countersign/keys';
 import { runService } from '@countersign/nest';
 import { createPgPool, migrate } from '@countersign/storage';
 import { AuditWriterModule } from './audit-writer.module';
-import { PgAuditLogRepository } from './ingest/audit-log.repository';
-
-const KeysFile = z.array(
-  z.object({ keyId: z.string().min(1), privateKeyFile: z.string().min(1), notBefore: z.iso.datetime({ offset: true }), notAfter: z.iso.datetime({ offset: true }) }),
-).min(1);
-
-function loadSigningKeys(file: string) {
-  const parsed = KeysFile.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new Error(`${file}: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`);
-  return parsed.data.map((k) => signingKeyFromPem(k.keyId, readFileSync(k.privateKeyFile, 'utf8'), new Date(k.notBefore), new Date(k.notAfter)));
-}
+import { createFileHeadStore } from './chain/file-head-store';
+import { createPgAuditLog } from './log-store/pg-audit-log.repository';
 
 void runService({
   service: 'audit-writer',
@@ -26,7 +17,10 @@ void runService({
     DATABASE_URL: z.string().startsWith('postgres'),
     /** The restricted role's connection (INSERT and SELECT on the log), for appends and queries. */
     AUDIT_DATABASE_URL: z.string().startsWith('postgres'),
-    AUDIT_DB_ROLE: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case role name').default('countersign_audit'),
+    AUDIT_DB_ROLE: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case role name')
+      .default('countersign_audit'),
     /**
      * The tree-head signing keys, as a JSON file `[{keyId, privateKeyFile, notBefore, notAfter}]`: list the
      * next key beside the current one, with overlapping windows, to rotate without a gap. Past every key's
@@ -42,8 +36,9 @@ void runService({
     await migrate(config.DATABASE_URL, migrations, (msg) => logger.info(msg));
     const pool = createPgPool(config.AUDIT_DATABASE_URL, 10, (e) => logger.warn({ err: e }, 'idle database connection lost'));
     const keys = new KeyRing(loadSigningKeys(config.AUDIT_SIGNING_KEYS_FILE), (reason) => logger.error({ alert: 'audit-signing-key' }, reason));
+    const headPolicy = { everyEntries: config.AUDIT_HEAD_EVERY_ENTRIES, everyMs: config.AUDIT_HEAD_EVERY_MS };
     return {
-      modules: [AuditWriterModule.register({ log: new PgAuditLogRepository(pool), keys, headStoreDir: config.AUDIT_HEAD_STORE_DIR, headPolicy: { everyEntries: config.AUDIT_HEAD_EVERY_ENTRIES, everyMs: config.AUDIT_HEAD_EVERY_MS } })],
+      modules: [AuditWriterModule.register({ log: createPgAuditLog(pool), keys, headStore: createFileHeadStore(config.AUDIT_HEAD_STORE_DIR), headPolicy })],
       readiness: [
         { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
         { name: 'tree-head-signing', check: async () => keys.health(new Date()).healthy },

@@ -11,6 +11,10 @@ import { startEmbedded } from './embedded';
 
 // real: all five services in one process, the in-process bus and stores, the local flag and audit files;
 // fake: the target system (the embedded sink).
+// The test card in any form it was sent in (plain, spaced, dashed, dotted, URL-encoded). Not a bare "4111":
+// random hex ids and digests contain that often enough to make a test flaky.
+const CARD_IN_ANY_FORM = /4111(?:[\s.-]|%20)?1111(?:[\s.-]|%20)?1111(?:[\s.-]|%20)?1111/;
+
 describe('embedded mode', () => {
   let running: Awaited<ReturnType<typeof startEmbedded>>;
   const token = (name: string) => readFileSync(join(running.home, 'tokens', name), 'utf8');
@@ -25,7 +29,11 @@ describe('embedded mode', () => {
   // Every log line, to check that no secret or regulated value reaches a log.
   const logLines: string[] = [];
   beforeAll(async () => {
-    running = await startEmbedded({ home: mkdtempSync(join(tmpdir(), 'countersign-')), port: 0, logger: createLogger('embedded-test', { level: 'debug', destination: { write: (l: string) => void logLines.push(l) } }) });
+    running = await startEmbedded({
+      home: mkdtempSync(join(tmpdir(), 'countersign-')),
+      port: 0,
+      logger: createLogger('embedded-test', { level: 'debug', destination: { write: (l: string) => void logLines.push(l) } }),
+    });
   });
   afterAll(() => running.close());
 
@@ -37,8 +45,13 @@ describe('embedded mode', () => {
     expect(view.lane).toBe('autonomous');
     expect(running.sink.effects.filter((e) => e.actionId === id)).toHaveLength(1);
     await eventually(() => {
-      const lines = readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-      expect(lines.filter((l) => l.entry.actionId === id).map((l) => l.entry.eventType)).toEqual(expect.arrayContaining(['orchestrator.action.proposed.v1', 'policy.decision.made.v1', 'execution.action.executed.v1']));
+      const lines = readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines.filter((l) => l.entry.actionId === id).map((l) => l.entry.eventType)).toEqual(
+        expect.arrayContaining(['orchestrator.action.proposed.v1', 'policy.decision.made.v1', 'execution.action.executed.v1']),
+      );
       // Each line carries its place in the Merkle log and the root after it.
       expect(lines.map((l) => l.index)).toEqual(lines.map((_, i) => i));
       expect(lines.every((l) => /^[0-9a-f]{64}$/.test(l.root))).toBe(true);
@@ -63,7 +76,12 @@ describe('embedded mode', () => {
     const item = await call('GET', `${running.url}/v1/reviews/${id}`, undefined, token('reviewer'));
     expect(JSON.stringify(item.body)).not.toContain(card);
     expect(JSON.stringify(item.body)).toContain('[card …1111]');
-    await call('POST', `${running.url}/v1/reviews/${id}/approve`, { reason: 'customer confirmed by phone', shownDigest: item.body.shownDigest }, token('reviewer'));
+    await call(
+      'POST',
+      `${running.url}/v1/reviews/${id}/approve`,
+      { reason: 'customer confirmed by phone', shownDigest: item.body.shownDigest },
+      token('reviewer'),
+    );
     await status(id, 'executed');
     expect(running.sink.effects.find((e) => e.actionId === id)!.body).toMatchObject({ parameters: { card } });
     await eventually(() => {
@@ -73,7 +91,7 @@ describe('embedded mode', () => {
       expect(audit).not.toContain('4111111111111111');
     });
     expect(logLines.length).toBeGreaterThan(0);
-    expect(logLines.join('')).not.toContain('4111');
+    expect(logLines.join('')).not.toMatch(CARD_IN_ANY_FORM);
     expect(logLines.join('')).not.toContain(token('agent'));
   });
 
@@ -100,7 +118,10 @@ describe('embedded mode', () => {
     expect((listed.body.effects as unknown[]).length).toBe(before);
     expect(before).toBeGreaterThan(0); // the connector delivered the earlier tests' effects with the token
     await eventually(() => {
-      const rejected = readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).entry)
+      const rejected = readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).entry)
         .filter((e) => e.eventType === 'security.request.rejected.v1' && e.data.path === '/_sink/effects');
       expect(rejected.map((e) => e.data.status).sort()).toEqual([401, 401, 401, 403]);
     });
@@ -119,10 +140,18 @@ describe('embedded mode', () => {
         expect(res.body).toMatchObject({ kind: 'audit-sample', status: 'pending' });
         return res.body;
       }, 10_000);
-      await eventually(async () => expect((await call('GET', `${sampled.url}/v1/actions/${id}`, undefined, tokenOf('agent'))).body.status).toBe('executed'), 10_000);
+      await eventually(
+        async () => expect((await call('GET', `${sampled.url}/v1/actions/${id}`, undefined, tokenOf('agent'))).body.status).toBe('executed'),
+        10_000,
+      );
       const approve = await call('POST', `${sampled.url}/v1/reviews/${id}/approve`, { reason: 'looks fine' }, tokenOf('reviewer'));
       expect(approve.status).toBe(409);
-      const assess = await call('POST', `${sampled.url}/v1/reviews/${id}/assess`, { verdict: 'agree', reason: 'refund matches the delay', shownDigest: item.shownDigest }, tokenOf('reviewer'));
+      const assess = await call(
+        'POST',
+        `${sampled.url}/v1/reviews/${id}/assess`,
+        { verdict: 'agree', reason: 'refund matches the delay', shownDigest: item.shownDigest },
+        tokenOf('reviewer'),
+      );
       expect(assess.body).toEqual({ actionId: id, status: 'agreed' });
       await eventually(() => expect(readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8')).toContain('"eventType":"review.sample.assessed.v1"'));
       expect(sampled.sink.effects.filter((e) => e.actionId === id)).toHaveLength(1);
@@ -133,20 +162,26 @@ describe('embedded mode', () => {
 
   it('masks a card number in a refused request: the 404 path, the message, the log and the audit; and refuses it as correlation id', async () => {
     const before = logLines.length;
-    const audited = () => readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).entry);
+    const audited = () =>
+      readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).entry);
     const dashed = await call('GET', `${running.url}/v1/actions/4111-1111-1111-1111`, undefined, token('agent'), { 'X-Correlation-Id': '4111.1111.1111.1111' });
     expect(dashed).toMatchObject({ status: 404, body: { message: 'no action [card …1111]' } });
-    expect(dashed.headers.get('x-correlation-id')).not.toContain('4111');
+    expect(dashed.headers.get('x-correlation-id')).not.toMatch(CARD_IN_ANY_FORM);
     const encoded = await call('GET', `${running.url}/v1/actions/4111%201111%201111%201111`, undefined, token('agent'));
     expect(encoded.status).toBe(404);
     await eventually(() => {
-      const rejected = audited().filter((e) => e.eventType === 'security.request.rejected.v1' && e.data.status === 404 && e.data.path.startsWith('/v1/actions/'));
+      const rejected = audited().filter(
+        (e) => e.eventType === 'security.request.rejected.v1' && e.data.status === 404 && e.data.path.startsWith('/v1/actions/'),
+      );
       expect(rejected.map((e) => e.data.path)).toEqual(['/v1/actions/[card …1111]', '/v1/actions/[card …1111]']);
     });
     const logged = logLines.slice(before).join('');
     expect(logged).toContain('/v1/actions/[card …1111]');
-    expect(logged).not.toContain('4111');
-    expect(readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')).not.toContain('4111');
+    expect(logged).not.toMatch(CARD_IN_ANY_FORM);
+    expect(readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')).not.toMatch(CARD_IN_ANY_FORM);
   });
 
   it('shows a reviewer holding pii:view the real new address of an e-mail change (audited); others see it masked, 403 on reveal', async () => {
@@ -160,14 +195,26 @@ describe('embedded mode', () => {
     expect((await call('GET', `${running.url}/v1/reviews/${id}?reveal=true`, undefined, token('reviewer'))).status).toBe(403);
     const revealed = await call('GET', `${running.url}/v1/reviews/${id}?reveal=true`, undefined, token('privacy-reviewer'));
     expect(revealed).toMatchObject({ status: 200, body: { revealed: true, proposal: { parameters: { newEmail } }, shownDigest: masked.body.shownDigest } });
-    const approved = await call('POST', `${running.url}/v1/reviews/${id}/approve`, { reason: 'customer confirmed by phone', shownDigest: revealed.body.shownDigest }, token('privacy-reviewer'));
+    const approved = await call(
+      'POST',
+      `${running.url}/v1/reviews/${id}/approve`,
+      { reason: 'customer confirmed by phone', shownDigest: revealed.body.shownDigest },
+      token('privacy-reviewer'),
+    );
     expect(approved.status).toBe(200);
     await status(id, 'executed');
     expect(running.sink.effects.find((e) => e.actionId === id)!.body).toMatchObject({ parameters: { newEmail } });
     await eventually(() => {
-      const entries = readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).entry);
+      const entries = readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).entry);
       expect(entries.filter((e) => e.actionId === id && e.eventType === 'review.data.revealed.v1').map((e) => e.actor.id)).toEqual(['carol']);
-      expect(entries.some((e) => e.eventType === 'security.request.rejected.v1' && e.data.status === 403 && e.data.path === `/v1/reviews/${id}` && e.actor.id === 'alice')).toBe(true);
+      expect(
+        entries.some(
+          (e) => e.eventType === 'security.request.rejected.v1' && e.data.status === 403 && e.data.path === `/v1/reviews/${id}` && e.actor.id === 'alice',
+        ),
+      ).toBe(true);
     });
     expect(readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')).not.toContain(newEmail);
     expect(logLines.join('')).not.toContain(newEmail);
@@ -182,7 +229,10 @@ describe('embedded mode', () => {
     const audit = join(running.home, 'audit');
     const size = await eventually(() => {
       const entries = readFileSync(join(audit, 'audit.jsonl'), 'utf8').trim().split('\n').length;
-      const heads = readFileSync(join(audit, 'tree-heads.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).treeSize as number);
+      const heads = readFileSync(join(audit, 'tree-heads.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).treeSize as number);
       expect(heads[heads.length - 1]).toBe(entries);
       return entries;
     }, 10_000);

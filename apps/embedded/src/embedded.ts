@@ -2,20 +2,28 @@ import 'reflect-metadata';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
-import { generateSigningKey, verifyKeysFromPem } from '@countersign/approval';
+import { generateSigningKey } from '@countersign/approval';
+import { verifyKeyEntry } from '@countersign/keys';
 import { generateTreeHeadKey, KeyRing } from '@countersign/audit-chain';
-import { AuditWriterModule, FileAuditLogRepository } from '@countersign/audit-writer';
+import { AuditWriterModule, createFileAuditLog, createFileHeadStore } from '@countersign/audit-writer';
 import { InMemoryBus } from '@countersign/bus';
-import { ConnectorRegistry, ExecutorModule, InMemoryExecutionRepository, WebhookConnector } from '@countersign/executor';
+import { ConnectorRegistry, createInMemoryExecutionRepository, ExecutorModule, WebhookConnector } from '@countersign/executor';
 import { createFileFlagReader, FlagFile, reportFlagHealth } from '@countersign/flags';
 import { createLogger, Logger } from '@countersign/logging';
 import { PlatformModule, serve, TokenRegistry, TokensFileSchema, writeTokens } from '@countersign/nest';
-import { OrchestratorModule } from '@countersign/orchestrator';
-import { actionTypesOf, DEFAULT_CONTRACT_PATH, InMemoryChangeRequestStore, PolicyEngineModule } from '@countersign/policy-engine';
-import { generateReviewDataKey, parseReviewDataKey, ReviewQueueModule } from '@countersign/review-queue';
+import { createInMemoryActionViewRepository, createInMemoryIdempotencyRepository, OrchestratorModule } from '@countersign/orchestrator';
+import {
+  actionTypesOf,
+  createInMemoryChangeRequestStore,
+  createInMemoryDecisionRepository,
+  createInMemoryRateLimiter,
+  DEFAULT_CONTRACT_PATH,
+  PolicyEngineModule,
+} from '@countersign/policy-engine';
+import { createInMemoryReviewItemRepository, generateReviewDataKey, parseReviewDataKey, ReviewQueueModule } from '@countersign/review-queue';
 import { sinkToken } from './sink/sink-token';
-import { SinkStore, WebhookSinkController } from './sink/webhook-sink.controller';
-
+import { SinkStore } from './sink/sink-store';
+import { WebhookSinkController } from './sink/webhook-sink.controller';
 
 export interface EmbeddedOptions {
   /** Where tokens, the flag file and the audit file live (default `.countersign/embedded`). */
@@ -48,9 +56,11 @@ export async function startEmbedded(options: EmbeddedOptions) {
 
   const flagsFile = join(home, 'flags.json');
   if (!existsSync(flagsFile)) writeFileSync(flagsFile, JSON.stringify(defaultFlags(actionTypesOf(contractPath)), null, 2));
-  const bus = new InMemoryBus({ logger });
+  const bus = new InMemoryBus({ logger, source: 'countersign-embedded' });
   // An unreadable or invalid flag file turns every flag unknown (execution fails closed): logged at error and audited.
-  const flags = createFileFlagReader(flagsFile, { onHealth: reportFlagHealth({ service: 'countersign-embedded', logger, publish: (topic, event) => bus.publish(topic, event) }) });
+  const flags = createFileFlagReader(flagsFile, {
+    onHealth: reportFlagHealth({ service: 'countersign-embedded', logger, emit: (topic, data, o) => bus.emit(topic, data, o) }),
+  });
   await flags.ready(5_000);
 
   // The key that seals the real proposals of review items (revealed only to pii:view): made on the first start, kept in the home.
@@ -61,11 +71,11 @@ export async function startEmbedded(options: EmbeddedOptions) {
   }
   const dataKey = parseReviewDataKey(readFileSync(dataKeyFile, 'utf8'));
 
-  const { signing, publicKeyPem } = generateSigningKey('embedded-approvals');
+  const { signing, verifyKey } = generateSigningKey('embedded-approvals');
   // A fresh tree-head key per start, valid for a year; its public half is written for offline verification.
   const auditKey = generateTreeHeadKey(`embedded-heads-${Date.now()}`, new Date(Date.now() - 60_000), new Date(Date.now() + 365 * 24 * 3600 * 1000));
   mkdirSync(join(home, 'audit', 'keys'), { recursive: true });
-  writeFileSync(join(home, 'audit', 'keys', `${auditKey.entry.keyId}.json`), JSON.stringify({ keyId: auditKey.entry.keyId, publicKeyPem: auditKey.publicPem, notBefore: auditKey.entry.notBefore, notAfter: auditKey.entry.notAfter }));
+  writeFileSync(join(home, 'audit', 'keys', `${auditKey.entry.keyId}.json`), JSON.stringify(verifyKeyEntry(auditKey.entry)));
   let baseUrl = '';
 
   @Module({ controllers: [WebhookSinkController], providers: [SinkStore], exports: [SinkStore] })
@@ -74,25 +84,27 @@ export async function startEmbedded(options: EmbeddedOptions) {
   @Module({
     imports: [
       PlatformModule.forRoot({ service: 'countersign-embedded', bus, logger, tokens }),
-      OrchestratorModule.register({ contractPath }),
+      OrchestratorModule.register({ contractPath, actionViews: createInMemoryActionViewRepository(), idempotency: createInMemoryIdempotencyRepository() }),
       PolicyEngineModule.register({
         contractPath,
         flags,
         flagNames: { execPrefix: FLAG_PREFIX, autonomyPrefix: AUTONOMY_PREFIX },
-        changeControl: { requests: new InMemoryChangeRequestStore() },
+        rateLimiter: createInMemoryRateLimiter(),
+        decisions: createInMemoryDecisionRepository(),
+        changeControl: { requests: createInMemoryChangeRequestStore() },
       }),
-      ReviewQueueModule.register({ signingKey: signing, dataKey }),
+      ReviewQueueModule.register({ items: createInMemoryReviewItemRepository(), signingKeys: [signing], dataKey }),
       ExecutorModule.register({
-        executions: new InMemoryExecutionRepository(),
+        executions: createInMemoryExecutionRepository(),
         connectors: new ConnectorRegistry(new WebhookConnector(() => `${baseUrl}/_sink/effects`, undefined, { Authorization: `Bearer ${sink.token}` })),
         flags,
         flagPrefix: FLAG_PREFIX,
-        approvalKeys: verifyKeysFromPem({ 'embedded-approvals': publicKeyPem }),
+        approvalKeys: [verifyKey],
       }),
       AuditWriterModule.register({
-        log: new FileAuditLogRepository(join(home, 'audit', 'audit.jsonl')),
+        log: createFileAuditLog(join(home, 'audit', 'audit.jsonl')),
         keys: new KeyRing([auditKey.entry], (reason) => logger.error({ alert: 'audit-signing-key' }, reason)),
-        headStoreDir: join(home, 'audit', 'heads'),
+        headStore: createFileHeadStore(join(home, 'audit', 'heads')),
         headPolicy: { everyEntries: 100, everyMs: 2_000 },
       }),
       SinkModule,

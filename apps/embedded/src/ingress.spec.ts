@@ -18,7 +18,16 @@ describe('strict ingress (embedded mode)', () => {
     readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l).entry as { eventType: string; correlationId: string; actionId: string; actor: { id: string; authMethod?: string }; data: Record<string, unknown> });
+      .map(
+        (l) =>
+          JSON.parse(l).entry as {
+            eventType: string;
+            correlationId: string;
+            actionId: string;
+            actor: { id: string; authMethod?: string };
+            data: Record<string, unknown>;
+          },
+      );
 
   /** POSTs raw bytes as a proposal, with a correlation id to find the audit entry by. */
   const post = async (body: string | Buffer, tokenName = 'agent') => {
@@ -60,7 +69,9 @@ describe('strict ingress (embedded mode)', () => {
       expect(res.body.message).toMatch(/^malformed JSON body: nested deeper than 32 levels at \/context\/x\/0\/0\//);
       await audited(res.correlationId, 400, res.body.message);
     }
-    const shallowButTooDeepForAProposal = post(JSON.stringify({ ...example('refund-small.json'), context: { x: JSON.parse(`${'['.repeat(20)}${']'.repeat(20)}`) } }));
+    const shallowButTooDeepForAProposal = post(
+      JSON.stringify({ ...example('refund-small.json'), context: { x: JSON.parse(`${'['.repeat(20)}${']'.repeat(20)}`) } }),
+    );
     const res = await shallowButTooDeepForAProposal;
     expect(res.status).toBe(400);
     expect(res.body.message).toMatch(/^context\.x(\.0)+: nested deeper than 16 levels$/);
@@ -101,7 +112,9 @@ describe('strict ingress (embedded mode)', () => {
   });
 
   it('refuses a proposer.agentId the token may not propose as (403), and the audit names the principal', async () => {
-    const res = await post(JSON.stringify({ ...example('refund-small.json'), proposer: { ...example('refund-small.json').proposer, agentId: 'finance-agent' } }));
+    const res = await post(
+      JSON.stringify({ ...example('refund-small.json'), proposer: { ...example('refund-small.json').proposer, agentId: 'finance-agent' } }),
+    );
     expect(res.status).toBe(403);
     expect(res.body.message).toBe('principal support-copilot may not propose as agent "finance-agent": it may propose as support-copilot');
     await audited(res.correlationId, 403, res.body.message);
@@ -123,7 +136,10 @@ describe('strict ingress (embedded mode)', () => {
 
   it('a review reason of three NULs does not approve (400): the action stays in review', async () => {
     const id = (await call('POST', `${running.url}/v1/proposals`, example('refund-large.json'), token('agent'))).body.actionId as string;
-    await eventually(async () => expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review'), 10_000);
+    await eventually(
+      async () => expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review'),
+      10_000,
+    );
     const res = await call('POST', `${running.url}/v1/reviews/${id}/approve`, { reason: '\u0000\u0000\u0000' }, token('reviewer'));
     expect(res.status).toBe(400);
     expect(res.body.message).toBe('reason: must not contain control characters other than tab, line feed and carriage return');
@@ -131,7 +147,8 @@ describe('strict ingress (embedded mode)', () => {
   });
 
   describe('proposals produced straight to the proposals topic', () => {
-    const tokensJson = () => JSON.parse(readFileSync(join(running.home, 'tokens.json'), 'utf8')) as Array<{ principal: string; signingKeys?: Array<{ keyId: string }> }>;
+    const tokensJson = () =>
+      JSON.parse(readFileSync(join(running.home, 'tokens.json'), 'utf8')) as Array<{ principal: string; signingKeys?: Array<{ keyId: string }> }>;
     const agentKey = () => ({
       keyId: tokensJson().find((e) => e.principal === 'support-copilot')!.signingKeys![0].keyId,
       privateKey: createPrivateKey(readFileSync(join(running.home, 'tokens', 'agent.signing.pem'), 'utf8')),
@@ -167,7 +184,10 @@ describe('strict ingress (embedded mode)', () => {
     it('dead-letters an unsigned submission with the reason (audited) and proposes nothing', async () => {
       const e = submission();
       await running.bus.publish(TOPICS.proposalSubmitted, e);
-      expect(await deadLettered(e)).toMatchObject({ consumerGroup: 'orchestrator.ingest', reason: expect.stringMatching(/^unauthenticated proposer: the submission is not signed/) });
+      expect(await deadLettered(e)).toMatchObject({
+        consumerGroup: 'orchestrator.ingest',
+        reason: expect.stringMatching(/^unauthenticated proposer: the submission is not signed/),
+      });
       await noAction(e);
     });
 
@@ -180,14 +200,24 @@ describe('strict ingress (embedded mode)', () => {
       for (const e of [unknown, tampered, impostor]) await running.bus.publish(TOPICS.proposalSubmitted, e);
       expect((await deadLettered(unknown)).reason).toBe('unauthenticated proposer: unknown signing key "stranger-key"');
       expect((await deadLettered(tampered)).reason).toBe(`unauthenticated proposer: the signature by key ${agentKey().keyId} does not verify`);
-      expect((await deadLettered(impostor)).reason).toBe(`unauthenticated proposer: actor "finance-agent" is not "support-copilot", who holds key ${agentKey().keyId}`);
+      expect((await deadLettered(impostor)).reason).toBe(
+        `unauthenticated proposer: actor "finance-agent" is not "support-copilot", who holds key ${agentKey().keyId}`,
+      );
       for (const e of [unknown, tampered, impostor]) await noAction(e);
     });
 
     it('dead-letters a signed submission for an agent id its principal may not propose as, or with invalid parameters', async () => {
       const { keyId, privateKey } = agentKey();
-      const other = signSubmission(submission({ data: { ...submission().data, proposer: { ...example('refund-small.json').proposer, agentId: 'finance-agent' } } }), keyId, privateKey);
-      const invalid = signSubmission(submission({ data: { ...submission().data, parameters: { amount: '75', currency: 'EUR', reason: 'late' } } }), keyId, privateKey);
+      const other = signSubmission(
+        submission({ data: { ...submission().data, proposer: { ...example('refund-small.json').proposer, agentId: 'finance-agent' } } }),
+        keyId,
+        privateKey,
+      );
+      const invalid = signSubmission(
+        submission({ data: { ...submission().data, parameters: { amount: '75', currency: 'EUR', reason: 'late' } } }),
+        keyId,
+        privateKey,
+      );
       for (const e of [other, invalid]) await running.bus.publish(TOPICS.proposalSubmitted, e);
       expect((await deadLettered(other)).reason).toBe('principal support-copilot may not propose as agent "finance-agent": it may propose as support-copilot');
       expect((await deadLettered(invalid)).reason).toMatch(/^invalid parameters for support\.refund: \/parameters\/amount \(type\): /);
@@ -197,7 +227,10 @@ describe('strict ingress (embedded mode)', () => {
     it('runs a submission signed by its agent, as the authenticated principal', async () => {
       const e = signSubmission(submission(), agentKey().keyId, agentKey().privateKey);
       await running.bus.publish(TOPICS.proposalSubmitted, e);
-      await eventually(async () => expect((await call('GET', `${running.url}/v1/actions/${e.subject}`, undefined, token('agent'))).body.status).toBe('executed'), 10_000);
+      await eventually(
+        async () => expect((await call('GET', `${running.url}/v1/actions/${e.subject}`, undefined, token('agent'))).body.status).toBe('executed'),
+        10_000,
+      );
       const proposed = audit().find((a) => a.eventType === TOPICS.actionProposed && a.actionId === e.subject)!;
       expect(proposed.actor).toMatchObject({ id: 'support-copilot', authMethod: 'signature' });
     });

@@ -14,7 +14,10 @@ describe('embedded kill switches', () => {
   let running: Awaited<ReturnType<typeof startEmbedded>>;
   const logLines: Array<{ level: number; msg: string }> = [];
   const token = (name: string) => readFileSync(join(running.home, 'tokens', name), 'utf8');
-  const refund = () => ({ ...JSON.parse(readFileSync(join(__dirname, '../examples/refund-small.json'), 'utf8')), target: `order-${Math.random().toString(36).slice(2)}` });
+  const refund = () => ({
+    ...JSON.parse(readFileSync(join(__dirname, '../examples/refund-small.json'), 'utf8')),
+    target: `order-${Math.random().toString(36).slice(2)}`,
+  });
   const status = (id: string, want: string) =>
     eventually(async () => expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe(want), 10_000);
   const propose = async () => (await call('POST', `${running.url}/v1/proposals`, refund(), token('agent'))).body.actionId as string;
@@ -31,7 +34,11 @@ describe('embedded kill switches', () => {
   };
   /** Bounded wait until the running services read the flag as `want` (no timing luck). */
   const flagReads = (want: string) => eventually(() => expect(running.flags.state(REFUND)).toBe(want), 5_000, 25);
-  const audited = () => readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).entry);
+  const audited = () =>
+    readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).entry);
 
   beforeAll(async () => {
     running = await startEmbedded({
@@ -66,7 +73,11 @@ describe('embedded kill switches', () => {
     saveByRename(good);
     await flagReads('on');
     await eventually(() =>
-      expect(audited().filter((e) => e.eventType === TOPICS.flagSourceHealthChanged).map((e) => e.data)).toEqual([
+      expect(
+        audited()
+          .filter((e) => e.eventType === TOPICS.flagSourceHealthChanged)
+          .map((e) => e.data),
+      ).toEqual([
         expect.objectContaining({ status: 'failed', failClosed: true, reason: expect.stringMatching(/invalid/) }),
         expect.objectContaining({ status: 'recovered', failClosed: false }),
       ]),

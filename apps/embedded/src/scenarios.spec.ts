@@ -15,7 +15,11 @@ const scenarios = readFileSync(join(root, 'libs/contracts/fixtures/scenarios.jso
   .split('\n')
   .filter(Boolean)
   .map((l) => JSON.parse(l) as { proposal: { actionType: string; target: string; proposer: { agentId: string } }; expectedLane: string });
-const table = (parse(readFileSync(join(DEFAULT_CONTRACT_PATH.replace(/\.yaml$/, '.test.yaml')), 'utf8')) as { cases: Array<{ name: string; expect: string; why?: string; inputs?: unknown }> }).cases;
+const table = (
+  parse(readFileSync(join(DEFAULT_CONTRACT_PATH.replace(/\.yaml$/, '.test.yaml')), 'utf8')) as {
+    cases: Array<{ name: string; expect: string; why?: string; inputs?: unknown }>;
+  }
+).cases;
 
 describe('the shipped scenarios through the HTTP API', () => {
   let running: Awaited<ReturnType<typeof startEmbedded>>;
@@ -25,7 +29,10 @@ describe('the shipped scenarios through the HTTP API', () => {
     const home = mkdtempSync(join(tmpdir(), 'countersign-scenarios-'));
     // One agent principal that may propose as every agent the scenarios name.
     const agents = [...new Set(scenarios.map((s) => s.proposal.proposer.agentId))];
-    token = writeTokens(home, [...DEFAULT_PRINCIPALS, { name: 'scenario-agents', principal: 'scenario-agents', kind: 'agent', roles: ['agent'], agentIds: agents }]).tokens['scenario-agents'];
+    token = writeTokens(home, [
+      ...DEFAULT_PRINCIPALS,
+      { name: 'scenario-agents', principal: 'scenario-agents', kind: 'agent', roles: ['agent'], agentIds: agents },
+    ]).tokens['scenario-agents'];
     running = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) });
   });
   afterAll(() => running.close());

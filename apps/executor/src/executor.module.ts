@@ -8,6 +8,7 @@ import { ExecutionService } from './execution/execution.service';
 import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX } from './tokens';
 
 export interface ExecutorOptions {
+  /** The execution record: `createExecutionRepository(pool)` in the distributed main, `createInMemoryExecutionRepository()` embedded. */
   executions: ExecutionRepository;
   connectors: ConnectorRegistry;
   flags: FlagReader;

@@ -1,4 +1,4 @@
 export { ExecutorModule } from './executor.module';
-export { InMemoryExecutionRepository } from './execution/fake-execution.repository';
+export { createInMemoryExecutionRepository } from './execution/in-memory-execution.repository';
 export { ConnectorRegistry } from './connectors/connector';
 export { WebhookConnector } from './connectors/webhook.connector';

@@ -1,14 +1,13 @@
 import 'reflect-metadata';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { verifyKeysFromPem } from '@countersign/approval';
+import { loadVerifyKeys } from '@countersign/keys';
 import { createUnleashFlagReader, reportFlagHealth } from '@countersign/flags';
 import { runService } from '@countersign/nest';
 import { createPgPool, migrate } from '@countersign/storage';
 import { ConnectorRegistry } from './connectors/connector';
 import { WebhookConnector } from './connectors/webhook.connector';
-import { PgExecutionRepository } from './execution/execution.repository';
+import { createExecutionRepository } from './execution/pg-execution.repository';
 import { ExecutorModule } from './executor.module';
 
 void runService({
@@ -17,6 +16,7 @@ void runService({
   settings: z.object({
     DATABASE_URL: z.string().startsWith('postgres'),
     WEBHOOK_URL: z.url(),
+    /** The public keys that verify review decisions, as a JSON file `[{keyId, publicKeyPem, notBefore, notAfter}]`. */
     APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
     UNLEASH_URL: z.url(),
     UNLEASH_CLIENT_TOKEN: z.string().min(1),
@@ -27,7 +27,7 @@ void runService({
   async build({ config, logger, bus }) {
     await migrate(config.DATABASE_URL, { service: 'executor', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
     const pool = createPgPool(config.DATABASE_URL);
-    const executions = new PgExecutionRepository(pool);
+    const executions = createExecutionRepository(pool);
     const flags = createUnleashFlagReader({
       url: config.UNLEASH_URL,
       clientToken: config.UNLEASH_CLIENT_TOKEN,
@@ -36,13 +36,19 @@ void runService({
       backupDir: config.FLAGS_BACKUP_DIR,
       environment: 'development',
       // Unleash unreachable: the last known values stay in force; logged at error and audited, and so is its return.
-      onHealth: reportFlagHealth({ service: 'executor', logger, publish: (topic, event) => bus.publish(topic, event) }),
+      onHealth: reportFlagHealth({ service: 'executor', logger, emit: (topic, data, options) => bus.emit(topic, data, options) }),
     });
     await flags.ready(10_000);
-    const approvalKeys = verifyKeysFromPem(JSON.parse(readFileSync(config.APPROVAL_VERIFY_KEYS_FILE, 'utf8')));
+    const approvalKeys = loadVerifyKeys(config.APPROVAL_VERIFY_KEYS_FILE);
     return {
       modules: [
-        ExecutorModule.register({ executions, connectors: new ConnectorRegistry(new WebhookConnector(config.WEBHOOK_URL)), flags, flagPrefix: config.FLAG_PREFIX, approvalKeys }),
+        ExecutorModule.register({
+          executions,
+          connectors: new ConnectorRegistry(new WebhookConnector(config.WEBHOOK_URL)),
+          flags,
+          flagPrefix: config.FLAG_PREFIX,
+          approvalKeys,
+        }),
       ],
       readiness: [
         { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },

@@ -1,24 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { Logger } from '@countersign/logging';
 import { LOGGER } from '@countersign/nest';
 import { ActionViewConsumer } from './actions/action-view.consumer';
-import { RedisActionViewRepository } from './actions/action-view.repository';
+import { ActionViewRepository } from './actions/action-view.repository';
 import { ActionsController } from './actions/actions.controller';
-import { InMemoryActionViewRepository } from './actions/fake-action-view.repository';
 import { ContractChangesConsumer } from './contract/contract-changes.consumer';
 import { RunningContract } from './contract/running-contract';
-import { InMemoryIdempotencyRepository } from './proposals/fake-idempotency.repository';
-import { RedisIdempotencyRepository } from './proposals/idempotency.repository';
+import { IdempotencyRepository } from './proposals/idempotency.repository';
 import { ProposalsConsumer } from './proposals/proposals.consumer';
 import { ProposalsController } from './proposals/proposals.controller';
 import { ProposalsService } from './proposals/proposals.service';
 import { ACTION_VIEWS, IDEMPOTENCY, INSTANCE_ID, RUNNING_CONTRACT } from './tokens';
 
-/** Where the orchestrator keeps its state: Redis when given, in-process otherwise (embedded mode). */
+/**
+ * Where the orchestrator keeps its state: ports only, chosen by the main (Redis, `createActionViewRepository`
+ * and `createIdempotencyRepository`) or the embedded host (their `createInMemory…` twins).
+ */
 export interface OrchestratorStores {
-  redis?: Redis;
+  /** The read model behind `GET /v1/actions/{id}`. */
+  actionViews: ActionViewRepository;
+  /** Client Idempotency-Keys of `POST /v1/proposals`. */
+  idempotency: IdempotencyRepository;
 }
 
 export interface OrchestratorOptions extends OrchestratorStores {
@@ -40,8 +43,8 @@ export class OrchestratorModule {
         ContractChangesConsumer,
         { provide: RUNNING_CONTRACT, useFactory: (logger: Logger) => new RunningContract(options.contractPath, logger), inject: [LOGGER] },
         { provide: INSTANCE_ID, useValue: randomUUID().slice(0, 8) },
-        { provide: ACTION_VIEWS, useValue: options.redis ? new RedisActionViewRepository(options.redis) : new InMemoryActionViewRepository() },
-        { provide: IDEMPOTENCY, useValue: options.redis ? new RedisIdempotencyRepository(options.redis) : new InMemoryIdempotencyRepository() },
+        { provide: ACTION_VIEWS, useValue: options.actionViews },
+        { provide: IDEMPOTENCY, useValue: options.idempotency },
       ],
     };
   }

@@ -4,9 +4,9 @@ import { createUnleashFlagReader, reportFlagHealth } from '@countersign/flags';
 import { runService } from '@countersign/nest';
 import { createRedis } from '@countersign/storage';
 import { DEFAULT_CONTRACT_PATH, DEFAULT_DIFF_CORPUS_PATH, PolicyEngineModule } from './policy-engine.module';
-import { RedisChangeRequestStore } from './contract/redis-change-request.store';
-import { RedisDecisionRepository } from './decision/decision.repository';
-import { RedisRateLimiter } from './rate-limit/redis-rate-limiter';
+import { createChangeRequestStore } from './contract/redis-change-request.store';
+import { createDecisionRepository } from './decision/redis-decision.repository';
+import { createRateLimiter } from './rate-limit/redis-rate-limiter';
 
 void runService({
   service: 'policy-engine',
@@ -28,9 +28,18 @@ void runService({
     /** HMAC key (base64) that verifies scoped tokens of privileged action types; none: privileged actions are prohibited. */
     SCOPED_TOKEN_KEY: z.string().min(16).optional(),
     /** How long a decision is kept to answer a redelivered proposal with the same decision. */
-    DECISION_TTL_SECONDS: z.coerce.number().int().min(60).default(6 * 3600),
+    DECISION_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(6 * 3600),
     /** How long a contract change request waits for a second admin's approval. */
-    CHANGE_REQUEST_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
+    CHANGE_REQUEST_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 24 * 3600)
+      .default(24 * 3600),
     /** The proposals (JSON Lines) every change request's `policy diff` runs over. */
     CHANGE_DIFF_CORPUS: z.string().default(DEFAULT_DIFF_CORPUS_PATH),
   }),
@@ -43,7 +52,7 @@ void runService({
       backupDir: `${config.FLAGS_BACKUP_DIR}/policy-engine`,
       environment: 'development',
       // Unleash unreachable: the last known values stay in force; logged at error and audited, and so is its return.
-      onHealth: reportFlagHealth({ service: 'policy-engine', logger, publish: (topic, event) => bus.publish(topic, event) }),
+      onHealth: reportFlagHealth({ service: 'policy-engine', logger, emit: (topic, data, options) => bus.emit(topic, data, options) }),
     });
     await flags.ready(10_000);
     const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);
@@ -53,9 +62,13 @@ void runService({
           contractPath: config.CONTRACT_PATH,
           flags,
           flagNames: { execPrefix: config.FLAG_PREFIX, autonomyPrefix: config.AUTONOMY_FLAG_PREFIX },
-          rateLimiter: new RedisRateLimiter(redis),
-          decisions: new RedisDecisionRepository(redis, config.DECISION_TTL_SECONDS),
-          changeControl: { requests: new RedisChangeRequestStore(redis), requestTtlSeconds: config.CHANGE_REQUEST_TTL_SECONDS, diffCorpusPath: config.CHANGE_DIFF_CORPUS },
+          rateLimiter: createRateLimiter(redis),
+          decisions: createDecisionRepository(redis, config.DECISION_TTL_SECONDS),
+          changeControl: {
+            requests: createChangeRequestStore(redis),
+            requestTtlSeconds: config.CHANGE_REQUEST_TTL_SECONDS,
+            diffCorpusPath: config.CHANGE_DIFF_CORPUS,
+          },
           settings: {
             degradationMode: config.DEGRADATION_MODE,
             trustStackHealthy: config.TRUST_STACK_HEALTHY === 'true',

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { FlagReader } from '@countersign/flags';
-import { InMemoryRateLimiter, loadContractFile, RateLimiter } from '@countersign/policy';
+import { loadContractFile, RateLimiter } from '@countersign/policy';
 import { ChangeRequestStore } from './contract/change-request';
 import { ChangeControlSettings, ChangeRequestService } from './contract/change-request.service';
 import { ChangeRequestsController } from './contract/change-requests.controller';
@@ -11,7 +11,7 @@ import { ContractStore } from './contract/contract.store';
 import { PolicyController } from './contract/policy.controller';
 import { FlagNames } from './decision/autonomy';
 import { DecisionConsumer } from './decision/decision.consumer';
-import { DecisionRepository, InMemoryDecisionRepository } from './decision/decision.repository';
+import { DecisionRepository } from './decision/decision.repository';
 import { DecisionService, DecisionSettings } from './decision/decision.service';
 import { CHANGE_CONTROL, CHANGE_REQUESTS, CONTRACT_PATH, DECISION_SETTINGS, DECISIONS, FLAG_NAMES, FLAGS, INSTANCE_ID, RATE_LIMITER } from './tokens';
 
@@ -24,16 +24,20 @@ export const DEFAULT_DIFF_CORPUS_PATH = join(__dirname, '../../../libs/contracts
 /** The action types a contract knows (e.g. to create their kill-switch flags). */
 export const actionTypesOf = (path: string) => Object.keys(loadContractFile(path).actions).sort();
 
+/**
+ * The policy engine's ports are chosen by its main (Redis: `createRateLimiter`, `createDecisionRepository`,
+ * `createChangeRequestStore`) or by the embedded host (their `createInMemory…` twins), never here.
+ */
 export interface PolicyEngineOptions {
   contractPath: string;
   flags: FlagReader;
   flagNames: FlagNames;
-  /** Redis-backed in production; in-process when absent (embedded mode). */
-  rateLimiter?: RateLimiter;
-  /** The first decision per action (Redis in production; in-process when absent). */
-  decisions?: DecisionRepository;
+  /** Rate and aggregate limits, shared by every instance. */
+  rateLimiter: RateLimiter;
+  /** The first decision per action, shared by every instance. */
+  decisions: DecisionRepository;
   settings?: Partial<DecisionSettings>;
-  /** Four-eyes change control: the shared change-request store (Redis; in-process when embedded) and its settings. */
+  /** Four-eyes change control: the shared change-request store and its settings. */
   changeControl: { requests: ChangeRequestStore } & Partial<ChangeControlSettings>;
 }
 
@@ -53,8 +57,8 @@ export class PolicyEngineModule {
         { provide: CONTRACT_PATH, useValue: o.contractPath },
         { provide: FLAGS, useValue: o.flags },
         { provide: FLAG_NAMES, useValue: o.flagNames },
-        { provide: RATE_LIMITER, useValue: o.rateLimiter ?? new InMemoryRateLimiter() },
-        { provide: DECISIONS, useValue: o.decisions ?? new InMemoryDecisionRepository() },
+        { provide: RATE_LIMITER, useValue: o.rateLimiter },
+        { provide: DECISIONS, useValue: o.decisions },
         { provide: DECISION_SETTINGS, useValue: { degradationMode: 'normal', trustStackHealthy: true, ...o.settings } },
         { provide: INSTANCE_ID, useValue: randomUUID().slice(0, 8) },
         { provide: CHANGE_REQUESTS, useValue: o.changeControl.requests },

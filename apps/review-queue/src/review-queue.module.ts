@@ -1,19 +1,18 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import type { SigningKey } from '@countersign/approval';
+import type { DecisionSigner } from '@countersign/approval';
 import { ApprovalService } from './approvals/approval.service';
-import { InMemoryReviewItemRepository } from './queue/fake-review-item.repository';
 import { ReviewConsumer } from './queue/review.consumer';
-import { RedisReviewItemRepository } from './queue/review-item.repository';
-import { ProposalSealer } from './queue/sealed-proposal';
+import { ReviewItemRepository } from './review-item/review-item.repository';
+import { ProposalSealer } from './review-item/sealed-proposal';
 import { RevealService } from './reviewer-api/reveal.service';
 import { ReviewsController } from './reviewer-api/reviews.controller';
 import { APPROVAL_SIGNING_KEY, PROPOSAL_SEALER, REVIEW_ITEMS } from './tokens';
 
 export interface ReviewQueueOptions {
-  /** Redis for the queue; in-process when absent (embedded mode). */
-  redis?: Redis;
-  signingKey: SigningKey;
+  /** The review items: `createReviewItemRepository(redis)` in a distributed main, `createInMemoryReviewItemRepository()` embedded. */
+  items: ReviewItemRepository;
+  /** The review-decision signing keys (`APPROVAL_SIGNING_KEYS_FILE`): the newest valid at a decision signs it. */
+  signingKeys: DecisionSigner;
   /** The 256-bit key that seals the real proposals of review items (`REVIEW_DATA_KEY_FILE`). */
   dataKey: Buffer;
 }
@@ -30,8 +29,8 @@ export class ReviewQueueModule {
         ApprovalService,
         RevealService,
         { provide: PROPOSAL_SEALER, useValue: new ProposalSealer(options.dataKey) },
-        { provide: REVIEW_ITEMS, useValue: options.redis ? new RedisReviewItemRepository(options.redis) : new InMemoryReviewItemRepository() },
-        { provide: APPROVAL_SIGNING_KEY, useValue: options.signingKey },
+        { provide: REVIEW_ITEMS, useValue: options.items },
+        { provide: APPROVAL_SIGNING_KEY, useValue: options.signingKeys },
       ],
     };
   }

@@ -1,6 +1,6 @@
 import { sign } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { generateSigningKey, signApproval, signReviewDecision, verifyApproval, verifyKeysFromPem, verifyReviewDecision } from './index';
+import { generateSigningKey, signApproval, signReviewDecision, SigningUnavailableError, verifyApproval, verifyReviewDecision } from './index';
 
 const claims = {
   actionId: 'action-1',
@@ -10,12 +10,19 @@ const claims = {
   issuedAt: '2026-11-24T10:00:00.000Z',
   expiresAt: '2026-11-24T11:00:00.000Z',
 };
-const rejection = { decision: 'rejected' as const, actionId: 'action-1', digest: 'a'.repeat(64), deciders: ['bob'], reasons: ['no evidence'], issuedAt: '2026-11-24T10:00:00.000Z' };
+const rejection = {
+  decision: 'rejected' as const,
+  actionId: 'action-1',
+  digest: 'a'.repeat(64),
+  deciders: ['bob'],
+  reasons: ['no evidence'],
+  issuedAt: '2026-11-24T10:00:00.000Z',
+};
 const now = new Date('2026-11-24T10:30:00.000Z');
 
 describe('signed approvals', () => {
-  const { signing, publicKeyPem } = generateSigningKey('review-2026-11');
-  const keys = verifyKeysFromPem({ 'review-2026-11': publicKeyPem });
+  const { signing, verifyKey } = generateSigningKey('review-2026-11');
+  const keys = [verifyKey];
 
   it('verifies a token it signed and returns the claims', () => {
     const check = verifyApproval(signApproval(signing, claims), keys, now);
@@ -58,25 +65,67 @@ describe('signed approvals', () => {
 });
 
 describe('signed review decisions', () => {
-  const { signing, publicKeyPem } = generateSigningKey('review-2026-11');
-  const keys = verifyKeysFromPem({ 'review-2026-11': publicKeyPem });
+  const { signing, verifyKey } = generateSigningKey('review-2026-11');
+  const keys = [verifyKey];
 
   it('signs a rejection with its decision claim; it needs no expiry', () => {
-    expect(verifyReviewDecision(signReviewDecision(signing, rejection), keys, new Date('2030-01-01T00:00:00Z'))).toMatchObject({ ok: true, claims: { ...rejection, v: 2 } });
+    expect(verifyReviewDecision(signReviewDecision(signing, rejection), keys, new Date('2030-01-01T00:00:00Z'))).toMatchObject({
+      ok: true,
+      claims: { ...rejection, v: 2 },
+    });
   });
 
   it('a signed rejection is not an approval', () => {
-    expect(verifyApproval(signReviewDecision(signing, rejection), keys, now)).toEqual({ ok: false, reason: 'the token signs a decision "rejected", not an approval' });
+    expect(verifyApproval(signReviewDecision(signing, rejection), keys, now)).toEqual({
+      ok: false,
+      reason: 'the token signs a decision "rejected", not an approval',
+    });
   });
 
   it('refuses a rejection whose decision claim was edited into an approval', () => {
     const [p, body, sig] = signReviewDecision(signing, rejection).split('.');
     const edited = { ...JSON.parse(Buffer.from(body, 'base64url').toString()), decision: 'approved', expiresAt: '2026-11-24T11:00:00.000Z' };
-    expect(verifyReviewDecision([p, Buffer.from(JSON.stringify(edited)).toString('base64url'), sig].join('.'), keys, now)).toEqual({ ok: false, reason: 'review decision signature does not verify' });
+    expect(verifyReviewDecision([p, Buffer.from(JSON.stringify(edited)).toString('base64url'), sig].join('.'), keys, now)).toEqual({
+      ok: false,
+      reason: 'review decision signature does not verify',
+    });
   });
 
   it('will not sign an approval without an expiry, nor verify an unknown decision', () => {
     expect(() => signReviewDecision(signing, { ...rejection, decision: 'approved' })).toThrow(/must expire/);
-    expect(verifyReviewDecision(signReviewDecision(signing, { ...rejection, decision: 'waved-through' as never }), keys, now)).toEqual({ ok: false, reason: 'review decision claims incomplete' });
+    expect(verifyReviewDecision(signReviewDecision(signing, { ...rejection, decision: 'waved-through' as never }), keys, now)).toEqual({
+      ok: false,
+      reason: 'review decision claims incomplete',
+    });
+  });
+});
+
+describe('review-decision keys have ids and validity windows, as tree-head keys do', () => {
+  const old = generateSigningKey('review-2026-11', { notBefore: new Date('2026-11-01T00:00:00Z'), notAfter: new Date('2026-12-01T00:00:00Z') });
+  const next = generateSigningKey('review-2026-12', { notBefore: new Date('2026-11-25T00:00:00Z'), notAfter: new Date('2027-01-01T00:00:00Z') });
+  const keys = [old.verifyKey, next.verifyKey];
+  const at = (issuedAt: string) => ({ ...rejection, issuedAt });
+
+  it('the newest key valid at the decision signs; a key past its rotation deadline signs nothing', () => {
+    const ring = [old.signing, next.signing];
+    expect(verifyReviewDecision(signReviewDecision(ring, at('2026-11-24T10:00:00.000Z')), keys, now)).toMatchObject({
+      ok: true,
+      claims: { kid: 'review-2026-11' },
+    });
+    expect(verifyReviewDecision(signReviewDecision(ring, at('2026-11-26T10:00:00.000Z')), keys, now)).toMatchObject({
+      ok: true,
+      claims: { kid: 'review-2026-12' },
+    });
+    expect(() => signReviewDecision(old.signing, at('2026-12-01T00:00:00.000Z'))).toThrow(SigningUnavailableError);
+    expect(() => signReviewDecision(ring, at('2027-01-02T00:00:00.000Z'))).toThrow(/no review-decision signing key is valid at 2027-01-02/);
+  });
+
+  it("refuses a decision its key signed outside the key's window", () => {
+    const lateKey = { ...old.signing, notAfter: new Date('2030-01-01T00:00:00Z') };
+    expect(verifyReviewDecision(signReviewDecision(lateKey, at('2026-12-02T00:00:00.000Z')), keys, now)).toEqual({
+      ok: false,
+      reason:
+        'review decision issued at 2026-12-02T00:00:00.000Z, outside the window of key review-2026-11 (valid 2026-11-01T00:00:00.000Z to 2026-12-01T00:00:00.000Z)',
+    });
   });
 });

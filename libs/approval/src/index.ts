@@ -1,5 +1,6 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, randomBytes, sign, verify } from 'node:crypto';
+import { randomBytes, sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { ALWAYS, currentKey, generateKey, KeyWindow, SigningKey, validAt, VerifyKey } from '@countersign/keys';
 
 /** What a review can decide. Each decision is signed; consumers act on none that does not verify. */
 export const REVIEW_DECISIONS = ['approved', 'rejected', 'expired', 'escalated'] as const;
@@ -30,35 +31,50 @@ export interface ReviewDecisionClaims {
 /** The claims of an approval: an expiring decision `approved`. */
 export type ApprovalClaims = ReviewDecisionClaims & { decision: 'approved'; expiresAt: string };
 
-export interface SigningKey {
-  kid: string;
-  privateKey: KeyObject;
-}
+/**
+ * What the review queue signs with: its keys (`APPROVAL_SIGNING_KEYS_FILE`, loaded by `loadSigningKeys` of
+ * `@countersign/keys`), of which the newest valid at the decision's `issuedAt` signs, or one key. A key outside its
+ * window signs nothing: signing then fails (closed) with `SigningUnavailableError`.
+ */
+export type DecisionSigner = SigningKey | readonly SigningKey[];
 
-/** Public keys by key id, for verification. */
-export type VerifyKeys = Map<string, KeyObject>;
+/** The public keys that verify review decisions (`APPROVAL_VERIFY_KEYS_FILE`, loaded by `loadVerifyKeys`). */
+export type VerifyKeys = readonly VerifyKey[];
+
+/** No review-decision signing key is valid at the decision's time: nothing is signed. */
+export class SigningUnavailableError extends Error {}
+
+const window = (k: KeyWindow) => `${k.keyId} (valid ${k.notBefore.toISOString()} to ${k.notAfter.toISOString()})`;
 
 const PREFIX = 'cs1';
 
 /** Signs a review decision: `cs1.<base64url canonical claims>.<base64url Ed25519 signature>`. */
-export function signReviewDecision(key: SigningKey, claims: Omit<ReviewDecisionClaims, 'v' | 'kid' | 'nonce'>): string {
+export function signReviewDecision(signer: DecisionSigner, claims: Omit<ReviewDecisionClaims, 'v' | 'kid' | 'nonce'>): string {
   if (claims.decision === 'approved' && !claims.expiresAt) throw new Error('an approval must expire: expiresAt is required');
-  const full: ReviewDecisionClaims = { v: 2, kid: key.kid, nonce: randomBytes(12).toString('base64url'), ...claims };
+  const keys: readonly SigningKey[] = Array.isArray(signer) ? signer : [signer as SigningKey];
+  const key = currentKey(keys, new Date(claims.issuedAt));
+  if (!key)
+    throw new SigningUnavailableError(`no review-decision signing key is valid at ${claims.issuedAt}: ${keys.map(window).join(', ') || 'none configured'}`);
+  const full: ReviewDecisionClaims = { v: 2, kid: key.keyId, nonce: randomBytes(12).toString('base64url'), ...claims };
   const body = `${PREFIX}.${Buffer.from(canonicalize(full)!).toString('base64url')}`;
   return `${body}.${sign(null, Buffer.from(body), key.privateKey).toString('base64url')}`;
 }
 
 /** Signs an approval (a review decision `approved`); kept for callers that name approvers. */
-export function signApproval(key: SigningKey, claims: { actionId: string; digest: string; approvers: string[]; reasons: string[]; issuedAt: string; expiresAt: string }): string {
+export function signApproval(
+  signer: DecisionSigner,
+  claims: { actionId: string; digest: string; approvers: string[]; reasons: string[]; issuedAt: string; expiresAt: string },
+): string {
   const { approvers, ...rest } = claims;
-  return signReviewDecision(key, { ...rest, decision: 'approved', deciders: approvers });
+  return signReviewDecision(signer, { ...rest, decision: 'approved', deciders: approvers });
 }
 
 export type ReviewDecisionCheck = { ok: true; claims: ReviewDecisionClaims } | { ok: false; reason: string };
 export type ApprovalCheck = { ok: true; claims: ApprovalClaims } | { ok: false; reason: string };
 
 /**
- * Verifies the token's form, key id and signature, its claims, and (when it has one) its expiry at `now`.
+ * Verifies the token's form, key id and signature, its claims, that it was issued within its key's window, and (when
+ * it has one) its expiry at `now`.
  * Whether it is the decision, action id and digest the caller is about to act on is the caller's check.
  * A `v: 1` token (from before decisions other than approvals were signed) is read as the approval it was.
  */
@@ -72,12 +88,16 @@ export function verifyReviewDecision(token: string, keys: VerifyKeys, now: Date 
     return { ok: false, reason: 'malformed review decision claims' };
   }
   if (typeof raw !== 'object' || raw === null) return { ok: false, reason: 'malformed review decision claims' };
-  const key = typeof raw.kid === 'string' ? keys.get(raw.kid) : undefined;
+  const key = typeof raw.kid === 'string' ? keys.find((k) => k.keyId === raw.kid) : undefined;
   if (!key) return { ok: false, reason: `unknown signing key id ${JSON.stringify(raw.kid)}` };
-  if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key, Buffer.from(parts[2], 'base64url'))) return { ok: false, reason: 'review decision signature does not verify' };
+  if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, Buffer.from(parts[2], 'base64url')))
+    return { ok: false, reason: 'review decision signature does not verify' };
   const claims = raw.v === 1 ? { ...raw, v: 2, decision: 'approved', deciders: raw.approvers } : raw;
   if (!complete(claims)) return { ok: false, reason: 'review decision claims incomplete' };
-  if (claims.expiresAt !== undefined && !(Date.parse(claims.expiresAt) > now.getTime())) return { ok: false, reason: `review decision expired at ${claims.expiresAt}` };
+  if (!validAt(key, new Date(claims.issuedAt)))
+    return { ok: false, reason: `review decision issued at ${String(claims.issuedAt)}, outside the window of key ${window(key)}` };
+  if (claims.expiresAt !== undefined && !(Date.parse(claims.expiresAt) > now.getTime()))
+    return { ok: false, reason: `review decision expired at ${claims.expiresAt}` };
   return { ok: true, claims };
 }
 
@@ -94,27 +114,23 @@ function complete(c: Record<string, unknown>): c is ReviewDecisionClaims & Recor
   return (
     c.v === 2 &&
     (REVIEW_DECISIONS as readonly unknown[]).includes(c.decision) &&
-    typeof c.actionId === 'string' && c.actionId !== '' &&
-    typeof c.digest === 'string' && c.digest !== '' &&
-    strings(c.deciders) && (c.deciders as string[]).length > 0 &&
+    typeof c.actionId === 'string' &&
+    c.actionId !== '' &&
+    typeof c.digest === 'string' &&
+    c.digest !== '' &&
+    strings(c.deciders) &&
+    (c.deciders as string[]).length > 0 &&
     strings(c.reasons) &&
     typeof c.nonce === 'string' &&
     (c.expiresAt === undefined ? c.decision !== 'approved' : typeof c.expiresAt === 'string')
   );
 }
 
-/** A fresh Ed25519 signing key (the embedded mode makes one at boot; production loads one from a file). */
-export function generateSigningKey(kid: string): { signing: SigningKey; publicKeyPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return { signing: { kid, privateKey }, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
-}
-
-/** The review queue's one signing key, for every decision it makes (APPROVAL_SIGNING_KEY_FILE, APPROVAL_SIGNING_KEY_ID). */
-export function signingKeyFromPem(kid: string, pem: string): SigningKey {
-  return { kid, privateKey: createPrivateKey(pem) };
-}
-
-/** The public keys that verify review decisions, by key id (APPROVAL_VERIFY_KEYS_FILE). */
-export function verifyKeysFromPem(byKid: Record<string, string>): VerifyKeys {
-  return new Map(Object.entries(byKid).map(([kid, pem]) => [kid, createPublicKey(pem)]));
+/**
+ * A fresh Ed25519 review-decision key (the embedded mode makes one at boot, tests make theirs), valid always unless
+ * given a window; production loads its keys from files (`loadSigningKeys`, `loadVerifyKeys` of `@countersign/keys`).
+ */
+export function generateSigningKey(keyId: string, validity: Pick<KeyWindow, 'notBefore' | 'notAfter'> = ALWAYS) {
+  const { key, verifyKey, publicKeyPem } = generateKey(keyId, validity);
+  return { signing: key, verifyKey, publicKeyPem };
 }

@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { CompactRange, consistencyProof, EMPTY_ROOT, inclusionProof, leafHash, leafHashOfText, nodeHash, rootFromLeaves, verifyConsistency, verifyInclusion } from './merkle';
+import {
+  CompactRange,
+  consistencyProof,
+  EMPTY_ROOT,
+  inclusionProof,
+  leafHash,
+  leafHashOfText,
+  nodeHash,
+  rootFromLeaves,
+  verifyConsistency,
+  verifyInclusion,
+} from './merkle';
 
 // Expected values computed without this module: by hand-composed SHA-256 calls, and the published RFC 6962
 // test vectors (certificate-transparency / trillian) over these eight leaves.
@@ -107,10 +118,12 @@ describe('proofs', () => {
 describe('proofs, property-based', () => {
   const flip = (b: Buffer, bit: number) => {
     const c = Buffer.from(b);
-    c[Math.floor(bit / 8) % c.length] ^= 1 << bit % 8;
+    c[Math.floor(bit / 8) % c.length] ^= 1 << (bit % 8);
     return c;
   };
-  const arbTree = fc.integer({ min: 1, max: 70 }).chain((n) => fc.record({ n: fc.constant(n), m: fc.integer({ min: 0, max: n - 1 }), bit: fc.integer({ min: 0, max: 255 }), seed: fc.string() }));
+  const arbTree = fc
+    .integer({ min: 1, max: 70 })
+    .chain((n) => fc.record({ n: fc.constant(n), m: fc.integer({ min: 0, max: n - 1 }), bit: fc.integer({ min: 0, max: 255 }), seed: fc.string() }));
 
   it('every inclusion proof verifies; any single-bit change to a proof element or the root fails', () => {
     fc.assert(
@@ -121,7 +134,17 @@ describe('proofs, property-based', () => {
         const proof = inclusionProof(leaves, m, n);
         expect(verifyInclusion(leaves[m], m, n, proof, root)).toBe(true);
         expect(verifyInclusion(leaves[m], m, n, proof, flip(root, bit))).toBe(false);
-        proof.forEach((_, i) => expect(verifyInclusion(leaves[m], m, n, proof.map((p, j) => (j === i ? flip(p, bit) : p)), root)).toBe(false));
+        proof.forEach((_, i) =>
+          expect(
+            verifyInclusion(
+              leaves[m],
+              m,
+              n,
+              proof.map((p, j) => (j === i ? flip(p, bit) : p)),
+              root,
+            ),
+          ).toBe(false),
+        );
       }),
       { numRuns: 300 },
     );
@@ -142,15 +165,30 @@ describe('proofs, property-based', () => {
 
   it('every consistency proof verifies; any single-bit change to a proof element or either root fails', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 70 }).chain((n) => fc.record({ n: fc.constant(n), m: fc.integer({ min: 1, max: n - 1 }), bit: fc.integer({ min: 0, max: 255 }) })), ({ n, m, bit }) => {
-        const leaves = leavesOf(n);
-        const [r1, r2] = [rootFromLeaves(leaves.slice(0, m)), rootFromLeaves(leaves)];
-        const proof = consistencyProof(leaves, m, n);
-        expect(verifyConsistency(m, n, r1, r2, proof)).toBe(true);
-        expect(verifyConsistency(m, n, flip(r1, bit), r2, proof)).toBe(false);
-        expect(verifyConsistency(m, n, r1, flip(r2, bit), proof)).toBe(false);
-        proof.forEach((_, i) => expect(verifyConsistency(m, n, r1, r2, proof.map((p, j) => (j === i ? flip(p, bit) : p)))).toBe(false));
-      }),
+      fc.property(
+        fc
+          .integer({ min: 2, max: 70 })
+          .chain((n) => fc.record({ n: fc.constant(n), m: fc.integer({ min: 1, max: n - 1 }), bit: fc.integer({ min: 0, max: 255 }) })),
+        ({ n, m, bit }) => {
+          const leaves = leavesOf(n);
+          const [r1, r2] = [rootFromLeaves(leaves.slice(0, m)), rootFromLeaves(leaves)];
+          const proof = consistencyProof(leaves, m, n);
+          expect(verifyConsistency(m, n, r1, r2, proof)).toBe(true);
+          expect(verifyConsistency(m, n, flip(r1, bit), r2, proof)).toBe(false);
+          expect(verifyConsistency(m, n, r1, flip(r2, bit), proof)).toBe(false);
+          proof.forEach((_, i) =>
+            expect(
+              verifyConsistency(
+                m,
+                n,
+                r1,
+                r2,
+                proof.map((p, j) => (j === i ? flip(p, bit) : p)),
+              ),
+            ).toBe(false),
+          );
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -91,7 +91,11 @@ export class CompactRange {
     const sizes: number[] = [];
     for (let bit = 2 ** 52; bit >= 1; bit /= 2) if (Math.floor(state.size / bit) % 2 === 1) sizes.push(bit);
     if (sizes.length !== state.hashes.length) throw new Error(`compact range of size ${state.size} needs ${sizes.length} hashes, got ${state.hashes.length}`);
-    return new CompactRange(state.hashes.map((h) => Buffer.from(h, 'hex')), sizes, state.size);
+    return new CompactRange(
+      state.hashes.map((h) => Buffer.from(h, 'hex')),
+      sizes,
+      state.size,
+    );
   }
 
   get size(): number {

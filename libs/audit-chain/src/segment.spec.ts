@@ -14,7 +14,13 @@ function makeLog(n: number) {
   const entries: LoggedEntry[] = [];
   const heads: TreeHead[] = [];
   for (let i = 0; i < n; i++) {
-    const entry = { _index: i, eventId: `e-${i}`, eventType: 'policy.decision.made.v1', actionId: `a-${i % 7}`, data: { lane: i % 3 ? 'review' : 'autonomous' } };
+    const entry = {
+      _index: i,
+      eventId: `e-${i}`,
+      eventType: 'policy.decision.made.v1',
+      actionId: `a-${i % 7}`,
+      data: { lane: i % 3 ? 'review' : 'autonomous' },
+    };
     const leaf = leafHash(entryBytes(entry));
     range.append(leaf);
     entries.push({ index: i, entry, leafHash: leaf.toString('hex'), root: range.root().toString('hex') });
@@ -38,13 +44,21 @@ describe('segments', () => {
     const rootsOnly = entries.map(({ leafHash: _, ...e }) => e);
     expect(verifyEntries(rootsOnly, heads, keys)).toMatchObject({ ok: true, treeSize: 50 });
     rootsOnly[9] = { ...rootsOnly[9], entry: { ...(rootsOnly[9].entry as object), eventId: 'changed' } };
-    expect(verifyEntries(rootsOnly, heads, keys)).toEqual({ ok: false, firstBadIndex: 9, problem: 'entry 9 does not reproduce its recorded root: modified, or moved' });
+    expect(verifyEntries(rootsOnly, heads, keys)).toEqual({
+      ok: false,
+      firstBadIndex: 9,
+      problem: 'entry 9 does not reproduce its recorded root: modified, or moved',
+    });
   });
 
   it('verifies a segment that starts mid-log from its prefix', () => {
     const range = CompactRange.empty();
     entries.slice(0, 32).forEach((e) => range.append(leafHash(entryBytes(e.entry))));
-    const tail = exportSegment(entries.slice(32), heads.filter((h) => h.treeSize > 32), range.state());
+    const tail = exportSegment(
+      entries.slice(32),
+      heads.filter((h) => h.treeSize > 32),
+      range.state(),
+    );
     expect(verifySegment(tail, keys)).toMatchObject({ ok: true, treeSize: 50 });
   });
 
@@ -65,7 +79,12 @@ describe('segments', () => {
 
   it('detects an inserted entry', () => {
     const ls = lines(text);
-    const forged = { kind: 'entry', index: 20, root: JSON.parse(ls[entryLine(ls, 20)]).root, entry: { eventId: 'forged', eventType: 'review.decision.made.v1', data: { decision: 'approved' } } };
+    const forged = {
+      kind: 'entry',
+      index: 20,
+      root: JSON.parse(ls[entryLine(ls, 20)]).root,
+      entry: { eventId: 'forged', eventType: 'review.decision.made.v1', data: { decision: 'approved' } },
+    };
     ls.splice(entryLine(ls, 20), 0, JSON.stringify(forged));
     expect(verifySegment(ls.join('\n'), keys)).toMatchObject({ ok: false, firstBadIndex: 20 });
   });
@@ -109,10 +128,18 @@ describe('segments', () => {
   it('detects truncation, also when cut exactly at a head, given the heads kept in the head store', () => {
     const ls = lines(text);
     const cutMidway = ls.slice(0, entryLine(ls, 40));
-    expect(verifySegment(cutMidway.join('\n'), keys)).toEqual({ ok: false, firstBadIndex: 32, problem: 'entries from 32 on are not covered by any signed tree head' });
+    expect(verifySegment(cutMidway.join('\n'), keys)).toEqual({
+      ok: false,
+      firstBadIndex: 32,
+      problem: 'entries from 32 on are not covered by any signed tree head',
+    });
     const cutAtHead = ls.slice(0, entryLine(ls, 32));
     expect(verifySegment(cutAtHead.join('\n'), keys)).toMatchObject({ ok: true, treeSize: 32 });
-    expect(verifySegment(cutAtHead.join('\n'), keys, heads)).toEqual({ ok: false, firstBadIndex: 32, problem: 'truncated: the signed tree head covers 50 entries, only 32 are present' });
+    expect(verifySegment(cutAtHead.join('\n'), keys, heads)).toEqual({
+      ok: false,
+      firstBadIndex: 32,
+      problem: 'truncated: the signed tree head covers 50 entries, only 32 are present',
+    });
   });
 
   it('checks the signature of a head past the end: a forged one fails as forged, a genuine one reports truncation', () => {
@@ -159,6 +186,10 @@ describe('segments', () => {
       e.leafHash = leaf.toString('hex');
       e.root = range.root().toString('hex');
     }
-    expect(verifyEntries(rewritten, heads, keys)).toEqual({ ok: false, firstBadIndex: 31, problem: 'the signed tree head of size 32 does not match the log: entries up to 31 were rewritten' });
+    expect(verifyEntries(rewritten, heads, keys)).toEqual({
+      ok: false,
+      firstBadIndex: 31,
+      problem: 'the signed tree head of size 32 does not match the log: entries up to 31 were rewritten',
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { CompactRange, entryBytes, isTreePosition, leafHash, leafHashOfText } from './merkle';
-import { TreeHead, treeHeadFormProblem, VerifierKey, verifyTreeHead } from './tree-head';
+import type { VerifyKey } from '@countersign/keys';
+import { TreeHead, treeHeadFormProblem, verifyTreeHead } from './tree-head';
 
 /**
  * One entry of the log as stored and exported: its index, the entry, its recorded leaf hash and the tree
@@ -23,9 +24,7 @@ export interface SegmentPrefix {
   hashes: string[];
 }
 
-export type VerifyResult =
-  | { ok: true; treeSize: number; root: string; headsChecked: number }
-  | { ok: false; firstBadIndex: number; problem: string };
+export type VerifyResult = { ok: true; treeSize: number; root: string; headsChecked: number } | { ok: false; firstBadIndex: number; problem: string };
 
 /**
  * Verifies entries against their recorded roots and the signed tree heads, in one pass:
@@ -37,7 +36,12 @@ export type VerifyResult =
  *   forged head past the end is a forged head, not a truncation).
  * The first problem wins, named by its index. Heads must cover the last entry.
  */
-export function verifyEntries(entries: Iterable<LoggedEntry>, heads: readonly TreeHead[], keys: readonly VerifierKey[], prefix: SegmentPrefix = { size: 0, hashes: [] }): VerifyResult {
+export function verifyEntries(
+  entries: Iterable<LoggedEntry>,
+  heads: readonly TreeHead[],
+  keys: readonly VerifyKey[],
+  prefix: SegmentPrefix = { size: 0, hashes: [] },
+): VerifyResult {
   const verifier = new ChainVerifier(heads, keys, prefix);
   for (const e of entries) {
     const problem = verifier.push(e);
@@ -60,7 +64,7 @@ export class ChainVerifier {
 
   constructor(
     heads: readonly TreeHead[],
-    private readonly keys: readonly VerifierKey[],
+    private readonly keys: readonly VerifyKey[],
     private readonly prefix: SegmentPrefix = { size: 0, hashes: [] },
   ) {
     this.range = CompactRange.restore(prefix);
@@ -99,7 +103,8 @@ export class ChainVerifier {
     }
     let leaf: Buffer;
     if (e.bytes !== undefined) {
-      if (!e.bytes.startsWith(`{"_index":${e.index},`)) return fail(e.index, `entry ${e.index} says it is entry ${/^\{"_index":(\d+)/.exec(e.bytes)?.[1] ?? '(none)'}: moved`);
+      if (!e.bytes.startsWith(`{"_index":${e.index},`))
+        return fail(e.index, `entry ${e.index} says it is entry ${/^\{"_index":(\d+)/.exec(e.bytes)?.[1] ?? '(none)'}: moved`);
       leaf = leafHashOfText(e.bytes);
     } else {
       const claimed = (e.entry as { _index?: unknown })?._index;
@@ -117,7 +122,8 @@ export class ChainVerifier {
     for (const head of heads ?? []) {
       const check = verifyTreeHead(head, this.keys);
       if (!check.ok) return fail(e.index, check.problem);
-      if (head.rootHash !== root) return fail(e.index, `the signed tree head of size ${head.treeSize} does not match the log: entries up to ${e.index} were rewritten`);
+      if (head.rootHash !== root)
+        return fail(e.index, `the signed tree head of size ${head.treeSize} does not match the log: entries up to ${e.index} were rewritten`);
       this.headsChecked++;
     }
     this.expected++;
@@ -132,8 +138,10 @@ export class ChainVerifier {
       const forged = this.forgedAmong(size);
       if (forged) return { ok: false, firstBadIndex: this.expected, problem: forged };
     }
-    if (last === undefined) return { ok: false, firstBadIndex: Math.max(this.prefix.size, this.expected - 1), problem: 'no signed tree head covers these entries' };
-    if (last > this.expected) return { ok: false, firstBadIndex: this.expected, problem: `truncated: the signed tree head covers ${last} entries, only ${this.expected} are present` };
+    if (last === undefined)
+      return { ok: false, firstBadIndex: Math.max(this.prefix.size, this.expected - 1), problem: 'no signed tree head covers these entries' };
+    if (last > this.expected)
+      return { ok: false, firstBadIndex: this.expected, problem: `truncated: the signed tree head covers ${last} entries, only ${this.expected} are present` };
     if (last < this.expected) return { ok: false, firstBadIndex: last, problem: `entries from ${last} on are not covered by any signed tree head` };
     return { ok: true, treeSize: this.expected, root: this.range.root().toString('hex'), headsChecked: this.headsChecked };
   }
@@ -167,7 +175,7 @@ export function exportSegment(entries: readonly LoggedEntry[], heads: readonly T
  * Verifies a segment file's text (see `exportSegment`). `trustedHeads` are heads kept elsewhere (the
  * append-only head store): they catch a segment cut short exactly at one of its own heads.
  */
-export function verifySegment(text: string, keys: readonly VerifierKey[], trustedHeads: readonly TreeHead[] = []): VerifyResult {
+export function verifySegment(text: string, keys: readonly VerifyKey[], trustedHeads: readonly TreeHead[] = []): VerifyResult {
   const lines = text.split('\n').filter((l) => l.trim());
   let header: { kind: string; version: number; prefix: SegmentPrefix };
   try {
@@ -188,11 +196,20 @@ export function verifySegment(text: string, keys: readonly VerifierKey[], truste
     try {
       parsed = JSON.parse(line);
     } catch {
-      return { ok: false, firstBadIndex: header.prefix.size + entries.length, problem: `the line after entry ${header.prefix.size + entries.length - 1} does not parse` };
+      return {
+        ok: false,
+        firstBadIndex: header.prefix.size + entries.length,
+        problem: `the line after entry ${header.prefix.size + entries.length - 1} does not parse`,
+      };
     }
     if (parsed.kind === 'entry') entries.push({ index: parsed.index, leafHash: parsed.leafHash, root: parsed.root, entry: parsed.entry });
     else if (parsed.kind === 'head') heads.push(parsed.treeHead);
   }
   const known = new Set(heads.map((h) => JSON.stringify(h)));
-  return verifyEntries(entries, [...heads, ...trustedHeads.filter((h) => h.treeSize > header.prefix.size && !known.has(JSON.stringify(h)))], keys, header.prefix);
+  return verifyEntries(
+    entries,
+    [...heads, ...trustedHeads.filter((h) => h.treeSize > header.prefix.size && !known.has(JSON.stringify(h)))],
+    keys,
+    header.prefix,
+  );
 }

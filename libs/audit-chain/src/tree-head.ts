@@ -1,5 +1,6 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign, verify } from 'node:crypto';
+import { sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { currentKey, generateKey, SigningKey, validAt, VerifyKey, verifyKeyOf } from '@countersign/keys';
 import { isTreePosition } from './merkle';
 
 /** A signed statement of the log's size and root at a time, by a key with an id. */
@@ -14,22 +15,6 @@ export interface TreeHead {
   signature: string;
 }
 
-/** A signing key with its validity window: it signs from `notBefore` until `notAfter` (its rotation deadline). */
-export interface SigningKeyEntry {
-  keyId: string;
-  privateKey: KeyObject;
-  notBefore: Date;
-  notAfter: Date;
-}
-
-/** A public key with the window in which heads it signed are accepted. */
-export interface VerifierKey {
-  keyId: string;
-  publicKey: KeyObject;
-  notBefore: Date;
-  notAfter: Date;
-}
-
 /** No key may sign now (all expired or not yet valid): the writer must stop publishing heads and alert. */
 export class SigningUnavailableError extends Error {}
 
@@ -39,12 +24,13 @@ export const treeHeadSigningBytes = (h: Omit<TreeHead, 'signature'>) =>
 export type KeyHealth = { healthy: true; keyId: string; expiresInMs: number } | { healthy: false; reason: string };
 
 /**
- * Signing keys that rotate with overlap: the newest key valid now signs. A key past its rotation
+ * Signing keys (`SigningKey` of `@countersign/keys`: the `AUDIT_SIGNING_KEYS_FILE` that `loadSigningKeys` reads)
+ * that rotate with overlap: the newest key valid now signs. A key past its rotation
  * deadline never signs; with no valid key signing fails closed and `onAlert` is told why.
  */
 export class KeyRing {
   constructor(
-    private readonly keys: SigningKeyEntry[],
+    private readonly keys: readonly SigningKey[],
     private readonly onAlert: (reason: string) => void = () => undefined,
   ) {}
 
@@ -67,14 +53,12 @@ export class KeyRing {
   }
 
   /** The public side of the ring, for verifiers. */
-  verifierKeys(): VerifierKey[] {
-    return this.keys.map((k) => ({ keyId: k.keyId, publicKey: createPublicKey(k.privateKey), notBefore: k.notBefore, notAfter: k.notAfter }));
+  verifierKeys(): VerifyKey[] {
+    return this.keys.map(verifyKeyOf);
   }
 
-  private current(now: Date): SigningKeyEntry | undefined {
-    return this.keys
-      .filter((k) => k.notBefore.getTime() <= now.getTime() && now.getTime() < k.notAfter.getTime())
-      .sort((a, b) => b.notBefore.getTime() - a.notBefore.getTime())[0];
+  private current(now: Date): SigningKey | undefined {
+    return currentKey(this.keys, now);
   }
 
   private whyNone(now: Date): string {
@@ -89,13 +73,12 @@ export class KeyRing {
 export type HeadCheck = { ok: true } | { ok: false; problem: string };
 
 /** Checks a head's form (an integer size, a hex root), signature, key id and that it was signed within the key's window. */
-export function verifyTreeHead(head: TreeHead, keys: readonly VerifierKey[]): HeadCheck {
+export function verifyTreeHead(head: TreeHead, keys: readonly VerifyKey[]): HeadCheck {
   const malformed = treeHeadFormProblem(head);
   if (malformed) return { ok: false, problem: malformed };
   const key = keys.find((k) => k.keyId === head.keyId);
   if (!key) return { ok: false, problem: `tree head of size ${head.treeSize} is signed by unknown key ${JSON.stringify(head.keyId)}` };
-  const at = Date.parse(head.timestamp);
-  if (!(at >= key.notBefore.getTime() && at < key.notAfter.getTime())) {
+  if (!validAt(key, new Date(head.timestamp))) {
     return { ok: false, problem: `tree head of size ${head.treeSize} was signed at ${head.timestamp}, outside the validity of key ${key.keyId}` };
   }
   let valid = false;
@@ -120,18 +103,11 @@ export function treeHeadFormProblem(head: TreeHead): string | undefined {
   return undefined;
 }
 
-/** A new Ed25519 signing key with its window, and its PEM forms for storage. */
+/** A new Ed25519 tree-head key with its window, and its PEM forms for storage (a `privateKeyFile`, a verifier's `publicKeyPem`). */
 export function generateTreeHeadKey(keyId: string, notBefore: Date, notAfter: Date) {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return {
-    entry: { keyId, privateKey, notBefore, notAfter } as SigningKeyEntry,
-    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  };
+  const { key, privateKeyPem, publicKeyPem } = generateKey(keyId, { notBefore, notAfter });
+  return { entry: key, privatePem: privateKeyPem, publicPem: publicKeyPem };
 }
-
-export const signingKeyFromPem = (keyId: string, pem: string, notBefore: Date, notAfter: Date): SigningKeyEntry => ({ keyId, privateKey: createPrivateKey(pem), notBefore, notAfter });
-export const verifierKeyFromPem = (keyId: string, pem: string, notBefore: Date, notAfter: Date): VerifierKey => ({ keyId, publicKey: createPublicKey(pem), notBefore, notAfter });
 
 /** When to publish a head: every `everyEntries` appends or every `everyMs`, whichever comes first. */
 export class TreeHeadPolicy {

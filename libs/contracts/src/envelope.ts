@@ -63,26 +63,3 @@ export function derivedEventId(type: string, causationId: string, discriminator 
 
 /** A fresh random id, for events that start a chain (a proposal) and for action ids. */
 export const newId = (): string => randomUUID();
-
-/**
- * The next event in an action's chain: same subject and correlation id, `causationId` = the cause's id,
- * and a deterministic id so handling the cause twice yields the same event (dropped downstream).
- */
-export function deriveEvent<TType extends string, TData>(
-  type: TType,
-  cause: Pick<Envelope, 'id' | 'subject' | 'correlationId'>,
-  fields: { source: string; actor: Actor; data: TData; discriminator?: string; time?: Date },
-): Envelope<TType, TData> {
-  return {
-    id: derivedEventId(type, cause.id, fields.discriminator),
-    type,
-    version: 1,
-    source: fields.source,
-    time: (fields.time ?? new Date()).toISOString(),
-    subject: cause.subject,
-    correlationId: cause.correlationId,
-    causationId: cause.id,
-    actor: fields.actor,
-    data: fields.data,
-  };
-}

@@ -8,6 +8,9 @@ import { ALL_TOPICS, schemaFor } from './topics';
  */
 export function jsonSchemas(): Record<string, unknown> {
   return Object.fromEntries(
-    ALL_TOPICS.map((topic) => [topic, { $id: `https://countersign.dev/schemas/${topic}.json`, title: topic, ...z.toJSONSchema(schemaFor(topic)!, { io: 'input' }) }]),
+    ALL_TOPICS.map((topic) => [
+      topic,
+      { $id: `https://countersign.dev/schemas/${topic}.json`, title: topic, ...z.toJSONSchema(schemaFor(topic)!, { io: 'input' }) },
+    ]),
   );
 }

@@ -64,7 +64,11 @@ describe('strict JSON parser', () => {
 
   it('refuses a document over the size limit, in bytes', () => {
     const text = JSON.stringify({ body: 'é'.repeat(50) }); // 100 bytes of é, 61 characters
-    expect(refused(utf8(text), { maxBytes: 100 })).toEqual({ ok: false, problem: 'too-large', message: `${Buffer.byteLength(text)} bytes, over the 100-byte limit` });
+    expect(refused(utf8(text), { maxBytes: 100 })).toEqual({
+      ok: false,
+      problem: 'too-large',
+      message: `${Buffer.byteLength(text)} bytes, over the 100-byte limit`,
+    });
     expect(refused(text, { maxBytes: 100 }).problem).toBe('too-large');
     expect(parseStrictJson(utf8(text), { maxBytes: Buffer.byteLength(text) }).ok).toBe(true);
   });

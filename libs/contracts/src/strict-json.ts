@@ -56,7 +56,8 @@ export function parseStrictJson(input: Uint8Array | string, limits: StrictJsonLi
   if (typeof input === 'string') {
     const bytes = Buffer.byteLength(input, 'utf8');
     if (bytes > maxBytes) return { ok: false, problem: 'too-large', message: `${bytes} bytes, over the ${maxBytes}-byte limit` };
-    if (!(input as unknown as { isWellFormed(): boolean }).isWellFormed()) return { ok: false, problem: 'invalid-encoding', message: 'text contains a lone surrogate' };
+    if (!(input as unknown as { isWellFormed(): boolean }).isWellFormed())
+      return { ok: false, problem: 'invalid-encoding', message: 'text contains a lone surrogate' };
     text = input;
   } else {
     if (input.length > maxBytes) return { ok: false, problem: 'too-large', message: `${input.length} bytes, over the ${maxBytes}-byte limit` };
@@ -260,7 +261,8 @@ class Parser {
       if (!digits()) this.unexpected('in a number');
     }
     const value = Number(text.slice(start, this.pos));
-    if (!Number.isFinite(value)) throw new Refusal('syntax', `number ${text.slice(start, Math.min(this.pos, start + 40))} at position ${start} is out of range`);
+    if (!Number.isFinite(value))
+      throw new Refusal('syntax', `number ${text.slice(start, Math.min(this.pos, start + 40))} at position ${start} is out of range`);
     return value;
   }
 
@@ -303,9 +305,10 @@ const quote = (s: string) => JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}
 
 /** The offset of the first byte that is not part of a well-formed UTF-8 sequence (for the message). */
 function firstInvalidUtf8(bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const b = bytes[i];
-    const [len, min] = b < 0x80 ? [1, 0] : b >= 0xc2 && b <= 0xdf ? [2, 0x80] : b >= 0xe0 && b <= 0xef ? [3, 0x800] : b >= 0xf0 && b <= 0xf4 ? [4, 0x10000] : [0, 0];
+    const [len, min] =
+      b < 0x80 ? [1, 0] : b >= 0xc2 && b <= 0xdf ? [2, 0x80] : b >= 0xe0 && b <= 0xef ? [3, 0x800] : b >= 0xf0 && b <= 0xf4 ? [4, 0x10000] : [0, 0];
     if (!len || i + len > bytes.length) return i;
     let cp = len === 1 ? b : b & (0xff >> (len + 1));
     for (let k = 1; k < len; k++) {

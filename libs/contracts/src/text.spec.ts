@@ -37,8 +37,12 @@ describe('control characters', () => {
     expect(problems({ ...proposal, parameters: { body: 'ok', lines: ['fine', 'bell\u0007'] } })).toBe(
       'parameters.lines.1: must not contain control characters other than tab, line feed and carriage return',
     );
-    expect(problems({ ...proposal, context: { a: { b: '\u0000\u0000\u0000' } } })).toBe('context.a.b: must not contain control characters other than tab, line feed and carriage return');
-    expect(problems({ ...proposal, parameters: { 'amo\u0000unt': 5 } })).toBe('parameters: a key must not contain control characters or invisible format characters');
+    expect(problems({ ...proposal, context: { a: { b: '\u0000\u0000\u0000' } } })).toBe(
+      'context.a.b: must not contain control characters other than tab, line feed and carriage return',
+    );
+    expect(problems({ ...proposal, parameters: { 'amo\u0000unt': 5 } })).toBe(
+      'parameters: a key must not contain control characters or invisible format characters',
+    );
   });
 
   it('refuses parameters nested deeper than 16 levels (so every event that carries them stays in the parser limit)', () => {
@@ -63,7 +67,14 @@ describe('control characters', () => {
     };
     const schema = TOPIC_SCHEMAS[TOPICS.proposalSubmitted];
     expect(schema.safeParse(event).success).toBe(true);
-    for (const bad of [{ id: 'e\u0000' }, { subject: 'a\u0000' }, { correlationId: 'c\r\n' }, { source: 's\u007f' }, { causationId: '\u0000' }, { actor: { id: 'x\u0000', kind: 'agent' } }]) {
+    for (const bad of [
+      { id: 'e\u0000' },
+      { subject: 'a\u0000' },
+      { correlationId: 'c\r\n' },
+      { source: 's\u007f' },
+      { causationId: '\u0000' },
+      { actor: { id: 'x\u0000', kind: 'agent' } },
+    ]) {
       expect(schema.safeParse({ ...event, ...bad }).success).toBe(false);
     }
   });

@@ -2,7 +2,16 @@ import fc from 'fast-check';
 import { cardNumberValid, findRegulatedData } from './detectors';
 import { maskDeep } from './masking';
 
-const SECRETS = ['4111.1111.1111.1111', '5500 0055 5555 5559', '340000000000009', 'de89370400440532013000', 'GB82 WEST 1234 5698 7654 32', 'jane.doe@example.org', '+49 30 1234567', '123-45-6789'];
+const SECRETS = [
+  '4111.1111.1111.1111',
+  '5500 0055 5555 5559',
+  '340000000000009',
+  'de89370400440532013000',
+  'GB82 WEST 1234 5698 7654 32',
+  'jane.doe@example.org',
+  '+49 30 1234567',
+  '123-45-6789',
+];
 
 describe('detecting regulated data', () => {
   it('names the kind and the JSON pointer of each regulated value, never the value', () => {
@@ -34,7 +43,9 @@ describe('detecting regulated data', () => {
   });
 
   it('applies the contract national-id patterns', () => {
-    expect(findRegulatedData({ note: 'id AB-123456-C' }, { nationalIds: [{ name: 'test-id', pattern: /\bAB-\d{6}-C\b/g }] })).toEqual([{ kind: 'test-id', path: '/note' }]);
+    expect(findRegulatedData({ note: 'id AB-123456-C' }, { nationalIds: [{ name: 'test-id', pattern: /\bAB-\d{6}-C\b/g }] })).toEqual([
+      { kind: 'test-id', path: '/note' },
+    ]);
   });
 
   it('finds nothing in an ordinary proposal: order ids, amounts, dates, UUIDs, digests', () => {
@@ -61,9 +72,20 @@ describe('detecting regulated data', () => {
   });
 
   it('finds what masking hides, and masked data has nothing left to find (property)', () => {
-    const text = fc.oneof(fc.string(), fc.constantFrom(...SECRETS), fc.tuple(fc.string(), fc.constantFrom(...SECRETS), fc.string()).map(([a, s, b]) => `${a} ${s} ${b}`));
+    const text = fc.oneof(
+      fc.string(),
+      fc.constantFrom(...SECRETS),
+      fc.tuple(fc.string(), fc.constantFrom(...SECRETS), fc.string()).map(([a, s, b]) => `${a} ${s} ${b}`),
+    );
     const value = fc.letrec((tie) => ({
-      node: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.constant(4111111111111111), fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(text, tie('node'), { maxKeys: 3 })),
+      node: fc.oneof(
+        { depthSize: 'small' },
+        text,
+        fc.integer(),
+        fc.constant(4111111111111111),
+        fc.array(tie('node'), { maxLength: 3 }),
+        fc.dictionary(text, tie('node'), { maxKeys: 3 }),
+      ),
     })).node;
     fc.assert(
       fc.property(value, (v) => {

@@ -14,7 +14,8 @@ describe('masking regulated data', () => {
   it('masks e-mail addresses, valid card numbers, valid IBANs, phone numbers and national ids', () => {
     const text = 'mail new.address@example.org, card 4111 1111 1111 1111, iban DE89370400440532013000, call +49 30 1234567, ssn 123-45-6789';
     const masked = maskText(text);
-    for (const secret of ['new.address@example.org', '4111 1111 1111 1111', 'DE89370400440532013000', '+49 30 1234567', '123-45-6789']) expect(masked).not.toContain(secret);
+    for (const secret of ['new.address@example.org', '4111 1111 1111 1111', 'DE89370400440532013000', '+49 30 1234567', '123-45-6789'])
+      expect(masked).not.toContain(secret);
     expect(masked).toContain('[card …1111]');
     expect(masked).toContain('[iban …3000]');
     expect(masked).toContain('@[email]');
@@ -26,7 +27,10 @@ describe('masking regulated data', () => {
   });
 
   it('masks deep inside a proposal, keeping its shape; the shipped scenarios keep no card or IBAN', () => {
-    const proposal = { parameters: { amount: 60, card: '4111-1111-1111-1111', iban: 'DE89 3704 0044 0532 0130 00', nested: [{ email: 'a.b@example.com' }] }, target: 'order-81' };
+    const proposal = {
+      parameters: { amount: 60, card: '4111-1111-1111-1111', iban: 'DE89 3704 0044 0532 0130 00', nested: [{ email: 'a.b@example.com' }] },
+      target: 'order-81',
+    };
     const masked = maskDeep(proposal);
     expect(masked.parameters.amount).toBe(60);
     expect(masked.target).toBe('order-81');
@@ -77,19 +81,38 @@ describe('masking regulated data', () => {
 
   it('masks a card number or e-mail even in an identifier field (a correlation id), but no digest', () => {
     const digest = createHash('sha256').update('x').digest('hex');
-    expect(maskDeep({ correlationId: '4111-1111-1111-1111', causationId: 'jane@example.org', digest })).toEqual({ correlationId: '[card …1111]', causationId: 'j***@[email]', digest });
+    expect(maskDeep({ correlationId: '4111-1111-1111-1111', causationId: 'jane@example.org', digest })).toEqual({
+      correlationId: '[card …1111]',
+      causationId: 'j***@[email]',
+      digest,
+    });
   });
 
   it('leaves ordinary ids, amounts, dates, times, versions, addresses and UUIDs alone', () => {
     const plain = [
-      'order-77', '12.5', '480.00 EUR', '2026-11-24', '2026-11-24T10:00:00.000Z', '2026-11-24T10:00:00+01:00', '10:00-12:00', 'v1.2.3',
-      '192.168.100.200', '3f2a9c1b-1234-5678-9012-abcdef012345', '12345678-1234-4567-8901-234567890123', '1764000000000', 'ticket-1003',
+      'order-77',
+      '12.5',
+      '480.00 EUR',
+      '2026-11-24',
+      '2026-11-24T10:00:00.000Z',
+      '2026-11-24T10:00:00+01:00',
+      '10:00-12:00',
+      'v1.2.3',
+      '192.168.100.200',
+      '3f2a9c1b-1234-5678-9012-abcdef012345',
+      '12345678-1234-4567-8901-234567890123',
+      '1764000000000',
+      'ticket-1003',
       createHash('sha256').update('y').digest('hex'),
     ];
     for (const text of plain) expect(maskText(text)).toBe(text);
     const numbers = { amount: 12.5, quantity: 3, epochMs: 1764000000000, total: 1234567890 };
     expect(maskDeep(numbers)).toEqual(numbers);
-    fc.assert(fc.property(fc.uuid(), fc.date({ noInvalidDate: true }), (uuid, date) => expect(maskText(`${uuid} ${date.toISOString()}`)).toBe(`${uuid} ${date.toISOString()}`)));
+    fc.assert(
+      fc.property(fc.uuid(), fc.date({ noInvalidDate: true }), (uuid, date) =>
+        expect(maskText(`${uuid} ${date.toISOString()}`)).toBe(`${uuid} ${date.toISOString()}`),
+      ),
+    );
   });
 
   it('never throws on deep input: what is too deep to scan is replaced, not kept', () => {

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalDigest } from '@countersign/contracts';
 import { ContractError, LoadedContract, parseContract } from './contract';
 
 /**
@@ -28,7 +27,7 @@ export interface ContractChangeSubject {
  */
 export function changeDigest(change: ContractChangeSubject): string {
   const what = { kind: change.kind, from: { version: change.from.version, hash: change.from.hash }, to: { version: change.to.version, hash: change.to.hash } };
-  return createHash('sha256').update(canonicalize(what)!).digest('hex');
+  return canonicalDigest(what);
 }
 
 export type ChangeResult = { ok: true; contract: LoadedContract } | { ok: false; reason: string };

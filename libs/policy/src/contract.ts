@@ -1,76 +1,19 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
-import canonicalize from 'canonicalize';
 import { isMap, isSeq, LineCounter, parseDocument, Document } from 'yaml';
-import type { Condition } from './conditions';
-import { ISO_4217, MoneySettings } from './money';
+import { canonicalDigest } from '@countersign/contracts';
+import type { ActionSpec, OperationalContract } from './contract.types';
+import { ISO_4217 } from './money';
 import { compileParameterSchema, moneyFieldsOf } from './parameters';
 import schema from '../contract.schema.json';
 
-export type Lane = 'autonomous' | 'review' | 'prohibited';
+// The contract's shape is written once, as JSON Schema (../contract.schema.json): the types are generated from it.
+export * from './contract.types';
+export type { Lane } from '@countersign/contracts';
 
-export interface ReviewSettings {
-  slaClass: string;
-  requiredRoles: string[];
-  quorum: number;
-  whenUnavailable: 'fail-closed' | { fallback: string };
-}
-
-export interface ActionSpec {
-  /** Who answers for this action type (lint flags a missing owner). */
-  owner?: string;
-  reversibility: 'reversible' | 'partial' | 'irreversible';
-  customerImpact: 'none' | 'low' | 'medium' | 'high';
-  regulatorySensitivity: 'none' | 'low' | 'high';
-  blastRadius: 'single' | 'tenant' | 'global';
-  lane: Lane;
-  reason: string;
-  privileged?: boolean;
-  thresholds?: { review?: number; prohibited?: number };
-  review?: ReviewSettings;
-  /** The action's parameters as JSON Schema 2020-12, with the `money` and `currency` keywords (see parameters.ts). */
-  parameters: Record<string, unknown>;
-  /** Its parameters are text sent outside (a reply, a notification): the regulated-data guardrail reads them. */
-  outbound?: boolean;
-}
-
-/** Count and summed amount per target or per customer over a window (see rate-limit.ts). */
-export interface AggregateLimit {
-  id: string;
-  actionTypes: string[];
-  /** `target`, or the `parameters.X` that names the customer (a proposal without it counts under its target). */
-  per: string;
-  windowSeconds: number;
-  maxCount?: number;
-  /** In the reference currency, summed over the window; needs `amount`. */
-  maxAmount?: number;
-  /** The money field summed (e.g. `parameters.amount`). */
-  amount?: string;
-  onExceed: 'review' | 'prohibited';
-}
-
-/** The operational contract, as written (YAML), validated by `contract.schema.json`. */
-export interface OperationalContract {
+/** A loaded contract: its version as a string, with its content hash (SHA-256 of its canonical JSON). */
+export interface LoadedContract extends Omit<OperationalContract, 'version'> {
   version: string;
-  service: { name: string; model: { type: string; version: string }; dataSources: string[]; owners: { product: string; platform: string; security: string; sre: string } };
-  slaClasses: Record<string, number>;
-  masking?: { nationalIds?: Array<{ name: string; pattern: string }> };
-  sampling?: { autonomousShare: number; seed: string };
-  scoring?: Array<{ id: string; when: Condition; points: number; actionTypes?: string[] }>;
-  rateLimits?: Array<{ id: string; actionTypes: string[]; per: 'tenant' | 'actor'; limit: number; windowSeconds: number; onExceed: 'review' | 'prohibited' }>;
-  aggregateLimits?: AggregateLimit[];
-  /** Reference currency and rate table: money conditions and aggregates compare in the reference currency. */
-  money?: MoneySettings;
-  /** Regulated data (cards, IBANs, e-mail, national ids) in the parameters of outbound action types. */
-  guardrails?: { regulatedDataInOutboundText?: 'review' | 'prohibited' };
-  actions: Record<string, ActionSpec>;
-  rules?: Array<{ id: string; actionTypes: string[]; when: Condition; lane: 'review' | 'prohibited'; reason: string; review?: ReviewSettings }>;
-  prohibited?: Array<{ id: string; actionTypes?: string[]; when?: Condition; reason: string }>;
-}
-
-/** A loaded contract with its content hash (SHA-256 of its canonical JSON). */
-export interface LoadedContract extends OperationalContract {
   hash: string;
   file: string;
 }
@@ -91,7 +34,10 @@ const ajv = new Ajv({ allErrors: false, strict: false });
 const validate = ajv.compile(schema);
 
 function lineOf(doc: Document, counter: LineCounter, pointer: string): number | undefined {
-  const path = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const path = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   let node: unknown = doc.contents;
   let last: unknown = node;
   for (const key of path) {
@@ -128,8 +74,14 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
   const raw = doc.toJS() as Record<string, unknown>;
   if (!validate(raw)) {
     const err = validate.errors![0];
-    const pointer = err.keyword === 'additionalProperties' ? `${err.instancePath}/${(err.params as { additionalProperty: string }).additionalProperty}` : err.instancePath;
-    throw new ContractError(file, lineOf(doc, counter, pointer), describeWhere(raw, pointer), err.keyword === 'additionalProperties' ? 'unknown field' : (err.message ?? 'invalid'));
+    const pointer =
+      err.keyword === 'additionalProperties' ? `${err.instancePath}/${(err.params as { additionalProperty: string }).additionalProperty}` : err.instancePath;
+    throw new ContractError(
+      file,
+      lineOf(doc, counter, pointer),
+      describeWhere(raw, pointer),
+      err.keyword === 'additionalProperties' ? 'unknown field' : (err.message ?? 'invalid'),
+    );
   }
   const contract = { ...(raw as unknown as OperationalContract), version: String(raw.version) };
   const fail = (pointer: string, problem: string): never => {
@@ -145,22 +97,26 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
       (contract.aggregateLimits ?? []).some((l) => l.onExceed === 'review' && l.actionTypes.includes(type)) ||
       (a.outbound === true && contract.guardrails?.regulatedDataInOutboundText === 'review') ||
       (moneyFieldsOf(a.parameters).length > 0 && (contract.money?.unknownCurrency ?? 'review') === 'review');
-    if (reviewable && !a.review) fail(`/actions/${type}`, 'an action that can reach review needs review settings (slaClass, requiredRoles, quorum, whenUnavailable)');
+    if (reviewable && !a.review)
+      fail(`/actions/${type}`, 'an action that can reach review needs review settings (slaClass, requiredRoles, quorum, whenUnavailable)');
     if (a.review && !(a.review.slaClass in contract.slaClasses)) fail(`/actions/${type}/review/slaClass`, `unknown SLA class ${a.review.slaClass}`);
   }
   (contract.rules ?? []).forEach((r, i) => r.actionTypes.forEach((t) => t in contract.actions || fail(`/rules/${i}/actionTypes`, `unknown action type ${t}`)));
-  (contract.rateLimits ?? []).forEach((r, i) => r.actionTypes.forEach((t) => t in contract.actions || fail(`/rateLimits/${i}/actionTypes`, `unknown action type ${t}`)));
+  (contract.rateLimits ?? []).forEach((r, i) =>
+    r.actionTypes.forEach((t) => t in contract.actions || fail(`/rateLimits/${i}/actionTypes`, `unknown action type ${t}`)),
+  );
   (contract.aggregateLimits ?? []).forEach((l, i) => {
     l.actionTypes.forEach((t) => t in contract.actions || fail(`/aggregateLimits/${i}/actionTypes`, `unknown action type ${t}`));
     if (l.maxCount === undefined && l.maxAmount === undefined) fail(`/aggregateLimits/${i}`, 'an aggregate limit needs maxCount, maxAmount or both');
     if (l.maxAmount !== undefined && !l.amount) fail(`/aggregateLimits/${i}`, 'maxAmount needs the money field it sums (amount: parameters.X)');
     if (l.amount) {
       for (const t of l.actionTypes) {
-        if (t in contract.actions && !moneyFieldsOf(contract.actions[t].parameters).some((m) => m.amount === l.amount)) fail(`/aggregateLimits/${i}/amount`, `${l.amount} is not a money field of ${t}`);
+        if (t in contract.actions && !moneyFieldsOf(contract.actions[t].parameters).some((m) => m.amount === l.amount))
+          fail(`/aggregateLimits/${i}/amount`, `${l.amount} is not a money field of ${t}`);
       }
     }
   });
-  return { ...contract, hash: `sha256:${createHash('sha256').update(canonicalize(contract)!).digest('hex')}`, file };
+  return { ...contract, hash: `sha256:${canonicalDigest(contract)}`, file };
 }
 
 type Fail = (pointer: string, problem: string) => never;
@@ -196,7 +152,8 @@ function checkParameterSchema(type: string, a: ActionSpec, fail: Fail): void {
     let node: unknown = a.parameters;
     for (const k of siblings) node = (node as { properties?: Record<string, unknown> })?.properties?.[k];
     const declared = (node as { properties?: Record<string, unknown> })?.properties ?? {};
-    if (!(m.currency.split('.').pop()! in declared)) fail(at, `the money field ${m.amount} names its currency ${m.currency}, which the schema does not declare`);
+    if (!(m.currency.split('.').pop()! in declared))
+      fail(at, `the money field ${m.amount} names its currency ${m.currency}, which the schema does not declare`);
   }
 }
 

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { join } from 'node:path';
 import { ContractError, loadContractFile, parseContract } from './contract';
 import { compileContract, DecidedBy, DecisionInputs, evaluate, issueScopedToken, PRECEDENCE, ProposalInput } from './evaluate';
-import { checkRateLimits, InMemoryRateLimiter } from './rate-limit';
+import { InMemoryRateLimiter } from './in-memory-rate-limiter';
+import { checkRateLimits } from './rate-limit';
 
 const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
 const contract = loadContractFile(CONTRACT);
@@ -30,28 +31,44 @@ const proposal = (actionType: string, parameters: Record<string, unknown> = VALI
 });
 
 /** A valid refund of `amount` (EUR unless `extra` says otherwise). */
-const refund = (amount: unknown, extra: Record<string, unknown> = {}, over: Partial<ProposalInput> = {}) => proposal('support.refund', { amount, currency: 'EUR', reason: 'late delivery', ...extra }, over);
+const refund = (amount: unknown, extra: Record<string, unknown> = {}, over: Partial<ProposalInput> = {}) =>
+  proposal('support.refund', { amount, currency: 'EUR', reason: 'late delivery', ...extra }, over);
 
 describe('lanes', () => {
   it('autonomous, review and prohibited, each with the contract version, rules and reasons', () => {
     const a = evaluate(compiled, refund(12), OK);
     expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.11.1', contractHash: contract.hash, score: 0 });
     const r = evaluate(compiled, refund(480), OK);
-    expect(r).toMatchObject({ lane: 'review', score: 30, review: { slaClass: 'high', slaSeconds: 900, requiredRoles: ['finance'], quorum: 1, whenUnavailable: 'fail-closed' } });
+    expect(r).toMatchObject({
+      lane: 'review',
+      score: 30,
+      review: { slaClass: 'high', slaSeconds: 900, requiredRoles: ['finance'], quorum: 1, whenUnavailable: 'fail-closed' },
+    });
     expect(r.rulesFired).toEqual(expect.arrayContaining(['score:amount-over-50', 'threshold:review']));
     const q = evaluate(compiled, refund(25000), OK);
     expect(q.review).toMatchObject({ quorum: 2 });
-    expect(evaluate(compiled, proposal('legal.statement'), OK)).toMatchObject({ lane: 'prohibited', reasons: expect.arrayContaining(['legal statements are made by people']) });
+    expect(evaluate(compiled, proposal('legal.statement'), OK)).toMatchObject({
+      lane: 'prohibited',
+      reasons: expect.arrayContaining(['legal statements are made by people']),
+    });
   });
 
   it('prohibits unsupported action types', () => {
-    expect(evaluate(compiled, proposal('crypto.transfer'), OK)).toMatchObject({ lane: 'prohibited', decidedBy: 'prohibited-rule', rulesFired: ['unknown-action-type'] });
+    expect(evaluate(compiled, proposal('crypto.transfer'), OK)).toMatchObject({
+      lane: 'prohibited',
+      decidedBy: 'prohibited-rule',
+      rulesFired: ['unknown-action-type'],
+    });
   });
 });
 
 describe('guardrails', () => {
   it('masks regulated data in the explanation; nothing unmasked is in the decision', () => {
-    const p = refund(60, { card: '4111 1111 1111 1111', reason: 'to DE89370400440532013000, mail jane.doe@example.com or +49 30 1234567' }, { target: 'jane.doe@example.com' });
+    const p = refund(
+      60,
+      { card: '4111 1111 1111 1111', reason: 'to DE89370400440532013000, mail jane.doe@example.com or +49 30 1234567' },
+      { target: 'jane.doe@example.com' },
+    );
     const json = JSON.stringify(evaluate(compiled, p, OK));
     for (const secret of ['4111 1111 1111 1111', 'DE89370400440532013000', 'jane.doe@example.com', '+49 30 1234567']) expect(json).not.toContain(secret);
   });
@@ -63,7 +80,10 @@ describe('guardrails', () => {
   it('requires a valid scoped token for privileged actions', () => {
     const key = Buffer.from('scoped-token-test-key');
     const p = proposal('permission.change', { grant: 'admin' });
-    expect(evaluate(compiled, p, { ...OK, scopedTokenKey: key })).toMatchObject({ lane: 'prohibited', rulesFired: expect.arrayContaining(['privileged:scoped-token']) });
+    expect(evaluate(compiled, p, { ...OK, scopedTokenKey: key })).toMatchObject({
+      lane: 'prohibited',
+      rulesFired: expect.arrayContaining(['privileged:scoped-token']),
+    });
     const token = issueScopedToken(key, 'permission.change', new Date(now.getTime() + 60_000));
     expect(evaluate(compiled, { ...p, scopedToken: token }, { ...OK, scopedTokenKey: key }).lane).toBe('review');
     const otherScope = issueScopedToken(key, 'support.refund', new Date(now.getTime() + 60_000));
@@ -84,7 +104,10 @@ describe('guardrails', () => {
     expect(await checkRateLimits(limited, small, 'agent-1', 'small-0', limiter, now)).toEqual([]);
     expect(await checkRateLimits(limited, { ...small, tenant: 'globex' }, 'agent-1', 'small-3', limiter, now)).toEqual([]);
     expect(await checkRateLimits(limited, small, 'agent-1', 'small-4', limiter, new Date(now.getTime() + 3_600_000))).toEqual([]);
-    expect(evaluate(compileContract(limited), small, { ...OK, rateLimited: ['refunds-per-tenant'] })).toMatchObject({ lane: 'review', rulesFired: expect.arrayContaining(['rate-limit:refunds-per-tenant']) });
+    expect(evaluate(compileContract(limited), small, { ...OK, rateLimited: ['refunds-per-tenant'] })).toMatchObject({
+      lane: 'review',
+      rulesFired: expect.arrayContaining(['rate-limit:refunds-per-tenant']),
+    });
     const exp = proposal('data.export', { fields: ['orders'] });
     for (let i = 0; i < 2; i++) await checkRateLimits(limited, exp, 'agent-1', `export-${i}`, limiter, now);
     expect(await checkRateLimits(limited, exp, 'agent-2', 'export-2', limiter, now)).toEqual([]);
@@ -128,7 +151,11 @@ describe('precedence: prohibited rule > kill switch > degradation > trust stack 
   it('degradation: elevated sends medium risk to review, constrained blocks review-lane proposals with retry later', () => {
     expect(evaluate(compiled, medium, { ...OK, degradationMode: 'elevated' })).toMatchObject({ lane: 'review', decidedBy: 'degradation' });
     expect(evaluate(compiled, refund(5), { ...OK, degradationMode: 'elevated' }).lane).toBe('autonomous');
-    expect(evaluate(compiled, refund(480), { ...OK, degradationMode: 'constrained' })).toMatchObject({ lane: 'prohibited', retryLater: true, decidedBy: 'degradation' });
+    expect(evaluate(compiled, refund(480), { ...OK, degradationMode: 'constrained' })).toMatchObject({
+      lane: 'prohibited',
+      retryLater: true,
+      decidedBy: 'degradation',
+    });
     expect(evaluate(compiled, proposal('ticket.tag', { tags: ['x'] }), { ...OK, degradationMode: 'constrained' }).lane).toBe('autonomous');
   });
 
@@ -165,7 +192,8 @@ describe('sampling', () => {
 
 describe('the contract file', () => {
   it('names the file, the line and the rule of a schema error', () => {
-    const text = 'version: 1\nservice: { name: s, model: { type: llm, version: "1" }, dataSources: [], owners: { product: a, platform: b, security: c, sre: d } }\nslaClasses: { normal: 60 }\nactions:\n  support.refund:\n    owner: x\n    reversibility: sometimes\n';
+    const text =
+      'version: 1\nservice: { name: s, model: { type: llm, version: "1" }, dataSources: [], owners: { product: a, platform: b, security: c, sre: d } }\nslaClasses: { normal: 60 }\nactions:\n  support.refund:\n    owner: x\n    reversibility: sometimes\n';
     try {
       parseContract(text, 'broken.yaml');
       throw new Error('expected a ContractError');
@@ -186,7 +214,15 @@ describe('evaluate, property-based', () => {
   const arbProposal = fc.record({
     actionType: fc.constantFrom(...types),
     target: fc.oneof(fc.string(), fc.constantFrom('repo:x#main', 'order-1', 'jane@example.com')),
-    parameters: fc.record({ amount: fc.oneof(fc.integer({ min: -10, max: 50000 }), fc.string()), fields: fc.array(fc.constantFrom('email', 'orders', 'iban')), recipients: fc.integer({ min: 0, max: 100 }), destination: fc.constantFrom('s3://ext', 's3://countersign-internal/x') }, { requiredKeys: [] }),
+    parameters: fc.record(
+      {
+        amount: fc.oneof(fc.integer({ min: -10, max: 50000 }), fc.string()),
+        fields: fc.array(fc.constantFrom('email', 'orders', 'iban')),
+        recipients: fc.integer({ min: 0, max: 100 }),
+        destination: fc.constantFrom('s3://ext', 's3://countersign-internal/x'),
+      },
+      { requiredKeys: [] },
+    ),
     confidence: fc.double({ min: 0, max: 1, noNaN: true }),
     context: fc.record({ containsCommitment: fc.boolean() }, { requiredKeys: [] }),
   });
@@ -211,7 +247,8 @@ describe('evaluate, property-based', () => {
         const action = contract.actions[full.actionType];
         if (!action || action.lane === 'prohibited') expect(d.lane).toBe('prohibited');
         if (action?.lane === 'review') expect(strict[d.lane]).toBeGreaterThanOrEqual(1);
-        for (const r of contract.rules ?? []) if (r.actionTypes.includes(full.actionType) && d.rulesFired.includes(r.id)) expect(strict[d.lane]).toBeGreaterThanOrEqual(strict[r.lane]);
+        for (const r of contract.rules ?? [])
+          if (r.actionTypes.includes(full.actionType) && d.rulesFired.includes(r.id)) expect(strict[d.lane]).toBeGreaterThanOrEqual(strict[r.lane]);
       }),
       { numRuns: 500 },
     );

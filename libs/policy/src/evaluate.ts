@@ -105,8 +105,12 @@ export function compileContract(contract: LoadedContract): CompiledContract {
       money,
       rules: (contract.rules ?? []).filter((r) => r.actionTypes.includes(type)).map((r) => ({ ...r, when: compileCondition(r.when, options) })),
       // Global prohibited rules first, compiled per type too, so that their money conditions convert as well.
-      prohibited: (contract.prohibited ?? []).filter((p) => !p.actionTypes || p.actionTypes.includes(type)).map((p) => ({ id: p.id, reason: p.reason, when: p.when ? compileCondition(p.when, options) : always })),
-      scoring: (contract.scoring ?? []).filter((s) => !s.actionTypes || s.actionTypes.includes(type)).map((s) => ({ id: s.id, points: s.points, when: compileCondition(s.when, options) })),
+      prohibited: (contract.prohibited ?? [])
+        .filter((p) => !p.actionTypes || p.actionTypes.includes(type))
+        .map((p) => ({ id: p.id, reason: p.reason, when: p.when ? compileCondition(p.when, options) : always })),
+      scoring: (contract.scoring ?? [])
+        .filter((s) => !s.actionTypes || s.actionTypes.includes(type))
+        .map((s) => ({ id: s.id, points: s.points, when: compileCondition(s.when, options) })),
     });
   }
   return {
@@ -132,7 +136,18 @@ export function evaluate(compiled: CompiledContract, p: ProposalInput, inputs: D
 /** A prohibited decision that reads nothing from the proposal (its inputs could not be read safely). */
 function failClosed(compiled: CompiledContract, rule: string, reason: string): Decision {
   const c = compiled?.contract;
-  return { contractVersion: String(c?.version ?? 'unknown'), contractHash: String(c?.hash ?? 'unknown'), inputsUsed: {}, sampledForAudit: false, lane: 'prohibited', decidedBy: 'prohibited-rule', rulesFired: [rule], reasons: [reason], score: 0, riskClass: 'high' };
+  return {
+    contractVersion: String(c?.version ?? 'unknown'),
+    contractHash: String(c?.hash ?? 'unknown'),
+    inputsUsed: {},
+    sampledForAudit: false,
+    lane: 'prohibited',
+    decidedBy: 'prohibited-rule',
+    rulesFired: [rule],
+    reasons: [reason],
+    score: 0,
+    riskClass: 'high',
+  };
 }
 
 /** Why the proposal's own fields (beyond its parameters) cannot be read, as `pointer (rule)`; empty when they can. */
@@ -148,13 +163,27 @@ function shapeIssues(p: unknown): string[] {
 
 function decide(compiled: CompiledContract, raw: ProposalInput, inputs: DecisionInputs): Decision {
   const c = compiled.contract;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return failClosed(compiled, 'invalid_proposal', 'the proposal is not an object: failing closed');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    return failClosed(compiled, 'invalid_proposal', 'the proposal is not an object: failing closed');
   // Nothing below walks a value this deep or this large (masking and the guardrail recurse).
   if (tooDeepOrLarge(raw)) return failClosed(compiled, 'invalid_proposal', 'the proposal nests too deep or holds too many values: failing closed');
   const p = raw;
   const actionType = typeof p.actionType === 'string' ? p.actionType : String(JSON.stringify(p.actionType));
-  const input = { parameters: p.parameters ?? {}, context: p.context ?? {}, confidence: p.confidence, tenant: p.tenant, region: p.region, target: p.target, actionType: p.actionType, proposer: p.proposer, time: { hour: inputs.now.getUTCHours(), weekday: inputs.now.getUTCDay() } };
-  const inputsUsed = maskDeep({ actionType: p.actionType, target: p.target, parameters: p.parameters, confidence: p.confidence, tenant: p.tenant, region: p.region, context: p.context }, compiled.masking);
+  const input = {
+    parameters: p.parameters ?? {},
+    context: p.context ?? {},
+    confidence: p.confidence,
+    tenant: p.tenant,
+    region: p.region,
+    target: p.target,
+    actionType: p.actionType,
+    proposer: p.proposer,
+    time: { hour: inputs.now.getUTCHours(), weekday: inputs.now.getUTCDay() },
+  };
+  const inputsUsed = maskDeep(
+    { actionType: p.actionType, target: p.target, parameters: p.parameters, confidence: p.confidence, tenant: p.tenant, region: p.region, context: p.context },
+    compiled.masking,
+  );
   const base = { contractVersion: c.version, contractHash: c.hash, inputsUsed, sampledForAudit: false };
   const demands: Array<{ by: DecidedBy; lane: Lane; rule: string; reason: string; retryLater?: boolean }> = [];
   const rulesFired: string[] = [];
@@ -169,15 +198,24 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
 
   const action = typeof p.actionType === 'string' ? compiled.actions.get(p.actionType) : undefined;
   if (!action) {
-    return { ...base, lane: 'prohibited', decidedBy: 'prohibited-rule', rulesFired: ['unknown-action-type'], reasons: [`${maskText(actionType.slice(0, 200))} is not in the operational contract: unknown action types are prohibited`], score: 0, riskClass: 'high' };
+    return {
+      ...base,
+      lane: 'prohibited',
+      decidedBy: 'prohibited-rule',
+      rulesFired: ['unknown-action-type'],
+      reasons: [`${maskText(actionType.slice(0, 200))} is not in the operational contract: unknown action types are prohibited`],
+      score: 0,
+      riskClass: 'high',
+    };
   }
 
   // Contract: default lane, score thresholds, explicit rules, rate limits.
   let score = 0;
-  for (const s of action.scoring) if (safe(s.when)) {
-    score += s.points;
-    rulesFired.push(`score:${s.id}`);
-  }
+  for (const s of action.scoring)
+    if (safe(s.when)) {
+      score += s.points;
+      rulesFired.push(`score:${s.id}`);
+    }
   const t = action.spec.thresholds ?? {};
   let contractLane: Lane = action.spec.lane;
   let contractReason = action.spec.reason;
@@ -192,7 +230,8 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     // Of several rules sending it to review, the one with the larger quorum sets the review.
     if (lane === 'review' && review && (!reviewFrom || review.quorum > reviewFrom.quorum)) reviewFrom = review;
   };
-  if (t.prohibited !== undefined && score >= t.prohibited) raise('prohibited', 'threshold:prohibited', `risk score ${score} reaches the prohibited threshold ${t.prohibited}`);
+  if (t.prohibited !== undefined && score >= t.prohibited)
+    raise('prohibited', 'threshold:prohibited', `risk score ${score} reaches the prohibited threshold ${t.prohibited}`);
   else if (t.review !== undefined && score >= t.review) raise('review', 'threshold:review', `risk score ${score} reaches the review threshold ${t.review}`);
   for (const r of action.rules) if (safe(r.when)) raise(r.lane, r.id, r.reason, r.review);
   for (const id of inputs.rateLimited ?? []) {
@@ -201,14 +240,23 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   }
   for (const id of inputs.aggregateLimited ?? []) {
     const limit = (c.aggregateLimits ?? []).find((l) => l.id === id && l.actionTypes.includes(p.actionType));
-    if (limit) raise(limit.onExceed, `aggregate-limit:${id}`, `aggregate limit ${id} exceeded (${[limit.maxCount !== undefined ? `${limit.maxCount} actions` : '', limit.maxAmount !== undefined ? `${limit.maxAmount} ${c.money?.reference ?? ''}` : ''].filter(Boolean).join(' or ')} per ${limit.per} per ${limit.windowSeconds} s)`);
+    if (limit)
+      raise(
+        limit.onExceed,
+        `aggregate-limit:${id}`,
+        `aggregate limit ${id} exceeded (${[limit.maxCount !== undefined ? `${limit.maxCount} actions` : '', limit.maxAmount !== undefined ? `${limit.maxAmount} ${c.money?.reference ?? ''}` : ''].filter(Boolean).join(' or ')} per ${limit.per} per ${limit.windowSeconds} s)`,
+      );
   }
   // Money in a currency outside the rate table cannot be compared: at least review.
   for (const m of action.money) {
     const amount = readPath(input, m.amount.split('.'));
     const currency = readPath(input, m.currency.split('.'));
     if (amount !== undefined && !(typeof currency === 'string' && c.money && Object.prototype.hasOwnProperty.call(c.money.rates, currency))) {
-      raise(c.money?.unknownCurrency ?? 'review', 'money:unknown-currency', `${m.amount} is in a currency outside the contract's rate table: it cannot be compared in ${c.money?.reference ?? 'the reference currency'}`);
+      raise(
+        c.money?.unknownCurrency ?? 'review',
+        'money:unknown-currency',
+        `${m.amount} is in a currency outside the contract's rate table: it cannot be compared in ${c.money?.reference ?? 'the reference currency'}`,
+      );
     }
   }
   // Regulated data in text that leaves the company.
@@ -220,7 +268,8 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     } catch {
       kinds = ['unreadable'];
     }
-    if (kinds.length) raise(guardrail, 'guardrail:regulated-data', `regulated data in outbound text (${kinds.join(', ')}): a person checks it before it leaves`);
+    if (kinds.length)
+      raise(guardrail, 'guardrail:regulated-data', `regulated data in outbound text (${kinds.join(', ')}): a person checks it before it leaves`);
   }
   demands.push({ by: 'contract', lane: contractLane, rule: `${p.actionType}.lane`, reason: contractReason });
   const riskClass: RiskClass = riskOf(score, t.review, action.spec, contractLane);
@@ -228,40 +277,92 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   // Prohibited rules and guardrails that nothing overrides.
   const issues = checkParameters(compiled, p);
   if (issues.length) {
-    const named = issues.slice(0, 5).map((i) => `${maskText(i.pointer)} ${i.message} (${i.rule})`).join('; ');
+    const named = issues
+      .slice(0, 5)
+      .map((i) => `${maskText(i.pointer)} ${i.message} (${i.rule})`)
+      .join('; ');
     demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: 'invalid_parameters', reason: `invalid_parameters: ${named}` });
   }
   // The parameters' own schema names the field more precisely, so it speaks first when both object.
   const shape = shapeIssues(p);
-  if (shape.length) demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: 'invalid_proposal', reason: `invalid_proposal: ${maskText(shape.join(', '))}` });
+  if (shape.length)
+    demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: 'invalid_proposal', reason: `invalid_proposal: ${maskText(shape.join(', '))}` });
   const asset = protectedAssetOf(p.target, p.parameters, !action.spec.outbound);
-  if (asset) demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: 'self-protection', reason: `aimed at Countersign's own ${asset}: no contract can allow that` });
+  if (asset)
+    demands.push({
+      by: 'prohibited-rule',
+      lane: 'prohibited',
+      rule: 'self-protection',
+      reason: `aimed at Countersign's own ${asset}: no contract can allow that`,
+    });
   for (const rule of action.prohibited) if (safe(rule.when)) demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: rule.id, reason: rule.reason });
   if (action.spec.privileged && !scopedTokenValid(p.scopedToken, p.actionType, inputs.scopedTokenKey, inputs.now)) {
-    demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: 'privileged:scoped-token', reason: `${p.actionType} is privileged: it needs a valid scoped token for this action type` });
+    demands.push({
+      by: 'prohibited-rule',
+      lane: 'prohibited',
+      rule: 'privileged:scoped-token',
+      reason: `${p.actionType} is privileged: it needs a valid scoped token for this action type`,
+    });
   }
 
   // Kill switch.
   if (inputs.killSwitch !== 'on') {
-    demands.push({ by: 'kill-switch', lane: 'prohibited', rule: `kill-switch:${inputs.killSwitch}`, reason: inputs.killSwitch === 'off' ? `the kill switch of ${p.actionType} is off` : `the kill switch of ${p.actionType} cannot be read: failing closed` });
+    demands.push({
+      by: 'kill-switch',
+      lane: 'prohibited',
+      rule: `kill-switch:${inputs.killSwitch}`,
+      reason: inputs.killSwitch === 'off' ? `the kill switch of ${p.actionType} is off` : `the kill switch of ${p.actionType} cannot be read: failing closed`,
+    });
   }
 
   // Degradation mode.
   const mode = inputs.degradationMode;
-  if (mode === 'halted' || mode === 'unknown') demands.push({ by: 'degradation', lane: 'prohibited', rule: `degradation:${mode}`, reason: mode === 'halted' ? 'degradation mode halted: all execution stopped' : 'the degradation mode cannot be read: failing closed as halted', retryLater: true });
-  else if (mode === 'constrained' && (contractLane === 'review' || riskClass !== 'low')) demands.push({ by: 'degradation', lane: 'prohibited', rule: 'degradation:constrained', reason: 'degradation mode constrained: only low-risk autonomous actions are accepted; retry later', retryLater: true });
-  else if (mode === 'elevated' && contractLane === 'autonomous' && riskClass !== 'low') demands.push({ by: 'degradation', lane: 'review', rule: 'degradation:elevated', reason: 'degradation mode elevated: medium- and high-risk autonomous actions go to review' });
+  if (mode === 'halted' || mode === 'unknown')
+    demands.push({
+      by: 'degradation',
+      lane: 'prohibited',
+      rule: `degradation:${mode}`,
+      reason: mode === 'halted' ? 'degradation mode halted: all execution stopped' : 'the degradation mode cannot be read: failing closed as halted',
+      retryLater: true,
+    });
+  else if (mode === 'constrained' && (contractLane === 'review' || riskClass !== 'low'))
+    demands.push({
+      by: 'degradation',
+      lane: 'prohibited',
+      rule: 'degradation:constrained',
+      reason: 'degradation mode constrained: only low-risk autonomous actions are accepted; retry later',
+      retryLater: true,
+    });
+  else if (mode === 'elevated' && contractLane === 'autonomous' && riskClass !== 'low')
+    demands.push({
+      by: 'degradation',
+      lane: 'review',
+      rule: 'degradation:elevated',
+      reason: 'degradation mode elevated: medium- and high-risk autonomous actions go to review',
+    });
 
   // Trust stack.
   if (inputs.trustStackHealthy !== true && (riskClass !== 'low' || action.spec.privileged)) {
-    demands.push({ by: 'trust-stack', lane: 'prohibited', rule: `trust-stack:${inputs.trustStackHealthy === 'unknown' ? 'unknown' : 'unhealthy'}`, reason: 'the trust stack (keys, certificates) is not healthy: risky actions fail closed' });
+    demands.push({
+      by: 'trust-stack',
+      lane: 'prohibited',
+      rule: `trust-stack:${inputs.trustStackHealthy === 'unknown' ? 'unknown' : 'unhealthy'}`,
+      reason: 'the trust stack (keys, certificates) is not healthy: risky actions fail closed',
+    });
   }
 
   // Autonomy.
   const a = inputs.autonomy;
   if (a === 'off') demands.push({ by: 'autonomy', lane: 'prohibited', rule: 'autonomy:off', reason: `autonomy for ${p.actionType} is off` });
-  else if (a === 'review-all' || a === 'unknown') demands.push({ by: 'autonomy', lane: 'review', rule: `autonomy:${a}`, reason: a === 'unknown' ? 'the autonomy level cannot be read: failing closed to review' : 'autonomy is review-all' });
-  else if (a === 'review-risky' && riskClass !== 'low') demands.push({ by: 'autonomy', lane: 'review', rule: 'autonomy:review-risky', reason: `autonomy is review-risky and the risk is ${riskClass}` });
+  else if (a === 'review-all' || a === 'unknown')
+    demands.push({
+      by: 'autonomy',
+      lane: 'review',
+      rule: `autonomy:${a}`,
+      reason: a === 'unknown' ? 'the autonomy level cannot be read: failing closed to review' : 'autonomy is review-all',
+    });
+  else if (a === 'review-risky' && riskClass !== 'low')
+    demands.push({ by: 'autonomy', lane: 'review', rule: 'autonomy:review-risky', reason: `autonomy is review-risky and the risk is ${riskClass}` });
 
   const lane = demands.reduce<Lane>((l, d) => (STRICT[d.lane] > STRICT[l] ? d.lane : l), 'autonomous');
   const decider = PRECEDENCE.map((by) => demands.find((d) => d.by === by && d.lane === lane)).find(Boolean)!;
@@ -272,7 +373,11 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   }
   if (!reasons.includes(action.spec.reason)) reasons.push(action.spec.reason);
 
-  const reviewSettings = lane === 'review' ? (reviewFrom ?? action.spec.review ?? { slaClass: Object.keys(c.slaClasses)[0], requiredRoles: ['reviewer'], quorum: 1, whenUnavailable: 'fail-closed' as const }) : undefined;
+  const reviewSettings =
+    lane === 'review'
+      ? (reviewFrom ??
+        action.spec.review ?? { slaClass: Object.keys(c.slaClasses)[0], requiredRoles: ['reviewer'], quorum: 1, whenUnavailable: 'fail-closed' as const })
+      : undefined;
   return {
     ...base,
     lane,

@@ -7,7 +7,13 @@ import { compileContract, DecisionInputs, evaluate, ProposalInput } from './eval
 // and the built-in detectors; fake: nothing.
 const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
 const compiled = compileContract(loadContractFile(CONTRACT));
-const OK: DecisionInputs = { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now: new Date('2026-11-24T10:00:00Z') };
+const OK: DecisionInputs = {
+  killSwitch: 'on',
+  degradationMode: 'normal',
+  trustStackHealthy: true,
+  autonomy: 'autonomous',
+  now: new Date('2026-11-24T10:00:00Z'),
+};
 const reply = (body: string): ProposalInput => ({
   actionType: 'support.reply',
   target: 'ticket-1',
@@ -28,7 +34,9 @@ describe('content guardrail: regulated data in outbound text', () => {
   });
 
   it('finds IBANs and e-mail addresses too; a plain reply stays autonomous', () => {
-    expect(evaluate(compiled, reply('Paid to DE89370400440532013000, receipt to jane.doe@example.com'), OK).reasons.join()).toMatch(/\((email, iban|iban, email)\)/);
+    expect(evaluate(compiled, reply('Paid to DE89370400440532013000, receipt to jane.doe@example.com'), OK).reasons.join()).toMatch(
+      /\((email, iban|iban, email)\)/,
+    );
     expect(evaluate(compiled, reply('Thanks, your parcel ships tomorrow.'), OK)).toMatchObject({ lane: 'autonomous' });
   });
 
@@ -38,7 +46,12 @@ describe('content guardrail: regulated data in outbound text', () => {
   });
 
   it('the contract can make it prohibited', () => {
-    const strict = compileContract(parseContract(readFileSync(CONTRACT, 'utf8').replace('regulatedDataInOutboundText: review', 'regulatedDataInOutboundText: prohibited'), 'strict.yaml'));
-    expect(evaluate(strict, reply('card 4111 1111 1111 1111'), OK)).toMatchObject({ lane: 'prohibited', rulesFired: expect.arrayContaining(['guardrail:regulated-data']) });
+    const strict = compileContract(
+      parseContract(readFileSync(CONTRACT, 'utf8').replace('regulatedDataInOutboundText: review', 'regulatedDataInOutboundText: prohibited'), 'strict.yaml'),
+    );
+    expect(evaluate(strict, reply('card 4111 1111 1111 1111'), OK)).toMatchObject({
+      lane: 'prohibited',
+      rulesFired: expect.arrayContaining(['guardrail:regulated-data']),
+    });
   });
 });

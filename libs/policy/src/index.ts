@@ -11,4 +11,5 @@ export * from './money';
 export * from './parameters';
 export * from './self-protection';
 export * from './rate-limit';
+export * from './in-memory-rate-limiter';
 export * from './change-control';

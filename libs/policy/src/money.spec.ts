@@ -7,7 +7,13 @@ import { compileContract, DecisionInputs, evaluate, ProposalInput } from './eval
 const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
 const contract = loadContractFile(CONTRACT);
 const compiled = compileContract(contract);
-const OK: DecisionInputs = { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now: new Date('2026-11-24T10:00:00Z') };
+const OK: DecisionInputs = {
+  killSwitch: 'on',
+  degradationMode: 'normal',
+  trustStackHealthy: true,
+  autonomy: 'autonomous',
+  now: new Date('2026-11-24T10:00:00Z'),
+};
 const refund = (amount: number, currency: string): ProposalInput => ({
   actionType: 'support.refund',
   target: 'order-1',
@@ -30,18 +36,25 @@ describe('money thresholds compare in the reference currency', () => {
     // 8,000 JPY is about 49 EUR: a small refund, although 8000 > 1000.
     expect(evaluate(compiled, refund(8000, 'JPY'), OK)).toMatchObject({ lane: 'autonomous', score: 0 });
     // 2,000,000 JPY is about 12,200 EUR: the very-large rule with its quorum of two.
-    expect(evaluate(compiled, refund(2_000_000, 'JPY'), OK)).toMatchObject({ lane: 'review', review: { quorum: 2 }, rulesFired: expect.arrayContaining(['refund-very-large']) });
+    expect(evaluate(compiled, refund(2_000_000, 'JPY'), OK)).toMatchObject({
+      lane: 'review',
+      review: { quorum: 2 },
+      rulesFired: expect.arrayContaining(['refund-very-large']),
+    });
   });
 
   it('a currency outside the rate table is at least review, never scored as zero', () => {
     const d = evaluate(compiled, refund(1, 'BRL'), OK);
     expect(d).toMatchObject({ lane: 'review', rulesFired: expect.arrayContaining(['money:unknown-currency']) });
-    const strict = compileContract(parseContract(readFileSync(CONTRACT, 'utf8').replace('unknownCurrency: review', 'unknownCurrency: prohibited'), 'strict.yaml'));
+    const strict = compileContract(
+      parseContract(readFileSync(CONTRACT, 'utf8').replace('unknownCurrency: review', 'unknownCurrency: prohibited'), 'strict.yaml'),
+    );
     expect(evaluate(strict, refund(1, 'BRL'), OK).lane).toBe('prohibited');
   });
 
   it('a code that is not ISO 4217 is invalid, whatever its case', () => {
-    for (const c of ['XYZ', 'eur', 'Euro', '']) expect(evaluate(compiled, refund(10, c), OK)).toMatchObject({ lane: 'prohibited', rulesFired: expect.arrayContaining(['invalid_parameters']) });
+    for (const c of ['XYZ', 'eur', 'Euro', ''])
+      expect(evaluate(compiled, refund(10, c), OK)).toMatchObject({ lane: 'prohibited', rulesFired: expect.arrayContaining(['invalid_parameters']) });
   });
 
   it('the rate table is part of the versioned contract: it changes the hash, and a bad table does not load', () => {

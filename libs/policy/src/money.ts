@@ -5,6 +5,7 @@
  * it is versioned, hashed and changed through change control like any rule.
  */
 import { FieldReader, readPath } from './conditions';
+import type { MoneySettings } from './contract.types';
 
 /** ISO 4217 alphabetic codes in use (without XXX "no currency" and XTS "testing"). */
 export const ISO_4217: ReadonlySet<string> = new Set(
@@ -17,18 +18,6 @@ export const ISO_4217: ReadonlySet<string> = new Set(
     'UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG ZWL'
   ).split(' '),
 );
-
-/** The contract's `money` section. */
-export interface MoneySettings {
-  /** The currency every money condition and aggregate compares in. */
-  reference: string;
-  /** Units of the reference currency for one unit of each currency (the reference itself is 1). */
-  rates: Record<string, number>;
-  /** When the rates were taken (for the reader; not used in decisions). */
-  asOf?: string;
-  /** What an amount in a currency missing from the table demands: review (the default) or prohibited. */
-  unknownCurrency?: 'review' | 'prohibited';
-}
 
 /** A money amount's place in a proposal: the amount's field and its currency's field (dotted paths). */
 export interface MoneyField {

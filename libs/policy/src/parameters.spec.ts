@@ -7,7 +7,13 @@ import { checkParameters } from './parameters';
 // real: the project's contract, checkParameters and evaluate; fake: nothing.
 const contract = loadContractFile(join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml'));
 const compiled = compileContract(contract);
-const OK: DecisionInputs = { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now: new Date('2026-11-24T10:00:00Z') };
+const OK: DecisionInputs = {
+  killSwitch: 'on',
+  degradationMode: 'normal',
+  trustStackHealthy: true,
+  autonomy: 'autonomous',
+  now: new Date('2026-11-24T10:00:00Z'),
+};
 const proposal = (actionType: string, parameters: unknown, over: Record<string, unknown> = {}): ProposalInput =>
   ({
     actionType,
@@ -20,7 +26,8 @@ const proposal = (actionType: string, parameters: unknown, over: Record<string, 
     context: {},
     ...over,
   }) as ProposalInput;
-const refund = (amount: unknown, rest: Record<string, unknown> = { currency: 'EUR', reason: 'late' }) => proposal('support.refund', amount === undefined ? rest : { amount, ...rest });
+const refund = (amount: unknown, rest: Record<string, unknown> = { currency: 'EUR', reason: 'late' }) =>
+  proposal('support.refund', amount === undefined ? rest : { amount, ...rest });
 
 describe('checkParameters', () => {
   it('names the JSON pointer and the rule of each problem', () => {
@@ -33,22 +40,30 @@ describe('checkParameters', () => {
     expect(checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: 5, currency: 'EURO', reason: 'r' } })).toEqual([
       { pointer: '/parameters/currency', rule: 'currency', message: expect.any(String) },
     ]);
-    expect(checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: 5, reason: 'r' } })).toEqual([{ pointer: '/parameters/currency', rule: 'required', message: expect.any(String) }]);
+    expect(checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: 5, reason: 'r' } })).toEqual([
+      { pointer: '/parameters/currency', rule: 'required', message: expect.any(String) },
+    ]);
     expect(checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: 5, currency: 'EUR', reason: 'r', 'a/b~c': 1 } })).toEqual([
       { pointer: '/parameters/a~1b~0c', rule: 'additionalProperties', message: expect.any(String) },
     ]);
-    expect(checkParameters(compiled, { actionType: 'ticket.tag', parameters: [] })).toEqual([{ pointer: '/parameters', rule: 'type', message: 'must be object' }]);
+    expect(checkParameters(compiled, { actionType: 'ticket.tag', parameters: [] })).toEqual([
+      { pointer: '/parameters', rule: 'type', message: 'must be object' },
+    ]);
   });
 
   it('accepts valid parameters, and says nothing about an action type the contract does not know', () => {
-    expect(checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: 12.5, currency: 'EUR', reason: 'late', customerId: 'c-1' } })).toEqual([]);
+    expect(
+      checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: 12.5, currency: 'EUR', reason: 'late', customerId: 'c-1' } }),
+    ).toEqual([]);
     expect(checkParameters(compiled, { actionType: 'crypto.transfer', parameters: 'anything' })).toEqual([]);
   });
 
   it('refuses nesting deeper than the limit without walking it', () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 10_000; i++) deep = { d: deep };
-    expect(checkParameters(compiled, { actionType: 'infra.deployment_manifest_change', parameters: { replicas: 1, deep } })).toEqual([{ pointer: '/parameters', rule: 'maxDepth', message: expect.any(String) }]);
+    expect(checkParameters(compiled, { actionType: 'infra.deployment_manifest_change', parameters: { replicas: 1, deep } })).toEqual([
+      { pointer: '/parameters', rule: 'maxDepth', message: expect.any(String) },
+    ]);
   });
 });
 
@@ -80,7 +95,10 @@ describe('an unreadable amount is never harmless', () => {
   it('a proposal whose own fields cannot be read is prohibited, not scored as harmless', () => {
     const good = { amount: 10, currency: 'EUR', reason: 'late' };
     for (const over of [{ confidence: '0.99' }, { confidence: NaN }, { target: 42 }, { tenant: null }, { proposer: 'me' }, { context: [] }]) {
-      expect(evaluate(compiled, proposal('support.refund', good, over), OK)).toMatchObject({ lane: 'prohibited', rulesFired: expect.arrayContaining(['invalid_proposal']) });
+      expect(evaluate(compiled, proposal('support.refund', good, over), OK)).toMatchObject({
+        lane: 'prohibited',
+        rulesFired: expect.arrayContaining(['invalid_proposal']),
+      });
     }
   });
 
@@ -88,11 +106,25 @@ describe('an unreadable amount is never harmless', () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 20_000; i++) deep = [deep];
     expect(evaluate(compiled, proposal('ticket.tag', { tags: ['a'], deep }), OK)).toMatchObject({ lane: 'prohibited', rulesFired: ['invalid_proposal'] });
-    expect(evaluate(compiled, proposal('ticket.tag', { tags: ['a'] }, { context: { deep } }), OK)).toMatchObject({ lane: 'prohibited', rulesFired: ['invalid_proposal'] });
+    expect(evaluate(compiled, proposal('ticket.tag', { tags: ['a'] }, { context: { deep } }), OK)).toMatchObject({
+      lane: 'prohibited',
+      rulesFired: ['invalid_proposal'],
+    });
   });
 
   it('evaluate never throws on whatever it is given, and prohibits what it cannot read', () => {
-    for (const junk of [null, undefined, 42, 'support.refund', [], [1, 2], true, { actionType: null }, { actionType: ['support.refund'] }, Object.create(null)]) {
+    for (const junk of [
+      null,
+      undefined,
+      42,
+      'support.refund',
+      [],
+      [1, 2],
+      true,
+      { actionType: null },
+      { actionType: ['support.refund'] },
+      Object.create(null),
+    ]) {
       expect(evaluate(compiled, junk as unknown as ProposalInput, OK).lane).toBe('prohibited');
     }
     expect(evaluate(compiled, refund(10), { ...OK, now: 'not a date' as unknown as Date }).lane).toBe('prohibited');
@@ -106,17 +138,42 @@ describe('the contract declares a schema per action type', () => {
   it('refuses a contract without a schema, without an additionalProperties decision, or with an invalid schema, naming the action', () => {
     expect(() => parseContract(base(''), 'c.yaml')).toThrow(/c\.yaml:\d+: actions\.support\.refund: must have required property 'parameters'/);
     expect(() => parseContract(base(', parameters: { type: object }'), 'c.yaml')).toThrow(/actions\.support\.refund\.parameters: decide additionalProperties/);
-    expect(() => parseContract(base(', parameters: { type: object, additionalProperties: false, properties: { a: { type: string, minLenght: 1 } } }'), 'c.yaml')).toThrow(/not a valid parameter schema: .*minLenght/);
-    expect(() => parseContract(base(', parameters: { type: object, additionalProperties: false, properties: { a: { money: { currency: c } } } }'), 'c.yaml')).toThrow(/money fields need a money section/);
+    expect(() =>
+      parseContract(base(', parameters: { type: object, additionalProperties: false, properties: { a: { type: string, minLenght: 1 } } }'), 'c.yaml'),
+    ).toThrow(/not a valid parameter schema: .*minLenght/);
+    expect(() =>
+      parseContract(base(', parameters: { type: object, additionalProperties: false, properties: { a: { money: { currency: c } } } }'), 'c.yaml'),
+    ).toThrow(/money fields need a money section/);
   });
 });
 
 describe('property: whatever the parameters, evaluate never throws and anything failing checkParameters is prohibited', () => {
   const types = [...Object.keys(contract.actions), 'unknown.action'];
-  const value = fc.oneof(fc.anything(), fc.constantFrom(75, '75', ' 75 ', 'NaN', -5000, Number.POSITIVE_INFINITY, NaN, 1e308, 0, 'EUR', 'KWD', 'JPY', 'XYZ', 'eur'));
+  const value = fc.oneof(
+    fc.anything(),
+    fc.constantFrom(75, '75', ' 75 ', 'NaN', -5000, Number.POSITIVE_INFINITY, NaN, 1e308, 0, 'EUR', 'KWD', 'JPY', 'XYZ', 'eur'),
+  );
   const parameters = fc.oneof(
     fc.anything(),
-    fc.dictionary(fc.constantFrom('amount', 'currency', 'reason', 'body', 'tags', 'fields', 'destination', 'recipients', 'template', 'sql', 'card', 'customerId', 'pullRequest', 'x'), value),
+    fc.dictionary(
+      fc.constantFrom(
+        'amount',
+        'currency',
+        'reason',
+        'body',
+        'tags',
+        'fields',
+        'destination',
+        'recipients',
+        'template',
+        'sql',
+        'card',
+        'customerId',
+        'pullRequest',
+        'x',
+      ),
+      value,
+    ),
   );
   const field = <T>(good: T) => fc.oneof({ weight: 4, arbitrary: fc.constant(good) }, { weight: 1, arbitrary: fc.anything() });
   const arb = fc.record({
@@ -135,7 +192,8 @@ describe('property: whatever the parameters, evaluate never throws and anything 
       fc.property(arb, (p) => {
         const d = evaluate(compiled, p as unknown as ProposalInput, OK);
         expect(['autonomous', 'review', 'prohibited']).toContain(d.lane);
-        if (typeof p.actionType === 'string' && checkParameters(compiled, p as { actionType: string; parameters: unknown }).length > 0) expect(d.lane).toBe('prohibited');
+        if (typeof p.actionType === 'string' && checkParameters(compiled, p as { actionType: string; parameters: unknown }).length > 0)
+          expect(d.lane).toBe('prohibited');
         if (d.lane === 'autonomous') expect(checkParameters(compiled, p as { actionType: string; parameters: unknown })).toEqual([]);
       }),
       { numRuns: 3000 },

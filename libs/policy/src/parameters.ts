@@ -39,16 +39,26 @@ const escape = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 function moneyValidator(spec: MoneyKeyword): DataValidateFunction {
   const check: DataValidateFunction = (data: unknown, cxt?: DataValidationCxt) => {
     const errors: Array<Partial<ErrorObject>> = [];
-    if (typeof data !== 'number') errors.push({ keyword: 'type', params: { type: 'number' }, message: 'must be a number (a money amount, not a string, null or object)' });
+    if (typeof data !== 'number')
+      errors.push({ keyword: 'type', params: { type: 'number' }, message: 'must be a number (a money amount, not a string, null or object)' });
     else if (!Number.isFinite(data)) errors.push({ keyword: 'finite', params: {}, message: 'must be a finite amount' });
-    else if (spec.minimum !== undefined && data < spec.minimum) errors.push({ keyword: 'minimum', params: { limit: spec.minimum }, message: `must be >= ${spec.minimum}` });
-    else if (spec.maximum !== undefined && data > spec.maximum) errors.push({ keyword: 'maximum', params: { limit: spec.maximum }, message: `must be <= ${spec.maximum}` });
+    else if (spec.minimum !== undefined && data < spec.minimum)
+      errors.push({ keyword: 'minimum', params: { limit: spec.minimum }, message: `must be >= ${spec.minimum}` });
+    else if (spec.maximum !== undefined && data > spec.maximum)
+      errors.push({ keyword: 'maximum', params: { limit: spec.maximum }, message: `must be <= ${spec.maximum}` });
     const path = cxt?.instancePath ?? '';
     const currencyPath = `${path.slice(0, path.lastIndexOf('/'))}/${escape(spec.currency)}`;
     const parent = cxt?.parentData as Record<string, unknown> | undefined;
     const currency = parent && typeof parent === 'object' ? parent[spec.currency] : undefined;
-    if (currency === undefined) errors.push({ keyword: 'required', instancePath: currencyPath, params: { missingProperty: spec.currency }, message: 'a money amount needs its currency' });
-    else if (typeof currency !== 'string' || !ISO_4217.has(currency)) errors.push({ keyword: 'currency', instancePath: currencyPath, params: {}, message: 'must be an ISO 4217 currency code (e.g. EUR)' });
+    if (currency === undefined)
+      errors.push({
+        keyword: 'required',
+        instancePath: currencyPath,
+        params: { missingProperty: spec.currency },
+        message: 'a money amount needs its currency',
+      });
+    else if (typeof currency !== 'string' || !ISO_4217.has(currency))
+      errors.push({ keyword: 'currency', instancePath: currencyPath, params: {}, message: 'must be an ISO 4217 currency code (e.g. EUR)' });
     check.errors = errors;
     return errors.length === 0;
   };
@@ -108,7 +118,12 @@ export function tooDeepOrLarge(value: unknown, maxDepth = MAX_PROPOSAL_DEPTH, ma
 }
 
 function issueOf(e: ErrorObject): ParameterIssue {
-  const extra = e.keyword === 'required' ? (e.params as { missingProperty?: string }).missingProperty : e.keyword === 'additionalProperties' ? (e.params as { additionalProperty?: string }).additionalProperty : undefined;
+  const extra =
+    e.keyword === 'required'
+      ? (e.params as { missingProperty?: string }).missingProperty
+      : e.keyword === 'additionalProperties'
+        ? (e.params as { additionalProperty?: string }).additionalProperty
+        : undefined;
   const pointer = `/parameters${e.instancePath}${extra !== undefined && !e.instancePath.endsWith(`/${escape(extra)}`) ? `/${escape(extra)}` : ''}`;
   return { pointer, rule: e.keyword, message: e.keyword === 'additionalProperties' ? 'is not a parameter of this action type' : (e.message ?? 'is invalid') };
 }
@@ -121,7 +136,10 @@ export function checkParameters(compiled: CompiledContract, proposal: { actionTy
   try {
     const action = typeof proposal?.actionType === 'string' ? compiled.actions.get(proposal.actionType) : undefined;
     if (!action) return [];
-    if (tooDeepOrLarge(proposal.parameters)) return [{ pointer: '/parameters', rule: 'maxDepth', message: `must nest at most ${MAX_PROPOSAL_DEPTH} levels and hold at most ${MAX_PROPOSAL_NODES} values` }];
+    if (tooDeepOrLarge(proposal.parameters))
+      return [
+        { pointer: '/parameters', rule: 'maxDepth', message: `must nest at most ${MAX_PROPOSAL_DEPTH} levels and hold at most ${MAX_PROPOSAL_NODES} values` },
+      ];
     if (action.validate(proposal.parameters)) return [];
     const seen = new Set<string>();
     const issues: ParameterIssue[] = [];
@@ -154,7 +172,8 @@ function walkProperties(schema: unknown, prefix: string, visit: (path: string, p
       walkProperties(sub, path, visit, depth + 1);
     }
   }
-  for (const k of ['allOf', 'anyOf', 'oneOf']) if (Array.isArray(schema[k])) for (const s of schema[k] as unknown[]) walkProperties(s, prefix, visit, depth + 1);
+  for (const k of ['allOf', 'anyOf', 'oneOf'])
+    if (Array.isArray(schema[k])) for (const s of schema[k] as unknown[]) walkProperties(s, prefix, visit, depth + 1);
   for (const k of ['then', 'else']) walkProperties(schema[k], prefix, visit, depth + 1);
 }
 
@@ -170,7 +189,8 @@ export function moneyFieldsOf(schema: unknown): MoneyField[] {
   const fields: MoneyField[] = [];
   walkProperties(schema, 'parameters', (path, property) => {
     const money = property.money as MoneyKeyword | undefined;
-    if (isSchema(money) && typeof money.currency === 'string') fields.push({ amount: path, currency: `${path.slice(0, path.lastIndexOf('.'))}.${money.currency}` });
+    if (isSchema(money) && typeof money.currency === 'string')
+      fields.push({ amount: path, currency: `${path.slice(0, path.lastIndexOf('.'))}.${money.currency}` });
   });
   return fields;
 }

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { loadContractFile } from './contract';
 import { compileContract, DecisionInputs, evaluate, ProposalInput } from './evaluate';
-import { checkAggregateLimits, InMemoryRateLimiter } from './rate-limit';
+import { InMemoryRateLimiter } from './in-memory-rate-limiter';
+import { checkAggregateLimits } from './rate-limit';
 
 // real: the project's contract (refunds-per-customer: 5 or 250 EUR a day; refunds-per-order: 2 or 250 EUR),
 // checkAggregateLimits, the in-process limiter and evaluate; fake: nothing.

@@ -7,8 +7,8 @@ import { moneyReader } from './money';
 /**
  * Counts hits in fixed windows. A hit carries an id (the action id): the same id hit again, as a
  * redelivered proposal does, is not counted twice and gets the answer it got the first time, so a
- * redelivery cannot turn an autonomous decision into a review one. The in-process limiter below serves
- * the embedded mode and tests; a Redis one serves several instances.
+ * redelivery cannot turn an autonomous decision into a review one. The in-process limiter
+ * (in-memory-rate-limiter.ts) serves the embedded mode and tests; a Redis one serves several instances.
  */
 export interface RateLimiter {
   hit(key: string, hitId: string, limit: number, windowMs: number, now: Date): Promise<{ allowed: boolean; remaining: number }>;
@@ -30,37 +30,15 @@ export function verdict(rank: number, limit: number): { allowed: boolean; remain
   return { allowed: rank <= limit, remaining: Math.max(0, limit - rank) };
 }
 
-export class InMemoryRateLimiter implements RateLimiter {
-  private readonly windows = new Map<string, { start: number; ranks: Map<string, number> }>();
-  private readonly sums = new Map<string, { start: number; count: number; sum: number; answers: Map<string, AggregateTotals> }>();
-
-  async add(key: string, hitId: string, amount: number, windowMs: number, now: Date): Promise<AggregateTotals> {
-    const start = Math.floor(now.getTime() / windowMs) * windowMs;
-    const w = this.sums.get(key);
-    const current = w && w.start === start ? w : { start, count: 0, sum: 0, answers: new Map<string, AggregateTotals>() };
-    this.sums.set(key, current);
-    const seen = current.answers.get(hitId);
-    if (seen) return seen;
-    current.count += 1;
-    current.sum += amount;
-    const answer = { count: current.count, sum: current.sum };
-    current.answers.set(hitId, answer);
-    return answer;
-  }
-
-  async hit(key: string, hitId: string, limit: number, windowMs: number, now: Date) {
-    const start = Math.floor(now.getTime() / windowMs) * windowMs;
-    const w = this.windows.get(key);
-    const current = w && w.start === start ? w : { start, ranks: new Map<string, number>() };
-    this.windows.set(key, current);
-    let rank = current.ranks.get(hitId);
-    if (rank === undefined) current.ranks.set(hitId, (rank = current.ranks.size + 1));
-    return verdict(rank, limit);
-  }
-}
-
 /** The ids of the contract's rate limits this proposal exceeds (each action counts once), for `evaluate`'s inputs. */
-export async function checkRateLimits(contract: LoadedContract, p: ProposalInput, actor: string, actionId: string, limiter: RateLimiter, now: Date): Promise<string[]> {
+export async function checkRateLimits(
+  contract: LoadedContract,
+  p: ProposalInput,
+  actor: string,
+  actionId: string,
+  limiter: RateLimiter,
+  now: Date,
+): Promise<string[]> {
   const exceeded: string[] = [];
   for (const limit of contract.rateLimits ?? []) {
     if (!limit.actionTypes.includes(p.actionType)) continue;
@@ -101,7 +79,8 @@ export async function checkAggregateLimits(compiled: CompiledContract, p: Propos
       }
     }
     const totals = await limiter.add(`aggregate:${limit.id}:${aggregateSubject(limit.per, p)}`, actionId, amount, limit.windowSeconds * 1000, now);
-    if ((limit.maxCount !== undefined && totals.count > limit.maxCount) || (limit.maxAmount !== undefined && totals.sum > limit.maxAmount)) exceeded.push(limit.id);
+    if ((limit.maxCount !== undefined && totals.count > limit.maxCount) || (limit.maxAmount !== undefined && totals.sum > limit.maxAmount))
+      exceeded.push(limit.id);
   }
   return exceeded;
 }

@@ -7,7 +7,13 @@ import { normaliseName, protectedAssetOf } from './self-protection';
 // real: the project's contract, evaluate and the self-protection matcher; fake: nothing.
 const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
 const compiled = compileContract(loadContractFile(CONTRACT));
-const OK: DecisionInputs = { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now: new Date('2026-11-24T10:00:00Z') };
+const OK: DecisionInputs = {
+  killSwitch: 'on',
+  degradationMode: 'normal',
+  trustStackHealthy: true,
+  autonomy: 'autonomous',
+  now: new Date('2026-11-24T10:00:00Z'),
+};
 const write = (target: string, sql = 'UPDATE prices SET amount = amount * 0.9'): ProposalInput => ({
   actionType: 'data.write_production',
   target,
@@ -20,21 +26,43 @@ const write = (target: string, sql = 'UPDATE prices SET amount = amount * 0.9'):
 });
 
 describe('built-in self-protection', () => {
-  it.each(['audit_log', 'table:AUDIT_LOG', 'public."Audit-Log"', 'auditLogs', 'audit%5Flog', 'ａｕｄｉｔ_log', 'audit\u200b_log', 'countersign.exec.support.refund', 'countersign:keys', 'redis:countersign'])(
-    'prohibits a production write aimed at %s',
-    (target) => {
-      expect(evaluate(compiled, write(target), OK)).toMatchObject({ lane: 'prohibited', decidedBy: 'prohibited-rule', rulesFired: expect.arrayContaining(['self-protection']) });
-    },
-  );
+  it.each([
+    'audit_log',
+    'table:AUDIT_LOG',
+    'public."Audit-Log"',
+    'auditLogs',
+    'audit%5Flog',
+    'ａｕｄｉｔ_log',
+    'audit\u200b_log',
+    'countersign.exec.support.refund',
+    'countersign:keys',
+    'redis:countersign',
+  ])('prohibits a production write aimed at %s', (target) => {
+    expect(evaluate(compiled, write(target), OK)).toMatchObject({
+      lane: 'prohibited',
+      decidedBy: 'prohibited-rule',
+      rulesFired: expect.arrayContaining(['self-protection']),
+    });
+  });
 
   it('reads the parameters too: SQL naming the audit entries, the flags or the signing keys', () => {
-    for (const sql of ['DELETE FROM audit_entries WHERE index > 10', 'UPDATE flags SET enabled = false WHERE name = \'countersign.exec.support.refund\'', 'DROP TABLE countersign_signing_keys']) {
-      expect(evaluate(compiled, write('table:pricing', sql), OK)).toMatchObject({ lane: 'prohibited', rulesFired: expect.arrayContaining(['self-protection']) });
+    for (const sql of [
+      'DELETE FROM audit_entries WHERE index > 10',
+      "UPDATE flags SET enabled = false WHERE name = 'countersign.exec.support.refund'",
+      'DROP TABLE countersign_signing_keys',
+    ]) {
+      expect(evaluate(compiled, write('table:pricing', sql), OK)).toMatchObject({
+        lane: 'prohibited',
+        rulesFired: expect.arrayContaining(['self-protection']),
+      });
     }
   });
 
   it('no contract can lift it: not even one that makes production writes autonomous', () => {
-    const text = readFileSync(CONTRACT, 'utf8').replace('blastRadius: global, lane: review,\n      reason: production data change,', 'blastRadius: global, lane: autonomous,\n      reason: production data change,');
+    const text = readFileSync(CONTRACT, 'utf8').replace(
+      'blastRadius: global, lane: review,\n      reason: production data change,',
+      'blastRadius: global, lane: autonomous,\n      reason: production data change,',
+    );
     const loose = compileContract(parseContract(text, 'loose.yaml'));
     expect(evaluate(loose, write('table:pricing'), OK).lane).toBe('autonomous');
     expect(evaluate(loose, write('audit_log'), OK)).toMatchObject({ lane: 'prohibited', decidedBy: 'prohibited-rule' });

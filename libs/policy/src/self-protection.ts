@@ -13,11 +13,15 @@
 /** What a protected name belongs to. */
 export type ProtectedAsset = 'audit store' | 'flags' | 'keys' | 'operational contract' | 'tokens' | 'Countersign itself';
 
-const ASSETS = 'audit|exec|autonomy|flags?|keys?|signing|contracts?|policy|policies|tokens?|approvals?|decisions?|reviews?|kill|trust|redis|postgres|db|database|kafka|topics?|unleash|admin|config';
+const ASSETS =
+  'audit|exec|autonomy|flags?|keys?|signing|contracts?|policy|policies|tokens?|approvals?|decisions?|reviews?|kill|trust|redis|postgres|db|database|kafka|topics?|unleash|admin|config';
 
 // Patterns over the normalised text (words joined by single `_`, with a `_` at both ends).
 const IN_ANY: ReadonlyArray<readonly [ProtectedAsset, RegExp]> = [
-  ['audit store', /_audit_?(log|logs|trail|trails|entry|entries|store|segments?|chain|jsonl|heads?|checkpoints?|writer|table|tables|db|database)_|_signed_tree_heads?_|_tree_heads?_/],
+  [
+    'audit store',
+    /_audit_?(log|logs|trail|trails|entry|entries|store|segments?|chain|jsonl|heads?|checkpoints?|writer|table|tables|db|database)_|_signed_tree_heads?_|_tree_heads?_/,
+  ],
   ['flags', /_kill_?switch(es)?_|_unleash_|_countersign_(exec|autonomy)_/],
   ['keys', /_(signing|approval|audit|checkpoint|scoped_token|countersign)_keys?_|_approval_signing_/],
   ['operational contract', /_operational_contracts?_|_countersign_contract_|_v1_policy_/],

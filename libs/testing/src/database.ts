@@ -5,7 +5,8 @@ import { Client } from 'pg';
 import { migrate, type ServiceMigrations } from '@countersign/storage';
 import { uniqueName } from './env';
 
-const withDatabase = (url: string, db: string) => {
+/** `url` (a PostgreSQL connection string) pointing at database `db` instead. */
+export const withDatabase = (url: string, db: string) => {
   const u = new URL(url);
   u.pathname = `/${db}`;
   return u.toString();

@@ -1,8 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { generateTreeHeadKey } from '@countersign/audit-chain';
+import { verifyKeyOf } from '@countersign/keys';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { withDatabase } from './database';
 import { stackEnv } from './env';
 import { RunningService, startServiceProcess } from './processes';
 import { writeApprovalKeys, writeReviewDataKey, writeTokens } from './secrets';
@@ -25,12 +27,6 @@ export function freePort(): Promise<number> {
     });
   });
 }
-
-const withDatabase = (url: string, db: string) => {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-};
 
 export interface DistributedOptions {
   /** Isolates topics, consumer groups, Redis keys, the database and flag names. */
@@ -58,7 +54,10 @@ export async function startDistributed(o: DistributedOptions) {
   const headKeyFile = join(o.dir, 'keys', 'audit-heads.pem');
   writeFileSync(headKeyFile, headKey.privatePem, { mode: 0o600 });
   const headKeysFile = join(o.dir, 'keys', 'audit-heads.json');
-  writeFileSync(headKeysFile, JSON.stringify([{ keyId: headKey.entry.keyId, privateKeyFile: headKeyFile, notBefore: headKey.entry.notBefore, notAfter: headKey.entry.notAfter }]));
+  writeFileSync(
+    headKeysFile,
+    JSON.stringify([{ keyId: headKey.entry.keyId, privateKeyFile: headKeyFile, notBefore: headKey.entry.notBefore, notAfter: headKey.entry.notAfter }]),
+  );
 
   const admin = new Client({ connectionString: env.databaseUrl });
   await admin.connect();
@@ -88,8 +87,7 @@ export async function startDistributed(o: DistributedOptions) {
     AUTONOMY_FLAG_PREFIX: autonomyPrefix,
     FLAGS_BACKUP_DIR: join(o.dir, 'flags-backup'),
     WEBHOOK_URL: o.webhookUrl,
-    APPROVAL_SIGNING_KEY_FILE: keys.signingKeyFile,
-    APPROVAL_SIGNING_KEY_ID: keys.kid,
+    APPROVAL_SIGNING_KEYS_FILE: keys.signingKeysFile,
     REVIEW_DATA_KEY_FILE: writeReviewDataKey(join(o.dir, 'keys')),
     APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
     AUDIT_SIGNING_KEYS_FILE: headKeysFile,
@@ -120,7 +118,7 @@ export async function startDistributed(o: DistributedOptions) {
     /** Private keys of the principals that sign what they produce straight to Kafka (the default agent does). */
     signingKeys,
     keys,
-    headKeys: [{ keyId: headKey.entry.keyId, publicPem: headKey.publicPem, notBefore: headKey.entry.notBefore, notAfter: headKey.entry.notAfter }],
+    headKeys: [verifyKeyOf(headKey.entry)],
     flags,
     flagPrefix,
     autonomyPrefix,

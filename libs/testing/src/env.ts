@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Loads `.stack/stack.env` (written by `infra/stack.sh up`) into process.env, for scripts outside Jest. */
+/**
+ * Loads `.stack/stack.env` (written by `infra/stack.sh up`) into process.env, for scripts outside Jest (the Jest
+ * global setup does the same). Node parses it; a variable already set wins.
+ */
 export function loadStackEnvFile(file = join(__dirname, '../../../.stack/stack.env')): void {
   if (!existsSync(file)) throw new Error(`${file} is missing: run 'npm run stack:up' first`);
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m && process.env[m[1]] === undefined) process.env[m[1]] = m[2];
-  }
+  process.loadEnvFile(file);
 }
 
 /** The real stack's addresses, as `infra/stack.sh up` wrote them (loaded by the Jest global setup). */

@@ -9,8 +9,6 @@ module.exports = async function globalSetup() {
   if (!fs.existsSync(file)) {
     throw new Error(`The real stack is not up (${file} is missing): run 'npm run stack:up' first.`);
   }
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m && process.env[m[1]] === undefined) process.env[m[1]] = m[2];
-  }
+  // Node parses it (as loadStackEnvFile does for scripts outside Jest); a variable already set wins.
+  process.loadEnvFile(file);
 };

@@ -8,3 +8,4 @@ export * from './distributed';
 export * from './database';
 export * from './redis';
 export * from './fixtures';
+export { RecordingBus } from './recording-bus';

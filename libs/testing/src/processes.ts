@@ -16,7 +16,11 @@ export interface RunningService {
  * Starts a service as its own process, exactly as `npm run start:distributed` does, and waits until its
  * /readyz answers 200. Its JSON log goes to `logDir/<name>.log`.
  */
-export async function startServiceProcess(app: string, env: Record<string, string>, opts: { port: number; logDir: string; instance?: string; timeoutMs?: number }): Promise<RunningService> {
+export async function startServiceProcess(
+  app: string,
+  env: Record<string, string>,
+  opts: { port: number; logDir: string; instance?: string; timeoutMs?: number },
+): Promise<RunningService> {
   mkdirSync(opts.logDir, { recursive: true });
   const name = opts.instance ?? app;
   const logFile = join(opts.logDir, `${name}.log`);
@@ -25,7 +29,14 @@ export async function startServiceProcess(app: string, env: Record<string, strin
   const extra = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...extra, '-r', '@swc-node/register', join(ROOT, 'apps', app, 'src/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(opts.port), HOST: '127.0.0.1', SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'), KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+    env: {
+      ...process.env,
+      ...env,
+      PORT: String(opts.port),
+      HOST: '127.0.0.1',
+      SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.pipe(log);
@@ -34,7 +45,10 @@ export async function startServiceProcess(app: string, env: Record<string, strin
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
   for (;;) {
-    const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ready) break;
     const dead = await Promise.race([exited, new Promise((r) => setTimeout(() => r('alive'), 200))]);
     if (dead !== 'alive') throw new Error(`${name} exited with code ${dead} before it was ready; see ${logFile}`);

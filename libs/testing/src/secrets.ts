@@ -1,18 +1,25 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { generateKey, verifyKeyEntry } from '@countersign/keys';
 
 export { writeTokens, DEFAULT_PRINCIPALS } from '@countersign/nest';
 
-/** An Ed25519 approval key pair as files: the private key for review-queue, `{kid: pem}` for the executor. */
-export function writeApprovalKeys(dir: string, kid = 'approvals-test-1') {
+/**
+ * An Ed25519 review-decision key as the services read it: `signingKeysFile` (`[{keyId, privateKeyFile, notBefore,
+ * notAfter}]`, the review queue's `APPROVAL_SIGNING_KEYS_FILE`) and `verifyKeysFile` (`[{keyId, publicKeyPem, …}]`,
+ * the executor's `APPROVAL_VERIFY_KEYS_FILE`), valid from a minute ago for 30 days.
+ */
+export function writeApprovalKeys(dir: string, keyId = 'approvals-test-1') {
   mkdirSync(dir, { recursive: true });
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const signingKeyFile = join(dir, 'approval-signing.pem');
+  const { key, privateKeyPem } = generateKey(keyId, { notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 30 * 24 * 3600 * 1000) });
+  const privateKeyFile = join(dir, 'approval-signing.pem');
+  const signingKeysFile = join(dir, 'approval-signing.json');
   const verifyKeysFile = join(dir, 'approval-verify.json');
-  writeFileSync(signingKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
-  writeFileSync(verifyKeysFile, JSON.stringify({ [kid]: publicKey.export({ type: 'spki', format: 'pem' }).toString() }));
-  return { kid, signingKeyFile, verifyKeysFile, privateKey };
+  writeFileSync(privateKeyFile, privateKeyPem, { mode: 0o600 });
+  writeFileSync(signingKeysFile, JSON.stringify([{ keyId, privateKeyFile, notBefore: key.notBefore, notAfter: key.notAfter }]));
+  writeFileSync(verifyKeysFile, JSON.stringify([verifyKeyEntry(key)]));
+  return { keyId, signingKeysFile, verifyKeysFile };
 }
 
 /** The review queue's data key (`REVIEW_DATA_KEY_FILE`): 32 random bytes as base64, in a 0600 file. */

@@ -2,7 +2,13 @@
  * The Unleash admin API calls the tests use to toggle flags on the real server (see infra/README.md).
  * `apiUrl` is UNLEASH_URL (ending in /api).
  */
-export function unleashAdmin(apiUrl: string, adminToken: string, environment = 'development', project = 'default', clientToken = process.env.UNLEASH_CLIENT_TOKEN) {
+export function unleashAdmin(
+  apiUrl: string,
+  adminToken: string,
+  environment = 'development',
+  project = 'default',
+  clientToken = process.env.UNLEASH_CLIENT_TOKEN,
+) {
   const base = `${apiUrl.replace(/\/$/, '')}/admin/projects/${project}/features`;
   const call = async (method: string, path: string, body?: unknown, okStatuses: number[] = []) => {
     const res = await fetch(`${base}${path}`, {
@@ -18,12 +24,13 @@ export function unleashAdmin(apiUrl: string, adminToken: string, environment = '
     /** Creates a flag with a default strategy (optionally with strategy variants) and sets its state; an existing flag keeps its strategies. */
     async create(name: string, enabled: boolean, variants: string[] = []) {
       const created = await call('POST', '', { name, type: variants.length ? 'release' : 'kill-switch', impressionData: false }, [409]);
-      if (created !== 'exists') await call('POST', `/${name}/environments/${environment}/strategies`, {
-        name: 'default',
-        parameters: {},
-        constraints: [],
-        variants: variants.map((v) => ({ name: v, weight: Math.floor(1000 / variants.length), weightType: 'variable', stickiness: 'default' })),
-      });
+      if (created !== 'exists')
+        await call('POST', `/${name}/environments/${environment}/strategies`, {
+          name: 'default',
+          parameters: {},
+          constraints: [],
+          variants: variants.map((v) => ({ name: v, weight: Math.floor(1000 / variants.length), weightType: 'variable', stickiness: 'default' })),
+        });
       await this.set(name, enabled);
       await this.visible(name, enabled);
     },

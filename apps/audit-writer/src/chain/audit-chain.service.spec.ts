@@ -5,21 +5,21 @@ import pino from 'pino';
 import { generateTreeHeadKey, KeyRing, verifyEntries } from '@countersign/audit-chain';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { auditEntry } from '../ingest/audit-log.suite';
-import { FileAuditLogRepository } from '../ingest/file-audit-log.repository';
+import { auditEntry } from '../log-store/audit-log.suite';
+import { FileAuditLogRepository } from '../log-store/file-audit-log.repository';
 import { AuditChainService } from './audit-chain.service';
-import { FileHeadStore } from './head-store';
+import { FileHeadStore } from './file-head-store';
 
 // real: the chain service, the file audit store, the head store, the in-memory bus; fake: nothing.
 function setup(keys: KeyRing, everyEntries = 3) {
   const dir = mkdtempSync(join(tmpdir(), 'chain-'));
   const log = new FileAuditLogRepository(join(dir, 'audit.jsonl'));
-  const bus = new InMemoryBus({ logger: pino({ level: 'silent' }) });
+  const bus = new InMemoryBus({ logger: pino({ level: 'silent' }), source: 'audit-writer' });
   const published: TopicMap[typeof TOPICS.treeHeadPublished][] = [];
   void bus.subscribe({ group: 'test.heads', handlers: { [TOPICS.treeHeadPublished]: async (e) => void published.push(e) } });
   const lines: string[] = [];
   const logger = pino({ level: 'error' }, { write: (l: string) => void lines.push(l) });
-  const service = new AuditChainService(log, keys, new FileHeadStore(join(dir, 'heads')), { everyEntries, everyMs: 60_000 }, bus, logger, 'audit-writer');
+  const service = new AuditChainService(log, keys, new FileHeadStore(join(dir, 'heads')), { everyEntries, everyMs: 60_000 }, bus, logger);
   return { service, log, published, lines, headsDir: join(dir, 'heads') };
 }
 

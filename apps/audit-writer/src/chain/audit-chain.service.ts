@@ -2,12 +2,12 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { KeyRing, SigningUnavailableError, TreeHeadPolicy } from '@countersign/audit-chain';
 import type { AuditEntry } from '@countersign/audit-chain';
 import { EventBus } from '@countersign/bus';
-import { newId, TOPICS } from '@countersign/contracts';
+import { TOPICS } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER, SERVICE_NAME } from '@countersign/nest';
-import { AuditLogRepository, ChainTip } from '../ingest/audit-log.repository';
+import { EVENT_BUS, LOGGER } from '@countersign/nest';
+import type { AuditLogRepository, ChainTip } from '../log-store/audit-log.repository';
 import { AUDIT_LOG, HEAD_POLICY, HEAD_STORE, KEY_RING } from '../tokens';
-import { FileHeadStore } from './head-store';
+import type { HeadStore } from './head-store';
 
 interface Pending {
   entry: AuditEntry;
@@ -37,11 +37,10 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
   constructor(
     @Inject(AUDIT_LOG) private readonly log: AuditLogRepository,
     @Inject(KEY_RING) private readonly keys: KeyRing,
-    @Inject(HEAD_STORE) private readonly headStore: FileHeadStore,
+    @Inject(HEAD_STORE) private readonly headStore: HeadStore,
     @Inject(HEAD_POLICY) private readonly headPolicy: HeadPolicyOptions,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(SERVICE_NAME) private readonly service: string,
   ) {}
 
   async onApplicationBootstrap() {
@@ -49,7 +48,10 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
     const heads = await this.log.heads();
     this.policy = new TreeHeadPolicy(this.headPolicy.everyEntries, this.headPolicy.everyMs, new Date());
     if (heads.length) this.policy.published(heads[heads.length - 1].treeSize, new Date());
-    this.timer = setInterval(() => void this.maybePublishHead().catch((e) => this.logger.error({ err: e }, 'tree head failed')), Math.min(this.headPolicy.everyMs, 1_000));
+    this.timer = setInterval(
+      () => void this.maybePublishHead().catch((e) => this.logger.error({ err: e }, 'tree head failed')),
+      Math.min(this.headPolicy.everyMs, 1_000),
+    );
     this.timer.unref();
   }
 
@@ -105,17 +107,7 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
     this.policy.published(head.treeSize, now);
     await this.log.saveHead(head);
     this.headStore.write(head);
-    await this.bus.publish(TOPICS.treeHeadPublished, {
-      id: newId(),
-      type: TOPICS.treeHeadPublished,
-      version: 1,
-      source: this.service,
-      time: now.toISOString(),
-      subject: 'audit-log',
-      correlationId: 'audit-log',
-      causationId: null,
-      actor: { id: this.service, kind: 'service', authMethod: 'service' },
-      data: head,
-    });
+    // Every head is one link of the log's own chain, keyed by the log: consumers see them in order.
+    await this.bus.emit(TOPICS.treeHeadPublished, head, { subject: 'audit-log', correlationId: 'audit-log', time: now });
   }
 }

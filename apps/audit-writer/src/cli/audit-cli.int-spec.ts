@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { entryBytes, exportSegment, generateTreeHeadKey, KeyRing, leafHash, TreeHead } from '@countersign/audit-chain';
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase } from '@countersign/testing';
-import { FileHeadStore } from '../chain/head-store';
-import { auditEntry } from '../ingest/audit-log.suite';
-import { PgAuditLogRepository } from '../ingest/audit-log.repository';
+import { FileHeadStore } from '../chain/file-head-store';
+import { auditEntry } from '../log-store/audit-log.suite';
+import { PgAuditLogRepository } from '../log-store/pg-audit-log.repository';
 import { runAuditCli } from './main';
 
 // real: PostgreSQL (owner and restricted audit role), the CLI as operators run it; fake: nothing.
@@ -74,7 +74,10 @@ describe('countersign audit verify, on PostgreSQL', () => {
     const { rows } = await careful.owner.query('SELECT entry_json FROM audit_log WHERE idx = 20');
     const changed = entryBytes({ ...JSON.parse(rows[0].entry_json), data: { n: 999 } });
     await careful.tamper(`UPDATE audit_log SET entry_json = '${changed.toString('utf8')}', leaf_hash = '${leafHash(changed).toString('hex')}' WHERE idx = 20`);
-    expect(await careful.verify()).toMatchObject({ code: 1, out: 'FAILED at index 49: the signed tree head of size 50 does not match the log: entries up to 49 were rewritten' });
+    expect(await careful.verify()).toMatchObject({
+      code: 1,
+      out: 'FAILED at index 49: the signed tree head of size 50 does not match the log: entries up to 49 were rewritten',
+    });
   });
 
   it('names a deleted entry', async () => {
@@ -96,7 +99,11 @@ describe('countersign audit verify, on PostgreSQL', () => {
 
   it('names reordered entries', async () => {
     const { verify, tamper } = await loggedDatabase();
-    await tamper('UPDATE audit_log SET idx = -1 WHERE idx = 20', 'UPDATE audit_log SET idx = 20 WHERE idx = 21', 'UPDATE audit_log SET idx = 21 WHERE idx = -1');
+    await tamper(
+      'UPDATE audit_log SET idx = -1 WHERE idx = 20',
+      'UPDATE audit_log SET idx = 20 WHERE idx = 21',
+      'UPDATE audit_log SET idx = 21 WHERE idx = -1',
+    );
     expect(await verify()).toMatchObject({ code: 1, out: 'FAILED at index 20: entry 20 says it is entry 21: moved' });
   });
 
@@ -109,7 +116,10 @@ describe('countersign audit verify, on PostgreSQL', () => {
   it('names a forged tree-head signature', async () => {
     const { run, tamper, serviceUrl, keysFile } = await loggedDatabase();
     await tamper(`UPDATE audit_tree_heads SET signature = '${Buffer.from('x'.repeat(64)).toString('base64')}' WHERE tree_size = 20`);
-    expect(await run('verify', '--database', serviceUrl, '--keys', keysFile)).toMatchObject({ code: 1, out: 'FAILED at index 19: tree head of size 20 has an invalid signature' });
+    expect(await run('verify', '--database', serviceUrl, '--keys', keysFile)).toMatchObject({
+      code: 1,
+      out: 'FAILED at index 19: tree head of size 20 has an invalid signature',
+    });
   });
 });
 
@@ -121,9 +131,15 @@ describe('countersign audit verify, on an exported segment file', () => {
     const log = new PgAuditLogRepository(pool);
     const file = join(dir, 'segment.jsonl');
     writeFileSync(file, exportSegment(await log.range(0, 50), heads));
-    expect(await run('verify', '--segment', file, '--keys', keysFile)).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 50 entries, 2 signed heads/) });
+    expect(await run('verify', '--segment', file, '--keys', keysFile)).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^verified: 50 entries, 2 signed heads/),
+    });
     writeFileSync(file, exportSegment(await log.range(0, 50), heads).replace('"n":33', '"n":34'));
-    expect(await run('verify', '--segment', file, '--keys', keysFile)).toMatchObject({ code: 1, out: 'FAILED at index 33: entry 33 does not match its recorded leaf hash: modified' });
+    expect(await run('verify', '--segment', file, '--keys', keysFile)).toMatchObject({
+      code: 1,
+      out: 'FAILED at index 33: entry 33 does not match its recorded leaf hash: modified',
+    });
   });
 });
 
@@ -132,16 +148,28 @@ describe('countersign audit export', () => {
     const { run, dir, keysFile, serviceUrl } = await loggedDatabase();
     const whole = join(dir, 'whole.jsonl');
     expect(await run('export', '--database', serviceUrl, '--out', whole)).toMatchObject({ code: 0, err: `exported 50 entries to ${whole}` });
-    expect(await run('verify', '--segment', whole, '--keys', keysFile)).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 50 entries, 2 signed heads/) });
+    expect(await run('verify', '--segment', whole, '--keys', keysFile)).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^verified: 50 entries, 2 signed heads/),
+    });
     // From the middle: the header carries the compact range of the 20 entries before it.
     const slice = await run('export', '--database', serviceUrl, '--from', '20', '--to', '50');
     expect(slice.code).toBe(0);
     const sliceFile = join(dir, 'slice.jsonl');
     writeFileSync(sliceFile, `${slice.out}\n`);
     expect(slice.out.split('\n').filter((l) => l.startsWith('{"kind":"entry"'))).toHaveLength(30);
-    expect(await run('verify', '--segment', sliceFile, '--keys', keysFile)).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 50 entries, 1 signed heads/) });
-    expect(await run('export', '--database', serviceUrl, '--from', '50')).toMatchObject({ code: 2, err: expect.stringContaining('to: must be greater than from') });
-    expect(await run('export', '--database', serviceUrl, '--from', 'x')).toMatchObject({ code: 2, err: expect.stringContaining('--from must be an entry index') });
+    expect(await run('verify', '--segment', sliceFile, '--keys', keysFile)).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^verified: 50 entries, 1 signed heads/),
+    });
+    expect(await run('export', '--database', serviceUrl, '--from', '50')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('to: must be greater than from'),
+    });
+    expect(await run('export', '--database', serviceUrl, '--from', 'x')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--from must be an entry index'),
+    });
   });
 });
 
@@ -160,10 +188,16 @@ describe('countersign audit prove, consistency, completeness', () => {
       writeFileSync(file, JSON.stringify(h));
       return file;
     });
-    expect(await run('consistency', h1, h2, '--database', serviceUrl, '--keys', keysFile)).toMatchObject({ code: 0, out: 'consistent: the log of 20 entries is a prefix of the log of 50' });
+    expect(await run('consistency', h1, h2, '--database', serviceUrl, '--keys', keysFile)).toMatchObject({
+      code: 0,
+      out: 'consistent: the log of 20 entries is a prefix of the log of 50',
+    });
     const forged = join(dir, 'forged.json');
     writeFileSync(forged, JSON.stringify({ ...heads[0], rootHash: '00'.repeat(32) }));
-    expect(await run('consistency', forged, h2, '--database', serviceUrl, '--keys', keysFile)).toMatchObject({ code: 1, out: expect.stringMatching(/^FAILED: tree head of size 20 has an invalid signature/) });
+    expect(await run('consistency', forged, h2, '--database', serviceUrl, '--keys', keysFile)).toMatchObject({
+      code: 1,
+      out: expect.stringMatching(/^FAILED: tree head of size 20 has an invalid signature/),
+    });
   });
 
   it('lists actions without a complete chain', async () => {
@@ -186,7 +220,10 @@ describe('countersign audit prove, consistency, completeness', () => {
       ev('8', 'waiting', 'policy.decision.made.v1', { lane: 'review' }),
     ]);
     const out: string[] = [];
-    const code = await runAuditCli(['completeness', '--database', db.urlFor(process.env.AUDIT_DATABASE_URL!), '--since', '2026-11-24T00:00:00Z'], { out: (l) => out.push(l), err: () => undefined });
+    const code = await runAuditCli(['completeness', '--database', db.urlFor(process.env.AUDIT_DATABASE_URL!), '--since', '2026-11-24T00:00:00Z'], {
+      out: (l) => out.push(l),
+      err: () => undefined,
+    });
     expect(code).toBe(1);
     expect(out.sort()).toEqual([
       '4 actions since 2026-11-24T00:00:00Z, 2 incomplete',

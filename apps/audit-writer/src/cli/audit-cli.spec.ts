@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTreeHeadKey, KeyRing } from '@countersign/audit-chain';
-import { FileHeadStore } from '../chain/head-store';
-import { auditEntry } from '../ingest/audit-log.suite';
-import { FileAuditLogRepository } from '../ingest/file-audit-log.repository';
+import { FileHeadStore } from '../chain/file-head-store';
+import { auditEntry } from '../log-store/audit-log.suite';
+import { FileAuditLogRepository } from '../log-store/file-audit-log.repository';
 import { runAuditCli } from './main';
 
 // real: the embedded mode's file store, head store and key files on a temporary directory, the CLI as
@@ -22,7 +22,11 @@ async function embeddedAudit() {
   mkdirSync(keysDir);
   const publicKey = { keyId: key.entry.keyId, publicKeyPem: key.publicPem, notBefore: key.entry.notBefore, notAfter: key.entry.notAfter };
   writeFileSync(join(keysDir, `${key.entry.keyId}.json`), JSON.stringify(publicKey));
-  for (const [from, to] of [[0, 10], [10, 20], [20, 25]]) {
+  for (const [from, to] of [
+    [0, 10],
+    [10, 20],
+    [20, 25],
+  ]) {
     const tip = await log.appendBatch(Array.from({ length: to - from }, (_, i) => auditEntry(`e${from + i}`, `a${(from + i) % 4}`, { data: { n: from + i } })));
     const head = ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-11-24T10:00:00Z'));
     await log.saveHead(head);

@@ -1,9 +1,21 @@
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ChainVerifier, consistencyProof, inclusionProof, leafHash, TreeHead, VerifierKey, verifierKeyFromPem, verifyConsistency, verifyInclusion, verifySegment, verifyTreeHead, VerifyResult } from '@countersign/audit-chain';
-import type { Pool } from 'pg';
-import { PgAuditLogRepository } from '../ingest/audit-log.repository';
+import {
+  ChainVerifier,
+  consistencyProof,
+  inclusionProof,
+  TreeHead,
+  verifyConsistency,
+  verifyInclusion,
+  verifySegment,
+  verifyTreeHead,
+  VerifyResult,
+} from '@countersign/audit-chain';
+import type { VerifyKey } from '@countersign/keys';
+import { TOPICS } from '@countersign/contracts';
+import { FileHeadStore } from '../chain/file-head-store';
+import { AuditLogRepository, leafOf } from '../log-store/audit-log.repository';
 
 /** Where the CLI writes: results to `out`, progress to `err`. */
 export interface Io {
@@ -13,37 +25,21 @@ export interface Io {
 
 const PAGE = 10_000;
 
-/** Public keys from a file (one key or an array of `{keyId, publicPem, notBefore, notAfter}`) or a directory of them. */
-export function loadVerifierKeys(path: string): VerifierKey[] {
-  const files = statSync(path).isDirectory() ? readdirSync(path).filter((f) => f.endsWith('.json')).map((f) => join(path, f)) : [path];
-  return files.flatMap((f) => {
-    const parsed = JSON.parse(readFileSync(f, 'utf8'));
-    return (Array.isArray(parsed) ? parsed : [parsed]).map((k: { keyId: string; publicPem?: string; publicKeyPem?: string; notBefore: string; notAfter: string }) =>
-      verifierKeyFromPem(k.keyId, (k.publicPem ?? k.publicKeyPem)!, new Date(k.notBefore), new Date(k.notAfter)),
-    );
-  });
-}
-
 /** Heads kept in the append-only head store (a directory of JSON files). */
 export function loadHeadDir(dir: string | undefined): TreeHead[] {
-  if (!dir) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as TreeHead);
+  return dir ? FileHeadStore.read(dir) : [];
 }
 
 const dedupeHeads = (heads: TreeHead[]) => [...new Map(heads.map((h) => [`${h.treeSize}/${h.keyId}/${h.timestamp}/${h.signature}`, h])).values()];
 
 /**
- * Verifies the whole log in the database against the signed heads (from the database and, better, from
- * the append-only head store): names the first bad index and what is wrong. Pages through the log.
+ * Verifies the whole log in the store (the database) against the signed heads (from the store and, better,
+ * from the append-only head store): names the first bad index and what is wrong. Pages through the log.
  */
-export async function verifyDatabase(pool: Pool, keys: VerifierKey[], trustedHeads: TreeHead[], io: Io): Promise<VerifyResult> {
-  const log = new PgAuditLogRepository(pool);
+export async function verifyDatabase(log: AuditLogRepository, keys: VerifyKey[], trustedHeads: TreeHead[], io: Io): Promise<VerifyResult> {
   const heads = dedupeHeads([...(await log.heads()), ...trustedHeads]);
   const verifier = new ChainVerifier(heads, keys);
-  const { rows } = await pool.query('SELECT coalesce(max(idx) + 1, 0) AS n FROM audit_log');
-  const total = Number(rows[0].n);
+  const total = await log.extent();
   for (let from = 0; from < total; from += PAGE) {
     for (const e of await log.range(from, from + PAGE)) {
       const problem = verifier.push(e);
@@ -54,7 +50,7 @@ export async function verifyDatabase(pool: Pool, keys: VerifierKey[], trustedHea
   return verifier.finish();
 }
 
-export function verifySegmentFile(file: string, keys: VerifierKey[], trustedHeads: TreeHead[]): VerifyResult {
+export function verifySegmentFile(file: string, keys: VerifyKey[], trustedHeads: TreeHead[]): VerifyResult {
   const text = readFileSync(file, 'utf8');
   const result = verifySegment(text, keys, trustedHeads);
   if (!result.ok && result.problem === 'not a version 1 segment file' && looksLikeStoredEntry(text.split('\n', 1)[0])) {
@@ -80,7 +76,7 @@ export const embeddedHeadStoreOf = (file: string) => join(dirname(file), 'heads'
  * leaf hash, root) against the signed heads beside it (`tree-heads.jsonl`) and `trustedHeads` (its
  * head store). Reads the file line by line; names the first bad index and what is wrong.
  */
-export async function verifyAuditFile(file: string, keys: VerifierKey[], trustedHeads: TreeHead[]): Promise<VerifyResult> {
+export async function verifyAuditFile(file: string, keys: VerifyKey[], trustedHeads: TreeHead[]): Promise<VerifyResult> {
   const headsFile = join(dirname(file), 'tree-heads.jsonl');
   const own: TreeHead[] = [];
   if (existsSync(headsFile)) {
@@ -114,38 +110,46 @@ export async function verifyAuditFile(file: string, keys: VerifierKey[], trusted
   return verifier.finish();
 }
 
-async function leavesUpTo(pool: Pool, size: number): Promise<Buffer[]> {
-  const log = new PgAuditLogRepository(pool);
+async function leavesUpTo(log: AuditLogRepository, size: number): Promise<Buffer[]> {
   const leaves: Buffer[] = [];
-  for (let from = 0; from < size; from += PAGE) for (const e of await log.range(from, Math.min(size, from + PAGE))) leaves.push(leafHash(Buffer.from(e.bytes!, 'utf8')));
+  for (let from = 0; from < size; from += PAGE) for (const e of await log.range(from, Math.min(size, from + PAGE))) leaves.push(leafOf(e));
   if (leaves.length !== size) throw new Error(`the log has ${leaves.length} entries, fewer than ${size}`);
   return leaves;
 }
 
 /** An inclusion proof of entry `index` in the tree of `treeSize` (default: the latest head's). */
-export async function prove(pool: Pool, index: number, treeSize?: number) {
-  const log = new PgAuditLogRepository(pool);
+export async function prove(log: AuditLogRepository, index: number, treeSize?: number) {
   const heads = await log.heads();
   const size = treeSize ?? heads[heads.length - 1]?.treeSize ?? (await log.tip()).size;
-  const leaves = await leavesUpTo(pool, size);
+  const leaves = await leavesUpTo(log, size);
   const [entry] = await log.range(index, index + 1);
   if (!entry || index >= size) throw new Error(`no entry ${index} in a tree of ${size}`);
   const proof = inclusionProof(leaves, index, size);
   const [last] = await log.range(size - 1, size);
   const root = Buffer.from(last.root ?? '', 'hex');
-  return { index, treeSize: size, entry: JSON.parse(entry.bytes!), leafHash: leaves[index].toString('hex'), proof: proof.map((p) => p.toString('hex')), root: last.root, verified: verifyInclusion(leaves[index], index, size, proof, root) };
+  return {
+    index,
+    treeSize: size,
+    entry: entry.entry ?? JSON.parse(entry.bytes!),
+    leafHash: leaves[index].toString('hex'),
+    proof: proof.map((p) => p.toString('hex')),
+    root: last.root,
+    verified: verifyInclusion(leaves[index], index, size, proof, root),
+  };
 }
 
 /** That the log of head1 is a prefix of the log of head2: both signatures, and a consistency proof. */
-export async function consistency(pool: Pool, head1: TreeHead, head2: TreeHead, keys: VerifierKey[]) {
+export async function consistency(log: AuditLogRepository, head1: TreeHead, head2: TreeHead, keys: VerifyKey[]) {
   for (const h of [head1, head2]) {
     const check = verifyTreeHead(h, keys);
     if (!check.ok) return { ok: false, problem: check.problem };
   }
-  const leaves = await leavesUpTo(pool, head2.treeSize);
+  const leaves = await leavesUpTo(log, head2.treeSize);
   const proof = consistencyProof(leaves, head1.treeSize, head2.treeSize);
   const ok = verifyConsistency(head1.treeSize, head2.treeSize, Buffer.from(head1.rootHash, 'hex'), Buffer.from(head2.rootHash, 'hex'), proof);
-  return ok ? { ok: true, proof: proof.map((p) => p.toString('hex')) } : { ok: false, problem: `the log of size ${head1.treeSize} is not a prefix of the log of size ${head2.treeSize}` };
+  return ok
+    ? { ok: true, proof: proof.map((p) => p.toString('hex')) }
+    : { ok: false, problem: `the log of size ${head1.treeSize} is not a prefix of the log of size ${head2.treeSize}` };
 }
 
 export interface Gap {
@@ -154,23 +158,16 @@ export interface Gap {
   missing: string;
 }
 
-const TERMINAL = new Set(['execution.action.executed.v1', 'execution.action.failed.v1', 'execution.action.refused.v1']);
+const TERMINAL = new Set<string>([TOPICS.actionExecuted, TOPICS.actionFailed, TOPICS.actionRefused]);
 
 /**
  * Every action proposed since `since` has a complete chain: proposed → policy decision → a terminal state
  * (prohibited; rejected or expired; or executed, failed or refused). Lists the actions that do not.
  */
-export async function completeness(pool: Pool, since: string): Promise<{ actions: number; gaps: Gap[] }> {
-  const { rows } = await pool.query(
-    `SELECT subject, array_agg(type ORDER BY idx) AS types, (array_agg(entry_json::jsonb->'data'->>'lane') FILTER (WHERE type = 'policy.decision.made.v1'))[1] AS lane,
-            (array_agg(entry_json::jsonb->'data'->>'decision') FILTER (WHERE type = 'review.decision.made.v1'))[1] AS review
-       FROM audit_log
-      WHERE subject IN (SELECT subject FROM audit_log WHERE type = 'orchestrator.action.proposed.v1' AND event_time >= $1)
-      GROUP BY subject`,
-    [since],
-  );
+export async function completeness(log: AuditLogRepository, since: string): Promise<{ actions: number; gaps: Gap[] }> {
+  const trails = await log.trailsSince(since);
   const gaps: Gap[] = [];
-  for (const r of rows as Array<{ subject: string; types: string[]; lane: string | null; review: string | null }>) {
+  for (const r of trails) {
     const reached = r.types;
     const has = (t: string) => reached.includes(t);
     let missing: string | undefined;
@@ -179,7 +176,7 @@ export async function completeness(pool: Pool, since: string): Promise<{ actions
     else if (r.lane === 'review' && !r.review && !reached.some((t) => TERMINAL.has(t))) missing = 'review decision';
     else if (r.review === 'rejected' || r.review === 'expired') missing = undefined;
     else if (!reached.some((t) => TERMINAL.has(t))) missing = 'execution outcome (executed, failed or refused)';
-    if (missing && has('orchestrator.action.proposed.v1')) gaps.push({ actionId: r.subject, reached, missing });
+    if (missing && has(TOPICS.actionProposed)) gaps.push({ actionId: r.actionId, reached, missing });
   }
-  return { actions: rows.length, gaps };
+  return { actions: trails.length, gaps };
 }

@@ -1,22 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Pool } from 'pg';
 import type { TreeHead } from '@countersign/audit-chain';
-import { PgAuditLogRepository } from '../ingest/audit-log.repository';
+import { loadVerifyKeys } from '@countersign/keys';
+import { createPgAuditLog } from '../log-store/pg-audit-log.repository';
 import { buildSegment, SegmentRangeError } from '../query/segment';
-import { existsSync } from 'node:fs';
-import {
-  completeness,
-  consistency,
-  embeddedHeadStoreOf,
-  Io,
-  loadHeadDir,
-  loadVerifierKeys,
-  prove,
-  verifyAuditFile,
-  verifyDatabase,
-  verifySegmentFile,
-} from './audit-commands';
+import { completeness, consistency, embeddedHeadStoreOf, Io, loadHeadDir, prove, verifyAuditFile, verifyDatabase, verifySegmentFile } from './audit-commands';
 
 const USAGE = `countersign audit <command>
   verify --database URL --keys FILE|DIR [--heads-dir DIR]     the log in PostgreSQL against the signed heads
@@ -31,7 +19,10 @@ const USAGE = `countersign audit <command>
 Exit code: 0 verified (or exported), 1 a problem was found, 2 bad usage.`;
 
 /** `countersign audit …`; returns the exit code. */
-export async function runAuditCli(argv: string[], io: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) }): Promise<number> {
+export async function runAuditCli(
+  argv: string[],
+  io: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) },
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -55,17 +46,25 @@ export async function runAuditCli(argv: string[], io: Io = { out: (l) => process
     io.err(`${(e as Error).message}\n${USAGE}`);
     return 2;
   }
-  const { values: v, positionals: [command, ...rest] } = parsed;
+  const {
+    values: v,
+    positionals: [command, ...rest],
+  } = parsed;
   const need = (k: keyof typeof v) => {
     if (!v[k]) throw new UsageError(`--${k} is required for ${command}`);
     return v[k] as string;
   };
-  const pool = v.database ? new Pool({ connectionString: v.database, max: 2 }) : undefined;
+  const log = v.database ? createPgAuditLog(v.database, 2) : undefined;
+  /** The audit store of `--database`, which the command asking requires. */
+  const store = () => {
+    need('database');
+    return log!;
+  };
   try {
     switch (command) {
       case 'verify': {
         if ([v.segment, v.file, v.database].filter(Boolean).length > 1) throw new UsageError('verify takes one of --database, --segment and --file');
-        const keys = loadVerifierKeys(need('keys'));
+        const keys = loadVerifyKeys(need('keys'));
         // The embedded mode's head store sits beside its audit file: used unless another one is named.
         const headsDir = v['heads-dir'] ?? (v.file && existsSync(embeddedHeadStoreOf(v.file)) ? embeddedHeadStoreOf(v.file) : undefined);
         const trusted = loadHeadDir(headsDir);
@@ -73,36 +72,34 @@ export async function runAuditCli(argv: string[], io: Io = { out: (l) => process
           ? await verifyAuditFile(v.file, keys, trusted)
           : v.segment
             ? verifySegmentFile(v.segment, keys, trusted)
-            : await verifyDatabase(pool ?? new Pool({ connectionString: need('database') }), keys, trusted, io);
+            : await verifyDatabase(store(), keys, trusted, io);
         if (result.ok) io.out(`verified: ${result.treeSize} entries, ${result.headsChecked} signed heads, root ${result.root}`);
         else io.out(`FAILED at index ${result.firstBadIndex}: ${result.problem}`);
         return result.ok ? 0 : 1;
       }
       case 'prove': {
-        need('database');
-        const result = await prove(pool!, Number(need('index')), v['tree-size'] ? Number(v['tree-size']) : undefined);
+        const result = await prove(store(), Number(need('index')), v['tree-size'] ? Number(v['tree-size']) : undefined);
         io.out(JSON.stringify(result, null, 2));
         return result.verified ? 0 : 1;
       }
       case 'consistency': {
         if (rest.length !== 2) throw new UsageError('consistency takes two head files');
         const [h1, h2] = rest.map((f) => JSON.parse(readFileSync(f, 'utf8')) as TreeHead);
-        need('database');
-        const result = await consistency(pool!, h1, h2, loadVerifierKeys(need('keys')));
+        const result = await consistency(store(), h1, h2, loadVerifyKeys(need('keys')));
         io.out(result.ok ? `consistent: the log of ${h1.treeSize} entries is a prefix of the log of ${h2.treeSize}` : `FAILED: ${result.problem}`);
         return result.ok ? 0 : 1;
       }
       case 'completeness': {
-        need('database');
+        const audit = store();
         const since = need('since');
         if (Number.isNaN(Date.parse(since))) throw new UsageError('--since must be an ISO 8601 time');
-        const result = await completeness(pool!, since);
+        const result = await completeness(audit, since);
         for (const g of result.gaps) io.out(`gap: action ${g.actionId} has no ${g.missing} (reached: ${g.reached.join(' → ')})`);
         io.out(`${result.actions} actions since ${since}, ${result.gaps.length} incomplete`);
         return result.gaps.length ? 1 : 0;
       }
       case 'export': {
-        need('database');
+        const audit = store();
         const index = (k: 'from' | 'to') => {
           if (v[k] === undefined) return undefined;
           const n = Number(v[k]);
@@ -111,7 +108,7 @@ export async function runAuditCli(argv: string[], io: Io = { out: (l) => process
         };
         let segment: string;
         try {
-          segment = await buildSegment(new PgAuditLogRepository(pool!), index('from'), index('to'));
+          segment = await buildSegment(audit, index('from'), index('to'));
         } catch (e) {
           if (e instanceof SegmentRangeError) throw new UsageError(e.message);
           throw e;
@@ -136,7 +133,7 @@ export async function runAuditCli(argv: string[], io: Io = { out: (l) => process
     io.err(`error: ${(e as Error).message}`);
     return 1;
   } finally {
-    await pool?.end();
+    await log?.close();
   }
 }
 

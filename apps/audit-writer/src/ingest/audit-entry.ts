@@ -1,5 +1,5 @@
 import type { AuditEntry } from '@countersign/audit-chain';
-import type { Envelope } from '@countersign/contracts';
+import { Envelope, TOPICS } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
 
 type Data = Record<string, unknown> & {
@@ -15,6 +15,7 @@ export function toAuditEntry(topic: string, e: Envelope): AuditEntry {
   const d = (e.data ?? {}) as Data;
   const proposal = d.proposal;
   const decision = (d.lane ?? d.decision ?? d.code) as string | undefined;
+  // An audit entry records an event's chain fields; it is not an event (nothing emits it).
   const entry: AuditEntry = {
     eventId: e.id,
     eventType: e.type,
@@ -31,17 +32,19 @@ export function toAuditEntry(topic: string, e: Envelope): AuditEntry {
   if (typeof d.contractVersion === 'string') entry.contractVersion = d.contractVersion;
   if (decision) entry.decision = decision;
   if (Array.isArray(d.reasons)) entry.reasons = d.reasons as string[];
-  if (typeof d.reason === 'string') entry[topic.startsWith('review.') ? 'reviewerReason' : 'reasons'] = (topic.startsWith('review.') ? d.reason : [d.reason]) as never;
+  if (typeof d.reason === 'string')
+    entry[topic.startsWith('review.') ? 'reviewerReason' : 'reasons'] = (topic.startsWith('review.') ? d.reason : [d.reason]) as never;
   if (typeof d.shownDigest === 'string') {
     entry.shownDigest = d.shownDigest;
     entry.shown = d.shown;
   }
-  if (topic === 'policy.contract.changed.v1') {
+  if (topic === TOPICS.contractChanged) {
     entry.configChange = { kind: 'contract', version: String(d.toVersion), changeRequestId: String(d.changeRequestId) };
   }
   if (topic.startsWith('execution.')) {
     entry.outcome = topic.split('.')[2];
-    if (d.externalRequestId || d.connector) entry.sideEffects = { externalRequestId: d.externalRequestId as string | undefined, connector: d.connector as string | undefined };
+    if (d.externalRequestId || d.connector)
+      entry.sideEffects = { externalRequestId: d.externalRequestId as string | undefined, connector: d.connector as string | undefined };
   }
   // Regulated data (e-mail, cards, IBANs, phones, national ids) never reaches the audit trail unmasked.
   return maskDeep(JSON.parse(JSON.stringify(entry)));

@@ -1,7 +1,7 @@
 import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query } from '@nestjs/common';
-import { entryBytes, inclusionProof, leafHash } from '@countersign/audit-chain';
+import { inclusionProof } from '@countersign/audit-chain';
 import { Roles } from '@countersign/nest';
-import { AuditLogRepository, StoredEntry } from '../ingest/audit-log.repository';
+import { AuditLogRepository, leafOf, StoredEntry } from '../log-store/audit-log.repository';
 import { AUDIT_LOG } from '../tokens';
 import { buildSegment, SegmentRangeError } from './segment';
 
@@ -12,6 +12,7 @@ const int = (name: string, v: string | undefined, fallback: number, max = Number
   return n;
 };
 
+// The API's view of an entry: it shows the event's chain fields, it is not an event (nothing emits it).
 const view = (s: StoredEntry) => ({
   index: s.index,
   eventId: s.entry.eventId,
@@ -43,8 +44,10 @@ export class AuditController {
     @Query('until') until?: string,
     @Query('limit') limit?: string,
   ) {
-    if (!actionId && !correlationId && !actor && !type && !since) throw new BadRequestException('give at least one of actionId, correlationId, actor, type, since');
-    for (const [k, v] of Object.entries({ since, until })) if (v !== undefined && Number.isNaN(Date.parse(v))) throw new BadRequestException(`${k}: must be an ISO 8601 time`);
+    if (!actionId && !correlationId && !actor && !type && !since)
+      throw new BadRequestException('give at least one of actionId, correlationId, actor, type, since');
+    for (const [k, v] of Object.entries({ since, until }))
+      if (v !== undefined && Number.isNaN(Date.parse(v))) throw new BadRequestException(`${k}: must be an ISO 8601 time`);
     const n = int('limit', limit, 500, 5000);
     return { entries: (await this.log.query({ actionId, correlationId, actor, type, since, until, limit: Math.max(n, 1) })).map(view) };
   }
@@ -63,7 +66,7 @@ export class AuditController {
     if (index >= treeSize) throw new NotFoundException(`no entry ${index} in a tree of ${treeSize}`);
     const entries = await this.log.range(0, treeSize);
     if (entries.length < treeSize) throw new NotFoundException(`the log has only ${entries.length} entries`);
-    const leaves = entries.map((e) => (e.bytes !== undefined ? leafHash(Buffer.from(e.bytes, 'utf8')) : leafHash(entryBytes(e.entry))));
+    const leaves = entries.map(leafOf);
     return {
       index,
       treeSize,

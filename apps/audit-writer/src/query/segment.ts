@@ -1,5 +1,5 @@
-import { CompactRange, entryBytes, exportSegment, leafHash } from '@countersign/audit-chain';
-import type { AuditLogRepository } from '../ingest/audit-log.repository';
+import { CompactRange, exportSegment } from '@countersign/audit-chain';
+import { AuditLogRepository, leafOf } from '../log-store/audit-log.repository';
 
 /** A segment that cannot be cut as asked: the caller says so (400 in the API, exit 2 in the CLI). */
 export class SegmentRangeError extends Error {}
@@ -14,6 +14,10 @@ export async function buildSegment(log: AuditLogRepository, from = 0, to?: numbe
   const end = to ?? heads[heads.length - 1]?.treeSize ?? 0;
   if (end <= from) throw new SegmentRangeError('to: must be greater than from (and a signed head must cover it)');
   const prefix = CompactRange.empty();
-  for (const e of await log.range(0, from)) prefix.append(e.bytes !== undefined ? leafHash(Buffer.from(e.bytes, 'utf8')) : leafHash(entryBytes(e.entry)));
-  return exportSegment(await log.range(from, end), heads.filter((h) => h.treeSize > from && h.treeSize <= end), prefix.state());
+  for (const e of await log.range(0, from)) prefix.append(leafOf(e));
+  return exportSegment(
+    await log.range(from, end),
+    heads.filter((h) => h.treeSize > from && h.treeSize <= end),
+    prefix.state(),
+  );
 }

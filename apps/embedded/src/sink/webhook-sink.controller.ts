@@ -1,20 +1,7 @@
-import { Body, Controller, Get, Headers, HttpCode, Injectable, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Post, Res } from '@nestjs/common';
 import { Roles } from '@countersign/nest';
+import { SinkStore } from './sink-store';
 import { SINK_ROLE } from './sink-token';
-
-export interface SinkReceipt {
-  receivedAt: string;
-  idempotencyKey: string;
-  actionId: string;
-  body: unknown;
-}
-
-/** What the stand-in target system received, one effect per Idempotency-Key. */
-@Injectable()
-export class SinkStore {
-  readonly effects: SinkReceipt[] = [];
-  deliveries = 0;
-}
 
 /**
  * The embedded mode's stand-in target system: the webhook connector sends executed actions here, so a
@@ -29,7 +16,12 @@ export class WebhookSinkController {
 
   @Post('effects')
   @HttpCode(200)
-  receive(@Body() body: unknown, @Headers('idempotency-key') key: string, @Headers('x-countersign-action-id') actionId: string, @Res({ passthrough: true }) res: { setHeader(k: string, v: string): void }) {
+  receive(
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: string,
+    @Headers('x-countersign-action-id') actionId: string,
+    @Res({ passthrough: true }) res: { setHeader(k: string, v: string): void },
+  ) {
     this.store.deliveries++;
     let index = this.store.effects.findIndex((r) => r.idempotencyKey === key);
     if (index < 0) index = this.store.effects.push({ receivedAt: new Date().toISOString(), idempotencyKey: key, actionId, body }) - 1;

@@ -1,15 +1,22 @@
-import { generateSigningKey, ReviewDecision, signApproval, signReviewDecision, verifyKeysFromPem } from '@countersign/approval';
+import { generateSigningKey, ReviewDecision, signApproval, signReviewDecision } from '@countersign/approval';
 import { TOPICS } from '@countersign/contracts';
 import type { ActionRecord, ReviewDecidedEvent } from '../execution/execution.repository';
 import { checkReviewDecision } from './approval-check';
 
 const now = new Date('2026-11-24T10:00:00Z');
 const digest = 'b'.repeat(64);
-const { signing, publicKeyPem } = generateSigningKey('k1');
-const keys = verifyKeysFromPem({ k1: publicKeyPem });
+const { signing, verifyKey } = generateSigningKey('k1');
+const keys = [verifyKey];
 
 const token = (actionId: string, d = digest) =>
-  signApproval(signing, { actionId, digest: d, approvers: ['alice'], reasons: ['ok'], issuedAt: now.toISOString(), expiresAt: new Date(now.getTime() + 60_000).toISOString() });
+  signApproval(signing, {
+    actionId,
+    digest: d,
+    approvers: ['alice'],
+    reasons: ['ok'],
+    issuedAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + 60_000).toISOString(),
+  });
 
 const event = (subject: string, approval?: string, d = digest): ReviewDecidedEvent => ({
   id: 'e1',
@@ -44,8 +51,14 @@ describe('approval check', () => {
   });
 
   it('refuses a digest mismatch, in the token or in the event', () => {
-    expect(checkReviewDecision(event('a1', token('a1', 'c'.repeat(64))), record(), keys, now)).toMatchObject({ ok: false, refusal: { code: 'digest-mismatch' } });
-    expect(checkReviewDecision(event('a1', token('a1'), 'c'.repeat(64)), record(), keys, now)).toMatchObject({ ok: false, refusal: { code: 'digest-mismatch' } });
+    expect(checkReviewDecision(event('a1', token('a1', 'c'.repeat(64))), record(), keys, now)).toMatchObject({
+      ok: false,
+      refusal: { code: 'digest-mismatch' },
+    });
+    expect(checkReviewDecision(event('a1', token('a1'), 'c'.repeat(64)), record(), keys, now)).toMatchObject({
+      ok: false,
+      refusal: { code: 'digest-mismatch' },
+    });
   });
 
   it('refuses an approval of a prohibited or autonomous action', () => {
@@ -55,28 +68,53 @@ describe('approval check', () => {
   it('refuses a missing, forged or expired token', () => {
     expect(checkReviewDecision(event('a1'), record(), keys, now)).toMatchObject({ ok: false, refusal: { code: 'invalid-approval' } });
     const forger = generateSigningKey('k1');
-    const forged = signApproval(forger.signing, { actionId: 'a1', digest, approvers: ['mallory'], reasons: ['x'], issuedAt: now.toISOString(), expiresAt: new Date(now.getTime() + 60_000).toISOString() });
-    expect(checkReviewDecision(event('a1', forged), record(), keys, now)).toMatchObject({ ok: false, refusal: { code: 'invalid-approval', reason: 'review decision signature does not verify' } });
-    expect(checkReviewDecision(event('a1', token('a1')), record(), keys, new Date(now.getTime() + 120_000))).toMatchObject({ ok: false, refusal: { code: 'invalid-approval' } });
+    const forged = signApproval(forger.signing, {
+      actionId: 'a1',
+      digest,
+      approvers: ['mallory'],
+      reasons: ['x'],
+      issuedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + 60_000).toISOString(),
+    });
+    expect(checkReviewDecision(event('a1', forged), record(), keys, now)).toMatchObject({
+      ok: false,
+      refusal: { code: 'invalid-approval', reason: 'review decision signature does not verify' },
+    });
+    expect(checkReviewDecision(event('a1', token('a1')), record(), keys, new Date(now.getTime() + 120_000))).toMatchObject({
+      ok: false,
+      refusal: { code: 'invalid-approval' },
+    });
   });
 });
 
 describe('review decision check (every decision is signed)', () => {
   const signed = (decision: ReviewDecision, actionId = 'a1', d = digest, key = signing) =>
     signReviewDecision(key, { decision, actionId, digest: d, deciders: ['bob'], reasons: ['no'], issuedAt: now.toISOString() });
-  const decided = (decision: 'rejected' | 'expired', fields: { signature?: string; approval?: string; digest?: string; subject?: string } = {}): ReviewDecidedEvent => {
+  const decided = (
+    decision: 'rejected' | 'expired',
+    fields: { signature?: string; approval?: string; digest?: string; subject?: string } = {},
+  ): ReviewDecidedEvent => {
     const e = event(fields.subject ?? 'a1', undefined, fields.digest ?? digest);
     const { subject: _s, digest: _d, ...tokens } = fields;
     return { ...e, data: { ...e.data, decision, reviewers: [{ id: 'bob', kind: 'human' }], ...tokens } };
   };
 
   it('accepts a rejection signed for this action and digest, and an expiry likewise', () => {
-    expect(checkReviewDecision(decided('rejected', { signature: signed('rejected') }), record(), keys, now)).toMatchObject({ ok: true, claims: { decision: 'rejected' } });
-    expect(checkReviewDecision(decided('expired', { signature: signed('expired') }), record(), keys, now)).toMatchObject({ ok: true, claims: { decision: 'expired' } });
+    expect(checkReviewDecision(decided('rejected', { signature: signed('rejected') }), record(), keys, now)).toMatchObject({
+      ok: true,
+      claims: { decision: 'rejected' },
+    });
+    expect(checkReviewDecision(decided('expired', { signature: signed('expired') }), record(), keys, now)).toMatchObject({
+      ok: true,
+      claims: { decision: 'expired' },
+    });
   });
 
   it('refuses an unsigned or forged rejection', () => {
-    expect(checkReviewDecision(decided('rejected'), record(), keys, now)).toEqual({ ok: false, refusal: { code: 'invalid-decision', reason: 'rejected without a signed decision token' } });
+    expect(checkReviewDecision(decided('rejected'), record(), keys, now)).toEqual({
+      ok: false,
+      refusal: { code: 'invalid-decision', reason: 'rejected without a signed decision token' },
+    });
     const forger = generateSigningKey('k1');
     expect(checkReviewDecision(decided('rejected', { signature: signed('rejected', 'a1', digest, forger.signing) }), record(), keys, now)).toMatchObject({
       ok: false,
@@ -85,21 +123,36 @@ describe('review decision check (every decision is signed)', () => {
   });
 
   it('refuses a rejection signed for another action or another digest', () => {
-    expect(checkReviewDecision(decided('rejected', { signature: signed('rejected', 'a2') }), record(), keys, now)).toMatchObject({ ok: false, refusal: { code: 'decision-for-other-action' } });
-    expect(checkReviewDecision(decided('rejected', { signature: signed('rejected', 'a1', 'c'.repeat(64)) }), record(), keys, now)).toMatchObject({ ok: false, refusal: { code: 'digest-mismatch' } });
+    expect(checkReviewDecision(decided('rejected', { signature: signed('rejected', 'a2') }), record(), keys, now)).toMatchObject({
+      ok: false,
+      refusal: { code: 'decision-for-other-action' },
+    });
+    expect(checkReviewDecision(decided('rejected', { signature: signed('rejected', 'a1', 'c'.repeat(64)) }), record(), keys, now)).toMatchObject({
+      ok: false,
+      refusal: { code: 'digest-mismatch' },
+    });
     // Token and event agree with each other, but not with the version of the action the policy engine decided on.
     const other = 'c'.repeat(64);
-    expect(checkReviewDecision(decided('rejected', { signature: signed('rejected', 'a1', other), digest: other }), record(), keys, now)).toMatchObject({ ok: false, refusal: { code: 'digest-mismatch' } });
+    expect(checkReviewDecision(decided('rejected', { signature: signed('rejected', 'a1', other), digest: other }), record(), keys, now)).toMatchObject({
+      ok: false,
+      refusal: { code: 'digest-mismatch' },
+    });
   });
 
   it('refuses a token that signs another decision than the event says, either way round', () => {
-    expect(checkReviewDecision(decided('rejected', { signature: token('a1') }), record(), keys, now)).toMatchObject({ ok: false, refusal: { code: 'decision-mismatch' } });
+    expect(checkReviewDecision(decided('rejected', { signature: token('a1') }), record(), keys, now)).toMatchObject({
+      ok: false,
+      refusal: { code: 'decision-mismatch' },
+    });
     expect(checkReviewDecision(event('a1', signed('rejected')), record(), keys, now)).toMatchObject({ ok: false, refusal: { code: 'decision-mismatch' } });
   });
 
   it('reads the token from `signature`, or from `approval` as older review queues sent it, but not two different ones', () => {
     const e = event('a1');
     expect(checkReviewDecision({ ...e, data: { ...e.data, signature: token('a1') } }, record(), keys, now)).toMatchObject({ ok: true });
-    expect(checkReviewDecision({ ...e, data: { ...e.data, signature: token('a1'), approval: token('a1') } }, record(), keys, now)).toMatchObject({ ok: false, refusal: { code: 'invalid-approval' } });
+    expect(checkReviewDecision({ ...e, data: { ...e.data, signature: token('a1'), approval: token('a1') } }, record(), keys, now)).toMatchObject({
+      ok: false,
+      refusal: { code: 'invalid-approval' },
+    });
   });
 });

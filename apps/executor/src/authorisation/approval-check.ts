@@ -27,12 +27,17 @@ export function checkReviewDecision(event: ReviewDecidedEvent, record: ActionRec
   const claims = verified.claims;
   if (claims.decision !== decision) return refuse('decision-mismatch', `the token signs a decision "${claims.decision}", the event says "${decision}"`);
   if (claims.actionId !== event.subject) {
-    return refuse(approving ? 'approval-for-other-action' : 'decision-for-other-action', `the ${approving ? 'approval' : 'decision'} names action ${claims.actionId}, not ${event.subject}`);
+    return refuse(
+      approving ? 'approval-for-other-action' : 'decision-for-other-action',
+      `the ${approving ? 'approval' : 'decision'} names action ${claims.actionId}, not ${event.subject}`,
+    );
   }
-  if (claims.digest !== digest) return refuse('digest-mismatch', `the ${approving ? 'approval' : 'decision'} is bound to another version of the action (digest mismatch)`);
+  if (claims.digest !== digest)
+    return refuse('digest-mismatch', `the ${approving ? 'approval' : 'decision'} is bound to another version of the action (digest mismatch)`);
   if (!record) return { ok: true, claims };
   if (approving && record.lane !== 'review') return refuse('not-authorised', `the action is in the ${record.lane} lane; an approval cannot authorise it`);
-  if (claims.digest !== record.digest) return refuse('digest-mismatch', `the ${approving ? 'approval' : 'decision'} is bound to another version of the action (digest mismatch)`);
+  if (claims.digest !== record.digest)
+    return refuse('digest-mismatch', `the ${approving ? 'approval' : 'decision'} is bound to another version of the action (digest mismatch)`);
   return { ok: true, claims };
 }
 

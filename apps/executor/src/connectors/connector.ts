@@ -9,7 +9,11 @@ export interface ConnectorRequest {
 }
 
 export type ConnectorResult =
-  | { status: 'executed'; externalRequestId?: string }
+  /**
+   * `attempts`: how many requests carried the action to the target, all under its idempotency key (2 when
+   * a dropped connection made the connector send it once more); the executed event reports it.
+   */
+  | { status: 'executed'; externalRequestId?: string; attempts: number }
   | { status: 'failed'; error: string }
   /** The target may or may not have acted: a reconciler must ask it, never call again blindly. */
   | { status: 'outcome_unknown'; error: string };

@@ -4,7 +4,14 @@ import { ConnectorRequest } from './connector';
 import { WebhookConnector } from './webhook.connector';
 
 // real: an HTTP server on 127.0.0.1 standing in for the target system; fake: nothing.
-const request: ConnectorRequest = { actionId: 'a-1', actionType: 'support.refund', target: 'order-7', parameters: { amount: 20, card: '4111 1111 1111 1111' }, tenant: 'acme', digest: 'd'.repeat(64) };
+const request: ConnectorRequest = {
+  actionId: 'a-1',
+  actionType: 'support.refund',
+  target: 'order-7',
+  parameters: { amount: 20, card: '4111 1111 1111 1111' },
+  tenant: 'acme',
+  digest: 'd'.repeat(64),
+};
 
 describe('WebhookConnector', () => {
   let server: Server;
@@ -32,7 +39,7 @@ describe('WebhookConnector', () => {
   it('sends the action as approved with its idempotency key, and reads the target request id on 2xx', async () => {
     answer = (_req, res) => res.writeHead(201, { 'X-Request-Id': 'target-42' }).end('{"ok":true}');
     const result = await new WebhookConnector(url).execute(request, 'key-1');
-    expect(result).toEqual({ status: 'executed', externalRequestId: 'target-42' });
+    expect(result).toEqual({ status: 'executed', externalRequestId: 'target-42', attempts: 1 });
     const last = received[received.length - 1];
     expect(last.headers).toMatchObject({ 'idempotency-key': 'key-1', 'x-countersign-action-id': 'a-1', 'content-type': 'application/json' });
     expect(JSON.parse(last.body)).toEqual(request);
@@ -78,7 +85,7 @@ describe('WebhookConnector', () => {
     expect(opened).toBe(1);
   });
 
-  it('sends once more, on a new connection and under the same key, when the target drops a reused one', async () => {
+  it('sends once more, on a new connection and under the same key, when the target drops a reused one, and counts both', async () => {
     // The target drops every connection at its second request (as when its keep-alive ran out just as
     // the connection was reused), and answers the first request of each connection.
     const requestsOn = new WeakMap<object, number>();
@@ -91,7 +98,7 @@ describe('WebhookConnector', () => {
     const connector = new WebhookConnector(url);
     expect(await connector.execute(request, 'key-drop-1')).toMatchObject({ status: 'executed' });
     const before = received.length;
-    expect(await connector.execute(request, 'key-drop-2')).toMatchObject({ status: 'executed' });
+    expect(await connector.execute(request, 'key-drop-2')).toMatchObject({ status: 'executed', attempts: 2 });
     expect(received.slice(before).map((r) => r.headers['idempotency-key'])).toEqual(['key-drop-2', 'key-drop-2']);
   });
 

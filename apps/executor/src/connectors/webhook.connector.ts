@@ -36,17 +36,21 @@ export class WebhookConnector implements Connector {
     const body = JSON.stringify(request);
     const headers = { ...this.headers, 'Idempotency-Key': idempotencyKey, 'X-Countersign-Action-Id': request.actionId };
     let answer: { status: number; requestId?: string };
+    let attempts = 1;
     try {
       answer = await this.post(url, body, headers).catch((e: RequestError) => {
         // A kept-alive connection the target closed as it was reused: the request is sent once more on
         // a new one, under the same Idempotency-Key (the target applies an action once per key).
-        if (e.reusedSocket && !e.answered && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) return this.post(url, body, headers);
+        if (e.reusedSocket && !e.answered && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+          attempts++;
+          return this.post(url, body, headers);
+        }
         throw e;
       });
     } catch (e) {
       return { status: 'outcome_unknown', error: `webhook request failed: ${(e as Error).message}` };
     }
-    if (answer.status >= 200 && answer.status < 300) return { status: 'executed', externalRequestId: answer.requestId };
+    if (answer.status >= 200 && answer.status < 300) return { status: 'executed', externalRequestId: answer.requestId, attempts };
     if (answer.status >= 400 && answer.status < 500) return { status: 'failed', error: `webhook answered ${answer.status}` };
     return { status: 'outcome_unknown', error: `webhook answered ${answer.status}` };
   }

@@ -1,27 +1,29 @@
 import pino from 'pino';
-import { refundProposal } from '@countersign/testing';
-import { generateSigningKey, signApproval, signReviewDecision, SigningKey, verifyKeysFromPem } from '@countersign/approval';
-import { AnyTopic, derivedEventId, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
+import { refundProposal, RecordingBus } from '@countersign/testing';
+import { generateSigningKey, signApproval, signReviewDecision } from '@countersign/approval';
+import type { SigningKey } from '@countersign/keys';
+import { derivedEventId, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
 import { FlagReader, FlagState } from '@countersign/flags';
-import { EventBus } from '@countersign/bus';
 import { Connector, ConnectorRegistry, ConnectorRequest, ConnectorResult } from '../connectors/connector';
-import { InMemoryExecutionRepository } from './fake-execution.repository';
+import { InMemoryExecutionRepository } from './in-memory-execution.repository';
 import { ExecutionService } from './execution.service';
 
-// real: ExecutionService, in-memory execution record, approval signing; fake: bus (records), connector, flags.
+// real: ExecutionService, in-memory execution record, approval signing, the in-memory bus (which also records what it
+// is given to publish); fake: connector, flags.
 const proposal: Proposal = refundProposal();
 const digest = 'd'.repeat(64);
 
+/** The real in-memory bus, keeping a list of what it published. */
 function setup(flag: FlagState = 'on') {
-  const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
-  const bus = { publish: async (topic: AnyTopic, event: TopicMap[AnyTopic]) => void published.push({ topic, event }) } as unknown as EventBus;
+  const bus = new RecordingBus({ source: 'executor', logger: pino({ level: 'silent' }) });
+  const published = bus.published;
   const calls: Array<{ request: ConnectorRequest; key: string }> = [];
-  let result: ConnectorResult = { status: 'executed', externalRequestId: 'x-1' };
+  let result: ConnectorResult = { status: 'executed', externalRequestId: 'x-1', attempts: 1 };
   const connector: Connector = { name: 'test', execute: async (request, key) => (calls.push({ request, key }), result) };
   const flags: FlagReader = { state: () => flag, variant: () => undefined, ready: async () => true, close: async () => undefined };
-  const { signing, publicKeyPem } = generateSigningKey('k1');
+  const { signing, verifyKey } = generateSigningKey('k1');
   const repo = new InMemoryExecutionRepository();
-  const service = new ExecutionService(bus, repo, new ConnectorRegistry(connector), flags, 'exec.', verifyKeysFromPem({ k1: publicKeyPem }), pino({ level: 'silent' }), 'executor');
+  const service = new ExecutionService(bus, repo, new ConnectorRegistry(connector), flags, 'exec.', [verifyKey], pino({ level: 'silent' }));
   const decided = (lane: 'autonomous' | 'review' | 'prohibited', actionId = 'a1'): TopicMap[typeof TOPICS.policyDecided] => ({
     id: `decision-${actionId}`,
     type: TOPICS.policyDecided,
@@ -32,7 +34,18 @@ function setup(flag: FlagState = 'on') {
     correlationId: 'c1',
     causationId: 'p1',
     actor: { id: 'policy-engine', kind: 'service' },
-    data: { lane, reasons: ['r'], rulesFired: [], contractVersion: '1', contractHash: 'h', score: 0, digest, proposal, proposerPrincipal: 'support-copilot', sampledForAudit: false },
+    data: {
+      lane,
+      reasons: ['r'],
+      rulesFired: [],
+      contractVersion: '1',
+      contractHash: 'h',
+      score: 0,
+      digest,
+      proposal,
+      proposerPrincipal: 'support-copilot',
+      sampledForAudit: false,
+    },
   });
   const approval = (actionId = 'a1', tokenFor = actionId, id = `approval-${actionId}`): TopicMap[typeof TOPICS.reviewDecided] => ({
     id,
@@ -49,14 +62,33 @@ function setup(flag: FlagState = 'on') {
       reviewers: [{ id: 'alice', kind: 'human' }],
       reason: 'ok',
       digest,
-      approval: signApproval(signing, { actionId: tokenFor, digest, approvers: ['alice'], reasons: ['ok'], issuedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() }),
+      approval: signApproval(signing, {
+        actionId: tokenFor,
+        digest,
+        approvers: ['alice'],
+        reasons: ['ok'],
+        issuedAt: new Date().toISOString(),
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      }),
     },
   });
   /** A rejection of `actionId`; its token signed by `key` for `tokenFor` and `tokenDigest`, or none at all. */
-  const rejection = (actionId = 'a1', o: { key?: SigningKey | null; tokenFor?: string; tokenDigest?: string; id?: string } = {}): TopicMap[typeof TOPICS.reviewDecided] => {
+  const rejection = (
+    actionId = 'a1',
+    o: { key?: SigningKey | null; tokenFor?: string; tokenDigest?: string; id?: string } = {},
+  ): TopicMap[typeof TOPICS.reviewDecided] => {
     const key = o.key === undefined ? signing : o.key;
     const issuedAt = new Date().toISOString();
-    const signature = key && signReviewDecision(key, { decision: 'rejected', actionId: o.tokenFor ?? actionId, digest: o.tokenDigest ?? digest, deciders: ['bob'], reasons: ['no'], issuedAt });
+    const signature =
+      key &&
+      signReviewDecision(key, {
+        decision: 'rejected',
+        actionId: o.tokenFor ?? actionId,
+        digest: o.tokenDigest ?? digest,
+        deciders: ['bob'],
+        reasons: ['no'],
+        issuedAt,
+      });
     return {
       ...approval(actionId, actionId, o.id ?? `rejection-${actionId}`),
       actor: { id: 'bob', kind: 'human' },
@@ -93,6 +125,13 @@ describe('ExecutionService', () => {
     expect(executed).toHaveLength(3);
     expect(new Set(executed.map((p) => p.event.id))).toEqual(new Set([derivedEventId(TOPICS.actionExecuted, e.id)]));
     expect((await t.repo.get('a1'))!.state).toBe('executed');
+  });
+
+  it('says in the executed event how many requests carried the action (2 when the connector sent it once more)', async () => {
+    const t = setup();
+    t.setResult({ status: 'executed', attempts: 2 });
+    await t.service.onPolicyDecided(t.decided('autonomous'));
+    expect(t.published.map((p) => p.event.data)).toEqual([expect.objectContaining({ authorisedBy: 'autonomous-decision', attempt: 2 })]);
   });
 
   it('never executes a review-lane action without an approval, nor a prohibited one with one', async () => {

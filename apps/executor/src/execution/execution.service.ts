@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { VerifyKeys } from '@countersign/approval';
-import { EventBus } from '@countersign/bus';
-import { ActionRefusedV1, deriveEvent, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
+import { EventBus, serviceActor } from '@countersign/bus';
+import { ActionRefusedV1, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import { executionFlagName, FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER, SERVICE_NAME } from '@countersign/nest';
+import { EVENT_BUS, LOGGER } from '@countersign/nest';
 import type { z } from 'zod';
 import { checkReviewDecision } from '../authorisation/approval-check';
 import { ConnectorRegistry, CONNECTORS } from '../connectors/connector';
@@ -26,7 +26,8 @@ export const EXECUTING_LEASE_MS = 60_000;
  */
 @Injectable()
 export class ExecutionService {
-  private readonly actor = { id: 'executor', kind: 'service' as const, authMethod: 'service' as const };
+  // The executor names itself as the actor of what it emits, in the embedded host too (where the bus's source is the host).
+  private readonly actor = serviceActor('executor');
 
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
@@ -36,7 +37,6 @@ export class ExecutionService {
     @Inject(FLAG_PREFIX) private readonly flagPrefix: string,
     @Inject(APPROVAL_KEYS) private readonly approvalKeys: VerifyKeys,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(SERVICE_NAME) private readonly service: string,
   ) {}
 
   /** Every policy decision is stored first, so an approval that arrives early is never lost. */
@@ -56,7 +56,10 @@ export class ExecutionService {
     // A redelivered decision may have been evaluated again after a flag changed: same event id, other
     // content. Only what was stored first counts, as in the audit trail (which keeps the first copy).
     if (e.data.lane !== record.lane || e.data.digest !== record.digest) {
-      this.logger.warn({ stored: { lane: record.lane, digest: record.digest }, copy: { lane: e.data.lane, digest: e.data.digest } }, 'a copy of the policy decision differs from the stored one; the stored one stands');
+      this.logger.warn(
+        { stored: { lane: record.lane, digest: record.digest }, copy: { lane: e.data.lane, digest: e.data.digest } },
+        'a copy of the policy decision differs from the stored one; the stored one stands',
+      );
     }
     if (record.lane === 'autonomous') return this.execute(record, e, null);
     if (record.lane === 'review') {
@@ -91,12 +94,22 @@ export class ExecutionService {
 
   private async execute(record: ActionRecord, cause: Envelope, nonce: string | null): Promise<void> {
     if (record.state !== 'decided') return this.afterRedelivery(record, cause);
-    const killSwitch = this.flags.state(executionFlagName(this.flagPrefix, record.proposal.actionType), { tenant: record.proposal.tenant, region: record.proposal.region });
+    const killSwitch = this.flags.state(executionFlagName(this.flagPrefix, record.proposal.actionType), {
+      tenant: record.proposal.tenant,
+      region: record.proposal.region,
+    });
     if (killSwitch !== 'on') {
       await this.executions.finish(record.actionId, 'refused', undefined);
-      return this.refuse(cause, killSwitch === 'off'
-        ? { code: 'kill-switch-off', reason: `the kill switch of ${record.proposal.actionType} is off: not executed` }
-        : { code: 'flag-unknown', reason: `the kill switch of ${record.proposal.actionType} cannot be read (never seen, or the flag source is unusable): failing closed` }, false);
+      return this.refuse(
+        cause,
+        killSwitch === 'off'
+          ? { code: 'kill-switch-off', reason: `the kill switch of ${record.proposal.actionType} is off: not executed` }
+          : {
+              code: 'flag-unknown',
+              reason: `the kill switch of ${record.proposal.actionType} cannot be read (never seen, or the flag source is unusable): failing closed`,
+            },
+        false,
+      );
     }
     const claim = await this.executions.claim(record.actionId, cause.id, nonce, new Date());
     if (!claim.claimed) {
@@ -107,17 +120,27 @@ export class ExecutionService {
     const connector = this.connectors.for(record.proposal.actionType);
     const idempotencyKey = createHash('sha256').update(`${record.actionId}:${record.digest}`).digest('hex');
     const p = record.proposal;
-    const result = await connector.execute({ actionId: record.actionId, actionType: p.actionType, target: p.target, parameters: p.parameters, tenant: p.tenant, digest: record.digest }, idempotencyKey);
+    const result = await connector.execute(
+      { actionId: record.actionId, actionType: p.actionType, target: p.target, parameters: p.parameters, tenant: p.tenant, digest: record.digest },
+      idempotencyKey,
+    );
     const authorisedBy = nonce ? ('approval' as const) : ('autonomous-decision' as const);
     if (result.status === 'executed') {
-      const data = { connector: connector.name, digest: record.digest, authorisedBy, attempt: 1, ...(result.externalRequestId ? { externalRequestId: result.externalRequestId } : {}) };
+      // `attempt`: the requests that carried it (2 when the connector sent it once more on a dropped connection).
+      const data = {
+        connector: connector.name,
+        digest: record.digest,
+        authorisedBy,
+        attempt: result.attempts,
+        ...(result.externalRequestId ? { externalRequestId: result.externalRequestId } : {}),
+      };
       await this.executions.finish(record.actionId, 'executed', { topic: TOPICS.actionExecuted, data });
       this.logger.info({ connector: connector.name, authorisedBy, externalRequestId: result.externalRequestId }, 'action executed');
-      await this.bus.publish(TOPICS.actionExecuted, deriveEvent(TOPICS.actionExecuted, cause, { source: this.service, actor: this.actor, data }));
+      await this.bus.emit(TOPICS.actionExecuted, data, { cause, actor: this.actor });
     } else {
       const data = { outcome: result.status, connector: connector.name, digest: record.digest, error: result.error };
       await this.executions.finish(record.actionId, result.status, { topic: TOPICS.actionFailed, data });
-      await this.bus.publish(TOPICS.actionFailed, deriveEvent(TOPICS.actionFailed, cause, { source: this.service, actor: this.actor, data }));
+      await this.bus.emit(TOPICS.actionFailed, data, { cause, actor: this.actor });
     }
   }
 
@@ -133,13 +156,18 @@ export class ExecutionService {
     }
     if (record.outcome) {
       const { topic, data } = record.outcome as { topic: typeof TOPICS.actionExecuted; data: TopicMap[typeof TOPICS.actionExecuted]['data'] };
-      await this.bus.publish(topic, deriveEvent(topic, cause, { source: this.service, actor: this.actor, data }));
+      await this.bus.emit(topic, data, { cause, actor: this.actor });
       return;
     }
     if (record.state === 'executing' && Date.now() - Date.parse(record.claimedAt ?? '') > EXECUTING_LEASE_MS) {
-      const data = { outcome: 'outcome_unknown' as const, connector: this.connectors.for(record.proposal.actionType).name, digest: record.digest, error: 'the executor stopped during the call; the target must be asked' };
+      const data = {
+        outcome: 'outcome_unknown' as const,
+        connector: this.connectors.for(record.proposal.actionType).name,
+        digest: record.digest,
+        error: 'the executor stopped during the call; the target must be asked',
+      };
       await this.executions.finish(record.actionId, 'outcome_unknown', { topic: TOPICS.actionFailed, data });
-      await this.bus.publish(TOPICS.actionFailed, deriveEvent(TOPICS.actionFailed, cause, { source: this.service, actor: this.actor, data }));
+      await this.bus.emit(TOPICS.actionFailed, data, { cause, actor: this.actor });
       return;
     }
     // Still executing within its lease: another delivery is at work and will record the outcome.
@@ -148,9 +176,6 @@ export class ExecutionService {
 
   private async refuse(cause: Envelope, refusal: Refusal, suspicious: boolean): Promise<void> {
     (suspicious ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger))({ code: refusal.code, suspicious }, `refused: ${refusal.reason}`);
-    await this.bus.publish(
-      TOPICS.actionRefused,
-      deriveEvent(TOPICS.actionRefused, cause, { source: this.service, actor: this.actor, data: { ...refusal, suspicious } }),
-    );
+    await this.bus.emit(TOPICS.actionRefused, { ...refusal, suspicious }, { cause, actor: this.actor });
   }
 }

@@ -3,14 +3,27 @@ import type { Proposal } from '@countersign/contracts';
 import { ExecutionRepository, ReviewDecidedEvent } from './execution.repository';
 
 const proposal: Proposal = refundProposal();
-const decision = (actionId: string, decisionEventId = `d-${actionId}`) => ({ actionId, correlationId: 'c', decisionEventId, digest: 'a'.repeat(64), lane: 'review' as const, proposal });
+const decision = (actionId: string, decisionEventId = `d-${actionId}`) => ({
+  actionId,
+  correlationId: 'c',
+  decisionEventId,
+  digest: 'a'.repeat(64),
+  lane: 'review' as const,
+  proposal,
+});
 
 /** The execution-record contract: the PostgreSQL repository and its in-memory twin both pass it. */
 export function executionSuite(name: string, make: () => Promise<ExecutionRepository>) {
   describe(`ExecutionRepository shared suite: ${name}`, () => {
     it('keeps the first decision for an action', async () => {
       const repo = await make();
-      expect(await repo.saveDecision(decision('a1', 'first'))).toMatchObject({ actionId: 'a1', decisionEventId: 'first', state: 'decided', proposal, lane: 'review' });
+      expect(await repo.saveDecision(decision('a1', 'first'))).toMatchObject({
+        actionId: 'a1',
+        decisionEventId: 'first',
+        state: 'decided',
+        proposal,
+        lane: 'review',
+      });
       // A second decision leaves the first in place, and says so by returning it.
       expect(await repo.saveDecision(decision('a1', 'second'))).toMatchObject({ decisionEventId: 'first', state: 'decided' });
       expect(await repo.get('a1')).toMatchObject({ decisionEventId: 'first', state: 'decided', proposal, lane: 'review' });
@@ -55,7 +68,11 @@ export function executionSuite(name: string, make: () => Promise<ExecutionReposi
       await repo.saveDecision(decision('a1'));
       await repo.claim('a1', 'cause', null, new Date());
       await repo.finish('a1', 'executed', { topic: 'execution.action.executed.v1', data: { connector: 'webhook' } });
-      expect(await repo.get('a1')).toMatchObject({ state: 'executed', authorisedBy: 'cause', outcome: { topic: 'execution.action.executed.v1', data: { connector: 'webhook' } } });
+      expect(await repo.get('a1')).toMatchObject({
+        state: 'executed',
+        authorisedBy: 'cause',
+        outcome: { topic: 'execution.action.executed.v1', data: { connector: 'webhook' } },
+      });
     });
 
     it('keeps an early approval until it is taken, once', async () => {

@@ -25,6 +25,12 @@ describe('action status', () => {
   });
 
   it('shows a refusal as the status when nothing was executed', () => {
-    expect(summarise([entry('autonomous', '2026-01-01T00:00:02Z', 'autonomous'), entry('refused', '2026-01-01T00:00:03Z'), entry('proposed', '2026-01-01T00:00:01Z')]).status).toBe('refused');
+    expect(
+      summarise([
+        entry('autonomous', '2026-01-01T00:00:02Z', 'autonomous'),
+        entry('refused', '2026-01-01T00:00:03Z'),
+        entry('proposed', '2026-01-01T00:00:01Z'),
+      ]).status,
+    ).toBe('refused');
   });
 });

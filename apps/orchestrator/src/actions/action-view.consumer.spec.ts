@@ -1,6 +1,6 @@
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { ActionViewConsumer } from './action-view.consumer';
-import { InMemoryActionViewRepository } from './fake-action-view.repository';
+import { InMemoryActionViewRepository } from './in-memory-action-view.repository';
 
 // real: ActionViewConsumer, the in-memory read model (the Redis one stores the same entries); fake: nothing.
 describe('action timeline', () => {

@@ -1,6 +1,13 @@
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 
-const entry = (eventId: string, status: TimelineEntry['status'] = 'proposed'): TimelineEntry => ({ eventId, type: 't', time: '2026-11-24T10:00:00.000Z', status, actor: 'a', detail: 'd' });
+const entry = (eventId: string, status: TimelineEntry['status'] = 'proposed'): TimelineEntry => ({
+  eventId,
+  type: 't',
+  time: '2026-11-24T10:00:00.000Z',
+  status,
+  actor: 'a',
+  detail: 'd',
+});
 
 /** The read-model contract: the Redis repository and its in-memory twin both pass it. */
 export function actionViewSuite(name: string, make: () => Promise<ActionViewRepository>) {

@@ -19,7 +19,16 @@ describe('the running contract the orchestrator checks parameters against', () =
     const nextText = text.replace(`version: ${from.version}`, 'version: 2099.1.0').replace('maxItems: 50', 'maxItems: 1');
     const next = parseContract(nextText);
     const digest = changeDigest({ kind: 'contract', from: { version: from.version, hash: from.hash }, to: { version: next.version, hash: next.hash } });
-    const change = { fromVersion: from.version, toVersion: next.version, hash: next.hash, changeRequestId: 'CR-1', requestedBy: 'ada', approvedBy: 'grace', digest, contract: nextText };
+    const change = {
+      fromVersion: from.version,
+      toVersion: next.version,
+      hash: next.hash,
+      changeRequestId: 'CR-1',
+      requestedBy: 'ada',
+      approvedBy: 'grace',
+      digest,
+      contract: nextText,
+    };
     return { running, from, change };
   };
 
@@ -28,7 +37,9 @@ describe('the running contract the orchestrator checks parameters against', () =
     expect(parameterRefusal(running.compiledContract(), tag(['a', 'b']))).toBeUndefined();
     expect(running.apply(change)).toBe(true);
     expect(running.current().version).toBe('2099.1.0');
-    expect(parameterRefusal(running.compiledContract(), tag(['a', 'b']))).toBe('invalid parameters for ticket.tag: /parameters/tags (maxItems): must NOT have more than 1 items');
+    expect(parameterRefusal(running.compiledContract(), tag(['a', 'b']))).toBe(
+      'invalid parameters for ticket.tag: /parameters/tags (maxItems): must NOT have more than 1 items',
+    );
   });
 
   it('keeps the running version for a replayed older change, an unapproved one, or a text that is not the approved contract', () => {

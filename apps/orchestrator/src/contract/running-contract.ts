@@ -47,11 +47,16 @@ export class RunningContract {
   apply(change: ApprovedContractChange): boolean {
     const running = this.loaded;
     if (change.fromVersion !== running.version) return false;
-    const approved = changeDigest({ kind: 'contract', from: { version: running.version, hash: running.hash }, to: { version: change.toVersion, hash: change.hash } });
+    const approved = changeDigest({
+      kind: 'contract',
+      from: { version: running.version, hash: running.hash },
+      to: { version: change.toVersion, hash: change.hash },
+    });
     try {
       if (change.digest !== approved || change.requestedBy === change.approvedBy) throw new Error(`it is not an approved change of ${running.version}`);
       const next = parseContract(change.contract, `change ${change.changeRequestId}`);
-      if (next.hash !== change.hash || next.version !== change.toVersion) throw new Error(`its contract is not the approved ${change.toVersion} (${change.hash})`);
+      if (next.hash !== change.hash || next.version !== change.toVersion)
+        throw new Error(`its contract is not the approved ${change.toVersion} (${change.hash})`);
       this.compiled = compileContract(next);
       this.loaded = next;
       this.logger.info({ contractVersion: next.version, hash: next.hash }, 'operational contract replaced: parameters are checked against it');

@@ -20,10 +20,14 @@ export function authenticateSubmission(event: SubmittedProposal, tokens: TokenRe
   if (!signature) return { ok: false, reason: 'unauthenticated proposer: the submission is not signed (agents sign with their Ed25519 key, docs/adr/0008)' };
   const holder = tokens.signingKey(signature.keyId);
   if (!holder) return { ok: false, reason: `unauthenticated proposer: unknown signing key ${JSON.stringify(signature.keyId)}` };
-  if (!submissionSignatureValid(event, holder.key)) return { ok: false, reason: `unauthenticated proposer: the signature by key ${signature.keyId} does not verify` };
+  if (!submissionSignatureValid(event, holder.key))
+    return { ok: false, reason: `unauthenticated proposer: the signature by key ${signature.keyId} does not verify` };
   const principal = holder.principal;
   if (event.actor.id !== principal.id) {
-    return { ok: false, reason: `unauthenticated proposer: actor ${JSON.stringify(event.actor.id)} is not ${JSON.stringify(principal.id)}, who holds key ${signature.keyId}` };
+    return {
+      ok: false,
+      reason: `unauthenticated proposer: actor ${JSON.stringify(event.actor.id)} is not ${JSON.stringify(principal.id)}, who holds key ${signature.keyId}`,
+    };
   }
   if (!principal.roles.includes('agent')) return { ok: false, reason: `principal ${principal.id} has no agent role and may not propose` };
   return { ok: true, principal };

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable } from '@nestjs/common';
-import canonicalize from 'canonicalize';
 import { EventBus, RefusedEvent } from '@countersign/bus';
-import { Actor, deriveEvent, newId, Proposal, SubmittedProposal, TOPICS } from '@countersign/contracts';
-import { EVENT_BUS, Principal, SERVICE_NAME, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
+import { Actor, canonicalDigest, newId, Proposal, SubmittedProposal, TOPICS } from '@countersign/contracts';
+import { EVENT_BUS, Principal, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
 import { RunningContract } from '../contract/running-contract';
 import { IDEMPOTENCY, RUNNING_CONTRACT } from '../tokens';
 import { authenticateSubmission, parameterRefusal, proposerRefusal } from './admission';
@@ -25,7 +23,6 @@ export class ProposalsService {
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(IDEMPOTENCY) private readonly idempotency: IdempotencyRepository,
-    @Inject(SERVICE_NAME) private readonly service: string,
     @Inject(TOKEN_REGISTRY) private readonly tokens: TokenRegistry,
     @Inject(RUNNING_CONTRACT) private readonly contract: RunningContract,
   ) {}
@@ -39,7 +36,7 @@ export class ProposalsService {
     const actor: Actor = { id: principal.id, kind: principal.kind, roles: principal.roles, authMethod: 'bearer-token' };
     const actionId = newId();
     if (idempotencyKey) {
-      const requestDigest = createHash('sha256').update(canonicalize(proposal)!).digest('hex');
+      const requestDigest = canonicalDigest(proposal);
       const earlier = await this.idempotency.claim(actor.id, idempotencyKey, { actionId, requestDigest });
       if (earlier) {
         if (earlier.requestDigest !== requestDigest) {
@@ -48,20 +45,10 @@ export class ProposalsService {
         return { actionId: earlier.actionId, status: 'proposed', created: false };
       }
     }
-    const event = {
-      id: newId(),
-      type: TOPICS.actionProposed,
-      version: 1,
-      source: this.service,
-      time: new Date().toISOString(),
-      subject: actionId,
-      correlationId,
-      causationId: null,
-      actor,
-      data: { proposal, receivedVia: 'http' as const, ...(idempotencyKey ? { idempotencyKey } : {}) },
-    };
+    // The action starts its chain here: its id is the subject, the request's correlation id follows it.
+    const data = { proposal, receivedVia: 'http' as const, ...(idempotencyKey ? { idempotencyKey } : {}) };
     try {
-      await this.bus.publish(TOPICS.actionProposed, event);
+      await this.bus.emit(TOPICS.actionProposed, data, { subject: actionId, correlationId, actor });
     } catch (e) {
       if (idempotencyKey) await this.idempotency.release(actor.id, idempotencyKey);
       throw e;
@@ -80,14 +67,8 @@ export class ProposalsService {
     const refusal = proposerRefusal(auth.principal, proposal) ?? parameterRefusal(this.contract.compiledContract(), proposal);
     if (refusal) throw new RefusedEvent(refusal);
     const { principal } = auth;
-    // A derived id: a redelivered submission yields the same event, which every consumer drops.
-    await this.bus.publish(
-      TOPICS.actionProposed,
-      deriveEvent(TOPICS.actionProposed, submitted, {
-        source: this.service,
-        actor: { id: principal.id, kind: principal.kind, roles: principal.roles, authMethod: 'signature' },
-        data: { proposal, receivedVia: 'kafka' as const },
-      }),
-    );
+    // Derived from the submission: a redelivered one yields the same event, which every consumer drops.
+    const actor: Actor = { id: principal.id, kind: principal.kind, roles: principal.roles, authMethod: 'signature' };
+    await this.bus.emit(TOPICS.actionProposed, { proposal, receivedVia: 'kafka' as const }, { cause: submitted, actor });
   }
 }

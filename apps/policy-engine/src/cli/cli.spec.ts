@@ -33,7 +33,7 @@ describe('countersign policy', () => {
   });
 
   it('test: a contract that decides otherwise fails the table, naming the row', async () => {
-    const looser = variant('looser.yaml', (t) => t.replace("thresholds: { review: 30 }", "thresholds: { review: 3000 }"));
+    const looser = variant('looser.yaml', (t) => t.replace('thresholds: { review: 30 }', 'thresholds: { review: 3000 }'));
     const r = await run('test', looser, TABLE);
     expect(r.code).toBe(1);
     expect(r.out.join('\n')).toMatch(/FAIL {2}support\.refund order-78: expected review, got autonomous/);
@@ -57,37 +57,48 @@ describe('countersign policy', () => {
     expect(text).toMatch(/warning: rules\[4\] \(useless\): unreachable/);
   });
 
-  it('lint: refuses conditions and limits naming a parameter the action types\' schemas do not declare', async () => {
+  it("lint: refuses conditions and limits naming a parameter the action types' schemas do not declare", async () => {
     const typo = variant('typo.yaml', (t) =>
       t
-        .replace('{ id: refund-card-data, actionTypes: [support.refund], when: { field: parameters.card,', '{ id: refund-card-data, actionTypes: [support.refund], when: { field: parameters.cardNumber,')
+        .replace(
+          '{ id: refund-card-data, actionTypes: [support.refund], when: { field: parameters.card,',
+          '{ id: refund-card-data, actionTypes: [support.refund], when: { field: parameters.cardNumber,',
+        )
         .replace('{ id: many-recipients, when: { field: parameters.recipients,', '{ id: many-recipients, when: { field: parameters.recipient,')
         .replace('per: parameters.customerId,', 'per: parameters.customer,'),
     );
     const r = await run('lint', typo);
     expect(r.code).toBe(1);
     const text = r.out.join('\n');
-    expect(text).toMatch(/error: rules\[1\] \(refund-card-data\): names parameters\.cardNumber, which the parameter schema of support\.refund does not declare/);
+    expect(text).toMatch(
+      /error: rules\[1\] \(refund-card-data\): names parameters\.cardNumber, which the parameter schema of support\.refund does not declare/,
+    );
     expect(text).toMatch(/error: scoring\[\d\] \(many-recipients\): names parameters\.recipient, which no action type's parameter schema declares/);
     expect(text).toMatch(/error: aggregateLimits\[0\] \(refunds-per-customer\): names parameters\.customer,/);
   });
 
   it('lint: an invalid contract names the file and the line', async () => {
-    const broken = variant('broken.yaml', (t) => t.replace('lane: prohibited,\n      reason: legal statements', 'lane: forbidden,\n      reason: legal statements'));
+    const broken = variant('broken.yaml', (t) =>
+      t.replace('lane: prohibited,\n      reason: legal statements', 'lane: forbidden,\n      reason: legal statements'),
+    );
     const r = await run('lint', broken);
     expect(r.code).toBe(1);
     expect(r.err.join('\n')).toMatch(/broken\.yaml:\d+: actions\.legal\.statement\.lane: must be equal to one of the allowed values/);
   });
 
   it('diff: lists the decisions that change between two versions over a corpus', async () => {
-    const stricter = variant('stricter.yaml', (t) => t.replace('version: 2026.11.1', 'version: 2026.11.2').replace("thresholds: { review: 30 }", "thresholds: { review: 0 }"));
+    const stricter = variant('stricter.yaml', (t) =>
+      t.replace('version: 2026.11.1', 'version: 2026.11.2').replace('thresholds: { review: 30 }', 'thresholds: { review: 0 }'),
+    );
     const r = await run('diff', CONTRACT, stricter, SCENARIOS);
     expect(r.out[r.out.length - 1]).toBe('1 of 24 decisions change');
     expect(r.out[0]).toMatch(/support\.refund order-77: autonomous → review\/high/);
   });
 
   it('replay: forecasts reviewer load per SLA class against a baseline', async () => {
-    const stricter = variant('stricter2.yaml', (t) => t.replace('version: 2026.11.1', 'version: 2026.11.2').replace("thresholds: { review: 30 }", "thresholds: { review: 0 }"));
+    const stricter = variant('stricter2.yaml', (t) =>
+      t.replace('version: 2026.11.1', 'version: 2026.11.2').replace('thresholds: { review: 30 }', 'thresholds: { review: 0 }'),
+    );
     const r = await run('replay', stricter, SCENARIOS, '--baseline', CONTRACT);
     const line = (k: string) => r.out.find((l) => l.trim().startsWith(k))!.trim();
     expect(line('review/high')).toMatch(/^review\/high\s+\d+ \(\+1 vs baseline\)$/);
@@ -96,7 +107,10 @@ describe('countersign policy', () => {
   });
 
   it('replay: reads recorded proposals from an exported audit segment too', async () => {
-    const scenarios = readFileSync(SCENARIOS, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).proposal);
+    const scenarios = readFileSync(SCENARIOS, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).proposal);
     const segment = [
       JSON.stringify({ kind: 'segment', version: 1, prefix: { size: 0, hashes: [] } }),
       ...scenarios.flatMap((proposal, i) => [
@@ -114,7 +128,19 @@ describe('countersign policy', () => {
 
   it('explain: prints the decision path with masked inputs', async () => {
     const file = join(dir, 'p.json');
-    writeFileSync(file, JSON.stringify({ actionType: 'support.refund', target: 'order-9', parameters: { amount: 480, currency: 'EUR', reason: 'damaged', card: '4111 1111 1111 1111' }, proposer: { agentId: 'a', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' }, confidence: 0.9, tenant: 't', region: 'r', context: {} }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        actionType: 'support.refund',
+        target: 'order-9',
+        parameters: { amount: 480, currency: 'EUR', reason: 'damaged', card: '4111 1111 1111 1111' },
+        proposer: { agentId: 'a', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' },
+        confidence: 0.9,
+        tenant: 't',
+        region: 'r',
+        context: {},
+      }),
+    );
     const r = await run('explain', CONTRACT, file, '--inputs', '{"autonomy":"review-all"}');
     expect(r.out[0]).toMatch(/^lane: review/);
     expect(r.out.join('\n')).not.toContain('4111 1111 1111 1111');

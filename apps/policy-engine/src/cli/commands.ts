@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import canonicalize from 'canonicalize';
 import { parse as parseYaml } from 'yaml';
+import { TOPICS } from '@countersign/contracts';
 import { fieldsOf } from '@countersign/policy';
 import { LoadedContract, loadContractFile } from '@countersign/policy';
 import { declaredPaths } from '@countersign/policy';
@@ -13,7 +14,13 @@ export interface Io {
 }
 
 /** Every input at rest: what the contract alone decides. */
-export const AT_REST = (now = new Date()): DecisionInputs => ({ killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now });
+export const AT_REST = (now = new Date()): DecisionInputs => ({
+  killSwitch: 'on',
+  degradationMode: 'normal',
+  trustStackHealthy: true,
+  autonomy: 'autonomous',
+  now,
+});
 
 export interface LintFinding {
   level: 'error' | 'warning';
@@ -36,13 +43,21 @@ export function lint(contract: LoadedContract): LintFinding[] {
   (contract.rules ?? []).forEach((r, i) => {
     const types = r.actionTypes.filter((t) => contract.actions[t]);
     if (types.length && types.every((t) => strict[contract.actions[t].lane] >= strict[r.lane]) && !(r.lane === 'review' && r.review)) {
-      findings.push({ level: 'warning', where: `rules[${i}] (${r.id})`, message: `unreachable: every action it covers is already ${r.lane} or stricter by default` });
+      findings.push({
+        level: 'warning',
+        where: `rules[${i}] (${r.id})`,
+        message: `unreachable: every action it covers is already ${r.lane} or stricter by default`,
+      });
     }
     (contract.rules ?? []).forEach((o, j) => {
       if (j <= i || o.lane === r.lane) return;
       const shared = r.actionTypes.filter((t) => o.actionTypes.includes(t));
       if (shared.length && canonicalize(r.when) === canonicalize(o.when)) {
-        findings.push({ level: 'error', where: `rules[${i}] (${r.id}) and rules[${j}] (${o.id})`, message: `the same condition on ${shared.join(', ')} gives different lanes (${r.lane}, ${o.lane})` });
+        findings.push({
+          level: 'error',
+          where: `rules[${i}] (${r.id}) and rules[${j}] (${o.id})`,
+          message: `the same condition on ${shared.join(', ')} gives different lanes (${r.lane}, ${o.lane})`,
+        });
       }
     });
   });
@@ -62,7 +77,13 @@ function undeclaredParameters(contract: LoadedContract): LintFinding[] {
       const types = actionTypes ?? [...declared.keys()];
       const lacking = types.filter((t) => declared.has(t) && !declared.get(t)!.has(f));
       if (actionTypes ? lacking.length > 0 : lacking.length === types.length) {
-        findings.push({ level: 'error', where, message: actionTypes ? `names ${f}, which the parameter schema of ${lacking.join(', ')} does not declare` : `names ${f}, which no action type's parameter schema declares` });
+        findings.push({
+          level: 'error',
+          where,
+          message: actionTypes
+            ? `names ${f}, which the parameter schema of ${lacking.join(', ')} does not declare`
+            : `names ${f}, which no action type's parameter schema declares`,
+        });
       }
     }
   };
@@ -109,7 +130,11 @@ export function explain(compiled: CompiledContract, p: ProposalInput, inputs: De
     `score: ${d.score}, risk: ${d.riskClass}${d.retryLater ? ', retry later' : ''}${d.sampledForAudit ? ', sampled for audit review' : ''}`,
     `rules fired: ${d.rulesFired.join(', ') || '(none)'}`,
     ...d.reasons.map((r) => `  - ${r}`),
-    ...(d.review ? [`review: SLA ${d.review.slaClass} (${d.review.slaSeconds} s), roles ${d.review.requiredRoles.join('/')}, quorum ${d.review.quorum}, when unavailable ${JSON.stringify(d.review.whenUnavailable)}`] : []),
+    ...(d.review
+      ? [
+          `review: SLA ${d.review.slaClass} (${d.review.slaSeconds} s), roles ${d.review.requiredRoles.join('/')}, quorum ${d.review.quorum}, when unavailable ${JSON.stringify(d.review.whenUnavailable)}`,
+        ]
+      : []),
     `inputs (masked): ${JSON.stringify(d.inputsUsed)}`,
   ];
 }
@@ -120,8 +145,9 @@ export function* readCorpus(path: string): Generator<ProposalInput> {
     if (!line.trim()) continue;
     const row = JSON.parse(line) as Record<string, unknown>;
     const entry = (row.kind === 'entry' ? row.entry : row) as Record<string, unknown>;
-    const candidate = (entry.proposal ?? (entry.data as Record<string, unknown> | undefined)?.proposal ?? (entry.actionType ? entry : undefined)) as ProposalInput | undefined;
-    if (candidate && (entry.eventType === undefined || entry.eventType === 'orchestrator.action.proposed.v1')) yield candidate;
+    const candidate = (entry.proposal ?? (entry.data as Record<string, unknown> | undefined)?.proposal ?? (entry.actionType ? entry : undefined)) as
+      ProposalInput | undefined;
+    if (candidate && (entry.eventType === undefined || entry.eventType === TOPICS.actionProposed)) yield candidate;
   }
 }
 
@@ -141,7 +167,8 @@ export function diff(before: CompiledContract, after: CompiledContract, corpus: 
   for (const p of corpus) {
     const a = evaluate(before, p, AT_REST(now));
     const b = evaluate(after, p, AT_REST(now));
-    if (a.lane !== b.lane || a.review?.slaClass !== b.review?.slaClass) changes.push({ index: total, actionType: p.actionType, target: p.target, from: label(a), to: label(b) });
+    if (a.lane !== b.lane || a.review?.slaClass !== b.review?.slaClass)
+      changes.push({ index: total, actionType: p.actionType, target: p.target, from: label(a), to: label(b) });
     if (++total % 1000 === 0) io?.err(`${total} proposals compared…`);
   }
   return { total, changes };
@@ -149,7 +176,10 @@ export function diff(before: CompiledContract, after: CompiledContract, corpus: 
 
 /** The `policy diff` report: a line per decision that changes, then the count (what the CLI prints, and what a change request carries). */
 export function diffReport(result: { total: number; changes: Change[] }): string[] {
-  return [...result.changes.map((c) => `  #${c.index} ${c.actionType} ${c.target}: ${c.from} → ${c.to}`), `${result.changes.length} of ${result.total} decisions change`];
+  return [
+    ...result.changes.map((c) => `  #${c.index} ${c.actionType} ${c.target}: ${c.from} → ${c.to}`),
+    `${result.changes.length} of ${result.total} decisions change`,
+  ];
 }
 
 const label = (d: Decision) => (d.lane === 'review' ? `review/${d.review?.slaClass}` : d.lane);
@@ -170,4 +200,3 @@ export function replay(compiled: CompiledContract, corpus: Iterable<ProposalInpu
 export function loadCompiled(path: string): CompiledContract {
   return compileContract(loadContractFile(path));
 }
-

@@ -13,7 +13,10 @@ const USAGE = `countersign policy <command>
 Exit code: 0 fine, 1 findings or failures, 2 bad usage.`;
 
 /** `countersign policy …`; returns the exit code. */
-export async function runPolicyCli(argv: string[], io: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) }): Promise<number> {
+export async function runPolicyCli(
+  argv: string[],
+  io: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) },
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'string' }, inputs: { type: 'string' }, baseline: { type: 'string' } } });
@@ -21,7 +24,10 @@ export async function runPolicyCli(argv: string[], io: Io = { out: (l) => proces
     io.err(`${(e as Error).message}\n${USAGE}`);
     return 2;
   }
-  const { values: v, positionals: [command, ...args] } = parsed;
+  const {
+    values: v,
+    positionals: [command, ...args],
+  } = parsed;
   const need = (n: number) => {
     if (args.length !== n) throw new Usage(`${command} takes ${n} file arguments`);
   };

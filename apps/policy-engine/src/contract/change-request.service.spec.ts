@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ConflictException, ForbiddenException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import pino from 'pino';
-import type { EventBus } from '@countersign/bus';
-import { AnyTopic, schemaFor, TOPICS, TopicMap } from '@countersign/contracts';
+import { buildEnvelope, EmitOptions, EventBus } from '@countersign/bus';
+import { AnyTopic, EventData, schemaFor, TOPICS, TopicMap } from '@countersign/contracts';
 import { DecisionInputs, evaluate, parseContract } from '@countersign/policy';
 import { DEFAULT_CONTRACT_PATH, DEFAULT_DIFF_CORPUS_PATH } from '../policy-engine.module';
 import { ChangeRequestService } from './change-request.service';
@@ -11,7 +11,8 @@ import { ContractStore } from './contract.store';
 import { InMemoryChangeRequestStore } from './in-memory-change-request.store';
 
 // real: change control, the in-memory change-request store, the contract store on the project's contract, the
-// applier; fake: the clock, and the bus (validates each event against its topic's schema and records it).
+// applier; fake: the clock, and the bus (builds envelopes as the real one does, validates each event against its
+// topic's schema and records it).
 const text = readFileSync(DEFAULT_CONTRACT_PATH, 'utf8');
 const running = parseContract(text).version;
 const ada = { id: 'ada', kind: 'human' as const, roles: ['admin'] };
@@ -49,6 +50,11 @@ function setup() {
       schemaFor(topic)!.parse(event);
       published.push({ topic, event });
     },
+    emit: async (topic: AnyTopic, data: EventData<AnyTopic>, options: EmitOptions) => {
+      const event = buildEnvelope(topic, data, 'policy-engine', options);
+      await bus.publish(topic, event);
+      return event;
+    },
   };
   const contracts = new ContractStore(DEFAULT_CONTRACT_PATH, logger);
   const store = new InMemoryChangeRequestStore();
@@ -57,7 +63,6 @@ function setup() {
     store,
     { requestTtlSeconds: 24 * 3600, diffCorpusPath: DEFAULT_DIFF_CORPUS_PATH, now: () => clock.now },
     bus as unknown as EventBus,
-    'policy-engine',
   );
   const applier = new ContractChangeService(contracts, logger, 'test');
   const apply = (event: TopicMap[AnyTopic]) =>
@@ -115,14 +120,14 @@ describe('change requests: four eyes on the operational contract', () => {
     const { service, contracts, deliver, of } = setup();
     const r = await service.request({ kind: 'contract', contract: legalAutonomous('2099.1.0'), reason: 'let the bot apologise' }, ada);
     const approved = await service.approve(r.id, { digest: r.digest, reason: 'diff reviewed with legal' }, grace);
-    expect(approved).toMatchObject({ status: 'approved', decidedBy: 'grace', decisionReason: 'diff reviewed with legal' });
+    expect(approved).toMatchObject({ status: 'approved', decider: 'grace', decisionReason: 'diff reviewed with legal' });
     expect(of(TOPICS.changeDecided)).toEqual([
       expect.objectContaining({
         actor: expect.objectContaining({ id: 'grace' }),
         data: expect.objectContaining({
           decision: 'approved',
           digest: r.digest,
-          decidedBy: expect.objectContaining({ id: 'grace' }),
+          decider: expect.objectContaining({ id: 'grace' }),
           requestedBy: expect.objectContaining({ id: 'ada' }),
         }),
       }),
@@ -170,8 +175,8 @@ describe('change requests: four eyes on the operational contract', () => {
     const { service, of } = setup();
     const a = await service.request({ kind: 'contract', contract: bumped('2099.1.0'), reason: 'change a' }, ada);
     const b = await service.request({ kind: 'contract', contract: bumped('2099.2.0'), reason: 'change b' }, ada);
-    expect(await service.reject(a.id, { reason: 'not now' }, grace)).toMatchObject({ status: 'rejected', decidedBy: 'grace' });
-    expect(await service.reject(b.id, { reason: 'wrong file' }, ada)).toMatchObject({ status: 'withdrawn', decidedBy: 'ada' });
+    expect(await service.reject(a.id, { reason: 'not now' }, grace)).toMatchObject({ status: 'rejected', decider: 'grace' });
+    expect(await service.reject(b.id, { reason: 'wrong file' }, ada)).toMatchObject({ status: 'withdrawn', decider: 'ada' });
     expect(of(TOPICS.changeDecided).map((e) => [e.subject, (e.data as { decision: string }).decision])).toEqual([
       [a.id, 'rejected'],
       [b.id, 'withdrawn'],

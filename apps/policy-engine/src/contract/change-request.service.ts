@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import type { EventBus } from '@countersign/bus';
-import { Actor, AnyTopic, derivedEventId, newId, TOPICS, TopicMap } from '@countersign/contracts';
-import { EVENT_BUS, Principal, SERVICE_NAME } from '@countersign/nest';
+import type { EmitOptions, EventBus, EventCause } from '@countersign/bus';
+import { Actor, AnyTopic, derivedEventId, EventData, newId, TOPICS } from '@countersign/contracts';
+import { EVENT_BUS, Principal } from '@countersign/nest';
 import { acceptContractChange, approvalRefusal, changeDigest, compileContract, ProposalInput } from '@countersign/policy';
 import { diff, diffReport, readCorpus } from '../cli/commands';
 import { maskText } from '@countersign/guardrails';
@@ -40,7 +40,6 @@ export class ChangeRequestService {
     @Inject(CHANGE_REQUESTS) private readonly requests: ChangeRequestStore,
     @Inject(CHANGE_CONTROL) private readonly settings: ChangeControlSettings,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
-    @Inject(SERVICE_NAME) private readonly service: string,
   ) {
     // Read once: a missing or unreadable corpus stops the service at boot, not a change request later.
     this.corpus = [...readCorpus(settings.diffCorpusPath)];
@@ -75,24 +74,21 @@ export class ChangeRequestService {
       contract: { fromVersion: current.version, fromHash: current.hash, toVersion: next.version, toHash: next.hash, text: input.contract },
       diff: { corpus: basename(this.settings.diffCorpusPath), total: compared.total, changed: compared.changes.length, output: maskText(shown.join('\n')) },
     };
+    const requested = {
+      changeRequestId: request.id,
+      kind: request.kind,
+      digest: request.digest,
+      requestedBy: request.requestedBy,
+      reason: request.reason,
+      expiresAt: request.expiresAt,
+      contract: { ...request.contract },
+      diff: request.diff,
+    };
     // Audited before it exists: a request the audit trail does not know can never be approved.
-    await this.publishOr503(`change request ${request.id} was not created`, TOPICS.changeRequested, {
-      id: derivedEventId(TOPICS.changeRequested, request.id),
-      subject: request.id,
-      correlationId: request.id,
-      causationId: null,
+    await this.emitOr503(`change request ${request.id} was not created`, TOPICS.changeRequested, requested, {
+      ...requestedEvent(request),
       actor: request.requestedBy,
       time: now,
-      data: {
-        changeRequestId: request.id,
-        kind: request.kind,
-        digest: request.digest,
-        requestedBy: request.requestedBy,
-        reason: request.reason,
-        expiresAt: request.expiresAt,
-        contract: { ...request.contract },
-        diff: request.diff,
-      },
     });
     await this.requests.create(request);
     return view(request, now, true);
@@ -145,7 +141,7 @@ export class ChangeRequestService {
 
   /** The same person deciding the same way again: the events may not have gone out, so they go out again (same ids). */
   private isRetry(r: ChangeRequest, outcome: ChangeOutcome, by: Principal): boolean {
-    return r.status === outcome && r.decidedBy?.id === by.id;
+    return r.status === outcome && r.decider?.id === by.id;
   }
 
   private settled(decided: DecideResult, r: ChangeRequest): ChangeRequest {
@@ -164,59 +160,64 @@ export class ChangeRequestService {
 
   /** Publishes the decision of a decided request and, for an approval, the change every instance applies. */
   private async announce(r: ChangeRequest, now: Date): Promise<ChangeRequestView> {
-    const decidedBy = r.decidedBy!;
-    const decisionId = derivedEventId(TOPICS.changeDecided, r.id);
+    const decider = r.decider!;
     const unsent = `change ${r.id} is ${r.status}, but the bus did not take the event yet: send the same request again to retry`;
-    await this.publishOr503(unsent, TOPICS.changeDecided, {
-      id: decisionId,
-      subject: r.id,
-      correlationId: r.id,
-      causationId: derivedEventId(TOPICS.changeRequested, r.id),
-      actor: decidedBy,
-      time: new Date(r.decidedAt!),
-      data: {
+    const at = { actor: decider, time: new Date(r.decidedAt!) };
+    // Derived from the request's event (its id is derived from the request id): a retry emits the same ids.
+    const decided = await this.emitOr503(
+      unsent,
+      TOPICS.changeDecided,
+      {
         changeRequestId: r.id,
         kind: r.kind,
         decision: r.status as ChangeOutcome,
         digest: r.digest,
-        decidedBy,
+        decider,
         requestedBy: r.requestedBy,
         reason: r.decisionReason!,
       },
-    });
+      { cause: requestedEvent(r), ...at },
+    );
     if (r.status === 'approved') {
       const c = r.contract;
-      await this.publishOr503(unsent, TOPICS.contractChanged, {
-        id: derivedEventId(TOPICS.contractChanged, r.id),
-        subject: 'operational-contract',
-        correlationId: r.id,
-        causationId: decisionId,
-        actor: decidedBy,
-        time: new Date(r.decidedAt!),
-        data: {
-          fromVersion: c.fromVersion,
-          toVersion: c.toVersion,
-          hash: c.toHash,
-          changeRequestId: r.id,
-          requestedBy: r.requestedBy.id,
-          approvedBy: decidedBy.id,
-          digest: r.digest,
-          contract: c.text,
-        },
+      const data = {
+        fromVersion: c.fromVersion,
+        toVersion: c.toVersion,
+        hash: c.toHash,
+        changeRequestId: r.id,
+        requestedBy: r.requestedBy.id,
+        approvedBy: decider.id,
+        digest: r.digest,
+        contract: c.text,
+      };
+      // Follows from the approval, but keyed by the contract, not the request: every change is on one
+      // partition, so every instance applies them in the order they were approved.
+      await this.emitOr503(unsent, TOPICS.contractChanged, data, {
+        cause: { id: decided.id, subject: CONTRACT_SUBJECT, correlationId: decided.correlationId },
+        ...at,
       });
     }
     return view(r, now, true);
   }
 
-  /** Publishes an event of this service; when the bus does not take it, answers 503 with what happened. */
-  private async publishOr503<T extends AnyTopic>(unsent: string, type: T, e: Omit<TopicMap[T], 'type' | 'version' | 'source' | 'time'> & { time: Date }) {
+  /** Emits an event of this service; when the bus does not take it, answers 503 with what happened. */
+  private async emitOr503<T extends AnyTopic>(unsent: string, topic: T, data: EventData<T>, options: EmitOptions) {
     try {
-      await this.bus.publish(type, { ...e, type, version: 1, source: this.service, time: e.time.toISOString() } as unknown as TopicMap[T]);
+      return await this.bus.emit(topic, data, options);
     } catch {
       throw new ServiceUnavailableException(unsent);
     }
   }
 }
+
+/** The subject (and so the Kafka key) of every approved contract change. */
+const CONTRACT_SUBJECT = 'operational-contract';
+
+/**
+ * The event that starts a request's chain: its own subject and correlation id, and an id derived from the
+ * request id, so the decision that follows names it as its cause without reading it back.
+ */
+const requestedEvent = (r: Pick<ChangeRequest, 'id'>): EventCause => ({ id: derivedEventId(TOPICS.changeRequested, r.id), subject: r.id, correlationId: r.id });
 
 const actorOf = (p: Principal): Actor => ({ id: p.id, kind: p.kind, roles: p.roles, authMethod: 'bearer-token' });
 
@@ -235,6 +236,6 @@ function view(r: ChangeRequest, now: Date, withText: boolean) {
     /** `hash`: the requested contract's content hash. */
     contract: { fromVersion: c.fromVersion, fromHash: c.fromHash, toVersion: c.toVersion, hash: c.toHash, ...(withText && { text: c.text }) },
     diff: r.diff,
-    ...(r.decidedBy && { decidedBy: r.decidedBy.id, decisionReason: r.decisionReason, decidedAt: r.decidedAt }),
+    ...(r.decider && { decider: r.decider.id, decisionReason: r.decisionReason, decidedAt: r.decidedAt }),
   };
 }

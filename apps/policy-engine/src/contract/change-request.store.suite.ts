@@ -43,11 +43,11 @@ export function changeRequestStoreSuite(name: string, make: (baseClaimMs: number
       const store = await make(60_000);
       await store.create(request('cr-1'));
       const approved = await store.decide('cr-1', approve(later(5000), 'diff checked'));
-      const decided = { status: 'approved', decidedBy: grace, decisionReason: 'diff checked', decidedAt: later(5000).toISOString() };
+      const decided = { status: 'approved', decider: grace, decisionReason: 'diff checked', decidedAt: later(5000).toISOString() };
       expect(approved).toEqual({ ok: true, request: { ...request('cr-1'), ...decided } });
       expect(await store.decide('cr-1', { outcome: 'rejected', by: grace, reason: 'no', at: later(6000) })).toEqual({ ok: false, conflict: 'not-pending' });
       expect(await store.decide('cr-9', { outcome: 'approved', by: grace, reason: 'x', at: later(6000) })).toEqual({ ok: false, conflict: 'unknown' });
-      expect(await store.get('cr-1')).toMatchObject({ status: 'approved', decidedBy: grace });
+      expect(await store.get('cr-1')).toMatchObject({ status: 'approved', decider: grace });
     });
 
     it('decides nothing once the request has expired', async () => {

@@ -39,7 +39,8 @@ export interface ChangeRequest {
   /** For `kind: contract`. */
   contract: { fromVersion: string; fromHash: string; toVersion: string; toHash: string; text: string };
   diff: ChangeDiff;
-  decidedBy?: Actor;
+  /** Who decided it: the admin who approved or rejected it, or the requester who withdrew it. */
+  decider?: Actor;
   decisionReason?: string;
   decidedAt?: string;
 }

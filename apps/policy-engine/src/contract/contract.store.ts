@@ -13,7 +13,10 @@ export class ContractStore {
   private loaded: LoadedContract;
   private compiled: CompiledContract;
 
-  constructor(@Inject(CONTRACT_PATH) path: string, @Inject(LOGGER) private readonly logger: Logger) {
+  constructor(
+    @Inject(CONTRACT_PATH) path: string,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
     this.loaded = loadContractFile(path);
     this.compiled = compileContract(this.loaded);
   }

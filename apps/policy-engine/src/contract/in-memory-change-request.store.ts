@@ -34,7 +34,10 @@ export class InMemoryChangeRequestStore implements ChangeRequestStore {
       if (claim && claim.holder !== id && claim.until > d.at.getTime()) return { ok: false, conflict: 'base-taken', holder: claim.holder };
       this.claims.set(r.base, { holder: id, until: d.at.getTime() + this.baseClaimMs });
     }
-    Object.assign(r, { status: d.outcome, decidedBy: d.by, decisionReason: d.reason, decidedAt: d.at.toISOString() });
+    Object.assign(r, { status: d.outcome, decider: d.by, decisionReason: d.reason, decidedAt: d.at.toISOString() });
     return { ok: true, request: structuredClone(r) };
   }
 }
+
+/** Change requests in process: the embedded mode's. */
+export const createInMemoryChangeRequestStore = (baseClaimMs?: number): ChangeRequestStore => new InMemoryChangeRequestStore(baseClaimMs);

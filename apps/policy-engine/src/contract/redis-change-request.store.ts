@@ -51,7 +51,7 @@ export class RedisChangeRequestStore implements ChangeRequestStore {
   ) {}
 
   async create(request: ChangeRequest): Promise<void> {
-    const { status, decidedBy: _by, decisionReason: _reason, decidedAt: _at, ...fixed } = request;
+    const { status, decider: _by, decisionReason: _reason, decidedAt: _at, ...fixed } = request;
     // Relative expiry: the request's own lifetime plus the retention, whatever the caller's clock says.
     const keepMs = Date.parse(request.expiresAt) - Date.parse(request.createdAt) + RETENTION_MS;
     const args = [JSON.stringify(fixed), status, request.expiresAt, request.base, String(keepMs), String(Date.parse(request.createdAt)), request.id];
@@ -89,6 +89,9 @@ export class RedisChangeRequestStore implements ChangeRequestStore {
   }
 }
 
+/** Change requests in Redis, shared by every policy-engine instance. */
+export const createChangeRequestStore = (redis: Redis, baseClaimMs?: number): ChangeRequestStore => new RedisChangeRequestStore(redis, baseClaimMs);
+
 function fromHash(h: Record<string, string> | null): ChangeRequest | undefined {
   // An expired key reads as an empty hash.
   if (!h?.request || !h.status) return undefined;
@@ -96,6 +99,6 @@ function fromHash(h: Record<string, string> | null): ChangeRequest | undefined {
   return {
     ...(JSON.parse(h.request) as Omit<ChangeRequest, 'status'>),
     status: h.status as ChangeRequest['status'],
-    ...(decision && { decidedBy: decision.by, decisionReason: decision.reason, decidedAt: decision.at }),
+    ...(decision && { decider: decision.by, decisionReason: decision.reason, decidedAt: decision.at }),
   };
 }

@@ -29,4 +29,5 @@ export function autonomyLevel(flags: FlagReader, prefix: string, p: Ctx): Autono
 }
 
 /** The action type's kill switch (on = may execute). */
-export const killSwitch = (flags: FlagReader, prefix: string, p: Ctx): FlagInput => flags.state(executionFlagName(prefix, p.actionType), { actionType: p.actionType, tenant: p.tenant, region: p.region });
+export const killSwitch = (flags: FlagReader, prefix: string, p: Ctx): FlagInput =>
+  flags.state(executionFlagName(prefix, p.actionType), { actionType: p.actionType, tenant: p.tenant, region: p.region });

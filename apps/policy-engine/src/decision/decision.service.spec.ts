@@ -1,12 +1,12 @@
 import pino from 'pino';
-import type { EventBus } from '@countersign/bus';
-import { AnyTopic, TOPICS, TopicMap } from '@countersign/contracts';
+import { buildEnvelope, EmitOptions, EventBus } from '@countersign/bus';
+import { AnyTopic, EventData, TOPICS, TopicMap } from '@countersign/contracts';
 import type { FlagReader, FlagState } from '@countersign/flags';
 import { InMemoryRateLimiter } from '@countersign/policy';
 import { refundProposal } from '@countersign/testing';
 import { ContractStore } from '../contract/contract.store';
 import { DEFAULT_CONTRACT_PATH } from '../policy-engine.module';
-import { InMemoryDecisionRepository } from './decision.repository';
+import { InMemoryDecisionRepository } from './in-memory-decision.repository';
 import { DecisionService } from './decision.service';
 
 // real: DecisionService, the project's contract, the in-process decision store and rate limiter;
@@ -14,9 +14,17 @@ import { DecisionService } from './decision.service';
 describe('DecisionService', () => {
   it('decides an action once: a redelivered proposal gets the stored decision, even after a flag changed', async () => {
     const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
-    const bus = { publish: async (topic: AnyTopic, event: TopicMap[AnyTopic]) => void published.push({ topic, event }) } as unknown as EventBus;
+    const bus = {
+      envelope: (topic: AnyTopic, data: EventData<AnyTopic>, options: EmitOptions) => buildEnvelope(topic, data, 'policy-engine', options),
+      publish: async (topic: AnyTopic, event: TopicMap[AnyTopic]) => void published.push({ topic, event }),
+    } as unknown as EventBus;
     let autonomy = 'review-all';
-    const flags: FlagReader = { state: (): FlagState => 'on', variant: (name) => (name.includes('autonomy') ? autonomy : undefined), ready: async () => true, close: async () => undefined };
+    const flags: FlagReader = {
+      state: (): FlagState => 'on',
+      variant: (name) => (name.includes('autonomy') ? autonomy : undefined),
+      ready: async () => true,
+      close: async () => undefined,
+    };
     const logger = pino({ level: 'silent' });
     const service = new DecisionService(
       bus,
@@ -27,7 +35,6 @@ describe('DecisionService', () => {
       new InMemoryDecisionRepository(),
       { degradationMode: 'normal', trustStackHealthy: true },
       logger,
-      'policy-engine',
     );
     // A small reply: autonomous by contract, so only the autonomy flag sends it to review.
     const proposed: TopicMap[typeof TOPICS.actionProposed] = {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { EventBus } from '@countersign/bus';
-import { actionDigest, deriveEvent, TOPICS, TopicMap } from '@countersign/contracts';
+import { EventBus, serviceActor } from '@countersign/bus';
+import { actionDigest, TOPICS, TopicMap } from '@countersign/contracts';
 import type { FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER, SERVICE_NAME } from '@countersign/nest';
+import { EVENT_BUS, LOGGER } from '@countersign/nest';
 import { checkAggregateLimits, checkRateLimits, DegradationMode, evaluate, RateLimiter } from '@countersign/policy';
 import { ContractStore } from '../contract/contract.store';
 import { DECISION_SETTINGS, DECISIONS, FLAG_NAMES, FLAGS, RATE_LIMITER } from '../tokens';
@@ -21,6 +21,9 @@ export interface DecisionSettings {
   scopedTokenKey?: Buffer;
 }
 
+// The actor of every decision, also in the embedded host, whose bus emits as the host.
+const POLICY_ENGINE = serviceActor('policy-engine');
+
 /** Decides the lane of every proposed action under the running contract, and publishes why. */
 @Injectable()
 export class DecisionService {
@@ -33,7 +36,6 @@ export class DecisionService {
     @Inject(DECISIONS) private readonly decisions: DecisionRepository,
     @Inject(DECISION_SETTINGS) private readonly settings: DecisionSettings,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(SERVICE_NAME) private readonly service: string,
   ) {}
 
   async onActionProposed(e: TopicMap[typeof TOPICS.actionProposed]): Promise<void> {
@@ -52,10 +54,10 @@ export class DecisionService {
       actionId: e.subject,
       now,
     });
-    const made = deriveEvent(TOPICS.policyDecided, e, {
-      source: this.service,
-      actor: { id: 'policy-engine', kind: 'service', authMethod: 'service' },
-      data: {
+    // Built, not yet published: it is stored first (below), and only the decision that stands goes out.
+    const made = this.bus.envelope(
+      TOPICS.policyDecided,
+      {
         lane: decision.lane,
         reasons: decision.reasons,
         rulesFired: decision.rulesFired,
@@ -65,19 +67,32 @@ export class DecisionService {
         digest: actionDigest(proposal, decision.contractVersion),
         proposal,
         proposerPrincipal: e.actor.id,
-        ...(decision.review ? { review: { slaClass: decision.review.slaClass, slaSeconds: decision.review.slaSeconds, requiredRoles: decision.review.requiredRoles, quorum: decision.review.quorum } } : {}),
+        ...(decision.review
+          ? {
+              review: {
+                slaClass: decision.review.slaClass,
+                slaSeconds: decision.review.slaSeconds,
+                requiredRoles: decision.review.requiredRoles,
+                quorum: decision.review.quorum,
+              },
+            }
+          : {}),
         sampledForAudit: decision.sampledForAudit,
         decidedBy: decision.decidedBy,
         riskClass: decision.riskClass,
         ...(decision.retryLater ? { retryLater: true } : {}),
       },
-    });
+      { cause: e, actor: POLICY_ENGINE },
+    );
     // The first decision stored for the action stands: a redelivery (or two deliveries at once, in a
     // rebalance) is answered with it, whatever flags and clock say now. One round trip on the hot path.
     const { proposal: _carried, ...data } = made.data;
     const { decision: kept, mine } = await this.decisions.keep({ ...made, data }, randomUUID());
     if (mine) {
-      this.logger.info({ lane: decision.lane, decidedBy: decision.decidedBy, rulesFired: decision.rulesFired, contractVersion: decision.contractVersion }, 'decided');
+      this.logger.info(
+        { lane: decision.lane, decidedBy: decision.decidedBy, rulesFired: decision.rulesFired, contractVersion: decision.contractVersion },
+        'decided',
+      );
       return this.bus.publish(TOPICS.policyDecided, made);
     }
     if (actionDigest(proposal, kept.data.contractVersion) !== kept.data.digest) {

@@ -11,7 +11,17 @@ const decision = (actionId: string, lane: 'autonomous' | 'review'): StoredDecisi
   correlationId: `corr-${actionId}`,
   causationId: `proposed-${actionId}`,
   actor: { id: 'policy-engine', kind: 'service', authMethod: 'service' },
-  data: { lane, reasons: ['r'], rulesFired: [], contractVersion: '1', contractHash: 'h', score: 0, digest: 'd'.repeat(64), proposerPrincipal: 'agent', sampledForAudit: false },
+  data: {
+    lane,
+    reasons: ['r'],
+    rulesFired: [],
+    contractVersion: '1',
+    contractHash: 'h',
+    score: 0,
+    digest: 'd'.repeat(64),
+    proposerPrincipal: 'agent',
+    sampledForAudit: false,
+  },
 });
 
 /** The decision-store contract: the Redis store and its in-memory twin both pass it. */

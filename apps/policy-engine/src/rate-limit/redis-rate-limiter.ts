@@ -40,3 +40,6 @@ export class RedisRateLimiter implements RateLimiter {
     return { count, sum };
   }
 }
+
+/** Rate and aggregate limits in Redis, shared by every policy-engine instance. */
+export const createRateLimiter = (redis: Redis): RateLimiter => new RedisRateLimiter(redis);

@@ -1,19 +1,21 @@
-import { generateSigningKey, verifyKeysFromPem, verifyReviewDecision } from '@countersign/approval';
-import { EventBus } from '@countersign/bus';
-import { AnyTopic, TOPIC_SCHEMAS, TOPICS, TopicMap } from '@countersign/contracts';
-import { refundProposal } from '@countersign/testing';
-import { InMemoryReviewItemRepository } from '../queue/fake-review-item.repository';
-import { ReviewItem } from '../queue/review-item.repository';
+import pino from 'pino';
+import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
+import { TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
+import { refundProposal, RecordingBus } from '@countersign/testing';
+import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
+import { ReviewItem } from '../review-item/review-item.repository';
 import { ApprovalService } from './approval.service';
 
-// real: ApprovalService, the in-memory review items, Ed25519 signing and verification; fake: bus (records).
+// real: ApprovalService, the in-memory review items, Ed25519 signing and verification, the in-memory bus (recording
+// what it is given to publish); fake: nothing.
 const digest = 'f'.repeat(64);
 const now = new Date('2026-11-24T10:00:00.000Z');
 const alice = { id: 'alice', kind: 'human' as const, roles: ['reviewer'] };
 
+/** The real in-memory bus, keeping a list of what it published. */
 async function setup() {
-  const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
-  const bus = { publish: async (topic: AnyTopic, event: TopicMap[AnyTopic]) => void published.push({ topic, event }) } as unknown as EventBus;
+  const bus = new RecordingBus({ source: 'review-queue', logger: pino({ level: 'silent' }) });
+  const published = bus.published;
   const items = new InMemoryReviewItemRepository();
   const item = (actionId: string): ReviewItem => ({
     kind: 'approval',
@@ -34,10 +36,10 @@ async function setup() {
   });
   await items.add(item('a1'));
   await items.add(item('a2'));
-  const { signing, publicKeyPem } = generateSigningKey('rq-1');
-  const service = new ApprovalService(bus, items, signing, 'review-queue');
+  const { signing, verifyKey } = generateSigningKey('rq-1');
+  const service = new ApprovalService(bus, items, signing);
   const decisions = () => published.filter((p) => p.topic === TOPICS.reviewDecided).map((p) => TOPIC_SCHEMAS[TOPICS.reviewDecided].parse(p.event));
-  return { service, decisions, keys: verifyKeysFromPem({ 'rq-1': publicKeyPem }) };
+  return { service, decisions, keys: [verifyKey] };
 }
 
 describe('ApprovalService: every review decision is signed', () => {
@@ -46,7 +48,10 @@ describe('ApprovalService: every review decision is signed', () => {
     await t.service.approve('a1', alice, 'photo shows the damage', undefined, now);
     await t.service.reject('a2', alice, 'no evidence of damage', undefined, now);
     const [approved, rejected] = t.decisions();
-    for (const [event, decision] of [[approved, 'approved'], [rejected, 'rejected']] as const) {
+    for (const [event, decision] of [
+      [approved, 'approved'],
+      [rejected, 'rejected'],
+    ] as const) {
       expect(event.data.decision).toBe(decision);
       const check = verifyReviewDecision(event.data.signature!, t.keys, now);
       expect(check).toMatchObject({ ok: true, claims: { decision, actionId: event.subject, digest, deciders: ['alice'] } });

@@ -1,12 +1,12 @@
 import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { maskText } from '@countersign/guardrails';
-import { SigningKey, signReviewDecision } from '@countersign/approval';
+import { DecisionSigner, signReviewDecision } from '@countersign/approval';
 import { EventBus } from '@countersign/bus';
-import { Actor, deriveEvent, TOPICS } from '@countersign/contracts';
-import { EVENT_BUS, Principal, SERVICE_NAME } from '@countersign/nest';
-import { ReviewItem, ReviewItemRepository } from '../queue/review-item.repository';
+import { Actor, TOPICS } from '@countersign/contracts';
+import { EVENT_BUS, Principal } from '@countersign/nest';
+import { queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
-import { shownDigest, shownView } from '../reviewer-api/shown';
 
 /** How long a signed approval stays valid for the executor. */
 export const APPROVAL_TTL_MS = 60 * 60 * 1000;
@@ -23,8 +23,7 @@ export class ApprovalService {
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
-    @Inject(APPROVAL_SIGNING_KEY) private readonly key: SigningKey,
-    @Inject(SERVICE_NAME) private readonly service: string,
+    @Inject(APPROVAL_SIGNING_KEY) private readonly key: DecisionSigner,
   ) {}
 
   async approve(actionId: string, reviewer: Principal, reason: string, seenDigest?: string, now = new Date()): Promise<ApproveResult> {
@@ -60,7 +59,14 @@ export class ApprovalService {
     const decided = await this.items.decide(actionId, 'rejected', [reviewer.id], reason, now);
     if (!decided) throw new ConflictException(`action ${actionId} was decided meanwhile`);
     // A rejection is final, so its token needs no expiry; signed all the same, or a forged one could block a genuine approval.
-    const token = signReviewDecision(this.key, { decision: 'rejected', actionId, digest: item.digest, deciders: [reviewer.id], reasons: [maskText(reason)], issuedAt: now.toISOString() });
+    const token = signReviewDecision(this.key, {
+      decision: 'rejected',
+      actionId,
+      digest: item.digest,
+      deciders: [reviewer.id],
+      reasons: [maskText(reason)],
+      issuedAt: now.toISOString(),
+    });
     await this.publish(item, decided, 'rejected', reviewer, [reviewer.id], reason, token);
   }
 
@@ -70,13 +76,12 @@ export class ApprovalService {
     const decided = await this.items.decide(actionId, verdict === 'agree' ? 'agreed' : 'disagreed', [reviewer.id], reason, now);
     if (!decided) throw new ConflictException(`action ${actionId} was assessed meanwhile`);
     const shown = shownView(item);
-    await this.bus.publish(
+    // The reviewer is the actor of their assessment, not the service that records it.
+    const actor: Actor = { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: 'bearer-token' };
+    await this.bus.emit(
       TOPICS.sampleAssessed,
-      deriveEvent(TOPICS.sampleAssessed, { id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId }, {
-        source: this.service,
-        actor: { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: 'bearer-token' },
-        data: { verdict, reason, reviewers: [{ id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: 'bearer-token' }], digest: item.digest, shown, shownDigest: shownDigest(shown) },
-      }),
+      { verdict, reason, reviewers: [actor], digest: item.digest, shown, shownDigest: shownDigest(shown) },
+      { cause: queuedBy(item), actor },
     );
   }
 
@@ -84,7 +89,11 @@ export class ApprovalService {
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
     if ((item.kind ?? 'approval') !== kind) {
-      throw new ConflictException(kind === 'approval' ? 'this is an audit sample of an action that already ran: assess it (POST …/assess), there is nothing to approve' : 'this action waits for approval, not for an after-the-fact assessment');
+      throw new ConflictException(
+        kind === 'approval'
+          ? 'this is an audit sample of an action that already ran: assess it (POST …/assess), there is nothing to approve'
+          : 'this action waits for approval, not for an after-the-fact assessment',
+      );
     }
     if (item.status !== 'pending') throw new ConflictException(`action ${actionId} is already ${item.status}`);
     if (seenDigest !== undefined && seenDigest !== shownDigest(shownView(item))) {
@@ -93,17 +102,23 @@ export class ApprovalService {
     return item;
   }
 
-  private async publish(shownItem: ReviewItem, item: ReviewItem, decision: 'approved' | 'rejected', reviewer: Principal, approvers: string[], reason: string, signature: string) {
+  private async publish(
+    shownItem: ReviewItem,
+    item: ReviewItem,
+    decision: 'approved' | 'rejected',
+    reviewer: Principal,
+    approvers: string[],
+    reason: string,
+    signature: string,
+  ) {
     // What the reviewer decided on, as the API showed it while pending; the audit trail keeps it.
     const shown = shownView(shownItem);
     const actor = (id: string): Actor => ({ id, kind: 'human', authMethod: 'bearer-token', ...(id === reviewer.id ? { roles: reviewer.roles } : {}) });
-    await this.bus.publish(
+    // The deciding reviewer is the actor of the decision (the last approver of a quorum).
+    await this.bus.emit(
       TOPICS.reviewDecided,
-      deriveEvent(TOPICS.reviewDecided, { id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId }, {
-        source: this.service,
-        actor: actor(reviewer.id),
-        data: { decision, reviewers: approvers.map(actor), reason, digest: item.digest, signature, shown, shownDigest: shownDigest(shown) },
-      }),
+      { decision, reviewers: approvers.map(actor), reason, digest: item.digest, signature, shown, shownDigest: shownDigest(shown) },
+      { cause: queuedBy(item), actor: actor(reviewer.id) },
     );
   }
 }

@@ -5,8 +5,8 @@ import { maskDeep } from '@countersign/guardrails';
 import { BusConsumer, LOGGER } from '@countersign/nest';
 import type { Logger } from '@countersign/logging';
 import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
-import { ReviewItemRepository } from './review-item.repository';
-import { ProposalSealer } from './sealed-proposal';
+import { ReviewItemRepository } from '../review-item/review-item.repository';
+import { ProposalSealer } from '../review-item/sealed-proposal';
 
 /** Puts every review-lane decision into the queue (once, whatever the redelivery). */
 @Injectable()

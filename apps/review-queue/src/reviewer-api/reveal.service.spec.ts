@@ -1,23 +1,23 @@
 import { ConflictException, ForbiddenException } from '@nestjs/common';
 import pino from 'pino';
 import { generateSigningKey } from '@countersign/approval';
-import { EventBus } from '@countersign/bus';
-import { actionDigest, AnyTopic, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
+import { actionDigest, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
 import { Principal } from '@countersign/nest';
-import { refundProposal } from '@countersign/testing';
+import { refundProposal, RecordingBus } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
-import { InMemoryReviewItemRepository } from '../queue/fake-review-item.repository';
 import { ReviewConsumer } from '../queue/review.consumer';
-import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../queue/sealed-proposal';
+import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
+import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../review-item/sealed-proposal';
 import { PII_VIEW, RevealService } from './reveal.service';
 
-// real: intake (ReviewConsumer), RevealService, ApprovalService, AES-GCM sealing, the in-memory review queue;
-// fake: the bus (records what is published).
+// real: intake (ReviewConsumer), RevealService, ApprovalService, AES-GCM sealing, the in-memory review queue, the
+// in-memory bus (recording what it is given to publish); fake: nothing.
 const newEmail = 'maria.lopez@example.org';
 const emailChange: Proposal = { ...refundProposal(), actionType: 'account.email_change', target: 'customer-42', parameters: { newEmail } };
 const carol: Principal = { id: 'carol', kind: 'human', roles: ['reviewer', PII_VIEW] };
 const alice: Principal = { id: 'alice', kind: 'human', roles: ['reviewer'] };
 
+/** The real in-memory bus, keeping a list of what it published. */
 function decided(actionId: string, proposal: Proposal): TopicMap[typeof TOPICS.policyDecided] {
   return {
     id: `decision-${actionId}`,
@@ -46,13 +46,13 @@ function decided(actionId: string, proposal: Proposal): TopicMap[typeof TOPICS.p
 }
 
 async function setup() {
-  const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
-  const bus = { publish: async (topic: AnyTopic, event: TopicMap[AnyTopic]) => void published.push({ topic, event }) } as unknown as EventBus;
+  const bus = new RecordingBus({ source: 'review-queue', logger: pino({ level: 'silent' }) });
+  const published = bus.published;
   const items = new InMemoryReviewItemRepository();
   const sealer = new ProposalSealer(parseReviewDataKey(generateReviewDataKey()));
   const intake = new ReviewConsumer(items, pino({ level: 'silent' }), sealer);
-  const reveals = new RevealService(items, sealer, bus, 'review-queue');
-  const approvals = new ApprovalService(bus, items, generateSigningKey('k1').signing, 'review-queue');
+  const reveals = new RevealService(items, sealer, bus);
+  const approvals = new ApprovalService(bus, items, generateSigningKey('k1').signing);
   await intake.enqueue(decided('a1', emailChange));
   return { published, items, sealer, intake, reveals, approvals };
 }
@@ -106,7 +106,11 @@ describe('revealing the real values of a review item', () => {
     await expect(other.reveals.reveal('a1', carol)).resolves.toBeDefined();
     await items.add({ ...(await other.items.get('a1'))!, actionId: 'a3', sealed: other.sealer.seal('a3', emailChange) });
     await expect(reveals.reveal('a3', carol)).rejects.toThrow(/another key/);
-    await items.add({ ...(await items.get('a1'))!, actionId: 'a4', sealed: sealer.seal('a4', { ...emailChange, parameters: { newEmail: 'eve@example.org' } }) });
+    await items.add({
+      ...(await items.get('a1'))!,
+      actionId: 'a4',
+      sealed: sealer.seal('a4', { ...emailChange, parameters: { newEmail: 'eve@example.org' } }),
+    });
     await expect(reveals.reveal('a4', carol)).rejects.toThrow(/does not match its digest/);
     await items.decide('a1', 'rejected', ['bob'], 'no', new Date());
     await expect(reveals.reveal('a1', carol)).rejects.toThrow(/already rejected/);

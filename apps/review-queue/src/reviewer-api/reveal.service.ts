@@ -1,10 +1,10 @@
 import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { EventBus } from '@countersign/bus';
-import { actionDigest, deriveEvent, newId, Proposal, TOPICS } from '@countersign/contracts';
-import { EVENT_BUS, Principal, SERVICE_NAME } from '@countersign/nest';
+import { actionDigest, newId, Proposal, TOPICS } from '@countersign/contracts';
+import { EVENT_BUS, Principal } from '@countersign/nest';
 import { findRegulatedData } from '@countersign/guardrails';
-import { ReviewItem, ReviewItemRepository } from '../queue/review-item.repository';
-import { ProposalSealer, SealError } from '../queue/sealed-proposal';
+import { queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
 
 /** The permission (a role in the tokens file) that lets a reviewer see the real values of an item they decide. */
@@ -22,7 +22,6 @@ export class RevealService {
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
     @Inject(PROPOSAL_SEALER) private readonly sealer: ProposalSealer,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
-    @Inject(SERVICE_NAME) private readonly service: string,
   ) {}
 
   async reveal(actionId: string, reviewer: Principal): Promise<{ item: ReviewItem; proposal: Proposal }> {
@@ -47,15 +46,16 @@ export class RevealService {
     if (actionDigest(proposal, item.contractVersion) !== item.digest) {
       throw new ConflictException(`the sealed copy of action ${actionId} does not match its digest: nothing is shown`);
     }
-    await this.bus.publish(
+    await this.bus.emit(
       TOPICS.reviewDataRevealed,
-      deriveEvent(TOPICS.reviewDataRevealed, { id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId }, {
-        source: this.service,
+      { digest: item.digest, findings: findRegulatedData(proposal) },
+      {
+        cause: queuedBy(item),
         // Each reveal is its own event (a derived id alone would make a second reveal a duplicate).
         discriminator: newId(),
+        // The reviewer who saw the real values, not the service that showed them.
         actor: { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: 'bearer-token' },
-        data: { digest: item.digest, findings: findRegulatedData(proposal) },
-      }),
+      },
     );
     return { item, proposal };
   }

@@ -3,16 +3,19 @@ import { z } from 'zod';
 import { freeTextString } from '@countersign/contracts';
 import { AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
-import { ReviewItemRepository } from '../queue/review-item.repository';
+import { ReviewItemRepository } from '../review-item/review-item.repository';
+import { publicItem, shownDigest, shownView } from '../review-item/shown';
 import { REVIEW_ITEMS } from '../tokens';
 import { RevealService } from './reveal.service';
-import { publicItem, shownDigest, shownView } from './shown';
 
 const DecisionBody = z.object({
   // Free text: a reason of control characters (three NULs) is no reason.
   reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
   /** The `shownDigest` of the item as the reviewer's screen showed it: a decision on a stale view is refused. */
-  shownDigest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  shownDigest: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 
 /** The minimal reviewer API: list pending items, approve or reject each with a mandatory reason. */

@@ -66,7 +66,10 @@ export const ReviewDecidedV1 = z.object({
   /** Exactly what the deciding reviewer was shown (the review item as the API served it) … */
   shown: z.record(z.string(), z.unknown()).optional(),
   /** … and its SHA-256 over canonical JSON, which the reviewer's client echoed back. */
-  shownDigest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  shownDigest: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 
 /** `execution.action.executed.v1`: the connector carried the action out. */
@@ -75,6 +78,7 @@ export const ActionExecutedV1 = z.object({
   digest: sha256Hex,
   authorisedBy: z.enum(['autonomous-decision', 'approval']),
   externalRequestId: z.string().optional(),
+  /** How many requests carried the action to the target, all under its idempotency key (2: the connector sent it once more on a dropped connection). */
   attempt: z.number().int().positive(),
 });
 
@@ -91,13 +95,11 @@ export const ActionRefusedV1 = z.object({
   code: z.enum([
     'kill-switch-off',
     'flag-unknown',
-    'prohibited',
     'not-authorised',
     'invalid-approval',
     'approval-for-other-action',
     'digest-mismatch',
     'approval-replayed',
-    'rejected',
     'invalid-decision',
     'decision-for-other-action',
     'decision-mismatch',
@@ -205,7 +207,7 @@ export const ChangeDecidedV1 = z.object({
   /** The digest the decision is about (for an approval: the digest the approver named). */
   digest: sha256Hex,
   /** The authenticated principal that decided; never the requester for an approval. */
-  decidedBy: ActorSchema,
+  decider: ActorSchema,
   requestedBy: ActorSchema,
   reason: z.string().min(1).max(2000),
 });

@@ -2,6 +2,7 @@ import { AnyTopic, derivedEventId, dlqTopic, isIdentifier, Topic, TopicMap } fro
 import { Logger, withLogContext } from '@countersign/logging';
 import { decode } from './codec';
 import { buildEnvelope } from './envelope';
+import { isDependencyFailure } from './failures';
 import { DeliveryContext, HandlerMap, RefusedEvent, RetryPolicy } from './port';
 
 /** What the adapters need to send a dead letter. */
@@ -30,6 +31,7 @@ export async function deliver(
   deadLetter: DeadLetterSink,
   logger: Logger,
   isClosed: () => boolean = () => false,
+  keepAlive: () => Promise<void> = async () => undefined,
 ): Promise<void> {
   const handler = handlers[msg.topic as AnyTopic] as ((e: unknown, c: DeliveryContext) => Promise<void>) | undefined;
   if (!handler) return;
@@ -42,27 +44,61 @@ export async function deliver(
   }
   const event = decoded.event;
   let lastError: unknown;
-  for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
+  let failures = 0;
+  let outage = 0;
+  for (let attempt = 1; ; attempt++) {
     if (isClosed()) throw new Error('subscription closed during delivery; the message will be redelivered');
     try {
       await withLogContext({ correlationId: event.correlationId, actionId: event.subject, eventId: event.id }, () =>
         handler(event, { topic: msg.topic as AnyTopic, partition: msg.partition, offset: msg.offset, key: msg.key, attempt }),
       );
+      if (outage) logger.warn({ topic: msg.topic, group, attempts: outage }, 'dependency back; handled');
       return;
     } catch (e) {
       if (e instanceof RefusedEvent) {
         await sendToDlq(msg, group, e.message, event.correlationId, deadLetter, logger, group);
         return;
       }
+      if (isDependencyFailure(e)) {
+        // Not the message's fault: wait for the dependency, however long, and lose nothing.
+        outage++;
+        if (outage === 1 || outage % 20 === 0)
+          logger.warn(
+            { err: e, topic: msg.topic, attempt, group, correlationId: event.correlationId },
+            'a dependency is unavailable; retrying until it is back',
+          );
+        await keepAlive();
+        await sleep(Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** Math.min(outage - 1, 16)));
+        await keepAlive();
+        continue;
+      }
       lastError = e;
+      failures++;
       logger.warn({ err: e, topic: msg.topic, attempt, group, correlationId: event.correlationId }, 'handler failed; redelivering');
-      if (attempt < retry.maxAttempts) await sleep(Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** (attempt - 1)));
+      if (failures >= retry.maxAttempts) break;
+      await sleep(Math.min(retry.maxBackoffMs, retry.initialBackoffMs * 2 ** (failures - 1)));
     }
   }
-  await sendToDlq(msg, group, `handler failed after ${retry.maxAttempts} attempts: ${(lastError as Error)?.message ?? String(lastError)}`, event.correlationId, deadLetter, logger, group);
+  await sendToDlq(
+    msg,
+    group,
+    `handler failed after ${retry.maxAttempts} attempts: ${(lastError as Error)?.message ?? String(lastError)}`,
+    event.correlationId,
+    deadLetter,
+    logger,
+    group,
+  );
 }
 
-async function sendToDlq(msg: RawMessage, group: string, reason: string, correlationId: string | undefined, deadLetter: DeadLetterSink, logger: Logger, discriminator: string) {
+async function sendToDlq(
+  msg: RawMessage,
+  group: string,
+  reason: string,
+  correlationId: string | undefined,
+  deadLetter: DeadLetterSink,
+  logger: Logger,
+  discriminator: string,
+) {
   if (msg.topic.endsWith('.dlq')) {
     // A broken dead letter is not sent further down: that would loop. It stays on its topic for operators.
     logger.error({ topic: msg.topic, partition: msg.partition, offset: msg.offset, reason }, 'unreadable message on a dead-letter topic; skipped');

@@ -10,8 +10,7 @@ export type EventCause = Pick<Envelope, 'id' | 'subject' | 'correlationId'>;
  * with a fresh id unless a deterministic one is given.
  */
 export type EmitOptions = { actor?: Actor; time?: Date } & (
-  | { cause: EventCause; discriminator?: string }
-  | { subject: string; correlationId?: string; id?: string }
+  { cause: EventCause; discriminator?: string } | { subject: string; correlationId?: string; id?: string }
 );
 
 /** The running service, as the actor of what it emits on its own behalf. */
@@ -22,10 +21,29 @@ export const serviceActor = (source: string): Actor => ({ id: source, kind: 'ser
  * correlation and causation. The only place envelopes are made; services call `bus.emit`.
  */
 export function buildEnvelope<T extends AnyTopic>(topic: T, data: EventData<T>, source: string, options: EmitOptions): TopicMap[T] {
-  const common = { type: topic, version: versionOf(topic), source, time: (options.time ?? new Date()).toISOString(), actor: options.actor ?? serviceActor(source), data };
+  const common = {
+    type: topic,
+    version: versionOf(topic),
+    source,
+    time: (options.time ?? new Date()).toISOString(),
+    actor: options.actor ?? serviceActor(source),
+    data,
+  };
   if ('cause' in options) {
     const { cause } = options;
-    return { ...common, id: derivedEventId(topic, cause.id, options.discriminator), subject: cause.subject, correlationId: cause.correlationId, causationId: cause.id } as unknown as TopicMap[T];
+    return {
+      ...common,
+      id: derivedEventId(topic, cause.id, options.discriminator),
+      subject: cause.subject,
+      correlationId: cause.correlationId,
+      causationId: cause.id,
+    } as unknown as TopicMap[T];
   }
-  return { ...common, id: options.id ?? newId(), subject: options.subject, correlationId: options.correlationId ?? options.subject, causationId: null } as unknown as TopicMap[T];
+  return {
+    ...common,
+    id: options.id ?? newId(),
+    subject: options.subject,
+    correlationId: options.correlationId ?? options.subject,
+    causationId: null,
+  } as unknown as TopicMap[T];
 }

@@ -100,7 +100,9 @@ export class InMemoryBroker {
             const member = this.owner(state, topic, p);
             if (!member) return;
             const from = committed[p];
-            const batch = log[p].slice(from, from + MAX_BATCH).map((msg, i) => ({ topic, partition: p, offset: String(from + i), key: msg.key, value: msg.value }));
+            const batch = log[p]
+              .slice(from, from + MAX_BATCH)
+              .map((msg, i) => ({ topic, partition: p, offset: String(from + i), key: msg.key, value: msg.value }));
             try {
               await deliverBatch(
                 batch,

@@ -1,5 +1,6 @@
 export * from './port';
 export * from './codec';
+export { isDependencyFailure } from './failures';
 export { buildEnvelope, serviceActor } from './envelope';
 export type { EmitOptions, EventCause } from './envelope';
 export { InMemoryBus, InMemoryBroker } from './in-memory.bus';

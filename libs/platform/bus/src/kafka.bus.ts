@@ -62,14 +62,21 @@ export class KafkaBus implements EventBus {
       brokers: options.brokers,
       logLevel: logLevel.WARN,
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 3_000 },
-      logCreator: () => ({ level, log: entry }) => {
-        const { message, ...rest } = entry;
-        if (level <= logLevel.ERROR) log.error({ kafka: rest }, message);
-        else log.warn({ kafka: rest }, message);
-      },
+      logCreator:
+        () =>
+        ({ level, log: entry }) => {
+          const { message, ...rest } = entry;
+          if (level <= logLevel.ERROR) log.error({ kafka: rest }, message);
+          else log.warn({ kafka: rest }, message);
+        },
     });
     // Idempotent, one request in flight: a retried send neither duplicates nor reorders a key's events.
-    this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+    this.producer = this.kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     this.admin = this.kafka.admin();
   }
 
@@ -136,11 +143,27 @@ export class KafkaBus implements EventBus {
       eachBatchAutoResolve: true,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const topic = batch.topic.slice(this.ns.length);
-        const messages = batch.messages.map((m) => ({ topic, partition: batch.partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value: m.value }));
+        const messages = batch.messages.map((m) => ({
+          topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key?.toString('utf8') ?? null,
+          value: m.value,
+        }));
         await deliverBatch(
           messages,
           slots,
-          (m) => deliver(m, options.group, options.handlers, this.retry, (dlq, event) => this.publish(dlq, event), this.logger, () => closed || !isRunning() || isStale()),
+          (m) =>
+            deliver(
+              m,
+              options.group,
+              options.handlers,
+              this.retry,
+              (dlq, event) => this.publish(dlq, event),
+              this.logger,
+              () => closed || !isRunning() || isStale(),
+              heartbeat,
+            ),
           resolveOffset,
           heartbeat,
         );

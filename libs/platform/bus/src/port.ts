@@ -75,3 +75,11 @@ export class PublishError extends Error {}
  * retrying cannot help, so the event goes to `<topic>.dlq` at once, with this message as the reason.
  */
 export class RefusedEvent extends Error {}
+
+/**
+ * Thrown by a handler that cannot decide *now* because something it depends on is not there (a store is
+ * down, flags are not loaded yet). Never final: the event is retried with backoff until the dependency is
+ * back, and never dead-lettered. Errors of the clients themselves (connection refused, ioredis giving up, a
+ * PostgreSQL connection lost) are recognised as the same (`isDependencyFailure`).
+ */
+export class DependencyUnavailableError extends Error {}

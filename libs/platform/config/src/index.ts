@@ -7,13 +7,12 @@ export class ConfigError extends Error {}
  * Validates settings once at boot and returns them typed. The error names every bad setting on one line,
  * so a service stops with that line instead of a stack trace later.
  */
-export function parseConfig<S extends z.ZodObject<z.ZodRawShape>>(
-  schema: S,
-  env: Record<string, string | undefined> = process.env,
-): z.infer<S> {
+export function parseConfig<S extends z.ZodObject<z.ZodRawShape>>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.code === 'invalid_type' && env[String(i.path[0])] === undefined ? 'required' : i.message}`);
+  const problems = result.error.issues.map(
+    (i) => `${i.path.join('.') || '(env)'}: ${i.code === 'invalid_type' && env[String(i.path[0])] === undefined ? 'required' : i.message}`,
+  );
   throw new ConfigError(`config: ${problems.join('; ')}`);
 }
 
@@ -35,7 +34,16 @@ export const settings = {
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
   host: () => z.string().default('127.0.0.1'),
   url: () => z.url(),
-  csv: () => z.string().min(1).transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+  csv: () =>
+    z
+      .string()
+      .min(1)
+      .transform((s) =>
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ),
   bool: (fallback: boolean) =>
     z
       .enum(['true', 'false', '1', '0'])

@@ -124,7 +124,16 @@ describe('file flags', () => {
 
 describe('parseFlagFile', () => {
   it('refuses a flag defined twice, a wrong type and a missing features array', () => {
-    expect(() => parseFlagFile(JSON.stringify({ features: [{ name: 'a', enabled: true }, { name: 'a', enabled: false }] }))).toThrow(/defined twice/);
+    expect(() =>
+      parseFlagFile(
+        JSON.stringify({
+          features: [
+            { name: 'a', enabled: true },
+            { name: 'a', enabled: false },
+          ],
+        }),
+      ),
+    ).toThrow(/defined twice/);
     expect(() => parseFlagFile(JSON.stringify({ features: [{ name: 'a', enabled: 1 }] }))).toThrow(/features\.0\.enabled/);
     expect(() => parseFlagFile('{}')).toThrow(/features/);
   });

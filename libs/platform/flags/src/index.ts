@@ -3,5 +3,5 @@ export { createUnleashFlagReader } from './unleash-flags';
 export type { UnleashFlagOptions } from './unleash-flags';
 export { createFileFlagReader, parseFlagFile } from './file-flags';
 export type { FileFlagOptions, FlagFile } from './file-flags';
-export { flagHealthEvent, reportFlagHealth } from './flag-health';
+export { flagHealthData, reportFlagHealth } from './flag-health';
 export type { FlagHealthReport } from './flag-health';

@@ -15,7 +15,14 @@ flagsSuite(
   'unleash',
   async (spec) => {
     for (const [name, f] of Object.entries(spec)) await admin.create(prefix + name, f.enabled, f.variant ? [f.variant] : []);
-    return createUnleashFlagReader({ url: env.unleashUrl, clientToken: env.unleashClientToken, appName: 'flags-contract', refreshIntervalMs: 200, backupDir: mkdtempSync(join(tmpdir(), 'unleash-backup-')), environment: 'development' });
+    return createUnleashFlagReader({
+      url: env.unleashUrl,
+      clientToken: env.unleashClientToken,
+      appName: 'flags-contract',
+      refreshIntervalMs: 200,
+      backupDir: mkdtempSync(join(tmpdir(), 'unleash-backup-')),
+      environment: 'development',
+    });
   },
   (n) => prefix + n,
 );
@@ -53,7 +60,15 @@ describe('Unleash flags when the server becomes unreachable', () => {
     const link = await relay(new URL(env.unleashUrl));
     const backupDir = mkdtempSync(join(tmpdir(), 'unleash-backup-'));
     const health: FlagSourceHealth[] = [];
-    const options = { url: link.url, clientToken: env.unleashClientToken, appName: 'flags-outage', refreshIntervalMs: 200, backupDir, environment: 'development', onHealth: (h: FlagSourceHealth) => void health.push(h) };
+    const options = {
+      url: link.url,
+      clientToken: env.unleashClientToken,
+      appName: 'flags-outage',
+      refreshIntervalMs: 200,
+      backupDir,
+      environment: 'development',
+      onHealth: (h: FlagSourceHealth) => void health.push(h),
+    };
     const reader = createUnleashFlagReader(options);
     expect(await reader.ready(10_000)).toBe(true);
     expect(reader.state(name)).toBe('on');
@@ -70,7 +85,13 @@ describe('Unleash flags when the server becomes unreachable', () => {
     expect(reader.state(name)).toBe('on');
     expect(reader.state(`${prefix}exec.never.seen`)).toBe('unknown');
     // Reported (logged and audited by the service) once, not at every failed refresh.
-    await eventually(() => expect(health).toEqual([expect.objectContaining({ status: 'failed', failClosed: false, reason: expect.stringMatching(/serving the last known values/) })]), 5_000);
+    await eventually(
+      () =>
+        expect(health).toEqual([
+          expect.objectContaining({ status: 'failed', failClosed: false, reason: expect.stringMatching(/serving the last known values/) }),
+        ]),
+      5_000,
+    );
     await reader.close();
 
     // A restart while Unleash is still unreachable: the backup file holds the last known values.

@@ -107,7 +107,12 @@ function watchHealth(client: Unleash, url: string, refreshMs: number, onHealth: 
   const timer = setInterval(() => {
     if (failing || Date.now() - answeredAt <= 3 * refreshMs) return;
     failing = true;
-    tell({ status: 'failed', flagSource: url, reason: `Unleash has not answered for ${Date.now() - answeredAt} ms (${problem}): serving the last known values`, failClosed: false });
+    tell({
+      status: 'failed',
+      flagSource: url,
+      reason: `Unleash has not answered for ${Date.now() - answeredAt} ms (${problem}): serving the last known values`,
+      failClosed: false,
+    });
   }, refreshMs);
   timer.unref();
   return () => clearInterval(timer);

@@ -16,9 +16,6 @@ export function withLogContext<T>(ctx: LogContext, fn: () => T): T {
   return store.run({ ...store.getStore(), ...ctx }, fn);
 }
 
-/** The log context of the current unit of work, if any. */
-export const currentLogContext = (): LogContext | undefined => store.getStore();
-
 /**
  * Secrets never reach a log line: bearer tokens, approval tokens, scoped tokens and keys are redacted
  * wherever they appear in a logged object.
@@ -50,7 +47,7 @@ export interface LoggerOptions {
 /**
  * Regulated data never reaches a log line either: the message, every string value and key of the logged
  * object, the bound context (a card number sent as correlation id) and errors (message and stack) pass
- * through the same detectors as the audit trail (`maskDeep` of libs/policy). Costs a few µs per line.
+ * through the same detectors as the audit trail (`maskDeep` of libs/guardrails). Costs a few µs per line.
  */
 export function maskLogObject(obj: Record<string, unknown>): Record<string, unknown> {
   let errors: Record<string, unknown> | undefined;

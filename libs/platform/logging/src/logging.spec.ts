@@ -61,6 +61,13 @@ describe('logging', () => {
     const loop: Record<string, unknown> = { orderId: 'order-77', amount: 12.5, at: '2026-11-24T10:00:00.000Z' };
     loop.self = loop;
     withLogContext({ correlationId: '3f2a9c1b-1234-5678-9012-abcdef012345' }, () => logger.info(loop, 'refund %s of %d', 'order-77', 12.5));
-    expect(lines[0]).toMatchObject({ correlationId: '3f2a9c1b-1234-5678-9012-abcdef012345', orderId: 'order-77', amount: 12.5, at: '2026-11-24T10:00:00.000Z', self: { orderId: 'order-77', self: '[Circular]' }, msg: 'refund order-77 of 12.5' });
+    expect(lines[0]).toMatchObject({
+      correlationId: '3f2a9c1b-1234-5678-9012-abcdef012345',
+      orderId: 'order-77',
+      amount: 12.5,
+      at: '2026-11-24T10:00:00.000Z',
+      self: { orderId: 'order-77', self: '[Circular]' },
+      msg: 'refund order-77 of 12.5',
+    });
   });
 });

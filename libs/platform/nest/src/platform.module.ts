@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import {
   ArgumentsHost,
   Catch,
@@ -18,7 +19,7 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { EventBus } from '@countersign/bus';
-import { derivedEventId, newId, TOPICS } from '@countersign/contracts';
+import { Actor, derivedEventId, newId, TOPICS } from '@countersign/contracts';
 import { Logger, withLogContext } from '@countersign/logging';
 import { findRegulatedData, maskText } from '@countersign/guardrails';
 import { AuthenticatedRequest, AuthGuard, TOKEN_REGISTRY, TokenRegistry } from './auth';
@@ -88,24 +89,20 @@ export class RejectionFilter implements ExceptionFilter {
   }
 
   private audit(req: AuthenticatedRequest & { method: string; originalUrl: string; correlationId?: string }, status: number, reason: string) {
-    const id = newId();
-    const correlationId = req.correlationId ?? id;
+    // The rejected request starts a chain of its own (its subject), under the request's correlation id; the event id is derived from it.
+    const requestId = newId();
     const path = shownPath(req.originalUrl);
     this.logger.warn({ status, path, reason, principal: req.principal?.id }, 'request rejected');
+    const actor: Actor = req.principal
+      ? { id: req.principal.id, kind: req.principal.kind, roles: req.principal.roles, authMethod: 'bearer-token' }
+      : { id: 'anonymous', kind: 'agent', authMethod: 'none' };
+    const data = { service: this.service, method: req.method, path, status, reason: reason.slice(0, 2000), principal: req.principal?.id ?? null };
     this.bus
-      .publish(TOPICS.requestRejected, {
-        id: derivedEventId(TOPICS.requestRejected, id),
-        type: TOPICS.requestRejected,
-        version: 1,
-        source: this.service,
-        time: new Date().toISOString(),
-        subject: `request:${id}`,
-        correlationId,
-        causationId: null,
-        actor: req.principal
-          ? { id: req.principal.id, kind: req.principal.kind, roles: req.principal.roles, authMethod: 'bearer-token' }
-          : { id: 'anonymous', kind: 'agent', authMethod: 'none' },
-        data: { service: this.service, method: req.method, path, status, reason: reason.slice(0, 2000), principal: req.principal?.id ?? null },
+      .emit(TOPICS.requestRejected, data, {
+        subject: `request:${requestId}`,
+        correlationId: req.correlationId ?? requestId,
+        id: derivedEventId(TOPICS.requestRejected, requestId),
+        actor,
       })
       .catch((e) => this.logger.error({ err: e }, 'could not audit a rejected request'));
   }
@@ -127,9 +124,8 @@ function maskRequestText(text: string): string {
 /** The path of a request as logs and the audit trail show it: no query string, masked, at most 500 characters. */
 const shownPath = (url: string) => maskRequestText(url.split('?')[0].slice(0, 500));
 
-const httpReason = (s: number) =>
-  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 503: 'Service Unavailable' })[s] ??
-  (s >= 500 ? 'Internal Server Error' : 'Error');
+/** The reason phrase of a status, as Node's HTTP server names it. */
+const httpReason = (s: number) => STATUS_CODES[s] ?? (s >= 500 ? 'Internal Server Error' : 'Error');
 
 @Controller()
 class HealthController {

@@ -13,7 +13,10 @@ const baseSettings = z.object({
   LOG_LEVEL: settings.logLevel(),
   KAFKA_BROKERS: settings.csv(),
   /** Prefix for topics and groups on a shared broker (test runs); empty in production. */
-  KAFKA_NAMESPACE: z.string().regex(/^[\w.-]*$/).default(''),
+  KAFKA_NAMESPACE: z
+    .string()
+    .regex(/^[\w.-]*$/)
+    .default(''),
   AUTH_TOKENS_FILE: z.string().min(1),
 });
 export type BaseSettings = z.infer<typeof baseSettings>;
@@ -44,7 +47,8 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
   const logger = createLogger(def.service, { level: base.LOG_LEVEL });
   try {
     const tokens = loadTokenRegistry(base.AUTH_TOKENS_FILE);
-    const bus = new KafkaBus({ brokers: base.KAFKA_BROKERS, clientId: def.service, namespace: base.KAFKA_NAMESPACE, logger });
+    // The service's name is its Kafka client id and the `source` of every event it emits.
+    const bus = new KafkaBus({ brokers: base.KAFKA_BROKERS, clientId: def.service, source: def.service, namespace: base.KAFKA_NAMESPACE, logger });
     await bus.connect();
     const built = await def.build({ base, config, logger, bus });
     @Module({ imports: [PlatformModule.forRoot({ service: def.service, bus, logger, tokens, readiness: built.readiness }), ...built.modules] })

@@ -1,6 +1,6 @@
 import { redisForTests } from '@countersign/testing';
 import { idempotencySuite } from './idempotency.suite';
-import { RedisIdempotencyRepository } from './idempotency.repository';
+import { RedisIdempotencyRepository } from './redis-idempotency.repository';
 
 // real: Redis; fake: nothing. Each test gets its own key prefix.
 const redis = redisForTests();

@@ -1,4 +1,4 @@
-import { InMemoryReviewItemRepository } from './fake-review-item.repository';
+import { InMemoryReviewItemRepository } from './in-memory-review-item.repository';
 import { reviewItemSuite } from './review-item.suite';
 
 // real: the in-memory twin; fake: nothing.

@@ -1,7 +1,7 @@
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase } from '@countersign/testing';
 import { executionSuite } from './execution.suite';
-import { PgExecutionRepository } from './execution.repository';
+import { PgExecutionRepository } from './pg-execution.repository';
 
 // real: PostgreSQL; fake: nothing. Each test gets its own database.
 const cleanups: Array<() => Promise<void>> = [];

@@ -1,7 +1,7 @@
 import { generateTreeHeadKey, KeyRing, verifyEntries } from '@countersign/audit-chain';
 import type { AuditEntry } from '@countersign/audit-chain';
 import { TOPICS } from '@countersign/contracts';
-import { AuditLogRepository } from './audit-log.repository';
+import type { AuditLogRepository } from './audit-log.repository';
 
 export const auditEntry = (eventId: string, actionId: string, over: Partial<AuditEntry> = {}): AuditEntry => ({
   eventId,
@@ -28,7 +28,10 @@ export function auditLogSuite(name: string, make: () => Promise<AuditLogReposito
     it('appends one entry per event id, in order, whatever the redelivery', async () => {
       const log = await make();
       await log.appendBatch([auditEntry('e1', 'a1')]);
-      await log.appendBatch([auditEntry('e1', 'a1', { data: { lane: 'autonomous' } }), auditEntry('e2', 'a1', { eventType: TOPICS.actionExecuted, topic: TOPICS.actionExecuted })]);
+      await log.appendBatch([
+        auditEntry('e1', 'a1', { data: { lane: 'autonomous' } }),
+        auditEntry('e2', 'a1', { eventType: TOPICS.actionExecuted, topic: TOPICS.actionExecuted }),
+      ]);
       const tip = await log.appendBatch([auditEntry('e2', 'a1'), auditEntry('e2', 'a1')]);
       const entries = await log.query({ actionId: 'a1' });
       expect(entries.map((e) => [e.index, e.entry.eventId, e.entry.topic])).toEqual([
@@ -60,6 +63,32 @@ export function auditLogSuite(name: string, make: () => Promise<AuditLogReposito
       expect((await log.query({ type: TOPICS.policyDecided })).map((e) => e.entry.eventId)).toEqual(['e1']);
       expect((await log.query({ since: '2026-11-24T10:30:00.000Z' })).map((e) => e.entry.eventId)).toEqual(['e2']);
       expect(await log.query({ actionId: 'nothing' })).toEqual([]);
+    });
+
+    it('spans the stored entries, and gives the trail of each action proposed since a time (what completeness checks)', async () => {
+      const log = await make();
+      expect(await log.extent()).toBe(0);
+      const at = (time: string) => ({ time });
+      await log.appendBatch([
+        auditEntry('p-old', 'old', { eventType: TOPICS.actionProposed, topic: TOPICS.actionProposed, ...at('2026-11-23T10:00:00.000Z') }),
+        auditEntry('p-done', 'done', { eventType: TOPICS.actionProposed, topic: TOPICS.actionProposed }),
+        auditEntry('d-done', 'done', { data: { lane: 'review' } }),
+        auditEntry('r-done', 'done', { eventType: TOPICS.reviewDecided, topic: TOPICS.reviewDecided, data: { decision: 'approved' } }),
+        auditEntry('x-done', 'done', { eventType: TOPICS.actionExecuted, topic: TOPICS.actionExecuted, data: {} }),
+        auditEntry('p-new', 'new', { eventType: TOPICS.actionProposed, topic: TOPICS.actionProposed }),
+        auditEntry('d-other', 'other', { data: { lane: 'autonomous' } }),
+      ]);
+      expect(await log.extent()).toBe(7);
+      const trails = (await log.trailsSince('2026-11-24T00:00:00Z')).sort((a, b) => a.actionId.localeCompare(b.actionId));
+      expect(trails).toEqual([
+        {
+          actionId: 'done',
+          types: [TOPICS.actionProposed, TOPICS.policyDecided, TOPICS.reviewDecided, TOPICS.actionExecuted],
+          lane: 'review',
+          review: 'approved',
+        },
+        { actionId: 'new', types: [TOPICS.actionProposed], lane: null, review: null },
+      ]);
     });
   });
 }

@@ -1,6 +1,6 @@
 import { ReviewItem, ReviewItemRepository, ReviewStatus } from './review-item.repository';
 
-/** The in-process twin of the Redis review queue. */
+/** The in-process twin of the Redis review items (embedded mode, unit tests); passes the same suite. */
 export class InMemoryReviewItemRepository implements ReviewItemRepository {
   private readonly items = new Map<string, ReviewItem>();
   private readonly approvals = new Map<string, Map<string, string>>();
@@ -27,7 +27,7 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
   async decide(actionId: string, status: Exclude<ReviewStatus, 'pending'>, by: string[], reason: string, at: Date) {
     const item = this.items.get(actionId);
     if (!item || item.status !== 'pending') return undefined;
-    Object.assign(item, { status, decidedBy: by, decisionReason: reason, decidedAt: at.toISOString() });
+    Object.assign(item, { status, deciders: by, decisionReason: reason, decidedAt: at.toISOString() });
     return structuredClone(item);
   }
 
@@ -38,3 +38,6 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
     return [...byApprover].map(([a, r]) => ({ approver: a, reason: r }));
   }
 }
+
+/** The review items in process, for the embedded host and tests. */
+export const createInMemoryReviewItemRepository = (): ReviewItemRepository => new InMemoryReviewItemRepository();

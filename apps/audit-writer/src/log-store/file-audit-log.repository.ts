@@ -1,8 +1,9 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CompactRange, entryBytes, leafHash, LoggedEntry, TreeHead } from '@countersign/audit-chain';
-import type { AuditEntry } from '@countersign/audit-chain';
-import { AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
+import { CompactRange, entryBytes, leafHash } from '@countersign/audit-chain';
+import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
+import { TOPICS } from '@countersign/contracts';
+import type { ActionTrail, AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
 
 /**
  * The embedded mode's audit store: a local append-only JSON Lines file, one line per event id with its
@@ -28,7 +29,13 @@ export class FileAuditLogRepository implements AuditLogRepository {
         this.chain.append(Buffer.from(stored.leafHash, 'hex'));
       }
     }
-    if (existsSync(this.headsFile)) this.headList.push(...readFileSync(this.headsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TreeHead));
+    if (existsSync(this.headsFile))
+      this.headList.push(
+        ...readFileSync(this.headsFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as TreeHead),
+      );
   }
 
   async appendBatch(batch: AuditEntry[]): Promise<ChainTip> {
@@ -39,7 +46,13 @@ export class FileAuditLogRepository implements AuditLogRepository {
       const entry = { ...unplaced, _index: index };
       const leaf = leafHash(entryBytes(entry));
       this.chain.append(leaf);
-      const stored: StoredEntry = { index, entry, leafHash: leaf.toString('hex'), root: this.chain.root().toString('hex'), recordedAt: new Date().toISOString() };
+      const stored: StoredEntry = {
+        index,
+        entry,
+        leafHash: leaf.toString('hex'),
+        root: this.chain.root().toString('hex'),
+        recordedAt: new Date().toISOString(),
+      };
       this.entries.push(stored);
       this.ids.add(entry.eventId);
       lines.push(JSON.stringify(stored));
@@ -70,6 +83,29 @@ export class FileAuditLogRepository implements AuditLogRepository {
     return { size: this.chain.size, root: this.chain.root().toString('hex') };
   }
 
+  async extent(): Promise<number> {
+    return this.entries.length ? this.entries[this.entries.length - 1].index + 1 : 0;
+  }
+
+  async trailsSince(since: string): Promise<ActionTrail[]> {
+    const from = Date.parse(since);
+    const proposed = new Set(
+      this.entries.filter(({ entry: e }) => e.eventType === TOPICS.actionProposed && Date.parse(e.time) >= from).map(({ entry: e }) => e.actionId),
+    );
+    // The first policy decision's lane and the first review's decision count, as in the PostgreSQL store.
+    const trails = new Map<string, { types: string[]; lane?: string | null; review?: string | null }>();
+    for (const { entry: e } of this.entries) {
+      if (!proposed.has(e.actionId)) continue;
+      const trail = trails.get(e.actionId) ?? { types: [] };
+      trails.set(e.actionId, trail);
+      trail.types.push(e.eventType);
+      const data = (e.data ?? {}) as { lane?: unknown; decision?: unknown };
+      if (e.eventType === TOPICS.policyDecided && trail.lane === undefined) trail.lane = text(data.lane);
+      if (e.eventType === TOPICS.reviewDecided && trail.review === undefined) trail.review = text(data.decision);
+    }
+    return [...trails].map(([actionId, t]) => ({ actionId, types: t.types, lane: t.lane ?? null, review: t.review ?? null }));
+  }
+
   async saveHead(head: TreeHead): Promise<void> {
     this.headList.push(head);
     appendFileSync(this.headsFile, `${JSON.stringify(head)}\n`);
@@ -79,3 +115,9 @@ export class FileAuditLogRepository implements AuditLogRepository {
     return [...this.headList];
   }
 }
+
+/** A data field as PostgreSQL's `->>` reads it: text as is, other JSON values as their JSON, missing as null. */
+const text = (v: unknown): string | null => (v === undefined || v === null ? null : typeof v === 'string' ? v : JSON.stringify(v));
+
+/** The embedded mode's audit store on the JSON Lines file `path` (the signed heads in `tree-heads.jsonl` beside it). */
+export const createFileAuditLog = (path: string): FileAuditLogRepository => new FileAuditLogRepository(path);

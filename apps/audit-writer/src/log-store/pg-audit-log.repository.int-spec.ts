@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createPgPool, migrate, Pool } from '@countersign/storage';
 import { createTestDatabase } from '@countersign/testing';
 import { auditEntry, auditLogSuite, testKeys } from './audit-log.suite';
-import { PgAuditLogRepository } from './audit-log.repository';
+import { PgAuditLogRepository } from './pg-audit-log.repository';
 
 // real: PostgreSQL, with the owner role for the schema and the restricted audit role for appends; fake: nothing.
 const cleanups: Array<() => Promise<void>> = [];
@@ -29,7 +29,13 @@ describe('the PostgreSQL audit log', () => {
   it('refuses UPDATE, DELETE and TRUNCATE for the service role', async () => {
     const { service, log } = await setup();
     await log.appendBatch([auditEntry('e1', 'a1')]);
-    for (const sql of [`UPDATE audit_log SET entry_json = '{}'`, 'DELETE FROM audit_log', 'TRUNCATE audit_log', `UPDATE audit_tree_heads SET signature = 'x'`, 'DELETE FROM audit_tree_heads']) {
+    for (const sql of [
+      `UPDATE audit_log SET entry_json = '{}'`,
+      'DELETE FROM audit_log',
+      'TRUNCATE audit_log',
+      `UPDATE audit_tree_heads SET signature = 'x'`,
+      'DELETE FROM audit_tree_heads',
+    ]) {
       await expect(service.query(sql)).rejects.toThrow(/permission denied|append-only/);
     }
     expect((await log.query({ actionId: 'a1' })).map((e) => e.entry.data)).toEqual([{ lane: 'review' }]);

@@ -1,4 +1,4 @@
-import { InMemoryIdempotencyRepository } from './fake-idempotency.repository';
+import { InMemoryIdempotencyRepository } from './in-memory-idempotency.repository';
 import { idempotencySuite } from './idempotency.suite';
 
 // real: the in-memory twin; fake: nothing.

@@ -1,45 +1,8 @@
-import type { Pool, PoolClient } from 'pg';
-import { CompactRange, entryBytes, leafHash, LoggedEntry, TreeHead } from '@countersign/audit-chain';
-import type { AuditEntry } from '@countersign/audit-chain';
-
-/** One audit entry as stored: its position in the Merkle log, the entry, and the tree root after it. */
-export interface StoredEntry {
-  index: number;
-  entry: AuditEntry;
-  leafHash: string;
-  root: string;
-  recordedAt: string;
-}
-
-export interface AuditQuery {
-  actionId?: string;
-  correlationId?: string;
-  actor?: string;
-  type?: string;
-  since?: string;
-  until?: string;
-  limit?: number;
-}
-
-export interface ChainTip {
-  size: number;
-  root: string;
-}
-
-/**
- * The append-only, hash-chained audit store: one entry per event id whatever the redelivery, each with
- * its index in the RFC 6962 log and the root after it; signed tree heads beside it.
- */
-export interface AuditLogRepository {
-  /** Appends the entries not already present, in order, as one durable batch. */
-  appendBatch(entries: AuditEntry[]): Promise<ChainTip>;
-  query(q: AuditQuery): Promise<StoredEntry[]>;
-  /** Entries from..to-1 in index order, for verification and export. */
-  range(from: number, to: number): Promise<LoggedEntry[]>;
-  tip(): Promise<ChainTip>;
-  saveHead(head: TreeHead): Promise<void>;
-  heads(): Promise<TreeHead[]>;
-}
+import { CompactRange, entryBytes, leafHash } from '@countersign/audit-chain';
+import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
+import { TOPICS } from '@countersign/contracts';
+import { createPgPool, Pool } from '@countersign/storage';
+import type { ActionTrail, AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
 
 const rowToStored = (r: Record<string, unknown>): StoredEntry => ({
   index: Number(r.idx),
@@ -49,12 +12,22 @@ const rowToStored = (r: Record<string, unknown>): StoredEntry => ({
   recordedAt: (r.recorded_at as Date).toISOString(),
 });
 
+/** The audit store in PostgreSQL: the log, its chain tip and the signed tree heads, in tables only ever appended to. */
 export class PgAuditLogRepository implements AuditLogRepository {
   /**
    * `pool` connects as the restricted service role. The owner only migrates: `apps/audit-writer/migrations`
    * creates the tables, the append-only triggers and the role's grants, applied at boot by `main.ts`.
+   * `ownsPool`: the store opened the pool itself (`createPgAuditLog(url)`), so `close()` ends it.
    */
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly ownsPool = false,
+  ) {}
+
+  /** Ends the pool when this store opened it; a pool handed in is its owner's to end. */
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.end();
+  }
 
   async appendBatch(entries: AuditEntry[]): Promise<ChainTip> {
     const client = await this.pool.connect();
@@ -63,7 +36,9 @@ export class PgAuditLogRepository implements AuditLogRepository {
       // One writer at a time extends the chain, across all audit-writer instances.
       const tip = (await client.query('SELECT size, hashes FROM audit_chain_tip WHERE id = 1 FOR UPDATE')).rows[0];
       const range = CompactRange.restore({ size: Number(tip.size), hashes: tip.hashes });
-      const present = new Set((await client.query('SELECT event_id FROM audit_log WHERE event_id = ANY($1)', [entries.map((e) => e.eventId)])).rows.map((r) => r.event_id));
+      const present = new Set(
+        (await client.query('SELECT event_id FROM audit_log WHERE event_id = ANY($1)', [entries.map((e) => e.eventId)])).rows.map((r) => r.event_id),
+      );
       const fresh = entries.filter((e) => !present.has(e.eventId) && (present.add(e.eventId), true));
       if (fresh.length) {
         const values: unknown[] = [];
@@ -73,7 +48,19 @@ export class PgAuditLogRepository implements AuditLogRepository {
           const bytes = entryBytes(e);
           const leaf = leafHash(bytes);
           range.append(leaf);
-          values.push(idx, e.eventId, e.topic, e.eventType, e.actionId, e.correlationId, e.actor.id, e.time, bytes.toString('utf8'), leaf.toString('hex'), range.root().toString('hex'));
+          values.push(
+            idx,
+            e.eventId,
+            e.topic,
+            e.eventType,
+            e.actionId,
+            e.correlationId,
+            e.actor.id,
+            e.time,
+            bytes.toString('utf8'),
+            leaf.toString('hex'),
+            range.root().toString('hex'),
+          );
           const b = values.length - 11;
           return `(${Array.from({ length: 11 }, (_, i) => `$${b + i + 1}`).join(',')})`;
         });
@@ -108,7 +95,10 @@ export class PgAuditLogRepository implements AuditLogRepository {
     if (q.since) add('event_time >= ?', q.since);
     if (q.until) add('event_time < ?', q.until);
     args.push(Math.min(q.limit ?? 500, 5000));
-    const { rows } = await this.pool.query(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY idx LIMIT $${args.length}`, args);
+    const { rows } = await this.pool.query(
+      `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY idx LIMIT $${args.length}`,
+      args,
+    );
     return rows.map(rowToStored);
   }
 
@@ -123,8 +113,33 @@ export class PgAuditLogRepository implements AuditLogRepository {
     return { size: range.size, root: range.root().toString('hex') };
   }
 
+  async extent(): Promise<number> {
+    const { rows } = await this.pool.query('SELECT coalesce(max(idx) + 1, 0) AS n FROM audit_log');
+    return Number(rows[0].n);
+  }
+
+  async trailsSince(since: string): Promise<ActionTrail[]> {
+    const { rows } = await this.pool.query(
+      `SELECT subject, array_agg(type ORDER BY idx) AS types, (array_agg(entry_json::jsonb->'data'->>'lane') FILTER (WHERE type = $2))[1] AS lane,
+              (array_agg(entry_json::jsonb->'data'->>'decision') FILTER (WHERE type = $3))[1] AS review
+         FROM audit_log
+        WHERE subject IN (SELECT subject FROM audit_log WHERE type = $4 AND event_time >= $1)
+        GROUP BY subject`,
+      [since, TOPICS.policyDecided, TOPICS.reviewDecided, TOPICS.actionProposed],
+    );
+    return (rows as Array<{ subject: string; types: string[]; lane: string | null; review: string | null }>).map((r) => ({
+      actionId: r.subject,
+      types: r.types,
+      lane: r.lane,
+      review: r.review,
+    }));
+  }
+
   async saveHead(h: TreeHead): Promise<void> {
-    await this.pool.query('INSERT INTO audit_tree_heads (tree_size, root_hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [h.treeSize, h.rootHash, h.timestamp, h.keyId, h.signature]);
+    await this.pool.query(
+      'INSERT INTO audit_tree_heads (tree_size, root_hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+      [h.treeSize, h.rootHash, h.timestamp, h.keyId, h.signature],
+    );
   }
 
   async heads(): Promise<TreeHead[]> {
@@ -133,4 +148,12 @@ export class PgAuditLogRepository implements AuditLogRepository {
   }
 }
 
-export type { PoolClient };
+/**
+ * The PostgreSQL audit store, on the service's `pool` (ended by its owner), or on a small pool of its own
+ * opened on `url` (a one-off command: `close()` ends it).
+ */
+export function createPgAuditLog(pool: Pool): PgAuditLogRepository;
+export function createPgAuditLog(url: string, maxConnections?: number): PgAuditLogRepository;
+export function createPgAuditLog(source: Pool | string, maxConnections = 2): PgAuditLogRepository {
+  return typeof source === 'string' ? new PgAuditLogRepository(createPgPool(source, maxConnections), true) : new PgAuditLogRepository(source);
+}

@@ -16,3 +16,6 @@ export class InMemoryIdempotencyRepository implements IdempotencyRepository {
     this.records.delete(`${principal}\u0000${key}`);
   }
 }
+
+/** Client idempotency keys in process: the embedded mode's. */
+export const createInMemoryIdempotencyRepository = (): IdempotencyRepository => new InMemoryIdempotencyRepository();

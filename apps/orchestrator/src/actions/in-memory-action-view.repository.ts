@@ -14,3 +14,6 @@ export class InMemoryActionViewRepository implements ActionViewRepository {
     return [...(this.byAction.get(actionId)?.values() ?? [])];
   }
 }
+
+/** The read model in process: the embedded mode's. */
+export const createInMemoryActionViewRepository = (): ActionViewRepository => new InMemoryActionViewRepository();

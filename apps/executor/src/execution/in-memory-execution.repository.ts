@@ -1,6 +1,6 @@
 import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent } from './execution.repository';
 
-/** The in-process twin of the PostgreSQL execution record (embedded mode, unit tests). */
+/** The in-process twin of the PostgreSQL execution record (embedded mode, unit tests); passes the same suite. */
 export class InMemoryExecutionRepository implements ExecutionRepository {
   private readonly records = new Map<string, ActionRecord>();
   private readonly consumed = new Set<string>();
@@ -40,3 +40,6 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
     return e;
   }
 }
+
+/** The in-process execution record, for the embedded host and tests. */
+export const createInMemoryExecutionRepository = (): ExecutionRepository => new InMemoryExecutionRepository();

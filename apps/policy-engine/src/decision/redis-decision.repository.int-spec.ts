@@ -1,6 +1,6 @@
 import { redisForTests } from '@countersign/testing';
 import { decisionSuite } from './decision.suite';
-import { RedisDecisionRepository } from './decision.repository';
+import { RedisDecisionRepository } from './redis-decision.repository';
 
 // real: Redis; fake: nothing. Each test gets its own key prefix.
 const redis = redisForTests();

@@ -1,5 +1,5 @@
 import { executionSuite } from './execution.suite';
-import { InMemoryExecutionRepository } from './fake-execution.repository';
+import { InMemoryExecutionRepository } from './in-memory-execution.repository';
 
 // real: the in-memory twin; fake: nothing.
 executionSuite('in-memory', async () => new InMemoryExecutionRepository());

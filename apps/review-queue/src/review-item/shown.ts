@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
-import type { ReviewItem } from '../queue/review-item.repository';
+import { canonicalDigest } from '@countersign/contracts';
+import type { ReviewItem } from './review-item.repository';
 
 /** An item as the API serves it: everything but the sealed real proposal. */
 export function publicItem(item: ReviewItem): Omit<ReviewItem, 'sealed'> {
@@ -10,9 +9,9 @@ export function publicItem(item: ReviewItem): Omit<ReviewItem, 'sealed'> {
 
 /** What a reviewer is shown of an item: everything they decide on. The audit trail keeps a copy. */
 export function shownView(item: ReviewItem) {
-  const { decidedBy: _b, decisionReason: _r, decidedAt: _a, ...view } = publicItem(item);
+  const { deciders: _b, decisionReason: _r, decidedAt: _a, ...view } = publicItem(item);
   return view;
 }
 
 /** SHA-256 over the canonical JSON of what was shown: a decision names the version it was made on. */
-export const shownDigest = (view: ReturnType<typeof shownView>) => createHash('sha256').update(canonicalize(view)!).digest('hex');
+export const shownDigest = (view: ReturnType<typeof shownView>) => canonicalDigest(view);

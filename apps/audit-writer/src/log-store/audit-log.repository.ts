@@ -1,0 +1,62 @@
+import { entryBytes, leafHash } from '@countersign/audit-chain';
+import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
+
+/** One audit entry as stored: its position in the Merkle log, the entry, and the tree root after it. */
+export interface StoredEntry {
+  index: number;
+  entry: AuditEntry;
+  leafHash: string;
+  root: string;
+  recordedAt: string;
+}
+
+export interface AuditQuery {
+  actionId?: string;
+  correlationId?: string;
+  actor?: string;
+  type?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+}
+
+export interface ChainTip {
+  size: number;
+  root: string;
+}
+
+/** What the log holds of one action: its entries' types in log order, the policy lane and the review decision it reached. */
+export interface ActionTrail {
+  actionId: string;
+  types: string[];
+  /** The lane of its policy decision, or null when it has none. */
+  lane: string | null;
+  /** The decision of its review, or null when it has none. */
+  review: string | null;
+}
+
+/**
+ * The append-only, hash-chained audit store: one entry per event id whatever the redelivery, each with
+ * its index in the RFC 6962 log and the root after it; signed tree heads beside it. The writer appends,
+ * the auditors' API and the operators' CLI (`countersign audit …`) read: all through this port.
+ */
+export interface AuditLogRepository {
+  /** Appends the entries not already present, in order, as one durable batch. */
+  appendBatch(entries: AuditEntry[]): Promise<ChainTip>;
+  query(q: AuditQuery): Promise<StoredEntry[]>;
+  /** Entries from..to-1 in index order, for verification and export. */
+  range(from: number, to: number): Promise<LoggedEntry[]>;
+  tip(): Promise<ChainTip>;
+  /**
+   * One past the highest index among the stored entries (0 when there are none), read from the entries
+   * themselves and not from the recorded tip: a verifier walks what is really there, tampered or not.
+   */
+  extent(): Promise<number>;
+  /** The trail of every action proposed at or after `since` (ISO 8601): what a completeness check needs. */
+  trailsSince(since: string): Promise<ActionTrail[]>;
+  saveHead(head: TreeHead): Promise<void>;
+  heads(): Promise<TreeHead[]>;
+}
+
+/** The leaf hash of a logged entry: from the bytes as hashed when the store keeps them, else from the entry's canonical JSON. */
+export const leafOf = (e: LoggedEntry): Buffer => (e.bytes !== undefined ? leafHash(Buffer.from(e.bytes, 'utf8')) : leafHash(entryBytes(e.entry)));

@@ -1,0 +1,156 @@
+/**
+ * Countersign's signing keys, one shape for every kind: Ed25519 keys with an id and a validity window, listed in
+ * JSON keys files `[{keyId, privateKeyFile | publicKeyPem, notBefore, notAfter}]` and read by one loader. The
+ * review queue's decision keys (`@countersign/approval`) and the audit log's tree-head keys
+ * (`@countersign/audit-chain`) both use it; neither depends on the other. Framework-free (node:crypto, node:fs).
+ * @packageDocumentation
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A key's id and validity window: it signs, and what it signed is accepted, from `notBefore` until `notAfter` (its rotation deadline). */
+export interface KeyWindow {
+  keyId: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** A private key that signs within its window. */
+export interface SigningKey extends KeyWindow {
+  privateKey: KeyObject;
+}
+
+/** A public key that accepts what was signed within its window. */
+export interface VerifyKey extends KeyWindow {
+  publicKey: KeyObject;
+}
+
+/**
+ * One key as a keys file lists it: `privateKeyFile` (a PKCS #8 PEM file) for a signer, `publicKeyPem` (SPKI PEM)
+ * for a verifier; `notBefore` and `notAfter` are ISO 8601 date-times.
+ */
+export interface KeyFileEntry {
+  keyId: string;
+  privateKeyFile?: string;
+  publicKeyPem?: string;
+  notBefore: string;
+  notAfter: string;
+}
+
+/** A keys file that cannot be read as keys: names the file, the entry and the field. */
+export class KeyFileError extends Error {}
+
+/** The window of a key generated for a test or for one run of the embedded mode: always valid. */
+export const ALWAYS: Readonly<Pick<KeyWindow, 'notBefore' | 'notAfter'>> = { notBefore: new Date(0), notAfter: new Date('9999-12-31T23:59:59.999Z') };
+
+/** Whether `key` may sign (or its signature be accepted) at `at`: `notBefore ≤ at < notAfter`. */
+export function validAt(key: KeyWindow, at: Date): boolean {
+  return key.notBefore.getTime() <= at.getTime() && at.getTime() < key.notAfter.getTime();
+}
+
+/** The key that signs at `now`: the newest (latest `notBefore`) valid one, so an overlapping next key takes over without a gap. */
+export function currentKey<K extends KeyWindow>(keys: readonly K[], now: Date): K | undefined {
+  return keys.filter((k) => validAt(k, now)).sort((a, b) => b.notBefore.getTime() - a.notBefore.getTime())[0];
+}
+
+export const signingKeyFromPem = (keyId: string, pem: string, notBefore: Date, notAfter: Date): SigningKey => ({
+  keyId,
+  privateKey: createPrivateKey(pem),
+  notBefore,
+  notAfter,
+});
+export const verifyKeyFromPem = (keyId: string, pem: string, notBefore: Date, notAfter: Date): VerifyKey => ({
+  keyId,
+  publicKey: createPublicKey(pem),
+  notBefore,
+  notAfter,
+});
+
+/** The public side of a signing key, with the same id and window. */
+export const verifyKeyOf = (key: SigningKey): VerifyKey => ({
+  keyId: key.keyId,
+  publicKey: createPublicKey(key.privateKey),
+  notBefore: key.notBefore,
+  notAfter: key.notAfter,
+});
+
+/** A new Ed25519 key with its window, and its PEM forms for storage (`privateKeyPem` for a `privateKeyFile`). */
+export function generateKey(keyId: string, window: Pick<KeyWindow, 'notBefore' | 'notAfter'> = ALWAYS) {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const key: SigningKey = { keyId, privateKey, notBefore: window.notBefore, notAfter: window.notAfter };
+  return {
+    key,
+    verifyKey: { keyId, publicKey, notBefore: window.notBefore, notAfter: window.notAfter } as VerifyKey,
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** The entries of one keys file (an array of entries, or one entry where `single` allows it), checked field by field. */
+function readEntries(file: string, need: 'privateKeyFile' | 'publicKeyPem', single: boolean): Array<KeyFileEntry & { at: string }> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new KeyFileError(`${file}: ${(e as NodeJS.ErrnoException).code ? 'cannot be read' : 'is not JSON'}`);
+  }
+  const list = Array.isArray(parsed) ? parsed : single && parsed !== null && typeof parsed === 'object' ? [parsed] : undefined;
+  if (!list) throw new KeyFileError(`${file}: expected an array of keys [{keyId, ${need}, notBefore, notAfter}]`);
+  // A signer without a key could sign nothing; a verifier without one accepts nothing (fails closed), as before.
+  if (!list.length && need === 'privateKeyFile') throw new KeyFileError(`${file}: lists no key`);
+  return list.map((raw: Record<string, unknown>, i) => {
+    const at = Array.isArray(parsed) ? `${i}.` : '';
+    // `publicPem` is how the audit CLI's key files spelled it before the shapes were one: still read.
+    const entry = need === 'publicKeyPem' && raw?.publicKeyPem === undefined ? { ...raw, publicKeyPem: raw?.publicPem } : raw;
+    for (const field of ['keyId', need] as const) {
+      if (typeof entry?.[field] !== 'string' || entry[field] === '') throw new KeyFileError(`${file}: ${at}${field}: required`);
+    }
+    for (const field of ['notBefore', 'notAfter'] as const) {
+      const v = entry[field];
+      if (typeof v !== 'string' || !DATE_TIME.test(v) || Number.isNaN(Date.parse(v)))
+        throw new KeyFileError(`${file}: ${at}${field}: an ISO 8601 date-time with offset`);
+    }
+    if (!(Date.parse(entry.notBefore as string) < Date.parse(entry.notAfter as string)))
+      throw new KeyFileError(`${file}: ${at}notAfter: must be after notBefore`);
+    return { ...(entry as unknown as KeyFileEntry), at: `${file}: ${at}` };
+  });
+}
+
+/** Signing keys from a keys file `[{keyId, privateKeyFile, notBefore, notAfter}]` (each private key a PEM file of its own). */
+export function loadSigningKeys(file: string): SigningKey[] {
+  return readEntries(file, 'privateKeyFile', false).map((e) => {
+    let pem: string;
+    try {
+      pem = readFileSync(e.privateKeyFile!, 'utf8');
+    } catch {
+      throw new KeyFileError(`${e.at}privateKeyFile: cannot read ${e.privateKeyFile}`);
+    }
+    return signingKeyFromPem(e.keyId, pem, new Date(e.notBefore), new Date(e.notAfter));
+  });
+}
+
+/**
+ * Verify keys from a keys file `[{keyId, publicKeyPem, notBefore, notAfter}]` (one entry alone is read too), or from
+ * a directory of such `.json` files (the embedded mode writes one per key).
+ */
+export function loadVerifyKeys(path: string): VerifyKey[] {
+  const files = statSync(path).isDirectory()
+    ? readdirSync(path)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => join(path, f))
+    : [path];
+  return files.flatMap((f) =>
+    readEntries(f, 'publicKeyPem', true).map((e) => verifyKeyFromPem(e.keyId, e.publicKeyPem!, new Date(e.notBefore), new Date(e.notAfter))),
+  );
+}
+
+/** The entry a verifier's keys file lists for `key` (what `loadVerifyKeys` reads back). */
+export const verifyKeyEntry = (key: VerifyKey | SigningKey): KeyFileEntry => ({
+  keyId: key.keyId,
+  publicKeyPem: ('publicKey' in key ? key.publicKey : createPublicKey(key.privateKey)).export({ type: 'spki', format: 'pem' }).toString(),
+  notBefore: key.notBefore.toISOString(),
+  notAfter: key.notAfter.toISOString(),
+});

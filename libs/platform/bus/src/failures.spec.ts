@@ -1,0 +1,31 @@
+import { isDependencyFailure } from './failures';
+import { DependencyUnavailableError } from './port';
+
+// real: the classification; fake: nothing (errors shaped as ioredis, node-postgres and node:net raise them).
+describe('isDependencyFailure', () => {
+  it.each([
+    ['a handler saying so', new DependencyUnavailableError('flags not loaded yet')],
+    [
+      'ioredis giving up on a request',
+      Object.assign(new Error('Reached the max retries per request limit (which is 20).'), { name: 'MaxRetriesPerRequestError' }),
+    ],
+    ['ioredis with its connection closed', new Error('Connection is closed.')],
+    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
+    ['node-postgres losing its connection', new Error('Connection terminated unexpectedly')],
+    ['PostgreSQL shutting down', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
+    ['PostgreSQL refusing connections', Object.assign(new Error('the database system is starting up'), { code: '57P03' })],
+    ['a wrapped cause', new Error('could not store the decision', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) })],
+    ['an AggregateError of refused addresses', new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })], 'all failed')],
+  ])('recognises %s', (_, error) => {
+    expect(isDependencyFailure(error)).toBe(true);
+  });
+
+  it.each([
+    ['a plain bug', new TypeError("Cannot read properties of undefined (reading 'lane')")],
+    ['a constraint violation', Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' })],
+    ['a non-error', 'just a string'],
+    ['nothing', undefined],
+  ])('does not take %s for an outage', (_, error) => {
+    expect(isDependencyFailure(error)).toBe(false);
+  });
+});
