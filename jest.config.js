@@ -13,7 +13,11 @@ const common = {
   // node-pg-migrate ships only ES modules, which Jest's CommonJS runtime cannot load untransformed.
   transform: { '^.+\\.ts$': ['@swc/jest', swc], '^.+/node_modules/node-pg-migrate/.+\\.js$': ['@swc/jest', swc] },
   transformIgnorePatterns: ['/node_modules/(?!node-pg-migrate/)'],
-  moduleNameMapper,
+  moduleNameMapper: {
+    ...moduleNameMapper,
+    // PGlite loads Node's modules with import(), which Jest's module runtime refuses: Node's own loader loads it.
+    '^@electric-sql/pglite(/node-postgres)?$': '<rootDir>/libs/testing/src/native-pglite.js',
+  },
   testEnvironment: 'node',
   modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/.stack', '<rootDir>/.countersign'],
 };
@@ -25,7 +29,12 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{apps,libs,infra,bench,tools}/**/*.spec.ts', '<rootDir>/test/architecture/**/*.spec.ts', '<rootDir>/test/fuzz/**/*.spec.ts'],
+      testMatch: [
+        '<rootDir>/{apps,libs,infra,bench,tools}/**/*.spec.ts',
+        '<rootDir>/test/architecture/**/*.spec.ts',
+        '<rootDir>/test/fuzz/**/*.spec.ts',
+        '<rootDir>/test/chaos/**/*.spec.ts',
+      ],
     },
     {
       ...common,

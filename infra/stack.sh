@@ -4,6 +4,7 @@
 # Debian's packages (reusing the ones already running on 127.0.0.1), and the Unleash server from npm.
 # Idempotent: `up` reuses what runs. Everything listens on 127.0.0.1. Data, jars and logs: .stack/
 #   bash infra/stack.sh up|down|status
+#   bash infra/stack.sh kill|start|restart redis|postgres|kafka|unleash   (kill -9 one part / start it again: npm run chaos)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -31,12 +32,23 @@ pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 # ---- Redis ----------------------------------------------------------------------------------------
 redis_ping() { (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" && printf 'PING\r\n' >&3 && timeout 2 head -c 7 <&3 | grep -q PONG) 2>/dev/null; }
+redis_cli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+# Redis keeps what may lose at most a second (rate-limit windows): AOF, fsync every second, on the Redis this
+# script starts and on one it reuses (CONFIG SET: the reused Redis rewrites its AOF in the background).
+redis_aof_on() {
+  command -v redis-cli >/dev/null || apt_install redis-tools
+  [ "$(redis_cli CONFIG GET appendonly | tail -n1)" = yes ] && return
+  redis_cli CONFIG SET appendfsync everysec >/dev/null && redis_cli CONFIG SET appendonly yes >/dev/null \
+    && say "redis: AOF turned on (appendfsync everysec) in $(redis_cli CONFIG GET dir | tail -n1)" || say "redis: WARNING could not turn AOF on"
+}
 redis_up() {
-  if redis_ping; then say "redis: reusing 127.0.0.1:$REDIS_PORT"; return; fi
+  if redis_ping; then say "redis: reusing 127.0.0.1:$REDIS_PORT"; redis_aof_on; return; fi
   command -v redis-server >/dev/null || apt_install redis-server
   mkdir -p "$STACK/redis"
-  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
-    --dir "$STACK/redis" --logfile "$STACK/redis/redis.log" --pidfile "$STACK/redis/redis.pid"
+  # After `kill redis`, the data directory of the Redis that was killed (its AOF), else our own.
+  local dir="$STACK/redis"; [ -s "$STACK/redis/dir" ] && [ -d "$(cat "$STACK/redis/dir")" ] && dir=$(cat "$STACK/redis/dir")
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly yes --appendfsync everysec \
+    --dir "$dir" --logfile "$STACK/redis/redis.log" --pidfile "$STACK/redis/redis.pid"
   for _ in $(seq 1 50); do redis_ping && { say "redis: started on 127.0.0.1:$REDIS_PORT"; return; }; sleep 0.2; done
   tail_log "$STACK/redis/redis.log"; fail "redis did not answer PING on 127.0.0.1:$REDIS_PORT within 10 s"
 }
@@ -166,6 +178,52 @@ stop_pid() {
   rm -f "$file"
 }
 
+# ---- Faults (the chaos harness, npm run chaos): kill -9 one part, start it again ------------------
+# `kill` takes the part down hard, as a crash would (no shutdown, no flush); `start` brings it back as `up` would.
+kill_pid() { # kill -9 one process id and wait until it is gone
+  kill -9 "$1" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  fail "process $1 did not exit after kill -9"
+}
+redis_kill() {
+  redis_ping || { say "redis: not running"; return; }
+  command -v redis-cli >/dev/null || apt_install redis-tools
+  local pid; pid=$(redis_cli INFO server | tr -d '\r' | sed -n 's/^process_id://p')
+  mkdir -p "$STACK/redis"
+  redis_cli CONFIG GET dir | tail -n1 >"$STACK/redis/dir" # where its AOF is: the restart reads it from there
+  kill_pid "$pid"
+  say "redis: killed (pid $pid)"
+}
+postgres_kill() {
+  local data pid children
+  data=$(psql_admin -c 'SHOW data_directory') || fail "cannot ask PostgreSQL for its data directory"
+  pid=$(head -n1 "$data/postmaster.pid")
+  children=$(ps -o pid= --ppid "$pid" | xargs)
+  # The postmaster and every backend: nothing may stay attached to the old shared memory, or it will not start.
+  kill -9 "$pid" $children 2>/dev/null || true
+  for p in $pid $children; do kill_pid "$p"; done
+  say "postgres: killed (postmaster $pid and ${children:-no} children)"
+}
+kafka_kill() {
+  pid_alive "$KAFKA_DIR/kafka.pid" || fail "no Kafka started by this script runs (.stack/kafka/kafka.pid)"
+  local pid; pid=$(cat "$KAFKA_DIR/kafka.pid")
+  kill_pid "$pid"
+  for _ in $(seq 1 100); do port_open "$KAFKA_PORT" || break; sleep 0.1; done
+  say "kafka: killed (pid $pid)"
+}
+unleash_kill() {
+  pid_alive "$UNLEASH_DIR/unleash.pid" || fail "no Unleash started by this script runs (.stack/unleash/unleash.pid)"
+  local pid; pid=$(cat "$UNLEASH_DIR/unleash.pid")
+  kill_pid "$pid"
+  say "unleash: killed (pid $pid)"
+}
+fault() {
+  local action=$1 part=${2:-}
+  case "$part" in redis | postgres | kafka | unleash) ;; *) echo "usage: bash infra/stack.sh $action redis|postgres|kafka|unleash" >&2; exit 2 ;; esac
+  if [ "$action" != start ]; then "${part}_kill"; fi
+  if [ "$action" != kill ]; then "${part}_up"; fi
+}
+
 case "${1:-}" in
   up)
     started=$(date +%s)
@@ -190,5 +248,6 @@ case "${1:-}" in
     port_open "$KAFKA_PORT" && say "kafka: up (127.0.0.1:$KAFKA_PORT)" || say "kafka: down"
     unleash_healthy && say "unleash: up (127.0.0.1:$UNLEASH_PORT)" || say "unleash: down"
     ;;
-  *) echo "usage: bash infra/stack.sh up|down|status" >&2; exit 2 ;;
+  kill | start | restart) fault "$1" "${2:-}" ;;
+  *) echo "usage: bash infra/stack.sh up|down|status | kill|start|restart redis|postgres|kafka|unleash" >&2; exit 2 ;;
 esac

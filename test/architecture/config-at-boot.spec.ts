@@ -28,10 +28,12 @@ describe('configuration is validated at boot', () => {
   );
 
   it('stops the review queue when its data key is missing or not 256 bits', () => {
-    const common = { KAFKA_BROKERS: '127.0.0.1:1', AUTH_TOKENS_FILE: '/x', REDIS_URL: 'redis://127.0.0.1:1', APPROVAL_SIGNING_KEYS_FILE: '/x' };
+    const common = { KAFKA_BROKERS: '127.0.0.1:1', AUTH_TOKENS_FILE: '/x', DATABASE_URL: 'postgres://127.0.0.1:1/x', APPROVAL_SIGNING_KEYS_FILE: '/x' };
     const short = join(mkdtempSync(join(tmpdir(), 'countersign-key-')), 'review-data.key');
     writeFileSync(short, Buffer.alloc(16).toString('base64'));
     expect(boot('review-queue', common).stderr.trim()).toBe('config: REVIEW_DATA_KEY_FILE: required');
+    // Its review items live in PostgreSQL: a Redis URL there is refused at boot.
+    expect(boot('review-queue', { ...common, DATABASE_URL: 'redis://127.0.0.1:1' }).stderr.trim()).toMatch(/^config: .*DATABASE_URL/);
     const run = boot('review-queue', { ...common, REVIEW_DATA_KEY_FILE: short });
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toBe('config: REVIEW_DATA_KEY_FILE: must hold a 256-bit key as base64 (44 characters)');

@@ -190,7 +190,7 @@ describe('Countersign end to end on the real stack', () => {
     expect(sink.effects(id)).toBe(0);
   });
 
-  it('regulated data reaches the target system and nothing else: reviewers, Redis, the audit table and the logs see it masked', async () => {
+  it('regulated data reaches the target system and nothing else: reviewers, Redis, the audit table, the services’ records and the logs see it masked', async () => {
     const card = '4111 1111 1111 1111';
     const email = 'jane.doe@example.org';
     const iban = 'DE89370400440532013000';
@@ -227,6 +227,21 @@ describe('Countersign end to end on the real stack', () => {
         return rows;
       });
       for (const secret of secrets) expect(rows.filter((r) => r.entry_json.includes(secret))).toEqual([]);
+      // The orchestrator's and the policy engine's records (idempotency keys, action views, decisions, change
+      // requests) hold the action, never the card in any form (with or without separators), nor the rest.
+      const records: string[] = [];
+      for (const table of [
+        'orchestrator_idempotency_keys',
+        'orchestrator_action_timeline',
+        'policy_engine_decisions',
+        'policy_engine_change_requests',
+        'policy_engine_base_claims',
+      ]) {
+        records.push(...(await db.query<{ row: string }>(`SELECT t::text AS row FROM ${table} t`)).rows.map((r) => r.row));
+      }
+      expect(records.filter((r) => r.includes(id)).length).toBeGreaterThanOrEqual(2);
+      expect(records.filter((r) => r.replace(/\D/g, '').includes(card.replace(/\D/g, '')))).toEqual([]);
+      for (const secret of secrets) expect(records.filter((r) => r.includes(secret))).toEqual([]);
     } finally {
       await db.end();
     }

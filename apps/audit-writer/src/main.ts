@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { KeyRing } from '@countersign/audit-chain';
+import { isDependencyFailure } from '@countersign/bus';
 import { loadSigningKeys } from '@countersign/keys';
+import type { Logger } from '@countersign/logging';
 import { runService } from '@countersign/nest';
 import { createPgPool, migrate } from '@countersign/storage';
 import { AuditWriterModule } from './audit-writer.module';
@@ -30,10 +32,13 @@ void runService({
     AUDIT_HEAD_STORE_DIR: z.string().min(1),
     AUDIT_HEAD_EVERY_ENTRIES: z.coerce.number().int().positive().default(1000),
     AUDIT_HEAD_EVERY_MS: z.coerce.number().int().positive().default(5000),
+    /** How long the boot waits for PostgreSQL (to migrate) before it gives up and exits 1; 5 minutes by default. */
+    BOOT_DEPENDENCY_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
   }),
   async build({ config, logger }) {
     const migrations = { service: 'audit-writer', dir: join(__dirname, '../migrations'), settings: { 'countersign.audit_role': config.AUDIT_DB_ROLE } };
-    await migrate(config.DATABASE_URL, migrations, (msg) => logger.info(msg));
+    // PostgreSQL not (yet) there at boot is waited for, not a crash loop; a broken migration still fails at once.
+    await whenAvailable(() => migrate(config.DATABASE_URL, migrations, (msg) => logger.info(msg)), 'PostgreSQL', config.BOOT_DEPENDENCY_TIMEOUT_MS, logger);
     const pool = createPgPool(config.AUDIT_DATABASE_URL, 10, (e) => logger.warn({ err: e }, 'idle database connection lost'));
     const keys = new KeyRing(loadSigningKeys(config.AUDIT_SIGNING_KEYS_FILE), (reason) => logger.error({ alert: 'audit-signing-key' }, reason));
     const headPolicy = { everyEntries: config.AUDIT_HEAD_EVERY_ENTRIES, everyMs: config.AUDIT_HEAD_EVERY_MS };
@@ -47,3 +52,29 @@ void runService({
     };
   },
 });
+
+/**
+ * Runs a boot step that needs a dependency, again and again while the dependency is unavailable
+ * (`isDependencyFailure`), with backoff from a quarter of a second up to five, logging why it waits (at the first
+ * failure, then every tenth). Any other error, or the dependency still away after `timeoutMs`, fails the boot.
+ */
+async function whenAvailable<T>(step: () => Promise<T>, dependency: string, timeoutMs: number, logger: Logger): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const done = await step();
+      if (attempt > 1) logger.info({ dependency, attempts: attempt }, `${dependency} is available; booting`);
+      return done;
+    } catch (e) {
+      if (!isDependencyFailure(e) || Date.now() >= deadline) throw e;
+      const delay = Math.min(250 * 2 ** Math.min(attempt - 1, 5), 5_000, Math.max(deadline - Date.now(), 0));
+      if (attempt === 1 || attempt % 10 === 0) {
+        logger.warn(
+          { err: e, dependency, attempt, retryInMs: delay, givesUpInMs: deadline - Date.now() },
+          `${dependency} is not available; waiting for it to boot`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}

@@ -34,7 +34,7 @@ describe('embedded mode', () => {
       port: 0,
       logger: createLogger('embedded-test', { level: 'debug', destination: { write: (l: string) => void logLines.push(l) } }),
     });
-  });
+  }, 60_000); // a first start makes the home's database
   afterAll(() => running.close());
 
   it('executes an autonomous proposal once and writes it to the local audit file', async () => {
@@ -160,26 +160,28 @@ describe('embedded mode', () => {
     }
   });
 
-  it('masks a card number in a refused request: the 404 path, the message, the log and the audit; and refuses it as correlation id', async () => {
+  it('masks a card number in a refused request: the path, the message, the log and the audit; and refuses it as correlation id', async () => {
     const before = logLines.length;
     const audited = () =>
       readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l).entry);
+    // A 404 on an action is a normal answer (not audited), but its message and log are masked too.
     const dashed = await call('GET', `${running.url}/v1/actions/4111-1111-1111-1111`, undefined, token('agent'), { 'X-Correlation-Id': '4111.1111.1111.1111' });
     expect(dashed).toMatchObject({ status: 404, body: { message: 'no action [card …1111]' } });
     expect(dashed.headers.get('x-correlation-id')).not.toMatch(CARD_IN_ANY_FORM);
-    const encoded = await call('GET', `${running.url}/v1/actions/4111%201111%201111%201111`, undefined, token('agent'));
-    expect(encoded.status).toBe(404);
+    // A refusal (the agent may not read reviews) is audited, with the path masked, also when URL-encoded.
+    const encoded = await call('GET', `${running.url}/v1/reviews/4111%201111%201111%201111`, undefined, token('agent'));
+    expect(encoded.status).toBe(403);
     await eventually(() => {
       const rejected = audited().filter(
-        (e) => e.eventType === 'security.request.rejected.v1' && e.data.status === 404 && e.data.path.startsWith('/v1/actions/'),
+        (e) => e.eventType === 'security.request.rejected.v1' && e.data.status === 403 && e.data.path.startsWith('/v1/reviews/'),
       );
-      expect(rejected.map((e) => e.data.path)).toEqual(['/v1/actions/[card …1111]', '/v1/actions/[card …1111]']);
+      expect(rejected.map((e) => e.data.path)).toEqual(['/v1/reviews/[card …1111]']);
     });
     const logged = logLines.slice(before).join('');
-    expect(logged).toContain('/v1/actions/[card …1111]');
+    expect(logged).toContain('/v1/reviews/[card …1111]');
     expect(logged).not.toMatch(CARD_IN_ANY_FORM);
     expect(readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')).not.toMatch(CARD_IN_ANY_FORM);
   });

@@ -2,25 +2,21 @@ import 'reflect-metadata';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
-import { generateSigningKey } from '@countersign/approval';
-import { verifyKeyEntry } from '@countersign/keys';
+import { generateKey, signingKeyFromPem, verifyKeyEntry, verifyKeyOf } from '@countersign/keys';
 import { generateTreeHeadKey, KeyRing } from '@countersign/audit-chain';
 import { AuditWriterModule, createFileAuditLog, createFileHeadStore } from '@countersign/audit-writer';
-import { InMemoryBus } from '@countersign/bus';
-import { ConnectorRegistry, createInMemoryExecutionRepository, ExecutorModule, WebhookConnector } from '@countersign/executor';
+import { createPgBrokerStore, InMemoryBroker, InMemoryBus } from '@countersign/bus';
+import { ConnectorRegistry, createExecutionRepository, ExecutorModule, WebhookConnector } from '@countersign/executor';
 import { createFileFlagReader, FlagFile, reportFlagHealth } from '@countersign/flags';
 import { createLogger, Logger } from '@countersign/logging';
 import { PlatformModule, serve, TokenRegistry, TokensFileSchema, writeTokens } from '@countersign/nest';
-import { createInMemoryActionViewRepository, createInMemoryIdempotencyRepository, OrchestratorModule } from '@countersign/orchestrator';
-import {
-  actionTypesOf,
-  createInMemoryChangeRequestStore,
-  createInMemoryDecisionRepository,
-  createInMemoryRateLimiter,
-  DEFAULT_CONTRACT_PATH,
-  PolicyEngineModule,
-} from '@countersign/policy-engine';
-import { createInMemoryReviewItemRepository, generateReviewDataKey, parseReviewDataKey, ReviewQueueModule } from '@countersign/review-queue';
+import { createActionViewRepository, createIdempotencyRepository, OrchestratorModule } from '@countersign/orchestrator';
+import { actionTypesOf, createChangeRequestStore, createDecisionRepository, DEFAULT_CONTRACT_PATH, PolicyEngineModule } from '@countersign/policy-engine';
+import { createReviewItemRepository, generateReviewDataKey, parseReviewDataKey, ReviewQueueModule } from '@countersign/review-queue';
+import type { EmbeddedDatabase } from '@countersign/storage';
+import { openHomeDatabase } from './home/home-database';
+import { HomeLock } from './home/home-lock';
+import { createPgRateLimiter } from './rate-limit/pg-rate-limiter';
 import { sinkToken } from './sink/sink-token';
 import { SinkStore } from './sink/sink-store';
 import { WebhookSinkController } from './sink/webhook-sink.controller';
@@ -39,13 +35,40 @@ export const FLAG_PREFIX = 'countersign.exec.';
 export const AUTONOMY_PREFIX = 'countersign.autonomy.';
 
 /**
- * All five services in one process: the in-process bus and stores, a local flag file and a local
- * append-only audit file. Needs nothing but Node.
+ * All five services in one process: the in-process bus, the services' records of truth in an embedded
+ * PostgreSQL (PGlite, `<home>/db`: the distributed mode's SQL, migrations and repositories), a local flag file
+ * and a local append-only audit file. Needs nothing but Node. Everything lives in `home` and survives a stop
+ * or a kill -9; one process per home (a lock), a second is refused.
  */
 export async function startEmbedded(options: EmbeddedOptions) {
-  const home = options.home;
-  mkdirSync(home, { recursive: true });
+  mkdirSync(options.home, { recursive: true });
   const logger = options.logger ?? createLogger('countersign-embedded');
+  const lock = HomeLock.acquire(options.home);
+  let db: EmbeddedDatabase | undefined;
+  try {
+    db = await openHomeDatabase(options.home, (msg) => logger.info(msg));
+    // Two starts that took over one stale lock at once: the one that lost it stops here, before serving.
+    lock.verify();
+    const running = await startServices({ ...options, logger }, db);
+    const database = db;
+    return {
+      ...running,
+      close: async () => {
+        await running.close();
+        await database.close();
+        lock.release();
+      },
+    };
+  } catch (e) {
+    await db?.close().catch(() => undefined);
+    lock.release();
+    throw e;
+  }
+}
+
+async function startServices(options: EmbeddedOptions & { logger: Logger }, db: EmbeddedDatabase) {
+  const home = options.home;
+  const logger = options.logger;
   const contractPath = options.contractPath ?? DEFAULT_CONTRACT_PATH;
 
   const tokensFile = join(home, 'tokens.json');
@@ -56,7 +79,10 @@ export async function startEmbedded(options: EmbeddedOptions) {
 
   const flagsFile = join(home, 'flags.json');
   if (!existsSync(flagsFile)) writeFileSync(flagsFile, JSON.stringify(defaultFlags(actionTypesOf(contractPath)), null, 2));
-  const bus = new InMemoryBus({ logger, source: 'countersign-embedded' });
+  // The bus's log and its groups' positions are in the database: what was published and not yet handled is
+  // handled after a restart, from where each group had got to.
+  const broker = await InMemoryBroker.open(createPgBrokerStore(db.pool), { logger });
+  const bus = new InMemoryBus({ broker, logger, source: 'countersign-embedded' });
   // An unreadable or invalid flag file turns every flag unknown (execution fails closed): logged at error and audited.
   const flags = createFileFlagReader(flagsFile, {
     onHealth: reportFlagHealth({ service: 'countersign-embedded', logger, emit: (topic, data, o) => bus.emit(topic, data, o) }),
@@ -71,7 +97,11 @@ export async function startEmbedded(options: EmbeddedOptions) {
   }
   const dataKey = parseReviewDataKey(readFileSync(dataKeyFile, 'utf8'));
 
-  const { signing, verifyKey } = generateSigningKey('embedded-approvals');
+  // The key that signs review decisions, kept in the home: a decision signed before a restart still verifies after it.
+  const approvalKeyFile = join(home, 'keys', 'approvals.key');
+  if (!existsSync(approvalKeyFile)) writeFileSync(approvalKeyFile, generateKey('embedded-approvals').privateKeyPem, { mode: 0o600 });
+  const signing = signingKeyFromPem('embedded-approvals', readFileSync(approvalKeyFile, 'utf8'), new Date(0), new Date('9999-12-31T23:59:59.999Z'));
+  const verifyKey = verifyKeyOf(signing);
   // A fresh tree-head key per start, valid for a year; its public half is written for offline verification.
   const auditKey = generateTreeHeadKey(`embedded-heads-${Date.now()}`, new Date(Date.now() - 60_000), new Date(Date.now() + 365 * 24 * 3600 * 1000));
   mkdirSync(join(home, 'audit', 'keys'), { recursive: true });
@@ -84,18 +114,18 @@ export async function startEmbedded(options: EmbeddedOptions) {
   @Module({
     imports: [
       PlatformModule.forRoot({ service: 'countersign-embedded', bus, logger, tokens }),
-      OrchestratorModule.register({ contractPath, actionViews: createInMemoryActionViewRepository(), idempotency: createInMemoryIdempotencyRepository() }),
+      OrchestratorModule.register({ contractPath, actionViews: createActionViewRepository(db.pool), idempotency: createIdempotencyRepository(db.pool) }),
       PolicyEngineModule.register({
         contractPath,
         flags,
         flagNames: { execPrefix: FLAG_PREFIX, autonomyPrefix: AUTONOMY_PREFIX },
-        rateLimiter: createInMemoryRateLimiter(),
-        decisions: createInMemoryDecisionRepository(),
-        changeControl: { requests: createInMemoryChangeRequestStore() },
+        rateLimiter: createPgRateLimiter(db.pool),
+        decisions: createDecisionRepository(db.pool),
+        changeControl: { requests: createChangeRequestStore(db.pool) },
       }),
-      ReviewQueueModule.register({ items: createInMemoryReviewItemRepository(), signingKeys: [signing], dataKey }),
+      ReviewQueueModule.register({ items: createReviewItemRepository(db.pool), signingKeys: [signing], dataKey }),
       ExecutorModule.register({
-        executions: createInMemoryExecutionRepository(),
+        executions: createExecutionRepository(db.pool),
         connectors: new ConnectorRegistry(new WebhookConnector(() => `${baseUrl}/_sink/effects`, undefined, { Authorization: `Bearer ${sink.token}` })),
         flags,
         flagPrefix: FLAG_PREFIX,
@@ -127,6 +157,7 @@ export async function startEmbedded(options: EmbeddedOptions) {
     close: async () => {
       await app.close();
       await bus.close();
+      await broker.flush();
       await flags.close();
     },
   };

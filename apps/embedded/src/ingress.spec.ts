@@ -49,7 +49,7 @@ describe('strict ingress (embedded mode)', () => {
 
   beforeAll(async () => {
     running = await startEmbedded({ home: mkdtempSync(join(tmpdir(), 'countersign-ingress-')), port: 0, logger: pino({ level: 'silent' }) });
-  });
+  }, 60_000); // a first start makes the home's database
   afterAll(() => running.close());
 
   it('refuses a body with a duplicate key (400) instead of running the last one: a legal statement is not a refund', async () => {

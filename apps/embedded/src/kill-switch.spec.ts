@@ -46,7 +46,7 @@ describe('embedded kill switches', () => {
       port: 0,
       logger: createLogger('embedded-test', { level: 'info', destination: { write: (l: string) => void logLines.push(JSON.parse(l)) } }),
     });
-  });
+  }, 60_000); // a first start makes the home's database
   afterAll(() => running.close());
 
   it('a kill switch turned off by write-then-rename stops refunds, every time the file is saved that way', async () => {
@@ -61,17 +61,24 @@ describe('embedded kill switches', () => {
     await flagReads('on');
   });
 
-  it('an invalid flag file stops execution (not the previous flags), is logged at error and audited, and recovery is audited too', async () => {
+  it('an invalid flag file stops execution (not the previous flags), is logged at error and audited; the action waits, is not refused for good, and runs once the file is good', async () => {
     const good = readFileSync(running.flagsFile, 'utf8');
     writeFileSync(running.flagsFile, good.slice(0, good.length / 2)); // a half-written save
     await flagReads('unknown');
     const id = await propose();
-    await status(id, 'prohibited');
+    // The policy engine holds it (a transient doubt is retried, never made final): it has tried, and nothing ran.
+    await eventually(
+      () => expect(logLines).toContainEqual(expect.objectContaining({ msg: expect.stringMatching(/dependency is unavailable; retrying/) })),
+      10_000,
+    );
+    await status(id, 'proposed');
     expect(effects(id)).toBe(0);
     expect(logLines).toContainEqual(expect.objectContaining({ level: 50, msg: expect.stringMatching(/flag source failed/) }));
 
     saveByRename(good);
     await flagReads('on');
+    await status(id, 'executed');
+    expect(effects(id)).toBe(1);
     await eventually(() =>
       expect(
         audited()

@@ -34,7 +34,7 @@ describe('the shipped scenarios through the HTTP API', () => {
       { name: 'scenario-agents', principal: 'scenario-agents', kind: 'agent', roles: ['agent'], agentIds: agents },
     ]).tokens['scenario-agents'];
     running = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) });
-  });
+  }, 60_000); // a first start makes the home's database
   afterAll(() => running.close());
 
   it('every scenario has a row in the contract test table, which departs from the scenario only with a reason', () => {

@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadVerifyKeys } from '@countersign/keys';
-import { createUnleashFlagReader, reportFlagHealth } from '@countersign/flags';
+import { createUnleashFlagReader, flagsReadiness, reportFlagHealth } from '@countersign/flags';
+import { settings } from '@countersign/config';
 import { runService } from '@countersign/nest';
 import { createPgPool, migrate } from '@countersign/storage';
 import { ConnectorRegistry } from './connectors/connector';
@@ -13,17 +14,31 @@ import { ExecutorModule } from './executor.module';
 void runService({
   service: 'executor',
   defaultPort: 8083,
-  settings: z.object({
-    DATABASE_URL: z.string().startsWith('postgres'),
-    WEBHOOK_URL: z.url(),
-    /** The public keys that verify review decisions, as a JSON file `[{keyId, publicKeyPem, notBefore, notAfter}]`. */
-    APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
-    UNLEASH_URL: z.url(),
-    UNLEASH_CLIENT_TOKEN: z.string().min(1),
-    UNLEASH_REFRESH_MS: z.coerce.number().int().min(100).default(1000),
-    FLAG_PREFIX: z.string().default('countersign.exec.'),
-    FLAGS_BACKUP_DIR: z.string().default('.countersign/flags-backup'),
-  }),
+  settings: z
+    .object({
+      DATABASE_URL: z.string().startsWith('postgres'),
+      WEBHOOK_URL: z.url(),
+      /** The public keys that verify review decisions, as a JSON file `[{keyId, publicKeyPem, notBefore, notAfter}]`. */
+      APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
+      UNLEASH_URL: z.url(),
+      UNLEASH_CLIENT_TOKEN: z.string().min(1),
+      UNLEASH_REFRESH_MS: z.coerce.number().int().min(100).default(1000),
+      FLAG_PREFIX: z.string().default('countersign.exec.'),
+      FLAGS_BACKUP_DIR: z.string().default('.countersign/flags-backup'),
+      /** How long the webhook target has to answer before the outcome is unknown. */
+      WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+      /** Whether the webhook target applies an action once per Idempotency-Key (so an unknown outcome is settled by re-sending under the key). */
+      WEBHOOK_IDEMPOTENT: settings.bool(true),
+      /** How long an action may stay `executing` before it is taken for stranded and reconciled. */
+      EXECUTION_LEASE_MS: z.coerce.number().int().min(100).default(60_000),
+      /** How often the reconciler looks for stranded and unknown outcomes. */
+      RECONCILE_PERIOD_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
+    })
+    .superRefine((c, ctx) => {
+      // A live call must end (answer or time out) within the lease, or the reconciler would re-send it while it runs.
+      if (c.EXECUTION_LEASE_MS <= c.WEBHOOK_TIMEOUT_MS)
+        ctx.addIssue({ code: 'custom', path: ['EXECUTION_LEASE_MS'], message: `must exceed WEBHOOK_TIMEOUT_MS (${c.WEBHOOK_TIMEOUT_MS})` });
+    }),
   async build({ config, logger, bus }) {
     await migrate(config.DATABASE_URL, { service: 'executor', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
     const pool = createPgPool(config.DATABASE_URL);
@@ -44,16 +59,16 @@ void runService({
       modules: [
         ExecutorModule.register({
           executions,
-          connectors: new ConnectorRegistry(new WebhookConnector(config.WEBHOOK_URL)),
+          connectors: new ConnectorRegistry(
+            new WebhookConnector(config.WEBHOOK_URL, config.WEBHOOK_TIMEOUT_MS, {}, { idempotentByKey: config.WEBHOOK_IDEMPOTENT }),
+          ),
           flags,
           flagPrefix: config.FLAG_PREFIX,
           approvalKeys,
+          reconciliation: { leaseMs: config.EXECUTION_LEASE_MS, periodMs: config.RECONCILE_PERIOD_MS },
         }),
       ],
-      readiness: [
-        { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
-        { name: 'flags', check: () => flags.ready(1) },
-      ],
+      readiness: [{ name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 }, flagsReadiness(flags)],
       close: async () => {
         await flags.close();
         await pool.end();

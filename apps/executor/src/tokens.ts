@@ -3,3 +3,6 @@ export const EXECUTIONS = Symbol('ExecutionRepository');
 export const FLAGS = Symbol('FlagReader');
 export const FLAG_PREFIX = Symbol('FlagPrefix');
 export const APPROVAL_KEYS = Symbol('ApprovalVerifyKeys');
+export const RECONCILIATION = Symbol('ReconciliationSettings');
+/** The time, for the reconciler (tests give a fake clock). */
+export const CLOCK = Symbol('Clock');

@@ -1,4 +1,10 @@
+import { join } from 'node:path';
 export { OrchestratorModule } from './orchestrator.module';
 export type { OrchestratorOptions, OrchestratorStores } from './orchestrator.module';
 export { createInMemoryActionViewRepository } from './actions/in-memory-action-view.repository';
 export { createInMemoryIdempotencyRepository } from './proposals/in-memory-idempotency.repository';
+// PostgreSQL adapters, for a host that brings a pool (the distributed main, an embedded database), and the
+// migrations it must apply first (`migrate` from @countersign/storage, service `orchestrator`).
+export { createActionViewRepository } from './actions/pg-action-view.repository';
+export { createIdempotencyRepository } from './proposals/pg-idempotency.repository';
+export const ORCHESTRATOR_MIGRATIONS_DIR = join(__dirname, '../migrations');

@@ -2,30 +2,52 @@ import 'reflect-metadata';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { runService } from '@countersign/nest';
-import { createRedis } from '@countersign/storage';
-import { createActionViewRepository } from './actions/redis-action-view.repository';
+import { createPgPool, migrate } from '@countersign/storage';
+import { createActionViewRepository } from './actions/pg-action-view.repository';
 import { OrchestratorModule } from './orchestrator.module';
-import { createIdempotencyRepository } from './proposals/redis-idempotency.repository';
+import { createIdempotencyRepository } from './proposals/pg-idempotency.repository';
 
 /** The contract the policy engines load by default (their CONTRACT_PATH): set both to the same file. */
 const DEFAULT_CONTRACT_PATH = join(__dirname, '../../policy-engine/contract/countersign.contract.yaml');
 
+/** How often keys past their expiry are deleted (they read as absent meanwhile). */
+const SWEEP_EVERY_MS = 15 * 60_000;
+
 void runService({
   service: 'orchestrator',
   defaultPort: 8080,
-  settings: z.object({ REDIS_URL: z.url(), REDIS_KEY_PREFIX: z.string().default(''), CONTRACT_PATH: z.string().default(DEFAULT_CONTRACT_PATH) }),
-  async build({ config }) {
-    const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);
+  settings: z.object({
+    /** Idempotency keys and action views (records of truth); `apps/orchestrator/migrations` are applied at boot. */
+    DATABASE_URL: z.string().startsWith('postgres'),
+    /** How long a client's Idempotency-Key returns the action of its first request. */
+    IDEMPOTENCY_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(24 * 3600),
+    CONTRACT_PATH: z.string().default(DEFAULT_CONTRACT_PATH),
+  }),
+  async build({ config, logger }) {
+    await migrate(config.DATABASE_URL, { service: 'orchestrator', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
+    const pool = createPgPool(config.DATABASE_URL);
+    const idempotency = createIdempotencyRepository(pool, config.IDEMPOTENCY_TTL_SECONDS);
+    const sweep = setInterval(
+      () => void idempotency.deleteExpired().catch((err: Error) => logger.warn({ err }, 'expired idempotency keys not deleted; next time')),
+      SWEEP_EVERY_MS,
+    ).unref();
     return {
       modules: [
         OrchestratorModule.register({
           contractPath: config.CONTRACT_PATH,
-          actionViews: createActionViewRepository(redis),
-          idempotency: createIdempotencyRepository(redis),
+          actionViews: createActionViewRepository(pool),
+          idempotency,
         }),
       ],
-      readiness: [{ name: 'redis', check: async () => (await redis.ping()) === 'PONG' }],
-      close: async () => void redis.disconnect(),
+      readiness: [{ name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 }],
+      close: async () => {
+        clearInterval(sweep);
+        await pool.end();
+      },
     };
   },
 });

@@ -14,8 +14,8 @@ import { ProposalsService } from './proposals/proposals.service';
 import { ACTION_VIEWS, IDEMPOTENCY, INSTANCE_ID, RUNNING_CONTRACT } from './tokens';
 
 /**
- * Where the orchestrator keeps its state: ports only, chosen by the main (Redis, `createActionViewRepository`
- * and `createIdempotencyRepository`) or the embedded host (their `createInMemory…` twins).
+ * Where the orchestrator keeps its state: ports only, chosen by the main (PostgreSQL, `createActionViewRepository`
+ * and `createIdempotencyRepository`) or the embedded host.
  */
 export interface OrchestratorStores {
   /** The read model behind `GET /v1/actions/{id}`. */

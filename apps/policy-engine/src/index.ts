@@ -1,5 +1,11 @@
+import { join } from 'node:path';
 export { PolicyEngineModule, DEFAULT_CONTRACT_PATH, actionTypesOf } from './policy-engine.module';
 export type { PolicyEngineOptions } from './policy-engine.module';
 export { createInMemoryChangeRequestStore } from './contract/in-memory-change-request.store';
 export { createInMemoryDecisionRepository } from './decision/in-memory-decision.repository';
 export { createInMemoryRateLimiter } from '@countersign/policy';
+// PostgreSQL adapters, for a host that brings a pool (the distributed main, an embedded database), and the
+// migrations it must apply first (`migrate` from @countersign/storage, service `policy-engine`).
+export { createChangeRequestStore } from './contract/pg-change-request.store';
+export { createDecisionRepository } from './decision/pg-decision.repository';
+export const POLICY_ENGINE_MIGRATIONS_DIR = join(__dirname, '../migrations');

@@ -1,18 +1,25 @@
 import 'reflect-metadata';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { createUnleashFlagReader, reportFlagHealth } from '@countersign/flags';
+import { createUnleashFlagReader, flagsReadiness, reportFlagHealth } from '@countersign/flags';
 import { runService } from '@countersign/nest';
-import { createRedis } from '@countersign/storage';
+import { createPgPool, createRedis, migrate } from '@countersign/storage';
 import { DEFAULT_CONTRACT_PATH, DEFAULT_DIFF_CORPUS_PATH, PolicyEngineModule } from './policy-engine.module';
-import { createChangeRequestStore } from './contract/redis-change-request.store';
-import { createDecisionRepository } from './decision/redis-decision.repository';
+import { createChangeRequestStore } from './contract/pg-change-request.store';
+import { createDecisionRepository } from './decision/pg-decision.repository';
 import { createRateLimiter } from './rate-limit/redis-rate-limiter';
+
+/** How often rows past their expiry are deleted. */
+const SWEEP_EVERY_MS = 15 * 60_000;
 
 void runService({
   service: 'policy-engine',
   defaultPort: 8081,
   settings: z.object({
     CONTRACT_PATH: z.string().default(DEFAULT_CONTRACT_PATH),
+    /** First decisions and change requests (records of truth); `apps/policy-engine/migrations` are applied at boot. */
+    DATABASE_URL: z.string().startsWith('postgres'),
+    /** Rate-limit and aggregate windows only: what a flush may lose. */
     REDIS_URL: z.url(),
     REDIS_KEY_PREFIX: z.string().default(''),
     UNLEASH_URL: z.url(),
@@ -44,6 +51,7 @@ void runService({
     CHANGE_DIFF_CORPUS: z.string().default(DEFAULT_DIFF_CORPUS_PATH),
   }),
   async build({ config, logger, bus }) {
+    await migrate(config.DATABASE_URL, { service: 'policy-engine', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
     const flags = createUnleashFlagReader({
       url: config.UNLEASH_URL,
       clientToken: config.UNLEASH_CLIENT_TOKEN,
@@ -55,7 +63,18 @@ void runService({
       onHealth: reportFlagHealth({ service: 'policy-engine', logger, emit: (topic, data, options) => bus.emit(topic, data, options) }),
     });
     await flags.ready(10_000);
-    const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);
+    const pool = createPgPool(config.DATABASE_URL);
+    const decisions = createDecisionRepository(pool, config.DECISION_TTL_SECONDS);
+    const requests = createChangeRequestStore(pool);
+    // Rows past their expiry read as absent; deleting them now and then keeps the tables small.
+    const sweep = setInterval(
+      () =>
+        void Promise.all([decisions.deleteExpired(), requests.deleteExpired()]).catch((err: Error) =>
+          logger.warn({ err }, 'expired decisions or change requests not deleted; next time'),
+        ),
+      SWEEP_EVERY_MS,
+    ).unref();
+    const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, logger });
     return {
       modules: [
         PolicyEngineModule.register({
@@ -63,9 +82,9 @@ void runService({
           flags,
           flagNames: { execPrefix: config.FLAG_PREFIX, autonomyPrefix: config.AUTONOMY_FLAG_PREFIX },
           rateLimiter: createRateLimiter(redis),
-          decisions: createDecisionRepository(redis, config.DECISION_TTL_SECONDS),
+          decisions,
           changeControl: {
-            requests: createChangeRequestStore(redis),
+            requests,
             requestTtlSeconds: config.CHANGE_REQUEST_TTL_SECONDS,
             diffCorpusPath: config.CHANGE_DIFF_CORPUS,
           },
@@ -77,12 +96,15 @@ void runService({
         }),
       ],
       readiness: [
-        { name: 'flags', check: () => flags.ready(1) },
+        flagsReadiness(flags),
+        { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
         { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
       ],
       close: async () => {
+        clearInterval(sweep);
         await flags.close();
         redis.disconnect();
+        await pool.end();
       },
     };
   },

@@ -25,8 +25,8 @@ export const DEFAULT_DIFF_CORPUS_PATH = join(__dirname, '../../../libs/contracts
 export const actionTypesOf = (path: string) => Object.keys(loadContractFile(path).actions).sort();
 
 /**
- * The policy engine's ports are chosen by its main (Redis: `createRateLimiter`, `createDecisionRepository`,
- * `createChangeRequestStore`) or by the embedded host (their `createInMemory…` twins), never here.
+ * The policy engine's ports are chosen by its main (Redis: `createRateLimiter`; PostgreSQL: `createDecisionRepository`,
+ * `createChangeRequestStore`) or by the embedded host, never here.
  */
 export interface PolicyEngineOptions {
   contractPath: string;

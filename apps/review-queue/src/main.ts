@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { loadSigningKeys } from '@countersign/keys';
 import { runService } from '@countersign/nest';
-import { createRedis } from '@countersign/storage';
-import { createReviewItemRepository } from './review-item/redis-review-item.repository';
+import { createPgPool, migrate } from '@countersign/storage';
+import { createReviewItemRepository } from './review-item/pg-review-item.repository';
 import { parseReviewDataKey } from './review-item/sealed-proposal';
 import { ReviewQueueModule } from './review-queue.module';
 
@@ -12,8 +13,8 @@ void runService({
   service: 'review-queue',
   defaultPort: 8082,
   settings: z.object({
-    REDIS_URL: z.url(),
-    REDIS_KEY_PREFIX: z.string().default(''),
+    /** The review items' PostgreSQL database (records of truth); `apps/review-queue/migrations` are applied at boot. */
+    DATABASE_URL: z.string().startsWith('postgres'),
     /**
      * The review-decision signing keys, as a JSON file `[{keyId, privateKeyFile, notBefore, notAfter}]` (the shape of
      * AUDIT_SIGNING_KEYS_FILE): the newest key valid at a decision signs it; past every key's `notAfter` nothing is signed.
@@ -32,13 +33,16 @@ void runService({
         }
       }),
   }),
-  async build({ config }) {
-    const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX);
+  async build({ config, logger }) {
+    await migrate(config.DATABASE_URL, { service: 'review-queue', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
+    const pool = createPgPool(config.DATABASE_URL);
     const signingKeys = loadSigningKeys(config.APPROVAL_SIGNING_KEYS_FILE);
     return {
-      modules: [ReviewQueueModule.register({ items: createReviewItemRepository(redis), signingKeys, dataKey: config.REVIEW_DATA_KEY_FILE })],
-      readiness: [{ name: 'redis', check: async () => (await redis.ping()) === 'PONG' }],
-      close: async () => void redis.disconnect(),
+      modules: [ReviewQueueModule.register({ items: createReviewItemRepository(pool), signingKeys, dataKey: config.REVIEW_DATA_KEY_FILE })],
+      readiness: [{ name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 }],
+      close: async () => {
+        await pool.end();
+      },
     };
   },
 });

@@ -2,8 +2,12 @@ import { randomBytes, sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { ALWAYS, currentKey, generateKey, KeyWindow, SigningKey, validAt, VerifyKey } from '@countersign/keys';
 
-/** What a review can decide. Each decision is signed; consumers act on none that does not verify. */
-export const REVIEW_DECISIONS = ['approved', 'rejected', 'expired', 'escalated'] as const;
+/**
+ * What a review can decide. Each decision is signed; consumers act on none that does not verify. `happened` and
+ * `not-happened` answer an outcome check ("did this action take effect?"), never a review of a proposal: a token
+ * of either cannot pass for an approval.
+ */
+export const REVIEW_DECISIONS = ['approved', 'rejected', 'expired', 'escalated', 'happened', 'not-happened'] as const;
 export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
 
 /**

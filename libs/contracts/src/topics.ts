@@ -18,6 +18,8 @@ import {
   SampleAssessedV1,
   ReviewDataRevealedV1,
   FlagSourceHealthChangedV1,
+  OutcomeCheckRequestedV1,
+  OutcomeCheckAnsweredV1,
 } from './events';
 
 /**
@@ -40,6 +42,8 @@ export const TOPICS = {
   sampleAssessed: 'review.sample.assessed.v1',
   reviewDataRevealed: 'review.data.revealed.v1',
   flagSourceHealthChanged: 'control.flag-source.health-changed.v1',
+  outcomeCheckRequested: 'execution.outcome.check-requested.v1',
+  outcomeCheckAnswered: 'review.outcome.check-answered.v1',
 } as const;
 
 /** A topic name from the registry. */
@@ -75,6 +79,8 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.sampleAssessed]: def(TOPICS.sampleAssessed, SampleAssessedV1),
   [TOPICS.reviewDataRevealed]: def(TOPICS.reviewDataRevealed, ReviewDataRevealedV1),
   [TOPICS.flagSourceHealthChanged]: def(TOPICS.flagSourceHealthChanged, FlagSourceHealthChangedV1),
+  [TOPICS.outcomeCheckRequested]: def(TOPICS.outcomeCheckRequested, OutcomeCheckRequestedV1),
+  [TOPICS.outcomeCheckAnswered]: def(TOPICS.outcomeCheckAnswered, OutcomeCheckAnsweredV1),
 } satisfies Record<Topic, z.ZodTypeAny>;
 
 /** The type of the dead-letter topic of `T`. */

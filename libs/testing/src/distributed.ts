@@ -40,6 +40,8 @@ export interface DistributedOptions {
   /** A signed tree head every N audit entries (and every second when anything is new). */
   headEveryEntries?: number;
   logLevel?: string;
+  /** Extra settings for one service (e.g. a short execution lease for the fault harness). */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
 }
 
 /**
@@ -97,8 +99,11 @@ export async function startDistributed(o: DistributedOptions) {
   };
   const running: RunningService[] = [];
   const urls = {} as Record<ServiceName, string>;
+  // The orchestrator keeps nothing in Redis (its records are in PostgreSQL): it gets no Redis settings.
+  const { REDIS_URL: _redisUrl, REDIS_KEY_PREFIX: _redisPrefix, ...withoutRedis } = common;
+  const envOf = (app: ServiceName) => ({ ...(app === 'orchestrator' ? withoutRedis : common), ...o.serviceEnv?.[app] });
   const start = async (app: ServiceName, instance?: string) => {
-    const svc = await startServiceProcess(app, common, { port: await freePort(), logDir: join(o.dir, 'logs'), instance });
+    const svc = await startServiceProcess(app, envOf(app), { port: await freePort(), logDir: join(o.dir, 'logs'), instance });
     running.push(svc);
     return svc;
   };

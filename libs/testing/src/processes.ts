@@ -19,7 +19,14 @@ export interface RunningService {
 export async function startServiceProcess(
   app: string,
   env: Record<string, string>,
-  opts: { port: number; logDir: string; instance?: string; timeoutMs?: number },
+  opts: {
+    port: number;
+    logDir: string;
+    instance?: string;
+    timeoutMs?: number;
+    /** What to wait for: `ready` (/readyz 200, the default) or `serving` (/healthz 200: for a service expected not to be ready). */
+    until?: 'ready' | 'serving';
+  },
 ): Promise<RunningService> {
   mkdirSync(opts.logDir, { recursive: true });
   const name = opts.instance ?? app;
@@ -45,7 +52,7 @@ export async function startServiceProcess(
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
   for (;;) {
-    const ready = await fetch(`${url}/readyz`).then(
+    const ready = await fetch(`${url}/${opts.until === 'serving' ? 'healthz' : 'readyz'}`).then(
       (r) => r.status === 200,
       () => false,
     );

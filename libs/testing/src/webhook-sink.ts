@@ -10,8 +10,11 @@ export interface Receipt {
 /**
  * A target system for the webhook connector: records every request; answers 200 with an
  * `X-Request-Id`. It counts effects by Idempotency-Key, as a well-behaved target would.
+ * `delayMs`: it applies (records) a request at once and answers only that much later, as a slow target does.
  */
-export async function startWebhookSink(): Promise<{ url: string; receipts: Receipt[]; effects(actionId: string): number; close(): Promise<void> }> {
+export async function startWebhookSink(
+  options: { delayMs?: number } = {},
+): Promise<{ url: string; receipts: Receipt[]; effects(actionId: string): number; close(): Promise<void> }> {
   const receipts: Receipt[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -19,8 +22,14 @@ export async function startWebhookSink(): Promise<{ url: string; receipts: Recei
     req.on('end', () => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
       receipts.push({ idempotencyKey: String(req.headers['idempotency-key']), actionId: String(req.headers['x-countersign-action-id']), body });
-      res.writeHead(200, { 'Content-Type': 'application/json', 'X-Request-Id': `sink-${receipts.length}` });
-      res.end('{"ok":true}');
+      const requestId = `sink-${receipts.length}`;
+      const answer = () => {
+        if (res.destroyed) return; // the caller is gone (killed mid-call): the effect stays applied
+        res.writeHead(200, { 'Content-Type': 'application/json', 'X-Request-Id': requestId });
+        res.end('{"ok":true}');
+      };
+      if (options.delayMs) setTimeout(answer, options.delayMs);
+      else answer();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -3,14 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { generateTreeHeadKey, KeyRing, verifyEntries } from '@countersign/audit-chain';
-import { InMemoryBus } from '@countersign/bus';
+import type { AuditEntry, TreeHead } from '@countersign/audit-chain';
+import { InMemoryBus, isDependencyFailure } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
+import { eventually, RecordingBus, refundProposal } from '@countersign/testing';
+import { AuditConsumer } from '../ingest/audit.consumer';
+import type { ChainTip } from '../log-store/audit-log.repository';
 import { auditEntry } from '../log-store/audit-log.suite';
 import { FileAuditLogRepository } from '../log-store/file-audit-log.repository';
 import { AuditChainService } from './audit-chain.service';
 import { FileHeadStore } from './file-head-store';
 
-// real: the chain service, the file audit store, the head store, the in-memory bus; fake: nothing.
+// real: the chain service, the file audit store, the head store, the in-memory bus (and, for redelivery, the audit
+// consumer on it); fake: a PostgreSQL outage (the store refuses some calls with ECONNREFUSED while `down`).
 function setup(keys: KeyRing, everyEntries = 3) {
   const dir = mkdtempSync(join(tmpdir(), 'chain-'));
   const log = new FileAuditLogRepository(join(dir, 'audit.jsonl'));
@@ -78,6 +83,125 @@ describe('AuditChainService', () => {
     expect(head.keyId).toBe('k-next');
     const verifierKeys = [...new KeyRing([old.entry]).verifierKeys(), ...new KeyRing([next.entry]).verifierKeys()];
     expect(verifyEntries(await t.log.range(0, 3), [head], verifierKeys)).toMatchObject({ ok: true });
+    await t.service.onApplicationShutdown();
+  });
+});
+
+/** PostgreSQL refusing connections, as node-postgres reports it. */
+const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
+
+/** The file store, whose chosen calls fail as PostgreSQL's do while it is `down`; counts the refused calls. */
+class OutageLog extends FileAuditLogRepository {
+  down = new Set<'appendBatch' | 'saveHead' | 'tip'>();
+  refusals = 0;
+
+  private check(call: 'appendBatch' | 'saveHead' | 'tip') {
+    if (!this.down.has(call)) return;
+    this.refusals++;
+    throw refused();
+  }
+
+  override async appendBatch(batch: AuditEntry[]): Promise<ChainTip> {
+    this.check('appendBatch');
+    return super.appendBatch(batch);
+  }
+
+  override async saveHead(head: TreeHead): Promise<void> {
+    this.check('saveHead');
+    return super.saveHead(head);
+  }
+
+  override async tip(): Promise<ChainTip> {
+    this.check('tip');
+    return super.tip();
+  }
+}
+
+describe('AuditChainService: a PostgreSQL outage', () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => void unhandled.push(e);
+  beforeAll(() => process.on('unhandledRejection', onUnhandled));
+  afterAll(() => void process.off('unhandledRejection', onUnhandled));
+
+  function outageSetup(everyEntries: number, everyMs = 60_000) {
+    const dir = mkdtempSync(join(tmpdir(), 'chain-outage-'));
+    const log = new OutageLog(join(dir, 'audit.jsonl'));
+    const bus = new RecordingBus({
+      logger: pino({ level: 'silent' }),
+      source: 'audit-writer',
+      retry: { initialBackoffMs: 5, maxBackoffMs: 20, maxAttempts: 2 },
+    });
+    const published: TopicMap[typeof TOPICS.treeHeadPublished][] = [];
+    void bus.subscribe({ group: 'test.heads', handlers: { [TOPICS.treeHeadPublished]: async (e) => void published.push(e) } });
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+    const key = generateTreeHeadKey('k-now', new Date(Date.now() - 60_000), new Date(Date.now() + 3_600_000));
+    const ring = new KeyRing([key.entry]);
+    const headsDir = join(dir, 'heads');
+    const service = new AuditChainService(log, ring, new FileHeadStore(headsDir), { everyEntries, everyMs }, bus, logger);
+    return { service, log, bus, published, lines, headsDir, ring };
+  }
+
+  it('does not let saveHead failing (ECONNREFUSED) escape: the service keeps running and publishes that head once the store is back', async () => {
+    // A head is due every 50 ms, so the timer ticks every 50 ms: the retries below are the timer's, not the test's.
+    const t = outageSetup(3, 50);
+    await t.service.onApplicationBootstrap();
+    t.log.down.add('saveHead');
+    await Promise.all(Array.from({ length: 3 }, (_, i) => t.service.append(auditEntry(`e${i}`, 'a1'))));
+    // The entries are recorded; the head is not saved, and the timer keeps trying.
+    expect((await t.log.tip()).size).toBe(3);
+    await eventually(() => expect(t.log.refusals).toBeGreaterThanOrEqual(3), 5_000);
+    expect(await t.log.heads()).toEqual([]);
+    expect(t.published).toEqual([]);
+    expect(unhandled).toEqual([]);
+    // Said once, not at every tick.
+    expect(t.lines.filter((l) => l.includes('cannot publish the tree head'))).toHaveLength(1);
+
+    t.log.down.delete('saveHead');
+    await eventually(() => expect(t.published.map((e) => e.data.treeSize)).toEqual([3]), 5_000);
+    const heads = await t.log.heads();
+    // The head signed before the outage, saved, kept and published once.
+    expect(heads).toEqual([t.published[0].data]);
+    expect(readdirSync(t.headsDir)).toHaveLength(1);
+    expect(verifyEntries(await t.log.range(0, 3), heads, t.ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 3 });
+    expect(t.lines.some((l) => l.includes('tree heads are published again'))).toBe(true);
+    expect(unhandled).toEqual([]);
+    await t.service.onApplicationShutdown();
+  });
+
+  it('boots while PostgreSQL is away, and reads the tip once it is back', async () => {
+    const t = outageSetup(3, 50);
+    await t.log.appendBatch([auditEntry('before', 'a0')]);
+    t.log.down.add('tip');
+    await t.service.onApplicationBootstrap();
+    expect(t.lines.filter((l) => l.includes('cannot read the audit log tip'))).toHaveLength(1);
+    t.log.down.delete('tip');
+    await Promise.all(Array.from({ length: 2 }, (_, i) => t.service.append(auditEntry(`e${i}`, 'a1'))));
+    await eventually(() => expect(t.published.map((e) => e.data.treeSize)).toEqual([3]), 5_000);
+    expect(unhandled).toEqual([]);
+    await t.service.onApplicationShutdown();
+  });
+
+  it("rejects an append with the store's own error, so the bus redelivers it (no dead letter) until the store is back", async () => {
+    const t = outageSetup(100);
+    await t.service.onApplicationBootstrap();
+    const failed = await (async () => {
+      t.log.down.add('appendBatch');
+      return t.service.append(auditEntry('direct', 'a1')).catch((e: unknown) => e);
+    })();
+    expect(failed).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(isDependencyFailure(failed)).toBe(true);
+
+    // Through the audit consumer itself, on the bus: the event is retried while the store refuses, then appended.
+    const consumer = new AuditConsumer(t.service);
+    Object.assign(consumer, { bus: t.bus });
+    await consumer.onApplicationBootstrap();
+    const emitted = await t.bus.emit(TOPICS.actionProposed, { proposal: refundProposal(), receivedVia: 'http' }, { subject: 'a7' });
+    await eventually(() => expect(t.log.refusals).toBeGreaterThanOrEqual(5), 5_000);
+    t.log.down.delete('appendBatch');
+    await eventually(async () => expect((await t.log.query({ actionId: 'a7' })).map((s) => s.entry.eventId)).toEqual([emitted.id]), 5_000);
+    expect(t.bus.published.filter((p) => p.topic.endsWith('.dlq'))).toEqual([]);
+    await consumer.onApplicationShutdown();
     await t.service.onApplicationShutdown();
   });
 });

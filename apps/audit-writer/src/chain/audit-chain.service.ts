@@ -1,8 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { KeyRing, SigningUnavailableError, TreeHeadPolicy } from '@countersign/audit-chain';
-import type { AuditEntry } from '@countersign/audit-chain';
+import type { AuditEntry, TreeHead } from '@countersign/audit-chain';
 import { EventBus } from '@countersign/bus';
-import { TOPICS } from '@countersign/contracts';
+import { TOPICS, TopicMap } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER } from '@countersign/nest';
 import type { AuditLogRepository, ChainTip } from '../log-store/audit-log.repository';
@@ -15,6 +15,14 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** A signed head on its way out: to the log's table, the head store, the bus, in that order; retried until it is out. */
+interface UnsentHead {
+  head: TreeHead;
+  event: TopicMap[typeof TOPICS.treeHeadPublished];
+  saved: boolean;
+  kept: boolean;
+}
+
 export interface HeadPolicyOptions {
   everyEntries: number;
   everyMs: number;
@@ -25,6 +33,12 @@ export interface HeadPolicyOptions {
  * publishes signed tree heads every N entries or T seconds: to the database, the append-only head
  * store, and the tree-head topic. With no valid signing key it stops signing and alerts (fail closed);
  * entries are still recorded, and /readyz reports the signer unhealthy.
+ *
+ * A store (or bus) outage never escapes a timer or a batch: an append that fails rejects its entries' deliveries
+ * with the store's own error, which the bus recognises as a dependency failure and redelivers until the store is
+ * back; a signed head that could not be saved, kept or published is retried, the same head, on every tick until it
+ * is out (no new head is signed meanwhile: the next one covers everything); a tip that could not be read at boot is
+ * read on a later tick. Each is logged once per outage.
  */
 @Injectable()
 export class AuditChainService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -33,6 +47,12 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
   private tip: ChainTip = { size: 0, root: '' };
   private policy!: TreeHeadPolicy;
   private timer?: NodeJS.Timeout;
+  private unsent?: UnsentHead;
+  private loaded = false;
+  /** Head work one at a time (the timer and a batch both ask): a head is signed and sent once. */
+  private heading: Promise<void> = Promise.resolve();
+  /** The step failing now (`load`, `head`), so an outage is logged once, and its end too. */
+  private failing = new Set<string>();
 
   constructor(
     @Inject(AUDIT_LOG) private readonly log: AuditLogRepository,
@@ -44,14 +64,10 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   async onApplicationBootstrap() {
-    this.tip = await this.log.tip();
-    const heads = await this.log.heads();
     this.policy = new TreeHeadPolicy(this.headPolicy.everyEntries, this.headPolicy.everyMs, new Date());
-    if (heads.length) this.policy.published(heads[heads.length - 1].treeSize, new Date());
-    this.timer = setInterval(
-      () => void this.maybePublishHead().catch((e) => this.logger.error({ err: e }, 'tree head failed')),
-      Math.min(this.headPolicy.everyMs, 1_000),
-    );
+    // PostgreSQL away at boot does not stop the service: appends wait for it (the bus retries), the tip is read later.
+    await this.guard('load', () => this.load());
+    this.timer = setInterval(() => void this.tick(), Math.min(this.headPolicy.everyMs, 1_000));
     this.timer.unref();
   }
 
@@ -60,6 +76,42 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
     clearInterval(this.timer);
     await this.flushing;
     await this.maybePublishHead(new Date(), true).catch((e) => this.logger.error({ err: e }, 'the final tree head failed'));
+  }
+
+  /**
+   * What the timer runs: reads the tip if boot could not, then retries an unsent head or signs a due one. Never
+   * throws: a store error is logged (once per outage) and tried again on the next tick.
+   */
+  async tick(now = new Date()): Promise<void> {
+    if (!this.loaded && !(await this.guard('load', () => this.load()))) return;
+    await this.guard('head', () => this.maybePublishHead(now));
+  }
+
+  private async load(): Promise<void> {
+    const tip = await this.log.tip();
+    const heads = await this.log.heads();
+    // Appends made meanwhile moved the tip on: keep the longer one.
+    if (tip.size >= this.tip.size) this.tip = tip;
+    if (heads.length) this.policy.published(heads[heads.length - 1].treeSize, new Date());
+    this.loaded = true;
+  }
+
+  /** Runs `step`; true when it succeeded. A failure is logged when the step starts failing, and its recovery. */
+  private async guard(step: 'load' | 'head', run: () => Promise<void>): Promise<boolean> {
+    try {
+      await run();
+      if (this.failing.delete(step)) this.logger.warn({ step }, step === 'load' ? 'the audit log tip is read' : 'tree heads are published again');
+      return true;
+    } catch (e) {
+      if (!this.failing.has(step)) {
+        this.logger.error(
+          { err: e, step },
+          step === 'load' ? 'cannot read the audit log tip; retrying on the next tick' : 'cannot publish the tree head; retrying it on the next tick',
+        );
+      }
+      this.failing.add(step);
+      return false;
+    }
   }
 
   /** Resolves once the entry is durable (or was already there). */
@@ -82,18 +134,31 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
           this.tip = await this.log.appendBatch(batch.map((p) => p.entry));
           batch.forEach((p) => p.resolve());
         } catch (e) {
+          // The store's own error, as it is: the bus redelivers on a dependency failure (PostgreSQL away) and
+          // dead-letters only what is wrong with the events themselves.
           batch.forEach((p) => p.reject(e));
         }
-        await this.maybePublishHead();
+        await this.tick();
       }
     } finally {
       this.flushing = undefined;
     }
   }
 
-  /** Signs and publishes a head for the current tip when the policy says one is due (or, `final`, whenever the log grew). */
-  async maybePublishHead(now = new Date(), final = false): Promise<void> {
-    if (!this.policy || !(final ? this.policy.uncovered(this.tip.size) : this.policy.due(this.tip.size, now))) return;
+  /**
+   * Signs and publishes a head for the current tip when the policy says one is due (or, `final`, whenever the log
+   * grew); first, the head signed before that is not out yet, if any. Throws when the store or the bus fails: that
+   * head is kept and tried again.
+   */
+  maybePublishHead(now = new Date(), final = false): Promise<void> {
+    const run = this.heading.then(() => this.publishHead(now, final));
+    this.heading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async publishHead(now: Date, final: boolean): Promise<void> {
+    if (this.unsent) await this.send(this.unsent);
+    if (!this.loaded || !(final ? this.policy.uncovered(this.tip.size) : this.policy.due(this.tip.size, now))) return;
     let head;
     try {
       head = this.keys.sign(this.tip.size, Buffer.from(this.tip.root, 'hex'), now);
@@ -105,9 +170,24 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
       throw e;
     }
     this.policy.published(head.treeSize, now);
-    await this.log.saveHead(head);
-    this.headStore.write(head);
-    // Every head is one link of the log's own chain, keyed by the log: consumers see them in order.
-    await this.bus.emit(TOPICS.treeHeadPublished, head, { subject: 'audit-log', correlationId: 'audit-log', time: now });
+    // Every head is one link of the log's own chain, keyed by the log: consumers see them in order. Built once, so a
+    // retried head is the same event (consumers drop a second copy).
+    const event = this.bus.envelope(TOPICS.treeHeadPublished, head, { subject: 'audit-log', correlationId: 'audit-log', time: now });
+    this.unsent = { head, event, saved: false, kept: false };
+    await this.send(this.unsent);
+  }
+
+  /** Each step is idempotent (a head saved twice is kept once; the head store keeps a file once; the event has one id). */
+  private async send(u: UnsentHead): Promise<void> {
+    if (!u.saved) {
+      await this.log.saveHead(u.head);
+      u.saved = true;
+    }
+    if (!u.kept) {
+      this.headStore.write(u.head);
+      u.kept = true;
+    }
+    await this.bus.publish(TOPICS.treeHeadPublished, u.event);
+    if (this.unsent === u) this.unsent = undefined;
   }
 }

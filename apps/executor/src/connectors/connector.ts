@@ -18,9 +18,25 @@ export type ConnectorResult =
   /** The target may or may not have acted: a reconciler must ask it, never call again blindly. */
   | { status: 'outcome_unknown'; error: string };
 
+/** What the target says of an action sent under a key: it took effect, it did not, or it cannot tell. */
+export type TargetStatus = 'done' | 'not-done' | 'unknown';
+
+/**
+ * What a connector's target promises, which decides how the reconciler settles an unknown outcome: re-send under
+ * the same key (only to a target that applies an action once per key), ask the target, or ask a person.
+ */
+export interface ConnectorCapabilities {
+  /** The target applies an action at most once per Idempotency-Key: sending it again under the same key is safe. */
+  idempotentByKey: boolean;
+  /** Asks the target whether the action sent under `idempotencyKey` took effect. */
+  statusQuery?: (idempotencyKey: string) => Promise<TargetStatus>;
+}
+
 /** Carries an action out on a target system, idempotently under `idempotencyKey`. */
 export interface Connector {
   readonly name: string;
+  /** Declared by every connector: a connector that promises nothing is settled by a person. */
+  readonly capabilities: ConnectorCapabilities;
   execute(request: ConnectorRequest, idempotencyKey: string): Promise<ConnectorResult>;
 }
 

@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Connector, ConnectorRequest, ConnectorResult } from './connector';
+import { Connector, ConnectorCapabilities, ConnectorRequest, ConnectorResult } from './connector';
 
 /** A failed request, and whether it went out on a kept-alive connection and got any answer. */
 type RequestError = Error & { code?: string; reusedSocket?: boolean; answered?: boolean };
@@ -21,15 +21,25 @@ export class WebhookConnector implements Connector {
   };
 
   /**
+   * Every request carries the `Idempotency-Key`, and a webhook target is required to apply an action once per
+   * key: so an unknown outcome is settled by sending it again under the same key. A target that does not keep
+   * that promise is configured with `idempotentByKey: false` (its unknown outcomes then go to a person).
+   */
+  readonly capabilities: ConnectorCapabilities;
+
+  /**
    * `url` may be a function, for a target whose address is known only after start (the embedded sink).
    * `headers` go with every request (e.g. the target's `Authorization`); they never override the
    * idempotency and action-id headers.
    */
   constructor(
     private readonly url: string | (() => string),
-    private readonly timeoutMs = 10_000,
+    readonly timeoutMs = 10_000,
     private readonly headers: Readonly<Record<string, string>> = {},
-  ) {}
+    options: { idempotentByKey?: boolean } = {},
+  ) {
+    this.capabilities = { idempotentByKey: options.idempotentByKey ?? true };
+  }
 
   async execute(request: ConnectorRequest, idempotencyKey: string): Promise<ConnectorResult> {
     const url = new URL(typeof this.url === 'string' ? this.url : this.url());

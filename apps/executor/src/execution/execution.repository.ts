@@ -2,8 +2,13 @@
 // Adapters: `pg-execution.repository.ts` (distributed), `in-memory-execution.repository.ts` (embedded, tests).
 import type { Lane, Proposal, TopicMap, TOPICS } from '@countersign/contracts';
 
-/** How far an action went: `decided` until one delivery claims it, then its outcome (or why it never ran). */
-export type ExecutionState = 'decided' | 'executing' | 'executed' | 'failed' | 'outcome_unknown' | 'refused' | 'rejected';
+/**
+ * How far an action went: `decided` until one delivery claims it, then its outcome (or why it never ran). An
+ * unknown outcome (`outcome_unknown`, or `executing` past its lease: the executor stopped during the call) is taken
+ * on by the reconciler (`reconciling`, under a lease of its own) and settled, or waits for a person
+ * (`awaiting_check`) whose signed answer settles it.
+ */
+export type ExecutionState = 'decided' | 'executing' | 'executed' | 'failed' | 'outcome_unknown' | 'reconciling' | 'awaiting_check' | 'refused' | 'rejected';
 
 /** What the executor knows of an action: the policy decision, and how far execution went. */
 export interface ActionRecord {
@@ -19,6 +24,19 @@ export interface ActionRecord {
   claimedAt?: string;
   /** The outcome event's data, kept so a redelivery can publish it again (the same event id). */
   outcome?: { topic: string; data: unknown };
+  /** From the policy decision (absent on records stored before the reconciler): who proposed, under which contract. */
+  proposerPrincipal?: string;
+  contractVersion?: string;
+  /** How often the reconciler took the action on. */
+  reconcileAttempts?: number;
+}
+
+/** An action the reconciler claimed: the record as claimed (`reconciling`, a fresh lease), and the state it was in. */
+export interface UnsettledClaim {
+  record: ActionRecord & { state: 'reconciling'; claimedAt: string; reconcileAttempts: number };
+  previous: 'executing' | 'reconciling' | 'outcome_unknown';
+  /** When the lease it was claimed from began (the call that left it unknown, or an earlier reconciler's claim). */
+  previousClaimedAt?: string;
 }
 
 /** A review decision as the executor receives it (verified before it changes anything). */
@@ -36,6 +54,19 @@ export interface ExecutionRepository {
   get(actionId: string): Promise<ActionRecord | undefined>;
   claim(actionId: string, authorisedBy: string, approvalNonce: string | null, now: Date): Promise<ClaimResult>;
   finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<void>;
+  /**
+   * Claims up to `limit` unsettled actions for one reconciler: `executing` or `reconciling` whose lease
+   * (`claimedAt`) began at or before `now - leaseMs`, and `outcome_unknown`. Each becomes `reconciling` with a fresh
+   * lease (`claimedAt = now`) and one more attempt. Concurrent reconcilers (in any instance) never claim the same
+   * action; one that dies gives its actions up when their lease runs out.
+   */
+  claimUnsettled(now: Date, leaseMs: number, limit: number): Promise<UnsettledClaim[]>;
+  /**
+   * Moves an action to `state` only if it still is as `expected` (its state, and for `reconciling` the lease it was
+   * claimed with): a reconciler whose lease ran out, or an answer for a check already settled, changes nothing.
+   * Returns whether it moved.
+   */
+  settle(actionId: string, expected: { state: ExecutionState; claimedAt?: string }, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<boolean>;
   /** An approval that arrived before the decision it approves: kept until the decision comes. */
   keepEarlyApproval(actionId: string, event: ReviewDecidedEvent): Promise<void>;
   takeEarlyApproval(actionId: string): Promise<ReviewDecidedEvent | undefined>;

@@ -3,6 +3,7 @@ import { refundProposal, RecordingBus } from '@countersign/testing';
 import { generateSigningKey, signApproval, signReviewDecision } from '@countersign/approval';
 import type { SigningKey } from '@countersign/keys';
 import { derivedEventId, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
+import { DependencyUnavailableError } from '@countersign/bus';
 import { FlagReader, FlagState } from '@countersign/flags';
 import { Connector, ConnectorRegistry, ConnectorRequest, ConnectorResult } from '../connectors/connector';
 import { InMemoryExecutionRepository } from './in-memory-execution.repository';
@@ -13,16 +14,61 @@ import { ExecutionService } from './execution.service';
 const proposal: Proposal = refundProposal();
 const digest = 'd'.repeat(64);
 
+/**
+ * The in-memory record, with a hook that runs when a method is entered (before it does anything): a test
+ * places the other handler there to replay an interleaving of two consumers deterministically.
+ */
+class InterleavingRepository extends InMemoryExecutionRepository {
+  private readonly hooks = new Map<string, Array<() => Promise<void>>>();
+
+  /** Runs `hook` (once) when `method` is next entered, and waits for it before the method proceeds. */
+  before(method: 'get' | 'keepEarlyApproval' | 'takeEarlyApproval', hook: () => Promise<void>) {
+    this.hooks.set(method, [...(this.hooks.get(method) ?? []), hook]);
+  }
+
+  private async enter(method: string) {
+    const hook = this.hooks.get(method)?.shift();
+    if (hook) await hook();
+  }
+
+  override async get(actionId: string) {
+    await this.enter('get');
+    return super.get(actionId);
+  }
+
+  override async keepEarlyApproval(actionId: string, event: Parameters<InMemoryExecutionRepository['keepEarlyApproval']>[1]) {
+    await this.enter('keepEarlyApproval');
+    return super.keepEarlyApproval(actionId, event);
+  }
+
+  override async takeEarlyApproval(actionId: string) {
+    await this.enter('takeEarlyApproval');
+    return super.takeEarlyApproval(actionId);
+  }
+}
+
 /** The real in-memory bus, keeping a list of what it published. */
-function setup(flag: FlagState = 'on') {
+function setup(flag: FlagState = 'on', loadedAtStart = true) {
+  let flagsLoaded = loadedAtStart;
   const bus = new RecordingBus({ source: 'executor', logger: pino({ level: 'silent' }) });
   const published = bus.published;
   const calls: Array<{ request: ConnectorRequest; key: string }> = [];
   let result: ConnectorResult = { status: 'executed', externalRequestId: 'x-1', attempts: 1 };
-  const connector: Connector = { name: 'test', execute: async (request, key) => (calls.push({ request, key }), result) };
-  const flags: FlagReader = { state: () => flag, variant: () => undefined, ready: async () => true, close: async () => undefined };
+  const connector: Connector = {
+    name: 'test',
+    capabilities: { idempotentByKey: false },
+    execute: async (request, key) => (calls.push({ request, key }), result),
+  };
+  const flags: FlagReader = {
+    state: () => flag,
+    variant: () => undefined,
+    ready: async () => flagsLoaded,
+    loaded: () => flagsLoaded,
+    notLoadedReason: () => (flagsLoaded ? undefined : 'Unleash has not answered'),
+    close: async () => undefined,
+  };
   const { signing, verifyKey } = generateSigningKey('k1');
-  const repo = new InMemoryExecutionRepository();
+  const repo = new InterleavingRepository();
   const service = new ExecutionService(bus, repo, new ConnectorRegistry(connector), flags, 'exec.', [verifyKey], pino({ level: 'silent' }));
   const decided = (lane: 'autonomous' | 'review' | 'prohibited', actionId = 'a1'): TopicMap[typeof TOPICS.policyDecided] => ({
     id: `decision-${actionId}`,
@@ -96,7 +142,23 @@ function setup(flag: FlagState = 'on') {
     };
   };
   const refusals = () => published.filter((p) => p.topic === TOPICS.actionRefused).map((p) => p.event.data);
-  return { service, repo, published, calls, decided, approval, rejection, refusals, signing, setResult: (r: ConnectorResult) => (result = r) };
+  return {
+    service,
+    repo,
+    published,
+    calls,
+    decided,
+    approval,
+    rejection,
+    refusals,
+    signing,
+    setResult: (r: ConnectorResult) => (result = r),
+    /** The flag source answers, with the kill switch in state `now`. */
+    loadFlags: (now: FlagState) => {
+      flagsLoaded = true;
+      flag = now;
+    },
+  };
 }
 
 describe('ExecutionService', () => {
@@ -111,6 +173,24 @@ describe('ExecutionService', () => {
     await t.service.onPolicyDecided(t.decided('autonomous', 'a2'));
     await t.service.onPolicyDecided(t.decided('review', 'a2'));
     expect(t.calls.map((c) => c.request.actionId)).toEqual(['a2']);
+  });
+
+  it('a kill switch that reads unknown because the flag source is not loaded yet is retried, not refused; once loaded the action executes', async () => {
+    const { service, calls, decided, refusals, repo, loadFlags } = setup('unknown', false);
+    await expect(service.onPolicyDecided(decided('autonomous'))).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(refusals()).toEqual([]);
+    expect((await repo.get('a1'))?.state).toBe('decided');
+    loadFlags('on');
+    await service.onPolicyDecided(decided('autonomous'));
+    expect(calls).toHaveLength(1);
+    expect(refusals()).toEqual([]);
+  });
+
+  it('a kill switch never seen once the flag source is loaded refuses for good (flag-unknown)', async () => {
+    const { service, calls, decided, refusals } = setup('unknown', true);
+    await service.onPolicyDecided(decided('autonomous'));
+    expect(calls).toHaveLength(0);
+    expect(refusals().map((r) => (r as { code: string }).code)).toEqual(['flag-unknown']);
   });
 
   it('executes an autonomous decision once, however often it is delivered, and republishes the same outcome event', async () => {
@@ -151,6 +231,77 @@ describe('ExecutionService', () => {
     expect(t.calls).toHaveLength(1);
     await t.service.onReviewDecided(t.approval('a1'));
     expect(t.calls).toHaveLength(1);
+  });
+
+  // The review decision and the policy decision come on different topics, in no order: the two handlers may run
+  // side by side. Each interleaving below is replayed step by step with the store's hooks.
+  it('an approval kept early while the policy decision is stored and finds nothing to take is still executed (check after write)', async () => {
+    const t = setup();
+    // The review handler reads no record; before it keeps the approval, the policy handler runs to its end:
+    // it stores the record and finds no early approval to take.
+    t.repo.before('keepEarlyApproval', () => t.service.onPolicyDecided(t.decided('review')));
+    await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1']);
+    expect((await t.repo.get('a1'))!.state).toBe('executed');
+    expect(await t.repo.takeEarlyApproval('a1')).toBeUndefined();
+  });
+
+  it('a rejection kept early in the same race still closes the action', async () => {
+    const t = setup();
+    t.repo.before('keepEarlyApproval', () => t.service.onPolicyDecided(t.decided('review')));
+    await t.service.onReviewDecided(t.rejection('a1'));
+    expect((await t.repo.get('a1'))!.state).toBe('rejected');
+    expect(t.calls).toHaveLength(0);
+  });
+
+  it('when both handlers find the early approval, only one takes it: the action executes once', async () => {
+    const t = setup();
+    // The review handler keeps the approval; before it looks for the record again, the policy handler stores the
+    // record and takes the approval (and executes). The review handler then finds the record, and nothing to take.
+    let policy: Promise<void> | undefined;
+    t.repo.before('get', async () => undefined); // the review handler's first read: no record yet
+    t.repo.before('get', async () => {
+      policy = t.service.onPolicyDecided(t.decided('review'));
+      await policy;
+    });
+    await t.service.onReviewDecided(t.approval('a1'));
+    await policy;
+    expect(t.calls).toHaveLength(1);
+    expect(t.refusals()).toEqual([]);
+    expect((await t.repo.get('a1'))!.state).toBe('executed');
+  });
+
+  it('with both handlers at the take at once, the approval is taken and executed exactly once', async () => {
+    const t = setup();
+    // The review handler keeps the approval and looks again; the policy handler, started then, stores the record and
+    // reaches its take; the review handler finds the record and reaches its take too. Neither take runs before both
+    // handlers are there.
+    let arrived = 0;
+    let bothThere!: () => void;
+    const both = new Promise<void>((r) => (bothThere = r));
+    let policyAtTake!: () => void;
+    const policyThere = new Promise<void>((r) => (policyAtTake = r));
+    t.repo.before('takeEarlyApproval', async () => {
+      policyAtTake();
+      if (++arrived === 2) bothThere();
+      await both;
+    });
+    t.repo.before('takeEarlyApproval', async () => {
+      if (++arrived === 2) bothThere();
+      await both;
+    });
+    let policy: Promise<void> | undefined;
+    t.repo.before('get', async () => undefined); // the review handler's first read: no record yet
+    t.repo.before('get', async () => {
+      policy = t.service.onPolicyDecided(t.decided('review'));
+      await policyThere;
+    });
+    await t.service.onReviewDecided(t.approval('a1'));
+    await policy;
+    expect(arrived).toBe(2);
+    expect(t.calls).toHaveLength(1);
+    expect(t.refusals()).toEqual([]);
+    expect((await t.repo.get('a1'))!.state).toBe('executed');
   });
 
   it('refuses a replayed approval (a second approval event for an executed action) as suspicious', async () => {

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { VerifyKeys } from '@countersign/approval';
-import { EventBus, serviceActor } from '@countersign/bus';
+import { DependencyUnavailableError, EventBus, serviceActor } from '@countersign/bus';
 import { ActionRefusedV1, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import { executionFlagName, FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
@@ -9,14 +8,13 @@ import { EVENT_BUS, LOGGER } from '@countersign/nest';
 import type { z } from 'zod';
 import { checkReviewDecision } from '../authorisation/approval-check';
 import { ConnectorRegistry, CONNECTORS } from '../connectors/connector';
-import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX } from '../tokens';
+import { DEFAULT_RECONCILIATION, ReconciliationSettings } from '../reconciliation/reconciliation.settings';
+import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, RECONCILIATION } from '../tokens';
 import { ActionRecord, ExecutionRepository, ReviewDecidedEvent } from './execution.repository';
+import { idempotencyKeyOf } from './idempotency-key';
 
 type PolicyDecidedEvent = TopicMap[typeof TOPICS.policyDecided];
 type Refusal = Pick<z.infer<typeof ActionRefusedV1>, 'code' | 'reason'>;
-
-/** After this long in `executing`, a redelivered authorisation means the executor died mid-call. */
-export const EXECUTING_LEASE_MS = 60_000;
 
 /**
  * Executes autonomous and approved actions exactly once: record `executing` durably, call the connector
@@ -37,6 +35,8 @@ export class ExecutionService {
     @Inject(FLAG_PREFIX) private readonly flagPrefix: string,
     @Inject(APPROVAL_KEYS) private readonly approvalKeys: VerifyKeys,
     @Inject(LOGGER) private readonly logger: Logger,
+    /** After `leaseMs` in `executing`, the executor died mid-call: the reconciler settles the outcome. */
+    @Inject(RECONCILIATION) private readonly reconciliation: ReconciliationSettings = DEFAULT_RECONCILIATION,
   ) {}
 
   /** Every policy decision is stored first, so an approval that arrives early is never lost. */
@@ -48,6 +48,8 @@ export class ExecutionService {
       digest: e.data.digest,
       lane: e.data.lane,
       proposal: e.data.proposal,
+      proposerPrincipal: e.data.proposerPrincipal,
+      contractVersion: e.data.contractVersion,
     });
     if (record.decisionEventId !== e.id) {
       this.logger.warn({ kept: record.decisionEventId, ignored: e.id }, 'a second policy decision for one action; the first one stands');
@@ -62,10 +64,18 @@ export class ExecutionService {
       );
     }
     if (record.lane === 'autonomous') return this.execute(record, e, null);
-    if (record.lane === 'review') {
-      const early = await this.executions.takeEarlyApproval(e.subject);
-      if (early) await this.onReviewDecided(early);
-    }
+    // Check after write: the record is stored, so a review handler that kept its decision early after this
+    // take looks again, finds the record and takes it itself (onReviewDecided).
+    if (record.lane === 'review') await this.takeEarlyDecision(e.subject);
+  }
+
+  /**
+   * Processes the review decision kept early for this action, if one is still kept. The take is atomic: when
+   * the policy handler and the review handler both come here, only one of them gets it.
+   */
+  private async takeEarlyDecision(actionId: string): Promise<void> {
+    const early = await this.executions.takeEarlyApproval(actionId);
+    if (early) await this.onReviewDecided(early);
   }
 
   /**
@@ -82,6 +92,10 @@ export class ExecutionService {
       // Kept until the policy decision comes (approval or rejection alike), so the action's record closes either way.
       await this.executions.keepEarlyApproval(e.subject, e);
       this.logger.info({ decision: verdict.claims.decision }, 'review decision arrived before its policy decision; kept until the decision comes');
+      // Check after write: the policy handler may have stored the record and looked for an early decision between
+      // our read and our keep (the two topics have no order); then nobody else will take it, so we do.
+      const now = await this.executions.get(e.subject);
+      if (now?.lane === 'review') await this.takeEarlyDecision(e.subject);
       return;
     }
     if (verdict.claims.decision !== 'approved') {
@@ -98,6 +112,10 @@ export class ExecutionService {
       tenant: record.proposal.tenant,
       region: record.proposal.region,
     });
+    if (killSwitch === 'unknown' && !this.flags.loaded()) {
+      // Not the action's fault and not final: the bus redelivers it until the flags are there.
+      throw new DependencyUnavailableError(`flags not loaded: ${this.flags.notLoadedReason() ?? 'the flag source is not ready'}`);
+    }
     if (killSwitch !== 'on') {
       await this.executions.finish(record.actionId, 'refused', undefined);
       return this.refuse(
@@ -118,7 +136,7 @@ export class ExecutionService {
       return now ? this.afterRedelivery(now, cause) : undefined;
     }
     const connector = this.connectors.for(record.proposal.actionType);
-    const idempotencyKey = createHash('sha256').update(`${record.actionId}:${record.digest}`).digest('hex');
+    const idempotencyKey = idempotencyKeyOf(record.actionId, record.digest);
     const p = record.proposal;
     const result = await connector.execute(
       { actionId: record.actionId, actionType: p.actionType, target: p.target, parameters: p.parameters, tenant: p.tenant, digest: record.digest },
@@ -147,7 +165,8 @@ export class ExecutionService {
   /**
    * The action is past `decided`. The same authorisation again is a redelivery: publish the recorded
    * outcome again (same event id, dropped downstream), or, when the executor died mid-call, report
-   * `outcome_unknown` — never call the target again blindly. Another authorisation is a replay.
+   * `outcome_unknown` for the reconciler to settle — never call the target again blindly. Another
+   * authorisation is a replay.
    */
   private async afterRedelivery(record: ActionRecord, cause: Envelope): Promise<void> {
     if (record.authorisedBy !== cause.id) {
@@ -159,19 +178,24 @@ export class ExecutionService {
       await this.bus.emit(topic, data, { cause, actor: this.actor });
       return;
     }
-    if (record.state === 'executing' && Date.now() - Date.parse(record.claimedAt ?? '') > EXECUTING_LEASE_MS) {
+    if (record.state === 'executing' && Date.now() - Date.parse(record.claimedAt ?? '') > this.reconciliation.leaseMs) {
       const data = {
         outcome: 'outcome_unknown' as const,
         connector: this.connectors.for(record.proposal.actionType).name,
         digest: record.digest,
         error: 'the executor stopped during the call; the target must be asked',
       };
-      await this.executions.finish(record.actionId, 'outcome_unknown', { topic: TOPICS.actionFailed, data });
-      await this.bus.emit(TOPICS.actionFailed, data, { cause, actor: this.actor });
+      // Only if still stranded under the same lease: the reconciler may have taken it on meanwhile.
+      const stranded = await this.executions.settle(record.actionId, { state: 'executing', claimedAt: record.claimedAt }, 'outcome_unknown', {
+        topic: TOPICS.actionFailed,
+        data,
+      });
+      if (stranded) await this.bus.emit(TOPICS.actionFailed, data, { cause, actor: this.actor });
       return;
     }
-    // Still executing within its lease: another delivery is at work and will record the outcome.
-    this.logger.warn({ state: record.state }, 'duplicate delivery while the action is being executed; left to the first one');
+    // Within its lease another delivery is at work and records the outcome; if it died, the reconciler settles
+    // the action once the lease runs out (and so it does for one reconciling or awaiting a person's answer).
+    this.logger.warn({ state: record.state }, 'duplicate delivery while the action is being executed or reconciled; left to it (and to the reconciler)');
   }
 
   private async refuse(cause: Envelope, refusal: Refusal, suspicious: boolean): Promise<void> {

@@ -75,12 +75,75 @@ export function executionSuite(name: string, make: () => Promise<ExecutionReposi
       });
     });
 
+    it('gives each unsettled action to one reconciler at a time: stranded past the lease, or unknown; a fresh lease each claim', async () => {
+      const repo = await make();
+      const t0 = new Date('2026-11-24T10:00:00.000Z');
+      const at = (ms: number) => new Date(t0.getTime() + ms);
+      for (const id of ['stuck', 'live', 'unknown', 'done', 'waiting']) {
+        await repo.saveDecision({ ...decision(id), proposerPrincipal: 'support-copilot', contractVersion: '2026.11.1' });
+        await repo.claim(id, `cause-${id}`, null, id === 'live' ? at(30_000) : t0);
+      }
+      await repo.finish('unknown', 'outcome_unknown', { topic: 'execution.action.failed.v1', data: { outcome: 'outcome_unknown' } });
+      await repo.finish('done', 'executed', undefined);
+      await repo.finish('waiting', 'awaiting_check', undefined);
+      // Two reconcilers at once: each action to one of them.
+      const [a, b] = await Promise.all([repo.claimUnsettled(at(60_000), 60_000, 10), repo.claimUnsettled(at(60_000), 60_000, 10)]);
+      const claimed = [...a, ...b];
+      expect(claimed.map((c) => c.record.actionId).sort()).toEqual(['stuck', 'unknown']);
+      const stuck = claimed.find((c) => c.record.actionId === 'stuck')!;
+      expect(stuck).toMatchObject({
+        previous: 'executing',
+        previousClaimedAt: t0.toISOString(),
+        record: {
+          state: 'reconciling',
+          claimedAt: at(60_000).toISOString(),
+          reconcileAttempts: 1,
+          proposerPrincipal: 'support-copilot',
+          contractVersion: '2026.11.1',
+        },
+      });
+      expect(claimed.find((c) => c.record.actionId === 'unknown')).toMatchObject({ previous: 'outcome_unknown' });
+      // Claimed means leased: nobody else takes them until the lease runs out; then the next reconciler does.
+      expect(await repo.claimUnsettled(at(89_999), 60_000, 10)).toEqual([]);
+      const again = await repo.claimUnsettled(at(120_000), 60_000, 10);
+      expect(again.map((c) => [c.record.actionId, c.previous, c.record.reconcileAttempts]).sort()).toEqual([
+        ['live', 'executing', 1],
+        ['stuck', 'reconciling', 2],
+        ['unknown', 'reconciling', 2],
+      ]);
+      expect(await repo.claimUnsettled(at(999_999), 60_000, 1)).toHaveLength(1);
+    });
+
+    it('settles an action only as it was found: a reconciler whose lease was taken over changes nothing', async () => {
+      const repo = await make();
+      const t0 = new Date('2026-11-24T10:00:00.000Z');
+      await repo.saveDecision(decision('a1'));
+      await repo.claim('a1', 'cause', null, t0);
+      const [first] = await repo.claimUnsettled(new Date(t0.getTime() + 60_000), 60_000, 10);
+      const [second] = await repo.claimUnsettled(new Date(t0.getTime() + 120_000), 60_000, 10);
+      const outcome = { topic: 'execution.action.executed.v1', data: { connector: 'webhook' } };
+      expect(await repo.settle('a1', { state: 'reconciling', claimedAt: first.record.claimedAt }, 'executed', outcome)).toBe(false);
+      expect(await repo.settle('a1', { state: 'reconciling', claimedAt: second.record.claimedAt }, 'awaiting_check', undefined)).toBe(true);
+      expect(await repo.settle('a1', { state: 'reconciling', claimedAt: second.record.claimedAt }, 'failed', undefined)).toBe(false);
+      expect(await repo.settle('a1', { state: 'awaiting_check' }, 'executed', outcome)).toBe(true);
+      expect(await repo.get('a1')).toMatchObject({ state: 'executed', outcome });
+      expect(await repo.settle('missing', { state: 'awaiting_check' }, 'executed', outcome)).toBe(false);
+    });
+
     it('keeps an early approval until it is taken, once', async () => {
       const repo = await make();
       const event = { id: 'e1', subject: 'a9', data: { decision: 'approved' } } as unknown as ReviewDecidedEvent;
       await repo.keepEarlyApproval('a9', event);
       expect(await repo.takeEarlyApproval('a9')).toEqual(event);
       expect(await repo.takeEarlyApproval('a9')).toBeUndefined();
+    });
+
+    it('of concurrent takes of one early approval, exactly one gets it (the policy and review handlers may both try)', async () => {
+      const repo = await make();
+      const event = { id: 'e1', subject: 'a8', data: { decision: 'approved' } } as unknown as ReviewDecidedEvent;
+      await repo.keepEarlyApproval('a8', event);
+      const taken = await Promise.all(Array.from({ length: 8 }, () => repo.takeEarlyApproval('a8')));
+      expect(taken.filter(Boolean)).toEqual([event]);
     });
   });
 }

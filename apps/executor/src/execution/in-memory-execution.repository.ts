@@ -1,4 +1,4 @@
-import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent } from './execution.repository';
+import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent, UnsettledClaim } from './execution.repository';
 
 /** The in-process twin of the PostgreSQL execution record (embedded mode, unit tests); passes the same suite. */
 export class InMemoryExecutionRepository implements ExecutionRepository {
@@ -7,7 +7,7 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
   private readonly early = new Map<string, ReviewDecidedEvent>();
 
   async saveDecision(r: Omit<ActionRecord, 'state'>) {
-    if (!this.records.has(r.actionId)) this.records.set(r.actionId, { ...structuredClone(r), state: 'decided' });
+    if (!this.records.has(r.actionId)) this.records.set(r.actionId, { ...structuredClone(r), state: 'decided', reconcileAttempts: 0 });
     return structuredClone(this.records.get(r.actionId)!);
   }
 
@@ -28,6 +28,28 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
   async finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']) {
     const r = this.records.get(actionId);
     if (r) Object.assign(r, { state, outcome });
+  }
+
+  // No await between reading and claiming: in one process, that is what FOR UPDATE SKIP LOCKED is in PostgreSQL.
+  async claimUnsettled(now: Date, leaseMs: number, limit: number): Promise<UnsettledClaim[]> {
+    const expiredBy = now.getTime() - leaseMs;
+    const due = [...this.records.values()]
+      .filter((r) => r.state === 'outcome_unknown' || ((r.state === 'executing' || r.state === 'reconciling') && Date.parse(r.claimedAt ?? '') <= expiredBy))
+      .sort((a, b) => (a.claimedAt ?? '').localeCompare(b.claimedAt ?? ''))
+      .slice(0, limit);
+    return due.map((r) => {
+      const previous = r.state as UnsettledClaim['previous'];
+      const previousClaimedAt = r.claimedAt;
+      Object.assign(r, { state: 'reconciling', claimedAt: now.toISOString(), reconcileAttempts: (r.reconcileAttempts ?? 0) + 1 });
+      return { record: structuredClone(r) as UnsettledClaim['record'], previous, previousClaimedAt };
+    });
+  }
+
+  async settle(actionId: string, expected: { state: ExecutionState; claimedAt?: string }, state: ExecutionState, outcome: ActionRecord['outcome']) {
+    const r = this.records.get(actionId);
+    if (!r || r.state !== expected.state || (expected.claimedAt !== undefined && r.claimedAt !== expected.claimedAt)) return false;
+    Object.assign(r, { state, outcome: structuredClone(outcome) });
+    return true;
   }
 
   async keepEarlyApproval(actionId: string, event: ReviewDecidedEvent) {

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { Lane, Proposal } from '@countersign/contracts';
-import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent } from './execution.repository';
+import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent, UnsettledClaim } from './execution.repository';
 
 /** The durable execution record of a distributed executor, in PostgreSQL. */
 export class PgExecutionRepository implements ExecutionRepository {
@@ -11,10 +11,10 @@ export class PgExecutionRepository implements ExecutionRepository {
     // The new row, or (when a decision was stored before) the existing one: either way one statement.
     const { rows } = await this.pool.query<ActionRow>(
       `WITH inserted AS (
-         INSERT INTO executor_actions (action_id, correlation_id, decision_event_id, digest, lane, proposal, state)
-         VALUES ($1, $2, $3, $4, $5, $6, 'decided') ON CONFLICT (action_id) DO NOTHING RETURNING *)
+         INSERT INTO executor_actions (action_id, correlation_id, decision_event_id, digest, lane, proposal, state, proposer_principal, contract_version)
+         VALUES ($1, $2, $3, $4, $5, $6, 'decided', $7, $8) ON CONFLICT (action_id) DO NOTHING RETURNING *)
        SELECT * FROM inserted UNION ALL SELECT * FROM executor_actions WHERE action_id = $1 AND NOT EXISTS (SELECT 1 FROM inserted)`,
-      [r.actionId, r.correlationId, r.decisionEventId, r.digest, r.lane, JSON.stringify(r.proposal)],
+      [r.actionId, r.correlationId, r.decisionEventId, r.digest, r.lane, JSON.stringify(r.proposal), r.proposerPrincipal ?? null, r.contractVersion ?? null],
     );
     if (rows[0]) return toRecord(rows[0]);
     // A concurrent delivery inserted the row after this statement's snapshot was taken: ON CONFLICT saw
@@ -76,6 +76,40 @@ export class PgExecutionRepository implements ExecutionRepository {
     ]);
   }
 
+  async claimUnsettled(now: Date, leaseMs: number, limit: number): Promise<UnsettledClaim[]> {
+    // SKIP LOCKED: a row another reconciler is claiming right now is left to it; the fresh lease (claimed_at = now)
+    // then keeps it from every other reconciler until the lease runs out. One statement, so no transaction to hold.
+    const { rows } = await this.pool.query<ActionRow & { previous: UnsettledClaim['previous']; previous_claimed_at: Date | null }>(
+      `WITH due AS (
+         SELECT action_id, state AS previous, claimed_at AS previous_claimed_at FROM executor_actions
+         WHERE state = 'outcome_unknown' OR (state IN ('executing', 'reconciling') AND claimed_at <= $1::timestamptz - make_interval(secs => $2::double precision / 1000))
+         ORDER BY claimed_at NULLS FIRST LIMIT $3 FOR UPDATE SKIP LOCKED)
+       UPDATE executor_actions a SET state = 'reconciling', claimed_at = $1, reconcile_attempts = a.reconcile_attempts + 1, updated_at = now()
+       FROM due WHERE a.action_id = due.action_id
+       RETURNING a.*, due.previous, due.previous_claimed_at`,
+      [now, leaseMs, limit],
+    );
+    return rows.map((r) => ({
+      record: toRecord(r) as UnsettledClaim['record'],
+      previous: r.previous,
+      previousClaimedAt: r.previous_claimed_at?.toISOString(),
+    }));
+  }
+
+  async settle(
+    actionId: string,
+    expected: { state: ExecutionState; claimedAt?: string },
+    state: ExecutionState,
+    outcome: ActionRecord['outcome'],
+  ): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE executor_actions SET state = $4, outcome = $5, updated_at = now()
+       WHERE action_id = $1 AND state = $2 AND ($3::timestamptz IS NULL OR claimed_at = $3::timestamptz)`,
+      [actionId, expected.state, expected.claimedAt ?? null, state, outcome ? JSON.stringify(outcome) : null],
+    );
+    return rowCount === 1;
+  }
+
   async keepEarlyApproval(actionId: string, event: ReviewDecidedEvent): Promise<void> {
     await this.pool.query('INSERT INTO executor_early_approvals (action_id, event) VALUES ($1, $2) ON CONFLICT DO NOTHING', [actionId, JSON.stringify(event)]);
   }
@@ -101,6 +135,9 @@ interface ActionRow {
   authorised_by: string | null;
   claimed_at: Date | null;
   outcome: ActionRecord['outcome'] | null;
+  proposer_principal: string | null;
+  contract_version: string | null;
+  reconcile_attempts: number;
 }
 
 function toRecord(r: ActionRow): ActionRecord {
@@ -115,5 +152,8 @@ function toRecord(r: ActionRow): ActionRecord {
     authorisedBy: r.authorised_by ?? undefined,
     claimedAt: r.claimed_at?.toISOString(),
     outcome: r.outcome ?? undefined,
+    proposerPrincipal: r.proposer_principal ?? undefined,
+    contractVersion: r.contract_version ?? undefined,
+    reconcileAttempts: r.reconcile_attempts,
   };
 }

@@ -2,7 +2,7 @@ import { TOPICS, TopicMap } from '@countersign/contracts';
 import { ActionViewConsumer } from './action-view.consumer';
 import { InMemoryActionViewRepository } from './in-memory-action-view.repository';
 
-// real: ActionViewConsumer, the in-memory read model (the Redis one stores the same entries); fake: nothing.
+// real: ActionViewConsumer, the in-memory read model (the PostgreSQL one stores the same entries); fake: nothing.
 describe('action timeline', () => {
   it('keeps no regulated data in clear: neither in the detail nor in the actor', async () => {
     const views = new InMemoryActionViewRepository();

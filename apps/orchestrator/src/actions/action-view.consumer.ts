@@ -17,7 +17,7 @@ export class ActionViewConsumer extends BusConsumer {
 
   protected handlers(): HandlerMap {
     const put = (e: Envelope, fields: Pick<TimelineEntry, 'status' | 'detail'> & Partial<TimelineEntry>) =>
-      // Redis keeps no regulated data in clear: an actor id can be an e-mail address, a detail names targets and reasons.
+      // The store keeps no regulated data in clear: an actor id can be an e-mail address, a detail names targets and reasons.
       this.views.record(e.subject, { eventId: e.id, type: e.type, time: e.time, ...fields, actor: maskText(e.actor.id), detail: maskText(fields.detail) });
     return {
       [TOPICS.actionProposed]: (e) =>

@@ -9,7 +9,7 @@ const entry = (eventId: string, status: TimelineEntry['status'] = 'proposed'): T
   detail: 'd',
 });
 
-/** The read-model contract: the Redis repository and its in-memory twin both pass it. */
+/** The read-model contract: the PostgreSQL repository and its in-memory twin both pass it. */
 export function actionViewSuite(name: string, make: () => Promise<ActionViewRepository>) {
   describe(`ActionViewRepository shared suite: ${name}`, () => {
     it('keeps one entry per event id, whatever the redelivery', async () => {

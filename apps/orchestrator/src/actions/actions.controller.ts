@@ -1,5 +1,5 @@
-import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
-import { Roles } from '@countersign/nest';
+import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { NotFoundAnswer, Roles } from '@countersign/nest';
 import { ACTION_VIEWS } from '../tokens';
 import { summarise } from './action-status';
 import { ActionViewRepository } from './action-view.repository';
@@ -13,7 +13,8 @@ export class ActionsController {
   @Roles('agent', 'reviewer', 'auditor', 'admin')
   async get(@Param('id') id: string) {
     const entries = await this.views.timeline(id);
-    if (!entries.length) throw new NotFoundException(`no action ${id}`);
+    // A normal answer, not a refusal: a client polls its action before the view has caught up.
+    if (!entries.length) throw new NotFoundAnswer(`no action ${id}`);
     return { actionId: id, ...summarise(entries) };
   }
 }

@@ -1,6 +1,6 @@
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 
-/** The in-process twin of the Redis read model (embedded mode, unit tests). */
+/** The in-process twin of the PostgreSQL read model. */
 export class InMemoryActionViewRepository implements ActionViewRepository {
   private readonly byAction = new Map<string, Map<string, TimelineEntry>>();
 

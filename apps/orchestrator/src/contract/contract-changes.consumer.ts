@@ -5,10 +5,14 @@ import { BusConsumer } from '@countersign/nest';
 import { INSTANCE_ID, RUNNING_CONTRACT } from '../tokens';
 import { RunningContract } from './running-contract';
 
-/** Follows approved contract changes; every instance applies each one (a consumer group per instance, as the policy engines do). */
+/**
+ * Follows approved contract changes; every instance applies each one, replaying the history at every start
+ * (a group of its own that records no position and leaves none behind, as the policy engines do).
+ */
 @Injectable()
 export class ContractChangesConsumer extends BusConsumer {
   protected readonly group: string;
+  protected override readonly replay = true;
 
   constructor(
     @Inject(RUNNING_CONTRACT) private readonly contract: RunningContract,

@@ -8,8 +8,10 @@ export class ProposalsController {
   constructor(private readonly proposals: ProposalsService) {}
 
   /**
-   * Accepts a proposal: `202 {actionId, status}`; an `Idempotency-Key` makes a retry return the same action.
-   * 400 for a body or parameters that do not validate, 403 for a `proposer.agentId` the caller may not act as.
+   * Accepts a proposal: `202 {actionId, status}` once the bus has acknowledged its `action proposed` event; 503 with
+   * `Retry-After` when the bus is away. An `Idempotency-Key` makes a retry publish and return the same action (the key
+   * is held even after a 503). 400 for a body or parameters that do not validate, 403 for a `proposer.agentId` the
+   * caller may not act as, 409 for a key already used for another proposal.
    */
   @Post()
   @HttpCode(202)

@@ -1,11 +1,17 @@
 import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable } from '@nestjs/common';
 import { EventBus, RefusedEvent } from '@countersign/bus';
-import { Actor, canonicalDigest, newId, Proposal, SubmittedProposal, TOPICS } from '@countersign/contracts';
+import { Actor, canonicalDigest, derivedEventId, newId, Proposal, SubmittedProposal, TOPICS } from '@countersign/contracts';
 import { EVENT_BUS, Principal, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
 import { RunningContract } from '../contract/running-contract';
 import { IDEMPOTENCY, RUNNING_CONTRACT } from '../tokens';
 import { authenticateSubmission, parameterRefusal, proposerRefusal } from './admission';
-import { IdempotencyRepository } from './idempotency.repository';
+import { IdempotencyRecord, IdempotencyRepository } from './idempotency.repository';
+
+/**
+ * The id of an action's `action proposed` event, derived from the action id: whichever request publishes it, and
+ * however often, it is one event (consumers drop the copies by id).
+ */
+export const proposedEventId = (actionId: string): string => derivedEventId(TOPICS.actionProposed, actionId);
 
 export interface Accepted {
   actionId: string;
@@ -27,33 +33,39 @@ export class ProposalsService {
     @Inject(RUNNING_CONTRACT) private readonly contract: RunningContract,
   ) {}
 
-  /** A proposal received over HTTP from an authenticated principal: 403 for another agent id, 400 for bad parameters. */
+  /**
+   * A proposal received over HTTP from an authenticated principal: 403 for another agent id, 400 for bad parameters.
+   * Resolves only once the bus has acknowledged the `action proposed` event: a 202 never names an action that
+   * might be lost. When the bus is away the publish fails (503 with Retry-After) and an Idempotency-Key stays
+   * held: the first publish may still land, so a retry under the key publishes that same event again (same
+   * action id, event id, correlation id and time), which every consumer drops if it already has it.
+   */
   async acceptHttp(proposal: Proposal, principal: Principal, correlationId: string, idempotencyKey?: string): Promise<Accepted> {
     const notAllowed = proposerRefusal(principal, proposal);
     if (notAllowed) throw new ForbiddenException(notAllowed);
     const invalid = parameterRefusal(this.contract.compiledContract(), proposal);
     if (invalid) throw new BadRequestException(invalid);
     const actor: Actor = { id: principal.id, kind: principal.kind, roles: principal.roles, authMethod: 'bearer-token' };
-    const actionId = newId();
+    const fresh: IdempotencyRecord = { actionId: newId(), requestDigest: canonicalDigest(proposal), correlationId, proposedAt: new Date().toISOString() };
+    let action = fresh;
     if (idempotencyKey) {
-      const requestDigest = canonicalDigest(proposal);
-      const earlier = await this.idempotency.claim(actor.id, idempotencyKey, { actionId, requestDigest });
-      if (earlier) {
-        if (earlier.requestDigest !== requestDigest) {
-          throw new ConflictException('Idempotency-Key was already used for a different proposal');
-        }
-        return { actionId: earlier.actionId, status: 'proposed', created: false };
+      const earlier = await this.idempotency.claim(actor.id, idempotencyKey, fresh);
+      if (earlier && earlier.requestDigest !== fresh.requestDigest) {
+        throw new ConflictException('Idempotency-Key was already used for a different proposal');
       }
+      // The key's first request may have failed to publish, or died before it could: publish (again) and wait.
+      action = earlier ?? fresh;
     }
-    // The action starts its chain here: its id is the subject, the request's correlation id follows it.
+    // The action starts its chain here: its id is the subject, the first request's correlation id follows it.
     const data = { proposal, receivedVia: 'http' as const, ...(idempotencyKey ? { idempotencyKey } : {}) };
-    try {
-      await this.bus.emit(TOPICS.actionProposed, data, { subject: actionId, correlationId, actor });
-    } catch (e) {
-      if (idempotencyKey) await this.idempotency.release(actor.id, idempotencyKey);
-      throw e;
-    }
-    return { actionId, status: 'proposed', created: true };
+    await this.bus.emit(TOPICS.actionProposed, data, {
+      subject: action.actionId,
+      id: proposedEventId(action.actionId),
+      correlationId: action.correlationId,
+      time: new Date(action.proposedAt),
+      actor,
+    });
+    return { actionId: action.actionId, status: 'proposed', created: action === fresh };
   }
 
   /**

@@ -22,7 +22,7 @@ const request = (id: string, over: Partial<ChangeRequest> = {}): ChangeRequest =
 });
 
 /**
- * The change-request store contract: the Redis store and its in-memory twin both pass it. `make` gets
+ * The change-request store contract: the PostgreSQL store and its in-memory twin both pass it. `make` gets
  * how long an approval holds its base.
  */
 export function changeRequestStoreSuite(name: string, make: (baseClaimMs: number) => Promise<ChangeRequestStore>) {

@@ -19,7 +19,7 @@ export interface ChangeDiff {
 
 /**
  * A change to what Countersign lets run, asked for by one authenticated admin and approved by another.
- * Shared by every policy-engine instance (Redis; in-process when embedded).
+ * Shared by every policy-engine instance (PostgreSQL).
  */
 export interface ChangeRequest {
   id: string;
@@ -60,7 +60,7 @@ export type DecideResult =
   /** Another request on the same base was approved a moment ago (`holder`). */
   | { ok: false; conflict: 'base-taken'; holder: string };
 
-/** The change requests every policy-engine instance shares. Redis in production, in-process when embedded. */
+/** The change requests every policy-engine instance shares. PostgreSQL in production. */
 export interface ChangeRequestStore {
   /** Stores a new request (ids are fresh: an id already stored is refused with an error). */
   create(request: ChangeRequest): Promise<void>;

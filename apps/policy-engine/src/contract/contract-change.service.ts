@@ -9,12 +9,14 @@ import { ContractStore } from './contract.store';
 
 /**
  * Applies approved contract changes (`policy.contract.changed.v1`, published when a second admin approves a
- * change request, see ChangeRequestService) on every policy-engine instance: each reads the topic in a
- * group of its own, from the beginning, so a restarted instance replays the approved history.
+ * change request, see ChangeRequestService) on every policy-engine instance: each replays the topic's whole
+ * history at every start (a group of its own that records no position, removed when it stops, and dropped by
+ * the broker if a crash leaves it behind: instances coming and going leave no groups to pile up).
  */
 @Injectable()
 export class ContractChangeService extends BusConsumer {
   protected readonly group: string;
+  protected override readonly replay = true;
 
   constructor(
     private readonly store: ContractStore,

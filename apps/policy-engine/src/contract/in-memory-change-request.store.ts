@@ -1,6 +1,6 @@
 import { BASE_CLAIM_MS, ChangeDecision, ChangeRequest, ChangeRequestStore, DecideResult } from './change-request';
 
-/** The in-process twin of the Redis change-request store (embedded mode, unit tests). */
+/** The in-process twin of the PostgreSQL change-request store (embedded mode, unit tests). */
 export class InMemoryChangeRequestStore implements ChangeRequestStore {
   private readonly requests = new Map<string, ChangeRequest>();
   private readonly claims = new Map<string, { holder: string; until: number }>();

@@ -3,7 +3,7 @@ import type { TOPICS, TopicMap } from '@countersign/contracts';
 export type DecisionEvent = TopicMap[typeof TOPICS.policyDecided];
 
 /**
- * A decision as stored: without the proposal, whose regulated data must not rest in Redis. The
+ * A decision as stored: without the proposal, whose regulated data must not rest in a store. The
  * redelivered proposed event carries the proposal again; the digest binds the two.
  */
 export type StoredDecision = Omit<DecisionEvent, 'data'> & { data: Omit<DecisionEvent['data'], 'proposal'> };

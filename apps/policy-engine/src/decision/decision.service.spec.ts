@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { buildEnvelope, EmitOptions, EventBus } from '@countersign/bus';
+import { buildEnvelope, DependencyUnavailableError, EmitOptions, EventBus } from '@countersign/bus';
 import { AnyTopic, EventData, TOPICS, TopicMap } from '@countersign/contracts';
 import type { FlagReader, FlagState } from '@countersign/flags';
 import { InMemoryRateLimiter } from '@countersign/policy';
@@ -23,6 +23,8 @@ describe('DecisionService', () => {
       state: (): FlagState => 'on',
       variant: (name) => (name.includes('autonomy') ? autonomy : undefined),
       ready: async () => true,
+      loaded: () => true,
+      notLoadedReason: () => undefined,
       close: async () => undefined,
     };
     const logger = pino({ level: 'silent' });
@@ -64,5 +66,53 @@ describe('DecisionService', () => {
     // A new action is decided under the flags as they are now.
     await service.onActionProposed({ ...proposed, id: 'proposed-2', subject: 'action-2' });
     expect((published[published.length - 1].event as TopicMap[typeof TOPICS.policyDecided]).data.lane).toBe('autonomous');
+  });
+
+  it('decides nothing while its flags are not loaded (retried, not decided on unknown flags); once loaded, decides under them', async () => {
+    const published: AnyTopic[] = [];
+    const bus = {
+      envelope: (topic: AnyTopic, data: EventData<AnyTopic>, options: EmitOptions) => buildEnvelope(topic, data, 'policy-engine', options),
+      publish: async (topic: AnyTopic) => void published.push(topic),
+    } as unknown as EventBus;
+    let loaded = false;
+    // Unleash not reached, no backup: every flag reads unknown.
+    const flags: FlagReader = {
+      state: (): FlagState => (loaded ? 'on' : 'unknown'),
+      variant: (name) => (loaded && name.includes('autonomy') ? 'autonomous' : undefined),
+      ready: async () => loaded,
+      loaded: () => loaded,
+      notLoadedReason: () => (loaded ? undefined : 'Unleash has not answered and there is no backup'),
+      close: async () => undefined,
+    };
+    const logger = pino({ level: 'silent' });
+    const decisions = new InMemoryDecisionRepository();
+    const service = new DecisionService(
+      bus,
+      new ContractStore(DEFAULT_CONTRACT_PATH, logger),
+      flags,
+      { execPrefix: 'exec.', autonomyPrefix: 'autonomy.' },
+      new InMemoryRateLimiter(),
+      decisions,
+      { degradationMode: 'normal', trustStackHealthy: true },
+      logger,
+    );
+    const proposed: TopicMap[typeof TOPICS.actionProposed] = {
+      id: 'proposed-1',
+      type: TOPICS.actionProposed,
+      version: 1,
+      source: 'orchestrator',
+      time: '2026-11-24T10:00:00.000Z',
+      subject: 'action-1',
+      correlationId: 'corr-1',
+      causationId: null,
+      actor: { id: 'support-copilot', kind: 'agent', authMethod: 'bearer-token' },
+      data: { proposal: { ...refundProposal(), actionType: 'support.reply', target: 'ticket-1', parameters: { body: 'On its way.' } }, receivedVia: 'http' },
+    };
+    await expect(service.onActionProposed(proposed)).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(published).toEqual([]);
+    loaded = true;
+    await service.onActionProposed(proposed);
+    expect(published).toEqual([TOPICS.policyDecided]);
+    expect((await decisions.get('action-1'))?.data.lane).toBe('autonomous');
   });
 });

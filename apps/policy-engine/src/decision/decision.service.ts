@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { EventBus, serviceActor } from '@countersign/bus';
+import { DependencyUnavailableError, EventBus, serviceActor } from '@countersign/bus';
 import { actionDigest, TOPICS, TopicMap } from '@countersign/contracts';
 import type { FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
@@ -39,6 +39,9 @@ export class DecisionService {
   ) {}
 
   async onActionProposed(e: TopicMap[typeof TOPICS.actionProposed]): Promise<void> {
+    // Unloaded flags read `unknown`, which `evaluate` fails closed on (prohibited, or sent to review) and the
+    // first decision stands for good: decide nothing until they are there; the bus redelivers.
+    if (!this.flags.loaded()) throw new DependencyUnavailableError(`flags not loaded: ${this.flags.notLoadedReason() ?? 'the flag source is not ready'}`);
     const contract = this.contracts.current();
     const proposal = e.data.proposal;
     const now = new Date(e.time);
@@ -101,7 +104,7 @@ export class DecisionService {
       return;
     }
     this.logger.info({ lane: kept.data.lane }, 'decided before; the stored decision is published again');
-    // The store keeps no proposal (regulated data does not rest in Redis): the redelivery carries it.
+    // The store keeps no proposal (regulated data does not rest in a store): the redelivery carries it.
     await this.bus.publish(TOPICS.policyDecided, { ...kept, data: { ...kept.data, proposal } });
   }
 }

@@ -24,7 +24,7 @@ const decision = (actionId: string, lane: 'autonomous' | 'review'): StoredDecisi
   },
 });
 
-/** The decision-store contract: the Redis store and its in-memory twin both pass it. */
+/** The decision-store contract: the PostgreSQL store and its in-memory twin both pass it. */
 export function decisionSuite(name: string, make: () => Promise<DecisionRepository>) {
   describe(`DecisionRepository shared suite: ${name}`, () => {
     it('keeps the first decision of an action and answers it to every later attempt', async () => {

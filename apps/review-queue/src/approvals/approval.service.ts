@@ -4,7 +4,8 @@ import { DecisionSigner, signReviewDecision } from '@countersign/approval';
 import { EventBus } from '@countersign/bus';
 import { Actor, TOPICS } from '@countersign/contracts';
 import { EVENT_BUS, Principal } from '@countersign/nest';
-import { queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { DecisionOutbox } from '../review-item/decision-outbox';
+import { DecisionEvent, queuedBy, ReviewItem, ReviewItemRepository, ReviewStatus } from '../review-item/review-item.repository';
 import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
 
@@ -17,6 +18,10 @@ export type ApproveResult = { status: 'approved'; approvers: string[] } | { stat
  * Human decisions on review items. Only a human moves an action to `approved`; the proposer never can.
  * Every decision is published with a token signed by the review queue's key, bound to the action id, the
  * digest and the decision: the executor acts on no decision, approval or rejection, that does not verify.
+ *
+ * The decision's event is built before the decision and stored with it in one write (the outbox), then published:
+ * when the bus is down the call fails (503) but the decision and its event stay, and `DecisionOutbox` publishes it
+ * later. The reviewer's retry of the same decision answers with what was decided (and publishes it, if still due).
  */
 @Injectable()
 export class ApprovalService {
@@ -24,10 +29,14 @@ export class ApprovalService {
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
     @Inject(APPROVAL_SIGNING_KEY) private readonly key: DecisionSigner,
+    private readonly outbox: DecisionOutbox,
   ) {}
 
   async approve(actionId: string, reviewer: Principal, reason: string, seenDigest?: string, now = new Date()): Promise<ApproveResult> {
-    const item = await this.pendingItem(actionId, seenDigest);
+    const item = await this.reviewItem(actionId, seenDigest);
+    const approved = (i: ReviewItem): ApproveResult | undefined =>
+      i.status === 'approved' && i.deciders?.includes(reviewer.id) ? { status: 'approved', approvers: i.deciders } : undefined;
+    if (item.status !== 'pending') return this.again(item, approved);
     if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it');
     }
@@ -38,8 +47,6 @@ export class ApprovalService {
     const approvals = await this.items.addApproval(actionId, reviewer.id, reason);
     if (approvals.length < item.quorum) return { status: 'awaiting-quorum', approvers: approvals.map((a) => a.approver), quorum: item.quorum };
     const approvers = approvals.map((a) => a.approver);
-    const decided = await this.items.decide(actionId, 'approved', approvers, reason, now);
-    if (!decided) throw new ConflictException(`action ${actionId} was decided meanwhile`);
     const token = signReviewDecision(this.key, {
       decision: 'approved',
       actionId,
@@ -50,14 +57,15 @@ export class ApprovalService {
       issuedAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + APPROVAL_TTL_MS).toISOString(),
     });
-    await this.publish(item, decided, 'approved', reviewer, approvers, reason, token);
+    const event = this.decisionEvent(item, 'approved', reviewer, approvers, reason, token);
+    await this.decide(item, 'approved', approvers, reason, now, event, approved);
     return { status: 'approved', approvers };
   }
 
   async reject(actionId: string, reviewer: Principal, reason: string, seenDigest?: string, now = new Date()): Promise<void> {
-    const item = await this.pendingItem(actionId, seenDigest);
-    const decided = await this.items.decide(actionId, 'rejected', [reviewer.id], reason, now);
-    if (!decided) throw new ConflictException(`action ${actionId} was decided meanwhile`);
+    const item = await this.reviewItem(actionId, seenDigest);
+    const rejected = (i: ReviewItem) => (i.status === 'rejected' && i.deciders?.includes(reviewer.id) ? true : undefined);
+    if (item.status !== 'pending') return void (await this.again(item, rejected));
     // A rejection is final, so its token needs no expiry; signed all the same, or a forged one could block a genuine approval.
     const token = signReviewDecision(this.key, {
       decision: 'rejected',
@@ -67,25 +75,64 @@ export class ApprovalService {
       reasons: [maskText(reason)],
       issuedAt: now.toISOString(),
     });
-    await this.publish(item, decided, 'rejected', reviewer, [reviewer.id], reason, token);
+    const event = this.decisionEvent(item, 'rejected', reviewer, [reviewer.id], reason, token);
+    await this.decide(item, 'rejected', [reviewer.id], reason, now, event, rejected);
   }
 
   /** An after-the-fact check of a sampled autonomous action: agree or disagree, with a reason. */
   async assess(actionId: string, reviewer: Principal, verdict: 'agree' | 'disagree', reason: string, seenDigest?: string, now = new Date()): Promise<void> {
-    const item = await this.pendingItem(actionId, seenDigest, 'audit-sample');
-    const decided = await this.items.decide(actionId, verdict === 'agree' ? 'agreed' : 'disagreed', [reviewer.id], reason, now);
-    if (!decided) throw new ConflictException(`action ${actionId} was assessed meanwhile`);
+    const item = await this.reviewItem(actionId, seenDigest, 'audit-sample');
+    const status = verdict === 'agree' ? 'agreed' : 'disagreed';
+    const assessed = (i: ReviewItem) => (i.status === status && i.deciders?.includes(reviewer.id) ? true : undefined);
+    if (item.status !== 'pending') return void (await this.again(item, assessed));
     const shown = shownView(item);
     // The reviewer is the actor of their assessment, not the service that records it.
     const actor: Actor = { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: 'bearer-token' };
-    await this.bus.emit(
-      TOPICS.sampleAssessed,
-      { verdict, reason, reviewers: [actor], digest: item.digest, shown, shownDigest: shownDigest(shown) },
-      { cause: queuedBy(item), actor },
-    );
+    const event: DecisionEvent = {
+      topic: TOPICS.sampleAssessed,
+      event: this.bus.envelope(
+        TOPICS.sampleAssessed,
+        { verdict, reason, reviewers: [actor], digest: item.digest, shown, shownDigest: shownDigest(shown) },
+        { cause: queuedBy(item), actor },
+      ),
+    };
+    await this.decide(item, status, [reviewer.id], reason, now, event, assessed, 'assessed');
   }
 
-  private async pendingItem(actionId: string, seenDigest?: string, kind: 'approval' | 'audit-sample' = 'approval'): Promise<ReviewItem> {
+  /**
+   * Decides the item with its event and publishes it (`DecisionOutbox`). Of concurrent decisions one wins; the others
+   * get 409, unless they asked for what won (the same reviewer's retry racing their first call).
+   */
+  private async decide<R>(
+    item: ReviewItem,
+    status: Exclude<ReviewStatus, 'pending'>,
+    by: string[],
+    reason: string,
+    now: Date,
+    event: DecisionEvent,
+    same: (decided: ReviewItem) => R | undefined,
+    verb = 'decided',
+  ): Promise<void> {
+    if (await this.outbox.decide(item.actionId, status, by, reason, now, event)) return;
+    const meanwhile = await this.items.get(item.actionId);
+    if (!meanwhile || same(meanwhile) === undefined) throw new ConflictException(`action ${item.actionId} was ${verb} meanwhile`);
+    await this.again(meanwhile, same);
+  }
+
+  /**
+   * A call on an item decided already: the same reviewer's retry of the same decision (its first call may have
+   * answered 503 while the bus was down) gets what was decided, and the stored event is published if it is still due;
+   * anything else is a conflict.
+   */
+  private async again<R>(item: ReviewItem, same: (decided: ReviewItem) => R | undefined): Promise<R> {
+    const outcome = same(item);
+    if (outcome === undefined) throw new ConflictException(`action ${item.actionId} is already ${item.status}`);
+    await this.outbox.publishIfDue(item.actionId);
+    return outcome;
+  }
+
+  /** The item, of the expected kind, as the reviewer was shown it (a `seenDigest` of another view is refused). */
+  private async reviewItem(actionId: string, seenDigest?: string, kind: 'approval' | 'audit-sample' = 'approval'): Promise<ReviewItem> {
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
     if ((item.kind ?? 'approval') !== kind) {
@@ -95,30 +142,33 @@ export class ApprovalService {
           : 'this action waits for approval, not for an after-the-fact assessment',
       );
     }
-    if (item.status !== 'pending') throw new ConflictException(`action ${actionId} is already ${item.status}`);
-    if (seenDigest !== undefined && seenDigest !== shownDigest(shownView(item))) {
+    // What the reviewer saw was the pending item (a retry after the decision sends the digest of that same view).
+    if (seenDigest !== undefined && seenDigest !== shownDigest(shownView({ ...item, status: 'pending' }))) {
       throw new ConflictException('the review item changed since it was shown (shownDigest does not match): look again before deciding');
     }
     return item;
   }
 
-  private async publish(
-    shownItem: ReviewItem,
+  /** The signed decision's event, built before the decision (it is stored with it) and published after. */
+  private decisionEvent(
     item: ReviewItem,
     decision: 'approved' | 'rejected',
     reviewer: Principal,
     approvers: string[],
     reason: string,
     signature: string,
-  ) {
+  ): DecisionEvent {
     // What the reviewer decided on, as the API showed it while pending; the audit trail keeps it.
-    const shown = shownView(shownItem);
+    const shown = shownView(item);
     const actor = (id: string): Actor => ({ id, kind: 'human', authMethod: 'bearer-token', ...(id === reviewer.id ? { roles: reviewer.roles } : {}) });
     // The deciding reviewer is the actor of the decision (the last approver of a quorum).
-    await this.bus.emit(
-      TOPICS.reviewDecided,
-      { decision, reviewers: approvers.map(actor), reason, digest: item.digest, signature, shown, shownDigest: shownDigest(shown) },
-      { cause: queuedBy(item), actor: actor(reviewer.id) },
-    );
+    return {
+      topic: TOPICS.reviewDecided,
+      event: this.bus.envelope(
+        TOPICS.reviewDecided,
+        { decision, reviewers: approvers.map(actor), reason, digest: item.digest, signature, shown, shownDigest: shownDigest(shown) },
+        { cause: queuedBy(item), actor: actor(reviewer.id) },
+      ),
+    };
   }
 }

@@ -16,7 +16,7 @@ export function parseReviewDataKey(text: string): Buffer {
 }
 
 /**
- * Seals the real proposal of a review item (AES-256-GCM, the action id as associated data): Redis keeps
+ * Seals the real proposal of a review item (AES-256-GCM, the action id as associated data): the store keeps
  * only the masked proposal in clear, and a sealed copy is useless without the key, or beside another item.
  * Format: `v1.<key id>.<iv>.<ciphertext>.<tag>` (base64url).
  */

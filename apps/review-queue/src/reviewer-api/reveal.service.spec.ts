@@ -6,6 +6,7 @@ import { Principal } from '@countersign/nest';
 import { refundProposal, RecordingBus } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
 import { ReviewConsumer } from '../queue/review.consumer';
+import { DecisionOutbox } from '../review-item/decision-outbox';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../review-item/sealed-proposal';
 import { PII_VIEW, RevealService } from './reveal.service';
@@ -52,7 +53,7 @@ async function setup() {
   const sealer = new ProposalSealer(parseReviewDataKey(generateReviewDataKey()));
   const intake = new ReviewConsumer(items, pino({ level: 'silent' }), sealer);
   const reveals = new RevealService(items, sealer, bus);
-  const approvals = new ApprovalService(bus, items, generateSigningKey('k1').signing);
+  const approvals = new ApprovalService(bus, items, generateSigningKey('k1').signing, new DecisionOutbox(bus, items, pino({ level: 'silent' })));
   await intake.enqueue(decided('a1', emailChange));
   return { published, items, sealer, intake, reveals, approvals };
 }

@@ -72,6 +72,16 @@ export const ReviewDecidedV1 = z.object({
     .optional(),
 });
 
+/**
+ * How an unknown outcome was settled by the executor's reconciler: `resend` (sent again under the same
+ * Idempotency-Key to a target that applies an action once per key), `status` (the target was asked), `person`
+ * (a reviewer answered "did this happen?"). `attempt`: the reconciler's attempts on this action so far.
+ */
+export const ReconciliationSchema = z.object({
+  method: z.enum(['resend', 'status', 'person']),
+  attempt: z.number().int().positive(),
+});
+
 /** `execution.action.executed.v1`: the connector carried the action out. */
 export const ActionExecutedV1 = z.object({
   connector: z.string(),
@@ -80,6 +90,8 @@ export const ActionExecutedV1 = z.object({
   externalRequestId: z.string().optional(),
   /** How many requests carried the action to the target, all under its idempotency key (2: the connector sent it once more on a dropped connection). */
   attempt: z.number().int().positive(),
+  /** Set when the outcome was unknown and the reconciler settled it. */
+  reconciliation: ReconciliationSchema.optional(),
 });
 
 /** `execution.action.failed.v1`: the connector failed, or the outcome is unknown after a crash. */
@@ -88,6 +100,8 @@ export const ActionFailedV1 = z.object({
   connector: z.string(),
   digest: sha256Hex,
   error: z.string(),
+  /** Set on a step of the reconciler: an attempt that left the outcome unknown, or the failure it settled on. */
+  reconciliation: ReconciliationSchema.optional(),
 });
 
 /** `execution.action.refused.v1`: the executor refused to act (kill switch, no authorisation, bad approval). */
@@ -246,4 +260,41 @@ export const FlagSourceHealthChangedV1 = z.object({
   flagSource: z.string().min(1).max(1000),
   reason: z.string().min(1).max(2000),
   failClosed: z.boolean(),
+});
+
+/**
+ * `execution.outcome.check-requested.v1`: the executor cannot tell whether an action took effect (it stopped
+ * during the call, or the target did not answer) and its connector can neither re-send safely nor ask the
+ * target: a person must find out. The review queue turns it into an item of kind `outcome-check`.
+ */
+export const OutcomeCheckRequestedV1 = z.object({
+  connector: z.string().min(1),
+  digest: sha256Hex,
+  /** The key the target received the action under: what a person looks it up by at the target. */
+  idempotencyKey: z.string().min(1).max(200),
+  /** The action as the executor sent it (the review queue masks regulated data before showing it). */
+  proposal: ProposalSchema,
+  proposerPrincipal: z.string().min(1),
+  contractVersion: z.string().min(1),
+  authorisedBy: z.enum(['autonomous-decision', 'approval']),
+  /** When the call that left the outcome unknown started. */
+  since: z.iso.datetime({ offset: true }),
+  /** Why the outcome is unknown. */
+  reason: z.string().min(1).max(2000),
+});
+
+/**
+ * `review.outcome.check-answered.v1`: a reviewer answered an outcome check: the action did (`happened`) or did
+ * not take effect. Signed like every review decision (decision `happened` or `not-happened`, bound to the action
+ * id and digest); the executor records `executed` or `failed` only from an answer whose token verifies.
+ */
+export const OutcomeCheckAnsweredV1 = z.object({
+  happened: z.boolean(),
+  reviewers: z.array(ActorSchema).min(1),
+  reason: freeTextString().min(1).max(2000),
+  digest: sha256Hex,
+  /** The review queue's signed decision token (`cs1`, libs/approval). */
+  signature: z.string().max(8192),
+  shown: z.record(z.string(), z.unknown()).optional(),
+  shownDigest: sha256Hex.optional(),
 });

@@ -7,7 +7,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
  * Whether a handler failed because a dependency is unavailable rather than because of the message: such a
  * failure is retried until the dependency is back, never dead-lettered (a dependency outage is not a bad
  * message). Recognises `DependencyUnavailableError`, socket errors, ioredis giving up on a request
- * (`MaxRetriesPerRequestError`, "Connection is closed"), PostgreSQL connection and shutdown errors (SQLSTATE
+ * (`MaxRetriesPerRequestError`, "Connection is closed", a command timeout), PostgreSQL connection and shutdown errors (SQLSTATE
  * class 08, 57P01–57P03, 53300) and node-postgres' own connection errors; follows `cause` chains.
  */
 export function isDependencyFailure(error: unknown, depth = 0): boolean {
@@ -18,7 +18,8 @@ export function isDependencyFailure(error: unknown, depth = 0): boolean {
   const name = typeof e.name === 'string' ? e.name : '';
   const message = typeof e.message === 'string' ? e.message : '';
   if (NETWORK_CODES.has(code)) return true;
-  if (name === 'MaxRetriesPerRequestError' || message === 'Connection is closed.' || /^Stream isn't writeable/.test(message)) return true;
+  if (name === 'MaxRetriesPerRequestError' || message === 'Connection is closed.' || message === 'Command timed out' || /^Stream isn't writeable/.test(message))
+    return true;
   if (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
   if (/^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/.test(message)) return true;
   if (Array.isArray(e.errors) && e.errors.some((x) => isDependencyFailure(x, depth + 1))) return true; // AggregateError (e.g. connect to ::1 and 127.0.0.1)

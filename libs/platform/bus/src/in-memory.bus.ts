@@ -1,5 +1,6 @@
 import { AnyTopic, EventData, TopicMap } from '@countersign/contracts';
 import { createLogger, Logger } from '@countersign/logging';
+import type { BrokerStore, CommittedOffset, StoredBrokerMessage } from './broker-store';
 import { encode } from './codec';
 import { deliver, deliverBatch, Semaphore } from './dispatch';
 import { buildEnvelope, EmitOptions } from './envelope';
@@ -23,6 +24,10 @@ interface Member {
   /** Handlers in flight for this member, over all its partitions. */
   slots: Semaphore;
   deadLetter: (topic: AnyTopic, event: TopicMap[AnyTopic]) => Promise<void>;
+  /** A replayed subscription (reads from the beginning each start): its position is never stored. */
+  replay?: boolean;
+  /** Batches being delivered to this member: closing waits for them, as a Kafka consumer's disconnect does. */
+  inFlight: Set<Promise<void>>;
 }
 
 interface GroupState {
@@ -33,38 +38,189 @@ interface GroupState {
   pumping: Set<string>;
 }
 
+/** Log rows written to the store in one statement at most. */
+const MAX_WRITE = 1_000;
+/** How often consumer positions are written to the store, at most. */
+const COMMIT_EVERY_MS = 100;
+
 /**
  * The process-wide log that in-memory buses share, like a broker that several clients connect to.
  * Messages are kept for the life of the process (the embedded mode's scale), partitioned by key.
+ *
+ * With a `BrokerStore` (`InMemoryBroker.open(store)`) the log and each group's committed positions are also
+ * written to it, so a restart (or a kill -9) loses nothing that was published: a publish resolves once its
+ * message is stored, a message is delivered only once stored (so no position can run ahead of the stored log),
+ * and on start each group resumes from its stored position (what it had handled but not yet recorded is
+ * delivered again: consumers are idempotent, as with Kafka). Nothing is trimmed: the whole log is kept and
+ * read back at start, which suits the embedded mode's scale. If the store fails, the broker stops taking
+ * messages (publishes reject, `failure` is set) rather than deliver what is not stored.
  */
 export class InMemoryBroker {
   private readonly topics = new Map<string, StoredMessage[][]>();
   private readonly groups = new Map<string, GroupState>();
   private nextMemberId = 1;
+  /** topic → per partition, the end of the stored log (what may be delivered); only with a store. */
+  private readonly stored = new Map<string, number[]>();
+  private readonly writes: { message: StoredBrokerMessage; done: (e?: unknown) => void }[] = [];
+  private writing?: Promise<void>;
+  private readonly positions = new Map<string, CommittedOffset>();
+  private committing?: Promise<void>;
+  private flushing = false;
+  /** Why the store stopped taking writes; the broker refuses publishes from then on. */
+  failure?: Error;
 
-  constructor(readonly partitions = 6) {}
+  constructor(
+    readonly partitions = 6,
+    private readonly store?: BrokerStore,
+    private readonly logger: Logger = createLogger('bus'),
+  ) {}
 
-  append(topic: string, key: string | null, value: Buffer): void {
+  /** A broker whose log and positions live in `store`, with what the store holds already read back. */
+  static async open(store: BrokerStore, options: { partitions?: number; logger?: Logger } = {}): Promise<InMemoryBroker> {
+    const broker = new InMemoryBroker(options.partitions ?? 6, store, options.logger);
+    const { messages, committed } = await store.load();
+    for (const m of messages) {
+      const log = broker.log(m.topic);
+      if (m.partition >= broker.partitions || m.offset !== log[m.partition].length)
+        throw new Error(`the stored bus log is not contiguous at ${m.topic}/${m.partition}/${m.offset}`);
+      log[m.partition].push({ key: m.key, value: m.value });
+    }
+    for (const [topic, log] of broker.topics)
+      broker.stored.set(
+        topic,
+        log.map((l) => l.length),
+      );
+    for (const c of committed) {
+      const state = broker.groupState(c.group);
+      const positions = state.committed.get(c.topic) ?? Array(broker.partitions).fill(0);
+      positions[c.partition] = c.offset;
+      state.committed.set(c.topic, positions);
+    }
+    return broker;
+  }
+
+  /** Appends a message to its topic's log (partitioned by key); resolves once it is stored (at once without a store). */
+  append(topic: string, key: string | null, value: Buffer): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
     const log = this.log(topic);
-    log[key === null ? 0 : partitionFor(key, this.partitions)].push({ key, value });
+    const partition = key === null ? 0 : partitionFor(key, this.partitions);
+    const offset = log[partition].push({ key, value }) - 1;
+    if (!this.store) {
+      this.pumpTopic(topic);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.writes.push({ message: { topic, partition, offset, key, value }, done: (e) => (e ? reject(e) : resolve()) });
+      this.writing ??= this.write();
+    });
+  }
+
+  /** Resolves once every message and position handed to the store so far is written (the embedded host's stop). */
+  async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.writing || this.committing) await Promise.all([this.writing, this.committing]);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Writes the queued messages in publish order, a batch per statement, and then lets them be delivered. */
+  private async write(): Promise<void> {
+    try {
+      while (this.writes.length) {
+        const batch = this.writes.splice(0, MAX_WRITE);
+        try {
+          if (this.failure) throw this.failure;
+          await this.store!.append(batch.map((w) => w.message));
+        } catch (e) {
+          this.failure ??= new Error(`the bus could not store a message, and takes none from now on: ${(e as Error).message}`, { cause: e });
+          this.logger.error({ err: e }, 'the bus store failed; publishing stops');
+          for (const w of [...batch, ...this.writes.splice(0)]) w.done(this.failure);
+          return;
+        }
+        const touched = new Set<string>();
+        for (const { message: m } of batch) {
+          const ends = this.stored.get(m.topic) ?? Array(this.partitions).fill(0);
+          ends[m.partition] = Math.max(ends[m.partition], m.offset + 1);
+          this.stored.set(m.topic, ends);
+          touched.add(m.topic);
+        }
+        for (const w of batch) w.done();
+        for (const topic of touched) this.pumpTopic(topic);
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  /**
+   * Records a group's new position. Positions are written behind, the latest per partition, at most every
+   * `COMMIT_EVERY_MS` (the database is one session shared with the services): a position lost in a crash means
+   * a redelivery, which consumers absorb.
+   */
+  private commit(group: string, topic: string, partition: number, offset: number): void {
+    this.positions.set(`${group}\u0000${topic}\u0000${partition}`, { group, topic, partition, offset });
+    this.committing ??= (async () => {
+      try {
+        while (this.positions.size) {
+          if (!this.flushing) await new Promise((r) => setTimeout(r, COMMIT_EVERY_MS));
+          const batch = [...this.positions.values()];
+          this.positions.clear();
+          await this.store!.commit(batch).catch((e: unknown) =>
+            this.logger.error({ err: e }, 'could not store consumer positions; they will be delivered again after a restart'),
+          );
+        }
+      } finally {
+        this.committing = undefined;
+      }
+    })();
+  }
+
+  private pumpTopic(topic: string): void {
     for (const [name, group] of this.groups) if (group.members.some((m) => topic in m.handlers)) this.pump(name, topic);
   }
 
-  join(group: string, member: Omit<Member, 'id'>): Member {
+  /** The end of what may be delivered: the stored log with a store, the whole log without. */
+  private deliverable(topic: string, partition: number): number {
+    return this.store ? (this.stored.get(topic)?.[partition] ?? 0) : this.log(topic)[partition].length;
+  }
+
+  private groupState(group: string): GroupState {
     const state: GroupState = this.groups.get(group) ?? { members: [], committed: new Map(), pumping: new Set() };
     this.groups.set(group, state);
-    const joined: Member = { ...member, id: this.nextMemberId++ };
+    return state;
+  }
+
+  join(group: string, member: Omit<Member, 'id' | 'inFlight'>): Member {
+    const state = this.groupState(group);
+    const joined: Member = { ...member, id: this.nextMemberId++, inFlight: new Set() };
     state.members.push(joined);
     for (const topic of Object.keys(member.handlers)) this.pump(group, topic);
     return joined;
   }
 
-  leave(group: string, member: Member): void {
+  /** `forget`: a replayed subscription's group goes with its last member, position and all. */
+  leave(group: string, member: Member, forget = false): void {
     const state = this.groups.get(group);
     if (!state) return;
     member.closed = true;
     state.members = state.members.filter((m) => m !== member);
+    if (forget && !state.members.length) {
+      this.groups.delete(group);
+      return;
+    }
     for (const topic of Object.keys(member.handlers)) this.pump(group, topic);
+  }
+
+  /** Resolves once the handlers a member had started have finished (it takes no new ones once closed). */
+  async idle(member: Member): Promise<void> {
+    while (member.inFlight.size) await Promise.allSettled([...member.inFlight]);
+  }
+
+  /** The consumer groups the broker knows (for tests: replayed subscriptions leave none behind). */
+  groupNames(): string[] {
+    return [...this.groups.keys()];
   }
 
   private log(topic: string): StoredMessage[][] {
@@ -89,27 +245,35 @@ export class InMemoryBroker {
     const log = this.log(topic);
     for (let p = 0; p < this.partitions; p++) {
       const slot = `${topic}/${p}`;
-      if (state.pumping.has(slot) || committed[p] >= log[p].length) continue;
+      if (state.pumping.has(slot) || committed[p] >= this.deliverable(topic, p)) continue;
       state.pumping.add(slot);
       // One sequential worker per partition and group keeps per-key order.
       void (async () => {
         try {
           // Like a fetch, take what was published in the same tick together, as one batch.
           await new Promise((r) => setImmediate(r));
-          while (committed[p] < log[p].length) {
+          while (committed[p] < this.deliverable(topic, p)) {
             const member = this.owner(state, topic, p);
             if (!member) return;
             const from = committed[p];
             const batch = log[p]
-              .slice(from, from + MAX_BATCH)
+              .slice(from, Math.min(from + MAX_BATCH, this.deliverable(topic, p)))
               .map((msg, i) => ({ topic, partition: p, offset: String(from + i), key: msg.key, value: msg.value }));
+            const delivering = deliverBatch(
+              batch,
+              member.slots,
+              (m) => deliver(m, group, member.handlers, member.retry, member.deadLetter, member.logger, () => member.closed),
+              (offset) => {
+                committed[p] = Number(offset) + 1;
+                if (this.store && !member.replay) this.commit(group, topic, p, committed[p]);
+              },
+            );
+            // Forgotten as soon as it settles (before anyone awaiting it resumes), so `idle` never waits on a finished batch.
+            member.inFlight.add(delivering);
+            const forget = () => void member.inFlight.delete(delivering);
+            delivering.then(forget, forget);
             try {
-              await deliverBatch(
-                batch,
-                member.slots,
-                (m) => deliver(m, group, member.handlers, member.retry, member.deadLetter, member.logger, () => member.closed),
-                (offset) => (committed[p] = Number(offset) + 1),
-              );
+              await delivering;
             } catch {
               // The member closed mid-batch: the rest of the batch stays uncommitted and goes to the next owner, as in Kafka.
               await new Promise((r) => setImmediate(r));
@@ -117,7 +281,7 @@ export class InMemoryBroker {
           }
         } finally {
           state.pumping.delete(slot);
-          if (committed[p] < log[p].length && this.owner(state, topic, p)) this.pump(group, topic);
+          if (committed[p] < this.deliverable(topic, p) && this.owner(state, topic, p)) this.pump(group, topic);
         }
       })();
     }
@@ -161,11 +325,11 @@ export class InMemoryBus implements EventBus {
   }
 
   async publish<T extends AnyTopic>(topic: T, event: TopicMap[T]): Promise<void> {
-    this.broker.append(topic, event.subject, encode(topic, event));
+    await this.broker.append(topic, event.subject, encode(topic, event));
   }
 
   async publishRaw(topic: string, key: string | null, value: Buffer | string): Promise<void> {
-    this.broker.append(topic, key, Buffer.isBuffer(value) ? value : Buffer.from(value));
+    await this.broker.append(topic, key, Buffer.isBuffer(value) ? value : Buffer.from(value));
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
@@ -176,11 +340,14 @@ export class InMemoryBus implements EventBus {
       closed: false,
       slots: new Semaphore(options.concurrency ?? DEFAULT_CONCURRENCY),
       deadLetter: (topic, event) => this.publish(topic, event),
+      replay: options.replay,
     });
     const subscription: Subscription = {
       close: async () => {
-        this.broker.leave(options.group, member);
+        this.broker.leave(options.group, member, options.replay);
         this.subscriptions.delete(subscription);
+        // What a handler had started finishes (its effects and their events) before close resolves.
+        await this.broker.idle(member);
       },
     };
     this.subscriptions.add(subscription);
@@ -188,7 +355,7 @@ export class InMemoryBus implements EventBus {
   }
 
   async healthy(): Promise<boolean> {
-    return true;
+    return !this.broker.failure;
   }
 
   async close(): Promise<void> {

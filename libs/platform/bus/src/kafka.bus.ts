@@ -1,11 +1,11 @@
 import { ALL_TOPICS, AnyTopic, EventData, TopicMap } from '@countersign/contracts';
 import { createLogger, Logger } from '@countersign/logging';
-import { Admin, Consumer, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
+import { Admin, Consumer, ISocketFactory, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { encode } from './codec';
 import { deliver, deliverBatch, Semaphore } from './dispatch';
 import { buildEnvelope, EmitOptions } from './envelope';
 import { createTopics } from './kafka-topics';
-import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, EventBus, RetryPolicy, SubscribeOptions, Subscription } from './port';
+import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, DependencyUnavailableError, EventBus, RetryPolicy, SubscribeOptions, Subscription } from './port';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -23,6 +23,41 @@ export interface KafkaBusOptions {
   partitionsConsumedConcurrently?: number;
   /** Handlers in flight per subscription when it does not say (different keys side by side; one key in order). */
   concurrency?: number;
+  /**
+   * How long a publish may take before it fails with `DependencyUnavailableError` (default 3 s): an HTTP
+   * caller gets a quick 503 with Retry-After, a handler is retried, instead of waiting out the client's retries.
+   */
+  publishTimeoutMs?: number;
+  /**
+   * How long the broker waits for a consumer's heartbeat before it gives its partitions to the others
+   * (default 10 s): the stall after a consumer dies. Heartbeats go every second, also during a long handler.
+   */
+  sessionTimeoutMs?: number;
+  /** How the client opens its TCP connections (kafkajs' `socketFactory`): fault tests cut one client off the broker. */
+  socketFactory?: ISocketFactory;
+}
+
+/** The default of `KafkaBusOptions.sessionTimeoutMs` (a kill -9 stalls a partition about this long). */
+export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
+const HEARTBEAT_MS = 1_000;
+
+/** kafkajs errors that say the broker is not reachable or not answering (rather than refusing the message). */
+const UNAVAILABLE = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSLockTimeout',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+]);
+
+/** Whether a kafkajs error means Kafka is away (a retriable protocol error too: no leader, not a leader, …). */
+function kafkaUnavailable(e: unknown): boolean {
+  const err = e as { name?: string; retriable?: boolean } | undefined;
+  return !!err && (UNAVAILABLE.has(err.name ?? '') || (err.name === 'KafkaJSProtocolError' && err.retriable === true));
 }
 
 interface Pending {
@@ -40,7 +75,7 @@ interface Pending {
  */
 export class KafkaBus implements EventBus {
   private readonly kafka: Kafka;
-  private readonly producer: Producer;
+  private producer: Producer;
   private readonly admin: Admin;
   private readonly logger: Logger;
   private readonly retry: RetryPolicy;
@@ -48,6 +83,7 @@ export class KafkaBus implements EventBus {
   private readonly consumers = new Set<Consumer>();
   private connected?: Promise<void>;
   private queue: Pending[] = [];
+  private readonly publishTimeoutMs: number;
   private flushing = false;
   private readonly source: string;
 
@@ -56,28 +92,45 @@ export class KafkaBus implements EventBus {
     this.logger = options.logger ?? createLogger('bus');
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.ns = options.namespace ? `${options.namespace}.` : '';
+    this.publishTimeoutMs = options.publishTimeoutMs ?? 3_000;
     const log = this.logger;
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
       logLevel: logLevel.WARN,
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 3_000 },
+      ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
       logCreator:
         () =>
         ({ level, log: entry }) => {
           const { message, ...rest } = entry;
+          // Said once per producer because its retries are bounded (above): known and wanted, not a warning.
+          if (message.startsWith('Limiting retries for the idempotent producer')) return;
           if (level <= logLevel.ERROR) log.error({ kafka: rest }, message);
           else log.warn({ kafka: rest }, message);
         },
     });
-    // Idempotent, one request in flight: a retried send neither duplicates nor reorders a key's events.
-    this.producer = this.kafka.producer({
+    this.producer = this.newProducer();
+    this.admin = this.kafka.admin();
+  }
+
+  /**
+   * Idempotent, one request in flight: a retried send neither duplicates nor reorders a key's events. A producer
+   * whose send failed is replaced (a new producer id): after a partial failure kafkajs winds back the sequence
+   * numbers of every partition of the request, including those the broker wrote, and the next send to one of them
+   * is either dropped by the broker as a duplicate (acknowledged, yet lost) or refused as out of order for good.
+   */
+  private newProducer(): Producer {
+    return this.kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
       idempotent: true,
       maxInFlightRequests: 1,
+      // Gives up within about 2.5 s when the broker is away (the client's retries took ~14 s), yet rides out a new
+      // topic's leader election (~0.5 s); the caller hears DependencyUnavailableError and retries (a handler) or
+      // answers 503 (an HTTP request). The send is failed, not left in flight, so the caller's retry is the only copy.
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
-    this.admin = this.kafka.admin();
   }
 
   /** Connects the producer and creates every registry topic (and its dead-letter topic) if missing. */
@@ -88,7 +141,10 @@ export class KafkaBus implements EventBus {
       const missing = ALL_TOPICS.map((t) => this.wire(t)).filter((t) => !existing.has(t));
       if (missing.length) await createTopics(this.admin, missing, this.options.partitions ?? 6);
       await this.producer.connect();
-    })();
+    })().catch((e: unknown) => {
+      this.connected = undefined; // the next call tries again: the broker may be back
+      throw kafkaUnavailable(e) ? new DependencyUnavailableError(`Kafka is not reachable: ${(e as Error).message}`, { cause: e }) : e;
+    });
     return this.connected;
   }
 
@@ -112,11 +168,14 @@ export class KafkaBus implements EventBus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     await this.connect();
+    const groupId = this.ns + options.group;
     const consumer = this.kafka.consumer({
-      groupId: this.ns + options.group,
-      // Generous: a busy two-core machine must not look dead and trigger a rebalance (which redelivers).
-      sessionTimeout: 30_000,
-      heartbeatInterval: 1_000,
+      groupId,
+      // kafkajs has no static membership (group.instance.id) nor cooperative rebalancing: a dead consumer's
+      // partitions wait for its session to expire. Short, since heartbeats also go during long handlers
+      // (below): a busy two-core machine does not miss ten of them.
+      sessionTimeout: this.options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+      heartbeatInterval: HEARTBEAT_MS,
       rebalanceTimeout: 20_000,
       maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 50,
       allowAutoTopicCreation: false,
@@ -130,6 +189,10 @@ export class KafkaBus implements EventBus {
         resolve();
       });
     });
+    let joins = 0;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (++joins > 1) this.logger.info({ group: options.group, memberId: payload.memberId, generationId: payload.groupId }, 'consumer group rebalanced');
+    });
     await consumer.connect();
     const topics = Object.keys(options.handlers) as AnyTopic[];
     await consumer.subscribe({ topics: topics.map((t) => this.wire(t)), fromBeginning: true });
@@ -137,6 +200,8 @@ export class KafkaBus implements EventBus {
     const inFlight = options.concurrency ?? this.options.concurrency ?? DEFAULT_CONCURRENCY;
     const slots = new Semaphore(inFlight);
     await consumer.run({
+      // A replayed subscription keeps no position: each start reads the history again.
+      autoCommit: !options.replay,
       // As many partitions at once as there are slots: no partition waits for another's batch while a slot is free.
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? inFlight,
       // Offsets are resolved as the handled prefix of the batch grows, and committed from there.
@@ -150,23 +215,29 @@ export class KafkaBus implements EventBus {
           key: m.key?.toString('utf8') ?? null,
           value: m.value,
         }));
-        await deliverBatch(
-          messages,
-          slots,
-          (m) =>
-            deliver(
-              m,
-              options.group,
-              options.handlers,
-              this.retry,
-              (dlq, event) => this.publish(dlq, event),
-              this.logger,
-              () => closed || !isRunning() || isStale(),
-              heartbeat,
-            ),
-          resolveOffset,
-          heartbeat,
-        );
+        // kafkajs heartbeats only when asked: keep the session alive while a slow handler runs.
+        const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
+        try {
+          await deliverBatch(
+            messages,
+            slots,
+            (m) =>
+              deliver(
+                m,
+                options.group,
+                options.handlers,
+                this.retry,
+                (dlq, event) => this.publish(dlq, event),
+                this.logger,
+                () => closed || !isRunning() || isStale(),
+                heartbeat,
+              ),
+            resolveOffset,
+            heartbeat,
+          );
+        } finally {
+          clearInterval(beat);
+        }
       },
     });
     await joined;
@@ -175,6 +246,9 @@ export class KafkaBus implements EventBus {
         closed = true;
         this.consumers.delete(consumer);
         await consumer.disconnect();
+        // A replayed subscription's group is this instance's alone: it goes with it.
+        if (options.replay)
+          await this.admin.deleteGroups([groupId]).catch((e) => this.logger.warn({ err: e, group: options.group }, 'could not delete a replay group'));
       },
     };
   }
@@ -214,10 +288,25 @@ export class KafkaBus implements EventBus {
     return this.ns + topic;
   }
 
-  /** Publishes made in the same tick travel in one `sendBatch` request. */
-  private send(topic: string, key: string | null, value: Buffer): Promise<void> {
+  /** Publishes made in the same tick travel in one `sendBatch` request; each fails after `publishTimeoutMs`. */
+  private async send(topic: string, key: string | null, value: Buffer): Promise<void> {
+    // The deadline counts from a connected bus: a first publish that creates the topics may take longer.
+    await this.connect();
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, key, value, resolve, reject });
+      const timer = setTimeout(() => {
+        // Not sent yet: it never will be. Already in a request: it may still land (at-least-once, as any retry).
+        const i = this.queue.indexOf(pending);
+        if (i >= 0) this.queue.splice(i, 1);
+        reject(new DependencyUnavailableError(`Kafka did not take the event within ${this.publishTimeoutMs} ms`));
+      }, this.publishTimeoutMs);
+      const settle =
+        <A extends unknown[]>(f: (...a: A) => void) =>
+        (...a: A) => {
+          clearTimeout(timer);
+          f(...a);
+        };
+      const pending: Pending = { topic, key, value, resolve: settle(resolve), reject: settle(reject) };
+      this.queue.push(pending);
       if (!this.flushing) setImmediate(() => void this.flush());
     });
   }
@@ -235,7 +324,13 @@ export class KafkaBus implements EventBus {
           await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
           batch.forEach((p) => p.resolve());
         } catch (e) {
-          batch.forEach((p) => p.reject(e));
+          // Encoded and validated before: whatever failed here was Kafka's answer, so the caller may retry (503, redelivery).
+          const error = new DependencyUnavailableError(`Kafka did not take the event: ${(e as Error).message}`, { cause: e });
+          batch.forEach((p) => p.reject(error));
+          const failed = this.producer;
+          this.producer = this.newProducer();
+          this.connected = undefined; // the next send connects the new producer
+          void failed.disconnect().catch(() => undefined);
         }
       }
     } catch (e) {

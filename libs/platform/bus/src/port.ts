@@ -26,6 +26,14 @@ export interface SubscribeOptions {
    * others of its partition. Raise it for a handler that batches (the audit writer): larger batches.
    */
   concurrency?: number;
+  /**
+   * For state every instance rebuilds from a topic's whole history (approved contract changes): the
+   * subscription reads its topics from the beginning each time it starts and records no position. Its group
+   * must be this instance's own. It is removed when the subscription closes, and a group left behind by a
+   * crash holds no committed offsets, so the broker drops it once it is empty (Kafka keeps an empty group
+   * only for its offsets): instances coming and going leave no groups behind.
+   */
+  replay?: boolean;
 }
 
 export interface Subscription {

@@ -106,6 +106,16 @@ class FileFlagReader implements FlagReader {
     }
   }
 
+  loaded(): boolean {
+    return this.serving();
+  }
+
+  notLoadedReason(): string | undefined {
+    if (this.serving()) return undefined;
+    if (this.closed) return 'the flag reader is closed';
+    return this.failure ?? `the flag file ${this.path} is not loaded yet`;
+  }
+
   /** True once a good file is loaded and while it is the current one. */
   async ready(timeoutMs = 10_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;

@@ -14,6 +14,14 @@ export interface FlagReader {
   variant(name: string, context?: FlagContext): string | undefined;
   /** Resolves once flag data is loaded (from the server, a backup, or the bootstrap file). */
   ready(timeoutMs?: number): Promise<boolean>;
+  /**
+   * Whether flag data is loaded now. While it is not, every flag reads `unknown` for a reason that passes
+   * (the source is not reached yet, or unusable): a caller retries rather than refuse for good. Once it is,
+   * `unknown` means the flag does not exist, and refusing is final.
+   */
+  loaded(): boolean;
+  /** Why flags are not loaded (for /readyz and logs); undefined once they are. */
+  notLoadedReason(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -37,3 +45,13 @@ export interface FlagSourceHealth {
  * (the flags lib knows neither); it must not throw, and a throw is ignored.
  */
 export type FlagHealthListener = (health: FlagSourceHealth) => void;
+
+/** The readiness check of a service that reads flags: ready once flag data is loaded; otherwise it says why. */
+export const flagsReadiness = (flags: FlagReader) => ({
+  name: 'flags',
+  check: async (): Promise<boolean> => {
+    const why = flags.notLoadedReason();
+    if (why) throw new Error(why);
+    return true;
+  },
+});

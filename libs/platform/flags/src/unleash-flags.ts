@@ -8,6 +8,8 @@ export class UnleashReader implements FlagReader {
   constructor(
     protected client: Unleash,
     private readonly stop: () => void = () => undefined,
+    /** Where the flags come from, for `notLoadedReason`. */
+    private readonly source = 'the flag source',
   ) {}
 
   state(name: string, context: FlagContext = {}): FlagState {
@@ -21,8 +23,16 @@ export class UnleashReader implements FlagReader {
     return v.enabled ? v.name : undefined;
   }
 
+  loaded(): boolean {
+    return this.client.isSynchronized() || !!(this.client as unknown as { repository?: { ready?: boolean } }).repository?.ready;
+  }
+
+  notLoadedReason(): string | undefined {
+    return this.loaded() ? undefined : `no flag data yet: ${this.source} has not answered and there is no backup`;
+  }
+
   ready(timeoutMs = 10_000): Promise<boolean> {
-    if (this.client.isSynchronized() || (this.client as unknown as { repository: { ready: boolean } }).repository?.ready) return Promise.resolve(true);
+    if (this.loaded()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
       this.client.once('ready', () => {
@@ -81,9 +91,9 @@ export function createUnleashFlagReader(o: UnleashFlagOptions): FlagReader {
   if (!o.onHealth) {
     client.on('error', () => undefined); // unreachable server: keep the last known values (see above)
     client.on('warn', () => undefined);
-    return new UnleashReader(client);
+    return new UnleashReader(client, undefined, `Unleash at ${o.url}`);
   }
-  return new UnleashReader(client, watchHealth(client, o.url, o.refreshIntervalMs ?? 1_000, o.onHealth));
+  return new UnleashReader(client, watchHealth(client, o.url, o.refreshIntervalMs ?? 1_000, o.onHealth), `Unleash at ${o.url}`);
 }
 
 /**

@@ -15,10 +15,11 @@ import {
   Module,
   NestMiddleware,
   NestModule,
+  NotFoundException,
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { EventBus } from '@countersign/bus';
+import { EventBus, isDependencyFailure } from '@countersign/bus';
 import { Actor, derivedEventId, newId, TOPICS } from '@countersign/contracts';
 import { Logger, withLogContext } from '@countersign/logging';
 import { findRegulatedData, maskText } from '@countersign/guardrails';
@@ -30,11 +31,50 @@ export const LOGGER = Symbol.for('countersign.Logger');
 export const SERVICE_NAME = Symbol.for('countersign.ServiceName');
 export const READINESS = Symbol.for('countersign.Readiness');
 
-/** A readiness probe: /readyz answers 503 while any of them is false. */
+/** A readiness probe: /readyz answers 503 while any of them fails, and consumers do not subscribe. */
 export interface ReadinessCheck {
   name: string;
+  /** True when ready; false, or a throw whose message says why, when not. */
   check(): Promise<boolean>;
 }
+
+/** Each check's answer: `ok`, or why it is not ready. */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, string>;
+}
+
+/** How long one readiness check may take: a dependency that does not answer is not ready. */
+const CHECK_TIMEOUT_MS = 2_000;
+
+/** Runs every check at once, each with a deadline; says which fail and why. */
+export async function evaluateReadiness(checks: ReadinessCheck[]): Promise<Readiness> {
+  const results = await Promise.all(
+    checks.map(async (c): Promise<[string, string]> => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+      });
+      try {
+        return [c.name, (await Promise.race([c.check(), deadline])) ? 'ok' : 'check failed'];
+      } catch (e) {
+        return [c.name, maskText(String((e as Error)?.message ?? e)).slice(0, 500) || 'check failed'];
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  return { ready: results.every(([, r]) => r === 'ok'), checks: Object.fromEntries(results) };
+}
+
+/** Seconds a client is asked to wait (`Retry-After`) when a dependency is unavailable. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * An answer that an id is not known (yet): a normal answer, not a refusal. A client polls an action right
+ * after submitting it, before the view has caught up: that is no security event, so it is not audited as one.
+ */
+export class NotFoundAnswer extends NotFoundException {}
 
 /** What every service's process provides to its Nest modules. */
 export interface Platform {
@@ -63,7 +103,9 @@ class RequestContextMiddleware implements NestMiddleware {
 
 /**
  * Answers every refusal as JSON with a precise message, and audits each 4xx as a
- * `security.request.rejected.v1` event: every rejection is on the record.
+ * `security.request.rejected.v1` event: every rejection is on the record — except `NotFoundAnswer`, a normal
+ * answer. A dependency that is unavailable (Kafka, Redis, PostgreSQL: `isDependencyFailure`) is a 503 with
+ * `Retry-After`, not a 500: the request may be sent again, and is not audited as a rejection either.
  */
 @Catch()
 export class RejectionFilter implements ExceptionFilter {
@@ -76,16 +118,32 @@ export class RejectionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost) {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<AuthenticatedRequest & { method: string; originalUrl: string; correlationId?: string }>();
-    const res = ctx.getResponse<{ status(n: number): { json(b: unknown): void } }>();
+    const res = ctx.getResponse<{ status(n: number): { json(b: unknown): void }; setHeader(k: string, v: string): void }>();
+    if (!(exception instanceof HttpException) && isDependencyFailure(exception)) {
+      this.logger.warn({ err: exception, path: shownPath(req.originalUrl) }, 'a dependency is unavailable; answered 503');
+      res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+      res.status(503).json({ statusCode: 503, error: httpReason(503), message: 'a dependency is unavailable; retry later' });
+      return;
+    }
     const status = exception instanceof HttpException ? exception.getStatus() : 500;
     const body = exception instanceof HttpException ? exception.getResponse() : undefined;
+    // A deliberate 503 (not ready, retry later) says why; any other 5xx is an internal error, said no further.
+    const said =
+      status >= 500 && status !== 503
+        ? 'internal error'
+        : typeof body === 'string'
+          ? body
+          : String((body as { message?: unknown })?.message ?? (exception as Error).message);
     // Messages may echo the request (a path, an id): regulated data in them is masked for the caller, the log and the audit.
-    const message = maskRequestText(
-      status >= 500 ? 'internal error' : typeof body === 'string' ? body : String((body as { message?: unknown })?.message ?? (exception as Error).message),
-    );
-    if (status >= 500) this.logger.error({ err: exception, path: shownPath(req.originalUrl) }, 'request failed');
+    const message = maskRequestText(said);
+    if (status === 503) {
+      this.logger.warn({ path: shownPath(req.originalUrl), reason: message }, 'service unavailable');
+      res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    } else if (status >= 500) this.logger.error({ err: exception, path: shownPath(req.originalUrl) }, 'request failed');
+    else if (exception instanceof NotFoundAnswer) this.logger.debug({ path: shownPath(req.originalUrl) }, 'not found');
     else this.audit(req, status, message);
-    res.status(status).json({ statusCode: status, error: httpReason(status), message });
+    const extra = status === 503 && body && typeof body === 'object' ? detail(body as Record<string, unknown>) : {};
+    res.status(status).json({ statusCode: status, error: httpReason(status), message, ...extra });
   }
 
   private audit(req: AuthenticatedRequest & { method: string; originalUrl: string; correlationId?: string }, status: number, reason: string) {
@@ -124,12 +182,43 @@ function maskRequestText(text: string): string {
 /** The path of a request as logs and the audit trail show it: no query string, masked, at most 500 characters. */
 const shownPath = (url: string) => maskRequestText(url.split('?')[0].slice(0, 500));
 
+/** What a deliberate 503 adds to its answer (the readiness checks), masked. */
+function detail(body: Record<string, unknown>): Record<string, unknown> {
+  const { statusCode: _s, error: _e, message: _m, ...rest } = body;
+  return JSON.parse(maskText(JSON.stringify(rest))) as Record<string, unknown>;
+}
+
 /** The reason phrase of a status, as Node's HTTP server names it. */
 const httpReason = (s: number) => STATUS_CODES[s] ?? (s >= 500 ? 'Internal Server Error' : 'Error');
 
+/** The consumer groups of this process that wait for readiness before they subscribe (see BusConsumer). */
+@Injectable()
+export class ConsumerStates {
+  private readonly groups = new Map<string, boolean>();
+
+  waitingFor(group: string): void {
+    this.groups.set(group, false);
+  }
+
+  subscribed(group: string): void {
+    this.groups.set(group, true);
+  }
+
+  waiting(): string[] {
+    return [...this.groups].filter(([, s]) => !s).map(([g]) => g);
+  }
+
+  any(): boolean {
+    return this.groups.size > 0;
+  }
+}
+
 @Controller()
 class HealthController {
-  constructor(@Inject(READINESS) private readonly checks: ReadinessCheck[]) {}
+  constructor(
+    @Inject(READINESS) private readonly checks: ReadinessCheck[],
+    private readonly consumers: ConsumerStates,
+  ) {}
 
   /** Liveness: the process answers. */
   @Get('healthz')
@@ -137,13 +226,21 @@ class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: every dependency this service needs answers. */
+  /**
+   * Readiness: every dependency this service needs answers, and its consumers have subscribed. A 503 says
+   * which check fails and why (`checks`: `ok` or the reason).
+   */
   @Get('readyz')
   async ready() {
-    const results = await Promise.all(this.checks.map(async (c) => [c.name, await c.check().catch(() => false)] as const));
-    const body = { status: results.every(([, ok]) => ok) ? 'ready' : 'not-ready', checks: Object.fromEntries(results) };
-    if (body.status !== 'ready') throw new ServiceUnavailableException(body);
-    return body;
+    const { ready, checks } = await evaluateReadiness(this.checks);
+    const waiting = this.consumers.waiting();
+    const all = {
+      ...checks,
+      ...(waiting.length ? { consumers: `not subscribed yet: ${waiting.join(', ')}` } : this.consumers.any() ? { consumers: 'ok' } : {}),
+    };
+    if (ready && !waiting.length) return { status: 'ready', checks: all };
+    const failing = Object.entries(all).filter(([, r]) => r !== 'ok');
+    throw new ServiceUnavailableException({ message: `not ready: ${failing.map(([n, r]) => `${n} (${r})`).join('; ')}`, status: 'not-ready', checks: all });
   }
 }
 
@@ -164,10 +261,11 @@ export class PlatformModule implements NestModule {
         { provide: SERVICE_NAME, useValue: platform.service },
         { provide: TOKEN_REGISTRY, useValue: platform.tokens },
         { provide: READINESS, useValue: [{ name: 'bus', check: () => platform.bus.healthy() }, ...(platform.readiness ?? [])] },
+        ConsumerStates,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: RejectionFilter },
       ],
-      exports: [EVENT_BUS, LOGGER, SERVICE_NAME, TOKEN_REGISTRY, READINESS],
+      exports: [EVENT_BUS, LOGGER, SERVICE_NAME, TOKEN_REGISTRY, READINESS, ConsumerStates],
     };
   }
 

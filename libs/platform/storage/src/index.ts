@@ -1,22 +1,78 @@
 import Redis from 'ioredis';
 import { Pool } from 'pg';
+import { createLogger, Logger } from '@countersign/logging';
 
 export { Redis, Pool };
 export { migrate } from './migrations';
 export type { ServiceMigrations } from './migrations';
+export { openEmbeddedDatabase } from './embedded-database';
+export type { EmbeddedDatabase } from './embedded-database';
 
-/** A Redis client; `keyPrefix` isolates a deployment (or a test run) on a shared server. */
-export function createRedis(url: string, keyPrefix = ''): Redis {
-  return new Redis(url, { keyPrefix, maxRetriesPerRequest: 3, enableAutoPipelining: true, lazyConnect: false });
+export interface RedisOptions {
+  /** Prefix of every key: isolates a deployment (or a test run) on a shared server. */
+  keyPrefix?: string;
+  /** Where connection errors go (structured, throttled); default a logger named `redis`. */
+  logger?: Logger;
+}
+
+/**
+ * A Redis client that fails fast while Redis is away, so the caller hears it (the bus retries an event whose
+ * handler failed for that reason, an HTTP request answers 503) instead of waiting on a queue for ever.
+ * Commands sent while it reconnects wait for at most two reconnection attempts (a refused connection is
+ * retried within 100 ms, so about a quarter of a second), a connection attempt for 2 s and a command on a
+ * silent connection for 5 s; then they fail with an error `isDependencyFailure` recognises. The offline
+ * queue stays on: commands sent while the first connection opens wait for it. Connection errors go to the
+ * structured log, once per outage (and every 100th attempt), with the recovery.
+ */
+export function createRedis(url: string, options: RedisOptions | string = {}): Redis {
+  const { keyPrefix = '', logger = createLogger('redis') } = typeof options === 'string' ? { keyPrefix: options } : options;
+  const redis = new Redis(url, {
+    keyPrefix,
+    enableAutoPipelining: true,
+    lazyConnect: false,
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+    connectTimeout: 2_000,
+    commandTimeout: 5_000,
+    // Reconnect quickly once Redis is back: at most a second between attempts.
+    retryStrategy: (times) => Math.min(times * 50, 1_000),
+  });
+  logConnectionErrors(redis, logger, redactUrl(url));
+  return redis;
+}
+
+/** ioredis emits 'error' on every failed attempt; unheard, it prints them to stderr. One line per outage instead. */
+function logConnectionErrors(redis: Redis, logger: Logger, server: string): void {
+  let failures = 0;
+  redis.on('error', (err: Error) => {
+    failures++;
+    if (failures === 1 || failures % 100 === 0) logger.error({ err, redis: server, failures }, 'redis unavailable; commands fail until it is back');
+  });
+  redis.on('ready', () => {
+    if (failures) logger.warn({ redis: server, failures }, 'redis available again');
+    failures = 0;
+  });
+}
+
+/** A connection URL without its password, for logs. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = 'redacted';
+    return u.toString();
+  } catch {
+    return 'redis';
+  }
 }
 
 /**
  * A PostgreSQL pool. An idle connection that the server ends (restart, failover, a dropped database)
- * must not crash the process: the pool drops it and opens a new one on the next query, whose error (if
- * the server is really gone) reaches the caller.
+ * must not crash the process: the pool drops it (logged) and opens a new one on the next query, whose error
+ * (if the server is really gone) reaches the caller. A query waits at most 5 s for a connection, so a
+ * server that is away fails the caller fast (an error `isDependencyFailure` recognises) instead of queueing.
  */
-export function createPgPool(url: string, max = 10, onIdleError: (e: Error) => void = () => undefined): Pool {
-  const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 10_000 });
-  pool.on('error', onIdleError);
+export function createPgPool(url: string, max = 10, onIdleError?: (e: Error) => void, logger: Logger = createLogger('postgres')): Pool {
+  const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 5_000 });
+  pool.on('error', onIdleError ?? ((err: Error) => logger.warn({ err }, 'an idle PostgreSQL connection ended; the next query opens a new one')));
   return pool;
 }

@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, ClientBase, Pool, PoolClient } from 'pg';
 import type * as PgMigrate from 'node-pg-migrate/dist/bundle/index';
 
 // node-pg-migrate publishes its types only through package.json `exports`, which the workspace's
@@ -18,11 +18,12 @@ export interface ServiceMigrations {
 /**
  * Applies a service's pending migrations, all in one transaction, and returns their names. Instances that
  * boot at once wait for each other (an advisory lock), so each migration runs once. `url` is the schema
- * owner's connection.
+ * owner's connection, or a pool to borrow one from (the embedded database).
  */
-export async function migrate(url: string, m: ServiceMigrations, log: (msg: string) => void = () => undefined): Promise<string[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
+export async function migrate(url: string | Pool, m: ServiceMigrations, log: (msg: string) => void = () => undefined): Promise<string[]> {
+  // A pool (the embedded database's one session) lends its connection; a URL gets a connection of its own.
+  const client: ClientBase = typeof url === 'string' ? new Client({ connectionString: url }) : await url.connect();
+  if (typeof url === 'string') await (client as Client).connect();
   try {
     for (const [name, value] of Object.entries(m.settings ?? {})) await client.query('SELECT set_config($1, $2, false)', [name, value]);
     const ran = await runner({
@@ -36,6 +37,7 @@ export async function migrate(url: string, m: ServiceMigrations, log: (msg: stri
     });
     return ran.map((r) => r.name);
   } finally {
-    await client.end();
+    if (typeof url === 'string') await (client as Client).end();
+    else (client as PoolClient).release();
   }
 }

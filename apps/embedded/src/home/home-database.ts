@@ -1,0 +1,37 @@
+import { join } from 'node:path';
+import { BROKER_STORE_MIGRATIONS } from '@countersign/bus';
+import { EXECUTOR_MIGRATIONS_DIR } from '@countersign/executor';
+import { ORCHESTRATOR_MIGRATIONS_DIR } from '@countersign/orchestrator';
+import { POLICY_ENGINE_MIGRATIONS_DIR } from '@countersign/policy-engine';
+import { REVIEW_QUEUE_MIGRATIONS_DIR } from '@countersign/review-queue';
+import { EmbeddedDatabase, migrate, ServiceMigrations, openEmbeddedDatabase } from '@countersign/storage';
+
+/** The embedded host's own tables (its rate-limit windows). */
+export const EMBEDDED_MIGRATIONS = join(__dirname, '../../migrations');
+
+/**
+ * Every schema the embedded mode keeps in its one database, each with its own history as in the distributed
+ * mode (the same files): the broker's log, the services' records of truth, the host's own tables.
+ */
+const SCHEMAS: ServiceMigrations[] = [
+  { service: 'bus', dir: BROKER_STORE_MIGRATIONS },
+  { service: 'embedded', dir: EMBEDDED_MIGRATIONS },
+  { service: 'orchestrator', dir: ORCHESTRATOR_MIGRATIONS_DIR },
+  { service: 'policy-engine', dir: POLICY_ENGINE_MIGRATIONS_DIR },
+  { service: 'review-queue', dir: REVIEW_QUEUE_MIGRATIONS_DIR },
+  { service: 'executor', dir: EXECUTOR_MIGRATIONS_DIR },
+];
+
+/**
+ * The home's database (`<home>/db`, PGlite), migrated. The caller holds the home's lock: PGlite has none.
+ */
+export async function openHomeDatabase(home: string, log: (msg: string) => void): Promise<EmbeddedDatabase> {
+  const db = await openEmbeddedDatabase(join(home, 'db'));
+  try {
+    for (const schema of SCHEMAS) await migrate(db.pool, schema, log);
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+  return db;
+}

@@ -1,0 +1,107 @@
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+/** Refused: another live process runs on this home. */
+export class HomeInUseError extends Error {}
+
+interface Holder {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+/** A lock file being written by its holder (created, not yet filled) is in use for this long at most. */
+const BEING_WRITTEN_MS = 5_000;
+
+/**
+ * One process per `COUNTERSIGN_HOME`: two processes on one home would each replay the same bus log and write
+ * the same database (PGlite does not lock its folder), silently merging two histories. The lock is a file
+ * created exclusively (`O_EXCL`) that names its holder's pid; a lock left by a process that is gone (kill -9) is
+ * taken over. A lock held by this very process (a second start in one process) refuses too.
+ */
+export class HomeLock {
+  private constructor(
+    readonly file: string,
+    private readonly mine: string,
+  ) {}
+
+  static acquire(home: string): HomeLock {
+    const file = join(home, 'countersign.lock');
+    const mine = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() } satisfies Holder);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const fd = openSync(file, 'wx', 0o600);
+        try {
+          writeSync(fd, mine);
+        } finally {
+          closeSync(fd);
+        }
+        return new HomeLock(file, mine);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const raw = read(file);
+      if (raw === undefined) continue; // released meanwhile: try again
+      const holder = parse(raw);
+      if (!holder) {
+        if (Date.now() - mtime(file) < BEING_WRITTEN_MS) throw inUse(file, 'a process that is starting');
+      } else if (holder.host !== hostname()) {
+        throw inUse(file, `process ${holder.pid} on host ${holder.host} (cannot tell from here whether it still runs)`);
+      } else if (alive(holder.pid)) {
+        throw inUse(file, `process ${holder.pid}${holder.pid === process.pid ? ' (this one)' : ''}, running since ${holder.since}`);
+      }
+      // Left by a process that is gone: take it over, unless someone else just did.
+      if (read(file) === raw) unlinkSync(file);
+    }
+    throw inUse(file, 'processes that keep taking it');
+  }
+
+  /** Throws if the lock is no longer this process's (two starts took over one stale lock at the same instant). */
+  verify(): void {
+    if (read(this.file) !== this.mine) throw inUse(this.file, 'another process that took over the same stale lock');
+  }
+
+  release(): void {
+    if (read(this.file) === this.mine) unlinkSync(this.file);
+  }
+}
+
+function inUse(file: string, holder: string): HomeInUseError {
+  return new HomeInUseError(`COUNTERSIGN_HOME is in use by ${holder} (lock ${file}): one process per home. Stop it first, or choose another COUNTERSIGN_HOME.`);
+}
+
+function read(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function mtime(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function parse(raw: string): Holder | undefined {
+  try {
+    const h = JSON.parse(raw) as Holder;
+    return Number.isInteger(h.pid) && h.pid > 0 ? h : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Signal 0 asks the kernel whether the pid exists, without signalling it (EPERM: it exists, owned by another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,38 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedDatabase, migrate, openEmbeddedDatabase } from '@countersign/storage';
+// The limiter's shared suite lives with the policy engine (the port itself is libs/policy's): test code, not exported
+// from the app's entry. Moving the suite beside the port (libs/policy) would remove this exception.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { rateLimiterSuite } from '../../../policy-engine/src/rate-limit/rate-limiter.suite';
+import { EMBEDDED_MIGRATIONS } from '../home/home-database';
+import { createPgRateLimiter } from './pg-rate-limiter';
+
+// real: the embedded PostgreSQL (PGlite, in a temp folder) and the embedded mode's migrations; fake: nothing.
+let dir: string;
+let db: EmbeddedDatabase;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'countersign-limits-'));
+  db = await openEmbeddedDatabase(join(dir, 'db'));
+  await migrate(db.pool, { service: 'embedded', dir: EMBEDDED_MIGRATIONS });
+}, 60_000);
+afterAll(async () => {
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+rateLimiterSuite('PostgreSQL (embedded)', async () => {
+  await db.pool.query('TRUNCATE embedded_rate_windows, embedded_rate_hits');
+  return createPgRateLimiter(db.pool);
+});
+
+it('keeps a full window across a new limiter on the same database (a restart)', async () => {
+  const t0 = new Date('2026-11-24T10:00:00.000Z');
+  const before = createPgRateLimiter(db.pool);
+  for (let i = 0; i < 10; i++) expect((await before.hit('export:acme', `x-${i}`, 10, 3_600_000, t0)).allowed).toBe(true);
+  const after = createPgRateLimiter(db.pool);
+  expect((await after.hit('export:acme', 'x-10', 10, 3_600_000, t0)).allowed).toBe(false);
+  expect((await after.hit('export:acme', 'x-3', 10, 3_600_000, t0)).allowed).toBe(true);
+});

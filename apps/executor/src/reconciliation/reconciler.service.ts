@@ -1,0 +1,262 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import type { VerifyKeys } from '@countersign/approval';
+import { EventBus, EventCause, serviceActor } from '@countersign/bus';
+import { ActionRefusedV1, EventData, TOPICS, TopicMap } from '@countersign/contracts';
+import type { Logger } from '@countersign/logging';
+import { EVENT_BUS, LOGGER } from '@countersign/nest';
+import type { z } from 'zod';
+import { Connector, ConnectorRegistry, CONNECTORS, TargetStatus } from '../connectors/connector';
+import { ActionRecord, ExecutionRepository, UnsettledClaim } from '../execution/execution.repository';
+import { idempotencyKeyOf } from '../execution/idempotency-key';
+import { APPROVAL_KEYS, CLOCK, EXECUTIONS, RECONCILIATION } from '../tokens';
+import { checkOutcomeAnswer, OutcomeAnsweredEvent } from './outcome-answer';
+import { ReconciliationSettings } from './reconciliation.settings';
+
+type Executed = EventData<typeof TOPICS.actionExecuted>;
+type Failed = EventData<typeof TOPICS.actionFailed>;
+type Refusal = Pick<z.infer<typeof ActionRefusedV1>, 'code' | 'reason'>;
+
+/**
+ * Settles what the executor could not: actions left `executing` past their lease (the executor stopped during
+ * the call) and actions whose outcome was unknown (a timeout, a 5xx, a dropped connection). Each is claimed by
+ * one reconciler at a time (a lease in the execution record) and settled by the first of these its connector
+ * allows: ask the target (`statusQuery`); send it again under the *same* Idempotency-Key (`idempotentByKey`);
+ * otherwise ask a person "did this happen?" (`execution.outcome.check-requested.v1`), whose signed answer
+ * (`review.outcome.check-answered.v1`) settles it. Never a second call without the key, never a second call
+ * to a target that does not apply an action once per key. Every step is an event, so the audit trail has it.
+ */
+@Injectable()
+export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly actor = serviceActor('executor');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+  private stopped = false;
+
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(EXECUTIONS) private readonly executions: ExecutionRepository,
+    @Inject(CONNECTORS) private readonly connectors: ConnectorRegistry,
+    @Inject(APPROVAL_KEYS) private readonly approvalKeys: VerifyKeys,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(RECONCILIATION) private readonly settings: ReconciliationSettings,
+    /** The time (a fake clock in tests). */
+    @Optional() @Inject(CLOCK) private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  onApplicationBootstrap() {
+    this.schedule();
+  }
+
+  async onApplicationShutdown() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule() {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.runOnce()
+        .catch((e: Error) => this.logger.error({ err: e }, `reconciler: ${e.message}; trying again in ${this.settings.periodMs} ms`))
+        .finally(() => this.schedule());
+    }, this.settings.periodMs);
+    this.timer.unref();
+  }
+
+  /** One look: claims the unsettled actions due now and settles each (side by side). Returns how many it took on. */
+  async runOnce(now: Date = this.clock()): Promise<number> {
+    const claims = await this.executions.claimUnsettled(now, this.settings.leaseMs, this.settings.batch);
+    await Promise.all(
+      claims.map((c) =>
+        this.reconcile(c).catch((e: Error) =>
+          // The lease brings it back: the next reconciler to look after it runs out tries again.
+          this.logger.error({ err: e, actionId: c.record.actionId }, `reconciler: could not settle the action (${e.message}); tried again after the lease`),
+        ),
+      ),
+    );
+    return claims.length;
+  }
+
+  private async reconcile({ record, previous, previousClaimedAt }: UnsettledClaim): Promise<void> {
+    const connector = this.connectors.for(record.proposal.actionType);
+    const key = idempotencyKeyOf(record.actionId, record.digest);
+    const cause = causeOf(record);
+    const attempt = record.reconcileAttempts;
+    const log = { actionId: record.actionId, correlationId: record.correlationId, connector: connector.name, attempt };
+    if (previous === 'executing') {
+      // The first step on the record: nobody recorded how the call ended. The same event a redelivery past the lease
+      // reports (same cause, same id), so the trail has it once.
+      await this.emitFailed(cause, {
+        outcome: 'outcome_unknown',
+        connector: connector.name,
+        digest: record.digest,
+        error: `no outcome within the lease of ${this.settings.leaseMs} ms: the executor stopped during the call; the reconciler settles it`,
+      });
+    }
+
+    const { statusQuery, idempotentByKey } = connector.capabilities;
+    if (statusQuery) {
+      const status = await statusQuery(key).catch((e: Error): TargetStatus => {
+        this.logger.warn({ ...log, err: e }, `reconciler: the target's status could not be read: ${e.message}`);
+        return 'unknown';
+      });
+      const reconciliation = { method: 'status' as const, attempt };
+      if (status === 'done') {
+        this.logger.info(log, 'reconciled by status: the target reports the action took effect');
+        return this.settle(record, 'executed', TOPICS.actionExecuted, this.executedData(record, connector, reconciliation, 1));
+      }
+      if (status === 'not-done' && !idempotentByKey) {
+        this.logger.info(log, 'reconciled by status: the target reports the action did not take effect');
+        const error = 'the target reports the action did not take effect; not sent again (the target does not apply an action once per key)';
+        return this.settle(record, 'failed', TOPICS.actionFailed, {
+          outcome: 'failed',
+          connector: connector.name,
+          digest: record.digest,
+          error,
+          reconciliation,
+        });
+      }
+      // Not done and safe to send again under the key, or the target cannot tell: the step is on the record, and on.
+      await this.emitFailed(
+        cause,
+        {
+          outcome: 'outcome_unknown',
+          connector: connector.name,
+          digest: record.digest,
+          error: status === 'not-done' ? 'the target reports the action did not take effect: sent again under the same key' : 'the target cannot tell',
+          reconciliation,
+        },
+        `status-${attempt}`,
+      );
+    }
+
+    if (idempotentByKey) {
+      const p = record.proposal;
+      const result = await connector.execute(
+        { actionId: record.actionId, actionType: p.actionType, target: p.target, parameters: p.parameters, tenant: p.tenant, digest: record.digest },
+        key,
+      );
+      const reconciliation = { method: 'resend' as const, attempt };
+      if (result.status === 'executed') {
+        this.logger.info({ ...log, externalRequestId: result.externalRequestId }, 'reconciled by re-sending under the same idempotency key: executed');
+        const data = this.executedData(record, connector, reconciliation, result.attempts, result.externalRequestId);
+        return this.settle(record, 'executed', TOPICS.actionExecuted, data);
+      }
+      if (result.status === 'failed') {
+        this.logger.info(log, `reconciled by re-sending under the same idempotency key: the target refused it (${result.error})`);
+        return this.settle(record, 'failed', TOPICS.actionFailed, {
+          outcome: 'failed',
+          connector: connector.name,
+          digest: record.digest,
+          error: result.error,
+          reconciliation,
+        });
+      }
+      // Still unknown: on the record, and tried again once this claim's lease runs out (the lease is the backoff).
+      this.logger.warn(log, `re-sent under the same idempotency key, outcome still unknown (${result.error}); tried again after the lease`);
+      return void (await this.emitFailed(
+        cause,
+        { outcome: 'outcome_unknown', connector: connector.name, digest: record.digest, error: `re-sent under the same key: ${result.error}`, reconciliation },
+        `resend-${attempt}`,
+      ));
+    }
+
+    // Neither safe to send again nor able to ask: a person finds out.
+    const since = previousClaimedAt ?? record.claimedAt;
+    await this.bus.emit(
+      TOPICS.outcomeCheckRequested,
+      {
+        connector: connector.name,
+        digest: record.digest,
+        idempotencyKey: key,
+        proposal: record.proposal,
+        proposerPrincipal: record.proposerPrincipal ?? record.proposal.proposer.agentId,
+        contractVersion: record.contractVersion ?? 'unknown',
+        authorisedBy: authorisedByOf(record),
+        since,
+        reason: `the outcome is unknown since ${since}, and the ${connector.name} connector can neither send the action again safely nor ask the target`,
+      },
+      { cause, actor: this.actor },
+    );
+    const moved = await this.executions.settle(record.actionId, { state: 'reconciling', claimedAt: record.claimedAt }, 'awaiting_check', record.outcome);
+    if (moved) this.logger.info(log, 'outcome unknown: a person is asked whether it happened');
+    else this.logger.warn(log, 'reconciler: the action was taken over meanwhile (its lease ran out); left to the new owner');
+  }
+
+  /**
+   * A person's answer to "did this happen?". Acts only on the review queue's genuine answer, signed `happened` or
+   * `not-happened`, for this action and digest, while the action awaits it; anything else changes nothing and a
+   * forged or misdirected answer is refused as suspicious (audited).
+   */
+  async onOutcomeAnswered(e: OutcomeAnsweredEvent): Promise<void> {
+    const record = await this.executions.get(e.subject);
+    const verdict = checkOutcomeAnswer(e, record, this.approvalKeys, this.clock());
+    if (!verdict.ok) return this.refuse(e, verdict.refusal);
+    if (!record || record.state !== 'awaiting_check') {
+      // A redelivery after it was settled, or an answer to a check the reconciler settled another way meanwhile.
+      this.logger.warn({ state: record?.state }, 'an answer to an outcome check for an action that no longer awaits one; nothing changes');
+      return;
+    }
+    const connector = this.connectors.for(record.proposal.actionType);
+    const reconciliation = { method: 'person' as const, attempt: Math.max(record.reconcileAttempts ?? 1, 1) };
+    const by = verdict.claims.deciders.join(', ');
+    this.logger.info({ happened: e.data.happened, by }, 'reconciled by a person');
+    if (e.data.happened) {
+      return this.settle(record, 'executed', TOPICS.actionExecuted, this.executedData(record, connector, reconciliation, 1), 'awaiting_check');
+    }
+    return this.settle(
+      record,
+      'failed',
+      TOPICS.actionFailed,
+      { outcome: 'failed', connector: connector.name, digest: record.digest, error: `${by} found the action did not take effect`, reconciliation },
+      'awaiting_check',
+    );
+  }
+
+  private executedData(record: ActionRecord, connector: Connector, reconciliation: Executed['reconciliation'], attempt: number, externalRequestId?: string) {
+    return {
+      connector: connector.name,
+      digest: record.digest,
+      authorisedBy: authorisedByOf(record),
+      attempt,
+      ...(externalRequestId ? { externalRequestId } : {}),
+      reconciliation,
+    } satisfies Executed;
+  }
+
+  /**
+   * Publishes the outcome, then records it, only while the action is still as this reconciler (or the awaited
+   * answer) found it. Publish first: a crash between the two leaves the action unsettled and it is settled again,
+   * re-publishing the same event (same id, dropped downstream); the other order could record an outcome nobody
+   * ever hears of. An executed action has one `executed` event id whichever way it went (derived from the event that
+   * authorised it, as a redelivery re-publishes it); a failure after an unknown outcome needs its own.
+   */
+  private async settle<T extends typeof TOPICS.actionExecuted | typeof TOPICS.actionFailed>(
+    record: ActionRecord,
+    state: 'executed' | 'failed',
+    topic: T,
+    data: EventData<T>,
+    from: 'reconciling' | 'awaiting_check' = 'reconciling',
+  ): Promise<void> {
+    const cause = causeOf(record);
+    await this.bus.emit(topic, data, { cause, actor: this.actor, ...(state === 'failed' ? { discriminator: 'reconciled' } : {}) });
+    const expected = from === 'reconciling' ? { state: from, claimedAt: record.claimedAt } : { state: from };
+    if (!(await this.executions.settle(record.actionId, expected, state, { topic, data })))
+      this.logger.warn({ actionId: record.actionId, state }, 'reconciler: the action was settled or taken over meanwhile; its record is left as it is');
+  }
+
+  private async emitFailed(cause: EventCause, data: Failed, discriminator?: string) {
+    await this.bus.emit(TOPICS.actionFailed, data, { cause, actor: this.actor, ...(discriminator ? { discriminator } : {}) });
+  }
+
+  private async refuse(e: TopicMap[typeof TOPICS.outcomeCheckAnswered], refusal: Refusal) {
+    this.logger.error({ code: refusal.code, suspicious: true }, `refused an outcome-check answer: ${refusal.reason}`);
+    await this.bus.emit(TOPICS.actionRefused, { ...refusal, suspicious: true }, { cause: e, actor: this.actor });
+  }
+}
+
+/** The event that authorised the execution: what every event about its outcome follows from. */
+const causeOf = (r: ActionRecord): EventCause => ({ id: r.authorisedBy ?? r.decisionEventId, subject: r.actionId, correlationId: r.correlationId });
+
+/** Only a review-lane action is executed on an approval; an autonomous one on its decision. */
+const authorisedByOf = (r: ActionRecord) => (r.lane === 'review' ? ('approval' as const) : ('autonomous-decision' as const));

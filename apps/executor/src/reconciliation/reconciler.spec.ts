@@ -1,0 +1,254 @@
+import pino from 'pino';
+import { generateSigningKey, signApproval, signReviewDecision } from '@countersign/approval';
+import { TOPICS, TopicMap } from '@countersign/contracts';
+import type { SigningKey } from '@countersign/keys';
+import { RecordingBus, refundProposal } from '@countersign/testing';
+import { Connector, ConnectorCapabilities, ConnectorRegistry, ConnectorRequest, ConnectorResult, TargetStatus } from '../connectors/connector';
+import { idempotencyKeyOf } from '../execution/idempotency-key';
+import { InMemoryExecutionRepository } from '../execution/in-memory-execution.repository';
+import { OutcomeAnsweredEvent } from './outcome-answer';
+import { Reconciler } from './reconciler.service';
+
+// real: Reconciler, the in-memory execution record, Ed25519 signing and verification, the in-memory bus (recording what it
+// is given to publish); fake: the connector (its capabilities and answers), the clock.
+const digest = 'd'.repeat(64);
+const lease = 60_000;
+const t0 = new Date('2026-11-24T10:00:00.000Z');
+const at = (ms: number) => new Date(t0.getTime() + ms);
+
+function setup(capabilities: ConnectorCapabilities, results: ConnectorResult[] = [{ status: 'executed', externalRequestId: 'x-2', attempts: 1 }]) {
+  const bus = new RecordingBus({ source: 'executor', logger: pino({ level: 'silent' }) });
+  const calls: Array<{ request: ConnectorRequest; key: string }> = [];
+  const connector: Connector = {
+    name: 'ledger',
+    capabilities,
+    execute: async (request, key) => (calls.push({ request, key }), results.shift() ?? { status: 'executed', attempts: 1 }),
+  };
+  const repo = new InMemoryExecutionRepository();
+  const reviewQueue = generateSigningKey('rq-1');
+  const logger = pino({ level: 'silent' });
+  const settings = { leaseMs: lease, periodMs: 5_000, batch: 50 };
+  const reconciler = new Reconciler(bus, repo, new ConnectorRegistry(connector), [reviewQueue.verifyKey], logger, settings, () => at(lease + 1));
+  /** An action the executor claimed at t0 and never finished: it died during the call. */
+  const strand = async (actionId = 'a1', lane: 'autonomous' | 'review' = 'autonomous', when = t0) => {
+    await repo.saveDecision({
+      actionId,
+      correlationId: `c-${actionId}`,
+      decisionEventId: `decision-${actionId}`,
+      digest,
+      lane,
+      proposal: refundProposal(),
+      proposerPrincipal: 'support-copilot',
+      contractVersion: '2026.11.1',
+    });
+    await repo.claim(actionId, lane === 'review' ? `approval-${actionId}` : `decision-${actionId}`, lane === 'review' ? `nonce-${actionId}` : null, when);
+  };
+  const events = <T extends keyof TopicMap>(topic: T) => bus.published.filter((p) => p.topic === topic).map((p) => p.event as TopicMap[T]);
+  /** The review queue's answer to "did this happen?", signed by `key` as `decision` for `tokenFor` (a forger: another key). */
+  const answer = (
+    happened: boolean,
+    o: { key?: SigningKey; decision?: 'happened' | 'not-happened' | 'approved'; tokenFor?: string; actionId?: string; id?: string } = {},
+  ): OutcomeAnsweredEvent => {
+    const actionId = o.actionId ?? 'a1';
+    const decision = o.decision ?? (happened ? 'happened' : 'not-happened');
+    const claims = {
+      decision,
+      actionId: o.tokenFor ?? actionId,
+      digest,
+      deciders: ['alice'],
+      reasons: ['seen in the ledger'],
+      issuedAt: at(lease).toISOString(),
+    };
+    const signature =
+      decision === 'approved'
+        ? signApproval(o.key ?? reviewQueue.signing, { ...claims, approvers: ['alice'], expiresAt: at(lease + 3_600_000).toISOString() })
+        : signReviewDecision(o.key ?? reviewQueue.signing, claims);
+    return {
+      id: o.id ?? `answer-${actionId}-${happened}`,
+      type: TOPICS.outcomeCheckAnswered,
+      version: 1,
+      source: 'review-queue',
+      time: at(lease).toISOString(),
+      subject: actionId,
+      correlationId: `c-${actionId}`,
+      causationId: `check-${actionId}`,
+      actor: { id: 'alice', kind: 'human' },
+      data: { happened, reviewers: [{ id: 'alice', kind: 'human' }], reason: 'seen in the ledger', digest, signature },
+    };
+  };
+  return { bus, calls, repo, reconciler, strand, events, answer, reviewQueue };
+}
+
+describe('Reconciler: unknown outcomes are settled, never by a second call without the key', () => {
+  it('re-sends an action stranded in executing past its lease once, under the same key, and records it executed', async () => {
+    const t = setup({ idempotentByKey: true });
+    await t.strand();
+    // Within the lease the first call may still be running: nothing is touched.
+    expect(await t.reconciler.runOnce(at(lease - 1))).toBe(0);
+    expect(t.calls).toHaveLength(0);
+    expect(await t.reconciler.runOnce(at(lease + 1))).toBe(1);
+    expect(t.calls.map((c) => c.key)).toEqual([idempotencyKeyOf('a1', digest)]);
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'executed', reconcileAttempts: 1 });
+    // Every step is on the record: the unknown outcome, then how it was settled.
+    expect(t.events(TOPICS.actionFailed).map((e) => e.data)).toEqual([expect.objectContaining({ outcome: 'outcome_unknown' })]);
+    expect(t.events(TOPICS.actionExecuted).map((e) => e.data)).toEqual([
+      expect.objectContaining({ authorisedBy: 'autonomous-decision', externalRequestId: 'x-2', reconciliation: { method: 'resend', attempt: 1 } }),
+    ]);
+    // Settled: later looks leave it alone.
+    expect(await t.reconciler.runOnce(at(10 * lease))).toBe(0);
+    expect(t.calls).toHaveLength(1);
+  });
+
+  it('re-sends an outcome the connector reported unknown at the next look, and tries again only after the lease when still unknown', async () => {
+    const t = setup({ idempotentByKey: true }, [{ status: 'outcome_unknown', error: 'webhook answered 503' }]);
+    await t.strand();
+    await t.repo.finish('a1', 'outcome_unknown', undefined);
+    expect(await t.reconciler.runOnce(at(1_000))).toBe(1);
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'reconciling' });
+    expect(t.events(TOPICS.actionFailed).map((e) => e.data)).toEqual([
+      expect.objectContaining({
+        outcome: 'outcome_unknown',
+        error: 're-sent under the same key: webhook answered 503',
+        reconciliation: { method: 'resend', attempt: 1 },
+      }),
+    ]);
+    expect(await t.reconciler.runOnce(at(1_000 + lease - 1))).toBe(0);
+    expect(await t.reconciler.runOnce(at(1_000 + lease))).toBe(1);
+    expect(t.calls.map((c) => c.key)).toEqual([idempotencyKeyOf('a1', digest), idempotencyKeyOf('a1', digest)]);
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'executed', reconcileAttempts: 2 });
+  });
+
+  it('asks the target where it can: done is executed without a call, not done (and not safe to re-send) is failed', async () => {
+    const asked: string[] = [];
+    const status = (s: TargetStatus) => async (key: string) => (asked.push(key), s);
+    const done = setup({ idempotentByKey: false, statusQuery: status('done') });
+    await done.strand();
+    await done.reconciler.runOnce();
+    expect(done.calls).toHaveLength(0);
+    expect(await done.repo.get('a1')).toMatchObject({ state: 'executed' });
+    expect(done.events(TOPICS.actionExecuted)[0].data.reconciliation).toEqual({ method: 'status', attempt: 1 });
+
+    const notDone = setup({ idempotentByKey: false, statusQuery: status('not-done') });
+    await notDone.strand();
+    await notDone.reconciler.runOnce();
+    expect(notDone.calls).toHaveLength(0);
+    expect(await notDone.repo.get('a1')).toMatchObject({ state: 'failed' });
+    expect(notDone.events(TOPICS.actionFailed).map((e) => e.data)).toEqual([
+      expect.objectContaining({ outcome: 'outcome_unknown' }),
+      expect.objectContaining({ outcome: 'failed', reconciliation: { method: 'status', attempt: 1 } }),
+    ]);
+    expect(asked).toEqual([idempotencyKeyOf('a1', digest), idempotencyKeyOf('a1', digest)]);
+  });
+
+  it('asks a person "did this happen?" when the connector can neither re-send safely nor ask, once', async () => {
+    const t = setup({ idempotentByKey: false });
+    await t.strand('a1', 'review');
+    await t.reconciler.runOnce(at(lease + 1));
+    expect(t.calls).toHaveLength(0);
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'awaiting_check' });
+    const [check] = t.events(TOPICS.outcomeCheckRequested);
+    expect(check).toMatchObject({
+      subject: 'a1',
+      correlationId: 'c-a1',
+      causationId: 'approval-a1',
+      data: {
+        connector: 'ledger',
+        digest,
+        idempotencyKey: idempotencyKeyOf('a1', digest),
+        proposerPrincipal: 'support-copilot',
+        contractVersion: '2026.11.1',
+        authorisedBy: 'approval',
+        since: t0.toISOString(),
+      },
+    });
+    // Waiting for the person is not unsettled: no second question, however long it takes.
+    expect(await t.reconciler.runOnce(at(100 * lease))).toBe(0);
+    expect(t.events(TOPICS.outcomeCheckRequested)).toHaveLength(1);
+  });
+
+  it('records executed or failed from a signed answer, and a redelivered answer changes nothing more', async () => {
+    const t = setup({ idempotentByKey: false });
+    await t.strand('a1');
+    await t.strand('a2');
+    await t.reconciler.runOnce();
+    await t.reconciler.onOutcomeAnswered(t.answer(true));
+    await t.reconciler.onOutcomeAnswered(t.answer(false, { actionId: 'a2' }));
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'executed' });
+    expect(await t.repo.get('a2')).toMatchObject({ state: 'failed' });
+    expect(t.events(TOPICS.actionExecuted).map((e) => [e.subject, e.data.reconciliation])).toEqual([['a1', { method: 'person', attempt: 1 }]]);
+    expect(t.events(TOPICS.actionFailed).filter((e) => e.data.outcome === 'failed')).toEqual([
+      expect.objectContaining({ subject: 'a2', data: expect.objectContaining({ error: 'alice found the action did not take effect' }) }),
+    ]);
+    const published = t.bus.published.length;
+    await t.reconciler.onOutcomeAnswered(t.answer(false)); // a1 is settled: a later answer changes nothing
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'executed' });
+    expect(t.bus.published).toHaveLength(published);
+    expect(t.calls).toHaveLength(0);
+  });
+
+  it('refuses a forged or misdirected answer as suspicious (audited), and the action keeps waiting for the genuine one', async () => {
+    const t = setup({ idempotentByKey: false });
+    await t.strand('a1');
+    await t.strand('a2');
+    await t.reconciler.runOnce();
+    const forger = generateSigningKey('rq-1'); // same key id, another key
+    await t.reconciler.onOutcomeAnswered(t.answer(true, { key: forger.signing, id: 'forged' }));
+    await t.reconciler.onOutcomeAnswered(t.answer(true, { decision: 'approved', id: 'an-approval' }));
+    await t.reconciler.onOutcomeAnswered(t.answer(true, { decision: 'not-happened', id: 'flipped' }));
+    await t.reconciler.onOutcomeAnswered(t.answer(true, { tokenFor: 'a2', id: 'for-a2' }));
+    expect(t.events(TOPICS.actionRefused).map((e) => [e.causationId, e.data.code, e.data.suspicious])).toEqual([
+      ['forged', 'invalid-decision', true],
+      ['an-approval', 'decision-mismatch', true],
+      ['flipped', 'decision-mismatch', true],
+      ['for-a2', 'decision-for-other-action', true],
+    ]);
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'awaiting_check' });
+    expect(t.events(TOPICS.actionExecuted)).toHaveLength(0);
+    await t.reconciler.onOutcomeAnswered(t.answer(true));
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'executed' });
+  });
+
+  it('lets one of two reconcilers take each action: one re-send, not two', async () => {
+    const t = setup({ idempotentByKey: true });
+    await t.strand('a1');
+    await t.strand('a2');
+    const other = new Reconciler(
+      t.bus,
+      t.repo,
+      new ConnectorRegistry({
+        name: 'ledger',
+        capabilities: { idempotentByKey: true },
+        execute: async (r, k) => (t.calls.push({ request: r, key: k }), { status: 'executed', attempts: 1 }),
+      }),
+      [t.reviewQueue.verifyKey],
+      pino({ level: 'silent' }),
+      { leaseMs: lease, periodMs: 5_000, batch: 50 },
+    );
+    const taken = await Promise.all([t.reconciler.runOnce(at(lease + 1)), other.runOnce(at(lease + 1))]);
+    expect(taken.reduce((a, b) => a + b)).toBe(2);
+    expect(t.calls.map((c) => c.request.actionId).sort()).toEqual(['a1', 'a2']);
+  });
+
+  it('runs on its period once the app boots, and stops with it', async () => {
+    const t = setup({ idempotentByKey: true });
+    await t.strand('a1', 'autonomous', new Date());
+    const live = new Reconciler(
+      t.bus,
+      t.repo,
+      new ConnectorRegistry({ name: 'ledger', capabilities: { idempotentByKey: true }, execute: async () => ({ status: 'executed', attempts: 1 }) }),
+      [],
+      pino({ level: 'silent' }),
+      { leaseMs: 10, periodMs: 10, batch: 50 },
+    );
+    live.onApplicationBootstrap();
+    try {
+      const deadline = Date.now() + 5_000;
+      while ((await t.repo.get('a1'))!.state !== 'executed') {
+        if (Date.now() > deadline) throw new Error('the reconciler never ran');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      await live.onApplicationShutdown();
+    }
+  });
+});

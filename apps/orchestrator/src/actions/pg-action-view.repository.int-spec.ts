@@ -1,0 +1,20 @@
+import { createPgPool, Pool } from '@countersign/storage';
+import { createTestDatabase } from '@countersign/testing';
+import { actionViewSuite } from './action-view.suite';
+import { PgActionViewRepository } from './pg-action-view.repository';
+
+// real: PostgreSQL; fake: nothing. Each test gets its own database.
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups) await c();
+});
+
+actionViewSuite('postgres', async () => {
+  const db = await createTestDatabase('views');
+  const pool: Pool = createPgPool(db.url);
+  cleanups.push(async () => {
+    await pool.end();
+    await db.drop();
+  });
+  return new PgActionViewRepository(pool);
+});

@@ -1,0 +1,148 @@
+import pino from 'pino';
+import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
+import { DependencyUnavailableError, isDependencyFailure } from '@countersign/bus';
+import { AnyTopic, TOPIC_SCHEMAS, TOPICS, TopicMap } from '@countersign/contracts';
+import { RecordingBus, refundProposal } from '@countersign/testing';
+import { DecisionOutbox } from '../review-item/decision-outbox';
+import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
+import { shownDigest, shownView } from '../review-item/shown';
+import { OutcomeCheckService, outcomeCheckKey } from './outcome-check.service';
+
+// real: OutcomeCheckService, the decision outbox and its sweeper, the in-memory review items, Ed25519 signing and
+// verification, the in-memory bus (recording what it is given to publish); fake: a bus outage (publish refuses while `down`).
+const digest = 'e'.repeat(64);
+const now = new Date('2026-11-24T10:00:00.000Z');
+const alice = { id: 'alice', kind: 'human' as const, roles: ['reviewer'] };
+
+/** The real in-memory bus, recording what it published; while `down`, publishing fails as Kafka's does in an outage. */
+class FlakyBus extends RecordingBus {
+  down = false;
+
+  override async publish<T extends AnyTopic>(topic: T, event: TopicMap[T]): Promise<void> {
+    if (this.down) throw new DependencyUnavailableError('kafka is down');
+    await super.publish(topic, event);
+  }
+}
+
+function setup() {
+  const bus = new FlakyBus({ source: 'review-queue', logger: pino({ level: 'silent' }) });
+  const items = new InMemoryReviewItemRepository();
+  const { signing, verifyKey } = generateSigningKey('rq-1');
+  const outbox = new DecisionOutbox(bus, items, pino({ level: 'silent' }), { graceMs: 5_000 });
+  const service = new OutcomeCheckService(bus, items, signing, pino({ level: 'silent' }), outbox);
+  const requested = (actionId = 'a1'): TopicMap[typeof TOPICS.outcomeCheckRequested] => ({
+    id: `check-${actionId}`,
+    type: TOPICS.outcomeCheckRequested,
+    version: 1,
+    source: 'executor',
+    time: now.toISOString(),
+    subject: actionId,
+    correlationId: `c-${actionId}`,
+    causationId: `approval-${actionId}`,
+    actor: { id: 'executor', kind: 'service' },
+    data: {
+      connector: 'ledger',
+      digest,
+      idempotencyKey: 'k'.repeat(64),
+      proposal: { ...refundProposal(), parameters: { amount: 480, card: '4111 1111 1111 1111' } },
+      proposerPrincipal: 'support-copilot',
+      contractVersion: '2026.11.1',
+      authorisedBy: 'approval',
+      since: now.toISOString(),
+      reason: 'the executor stopped during the call',
+    },
+  });
+  const answers = () =>
+    bus.published.filter((p) => p.topic === TOPICS.outcomeCheckAnswered).map((p) => TOPIC_SCHEMAS[TOPICS.outcomeCheckAnswered].parse(p.event));
+  return { service, items, requested, answers, keys: [verifyKey], bus, outbox };
+}
+
+describe('OutcomeCheckService: "did this happen?"', () => {
+  it("queues the check once, beside the action's own review item, with regulated data masked", async () => {
+    const t = setup();
+    await t.items.add({
+      kind: 'approval',
+      actionId: 'a1',
+      correlationId: 'c-a1',
+      decisionEventId: 'decision-a1',
+      digest,
+      proposal: refundProposal(),
+      proposerPrincipal: 'support-copilot',
+      contractVersion: '2026.11.1',
+      reasons: ['amount over threshold'],
+      slaClass: 'normal',
+      requiredRoles: ['reviewer'],
+      quorum: 1,
+      createdAt: now.toISOString(),
+      dueAt: now.toISOString(),
+      status: 'approved',
+    });
+    await t.service.enqueue(t.requested(), now);
+    await t.service.enqueue(t.requested(), now); // redelivered
+    expect((await t.items.get('a1'))!.kind).toBe('approval');
+    const check = (await t.items.get(outcomeCheckKey('a1')))!;
+    expect(check).toMatchObject({ kind: 'outcome-check', status: 'pending', decisionEventId: 'check-a1', requiredRoles: ['reviewer'], digest });
+    expect(JSON.stringify(check.proposal)).not.toContain('4111 1111 1111 1111');
+    expect(check.reasons.join(' ')).toContain('k'.repeat(64));
+    expect((await t.items.pending(10)).map((i) => i.actionId)).toEqual([outcomeCheckKey('a1')]);
+  });
+
+  it('signs the answer (happened or not-happened) bound to the action and its digest, and takes one answer only', async () => {
+    const t = setup();
+    await t.service.enqueue(t.requested(), now);
+    const seen = shownDigest(shownView((await t.items.get(outcomeCheckKey('a1')))!));
+    expect(await t.service.answer('a1', alice, true, 'the ledger shows it', seen, now)).toEqual({ actionId: 'a1', status: 'happened' });
+    await expect(t.service.answer('a1', alice, false, 'changed my mind', undefined, now)).rejects.toThrow(/already answered/);
+    const [answer] = t.answers();
+    expect(t.answers()).toHaveLength(1);
+    expect(answer).toMatchObject({ subject: 'a1', correlationId: 'c-a1', causationId: 'check-a1', actor: { id: 'alice' }, data: { happened: true, digest } });
+    expect(verifyReviewDecision(answer.data.signature, t.keys, now)).toMatchObject({
+      ok: true,
+      claims: { decision: 'happened', actionId: 'a1', digest, deciders: ['alice'] },
+    });
+  });
+
+  it('lets neither the proposer nor a service answer, nor anyone on a stale view or an unknown check', async () => {
+    const t = setup();
+    await t.service.enqueue(t.requested(), now);
+    await expect(t.service.answer('a1', { id: 'support-copilot', kind: 'human', roles: ['reviewer'] }, true, 'it did', undefined, now)).rejects.toThrow(
+      /separation of duties/,
+    );
+    await expect(t.service.answer('a1', { id: 'bot', kind: 'service', roles: ['reviewer'] } as never, true, 'it did', undefined, now)).rejects.toThrow(
+      /only a person/,
+    );
+    await expect(t.service.answer('a1', alice, true, 'it did', 'f'.repeat(64), now)).rejects.toThrow(/changed since it was shown/);
+    await expect(t.service.answer('nope', alice, true, 'it did', undefined, now)).rejects.toThrow(/no outcome check/);
+    expect(t.answers()).toHaveLength(0);
+    expect((await t.items.get(outcomeCheckKey('a1')))!.status).toBe('pending');
+  });
+});
+
+describe('OutcomeCheckService: an answer given while the bus is down is not lost', () => {
+  it('keeps the answer, the sweeper publishes it once the bus is back, and the same retry gets 200 rather than 409', async () => {
+    const t = setup();
+    await t.service.enqueue(t.requested('a1'), now);
+    await t.service.enqueue(t.requested('a2'), now);
+    t.bus.down = true;
+    const failed = await t.service.answer('a1', alice, false, 'not in the ledger', undefined, now).catch((e: unknown) => e);
+    expect(isDependencyFailure(failed)).toBe(true);
+    await expect(t.service.answer('a2', alice, true, 'the ledger shows it', undefined, now)).rejects.toThrow(/kafka is down/);
+    expect((await t.items.get(outcomeCheckKey('a1')))!.status).toBe('not-happened');
+    expect(await t.outbox.sweep(new Date(now.getTime() + 60_000))).toBe(0);
+
+    t.bus.down = false;
+    // a2: the reviewer retries and gets their answer back; a1: nobody retries, the sweeper publishes it.
+    expect(await t.service.answer('a2', alice, true, 'the ledger shows it', undefined, now)).toEqual({ actionId: 'a2', status: 'happened' });
+    await expect(t.service.answer('a2', alice, false, 'on second thoughts', undefined, now)).rejects.toThrow(/already answered/);
+    expect(await t.outbox.sweep(new Date(now.getTime() + 60_000))).toBe(1);
+    expect(await t.outbox.sweep(new Date(now.getTime() + 120_000))).toBe(0);
+    expect(t.answers().map((a) => [a.subject, a.data.happened])).toEqual([
+      ['a2', true],
+      ['a1', false],
+    ]);
+    expect(verifyReviewDecision(t.answers()[1].data.signature, t.keys, now)).toMatchObject({
+      ok: true,
+      claims: { decision: 'not-happened', actionId: 'a1', digest, deciders: ['alice'] },
+    });
+  });
+});

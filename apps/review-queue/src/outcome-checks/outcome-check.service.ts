@@ -1,0 +1,130 @@
+import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { DecisionSigner, signReviewDecision } from '@countersign/approval';
+import { EventBus } from '@countersign/bus';
+import { Actor, TOPICS, TopicMap } from '@countersign/contracts';
+import { maskDeep, maskText } from '@countersign/guardrails';
+import type { Logger } from '@countersign/logging';
+import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
+import { DecisionOutbox } from '../review-item/decision-outbox';
+import { DecisionEvent, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { shownDigest, shownView } from '../review-item/shown';
+import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
+
+/** How long a person has to answer "did this happen?" before the item is overdue. */
+export const OUTCOME_CHECK_SLA_SECONDS = 4 * 3600;
+
+/**
+ * The key of an action's outcome check among the review items: beside the action's own item (its approval or audit
+ * sample, keyed by the action id), never in its place.
+ */
+export const outcomeCheckKey = (actionId: string) => `outcome-check:${actionId}`;
+
+/**
+ * "Did this happen?": the executor cannot tell whether an action took effect (it stopped during the call, or the
+ * target did not answer) and cannot find out on its own. A reviewer looks it up at the target and answers; the
+ * answer is signed like every review decision (`happened` or `not-happened`, bound to the action id and digest),
+ * and the executor records `executed` or `failed` only from an answer that verifies. The proposer never answers.
+ * The answer's event is stored with the answer and published after (`DecisionOutbox`): an answer given while the bus
+ * is down is not lost, and the reviewer's retry of the same answer gets it back rather than a conflict.
+ */
+@Injectable()
+export class OutcomeCheckService {
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
+    @Inject(APPROVAL_SIGNING_KEY) private readonly key: DecisionSigner,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly outbox: DecisionOutbox,
+  ) {}
+
+  /** Queues the check once, whatever the redelivery. */
+  async enqueue(e: TopicMap[typeof TOPICS.outcomeCheckRequested], now = new Date()): Promise<void> {
+    const added = await this.items.add({
+      kind: 'outcome-check',
+      actionId: outcomeCheckKey(e.subject),
+      correlationId: e.correlationId,
+      // The request is what the answer follows from.
+      decisionEventId: e.id,
+      digest: e.data.digest,
+      // Reviewers see regulated data masked; what they look up at the target is the idempotency key.
+      proposal: maskDeep(e.data.proposal),
+      proposerPrincipal: e.data.proposerPrincipal,
+      contractVersion: e.data.contractVersion,
+      reasons: [
+        maskText(e.data.reason),
+        `look it up at the target (${e.data.connector}) under Idempotency-Key ${e.data.idempotencyKey}, sent from ${e.data.since}`,
+      ],
+      slaClass: 'normal',
+      requiredRoles: ['reviewer'],
+      quorum: 1,
+      createdAt: now.toISOString(),
+      dueAt: new Date(now.getTime() + OUTCOME_CHECK_SLA_SECONDS * 1000).toISOString(),
+      status: 'pending',
+    });
+    if (added) this.logger.info({ connector: e.data.connector }, 'queued an outcome check: did this happen?');
+  }
+
+  async answer(actionId: string, reviewer: Principal, happened: boolean, reason: string, seenDigest?: string, now = new Date()) {
+    const key = outcomeCheckKey(actionId);
+    const decision = happened ? 'happened' : 'not-happened';
+    const item = await this.items.get(key);
+    if (!item || item.kind !== 'outcome-check') throw new NotFoundException(`no outcome check for action ${actionId}`);
+    // What the reviewer saw was the pending check (a retry after the answer sends the digest of that same view).
+    if (seenDigest !== undefined && seenDigest !== shownDigest(shownView({ ...item, status: 'pending' }))) {
+      throw new ConflictException('the outcome check changed since it was shown (shownDigest does not match): look again before answering');
+    }
+    if (item.status !== 'pending') return this.again(item, actionId, reviewer, decision);
+    if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) {
+      throw new ForbiddenException('separation of duties: the proposer of an action cannot say whether it happened');
+    }
+    if (reviewer.kind !== 'human') throw new ForbiddenException('only a person can answer an outcome check');
+    if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
+      throw new ForbiddenException(`answering this check requires one of the roles: ${item.requiredRoles.join(', ')}`);
+    }
+    // Final, so no expiry; signed, or a forged answer could close an action whose effect never took place.
+    const signature = signReviewDecision(this.key, {
+      decision,
+      actionId,
+      digest: item.digest,
+      deciders: [reviewer.id],
+      // The token is base64: masking downstream cannot see into it.
+      reasons: [maskText(reason)],
+      issuedAt: now.toISOString(),
+    });
+    const event = this.answerEvent(item, actionId, happened, reviewer, reason, signature);
+    if (!(await this.outbox.decide(key, decision, [reviewer.id], reason, now, event))) {
+      // Another answer won meanwhile: this one's own retry racing it gets it back, anyone else a conflict.
+      const meanwhile = await this.items.get(key);
+      if (meanwhile?.status === 'pending' || !meanwhile) throw new ConflictException(`the outcome check of action ${actionId} was answered meanwhile`);
+      return this.again(meanwhile, actionId, reviewer, decision, 'was answered meanwhile');
+    }
+    return { actionId, status: decision };
+  }
+
+  /**
+   * An answered check: the same reviewer's retry of the same answer (its first call may have answered 503 while the
+   * bus was down) gets it back, and the stored event is published if it is still due; anything else is a conflict.
+   */
+  private async again(item: ReviewItem, actionId: string, reviewer: Principal, decision: 'happened' | 'not-happened', conflict?: string) {
+    if (item.status !== decision || !item.deciders?.includes(reviewer.id)) {
+      throw new ConflictException(`the outcome check of action ${actionId} ${conflict ?? `is already answered (${item.status})`}`);
+    }
+    await this.outbox.publishIfDue(item.actionId);
+    return { actionId, status: decision };
+  }
+
+  /** The signed answer's event, built before the answer (it is stored with it) and published after. */
+  private answerEvent(item: ReviewItem, actionId: string, happened: boolean, reviewer: Principal, reason: string, signature: string): DecisionEvent {
+    const shown = shownView(item);
+    const actor: Actor = { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: 'bearer-token' };
+    return {
+      topic: TOPICS.outcomeCheckAnswered,
+      event: this.bus.envelope(
+        TOPICS.outcomeCheckAnswered,
+        { happened, reviewers: [actor], reason, digest: item.digest, signature, shown, shownDigest: shownDigest(shown) },
+        // The subject is the action (not the item's key): the executor, the timeline and the audit trail follow it.
+        { cause: { id: item.decisionEventId, subject: actionId, correlationId: item.correlationId }, actor },
+      ),
+    };
+  }
+}

@@ -1,0 +1,30 @@
+import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { z } from 'zod';
+import { freeTextString } from '@countersign/contracts';
+import { AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
+import { OutcomeCheckService } from './outcome-check.service';
+
+const OutcomeBody = z.object({
+  /** Whether the action took effect at the target. */
+  happened: z.boolean(),
+  reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
+  /** The `shownDigest` of the check as the reviewer's screen showed it (`GET /v1/reviews/outcome-check:{actionId}`). */
+  shownDigest: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+});
+
+/** A reviewer's answer to "did this happen?" (the check is listed with the other pending items). */
+@Controller('v1/reviews')
+@Roles('reviewer')
+export class OutcomeChecksController {
+  constructor(private readonly checks: OutcomeCheckService) {}
+
+  @Post(':actionId/outcome')
+  @HttpCode(200)
+  async answer(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    const { happened, reason, shownDigest } = parseBody(OutcomeBody, body);
+    return this.checks.answer(actionId, req.principal!, happened, reason, shownDigest);
+  }
+}

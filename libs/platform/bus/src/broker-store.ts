@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+
+/** One message of the in-process broker's log, at its place. */
+export interface StoredBrokerMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: Buffer;
+}
+
+/** A consumer group's committed position in one partition: the next offset it will be given. */
+export interface CommittedOffset {
+  group: string;
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/**
+ * Where the in-process broker keeps its log and its groups' positions, so that what was published survives a
+ * restart of the process (the embedded mode's `COUNTERSIGN_HOME`). Without one the broker lives in memory only.
+ */
+export interface BrokerStore {
+  /** The whole log, in (topic, partition, offset) order, and every durable group's positions. */
+  load(): Promise<{ messages: StoredBrokerMessage[]; committed: CommittedOffset[] }>;
+  /** Appends messages, given in the order they were published; resolves once they are durable. */
+  append(messages: StoredBrokerMessage[]): Promise<void>;
+  /** Records groups' positions (each replaces the group's earlier one for its partition). */
+  commit(offsets: CommittedOffset[]): Promise<void>;
+}
+
+/** The PostgreSQL tables of `createPgBrokerStore`: `migrate(pool, { service: 'bus', dir: BROKER_STORE_MIGRATIONS })`. */
+export const BROKER_STORE_MIGRATIONS = join(__dirname, '../migrations');

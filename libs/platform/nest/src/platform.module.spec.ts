@@ -1,0 +1,151 @@
+import { Controller, Get, Injectable, Module, NotFoundException } from '@nestjs/common';
+import pino from 'pino';
+import { DependencyUnavailableError, HandlerMap, InMemoryBus } from '@countersign/bus';
+import { TOPICS, TopicMap } from '@countersign/contracts';
+import { BusConsumer } from './bus-consumer';
+import { NotFoundAnswer, PlatformModule, ReadinessCheck, serve } from './platform.module';
+import { TokenRegistry } from './auth';
+
+// real: the platform module (rejection filter, /readyz, BusConsumer) in a Nest HTTP app, the in-memory bus; fake:
+// the readiness checks and the failures, set by each test.
+const logger = pino({ level: 'silent' });
+
+type Running = { url: string; bus: InMemoryBus; audited: () => TopicMap[typeof TOPICS.requestRejected][]; handled: string[]; close(): Promise<void> };
+
+async function start(readiness: ReadinessCheck[]): Promise<Running> {
+  const bus = new InMemoryBus({ logger });
+  const audited: TopicMap[typeof TOPICS.requestRejected][] = [];
+  await bus.subscribe({ group: 'test.audit', handlers: { [TOPICS.requestRejected]: async (e) => void audited.push(e) } });
+  const handled: string[] = [];
+
+  @Controller('things')
+  class ThingsController {
+    @Get('unknown')
+    unknown() {
+      throw new NotFoundAnswer('no thing unknown');
+    }
+    @Get('redis-down')
+    redisDown() {
+      throw Object.assign(new Error('Reached the max retries per request limit (which is 2).'), { name: 'MaxRetriesPerRequestError' });
+    }
+    @Get('kafka-down')
+    kafkaDown() {
+      throw new DependencyUnavailableError('Kafka did not take the event within 3000 ms');
+    }
+    @Get('bug')
+    bug() {
+      throw new Error('a bug with a secret detail');
+    }
+    @Get('gone')
+    gone() {
+      throw new NotFoundException('no such route, as a prober would see it');
+    }
+  }
+
+  @Injectable()
+  class ProposedConsumer extends BusConsumer {
+    protected readonly group = 'test.decide';
+    protected handlers(): HandlerMap {
+      return { [TOPICS.actionProposed]: async (e) => void handled.push(e.subject) };
+    }
+  }
+
+  @Module({
+    imports: [PlatformModule.forRoot({ service: 'test', bus, logger, tokens: new TokenRegistry([]), readiness })],
+    controllers: [ThingsController],
+    providers: [ProposedConsumer],
+  })
+  class Root {}
+  const { app, port } = await serve(Root, logger, { host: '127.0.0.1', port: 0 });
+  return { url: `http://127.0.0.1:${port}`, bus, audited: () => audited, handled, close: () => app.close() };
+}
+
+const get = async (url: string) => {
+  const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, retryAfter: res.headers.get('retry-after') };
+};
+
+const until = async (check: () => boolean, what: string, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('PlatformModule', () => {
+  describe('answers', () => {
+    let running: Running;
+    beforeAll(async () => (running = await start([])));
+    afterAll(() => running.close());
+
+    it('an unavailable dependency is a 503 with Retry-After (a retry may succeed), not a 500, and is not audited as a rejection', async () => {
+      for (const path of ['redis-down', 'kafka-down']) {
+        const res = await get(`${running.url}/things/${path}`);
+        expect(res).toMatchObject({ status: 503, retryAfter: '5', body: { message: 'a dependency is unavailable; retry later' } });
+      }
+      const bug = await get(`${running.url}/things/bug`);
+      expect(bug).toMatchObject({ status: 500, retryAfter: null, body: { message: 'internal error' } });
+      expect(running.audited()).toEqual([]);
+    });
+
+    it('a lookup of an unknown id is answered 404 without a security audit; other 404s are still audited', async () => {
+      expect((await get(`${running.url}/things/unknown`)).status).toBe(404);
+      expect((await get(`${running.url}/things/gone`)).status).toBe(404);
+      await until(() => running.audited().length > 0, 'the audit of the other 404');
+      expect(running.audited().map((e) => e.data.path)).toEqual(['/things/gone']);
+    });
+  });
+
+  describe('not ready, not consuming', () => {
+    let running: Running;
+    let flagsLoaded = false;
+    beforeAll(
+      async () =>
+        (running = await start([
+          {
+            name: 'flags',
+            check: async () => {
+              if (!flagsLoaded) throw new Error('no flag data yet: Unleash at http://127.0.0.1:9/api has not answered and there is no backup');
+              return true;
+            },
+          },
+          { name: 'redis', check: async () => true },
+        ])),
+    );
+    afterAll(() => running.close());
+
+    it('serves /readyz 503 naming the failing check and why, consumes nothing, and subscribes once the check passes', async () => {
+      const before = await get(`${running.url}/readyz`);
+      expect(before.status).toBe(503);
+      expect(before.body).toMatchObject({
+        status: 'not-ready',
+        checks: { bus: 'ok', redis: 'ok', flags: expect.stringContaining('no flag data yet'), consumers: 'not subscribed yet: test.decide' },
+      });
+      expect(before.body.message).toContain('flags (no flag data yet');
+
+      await running.bus.emit(TOPICS.actionProposed, { proposal: proposalData(), receivedVia: 'http' }, { subject: 'action-1', correlationId: 'c1' });
+      expect(running.bus.broker.groupNames()).not.toContain('test.decide');
+      expect(running.handled).toEqual([]);
+
+      flagsLoaded = true;
+      await until(() => running.handled.length === 1, 'the waiting proposal to be handled');
+      expect(running.handled).toEqual(['action-1']);
+      const after = await get(`${running.url}/readyz`);
+      expect(after).toMatchObject({ status: 200, body: { status: 'ready', checks: { flags: 'ok', consumers: 'ok' } } });
+    });
+  });
+});
+
+function proposalData() {
+  return {
+    actionType: 'support.refund',
+    target: 'order-1',
+    parameters: { amount: 10, currency: 'EUR' },
+    proposer: { agentId: 'support-copilot', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p1' },
+    confidence: 0.9,
+    tenant: 'acme',
+    region: 'eu-west',
+    context: {},
+  };
+}

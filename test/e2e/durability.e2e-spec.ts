@@ -1,0 +1,172 @@
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { KafkaBus } from '@countersign/bus';
+import { newId, TOPICS, TopicMap } from '@countersign/contracts';
+import { call, eventually, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
+
+// real: Apache Kafka, Redis, PostgreSQL, Unleash (infra/stack.sh), the five services as separate processes;
+// fake: the target system (a local webhook sink that records what it receives).
+//
+// Redis is not flushed whole (FLUSHALL): the server is shared with every other test run on the machine. The
+// services of this namespace see only the keys under its prefix, so deleting all of them is, for them, the same
+// as a FLUSHALL or a restart of Redis without persistence.
+jest.setTimeout(120_000);
+
+const ACTION_TYPES = ['support.reply', 'ticket.tag'];
+
+const proposal = (actionType: string, target: string, parameters: Record<string, unknown>) => ({
+  actionType,
+  target,
+  parameters,
+  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
+  confidence: 0.97,
+  tenant: 'acme',
+  region: 'eu-west',
+  context: {},
+});
+
+type Proposed = TopicMap[typeof TOPICS.actionProposed];
+type Decided = TopicMap[typeof TOPICS.policyDecided];
+
+describe('what must not be forgotten survives a Redis flush', () => {
+  const ns = uniqueName('durable');
+  let stack: Awaited<ReturnType<typeof startDistributed>>;
+  let sink: Awaited<ReturnType<typeof startWebhookSink>>;
+  let bus: KafkaBus;
+  let redis: Redis;
+  // Every proposed and decided event of the namespace, by action id, as the bus delivered them.
+  const proposed = new Map<string, Proposed>();
+  const decided = new Map<string, Decided[]>();
+  const api = () => stack.urls.orchestrator;
+
+  const post = (body: unknown, headers: Record<string, string> = {}) => call('POST', `${api()}/v1/proposals`, body, stack.tokens.agent, headers);
+  const action = (id: string) => call('GET', `${api()}/v1/actions/${id}`, undefined, stack.tokens.agent);
+  const waitStatus = (id: string, status: string) =>
+    eventually(
+      async () => {
+        const res = await action(id);
+        expect(res.body.status).toBe(status);
+        return res.body;
+      },
+      60_000,
+      100,
+    );
+  /**
+   * Deletes every key of the namespace: for its services, Redis starts empty (before ADR 0011 that was where
+   * idempotency keys, action views and decisions lived; now it may hold nothing these tests touch at all).
+   */
+  const flushRedis = async () => {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${stack.env.REDIS_KEY_PREFIX}*`, 'COUNT', 1000);
+      if (keys.length) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  };
+
+  beforeAll(async () => {
+    sink = await startWebhookSink();
+    stack = await startDistributed({ namespace: ns, webhookUrl: sink.url, actionTypes: ACTION_TYPES, dir: join(__dirname, '../../.stack/e2e', ns) });
+    redis = new Redis(stack.env.REDIS_URL);
+    bus = new KafkaBus({ brokers: stack.env.KAFKA_BROKERS.split(','), clientId: 'durability-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    await bus.subscribe({
+      group: 'durability-test.observer',
+      handlers: {
+        [TOPICS.actionProposed]: async (e) => void proposed.set(e.subject, e),
+        [TOPICS.policyDecided]: async (e) => void decided.set(e.subject, [...(decided.get(e.subject) ?? []), e]),
+      },
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    redis?.disconnect();
+    await bus?.deleteNamespaceTopics();
+    await bus?.close();
+    await stack?.stop();
+    await stack?.dropDatabase();
+    await sink?.close();
+  });
+
+  it('the same POST with the same Idempotency-Key returns the same action after the flush, and the target is called once', async () => {
+    const target = `ticket-${newId()}`;
+    const body = proposal('ticket.tag', target, { tags: ['billing'] });
+    const key = `retry-${newId()}`;
+    const first = await post(body, { 'Idempotency-Key': key });
+    expect(first.status).toBe(202);
+    const id = first.body.actionId as string;
+    await waitStatus(id, 'executed');
+
+    await flushRedis();
+
+    const again = await post(body, { 'Idempotency-Key': key });
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ actionId: id });
+    // Anything the retry had started would be executed before an action submitted after it (one pipeline).
+    const marker = await post(proposal('ticket.tag', `ticket-${newId()}`, { tags: ['marker'] }));
+    await waitStatus(marker.body.actionId as string, 'executed');
+    const calls = sink.receipts.filter((r) => JSON.stringify(r.body).includes(target));
+    expect(new Set(calls.map((r) => r.actionId))).toEqual(new Set([id]));
+    expect(sink.effects(id)).toBe(1);
+  });
+
+  it('GET /v1/actions/{id} still answers for an action decided and executed before the flush', async () => {
+    const res = await post(proposal('support.reply', `ticket-${newId()}`, { body: 'Your parcel ships tomorrow.' }));
+    const id = res.body.actionId as string;
+    const before = await waitStatus(id, 'executed');
+
+    await flushRedis();
+
+    const after = await action(id);
+    expect(after.status).toBe(200);
+    expect(after.body).toEqual(before);
+    expect(after.body).toMatchObject({ status: 'executed', lane: 'autonomous' });
+  });
+
+  it('a proposal redelivered after the flush gets its stored decision, whatever the flags say now', async () => {
+    const res = await post(proposal('support.reply', `ticket-${newId()}`, { body: 'Refund on its way.' }));
+    const id = res.body.actionId as string;
+    await waitStatus(id, 'executed');
+    const first = await eventually(() => {
+      expect(decided.get(id)).toHaveLength(1);
+      expect(proposed.get(id)).toBeDefined();
+      return decided.get(id)![0];
+    });
+    expect(first.data.lane).toBe('autonomous');
+
+    await flushRedis();
+    // The kill switch goes off: a new evaluation of the same proposal would now prohibit it.
+    const flag = `${stack.flagPrefix}support.reply`;
+    await stack.flags.set(flag, false);
+    try {
+      await stack.flags.visible(flag, false);
+      // Seen by the policy engine once a fresh proposal of the type is prohibited (its client refreshes every 500 ms).
+      await eventually(
+        async () => {
+          const probe = await post(proposal('support.reply', `ticket-${newId()}`, { body: 'probe' }));
+          const settled = await eventually(async () => {
+            const { body } = await action(probe.body.actionId as string);
+            expect(['executed', 'refused', 'prohibited']).toContain(body.status);
+            return body.status as string;
+          });
+          expect(settled).toBe('prohibited');
+        },
+        30_000,
+        200,
+      );
+
+      // A redelivery (a rebalance, a crash before the offset was committed): the same event again.
+      await bus.publish(TOPICS.actionProposed, proposed.get(id)!);
+      const again = await eventually(() => {
+        expect(decided.get(id)!.length).toBeGreaterThanOrEqual(2);
+        return decided.get(id)![1];
+      });
+      expect(again).toEqual(first);
+      expect((await action(id)).body).toMatchObject({ status: 'executed', lane: 'autonomous' });
+      expect(sink.effects(id)).toBe(1);
+    } finally {
+      await stack.flags.set(flag, true);
+      await stack.flags.visible(flag, true);
+    }
+  });
+});
