@@ -1,29 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadContractFile, parseContract } from './contract';
-import { compileContract, DecisionInputs, evaluate, ProposalInput } from './evaluate';
+import { parseContract } from './contract';
+import { compileContract, evaluate } from './evaluate';
+import { compiledProjectContract, OPEN_INPUTS, PROJECT_CONTRACT, proposalOf } from './spec-fixtures';
 
 // real: the project's contract (outbound: support.reply, notification.external; guardrail: review), evaluate
 // and the built-in detectors; fake: nothing.
-const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
-const compiled = compileContract(loadContractFile(CONTRACT));
-const OK: DecisionInputs = {
-  killSwitch: 'on',
-  degradationMode: 'normal',
-  trustStackHealthy: true,
-  autonomy: 'autonomous',
-  now: new Date('2026-11-24T10:00:00Z'),
-};
-const reply = (body: string): ProposalInput => ({
-  actionType: 'support.reply',
-  target: 'ticket-1',
-  parameters: { body },
-  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
-  confidence: 0.97,
-  tenant: 'acme',
-  region: 'eu-west',
-  context: {},
-});
+const CONTRACT = PROJECT_CONTRACT;
+const compiled = compiledProjectContract;
+const OK = OPEN_INPUTS;
+const reply = (body: string) => proposalOf('support.reply', { body }, { target: 'ticket-1', confidence: 0.97 });
 
 describe('content guardrail: regulated data in outbound text', () => {
   it('sends a reply carrying a card number to review, naming the kind and never the value', () => {

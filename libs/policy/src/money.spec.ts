@@ -1,29 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadContractFile, parseContract } from './contract';
-import { compileContract, DecisionInputs, evaluate, ProposalInput } from './evaluate';
+import { parseContract } from './contract';
+import { compileContract, evaluate } from './evaluate';
+import { compiledProjectContract, OPEN_INPUTS, PROJECT_CONTRACT, projectContract, proposalOf } from './spec-fixtures';
 
 // real: the project's contract (reference EUR, its rate table) and evaluate; fake: nothing.
-const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
-const contract = loadContractFile(CONTRACT);
-const compiled = compileContract(contract);
-const OK: DecisionInputs = {
-  killSwitch: 'on',
-  degradationMode: 'normal',
-  trustStackHealthy: true,
-  autonomy: 'autonomous',
-  now: new Date('2026-11-24T10:00:00Z'),
-};
-const refund = (amount: number, currency: string): ProposalInput => ({
-  actionType: 'support.refund',
-  target: 'order-1',
-  parameters: { amount, currency, reason: 'late delivery' },
-  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
-  confidence: 0.95,
-  tenant: 'acme',
-  region: 'eu-west',
-  context: {},
-});
+const CONTRACT = PROJECT_CONTRACT;
+const contract = projectContract;
+const compiled = compiledProjectContract;
+const OK = OPEN_INPUTS;
+const refund = (amount: number, currency: string) => proposalOf('support.refund', { amount, currency, reason: 'late delivery' });
 
 describe('money thresholds compare in the reference currency', () => {
   it('a refund of 45 KWD (about 135 EUR) does not pass the 50-unit threshold', () => {

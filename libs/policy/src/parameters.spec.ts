@@ -1,31 +1,14 @@
 import fc from 'fast-check';
-import { join } from 'node:path';
-import { loadContractFile, parseContract } from './contract';
-import { compileContract, DecisionInputs, evaluate, ProposalInput } from './evaluate';
+import { parseContract } from './contract';
+import { evaluate, ProposalInput } from './evaluate';
 import { checkParameters } from './parameters';
+import { compiledProjectContract, OPEN_INPUTS, projectContract, proposalOf } from './spec-fixtures';
 
 // real: the project's contract, checkParameters and evaluate; fake: nothing.
-const contract = loadContractFile(join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml'));
-const compiled = compileContract(contract);
-const OK: DecisionInputs = {
-  killSwitch: 'on',
-  degradationMode: 'normal',
-  trustStackHealthy: true,
-  autonomy: 'autonomous',
-  now: new Date('2026-11-24T10:00:00Z'),
-};
-const proposal = (actionType: string, parameters: unknown, over: Record<string, unknown> = {}): ProposalInput =>
-  ({
-    actionType,
-    target: 'order-1',
-    parameters,
-    proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
-    confidence: 0.95,
-    tenant: 'acme',
-    region: 'eu-west',
-    context: {},
-    ...over,
-  }) as ProposalInput;
+const contract = projectContract;
+const compiled = compiledProjectContract;
+const OK = OPEN_INPUTS;
+const proposal = proposalOf;
 const refund = (amount: unknown, rest: Record<string, unknown> = { currency: 'EUR', reason: 'late' }) =>
   proposal('support.refund', amount === undefined ? rest : { amount, ...rest });
 

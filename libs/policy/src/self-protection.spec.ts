@@ -1,29 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadContractFile, parseContract } from './contract';
-import { compileContract, DecisionInputs, evaluate, ProposalInput } from './evaluate';
+import { parseContract } from './contract';
+import { compileContract, evaluate } from './evaluate';
 import { normaliseName, protectedAssetOf } from './self-protection';
+import { compiledProjectContract, OPEN_INPUTS, PROJECT_CONTRACT, proposalOf } from './spec-fixtures';
 
 // real: the project's contract, evaluate and the self-protection matcher; fake: nothing.
-const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
-const compiled = compileContract(loadContractFile(CONTRACT));
-const OK: DecisionInputs = {
-  killSwitch: 'on',
-  degradationMode: 'normal',
-  trustStackHealthy: true,
-  autonomy: 'autonomous',
-  now: new Date('2026-11-24T10:00:00Z'),
-};
-const write = (target: string, sql = 'UPDATE prices SET amount = amount * 0.9'): ProposalInput => ({
-  actionType: 'data.write_production',
-  target,
-  parameters: { sql },
-  proposer: { agentId: 'ops-agent', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'ops-v5' },
-  confidence: 0.99,
-  tenant: 'acme',
-  region: 'eu-west',
-  context: {},
-});
+const CONTRACT = PROJECT_CONTRACT;
+const compiled = compiledProjectContract;
+const OK = OPEN_INPUTS;
+const write = (target: string, sql = 'UPDATE prices SET amount = amount * 0.9') =>
+  proposalOf(
+    'data.write_production',
+    { sql },
+    { target, confidence: 0.99, proposer: { agentId: 'ops-agent', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'ops-v5' } },
+  );
 
 describe('built-in self-protection', () => {
   it.each([
