@@ -1,15 +1,14 @@
 import fc from 'fast-check';
-import { join } from 'node:path';
-import { ContractError, loadContractFile, parseContract } from './contract';
+import { ContractError, parseContract } from './contract';
 import { compileContract, DecidedBy, DecisionInputs, evaluate, issueScopedToken, PRECEDENCE, ProposalInput } from './evaluate';
 import { InMemoryRateLimiter } from './in-memory-rate-limiter';
+import { compiledProjectContract, OPEN_INPUTS, projectContract, proposalOf } from './spec-fixtures';
 import { checkRateLimits } from './rate-limit';
 
-const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
-const contract = loadContractFile(CONTRACT);
-const compiled = compileContract(contract);
-const now = new Date('2026-11-24T10:00:00Z');
-const OK: DecisionInputs = { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now };
+const contract = projectContract;
+const compiled = compiledProjectContract;
+const now = OPEN_INPUTS.now;
+const OK: DecisionInputs = OPEN_INPUTS;
 
 // Parameters that fit each action type's schema, for tests about something else.
 const VALID: Record<string, Record<string, unknown>> = {
@@ -18,17 +17,8 @@ const VALID: Record<string, Record<string, unknown>> = {
   'support.reply': { body: 'On its way.' },
 };
 
-const proposal = (actionType: string, parameters: Record<string, unknown> = VALID[actionType] ?? {}, over: Partial<ProposalInput> = {}): ProposalInput => ({
-  actionType,
-  target: 'order-1',
-  parameters,
-  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
-  confidence: 0.95,
-  tenant: 'acme',
-  region: 'eu-west',
-  context: {},
-  ...over,
-});
+const proposal = (actionType: string, parameters: Record<string, unknown> = VALID[actionType] ?? {}, over: Partial<ProposalInput> = {}): ProposalInput =>
+  proposalOf(actionType, parameters, over);
 
 /** A valid refund of `amount` (EUR unless `extra` says otherwise). */
 const refund = (amount: unknown, extra: Record<string, unknown> = {}, over: Partial<ProposalInput> = {}) =>

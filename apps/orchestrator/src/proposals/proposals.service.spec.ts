@@ -22,7 +22,7 @@ type Published = { topic: AnyTopic; event: TopicMap[AnyTopic] };
  * its event is held, to land later (`deliverLate`); while `hanging`, a publish never answers.
  */
 class OutageBus extends RecordingBus {
-  down = false;
+  override down = false;
   hanging = false;
   readonly held: Published[] = [];
   /** Publishes begun, whatever became of them. */

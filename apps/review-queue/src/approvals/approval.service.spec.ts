@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { ConflictException } from '@nestjs/common';
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
-import { DependencyUnavailableError, isDependencyFailure } from '@countersign/bus';
-import { AnyTopic, TOPIC_SCHEMAS, TOPICS, TopicMap } from '@countersign/contracts';
+import { isDependencyFailure } from '@countersign/bus';
+import { TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
 import { refundProposal, RecordingBus } from '@countersign/testing';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
@@ -15,18 +15,8 @@ const digest = 'f'.repeat(64);
 const now = new Date('2026-11-24T10:00:00.000Z');
 const alice = { id: 'alice', kind: 'human' as const, roles: ['reviewer'] };
 
-/** The real in-memory bus, keeping a list of what it published; while `down`, publishing fails as Kafka's does in an outage. */
-class FlakyBus extends RecordingBus {
-  down = false;
-
-  override async publish<T extends AnyTopic>(topic: T, event: TopicMap[T]): Promise<void> {
-    if (this.down) throw new DependencyUnavailableError('kafka is down');
-    await super.publish(topic, event);
-  }
-}
-
 async function setup() {
-  const bus = new FlakyBus({ source: 'review-queue', logger: pino({ level: 'silent' }) });
+  const bus = new RecordingBus({ source: 'review-queue', logger: pino({ level: 'silent' }) });
   const published = bus.published;
   const items = new InMemoryReviewItemRepository();
   const item = (actionId: string): ReviewItem => ({
