@@ -15,18 +15,25 @@ const boundaries = (allow = [], tests = false) => [
     depConstraints: [
       { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:platform', 'type:domain', 'type:contracts', ...(tests ? ['type:testing'] : [])] },
       { sourceTag: 'type:host', onlyDependOnLibsWithTags: ['type:app', 'type:platform', 'type:domain', 'type:contracts', ...(tests ? ['type:testing'] : [])] },
-      { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform', 'type:domain', 'type:contracts', ...(tests ? ['type:testing'] : [])] },
+      {
+        sourceTag: 'type:platform',
+        onlyDependOnLibsWithTags: ['type:platform', 'type:domain', 'type:contracts', ...(tests ? ['type:testing', 'type:sdk'] : [])],
+      },
       { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'], bannedExternalImports: FRAMEWORKS },
       { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: FRAMEWORKS },
-      { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:testing', 'type:platform', 'type:domain', 'type:contracts'] },
+      // The agent SDK (libs/client) ships outside the monorepo: the wire contracts only, no framework (docs/adr/0020).
+      // Its tests may make certificates with the project's PKI (a domain lib) to test the HTTPS fetch.
+      { sourceTag: 'type:sdk', onlyDependOnLibsWithTags: ['type:contracts', ...(tests ? ['type:domain'] : [])], bannedExternalImports: FRAMEWORKS },
+      // Test helpers call the services as an agent would: through the SDK's HTTPS fetch (one copy, ADR 0020).
+      { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:testing', 'type:platform', 'type:domain', 'type:contracts', 'type:sdk'] },
       // Operator commands and benchmarks (tools/, bench/): the apps' published entries and any lib.
-      { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:app', 'type:platform', 'type:domain', 'type:contracts', 'type:testing'] },
+      { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:app', 'type:platform', 'type:domain', 'type:contracts', 'type:testing', 'type:sdk'] },
       // Shared code knows no service; a service knows itself and the shared code; the host and the tools name theirs.
       { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
       ...SERVICES.map((s) => ({ sourceTag: `scope:${s}`, onlyDependOnLibsWithTags: [`scope:${s}`, 'scope:shared'] })),
       { sourceTag: 'scope:host', onlyDependOnLibsWithTags: ['scope:shared', ...SERVICES.map((s) => `scope:${s}`)] },
       { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:shared', 'scope:policy-engine', 'scope:audit-writer'] },
-      { sourceTag: 'scope:bench', onlyDependOnLibsWithTags: ['scope:shared', 'scope:audit-writer'] },
+      { sourceTag: 'scope:bench', onlyDependOnLibsWithTags: ['scope:shared', 'scope:audit-writer', 'scope:review-queue'] },
     ],
   },
 ];
@@ -70,6 +77,7 @@ export default [
       '**/*.int-spec.ts',
       '**/*.e2e-spec.ts',
       '**/*.suite.ts',
+      '**/*.harness.ts',
       'libs/testing/**',
       'libs/contracts/src/topics.ts',
       'libs/contracts/src/envelope.ts',
@@ -98,15 +106,16 @@ export default [
   },
   {
     files: ['bench/**/*.ts'],
-    rules: { '@nx/enforce-module-boundaries': boundaries(['@countersign/audit-writer']) },
+    rules: { '@nx/enforce-module-boundaries': boundaries(['@countersign/audit-writer', '@countersign/review-queue']) },
   },
   {
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/*.suite.ts'],
+    // A harness (`*.harness.ts`) is test code that several spec files of one project share.
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/*.suite.ts', '**/*.harness.ts'],
     ignores: ['apps/embedded/**'],
     rules: { '@nx/enforce-module-boundaries': boundaries([], true) },
   },
   {
-    files: ['apps/embedded/**/*.spec.ts'],
+    files: ['apps/embedded/**/*.spec.ts', 'apps/embedded/**/*.int-spec.ts'],
     rules: {
       '@nx/enforce-module-boundaries': boundaries(
         ['@countersign/orchestrator', '@countersign/policy-engine', '@countersign/review-queue', '@countersign/executor', '@countersign/audit-writer'],

@@ -17,6 +17,8 @@ const common = {
     ...moduleNameMapper,
     // PGlite loads Node's modules with import(), which Jest's module runtime refuses: Node's own loader loads it.
     '^@electric-sql/pglite(/node-postgres)?$': '<rootDir>/libs/testing/src/native-pglite.js',
+    // The OpenID Connect libraries ship only ES modules: Node's loader loads them (libs/testing/src/native-esm/).
+    '^(oidc-provider|openid-client)$': '<rootDir>/libs/testing/src/native-esm/$1.js',
   },
   testEnvironment: 'node',
   modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/.stack', '<rootDir>/.countersign'],
@@ -29,8 +31,10 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
+      // Some unit files boot the embedded mode in process (PGlite, the five services): the same bound as integration.
+      setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest-timeouts.js'],
       testMatch: [
-        '<rootDir>/{apps,libs,infra,bench,tools}/**/*.spec.ts',
+        '<rootDir>/{apps,libs,infra,bench,tools,examples}/**/*.spec.ts',
         '<rootDir>/test/architecture/**/*.spec.ts',
         '<rootDir>/test/fuzz/**/*.spec.ts',
         '<rootDir>/test/chaos/**/*.spec.ts',
@@ -41,12 +45,14 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,libs,infra,tools}/**/*.int-spec.ts'],
       globalSetup: '<rootDir>/libs/testing/src/global-setup.js',
+      setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest-timeouts.js'],
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/libs/testing/src/global-setup.js',
+      setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest-timeouts.js'],
     },
   ],
 };

@@ -1,6 +1,7 @@
 // npm run bench:policy — decision latency (p50/p99) and decisions/s of the operational-contract engine on a
 // realistic generated contract (60 action types, 240 rules, 60 scoring rules, a typed parameter schema with a
-// money amount per type, validated on every decision), beside Cedar
+// money amount per type, validated on every decision; half the types outbound, so the regulated-data guardrail scans
+// their parameters on every decision), beside Cedar
 // (@cedar-policy/cedar-wasm, policies pre-parsed once) evaluating an equivalent permit/forbid set on the
 // same proposals, in the same run. Prints both and the ratio.
 import { createRequire } from 'node:module';
@@ -29,6 +30,8 @@ function generate() {
       blastRadius: 'single',
       lane: 'autonomous',
       reason: 'generated',
+      // Half the types send text outside: the regulated-data guardrail scans their parameters on every decision.
+      ...(t % 2 === 0 ? { outbound: true } : {}),
       thresholds: { review: 50 },
       review: { slaClass: 'normal', requiredRoles: ['reviewer'], quorum: 1, whenUnavailable: 'fail-closed' },
       // Typed parameters: validated (ajv) on every decision, inside the measured path.
@@ -74,6 +77,8 @@ function generate() {
     scoring,
     actions,
     rules,
+    // The content guardrail (cards, IBANs, e-mail, phones, national ids in outbound text): in the measured path.
+    guardrails: { regulatedDataInOutboundText: 'review' },
     prohibited: [{ id: 'no-shell', actionTypes: ['domain0.action_0'], when: { field: 'parameters.cmd', exists: true }, reason: 'no shell' }],
   };
   return { yaml: stringify(contract), cedarPolicies: cedarPolicies.join('\n'), types: Object.keys(actions) };
@@ -84,15 +89,16 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 function measure(name: string, n: number, fn: (i: number) => void) {
   for (let i = 0; i < Math.min(n, 20_000); i++) fn(i); // warm-up
   const samples = new Float64Array(n);
-  const start = process.hrtime.bigint();
+  // performance.now(): a double with sub-microsecond resolution; no BigInt allocated per sample in the measured loop.
+  const start = performance.now();
   for (let i = 0; i < n; i++) {
-    const t0 = process.hrtime.bigint();
+    const t0 = performance.now();
     fn(i);
-    samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
+    samples[i] = (performance.now() - t0) * 1000;
   }
-  const totalS = Number(process.hrtime.bigint() - start) / 1e9;
+  const totalS = (performance.now() - start) / 1000;
   const sorted = Array.from(samples).sort((a, b) => a - b);
-  return { name, p50: pct(sorted, 50), p99: pct(sorted, 99), perSecond: n / totalS };
+  return { name, p50: pct(sorted, 50), p99: pct(sorted, 99), p999: pct(sorted, 99.9), perSecond: n / totalS };
 }
 
 function main() {
@@ -104,7 +110,8 @@ function main() {
   const proposals: ProposalInput[] = Array.from({ length: 4096 }, (_, i) => ({
     actionType: types[i % types.length],
     target: `order-${i}`,
-    parameters: { amount: (i * 37) % 600, currency: 'EUR', reason: 'late delivery' },
+    // Every 64th reason carries an e-mail address: the guardrail finds it (review) and the explanation masks it.
+    parameters: { amount: (i * 37) % 600, currency: 'EUR', reason: i % 64 === 0 ? `late delivery, write to jane.doe${i}@example.com` : 'late delivery' },
     proposer: { agentId: 'bench-agent', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' },
     confidence: ((i * 13) % 100) / 100,
     tenant: 'acme',
@@ -136,15 +143,21 @@ function main() {
   const probe = cedar.statefulIsAuthorized(cedarCalls[0]);
   if (probe.type !== 'success') throw new Error(`cedar failed: ${JSON.stringify(probe)}`);
 
-  const ours = measure('Countersign evaluate (validation, masking, explanation)', ITERATIONS, (i) => void evaluate(compiled, proposals[i & 4095], inputs));
+  const ours = measure(
+    'Countersign evaluate (validation, guardrails, masking, explanation)',
+    ITERATIONS,
+    (i) => void evaluate(compiled, proposals[i & 4095], inputs),
+  );
   const theirs = measure('Cedar statefulIsAuthorized (pre-parsed)', Math.floor(ITERATIONS / 5), (i) => void cedar.statefulIsAuthorized(cedarCalls[i & 4095]));
   const row = (r: typeof ours) =>
-    process.stdout.write(`${r.name.padEnd(52)} p50 ${r.p50.toFixed(1)} µs   p99 ${r.p99.toFixed(1)} µs   ${Math.round(r.perSecond).toLocaleString('en')}/s\n`);
+    process.stdout.write(
+      `${r.name.padEnd(66)} p50 ${r.p50.toFixed(1)} µs   p99 ${r.p99.toFixed(1)} µs   p99.9 ${r.p999.toFixed(1)} µs   ${Math.round(r.perSecond).toLocaleString('en')}/s\n`,
+    );
   process.stdout.write('\n');
   row(ours);
   row(theirs);
   process.stdout.write(
-    `ratio: Countersign is ${(theirs.p50 / ours.p50).toFixed(1)}× faster than Cedar per decision at p50, ${(ours.perSecond / theirs.perSecond).toFixed(1)}× in decisions/s   (goal ≥ 20× at p50, validation included)\n`,
+    `ratio: Countersign is ${(theirs.p50 / ours.p50).toFixed(1)}× faster than Cedar per decision at p50, ${(theirs.p99 / ours.p99).toFixed(1)}× at p99, ${(ours.perSecond / theirs.perSecond).toFixed(1)}× in decisions/s; Countersign p99 ${ours.p99.toFixed(1)} µs, p99.9 ${ours.p999.toFixed(1)} µs   (goal ≥ 20× at p50, p99 ≤ 10 µs, validation and guardrails included)\n`,
   );
 }
 

@@ -1,7 +1,8 @@
 // npm run bench:spine — autonomous-lane throughput through all five services over the real broker,
 // beside raw kafkajs produce→consume on one topic of the same broker, measured in the same run; then
 // end-to-end latency (proposal produced → executed and audited) at a trickle (10/s) and at a fixed offered load,
-// and the CPU each service spends per action (from /proc) in the throughput phase.
+// and the CPU each service spends per action (from /proc) in the throughput phase — once on mTLS + HTTPS (the way the
+// services run) and once on plaintext, to show what TLS costs (BENCH_TRANSPORTS).
 // Needs the real stack (the npm script starts it). Prints both rates, their ratio, and p50/p99.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -80,20 +81,32 @@ function cpuMs(pid: number | undefined): number {
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-async function main() {
-  process.stdout.write(`raw kafkajs produce→consume, ${THROUGHPUT_N} messages on one topic…\n`);
-  const raw = await rawKafka(THROUGHPUT_N);
+/** What one run of the five services measured. */
+interface SpineRun {
+  transport: 'tls' | 'plaintext';
+  spine: number;
+  idle: { offered: number; lat: number[] };
+  loaded: { offered: number; lat: number[] };
+  cpuPerAction: { name: string; ms: number }[];
+  failed: number;
+  distinctEffects: number;
+  deliveries: number;
+}
 
+/** Starts the five services on `transport` (mTLS + HTTPS, or plaintext), measures throughput, latency and CPU, and stops them. */
+async function runSpine(transport: 'tls' | 'plaintext'): Promise<SpineRun> {
   const ns = uniqueName('bench');
   const sink = await startWebhookSink();
-  process.stdout.write(`starting the five services (namespace ${ns})…\n`);
+  process.stdout.write(`starting the five services on ${transport === 'tls' ? 'mTLS (Kafka) and HTTPS' : 'plaintext'} (namespace ${ns})…\n`);
   const stack = await startDistributed({
     namespace: ns,
     webhookUrl: sink.url,
     actionTypes: ['ticket.tag'],
     dir: join(__dirname, '../.stack/bench', ns),
     logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
+    transport,
   });
+  // The bench's own agent produces over the plaintext listener (the broker's operator side): the same for both runs.
   const bus = new KafkaBus({ brokers, clientId: 'bench', source: 'bench', namespace: ns, logger: pino({ level: 'silent' }) });
   await bus.connect();
   const db = new Client({ connectionString: stack.env.DATABASE_URL });
@@ -164,27 +177,17 @@ async function main() {
 
     const idle = await latencyAt(IDLE_RATE, IDLE_SECONDS);
     const loaded = await latencyAt(LOAD_RATE, LOAD_SECONDS);
-
-    const line = (k: string, v: string) => process.stdout.write(`${k.padEnd(48)} ${v}\n`);
-    process.stdout.write('\n');
-    line('raw kafkajs produce→consume (baseline)', `${raw.toFixed(0)} msg/s`);
-    line('Countersign autonomous lane, proposal→executed+audited', `${spine.toFixed(0)} actions/s`);
-    line('ratio (Countersign / raw hop)', `${((spine / raw) * 100).toFixed(1)} %   (goal later: ≥ 25 %)`);
-    for (const l of [idle, loaded])
-      line(
-        `end-to-end latency at ${l.offered.toFixed(0)}/s offered (${l.lat.length} actions)`,
-        `p50 ${pct(l.lat, 50).toFixed(1)} ms   p99 ${pct(l.lat, 99).toFixed(1)} ms   (goal later: p99 ≤ 50 ms at 1,000/s)`,
-      );
-    if (cpuPerAction.every((c) => !Number.isNaN(c.ms))) {
-      line('CPU per action (throughput phase), by service', cpuPerAction.map((c) => `${c.name} ${c.ms.toFixed(2)}`).join(', ') + ' ms');
-      line('', `all five: ${cpuPerAction.reduce((t, c) => t + c.ms, 0).toFixed(2)} ms per action`);
-    }
     const failed = Number((await db.query(`SELECT count(*) FROM audit_log WHERE type = $1`, [TOPICS.actionFailed])).rows[0].count);
-    line('actions failed or outcome unknown (must be 0)', String(failed));
-    line(
-      'effects on the target (must equal actions)',
-      `${new Set(sink.receipts.map((r) => r.idempotencyKey)).size} distinct, ${sink.receipts.length} deliveries`,
-    );
+    return {
+      transport,
+      spine,
+      idle,
+      loaded,
+      cpuPerAction,
+      failed,
+      distinctEffects: new Set(sink.receipts.map((r) => r.idempotencyKey)).size,
+      deliveries: sink.receipts.length,
+    };
   } finally {
     await db.end();
     await bus.deleteNamespaceTopics();
@@ -193,6 +196,45 @@ async function main() {
     await stack.dropDatabase();
     await sink.close();
   }
+}
+
+async function main() {
+  process.stdout.write(`raw kafkajs produce→consume, ${THROUGHPUT_N} messages on one topic…\n`);
+  const raw = await rawKafka(THROUGHPUT_N);
+  // BENCH_TRANSPORTS=tls,plaintext (default): the same run with and without TLS, both against the same raw hop.
+  const transports = (process.env.BENCH_TRANSPORTS ?? 'tls,plaintext').split(',').map((t) => t.trim()) as Array<'tls' | 'plaintext'>;
+  const runs: SpineRun[] = [];
+  for (const t of transports) runs.push(await runSpine(t));
+
+  const line = (k: string, v: string) => process.stdout.write(`${k.padEnd(48)} ${v}\n`);
+  process.stdout.write('\n');
+  line('raw kafkajs produce→consume (baseline)', `${raw.toFixed(0)} msg/s`);
+  for (const r of runs) {
+    const label = r.transport === 'tls' ? 'mTLS + HTTPS' : 'plaintext';
+    process.stdout.write(`\n[${label}]\n`);
+    line('Countersign autonomous lane, proposal→executed+audited', `${r.spine.toFixed(0)} actions/s`);
+    line('ratio (Countersign / raw hop)', `${((r.spine / raw) * 100).toFixed(1)} %   (goal later: ≥ 25 %)`);
+    for (const l of [r.idle, r.loaded])
+      line(
+        `end-to-end latency at ${l.offered.toFixed(0)}/s offered (${l.lat.length} actions)`,
+        `p50 ${pct(l.lat, 50).toFixed(1)} ms   p99 ${pct(l.lat, 99).toFixed(1)} ms   (goal later: p99 ≤ 50 ms at 1,000/s)`,
+      );
+    if (r.cpuPerAction.every((c) => !Number.isNaN(c.ms))) {
+      line('CPU per action (throughput phase), by service', r.cpuPerAction.map((c) => `${c.name} ${c.ms.toFixed(2)}`).join(', ') + ' ms');
+      line('', `all five: ${r.cpuPerAction.reduce((t, c) => t + c.ms, 0).toFixed(2)} ms per action`);
+    }
+    line('actions failed or outcome unknown (must be 0)', String(r.failed));
+    line('effects on the target (must equal actions)', `${r.distinctEffects} distinct, ${r.deliveries} deliveries`);
+  }
+  const tls = runs.find((r) => r.transport === 'tls');
+  const plain = runs.find((r) => r.transport === 'plaintext');
+  if (tls && plain) {
+    process.stdout.write('\n');
+    line('TLS cost (throughput with TLS / without)', `${((tls.spine / plain.spine) * 100).toFixed(1)} %`);
+    process.stdout.write(
+      `ratio: spine/raw tls ${(tls.spine / raw).toFixed(4)} plaintext ${(plain.spine / raw).toFixed(4)} tls/plaintext ${(tls.spine / plain.spine).toFixed(4)}\n`,
+    );
+  } else for (const r of runs) process.stdout.write(`ratio: spine/raw ${r.transport} ${(r.spine / raw).toFixed(4)}\n`);
 }
 
 main().catch((e) => {

@@ -14,6 +14,7 @@ mkdir -p "$STACK"
 KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
 KAFKA_PORT=${KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
+KAFKA_SSL_PORT=${KAFKA_SSL_PORT:-19094}
 REDIS_PORT=${REDIS_PORT:-6379}
 PG_PORT=${PG_PORT:-5432}
 UNLEASH_PORT=${UNLEASH_PORT:-14242}
@@ -26,7 +27,8 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 apt_install() {
   say "installing Debian packages: $*"
   if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -n1)" ]; then apt-get update -qq >/dev/null; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  # Waits for another apt/dpkg run (a parallel `up`, unattended upgrades) instead of failing on its lock.
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@" >/dev/null
 }
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -92,8 +94,33 @@ postgres_up() {
 KAFKA_DIR="$STACK/kafka"
 KAFKA_LIBS="$KAFKA_DIR/libs-$KAFKA_VERSION"
 kafka_ready() { node infra/kafka/wait-ready.js "127.0.0.1:$KAFKA_PORT" "$1" 2>/dev/null; }
+# The private PKI (tools/pki.ts, libs/pki): a root and an intermediate CA, the broker's certificate for its SSL listener.
+PKI_DIR="$STACK/pki"
+kafka_pki() {
+  node -r @swc-node/register tools/pki.ts ensure "$PKI_DIR" kafka-broker:server+client --hours 24 | sed 's/^/[stack] /' \
+    || fail "could not make the private PKI in $PKI_DIR (tools/pki.ts)"
+}
+# The PKI directory of the broker listening on KAFKA_PORT, ours or another checkout's (its trust store's folder):
+# a reused broker trusts only its own root, so test runs must issue their certificates from that PKI.
+kafka_running_pki() {
+  local pid props trust
+  pid=$(ss -ltnpH "sport = :$KAFKA_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+  props=$(tr '\0' '\n' <"/proc/$pid/cmdline" | tail -n1)
+  [ -f "$props" ] || return 1
+  trust=$(sed -n 's/^ssl.truststore.location=//p' "$props")
+  [ -n "$trust" ] && [ -f "$trust" ] && dirname "$trust"
+}
 kafka_up() {
-  if port_open "$KAFKA_PORT" && kafka_ready 5; then say "kafka: reusing 127.0.0.1:$KAFKA_PORT"; return; fi
+  if port_open "$KAFKA_PORT" && kafka_ready 5; then
+    if port_open "$KAFKA_SSL_PORT" || ! pid_alive "$KAFKA_DIR/kafka.pid"; then
+      local running_pki; running_pki=$(kafka_running_pki) && [ "$running_pki" != "$PKI_DIR" ] && { PKI_DIR=$running_pki; say "kafka: its PKI is $PKI_DIR (another checkout's broker)"; }
+      say "kafka: reusing 127.0.0.1:$KAFKA_PORT"; return
+    fi
+    # Ours, but started before it had an SSL listener (an older checkout's configuration): start it again with one.
+    say "kafka: ours runs without its SSL listener on 127.0.0.1:$KAFKA_SSL_PORT: starting it again"
+    stop_pid "$KAFKA_DIR/kafka.pid" kafka
+  fi
   command -v java >/dev/null || apt_install openjdk-17-jre-headless
   if [ ! -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ] || [ ! -f "$KAFKA_LIBS/log4j-slf4j-impl-2.24.3.jar" ]; then
     rm -rf "$KAFKA_LIBS"
@@ -104,7 +131,9 @@ kafka_up() {
   fi
   mkdir -p "$KAFKA_DIR"
   local props="$KAFKA_DIR/server.properties"
+  kafka_pki
   sed -e "s#@BROKER_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" -e "s#@DATA_DIR@#$KAFKA_DIR/data-$KAFKA_VERSION#g" \
+    -e "s#@SSL_PORT@#$KAFKA_SSL_PORT#g" -e "s#@PKI_DIR@#$PKI_DIR#g" \
     infra/kafka/server.properties.template >"$props"
   local cp="$KAFKA_LIBS/*"
   if [ ! -f "$KAFKA_DIR/data-$KAFKA_VERSION/meta.properties" ]; then
@@ -154,10 +183,27 @@ unleash_up() {
   tail_log "$UNLEASH_DIR/unleash.log"; fail "unleash did not become healthy on 127.0.0.1:$UNLEASH_PORT within 120 s"
 }
 
+# ---- Prometheus -----------------------------------------------------------------------------------
+# Only the binaries: promtool checks and unit-tests infra/prometheus/rules.yml, and the end-to-end test starts its own
+# prometheus on 127.0.0.1 (a free port). No node exporter (a recommend), and no daemon of the package's own: its init
+# script would listen on 0.0.0.0:9090, so it is stopped and kept from starting at boot.
+prometheus_up() {
+  command -v prometheus >/dev/null && command -v promtool >/dev/null && return
+  apt_install --no-install-recommends prometheus
+  if [ -x /etc/init.d/prometheus ]; then
+    /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    update-rc.d prometheus disable >/dev/null 2>&1 || true
+  fi
+  if [ -d /run/systemd/system ]; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+  say "prometheus: installed $(prometheus --version 2>&1 | head -n1) (binaries only, no daemon)"
+}
+
 write_env() {
   set -a; . "$UNLEASH_TOKENS"; set +a
   cat >"$STACK/stack.env" <<ENV
 KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+KAFKA_SSL_BROKERS=127.0.0.1:$KAFKA_SSL_PORT
+PKI_DIR=$PKI_DIR
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 DATABASE_URL=postgres://countersign:countersign@127.0.0.1:$PG_PORT/countersign
 AUDIT_DATABASE_URL=postgres://countersign_audit:countersign_audit@127.0.0.1:$PG_PORT/countersign
@@ -212,9 +258,17 @@ kafka_kill() {
   say "kafka: killed (pid $pid)"
 }
 unleash_kill() {
-  pid_alive "$UNLEASH_DIR/unleash.pid" || fail "no Unleash started by this script runs (.stack/unleash/unleash.pid)"
-  local pid; pid=$(cat "$UNLEASH_DIR/unleash.pid")
+  local pid
+  if pid_alive "$UNLEASH_DIR/unleash.pid"; then
+    pid=$(cat "$UNLEASH_DIR/unleash.pid")
+  else
+    # One this checkout did not start (an earlier run's, another checkout's): the process listening on its port. It keeps
+    # nothing of its own (flags live in PostgreSQL, tokens in $UNLEASH_TOKENS), so ours takes its place on `start`.
+    pid=$(ss -ltnpH "sport = :$UNLEASH_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)
+    [ -n "$pid" ] || fail "no Unleash runs on 127.0.0.1:$UNLEASH_PORT"
+  fi
   kill_pid "$pid"
+  for _ in $(seq 1 100); do port_open "$UNLEASH_PORT" || break; sleep 0.1; done
   say "unleash: killed (pid $pid)"
 }
 fault() {
@@ -233,6 +287,12 @@ case "${1:-}" in
     unleash_up
     # Only to validate docker-compose.yml offline in the tests (no Docker engine runs here).
     command -v docker-compose >/dev/null || apt_install docker-compose
+    # The reviewer inbox's browser tests drive Debian's Chromium (playwright-core cannot download a browser here).
+    command -v chromium >/dev/null || apt_install chromium
+    # Let's Encrypt's ACME test server for the reviewer portal's certificate tests (libs/testing/src/pebble.ts starts one
+    # per test on 127.0.0.1; the package has no daemon of its own).
+    command -v pebble >/dev/null || apt_install pebble
+    prometheus_up
     write_env
     say "up in $(( $(date +%s) - started ))s"
     ;;

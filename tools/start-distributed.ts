@@ -1,9 +1,13 @@
 // npm run start:distributed — the five services as separate processes against the real stack
 // (start it first with `npm run stack:up`), with a local webhook sink standing in for the target system.
 // A second instance of any service: `npm run start:distributed -- --also executor` starts one more.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadIdentityUsers, startIdentityProvider, writeIdentityUsers } from '@countersign/identity';
 import { actionTypesOf, DEFAULT_CONTRACT_PATH } from '@countersign/policy-engine';
-import { loadStackEnvFile, startDistributed, startWebhookSink } from '@countersign/testing';
+import { freePort, loadStackEnvFile, stackEnv, startDistributed, startWebhookSink } from '@countersign/testing';
+import { writeTargetFile } from './drill/target';
 
 async function main() {
   loadStackEnvFile();
@@ -11,18 +15,66 @@ async function main() {
   const sink = await startWebhookSink();
   const dir = join(__dirname, '../.stack/distributed');
   const actionTypes = actionTypesOf(DEFAULT_CONTRACT_PATH);
-  const stack = await startDistributed({ namespace: 'countersign_local', webhookUrl: sink.url, actionTypes, dir });
+  // The reviewer inbox signs in through a local OpenID Connect provider (seeded users, passwords in
+  // .stack/distributed/identity/passwords/), which must know the review queue's address before it starts.
+  const identityDir = join(dir, 'identity');
+  if (!existsSync(join(identityDir, 'users.json'))) writeIdentityUsers(identityDir);
+  const reviewQueuePort = await freePort();
+  // Every service serves HTTPS with a certificate of the stack's PKI (browsers and clients trust .stack/pki/root.pem).
+  const inboxUrl = `https://127.0.0.1:${reviewQueuePort}`;
+  const clientSecret = randomBytes(32).toString('base64url');
+  mkdirSync(join(dir, 'keys'), { recursive: true });
+  const clientSecretFile = join(dir, 'keys', 'oidc-client-secret');
+  writeFileSync(clientSecretFile, clientSecret, { mode: 0o600 });
+  const idp = await startIdentityProvider({
+    users: loadIdentityUsers(join(identityDir, 'users.json')),
+    clients: [
+      { clientId: 'countersign-inbox', clientSecret, redirectUris: [`${inboxUrl}/auth/callback`], postLogoutRedirectUris: [`${inboxUrl}/auth/signed-out`] },
+    ],
+  });
+  const stack = await startDistributed({
+    namespace: 'countersign_local',
+    webhookUrl: sink.url,
+    actionTypes,
+    dir,
+    ports: { 'review-queue': reviewQueuePort },
+    serviceEnv: {
+      'review-queue': { OIDC_ISSUER_URL: idp.issuer, OIDC_CLIENT_SECRET_FILE: clientSecretFile, REVIEW_INBOX_URL: inboxUrl },
+    },
+  });
   if (also === 'orchestrator' || also === 'policy-engine' || also === 'review-queue' || also === 'executor' || also === 'audit-writer') {
     await stack.startInstance(also, `${also}-2`);
   }
+  // What `countersign drill --target .stack/distributed` runs against; its flag-service drill stops the stack's Unleash.
+  const stackScript = join(__dirname, '../infra/stack.sh');
+  writeTargetFile(join(dir, 'target.json'), {
+    mode: 'distributed',
+    urls: { orchestrator: stack.urls.orchestrator, reviewQueue: stack.urls['review-queue'], policyEngine: stack.urls['policy-engine'] },
+    tokensDir: join(dir, 'tokens'),
+    caFile: stack.caFile,
+    // The executor's Kafka client certificate, watched by the trust monitor: `countersign drill cert-failure` expires and renews it.
+    certificate: {
+      owner: 'executor',
+      file: (JSON.parse(stack.env.TRUST_CERT_FILES) as Array<{ owner: string; purpose: string; file: string }>).find(
+        (c) => c.owner === 'executor' && c.purpose === 'kafka-client',
+      )!.file,
+      pkiDir: stackEnv().pkiDir,
+      checkMs: Number(stack.env.TRUST_CHECK_MS),
+    },
+    flagService: { kind: 'unleash', down: ['bash', stackScript, 'kill', 'unleash'], up: ['bash', stackScript, 'start', 'unleash'] },
+  });
   process.stdout.write(
     `Countersign (distributed) is running:\n${Object.entries(stack.urls)
       .map(([k, v]) => `  ${k.padEnd(14)} ${v}`)
-      .join('\n')}\n` + `Tokens: ${join(dir, 'tokens')}/<agent|reviewer|auditor>   Logs: ${join(dir, 'logs')}   Target sink: ${sink.url}\n`,
+      .join('\n')}\n` +
+      `Reviewer inbox: ${inboxUrl}/reviews (sign in as alice, bob, …; passwords in ${join(identityDir, 'passwords')})\n` +
+      `Tokens: ${join(dir, 'tokens')}/<agent|reviewer|auditor|metrics>   Logs: ${join(dir, 'logs')}   Target sink: ${sink.url}\n` +
+      `HTTPS: every service's certificate chains to ${stack.caFile} (curl --cacert ${stack.caFile} …; trust it in a browser for the inbox)\n`,
   );
   const stop = async () => {
     await stack.stop();
     await sink.close();
+    await idp.close();
     process.exit(0);
   };
   process.once('SIGINT', stop);

@@ -52,6 +52,19 @@ describe('module boundaries (Nx tags)', () => {
     expect(await lint('apps/executor/src/execution/probe.int-spec.ts', code)).toEqual([]);
   }, 60_000);
 
+  it('keeps the agent SDK to the wire contracts: no framework, no platform lib; and no app imports the SDK', async () => {
+    const errors = await lint(
+      'libs/client/src/probe.ts',
+      "import { Kafka } from 'kafkajs';\nimport { InMemoryBus } from '@countersign/bus';\nexport const x = [Kafka, InMemoryBus];\n",
+    );
+    expect(errors.join('\n')).toMatch(/"type:sdk" is not allowed to import "kafkajs"/);
+    expect(errors.join('\n')).toMatch(/"type:sdk" can only depend on libs tagged with "type:contracts"/);
+    expect(await lint('libs/client/src/probe.ts', "import { signSubmission } from '@countersign/contracts';\nexport const x = signSubmission;\n")).toEqual([]);
+    expect(
+      await lint('apps/orchestrator/src/probe.ts', "import { CountersignClient } from '@countersign/client';\nexport const x = CountersignClient;\n"),
+    ).not.toEqual([]);
+  }, 60_000);
+
   it('lets only the embedded host compose the apps', async () => {
     expect(
       await lint('apps/embedded/src/probe.ts', "import { OrchestratorModule } from '@countersign/orchestrator';\nexport const x = OrchestratorModule;\n"),

@@ -28,7 +28,14 @@ describe('configuration is validated at boot', () => {
   );
 
   it('stops the review queue when its data key is missing or not 256 bits', () => {
-    const common = { KAFKA_BROKERS: '127.0.0.1:1', AUTH_TOKENS_FILE: '/x', DATABASE_URL: 'postgres://127.0.0.1:1/x', APPROVAL_SIGNING_KEYS_FILE: '/x' };
+    // REDIS_URL: the backlog gauges and the degradation controller's lease (derived state, ADR 0013).
+    const common = {
+      KAFKA_BROKERS: '127.0.0.1:1',
+      AUTH_TOKENS_FILE: '/x',
+      DATABASE_URL: 'postgres://127.0.0.1:1/x',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      APPROVAL_SIGNING_KEYS_FILE: '/x',
+    };
     const short = join(mkdtempSync(join(tmpdir(), 'countersign-key-')), 'review-data.key');
     writeFileSync(short, Buffer.alloc(16).toString('base64'));
     expect(boot('review-queue', common).stderr.trim()).toBe('config: REVIEW_DATA_KEY_FILE: required');

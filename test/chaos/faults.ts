@@ -24,7 +24,8 @@ export interface FaultRecord {
 
 interface Services {
   running: RunningService[];
-  env: Record<string, string>;
+  /** A service's settings as `startDistributed` started it (its own Kafka certificate included). */
+  envOf: (name: ServiceName) => Record<string, string>;
 }
 
 /**
@@ -112,7 +113,7 @@ export class Faults {
     let lastError: Error | undefined;
     for (let attempt = 1; Date.now() < until; attempt++) {
       try {
-        const svc = await startServiceProcess(name, this.stack.env, { port, logDir: this.o.logDir, instance: name, timeoutMs: 120_000 });
+        const svc = await startServiceProcess(name, this.stack.envOf(name), { port, logDir: this.o.logDir, instance: name, timeoutMs: 120_000 });
         const i = this.stack.running.indexOf(old);
         this.stack.running.splice(i, 1, svc);
         this.watch(svc);

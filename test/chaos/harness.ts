@@ -6,7 +6,7 @@ import { runAuditCli } from '@countersign/audit-writer/cli';
 import { KafkaBus } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import { verifyKeyEntry } from '@countersign/keys';
-import { SERVICES, startDistributed, uniqueName } from '@countersign/testing';
+import { SERVICES, startDistributed, testFetch, uniqueName } from '@countersign/testing';
 import { Fault, faultName, FaultRecord, Faults, PARTS, sleep } from './faults';
 import { Figures, goals, Intent, Outcome, ProposalRun, tally } from './tally';
 import { startSlowTarget } from './target';
@@ -81,7 +81,8 @@ function rng(seed: number) {
 
 /** A request with a deadline: a service that hangs must not hang the harness. */
 async function http(method: string, url: string, token: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 15_000) {
-  const res = await fetch(url, {
+  // The services serve HTTPS from the stack's PKI: testFetch trusts its root.
+  const res = await testFetch(url, {
     method,
     headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -280,8 +281,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     })();
 
     // ---- the faults, step by step ----
+    // Every planned fault is injected even when the submission deadline has passed (a slow restart must not leave a
+    // fault out of the run); only an interrupt stops the plan.
     for (const step of plan) {
-      if (over()) break;
+      if (o.aborted?.()) break;
       const t0 = Date.now();
       const records = await Promise.all(
         step.map(async (f, i) => {
@@ -293,7 +296,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         o.log(`chaos: ${rec.fault}: ${rec.error ? `NOT BACK: ${rec.error}` : `back after ${((rec.backAfterMs ?? 0) / 1000).toFixed(1)} s`}`);
       remainingEstimate = Math.max(0, remainingEstimate - estimateStep(step));
       const gapUntil = Date.now() + o.gapMs;
-      while (Date.now() < gapUntil && !over()) await sleep(100);
+      while (Date.now() < gapUntil && !o.aborted?.()) await sleep(100);
       o.log(
         `chaos: step ${step.map(faultName).join('+')} took ${((Date.now() - t0) / 1000).toFixed(1)} s (estimated ${(estimateStep(step) / 1000).toFixed(0)} s)`,
       );

@@ -43,7 +43,7 @@ const options: ChaosOptions = {
   compoundRounds: env('CHAOS_COMPOUND_ROUNDS', 1),
   quietMs: env('CHAOS_QUIET_S', short ? 15 : 60) * 1000,
   quietMaxMs: short ? 40_000 : 600_000,
-  deadlineMs: env('CHAOS_DEADLINE_S', short ? 120 : 3_600) * 1000,
+  deadlineMs: env('CHAOS_DEADLINE_S', short ? 180 : 3_600) * 1000,
   patienceMs: short ? 60_000 : 180_000,
   seed: env('CHAOS_SEED', Date.now() % 2 ** 31),
   keep: process.env.CHAOS_KEEP === '1',

@@ -8,13 +8,15 @@ import { signApproval } from '@countersign/approval';
 import { loadSigningKeys } from '@countersign/keys';
 import { KafkaBus } from '@countersign/bus';
 import { newId, signSubmission, TOPICS } from '@countersign/contracts';
-import { call, DEFAULT_PRINCIPALS, eventually, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
+import { call, DEFAULT_PRINCIPALS, eventually, startDistributed, startWebhookSink, testFetch, uniqueName } from '@countersign/testing';
 import { readdirSync, readFileSync } from 'node:fs';
 import { entryBytes, leafHash, TreeHead, verifyInclusion, verifySegment } from '@countersign/audit-chain';
 
 // real: Apache Kafka, Redis, PostgreSQL, Unleash (infra/stack.sh), the five services as separate processes;
 // fake: the target system (a local webhook sink that records what it receives).
 jest.setTimeout(120_000);
+/** An autonomous action can still reach review (an anomaly rule), so it needs review settings. */
+const LEGAL_REVIEW = 'review: { slaClass: normal, requiredRoles: [reviewer], quorum: 1, whenUnavailable: fail-closed },';
 
 const proposal = (actionType: string, target: string, parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   actionType,
@@ -441,7 +443,7 @@ describe('Countersign end to end on the real stack', () => {
       expect(heads.some((h) => h.treeSize > (executed.index as number))).toBe(true);
       return executed.index as number;
     }, 15_000);
-    const res = await fetch(`${stack.urls['audit-writer']}/v1/audit/segment`, { headers: { Authorization: `Bearer ${stack.tokens.auditor}` } });
+    const res = await testFetch(`${stack.urls['audit-writer']}/v1/audit/segment`, { headers: { Authorization: `Bearer ${stack.tokens.auditor}` } });
     expect(res.status).toBe(200);
     const segment = await res.text();
     const wormHeads = readdirSync(join(stack.env.AUDIT_HEAD_STORE_DIR)).map(
@@ -485,7 +487,7 @@ describe('Countersign end to end on the real stack', () => {
     const text = readFileSync(join(__dirname, '../../apps/policy-engine/contract/countersign.contract.yaml'), 'utf8');
     const legalAutonomous = text
       .replace(`version: ${before}`, 'version: 2026.12.0-rogue')
-      .replace(/(legal\.statement:[\s\S]*?lane: )prohibited/, '$1autonomous');
+      .replace(/(legal\.statement:[\s\S]*?lane: )prohibited,/, `$1autonomous, ${LEGAL_REVIEW}`);
     const legal = () => proposal('legal.statement', 'customer-7', { body: 'We accept liability for the outage.' });
 
     // What one admin did before: load a contract naming someone else as approver. There is no such call now.

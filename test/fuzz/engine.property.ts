@@ -24,12 +24,13 @@ export interface EngineFuzzResult {
  * The engine on arbitrary input: `evaluate` never throws; a proposal that fails the proposal schema is
  * never autonomous, and one whose parameters fail their action type's schema is prohibited.
  */
-export function fuzzEngine(runs: number, seed?: number): EngineFuzzResult {
+export function fuzzEngine(runs: number, seed?: number, onProgress?: (done: number) => void): EngineFuzzResult {
   let cases = 0;
   let invalid = 0;
   fc.assert(
     fc.property(fc.oneof({ weight: 9, arbitrary: mutatedProposal() }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }) }), (candidate) => {
       cases++;
+      onProgress?.(cases);
       const parsed = ProposalSchema.safeParse(candidate);
       const issues = parsed.success ? checkParameters(compiled, parsed.data) : [];
       const decision = evaluate(compiled, candidate as unknown as ProposalInput, inputs);

@@ -5,7 +5,8 @@ import type { HeadStore } from './chain/head-store';
 import { AuditConsumer } from './ingest/audit.consumer';
 import type { AuditLogRepository } from './log-store/audit-log.repository';
 import { AuditController } from './query/audit.controller';
-import { AUDIT_LOG, HEAD_POLICY, HEAD_STORE, KEY_RING } from './tokens';
+import { CompletenessMetrics, CompletenessSettings } from './completeness/completeness-metrics';
+import { AUDIT_LOG, COMPLETENESS_SETTINGS, HEAD_POLICY, HEAD_STORE, KEY_RING } from './tokens';
 
 /** The ports the audit writer runs on: the main chooses their adapters (`createPgAuditLog`, `createFileAuditLog`, `createFileHeadStore`). */
 export interface AuditWriterOptions {
@@ -14,6 +15,8 @@ export interface AuditWriterOptions {
   /** The append-only second home of every tree head (WORM stand-in). */
   headStore: HeadStore;
   headPolicy?: HeadPolicyOptions;
+  /** The window and interval of `countersign_audit_completeness_ratio` (defaults: 1 h, 5 min grace, every 60 s). */
+  completeness?: Partial<CompletenessSettings>;
 }
 
 /** The audit writer: every event once into the hash-chained log, signed tree heads, the auditors' API. */
@@ -26,6 +29,8 @@ export class AuditWriterModule {
       providers: [
         AuditChainService,
         AuditConsumer,
+        CompletenessMetrics,
+        { provide: COMPLETENESS_SETTINGS, useValue: o.completeness ?? {} },
         { provide: AUDIT_LOG, useValue: o.log },
         { provide: KEY_RING, useValue: o.keys },
         { provide: HEAD_STORE, useValue: o.headStore },

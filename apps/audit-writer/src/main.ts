@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { KeyRing } from '@countersign/audit-chain';
 import { isDependencyFailure } from '@countersign/bus';
-import { loadSigningKeys } from '@countersign/keys';
+import { watchSigningKeys } from '@countersign/keys';
 import type { Logger } from '@countersign/logging';
 import { runService } from '@countersign/nest';
 import { createPgPool, migrate } from '@countersign/storage';
@@ -40,7 +40,8 @@ void runService({
     // PostgreSQL not (yet) there at boot is waited for, not a crash loop; a broken migration still fails at once.
     await whenAvailable(() => migrate(config.DATABASE_URL, migrations, (msg) => logger.info(msg)), 'PostgreSQL', config.BOOT_DEPENDENCY_TIMEOUT_MS, logger);
     const pool = createPgPool(config.AUDIT_DATABASE_URL, 10, (e) => logger.warn({ err: e }, 'idle database connection lost'));
-    const keys = new KeyRing(loadSigningKeys(config.AUDIT_SIGNING_KEYS_FILE), (reason) => logger.error({ alert: 'audit-signing-key' }, reason));
+    // Read again when the file changes: a rotated key signs without a restart, an expired one stops at once (ADR 0019).
+    const keys = new KeyRing(watchSigningKeys(config.AUDIT_SIGNING_KEYS_FILE), (reason) => logger.error({ alert: 'audit-signing-key' }, reason));
     const headPolicy = { everyEntries: config.AUDIT_HEAD_EVERY_ENTRIES, everyMs: config.AUDIT_HEAD_EVERY_MS };
     return {
       modules: [AuditWriterModule.register({ log: createPgAuditLog(pool), keys, headStore: createFileHeadStore(config.AUDIT_HEAD_STORE_DIR), headPolicy })],

@@ -3,3 +3,5 @@ export const AUDIT_LOG = Symbol('AuditLogRepository');
 export const KEY_RING = Symbol('TreeHeadKeyRing');
 export const HEAD_STORE = Symbol('HeadStore');
 export const HEAD_POLICY = Symbol('HeadPolicy');
+/** The completeness metric's window, grace and interval (`CompletenessSettings`); defaults when not provided. */
+export const COMPLETENESS_SETTINGS = Symbol('CompletenessSettings');

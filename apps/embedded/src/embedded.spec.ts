@@ -52,9 +52,9 @@ describe('embedded mode', () => {
       expect(lines.filter((l) => l.entry.actionId === id).map((l) => l.entry.eventType)).toEqual(
         expect.arrayContaining(['orchestrator.action.proposed.v1', 'policy.decision.made.v1', 'execution.action.executed.v1']),
       );
-      // Each line carries its place in the Merkle log and the root after it.
+      // Each line carries its place in the Merkle log and its leaf hash (the roots are at the signed heads, ADR 0029).
       expect(lines.map((l) => l.index)).toEqual(lines.map((_, i) => i));
-      expect(lines.every((l) => /^[0-9a-f]{64}$/.test(l.root))).toBe(true);
+      expect(lines.every((l) => /^[0-9a-f]{64}$/.test(l.leafHash))).toBe(true);
     });
   });
 
@@ -229,18 +229,21 @@ describe('embedded mode', () => {
 
   it('verifies its audit file with the README command, once a signed head covers it', async () => {
     const audit = join(running.home, 'audit');
-    const size = await eventually(() => {
+    const command = ['-r', '@swc-node/register', 'tools/countersign.ts', 'audit', 'verify', '--file', join(audit, 'audit.jsonl')];
+    command.push('--keys', join(audit, 'keys'));
+    // The system keeps running (a heartbeat on a control topic is audited too): an entry may land between the look at
+    // the file and the command, so the two are tried together until a signed head covers what the command reads.
+    await eventually(async () => {
       const entries = readFileSync(join(audit, 'audit.jsonl'), 'utf8').trim().split('\n').length;
       const heads = readFileSync(join(audit, 'tree-heads.jsonl'), 'utf8')
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l).treeSize as number);
       expect(heads[heads.length - 1]).toBe(entries);
-      return entries;
-    }, 10_000);
-    const command = ['-r', '@swc-node/register', 'tools/countersign.ts', 'audit', 'verify', '--file', join(audit, 'audit.jsonl')];
-    command.push('--keys', join(audit, 'keys'));
-    const { stdout } = await promisify(execFile)(process.execPath, command, { cwd: join(__dirname, '../../..') });
-    expect(stdout).toMatch(new RegExp(`^verified: ${size} entries, \\d+ signed heads, root [0-9a-f]{64}\n$`));
-  }, 30_000);
+      const { stdout } = await promisify(execFile)(process.execPath, command, { cwd: join(__dirname, '../../..') });
+      const verified = /^verified: (\d+) entries, \d+ signed heads, root [0-9a-f]{64}\n$/.exec(stdout);
+      expect(verified).not.toBeNull();
+      expect(Number(verified![1])).toBeGreaterThanOrEqual(entries);
+    }, 20_000);
+  }, 60_000);
 });

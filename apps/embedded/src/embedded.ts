@@ -7,18 +7,41 @@ import { generateTreeHeadKey, KeyRing } from '@countersign/audit-chain';
 import { AuditWriterModule, createFileAuditLog, createFileHeadStore } from '@countersign/audit-writer';
 import { createPgBrokerStore, InMemoryBroker, InMemoryBus } from '@countersign/bus';
 import { ConnectorRegistry, createExecutionRepository, ExecutorModule, WebhookConnector } from '@countersign/executor';
-import { createFileFlagReader, FlagFile, reportFlagHealth } from '@countersign/flags';
+import { createFileFlagReader, FlagControls, FlagFile, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { createLogger, Logger } from '@countersign/logging';
-import { PlatformModule, serve, TokenRegistry, TokensFileSchema, writeTokens } from '@countersign/nest';
+import { createMetrics } from '@countersign/metrics';
+import { HttpsFiles, PlatformModule, serve, servedRoutes, TokenRegistry, TokensFileSchema, writeTokens } from '@countersign/nest';
 import { createActionViewRepository, createIdempotencyRepository, OrchestratorModule } from '@countersign/orchestrator';
-import { actionTypesOf, createChangeRequestStore, createDecisionRepository, DEFAULT_CONTRACT_PATH, PolicyEngineModule } from '@countersign/policy-engine';
-import { createReviewItemRepository, generateReviewDataKey, parseReviewDataKey, ReviewQueueModule } from '@countersign/review-queue';
+import {
+  actionTypesOf,
+  createChangeRequestStore,
+  createDecisionRepository,
+  createFileFlagAdmin,
+  createInMemoryAgentStats,
+  DEFAULT_CONTRACT_PATH,
+  PolicyEngineModule,
+} from '@countersign/policy-engine';
+import {
+  createDecisionQualityStore,
+  createInMemoryBacklogGauges,
+  createInMemoryLeaderLease,
+  DEFAULT_ROTATION_WARNING_MS,
+  KeyListSource,
+  createReviewHistory,
+  createReviewItemRepository,
+  decisionQualityContract,
+  degradationContract,
+  generateReviewDataKey,
+  parseReviewDataKey,
+  ReviewQueueModule,
+} from '@countersign/review-queue';
 import type { EmbeddedDatabase } from '@countersign/storage';
 import { openHomeDatabase } from './home/home-database';
 import { HomeLock } from './home/home-lock';
 import { createPgRateLimiter } from './rate-limit/pg-rate-limiter';
 import { sinkToken } from './sink/sink-token';
 import { SinkStore } from './sink/sink-store';
+import { localIdentity } from './identity/local-identity';
 import { WebhookSinkController } from './sink/webhook-sink.controller';
 
 export interface EmbeddedOptions {
@@ -27,8 +50,18 @@ export interface EmbeddedOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
+  /**
+   * HTTPS with this certificate chain and key (PEM files, reloaded when renewed); plain HTTP on loopback without (the
+   * local development default). The in-process target stand-in is reached over the same URL: a certificate of a private
+   * CA needs that root in NODE_EXTRA_CA_CERTS.
+   */
+  tls?: HttpsFiles;
   logger?: Logger;
   contractPath?: string;
+  /** How often the review clock looks for reviews to escalate or expire (default 1 s). */
+  reviewClockPeriodMs?: number;
+  /** The local identity provider's port (default 0: a free one; the inbox finds it itself). */
+  identityPort?: number;
 }
 
 export const FLAG_PREFIX = 'countersign.exec.';
@@ -82,12 +115,18 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   // The bus's log and its groups' positions are in the database: what was published and not yet handled is
   // handled after a restart, from where each group had got to.
   const broker = await InMemoryBroker.open(createPgBrokerStore(db.pool), { logger });
-  const bus = new InMemoryBus({ broker, logger, source: 'countersign-embedded' });
+  // One registry for the process: the bus measures into it (dead letters, publish and handler times, lag) as the services do.
+  const metrics = createMetrics('countersign-embedded');
+  const bus = new InMemoryBus({ broker, logger, source: 'countersign-embedded', metrics });
   // An unreadable or invalid flag file turns every flag unknown (execution fails closed): logged at error and audited.
   const flags = createFileFlagReader(flagsFile, {
     onHealth: reportFlagHealth({ service: 'countersign-embedded', logger, emit: (topic, data, o) => bus.emit(topic, data, o) }),
   });
   await flags.ready(5_000);
+  // Kill switches and autonomy: the stricter of the flag file and the control topic; lowered and raised through
+  // the policy engine's API, which writes the file (ADR 0014).
+  const flagControls = new FlagControls();
+  const controlledFlags = withFlagControls(flags, flagControls);
 
   // The key that seals the real proposals of review items (revealed only to pii:view): made on the first start, kept in the home.
   const dataKeyFile = join(home, 'keys', 'review-data.key');
@@ -108,26 +147,73 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   writeFileSync(join(home, 'audit', 'keys', `${auditKey.entry.keyId}.json`), JSON.stringify(verifyKeyEntry(auditKey.entry)));
   let baseUrl = '';
 
+  // Reviewers sign in to the inbox through a local OpenID Connect provider, started once the services listen.
+  const host = options.host ?? '127.0.0.1';
+  const identity = localIdentity(home, host, options.identityPort, logger);
+
   @Module({ controllers: [WebhookSinkController], providers: [SinkStore], exports: [SinkStore] })
   class SinkModule {}
 
   @Module({
     imports: [
-      PlatformModule.forRoot({ service: 'countersign-embedded', bus, logger, tokens }),
+      PlatformModule.forRoot({ service: 'countersign-embedded', bus, logger, tokens, metrics }),
       OrchestratorModule.register({ contractPath, actionViews: createActionViewRepository(db.pool), idempotency: createIdempotencyRepository(db.pool) }),
       PolicyEngineModule.register({
         contractPath,
-        flags,
+        flags: controlledFlags,
         flagNames: { execPrefix: FLAG_PREFIX, autonomyPrefix: AUTONOMY_PREFIX },
+        autonomy: { controls: flagControls, admin: createFileFlagAdmin(flagsFile) },
         rateLimiter: createPgRateLimiter(db.pool),
+        // Anomaly statistics in memory: a restart starts the anomaly rules cold (only their ceilings fire).
+        agentStats: createInMemoryAgentStats(),
         decisions: createDecisionRepository(db.pool),
         changeControl: { requests: createChangeRequestStore(db.pool) },
       }),
-      ReviewQueueModule.register({ items: createReviewItemRepository(db.pool), signingKeys: [signing], dataKey }),
+      ReviewQueueModule.register({
+        items: createReviewItemRepository(db.pool),
+        signingKeys: [signing],
+        dataKey,
+        inbox: identity.inbox(() => baseUrl),
+        // One process: the gauges and the lease in memory (rebuilt from the database at start), the same controller.
+        degradation: {
+          gauges: createInMemoryBacklogGauges(),
+          lease: createInMemoryLeaderLease(),
+          history: createReviewHistory(db.pool),
+          contract: degradationContract(contractPath),
+        },
+        // The trust monitor (ADR 0019) on the keys generated at start (always valid, or for a year): the same checks and
+        // control topic as the distributed mode, so the policy engine and the executor follow a real verdict here too.
+        trust: {
+          lease: createInMemoryLeaderLease(),
+          keyFiles: [],
+          sources: [
+            new KeyListSource(
+              { kind: 'signing-key', owner: 'review-queue', purpose: 'approval-signing', label: approvalKeyFile },
+              () => [signing],
+              DEFAULT_ROTATION_WARNING_MS,
+            ),
+            new KeyListSource(
+              { kind: 'verify-key', owner: 'executor', purpose: 'approval-verify', label: 'generated at start' },
+              () => [verifyKey],
+              DEFAULT_ROTATION_WARNING_MS,
+            ),
+            new KeyListSource(
+              { kind: 'signing-key', owner: 'audit-writer', purpose: 'audit-tree-head', label: 'generated at start' },
+              () => [auditKey.entry],
+              DEFAULT_ROTATION_WARNING_MS,
+            ),
+          ],
+        },
+        // Decision quality on the same PGlite rows as the review items (the distributed mode's store and migration).
+        decisionQuality: { store: createDecisionQualityStore(db.pool), contract: decisionQualityContract(contractPath) },
+        // The review clock escalates and expires reviews here too, on the same PGlite rows (one process, one clock).
+        clock: { ...(options.reviewClockPeriodMs !== undefined && { periodMs: options.reviewClockPeriodMs }) },
+      }),
       ExecutorModule.register({
         executions: createExecutionRepository(db.pool),
         connectors: new ConnectorRegistry(new WebhookConnector(() => `${baseUrl}/_sink/effects`, undefined, { Authorization: `Bearer ${sink.token}` })),
-        flags,
+        flags: controlledFlags,
+        flagControls,
         flagPrefix: FLAG_PREFIX,
         approvalKeys: [verifyKey],
       }),
@@ -142,20 +228,33 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   })
   class EmbeddedRoot {}
 
-  const host = options.host ?? '127.0.0.1';
-  const { app, port } = await serve(EmbeddedRoot, logger, { host, port: options.port ?? 8080 });
-  baseUrl = `http://${host}:${port}`;
+  const { app, port, scheme } = await serve(EmbeddedRoot, logger, { host, port: options.port ?? 8080, tls: options.tls });
+  baseUrl = `${scheme}://${host}:${port}`;
+  const idp = await identity.start(baseUrl).catch(async (e: Error) => {
+    await app.close();
+    throw e;
+  });
+  // What `countersign drill` runs against (its schema: tools/drill/target.ts): one URL for every service, the tokens,
+  // and the flag file a drill may move aside to take the flag service away.
+  const target = { mode: 'embedded', urls: { orchestrator: baseUrl, reviewQueue: baseUrl, policyEngine: baseUrl }, tokensDir: join(home, 'tokens') };
+  writeFileSync(join(home, 'target.json'), JSON.stringify({ ...target, flagService: { kind: 'file', path: flagsFile } }, null, 2), { mode: 0o600 });
   return {
     url: baseUrl,
+    /** The reviewer inbox (sign-in through the local identity provider; passwords in `<home>/identity/passwords/`). */
+    inboxUrl: `${baseUrl}/reviews`,
+    identity: { issuer: idp.issuer, passwordsDir: identity.passwordsDir },
     home,
     flagsFile,
     /** The flags as the services read them (tests wait on it after editing the file). */
     flags,
     sink: app.get(SinkStore),
+    /** The routes the HTTP server routes (what `GET /openapi.json` must document; the OpenAPI coverage test holds them to it). */
+    servedRoutes: () => servedRoutes(app),
     /** The in-process bus, where an agent could produce proposals straight to the proposals topic (tests do). */
     bus,
     close: async () => {
       await app.close();
+      await idp.close();
       await bus.close();
       await broker.flush();
       await flags.close();

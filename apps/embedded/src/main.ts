@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfigOrExit, settings } from '@countersign/config';
 import { createLogger } from '@countersign/logging';
+import { httpTls } from '@countersign/nest';
+import { initTracing } from '@countersign/tracing';
 import { startEmbedded } from './embedded';
 
 const config = loadConfigOrExit(
@@ -11,19 +13,28 @@ const config = loadConfigOrExit(
     PORT: settings.port(8080),
     LOG_LEVEL: settings.logLevel(),
     COUNTERSIGN_HOME: z.string().default(join(process.cwd(), '.countersign', 'embedded')),
+    /** HTTPS (both or neither): a certificate chain and key, PEM files; plain HTTP on loopback without. */
+    HTTP_TLS_CERT_FILE: z.string().min(1).optional(),
+    HTTP_TLS_KEY_FILE: z.string().min(1).optional(),
   }),
 );
 
 void (async () => {
   const logger = createLogger('countersign-embedded', { level: config.LOG_LEVEL });
+  // One process, one trace per action across its in-memory hops (docs/adr/0025-tracing.md).
+  const tracing = initTracing({ service: 'countersign-embedded' });
   try {
-    const running = await startEmbedded({ home: config.COUNTERSIGN_HOME, host: config.HOST, port: config.PORT, logger });
+    const tls = httpTls(config);
+    const running = await startEmbedded({ home: config.COUNTERSIGN_HOME, host: config.HOST, port: config.PORT, logger, tls });
     const rel = (p: string) => p.replace(`${process.cwd()}/`, '');
     logger.info({ url: running.url }, 'Countersign (embedded) is running');
     process.stdout.write(
       [
         '',
         `Countersign (embedded) is running on ${running.url}: all five services, one process, nothing else needed.`,
+        tls
+          ? `HTTPS with ${tls.certFile} (reloaded when renewed).`
+          : 'Plain HTTP on loopback: a local development default (set HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE for HTTPS; the distributed mode always serves HTTPS).',
         '',
         'Send a proposal (the agent token is in a file, never in a log):',
         `  curl -s -X POST ${running.url}/v1/proposals -H 'Content-Type: application/json' \\`,
@@ -31,16 +42,19 @@ void (async () => {
         'Then follow it:',
         `  curl -s ${running.url}/v1/actions/<actionId> -H "Authorization: Bearer $(cat ${rel(join(running.home, 'tokens', 'agent'))})"`,
         `Review queue: GET ${running.url}/v1/reviews, POST ${running.url}/v1/reviews/<actionId>/approve {"reason": "..."} with tokens/reviewer`,
+        `Reviewer inbox: ${running.inboxUrl} (sign in as alice, bob, carol, fiona, sam, lena or max; passwords in ${rel(running.identity.passwordsDir)}/)`,
         `Effects on the stand-in target (its own token, tokens/sink; without it: 401, audited):`,
         `  curl -s ${running.url}/_sink/effects -H "Authorization: Bearer $(cat ${rel(join(running.home, 'tokens', 'sink'))})"`,
         `Audit file: ${rel(join(running.home, 'audit', 'audit.jsonl'))}, verify it with`,
         `  npm run countersign -- audit verify --file ${rel(join(running.home, 'audit', 'audit.jsonl'))} --keys ${rel(join(running.home, 'audit', 'keys'))}`,
         `Kill switches and autonomy: edit ${rel(running.flagsFile)} (watched).`,
+        `Prometheus metrics: GET ${running.url}/metrics with tokens/metrics (the metrics role).`,
         '',
       ].join('\n'),
     );
     const stop = async () => {
       await running.close();
+      await tracing.shutdown();
       process.exit(0);
     };
     process.once('SIGINT', stop);

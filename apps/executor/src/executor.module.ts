@@ -1,25 +1,37 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { VerifyKeys } from '@countersign/approval';
-import type { FlagReader } from '@countersign/flags';
+import type { FlagControls, FlagReader } from '@countersign/flags';
+import { degradationModeProviders, DegradationModeState, trustHealthProviders, TrustHealthState } from '@countersign/nest';
 import { ConnectorRegistry, CONNECTORS } from './connectors/connector';
 import { ExecutionConsumer } from './execution/execution.consumer';
+import { FlagControlConsumer } from './execution/flag-control.consumer';
 import { ExecutionRepository } from './execution/execution.repository';
 import { ExecutionService } from './execution/execution.service';
+import { OutcomeOutbox, OutcomeOutboxSettings } from './execution/outcome-outbox';
 import { OutcomeAnswerConsumer } from './reconciliation/outcome-answer.consumer';
 import { Reconciler } from './reconciliation/reconciler.service';
 import { DEFAULT_RECONCILIATION, ReconciliationSettings } from './reconciliation/reconciliation.settings';
-import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, RECONCILIATION } from './tokens';
+import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, OUTCOME_OUTBOX_SETTINGS, RECONCILIATION, FLAG_CONTROLS } from './tokens';
 
 export interface ExecutorOptions {
   /** The execution record: `createExecutionRepository(pool)` in the distributed main, `createInMemoryExecutionRepository()` embedded. */
   executions: ExecutionRepository;
   connectors: ConnectorRegistry;
+  /** Read through `withFlagControls(reader, flagControls)`: the stricter of Unleash and the control topic. */
   flags: FlagReader;
+  /** The control topic's entries, followed here and read by `flags` (ADR 0014). */
+  flagControls: FlagControls;
   /** Kill-switch flags are named `<prefix><actionType>`. */
   flagPrefix: string;
   approvalKeys: VerifyKeys;
   /** The execution lease and the reconciler's period (`EXECUTION_LEASE_MS`, `RECONCILE_PERIOD_MS`); production defaults when unset. */
   reconciliation?: Partial<ReconciliationSettings>;
+  /** How often outcomes whose event is still to publish are swept, and after how long (default every 5 s, after 5 s). */
+  outcomeOutbox?: Partial<OutcomeOutboxSettings>;
+  /** Where the mode read from the control topic is kept (a bench or test observes it); a new one when unset. */
+  degradationMode?: DegradationModeState;
+  /** Where the trust health read from its control topic is kept (ADR 0019; a test observes it); a new one when unset. */
+  trustHealth?: TrustHealthState;
 }
 
 /** Exactly-once execution of autonomous and approved actions, behind kill switches; unknown outcomes reconciled. */
@@ -31,14 +43,22 @@ export class ExecutorModule {
       providers: [
         ExecutionService,
         ExecutionConsumer,
+        OutcomeOutbox,
         Reconciler,
         OutcomeAnswerConsumer,
         { provide: RECONCILIATION, useValue: { ...DEFAULT_RECONCILIATION, ...options.reconciliation } },
+        { provide: OUTCOME_OUTBOX_SETTINGS, useValue: options.outcomeOutbox ?? {} },
         { provide: EXECUTIONS, useValue: options.executions },
         { provide: CONNECTORS, useValue: options.connectors },
         { provide: FLAGS, useValue: options.flags },
+        { provide: FLAG_CONTROLS, useValue: options.flagControls },
+        FlagControlConsumer,
         { provide: FLAG_PREFIX, useValue: options.flagPrefix },
         { provide: APPROVAL_KEYS, useValue: options.approvalKeys },
+        // Halted holds executions; the mode follows the control topic (ADR 0013).
+        ...degradationModeProviders('executor', options.degradationMode),
+        // Not healthy holds trust-sensitive executions; the health follows its control topic (ADR 0019).
+        ...trustHealthProviders('executor', options.trustHealth),
       ],
     };
   }

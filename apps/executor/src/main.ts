@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadVerifyKeys } from '@countersign/keys';
-import { createUnleashFlagReader, flagsReadiness, reportFlagHealth } from '@countersign/flags';
+import { watchVerifyKeys } from '@countersign/keys';
+import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { settings } from '@countersign/config';
 import { runService } from '@countersign/nest';
 import { createPgPool, migrate } from '@countersign/storage';
@@ -54,7 +54,9 @@ void runService({
       onHealth: reportFlagHealth({ service: 'executor', logger, emit: (topic, data, options) => bus.emit(topic, data, options) }),
     });
     await flags.ready(10_000);
-    const approvalKeys = loadVerifyKeys(config.APPROVAL_VERIFY_KEYS_FILE);
+    const flagControls = new FlagControls();
+    // Read again when the file changes: a rotated verify key is accepted without a restart (ADR 0019).
+    const approvalKeys = watchVerifyKeys(config.APPROVAL_VERIFY_KEYS_FILE);
     return {
       modules: [
         ExecutorModule.register({
@@ -62,7 +64,9 @@ void runService({
           connectors: new ConnectorRegistry(
             new WebhookConnector(config.WEBHOOK_URL, config.WEBHOOK_TIMEOUT_MS, {}, { idempotentByKey: config.WEBHOOK_IDEMPOTENT }),
           ),
-          flags,
+          // Kill switches: the stricter of Unleash and the control topic, checked at execution time (ADR 0014).
+          flags: withFlagControls(flags, flagControls),
+          flagControls,
           flagPrefix: config.FLAG_PREFIX,
           approvalKeys,
           reconciliation: { leaseMs: config.EXECUTION_LEASE_MS, periodMs: config.RECONCILE_PERIOD_MS },

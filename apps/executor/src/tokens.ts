@@ -4,5 +4,8 @@ export const FLAGS = Symbol('FlagReader');
 export const FLAG_PREFIX = Symbol('FlagPrefix');
 export const APPROVAL_KEYS = Symbol('ApprovalVerifyKeys');
 export const RECONCILIATION = Symbol('ReconciliationSettings');
+export const OUTCOME_OUTBOX_SETTINGS = Symbol('OutcomeOutboxSettings');
 /** The time, for the reconciler (tests give a fake clock). */
 export const CLOCK = Symbol('Clock');
+/** The control topic's kill switches and autonomy levels (ADR 0014). */
+export const FLAG_CONTROLS = Symbol('FlagControls');

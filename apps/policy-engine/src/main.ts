@@ -1,13 +1,15 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { createUnleashFlagReader, flagsReadiness, reportFlagHealth } from '@countersign/flags';
+import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth, withFlagControls } from '@countersign/flags';
+import { createUnleashFlagAdmin } from './autonomy/unleash-flag-admin';
 import { runService } from '@countersign/nest';
 import { createPgPool, createRedis, migrate } from '@countersign/storage';
 import { DEFAULT_CONTRACT_PATH, DEFAULT_DIFF_CORPUS_PATH, PolicyEngineModule } from './policy-engine.module';
 import { createChangeRequestStore } from './contract/pg-change-request.store';
 import { createDecisionRepository } from './decision/pg-decision.repository';
 import { createRateLimiter } from './rate-limit/redis-rate-limiter';
+import { createAgentStats } from './agent-stats/redis-agent-stats';
 
 /** How often rows past their expiry are deleted. */
 const SWEEP_EVERY_MS = 15 * 60_000;
@@ -19,7 +21,7 @@ void runService({
     CONTRACT_PATH: z.string().default(DEFAULT_CONTRACT_PATH),
     /** First decisions and change requests (records of truth); `apps/policy-engine/migrations` are applied at boot. */
     DATABASE_URL: z.string().startsWith('postgres'),
-    /** Rate-limit and aggregate windows only: what a flush may lose. */
+    /** Rate-limit and aggregate windows and the agents' anomaly statistics only: what a flush may lose. */
     REDIS_URL: z.url(),
     REDIS_KEY_PREFIX: z.string().default(''),
     UNLEASH_URL: z.url(),
@@ -28,10 +30,11 @@ void runService({
     FLAG_PREFIX: z.string().default('countersign.exec.'),
     AUTONOMY_FLAG_PREFIX: z.string().default('countersign.autonomy.'),
     FLAGS_BACKUP_DIR: z.string().default('.countersign/flags-backup'),
-    /** Until the degradation-mode feature drives it from queue depth. */
-    DEGRADATION_MODE: z.enum(['normal', 'elevated', 'constrained', 'halted']).default('normal'),
-    /** Until the trust-stack monitor reports it. */
-    TRUST_STACK_HEALTHY: z.enum(['true', 'false']).default('true'),
+    /** Unleash's admin API, for autonomy changes and the drift watch (ADR 0014); without a token those answer 503. */
+    UNLEASH_ADMIN_URL: z.url().optional(),
+    UNLEASH_ADMIN_TOKEN: z.string().min(1).optional(),
+    /** How often Unleash's events are polled for flags changed outside Countersign. */
+    AUTONOMY_DRIFT_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(1000),
     /** HMAC key (base64) that verifies scoped tokens of privileged action types; none: privileged actions are prohibited. */
     SCOPED_TOKEN_KEY: z.string().min(16).optional(),
     /** How long a decision is kept to answer a redelivered proposal with the same decision. */
@@ -63,6 +66,12 @@ void runService({
       onHealth: reportFlagHealth({ service: 'policy-engine', logger, emit: (topic, data, options) => bus.emit(topic, data, options) }),
     });
     await flags.ready(10_000);
+    // The control topic's entries: decisions read the stricter of them and Unleash (ADR 0014).
+    const controls = new FlagControls();
+    const admin = config.UNLEASH_ADMIN_TOKEN
+      ? createUnleashFlagAdmin({ url: config.UNLEASH_ADMIN_URL ?? config.UNLEASH_URL, token: config.UNLEASH_ADMIN_TOKEN, environment: 'development' })
+      : undefined;
+    if (!admin) logger.warn('UNLEASH_ADMIN_TOKEN is not set: autonomy changes answer 503 and flags changed in Unleash are not watched');
     const pool = createPgPool(config.DATABASE_URL);
     const decisions = createDecisionRepository(pool, config.DECISION_TTL_SECONDS);
     const requests = createChangeRequestStore(pool);
@@ -79,18 +88,18 @@ void runService({
       modules: [
         PolicyEngineModule.register({
           contractPath: config.CONTRACT_PATH,
-          flags,
+          flags: withFlagControls(flags, controls),
           flagNames: { execPrefix: config.FLAG_PREFIX, autonomyPrefix: config.AUTONOMY_FLAG_PREFIX },
           rateLimiter: createRateLimiter(redis),
+          agentStats: createAgentStats(redis),
           decisions,
+          autonomy: { controls, admin, driftPollMs: config.AUTONOMY_DRIFT_POLL_MS },
           changeControl: {
             requests,
             requestTtlSeconds: config.CHANGE_REQUEST_TTL_SECONDS,
             diffCorpusPath: config.CHANGE_DIFF_CORPUS,
           },
           settings: {
-            degradationMode: config.DEGRADATION_MODE,
-            trustStackHealthy: config.TRUST_STACK_HEALTHY === 'true',
             scopedTokenKey: config.SCOPED_TOKEN_KEY ? Buffer.from(config.SCOPED_TOKEN_KEY, 'base64') : undefined,
           },
         }),

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { FlagReader } from '@countersign/flags';
-import { loadContractFile, RateLimiter } from '@countersign/policy';
+import { AutonomyController } from './autonomy/autonomy.controller';
+import { AutonomyService, AutonomySettings, FlagsInFlight } from './autonomy/autonomy.service';
+import { DriftWatcher } from './autonomy/drift.watcher';
+import { FlagControlConsumer } from './autonomy/flag-control.consumer';
+import { degradationModeProviders, DegradationModeState, trustHealthProviders, TrustHealthState } from '@countersign/nest';
+import { AgentStats, loadContractFile, RateLimiter } from '@countersign/policy';
 import { ChangeRequestStore } from './contract/change-request';
 import { ChangeControlSettings, ChangeRequestService } from './contract/change-request.service';
 import { ChangeRequestsController } from './contract/change-requests.controller';
@@ -13,7 +18,19 @@ import { FlagNames } from './decision/autonomy';
 import { DecisionConsumer } from './decision/decision.consumer';
 import { DecisionRepository } from './decision/decision.repository';
 import { DecisionService, DecisionSettings } from './decision/decision.service';
-import { CHANGE_CONTROL, CHANGE_REQUESTS, CONTRACT_PATH, DECISION_SETTINGS, DECISIONS, FLAG_NAMES, FLAGS, INSTANCE_ID, RATE_LIMITER } from './tokens';
+import {
+  AUTONOMY,
+  CHANGE_CONTROL,
+  CHANGE_REQUESTS,
+  CONTRACT_PATH,
+  DECISION_SETTINGS,
+  DECISIONS,
+  FLAG_NAMES,
+  FLAGS,
+  INSTANCE_ID,
+  RATE_LIMITER,
+  AGENT_STATS,
+} from './tokens';
 
 /** The project's own operational contract, versioned in the repository. */
 export const DEFAULT_CONTRACT_PATH = join(__dirname, '../contract/countersign.contract.yaml');
@@ -25,7 +42,7 @@ export const DEFAULT_DIFF_CORPUS_PATH = join(__dirname, '../../../libs/contracts
 export const actionTypesOf = (path: string) => Object.keys(loadContractFile(path).actions).sort();
 
 /**
- * The policy engine's ports are chosen by its main (Redis: `createRateLimiter`; PostgreSQL: `createDecisionRepository`,
+ * The policy engine's ports are chosen by its main (Redis: `createRateLimiter`, `createAgentStats`; PostgreSQL: `createDecisionRepository`,
  * `createChangeRequestStore`) or by the embedded host, never here.
  */
 export interface PolicyEngineOptions {
@@ -34,11 +51,22 @@ export interface PolicyEngineOptions {
   flagNames: FlagNames;
   /** Rate and aggregate limits, shared by every instance. */
   rateLimiter: RateLimiter;
+  /** Each agent's windowed statistics for the contract's anomaly rules, shared by every instance. */
+  agentStats: AgentStats;
   /** The first decision per action, shared by every instance. */
   decisions: DecisionRepository;
   settings?: Partial<DecisionSettings>;
+  /** Where the mode read from the control topic is kept (a bench or test observes it); a new one when unset. */
+  degradationMode?: DegradationModeState;
+  /** Where the trust health control topic is read into (ADR 0019; a test observes it); a new one when unset. */
+  trustHealth?: TrustHealthState;
   /** Four-eyes change control: the shared change-request store and its settings. */
   changeControl: { requests: ChangeRequestStore } & Partial<ChangeControlSettings>;
+  /**
+   * Autonomy changes (ADR 0014): the control topic's entries (the same `FlagControls` that `flags` reads
+   * through, `withFlagControls`) and the flag server's admin side (none: lowering and raising answer 503).
+   */
+  autonomy: Pick<AutonomySettings, 'controls' | 'admin'> & Partial<AutonomySettings> & { driftPollMs?: number };
 }
 
 /** Lanes for proposed actions, under the operational contract, the flags and the decision inputs. */
@@ -47,19 +75,37 @@ export class PolicyEngineModule {
   static register(o: PolicyEngineOptions): DynamicModule {
     return {
       module: PolicyEngineModule,
-      controllers: [PolicyController, ChangeRequestsController],
+      controllers: [PolicyController, ChangeRequestsController, AutonomyController],
       providers: [
         ContractStore,
         ContractChangeService,
         ChangeRequestService,
         DecisionService,
         DecisionConsumer,
+        AutonomyService,
+        FlagControlConsumer,
+        DriftWatcher,
+        FlagsInFlight,
+        {
+          provide: AUTONOMY,
+          useValue: {
+            requestTtlSeconds: o.changeControl.requestTtlSeconds ?? 24 * 3600,
+            applyTimeoutMs: 5_000,
+            now: o.changeControl.now ?? (() => new Date()),
+            ...o.autonomy,
+          },
+        },
         { provide: CONTRACT_PATH, useValue: o.contractPath },
         { provide: FLAGS, useValue: o.flags },
         { provide: FLAG_NAMES, useValue: o.flagNames },
         { provide: RATE_LIMITER, useValue: o.rateLimiter },
+        { provide: AGENT_STATS, useValue: o.agentStats },
         { provide: DECISIONS, useValue: o.decisions },
-        { provide: DECISION_SETTINGS, useValue: { degradationMode: 'normal', trustStackHealthy: true, ...o.settings } },
+        { provide: DECISION_SETTINGS, useValue: { ...o.settings } },
+        // The degradation mode follows the control topic (ADR 0013): no setting, no environment constant.
+        ...degradationModeProviders('policy-engine', o.degradationMode),
+        // So does the trust stack's health (ADR 0019): `TRUST_STACK_HEALTHY` is gone.
+        ...trustHealthProviders('policy-engine', o.trustHealth),
         { provide: INSTANCE_ID, useValue: randomUUID().slice(0, 8) },
         { provide: CHANGE_REQUESTS, useValue: o.changeControl.requests },
         {

@@ -2,12 +2,31 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadSigningKeys } from '@countersign/keys';
+import { loadConfigOrExit } from '@countersign/config';
+import { watchSigningKeys } from '@countersign/keys';
 import { runService } from '@countersign/nest';
-import { createPgPool, migrate } from '@countersign/storage';
+import { createPgPool, createRedis, migrate } from '@countersign/storage';
+import { degradationContract, PROJECT_CONTRACT_PATH } from './degradation/degradation.providers';
+import { createReviewHistory } from './degradation/pg-review-history';
+import { createBacklogGauges } from './degradation/redis-backlog-gauges';
+import { decisionQualityContract } from './decision-quality/decision-quality';
+import { createDecisionQualityStore } from './decision-quality/pg-decision-quality.store';
+import { createLeaderLease, createTrustLease } from './degradation/redis-leader-lease';
+import { WatchedKeyFiles } from './trust/key-file.source';
+import { WatchedCertificates } from './trust/certificate-file.source';
+import { PortalAcmeSettings, portalTlsOptions } from './portal-tls/portal-tls.settings';
 import { createReviewItemRepository } from './review-item/pg-review-item.repository';
+import { createWebhookEscalationNotifier } from './review-clock/webhook-escalation-notifier';
 import { parseReviewDataKey } from './review-item/sealed-proposal';
 import { ReviewQueueModule } from './review-queue.module';
+import { createSessionStore } from './inbox/redis-session.store';
+
+const failMissing = (name: string): never => {
+  throw new Error(`${name} is required when OIDC_ISSUER_URL is set`);
+};
+
+// The portal's ACME settings (ADR 0027), validated before anything starts (one line and exit 1); none set: no ACME.
+const portalAcme = loadConfigOrExit(PortalAcmeSettings);
 
 void runService({
   service: 'review-queue',
@@ -32,15 +51,131 @@ void runService({
           return z.NEVER;
         }
       }),
+    /** The backlog gauges, the reviewers on shift, the degradation controller's lease and the inbox's sessions: derived state (a flush signs reviewers out; the rest is rebuilt from PostgreSQL). */
+    REDIS_URL: z.url(),
+    REDIS_KEY_PREFIX: z.string().default(''),
+    /** The operational contract whose SLA classes and `degradation:` thresholds the controller applies. */
+    CONTRACT_PATH: z.string().default(PROJECT_CONTRACT_PATH),
+    /** How often the degradation controller decides (ms). */
+    DEGRADATION_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+    /** How long a reviewer's heartbeat keeps them on shift (ms). */
+    REVIEWER_HEARTBEAT_TTL_MS: z.coerce.number().int().min(1_000).default(90_000),
+    /** How often the review clock looks for reviews to escalate or expire (ms). */
+    REVIEW_CLOCK_PERIOD_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+    /** A webhook for escalation notices (Slack-compatible body, no action data but a link); unset: no notices. */
+    REVIEW_ESCALATION_WEBHOOK_URL: z.string().url().optional(),
+    /** The review inbox the notices link to (`<inbox>/reviews/<actionId>`). */
+    REVIEW_INBOX_URL: z.string().url().default('http://localhost:8082'),
+    /**
+     * The OpenID Connect issuer reviewers sign in to the inbox with (`/reviews`; the redirect URI is
+     * `<REVIEW_INBOX_URL>/auth/callback`); unset: no inbox, only the JSON API with bearer tokens.
+     */
+    OIDC_ISSUER_URL: z.string().url().optional(),
+    OIDC_CLIENT_ID: z.string().min(1).default('countersign-inbox'),
+    /** A file holding the client secret registered at the issuer. */
+    OIDC_CLIENT_SECRET_FILE: z.string().min(1).optional(),
+    /**
+     * The trust monitor (ADR 0019): every other service's key files it watches besides this service's own approval
+     * signing keys, as JSON `[{kind: "signing-key"|"verify-key", owner, purpose, file}]`.
+     */
+    TRUST_KEY_FILES: z
+      .string()
+      .default('[]')
+      .transform((text, ctx) => {
+        try {
+          return WatchedKeyFiles.parse(JSON.parse(text));
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: `a JSON array of {kind: "signing-key"|"verify-key", owner, purpose, file}: ${(e as Error).message}` });
+          return z.NEVER;
+        }
+      }),
+    /** The certificates the trust monitor watches (expiry, chain to their root), as JSON `[{owner, purpose, file, caFile}]`. */
+    TRUST_CERT_FILES: z
+      .string()
+      .default('[]')
+      .transform((text, ctx) => {
+        try {
+          return WatchedCertificates.parse(JSON.parse(text));
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: `a JSON array of {owner, purpose, file, caFile}: ${(e as Error).message}` });
+          return z.NEVER;
+        }
+      }),
+    /** A certificate ending within this long is `rotation-due` (ms, default 2 hours). */
+    TRUST_CERT_WARNING_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(2 * 3600_000),
+    /** How often the trust monitor checks every key file (ms): trust-sensitive work fails closed within about this long. */
+    TRUST_CHECK_MS: z.coerce.number().int().min(100).max(300_000).default(5_000),
+    /** How often an unchanged verdict is published again (ms): followers take one older than 3 of these as unknown. */
+    TRUST_HEARTBEAT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+    /** A key ending within this long with no successor listed is `rotation-due` (ms, default 7 days). */
+    TRUST_ROTATION_WARNING_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(7 * 24 * 3600_000),
+    /** An inbox session ends after this long without a request (ms, default 15 min). */
+    INBOX_IDLE_TIMEOUT_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(900_000),
   }),
   async build({ config, logger }) {
+    const portalTls = portalTlsOptions(portalAcme);
     await migrate(config.DATABASE_URL, { service: 'review-queue', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
     const pool = createPgPool(config.DATABASE_URL);
-    const signingKeys = loadSigningKeys(config.APPROVAL_SIGNING_KEYS_FILE);
+    // Read again when the file changes: a rotated key signs without a restart, an expired one stops at once (ADR 0019).
+    const signingKeys = watchSigningKeys(config.APPROVAL_SIGNING_KEYS_FILE);
+    const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, logger });
     return {
-      modules: [ReviewQueueModule.register({ items: createReviewItemRepository(pool), signingKeys, dataKey: config.REVIEW_DATA_KEY_FILE })],
+      modules: [
+        ReviewQueueModule.register({
+          items: createReviewItemRepository(pool),
+          signingKeys,
+          dataKey: config.REVIEW_DATA_KEY_FILE,
+          clock: { periodMs: config.REVIEW_CLOCK_PERIOD_MS },
+          degradation: {
+            gauges: createBacklogGauges(redis),
+            lease: createLeaderLease(redis),
+            history: createReviewHistory(pool),
+            contract: degradationContract(config.CONTRACT_PATH),
+            settings: { tickMs: config.DEGRADATION_TICK_MS, heartbeatTtlMs: config.REVIEWER_HEARTBEAT_TTL_MS },
+          },
+          trust: {
+            lease: createTrustLease(redis),
+            keyFiles: [
+              { kind: 'signing-key', owner: 'review-queue', purpose: 'approval-signing', file: config.APPROVAL_SIGNING_KEYS_FILE },
+              ...config.TRUST_KEY_FILES,
+            ],
+            rotationWarningMs: config.TRUST_ROTATION_WARNING_MS,
+            // The portal's certificate too, against the ACME root, when PORTAL_ACME_ROOT_FILE names it.
+            certificates: [...config.TRUST_CERT_FILES, ...(portalTls?.watched ? [portalTls.watched] : [])],
+            certificateWarningMs: config.TRUST_CERT_WARNING_MS,
+            settings: { checkMs: config.TRUST_CHECK_MS, heartbeatMs: config.TRUST_HEARTBEAT_MS },
+          },
+          // Dwell, canaries, second reviews and the governance page (ADR 0018), with the contract's `decisionQuality:`.
+          decisionQuality: { store: createDecisionQualityStore(pool), contract: decisionQualityContract(config.CONTRACT_PATH) },
+          ...(config.OIDC_ISSUER_URL && {
+            inbox: {
+              issuer: config.OIDC_ISSUER_URL,
+              clientId: config.OIDC_CLIENT_ID,
+              clientSecret: readFileSync(config.OIDC_CLIENT_SECRET_FILE ?? failMissing('OIDC_CLIENT_SECRET_FILE'), 'utf8').trim(),
+              publicUrl: config.REVIEW_INBOX_URL.replace(/\/$/, ''),
+              // In Redis: every instance knows every session, and a restart signs nobody out.
+              sessions: createSessionStore(redis),
+              idleTimeoutMs: config.INBOX_IDLE_TIMEOUT_MS,
+            },
+          }),
+          ...(portalTls && { portalTls }),
+          ...(config.REVIEW_ESCALATION_WEBHOOK_URL && {
+            notifier: createWebhookEscalationNotifier({ url: config.REVIEW_ESCALATION_WEBHOOK_URL, inboxUrl: config.REVIEW_INBOX_URL, logger }),
+          }),
+        }),
+      ],
+      // Redis holds only derived state (gauges, the lease): its outage stops the controller deciding, not the review queue.
       readiness: [{ name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 }],
       close: async () => {
+        redis.disconnect();
         await pool.end();
       },
     };

@@ -1,16 +1,41 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { DecisionSigner } from '@countersign/approval';
 import { ApprovalService } from './approvals/approval.service';
+import { ClaimService } from './claims/claim.service';
 import { OutcomeCheckConsumer } from './outcome-checks/outcome-check.consumer';
 import { OutcomeCheckService } from './outcome-checks/outcome-check.service';
 import { OutcomeChecksController } from './outcome-checks/outcome-checks.controller';
 import { ReviewConsumer } from './queue/review.consumer';
+import { EscalationNotifier } from './review-clock/escalation-notifier';
+import { ReviewClock, ReviewClockSettings } from './review-clock/review-clock';
+import { SlaMetrics } from './review-clock/sla-metrics';
+import { degradationParts, DegradationOptions } from './degradation/degradation.providers';
+import { trustParts, TrustMonitorOptions } from './trust/trust.providers';
+import { portalTlsParts, PortalTlsOptions } from './portal-tls/portal-tls.providers';
+import { InboxOptions } from './inbox/inbox.options';
+import { inboxParts } from './inbox/inbox.providers';
+import { DecisionQuality, DecisionQualityOptions } from './decision-quality/decision-quality';
+import { DecisionQualityService } from './decision-quality/decision-quality.service';
+import { AutomationConsumer } from './decision-quality/automation.consumer';
+import { withDecisionQuality } from './decision-quality/quality-tracking';
+import { GovernancePageController } from './governance-page/governance-page.controller';
+import type { Logger } from '@countersign/logging';
+import { LOGGER } from '@countersign/nest';
 import { DecisionOutbox, DecisionOutboxSettings } from './review-item/decision-outbox';
 import { ReviewItemRepository } from './review-item/review-item.repository';
 import { ProposalSealer } from './review-item/sealed-proposal';
 import { RevealService } from './reviewer-api/reveal.service';
 import { ReviewsController } from './reviewer-api/reviews.controller';
-import { APPROVAL_SIGNING_KEY, DECISION_OUTBOX_SETTINGS, PROPOSAL_SEALER, REVIEW_ITEMS } from './tokens';
+import { RevisionService } from './revisions/revision.service';
+import {
+  APPROVAL_SIGNING_KEY,
+  DECISION_OUTBOX_SETTINGS,
+  DECISION_QUALITY,
+  ESCALATION_NOTIFIER,
+  PROPOSAL_SEALER,
+  REVIEW_CLOCK_SETTINGS,
+  REVIEW_ITEMS,
+} from './tokens';
 
 export interface ReviewQueueOptions {
   /** The review items: `createReviewItemRepository(pool)` (PostgreSQL) in a distributed main, `createInMemoryReviewItemRepository()` embedded. */
@@ -21,26 +46,85 @@ export interface ReviewQueueOptions {
   dataKey: Buffer;
   /** How often decisions whose event is still unpublished are swept, and after how long (default every 5 s, after 5 s). */
   decisionOutbox?: Partial<DecisionOutboxSettings>;
+  /**
+   * The degradation controller (backlog gauges, leader lease, SLOs, `GET /v1/governance`): both mains give it; a test
+   * of another feature may leave it out (no controller then, and the mode stays whatever the control topic says).
+   */
+  degradation?: DegradationOptions;
+  /** The review clock's period (`REVIEW_CLOCK_PERIOD_MS`, default 1 s) and, in tests, a fake clock. */
+  clock?: Partial<ReviewClockSettings>;
+  /** Where escalation notices go (`createWebhookEscalationNotifier`); none: no notice (the escalation's event still goes out). */
+  notifier?: EscalationNotifier;
+  /** The reviewer inbox (`/reviews`, OpenID Connect sign-in): both mains give it; absent, only the JSON API. */
+  inbox?: InboxOptions;
+  /**
+   * Decision quality (ADR 0018): dwell, canaries, blind second reviews, outliers, and with the inbox the governance page
+   * (`/reviews/governance`) and second reviews (`/reviews/second-review`). Absent: not measured.
+   */
+  decisionQuality?: DecisionQualityOptions;
+  /**
+   * The trust monitor (ADR 0019): every service's key files, checked each `checkMs`, the verdict published on the trust
+   * health control topic. Both mains give it; a test of another feature may leave it out.
+   */
+  trust?: TrustMonitorOptions;
+  /**
+   * The reviewer portal's certificate from an ACME CA (ADR 0027): obtained, renewed and written to `portal.pem` /
+   * `portal.key`. The distributed main gives it when `PORTAL_ACME_DIRECTORY_URL` is set; absent: no ACME.
+   */
+  portalTls?: PortalTlsOptions;
 }
 
 /** The review queue: intake of review-lane decisions, the reviewer API, and signed approvals. */
 @Module({})
 export class ReviewQueueModule {
   static register(options: ReviewQueueOptions): DynamicModule {
+    const sealer = new ProposalSealer(options.dataKey);
+    const quality = options.decisionQuality && new DecisionQuality(options.decisionQuality, options.dataKey, sealer);
+    // Decision quality wraps the store itself (canaries bypass the backlog gauges); its recording needs the logger.
+    let qualityLogger: Logger | undefined;
+    const log: Logger = new Proxy({} as Logger, { get: (_t, p) => (qualityLogger as unknown as Record<string | symbol, unknown>)?.[p] ?? (() => undefined) });
+    const items = quality ? withDecisionQuality(options.items, quality, log) : options.items;
+    const degradation = options.degradation && degradationParts(items, options.degradation);
+    const inbox = options.inbox && inboxParts(options.inbox);
     return {
       module: ReviewQueueModule,
-      controllers: [ReviewsController, OutcomeChecksController],
+      controllers: [
+        ReviewsController,
+        OutcomeChecksController,
+        ...(degradation?.controllers ?? []),
+        // Before the inbox's: its `/reviews/:actionId` would take `/reviews/governance`.
+        ...(quality && inbox ? [GovernancePageController] : []),
+        ...(inbox?.controllers ?? []),
+      ],
       providers: [
         ReviewConsumer,
         ApprovalService,
+        ClaimService,
+        RevisionService,
         RevealService,
         OutcomeCheckService,
         OutcomeCheckConsumer,
         DecisionOutbox,
+        ReviewClock,
+        SlaMetrics,
         { provide: DECISION_OUTBOX_SETTINGS, useValue: options.decisionOutbox ?? {} },
-        { provide: PROPOSAL_SEALER, useValue: new ProposalSealer(options.dataKey) },
-        { provide: REVIEW_ITEMS, useValue: options.items },
+        { provide: REVIEW_CLOCK_SETTINGS, useValue: options.clock ?? {} },
+        ...(options.notifier ? [{ provide: ESCALATION_NOTIFIER, useValue: options.notifier }] : []),
+        { provide: PROPOSAL_SEALER, useValue: sealer },
+        // With the degradation feature, the items keep the backlog gauges beside them (it provides REVIEW_ITEMS).
+        ...(degradation ? degradation.providers : [{ provide: REVIEW_ITEMS, useValue: items }]),
         { provide: APPROVAL_SIGNING_KEY, useValue: options.signingKeys },
+        ...(options.trust ? trustParts(options.trust) : []),
+        ...(options.portalTls ? portalTlsParts(options.portalTls) : []),
+        ...(inbox?.providers ?? []),
+        ...(quality
+          ? [
+              { provide: DECISION_QUALITY, useValue: quality },
+              DecisionQualityService,
+              AutomationConsumer,
+              { provide: 'DecisionQualityLogger', useFactory: (l: Logger) => (qualityLogger = l), inject: [LOGGER] },
+            ]
+          : []),
       ],
     };
   }

@@ -4,3 +4,23 @@ export const APPROVAL_SIGNING_KEY = Symbol('ApprovalSigningKey');
 export const PROPOSAL_SEALER = Symbol('ProposalSealer');
 /** How often the decision outbox is swept, and after how long (`DecisionOutboxSettings`); defaults when not provided. */
 export const DECISION_OUTBOX_SETTINGS = Symbol('DecisionOutboxSettings');
+/** The review clock's period, clock and batch (`ReviewClockSettings`); defaults when not provided. */
+export const REVIEW_CLOCK_SETTINGS = Symbol('ReviewClockSettings');
+/** Where escalation notices go (`EscalationNotifier`). */
+export const ESCALATION_NOTIFIER = Symbol('EscalationNotifier');
+/** The degradation controller's ports and settings (`degradation/`). */
+export const BACKLOG_GAUGES = Symbol('BacklogGauges');
+export const REVIEW_HISTORY = Symbol('ReviewHistory');
+export const LEADER_LEASE = Symbol('LeaderLease');
+export const DEGRADATION_CONTRACT = Symbol('DegradationContract');
+export const DEGRADATION_SETTINGS = Symbol('DegradationControllerSettings');
+export const DEGRADATION_CONTROL_STATE = Symbol('DegradationControlState');
+export const DEGRADATION_CONTROL_GROUP = Symbol('DegradationControlGroup');
+/** The reviewer inbox's sign-in and session settings (`InboxOptions`); absent: no inbox. */
+export const INBOX_OPTIONS = Symbol('InboxOptions');
+/** Decision quality (`decision-quality/`: dwell, canaries, blind second reviews); absent: not measured. */
+export const DECISION_QUALITY = Symbol('DecisionQuality');
+/** The trust monitor's lease, sources and settings (ADR 0019). */
+export const TRUST_LEASE = Symbol('TrustMonitorLease');
+export const TRUST_SOURCES = Symbol('TrustSources');
+export const TRUST_MONITOR_SETTINGS = Symbol('TrustMonitorSettings');

@@ -7,14 +7,14 @@ import { ALWAYS, currentKey, generateKey, KeyWindow, SigningKey, validAt, Verify
  * `not-happened` answer an outcome check ("did this action take effect?"), never a review of a proposal: a token
  * of either cannot pass for an approval.
  */
-export const REVIEW_DECISIONS = ['approved', 'rejected', 'expired', 'escalated', 'happened', 'not-happened'] as const;
+export const REVIEW_DECISIONS = ['approved', 'rejected', 'expired', 'escalated', 'happened', 'not-happened', 'revised'] as const;
 export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
 
 /**
  * What a signed review decision says: which decision, on which action, bound to the action digest, by
  * whom. A consumer acts on it only after verifying the signature, the decision, the action id and the
- * digest. An approval also expires and is consumed once; a rejection, expiry or escalation is final or
- * neutral, so it needs no expiry.
+ * digest. An approval also expires and is consumed once; a rejection, expiry, revision (approved with changes: the
+ * action is replaced by a new one, docs/adr/0017) or escalation is final or neutral, so it needs no expiry.
  */
 export interface ReviewDecisionClaims {
   v: 2;
@@ -40,10 +40,33 @@ export type ApprovalClaims = ReviewDecisionClaims & { decision: 'approved'; expi
  * `@countersign/keys`), of which the newest valid at the decision's `issuedAt` signs, or one key. A key outside its
  * window signs nothing: signing then fails (closed) with `SigningUnavailableError`.
  */
-export type DecisionSigner = SigningKey | readonly SigningKey[];
+export type DecisionSigner = SigningKey | readonly SigningKey[] | KeySource<SigningKey>;
 
-/** The public keys that verify review decisions (`APPROVAL_VERIFY_KEYS_FILE`, loaded by `loadVerifyKeys`). */
-export type VerifyKeys = readonly VerifyKey[];
+/** The public keys that verify review decisions (`APPROVAL_VERIFY_KEYS_FILE`, loaded by `loadVerifyKeys`), or a watched file of them. */
+export type VerifyKeys = readonly VerifyKey[] | KeySource<VerifyKey>;
+
+/** Keys read again when their file changes (`KeyFileWatcher` of `@countersign/keys`): a rotation needs no restart. */
+export interface KeySource<K> {
+  keys(): readonly K[];
+}
+
+// An array has a `keys()` of its own (its indexes): only a non-array with `keys()` is a source.
+const isSource = <K>(k: unknown): k is KeySource<K> => !Array.isArray(k) && typeof (k as KeySource<K>)?.keys === 'function';
+
+/** The keys a signer holds now (a watched file is looked at again). */
+export function signingKeysOf(signer: DecisionSigner): readonly SigningKey[] {
+  if (isSource<SigningKey>(signer)) return signer.keys();
+  return Array.isArray(signer) ? signer : [signer as SigningKey];
+}
+
+/** The key that would sign a decision issued at `at`, or why none would (the caller answers 503 before storing anything). */
+export function signingKeyAt(signer: DecisionSigner, at: Date): { ok: true; key: SigningKey } | { ok: false; reason: string } {
+  const keys = signingKeysOf(signer);
+  const key = currentKey(keys, at);
+  return key
+    ? { ok: true, key }
+    : { ok: false, reason: `no review-decision signing key is valid at ${at.toISOString()}: ${keys.map(window).join(', ') || 'none configured'}` };
+}
 
 /** No review-decision signing key is valid at the decision's time: nothing is signed. */
 export class SigningUnavailableError extends Error {}
@@ -55,10 +78,9 @@ const PREFIX = 'cs1';
 /** Signs a review decision: `cs1.<base64url canonical claims>.<base64url Ed25519 signature>`. */
 export function signReviewDecision(signer: DecisionSigner, claims: Omit<ReviewDecisionClaims, 'v' | 'kid' | 'nonce'>): string {
   if (claims.decision === 'approved' && !claims.expiresAt) throw new Error('an approval must expire: expiresAt is required');
-  const keys: readonly SigningKey[] = Array.isArray(signer) ? signer : [signer as SigningKey];
-  const key = currentKey(keys, new Date(claims.issuedAt));
-  if (!key)
-    throw new SigningUnavailableError(`no review-decision signing key is valid at ${claims.issuedAt}: ${keys.map(window).join(', ') || 'none configured'}`);
+  const at = signingKeyAt(signer, new Date(claims.issuedAt));
+  if (!at.ok) throw new SigningUnavailableError(at.reason);
+  const key = at.key;
   const full: ReviewDecisionClaims = { v: 2, kid: key.keyId, nonce: randomBytes(12).toString('base64url'), ...claims };
   const body = `${PREFIX}.${Buffer.from(canonicalize(full)!).toString('base64url')}`;
   return `${body}.${sign(null, Buffer.from(body), key.privateKey).toString('base64url')}`;
@@ -92,7 +114,8 @@ export function verifyReviewDecision(token: string, keys: VerifyKeys, now: Date 
     return { ok: false, reason: 'malformed review decision claims' };
   }
   if (typeof raw !== 'object' || raw === null) return { ok: false, reason: 'malformed review decision claims' };
-  const key = typeof raw.kid === 'string' ? keys.find((k) => k.keyId === raw.kid) : undefined;
+  const known = isSource<VerifyKey>(keys) ? keys.keys() : keys;
+  const key = typeof raw.kid === 'string' ? known.find((k) => k.keyId === raw.kid) : undefined;
   if (!key) return { ok: false, reason: `unknown signing key id ${JSON.stringify(raw.kid)}` };
   if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, Buffer.from(parts[2], 'base64url')))
     return { ok: false, reason: 'review decision signature does not verify' };

@@ -30,6 +30,11 @@ export interface AuditEntry {
   sideEffects?: { externalRequestId?: string; connector?: string };
   configChange?: { kind: 'contract' | 'flag'; version: string; changeRequestId?: string };
   modeTransition?: { from: string; to: string; reason: string };
+  /**
+   * The W3C trace id the event was handled under (its producer's `traceparent`): the entry leads to the trace of the
+   * request that caused it. Present only when there was one, so entries written before it hash as they did.
+   */
+  traceId?: string;
   /** The event's data as it was on the bus. */
   data: unknown;
 }

@@ -6,7 +6,9 @@ import {
   EMPTY_ROOT,
   inclusionProof,
   leafHash,
+  leafBinaryOfText,
   leafHashOfText,
+  nodeBinary,
   nodeHash,
   rootFromLeaves,
   verifyConsistency,
@@ -38,6 +40,10 @@ describe('RFC 6962 hashing: known answers', () => {
     expect(leafHash(RAW[1])).toEqual(L(RAW[1]));
     expect(nodeHash(LEAVES[0], LEAVES[1])).toEqual(N(LEAVES[0], LEAVES[1]));
     expect(leafHashOfText('{"a":"é"}')).toEqual(L(Buffer.from('{"a":"é"}', 'utf8')));
+    // Past its reused buffer's first size, with multi-byte characters, and a short text after a long one.
+    const long = `{"a":"${'€😀x'.repeat(20_000)}"}`;
+    expect(leafHashOfText(long)).toEqual(L(Buffer.from(long, 'utf8')));
+    expect(leafHashOfText('{"b":1}')).toEqual(L(Buffer.from('{"b":1}', 'utf8')));
   });
 
   it('gives the published roots for trees of 1 to 8 leaves', () => {
@@ -73,6 +79,15 @@ describe('compact range', () => {
       range.append(leaves[n - 1]);
       expect(hex(range.root())).toBe(hex(rootFromLeaves(leaves.slice(0, n))));
     }
+  });
+
+  it('hashes the same over binary strings as over Buffers (what the compact range keeps), also for damaged lengths', () => {
+    const a = createHash('sha256').update('a').digest();
+    const b = createHash('sha256').update('b').digest();
+    expect(Buffer.from(nodeBinary(a.toString('latin1'), b.toString('latin1')), 'latin1')).toEqual(nodeHash(a, b));
+    expect(Buffer.from(leafBinaryOfText('{"a":"é"}'), 'latin1')).toEqual(leafHash(Buffer.from('{"a":"é"}', 'utf8')));
+    const short = a.subarray(0, 31);
+    expect(Buffer.from(nodeBinary(short.toString('latin1'), b.toString('latin1')), 'latin1')).toEqual(nodeHash(short, b));
   });
 
   it('resumes from a saved state', () => {

@@ -19,20 +19,61 @@ export function leafHash(entry: Buffer): Buffer {
   return oneShot ? oneShot('sha256', Buffer.concat([LEAF, entry]), 'buffer') : createHash('sha256').update(LEAF).update(entry).digest();
 }
 
+// A reused buffer for 0x00 ‖ UTF-8(text): a leaf hashed from text allocates only its result (no concatenated
+// string, no Buffer per entry), which is most of what verification and appending allocate per entry.
+let leafInput = Buffer.alloc(16 * 1024);
+
 /** The leaf hash of an entry kept as its canonical JSON text (UTF-8), without copying it into a Buffer first. */
 export function leafHashOfText(canonicalJson: string): Buffer {
-  return oneShot ? oneShot('sha256', `\u0000${canonicalJson}`, 'buffer') : leafHash(Buffer.from(canonicalJson, 'utf8'));
+  return Buffer.from(leafBinaryOfText(canonicalJson), 'latin1');
+}
+
+// One reused buffer for 0x01 ‖ left ‖ right: hashing a node allocates only its result (verification hashes
+// about one node per entry, so a fresh concatenation per node was a large share of its allocations).
+const nodeInput = Buffer.alloc(65, 1);
+
+/**
+ * The same leaf hash as a 32-character binary string (one character per byte, latin1). Hashes kept as such short
+ * strings cost the garbage collector far less than a Buffer each (every Buffer has its own backing store): the
+ * compact range and the verifier work on them, once per entry. `Buffer.from(h, 'latin1')` gives the bytes back.
+ */
+export function leafBinaryOfText(canonicalJson: string): string {
+  if (!oneShot) return leafHash(Buffer.from(canonicalJson, 'utf8')).toString('latin1');
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+  if (canonicalJson.length * 3 + 1 > leafInput.length) leafInput = Buffer.alloc(Math.max(canonicalJson.length * 3 + 1, leafInput.length * 2));
+  leafInput[0] = 0;
+  const n = leafInput.write(canonicalJson, 1, 'utf8');
+  return (oneShot as unknown as (alg: string, data: Buffer, enc: 'latin1') => string)('sha256', leafInput.subarray(0, n + 1), 'latin1');
+}
+
+/** `nodeHash` over binary strings (see `leafBinaryOfText`): allocates only its 32-character result. */
+export function nodeBinary(left: string, right: string): string {
+  // Anything but two 32-byte hashes (a damaged record) is hashed exactly as given, like `nodeHash` does.
+  if (left.length !== 32 || right.length !== 32) return createHash('sha256').update(NODE).update(left, 'latin1').update(right, 'latin1').digest('binary');
+  nodeInput.write(left, 1, 32, 'latin1');
+  nodeInput.write(right, 33, 32, 'latin1');
+  return oneShot
+    ? (oneShot as unknown as (alg: string, data: Buffer, enc: 'latin1') => string)('sha256', nodeInput, 'latin1')
+    : createHash('sha256').update(nodeInput).digest('binary');
 }
 
 export function nodeHash(left: Buffer, right: Buffer): Buffer {
-  return oneShot ? oneShot('sha256', Buffer.concat([NODE, left, right]), 'buffer') : createHash('sha256').update(NODE).update(left).update(right).digest();
+  if (!oneShot || left.length !== 32 || right.length !== 32) return createHash('sha256').update(NODE).update(left).update(right).digest();
+  left.copy(nodeInput, 1);
+  right.copy(nodeInput, 33);
+  return oneShot('sha256', nodeInput, 'buffer');
+}
+
+/** An audit entry's RFC 8785 canonical JSON, as text: what a store keeps and `leafHashOfText` hashes (no Buffer in between). */
+export function entryJson(entry: unknown): string {
+  const json = canonicalize(entry);
+  if (json === undefined) throw new Error('entry cannot be canonicalized');
+  return json;
 }
 
 /** An audit entry's bytes: the UTF-8 of its RFC 8785 canonical JSON. */
 export function entryBytes(entry: unknown): Buffer {
-  const json = canonicalize(entry);
-  if (json === undefined) throw new Error('entry cannot be canonicalized');
-  return Buffer.from(json, 'utf8');
+  return Buffer.from(entryJson(entry), 'utf8');
 }
 
 /**
@@ -72,8 +113,9 @@ export function rootFromLeaves(leaves: readonly Buffer[], from = 0, to = leaves.
  * writer resumes after a restart without reading the log back.
  */
 export class CompactRange {
+  // The edge's hashes as 32-character binary strings (latin1), not Buffers: appending allocates only short strings.
   private constructor(
-    private readonly hashes: Buffer[],
+    private readonly hashes: string[],
     private readonly sizes: number[],
     private count: number,
   ) {}
@@ -92,7 +134,7 @@ export class CompactRange {
     for (let bit = 2 ** 52; bit >= 1; bit /= 2) if (Math.floor(state.size / bit) % 2 === 1) sizes.push(bit);
     if (sizes.length !== state.hashes.length) throw new Error(`compact range of size ${state.size} needs ${sizes.length} hashes, got ${state.hashes.length}`);
     return new CompactRange(
-      state.hashes.map((h) => Buffer.from(h, 'hex')),
+      state.hashes.map((h) => Buffer.from(h, 'hex').toString('latin1')),
       sizes,
       state.size,
     );
@@ -103,26 +145,40 @@ export class CompactRange {
   }
 
   append(leaf: Buffer): void {
-    this.hashes.push(leaf);
-    this.sizes.push(1);
+    this.appendBinary(leaf.toString('latin1'));
+  }
+
+  /** Appends a leaf hash given as a 32-character binary string (`leafBinaryOfText`). */
+  appendBinary(leaf: string): void {
+    const hashes = this.hashes;
+    const sizes = this.sizes;
+    hashes.push(leaf);
+    sizes.push(1);
     this.count++;
-    while (this.sizes.length >= 2 && this.sizes[this.sizes.length - 1] === this.sizes[this.sizes.length - 2]) {
-      const right = this.hashes.pop()!;
-      const size = this.sizes.pop()!;
-      this.hashes[this.hashes.length - 1] = nodeHash(this.hashes[this.hashes.length - 1], right);
-      this.sizes[this.sizes.length - 1] = size * 2;
+    let n = sizes.length;
+    while (n >= 2 && sizes[n - 1] === sizes[n - 2]) {
+      const right = hashes.pop()!;
+      const size = sizes.pop()!;
+      n--;
+      hashes[n - 1] = nodeBinary(hashes[n - 1], right);
+      sizes[n - 1] = size * 2;
     }
   }
 
   root(): Buffer {
-    if (this.hashes.length === 0) return EMPTY_ROOT;
+    return Buffer.from(this.rootBinary(), 'latin1');
+  }
+
+  /** The root as a 32-character binary string. */
+  rootBinary(): string {
+    if (this.hashes.length === 0) return EMPTY_ROOT.toString('latin1');
     let r = this.hashes[this.hashes.length - 1];
-    for (let i = this.hashes.length - 2; i >= 0; i--) r = nodeHash(this.hashes[i], r);
+    for (let i = this.hashes.length - 2; i >= 0; i--) r = nodeBinary(this.hashes[i], r);
     return r;
   }
 
   state(): { size: number; hashes: string[] } {
-    return { size: this.count, hashes: this.hashes.map((h) => h.toString('hex')) };
+    return { size: this.count, hashes: this.hashes.map((h) => Buffer.from(h, 'latin1').toString('hex')) };
   }
 }
 

@@ -40,6 +40,50 @@ describe('segments', () => {
     expect(verifySegment(text, keys)).toEqual({ ok: true, treeSize: 50, root: heads[heads.length - 1].rootHash, headsChecked: 4 });
   });
 
+  it('writes version 2: each entry line carries its leaf hash and no root (the heads carry the roots, ADR 0029)', () => {
+    const ls = lines(text);
+    expect(JSON.parse(ls[0])).toMatchObject({ kind: 'segment', version: 2 });
+    const line = JSON.parse(ls[entryLine(ls, 20)]);
+    expect(line).toEqual({ kind: 'entry', index: 20, leafHash: entries[20].leafHash, entry: entries[20].entry });
+  });
+
+  it('still verifies a version 1 segment (a root and a leaf hash per entry), and finds a modified entry in one', () => {
+    // The lines as the version 1 exporter wrote them.
+    const v1 = [JSON.stringify({ kind: 'segment', version: 1, prefix: { size: 0, hashes: [] } })];
+    for (const e of entries) {
+      v1.push(JSON.stringify({ kind: 'entry', index: e.index, leafHash: e.leafHash, root: e.root, entry: e.entry }));
+      for (const h of heads.filter((x) => x.treeSize === e.index + 1)) v1.push(JSON.stringify({ kind: 'head', treeHead: h }));
+    }
+    expect(verifySegment(`${v1.join('\n')}\n`, keys)).toEqual({ ok: true, treeSize: 50, root: heads[heads.length - 1].rootHash, headsChecked: 4 });
+    // A version 1 segment whose entries carry roots only: each root is checked.
+    const rootsOnly = v1.map((l) => {
+      const parsed = JSON.parse(l);
+      if (parsed.kind !== 'entry') return l;
+      delete parsed.leafHash;
+      if (parsed.index === 9) parsed.entry.eventId = 'changed';
+      return JSON.stringify(parsed);
+    });
+    expect(verifySegment(rootsOnly.join('\n'), keys)).toEqual({
+      ok: false,
+      firstBadIndex: 9,
+      problem: 'entry 9 does not reproduce its recorded root: modified, or moved',
+    });
+    expect(verifySegment(text.replace('"version":2', '"version":3'), keys)).toEqual({
+      ok: false,
+      firstBadIndex: 0,
+      problem: 'not a version 1 or 2 segment file',
+    });
+  });
+
+  it('refuses an entry that records neither a leaf hash nor a root', () => {
+    const bare = entries.map(({ leafHash: _l, root: _r, ...e }) => e);
+    expect(verifyEntries(bare, heads, keys)).toEqual({
+      ok: false,
+      firstBadIndex: 0,
+      problem: 'entry 0 does not reproduce its recorded root: modified, or moved',
+    });
+  });
+
   it('checks recorded roots where no leaf hash was recorded', () => {
     const rootsOnly = entries.map(({ leafHash: _, ...e }) => e);
     expect(verifyEntries(rootsOnly, heads, keys)).toMatchObject({ ok: true, treeSize: 50 });

@@ -1,10 +1,11 @@
-import { CompactRange, entryBytes, isTreePosition, leafHash, leafHashOfText } from './merkle';
+import { CompactRange, entryJson, isTreePosition, leafBinaryOfText } from './merkle';
 import type { VerifyKey } from '@countersign/keys';
 import { TreeHead, treeHeadFormProblem, verifyTreeHead } from './tree-head';
 
 /**
- * One entry of the log as stored and exported: its index, the entry, its recorded leaf hash and the tree
- * root after it. The entry itself carries its `index` (hashed with it), so a row moved elsewhere fails.
+ * One entry of the log as stored and exported: its index, the entry and its recorded leaf hash (entries
+ * appended before ADR 0029 also carry the tree root after them). The entry itself carries its `index`
+ * (hashed with it), so a row moved elsewhere fails. Roots live in the signed tree heads.
  */
 export interface LoggedEntry {
   index: number;
@@ -14,7 +15,10 @@ export interface LoggedEntry {
   bytes?: string;
   /** Hex leaf hash recorded at append time: the fast per-entry check. */
   leafHash?: string;
-  /** Hex root of the tree of entries 0..index, recorded when it was appended (checked when no leaf hash is). */
+  /**
+   * Hex root of the tree of entries 0..index, recorded when it was appended by writers before ADR 0029 (and in
+   * version 1 segments); checked when no leaf hash is. Newer entries leave it out: the signed heads carry the roots.
+   */
   root?: string;
 }
 
@@ -25,6 +29,28 @@ export interface SegmentPrefix {
 }
 
 export type VerifyResult = { ok: true; treeSize: number; root: string; headsChecked: number } | { ok: false; firstBadIndex: number; problem: string };
+
+// Where a recorded hex hash is decoded and a computed one written, to be compared (reused: nothing allocated per entry).
+const recorded = Buffer.alloc(32);
+const computed = Buffer.alloc(32);
+
+/**
+ * Whether `hex` is exactly the hash `binary` (32 characters, latin1) in lower-case hex, as `toString('hex')` writes
+ * it, without encoding the hash.
+ */
+function isHexOf(binary: string, hex: unknown): boolean {
+  if (typeof hex !== 'string' || hex.length !== 64 || binary.length !== 32)
+    return typeof hex === 'string' && Buffer.from(binary, 'latin1').toString('hex') === hex;
+  if (recorded.write(hex, 'hex') !== 32) return false;
+  computed.write(binary, 'latin1');
+  if (!computed.equals(recorded)) return false;
+  // The decoder also reads upper case: the recorded text must be the lower-case form.
+  for (let i = 0; i < 64; i++) {
+    const c = hex.charCodeAt(i);
+    if (c >= 65 && c <= 70) return false;
+  }
+  return true;
+}
 
 /**
  * Verifies entries against their recorded roots and the signed tree heads, in one pass:
@@ -74,7 +100,11 @@ export class ChainVerifier {
       this.failed = { ok: false, firstBadIndex: prefix.size, problem: malformed };
       return;
     }
-    for (const h of heads) this.bySize.set(h.treeSize, [...(this.bySize.get(h.treeSize) ?? []), h]);
+    for (const h of heads) {
+      const same = this.bySize.get(h.treeSize);
+      if (same) same.push(h);
+      else this.bySize.set(h.treeSize, [h]);
+    }
     const sizes = [...this.bySize.keys()].sort((a, b) => a - b);
     this.lastHead = sizes[sizes.length - 1];
     const early = sizes.find((s) => s <= prefix.size);
@@ -91,7 +121,7 @@ export class ChainVerifier {
 
   push(e: LoggedEntry): (VerifyResult & { ok: false }) | undefined {
     if (this.failed) return this.failed;
-    const fail = (firstBadIndex: number, problem: string) => (this.failed = { ok: false, firstBadIndex, problem });
+    const fail = this.fail;
     if (!isTreePosition(e.index)) {
       return fail(this.expected, `the entry at position ${this.expected} has no valid index (${JSON.stringify(e.index) ?? 'none'})`);
     }
@@ -101,20 +131,21 @@ export class ChainVerifier {
     if (e.index < this.expected) {
       return fail(e.index, `entry ${e.index} appears twice (again at position ${this.expected}): an entry was inserted or repeated at ${e.index}`);
     }
-    let leaf: Buffer;
+    let leaf: string;
     if (e.bytes !== undefined) {
       if (!e.bytes.startsWith(`{"_index":${e.index},`))
         return fail(e.index, `entry ${e.index} says it is entry ${/^\{"_index":(\d+)/.exec(e.bytes)?.[1] ?? '(none)'}: moved`);
-      leaf = leafHashOfText(e.bytes);
+      leaf = leafBinaryOfText(e.bytes);
     } else {
       const claimed = (e.entry as { _index?: unknown })?._index;
       if (claimed !== undefined && claimed !== e.index) return fail(e.index, `entry ${e.index} says it is entry ${String(claimed)}: moved`);
-      leaf = leafHash(entryBytes(e.entry));
+      leaf = leafBinaryOfText(entryJson(e.entry));
     }
-    this.range.append(leaf);
+    this.range.appendBinary(leaf);
     if (e.leafHash !== undefined) {
-      if (leaf.toString('hex') !== e.leafHash) return fail(e.index, `entry ${e.index} does not match its recorded leaf hash: modified`);
-    } else if (this.range.root().toString('hex') !== e.root) {
+      if (!isHexOf(leaf, e.leafHash)) return fail(e.index, `entry ${e.index} does not match its recorded leaf hash: modified`);
+    } else if (e.root === undefined || this.range.root().toString('hex') !== e.root) {
+      // Neither a leaf hash nor a root recorded: nothing vouches for this entry on its own.
       return fail(e.index, `entry ${e.index} does not reproduce its recorded root: modified, or moved`);
     }
     const heads = this.bySize.get(this.range.size);
@@ -129,6 +160,9 @@ export class ChainVerifier {
     this.expected++;
     return undefined;
   }
+
+  // A bound method, made once (not a closure per entry): records and returns the first problem.
+  private readonly fail = (firstBadIndex: number, problem: string): VerifyResult & { ok: false } => (this.failed = { ok: false, firstBadIndex, problem });
 
   finish(): VerifyResult {
     if (this.failed) return this.failed;
@@ -157,15 +191,28 @@ export class ChainVerifier {
 }
 
 /**
+ * The segment format this exporter writes. Version 2 (ADR 0029): each entry line carries its leaf hash and no
+ * tree root (roots are in the heads; an entry recorded with a root only keeps it). Version 1 lines carried
+ * both; `verifySegment` reads either version.
+ */
+export const SEGMENT_VERSION = 2;
+const READABLE_SEGMENT_VERSIONS: readonly unknown[] = [1, 2];
+
+/**
  * A signed segment file: JSON Lines — a header with the prefix, one line per entry, and the tree heads
  * (each after the entry that completes it). Verifiable offline with the heads' public keys.
  */
 export function exportSegment(entries: readonly LoggedEntry[], heads: readonly TreeHead[], prefix: SegmentPrefix = { size: 0, hashes: [] }): string {
-  const lines = [JSON.stringify({ kind: 'segment', version: 1, prefix })];
+  const lines = [JSON.stringify({ kind: 'segment', version: SEGMENT_VERSION, prefix })];
   const bySize = new Map<number, TreeHead[]>();
   for (const h of heads) bySize.set(h.treeSize, [...(bySize.get(h.treeSize) ?? []), h]);
   for (const e of entries) {
-    lines.push(JSON.stringify({ kind: 'entry', index: e.index, leafHash: e.leafHash, root: e.root, entry: e.entry ?? JSON.parse(e.bytes!) }));
+    const entry = e.entry ?? JSON.parse(e.bytes!);
+    lines.push(
+      JSON.stringify(
+        e.leafHash !== undefined ? { kind: 'entry', index: e.index, leafHash: e.leafHash, entry } : { kind: 'entry', index: e.index, root: e.root, entry },
+      ),
+    );
     for (const h of bySize.get(e.index + 1) ?? []) lines.push(JSON.stringify({ kind: 'head', treeHead: h }));
   }
   return `${lines.join('\n')}\n`;
@@ -183,7 +230,8 @@ export function verifySegment(text: string, keys: readonly VerifyKey[], trustedH
   } catch {
     return { ok: false, firstBadIndex: 0, problem: 'not a segment file: the header line does not parse' };
   }
-  if (header?.kind !== 'segment' || header.version !== 1) return { ok: false, firstBadIndex: 0, problem: 'not a version 1 segment file' };
+  if (header?.kind !== 'segment' || !READABLE_SEGMENT_VERSIONS.includes(header.version))
+    return { ok: false, firstBadIndex: 0, problem: 'not a version 1 or 2 segment file' };
   try {
     CompactRange.restore(header.prefix);
   } catch (e) {

@@ -29,10 +29,19 @@ export type KeyHealth = { healthy: true; keyId: string; expiresInMs: number } | 
  * deadline never signs; with no valid key signing fails closed and `onAlert` is told why.
  */
 export class KeyRing {
+  /**
+   * @param source the keys, or a watched keys file (`watchSigningKeys` of `@countersign/keys`) looked at again at each
+   *   signature, so a rotated file takes effect without a restart and an expired key stops signing at once.
+   */
   constructor(
-    private readonly keys: readonly SigningKey[],
+    private readonly source: readonly SigningKey[] | { keys(): readonly SigningKey[] },
     private readonly onAlert: (reason: string) => void = () => undefined,
   ) {}
+
+  private get keys(): readonly SigningKey[] {
+    // An array has a `keys()` of its own (its indexes): only a non-array source is asked for its keys.
+    return Array.isArray(this.source) ? this.source : (this.source as { keys(): readonly SigningKey[] }).keys();
+  }
 
   health(now: Date): KeyHealth {
     const key = this.current(now);

@@ -4,14 +4,15 @@ import { identifierString } from './text';
 
 /**
  * Who caused an event: an AI agent, a human (reviewer, admin, auditor) or a Countersign service.
- * `authMethod` says how the identity was established: a bearer token, an Ed25519 signature over the event
+ * `authMethod` says how the identity was established: a bearer token, an OpenID Connect sign-in (`oidc`: a reviewer's
+ * inbox session), an Ed25519 signature over the event
  * (`signature`, proposals produced straight to Kafka: docs/adr/0008), the bus itself, or not at all.
  */
 export const ActorSchema = z.object({
   id: identifierString(200),
   kind: z.enum(['agent', 'human', 'service']),
   roles: z.array(identifierString(64)).max(32).optional(),
-  authMethod: z.enum(['bearer-token', 'signature', 'kafka', 'service', 'none']).optional(),
+  authMethod: z.enum(['bearer-token', 'oidc', 'signature', 'kafka', 'service', 'none']).optional(),
 });
 /** The identity behind an event. */
 export type Actor = z.infer<typeof ActorSchema>;

@@ -12,3 +12,4 @@ export * from './json-schema';
 export * from './strict-json';
 export * from './text';
 export * from './submission-signature';
+export * from './topic-access';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envelopeSchema, Envelope } from './envelope';
+import { derivedEventId, envelopeSchema, Envelope } from './envelope';
 import {
   ActionExecutedV1,
   ActionFailedV1,
@@ -20,6 +20,14 @@ import {
   FlagSourceHealthChangedV1,
   OutcomeCheckRequestedV1,
   OutcomeCheckAnsweredV1,
+  DegradationModeChangedV1,
+  DegradationOverrideSetV1,
+  AutonomyChangedV1,
+  AutonomyDriftDetectedV1,
+  CanaryMissedV1,
+  ProposalRevisedV1,
+  TrustHealthChangedV1,
+  ActionHeldV1,
 } from './events';
 
 /**
@@ -44,6 +52,14 @@ export const TOPICS = {
   flagSourceHealthChanged: 'control.flag-source.health-changed.v1',
   outcomeCheckRequested: 'execution.outcome.check-requested.v1',
   outcomeCheckAnswered: 'review.outcome.check-answered.v1',
+  degradationModeChanged: 'control.degradation.mode-changed.v1',
+  degradationOverrideSet: 'control.degradation.override-set.v1',
+  autonomyChanged: 'control.autonomy.changed.v1',
+  autonomyDriftDetected: 'control.autonomy.drift-detected.v1',
+  canaryMissed: 'review.canary.missed.v1',
+  proposalRevised: 'review.proposal.revised.v1',
+  trustHealthChanged: 'control.trust.health-changed.v1',
+  actionHeld: 'execution.action.held.v1',
 } as const;
 
 /** A topic name from the registry. */
@@ -81,7 +97,27 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.flagSourceHealthChanged]: def(TOPICS.flagSourceHealthChanged, FlagSourceHealthChangedV1),
   [TOPICS.outcomeCheckRequested]: def(TOPICS.outcomeCheckRequested, OutcomeCheckRequestedV1),
   [TOPICS.outcomeCheckAnswered]: def(TOPICS.outcomeCheckAnswered, OutcomeCheckAnsweredV1),
+  [TOPICS.degradationModeChanged]: def(TOPICS.degradationModeChanged, DegradationModeChangedV1),
+  [TOPICS.degradationOverrideSet]: def(TOPICS.degradationOverrideSet, DegradationOverrideSetV1),
+  [TOPICS.autonomyChanged]: def(TOPICS.autonomyChanged, AutonomyChangedV1),
+  [TOPICS.autonomyDriftDetected]: def(TOPICS.autonomyDriftDetected, AutonomyDriftDetectedV1),
+  [TOPICS.canaryMissed]: def(TOPICS.canaryMissed, CanaryMissedV1),
+  [TOPICS.proposalRevised]: def(TOPICS.proposalRevised, ProposalRevisedV1),
+  [TOPICS.trustHealthChanged]: def(TOPICS.trustHealthChanged, TrustHealthChangedV1),
+  [TOPICS.actionHeld]: def(TOPICS.actionHeld, ActionHeldV1),
 } satisfies Record<Topic, z.ZodTypeAny>;
+
+/**
+ * Topics whose state is their latest event per key (control state every instance replays at start): Kafka keeps
+ * them compacted (`cleanup.policy=compact`), so a replay reads the latest value per key, not all of history.
+ * Their dead-letter topics are not compacted (every dead letter is kept for the audit).
+ */
+export const COMPACTED_TOPICS: ReadonlySet<Topic> = new Set<Topic>([
+  TOPICS.degradationModeChanged,
+  TOPICS.degradationOverrideSet,
+  TOPICS.autonomyChanged,
+  TOPICS.trustHealthChanged,
+]);
 
 /** The type of the dead-letter topic of `T`. */
 export type DlqTopic<T extends Topic = Topic> = `${T}.dlq`;
@@ -115,3 +151,9 @@ export function schemaFor(topic: string): z.ZodTypeAny | undefined {
 
 /** The data type carried on a topic. */
 export type EventData<T extends AnyTopic> = TopicMap[T]['data'];
+
+/**
+ * The id of the action a reviewer's revision creates, derived from the revision event's id: the review queue names
+ * it to the reviewer at once, and the orchestrator creates exactly that one however often the event is delivered.
+ */
+export const revisedActionId = (revisionEventId: string): string => derivedEventId(TOPICS.proposalRevised, revisionEventId, 'new-action');

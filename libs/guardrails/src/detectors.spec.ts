@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { cardNumberValid, findRegulatedData } from './detectors';
+import { cardNumberValid, findRegulatedData, regulatedKinds } from './detectors';
 import { maskDeep } from './masking';
 
 const SECRETS = [
@@ -94,6 +94,26 @@ describe('detecting regulated data', () => {
         if (findRegulatedData(v).length === 0) expect(masked).toEqual(v);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('names the same kinds without the paths (what a decision reads), also for deep input and custom ids (property)', () => {
+    const kindsOf = (v: unknown, o = {}) => [...new Set(findRegulatedData(v, o).map((f) => f.kind))].sort();
+    const custom = { nationalIds: [{ name: 'test-id', pattern: /\bAB-\d{6}-C\b/g }] };
+    let deep: unknown = 'jane@example.org';
+    for (let i = 0; i < 300; i++) deep = [deep];
+    for (const v of [{ a: 'x' }, deep, { note: 'id AB-123456-C', 'mail@example.org': [4111111111111111] }, { digest: '+49 30 1234567' }])
+      for (const o of [{}, custom]) expect(regulatedKinds(v, o)).toEqual(kindsOf(v, o));
+    expect(regulatedKinds({ body: 'to jane.doe@example.org, card 4111 1111 1111 1111' })).toEqual(['card', 'email']);
+    const text = fc.oneof(fc.string(), fc.constantFrom(...SECRETS));
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(text, tie('node'), { maxKeys: 3 })),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(regulatedKinds(v)).toEqual(kindsOf(v));
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -249,3 +249,37 @@ export function findRegulatedData(value: unknown, options: MaskingOptions = {}):
   walk(value, '', 0, false);
   return findings;
 }
+
+/**
+ * The kinds of regulated data in a JSON-like value, sorted, each once: the kinds `findRegulatedData` reports,
+ * without building a path per value. What a decision needs (the guardrail runs on every outbound proposal), and
+ * allocation-light: nothing is allocated unless something is found.
+ */
+export function regulatedKinds(value: unknown, options: MaskingOptions = {}): string[] {
+  let kinds: string[] | undefined;
+  const onFound = (kind: string) => {
+    kinds ??= [];
+    if (!kinds.includes(kind)) kinds.push(kind);
+  };
+  const keep = options.keepKeys ?? IDENTIFIER_KEYS;
+  const walk = (v: unknown, depth: number, strict: boolean): void => {
+    if (typeof v === 'string') {
+      scanText(v, options, strict, onFound);
+    } else if (typeof v === 'number') {
+      if (maskCardNumberValue(v)) onFound('card');
+    } else if (v !== null && typeof v === 'object') {
+      if (depth >= MAX_SCAN_DEPTH) return onFound('too-deep');
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, strict);
+        return;
+      }
+      for (const k in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        scanText(k, options, false, onFound);
+        walk((v as Record<string, unknown>)[k], depth + 1, strict || keep.has(k));
+      }
+    }
+  };
+  walk(value, 0, false);
+  return kinds ? kinds.sort() : [];
+}

@@ -45,7 +45,10 @@ function maskObject(value: object, options: MaskingOptions, keep: ReadonlySet<st
   // Masked as JSON would write it (a Date as its ISO string).
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return mask((value as { toJSON(): unknown }).toJSON(), options, keep, strict, within);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+  // Own enumerable keys in Object.entries' order, without an array of pairs per object (masking runs on every decision).
+  for (const k in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
+    const v = (value as Record<string, unknown>)[k];
     const masked = mask(v, options, keep, strict || keep.has(k), within);
     // An e-mail used as a key is masked like any other; two keys masked alike both stay (`#2`, `#3`, …).
     const base = scanText(k, options);

@@ -154,3 +154,78 @@ export const verifyKeyEntry = (key: VerifyKey | SigningKey): KeyFileEntry => ({
   notBefore: key.notBefore.toISOString(),
   notAfter: key.notAfter.toISOString(),
 });
+
+/**
+ * A keys file read again whenever it changes, so a rotation is a new file content and no restart: `keys()` looks at
+ * the file (its size, time and inode) at most every `checkMs` and reads it again when it changed. A file that cannot
+ * be read as keys (half written, removed) leaves the keys read last in place — their own windows still bound what they
+ * sign or accept — and is named by `error()`; the trust monitor reports it (ADR 0019). A file unreadable at the start
+ * throws, as the loaders do: a service does not boot without its keys.
+ */
+export class KeyFileWatcher<K extends KeyWindow> {
+  private current: K[];
+  private seen: string;
+  private checkedAt: number;
+  private failure?: string;
+
+  constructor(
+    private readonly file: string,
+    private readonly load: (file: string) => K[],
+    private readonly checkMs = 1_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.seen = this.fingerprint();
+    this.current = load(file);
+    this.checkedAt = now();
+  }
+
+  /** The keys as the file lists them now (read again if it changed since the last look). */
+  keys(): K[] {
+    if (this.now() - this.checkedAt >= this.checkMs) this.refresh();
+    return this.current;
+  }
+
+  /** Why the file's latest content could not be used (the keys read before stay in place), if it could not. */
+  error(): string | undefined {
+    return this.failure;
+  }
+
+  /** Looks at the file now, whatever `checkMs` says. */
+  refresh(): void {
+    this.checkedAt = this.now();
+    let print: string;
+    try {
+      print = this.fingerprint();
+    } catch {
+      this.failure = `${this.file}: cannot be read`;
+      return;
+    }
+    if (print === this.seen && !this.failure) return;
+    try {
+      this.current = this.load(this.file);
+      this.seen = print;
+      this.failure = undefined;
+    } catch (e) {
+      this.failure = (e as Error).message;
+    }
+  }
+
+  private fingerprint(): string {
+    const s = statSync(this.file);
+    // A directory of verify-key files changes its mtime when a file is added or removed; a file rewritten in place, its own.
+    const inner = s.isDirectory()
+      ? readdirSync(this.file)
+          .map((f) => {
+            const t = statSync(join(this.file, f));
+            return `${f}:${t.size}:${t.mtimeMs}`;
+          })
+          .join('|')
+      : '';
+    return `${s.ino}:${s.size}:${s.mtimeMs}:${inner}`;
+  }
+}
+
+/** Signing keys from a keys file, read again when it changes (`loadSigningKeys`). */
+export const watchSigningKeys = (file: string, checkMs?: number) => new KeyFileWatcher(file, loadSigningKeys, checkMs);
+/** Verify keys from a keys file or directory, read again when it changes (`loadVerifyKeys`). */
+export const watchVerifyKeys = (path: string, checkMs?: number) => new KeyFileWatcher(path, loadVerifyKeys, checkMs);

@@ -42,7 +42,17 @@ export interface ContractTypesOptions {
 }
 
 // Keywords that constrain values but not their TypeScript type (ajv checks them at load).
-const VALUE_ONLY = new Set(['minLength', 'minItems', 'minProperties', 'minimum', 'maximum', 'exclusiveMinimum', 'pattern', 'propertyNames']);
+const VALUE_ONLY = new Set([
+  'minLength',
+  'minItems',
+  'minProperties',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'pattern',
+  'propertyNames',
+]);
 const ANNOTATIONS = new Set(['title', 'description', '$schema', '$id']);
 const UNDERSTOOD = new Set(['$ref', 'type', 'enum', 'const', 'oneOf', 'properties', 'required', 'additionalProperties', 'items', 'definitions']);
 

@@ -2,10 +2,10 @@ import { canonicalDigest } from '@countersign/contracts';
 import { ContractError, LoadedContract, parseContract } from './contract';
 
 /**
- * What a change request changes. Only `contract` (a new version of the operational contract) exists; an
- * autonomy raise (a flag change) is meant to be the next kind, through the same request and approval.
+ * What a change request changes: `contract` (a new version of the operational contract) or `autonomy` (a
+ * raise of a kill switch or an autonomy flag), through the same request and approval.
  */
-export type ChangeKind = 'contract';
+export type ChangeKind = 'contract' | 'autonomy';
 
 /** A contract version as a change names it: its version and its content hash. */
 export interface ContractRef {
@@ -20,12 +20,24 @@ export interface ContractChangeSubject {
   to: ContractRef;
 }
 
+/** What an autonomy raise does: one flag, from the approved value it was requested against, to a looser one. */
+export interface AutonomyChangeSubject {
+  kind: 'autonomy';
+  flag: string;
+  control: 'kill-switch' | 'autonomy';
+  from: string;
+  to: string;
+}
+
 /**
  * The change digest: SHA-256 (hex) over the RFC 8785 canonical JSON of what the change does — its kind,
- * the version it was requested against and the version it makes. An approval names it, so an approver
+ * the state it was requested against and the state it makes. An approval names it, so an approver
  * approves exactly this step and no other: not another candidate, not the same candidate on another base.
  */
-export function changeDigest(change: ContractChangeSubject): string {
+export function changeDigest(change: ContractChangeSubject | AutonomyChangeSubject): string {
+  if (change.kind === 'autonomy') {
+    return canonicalDigest({ kind: change.kind, flag: change.flag, control: change.control, from: change.from, to: change.to });
+  }
   const what = { kind: change.kind, from: { version: change.from.version, hash: change.from.hash }, to: { version: change.to.version, hash: change.to.hash } };
   return canonicalDigest(what);
 }

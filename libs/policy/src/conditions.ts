@@ -34,7 +34,8 @@ export function fieldsOf(c: Condition | undefined): string[] {
 /** Reads `a.b.c` from the input; undefined when any step is missing. */
 export function readPath(input: unknown, path: string[]): unknown {
   let v: unknown = input;
-  for (const p of path) {
+  for (let i = 0; i < path.length; i++) {
+    const p = path[i];
     // Own properties only: `constructor` or `__proto__` never reads the prototype.
     if (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, p)) return undefined;
     v = (v as Record<string, unknown>)[p];
@@ -45,11 +46,18 @@ export function readPath(input: unknown, path: string[]): unknown {
 export function compileCondition(c: Condition, options: CompileOptions = {}): Predicate {
   if ('all' in c) {
     const parts = c.all.map((x) => compileCondition(x, options));
-    return (i) => parts.every((p) => p(i));
+    // Plain loops in the predicates (they run for every rule of every decision): no closure per call.
+    return (i) => {
+      for (let k = 0; k < parts.length; k++) if (!parts[k](i)) return false;
+      return true;
+    };
   }
   if ('any' in c) {
     const parts = c.any.map((x) => compileCondition(x, options));
-    return (i) => parts.some((p) => p(i));
+    return (i) => {
+      for (let k = 0; k < parts.length; k++) if (parts[k](i)) return true;
+      return false;
+    };
   }
   if ('not' in c) {
     const inner = compileCondition(c.not, options);
@@ -95,8 +103,13 @@ export function compileCondition(c: Condition, options: CompileOptions = {}): Pr
       }
     }
   }
+  if (tests.length === 1) {
+    const only = tests[0];
+    return (i) => only(read(i));
+  }
   return (i) => {
     const v = read(i);
-    return tests.every((t) => t(v));
+    for (let k = 0; k < tests.length; k++) if (!tests[k](v)) return false;
+    return true;
   };
 }

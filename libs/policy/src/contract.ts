@@ -88,6 +88,8 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
     throw new ContractError(file, lineOf(doc, counter, pointer), describeWhere(raw, pointer), problem);
   };
   checkMoney(contract, fail);
+  checkDegradation(contract, fail);
+  checkDecisionQuality(contract, fail);
   for (const [type, a] of Object.entries(contract.actions)) {
     checkParameterSchema(type, a, fail);
     const reviewable =
@@ -95,6 +97,7 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
       (contract.rules ?? []).some((r) => r.lane === 'review' && r.actionTypes.includes(type)) ||
       a.thresholds?.review !== undefined ||
       (contract.aggregateLimits ?? []).some((l) => l.onExceed === 'review' && l.actionTypes.includes(type)) ||
+      (a.lane !== 'prohibited' && (contract.anomalies ?? []).some((r) => r.onDetect === 'review' && (!r.actionTypes || r.actionTypes.includes(type)))) ||
       (a.outbound === true && contract.guardrails?.regulatedDataInOutboundText === 'review') ||
       (moneyFieldsOf(a.parameters).length > 0 && (contract.money?.unknownCurrency ?? 'review') === 'review');
     if (reviewable && !a.review)
@@ -116,10 +119,79 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
       }
     }
   });
+  checkAnomalies(contract, fail);
   return { ...contract, hash: `sha256:${canonicalDigest(contract)}`, file };
 }
 
 type Fail = (pointer: string, problem: string) => never;
+
+/** The degradation levels: each exit threshold names a signal its enter names, and is at most it; levels rise with the mode. */
+function checkDegradation(contract: OperationalContract, fail: Fail): void {
+  const d = contract.degradation;
+  if (!d) return;
+  const levels = ['elevated', 'constrained', 'halted'] as const;
+  for (const level of levels) {
+    const { enter, exit } = d[level];
+    for (const [signal, value] of Object.entries(exit) as Array<[keyof typeof exit, number]>) {
+      const entered = enter[signal];
+      if (entered === undefined) fail(`/degradation/${level}/exit/${signal}`, `an exit threshold needs the enter threshold of ${signal}`);
+      else if (value > entered)
+        fail(`/degradation/${level}/exit/${signal}`, `the exit threshold (${value}) must not be above the enter threshold (${entered})`);
+    }
+    for (const signal of Object.keys(enter))
+      if (!(signal in exit)) fail(`/degradation/${level}/enter/${signal}`, `an enter threshold needs an exit threshold of ${signal} (hysteresis)`);
+  }
+  for (let i = 1; i < levels.length; i++) {
+    const lower = d[levels[i - 1]].enter;
+    const higher = d[levels[i]].enter;
+    for (const [signal, value] of Object.entries(higher) as Array<[keyof typeof higher, number]>) {
+      const below = lower[signal];
+      if (below !== undefined && value < below)
+        fail(`/degradation/${levels[i]}/enter/${signal}`, `${levels[i]} must not enter below ${levels[i - 1]} (${value} < ${below})`);
+    }
+  }
+  for (const cls of Object.keys(d.slo?.classTargets ?? {}))
+    if (!(cls in contract.slaClasses)) fail(`/degradation/slo/classTargets/${cls}`, `unknown SLA class ${cls}`);
+}
+
+/**
+ * Canary templates (ADR 0018): unique ids, each a proposal of a known action type that can reach review, whose
+ * parameters validate against that type's schema: a canary must look like a real item of its type, or it is no test.
+ */
+function checkDecisionQuality(contract: OperationalContract, fail: Fail): void {
+  const seen = new Set<string>();
+  (contract.decisionQuality?.canaries?.templates ?? []).forEach((t, i) => {
+    const at = `/decisionQuality/canaries/templates/${i}`;
+    if (seen.has(t.id)) fail(`${at}/id`, `duplicate canary template id ${t.id}`);
+    seen.add(t.id);
+    const action = contract.actions[t.actionType];
+    if (!action) return fail(`${at}/actionType`, `unknown action type ${t.actionType}`);
+    if (!action.review) fail(`${at}/actionType`, `${t.actionType} has no review settings: a canary of it could never be queued`);
+    const valid = compileParameterSchema(action.parameters);
+    if (!valid(t.parameters))
+      fail(`${at}/parameters`, `not valid parameters of ${t.actionType}: ${valid.errors?.[0]?.instancePath || '/'} ${valid.errors?.[0]?.message ?? ''}`.trim());
+  });
+}
+
+const RISE_THRESHOLDS = ['by', 'ceiling'];
+const VOLUME_THRESHOLDS = ['factor', 'ceilingPerMinute'];
+
+/** Anomaly rules: unique ids (an id keys its statistics), known action types, a baseline longer than the burst, thresholds of their kind. */
+function checkAnomalies(contract: OperationalContract, fail: Fail): void {
+  const seen = new Set<string>();
+  (contract.anomalies ?? []).forEach((r, i) => {
+    if (seen.has(r.id)) fail(`/anomalies/${i}/id`, `another anomaly rule is called ${r.id}`);
+    seen.add(r.id);
+    (r.actionTypes ?? []).forEach((t) => t in contract.actions || fail(`/anomalies/${i}/actionTypes`, `unknown action type ${t}`));
+    if (r.baselineWindowSeconds < 2 * r.shortWindowSeconds)
+      fail(`/anomalies/${i}/baselineWindowSeconds`, `the baseline must be at least twice the short window (${2 * r.shortWindowSeconds} s)`);
+    const own = r.kind === 'volume-rise' ? VOLUME_THRESHOLDS : RISE_THRESHOLDS;
+    const others = r.kind === 'volume-rise' ? RISE_THRESHOLDS : VOLUME_THRESHOLDS;
+    if (!own.some((k) => k in r)) fail(`/anomalies/${i}`, `a ${r.kind} rule needs ${own.join(', ')} or both`);
+    const stray = others.find((k) => k in r);
+    if (stray) fail(`/anomalies/${i}/${stray}`, `${stray} is not a threshold of a ${r.kind} rule (it takes ${own.join(', ')})`);
+  });
+}
 
 /** The rate table: ISO 4217 codes, positive finite rates, the reference currency at 1. */
 function checkMoney(contract: OperationalContract, fail: Fail): void {

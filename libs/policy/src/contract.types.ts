@@ -24,11 +24,139 @@ export interface OperationalContract {
     };
   };
   slaClasses: Record<string, number>;
+  /**
+   * When a pending review escalates and to whom: at `atShare` of its SLA (default 0.5) each required role gains its
+   * next tier (`nextTier`, e.g. finance: finance-lead; a role without one gains none). At the whole SLA the item
+   * expires, or goes once to its `whenUnavailable` fallback team: a timeout never approves.
+   */
+  escalation?: {
+    atShare?: number;
+    nextTier?: Record<string, string>;
+  };
+  /**
+   * How the review backlog and the governance SLOs drive the degradation mode (normal → elevated → constrained →
+   * halted). Signals: `pending` (approval items waiting), `oldestAgeShare` (the oldest pending item's age as a share of
+   * its class's SLA, the worst class), `pendingPerReviewer` (pending items of a role per reviewer of that role on
+   * shift, the worst role; a role with items and nobody on shift is infinite), `burnRate` (the governance SLO's
+   * error-budget burn rate over `slo.burnWindowSeconds`, the worst class). A level is entered at once when one signal
+   * reaches its `enter` value, and left only after `minDwellSeconds` in it and once every signal is below its `exit`
+   * value. An exhausted error budget holds the mode at `slo.onBudgetExhausted` at least.
+   */
+  degradation?: {
+    minDwellSeconds: number;
+    /**
+     * Per SLA class: `target` of the items decided in `windowSeconds` were decided within their SLA (an expired item is
+     * a miss); `classTargets` overrides the target per class. A class with fewer than `minDecided` items decided in a
+     * window (default 20) has no budget spent and no burn rate there: a handful of items is no trend.
+     */
+    slo?: {
+      target: number;
+      classTargets?: Record<string, number>;
+      windowSeconds: number;
+      burnWindowSeconds: number;
+      minDecided?: number;
+      onBudgetExhausted: 'elevated' | 'constrained' | 'halted';
+    };
+    elevated: {
+      /**
+       * Signals and their thresholds; a signal reaching its `enter` value raises the mode to this level, and the level
+       * is left only once every signal is below its `exit` value (hysteresis).
+       */
+      enter: {
+        pending?: number;
+        oldestAgeShare?: number;
+        pendingPerReviewer?: number;
+        burnRate?: number;
+      };
+      /**
+       * Signals and their thresholds; a signal reaching its `enter` value raises the mode to this level, and the level
+       * is left only once every signal is below its `exit` value (hysteresis).
+       */
+      exit: {
+        pending?: number;
+        oldestAgeShare?: number;
+        pendingPerReviewer?: number;
+        burnRate?: number;
+      };
+    };
+    constrained: {
+      /**
+       * Signals and their thresholds; a signal reaching its `enter` value raises the mode to this level, and the level
+       * is left only once every signal is below its `exit` value (hysteresis).
+       */
+      enter: {
+        pending?: number;
+        oldestAgeShare?: number;
+        pendingPerReviewer?: number;
+        burnRate?: number;
+      };
+      /**
+       * Signals and their thresholds; a signal reaching its `enter` value raises the mode to this level, and the level
+       * is left only once every signal is below its `exit` value (hysteresis).
+       */
+      exit: {
+        pending?: number;
+        oldestAgeShare?: number;
+        pendingPerReviewer?: number;
+        burnRate?: number;
+      };
+    };
+    halted: {
+      /**
+       * Signals and their thresholds; a signal reaching its `enter` value raises the mode to this level, and the level
+       * is left only once every signal is below its `exit` value (hysteresis).
+       */
+      enter: {
+        pending?: number;
+        oldestAgeShare?: number;
+        pendingPerReviewer?: number;
+        burnRate?: number;
+      };
+      /**
+       * Signals and their thresholds; a signal reaching its `enter` value raises the mode to this level, and the level
+       * is left only once every signal is below its `exit` value (hysteresis).
+       */
+      exit: {
+        pending?: number;
+        oldestAgeShare?: number;
+        pendingPerReviewer?: number;
+        burnRate?: number;
+      };
+    };
+  };
   masking?: {
     nationalIds?: Array<{
       name: string;
       pattern: string;
     }>;
+  };
+  /**
+   * How the review queue measures the quality of human decisions (ADR 0018). `canaries`: known-bad proposals injected
+   * beside real approval items of the same action type at `rate` (per real item queued), indistinguishable on the card,
+   * never executed; approving one is a miss, audited and shown to leads. `secondReview`: the share of human decisions a
+   * second reviewer decides again, blind to the first; the first decision stands. `outliers`: reviewers whose approval
+   * rate or dwell time is more than `threshold` robust z-scores (median absolute deviation) from their peers', once
+   * they have `minDecisions` decisions.
+   */
+  decisionQuality?: {
+    canaries?: {
+      rate: number;
+      templates: Array<{
+        id: string;
+        actionType: string;
+        target: string;
+        parameters: Record<string, unknown>;
+        reasons: string[];
+        why: string;
+      }>;
+    };
+    secondReview?: {
+      rate: number;
+    };
+    outliers?: {
+      minDecisions: number;
+      threshold: number;
+    };
   };
   sampling?: {
     autonomousShare: number;
@@ -49,6 +177,7 @@ export interface OperationalContract {
     onExceed: 'review' | 'prohibited';
   }>;
   aggregateLimits?: AggregateLimit[];
+  anomalies?: AnomalyRule[];
   /**
    * Reference currency and rate table: money conditions and aggregates compare in the reference currency (see
    * money.ts).
@@ -88,6 +217,37 @@ export interface AggregateLimit {
   /** The money field summed (e.g. `parameters.amount`). */
   amount?: string;
   onExceed: 'review' | 'prohibited';
+}
+
+/**
+ * A sudden change in one proposer agent's behaviour: its proposals over a short window against its own baseline over a
+ * long one (see anomaly.ts). It only ever makes a decision stricter.
+ */
+export interface AnomalyRule {
+  id: string;
+  /**
+   * `confidence-rise`: the mean confidence; `autonomous-share-rise`: the share of proposals the contract lets run on
+   * their own; `volume-rise`: proposals per minute.
+   */
+  kind: 'confidence-rise' | 'autonomous-share-rise' | 'volume-rise';
+  /** The action types it counts together; all when absent. */
+  actionTypes?: string[];
+  shortWindowSeconds: number;
+  /** At least twice the short window; the baseline ends where the short window starts. */
+  baselineWindowSeconds: number;
+  /** Proposals in the short window before the rule can fire (no noise on three proposals). */
+  minCount: number;
+  /** Proposals in the baseline before it counts (cold start: only `ceiling` fires); minCount when absent. */
+  baselineMinCount?: number;
+  /** Rise kinds: fires when the short window's mean (or share) exceeds the baseline's by more than this. */
+  by?: number;
+  /** Rise kinds: fires when the short window's mean (or share) is above this, baseline or not. */
+  ceiling?: number;
+  /** volume-rise: fires when the short window's rate is at least this many times the baseline's. */
+  factor?: number;
+  /** volume-rise: fires when the short window's rate is at least this, baseline or not. */
+  ceilingPerMinute?: number;
+  onDetect: 'review' | 'prohibited';
 }
 
 /**

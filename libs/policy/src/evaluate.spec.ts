@@ -27,7 +27,7 @@ const refund = (amount: unknown, extra: Record<string, unknown> = {}, over: Part
 describe('lanes', () => {
   it('autonomous, review and prohibited, each with the contract version, rules and reasons', () => {
     const a = evaluate(compiled, refund(12), OK);
-    expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.11.1', contractHash: contract.hash, score: 0 });
+    expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.11.2', contractHash: contract.hash, score: 0 });
     const r = evaluate(compiled, refund(480), OK);
     expect(r).toMatchObject({
       lane: 'review',
@@ -166,6 +166,11 @@ describe('precedence: prohibited rule > kill switch > degradation > trust stack 
 
   it('an unknown trust-stack health fails risky actions closed', () => {
     expect(evaluate(compiled, medium, { ...OK, trustStackHealthy: 'unknown' })).toMatchObject({ lane: 'prohibited', decidedBy: 'trust-stack' });
+  });
+
+  it('an unhealthy trust stack prohibits risky actions for now (the agent may retry), and leaves low-risk ones alone', () => {
+    expect(evaluate(compiled, medium, { ...OK, trustStackHealthy: false })).toMatchObject({ lane: 'prohibited', decidedBy: 'trust-stack', retryLater: true });
+    expect(evaluate(compiled, proposal('ticket.tag'), { ...OK, trustStackHealthy: false }).lane).toBe('autonomous');
   });
 });
 

@@ -3,10 +3,12 @@ import type { ValidateFunction } from 'ajv';
 import { ProposalSchema } from '@countersign/contracts';
 import { compileCondition, Predicate, readPath } from './conditions';
 import { Lane, LoadedContract, ReviewSettings } from './contract';
-import { findRegulatedData } from '@countersign/guardrails';
+import { regulatedKinds } from '@countersign/guardrails';
 import { maskDeep, MaskingOptions, maskText } from '@countersign/guardrails';
+import { AgentWindowStats, anomalyOf } from './anomaly';
 import { MoneyField, moneyReader } from './money';
 import { checkParameters, compileParameterSchema, moneyFieldsOf, tooDeepOrLarge } from './parameters';
+import { certainlyValidProposal } from './proposal-shape';
 import { protectedAssetOf } from './self-protection';
 
 /** What an agent proposes (the shape of `libs/contracts`' Proposal, kept structural: no dependency). */
@@ -36,6 +38,11 @@ export interface DecisionInputs {
   rateLimited?: string[];
   /** Ids of the contract's aggregate limits this proposal exceeds (from `checkAggregateLimits`). */
   aggregateLimited?: string[];
+  /**
+   * The proposer agent's statistics per anomaly rule id (from `observeAgentStats`, this proposal included); a
+   * rule without them is not checked (the policy CLI). The decision service never decides without them.
+   */
+  agentStats?: Record<string, AgentWindowStats>;
   /** Key that verifies scoped tokens for privileged action types. */
   scopedTokenKey?: Buffer;
   now: Date;
@@ -52,6 +59,15 @@ export const PRECEDENCE: readonly DecidedBy[] = ['prohibited-rule', 'kill-switch
 export type RiskClass = 'low' | 'medium' | 'high';
 
 /** A decision with its explanation, ready to show a reviewer and to audit (inputs masked). */
+/** The share of its SLA after which a pending review escalates, when the contract does not say. */
+export const DEFAULT_ESCALATION_SHARE = 0.5;
+
+/** When a pending review escalates (`atShare` of its SLA) and the roles it then gains (`to`). */
+export interface ReviewEscalation {
+  atShare: number;
+  to: string[];
+}
+
 export interface Decision {
   lane: Lane;
   decidedBy: DecidedBy;
@@ -62,7 +78,7 @@ export interface Decision {
   score: number;
   riskClass: RiskClass;
   inputsUsed: Record<string, unknown>;
-  review?: ReviewSettings & { slaSeconds: number };
+  review?: ReviewSettings & { slaSeconds: number; escalation: ReviewEscalation };
   /** Constrained mode blocked it for now: the agent should retry later. */
   retryLater?: boolean;
   sampledForAudit: boolean;
@@ -75,11 +91,12 @@ interface CompiledAction {
   spec: LoadedContract['actions'][string];
   /** The parameter schema, compiled once. */
   validate: ValidateFunction;
-  /** Its money fields: conditions on them compare in the reference currency. */
-  money: MoneyField[];
+  /** Its money fields: conditions on them compare in the reference currency (paths split once, here). */
+  money: Array<MoneyField & { amountPath: string[]; currencyPath: string[] }>;
   rules: Array<{ id: string; when: Predicate; lane: 'review' | 'prohibited'; reason: string; review?: ReviewSettings }>;
   prohibited: Array<{ id: string; when: Predicate; reason: string }>;
-  scoring: Array<{ id: string; when: Predicate; points: number }>;
+  /** `fired` is the name it adds to `rulesFired`, made once. */
+  scoring: Array<{ id: string; when: Predicate; points: number; fired: string }>;
 }
 
 /** A contract compiled for evaluation: rules indexed by action type, conditions compiled to closures. */
@@ -102,7 +119,7 @@ export function compileContract(contract: LoadedContract): CompiledContract {
       type,
       spec,
       validate: compileParameterSchema(spec.parameters),
-      money,
+      money: money.map((m) => ({ ...m, amountPath: m.amount.split('.'), currencyPath: m.currency.split('.') })),
       rules: (contract.rules ?? []).filter((r) => r.actionTypes.includes(type)).map((r) => ({ ...r, when: compileCondition(r.when, options) })),
       // Global prohibited rules first, compiled per type too, so that their money conditions convert as well.
       prohibited: (contract.prohibited ?? [])
@@ -110,7 +127,7 @@ export function compileContract(contract: LoadedContract): CompiledContract {
         .map((p) => ({ id: p.id, reason: p.reason, when: p.when ? compileCondition(p.when, options) : always })),
       scoring: (contract.scoring ?? [])
         .filter((s) => !s.actionTypes || s.actionTypes.includes(type))
-        .map((s) => ({ id: s.id, points: s.points, when: compileCondition(s.when, options) })),
+        .map((s) => ({ id: s.id, points: s.points, when: compileCondition(s.when, options), fired: `score:${s.id}` })),
     });
   }
   return {
@@ -214,7 +231,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   for (const s of action.scoring)
     if (safe(s.when)) {
       score += s.points;
-      rulesFired.push(`score:${s.id}`);
+      rulesFired.push(s.fired);
     }
   const t = action.spec.thresholds ?? {};
   let contractLane: Lane = action.spec.lane;
@@ -247,10 +264,15 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
         `aggregate limit ${id} exceeded (${[limit.maxCount !== undefined ? `${limit.maxCount} actions` : '', limit.maxAmount !== undefined ? `${limit.maxAmount} ${c.money?.reference ?? ''}` : ''].filter(Boolean).join(' or ')} per ${limit.per} per ${limit.windowSeconds} s)`,
       );
   }
+  // A sudden change in the agent's behaviour (anomaly.ts): stricter only, never looser.
+  for (const rule of c.anomalies ?? []) {
+    const found = anomalyOf(rule, p.actionType, inputs.agentStats?.[rule.id]);
+    if (found) raise(rule.onDetect, `anomaly:${rule.id}`, `anomaly:${rule.id}: ${found}`);
+  }
   // Money in a currency outside the rate table cannot be compared: at least review.
   for (const m of action.money) {
-    const amount = readPath(input, m.amount.split('.'));
-    const currency = readPath(input, m.currency.split('.'));
+    const amount = readPath(input, m.amountPath);
+    const currency = readPath(input, m.currencyPath);
     if (amount !== undefined && !(typeof currency === 'string' && c.money && Object.prototype.hasOwnProperty.call(c.money.rates, currency))) {
       raise(
         c.money?.unknownCurrency ?? 'review',
@@ -264,7 +286,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   if (guardrail && action.spec.outbound) {
     let kinds: string[];
     try {
-      kinds = [...new Set(findRegulatedData(p.parameters, compiled.masking).map((f) => f.kind))].sort();
+      kinds = regulatedKinds(p.parameters, compiled.masking);
     } catch {
       kinds = ['unreadable'];
     }
@@ -284,7 +306,8 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: 'invalid_parameters', reason: `invalid_parameters: ${named}` });
   }
   // The parameters' own schema names the field more precisely, so it speaks first when both object.
-  const shape = shapeIssues(p);
+  // The fast check first: it allocates nothing for a proposal that is valid, which is nearly every one.
+  const shape = certainlyValidProposal(p) ? [] : shapeIssues(p);
   if (shape.length)
     demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: 'invalid_proposal', reason: `invalid_proposal: ${maskText(shape.join(', '))}` });
   const asset = protectedAssetOf(p.target, p.parameters, !action.spec.outbound);
@@ -348,6 +371,8 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
       lane: 'prohibited',
       rule: `trust-stack:${inputs.trustStackHealthy === 'unknown' ? 'unknown' : 'unhealthy'}`,
       reason: 'the trust stack (keys, certificates) is not healthy: risky actions fail closed',
+      // It passes: the trust monitor reports a renewed key within one check interval, and the agent may then retry.
+      retryLater: true,
     });
   }
 
@@ -364,13 +389,23 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   else if (a === 'review-risky' && riskClass !== 'low')
     demands.push({ by: 'autonomy', lane: 'review', rule: 'autonomy:review-risky', reason: `autonomy is review-risky and the risk is ${riskClass}` });
 
-  const lane = demands.reduce<Lane>((l, d) => (STRICT[d.lane] > STRICT[l] ? d.lane : l), 'autonomous');
-  const decider = PRECEDENCE.map((by) => demands.find((d) => d.by === by && d.lane === lane)).find(Boolean)!;
-  const ordered = [decider, ...demands.filter((d) => d !== decider && d.by !== 'contract')];
-  for (const d of ordered.reverse()) {
+  let lane: Lane = 'autonomous';
+  for (const d of demands) if (STRICT[d.lane] > STRICT[lane]) lane = d.lane;
+  let decider = demands[0];
+  find: for (const by of PRECEDENCE)
+    for (const d of demands)
+      if (d.by === by && d.lane === lane) {
+        decider = d;
+        break find;
+      }
+  // The decider first, then the other demands in order (the contract's own is already there): each put in front,
+  // last one first, so no array is built for the order.
+  const putFirst = (d: (typeof demands)[number]) => {
     if (!rulesFired.includes(d.rule)) rulesFired.unshift(d.rule);
     if (!reasons.includes(d.reason)) reasons.unshift(d.reason);
-  }
+  };
+  for (let k = demands.length - 1; k >= 0; k--) if (demands[k] !== decider && demands[k].by !== 'contract') putFirst(demands[k]);
+  putFirst(decider);
   if (!reasons.includes(action.spec.reason)) reasons.push(action.spec.reason);
 
   const reviewSettings =
@@ -386,10 +421,30 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     reasons,
     score,
     riskClass,
-    ...(reviewSettings ? { review: { ...reviewSettings, slaSeconds: c.slaClasses[reviewSettings.slaClass] ?? 14_400 } } : {}),
+    ...(reviewSettings
+      ? {
+          review: {
+            ...reviewSettings,
+            slaSeconds: c.slaClasses[reviewSettings.slaClass] ?? 14_400,
+            escalation: escalationOf(c.escalation, reviewSettings.requiredRoles),
+          },
+        }
+      : {}),
     ...(decider.retryLater ? { retryLater: true } : {}),
     sampledForAudit: lane === 'autonomous' && sampled(c.sampling, inputs.actionId ?? p.target),
   };
+}
+
+/**
+ * When a pending review escalates and which roles it gains: the contract's share of the SLA (half unless it says
+ * otherwise) and the next tier of each required role (a role without one gains none; the escalation is still
+ * announced). The review queue's clock acts on it; the original roles keep their say.
+ */
+export function escalationOf(escalation: LoadedContract['escalation'], requiredRoles: string[]): ReviewEscalation {
+  if (!escalation?.nextTier) return { atShare: escalation?.atShare ?? DEFAULT_ESCALATION_SHARE, to: [] };
+  const tiers = escalation.nextTier;
+  const to = requiredRoles.flatMap((r) => (Object.hasOwn(tiers, r) && !requiredRoles.includes(tiers[r]) ? [tiers[r]] : []));
+  return { atShare: escalation?.atShare ?? DEFAULT_ESCALATION_SHARE, to: [...new Set(to)] };
 }
 
 function riskOf(score: number, reviewThreshold: number | undefined, spec: LoadedContract['actions'][string], lane: Lane): RiskClass {

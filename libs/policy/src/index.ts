@@ -12,4 +12,7 @@ export * from './parameters';
 export * from './self-protection';
 export * from './rate-limit';
 export * from './in-memory-rate-limiter';
+export * from './anomaly';
+export * from './agent-stats';
+export * from './in-memory-agent-stats';
 export * from './change-control';

@@ -37,7 +37,20 @@ const MAX_ISSUES = 20;
 const escape = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 function moneyValidator(spec: MoneyKeyword): DataValidateFunction {
+  // Nothing is allocated for a valid amount (it is checked on every decision): the errors and paths only on failure.
+  const none: Array<Partial<ErrorObject>> = [];
   const check: DataValidateFunction = (data: unknown, cxt?: DataValidationCxt) => {
+    const parent = cxt?.parentData as Record<string, unknown> | undefined;
+    const currency = parent && typeof parent === 'object' ? parent[spec.currency] : undefined;
+    const amountOk =
+      typeof data === 'number' &&
+      Number.isFinite(data) &&
+      !(spec.minimum !== undefined && data < spec.minimum) &&
+      !(spec.maximum !== undefined && data > spec.maximum);
+    if (amountOk && typeof currency === 'string' && ISO_4217.has(currency)) {
+      check.errors = none;
+      return true;
+    }
     const errors: Array<Partial<ErrorObject>> = [];
     if (typeof data !== 'number')
       errors.push({ keyword: 'type', params: { type: 'number' }, message: 'must be a number (a money amount, not a string, null or object)' });
@@ -48,8 +61,6 @@ function moneyValidator(spec: MoneyKeyword): DataValidateFunction {
       errors.push({ keyword: 'maximum', params: { limit: spec.maximum }, message: `must be <= ${spec.maximum}` });
     const path = cxt?.instancePath ?? '';
     const currencyPath = `${path.slice(0, path.lastIndexOf('/'))}/${escape(spec.currency)}`;
-    const parent = cxt?.parentData as Record<string, unknown> | undefined;
-    const currency = parent && typeof parent === 'object' ? parent[spec.currency] : undefined;
     if (currency === undefined)
       errors.push({
         keyword: 'required',
@@ -99,22 +110,29 @@ export function compileParameterSchema(schema: object): ValidateFunction {
 }
 
 /**
- * True when a JSON-like value nests deeper than `maxDepth` or holds more than `maxNodes` values. Iterative:
- * it never overflows the stack, whatever it is given.
+ * True when a JSON-like value nests deeper than `maxDepth` or holds more than `maxNodes` values. Recursive only
+ * to `maxDepth` levels (it stops there), so it never overflows the stack, whatever it is given; it allocates
+ * nothing for plain objects and arrays (it runs on every decision, twice).
  */
 export function tooDeepOrLarge(value: unknown, maxDepth = MAX_PROPOSAL_DEPTH, maxNodes = MAX_PROPOSAL_NODES): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
   let nodes = 0;
-  while (stack.length) {
-    const [v, depth] = stack.pop()!;
+  // True as soon as a limit is passed.
+  const walk = (v: unknown, depth: number): boolean => {
     if (++nodes > maxNodes) return true;
-    if (v === null || typeof v !== 'object') continue;
+    if (v === null || typeof v !== 'object') return false;
     if (depth >= maxDepth) return true;
-    const children = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
-    if (nodes + stack.length + children.length > maxNodes) return true;
-    for (const c of children) stack.push([c, depth + 1]);
-  }
-  return false;
+    if (Array.isArray(v)) {
+      if (nodes + v.length > maxNodes) return true;
+      for (let i = 0; i < v.length; i++) if (walk(v[i], depth + 1)) return true;
+      return false;
+    }
+    for (const k in v) {
+      if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+      if (walk((v as Record<string, unknown>)[k], depth + 1)) return true;
+    }
+    return false;
+  };
+  return walk(value, 0);
 }
 
 function issueOf(e: ErrorObject): ParameterIssue {

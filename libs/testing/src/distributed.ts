@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { generateTreeHeadKey } from '@countersign/audit-chain';
 import { verifyKeyOf } from '@countersign/keys';
@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { withDatabase } from './database';
 import { stackEnv } from './env';
+import { issueHttpsCertificates } from './https-certs';
+import { prepareKafkaTls } from './kafka-tls';
 import { RunningService, startServiceProcess } from './processes';
 import { writeApprovalKeys, writeReviewDataKey, writeTokens } from './secrets';
 import { unleashAdmin } from './unleash-admin';
@@ -42,6 +44,13 @@ export interface DistributedOptions {
   logLevel?: string;
   /** Extra settings for one service (e.g. a short execution lease for the fault harness). */
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /**
+   * `tls` (the default): Kafka over mTLS with ACLs and HTTPS APIs (ADR 0026). `plaintext`: neither — only for a benchmark
+   * that measures what TLS costs beside the same run on TLS (`bench:spine`).
+   */
+  transport?: 'tls' | 'plaintext';
+  /** A port for a service's first instance, chosen beforehand (e.g. the review queue's, which an OIDC redirect URI names); others: free ones. */
+  ports?: Partial<Record<ServiceName, number>>;
 }
 
 /**
@@ -66,6 +75,33 @@ export async function startDistributed(o: DistributedOptions) {
   const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [o.namespace]);
   if (!exists.rowCount) await admin.query(`CREATE DATABASE "${o.namespace}"`);
   await admin.end();
+
+  const tls = (o.transport ?? 'tls') === 'tls';
+  // Every service reaches Kafka over mTLS with its own certificate, limited by the ACLs of the topic table (ADR 0026).
+  const kafkaTls = tls
+    ? await prepareKafkaTls({
+        plaintextBrokers: env.kafkaBrokers,
+        sslBrokers: env.kafkaSslBrokers,
+        pkiDir: env.pkiDir,
+        namespace: o.namespace,
+        parties: SERVICES,
+        dir: o.dir,
+      })
+    : undefined;
+  // … and serves its API over HTTPS with a server certificate of the same PKI; clients trust the root (ADR 0026).
+  const https = tls ? await issueHttpsCertificates({ pkiDir: env.pkiDir, names: SERVICES, dir: o.dir }) : undefined;
+  const tlsEnv = (app: ServiceName): Record<string, string> => {
+    if (!kafkaTls || !https) return {};
+    const party = kafkaTls.party(app);
+    return {
+      KAFKA_BROKERS: party.brokers,
+      KAFKA_TLS_CA_FILE: party.caFile,
+      KAFKA_TLS_CERT_FILE: party.certFile,
+      KAFKA_TLS_KEY_FILE: party.keyFile,
+      HTTP_TLS_CERT_FILE: https[app].certFile,
+      HTTP_TLS_KEY_FILE: https[app].keyFile,
+    };
+  };
 
   const flagPrefix = `${o.namespace}.exec.`;
   const autonomyPrefix = `${o.namespace}.autonomy.`;
@@ -96,14 +132,30 @@ export async function startDistributed(o: DistributedOptions) {
     AUDIT_HEAD_STORE_DIR: join(o.dir, 'tree-heads'),
     AUDIT_HEAD_EVERY_ENTRIES: String(o.headEveryEntries ?? 1000),
     AUDIT_HEAD_EVERY_MS: '1000',
+    // The trust monitor (in the review queue, ADR 0019) watches every service's key files; checked each second here.
+    TRUST_KEY_FILES: JSON.stringify([
+      { kind: 'verify-key', owner: 'executor', purpose: 'approval-verify', file: keys.verifyKeysFile },
+      { kind: 'signing-key', owner: 'audit-writer', purpose: 'audit-tree-head', file: headKeysFile },
+    ]),
+    TRUST_CHECK_MS: '1000',
+    // … and every service's Kafka client certificate and HTTPS server certificate (its end, its chain to the stack's root).
+    TRUST_CERT_FILES: JSON.stringify(
+      kafkaTls && https
+        ? [
+            ...SERVICES.map((s) => ({ owner: s, purpose: 'kafka-client', file: kafkaTls.party(s).certFile, caFile: kafkaTls.party(s).caFile })),
+            ...SERVICES.map((s) => ({ owner: s, purpose: 'https-server', file: https[s].certFile, caFile: https[s].caFile })),
+          ]
+        : [],
+    ),
   };
   const running: RunningService[] = [];
   const urls = {} as Record<ServiceName, string>;
   // The orchestrator keeps nothing in Redis (its records are in PostgreSQL): it gets no Redis settings.
   const { REDIS_URL: _redisUrl, REDIS_KEY_PREFIX: _redisPrefix, ...withoutRedis } = common;
-  const envOf = (app: ServiceName) => ({ ...(app === 'orchestrator' ? withoutRedis : common), ...o.serviceEnv?.[app] });
+  const envOf = (app: ServiceName) => ({ ...(app === 'orchestrator' ? withoutRedis : common), ...tlsEnv(app), ...o.serviceEnv?.[app] });
   const start = async (app: ServiceName, instance?: string) => {
-    const svc = await startServiceProcess(app, envOf(app), { port: await freePort(), logDir: join(o.dir, 'logs'), instance });
+    const port = (!instance && o.ports?.[app]) || (await freePort());
+    const svc = await startServiceProcess(app, envOf(app), { port, logDir: join(o.dir, 'logs'), instance });
     running.push(svc);
     return svc;
   };
@@ -115,10 +167,17 @@ export async function startDistributed(o: DistributedOptions) {
     }
   } catch (e) {
     await Promise.all(running.map((s) => s.stop('SIGKILL')));
+    await kafkaTls?.close().catch(() => undefined);
     throw e;
   }
   return {
+    /** `https://127.0.0.1:<port>` per service: clients trust `ca` (the stack's root), e.g. `call` and `testFetch` do. */
     urls,
+    /** The root every service's HTTPS certificate chains to (PEM), and its file. */
+    ca: https ? readFileSync(https[SERVICES[0]].caFile, 'utf8') : '',
+    caFile: https ? https[SERVICES[0]].caFile : '',
+    /** Each service's HTTPS certificate and key files (a test may renew them: the service reloads them). */
+    httpsFiles: https ?? ({} as NonNullable<typeof https>),
     tokens,
     /** Private keys of the principals that sign what they produce straight to Kafka (the default agent does). */
     signingKeys,
@@ -127,11 +186,17 @@ export async function startDistributed(o: DistributedOptions) {
     flags,
     flagPrefix,
     autonomyPrefix,
+    /** The settings every service shares (plaintext Kafka for the test's own clients: its admin is a super user). */
     env: common,
+    /** One service's full settings as it was started (its mTLS certificate included): a restart uses these. */
+    envOf,
     running,
     /** Starts one more instance of a service: it joins the same consumer groups. */
     startInstance: (app: ServiceName, instance: string) => start(app, instance),
-    stop: async () => void (await Promise.all(running.map((s) => s.stop()))),
+    stop: async () => {
+      await Promise.all(running.map((s) => s.stop()));
+      await kafkaTls?.close().catch(() => undefined);
+    },
     /** Removes the namespace's database (after `stop`). */
     dropDatabase: async () => {
       const c = new Client({ connectionString: env.databaseUrl });

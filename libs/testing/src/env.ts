@@ -20,6 +20,9 @@ export function stackEnv() {
   };
   return {
     kafkaBrokers: need('KAFKA_BROKERS'),
+    /** Kafka's SSL listener (client certificates required; ACLs apply) and the private PKI its certificates come from. */
+    kafkaSslBrokers: need('KAFKA_SSL_BROKERS'),
+    pkiDir: need('PKI_DIR'),
     redisUrl: need('REDIS_URL'),
     databaseUrl: need('DATABASE_URL'),
     auditDatabaseUrl: need('AUDIT_DATABASE_URL'),

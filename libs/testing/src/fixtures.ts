@@ -1,3 +1,5 @@
+import { EventData, TOPICS, TopicMap } from '@countersign/contracts';
+
 /** A refund proposal for tests that need one and do not care about its details (review lane in the contract). */
 export const refundProposal = () => ({
   actionType: 'support.refund',
@@ -9,3 +11,63 @@ export const refundProposal = () => ({
   region: 'eu',
   context: {} as Record<string, unknown>,
 });
+
+type PolicyDecided = TopicMap[typeof TOPICS.policyDecided];
+
+/**
+ * The policy decision that puts action `actionId` in review, as the policy engine publishes it, for tests of the review
+ * queue: a refund (`refundProposal`) under contract `1`; `data` overrides any field (the review settings, above all).
+ */
+export const reviewLaneDecision = (actionId: string, data: Partial<PolicyDecided['data']> = {}): PolicyDecided => ({
+  id: `d-${actionId}`,
+  type: TOPICS.policyDecided,
+  version: 1,
+  source: 'policy-engine',
+  time: new Date().toISOString(),
+  subject: actionId,
+  correlationId: `c-${actionId}`,
+  causationId: `p-${actionId}`,
+  actor: { id: 'policy-engine', kind: 'service' },
+  data: {
+    lane: 'review',
+    reasons: ['r'],
+    rulesFired: [],
+    contractVersion: '1',
+    contractHash: 'h',
+    score: 0,
+    digest: 'a'.repeat(64),
+    proposal: refundProposal(),
+    proposerPrincipal: 'support-copilot',
+    sampledForAudit: false,
+    ...data,
+  },
+});
+
+/**
+ * What the trust monitor publishes on `control.trust.health-changed.v1` (ADR 0019), for a test that runs the policy
+ * engine or the executor without a monitor: `healthy` lets trust-sensitive work run; anything else holds it.
+ */
+export function trustHealthData(
+  health: 'healthy' | 'degraded' | 'unhealthy',
+  previous?: 'healthy' | 'degraded' | 'unhealthy',
+): EventData<typeof TOPICS.trustHealthChanged> {
+  return {
+    health,
+    ...(previous && { previous }),
+    findings: [
+      {
+        kind: 'signing-key',
+        owner: 'review-queue',
+        purpose: 'approval-signing',
+        source: 'test',
+        keyId: 'k1',
+        status: health === 'healthy' ? 'ok' : health === 'degraded' ? 'rotation-due' : 'expired',
+        reason: `test: ${health}`,
+      },
+    ],
+    reason: `test: ${health}`,
+    checkMs: 1_000,
+    // Fresh for hours: a test's verdict does not go stale (unknown) while a slow test runs.
+    heartbeatMs: 3_600_000,
+  };
+}

@@ -1,6 +1,8 @@
-/** A small JSON HTTP client for tests: `call('POST', url, body, token)` → `{status, body}`. */
+import { testFetch } from './https-client';
+
+/** A small JSON HTTP client for tests: `call('POST', url, body, token)` → `{status, body}`; `https:` trusts the stack's root. */
 export async function call(method: string, url: string, body?: unknown, token?: string, headers: Record<string, string> = {}) {
-  const res = await fetch(url, {
+  const res = await testFetch(url, {
     method,
     headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),

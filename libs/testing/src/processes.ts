@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { testFetch } from './https-client';
 
 const ROOT = join(__dirname, '../../..');
 
@@ -14,7 +15,7 @@ export interface RunningService {
 
 /**
  * Starts a service as its own process, exactly as `npm run start:distributed` does, and waits until its
- * /readyz answers 200. Its JSON log goes to `logDir/<name>.log`.
+ * /readyz answers 200 (over HTTPS when `env` gives it a certificate). Its JSON log goes to `logDir/<name>.log`.
  */
 export async function startServiceProcess(
   app: string,
@@ -48,12 +49,14 @@ export async function startServiceProcess(
   });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
-  const url = `http://127.0.0.1:${opts.port}`;
+  // A service given a certificate (HTTP_TLS_*) serves HTTPS only; the probe trusts the stack's root, nothing else.
+  const url = `${env.HTTP_TLS_CERT_FILE ? 'https' : 'http'}://127.0.0.1:${opts.port}`;
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
   for (;;) {
-    const ready = await fetch(`${url}/${opts.until === 'serving' ? 'healthz' : 'readyz'}`).then(
-      (r) => r.status === 200,
+    const ready = await testFetch(`${url}/${opts.until === 'serving' ? 'healthz' : 'readyz'}`).then(
+      // The body is read, so that the kept-alive connection is free for the next probe.
+      async (r) => (await r.arrayBuffer(), r.status === 200),
       () => false,
     );
     if (ready) break;

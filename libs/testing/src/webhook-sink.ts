@@ -5,6 +5,10 @@ export interface Receipt {
   idempotencyKey: string;
   actionId: string;
   body: Record<string, unknown>;
+  /** When the target received it (ms since the epoch). */
+  at: number;
+  /** The W3C trace context the call carried (the executor's client span), if any. */
+  traceparent?: string;
 }
 
 /**
@@ -21,7 +25,14 @@ export async function startWebhookSink(
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-      receipts.push({ idempotencyKey: String(req.headers['idempotency-key']), actionId: String(req.headers['x-countersign-action-id']), body });
+      const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
+      receipts.push({
+        idempotencyKey: String(req.headers['idempotency-key']),
+        actionId: String(req.headers['x-countersign-action-id']),
+        body,
+        at: Date.now(),
+        traceparent,
+      });
       const requestId = `sink-${receipts.length}`;
       const answer = () => {
         if (res.destroyed) return; // the caller is gone (killed mid-call): the effect stays applied

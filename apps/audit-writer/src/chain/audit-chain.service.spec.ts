@@ -1,14 +1,16 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { generateTreeHeadKey, KeyRing, verifyEntries } from '@countersign/audit-chain';
 import type { AuditEntry, TreeHead } from '@countersign/audit-chain';
 import { InMemoryBus, isDependencyFailure } from '@countersign/bus';
+import { KeyFileWatcher, loadSigningKeys } from '@countersign/keys';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { eventually, RecordingBus, refundProposal } from '@countersign/testing';
 import { AuditConsumer } from '../ingest/audit.consumer';
-import type { ChainTip } from '../log-store/audit-log.repository';
+import { METRIC_DEFINITIONS, Metrics, parsePrometheusText, sampleSum } from '@countersign/metrics';
+import type { AppendResult, ChainTip } from '../log-store/audit-log.repository';
 import { auditEntry } from '../log-store/audit-log.suite';
 import { FileAuditLogRepository } from '../log-store/file-audit-log.repository';
 import { AuditChainService } from './audit-chain.service';
@@ -24,8 +26,10 @@ function setup(keys: KeyRing, everyEntries = 3) {
   void bus.subscribe({ group: 'test.heads', handlers: { [TOPICS.treeHeadPublished]: async (e) => void published.push(e) } });
   const lines: string[] = [];
   const logger = pino({ level: 'error' }, { write: (l: string) => void lines.push(l) });
-  const service = new AuditChainService(log, keys, new FileHeadStore(join(dir, 'heads')), { everyEntries, everyMs: 60_000 }, bus, logger);
-  return { service, log, published, lines, headsDir: join(dir, 'heads') };
+  const metrics = new Metrics('audit-writer', METRIC_DEFINITIONS, { defaultMetrics: false });
+  const service = new AuditChainService(log, keys, new FileHeadStore(join(dir, 'heads')), { everyEntries, everyMs: 60_000 }, bus, logger, metrics);
+  const appended = async () => sampleSum(parsePrometheusText(await metrics.render()), 'countersign_audit_entries_total');
+  return { service, log, published, lines, headsDir: join(dir, 'heads'), appended };
 }
 
 describe('AuditChainService', () => {
@@ -35,6 +39,10 @@ describe('AuditChainService', () => {
     const t = setup(ring);
     await t.service.onApplicationBootstrap();
     await Promise.all(Array.from({ length: 4 }, (_, i) => t.service.append(auditEntry(`e${i}`, 'a1'))));
+    expect(await t.appended()).toBe(4);
+    // A redelivered event is in the log once, and counted once.
+    await t.service.append(auditEntry('e1', 'a1'));
+    expect(await t.appended()).toBe(4);
     const heads = await t.log.heads();
     expect(heads.map((h) => h.treeSize)).toEqual([4]);
     expect(readdirSync(t.headsDir)).toHaveLength(1);
@@ -85,6 +93,41 @@ describe('AuditChainService', () => {
     expect(verifyEntries(await t.log.range(0, 3), [head], verifierKeys)).toMatchObject({ ok: true });
     await t.service.onApplicationShutdown();
   });
+
+  it('follows its keys file (ADR 0019): a file swapped for an expired key stops the heads at once, a rotated one signs again without a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'head-keys-'));
+    const file = join(dir, 'audit-heads.json');
+    const install = (k: ReturnType<typeof generateTreeHeadKey>) => {
+      const pem = join(dir, `${k.entry.keyId}.pem`);
+      writeFileSync(pem, k.privatePem);
+      writeFileSync(`${file}.new`, JSON.stringify([{ keyId: k.entry.keyId, privateKeyFile: pem, notBefore: k.entry.notBefore, notAfter: k.entry.notAfter }]));
+      renameSync(`${file}.new`, file);
+    };
+    const now = Date.now();
+    install(generateTreeHeadKey('k-1', new Date(now - 60_000), new Date(now + 3_600_000)));
+    const alerts: string[] = [];
+    // Looked at on every signature (checkMs 0): the main's watcher looks at most once a second.
+    const t = setup(new KeyRing(new KeyFileWatcher(file, loadSigningKeys, 0), (r) => alerts.push(r)), 2);
+    await t.service.onApplicationBootstrap();
+    await Promise.all([t.service.append(auditEntry('e0', 'a1')), t.service.append(auditEntry('e1', 'a1'))]);
+    expect((await t.log.heads()).map((h) => [h.treeSize, h.keyId])).toEqual([[2, 'k-1']]);
+
+    install(generateTreeHeadKey('k-expired', new Date(now - 7_200_000), new Date(now - 60_000)));
+    await Promise.all([t.service.append(auditEntry('e2', 'a1')), t.service.append(auditEntry('e3', 'a1'))]);
+    expect((await t.log.tip()).size).toBe(4);
+    expect((await t.log.heads()).map((h) => h.treeSize)).toEqual([2]);
+    expect(alerts.at(-1)).toMatch(/k-expired, expired/);
+    expect(t.service.signerHealthy()).toBe(false);
+
+    install(generateTreeHeadKey('k-2', new Date(now - 60_000), new Date(now + 3_600_000)));
+    await t.service.tick(new Date(Date.now() + 120_000));
+    expect((await t.log.heads()).map((h) => [h.treeSize, h.keyId])).toEqual([
+      [2, 'k-1'],
+      [4, 'k-2'],
+    ]);
+    expect(t.service.signerHealthy()).toBe(true);
+    await t.service.onApplicationShutdown();
+  });
 });
 
 /** PostgreSQL refusing connections, as node-postgres reports it. */
@@ -101,7 +144,7 @@ class OutageLog extends FileAuditLogRepository {
     throw refused();
   }
 
-  override async appendBatch(batch: AuditEntry[]): Promise<ChainTip> {
+  override async appendBatch(batch: AuditEntry[]): Promise<AppendResult> {
     this.check('appendBatch');
     return super.appendBatch(batch);
   }

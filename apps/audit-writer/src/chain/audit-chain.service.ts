@@ -1,10 +1,11 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { KeyRing, SigningUnavailableError, TreeHeadPolicy } from '@countersign/audit-chain';
 import type { AuditEntry, TreeHead } from '@countersign/audit-chain';
 import { EventBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER } from '@countersign/nest';
+import type { Metrics } from '@countersign/metrics';
+import { EVENT_BUS, LOGGER, METRICS } from '@countersign/nest';
 import type { AuditLogRepository, ChainTip } from '../log-store/audit-log.repository';
 import { AUDIT_LOG, HEAD_POLICY, HEAD_STORE, KEY_RING } from '../tokens';
 import type { HeadStore } from './head-store';
@@ -61,6 +62,7 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
     @Inject(HEAD_POLICY) private readonly headPolicy: HeadPolicyOptions,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {}
 
   async onApplicationBootstrap() {
@@ -131,7 +133,10 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
       while (this.queue.length) {
         const batch = this.queue.splice(0, 1_000);
         try {
-          this.tip = await this.log.appendBatch(batch.map((p) => p.entry));
+          const { appended, ...tip } = await this.log.appendBatch(batch.map((p) => p.entry));
+          this.tip = tip;
+          // Only the new entries: a redelivered event is in the log once, and counted once.
+          this.metrics?.counter('countersign_audit_entries_total').inc(appended);
           batch.forEach((p) => p.resolve());
         } catch (e) {
           // The store's own error, as it is: the bus redelivers on a dependency failure (PostgreSQL away) and

@@ -78,7 +78,7 @@ describe('countersign audit verify --file, on the embedded audit file', () => {
     const a = await embeddedAudit();
     expect(await a.run('verify', '--segment', a.file, '--keys', a.keysDir)).toMatchObject({
       code: 1,
-      out: "FAILED at index 0: not a version 1 segment file: it looks like the embedded mode's audit.jsonl, verify it with --file",
+      out: "FAILED at index 0: not a version 1 or 2 segment file: it looks like the embedded mode's audit.jsonl, verify it with --file",
     });
     const both = await a.run('verify', '--file', a.file, '--segment', a.file, '--keys', a.keysDir);
     expect(both).toMatchObject({ code: 2, err: expect.stringContaining('verify takes one of') });

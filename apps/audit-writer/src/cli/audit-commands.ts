@@ -5,6 +5,7 @@ import {
   ChainVerifier,
   consistencyProof,
   inclusionProof,
+  rootFromLeaves,
   TreeHead,
   verifyConsistency,
   verifyInclusion,
@@ -13,7 +14,7 @@ import {
   VerifyResult,
 } from '@countersign/audit-chain';
 import type { VerifyKey } from '@countersign/keys';
-import { TOPICS } from '@countersign/contracts';
+import type { Progress } from '@countersign/logging';
 import { FileHeadStore } from '../chain/file-head-store';
 import { AuditLogRepository, leafOf } from '../log-store/audit-log.repository';
 
@@ -36,16 +37,28 @@ const dedupeHeads = (heads: TreeHead[]) => [...new Map(heads.map((h) => [`${h.tr
  * Verifies the whole log in the store (the database) against the signed heads (from the store and, better,
  * from the append-only head store): names the first bad index and what is wrong. Pages through the log.
  */
-export async function verifyDatabase(log: AuditLogRepository, keys: VerifyKey[], trustedHeads: TreeHead[], io: Io): Promise<VerifyResult> {
+export async function verifyDatabase(
+  log: AuditLogRepository,
+  keys: VerifyKey[],
+  trustedHeads: TreeHead[],
+  progress?: Pick<Progress, 'update'>,
+): Promise<VerifyResult> {
   const heads = dedupeHeads([...(await log.heads()), ...trustedHeads]);
   const verifier = new ChainVerifier(heads, keys);
   const total = await log.extent();
-  for (let from = 0; from < total; from += PAGE) {
-    for (const e of await log.range(from, from + PAGE)) {
+  // The next page is read while this one is hashed: the database and the hashing overlap.
+  let next = total > 0 ? log.range(0, PAGE) : undefined;
+  for (let from = 0; next; from += PAGE) {
+    const page = await next;
+    next = from + PAGE < total ? log.range(from + PAGE, from + 2 * PAGE) : undefined;
+    for (const e of page) {
       const problem = verifier.push(e);
-      if (problem) return problem;
+      if (problem) {
+        await next?.catch(() => undefined);
+        return problem;
+      }
     }
-    if (total > PAGE) io.err(`verified ${Math.min(from + PAGE, total)} / ${total} entries`);
+    progress?.update(Math.min(from + PAGE, total), total);
   }
   return verifier.finish();
 }
@@ -53,7 +66,7 @@ export async function verifyDatabase(log: AuditLogRepository, keys: VerifyKey[],
 export function verifySegmentFile(file: string, keys: VerifyKey[], trustedHeads: TreeHead[]): VerifyResult {
   const text = readFileSync(file, 'utf8');
   const result = verifySegment(text, keys, trustedHeads);
-  if (!result.ok && result.problem === 'not a version 1 segment file' && looksLikeStoredEntry(text.split('\n', 1)[0])) {
+  if (!result.ok && result.problem === 'not a version 1 or 2 segment file' && looksLikeStoredEntry(text.split('\n', 1)[0])) {
     return { ...result, problem: `${result.problem}: it looks like the embedded mode's audit.jsonl, verify it with --file` };
   }
   return result;
@@ -76,7 +89,7 @@ export const embeddedHeadStoreOf = (file: string) => join(dirname(file), 'heads'
  * leaf hash, root) against the signed heads beside it (`tree-heads.jsonl`) and `trustedHeads` (its
  * head store). Reads the file line by line; names the first bad index and what is wrong.
  */
-export async function verifyAuditFile(file: string, keys: VerifyKey[], trustedHeads: TreeHead[]): Promise<VerifyResult> {
+export async function verifyAuditFile(file: string, keys: VerifyKey[], trustedHeads: TreeHead[], progress?: Pick<Progress, 'update'>): Promise<VerifyResult> {
   const headsFile = join(dirname(file), 'tree-heads.jsonl');
   const own: TreeHead[] = [];
   if (existsSync(headsFile)) {
@@ -103,6 +116,7 @@ export async function verifyAuditFile(file: string, keys: VerifyKey[], trustedHe
       if (stored?.kind === 'segment') return { ok: false, firstBadIndex: 0, problem: 'this is a segment file (from audit export), verify it with --segment' };
       const problem = verifier.push({ index: stored?.index as number, entry: stored?.entry, leafHash: stored?.leafHash, root: stored?.root });
       if (problem) return problem;
+      progress?.update(verifier.verified);
     }
   } finally {
     input.destroy();
@@ -125,15 +139,16 @@ export async function prove(log: AuditLogRepository, index: number, treeSize?: n
   const [entry] = await log.range(index, index + 1);
   if (!entry || index >= size) throw new Error(`no entry ${index} in a tree of ${size}`);
   const proof = inclusionProof(leaves, index, size);
-  const [last] = await log.range(size - 1, size);
-  const root = Buffer.from(last.root ?? '', 'hex');
+  // The root of that tree: its signed head's when there is one (rows no longer record roots, ADR 0029), else the leaves'.
+  const head = heads.find((h) => h.treeSize === size);
+  const root = head ? Buffer.from(head.rootHash, 'hex') : rootFromLeaves(leaves, 0, size);
   return {
     index,
     treeSize: size,
     entry: entry.entry ?? JSON.parse(entry.bytes!),
     leafHash: leaves[index].toString('hex'),
     proof: proof.map((p) => p.toString('hex')),
-    root: last.root,
+    root: root.toString('hex'),
     verified: verifyInclusion(leaves[index], index, size, proof, root),
   };
 }
@@ -152,31 +167,6 @@ export async function consistency(log: AuditLogRepository, head1: TreeHead, head
     : { ok: false, problem: `the log of size ${head1.treeSize} is not a prefix of the log of size ${head2.treeSize}` };
 }
 
-export interface Gap {
-  actionId: string;
-  reached: string[];
-  missing: string;
-}
-
-const TERMINAL = new Set<string>([TOPICS.actionExecuted, TOPICS.actionFailed, TOPICS.actionRefused]);
-
-/**
- * Every action proposed since `since` has a complete chain: proposed → policy decision → a terminal state
- * (prohibited; rejected or expired; or executed, failed or refused). Lists the actions that do not.
- */
-export async function completeness(log: AuditLogRepository, since: string): Promise<{ actions: number; gaps: Gap[] }> {
-  const trails = await log.trailsSince(since);
-  const gaps: Gap[] = [];
-  for (const r of trails) {
-    const reached = r.types;
-    const has = (t: string) => reached.includes(t);
-    let missing: string | undefined;
-    if (!r.lane) missing = 'policy decision';
-    else if (r.lane === 'prohibited') missing = undefined;
-    else if (r.lane === 'review' && !r.review && !reached.some((t) => TERMINAL.has(t))) missing = 'review decision';
-    else if (r.review === 'rejected' || r.review === 'expired') missing = undefined;
-    else if (!reached.some((t) => TERMINAL.has(t))) missing = 'execution outcome (executed, failed or refused)';
-    if (missing && has(TOPICS.actionProposed)) gaps.push({ actionId: r.actionId, reached, missing });
-  }
-  return { actions: trails.length, gaps };
-}
+// The check itself lives with the feature (the writer's completeness metric runs it too); the CLI's command is it.
+export { completeness } from '../completeness/completeness';
+export type { Gap } from '../completeness/completeness';

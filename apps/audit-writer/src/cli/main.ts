@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { TreeHead } from '@countersign/audit-chain';
 import { loadVerifyKeys } from '@countersign/keys';
+import { createProgress } from '@countersign/logging';
 import { createPgAuditLog } from '../log-store/pg-audit-log.repository';
 import { buildSegment, SegmentRangeError } from '../query/segment';
 import { completeness, consistency, embeddedHeadStoreOf, Io, loadHeadDir, prove, verifyAuditFile, verifyDatabase, verifySegmentFile } from './audit-commands';
@@ -68,11 +69,15 @@ export async function runAuditCli(
         // The embedded mode's head store sits beside its audit file: used unless another one is named.
         const headsDir = v['heads-dir'] ?? (v.file && existsSync(embeddedHeadStoreOf(v.file)) ? embeddedHeadStoreOf(v.file) : undefined);
         const trusted = loadHeadDir(headsDir);
-        const result = v.file
-          ? await verifyAuditFile(v.file, keys, trusted)
-          : v.segment
-            ? verifySegmentFile(v.segment, keys, trusted)
-            : await verifyDatabase(store(), keys, trusted, io);
+        // On a terminal, the entries verified so far (stderr; nothing when piped).
+        const progress = createProgress('audit verify: entries verified');
+        const result = await Promise.resolve(
+          v.file
+            ? verifyAuditFile(v.file, keys, trusted, progress)
+            : v.segment
+              ? verifySegmentFile(v.segment, keys, trusted)
+              : verifyDatabase(store(), keys, trusted, progress),
+        ).finally(() => progress.finish());
         if (result.ok) io.out(`verified: ${result.treeSize} entries, ${result.headsChecked} signed heads, root ${result.root}`);
         else io.out(`FAILED at index ${result.firstBadIndex}: ${result.problem}`);
         return result.ok ? 0 : 1;
@@ -107,11 +112,14 @@ export async function runAuditCli(
           return n;
         };
         let segment: string;
+        const progress = createProgress('audit export: entries read');
         try {
-          segment = await buildSegment(audit, index('from'), index('to'));
+          segment = await buildSegment(audit, index('from'), index('to'), (read, total) => progress.update(read, total));
         } catch (e) {
           if (e instanceof SegmentRangeError) throw new UsageError(e.message);
           throw e;
+        } finally {
+          progress.finish();
         }
         const entries = segment.split('\n').filter((l) => l.startsWith('{"kind":"entry"')).length;
         if (v.out) {

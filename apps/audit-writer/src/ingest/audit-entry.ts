@@ -8,10 +8,10 @@ type Data = Record<string, unknown> & {
 
 /**
  * The audit entry of a bus event: the event itself, plus the fields an auditor searches by, lifted out of
- * its data (model and prompt versions, contract version, decision and reasons, reviewer reason, outcome).
- * Its canonical JSON is the Merkle leaf.
+ * its data (model and prompt versions, contract version, decision and reasons, reviewer reason, outcome),
+ * and the trace id it arrived under (when it came with one). Its canonical JSON is the Merkle leaf.
  */
-export function toAuditEntry(topic: string, e: Envelope): AuditEntry {
+export function toAuditEntry(topic: string, e: Envelope, traceId?: string): AuditEntry {
   const d = (e.data ?? {}) as Data;
   const proposal = d.proposal;
   const decision = (d.lane ?? d.decision ?? d.code) as string | undefined;
@@ -41,6 +41,8 @@ export function toAuditEntry(topic: string, e: Envelope): AuditEntry {
   if (topic === TOPICS.contractChanged) {
     entry.configChange = { kind: 'contract', version: String(d.toVersion), changeRequestId: String(d.changeRequestId) };
   }
+  // Only when known: an entry without it hashes exactly as entries did before traces (docs/adr/0025-tracing.md).
+  if (traceId) entry.traceId = traceId;
   if (topic.startsWith('execution.')) {
     entry.outcome = topic.split('.')[2];
     if (d.externalRequestId || d.connector)

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { HandlerMap } from '@countersign/bus';
 import { ALL_TOPICS, Envelope, TOPICS } from '@countersign/contracts';
 import { BusConsumer } from '@countersign/nest';
+import { activeTraceIds } from '@countersign/tracing';
 import { AuditChainService } from '../chain/audit-chain.service';
 import { toAuditEntry } from './audit-entry';
 
@@ -21,6 +22,9 @@ export class AuditConsumer extends BusConsumer {
 
   protected handlers(): HandlerMap {
     const topics = ALL_TOPICS.filter((t) => t !== TOPICS.treeHeadPublished);
-    return Object.fromEntries(topics.map((topic) => [topic, (e: Envelope) => this.chain.append(toAuditEntry(topic, e))])) as HandlerMap;
+    // Handled inside the event's consumer span (libs/platform/bus): its trace is the one the producer's `traceparent` named.
+    return Object.fromEntries(
+      topics.map((topic) => [topic, (e: Envelope) => this.chain.append(toAuditEntry(topic, e, activeTraceIds()?.traceId))]),
+    ) as HandlerMap;
   }
 }

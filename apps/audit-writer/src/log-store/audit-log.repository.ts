@@ -1,12 +1,15 @@
-import { entryBytes, leafHash } from '@countersign/audit-chain';
+import { entryJson, leafHashOfText } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
 
-/** One audit entry as stored: its position in the Merkle log, the entry, and the tree root after it. */
+/**
+ * One audit entry as stored: its position in the Merkle log, the entry and its leaf hash. `root`, the tree root
+ * after it, is there only for entries appended before ADR 0029: roots are now kept at the signed heads and the tip.
+ */
 export interface StoredEntry {
   index: number;
   entry: AuditEntry;
   leafHash: string;
-  root: string;
+  root?: string;
   recordedAt: string;
 }
 
@@ -25,6 +28,11 @@ export interface ChainTip {
   root: string;
 }
 
+/** The tip after an append, and how many of the batch's entries were new (the rest were there already). */
+export interface AppendResult extends ChainTip {
+  appended: number;
+}
+
 /** What the log holds of one action: its entries' types in log order, the policy lane and the review decision it reached. */
 export interface ActionTrail {
   actionId: string;
@@ -37,12 +45,12 @@ export interface ActionTrail {
 
 /**
  * The append-only, hash-chained audit store: one entry per event id whatever the redelivery, each with
- * its index in the RFC 6962 log and the root after it; signed tree heads beside it. The writer appends,
+ * its index in the RFC 6962 log and its leaf hash; the tip's root and the signed tree heads beside it. The writer appends,
  * the auditors' API and the operators' CLI (`countersign audit …`) read: all through this port.
  */
 export interface AuditLogRepository {
   /** Appends the entries not already present, in order, as one durable batch. */
-  appendBatch(entries: AuditEntry[]): Promise<ChainTip>;
+  appendBatch(entries: AuditEntry[]): Promise<AppendResult>;
   query(q: AuditQuery): Promise<StoredEntry[]>;
   /** Entries from..to-1 in index order, for verification and export. */
   range(from: number, to: number): Promise<LoggedEntry[]>;
@@ -52,11 +60,14 @@ export interface AuditLogRepository {
    * themselves and not from the recorded tip: a verifier walks what is really there, tampered or not.
    */
   extent(): Promise<number>;
-  /** The trail of every action proposed at or after `since` (ISO 8601): what a completeness check needs. */
-  trailsSince(since: string): Promise<ActionTrail[]>;
+  /**
+   * The trail of every action proposed at or after `since` (ISO 8601), and before `until` when given: what a
+   * completeness check needs (the metric's window leaves out the actions too recent to have settled).
+   */
+  trailsSince(since: string, until?: string): Promise<ActionTrail[]>;
   saveHead(head: TreeHead): Promise<void>;
   heads(): Promise<TreeHead[]>;
 }
 
 /** The leaf hash of a logged entry: from the bytes as hashed when the store keeps them, else from the entry's canonical JSON. */
-export const leafOf = (e: LoggedEntry): Buffer => (e.bytes !== undefined ? leafHash(Buffer.from(e.bytes, 'utf8')) : leafHash(entryBytes(e.entry)));
+export const leafOf = (e: LoggedEntry): Buffer => (e.bytes !== undefined ? leafHashOfText(e.bytes) : leafHashOfText(entryJson(e.entry)));

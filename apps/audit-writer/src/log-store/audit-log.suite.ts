@@ -1,4 +1,4 @@
-import { generateTreeHeadKey, KeyRing, verifyEntries } from '@countersign/audit-chain';
+import { generateTreeHeadKey, KeyRing, rootFromLeaves, verifyEntries } from '@countersign/audit-chain';
 import type { AuditEntry } from '@countersign/audit-chain';
 import { TOPICS } from '@countersign/contracts';
 import type { AuditLogRepository } from './audit-log.repository';
@@ -27,19 +27,23 @@ export function auditLogSuite(name: string, make: () => Promise<AuditLogReposito
   describe(`AuditLogRepository shared suite: ${name}`, () => {
     it('appends one entry per event id, in order, whatever the redelivery', async () => {
       const log = await make();
-      await log.appendBatch([auditEntry('e1', 'a1')]);
-      await log.appendBatch([
+      expect((await log.appendBatch([auditEntry('e1', 'a1')])).appended).toBe(1);
+      const second = await log.appendBatch([
         auditEntry('e1', 'a1', { data: { lane: 'autonomous' } }),
         auditEntry('e2', 'a1', { eventType: TOPICS.actionExecuted, topic: TOPICS.actionExecuted }),
       ]);
-      const tip = await log.appendBatch([auditEntry('e2', 'a1'), auditEntry('e2', 'a1')]);
+      // Only what was new counts as appended (the writer's `countersign_audit_entries_total`).
+      expect(second.appended).toBe(1);
+      const { appended, ...tip } = await log.appendBatch([auditEntry('e2', 'a1'), auditEntry('e2', 'a1')]);
+      expect(appended).toBe(0);
       const entries = await log.query({ actionId: 'a1' });
       expect(entries.map((e) => [e.index, e.entry.eventId, e.entry.topic])).toEqual([
         [0, 'e1', TOPICS.policyDecided],
         [1, 'e2', TOPICS.actionExecuted],
       ]);
       expect(entries[0].entry.data).toEqual({ lane: 'review' });
-      expect(tip).toEqual({ size: 2, root: entries[1].root });
+      // The tip's root is the root of the stored entries' leaf hashes (rows no longer record a root each, ADR 0029).
+      expect(tip).toEqual({ size: 2, root: rootFromLeaves(entries.map((e) => Buffer.from(e.leafHash, 'hex'))).toString('hex') });
       expect(await log.tip()).toEqual(tip);
     });
 
@@ -89,6 +93,8 @@ export function auditLogSuite(name: string, make: () => Promise<AuditLogReposito
         },
         { actionId: 'new', types: [TOPICS.actionProposed], lane: null, review: null },
       ]);
+      // A window with an end: only the actions proposed before it.
+      expect((await log.trailsSince('2026-11-23T00:00:00Z', '2026-11-24T00:00:00Z')).map((t) => t.actionId)).toEqual(['old']);
     });
   });
 }

@@ -1,13 +1,14 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CompactRange, entryBytes, leafHash } from '@countersign/audit-chain';
+import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
 import { TOPICS } from '@countersign/contracts';
-import type { ActionTrail, AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
+import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
 
 /**
  * The embedded mode's audit store: a local append-only JSON Lines file, one line per event id with its
- * index and the tree root after it, and a second file of signed tree heads. Files are only appended to;
+ * index and leaf hash (lines written before ADR 0029 also carry the tree root after them), and a second file
+ * of signed tree heads. Files are only appended to;
  * on start they are read back, so redeliveries stay single and the chain continues.
  */
 export class FileAuditLogRepository implements AuditLogRepository {
@@ -38,27 +39,23 @@ export class FileAuditLogRepository implements AuditLogRepository {
       );
   }
 
-  async appendBatch(batch: AuditEntry[]): Promise<ChainTip> {
+  async appendBatch(batch: AuditEntry[]): Promise<AppendResult> {
     const lines: string[] = [];
+    const recordedAt = new Date().toISOString();
     for (const unplaced of batch) {
       if (this.ids.has(unplaced.eventId)) continue;
       const index = this.chain.size;
       const entry = { ...unplaced, _index: index };
-      const leaf = leafHash(entryBytes(entry));
+      const leaf = leafHashOfText(entryJson(entry));
       this.chain.append(leaf);
-      const stored: StoredEntry = {
-        index,
-        entry,
-        leafHash: leaf.toString('hex'),
-        root: this.chain.root().toString('hex'),
-        recordedAt: new Date().toISOString(),
-      };
+      // No root per line (ADR 0029): the tip and the signed heads carry it.
+      const stored: StoredEntry = { index, entry, leafHash: leaf.toString('hex'), recordedAt };
       this.entries.push(stored);
       this.ids.add(entry.eventId);
       lines.push(JSON.stringify(stored));
     }
     if (lines.length) appendFileSync(this.path, `${lines.join('\n')}\n`);
-    return this.tip();
+    return { ...(await this.tip()), appended: lines.length };
   }
 
   async query(q: AuditQuery): Promise<StoredEntry[]> {
@@ -76,7 +73,9 @@ export class FileAuditLogRepository implements AuditLogRepository {
   }
 
   async range(from: number, to: number): Promise<LoggedEntry[]> {
-    return this.entries.slice(from, to).map((s) => ({ index: s.index, entry: s.entry, leafHash: s.leafHash, root: s.root }));
+    return this.entries
+      .slice(from, to)
+      .map((s) => ({ index: s.index, entry: s.entry, leafHash: s.leafHash, ...(s.root !== undefined ? { root: s.root } : {}) }));
   }
 
   async tip(): Promise<ChainTip> {
@@ -87,10 +86,13 @@ export class FileAuditLogRepository implements AuditLogRepository {
     return this.entries.length ? this.entries[this.entries.length - 1].index + 1 : 0;
   }
 
-  async trailsSince(since: string): Promise<ActionTrail[]> {
+  async trailsSince(since: string, until?: string): Promise<ActionTrail[]> {
     const from = Date.parse(since);
+    const to = until === undefined ? Infinity : Date.parse(until);
     const proposed = new Set(
-      this.entries.filter(({ entry: e }) => e.eventType === TOPICS.actionProposed && Date.parse(e.time) >= from).map(({ entry: e }) => e.actionId),
+      this.entries
+        .filter(({ entry: e }) => e.eventType === TOPICS.actionProposed && Date.parse(e.time) >= from && Date.parse(e.time) < to)
+        .map(({ entry: e }) => e.actionId),
     );
     // The first policy decision's lane and the first review's decision count, as in the PostgreSQL store.
     const trails = new Map<string, { types: string[]; lane?: string | null; review?: string | null }>();

@@ -70,7 +70,7 @@ describe('the PostgreSQL audit log', () => {
     // What a database made by the old boot-time DDL looks like: the tables, without a migration history.
     await owner.query('DROP TABLE audit_writer_migrations');
     const migrations = { service: 'audit-writer', dir: join(__dirname, '../../migrations'), settings: { 'countersign.audit_role': 'countersign_audit' } };
-    expect(await migrate(owner.options.connectionString!, migrations)).toEqual(['0001_audit-log']);
+    expect(await migrate(owner.options.connectionString!, migrations)).toEqual(['0001_audit-log', '0002_audit-log-roots-at-heads']);
     expect(await migrate(owner.options.connectionString!, migrations)).toEqual([]);
     await log.appendBatch([auditEntry('e2', 'a2')]);
     expect((await log.tip()).size).toBe(2);

@@ -1,14 +1,14 @@
-import { CompactRange, entryBytes, leafHash } from '@countersign/audit-chain';
+import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
 import { TOPICS } from '@countersign/contracts';
 import { createPgPool, Pool } from '@countersign/storage';
-import type { ActionTrail, AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
+import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
 
 const rowToStored = (r: Record<string, unknown>): StoredEntry => ({
   index: Number(r.idx),
   entry: JSON.parse(r.entry_json as string) as AuditEntry,
   leafHash: r.leaf_hash as string,
-  root: r.tree_root as string,
+  ...(r.tree_root ? { root: r.tree_root as string } : {}),
   recordedAt: (r.recorded_at as Date).toISOString(),
 });
 
@@ -29,50 +29,60 @@ export class PgAuditLogRepository implements AuditLogRepository {
     if (this.ownsPool) await this.pool.end();
   }
 
-  async appendBatch(entries: AuditEntry[]): Promise<ChainTip> {
+  async appendBatch(entries: AuditEntry[]): Promise<AppendResult> {
+    // Redeliveries are rare: the first attempt lets the unique index on event_id find them (no look-up round trip);
+    // when it does, nothing was written (the transaction rolled back) and the batch goes again, checked first.
+    try {
+      return await this.append(entries, false);
+    } catch (e) {
+      if (!isDuplicateEventId(e)) throw e;
+      return this.append(entries, true);
+    }
+  }
+
+  private async append(entries: AuditEntry[], lookUpPresent: boolean): Promise<AppendResult> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      // One writer at a time extends the chain, across all audit-writer instances.
-      const tip = (await client.query('SELECT size, hashes FROM audit_chain_tip WHERE id = 1 FOR UPDATE')).rows[0];
+      // One writer at a time extends the chain, across all audit-writer instances (the tip's row lock). BEGIN and the
+      // lock go in one round trip; the duplicate look-up below runs after the lock, so it sees every committed append.
+      const [, locked] = (await client.query('BEGIN; SELECT size, hashes FROM audit_chain_tip WHERE id = 1 FOR UPDATE')) as unknown as Array<{
+        rows: Array<{ size: string; hashes: string[] }>;
+      }>;
+      const tip = locked.rows[0];
       const range = CompactRange.restore({ size: Number(tip.size), hashes: tip.hashes });
-      const present = new Set(
-        (await client.query('SELECT event_id FROM audit_log WHERE event_id = ANY($1)', [entries.map((e) => e.eventId)])).rows.map((r) => r.event_id),
+      const present = new Set<string>(
+        lookUpPresent
+          ? (await client.query('SELECT event_id FROM audit_log WHERE event_id = ANY($1)', [entries.map((e) => e.eventId)])).rows.map((r) => r.event_id)
+          : [],
       );
       const fresh = entries.filter((e) => !present.has(e.eventId) && (present.add(e.eventId), true));
       if (fresh.length) {
+        // One pass over the batch: place, canonicalise and hash each entry (its canonical text is hashed and stored
+        // as is, never copied into a Buffer), then one multi-row INSERT (measured faster here than unnest arrays or a
+        // JSON parameter). No root per row (ADR 0029): the tip and the signed heads carry it; each row keeps its leaf hash.
         const values: unknown[] = [];
-        const rows = fresh.map((unplaced) => {
+        const rows = new Array<string>(fresh.length);
+        for (let i = 0; i < fresh.length; i++) {
           const idx = range.size;
-          const e = { ...unplaced, _index: idx };
-          const bytes = entryBytes(e);
-          const leaf = leafHash(bytes);
+          const e = { ...fresh[i], _index: idx };
+          const json = entryJson(e);
+          const leaf = leafHashOfText(json);
           range.append(leaf);
-          values.push(
-            idx,
-            e.eventId,
-            e.topic,
-            e.eventType,
-            e.actionId,
-            e.correlationId,
-            e.actor.id,
-            e.time,
-            bytes.toString('utf8'),
-            leaf.toString('hex'),
-            range.root().toString('hex'),
-          );
-          const b = values.length - 11;
-          return `(${Array.from({ length: 11 }, (_, i) => `$${b + i + 1}`).join(',')})`;
-        });
+          const b = values.length;
+          values.push(idx, e.eventId, e.topic, e.eventType, e.actionId, e.correlationId, e.actor.id, e.time, json, leaf.toString('hex'));
+          rows[i] = `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7},$${b + 8},$${b + 9},$${b + 10})`;
+        }
+        // The rows and the tip that covers them in one statement (one round trip).
+        const state = range.state();
+        values.push(state.size, JSON.stringify(state.hashes));
         await client.query(
-          `INSERT INTO audit_log (idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry_json, leaf_hash, tree_root) VALUES ${rows.join(',')}`,
+          `WITH appended AS (INSERT INTO audit_log (idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry_json, leaf_hash) VALUES ${rows.join(',')})
+           UPDATE audit_chain_tip SET size = $${values.length - 1}, hashes = $${values.length} WHERE id = 1`,
           values,
         );
-        const state = range.state();
-        await client.query('UPDATE audit_chain_tip SET size = $1, hashes = $2 WHERE id = 1', [state.size, JSON.stringify(state.hashes)]);
       }
       await client.query('COMMIT');
-      return { size: range.size, root: range.root().toString('hex') };
+      return { size: range.size, root: range.root().toString('hex'), appended: fresh.length };
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;
@@ -103,8 +113,9 @@ export class PgAuditLogRepository implements AuditLogRepository {
   }
 
   async range(from: number, to: number): Promise<LoggedEntry[]> {
-    const { rows } = await this.pool.query('SELECT idx, entry_json, leaf_hash, tree_root FROM audit_log WHERE idx >= $1 AND idx < $2 ORDER BY idx', [from, to]);
-    return rows.map((r) => ({ index: Number(r.idx), bytes: r.entry_json, leafHash: r.leaf_hash, root: r.tree_root }));
+    const { rows } = await this.pool.query('SELECT idx, entry_json, leaf_hash FROM audit_log WHERE idx >= $1 AND idx < $2 ORDER BY idx', [from, to]);
+    // Only the leaf hash: it is always recorded, and the verifier checks it first (a row's old root adds nothing).
+    return rows.map((r) => ({ index: Number(r.idx), bytes: r.entry_json, leafHash: r.leaf_hash }));
   }
 
   async tip(): Promise<ChainTip> {
@@ -118,14 +129,14 @@ export class PgAuditLogRepository implements AuditLogRepository {
     return Number(rows[0].n);
   }
 
-  async trailsSince(since: string): Promise<ActionTrail[]> {
+  async trailsSince(since: string, until = 'infinity'): Promise<ActionTrail[]> {
     const { rows } = await this.pool.query(
       `SELECT subject, array_agg(type ORDER BY idx) AS types, (array_agg(entry_json::jsonb->'data'->>'lane') FILTER (WHERE type = $2))[1] AS lane,
               (array_agg(entry_json::jsonb->'data'->>'decision') FILTER (WHERE type = $3))[1] AS review
          FROM audit_log
-        WHERE subject IN (SELECT subject FROM audit_log WHERE type = $4 AND event_time >= $1)
+        WHERE subject IN (SELECT subject FROM audit_log WHERE type = $4 AND event_time >= $1 AND event_time < $5)
         GROUP BY subject`,
-      [since, TOPICS.policyDecided, TOPICS.reviewDecided, TOPICS.actionProposed],
+      [since, TOPICS.policyDecided, TOPICS.reviewDecided, TOPICS.actionProposed, until],
     );
     return (rows as Array<{ subject: string; types: string[]; lane: string | null; review: string | null }>).map((r) => ({
       actionId: r.subject,
@@ -147,6 +158,10 @@ export class PgAuditLogRepository implements AuditLogRepository {
     return rows.map((r) => ({ treeSize: Number(r.tree_size), rootHash: r.root_hash, timestamp: r.signed_at, keyId: r.key_id, signature: r.signature }));
   }
 }
+
+/** A unique violation on the log's event id: an entry of the batch is there already (a redelivery). */
+const isDuplicateEventId = (e: unknown): boolean =>
+  (e as { code?: unknown })?.code === '23505' && /event_id/.test(String((e as { constraint?: unknown }).constraint ?? ''));
 
 /**
  * The PostgreSQL audit store, on the service's `pool` (ended by its owner), or on a small pool of its own

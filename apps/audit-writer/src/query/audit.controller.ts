@@ -1,6 +1,6 @@
 import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query } from '@nestjs/common';
-import { inclusionProof } from '@countersign/audit-chain';
-import { Roles } from '@countersign/nest';
+import { inclusionProof, rootFromLeaves } from '@countersign/audit-chain';
+import { ApiRoute, Roles } from '@countersign/nest';
 import { AuditLogRepository, leafOf, StoredEntry } from '../log-store/audit-log.repository';
 import { AUDIT_LOG } from '../tokens';
 import { buildSegment, SegmentRangeError } from './segment';
@@ -24,7 +24,9 @@ const view = (s: StoredEntry) => ({
   actor: s.entry.actor,
   time: s.entry.time,
   data: s.entry.data,
-  root: s.root,
+  ...(s.entry.traceId ? { traceId: s.entry.traceId } : {}),
+  // Only entries appended before ADR 0029 recorded the root after them; the signed heads carry the roots.
+  ...(s.root !== undefined ? { root: s.root } : {}),
   recordedAt: s.recordedAt,
 });
 
@@ -34,6 +36,23 @@ const view = (s: StoredEntry) => ({
 export class AuditController {
   constructor(@Inject(AUDIT_LOG) private readonly log: AuditLogRepository) {}
 
+  @ApiRoute({
+    summary: 'Audit entries by action, correlation id, actor, type and time',
+    query: {
+      actionId: 'entries of this action',
+      correlationId: 'entries of this correlation id',
+      actor: 'entries by this actor',
+      type: 'entries of this event type',
+      since: 'entries from this ISO 8601 time',
+      until: 'entries before this ISO 8601 time',
+      limit: 'at most this many (default 500, at most 5000)',
+    },
+    ok: {
+      description: 'The entries',
+      schema: { type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: { type: 'object' } } } },
+    },
+    errors: { 400: 'no filter, a time that is not ISO 8601, or a bad `limit`' },
+  })
   @Get('entries')
   async entries(
     @Query('actionId') actionId?: string,
@@ -52,12 +71,38 @@ export class AuditController {
     return { entries: (await this.log.query({ actionId, correlationId, actor, type, since, until, limit: Math.max(n, 1) })).map(view) };
   }
 
+  @ApiRoute({
+    summary: "Signed tree heads and the log's tip",
+    ok: {
+      description: 'The heads and the tip',
+      schema: { type: 'object', required: ['heads', 'tip'], properties: { heads: { type: 'array', items: { type: 'object' } }, tip: { type: 'object' } } },
+    },
+  })
   @Get('heads')
   async heads() {
     return { heads: await this.log.heads(), tip: await this.log.tip() };
   }
 
   /** An inclusion proof of entry `index` in the tree of `treeSize` (default: the latest head's). */
+  @ApiRoute({
+    summary: 'An inclusion proof of one entry (RFC 6962)',
+    query: { treeSize: "the tree to prove it in (default: the latest head's)" },
+    ok: {
+      description: 'The entry, its leaf hash, the proof and the root',
+      schema: {
+        type: 'object',
+        required: ['index', 'treeSize', 'leafHash', 'proof', 'root'],
+        properties: {
+          index: { type: 'integer' },
+          treeSize: { type: 'integer' },
+          leafHash: { type: 'string' },
+          proof: { type: 'array', items: { type: 'string' } },
+          root: { type: 'string' },
+        },
+      },
+    },
+    errors: { 400: 'an index or tree size that is not a whole number in range', 404: 'no such entry in a tree of that size' },
+  })
   @Get('proof/:index')
   async proof(@Param('index') indexParam: string, @Query('treeSize') sizeParam?: string) {
     const heads = await this.log.heads();
@@ -73,12 +118,19 @@ export class AuditController {
       entry: entries[index].entry ?? JSON.parse(entries[index].bytes!),
       leafHash: leaves[index].toString('hex'),
       proof: inclusionProof(leaves, index, treeSize).map((h) => h.toString('hex')),
-      root: entries[treeSize - 1].root,
+      // Rows no longer record roots (ADR 0029): the signed head's root, else the leaves'.
+      root: heads.find((h) => h.treeSize === treeSize)?.rootHash ?? rootFromLeaves(leaves, 0, treeSize).toString('hex'),
       head: heads.find((h) => h.treeSize === treeSize) ?? null,
     };
   }
 
   /** A signed segment file (JSON Lines) of entries from..to-1 with the heads that cover them: verify it offline. */
+  @ApiRoute({
+    summary: 'A signed segment (JSON Lines) of entries `from`..`to`-1, to verify offline',
+    query: { from: 'the first entry (default 0)', to: 'one past the last entry (default: the latest head)' },
+    ok: { description: 'The segment', contentType: 'application/x-ndjson' },
+    errors: { 400: 'a range that is not whole numbers, or that no signed head covers' },
+  })
   @Get('segment')
   @Header('Content-Type', 'application/x-ndjson')
   async segment(@Query('from') fromParam?: string, @Query('to') toParam?: string) {

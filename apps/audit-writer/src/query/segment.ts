@@ -1,22 +1,35 @@
-import { CompactRange, exportSegment } from '@countersign/audit-chain';
+import { CompactRange, exportSegment, LoggedEntry } from '@countersign/audit-chain';
 import { AuditLogRepository, leafOf } from '../log-store/audit-log.repository';
 
 /** A segment that cannot be cut as asked: the caller says so (400 in the API, exit 2 in the CLI). */
 export class SegmentRangeError extends Error {}
 
+/** Entries are read this many at a time. */
+const PAGE = 10_000;
+
 /**
  * A signed segment file (JSON Lines) of entries from..to-1 with the heads that cover them, and the
  * compact range of the entries before `from`: verifiable offline with the heads' public keys. `to`
- * defaults to the size of the newest signed head, and must be covered by one.
+ * defaults to the size of the newest signed head, and must be covered by one. `progress` hears how many
+ * of the `to` entries were read (the prefix's and the segment's), page by page.
  */
-export async function buildSegment(log: AuditLogRepository, from = 0, to?: number): Promise<string> {
+export async function buildSegment(log: AuditLogRepository, from = 0, to?: number, progress?: (read: number, total: number) => void): Promise<string> {
   const heads = await log.heads();
   const end = to ?? heads[heads.length - 1]?.treeSize ?? 0;
   if (end <= from) throw new SegmentRangeError('to: must be greater than from (and a signed head must cover it)');
+  const pages = async function* (a: number, b: number) {
+    for (let i = a; i < b; i += PAGE) {
+      const page = await log.range(i, Math.min(b, i + PAGE));
+      yield page;
+      progress?.(Math.min(b, i + PAGE), end);
+    }
+  };
   const prefix = CompactRange.empty();
-  for (const e of await log.range(0, from)) prefix.append(leafOf(e));
+  for await (const page of pages(0, from)) for (const e of page) prefix.append(leafOf(e));
+  const entries: LoggedEntry[] = [];
+  for await (const page of pages(from, end)) for (const e of page) entries.push(e);
   return exportSegment(
-    await log.range(from, end),
+    entries,
     heads.filter((h) => h.treeSize > from && h.treeSize <= end),
     prefix.state(),
   );

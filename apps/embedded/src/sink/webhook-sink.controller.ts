@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Post, Res } from '@nestjs/common';
-import { Roles } from '@countersign/nest';
+import { ApiRoute, Roles } from '@countersign/nest';
 import { SinkStore } from './sink-store';
 import { SINK_ROLE } from './sink-token';
 
@@ -14,6 +14,16 @@ import { SINK_ROLE } from './sink-token';
 export class WebhookSinkController {
   constructor(private readonly store: SinkStore) {}
 
+  @ApiRoute({
+    summary: 'The stand-in target system: receives an effect (embedded mode)',
+    body: { type: 'object', description: 'The effect the webhook connector delivers' },
+    ok: {
+      description: 'Received (once per Idempotency-Key)',
+      schema: { type: 'object', properties: { ok: { type: 'boolean' } } },
+      headers: { 'X-Request-Id': "the target's id of the effect" },
+    },
+    unavailable: false,
+  })
   @Post('effects')
   @HttpCode(200)
   receive(
@@ -29,6 +39,14 @@ export class WebhookSinkController {
     return { ok: true };
   }
 
+  @ApiRoute({
+    summary: 'The effects the stand-in target received',
+    ok: {
+      description: 'The effects',
+      schema: { type: 'object', required: ['effects'], properties: { effects: { type: 'array', items: { type: 'object' } } } },
+    },
+    unavailable: false,
+  })
   @Get('effects')
   list() {
     return { effects: this.store.effects };

@@ -1,6 +1,6 @@
 // The port of the execution record: what the executor knows of an action, and the store that keeps it.
 // Adapters: `pg-execution.repository.ts` (distributed), `in-memory-execution.repository.ts` (embedded, tests).
-import type { Lane, Proposal, TopicMap, TOPICS } from '@countersign/contracts';
+import type { Envelope, Lane, Proposal, TopicMap, TOPICS } from '@countersign/contracts';
 
 /**
  * How far an action went: `decided` until one delivery claims it, then its outcome (or why it never ran). An
@@ -8,7 +8,20 @@ import type { Lane, Proposal, TopicMap, TOPICS } from '@countersign/contracts';
  * on by the reconciler (`reconciling`, under a lease of its own) and settled, or waits for a person
  * (`awaiting_check`) whose signed answer settles it.
  */
-export type ExecutionState = 'decided' | 'executing' | 'executed' | 'failed' | 'outcome_unknown' | 'reconciling' | 'awaiting_check' | 'refused' | 'rejected';
+export type ExecutionState =
+  | 'decided'
+  | 'executing'
+  | 'executed'
+  | 'failed'
+  | 'outcome_unknown'
+  | 'reconciling'
+  | 'awaiting_check'
+  | 'refused'
+  | 'rejected'
+  /** Its review ran out of time (the review queue's signed `expired`): closed, never executed. */
+  | 'expired'
+  /** A reviewer approved it with changes (the review queue's signed `revised`): a new action replaces it; never executed. */
+  | 'revised';
 
 /** What the executor knows of an action: the policy decision, and how far execution went. */
 export interface ActionRecord {
@@ -22,8 +35,12 @@ export interface ActionRecord {
   /** The event that authorised execution (the autonomous decision or the approval). */
   authorisedBy?: string;
   claimedAt?: string;
-  /** The outcome event's data, kept so a redelivery can publish it again (the same event id). */
-  outcome?: { topic: string; data: unknown };
+  /**
+   * The outcome event's data, kept so a redelivery can publish it again (the same event id). `event`: the whole event,
+   * built before the outcome was recorded and stored with it (the outbox): until it is known published, the
+   * `OutcomeOutbox` publishes it again, so an outcome on the record is always heard of, whatever stopped its publish.
+   */
+  outcome?: { topic: string; data: unknown; event?: Envelope };
   /** From the policy decision (absent on records stored before the reconciler): who proposed, under which contract. */
   proposerPrincipal?: string;
   contractVersion?: string;
@@ -37,6 +54,13 @@ export interface UnsettledClaim {
   previous: 'executing' | 'reconciling' | 'outcome_unknown';
   /** When the lease it was claimed from began (the call that left it unknown, or an earlier reconciler's claim). */
   previousClaimedAt?: string;
+}
+
+/** An outcome event on the record that may not have gone out yet. */
+export interface UnpublishedOutcome {
+  actionId: string;
+  topic: string;
+  event: Envelope;
 }
 
 /** A review decision as the executor receives it (verified before it changes anything). */
@@ -53,7 +77,12 @@ export interface ExecutionRepository {
   saveDecision(record: Omit<ActionRecord, 'state'>): Promise<ActionRecord>;
   get(actionId: string): Promise<ActionRecord | undefined>;
   claim(actionId: string, authorisedBy: string, approvalNonce: string | null, now: Date): Promise<ClaimResult>;
+  /** Records the outcome (or why it never ran). An outcome with an `event` is recorded as still to publish. */
   finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<void>;
+  /** Outcome events recorded at or before `recordedBefore` and not yet known published, oldest first. */
+  unpublishedOutcomes(recordedBefore: Date, limit: number): Promise<UnpublishedOutcome[]>;
+  /** Records that the outcome event `eventId` went out (only while it still is the action's outcome). */
+  markOutcomePublished(actionId: string, eventId: string): Promise<void>;
   /**
    * Claims up to `limit` unsettled actions for one reconciler: `executing` or `reconciling` whose lease
    * (`claimedAt`) began at or before `now - leaseMs`, and `outcome_unknown`. Each becomes `reconciling` with a fresh

@@ -8,6 +8,7 @@ import { FlagReader, FlagState } from '@countersign/flags';
 import { Connector, ConnectorRegistry, ConnectorRequest, ConnectorResult } from '../connectors/connector';
 import { InMemoryExecutionRepository } from './in-memory-execution.repository';
 import { ExecutionService } from './execution.service';
+import { OutcomeOutbox } from './outcome-outbox';
 
 // real: ExecutionService, in-memory execution record, approval signing, the in-memory bus (which also records what it
 // is given to publish); fake: connector, flags.
@@ -69,7 +70,8 @@ function setup(flag: FlagState = 'on', loadedAtStart = true) {
   };
   const { signing, verifyKey } = generateSigningKey('k1');
   const repo = new InterleavingRepository();
-  const service = new ExecutionService(bus, repo, new ConnectorRegistry(connector), flags, 'exec.', [verifyKey], pino({ level: 'silent' }));
+  const outbox = new OutcomeOutbox(bus, repo, pino({ level: 'silent' }), { graceMs: 0 });
+  const service = new ExecutionService(bus, repo, new ConnectorRegistry(connector), flags, 'exec.', [verifyKey], pino({ level: 'silent' }), outbox);
   const decided = (lane: 'autonomous' | 'review' | 'prohibited', actionId = 'a1'): TopicMap[typeof TOPICS.policyDecided] => ({
     id: `decision-${actionId}`,
     type: TOPICS.policyDecided,
@@ -145,6 +147,8 @@ function setup(flag: FlagState = 'on', loadedAtStart = true) {
   return {
     service,
     repo,
+    bus,
+    outbox,
     published,
     calls,
     decided,
@@ -205,6 +209,30 @@ describe('ExecutionService', () => {
     expect(executed).toHaveLength(3);
     expect(new Set(executed.map((p) => p.event.id))).toEqual(new Set([derivedEventId(TOPICS.actionExecuted, e.id)]));
     expect((await t.repo.get('a1'))!.state).toBe('executed');
+  });
+
+  it('an outcome whose publish failed is published by the outbox, with the id a redelivery would give it; the target is called once', async () => {
+    const t = setup();
+    const e = t.decided('autonomous');
+    t.bus.down = true;
+    await expect(t.service.onPolicyDecided(e)).rejects.toThrow(DependencyUnavailableError);
+    expect((await t.repo.get('a1'))!.state).toBe('executed');
+    expect(await t.outbox.sweep()).toBe(0); // still down: nothing published, nothing lost
+    t.bus.down = false;
+    expect(await t.outbox.sweep()).toBe(1);
+    expect(await t.outbox.sweep()).toBe(0); // recorded published: not again
+    expect(t.calls).toHaveLength(1);
+    expect(t.published.map((p) => [p.topic, p.event.id])).toEqual([[TOPICS.actionExecuted, derivedEventId(TOPICS.actionExecuted, e.id)]]);
+  });
+
+  it('a kill-switch refusal is recorded with its event, so it is heard of even when its publish failed', async () => {
+    const t = setup('off');
+    t.bus.down = true;
+    await expect(t.service.onPolicyDecided(t.decided('autonomous'))).rejects.toThrow(DependencyUnavailableError);
+    t.bus.down = false;
+    expect(await t.outbox.sweep()).toBe(1);
+    expect(t.calls).toHaveLength(0);
+    expect(t.refusals().map((r) => (r as { code: string }).code)).toEqual(['kill-switch-off']);
   });
 
   it('says in the executed event how many requests carried the action (2 when the connector sent it once more)', async () => {
@@ -364,6 +392,36 @@ describe('ExecutionService', () => {
     await t.service.onPolicyDecided(t.decided('review'));
     expect((await t.repo.get('a1'))!.state).toBe('rejected');
     await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls).toHaveLength(0);
+  });
+
+  it('a signed expiry (the review clock) closes the action as expired, after an escalation that changed nothing: nothing executes', async () => {
+    const t = setup();
+    const clock = { id: 'review-queue', kind: 'service' as const, authMethod: 'service' as const };
+    const byClock = (decision: 'escalated' | 'expired', id: string, actionId = 'a1'): TopicMap[typeof TOPICS.reviewDecided] => {
+      const signature = signReviewDecision(t.signing, {
+        decision,
+        actionId,
+        digest,
+        deciders: ['review-queue'],
+        reasons: ['sla'],
+        issuedAt: new Date().toISOString(),
+      });
+      return { ...t.approval(actionId, actionId, id), actor: clock, data: { decision, reviewers: [clock], reason: 'sla', digest, signature } };
+    };
+    await t.service.onPolicyDecided(t.decided('review'));
+    await t.service.onReviewDecided(byClock('escalated', 'escalated-a1'));
+    expect((await t.repo.get('a1'))!.state).toBe('decided');
+    await t.service.onReviewDecided(byClock('expired', 'expired-a1'));
+    expect((await t.repo.get('a1'))!.state).toBe('expired');
+    await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls).toHaveLength(0);
+    expect((await t.repo.get('a1'))!.state).toBe('expired');
+    expect(t.refusals()).toEqual([]);
+    // The same when the expiry comes before the policy decision (the two topics have no order).
+    await t.service.onReviewDecided(byClock('expired', 'expired-a2', 'a2'));
+    await t.service.onPolicyDecided(t.decided('review', 'a2'));
+    expect((await t.repo.get('a2'))!.state).toBe('expired');
     expect(t.calls).toHaveLength(0);
   });
 

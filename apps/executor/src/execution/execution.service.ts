@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { VerifyKeys } from '@countersign/approval';
 import { DependencyUnavailableError, EventBus, serviceActor } from '@countersign/bus';
 import { ActionRefusedV1, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import { executionFlagName, FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER } from '@countersign/nest';
+import type { Metrics } from '@countersign/metrics';
+import { DEGRADATION_MODE, DegradationModeState, EVENT_BUS, LOGGER, METRICS, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
 import type { z } from 'zod';
 import { checkReviewDecision } from '../authorisation/approval-check';
 import { ConnectorRegistry, CONNECTORS } from '../connectors/connector';
@@ -12,6 +13,7 @@ import { DEFAULT_RECONCILIATION, ReconciliationSettings } from '../reconciliatio
 import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, RECONCILIATION } from '../tokens';
 import { ActionRecord, ExecutionRepository, ReviewDecidedEvent } from './execution.repository';
 import { idempotencyKeyOf } from './idempotency-key';
+import { OutcomeOutbox } from './outcome-outbox';
 
 type PolicyDecidedEvent = TopicMap[typeof TOPICS.policyDecided];
 type Refusal = Pick<z.infer<typeof ActionRefusedV1>, 'code' | 'reason'>;
@@ -26,6 +28,20 @@ type Refusal = Pick<z.infer<typeof ActionRefusedV1>, 'code' | 'reason'>;
 export class ExecutionService {
   // The executor names itself as the actor of what it emits, in the embedded host too (where the bus's source is the host).
   private readonly actor = serviceActor('executor');
+  /**
+   * The degradation mode from the control topic (ADR 0013): halted, or not read yet, holds executions. Injected by
+   * the module (Nest fails the boot without it); a service built by hand in a unit test has none and is not held.
+   */
+  @Inject(DEGRADATION_MODE) private readonly degradation?: DegradationModeState;
+  /**
+   * The trust stack's health from its control topic (ADR 0019): not healthy, trust-sensitive executions are held.
+   * Injected by the module; a service built by hand in a unit test has none and is not held.
+   */
+  @Inject(TRUST_HEALTH) private readonly trust?: TrustHealthState;
+  /** Holds already audited (action and trust verdict), so a redelivery every few seconds does not emit again. */
+  private readonly heldAudited = new Set<string>();
+  /** The process's metrics (a service built by hand in a unit test has none). */
+  @Optional() @Inject(METRICS) private readonly metrics?: Metrics;
 
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
@@ -35,6 +51,7 @@ export class ExecutionService {
     @Inject(FLAG_PREFIX) private readonly flagPrefix: string,
     @Inject(APPROVAL_KEYS) private readonly approvalKeys: VerifyKeys,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly outbox: OutcomeOutbox,
     /** After `leaseMs` in `executing`, the executor died mid-call: the reconciler settles the outcome. */
     @Inject(RECONCILIATION) private readonly reconciliation: ReconciliationSettings = DEFAULT_RECONCILIATION,
   ) {}
@@ -99,15 +116,34 @@ export class ExecutionService {
       return;
     }
     if (verdict.claims.decision !== 'approved') {
-      if (record.state === 'decided') await this.executions.finish(e.subject, 'rejected', undefined);
+      // An expiry closes the record as expired (no decision in time), a revision as revised (a new action replaces it),
+      // not as a reviewer's rejection; each is final.
+      const closed = verdict.claims.decision === 'expired' ? 'expired' : verdict.claims.decision === 'revised' ? 'revised' : 'rejected';
+      if (record.state === 'decided') await this.executions.finish(e.subject, closed, undefined);
       this.logger.info({ decision: verdict.claims.decision }, 'review decided against the action; it will not be executed');
       return;
     }
     return this.execute(record, e, verdict.claims.nonce);
   }
 
+  /**
+   * A reviewer approved the action with changes (docs/adr/0017): its review ends as `revised`, a signed decision like
+   * any other, and a new action (another id, evaluated again) replaces it. Read as that review decision, so the same
+   * checks apply (signature, action id, digest; a forged one is refused as an attack) and it closes the record for good.
+   */
+  async onProposalRevised(e: TopicMap[typeof TOPICS.proposalRevised]): Promise<void> {
+    const { digest, signature, reason } = e.data;
+    return this.onReviewDecided({ ...e, data: { decision: 'revised', reviewers: [e.actor], reason, digest, signature } } as unknown as ReviewDecidedEvent);
+  }
+
   private async execute(record: ActionRecord, cause: Envelope, nonce: string | null): Promise<void> {
     if (record.state !== 'decided') return this.afterRedelivery(record, cause);
+    // Halted: nothing starts. Held, not refused: the bus redelivers the decision (with backoff) until the mode is
+    // lowered, so an approved action waits for the mode instead of being thrown away. The same while the mode is unread.
+    const mode = this.degradation ? this.degradation.mode() : 'normal';
+    if (mode === undefined) throw new DependencyUnavailableError(this.degradation!.notKnownReason());
+    if (mode === 'halted') throw new DependencyUnavailableError('degradation mode halted: execution held until the mode is lowered');
+    await this.holdUnlessTrusted(record, cause);
     const killSwitch = this.flags.state(executionFlagName(this.flagPrefix, record.proposal.actionType), {
       tenant: record.proposal.tenant,
       region: record.proposal.region,
@@ -117,17 +153,15 @@ export class ExecutionService {
       throw new DependencyUnavailableError(`flags not loaded: ${this.flags.notLoadedReason() ?? 'the flag source is not ready'}`);
     }
     if (killSwitch !== 'on') {
-      await this.executions.finish(record.actionId, 'refused', undefined);
-      return this.refuse(
-        cause,
+      const refusal: Refusal =
         killSwitch === 'off'
           ? { code: 'kill-switch-off', reason: `the kill switch of ${record.proposal.actionType} is off: not executed` }
           : {
               code: 'flag-unknown',
               reason: `the kill switch of ${record.proposal.actionType} cannot be read (never seen, or the flag source is unusable): failing closed`,
-            },
-        false,
-      );
+            };
+      this.logger.warn({ code: refusal.code, suspicious: false }, `refused: ${refusal.reason}`);
+      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...refusal, suspicious: false }, cause);
     }
     const claim = await this.executions.claim(record.actionId, cause.id, nonce, new Date());
     if (!claim.claimed) {
@@ -152,14 +186,33 @@ export class ExecutionService {
         attempt: result.attempts,
         ...(result.externalRequestId ? { externalRequestId: result.externalRequestId } : {}),
       };
-      await this.executions.finish(record.actionId, 'executed', { topic: TOPICS.actionExecuted, data });
       this.logger.info({ connector: connector.name, authorisedBy, externalRequestId: result.externalRequestId }, 'action executed');
-      await this.bus.emit(TOPICS.actionExecuted, data, { cause, actor: this.actor });
+      await this.record(record.actionId, 'executed', TOPICS.actionExecuted, data, cause);
+      this.metrics
+        ?.counter('countersign_actions_executed_total')
+        .inc({ action_type: p.actionType, lane: authorisedBy === 'approval' ? 'review' : 'autonomous' });
     } else {
       const data = { outcome: result.status, connector: connector.name, digest: record.digest, error: result.error };
-      await this.executions.finish(record.actionId, result.status, { topic: TOPICS.actionFailed, data });
-      await this.bus.emit(TOPICS.actionFailed, data, { cause, actor: this.actor });
+      await this.record(record.actionId, result.status, TOPICS.actionFailed, data, cause);
     }
+  }
+
+  /**
+   * Records how the action ended together with the event that says so, then publishes the event (the outbox): if the
+   * publish fails or the process stops first, the `OutcomeOutbox` publishes it later, so the outcome is always heard of.
+   */
+  private async record<T extends typeof TOPICS.actionExecuted | typeof TOPICS.actionFailed | typeof TOPICS.actionRefused>(
+    actionId: string,
+    state: 'executed' | 'failed' | 'outcome_unknown' | 'refused',
+    topic: T,
+    data: TopicMap[T]['data'],
+    cause: Envelope,
+  ): Promise<void> {
+    const event = this.bus.envelope(topic, data, { cause, actor: this.actor });
+    await this.executions.finish(actionId, state, { topic, data, event });
+    // Counted once it is recorded (a redelivery publishes the record again and is not counted).
+    this.metrics?.counter('countersign_execution_outcomes_total').inc({ outcome: state === 'outcome_unknown' ? 'unknown' : state });
+    await this.outbox.publish(actionId, topic, event);
   }
 
   /**
@@ -170,10 +223,12 @@ export class ExecutionService {
    */
   private async afterRedelivery(record: ActionRecord, cause: Envelope): Promise<void> {
     if (record.authorisedBy !== cause.id) {
-      if (record.state === 'refused' || record.state === 'rejected') return;
+      if (record.state === 'refused' || record.state === 'rejected' || record.state === 'expired' || record.state === 'revised') return;
       return this.refuse(cause, { code: 'approval-replayed', reason: `the action is already ${record.state}` }, cause.type === TOPICS.reviewDecided);
     }
+    if (record.outcome?.event) return this.outbox.publish(record.actionId, record.outcome.topic, record.outcome.event);
     if (record.outcome) {
+      // Recorded by the reconciler, which publishes before it records: the same event again (same cause, same id).
       const { topic, data } = record.outcome as { topic: typeof TOPICS.actionExecuted; data: TopicMap[typeof TOPICS.actionExecuted]['data'] };
       await this.bus.emit(topic, data, { cause, actor: this.actor });
       return;
@@ -190,12 +245,53 @@ export class ExecutionService {
         topic: TOPICS.actionFailed,
         data,
       });
-      if (stranded) await this.bus.emit(TOPICS.actionFailed, data, { cause, actor: this.actor });
+      if (stranded) {
+        this.metrics?.counter('countersign_execution_outcomes_total').inc({ outcome: 'unknown' });
+        await this.bus.emit(TOPICS.actionFailed, data, { cause, actor: this.actor });
+      }
       return;
     }
     // Within its lease another delivery is at work and records the outcome; if it died, the reconciler settles
     // the action once the lease runs out (and so it does for one reconciling or awaiting a person's answer).
     this.logger.warn({ state: record.state }, 'duplicate delivery while the action is being executed or reconciled; left to it (and to the reconciler)');
+  }
+
+  /**
+   * Trust-sensitive work waits for a healthy trust stack (ADR 0019): an action approved by a signature (its authority
+   * is the trust stack's product), or an autonomous one the contract does not rate low-risk (the policy engine's
+   * trust-sensitive rule; a decision without a risk class counts as risky). Held, not refused: the hold is audited
+   * once (`execution.action.held.v1`), and the bus redelivers the decision until the trust stack is healthy again —
+   * a transient doubt is never made final. Not read yet: every trust-sensitive execution waits, unaudited.
+   */
+  private async holdUnlessTrusted(record: ActionRecord, cause: Envelope): Promise<void> {
+    if (!this.trust) return;
+    const risk = cause.type === TOPICS.policyDecided ? (cause as PolicyDecidedEvent).data.riskClass : undefined;
+    if (record.lane === 'autonomous' && risk === 'low') return;
+    const healthy = this.trust.healthy();
+    if (healthy === true) return;
+    const reason = this.trust.reason();
+    if (healthy === undefined) throw new DependencyUnavailableError(reason);
+    const source = this.trust.source();
+    const key = `${record.actionId}|${source?.eventId ?? 'none'}|${String(healthy)}`;
+    if (!this.heldAudited.has(key)) {
+      await this.bus.emit(
+        TOPICS.actionHeld,
+        {
+          code: 'trust-stack-unhealthy',
+          reason: `the trust stack is ${healthy === false ? 'unhealthy' : 'not known to be healthy'} (${reason}): held until it is healthy again`.slice(
+            0,
+            2000,
+          ),
+          ...(source && { trustHealthEventId: source.eventId }),
+        },
+        // One event per action and verdict, however often the decision is redelivered (also across instances).
+        { cause, actor: this.actor, discriminator: key },
+      );
+      if (this.heldAudited.size > 10_000) this.heldAudited.clear();
+      this.heldAudited.add(key);
+      this.logger.warn({ code: 'trust-stack-unhealthy', lane: record.lane, riskClass: risk }, `held: ${reason}`);
+    }
+    throw new DependencyUnavailableError(`trust stack not healthy: execution held (${reason})`);
   }
 
   private async refuse(cause: Envelope, refusal: Refusal, suspicious: boolean): Promise<void> {

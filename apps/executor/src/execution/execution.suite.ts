@@ -1,5 +1,5 @@
 import { refundProposal } from '@countersign/testing';
-import type { Proposal } from '@countersign/contracts';
+import type { Envelope, Proposal } from '@countersign/contracts';
 import { ExecutionRepository, ReviewDecidedEvent } from './execution.repository';
 
 const proposal: Proposal = refundProposal();
@@ -73,6 +73,25 @@ export function executionSuite(name: string, make: () => Promise<ExecutionReposi
         authorisedBy: 'cause',
         outcome: { topic: 'execution.action.executed.v1', data: { connector: 'webhook' } },
       });
+    });
+
+    it('keeps an outcome event to publish until it is known published (the outbox)', async () => {
+      const repo = await make();
+      const event = { id: 'ev-1', type: 'execution.action.executed.v1', subject: 'a1' } as unknown as Envelope;
+      for (const id of ['a1', 'a2']) {
+        await repo.saveDecision(decision(id));
+        await repo.claim(id, `cause-${id}`, null, new Date());
+      }
+      await repo.finish('a1', 'executed', { topic: 'execution.action.executed.v1', data: { connector: 'webhook' }, event });
+      await repo.finish('a2', 'executed', { topic: 'execution.action.executed.v1', data: { connector: 'webhook' } }); // nothing to publish
+      const later = new Date(Date.now() + 60_000);
+      expect(await repo.unpublishedOutcomes(new Date(Date.now() - 60_000), 10)).toEqual([]); // still in its grace period
+      expect(await repo.unpublishedOutcomes(later, 10)).toEqual([{ actionId: 'a1', topic: 'execution.action.executed.v1', event }]);
+      await repo.markOutcomePublished('a1', 'another-event');
+      expect(await repo.unpublishedOutcomes(later, 10)).toHaveLength(1);
+      await repo.markOutcomePublished('a1', 'ev-1');
+      expect(await repo.unpublishedOutcomes(later, 10)).toEqual([]);
+      expect((await repo.get('a1'))!.outcome).toEqual({ topic: 'execution.action.executed.v1', data: { connector: 'webhook' }, event });
     });
 
     it('gives each unsettled action to one reconciler at a time: stranded past the lease, or unknown; a fresh lease each claim', async () => {

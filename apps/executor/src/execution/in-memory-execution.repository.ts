@@ -1,10 +1,12 @@
-import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent, UnsettledClaim } from './execution.repository';
+import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent, UnpublishedOutcome, UnsettledClaim } from './execution.repository';
 
 /** The in-process twin of the PostgreSQL execution record (embedded mode, unit tests); passes the same suite. */
 export class InMemoryExecutionRepository implements ExecutionRepository {
   private readonly records = new Map<string, ActionRecord>();
   private readonly consumed = new Set<string>();
   private readonly early = new Map<string, ReviewDecidedEvent>();
+  /** Outcomes still to publish: action id → when the outcome was recorded. */
+  private readonly toPublish = new Map<string, number>();
 
   async saveDecision(r: Omit<ActionRecord, 'state'>) {
     if (!this.records.has(r.actionId)) this.records.set(r.actionId, { ...structuredClone(r), state: 'decided', reconcileAttempts: 0 });
@@ -27,7 +29,25 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
 
   async finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']) {
     const r = this.records.get(actionId);
-    if (r) Object.assign(r, { state, outcome });
+    if (!r) return;
+    Object.assign(r, { state, outcome: structuredClone(outcome) });
+    this.toPublish.delete(actionId);
+    if (outcome?.event) this.toPublish.set(actionId, Date.now());
+  }
+
+  async unpublishedOutcomes(recordedBefore: Date, limit: number): Promise<UnpublishedOutcome[]> {
+    return [...this.toPublish]
+      .filter(([, at]) => at <= recordedBefore.getTime())
+      .sort(([, a], [, b]) => a - b)
+      .slice(0, limit)
+      .map(([actionId]) => {
+        const { topic, event } = this.records.get(actionId)!.outcome!;
+        return { actionId, topic, event: structuredClone(event!) };
+      });
+  }
+
+  async markOutcomePublished(actionId: string, eventId: string) {
+    if (this.records.get(actionId)?.outcome?.event?.id === eventId) this.toPublish.delete(actionId);
   }
 
   // No await between reading and claiming: in one process, that is what FOR UPDATE SKIP LOCKED is in PostgreSQL.
@@ -49,6 +69,7 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
     const r = this.records.get(actionId);
     if (!r || r.state !== expected.state || (expected.claimedAt !== undefined && r.claimedAt !== expected.claimedAt)) return false;
     Object.assign(r, { state, outcome: structuredClone(outcome) });
+    this.toPublish.delete(actionId);
     return true;
   }
 

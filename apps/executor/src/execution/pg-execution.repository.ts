@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { Lane, Proposal } from '@countersign/contracts';
-import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent, UnsettledClaim } from './execution.repository';
+import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent, UnpublishedOutcome, UnsettledClaim } from './execution.repository';
 
 /** The durable execution record of a distributed executor, in PostgreSQL. */
 export class PgExecutionRepository implements ExecutionRepository {
@@ -69,11 +69,27 @@ export class PgExecutionRepository implements ExecutionRepository {
   }
 
   async finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<void> {
-    await this.pool.query('UPDATE executor_actions SET state = $2, outcome = $3, updated_at = now() WHERE action_id = $1', [
+    await this.pool.query('UPDATE executor_actions SET state = $2, outcome = $3, outcome_to_publish = $4, updated_at = now() WHERE action_id = $1', [
       actionId,
       state,
       outcome ? JSON.stringify(outcome) : null,
+      Boolean(outcome?.event),
     ]);
+  }
+
+  async unpublishedOutcomes(recordedBefore: Date, limit: number): Promise<UnpublishedOutcome[]> {
+    const { rows } = await this.pool.query<{ action_id: string; outcome: Required<NonNullable<ActionRecord['outcome']>> }>(
+      'SELECT action_id, outcome FROM executor_actions WHERE outcome_to_publish AND updated_at <= $1 ORDER BY updated_at LIMIT $2',
+      [recordedBefore, limit],
+    );
+    return rows.map((r) => ({ actionId: r.action_id, topic: r.outcome.topic, event: r.outcome.event }));
+  }
+
+  async markOutcomePublished(actionId: string, eventId: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE executor_actions SET outcome_to_publish = false WHERE action_id = $1 AND outcome_to_publish AND outcome->'event'->>'id' = $2`,
+      [actionId, eventId],
+    );
   }
 
   async claimUnsettled(now: Date, leaseMs: number, limit: number): Promise<UnsettledClaim[]> {
@@ -103,7 +119,7 @@ export class PgExecutionRepository implements ExecutionRepository {
     outcome: ActionRecord['outcome'],
   ): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `UPDATE executor_actions SET state = $4, outcome = $5, updated_at = now()
+      `UPDATE executor_actions SET state = $4, outcome = $5, outcome_to_publish = false, updated_at = now()
        WHERE action_id = $1 AND state = $2 AND ($3::timestamptz IS NULL OR claimed_at = $3::timestamptz)`,
       [actionId, expected.state, expected.claimedAt ?? null, state, outcome ? JSON.stringify(outcome) : null],
     );

@@ -15,6 +15,7 @@ import {
   stackEnv,
   startServiceProcess,
   startWebhookSink,
+  trustHealthData,
   uniqueName,
   unleashAdmin,
   writeApprovalKeys,
@@ -123,6 +124,8 @@ describe('the reconciler on the real stack', () => {
       await bus.deleteNamespaceTopics();
       await bus.close();
     });
+    // No review queue here, so no trust monitor: the verdict it would publish (the executor holds actions without one).
+    await bus.emit(TOPICS.trustHealthChanged, trustHealthData('healthy'), { subject: 'trust-health' });
 
     // An autonomous refund, as the orchestrator and the policy engine publish it.
     const actionId = newId();

@@ -94,6 +94,12 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       });
     }
 
+    if (previous === 'outcome_unknown' && record.outcome?.event) {
+      // The executor recorded the unknown outcome with its event; it may not have gone out before this claim (settling
+      // replaces the record's outcome, so the outbox would not send it any more). Once more: a copy is dropped downstream.
+      await this.bus.publish(record.outcome.topic as typeof TOPICS.actionFailed, record.outcome.event as TopicMap[typeof TOPICS.actionFailed]);
+    }
+
     const { statusQuery, idempotentByKey } = connector.capabilities;
     if (statusQuery) {
       const status = await statusQuery(key).catch((e: Error): TargetStatus => {

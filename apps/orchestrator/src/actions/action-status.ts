@@ -10,6 +10,7 @@ const STAGE: Record<ActionStatus, number> = {
   approved: 2,
   rejected: 2,
   expired: 2,
+  revised: 2,
   refused: 3,
   failed: 3,
   outcome_unknown: 3,
@@ -21,5 +22,21 @@ export function summarise(entries: TimelineEntry[]) {
   const timeline = [...entries].sort((a, b) => STAGE[a.status] - STAGE[b.status] || a.time.localeCompare(b.time));
   const last = timeline[timeline.length - 1];
   const lane = timeline.find((e) => e.lane)?.lane ?? null;
-  return { status: last?.status ?? 'proposed', lane, timeline };
+  // Approve with changes links the two actions both ways (docs/adr/0017).
+  const revisedTo = timeline.find((e) => e.revisedTo)?.revisedTo;
+  const revisionOf = timeline.find((e) => e.revisionOf)?.revisionOf;
+  return { status: last?.status ?? 'proposed', lane, ...(revisedTo && { revisedTo }), ...(revisionOf && { revisionOf }), timeline };
+}
+
+/** What a long poll of `GET /v1/actions/{id}` waits for. */
+export type WaitFor = 'decision' | 'final';
+
+// A decision: the lane is chosen and no human decision is pending (`proposed` and `in_review` are not decisions).
+const UNDECIDED: ReadonlySet<ActionStatus> = new Set(['proposed', 'in_review']);
+// Final: nothing more will happen to the action (autonomous and approved still execute).
+const NOT_FINAL: ReadonlySet<ActionStatus> = new Set(['proposed', 'in_review', 'autonomous', 'approved']);
+
+/** True when an action in `status` has reached what `waitFor` waits for. */
+export function reached(status: ActionStatus, waitFor: WaitFor): boolean {
+  return waitFor === 'decision' ? !UNDECIDED.has(status) : !NOT_FINAL.has(status);
 }

@@ -26,4 +26,39 @@ describe('action timeline', () => {
     expect(entry).toMatchObject({ status: 'rejected', actor: 'j***@[email]' });
     expect(JSON.stringify(entry)).not.toMatch(/jane\.doe|4111/);
   });
+
+  it('shows an escalation as still in review (to whom, due when) and an expiry as final, with its reason code', async () => {
+    const views = new InMemoryActionViewRepository();
+    const handlers = (new ActionViewConsumer(views) as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
+    const clock = { id: 'review-queue', kind: 'service' as const, authMethod: 'service' as const };
+    const decided = (id: string, time: string, data: Partial<TopicMap[typeof TOPICS.reviewDecided]['data']>): TopicMap[typeof TOPICS.reviewDecided] => ({
+      id,
+      type: TOPICS.reviewDecided,
+      version: 1,
+      source: 'review-queue',
+      time,
+      subject: 'a-2',
+      correlationId: 'c-2',
+      causationId: 'd-2',
+      actor: clock,
+      data: { decision: 'escalated', reviewers: [clock], reason: 'r', digest: 'a'.repeat(64), ...data },
+    });
+    await handlers[TOPICS.reviewDecided](
+      decided('e-esc', '2026-11-24T10:07:30.000Z', {
+        reason: 'still undecided past its escalation time: escalated to finance-lead',
+        escalation: { kind: 'escalated', requiredRoles: ['finance', 'finance-lead'], dueAt: '2026-11-24T10:15:00.000Z' },
+      }),
+    );
+    await handlers[TOPICS.reviewDecided](
+      decided('e-exp', '2026-11-24T10:15:00.000Z', { decision: 'expired', reason: 'no decision within the high SLA', reasonCode: 'sla_expired' }),
+    );
+    const timeline = await views.timeline('a-2');
+    expect(timeline.map((t) => [t.status, t.detail])).toEqual([
+      [
+        'in_review',
+        'review-queue: still undecided past its escalation time: escalated to finance-lead (escalated: roles finance, finance-lead, due 2026-11-24T10:15:00.000Z)',
+      ],
+      ['expired', 'review-queue: sla_expired: no decision within the high SLA'],
+    ]);
+  });
 });

@@ -1,9 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { HandlerMap } from '@countersign/bus';
 import { Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import { BusConsumer } from '@countersign/nest';
 import { maskText } from '@countersign/guardrails';
 import { ACTION_VIEWS } from '../tokens';
+import { ActionChanges } from './action-changes';
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 
 /** Follows every event of every action into the read model behind `GET /v1/actions/{id}`. */
@@ -11,26 +12,61 @@ import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 export class ActionViewConsumer extends BusConsumer {
   protected readonly group = 'orchestrator.action-view';
 
-  constructor(@Inject(ACTION_VIEWS) private readonly views: ActionViewRepository) {
+  constructor(
+    @Inject(ACTION_VIEWS) private readonly views: ActionViewRepository,
+    // Wakes the long polls waiting on the action (absent in tests that only read the view).
+    @Optional() private readonly changes?: ActionChanges,
+  ) {
     super();
   }
 
   protected handlers(): HandlerMap {
-    const put = (e: Envelope, fields: Pick<TimelineEntry, 'status' | 'detail'> & Partial<TimelineEntry>) =>
+    const put = async (e: Envelope, fields: Pick<TimelineEntry, 'status' | 'detail'> & Partial<TimelineEntry>) => {
       // The store keeps no regulated data in clear: an actor id can be an e-mail address, a detail names targets and reasons.
-      this.views.record(e.subject, { eventId: e.id, type: e.type, time: e.time, ...fields, actor: maskText(e.actor.id), detail: maskText(fields.detail) });
+      await this.views.record(e.subject, {
+        eventId: e.id,
+        type: e.type,
+        time: e.time,
+        ...fields,
+        actor: maskText(e.actor.id),
+        detail: maskText(fields.detail),
+      });
+      this.changes?.notify(e.subject);
+    };
     return {
       [TOPICS.actionProposed]: (e) =>
-        put(e, { status: 'proposed', detail: `${e.data.proposal.actionType} on ${e.data.proposal.target} via ${e.data.receivedVia}` }),
+        put(e, {
+          status: 'proposed',
+          detail: e.data.revisionOf
+            ? `${e.data.proposal.actionType} on ${e.data.proposal.target}: ${e.data.revisionOf.by}'s revision of action ${e.data.revisionOf.actionId}`
+            : `${e.data.proposal.actionType} on ${e.data.proposal.target} via ${e.data.receivedVia}`,
+          ...(e.data.revisionOf && { revisionOf: e.data.revisionOf.actionId }),
+        }),
       [TOPICS.policyDecided]: (e) =>
         put(e, { status: laneStatus(e), lane: e.data.lane, detail: `contract ${e.data.contractVersion}: ${e.data.reasons.join('; ')}` }),
-      [TOPICS.reviewDecided]: (e) => put(e, { status: e.data.decision, detail: `${e.data.reviewers.map((r) => r.id).join(', ')}: ${e.data.reason}` }),
+      [TOPICS.reviewDecided]: (e) => put(e, reviewEntry(e)),
+      // Approved with changes: this action ends here, replaced by the new one (which has its own timeline).
+      [TOPICS.proposalRevised]: (e) =>
+        put(e, { status: 'revised', detail: `${e.actor.id}: ${e.data.reason} (new action ${e.data.newActionId})`, revisedTo: e.data.newActionId }),
       [TOPICS.actionExecuted]: (e) =>
         put(e, { status: 'executed', detail: `via ${e.data.connector}${e.data.externalRequestId ? ` (request ${e.data.externalRequestId})` : ''}` }),
       [TOPICS.actionFailed]: (e) => put(e, { status: e.data.outcome, detail: e.data.error }),
       [TOPICS.actionRefused]: (e) => put(e, { status: 'refused', detail: `${e.data.code}: ${e.data.reason}` }),
     };
   }
+}
+
+/**
+ * A review decision on the timeline: approved, rejected or expired (by the review clock, `sla_expired`: final); an
+ * escalation (to the next tier, or re-routed once to the fallback team) leaves the action in review and says to whom.
+ */
+function reviewEntry(e: TopicMap[typeof TOPICS.reviewDecided]): Pick<TimelineEntry, 'status' | 'detail'> {
+  const by = e.data.reviewers.map((r) => r.id).join(', ');
+  if (e.data.decision === 'escalated') {
+    const to = e.data.escalation ? ` (${e.data.escalation.kind}: roles ${e.data.escalation.requiredRoles.join(', ')}, due ${e.data.escalation.dueAt})` : '';
+    return { status: 'in_review', detail: `${by}: ${e.data.reason}${to}` };
+  }
+  return { status: e.data.decision, detail: `${by}: ${e.data.reasonCode ? `${e.data.reasonCode}: ` : ''}${e.data.reason}` };
 }
 
 const laneStatus = (e: TopicMap[typeof TOPICS.policyDecided]): TimelineEntry['status'] => (e.data.lane === 'review' ? 'in_review' : e.data.lane);

@@ -9,10 +9,26 @@ export interface TimelineEntry {
   lane?: Lane;
   actor: string;
   detail: string;
+  /** On a revision (approve with changes): the new action that replaces this one. */
+  revisedTo?: string;
+  /** On the proposal of a revised action: the action it replaces. */
+  revisionOf?: string;
 }
 
 export type ActionStatus =
-  'proposed' | 'autonomous' | 'in_review' | 'prohibited' | 'approved' | 'rejected' | 'expired' | 'executed' | 'failed' | 'outcome_unknown' | 'refused';
+  | 'proposed'
+  | 'autonomous'
+  | 'in_review'
+  | 'prohibited'
+  | 'approved'
+  | 'rejected'
+  | 'expired'
+  /** A reviewer approved it with changes: a new action (`revisedTo`) replaces it; this one is never executed. */
+  | 'revised'
+  | 'executed'
+  | 'failed'
+  | 'outcome_unknown'
+  | 'refused';
 
 /** The read model of actions: their timelines, kept idempotently by event id. */
 export interface ActionViewRepository {

@@ -1,20 +1,69 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
-import { NotFoundAnswer, Roles } from '@countersign/nest';
+import { BadRequestException, Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { ApiRoute, NotFoundAnswer, Roles } from '@countersign/nest';
 import { ACTION_VIEWS } from '../tokens';
-import { summarise } from './action-status';
+import { ActionChanges, LONG_POLL_MAX_MS, LONG_POLL_REREAD_MS } from './action-changes';
+import { reached, summarise, WaitFor } from './action-status';
 import { ActionViewRepository } from './action-view.repository';
 
 @Controller('v1/actions')
 export class ActionsController {
-  constructor(@Inject(ACTION_VIEWS) private readonly views: ActionViewRepository) {}
+  constructor(
+    @Inject(ACTION_VIEWS) private readonly views: ActionViewRepository,
+    private readonly changes: ActionChanges,
+  ) {}
 
-  /** `{status, lane, timeline[]}` of one action. */
+  /**
+   * `{status, lane, timeline[]}` of one action. With `waitFor=decision|final` it is a long poll: it answers at once
+   * when the action is already there, else when it gets there, else with the current view after `timeoutMs`
+   * (default and at most 30 000). 404 when the action is still unknown at the end; 400 for a bad `waitFor`/`timeoutMs`.
+   */
+  @ApiRoute({
+    summary: "An action's status, lane and timeline (optionally a long poll)",
+    query: { waitFor: '`decision` or `final`: answer once the action gets there', timeoutMs: 'how long a long poll waits (0 to 30 000 ms; default 30 000)' },
+    ok: {
+      description: "The action as the orchestrator's view has it",
+      schema: {
+        type: 'object',
+        required: ['actionId', 'status', 'timeline'],
+        properties: {
+          actionId: { type: 'string' },
+          status: { type: 'string' },
+          lane: { type: 'string' },
+          timeline: { type: 'array', items: { type: 'object' } },
+        },
+      },
+    },
+    errors: { 400: 'a bad `waitFor` or `timeoutMs`', 404: 'no action with this id (yet)' },
+  })
   @Get(':id')
   @Roles('agent', 'reviewer', 'auditor', 'admin')
-  async get(@Param('id') id: string) {
-    const entries = await this.views.timeline(id);
-    // A normal answer, not a refusal: a client polls its action before the view has caught up.
-    if (!entries.length) throw new NotFoundAnswer(`no action ${id}`);
-    return { actionId: id, ...summarise(entries) };
+  async get(@Param('id') id: string, @Query('waitFor') waitFor?: string, @Query('timeoutMs') timeoutMs?: string) {
+    const wait = parseWait(waitFor, timeoutMs);
+    const deadline = Date.now() + (wait?.timeoutMs ?? 0);
+    for (;;) {
+      const entries = await this.views.timeline(id);
+      const view = entries.length ? summarise(entries) : undefined;
+      const left = deadline - Date.now();
+      if ((view && wait && reached(view.status, wait.waitFor)) || !wait || left <= 0) {
+        // A normal answer, not a refusal: a client polls its action before the view has caught up.
+        if (!view) throw new NotFoundAnswer(`no action ${id}`);
+        return { actionId: id, ...view };
+      }
+      // Woken by this process's view consumer, or re-read after a short pause (the event may land on another instance).
+      await this.changes.next(id, Math.min(left, LONG_POLL_REREAD_MS));
+    }
   }
+}
+
+function parseWait(waitFor: string | undefined, timeoutMs: string | undefined): { waitFor: WaitFor; timeoutMs: number } | undefined {
+  if (waitFor === undefined) {
+    if (timeoutMs !== undefined) throw new BadRequestException('timeoutMs needs waitFor=decision or waitFor=final');
+    return undefined;
+  }
+  if (waitFor !== 'decision' && waitFor !== 'final') throw new BadRequestException('waitFor must be "decision" or "final"');
+  if (timeoutMs === undefined) return { waitFor, timeoutMs: LONG_POLL_MAX_MS };
+  if (!/^\d{1,6}$/.test(timeoutMs) || Number(timeoutMs) > LONG_POLL_MAX_MS) {
+    throw new BadRequestException(`timeoutMs must be a whole number of milliseconds from 0 to ${LONG_POLL_MAX_MS}`);
+  }
+  return { waitFor, timeoutMs: Number(timeoutMs) };
 }

@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
 import { ProposalSchema } from '@countersign/contracts';
-import { AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
+import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
 import { ProposalsService } from './proposals.service';
 
 @Controller('v1/proposals')
@@ -13,6 +13,21 @@ export class ProposalsController {
    * is held even after a 503). 400 for a body or parameters that do not validate, 403 for a `proposer.agentId` the
    * caller may not act as, 409 for a key already used for another proposal.
    */
+  @ApiRoute({
+    summary: 'Propose an action',
+    description: 'The proposer is the token: it proposes only as the agent ids its entry names. `Idempotency-Key` makes a retry return the same action.',
+    body: ProposalSchema,
+    ok: {
+      status: 202,
+      description: 'Accepted: the `action proposed` event is on the bus',
+      schema: { type: 'object', required: ['actionId', 'status'], properties: { actionId: { type: 'string' }, status: { type: 'string' } } },
+    },
+    errors: {
+      400: "the body or its parameters do not validate (the proposal schema, then the action type's parameter schema); a malformed Idempotency-Key",
+      403: '`proposer.agentId` is not an agent id the token may propose as',
+      409: 'the Idempotency-Key was already used for a different proposal',
+    },
+  })
   @Post()
   @HttpCode(202)
   @Roles('agent')

@@ -6,7 +6,7 @@ import { DependencyUnavailableError, KafkaBus } from '@countersign/bus';
 import { Envelope, Proposal, TOPICS } from '@countersign/contracts';
 import { Principal, TokenRegistry } from '@countersign/nest';
 import { createPgPool, Pool } from '@countersign/storage';
-import { createTestDatabase, refundProposal } from '@countersign/testing';
+import { createTestDatabase, refundProposal, retryWhileUnavailable } from '@countersign/testing';
 import { RunningContract } from '../contract/running-contract';
 import { PgIdempotencyRepository } from './pg-idempotency.repository';
 import { ProposalsService, proposedEventId } from './proposals.service';
@@ -129,8 +129,9 @@ describe('POST /v1/proposals through a Kafka outage, on the real stack', () => {
     for (const p of proxies.values()) p.release();
     const ofOrder42 = () => seen.filter((e) => (e.data as { proposal?: Proposal }).proposal?.target === 'order-42');
     await until(() => ofOrder42().length >= 1, 'the late first publish');
-    // The agent retries under its key: 202, once its publish is acknowledged.
-    const accepted = await service.acceptHttp(refund('order-42'), agent, 'corr-retry', 'refund-order-42');
+    // The agent retries under its key (again after each 503, while the client reconnects): 202, once its publish is
+    // acknowledged.
+    const accepted = await retryWhileUnavailable(() => service.acceptHttp(refund('order-42'), agent, 'corr-retry', 'refund-order-42'));
     expect(accepted.created).toBe(false);
     await until(() => ofOrder42().length >= 2, 'the retry’s copy');
     // One action id, one event id (so consumers drop the copy), the first request's correlation id.

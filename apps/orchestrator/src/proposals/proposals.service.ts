@@ -1,11 +1,13 @@
-import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, Optional } from '@nestjs/common';
 import { EventBus, RefusedEvent } from '@countersign/bus';
 import { Actor, canonicalDigest, derivedEventId, newId, Proposal, SubmittedProposal, TOPICS } from '@countersign/contracts';
-import { EVENT_BUS, Principal, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
+import type { Metrics } from '@countersign/metrics';
+import { EVENT_BUS, METRICS, Principal, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
 import { RunningContract } from '../contract/running-contract';
 import { IDEMPOTENCY, RUNNING_CONTRACT } from '../tokens';
 import { authenticateSubmission, parameterRefusal, proposerRefusal } from './admission';
 import { IdempotencyRecord, IdempotencyRepository } from './idempotency.repository';
+import { countRejection } from './ingress-rejections';
 
 /**
  * The id of an action's `action proposed` event, derived from the action id: whichever request publishes it, and
@@ -31,6 +33,7 @@ export class ProposalsService {
     @Inject(IDEMPOTENCY) private readonly idempotency: IdempotencyRepository,
     @Inject(TOKEN_REGISTRY) private readonly tokens: TokenRegistry,
     @Inject(RUNNING_CONTRACT) private readonly contract: RunningContract,
+    @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {}
 
   /**
@@ -73,11 +76,19 @@ export class ProposalsService {
    * action id. One that is not authenticated, or not admitted, is dead-lettered with the reason (audited).
    */
   async acceptFromBus(submitted: SubmittedProposal): Promise<void> {
+    // Each refusal counted as the HTTP ingress counts its 401, 403 and 400 (`countersign_ingress_rejections_total`).
     const auth = authenticateSubmission(submitted, this.tokens);
-    if (!auth.ok) throw new RefusedEvent(auth.reason);
+    if (!auth.ok) {
+      countRejection(this.metrics, 'unauthenticated');
+      throw new RefusedEvent(auth.reason);
+    }
     const proposal = submitted.data;
-    const refusal = proposerRefusal(auth.principal, proposal) ?? parameterRefusal(this.contract.compiledContract(), proposal);
-    if (refusal) throw new RefusedEvent(refusal);
+    const forbidden = proposerRefusal(auth.principal, proposal);
+    const invalid = forbidden ? undefined : parameterRefusal(this.contract.compiledContract(), proposal);
+    if (forbidden || invalid) {
+      countRejection(this.metrics, forbidden ? 'forbidden' : 'invalid');
+      throw new RefusedEvent((forbidden ?? invalid)!);
+    }
     const { principal } = auth;
     // Derived from the submission: a redelivered one yields the same event, which every consumer drops.
     const actor: Actor = { id: principal.id, kind: principal.kind, roles: principal.roles, authMethod: 'signature' };

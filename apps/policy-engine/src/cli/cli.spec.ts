@@ -57,6 +57,17 @@ describe('countersign policy', () => {
     expect(text).toMatch(/warning: rules\[4\] \(useless\): unreachable/);
   });
 
+  it('lint: warns of an anomaly rule that only covers action types already on its lane or stricter', async () => {
+    const useless = variant('useless-anomaly.yaml', (t) =>
+      t.replace(
+        'anomalies:\n',
+        'anomalies:\n  - { id: closing-spree, kind: volume-rise, actionTypes: [account.close], shortWindowSeconds: 300, baselineWindowSeconds: 86400, minCount: 20, factor: 5, onDetect: review }\n',
+      ),
+    );
+    const r = await run('lint', useless);
+    expect(r.out.join('\n')).toMatch(/warning: anomalies\[0\] \(closing-spree\): unreachable: every action it covers is already review or stricter/);
+  });
+
   it("lint: refuses conditions and limits naming a parameter the action types' schemas do not declare", async () => {
     const typo = variant('typo.yaml', (t) =>
       t
@@ -88,7 +99,7 @@ describe('countersign policy', () => {
 
   it('diff: lists the decisions that change between two versions over a corpus', async () => {
     const stricter = variant('stricter.yaml', (t) =>
-      t.replace('version: 2026.11.1', 'version: 2026.11.2').replace('thresholds: { review: 30 }', 'thresholds: { review: 0 }'),
+      t.replace('version: 2026.11.2', 'version: 2026.11.3').replace('thresholds: { review: 30 }', 'thresholds: { review: 0 }'),
     );
     const r = await run('diff', CONTRACT, stricter, SCENARIOS);
     expect(r.out[r.out.length - 1]).toBe('1 of 24 decisions change');
@@ -97,7 +108,7 @@ describe('countersign policy', () => {
 
   it('replay: forecasts reviewer load per SLA class against a baseline', async () => {
     const stricter = variant('stricter2.yaml', (t) =>
-      t.replace('version: 2026.11.1', 'version: 2026.11.2').replace('thresholds: { review: 30 }', 'thresholds: { review: 0 }'),
+      t.replace('version: 2026.11.2', 'version: 2026.11.3').replace('thresholds: { review: 30 }', 'thresholds: { review: 0 }'),
     );
     const r = await run('replay', stricter, SCENARIOS, '--baseline', CONTRACT);
     const line = (k: string) => r.out.find((l) => l.trim().startsWith(k))!.trim();

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import canonicalize from 'canonicalize';
 import { parse as parseYaml } from 'yaml';
 import { TOPICS } from '@countersign/contracts';
+import type { Progress } from '@countersign/logging';
 import { fieldsOf } from '@countersign/policy';
 import { LoadedContract, loadContractFile } from '@countersign/policy';
 import { declaredPaths } from '@countersign/policy';
@@ -60,6 +61,15 @@ export function lint(contract: LoadedContract): LintFinding[] {
         });
       }
     });
+  });
+  (contract.anomalies ?? []).forEach((r, i) => {
+    const types = (r.actionTypes ?? Object.keys(contract.actions)).filter((t) => contract.actions[t]);
+    if (types.length && types.every((t) => strict[contract.actions[t].lane] >= strict[r.onDetect]))
+      findings.push({
+        level: 'warning',
+        where: `anomalies[${i}] (${r.id})`,
+        message: `unreachable: every action it covers is already ${r.onDetect} or stricter by default`,
+      });
   });
   return findings;
 }
@@ -160,7 +170,12 @@ export interface Change {
 }
 
 /** Which decisions change between two contracts over a corpus. */
-export function diff(before: CompiledContract, after: CompiledContract, corpus: Iterable<ProposalInput>, io?: Io): { total: number; changes: Change[] } {
+export function diff(
+  before: CompiledContract,
+  after: CompiledContract,
+  corpus: Iterable<ProposalInput>,
+  progress?: Pick<Progress, 'update'>,
+): { total: number; changes: Change[] } {
   const changes: Change[] = [];
   let total = 0;
   const now = new Date('2026-11-24T10:00:00Z');
@@ -169,7 +184,8 @@ export function diff(before: CompiledContract, after: CompiledContract, corpus: 
     const b = evaluate(after, p, AT_REST(now));
     if (a.lane !== b.lane || a.review?.slaClass !== b.review?.slaClass)
       changes.push({ index: total, actionType: p.actionType, target: p.target, from: label(a), to: label(b) });
-    if (++total % 1000 === 0) io?.err(`${total} proposals compared…`);
+    total++;
+    progress?.update(total);
   }
   return { total, changes };
 }
@@ -184,15 +200,19 @@ export function diffReport(result: { total: number; changes: Change[] }): string
 
 const label = (d: Decision) => (d.lane === 'review' ? `review/${d.review?.slaClass}` : d.lane);
 
-/** Reviewer load under a contract: how many proposals reach review per SLA class (and the other lanes). */
-export function replay(compiled: CompiledContract, corpus: Iterable<ProposalInput>, io?: Io): Record<string, number> {
+/**
+ * Reviewer load under a contract: how many proposals reach review per SLA class (and the other lanes). `progress`
+ * hears the count of proposals replayed (the CLI draws it on a terminal: libs/platform/logging's `createProgress`).
+ */
+export function replay(compiled: CompiledContract, corpus: Iterable<ProposalInput>, progress?: Pick<Progress, 'update'>): Record<string, number> {
   const counts: Record<string, number> = {};
   let n = 0;
   const now = new Date('2026-11-24T10:00:00Z');
   for (const p of corpus) {
     const key = label(evaluate(compiled, p, AT_REST(now)));
     counts[key] = (counts[key] ?? 0) + 1;
-    if (++n % 1000 === 0) io?.err(`${n} proposals replayed…`);
+    n++;
+    progress?.update(n);
   }
   return counts;
 }

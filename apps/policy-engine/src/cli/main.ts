@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ContractError, loadContractFile } from '@countersign/policy';
 import { compileContract, DecisionInputs } from '@countersign/policy';
+import { createProgress, Progress } from '@countersign/logging';
 import { AT_REST, diff, diffReport, explain, Io, lint, loadCompiled, readCorpus, replay, runTable } from './commands';
 
 const USAGE = `countersign policy <command>
@@ -54,14 +55,17 @@ export async function runPolicyCli(
       }
       case 'diff': {
         need(3);
-        const result = diff(loadCompiled(args[0]), loadCompiled(args[1]), readCorpus(args[2]), io);
+        const progress = createProgress('policy diff: proposals compared');
+        const result = withProgress(progress, () => diff(loadCompiled(args[0]), loadCompiled(args[1]), readCorpus(args[2]), progress));
         diffReport(result).forEach((l) => io.out(l));
         return 0;
       }
       case 'replay': {
         need(2);
-        const now = replay(compileContract(loadContractFile(args[0])), readCorpus(args[1]), io);
-        const before = v.baseline ? replay(loadCompiled(v.baseline), readCorpus(args[1]), io) : undefined;
+        const progress = createProgress('policy replay: proposals replayed');
+        const now = withProgress(progress, () => replay(compileContract(loadContractFile(args[0])), readCorpus(args[1]), progress));
+        const baseline = createProgress('policy replay: baseline proposals replayed');
+        const before = v.baseline ? withProgress(baseline, () => replay(loadCompiled(v.baseline!), readCorpus(args[1]), baseline)) : undefined;
         for (const key of [...new Set([...Object.keys(now), ...Object.keys(before ?? {})])].sort()) {
           const delta = before ? ` (${(now[key] ?? 0) - (before[key] ?? 0) >= 0 ? '+' : ''}${(now[key] ?? 0) - (before[key] ?? 0)} vs baseline)` : '';
           io.out(`  ${key.padEnd(16)} ${now[key] ?? 0}${delta}`);
@@ -82,3 +86,12 @@ export async function runPolicyCli(
 }
 
 class Usage extends Error {}
+
+/** Runs `work`, then ends its progress line (also when it throws), so what follows starts on a line of its own. */
+function withProgress<T>(progress: Progress, work: () => T): T {
+  try {
+    return work();
+  } finally {
+    progress.finish();
+  }
+}

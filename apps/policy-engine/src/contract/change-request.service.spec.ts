@@ -13,6 +13,8 @@ import { InMemoryChangeRequestStore } from './in-memory-change-request.store';
 // real: change control, the in-memory change-request store, the contract store on the project's contract, the
 // applier; fake: the clock, and the bus (builds envelopes as the real one does, validates each event against its
 // topic's schema and records it).
+/** An autonomous action can still reach review (an anomaly rule), so it needs review settings. */
+const LEGAL_REVIEW = 'review: { slaClass: normal, requiredRoles: [reviewer], quorum: 1, whenUnavailable: fail-closed },';
 const text = readFileSync(DEFAULT_CONTRACT_PATH, 'utf8');
 const running = parseContract(text).version;
 const ada = { id: 'ada', kind: 'human' as const, roles: ['admin'] };
@@ -25,7 +27,7 @@ const AT_REST: DecisionInputs = { killSwitch: 'on', degradationMode: 'normal', t
 
 /** The contract with `legal.statement` made autonomous (what one admin alone could do before). */
 const legalAutonomous = (version: string) =>
-  text.replace(`version: ${running}`, `version: ${version}`).replace(/(legal\.statement:[\s\S]*?lane: )prohibited/, '$1autonomous');
+  text.replace(`version: ${running}`, `version: ${version}`).replace(/(legal\.statement:[\s\S]*?lane: )prohibited,/, `$1autonomous, ${LEGAL_REVIEW}`);
 const bumped = (version: string) => text.replace(`version: ${running}`, `version: ${version}`);
 
 const legalStatement = {

@@ -7,7 +7,7 @@ import { acceptContractChange, approvalRefusal, changeDigest, compileContract, P
 import { diff, diffReport, readCorpus } from '../cli/commands';
 import { maskText } from '@countersign/guardrails';
 import { CHANGE_CONTROL, CHANGE_REQUESTS } from '../tokens';
-import { ChangeOutcome, ChangeRequest, ChangeRequestStore, DecideResult, statusAt } from './change-request';
+import { ChangeOutcome, ChangeRequest, ChangeRequestStore, ContractChangeRequest, DecideResult, requestView, statusAt } from './change-request';
 import { ContractStore } from './contract.store';
 
 /** How change control runs. */
@@ -61,7 +61,7 @@ export class ChangeRequestService {
     const report = diffReport(compared);
     const hidden = report.length - 1 - MAX_DIFF_LINES;
     const shown = hidden > 0 ? [...report.slice(0, MAX_DIFF_LINES), `  … ${hidden} more`, report.at(-1)!] : report;
-    const request: ChangeRequest = {
+    const request: ContractChangeRequest = {
       id: newId(),
       kind: 'contract',
       status: 'pending',
@@ -130,12 +130,17 @@ export class ChangeRequestService {
   /** The most recent requests first, optionally only those in one status. */
   async list(status?: string, limit = 100): Promise<ChangeRequestView[]> {
     const now = this.settings.now();
-    return (await this.requests.list(limit)).map((r) => view(r, now, false)).filter((v) => !status || v.status === status);
+    return (await this.requests.list(limit))
+      .filter((r) => r.kind === 'contract')
+      .map((r) => view(r, now, false))
+      .filter((v) => !status || v.status === status);
   }
 
-  private async found(id: string): Promise<ChangeRequest> {
+  private async found(id: string): Promise<ContractChangeRequest> {
     const r = await this.requests.get(id);
     if (!r) throw new NotFoundException(`no change request ${id}`);
+    // Autonomy raises share the store and the four-eyes rules, but are decided where their flag is applied.
+    if (r.kind !== 'contract') throw new ConflictException(`change ${id} is an autonomy raise: decide it at /v1/autonomy/raise-requests/${id}`);
     return r;
   }
 
@@ -144,8 +149,8 @@ export class ChangeRequestService {
     return r.status === outcome && r.decider?.id === by.id;
   }
 
-  private settled(decided: DecideResult, r: ChangeRequest): ChangeRequest {
-    if (decided.ok) return decided.request;
+  private settled(decided: DecideResult, r: ContractChangeRequest): ContractChangeRequest {
+    if (decided.ok) return decided.request as ContractChangeRequest; // the same request, decided
     switch (decided.conflict) {
       case 'unknown':
         throw new NotFoundException(`no change request ${r.id}`);
@@ -159,7 +164,7 @@ export class ChangeRequestService {
   }
 
   /** Publishes the decision of a decided request and, for an approval, the change every instance applies. */
-  private async announce(r: ChangeRequest, now: Date): Promise<ChangeRequestView> {
+  private async announce(r: ContractChangeRequest, now: Date): Promise<ChangeRequestView> {
     const decider = r.decider!;
     const unsent = `change ${r.id} is ${r.status}, but the bus did not take the event yet: send the same request again to retry`;
     const at = { actor: decider, time: new Date(r.decidedAt!) };
@@ -221,21 +226,12 @@ const requestedEvent = (r: Pick<ChangeRequest, 'id'>): EventCause => ({ id: deri
 
 const actorOf = (p: Principal): Actor => ({ id: p.id, kind: p.kind, roles: p.roles, authMethod: 'bearer-token' });
 
-function view(r: ChangeRequest, now: Date, withText: boolean) {
+function view(r: ContractChangeRequest, now: Date, withText: boolean) {
   const c = r.contract;
   return {
-    id: r.id,
-    kind: r.kind,
-    status: statusAt(r, now),
-    /** What an approval must name. */
-    digest: r.digest,
-    reason: r.reason,
-    requestedBy: r.requestedBy.id,
-    createdAt: r.createdAt,
-    expiresAt: r.expiresAt,
+    ...requestView(r, now),
     /** `hash`: the requested contract's content hash. */
     contract: { fromVersion: c.fromVersion, fromHash: c.fromHash, toVersion: c.toVersion, hash: c.toHash, ...(withText && { text: c.text }) },
     diff: r.diff,
-    ...(r.decider && { decider: r.decider.id, decisionReason: r.decisionReason, decidedAt: r.decidedAt }),
   };
 }

@@ -1,4 +1,4 @@
-import { ChangeRequest, ChangeRequestStore } from './change-request';
+import { ChangeRequest, ChangeRequestStore, ContractChangeRequest } from './change-request';
 
 const t0 = new Date('2026-11-24T10:00:00.000Z');
 const later = (ms: number) => new Date(t0.getTime() + ms);
@@ -6,7 +6,7 @@ const ada = { id: 'ada', kind: 'human' as const, roles: ['admin'], authMethod: '
 const grace = { id: 'grace', kind: 'human' as const, roles: ['admin'], authMethod: 'bearer-token' as const };
 const approve = (at: Date, reason = 'ok') => ({ outcome: 'approved' as const, by: grace, reason, at });
 
-const request = (id: string, over: Partial<ChangeRequest> = {}): ChangeRequest => ({
+const request = (id: string, over: Partial<ContractChangeRequest> = {}): ChangeRequest => ({
   id,
   kind: 'contract',
   status: 'pending',

@@ -19,9 +19,32 @@ export interface ChangeDiff {
 
 /**
  * A change to what Countersign lets run, asked for by one authenticated admin and approved by another.
- * Shared by every policy-engine instance (PostgreSQL).
+ * Shared by every policy-engine instance (PostgreSQL). `contract`: a new contract version (this folder);
+ * `autonomy`: a raise of a kill switch or an autonomy flag (apps/policy-engine/src/autonomy).
  */
-export interface ChangeRequest {
+export type ChangeRequest = ContractChangeRequest | AutonomyChangeRequest;
+
+/** A raise of one flag, from the approved value the request was made against. */
+export interface AutonomyRaise {
+  flag: string;
+  actionType: string;
+  control: 'kill-switch' | 'autonomy';
+  from: string;
+  to: string;
+}
+
+export interface AutonomyChangeRequest extends ChangeRequestCommon {
+  kind: 'autonomy';
+  autonomy: AutonomyRaise;
+}
+
+export interface ContractChangeRequest extends ChangeRequestCommon {
+  kind: 'contract';
+  contract: { fromVersion: string; fromHash: string; toVersion: string; toHash: string; text: string };
+  diff: ChangeDiff;
+}
+
+interface ChangeRequestCommon {
   id: string;
   kind: ChangeKind;
   status: Exclude<ChangeStatus, 'expired'>;
@@ -36,9 +59,6 @@ export interface ChangeRequest {
   requestedBy: Actor;
   createdAt: string;
   expiresAt: string;
-  /** For `kind: contract`. */
-  contract: { fromVersion: string; fromHash: string; toVersion: string; toHash: string; text: string };
-  diff: ChangeDiff;
   /** Who decided it: the admin who approved or rejected it, or the requester who withdrew it. */
   decider?: Actor;
   decisionReason?: string;
@@ -83,3 +103,17 @@ export const BASE_CLAIM_MS = 15 * 60_000;
 /** What a request reads as at `now`: a pending request past its expiry is expired. */
 export const statusAt = (r: ChangeRequest, now: Date): ChangeStatus =>
   r.status === 'pending' && now.getTime() >= Date.parse(r.expiresAt) ? 'expired' : r.status;
+
+/** What the API shows of any change request, whatever it changes (each kind adds its own part). */
+export const requestView = (r: ChangeRequest, now: Date) => ({
+  id: r.id,
+  kind: r.kind,
+  status: statusAt(r, now),
+  /** What an approval must name. */
+  digest: r.digest,
+  reason: r.reason,
+  requestedBy: r.requestedBy.id,
+  createdAt: r.createdAt,
+  expiresAt: r.expiresAt,
+  ...(r.decider && { decider: r.decider.id, decisionReason: r.decisionReason, decidedAt: r.decidedAt }),
+});

@@ -1,7 +1,8 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import { z } from 'zod';
 import { freeTextString } from '@countersign/contracts';
-import { AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
+import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
+import { CHANGE_STATUSES, changeRequestSchema } from './change-request.schema';
 import { ChangeRequestService } from './change-request.service';
 
 const reason = () => freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000);
@@ -21,8 +22,9 @@ const ApproveBody = z.strictObject({
 });
 const RejectBody = z.strictObject({ reason: reason() });
 
-const STATUSES = ['pending', 'approved', 'rejected', 'withdrawn', 'expired'];
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const CHANGE_REQUEST = changeRequestSchema({ contract: { type: 'object' }, diff: {} });
 
 /** Four-eyes change control of the operational contract, for admins (see ChangeRequestService). */
 @Controller('v1/policy/change-requests')
@@ -31,24 +33,75 @@ export class ChangeRequestsController {
   constructor(private readonly changes: ChangeRequestService) {}
 
   /** Asks for a new contract version: 201 with the id, the digest to approve and the diff. Nothing changes yet. */
+  @ApiRoute({
+    summary: 'Request a new contract version (a second admin approves it)',
+    body: RequestBody,
+    ok: {
+      status: 201,
+      description: 'The request: its id, the digest to approve and the diff',
+      schema: CHANGE_REQUEST,
+    },
+    errors: { 400: 'a body that does not validate, or a contract that does not load or cannot be compared with the running one' },
+  })
   @Post()
   @HttpCode(201)
   async create(@Body() body: unknown, @Req() req: AuthenticatedRequest) {
     return this.changes.request(parseBody(RequestBody, body), req.principal!);
   }
 
+  @ApiRoute({
+    summary: 'Contract change requests',
+    query: { status: 'only requests in this status: pending, approved, rejected, withdrawn, expired' },
+    ok: {
+      description: 'The change requests',
+      schema: {
+        type: 'object',
+        required: ['changeRequests'],
+        properties: {
+          changeRequests: {
+            type: 'array',
+            items: CHANGE_REQUEST,
+          },
+        },
+      },
+    },
+    errors: { 400: 'an unknown `status`' },
+  })
   @Get()
   async list(@Query('status') status?: string) {
-    if (status !== undefined && !STATUSES.includes(status)) throw new BadRequestException(`status must be one of ${STATUSES.join(', ')}`);
+    if (status !== undefined && !(CHANGE_STATUSES as readonly string[]).includes(status))
+      throw new BadRequestException(`status must be one of ${CHANGE_STATUSES.join(', ')}`);
     return { changeRequests: await this.changes.list(status) };
   }
 
+  @ApiRoute({
+    summary: 'One contract change request',
+    ok: {
+      description: 'The change request',
+      schema: CHANGE_REQUEST,
+    },
+    errors: { 404: 'no change request with this id', 409: 'the id is an autonomy raise (decided at /v1/autonomy/raise-requests)' },
+  })
   @Get(':id')
   async one(@Param('id') id: string) {
     return this.changes.get(known(id));
   }
 
   /** Approves (another admin than the requester, naming the reviewed digest); every instance then applies it. */
+  @ApiRoute({
+    summary: 'Approve a contract change request (another admin than the requester)',
+    body: ApproveBody,
+    ok: {
+      description: 'The approved request; every instance applies the new contract',
+      schema: CHANGE_REQUEST,
+    },
+    errors: {
+      400: 'a body that does not validate',
+      403: 'the requester cannot approve their own request',
+      404: 'no change request with this id',
+      409: 'not pending, a digest that does not match, or another version runs now',
+    },
+  })
   @Post(':id/approve')
   @HttpCode(200)
   async approve(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
@@ -56,6 +109,15 @@ export class ChangeRequestsController {
   }
 
   /** Rejects a request (another admin) or withdraws it (its requester). */
+  @ApiRoute({
+    summary: 'Reject (another admin) or withdraw (its requester) a contract change request',
+    body: RejectBody,
+    ok: {
+      description: 'The rejected or withdrawn request',
+      schema: CHANGE_REQUEST,
+    },
+    errors: { 400: 'a body that does not validate', 404: 'no change request with this id', 409: 'the request is no longer pending' },
+  })
   @Post(':id/reject')
   @HttpCode(200)
   async reject(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {

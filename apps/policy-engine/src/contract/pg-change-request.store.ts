@@ -120,7 +120,8 @@ export class PgChangeRequestStore implements ChangeRequestStore {
 export const createChangeRequestStore = (pool: Pool, baseClaimMs?: number): PgChangeRequestStore => new PgChangeRequestStore(pool, baseClaimMs);
 
 function fromRow(row: Row): ChangeRequest {
-  return {
+  // The stored request is one of the kinds as created (`kind` tells which); spreading loses the union, not the shape.
+  return <ChangeRequest>{
     ...row.request,
     status: row.status,
     ...(row.decision && { decider: row.decision.by, decisionReason: row.decision.reason, decidedAt: row.decision.at }),

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { Roles } from '@countersign/nest';
+import { ApiRoute, Roles } from '@countersign/nest';
 import { ContractStore } from './contract.store';
 
 /**
@@ -11,6 +11,18 @@ export class PolicyController {
   constructor(private readonly contracts: ContractStore) {}
 
   /** The running contract's version and content hash, and the action types it knows. */
+  @ApiRoute({
+    summary: 'The running contract: version, content hash, action types',
+    ok: {
+      description: 'The running contract',
+      schema: {
+        type: 'object',
+        required: ['version', 'hash', 'actionTypes'],
+        properties: { version: { type: 'string' }, hash: { type: 'string' }, actionTypes: { type: 'array', items: { type: 'string' } } },
+      },
+    },
+    unavailable: false,
+  })
   @Get()
   @Roles('agent', 'reviewer', 'auditor', 'admin')
   current() {

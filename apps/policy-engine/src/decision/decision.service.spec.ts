@@ -2,12 +2,20 @@ import pino from 'pino';
 import { buildEnvelope, DependencyUnavailableError, EmitOptions, EventBus } from '@countersign/bus';
 import { AnyTopic, EventData, TOPICS, TopicMap } from '@countersign/contracts';
 import type { FlagReader, FlagState } from '@countersign/flags';
+import { DegradationModeState } from '@countersign/nest';
 import { InMemoryRateLimiter } from '@countersign/policy';
 import { refundProposal } from '@countersign/testing';
 import { ContractStore } from '../contract/contract.store';
 import { DEFAULT_CONTRACT_PATH } from '../policy-engine.module';
 import { InMemoryDecisionRepository } from './in-memory-decision.repository';
 import { DecisionService } from './decision.service';
+
+/** The control topic read to its end, empty: the mode is normal. */
+function normalMode(): DegradationModeState {
+  const state = new DegradationModeState();
+  state.caughtUp();
+  return state;
+}
 
 // real: DecisionService, the project's contract, the in-process decision store and rate limiter;
 // fake: the bus (records what is published) and the flags (set by the test).
@@ -35,8 +43,9 @@ describe('DecisionService', () => {
       { execPrefix: 'exec.', autonomyPrefix: 'autonomy.' },
       new InMemoryRateLimiter(),
       new InMemoryDecisionRepository(),
-      { degradationMode: 'normal', trustStackHealthy: true },
+      {},
       logger,
+      normalMode(),
     );
     // A small reply: autonomous by contract, so only the autonomy flag sends it to review.
     const proposed: TopicMap[typeof TOPICS.actionProposed] = {
@@ -93,8 +102,9 @@ describe('DecisionService', () => {
       { execPrefix: 'exec.', autonomyPrefix: 'autonomy.' },
       new InMemoryRateLimiter(),
       decisions,
-      { degradationMode: 'normal', trustStackHealthy: true },
+      {},
       logger,
+      normalMode(),
     );
     const proposed: TopicMap[typeof TOPICS.actionProposed] = {
       id: 'proposed-1',

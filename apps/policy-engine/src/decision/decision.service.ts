@@ -1,23 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DependencyUnavailableError, EventBus, serviceActor } from '@countersign/bus';
 import { actionDigest, TOPICS, TopicMap } from '@countersign/contracts';
 import type { FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER } from '@countersign/nest';
-import { checkAggregateLimits, checkRateLimits, DegradationMode, evaluate, RateLimiter } from '@countersign/policy';
+import type { Metrics } from '@countersign/metrics';
+import { DEGRADATION_MODE, DegradationModeState, EVENT_BUS, LOGGER, METRICS, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
+import {
+  AgentStats,
+  checkAggregateLimits,
+  checkRateLimits,
+  contractLaneOf,
+  evaluate,
+  InMemoryAgentStats,
+  observeAgentStats,
+  RateLimiter,
+} from '@countersign/policy';
 import { ContractStore } from '../contract/contract.store';
-import { DECISION_SETTINGS, DECISIONS, FLAG_NAMES, FLAGS, RATE_LIMITER } from '../tokens';
+import { AGENT_STATS, DECISION_SETTINGS, DECISIONS, FLAG_NAMES, FLAGS, RATE_LIMITER } from '../tokens';
 import { autonomyLevel, FlagNames, killSwitch } from './autonomy';
 import { DecisionRepository } from './decision.repository';
 
 /**
- * Inputs that have no producer yet: the degradation mode (driven by queue depth, a later issue) and the
- * trust stack's health (key and certificate monitoring, a later issue). Configured, never guessed.
+ * Configured decision inputs. (The degradation mode and the trust stack's health follow their control topics:
+ * `DEGRADATION_MODE`, `TRUST_HEALTH`; ADR 0013, 0019.)
  */
 export interface DecisionSettings {
-  degradationMode: DegradationMode;
-  trustStackHealthy: boolean;
   scopedTokenKey?: Buffer;
 }
 
@@ -27,6 +35,14 @@ const POLICY_ENGINE = serviceActor('policy-engine');
 /** Decides the lane of every proposed action under the running contract, and publishes why. */
 @Injectable()
 export class DecisionService {
+  /**
+   * The trust stack's health from its control topic (ADR 0019). Injected by the module (Nest fails the boot without
+   * it); a service built by hand in a unit test has none and decides as if the trust stack were healthy.
+   */
+  @Inject(TRUST_HEALTH) private readonly trust?: TrustHealthState;
+  /** The process's metrics (a service built by hand in a unit test has none). */
+  @Optional() @Inject(METRICS) private readonly metrics?: Metrics;
+
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     private readonly contracts: ContractStore,
@@ -36,26 +52,49 @@ export class DecisionService {
     @Inject(DECISIONS) private readonly decisions: DecisionRepository,
     @Inject(DECISION_SETTINGS) private readonly settings: DecisionSettings,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(DEGRADATION_MODE) private readonly degradation: DegradationModeState,
+    // The module always provides the shared statistics; a service built by hand (a unit test) keeps its own.
+    @Optional() @Inject(AGENT_STATS) private readonly stats: AgentStats = new InMemoryAgentStats(),
   ) {}
 
   async onActionProposed(e: TopicMap[typeof TOPICS.actionProposed]): Promise<void> {
     // Unloaded flags read `unknown`, which `evaluate` fails closed on (prohibited, or sent to review) and the
     // first decision stands for good: decide nothing until they are there; the bus redelivers.
     if (!this.flags.loaded()) throw new DependencyUnavailableError(`flags not loaded: ${this.flags.notLoadedReason() ?? 'the flag source is not ready'}`);
+    // The mode from the control topic; until the topic is read to its end nothing is decided (the first decision
+    // stands for good, so it must not be taken under a mode that is already stale).
+    const degradationMode = this.degradation.mode();
+    if (degradationMode === undefined) throw new DependencyUnavailableError(this.degradation.notKnownReason());
+    // Likewise the trust health: read to its end, a missing or stale verdict is `unknown`, which `evaluate` fails
+    // closed on (nothing trust-sensitive runs); before that, nothing is decided at all.
+    const trustStackHealthy = this.trust ? this.trust.healthy() : true;
+    if (trustStackHealthy === undefined) throw new DependencyUnavailableError(this.trust!.reason());
     const contract = this.contracts.current();
     const proposal = e.data.proposal;
+    // A reviewer's revision (docs/adr/0017) is still the original proposer's action: separation of duties and rate
+    // limits keep counting against that principal, not the reviewer who edited it.
+    const proposer = e.data.revisionOf?.proposerPrincipal ?? e.actor.id;
     const now = new Date(e.time);
-    const decision = evaluate(this.contracts.compiledContract(), proposal, {
-      killSwitch: killSwitch(this.flags, this.names.execPrefix, proposal),
-      autonomy: autonomyLevel(this.flags, this.names.autonomyPrefix, proposal),
-      degradationMode: this.settings.degradationMode,
-      trustStackHealthy: this.settings.trustStackHealthy,
+    const compiled = this.contracts.compiledContract();
+    const counted = {
       // Keyed by action id: a redelivered proposal is not counted again and gets the same decision.
-      rateLimited: await checkRateLimits(contract, proposal, e.actor.id, e.subject, this.limiter, now),
-      aggregateLimited: await checkAggregateLimits(this.contracts.compiledContract(), proposal, e.subject, this.limiter, now),
+      rateLimited: await checkRateLimits(contract, proposal, proposer, e.subject, this.limiter, now),
+      aggregateLimited: await checkAggregateLimits(compiled, proposal, e.subject, this.limiter, now),
       scopedTokenKey: this.settings.scopedTokenKey,
       actionId: e.subject,
       now,
+    };
+    // The agent's statistics under each anomaly rule, this proposal added once (by action id) with the lane the
+    // contract alone gives it. Statistics that cannot be read throw (retried): never "nothing unusual".
+    const autonomousByContract = contractLaneOf(compiled, proposal, counted) === 'autonomous';
+    const agentStats = await observeAgentStats(compiled, proposal, e.subject, autonomousByContract, this.stats, now);
+    const decision = evaluate(compiled, proposal, {
+      killSwitch: killSwitch(this.flags, this.names.execPrefix, proposal),
+      autonomy: autonomyLevel(this.flags, this.names.autonomyPrefix, proposal),
+      degradationMode,
+      trustStackHealthy,
+      ...counted,
+      agentStats,
     });
     // Built, not yet published: it is stored first (below), and only the decision that stands goes out.
     const made = this.bus.envelope(
@@ -69,7 +108,8 @@ export class DecisionService {
         score: decision.score,
         digest: actionDigest(proposal, decision.contractVersion),
         proposal,
-        proposerPrincipal: e.actor.id,
+        proposerPrincipal: proposer,
+        ...(e.data.revisionOf ? { revisionOf: e.data.revisionOf } : {}),
         ...(decision.review
           ? {
               review: {
@@ -77,6 +117,8 @@ export class DecisionService {
                 slaSeconds: decision.review.slaSeconds,
                 requiredRoles: decision.review.requiredRoles,
                 quorum: decision.review.quorum,
+                whenUnavailable: decision.review.whenUnavailable,
+                escalation: decision.review.escalation,
               },
             }
           : {}),
@@ -96,6 +138,13 @@ export class DecisionService {
         { lane: decision.lane, decidedBy: decision.decidedBy, rulesFired: decision.rulesFired, contractVersion: decision.contractVersion },
         'decided',
       );
+      // Counted once, by the instance whose decision stands. An action type outside the contract (prohibited) is
+      // `other`: an agent's typo must not make a new series.
+      this.metrics?.counter('countersign_policy_decisions_total').inc({
+        action_type: proposal.actionType in contract.actions ? proposal.actionType : 'other',
+        lane: decision.lane,
+        decided_by: decision.decidedBy ?? 'none',
+      });
       return this.bus.publish(TOPICS.policyDecided, made);
     }
     if (actionDigest(proposal, kept.data.contractVersion) !== kept.data.digest) {

@@ -9,12 +9,14 @@ import {
   createTestDatabase,
   eventually,
   freePort,
+  retryWhileUnavailable,
   RunningService,
   stackEnv,
   startServiceProcess,
   uniqueName,
   unleashAdmin,
   writeTokens,
+  trustHealthData,
 } from '@countersign/testing';
 
 // real: Apache Kafka, PostgreSQL, Unleash (infra/stack.sh), the policy engine as its own process wired by its main,
@@ -69,12 +71,17 @@ describe('the policy engine through dependency outages', () => {
     region: 'eu-west',
     context: {},
   });
+  // As the orchestrator does (503, the agent retries): on a broker started a moment ago a partition may still be
+  // electing its leader, and the bus says so with DependencyUnavailableError.
   const propose = (id: string, i: number) =>
-    bus.emit(
-      TOPICS.actionProposed,
-      { proposal: proposal(i), receivedVia: 'http' },
-      { subject: id, correlationId: `c-${id}`, actor: { id: 'support-copilot', kind: 'agent', authMethod: 'bearer-token' } },
+    retryWhileUnavailable(() =>
+      bus.emit(
+        TOPICS.actionProposed,
+        { proposal: proposal(i), receivedVia: 'http' },
+        { subject: id, correlationId: `c-${id}`, actor: { id: 'support-copilot', kind: 'agent', authMethod: 'bearer-token' } },
+      ),
     );
+
   const start = async (name: string, extra: Record<string, string>, until: 'ready' | 'serving' = 'ready') => {
     const svc = await startServiceProcess(
       'policy-engine',
@@ -115,6 +122,8 @@ describe('the policy engine through dependency outages', () => {
         [`${TOPICS.actionProposed}.dlq` as typeof TOPICS.actionProposed]: async (e) => void deadLetters.push(e.subject),
       },
     });
+    // No trust monitor runs here: the verdict it would publish (ADR 0019), or the refunds would fail closed.
+    await retryWhileUnavailable(() => bus.emit(TOPICS.trustHealthChanged, trustHealthData('healthy'), { subject: 'trust-health' }));
   }, 120_000);
 
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { ConflictException } from '@nestjs/common';
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
 import { isDependencyFailure } from '@countersign/bus';
 import { TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
-import { refundProposal, RecordingBus } from '@countersign/testing';
+import { eventually, refundProposal, RecordingBus } from '@countersign/testing';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { ReviewItem } from '../review-item/review-item.repository';
@@ -130,5 +130,131 @@ describe('ApprovalService: a decision made while the bus is down is not lost', (
     ]);
     expect(t.bus.published.filter((p) => p.topic === TOPICS.sampleAssessed).map((p) => p.event.subject)).toEqual(['s1']);
     expect(await t.outbox.sweep(later(60_000))).toBe(0);
+  });
+});
+
+describe('ApprovalService: a quorum reached but not decided (a crash between the two writes)', () => {
+  it("completes the decision on the approver's retry, instead of refusing an approval it has already counted", async () => {
+    const t = await setup();
+    // The approval was stored, then the process died before the decision was: the item still waits.
+    await t.items.addApproval('a1', 'alice', 'checked the order');
+    expect(await t.items.get('a1')).toMatchObject({ status: 'pending', approvedBy: ['alice'] });
+    expect(await t.service.approve('a1', alice, 'checked the order', undefined, now)).toEqual({ status: 'approved', approvers: ['alice'] });
+    expect(await t.items.get('a1')).toMatchObject({ status: 'approved', deciders: ['alice'] });
+    expect(t.decisions().map((d) => [d.subject, d.data.decision])).toEqual([['a1', 'approved']]);
+  });
+});
+
+describe('ApprovalService: no valid signing key (ADR 0019)', () => {
+  it('answers 503 before recording anything, and the same decision succeeds once the keys file is rotated', async () => {
+    const t = await setup();
+    await t.items.add({ ...t.item('q1'), quorum: 2 });
+    const expired = generateSigningKey('rq-old', { notBefore: new Date(now.getTime() - 7_200_000), notAfter: new Date(now.getTime() - 60_000) });
+    const rotated = generateSigningKey('rq-new', { notBefore: new Date(now.getTime() - 1_000), notAfter: new Date(now.getTime() + 3_600_000) });
+    // A watched keys file, as the main gives it: what it lists is read again at each decision.
+    let listed = [expired.signing];
+    const service = new ApprovalService(t.bus, t.items, { keys: () => listed }, t.outbox);
+
+    for (const attempt of [() => service.approve('q1', alice, 'looks right', undefined, now), () => service.reject('a2', alice, 'no', undefined, now)]) {
+      await expect(attempt()).rejects.toMatchObject({
+        status: 503,
+        message: expect.stringMatching(/^decisions cannot be signed now, nothing was recorded: no review-decision signing key is valid .*rq-old/),
+      });
+    }
+    // Nothing half done: no approval counted toward the quorum, nothing decided, nothing published.
+    expect((await t.items.get('q1'))?.approvedBy ?? []).toEqual([]);
+    expect((await t.items.get('a2'))?.status).toBe('pending');
+    expect(t.decisions()).toEqual([]);
+
+    listed = [rotated.signing];
+    expect(await service.approve('q1', alice, 'looks right', undefined, now)).toMatchObject({ status: 'awaiting-quorum', approvers: ['alice'] });
+    await service.reject('a2', alice, 'no', undefined, now);
+    const [rejected] = t.decisions();
+    expect(verifyReviewDecision(rejected.data.signature!, [rotated.verifyKey], now)).toMatchObject({ ok: true, claims: { kid: 'rq-new' } });
+  });
+});
+
+describe('ApprovalService: the approval completing a quorum, with the decision, in one write (ADR 0028)', () => {
+  const bob = { id: 'bob', kind: 'human' as const, roles: ['reviewer'] };
+  const carol = { id: 'carol', kind: 'human' as const, roles: ['reviewer'] };
+
+  it('signs for every approver of the quorum, in order, with their reasons, and counts each approval once', async () => {
+    const t = await setup();
+    await t.items.add({ ...t.item('q2'), quorum: 2 });
+    expect(await t.service.approve('q2', alice, 'first look', undefined, now)).toEqual({ status: 'awaiting-quorum', approvers: ['alice'], quorum: 2 });
+    expect(await t.service.approve('q2', bob, 'second look', undefined, now)).toEqual({ status: 'approved', approvers: ['alice', 'bob'] });
+    expect((await t.items.approvals('q2')).map((a) => [a.approver, a.reason])).toEqual([
+      ['alice', 'first look'],
+      ['bob', 'second look'],
+    ]);
+    const [decided] = t.decisions();
+    expect(verifyReviewDecision(decided.data.signature!, t.keys, now)).toMatchObject({
+      ok: true,
+      claims: { decision: 'approved', actionId: 'q2', deciders: ['alice', 'bob'], reasons: ['first look', 'second look'] },
+    });
+  });
+
+  it('when another approval lands between the read and the write, writes nothing and goes the way of a quorum: no approval lost, none counted twice', async () => {
+    const t = await setup();
+    await t.items.add({ ...t.item('q3'), quorum: 2 });
+    await t.items.addApproval('q3', 'alice', 'first');
+    // Carol's approval completes the quorum as her call reads it (Alice so far); Bob's lands right after that read.
+    // Her one write finds the approvers changed and writes nothing; her call then counts her approval after Bob's.
+    const read = t.items.approvals.bind(t.items);
+    let once = true;
+    t.items.approvals = async (id: string) => {
+      const approvals = await read(id);
+      if (once) {
+        once = false;
+        await t.items.addApproval('q3', 'bob', 'second');
+      }
+      return approvals;
+    };
+    expect(await t.service.approve('q3', carol, 'third', undefined, now)).toEqual({ status: 'approved', approvers: ['alice', 'bob', 'carol'] });
+    expect(once).toBe(false);
+    expect((await read('q3')).map((a) => a.approver)).toEqual(['alice', 'bob', 'carol']);
+    expect(t.decisions().map((d) => d.data.reviewers.map((r) => r.id))).toEqual([['alice', 'bob', 'carol']]);
+  });
+
+  it("refuses (409) when another reviewer's claim was taken between the read and the write, and decides nothing", async () => {
+    const t = await setup();
+    const read = t.items.get.bind(t.items);
+    let once = true;
+    t.items.get = async (id: string) => {
+      const item = await read(id);
+      if (once) {
+        once = false;
+        await t.items.claim(id, { by: 'bob', name: 'Bob', until: new Date(now.getTime() + 300_000).toISOString() }, now);
+      }
+      return item;
+    };
+    await expect(t.service.approve('a1', alice, 'fine', undefined, now)).rejects.toThrow(/claimed by Bob/);
+    expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });
+    expect(await t.items.approvals('a1')).toEqual([]);
+    expect(t.decisions()).toEqual([]);
+  });
+
+  it('answers without waiting for the published mark, which lands after; a mark that fails leaves the event to the sweeper', async () => {
+    const t = await setup();
+    let release!: () => void;
+    const marked = new Promise<void>((r) => (release = r));
+    const mark = t.items.markPublished.bind(t.items);
+    const attempts: string[] = [];
+    t.items.markPublished = async (id: string, at: Date) => {
+      await marked;
+      attempts.push(id);
+      if (id === 'a2') throw new Error('PostgreSQL went away');
+      return mark(id, at);
+    };
+    await t.service.approve('a1', alice, 'fine', undefined, now);
+    await t.service.approve('a2', alice, 'fine', undefined, now);
+    expect(t.decisions().map((d) => d.subject)).toEqual(['a1', 'a2']);
+    expect((await t.items.decisionEvent('a1'))!.publishedAt).toBeUndefined();
+    release();
+    await eventually(async () => expect((await t.items.decisionEvent('a1'))!.publishedAt).toBeDefined());
+    await eventually(() => expect(attempts.sort()).toEqual(['a1', 'a2']));
+    // a2's mark failed: still unpublished, so the sweeper sends it again (its consumers drop the copy).
+    expect((await t.items.decisionEvent('a2'))!.publishedAt).toBeUndefined();
+    expect((await t.items.unpublished(new Date(Date.now() + 60_000), 10)).map((e) => e.actionId)).toEqual(['a2']);
   });
 });

@@ -1,13 +1,30 @@
-import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { maskText } from '@countersign/guardrails';
 import { DecisionSigner, signReviewDecision } from '@countersign/approval';
 import { EventBus } from '@countersign/bus';
 import { Actor, TOPICS } from '@countersign/contracts';
-import { EVENT_BUS, Principal } from '@countersign/nest';
+import type { Metrics } from '@countersign/metrics';
+import { EVENT_BUS, METRICS, Principal } from '@countersign/nest';
 import { DecisionOutbox } from '../review-item/decision-outbox';
-import { DecisionEvent, queuedBy, ReviewItem, ReviewItemRepository, ReviewStatus } from '../review-item/review-item.repository';
+import { claimHolds, DecideWith, DecisionEvent, queuedBy, ReviewItem, ReviewItemRepository, ReviewStatus } from '../review-item/review-item.repository';
 import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
+import { requireSigningKey } from './signing-key';
+import { stepUpRefusal } from './step-up';
+
+/** A decision on an item the review clock expired: too late, whatever it says; the proposer can propose the action again. */
+const expiredConflict = (item: ReviewItem) =>
+  new ConflictException(
+    `action ${item.actionId} expired at ${item.decidedAt} (sla_expired): no decision came within its ${item.slaClass} SLA, so it will never be executed; ` +
+      'a decision on it is no longer possible (the proposer may propose the action again)',
+  );
+
+/** A decision on an item another reviewer holds a claim on (`claims/`): they are working it. */
+export const claimedConflict = (item: ReviewItem) =>
+  new ConflictException(
+    `action ${item.actionId} is claimed by ${item.claim!.name} until ${item.claim!.until.slice(11, 16)} UTC: they are reviewing it; ` +
+      'decide once they release it or their claim runs out',
+  );
 
 /** How long a signed approval stays valid for the executor. */
 export const APPROVAL_TTL_MS = 60 * 60 * 1000;
@@ -25,6 +42,9 @@ export type ApproveResult = { status: 'approved'; approvers: string[] } | { stat
  */
 @Injectable()
 export class ApprovalService {
+  /** The process's metrics (a service built by hand in a unit test has none). */
+  @Optional() @Inject(METRICS) private readonly metrics?: Metrics;
+
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
@@ -33,6 +53,23 @@ export class ApprovalService {
   ) {}
 
   async approve(actionId: string, reviewer: Principal, reason: string, seenDigest?: string, now = new Date()): Promise<ApproveResult> {
+    // First in one write (the approval that completes the quorum with the decision and its event); when something
+    // changed between the read and that write (another approval, a claim) and the item still waits, once more as
+    // approvals towards a quorum always went: the approval, then the decision.
+    return (
+      (await this.approveOnce(actionId, reviewer, reason, seenDigest, now, true)) ??
+      (await this.approveOnce(actionId, reviewer, reason, seenDigest, now, false))!
+    );
+  }
+
+  private async approveOnce(
+    actionId: string,
+    reviewer: Principal,
+    reason: string,
+    seenDigest: string | undefined,
+    now: Date,
+    oneWrite: boolean,
+  ): Promise<ApproveResult | undefined> {
     const item = await this.reviewItem(actionId, seenDigest);
     const approved = (i: ReviewItem): ApproveResult | undefined =>
       i.status === 'approved' && i.deciders?.includes(reviewer.id) ? { status: 'approved', approvers: i.deciders } : undefined;
@@ -44,28 +81,64 @@ export class ApprovalService {
     if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
       throw new ForbiddenException(`approving this action requires one of the roles: ${item.requiredRoles.join(', ')}`);
     }
-    const approvals = await this.items.addApproval(actionId, reviewer.id, reason);
-    if (approvals.length < item.quorum) return { status: 'awaiting-quorum', approvers: approvals.map((a) => a.approver), quorum: item.quorum };
+    const stepUp = stepUpRefusal(item, reviewer);
+    if (stepUp) throw new ForbiddenException(stepUp);
+    // Already counted: short of the quorum, an approval counts once (409). At or past it, the decision itself was not
+    // stored (the process died, or PostgreSQL went away, between the two writes): this retry completes it, or the
+    // action would wait for ever on an approval that was given.
+    const counted = item.approvedBy?.includes(reviewer.id) ? await this.items.approvals(actionId) : undefined;
+    if (counted && counted.length < item.quorum) {
+      throw new ConflictException(
+        `you approved action ${actionId} already (${counted.length} of ${item.quorum} approvals so far): its quorum needs ${item.quorum} distinct approvers`,
+      );
+    }
+    if (claimHolds(item.claim, now) && item.claim.by !== reviewer.id) throw claimedConflict(item);
+    // Before anything is stored: an approval counted toward a quorum that cannot be signed would be half done.
+    requireSigningKey(this.key, now);
+    const before = item.approvedBy ?? [];
+    if (oneWrite && !counted && before.length + 1 >= item.quorum) {
+      // This approval completes the quorum: the approval, the decision and its signed event in one write, made only if
+      // the approvers so far are still those read here and no one else's claim holds by then (docs/adr/0028).
+      const earlier = before.length ? await this.items.approvals(actionId) : [];
+      if (earlier.length !== before.length || earlier.some((a, i) => a.approver !== before[i])) return undefined;
+      const approvals = [...earlier, { approver: reviewer.id, reason }];
+      const approvers = approvals.map((a) => a.approver);
+      const event = this.decisionEvent(item, 'approved', reviewer, approvers, reason, this.approvalToken(item, approvals, now));
+      const with_ = { approval: { approver: reviewer.id, reason, after: before }, claimant: reviewer.id };
+      return (await this.decide(item, 'approved', approvers, reason, now, event, approved, 'decided', with_)) ? { status: 'approved', approvers } : undefined;
+    }
+    const approvals = counted ?? (await this.items.addApproval(actionId, reviewer.id, reason));
+    if (approvals.length < item.quorum) {
+      // This approver is done with the item: their claim ends, so it does not hold up the next approver.
+      await this.items.releaseClaim(actionId, reviewer.id);
+      return { status: 'awaiting-quorum', approvers: approvals.map((a) => a.approver), quorum: item.quorum };
+    }
     const approvers = approvals.map((a) => a.approver);
-    const token = signReviewDecision(this.key, {
+    const event = this.decisionEvent(item, 'approved', reviewer, approvers, reason, this.approvalToken(item, approvals, now));
+    await this.decide(item, 'approved', approvers, reason, now, event, approved);
+    return { status: 'approved', approvers };
+  }
+
+  /** The signed approval the executor acts on, naming every approver of the quorum. */
+  private approvalToken(item: ReviewItem, approvals: Array<{ approver: string; reason: string }>, now: Date): string {
+    return signReviewDecision(this.key, {
       decision: 'approved',
-      actionId,
+      actionId: item.actionId,
       digest: item.digest,
-      deciders: approvers,
+      deciders: approvals.map((a) => a.approver),
       // The token is base64: masking downstream cannot see into it, so regulated data is masked before signing.
       reasons: approvals.map((a) => maskText(a.reason)),
       issuedAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + APPROVAL_TTL_MS).toISOString(),
     });
-    const event = this.decisionEvent(item, 'approved', reviewer, approvers, reason, token);
-    await this.decide(item, 'approved', approvers, reason, now, event, approved);
-    return { status: 'approved', approvers };
   }
 
   async reject(actionId: string, reviewer: Principal, reason: string, seenDigest?: string, now = new Date()): Promise<void> {
     const item = await this.reviewItem(actionId, seenDigest);
     const rejected = (i: ReviewItem) => (i.status === 'rejected' && i.deciders?.includes(reviewer.id) ? true : undefined);
     if (item.status !== 'pending') return void (await this.again(item, rejected));
+    if (claimHolds(item.claim, now) && item.claim.by !== reviewer.id) throw claimedConflict(item);
+    requireSigningKey(this.key, now);
     // A rejection is final, so its token needs no expiry; signed all the same, or a forged one could block a genuine approval.
     const token = signReviewDecision(this.key, {
       decision: 'rejected',
@@ -87,7 +160,7 @@ export class ApprovalService {
     if (item.status !== 'pending') return void (await this.again(item, assessed));
     const shown = shownView(item);
     // The reviewer is the actor of their assessment, not the service that records it.
-    const actor: Actor = { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: 'bearer-token' };
+    const actor: Actor = { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' };
     const event: DecisionEvent = {
       topic: TOPICS.sampleAssessed,
       event: this.bus.envelope(
@@ -101,7 +174,8 @@ export class ApprovalService {
 
   /**
    * Decides the item with its event and publishes it (`DecisionOutbox`). Of concurrent decisions one wins; the others
-   * get 409, unless they asked for what won (the same reviewer's retry racing their first call).
+   * get 409, unless they asked for what won (the same reviewer's retry racing their first call). With `with_`'s
+   * conditions, false when they no longer held and the item still waits (nothing was written: the caller looks again).
    */
   private async decide<R>(
     item: ReviewItem,
@@ -112,11 +186,27 @@ export class ApprovalService {
     event: DecisionEvent,
     same: (decided: ReviewItem) => R | undefined,
     verb = 'decided',
-  ): Promise<void> {
-    if (await this.outbox.decide(item.actionId, status, by, reason, now, event)) return;
+    with_?: DecideWith,
+  ): Promise<boolean> {
+    if (await this.outbox.decide(item.actionId, status, by, reason, now, event, with_)) {
+      if (status === 'approved' || status === 'rejected') this.countDecision(item, status, now);
+      return true;
+    }
     const meanwhile = await this.items.get(item.actionId);
+    if (with_ && meanwhile?.status === 'pending') return false;
+    if (meanwhile?.status === 'expired') throw expiredConflict(meanwhile);
     if (!meanwhile || same(meanwhile) === undefined) throw new ConflictException(`action ${item.actionId} was ${verb} meanwhile`);
     await this.again(meanwhile, same);
+    return true;
+  }
+
+  /** A reviewers' decision counted, with its latency from the item being queued (override frequency, approval latency). */
+  private countDecision(item: ReviewItem, decision: 'approved' | 'rejected', now: Date): void {
+    if (!this.metrics) return;
+    const labels = { decision, sla_class: item.slaClass };
+    this.metrics.counter('countersign_review_decisions_total').inc(labels);
+    const queuedFor = (now.getTime() - Date.parse(item.createdAt)) / 1000;
+    if (Number.isFinite(queuedFor)) this.metrics.histogram('countersign_review_approval_latency_seconds').observe(labels, Math.max(0, queuedFor));
   }
 
   /**
@@ -126,7 +216,8 @@ export class ApprovalService {
    */
   private async again<R>(item: ReviewItem, same: (decided: ReviewItem) => R | undefined): Promise<R> {
     const outcome = same(item);
-    if (outcome === undefined) throw new ConflictException(`action ${item.actionId} is already ${item.status}`);
+    if (outcome === undefined)
+      throw item.status === 'expired' ? expiredConflict(item) : new ConflictException(`action ${item.actionId} is already ${item.status}`);
     await this.outbox.publishIfDue(item.actionId);
     return outcome;
   }
@@ -160,7 +251,12 @@ export class ApprovalService {
   ): DecisionEvent {
     // What the reviewer decided on, as the API showed it while pending; the audit trail keeps it.
     const shown = shownView(item);
-    const actor = (id: string): Actor => ({ id, kind: 'human', authMethod: 'bearer-token', ...(id === reviewer.id ? { roles: reviewer.roles } : {}) });
+    // Earlier approvers of a quorum may have signed in either way; only the deciding reviewer's method is known here.
+    const actor = (id: string): Actor => ({
+      id,
+      kind: 'human',
+      ...(id === reviewer.id ? { roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' } : { authMethod: 'bearer-token' }),
+    });
     // The deciding reviewer is the actor of the decision (the last approver of a quorum).
     return {
       topic: TOPICS.reviewDecided,

@@ -5,6 +5,7 @@ import { Actor, TOPICS, TopicMap } from '@countersign/contracts';
 import { maskDeep, maskText } from '@countersign/guardrails';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
+import { requireSigningKey } from '../approvals/signing-key';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { DecisionEvent, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { shownDigest, shownView } from '../review-item/shown';
@@ -81,6 +82,7 @@ export class OutcomeCheckService {
     if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
       throw new ForbiddenException(`answering this check requires one of the roles: ${item.requiredRoles.join(', ')}`);
     }
+    requireSigningKey(this.key, now);
     // Final, so no expiry; signed, or a forged answer could close an action whose effect never took place.
     const signature = signReviewDecision(this.key, {
       decision,

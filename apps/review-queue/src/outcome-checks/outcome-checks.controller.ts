@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { z } from 'zod';
 import { freeTextString } from '@countersign/contracts';
-import { AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
+import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
 import { OutcomeCheckService } from './outcome-check.service';
 
 const OutcomeBody = z.object({
@@ -21,6 +21,17 @@ const OutcomeBody = z.object({
 export class OutcomeChecksController {
   constructor(private readonly checks: OutcomeCheckService) {}
 
+  @ApiRoute({
+    summary: 'Answer an outcome check: did the action take effect?',
+    body: OutcomeBody,
+    ok: { description: 'The answer is recorded', schema: { type: 'object' } },
+    errors: {
+      400: 'a body that does not validate',
+      403: 'separation of duties (the proposer), a token of no person, or a role the check needs',
+      404: 'no outcome check for this action',
+      409: 'already answered, answered meanwhile, or `shownDigest` does not match',
+    },
+  })
   @Post(':actionId/outcome')
   @HttpCode(200)
   async answer(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {

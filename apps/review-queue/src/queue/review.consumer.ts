@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { HandlerMap } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
@@ -7,6 +7,7 @@ import type { Logger } from '@countersign/logging';
 import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
 import { ReviewItemRepository } from '../review-item/review-item.repository';
 import { ProposalSealer } from '../review-item/sealed-proposal';
+import { RevisionService } from '../revisions/revision.service';
 
 /** Puts every review-lane decision into the queue (once, whatever the redelivery). */
 @Injectable()
@@ -17,6 +18,8 @@ export class ReviewConsumer extends BusConsumer {
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(PROPOSAL_SEALER) private readonly sealer: ProposalSealer,
+    // The module always provides it; an intake built by hand in a test of another feature has none.
+    @Optional() private readonly revisions?: RevisionService,
   ) {
     super();
   }
@@ -30,6 +33,11 @@ export class ReviewConsumer extends BusConsumer {
     if (e.data.lane !== 'review' && !sample) return;
     const review = (!sample && e.data.review) || { slaClass: 'normal', slaSeconds: 4 * 3600, requiredRoles: ['reviewer'], quorum: 1 };
     const now = new Date();
+    const slaMs = review.slaSeconds * 1000;
+    // The review clock (`review-clock/`) acts on these times: escalation at the contract's share of the SLA, expiry
+    // (or the fallback team, once) at its end. An audit sample has no clock: its action ran already.
+    const escalation = !sample && e.data.review?.escalation;
+    const fallback = !sample && e.data.review?.whenUnavailable;
     const added = await this.items.add({
       kind: sample ? 'audit-sample' : 'approval',
       actionId: e.subject,
@@ -43,13 +51,26 @@ export class ReviewConsumer extends BusConsumer {
       proposerPrincipal: e.data.proposerPrincipal,
       contractVersion: e.data.contractVersion,
       reasons: e.data.reasons,
+      // What the reviewer's card shows of the risk assessment: the score, the rules that fired, the class.
+      score: e.data.score,
+      rulesFired: e.data.rulesFired,
+      ...(e.data.riskClass && { riskClass: e.data.riskClass }),
       slaClass: review.slaClass,
       requiredRoles: review.requiredRoles,
       quorum: review.quorum,
       createdAt: now.toISOString(),
-      dueAt: new Date(now.getTime() + review.slaSeconds * 1000).toISOString(),
+      dueAt: new Date(now.getTime() + slaMs).toISOString(),
+      slaSeconds: review.slaSeconds,
+      ...(escalation && {
+        escalateAt: new Date(now.getTime() + Math.round(slaMs * escalation.atShare)).toISOString(),
+        ...(escalation.to.length > 0 && { escalateTo: escalation.to }),
+      }),
+      ...(fallback && typeof fallback === 'object' && { fallbackTeam: fallback.fallback }),
       status: 'pending',
     });
     if (added) this.logger.info({ slaClass: review.slaClass }, 'queued for review');
+    // A reviewer's revision comes back here as a new action: their approval of it carries if the digest is theirs.
+    // On every delivery, not only the first: a redelivery after a failed carry tries again (it is idempotent).
+    if (!sample) await this.revisions?.onQueued(e);
   }
 }

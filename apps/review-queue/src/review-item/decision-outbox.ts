@@ -1,9 +1,9 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { EventBus } from '@countersign/bus';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER } from '@countersign/nest';
+import { EVENT_BUS, LOGGER, Sweeper } from '@countersign/nest';
 import { DECISION_OUTBOX_SETTINGS, REVIEW_ITEMS } from '../tokens';
-import { DecisionEvent, ReviewItem, ReviewItemRepository, ReviewStatus } from './review-item.repository';
+import { DecideWith, DecisionEvent, ReviewItem, ReviewItemRepository, ReviewStatus } from './review-item.repository';
 
 export interface DecisionOutboxSettings {
   /** How often the sweeper looks for decisions whose event is still to publish. */
@@ -25,10 +25,8 @@ export const DEFAULT_DECISION_OUTBOX: DecisionOutboxSettings = { sweepEveryMs: 5
  */
 @Injectable()
 export class DecisionOutbox implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private sweeping?: Promise<number>;
-  private failing = false;
   private readonly settings: DecisionOutboxSettings;
+  private readonly sweeper: Sweeper;
 
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
@@ -37,16 +35,15 @@ export class DecisionOutbox implements OnApplicationBootstrap, OnApplicationShut
     @Optional() @Inject(DECISION_OUTBOX_SETTINGS) settings?: Partial<DecisionOutboxSettings>,
   ) {
     this.settings = { ...DEFAULT_DECISION_OUTBOX, ...settings };
+    this.sweeper = new Sweeper((now) => this.sweepOnce(now), this.settings.sweepEveryMs, logger, 'decision events left unpublished');
   }
 
   onApplicationBootstrap() {
-    this.timer = setInterval(() => void this.sweep(), this.settings.sweepEveryMs);
-    this.timer.unref();
+    this.sweeper.start();
   }
 
   async onApplicationShutdown() {
-    clearInterval(this.timer);
-    await this.sweeping;
+    await this.sweeper.stop();
   }
 
   /**
@@ -61,9 +58,15 @@ export class DecisionOutbox implements OnApplicationBootstrap, OnApplicationShut
     reason: string,
     at: Date,
     decision: DecisionEvent,
+    with_?: DecideWith,
   ): Promise<ReviewItem | undefined> {
-    const decided = await this.items.decide(itemKey, status, by, reason, at, decision);
-    if (decided) await this.publish(itemKey, decision);
+    const decided = await this.items.decide(itemKey, status, by, reason, at, decision, with_);
+    if (decided) {
+      await this.bus.publish(decision.topic, decision.event);
+      // The published mark is not waited for (docs/adr/0028): the answer does not depend on it, and a mark lost (a crash,
+      // an error) only means the sweeper publishes the event again, a copy its consumers drop.
+      void this.record(itemKey, decision);
+    }
     return decided;
   }
 
@@ -85,6 +88,11 @@ export class DecisionOutbox implements OnApplicationBootstrap, OnApplicationShut
   /** Whether it was also recorded published. */
   private async publishAndRecord(itemKey: string, decision: DecisionEvent): Promise<boolean> {
     await this.bus.publish(decision.topic, decision.event);
+    return this.record(itemKey, decision);
+  }
+
+  /** Records a published event published; whether that worked (never throws: a failure is only logged). */
+  private async record(itemKey: string, decision: DecisionEvent): Promise<boolean> {
     try {
       await this.items.markPublished(itemKey, new Date());
       return true;
@@ -100,29 +108,20 @@ export class DecisionOutbox implements OnApplicationBootstrap, OnApplicationShut
    * again) and never throws: it runs on a timer. One sweep at a time per instance.
    */
   sweep(now = new Date()): Promise<number> {
-    this.sweeping ??= this.sweepOnce(now).finally(() => (this.sweeping = undefined));
-    return this.sweeping;
+    return this.sweeper.run(now);
   }
 
   private async sweepOnce(now: Date): Promise<number> {
     let published = 0;
-    try {
-      // Pages of 100 while they come full and were all recorded (what was not would come back again), 10 at most.
-      for (let page = 0, more = true; more && page < 10; page++) {
-        const due = await this.items.unpublished(new Date(now.getTime() - this.settings.graceMs), 100);
-        more = due.length === 100;
-        for (const d of due) {
-          more = (await this.publishAndRecord(d.actionId, d)) && more;
-          published++;
-          this.logger.info({ eventId: d.event.id, topic: d.topic, decidedAt: d.decidedAt }, 'published a decision event left unpublished');
-        }
+    // Pages of 100 while they come full and were all recorded (what was not would come back again), 10 at most.
+    for (let page = 0, more = true; more && page < 10; page++) {
+      const due = await this.items.unpublished(new Date(now.getTime() - this.settings.graceMs), 100);
+      more = due.length === 100;
+      for (const d of due) {
+        more = (await this.publishAndRecord(d.actionId, d)) && more;
+        published++;
+        this.logger.info({ eventId: d.event.id, topic: d.topic, decidedAt: d.decidedAt }, 'published a decision event left unpublished');
       }
-      if (this.failing) this.logger.warn({ published }, 'decision events publish again');
-      this.failing = false;
-    } catch (e) {
-      // Once per outage: the sweep runs every few seconds.
-      if (!this.failing) this.logger.error({ err: e, published }, 'cannot publish the decision events left unpublished; retrying on the next sweep');
-      this.failing = true;
     }
     return published;
   }

@@ -1,10 +1,25 @@
-import { DecisionEvent, ReviewItem, ReviewItemRepository, ReviewStatus, StoredDecisionEvent } from './review-item.repository';
+import {
+  Approval,
+  claimHolds,
+  ClockClaim,
+  ClockStep,
+  DecideWith,
+  DecisionEvent,
+  InboxQuery,
+  ReviewClaim,
+  ReviewItem,
+  ReviewItemRepository,
+  ReviewStatus,
+  StoredClockEvent,
+  StoredDecisionEvent,
+} from './review-item.repository';
 
 /** The in-process twin of the PostgreSQL review items (embedded mode, unit tests); passes the same suite. */
 export class InMemoryReviewItemRepository implements ReviewItemRepository {
   private readonly items = new Map<string, ReviewItem>();
-  private readonly approvals = new Map<string, Map<string, string>>();
+  private readonly approvalsOf = new Map<string, Map<string, { reason: string; approvedAt: string }>>();
   private readonly events = new Map<string, StoredDecisionEvent>();
+  private readonly clockEvents = new Map<string, StoredClockEvent>();
 
   async add(item: ReviewItem): Promise<boolean> {
     if (this.items.has(item.actionId)) return false;
@@ -25,9 +40,34 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
       .map((i) => structuredClone(i));
   }
 
-  async decide(actionId: string, status: Exclude<ReviewStatus, 'pending'>, by: string[], reason: string, at: Date, event?: DecisionEvent) {
+  async inbox(q: InboxQuery) {
+    const { reviewer: r } = q;
+    return (await this.pending(Number.MAX_SAFE_INTEGER))
+      .filter(
+        (i) =>
+          (i.kind ?? 'approval') === 'approval' &&
+          (!i.requiredRoles.length || i.requiredRoles.some((role) => r.roles.includes(role))) &&
+          i.proposerPrincipal !== r.id &&
+          i.proposal.proposer.agentId !== r.id &&
+          !i.approvedBy?.includes(r.id) &&
+          (!q.slaClass || i.slaClass === q.slaClass) &&
+          (!q.actionType || i.proposal.actionType === q.actionType) &&
+          (!q.tenant || i.proposal.tenant === q.tenant),
+      )
+      .slice(0, q.limit);
+  }
+
+  async decide(actionId: string, status: Exclude<ReviewStatus, 'pending'>, by: string[], reason: string, at: Date, event?: DecisionEvent, with_?: DecideWith) {
     const item = this.items.get(actionId);
     if (!item || item.status !== 'pending') return undefined;
+    if (with_?.claimant !== undefined && claimHolds(item.claim, at) && item.claim.by !== with_.claimant) return undefined;
+    const approval = with_?.approval;
+    if (approval) {
+      const before = item.approvedBy ?? [];
+      if (before.length !== approval.after.length || before.some((a, i) => a !== approval.after[i])) return undefined;
+      // No await between the checks and the writes: concurrent decisions take turns, as on PostgreSQL's row lock.
+      this.recordApproval(item, approval.approver, approval.reason);
+    }
     Object.assign(item, { status, deciders: by, decisionReason: reason, decidedAt: at.toISOString() });
     if (event) this.events.set(actionId, structuredClone({ ...event, actionId, decidedAt: at.toISOString() }));
     return structuredClone(item);
@@ -52,11 +92,105 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
   }
 
   async addApproval(actionId: string, approver: string, reason: string) {
-    if (!this.items.has(actionId)) return [];
-    const byApprover = this.approvals.get(actionId) ?? new Map<string, string>();
-    if (!byApprover.has(approver)) byApprover.set(approver, reason);
-    this.approvals.set(actionId, byApprover);
-    return [...byApprover].map(([a, r]) => ({ approver: a, reason: r }));
+    const item = this.items.get(actionId);
+    if (!item) return [];
+    return this.recordApproval(item, approver, reason);
+  }
+
+  private recordApproval(item: ReviewItem, approver: string, reason: string) {
+    const { actionId } = item;
+    const byApprover = this.approvalsOf.get(actionId) ?? new Map<string, { reason: string; approvedAt: string }>();
+    if (!byApprover.has(approver)) byApprover.set(approver, { reason, approvedAt: new Date().toISOString() });
+    this.approvalsOf.set(actionId, byApprover);
+    item.approvedBy = [...byApprover.keys()];
+    return [...byApprover].map(([a, r]) => ({ approver: a, reason: r.reason }));
+  }
+
+  async claim(actionId: string, claim: ReviewClaim, now: Date) {
+    const item = this.items.get(actionId);
+    if (!item || item.status !== 'pending') return undefined;
+    if (!claimHolds(item.claim, now) || item.claim.by === claim.by) item.claim = { ...claim };
+    return claimHolds(item.claim, now) ? { ...item.claim } : undefined;
+  }
+
+  async claimFor(actionId: string, reviewer: { id: string; roles: string[] }, claim: ReviewClaim, now: Date) {
+    const item = this.items.get(actionId);
+    const eligible =
+      !!item &&
+      item.status === 'pending' &&
+      (item.kind ?? 'approval') === 'approval' &&
+      (!item.requiredRoles.length || item.requiredRoles.some((r) => reviewer.roles.includes(r))) &&
+      item.proposerPrincipal !== reviewer.id &&
+      item.proposal.proposer.agentId !== reviewer.id &&
+      !item.approvedBy?.includes(reviewer.id) &&
+      (!claimHolds(item.claim, now) || item.claim.by === reviewer.id);
+    if (!item || !eligible) return undefined;
+    item.claim = { ...claim };
+    return structuredClone(item);
+  }
+
+  async releaseClaim(actionId: string, by: string) {
+    const item = this.items.get(actionId);
+    if (item?.claim?.by !== by) return false;
+    delete item.claim;
+    return true;
+  }
+
+  async approvals(actionId: string): Promise<Approval[]> {
+    return [...(this.approvalsOf.get(actionId) ?? [])].map(([approver, a]) => ({ approver, ...a }));
+  }
+
+  async recentDecisions(of: { target: string } | { agentId: string }, exceptActionId: string, limit: number) {
+    const same = (i: ReviewItem) => ('target' in of ? i.proposal.target === of.target : i.proposal.proposer.agentId === of.agentId);
+    return [...this.items.values()]
+      .filter((i) => (i.kind ?? 'approval') === 'approval' && i.decidedAt && i.actionId !== exceptActionId && same(i))
+      .sort((a, b) => Date.parse(b.decidedAt!) - Date.parse(a.decidedAt!) || (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0))
+      .slice(0, limit)
+      .map((i) => structuredClone(i));
+  }
+
+  async claimDue(now: Date, limit: number, stepFor: (item: ReviewItem) => ClockStep | undefined): Promise<ClockClaim[]> {
+    // No await from the choice to the last write: two claimers in one process take turns, as two instances do on
+    // PostgreSQL's row locks, and a decision racing a step finds the item as the step left it.
+    const nextTick = (i: ReviewItem) => Math.min(Date.parse(i.dueAt), i.escalateAt ? Date.parse(i.escalateAt) : Infinity);
+    const due = [...this.items.values()]
+      .filter((i) => i.status === 'pending' && (i.kind ?? 'approval') === 'approval' && nextTick(i) <= now.getTime())
+      .sort((a, b) => nextTick(a) - nextTick(b) || (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0))
+      .slice(0, limit);
+    const claims: ClockClaim[] = [];
+    for (const item of due) {
+      const step = stepFor(structuredClone(item));
+      if (!step) continue;
+      const at = now.toISOString();
+      const clockStep = (item.clockStep ?? 0) + 1;
+      if (step.kind === 'expire') {
+        Object.assign(item, { status: 'expired', deciders: step.by, decisionReason: step.reason, decidedAt: at, clockStep });
+        this.events.set(item.actionId, structuredClone({ ...step.event, actionId: item.actionId, decidedAt: at }));
+      } else {
+        delete item.escalateAt;
+        Object.assign(
+          item,
+          { requiredRoles: step.requiredRoles, clockStep },
+          step.kind === 'escalate' ? { escalatedAt: at } : { dueAt: step.dueAt, reroutedAt: at },
+        );
+        this.clockEvents.set(step.event.event.id, structuredClone({ ...step.event, actionId: item.actionId, createdAt: at }));
+      }
+      claims.push({ step: step.kind, item: structuredClone(item), event: structuredClone(step.event) });
+    }
+    return claims;
+  }
+
+  async unpublishedClockEvents(createdBefore: Date, limit: number) {
+    return [...this.clockEvents.values()]
+      .filter((e) => !e.publishedAt && Date.parse(e.createdAt) <= createdBefore.getTime())
+      .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.event.id < b.event.id ? -1 : 1))
+      .slice(0, limit)
+      .map((e) => structuredClone(e));
+  }
+
+  async markClockEventPublished(eventId: string, at: Date) {
+    const stored = this.clockEvents.get(eventId);
+    if (stored && !stored.publishedAt) stored.publishedAt = at.toISOString();
   }
 }
 

@@ -1,20 +1,99 @@
 import type { Pool } from 'pg';
 import type { AnyTopic, Proposal, TopicMap } from '@countersign/contracts';
-import { DecisionEvent, ReviewItem, ReviewItemRepository, ReviewStatus, StoredDecisionEvent } from './review-item.repository';
+import {
+  Approval,
+  ClockClaim,
+  ClockStep,
+  DecideWith,
+  DecisionEvent,
+  InboxQuery,
+  ReviewClaim,
+  ReviewItem,
+  ReviewItemRepository,
+  ReviewStatus,
+  StoredClockEvent,
+  StoredDecisionEvent,
+} from './review-item.repository';
+import { GroupCommit, GroupCommitOptions } from './group-commit';
+
+/** One one-step claim waiting for its batch. */
+interface ClaimRequest {
+  actionId: string;
+  by: string;
+  roles: string[];
+  name: string;
+  until: string;
+  now: Date;
+}
+
+const byActionId = (a: { action_id: string }, b: { action_id: string }) => (a.action_id < b.action_id ? -1 : a.action_id > b.action_id ? 1 : 0);
+
+/** One decision waiting for its group commit. */
+interface DecideRequest {
+  actionId: string;
+  status: Exclude<ReviewStatus, 'pending'>;
+  by: string[];
+  reason: string;
+  at: Date;
+  event?: DecisionEvent;
+  with_?: DecideWith;
+}
+
+/**
+ * Statements that write a lease or a mark the outbox can redo, not a record of truth, make their commit asynchronous
+ * (`synchronous_commit = off` for their transaction only): visible to every other session at once, on disk a few
+ * milliseconds later (with the next WAL flush). A crash in between loses a claim, or a published mark (the sweeper
+ * publishes that event again; consumers drop the copy), never a decision: decisions commit synchronously (docs/adr/0028).
+ */
+const ASYNC_COMMIT = `lease AS (SELECT set_config('synchronous_commit', 'off', true))`;
 
 /**
  * The review items in PostgreSQL, the records of truth of a distributed review queue: a Redis flush or restart
  * loses none. The tables come from `apps/review-queue/migrations`, applied at boot by `main.ts`.
  */
 export class PgReviewItemRepository implements ReviewItemRepository {
-  constructor(private readonly pool: Pool) {}
+  /** Concurrent decisions, written together: one multi-row statement, one durable commit per batch (docs/adr/0028). */
+  private readonly decisions: GroupCommit<DecideRequest, ItemRow | undefined>;
+  /** Published marks, written together with an asynchronous commit (the sweeper redoes a lost one). */
+  private readonly marks: GroupCommit<{ actionId: string; at: Date }, void>;
+  /** The inbox's one-step claims, written together (leases: asynchronous commit). */
+  private readonly claims: GroupCommit<ClaimRequest, ItemRow | undefined>;
+  /** Reads of one item each, made about the same time, sent as one statement (each as committed when it ran). */
+  private readonly reads: GroupCommit<string, ItemRow | undefined>;
+
+  constructor(
+    private readonly pool: Pool,
+    groupCommit: GroupCommitOptions = { maxBatch: 256, maxInFlight: 2 },
+  ) {
+    this.decisions = new GroupCommit(
+      (batch) => this.writeDecisions(batch),
+      (r) => r.actionId,
+      groupCommit,
+    );
+    this.marks = new GroupCommit(
+      (batch) => this.writeMarks(batch),
+      (r) => r.actionId,
+      groupCommit,
+    );
+    this.claims = new GroupCommit(
+      (batch) => this.writeClaims(batch),
+      (r) => r.actionId,
+      groupCommit,
+    );
+    this.reads = new GroupCommit(
+      (batch) => this.readItems(batch),
+      (id) => id,
+      groupCommit,
+    );
+  }
 
   async add(item: ReviewItem): Promise<boolean> {
     // A redelivered decision finds its item there: ON CONFLICT keeps the first one, untouched.
     const { rowCount } = await this.pool.query(
       `INSERT INTO review_items (action_id, kind, correlation_id, decision_event_id, digest, proposal, sealed, proposer_principal,
-         contract_version, reasons, sla_class, required_roles, quorum, created_at, due_at, status, deciders, decision_reason, decided_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+         contract_version, reasons, sla_class, required_roles, quorum, created_at, due_at, status, deciders, decision_reason, decided_at,
+         escalate_at, escalate_to, fallback_team, sla_seconds, risk_score, rules_fired, risk_class)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
        ON CONFLICT (action_id) DO NOTHING`,
       [
         item.actionId,
@@ -36,19 +115,47 @@ export class PgReviewItemRepository implements ReviewItemRepository {
         item.deciders ?? null,
         item.decisionReason ?? null,
         item.decidedAt ?? null,
+        item.escalateAt ?? null,
+        item.escalateTo ?? null,
+        item.fallbackTeam ?? null,
+        item.slaSeconds ?? null,
+        item.score ?? null,
+        item.rulesFired ?? null,
+        item.riskClass ?? null,
       ],
     );
     return rowCount === 1;
   }
 
   async get(actionId: string): Promise<ReviewItem | undefined> {
-    const { rows } = await this.pool.query<ItemRow>('SELECT * FROM review_items WHERE action_id = $1', [actionId]);
-    return rows[0] && toItem(rows[0]);
+    const row = await this.reads.submit(actionId);
+    return row && toItem(row);
+  }
+
+  private async readItems(batch: string[]): Promise<Array<ItemRow | undefined>> {
+    const { rows } = await this.pool.query<ItemRow>('SELECT * FROM review_items WHERE action_id = ANY($1::text[])', [batch]);
+    const byId = new Map(rows.map((r) => [r.action_id, r]));
+    return batch.map((id) => byId.get(id));
   }
 
   async pending(limit: number): Promise<ReviewItem[]> {
     // Served by the partial index review_items_pending_due.
     const { rows } = await this.pool.query<ItemRow>(`SELECT * FROM review_items WHERE status = 'pending' ORDER BY due_at, action_id LIMIT $1`, [limit]);
+    return rows.map(toItem);
+  }
+
+  async inbox(q: InboxQuery): Promise<ReviewItem[]> {
+    // Walks the partial index review_items_pending_due in due order, skipping what this reviewer may not decide.
+    const { rows } = await this.pool.query<ItemRow>(
+      `SELECT * FROM review_items
+       WHERE status = 'pending' AND kind = 'approval'
+         AND (cardinality(required_roles) = 0 OR required_roles && $1::text[])
+         AND proposer_principal <> $2 AND (proposal -> 'proposer' ->> 'agentId') IS DISTINCT FROM $2
+         AND NOT ($2 = ANY (coalesce(approved_by, '{}')))
+         AND ($3::text IS NULL OR sla_class = $3) AND ($4::text IS NULL OR proposal ->> 'actionType' = $4) AND ($5::text IS NULL OR proposal ->> 'tenant' = $5)
+       ORDER BY due_at, action_id LIMIT $6`,
+      [q.reviewer.roles, q.reviewer.id, q.slaClass ?? null, q.actionType ?? null, q.tenant ?? null, q.limit],
+    );
     return rows.map(toItem);
   }
 
@@ -59,15 +166,58 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     reason: string,
     at: Date,
     event?: DecisionEvent,
+    with_?: DecideWith,
   ): Promise<ReviewItem | undefined> {
-    // A conditional UPDATE: of concurrent decisions the first to commit matches, the others find it no longer pending.
-    // The decision's event goes in the same statement (the outbox): a committed decision always has its event.
+    const row = await this.decisions.submit({ actionId, status, by, reason, at, event, with_ });
+    return row && toItem(row);
+  }
+
+  /**
+   * A batch of decisions in one statement (its own transaction, one commit): each a conditional UPDATE of its row, so
+   * of concurrent decisions the first to commit matches and the others find the item no longer pending (a batch holds
+   * one request per item). The decision's event goes in the same row (the outbox), and the approval completing a
+   * quorum in the same statement, only for the rows it decided: a committed decision always has its event and its
+   * approvals, and an approval is never counted without the decision it completed.
+   */
+  private async writeDecisions(batch: DecideRequest[]): Promise<Array<ItemRow | undefined>> {
+    const input = batch.map((r) => ({
+      action_id: r.actionId,
+      status: r.status,
+      deciders: r.by,
+      reason: r.reason,
+      decided_at: r.at.toISOString(),
+      topic: r.event?.topic ?? null,
+      event: r.event?.event ?? null,
+      approver: r.with_?.approval?.approver ?? null,
+      approval_reason: r.with_?.approval?.reason ?? null,
+      after: r.with_?.approval?.after ?? null,
+      claimant: r.with_?.claimant ?? null,
+    }));
+    // Rows locked in action id order (as the claims' batches lock them): two batches never wait on each other in a cycle.
+    input.sort(byActionId);
     const { rows } = await this.pool.query<ItemRow>(
-      `UPDATE review_items SET status = $2, deciders = $3, decision_reason = $4, decided_at = $5, decision_topic = $6, decision_event = $7
-       WHERE action_id = $1 AND status = 'pending' RETURNING *`,
-      [actionId, status, by, reason, at, event?.topic ?? null, event ? JSON.stringify(event.event) : null],
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, status text, deciders text[], reason text, decided_at timestamptz,
+           topic text, event jsonb, approver text, approval_reason text, after text[], claimant text)
+       ), decided AS (
+         UPDATE review_items r SET status = i.status, deciders = i.deciders, decision_reason = i.reason, decided_at = i.decided_at,
+           decision_topic = i.topic, decision_event = i.event,
+           approved_by = CASE WHEN i.approver IS NULL THEN r.approved_by ELSE i.after || i.approver END
+         FROM input i
+         WHERE r.action_id = i.action_id AND r.status = 'pending'
+           AND (i.approver IS NULL OR coalesce(r.approved_by, '{}') = i.after)
+           AND (i.claimant IS NULL OR r.claimed_by IS NULL OR r.claimed_by = i.claimant OR r.claimed_until <= i.decided_at)
+         RETURNING ${ITEM_COLUMNS.map((c) => `r.${c}`).join(', ')}
+       ), approved AS (
+         INSERT INTO review_approvals (action_id, approver, reason)
+         SELECT d.action_id, i.approver, i.approval_reason FROM decided d JOIN input i USING (action_id) WHERE i.approver IS NOT NULL
+         ON CONFLICT DO NOTHING
+       )
+       SELECT * FROM decided`,
+      [JSON.stringify(input)],
     );
-    return rows[0] && toItem(rows[0]);
+    const byId = new Map(rows.map((r) => [r.action_id, r]));
+    return batch.map((r) => byId.get(r.actionId));
   }
 
   async decisionEvent(actionId: string): Promise<StoredDecisionEvent | undefined> {
@@ -91,7 +241,17 @@ export class PgReviewItemRepository implements ReviewItemRepository {
   }
 
   async markPublished(actionId: string, at: Date): Promise<void> {
-    await this.pool.query('UPDATE review_items SET decision_published_at = $2 WHERE action_id = $1 AND decision_published_at IS NULL', [actionId, at]);
+    await this.marks.submit({ actionId, at });
+  }
+
+  private async writeMarks(batch: Array<{ actionId: string; at: Date }>): Promise<void[]> {
+    await this.pool.query(
+      `WITH ${ASYNC_COMMIT}
+       UPDATE review_items r SET decision_published_at = m.at FROM lease, unnest($1::text[], $2::timestamptz[]) AS m(action_id, at)
+       WHERE r.action_id = m.action_id AND r.decision_published_at IS NULL`,
+      [batch.map((m) => m.actionId), batch.map((m) => m.at)],
+    );
+    return batch.map(() => undefined);
   }
 
   async addApproval(actionId: string, approver: string, reason: string): Promise<Array<{ approver: string; reason: string }>> {
@@ -110,6 +270,8 @@ export class PgReviewItemRepository implements ReviewItemRepository {
         'SELECT approver, reason FROM review_approvals WHERE action_id = $1 ORDER BY approved_at, approver',
         [actionId],
       );
+      // A copy on the item, written under the same lock: the inbox's live feed sees an approval as a change of the item.
+      await client.query('UPDATE review_items SET approved_by = $2 WHERE action_id = $1', [actionId, rows.map((r) => r.approver)]);
       await client.query('COMMIT');
       return rows;
     } catch (e) {
@@ -118,6 +280,161 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     } finally {
       client.release();
     }
+  }
+
+  async claimDue(now: Date, limit: number, stepFor: (item: ReviewItem) => ClockStep | undefined): Promise<ClockClaim[]> {
+    // One transaction: the rows claimed stay locked until their steps and events are written, so another instance's
+    // clock skips them (SKIP LOCKED: it takes the next ones instead of waiting) and a reviewer's decision on one waits,
+    // then finds it as the step left it. Served by the partial index review_items_clock_due.
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<ItemRow>(
+        `SELECT * FROM review_items WHERE status = 'pending' AND kind = 'approval' AND LEAST(escalate_at, due_at) <= $1
+         ORDER BY LEAST(escalate_at, due_at), action_id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [now, limit],
+      );
+      const claims: ClockClaim[] = [];
+      for (const row of rows) {
+        const step = stepFor(toItem(row));
+        if (!step) continue;
+        const updated = await client.query<ItemRow>(...stepQuery(row.action_id, step, now));
+        if (step.kind !== 'expire') {
+          await client.query('INSERT INTO review_clock_events (event_id, action_id, topic, event, created_at) VALUES ($1, $2, $3, $4, $5)', [
+            step.event.event.id,
+            row.action_id,
+            step.event.topic,
+            JSON.stringify(step.event.event),
+            now,
+          ]);
+        }
+        claims.push({ step: step.kind, item: toItem(updated.rows[0]), event: step.event });
+      }
+      await client.query('COMMIT');
+      return claims;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  async claim(actionId: string, claim: ReviewClaim, now: Date): Promise<ReviewClaim | undefined> {
+    // One conditional UPDATE: of two reviewers claiming a free item at once, the first to commit takes it and the
+    // other's condition no longer matches (it then reads who holds it).
+    // A lease: committed asynchronously (ASYNC_COMMIT).
+    const { rows } = await this.pool.query<ClaimRow>(
+      `WITH ${ASYNC_COMMIT}
+       UPDATE review_items r SET claimed_by = $2, claimed_by_name = $3, claimed_until = $4 FROM lease
+       WHERE r.action_id = $1 AND r.status = 'pending' AND (r.claimed_by IS NULL OR r.claimed_until <= $5 OR r.claimed_by = $2)
+       RETURNING r.claimed_by, r.claimed_by_name, r.claimed_until`,
+      [actionId, claim.by, claim.name, claim.until, now],
+    );
+    if (rows[0]) return toClaim(rows[0]);
+    const held = await this.pool.query<ClaimRow>(
+      `SELECT claimed_by, claimed_by_name, claimed_until FROM review_items WHERE action_id = $1 AND status = 'pending' AND claimed_until > $2`,
+      [actionId, now],
+    );
+    return held.rows[0] && toClaim(held.rows[0]);
+  }
+
+  async claimFor(actionId: string, reviewer: { id: string; roles: string[] }, claim: ReviewClaim, now: Date): Promise<ReviewItem | undefined> {
+    const row = await this.claims.submit({ actionId, by: reviewer.id, roles: reviewer.roles, name: claim.name, until: claim.until, now });
+    return row && toItem(row);
+  }
+
+  /**
+   * A batch of one-step claims in one statement: each a conditional UPDATE of its row (the inbox's conditions, then
+   * the lease's), returning the item; of two reviewers claiming a free item at once, the first to commit takes it and
+   * the other's condition no longer matches. Rows are locked in action id order (as the decisions' batches lock them),
+   * so two batches never wait on each other in a cycle. A lease: committed asynchronously (ASYNC_COMMIT).
+   */
+  private async writeClaims(batch: ClaimRequest[]): Promise<Array<ItemRow | undefined>> {
+    const input = batch
+      .map((c) => ({ action_id: c.actionId, by: c.by, roles: c.roles, name: c.name, until: c.until, now: c.now.toISOString() }))
+      .sort(byActionId);
+    const { rows } = await this.pool.query<ItemRow>(
+      `WITH ${ASYNC_COMMIT}, input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, by text, roles text[], name text, until timestamptz, now timestamptz)
+       )
+       UPDATE review_items r SET claimed_by = i.by, claimed_by_name = i.name, claimed_until = i.until FROM lease, input i
+       WHERE r.action_id = i.action_id AND r.status = 'pending' AND r.kind = 'approval'
+         AND (cardinality(r.required_roles) = 0 OR r.required_roles && i.roles)
+         AND r.proposer_principal <> i.by AND (r.proposal -> 'proposer' ->> 'agentId') IS DISTINCT FROM i.by
+         AND NOT (i.by = ANY (coalesce(r.approved_by, '{}')))
+         AND (r.claimed_by IS NULL OR r.claimed_until <= i.now OR r.claimed_by = i.by)
+       RETURNING r.*`,
+      [JSON.stringify(input)],
+    );
+    const byId = new Map(rows.map((r) => [r.action_id, r]));
+    return batch.map((c) => byId.get(c.actionId));
+  }
+
+  async releaseClaim(actionId: string, by: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      'UPDATE review_items SET claimed_by = NULL, claimed_by_name = NULL, claimed_until = NULL WHERE action_id = $1 AND claimed_by = $2',
+      [actionId, by],
+    );
+    return rowCount === 1;
+  }
+
+  async approvals(actionId: string): Promise<Approval[]> {
+    const { rows } = await this.pool.query<{ approver: string; reason: string; approved_at: Date }>(
+      'SELECT approver, reason, approved_at FROM review_approvals WHERE action_id = $1 ORDER BY approved_at, approver',
+      [actionId],
+    );
+    return rows.map((r) => ({ approver: r.approver, reason: r.reason, approvedAt: r.approved_at.toISOString() }));
+  }
+
+  async recentDecisions(of: { target: string } | { agentId: string }, exceptActionId: string, limit: number): Promise<ReviewItem[]> {
+    // Served by the partial indexes review_items_decided_by_target and review_items_decided_by_agent.
+    const [column, value] = 'target' in of ? ["proposal ->> 'target'", of.target] : ["proposal -> 'proposer' ->> 'agentId'", of.agentId];
+    const { rows } = await this.pool.query<ItemRow>(
+      `SELECT * FROM review_items WHERE kind = 'approval' AND decided_at IS NOT NULL AND ${column} = $1 AND action_id <> $2
+       ORDER BY decided_at DESC, action_id LIMIT $3`,
+      [value, exceptActionId, limit],
+    );
+    return rows.map(toItem);
+  }
+
+  async unpublishedClockEvents(createdBefore: Date, limit: number): Promise<StoredClockEvent[]> {
+    // Served by the partial index review_clock_events_unpublished.
+    const { rows } = await this.pool.query<{ action_id: string; topic: AnyTopic; event: TopicMap[AnyTopic]; created_at: Date }>(
+      `SELECT action_id, topic, event, created_at FROM review_clock_events WHERE published_at IS NULL AND created_at <= $1
+       ORDER BY created_at, event_id LIMIT $2`,
+      [createdBefore, limit],
+    );
+    return rows.map((r) => ({ actionId: r.action_id, topic: r.topic, event: r.event, createdAt: r.created_at.toISOString() }));
+  }
+
+  async markClockEventPublished(eventId: string, at: Date): Promise<void> {
+    await this.pool.query('UPDATE review_clock_events SET published_at = $2 WHERE event_id = $1 AND published_at IS NULL', [eventId, at]);
+  }
+}
+
+/** The UPDATE a clock step makes (the row is locked by the claim). */
+function stepQuery(actionId: string, step: ClockStep, now: Date): [string, unknown[]] {
+  switch (step.kind) {
+    case 'escalate':
+      return [
+        `UPDATE review_items SET required_roles = $2, escalate_at = NULL, escalated_at = $3, clock_step = clock_step + 1 WHERE action_id = $1 RETURNING *`,
+        [actionId, step.requiredRoles, now],
+      ];
+    case 'reroute':
+      return [
+        `UPDATE review_items SET required_roles = $2, due_at = $3, escalate_at = NULL, rerouted_at = $4, clock_step = clock_step + 1
+         WHERE action_id = $1 RETURNING *`,
+        [actionId, step.requiredRoles, step.dueAt, now],
+      ];
+    case 'expire':
+      // The expiry is the item's decision: its signed event goes in the decision outbox, like an approval's.
+      return [
+        `UPDATE review_items SET status = 'expired', deciders = $2, decision_reason = $3, decided_at = $4, decision_topic = $5, decision_event = $6,
+           clock_step = clock_step + 1
+         WHERE action_id = $1 RETURNING *`,
+        [actionId, step.by, step.reason, now, step.event.topic, JSON.stringify(step.event.event)],
+      ];
   }
 }
 
@@ -145,7 +462,67 @@ interface ItemRow {
   deciders: string[] | null;
   decision_reason: string | null;
   decided_at: Date | null;
+  escalate_at: Date | null;
+  escalate_to: string[] | null;
+  fallback_team: string | null;
+  sla_seconds: number | null;
+  clock_step: number;
+  escalated_at: Date | null;
+  rerouted_at: Date | null;
+  claimed_by: string | null;
+  claimed_by_name: string | null;
+  claimed_until: Date | null;
+  approved_by: string[] | null;
+  risk_score: number | null;
+  rules_fired: string[] | null;
+  risk_class: string | null;
 }
+
+/** The columns an item is read from (the stored decision event is not part of it: the caller has it). */
+const ITEM_COLUMNS = [
+  'action_id',
+  'kind',
+  'correlation_id',
+  'decision_event_id',
+  'digest',
+  'proposal',
+  'sealed',
+  'proposer_principal',
+  'contract_version',
+  'reasons',
+  'sla_class',
+  'required_roles',
+  'quorum',
+  'created_at',
+  'due_at',
+  'status',
+  'deciders',
+  'decision_reason',
+  'decided_at',
+  'escalate_at',
+  'escalate_to',
+  'fallback_team',
+  'sla_seconds',
+  'clock_step',
+  'escalated_at',
+  'rerouted_at',
+  'claimed_by',
+  'claimed_by_name',
+  'claimed_until',
+  'approved_by',
+  'risk_score',
+  'rules_fired',
+  'risk_class',
+] as const satisfies ReadonlyArray<keyof ItemRow>;
+
+/** The claim columns of a row. */
+interface ClaimRow {
+  claimed_by: string;
+  claimed_by_name: string | null;
+  claimed_until: Date;
+}
+
+const toClaim = (r: ClaimRow): ReviewClaim => ({ by: r.claimed_by, name: r.claimed_by_name ?? r.claimed_by, until: r.claimed_until.toISOString() });
 
 /** The outbox columns of a decided row. */
 interface EventRow {
@@ -183,7 +560,19 @@ function toItem(r: ItemRow): ReviewItem {
     quorum: r.quorum,
     createdAt: r.created_at.toISOString(),
     dueAt: r.due_at.toISOString(),
+    ...(r.escalate_at !== null && { escalateAt: r.escalate_at.toISOString() }),
+    ...(r.escalate_to !== null && { escalateTo: r.escalate_to }),
+    ...(r.fallback_team !== null && { fallbackTeam: r.fallback_team }),
+    ...(r.sla_seconds !== null && { slaSeconds: r.sla_seconds }),
+    ...(r.clock_step > 0 && { clockStep: r.clock_step }),
+    ...(r.escalated_at !== null && { escalatedAt: r.escalated_at.toISOString() }),
+    ...(r.rerouted_at !== null && { reroutedAt: r.rerouted_at.toISOString() }),
     status: r.status,
+    ...(r.risk_score !== null && { score: r.risk_score }),
+    ...(r.rules_fired !== null && { rulesFired: r.rules_fired }),
+    ...(r.risk_class !== null && { riskClass: r.risk_class }),
+    ...(r.claimed_by !== null && r.claimed_until !== null && { claim: toClaim({ ...r, claimed_by: r.claimed_by, claimed_until: r.claimed_until }) }),
+    ...(r.approved_by !== null && r.approved_by.length > 0 && { approvedBy: r.approved_by }),
     ...(r.deciders !== null && { deciders: r.deciders }),
     ...(r.decision_reason !== null && { decisionReason: r.decision_reason }),
     ...(r.decided_at !== null && { decidedAt: r.decided_at.toISOString() }),

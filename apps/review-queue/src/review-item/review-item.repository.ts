@@ -4,7 +4,17 @@ import type { EventCause } from '@countersign/bus';
 import type { AnyTopic, Proposal, TopicMap } from '@countersign/contracts';
 
 /** Where an item stands: `pending` until a human decides (or assesses, for an audit sample; or answers, for an outcome check). */
-export type ReviewStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'agreed' | 'disagreed' | 'happened' | 'not-happened';
+export type ReviewStatus =
+  | 'pending'
+  | 'approved'
+  | 'rejected'
+  | 'expired'
+  | 'agreed'
+  | 'disagreed'
+  | 'happened'
+  | 'not-happened'
+  /** Approved with changes: a new action replaces it (docs/adr/0017); never executed. */
+  | 'revised';
 
 /** A review-lane action waiting for (or decided by) humans. */
 export interface ReviewItem {
@@ -33,12 +43,69 @@ export interface ReviewItem {
   requiredRoles: string[];
   quorum: number;
   createdAt: string;
+  /** When the SLA runs out: the review clock expires the item then, or re-routes it once to its fallback team. */
   dueAt: string;
+  /** When the review clock escalates the item (a share of its SLA); absent once escalated, or when nothing escalates it. */
+  escalateAt?: string;
+  /** The roles the escalation adds (the next tier of each required role, from the contract); absent: none. */
+  escalateTo?: string[];
+  /** Where the item goes once when its SLA runs out (`whenUnavailable: {fallback}`); absent: it expires (fail closed). */
+  fallbackTeam?: string;
+  /** The SLA of its class, in seconds (a re-routed item gets it again). */
+  slaSeconds?: number;
+  /** How many steps the review clock took on it (escalation, re-route, expiry); absent: none. */
+  clockStep?: number;
+  escalatedAt?: string;
+  reroutedAt?: string;
   status: ReviewStatus;
+  /** The policy decision's risk score, the rules that fired and its risk class (absent on items queued before they were kept). */
+  score?: number;
+  rulesFired?: string[];
+  riskClass?: string;
+  /** The reviewer working the item, while their lease runs (`claims/`); a claim whose `until` passed holds nothing. */
+  claim?: ReviewClaim;
+  /** The approvers so far towards its quorum, in the order they approved; absent: none. */
+  approvedBy?: string[];
   /** Who decided the item (the reviewers of an approval or rejection), as the signed decision's `deciders` claim names them. */
   deciders?: string[];
   decisionReason?: string;
   decidedAt?: string;
+}
+
+/** Whose inbox page, filtered how (an absent filter: any). */
+export interface InboxQuery {
+  reviewer: { id: string; roles: string[] };
+  slaClass?: string;
+  actionType?: string;
+  tenant?: string;
+  limit: number;
+}
+
+/** A reviewer's lease on a pending item: who (id and display name) and until when. */
+export interface ReviewClaim {
+  by: string;
+  name: string;
+  until: string;
+}
+
+/** True when `claim` still holds at `now` (a lease that ran out holds nothing). */
+export const claimHolds = (claim: ReviewClaim | undefined, now: Date): claim is ReviewClaim => !!claim && Date.parse(claim.until) > now.getTime();
+
+/**
+ * What else a decision's write checks and records, in the same atomic write: the approval that completes the quorum,
+ * recorded only when the approvers so far are still `after` (in order; another approval meanwhile: nothing written),
+ * and, with `claimant`, only when no one else's claim on the item holds at the decision's time.
+ */
+export interface DecideWith {
+  approval?: { approver: string; reason: string; after: string[] };
+  claimant?: string;
+}
+
+/** One approval towards an item's quorum: who, why, when. */
+export interface Approval {
+  approver: string;
+  reason: string;
+  approvedAt: string;
 }
 
 /**
@@ -60,6 +127,31 @@ export interface StoredDecisionEvent extends DecisionEvent {
   publishedAt?: string;
 }
 
+/**
+ * What the review clock does to a pending approval whose time came (`review-clock/`): escalate it (its roles gain the
+ * next tier), re-route it once to its fallback team (new roles, a new due time), or expire it (final, never executed).
+ * Each with its signed event, stored in the same write: escalations and re-routes beside the item (the clock's
+ * outbox), an expiry as the item's decision event (the decision outbox, like an approval's).
+ */
+export type ClockStep =
+  | { kind: 'escalate'; requiredRoles: string[]; event: DecisionEvent }
+  | { kind: 'reroute'; requiredRoles: string[]; dueAt: string; event: DecisionEvent }
+  | { kind: 'expire'; by: string[]; reason: string; event: DecisionEvent };
+
+/** A step the clock took: which, the item as it now stands, and the event to publish. */
+export interface ClockClaim {
+  step: ClockStep['kind'];
+  item: ReviewItem;
+  event: DecisionEvent;
+}
+
+/** An escalation's or re-route's event as stored beside its item; `publishedAt` absent while still to publish. */
+export interface StoredClockEvent extends DecisionEvent {
+  actionId: string;
+  createdAt: string;
+  publishedAt?: string;
+}
+
 /** The policy decision that queued the item: the cause of every event about it (a decision, a reveal, an assessment). */
 export const queuedBy = (item: ReviewItem): EventCause => ({ id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId });
 
@@ -75,9 +167,17 @@ export interface ReviewItemRepository {
   /** Pending items, most urgent first. */
   pending(limit: number): Promise<ReviewItem[]>;
   /**
+   * The inbox's page: the pending approvals `q.reviewer` may decide (no role required, or one they hold; not proposed
+   * by them; not approved by them already), matching the filters, most urgent first, at most `q.limit`. Filtered where
+   * the items are, so a reviewer's page is full whatever the others' items ahead of theirs.
+   */
+  inbox(q: InboxQuery): Promise<ReviewItem[]>;
+  /**
    * Moves a pending item to a final status, atomically: of two reviewers deciding at once, one wins.
-   * Returns the updated item, or undefined when it was no longer pending. `event`, the decision's event, is stored in
-   * the same write (the outbox), unpublished: a decision that others must hear of is never kept without its event.
+   * Returns the updated item, or undefined when it was no longer pending (or `with`'s conditions no longer held).
+   * `event`, the decision's event, is stored in the same write (the outbox), unpublished: a decision that others must
+   * hear of is never kept without its event. Durable when it resolves; concurrent decisions may share one commit
+   * (the PostgreSQL adapter's group commit, docs/adr/0028).
    */
   decide(
     actionId: string,
@@ -86,6 +186,7 @@ export interface ReviewItemRepository {
     reason: string,
     at: Date,
     event?: DecisionEvent,
+    with_?: DecideWith,
   ): Promise<ReviewItem | undefined>;
   /** The event stored with the item's decision, published or not; undefined when there is none (pending, unknown). */
   decisionEvent(actionId: string): Promise<StoredDecisionEvent | undefined>;
@@ -99,4 +200,39 @@ export interface ReviewItemRepository {
    * once, exactly one sees it complete. Nothing is recorded for an unknown item (an empty list).
    */
   addApproval(actionId: string, approver: string, reason: string): Promise<Array<{ approver: string; reason: string }>>;
+  /**
+   * The review clock's claim: the pending approvals whose escalation or due time is at or before `now`, most overdue
+   * first (at most `limit`), each given to `stepFor` and changed as the step it returns says (none: left as it is),
+   * its event stored in the same write. Atomic per item: of claimers running at once (several instances), each item
+   * goes to one, and a reviewer's decision racing a step waits for it (and then finds an expired item no longer
+   * pending). A step applies to the item as `stepFor` saw it. Returns the steps taken.
+   */
+  claimDue(now: Date, limit: number, stepFor: (item: ReviewItem) => ClockStep | undefined): Promise<ClockClaim[]>;
+  /**
+   * Gives `claim` (a lease) on a pending item to its reviewer, atomically, when no one else's claim holds at `now`:
+   * free, run out, or theirs already (a renewal). Returns the claim that holds after the call, theirs or another
+   * reviewer's; undefined when the item is unknown or no longer pending.
+   */
+  claim(actionId: string, claim: ReviewClaim, now: Date): Promise<ReviewClaim | undefined>;
+  /**
+   * The inbox's claim in one step: gives `claim` to `reviewer` (a renewal if theirs) on a pending approval they may
+   * decide (no role required or one they hold, not proposed by them, not approved by them already) when no one else's
+   * claim holds at `now`, and returns the item as claimed. Undefined when any of that does not hold (nothing changed):
+   * the caller then reads the item to say why. A lease, not a record of truth: it may be written without waiting for
+   * the disk (a crash may lose a claim, never a decision; docs/adr/0028).
+   */
+  claimFor(actionId: string, reviewer: { id: string; roles: string[] }, claim: ReviewClaim, now: Date): Promise<ReviewItem | undefined>;
+  /** Ends `by`'s claim on the item (nothing when someone else holds it). Returns true when a claim of theirs ended. */
+  releaseClaim(actionId: string, by: string): Promise<boolean>;
+  /** The approvals counted towards the item's quorum, in the order they came (empty when none or unknown). */
+  approvals(actionId: string): Promise<Approval[]>;
+  /**
+   * Decided approval items (approved, rejected, expired) on the same target, or proposed by the same agent, newest
+   * decision first, at most `limit`, leaving out `exceptActionId`: the card's "recent decisions".
+   */
+  recentDecisions(of: { target: string } | { agentId: string }, exceptActionId: string, limit: number): Promise<ReviewItem[]>;
+  /** Escalation and re-route events not yet published, created at or before `createdBefore`, oldest first. */
+  unpublishedClockEvents(createdBefore: Date, limit: number): Promise<StoredClockEvent[]>;
+  /** Records that a clock event was published. */
+  markClockEventPublished(eventId: string, at: Date): Promise<void>;
 }

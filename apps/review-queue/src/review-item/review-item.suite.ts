@@ -1,7 +1,7 @@
 import { buildEnvelope } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import { refundProposal } from '@countersign/testing';
-import { DecisionEvent, ReviewItem, ReviewItemRepository } from './review-item.repository';
+import { ClockStep, DecisionEvent, InboxQuery, ReviewItem, ReviewItemRepository } from './review-item.repository';
 
 export const reviewItem = (actionId: string, dueAt: string, over: Partial<ReviewItem> = {}): ReviewItem => ({
   kind: 'approval',
@@ -23,15 +23,38 @@ export const reviewItem = (actionId: string, dueAt: string, over: Partial<Review
 });
 
 /** A signed review decision's event, as the approvals build it before deciding (the signature is opaque here). */
-export const decisionEvent = (item: ReviewItem, decision: 'approved' | 'rejected', by: string): DecisionEvent => ({
+export const decisionEvent = (
+  item: ReviewItem,
+  decision: 'approved' | 'rejected' | 'expired' | 'escalated',
+  by: string,
+  discriminator?: string,
+): DecisionEvent => ({
   topic: TOPICS.reviewDecided,
   event: buildEnvelope(
     TOPICS.reviewDecided,
     { decision, reviewers: [{ id: by, kind: 'human' }], reason: 'checked', digest: item.digest, signature: 'signed.token' },
     'review-queue',
-    { cause: { id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId }, time: new Date('2026-11-24T10:02:00.000Z') },
+    {
+      cause: { id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId },
+      discriminator,
+      time: new Date('2026-11-24T10:02:00.000Z'),
+    },
   ),
 });
+
+/** The clock's steps as a test takes them: escalate when the escalation time came, expire when the due time came. */
+const escalateOrExpire =
+  (now: Date) =>
+  (item: ReviewItem): ClockStep | undefined =>
+    Date.parse(item.dueAt) <= now.getTime()
+      ? { kind: 'expire', by: ['review-queue'], reason: 'sla_expired', event: decisionEvent(item, 'expired', 'review-queue') }
+      : item.escalateAt
+        ? {
+            kind: 'escalate',
+            requiredRoles: [...item.requiredRoles, ...(item.escalateTo ?? [])],
+            event: decisionEvent(item, 'escalated', 'review-queue', `clock-${(item.clockStep ?? 0) + 1}`),
+          }
+        : undefined;
 
 /** What every review-item store does: the PostgreSQL repository and its in-memory twin both pass it. */
 export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepository>) {
@@ -59,6 +82,29 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
       await repo.decide('mid', 'rejected', ['alice'], 'no', new Date('2026-11-24T10:01:00Z'));
       expect((await repo.pending(10)).map((i) => i.actionId)).toEqual(['soon', 'late']);
       expect((await repo.pending(1)).map((i) => i.actionId)).toEqual(['soon']);
+    });
+
+    it("fills a reviewer's inbox page with what they may decide, filtered where the items are", async () => {
+      const repo = await make();
+      const bob = { id: 'bob', roles: ['reviewer', 'finance'] };
+      // Ahead of bob's items: more of another team's than a page holds, one he proposed, one of his own agent id.
+      for (let n = 0; n < 5; n++) await repo.add(reviewItem(`sec-${n}`, `2026-11-24T10:0${n}:00.000Z`, { requiredRoles: ['security'] }));
+      await repo.add(reviewItem('his', '2026-11-24T10:06:00.000Z', { proposerPrincipal: 'bob' }));
+      await repo.add(reviewItem('sample', '2026-11-24T10:07:00.000Z', { kind: 'audit-sample', requiredRoles: [] }));
+      await repo.add(reviewItem('fin-1', '2026-11-24T10:10:00.000Z'));
+      await repo.add(reviewItem('open', '2026-11-24T10:11:00.000Z', { requiredRoles: [] }));
+      await repo.add(reviewItem('fin-2', '2026-11-24T10:12:00.000Z', { slaClass: 'critical' }));
+      await repo.add(reviewItem('fin-3', '2026-11-24T10:13:00.000Z'));
+      await repo.decide('fin-3', 'rejected', ['carol'], 'no', new Date('2026-11-24T10:01:00Z'));
+      const ids = async (q: Partial<InboxQuery> = {}) => (await repo.inbox({ reviewer: bob, limit: 3, ...q })).map((i) => i.actionId);
+      expect(await ids()).toEqual(['fin-1', 'open', 'fin-2']);
+      expect(await ids({ limit: 10, slaClass: 'critical' })).toEqual(['fin-2']);
+      expect(await ids({ limit: 10, actionType: 'support.refund', tenant: 'nobody' })).toEqual([]);
+      // An approver of a quorum has done their part: the item leaves their page (and stays on others').
+      await repo.add(reviewItem('q2', '2026-11-24T10:14:00.000Z', { quorum: 2 }));
+      await repo.addApproval('q2', 'bob', 'fine');
+      expect(await ids({ limit: 10 })).toEqual(['fin-1', 'open', 'fin-2']);
+      expect((await repo.inbox({ reviewer: { id: 'dan', roles: ['reviewer'] }, limit: 10 })).map((i) => i.actionId)).toContain('q2');
     });
 
     it('orders items due at the same time by action id, and keeps an item decided off the pending list', async () => {
@@ -167,6 +213,310 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
       expect(await repo.decisionEvent('a1')).toEqual({ ...e1, actionId: 'a1', decidedAt: '2026-11-24T10:02:00.000Z', publishedAt: '2026-11-24T10:06:00.000Z' });
       // The item itself reads as before: the outbox is not part of what reviewers are shown.
       expect(await repo.get('a1')).toEqual({ ...a1, status: 'rejected', deciders: ['alice'], decisionReason: 'no', decidedAt: '2026-11-24T10:02:00.000Z' });
+    });
+
+    describe('claims (leases), approvals and recent decisions', () => {
+      const t0 = new Date('2026-11-24T10:00:00.000Z');
+      const at = (ms: number) => new Date(t0.getTime() + ms);
+      const lease = (by: string, name: string, untilMs: number) => ({ by, name, until: at(untilMs).toISOString() });
+
+      it('gives a free item to the first claimer, refuses others while the lease holds, renews the holder, frees it when it runs out', async () => {
+        const repo = await make();
+        await repo.add(reviewItem('a1', '2026-11-24T11:00:00.000Z'));
+        expect(await repo.claim('a1', lease('alice', 'Alice', 300_000), t0)).toEqual(lease('alice', 'Alice', 300_000));
+        expect((await repo.get('a1'))!.claim).toEqual(lease('alice', 'Alice', 300_000));
+        // Bob is told who holds it; nothing changes.
+        expect(await repo.claim('a1', lease('bob', 'Bob', 360_000), at(60_000))).toEqual(lease('alice', 'Alice', 300_000));
+        // Alice's card is still open: her lease is renewed.
+        expect(await repo.claim('a1', lease('alice', 'Alice', 400_000), at(100_000))).toEqual(lease('alice', 'Alice', 400_000));
+        // Her lease runs out: the item is free for Bob.
+        expect(await repo.claim('a1', lease('bob', 'Bob', 700_000), at(400_000))).toEqual(lease('bob', 'Bob', 700_000));
+        expect((await repo.get('a1'))!.claim).toEqual(lease('bob', 'Bob', 700_000));
+      });
+
+      it('of two reviewers claiming a free item at once, exactly one holds it', async () => {
+        const repo = await make();
+        for (let round = 0; round < 5; round++) {
+          const id = `race${round}`;
+          await repo.add(reviewItem(id, '2026-11-24T11:00:00.000Z'));
+          const seen = await Promise.all([repo.claim(id, lease('alice', 'Alice', 300_000), t0), repo.claim(id, lease('bob', 'Bob', 300_000), t0)]);
+          expect(seen[0]!.by).toBe(seen[1]!.by);
+          expect((await repo.get(id))!.claim!.by).toBe(seen[0]!.by);
+        }
+      });
+
+      it("releases only the holder's claim, and claims nothing on an unknown or decided item", async () => {
+        const repo = await make();
+        await repo.add(reviewItem('a1', '2026-11-24T11:00:00.000Z'));
+        await repo.claim('a1', lease('alice', 'Alice', 300_000), t0);
+        expect(await repo.releaseClaim('a1', 'bob')).toBe(false);
+        expect((await repo.get('a1'))!.claim!.by).toBe('alice');
+        expect(await repo.releaseClaim('a1', 'alice')).toBe(true);
+        expect((await repo.get('a1'))!.claim).toBeUndefined();
+        expect(await repo.claim('a1', lease('bob', 'Bob', 300_000), t0)).toEqual(lease('bob', 'Bob', 300_000));
+        await repo.decide('a1', 'approved', ['carol'], 'ok', at(1000));
+        expect(await repo.claim('a1', lease('bob', 'Bob', 600_000), at(2000))).toBeUndefined();
+        expect(await repo.claim('nope', lease('bob', 'Bob', 300_000), t0)).toBeUndefined();
+      });
+
+      it('claims in one step only an item the reviewer may decide, free or theirs, and returns it as claimed', async () => {
+        const repo = await make();
+        const alice = { id: 'alice', roles: ['reviewer'] };
+        await repo.add(reviewItem('a1', '2026-11-24T11:00:00.000Z'));
+        await repo.add(reviewItem('other-role', '2026-11-24T11:00:00.000Z', { requiredRoles: ['finance'] }));
+        await repo.add(reviewItem('own', '2026-11-24T11:00:00.000Z', { proposerPrincipal: 'alice' }));
+        await repo.add(reviewItem('sample', '2026-11-24T11:00:00.000Z', { kind: 'audit-sample' }));
+        await repo.add(reviewItem('q2', '2026-11-24T11:00:00.000Z', { quorum: 2 }));
+        await repo.addApproval('q2', 'alice', 'first');
+        expect(await repo.claimFor('a1', alice, lease('alice', 'Alice', 300_000), t0)).toEqual({
+          ...reviewItem('a1', '2026-11-24T11:00:00.000Z'),
+          claim: lease('alice', 'Alice', 300_000),
+        });
+        // Renewed by its holder; refused to Bob while it holds, his once it ran out.
+        expect((await repo.claimFor('a1', alice, lease('alice', 'Alice', 400_000), at(100_000)))!.claim).toEqual(lease('alice', 'Alice', 400_000));
+        expect(await repo.claimFor('a1', { id: 'bob', roles: ['reviewer'] }, lease('bob', 'Bob', 500_000), at(200_000))).toBeUndefined();
+        expect((await repo.get('a1'))!.claim).toEqual(lease('alice', 'Alice', 400_000));
+        expect((await repo.claimFor('a1', { id: 'bob', roles: ['reviewer'] }, lease('bob', 'Bob', 900_000), at(400_000)))!.claim!.by).toBe('bob');
+        // Nothing claimed (nothing changed) on what Alice may not decide, what is not an approval, or unknown.
+        for (const id of ['other-role', 'own', 'sample', 'q2', 'nope']) {
+          expect(await repo.claimFor(id, alice, lease('alice', 'Alice', 300_000), t0)).toBeUndefined();
+          expect((await repo.get(id))?.claim).toBeUndefined();
+        }
+        // Nor on a decided item.
+        await repo.decide('a1', 'approved', ['bob'], 'ok', at(500_000));
+        expect(await repo.claimFor('a1', { id: 'carol', roles: ['reviewer'] }, lease('carol', 'Carol', 900_000), at(600_000))).toBeUndefined();
+      });
+
+      it('of two reviewers claiming a free item in one step at once, exactly one gets it', async () => {
+        const repo = await make();
+        for (let round = 0; round < 5; round++) {
+          const id = `one-step${round}`;
+          await repo.add(reviewItem(id, '2026-11-24T11:00:00.000Z'));
+          const seen = await Promise.all(['alice', 'bob'].map((by) => repo.claimFor(id, { id: by, roles: ['reviewer'] }, lease(by, by, 300_000), t0)));
+          expect(seen.filter(Boolean)).toHaveLength(1);
+          expect((await repo.get(id))!.claim!.by).toBe(seen.find(Boolean)!.claim!.by);
+        }
+      });
+
+      it('records the approval completing a quorum with the decision, in one write, only if the approvers so far are unchanged', async () => {
+        const repo = await make();
+        await repo.add(reviewItem('q2', '2026-11-24T11:00:00.000Z', { quorum: 2 }));
+        await repo.addApproval('q2', 'alice', 'first');
+        const event = decisionEvent(reviewItem('q2', '2026-11-24T11:00:00.000Z'), 'approved', 'bob');
+        // Read before Alice approved: nothing written, no approval counted.
+        expect(
+          await repo.decide('q2', 'approved', ['bob'], 'second', at(1000), event, { approval: { approver: 'bob', reason: 'second', after: [] } }),
+        ).toBeUndefined();
+        expect((await repo.approvals('q2')).map((a) => a.approver)).toEqual(['alice']);
+        expect((await repo.get('q2'))!.status).toBe('pending');
+        const decided = await repo.decide('q2', 'approved', ['alice', 'bob'], 'second', at(1000), event, {
+          approval: { approver: 'bob', reason: 'second', after: ['alice'] },
+        });
+        expect(decided).toMatchObject({ status: 'approved', deciders: ['alice', 'bob'], approvedBy: ['alice', 'bob'] });
+        expect((await repo.approvals('q2')).map((a) => [a.approver, a.reason])).toEqual([
+          ['alice', 'first'],
+          ['bob', 'second'],
+        ]);
+        expect((await repo.decisionEvent('q2'))!.event.id).toBe(event.event.id);
+      });
+
+      it("decides nothing for a claimant while another reviewer's claim holds, and decides once it ran out", async () => {
+        const repo = await make();
+        await repo.add(reviewItem('a1', '2026-11-24T11:00:00.000Z'));
+        await repo.claim('a1', lease('alice', 'Alice', 300_000), t0);
+        const withBob = { approval: { approver: 'bob', reason: 'ok', after: [] }, claimant: 'bob' };
+        expect(await repo.decide('a1', 'approved', ['bob'], 'ok', at(1000), undefined, withBob)).toBeUndefined();
+        expect(await repo.approvals('a1')).toEqual([]);
+        expect((await repo.decide('a1', 'approved', ['bob'], 'ok', at(300_000), undefined, withBob))!.status).toBe('approved');
+        // The holder decides while holding it.
+        await repo.add(reviewItem('a2', '2026-11-24T11:00:00.000Z'));
+        await repo.claim('a2', lease('alice', 'Alice', 300_000), t0);
+        const withAlice = { approval: { approver: 'alice', reason: 'ok', after: [] }, claimant: 'alice' };
+        expect((await repo.decide('a2', 'approved', ['alice'], 'ok', at(1000), undefined, withAlice))!.deciders).toEqual(['alice']);
+      });
+
+      it('of many decisions at once on many items, each item is decided once, with its own event', async () => {
+        const repo = await make();
+        const items = Array.from({ length: 40 }, (_, i) => reviewItem(`m${i}`, '2026-11-24T11:00:00.000Z'));
+        for (const item of items) await repo.add(item);
+        // Two reviewers race on every item: one decision per item wins, whatever batch each landed in.
+        const results = await Promise.all(
+          items.flatMap((item) =>
+            ['alice', 'bob'].map((by) =>
+              repo.decide(item.actionId, 'approved', [by], 'ok', at(1000), decisionEvent(item, 'approved', by), {
+                approval: { approver: by, reason: 'ok', after: [] },
+                claimant: by,
+              }),
+            ),
+          ),
+        );
+        for (let i = 0; i < items.length; i++) {
+          const won = [results[2 * i], results[2 * i + 1]].filter(Boolean);
+          expect(won).toHaveLength(1);
+          expect((await repo.approvals(items[i].actionId)).map((a) => a.approver)).toEqual(won[0]!.deciders);
+          expect(((await repo.decisionEvent(items[i].actionId))!.event.data as { reviewers: unknown }).reviewers).toEqual([
+            { id: won[0]!.deciders![0], kind: 'human' },
+          ]);
+        }
+      });
+
+      it('lists the approvals with their times, and keeps the approvers on the item', async () => {
+        const repo = await make();
+        await repo.add(reviewItem('q1', '2026-11-24T11:00:00.000Z', { quorum: 2 }));
+        expect(await repo.approvals('q1')).toEqual([]);
+        const before = Date.now();
+        await repo.addApproval('q1', 'alice', 'first');
+        expect((await repo.get('q1'))!.approvedBy).toEqual(['alice']);
+        await repo.addApproval('q1', 'bob', 'second');
+        const approvals = await repo.approvals('q1');
+        expect(approvals.map((a) => [a.approver, a.reason])).toEqual([
+          ['alice', 'first'],
+          ['bob', 'second'],
+        ]);
+        for (const a of approvals) expect(Date.parse(a.approvedAt)).toBeGreaterThanOrEqual(before - 5_000);
+        expect((await repo.get('q1'))!.approvedBy).toEqual(['alice', 'bob']);
+        expect(await repo.approvals('nope')).toEqual([]);
+      });
+
+      it("keeps the policy decision's risk score, rules fired and risk class", async () => {
+        const repo = await make();
+        const item = reviewItem('r1', '2026-11-24T11:00:00.000Z', { score: 0.87, rulesFired: ['amount-over-limit', 'new-payee'], riskClass: 'high' });
+        await repo.add(item);
+        expect(await repo.get('r1')).toEqual(item);
+      });
+
+      it('finds the recent decisions on the same target and by the same agent, newest first, never pending ones', async () => {
+        const repo = await make();
+        const on = (id: string, target: string, agentId: string) => {
+          const p = refundProposal();
+          return reviewItem(id, '2026-11-24T11:00:00.000Z', { proposal: { ...p, target, proposer: { ...p.proposer, agentId } } });
+        };
+        await repo.add(on('now', 'order-1', 'copilot'));
+        await repo.add(on('t-old', 'order-1', 'other-agent'));
+        await repo.add(on('t-new', 'order-1', 'other-agent'));
+        await repo.add(on('t-pending', 'order-1', 'copilot'));
+        await repo.add(on('a-only', 'order-9', 'copilot'));
+        await repo.add(on('elsewhere', 'order-7', 'someone'));
+        await repo.add(reviewItem('sample', '2026-11-24T11:00:00.000Z', { kind: 'audit-sample', proposal: on('x', 'order-1', 'copilot').proposal }));
+        await repo.decide('t-old', 'rejected', ['bob'], 'no', at(1000));
+        await repo.decide('t-new', 'approved', ['alice'], 'ok', at(3000));
+        await repo.decide('a-only', 'expired', ['review-queue'], 'sla_expired', at(2000));
+        await repo.decide('elsewhere', 'approved', ['alice'], 'ok', at(4000));
+        await repo.decide('sample', 'agreed', ['alice'], 'ok', at(5000));
+        await repo.decide('now', 'approved', ['alice'], 'ok', at(6000));
+        expect((await repo.recentDecisions({ target: 'order-1' }, 'now', 5)).map((i) => [i.actionId, i.status])).toEqual([
+          ['t-new', 'approved'],
+          ['t-old', 'rejected'],
+        ]);
+        expect((await repo.recentDecisions({ target: 'order-1' }, 'now', 1)).map((i) => i.actionId)).toEqual(['t-new']);
+        expect((await repo.recentDecisions({ agentId: 'copilot' }, 'now', 5)).map((i) => i.actionId)).toEqual(['a-only']);
+        expect(await repo.recentDecisions({ agentId: 'nobody' }, 'now', 5)).toEqual([]);
+      });
+    });
+
+    describe('the review clock', () => {
+      const clocked = (id: string, over: Partial<ReviewItem> = {}) =>
+        reviewItem(id, '2026-11-24T10:15:00.000Z', {
+          requiredRoles: ['finance'],
+          escalateAt: '2026-11-24T10:07:30.000Z',
+          escalateTo: ['finance-lead'],
+          slaSeconds: 900,
+          ...over,
+        });
+
+      it('keeps the clock times of an item, and claims nothing before they come', async () => {
+        const repo = await make();
+        const item = clocked('a1', { fallbackTeam: 'marketing-on-call' });
+        await repo.add(item);
+        expect(await repo.get('a1')).toEqual(item);
+        const before = new Date('2026-11-24T10:07:29.000Z');
+        expect(await repo.claimDue(before, 10, escalateOrExpire(before))).toEqual([]);
+      });
+
+      it('escalates once at the escalation time and expires at the due time, each step with its event stored', async () => {
+        const repo = await make();
+        const item = clocked('a1');
+        await repo.add(item);
+        const t1 = new Date('2026-11-24T10:08:00.000Z');
+        const [escalated] = await repo.claimDue(t1, 10, escalateOrExpire(t1));
+        expect(escalated.step).toBe('escalate');
+        const { escalateAt: _e, ...rest } = item;
+        expect(escalated.item).toEqual({ ...rest, requiredRoles: ['finance', 'finance-lead'], escalatedAt: t1.toISOString(), clockStep: 1 });
+        expect(await repo.get('a1')).toEqual(escalated.item);
+        // Escalated already, not due yet: nothing more to do.
+        expect(await repo.claimDue(t1, 10, escalateOrExpire(t1))).toEqual([]);
+        expect(await repo.unpublishedClockEvents(t1, 10)).toEqual([{ ...escalated.event, actionId: 'a1', createdAt: t1.toISOString() }]);
+        expect(await repo.unpublishedClockEvents(new Date('2026-11-24T10:07:59.000Z'), 10)).toEqual([]);
+        await repo.markClockEventPublished(escalated.event.event.id, t1);
+        expect(await repo.unpublishedClockEvents(t1, 10)).toEqual([]);
+
+        const t2 = new Date('2026-11-24T10:15:00.000Z');
+        const [expired] = await repo.claimDue(t2, 10, escalateOrExpire(t2));
+        expect(expired).toMatchObject({ step: 'expire', item: { status: 'expired', deciders: ['review-queue'], decisionReason: 'sla_expired', clockStep: 2 } });
+        // Through the decision outbox, like an approval: a reviewer's decision after it finds the item decided.
+        expect(await repo.decisionEvent('a1')).toEqual({ ...expired.event, actionId: 'a1', decidedAt: t2.toISOString() });
+        expect(await repo.decide('a1', 'approved', ['alice'], 'late', t2, decisionEvent(item, 'approved', 'alice'))).toBeUndefined();
+        expect(await repo.claimDue(new Date('2026-11-24T11:00:00.000Z'), 10, escalateOrExpire(new Date('2026-11-24T11:00:00.000Z')))).toEqual([]);
+      });
+
+      it('re-routes with new roles and a new due time, and claims the item again only when that comes', async () => {
+        const repo = await make();
+        await repo.add(clocked('a1', { escalateAt: undefined, fallbackTeam: 'marketing-on-call' }));
+        const t1 = new Date('2026-11-24T10:15:00.000Z');
+        const dueAt = '2026-11-24T10:30:00.000Z';
+        const rerouted = await repo.claimDue(t1, 10, (i) => ({
+          kind: 'reroute',
+          requiredRoles: [i.fallbackTeam!],
+          dueAt,
+          event: decisionEvent(i, 'escalated', 'review-queue', 'clock-1'),
+        }));
+        expect(rerouted.map((c) => [c.step, c.item.requiredRoles, c.item.dueAt, c.item.reroutedAt])).toEqual([
+          ['reroute', ['marketing-on-call'], dueAt, t1.toISOString()],
+        ]);
+        const t2 = new Date('2026-11-24T10:29:59.000Z');
+        expect(await repo.claimDue(t2, 10, escalateOrExpire(t2))).toEqual([]);
+        const t3 = new Date(dueAt);
+        expect((await repo.claimDue(t3, 10, escalateOrExpire(t3))).map((c) => c.step)).toEqual(['expire']);
+      });
+
+      it('never claims audit samples, outcome checks or decided items, and takes the most overdue first up to the limit', async () => {
+        const repo = await make();
+        await repo.add(clocked('sample', { kind: 'audit-sample' }));
+        await repo.add(clocked('check', { kind: 'outcome-check' }));
+        await repo.add(clocked('done'));
+        await repo.decide('done', 'rejected', ['alice'], 'no', new Date('2026-11-24T10:01:00.000Z'));
+        await repo.add(clocked('later', { escalateAt: '2026-11-24T10:09:00.000Z' }));
+        await repo.add(clocked('sooner', { escalateAt: '2026-11-24T10:05:00.000Z' }));
+        const now = new Date('2026-11-24T10:10:00.000Z');
+        expect((await repo.claimDue(now, 1, escalateOrExpire(now))).map((c) => c.item.actionId)).toEqual(['sooner']);
+        expect((await repo.claimDue(now, 10, escalateOrExpire(now))).map((c) => c.item.actionId)).toEqual(['later']);
+      });
+
+      it('of two claimers at once, each step goes to one: no item escalates twice', async () => {
+        const repo = await make();
+        const ids = Array.from({ length: 20 }, (_, n) => `c${String(n).padStart(2, '0')}`);
+        for (const id of ids) await repo.add(clocked(id));
+        const now = new Date('2026-11-24T10:08:00.000Z');
+        const [a, b] = await Promise.all([repo.claimDue(now, 50, escalateOrExpire(now)), repo.claimDue(now, 50, escalateOrExpire(now))]);
+        expect([...a, ...b].map((c) => c.item.actionId).sort()).toEqual(ids);
+        for (const id of ids) expect((await repo.get(id))!).toMatchObject({ clockStep: 1, requiredRoles: ['finance', 'finance-lead'] });
+        expect(await repo.unpublishedClockEvents(now, 50)).toHaveLength(20);
+      });
+
+      it('of an expiry and an approval at once, exactly one wins', async () => {
+        const repo = await make();
+        for (let round = 0; round < 5; round++) {
+          const item = clocked(`r${round}`, { escalateAt: undefined });
+          await repo.add(item);
+          const now = new Date('2026-11-24T10:15:00.000Z');
+          const [claims, approved] = await Promise.all([
+            repo.claimDue(now, 10, escalateOrExpire(now)),
+            repo.decide(item.actionId, 'approved', ['alice'], 'ok', now, decisionEvent(item, 'approved', 'alice')),
+          ]);
+          expect(claims.length + (approved ? 1 : 0)).toBe(1);
+          expect((await repo.get(item.actionId))!.status).toBe(approved ? 'approved' : 'expired');
+        }
+      });
     });
   });
 }

@@ -7,9 +7,13 @@ export function publicItem(item: ReviewItem): Omit<ReviewItem, 'sealed'> {
   return rest;
 }
 
-/** What a reviewer is shown of an item: everything they decide on. The audit trail keeps a copy. */
+/**
+ * What a reviewer is shown of an item: everything they decide on. The audit trail keeps a copy. Who works it (a claim,
+ * renewed while a card is open) and who approved so far are not part of what is decided on: they change under an open
+ * card, and a decision must not be refused as "changed since shown" for them.
+ */
 export function shownView(item: ReviewItem) {
-  const { deciders: _b, decisionReason: _r, decidedAt: _a, ...view } = publicItem(item);
+  const { deciders: _b, decisionReason: _r, decidedAt: _a, claim: _c, approvedBy: _p, ...view } = publicItem(item);
   return view;
 }
 

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { generateSigningKey } from '@countersign/approval';
 import { actionDigest, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
 import { Principal } from '@countersign/nest';
-import { refundProposal, RecordingBus } from '@countersign/testing';
+import { refundProposal, RecordingBus, reviewLaneDecision } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
 import { ReviewConsumer } from '../queue/review.consumer';
 import { DecisionOutbox } from '../review-item/decision-outbox';
@@ -18,33 +18,17 @@ const emailChange: Proposal = { ...refundProposal(), actionType: 'account.email_
 const carol: Principal = { id: 'carol', kind: 'human', roles: ['reviewer', PII_VIEW] };
 const alice: Principal = { id: 'alice', kind: 'human', roles: ['reviewer'] };
 
-/** The real in-memory bus, keeping a list of what it published. */
-function decided(actionId: string, proposal: Proposal): TopicMap[typeof TOPICS.policyDecided] {
-  return {
-    id: `decision-${actionId}`,
-    type: TOPICS.policyDecided,
-    version: 1,
-    source: 'policy-engine',
-    time: new Date().toISOString(),
-    subject: actionId,
-    correlationId: `c-${actionId}`,
-    causationId: `p-${actionId}`,
-    actor: { id: 'policy-engine', kind: 'service' },
-    data: {
-      lane: 'review',
-      reasons: ['e-mail changes are reviewed'],
-      rulesFired: [],
-      contractVersion: '7',
-      contractHash: 'h',
-      score: 0,
-      digest: actionDigest(proposal, '7'),
-      proposal,
-      proposerPrincipal: 'support-copilot',
-      review: { slaClass: 'high', slaSeconds: 900, requiredRoles: ['reviewer'], quorum: 1 },
-      sampledForAudit: false,
-    },
-  };
-}
+/** The policy decision that queues the e-mail change for review (the shared fixture, this proposal under contract 7). */
+const decided = (actionId: string, proposal: Proposal) => ({
+  ...reviewLaneDecision(actionId, {
+    reasons: ['e-mail changes are reviewed'],
+    contractVersion: '7',
+    digest: actionDigest(proposal, '7'),
+    proposal,
+    review: { slaClass: 'high', slaSeconds: 900, requiredRoles: ['reviewer'], quorum: 1 },
+  }),
+  id: `decision-${actionId}`,
+});
 
 async function setup() {
   const bus = new RecordingBus({ source: 'review-queue', logger: pino({ level: 'silent' }) });

@@ -54,7 +54,7 @@ export class RevealService {
         // Each reveal is its own event (a derived id alone would make a second reveal a duplicate).
         discriminator: newId(),
         // The reviewer who saw the real values, not the service that showed them.
-        actor: { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: 'bearer-token' },
+        actor: { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' },
       },
     );
     return { item, proposal };

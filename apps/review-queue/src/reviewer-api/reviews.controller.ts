@@ -1,11 +1,13 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import { z } from 'zod';
-import { freeTextString } from '@countersign/contracts';
-import { AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
+import { freeJsonObject, freeTextString } from '@countersign/contracts';
+import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
+import { ClaimService } from '../claims/claim.service';
 import { ReviewItemRepository } from '../review-item/review-item.repository';
 import { publicItem, shownDigest, shownView } from '../review-item/shown';
 import { REVIEW_ITEMS } from '../tokens';
+import { MAX_REVISED_PARAMETERS_BYTES, RevisionService } from '../revisions/revision.service';
 import { RevealService } from './reveal.service';
 
 const DecisionBody = z.object({
@@ -21,15 +23,45 @@ const DecisionBody = z.object({
 /** The minimal reviewer API: list pending items, approve or reject each with a mandatory reason. */
 const AssessBody = DecisionBody.extend({ verdict: z.enum(['agree', 'disagree']) });
 
+/** Approve with changes (docs/adr/0017): the whole edited parameters object, as shown (masked) with the reviewer's edits. */
+export const ReviseBody = DecisionBody.extend({
+  parameters: freeJsonObject().refine((p) => Buffer.byteLength(JSON.stringify(p)) <= MAX_REVISED_PARAMETERS_BYTES, {
+    message: `at most ${MAX_REVISED_PARAMETERS_BYTES} bytes as JSON`,
+  }),
+});
+
 @Controller('v1/reviews')
 @Roles('reviewer')
 export class ReviewsController {
   constructor(
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
     private readonly approvals: ApprovalService,
+    private readonly claims: ClaimService,
     private readonly reveals: RevealService,
+    private readonly revisions: RevisionService,
   ) {}
 
+  @ApiRoute({
+    summary: 'Pending review items, regulated data masked',
+    query: { limit: 'at most this many (1 to 500; default 50)' },
+    ok: {
+      description: 'The pending items',
+      schema: {
+        type: 'object',
+        required: ['items'],
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['actionId', 'status'],
+              properties: { actionId: { type: 'string' }, status: { type: 'string' }, shownDigest: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+  })
   @Get()
   async pending(@Query('limit') limit?: string) {
     const n = Math.min(Math.max(Number(limit ?? 50) || 50, 1), 500);
@@ -40,6 +72,24 @@ export class ReviewsController {
    * One item, regulated data masked. `?reveal=true`: the real proposal, for a reviewer holding `pii:view`
    * (audited; 403 without it). `shownDigest` stays the one of the masked view, which the audit trail keeps.
    */
+  @ApiRoute({
+    summary: 'One review item (`?reveal=true`: its real values, audited)',
+    query: { reveal: '`true`: the real proposal, for a reviewer holding `pii:view`' },
+    ok: {
+      description: 'The item, masked unless revealed',
+      schema: {
+        type: 'object',
+        required: ['actionId', 'status'],
+        properties: { actionId: { type: 'string' }, status: { type: 'string' }, shownDigest: { type: 'string' } },
+      },
+    },
+    errors: {
+      400: '`reveal` is neither true nor false',
+      403: 'a reveal without `pii:view`, or an item for other roles',
+      404: 'no review item for this action',
+      409: 'a reveal of an item that is decided or has no sealed copy',
+    },
+  })
   @Get(':actionId')
   async one(@Param('actionId') actionId: string, @Req() req: AuthenticatedRequest, @Query('reveal') reveal?: unknown) {
     if (reveal !== undefined && reveal !== 'true' && reveal !== 'false') throw new BadRequestException('reveal: must be true or false');
@@ -52,6 +102,54 @@ export class ReviewsController {
     return { ...publicItem(item), shownDigest: shownDigest(shownView(item)) };
   }
 
+  /** Claims the item (a lease, renewed by claiming again) so no other reviewer works it meanwhile; 409 names the holder. */
+  @ApiRoute({
+    summary: 'Claim a review item (a lease, renewed by claiming again)',
+    ok: {
+      description: 'The claim',
+      schema: { type: 'object', required: ['actionId', 'claim'], properties: { actionId: { type: 'string' }, claim: { type: 'object' } } },
+    },
+    errors: {
+      403: 'separation of duties (the proposer), or a role the item needs',
+      404: 'no review item for this action',
+      409: 'held by another reviewer (named), already approved by the caller, or decided',
+    },
+  })
+  @Post(':actionId/claim')
+  @HttpCode(200)
+  async claim(@Param('actionId') actionId: string, @Req() req: AuthenticatedRequest) {
+    return { actionId, claim: await this.claims.claim(actionId, req.principal!) };
+  }
+
+  /** Ends the caller's claim on the item (nothing when they hold none). */
+  @ApiRoute({
+    summary: "Release the caller's claim on a review item",
+    ok: {
+      description: 'The claim is released (nothing when the caller held none)',
+      schema: { type: 'object', required: ['actionId'], properties: { actionId: { type: 'string' }, status: { type: 'string' } } },
+    },
+    errors: { 404: 'no review item for this action' },
+  })
+  @Post(':actionId/release')
+  @HttpCode(200)
+  async release(@Param('actionId') actionId: string, @Req() req: AuthenticatedRequest) {
+    return { actionId, ...(await this.claims.release(actionId, req.principal!)) };
+  }
+
+  @ApiRoute({
+    summary: 'Approve a review item (a signed approval), with a reason',
+    body: DecisionBody,
+    ok: {
+      description: "The approval, and the item's status (approved once the quorum is met)",
+      schema: { type: 'object', required: ['actionId'], properties: { actionId: { type: 'string' }, status: { type: 'string' } } },
+    },
+    errors: {
+      400: 'a body that does not validate (a reason of at least 3 characters)',
+      403: 'separation of duties (the proposer), a token of no person, a role the item needs, or a step-up the item needs',
+      404: 'no review item for this action',
+      409: 'already decided or expired, decided meanwhile, or `shownDigest` does not match the item as it is now',
+    },
+  })
   @Post(':actionId/approve')
   @HttpCode(200)
   async approve(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
@@ -59,7 +157,43 @@ export class ReviewsController {
     return { actionId, ...(await this.approvals.approve(actionId, req.principal!, reason, shownDigest)) };
   }
 
+  /**
+   * Approve with changes: the item ends as revised and a new action (`newActionId`) with the edited parameters is
+   * created and evaluated again; this approval counts for it only if its digest is `revisedDigest`.
+   */
+  @ApiRoute({
+    summary: 'Approve with changes: a new action with the edited parameters',
+    body: ReviseBody,
+    ok: { description: 'The item is revised; `newActionId` is evaluated again', schema: { type: 'object' } },
+    errors: {
+      400: "a body that does not validate, no change, or parameters the action type's schema refuses",
+      403: 'separation of duties (the proposer), a token of no person, a role the item needs, or a step-up the item needs',
+      404: 'no review item for this action',
+      409: 'already decided or expired, decided meanwhile, or `shownDigest` does not match the item as it is now; no sealed copy',
+    },
+  })
+  @Post(':actionId/revise')
+  @HttpCode(200)
+  async revise(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    const { parameters, reason, shownDigest } = parseBody(ReviseBody, body);
+    return this.revisions.revise(actionId, req.principal!, parameters, reason, shownDigest);
+  }
+
   /** After-the-fact check of a sampled autonomous action. */
+  @ApiRoute({
+    summary: 'Assess a sampled autonomous action after the fact',
+    body: AssessBody,
+    ok: {
+      description: 'The verdict is recorded',
+      schema: { type: 'object', required: ['actionId'], properties: { actionId: { type: 'string' }, status: { type: 'string' } } },
+    },
+    errors: {
+      400: 'a body that does not validate',
+      403: 'separation of duties (the proposer), a token of no person, a role the item needs, or a step-up the item needs',
+      404: 'no review item for this action',
+      409: 'already decided or expired, decided meanwhile, or `shownDigest` does not match the item as it is now',
+    },
+  })
   @Post(':actionId/assess')
   @HttpCode(200)
   async assess(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
@@ -68,6 +202,20 @@ export class ReviewsController {
     return { actionId, status: verdict === 'agree' ? 'agreed' : 'disagreed' };
   }
 
+  @ApiRoute({
+    summary: 'Reject a review item (a signed rejection), with a reason',
+    body: DecisionBody,
+    ok: {
+      description: 'The item is rejected',
+      schema: { type: 'object', required: ['actionId'], properties: { actionId: { type: 'string' }, status: { type: 'string' } } },
+    },
+    errors: {
+      400: 'a body that does not validate (a reason of at least 3 characters)',
+      403: 'separation of duties (the proposer), a token of no person, a role the item needs, or a step-up the item needs',
+      404: 'no review item for this action',
+      409: 'already decided or expired, decided meanwhile, or `shownDigest` does not match the item as it is now',
+    },
+  })
   @Post(':actionId/reject')
   @HttpCode(200)
   async reject(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {

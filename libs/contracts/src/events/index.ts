@@ -14,11 +14,30 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 /** `agent.proposal.submitted.v1`: a proposal produced straight to Kafka by an agent. */
 export const ProposalSubmittedV1 = ProposalSchema;
 
+/**
+ * Where a revised action comes from (approve with changes, docs/adr/0017): the action a reviewer revised, who revised
+ * it, the revision event, and the principal that proposed the original (it stays the proposer: separation of duties
+ * and rate limits keep counting against it).
+ */
+export const RevisionOfSchema = z.object({
+  actionId: z.string().min(1).max(200),
+  /** The reviewer who revised it. */
+  by: z.string().min(1).max(200),
+  /** The `review.proposal.revised.v1` event the action was created from. */
+  revisionEventId: z.string().min(1).max(200),
+  proposerPrincipal: z.string().min(1).max(200),
+});
+/** The link from a revised action to the one it replaces. */
+export type RevisionOf = z.infer<typeof RevisionOfSchema>;
+
 /** `orchestrator.action.proposed.v1`: a proposal accepted by the orchestrator, now an action. */
 export const ActionProposedV1 = z.object({
   proposal: ProposalSchema,
-  receivedVia: z.enum(['http', 'kafka']),
+  /** `revision`: created by the orchestrator from a reviewer's revision of another action (`revisionOf`). */
+  receivedVia: z.enum(['http', 'kafka', 'revision']),
   idempotencyKey: z.string().max(200).optional(),
+  /** Set on an action created from a reviewer's revision (approve with changes) of another action. */
+  revisionOf: RevisionOfSchema.optional(),
 });
 
 /** `policy.decision.made.v1`: the lane the operational contract gives the action, and why. */
@@ -40,6 +59,10 @@ export const PolicyDecidedV1 = z.object({
       slaSeconds: z.number().int().positive(),
       requiredRoles: z.array(z.string()),
       quorum: z.number().int().positive(),
+      /** What happens at the end of the SLA: expiry (`fail-closed`, also when absent) or, once, a fallback team. Never approval. */
+      whenUnavailable: z.union([z.literal('fail-closed'), z.object({ fallback: z.string().min(1) })]).optional(),
+      /** When the item escalates (a share of its SLA) and the roles it then gains, from the contract's `escalation`. */
+      escalation: z.object({ atShare: z.number().gt(0).lt(1), to: z.array(z.string()) }).optional(),
     })
     .optional(),
   sampledForAudit: z.boolean().default(false),
@@ -48,11 +71,18 @@ export const PolicyDecidedV1 = z.object({
   riskClass: z.enum(['low', 'medium', 'high']).optional(),
   /** Blocked for now by a degradation mode: the agent may retry later. */
   retryLater: z.boolean().optional(),
+  /** Carried from `action proposed`: the action is a reviewer's revision of another (docs/adr/0017). */
+  revisionOf: RevisionOfSchema.optional(),
 });
 
-/** `review.decision.made.v1`: a human approved or rejected a review item (or it expired). */
+/**
+ * `review.decision.made.v1`: a human approved or rejected a review item, or the review clock acted on it: it
+ * `expired` at the end of its SLA (final, never executed), or it `escalated` (at a share of its SLA, or re-routed
+ * once to its fallback team at the end of it; the item stays pending, nothing changes at the executor).
+ */
 export const ReviewDecidedV1 = z.object({
-  decision: z.enum(['approved', 'rejected', 'expired']),
+  /** `revised`: never on this topic; the executor reads a `review.proposal.revised.v1` as this decision (final, never executed). */
+  decision: z.enum(['approved', 'rejected', 'expired', 'escalated', 'revised']),
   reviewers: z.array(ActorSchema).min(1),
   reason: freeTextString().min(1).max(2000),
   digest: sha256Hex,
@@ -70,6 +100,10 @@ export const ReviewDecidedV1 = z.object({
     .string()
     .regex(/^[0-9a-f]{64}$/)
     .optional(),
+  /** An escalation's step: to the next tier (`escalated`) or to the fallback team (`rerouted`), the roles and due time after it. */
+  escalation: z.object({ kind: z.enum(['escalated', 'rerouted']), requiredRoles: z.array(z.string()), dueAt: z.string() }).optional(),
+  /** Why the clock closed it (`sla_expired`), for an expiry. */
+  reasonCode: z.literal('sla_expired').optional(),
 });
 
 /**
@@ -177,8 +211,8 @@ export const ContractChangedV1 = z.object({
   contract: z.string().min(1).max(1_000_000),
 });
 
-/** The kinds of change that go through change requests: a contract version now, an autonomy raise later. */
-export const ChangeKindSchema = z.enum(['contract']);
+/** The kinds of change that go through change requests: a contract version, or an autonomy raise (a flag made looser). */
+export const ChangeKindSchema = z.enum(['contract', 'autonomy']);
 
 /**
  * `policy.change.requested.v1`: an admin asked for a change (first of four eyes). Nothing changes until
@@ -194,20 +228,34 @@ export const ChangeRequestedV1 = z.object({
   reason: z.string().min(1).max(2000),
   expiresAt: z.iso.datetime({ offset: true }),
   /** For `kind: contract`: from the running version to the candidate, and the candidate's YAML. */
-  contract: z.object({
-    fromVersion: z.string().min(1),
-    fromHash: z.string().min(1),
-    toVersion: z.string().min(1),
-    toHash: z.string().min(1),
-    text: z.string().min(1).max(1_000_000),
-  }),
-  /** `countersign policy diff` of the running contract against the candidate over a corpus of proposals. */
-  diff: z.object({
-    corpus: z.string().min(1).max(200),
-    total: z.number().int().nonnegative(),
-    changed: z.number().int().nonnegative(),
-    output: z.string().max(100_000),
-  }),
+  contract: z
+    .object({
+      fromVersion: z.string().min(1),
+      fromHash: z.string().min(1),
+      toVersion: z.string().min(1),
+      toHash: z.string().min(1),
+      text: z.string().min(1).max(1_000_000),
+    })
+    .optional(),
+  /** For `kind: autonomy`: the flag and the raise asked for (`from` is the approved value it starts from). */
+  autonomy: z
+    .object({
+      flag: z.string().min(1).max(300),
+      actionType: z.string().min(1).max(200),
+      control: z.enum(['kill-switch', 'autonomy']),
+      from: z.string().min(1).max(50),
+      to: z.string().min(1).max(50),
+    })
+    .optional(),
+  /** For `kind: contract`: `countersign policy diff` of the running contract against the candidate over a corpus of proposals. */
+  diff: z
+    .object({
+      corpus: z.string().min(1).max(200),
+      total: z.number().int().nonnegative(),
+      changed: z.number().int().nonnegative(),
+      output: z.string().max(100_000),
+    })
+    .optional(),
 });
 
 /**
@@ -297,4 +345,186 @@ export const OutcomeCheckAnsweredV1 = z.object({
   signature: z.string().max(8192),
   shown: z.record(z.string(), z.unknown()).optional(),
   shownDigest: sha256Hex.optional(),
+});
+
+/** What a controlled flag is: an action type's kill switch (on = may execute) or its autonomy level. */
+const ControlKindSchema = z.enum(['kill-switch', 'autonomy']);
+const ControlValueSchema = z.enum(['on', 'off', 'review-all', 'review-risky', 'autonomous']);
+
+/**
+ * `control.autonomy.changed.v1` (compacted, keyed by the flag): the state Countersign approved for a kill switch
+ * or an autonomy flag. Every policy engine and executor follows it from the beginning and applies the stricter
+ * of it and Unleash at once. `lowered`: one authenticated call; `raised`: a change request a second admin
+ * approved; `accepted`: a lowering made directly in Unleash, taken as the approved state.
+ */
+export const AutonomyChangedV1 = z.object({
+  flag: z.string().min(1).max(300),
+  actionType: z.string().min(1).max(200),
+  control: ControlKindSchema,
+  value: ControlValueSchema,
+  /** The approved value before (absent the first time Countersign controls the flag). */
+  previous: ControlValueSchema.optional(),
+  change: z.enum(['lowered', 'raised', 'accepted']),
+  reason: freeTextString().min(1).max(2000),
+  /** For `raised`: the approved change request, its digest and who requested it (the envelope's actor approved it). */
+  changeRequestId: z.string().min(1).max(100).optional(),
+  digest: sha256Hex.optional(),
+  requestedBy: z.string().min(1).optional(),
+});
+
+/**
+ * `control.autonomy.drift-detected.v1`: a controlled flag was changed in Unleash outside Countersign. A raise
+ * (looser than approved) is `reverted` through the admin API; a lowering is `accepted` as the approved state;
+ * a flag Countersign never controlled is only recorded (`recorded`).
+ */
+export const AutonomyDriftDetectedV1 = z.object({
+  flag: z.string().min(1).max(300),
+  actionType: z.string().min(1).max(200),
+  control: ControlKindSchema,
+  /** What Countersign approved; absent for a flag it never controlled. */
+  approved: ControlValueSchema.optional(),
+  /** What Unleash holds (`unknown`: a shape Countersign cannot read as one value, or the flag is gone). */
+  observed: z.string().min(1).max(50),
+  outcome: z.enum(['reverted', 'accepted', 'recorded']),
+  /** Unleash's events that showed the change (ids, types, who). */
+  unleashEvents: z.array(z.object({ id: z.number().int(), type: z.string().max(200), createdBy: z.string().max(300).optional() })).max(100),
+  reason: z.string().min(1).max(2000),
+});
+
+/** A degradation mode as the control topic carries it (what each does: libs/policy evaluate.ts). */
+export const DegradationModeSchema = z.enum(['normal', 'elevated', 'constrained', 'halted']);
+
+/** An operator's override of the degradation mode: in force until `expiresAt`, or until cleared. */
+export const ModeOverrideSchema = z.object({
+  mode: DegradationModeSchema,
+  reason: freeTextString().min(3).max(2000),
+  /** The admin who set it. */
+  by: z.string().min(1).max(300),
+  expiresAt: z.iso.datetime({ offset: true }),
+});
+
+/**
+ * `control.degradation.mode-changed.v1` (compacted, one key): the degradation controller changed the mode. Every
+ * service that applies the mode (policy engine, executor) replays it at start; the latest event is the mode.
+ */
+export const DegradationModeChangedV1 = z.object({
+  mode: DegradationModeSchema,
+  previous: DegradationModeSchema,
+  /** What the backlog and the SLOs alone say (the mode unless an override is in force). */
+  computed: DegradationModeSchema,
+  /** The signals the controller read (pending items, oldest age as a share of SLA, load per reviewer, burn rate). */
+  inputs: z.record(z.string().max(100), z.union([z.number(), z.boolean(), z.null()])),
+  /** Why the mode is what it is, in words. */
+  reason: z.string().min(1).max(2000),
+  /** When the computed mode last changed: the dwell counts from there (a new controller continues it). */
+  computedSince: z.iso.datetime({ offset: true }),
+  /** The operator override in force, if any. */
+  override: ModeOverrideSchema.optional(),
+});
+
+/**
+ * `control.degradation.override-set.v1` (compacted, one key): an operator set (`override`) or cleared (absent) the
+ * override of the degradation mode through `POST|DELETE /v1/governance/mode-override`; the controller applies it.
+ */
+export const DegradationOverrideSetV1 = z.object({
+  override: ModeOverrideSchema.optional(),
+  reason: freeTextString().min(3).max(2000),
+});
+
+/**
+ * `review.proposal.revised.v1` (subject: the revised action): a reviewer approved an action with changes (docs/adr/0017).
+ * It is the revised action's final review decision — signed (`revised`, bound to its action id and digest), never
+ * executed — and the orchestrator creates from it a new action (`newActionId`, derived from this event's id) whose
+ * proposal is `proposal`, evaluated again like any other. The reviewer's approval counts for the new action only if the
+ * policy engine's digest of it is `revisedDigest`.
+ */
+export const ProposalRevisedV1 = z.object({
+  /** The digest of the revised action (what the review queue's token and the executor's record name). */
+  digest: sha256Hex,
+  /** The review queue's signed decision token (`cs1`, decision `revised`), verified by the executor before it closes the action. */
+  signature: z.string().max(8192),
+  /** The new action's id: `revisedActionId(<this event's id>)`, so a redelivered revision makes one action. */
+  newActionId: z.string().min(1).max(200),
+  /** The new version, real values restored where the reviewer kept a masked one (the connector receives it as is). */
+  proposal: ProposalSchema,
+  /** The digest the reviewer approved: `actionDigest(proposal, contractVersion)`. */
+  revisedDigest: sha256Hex,
+  /** The contract version the revised action was decided under (the digest above is computed under it). */
+  contractVersion: z.string().min(1),
+  /** The principal that proposed the revised action: it stays the proposer of the new one. */
+  proposerPrincipal: z.string().min(1),
+  /** JSON pointers of the parameters the reviewer changed, added or removed (never their values). */
+  changed: z.array(z.string().max(2000)).max(1000),
+  /** The reviewer's reason (the envelope's actor is the reviewer). */
+  reason: freeTextString().min(1).max(2000),
+  /** What the reviewer was shown (the review item as the API served it) and its SHA-256, as for every decision. */
+  shown: z.record(z.string(), z.unknown()).optional(),
+  shownDigest: sha256Hex.optional(),
+});
+
+/**
+ * `review.canary.missed.v1`: a reviewer approved a canary (ADR 0018) — a known-bad proposal the review queue put in
+ * the queue to measure attention. Nothing executes (a canary's decision never leaves the review queue); the event is
+ * the audit of the miss, its actor the reviewer. `subject` is the canary's id, which no other event names.
+ */
+export const CanaryMissedV1 = z.object({
+  /** The contract's canary template (`decisionQuality.canaries.templates[].id`). */
+  template: z.string().min(1).max(100),
+  actionType: z.string().min(1).max(200),
+  slaClass: z.string().min(1).max(100),
+  /** The canary's action digest, as its card showed it. */
+  digest: sha256Hex,
+  /** How long the card was in front of the reviewer before the approval (ms); absent when it was not shown by the inbox. */
+  dwellMs: z.number().int().min(0).optional(),
+});
+
+/** The overall health of the trust stack (keys, later certificates), worst finding first (docs/adr/0019). */
+export const TrustHealthSchema = z.enum(['healthy', 'degraded', 'unhealthy']);
+
+/**
+ * One thing the trust monitor checked: a signing key (`signing-key`), a verify key (`verify-key`), or — later — a
+ * certificate. `ok`; `rotation-due` (the current key's `notAfter` is within the warning window and no overlapping
+ * successor is installed: degraded); `expired` (no key valid now: unhealthy); `missing` / `unreadable` (the file, or a
+ * key it names: unhealthy). Names the owner service, the file and the key, never key material.
+ */
+export const TrustFindingSchema = z.object({
+  kind: z.enum(['signing-key', 'verify-key', 'certificate']),
+  /** The service that uses it (`review-queue`, `executor`, `audit-writer`, …). */
+  owner: z.string().min(1).max(200),
+  /** What it is for, e.g. `approval-signing`, `approval-verify`, `audit-tree-head`. */
+  purpose: z.string().min(1).max(200),
+  /** The keys file (or certificate) checked. */
+  source: z.string().min(1).max(1000),
+  /** The current key's id (the newest valid now), or the newest listed when none is valid; absent when none could be read. */
+  keyId: z.string().min(1).max(200).optional(),
+  notAfter: z.iso.datetime({ offset: true }).optional(),
+  status: z.enum(['ok', 'rotation-due', 'expired', 'missing', 'unreadable']),
+  reason: z.string().min(1).max(2000),
+});
+
+/**
+ * `control.trust.health-changed.v1` (compacted, one key): the trust monitor's verdict on every key it watches (ADR 0019),
+ * published on each change and as a heartbeat. Every policy engine and executor replays it at start and follows it:
+ * not `healthy` (or no verdict, or a stale one) makes trust-sensitive work fail closed.
+ */
+export const TrustHealthChangedV1 = z.object({
+  health: TrustHealthSchema,
+  previous: TrustHealthSchema.optional(),
+  findings: z.array(TrustFindingSchema).max(1000),
+  reason: z.string().min(1).max(2000),
+  /** The monitor's check interval and heartbeat (ms): a follower takes a verdict older than a few heartbeats as unknown. */
+  checkMs: z.number().int().positive(),
+  heartbeatMs: z.number().int().positive(),
+});
+
+/**
+ * `execution.action.held.v1`: the executor did not start an action now, for a reason that passes (the trust stack is
+ * not healthy). Not an outcome: the decision is redelivered and the action executes once the reason is gone. One
+ * event per action and hold (its id derives from the cause and what caused the hold), however often it is retried.
+ */
+export const ActionHeldV1 = z.object({
+  code: z.enum(['trust-stack-unhealthy']),
+  reason: z.string().min(1).max(2000),
+  /** The trust-health event in force (absent when there is none yet). */
+  trustHealthEventId: z.string().min(1).max(200).optional(),
 });

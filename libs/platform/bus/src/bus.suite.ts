@@ -1,4 +1,5 @@
 import { AnyTopic, dlqTopic, newId, TOPICS, TopicMap } from '@countersign/contracts';
+import { METRIC_DEFINITIONS, Metrics, parsePrometheusText, sampleSum } from '@countersign/metrics';
 import { partitionFor } from './partitioner';
 import { EventBus, RefusedEvent } from './port';
 
@@ -6,7 +7,8 @@ type ProposalEvent = TopicMap[typeof TOPICS.proposalSubmitted];
 
 /** A fresh, isolated broker world for one test: every bus it makes talks to the same broker. */
 export interface BusHarness {
-  bus(): Promise<EventBus>;
+  /** A bus of this world; with `metrics`, it measures into them and reads each kept-position group's lag every 200 ms. */
+  bus(options?: { metrics?: Metrics }): Promise<EventBus>;
   /** Resolves once `members` consumers of `group` have a completed assignment (a broker rebalances first). */
   settled(group: string, members: number): Promise<void>;
   close(): Promise<void>;
@@ -34,6 +36,20 @@ export function proposalEvent(subject: string, seq: number): ProposalEvent {
       context: {},
     },
   };
+}
+
+/** `eventually` for a check that must await (a scrape). */
+export async function eventuallyAsync(check: () => Promise<void>, timeoutMs = 30_000, stepMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, stepMs));
+    }
+  }
 }
 
 /** Polls until `check` passes or the deadline is reached, then asserts once more (so failures say why). */
@@ -353,11 +369,87 @@ export function busSuite(name: string, makeHarness: () => Promise<BusHarness>, t
     );
 
     it(
+      "measures dead letters by source topic, publish and handler times, and a group's lag until it has handled everything",
+      async () => {
+        const metrics = new Metrics('bus-contract', METRIC_DEFINITIONS, { defaultMetrics: false });
+        const bus = await harness.bus({ metrics });
+        const value = async (name: string, labels: Record<string, string> = {}) => sampleSum(parsePrometheusText(await metrics.render()), name, labels);
+        const lag = { group: 'contract.metrics', topic: TOPICS.proposalSubmitted };
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        const handled: number[] = [];
+        const sub = await bus.subscribe({
+          group: lag.group,
+          handlers: {
+            [TOPICS.proposalSubmitted]: async (e) => {
+              const seq = e.data.parameters.seq as number;
+              if (seq === 99) throw new RefusedEvent('refused for good');
+              await gate;
+              handled.push(seq);
+            },
+          },
+        });
+        try {
+          // First a refusal (dead-lettered before anything waits: a Kafka consumer fetches nothing new while a batch waits).
+          await bus.publish(TOPICS.proposalSubmitted, proposalEvent('refused', 99));
+          await eventuallyAsync(async () => expect(await value('countersign_dead_letters_total', { topic: TOPICS.proposalSubmitted })).toBe(1));
+          // Then three events of one key wait behind the gate: the group is at least three behind until they are handled.
+          for (let i = 0; i < 3; i++) await bus.publish(TOPICS.proposalSubmitted, proposalEvent('held', i));
+          await eventuallyAsync(async () => expect(await value('countersign_kafka_consumer_lag', lag)).toBeGreaterThanOrEqual(3));
+          expect(await value('countersign_dead_letters_total', { topic: dlqTopic(TOPICS.proposalSubmitted) })).toBe(0);
+          // Four publishes and the dead letter's own, each acknowledged.
+          expect(await value('countersign_kafka_produce_seconds_count', { topic: TOPICS.proposalSubmitted })).toBe(4);
+          expect(await value('countersign_kafka_produce_seconds_count', { topic: dlqTopic(TOPICS.proposalSubmitted) })).toBe(1);
+        } finally {
+          // Never left waiting: a consumer closes only once its batch is done.
+          release();
+        }
+        await eventually(() => expect(handled).toEqual([0, 1, 2]));
+        await eventuallyAsync(async () => expect(await value('countersign_kafka_consumer_lag', lag)).toBe(0));
+        // Every delivery timed: the refused one and the three held ones.
+        expect(await value('countersign_kafka_handle_seconds_count', { topic: TOPICS.proposalSubmitted })).toBe(4);
+        expect(await value('countersign_kafka_handle_seconds_bucket', { topic: TOPICS.proposalSubmitted, le: '+Inf' })).toBe(4);
+        // The group's series goes with its subscription.
+        await sub.close();
+        expect((await metrics.render()).includes('group="contract.metrics"')).toBe(false);
+      },
+      timeoutMs,
+    );
+
+    it(
       'refuses to publish an event that violates its schema',
       async () => {
         const bus = await harness.bus();
         const bad = { ...proposalEvent('k', 1), correlationId: '' };
         await expect(bus.publish(TOPICS.proposalSubmitted, bad)).rejects.toThrow(/violates its schema: correlationId/);
+      },
+      timeoutMs,
+    );
+
+    it(
+      'tells a replayed subscription when it has caught up: at once on an empty topic, after the last event otherwise',
+      async () => {
+        const bus = await harness.bus();
+        let emptyCaughtUp = false;
+        const empty = await bus.subscribe({
+          group: 'contract.catch-up.empty',
+          replay: true,
+          handlers: { [TOPICS.proposalSubmitted]: async () => undefined },
+          onCaughtUp: () => (emptyCaughtUp = true),
+        });
+        await eventually(() => expect(emptyCaughtUp).toBe(true));
+        await empty.close();
+        for (let i = 0; i < 10; i++) await bus.publish(TOPICS.proposalSubmitted, proposalEvent(`catch-${i % 4}`, i));
+        const seen: number[] = [];
+        let seenWhenCaughtUp = -1;
+        await bus.subscribe({
+          group: 'contract.catch-up.full',
+          replay: true,
+          concurrency: 1,
+          handlers: { [TOPICS.proposalSubmitted]: async (e) => void seen.push(e.data.parameters.seq as number) },
+          onCaughtUp: () => (seenWhenCaughtUp = seen.length),
+        });
+        await eventually(() => expect(seenWhenCaughtUp).toBe(10));
       },
       timeoutMs,
     );

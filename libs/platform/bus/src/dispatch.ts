@@ -4,6 +4,7 @@ import { decode } from './codec';
 import { buildEnvelope } from './envelope';
 import { isDependencyFailure } from './failures';
 import { DeliveryContext, HandlerMap, RefusedEvent, RetryPolicy } from './port';
+import { handleInSpan, MessageHeaders } from './trace-context';
 
 /** What the adapters need to send a dead letter. */
 export type DeadLetterSink = (topic: AnyTopic, event: TopicMap[AnyTopic]) => Promise<void>;
@@ -14,14 +15,17 @@ export interface RawMessage {
   offset: string;
   key: string | null;
   value: Buffer | null;
+  /** The message's headers: its producer's W3C `traceparent` (see trace-context.ts). */
+  headers?: MessageHeaders;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The delivery logic both adapters share, so they cannot drift apart: decode and validate, run the
- * handler inside the event's log context, redeliver on failure with backoff, and dead-letter what
- * cannot be handled — with the reason — so the partition keeps moving.
+ * handler inside the event's log context and a consumer span under the producer's (its `traceparent`),
+ * redeliver on failure with backoff, and dead-letter what cannot be handled — with the reason — so the
+ * partition keeps moving.
  */
 export async function deliver(
   msg: RawMessage,
@@ -35,6 +39,20 @@ export async function deliver(
 ): Promise<void> {
   const handler = handlers[msg.topic as AnyTopic] as ((e: unknown, c: DeliveryContext) => Promise<void>) | undefined;
   if (!handler) return;
+  // One span for the whole delivery (retries and a dead letter included): its logs and the dead letter join the trace.
+  return handleInSpan(msg, group, () => deliverTo(handler, msg, group, retry, deadLetter, logger, isClosed, keepAlive));
+}
+
+async function deliverTo(
+  handler: (e: unknown, c: DeliveryContext) => Promise<void>,
+  msg: RawMessage,
+  group: string,
+  retry: RetryPolicy,
+  deadLetter: DeadLetterSink,
+  logger: Logger,
+  isClosed: () => boolean,
+  keepAlive: () => Promise<void>,
+): Promise<void> {
   const decoded = decode(msg.topic, msg.key, msg.value);
   if (!decoded.ok) {
     // Every group that reads these bytes finds them unreadable for the same reason: one dead letter id
@@ -49,9 +67,12 @@ export async function deliver(
   for (let attempt = 1; ; attempt++) {
     if (isClosed()) throw new Error('subscription closed during delivery; the message will be redelivered');
     try {
-      await withLogContext({ correlationId: event.correlationId, actionId: event.subject, eventId: event.id }, () =>
-        handler(event, { topic: msg.topic as AnyTopic, partition: msg.partition, offset: msg.offset, key: msg.key, attempt }),
-      );
+      await withLogContext({ correlationId: event.correlationId, actionId: event.subject, eventId: event.id }, async () => {
+        await handler(event, { topic: msg.topic as AnyTopic, partition: msg.partition, offset: msg.offset, key: msg.key, attempt });
+        // At debug level every handled event leaves a line with its correlation and trace id: one action can be
+        // followed through each service's log.
+        logger.debug({ topic: msg.topic, group, attempt }, 'event handled');
+      });
       if (outage) logger.warn({ topic: msg.topic, group, attempts: outage }, 'dependency back; handled');
       return;
     } catch (e) {

@@ -7,8 +7,14 @@ busSuite('in-memory', async () => {
   const broker = new InMemoryBroker();
   const buses: InMemoryBus[] = [];
   return {
-    bus: async () => {
-      const bus = new InMemoryBus({ broker, retry: { maxAttempts: 3, initialBackoffMs: 5 }, logger: pino({ level: 'silent' }) });
+    bus: async (options) => {
+      const bus = new InMemoryBus({
+        broker,
+        retry: { maxAttempts: 3, initialBackoffMs: 5 },
+        logger: pino({ level: 'silent' }),
+        metrics: options?.metrics,
+        consumerLagIntervalMs: 200,
+      });
       buses.push(bus);
       return bus;
     },

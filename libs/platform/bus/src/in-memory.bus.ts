@@ -1,11 +1,15 @@
 import { AnyTopic, EventData, TopicMap } from '@countersign/contracts';
 import { createLogger, Logger } from '@countersign/logging';
+import type { Metrics } from '@countersign/metrics';
 import type { BrokerStore, CommittedOffset, StoredBrokerMessage } from './broker-store';
 import { encode } from './codec';
 import { deliver, deliverBatch, Semaphore } from './dispatch';
 import { buildEnvelope, EmitOptions } from './envelope';
 import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, EventBus, HandlerMap, RetryPolicy, SubscribeOptions, Subscription } from './port';
 import { partitionFor } from './partitioner';
+import { CatchUp } from './catch-up';
+import { BusMetrics } from './bus-metrics';
+import { MessageHeaders, publishInSpan } from './trace-context';
 
 /** Messages a partition hands over at once, like one Kafka fetch. */
 const MAX_BATCH = 500;
@@ -13,6 +17,8 @@ const MAX_BATCH = 500;
 interface StoredMessage {
   key: string | null;
   value: Buffer;
+  /** Kept in memory only (a `BrokerStore` keeps key and value): a message read back after a restart starts a new trace. */
+  headers?: MessageHeaders;
 }
 
 interface Member {
@@ -28,6 +34,8 @@ interface Member {
   replay?: boolean;
   /** Batches being delivered to this member: closing waits for them, as a Kafka consumer's disconnect does. */
   inFlight: Set<Promise<void>>;
+  /** Hears each handled prefix (a replayed subscription that wants to know when it has caught up). */
+  catchUp?: CatchUp;
 }
 
 interface GroupState {
@@ -100,11 +108,11 @@ export class InMemoryBroker {
   }
 
   /** Appends a message to its topic's log (partitioned by key); resolves once it is stored (at once without a store). */
-  append(topic: string, key: string | null, value: Buffer): Promise<void> {
+  append(topic: string, key: string | null, value: Buffer, headers?: MessageHeaders): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     const log = this.log(topic);
     const partition = key === null ? 0 : partitionFor(key, this.partitions);
-    const offset = log[partition].push({ key, value }) - 1;
+    const offset = log[partition].push({ key, value, headers }) - 1;
     if (!this.store) {
       this.pumpTopic(topic);
       return Promise.resolve();
@@ -218,6 +226,20 @@ export class InMemoryBroker {
     while (member.inFlight.size) await Promise.allSettled([...member.inFlight]);
   }
 
+  /** Where each partition of `topic` ends now: what a subscription starting now has to read to be current. */
+  ends(topic: string): Array<{ partition: number; end: number }> {
+    return this.log(topic).map((_, partition) => ({ partition, end: this.deliverable(topic, partition) }));
+  }
+
+  /** How many messages `group` has not handled yet on each of `topics`: the deliverable ends minus its positions. */
+  lag(group: string, topics: readonly string[]): Array<{ topic: string; lag: number }> {
+    const committed = this.groups.get(group)?.committed;
+    return topics.map((topic) => ({
+      topic,
+      lag: this.log(topic).reduce((sum, _, p) => sum + Math.max(0, this.deliverable(topic, p) - (committed?.get(topic)?.[p] ?? 0)), 0),
+    }));
+  }
+
   /** The consumer groups the broker knows (for tests: replayed subscriptions leave none behind). */
   groupNames(): string[] {
     return [...this.groups.keys()];
@@ -258,13 +280,14 @@ export class InMemoryBroker {
             const from = committed[p];
             const batch = log[p]
               .slice(from, Math.min(from + MAX_BATCH, this.deliverable(topic, p)))
-              .map((msg, i) => ({ topic, partition: p, offset: String(from + i), key: msg.key, value: msg.value }));
+              .map((msg, i) => ({ topic, partition: p, offset: String(from + i), key: msg.key, value: msg.value, headers: msg.headers }));
             const delivering = deliverBatch(
               batch,
               member.slots,
               (m) => deliver(m, group, member.handlers, member.retry, member.deadLetter, member.logger, () => member.closed),
               (offset) => {
                 committed[p] = Number(offset) + 1;
+                member.catchUp?.handled(topic, p, committed[p]);
                 if (this.store && !member.replay) this.commit(group, topic, p, committed[p]);
               },
             );
@@ -294,6 +317,10 @@ export interface InMemoryBusOptions {
   logger?: Logger;
   /** The running service (or host): the `source` of what it emits. */
   source?: string;
+  /** The process's metrics: the same bus metrics as the Kafka adapter's (ADR 0021). None: not measured. */
+  metrics?: Metrics;
+  /** How often each kept-position group's lag is read (default 15 s). */
+  consumerLagIntervalMs?: number;
 }
 
 /**
@@ -306,12 +333,14 @@ export class InMemoryBus implements EventBus {
   private readonly logger: Logger;
   private readonly subscriptions = new Set<Subscription>();
   private readonly source: string;
+  private readonly measured: BusMetrics;
 
   constructor(options: InMemoryBusOptions = {}) {
     this.source = options.source ?? 'countersign-embedded';
     this.broker = options.broker ?? new InMemoryBroker();
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.logger = options.logger ?? createLogger('bus');
+    this.measured = new BusMetrics(options.metrics, this.logger, options.consumerLagIntervalMs);
   }
 
   envelope<T extends AnyTopic>(topic: T, data: EventData<T>, options: EmitOptions): TopicMap[T] {
@@ -325,25 +354,36 @@ export class InMemoryBus implements EventBus {
   }
 
   async publish<T extends AnyTopic>(topic: T, event: TopicMap[T]): Promise<void> {
-    await this.broker.append(topic, event.subject, encode(topic, event));
+    await this.measured.produced(
+      topic,
+      publishInSpan(topic, event.subject, (headers) => this.broker.append(topic, event.subject, encode(topic, event), headers)),
+    );
   }
 
   async publishRaw(topic: string, key: string | null, value: Buffer | string): Promise<void> {
-    await this.broker.append(topic, key, Buffer.isBuffer(value) ? value : Buffer.from(value));
+    await publishInSpan(topic, key, (headers) => this.broker.append(topic, key, Buffer.isBuffer(value) ? value : Buffer.from(value), headers));
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const topics = Object.keys(options.handlers);
+    const catchUp = options.replay && options.onCaughtUp ? new CatchUp(topics.length, options.onCaughtUp) : undefined;
+    // The ends before joining: what is published after is not needed to be current.
+    const ends = catchUp ? topics.map((t) => [t, this.broker.ends(t)] as const) : [];
     const member = this.broker.join(options.group, {
-      handlers: options.handlers,
+      catchUp,
+      handlers: this.measured.handlers(options.handlers),
       retry: this.retry,
       logger: this.logger,
       closed: false,
       slots: new Semaphore(options.concurrency ?? DEFAULT_CONCURRENCY),
-      deadLetter: (topic, event) => this.publish(topic, event),
+      deadLetter: this.measured.deadLetters((topic, event) => this.publish(topic, event)),
       replay: options.replay,
     });
+    for (const [topic, end] of ends) catchUp!.ends(topic, end);
+    const stopLag = options.replay ? () => undefined : this.measured.trackLag(options.group, topics, () => this.broker.lag(options.group, topics));
     const subscription: Subscription = {
       close: async () => {
+        stopLag();
         this.broker.leave(options.group, member, options.replay);
         this.subscriptions.delete(subscription);
         // What a handler had started finishes (its effects and their events) before close resolves.
@@ -359,6 +399,7 @@ export class InMemoryBus implements EventBus {
   }
 
   async close(): Promise<void> {
+    this.measured.stop();
     await Promise.all([...this.subscriptions].map((s) => s.close()));
   }
 }

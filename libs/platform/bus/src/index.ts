@@ -10,3 +10,4 @@ export type { BrokerStore, StoredBrokerMessage, CommittedOffset } from './broker
 export { KafkaBus } from './kafka.bus';
 export { createTopics } from './kafka-topics';
 export { partitionFor } from './partitioner';
+export { applyKafkaAcls, kafkaAcls, kafkaPrincipal, removeKafkaAcls } from './kafka-acl';

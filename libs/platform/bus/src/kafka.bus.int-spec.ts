@@ -10,8 +10,10 @@ busSuite(
     const namespace = `bus-contract-${randomBytes(4).toString('hex')}`;
     const buses: KafkaBus[] = [];
     return {
-      bus: async () => {
+      bus: async (options) => {
         const bus = new KafkaBus({
+          metrics: options?.metrics,
+          consumerLagIntervalMs: 200,
           brokers: (process.env.KAFKA_BROKERS ?? '').split(','),
           clientId: 'bus-contract',
           namespace,

@@ -1,10 +1,15 @@
-import { ALL_TOPICS, AnyTopic, EventData, TopicMap } from '@countersign/contracts';
+import { ALL_TOPICS, AnyTopic, COMPACTED_TOPICS, EventData, TopicMap } from '@countersign/contracts';
 import { createLogger, Logger } from '@countersign/logging';
+import type { Metrics } from '@countersign/metrics';
 import { Admin, Consumer, ISocketFactory, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { encode } from './codec';
 import { deliver, deliverBatch, Semaphore } from './dispatch';
 import { buildEnvelope, EmitOptions } from './envelope';
 import { createTopics } from './kafka-topics';
+import { CatchUp } from './catch-up';
+import { BusMetrics } from './bus-metrics';
+import { publishInSpan } from './trace-context';
+import { createKafkaLagReader } from './kafka-lag';
 import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, DependencyUnavailableError, EventBus, RetryPolicy, SubscribeOptions, Subscription } from './port';
 
 export interface KafkaBusOptions {
@@ -35,6 +40,15 @@ export interface KafkaBusOptions {
   sessionTimeoutMs?: number;
   /** How the client opens its TCP connections (kafkajs' `socketFactory`): fault tests cut one client off the broker. */
   socketFactory?: ISocketFactory;
+  /** The process's metrics: dead letters, publish and handler times, consumer lag (ADR 0021). None: not measured. */
+  metrics?: Metrics;
+  /** How often each kept-position group's lag is read from the broker (default 15 s). */
+  consumerLagIntervalMs?: number;
+  /**
+   * Mutual TLS to the broker's SSL listener (PEM: the root to trust, this party's certificate chain and key). The
+   * broker maps the certificate's subject to the principal its ACLs name (docs/adr/0026). None: plaintext.
+   */
+  tls?: { ca: string; cert: string; key: string };
 }
 
 /** The default of `KafkaBusOptions.sessionTimeoutMs` (a kill -9 stalls a partition about this long). */
@@ -64,6 +78,8 @@ interface Pending {
   topic: string;
   key: string | null;
   value: Buffer;
+  /** W3C trace context of the publish (`traceparent`), as Kafka record headers. */
+  headers: Record<string, string>;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -86,10 +102,12 @@ export class KafkaBus implements EventBus {
   private readonly publishTimeoutMs: number;
   private flushing = false;
   private readonly source: string;
+  private readonly measured: BusMetrics;
 
   constructor(private readonly options: KafkaBusOptions) {
     this.source = options.source ?? options.clientId;
     this.logger = options.logger ?? createLogger('bus');
+    this.measured = new BusMetrics(options.metrics, this.logger, options.consumerLagIntervalMs);
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.ns = options.namespace ? `${options.namespace}.` : '';
     this.publishTimeoutMs = options.publishTimeoutMs ?? 3_000;
@@ -100,6 +118,7 @@ export class KafkaBus implements EventBus {
       logLevel: logLevel.WARN,
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 3_000 },
       ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+      ...(options.tls ? { ssl: { ca: [options.tls.ca], cert: options.tls.cert, key: options.tls.key, rejectUnauthorized: true } } : {}),
       logCreator:
         () =>
         ({ level, log: entry }) => {
@@ -139,7 +158,8 @@ export class KafkaBus implements EventBus {
       await this.admin.connect();
       const existing = new Set(await this.admin.listTopics());
       const missing = ALL_TOPICS.map((t) => this.wire(t)).filter((t) => !existing.has(t));
-      if (missing.length) await createTopics(this.admin, missing, this.options.partitions ?? 6);
+      const compacted = new Set([...COMPACTED_TOPICS].map((t) => this.wire(t)));
+      if (missing.length) await createTopics(this.admin, missing, this.options.partitions ?? 6, undefined, compacted);
       await this.producer.connect();
     })().catch((e: unknown) => {
       this.connected = undefined; // the next call tries again: the broker may be back
@@ -159,15 +179,21 @@ export class KafkaBus implements EventBus {
   }
 
   async publish<T extends AnyTopic>(topic: T, event: TopicMap[T]): Promise<void> {
-    await this.send(this.wire(topic), event.subject, encode(topic, event));
+    await this.measured.produced(
+      topic,
+      publishInSpan(topic, event.subject, (headers) => this.send(this.wire(topic), event.subject, encode(topic, event), headers)),
+    );
   }
 
   async publishRaw(topic: string, key: string | null, value: Buffer | string): Promise<void> {
-    await this.send(this.wire(topic), key, Buffer.isBuffer(value) ? value : Buffer.from(value));
+    await publishInSpan(topic, key, (headers) => this.send(this.wire(topic), key, Buffer.isBuffer(value) ? value : Buffer.from(value), headers));
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     await this.connect();
+    const catchUp = options.replay && options.onCaughtUp ? new CatchUp(Object.keys(options.handlers).length, options.onCaughtUp) : undefined;
+    // Where each partition ends before the subscription reads anything: what it must handle to be current.
+    const ends = catchUp ? await Promise.all((Object.keys(options.handlers) as AnyTopic[]).map(async (t) => [t, await this.ends(t)] as const)) : [];
     const groupId = this.ns + options.group;
     const consumer = this.kafka.consumer({
       groupId,
@@ -199,6 +225,8 @@ export class KafkaBus implements EventBus {
     // Handlers in flight for this subscription, over all its partitions; each key stays in order.
     const inFlight = options.concurrency ?? this.options.concurrency ?? DEFAULT_CONCURRENCY;
     const slots = new Semaphore(inFlight);
+    const handlers = this.measured.handlers(options.handlers);
+    const deadLetter = this.measured.deadLetters((dlq, event) => this.publish(dlq, event));
     await consumer.run({
       // A replayed subscription keeps no position: each start reads the history again.
       autoCommit: !options.replay,
@@ -214,6 +242,7 @@ export class KafkaBus implements EventBus {
           offset: m.offset,
           key: m.key?.toString('utf8') ?? null,
           value: m.value,
+          headers: m.headers,
         }));
         // kafkajs heartbeats only when asked: keep the session alive while a slow handler runs.
         const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
@@ -221,18 +250,11 @@ export class KafkaBus implements EventBus {
           await deliverBatch(
             messages,
             slots,
-            (m) =>
-              deliver(
-                m,
-                options.group,
-                options.handlers,
-                this.retry,
-                (dlq, event) => this.publish(dlq, event),
-                this.logger,
-                () => closed || !isRunning() || isStale(),
-                heartbeat,
-              ),
-            resolveOffset,
+            (m) => deliver(m, options.group, handlers, this.retry, deadLetter, this.logger, () => closed || !isRunning() || isStale(), heartbeat),
+            (offset) => {
+              resolveOffset(offset);
+              catchUp?.handled(topic, batch.partition, Number(offset) + 1);
+            },
             heartbeat,
           );
         } finally {
@@ -241,9 +263,15 @@ export class KafkaBus implements EventBus {
       },
     });
     await joined;
+    for (const [t, end] of ends) catchUp!.ends(t, end);
+    const wireTopics = topics.map((t) => this.wire(t));
+    const stopLag = options.replay
+      ? () => undefined
+      : this.measured.trackLag(options.group, topics, () => createKafkaLagReader(this.admin, this.ns)(groupId, wireTopics));
     return {
       close: async () => {
         closed = true;
+        stopLag();
         this.consumers.delete(consumer);
         await consumer.disconnect();
         // A replayed subscription's group is this instance's alone: it goes with it.
@@ -251,6 +279,23 @@ export class KafkaBus implements EventBus {
           await this.admin.deleteGroups([groupId]).catch((e) => this.logger.warn({ err: e, group: options.group }, 'could not delete a replay group'));
       },
     };
+  }
+
+  /**
+   * The next offset after the last message of each partition of `topic` (0 for an empty one). A topic created a
+   * moment ago may not have its leaders yet: retried for up to 30 s.
+   */
+  private async ends(topic: AnyTopic): Promise<Array<{ partition: number; end: number }>> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const offsets = await this.admin.fetchTopicOffsets(this.wire(topic));
+        return offsets.map((o) => ({ partition: o.partition, end: o.low === o.high ? 0 : Number(o.high) }));
+      } catch (e) {
+        if (!kafkaUnavailable(e) || Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   /** Deletes every topic of this bus's namespace (test runs clean up after themselves). */
@@ -279,6 +324,7 @@ export class KafkaBus implements EventBus {
   }
 
   async close(): Promise<void> {
+    this.measured.stop();
     await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
     this.consumers.clear();
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
@@ -289,7 +335,7 @@ export class KafkaBus implements EventBus {
   }
 
   /** Publishes made in the same tick travel in one `sendBatch` request; each fails after `publishTimeoutMs`. */
-  private async send(topic: string, key: string | null, value: Buffer): Promise<void> {
+  private async send(topic: string, key: string | null, value: Buffer, headers: Record<string, string>): Promise<void> {
     // The deadline counts from a connected bus: a first publish that creates the topics may take longer.
     await this.connect();
     return new Promise<void>((resolve, reject) => {
@@ -305,7 +351,7 @@ export class KafkaBus implements EventBus {
           clearTimeout(timer);
           f(...a);
         };
-      const pending: Pending = { topic, key, value, resolve: settle(resolve), reject: settle(reject) };
+      const pending: Pending = { topic, key, value, headers, resolve: settle(resolve), reject: settle(reject) };
       this.queue.push(pending);
       if (!this.flushing) setImmediate(() => void this.flush());
     });
@@ -318,8 +364,8 @@ export class KafkaBus implements EventBus {
       await this.connect();
       while (this.queue.length) {
         const batch = this.queue.splice(0, 500);
-        const byTopic = new Map<string, { key: string | null; value: Buffer }[]>();
-        for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { key: p.key, value: p.value }]);
+        const byTopic = new Map<string, { key: string | null; value: Buffer; headers: Record<string, string> }[]>();
+        for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { key: p.key, value: p.value, headers: p.headers }]);
         try {
           await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
           batch.forEach((p) => p.resolve());

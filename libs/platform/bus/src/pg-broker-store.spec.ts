@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { TOPICS } from '@countersign/contracts';
+import type { Metrics } from '@countersign/metrics';
 import { EmbeddedDatabase, migrate, openEmbeddedDatabase } from '@countersign/storage';
 import { BROKER_STORE_MIGRATIONS } from './broker-store';
 import { busSuite, eventually, proposalEvent } from './bus.suite';
@@ -25,15 +26,16 @@ afterAll(async () => {
 });
 
 const fresh = () => db.pool.query('TRUNCATE bus_messages, bus_committed_offsets');
-const busOn = (broker: InMemoryBroker) => new InMemoryBus({ broker, retry: { maxAttempts: 3, initialBackoffMs: 5 }, logger: silent });
+const busOn = (broker: InMemoryBroker, metrics?: Metrics) =>
+  new InMemoryBus({ broker, retry: { maxAttempts: 3, initialBackoffMs: 5 }, logger: silent, metrics, consumerLagIntervalMs: 200 });
 
 busSuite('in-memory, stored in PostgreSQL (PGlite)', async () => {
   await fresh();
   const broker = await InMemoryBroker.open(createPgBrokerStore(db.pool), { logger: silent });
   const buses: InMemoryBus[] = [];
   return {
-    bus: async () => {
-      const bus = busOn(broker);
+    bus: async (options) => {
+      const bus = busOn(broker, options?.metrics);
       buses.push(bus);
       return bus;
     },

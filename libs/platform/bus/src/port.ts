@@ -34,6 +34,11 @@ export interface SubscribeOptions {
    * only for its offsets): instances coming and going leave no groups behind.
    */
   replay?: boolean;
+  /**
+   * With `replay`: called once the subscription has handled every event its topics held when it started (at once
+   * for empty topics). State rebuilt from a topic is current from then on, and an empty topic is known to be empty.
+   */
+  onCaughtUp?: () => void;
 }
 
 export interface Subscription {

@@ -5,3 +5,5 @@ export { createFileFlagReader, parseFlagFile } from './file-flags';
 export type { FileFlagOptions, FlagFile } from './file-flags';
 export { flagHealthData, reportFlagHealth } from './flag-health';
 export type { FlagHealthReport } from './flag-health';
+export { AUTONOMY_LEVELS, FlagControls, isControlValue, isLooser, stricterOf, withFlagControls } from './flag-control';
+export type { ControlKind, ControlledLevel, ControlValue, FlagControl } from './flag-control';

@@ -78,6 +78,7 @@ describe('Unleash flags when the server becomes unreachable', () => {
     await admin.set(name, true);
     await eventually(() => expect(reader.state(name)).toBe('on'), 10_000);
 
+    const beforeCut = health.length; // a slow answer before the cut may have been reported, and its recovery
     link.cut();
     await admin.set(name, false); // a change the client cannot see any more
     await admin.visible(name, false);
@@ -87,7 +88,7 @@ describe('Unleash flags when the server becomes unreachable', () => {
     // Reported (logged and audited by the service) once, not at every failed refresh.
     await eventually(
       () =>
-        expect(health).toEqual([
+        expect(health.slice(beforeCut)).toEqual([
           expect.objectContaining({ status: 'failed', failClosed: false, reason: expect.stringMatching(/serving the last known values/) }),
         ]),
       5_000,

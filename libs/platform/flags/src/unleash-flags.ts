@@ -3,6 +3,9 @@ import { Unleash } from 'unleash-client';
 import type { FlagContext, FlagHealthListener, FlagReader, FlagState } from './flag-reader';
 import { safeListener } from './safe-listener';
 
+/** How long one fetch from Unleash may take before unleash-client gives up on it. */
+const REQUEST_TIMEOUT_MS = 2_000;
+
 /** A FlagReader over one unleash-client instance (a server's, or one bootstrapped from a file). */
 export class UnleashReader implements FlagReader {
   constructor(
@@ -86,7 +89,7 @@ export function createUnleashFlagReader(o: UnleashFlagOptions): FlagReader {
     disableMetrics: true,
     backupPath: o.backupDir,
     skipInstanceCountWarning: true,
-    timeout: 2_000,
+    timeout: REQUEST_TIMEOUT_MS,
   });
   if (!o.onHealth) {
     client.on('error', () => undefined); // unreachable server: keep the last known values (see above)
@@ -97,9 +100,10 @@ export function createUnleashFlagReader(o: UnleashFlagOptions): FlagReader {
 }
 
 /**
- * Reports an Unleash server that has not answered for three refresh intervals (unleash-client reports a
- * dropped connection or a 5xx as a warning, others as errors: silence is what counts), once, and the next
- * answer. Returns what stops the watch.
+ * Reports an Unleash server that has not answered for three refresh intervals plus one request timeout
+ * (unleash-client reports a dropped connection or a 5xx as a warning, others as errors: silence is what
+ * counts; a slow answer still in flight is not silence), once, and the next answer. Returns what stops
+ * the watch.
  */
 function watchHealth(client: Unleash, url: string, refreshMs: number, onHealth: FlagHealthListener): () => void {
   let answeredAt = Date.now();
@@ -115,7 +119,7 @@ function watchHealth(client: Unleash, url: string, refreshMs: number, onHealth: 
   for (const e of ['changed', 'unchanged', 'synchronized']) client.on(e, answered);
   for (const e of ['error', 'warn']) client.on(e, (m: unknown) => void (problem = String((m as Error)?.message ?? m).slice(0, 500)));
   const timer = setInterval(() => {
-    if (failing || Date.now() - answeredAt <= 3 * refreshMs) return;
+    if (failing || Date.now() - answeredAt <= 3 * refreshMs + REQUEST_TIMEOUT_MS) return;
     failing = true;
     tell({
       status: 'failed',

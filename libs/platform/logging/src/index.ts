@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { Logger, LogFn } from 'pino';
 import { maskDeep, maskText } from '@countersign/guardrails';
 
@@ -10,6 +11,16 @@ export interface LogContext {
 }
 
 const store = new AsyncLocalStorage<LogContext>();
+
+/**
+ * What a line written now carries: the bound context, and beside its correlation id the W3C trace and span id of
+ * the active OpenTelemetry span (libs/platform/tracing), so a line leads to its trace and a trace to its lines.
+ */
+export function currentLogContext(): LogContext & { traceId?: string; spanId?: string } {
+  const sc = trace.getSpanContext(context.active());
+  const bound = store.getStore();
+  return sc && isSpanContextValid(sc) ? { ...bound, traceId: sc.traceId, spanId: sc.spanId } : { ...bound };
+}
 
 /** Runs `fn` with `ctx` bound, so every log line inside it carries the correlation id. */
 export function withLogContext<T>(ctx: LogContext, fn: () => T): T {
@@ -69,7 +80,7 @@ function maskLogCall(this: Logger, args: Parameters<LogFn>, method: LogFn): void
   method.apply(this, args);
 }
 
-/** A pino JSON logger for `service` that adds the correlation id of the current unit of work to each line. */
+/** A pino JSON logger for `service` that adds the correlation id and trace id of the current unit of work to each line. */
 export function createLogger(service: string, options: LoggerOptions = {}): Logger {
   const logger = pino(
     {
@@ -77,7 +88,7 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
       level: options.level ?? process.env.LOG_LEVEL ?? 'info',
       base: { service },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      mixin: () => ({ ...store.getStore() }),
+      mixin: currentLogContext,
       formatters: { log: maskLogObject, bindings: (bindings) => maskDeep(bindings) },
       // maskLogObject has serialised every error already.
       serializers: { err: (err: unknown) => err },
@@ -95,3 +106,5 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
 }
 
 export type { Logger } from 'pino';
+/** Progress of long command-line work on a terminal (quiet elsewhere). */
+export { createProgress, type Progress, type ProgressOptions, type ProgressStream } from './progress';

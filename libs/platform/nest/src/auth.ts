@@ -11,6 +11,10 @@ export interface Principal {
   roles: string[];
   /** The agent ids this principal may propose as (`proposer.agentId`); absent: its own id only. */
   agentIds?: string[];
+  /** How it was authenticated, as the audit trail records it: absent, a bearer token; `oidc`, a signed-in inbox session. */
+  authMethod?: 'bearer-token' | 'oidc';
+  /** How an inbox session's person proved who they are (the ID token's `amr`: `pwd`, `mfa`, …); absent for bearer tokens. */
+  amr?: string[];
 }
 
 /** True when `principal` may propose actions as the agent `agentId` (docs/adr/0008). */
@@ -91,6 +95,13 @@ const ROLES = 'countersign:roles';
 /** The roles of which the caller needs at least one. */
 export const Roles = (...roles: string[]) => SetMetadata(ROLES, roles);
 
+/** `@Roles(ANY_ROLE)`: any valid token, whatever its roles (the OpenAPI document). */
+export const ANY_ROLE = '*';
+
+/** The roles a route declares (`@Roles` on the handler, else on its controller); undefined: no token needed. */
+export const requiredRoles = (handler: object, controller: object): string[] | undefined =>
+  (Reflect.getMetadata(ROLES, handler) as string[] | undefined) ?? (Reflect.getMetadata(ROLES, controller) as string[] | undefined);
+
 /** Requests carry the principal once authenticated. */
 export interface AuthenticatedRequest {
   principal?: Principal;
@@ -115,7 +126,7 @@ export class AuthGuard implements CanActivate {
     const principal = this.tokens.resolve(match[1]);
     if (!principal) throw new UnauthorizedException('unknown or revoked token');
     req.principal = principal;
-    if (!roles.some((r) => principal.roles.includes(r))) {
+    if (!roles.includes(ANY_ROLE) && !roles.some((r) => principal.roles.includes(r))) {
       throw new ForbiddenException(`requires one of the roles: ${roles.join(', ')}`);
     }
     return true;

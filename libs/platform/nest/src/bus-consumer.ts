@@ -33,6 +33,8 @@ export abstract class BusConsumer implements OnApplicationBootstrap, OnApplicati
   protected readonly concurrency?: number;
   /** Read the topics' whole history at every start, in a group of this instance's own (see `SubscribeOptions.replay`). */
   protected readonly replay?: boolean;
+  /** With `replay`: called once the topics were read up to the end they had at the start (`SubscribeOptions.onCaughtUp`). */
+  protected caughtUp?(): void;
 
   async onApplicationBootstrap() {
     const now = await evaluateReadiness(this.consumerReadiness ?? []);
@@ -48,7 +50,13 @@ export abstract class BusConsumer implements OnApplicationBootstrap, OnApplicati
   }
 
   private async subscribe(): Promise<void> {
-    this.subscription = await this.bus.subscribe({ group: this.group, handlers: this.handlers(), concurrency: this.concurrency, replay: this.replay });
+    this.subscription = await this.bus.subscribe({
+      group: this.group,
+      handlers: this.handlers(),
+      concurrency: this.concurrency,
+      replay: this.replay,
+      ...(this.replay && this.caughtUp ? { onCaughtUp: () => this.caughtUp!() } : {}),
+    });
     this.consumerStates?.subscribed(this.group);
   }
 

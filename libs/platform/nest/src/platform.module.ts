@@ -8,6 +8,7 @@ import {
   ExceptionFilter,
   Get,
   Global,
+  Header,
   HttpException,
   Inject,
   Injectable,
@@ -23,13 +24,22 @@ import { EventBus, isDependencyFailure } from '@countersign/bus';
 import { Actor, derivedEventId, newId, TOPICS } from '@countersign/contracts';
 import { Logger, withLogContext } from '@countersign/logging';
 import { findRegulatedData, maskText } from '@countersign/guardrails';
-import { AuthenticatedRequest, AuthGuard, TOKEN_REGISTRY, TokenRegistry } from './auth';
+import { createMetrics, Metrics } from '@countersign/metrics';
+import { AuthenticatedRequest, AuthGuard, Roles, TOKEN_REGISTRY, TokenRegistry } from './auth';
 import { JsonBodyMiddleware } from './body';
+import { traceRequest, TracedRequest, TracedResponse } from './request-span';
+import { OpenApiController, OpenApiDocumentHolder } from './openapi/openapi.controller';
+import { ApiRoute } from './openapi/route-doc';
+import { HTTPS_MIN_VERSION, HttpsFiles, readHttpsFiles, reloadHttpsFiles } from './https/https-files';
 
 export const EVENT_BUS = Symbol.for('countersign.EventBus');
 export const LOGGER = Symbol.for('countersign.Logger');
 export const SERVICE_NAME = Symbol.for('countersign.ServiceName');
 export const READINESS = Symbol.for('countersign.Readiness');
+/** The process's `Metrics` (libs/platform/metrics): services count through it, `GET /metrics` renders it. */
+export const METRICS = Symbol.for('countersign.Metrics');
+/** The role a Prometheus scrape token carries: `GET /metrics` and nothing else. */
+export const METRICS_ROLE = 'metrics';
 
 /** A readiness probe: /readyz answers 503 while any of them fails, and consumers do not subscribe. */
 export interface ReadinessCheck {
@@ -83,21 +93,24 @@ export interface Platform {
   logger: Logger;
   tokens: TokenRegistry;
   readiness?: ReadinessCheck[];
+  /** The process's metrics; one is made for `service` when unset. */
+  metrics?: Metrics;
 }
 
 /**
  * Binds the correlation id (from `X-Correlation-Id`, or a new one) to every log line of a request. A header
  * that carries regulated data (a card number as correlation id) is not taken: it would travel on every event.
+ * The request runs in a server span under the caller's W3C `traceparent` (request-span.ts).
  */
 @Injectable()
 class RequestContextMiddleware implements NestMiddleware {
-  use(req: { headers: Record<string, unknown>; correlationId?: string }, res: { setHeader(k: string, v: string): void }, next: () => void) {
+  use(req: TracedRequest & { correlationId?: string }, res: TracedResponse & { setHeader(k: string, v: string): void }, next: () => void) {
     const header = req.headers['x-correlation-id'];
     const usable = typeof header === 'string' && /^[\w.:-]{1,200}$/.test(header) && findRegulatedData(header, { keepKeys: new Set() }).length === 0;
     const correlationId = usable ? header : randomUUID();
     req.correlationId = correlationId;
     res.setHeader('X-Correlation-Id', correlationId);
-    withLogContext({ correlationId }, next);
+    traceRequest(req, res, () => withLogContext({ correlationId }, next));
   }
 }
 
@@ -152,7 +165,7 @@ export class RejectionFilter implements ExceptionFilter {
     const path = shownPath(req.originalUrl);
     this.logger.warn({ status, path, reason, principal: req.principal?.id }, 'request rejected');
     const actor: Actor = req.principal
-      ? { id: req.principal.id, kind: req.principal.kind, roles: req.principal.roles, authMethod: 'bearer-token' }
+      ? { id: req.principal.id, kind: req.principal.kind, roles: req.principal.roles, authMethod: req.principal.authMethod ?? 'bearer-token' }
       : { id: 'anonymous', kind: 'agent', authMethod: 'none' };
     const data = { service: this.service, method: req.method, path, status, reason: reason.slice(0, 2000), principal: req.principal?.id ?? null };
     this.bus
@@ -221,6 +234,12 @@ class HealthController {
   ) {}
 
   /** Liveness: the process answers. */
+  @ApiRoute({
+    summary: 'Liveness: the process answers',
+    public: 'a health probe',
+    ok: { description: 'Alive', schema: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } } },
+    unavailable: false,
+  })
   @Get('healthz')
   health() {
     return { status: 'ok' };
@@ -230,6 +249,19 @@ class HealthController {
    * Readiness: every dependency this service needs answers, and its consumers have subscribed. A 503 says
    * which check fails and why (`checks`: `ok` or the reason).
    */
+  @ApiRoute({
+    summary: 'Readiness: every dependency answers and every consumer has subscribed',
+    public: 'a health probe',
+    ok: {
+      description: 'Ready',
+      schema: {
+        type: 'object',
+        required: ['status', 'checks'],
+        properties: { status: { const: 'ready' }, checks: { type: 'object', additionalProperties: { type: 'string' } } },
+      },
+    },
+    errors: { 503: 'not ready: `checks` names each failing check and why' },
+  })
   @Get('readyz')
   async ready() {
     const { ready, checks } = await evaluateReadiness(this.checks);
@@ -245,8 +277,30 @@ class HealthController {
 }
 
 /**
+ * Prometheus's scrape target: the process's metrics in the text format, for a bearer token with the `metrics` role
+ * (Prometheus's `authorization` scrape setting); without one, 401 and audited like any refusal.
+ */
+@Controller()
+class MetricsController {
+  constructor(@Inject(METRICS) private readonly metrics: Metrics) {}
+
+  @ApiRoute({
+    summary: 'Prometheus metrics (text format)',
+    ok: { description: "The process's metrics", contentType: 'text/plain; version=0.0.4' },
+    unavailable: false,
+  })
+  @Get('metrics')
+  @Roles(METRICS_ROLE)
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  @Header('Cache-Control', 'no-store')
+  render(): Promise<string> {
+    return this.metrics.render();
+  }
+}
+
+/**
  * The platform every service module builds on: the bus, the logger, authentication and roles, the
- * request context, JSON bodies with limits, audited rejections, and /healthz + /readyz.
+ * request context, JSON bodies with limits, audited rejections, /healthz + /readyz, and /metrics.
  */
 @Global()
 @Module({})
@@ -254,18 +308,20 @@ export class PlatformModule implements NestModule {
   static forRoot(platform: Platform): DynamicModule {
     return {
       module: PlatformModule,
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController, OpenApiController],
       providers: [
         { provide: EVENT_BUS, useValue: platform.bus },
         { provide: LOGGER, useValue: platform.logger },
         { provide: SERVICE_NAME, useValue: platform.service },
         { provide: TOKEN_REGISTRY, useValue: platform.tokens },
         { provide: READINESS, useValue: [{ name: 'bus', check: () => platform.bus.healthy() }, ...(platform.readiness ?? [])] },
+        { provide: METRICS, useValue: platform.metrics ?? createMetrics(platform.service) },
         ConsumerStates,
+        OpenApiDocumentHolder,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: RejectionFilter },
       ],
-      exports: [EVENT_BUS, LOGGER, SERVICE_NAME, TOKEN_REGISTRY, READINESS, ConsumerStates],
+      exports: [EVENT_BUS, LOGGER, SERVICE_NAME, TOKEN_REGISTRY, READINESS, METRICS, ConsumerStates],
     };
   }
 
@@ -277,15 +333,29 @@ export class PlatformModule implements NestModule {
 export interface ServeOptions {
   host: string;
   port: number;
+  /** HTTPS with this certificate chain and key (PEM files; TLS 1.2+), reloaded when they change; plain HTTP without. */
+  tls?: HttpsFiles;
 }
 
-/** Starts a Nest HTTP app for `root` on host:port, with JSON logs and graceful shutdown. */
+/** Starts a Nest HTTP(S) app for `root` on host:port, with JSON logs and graceful shutdown. */
 export async function serve(root: unknown, logger: Logger, options: ServeOptions) {
   const { NestFactory } = await import('@nestjs/core');
   const { PinoNestLogger } = await import('./nest-logger');
-  const app = await NestFactory.create(root as never, { bodyParser: false, logger: new PinoNestLogger(logger) });
+  const pair = options.tls && readHttpsFiles(options.tls);
+  // Passed to Node's https.createServer as they are (Nest's type lists fewer of its options than it passes on).
+  const httpsOptions = pair && { ...pair, minVersion: HTTPS_MIN_VERSION };
+  const app = await NestFactory.create(root as never, { bodyParser: false, logger: new PinoNestLogger(logger), ...(httpsOptions && { httpsOptions }) });
   app.enableShutdownHooks();
+  // The OpenAPI document of the app's routes (docs/adr/0023); a failure to build it stops nothing but the document.
+  const { publishOpenApi } = await import('./openapi/document');
+  try {
+    publishOpenApi(app);
+  } catch (e) {
+    logger.error({ err: e }, 'the OpenAPI document could not be built; GET /openapi.json answers 503');
+  }
   await app.listen(options.port, options.host);
-  const address = app.getHttpServer().address() as { port: number };
-  return { app, port: address.port };
+  const server = app.getHttpServer();
+  if (options.tls && pair) reloadHttpsFiles(server, options.tls, logger, pair);
+  const address = server.address() as { port: number };
+  return { app, port: address.port, scheme: options.tls ? ('https' as const) : ('http' as const) };
 }

@@ -1,9 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { DynamicModule, Module } from '@nestjs/common';
 import { z } from 'zod';
 import { KafkaBus } from '@countersign/bus';
 import { loadConfigOrExit, settings } from '@countersign/config';
 import { createLogger, Logger } from '@countersign/logging';
+import { createMetrics } from '@countersign/metrics';
+import { initTracing } from '@countersign/tracing';
 import { loadTokenRegistry } from './auth';
+import { postgresDependency, redisDependency, waitForDependencies } from './dependencies';
+import { httpTls } from './https/https-files';
 import { PlatformModule, ReadinessCheck, serve } from './platform.module';
 
 /** Settings every distributed service has. */
@@ -18,6 +23,15 @@ const baseSettings = z.object({
     .regex(/^[\w.-]*$/)
     .default(''),
   AUTH_TOKENS_FILE: z.string().min(1),
+  /** How long a service started during an outage waits for Kafka, PostgreSQL and Redis before it gives up (ms). */
+  STARTUP_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
+  /** Mutual TLS to Kafka's SSL listener (all three or none): the root to trust, this service's certificate chain and key (PEM files). */
+  KAFKA_TLS_CA_FILE: z.string().min(1).optional(),
+  KAFKA_TLS_CERT_FILE: z.string().min(1).optional(),
+  KAFKA_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** HTTPS for the API (both or neither): this service's certificate chain and key (PEM files), reloaded when renewed. */
+  HTTP_TLS_CERT_FILE: z.string().min(1).optional(),
+  HTTP_TLS_KEY_FILE: z.string().min(1).optional(),
 });
 export type BaseSettings = z.infer<typeof baseSettings>;
 
@@ -39,26 +53,51 @@ export interface ServiceDefinition<S extends z.ZodObject<z.ZodRawShape>> {
 
 /**
  * The `main` of a distributed service: validate settings (one line and exit 1 when bad), connect the
- * Kafka bus, build the modules, and serve HTTP on HOST:PORT (127.0.0.1 by default).
+ * Kafka bus, build the modules, and serve HTTP on HOST:PORT (127.0.0.1 by default), HTTPS when HTTP_TLS_* are set.
  */
 export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: ServiceDefinition<S>): Promise<void> {
   const base = loadConfigOrExit(baseSettings);
   const config = loadConfigOrExit(def.settings);
   const logger = createLogger(def.service, { level: base.LOG_LEVEL });
+  // Before anything is handled: the active span (W3C trace context) follows the work across awaits (docs/adr/0025-tracing.md).
+  const tracing = initTracing({ service: def.service });
   try {
     const tokens = loadTokenRegistry(base.AUTH_TOKENS_FILE);
+    // Read (and checked) before anything connects: a missing or mismatched certificate stops the boot naming its file.
+    const https = httpTls(base);
     // The service's name is its Kafka client id and the `source` of every event it emits.
-    const bus = new KafkaBus({ brokers: base.KAFKA_BROKERS, clientId: def.service, source: def.service, namespace: base.KAFKA_NAMESPACE, logger });
-    await bus.connect();
+    // One registry for the process: the bus measures into it (dead letters, Kafka latency, consumer lag) as the services do.
+    const metrics = createMetrics(def.service);
+    const bus = new KafkaBus({
+      brokers: base.KAFKA_BROKERS,
+      clientId: def.service,
+      source: def.service,
+      namespace: base.KAFKA_NAMESPACE,
+      logger,
+      metrics,
+      tls: kafkaTls(base),
+    });
+    // Started during an outage (a restart into it): wait for Kafka, PostgreSQL and Redis rather than exit (STARTUP_WAIT_MS).
+    const settingsOf = config as Record<string, unknown>;
+    const url = (k: string) => (typeof settingsOf[k] === 'string' ? (settingsOf[k] as string) : undefined);
+    await waitForDependencies(
+      [
+        ...[url('DATABASE_URL')].filter((u): u is string => !!u).map((u) => postgresDependency(u)),
+        ...[url('REDIS_URL')].filter((u): u is string => !!u).map((u) => redisDependency(u)),
+        { name: 'Kafka', check: () => bus.connect() },
+      ],
+      { timeoutMs: base.STARTUP_WAIT_MS, logger },
+    );
     const built = await def.build({ base, config, logger, bus });
-    @Module({ imports: [PlatformModule.forRoot({ service: def.service, bus, logger, tokens, readiness: built.readiness }), ...built.modules] })
+    @Module({ imports: [PlatformModule.forRoot({ service: def.service, bus, logger, tokens, readiness: built.readiness, metrics }), ...built.modules] })
     class ServiceRoot {}
-    const { app, port } = await serve(ServiceRoot, logger, { host: base.HOST, port: base.PORT ?? def.defaultPort });
-    logger.info({ host: base.HOST, port }, `${def.service} listening on http://${base.HOST}:${port}`);
+    const { app, port, scheme } = await serve(ServiceRoot, logger, { host: base.HOST, port: base.PORT ?? def.defaultPort, tls: https });
+    logger.info({ host: base.HOST, port, scheme }, `${def.service} listening on ${scheme}://${base.HOST}:${port}`);
     const stop = async () => {
       await app.close();
       await bus.close();
       await built.close?.();
+      await tracing.shutdown();
       process.exit(0);
     };
     process.once('SIGTERM', stop);
@@ -67,4 +106,20 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
     logger.fatal({ err: e }, `${def.service} failed to start: ${(e as Error).message}`);
     process.exit(1);
   }
+}
+
+/** The Kafka mTLS files, read at boot: all three settings or none (half a TLS setting is a mistake, not plaintext). */
+export function kafkaTls(base: Pick<BaseSettings, 'KAFKA_TLS_CA_FILE' | 'KAFKA_TLS_CERT_FILE' | 'KAFKA_TLS_KEY_FILE'>) {
+  const files = { ca: base.KAFKA_TLS_CA_FILE, cert: base.KAFKA_TLS_CERT_FILE, key: base.KAFKA_TLS_KEY_FILE };
+  const set = Object.values(files).filter(Boolean).length;
+  if (set === 0) return undefined;
+  if (set !== 3) throw new Error('KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE go together: set all three (mutual TLS) or none (plaintext)');
+  const read = (name: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new Error(`${name}: cannot read ${file}: ${(e as Error).message}`);
+    }
+  };
+  return { ca: read('KAFKA_TLS_CA_FILE', files.ca!), cert: read('KAFKA_TLS_CERT_FILE', files.cert!), key: read('KAFKA_TLS_KEY_FILE', files.key!) };
 }

@@ -23,17 +23,22 @@ export interface WrittenSigningKey {
 
 /**
  * The principals every environment gets: an agent (proposing as `support-copilot`, over HTTP or signed
- * on Kafka), two reviewers (for quorum), a third who may see regulated data in clear (`pii:view`), an
- * auditor, and two admins (a contract change needs one admin to request it and another to approve it).
+ * on Kafka), a second agent (`ops-copilot`), two reviewers (for quorum), a third who may see regulated data in clear (`pii:view`), an
+ * auditor, two admins (a contract change needs one admin to request it and another to approve it), and Prometheus's
+ * scrape token (`metrics`).
  */
 export const DEFAULT_PRINCIPALS: PrincipalSpec[] = [
   { name: 'agent', principal: 'support-copilot', kind: 'agent', roles: ['agent'], agentIds: ['support-copilot'], signingKey: true },
+  // A second agent, so that one agent's flood (the queue-overflow drill) is told apart from the others' steady work.
+  { name: 'agent2', principal: 'ops-copilot', kind: 'agent', roles: ['agent'], agentIds: ['ops-copilot'] },
   { name: 'reviewer', principal: 'alice', kind: 'human', roles: ['reviewer', 'finance', 'security'] },
   { name: 'reviewer2', principal: 'bob', kind: 'human', roles: ['reviewer', 'finance', 'security'] },
   { name: 'privacy-reviewer', principal: 'carol', kind: 'human', roles: ['reviewer', 'finance', 'security', 'pii:view'] },
   { name: 'auditor', principal: 'audrey', kind: 'human', roles: ['auditor'] },
   { name: 'admin', principal: 'ada', kind: 'human', roles: ['admin'] },
   { name: 'admin2', principal: 'grace', kind: 'human', roles: ['admin'] },
+  // Prometheus's scrape token: `GET /metrics` only (docs/adr/0021).
+  { name: 'metrics', principal: 'prometheus', kind: 'service', roles: ['metrics'] },
 ];
 
 /**

@@ -74,5 +74,9 @@ function redactUrl(url: string): string {
 export function createPgPool(url: string, max = 10, onIdleError?: (e: Error) => void, logger: Logger = createLogger('postgres')): Pool {
   const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 5_000 });
   pool.on('error', onIdleError ?? ((err: Error) => logger.warn({ err }, 'an idle PostgreSQL connection ended; the next query opens a new one')));
+  // A connection the server ends while it is checked out (a transaction between two statements) emits 'error' on the
+  // client itself, where the pool listens only while it is idle: without a listener of its own that crashed the process
+  // (seen in the chaos run: the audit writer died with PostgreSQL). The statement in flight fails as it should.
+  pool.on('connect', (client) => client.on('error', (err: Error) => logger.warn({ err }, 'a PostgreSQL connection in use ended; its statement fails')));
   return pool;
 }

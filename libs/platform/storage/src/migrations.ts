@@ -23,7 +23,11 @@ export interface ServiceMigrations {
 export async function migrate(url: string | Pool, m: ServiceMigrations, log: (msg: string) => void = () => undefined): Promise<string[]> {
   // A pool (the embedded database's one session) lends its connection; a URL gets a connection of its own.
   const client: ClientBase = typeof url === 'string' ? new Client({ connectionString: url }) : await url.connect();
-  if (typeof url === 'string') await (client as Client).connect();
+  if (typeof url === 'string') {
+    // The server going away mid-migration fails the statement (and the boot); it must not also crash on an unheard 'error'.
+    (client as Client).on('error', () => undefined);
+    await (client as Client).connect();
+  }
   try {
     for (const [name, value] of Object.entries(m.settings ?? {})) await client.query('SELECT set_config($1, $2, false)', [name, value]);
     const ran = await runner({

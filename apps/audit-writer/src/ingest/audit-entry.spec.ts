@@ -1,0 +1,55 @@
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AuditEntry, entryBytes, leafHash } from '@countersign/audit-chain';
+import { Envelope, TOPICS } from '@countersign/contracts';
+import { contextFromHeaders, initTracing, inSpan, SpanKind, Tracing } from '@countersign/tracing';
+import type { AuditChainService } from '../chain/audit-chain.service';
+import { AuditConsumer } from './audit.consumer';
+import { toAuditEntry } from './audit-entry';
+
+// real: the entry builder, canonical JSON and leaf hashing, the OpenTelemetry SDK; fake: the chain (records appends).
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const event: Envelope = {
+  id: '01JCZ7Q4R5S6T7V8W9X0Y1Z2A3',
+  type: TOPICS.actionExecuted,
+  version: 1,
+  source: 'executor',
+  time: '2026-11-30T10:00:00.000Z',
+  subject: 'action-1',
+  correlationId: 'corr-1',
+  causationId: 'cause-1',
+  actor: { id: 'executor', kind: 'service', authMethod: 'service' },
+  data: { connector: 'webhook', externalRequestId: 'sink-1' },
+} as unknown as Envelope;
+
+describe('audit entries and traces', () => {
+  let tracing: Tracing;
+  beforeAll(() => (tracing = initTracing({ service: 'audit-spec', exporter: new InMemorySpanExporter() })));
+  afterAll(() => tracing.shutdown());
+
+  it('an entry without a trace id is byte for byte what it was before traces (old entries verify as they did)', () => {
+    const entry = toAuditEntry(TOPICS.actionExecuted, event);
+    expect('traceId' in entry).toBe(false);
+    // The leaf of this entry as written before trace ids existed.
+    expect(leafHash(entryBytes(entry)).toString('hex')).toBe(PRE_TRACE_LEAF);
+  });
+
+  it('an entry with a trace id carries it, inside the hashed bytes', () => {
+    const traced = toAuditEntry(TOPICS.actionExecuted, event, TRACE_ID);
+    expect(traced.traceId).toBe(TRACE_ID);
+    expect(entryBytes(traced).toString('utf8')).toContain(`"traceId":"${TRACE_ID}"`);
+    expect(leafHash(entryBytes(traced)).toString('hex')).not.toBe(PRE_TRACE_LEAF);
+  });
+
+  it('the audit consumer records the trace the event was handled under', async () => {
+    const appended: AuditEntry[] = [];
+    const consumer = new AuditConsumer({ append: async (e: AuditEntry) => void appended.push(e) } as unknown as AuditChainService);
+    const handle = consumer['handlers']()[TOPICS.actionExecuted] as (e: Envelope) => Promise<void>;
+    const parent = contextFromHeaders({ traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` });
+    await inSpan(`process ${TOPICS.actionExecuted}`, { kind: SpanKind.CONSUMER, parent }, () => handle(event));
+    await handle({ ...event, id: '01JCZ7Q4R5S6T7V8W9X0Y1Z2A4' } as Envelope);
+    expect(appended.map((e) => e.traceId)).toEqual([TRACE_ID, undefined]);
+  });
+});
+
+/** The leaf of that entry as the audit writer wrote it before trace ids existed (computed with the code of that time). */
+const PRE_TRACE_LEAF = '5239e16275d85b503df42c30c5432a699926ba5fee8c69b245da904cee713975';

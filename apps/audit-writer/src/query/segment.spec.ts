@@ -1,0 +1,58 @@
+import { CompactRange, exportSegment, LoggedEntry, TreeHead } from '@countersign/audit-chain';
+import type { AuditLogRepository } from '../log-store/audit-log.repository';
+import { leafOf } from '../log-store/audit-log.repository';
+import { buildSegment, SegmentRangeError } from './segment';
+
+// real: buildSegment and the segment format; fake: the log store (entries in an array: only `heads` and `range` are read).
+const SIZE = 25_000; // more than two pages of 10,000
+const entries: LoggedEntry[] = Array.from({ length: SIZE }, (_, index) => ({ index, bytes: JSON.stringify({ n: index }) }));
+const heads = [10_000, 20_000, SIZE].map((treeSize) => ({ treeSize }) as TreeHead);
+const reads: Array<[number, number]> = [];
+const log = {
+  heads: async () => heads,
+  range: async (from: number, to: number) => {
+    reads.push([from, to]);
+    return entries.slice(from, to);
+  },
+} as unknown as AuditLogRepository;
+
+/** The segment as cut before paging: the prefix in one read, the entries in one. */
+function expected(from: number, to: number): string {
+  const prefix = CompactRange.empty();
+  for (const e of entries.slice(0, from)) prefix.append(leafOf(e));
+  return exportSegment(
+    entries.slice(from, to),
+    heads.filter((h) => h.treeSize > from && h.treeSize <= to),
+    prefix.state(),
+  );
+}
+
+describe('buildSegment', () => {
+  beforeEach(() => void reads.splice(0));
+
+  it('reads page by page across page boundaries and cuts the same segment as one read would', async () => {
+    const progress: Array<[number, number]> = [];
+    expect(await buildSegment(log, 12_345, 23_456, (read, total) => progress.push([read, total]))).toBe(expected(12_345, 23_456));
+    expect(reads).toEqual([
+      [0, 10_000],
+      [10_000, 12_345],
+      [12_345, 22_345],
+      [22_345, 23_456],
+    ]);
+    // Progress counts the entries read of all `to`, ending at all of them.
+    expect(progress).toEqual([
+      [10_000, 23_456],
+      [12_345, 23_456],
+      [22_345, 23_456],
+      [23_456, 23_456],
+    ]);
+  });
+
+  it('defaults to the newest head, from the start', async () => {
+    expect(await buildSegment(log)).toBe(expected(0, SIZE));
+  });
+
+  it('refuses an empty range', async () => {
+    await expect(buildSegment(log, 5, 5)).rejects.toThrow(SegmentRangeError);
+  });
+});

@@ -1,0 +1,61 @@
+// real: the embedded mode (all five services in one process, PGlite, the in-process bus), its local OpenID Connect
+// provider and seeded users, the reviewer inbox, Chromium (Debian's, driven by playwright-core); fake: the target
+// system (the embedded sink).
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Browser, chromium } from 'playwright-core';
+import pino from 'pino';
+import { call, eventually } from '@countersign/testing';
+import { startEmbedded } from './embedded';
+
+jest.setTimeout(120_000);
+
+describe('the reviewer inbox in the embedded mode', () => {
+  let running: Awaited<ReturnType<typeof startEmbedded>>;
+  let browser: Browser;
+  const token = (name: string) => readFileSync(join(running.home, 'tokens', name), 'utf8');
+
+  beforeAll(async () => {
+    running = await startEmbedded({ home: mkdtempSync(join(tmpdir(), 'countersign-inbox-')), port: 0, logger: pino({ level: 'silent' }) });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  }, 90_000);
+  afterAll(async () => {
+    await browser?.close();
+    await running?.close();
+  }, 60_000);
+
+  it('signs a seeded reviewer in, shows a held refund live, and executes it once approved in the page', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(running.inboxUrl);
+    await page.waitForSelector('#username');
+    expect(page.url().startsWith(running.identity.issuer)).toBe(true);
+    await page.fill('#username', 'alice');
+    await page.fill('#password', readFileSync(join(running.identity.passwordsDir, 'alice'), 'utf8'));
+    await page.click('button[type=submit]');
+    await page.waitForSelector('body[data-live="ready"]');
+
+    const example = JSON.parse(readFileSync(join(__dirname, '../examples/refund-large.json'), 'utf8'));
+    const id = (await call('POST', `${running.url}/v1/proposals`, example, token('agent'))).body.actionId as string;
+    await page.waitForSelector(`.items a[data-action-id="${id}"]`);
+    await page.click(`.items a[data-action-id="${id}"]`);
+    await page.waitForSelector(`article.card[data-action-id="${id}"] #decide`);
+    await page.fill('#reason', 'damage confirmed by photo');
+    await page.click('button.approve');
+    await page.waitForSelector('#decision-result.done');
+    await eventually(() => expect(running.sink.effects.filter((e) => e.actionId === id)).toHaveLength(1), 20_000);
+
+    // Decision quality runs in this mode too: a lead's governance page counts alice's approval (recorded beside the
+    // review item, with her dwell from the card the inbox served her).
+    const lead = await (await browser.newContext()).newPage();
+    await lead.goto(`${running.url}/reviews/governance`);
+    await lead.waitForSelector('#username');
+    await lead.fill('#username', 'lena');
+    await lead.fill('#password', readFileSync(join(running.identity.passwordsDir, 'lena'), 'utf8'));
+    await lead.click('button[type=submit]');
+    await lead.waitForSelector('#decisions svg[role="img"]');
+    expect(await lead.textContent('#decisions figcaption')).toContain('alice: approved 1, rejected 0');
+    expect(await lead.textContent('#dwell figcaption')).toMatch(/alice · \w+: [\d.]+ s/);
+    expect((await page.goto(`${running.url}/reviews/governance`))?.status()).toBe(403);
+  });
+});

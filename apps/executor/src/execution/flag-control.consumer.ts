@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { HandlerMap } from '@countersign/bus';
+import { TOPICS } from '@countersign/contracts';
+import type { FlagControls } from '@countersign/flags';
+import { BusConsumer } from '@countersign/nest';
+import { FLAG_CONTROLS } from '../tokens';
+
+/**
+ * Follows the control topic (`control.autonomy.changed.v1`) from the beginning at every start (a replay group
+ * of this instance's own): a kill switch switched off through the policy engine's API is in force here as soon
+ * as its entry arrives, since the executor reads its flags through `withFlagControls` (ADR 0014).
+ */
+@Injectable()
+export class FlagControlConsumer extends BusConsumer {
+  protected readonly group = `executor.flag-control.${randomUUID().slice(0, 8)}`;
+  protected override readonly replay = true;
+
+  constructor(@Inject(FLAG_CONTROLS) private readonly controls: FlagControls) {
+    super();
+  }
+
+  /** Read to its end: the stricter entries it holds are in force, and flags read as known again. */
+  protected override caughtUp(): void {
+    this.controls.markCaughtUp();
+  }
+
+  protected handlers(): HandlerMap {
+    return {
+      [TOPICS.autonomyChanged]: async (e) => this.controls.apply({ flag: e.data.flag, kind: e.data.control, value: e.data.value, version: e.id }),
+    };
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Wakes the long polls of `GET /v1/actions/{id}?waitFor=…` when this process's view consumer records an entry
+ * of their action. In process only: with several orchestrator instances, the event may be consumed by another
+ * one (partitions are shared in the group), so a waiting request also re-reads the view on a short, bounded
+ * interval (`LONG_POLL_REREAD_MS`) — the notifier makes the common case immediate, the re-read keeps it honest.
+ */
+export class ActionChanges {
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  /** The view of `actionId` changed: wake every request waiting on it. */
+  notify(actionId: string): void {
+    const waiting = this.waiters.get(actionId);
+    if (!waiting) return;
+    this.waiters.delete(actionId);
+    for (const wake of waiting) wake();
+  }
+
+  /** Resolves at the next change of `actionId` or after `ms`, whichever comes first (never rejects). */
+  next(actionId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiting = this.waiters.get(actionId) ?? new Set<() => void>();
+      const wake = () => {
+        clearTimeout(timer);
+        waiting.delete(wake);
+        if (!waiting.size && this.waiters.get(actionId) === waiting) this.waiters.delete(actionId);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      waiting.add(wake);
+      this.waiters.set(actionId, waiting);
+    });
+  }
+
+  /** How many requests wait (for tests and metrics). */
+  get waiting(): number {
+    let n = 0;
+    for (const w of this.waiters.values()) n += w.size;
+    return n;
+  }
+}
+
+/** The longest one long poll may hold a request: clients loop over polls for longer waits. */
+export const LONG_POLL_MAX_MS = 30_000;
+/** How often a waiting request re-reads the view when no in-process notification came. */
+export const LONG_POLL_REREAD_MS = 500;

@@ -1,0 +1,90 @@
+import { BadRequestException, NotFoundException } from '@nestjs/common';
+import { TOPICS, TopicMap } from '@countersign/contracts';
+import { eventually } from '@countersign/testing';
+import { ActionChanges } from './action-changes';
+import { ActionViewConsumer } from './action-view.consumer';
+import { TimelineEntry } from './action-view.repository';
+import { ActionsController } from './actions.controller';
+import { InMemoryActionViewRepository } from './in-memory-action-view.repository';
+
+// real: ActionsController's long poll, ActionChanges, ActionViewConsumer, the in-memory read model; fake: nothing
+// (events are handed to the consumer's handlers directly, as the bus would).
+describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
+  const entry = (actionId: string, status: TimelineEntry['status'], eventId = `${actionId}-${status}`): TimelineEntry => ({
+    eventId,
+    type: 'test',
+    time: new Date().toISOString(),
+    status,
+    actor: 'test',
+    detail: status,
+  });
+  const executed = (actionId: string): TopicMap[typeof TOPICS.actionExecuted] => ({
+    id: `${actionId}-executed`,
+    type: TOPICS.actionExecuted,
+    version: 1,
+    source: 'executor',
+    time: new Date().toISOString(),
+    subject: actionId,
+    correlationId: 'c-1',
+    causationId: 'd-1',
+    actor: { id: 'executor', kind: 'service' },
+    data: { connector: 'webhook', digest: 'a'.repeat(64), authorisedBy: 'approval', attempt: 1 },
+  });
+  const setup = () => {
+    const views = new InMemoryActionViewRepository();
+    const changes = new ActionChanges();
+    const consumer = new ActionViewConsumer(views, changes);
+    const handlers = (consumer as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
+    return { views, changes, handlers, controller: new ActionsController(views, changes) };
+  };
+
+  it('answers at once when the action is already decided, without waiting', async () => {
+    const { views, changes, controller } = setup();
+    await views.record('a-1', entry('a-1', 'proposed'));
+    await views.record('a-1', entry('a-1', 'autonomous'));
+    const next = jest.spyOn(changes, 'next');
+    await expect(controller.get('a-1', 'decision', '30000')).resolves.toMatchObject({ actionId: 'a-1', status: 'autonomous' });
+    expect(next).not.toHaveBeenCalled();
+  });
+
+  it('waits, then answers as soon as the view consumer records the awaited state', async () => {
+    const { views, changes, handlers, controller } = setup();
+    await views.record('a-2', entry('a-2', 'proposed'));
+    await views.record('a-2', entry('a-2', 'approved'));
+    // Approved is a decision, not final: the poll for `final` waits.
+    const answer = controller.get('a-2', 'final', '30000');
+    let settled = false;
+    void answer.then(() => (settled = true));
+    await eventually(() => expect(changes.waiting).toBe(1));
+    expect(settled).toBe(false);
+    await handlers[TOPICS.actionExecuted](executed('a-2'));
+    await expect(answer).resolves.toMatchObject({ status: 'executed' });
+    expect(changes.waiting).toBe(0);
+  });
+
+  it('sees a change recorded by another instance (no notification) by re-reading the view', async () => {
+    const { views, changes, controller } = setup();
+    await views.record('a-3', entry('a-3', 'proposed'));
+    const answer = controller.get('a-3', 'decision', '30000');
+    await eventually(() => expect(changes.waiting).toBe(1));
+    await views.record('a-3', entry('a-3', 'in_review'));
+    await views.record('a-3', entry('a-3', 'rejected'));
+    await expect(answer).resolves.toMatchObject({ status: 'rejected' });
+  });
+
+  it('answers the current state at its timeout (still in review), and 404 for an action still unknown', async () => {
+    const { views, controller } = setup();
+    await views.record('a-4', entry('a-4', 'proposed'));
+    await views.record('a-4', entry('a-4', 'in_review'));
+    await expect(controller.get('a-4', 'decision', '600')).resolves.toMatchObject({ status: 'in_review' });
+    await expect(controller.get('nobody', 'decision', '300')).rejects.toThrow(NotFoundException);
+  });
+
+  it('refuses an unknown waitFor or an unbounded timeout with 400 and a precise message', async () => {
+    const { controller } = setup();
+    await expect(controller.get('a-5', 'executed', '100')).rejects.toThrow(new BadRequestException('waitFor must be "decision" or "final"'));
+    await expect(controller.get('a-5', 'final', '30001')).rejects.toThrow('timeoutMs must be a whole number of milliseconds from 0 to 30000');
+    await expect(controller.get('a-5', 'final', '-1')).rejects.toThrow(BadRequestException);
+    await expect(controller.get('a-5', undefined, '100')).rejects.toThrow('timeoutMs needs waitFor=decision or waitFor=final');
+  });
+});

@@ -1,0 +1,36 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EventBus, RefusedEvent } from '@countersign/bus';
+import { revisedActionId, TOPICS, TopicMap } from '@countersign/contracts';
+import { EVENT_BUS } from '@countersign/nest';
+import { proposedEventId } from '../proposals/proposals.service';
+
+type ProposalRevised = TopicMap[typeof TOPICS.proposalRevised];
+
+/**
+ * Turns a reviewer's revision (approve with changes, docs/adr/0017) into a new action: the orchestrator owns action
+ * creation, so the review queue only says what the new version is and the action is created here, like any other,
+ * and evaluated again by the policy engine. The new action's id derives from the revision event's id and its
+ * `action proposed` event's id from that: a redelivered revision publishes the same event, which consumers drop.
+ */
+@Injectable()
+export class RevisionsService {
+  constructor(@Inject(EVENT_BUS) private readonly bus: EventBus) {}
+
+  async onProposalRevised(e: ProposalRevised): Promise<void> {
+    // The review queue names the id it showed the reviewer; it must be the one derived here, or two ids could exist.
+    if (e.data.newActionId !== revisedActionId(e.id))
+      throw new RefusedEvent(`newActionId ${e.data.newActionId} is not the one derived from the revision event ${e.id}`);
+    if (e.actor.kind !== 'human') throw new RefusedEvent(`a revision is a reviewer's decision; its actor is a ${e.actor.kind}`);
+    const actionId = e.data.newActionId;
+    await this.bus.emit(
+      TOPICS.actionProposed,
+      {
+        proposal: e.data.proposal,
+        receivedVia: 'revision',
+        revisionOf: { actionId: e.subject, by: e.actor.id, revisionEventId: e.id, proposerPrincipal: e.data.proposerPrincipal },
+      },
+      // The new action continues the original's correlation id: one story for whoever follows it.
+      { subject: actionId, id: proposedEventId(actionId), correlationId: e.correlationId, time: new Date(e.time), actor: e.actor },
+    );
+  }
+}

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { call, createTestDatabase, freePort, startServiceProcess, startTcpProxy, stackEnv, uniqueName, writeTokens } from '@countersign/testing';
+
+// real: Apache Kafka and PostgreSQL (infra/stack.sh), the orchestrator as its own process started by its main; fake: the
+// network between the orchestrator and PostgreSQL (a TCP proxy the test cuts, so the shared PostgreSQL stays up).
+jest.setTimeout(180_000);
+
+describe('a service started while PostgreSQL is down waits for it instead of exiting', () => {
+  it('stays up (not serving yet), then becomes ready once PostgreSQL answers', async () => {
+    const ns = uniqueName('startup');
+    const dir = join(__dirname, '../../../.stack/int', ns);
+    const db = await createTestDatabase('startup');
+    const url = new URL(db.url);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) });
+    proxy.cut();
+    const { tokens, tokensFile } = writeTokens(dir);
+    const env = stackEnv();
+    const viaProxy = new URL(db.url);
+    viaProxy.port = String(proxy.port);
+    const port = await freePort();
+    // Started into the outage: resolves once /readyz answers 200, which it cannot before PostgreSQL is back.
+    const starting = startServiceProcess(
+      'orchestrator',
+      { KAFKA_BROKERS: env.kafkaBrokers, KAFKA_NAMESPACE: ns, AUTH_TOKENS_FILE: tokensFile, DATABASE_URL: viaProxy.toString(), LOG_LEVEL: 'info' },
+      { port, logDir: join(dir, 'logs'), timeoutMs: 120_000 },
+    );
+    let exited = false;
+    starting.catch(() => (exited = true));
+    // A few seconds into the outage it has neither exited nor started serving.
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(exited).toBe(false);
+    expect(readFileSync(join(dir, 'logs', 'orchestrator.log'), 'utf8')).toMatch(/PostgreSQL is not reachable yet: waiting before starting/);
+    const early = await call('GET', `http://127.0.0.1:${port}/healthz`).catch((e: Error) => ({ status: 0, body: e.message }));
+    expect(early.status).toBe(0);
+    proxy.restore();
+    const svc = await starting;
+    try {
+      expect((await call('GET', `${svc.url}/readyz`)).status).toBe(200);
+      expect((await call('GET', `${svc.url}/v1/actions/nope`, undefined, tokens.agent)).status).toBe(404);
+    } finally {
+      await svc.stop();
+      await proxy.close();
+      await db.drop();
+    }
+  });
+});

@@ -1,0 +1,194 @@
+import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Req } from '@nestjs/common';
+import { z } from 'zod';
+import { freeTextString } from '@countersign/contracts';
+import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
+import { changeRequestSchema } from '../contract/change-request.schema';
+import { AutonomyService } from './autonomy.service';
+
+const reason = () => freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000);
+
+const LowerBody = z.strictObject({ level: z.enum(['off', 'review-all', 'review-risky']), reason: reason() });
+// Only `off`: switching an action type back on is a raise, which needs a second admin.
+const KillSwitchBody = z.strictObject({ state: z.literal('off', 'only off: switching back on is a raise (POST …/raise-requests)'), reason: reason() });
+const RaiseBody = z.union([
+  z.strictObject({ level: z.enum(['review-all', 'review-risky', 'autonomous']), reason: reason() }),
+  z.strictObject({ killSwitch: z.literal('on'), reason: reason() }),
+]);
+const ApproveBody = z.strictObject({
+  digest: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64 hex digits of the raise request'),
+  reason: reason(),
+});
+const RejectBody = z.strictObject({ reason: reason() });
+
+/** Action types as the contract names them (`support.refund`); anything else is refused, not echoed. */
+const ACTION_TYPE = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A raise request as the API shows it (a change request of kind `autonomy`), for the OpenAPI document. */
+const RAISE_REQUEST = changeRequestSchema({ autonomy: { type: 'object' } });
+
+/**
+ * Autonomy changes (ADR 0014): lowering and switching off are one call for an admin or the `autonomy:lower`
+ * role; raising is a request another admin approves.
+ */
+@Controller('v1/autonomy')
+export class AutonomyController {
+  constructor(private readonly autonomy: AutonomyService) {}
+
+  @ApiRoute({
+    summary: "Lower an action type's autonomy at once",
+    body: LowerBody,
+    ok: { description: 'The autonomy flag as now set (audited)' },
+    errors: {
+      400: 'not an action type, a body that does not validate, or a level that is not lower (raising needs a request)',
+      503: 'the flag service cannot be written or read',
+    },
+  })
+  @Post(':actionType/lower')
+  @HttpCode(200)
+  @Roles('admin', 'autonomy:lower')
+  async lower(@Param('actionType') actionType: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    const b = parseBody(LowerBody, body);
+    return this.autonomy.lower(known(actionType), 'autonomy', b.level, b.reason, req.principal!);
+  }
+
+  @ApiRoute({
+    summary: 'Switch an action type off (its kill switch) at once',
+    body: KillSwitchBody,
+    ok: { description: 'The kill switch as now set (audited)' },
+    errors: {
+      400: 'not an action type, or a body that does not validate (only `off`: switching on is a raise)',
+      503: 'the flag service cannot be written or read',
+    },
+  })
+  @Post(':actionType/kill-switch')
+  @HttpCode(200)
+  @Roles('admin', 'autonomy:lower')
+  async killSwitch(@Param('actionType') actionType: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    const b = parseBody(KillSwitchBody, body);
+    return this.autonomy.lower(known(actionType), 'kill-switch', b.state, b.reason, req.principal!);
+  }
+
+  @ApiRoute({
+    summary: 'Request a raise of autonomy, or switching an action type back on (another admin approves)',
+    body: RaiseBody,
+    ok: {
+      status: 201,
+      description: 'The raise request, with the digest to approve',
+      schema: RAISE_REQUEST,
+    },
+    errors: { 400: 'not an action type, a body that does not validate, or a level that is not looser', 503: 'the flag service cannot be read' },
+  })
+  @Post(':actionType/raise-requests')
+  @HttpCode(201)
+  @Roles('admin')
+  async requestRaise(@Param('actionType') actionType: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    const b = parseBody(RaiseBody, body);
+    if ('killSwitch' in b) return this.autonomy.requestRaise(known(actionType), 'kill-switch', 'on', b.reason, req.principal!);
+    return this.autonomy.requestRaise(known(actionType), 'autonomy', b.level, b.reason, req.principal!);
+  }
+
+  @ApiRoute({
+    summary: 'Autonomy raise requests',
+    ok: {
+      description: 'The raise requests',
+      schema: {
+        type: 'object',
+        required: ['raiseRequests'],
+        properties: {
+          raiseRequests: {
+            type: 'array',
+            items: RAISE_REQUEST,
+          },
+        },
+      },
+    },
+  })
+  @Get('raise-requests')
+  @Roles('admin')
+  async list() {
+    return { raiseRequests: await this.autonomy.listRaises() };
+  }
+
+  @ApiRoute({
+    summary: 'One autonomy raise request',
+    ok: {
+      description: 'The raise request',
+      schema: RAISE_REQUEST,
+    },
+    errors: { 404: 'no raise request with this id' },
+  })
+  @Get('raise-requests/:id')
+  @Roles('admin')
+  async one(@Param('id') id: string) {
+    return this.autonomy.getRaise(knownId(id));
+  }
+
+  @ApiRoute({
+    summary: 'Approve an autonomy raise (another admin than the requester)',
+    body: ApproveBody,
+    ok: {
+      description: 'The approved raise, applied to the flag',
+      schema: RAISE_REQUEST,
+    },
+    errors: {
+      400: 'a body that does not validate',
+      403: 'the requester cannot approve their own raise',
+      404: 'no raise request with this id',
+      409: 'not pending, a digest that does not match, or the flag changed since the request',
+      503: 'the flag service cannot be written',
+    },
+  })
+  @Post('raise-requests/:id/approve')
+  @HttpCode(200)
+  @Roles('admin')
+  async approve(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    return this.autonomy.approveRaise(knownId(id), parseBody(ApproveBody, body), req.principal!);
+  }
+
+  @ApiRoute({
+    summary: 'Reject or withdraw an autonomy raise request',
+    body: RejectBody,
+    ok: {
+      description: 'The rejected or withdrawn raise',
+      schema: RAISE_REQUEST,
+    },
+    errors: { 400: 'a body that does not validate', 404: 'no raise request with this id', 409: 'the request is no longer pending' },
+  })
+  @Post('raise-requests/:id/reject')
+  @HttpCode(200)
+  @Roles('admin')
+  async reject(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    return this.autonomy.rejectRaise(knownId(id), parseBody(RejectBody, body).reason, req.principal!);
+  }
+
+  @ApiRoute({
+    summary: "An action type's autonomy level and kill switch",
+    ok: {
+      description: 'The current autonomy and kill switch',
+      schema: {
+        type: 'object',
+        required: ['actionType', 'autonomy', 'killSwitch'],
+        properties: { actionType: { type: 'string' }, autonomy: {}, killSwitch: {} },
+      },
+    },
+    errors: { 400: 'not an action type', 503: 'the flag service cannot be read' },
+  })
+  @Get(':actionType')
+  @Roles('admin', 'autonomy:lower')
+  async current(@Param('actionType') actionType: string) {
+    const type = known(actionType);
+    const [autonomy, killSwitch] = await Promise.all([this.autonomy.current(type, 'autonomy'), this.autonomy.current(type, 'kill-switch')]);
+    return { actionType: type, autonomy, killSwitch };
+  }
+}
+
+function known(actionType: string): string {
+  if (!ACTION_TYPE.test(actionType) || actionType === 'raise-requests') throw new BadRequestException('not an action type');
+  return actionType;
+}
+
+function knownId(id: string): string {
+  if (!ID.test(id)) throw new NotFoundException('no such raise request');
+  return id;
+}

@@ -1,0 +1,170 @@
+// real: the autonomy service and drift watcher, the in-memory change-request store, the in-memory flag admin
+// (Unleash's twin), FlagControls and the controlled reader; fake: the bus (builds envelopes as the real one,
+// validates each event against its topic's schema, records it and hands control events to this instance's
+// FlagControls as the replay consumer would), the logger.
+import { BadRequestException, ConflictException, ForbiddenException, ServiceUnavailableException } from '@nestjs/common';
+import pino from 'pino';
+import { buildEnvelope, EmitOptions, EventBus } from '@countersign/bus';
+import { AnyTopic, EventData, schemaFor, TOPICS, TopicMap } from '@countersign/contracts';
+import { FlagControls, FlagReader, withFlagControls } from '@countersign/flags';
+import { InMemoryChangeRequestStore } from '../contract/in-memory-change-request.store';
+import { autonomyLevel } from '../decision/autonomy';
+import { AutonomyService, FlagsInFlight } from './autonomy.service';
+import { DriftWatcher } from './drift.watcher';
+import { InMemoryFlagAdmin } from './in-memory-flag-admin';
+
+const ada = { id: 'ada', kind: 'human' as const, roles: ['admin'] };
+const grace = { id: 'grace', kind: 'human' as const, roles: ['admin'] };
+const names = { execPrefix: 'cs.exec.', autonomyPrefix: 'cs.autonomy.' };
+const refund = { actionType: 'support.refund', tenant: 'acme', region: 'eu' };
+
+/** A reader over the twin's flags, as unleash-client would serve them (here: at once). */
+const readerOf = (admin: InMemoryFlagAdmin): FlagReader => ({
+  state: (n) => {
+    const f = admin.peek(n);
+    return f === undefined ? 'unknown' : f.enabled ? 'on' : 'off';
+  },
+  variant: (n) => {
+    const f = admin.peek(n);
+    return f?.enabled ? f.variants[0] : undefined;
+  },
+  ready: async () => true,
+  loaded: () => true,
+  notLoadedReason: () => undefined,
+  close: async () => undefined,
+});
+
+async function setup(options: { admin?: boolean; propagate?: boolean } = {}) {
+  const admin = new InMemoryFlagAdmin();
+  await admin.write('cs.exec.support.refund', 'kill-switch', 'on', 'seed');
+  await admin.write('cs.autonomy.support.refund', 'autonomy', 'autonomous', 'seed');
+  await admin.write('cs.autonomy.default', 'autonomy', 'review-risky', 'seed');
+  const controls = new FlagControls();
+  controls.markCaughtUp(); // the follower read the (empty) control topic to its end
+  const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
+  const bus = {
+    emit: async (topic: AnyTopic, data: EventData<AnyTopic>, o: EmitOptions) => {
+      const event = buildEnvelope(topic, data, 'policy-engine', o);
+      schemaFor(topic)!.parse(event);
+      published.push({ topic, event });
+      if (topic === TOPICS.autonomyChanged && options.propagate !== false) {
+        const d = event.data as EventData<typeof TOPICS.autonomyChanged>;
+        controls.apply({ flag: d.flag, kind: d.control, value: d.value, version: event.id });
+      }
+      return event;
+    },
+  } as unknown as EventBus;
+  const logger = pino({ level: 'silent' });
+  const settings = { controls, admin: options.admin === false ? undefined : admin, requestTtlSeconds: 3600, applyTimeoutMs: 50, now: () => new Date() };
+  const inFlight = new FlagsInFlight();
+  const store = new InMemoryChangeRequestStore();
+  const service = new AutonomyService(settings, names, store, bus, logger, inFlight);
+  const watcher = new DriftWatcher(settings, names, bus, logger, inFlight);
+  const flags = withFlagControls(readerOf(admin), controls);
+  const of = <T extends AnyTopic>(topic: T) => published.filter((p) => p.topic === topic).map((p) => p.event as TopicMap[T]);
+  return { admin, controls, service, watcher, flags, of, store };
+}
+
+describe('autonomy changes', () => {
+  it('lower: one call publishes the stricter state, in force in the decisions at once, then applied to Unleash', async () => {
+    const { service, flags, admin, of } = await setup();
+    expect(autonomyLevel(flags, names.autonomyPrefix, refund)).toBe('autonomous');
+    const applied = await service.lower('support.refund', 'autonomy', 'review-all', 'refund fraud spike', ada);
+    expect(applied).toMatchObject({ flag: 'cs.autonomy.support.refund', value: 'review-all', previous: 'autonomous', appliedToUnleash: true });
+    expect(applied.propagation.appliedHereMs).not.toBeNull();
+    expect(autonomyLevel(flags, names.autonomyPrefix, refund)).toBe('review-all');
+    expect(await admin.read('cs.autonomy.support.refund', 'autonomy')).toBe('review-all');
+    const [event] = of(TOPICS.autonomyChanged);
+    expect(event).toMatchObject({ subject: 'cs.autonomy.support.refund', actor: { id: 'ada' }, data: { change: 'lowered', value: 'review-all' } });
+  });
+
+  it('the control entry alone keeps a lowering in force while Unleash still says otherwise', async () => {
+    const { service, flags, admin } = await setup();
+    jest.spyOn(admin, 'write').mockRejectedValueOnce(new Error('Unleash is down'));
+    const applied = await service.lower('support.refund', 'kill-switch', 'off', 'stop refunds now', ada);
+    expect(applied).toMatchObject({ appliedToUnleash: false, unleashError: 'Unleash is down' });
+    expect(await admin.read('cs.exec.support.refund', 'kill-switch')).toBe('on');
+    expect(flags.state('cs.exec.support.refund')).toBe('off');
+  });
+
+  it('raising through the lower endpoint is refused (400); without the admin API every change answers 503', async () => {
+    const { service } = await setup();
+    await service.lower('support.refund', 'autonomy', 'review-all', 'tighten', ada);
+    await expect(service.lower('support.refund', 'autonomy', 'review-risky', 'loosen', ada)).rejects.toThrow(BadRequestException);
+    const { service: unconfigured } = await setup({ admin: false });
+    await expect(unconfigured.lower('support.refund', 'kill-switch', 'off', 'stop', ada)).rejects.toThrow(ServiceUnavailableException);
+    await expect(unconfigured.requestRaise('support.refund', 'autonomy', 'autonomous', 'go', ada)).rejects.toThrow(/UNLEASH_ADMIN_TOKEN/);
+  });
+
+  it('raise: a request changes nothing; the requester cannot approve it, a wrong digest is refused, a second admin applies it', async () => {
+    const { service, flags, admin, of } = await setup();
+    await service.lower('support.refund', 'autonomy', 'review-all', 'tighten', ada);
+    await expect(service.requestRaise('support.refund', 'autonomy', 'review-all', 'same', ada)).rejects.toThrow(BadRequestException);
+    const request = await service.requestRaise('support.refund', 'autonomy', 'autonomous', 'fraud spike over', ada);
+    expect(request).toMatchObject({ status: 'pending', autonomy: { from: 'review-all', to: 'autonomous' } });
+    expect(autonomyLevel(flags, names.autonomyPrefix, refund)).toBe('review-all');
+
+    await expect(service.approveRaise(request.id, { digest: request.digest, reason: 'mine' }, ada)).rejects.toThrow(ForbiddenException);
+    await expect(service.approveRaise(request.id, { digest: 'e'.repeat(64), reason: 'ok' }, grace)).rejects.toThrow(ConflictException);
+    const approved = await service.approveRaise(request.id, { digest: request.digest, reason: 'checked the numbers' }, grace);
+    expect(approved).toMatchObject({ status: 'approved', decider: 'grace', applied: { value: 'autonomous', appliedToUnleash: true } });
+    expect(await admin.read('cs.autonomy.support.refund', 'autonomy')).toBe('autonomous');
+    expect(autonomyLevel(flags, names.autonomyPrefix, refund)).toBe('autonomous');
+    expect(of(TOPICS.changeRequested)[0].data).toMatchObject({ kind: 'autonomy', autonomy: { flag: 'cs.autonomy.support.refund' } });
+    expect(of(TOPICS.changeDecided)[0].data).toMatchObject({ kind: 'autonomy', decision: 'approved' });
+    expect(of(TOPICS.autonomyChanged).at(-1)).toMatchObject({
+      actor: { id: 'grace' },
+      data: { change: 'raised', requestedBy: 'ada', changeRequestId: request.id },
+    });
+  });
+
+  it('an approval of a raise requested from a state that has changed since is refused (409)', async () => {
+    const { service } = await setup();
+    await service.lower('support.refund', 'autonomy', 'review-risky', 'tighten', ada);
+    const request = await service.requestRaise('support.refund', 'autonomy', 'autonomous', 'loosen again', ada);
+    await service.lower('support.refund', 'autonomy', 'off', 'incident', grace);
+    await expect(service.approveRaise(request.id, { digest: request.digest, reason: 'ok' }, grace)).rejects.toThrow(
+      /requested from review-risky, but .* is off now/,
+    );
+  });
+});
+
+describe('drift watch', () => {
+  it('an unapproved raise made directly in Unleash is audited and reverted; the control entry keeps it out of force meanwhile', async () => {
+    const { service, watcher, admin, flags, of } = await setup();
+    await watcher.poll(); // the cursor
+    await service.lower('support.refund', 'kill-switch', 'off', 'stop refunds', ada);
+    await watcher.poll(); // Countersign's own write: nothing to say
+    expect(of(TOPICS.autonomyDriftDetected)).toEqual([]);
+    await admin.write('cs.exec.support.refund', 'kill-switch', 'on', 'mallory');
+    expect(flags.state('cs.exec.support.refund')).toBe('off');
+    await watcher.poll();
+    expect(of(TOPICS.autonomyDriftDetected).map((e) => e.data)).toEqual([
+      expect.objectContaining({
+        flag: 'cs.exec.support.refund',
+        approved: 'off',
+        observed: 'on',
+        outcome: 'reverted',
+        unleashEvents: [expect.objectContaining({ createdBy: 'mallory' })],
+      }),
+    ]);
+    expect(await admin.read('cs.exec.support.refund', 'kill-switch')).toBe('off');
+  });
+
+  it('a lowering made directly in Unleash is accepted as the approved state; a flag never controlled is only recorded', async () => {
+    const { service, watcher, admin, controls, of } = await setup();
+    await watcher.poll();
+    await service.lower('support.refund', 'autonomy', 'review-risky', 'tighten', ada);
+    await admin.write('cs.autonomy.support.refund', 'autonomy', 'off', 'oncall');
+    await admin.write('cs.autonomy.default', 'autonomy', 'autonomous', 'oncall');
+    await watcher.poll();
+    const drift = of(TOPICS.autonomyDriftDetected).map((e) => e.data);
+    expect(drift).toEqual([
+      expect.objectContaining({ flag: 'cs.autonomy.support.refund', observed: 'off', outcome: 'accepted' }),
+      expect.objectContaining({ flag: 'cs.autonomy.default', observed: 'autonomous', outcome: 'recorded' }),
+    ]);
+    expect(controls.get('cs.autonomy.support.refund')?.value).toBe('off');
+    expect(of(TOPICS.autonomyChanged).at(-1)!.data).toMatchObject({ change: 'accepted', value: 'off', previous: 'review-risky' });
+    expect(await admin.read('cs.autonomy.default', 'autonomy')).toBe('autonomous');
+  });
+});

@@ -1,0 +1,60 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { ControlKind, ControlValue, FlagFile } from '@countersign/flags';
+import { parseFlagFile } from '@countersign/flags';
+import { FlagAdmin, FlagChange, valueOf } from './flag-admin';
+
+type Feature = FlagFile['features'][number];
+
+const variantsOf = (f: Feature): string[] => [
+  ...(f.variants ?? []).map((v) => String((v as { name: string }).name)),
+  ...(f.strategies ?? []).flatMap((s) => ((s as { variants?: Array<{ name: string }> }).variants ?? []).map((v) => v.name)),
+];
+
+/**
+ * The embedded mode's flag "server": the flag file the services read (`createFileFlagReader`). Writes replace the
+ * file by write-then-rename (the reader's watch sees it at once). The file keeps no event log, so changes are
+ * found by comparing each flag with how the previous look saw it: an edit by hand is a change like any other.
+ */
+export class FileFlagAdmin implements FlagAdmin {
+  private readonly seen = new Map<string, string>();
+  private seq = 0;
+
+  constructor(private readonly path: string) {}
+
+  async read(flag: string, kind: ControlKind): Promise<string | undefined> {
+    const f = this.file().features.find((x) => x.name === flag);
+    return f && valueOf(kind, f.enabled, variantsOf(f));
+  }
+
+  async write(flag: string, kind: ControlKind, value: ControlValue): Promise<void> {
+    const file = this.file();
+    const held = file.features.find((x) => x.name === flag);
+    const next: Feature = { ...(held ?? { name: flag }), enabled: value !== 'off' };
+    if (kind === 'autonomy' && value !== 'off') {
+      next.variants = [{ name: value, weight: 1000, stickiness: 'default', weightType: 'variable' }];
+      delete next.strategies; // the reader adds the default strategy; strategy variants would override the flag's
+    }
+    const features = held ? file.features.map((x) => (x.name === flag ? next : x)) : [...file.features, next];
+    const temp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify({ ...file, features }, null, 2));
+    renameSync(temp, this.path);
+  }
+
+  async changesSince(cursor: number | undefined, wanted: (flag: string) => boolean): Promise<{ cursor: number; changes: FlagChange[] }> {
+    const changes: FlagChange[] = [];
+    const now = new Map(this.file().features.map((f) => [f.name, JSON.stringify(f)]));
+    for (const name of new Set([...now.keys(), ...this.seen.keys()])) {
+      if (now.get(name) === this.seen.get(name) || !wanted(name)) continue;
+      changes.push({ id: ++this.seq, flag: name, type: now.has(name) ? 'flag-file-edited' : 'flag-file-removed' });
+    }
+    this.seen.clear();
+    for (const [k, v] of now) this.seen.set(k, v);
+    return { cursor: this.seq, changes: cursor === undefined ? [] : changes };
+  }
+
+  private file(): FlagFile {
+    return parseFlagFile(readFileSync(this.path, 'utf8'));
+  }
+}
+
+export const createFileFlagAdmin = (path: string): FlagAdmin => new FileFlagAdmin(path);

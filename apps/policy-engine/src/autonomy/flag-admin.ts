@@ -1,0 +1,44 @@
+import type { ControlKind, ControlValue } from '@countersign/flags';
+
+/** A change to a flag made on the flag server by anyone (Countersign included), as its event log shows it. */
+export interface FlagChange {
+  /** The server's event id: increasing. */
+  id: number;
+  flag: string;
+  type: string;
+  createdBy?: string;
+}
+
+/**
+ * The flag server's write side: what Countersign applies kill switches and autonomy levels through, and
+ * where it watches for changes made outside it. Unleash's admin API in production
+ * (`unleash-flag-admin.ts`); an in-process twin for the embedded mode and unit tests.
+ */
+export interface FlagAdmin {
+  /**
+   * The flag's value as the server holds it now: a control value, `unknown` when it cannot be read as one
+   * value (an unknown variant, or several variants splitting the traffic), undefined when there is no flag.
+   */
+  read(flag: string, kind: ControlKind): Promise<string | undefined>;
+  /** Sets the flag to `value` (creating it if needed): `off` disables it, a level becomes its only variant. */
+  write(flag: string, kind: ControlKind, value: ControlValue): Promise<void>;
+  /**
+   * Changes after `cursor` (exclusive), oldest first, of flags `wanted` accepts, and the cursor to ask from
+   * next. Without a cursor: no changes, only the current cursor (where watching starts).
+   */
+  changesSince(cursor: number | undefined, wanted: (flag: string) => boolean): Promise<{ cursor: number; changes: FlagChange[] }>;
+}
+
+/**
+ * The value of a flag from what the server holds: disabled is `off`; an enabled kill switch is `on`; an
+ * enabled autonomy flag is its strategies' one variant (none: `autonomous`, as the policy engine reads it).
+ * Several different variants, or one that names no level, read `unknown`: a doubt the watcher fails closed on.
+ */
+export function valueOf(kind: ControlKind, enabled: boolean, variants: string[]): string {
+  if (!enabled) return 'off';
+  if (kind === 'kill-switch') return 'on';
+  const distinct = [...new Set(variants)];
+  if (distinct.length === 0) return 'autonomous';
+  if (distinct.length > 1) return 'unknown';
+  return ['review-all', 'review-risky', 'autonomous'].includes(distinct[0]) ? distinct[0] : 'unknown';
+}

@@ -1,0 +1,116 @@
+import pino from 'pino';
+import { generateSigningKey } from '@countersign/approval';
+import { Principal } from '@countersign/nest';
+import { refundProposal, RecordingBus } from '@countersign/testing';
+import { ApprovalService } from '../approvals/approval.service';
+import { stepUpRefusal } from '../approvals/step-up';
+import { DecisionOutbox } from '../review-item/decision-outbox';
+import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
+import { ReviewItem } from '../review-item/review-item.repository';
+import { CLAIM_TTL_MS, ClaimService } from './claim.service';
+
+// real: ClaimService, ApprovalService with its decision outbox, the in-memory review items, Ed25519 signing, the
+// in-memory bus; fake: nothing (times are given, not waited for).
+const t0 = new Date('2026-11-24T10:00:00.000Z');
+const at = (ms: number) => new Date(t0.getTime() + ms);
+const human = (id: string, more: Partial<Principal> = {}): Principal => ({ id, kind: 'human', roles: ['reviewer', 'security'], ...more });
+const alice = human('alice');
+const bob = human('bob');
+
+async function setup() {
+  const logger = pino({ level: 'silent' });
+  const bus = new RecordingBus({ source: 'review-queue', logger });
+  const items = new InMemoryReviewItemRepository();
+  const item = (actionId: string, over: Partial<ReviewItem> = {}): ReviewItem => ({
+    kind: 'approval',
+    actionId,
+    correlationId: `c-${actionId}`,
+    decisionEventId: `d-${actionId}`,
+    digest: 'f'.repeat(64),
+    proposal: refundProposal(),
+    proposerPrincipal: 'support-copilot',
+    contractVersion: '1',
+    reasons: ['amount over threshold'],
+    slaClass: 'normal',
+    requiredRoles: ['reviewer'],
+    quorum: 1,
+    createdAt: t0.toISOString(),
+    dueAt: at(3_600_000).toISOString(),
+    status: 'pending',
+    ...over,
+  });
+  const outbox = new DecisionOutbox(bus, items, logger, { graceMs: 5_000 });
+  const approvals = new ApprovalService(bus, items, generateSigningKey('rq-1').signing, outbox);
+  return { items, item, approvals, claims: new ClaimService(items, logger) };
+}
+
+describe('ClaimService: a lease so two reviewers do not work one item', () => {
+  it("refuses another reviewer's claim and decisions while the lease holds, and frees the item when it runs out", async () => {
+    const t = await setup();
+    await t.items.add(t.item('a1'));
+    expect(await t.claims.claim('a1', alice, 'Alice Reviewer', t0)).toEqual({ by: 'alice', name: 'Alice Reviewer', until: at(CLAIM_TTL_MS).toISOString() });
+    await expect(t.claims.claim('a1', bob, 'Bob', at(60_000))).rejects.toThrow(/claimed by Alice Reviewer until 10:05 UTC/);
+    await expect(t.approvals.approve('a1', bob, 'looks fine', undefined, at(60_000))).rejects.toThrow(/claimed by Alice Reviewer/);
+    await expect(t.approvals.reject('a1', bob, 'looks wrong', undefined, at(60_000))).rejects.toThrow(/claimed by Alice Reviewer/);
+    // Her card stays open: the lease is renewed; past it, the item is Bob's to claim and decide.
+    await t.claims.claim('a1', alice, 'Alice Reviewer', at(4 * 60_000));
+    await expect(t.approvals.approve('a1', bob, 'looks fine', undefined, at(6 * 60_000))).rejects.toThrow(/claimed by Alice/);
+    expect((await t.claims.claim('a1', bob, 'Bob', at(10 * 60_000))).by).toBe('bob');
+    expect(await t.approvals.approve('a1', bob, 'looks fine', undefined, at(10 * 60_000))).toEqual({ status: 'approved', approvers: ['bob'] });
+    await expect(t.claims.claim('a1', alice, 'Alice Reviewer', at(11 * 60_000))).rejects.toThrow(/already approved: there is nothing to claim/);
+  });
+
+  it('lets the holder decide, and another reviewer once the holder released it', async () => {
+    const t = await setup();
+    await t.items.add(t.item('a1'));
+    await t.items.add(t.item('a2'));
+    await t.claims.claim('a1', alice, 'Alice', t0);
+    await t.claims.claim('a2', alice, 'Alice', t0);
+    await t.approvals.reject('a1', alice, 'not justified', undefined, at(1000));
+    expect(await t.claims.release('a2', bob)).toEqual({ released: false });
+    expect(await t.claims.release('a2', alice)).toEqual({ released: true });
+    expect(await t.approvals.approve('a2', bob, 'fine', undefined, at(2000))).toMatchObject({ status: 'approved' });
+  });
+
+  it("refuses a claim to the proposer, to a reviewer without the item's roles, and on an unknown item", async () => {
+    const t = await setup();
+    await t.items.add(t.item('a1', { requiredRoles: ['finance'] }));
+    await t.items.add(t.item('a2', { proposerPrincipal: 'alice' }));
+    await expect(t.claims.claim('a1', alice, 'Alice', t0)).rejects.toThrow(/requires one of the roles: finance/);
+    await expect(t.claims.claim('a2', alice, 'Alice', t0)).rejects.toThrow(/separation of duties/);
+    await expect(t.claims.claim('nope', alice, 'Alice', t0)).rejects.toThrow(/no review item/);
+  });
+
+  it("ends the first approver's claim on a quorum, so the second is not blocked, and refuses the first a second approval or claim", async () => {
+    const t = await setup();
+    await t.items.add(t.item('q1', { quorum: 2 }));
+    await t.claims.claim('q1', alice, 'Alice', t0);
+    expect(await t.approvals.approve('q1', alice, 'first', undefined, at(1000))).toEqual({ status: 'awaiting-quorum', approvers: ['alice'], quorum: 2 });
+    expect((await t.items.get('q1'))!.claim).toBeUndefined();
+    await expect(t.approvals.approve('q1', alice, 'again', undefined, at(2000))).rejects.toThrow(/you approved action q1 already \(1 of 2 approvals so far\)/);
+    await expect(t.claims.claim('q1', alice, 'Alice', at(2000))).rejects.toThrow(/you approved action q1 already/);
+    await t.claims.claim('q1', bob, 'Bob', at(3000));
+    expect(await t.approvals.approve('q1', bob, 'second', undefined, at(4000))).toEqual({ status: 'approved', approvers: ['alice', 'bob'] });
+  });
+});
+
+describe('step-up: approving a critical-class action needs a second factor', () => {
+  it('refuses a session without mfa and any bearer token, with the reason; accepts mfa; leaves rejections and other classes alone', async () => {
+    const t = await setup();
+    await t.items.add(t.item('c1', { slaClass: 'critical' }));
+    await t.items.add(t.item('c2', { slaClass: 'critical' }));
+    await t.items.add(t.item('h1', { slaClass: 'high' }));
+    const password = human('alice', { authMethod: 'oidc', amr: ['pwd'] });
+    await expect(t.approvals.approve('c1', password, 'fine', undefined, t0)).rejects.toThrow(
+      /approving a critical-class action needs a second factor, and this session was signed in with pwd/,
+    );
+    await expect(t.approvals.approve('c1', bob, 'fine', undefined, t0)).rejects.toThrow(/a bearer token cannot show: approve it in the inbox/);
+    expect((await t.items.get('c1'))!.approvedBy).toBeUndefined();
+    const withMfa = human('max', { authMethod: 'oidc', amr: ['pwd', 'otp', 'mfa'] });
+    expect(await t.approvals.approve('c1', withMfa, 'checked the grant', undefined, t0)).toMatchObject({ status: 'approved', approvers: ['max'] });
+    // Stopping a critical action never waits for a second factor; other classes need none.
+    await t.approvals.reject('c2', bob, 'no ticket for this grant', undefined, t0);
+    expect(await t.approvals.approve('h1', bob, 'fine', undefined, t0)).toMatchObject({ status: 'approved' });
+    expect(stepUpRefusal({ slaClass: 'normal' }, {})).toBeUndefined();
+  });
+});

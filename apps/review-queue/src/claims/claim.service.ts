@@ -1,0 +1,65 @@
+import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import type { Logger } from '@countersign/logging';
+import { LOGGER, Principal } from '@countersign/nest';
+import { claimedConflict } from '../approvals/approval.service';
+import { ReviewClaim, ReviewItemRepository } from '../review-item/review-item.repository';
+import { REVIEW_ITEMS } from '../tokens';
+
+/** How long a claim lasts unless renewed: the inbox renews it every minute while the card stays open. */
+export const CLAIM_TTL_MS = 5 * 60_000;
+
+/**
+ * Claims (leases) on review items, so two reviewers do not work one item: the inbox claims an item when its card opens
+ * and renews the claim while it stays open; the JSON API offers the same (`POST /v1/reviews/:id/claim`). A claim is
+ * coordination, not a decision: it is logged, not audited on the bus, and a lease that runs out frees the item. While
+ * it holds, `ApprovalService` refuses another reviewer's decision (409); an approval towards a quorum ends the
+ * approver's claim, and a reviewer who approved already cannot claim the item again (the next approver must be free to).
+ */
+@Injectable()
+export class ClaimService {
+  constructor(
+    @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Claims (or renews) the item for `reviewer`; 409 naming the holder when someone else's claim holds. */
+  async claim(actionId: string, reviewer: Principal, name = reviewer.id, now = new Date(), ttlMs = CLAIM_TTL_MS): Promise<ReviewClaim> {
+    const lease: ReviewClaim = { by: reviewer.id, name, until: new Date(now.getTime() + ttlMs).toISOString() };
+    // The common case in one statement: an item this reviewer may claim, free or theirs (docs/adr/0028).
+    const claimed = await this.items.claimFor(actionId, reviewer, lease, now);
+    if (claimed) return this.claimed(actionId, reviewer, claimed.claim!);
+    // Not claimed, nothing changed: the item says why (or, if it changed meanwhile, the claim is tried again).
+    const item = await this.items.get(actionId);
+    if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    if ((item.kind ?? 'approval') !== 'approval' || item.status !== 'pending') {
+      throw new ConflictException(
+        `action ${actionId} is ${item.status === 'pending' ? 'not waiting for approval' : `already ${item.status}`}: there is nothing to claim`,
+      );
+    }
+    if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) {
+      throw new ForbiddenException('separation of duties: the proposer of an action cannot claim it for review');
+    }
+    if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
+      throw new ForbiddenException(`claiming this action requires one of the roles: ${item.requiredRoles.join(', ')}`);
+    }
+    if (item.approvedBy?.includes(reviewer.id)) {
+      throw new ConflictException(`you approved action ${actionId} already: the rest of its quorum is for other reviewers`);
+    }
+    const held = await this.items.claim(actionId, lease, now);
+    if (!held) throw new ConflictException(`action ${actionId} was decided meanwhile: there is nothing to claim`);
+    if (held.by !== reviewer.id) throw claimedConflict({ ...item, claim: held });
+    return this.claimed(actionId, reviewer, held);
+  }
+
+  private claimed(actionId: string, reviewer: Principal, held: ReviewClaim): ReviewClaim {
+    this.logger.info({ actionId, reviewer: reviewer.id, until: held.until }, 'review item claimed');
+    return held;
+  }
+
+  /** Ends `reviewer`'s claim on the item, if they hold one. */
+  async release(actionId: string, reviewer: Principal): Promise<{ released: boolean }> {
+    const released = await this.items.releaseClaim(actionId, reviewer.id);
+    if (released) this.logger.info({ actionId, reviewer: reviewer.id }, 'review item claim released');
+    return { released };
+  }
+}

@@ -1,0 +1,31 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { HandlerMap } from '@countersign/bus';
+import { TOPICS } from '@countersign/contracts';
+import { BusConsumer } from '@countersign/nest';
+import { DECISION_QUALITY } from '../tokens';
+import type { DecisionQuality } from './decision-quality';
+
+/**
+ * The governance page's automation ratio and override frequency (ADR 0018): the lane of every policy decision, and
+ * every operator override (a degradation-mode override set or cleared, an autonomy flag changed), each kept once per
+ * event id. Its own consumer group, apart from the intake: a slow store here never holds a review item back.
+ */
+@Injectable()
+export class AutomationConsumer extends BusConsumer {
+  protected readonly group = 'review-queue.decision-quality';
+
+  constructor(@Inject(DECISION_QUALITY) private readonly quality: DecisionQuality) {
+    super();
+  }
+
+  protected handlers(): HandlerMap {
+    const store = this.quality.store;
+    return {
+      // The event's own time: a backlog read late still lands in the hour it was decided.
+      [TOPICS.policyDecided]: (e) => store.recordLane(e.id, e.data.lane, new Date(e.time)),
+      [TOPICS.degradationOverrideSet]: (e) => store.recordOverride({ eventId: e.id, kind: 'mode-override', at: e.time }),
+      // `accepted` is a drift accepted as the new approved value: an operator's change all the same.
+      [TOPICS.autonomyChanged]: (e) => store.recordOverride({ eventId: e.id, kind: 'autonomy-change', at: e.time }),
+    };
+  }
+}

@@ -1,0 +1,162 @@
+import {
+  ConflictException,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  NotFoundException,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
+import type { EventBus } from '@countersign/bus';
+import { derivedEventId, TOPICS } from '@countersign/contracts';
+import type { Logger } from '@countersign/logging';
+import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
+import type { BacklogGauges } from '../degradation/backlog-gauges';
+import type { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { BACKLOG_GAUGES, DECISION_QUALITY, REVIEW_ITEMS } from '../tokens';
+import type { DecisionQuality } from './decision-quality';
+import type { QueueSample, SecondReview } from './decision-quality.store';
+
+/**
+ * Decision quality's running part (ADR 0018): records when a card is first served to a reviewer, takes blind second
+ * verdicts, and on a timer audits canary misses (`review.canary.missed.v1`), retires canaries whose due time came
+ * (without any event: nothing outside the review queue knows them) and samples the queue for the governance page.
+ */
+@Injectable()
+export class DecisionQualityService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private lastSample = 0;
+  private lastPurge = 0;
+
+  constructor(
+    @Inject(DECISION_QUALITY) readonly quality: DecisionQuality,
+    @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(BACKLOG_GAUGES) private readonly gauges?: BacklogGauges,
+  ) {}
+
+  onApplicationBootstrap() {
+    this.timer = setInterval(() => void this.tick(), this.quality.options.tickMs ?? 1000);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown() {
+    clearInterval(this.timer);
+  }
+
+  /** Records that the inbox served `reviewer` the card of `actionId` now (the server's clock): their dwell starts here. */
+  async shown(actionId: string, reviewer: string, now = new Date()): Promise<void> {
+    await this.quality.store.cardShown(actionId, reviewer, now).catch((err: unknown) => this.logger.warn({ err }, 'card view not recorded'));
+  }
+
+  /** The second reviews `reviewer` may decide, each with the item as it was shown before its first decision. */
+  async openSecondReviews(reviewer: Principal): Promise<Array<{ review: SecondReview; item: ReviewItem }>> {
+    const open = await this.quality.store.openSecondReviews(reviewer.id, reviewer.roles, 20);
+    const out: Array<{ review: SecondReview; item: ReviewItem }> = [];
+    for (const review of open) {
+      const item = await this.items.get(review.actionId);
+      if (item) out.push({ review, item });
+    }
+    return out;
+  }
+
+  /** A blind second verdict. It changes nothing that executes: the first decision stands; a disagreement is for leads. */
+  async decideSecond(actionId: string, reviewer: Principal, verdict: 'approved' | 'rejected', reason: string, now = new Date()): Promise<void> {
+    const review = await this.quality.store.secondReview(actionId);
+    if (!review) throw new NotFoundException(`no second review for action ${actionId}`);
+    if (review.excluded.includes(reviewer.id))
+      throw new ForbiddenException('a second review must come from someone else than the first decision and the proposer');
+    if (review.requiredRoles.length && !review.requiredRoles.some((r) => reviewer.roles.includes(r)))
+      throw new ForbiddenException(`this second review requires one of the roles: ${review.requiredRoles.join(', ')}`);
+    if (!(await this.quality.store.decideSecondReview(actionId, reviewer.id, verdict, reason, now)))
+      throw new ConflictException(`the second review of ${actionId} was decided meanwhile`);
+  }
+
+  /** One round of the timer; never throws, one at a time. */
+  async tick(now = new Date()): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.auditMisses();
+      await this.retireCanaries(now);
+      if (now.getTime() - this.lastSample >= (this.quality.options.sampleEveryMs ?? 60_000)) {
+        await this.sample(now);
+        this.lastSample = now.getTime();
+      }
+      if (now.getTime() - this.lastPurge >= 3600_000) {
+        await this.quality.store.purge(new Date(now.getTime() - (this.quality.options.retentionDays ?? 30) * 86_400_000));
+        this.lastPurge = now.getTime();
+      }
+    } catch (err) {
+      this.logger.warn({ err }, 'decision quality: a round failed; the next one tries again');
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Every canary approved is audited: an event with the reviewer as actor (an id derived from canary and reviewer: a re-emit is dropped). */
+  async auditMisses(): Promise<number> {
+    const misses = await this.quality.store.unauditedMisses(100);
+    for (const m of misses) {
+      const canary = await this.quality.store.canary(m.actionId);
+      const item = await this.items.get(m.actionId);
+      await this.bus.emit(
+        TOPICS.canaryMissed,
+        {
+          template: canary?.template ?? 'unknown',
+          actionType: canary?.actionType ?? item?.proposal.actionType ?? 'unknown',
+          slaClass: m.slaClass,
+          digest: item?.digest ?? '0'.repeat(64),
+          ...(m.dwellMs !== undefined && { dwellMs: m.dwellMs }),
+        },
+        { subject: m.actionId, id: derivedEventId(TOPICS.canaryMissed, m.actionId, m.reviewer), actor: { id: m.reviewer, kind: 'human', authMethod: 'oidc' } },
+      );
+      await this.quality.store.markMissAudited(m.actionId, m.reviewer, new Date());
+      this.logger.info({ actionId: m.actionId, reviewer: m.reviewer }, 'a canary was approved: the miss is audited');
+    }
+    return misses.length;
+  }
+
+  /** Canaries whose due time came leave the queue, decided `expired` without any event (the clock never steps them). */
+  async retireCanaries(now: Date): Promise<void> {
+    for (const c of await this.quality.store.openCanaries(100)) {
+      const item = await this.items.get(c.actionId);
+      if (item?.status === 'pending') {
+        if (Date.parse(item.dueAt) > now.getTime()) continue;
+        await this.items.decide(c.actionId, 'expired', [], 'canary retired unanswered at its due time', now);
+      }
+      await this.quality.store.retireCanary(c.actionId, now);
+    }
+  }
+
+  /** The queue's depth and oldest age per SLA class: from the backlog gauges when the degradation feature runs, else the items. */
+  async sample(now: Date): Promise<void> {
+    const samples: QueueSample[] = [];
+    if (this.gauges) {
+      const snap = await this.gauges.snapshot();
+      for (const [slaClass, g] of Object.entries(snap.bySlaClass))
+        samples.push({
+          sampledAt: now.toISOString(),
+          slaClass,
+          depth: g.depth,
+          ...(g.oldestCreatedAt && { oldestAgeMs: Math.max(0, now.getTime() - g.oldestCreatedAt) }),
+        });
+    } else {
+      const by = new Map<string, { depth: number; oldest: number }>();
+      for (const i of await this.items.pending(1000)) {
+        if ((i.kind ?? 'approval') !== 'approval' || this.quality.isCanary(i)) continue;
+        const g = by.get(i.slaClass) ?? { depth: 0, oldest: Infinity };
+        g.depth++;
+        g.oldest = Math.min(g.oldest, Date.parse(i.createdAt));
+        by.set(i.slaClass, g);
+      }
+      for (const [slaClass, g] of by)
+        samples.push({ sampledAt: now.toISOString(), slaClass, depth: g.depth, oldestAgeMs: Math.max(0, now.getTime() - g.oldest) });
+    }
+    if (!samples.length) samples.push({ sampledAt: now.toISOString(), slaClass: 'all', depth: 0 });
+    await this.quality.store.addQueueSamples(samples);
+  }
+}

@@ -1,0 +1,115 @@
+// The port of decision quality's records (ADR 0018): cards shown, each reviewer's decision with its dwell, canaries,
+// blind second reviews and queue samples. Adapters: `pg-decision-quality.store.ts` (PostgreSQL, and PGlite embedded),
+// `in-memory-decision-quality.store.ts` (tests); both pass `decision-quality.suite.ts`.
+
+/** One reviewer's decision on one approval item (each approver of a quorum has one). */
+export interface ReviewerDecision {
+  actionId: string;
+  reviewer: string;
+  decision: 'approved' | 'rejected';
+  slaClass: string;
+  decidedAt: string;
+  /** When the item was queued: decided − queued is the approval latency. */
+  queuedAt: string;
+  /** Card first served to this reviewer → decided (ms); absent when the inbox never served them the card. */
+  dwellMs?: number;
+  canary: boolean;
+  /** For a canary approved (a miss): when its audit event went out; absent while still to emit. */
+  missAuditedAt?: string;
+}
+
+/** A canary in the queue: which template it came from (the review item itself says nothing of it). */
+export interface CanaryRecord {
+  actionId: string;
+  template: string;
+  actionType: string;
+  slaClass: string;
+  createdAt: string;
+  retiredAt?: string;
+}
+
+/** A sampled human decision, to be decided again by a second reviewer blind to the first. */
+export interface SecondReview {
+  actionId: string;
+  slaClass: string;
+  requiredRoles: string[];
+  firstDecision: 'approved' | 'rejected';
+  /** The first decision's reviewers and the proposer: never the second reviewer. */
+  excluded: string[];
+  createdAt: string;
+  reviewer?: string;
+  verdict?: 'approved' | 'rejected';
+  reason?: string;
+  decidedAt?: string;
+}
+
+/** The queue's depth and oldest age in one SLA class at one moment. */
+export interface QueueSample {
+  sampledAt: string;
+  slaClass: string;
+  depth: number;
+  oldestAgeMs?: number;
+}
+
+/** A policy decision's lane as the review queue heard it (`policy.decision.made.v1`): the automation ratio's input. */
+export type Lane = 'autonomous' | 'review' | 'prohibited';
+
+/** Policy decisions per lane in one hour (`hour`: its start, ISO). */
+export interface LaneCounts {
+  hour: string;
+  autonomous: number;
+  review: number;
+  prohibited: number;
+}
+
+/**
+ * An operator overriding the controls: a degradation-mode override set or cleared (`control.degradation.override-set.v1`)
+ * or an autonomy flag changed (`control.autonomy.changed.v1`).
+ */
+export interface OperatorOverride {
+  eventId: string;
+  kind: 'mode-override' | 'autonomy-change';
+  at: string;
+}
+
+export interface DecisionQualityStore {
+  /** Records that `reviewer` was served the card of `actionId` at `at`, unless they were before (the first time counts). */
+  cardShown(actionId: string, reviewer: string, at: Date): Promise<void>;
+  /** When `reviewer` was first served the card; undefined when never. */
+  firstShown(actionId: string, reviewer: string): Promise<Date | undefined>;
+  /** Records a reviewer's decision unless one is recorded (a retry); returns true when recorded now. */
+  recordDecision(d: ReviewerDecision): Promise<boolean>;
+  /** Decisions at or after `since`, oldest first (at most `limit`). */
+  decisionsSince(since: Date, limit: number): Promise<ReviewerDecision[]>;
+  /** Canaries approved whose audit event is still to emit, oldest first. */
+  unauditedMisses(limit: number): Promise<ReviewerDecision[]>;
+  markMissAudited(actionId: string, reviewer: string, at: Date): Promise<void>;
+  addCanary(c: CanaryRecord): Promise<void>;
+  canary(actionId: string): Promise<CanaryRecord | undefined>;
+  /** Canaries not yet retired, oldest first. */
+  openCanaries(limit: number): Promise<CanaryRecord[]>;
+  /** Records that a canary left the queue unanswered (its due time came); nothing is published for it. */
+  retireCanary(actionId: string, at: Date): Promise<void>;
+  /** Adds a second review unless the item has one. */
+  addSecondReview(r: SecondReview): Promise<void>;
+  secondReview(actionId: string): Promise<SecondReview | undefined>;
+  /** Open second reviews that `reviewer` (with `roles`) may decide: a required role held, not excluded; oldest first. */
+  openSecondReviews(reviewer: string, roles: string[], limit: number): Promise<SecondReview[]>;
+  /** Records the second verdict; of two at once one wins. Returns false when it was decided already. */
+  decideSecondReview(actionId: string, reviewer: string, verdict: 'approved' | 'rejected', reason: string, at: Date): Promise<boolean>;
+  /** Second reviews decided at or after `since`. */
+  secondReviewsSince(since: Date, limit: number): Promise<SecondReview[]>;
+  addQueueSamples(samples: QueueSample[]): Promise<void>;
+  /** Samples at or after `since`, oldest first. */
+  queueSamplesSince(since: Date): Promise<QueueSample[]>;
+  /** Records a policy decision's lane once per event id (a redelivery counts once). */
+  recordLane(eventId: string, lane: Lane, at: Date): Promise<void>;
+  /** Policy decisions per lane and hour since `since` (hours without any absent), oldest first. */
+  laneCountsSince(since: Date): Promise<LaneCounts[]>;
+  /** Records an operator override once per event id. */
+  recordOverride(o: OperatorOverride): Promise<void>;
+  /** Operator overrides at or after `since`, oldest first. */
+  overridesSince(since: Date): Promise<OperatorOverride[]>;
+  /** Drops samples, card views, lanes and overrides older than `before` (the retention); decisions stay. */
+  purge(before: Date): Promise<void>;
+}

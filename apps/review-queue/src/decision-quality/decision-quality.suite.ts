@@ -1,0 +1,126 @@
+import type { DecisionQualityStore, ReviewerDecision } from './decision-quality.store';
+
+const decision = (over: Partial<ReviewerDecision> = {}): ReviewerDecision => ({
+  actionId: 'a1',
+  reviewer: 'fiona',
+  decision: 'approved',
+  slaClass: 'high',
+  decidedAt: '2026-11-30T10:00:05.000Z',
+  queuedAt: '2026-11-30T09:59:00.000Z',
+  dwellMs: 5000,
+  canary: false,
+  ...over,
+});
+
+/** The behaviour every decision-quality store has (PostgreSQL, in memory). */
+export function decisionQualitySuite(name: string, make: () => Promise<DecisionQualityStore>) {
+  describe(`decision-quality store (${name})`, () => {
+    let store: DecisionQualityStore;
+    beforeEach(async () => {
+      store = await make();
+    });
+
+    it('keeps the first time a card was shown to a reviewer, not a later one', async () => {
+      await store.cardShown('a1', 'fiona', new Date('2026-11-30T10:00:00Z'));
+      await store.cardShown('a1', 'fiona', new Date('2026-11-30T10:03:00Z'));
+      await store.cardShown('a1', 'bob', new Date('2026-11-30T10:01:00Z'));
+      expect((await store.firstShown('a1', 'fiona'))?.toISOString()).toBe('2026-11-30T10:00:00.000Z');
+      expect((await store.firstShown('a1', 'bob'))?.toISOString()).toBe('2026-11-30T10:01:00.000Z');
+      expect(await store.firstShown('a1', 'carol')).toBeUndefined();
+    });
+
+    it('records a reviewer decision once (a retry is no second decision) and lists them by time', async () => {
+      expect(await store.recordDecision(decision())).toBe(true);
+      expect(await store.recordDecision(decision({ decision: 'rejected' }))).toBe(false);
+      await store.recordDecision(decision({ actionId: 'a0', decidedAt: '2026-11-30T09:00:00.000Z', dwellMs: undefined }));
+      const all = await store.decisionsSince(new Date('2026-11-30T00:00:00Z'), 100);
+      expect(all.map((d) => [d.actionId, d.decision, d.dwellMs])).toEqual([
+        ['a0', 'approved', undefined],
+        ['a1', 'approved', 5000],
+      ]);
+      expect(await store.decisionsSince(new Date('2026-11-30T09:30:00Z'), 100)).toHaveLength(1);
+    });
+
+    it('lists canary misses until their audit event is out', async () => {
+      await store.recordDecision(decision({ actionId: 'c1', canary: true }));
+      await store.recordDecision(decision({ actionId: 'c2', canary: true, decision: 'rejected' }));
+      await store.recordDecision(decision({ actionId: 'r1' }));
+      expect((await store.unauditedMisses(10)).map((d) => d.actionId)).toEqual(['c1']);
+      await store.markMissAudited('c1', 'fiona', new Date('2026-11-30T10:00:06Z'));
+      expect(await store.unauditedMisses(10)).toEqual([]);
+    });
+
+    it('keeps canaries and their retirement', async () => {
+      await store.addCanary({ actionId: 'c1', template: 't', actionType: 'support.refund', slaClass: 'high', createdAt: '2026-11-30T10:00:00.000Z' });
+      expect((await store.canary('c1'))?.template).toBe('t');
+      expect(await store.canary('r1')).toBeUndefined();
+      expect((await store.openCanaries(10)).map((c) => c.actionId)).toEqual(['c1']);
+      await store.retireCanary('c1', new Date('2026-11-30T11:00:00Z'));
+      expect(await store.openCanaries(10)).toEqual([]);
+      expect((await store.canary('c1'))?.retiredAt).toBe('2026-11-30T11:00:00.000Z');
+    });
+
+    it('offers a second review only to an eligible other reviewer, and takes one verdict', async () => {
+      await store.addSecondReview({
+        actionId: 'a1',
+        slaClass: 'high',
+        requiredRoles: ['finance'],
+        firstDecision: 'approved',
+        excluded: ['fiona', 'support-copilot'],
+        createdAt: '2026-11-30T10:00:10.000Z',
+      });
+      expect(await store.openSecondReviews('fiona', ['finance'], 10)).toEqual([]);
+      expect(await store.openSecondReviews('bob', ['reviewer'], 10)).toEqual([]);
+      expect((await store.openSecondReviews('frank', ['finance'], 10)).map((r) => r.actionId)).toEqual(['a1']);
+      expect(await store.decideSecondReview('a1', 'fiona', 'rejected', 'not mine to judge', new Date())).toBe(false);
+      expect(await store.decideSecondReview('a1', 'frank', 'rejected', 'the card was never used', new Date('2026-11-30T10:05:00Z'))).toBe(true);
+      expect(await store.decideSecondReview('a1', 'gina', 'approved', 'fine', new Date())).toBe(false);
+      const [done] = await store.secondReviewsSince(new Date('2026-11-30T10:00:00Z'), 10);
+      expect(done).toMatchObject({ actionId: 'a1', reviewer: 'frank', verdict: 'rejected', firstDecision: 'approved' });
+      expect(await store.openSecondReviews('frank', ['finance'], 10)).toEqual([]);
+    });
+
+    it('keeps queue samples in order and purges them after the retention', async () => {
+      await store.addQueueSamples([
+        { sampledAt: '2026-11-30T10:01:00.000Z', slaClass: 'high', depth: 3, oldestAgeMs: 60_000 },
+        { sampledAt: '2026-11-30T10:00:00.000Z', slaClass: 'high', depth: 1 },
+      ]);
+      await store.addQueueSamples([{ sampledAt: '2026-11-30T10:01:00.000Z', slaClass: 'high', depth: 9 }]);
+      expect((await store.queueSamplesSince(new Date('2026-11-30T09:00:00Z'))).map((s) => [s.depth, s.oldestAgeMs])).toEqual([
+        [1, undefined],
+        [3, 60_000],
+      ]);
+      await store.purge(new Date('2026-11-30T10:00:30Z'));
+      expect((await store.queueSamplesSince(new Date(0))).map((s) => s.depth)).toEqual([3]);
+    });
+
+    it('counts each policy decision once per lane and hour (a redelivery counts once), and purges them', async () => {
+      await store.recordLane('e1', 'autonomous', new Date('2026-11-30T10:05:00Z'));
+      await store.recordLane('e2', 'autonomous', new Date('2026-11-30T10:59:59Z'));
+      await store.recordLane('e2', 'autonomous', new Date('2026-11-30T10:59:59Z'));
+      await store.recordLane('e3', 'review', new Date('2026-11-30T10:30:00Z'));
+      await store.recordLane('e4', 'prohibited', new Date('2026-11-30T11:00:00Z'));
+      await store.recordLane('e0', 'review', new Date('2026-11-30T08:00:00Z'));
+      expect(await store.laneCountsSince(new Date('2026-11-30T09:00:00Z'))).toEqual([
+        { hour: '2026-11-30T10:00:00.000Z', autonomous: 2, review: 1, prohibited: 0 },
+        { hour: '2026-11-30T11:00:00.000Z', autonomous: 0, review: 0, prohibited: 1 },
+      ]);
+      await store.purge(new Date('2026-11-30T10:30:00Z'));
+      expect(await store.laneCountsSince(new Date(0))).toEqual([
+        { hour: '2026-11-30T10:00:00.000Z', autonomous: 1, review: 1, prohibited: 0 },
+        { hour: '2026-11-30T11:00:00.000Z', autonomous: 0, review: 0, prohibited: 1 },
+      ]);
+    });
+
+    it('keeps operator overrides once per event, in order', async () => {
+      await store.recordOverride({ eventId: 'o2', kind: 'autonomy-change', at: '2026-11-30T10:10:00.000Z' });
+      await store.recordOverride({ eventId: 'o1', kind: 'mode-override', at: '2026-11-30T10:00:00.000Z' });
+      await store.recordOverride({ eventId: 'o1', kind: 'mode-override', at: '2026-11-30T10:00:00.000Z' });
+      expect((await store.overridesSince(new Date('2026-11-30T09:00:00Z'))).map((o) => [o.eventId, o.kind])).toEqual([
+        ['o1', 'mode-override'],
+        ['o2', 'autonomy-change'],
+      ]);
+      expect(await store.overridesSince(new Date('2026-11-30T10:05:00Z'))).toHaveLength(1);
+    });
+  });
+}

@@ -1,0 +1,249 @@
+import type { Pool } from 'pg';
+import type {
+  CanaryRecord,
+  DecisionQualityStore,
+  Lane,
+  LaneCounts,
+  OperatorOverride,
+  QueueSample,
+  ReviewerDecision,
+  SecondReview,
+} from './decision-quality.store';
+
+type DecisionRow = {
+  action_id: string;
+  reviewer: string;
+  decision: 'approved' | 'rejected';
+  sla_class: string;
+  decided_at: Date;
+  queued_at: Date;
+  dwell_ms: string | null;
+  canary: boolean;
+  miss_audited_at: Date | null;
+};
+type SecondRow = {
+  action_id: string;
+  sla_class: string;
+  required_roles: string[];
+  first_decision: 'approved' | 'rejected';
+  excluded: string[];
+  created_at: Date;
+  reviewer: string | null;
+  verdict: 'approved' | 'rejected' | null;
+  reason: string | null;
+  decided_at: Date | null;
+};
+
+const decisionOf = (r: DecisionRow): ReviewerDecision => ({
+  actionId: r.action_id,
+  reviewer: r.reviewer,
+  decision: r.decision,
+  slaClass: r.sla_class,
+  decidedAt: r.decided_at.toISOString(),
+  queuedAt: r.queued_at.toISOString(),
+  ...(r.dwell_ms !== null && { dwellMs: Number(r.dwell_ms) }),
+  canary: r.canary,
+  ...(r.miss_audited_at && { missAuditedAt: r.miss_audited_at.toISOString() }),
+});
+const secondOf = (r: SecondRow): SecondReview => ({
+  actionId: r.action_id,
+  slaClass: r.sla_class,
+  requiredRoles: r.required_roles,
+  firstDecision: r.first_decision,
+  excluded: r.excluded,
+  createdAt: r.created_at.toISOString(),
+  ...(r.reviewer !== null && { reviewer: r.reviewer }),
+  ...(r.verdict !== null && { verdict: r.verdict }),
+  ...(r.reason !== null && { reason: r.reason }),
+  ...(r.decided_at && { decidedAt: r.decided_at.toISOString() }),
+});
+
+/** Decision quality's records in PostgreSQL (`migrations/0005_decision-quality.sql`). */
+export class PgDecisionQualityStore implements DecisionQualityStore {
+  constructor(private readonly pool: Pool) {}
+
+  async cardShown(actionId: string, reviewer: string, at: Date): Promise<void> {
+    await this.pool.query(`INSERT INTO card_views (action_id, reviewer, first_shown_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [actionId, reviewer, at]);
+  }
+
+  async firstShown(actionId: string, reviewer: string): Promise<Date | undefined> {
+    const { rows } = await this.pool.query<{ first_shown_at: Date }>(`SELECT first_shown_at FROM card_views WHERE action_id = $1 AND reviewer = $2`, [
+      actionId,
+      reviewer,
+    ]);
+    return rows[0]?.first_shown_at;
+  }
+
+  async recordDecision(d: ReviewerDecision): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO reviewer_decisions (action_id, reviewer, decision, sla_class, decided_at, queued_at, dwell_ms, canary, miss_audited_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+      [d.actionId, d.reviewer, d.decision, d.slaClass, d.decidedAt, d.queuedAt, d.dwellMs ?? null, d.canary, d.missAuditedAt ?? null],
+    );
+    return rowCount === 1;
+  }
+
+  async decisionsSince(since: Date, limit: number): Promise<ReviewerDecision[]> {
+    const { rows } = await this.pool.query<DecisionRow>(
+      `SELECT * FROM reviewer_decisions WHERE decided_at >= $1 ORDER BY decided_at, action_id, reviewer LIMIT $2`,
+      [since, limit],
+    );
+    return rows.map(decisionOf);
+  }
+
+  async unauditedMisses(limit: number): Promise<ReviewerDecision[]> {
+    const { rows } = await this.pool.query<DecisionRow>(
+      `SELECT * FROM reviewer_decisions WHERE canary AND decision = 'approved' AND miss_audited_at IS NULL ORDER BY decided_at LIMIT $1`,
+      [limit],
+    );
+    return rows.map(decisionOf);
+  }
+
+  async markMissAudited(actionId: string, reviewer: string, at: Date): Promise<void> {
+    await this.pool.query(`UPDATE reviewer_decisions SET miss_audited_at = $3 WHERE action_id = $1 AND reviewer = $2 AND miss_audited_at IS NULL`, [
+      actionId,
+      reviewer,
+      at,
+    ]);
+  }
+
+  async addCanary(c: CanaryRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO canaries (action_id, template, action_type, sla_class, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+      [c.actionId, c.template, c.actionType, c.slaClass, c.createdAt, c.retiredAt ?? null],
+    );
+  }
+
+  async openCanaries(limit: number): Promise<CanaryRecord[]> {
+    const { rows } = await this.pool.query<{ action_id: string }>(`SELECT action_id FROM canaries WHERE retired_at IS NULL ORDER BY created_at LIMIT $1`, [
+      limit,
+    ]);
+    const found = await Promise.all(rows.map((r) => this.canary(r.action_id)));
+    return found.filter((c): c is CanaryRecord => !!c);
+  }
+
+  async canary(actionId: string): Promise<CanaryRecord | undefined> {
+    const { rows } = await this.pool.query<{
+      action_id: string;
+      template: string;
+      action_type: string;
+      sla_class: string;
+      created_at: Date;
+      retired_at: Date | null;
+    }>(`SELECT * FROM canaries WHERE action_id = $1`, [actionId]);
+    const r = rows[0];
+    return (
+      r && {
+        actionId: r.action_id,
+        template: r.template,
+        actionType: r.action_type,
+        slaClass: r.sla_class,
+        createdAt: r.created_at.toISOString(),
+        ...(r.retired_at && { retiredAt: r.retired_at.toISOString() }),
+      }
+    );
+  }
+
+  async retireCanary(actionId: string, at: Date): Promise<void> {
+    await this.pool.query(`UPDATE canaries SET retired_at = $2 WHERE action_id = $1 AND retired_at IS NULL`, [actionId, at]);
+  }
+
+  async addSecondReview(r: SecondReview): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO second_reviews (action_id, sla_class, required_roles, first_decision, excluded, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+      [r.actionId, r.slaClass, r.requiredRoles, r.firstDecision, r.excluded, r.createdAt],
+    );
+  }
+
+  async secondReview(actionId: string): Promise<SecondReview | undefined> {
+    const { rows } = await this.pool.query<SecondRow>(`SELECT * FROM second_reviews WHERE action_id = $1`, [actionId]);
+    return rows[0] && secondOf(rows[0]);
+  }
+
+  async openSecondReviews(reviewer: string, roles: string[], limit: number): Promise<SecondReview[]> {
+    const { rows } = await this.pool.query<SecondRow>(
+      `SELECT * FROM second_reviews WHERE verdict IS NULL AND NOT ($1 = ANY(excluded))
+         AND (cardinality(required_roles) = 0 OR required_roles && $2::text[]) ORDER BY created_at, action_id LIMIT $3`,
+      [reviewer, roles, limit],
+    );
+    return rows.map(secondOf);
+  }
+
+  async decideSecondReview(actionId: string, reviewer: string, verdict: 'approved' | 'rejected', reason: string, at: Date): Promise<boolean> {
+    // One statement: of two second reviewers at once, the row lock lets one set the verdict and the other finds it set.
+    const { rowCount } = await this.pool.query(
+      `UPDATE second_reviews SET reviewer = $2, verdict = $3, reason = $4, decided_at = $5
+       WHERE action_id = $1 AND verdict IS NULL AND NOT ($2 = ANY(excluded))`,
+      [actionId, reviewer, verdict, reason, at],
+    );
+    return rowCount === 1;
+  }
+
+  async secondReviewsSince(since: Date, limit: number): Promise<SecondReview[]> {
+    const { rows } = await this.pool.query<SecondRow>(`SELECT * FROM second_reviews WHERE decided_at >= $1 ORDER BY decided_at, action_id LIMIT $2`, [
+      since,
+      limit,
+    ]);
+    return rows.map(secondOf);
+  }
+
+  async addQueueSamples(samples: QueueSample[]): Promise<void> {
+    if (!samples.length) return;
+    await this.pool.query(
+      `INSERT INTO queue_samples (sampled_at, sla_class, depth, oldest_age_ms)
+       SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::int[], $4::bigint[]) ON CONFLICT DO NOTHING`,
+      [samples.map((s) => s.sampledAt), samples.map((s) => s.slaClass), samples.map((s) => s.depth), samples.map((s) => s.oldestAgeMs ?? null)],
+    );
+  }
+
+  async queueSamplesSince(since: Date): Promise<QueueSample[]> {
+    const { rows } = await this.pool.query<{ sampled_at: Date; sla_class: string; depth: number; oldest_age_ms: string | null }>(
+      `SELECT * FROM queue_samples WHERE sampled_at >= $1 ORDER BY sampled_at, sla_class`,
+      [since],
+    );
+    return rows.map((r) => ({
+      sampledAt: r.sampled_at.toISOString(),
+      slaClass: r.sla_class,
+      depth: r.depth,
+      ...(r.oldest_age_ms !== null && { oldestAgeMs: Number(r.oldest_age_ms) }),
+    }));
+  }
+
+  async recordLane(eventId: string, lane: Lane, at: Date): Promise<void> {
+    await this.pool.query(`INSERT INTO lane_decisions (event_id, lane, decided_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [eventId, lane, at]);
+  }
+
+  async laneCountsSince(since: Date): Promise<LaneCounts[]> {
+    const { rows } = await this.pool.query<{ hour: Date; autonomous: string; review: string; prohibited: string }>(
+      `SELECT date_trunc('hour', decided_at, 'UTC') AS hour,
+              count(*) FILTER (WHERE lane = 'autonomous') AS autonomous,
+              count(*) FILTER (WHERE lane = 'review') AS review,
+              count(*) FILTER (WHERE lane = 'prohibited') AS prohibited
+         FROM lane_decisions WHERE decided_at >= $1 GROUP BY 1 ORDER BY 1`,
+      [since],
+    );
+    return rows.map((r) => ({ hour: r.hour.toISOString(), autonomous: Number(r.autonomous), review: Number(r.review), prohibited: Number(r.prohibited) }));
+  }
+
+  async recordOverride(o: OperatorOverride): Promise<void> {
+    await this.pool.query(`INSERT INTO operator_overrides (event_id, kind, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [o.eventId, o.kind, o.at]);
+  }
+
+  async overridesSince(since: Date): Promise<OperatorOverride[]> {
+    const { rows } = await this.pool.query<{ event_id: string; kind: OperatorOverride['kind']; at: Date }>(
+      `SELECT * FROM operator_overrides WHERE at >= $1 ORDER BY at, event_id`,
+      [since],
+    );
+    return rows.map((r) => ({ eventId: r.event_id, kind: r.kind, at: r.at.toISOString() }));
+  }
+
+  async purge(before: Date): Promise<void> {
+    await this.pool.query(`DELETE FROM queue_samples WHERE sampled_at < $1`, [before]);
+    await this.pool.query(`DELETE FROM card_views WHERE first_shown_at < $1`, [before]);
+    await this.pool.query(`DELETE FROM lane_decisions WHERE decided_at < $1`, [before]);
+    await this.pool.query(`DELETE FROM operator_overrides WHERE at < $1`, [before]);
+  }
+}
+
+/** Decision quality's records in PostgreSQL (or PGlite, embedded): both mains pick this one. */
+export const createDecisionQualityStore = (pool: Pool): DecisionQualityStore => new PgDecisionQualityStore(pool);

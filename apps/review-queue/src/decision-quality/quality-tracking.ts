@@ -1,0 +1,109 @@
+import type { Logger } from '@countersign/logging';
+import type { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import type { DecisionQuality } from './decision-quality';
+
+/**
+ * The review items with decision quality kept beside them (ADR 0018), the way `withBacklogGauges` keeps the gauges:
+ * - a real approval item queued may bring a canary beside it (sampled);
+ * - each reviewer's approval or rejection of an approval item is recorded with its dwell (first shown → decided);
+ * - a canary's decision is stored without its event and answered as "decided meanwhile, by the same reviewer" (no
+ *   event stored, none published: the approvals' retry path finds nothing to publish), so nothing outside the review
+ *   queue ever hears of a canary: no executor, orchestrator or audit completeness check sees an action that was never
+ *   proposed. Its escalation and expiry are never the clock's (`claimDue` leaves canaries be; the service retires them);
+ * - a human decision may be sampled for a blind second review.
+ * Recording is best effort after the write (logged on failure): quality is measured, never in the way of a decision.
+ */
+export function withDecisionQuality(items: ReviewItemRepository, quality: DecisionQuality, logger: Logger): ReviewItemRepository {
+  const store = quality.store;
+  const soft = (what: string) => (err: unknown) => logger.warn({ err }, `decision quality: ${what} not recorded`);
+
+  const record = async (item: ReviewItem, reviewer: string, decision: 'approved' | 'rejected', at: Date) => {
+    const shown = await store.firstShown(item.actionId, reviewer);
+    const canary = quality.isCanary(item);
+    await store.recordDecision({
+      actionId: item.actionId,
+      reviewer,
+      decision,
+      slaClass: item.slaClass,
+      decidedAt: at.toISOString(),
+      queuedAt: item.createdAt,
+      ...(shown && { dwellMs: Math.max(0, at.getTime() - shown.getTime()) }),
+      canary,
+    });
+  };
+
+  const add: ReviewItemRepository['add'] = async (item) => {
+    const added = await items.add(item);
+    if (added && (item.kind ?? 'approval') === 'approval') {
+      const canary = quality.canaryBeside(item, new Date());
+      if (canary) {
+        // The canary's record first: an item marked as a canary is never without its template.
+        await store
+          .addCanary({
+            actionId: canary.item.actionId,
+            template: canary.template.id,
+            actionType: canary.item.proposal.actionType,
+            slaClass: canary.item.slaClass,
+            createdAt: canary.item.createdAt,
+          })
+          .then(() => items.add(canary.item))
+          .catch(soft('canary'));
+      }
+    }
+    return added;
+  };
+
+  const addApproval: ReviewItemRepository['addApproval'] = async (actionId, approver, reason) => {
+    const approvals = await items.addApproval(actionId, approver, reason);
+    // A quorum's approvals are each a reviewer's decision (and each one a miss on a canary), recorded as they come.
+    const item = approvals.some((a) => a.approver === approver) ? await items.get(actionId) : undefined;
+    if (item && (item.kind ?? 'approval') === 'approval') await record(item, approver, 'approved', new Date()).catch(soft('approval'));
+    return approvals;
+  };
+
+  // `with_` (the approval completing a quorum, the claimant: docs/adr/0028) goes on with every decision, or the approval would be lost.
+  const decide: ReviewItemRepository['decide'] = async (actionId, status, by, reason, at, event, with_) => {
+    const before = await items.get(actionId);
+    if (before && quality.isCanary(before)) {
+      // Stored without its event (nothing to publish, ever); the caller is told another decision won, then finds it
+      // decided by this very reviewer and answers as for a retry: the reviewer sees an ordinary answer.
+      const decided = await items.decide(actionId, status, by, reason, at, undefined, with_);
+      if (decided && (status === 'approved' || status === 'rejected')) for (const r of by) await record(decided, r, status, at).catch(soft('canary decision'));
+      return undefined;
+    }
+    const decided = await items.decide(actionId, status, by, reason, at, event, with_);
+    if (decided && (decided.kind ?? 'approval') === 'approval' && (status === 'approved' || status === 'rejected')) {
+      for (const r of by) await record(decided, r, status, at).catch(soft('decision'));
+      if (quality.secondReviewSampled())
+        await store
+          .addSecondReview({
+            actionId,
+            slaClass: decided.slaClass,
+            requiredRoles: decided.requiredRoles,
+            firstDecision: status,
+            excluded: [...new Set([...by, decided.proposerPrincipal, decided.proposal.proposer.agentId])],
+            createdAt: at.toISOString(),
+          })
+          .catch(soft('second review'));
+    }
+    return decided;
+  };
+
+  const claimDue: ReviewItemRepository['claimDue'] = (now, limit, stepFor) =>
+    // The clock never steps a canary (each step publishes an event); the decision-quality service retires them.
+    items.claimDue(now, limit, (item) => (quality.isCanary(item) ? undefined : stepFor(item)));
+
+  const decisionEvent: ReviewItemRepository['decisionEvent'] = async (actionId) => {
+    const stored = await items.decisionEvent(actionId);
+    return stored && !quality.isCanary({ actionId, decisionEventId: stored.event.causationId ?? '' }) ? stored : undefined;
+  };
+
+  const overrides: Partial<Record<keyof ReviewItemRepository, unknown>> = { add, addApproval, decide, claimDue, decisionEvent };
+  return new Proxy(items, {
+    get(target, prop) {
+      if (prop in overrides) return overrides[prop as keyof ReviewItemRepository];
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

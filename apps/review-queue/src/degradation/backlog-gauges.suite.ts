@@ -1,0 +1,74 @@
+import { BacklogGauges, BacklogItem } from './backlog-gauges';
+
+const T0 = Date.parse('2026-11-30T10:00:00.000Z');
+const item = (actionId: string, slaClass: string, requiredRoles: string[], minutesAgo: number): BacklogItem => ({
+  actionId,
+  slaClass,
+  requiredRoles,
+  createdAt: T0 - minutesAgo * 60_000,
+});
+
+/** What every backlog-gauge store does: the Redis adapter and its in-memory twin both pass it. */
+export function backlogGaugesSuite(name: string, make: () => Promise<BacklogGauges>) {
+  describe(`BacklogGauges shared suite: ${name}`, () => {
+    it('counts depth and the oldest item per SLA class and per required role, each item once', async () => {
+      const gauges = await make();
+      expect(await gauges.snapshot()).toEqual({ bySlaClass: {}, byRole: {} });
+      await gauges.add(item('a1', 'high', ['finance'], 5));
+      await gauges.add(item('a2', 'high', ['finance', 'security'], 9));
+      await gauges.add(item('a3', 'normal', ['reviewer'], 1));
+      await gauges.add(item('a2', 'high', ['finance', 'security'], 9));
+      expect(await gauges.snapshot()).toEqual({
+        bySlaClass: { high: { depth: 2, oldestCreatedAt: T0 - 9 * 60_000 }, normal: { depth: 1, oldestCreatedAt: T0 - 60_000 } },
+        byRole: {
+          finance: { depth: 2, oldestCreatedAt: T0 - 9 * 60_000 },
+          security: { depth: 1, oldestCreatedAt: T0 - 9 * 60_000 },
+          reviewer: { depth: 1, oldestCreatedAt: T0 - 60_000 },
+        },
+      });
+    });
+
+    it('stops counting a decided item, and the oldest moves on', async () => {
+      const gauges = await make();
+      await gauges.add(item('a1', 'high', ['finance'], 5));
+      await gauges.add(item('a2', 'high', ['finance', 'security'], 9));
+      await gauges.remove('a2');
+      await gauges.remove('a2');
+      await gauges.remove('never-there');
+      const snap = await gauges.snapshot();
+      expect(snap.bySlaClass.high).toEqual({ depth: 1, oldestCreatedAt: T0 - 5 * 60_000 });
+      expect(snap.byRole.finance).toEqual({ depth: 1, oldestCreatedAt: T0 - 5 * 60_000 });
+      expect(snap.byRole.security?.depth ?? 0).toBe(0);
+    });
+
+    it('is rebuilt whole from the records of truth, and says when', async () => {
+      const gauges = await make();
+      await gauges.add(item('gone', 'critical', ['security'], 30));
+      await gauges.rebuild([item('b1', 'normal', ['reviewer'], 2), item('b2', 'normal', [], 3)], new Date(T0));
+      const snap = await gauges.snapshot();
+      expect(snap.builtAt).toBe(T0);
+      expect(snap.bySlaClass.normal).toEqual({ depth: 2, oldestCreatedAt: T0 - 3 * 60_000 });
+      expect(snap.bySlaClass.critical?.depth ?? 0).toBe(0);
+      expect(snap.byRole.security?.depth ?? 0).toBe(0);
+      expect(snap.byRole.reviewer).toEqual({ depth: 1, oldestCreatedAt: T0 - 2 * 60_000 });
+      // Rebuilt items are removed like any other.
+      await gauges.remove('b2');
+      expect((await gauges.snapshot()).bySlaClass.normal).toEqual({ depth: 1, oldestCreatedAt: T0 - 2 * 60_000 });
+      await gauges.rebuild([], new Date(T0 + 1));
+      expect(await gauges.snapshot()).toEqual({ bySlaClass: {}, byRole: {}, builtAt: T0 + 1 });
+    });
+
+    it('counts the reviewers on shift per role until their heartbeat expires', async () => {
+      const gauges = await make();
+      const now = new Date(Date.now());
+      await gauges.heartbeat('alice', ['reviewer', 'finance'], 60_000, now);
+      await gauges.heartbeat('bob', ['reviewer'], 60_000, now);
+      await gauges.heartbeat('bob', ['reviewer', 'security'], 60_000, now);
+      expect(await gauges.onShift(now)).toEqual({ reviewer: 2, finance: 1, security: 1 });
+      await gauges.heartbeat('carol', ['finance'], 1_000, now);
+      expect((await gauges.onShift(new Date(now.getTime() + 500))).finance).toBe(2);
+      expect(await gauges.onShift(new Date(now.getTime() + 2_000))).toEqual({ reviewer: 2, finance: 1, security: 1 });
+      expect(await gauges.onShift(new Date(now.getTime() + 61_000))).toEqual({});
+    });
+  });
+}

@@ -1,0 +1,145 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { EventBus, serviceActor } from '@countersign/bus';
+import { TOPICS } from '@countersign/contracts';
+import type { Logger } from '@countersign/logging';
+import { EVENT_BUS, LOGGER } from '@countersign/nest';
+import { DEGRADATION_CONTROL_STATE, LEADER_LEASE } from '../tokens';
+import { DegradationControlState, MODE_SUBJECT, ModeChanged, ModeOverride } from './control-state';
+import { Assessment, GovernanceService } from './governance.service';
+import type { LeaderLease } from './leader-lease';
+import { nextMode } from './mode';
+
+const REVIEW_QUEUE = serviceActor('review-queue');
+
+const sameOverride = (a?: ModeOverride, b?: ModeOverride) => a?.mode === b?.mode && a?.expiresAt === b?.expiresAt && a?.by === b?.by && a?.reason === b?.reason;
+
+/** The signals as the event records them (a load with nobody on shift, unbounded, as null). */
+export function eventInputs(a: Assessment): ModeChanged['data']['inputs'] {
+  const { pending, oldestAgeShare, pendingPerReviewer, burnRate } = a.inputs.signals;
+  const round = (n: number) => Math.round(n * 1000) / 1000;
+  return {
+    pending,
+    oldestAgeShare: round(oldestAgeShare),
+    pendingPerReviewer: Number.isFinite(pendingPerReviewer) ? round(pendingPerReviewer) : null,
+    burnRate: round(burnRate),
+    budgetExhausted: a.inputs.budgetExhausted,
+  };
+}
+
+/**
+ * The one degradation controller: every review-queue instance runs this ticker, and the one holding the Redis lease
+ * decides. Each tick it reads the backlog and the SLOs, computes the mode (`nextMode`: hysteresis and dwell), applies
+ * the operator override, and publishes every change on the compacted control topic, which the policy engine and
+ * the executor follow. It decides only once it has read the control topics (the mode it continues from), and a lost
+ * lease stops it deciding at once (renewed again right before each publish).
+ */
+@Injectable()
+export class DegradationController implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private ticking?: Promise<void>;
+  private again = false;
+  private leading = false;
+  private lastRebuild = -Infinity;
+  private stopOverrides?: () => void;
+
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(LEADER_LEASE) private readonly lease: LeaderLease,
+    @Inject(DEGRADATION_CONTROL_STATE) private readonly control: DegradationControlState,
+    private readonly governance: GovernanceService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), this.governance.settings.tickMs);
+    this.timer.unref();
+    // An override set through the API is applied at the next tick; the leader applies it at once.
+    this.stopOverrides = this.control.onOverride(() => void this.tick());
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    this.stopOverrides?.();
+    await this.ticking;
+    // Hand over at once rather than after the lease's TTL.
+    if (this.leading) await this.lease.release(this.governance.settings.instanceId).catch(() => undefined);
+  }
+
+  /** Whether this instance held the lease at its last tick. */
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** One decision; a tick asked for while one runs runs right after it. */
+  tick(): Promise<void> {
+    if (this.ticking) {
+      this.again = true;
+      return this.ticking;
+    }
+    this.ticking = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.decide();
+        } while (this.again);
+      } catch (err) {
+        this.logger.warn({ err }, 'degradation controller tick failed; next tick');
+      } finally {
+        this.ticking = undefined;
+      }
+    })();
+    return this.ticking;
+  }
+
+  private async hold(): Promise<boolean> {
+    const { instanceId, leaseTtlMs } = this.governance.settings;
+    const held = await this.lease.acquire(instanceId, leaseTtlMs).catch(() => false);
+    if (held !== this.leading) {
+      if (held) this.logger.info({ instanceId }, 'holds the degradation lease: decides the mode');
+      else this.logger.warn({ instanceId }, 'lost the degradation lease: stops deciding');
+    }
+    this.leading = held;
+    return held;
+  }
+
+  private async decide(): Promise<void> {
+    // The mode continues from what the control topic holds: not read yet, nothing to continue from.
+    if (!this.control.caughtUp()) return;
+    if (!(await this.hold())) return;
+    const { now: clock, reconcileMs } = this.governance.settings;
+    const now = clock();
+    if (now - this.lastRebuild >= reconcileMs) {
+      await this.governance.rebuild(now);
+      this.lastRebuild = now;
+    }
+    const assessment = await this.governance.assess(now);
+    const last = this.control.published();
+    const computed = nextMode({ mode: last.computed, since: last.computedSince }, assessment.inputs, this.governance.contract.degradation, now);
+    const override = this.control.activeOverride(now);
+    const mode = override?.mode ?? computed.mode;
+    if (mode === last.mode && !computed.changed && sameOverride(override, last.override)) return;
+    // Decided on a lease that may have run out while reading: only a holder publishes.
+    if (!(await this.hold())) return;
+    const reason = override
+      ? `operator override by ${override.by} until ${override.expiresAt}: ${override.reason} (computed: ${computed.mode}, ${computed.reason})`
+      : last.override
+        ? `operator override ended; computed: ${computed.reason}`
+        : computed.reason;
+    const event = await this.bus.emit(
+      TOPICS.degradationModeChanged,
+      {
+        mode,
+        previous: last.mode,
+        computed: computed.mode,
+        inputs: eventInputs(assessment),
+        reason: reason.slice(0, 2000),
+        computedSince: new Date(computed.since).toISOString(),
+        ...(override && { override }),
+      },
+      { subject: MODE_SUBJECT, actor: REVIEW_QUEUE, time: new Date(now) },
+    );
+    this.control.applyMode(event);
+    const log = mode === last.mode ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger);
+    log({ mode, previous: last.mode, computed: computed.mode, inputs: event.data.inputs }, `degradation mode ${mode}: ${reason}`);
+  }
+}

@@ -1,0 +1,108 @@
+import pino from 'pino';
+import { InMemoryBus } from '@countersign/bus';
+import { TOPICS } from '@countersign/contracts';
+import { eventually } from '@countersign/testing';
+import type { BacklogItem } from './backlog-gauges';
+import { DegradationControlState, ModeChanged } from './control-state';
+import { DegradationController } from './degradation-controller.service';
+import { DEFAULT_DEGRADATION_SETTINGS, DegradationContract, GovernanceService } from './governance.service';
+import { InMemoryBacklogGauges } from './in-memory-backlog-gauges';
+import { InMemoryLeaderLease } from './in-memory-leader-lease';
+import type { ReviewHistory } from './review-history';
+
+// real: two DegradationControllers with their GovernanceService, the in-memory bus (the control topics), the in-memory
+// gauges and one in-memory lease shared by both; fake: the clock and the review history (a list of pending items).
+
+const logger = pino({ level: 'silent' });
+const contract: DegradationContract = {
+  slaClasses: { high: 900 },
+  degradation: {
+    minDwellSeconds: 60,
+    elevated: { enter: { pending: 5 }, exit: { pending: 2 } },
+    constrained: { enter: { pending: 50 }, exit: { pending: 20 } },
+    halted: { enter: { pending: 500 }, exit: { pending: 200 } },
+  },
+};
+
+describe('the degradation controller: one owner, continuing from the control topic', () => {
+  let clock = Date.parse('2026-11-30T10:00:00.000Z');
+  let backlog: BacklogItem[] = [];
+  const history: ReviewHistory = { pendingItems: async () => backlog, decidedSince: async () => [] };
+  const bus = new InMemoryBus({ source: 'review-queue', logger });
+  const lease = new InMemoryLeaderLease(() => clock);
+  const published: ModeChanged[] = [];
+
+  /** One review-queue instance: its controller, and its own reading of the control topic. */
+  async function instance(id: string) {
+    const state = new DegradationControlState();
+    await bus.subscribe({
+      group: `test.${id}`,
+      replay: true,
+      handlers: { [TOPICS.degradationModeChanged]: async (e) => state.applyMode(e), [TOPICS.degradationOverrideSet]: async (e) => state.applyOverride(e) },
+      onCaughtUp: () => state.markCaughtUp(),
+    });
+    const settings = { ...DEFAULT_DEGRADATION_SETTINGS, instanceId: id, reconcileMs: 0, now: () => clock };
+    const governance = new GovernanceService(new InMemoryBacklogGauges(), history, contract, settings, logger);
+    return { state, controller: new DegradationController(bus, lease, state, governance, logger) };
+  }
+  const items = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ actionId: `a${i}`, slaClass: 'high', requiredRoles: ['finance'], createdAt: clock - 1_000 }));
+
+  beforeAll(async () => {
+    await bus.subscribe({ group: 'test.watch', handlers: { [TOPICS.degradationModeChanged]: async (e) => void published.push(e) } });
+  });
+  afterAll(() => bus.close());
+
+  it('decides on one instance only, hands over when the lease runs out, and the new owner keeps the dwell', async () => {
+    const a = await instance('rq-a');
+    const b = await instance('rq-b');
+    backlog = items(6);
+    await a.controller.tick();
+    await b.controller.tick();
+    await eventually(() => expect(published.map((e) => [e.data.mode, e.data.previous])).toEqual([['elevated', 'normal']]));
+    expect(a.controller.isLeader()).toBe(true);
+    expect(b.controller.isLeader()).toBe(false);
+    // Ticks with nothing new publish nothing, on either instance.
+    clock += 1_000;
+    await a.controller.tick();
+    await b.controller.tick();
+    await eventually(() => expect(b.state.published().mode).toBe('elevated'));
+
+    // A stops (no more renewals): after the lease's TTL, B takes over. The backlog drained 10 s after elevated, but the
+    // dwell counts from the published change, not from B's start: B holds elevated until 60 s have passed.
+    backlog = items(1);
+    clock += DEFAULT_DEGRADATION_SETTINGS.leaseTtlMs + 5_000;
+    await b.controller.tick();
+    expect(b.controller.isLeader()).toBe(true);
+    expect(published).toHaveLength(1);
+    clock = Date.parse(published[0].time) + 60_000;
+    await b.controller.tick();
+    await eventually(() => expect(published.map((e) => e.data.mode)).toEqual(['elevated', 'normal']));
+    expect(published[1].data).toMatchObject({ previous: 'elevated', reason: 'every signal below the exit thresholds of elevated for the minimum dwell' });
+
+    // A comes back: the lease is B's, so A decides nothing, whatever it reads.
+    backlog = items(9);
+    await a.controller.tick();
+    expect(a.controller.isLeader()).toBe(false);
+    expect(published).toHaveLength(2);
+    await b.controller.tick();
+    await eventually(() => expect(published.map((e) => e.data.mode)).toEqual(['elevated', 'normal', 'elevated']));
+  });
+
+  it('decides nothing before it has read the control topic', async () => {
+    const state = new DegradationControlState();
+    const settings = { ...DEFAULT_DEGRADATION_SETTINGS, instanceId: 'rq-c', reconcileMs: 0, now: () => clock };
+    const controller = new DegradationController(
+      bus,
+      new InMemoryLeaderLease(() => clock),
+      state,
+      new GovernanceService(new InMemoryBacklogGauges(), history, contract, settings, logger),
+      logger,
+    );
+    const before = published.length;
+    backlog = items(600);
+    await controller.tick();
+    expect(controller.isLeader()).toBe(false);
+    expect(published).toHaveLength(before);
+  });
+});

@@ -1,0 +1,98 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from '@countersign/logging';
+import { LOGGER } from '@countersign/nest';
+import { BACKLOG_GAUGES, DEGRADATION_CONTRACT, DEGRADATION_SETTINGS, REVIEW_HISTORY } from '../tokens';
+import type { BacklogGauges, BacklogSnapshot } from './backlog-gauges';
+import type { DegradationSettings, ModeInputs } from './mode';
+import type { ReviewHistory } from './review-history';
+import { signalsOf } from './signals';
+import { sloStatus, SloStatus } from './slo';
+
+/** The parts of the operational contract the controller reads (loaded at boot from `CONTRACT_PATH`). */
+export interface DegradationContract {
+  slaClasses: Record<string, number>;
+  degradation?: DegradationSettings;
+}
+
+export interface DegradationControllerSettings {
+  /** How often the controller decides (default 1 s). */
+  tickMs: number;
+  /** The leader lease's time to live; renewed every tick (default 5 s: a dead leader is replaced within it). */
+  leaseTtlMs: number;
+  /** How often the gauges are rebuilt from PostgreSQL (default 15 s; at once when a flush left them empty). */
+  reconcileMs: number;
+  /** How often the SLO counts are read from PostgreSQL (default 10 s). */
+  sloRefreshMs: number;
+  /** How long a reviewer's heartbeat keeps them on shift (default 90 s). */
+  heartbeatTtlMs: number;
+  /** The longest operator override (default 7 days). */
+  maxOverrideMs: number;
+  /** This instance, as the lease holder. */
+  instanceId: string;
+  now: () => number;
+}
+
+export const DEFAULT_DEGRADATION_SETTINGS: Omit<DegradationControllerSettings, 'instanceId'> = {
+  tickMs: 1_000,
+  leaseTtlMs: 5_000,
+  reconcileMs: 15_000,
+  sloRefreshMs: 10_000,
+  heartbeatTtlMs: 90_000,
+  maxOverrideMs: 7 * 24 * 3600_000,
+  now: Date.now,
+};
+
+/** What the controller reads at one moment. */
+export interface Assessment {
+  at: number;
+  inputs: ModeInputs;
+  backlog: BacklogSnapshot;
+  onShift: Record<string, number>;
+  slos: SloStatus[];
+}
+
+/** Reads the controller's inputs: the gauges (Redis), the roster, and the SLOs (PostgreSQL, refreshed now and then). */
+@Injectable()
+export class GovernanceService {
+  private slos?: { at: number; value: SloStatus[] };
+
+  constructor(
+    @Inject(BACKLOG_GAUGES) private readonly gauges: BacklogGauges,
+    @Inject(REVIEW_HISTORY) private readonly history: ReviewHistory,
+    @Inject(DEGRADATION_CONTRACT) readonly contract: DegradationContract,
+    @Inject(DEGRADATION_SETTINGS) readonly settings: DegradationControllerSettings,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Replaces the gauges with the pending items of PostgreSQL (after a flush; now and then, to catch drift). */
+  async rebuild(now: number): Promise<number> {
+    const items = await this.history.pendingItems();
+    await this.gauges.rebuild(items, new Date(now));
+    return items.length;
+  }
+
+  async assess(now: number): Promise<Assessment> {
+    let backlog = await this.gauges.snapshot();
+    if (backlog.builtAt === undefined) {
+      // Flushed (or never built): the gauges come back from the records of truth before anyone reads them.
+      const n = await this.rebuild(now);
+      this.logger.warn({ pending: n }, 'backlog gauges were empty (a Redis flush?): rebuilt from PostgreSQL');
+      backlog = await this.gauges.snapshot();
+    }
+    const [onShift, slos] = await Promise.all([this.gauges.onShift(new Date(now)), this.sloStatus(now)]);
+    const signals = signalsOf(backlog, onShift, this.contract.slaClasses, slos, now);
+    return { at: now, inputs: { signals, budgetExhausted: slos.some((s) => s.exhausted) }, backlog, onShift, slos };
+  }
+
+  private async sloStatus(now: number): Promise<SloStatus[]> {
+    const slo = this.contract.degradation?.slo;
+    if (!slo) return [];
+    if (this.slos && now - this.slos.at < this.settings.sloRefreshMs) return this.slos.value;
+    const [window, burn] = await Promise.all([
+      this.history.decidedSince(new Date(now - slo.windowSeconds * 1000)),
+      this.history.decidedSince(new Date(now - slo.burnWindowSeconds * 1000)),
+    ]);
+    this.slos = { at: now, value: sloStatus(this.contract.slaClasses, slo, window, burn) };
+    return this.slos.value;
+  }
+}

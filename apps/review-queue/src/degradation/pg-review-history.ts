@@ -1,0 +1,32 @@
+import type { Pool } from 'pg';
+import type { BacklogItem } from './backlog-gauges';
+import type { ReviewHistory } from './review-history';
+import type { DecidedCounts } from './slo';
+
+/** The backlog and the decided items, read from the review items table (`apps/review-queue/migrations`). */
+export class PgReviewHistory implements ReviewHistory {
+  constructor(private readonly pool: Pool) {}
+
+  async pendingItems(): Promise<BacklogItem[]> {
+    // The partial index on pending items serves the status filter; no proposal is read. Canaries (ADR 0018) are
+    // no backlog and no SLO: they are tests of the reviewers, and their retirement at due time is no miss.
+    const { rows } = await this.pool.query<{ action_id: string; sla_class: string; required_roles: string[]; created_at: Date }>(
+      `SELECT action_id, sla_class, required_roles, created_at FROM review_items WHERE status = 'pending' AND kind = 'approval'
+         AND NOT EXISTS (SELECT 1 FROM canaries c WHERE c.action_id = review_items.action_id)`,
+    );
+    return rows.map((r) => ({ actionId: r.action_id, slaClass: r.sla_class, requiredRoles: r.required_roles, createdAt: r.created_at.getTime() }));
+  }
+
+  async decidedSince(since: Date): Promise<DecidedCounts[]> {
+    const { rows } = await this.pool.query<{ sla_class: string; decided: number; late: number }>(
+      `SELECT sla_class, count(*)::int AS decided, (count(*) FILTER (WHERE status = 'expired' OR decided_at > due_at))::int AS late
+       FROM review_items WHERE kind = 'approval' AND status <> 'pending' AND decided_at > $1
+         AND NOT EXISTS (SELECT 1 FROM canaries c WHERE c.action_id = review_items.action_id) GROUP BY sla_class ORDER BY sla_class`,
+      [since],
+    );
+    return rows.map((r) => ({ slaClass: r.sla_class, decided: r.decided, late: r.late }));
+  }
+}
+
+/** What the controller reads from PostgreSQL; `main.ts` and the embedded host pick it. */
+export const createReviewHistory = (pool: Pool): ReviewHistory => new PgReviewHistory(pool);

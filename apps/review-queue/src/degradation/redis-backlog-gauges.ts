@@ -1,0 +1,130 @@
+import type { Redis } from 'ioredis';
+import { BacklogGauge, BacklogGauges, BacklogItem, BacklogSnapshot } from './backlog-gauges';
+
+// Layout under the prefix P (`backlog:`, after the client's key prefix): `P items` a hash action id → {c: class,
+// r: roles, t: createdAt}; `P class:<c>` and `P role:<r>` sorted sets of action ids by createdAt (ZCARD the depth,
+// the first the oldest); `P classes`, `P roles` the names seen; `P built` when last rebuilt. Scripts build key
+// names from KEYS[1] (which carries the client's prefix): one Redis, no cluster.
+const ADD = `
+local p = KEYS[1]
+if redis.call('HSETNX', p .. 'items', ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('ZADD', p .. 'class:' .. ARGV[3], ARGV[4], ARGV[1])
+redis.call('SADD', p .. 'classes', ARGV[3])
+for i = 5, #ARGV do
+  redis.call('ZADD', p .. 'role:' .. ARGV[i], ARGV[4], ARGV[1])
+  redis.call('SADD', p .. 'roles', ARGV[i])
+end
+return 1`;
+
+const REMOVE = `
+local p = KEYS[1]
+local v = redis.call('HGET', p .. 'items', ARGV[1])
+if not v then return 0 end
+local item = cjson.decode(v)
+redis.call('ZREM', p .. 'class:' .. item.c, ARGV[1])
+for _, r in ipairs(item.r) do redis.call('ZREM', p .. 'role:' .. r, ARGV[1]) end
+redis.call('HDEL', p .. 'items', ARGV[1])
+return 1`;
+
+// Everything goes and comes back in one script: a reader sees the old gauges or the new, never half.
+const REBUILD = `
+local p = KEYS[1]
+for _, c in ipairs(redis.call('SMEMBERS', p .. 'classes')) do redis.call('DEL', p .. 'class:' .. c) end
+for _, r in ipairs(redis.call('SMEMBERS', p .. 'roles')) do redis.call('DEL', p .. 'role:' .. r) end
+redis.call('DEL', p .. 'items', p .. 'classes', p .. 'roles')
+for _, item in ipairs(cjson.decode(ARGV[2])) do
+  redis.call('HSET', p .. 'items', item.id, cjson.encode({c = item.c, r = item.r, t = item.t}))
+  redis.call('ZADD', p .. 'class:' .. item.c, item.t, item.id)
+  redis.call('SADD', p .. 'classes', item.c)
+  for _, r in ipairs(item.r) do
+    redis.call('ZADD', p .. 'role:' .. r, item.t, item.id)
+    redis.call('SADD', p .. 'roles', r)
+  end
+end
+redis.call('SET', p .. 'built', ARGV[1])
+return 1`;
+
+// Depth and oldest createdAt per class and per role, as strings: "name depth oldest" lines, then the build time.
+const SNAPSHOT = `
+local p = KEYS[1]
+local out = {}
+for _, kind in ipairs({'class', 'role'}) do
+  local names = redis.call('SMEMBERS', p .. (kind == 'class' and 'classes' or 'roles'))
+  for _, n in ipairs(names) do
+    local key = p .. kind .. ':' .. n
+    local depth = redis.call('ZCARD', key)
+    local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    out[#out + 1] = kind .. ' ' .. n .. ' ' .. depth .. ' ' .. (first[2] or '-')
+  end
+end
+out[#out + 1] = 'built ' .. (redis.call('GET', p .. 'built') or '-')
+return out`;
+
+/** Reviewers on shift: a sorted set reviewer → expiry (ms) and their roles; expired ones are pruned when read. */
+const ON_SHIFT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[2], unpack(ids))`;
+
+/** The backlog gauges in Redis, shared by every review-queue instance (derived state, rebuilt from PostgreSQL). */
+export class RedisBacklogGauges implements BacklogGauges {
+  constructor(private readonly redis: Redis) {}
+
+  async add(item: BacklogItem): Promise<void> {
+    const value = JSON.stringify({ c: item.slaClass, r: [...new Set(item.requiredRoles)], t: item.createdAt });
+    await this.redis.eval(ADD, 1, 'backlog:', item.actionId, value, item.slaClass, String(item.createdAt), ...new Set(item.requiredRoles));
+  }
+
+  async remove(actionId: string): Promise<void> {
+    await this.redis.eval(REMOVE, 1, 'backlog:', actionId);
+  }
+
+  async rebuild(items: BacklogItem[], at: Date): Promise<void> {
+    // An empty Lua table encodes as {} rather than []: the roles go as a list only when there are some.
+    const list = items.map((i) => ({ id: i.actionId, c: i.slaClass, r: [...new Set(i.requiredRoles)], t: i.createdAt }));
+    await this.redis.eval(REBUILD, 1, 'backlog:', String(at.getTime()), JSON.stringify(list));
+  }
+
+  async snapshot(): Promise<BacklogSnapshot> {
+    const lines = (await this.redis.eval(SNAPSHOT, 1, 'backlog:')) as string[];
+    const bySlaClass: Record<string, BacklogGauge> = {};
+    const byRole: Record<string, BacklogGauge> = {};
+    let builtAt: number | undefined;
+    for (const line of lines) {
+      const parts = line.split(' ');
+      if (parts[0] === 'built') {
+        if (parts[1] !== '-') builtAt = Number(parts[1]);
+        continue;
+      }
+      // Class and role names carry no spaces (contract identifiers); the last two fields are numbers.
+      const [depth, oldest] = parts.slice(-2);
+      const name = parts.slice(1, -2).join(' ');
+      const gauge: BacklogGauge = { depth: Number(depth), ...(oldest !== '-' && { oldestCreatedAt: Number(oldest) }) };
+      (parts[0] === 'class' ? bySlaClass : byRole)[name] = gauge;
+    }
+    return { bySlaClass, byRole, ...(builtAt !== undefined && { builtAt }) };
+  }
+
+  async heartbeat(reviewer: string, roles: string[], ttlMs: number, now: Date): Promise<void> {
+    const until = now.getTime() + ttlMs;
+    await this.redis
+      .multi()
+      .zadd('reviewers:on-shift', until, reviewer)
+      .hset('reviewers:roles', reviewer, JSON.stringify([...new Set(roles)]))
+      // Nobody on shift for a whole TTL: both keys go by themselves.
+      .pexpire('reviewers:on-shift', ttlMs)
+      .pexpire('reviewers:roles', ttlMs)
+      .exec();
+  }
+
+  async onShift(now: Date): Promise<Record<string, number>> {
+    const roles = (await this.redis.eval(ON_SHIFT, 2, 'reviewers:on-shift', 'reviewers:roles', String(now.getTime()))) as Array<string | null>;
+    const perRole: Record<string, number> = {};
+    for (const json of roles) if (json) for (const role of JSON.parse(json) as string[]) perRole[role] = (perRole[role] ?? 0) + 1;
+    return perRole;
+  }
+}
+
+/** The backlog gauges in Redis, for a distributed review queue; `main.ts` picks it. */
+export const createBacklogGauges = (redis: Redis): BacklogGauges => new RedisBacklogGauges(redis);

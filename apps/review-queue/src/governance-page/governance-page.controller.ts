@@ -1,0 +1,253 @@
+import { Body, Controller, ForbiddenException, Get, HttpCode, Inject, Optional, Param, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { z } from 'zod';
+import { freeTextString } from '@countersign/contracts';
+import { ApiRoute, parseBody } from '@countersign/nest';
+import { DegradationControlState } from '../degradation/control-state';
+import { DecisionQualityService } from '../decision-quality/decision-quality.service';
+import { agreementByClass, canariesByReviewer, dwellByReviewerAndClass, histogram, outliers, reviewerStats } from '../decision-quality/statistics';
+import { esc } from '../inbox/inbox.view';
+import { securityHeaders } from '../inbox/security-headers';
+import type { ReviewerSession } from '../inbox/session.store';
+import { HttpRequest, HttpResponse, Sessions } from '../inbox/sessions';
+import { DEGRADATION_CONTROL_STATE } from '../tokens';
+import { GOVERNANCE_CSS } from './governance.styles';
+import { barChart, lineChart } from './svg';
+
+const SecondBody = z.object({
+  verdict: z.enum(['approved', 'rejected']),
+  reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
+});
+
+/** Approval latency buckets (queued → decided), upper bounds in minutes. */
+const LATENCY_EDGES_MIN = [1, 5, 15, 60, 240, 1440];
+const DAY_MS = 86_400_000;
+const WINDOW_MS = 30 * DAY_MS;
+/** Days of override frequency on the page (today included). */
+const OVERRIDE_DAYS = 7;
+const dayStart = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
+
+/** The second-review page's one script: sends a verdict with the session's CSRF token, then reloads. No inline script (CSP). */
+const SECOND_REVIEW_JS = `document.addEventListener('submit', async (e) => {
+  const f = e.target.closest('form[data-second-review]'); if (!f) return; e.preventDefault();
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const body = { verdict: new FormData(f).get('verdict'), reason: new FormData(f).get('reason') };
+  const r = await fetch(f.action, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify(body) });
+  const out = f.querySelector('.result'); out.textContent = r.ok ? 'Recorded: thank you.' : 'Refused: ' + ((await r.json().catch(() => ({}))).message || r.status);
+  if (r.ok) setTimeout(() => location.reload(), 800);
+});`;
+
+/**
+ * The governance page for leads (`/reviews/governance`, ADR 0018) and the blind second review (`/reviews/second-review`),
+ * on the inbox's sessions: pages redirect to sign-in without one, the second verdict needs the CSRF token, and the
+ * governance page answers 403 to anyone without the `lead` role. Registered before the inbox's `/reviews/:actionId`.
+ */
+@Controller('reviews')
+export class GovernancePageController {
+  constructor(
+    private readonly sessions: Sessions,
+    private readonly quality: DecisionQualityService,
+    @Optional() @Inject(DEGRADATION_CONTROL_STATE) private readonly control?: DegradationControlState,
+  ) {}
+
+  @ApiRoute({
+    summary: 'The governance page for leads (HTML)',
+    session: true,
+    ok: { description: 'The governance page', contentType: 'text/html' },
+    also: [{ status: 303, description: 'not signed in: to `/auth/sign-in?returnTo=…`', contentType: 'none', headers: { Location: 'the sign-in address' } }],
+    errors: { 403: 'the account has no lead role' },
+  })
+  @Get('governance')
+  async governance(@Req() req: HttpRequest, @Res() res: HttpResponse) {
+    const session = await this.pageSession(req, res);
+    if (!session) return;
+    if (!session.principal.roles.includes('lead')) throw new ForbiddenException('the governance page is for leads: your account has no lead role');
+    const now = Date.now();
+    const store = this.quality.quality.store;
+    const since = new Date(now - WINDOW_MS);
+    const [decisions, seconds, samples, lanes, overrides] = await Promise.all([
+      store.decisionsSince(since, 50_000),
+      store.secondReviewsSince(since, 10_000),
+      store.queueSamplesSince(new Date(now - DAY_MS)),
+      store.laneCountsSince(new Date(now - DAY_MS)),
+      store.overridesSince(new Date(dayStart(now) - (OVERRIDE_DAYS - 1) * DAY_MS)),
+    ]);
+    const stats = reviewerStats(decisions);
+    const o = this.quality.quality.options.contract.outliers ?? { minDecisions: 20, threshold: 3.5 };
+    const found = outliers(stats, o);
+    const agreement = agreementByClass(seconds);
+    const classes = [...new Set(samples.map((s) => s.slaClass))].sort();
+    const series = (pick: (s: (typeof samples)[number]) => number | undefined) =>
+      classes.map((c) => ({
+        name: c,
+        points: samples.filter((s) => s.slaClass === c).map((s) => [Date.parse(s.sampledAt), pick(s) ?? 0] as [number, number]),
+      }));
+    const human = decisions.filter((d) => !d.canary);
+    const latencies = human.map((d) => (Date.parse(d.decidedAt) - Date.parse(d.queuedAt)) / 60_000);
+    // Automation ratio: the share of policy decisions that took the autonomous lane, per hour.
+    const total = lanes.reduce((a, l) => ({ autonomous: a.autonomous + l.autonomous, review: a.review + l.review, prohibited: a.prohibited + l.prohibited }), {
+      autonomous: 0,
+      review: 0,
+      prohibited: 0,
+    });
+    const share = (l: { autonomous: number; review: number; prohibited: number }) =>
+      Math.round((l.autonomous / Math.max(1, l.autonomous + l.review + l.prohibited)) * 1000) / 10;
+    const ratio = lanes.map((l) => [Date.parse(l.hour), share(l)] as [number, number]);
+    // Override frequency per day (ADR 0018): a reviewer overturning the agent (a rejection), an operator overriding
+    // the degradation mode, an autonomy flag changed.
+    const days = Array.from({ length: OVERRIDE_DAYS }, (_, i) => new Date(dayStart(now) - (OVERRIDE_DAYS - 1 - i) * DAY_MS).toISOString().slice(0, 10));
+    const perDay = (at: string[]) => days.map((d) => at.filter((a) => a.startsWith(d)).length);
+    const rejections = perDay(human.filter((d) => d.decision === 'rejected').map((d) => d.decidedAt));
+    const modeOverrides = perDay(overrides.filter((x) => x.kind === 'mode-override').map((x) => x.at));
+    const autonomyChanges = perDay(overrides.filter((x) => x.kind === 'autonomy-change').map((x) => x.at));
+    const published = this.control?.published();
+    const override = this.control?.activeOverride(now);
+    const mode = published
+      ? `<div id="mode" class="mode-badge mode-${esc(published.mode)}" role="status"><span class="mode-name">${esc(published.mode)}</span><span class="mode-why">${esc(published.reason)}${override ? ` (operator override until ${esc(override.expiresAt)})` : ''}</span></div>`
+      : '<div id="mode" class="mode-badge" role="status"><span class="mode-name">no controller</span><span class="mode-why">No degradation controller runs here: the mode is whatever the control topic last said.</span></div>';
+    const body = `<main class="governance">
+<div class="gov-head"><div><h1>Governance</h1><p class="gov-window">Queue and automation: the last 24 hours. Reviewers: the last 30 days.</p></div>
+${mode}</div>
+<h2>Automation</h2>
+<div class="gov-grid">
+${lineChart({ id: 'automation', title: 'Automation ratio per hour', desc: `Share of policy decisions that ran autonomously (24 h: ${total.autonomous} autonomous, ${total.review} to review, ${total.prohibited} prohibited).`, unit: ' %', max: 100, series: [{ name: 'autonomous share', points: ratio }] })}
+${barChart({ id: 'overrides', title: 'Overrides per day', desc: 'Reviewers rejecting what an agent proposed, operators overriding the degradation mode, autonomy flags changed.', series: ['rejections', 'mode overrides', 'autonomy changes'], bars: days.map((d, i) => ({ label: d, values: [rejections[i], modeOverrides[i], autonomyChanges[i]] })) })}
+</div>
+<h2>Queue</h2>
+<div class="gov-grid">
+${lineChart({ id: 'queue-depth', title: 'Queue depth', desc: 'Pending approval items per SLA class, sampled every minute.', series: series((s) => s.depth) })}
+${lineChart({ id: 'queue-age', title: 'Oldest item age', desc: 'Age in minutes of the oldest pending approval item per SLA class.', unit: ' min', series: series((s) => (s.oldestAgeMs === undefined ? 0 : Math.round(s.oldestAgeMs / 6000) / 10)) })}
+</div>
+<h2>Reviewers</h2>
+<div class="gov-grid">
+${barChart({ id: 'decisions', title: 'Decisions per reviewer', desc: 'Approvals and rejections of each reviewer (canaries not counted).', series: ['approved', 'rejected'], bars: stats.map((s) => ({ label: s.reviewer, values: [Math.round(s.decisions * s.approvalRate), s.decisions - Math.round(s.decisions * s.approvalRate)] })) })}
+${barChart({ id: 'canaries', title: 'Canaries caught and missed', desc: 'Known-bad proposals rejected (caught) or approved (missed) per reviewer; a miss is audited.', series: ['caught', 'missed'], bars: canariesByReviewer(decisions).map((c) => ({ label: c.reviewer, values: [c.caught, c.missed] })) })}
+${barChart({ id: 'dwell', title: 'Median dwell per reviewer and class', desc: 'Seconds from the card first shown to the decision.', unit: ' s', bars: dwellByReviewerAndClass(decisions).map((d) => ({ label: `${d.reviewer} · ${d.slaClass}`, values: [Math.round(d.medianDwellMs / 100) / 10] })) })}
+${barChart({ id: 'latency', title: 'Approval latency', desc: 'Human decisions by the time from queued to decided.', bars: histogram(latencies, LATENCY_EDGES_MIN).map((n, i) => ({ label: i < LATENCY_EDGES_MIN.length ? `≤ ${LATENCY_EDGES_MIN[i]} min` : `> ${LATENCY_EDGES_MIN[LATENCY_EDGES_MIN.length - 1]} min`, values: [n] })) })}
+${barChart({ id: 'agreement', title: 'Blind second-review agreement', desc: 'Share of second verdicts that agree with the first decision, per SLA class (count in brackets).', max: 1, bars: agreement.byClass.map((a) => ({ label: `${a.slaClass} (${a.total})`, values: [Math.round(a.rate * 100) / 100] })) })}
+${barChart({ id: 'outliers', title: 'Outliers (robust z-score)', desc: `Reviewers more than ${o.threshold} robust z-scores from their peers' median, once they have ${o.minDecisions} decisions.`, bars: found.map((f) => ({ label: `${f.reviewer} · ${f.metric}`, values: [Math.round(Math.abs(f.z) * 10) / 10] })) })}
+</div>
+${agreement.disagreements.length ? `<h2 id="dis-h">Second reviews that disagree</h2><ul id="disagreements" class="gov-list" aria-labelledby="dis-h">${agreement.disagreements.map((r) => `<li><a href="/reviews/${esc(r.actionId)}">${esc(r.actionId)}</a>: first ${esc(r.firstDecision)}, second (${esc(r.reviewer)}) ${esc(r.verdict)}: ${esc(r.reason)}</li>`).join('')}</ul>` : ''}
+</main>`;
+    html(res, shell('Governance', session, body));
+  }
+
+  @ApiRoute({
+    summary: 'The blind second reviews waiting for the signed-in reviewer (HTML)',
+    session: true,
+    ok: { description: 'The second-review page', contentType: 'text/html' },
+    also: [{ status: 303, description: 'not signed in: to `/auth/sign-in?returnTo=…`', contentType: 'none', headers: { Location: 'the sign-in address' } }],
+    errors: { 403: 'the account has no reviewer role' },
+  })
+  @Get('second-review')
+  async secondReviews(@Req() req: HttpRequest, @Res() res: HttpResponse) {
+    const session = await this.pageSession(req, res);
+    if (!session) return;
+    const open = await this.quality.openSecondReviews(session.principal);
+    const body = `<main class="second-review"><h1>Second reviews</h1>
+<p>Decide as if you were first: you are not shown the first decision, and yours changes nothing that runs.</p>
+${open.length ? '' : '<p id="none">Nothing waits for a second review by you.</p>'}
+${open
+  .map(
+    ({
+      item,
+    }) => `<section class="card" aria-label="Second review of ${esc(item.actionId)}"><h2>${esc(item.proposal.actionType)} → ${esc(item.proposal.target)}</h2>
+<pre>${esc(JSON.stringify(item.proposal.parameters, null, 2))}</pre><ul>${item.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
+<form data-second-review action="/reviews/second-review/${encodeURIComponent(item.actionId)}" method="post">
+<fieldset><legend>Your verdict</legend><label><input type="radio" name="verdict" value="approved" required> Approve</label> <label><input type="radio" name="verdict" value="rejected"> Reject</label></fieldset>
+<label>Reason <input name="reason" required minlength="3" maxlength="2000"></label> <button type="submit">Record verdict</button><p class="result" role="status"></p></form></section>`,
+  )
+  .join('\n')}</main>`;
+    html(res, shell('Second reviews', session, body, true));
+  }
+
+  @ApiRoute({
+    summary: "The governance page's stylesheet",
+    public: 'a static file, the same for everyone',
+    ok: { description: 'The stylesheet', contentType: 'text/css' },
+    unavailable: false,
+  })
+  @Get('quality/assets/governance.css')
+  styles(@Res() res: HttpResponse) {
+    securityHeaders(res, true);
+    res.setHeader('Content-Type', 'text/css; charset=utf-8');
+    res.end(GOVERNANCE_CSS);
+  }
+
+  @ApiRoute({
+    summary: "The second-review page's script",
+    public: 'a static file, the same for everyone',
+    ok: { description: 'The script', contentType: 'text/javascript' },
+    unavailable: false,
+  })
+  @Get('quality/assets/second-review.js')
+  script(@Res() res: HttpResponse) {
+    securityHeaders(res, true);
+    res.setHeader('Content-Type', 'text/javascript; charset=utf-8');
+    res.end(SECOND_REVIEW_JS);
+  }
+
+  @ApiRoute({
+    summary: 'Record a blind second verdict (CSRF-checked)',
+    session: true,
+    body: SecondBody,
+    ok: {
+      description: 'The verdict is recorded',
+      schema: { type: 'object', required: ['actionId', 'verdict'], properties: { actionId: { type: 'string' }, verdict: { type: 'string' } } },
+    },
+    errors: {
+      400: 'a body that does not validate',
+      401: 'not signed in, or the session ended',
+      403: 'no reviewer role, a missing or wrong CSRF token, the first decider or the proposer, or a role the review needs',
+      404: 'no second review for this action',
+      409: 'decided meanwhile',
+    },
+  })
+  @Post('second-review/:actionId')
+  @HttpCode(200)
+  async second(@Param('actionId') actionId: string, @Req() req: HttpRequest, @Body() body: unknown) {
+    const session = await this.sessions.current(req);
+    if (!session) throw new UnauthorizedException('not signed in (or the session ended): sign in at /auth/sign-in');
+    req.principal = session.principal;
+    if (!session.principal.roles.includes('reviewer')) throw new ForbiddenException('second reviews are for reviewers: your account has no reviewer role');
+    this.sessions.checkCsrf(req, session);
+    const { verdict, reason } = parseBody(SecondBody, body);
+    await this.quality.decideSecond(actionId, session.principal, verdict, reason);
+    return { actionId, verdict };
+  }
+
+  private async pageSession(req: HttpRequest, res: HttpResponse): Promise<ReviewerSession | undefined> {
+    const session = await this.sessions.current(req);
+    if (!session) {
+      securityHeaders(res);
+      res.statusCode = 303;
+      res.setHeader('Location', `/auth/sign-in?returnTo=${encodeURIComponent(req.url)}`);
+      res.end();
+      return undefined;
+    }
+    // The rejection filter audits a refusal under the request's principal.
+    req.principal = session.principal;
+    return session;
+  }
+}
+
+function shell(title: string, s: ReviewerSession, body: string, script = false): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)} · Countersign</title>
+<link rel="stylesheet" href="/reviews/assets/inbox.css">
+<link rel="stylesheet" href="/reviews/quality/assets/governance.css">
+<meta name="csrf-token" content="${esc(s.csrf)}">
+${script ? '<script src="/reviews/quality/assets/second-review.js" defer></script>' : ''}
+</head><body>
+<header class="top"><p class="brand"><a href="/reviews">Countersign reviews</a></p>
+<p class="who">Signed in as <strong id="who">${esc(s.name)}</strong> <span class="roles">(${esc(s.principal.roles.join(', '))})</span></p></header>
+${body}
+</body></html>`;
+}
+
+function html(res: HttpResponse, body: string) {
+  securityHeaders(res);
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.end(body);
+}

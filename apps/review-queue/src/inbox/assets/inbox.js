@@ -1,0 +1,351 @@
+// The inbox's one script: no framework, no build step. The server renders every fragment; this swaps them in,
+// keeps countdowns current, listens to live updates (server-sent events), sends decisions with the CSRF token,
+// and gives the keys j/k (next/previous), a (approve), r (reject).
+'use strict';
+(function () {
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+  const $ = (sel, root) => (root ?? document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root ?? document).querySelectorAll(sel));
+  let intent = null;
+
+  const announce = (text) => {
+    const live = $('#live');
+    if (live) live.textContent = text;
+  };
+  const toSignIn = () => location.assign(`/auth/sign-in?returnTo=${encodeURIComponent(location.pathname + location.search)}`);
+  const filters = () => {
+    const form = $('form.filters');
+    const params = form ? new URLSearchParams(new FormData(form)) : new URLSearchParams();
+    for (const [k, v] of Array.from(params)) if (!v) params.delete(k);
+    return params;
+  };
+  const selectedId = () => $('.items a[aria-current="true"]')?.dataset.actionId;
+
+  async function fetchHtml(url) {
+    const res = await fetch(url, { headers: { Accept: 'text/html' }, credentials: 'same-origin' });
+    if (res.status === 401) return toSignIn();
+    if (!res.ok) throw new Error((await res.json().catch(() => ({}))).message ?? `${res.status}`);
+    return res.text();
+  }
+
+  // Countdowns: "12m 04s left", then "overdue".
+  function tick() {
+    const now = Date.now();
+    for (const el of $$('[data-due]')) {
+      const s = Math.round((Date.parse(el.dataset.due) - now) / 1000);
+      const h = Math.floor(s / 3600);
+      const m = Math.floor((s % 3600) / 60);
+      el.textContent = s <= 0 ? 'overdue' : h ? `${h}h ${String(m).padStart(2, '0')}m left` : `${m}m ${String(s % 60).padStart(2, '0')}s left`;
+    }
+  }
+
+  async function refreshList() {
+    const params = filters();
+    const sel = selectedId();
+    if (sel) params.set('selected', sel);
+    const html = await fetchHtml(`/reviews/list?${params}`);
+    if (html !== undefined) $('#queue').innerHTML = html;
+    tick();
+  }
+
+  async function openCard(actionId, { reveal = false, push = true } = {}) {
+    const html = await fetchHtml(`/reviews/${encodeURIComponent(actionId)}/card${reveal ? '?reveal=true' : ''}`);
+    if (html === undefined) return;
+    const pane = $('#card');
+    const before = $('article.card');
+    // The same card again (news of its item, e.g. a claim): what the reviewer was writing stays, and so does their focus;
+    // while their own decision is on its way, its answer stands and nothing replaces the card.
+    const same = before?.dataset.actionId === actionId && !reveal;
+    if (same && before.dataset.deciding) return;
+    const reason = same ? ($('#reason')?.value ?? '') : '';
+    const writing = same && document.activeElement?.id === 'reason';
+    pane.innerHTML = html;
+    if (reason && $('#reason')) $('#reason').value = reason;
+    for (const a of $$('.items a.item')) {
+      if (a.dataset.actionId === actionId) a.setAttribute('aria-current', 'true');
+      else a.removeAttribute('aria-current');
+    }
+    if (push) history.pushState({ actionId }, '', `/reviews/${encodeURIComponent(actionId)}${filters().size ? `?${filters()}` : ''}`);
+    tick();
+    if (same) {
+      if (writing) $('#reason')?.focus();
+      return;
+    }
+    intent = null;
+    pane.focus();
+  }
+
+  function move(step) {
+    const links = $$('.items a.item');
+    if (!links.length) return;
+    const at = links.findIndex((a) => a.getAttribute('aria-current') === 'true');
+    const next = links[Math.min(Math.max(at < 0 ? (step > 0 ? 0 : links.length - 1) : at + step, 0), links.length - 1)];
+    void openCard(next.dataset.actionId);
+  }
+
+  async function decide(decision) {
+    const form = $('#decide');
+    const article = $('article.card');
+    const result = $('#decision-result');
+    if (!form || !article) return;
+    const reason = $('#reason', form).value.trim();
+    if (reason.length < 3) {
+      intent = decision;
+      $('#reason', form).focus();
+      result.textContent = `Give a reason (at least 3 characters), then press Enter to ${decision}.`;
+      return;
+    }
+    for (const b of $$('button', form)) b.disabled = true;
+    // While this page's own decision is on its way, the live feed's news of it must not replace the card (and its answer).
+    article.dataset.deciding = 'true';
+    const res = await fetch(`/reviews/${encodeURIComponent(article.dataset.actionId)}/decision`, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: JSON.stringify({ decision, reason, shownDigest: article.dataset.shownDigest }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (res.status === 401) return toSignIn();
+    if (!res.ok) {
+      delete article.dataset.deciding;
+      for (const b of $$('button', form)) b.disabled = false;
+      result.className = 'result refused';
+      result.textContent = `Not recorded: ${body.message ?? res.statusText}`;
+      return;
+    }
+    result.className = 'result done';
+    result.textContent =
+      body.status === 'awaiting-quorum'
+        ? `Your approval is recorded: ${body.approvers.length} of ${body.quorum} approvals so far.`
+        : `${body.status === 'approved' ? 'Approved' : 'Rejected'}: the signed decision is recorded.`;
+    form.remove();
+    intent = null;
+    await refreshList();
+  }
+
+  document.addEventListener('click', (e) => {
+    const target = e.target instanceof Element ? e.target : null;
+    const item = target?.closest('.items a.item');
+    if (item && !e.ctrlKey && !e.metaKey && !e.shiftKey) {
+      e.preventDefault();
+      void openCard(item.dataset.actionId);
+      return;
+    }
+    const reveal = target?.closest('a[data-reveal]');
+    if (reveal) {
+      e.preventDefault();
+      void openCard($('article.card').dataset.actionId, { reveal: true, push: false });
+      return;
+    }
+    const preset = target?.closest('button.preset');
+    if (preset) {
+      const input = $('#reason');
+      input.value = preset.dataset.reason;
+      input.focus();
+      return;
+    }
+    if (target?.closest('#sign-out')) {
+      void fetch('/auth/sign-out', { method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': csrf } })
+        .then((r) => r.json())
+        .then((b) => location.assign(b.next ?? '/auth/signed-out'));
+    }
+  });
+
+  document.addEventListener('submit', (e) => {
+    if (!(e.target instanceof HTMLFormElement) || e.target.id !== 'decide') return;
+    e.preventDefault();
+    const decision = e.submitter?.value ?? intent;
+    if (decision) void decide(decision);
+  });
+
+  document.addEventListener('keydown', (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const field = e.target instanceof Element && e.target.closest('input, textarea, select');
+    if (field) {
+      // Enter in the reason sends the decision chosen with a or r; without one, it does nothing (never a default approval).
+      if (e.key === 'Enter' && field.id === 'reason') {
+        e.preventDefault();
+        if (intent) void decide(intent);
+        else $('#decision-result').textContent = 'Choose: press Approve or Reject (or a / r outside the reason field).';
+      }
+      return;
+    }
+    if (e.key === 'j') move(1);
+    else if (e.key === 'k') move(-1);
+    else if (e.key === 'a' && $('#decide')) void decide('approve');
+    else if (e.key === 'r' && $('#decide')) void decide('reject');
+    else return;
+    e.preventDefault();
+  });
+
+  window.addEventListener('popstate', () => {
+    const m = /^\/reviews\/([^/]+)$/.exec(location.pathname);
+    if (m) void openCard(decodeURIComponent(m[1]), { push: false });
+  });
+
+  if ($('#queue')) {
+    const events = new EventSource('/reviews/events');
+    events.addEventListener('ready', () => {
+      document.body.dataset.live = 'ready';
+      void refreshList();
+    });
+    events.addEventListener('change', (e) => {
+      const change = JSON.parse(e.data);
+      announce(
+        change.type === 'arrived'
+          ? 'A new item is waiting.'
+          : change.type === 'expired'
+            ? 'An item expired.'
+            : change.type === 'decided'
+              ? 'An item was decided.'
+              : 'An item changed.',
+      );
+      void refreshList();
+      const open = $('article.card');
+      // The open card's item left the queue: show it as it now stands (its decision form goes).
+      if (open && open.dataset.actionId === change.actionId && change.type !== 'arrived' && $('#decide') && !open.dataset.deciding) {
+        void openCard(change.actionId, { push: false });
+      }
+    });
+    events.addEventListener('signed-out', () => {
+      events.close();
+      toSignIn();
+    });
+    setInterval(tick, 1000);
+    tick();
+  }
+})();
+
+// Approve with changes (docs/adr/0017): the card's button opens an editor of the parameters; sending it revises the
+// item (it ends as revised) and the answer names the new action, evaluated again, which the card then shows.
+(function () {
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+  const $ = (sel, root) => (root ?? document).querySelector(sel);
+
+  function toggle(open) {
+    const button = $('#revise-open');
+    const form = $('#revise-form');
+    if (!button || !form) return;
+    form.hidden = !open;
+    button.setAttribute('aria-expanded', String(open));
+    (open ? $('#revise-parameters') : button).focus();
+  }
+
+  async function send(form) {
+    const article = $('article.card');
+    const result = $('#decision-result');
+    const reason = $('#revise-reason', form).value.trim();
+    if (reason.length < 3) {
+      result.className = 'result refused';
+      result.textContent = 'Give a reason for the changes (at least 3 characters).';
+      $('#revise-reason', form).focus();
+      return;
+    }
+    for (const b of form.querySelectorAll('button')) b.disabled = true;
+    article.dataset.deciding = 'true';
+    const res = await fetch(`/reviews/${encodeURIComponent(form.dataset.actionId)}/revise`, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: JSON.stringify({ parameters: $('#revise-parameters', form).value, reason, shownDigest: article.dataset.shownDigest }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (res.status === 401) return location.assign(`/auth/sign-in?returnTo=${encodeURIComponent(location.pathname)}`);
+    if (!res.ok) {
+      delete article.dataset.deciding;
+      for (const b of form.querySelectorAll('button')) b.disabled = false;
+      result.className = 'result refused';
+      result.textContent = `Not recorded: ${body.message ?? res.statusText}`;
+      return;
+    }
+    result.className = 'result done';
+    result.dataset.newActionId = body.newActionId;
+    result.textContent = `Approved with changes: new action ${body.newActionId} was created with your changes and is evaluated again; your approval counts for it.`;
+    $('#decide')?.remove();
+    form.closest('section.revise')?.remove();
+  }
+
+  document.addEventListener('click', (e) => {
+    const target = e.target instanceof Element ? e.target : null;
+    if (target?.closest('#revise-open')) toggle($('#revise-form')?.hidden ?? false);
+    else if (target?.closest('.revise-cancel')) toggle(false);
+  });
+
+  document.addEventListener('submit', (e) => {
+    if (!(e.target instanceof HTMLFormElement) || e.target.id !== 'revise-form') return;
+    e.preventDefault();
+    void send(e.target);
+  });
+})();
+
+// Claims (leases, docs/adr/0016): a card that opens claims its item, so no other reviewer works it meanwhile; the claim
+// is renewed every minute while the card stays open with its decision form, and released when another card opens or
+// the page goes. The server renders who holds a claim (`data-claim` on the card: mine, other, free); after a claim
+// changed hands the card is fetched again. Times in `time[data-clock]` are shown in the reviewer's own time zone.
+(function () {
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+  const $ = (sel, root) => (root ?? document).querySelector(sel);
+  const RENEW_MS = 60_000;
+  let claimed = null;
+
+  const post = (actionId, what, keepalive = false) =>
+    fetch(`/reviews/${encodeURIComponent(actionId)}/${what}`, {
+      method: 'POST',
+      credentials: 'same-origin',
+      keepalive,
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: '{}',
+    });
+
+  function clocks() {
+    for (const el of document.querySelectorAll('time[data-clock]')) {
+      const d = new Date(el.getAttribute('datetime'));
+      if (!Number.isNaN(d.getTime())) el.textContent = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    }
+  }
+
+  async function refetch(actionId) {
+    const res = await fetch(`/reviews/${encodeURIComponent(actionId)}/card`, { headers: { Accept: 'text/html' }, credentials: 'same-origin' });
+    if (!res.ok) return;
+    const html = await res.text();
+    const article = $('article.card');
+    // Only if that card is still the one shown (the reviewer may have moved on meanwhile) and no decision of theirs is
+    // on its way; a reason being written is kept.
+    if (!article || article.dataset.actionId !== actionId || article.dataset.deciding) return;
+    const reason = $('#reason')?.value ?? '';
+    const writing = document.activeElement?.id === 'reason';
+    $('#card').innerHTML = html;
+    if (reason && $('#reason')) $('#reason').value = reason;
+    if (writing) $('#reason')?.focus();
+  }
+
+  // A card that shows a decision form claims its item, once per card opened (renewals come from the timer).
+  async function onCard() {
+    clocks();
+    const article = $('article.card');
+    const id = article?.dataset.actionId;
+    if (!id || id === claimed) return;
+    if (claimed) void post(claimed, 'release').catch(() => undefined);
+    claimed = null;
+    if (!$('#decide')) return;
+    claimed = id;
+    const res = await post(id, 'claim').catch(() => undefined);
+    if (!res) return;
+    const now = res.ok ? 'mine' : res.status === 409 ? 'other' : article.dataset.claim;
+    if (now !== article.dataset.claim) await refetch(id);
+    if (!res.ok) claimed = null;
+  }
+
+  const pane = $('#card');
+  if (!pane) return;
+  new MutationObserver(() => void onCard()).observe(pane, { childList: true });
+  void onCard();
+  setInterval(() => {
+    const article = $('article.card');
+    if (claimed && article?.dataset.actionId === claimed && $('#decide')) void post(claimed, 'claim').catch(() => undefined);
+  }, RENEW_MS);
+  setInterval(clocks, 30_000);
+  window.addEventListener('pagehide', () => {
+    if (claimed) void post(claimed, 'release', true).catch(() => undefined);
+  });
+})();

@@ -1,0 +1,225 @@
+// real: Chromium (Debian's, driven by playwright-core), the local OpenID Connect provider (oidc-provider, code + PKCE,
+// TOTP for max), openid-client, the review queue's HTTP app (Nest) with its inbox, sessions, ClaimService,
+// ApprovalService and the review clock (running, with a short period), PostgreSQL (a database cloned from the migrated
+// template), axe-core; fake: the bus (in memory, recording what is published) and intake (items are added to the
+// repository as the review consumer adds them). (All started by `startInboxHarness`, testing/inbox.harness.ts.)
+import type { Page } from 'playwright-core';
+import { TOPICS } from '@countersign/contracts';
+import { totpCode } from '@countersign/identity';
+import { eventually } from '@countersign/testing';
+import { InboxHarness, PASSWORD, startInboxHarness } from './testing/inbox.harness';
+
+jest.setTimeout(180_000);
+
+describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, in a real browser', () => {
+  let h: InboxHarness;
+  beforeAll(async () => {
+    // The review clock runs for real, often: an item whose due time passes expires while a reviewer looks at it.
+    h = await startInboxHarness('inbox-claims', { options: { clock: { periodMs: 500 } } });
+  }, 180_000);
+  afterAll(() => h?.close(), 60_000);
+
+  /** Sends a decision from the page as its script would (the session's CSRF token and the card's digest). */
+  const post = async (page: Page, actionId: string, decision: 'approve' | 'reject', reason: string) => {
+    const sent = {
+      actionId,
+      decision,
+      reason,
+      csrf: (await page.getAttribute('meta[name="csrf-token"]', 'content'))!,
+      shownDigest: (await page.getAttribute('article.card', 'data-shown-digest'))!,
+    };
+    return page.evaluate(async ({ actionId, decision, reason, csrf, shownDigest }) => {
+      const res = await fetch(`/reviews/${actionId}/decision`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+        body: JSON.stringify({ decision, reason, shownDigest }),
+      });
+      return { status: res.status, body: (await res.json()) as { message?: string; status?: string } };
+    }, sent);
+  };
+
+  const openCard = async (page: Page, id: string) => {
+    await page.click(`.items a[data-action-id="${id}"]`);
+    await page.waitForSelector(`article.card[data-action-id="${id}"]`);
+  };
+
+  /** Max signs in with his password and his authenticator's one-time code: his session's `amr` includes `mfa`. */
+  const signInWithCode = async (user: string) => {
+    const context = await h.newContext();
+    const page = await context.newPage();
+    await page.goto(`${h.url}/reviews`);
+    await page.fill('#username', user);
+    await page.fill('#password', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#code');
+    await page.fill('#code', totpCode(h.secrets[user].totpSecret!));
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#who');
+    await page.waitForSelector('body[data-live="ready"]');
+    return page;
+  };
+
+  it('claims an item when its card opens: another reviewer sees who holds it, live, and their decision is refused until it is released', async () => {
+    const alice = (await h.signIn('alice')).page;
+    const bob = (await h.signIn('bob')).page;
+    const id = await h.queue({ target: 'order-claimed' });
+    const other = await h.queue({ target: 'order-elsewhere' });
+    await bob.waitForSelector(`.items a[data-action-id="${id}"]`);
+    expect(await bob.$(`.items a[data-action-id="${id}"] .claimed`)).toBeNull();
+
+    await alice.waitForSelector(`.items a[data-action-id="${id}"]`);
+    await openCard(alice, id);
+    await alice.waitForSelector('article.card[data-claim="mine"] .claim-mine');
+    expect(await alice.textContent('.claim-mine')).toContain('You are reviewing this item');
+    expect((await h.items.get(id))!.claim).toMatchObject({ by: 'alice', name: 'Alice Reviewer' });
+
+    // Bob's list marks it live; his card names the holder and until when.
+    await bob.waitForSelector(`.items a[data-action-id="${id}"] .claimed:has-text("claimed by Alice Reviewer")`);
+    await openCard(bob, id);
+    await bob.waitForSelector('article.card[data-claim="other"] .claim-other');
+    expect(await bob.textContent('.claim-other')).toMatch(/Claimed by Alice Reviewer \(until \d\d:\d\d/);
+    await bob.click('button.preset-approve');
+    await bob.click('button.approve');
+    await bob.waitForSelector('#decision-result.refused');
+    expect(await bob.textContent('#decision-result')).toMatch(/Not recorded: action .* is claimed by Alice Reviewer until \d\d:\d\d UTC/);
+    expect((await h.items.get(id))!.status).toBe('pending');
+    expect(await h.seriousViolations(bob)).toEqual([]);
+
+    // Alice moves on to another item: her claim on the first is released, and Bob's card shows it free (and his).
+    await openCard(alice, other);
+    await bob.waitForSelector('article.card[data-claim="mine"]');
+    expect(await bob.$(`.items a[data-action-id="${id}"] .claimed`)).toBeNull();
+    await bob.click('button.preset-approve');
+    await bob.click('button.approve');
+    await h.decided(bob);
+    expect(await h.items.get(id)).toMatchObject({ status: 'approved', deciders: ['bob'] });
+  });
+
+  it('shows a quorum of two filling live: alice approves, bob sees 1 of 2 with alice, alice cannot approve twice, bob completes it', async () => {
+    const alice = (await h.signIn('alice')).page;
+    const bob = (await h.signIn('bob')).page;
+    const id = await h.queue({ target: 'order-quorum' }, { quorum: 2 });
+    await alice.waitForSelector(`.items a[data-action-id="${id}"]`);
+    await openCard(alice, id);
+    await alice.waitForSelector('article.card[data-claim="mine"]');
+    expect(await alice.textContent('.quorum-progress')).toContain('0 of 2 approvals: none yet');
+
+    await bob.waitForSelector(`.items a[data-action-id="${id}"]`);
+    await openCard(bob, id);
+    await bob.waitForSelector('article.card[data-claim="other"]');
+
+    await alice.fill('#reason', 'first of two: checked the order');
+    await alice.click('button.approve');
+    await h.decided(alice);
+    expect(await alice.textContent('#decision-result')).toContain('1 of 2 approvals so far');
+
+    // Live on Bob's open card: who approved, and the claim Alice held is gone (her approval ended it).
+    await bob.waitForSelector('.quorum-progress:has-text("1 of 2 approvals: alice")');
+    await bob.waitForSelector('article.card[data-claim="mine"]');
+    expect(await bob.textContent('.quorum-progress')).toMatch(/1 of 2 approvals: alice \(\d\d:\d\d/);
+
+    // Alice has done her part: the item leaves her list, her card says so, and the server refuses a second approval.
+    await alice.waitForSelector(`.items a[data-action-id="${id}"]`, { state: 'detached' });
+    await alice.goto(`${h.url}/reviews/${id}`);
+    await alice.waitForSelector('.approved-by-you');
+    expect(await alice.$('#decide')).toBeNull();
+    const twice = await post(alice, id, 'approve', 'approving once more');
+    expect(twice.status).toBe(409);
+    expect(twice.body.message).toContain('you approved action');
+
+    await bob.fill('#reason', 'second of two: agreed');
+    await bob.click('button.approve');
+    await h.decided(bob);
+    expect(await bob.textContent('#decision-result')).toContain('Approved');
+    expect(await h.items.get(id)).toMatchObject({ status: 'approved', deciders: ['alice', 'bob'] });
+    const event = await eventually(() => h.bus.published.find((p) => p.topic === TOPICS.reviewDecided && p.event.subject === id)!);
+    expect(event.event.data).toMatchObject({ decision: 'approved', reviewers: [{ id: 'alice' }, { id: 'bob' }] });
+  });
+
+  it('asks for a second factor before a critical approval: refused without it, re-authenticates through the link, approved with it', async () => {
+    const critical = { actionType: 'permission.change', parameters: { grant: 'prod:admin' } };
+    const refusedId = await h.queue({ ...critical, target: 'user-1' }, { slaClass: 'critical', requiredRoles: ['security'] });
+    const approvedId = await h.queue({ ...critical, target: 'user-2' }, { slaClass: 'critical', requiredRoles: ['security'] });
+
+    const { page: alice } = await h.signIn('alice');
+    await alice.goto(`${h.url}/reviews/${refusedId}`);
+    await alice.waitForSelector('.step-up');
+    expect(await alice.textContent('.step-up')).toContain('needs a second factor. You signed in with: pwd');
+    await alice.click('button.preset-approve');
+    await alice.click('button.approve');
+    await alice.waitForSelector('#decision-result.refused');
+    expect(await alice.textContent('#decision-result')).toContain('approving a critical-class action needs a second factor');
+    expect((await h.items.get(refusedId))!.status).toBe('pending');
+    expect(await h.seriousViolations(alice)).toEqual([]);
+
+    // The link signs her in again at the provider (a password, though it knows her) and brings her back to the card;
+    // she has no second factor enrolled, so the card still says so and the server still refuses.
+    await alice.click('#step-up');
+    await alice.waitForSelector('#username');
+    await alice.fill('#username', 'alice');
+    await alice.fill('#password', PASSWORD);
+    await alice.click('button[type=submit]');
+    await alice.waitForURL(`${h.url}/reviews/${refusedId}`);
+    await alice.waitForSelector(`article.card[data-action-id="${refusedId}"] .step-up`);
+    expect((await post(alice, refusedId, 'approve', 'still without a second factor')).status).toBe(403);
+
+    // Max is enrolled: his sign-in asks for the one-time code, and his approval goes through.
+    const max = await signInWithCode('max');
+    await max.goto(`${h.url}/reviews/${approvedId}`);
+    await max.waitForSelector(`article.card[data-action-id="${approvedId}"] #decide`);
+    expect(await max.$('.step-up')).toBeNull();
+    await max.click('button.preset-approve');
+    await max.click('button.approve');
+    await h.decided(max);
+    expect(await h.items.get(approvedId)).toMatchObject({ status: 'approved', deciders: ['max'] });
+  });
+
+  it('shows an item expiring while the reviewer looks at it: its card says expired and it leaves the list', async () => {
+    const { page } = await h.signIn('fiona');
+    // Long enough to open its card on a busy machine; the clock (every 500 ms) expires it at its due time.
+    const id = await h.queue({ target: 'order-expiring' }, { dueAt: new Date(Date.now() + 20_000).toISOString() });
+    await page.waitForSelector(`.items a[data-action-id="${id}"]`);
+    await openCard(page, id);
+    await page.waitForSelector(`article.card[data-action-id="${id}"] #decide`);
+    await page.waitForSelector('article.card .note.expired');
+    expect(await page.textContent('article.card .note.expired')).toContain('no decision came within its high SLA, so it will never be executed');
+    expect(await page.textContent('.f-status')).toBe('expired');
+    await page.waitForSelector(`.items a[data-action-id="${id}"]`, { state: 'detached' });
+    expect(await page.textContent('#live')).toContain('expired');
+    expect((await h.items.get(id))!.status).toBe('expired');
+  });
+
+  it("shows the risk score with the rules that fired, and the same target's and agent's recent decisions", async () => {
+    const past = await h.queue({ target: 'order-history', proposer: agent('history-bot') });
+    await h.items.decide(past, 'rejected', ['bob'], 'the customer was refunded already', new Date());
+    const sameAgent = await h.queue({ target: 'order-other', proposer: agent('history-bot') });
+    await h.items.decide(sameAgent, 'approved', ['alice'], 'fine', new Date());
+    const id = await h.queue(
+      { target: 'order-history', proposer: agent('history-bot') },
+      { score: 0.87, rulesFired: ['amount-over-limit', 'new-payee'], riskClass: 'high' },
+    );
+    const old = await h.queue({ target: 'order-no-risk' });
+
+    const { page } = await h.signIn('carol');
+    await page.goto(`${h.url}/reviews/${id}`);
+    await page.waitForSelector(`article.card[data-action-id="${id}"] .risk-score`);
+    expect(await page.textContent('.risk-score')).toBe('0.87');
+    expect(await page.textContent('.risk-class')).toBe('high');
+    expect(await page.$$eval('.rules-fired li', (lis) => lis.map((l) => l.textContent))).toEqual(['amount-over-limit', 'new-payee']);
+    expect(await page.textContent('.reasons')).toContain('refund above the autonomous limit');
+    const target = (await page.textContent('#recent-target'))!;
+    expect(target).toContain('rejected');
+    expect(target).toContain('by bob');
+    expect(target).toContain('the customer was refunded already');
+    const byAgent = (await page.textContent('#recent-agent'))!;
+    expect(byAgent).toContain('order-other');
+    expect(byAgent).toContain('approved');
+    expect(await h.seriousViolations(page)).toEqual([]);
+
+    // An item queued before the card kept a risk assessment says so rather than showing nothing.
+    await page.goto(`${h.url}/reviews/${old}`);
+    await page.waitForSelector('.risk-unknown');
+  });
+});
+
+const agent = (agentId: string) => ({ agentId, model: { name: 'gpt-test', version: '2026-11' }, promptTemplateVersion: 'refund-v3' });

@@ -1,0 +1,253 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { eventually } from '@countersign/testing';
+import { createDecisionQualityStore } from '../decision-quality/pg-decision-quality.store';
+import type { DecisionQualityStore } from '../decision-quality/decision-quality.store';
+import { InboxHarness, startInboxHarness } from './testing/inbox.harness';
+import { readFileSync } from 'node:fs';
+import { newId, TOPICS, TopicMap } from '@countersign/contracts';
+import type { ReviewItemRepository } from '../review-item/review-item.repository';
+import { REVIEW_ITEMS } from '../tokens';
+import { degradationContract, PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
+import { createInMemoryBacklogGauges } from '../degradation/in-memory-backlog-gauges';
+import { createInMemoryLeaderLease } from '../degradation/in-memory-leader-lease';
+import { createReviewHistory } from '../degradation/pg-review-history';
+
+// real: Chromium (Debian's, playwright-core), the review queue's HTTP app with its inbox and decision quality on
+// PostgreSQL, the local OpenID Connect provider; fake: the bus (in memory, recording).
+jest.setTimeout(240_000);
+
+let h: InboxHarness;
+let store: DecisionQualityStore;
+// Every real refund brings a canary (rate 1, a fixed random source): the test knows one waits beside each.
+const TEMPLATE = {
+  id: 'refund-to-unrelated-card',
+  actionType: 'support.refund',
+  target: 'order-90431',
+  parameters: { amount: 4800, currency: 'EUR', reason: 'customer asked for a refund to a new card', card: '5500 0000 0000 0004' },
+  reasons: ['refund above the autonomous limit of 200 EUR'],
+  why: 'ten times the order value to a card never used',
+};
+
+beforeAll(async () => {
+  h = await startInboxHarness('governance', {
+    withPool: (pool) => {
+      store = createDecisionQualityStore(pool);
+      return {
+        // The degradation controller as a main runs it (in memory, like the embedded mode): the page's mode badge.
+        degradation: {
+          gauges: createInMemoryBacklogGauges(),
+          lease: createInMemoryLeaderLease(),
+          history: createReviewHistory(pool),
+          contract: degradationContract(PROJECT_CONTRACT_PATH),
+          settings: { tickMs: 200 },
+        },
+        decisionQuality: {
+          store,
+          contract: { canaries: { rate: 1, templates: [TEMPLATE] }, secondReview: { rate: 0 }, outliers: { minDecisions: 10, threshold: 3 } },
+          random: () => 0,
+          sampleEveryMs: 500,
+          tickMs: 200,
+        },
+      };
+    },
+  });
+}, 240_000);
+afterAll(() => h?.close(), 60_000);
+
+it('a canary approved shows as missed for that reviewer on the governance page (plots, with data), audited; non-leads get 403', async () => {
+  // Through the review queue's own store (as intake adds items), so decision quality sees the item queued.
+  const items = h.provider<ReviewItemRepository>(REVIEW_ITEMS);
+  const real = await h.queue();
+  const queued = (await h.items.get(real))!;
+  await h.items.decide(real, 'rejected', ['nobody'], 'moved aside for this test', new Date());
+  await items.add({ ...queued, actionId: `${real}-again`, status: 'pending' });
+  const canary = (await h.items.pending(100)).find((i) => !i.actionId.startsWith(real) && i.proposal.target === 'order-90431');
+  expect(canary).toBeDefined();
+
+  // fiona opens the canary's card and approves it like any item.
+  const { page } = await h.signIn('fiona');
+  await page.waitForSelector(`.items a[data-action-id="${canary!.actionId}"]`);
+  await page.click(`.items a[data-action-id="${canary!.actionId}"]`);
+  await page.waitForSelector(`article.card[data-action-id="${canary!.actionId}"] #decide`);
+  // Opening the card claims it (the inbox's claims): decide once the claim is hers.
+  await page.waitForSelector('article.card[data-claim="mine"]');
+  await page.click('button.preset-approve');
+  await page.click('button.approve');
+  await h.decided(page);
+
+  // Nothing left the review queue about it but the audit of the miss.
+  const about = () => h.bus.published.filter((p) => p.event.subject === canary!.actionId).map((p) => p.topic);
+  await eventually(() => expect(about()).toContain(TOPICS.canaryMissed));
+  expect(about()).toEqual([TOPICS.canaryMissed]);
+  const [decision] = (await store.decisionsSince(new Date(0), 10)).filter((d) => d.actionId === canary!.actionId);
+  expect(decision).toMatchObject({ reviewer: 'fiona', decision: 'approved', canary: true });
+  expect(decision.dwellMs).toBeGreaterThanOrEqual(0);
+
+  // A reviewer who is no lead is refused.
+  const res = await page.goto(`${h.url}/reviews/governance`);
+  expect(res?.status()).toBe(403);
+
+  // History for the other plots, as the review queue would have recorded it: five reviewers' decisions over the
+  // month (one approves everything in seconds: the outlier), canaries caught, blind second reviews (one disagreeing),
+  // hours of queue samples, and policy decisions and overrides heard on the bus (through the automation consumer).
+  const seeded = await seedHistory();
+  await eventually(async () => expect((await store.laneCountsSince(new Date(0))).reduce((a, l) => a + l.autonomous + l.prohibited, 0)).toBe(seeded.onBus));
+  await eventually(async () => expect(await store.overridesSince(new Date(0))).toHaveLength(3));
+
+  const lead = await h.signIn('lena');
+  await lead.page.goto(`${h.url}/reviews/governance`);
+  await lead.page.waitForSelector('#canaries svg[role="img"]');
+  expect(await lead.page.textContent('#mode')).toMatch(/normal/i);
+  expect(await lead.page.textContent('#canaries figcaption')).toContain('fiona: caught 0, missed 1');
+  expect(Number(await lead.page.getAttribute('#queue-depth svg', 'data-points'))).toBeGreaterThan(0);
+  expect(await lead.page.locator('svg[role="img"] title').count()).toBeGreaterThanOrEqual(10);
+  expect(await lead.page.textContent('#automation figcaption')).toMatch(/autonomous share: \d+ samples/);
+  expect(await lead.page.textContent('#overrides figcaption')).toContain(
+    `${seeded.overrideDay}: rejections ${seeded.rejectionsThatDay}, mode overrides 1, autonomy changes 1`,
+  );
+  expect(await lead.page.textContent('#outliers figcaption')).toContain('ivan');
+  expect(await lead.page.textContent('#disagreements')).toContain('the card was never used');
+  expect(await h.seriousViolations(lead.page)).toEqual([]);
+  if (process.env.SCREENSHOTS === '1') {
+    const dir = join(__dirname, '../../../../docs/screenshots');
+    mkdirSync(dir, { recursive: true });
+    await lead.page.setViewportSize({ width: 1440, height: 900 });
+    await lead.page.screenshot({ path: join(dir, 'governance.png'), fullPage: true });
+  }
+});
+
+/** A month of realistic history (deterministic: a fixed pseudo-random sequence), written as the review queue writes it. */
+async function seedHistory() {
+  let x = 42;
+  const rnd = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const now = Date.now();
+  const reviewers = [
+    { id: 'alice', approve: 0.72, dwell: 95 },
+    { id: 'bob', approve: 0.64, dwell: 140 },
+    { id: 'carol', approve: 0.7, dwell: 110 },
+    { id: 'sam', approve: 0.61, dwell: 160 },
+    // Approves everything in seconds: the outlier a lead should look at.
+    { id: 'ivan', approve: 1, dwell: 4 },
+  ];
+  let n = 0;
+  for (const r of reviewers)
+    for (let i = 0; i < 14 + Math.floor(rnd() * 10); i++) {
+      const decidedAt = now - Math.floor(rnd() * 29 * 86_400_000) - 60_000;
+      const latency = [0.5, 3, 10, 40, 180, 900][Math.floor(rnd() * rnd() * 6)] * 60_000;
+      await store.recordDecision({
+        actionId: `hist-${++n}`,
+        reviewer: r.id,
+        decision: rnd() < r.approve ? 'approved' : 'rejected',
+        slaClass: rnd() < 0.6 ? 'high' : 'normal',
+        decidedAt: new Date(decidedAt).toISOString(),
+        queuedAt: new Date(decidedAt - latency).toISOString(),
+        dwellMs: Math.round(r.dwell * (0.5 + rnd()) * 1000),
+        canary: false,
+      });
+    }
+  // Canaries caught (rejected) by three reviewers; fiona's miss comes from the page.
+  for (const [reviewer, count] of [
+    ['bob', 2],
+    ['carol', 1],
+    ['sam', 1],
+  ] as const)
+    for (let i = 0; i < count; i++)
+      await store.recordDecision({
+        actionId: `canary-${reviewer}-${i}`,
+        reviewer,
+        decision: 'rejected',
+        slaClass: 'high',
+        decidedAt: new Date(now - (i + 2) * 86_400_000).toISOString(),
+        queuedAt: new Date(now - (i + 2) * 86_400_000 - 600_000).toISOString(),
+        dwellMs: 210_000,
+        canary: true,
+      });
+  // Blind second reviews: most agree, one does not.
+  const seconds: Array<[string, 'approved' | 'rejected', 'approved' | 'rejected', string]> = [
+    ['high', 'approved', 'approved', 'receipt matches'],
+    ['high', 'rejected', 'rejected', 'card not on file'],
+    ['high', 'approved', 'approved', 'within policy'],
+    ['high', 'approved', 'rejected', 'the card was never used by this customer'],
+    ['normal', 'approved', 'approved', 'fine'],
+    ['normal', 'rejected', 'rejected', 'duplicate request'],
+    ['normal', 'approved', 'approved', 'as agreed with the customer'],
+  ];
+  for (const [i, [slaClass, first, second, reason]] of seconds.entries()) {
+    const at = new Date(now - (i + 1) * 3 * 3600_000);
+    await store.addSecondReview({
+      actionId: `second-${i}`,
+      slaClass,
+      requiredRoles: ['reviewer'],
+      firstDecision: first,
+      excluded: ['alice'],
+      createdAt: at.toISOString(),
+    });
+    await store.decideSecondReview(`second-${i}`, i % 2 ? 'bob' : 'carol', second, reason, new Date(at.getTime() + 600_000));
+  }
+  // Eight hours of queue samples every five minutes: a morning peak in the high class.
+  const samples = [];
+  for (let t = now - 8 * 3600_000; t < now - 60_000; t += 5 * 60_000) {
+    const hour = (t - (now - 8 * 3600_000)) / 3600_000;
+    const peak = Math.max(0, 9 - 2.2 * Math.abs(hour - 3));
+    samples.push(
+      {
+        sampledAt: new Date(t).toISOString(),
+        slaClass: 'high',
+        depth: Math.round(2 + peak + rnd() * 2),
+        oldestAgeMs: Math.round((4 + peak * 3 + rnd() * 3) * 60_000),
+      },
+      { sampledAt: new Date(t).toISOString(), slaClass: 'normal', depth: Math.round(5 + rnd() * 3), oldestAgeMs: Math.round((20 + rnd() * 15) * 60_000) },
+    );
+  }
+  await store.addQueueSamples(samples);
+  // Twelve hours of policy decisions: autonomous and prohibited ones on the bus (the review queue hears them), the
+  // review-lane ones recorded as heard (on the bus they would queue real items beside the test's).
+  const fixture = JSON.parse(
+    readFileSync(join(__dirname, '../../../../libs/contracts/fixtures/policy.decision.made.v1.json'), 'utf8'),
+  ) as TopicMap[typeof TOPICS.policyDecided];
+  let onBus = 0;
+  for (let hour = 12; hour >= 1; hour--) {
+    const autonomous = 20 + Math.floor(rnd() * 12) - (hour === 7 ? 14 : 0);
+    const review = 6 + Math.floor(rnd() * 6) + (hour === 7 ? 8 : 0);
+    for (let i = 0; i < autonomous + 1; i++) {
+      const time = new Date(now - hour * 3600_000 + i * 60_000);
+      await h.bus.emit(TOPICS.policyDecided, { ...fixture.data, lane: i === autonomous ? 'prohibited' : 'autonomous' }, { subject: newId(), time });
+      onBus++;
+    }
+    for (let i = 0; i < review; i++) await store.recordLane(newId(), 'review', new Date(now - hour * 3600_000 + i * 90_000));
+  }
+  // Two days ago an operator held the mode at elevated and lowered the refunds' autonomy.
+  const overrideAt = new Date(now - 2 * 86_400_000);
+  await h.bus.emit(
+    TOPICS.degradationOverrideSet,
+    {
+      override: { mode: 'elevated', reason: 'payment provider incident', by: 'ada', expiresAt: new Date(overrideAt.getTime() + 3600_000).toISOString() },
+      reason: 'payment provider incident',
+    },
+    { subject: 'degradation', time: overrideAt },
+  );
+  await h.bus.emit(
+    TOPICS.autonomyChanged,
+    {
+      flag: 'countersign.autonomy.support.refund',
+      actionType: 'support.refund',
+      control: 'autonomy',
+      value: 'review-all',
+      previous: 'autonomous',
+      change: 'lowered',
+      reason: 'refund fraud spike',
+    },
+    { subject: 'support.refund', time: new Date(overrideAt.getTime() + 600_000) },
+  );
+  await h.bus.emit(
+    TOPICS.degradationOverrideSet,
+    { reason: 'incident over: back to the controller' },
+    { subject: 'degradation', time: new Date(now - 5 * 86_400_000) },
+  );
+  const overrideDay = overrideAt.toISOString().slice(0, 10);
+  const rejectionsThatDay = (await store.decisionsSince(new Date(0), 10_000)).filter(
+    (d) => !d.canary && d.decision === 'rejected' && d.decidedAt.startsWith(overrideDay),
+  ).length;
+  return { onBus, overrideDay, rejectionsThatDay };
+}

@@ -1,0 +1,130 @@
+import { Inject, Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
+import type { Logger } from '@countersign/logging';
+import { LOGGER } from '@countersign/nest';
+import { claimHolds, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { INBOX_OPTIONS, REVIEW_ITEMS } from '../tokens';
+import type { InboxOptions } from './inbox.options';
+
+/** A change an inbox shows live: an item arrived, changed (escalated, re-routed), or left the queue (decided, expired). */
+export interface InboxChange {
+  type: 'arrived' | 'changed' | 'decided' | 'expired';
+  actionId: string;
+  /** The roles that may decide it (as it stood): a watcher hears only of items they may decide. */
+  requiredRoles: string[];
+}
+
+type Listener = (change: InboxChange) => void;
+
+/** How many pending items one look compares: the inbox's horizon. */
+const HORIZON = 1000;
+
+/**
+ * The inbox's live feed. It looks at the review items themselves (the record of truth every instance shares) while
+ * someone watches, and tells watchers what arrived, changed or left since the last look: so a decision taken through
+ * another instance, the JSON API or the review clock shows up too, with nothing added to the places that change items.
+ * A decision taken through this inbox asks for a look at once (`nudge`).
+ */
+@Injectable()
+export class InboxFeed implements OnModuleDestroy {
+  private readonly listeners = new Set<Listener>();
+  private known?: Map<string, { item: ReviewItem; print: string }>;
+  private timer?: NodeJS.Timeout;
+  private looking?: Promise<void>;
+  private again = false;
+  private readonly periodMs: number;
+
+  constructor(
+    @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
+    @Inject(INBOX_OPTIONS) options: InboxOptions,
+    @Optional() @Inject(LOGGER) private readonly logger?: Logger,
+  ) {
+    this.periodMs = options.feedPeriodMs ?? 1_000;
+  }
+
+  /**
+   * Calls `listener` with every change from now on. `ready` settles once the feed has its starting picture: a change
+   * after it is told; what came before it, a watcher reads from the items (the page's list, fetched again).
+   */
+  watch(listener: Listener): { stop: () => void; ready: Promise<void> } {
+    this.listeners.add(listener);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.nudge(), this.periodMs);
+      this.nudge();
+    }
+    return {
+      stop: () => {
+        this.listeners.delete(listener);
+        if (this.listeners.size === 0) this.stop();
+      },
+      ready: this.known ? Promise.resolve() : (this.looking ?? Promise.resolve()),
+    };
+  }
+
+  /** Looks now (after a decision through this inbox); a look already under way is followed by one more. */
+  nudge(): void {
+    if (this.looking) {
+      this.again = true;
+      return;
+    }
+    this.looking = this.look()
+      .catch((e: Error) => this.logger?.warn({ err: e }, 'the inbox could not look at the review items; it will look again'))
+      .finally(() => {
+        this.looking = undefined;
+        if (this.again && this.listeners.size) {
+          this.again = false;
+          this.nudge();
+        }
+      });
+  }
+
+  onModuleDestroy() {
+    this.listeners.clear();
+    this.stop();
+  }
+
+  private stop() {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    // No one watches: the next watcher starts from a fresh look, not from a stale picture.
+    this.known = undefined;
+  }
+
+  private async look(): Promise<void> {
+    const now = new Map((await this.items.pending(HORIZON)).map((item) => [item.actionId, { item, print: fingerprint(item) }]));
+    const before = this.known;
+    this.known = now;
+    // The first look is the starting picture: the page a watcher opened shows it already.
+    if (!before) return;
+    for (const [actionId, { item, print }] of now) {
+      const was = before.get(actionId);
+      if (!was) this.tell({ type: 'arrived', actionId, requiredRoles: item.requiredRoles });
+      else if (was.print !== print) this.tell({ type: 'changed', actionId, requiredRoles: item.requiredRoles });
+    }
+    for (const [actionId, { item }] of before) {
+      if (now.has(actionId)) continue;
+      const left = await this.items.get(actionId);
+      // Still pending but past the horizon (a burst of more urgent items): not gone, so nothing to tell.
+      if (left?.status === 'pending') continue;
+      this.tell({ type: left?.status === 'expired' ? 'expired' : 'decided', actionId, requiredRoles: item.requiredRoles });
+    }
+  }
+
+  private tell(change: InboxChange) {
+    for (const listener of this.listeners) listener(change);
+  }
+}
+
+/**
+ * What a reviewer would see change on an item still pending: its roles, due time, escalation, who approved so far, and
+ * who holds a claim on it now (not until when: a renewal is no news, a claim taken, released or run out is).
+ */
+const fingerprint = (i: ReviewItem) =>
+  JSON.stringify([
+    i.requiredRoles,
+    i.dueAt,
+    i.escalateAt ?? null,
+    i.escalatedAt ?? null,
+    i.reroutedAt ?? null,
+    i.approvedBy ?? null,
+    claimHolds(i.claim, new Date()) ? i.claim.by : null,
+  ]);

@@ -1,0 +1,224 @@
+// real: Chromium (Debian's, driven by playwright-core), the local OpenID Connect provider (oidc-provider, code + PKCE),
+// openid-client, the review queue's HTTP app (Nest) with its inbox, sessions, ApprovalService, RevealService and signed
+// decisions, PostgreSQL (a database cloned from the migrated template), axe-core; fake: the bus (in memory, recording
+// what is published) and intake (items are added to the repository as the review consumer adds them).
+// (All started by `startInboxHarness`, testing/inbox.harness.ts.)
+import { join } from 'node:path';
+import { TOPICS } from '@countersign/contracts';
+import { totpCode } from '@countersign/identity';
+import { eventually } from '@countersign/testing';
+import { CARD, InboxHarness, PASSWORD, startInboxHarness } from './testing/inbox.harness';
+
+jest.setTimeout(120_000);
+
+describe('the reviewer inbox in a real browser', () => {
+  let h: InboxHarness;
+  beforeAll(async () => {
+    h = await startInboxHarness('inbox');
+  });
+  afterAll(() => h?.close(), 60_000);
+  const queue: InboxHarness['queue'] = (...a) => h.queue(...a);
+  const signIn: InboxHarness['signIn'] = (u) => h.signIn(u);
+  const decided: InboxHarness['decided'] = (p) => h.decided(p);
+  const seriousViolations: InboxHarness['seriousViolations'] = (p) => h.seriousViolations(p);
+
+  it('signs in with OpenID Connect, shows arrivals live, and shows the card with masked parameters', async () => {
+    const { context, page } = await signIn('alice');
+    expect(await page.textContent('#who')).toBe('Alice Reviewer');
+    const cookies = await context.cookies(h.url);
+    expect(cookies.find((c) => c.name === 'cs_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+
+    // A queue as a reviewer meets it: other classes and tenants, an escalated item, a quorum of two under way.
+    await queue(
+      { tenant: 'globex', target: 'order-7731' },
+      { slaClass: 'critical', dueAt: new Date(Date.now() + 240_000).toISOString(), requiredRoles: ['finance'] },
+    );
+    await queue({ actionType: 'billing.credit_note', target: 'invoice-2207' }, { escalatedAt: new Date().toISOString(), quorum: 2 });
+    const id = await queue(
+      { target: 'order-live' },
+      {
+        score: 0.72,
+        riskClass: 'high',
+        rulesFired: ['refund.amount-above-limit', 'agent.confidence-below-0.9'],
+        dueAt: new Date(Date.now() + 600_000).toISOString(),
+      },
+    );
+    await page.waitForSelector(`.items a[data-action-id="${id}"]`);
+    expect(await page.textContent('#live')).toContain('new item');
+
+    await page.click(`.items a[data-action-id="${id}"]`);
+    await page.waitForSelector(`article.card[data-action-id="${id}"]`);
+    const text = (await page.textContent('article.card'))!;
+    for (const expected of [
+      'support.refund',
+      'order-live',
+      'support-copilot',
+      'gpt-test 2026-11',
+      'refund-v3',
+      '82%',
+      'refund above the autonomous limit',
+      '1 approval needed',
+      'left',
+    ]) {
+      expect(text).toContain(expected);
+    }
+    expect(text).toContain('"amount"');
+    expect(text).not.toContain(CARD);
+    expect(await page.getAttribute('article.card', 'data-shown-digest')).toMatch(/^[0-9a-f]{64}$/);
+    // A reviewer without pii:view is not offered the real values.
+    expect(await page.$('a[data-reveal]')).toBeNull();
+    expect(await seriousViolations(page)).toEqual([]);
+    // The README's picture of the inbox with this card open (only when asked: CI rewrites nothing).
+    if (process.env.SCREENSHOTS === '1') {
+      await page.setViewportSize({ width: 1440, height: 1000 });
+      await page.screenshot({ path: join(__dirname, '../../../../docs/screenshots/inbox.png'), fullPage: true });
+    }
+  });
+
+  it('approves and rejects with a reason, recording what the reviewer saw', async () => {
+    const { page } = await signIn('alice');
+    const approveId = await queue();
+    const rejectId = await queue();
+    await page.waitForSelector(`.items a[data-action-id="${rejectId}"]`);
+
+    await page.click(`.items a[data-action-id="${approveId}"]`);
+    await page.waitForSelector(`article.card[data-action-id="${approveId}"] #decide`);
+    const shown = await page.getAttribute('article.card', 'data-shown-digest');
+    await page.click('button.preset-approve');
+    await page.click('button.approve');
+    await decided(page);
+    expect(await page.textContent('#decision-result')).toContain('Approved');
+    await page.waitForSelector(`.items a[data-action-id="${approveId}"]`, { state: 'detached' });
+    expect(await h.items.get(approveId)).toMatchObject({ status: 'approved', deciders: ['alice'] });
+    const approved = await eventually(() => h.bus.published.find((p) => p.topic === TOPICS.reviewDecided && p.event.subject === approveId)!);
+    expect(approved.event.data).toMatchObject({ decision: 'approved', shownDigest: shown, reviewers: [{ id: 'alice', kind: 'human', authMethod: 'oidc' }] });
+
+    await page.click(`.items a[data-action-id="${rejectId}"]`);
+    await page.waitForSelector(`article.card[data-action-id="${rejectId}"] #decide`);
+    // No reason, no decision.
+    await page.click('button.reject');
+    await page.waitForSelector('#decision-result:has-text("Give a reason")');
+    await page.fill('#reason', 'the order was already refunded');
+    await page.click('button.reject');
+    await decided(page);
+    expect(await page.textContent('#decision-result')).toContain('Rejected');
+    expect(await h.items.get(rejectId)).toMatchObject({ status: 'rejected', decisionReason: 'the order was already refunded' });
+  });
+
+  it('takes the common path by keyboard: j to the next item, a to approve, a reason, Enter', async () => {
+    const { page } = await signIn('bob');
+    const id = await queue({}, { dueAt: new Date(Date.now() + 60_000).toISOString() });
+    await page.waitForSelector(`.items a[data-action-id="${id}"]`);
+    // The most urgent item comes first: j opens it.
+    await page.keyboard.press('j');
+    await page.waitForSelector(`.items a[data-action-id="${id}"][aria-current="true"]`);
+    await page.waitForSelector(`article.card[data-action-id="${id}"] #decide`);
+    await page.keyboard.press('a');
+    await page.waitForSelector('#reason:focus');
+    await page.keyboard.type('matches the ticket');
+    await page.keyboard.press('Enter');
+    await decided(page);
+    expect(await h.items.get(id)).toMatchObject({ status: 'approved', deciders: ['bob'], decisionReason: 'matches the ticket' });
+  });
+
+  it('shows items decided elsewhere leaving live, and filters by class, action type and tenant', async () => {
+    const { page } = await signIn('fiona');
+    const other = await queue({ tenant: 'globex', actionType: 'billing.credit_note' }, { slaClass: 'normal' });
+    const gone = await queue();
+    await page.waitForSelector(`.items a[data-action-id="${gone}"]`);
+    await h.items.decide(gone, 'rejected', ['bob'], 'decided through the JSON API', new Date());
+    await page.waitForSelector(`.items a[data-action-id="${gone}"]`, { state: 'detached' });
+
+    await page.reload();
+    await page.waitForSelector(`.items a[data-action-id="${other}"]`);
+    await page.selectOption('#f-tenant', 'globex');
+    await page.selectOption('#f-actionType', 'billing.credit_note');
+    await page.selectOption('#f-slaClass', 'normal');
+    await page.click('form.filters button');
+    await page.waitForSelector(`.items a[data-action-id="${other}"]`);
+    const shown = await page.$$eval('.items a.item', (as) => as.map((a) => a.getAttribute('data-action-id')));
+    expect(shown).toEqual([other]);
+  });
+
+  it('refuses a decision on an action the reviewer proposed (separation of duties)', async () => {
+    const id = await queue({}, { proposerPrincipal: 'fiona' });
+    const { page } = await signIn('fiona');
+    await page.goto(`${h.url}/reviews/${id}`);
+    await page.waitForSelector(`article.card[data-action-id="${id}"]`);
+    // Not in the list, no decision form …
+    expect(await page.$(`.items a[data-action-id="${id}"]`)).toBeNull();
+    expect(await page.$('#decide')).toBeNull();
+    expect(await page.textContent('article.card')).toContain('You cannot decide this item');
+    // … and the server refuses it all the same, when sent with the session's CSRF token.
+    const sent = {
+      actionId: id,
+      csrf: (await page.getAttribute('meta[name="csrf-token"]', 'content'))!,
+      shownDigest: (await page.getAttribute('article.card', 'data-shown-digest'))!,
+    };
+    const answer = await page.evaluate(async ({ actionId, csrf, shownDigest }) => {
+      const res = await fetch(`/reviews/${actionId}/decision`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+        body: JSON.stringify({ decision: 'approve', reason: 'looks fine to me', shownDigest }),
+      });
+      return { status: res.status, body: (await res.json()) as { message: string } };
+    }, sent);
+    expect(answer.status).toBe(403);
+    expect(answer.body.message).toContain('separation of duties');
+    // Without the CSRF token, nothing is decided either.
+    const forged = await page.evaluate(async (actionId) => {
+      const res = await fetch(`/reviews/${actionId}/decision`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+      return res.status;
+    }, id);
+    expect(forged).toBe(403);
+    expect((await h.items.get(id))!.status).toBe('pending');
+  });
+
+  it('shows the real values to a pii:view holder, audited', async () => {
+    const id = await queue();
+    const { page } = await signIn('carol');
+    await page.goto(`${h.url}/reviews/${id}`);
+    await page.waitForSelector('a[data-reveal]');
+    expect(await page.textContent('article.card')).not.toContain(CARD);
+    await page.click('a[data-reveal]');
+    await page.waitForSelector('.badge.revealed');
+    expect(await page.textContent('pre.params')).toContain(CARD);
+    const revealed = h.bus.published.find((p) => p.topic === TOPICS.reviewDataRevealed && p.event.subject === id);
+    expect(revealed?.event.actor).toMatchObject({ id: 'carol', kind: 'human', authMethod: 'oidc' });
+  });
+
+  it('asks a user enrolled in MFA for a one-time code after the password', async () => {
+    const context = await h.newContext();
+    const page = await context.newPage();
+    await page.goto(`${h.url}/reviews`);
+    await page.fill('#username', 'max');
+    await page.fill('#password', 'not the password');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.problem:has-text("Wrong user name or password")');
+    await page.fill('#username', 'max');
+    await page.fill('#password', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#code');
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.fill('#code', totpCode(h.secrets.max.totpSecret!));
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#who');
+    expect(await page.textContent('#who')).toBe('Max Stepup');
+  });
+
+  it('signs out of the inbox and of the identity provider', async () => {
+    const { page } = await signIn('alice');
+    await page.click('#sign-out');
+    // The provider asks to end its own session too.
+    await page.waitForSelector('button[name="logout"]');
+    await page.click('button[name="logout"]');
+    await page.waitForURL(`${h.url}/auth/signed-out`);
+    expect(await page.textContent('h1')).toContain('signed out');
+    expect(await seriousViolations(page)).toEqual([]);
+    // Signed out everywhere: the inbox asks for a password again.
+    await page.goto(`${h.url}/reviews`);
+    await page.waitForSelector('#username');
+    const fragment = await page.request.get(`${h.url}/reviews/list`);
+    expect(fragment.status()).toBe(401);
+  });
+});

@@ -1,0 +1,410 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  Body,
+  ConflictException,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Optional,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { z } from 'zod';
+import { freeTextString } from '@countersign/contracts';
+import { ApiRoute, parseBody } from '@countersign/nest';
+import { ApprovalService } from '../approvals/approval.service';
+import { DecisionQualityService } from '../decision-quality/decision-quality.service';
+import { ClaimService } from '../claims/claim.service';
+import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { shownDigest, shownView } from '../review-item/shown';
+import { PII_VIEW, RevealService } from '../reviewer-api/reveal.service';
+import { REVIEW_ITEMS } from '../tokens';
+import { CardContext, claimState, RECENT_DECISIONS } from './card-context.view';
+import { InboxFeed } from './inbox-feed';
+import { card, inboxBody, InboxFilters, page, queueList } from './inbox.view';
+import { securityHeaders } from './security-headers';
+import type { ReviewerSession } from './session.store';
+import { HttpRequest, HttpResponse, Sessions } from './sessions';
+
+/** The inbox's one script and one style sheet, served from here (no build step, no CDN), read once at boot. */
+const ASSETS = {
+  'inbox.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(__dirname, 'assets', 'inbox.js'), 'utf8') },
+  'inbox.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(__dirname, 'assets', 'inbox.css'), 'utf8') },
+};
+
+const DecisionBody = z.object({
+  decision: z.enum(['approve', 'reject']),
+  // Free text: a reason of control characters is no reason (the JSON API's rule).
+  reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
+  /** The card as shown (`data-shown-digest`): a decision on a view that changed since is refused. */
+  shownDigest: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/** How many items one inbox page lists (the most urgent the reviewer may decide; the rest come as these are decided). */
+export const INBOX_PAGE_SIZE = 100;
+/** How often a live-update stream checks that its session still stands (and says it is alive). */
+const STREAM_CHECK_MS = 10_000;
+
+/** True when `reviewer` may decide `item`: an approval in a role they hold, which they did not propose themselves. */
+export function mayDecide(reviewer: ReviewerSession['principal'], item: ReviewItem): boolean {
+  if ((item.kind ?? 'approval') !== 'approval' || item.status !== 'pending') return false;
+  if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) return false;
+  // An approver of a quorum has done their part: the rest is for other reviewers (an approval counts once).
+  if (item.approvedBy?.includes(reviewer.id)) return false;
+  return !item.requiredRoles.length || item.requiredRoles.some((r) => reviewer.roles.includes(r));
+}
+
+const filtersOf = (q: Record<string, unknown>): InboxFilters => {
+  const pick = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 200 ? v : undefined);
+  return { slaClass: pick(q.slaClass), actionType: pick(q.actionType), tenant: pick(q.tenant) };
+};
+
+/**
+ * The reviewer inbox: server-rendered pages and fragments over the review items, live updates (server-sent events),
+ * and decisions through the same `ApprovalService` as the JSON API (separation of duties, roles, quorum, signed
+ * tokens, `shownDigest`). Every route but the static assets needs a signed-in session; a page without one sends the
+ * browser to sign in, anything else answers 401.
+ */
+@Controller('reviews')
+export class InboxController {
+  constructor(
+    @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
+    private readonly sessions: Sessions,
+    private readonly approvals: ApprovalService,
+    private readonly reveals: RevealService,
+    private readonly feed: InboxFeed,
+    private readonly claims: ClaimService,
+    @Optional() private readonly quality?: DecisionQualityService,
+  ) {}
+
+  @ApiRoute({
+    summary: 'The reviewer inbox (HTML page)',
+    session: true,
+    query: { slaClass: 'only items of this SLA class', actionType: 'only items of this action type', tenant: 'only items of this tenant' },
+    ok: { description: 'The inbox page', contentType: 'text/html' },
+    also: [{ status: 303, description: 'not signed in: to `/auth/sign-in?returnTo=…`', contentType: 'none', headers: { Location: 'the sign-in address' } }],
+    errors: { 403: 'the account has no reviewer role' },
+  })
+  @Get()
+  async inbox(@Req() req: HttpRequest, @Res() res: HttpResponse, @Query() query: Record<string, unknown>) {
+    const session = await this.pageSession(req, res);
+    if (!session) return;
+    const filters = filtersOf(query);
+    const { items, all } = await this.visible(session, filters);
+    html(res, page({ title: 'Reviews', session, body: inboxBody({ items, all, filters, viewer: session.principal.id }) }));
+  }
+
+  @ApiRoute({
+    summary: 'A static file of the inbox (stylesheet, script)',
+    public: 'static files of the sign-in and inbox pages, the same for everyone',
+    ok: { description: 'The file', contentType: 'text/plain' },
+    errors: { 404: 'no such file' },
+    unavailable: false,
+  })
+  @Get('assets/:name')
+  asset(@Param('name') name: string, @Res() res: HttpResponse) {
+    const asset = ASSETS[name as keyof typeof ASSETS];
+    if (!asset) throw new NotFoundException(`no asset ${name}`);
+    securityHeaders(res, true);
+    res.setHeader('Content-Type', asset.type);
+    res.end(asset.body);
+  }
+
+  /** The queue as a fragment, for the script to swap in when the feed says something changed. */
+  @ApiRoute({
+    summary: 'The queue as an HTML fragment (the inbox script swaps it in)',
+    session: true,
+    query: {
+      selected: 'the action id shown as selected',
+      slaClass: 'only items of this SLA class',
+      actionType: 'only items of this action type',
+      tenant: 'only items of this tenant',
+    },
+    ok: { description: 'The queue fragment', contentType: 'text/html' },
+    errors: { 401: 'not signed in, or the session ended', 403: 'the account has no reviewer role' },
+  })
+  @Get('list')
+  async list(@Req() req: HttpRequest, @Res() res: HttpResponse, @Query() query: Record<string, unknown>, @Query('selected') selected?: string) {
+    const session = await this.apiSession(req);
+    html(res, queueList((await this.visible(session, filtersOf(query))).items, selected, session.principal.id));
+  }
+
+  /** Server-sent events: `change` as items arrive, change, are decided or expire; `signed-out` when the session ends. */
+  @ApiRoute({
+    summary: 'Server-sent events: `change` as items arrive, change or are decided; `signed-out` when the session ends',
+    session: true,
+    ok: { description: 'An event stream', contentType: 'text/event-stream' },
+    errors: { 401: 'not signed in, or the session ended', 403: 'the account has no reviewer role' },
+  })
+  @Get('events')
+  async events(@Req() req: HttpRequest & { on(e: 'close', l: () => void): void }, @Res() res: HttpResponse) {
+    const session = await this.apiSession(req);
+    securityHeaders(res);
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    res.write('retry: 2000\n\n');
+    const roles = session.principal.roles;
+    const { stop, ready } = this.feed.watch((change) => {
+      if (change.requiredRoles.length && !change.requiredRoles.some((r) => roles.includes(r))) return;
+      res.write(`event: change\ndata: ${JSON.stringify({ type: change.type, actionId: change.actionId })}\n\n`);
+    });
+    // From here on every change is told: the page fetches its list once more, to catch what came before.
+    void ready.then(() => res.write('event: ready\ndata: {}\n\n'));
+    // The stream does not keep a session alive (it is no sign of a person at the screen); it ends with it.
+    const check = setInterval(
+      () => {
+        void this.sessions.current(req, false).then((still) => {
+          if (still) return void res.write(': alive\n\n');
+          res.write('event: signed-out\ndata: {}\n\n');
+          res.end();
+        });
+      },
+      Math.min(STREAM_CHECK_MS, this.sessions.idleTimeoutMs),
+    );
+    req.on('close', () => {
+      clearInterval(check);
+      stop();
+    });
+  }
+
+  /** The inbox with one item's card open (the address an escalation notice links to). */
+  @ApiRoute({
+    summary: "The inbox with one item's card open (HTML page)",
+    session: true,
+    query: {
+      reveal: '`true`: the real values, for a reviewer holding `pii:view` (audited)',
+      slaClass: 'only items of this SLA class',
+      actionType: 'only items of this action type',
+      tenant: 'only items of this tenant',
+    },
+    ok: { description: 'The inbox page with the card', contentType: 'text/html' },
+    also: [{ status: 303, description: 'not signed in: to `/auth/sign-in?returnTo=…`', contentType: 'none', headers: { Location: 'the sign-in address' } }],
+    errors: {
+      403: 'the account has no reviewer role; a reveal without `pii:view`',
+      404: 'no review item for this action, or `reveal` is neither true nor false',
+      409: 'a reveal of an item that is decided or has no sealed copy',
+    },
+  })
+  @Get(':actionId')
+  async one(@Param('actionId') actionId: string, @Req() req: HttpRequest, @Res() res: HttpResponse, @Query() query: Record<string, unknown>) {
+    const session = await this.pageSession(req, res);
+    if (!session) return;
+    const filters = filtersOf(query);
+    const { items, all } = await this.visible(session, filters);
+    const shown = await this.card(actionId, session, query.reveal);
+    html(
+      res,
+      page({
+        title: 'Review',
+        session,
+        body: inboxBody({ items, all, filters, selected: actionId, card: shown, viewer: session.principal.id }),
+      }),
+    );
+  }
+
+  /** One card as a fragment; `?reveal=true` shows the real values to a `pii:view` holder, audited by the reveal service. */
+  @ApiRoute({
+    summary: "One item's card as an HTML fragment",
+    session: true,
+    query: { reveal: '`true`: the real values, for a reviewer holding `pii:view` (audited)' },
+    ok: { description: 'The card fragment', contentType: 'text/html' },
+    errors: {
+      401: 'not signed in, or the session ended',
+      403: 'the account has no reviewer role; a reveal without `pii:view`',
+      404: 'no review item for this action, or `reveal` is neither true nor false',
+      409: 'a reveal of an item that is decided or has no sealed copy',
+    },
+  })
+  @Get(':actionId/card')
+  async cardFragment(@Param('actionId') actionId: string, @Req() req: HttpRequest, @Res() res: HttpResponse, @Query('reveal') reveal?: unknown) {
+    const session = await this.apiSession(req);
+    html(res, await this.card(actionId, session, reveal));
+  }
+
+  /** Claims the item for the signed-in reviewer (the script does when a card opens, and renews it while it stays open). */
+  @ApiRoute({
+    summary: 'Claim an item for the signed-in reviewer (CSRF-checked)',
+    session: true,
+    ok: {
+      description: 'The claim',
+      schema: { type: 'object', required: ['actionId', 'claim'], properties: { actionId: { type: 'string' }, claim: { type: 'object' } } },
+    },
+    errors: {
+      401: 'not signed in, or the session ended',
+      403: 'no reviewer role, a missing or wrong CSRF token, separation of duties, or a role the item needs',
+      404: 'no review item for this action',
+      409: 'held by another reviewer, already approved by the caller, or decided',
+    },
+  })
+  @Post(':actionId/claim')
+  @HttpCode(200)
+  async claim(@Param('actionId') actionId: string, @Req() req: HttpRequest) {
+    const session = await this.apiSession(req);
+    this.sessions.checkCsrf(req, session);
+    try {
+      return { actionId, claim: await this.claims.claim(actionId, session.principal, session.name) };
+    } finally {
+      this.feed.nudge();
+    }
+  }
+
+  /** Ends the reviewer's claim (the script does when they open another card or leave the page). */
+  @ApiRoute({
+    summary: "Release the signed-in reviewer's claim (CSRF-checked)",
+    session: true,
+    ok: { description: 'The claim is released', schema: { type: 'object', required: ['actionId'], properties: { actionId: { type: 'string' } } } },
+    errors: { 401: 'not signed in, or the session ended', 403: 'no reviewer role, or a missing or wrong CSRF token', 404: 'no review item for this action' },
+  })
+  @Post(':actionId/release')
+  @HttpCode(200)
+  async release(@Param('actionId') actionId: string, @Req() req: HttpRequest) {
+    const session = await this.apiSession(req);
+    this.sessions.checkCsrf(req, session);
+    try {
+      return { actionId, ...(await this.claims.release(actionId, session.principal)) };
+    } finally {
+      this.feed.nudge();
+    }
+  }
+
+  @ApiRoute({
+    summary: 'Approve or reject from the inbox (CSRF-checked), with a reason',
+    session: true,
+    body: DecisionBody,
+    ok: {
+      description: 'The decision is recorded',
+      schema: { type: 'object', required: ['actionId'], properties: { actionId: { type: 'string' }, status: { type: 'string' } } },
+    },
+    errors: {
+      400: 'a body that does not validate',
+      401: 'not signed in, or the session ended',
+      403: 'no reviewer role, a missing or wrong CSRF token; separation of duties (the proposer), a token of no person, a role the item needs, or a step-up the item needs',
+      404: 'no review item for this action',
+      409: 'already decided or expired, decided meanwhile, or `shownDigest` does not match the item as it is now',
+    },
+  })
+  @Post(':actionId/decision')
+  @HttpCode(200)
+  async decide(@Param('actionId') actionId: string, @Req() req: HttpRequest, @Body() body: unknown) {
+    const session = await this.apiSession(req);
+    this.sessions.checkCsrf(req, session);
+    const { decision, reason, shownDigest: seen } = parseBody(DecisionBody, body);
+    try {
+      if (decision === 'approve') return { actionId, ...(await this.approvals.approve(actionId, session.principal, reason, seen)) };
+      await this.approvals.reject(actionId, session.principal, reason, seen);
+      return { actionId, status: 'rejected' };
+    } finally {
+      this.feed.nudge();
+    }
+  }
+
+  private async card(actionId: string, session: ReviewerSession, reveal: unknown): Promise<string> {
+    if (reveal !== undefined && reveal !== 'true' && reveal !== 'false') throw new NotFoundException('reveal: must be true or false');
+    // Dwell starts when the server first serves this reviewer the card (decision-quality/, ADR 0018).
+    await this.quality?.shown(actionId, session.principal.id);
+    await this.claimIfFree(actionId, session);
+    if (reveal === 'true') {
+      const { item, proposal } = await this.reveals.reveal(actionId, session.principal);
+      return card({
+        item,
+        revealed: proposal,
+        session,
+        shownDigest: shownDigest(shownView(item)),
+        canReveal: true,
+        mayDecide: mayDecide(session.principal, item),
+        context: await this.context(item),
+      });
+    }
+    const item = await this.items.get(actionId);
+    if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    const canReveal = session.principal.roles.includes(PII_VIEW) && !!item.sealed;
+    return card({
+      item,
+      session,
+      shownDigest: shownDigest(shownView(item)),
+      canReveal,
+      mayDecide: mayDecide(session.principal, item),
+      context: await this.context(item),
+    });
+  }
+
+  /**
+   * Opening a card claims its item for the reviewer when it is free and theirs to decide: the card comes back already
+   * showing the claim, so no later refresh replaces it under a reviewer who started deciding. (The script renews the
+   * claim while the card stays open and releases it when another opens. A GET may claim: the session cookie is
+   * SameSite=Strict, so no other site can make a browser claim; a claim is a lease, never a decision.)
+   */
+  private async claimIfFree(actionId: string, session: ReviewerSession): Promise<void> {
+    const item = await this.items.get(actionId);
+    if (!item || !mayDecide(session.principal, item) || claimState(item, session.principal.id) !== 'free') return;
+    await this.claims.claim(actionId, session.principal, session.name).catch((e: Error) => {
+      // Taken or decided meanwhile: the card shows the item as it now stands.
+      if (!(e instanceof ConflictException)) throw e;
+    });
+  }
+
+  /** The approvals so far and the recent decisions on the same target and by the same agent. */
+  private async context(item: ReviewItem): Promise<CardContext> {
+    const [approvals, sameTarget, sameAgent] = await Promise.all([
+      item.quorum > 1 ? this.items.approvals(item.actionId) : Promise.resolve([]),
+      this.items.recentDecisions({ target: item.proposal.target }, item.actionId, RECENT_DECISIONS),
+      this.items.recentDecisions({ agentId: item.proposal.proposer.agentId }, item.actionId, RECENT_DECISIONS),
+    ]);
+    return { approvals, sameTarget, sameAgent };
+  }
+
+  /**
+   * The page of items the reviewer may decide, filtered (`items`), and unfiltered (`all`, whose classes, action types
+   * and tenants the filter menus offer). Filtered where the items are: a page is full whatever lies ahead of it.
+   */
+  private async visible(session: ReviewerSession, filters: InboxFilters): Promise<{ items: ReviewItem[]; all: ReviewItem[] }> {
+    const reviewer = session.principal;
+    const all = await this.items.inbox({ reviewer, limit: INBOX_PAGE_SIZE });
+    const filtered = filters.slaClass || filters.actionType || filters.tenant;
+    return { all, items: filtered ? await this.items.inbox({ reviewer, ...filters, limit: INBOX_PAGE_SIZE }) : all };
+  }
+
+  /** The session of a page request; none: the browser is sent to sign in and back here. */
+  private async pageSession(req: HttpRequest, res: HttpResponse): Promise<ReviewerSession | undefined> {
+    const session = await this.sessions.current(req);
+    if (!session) {
+      securityHeaders(res);
+      res.statusCode = 303;
+      res.setHeader('Location', `/auth/sign-in?returnTo=${encodeURIComponent(req.url)}`);
+      res.end();
+      return undefined;
+    }
+    return this.reviewer(req, session);
+  }
+
+  /** The session of a fragment, a stream or a decision: 401 without one (the script then sends the browser to sign in). */
+  private async apiSession(req: HttpRequest): Promise<ReviewerSession> {
+    const session = await this.sessions.current(req);
+    if (!session) throw new UnauthorizedException('not signed in (or the session ended): sign in at /auth/sign-in');
+    return this.reviewer(req, session);
+  }
+
+  private reviewer(req: HttpRequest, session: ReviewerSession): ReviewerSession {
+    // The rejection filter audits a refusal under the request's principal.
+    req.principal = session.principal;
+    if (!session.principal.roles.includes('reviewer')) throw new ForbiddenException('the inbox is for reviewers: your account has no reviewer role');
+    return session;
+  }
+}
+
+function html(res: HttpResponse, body: string) {
+  securityHeaders(res);
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.end(body);
+}

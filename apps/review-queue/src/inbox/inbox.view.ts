@@ -1,0 +1,188 @@
+// The inbox's HTML, rendered on the server: every value goes through `esc`, nothing is loaded from elsewhere, and
+// the one script (`/reviews/assets/inbox.js`) only fetches fragments rendered here, sends decisions and keys.
+import type { Proposal } from '@countersign/contracts';
+import type { ReviewItem } from '../review-item/review-item.repository';
+import type { ReviewerSession } from './session.store';
+import {
+  CardContext,
+  claimBadge,
+  claimNote,
+  claimState,
+  decidedNote,
+  notDecidableNote,
+  quorumProgress,
+  recentSection,
+  riskSection,
+  stepUpNote,
+} from './card-context.view';
+import { revisionEditor } from './revision.view';
+
+export const esc = (v: unknown) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The inbox's filters, from the query string: an SLA class, an action type, a tenant (empty: any). */
+export interface InboxFilters {
+  slaClass?: string;
+  actionType?: string;
+  tenant?: string;
+}
+
+export const APPROVE_PRESETS = ['Checked against the source: as requested', 'Within policy and the customer history'];
+export const REJECT_PRESETS = ['Wrong target', 'Amount or scope not justified', 'Needs more information from the requester'];
+
+export function page(o: { title: string; session?: ReviewerSession; body: string; status?: string }): string {
+  const s = o.session;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(o.title)} · Countersign</title>
+<link rel="stylesheet" href="/reviews/assets/inbox.css">
+${s ? `<meta name="csrf-token" content="${esc(s.csrf)}">` : ''}
+<script src="/reviews/assets/inbox.js" defer></script>
+</head>
+<body>
+<a class="skip" href="#card">Skip to the review card</a>
+<header class="top">
+  <p class="brand"><a href="/reviews">Countersign reviews</a></p>
+  ${
+    s
+      ? `<p class="who">Signed in as <strong id="who">${esc(s.name)}</strong> <span class="roles">(${esc(s.principal.roles.join(', '))})</span></p>
+  <button type="button" id="sign-out">Sign out</button>`
+      : ''
+  }
+</header>
+${o.body}
+<p id="live" role="status" aria-live="polite" class="visually-hidden">${esc(o.status ?? '')}</p>
+</body></html>`;
+}
+
+/** The inbox: filters, the queue, and the card pane (a selected item's card, or a hint). */
+export function inboxBody(o: { items: ReviewItem[]; all: ReviewItem[]; filters: InboxFilters; selected?: string; card?: string; viewer?: string }): string {
+  return `<main class="inbox">
+  <section class="queue" aria-labelledby="queue-heading">
+    <h1 id="queue-heading">Waiting for you</h1>
+    ${filtersForm(o.all, o.filters)}
+    <div id="queue">${queueList(o.items, o.selected, o.viewer)}</div>
+    <p class="keys">Keys: <kbd>j</kbd>/<kbd>k</kbd> next/previous, <kbd>a</kbd> approve, <kbd>r</kbd> reject.</p>
+  </section>
+  <section id="card" class="card-pane" aria-label="Review card" tabindex="-1">
+    ${o.card ?? '<p class="hint">Select an item to see what it would do.</p>'}
+  </section>
+</main>`;
+}
+
+function filtersForm(all: ReviewItem[], f: InboxFilters): string {
+  const select = (name: keyof InboxFilters, label: string, values: string[]) => `
+      <label for="f-${name}">${label}</label>
+      <select id="f-${name}" name="${name}">
+        <option value="">Any</option>
+        ${[...new Set([...values, ...(f[name] ? [f[name]] : [])])]
+          .sort()
+          .map((v) => `<option value="${esc(v)}"${f[name] === v ? ' selected' : ''}>${esc(v)}</option>`)
+          .join('')}
+      </select>`;
+  return `<form class="filters" method="get" action="/reviews" aria-label="Filters">
+      ${select(
+        'slaClass',
+        'Class',
+        all.map((i) => i.slaClass),
+      )}
+      ${select(
+        'actionType',
+        'Action type',
+        all.map((i) => i.proposal.actionType),
+      )}
+      ${select(
+        'tenant',
+        'Tenant',
+        all.map((i) => i.proposal.tenant),
+      )}
+      <button type="submit">Filter</button>
+    </form>`;
+}
+
+/** The list fragment (`/reviews/list`), most urgent first. */
+export function queueList(items: ReviewItem[], selected?: string, viewer?: string): string {
+  if (!items.length) return '<p class="empty" id="queue-empty">Nothing waits for you.</p>';
+  return `<ol class="items" aria-label="Review items, most urgent first" data-count="${items.length}">${items
+    .map(
+      (i) => `
+    <li><a class="item" href="/reviews/${encodeURIComponent(i.actionId)}" data-action-id="${esc(i.actionId)}"${i.actionId === selected ? ' aria-current="true"' : ''}>
+      <span class="what">${esc(i.proposal.actionType)}</span> <span class="target">${esc(i.proposal.target)}</span>
+      <span class="meta">${esc(i.proposal.tenant)} · <span class="class class-${esc(i.slaClass)}">${esc(i.slaClass)}</span>${i.escalatedAt ? ' · escalated' : ''}${i.quorum > 1 ? ` · quorum ${i.quorum}${i.approvedBy?.length ? ` (${i.approvedBy.length} approved)` : ''}` : ''}${claimBadge(i, viewer)}</span>
+      <time class="due" datetime="${esc(i.dueAt)}" data-due="${esc(i.dueAt)}">${esc(timeLeft(i.dueAt))}</time>
+    </a></li>`,
+    )
+    .join('')}</ol>`;
+}
+
+/** A card: everything a decision rests on, and the decision form (unless the item is decided). */
+export function card(o: {
+  item: ReviewItem;
+  shownDigest: string;
+  session: ReviewerSession;
+  revealed?: Proposal;
+  canReveal: boolean;
+  mayDecide: boolean;
+  /** Approvals so far and recent decisions (`card-context.view.ts`). */
+  context?: CardContext;
+}): string {
+  const { item } = o;
+  const p = o.revealed ?? item.proposal;
+  const row = (k: string, v: string, cls = '') => `<dt>${k}</dt><dd${cls ? ` class="${cls}"` : ''}>${v}</dd>`;
+  const pending = item.status === 'pending';
+  return `<article class="card" data-action-id="${esc(item.actionId)}" data-shown-digest="${esc(o.shownDigest)}" data-claim="${claimState(item, o.session.principal.id)}" aria-labelledby="card-title">
+  <h2 id="card-title">${esc(p.actionType)} on <span class="target">${esc(p.target)}</span></h2>
+  ${claimNote(item, o.session)}${quorumProgress(item, o.context)}
+  <dl class="facts">
+    ${row('Action type', esc(p.actionType), 'f-action-type')}
+    ${row('Target', esc(p.target), 'f-target')}
+    ${row('Tenant / region', `${esc(p.tenant)} / ${esc(p.region)}`, 'f-tenant')}
+    ${row('Proposer agent', esc(p.proposer.agentId), 'f-agent')}
+    ${row('Model', `${esc(p.proposer.model.name)} ${esc(p.proposer.model.version)}`, 'f-model')}
+    ${row('Prompt template', esc(p.proposer.promptTemplateVersion), 'f-prompt')}
+    ${row('Confidence', `${Math.round(p.confidence * 100)}%`, 'f-confidence')}
+    ${row('Contract version', esc(item.contractVersion), 'f-contract')}
+    ${row('Class', esc(item.slaClass), 'f-class')}
+    ${row('Status', esc(item.status), 'f-status')}
+    ${pending ? row('Time left', `<time data-due="${esc(item.dueAt)}" datetime="${esc(item.dueAt)}">${esc(timeLeft(item.dueAt))}</time>`, 'f-sla') : ''}
+    ${row('Escalation', item.escalatedAt ? `escalated at ${esc(item.escalatedAt)}` : item.escalateAt ? `at ${esc(item.escalateAt)} to ${esc((item.escalateTo ?? []).join(', ') || 'the next tier')}` : 'none', 'f-escalation')}
+    ${row('Decided by', esc(item.requiredRoles.join(', ') || 'any reviewer'), 'f-roles')}
+    ${row('Quorum', `${item.quorum} approval${item.quorum > 1 ? 's' : ''} needed`, 'f-quorum')}
+  </dl>
+  ${riskSection(item)}
+  <h3>Why it needs a person</h3>
+  <ul class="reasons">${item.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
+  <h3>Parameters ${o.revealed ? '<span class="badge revealed">real values: your viewing is recorded</span>' : '<span class="badge">regulated data masked</span>'}</h3>
+  <pre class="params" tabindex="0" aria-label="Parameters">${esc(JSON.stringify(p.parameters, null, 2))}</pre>
+  ${o.canReveal && !o.revealed && pending ? `<p><a class="reveal" href="/reviews/${encodeURIComponent(item.actionId)}?reveal=true" data-reveal>Show the real values (recorded in the audit trail)</a></p>` : ''}
+  ${Object.keys(p.context ?? {}).length ? `<h3>Context</h3><pre class="context" tabindex="0" aria-label="Context">${esc(JSON.stringify(p.context, null, 2))}</pre>` : ''}
+  ${o.mayDecide ? stepUpNote(item, o.session) : ''}
+  ${pending && o.mayDecide ? decisionForm(item) + revisionEditor(item, p.parameters) : pending ? notDecidableNote(item, o.session) : decidedNote(item)}
+  <p id="decision-result" role="alert" class="result"></p>
+  ${recentSection(item, o.context)}
+</article>`;
+}
+
+function decisionForm(item: ReviewItem): string {
+  const presets = (kind: string, list: string[]) =>
+    list.map((r) => `<button type="button" class="preset preset-${kind}" data-reason="${esc(r)}">${esc(r)}</button>`).join(' ');
+  return `<form id="decide" class="decide" data-action-id="${esc(item.actionId)}" aria-label="Decision" novalidate>
+    <label for="reason">Reason (required; recorded with your decision)</label>
+    <input id="reason" name="reason" minlength="3" maxlength="2000" required autocomplete="off" aria-describedby="reason-help">
+    <p id="reason-help" class="help">Pick a reason or write your own. <kbd>Enter</kbd> sends the decision chosen with <kbd>a</kbd> or <kbd>r</kbd>.</p>
+    <div class="presets" role="group" aria-label="Reasons to approve">${presets('approve', APPROVE_PRESETS)}</div>
+    <div class="presets" role="group" aria-label="Reasons to reject">${presets('reject', REJECT_PRESETS)}</div>
+    <div class="buttons">
+      <button type="submit" name="decision" value="approve" class="approve">Approve</button>
+      <button type="submit" name="decision" value="reject" class="reject">Reject</button>
+    </div>
+  </form>`;
+}
+
+/** "12m 04s left", "overdue": the script keeps it current. */
+export function timeLeft(dueAt: string, now = Date.now()): string {
+  const s = Math.round((Date.parse(dueAt) - now) / 1000);
+  if (s <= 0) return 'overdue';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}h ${String(m).padStart(2, '0')}m left` : `${m}m ${String(s % 60).padStart(2, '0')}s left`;
+}

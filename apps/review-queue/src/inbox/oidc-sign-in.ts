@@ -1,0 +1,103 @@
+import { Inject, Injectable, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
+import * as oidc from 'openid-client';
+import { INBOX_OPTIONS } from '../tokens';
+import { InboxOptions, resolve } from './inbox.options';
+import type { PendingSignIn } from './session.store';
+
+/** The scopes the inbox asks for: identity, display name and roles (`pii:view` is one of them). */
+const SCOPE = 'openid profile roles';
+
+/** What the review queue learns from a verified ID token. */
+export interface SignedInIdentity {
+  sub: string;
+  name: string;
+  roles: string[];
+  amr: string[];
+  /** The ID token's `auth_time` (ms since the epoch), when the provider sent one. */
+  authTime?: number;
+  idToken: string;
+}
+
+/**
+ * OpenID Connect sign-in (authorization code with PKCE, `openid-client`): the provider's metadata is discovered on
+ * the first sign-in (so the review queue starts while the provider does), and again after a failure.
+ */
+@Injectable()
+export class OidcSignIn {
+  private config?: Promise<oidc.Configuration>;
+
+  constructor(@Inject(INBOX_OPTIONS) private readonly options: InboxOptions) {}
+
+  /**
+   * A new sign-in: the provider's authorization URL, and what the callback must check its answer against. `stepUp`:
+   * the person must authenticate again (`prompt=login`) even with a session at the provider, so a user enrolled in a
+   * second factor is asked for it and the new ID token's `amr` says so (the step-up for critical approvals).
+   */
+  async start(returnTo: string, stepUp = false): Promise<{ url: string; pending: PendingSignIn }> {
+    const config = await this.discover();
+    const codeVerifier = oidc.randomPKCECodeVerifier();
+    const pending: PendingSignIn = { kind: 'pending', state: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier, returnTo };
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: this.redirectUri(),
+      scope: SCOPE,
+      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+      state: pending.state,
+      nonce: pending.nonce,
+      ...(stepUp && { prompt: 'login' }),
+    });
+    return { url: url.href, pending };
+  }
+
+  /** Exchanges the code for tokens, verifies the ID token (issuer, audience, signature, nonce) and reads its claims. */
+  async finish(callbackUrl: URL, pending: PendingSignIn): Promise<SignedInIdentity> {
+    const config = await this.discover();
+    let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+    try {
+      tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
+        pkceCodeVerifier: pending.codeVerifier,
+        expectedState: pending.state,
+        expectedNonce: pending.nonce,
+        idTokenExpected: true,
+      });
+    } catch (e) {
+      throw new UnauthorizedException(`sign-in failed: ${(e as Error).message}`);
+    }
+    const claims = tokens.claims();
+    if (!claims || !tokens.id_token) throw new UnauthorizedException('sign-in failed: the identity provider sent no ID token');
+    const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+    return {
+      sub: claims.sub,
+      name: typeof claims.name === 'string' ? claims.name : claims.sub,
+      roles: strings(claims.roles),
+      amr: strings(claims.amr),
+      ...(typeof claims.auth_time === 'number' && { authTime: claims.auth_time * 1000 }),
+      idToken: tokens.id_token,
+    };
+  }
+
+  /** Where the browser goes to end the provider's session too; undefined when the provider offers no such endpoint. */
+  async signOutUrl(idToken: string): Promise<string | undefined> {
+    const config = await this.discover();
+    if (!config.serverMetadata().end_session_endpoint) return undefined;
+    return oidc.buildEndSessionUrl(config, { id_token_hint: idToken, post_logout_redirect_uri: `${resolve(this.options.publicUrl)}/auth/signed-out` }).href;
+  }
+
+  redirectUri = () => `${resolve(this.options.publicUrl)}/auth/callback`;
+
+  private discover(): Promise<oidc.Configuration> {
+    const issuer = new URL(resolve(this.options.issuer));
+    this.config ??= oidc
+      .discovery(issuer, this.options.clientId, undefined, oidc.ClientSecretBasic(this.options.clientSecret), {
+        // A loopback provider (the local one) speaks plain HTTP; any other issuer must be HTTPS.
+        ...(issuer.protocol === 'http:' && isLoopback(issuer.hostname) && { execute: [oidc.allowInsecureRequests] }),
+      })
+      .catch((e: Error) => {
+        this.config = undefined;
+        throw new ServiceUnavailableException(`the identity provider ${issuer.origin} cannot be reached: ${e.message}`);
+      });
+    return this.config;
+  }
+}
+
+const isLoopback = (host: string) => host === '127.0.0.1' || host === 'localhost' || host === '[::1]';

@@ -1,0 +1,113 @@
+// real: Sessions (cookies, idle and absolute expiry, CSRF), the in-memory session store, safeReturnTo; fake: the clock
+// (jest's modern timers) and the HTTP request and response (plain objects).
+import { createInMemorySessionStore } from './in-memory-session.store';
+import { InboxOptions } from './inbox.options';
+import { HttpRequest, HttpResponse, Sessions } from './sessions';
+import { safeReturnTo } from './sign-in.controller';
+
+const who = { sub: 'alice', name: 'Alice', roles: ['reviewer'], amr: ['pwd'], idToken: 'id.token.x' };
+
+function response() {
+  const headers: Record<string, unknown> = {};
+  const res = {
+    statusCode: 200,
+    setHeader: (k: string, v: unknown) => void (headers[k.toLowerCase()] = v),
+    getHeader: (k: string) => headers[k.toLowerCase()],
+  } as unknown as HttpResponse;
+  return { res, cookies: () => (headers['set-cookie'] as string[]) ?? [] };
+}
+const requestWith = (setCookies: string[], headers: Record<string, string> = {}): HttpRequest => ({
+  method: 'GET',
+  url: '/reviews',
+  headers: { cookie: setCookies.map((c) => c.split(';')[0]).join('; '), ...headers },
+});
+const sessionsFor = (over: Partial<InboxOptions> = {}) =>
+  new Sessions({
+    issuer: 'http://127.0.0.1:1',
+    clientId: 'c',
+    clientSecret: 's',
+    publicUrl: 'http://127.0.0.1:8082',
+    sessions: createInMemorySessionStore(),
+    ...over,
+  });
+
+describe('inbox sessions', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('sets an HttpOnly, SameSite=Strict cookie, Secure only under TLS', async () => {
+    const { res, cookies } = response();
+    await sessionsFor().open(res, who);
+    expect(cookies()[0]).toMatch(/^cs_session=[\w-]{43}; Path=\/; HttpOnly; SameSite=Strict$/);
+    const tls = response();
+    await sessionsFor({ publicUrl: 'https://reviews.example' }).open(tls.res, who);
+    expect(tls.cookies()[0]).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
+  });
+
+  it('ends a session after the idle timeout, and each request restarts the idle clock', async () => {
+    jest.useFakeTimers({ now: new Date('2026-11-30T10:00:00Z') });
+    const sessions = sessionsFor({ idleTimeoutMs: 60_000 });
+    const { res, cookies } = response();
+    await sessions.open(res, who);
+    const req = requestWith(cookies());
+    jest.advanceTimersByTime(50_000);
+    // `amr` rides on the principal: the step-up for critical approvals reads it there.
+    expect((await sessions.current(req))?.principal).toEqual({ id: 'alice', kind: 'human', roles: ['reviewer'], authMethod: 'oidc', amr: ['pwd'] });
+    jest.advanceTimersByTime(50_000);
+    // A live-update stream's check does not count as activity …
+    expect(await sessions.current(req, false)).toBeDefined();
+    jest.advanceTimersByTime(20_000);
+    // … so 70 s after the last request, the session is gone.
+    expect(await sessions.current(req)).toBeUndefined();
+  });
+
+  it('ends a session after its maximum lifetime, however active', async () => {
+    jest.useFakeTimers({ now: new Date('2026-11-30T10:00:00Z') });
+    const sessions = sessionsFor({ idleTimeoutMs: 60_000, maxSessionMs: 150_000 });
+    const { res, cookies } = response();
+    await sessions.open(res, who);
+    const req = requestWith(cookies());
+    for (let i = 0; i < 3; i++) {
+      jest.advanceTimersByTime(45_000);
+      expect(await sessions.current(req)).toBeDefined();
+    }
+    jest.advanceTimersByTime(45_000);
+    expect(await sessions.current(req)).toBeUndefined();
+  });
+
+  it('signs out: the session is gone and the cookie cleared', async () => {
+    const sessions = sessionsFor();
+    const { res, cookies } = response();
+    await sessions.open(res, who);
+    const req = requestWith(cookies());
+    const out = response();
+    await sessions.close(req, out.res);
+    expect(out.cookies()[0]).toMatch(/^cs_session=; .*Max-Age=0$/);
+    expect(await sessions.current(req)).toBeUndefined();
+  });
+
+  it('refuses a decision without the session’s CSRF token or from another origin', async () => {
+    const sessions = sessionsFor();
+    const { res } = response();
+    const session = await sessions.open(res, who);
+    expect(() => sessions.checkCsrf(requestWith([]), session)).toThrow('CSRF');
+    expect(() => sessions.checkCsrf(requestWith([], { 'x-csrf-token': 'x'.repeat(43) }), session)).toThrow('CSRF');
+    expect(() => sessions.checkCsrf(requestWith([], { 'x-csrf-token': session.csrf, origin: 'http://evil.example' }), session)).toThrow('Origin');
+    expect(() => sessions.checkCsrf(requestWith([], { 'x-csrf-token': session.csrf, origin: 'http://127.0.0.1:8082' }), session)).not.toThrow();
+  });
+
+  it('keeps a sign-in for one callback only', async () => {
+    const sessions = sessionsFor();
+    const { res, cookies } = response();
+    await sessions.remember(res, { kind: 'pending', state: 's', nonce: 'n', codeVerifier: 'v', returnTo: '/reviews' });
+    expect(cookies()[0]).toMatch(/^cs_signin=[\w-]+; Path=\/auth; HttpOnly; SameSite=Lax; Max-Age=600$/);
+    const req = requestWith(cookies());
+    expect(await sessions.recall(req, response().res)).toMatchObject({ state: 's' });
+    expect(await sessions.recall(req, response().res)).toBeUndefined();
+  });
+
+  it('returns after sign-in only to a page of the inbox', () => {
+    expect(safeReturnTo('/reviews/act-1?reveal=true')).toBe('/reviews/act-1?reveal=true');
+    for (const bad of ['https://evil.example/reviews', '//evil.example', '/reviews/../v1', '/reviews/%2e%2e/v1', '/\\evil', 42])
+      expect(safeReturnTo(bad)).toBe('/reviews');
+  });
+});

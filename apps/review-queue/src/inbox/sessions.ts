@@ -1,0 +1,159 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { INBOX_OPTIONS } from '../tokens';
+import { InboxOptions, resolve } from './inbox.options';
+import type { SignedInIdentity } from './oidc-sign-in';
+import type { PendingSignIn, ReviewerSession } from './session.store';
+
+export const SESSION_COOKIE = 'cs_session';
+export const SIGN_IN_COOKIE = 'cs_signin';
+const SIGN_IN_TTL_MS = 10 * 60_000;
+
+/** The bits of a Node request and response the inbox reads and writes (Express's, under Nest). */
+export interface HttpRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  principal?: ReviewerSession['principal'];
+}
+export interface HttpResponse {
+  statusCode: number;
+  setHeader(name: string, value: string | string[]): void;
+  getHeader(name: string): unknown;
+  end(body?: string): void;
+  write(chunk: string): boolean;
+  on(event: 'close', listener: () => void): void;
+  flushHeaders(): void;
+}
+
+/** The store keys sessions by the SHA-256 of the cookie: what a store holds cannot be replayed as a cookie. */
+const keyOf = (id: string) => createHash('sha256').update(id).digest('base64url');
+
+/**
+ * The inbox's sessions: a random id in a cookie (HttpOnly, SameSite=Strict, Secure under TLS), the session itself
+ * server-side, ended by sign-out, by `idleTimeoutMs` without a request, or by `maxSessionMs` whatever happens.
+ */
+@Injectable()
+export class Sessions {
+  readonly idleTimeoutMs: number;
+  private readonly maxSessionMs: number;
+
+  constructor(@Inject(INBOX_OPTIONS) private readonly options: InboxOptions) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 15 * 60_000;
+    this.maxSessionMs = options.maxSessionMs ?? 12 * 3600_000;
+  }
+
+  /** The signed-in reviewer of this request, their idle clock restarted (`touch: false`: a live-update stream's check); undefined when none. */
+  async current(req: HttpRequest, touch = true): Promise<ReviewerSession | undefined> {
+    const id = cookies(req)[SESSION_COOKIE];
+    if (!id) return undefined;
+    const found = await this.options.sessions.get(keyOf(id));
+    if (found?.kind !== 'session') return undefined;
+    const now = Date.now();
+    if (now - found.lastSeenAt >= this.idleTimeoutMs || now - found.createdAt >= this.maxSessionMs) {
+      await this.options.sessions.delete(keyOf(id));
+      return undefined;
+    }
+    if (touch) {
+      found.lastSeenAt = now;
+      await this.options.sessions.set(keyOf(id), found, this.expiry(found));
+    }
+    return found;
+  }
+
+  /** Opens a session for a verified identity; the cookie goes on `res`. */
+  async open(res: HttpResponse, who: SignedInIdentity): Promise<ReviewerSession> {
+    const id = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    const session: ReviewerSession = {
+      kind: 'session',
+      // `amr` rides on the principal: the decisions' step-up rule (approvals/step-up.ts) reads it there, whatever the path.
+      principal: { id: who.sub, kind: 'human', roles: who.roles, authMethod: 'oidc', amr: who.amr },
+      name: who.name,
+      amr: who.amr,
+      authTime: who.authTime ?? now,
+      idToken: who.idToken,
+      csrf: randomBytes(32).toString('base64url'),
+      createdAt: now,
+      lastSeenAt: now,
+    };
+    await this.options.sessions.set(keyOf(id), session, this.expiry(session));
+    appendCookie(res, this.cookie(SESSION_COOKIE, id, { sameSite: 'Strict', path: '/' }));
+    return session;
+  }
+
+  /** Ends the request's session (sign-out) and clears its cookie. */
+  async close(req: HttpRequest, res: HttpResponse): Promise<void> {
+    const id = cookies(req)[SESSION_COOKIE];
+    if (id) await this.options.sessions.delete(keyOf(id));
+    appendCookie(res, this.cookie(SESSION_COOKIE, '', { sameSite: 'Strict', path: '/', maxAge: 0 }));
+  }
+
+  /**
+   * Keeps a sign-in on its way through the identity provider. Its cookie is SameSite=Lax, not Strict: the provider's
+   * redirect back is a cross-site navigation for a provider on another site, and a Strict cookie would not come back.
+   */
+  async remember(res: HttpResponse, pending: PendingSignIn): Promise<void> {
+    const id = randomBytes(32).toString('base64url');
+    await this.options.sessions.set(keyOf(id), pending, Date.now() + SIGN_IN_TTL_MS);
+    appendCookie(res, this.cookie(SIGN_IN_COOKIE, id, { sameSite: 'Lax', path: '/auth', maxAge: SIGN_IN_TTL_MS / 1000 }));
+  }
+
+  /** The sign-in this callback answers, used once; undefined when unknown or too old. */
+  async recall(req: HttpRequest, res: HttpResponse): Promise<PendingSignIn | undefined> {
+    const id = cookies(req)[SIGN_IN_COOKIE];
+    appendCookie(res, this.cookie(SIGN_IN_COOKIE, '', { sameSite: 'Lax', path: '/auth', maxAge: 0 }));
+    if (!id) return undefined;
+    const found = await this.options.sessions.get(keyOf(id));
+    await this.options.sessions.delete(keyOf(id));
+    return found?.kind === 'pending' ? found : undefined;
+  }
+
+  /**
+   * Refuses a state-changing request without the session's CSRF token (`X-CSRF-Token`), or sent from another origin.
+   * SameSite=Strict already keeps the cookie off other sites' requests; the token also covers a sibling site.
+   */
+  checkCsrf(req: HttpRequest, session: ReviewerSession): void {
+    const origin = req.headers.origin;
+    if (typeof origin === 'string' && origin !== new URL(resolve(this.options.publicUrl)).origin) {
+      throw new ForbiddenException('a decision must come from the inbox itself (Origin does not match)');
+    }
+    const sent = req.headers['x-csrf-token'];
+    const ok = typeof sent === 'string' && sent.length === session.csrf.length && timingSafeEqual(Buffer.from(sent), Buffer.from(session.csrf));
+    if (!ok) throw new ForbiddenException('missing or wrong CSRF token: reload the inbox and try again');
+  }
+
+  private expiry(s: ReviewerSession) {
+    return Math.min(s.lastSeenAt + this.idleTimeoutMs, s.createdAt + this.maxSessionMs);
+  }
+
+  private cookie(name: string, value: string, o: { sameSite: 'Strict' | 'Lax'; path: string; maxAge?: number }) {
+    const secure = resolve(this.options.publicUrl).startsWith('https:');
+    return [
+      `${name}=${value}`,
+      `Path=${o.path}`,
+      'HttpOnly',
+      `SameSite=${o.sameSite}`,
+      ...(secure ? ['Secure'] : []),
+      ...(o.maxAge !== undefined ? [`Max-Age=${o.maxAge}`] : []),
+    ].join('; ');
+  }
+}
+
+/** The request's cookies by name (the first of a name wins). */
+export function cookies(req: HttpRequest): Record<string, string> {
+  const header = req.headers.cookie;
+  const out: Record<string, string> = {};
+  for (const part of (typeof header === 'string' ? header : '').split(';')) {
+    const i = part.indexOf('=');
+    if (i < 0) continue;
+    const name = part.slice(0, i).trim();
+    if (name && !(name in out)) out[name] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
+function appendCookie(res: HttpResponse, cookie: string) {
+  const had = res.getHeader('Set-Cookie');
+  res.setHeader('Set-Cookie', [...(Array.isArray(had) ? (had as string[]) : had ? [String(had)] : []), cookie]);
+}

@@ -1,0 +1,100 @@
+import { BadRequestException, Controller, Get, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
+import { INBOX_OPTIONS } from '../tokens';
+import { InboxOptions, resolve } from './inbox.options';
+import { esc, page } from './inbox.view';
+import { OidcSignIn } from './oidc-sign-in';
+import { HttpRequest, HttpResponse, Sessions } from './sessions';
+import { securityHeaders } from './security-headers';
+import { ApiRoute } from '@countersign/nest';
+
+/** Only a path of the inbox is a place to return to after sign-in: never another site (no open redirect). */
+export const safeReturnTo = (v: unknown) => (typeof v === 'string' && /^\/reviews(\/[\w:-][\w.:-]*)*(\?[\w=&%.:-]*)?$/.test(v) ? v : '/reviews');
+
+/** Sign-in through the OpenID Connect provider (authorization code + PKCE), the callback, and sign-out. */
+@Controller('auth')
+export class SignInController {
+  constructor(
+    private readonly oidc: OidcSignIn,
+    private readonly sessions: Sessions,
+    @Inject(INBOX_OPTIONS) private readonly options: InboxOptions,
+  ) {}
+
+  @ApiRoute({
+    summary: 'Start an OpenID Connect sign-in (to the identity provider)',
+    public: 'it is how a reviewer signs in',
+    query: { returnTo: 'the inbox address to come back to', stepUp: '`mfa`: ask the provider for a second factor' },
+    ok: { status: 303, description: 'To the identity provider', contentType: 'none', headers: { Location: "the provider's authorization address" } },
+    errors: { 503: 'the identity provider cannot be reached' },
+  })
+  @Get('sign-in')
+  async signIn(@Query('returnTo') returnTo: unknown, @Query('stepUp') stepUp: unknown, @Res() res: HttpResponse) {
+    // `stepUp=mfa`: the card's "verify with a second factor" (a fresh authentication at the provider).
+    const { url, pending } = await this.oidc.start(safeReturnTo(returnTo), stepUp === 'mfa');
+    await this.sessions.remember(res, pending);
+    securityHeaders(res);
+    res.statusCode = 303;
+    res.setHeader('Location', url);
+    res.end();
+  }
+
+  /**
+   * The provider's answer. The session cookie is SameSite=Strict, so the browser leaves here by a same-origin
+   * refresh rather than a redirect: a redirect at the end of a chain that began on the provider's site would not carry it.
+   */
+  @ApiRoute({
+    summary: "The identity provider's answer: opens the session",
+    public: 'the end of the sign-in (the authorization code and PKCE prove it)',
+    ok: { description: 'Signed in: a page that refreshes to where the sign-in began', contentType: 'text/html' },
+    errors: { 400: 'an unknown or expired sign-in', 401: 'the provider refused or sent no ID token', 503: 'the identity provider cannot be reached' },
+  })
+  @Get('callback')
+  async callback(@Req() req: HttpRequest, @Res() res: HttpResponse) {
+    const pending = await this.sessions.recall(req, res);
+    if (!pending) throw new BadRequestException('this sign-in is unknown or took too long: start again at /auth/sign-in');
+    const who = await this.oidc.finish(new URL(req.url, resolve(this.options.publicUrl)), pending);
+    await this.sessions.open(res, who);
+    securityHeaders(res);
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.setHeader('Refresh', `0; url=${pending.returnTo}`);
+    res.end(
+      page({ title: 'Signed in', body: `<main class="plain"><h1>Signed in</h1><p><a href="${esc(pending.returnTo)}">Continue to your reviews</a></p></main>` }),
+    );
+  }
+
+  /** Ends the session here (CSRF-checked), then sends the browser to the provider to end its session too. */
+  @ApiRoute({
+    summary: "End the session (CSRF-checked), then the provider's",
+    public: 'ending a session needs none (with one, its CSRF token)',
+    ok: {
+      description: 'Signed out; `next` is where to send the browser',
+      schema: { type: 'object', required: ['signedOut', 'next'], properties: { signedOut: { type: 'boolean' }, next: { type: 'string' } } },
+    },
+    errors: { 403: 'a missing or wrong CSRF token for the session' },
+  })
+  @Post('sign-out')
+  @HttpCode(200)
+  async signOut(@Req() req: HttpRequest, @Res() res: HttpResponse) {
+    const session = await this.sessions.current(req, false);
+    if (session) this.sessions.checkCsrf(req, session);
+    await this.sessions.close(req, res);
+    const next = (session && (await this.oidc.signOutUrl(session.idToken).catch(() => undefined))) ?? '/auth/signed-out';
+    securityHeaders(res);
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify({ signedOut: true, next }));
+  }
+
+  @ApiRoute({
+    summary: 'The signed-out page',
+    public: 'a page for a browser without a session',
+    ok: { description: 'The page', contentType: 'text/html' },
+    unavailable: false,
+  })
+  @Get('signed-out')
+  signedOut(@Res() res: HttpResponse) {
+    securityHeaders(res);
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.end(page({ title: 'Signed out', body: '<main class="plain"><h1>You are signed out</h1><p><a href="/auth/sign-in">Sign in again</a></p></main>' }));
+  }
+}

@@ -1,0 +1,82 @@
+// How a reviewer's edit of the (masked) parameters becomes the parameters of the new version (docs/adr/0017).
+import { isDeepStrictEqual } from 'node:util';
+import { maskText } from '@countersign/guardrails';
+
+/** A refusal of an edit: the JSON pointer (RFC 6901) of the parameter, and why. */
+export class ParameterEditError extends Error {
+  constructor(
+    readonly pointer: string,
+    why: string,
+  ) {
+    super(`parameters${pointer}: ${why}`);
+  }
+}
+
+/** What masking writes in place of regulated data (libs/guardrails): a value still showing it was not really edited. */
+const MASK_MARK = /\*\*\*@\[email\]|\[(?:card|iban|phone) …[^\]]*\]|\[(?:us-ssn|uk-nino)\]/u;
+
+const segment = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The parameters of the new version: the reviewer's `edited` parameters (they edit what they were shown, `masked`),
+ * where every value they left exactly as shown takes back its real value from `real` (the sealed proposal). So a
+ * reviewer who cannot see a regulated value cannot lose or overwrite it by accident; changing it means typing a whole
+ * new value (a value that still shows a mask but differs from what was shown is refused). Removing a parameter is a
+ * deliberate change and stays removed. Returns the parameters and the JSON pointers of what changed (no values).
+ */
+export function reviseParameters(
+  edited: Record<string, unknown>,
+  masked: Record<string, unknown>,
+  real: Record<string, unknown>,
+): { parameters: Record<string, unknown>; changed: string[] } {
+  const changed: string[] = [];
+  const parameters = merge(edited, masked, real, '', changed) as Record<string, unknown>;
+  return { parameters, changed };
+}
+
+function merge(edited: unknown, masked: unknown, real: unknown, pointer: string, changed: string[]): unknown {
+  // Left as shown (masked, or real to a reviewer who revealed it): the real value (masking keeps the shape, so this
+  // covers whole subtrees).
+  if (masked !== undefined && (isDeepStrictEqual(edited, masked) || isDeepStrictEqual(edited, real))) return real;
+  if (isObject(edited) && isObject(masked) && isObject(real)) {
+    // Masking can rename a key (an e-mail address used as a key): a shown key is its real key, or the real key that
+    // masks to it. Never by position: a store may keep keys in another order (PostgreSQL's jsonb does).
+    const shownKeys = Object.keys(masked);
+    const unmatched = Object.keys(real).filter((k) => !(k in masked));
+    const realKeyOf = new Map<string, string | undefined>();
+    for (const k of shownKeys) {
+      const at = unmatched.findIndex((r) => maskText(r) === k);
+      realKeyOf.set(k, k in real ? k : at >= 0 ? unmatched.splice(at, 1)[0] : undefined);
+    }
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(edited)) {
+      const realKey = realKeyOf.get(key);
+      const at = `${pointer}/${segment(key)}`;
+      if (realKey === undefined) {
+        out[key] = fresh(value, at);
+        changed.push(at);
+      } else out[realKey] = merge(value, masked[key], real[realKey], at, changed);
+    }
+    for (const key of shownKeys) if (!(key in edited)) changed.push(`${pointer}/${segment(key)}`);
+    return out;
+  }
+  if (Array.isArray(edited) && Array.isArray(masked) && Array.isArray(real) && edited.length === masked.length) {
+    return edited.map((v, i) => merge(v, masked[i], real[i], `${pointer}/${i}`, changed));
+  }
+  changed.push(pointer || '/');
+  return fresh(edited, pointer);
+}
+
+/** A value the reviewer typed: taken as is, unless it still shows a mask (a masked value edited in part is no value). */
+function fresh(value: unknown, pointer: string): unknown {
+  if (typeof value === 'string' && MASK_MARK.test(value)) {
+    throw new ParameterEditError(
+      pointer || '/',
+      'still shows a masked value but is not the value shown: keep it exactly as shown (its real value is kept) or replace it whole',
+    );
+  }
+  if (Array.isArray(value)) return value.map((v, i) => fresh(v, `${pointer}/${i}`));
+  if (isObject(value)) for (const [k, v] of Object.entries(value)) fresh(v, `${pointer}/${segment(k)}`);
+  return value;
+}

@@ -1,0 +1,187 @@
+import pino from 'pino';
+import { BadRequestException, ConflictException, ForbiddenException } from '@nestjs/common';
+import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
+import { actionDigest, revisedActionId, TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
+import { refundProposal, RecordingBus, reviewLaneDecision } from '@countersign/testing';
+import { ApprovalService } from '../approvals/approval.service';
+import { ReviewConsumer } from '../queue/review.consumer';
+import { DecisionOutbox } from '../review-item/decision-outbox';
+import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
+import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../review-item/sealed-proposal';
+import { reviseParameters } from './revised-parameters';
+import { RevisionService } from './revision.service';
+
+// real: RevisionService, ApprovalService, the queue's intake, the decision outbox, the in-memory review items, the
+// proposal sealer, Ed25519 signing and verification, the in-memory bus (recording what it publishes); fake: none (the
+// policy engine's decision on the new version is built by hand, as it would publish it).
+const logger = pino({ level: 'silent' });
+const now = new Date('2026-11-30T10:00:00.000Z');
+const alice = { id: 'alice', kind: 'human' as const, roles: ['reviewer'] };
+const bob = { id: 'bob', kind: 'human' as const, roles: ['reviewer'] };
+const EMAIL = 'jane.doe@example.com';
+
+/** A refund whose parameters hold an e-mail address: reviewers see it masked. */
+const proposal = () => ({ ...refundProposal(), parameters: { amount: 480, notify: EMAIL, lines: [{ sku: 'A', qty: 2 }] } });
+
+async function setup(review: { quorum?: number } = {}) {
+  const bus = new RecordingBus({ source: 'review-queue', logger });
+  const items = new InMemoryReviewItemRepository();
+  const sealer = new ProposalSealer(parseReviewDataKey(generateReviewDataKey()));
+  const { signing, verifyKey } = generateSigningKey('rq-1');
+  const outbox = new DecisionOutbox(bus, items, logger);
+  const approvals = new ApprovalService(bus, items, signing, outbox);
+  const revisions = new RevisionService(bus, items, signing, sealer, logger, outbox, approvals);
+  const intake = new ReviewConsumer(items, logger, sealer, revisions);
+  const real = proposal();
+  const digest = actionDigest(real, '1');
+  const quorum = review.quorum ?? 1;
+  await intake.enqueue(
+    reviewLaneDecision('a1', { proposal: real, digest, review: { slaClass: 'normal', slaSeconds: 3600, requiredRoles: ['reviewer'], quorum } }),
+  );
+  const shown = (await items.get('a1'))!.proposal.parameters;
+  const published = (topic: string) => bus.published.filter((p) => p.topic === topic).map((p) => p.event);
+  const revisionEvents = () => published(TOPICS.proposalRevised).map((e) => TOPIC_SCHEMAS[TOPICS.proposalRevised].parse(e));
+  const decisions = () => published(TOPICS.reviewDecided).map((e) => TOPIC_SCHEMAS[TOPICS.reviewDecided].parse(e));
+  /** The policy engine's decision on the new version, as it would publish it (`digest` computed as it computes it). */
+  const newVersionDecided = (lane: 'review' | 'autonomous' | 'prohibited' = 'review', contractVersion = '1') => {
+    const [revision] = revisionEvents();
+    const { proposal: p } = revision.data;
+    return reviewLaneDecision(revision.data.newActionId, {
+      lane,
+      proposal: p,
+      contractVersion,
+      digest: actionDigest(p, contractVersion),
+      review: { slaClass: 'normal', slaSeconds: 3600, requiredRoles: ['reviewer'], quorum },
+      revisionOf: { actionId: 'a1', by: 'alice', revisionEventId: revision.id, proposerPrincipal: 'support-copilot' },
+    });
+  };
+  return { items, revisions, approvals, intake, shown, digest, keys: [verifyKey], revisionEvents, decisions, newVersionDecided };
+}
+
+describe('reviseParameters: the reviewer edits what they were shown', () => {
+  const real = { amount: 480, notify: EMAIL, nested: { iban: 'DE89370400440532013000' } };
+  const masked = { amount: 480, notify: 'j***@[email]', nested: { iban: 'DE** [iban …3000]' } };
+
+  it('keeps the real value of every masked value left as shown, and names only what changed', () => {
+    expect(reviseParameters({ ...masked, amount: 300 }, masked, real)).toEqual({ parameters: { ...real, amount: 300 }, changed: ['/amount'] });
+  });
+
+  it('pairs shown and real values by key, not by position (the store may keep keys in another order)', () => {
+    const shownReordered = { nested: masked.nested, notify: masked.notify, amount: 480 };
+    expect(reviseParameters({ ...shownReordered, amount: 300 }, shownReordered, real).parameters).toEqual({ ...real, amount: 300 });
+  });
+
+  it('refuses a masked value edited in part, naming it, rather than storing the mask as the value', () => {
+    expect(() => reviseParameters({ ...masked, notify: 'j***@[email] cc' }, masked, real)).toThrow('parameters/notify: still shows a masked value');
+  });
+
+  it('takes a removed or added parameter as a change', () => {
+    const { nested: _n, ...rest } = masked;
+    expect(reviseParameters({ ...rest, note: 'partial' }, masked, real)).toEqual({
+      parameters: { amount: 480, notify: EMAIL, note: 'partial' },
+      changed: ['/note', '/nested'],
+    });
+  });
+});
+
+describe('RevisionService: approve with changes', () => {
+  it('ends the item as revised with a signed decision and asks for a new action carrying the real values the reviewer kept', async () => {
+    const t = await setup();
+    const result = await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only, not shipping', undefined, now);
+    const [revision] = t.revisionEvents();
+    expect(result).toEqual({
+      actionId: 'a1',
+      status: 'revised',
+      newActionId: revisedActionId(revision.id),
+      revisedDigest: revision.data.revisedDigest,
+      changed: ['/amount'],
+    });
+    expect(revision.subject).toBe('a1');
+    expect(revision.actor).toMatchObject({ id: 'alice', kind: 'human' });
+    // The connector receives the real address, not the mask the reviewer saw.
+    expect(revision.data.proposal.parameters).toEqual({ amount: 300, notify: EMAIL, lines: [{ sku: 'A', qty: 2 }] });
+    expect(revision.data.revisedDigest).toBe(actionDigest(revision.data.proposal, '1'));
+    expect(verifyReviewDecision(revision.data.signature, t.keys, now)).toMatchObject({
+      ok: true,
+      claims: { decision: 'revised', actionId: 'a1', digest: t.digest, deciders: ['alice'] },
+    });
+    expect(await t.items.get('a1')).toMatchObject({ status: 'revised', deciders: ['alice'] });
+    // Never an approval of the original.
+    expect(t.decisions()).toEqual([]);
+  });
+
+  it('records the reviewer’s approval for the new version when it comes back for review with the digest they approved', async () => {
+    const t = await setup();
+    const { newActionId } = await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
+    const decided = t.newVersionDecided();
+    await t.intake.enqueue(decided);
+    await t.intake.enqueue(decided); // redelivered: still one approval
+    const [approval] = t.decisions();
+    expect(t.decisions()).toHaveLength(1);
+    expect(approval).toMatchObject({ subject: newActionId, data: { decision: 'approved', digest: decided.data.digest } });
+    expect(verifyReviewDecision(approval.data.signature!, t.keys)).toMatchObject({ ok: true, claims: { actionId: newActionId, deciders: ['alice'] } });
+  });
+
+  it('does not carry the approval to a version decided with another digest (the contract changed meanwhile)', async () => {
+    const t = await setup();
+    const { newActionId } = await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
+    await t.intake.enqueue(t.newVersionDecided('review', '2'));
+    expect(t.decisions()).toEqual([]);
+    expect(await t.items.get(newActionId)).toMatchObject({ status: 'pending' });
+  });
+
+  it('counts the approval towards a quorum of two: a second, distinct approver still decides', async () => {
+    const t = await setup({ quorum: 2 });
+    const { newActionId } = await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
+    await t.intake.enqueue(t.newVersionDecided());
+    expect(t.decisions()).toEqual([]);
+    await t.intake.enqueue(t.newVersionDecided()); // redelivered: alice's approval counts once
+    // Alice's approval is already counted: she cannot make the quorum alone.
+    await expect(t.approvals.approve(newActionId, alice, 'again')).rejects.toThrow(ConflictException);
+    await expect(t.approvals.approve(newActionId, bob, 'agreed')).resolves.toEqual({ status: 'approved', approvers: ['alice', 'bob'] });
+  });
+
+  it('answers a retry with the same new action, and refuses a second, different revision', async () => {
+    const t = await setup();
+    const first = await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
+    await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now)).resolves.toEqual(first);
+    await expect(t.revisions.revise('a1', bob, { ...t.shown, amount: 200 }, 'less', undefined, now)).rejects.toThrow(ConflictException);
+    expect(t.revisionEvents()).toHaveLength(1);
+  });
+
+  it('refuses precisely: nothing changed, a value not free text, the proposer, a stale view', async () => {
+    const t = await setup();
+    await expect(t.revisions.revise('a1', alice, t.shown, 'same', undefined, now)).rejects.toThrow(
+      new BadRequestException('parameters: nothing changed; approve the action as it is instead'),
+    );
+    await expect(t.revisions.revise('a1', alice, { ...t.shown, note: 'a\u0000b' }, 'bad text', undefined, now)).rejects.toThrow(/proposal\/parameters\/note/);
+    await expect(t.revisions.revise('a1', { ...alice, id: 'support-copilot' }, { ...t.shown, amount: 1 }, 'mine', undefined, now)).rejects.toThrow(
+      ForbiddenException,
+    );
+    await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 1 }, 'stale', 'e'.repeat(64), now)).rejects.toThrow(/shownDigest/);
+    expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });
+  });
+
+  it('leaves an item another reviewer has claimed to them, as any decision does', async () => {
+    const t = await setup();
+    await t.items.claim('a1', { by: 'bob', name: 'Bob', until: new Date(now.getTime() + 60_000).toISOString() }, now);
+    await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now)).rejects.toThrow(/claimed by Bob/);
+    expect(t.revisionEvents()).toEqual([]);
+    // Their claim runs out: the item is free again.
+    const later = new Date(now.getTime() + 120_000);
+    await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, later)).resolves.toMatchObject({
+      status: 'revised',
+    });
+  });
+
+  it('answers 503 and stores nothing when no signing key is valid (a rotation overdue)', async () => {
+    const t = await setup();
+    // The test's keys are valid for ever; past the end of time is past every key's notAfter.
+    const afterEveryKey = new Date('9999-12-31T23:59:59.999Z');
+    await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, afterEveryKey)).rejects.toThrow(
+      /cannot be signed now, nothing was recorded/,
+    );
+    expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });
+    expect(t.revisionEvents()).toEqual([]);
+  });
+});

@@ -1,0 +1,234 @@
+import { BadRequestException, ConflictException, ForbiddenException, HttpException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { DecisionSigner, signReviewDecision } from '@countersign/approval';
+import { EventBus } from '@countersign/bus';
+import { Actor, actionDigest, derivedEventId, Proposal, ProposalSchema, revisedActionId, TOPICS, TopicMap } from '@countersign/contracts';
+import { maskText } from '@countersign/guardrails';
+import type { Logger } from '@countersign/logging';
+import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
+import { ApprovalService, claimedConflict } from '../approvals/approval.service';
+import { requireSigningKey } from '../approvals/signing-key';
+import { DecisionOutbox } from '../review-item/decision-outbox';
+import { claimHolds, DecisionEvent, queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
+import { shownDigest, shownView } from '../review-item/shown';
+import { APPROVAL_SIGNING_KEY, PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
+import { ParameterEditError, reviseParameters } from './revised-parameters';
+
+/** The most the edited parameters may weigh, as JSON (an event carries the whole proposal, 256 KiB at most). */
+export const MAX_REVISED_PARAMETERS_BYTES = 64 * 1024;
+
+/** The discriminator of a revision event's id: one revision per review item, whatever the retries. */
+const REVISION = 'revision';
+
+/** What a revision answers: the new action that replaces the revised one. */
+export interface RevisionResult {
+  actionId: string;
+  status: 'revised';
+  newActionId: string;
+  /** The digest the reviewer's approval is bound to: it counts for the new action only if the policy engine's digest is this one. */
+  revisedDigest: string;
+  /** JSON pointers of the parameters changed. */
+  changed: string[];
+}
+
+type ProposalRevised = TopicMap[typeof TOPICS.proposalRevised];
+
+/**
+ * Approve with changes (docs/adr/0017). The reviewer edits the parameters of a pending item; the item ends as `revised`
+ * with a signed decision (final, never executed) stored with its event in one write (the decision outbox), and the
+ * event asks the orchestrator to create the new version as a new action, evaluated again. When that action comes back
+ * to the queue in the review lane with the digest the reviewer approved, the reviewer's approval is recorded for it
+ * (`onQueued`), counting towards its quorum like any other approval, under every rule an approval has.
+ */
+@Injectable()
+export class RevisionService {
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
+    @Inject(APPROVAL_SIGNING_KEY) private readonly key: DecisionSigner,
+    @Inject(PROPOSAL_SEALER) private readonly sealer: ProposalSealer,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly outbox: DecisionOutbox,
+    private readonly approvals: ApprovalService,
+  ) {}
+
+  /**
+   * Revises a pending approval item with the reviewer's `parameters` (an edit of the masked parameters they were
+   * shown) and `reason`. 400 for parameters that are no edit or not valid, 403 as for an approval (proposer, not a
+   * human, role), 409 for an item decided, changed since shown, or without its sealed real values. The same reviewer's
+   * retry answers with the revision made (and publishes its event if still due).
+   */
+  async revise(
+    actionId: string,
+    reviewer: Principal,
+    parameters: Record<string, unknown>,
+    reason: string,
+    seenDigest?: string,
+    now = new Date(),
+  ): Promise<RevisionResult> {
+    const item = await this.items.get(actionId);
+    if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    if ((item.kind ?? 'approval') !== 'approval') throw new ConflictException('only an action waiting for approval can be approved with changes');
+    if (seenDigest !== undefined && seenDigest !== shownDigest(shownView({ ...item, status: 'pending' }))) {
+      throw new ConflictException('the review item changed since it was shown (shownDigest does not match): look again before deciding');
+    }
+    if (item.status !== 'pending') return this.again(item, reviewer);
+    // The rules of an approval: this is one, of another version.
+    if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) {
+      throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it, with changes or without');
+    }
+    if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action with changes');
+    if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
+      throw new ForbiddenException(`approving this action requires one of the roles: ${item.requiredRoles.join(', ')}`);
+    }
+    // Another reviewer works the item: their claim holds for a revision as for any decision.
+    if (claimHolds(item.claim, now) && item.claim.by !== reviewer.id) throw claimedConflict(item);
+    if (Buffer.byteLength(JSON.stringify(parameters)) > MAX_REVISED_PARAMETERS_BYTES) {
+      throw new BadRequestException(`parameters: at most ${MAX_REVISED_PARAMETERS_BYTES} bytes as JSON`);
+    }
+    const real = this.realProposal(item);
+    let revised: { parameters: Record<string, unknown>; changed: string[] };
+    try {
+      revised = reviseParameters(parameters, item.proposal.parameters, real.parameters);
+    } catch (e) {
+      if (e instanceof ParameterEditError) throw new BadRequestException(e.message);
+      throw e;
+    }
+    if (revised.changed.length === 0) throw new BadRequestException('parameters: nothing changed; approve the action as it is instead');
+    const checked = ProposalSchema.safeParse({ ...real, parameters: revised.parameters });
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      throw new BadRequestException(`${['proposal', ...issue.path].join('/')}: ${issue.message}`);
+    }
+    const proposal: Proposal = checked.data;
+    const revisedDigest = actionDigest(proposal, item.contractVersion);
+    // Before anything is stored: a revision that cannot be signed answers 503 and leaves the item as it was.
+    requireSigningKey(this.key, now);
+    const event = this.revisionEvent(item, reviewer, proposal, revisedDigest, revised.changed, reason, now);
+    if (!(await this.outbox.decide(actionId, 'revised', [reviewer.id], reason, now, event))) {
+      const meanwhile = await this.items.get(actionId);
+      if (!meanwhile || meanwhile.status === 'pending') throw new ConflictException(`action ${actionId} was decided meanwhile`);
+      return this.again(meanwhile, reviewer);
+    }
+    this.logger.info({ newActionId: (event.event as ProposalRevised).data.newActionId, changed: revised.changed.length }, 'approved with changes');
+    return this.result(item.actionId, event.event as ProposalRevised);
+  }
+
+  /**
+   * Intake of a policy decision (called by the queue's consumer once the item is stored): when it is the new version of
+   * a revised action, in the review lane, with the digest the reviewer approved, the reviewer's approval is recorded for
+   * it (and decides it when it completes the quorum). Another digest (the contract changed meanwhile) or a rule of
+   * approvals refusing it (a role the new lane needs) leaves the item to reviewers, as any other. Safe to repeat.
+   */
+  async onQueued(e: TopicMap[typeof TOPICS.policyDecided]): Promise<void> {
+    const of = e.data.revisionOf;
+    if (!of || e.data.lane !== 'review') return;
+    const stored = await this.items.decisionEvent(of.actionId);
+    const revision = stored?.topic === TOPICS.proposalRevised ? (stored.event as ProposalRevised) : undefined;
+    // Only the revision the queue itself stored makes an approval: a link to anything else is ignored.
+    if (!revision || revision.id !== of.revisionEventId || revision.data.newActionId !== e.subject) {
+      this.logger.warn({ revisionOf: of.actionId }, 'a revised action whose revision this queue does not hold; no approval carried');
+      return;
+    }
+    if (revision.data.revisedDigest !== e.data.digest) {
+      this.logger.warn(
+        { revisionOf: of.actionId },
+        'the new version was decided with another digest than the reviewer approved; their approval does not carry',
+      );
+      return;
+    }
+    const { actor } = revision;
+    const reviewer: Principal = {
+      id: actor.id,
+      kind: actor.kind,
+      roles: actor.roles ?? [],
+      ...(actor.authMethod === 'oidc' && { authMethod: 'oidc' as const }),
+    };
+    try {
+      await this.approvals.approve(e.subject, reviewer, `approved with changes (revision of action ${of.actionId}): ${revision.data.reason}`);
+    } catch (err) {
+      // A rule of approvals said no (a role the new lane needs, decided meanwhile): reviewers decide it like any other.
+      if (err instanceof HttpException && err.getStatus() < 500) {
+        this.logger.warn({ revisionOf: of.actionId, status: err.getStatus() }, `the reviewer's approval does not carry: ${err.message}`);
+        return;
+      }
+      throw err; // the bus or the store: redelivered
+    }
+  }
+
+  /** A revision call on a decided item: the same reviewer's retry gets the revision made; anything else is a conflict. */
+  private async again(item: ReviewItem, reviewer: Principal): Promise<RevisionResult> {
+    if (item.status === 'revised' && item.deciders?.includes(reviewer.id)) {
+      const stored = await this.items.decisionEvent(item.actionId);
+      if (stored?.topic === TOPICS.proposalRevised) {
+        await this.outbox.publishIfDue(item.actionId);
+        return this.result(item.actionId, stored.event as ProposalRevised);
+      }
+    }
+    if (item.status === 'expired') throw new ConflictException(`action ${item.actionId} expired (sla_expired): it can no longer be decided`);
+    throw new ConflictException(`action ${item.actionId} is already ${item.status}`);
+  }
+
+  private result(actionId: string, event: ProposalRevised): RevisionResult {
+    return { actionId, status: 'revised', newActionId: event.data.newActionId, revisedDigest: event.data.revisedDigest, changed: event.data.changed };
+  }
+
+  /** The real proposal, from the sealed copy: the new version keeps every real value the reviewer did not change. */
+  private realProposal(item: ReviewItem): Proposal {
+    if (!item.sealed)
+      throw new ConflictException(`action ${item.actionId} was queued without a sealed copy: its real values are unknown, so it cannot be revised`);
+    let real: Proposal;
+    try {
+      real = this.sealer.open(item.actionId, item.sealed);
+    } catch (e) {
+      if (e instanceof SealError) throw new ConflictException(`the real values of action ${item.actionId} cannot be read: ${e.message}`);
+      throw e;
+    }
+    if (actionDigest(real, item.contractVersion) !== item.digest)
+      throw new ConflictException(`the sealed copy of action ${item.actionId} does not match its digest`);
+    return real;
+  }
+
+  /** The revision's event: the item's signed final decision (`revised`) and the new version the orchestrator creates. */
+  private revisionEvent(
+    item: ReviewItem,
+    reviewer: Principal,
+    proposal: Proposal,
+    revisedDigest: string,
+    changed: string[],
+    reason: string,
+    now: Date,
+  ): DecisionEvent {
+    const cause = queuedBy(item);
+    const newActionId = revisedActionId(derivedEventId(TOPICS.proposalRevised, cause.id, REVISION));
+    const signature = signReviewDecision(this.key, {
+      decision: 'revised',
+      actionId: item.actionId,
+      digest: item.digest,
+      deciders: [reviewer.id],
+      reasons: [maskText(reason)],
+      issuedAt: now.toISOString(),
+    });
+    const shown = shownView(item);
+    const actor: Actor = { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' };
+    const event = this.bus.envelope(
+      TOPICS.proposalRevised,
+      {
+        digest: item.digest,
+        signature,
+        newActionId,
+        proposal,
+        revisedDigest,
+        contractVersion: item.contractVersion,
+        proposerPrincipal: item.proposerPrincipal,
+        changed,
+        reason,
+        shown,
+        shownDigest: shownDigest(shown),
+      },
+      { cause, discriminator: REVISION, actor, time: now },
+    );
+    if (revisedActionId(event.id) !== newActionId) throw new Error('the revision event id is not the one its new action id derives from');
+    return { topic: TOPICS.proposalRevised, event };
+  }
+}

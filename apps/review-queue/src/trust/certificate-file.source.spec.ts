@@ -1,0 +1,58 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRootCa, issueCertificate, issueIntermediateCa } from '@countersign/pki';
+import { CertificateFileSource } from './certificate-file.source';
+import { assessTrust } from './trust-source';
+
+const HOUR = 3600_000;
+const at = (ms: number) => new Date(Date.now() + ms);
+
+describe('CertificateFileSource', () => {
+  let dir: string;
+  let caFile: string;
+  let otherCaFile: string;
+  let certFile: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cert-source-'));
+    const root = await createRootCa('root', { notAfter: at(48 * HOUR) });
+    const ca = await issueIntermediateCa(root, 'issuing', { notAfter: at(24 * HOUR) });
+    const cert = await issueCertificate(ca, 'executor', 'client', { notAfter: at(12 * HOUR) });
+    const other = await createRootCa('other', { notAfter: at(48 * HOUR) });
+    caFile = join(dir, 'root.pem');
+    otherCaFile = join(dir, 'other.pem');
+    certFile = join(dir, 'executor.pem');
+    writeFileSync(caFile, root.certPem);
+    writeFileSync(otherCaFile, other.certPem);
+    writeFileSync(certFile, cert.chainPem);
+  });
+  const source = (o: { file?: string; caFile?: string } = {}, warnMs = 2 * HOUR) =>
+    new CertificateFileSource({ owner: 'executor', purpose: 'kafka-client', file: o.file ?? certFile, caFile: o.caFile ?? caFile }, warnMs);
+
+  it('a valid certificate that chains to its root is ok, with its end', () => {
+    const [f] = source().check(new Date());
+    expect(f).toMatchObject({ kind: 'certificate', status: 'ok', owner: 'executor', purpose: 'kafka-client' });
+    expect(Date.parse(f.notAfter!)).toBeGreaterThan(Date.now() + 11 * HOUR);
+    expect(assessTrust([f]).health).toBe('healthy');
+  });
+
+  it('close to its end it is rotation-due (degraded); past it, expired (unhealthy: trust-sensitive work is held)', () => {
+    const [due] = source().check(at(11 * HOUR));
+    expect(due.status).toBe('rotation-due');
+    expect(assessTrust([due]).health).toBe('degraded');
+    const [expired] = source().check(at(13 * HOUR));
+    expect(expired.status).toBe('expired');
+    expect(assessTrust([expired]).health).toBe('unhealthy');
+  });
+
+  it('a chain to another root, a missing file and a file that is no certificate are all unhealthy', () => {
+    const [foreign] = source({ caFile: otherCaFile }).check(new Date());
+    expect(foreign).toMatchObject({ status: 'unreadable' });
+    expect(foreign.reason).toMatch(/is not issued by/);
+    expect(source({ file: join(dir, 'nope.pem') }).check(new Date())[0].status).toBe('missing');
+    const junk = join(dir, 'junk.pem');
+    writeFileSync(junk, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n');
+    expect(source({ file: junk }).check(new Date())[0].status).toBe('unreadable');
+    for (const f of [foreign, ...source({ file: junk }).check(new Date())]) expect(assessTrust([f]).health).toBe('unhealthy');
+  });
+});

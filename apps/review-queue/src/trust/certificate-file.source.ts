@@ -1,0 +1,90 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { TrustFinding, TrustSource } from './trust-source';
+
+/** A certificate the trust monitor watches: whose it is, what for, its PEM file (leaf first, then its chain) and the root it must chain to. */
+export interface WatchedCertificate {
+  /** The party that presents it (`executor`, `kafka-broker`, …). */
+  owner: string;
+  /** What it is for (`kafka-client`, `kafka-broker`, `https`): the `certificate` label of its expiry metric. */
+  purpose: string;
+  file: string;
+  /** The root certificate (PEM) the chain must end at. */
+  caFile: string;
+}
+
+/** The `TRUST_CERT_FILES` setting. */
+export const WatchedCertificates = z.array(
+  z.strictObject({
+    owner: z.string().min(1).max(200),
+    purpose: z.string().min(1).max(200),
+    file: z.string().min(1).max(1000),
+    caFile: z.string().min(1).max(1000),
+  }),
+);
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * One certificate file, read afresh at every check (a renewal is a new file): `missing`, `unreadable` (not a
+ * certificate, or its chain does not end at the root it must: an impostor is as bad as none), `expired` (past its end or
+ * not yet valid), `rotation-due` (ends within `warnMs`: renew it), or `ok`. The certificate's serial number is its id.
+ */
+export class CertificateFileSource implements TrustSource {
+  readonly name: string;
+
+  constructor(
+    private readonly watched: WatchedCertificate,
+    private readonly warnMs: number,
+  ) {
+    this.name = `${watched.owner} ${watched.purpose} certificate (${watched.file})`;
+  }
+
+  check(now: Date): TrustFinding[] {
+    const { owner, purpose, file, caFile } = this.watched;
+    const finding = (f: Pick<TrustFinding, 'status' | 'reason'> & Partial<TrustFinding>): TrustFinding[] => [
+      { kind: 'certificate', owner, purpose, source: file, ...f, reason: f.reason.slice(0, 2000) },
+    ];
+    let chain: X509Certificate[];
+    let root: X509Certificate;
+    try {
+      chain = (readFileSync(file, 'utf8').match(PEM_CERT) ?? []).map((pem) => new X509Certificate(pem));
+      root = new X509Certificate(readFileSync(caFile, 'utf8'));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return finding({ status: 'missing', reason: `${(e as { path?: string }).path ?? file}: no such file` });
+      return finding({ status: 'unreadable', reason: `${file}: not a certificate (${code ?? (e as Error).message})` });
+    }
+    const leaf = chain[0];
+    if (!leaf) return finding({ status: 'unreadable', reason: `${file}: no certificate in the file` });
+    const keyId = leaf.serialNumber;
+    const notAfter = new Date(leaf.validTo).toISOString();
+    // Each certificate signed by the next, the last by the root: a chain to another CA is no chain at all.
+    const links = [...chain, root];
+    for (let i = 0; i < links.length - 1; i++) {
+      if (!links[i].checkIssued(links[i + 1]) || !links[i].verify(links[i + 1].publicKey))
+        return finding({
+          status: 'unreadable',
+          keyId,
+          notAfter,
+          reason: `${file}: ${links[i].subject} is not issued by ${links[i + 1].subject} (the chain does not end at ${caFile})`,
+        });
+    }
+    const first = chain.reduce((t, c) => Math.max(t, Date.parse(c.validFrom)), 0);
+    const end = chain.reduce((t, c) => Math.min(t, Date.parse(c.validTo)), Date.parse(root.validTo));
+    const endIso = new Date(end).toISOString();
+    if (now.getTime() >= end)
+      return finding({ status: 'expired', keyId, notAfter: endIso, reason: `${owner}'s ${purpose} certificate expired ${endIso}: renew it` });
+    if (now.getTime() < first)
+      return finding({
+        status: 'expired',
+        keyId,
+        notAfter: endIso,
+        reason: `${owner}'s ${purpose} certificate is not valid before ${new Date(first).toISOString()}`,
+      });
+    if (end - now.getTime() <= this.warnMs)
+      return finding({ status: 'rotation-due', keyId, notAfter: endIso, reason: `${owner}'s ${purpose} certificate ends ${endIso}: renew it before then` });
+    return finding({ status: 'ok', keyId, notAfter: endIso, reason: `${owner}'s ${purpose} certificate is valid until ${endIso}` });
+  }
+}

@@ -1,0 +1,344 @@
+// npm run bench:review — the reviewer inbox with 100,000 pending items (BENCH_PENDING), on real PostgreSQL (the
+// review queue's own migrated schema, a database of its own):
+//  1. The first inbox page: GET /reviews for a signed-in reviewer (a real OpenID Connect sign-in through the local
+//     provider, in Chromium, once; then plain HTTP with the session cookie): the review queue's Nest app queries the
+//     page, filters, renders the HTML. Baseline, in the same run: the raw SELECT of the same rows (the same statement the
+//     repository sends) from a pg client. Goal (issue 11): p50 ≤ 20 ms.
+//  2. Claim + decide per second: ClaimService.claim then ApprovalService.approve (roles, separation of duties, a signed
+//     decision token, the approval, the decision and its event in one write, published to the bus, marked published),
+//     from BENCH_CONCURRENCY reviewers at once (default 32), BENCH_DECISIONS items (default 10,000). Baseline: raw SQL of
+//     the same shape (docs/adr/0028) at the same concurrency, through the same GroupCommit batcher: the claims as one
+//     multi-row UPDATE … RETURNING the items per batch (asynchronous commit: leases), the decision's read of the item
+//     (one SELECT per batch), the approval + decision + event as one multi-row statement per group commit, the
+//     published marks batched (asynchronous commit, not waited for). Statements per item: about 4/batch size on either
+//     path (the service path's count is printed). Goal (issue 11): ≥ 5,000/s.
+import { Module } from '@nestjs/common';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { chromium } from 'playwright-core';
+import pino from 'pino';
+import { generateSigningKey } from '@countersign/approval';
+import { InMemoryBus } from '@countersign/bus';
+import { TOPICS } from '@countersign/contracts';
+import { DEFAULT_USERS, startIdentityProvider, writeIdentityUsers } from '@countersign/identity';
+import { PlatformModule, Principal, serve, TokenRegistry } from '@countersign/nest';
+import {
+  ApprovalService,
+  ClaimService,
+  createInMemorySessionStore,
+  GroupCommit,
+  createReviewItemRepository,
+  generateReviewDataKey,
+  INBOX_PAGE_SIZE,
+  parseReviewDataKey,
+  ReviewQueueModule,
+} from '@countersign/review-queue';
+import { createPgPool } from '@countersign/storage';
+import { createTestDatabase, loadStackEnvFile } from '@countersign/testing';
+
+const PENDING = Number(process.env.BENCH_PENDING ?? 100_000);
+const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 10_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const PAGE_LOADS = Number(process.env.BENCH_PAGE_LOADS ?? 300);
+const PASSWORD = 'bench password, not a secret';
+
+loadStackEnvFile();
+const logger = pino({ level: 'silent' });
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const summary = (ms: number[]) => {
+  const s = [...ms].sort((a, b) => a - b);
+  return { p50: percentile(s, 50), p99: percentile(s, 99) };
+};
+const f = (n: number) => n.toFixed(2);
+
+/** The item columns the repository's decision statement returns (all but the stored event, which the caller has). */
+const ITEM_COLUMNS = `r.action_id, r.kind, r.correlation_id, r.decision_event_id, r.digest, r.proposal, r.sealed, r.proposer_principal,
+  r.contract_version, r.reasons, r.sla_class, r.required_roles, r.quorum, r.created_at, r.due_at, r.status, r.deciders, r.decision_reason,
+  r.decided_at, r.escalate_at, r.escalate_to, r.fallback_team, r.sla_seconds, r.clock_step, r.escalated_at, r.rerouted_at, r.claimed_by,
+  r.claimed_by_name, r.claimed_until, r.approved_by, r.risk_score, r.rules_fired, r.risk_class`;
+
+/** `PENDING` review items as the review consumer adds them (finance refunds, most urgent first by due time), in one statement. */
+const SEED = `
+INSERT INTO review_items (action_id, kind, correlation_id, decision_event_id, digest, proposal, proposer_principal, contract_version,
+  reasons, sla_class, required_roles, quorum, created_at, due_at, status, sla_seconds)
+SELECT 'act-' || lpad(i::text, 7, '0'), 'approval', 'corr-' || i, 'dec-' || i, md5(i::text) || md5((i + 1)::text),
+  jsonb_build_object('actionType', 'support.refund', 'target', 'order-' || i,
+    'parameters', jsonb_build_object('amount', 200 + i % 800, 'currency', 'EUR', 'card', '[masked:card]'),
+    'proposer', jsonb_build_object('agentId', 'support-copilot', 'model', jsonb_build_object('name', 'gpt-x', 'version', '2026-11'),
+      'promptTemplateVersion', 'refund-v3'),
+    'confidence', 0.8, 'tenant', CASE WHEN i % 3 = 0 THEN 'globex' ELSE 'acme' END, 'region', 'eu-west', 'context', '{}'::jsonb),
+  'support-copilot', '7', ARRAY['refund above the autonomous limit'], 'high', ARRAY['finance'], 1,
+  now(), now() + interval '1 hour' + i * interval '1 second', 'pending', 3600
+FROM generate_series(1, $1::int) AS i`;
+
+async function main() {
+  const db = await createTestDatabase('bench_review');
+  const pool = createPgPool(db.url, CONCURRENCY + 4);
+  const home = mkdtempSync(join(tmpdir(), 'bench-review-'));
+  const closers: Array<() => Promise<unknown>> = [async () => rmSync(home, { recursive: true, force: true }), () => db.drop(), () => pool.end()];
+  try {
+    const seeded = performance.now();
+    await pool.query(SEED, [PENDING]);
+    await pool.query('ANALYZE review_items');
+    process.stdout.write(`bench:review: ${PENDING} pending items seeded in ${((performance.now() - seeded) / 1000).toFixed(1)} s\n`);
+
+    // The review queue as a main builds it, with the inbox signing in through the local identity provider.
+    const { users } = writeIdentityUsers(home, DEFAULT_USERS, Object.fromEntries(DEFAULT_USERS.map((u) => [u.sub, PASSWORD])));
+    const idp: { issuer?: string } = {};
+    let url = '';
+    const bus = new InMemoryBus({ source: 'review-queue', logger });
+    @Module({
+      imports: [
+        PlatformModule.forRoot({ service: 'review-queue', bus, logger, tokens: new TokenRegistry([]) }),
+        ReviewQueueModule.register({
+          items: createReviewItemRepository(pool),
+          signingKeys: generateSigningKey('bench-review').signing,
+          dataKey: parseReviewDataKey(generateReviewDataKey()),
+          clock: { periodMs: 60_000 },
+          inbox: {
+            issuer: () => idp.issuer!,
+            clientId: 'countersign-inbox',
+            clientSecret: 'bench-secret',
+            publicUrl: () => url,
+            sessions: createInMemorySessionStore(),
+          },
+        }),
+      ],
+    })
+    class Root {}
+    const { app, port } = await serve(Root, logger, { host: '127.0.0.1', port: 0 });
+    closers.unshift(() => app.close());
+    url = `http://127.0.0.1:${port}`;
+    const provider = await startIdentityProvider({
+      users,
+      clients: [
+        {
+          clientId: 'countersign-inbox',
+          clientSecret: 'bench-secret',
+          redirectUris: [`${url}/auth/callback`],
+          postLogoutRedirectUris: [`${url}/auth/signed-out`],
+        },
+      ],
+    });
+    idp.issuer = provider.issuer;
+    closers.unshift(() => provider.close());
+
+    // 1. The first inbox page.
+    const cookie = await signIn(url, 'alice');
+    const page = async () => {
+      const res = await fetch(`${url}/reviews`, { headers: { cookie }, redirect: 'manual' });
+      const html = await res.text();
+      if (res.status !== 200 || !html.includes('data-action-id="act-0000001"'))
+        throw new Error(`the inbox answered ${res.status} without the most urgent item`);
+    };
+    const raw = async () => {
+      const { rows } = await pool.query(
+        `SELECT * FROM review_items WHERE status = 'pending' AND kind = 'approval' AND (cardinality(required_roles) = 0 OR required_roles && $1)
+           AND proposer_principal <> $2 AND (proposal -> 'proposer' ->> 'agentId') <> $2 ORDER BY due_at, action_id LIMIT $3`,
+        [['reviewer', 'finance'], 'alice', INBOX_PAGE_SIZE],
+      );
+      if (rows[0]?.action_id !== 'act-0000001') throw new Error('the raw query missed the most urgent item');
+    };
+    const pageMs = await timed(page, PAGE_LOADS);
+    const rawMs = await timed(raw, PAGE_LOADS);
+    const [p, r] = [summary(pageMs), summary(rawMs)];
+    process.stdout.write(
+      `bench:review: first inbox page (GET /reviews, ${INBOX_PAGE_SIZE} items, of ${PENDING} pending): p50 ${f(p.p50)} ms, p99 ${f(p.p99)} ms\n` +
+        `bench:review: raw SELECT of the same rows (baseline):          p50 ${f(r.p50)} ms, p99 ${f(r.p99)} ms\n` +
+        `bench:review: ratio inbox/raw p50 ${(p.p50 / r.p50).toFixed(1)}x; goal p50 ≤ 20 ms: ${p.p50 <= 20 ? 'met' : 'NOT met'}\n`,
+    );
+
+    // 2. Claim + decide, service path, then the raw statements of the same shape on other items.
+    const claims = app.get(ClaimService);
+    const approvals = app.get(ApprovalService);
+    const reviewers: Principal[] = Array.from({ length: CONCURRENCY }, (_, i) => ({
+      id: `reviewer-${i}`,
+      kind: 'human',
+      roles: ['reviewer', 'finance'],
+      authMethod: 'oidc',
+    }));
+    const ids = (from: number) => Array.from({ length: DECISIONS }, (_, i) => `act-${String(from + i).padStart(7, '0')}`);
+    const serviceIds = ids(PENDING - 2 * DECISIONS + 1);
+    const rawIds = ids(PENDING - DECISIONS + 1);
+    // Statements sent per claim + decide, on each path (every statement goes through this pool).
+    let statements = 0;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      statements++;
+      return query(...args);
+    };
+    const serviceRate = await rate(serviceIds, async (id, w) => {
+      await claims.claim(id, reviewers[w]);
+      const result = await approvals.approve(id, reviewers[w], 'checked against the order history');
+      if (result.status !== 'approved') throw new Error(`${id}: ${result.status}`);
+    });
+    // The raw baseline's batchers: the same group commit, with the service path's statements of the same shape.
+    const rawDecisions = new GroupCommit<{ id: string; by: string; event: object }, boolean>(
+      async (batch) => {
+        const { rows } = await pool.query<{ action_id: string }>(
+          `WITH input AS (
+             SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, deciders text[], reason text, event jsonb, approver text, after text[])
+           ), decided AS (
+             UPDATE review_items r SET status = 'approved', deciders = i.deciders, decision_reason = i.reason, decided_at = now(),
+               decision_topic = '${TOPICS.reviewDecided}', decision_event = i.event, approved_by = i.after || i.approver
+             FROM input i WHERE r.action_id = i.action_id AND r.status = 'pending' AND coalesce(r.approved_by, '{}') = i.after
+               AND (r.claimed_by IS NULL OR r.claimed_by = i.approver OR r.claimed_until <= now())
+             RETURNING ${ITEM_COLUMNS}
+           ), approved AS (
+             INSERT INTO review_approvals (action_id, approver, reason)
+             SELECT d.action_id, i.approver, i.reason FROM decided d JOIN input i USING (action_id) ON CONFLICT DO NOTHING
+           )
+           SELECT * FROM decided`,
+          [
+            JSON.stringify(
+              batch
+                .map((d) => ({ action_id: d.id, deciders: [d.by], reason: 'checked', event: d.event, approver: d.by, after: [] }))
+                .sort((a, b) => a.action_id.localeCompare(b.action_id)),
+            ),
+          ],
+        );
+        const won = new Set(rows.map((r) => r.action_id));
+        return batch.map((d) => won.has(d.id));
+      },
+      (d) => d.id,
+      { maxBatch: 256, maxInFlight: 2 },
+    );
+    const rawMarks = new GroupCommit<string, void>(
+      async (batch) => {
+        await pool.query(
+          `WITH lease AS (SELECT set_config('synchronous_commit', 'off', true))
+           UPDATE review_items r SET decision_published_at = now() FROM lease WHERE r.action_id = ANY($1) AND r.decision_published_at IS NULL`,
+          [batch],
+        );
+        return batch.map(() => undefined);
+      },
+      (id) => id,
+      { maxBatch: 256, maxInFlight: 2 },
+    );
+    const rawClaims = new GroupCommit<{ id: string; by: string; roles: string[]; until: string }, boolean>(
+      async (batch) => {
+        const { rows } = await pool.query<{ action_id: string }>(
+          `WITH lease AS (SELECT set_config('synchronous_commit', 'off', true)), input AS (
+             SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, by text, roles text[], until timestamptz)
+           )
+           UPDATE review_items r SET claimed_by = i.by, claimed_by_name = i.by, claimed_until = i.until FROM lease, input i
+           WHERE r.action_id = i.action_id AND r.status = 'pending' AND r.kind = 'approval' AND (cardinality(r.required_roles) = 0 OR r.required_roles && i.roles)
+             AND r.proposer_principal <> i.by AND (r.proposal -> 'proposer' ->> 'agentId') IS DISTINCT FROM i.by AND NOT (i.by = ANY (coalesce(r.approved_by, '{}')))
+             AND (r.claimed_by IS NULL OR r.claimed_until <= now() OR r.claimed_by = i.by)
+           RETURNING r.*`,
+          [
+            JSON.stringify(
+              batch.map((c) => ({ action_id: c.id, by: c.by, roles: c.roles, until: c.until })).sort((a, b) => a.action_id.localeCompare(b.action_id)),
+            ),
+          ],
+        );
+        const won = new Set(rows.map((r) => r.action_id));
+        return batch.map((c) => won.has(c.id));
+      },
+      (c) => c.id,
+      { maxBatch: 256, maxInFlight: 2 },
+    );
+    const rawReads = new GroupCommit<string, { digest: string } | undefined>(
+      async (batch) => {
+        const { rows } = await pool.query('SELECT * FROM review_items WHERE action_id = ANY($1::text[])', [batch]);
+        const byId = new Map(rows.map((r) => [r.action_id, r]));
+        return batch.map((id) => byId.get(id));
+      },
+      (id) => id,
+      { maxBatch: 256, maxInFlight: 2 },
+    );
+    const serviceStatements = statements / DECISIONS;
+    statements = 0;
+    const marking: Array<Promise<void>> = [];
+    const rawRate = await rate(rawIds, async (id, w) => {
+      const by = reviewers[w].id;
+      const until = new Date(Date.now() + 300_000).toISOString();
+      if (!(await rawClaims.submit({ id, by, roles: reviewers[w].roles, until }))) throw new Error(`${id}: not claimed`);
+      const item = await rawReads.submit(id);
+      // About the size of the signed event (~2 KB: the envelope, the shown item, the reviewers, a token), so the
+      // statements carry as much as the service path's.
+      const event = {
+        id: `e-${id}`,
+        type: TOPICS.reviewDecided,
+        actor: { id: by, kind: 'human', roles: reviewers[w].roles, authMethod: 'oidc' },
+        data: { decision: 'approved', digest: item!.digest, shown: item, reviewers: [{ id: by, kind: 'human' }], signature: 'x'.repeat(700) },
+      };
+      if (!(await rawDecisions.submit({ id, by, event }))) throw new Error(`${id}: not decided`);
+      // As the outbox does after publishing: the published mark is not waited for.
+      marking.push(rawMarks.submit(id));
+    });
+    await Promise.all(marking);
+    const rawStatements = statements / DECISIONS;
+    const eventBytes = async (of: string[]) =>
+      Math.round(Number((await pool.query('SELECT avg(length(decision_event::text)) AS n FROM review_items WHERE action_id = ANY($1)', [of])).rows[0].n));
+    const [serviceEventBytes, rawEventBytes] = [await eventBytes(serviceIds), await eventBytes(rawIds)];
+    const decided = Number(
+      (await pool.query(`SELECT count(*) AS n FROM review_items WHERE status = 'approved' AND action_id = ANY($1)`, [serviceIds])).rows[0].n,
+    );
+    if (decided !== DECISIONS) throw new Error(`${decided} of ${DECISIONS} items approved through the services`);
+    process.stdout.write(
+      `bench:review: claim + decide through the services (${DECISIONS} items, ${CONCURRENCY} reviewers at once): ${Math.round(serviceRate)}/s\n` +
+        `bench:review: raw SQL of the same shape (baseline; batched claims, reads, decisions, marks): ${Math.round(rawRate)}/s\n` +
+        `bench:review: statements per claim + decide: services ${serviceStatements.toFixed(2)}, raw ${rawStatements.toFixed(2)} (batched: 4 per batch); ` +
+        `stored event: services ${serviceEventBytes} B, raw ${rawEventBytes} B\n` +
+        `bench:review: ratio services/raw ${(serviceRate / rawRate).toFixed(2)}; goal ≥ 5,000/s: ${serviceRate >= 5000 ? 'met' : 'NOT met'}\n`,
+    );
+  } finally {
+    for (const c of closers) await c().catch(() => undefined);
+  }
+}
+
+/** Signs in once in Chromium (code + PKCE through the local provider) and returns the session cookie. */
+async function signIn(url: string, user: string): Promise<string> {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(60_000);
+    await page.goto(`${url}/reviews`);
+    await page.fill('#username', user);
+    await page.fill('#password', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#who');
+    const session = (await context.cookies(url)).find((c) => c.name === 'cs_session');
+    if (!session) throw new Error('signed in without a session cookie');
+    return `cs_session=${session.value}`;
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Runs `once` `n` times one after the other (after a warm-up) and returns each duration in ms. */
+async function timed(once: () => Promise<void>, n: number): Promise<number[]> {
+  for (let i = 0; i < 20; i++) await once();
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await once();
+    ms.push(performance.now() - t);
+  }
+  return ms;
+}
+
+/** Works `ids` off with `CONCURRENCY` workers, each taking the next id; returns items per second. */
+async function rate(ids: string[], work: (id: string, worker: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      for (let i = next++; i < ids.length; i = next++) await work(ids[i], w);
+    }),
+  );
+  return ids.length / ((performance.now() - started) / 1000);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`bench:review failed: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  },
+);

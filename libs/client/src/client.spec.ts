@@ -1,0 +1,174 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { CountersignClient } from './client';
+import {
+  BadRequestError,
+  ConflictError,
+  CountersignError,
+  DecisionTimeoutError,
+  ForbiddenError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  UnauthorizedError,
+  UnavailableError,
+} from './errors';
+import type { ProposalInput } from './types';
+
+// real: CountersignClient, Node's fetch, an HTTP server on 127.0.0.1; fake: the server's answers (scripted per test).
+type Seen = { method: string; url: string; headers: IncomingMessage['headers']; body: string };
+type Answer = (req: Seen, res: ServerResponse) => void;
+
+describe('CountersignClient', () => {
+  let server: Server;
+  let seen: Seen[];
+  let answer: Answer;
+  let client: CountersignClient;
+
+  const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  };
+  const proposal: ProposalInput = {
+    actionType: 'support.refund',
+    target: 'order-1',
+    parameters: { amount: 12.5, currency: 'EUR', reason: 'late' },
+    proposer: { agentId: 'support-copilot', model: { name: 'm', version: '1' }, promptTemplateVersion: 'v1' },
+    confidence: 0.9,
+    tenant: 'acme',
+    region: 'eu-west',
+  };
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const s = { method: req.method!, url: req.url!, headers: req.headers, body };
+        seen.push(s);
+        answer(s, res);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  beforeEach(() => {
+    seen = [];
+    client = new CountersignClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, token: 't0k', backoffMs: 5, maxBackoffMs: 20 });
+  });
+
+  it('retries a 503 and a dropped connection under the same Idempotency-Key, and returns the key', async () => {
+    let n = 0;
+    answer = (_req, res) => {
+      n += 1;
+      if (n === 1) return json(res, 503, { message: 'a dependency is unavailable; retry later' });
+      if (n === 2) return res.socket!.destroy(); // the connection drops before an answer
+      json(res, 202, { actionId: 'a-1', status: 'proposed' });
+    };
+    const result = await client.propose(proposal);
+    expect(result).toMatchObject({ actionId: 'a-1', status: 'proposed', idempotencyKey: expect.stringMatching(/^cs-[0-9a-f-]{36}$/) });
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen.map((s) => s.headers['idempotency-key']))).toEqual(new Set([result.idempotencyKey]));
+    expect(seen[0]).toMatchObject({ method: 'POST', url: '/v1/proposals', headers: { authorization: 'Bearer t0k', 'content-type': 'application/json' } });
+    expect(JSON.parse(seen[2].body)).toEqual(proposal);
+  });
+
+  it('sends the caller’s Idempotency-Key, and gives up with UnavailableError after its retries', async () => {
+    answer = (_req, res) => json(res, 503, { message: 'a dependency is unavailable; retry later' });
+    const error = await client.propose(proposal, { idempotencyKey: 'order-1-refund' }).catch((e) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(error).toMatchObject({ status: 503, message: 'a dependency is unavailable; retry later' });
+    expect(seen).toHaveLength(5); // the first try and 4 retries
+    expect(seen.every((s) => s.headers['idempotency-key'] === 'order-1-refund')).toBe(true);
+  });
+
+  it.each([
+    [400, BadRequestError, { message: 'parameters.amount: expected number, received string' }],
+    [401, UnauthorizedError, { message: 'missing or unknown bearer token' }],
+    [403, ForbiddenError, { message: 'principal a may not propose as agent "b"' }],
+    [409, ConflictError, { message: 'Idempotency-Key k was used for another proposal' }],
+    [413, PayloadTooLargeError, { message: 'request entity too large' }],
+  ])('never retries a %i: throws %p with the server’s message', async (status, type, body) => {
+    answer = (_req, res) => json(res, status, { statusCode: status, ...body });
+    const error = await client.propose(proposal).catch((e) => e);
+    expect(error).toBeInstanceOf(type);
+    expect(error).toBeInstanceOf(CountersignError);
+    expect(error).toMatchObject({ status, message: body.message });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('throws RateLimitedError on 429 with Retry-After, without retrying', async () => {
+    answer = (_req, res) => json(res, 429, { message: 'too many proposals' }, { 'Retry-After': '7' });
+    const error = await client.propose(proposal).catch((e) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error).toMatchObject({ status: 429, message: 'too many proposals', retryAfterSeconds: 7 });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('stops when aborted: a request the server holds, and a wait between retries', async () => {
+    const held: ServerResponse[] = [];
+    answer = (_req, res) => void held.push(res);
+    const controller = new AbortController();
+    const pending = client.propose(proposal, { signal: controller.signal }).catch((e) => e);
+    await until(() => seen.length === 1);
+    controller.abort();
+    expect(await pending).toMatchObject({ name: 'AbortError' });
+
+    answer = (_req, res) => json(res, 503, { message: 'away' });
+    const slow = new CountersignClient({ baseUrl: client['baseUrl'], token: 't', backoffMs: 60_000, maxBackoffMs: 60_000 });
+    const second = new AbortController();
+    const retrying = slow.propose(proposal, { signal: second.signal }).catch((e) => e);
+    await until(() => seen.length === 2);
+    second.abort();
+    expect(await retrying).toMatchObject({ name: 'AbortError' });
+    expect(seen).toHaveLength(2);
+    for (const res of held) res.destroy();
+  });
+
+  it('awaitDecision long-polls (no busy loop), waits through a 404, and resolves with the decided view', async () => {
+    const views = [null, 'in_review', 'autonomous'];
+    answer = (req, res) => {
+      const status = views.shift();
+      if (!status) return json(res, 404, { message: 'no action a-2' });
+      json(res, 200, { actionId: 'a-2', status, lane: status === 'in_review' ? 'review' : 'autonomous', timeline: [] });
+    };
+    await expect(client.awaitDecision('a-2', { timeoutMs: 60_000 })).resolves.toMatchObject({ status: 'autonomous' });
+    expect(seen).toHaveLength(3);
+    for (const s of seen) {
+      const url = new URL(s.url, 'http://x');
+      expect(url.pathname).toBe('/v1/actions/a-2');
+      expect(url.searchParams.get('waitFor')).toBe('decision');
+      expect(Number(url.searchParams.get('timeoutMs'))).toBeLessThanOrEqual(30_000);
+    }
+  });
+
+  it('awaitDecision ends at its own timeout with DecisionTimeoutError carrying the last view', async () => {
+    // The server holds each poll for the time asked, as the orchestrator does, and the action stays in review.
+    answer = (req, res) => {
+      const ms = Number(new URL(req.url, 'http://x').searchParams.get('timeoutMs'));
+      setTimeout(() => json(res, 200, { actionId: 'a-3', status: 'in_review', lane: 'review', timeline: [] }), ms);
+    };
+    const error = await client.awaitDecision('a-3', { timeoutMs: 1_500 }).catch((e) => e);
+    expect(error).toBeInstanceOf(DecisionTimeoutError);
+    expect(error.lastView).toMatchObject({ status: 'in_review' });
+    // One long poll covers the whole wait (the second, if any, is asked for what little time is left).
+    expect(seen.length).toBeLessThanOrEqual(2);
+    expect(Number(new URL(seen[0].url, 'http://x').searchParams.get('timeoutMs'))).toBeGreaterThan(1_000);
+  });
+
+  it('awaitDecision stops when aborted, with the signal’s reason', async () => {
+    answer = () => undefined; // holds the poll
+    const controller = new AbortController();
+    const waiting = client.awaitDecision('a-4', { timeoutMs: 60_000, signal: controller.signal }).catch((e) => e);
+    await until(() => seen.length === 1);
+    controller.abort(new Error('agent shutting down'));
+    expect(await waiting).toMatchObject({ message: 'agent shutting down' });
+  });
+});
+
+/** Waits for a condition the test's own server sets (no fixed sleeps). */
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !condition();) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { DecisionTimeoutError, errorFor, NotFoundError, parseRetryAfter, UnavailableError } from './errors';
+import { fetchTrusting, TlsTrust } from './tls-fetch';
+import type { ActionView, Proposed, ProposalInput } from './types';
+
+/** How to reach Countersign. */
+export interface CountersignClientOptions {
+  /** The orchestrator's base URL, e.g. `http://127.0.0.1:8080`. */
+  baseUrl: string;
+  /** The agent's bearer token. */
+  token: string;
+  /** A `fetch` of your own (a proxy, a test double); the global one by default. */
+  fetch?: typeof fetch;
+  /** HTTPS with a private PKI: the root(s) to trust (PEM) for an `https:` base URL, instead of the system's (not with `fetch`). */
+  tls?: TlsTrust;
+  /** How many times a 503 or a lost connection is retried (default 4). */
+  retries?: number;
+  /** The first pause between retries, doubled each time with jitter (default 250 ms)… */
+  backoffMs?: number;
+  /** …up to this (default 5 000 ms; a longer `Retry-After` is capped to it). */
+  maxBackoffMs?: number;
+}
+
+/** What `awaitDecision` waits for: a decision (the default), or a final state (executed, failed, rejected…). */
+export interface AwaitOptions {
+  /** The whole wait, over as many long polls as it takes. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  waitFor?: 'decision' | 'final';
+}
+
+/** The longest one long poll asks the server to hold (the server's bound). */
+const MAX_POLL_MS = 30_000;
+/** A poll that comes back undecided sooner than this (a server that does not long-poll) is followed by a pause. */
+const MIN_POLL_SPACING_MS = 500;
+/** How long past its deadline `awaitDecision` waits for the answer of a poll the server holds until that deadline. */
+const DEADLINE_GRACE_MS = 2_000;
+
+const UNDECIDED = new Set(['proposed', 'in_review']);
+const NOT_FINAL = new Set(['proposed', 'in_review', 'autonomous', 'approved']);
+
+/**
+ * The typed client agents use to propose actions to Countersign and wait for their decisions. Errors are
+ * `CountersignError`s (`BadRequestError`, `ForbiddenError`, …); a 503 or a lost connection is retried with backoff,
+ * and a proposal is always retried under the same Idempotency-Key, so a retry can never make a second action.
+ */
+export class CountersignClient {
+  private readonly baseUrl: string;
+  private readonly fetch: typeof fetch;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(private readonly options: CountersignClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    if (options.fetch && options.tls) throw new Error('CountersignClient: give either `fetch` or `tls`, not both (a fetch of your own sets its own trust)');
+    this.fetch = options.fetch ?? (options.tls ? fetchTrusting(options.tls) : globalThis.fetch);
+    this.retries = options.retries ?? 4;
+    this.backoffMs = options.backoffMs ?? 250;
+    this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+  }
+
+  /**
+   * Proposes an action (`POST /v1/proposals`). Without an `idempotencyKey` one is made; either way every retry of this
+   * call sends the same key, and the answer returns it so that a later resend (after a crash) can reuse it.
+   */
+  async propose(proposal: ProposalInput, options: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<Proposed> {
+    const idempotencyKey = options.idempotencyKey ?? `cs-${randomUUID()}`;
+    const body = (await this.request('POST', '/v1/proposals', { body: proposal, headers: { 'Idempotency-Key': idempotencyKey }, signal: options.signal })) as {
+      actionId: string;
+      status: Proposed['status'];
+    };
+    return { actionId: body.actionId, status: body.status, idempotencyKey };
+  }
+
+  /** The action's current view (`GET /v1/actions/{id}`); `NotFoundError` until the read model knows it. */
+  async status(actionId: string, options: { signal?: AbortSignal } = {}): Promise<ActionView> {
+    return (await this.request('GET', `/v1/actions/${encodeURIComponent(actionId)}`, { signal: options.signal })) as ActionView;
+  }
+
+  /**
+   * Waits until the action is decided (or final, with `waitFor: 'final'`) and returns its view. It loops over long
+   * polls (`?waitFor=…&timeoutMs=…`, each at most 30 s), never a busy loop; an action the server does not know yet is
+   * waited for too. Rejects with `DecisionTimeoutError` (carrying the last view) at `timeoutMs` (a server that does not
+   * answer its last poll is given 2 s more), with the signal's
+   * reason when aborted, and with a typed error on 401/403.
+   */
+  async awaitDecision(actionId: string, options: AwaitOptions): Promise<ActionView> {
+    const waitFor = options.waitFor ?? 'decision';
+    const deadline = Date.now() + options.timeoutMs;
+    const timeUp = new AbortController();
+    // The last poll is answered at the deadline, not before: its answer gets a moment to arrive before the wait is cut.
+    const timer = setTimeout(() => timeUp.abort(), options.timeoutMs + DEADLINE_GRACE_MS);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeUp.signal]) : timeUp.signal;
+    let last: ActionView | undefined;
+    try {
+      for (;;) {
+        const pollMs = Math.max(0, Math.min(MAX_POLL_MS, deadline - Date.now()));
+        const started = Date.now();
+        try {
+          const path = `/v1/actions/${encodeURIComponent(actionId)}?waitFor=${waitFor}&timeoutMs=${pollMs}`;
+          last = (await this.request('GET', path, { signal })) as ActionView;
+          if (waitFor === 'decision' ? !UNDECIDED.has(last.status) : !NOT_FINAL.has(last.status)) return last;
+        } catch (e) {
+          if (!(e instanceof NotFoundError)) throw e;
+        }
+        if (Date.now() >= deadline)
+          throw new DecisionTimeoutError(`action ${actionId} not ${waitFor === 'decision' ? 'decided' : 'final'} within ${options.timeoutMs} ms`, last);
+        if (Date.now() - started < MIN_POLL_SPACING_MS) await sleep(MIN_POLL_SPACING_MS, signal);
+      }
+    } catch (e) {
+      if (timeUp.signal.aborted && !options.signal?.aborted && !(e instanceof DecisionTimeoutError)) {
+        throw new DecisionTimeoutError(`action ${actionId} not ${waitFor === 'decision' ? 'decided' : 'final'} within ${options.timeoutMs} ms`, last);
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** One call, retried on 503 and on a lost connection (the same headers, so the same Idempotency-Key). */
+  private async request(method: string, path: string, init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal }): Promise<unknown> {
+    const url = `${this.baseUrl}${path}`;
+    const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${this.options.token}`, ...init.headers };
+    if (init.body !== undefined) headers['Content-Type'] = 'application/json';
+    const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+    for (let attempt = 0; ; attempt++) {
+      init.signal?.throwIfAborted();
+      let res: Response;
+      try {
+        res = await this.fetch(url, { method, headers, body, signal: init.signal });
+      } catch (e) {
+        if (init.signal?.aborted) throw init.signal.reason;
+        if (attempt >= this.retries) throw new UnavailableError(503, `no answer from ${method} ${path}: ${(e as Error).message}`);
+        await sleep(this.backoff(attempt), init.signal);
+        continue;
+      }
+      const text = await res.text();
+      const json = parseJson(text);
+      if (res.ok) return json;
+      if (res.status === 503 && attempt < this.retries) {
+        const asked = (parseRetryAfter(res.headers.get('retry-after')) ?? 0) * 1000;
+        await sleep(Math.min(this.maxBackoffMs, Math.max(asked, this.backoff(attempt))), init.signal);
+        continue;
+      }
+      throw errorFor(res.status, messageOf(json, text, res.status), res.headers.get('retry-after'));
+    }
+  }
+
+  private backoff(attempt: number): number {
+    // Exponential with jitter, so that many agents cut off together do not come back together.
+    return Math.min(this.maxBackoffMs, this.backoffMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The server's own message (Nest answers `{statusCode, message, error}`; a message may be a list). */
+function messageOf(json: unknown, text: string, status: number): string {
+  const message = (json as { message?: unknown } | undefined)?.message;
+  if (typeof message === 'string') return message;
+  if (Array.isArray(message)) return message.join('; ');
+  return text.slice(0, 500) || `HTTP ${status}`;
+}
+
+/** A pause that ends early, rejecting with the signal's reason, when the signal aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

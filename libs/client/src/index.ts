@@ -1,0 +1,5 @@
+export { CountersignClient } from './client';
+export type { AwaitOptions, CountersignClientOptions } from './client';
+export * from './errors';
+export { fetchTrusting, type TlsTrust } from './tls-fetch';
+export type { ActionStatus, ActionView, Proposed, ProposalInput, TimelineEntry } from './types';

@@ -1,0 +1,247 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Logger } from '@countersign/logging';
+import { memoryAdapter } from './memory-adapter';
+import { checkPassword, IdentityUser } from './users';
+import { verifyTotp } from './totp';
+
+/** A relying party the identity provider knows: the review queue's inbox, for one. */
+export interface IdentityClient {
+  clientId: string;
+  clientSecret: string;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+}
+
+export interface IdentityProviderOptions {
+  users: IdentityUser[];
+  clients: IdentityClient[];
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Where failures are logged (none: not logged). */
+  logger?: Logger;
+  /** How long a sign-in at the provider lasts before a password is asked again (default 8 h). */
+  sessionSeconds?: number;
+}
+
+export interface RunningIdentityProvider {
+  /** The issuer: `http://<host>:<port>`; its discovery document is at `<issuer>/.well-known/openid-configuration`. */
+  issuer: string;
+  close(): Promise<void>;
+}
+
+/** What the provider asserts about a person: identity, display name, roles (the review queue reads `pii:view` from them). */
+const SCOPES = ['openid', 'profile', 'roles'];
+
+/**
+ * A local OpenID Connect provider for the embedded mode, tests and local use, built on `oidc-provider` (a certified
+ * implementation): authorization code with PKCE (S256, required), seeded users with roles, a TOTP second factor for
+ * users enrolled in MFA (then `amr` includes `mfa`), and RP-initiated sign-out. Listens on loopback only by default.
+ * Production points the review queue at any OIDC issuer instead; nothing here is needed there.
+ *
+ * Its grants, sessions and codes live in memory (`memoryAdapter`): a restart signs everyone out of the provider,
+ * which a local provider may do; the review queue keeps its own sessions.
+ */
+export async function startIdentityProvider(options: IdentityProviderOptions): Promise<RunningIdentityProvider> {
+  const host = options.host ?? '127.0.0.1';
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const issuer = `http://${host}:${(server.address() as AddressInfo).port}`;
+  const users = new Map(options.users.map((u) => [u.sub, u]));
+  const provider = new Provider(issuer, ownRealm(configuration(users, options)));
+  // Users whose password was right and who still owe their one-time code, by interaction id (short-lived, like it).
+  const awaitingCode = new Map<string, string>();
+  // What the provider answers as a bare `server_error` is logged here with its cause.
+  provider.on('server_error', (_ctx: unknown, err: Error) => options.logger?.error({ err }, 'the identity provider failed a request'));
+  const callback = provider.callback();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    setSecurityHeaders(res);
+    const m = /^\/interaction\/([\w-]+)(?:\/(login|code))?$/.exec((req.url ?? '').split('?')[0]);
+    if (!m) return void callback(req, res);
+    interaction(provider, users, awaitingCode, req, res, m[1], m[2]).catch((e: Error) => page(res, 400, 'Sign-in failed', `<p>${esc(e.message)}</p>`));
+  });
+  return {
+    issuer,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * The configuration rebuilt of objects of oidc-provider's own realm: it merges its defaults only into objects whose
+ * constructor is its `Object`, and under Jest this module's object literals come from the test's realm (a config
+ * section would then replace the defaults instead of completing them). Outside Jest this is a plain copy.
+ */
+function ownRealm<T>(value: T): T {
+  let root: object = Provider.prototype;
+  while (Object.getPrototypeOf(root)) root = Object.getPrototypeOf(root) as object;
+  const RealmObject = (root as { constructor: ObjectConstructor }).constructor;
+  const copy = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(copy);
+    if (v && typeof v === 'object' && Object.getPrototypeOf(v)?.constructor?.name === 'Object') {
+      return Object.assign(new RealmObject(), Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copy(x)])));
+    }
+    return v;
+  };
+  return copy(value) as T;
+}
+
+function configuration(users: Map<string, IdentityUser>, options: IdentityProviderOptions): Configuration {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: `local-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' };
+  return {
+    adapter: memoryAdapter(),
+    clients: options.clients.map((c) => ({
+      client_id: c.clientId,
+      client_secret: c.clientSecret,
+      redirect_uris: c.redirectUris,
+      post_logout_redirect_uris: c.postLogoutRedirectUris,
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    })),
+    jwks: { keys: [jwk as never] },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    scopes: SCOPES,
+    // `roles` is asked for as a scope and lands in the ID token (not only at the userinfo endpoint): the review queue
+    // decides who may do what from the token it verified at sign-in. `amr` and `auth_time` go with `openid`: how and
+    // when the person authenticated, which the review queue's step-up for critical approvals reads (oidc-provider puts
+    // in the ID token only the claims a scope names).
+    claims: { openid: ['sub', 'amr', 'auth_time'], profile: ['name', 'preferred_username'], roles: ['roles'] },
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true, logoutSource } },
+    ttl: { Session: options.sessionSeconds ?? 8 * 3600, Interaction: 600, AuthorizationCode: 60, IdToken: 600, AccessToken: 600, Grant: 8 * 3600 },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // The review queue is a first-party client: the person is not asked to consent to what it reads (their identity
+    // and roles); a grant for the scopes it asks is made on the spot.
+    loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
+      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId });
+      grant.addOIDCScope(SCOPES.join(' '));
+      await grant.save();
+      return grant;
+    },
+    findAccount: async (_ctx, sub) => {
+      const user = users.get(sub);
+      if (!user) return undefined;
+      return { accountId: sub, claims: async () => ({ sub, name: user.name, preferred_username: sub, roles: user.roles }) };
+    },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = html('Sign-in error', `<p>${esc(String(out.error))}: ${esc(String(out.error_description ?? ''))}</p>`);
+    },
+  };
+}
+
+/** The provider's own sign-in pages: the password, then the one-time code of users enrolled in MFA. */
+async function interaction(
+  provider: Provider,
+  users: Map<string, IdentityUser>,
+  awaitingCode: Map<string, string>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  uid: string,
+  step?: string,
+): Promise<void> {
+  const details = await provider.interactionDetails(req, res);
+  if (details.uid !== uid) return page(res, 400, 'Sign-in failed', '<p>This sign-in page belongs to another sign-in. Start again.</p>');
+  if (req.method === 'GET' && !step) return page(res, 200, 'Sign in', loginForm(uid));
+  if (req.method !== 'POST') return page(res, 405, 'Sign-in failed', '<p>Method not allowed.</p>');
+  const form = new URLSearchParams(await readBody(req));
+  if (step === 'login') {
+    const user = users.get(form.get('username') ?? '');
+    // One answer for an unknown user and a wrong password: the page does not tell which names exist.
+    if (!user || !checkPassword(user.password, form.get('password') ?? '')) return page(res, 401, 'Sign in', loginForm(uid, 'Wrong user name or password.'));
+    if (user.totpSecret) {
+      awaitingCode.set(uid, user.sub);
+      setTimeout(() => awaitingCode.delete(uid), 600_000).unref();
+      return page(res, 200, 'One-time code', codeForm(uid));
+    }
+    return finish(provider, req, res, user.sub, ['pwd']);
+  }
+  const sub = awaitingCode.get(uid);
+  const user = sub ? users.get(sub) : undefined;
+  if (!user?.totpSecret) return page(res, 400, 'Sign in', loginForm(uid, 'Start with your user name and password.'));
+  if (!verifyTotp(user.totpSecret, form.get('code') ?? '')) return page(res, 401, 'One-time code', codeForm(uid, 'Wrong code.'));
+  awaitingCode.delete(uid);
+  return finish(provider, req, res, user.sub, ['pwd', 'otp', 'mfa']);
+}
+
+const finish = (provider: Provider, req: IncomingMessage, res: ServerResponse, accountId: string, amr: string[]) =>
+  provider.interactionFinished(req, res, { login: { accountId, amr, remember: false } }, { mergeWithLastSubmission: false });
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of req) {
+    body += chunk;
+    if (body.length > 8192) throw new Error('the form is too large');
+  }
+  return body;
+}
+
+const loginForm = (uid: string, problem?: string) => `
+  ${problem ? `<p role="alert" class="problem">${esc(problem)}</p>` : ''}
+  <form method="post" action="/interaction/${esc(uid)}/login">
+    <label for="username">User name</label>
+    <input id="username" name="username" autocomplete="username" required autofocus>
+    <label for="password">Password</label>
+    <input id="password" name="password" type="password" autocomplete="current-password" required>
+    <button type="submit">Sign in</button>
+  </form>`;
+
+const codeForm = (uid: string, problem?: string) => `
+  ${problem ? `<p role="alert" class="problem">${esc(problem)}</p>` : ''}
+  <form method="post" action="/interaction/${esc(uid)}/code">
+    <label for="code">One-time code from your authenticator</label>
+    <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required autofocus>
+    <button type="submit">Continue</button>
+  </form>`;
+
+async function logoutSource(ctx: KoaContextWithOIDC, form: string) {
+  ctx.type = 'html';
+  ctx.body = html(
+    'Sign out',
+    `${form}<p>Sign out of the Countersign identity provider as well?</p>
+     <button type="submit" form="op.logoutForm" value="yes" name="logout">Sign out</button>
+     <button type="submit" form="op.logoutForm">Stay signed in here</button>`,
+  );
+}
+
+function page(res: ServerResponse, status: number, title: string, body: string) {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.end(html(title, body));
+}
+
+// No script on these pages, nothing loaded from elsewhere; no `form-action`, which would block the redirect back to
+// the relying party after the form.
+function setSecurityHeaders(res: ServerResponse) {
+  res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'");
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+}
+
+const html = (title: string, body: string) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)} · Countersign</title>
+<style>
+body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1a1a1a;margin:0}
+main{max-width:22rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 3px #0003}
+label{display:block;margin-top:1rem;font-weight:600}input{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}
+button{margin-top:1.25rem;padding:.6rem 1rem;font-size:1rem;background:#1d4ed8;color:#fff;border:0;border-radius:4px;cursor:pointer}
+.problem{color:#9b1c1c;font-weight:600}
+</style></head>
+<body><main><h1>${esc(title)}</h1>${body}</main></body></html>`;
+
+export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -1,0 +1,3 @@
+export * from './identity-provider';
+export * from './users';
+export * from './totp';

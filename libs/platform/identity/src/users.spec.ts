@@ -1,0 +1,39 @@
+// real: scrypt password hashes, RFC 6238 codes, the users file on disk; fake: nothing.
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { totpCode, verifyTotp } from './totp';
+import { checkPassword, hashPassword, loadIdentityUsers, writeIdentityUsers } from './users';
+
+describe('the local identity provider’s users', () => {
+  it('keeps only password hashes in the users file, the passwords in 0600 files beside it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'identity-'));
+    const { usersFile, secrets } = writeIdentityUsers(dir);
+    const users = loadIdentityUsers(usersFile);
+    expect(users.map((u) => u.sub)).toEqual(['alice', 'bob', 'carol', 'fiona', 'sam', 'lena', 'max']);
+    expect(users.find((u) => u.sub === 'carol')!.roles).toContain('pii:view');
+    expect(readFileSync(usersFile, 'utf8')).not.toContain(secrets.alice.password);
+    expect(readFileSync(join(dir, 'passwords', 'alice'), 'utf8')).toBe(secrets.alice.password);
+    expect(statSync(join(dir, 'passwords', 'alice')).mode & 0o777).toBe(0o600);
+    expect(checkPassword(users[0].password, secrets.alice.password)).toBe(true);
+    expect(checkPassword(users[0].password, `${secrets.alice.password}x`)).toBe(false);
+    // Only max is enrolled in MFA.
+    expect(users.filter((u) => u.totpSecret).map((u) => u.sub)).toEqual(['max']);
+  });
+
+  it('refuses a malformed hash rather than matching it', () => {
+    expect(checkPassword('scrypt$$', 'anything')).toBe(false);
+    expect(checkPassword(hashPassword('pw'), 'pw')).toBe(true);
+  });
+
+  it('accepts the current one-time code and its neighbours, nothing else', () => {
+    const secret = Buffer.from('12345678901234567890').toString('base64url');
+    // RFC 6238, appendix B (SHA-1, T = 59 s): 94287082, of which an authenticator shows the last six digits.
+    expect(totpCode(secret, 59_000)).toBe('287082');
+    const now = Date.now();
+    expect(verifyTotp(secret, totpCode(secret, now), now)).toBe(true);
+    expect(verifyTotp(secret, totpCode(secret, now, -1), now)).toBe(true);
+    expect(verifyTotp(secret, totpCode(secret, now, -3), now)).toBe(false);
+    expect(verifyTotp(secret, 'abcdef', now)).toBe(false);
+  });
+});

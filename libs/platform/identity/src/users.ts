@@ -1,0 +1,87 @@
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { newTotpSecret } from './totp';
+
+/**
+ * A person the local identity provider signs in: the claims it asserts (`sub`, `name`, `roles`), a scrypt hash of
+ * the password (the users file holds no usable password), and a TOTP secret for those enrolled in MFA.
+ */
+export const IdentityUserSchema = z.object({
+  sub: z.string().regex(/^[a-z][a-z0-9._-]{0,63}$/),
+  name: z.string().min(1).max(200),
+  roles: z.array(z.string().min(1).max(64)).max(32),
+  /** `scrypt$<salt b64url>$<hash b64url>`. */
+  password: z.string().regex(/^scrypt\$[\w-]+\$[\w-]+$/),
+  totpSecret: z.string().min(16).optional(),
+});
+export type IdentityUser = z.infer<typeof IdentityUserSchema>;
+export const IdentityUsersFileSchema = z.array(IdentityUserSchema);
+
+export const hashPassword = (password: string, salt = randomBytes(16)) =>
+  `scrypt$${salt.toString('base64url')}$${scryptSync(password, salt, 32).toString('base64url')}`;
+
+/** Compares in constant time; false for a malformed hash. */
+export function checkPassword(hash: string, password: string): boolean {
+  const [, salt, expected] = hash.split('$');
+  if (!salt || !expected) return false;
+  const got = scryptSync(password, Buffer.from(salt, 'base64url'), 32);
+  const want = Buffer.from(expected, 'base64url');
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+export interface SeedUser {
+  sub: string;
+  name: string;
+  roles: string[];
+  /** Enrol in MFA (a TOTP secret is made): the user for step-up. */
+  mfa?: boolean;
+}
+
+/**
+ * The people every local environment gets. Ids match the bearer-token principals (alice, bob, carol) so the JSON
+ * API and the inbox name one person alike; each role the contract routes to has someone to decide.
+ */
+export const DEFAULT_USERS: SeedUser[] = [
+  { sub: 'alice', name: 'Alice Reviewer', roles: ['reviewer', 'finance', 'security'] },
+  { sub: 'bob', name: 'Bob Reviewer', roles: ['reviewer', 'finance', 'security'] },
+  { sub: 'carol', name: 'Carol Privacy', roles: ['reviewer', 'finance', 'security', 'pii:view'] },
+  { sub: 'fiona', name: 'Fiona Finance', roles: ['reviewer', 'finance'] },
+  { sub: 'sam', name: 'Sam Security', roles: ['reviewer', 'security'] },
+  { sub: 'lena', name: 'Lena Lead', roles: ['reviewer', 'lead'] },
+  { sub: 'max', name: 'Max Stepup', roles: ['reviewer', 'finance', 'security'], mfa: true },
+];
+
+/** A seeded user's secrets, as `writeIdentityUsers` made them. */
+export interface WrittenUser {
+  password: string;
+  totpSecret?: string;
+}
+
+/**
+ * Writes the users file (hashes only) to `<dir>/users.json` and each raw password (and TOTP secret) to
+ * `<dir>/passwords/<sub>` (`.totp`), mode 0600, never to a log. Returns the raw secrets by user id.
+ */
+export function writeIdentityUsers(dir: string, seed = DEFAULT_USERS, passwords: Record<string, string> = {}) {
+  mkdirSync(join(dir, 'passwords'), { recursive: true, mode: 0o700 });
+  const secrets: Record<string, WrittenUser> = {};
+  const users = seed.map((u): IdentityUser => {
+    const password = passwords[u.sub] ?? randomBytes(12).toString('base64url');
+    writeFileSync(join(dir, 'passwords', u.sub), password, { mode: 0o600 });
+    const totpSecret = u.mfa ? newTotpSecret() : undefined;
+    if (totpSecret) writeFileSync(join(dir, 'passwords', `${u.sub}.totp`), totpSecret, { mode: 0o600 });
+    secrets[u.sub] = { password, ...(totpSecret && { totpSecret }) };
+    return { sub: u.sub, name: u.name, roles: u.roles, password: hashPassword(password), ...(totpSecret && { totpSecret }) };
+  });
+  const usersFile = join(dir, 'users.json');
+  writeFileSync(usersFile, JSON.stringify(users, null, 2), { mode: 0o600 });
+  return { usersFile, users, secrets };
+}
+
+/** Reads a users file; a bad one stops the process. */
+export function loadIdentityUsers(file: string): IdentityUser[] {
+  const parsed = IdentityUsersFileSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new Error(`users file ${file} is invalid: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}

@@ -1,0 +1,4 @@
+export * from './definitions';
+export * from './metrics';
+export * from './conventions';
+export * from './exposition';

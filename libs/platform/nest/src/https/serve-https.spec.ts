@@ -1,0 +1,161 @@
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import { Module } from '@nestjs/common';
+import pino from 'pino';
+import { InMemoryBus } from '@countersign/bus';
+import { fetchTrusting } from '@countersign/client';
+import { CertificateAuthority, createRootCa, issueCertificate, issueIntermediateCa } from '@countersign/pki';
+import { TokenRegistry } from '../auth';
+import { PlatformModule, serve } from '../platform.module';
+import { httpTls } from './https-files';
+
+// real: serve() with the platform module in a Nest app on 127.0.0.1, Node's TLS (real handshakes), the project's PKI
+// (a root, an intermediate, server certificates), files on disk renewed in place; fake: nothing.
+const logger = pino({ level: 'silent' });
+const HOUR = 3600_000;
+
+/** What a TLS client on 127.0.0.1:port is served: the certificate's CN and serial, verified against `ca`. */
+function served(port: number, ca: string, options: ConnectionOptions = {}): Promise<{ cn: string; serial: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...options }, () => {
+      const cert = socket.getPeerCertificate();
+      socket.end();
+      resolve({ cn: String(cert.subject?.CN), serial: cert.serialNumber });
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** A plain-HTTP GET: its status, or how the connection failed. */
+function plainGet(url: string): Promise<{ status?: number; error?: string }> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { timeout: 5_000 }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode });
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 5 s')));
+    req.on('error', (e: Error & { code?: string }) => resolve({ error: e.code ?? e.message }));
+    req.end();
+  });
+}
+
+async function until<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+describe('serve() over HTTPS', () => {
+  let root: CertificateAuthority;
+  let ca: CertificateAuthority;
+  let dir: string;
+  let certFile: string;
+  let keyFile: string;
+  let app: { close(): Promise<void> };
+  let port: number;
+
+  /** Writes a pair as a renewal would: each file through a temporary name and a rename. */
+  const writePair = (pair: { chainPem: string; keyPem: string }) => {
+    writeFileSync(`${keyFile}.tmp`, pair.keyPem, { mode: 0o600 });
+    renameSync(`${keyFile}.tmp`, keyFile);
+    writeFileSync(`${certFile}.tmp`, pair.chainPem);
+    renameSync(`${certFile}.tmp`, certFile);
+  };
+
+  beforeAll(async () => {
+    root = await createRootCa('serve-test-root', { notAfter: new Date(Date.now() + 24 * HOUR) });
+    ca = await issueIntermediateCa(root, 'serve-test-issuing', { notAfter: new Date(Date.now() + 12 * HOUR) });
+    dir = mkdtempSync(join(tmpdir(), 'serve-https-'));
+    certFile = join(dir, 'api.pem');
+    keyFile = join(dir, 'api.key');
+    writePair(await issueCertificate(ca, 'first', 'server', { notAfter: new Date(Date.now() + HOUR) }));
+    @Module({ imports: [PlatformModule.forRoot({ service: 'test', bus: new InMemoryBus({ logger }), logger, tokens: new TokenRegistry([]) })] })
+    class Root {}
+    const running = await serve(Root, logger, { host: '127.0.0.1', port: 0, tls: { certFile, keyFile, reloadMs: 100 } });
+    expect(running.scheme).toBe('https');
+    app = running.app;
+    port = running.port;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers a client that trusts the root, over a real TLS handshake with the chain it serves', async () => {
+    const res = await fetchTrusting({ ca: root.certPem })(`https://127.0.0.1:${port}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+    await expect(served(port, root.certPem)).resolves.toMatchObject({ cn: 'first' });
+  });
+
+  it('is refused by a client that trusts another root, and gives plain HTTP no answer', async () => {
+    const stranger = await createRootCa('someone-else', { notAfter: new Date(Date.now() + HOUR) });
+    await expect(fetchTrusting({ ca: stranger.certPem })(`https://127.0.0.1:${port}/healthz`)).rejects.toThrow(/certificate/i);
+    const plain = await plainGet(`http://127.0.0.1:${port}/healthz`);
+    expect(plain.status).toBeUndefined();
+    expect(plain.error).toBeTruthy();
+  });
+
+  it('refuses a client that offers nothing newer than TLS 1.1', async () => {
+    // The client is let to send a TLS 1.0/1.1 hello (its own defaults would not even try): the server refuses it.
+    const old = served(port, root.certPem, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
+    await expect(old).rejects.toMatchObject({ code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' });
+    // The same client allowed TLS 1.2 is served.
+    await expect(served(port, root.certPem, { minVersion: 'TLSv1', maxVersion: 'TLSv1.2', ciphers: 'DEFAULT@SECLEVEL=0' })).resolves.toMatchObject({
+      cn: expect.any(String),
+    });
+  });
+
+  it('serves a renewed certificate to new connections without a restart, and keeps the old one while the files are no pair', async () => {
+    const before = await served(port, root.certPem);
+    const renewed = await issueCertificate(ca, 'renewed', 'server', { notAfter: new Date(Date.now() + 2 * HOUR) });
+    // Half a renewal (the new certificate beside the old key): the old certificate stays served.
+    writeFileSync(certFile, renewed.chainPem);
+    await new Promise((r) => setTimeout(r, 300)); // three reload periods: a wrong reload would have happened
+    await expect(served(port, root.certPem)).resolves.toEqual(before);
+    writePair(renewed);
+    const after = await until(async () => {
+      const s = await served(port, root.certPem);
+      if (s.cn !== 'renewed') throw new Error(`still serving ${s.cn}`);
+      return s;
+    });
+    expect(after.serial).not.toBe(before.serial);
+    expect((await fetchTrusting({ ca: root.certPem })(`https://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE', () => {
+  it('are both or neither, and a missing or mismatched file stops the boot naming it', async () => {
+    const root = await createRootCa('settings-root', { notAfter: new Date(Date.now() + 2 * HOUR) });
+    const dir = mkdtempSync(join(tmpdir(), 'http-tls-'));
+    try {
+      const a = await issueCertificate(root, 'a', 'server', { notAfter: new Date(Date.now() + HOUR) });
+      const b = await issueCertificate(root, 'b', 'server', { notAfter: new Date(Date.now() + HOUR) });
+      writeFileSync(join(dir, 'a.pem'), a.chainPem);
+      writeFileSync(join(dir, 'a.key'), a.keyPem);
+      writeFileSync(join(dir, 'b.key'), b.keyPem);
+      expect(httpTls({})).toBeUndefined();
+      expect(() => httpTls({ HTTP_TLS_CERT_FILE: join(dir, 'a.pem') })).toThrow(/go together/);
+      expect(() => httpTls({ HTTP_TLS_CERT_FILE: join(dir, 'missing.pem'), HTTP_TLS_KEY_FILE: join(dir, 'a.key') })).toThrow(
+        `HTTP_TLS_CERT_FILE: cannot read ${join(dir, 'missing.pem')}`,
+      );
+      expect(() => httpTls({ HTTP_TLS_CERT_FILE: join(dir, 'a.pem'), HTTP_TLS_KEY_FILE: join(dir, 'b.key') })).toThrow(/no certificate and key pair/);
+      expect(httpTls({ HTTP_TLS_CERT_FILE: join(dir, 'a.pem'), HTTP_TLS_KEY_FILE: join(dir, 'a.key') })).toEqual({
+        certFile: join(dir, 'a.pem'),
+        keyFile: join(dir, 'a.key'),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

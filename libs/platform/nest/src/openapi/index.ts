@@ -1,0 +1,4 @@
+export * from './route-doc';
+export * from './document';
+export * from './openapi.controller';
+export * from './routes';

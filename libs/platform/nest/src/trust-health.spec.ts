@@ -1,0 +1,56 @@
+import { TOPICS, TopicMap } from '@countersign/contracts';
+import { STALE_AFTER_HEARTBEATS, TrustHealthState } from './trust-health';
+
+// real: TrustHealthState; fake: the clock.
+const event = (health: 'healthy' | 'degraded' | 'unhealthy', time: number, id = `e-${time}`): TopicMap[typeof TOPICS.trustHealthChanged] => ({
+  id,
+  type: TOPICS.trustHealthChanged,
+  version: 1,
+  source: 'review-queue',
+  time: new Date(time).toISOString(),
+  subject: 'trust-health',
+  correlationId: id,
+  causationId: null,
+  actor: { id: 'review-queue', kind: 'service', authMethod: 'service' },
+  data: { health, findings: [], reason: `test: ${health}`, heartbeatMs: 10_000, checkMs: 1_000 },
+});
+
+describe('TrustHealthState', () => {
+  const t0 = Date.parse('2026-11-30T10:00:00.000Z');
+  let now = t0;
+  beforeEach(() => (now = t0));
+
+  it('knows nothing until the topic is read to its end; an empty topic is unknown (nobody vouched), not healthy', () => {
+    const s = new TrustHealthState(() => now);
+    expect(s.healthy()).toBeUndefined();
+    expect(s.reason()).toMatch(/not been read to its end/);
+    s.caughtUp();
+    expect(s.healthy()).toBe('unknown');
+    expect(s.reason()).toMatch(/no trust monitor has reported/);
+  });
+
+  it('trusts healthy and degraded (a rotation due is a warning), not unhealthy; the latest verdict wins, an older one read late does not', () => {
+    const s = new TrustHealthState(() => now);
+    const seen: Array<boolean | 'unknown'> = [];
+    s.onApplied((h) => void seen.push(h));
+    s.apply(event('degraded', t0));
+    s.caughtUp();
+    expect(s.healthy()).toBe(true);
+    s.apply(event('unhealthy', t0 + 1_000));
+    expect(s.healthy()).toBe(false);
+    s.apply(event('healthy', t0 + 500));
+    expect(s.healthy()).toBe(false);
+    expect(seen).toEqual([true, false]);
+  });
+
+  it(`takes a verdict older than ${STALE_AFTER_HEARTBEATS} heartbeats and a check as unknown: the monitor stopped`, () => {
+    const s = new TrustHealthState(() => now);
+    s.caughtUp();
+    s.apply(event('healthy', t0));
+    now = t0 + STALE_AFTER_HEARTBEATS * 10_000 + 1_000;
+    expect(s.healthy()).toBe(true);
+    now += 1;
+    expect(s.healthy()).toBe('unknown');
+    expect(s.reason()).toMatch(/stale/);
+  });
+});

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Optional, Provider } from '@nestjs/common';
+import type { HandlerMap } from '@countersign/bus';
+import { TOPICS, TopicMap } from '@countersign/contracts';
+import type { Logger } from '@countersign/logging';
+import type { Metrics } from '@countersign/metrics';
+import { BusConsumer } from './bus-consumer';
+import { LOGGER, METRICS } from './platform.module';
+
+type TrustHealthChanged = TopicMap[typeof TOPICS.trustHealthChanged];
+
+/** The trust health this instance applies (`TrustHealthState`), shared by the services of one process. */
+export const TRUST_HEALTH = Symbol.for('countersign.TrustHealth');
+const FOLLOWER_GROUP = Symbol.for('countersign.TrustHealthGroup');
+
+/** A verdict counts this many heartbeats (plus one check) after it was published; older, the monitor is taken as gone. */
+export const STALE_AFTER_HEARTBEATS = 3;
+
+/**
+ * The trust stack's health as this instance knows it, from the compacted control topic `control.trust.health-changed.v1`
+ * (the trust monitor of the review queue publishes it; ADR 0019). Read like the degradation mode (ADR 0013): nothing is
+ * known until the topic has been read to the end it had when this instance subscribed. Unlike the mode, an empty topic
+ * read to its end is not "fine": no monitor ever vouched for the keys, so it is `unknown`, and so is a verdict older
+ * than `STALE_AFTER_HEARTBEATS` heartbeats (the monitor stopped): both fail trust-sensitive work closed.
+ */
+export class TrustHealthState {
+  private latest?: TrustHealthChanged;
+  private current = false;
+  private readonly listeners = new Set<(healthy: boolean | 'unknown', eventId: string | undefined) => void>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Whether the control topic has been read to its end (before, the caller decides nothing: a transient doubt). */
+  known(): boolean {
+    return this.current;
+  }
+
+  /**
+   * The policy input (`DecisionInputs.trustStackHealthy`): `true` for a fresh `healthy` or `degraded` verdict (a
+   * rotation due is a warning: every key is still valid), `false` for `unhealthy`, `unknown` without a fresh verdict.
+   * Undefined while the topic has not been read to its end.
+   */
+  healthy(): boolean | 'unknown' | undefined {
+    if (!this.current) return undefined;
+    const e = this.latest;
+    if (!e || this.stale(e)) return 'unknown';
+    return e.data.health !== 'unhealthy';
+  }
+
+  /** Why `healthy()` is not `true`, for the log, the hold and the retry. */
+  reason(): string {
+    if (!this.current) return 'the trust health control topic has not been read to its end yet';
+    const e = this.latest;
+    if (!e) return 'no trust monitor has reported the trust stack yet: failing closed';
+    if (this.stale(e)) return `the trust monitor's last report (${e.time}) is stale: failing closed`;
+    return e.data.reason;
+  }
+
+  /** The event in force (absent while the topic is empty). */
+  source(): { eventId: string; time: string } | undefined {
+    return this.latest && { eventId: this.latest.id, time: this.latest.time };
+  }
+
+  /** The verdict in force as published (the trust monitor continues from it). */
+  latestEvent(): TrustHealthChanged | undefined {
+    return this.latest;
+  }
+
+  apply(e: TrustHealthChanged): void {
+    // One key, in order; but the monitor applies what it publishes at once, before its own follower reads the older
+    // events back: an older one read after that does not roll the state back.
+    if (this.latest && Date.parse(e.time) < Date.parse(this.latest.time)) return;
+    const before = this.current ? this.healthy() : undefined;
+    this.latest = e;
+    if (this.current && this.healthy() !== before) this.tell();
+  }
+
+  /** The topic was read up to the end it had at the start: from now on `healthy()` answers. */
+  caughtUp(): void {
+    if (this.current) return;
+    this.current = true;
+    this.tell();
+  }
+
+  /** Hears every change of `healthy()` from now on (with the event in force). */
+  onApplied(listener: (healthy: boolean | 'unknown', eventId: string | undefined) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private stale(e: TrustHealthChanged): boolean {
+    return this.now() - Date.parse(e.time) > STALE_AFTER_HEARTBEATS * e.data.heartbeatMs + e.data.checkMs;
+  }
+
+  private tell(): void {
+    const healthy = this.healthy()!;
+    for (const l of this.listeners) l(healthy, this.latest?.id);
+  }
+}
+
+/**
+ * Follows the trust health control topic into the instance's `TrustHealthState`: a replayed subscription of its own
+ * (compacted, so a start reads the latest verdict).
+ */
+@Injectable()
+export class TrustHealthFollower extends BusConsumer {
+  protected override readonly replay = true;
+  // One key: the latest must land last.
+  protected override readonly concurrency = 1;
+
+  constructor(
+    @Inject(TRUST_HEALTH) private readonly state: TrustHealthState,
+    @Inject(FOLLOWER_GROUP) protected readonly group: string,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(METRICS) metrics?: Metrics,
+  ) {
+    super();
+    // `countersign_trust_health`, from the moment the topic is read (before, it is absent), then read at each scrape:
+    // a verdict goes stale by the clock, not only by an event.
+    const stop = state.onApplied(() => {
+      stop();
+      metrics?.readGauge('countersign_trust_health', (set) => set({}, state.healthy() === true ? 1 : 0));
+    });
+  }
+
+  protected handlers(): HandlerMap {
+    return {
+      [TOPICS.trustHealthChanged]: async (e) => {
+        const before = this.state.healthy();
+        this.state.apply(e);
+        const after = this.state.healthy();
+        if (before !== undefined && before !== after)
+          (after === true ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger))(
+            { trustHealth: e.data.health, healthy: after, previous: before },
+            `trust health applied: ${e.data.reason}`,
+          );
+      },
+    };
+  }
+
+  protected override caughtUp(): void {
+    this.state.caughtUp();
+    this.logger.info({ healthy: this.state.healthy() }, 'trust health read from the control topic');
+  }
+}
+
+/**
+ * The providers a service needs to follow trust health: the state (injected as `TRUST_HEALTH`) and its follower, in a
+ * replay group of this instance's own (`<service>.trust-health.<instance>`).
+ */
+export function trustHealthProviders(service: string, state = new TrustHealthState()): Provider[] {
+  return [
+    { provide: TRUST_HEALTH, useValue: state },
+    { provide: FOLLOWER_GROUP, useValue: `${service}.trust-health.${randomUUID().slice(0, 8)}` },
+    TrustHealthFollower,
+  ];
+}

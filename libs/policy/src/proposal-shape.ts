@@ -1,0 +1,56 @@
+import { isFreeText, isIdentifier, isIdentifierText, MAX_PROPOSAL_VALUE_DEPTH } from '@countersign/contracts';
+
+/**
+ * A fast, allocation-free "certainly valid" check of a proposal against `ProposalSchema` (libs/contracts), for the
+ * decision's hot path: true only when every rule of the schema holds (a subset of what the schema accepts, checked
+ * by `proposal-shape.spec.ts` against the schema itself). False means "not sure": the caller asks the schema, which
+ * names the issues. Parsing with the schema on every decision was the largest allocation of a decision (ADR 0029).
+ */
+export function certainlyValidProposal(p: unknown): boolean {
+  try {
+    if (!isPlainObject(p)) return false;
+    const r = p as Record<string, unknown>;
+    if (typeof r.actionType !== 'string' || !ACTION_TYPE.test(r.actionType)) return false;
+    if (!isIdentifier(r.target) || !isIdentifier(r.tenant) || !isIdentifier(r.region)) return false;
+    if (typeof r.confidence !== 'number' || !Number.isFinite(r.confidence) || r.confidence < 0 || r.confidence > 1) return false;
+    if (r.scopedToken !== undefined && !isIdentifier(r.scopedToken, 4096)) return false;
+    const proposer = r.proposer as Record<string, unknown>;
+    if (!isPlainObject(proposer) || !isIdentifier(proposer.agentId) || !isIdentifier(proposer.promptTemplateVersion)) return false;
+    const model = proposer.model as Record<string, unknown>;
+    if (!isPlainObject(model) || !isIdentifier(model.name) || !isIdentifier(model.version)) return false;
+    if (!freeJsonObject(r.parameters)) return false;
+    return r.context === undefined || freeJsonObject(r.context);
+  } catch {
+    return false; // a getter that throws, a proxy: the schema decides
+  }
+}
+
+// The schema's own pattern for an action type (libs/contracts/src/events/proposal.ts).
+const ACTION_TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+
+const isPlainObject = (v: unknown): boolean => {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return (proto === Object.prototype || proto === null) && Object.getOwnPropertySymbols(v).length === 0;
+};
+
+/** `freeJsonObject()`: a plain object; within it, keys are identifiers, strings free text, numbers finite, at most 16 levels. */
+function freeJsonObject(root: unknown): boolean {
+  return isPlainObject(root) && freeValue(root, 1);
+}
+
+function freeValue(v: unknown, depth: number): boolean {
+  if (typeof v === 'string') return isFreeText(v);
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (v === null || typeof v !== 'object') return true;
+  if (depth > MAX_PROPOSAL_VALUE_DEPTH) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!freeValue(v[i], depth + 1)) return false;
+    return true;
+  }
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    if (!isIdentifierText(k) || !freeValue((v as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
+}

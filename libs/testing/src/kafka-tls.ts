@@ -1,0 +1,69 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { applyKafkaAcls, createTopics, removeKafkaAcls } from '@countersign/bus';
+import { ALL_TOPICS, COMPACTED_TOPICS, KafkaParty } from '@countersign/contracts';
+import { issueCertificate, loadIssuingCa } from '@countersign/pki';
+
+/** What a party needs to reach Kafka over mTLS: the SSL listener and its PEM files (the services' KAFKA_TLS_* settings). */
+export interface KafkaTlsParty {
+  brokers: string;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * Prepares one test run's namespace on the SSL listener, as an operator would before deploying: creates its topics and
+ * the ACLs of `parties` (through the plaintext listener, whose anonymous admin is a super user), and issues each party
+ * a certificate (CN=<party>, from the stack's PKI, for `lifetimeMs`) into `dir`. `close` removes the ACLs again.
+ */
+export async function prepareKafkaTls(o: {
+  plaintextBrokers: string;
+  sslBrokers: string;
+  pkiDir: string;
+  namespace: string;
+  parties: readonly KafkaParty[];
+  dir: string;
+  lifetimeMs?: number;
+}): Promise<{ party: (name: KafkaParty) => KafkaTlsParty; close: () => Promise<void> }> {
+  const admin = new Kafka({ clientId: `tls-setup-${o.namespace}`, brokers: o.plaintextBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const wire = (t: string) => `${o.namespace}.${t}`;
+    const existing = new Set(await admin.listTopics());
+    const missing = ALL_TOPICS.map(wire).filter((t) => !existing.has(t));
+    if (missing.length) await createTopics(admin, missing, 6, undefined, new Set([...COMPACTED_TOPICS].map(wire)));
+    await applyKafkaAcls(admin, o.parties, o.namespace);
+  } finally {
+    await admin.disconnect();
+  }
+  const ca = await loadIssuingCa(o.pkiDir);
+  const dir = join(o.dir, 'pki');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const caFile = join(dir, 'root.pem');
+  writeFileSync(caFile, ca.rootPem);
+  const files = new Map<KafkaParty, KafkaTlsParty>();
+  for (const name of o.parties) {
+    const cert = await issueCertificate(ca, name, 'client', {
+      notAfter: new Date(Math.min(Date.now() + (o.lifetimeMs ?? 12 * 3600_000), ca.notAfter.getTime())),
+    });
+    const certFile = join(dir, `${name}.pem`);
+    const keyFile = join(dir, `${name}.key`);
+    writeFileSync(certFile, cert.chainPem);
+    writeFileSync(keyFile, cert.keyPem, { mode: 0o600 });
+    files.set(name, { brokers: o.sslBrokers, caFile, certFile, keyFile });
+  }
+  return {
+    party: (name) => {
+      const f = files.get(name);
+      if (!f) throw new Error(`no Kafka certificate was issued for ${name}`);
+      return f;
+    },
+    close: async () => {
+      const a = new Kafka({ clientId: `tls-teardown-${o.namespace}`, brokers: o.plaintextBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
+      await a.connect();
+      await removeKafkaAcls(a, o.parties, o.namespace).finally(() => a.disconnect());
+    },
+  };
+}

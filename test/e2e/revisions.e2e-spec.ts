@@ -1,0 +1,99 @@
+import { join } from 'node:path';
+import { newId, TOPICS } from '@countersign/contracts';
+import { call, eventually, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
+
+// real: Apache Kafka, Redis, PostgreSQL, Unleash (infra/stack.sh), the five services as separate processes, wired
+// by their own mains; fake: the target system (a local webhook sink that records what it receives).
+jest.setTimeout(180_000);
+
+describe('approve with changes (docs/adr/0017): a new version, evaluated again, approved by the digest the reviewer approved', () => {
+  const ns = uniqueName('e2e_rev');
+  let stack: Awaited<ReturnType<typeof startDistributed>>;
+  let sink: Awaited<ReturnType<typeof startWebhookSink>>;
+  const reviews = () => `${stack.urls['review-queue']}/v1/reviews`;
+  const action = (id: string) => call('GET', `${stack.urls.orchestrator}/v1/actions/${id}`, undefined, stack.tokens.reviewer);
+  const audit = async (query: string) =>
+    (await call('GET', `${stack.urls['audit-writer']}/v1/audit/entries?${query}`, undefined, stack.tokens.auditor)).body.entries as Array<{
+      eventType: string;
+      data: Record<string, unknown>;
+    }>;
+
+  beforeAll(async () => {
+    sink = await startWebhookSink();
+    stack = await startDistributed({ namespace: ns, webhookUrl: sink.url, actionTypes: ['support.refund'], dir: join(__dirname, '../../.stack/e2e', ns) });
+  }, 300_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await stack?.dropDatabase();
+    await sink?.close();
+  });
+
+  it('revise → new action → evaluated → approved → executed once with the masked card kept; the original ends as revised', async () => {
+    const card = '4111 1111 1111 1111';
+    const submitted = await call(
+      'POST',
+      `${stack.urls.orchestrator}/v1/proposals`,
+      {
+        actionType: 'support.refund',
+        target: `order-${newId()}`,
+        parameters: { amount: 480, currency: 'EUR', reason: 'damaged item', card },
+        proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
+        confidence: 0.97,
+        tenant: 'acme',
+        region: 'eu-west',
+        context: {},
+      },
+      stack.tokens.agent,
+    );
+    expect(submitted.status).toBe(202);
+    const original = submitted.body.actionId as string;
+    let shown: { shownDigest: string; proposal: { parameters: Record<string, unknown> } } | undefined;
+    await eventually(
+      async () => {
+        const got = await call('GET', `${reviews()}/${original}`, undefined, stack.tokens.reviewer);
+        expect(got.status).toBe(200);
+        shown = got.body as typeof shown;
+      },
+      60_000,
+      100,
+    );
+    // The reviewer sees the card masked, and edits only the amount.
+    expect(shown!.proposal.parameters.card).toBe('[card …1111]');
+    const edited = { ...shown!.proposal.parameters, amount: 300 };
+    const bad = await call('POST', `${reviews()}/${original}/revise`, { parameters: [1], reason: 'x'.repeat(5) }, stack.tokens.reviewer);
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toMatch(/parameters/);
+
+    const revised = await call(
+      'POST',
+      `${reviews()}/${original}/revise`,
+      { parameters: edited, reason: 'refund the item, not the shipping', shownDigest: shown!.shownDigest },
+      stack.tokens.reviewer,
+    );
+    expect(revised.status).toBe(200);
+    expect(revised.body).toMatchObject({ actionId: original, status: 'revised', changed: ['/amount'] });
+    const created = revised.body.newActionId as string;
+
+    // The new action is evaluated again (review lane: 300 EUR is above the autonomous limit), the reviewer's approval of
+    // that digest decides it, and it runs once, with the real card the reviewer never saw.
+    await eventually(async () => expect((await audit(`actionId=${created}&type=${TOPICS.actionExecuted}`)).length).toBe(1), 90_000, 200);
+    const decided = await audit(`actionId=${created}&type=${TOPICS.policyDecided}`);
+    expect(decided[0].data).toMatchObject({ lane: 'review', revisionOf: { actionId: original, by: 'alice' } });
+    const approvals = await audit(`actionId=${created}&type=${TOPICS.reviewDecided}`);
+    expect(approvals).toHaveLength(1);
+    expect(approvals[0].data).toMatchObject({ decision: 'approved', digest: revised.body.revisedDigest, reviewers: [{ id: 'alice' }] });
+    expect(sink.effects(created)).toBe(1);
+    expect(sink.receipts.find((r) => r.actionId === created)!.body).toMatchObject({ parameters: { amount: 300, currency: 'EUR', card } });
+
+    // The original ends as revised, names its successor, and never runs.
+    await eventually(async () => expect((await action(original)).body).toMatchObject({ status: 'revised', revisedTo: created }), 60_000, 200);
+    await eventually(async () => expect((await action(created)).body).toMatchObject({ status: 'executed', revisionOf: original }), 60_000, 200);
+    expect(sink.effects(original)).toBe(0);
+    expect(await audit(`actionId=${original}&type=${TOPICS.proposalRevised}`)).toHaveLength(1);
+    expect(await audit(`actionId=${original}&type=${TOPICS.actionRefused}`)).toEqual([]);
+    const late = await call('POST', `${reviews()}/${original}/approve`, { reason: 'approve the old one too' }, stack.tokens.reviewer2);
+    expect(late.status).toBe(409);
+    expect(sink.effects(original)).toBe(0);
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * The secret files a deployment mounts (docs/adr/0024-deployment.md), made fresh in one directory:
+ *
+ *   node -r @swc-node/register tools/deploy-secrets.ts <dir> --for compose|kubernetes [--days 90]
+ *
+ * tokens.json (the token registry: hashes and public keys only), approval-signing.json + .pem, approval-verify.json,
+ * review-data.key, audit-heads.json + .pem. The keys files name their private keys where the services will find them
+ * mounted: /run/secrets/<secret> for docker-compose.yml, /etc/countersign/secrets/<file> for infra/k8s. The raw
+ * bearer tokens go to <dir>/tokens/ for the operators to hand out: they are never part of a secret. Existing files
+ * are not overwritten (a second run would rotate every key and token at once): remove them first to make new ones.
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { generateKey, verifyKeyEntry } from '@countersign/keys';
+import { writeTokens } from '@countersign/nest';
+
+/** Where each private key is mounted, by target. */
+const MOUNTED = {
+  compose: { approval: '/run/secrets/approval-signing-key', audit: '/run/secrets/audit-head-key' },
+  kubernetes: { approval: '/etc/countersign/secrets/approval-signing.pem', audit: '/etc/countersign/secrets/audit-heads.pem' },
+} as const;
+
+function main(): number {
+  const { positionals, values } = parseArgs({ allowPositionals: true, options: { for: { type: 'string' }, days: { type: 'string', default: '90' } } });
+  const [dir] = positionals;
+  const target = values.for as keyof typeof MOUNTED | undefined;
+  const days = Number(values.days);
+  if (!dir || !target || !(target in MOUNTED) || !(days > 0)) {
+    process.stderr.write('usage: tools/deploy-secrets.ts <dir> --for compose|kubernetes [--days 90]\n');
+    return 2;
+  }
+  if (existsSync(dir) && readdirSync(dir).length) {
+    process.stderr.write(`${dir} is not empty: remove it first (a new run makes every key and token anew)\n`);
+    return 1;
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const window = { notBefore: new Date(), notAfter: new Date(Date.now() + days * 24 * 3600_000) };
+  const stamp = window.notBefore.toISOString().slice(0, 10);
+  const secret = (name: string, text: string) => writeFileSync(join(dir, name), text, { mode: 0o600 });
+
+  writeTokens(dir);
+  const approval = generateKey(`approvals-${stamp}`, window);
+  secret('approval-signing.pem', approval.privateKeyPem);
+  secret('approval-signing.json', JSON.stringify([{ keyId: approval.key.keyId, privateKeyFile: MOUNTED[target].approval, ...windowOf(approval.key) }]));
+  secret('approval-verify.json', JSON.stringify([verifyKeyEntry(approval.key)]));
+  secret('review-data.key', randomBytes(32).toString('base64'));
+  const heads = generateKey(`audit-heads-${stamp}`, window);
+  secret('audit-heads.pem', heads.privateKeyPem);
+  secret('audit-heads.json', JSON.stringify([{ keyId: heads.key.keyId, privateKeyFile: MOUNTED[target].audit, ...windowOf(heads.key) }]));
+  process.stdout.write(
+    `wrote the secret files for ${target} to ${dir} (keys valid until ${window.notAfter.toISOString()}); ` +
+      `raw bearer tokens for the operators: ${join(dir, 'tokens')}/\n`,
+  );
+  return 0;
+}
+
+const windowOf = (key: { notBefore: Date; notAfter: Date }) => ({ notBefore: key.notBefore.toISOString(), notAfter: key.notAfter.toISOString() });
+
+process.exitCode = main();

@@ -1,0 +1,43 @@
+// `npm run countersign -- drill <name> [--target DIR] [--json FILE]`: a game day as a command, against a running
+// Countersign (embedded: its home; distributed: .stack/distributed). Prints the report; exits 0 only when it passed.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_WAIT_MS, DrillOptions } from './drills/common';
+import { DRILLS, DrillName } from './drills';
+import { loadTarget } from './target';
+
+export async function runDrillCli(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      target: { type: 'string', default: join(process.cwd(), '.countersign', 'embedded') },
+      json: { type: 'string' },
+      'wait-s': { type: 'string' },
+      'never-seen': { type: 'string' },
+    },
+  });
+  const name = positionals[0] as DrillName | undefined;
+  if (!name || !(name in DRILLS)) {
+    process.stderr.write(`usage: countersign drill <${Object.keys(DRILLS).join('|')}> [--target DIR] [--json FILE] [--wait-s N]\n`);
+    return 2;
+  }
+  let options: DrillOptions;
+  try {
+    options = {
+      target: loadTarget(values.target!),
+      // Each step as it happens, for a person at a terminal; elsewhere (CI, a pipe) quiet: the report on stdout says it all.
+      log: (line) => void (process.stderr.isTTY && process.stderr.write(`${line}\n`)),
+      waitMs: values['wait-s'] ? Number(values['wait-s']) * 1000 : DEFAULT_WAIT_MS,
+      ...(values['never-seen'] && { neverSeenActionType: values['never-seen'] }),
+    };
+  } catch (e) {
+    process.stderr.write(`drill: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const report = await DRILLS[name](options);
+  process.stdout.write(report.text());
+  if (values.json) writeFileSync(values.json, JSON.stringify(report.summary(), null, 2));
+  return report.passed() ? 0 : 1;
+}

@@ -1,0 +1,68 @@
+import { DrillClient, END_STATUSES } from '../client';
+import { mediumRisk } from '../proposals';
+import { DrillReport } from '../report';
+import { DrillOptions, proposeAndFollow, settle } from './common';
+
+/**
+ * `cert-failure`: a service's certificate expires on a running system (as a renewal that failed would leave it). The trust
+ * monitor finds it at its next check and turns trust `unhealthy`; trust-sensitive autonomy (a merge) fails closed (the
+ * agent is told to retry later) and nothing of it reaches the target; once the certificate is renewed, the same kind of
+ * action runs again, without a restart. Prints how long each took (goal: fail closed within one check interval, plus the
+ * time a verdict takes to reach the policy engine).
+ */
+export async function certFailure(o: DrillOptions): Promise<DrillReport> {
+  const r = new DrillReport('cert-failure', o.log);
+  const api = new DrillClient(o.target);
+  const cert = o.target.certificate;
+  if (!cert) {
+    r.check('the target can expire and renew a certificate', false, 'its target names no certificate (the distributed mode has one): nothing was done');
+    return r;
+  }
+  r.step(`baseline: a trust-sensitive action (a merge) with ${cert.owner}'s certificate valid`);
+  const before = await proposeAndFollow(api, r, mediumRisk(), (s) => END_STATUSES.has(s), o.waitMs);
+  r.check('before, a merge executes', before === 'executed', `it ended ${before}`);
+
+  r.step(`${cert.owner}'s certificate is replaced by an expired one`);
+  await cert.expire();
+  const expiredAt = r.now();
+  let closed: string | undefined;
+  let closedAfter = Infinity;
+  try {
+    // Proposed one after another until one is refused: the first refusal marks the moment trust-sensitive work stopped.
+    while (r.now() - expiredAt < o.waitMs) {
+      const status = await proposeAndFollow(api, r, mediumRisk(), (s) => END_STATUSES.has(s), o.waitMs);
+      if (status !== 'executed') {
+        closed = status;
+        closedAfter = r.now() - expiredAt;
+        break;
+      }
+    }
+    r.check('with the certificate expired, trust-sensitive autonomy fails closed', closed === 'prohibited', `a merge ended ${closed ?? 'executed every time'}`);
+    if (closed) r.degradedAfter(`failed closed: a merge was ${closed}`, closedAfter);
+    const limit = cert.checkMs + 5_000;
+    r.check(
+      `failed closed within one check interval (${cert.checkMs} ms) plus 5 s for the verdict to travel`,
+      closedAfter <= limit,
+      Number.isFinite(closedAfter) ? `${(closedAfter / 1000).toFixed(2)} s` : 'never',
+    );
+  } finally {
+    r.step(`${cert.owner}'s certificate is renewed`);
+    await cert.renew();
+  }
+  const renewedAt = r.now();
+  let after = '';
+  while (r.now() - renewedAt < o.waitMs) {
+    after = await proposeAndFollow(api, r, mediumRisk(), (s) => END_STATUSES.has(s), o.waitMs);
+    if (after === 'executed') break;
+  }
+  r.check('after the renewal, a merge executes again (no restart)', after === 'executed', `it ended ${after}`);
+  if (after === 'executed') r.degradedAfter('recovered: a merge executed', r.now() - renewedAt);
+  await settle(api, r, o.waitMs);
+  const notEnded = [...r.actions].filter(([, s]) => !END_STATUSES.has(s));
+  r.check(
+    'everything proposed during the drill ended',
+    notEnded.length === 0,
+    notEnded.length ? notEnded.map(([id, s]) => `${id}: ${s}`).join(', ') : `${r.actions.size} actions`,
+  );
+  return r;
+}
