@@ -330,6 +330,9 @@ export class PlatformModule implements NestModule {
   }
 }
 
+/** How long an idle HTTP connection is kept open (the usual choice behind a load balancer that keeps its own for 60 s). */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export interface ServeOptions {
   host: string;
   port: number;
@@ -355,6 +358,12 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
   }
   await app.listen(options.port, options.host);
   const server = app.getHttpServer();
+  // Idle keep-alive connections live longer than clients' own pools keep them (undici: 4 s), and long enough that a
+  // stalled event loop does not close a connection under a request already sent on it ("other side closed"): with
+  // Node's 5 s, a loaded machine raced its keep-alive timer against the next request. Closing the app still closes
+  // idle connections at once.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   if (options.tls && pair) reloadHttpsFiles(server, options.tls, logger, pair);
   const address = server.address() as { port: number };
   return { app, port: address.port, scheme: options.tls ? ('https' as const) : ('http' as const) };
