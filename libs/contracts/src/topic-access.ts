@@ -40,22 +40,79 @@ export const TOPIC_WRITERS: { readonly [T in Topic]: readonly KafkaParty[] } = {
   [TOPICS.trustHealthChanged]: ['review-queue'],
 };
 
+/**
+ * Who reads each topic: the services whose consumers subscribe to it (docs/adr/0026). The Kafka ACLs give READ from
+ * this table, so a certificate can consume only what its service acts on: the executor cannot read proposals, sampled
+ * reviews or revealed data. `test/architecture/topic-readers.spec.ts` runs the five services and checks every
+ * subscription against it, both ways (nothing missing, nothing unused). The audit writer reads every topic but the tree
+ * heads it publishes itself (they certify the log and are kept beside it); it alone reads the dead-letter topics
+ * (`DEAD_LETTER_READERS`). A topic nobody else acts on is read by the audit writer alone.
+ */
+export const TOPIC_READERS: { readonly [T in Topic]: readonly KafkaService[] } = {
+  // Agents that produce straight to Kafka: their signed submissions enter the flow at the orchestrator.
+  [TOPICS.proposalSubmitted]: ['orchestrator', 'audit-writer'],
+  // The orchestrator's action timeline (`GET /v1/actions/{id}`) follows every step of an action's story.
+  [TOPICS.actionProposed]: ['policy-engine', 'orchestrator', 'audit-writer'],
+  // Executed (autonomous), queued (review, audit samples), counted (the governance page's automation ratio).
+  [TOPICS.policyDecided]: ['executor', 'review-queue', 'orchestrator', 'audit-writer'],
+  [TOPICS.reviewDecided]: ['executor', 'orchestrator', 'audit-writer'],
+  [TOPICS.actionExecuted]: ['orchestrator', 'audit-writer'],
+  [TOPICS.actionFailed]: ['orchestrator', 'audit-writer'],
+  [TOPICS.actionRefused]: ['orchestrator', 'audit-writer'],
+  [TOPICS.actionHeld]: ['audit-writer'],
+  // "Did this happen?": a review item of kind outcome-check; the answer goes back to the executor's reconciler.
+  [TOPICS.outcomeCheckRequested]: ['review-queue', 'audit-writer'],
+  [TOPICS.requestRejected]: ['audit-writer'],
+  [TOPICS.flagSourceHealthChanged]: ['audit-writer'],
+  // Published by the audit writer itself and kept beside the log: read by auditors through its API, not from Kafka.
+  [TOPICS.treeHeadPublished]: [],
+  // Approved contract changes, replayed at every start by each instance that decides with the contract.
+  [TOPICS.contractChanged]: ['policy-engine', 'orchestrator', 'audit-writer'],
+  [TOPICS.changeRequested]: ['audit-writer'],
+  [TOPICS.changeDecided]: ['audit-writer'],
+  // Control topics, replayed at every start by each instance that applies them. Kill switches and autonomy levels (the
+  // review queue counts each change as an operator override):
+  [TOPICS.autonomyChanged]: ['policy-engine', 'executor', 'review-queue', 'audit-writer'],
+  [TOPICS.autonomyDriftDetected]: ['audit-writer'],
+  [TOPICS.sampleAssessed]: ['audit-writer'],
+  [TOPICS.reviewDataRevealed]: ['audit-writer'],
+  [TOPICS.outcomeCheckAnswered]: ['executor', 'audit-writer'],
+  // The degradation mode (applied by the policy engine and the executor; the review queue's controller continues from it):
+  [TOPICS.degradationModeChanged]: ['policy-engine', 'executor', 'review-queue', 'audit-writer'],
+  [TOPICS.degradationOverrideSet]: ['review-queue', 'audit-writer'],
+  [TOPICS.canaryMissed]: ['audit-writer'],
+  // A revision closes its action (executor, timeline) and becomes a new one (orchestrator).
+  [TOPICS.proposalRevised]: ['executor', 'orchestrator', 'audit-writer'],
+  // The trust verdict (applied by the policy engine and the executor; the review queue's trust monitor continues from it):
+  [TOPICS.trustHealthChanged]: ['policy-engine', 'executor', 'review-queue', 'audit-writer'],
+};
+
+/** Who reads the dead-letter topics (every one of them): the audit writer, which keeps each dead letter in the log. */
+export const DEAD_LETTER_READERS: readonly KafkaService[] = ['audit-writer'];
+
 /** What one party may do on Kafka: the topics it writes and reads, and whether it joins consumer groups. */
 export interface KafkaRights {
   write: AnyTopic[];
   read: AnyTopic[];
+  /**
+   * Topics it may describe (metadata, partition ends) without reading them: a service checks at boot that every
+   * registry topic exists (the bus lists the topics, and would try to create the ones it cannot see).
+   */
+  describe: AnyTopic[];
   groups: boolean;
 }
 
 /**
- * The rights of one party. A service writes the topics it owns and any dead-letter topic (a consumer dead-letters
- * what it cannot handle, whatever the topic), and reads every topic (the services replay control topics and follow
- * the story of an action; narrowing reads per service is the next step). An agent writes proposals, reads nothing
- * and joins no group.
+ * The rights of one party, from the two tables. A service writes the topics it owns and any dead-letter topic (a
+ * consumer dead-letters what it cannot handle, whatever the topic); reads the topics `TOPIC_READERS` names it for, and
+ * the dead-letter topics if `DEAD_LETTER_READERS` does; describes every topic (existence and ends only: no record); and
+ * joins consumer groups (its own: `kafkaAcls` gives the prefix `<party>.`) when it reads anything. An agent writes
+ * proposals, reads and describes nothing, and joins no group.
  */
 export function kafkaRights(party: KafkaParty): KafkaRights {
   const topics = Object.values(TOPICS) as Topic[];
   const owns = topics.filter((t) => TOPIC_WRITERS[t].includes(party));
-  if (party === 'agent') return { write: owns, read: [], groups: false };
-  return { write: [...owns, ...topics.map(dlqTopic)], read: ALL_TOPICS, groups: true };
+  if (party === 'agent') return { write: owns, read: [], describe: [], groups: false };
+  const read: AnyTopic[] = [...topics.filter((t) => TOPIC_READERS[t].includes(party)), ...(DEAD_LETTER_READERS.includes(party) ? topics.map(dlqTopic) : [])];
+  return { write: [...owns, ...topics.map(dlqTopic)], read, describe: ALL_TOPICS, groups: read.length > 0 };
 }

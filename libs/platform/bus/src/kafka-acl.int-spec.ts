@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, KafkaConfig, logLevel } from 'kafkajs';
-import { KafkaParty, TOPICS } from '@countersign/contracts';
+import pino from 'pino';
+import { ALL_TOPICS, dlqTopic, KafkaParty, TOPICS } from '@countersign/contracts';
 import { createRootCa, issueCertificate, IssuedCertificate, loadIssuingCa } from '@countersign/pki';
 import { applyKafkaAcls, kafkaAcls, removeKafkaAcls } from './kafka-acl';
+import { KafkaBus } from './kafka.bus';
 import { createTopics } from './kafka-topics';
 
 // real: Apache Kafka's SSL listener with client certificates and KRaft's StandardAuthorizer (infra/stack.sh), the
-// project's PKI (.stack/pki) and ACLs made from the topic table. Each party connects with its own certificate.
+// project's PKI (.stack/pki) and ACLs made from the topic tables (who writes, who reads). Each party connects with its
+// own certificate; the test's own observer (topics, ACLs, messages to read) is the plaintext listener's super user.
 jest.setTimeout(120_000);
 
 const plaintext = (process.env.KAFKA_BROKERS ?? '').split(',');
@@ -14,7 +17,7 @@ const ssl = (process.env.KAFKA_SSL_BROKERS ?? '').split(',');
 const pkiDir = process.env.PKI_DIR ?? '';
 const namespace = `acl_${randomBytes(4).toString('hex')}`;
 const wire = (topic: string) => `${namespace}.${topic}`;
-const PARTIES: KafkaParty[] = ['executor', 'review-queue', 'agent'];
+const PARTIES: KafkaParty[] = ['executor', 'review-queue', 'audit-writer', 'agent'];
 const HOUR = 3600_000;
 
 const admin = new Kafka({ clientId: 'acl-test-admin', brokers: plaintext, logLevel: logLevel.NOTHING }).admin();
@@ -34,6 +37,12 @@ const client = (cert: IssuedCertificate, ca = rootPem, retries = 0): Kafka => {
   return new Kafka(config);
 };
 
+/** The broker's error type of a kafkajs error (kafkajs wraps a refusal it will not retry: then it is the cause's). */
+function errorType(e: unknown): string {
+  const err = e as { type?: string; name: string; cause?: { type?: string } };
+  return err.type ?? err.cause?.type ?? err.name;
+}
+
 /** Sends one message as `party`; resolves with 'ok' or the broker's error type (e.g. TOPIC_AUTHORIZATION_FAILED). */
 async function send(party: string, topic: string): Promise<string> {
   const producer = client(certs.get(party)!).producer({ allowAutoTopicCreation: false });
@@ -42,11 +51,44 @@ async function send(party: string, topic: string): Promise<string> {
     await producer.send({ topic: wire(topic), messages: [{ key: 'k', value: 'v' }] });
     return 'ok';
   } catch (e) {
-    // kafkajs wraps a refusal it will not retry; the broker's error type is the cause's.
-    const err = e as { type?: string; name: string; cause?: { type?: string } };
-    return err.type ?? err.cause?.type ?? err.name;
+    return errorType(e);
   } finally {
     await producer.disconnect().catch(() => undefined);
+  }
+}
+
+/** Writes one message through the plaintext listener (the operator's super user, held to no ACL): something to read. */
+async function seed(topic: string, value: string): Promise<void> {
+  const producer = new Kafka({ clientId: 'acl-test-seed', brokers: plaintext, logLevel: logLevel.NOTHING }).producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  await producer.send({ topic: wire(topic), messages: [{ key: 'k', value }] });
+  await producer.disconnect();
+}
+
+/**
+ * Reads `topic` from the beginning as `party`, in a new group of its own (`<namespace>.<party>.…`, a group its ACLs let
+ * it join): resolves with the first message's value, or the broker's error type once the consumer is refused (it then
+ * stops: no restart). (With client retries: a new group's coordinator takes a moment to load, and a first join may be
+ * told to try again.)
+ */
+async function consume(party: string, topic: string, timeoutMs = 60_000): Promise<string> {
+  const consumer = client(certs.get(party)!, rootPem, 5).consumer({
+    groupId: `${namespace}.${party}.acl-read-${randomBytes(3).toString('hex')}`,
+    retry: { retries: 0, restartOnFailure: async () => false },
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const crashed = new Promise<string>((resolve) => consumer.on(consumer.events.CRASH, ({ payload }) => resolve(errorType(payload.error))));
+    const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`nothing read within ${timeoutMs} ms`), timeoutMs)));
+    await consumer.connect();
+    await consumer.subscribe({ topics: [wire(topic)], fromBeginning: true });
+    const read = new Promise<string>((resolve) => void consumer.run({ eachMessage: async ({ message }) => resolve(String(message.value)) }));
+    return await Promise.race([read, crashed, late]);
+  } catch (e) {
+    return errorType(e);
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect().catch(() => undefined);
   }
 }
 
@@ -68,15 +110,14 @@ beforeAll(async () => {
   rootPem = ca.rootPem;
   for (const party of PARTIES) certs.set(party, await issueCertificate(ca, party, 'client', { notAfter: new Date(Date.now() + HOUR) }));
   await admin.connect();
-  await createTopics(admin, [TOPICS.proposalSubmitted, TOPICS.reviewDecided, TOPICS.actionExecuted, TOPICS.policyDecided].map(wire), 1);
+  // Every registry topic, as an operator creates them: a service's bus checks at boot that all of them exist.
+  await createTopics(admin, ALL_TOPICS.map(wire), 1);
   await applyKafkaAcls(admin, PARTIES, namespace);
 });
 
 afterAll(async () => {
   await removeKafkaAcls(admin, PARTIES, namespace).catch(() => undefined);
-  await admin
-    .deleteTopics({ topics: [TOPICS.proposalSubmitted, TOPICS.reviewDecided, TOPICS.actionExecuted, TOPICS.policyDecided].map(wire) })
-    .catch(() => undefined);
+  await admin.deleteTopics({ topics: ALL_TOPICS.map(wire) }).catch(() => undefined);
   await admin.disconnect();
 });
 
@@ -85,22 +126,60 @@ describe('Kafka over mTLS with ACLs from the topic table', () => {
     expect(await sendEventually('executor', TOPICS.actionExecuted)).toBe('ok');
     expect(await send('executor', TOPICS.reviewDecided)).toBe('TOPIC_AUTHORIZATION_FAILED');
     expect(await send('executor', TOPICS.policyDecided)).toBe('TOPIC_AUTHORIZATION_FAILED');
-    // It joins its own group and reads what it wrote (so a refused join below is the ACL, not the listener).
-    // (With retries: a new group's coordinator takes a moment to load, and a first join may be told to try again.)
-    const consumer = client(certs.get('executor')!, rootPem, 5).consumer({ groupId: `${namespace}.executor.execute` });
-    const got: string[] = [];
-    await consumer.connect();
-    await consumer.subscribe({ topics: [wire(TOPICS.actionExecuted)], fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void got.push(String(message.value)) });
-    const deadline = Date.now() + 60_000;
-    while (!got.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    await consumer.disconnect();
-    expect(got[0]).toBe('v');
   });
 
-  it('the review queue publishes review decisions', async () => {
+  it('the executor consumes what it acts on (review decisions), in its own group; it cannot consume proposals, revealed data or dead letters', async () => {
+    await seed(TOPICS.reviewDecided, 'a review decision');
+    await seed(TOPICS.proposalSubmitted, 'a proposal');
+    await seed(TOPICS.reviewDataRevealed, 'a reveal');
+    await seed(dlqTopic(TOPICS.reviewDecided), 'a dead letter');
+    // Allowed first (the ACLs reach the authorizer through the metadata log), so the refusals below are the ACLs'.
+    const deadline = Date.now() + 60_000;
+    let read = await consume('executor', TOPICS.reviewDecided);
+    while (read !== 'a review decision' && Date.now() < deadline) read = await consume('executor', TOPICS.reviewDecided);
+    expect(read).toBe('a review decision');
+    // It may see that these topics exist (DESCRIBE), join its group and subscribe: the fetch of their records is refused.
+    expect(await consume('executor', TOPICS.proposalSubmitted)).toBe('TOPIC_AUTHORIZATION_FAILED');
+    expect(await consume('executor', TOPICS.reviewDataRevealed)).toBe('TOPIC_AUTHORIZATION_FAILED');
+    // It dead-letters what it cannot handle, but does not read dead letters back: the audit writer does.
+    expect(await send('executor', dlqTopic(TOPICS.reviewDecided))).toBe('ok');
+    expect(await consume('executor', dlqTopic(TOPICS.reviewDecided))).toBe('TOPIC_AUTHORIZATION_FAILED');
+    expect(await consume('audit-writer', dlqTopic(TOPICS.reviewDecided))).toBe('a dead letter');
+  });
+
+  it("the executor's own bus boots on these rights: it sees every topic exists (creating none) and consumes a topic it reads", async () => {
+    const executor = certs.get('executor')!;
+    const logger = pino({ level: 'silent' });
+    const bus = new KafkaBus({ brokers: ssl, clientId: 'executor', namespace, logger, tls: { ca: rootPem, cert: executor.chainPem, key: executor.keyPem } });
+    const operator = new KafkaBus({ brokers: plaintext, clientId: 'acl-test-operator', namespace, logger });
+    try {
+      // A topic it could not see would be "missing", and creating it (no CREATE right) would fail the boot.
+      await bus.connect();
+      const got: string[] = [];
+      await bus.subscribe({ group: 'executor.acl-bus', handlers: { [TOPICS.autonomyChanged]: async (e) => void got.push(e.data.flag) } });
+      const data = {
+        flag: 'countersign.exec.support.refund',
+        actionType: 'support.refund',
+        control: 'kill-switch',
+        value: 'off',
+        change: 'lowered',
+        reason: 'acl test',
+      } as const;
+      await operator.emit(TOPICS.autonomyChanged, data, { subject: data.flag });
+      const deadline = Date.now() + 60_000;
+      while (!got.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(got).toEqual([data.flag]);
+    } finally {
+      await bus.close();
+      await operator.close();
+    }
+  });
+
+  it('the review queue publishes review decisions, and cannot consume what it does not act on (outcomes)', async () => {
     expect(await sendEventually('review-queue', TOPICS.reviewDecided)).toBe('ok');
     expect(await send('review-queue', TOPICS.actionExecuted)).toBe('TOPIC_AUTHORIZATION_FAILED');
+    await seed(TOPICS.actionExecuted, 'an outcome');
+    expect(await consume('review-queue', TOPICS.actionExecuted)).toBe('TOPIC_AUTHORIZATION_FAILED');
   });
 
   it('an agent may only produce proposals: no decision, no outcome, and it cannot read or join a group', async () => {

@@ -7,10 +7,12 @@ export const kafkaPrincipal = (party: KafkaParty) => `User:CN=${party}`;
 type AclEntry = Parameters<Admin['createAcls']>[0]['acl'][number];
 
 /**
- * The ACLs that give `party` exactly its rights from the topic table (`kafkaRights`), for the topics of `namespace`
- * (a test run's prefix, '' in production): WRITE on each topic it writes, READ on each it reads, and READ on the
- * consumer groups of its namespace when it consumes (and DELETE on them). Nothing else: no CREATE, no ALTER, no other
- * service's group: topics are created by the operator (or a test run's admin) over the plaintext listener.
+ * The ACLs that give `party` exactly its rights from the topic tables (`kafkaRights`), for the topics of `namespace`
+ * (a test run's prefix, '' in production): WRITE on each topic it writes, READ on each it reads (`TOPIC_READERS`),
+ * DESCRIBE on the other topics it must see exist (WRITE and READ imply DESCRIBE), and READ on the consumer groups of its
+ * namespace when it consumes (and DELETE on them). Nothing else: no CREATE, no ALTER, no other service's group, no
+ * READ on a topic its consumers do not subscribe to: topics are created by the operator (or a test run's admin) over
+ * the plaintext listener.
  */
 export function kafkaAcls(party: KafkaParty, namespace = ''): AclEntry[] {
   const ns = namespace ? `${namespace}.` : '';
@@ -28,6 +30,10 @@ export function kafkaAcls(party: KafkaParty, namespace = ''): AclEntry[] {
   return [
     ...rights.write.map((t) => entry(AclResourceTypes.TOPIC, ns + t, AclOperationTypes.WRITE)),
     ...rights.read.map((t) => entry(AclResourceTypes.TOPIC, ns + t, AclOperationTypes.READ)),
+    // Metadata only (a describe lets no record through): the bus checks at boot that every registry topic exists.
+    ...rights.describe
+      .filter((t) => !rights.write.includes(t) && !rights.read.includes(t))
+      .map((t) => entry(AclResourceTypes.TOPIC, ns + t, AclOperationTypes.DESCRIBE)),
     // A service's groups are named after it (`<namespace>.<service>…`): it may join those and no other service's.
     // (DELETE: a replay's throw-away group is removed when the replay ends.)
     ...(rights.groups
