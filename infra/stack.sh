@@ -16,6 +16,7 @@ KAFKA_PORT=${KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
 KAFKA_SSL_PORT=${KAFKA_SSL_PORT:-19094}
 REDIS_PORT=${REDIS_PORT:-6379}
+REDIS_TLS_PORT=${REDIS_TLS_PORT:-16379}
 PG_PORT=${PG_PORT:-5432}
 UNLEASH_PORT=${UNLEASH_PORT:-14242}
 UNLEASH_TOKENS=${UNLEASH_TOKENS:-${HOME:-/root}/.cache/countersign/unleash.tokens}
@@ -44,15 +45,70 @@ redis_aof_on() {
     && say "redis: AOF turned on (appendfsync everysec) in $(redis_cli CONFIG GET dir | tail -n1)" || say "redis: WARNING could not turn AOF on"
 }
 redis_up() {
-  if redis_ping; then say "redis: reusing 127.0.0.1:$REDIS_PORT"; redis_aof_on; return; fi
+  if redis_ping; then say "redis: reusing 127.0.0.1:$REDIS_PORT"; redis_aof_on; redis_tls_on; return; fi
   command -v redis-server >/dev/null || apt_install redis-server
   mkdir -p "$STACK/redis"
   # After `kill redis`, the data directory of the Redis that was killed (its AOF), else our own.
   local dir="$STACK/redis"; [ -s "$STACK/redis/dir" ] && [ -d "$(cat "$STACK/redis/dir")" ] && dir=$(cat "$STACK/redis/dir")
+  # It runs as this script's user: its TLS files are given to that user before it starts with them.
+  redis_tls_files "$(id -u)" "$(id -g)"
   redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly yes --appendfsync everysec \
-    --dir "$dir" --logfile "$STACK/redis/redis.log" --pidfile "$STACK/redis/redis.pid"
-  for _ in $(seq 1 50); do redis_ping && { say "redis: started on 127.0.0.1:$REDIS_PORT"; return; }; sleep 0.2; done
+    --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$REDIS_TLS_DIR/redis-server.pem" --tls-key-file "$REDIS_TLS_DIR/redis-server.key" \
+    --tls-ca-cert-file "$REDIS_TLS_DIR/root.pem" --tls-auth-clients yes \
+    --dir "$dir" --logfile "$STACK/redis/redis.log" --pidfile "$STACK/redis/redis.pid" \
+    || { tail_log "$STACK/redis/redis.log"; fail "redis-server did not start (with TLS on 127.0.0.1:$REDIS_TLS_PORT)"; }
+  for _ in $(seq 1 50); do redis_ping && { say "redis: started on 127.0.0.1:$REDIS_PORT"; redis_tls_check; return; }; sleep 0.2; done
   tail_log "$STACK/redis/redis.log"; fail "redis did not answer PING on 127.0.0.1:$REDIS_PORT within 10 s"
+}
+
+# ---- Redis over TLS (docs/adr/0030-redis-tls.md) --------------------------------------------------
+# Mutual TLS on REDIS_TLS_PORT beside the plaintext port (kept for the operator and the tests' own observing clients, as
+# Kafka's plaintext listener is): a client must present a certificate of the stack's PKI (tls-auth-clients yes). The
+# server's certificate (CN=redis-server) is issued from the PKI the broker trusts, so every party trusts one root.
+# Its files are copied with the root into REDIS_TLS_DIR, owned by the user the Redis process runs as: a reused Redis
+# (Debian's service runs as `redis`) cannot read a clone's root-only .stack/pki. Outside the clone because the Redis
+# is the machine's, not the checkout's. Applied on every `up` and `start redis` (a renewed certificate or a new PKI
+# takes effect); if it cannot be, the script fails: no Redis without its TLS port.
+if [ "$(id -u)" = 0 ]; then REDIS_TLS_DIR=${REDIS_TLS_DIR:-/var/lib/countersign/redis-$REDIS_PORT-tls}; else REDIS_TLS_DIR=${REDIS_TLS_DIR:-$STACK/redis/tls}; fi
+# The PKI of the broker listening on KAFKA_PORT (ours or another checkout's), else ours: the one kafka_up settles on too.
+redis_pki() { kafka_running_pki || echo "$PKI_DIR"; }
+redis_tls_files() { # <uid> <gid> of the Redis process: issue its certificate (when due) and copy chain, key and root for it
+  local uid=$1 gid=$2 pki f cannot; pki=$(redis_pki)
+  node -r @swc-node/register tools/pki.ts ensure "$pki" redis-server:server+client --hours 24 | sed 's/^/[stack] redis: /' \
+    || fail "redis: could not issue its TLS certificate from the PKI in $pki (tools/pki.ts)"
+  cannot="redis: cannot give its TLS files to the user (uid $uid) the Redis on 127.0.0.1:$REDIS_PORT runs as, in $REDIS_TLS_DIR (run as root, or set REDIS_TLS_DIR to a directory that user reads)"
+  mkdir -p "$(dirname "$REDIS_TLS_DIR")" && install -d -m 0700 -o "$uid" -g "$gid" "$REDIS_TLS_DIR" || fail "$cannot"
+  # Through a new name and a rename: a Redis loading them (a parallel `up`) never reads half a file. The key stays 0600.
+  for f in redis-server.pem:0644 redis-server.key:0600 root.pem:0644; do
+    install -m "${f#*:}" -o "$uid" -g "$gid" "$pki/${f%:*}" "$REDIS_TLS_DIR/${f%:*}.next" \
+      && mv -f "$REDIS_TLS_DIR/${f%:*}.next" "$REDIS_TLS_DIR/${f%:*}" || fail "$cannot"
+  done
+}
+redis_tls_on() { # a running Redis (reused, or ours): TLS on, or on again with the current files, through CONFIG SET
+  local pid owner out
+  pid=$(redis_cli INFO server | tr -d '\r' | sed -n 's/^process_id://p')
+  owner=$(awk '/^Uid:/ {u=$3} /^Gid:/ {g=$3} END {if (u != "" && g != "") print u, g}' "/proc/$pid/status" 2>/dev/null || true)
+  [ -n "$owner" ] || fail "redis: cannot see the process (pid ${pid:-unknown}) of the Redis on 127.0.0.1:$REDIS_PORT, so cannot give it its TLS files"
+  # shellcheck disable=SC2086
+  redis_tls_files $owner
+  # One CONFIG SET: Redis loads the files (again, even under the same names) and opens the port together, or refuses it all.
+  out=$(redis_cli CONFIG SET tls-cert-file "$REDIS_TLS_DIR/redis-server.pem" tls-key-file "$REDIS_TLS_DIR/redis-server.key" \
+    tls-ca-cert-file "$REDIS_TLS_DIR/root.pem" tls-auth-clients yes tls-port "$REDIS_TLS_PORT" 2>&1) || true
+  [ "$out" = OK ] || fail "redis: could not turn TLS on for the Redis on 127.0.0.1:$REDIS_PORT (CONFIG SET tls-port $REDIS_TLS_PORT and its files in $REDIS_TLS_DIR answered: $out)"
+  redis_tls_check
+}
+redis_tls_cli() { # <pki> [args]: redis-cli on the TLS port, trusting the PKI's root
+  local pki=$1; shift
+  redis-cli -h 127.0.0.1 -p "$REDIS_TLS_PORT" --tls --cacert "$pki/root.pem" "$@"
+}
+redis_tls_check() { # the TLS port is this Redis's, answers a certificate of the PKI, and refuses a client without one
+  local pki mine theirs; pki=$(redis_pki)
+  mine=$(redis_cli INFO server | tr -d '\r' | sed -n 's/^run_id://p')
+  theirs=$(redis_tls_cli "$pki" --cert "$pki/redis-server.pem" --key "$pki/redis-server.key" INFO server 2>&1 | tr -d '\r' | sed -n 's/^run_id://p') || true
+  [ -n "$theirs" ] || fail "redis: 127.0.0.1:$REDIS_TLS_PORT does not answer over TLS with a certificate of $pki: $(redis_tls_cli "$pki" --cert "$pki/redis-server.pem" --key "$pki/redis-server.key" PING 2>&1 | head -n1)"
+  [ "$theirs" = "$mine" ] || fail "redis: 127.0.0.1:$REDIS_TLS_PORT is another Redis (run_id $theirs) than the one on 127.0.0.1:$REDIS_PORT ($mine)"
+  [ "$(redis_tls_cli "$pki" PING 2>&1 || true)" != PONG ] || fail "redis: 127.0.0.1:$REDIS_TLS_PORT answers a TLS client without a certificate (tls-auth-clients is not in force)"
+  say "redis: mutual TLS on 127.0.0.1:$REDIS_TLS_PORT (certificate from $pki, files in $REDIS_TLS_DIR)"
 }
 
 # ---- PostgreSQL -----------------------------------------------------------------------------------
@@ -205,6 +261,7 @@ KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 KAFKA_SSL_BROKERS=127.0.0.1:$KAFKA_SSL_PORT
 PKI_DIR=$PKI_DIR
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+REDIS_TLS_URL=rediss://127.0.0.1:$REDIS_TLS_PORT
 DATABASE_URL=postgres://countersign:countersign@127.0.0.1:$PG_PORT/countersign
 AUDIT_DATABASE_URL=postgres://countersign_audit:countersign_audit@127.0.0.1:$PG_PORT/countersign
 UNLEASH_URL=http://127.0.0.1:$UNLEASH_PORT/api
@@ -304,6 +361,7 @@ case "${1:-}" in
     ;;
   status)
     redis_ping && say "redis: up (127.0.0.1:$REDIS_PORT)" || say "redis: down"
+    port_open "$REDIS_TLS_PORT" && say "redis: TLS up (127.0.0.1:$REDIS_TLS_PORT)" || say "redis: TLS down"
     pg_ready && say "postgres: up (127.0.0.1:$PG_PORT)" || say "postgres: down"
     port_open "$KAFKA_PORT" && say "kafka: up (127.0.0.1:$KAFKA_PORT)" || say "kafka: down"
     unleash_healthy && say "unleash: up (127.0.0.1:$UNLEASH_PORT)" || say "unleash: down"

@@ -9,11 +9,11 @@ import { CountersignClient, UnavailableError } from '@countersign/client';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { createRootCa, issueCertificate, loadIssuingCa } from '@countersign/pki';
 import { actionTypesOf, DEFAULT_CONTRACT_PATH } from '@countersign/policy-engine';
-import { call, eventually, fetchTrusting, stackEnv, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
+import { call, eventually, fetchTrusting, REDIS_SERVICES, redisTlsUrl, stackEnv, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
 import { DRILLS } from '../../tools/drill/drills';
 import { certificateOf, DrillTarget } from '../../tools/drill/target';
 
-// real: Apache Kafka's SSL listener with client certificates and ACLs, Redis, PostgreSQL, Unleash (infra/stack.sh), the
+// real: Apache Kafka's SSL listener with client certificates and ACLs, Redis's TLS port (client certificates required), PostgreSQL, Unleash (infra/stack.sh), the
 // project's PKI, the five services as separate processes; fake: the target system (a local webhook sink).
 jest.setTimeout(240_000);
 
@@ -99,7 +99,7 @@ describe('the trust stack on the real stack: Kafka over mTLS with ACLs, certific
     await sink?.close();
   });
 
-  it('every service talks to Kafka over the SSL listener only, and an autonomous action runs end to end that way', async () => {
+  it('every service talks to Kafka over the SSL listener and to Redis over its TLS port only, and an autonomous action runs end to end that way', async () => {
     const id = await submit(merge('before'));
     await eventually(async () => expect((await view(id)).status).toBe('executed'), 60_000, 100);
     const ssl = Number(new URL(`kafka://${stackEnv().kafkaSslBrokers.split(',')[0]}`).port);
@@ -108,6 +108,20 @@ describe('the trust stack on the real stack: Kafka over mTLS with ACLs, certific
       const ports = connectionsOf(svc.process.pid!);
       expect({ service: svc.name, ssl: ports.includes(ssl) }).toEqual({ service: svc.name, ssl: true });
       expect({ service: svc.name, plaintext: ports.includes(plain) }).toEqual({ service: svc.name, plaintext: false });
+    }
+    // Redis: the services that keep anything there hold connections to its TLS port (where a client certificate is
+    // required) and none to its plaintext port; the others none at all.
+    const redisTls = Number(new URL(redisTlsUrl()).port);
+    const redisPlain = Number(new URL(stackEnv().redisUrl).port);
+    expect(REDIS_SERVICES.length).toBeGreaterThan(0);
+    for (const svc of stack.running) {
+      const ports = connectionsOf(svc.process.pid!);
+      const usesRedis = (REDIS_SERVICES as readonly string[]).includes(svc.name);
+      expect({ service: svc.name, redisTls: ports.includes(redisTls), redisPlaintext: ports.includes(redisPlain) }).toEqual({
+        service: svc.name,
+        redisTls: usesRedis,
+        redisPlaintext: false,
+      });
     }
   });
 

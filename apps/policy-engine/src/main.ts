@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { createUnleashFlagAdmin } from './autonomy/unleash-flag-admin';
 import { runService } from '@countersign/nest';
-import { createPgPool, createRedis, migrate } from '@countersign/storage';
+import { createPgPool, createRedis, migrate, readRedisTls } from '@countersign/storage';
 import { DEFAULT_CONTRACT_PATH, DEFAULT_DIFF_CORPUS_PATH, PolicyEngineModule } from './policy-engine.module';
 import { createChangeRequestStore } from './contract/pg-change-request.store';
 import { createDecisionRepository } from './decision/pg-decision.repository';
@@ -24,6 +24,10 @@ void runService({
     /** Rate-limit and aggregate windows and the agents' anomaly statistics only: what a flush may lose. */
     REDIS_URL: z.url(),
     REDIS_KEY_PREFIX: z.string().default(''),
+    /** Mutual TLS to Redis, with a rediss:// REDIS_URL (all three, read at boot): the root to trust, this service's certificate chain and key (PEM files). */
+    REDIS_TLS_CA_FILE: z.string().min(1).optional(),
+    REDIS_TLS_CERT_FILE: z.string().min(1).optional(),
+    REDIS_TLS_KEY_FILE: z.string().min(1).optional(),
     UNLEASH_URL: z.url(),
     UNLEASH_CLIENT_TOKEN: z.string().min(1),
     UNLEASH_REFRESH_MS: z.coerce.number().int().min(100).default(1000),
@@ -83,7 +87,7 @@ void runService({
         ),
       SWEEP_EVERY_MS,
     ).unref();
-    const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, logger });
+    const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, logger, tls: readRedisTls(config) });
     return {
       modules: [
         PolicyEngineModule.register({

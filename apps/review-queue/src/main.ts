@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { loadConfigOrExit } from '@countersign/config';
 import { watchSigningKeys } from '@countersign/keys';
 import { runService } from '@countersign/nest';
-import { createPgPool, createRedis, migrate } from '@countersign/storage';
+import { createPgPool, createRedis, migrate, readRedisTls } from '@countersign/storage';
 import { degradationContract, PROJECT_CONTRACT_PATH } from './degradation/degradation.providers';
 import { createReviewHistory } from './degradation/pg-review-history';
 import { createBacklogGauges } from './degradation/redis-backlog-gauges';
@@ -54,6 +54,10 @@ void runService({
     /** The backlog gauges, the reviewers on shift, the degradation controller's lease and the inbox's sessions: derived state (a flush signs reviewers out; the rest is rebuilt from PostgreSQL). */
     REDIS_URL: z.url(),
     REDIS_KEY_PREFIX: z.string().default(''),
+    /** Mutual TLS to Redis, with a rediss:// REDIS_URL (all three, read at boot): the root to trust, this service's certificate chain and key (PEM files). */
+    REDIS_TLS_CA_FILE: z.string().min(1).optional(),
+    REDIS_TLS_CERT_FILE: z.string().min(1).optional(),
+    REDIS_TLS_KEY_FILE: z.string().min(1).optional(),
     /** The operational contract whose SLA classes and `degradation:` thresholds the controller applies. */
     CONTRACT_PATH: z.string().default(PROJECT_CONTRACT_PATH),
     /** How often the degradation controller decides (ms). */
@@ -126,7 +130,7 @@ void runService({
     const pool = createPgPool(config.DATABASE_URL);
     // Read again when the file changes: a rotated key signs without a restart, an expired one stops at once (ADR 0019).
     const signingKeys = watchSigningKeys(config.APPROVAL_SIGNING_KEYS_FILE);
-    const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, logger });
+    const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, logger, tls: readRedisTls(config) });
     return {
       modules: [
         ReviewQueueModule.register({

@@ -8,6 +8,7 @@ import { withDatabase } from './database';
 import { stackEnv } from './env';
 import { issueHttpsCertificates } from './https-certs';
 import { prepareKafkaTls } from './kafka-tls';
+import { issueRedisClientCertificates, redisTlsEnv } from './redis-tls';
 import { RunningService, startServiceProcess } from './processes';
 import { writeApprovalKeys, writeReviewDataKey, writeTokens } from './secrets';
 import { unleashAdmin } from './unleash-admin';
@@ -15,6 +16,8 @@ import type { PrincipalSpec } from '@countersign/nest';
 
 export const SERVICES = ['audit-writer', 'executor', 'review-queue', 'policy-engine', 'orchestrator'] as const;
 export type ServiceName = (typeof SERVICES)[number];
+/** The services that keep anything in Redis (the others get no Redis settings). */
+export const REDIS_SERVICES: readonly ServiceName[] = ['policy-engine', 'review-queue'];
 
 const ROOT = join(__dirname, '../../..');
 
@@ -45,7 +48,7 @@ export interface DistributedOptions {
   /** Extra settings for one service (e.g. a short execution lease for the fault harness). */
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
   /**
-   * `tls` (the default): Kafka over mTLS with ACLs and HTTPS APIs (ADR 0026). `plaintext`: neither — only for a benchmark
+   * `tls` (the default): Kafka over mTLS with ACLs, Redis over mTLS and HTTPS APIs (ADR 0026, ADR 0030). `plaintext`: none — only for a benchmark
    * that measures what TLS costs beside the same run on TLS (`bench:spine`).
    */
   transport?: 'tls' | 'plaintext';
@@ -90,10 +93,13 @@ export async function startDistributed(o: DistributedOptions) {
     : undefined;
   // … and serves its API over HTTPS with a server certificate of the same PKI; clients trust the root (ADR 0026).
   const https = tls ? await issueHttpsCertificates({ pkiDir: env.pkiDir, names: SERVICES, dir: o.dir }) : undefined;
+  // … and reaches Redis on its TLS port (client certificates required) with a client certificate of its own (ADR 0030).
+  const redisTls = tls ? await issueRedisClientCertificates({ pkiDir: env.pkiDir, names: REDIS_SERVICES, dir: o.dir }) : undefined;
   const tlsEnv = (app: ServiceName): Record<string, string> => {
-    if (!kafkaTls || !https) return {};
+    if (!kafkaTls || !https || !redisTls) return {};
     const party = kafkaTls.party(app);
     return {
+      ...(REDIS_SERVICES.includes(app) ? redisTlsEnv(redisTls[app]) : {}),
       KAFKA_BROKERS: party.brokers,
       KAFKA_TLS_CA_FILE: party.caFile,
       KAFKA_TLS_CERT_FILE: party.certFile,
@@ -138,21 +144,22 @@ export async function startDistributed(o: DistributedOptions) {
       { kind: 'signing-key', owner: 'audit-writer', purpose: 'audit-tree-head', file: headKeysFile },
     ]),
     TRUST_CHECK_MS: '1000',
-    // … and every service's Kafka client certificate and HTTPS server certificate (its end, its chain to the stack's root).
+    // … and every service's Kafka and Redis client certificates and HTTPS server certificate (its end, its chain to the stack's root).
     TRUST_CERT_FILES: JSON.stringify(
-      kafkaTls && https
+      kafkaTls && https && redisTls
         ? [
             ...SERVICES.map((s) => ({ owner: s, purpose: 'kafka-client', file: kafkaTls.party(s).certFile, caFile: kafkaTls.party(s).caFile })),
             ...SERVICES.map((s) => ({ owner: s, purpose: 'https-server', file: https[s].certFile, caFile: https[s].caFile })),
+            ...REDIS_SERVICES.map((s) => ({ owner: s, purpose: 'redis-client', file: redisTls[s].certFile, caFile: redisTls[s].caFile })),
           ]
         : [],
     ),
   };
   const running: RunningService[] = [];
   const urls = {} as Record<ServiceName, string>;
-  // The orchestrator keeps nothing in Redis (its records are in PostgreSQL): it gets no Redis settings.
+  // The orchestrator, the executor and the audit writer keep nothing in Redis (their records are in PostgreSQL): they get no Redis settings.
   const { REDIS_URL: _redisUrl, REDIS_KEY_PREFIX: _redisPrefix, ...withoutRedis } = common;
-  const envOf = (app: ServiceName) => ({ ...(app === 'orchestrator' ? withoutRedis : common), ...tlsEnv(app), ...o.serviceEnv?.[app] });
+  const envOf = (app: ServiceName) => ({ ...(REDIS_SERVICES.includes(app) ? common : withoutRedis), ...tlsEnv(app), ...o.serviceEnv?.[app] });
   const start = async (app: ServiceName, instance?: string) => {
     const port = (!instance && o.ports?.[app]) || (await freePort());
     const svc = await startServiceProcess(app, envOf(app), { port, logDir: join(o.dir, 'logs'), instance });
@@ -186,7 +193,7 @@ export async function startDistributed(o: DistributedOptions) {
     flags,
     flagPrefix,
     autonomyPrefix,
-    /** The settings every service shares (plaintext Kafka for the test's own clients: its admin is a super user). */
+    /** The settings every service shares (plaintext Kafka and Redis for the test's own clients: Kafka's admin is a super user). */
     env: common,
     /** One service's full settings as it was started (its mTLS certificate included): a restart uses these. */
     envOf,

@@ -15,6 +15,7 @@ export * from './metrics';
 export * from './openapi';
 export * from './prometheus';
 export * from './kafka-tls';
+export * from './redis-tls';
 export * from './https-client';
 export * from './https-certs';
 export * from './pebble';

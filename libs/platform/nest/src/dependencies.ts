@@ -1,6 +1,6 @@
 import { isDependencyFailure } from '@countersign/bus';
 import type { Logger } from '@countersign/logging';
-import { Pool, Redis } from '@countersign/storage';
+import { isTlsFailure, Pool, Redis, RedisTls, redisTlsOption } from '@countersign/storage';
 
 /** Something a service needs before it can build itself: asked until it answers, or until the startup wait is over. */
 export interface StartupDependency {
@@ -23,15 +23,32 @@ export const postgresDependency = (url: string, name = 'PostgreSQL'): StartupDep
   },
 });
 
-/** Redis answers PING. */
-export const redisDependency = (url: string): StartupDependency => ({
+/**
+ * Redis answers PING, over mutual TLS when the URL is `rediss://` (with `tls`, as `createRedis` connects). A TLS failure
+ * (the server refused this service's certificate, or this service the server's) is thrown as itself: it is not an
+ * outage to wait out, and its code says which.
+ */
+export const redisDependency = (url: string, tls?: RedisTls): StartupDependency => ({
   name: 'Redis',
   async check() {
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3_000, enableOfflineQueue: false });
-    redis.on('error', () => undefined);
+    const tlsOption = redisTlsOption(url, tls);
+    const redis = new Redis(url, {
+      ...(tlsOption ? { tls: tlsOption } : {}),
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 3_000,
+      enableOfflineQueue: false,
+    });
+    let failure: Error | undefined;
+    redis.on('error', (e: Error) => (failure ??= isTlsFailure(e) ? e : undefined));
     try {
       await redis.connect();
       await redis.ping();
+    } catch (e) {
+      if (!failure) throw e;
+      const { code, message } = failure as Error & { code: string };
+      throw new Error(`Redis over TLS: the handshake failed (${code}): ${message.split('\n')[0]}`, { cause: failure });
     } finally {
       redis.disconnect();
     }

@@ -5,6 +5,7 @@ import { KafkaBus } from '@countersign/bus';
 import { loadConfigOrExit, settings } from '@countersign/config';
 import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
+import { readRedisTls, RedisTlsSettings } from '@countersign/storage';
 import { initTracing } from '@countersign/tracing';
 import { loadTokenRegistry } from './auth';
 import { postgresDependency, redisDependency, waitForDependencies } from './dependencies';
@@ -83,7 +84,10 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
     await waitForDependencies(
       [
         ...[url('DATABASE_URL')].filter((u): u is string => !!u).map((u) => postgresDependency(u)),
-        ...[url('REDIS_URL')].filter((u): u is string => !!u).map((u) => redisDependency(u)),
+        // Its TLS files (REDIS_TLS_*, with a rediss:// URL) are read and checked here, before anything connects.
+        ...[url('REDIS_URL')]
+          .filter((u): u is string => !!u)
+          .map((u) => redisDependency(u, readRedisTls({ ...(settingsOf as Partial<RedisTlsSettings>), REDIS_URL: u }))),
         { name: 'Kafka', check: () => bus.connect() },
       ],
       { timeoutMs: base.STARTUP_WAIT_MS, logger },

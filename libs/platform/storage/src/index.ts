@@ -1,18 +1,23 @@
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { createLogger, Logger } from '@countersign/logging';
+import { isTlsFailure, RedisTls, redisTlsOption } from './tls';
 
 export { Redis, Pool };
 export { migrate } from './migrations';
 export type { ServiceMigrations } from './migrations';
 export { openEmbeddedDatabase } from './embedded-database';
 export type { EmbeddedDatabase } from './embedded-database';
+export { readRedisTls, redisTlsOption, isTlsFailure } from './tls';
+export type { RedisTls, RedisTlsSettings } from './tls';
 
 export interface RedisOptions {
   /** Prefix of every key: isolates a deployment (or a test run) on a shared server. */
   keyPrefix?: string;
   /** Where connection errors go (structured, throttled); default a logger named `redis`. */
   logger?: Logger;
+  /** Mutual TLS (`readRedisTls`): required with a `rediss://` URL, refused with `redis://`. */
+  tls?: RedisTls;
 }
 
 /**
@@ -22,11 +27,14 @@ export interface RedisOptions {
  * retried within 100 ms, so about a quarter of a second), a connection attempt for 2 s and a command on a
  * silent connection for 5 s; then they fail with an error `isDependencyFailure` recognises. The offline
  * queue stays on: commands sent while the first connection opens wait for it. Connection errors go to the
- * structured log, once per outage (and every 100th attempt), with the recovery.
+ * structured log, once per outage (and every 100th attempt), with the recovery. A `rediss://` URL connects with the
+ * client certificate of `tls` (TLS 1.2+), verifying the server against its root; a refused certificate is logged as such.
  */
 export function createRedis(url: string, options: RedisOptions | string = {}): Redis {
-  const { keyPrefix = '', logger = createLogger('redis') } = typeof options === 'string' ? { keyPrefix: options } : options;
+  const { keyPrefix = '', logger = createLogger('redis'), tls } = typeof options === 'string' ? { keyPrefix: options } : options;
+  const tlsOption = redisTlsOption(url, tls);
   const redis = new Redis(url, {
+    ...(tlsOption ? { tls: tlsOption } : {}),
     keyPrefix,
     enableAutoPipelining: true,
     lazyConnect: false,
@@ -46,7 +54,13 @@ function logConnectionErrors(redis: Redis, logger: Logger, server: string): void
   let failures = 0;
   redis.on('error', (err: Error) => {
     failures++;
-    if (failures === 1 || failures % 100 === 0) logger.error({ err, redis: server, failures }, 'redis unavailable; commands fail until it is back');
+    if (failures === 1 || failures % 100 === 0)
+      logger.error(
+        { err, redis: server, failures },
+        isTlsFailure(err)
+          ? 'redis TLS handshake failed (a certificate refused); commands fail until it is fixed'
+          : 'redis unavailable; commands fail until it is back',
+      );
   });
   redis.on('ready', () => {
     if (failures) logger.warn({ redis: server, failures }, 'redis available again');
