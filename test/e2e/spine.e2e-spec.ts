@@ -339,9 +339,12 @@ describe('Countersign end to end on the real stack', () => {
     await bus.publish(TOPICS.proposalSubmitted, submission(unsigned));
     await waitStatus(id, 'executed');
     expect(sink.effects(id)).toBe(1);
-    expect((await audit(`correlationId=corr-${id}`)).find((e) => e.type === TOPICS.actionProposed)).toMatchObject({
-      actor: { id: 'support-copilot', authMethod: 'signature' },
-    });
+    // The audit writer follows on its own: the entry may land just after the action's status says executed.
+    await eventually(async () =>
+      expect((await audit(`correlationId=corr-${id}`)).find((e) => e.type === TOPICS.actionProposed)).toMatchObject({
+        actor: { id: 'support-copilot', authMethod: 'signature' },
+      }),
+    );
     await eventually(async () => {
       const entries = await audit(`correlationId=corr-${unsigned}`);
       expect(entries.find((e) => e.type === `${TOPICS.proposalSubmitted}.dlq`)?.data).toMatchObject({
