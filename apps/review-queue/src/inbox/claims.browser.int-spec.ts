@@ -189,6 +189,26 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
     expect((await h.items.get(id))!.status).toBe('expired');
   });
 
+  it('keeps what the reviewer is writing when news of the item renders the card again (an escalation while the changes form is open)', async () => {
+    const { page } = await h.signIn('alice');
+    // Escalates (the clock runs every 500 ms) well after a busy machine has opened the card and the text is typed.
+    const id = await h.queue({ target: 'order-escalating' }, { escalateAt: new Date(Date.now() + 20_000).toISOString(), escalateTo: ['finance-lead'] });
+    await page.waitForSelector(`.items a[data-action-id="${id}"]`);
+    await openCard(page, id);
+    await page.waitForSelector(`article.card[data-action-id="${id}"][data-claim="mine"] #revise-open`);
+    await page.click('#revise-open');
+    await page.waitForSelector('#revise-form:not([hidden])');
+    await page.fill('#revise-parameters', '{"amount": 120}');
+    await page.fill('#revise-reason', 'half of it');
+    expect(await page.textContent('article.card .f-escalation')).not.toContain('escalated at'); // the news is still to come
+    await page.waitForSelector('article.card .f-escalation:has-text("escalated at")', { timeout: 60_000 });
+    expect(await page.isVisible('#revise-form')).toBe(true);
+    expect(await page.getAttribute('#revise-open', 'aria-expanded')).toBe('true');
+    expect(await page.inputValue('#revise-parameters')).toBe('{"amount": 120}');
+    expect(await page.inputValue('#revise-reason')).toBe('half of it');
+    expect(await page.$eval(':focus', (el) => el.id)).toBe('revise-reason');
+  });
+
   it("shows the risk score with the rules that fired, and the same target's and agent's recent decisions", async () => {
     const past = await h.queue({ target: 'order-history', proposer: agent('history-bot') });
     await h.items.decide(past, 'rejected', ['bob'], 'the customer was refunded already', new Date());

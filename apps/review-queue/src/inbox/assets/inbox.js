@@ -2,6 +2,24 @@
 // keeps countdowns current, listens to live updates (server-sent events), sends decisions with the CSRF token,
 // and gives the keys j/k (next/previous), a (approve), r (reject).
 'use strict';
+
+// What a reviewer is writing on a card survives that card being rendered again (news of its item, their own claim
+// coming back): the reason, the "approve with changes" form (open or not, and its text), and where the focus was.
+// `swap` puts the new card in; only ever called for the same item's card.
+function keepDraft(swap) {
+  const byId = (id) => document.getElementById(id);
+  const fields = ['reason', 'revise-parameters', 'revise-reason'].map((id) => [id, byId(id)?.value]);
+  const open = byId('revise-form')?.hidden === false;
+  const focused = document.activeElement?.id;
+  swap();
+  for (const [id, value] of fields) if (value !== undefined && byId(id)) byId(id).value = value;
+  if (open && byId('revise-form')) {
+    byId('revise-form').hidden = false;
+    byId('revise-open')?.setAttribute('aria-expanded', 'true');
+  }
+  if (focused) byId(focused)?.focus();
+}
+
 (function () {
   const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
   const $ = (sel, root) => (root ?? document).querySelector(sel);
@@ -57,20 +75,16 @@
     // while their own decision is on its way, its answer stands and nothing replaces the card.
     const same = before?.dataset.actionId === actionId && !reveal;
     if (same && before.dataset.deciding) return;
-    const reason = same ? ($('#reason')?.value ?? '') : '';
-    const writing = same && document.activeElement?.id === 'reason';
-    pane.innerHTML = html;
-    if (reason && $('#reason')) $('#reason').value = reason;
+    const swap = () => (pane.innerHTML = html);
+    if (same) keepDraft(swap);
+    else swap();
     for (const a of $$('.items a.item')) {
       if (a.dataset.actionId === actionId) a.setAttribute('aria-current', 'true');
       else a.removeAttribute('aria-current');
     }
     if (push) history.pushState({ actionId }, '', `/reviews/${encodeURIComponent(actionId)}${filters().size ? `?${filters()}` : ''}`);
     tick();
-    if (same) {
-      if (writing) $('#reason')?.focus();
-      return;
-    }
+    if (same) return;
     intent = null;
     pane.focus();
   }
@@ -310,13 +324,9 @@
     const html = await res.text();
     const article = $('article.card');
     // Only if that card is still the one shown (the reviewer may have moved on meanwhile) and no decision of theirs is
-    // on its way; a reason being written is kept.
+    // on its way; what is being written is kept.
     if (!article || article.dataset.actionId !== actionId || article.dataset.deciding) return;
-    const reason = $('#reason')?.value ?? '';
-    const writing = document.activeElement?.id === 'reason';
-    $('#card').innerHTML = html;
-    if (reason && $('#reason')) $('#reason').value = reason;
-    if (writing) $('#reason')?.focus();
+    keepDraft(() => ($('#card').innerHTML = html));
   }
 
   // A card that shows a decision form claims its item, once per card opened (renewals come from the timer).
