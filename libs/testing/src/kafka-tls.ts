@@ -1,9 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { applyKafkaAcls, createTopics, removeKafkaAcls } from '@countersign/bus';
 import { ALL_TOPICS, COMPACTED_TOPICS, KafkaParty } from '@countersign/contracts';
-import { issueCertificate, loadIssuingCa } from '@countersign/pki';
+import { issuePartyCertificates } from './pki-files';
 
 /** What a party needs to reach Kafka over mTLS: the SSL listener and its PEM files (the services' KAFKA_TLS_* settings). */
 export interface KafkaTlsParty {
@@ -38,22 +36,8 @@ export async function prepareKafkaTls(o: {
   } finally {
     await admin.disconnect();
   }
-  const ca = await loadIssuingCa(o.pkiDir);
-  const dir = join(o.dir, 'pki');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const caFile = join(dir, 'root.pem');
-  writeFileSync(caFile, ca.rootPem);
-  const files = new Map<KafkaParty, KafkaTlsParty>();
-  for (const name of o.parties) {
-    const cert = await issueCertificate(ca, name, 'client', {
-      notAfter: new Date(Math.min(Date.now() + (o.lifetimeMs ?? 12 * 3600_000), ca.notAfter.getTime())),
-    });
-    const certFile = join(dir, `${name}.pem`);
-    const keyFile = join(dir, `${name}.key`);
-    writeFileSync(certFile, cert.chainPem);
-    writeFileSync(keyFile, cert.keyPem, { mode: 0o600 });
-    files.set(name, { brokers: o.sslBrokers, caFile, certFile, keyFile });
-  }
+  const issued = await issuePartyCertificates({ pkiDir: o.pkiDir, names: o.parties, dir: o.dir, lifetimeMs: o.lifetimeMs, usage: 'client' });
+  const files = new Map<KafkaParty, KafkaTlsParty>(o.parties.map((name) => [name, { brokers: o.sslBrokers, ...issued[name] }]));
   return {
     party: (name) => {
       const f = files.get(name);

@@ -1,6 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { issueCertificate, loadIssuingCa } from '@countersign/pki';
+import { issuePartyCertificates } from './pki-files';
 
 /** What a service needs to reach Redis over mTLS: its REDIS_URL (rediss://) and REDIS_TLS_* files. */
 export interface RedisTlsParty {
@@ -38,21 +36,6 @@ export async function issueRedisClientCertificates(o: {
   lifetimeMs?: number;
 }): Promise<Record<string, RedisTlsParty>> {
   const url = o.url ?? redisTlsUrl();
-  const ca = await loadIssuingCa(o.pkiDir);
-  const dir = join(o.dir, 'pki');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const caFile = join(dir, 'root.pem');
-  writeFileSync(caFile, ca.rootPem);
-  const out: Record<string, RedisTlsParty> = {};
-  for (const name of o.names) {
-    const cert = await issueCertificate(ca, name, 'client', {
-      notAfter: new Date(Math.min(Date.now() + (o.lifetimeMs ?? 12 * 3600_000), ca.notAfter.getTime())),
-    });
-    const certFile = join(dir, `${name}.redis.pem`);
-    const keyFile = join(dir, `${name}.redis.key`);
-    writeFileSync(certFile, cert.chainPem);
-    writeFileSync(keyFile, cert.keyPem, { mode: 0o600 });
-    out[name] = { url, caFile, certFile, keyFile };
-  }
-  return out;
+  const files = await issuePartyCertificates({ pkiDir: o.pkiDir, names: o.names, dir: o.dir, lifetimeMs: o.lifetimeMs, usage: 'client', suffix: '.redis' });
+  return Object.fromEntries(Object.entries(files).map(([name, f]) => [name, { url, ...f }]));
 }
