@@ -1,3 +1,5 @@
+import { SUPPORTED_SPEC_VERSION as SDK_CLIENT_SPEC } from 'unleash-client/lib/repository';
+
 /**
  * The Unleash admin API calls the tests use to toggle flags on the real server (see infra/README.md).
  * `apiUrl` is UNLEASH_URL (ending in /api).
@@ -36,13 +38,16 @@ export function unleashAdmin(
     },
     set: (name: string, enabled: boolean) => call('POST', `/${name}/environments/${environment}/${enabled ? 'on' : 'off'}`),
     /**
-     * Waits until the client API serves the flag in that state. Unleash caches client responses and
-     * refreshes them about once a second, so a change is not visible to SDKs at once.
+     * Waits until the client API serves the flag in that state to SDKs. Unleash caches client responses
+     * per query and per revision it has seen (it polls the revision about once a second), so a change is
+     * not visible to SDKs at once. The request says the client spec version unleash-client sends, so it
+     * reads the very cache entry SDKs read: without it, Unleash inlines segments, which is another query
+     * with its own entry, and that one can be fresher than the SDKs' (computed earlier in the same revision).
      */
     async visible(name: string, enabled: boolean, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const res = await fetch(`${apiUrl.replace(/\/$/, '')}/client/features`, { headers: { Authorization: String(clientToken) } });
+        const res = await fetch(`${apiUrl.replace(/\/$/, '')}/client/features`, { headers: { Authorization: String(clientToken), 'Unleash-Client-Spec': SDK_CLIENT_SPEC } });
         const body = (await res.json()) as { features: Array<{ name: string; enabled: boolean }> };
         if (body.features.some((f) => f.name === name && f.enabled === enabled)) return;
         if (Date.now() > deadline) throw new Error(`flag ${name} is not served as ${enabled ? 'on' : 'off'} after ${timeoutMs} ms`);
