@@ -141,6 +141,16 @@ describe('CountersignClient', () => {
     }
   });
 
+  it("awaitDecision with waitFor 'final' waits through a hold (held actions still execute)", async () => {
+    const views = ['autonomous', 'held', 'executed'];
+    answer = (_req, res) => {
+      const status = views.shift();
+      json(res, 200, { actionId: 'a-5', status, lane: 'autonomous', timeline: [] });
+    };
+    await expect(client.awaitDecision('a-5', { timeoutMs: 60_000, waitFor: 'final' })).resolves.toMatchObject({ status: 'executed' });
+    expect(seen).toHaveLength(3);
+  });
+
   it('awaitDecision ends at its own timeout with DecisionTimeoutError carrying the last view', async () => {
     // The server holds each poll for the time asked, as the orchestrator does, and the action stays in review.
     answer = (req, res) => {

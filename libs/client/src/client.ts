@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DecisionTimeoutError, errorFor, NotFoundError, parseRetryAfter, UnavailableError } from './errors';
 import { fetchTrusting, TlsTrust } from './tls-fetch';
-import type { ActionView, Proposed, ProposalInput } from './types';
+import type { ActionStatus, ActionView, Proposed, ProposalInput } from './types';
 
 /** How to reach Countersign. */
 export interface CountersignClientOptions {
@@ -36,8 +36,9 @@ const MIN_POLL_SPACING_MS = 500;
 /** How long past its deadline `awaitDecision` waits for the answer of a poll the server holds until that deadline. */
 const DEADLINE_GRACE_MS = 2_000;
 
-const UNDECIDED = new Set(['proposed', 'in_review']);
-const NOT_FINAL = new Set(['proposed', 'in_review', 'autonomous', 'approved']);
+const UNDECIDED: ReadonlySet<ActionStatus> = new Set(['proposed', 'in_review']);
+// Autonomous, approved and held actions still execute.
+const NOT_FINAL: ReadonlySet<ActionStatus> = new Set(['proposed', 'in_review', 'autonomous', 'approved', 'held']);
 
 /**
  * The typed client agents use to propose actions to Countersign and wait for their decisions. Errors are

@@ -13,6 +13,8 @@ export type ActionStatus =
   | 'rejected'
   | 'expired'
   | 'revised'
+  /** Decided to run, but held by the executor until a passing reason is gone (the trust stack is not healthy). Not final. */
+  | 'held'
   | 'executed'
   | 'failed'
   | 'outcome_unknown'

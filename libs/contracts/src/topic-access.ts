@@ -59,7 +59,7 @@ export const TOPIC_READERS: { readonly [T in Topic]: readonly KafkaService[] } =
   [TOPICS.actionExecuted]: ['orchestrator', 'audit-writer'],
   [TOPICS.actionFailed]: ['orchestrator', 'audit-writer'],
   [TOPICS.actionRefused]: ['orchestrator', 'audit-writer'],
-  [TOPICS.actionHeld]: ['audit-writer'],
+  [TOPICS.actionHeld]: ['orchestrator', 'audit-writer'],
   // "Did this happen?": a review item of kind outcome-check; the answer goes back to the executor's reconciler.
   [TOPICS.outcomeCheckRequested]: ['review-queue', 'audit-writer'],
   [TOPICS.requestRejected]: ['audit-writer'],

@@ -1,4 +1,4 @@
-import { summarise } from './action-status';
+import { reached, summarise } from './action-status';
 import { TimelineEntry } from './action-view.repository';
 
 const entry = (status: TimelineEntry['status'], time: string, lane?: TimelineEntry['lane']): TimelineEntry => ({
@@ -32,5 +32,19 @@ describe('action status', () => {
         entry('proposed', '2026-01-01T00:00:01Z'),
       ]).status,
     ).toBe('refused');
+  });
+
+  it('shows a held action as held, not final, until the executor runs it', () => {
+    const held = [
+      entry('proposed', '2026-01-01T00:00:01Z'),
+      entry('autonomous', '2026-01-01T00:00:02Z', 'autonomous'),
+      entry('held', '2026-01-01T00:00:03Z'),
+    ];
+    expect(summarise(held).status).toBe('held');
+    expect(reached('held', 'decision')).toBe(true);
+    expect(reached('held', 'final')).toBe(false);
+    // Executed after the hold, whichever event arrived first.
+    expect(summarise([entry('executed', '2026-01-01T00:00:04Z'), ...held]).status).toBe('executed');
+    expect(summarise([entry('refused', '2026-01-01T00:00:04Z'), ...held]).status).toBe('refused');
   });
 });

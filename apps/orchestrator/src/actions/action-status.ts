@@ -11,10 +11,11 @@ const STAGE: Record<ActionStatus, number> = {
   rejected: 2,
   expired: 2,
   revised: 2,
-  refused: 3,
-  failed: 3,
-  outcome_unknown: 3,
-  executed: 4,
+  held: 3,
+  refused: 4,
+  failed: 4,
+  outcome_unknown: 4,
+  executed: 5,
 };
 
 /** The action's view: its current status and lane, and the timeline in the order things happened. */
@@ -33,8 +34,8 @@ export type WaitFor = 'decision' | 'final';
 
 // A decision: the lane is chosen and no human decision is pending (`proposed` and `in_review` are not decisions).
 const UNDECIDED: ReadonlySet<ActionStatus> = new Set(['proposed', 'in_review']);
-// Final: nothing more will happen to the action (autonomous and approved still execute).
-const NOT_FINAL: ReadonlySet<ActionStatus> = new Set(['proposed', 'in_review', 'autonomous', 'approved']);
+// Final: nothing more will happen to the action (autonomous, approved and held still execute).
+const NOT_FINAL: ReadonlySet<ActionStatus> = new Set(['proposed', 'in_review', 'autonomous', 'approved', 'held']);
 
 /** True when an action in `status` has reached what `waitFor` waits for. */
 export function reached(status: ActionStatus, waitFor: WaitFor): boolean {

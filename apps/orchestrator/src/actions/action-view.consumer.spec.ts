@@ -61,4 +61,26 @@ describe('action timeline', () => {
       ['expired', 'review-queue: sla_expired: no decision within the high SLA'],
     ]);
   });
+
+  it('shows an action the executor holds as held, with the reason', async () => {
+    const views = new InMemoryActionViewRepository();
+    const handlers = (new ActionViewConsumer(views) as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
+    const executor = { id: 'executor', kind: 'service' as const, authMethod: 'service' as const };
+    const held: TopicMap[typeof TOPICS.actionHeld] = {
+      id: 'e-held',
+      type: TOPICS.actionHeld,
+      version: 1,
+      source: 'executor',
+      time: '2026-11-24T10:00:00.000Z',
+      subject: 'a-3',
+      correlationId: 'c-3',
+      causationId: 'd-3',
+      actor: executor,
+      data: { code: 'trust-stack-unhealthy', reason: 'the trust stack is failed: runs once it is healthy again', trustHealthEventId: 't-1' },
+    };
+    await handlers[TOPICS.actionHeld](held);
+    expect(await views.timeline('a-3')).toEqual([
+      expect.objectContaining({ status: 'held', detail: 'trust-stack-unhealthy: the trust stack is failed: runs once it is healthy again' }),
+    ]);
+  });
 });

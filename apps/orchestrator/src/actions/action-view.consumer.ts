@@ -52,6 +52,8 @@ export class ActionViewConsumer extends BusConsumer {
         put(e, { status: 'executed', detail: `via ${e.data.connector}${e.data.externalRequestId ? ` (request ${e.data.externalRequestId})` : ''}` }),
       [TOPICS.actionFailed]: (e) => put(e, { status: e.data.outcome, detail: e.data.error }),
       [TOPICS.actionRefused]: (e) => put(e, { status: 'refused', detail: `${e.data.code}: ${e.data.reason}` }),
+      // Not an outcome: the executor runs it once the reason is gone (then `executed` follows).
+      [TOPICS.actionHeld]: (e) => put(e, { status: 'held', detail: `${e.data.code}: ${e.data.reason}` }),
     };
   }
 }

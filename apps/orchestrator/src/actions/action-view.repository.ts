@@ -25,6 +25,8 @@ export type ActionStatus =
   | 'expired'
   /** A reviewer approved it with changes: a new action (`revisedTo`) replaces it; this one is never executed. */
   | 'revised'
+  /** Decided to run, but the executor holds it for a reason that passes (the trust stack is not healthy): it runs once that is gone. */
+  | 'held'
   | 'executed'
   | 'failed'
   | 'outcome_unknown'
