@@ -47,7 +47,9 @@ export function unleashAdmin(
     async visible(name: string, enabled: boolean, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const res = await fetch(`${apiUrl.replace(/\/$/, '')}/client/features`, { headers: { Authorization: String(clientToken), 'Unleash-Client-Spec': SDK_CLIENT_SPEC } });
+        const res = await fetch(`${apiUrl.replace(/\/$/, '')}/client/features`, {
+          headers: { Authorization: String(clientToken), 'Unleash-Client-Spec': SDK_CLIENT_SPEC },
+        });
         const body = (await res.json()) as { features: Array<{ name: string; enabled: boolean }> };
         if (body.features.some((f) => f.name === name && f.enabled === enabled)) return;
         if (Date.now() > deadline) throw new Error(`flag ${name} is not served as ${enabled ? 'on' : 'off'} after ${timeoutMs} ms`);

@@ -35,11 +35,7 @@ describe('action status', () => {
   });
 
   it('shows a held action as held, not final, until the executor runs it', () => {
-    const held = [
-      entry('proposed', '2026-01-01T00:00:01Z'),
-      entry('autonomous', '2026-01-01T00:00:02Z', 'autonomous'),
-      entry('held', '2026-01-01T00:00:03Z'),
-    ];
+    const held = [entry('proposed', '2026-01-01T00:00:01Z'), entry('autonomous', '2026-01-01T00:00:02Z', 'autonomous'), entry('held', '2026-01-01T00:00:03Z')];
     expect(summarise(held).status).toBe('held');
     expect(reached('held', 'decision')).toBe(true);
     expect(reached('held', 'final')).toBe(false);
