@@ -129,7 +129,9 @@ void runService({
     await migrate(config.DATABASE_URL, { service: 'review-queue', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
     const pool = createPgPool(config.DATABASE_URL);
     // Read again when the file changes: a rotated key signs without a restart, an expired one stops at once (ADR 0019).
-    const signingKeys = watchSigningKeys(config.APPROVAL_SIGNING_KEYS_FILE);
+    // Looked at (one stat) at every use, not once a second: a decision right after a rotation signs with what the file
+    // lists then, the same that the trust monitor reads, never with the key it replaced.
+    const signingKeys = watchSigningKeys(config.APPROVAL_SIGNING_KEYS_FILE, 0);
     const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, logger, tls: readRedisTls(config) });
     return {
       modules: [
