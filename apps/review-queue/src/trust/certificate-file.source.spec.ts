@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueCertificate, issueIntermediateCa } from '@countersign/pki';
@@ -54,5 +54,34 @@ describe('CertificateFileSource', () => {
     writeFileSync(junk, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n');
     expect(source({ file: junk }).check(new Date())[0].status).toBe('unreadable');
     for (const f of [foreign, ...source({ file: junk }).check(new Date())]) expect(assessTrust([f]).health).toBe('unhealthy');
+  });
+
+  it('one source follows its file through a renewal, a foreign replacement and removal (parsed again when the text changes)', async () => {
+    const file = join(dir, 'renewed.pem');
+    const root = await createRootCa('renewal-root', { notAfter: at(48 * HOUR) });
+    const ca = await issueIntermediateCa(root, 'renewal-issuing', { notAfter: at(24 * HOUR) });
+    const rootFile = join(dir, 'renewal-root.pem');
+    writeFileSync(rootFile, root.certPem);
+    const first = await issueCertificate(ca, 'executor', 'client', { notAfter: at(1 * HOUR) });
+    writeFileSync(file, first.chainPem);
+    const watched = source({ file, caFile: rootFile });
+    const [before] = watched.check(new Date());
+    expect(before).toMatchObject({ status: 'rotation-due' });
+    expect(watched.check(at(2 * HOUR))[0]).toMatchObject({ status: 'expired', keyId: before.keyId });
+
+    const renewed = await issueCertificate(ca, 'executor', 'client', { notAfter: at(12 * HOUR) });
+    writeFileSync(file, renewed.chainPem);
+    const [after] = watched.check(new Date());
+    expect(after).toMatchObject({ status: 'ok' });
+    expect(after.keyId).not.toBe(before.keyId);
+
+    const otherRoot = await createRootCa('x', { notAfter: at(48 * HOUR) });
+    const foreign = await issueCertificate(await issueIntermediateCa(otherRoot, 'x-issuing', { notAfter: at(24 * HOUR) }), 'executor', 'client', {
+      notAfter: at(12 * HOUR),
+    });
+    writeFileSync(file, foreign.chainPem);
+    expect(watched.check(new Date())[0]).toMatchObject({ status: 'unreadable', reason: expect.stringMatching(/is not issued by/) });
+    rmSync(file);
+    expect(watched.check(new Date())[0].status).toBe('missing');
   });
 });

@@ -26,13 +26,18 @@ export const WatchedCertificates = z.array(
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
+/** What a certificate file and its root say, apart from the time: read once per content. */
+type Inspected = { status: 'unreadable'; reason: string; keyId?: string; notAfter?: string } | { keyId: string; notBefore: number; notAfter: number };
+
 /**
  * One certificate file, read afresh at every check (a renewal is a new file): `missing`, `unreadable` (not a
  * certificate, or its chain does not end at the root it must: an impostor is as bad as none), `expired` (past its end or
  * not yet valid), `rotation-due` (ends within `warnMs`: renew it), or `ok`. The certificate's serial number is its id.
+ * The files are read at every check; they are parsed and their chain verified again only when their text changed.
  */
 export class CertificateFileSource implements TrustSource {
   readonly name: string;
+  private last?: { pem: string; caPem: string; inspected: Inspected };
 
   constructor(
     private readonly watched: WatchedCertificate,
@@ -42,49 +47,68 @@ export class CertificateFileSource implements TrustSource {
   }
 
   check(now: Date): TrustFinding[] {
-    const { owner, purpose, file, caFile } = this.watched;
+    const { owner, purpose, file } = this.watched;
     const finding = (f: Pick<TrustFinding, 'status' | 'reason'> & Partial<TrustFinding>): TrustFinding[] => [
       { kind: 'certificate', owner, purpose, source: file, ...f, reason: f.reason.slice(0, 2000) },
     ];
-    let chain: X509Certificate[];
-    let root: X509Certificate;
+    let pem: string;
+    let caPem: string;
     try {
-      chain = (readFileSync(file, 'utf8').match(PEM_CERT) ?? []).map((pem) => new X509Certificate(pem));
-      root = new X509Certificate(readFileSync(caFile, 'utf8'));
+      pem = readFileSync(file, 'utf8');
+      caPem = readFileSync(this.watched.caFile, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return finding({ status: 'missing', reason: `${(e as { path?: string }).path ?? file}: no such file` });
-      return finding({ status: 'unreadable', reason: `${file}: not a certificate (${code ?? (e as Error).message})` });
+      return finding({ status: 'unreadable', reason: `${file}: cannot be read (${code ?? (e as Error).message})` });
     }
-    const leaf = chain[0];
-    if (!leaf) return finding({ status: 'unreadable', reason: `${file}: no certificate in the file` });
-    const keyId = leaf.serialNumber;
-    const notAfter = new Date(leaf.validTo).toISOString();
-    // Each certificate signed by the next, the last by the root: a chain to another CA is no chain at all.
-    const links = [...chain, root];
-    for (let i = 0; i < links.length - 1; i++) {
-      if (!links[i].checkIssued(links[i + 1]) || !links[i].verify(links[i + 1].publicKey))
-        return finding({
-          status: 'unreadable',
-          keyId,
-          notAfter,
-          reason: `${file}: ${links[i].subject} is not issued by ${links[i + 1].subject} (the chain does not end at ${caFile})`,
-        });
-    }
-    const first = chain.reduce((t, c) => Math.max(t, Date.parse(c.validFrom)), 0);
-    const end = chain.reduce((t, c) => Math.min(t, Date.parse(c.validTo)), Date.parse(root.validTo));
-    const endIso = new Date(end).toISOString();
-    if (now.getTime() >= end)
+    if (this.last?.pem !== pem || this.last.caPem !== caPem) this.last = { pem, caPem, inspected: this.inspect(pem, caPem) };
+    const c = this.last.inspected;
+    if ('status' in c) return finding(c);
+    const { keyId } = c;
+    const endIso = new Date(c.notAfter).toISOString();
+    if (now.getTime() >= c.notAfter)
       return finding({ status: 'expired', keyId, notAfter: endIso, reason: `${owner}'s ${purpose} certificate expired ${endIso}: renew it` });
-    if (now.getTime() < first)
+    if (now.getTime() < c.notBefore)
       return finding({
         status: 'expired',
         keyId,
         notAfter: endIso,
-        reason: `${owner}'s ${purpose} certificate is not valid before ${new Date(first).toISOString()}`,
+        reason: `${owner}'s ${purpose} certificate is not valid before ${new Date(c.notBefore).toISOString()}`,
       });
-    if (end - now.getTime() <= this.warnMs)
+    if (c.notAfter - now.getTime() <= this.warnMs)
       return finding({ status: 'rotation-due', keyId, notAfter: endIso, reason: `${owner}'s ${purpose} certificate ends ${endIso}: renew it before then` });
     return finding({ status: 'ok', keyId, notAfter: endIso, reason: `${owner}'s ${purpose} certificate is valid until ${endIso}` });
+  }
+
+  /** The chain in `pem` (leaf first), checked link by link up to the root in `caPem`, and the window all of it is valid in. */
+  private inspect(pem: string, caPem: string): Inspected {
+    const { file, caFile } = this.watched;
+    let chain: X509Certificate[];
+    let root: X509Certificate;
+    try {
+      chain = (pem.match(PEM_CERT) ?? []).map((text) => new X509Certificate(text));
+      root = new X509Certificate(caPem);
+    } catch (e) {
+      return { status: 'unreadable', reason: `${file}: not a certificate (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+    }
+    const leaf = chain[0];
+    if (!leaf) return { status: 'unreadable', reason: `${file}: no certificate in the file` };
+    const keyId = leaf.serialNumber;
+    // Each certificate signed by the next, the last by the root: a chain to another CA is no chain at all.
+    const links = [...chain, root];
+    for (let i = 0; i < links.length - 1; i++) {
+      if (!links[i].checkIssued(links[i + 1]) || !links[i].verify(links[i + 1].publicKey))
+        return {
+          status: 'unreadable',
+          keyId,
+          notAfter: new Date(leaf.validTo).toISOString(),
+          reason: `${file}: ${links[i].subject} is not issued by ${links[i + 1].subject} (the chain does not end at ${caFile})`,
+        };
+    }
+    return {
+      keyId,
+      notBefore: chain.reduce((t, c) => Math.max(t, Date.parse(c.validFrom)), 0),
+      notAfter: chain.reduce((t, c) => Math.min(t, Date.parse(c.validTo)), Date.parse(root.validTo)),
+    };
   }
 }
