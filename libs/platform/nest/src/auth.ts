@@ -108,6 +108,14 @@ export interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
 }
 
+/**
+ * The token of an `Authorization: Bearer <token>` header (RFC 6750), or undefined. The scheme is case-insensitive
+ * (RFC 9110 §11.1: `bearer` is the same scheme); anything else (another scheme, no token, two tokens) is no token.
+ */
+export function bearerToken(header: unknown): string | undefined {
+  return typeof header === 'string' ? /^Bearer +(\S+) *$/i.exec(header)?.[1] : undefined;
+}
+
 /** Bearer-token authentication and role check for every route that declares `@Roles(...)`. */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -120,10 +128,9 @@ export class AuthGuard implements CanActivate {
     const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES, [context.getHandler(), context.getClass()]);
     if (!roles) return true;
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer (\S+)$/.exec(header) : null;
-    if (!match) throw new UnauthorizedException('missing bearer token (Authorization: Bearer <token>)');
-    const principal = this.tokens.resolve(match[1]);
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw new UnauthorizedException('missing bearer token (Authorization: Bearer <token>)');
+    const principal = this.tokens.resolve(token);
     if (!principal) throw new UnauthorizedException('unknown or revoked token');
     req.principal = principal;
     if (!roles.includes(ANY_ROLE) && !roles.some((r) => principal.roles.includes(r))) {
