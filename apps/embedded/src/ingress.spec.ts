@@ -146,6 +146,19 @@ describe('strict ingress (embedded mode)', () => {
     expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review');
   });
 
+  it('refuses a review decision with a field the API does not have (400 naming it) instead of ignoring what the reviewer meant', async () => {
+    const id = (await call('POST', `${running.url}/v1/proposals`, example('refund-large.json'), token('agent'))).body.actionId as string;
+    await eventually(
+      async () => expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review'),
+      10_000,
+    );
+    // Changes go through approve-with-changes (`/revise`); parameters sent with a plain approval must not be dropped silently.
+    const res = await call('POST', `${running.url}/v1/reviews/${id}/approve`, { reason: 'checked the order', parameters: { amount: 10 } }, token('reviewer'));
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/parameters/);
+    expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review');
+  });
+
   describe('proposals produced straight to the proposals topic', () => {
     const tokensJson = () =>
       JSON.parse(readFileSync(join(running.home, 'tokens.json'), 'utf8')) as Array<{ principal: string; signingKeys?: Array<{ keyId: string }> }>;

@@ -11,8 +11,8 @@ import type { LeaderLease } from './leader-lease';
 import { MODES, nextMode } from './mode';
 
 const Reason = freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000);
-const OverrideBody = z.object({ mode: z.enum(MODES), reason: Reason, expiresAt: z.iso.datetime({ offset: true }) });
-const ClearBody = z.object({ reason: Reason }).optional();
+const OverrideBody = z.strictObject({ mode: z.enum(MODES), reason: Reason, expiresAt: z.iso.datetime({ offset: true }) });
+const ClearBody = z.strictObject({ reason: Reason }).optional();
 
 /** How long the override call waits for the controller to publish the overridden mode before it answers. */
 const APPLY_WAIT_MS = 5_000;

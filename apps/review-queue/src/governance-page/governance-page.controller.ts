@@ -13,7 +13,7 @@ import { DEGRADATION_CONTROL_STATE } from '../tokens';
 import { GOVERNANCE_CSS } from './governance.styles';
 import { barChart, lineChart } from './svg';
 
-const SecondBody = z.object({
+const SecondBody = z.strictObject({
   verdict: z.enum(['approved', 'rejected']),
   reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
 });

@@ -40,7 +40,7 @@ const ASSETS = {
   'inbox.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(__dirname, 'assets', 'inbox.css'), 'utf8') },
 };
 
-const DecisionBody = z.object({
+const DecisionBody = z.strictObject({
   decision: z.enum(['approve', 'reject']),
   // Free text: a reason of control characters is no reason (the JSON API's rule).
   reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),

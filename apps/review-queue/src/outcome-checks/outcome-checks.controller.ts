@@ -4,7 +4,7 @@ import { freeTextString } from '@countersign/contracts';
 import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
 import { OutcomeCheckService } from './outcome-check.service';
 
-const OutcomeBody = z.object({
+const OutcomeBody = z.strictObject({
   /** Whether the action took effect at the target. */
   happened: z.boolean(),
   reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),

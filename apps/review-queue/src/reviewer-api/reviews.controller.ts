@@ -10,7 +10,7 @@ import { REVIEW_ITEMS } from '../tokens';
 import { MAX_REVISED_PARAMETERS_BYTES, RevisionService } from '../revisions/revision.service';
 import { RevealService } from './reveal.service';
 
-const DecisionBody = z.object({
+const DecisionBody = z.strictObject({
   // Free text: a reason of control characters (three NULs) is no reason.
   reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
   /** The `shownDigest` of the item as the reviewer's screen showed it: a decision on a stale view is refused. */
