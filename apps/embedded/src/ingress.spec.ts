@@ -159,6 +159,19 @@ describe('strict ingress (embedded mode)', () => {
     expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review');
   });
 
+  it('refuses an action id that no action can have (400 naming it, not echoed back) on the API and the review routes', async () => {
+    const long = 'a'.repeat(5_000);
+    const view = await call('GET', `${running.url}/v1/actions/${long}`, undefined, token('agent'));
+    expect(view).toMatchObject({ status: 400, body: { message: 'id: at most 200 characters (got 5000)' } });
+    const hidden = await call('POST', `${running.url}/v1/reviews/${encodeURIComponent('order-1\u202e')}/approve`, { reason: 'checked it' }, token('reviewer'));
+    expect(hidden).toMatchObject({ status: 400, body: { message: 'actionId: must not contain control characters or invisible format characters' } });
+    // The refusals are audited like every other one.
+    await eventually(
+      () => expect(audit().filter((e) => e.eventType === TOPICS.requestRejected && /actionId: must not|id: at most/.test(JSON.stringify(e)))).toHaveLength(2),
+      10_000,
+    );
+  });
+
   describe('proposals produced straight to the proposals topic', () => {
     const tokensJson = () =>
       JSON.parse(readFileSync(join(running.home, 'tokens.json'), 'utf8')) as Array<{ principal: string; signingKeys?: Array<{ keyId: string }> }>;

@@ -69,6 +69,13 @@ describe("the OpenAPI document of the embedded process (every service's routes)"
     ).toEqual([]);
   });
 
+  it('documents the 400 of a path id that is no identifier, beside the route own 400s', () => {
+    const view = doc.paths['/v1/actions/{id}'].get.responses['400'] as { description: string };
+    expect(view.description).toMatch(/waitFor.*; id over 200 characters, or with control or invisible characters/);
+    const approve = doc.paths['/v1/reviews/{actionId}/approve'].post.responses['400'] as { description: string };
+    expect(approve.description).toMatch(/malformed JSON body.*; actionId over 200 characters/);
+  });
+
   it('documents POST /v1/proposals with the proposal schema of libs/contracts and its refusals', () => {
     const op = doc.paths['/v1/proposals'].post;
     const { $schema: _d, ...proposal } = z.toJSONSchema(ProposalSchema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Record<

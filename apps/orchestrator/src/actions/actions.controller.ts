@@ -1,5 +1,5 @@
 import { BadRequestException, Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { ApiRoute, NotFoundAnswer, Roles } from '@countersign/nest';
+import { ApiRoute, IdentifierParam, NotFoundAnswer, Roles } from '@countersign/nest';
 import { ACTION_VIEWS } from '../tokens';
 import { ActionChanges, LONG_POLL_MAX_MS, LONG_POLL_REREAD_MS } from './action-changes';
 import { reached, summarise, WaitFor } from './action-status';
@@ -37,7 +37,7 @@ export class ActionsController {
   })
   @Get(':id')
   @Roles('agent', 'reviewer', 'auditor', 'admin')
-  async get(@Param('id') id: string, @Query('waitFor') waitFor?: string, @Query('timeoutMs') timeoutMs?: string) {
+  async get(@Param('id', new IdentifierParam('id')) id: string, @Query('waitFor') waitFor?: string, @Query('timeoutMs') timeoutMs?: string) {
     const wait = parseWait(waitFor, timeoutMs);
     const deadline = Date.now() + (wait?.timeoutMs ?? 0);
     for (;;) {

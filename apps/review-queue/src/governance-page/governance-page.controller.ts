@@ -1,7 +1,7 @@
 import { Body, Controller, ForbiddenException, Get, HttpCode, Inject, Optional, Param, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
 import { z } from 'zod';
 import { freeTextString } from '@countersign/contracts';
-import { ApiRoute, parseBody } from '@countersign/nest';
+import { ApiRoute, IdentifierParam, parseBody } from '@countersign/nest';
 import { DegradationControlState } from '../degradation/control-state';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import { agreementByClass, canariesByReviewer, dwellByReviewerAndClass, histogram, outliers, reviewerStats } from '../decision-quality/statistics';
@@ -204,7 +204,7 @@ ${open
   })
   @Post('second-review/:actionId')
   @HttpCode(200)
-  async second(@Param('actionId') actionId: string, @Req() req: HttpRequest, @Body() body: unknown) {
+  async second(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Req() req: HttpRequest, @Body() body: unknown) {
     const session = await this.sessions.current(req);
     if (!session) throw new UnauthorizedException('not signed in (or the session ended): sign in at /auth/sign-in');
     req.principal = session.principal;

@@ -1,7 +1,7 @@
 import { BadRequestException, Body, Controller, ForbiddenException, HttpCode, Param, Post, Req, UnauthorizedException } from '@nestjs/common';
 import { z } from 'zod';
 import { freeTextString, parseStrictJson } from '@countersign/contracts';
-import { ApiRoute, parseBody } from '@countersign/nest';
+import { ApiRoute, IdentifierParam, parseBody } from '@countersign/nest';
 import { ReviseBody } from '../reviewer-api/reviews.controller';
 import { MAX_REVISED_PARAMETERS_BYTES, RevisionService } from '../revisions/revision.service';
 import { InboxFeed } from './inbox-feed';
@@ -42,7 +42,7 @@ export class InboxRevisionsController {
   })
   @Post(':actionId/revise')
   @HttpCode(200)
-  async revise(@Param('actionId') actionId: string, @Req() req: HttpRequest, @Body() body: unknown) {
+  async revise(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Req() req: HttpRequest, @Body() body: unknown) {
     const session = await this.sessions.current(req);
     if (!session) throw new UnauthorizedException('not signed in (or the session ended): sign in at /auth/sign-in');
     // The rejection filter audits a refusal under the request's principal.

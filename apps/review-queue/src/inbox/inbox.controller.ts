@@ -19,7 +19,7 @@ import {
 } from '@nestjs/common';
 import { z } from 'zod';
 import { freeTextString } from '@countersign/contracts';
-import { ApiRoute, parseBody } from '@countersign/nest';
+import { ApiRoute, IdentifierParam, parseBody } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import { ClaimService } from '../claims/claim.service';
@@ -196,7 +196,12 @@ export class InboxController {
     },
   })
   @Get(':actionId')
-  async one(@Param('actionId') actionId: string, @Req() req: HttpRequest, @Res() res: HttpResponse, @Query() query: Record<string, unknown>) {
+  async one(
+    @Param('actionId', new IdentifierParam('actionId')) actionId: string,
+    @Req() req: HttpRequest,
+    @Res() res: HttpResponse,
+    @Query() query: Record<string, unknown>,
+  ) {
     const session = await this.pageSession(req, res);
     if (!session) return;
     const filters = filtersOf(query);
@@ -226,7 +231,12 @@ export class InboxController {
     },
   })
   @Get(':actionId/card')
-  async cardFragment(@Param('actionId') actionId: string, @Req() req: HttpRequest, @Res() res: HttpResponse, @Query('reveal') reveal?: unknown) {
+  async cardFragment(
+    @Param('actionId', new IdentifierParam('actionId')) actionId: string,
+    @Req() req: HttpRequest,
+    @Res() res: HttpResponse,
+    @Query('reveal') reveal?: unknown,
+  ) {
     const session = await this.apiSession(req);
     html(res, await this.card(actionId, session, reveal));
   }
@@ -248,7 +258,7 @@ export class InboxController {
   })
   @Post(':actionId/claim')
   @HttpCode(200)
-  async claim(@Param('actionId') actionId: string, @Req() req: HttpRequest) {
+  async claim(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Req() req: HttpRequest) {
     const session = await this.apiSession(req);
     this.sessions.checkCsrf(req, session);
     try {
@@ -267,7 +277,7 @@ export class InboxController {
   })
   @Post(':actionId/release')
   @HttpCode(200)
-  async release(@Param('actionId') actionId: string, @Req() req: HttpRequest) {
+  async release(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Req() req: HttpRequest) {
     const session = await this.apiSession(req);
     this.sessions.checkCsrf(req, session);
     try {
@@ -295,7 +305,7 @@ export class InboxController {
   })
   @Post(':actionId/decision')
   @HttpCode(200)
-  async decide(@Param('actionId') actionId: string, @Req() req: HttpRequest, @Body() body: unknown) {
+  async decide(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Req() req: HttpRequest, @Body() body: unknown) {
     const session = await this.apiSession(req);
     this.sessions.checkCsrf(req, session);
     const { decision, reason, shownDigest: seen } = parseBody(DecisionBody, body);

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { z } from 'zod';
 import { freeTextString } from '@countersign/contracts';
-import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
+import { ApiRoute, AuthenticatedRequest, IdentifierParam, parseBody, Roles } from '@countersign/nest';
 import { OutcomeCheckService } from './outcome-check.service';
 
 const OutcomeBody = z.strictObject({
@@ -34,7 +34,7 @@ export class OutcomeChecksController {
   })
   @Post(':actionId/outcome')
   @HttpCode(200)
-  async answer(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+  async answer(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const { happened, reason, shownDigest } = parseBody(OutcomeBody, body);
     return this.checks.answer(actionId, req.principal!, happened, reason, shownDigest);
   }

@@ -1,7 +1,7 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import { z } from 'zod';
 import { freeJsonObject, freeTextString } from '@countersign/contracts';
-import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
+import { ApiRoute, AuthenticatedRequest, IdentifierParam, parseBody, Roles } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
 import { ClaimService } from '../claims/claim.service';
 import { ReviewItemRepository } from '../review-item/review-item.repository';
@@ -91,7 +91,7 @@ export class ReviewsController {
     },
   })
   @Get(':actionId')
-  async one(@Param('actionId') actionId: string, @Req() req: AuthenticatedRequest, @Query('reveal') reveal?: unknown) {
+  async one(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Req() req: AuthenticatedRequest, @Query('reveal') reveal?: unknown) {
     if (reveal !== undefined && reveal !== 'true' && reveal !== 'false') throw new BadRequestException('reveal: must be true or false');
     if (reveal === 'true') {
       const { item, proposal } = await this.reveals.reveal(actionId, req.principal!);
@@ -117,7 +117,7 @@ export class ReviewsController {
   })
   @Post(':actionId/claim')
   @HttpCode(200)
-  async claim(@Param('actionId') actionId: string, @Req() req: AuthenticatedRequest) {
+  async claim(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Req() req: AuthenticatedRequest) {
     return { actionId, claim: await this.claims.claim(actionId, req.principal!) };
   }
 
@@ -132,7 +132,7 @@ export class ReviewsController {
   })
   @Post(':actionId/release')
   @HttpCode(200)
-  async release(@Param('actionId') actionId: string, @Req() req: AuthenticatedRequest) {
+  async release(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Req() req: AuthenticatedRequest) {
     return { actionId, ...(await this.claims.release(actionId, req.principal!)) };
   }
 
@@ -152,7 +152,7 @@ export class ReviewsController {
   })
   @Post(':actionId/approve')
   @HttpCode(200)
-  async approve(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+  async approve(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const { reason, shownDigest } = parseBody(DecisionBody, body);
     return { actionId, ...(await this.approvals.approve(actionId, req.principal!, reason, shownDigest)) };
   }
@@ -174,7 +174,7 @@ export class ReviewsController {
   })
   @Post(':actionId/revise')
   @HttpCode(200)
-  async revise(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+  async revise(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const { parameters, reason, shownDigest } = parseBody(ReviseBody, body);
     return this.revisions.revise(actionId, req.principal!, parameters, reason, shownDigest);
   }
@@ -196,7 +196,7 @@ export class ReviewsController {
   })
   @Post(':actionId/assess')
   @HttpCode(200)
-  async assess(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+  async assess(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const { verdict, reason, shownDigest } = parseBody(AssessBody, body);
     await this.approvals.assess(actionId, req.principal!, verdict, reason, shownDigest);
     return { actionId, status: verdict === 'agree' ? 'agreed' : 'disagreed' };
@@ -218,7 +218,7 @@ export class ReviewsController {
   })
   @Post(':actionId/reject')
   @HttpCode(200)
-  async reject(@Param('actionId') actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+  async reject(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const { reason, shownDigest } = parseBody(DecisionBody, body);
     await this.approvals.reject(actionId, req.principal!, reason, shownDigest);
     return { actionId, status: 'rejected' };

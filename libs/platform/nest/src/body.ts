@@ -1,6 +1,6 @@
-import { BadRequestException, Injectable, NestMiddleware, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
+import { BadRequestException, Injectable, NestMiddleware, PayloadTooLargeException, PipeTransform, UnsupportedMediaTypeException } from '@nestjs/common';
 import { IncomingMessage } from 'node:http';
-import { describeIssues, parseStrictJson } from '@countersign/contracts';
+import { describeIssues, IDENTIFIER_RULE, identifierString, parseStrictJson } from '@countersign/contracts';
 import { z } from 'zod';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -49,4 +49,28 @@ export function parseBody<S extends z.ZodTypeAny>(schema: S, body: unknown): z.i
   const result = schema.safeParse(body);
   if (!result.success) throw new BadRequestException(describeIssues(result.error));
   return result.data;
+}
+
+/**
+ * A path parameter that names an action (an envelope's subject): what the contracts allow as one (at most 200 characters,
+ * no control or invisible characters), or 400 naming the parameter, before anything looks it up or echoes it back.
+ * Use: `@Param('actionId', new IdentifierParam('actionId'))`.
+ */
+export class IdentifierParam implements PipeTransform<unknown, string> {
+  private readonly schema: z.ZodString;
+
+  constructor(
+    /** The parameter's name, as the route spells it. */
+    readonly name: string,
+    private readonly max = 200,
+  ) {
+    this.schema = identifierString(max);
+  }
+
+  transform(value: unknown): string {
+    if (typeof value !== 'string' || value === '') throw new BadRequestException(`${this.name}: required`);
+    if (value.length > this.max) throw new BadRequestException(`${this.name}: at most ${this.max} characters (got ${value.length})`);
+    if (!this.schema.safeParse(value).success) throw new BadRequestException(`${this.name}: ${IDENTIFIER_RULE}`);
+    return value;
+  }
 }

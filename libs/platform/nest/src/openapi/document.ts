@@ -1,10 +1,10 @@
 import { INestApplication } from '@nestjs/common';
-import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
+import { HTTP_CODE_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ANY_ROLE, requiredRoles } from '../auth';
-import { MAX_BODY_BYTES } from '../body';
+import { IdentifierParam, MAX_BODY_BYTES } from '../body';
 import { RETRY_AFTER_SECONDS, SERVICE_NAME } from '../platform.module';
 import { OpenApiDocumentHolder } from './openapi.controller';
 import { ResponseDoc, ROUTE_DOC, RouteDoc, SchemaSource } from './route-doc';
@@ -57,6 +57,12 @@ export function jsonSchemaOf(source: SchemaSource): Record<string, unknown> {
 interface Handler {
   controller: new (...args: never[]) => unknown;
   handler: (...args: unknown[]) => unknown;
+}
+
+/** The path parameters a route checks with `IdentifierParam` (a 400 when one is no identifier). */
+function identifierParams(controller: Handler['controller'], handler: Handler['handler']): string[] {
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler.name) ?? {}) as Record<string, { pipes?: unknown[] }>;
+  return Object.values(args).flatMap((a) => (a.pipes ?? []).filter((p): p is IdentifierParam => p instanceof IdentifierParam).map((p) => p.name));
 }
 
 const operationIdOf = (controller: string, method: string) => `${controller}_${method}`;
@@ -134,6 +140,11 @@ function complete(op: Operation, method: string, { controller, handler }: Handle
     responses['400'] = refusal(both('malformed JSON body (invalid UTF-8, a duplicate key, over 32 levels)', errors[400]));
     responses['413'] = refusal(`request body over ${MAX_BODY_BYTES} bytes`);
     responses['415'] = refusal('a request body that is not application/json');
+  }
+  const ids = identifierParams(controller, handler).map((n) => `${n} over 200 characters, or with control or invisible characters`);
+  if (ids.length) {
+    const before = (responses['400'] as { description?: string } | undefined)?.description ?? errors[400];
+    responses['400'] = refusal(both(before, ...ids));
   }
   for (const [code, description] of Object.entries(errors)) responses[code] ??= refusal(description);
   if (doc.unavailable !== false) {
