@@ -172,6 +172,20 @@ describe('strict ingress (embedded mode)', () => {
     );
   });
 
+  it('answers a method a path does not serve with 405 and Allow (audited), and an unknown path with 404', async () => {
+    const put = await call('PUT', `${running.url}/v1/proposals`, example('refund-small.json'), token('agent'));
+    expect(put).toMatchObject({ status: 405, body: { error: 'Method Not Allowed', message: 'PUT is not allowed here: POST is' } });
+    expect(put.headers.get('allow')).toBe('POST');
+    const del = await call('DELETE', `${running.url}/v1/actions/some-action`, undefined, token('agent'));
+    expect(del.status).toBe(405);
+    expect(del.headers.get('allow')).toBe('GET, HEAD');
+    expect((await call('GET', `${running.url}/v1/nothing-here`, undefined, token('agent'))).status).toBe(404);
+    await eventually(
+      () => expect(audit().filter((e) => e.eventType === TOPICS.requestRejected && /is not allowed here/.test(JSON.stringify(e)))).toHaveLength(2),
+      10_000,
+    );
+  });
+
   describe('proposals produced straight to the proposals topic', () => {
     const tokensJson = () =>
       JSON.parse(readFileSync(join(running.home, 'tokens.json'), 'utf8')) as Array<{ principal: string; signingKeys?: Array<{ keyId: string }> }>;

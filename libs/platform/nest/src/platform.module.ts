@@ -86,6 +86,42 @@ export const RETRY_AFTER_SECONDS = 5;
  */
 export class NotFoundAnswer extends NotFoundException {}
 
+/**
+ * The methods the router serves on the request's path, when the request was not routed only because of its method
+ * (Nest's own 404 `Cannot PUT /v1/proposals`): then the answer is 405 with `Allow`, not "no such path".
+ */
+function notAllowedHere(exception: unknown, req: unknown): string[] | undefined {
+  if (!(exception instanceof NotFoundException) || exception instanceof NotFoundAnswer) return undefined;
+  const r = req as { method: string; path?: string; app?: { router?: { stack: RouterLayer[] } } };
+  const stack = r.app?.router?.stack;
+  if (!stack || typeof r.path !== 'string') return undefined;
+  const methods = new Set<string>();
+  for (const layer of stack) {
+    if (!layer.route || !routePattern(layer.route.path).test(r.path)) continue;
+    for (const [method, on] of Object.entries(layer.route.methods)) if (on && method !== '_all') methods.add(method.toUpperCase());
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return methods.size && !methods.has(r.method) ? [...methods].sort() : undefined;
+}
+
+interface RouterLayer {
+  route?: { path: string; methods: Record<string, boolean> };
+}
+
+const ROUTE_PATTERNS = new Map<string, RegExp>();
+/** A route path (`/v1/actions/:id`) as a pattern of whole paths; read apart from the router, which keeps match state on its layers. */
+function routePattern(path: string): RegExp {
+  let pattern = ROUTE_PATTERNS.get(path);
+  if (!pattern) {
+    const source = path
+      .split(/(:\w+)/)
+      .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('');
+    ROUTE_PATTERNS.set(path, (pattern = new RegExp(`^${source}/?$`)));
+  }
+  return pattern;
+}
+
 /** What every service's process provides to its Nest modules. */
 export interface Platform {
   service: string;
@@ -137,6 +173,11 @@ export class RejectionFilter implements ExceptionFilter {
       res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
       res.status(503).json({ statusCode: 503, error: httpReason(503), message: 'a dependency is unavailable; retry later' });
       return;
+    }
+    const allow = notAllowedHere(exception, req);
+    if (allow) {
+      res.setHeader('Allow', allow.join(', '));
+      exception = new HttpException(`${req.method} is not allowed here: ${allow.join(', ')} is`, 405);
     }
     const status = exception instanceof HttpException ? exception.getStatus() : 500;
     const body = exception instanceof HttpException ? exception.getResponse() : undefined;
