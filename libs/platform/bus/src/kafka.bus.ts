@@ -44,6 +44,11 @@ export interface KafkaBusOptions {
   sessionTimeoutMs?: number;
   /** How the client opens its TCP connections (kafkajs' `socketFactory`): fault tests cut one client off the broker. */
   socketFactory?: ISocketFactory;
+  /**
+   * How long one request waits for the broker's answer before kafkajs gives up on it and retries (kafkajs' default 30 s).
+   * A request sent on a connection that died without a word waits this long: fault tests that cut the link shorten it.
+   */
+  requestTimeoutMs?: number;
   /** The process's metrics: dead letters, publish and handler times, consumer lag (ADR 0021). None: not measured. */
   metrics?: Metrics;
   /** How often each kept-position group's lag is read from the broker (default 15 s). */
@@ -105,6 +110,8 @@ export class KafkaBus implements EventBus {
   private queue: Pending[] = [];
   private readonly publishTimeoutMs: number;
   private flushing = false;
+  /** What the bus still has in flight with Kafka (a flush, a failed producer's disconnect): `close` lets it settle. */
+  private readonly inFlight = new Set<Promise<unknown>>();
   private readonly source: string;
   private readonly measured: BusMetrics;
 
@@ -121,6 +128,7 @@ export class KafkaBus implements EventBus {
       brokers: options.brokers,
       logLevel: logLevel.WARN,
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 3_000 },
+      ...(options.requestTimeoutMs ? { requestTimeout: options.requestTimeoutMs } : {}),
       ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
       ...(options.tls ? { ssl: { ca: [options.tls.ca], cert: options.tls.cert, key: options.tls.key, rejectUnauthorized: true } } : {}),
       logCreator:
@@ -331,7 +339,29 @@ export class KafkaBus implements EventBus {
     this.measured.stop();
     await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
     this.consumers.clear();
+    // A publish still in a request (kafkajs retries it) ends before the producer goes, for at most CLOSE_DRAIN_MS: nothing
+    // of the bus runs on after `close` (a retry scheduled past it would run in a process, or a test, that has moved on).
+    await this.settled(CLOSE_DRAIN_MS);
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+
+  /**
+   * Waits until nothing the bus sent is still in a request with Kafka (kafkajs retries a send until it lands or gives up),
+   * for at most `timeoutMs`; true when nothing is.
+   */
+  async settled(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    // What settles may leave work of its own (a failed send retires its producer): looked at again until none is left.
+    while (this.inFlight.size && Date.now() < deadline) await settledWithin([...this.inFlight], deadline - Date.now());
+    return this.inFlight.size === 0;
+  }
+
+  /** Keeps `work` among what `close` waits for until it settles. */
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const forget = () => void this.inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
   }
 
   private wire(topic: string): string {
@@ -357,7 +387,7 @@ export class KafkaBus implements EventBus {
         };
       const pending: Pending = { topic, key, value, headers, resolve: settle(resolve), reject: settle(reject) };
       this.queue.push(pending);
-      if (!this.flushing) setImmediate(() => void this.flush());
+      if (!this.flushing) setImmediate(() => void this.track(this.flush()));
     });
   }
 
@@ -380,7 +410,7 @@ export class KafkaBus implements EventBus {
           const failed = this.producer;
           this.producer = this.newProducer();
           this.connected = undefined; // the next send connects the new producer
-          void failed.disconnect().catch(() => undefined);
+          void this.track(failed.disconnect().catch(() => undefined));
         }
       }
     } catch (e) {
@@ -389,4 +419,15 @@ export class KafkaBus implements EventBus {
       this.flushing = false;
     }
   }
+}
+
+/** How long `close` waits for what the bus has in flight with Kafka before it disconnects anyway. */
+const CLOSE_DRAIN_MS = 5_000;
+
+/** Resolves when every promise has settled, or after `ms`, whichever comes first (never rejects, leaves no timer). */
+async function settledWithin(work: Promise<unknown>[], ms: number): Promise<void> {
+  if (!work.length) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled(work), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
