@@ -493,10 +493,12 @@ describe('Countersign end to end on the real stack', () => {
       .replace(/(legal\.statement:[\s\S]*?lane: )prohibited,/, `$1autonomous, ${LEGAL_REVIEW}`);
     const legal = () => proposal('legal.statement', 'customer-7', { body: 'We accept liability for the outage.' });
 
-    // What one admin did before: load a contract naming someone else as approver. There is no such call now.
+    // What one admin did before: load a contract naming someone else as approver. There is no such call now: the path
+    // only reads the contract in force.
     const old = { contract: legalAutonomous, changeRequestId: 'CR-1', approvedBy: 'someone' };
     const asserted = await call('PUT', `${policy}/v1/policy`, old, stack.tokens.admin);
-    expect(asserted.status).toBe(404);
+    expect(asserted.status).toBe(405);
+    expect(asserted.headers.get('allow')).toBe('GET, HEAD');
     // Nor does a change request take an approver from its body.
     const named = await call('POST', changes, { contract: legalAutonomous, reason: 'approved by legal', approvedBy: 'grace' }, stack.tokens.admin);
     expect(named.status).toBe(400);

@@ -174,7 +174,7 @@ describe('strict ingress (embedded mode)', () => {
 
   it('answers a method a path does not serve with 405 and Allow (audited), and an unknown path with 404', async () => {
     const put = await call('PUT', `${running.url}/v1/proposals`, example('refund-small.json'), token('agent'));
-    expect(put).toMatchObject({ status: 405, body: { error: 'Method Not Allowed', message: 'PUT is not allowed here: POST is' } });
+    expect(put).toMatchObject({ status: 405, body: { error: 'Method Not Allowed', message: 'PUT is not allowed here (allowed: POST)' } });
     expect(put.headers.get('allow')).toBe('POST');
     const del = await call('DELETE', `${running.url}/v1/actions/some-action`, undefined, token('agent'));
     expect(del.status).toBe(405);

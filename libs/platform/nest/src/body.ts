@@ -62,7 +62,8 @@ export class IdentifierParam implements PipeTransform<unknown, string> {
   constructor(
     /** The parameter's name, as the route spells it. */
     readonly name: string,
-    private readonly max = 200,
+    /** The longest id it takes, in characters. */
+    readonly max = 200,
   ) {
     this.schema = identifierString(max);
   }

@@ -177,7 +177,7 @@ export class RejectionFilter implements ExceptionFilter {
     const allow = notAllowedHere(exception, req);
     if (allow) {
       res.setHeader('Allow', allow.join(', '));
-      exception = new HttpException(`${req.method} is not allowed here: ${allow.join(', ')} is`, 405);
+      exception = new HttpException(`${req.method} is not allowed here (allowed: ${allow.join(', ')})`, 405);
     }
     const status = exception instanceof HttpException ? exception.getStatus() : 500;
     const body = exception instanceof HttpException ? exception.getResponse() : undefined;

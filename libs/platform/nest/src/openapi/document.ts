@@ -60,9 +60,9 @@ interface Handler {
 }
 
 /** The path parameters a route checks with `IdentifierParam` (a 400 when one is no identifier). */
-function identifierParams(controller: Handler['controller'], handler: Handler['handler']): string[] {
+function identifierParams(controller: Handler['controller'], handler: Handler['handler']): IdentifierParam[] {
   const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler.name) ?? {}) as Record<string, { pipes?: unknown[] }>;
-  return Object.values(args).flatMap((a) => (a.pipes ?? []).filter((p): p is IdentifierParam => p instanceof IdentifierParam).map((p) => p.name));
+  return Object.values(args).flatMap((a) => (a.pipes ?? []).filter((p): p is IdentifierParam => p instanceof IdentifierParam));
 }
 
 const operationIdOf = (controller: string, method: string) => `${controller}_${method}`;
@@ -141,7 +141,7 @@ function complete(op: Operation, method: string, { controller, handler }: Handle
     responses['413'] = refusal(`request body over ${MAX_BODY_BYTES} bytes`);
     responses['415'] = refusal('a request body that is not application/json');
   }
-  const ids = identifierParams(controller, handler).map((n) => `${n} over 200 characters, or with control or invisible characters`);
+  const ids = identifierParams(controller, handler).map((p) => `${p.name} over ${p.max} characters, or with control or invisible characters`);
   if (ids.length) {
     const before = (responses['400'] as { description?: string } | undefined)?.description ?? errors[400];
     responses['400'] = refusal(both(before, ...ids));
