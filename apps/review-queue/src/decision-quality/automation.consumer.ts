@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { HandlerMap } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import { BusConsumer } from '@countersign/nest';
+import { OVERRIDE_REQUEST_SUBJECT } from '../degradation/control-state';
 import { DECISION_QUALITY } from '../tokens';
 import type { DecisionQuality } from './decision-quality';
 
@@ -23,7 +24,10 @@ export class AutomationConsumer extends BusConsumer {
     return {
       // The event's own time: a backlog read late still lands in the hour it was decided.
       [TOPICS.policyDecided]: (e) => store.recordLane(e.id, e.data.lane, new Date(e.time)),
-      [TOPICS.degradationOverrideSet]: (e) => store.recordOverride({ eventId: e.id, kind: 'mode-override', at: e.time }),
+      // An override set or cleared; a request that waits for a second admin is not one yet.
+      [TOPICS.degradationOverrideSet]: async (e) => {
+        if (e.subject !== OVERRIDE_REQUEST_SUBJECT) await store.recordOverride({ eventId: e.id, kind: 'mode-override', at: e.time });
+      },
       // `accepted` is a drift accepted as the new approved value: an operator's change all the same.
       [TOPICS.autonomyChanged]: (e) => store.recordOverride({ eventId: e.id, kind: 'autonomy-change', at: e.time }),
     };

@@ -12,6 +12,18 @@ export type ModeOverride = NonNullable<OverrideSet['data']['override']>;
 /** The subjects (Kafka keys) of the two compacted control topics: one value each. */
 export const MODE_SUBJECT = 'degradation-mode';
 export const OVERRIDE_SUBJECT = 'degradation-override';
+/** The key, on the override topic, of an override below the computed mode that waits for a second admin. */
+export const OVERRIDE_REQUEST_SUBJECT = 'degradation-override-request';
+
+/** How long a request for an override below the computed mode waits for a second admin before it lapses. */
+export const OVERRIDE_REQUEST_TTL_MS = 3_600_000;
+
+/** An override below the computed mode, asked for by one admin and waiting for a second. */
+export interface OverrideRequest {
+  override: ModeOverride;
+  eventId: string;
+  requestedAt: string;
+}
 
 /** The published mode as the controller continues from it: normal since ever on an empty topic. */
 export interface PublishedMode {
@@ -32,6 +44,7 @@ export interface PublishedMode {
 export class DegradationControlState {
   private mode?: ModeChanged;
   private override?: OverrideSet;
+  private request?: OverrideSet;
   private current = false;
   private readonly overrideListeners = new Set<() => void>();
 
@@ -51,6 +64,10 @@ export class DegradationControlState {
   }
 
   applyOverride(e: OverrideSet): void {
+    if (e.subject === OVERRIDE_REQUEST_SUBJECT) {
+      this.request = e;
+      return;
+    }
     this.override = e;
     for (const l of this.overrideListeners) l();
   }
@@ -71,6 +88,14 @@ export class DegradationControlState {
       reason: d.reason,
       event: { id: this.mode.id, time: this.mode.time },
     };
+  }
+
+  /** The override request waiting for a second admin at `now` (asked for, not ended, neither it nor the override lapsed). */
+  pendingRequest(now: number): OverrideRequest | undefined {
+    const r = this.request;
+    const o = r?.data.override;
+    if (!r || !o || Date.parse(r.time) + OVERRIDE_REQUEST_TTL_MS <= now || Date.parse(o.expiresAt) <= now) return undefined;
+    return { override: o, eventId: r.id, requestedAt: r.time };
   }
 
   /** The operator override in force at `now` (set, not cleared, not expired). */

@@ -1,18 +1,19 @@
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { z } from 'zod';
 import { EventBus } from '@countersign/bus';
 import { freeTextString, TOPICS } from '@countersign/contracts';
 import { ApiRoute, AuthenticatedRequest, EVENT_BUS, parseBody, Principal, Roles } from '@countersign/nest';
 import { DEGRADATION_CONTROL_STATE, LEADER_LEASE } from '../tokens';
-import { DegradationControlState, ModeOverride, OVERRIDE_SUBJECT } from './control-state';
+import { DegradationControlState, ModeOverride, OVERRIDE_REQUEST_SUBJECT, OVERRIDE_REQUEST_TTL_MS, OVERRIDE_SUBJECT } from './control-state';
 import { eventInputs } from './degradation-controller.service';
 import { GovernanceService } from './governance.service';
 import type { LeaderLease } from './leader-lease';
-import { MODES, nextMode } from './mode';
+import { MODES, nextMode, rank } from './mode';
 
 const Reason = freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000);
 const OverrideBody = z.strictObject({ mode: z.enum(MODES), reason: Reason, expiresAt: z.iso.datetime({ offset: true }) });
 const ClearBody = z.strictObject({ reason: Reason }).optional();
+const ConfirmBody = z.strictObject({ reason: Reason });
 
 /** How long the override call waits for the controller to publish the overridden mode before it answers. */
 const APPLY_WAIT_MS = 5_000;
@@ -56,6 +57,8 @@ export class GovernanceController {
       computed: published.computed,
       computedSince: published.event ? new Date(published.computedSince).toISOString() : null,
       override: this.control.activeOverride(now) ?? null,
+      // An override below the computed mode that one admin asked for and a second has not confirmed yet.
+      overrideRequest: this.control.pendingRequest(now) ?? null,
       controlEventId: published.event?.id ?? null,
       leader: (await this.lease.holder().catch(() => undefined)) ?? null,
       // What the controller would decide from the inputs read now (it publishes at its next tick).
@@ -68,11 +71,13 @@ export class GovernanceController {
   }
 
   /**
-   * Sets the mode, in either direction, until `expiresAt` (then the computed mode applies again): an audited event
-   * that the controller applies at once. Answers once the overridden mode is published (`applied`), or after 5 s.
+   * Sets the mode until `expiresAt` (then the computed mode applies again): an audited event that the controller applies
+   * at once. Answers once the overridden mode is published (`applied`), or after 5 s. An override at or above the mode
+   * the controller computes takes one admin; one below it loosens the controls past what the backlog and the SLOs say,
+   * and takes two (ADR 0013): it waits (202) until another admin confirms it (`POST …/mode-override/confirm`).
    */
   @ApiRoute({
-    summary: 'Override the degradation mode until `expiresAt` (audited)',
+    summary: 'Override the degradation mode until `expiresAt` (audited); below the computed mode, a second admin confirms it',
     body: OverrideBody,
     ok: {
       description: 'The override, the published mode, and whether it was applied within 5 s',
@@ -82,12 +87,23 @@ export class GovernanceController {
         properties: { override: { type: 'object' }, mode: { type: 'string' }, applied: { type: 'boolean' } },
       },
     },
+    also: [
+      {
+        status: 202,
+        description: 'Below the computed mode: the request waits for a second admin (`POST /v1/governance/mode-override/confirm`)',
+        schema: {
+          type: 'object',
+          required: ['status', 'request', 'mode'],
+          properties: { status: { type: 'string' }, request: { type: 'object' }, mode: { type: 'string' } },
+        },
+      },
+    ],
     errors: { 400: 'a body that does not validate, or an `expiresAt` in the past or beyond the longest override' },
   })
   @Post('mode-override')
   @HttpCode(200)
   @Roles('admin')
-  async setOverride(@Body() body: unknown, @Req() req: AuthenticatedRequest) {
+  async setOverride(@Body() body: unknown, @Req() req: AuthenticatedRequest, @Res({ passthrough: true }) res: { status(code: number): unknown }) {
     const { mode, reason, expiresAt } = parseBody(OverrideBody, body);
     const now = this.governance.settings.now();
     const until = Date.parse(expiresAt);
@@ -96,8 +112,70 @@ export class GovernanceController {
       throw new BadRequestException(`expiresAt: an override lasts at most ${this.governance.settings.maxOverrideMs / 3_600_000} hours`);
     const principal = req.principal!;
     const override: ModeOverride = { mode, reason, by: principal.id, expiresAt: new Date(until).toISOString() };
+    const { computed } = this.control.published();
+    if (rank(mode) < rank(computed)) {
+      await this.bus.emit(
+        TOPICS.degradationOverrideSet,
+        { override, reason: `${principal.id} asks to override the mode to ${mode}, below the computed ${computed}: waiting for a second admin` },
+        { subject: OVERRIDE_REQUEST_SUBJECT, actor: actorOf(principal) },
+      );
+      // Answered once this instance has the request, so the second admin may confirm here at once.
+      await this.until(() => this.control.pendingRequest(this.governance.settings.now())?.override.by === principal.id);
+      res.status(202);
+      return {
+        status: 'awaiting-second-admin',
+        request: override,
+        mode: this.control.published().mode,
+        why: `${mode} is below the mode the controller computes (${computed}): another admin confirms it within ${OVERRIDE_REQUEST_TTL_MS / 60_000} minutes`,
+      };
+    }
     await this.bus.emit(TOPICS.degradationOverrideSet, { override, reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
-    const applied = await this.published((p) => p.override?.expiresAt === override.expiresAt && p.override.by === override.by && p.mode === mode);
+    const applied = await this.until(() => {
+      const p = this.control.published();
+      return p.override?.expiresAt === override.expiresAt && p.override.by === override.by && p.mode === mode;
+    });
+    return { override, mode: this.control.published().mode, applied };
+  }
+
+  /** A second admin confirms the override another admin asked for below the computed mode: it is set (audited). */
+  @ApiRoute({
+    summary: "Confirm another admin's override below the computed mode (four eyes; audited)",
+    body: ConfirmBody,
+    ok: {
+      description: 'The override (with `confirmedBy`), the published mode, and whether it was applied within 5 s',
+      schema: {
+        type: 'object',
+        required: ['override', 'mode', 'applied'],
+        properties: { override: { type: 'object' }, mode: { type: 'string' }, applied: { type: 'boolean' } },
+      },
+    },
+    errors: { 403: 'the admin who asked for the override cannot confirm it', 409: 'no override waits for a second admin' },
+  })
+  @Post('mode-override/confirm')
+  @HttpCode(200)
+  @Roles('admin')
+  async confirmOverride(@Body() body: unknown, @Req() req: AuthenticatedRequest) {
+    const { reason } = parseBody(ConfirmBody, body);
+    const principal = req.principal!;
+    const pending = this.control.pendingRequest(this.governance.settings.now());
+    if (!pending) throw new ConflictException('no override waits for a second admin (none was asked for, or it lapsed after an hour)');
+    if (pending.override.by === principal.id)
+      throw new ForbiddenException(`a second admin confirms an override below the computed mode: ${principal.id} asked for this one`);
+    const override: ModeOverride = { ...pending.override, confirmedBy: principal.id };
+    await this.bus.emit(
+      TOPICS.degradationOverrideSet,
+      { override, reason: `${reason} (${principal.id} confirms ${pending.override.by}'s request: ${pending.override.reason})`.slice(0, 2000) },
+      { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) },
+    );
+    await this.bus.emit(
+      TOPICS.degradationOverrideSet,
+      { reason: `confirmed by ${principal.id}` },
+      { subject: OVERRIDE_REQUEST_SUBJECT, actor: actorOf(principal) },
+    );
+    const applied = await this.until(() => {
+      const p = this.control.published();
+      return p.override?.confirmedBy === principal.id && p.override.expiresAt === override.expiresAt && p.mode === override.mode;
+    });
     return { override, mode: this.control.published().mode, applied };
   }
 
@@ -120,16 +198,17 @@ export class GovernanceController {
     const principal = req.principal!;
     const reason = (body && Object.keys(body as object).length ? parseBody(ClearBody, body)?.reason : undefined) ?? `cleared by ${principal.id}`;
     await this.bus.emit(TOPICS.degradationOverrideSet, { reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
-    const applied = await this.published((p) => !p.override);
+    const applied = await this.until(() => !this.control.published().override);
     return { override: null, mode: this.control.published().mode, applied };
   }
 
-  private async published(check: (p: ReturnType<DegradationControlState['published']>) => boolean): Promise<boolean> {
+  /** Waits (at most APPLY_WAIT_MS) until `done` holds; says whether it does. */
+  private async until(done: () => boolean): Promise<boolean> {
     const deadline = Date.now() + APPLY_WAIT_MS;
     while (Date.now() < deadline) {
-      if (check(this.control.published())) return true;
+      if (done()) return true;
       await new Promise((r) => setTimeout(r, 20));
     }
-    return check(this.control.published());
+    return done();
   }
 }

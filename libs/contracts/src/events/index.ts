@@ -400,6 +400,8 @@ export const ModeOverrideSchema = z.object({
   reason: freeTextString().min(3).max(2000),
   /** The admin who set it. */
   by: z.string().min(1).max(300),
+  /** The second admin who confirmed it: an override below the mode the controller computes takes two (ADR 0013). */
+  confirmedBy: z.string().min(1).max(300).optional(),
   expiresAt: z.iso.datetime({ offset: true }),
 });
 
@@ -423,8 +425,10 @@ export const DegradationModeChangedV1 = z.object({
 });
 
 /**
- * `control.degradation.override-set.v1` (compacted, one key): an operator set (`override`) or cleared (absent) the
- * override of the degradation mode through `POST|DELETE /v1/governance/mode-override`; the controller applies it.
+ * `control.degradation.override-set.v1` (compacted, two keys): under `degradation-override`, an operator set
+ * (`override`) or cleared (absent) the override of the degradation mode through `POST|DELETE
+ * /v1/governance/mode-override`; the controller applies it. Under `degradation-override-request`, an admin asked for an
+ * override below the computed mode (`override`), which waits for a second admin, or the request ended (absent).
  */
 export const DegradationOverrideSetV1 = z.object({
   override: ModeOverrideSchema.optional(),

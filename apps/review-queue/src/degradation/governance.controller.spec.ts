@@ -1,0 +1,97 @@
+import { ConflictException, ForbiddenException } from '@nestjs/common';
+import pino from 'pino';
+import { InMemoryBus } from '@countersign/bus';
+import { TOPICS } from '@countersign/contracts';
+import type { AuthenticatedRequest } from '@countersign/nest';
+import { eventually } from '@countersign/testing';
+import { DegradationControlState, MODE_SUBJECT, ModeChanged, OVERRIDE_SUBJECT } from './control-state';
+import { GovernanceController } from './governance.controller';
+import type { GovernanceService } from './governance.service';
+import type { LeaderLease } from './leader-lease';
+import type { Mode } from './mode';
+
+// real: GovernanceController, the control state as every instance follows it from the control topics, the in-memory
+// bus; fake: the degradation controller (the leader), which here publishes the mode an override asks for at once, with
+// the computed mode the test sets, and the clock.
+
+describe('mode overrides: an admin tightens alone, loosening below the computed mode takes a second admin', () => {
+  const HOUR = 3_600_000;
+  // The events carry the bus's real time; the controller's clock starts there and moves on when a test says so.
+  let now = Date.now();
+  const computed: Mode = 'constrained';
+  const bus = new InMemoryBus({ source: 'review-queue', logger: pino({ level: 'silent' }) });
+  const state = new DegradationControlState();
+  const controller = new GovernanceController(
+    { settings: { now: () => now, maxOverrideMs: 7 * 24 * HOUR } } as unknown as GovernanceService,
+    state,
+    {} as LeaderLease,
+    bus,
+  );
+  const admin = (id: string) => ({ principal: { id, kind: 'human', roles: ['admin'] } }) as unknown as AuthenticatedRequest;
+  const res = () => ({ status: jest.fn() });
+  const publishMode = (mode: Mode, override?: ModeChanged['data']['override']) =>
+    bus.emit(
+      TOPICS.degradationModeChanged,
+      { mode, previous: 'normal', computed, inputs: {}, reason: 'test', computedSince: new Date(now - HOUR).toISOString(), ...(override && { override }) },
+      { subject: MODE_SUBJECT },
+    );
+  const overrideSets: string[] = [];
+
+  beforeAll(async () => {
+    await bus.subscribe({
+      group: 'test.state',
+      handlers: {
+        [TOPICS.degradationModeChanged]: async (e) => state.applyMode(e),
+        [TOPICS.degradationOverrideSet]: async (e) => {
+          state.applyOverride(e);
+          overrideSets.push(e.subject);
+          // The leader applies an override set (not a request) at once.
+          if (e.subject === OVERRIDE_SUBJECT) await publishMode(e.data.override?.mode ?? computed, e.data.override);
+        },
+      },
+    });
+    await publishMode('constrained');
+    await eventually(() => expect(state.published()).toMatchObject({ mode: 'constrained', computed: 'constrained' }));
+  });
+  afterAll(() => bus.close());
+
+  const inFuture = (ms: number) => new Date(now + ms).toISOString();
+
+  it('an override below the computed mode waits (202): the mode stays, nothing is overridden', async () => {
+    const r = res();
+    const answer = await controller.setOverride({ mode: 'normal', reason: 'a test flood, not real work', expiresAt: inFuture(HOUR) }, admin('ada'), r);
+    expect(r.status).toHaveBeenCalledWith(202);
+    expect(answer).toMatchObject({ status: 'awaiting-second-admin', request: { mode: 'normal', by: 'ada' }, mode: 'constrained' });
+    expect(state.published()).toMatchObject({ mode: 'constrained' });
+    expect(state.activeOverride(now)).toBeUndefined();
+    expect(state.pendingRequest(now)).toMatchObject({ override: { mode: 'normal', by: 'ada' } });
+  });
+
+  it('the admin who asked cannot confirm it; another admin does, and the override is set with both names', async () => {
+    await expect(controller.confirmOverride({ reason: 'me again' }, admin('ada'))).rejects.toBeInstanceOf(ForbiddenException);
+    expect(state.published().mode).toBe('constrained');
+    const answer = await controller.confirmOverride({ reason: 'checked the flood with ada' }, admin('grace'));
+    expect(answer).toMatchObject({ override: { mode: 'normal', by: 'ada', confirmedBy: 'grace' }, mode: 'normal', applied: true });
+    expect(state.activeOverride(now)).toMatchObject({ by: 'ada', confirmedBy: 'grace' });
+    // The request is used up: it cannot be confirmed twice.
+    expect(state.pendingRequest(now)).toBeUndefined();
+    await expect(controller.confirmOverride({ reason: 'once more' }, admin('grace'))).rejects.toBeInstanceOf(ConflictException);
+  });
+
+  it('an override at or above the computed mode takes one admin, at once', async () => {
+    const r = res();
+    const answer = await controller.setOverride({ mode: 'halted', reason: 'incident 4711', expiresAt: inFuture(HOUR) }, admin('ada'), r);
+    expect(r.status).not.toHaveBeenCalled();
+    expect(answer).toMatchObject({ override: { mode: 'halted', by: 'ada' }, mode: 'halted', applied: true });
+    expect(state.activeOverride(now)).not.toHaveProperty('confirmedBy');
+  });
+
+  it('a request nobody confirms lapses after an hour', async () => {
+    await controller.setOverride({ mode: 'elevated', reason: 'backlog is a known batch', expiresAt: inFuture(3 * HOUR) }, admin('ada'), res());
+    expect(state.pendingRequest(now)).toBeDefined();
+    now += HOUR + 60_000;
+    expect(state.pendingRequest(now)).toBeUndefined();
+    await expect(controller.confirmOverride({ reason: 'too late' }, admin('grace'))).rejects.toBeInstanceOf(ConflictException);
+    expect(state.published().mode).toBe('halted');
+  });
+});
