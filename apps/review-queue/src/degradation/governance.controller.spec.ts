@@ -8,21 +8,34 @@ import { DegradationControlState, MODE_SUBJECT, ModeChanged, OVERRIDE_SUBJECT } 
 import { GovernanceController } from './governance.controller';
 import type { GovernanceService } from './governance.service';
 import type { LeaderLease } from './leader-lease';
-import type { Mode } from './mode';
+import type { DegradationSettings, Mode, Signals } from './mode';
 
 // real: GovernanceController, the control state as every instance follows it from the control topics, the in-memory
 // bus; fake: the degradation controller (the leader), which here publishes the mode an override asks for at once, with
 // the computed mode the test sets, and the clock.
 
+const THRESHOLDS: DegradationSettings = {
+  minDwellSeconds: 60,
+  elevated: { enter: { pending: 20 }, exit: { pending: 10 } },
+  constrained: { enter: { pending: 500 }, exit: { pending: 200 } },
+  halted: { enter: { pending: 5000 }, exit: { pending: 2000 } },
+};
+
 describe('mode overrides: an admin tightens alone, loosening below the computed mode takes a second admin', () => {
   const HOUR = 3_600_000;
+  /** What the gauges say now (the controller may not have published it yet). */
+  let signals: Signals = { pending: 0, oldestAgeShare: 0, pendingPerReviewer: 0, burnRate: 0 };
   // The events carry the bus's real time; the controller's clock starts there and moves on when a test says so.
   let now = Date.now();
-  const computed: Mode = 'constrained';
+  let computed: Mode = 'constrained';
   const bus = new InMemoryBus({ source: 'review-queue', logger: pino({ level: 'silent' }) });
   const state = new DegradationControlState();
   const controller = new GovernanceController(
-    { settings: { now: () => now, maxOverrideMs: 7 * 24 * HOUR } } as unknown as GovernanceService,
+    {
+      settings: { now: () => now, maxOverrideMs: 7 * 24 * HOUR },
+      assess: async () => ({ inputs: { signals, budgetExhausted: false } }),
+      contract: { degradation: THRESHOLDS },
+    } as unknown as GovernanceService,
     state,
     {} as LeaderLease,
     bus,
@@ -93,5 +106,27 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
     expect(state.pendingRequest(now)).toBeUndefined();
     await expect(controller.confirmOverride({ reason: 'too late' }, admin('grace'))).rejects.toBeInstanceOf(ConflictException);
     expect(state.published().mode).toBe('halted');
+  });
+
+  it('counts what the controller would compute from the inputs now, when that is stricter than what it last published', async () => {
+    now = Date.now(); // back from the hour the test before waited
+    await controller.clearOverride({ reason: 'incident over' }, admin('ada'));
+    computed = 'normal';
+    await publishMode('normal');
+    await eventually(() => expect(state.published()).toMatchObject({ mode: 'normal', computed: 'normal' }));
+    // A flood since the controller's last tick: 40 pending, over elevated's enter threshold.
+    signals = { ...signals, pending: 40 };
+    const r = res();
+    const answer = await controller.setOverride({ mode: 'normal', reason: 'pin it at normal', expiresAt: inFuture(HOUR) }, admin('ada'), r);
+    expect(r.status).toHaveBeenCalledWith(202);
+    expect(answer).toMatchObject({ status: 'awaiting-second-admin', why: expect.stringMatching(/below the mode the controller computes \(elevated\)/) });
+    // With the flood gone, normal is what it computes: one admin may pin it there.
+    signals = { ...signals, pending: 0 };
+    const pinned = res();
+    expect(await controller.setOverride({ mode: 'normal', reason: 'pin it at normal', expiresAt: inFuture(HOUR) }, admin('ada'), pinned)).toMatchObject({
+      mode: 'normal',
+      applied: true,
+    });
+    expect(pinned.status).not.toHaveBeenCalled();
   });
 });

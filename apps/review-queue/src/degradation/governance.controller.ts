@@ -8,7 +8,7 @@ import { DegradationControlState, ModeOverride, OVERRIDE_REQUEST_SUBJECT, OVERRI
 import { eventInputs } from './degradation-controller.service';
 import { GovernanceService } from './governance.service';
 import type { LeaderLease } from './leader-lease';
-import { MODES, nextMode, rank } from './mode';
+import { Mode, MODES, nextMode, rank } from './mode';
 
 const Reason = freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000);
 const OverrideBody = z.strictObject({ mode: z.enum(MODES), reason: Reason, expiresAt: z.iso.datetime({ offset: true }) });
@@ -112,7 +112,7 @@ export class GovernanceController {
       throw new BadRequestException(`expiresAt: an override lasts at most ${this.governance.settings.maxOverrideMs / 3_600_000} hours`);
     const principal = req.principal!;
     const override: ModeOverride = { mode, reason, by: principal.id, expiresAt: new Date(until).toISOString() };
-    const { computed } = this.control.published();
+    const computed = await this.computedMode(now);
     if (rank(mode) < rank(computed)) {
       await this.bus.emit(
         TOPICS.degradationOverrideSet,
@@ -200,6 +200,17 @@ export class GovernanceController {
     await this.bus.emit(TOPICS.degradationOverrideSet, { reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
     const applied = await this.until(() => !this.control.published().override);
     return { override: null, mode: this.control.published().mode, applied };
+  }
+
+  /**
+   * The mode the controller computes: the stricter of what it last published and what it would decide from the inputs
+   * read now (a backlog that grew since its last tick, or a controller that has not published since this start, counts).
+   */
+  private async computedMode(now: number): Promise<Mode> {
+    const published = this.control.published();
+    const assessment = await this.governance.assess(now);
+    const wouldBe = nextMode({ mode: published.computed, since: published.computedSince }, assessment.inputs, this.governance.contract.degradation, now).mode;
+    return rank(wouldBe) > rank(published.computed) ? wouldBe : published.computed;
   }
 
   /** Waits (at most APPLY_WAIT_MS) until `done` holds; says whether it does. */
