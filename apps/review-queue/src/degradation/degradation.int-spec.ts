@@ -209,6 +209,14 @@ describe('the degradation controller on the real stack', () => {
     await eventually(() => expect(modes.map((m) => m.data.mode)).toEqual(['elevated']), 30_000);
     expect(modes[0].data).toMatchObject({ previous: 'normal', computed: 'elevated', reason: 'pending 4 ≥ 4 (enter elevated)', inputs: { pending: 4 } });
 
+    // One admin alone cannot pin the mode below what the backlog says: the request waits for a second admin (ADR 0013),
+    // whom the one who asked cannot stand in for. Left unconfirmed here: the mode stays elevated.
+    const expiresAt = new Date(Date.now() + 600_000).toISOString();
+    const asked = await call('POST', `${rq.url}/v1/governance/mode-override`, { mode: 'normal', reason: 'a known batch', expiresAt }, tokens.admin);
+    expect(asked).toMatchObject({ status: 202, body: { status: 'awaiting-second-admin', request: { mode: 'normal', by: 'ada' } } });
+    expect((await call('POST', `${rq.url}/v1/governance/mode-override/confirm`, { reason: 'myself' }, tokens.admin)).status).toBe(403);
+    expect(await governance()).toMatchObject({ mode: 'elevated', override: null, overrideRequest: { override: { mode: 'normal', by: 'ada' } } });
+
     // Elevated, applied by the policy engine: the same medium-risk merge now goes to a person.
     await merge('merge-elevated');
     await eventually(() => expect(decided.get('merge-elevated')?.data).toMatchObject({ lane: 'review', decidedBy: 'degradation' }), 60_000);
