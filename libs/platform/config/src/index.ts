@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** A bad setting, named precisely: `config: PORT: expected a number between 1 and 65535`. */
@@ -51,3 +52,18 @@ export const settings = {
       .transform((v) => v === 'true' || v === '1'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };
+
+/**
+ * The PEM text of the file a setting names (a certificate, a chain, a key, a root), read at boot: an error naming the
+ * setting and the file when it cannot be read or holds no PEM, so a service stops with that line.
+ */
+export function readPemSetting(name: string, file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`${name}: cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN')) throw new Error(`${name}: ${file} holds no PEM`);
+  return text;
+}

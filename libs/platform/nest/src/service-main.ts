@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { DynamicModule, Module } from '@nestjs/common';
 import { z } from 'zod';
 import { KafkaBus } from '@countersign/bus';
-import { loadConfigOrExit, settings } from '@countersign/config';
+import { loadConfigOrExit, readPemSetting, settings } from '@countersign/config';
 import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
 import { readRedisTls, RedisTlsSettings } from '@countersign/storage';
@@ -118,12 +117,9 @@ export function kafkaTls(base: Pick<BaseSettings, 'KAFKA_TLS_CA_FILE' | 'KAFKA_T
   const set = Object.values(files).filter(Boolean).length;
   if (set === 0) return undefined;
   if (set !== 3) throw new Error('KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE go together: set all three (mutual TLS) or none (plaintext)');
-  const read = (name: string, file: string) => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new Error(`${name}: cannot read ${file}: ${(e as Error).message}`);
-    }
+  return {
+    ca: readPemSetting('KAFKA_TLS_CA_FILE', files.ca!),
+    cert: readPemSetting('KAFKA_TLS_CERT_FILE', files.cert!),
+    key: readPemSetting('KAFKA_TLS_KEY_FILE', files.key!),
   };
-  return { ca: read('KAFKA_TLS_CA_FILE', files.ca!), cert: read('KAFKA_TLS_CERT_FILE', files.cert!), key: read('KAFKA_TLS_KEY_FILE', files.key!) };
 }

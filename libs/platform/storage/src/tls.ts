@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { ConnectionOptions, createSecureContext } from 'node:tls';
+import { readPemSetting } from '@countersign/config';
 
 /** Mutual TLS to Redis: the root to trust, this client's certificate chain and its key (PEM text). */
 export interface RedisTls {
@@ -50,17 +50,7 @@ export function readRedisTls(settings: RedisTlsSettings): RedisTls | undefined {
   const missing = FILE_SETTINGS.filter((k) => !settings[k]);
   if (missing.length)
     throw new Error(`REDIS_URL is rediss:// (mutual TLS): set ${missing.join(', ')} (the root to trust, this service's certificate chain, its key: PEM files)`);
-  const read = (name: (typeof FILE_SETTINGS)[number]) => {
-    const file = settings[name]!;
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new Error(`${name}: cannot read ${file}: ${(e as Error).message}`);
-    }
-    if (!text.includes('-----BEGIN')) throw new Error(`${name}: ${file} holds no PEM`);
-    return text;
-  };
+  const read = (name: (typeof FILE_SETTINGS)[number]) => readPemSetting(name, settings[name]!);
   const files = { ca: read('REDIS_TLS_CA_FILE'), cert: read('REDIS_TLS_CERT_FILE'), key: read('REDIS_TLS_KEY_FILE') };
   try {
     createSecureContext({ ...files, minVersion: MIN_VERSION });

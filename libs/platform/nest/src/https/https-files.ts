@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
+import { readPemSetting } from '@countersign/config';
 import type { Logger } from '@countersign/logging';
 
 /** A server's certificate chain and key, as PEM files (what `HTTP_TLS_CERT_FILE` and `HTTP_TLS_KEY_FILE` name). */
@@ -16,18 +16,8 @@ const DEFAULT_RELOAD_MS = 5_000;
 
 /** The PEM text of the pair, checked: each file readable, and the key the certificate's (errors name the file). */
 export function readHttpsFiles(files: HttpsFiles, names = { cert: 'HTTP_TLS_CERT_FILE', key: 'HTTP_TLS_KEY_FILE' }): { cert: string; key: string } {
-  const read = (name: string, file: string) => {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new Error(`${name}: cannot read ${file}: ${(e as Error).message}`);
-    }
-    if (!text.includes('-----BEGIN')) throw new Error(`${name}: ${file} holds no PEM`);
-    return text;
-  };
-  const cert = read(names.cert, files.certFile);
-  const key = read(names.key, files.keyFile);
+  const cert = readPemSetting(names.cert, files.certFile);
+  const key = readPemSetting(names.key, files.keyFile);
   try {
     createSecureContext({ cert, key, minVersion: HTTPS_MIN_VERSION });
   } catch (e) {
