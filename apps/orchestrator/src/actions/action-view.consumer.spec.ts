@@ -3,11 +3,16 @@ import { ActionViewConsumer } from './action-view.consumer';
 import { InMemoryActionViewRepository } from './in-memory-action-view.repository';
 
 // real: ActionViewConsumer, the in-memory read model (the PostgreSQL one stores the same entries); fake: nothing.
+
+/** A read model and the consumer's handlers that fill it, by topic. */
+function readModel() {
+  const views = new InMemoryActionViewRepository();
+  const handlers = (new ActionViewConsumer(views) as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
+  return { views, handlers };
+}
 describe('action timeline', () => {
   it('keeps no regulated data in clear: neither in the detail nor in the actor', async () => {
-    const views = new InMemoryActionViewRepository();
-    const consumer = new ActionViewConsumer(views);
-    const handlers = (consumer as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
+    const { views, handlers } = readModel();
     const reviewer = { id: 'jane.doe@example.org', kind: 'human' as const, authMethod: 'bearer-token' as const };
     const event: TopicMap[typeof TOPICS.reviewDecided] = {
       id: 'e-1',
@@ -28,8 +33,7 @@ describe('action timeline', () => {
   });
 
   it('shows an escalation as still in review (to whom, due when) and an expiry as final, with its reason code', async () => {
-    const views = new InMemoryActionViewRepository();
-    const handlers = (new ActionViewConsumer(views) as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
+    const { views, handlers } = readModel();
     const clock = { id: 'review-queue', kind: 'service' as const, authMethod: 'service' as const };
     const decided = (id: string, time: string, data: Partial<TopicMap[typeof TOPICS.reviewDecided]['data']>): TopicMap[typeof TOPICS.reviewDecided] => ({
       id,
@@ -63,8 +67,7 @@ describe('action timeline', () => {
   });
 
   it('shows an action the executor holds as held, with the reason', async () => {
-    const views = new InMemoryActionViewRepository();
-    const handlers = (new ActionViewConsumer(views) as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
+    const { views, handlers } = readModel();
     const executor = { id: 'executor', kind: 'service' as const, authMethod: 'service' as const };
     const held: TopicMap[typeof TOPICS.actionHeld] = {
       id: 'e-held',

@@ -15,6 +15,13 @@ const OverrideBody = z.strictObject({ mode: z.enum(MODES), reason: Reason, expir
 const ClearBody = z.strictObject({ reason: Reason }).optional();
 const ConfirmBody = z.strictObject({ reason: Reason });
 
+/** What the override routes answer: the override (or none), the mode published now, and whether it was applied in time. */
+const overrideAnswer = (override: 'object' | 'null') => ({
+  type: 'object',
+  required: ['override', 'mode', 'applied'],
+  properties: { override: { type: override }, mode: { type: 'string' }, applied: { type: 'boolean' } },
+});
+
 /** How long the override call waits for the controller to publish the overridden mode before it answers. */
 const APPLY_WAIT_MS = 5_000;
 
@@ -81,11 +88,7 @@ export class GovernanceController {
     body: OverrideBody,
     ok: {
       description: 'The override, the published mode, and whether it was applied within 5 s',
-      schema: {
-        type: 'object',
-        required: ['override', 'mode', 'applied'],
-        properties: { override: { type: 'object' }, mode: { type: 'string' }, applied: { type: 'boolean' } },
-      },
+      schema: overrideAnswer('object'),
     },
     also: [
       {
@@ -143,11 +146,7 @@ export class GovernanceController {
     body: ConfirmBody,
     ok: {
       description: 'The override (with `confirmedBy`), the published mode, and whether it was applied within 5 s',
-      schema: {
-        type: 'object',
-        required: ['override', 'mode', 'applied'],
-        properties: { override: { type: 'object' }, mode: { type: 'string' }, applied: { type: 'boolean' } },
-      },
+      schema: overrideAnswer('object'),
     },
     errors: { 403: 'the admin who asked for the override cannot confirm it', 409: 'no override waits for a second admin' },
   })
@@ -184,11 +183,7 @@ export class GovernanceController {
     summary: 'Clear the degradation-mode override (audited)',
     ok: {
       description: 'No override; the computed mode applies again',
-      schema: {
-        type: 'object',
-        required: ['override', 'mode', 'applied'],
-        properties: { override: { type: 'null' }, mode: { type: 'string' }, applied: { type: 'boolean' } },
-      },
+      schema: overrideAnswer('null'),
     },
   })
   @Delete('mode-override')
