@@ -7,6 +7,7 @@ import { deliver, deliverBatch, Semaphore } from './dispatch';
 import { buildEnvelope, EmitOptions } from './envelope';
 import { createTopics } from './kafka-topics';
 import { CatchUp } from './catch-up';
+import { OffsetCommits } from './offset-commits';
 import { BusMetrics } from './bus-metrics';
 import { publishInSpan } from './trace-context';
 import { createKafkaLagReader } from './kafka-lag';
@@ -51,6 +52,11 @@ export interface KafkaBusOptions {
   requestTimeoutMs?: number;
   /** The process's metrics: dead letters, publish and handler times, consumer lag (ADR 0021). None: not measured. */
   metrics?: Metrics;
+  /**
+   * How often a kept-position group commits what it handled (default 100 ms): in the background, not after each batch on
+   * the fetch path (see offset-commits.ts). A crash delivers again at most what one interval handled.
+   */
+  commitIntervalMs?: number;
   /** How often each kept-position group's lag is read from the broker (default 15 s). */
   consumerLagIntervalMs?: number;
   /**
@@ -227,10 +233,18 @@ export class KafkaBus implements EventBus {
         resolve();
       });
     });
+    // A replayed subscription keeps no position; the others commit what they handled in the background.
+    const commits = options.replay
+      ? undefined
+      : new OffsetCommits((o) => consumer.commitOffsets(o), this.logger, options.group, this.options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS);
     let joins = 0;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      commits?.retain(payload.memberAssignment);
       if (++joins > 1) this.logger.info({ group: options.group, memberId: payload.memberId, generationId: payload.groupId }, 'consumer group rebalanced');
     });
+    // Batches being handled: `close` lets them end before it commits for the last time.
+    let handling = 0;
+    let allHandled: (() => void) | undefined;
     await consumer.connect();
     const topics = Object.keys(options.handlers) as AnyTopic[];
     await consumer.subscribe({ topics: topics.map((t) => this.wire(t)), fromBeginning: true });
@@ -240,8 +254,8 @@ export class KafkaBus implements EventBus {
     const handlers = this.measured.handlers(options.handlers);
     const deadLetter = this.measured.deadLetters((dlq, event) => this.publish(dlq, event));
     await consumer.run({
-      // A replayed subscription keeps no position: each start reads the history again.
-      autoCommit: !options.replay,
+      // Committed by `commits` (above), off the fetch path.
+      autoCommit: false,
       // As many partitions at once as there are slots: no partition waits for another's batch while a slot is free.
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? inFlight,
       // Offsets are resolved as the handled prefix of the batch grows, and committed from there.
@@ -258,6 +272,7 @@ export class KafkaBus implements EventBus {
         }));
         // kafkajs heartbeats only when asked: keep the session alive while a slow handler runs.
         const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
+        handling++;
         try {
           await deliverBatch(
             messages,
@@ -265,12 +280,14 @@ export class KafkaBus implements EventBus {
             (m) => deliver(m, options.group, handlers, this.retry, deadLetter, this.logger, () => closed || !isRunning() || isStale(), heartbeat),
             (offset) => {
               resolveOffset(offset);
+              commits?.handled(batch.topic, batch.partition, offset);
               catchUp?.handled(topic, batch.partition, Number(offset) + 1);
             },
             heartbeat,
           );
         } finally {
           clearInterval(beat);
+          if (--handling === 0) allHandled?.();
         }
       },
     });
@@ -284,6 +301,10 @@ export class KafkaBus implements EventBus {
       close: async () => {
         closed = true;
         stopLag();
+        // What is being handled ends (a handler is not retried once closed), and what was handled is committed while
+        // the consumer is still a member of its group; then it leaves.
+        if (handling) await settledWithin([new Promise<void>((r) => (allHandled = r))], CLOSE_DRAIN_MS);
+        await commits?.stop();
         this.consumers.delete(consumer);
         await consumer.disconnect();
         // A replayed subscription's group is this instance's alone: it goes with it.
@@ -399,7 +420,12 @@ export class KafkaBus implements EventBus {
       while (this.queue.length) {
         const batch = this.queue.splice(0, 500);
         const byTopic = new Map<string, { key: string | null; value: Buffer; headers: Record<string, string> }[]>();
-        for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { key: p.key, value: p.value, headers: p.headers }]);
+        for (const p of batch) {
+          const messages = byTopic.get(p.topic);
+          const message = { key: p.key, value: p.value, headers: p.headers };
+          if (messages) messages.push(message);
+          else byTopic.set(p.topic, [message]);
+        }
         try {
           await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
           batch.forEach((p) => p.resolve());
@@ -423,6 +449,8 @@ export class KafkaBus implements EventBus {
 
 /** How long `close` waits for what the bus has in flight with Kafka before it disconnects anyway. */
 const CLOSE_DRAIN_MS = 5_000;
+/** The default of `KafkaBusOptions.commitIntervalMs`. */
+const DEFAULT_COMMIT_INTERVAL_MS = 100;
 
 /** Resolves when every promise has settled, or after `ms`, whichever comes first (never rejects, leaves no timer). */
 async function settledWithin(work: Promise<unknown>[], ms: number): Promise<void> {

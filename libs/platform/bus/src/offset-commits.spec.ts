@@ -1,0 +1,104 @@
+import pino from 'pino';
+import { OffsetCommits } from './offset-commits';
+
+type Offsets = { topic: string; partition: number; offset: string }[];
+
+/** An `OffsetCommits` whose interval never fires within a test (flushed by hand), and what it committed. */
+function committer() {
+  const commits: Offsets[] = [];
+  const c = new OffsetCommits(async (o) => void commits.push(o), pino({ level: 'silent' }), 'g', 3_600_000);
+  return { c, commits };
+}
+
+describe('OffsetCommits (a group commits what it handled in the background)', () => {
+  it('commits the next offset to read of each partition, the latest handled one only, once', async () => {
+    const { c, commits } = committer();
+    c.handled('t', 0, '4');
+    c.handled('t', 0, '9');
+    c.handled('t', 1, '0');
+    c.handled('u', 0, '99999999999999999');
+    await c.flush();
+    expect(commits).toEqual([
+      [
+        { topic: 't', partition: 0, offset: '10' },
+        { topic: 't', partition: 1, offset: '1' },
+        { topic: 'u', partition: 0, offset: '100000000000000000' },
+      ],
+    ]);
+    await c.flush();
+    expect(commits).toHaveLength(1); // nothing new: no request
+    await c.stop();
+  });
+
+  it('notes a failed commit again, unless a later offset of the partition was handled meanwhile', async () => {
+    let release!: () => void;
+    let failing = true;
+    const commits: Offsets[] = [];
+    const c = new OffsetCommits(
+      async (o) => {
+        if (failing) {
+          await new Promise<void>((r) => (release = r));
+          throw new Error('rebalancing');
+        }
+        commits.push(o);
+      },
+      pino({ level: 'silent' }),
+      'g',
+      3_600_000,
+    );
+    c.handled('t', 0, '4');
+    c.handled('t', 1, '7');
+    const failed = c.flush();
+    await new Promise((r) => setImmediate(r));
+    c.handled('t', 1, '8'); // while the commit of 5 and 8 is under way
+    release();
+    await failed;
+    expect(commits).toEqual([]);
+    failing = false;
+    await c.flush();
+    expect(commits).toEqual([
+      [
+        { topic: 't', partition: 1, offset: '9' },
+        { topic: 't', partition: 0, offset: '5' },
+      ],
+    ]);
+    await c.stop();
+  });
+
+  it('forgets the partitions a rebalance gave to another member, and commits what is left when stopped', async () => {
+    const { c, commits } = committer();
+    c.handled('t', 0, '1');
+    c.handled('t', 1, '2');
+    c.handled('u', 0, '3');
+    c.retain({ t: [1], v: [0] });
+    await c.stop();
+    expect(commits).toEqual([[{ topic: 't', partition: 1, offset: '3' }]]);
+  });
+
+  it('commits one after another: a flush waits for the commit under way', async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    const c = new OffsetCommits(
+      async (o) => {
+        order.push(`start ${o[0].offset}`);
+        if (o[0].offset === '1') await new Promise<void>((r) => (release = r));
+        order.push(`end ${o[0].offset}`);
+      },
+      pino({ level: 'silent' }),
+      'g',
+      3_600_000,
+    );
+    c.handled('t', 0, '0');
+    const one = c.flush();
+    await new Promise((r) => setImmediate(r));
+    c.handled('t', 0, '1');
+    const two = c.flush();
+    await new Promise((r) => setImmediate(r));
+    // The first commit (offset 0 handled: 1 is next) is under way; the second waits for it.
+    expect(order).toEqual(['start 1']);
+    release();
+    await Promise.all([one, two]);
+    expect(order).toEqual(['start 1', 'end 1', 'start 2', 'end 2']);
+    await c.stop();
+  });
+});
