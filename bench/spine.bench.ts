@@ -105,12 +105,20 @@ async function flood(n: number, submit: (i: number) => Promise<void>): Promise<v
   for (let i = 0; i < n; i += 500) await Promise.all(Array.from({ length: Math.min(500, n - i) }, (_, j) => submit(i + j)));
 }
 
+/** The lane's events in order, and the service that emits each (the proposal: the agent). */
+const HOPS = [
+  { topic: TOPICS.proposalSubmitted, by: 'agent' },
+  { topic: TOPICS.actionProposed, by: 'orchestrator' },
+  { topic: TOPICS.policyDecided, by: 'policy-engine' },
+  { topic: TOPICS.actionExecuted, by: 'executor' },
+];
+
 /** What one run of the five services measured. */
 interface SpineRun {
   transport: 'tls' | 'plaintext';
   spine: number;
-  idle: { offered: number; lat: number[] };
-  loaded: { offered: number; lat: number[] };
+  idle: { offered: number; lat: number[]; hops: { name: string; ms: number[] }[] };
+  loaded: { offered: number; lat: number[]; hops: { name: string; ms: number[] }[] };
   cpuPerAction: { name: string; ms: number }[];
   failed: number;
   distinctEffects: number;
@@ -171,7 +179,18 @@ async function runSpine(transport: 'tls' | 'plaintext'): Promise<SpineRun> {
         WHERE x.type = $1 AND p.event_time >= $3`,
       [TOPICS.actionExecuted, TOPICS.proposalSubmitted, loadStart.toISOString()],
     );
-    return { offered, lat: rows.map((r) => Number(r.ms)).sort((a, b) => a - b) };
+    // Where the time goes, hop by hop: each service's event time (when it emitted) after the one before it.
+    const { rows: steps } = await db.query(
+      `SELECT p.subject, array_agg(EXTRACT(EPOCH FROM x.event_time) * 1000 ORDER BY array_position($2::text[], x.type)) AS at,
+              max(EXTRACT(EPOCH FROM x.recorded_at) * 1000) FILTER (WHERE x.type = $3) AS audited
+         FROM audit_log p JOIN audit_log x ON x.subject = p.subject AND x.type = ANY($2)
+        WHERE p.type = $1 AND p.event_time >= $4
+        GROUP BY p.subject HAVING count(*) = 4`,
+      [TOPICS.proposalSubmitted, HOPS.map((h) => h.topic), TOPICS.actionExecuted, loadStart.toISOString()],
+    );
+    const hops = HOPS.slice(1).map((h, i) => ({ name: h.by, ms: steps.map((r) => Number(r.at[i + 1]) - Number(r.at[i])).sort((a, b) => a - b) }));
+    hops.push({ name: 'audit-writer', ms: steps.map((r) => Number(r.audited) - Number(r.at[HOPS.length - 1])).sort((a, b) => a - b) });
+    return { offered, lat: rows.map((r) => Number(r.ms)).sort((a, b) => a - b), hops };
   };
   try {
     // Warm-up: JIT, connections, group assignments.
@@ -305,11 +324,16 @@ async function main() {
     process.stdout.write(`\n[${label}]\n`);
     line('Countersign autonomous lane, proposal→executed+audited', `${r.spine.toFixed(0)} actions/s`);
     line('ratio (Countersign / raw hop)', `${((r.spine / raw) * 100).toFixed(1)} %`);
-    for (const l of [r.idle, r.loaded])
+    for (const l of [r.idle, r.loaded]) {
       line(
         `end-to-end latency at ${l.offered.toFixed(0)}/s offered (${l.lat.length} actions)`,
         `p50 ${pct(l.lat, 50).toFixed(1)} ms   p99 ${pct(l.lat, 99).toFixed(1)} ms   (goal: p99 ≤ 50 ms at half of capacity)`,
       );
+      line(
+        '  by hop (event emitted after the one before), p50/p99',
+        l.hops.map((h) => `${h.name} ${pct(h.ms, 50).toFixed(0)}/${pct(h.ms, 99).toFixed(0)}`).join(', ') + ' ms',
+      );
+    }
     if (r.cpuPerAction.every((c) => !Number.isNaN(c.ms))) {
       line('CPU per action (throughput phase), by service', r.cpuPerAction.map((c) => `${c.name} ${c.ms.toFixed(2)}`).join(', ') + ' ms');
       line('', `all five: ${r.cpuPerAction.reduce((t, c) => t + c.ms, 0).toFixed(2)} ms per action`);
