@@ -2,7 +2,7 @@ import { Body, Controller, ForbiddenException, Get, HttpCode, Inject, Optional, 
 import { z } from 'zod';
 import { freeTextString } from '@countersign/contracts';
 import { ApiRoute, IdentifierParam, parseBody } from '@countersign/nest';
-import { DegradationControlState } from '../degradation/control-state';
+import { DegradationControlState, OVERRIDE_REQUEST_TTL_MS } from '../degradation/control-state';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import { agreementByClass, canariesByReviewer, dwellByReviewerAndClass, histogram, outliers, reviewerStats } from '../decision-quality/statistics';
 import { esc } from '../inbox/inbox.view';
@@ -101,12 +101,18 @@ export class GovernancePageController {
     const autonomyChanges = perDay(overrides.filter((x) => x.kind === 'autonomy-change').map((x) => x.at));
     const published = this.control?.published();
     const override = this.control?.activeOverride(now);
+    const request = this.control?.pendingRequest(now);
+    // An override below the computed mode waits for a second admin (ADR 0013): leads see who asked for what, and until when.
+    const waiting = request
+      ? `<p id="override-request" class="override-request" role="status"><strong>Waiting for a second admin:</strong> ${esc(request.override.by)} asked at ${esc(request.requestedAt)} to hold the mode at <strong>${esc(request.override.mode)}</strong> until ${esc(request.override.expiresAt)}: “${esc(request.override.reason)}”. Another admin confirms it with <code>POST /v1/governance/mode-override/confirm</code> by ${esc(new Date(Date.parse(request.requestedAt) + OVERRIDE_REQUEST_TTL_MS).toISOString())}, or it lapses.</p>`
+      : '';
     const mode = published
       ? `<div id="mode" class="mode-badge mode-${esc(published.mode)}" role="status"><span class="mode-name">${esc(published.mode)}</span><span class="mode-why">${esc(published.reason)}${override ? ` (operator override until ${esc(override.expiresAt)})` : ''}</span></div>`
       : '<div id="mode" class="mode-badge" role="status"><span class="mode-name">no controller</span><span class="mode-why">No degradation controller runs here: the mode is whatever the control topic last said.</span></div>';
     const body = `<main class="governance">
 <div class="gov-head"><div><h1>Governance</h1><p class="gov-window">Queue and automation: the last 24 hours. Reviewers: the last 30 days.</p></div>
 ${mode}</div>
+${waiting}
 <h2>Automation</h2>
 <div class="gov-grid">
 ${lineChart({ id: 'automation', title: 'Automation ratio per hour', desc: `Share of policy decisions that ran autonomously (24 h: ${total.autonomous} autonomous, ${total.review} to review, ${total.prohibited} prohibited).`, unit: ' %', max: 100, series: [{ name: 'autonomous share', points: ratio }] })}

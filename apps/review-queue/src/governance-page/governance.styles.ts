@@ -113,6 +113,13 @@ export const GOVERNANCE_CSS = `.governance {
   padding: 0.75rem 1.25rem 0.75rem 2.25rem;
   margin: 0;
 }
+.override-request {
+  background: #fff7e6;
+  border: 1px solid #b45309;
+  border-radius: 0.6rem;
+  padding: 0.75rem 1rem;
+  color: #1f2937;
+}
 @media (max-width: 40rem) {
   .governance { padding: 1rem; }
 }

@@ -9,6 +9,7 @@ import { newId, TOPICS, TopicMap } from '@countersign/contracts';
 import type { ReviewItemRepository } from '../review-item/review-item.repository';
 import { REVIEW_ITEMS } from '../tokens';
 import { degradationContract, PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
+import { OVERRIDE_REQUEST_SUBJECT } from '../degradation/control-state';
 import { createInMemoryBacklogGauges } from '../degradation/in-memory-backlog-gauges';
 import { createInMemoryLeaderLease } from '../degradation/in-memory-leader-lease';
 import { createReviewHistory } from '../degradation/pg-review-history';
@@ -115,6 +116,30 @@ it('a canary approved shows as missed for that reviewer on the governance page (
     await lead.page.setViewportSize({ width: 1440, height: 900 });
     await lead.page.screenshot({ path: join(dir, 'governance.png'), fullPage: true });
   }
+});
+
+it('shows leads an override below the computed mode that waits for a second admin: who asked, for what, until when', async () => {
+  const expiresAt = new Date(Date.now() + 2 * 3_600_000).toISOString();
+  await h.bus.emit(
+    TOPICS.degradationOverrideSet,
+    {
+      override: { mode: 'normal', reason: 'the backlog is <b>canaries</b>, not real work', by: 'ada', expiresAt },
+      reason: 'ada asks to override the mode to normal, below the computed elevated: waiting for a second admin',
+    },
+    { subject: OVERRIDE_REQUEST_SUBJECT, actor: { id: 'ada', kind: 'human', roles: ['admin'] } },
+  );
+  const lead = await h.signIn('lena');
+  await eventually(async () => {
+    await lead.page.goto(`${h.url}/reviews/governance`);
+    expect(await lead.page.locator('#override-request').count()).toBe(1);
+  });
+  const text = await lead.page.textContent('#override-request');
+  expect(text).toContain('Waiting for a second admin: ada asked at');
+  expect(text).toContain(`to hold the mode at normal until ${expiresAt}`);
+  // Escaped: the reason is text, never markup.
+  expect(text).toContain('the backlog is <b>canaries</b>, not real work');
+  expect(await lead.page.locator('#override-request b').count()).toBe(0);
+  expect(await h.seriousViolations(lead.page)).toEqual([]);
 });
 
 /** A month of realistic history (deterministic: a fixed pseudo-random sequence), written as the review queue writes it. */
