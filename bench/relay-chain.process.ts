@@ -105,7 +105,7 @@ async function runBus(setup: RelaySetup): Promise<() => Promise<void>> {
     setup.groups.map((g) =>
       bus.subscribe({
         group: g.group,
-        concurrency: Number(process.env.RELAY_BUS_CONCURRENCY) || g.concurrency,
+        concurrency: g.concurrency,
         handlers: Object.fromEntries(
           g.hops.map((h) => [
             h.from,

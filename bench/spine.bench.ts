@@ -1,13 +1,13 @@
 // npm run bench:spine — autonomous-lane throughput through all five services over the real broker, beside raw kafkajs
 // produce→consume on one topic of the same broker, measured in the same run; then end-to-end latency (proposal produced →
-// executed and audited) at a trickle (10/s) and at a fixed offered load, and the CPU each service spends per action (from
+// executed and audited) at a trickle (10/s) and at half of the measured capacity, and the CPU each service spends per action (from
 // /proc) in the throughput phase — once on mTLS + HTTPS (the way the services run) and once on plaintext, to show what TLS
 // costs (BENCH_TRANSPORTS). Then the fair ceiling (bench/relay-chain.ts): the same hops with no business logic, on raw
 // kafkajs and on the project's bus, measured the same way (BENCH_CHAINS), so the cost splits into Kafka, the bus, and
 // Countersign. Needs the real stack (the npm script starts it). Prints the rates, their ratios, and p50/p99.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Client } from 'pg';
 import pino from 'pino';
@@ -307,7 +307,10 @@ async function main() {
   const runs: SpineRun[] = [];
   for (const t of transports) runs.push(await runSpine(t));
   const templatesFile = join(__dirname, '../.stack/bench/relay-templates.json');
-  if (runs.length) writeFileSync(templatesFile, JSON.stringify(runs[runs.length - 1].templates));
+  if (runs.length) {
+    mkdirSync(dirname(templatesFile), { recursive: true });
+    writeFileSync(templatesFile, JSON.stringify(runs[runs.length - 1].templates));
+  } else if (!existsSync(templatesFile)) throw new Error(`BENCH_TRANSPORTS=none needs ${templatesFile}: run the services once first`);
   // BENCH_CHAINS=raw,bus (default): the fair ceiling, fed with what the last spine run emitted; `none` skips it.
   const kinds = (process.env.BENCH_CHAINS ?? 'raw,bus')
     .split(',')
@@ -344,11 +347,11 @@ async function main() {
   const rawChain = chains.find((c) => c.kind === 'raw');
   const busChain = chains.find((c) => c.kind === 'bus');
   // The chains run on the broker's plaintext listener: Countersign is set beside them on plaintext when it ran so.
-  const beside = runs.find((r) => r.transport === 'plaintext') ?? runs[runs.length - 1] ?? { transport: 'none', spine: NaN };
+  const beside = runs.find((r) => r.transport === 'plaintext') ?? runs[runs.length - 1];
   for (const c of chains) {
     process.stdout.write(`\n[no-op relay chain on ${c.kind === 'raw' ? 'raw kafkajs' : 'KafkaBus'} (fair ceiling)]\n`);
     line('the same hops, no business logic', `${c.rate.toFixed(0)} actions/s   (${((c.rate / raw) * 100).toFixed(1)} % of the raw hop)`);
-    line(`Countersign (${beside.transport}) / this chain`, `${((beside.spine / c.rate) * 100).toFixed(1)} %`);
+    if (beside) line(`Countersign (${beside.transport}) / this chain`, `${((beside.spine / c.rate) * 100).toFixed(1)} %`);
     for (const l of [c.idle, c.loaded])
       line(
         `latency at ${l.offered.toFixed(0)}/s offered (${l.lat.length} actions)`,
@@ -361,12 +364,12 @@ async function main() {
   }
   if (rawChain || busChain) {
     process.stdout.write('\n');
-    if (rawChain) line('Countersign / no-op chain on raw kafkajs', `${((beside.spine / rawChain.rate) * 100).toFixed(1)} %   (goal: ≥ 40 %)`);
+    if (rawChain && beside) line('Countersign / no-op chain on raw kafkajs', `${((beside.spine / rawChain.rate) * 100).toFixed(1)} %   (goal: ≥ 40 %)`);
     if (rawChain && busChain) line('no-op chain on the bus / on raw kafkajs', `${((busChain.rate / rawChain.rate) * 100).toFixed(1)} %   (goal: ≥ 80 %)`);
     process.stdout.write(
-      `ratio: chains ${beside.transport}` +
-        (rawChain ? ` spine/raw-chain ${(beside.spine / rawChain.rate).toFixed(4)}` : '') +
-        (busChain ? ` spine/bus-chain ${(beside.spine / busChain.rate).toFixed(4)}` : '') +
+      `ratio: chains ${beside?.transport ?? 'only'}` +
+        (rawChain && beside ? ` spine/raw-chain ${(beside.spine / rawChain.rate).toFixed(4)}` : '') +
+        (busChain && beside ? ` spine/bus-chain ${(beside.spine / busChain.rate).toFixed(4)}` : '') +
         (rawChain && busChain ? ` bus-chain/raw-chain ${(busChain.rate / rawChain.rate).toFixed(4)}` : '') +
         '\n',
     );
