@@ -112,7 +112,7 @@ async function main() {
   const lateApi = viaApi.reduce((s, x) => s + x.late, 0);
   const lateDirect = direct.reduce((s, x) => s + x.late, 0);
   process.stdout.write(
-    `ratio (effects after the flip, baseline / API): ${lateApi ? (lateDirect / lateApi).toFixed(1) : `${lateDirect} / 0`}; goal: 0 via the API\n`,
+    `ratio: effects after the flip, baseline / API: ${lateApi ? (lateDirect / lateApi).toFixed(1) : `${lateDirect} / 0`}; goal: 0 via the API\n`,
   );
 }
 

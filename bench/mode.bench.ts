@@ -136,6 +136,7 @@ async function main() {
     `${'ratio to the baseline'.padEnd(58)} p50 ${(mode.both.p50 / base.p50).toFixed(2).padStart(6)} ×   p99 ${(mode.both.p99 / base.p99).toFixed(2).padStart(6)} ×\n`,
   );
   process.stdout.write(`${'goal: propagation p99 ≤ 100 ms'.padEnd(58)} ${mode.both.p99 <= 100 ? 'met' : 'NOT met'}\n`);
+  process.stdout.write(`ratio: propagation/baseline p50 ${(mode.both.p50 / base.p50).toFixed(2)} p99 ${(mode.both.p99 / base.p99).toFixed(2)}\n`);
 }
 
 main().then(
