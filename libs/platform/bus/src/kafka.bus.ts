@@ -304,7 +304,8 @@ export class KafkaBus implements EventBus {
         // What is being handled ends (a handler is not retried once closed), and what was handled is committed while
         // the consumer is still a member of its group; then it leaves.
         if (handling) await settledWithin([new Promise<void>((r) => (allHandled = r))], CLOSE_DRAIN_MS);
-        await commits?.stop();
+        // Bounded: with the broker away, kafkajs retries a commit for long; what it could not commit is delivered again.
+        if (commits) await settledWithin([commits.stop()], CLOSE_DRAIN_MS);
         this.consumers.delete(consumer);
         await consumer.disconnect();
         // A replayed subscription's group is this instance's alone: it goes with it.

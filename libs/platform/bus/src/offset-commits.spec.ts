@@ -75,7 +75,7 @@ describe('OffsetCommits (a group commits what it handled in the background)', ()
     expect(commits).toEqual([[{ topic: 't', partition: 1, offset: '3' }]]);
   });
 
-  it('commits one after another: a flush waits for the commit under way', async () => {
+  it('commits one after another: a flush waits for the commit under way, and later flushes join it', async () => {
     const order: string[] = [];
     let release!: () => void;
     const c = new OffsetCommits(
@@ -94,11 +94,16 @@ describe('OffsetCommits (a group commits what it handled in the background)', ()
     c.handled('t', 0, '1');
     const two = c.flush();
     await new Promise((r) => setImmediate(r));
-    // The first commit (offset 0 handled: 1 is next) is under way; the second waits for it.
+    // The first commit (offset 0 handled: 1 is next) is under way; the second waits for it, and a third flush (the
+    // broker slow: the interval fires again) joins the one waiting instead of queueing a commit of its own.
     expect(order).toEqual(['start 1']);
+    c.handled('t', 0, '2');
+    const three = c.flush();
+    expect(three).toBe(two);
     release();
     await Promise.all([one, two]);
-    expect(order).toEqual(['start 1', 'end 1', 'start 2', 'end 2']);
+    expect(order).toEqual(['start 1', 'end 1', 'start 3', 'end 3']);
     await c.stop();
+    expect(order).toHaveLength(4);
   });
 });

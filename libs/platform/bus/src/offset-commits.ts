@@ -17,6 +17,8 @@ export class OffsetCommits {
   private readonly pending = new Map<string, { topic: string; partition: number; offset: string }>();
   private readonly timer: NodeJS.Timeout;
   private committing: Promise<void> = Promise.resolve();
+  /** The flush waiting for the commit under way, if one waits. */
+  private queued?: Promise<void>;
 
   constructor(
     private readonly commit: CommitOffsets,
@@ -39,9 +41,14 @@ export class OffsetCommits {
     for (const key of this.pending.keys()) if (!kept.has(key)) this.pending.delete(key);
   }
 
-  /** Commits what is noted now (after any commit still under way); a failed commit is noted again unless overtaken. */
+  /**
+   * Commits what is noted now (after any commit still under way); a failed commit is noted again unless overtaken. While
+   * one commit waits behind another (the broker slow or away), a further flush joins it instead of queueing its own.
+   */
   flush(): Promise<void> {
-    this.committing = this.committing.then(async () => {
+    if (this.queued) return this.queued;
+    this.queued = this.committing.then(async () => {
+      this.queued = undefined;
       if (!this.pending.size) return;
       const offsets = [...this.pending.entries()];
       this.pending.clear();
@@ -52,7 +59,8 @@ export class OffsetCommits {
         this.logger.debug({ err: e, group: this.group }, 'offset commit failed; retried at the next interval');
       }
     });
-    return this.committing;
+    this.committing = this.queued;
+    return this.queued;
   }
 
   /** Stops the interval and commits what is noted. */
