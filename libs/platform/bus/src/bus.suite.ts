@@ -146,6 +146,45 @@ export function busSuite(name: string, makeHarness: () => Promise<BusHarness>, t
     );
 
     it(
+      'does not let a slow event hold the next batch of its partition, and keeps its key in order',
+      async () => {
+        const bus = await harness.bus();
+        const slow = 'action-slow-across';
+        const home = partitionFor(slow, 6);
+        const others = Array.from({ length: 400 }, (_, i) => `across-${i}`)
+          .filter((k) => partitionFor(k, 6) === home)
+          .slice(0, 12);
+        expect(others).toHaveLength(12);
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let began!: () => void;
+        const slowBegan = new Promise<void>((r) => (began = r));
+        const handled: string[] = [];
+        await bus.subscribe({
+          group: 'contract.no-barrier',
+          handlers: {
+            [TOPICS.proposalSubmitted]: async (e) => {
+              if (e.subject === slow && e.data.parameters.seq === 0) {
+                began();
+                await gate;
+              }
+              handled.push(`${e.subject}#${e.data.parameters.seq}`);
+            },
+          },
+        });
+        await bus.publish(TOPICS.proposalSubmitted, proposalEvent(slow, 0));
+        await slowBegan;
+        // Published once the slow event's handler runs: they reach the consumer in a later batch of the same partition.
+        await Promise.all([proposalEvent(slow, 1), ...others.map((k) => proposalEvent(k, 2))].map((e) => bus.publish(TOPICS.proposalSubmitted, e)));
+        await eventually(() => expect(handled).toEqual(expect.arrayContaining(others.map((k) => `${k}#2`))));
+        expect(handled.filter((h) => h.startsWith(`${slow}#`))).toEqual([]);
+        release();
+        await eventually(() => expect(handled.filter((h) => h.startsWith(`${slow}#`))).toEqual([`${slow}#0`, `${slow}#1`]));
+      },
+      timeoutMs,
+    );
+
+    it(
       'shares partitions between two instances of one consumer group, each event handled once',
       async () => {
         const [one, two] = [await harness.bus(), await harness.bus()];

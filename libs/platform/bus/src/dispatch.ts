@@ -166,49 +166,100 @@ export class Semaphore {
 }
 
 /**
- * Delivers a batch of one partition: the events of one key in offset order, different keys side by
- * side (as many as `slots` lets run). Kafka only promises order per partition; Countersign needs it per
- * action (the key), so this keeps what matters and stops one slow action from holding up its
- * partition. `done` hears the offset below which everything is handled (or dead-lettered), as it
- * grows, so an interrupted batch is redelivered only from its first unfinished message. Rejects if a
- * delivery was interrupted (the subscription closed, the group rebalanced).
+ * Delivers one partition's messages across batches, so a batch is not a barrier (issue 14): the events of one key in
+ * offset order, different keys side by side (as many as `slots` lets run), and a key still running holds only the
+ * events of its own key, not the next batch. `done` hears the offset below which everything received is handled, one by
+ * one, as it grows: offsets are tracked over what was received, not counted (a compacted topic skips offsets).
+ *
+ * A delivery that is interrupted (the subscription closed, the partition moved) stops the lanes: nothing queued behind
+ * it runs, the prefix stays where it is, and the owner that reads the partition next delivers from there. A message at
+ * or below the highest offset pushed is skipped: a fetch from the committed offset after a rejoin brings again what
+ * the lanes hold (handled, running or queued).
  */
-export async function deliverBatch(
-  messages: RawMessage[],
-  slots: Semaphore,
-  deliverOne: (m: RawMessage) => Promise<void>,
-  done: (offset: string) => void = () => undefined,
-  afterEach: () => Promise<void> = async () => undefined,
-): Promise<void> {
-  const byKey = new Map<string | null, number[]>();
-  messages.forEach((m, i) => {
-    const lane = byKey.get(m.key);
-    if (lane) lane.push(i);
-    else byKey.set(m.key, [i]);
-  });
-  const finished = new Array<boolean>(messages.length).fill(false);
-  let contiguous = 0;
-  let failure: { error: unknown } | undefined;
-  await Promise.all(
-    [...byKey.values()].map((lane) =>
-      slots.run(async () => {
-        for (const i of lane) {
-          if (failure) return;
-          try {
-            await deliverOne(messages[i]);
-            finished[i] = true;
-            if (i === contiguous) {
-              while (contiguous < messages.length && finished[contiguous]) contiguous++;
-              done(messages[contiguous - 1].offset);
-            }
-            await afterEach();
-          } catch (error) {
-            failure ??= { error };
-            return;
-          }
-        }
-      }),
-    ),
-  );
-  if (failure) throw failure.error;
+export class PartitionLanes {
+  private readonly tails = new Map<string | null, Promise<void>>();
+  /** Offsets received in order; `head` is the first one not handled yet. */
+  private received: string[] = [];
+  private head = 0;
+  private readonly finished = new Set<string>();
+  private highest = -1n;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private stoppedBy?: unknown;
+
+  constructor(
+    private readonly slots: Semaphore,
+    private readonly deliverOne: (m: RawMessage) => Promise<void>,
+    private readonly done: (offset: string) => void,
+    private readonly track: (delivery: Promise<void>) => void = () => undefined,
+    /** Told once, when a delivery is interrupted: the partition is to be read again from `resumeFrom`. */
+    private readonly onStop: () => void = () => undefined,
+  ) {}
+
+  /** Whether a delivery was interrupted: these lanes take nothing more (the partition is read again from its prefix). */
+  get stopped(): boolean {
+    return this.stoppedBy !== undefined;
+  }
+
+  /** Where to read the partition again once stopped: the first offset received and not handled (else the next one). */
+  get resumeFrom(): string {
+    return this.head < this.received.length ? this.received[this.head] : String(this.highest + 1n);
+  }
+
+  /** Events pushed and not yet settled. */
+  get outstanding(): number {
+    return this.running;
+  }
+
+  /** Queues `m` behind the earlier events of its key. */
+  push(m: RawMessage): void {
+    const offset = BigInt(m.offset);
+    if (this.stopped || offset <= this.highest) return;
+    this.highest = offset;
+    this.received.push(m.offset);
+    this.running++;
+    const before = this.tails.get(m.key) ?? Promise.resolve();
+    const settled = before
+      .then(() => {
+        if (this.stopped) throw this.stoppedBy;
+        return this.slots.run(() => this.deliverOne(m));
+      })
+      .then(
+        () => this.handled(m.offset),
+        (e: unknown) => {
+          if (this.stopped) return;
+          this.stoppedBy = e ?? new Error('delivery interrupted');
+          this.onStop();
+        },
+      )
+      .finally(() => {
+        this.running--;
+        if (this.tails.get(m.key) === settled) this.tails.delete(m.key);
+        this.waiting.splice(0).forEach((wake) => wake());
+      });
+    this.tails.set(m.key, settled);
+    this.track(settled);
+  }
+
+  /** Resolves once at most `limit` events are outstanding, or the lanes stopped: back-pressure on the fetch. */
+  async room(limit: number): Promise<void> {
+    while (this.running > limit && !this.stopped) await new Promise<void>((r) => this.waiting.push(r));
+  }
+
+  /** Resolves once nothing pushed is outstanding (running or queued). */
+  async idle(): Promise<void> {
+    while (this.running > 0) await new Promise<void>((r) => this.waiting.push(r));
+  }
+
+  private handled(offset: string): void {
+    this.finished.add(offset);
+    const from = this.head;
+    while (this.head < this.received.length && this.finished.delete(this.received[this.head])) this.head++;
+    if (this.head === from) return;
+    this.done(this.received[this.head - 1]);
+    if (this.head > 1_024 && this.head * 2 > this.received.length) {
+      this.received = this.received.slice(this.head);
+      this.head = 0;
+    }
+  }
 }

@@ -3,7 +3,7 @@ import { createLogger, Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
 import type { BrokerStore, CommittedOffset, StoredBrokerMessage } from './broker-store';
 import { encode } from './codec';
-import { deliver, deliverBatch, Semaphore } from './dispatch';
+import { deliver, PartitionLanes, Semaphore } from './dispatch';
 import { buildEnvelope, EmitOptions } from './envelope';
 import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, EventBus, HandlerMap, RetryPolicy, SubscribeOptions, Subscription } from './port';
 import { partitionFor } from './partitioner';
@@ -13,6 +13,8 @@ import { MessageHeaders, publishInSpan } from './trace-context';
 
 /** Messages a partition hands over at once, like one Kafka fetch. */
 const MAX_BATCH = 500;
+/** Events a partition's lanes may hold before the pump waits (as the Kafka adapter's). */
+const MIN_OUTSTANDING = 256;
 
 interface StoredMessage {
   key: string | null;
@@ -32,7 +34,7 @@ interface Member {
   deadLetter: (topic: AnyTopic, event: TopicMap[AnyTopic]) => Promise<void>;
   /** A replayed subscription (reads from the beginning each start): its position is never stored. */
   replay?: boolean;
-  /** Batches being delivered to this member: closing waits for them, as a Kafka consumer's disconnect does. */
+  /** Deliveries under way or queued for this member: closing waits for them, as a Kafka consumer's disconnect does. */
   inFlight: Set<Promise<void>>;
   /** Hears each handled prefix (a replayed subscription that wants to know when it has caught up). */
   catchUp?: CatchUp;
@@ -44,6 +46,11 @@ interface GroupState {
   committed: Map<string, number[]>;
   /** `${topic}/${partition}` currently being pumped. */
   pumping: Set<string>;
+  /**
+   * Per `${topic}/${partition}`: the lanes its owner delivers it through (a batch is not a barrier), and the next
+   * offset to hand them. A new owner gets new lanes, from the committed position.
+   */
+  lanes: Map<string, { member: Member; lanes: PartitionLanes; next: number }>;
 }
 
 /** Log rows written to the store in one statement at most. */
@@ -195,7 +202,7 @@ export class InMemoryBroker {
   }
 
   private groupState(group: string): GroupState {
-    const state: GroupState = this.groups.get(group) ?? { members: [], committed: new Map(), pumping: new Set() };
+    const state: GroupState = this.groups.get(group) ?? { members: [], committed: new Map(), pumping: new Set(), lanes: new Map() };
     this.groups.set(group, state);
     return state;
   }
@@ -267,47 +274,71 @@ export class InMemoryBroker {
     const log = this.log(topic);
     for (let p = 0; p < this.partitions; p++) {
       const slot = `${topic}/${p}`;
-      if (state.pumping.has(slot) || committed[p] >= this.deliverable(topic, p)) continue;
+      if (state.pumping.has(slot) || this.handedOut(state, slot, committed[p]) >= this.deliverable(topic, p)) continue;
       state.pumping.add(slot);
-      // One sequential worker per partition and group keeps per-key order.
+      // One sequential worker per partition and group hands the log to the owner's lanes, which keep per-key order.
       void (async () => {
         try {
           // Like a fetch, take what was published in the same tick together, as one batch.
           await new Promise((r) => setImmediate(r));
-          while (committed[p] < this.deliverable(topic, p)) {
+          for (;;) {
             const member = this.owner(state, topic, p);
             if (!member) return;
-            const from = committed[p];
-            const batch = log[p]
-              .slice(from, Math.min(from + MAX_BATCH, this.deliverable(topic, p)))
-              .map((msg, i) => ({ topic, partition: p, offset: String(from + i), key: msg.key, value: msg.value, headers: msg.headers }));
-            const delivering = deliverBatch(
-              batch,
-              member.slots,
-              (m) => deliver(m, group, member.handlers, member.retry, member.deadLetter, member.logger, () => member.closed),
-              (offset) => {
-                committed[p] = Number(offset) + 1;
-                member.catchUp?.handled(topic, p, committed[p]);
-                if (this.store && !member.replay) this.commit(group, topic, p, committed[p]);
-              },
-            );
-            // Forgotten as soon as it settles (before anyone awaiting it resumes), so `idle` never waits on a finished batch.
-            member.inFlight.add(delivering);
-            const forget = () => void member.inFlight.delete(delivering);
-            delivering.then(forget, forget);
-            try {
-              await delivering;
-            } catch {
-              // The member closed mid-batch: the rest of the batch stays uncommitted and goes to the next owner, as in Kafka.
-              await new Promise((r) => setImmediate(r));
+            let current = state.lanes.get(slot);
+            if (!current || current.member !== member || current.lanes.stopped) {
+              // A new owner, or lanes a delivery stopped (the member closed): from the committed position, as in Kafka.
+              const lanes: PartitionLanes = new PartitionLanes(
+                member.slots,
+                (m) =>
+                  deliver(
+                    m,
+                    group,
+                    member.handlers,
+                    member.retry,
+                    member.deadLetter,
+                    member.logger,
+                    () => member.closed || state.lanes.get(slot)?.lanes !== lanes,
+                  ),
+                (offset) => {
+                  if (state.lanes.get(slot)?.lanes !== lanes) return; // the partition moved: its new owner commits
+                  committed[p] = Number(offset) + 1;
+                  member.catchUp?.handled(topic, p, committed[p]);
+                  if (this.store && !member.replay) this.commit(group, topic, p, committed[p]);
+                },
+                (delivery) => {
+                  // Forgotten as soon as it settles (before anyone awaiting it resumes), so `idle` never waits on a finished one.
+                  member.inFlight.add(delivery);
+                  const forget = () => void member.inFlight.delete(delivery);
+                  delivery.then(forget, forget);
+                },
+              );
+              current = { member, lanes, next: committed[p] };
+              state.lanes.set(slot, current);
             }
+            const from = current.next;
+            const to = Math.min(from + MAX_BATCH, this.deliverable(topic, p));
+            if (from >= to) return;
+            for (let i = from; i < to; i++) {
+              const msg = log[p][i];
+              current.lanes.push({ topic, partition: p, offset: String(i), key: msg.key, value: msg.value, headers: msg.headers });
+            }
+            current.next = to;
+            // Back-pressure, as a Kafka consumer's next fetch waits.
+            await current.lanes.room(Math.max(MAX_BATCH, MIN_OUTSTANDING));
           }
         } finally {
           state.pumping.delete(slot);
-          if (committed[p] < this.deliverable(topic, p) && this.owner(state, topic, p)) this.pump(group, topic);
+          if (this.handedOut(state, slot, committed[p]) < this.deliverable(topic, p) && this.owner(state, topic, p)) this.pump(group, topic);
         }
       })();
     }
+  }
+
+  /** The next offset of a partition to hand to its owner's lanes: the committed one when it has none (yet, or any more). */
+  private handedOut(state: GroupState, slot: string, committed: number): number {
+    const current = state.lanes.get(slot);
+    const [topic, p] = [slot.slice(0, slot.lastIndexOf('/')), Number(slot.slice(slot.lastIndexOf('/') + 1))];
+    return current && !current.lanes.stopped && current.member === this.owner(state, topic, p) ? current.next : committed;
   }
 }
 

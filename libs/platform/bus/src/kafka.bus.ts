@@ -3,7 +3,7 @@ import { createLogger, Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
 import { Admin, Consumer, ISocketFactory, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { encode } from './codec';
-import { deliver, deliverBatch, Semaphore } from './dispatch';
+import { deliver, PartitionLanes, Semaphore } from './dispatch';
 import { buildEnvelope, EmitOptions } from './envelope';
 import { createTopics } from './kafka-topics';
 import { CatchUp } from './catch-up';
@@ -237,14 +237,31 @@ export class KafkaBus implements EventBus {
     const commits = options.replay
       ? undefined
       : new OffsetCommits((o) => consumer.commitOffsets(o), this.logger, options.group, this.options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS);
+    // Per partition (`<wire topic>/<partition>`), its lanes: a batch is not a barrier (PartitionLanes, dispatch.ts).
+    const lanes = new Map<string, PartitionLanes>();
+    const alive = new Map<string, () => boolean>();
+    /**
+     * Lanes a delivery stopped while this member owns the partition: kafkajs has read past what they did not handle, so
+     * the partition is read again from there, into new lanes. (A consumer that restarts reads from the committed prefix,
+     * which is no later, and a seek it loses on the way changes nothing.)
+     */
+    const readAgain = (key: string, topic: string, partition: number, stopped: PartitionLanes) => {
+      if (closed || lanes.get(key) !== stopped) return;
+      lanes.delete(key);
+      try {
+        consumer.seek({ topic, partition, offset: stopped.resumeFrom });
+      } catch (e) {
+        this.logger.warn({ err: e, group: options.group, topic, partition }, 'could not seek back; the partition is read again from its committed prefix');
+      }
+    };
     let joins = 0;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       commits?.retain(payload.memberAssignment);
+      // A partition another member owns now: its lanes stop (what they hold is that member's to deliver, from the prefix).
+      const kept = new Set(Object.entries(payload.memberAssignment).flatMap(([t, ps]) => ps.map((p) => `${t}/${p}`)));
+      for (const key of [...lanes.keys()]) if (!kept.has(key)) lanes.delete(key);
       if (++joins > 1) this.logger.info({ group: options.group, memberId: payload.memberId, generationId: payload.groupId }, 'consumer group rebalanced');
     });
-    // Batches being handled: `close` lets them end before it commits for the last time.
-    let handling = 0;
-    let allHandled: (() => void) | undefined;
     await consumer.connect();
     const topics = Object.keys(options.handlers) as AnyTopic[];
     await consumer.subscribe({ topics: topics.map((t) => this.wire(t)), fromBeginning: true });
@@ -253,41 +270,55 @@ export class KafkaBus implements EventBus {
     const slots = new Semaphore(inFlight);
     const handlers = this.measured.handlers(options.handlers);
     const deadLetter = this.measured.deadLetters((dlq, event) => this.publish(dlq, event));
+    // Deliveries under way or queued: `close` lets them end before it commits for the last time.
+    const delivering = new Set<Promise<void>>();
     await consumer.run({
       // Committed by `commits` (above), off the fetch path.
       autoCommit: false,
       // As many partitions at once as there are slots: no partition waits for another's batch while a slot is free.
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? inFlight,
-      // Offsets are resolved as the handled prefix of the batch grows, and committed from there.
+      // The fetch goes on past a batch once its events are queued in their lanes: the lanes commit the handled prefix.
       eachBatchAutoResolve: true,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
         const topic = batch.topic.slice(this.ns.length);
-        const messages = batch.messages.map((m) => ({
-          topic,
-          partition: batch.partition,
-          offset: m.offset,
-          key: m.key?.toString('utf8') ?? null,
-          value: m.value,
-          headers: m.headers,
-        }));
-        // kafkajs heartbeats only when asked: keep the session alive while a slow handler runs.
-        const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
-        handling++;
-        try {
-          await deliverBatch(
-            messages,
+        const key = `${batch.topic}/${batch.partition}`;
+        // A seek is pending (the lanes stopped, below): this batch is read again from there.
+        if (isStale()) return;
+        // Whether kafkajs still reads this partition for us: the latest batch's view (a restarted consumer keeps the lanes).
+        alive.set(key, () => isRunning() && !isStale());
+        let partition = lanes.get(key);
+        if (partition?.stopped) {
+          readAgain(key, batch.topic, batch.partition, partition);
+          return;
+        }
+        if (!partition) {
+          const current = () => lanes.get(key) === created;
+          const created: PartitionLanes = new PartitionLanes(
             slots,
-            (m) => deliver(m, options.group, handlers, this.retry, deadLetter, this.logger, () => closed || !isRunning() || isStale(), heartbeat),
+            (m) => deliver(m, options.group, handlers, this.retry, deadLetter, this.logger, () => closed || !current() || !alive.get(key)!(), heartbeat),
             (offset) => {
-              resolveOffset(offset);
+              if (!current()) return; // the partition moved: its new owner commits
               commits?.handled(batch.topic, batch.partition, offset);
               catchUp?.handled(topic, batch.partition, Number(offset) + 1);
             },
-            heartbeat,
+            (delivery) => {
+              delivering.add(delivery);
+              void delivery.finally(() => delivering.delete(delivery));
+            },
+            () => readAgain(key, batch.topic, batch.partition, created),
           );
+          lanes.set(key, created);
+          partition = created;
+        }
+        for (const m of batch.messages)
+          partition.push({ topic, partition: batch.partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value: m.value, headers: m.headers });
+        // Back-pressure: kafkajs fetches again once this returns; kafkajs heartbeats only when asked, so keep the
+        // session alive while this waits.
+        const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
+        try {
+          await partition.room(Math.max(inFlight, MIN_OUTSTANDING));
         } finally {
           clearInterval(beat);
-          if (--handling === 0) allHandled?.();
         }
       },
     });
@@ -303,7 +334,7 @@ export class KafkaBus implements EventBus {
         stopLag();
         // What is being handled ends (a handler is not retried once closed), and what was handled is committed while
         // the consumer is still a member of its group; then it leaves.
-        if (handling) await settledWithin([new Promise<void>((r) => (allHandled = r))], CLOSE_DRAIN_MS);
+        if (delivering.size) await settledWithin([...delivering], CLOSE_DRAIN_MS);
         // Bounded: with the broker away, kafkajs retries a commit for long; what it could not commit is delivered again.
         if (commits) await settledWithin([commits.stop()], CLOSE_DRAIN_MS);
         this.consumers.delete(consumer);
@@ -450,6 +481,8 @@ export class KafkaBus implements EventBus {
 
 /** How long `close` waits for what the bus has in flight with Kafka before it disconnects anyway. */
 const CLOSE_DRAIN_MS = 5_000;
+/** Events a partition may hold in its lanes (at least; the subscription's concurrency if larger) before its fetch waits. */
+const MIN_OUTSTANDING = 256;
 /** The default of `KafkaBusOptions.commitIntervalMs`. */
 const DEFAULT_COMMIT_INTERVAL_MS = 100;
 
