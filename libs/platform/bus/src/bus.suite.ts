@@ -70,6 +70,16 @@ export async function eventually(check: () => void, timeoutMs = 30_000, stepMs =
  * The bus contract: both adapters must pass it. `makeHarness` gives each test its own broker world
  * (the in-memory broker, or a fresh namespace on the real Kafka broker).
  */
+/** Twelve keys (`<prefix>-<n>`) on `key`'s partition: the same with 3 or 6 partitions (6 is a multiple of 3). */
+function partitionMates(key: string, prefix: string): string[] {
+  const home = partitionFor(key, 6);
+  const mates = Array.from({ length: 400 }, (_, i) => `${prefix}-${i}`)
+    .filter((k) => partitionFor(k, 6) === home)
+    .slice(0, 12);
+  if (mates.length !== 12) throw new Error(`only ${mates.length} keys of ${prefix}-0…399 share the partition of ${key}`);
+  return mates;
+}
+
 export function busSuite(name: string, makeHarness: () => Promise<BusHarness>, timeoutMs = 60_000): void {
   describe(`EventBus shared suite: ${name}`, () => {
     let harness: BusHarness;
@@ -114,12 +124,7 @@ export function busSuite(name: string, makeHarness: () => Promise<BusHarness>, t
       async () => {
         const bus = await harness.bus();
         const slow = 'action-slow';
-        // Keys on the slow key's partition: the same with 3 or 6 partitions (6 is a multiple of 3).
-        const home = partitionFor(slow, 6);
-        const others = Array.from({ length: 400 }, (_, i) => `action-${i}`)
-          .filter((k) => partitionFor(k, 6) === home)
-          .slice(0, 12);
-        expect(others).toHaveLength(12);
+        const others = partitionMates(slow, 'action');
         let release!: () => void;
         const gate = new Promise<void>((r) => (release = r));
         const handled: string[] = [];
@@ -150,11 +155,7 @@ export function busSuite(name: string, makeHarness: () => Promise<BusHarness>, t
       async () => {
         const bus = await harness.bus();
         const slow = 'action-slow-across';
-        const home = partitionFor(slow, 6);
-        const others = Array.from({ length: 400 }, (_, i) => `across-${i}`)
-          .filter((k) => partitionFor(k, 6) === home)
-          .slice(0, 12);
-        expect(others).toHaveLength(12);
+        const others = partitionMates(slow, 'across');
         let release!: () => void;
         const gate = new Promise<void>((r) => (release = r));
         let began!: () => void;
