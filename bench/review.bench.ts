@@ -6,14 +6,20 @@
 //     repository sends) from a pg client. Goal (issue 11): p50 ≤ 20 ms.
 //  2. Claim + decide per second: ClaimService.claim then ApprovalService.approve (roles, separation of duties, a signed
 //     decision token, the approval, the decision and its event in one write, published to the bus, marked published),
-//     from BENCH_CONCURRENCY reviewers at once (default 32), BENCH_DECISIONS items (default 10,000). Baseline: raw SQL of
-//     the same shape (docs/adr/0028) at the same concurrency, through the same GroupCommit batcher: the claims as one
-//     multi-row UPDATE … RETURNING the items per batch (asynchronous commit: leases), the decision's read of the item
-//     (one SELECT per batch), the approval + decision + event as one multi-row statement per group commit, the
-//     published marks batched (asynchronous commit, not waited for). Statements per item: about 4/batch size on either
-//     path (the service path's count is printed). Goal (issue 11): ≥ 5,000/s.
+//     from BENCH_CONCURRENCY reviewers at once (default 32), BENCH_DECISIONS items (default 10,000). The review queue is
+//     composed as the distributed main composes it: with decision quality (each decision recorded with its dwell, 5 %
+//     sampled for a second review) and the degradation controller (the backlog gauges in Redis, kept beside every
+//     decision, rebuilt from PostgreSQL every 15 s). Baseline: raw SQL of the same shape (docs/adr/0028) at the same
+//     concurrency, through the same GroupCommit batcher: the claims as one multi-row UPDATE … RETURNING the items per
+//     batch (asynchronous commit: leases), the decision's read of the item (one SELECT per batch), the approval +
+//     decision + event as one multi-row statement per group commit, the item out of the gauges (one Redis script), the
+//     reviewer's decision with its dwell (one multi-row INSERT per batch), the published marks batched (asynchronous
+//     commit, not waited for). Statements per item: about 4/batch size on either
+//     path (the service path's count is printed). Goal (issue 11): ≥ 5,000/s. Each path's Node CPU per item is printed;
+//     BENCH_CPU_PROFILE=<file> writes a CPU profile of the services' phase.
 import { Module } from '@nestjs/common';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,15 +33,22 @@ import { PlatformModule, Principal, serve, TokenRegistry } from '@countersign/ne
 import {
   ApprovalService,
   ClaimService,
+  createBacklogGauges,
+  createDecisionQualityStore,
   createInMemorySessionStore,
+  createLeaderLease,
+  createReviewHistory,
+  decisionQualityContract,
+  degradationContract,
   GroupCommit,
   createReviewItemRepository,
   generateReviewDataKey,
   INBOX_PAGE_SIZE,
   parseReviewDataKey,
+  PROJECT_CONTRACT_PATH,
   ReviewQueueModule,
 } from '@countersign/review-queue';
-import { createPgPool } from '@countersign/storage';
+import { createPgPool, createRedis } from '@countersign/storage';
 import { createTestDatabase, loadStackEnvFile } from '@countersign/testing';
 
 const PENDING = Number(process.env.BENCH_PENDING ?? 100_000);
@@ -90,6 +103,13 @@ async function main() {
     const idp: { issuer?: string } = {};
     let url = '';
     const bus = new InMemoryBus({ source: 'review-queue', logger });
+    // Redis as the distributed main uses it (the backlog gauges, the leader lease), under a prefix of this run's own.
+    const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { keyPrefix: `bench-review-${process.pid}:`, logger });
+    closers.push(async () => {
+      const keys = await redis.keys(`bench-review-${process.pid}:*`);
+      if (keys.length) await redis.del(...keys.map((k) => k.slice(`bench-review-${process.pid}:`.length)));
+      redis.disconnect();
+    });
     @Module({
       imports: [
         PlatformModule.forRoot({ service: 'review-queue', bus, logger, tokens: new TokenRegistry([]) }),
@@ -98,6 +118,15 @@ async function main() {
           signingKeys: generateSigningKey('bench-review').signing,
           dataKey: parseReviewDataKey(generateReviewDataKey()),
           clock: { periodMs: 60_000 },
+          // What the distributed main adds on the decision path: the backlog gauges (Redis) kept beside every decision,
+          // and decision quality (dwell recorded per decision, second reviews sampled) with the project's contract.
+          degradation: {
+            gauges: createBacklogGauges(redis),
+            lease: createLeaderLease(redis),
+            history: createReviewHistory(pool),
+            contract: degradationContract(PROJECT_CONTRACT_PATH),
+          },
+          decisionQuality: { store: createDecisionQualityStore(pool), contract: decisionQualityContract(PROJECT_CONTRACT_PATH) },
           inbox: {
             issuer: () => idp.issuer!,
             clientId: 'countersign-inbox',
@@ -170,11 +199,13 @@ async function main() {
       statements++;
       return query(...args);
     };
-    const serviceRate = await rate(serviceIds, async (id, w) => {
-      await claims.claim(id, reviewers[w]);
-      const result = await approvals.approve(id, reviewers[w], 'checked against the order history');
-      if (result.status !== 'approved') throw new Error(`${id}: ${result.status}`);
-    });
+    const service = await profiled(() =>
+      rate(serviceIds, async (id, w) => {
+        await claims.claim(id, reviewers[w]);
+        const result = await approvals.approve(id, reviewers[w], 'checked against the order history');
+        if (result.status !== 'approved') throw new Error(`${id}: ${result.status}`);
+      }),
+    );
     // The raw baseline's batchers: the same group commit, with the service path's statements of the same shape.
     const rawDecisions = new GroupCommit<{ id: string; by: string; event: object }, boolean>(
       async (batch) => {
@@ -206,6 +237,32 @@ async function main() {
       (d) => d.id,
       { maxBatch: 256, maxInFlight: 2 },
     );
+    // What decision quality and the backlog gauges add to a decision, as raw operations: the reviewer's decision with its
+    // dwell from the card views, one multi-row INSERT per batch; the item out of the gauges, one small script in Redis.
+    const rawRecords = new GroupCommit<{ id: string; by: string }, void>(
+      async (batch) => {
+        await pool.query(
+          `INSERT INTO reviewer_decisions (action_id, reviewer, decision, sla_class, decided_at, queued_at, dwell_ms, canary)
+           SELECT d.action_id, d.reviewer, 'approved', 'high', now(), now(), (extract(epoch FROM now() - v.first_shown_at) * 1000)::bigint, false
+           FROM unnest($1::text[], $2::text[]) AS d(action_id, reviewer) LEFT JOIN card_views v USING (action_id, reviewer)
+           ON CONFLICT DO NOTHING`,
+          [batch.map((r) => r.id), batch.map((r) => r.by)],
+        );
+        return batch.map(() => undefined);
+      },
+      (r) => `${r.id}\u0000${r.by}`,
+      { maxBatch: 256, maxInFlight: 2 },
+    );
+    const ungauge = (id: string) =>
+      redis.eval(
+        `local v = redis.call('HGET', KEYS[1] .. 'items', ARGV[1]) if not v then return 0 end
+         local item = cjson.decode(v) redis.call('ZREM', KEYS[1] .. 'class:' .. item.c, ARGV[1])
+         for _, r in ipairs(item.r) do redis.call('ZREM', KEYS[1] .. 'role:' .. r, ARGV[1]) end
+         redis.call('HDEL', KEYS[1] .. 'items', ARGV[1]) return 1`,
+        1,
+        'backlog:',
+        id,
+      );
     const rawMarks = new GroupCommit<string, void>(
       async (batch) => {
         await pool.query(
@@ -253,7 +310,7 @@ async function main() {
     const serviceStatements = statements / DECISIONS;
     statements = 0;
     const marking: Array<Promise<void>> = [];
-    const rawRate = await rate(rawIds, async (id, w) => {
+    const rawPath = await rate(rawIds, async (id, w) => {
       const by = reviewers[w].id;
       const until = new Date(Date.now() + 300_000).toISOString();
       if (!(await rawClaims.submit({ id, by, roles: reviewers[w].roles, until }))) throw new Error(`${id}: not claimed`);
@@ -267,6 +324,8 @@ async function main() {
         data: { decision: 'approved', digest: item!.digest, shown: item, reviewers: [{ id: by, kind: 'human' }], signature: 'x'.repeat(700) },
       };
       if (!(await rawDecisions.submit({ id, by, event }))) throw new Error(`${id}: not decided`);
+      await ungauge(id);
+      await rawRecords.submit({ id, by });
       // As the outbox does after publishing: the published mark is not waited for.
       marking.push(rawMarks.submit(id));
     });
@@ -280,14 +339,33 @@ async function main() {
     );
     if (decided !== DECISIONS) throw new Error(`${decided} of ${DECISIONS} items approved through the services`);
     process.stdout.write(
-      `bench:review: claim + decide through the services (${DECISIONS} items, ${CONCURRENCY} reviewers at once): ${Math.round(serviceRate)}/s\n` +
-        `bench:review: raw SQL of the same shape (baseline; batched claims, reads, decisions, marks): ${Math.round(rawRate)}/s\n` +
+      `bench:review: claim + decide through the services (${DECISIONS} items, ${CONCURRENCY} reviewers at once): ${Math.round(service.perSecond)}/s, ` +
+        `${f(service.cpuMs)} ms of Node CPU per item\n` +
+        `bench:review: raw SQL of the same shape (baseline; batched claims, reads, decisions, records, marks; a Redis script): ${Math.round(rawPath.perSecond)}/s, ${f(rawPath.cpuMs)} ms\n` +
         `bench:review: statements per claim + decide: services ${serviceStatements.toFixed(2)}, raw ${rawStatements.toFixed(2)} (batched: 4 per batch); ` +
         `stored event: services ${serviceEventBytes} B, raw ${rawEventBytes} B\n` +
-        `ratio: claim + decide services/raw ${(serviceRate / rawRate).toFixed(2)}; goal ≥ 5,000/s: ${serviceRate >= 5000 ? 'met' : 'NOT met'}\n`,
+        `ratio: claim + decide services/raw ${(service.perSecond / rawPath.perSecond).toFixed(2)}; goal ≥ 5,000/s: ${service.perSecond >= 5000 ? 'met' : 'NOT met'}\n`,
     );
   } finally {
     for (const c of closers) await c().catch(() => undefined);
+  }
+}
+
+/** With BENCH_CPU_PROFILE=<file>, `phase` runs under the V8 CPU profiler and its profile is written there (open it in Chrome's DevTools). */
+async function profiled<T>(phase: () => Promise<T>): Promise<T> {
+  const file = process.env.BENCH_CPU_PROFILE;
+  if (!file) return phase();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await phase();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    process.stdout.write(`bench:review: the services' phase profiled into ${file}\n`);
   }
 }
 
@@ -323,16 +401,21 @@ async function timed(once: () => Promise<void>, n: number): Promise<number[]> {
   return ms;
 }
 
-/** Works `ids` off with `CONCURRENCY` workers, each taking the next id; returns items per second. */
-async function rate(ids: string[], work: (id: string, worker: number) => Promise<void>): Promise<number> {
+/**
+ * Works `ids` off with `CONCURRENCY` workers, each taking the next id; returns items per second and this process's CPU
+ * time per item (user + system, ms): what the path costs in Node, beside what it waits for.
+ */
+async function rate(ids: string[], work: (id: string, worker: number) => Promise<void>): Promise<{ perSecond: number; cpuMs: number }> {
   let next = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async (_, w) => {
       for (let i = next++; i < ids.length; i = next++) await work(ids[i], w);
     }),
   );
-  return ids.length / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpu);
+  return { perSecond: ids.length / ((performance.now() - started) / 1000), cpuMs: (used.user + used.system) / 1000 / ids.length };
 }
 
 main().then(

@@ -13,6 +13,9 @@ export { createInMemoryBacklogGauges } from './degradation/in-memory-backlog-gau
 export { createInMemoryLeaderLease } from './degradation/in-memory-leader-lease';
 export { createReviewHistory } from './degradation/pg-review-history';
 export { degradationContract, PROJECT_CONTRACT_PATH } from './degradation/degradation.providers';
+// Their Redis adapters, as the distributed main builds them, for a benchmark that runs the review queue as users do.
+export { createBacklogGauges } from './degradation/redis-backlog-gauges';
+export { createLeaderLease } from './degradation/redis-leader-lease';
 export type { DegradationOptions } from './degradation/degradation.providers';
 // The reviewer inbox's settings and its in-memory session store, for a host that signs reviewers in (both mains).
 export { createInMemorySessionStore } from './inbox/in-memory-session.store';

@@ -52,8 +52,12 @@ describe('signed approvals', () => {
     expect(verifyApproval(`cs1.${Buffer.from('null').toString('base64url')}.x`, keys, now).ok).toBe(false);
   });
 
-  it('gives every token a distinct nonce so a replay is recognisable', () => {
+  it('gives every token a distinct nonce so a replay is recognisable, across refills of the nonce buffer', () => {
     expect(signApproval(signing, claims)).not.toEqual(signApproval(signing, claims));
+    // More tokens than one fill of the buffer holds (512), twice over: 96 random bits each, none repeated.
+    const nonces = Array.from({ length: 1100 }, () => JSON.parse(Buffer.from(signApproval(signing, claims).split('.')[1], 'base64url').toString()).nonce);
+    expect(nonces.every((n) => typeof n === 'string' && Buffer.from(n, 'base64url').length === 12)).toBe(true);
+    expect(new Set(nonces).size).toBe(nonces.length);
   });
 
   it('still reads a version 1 token (signed before rejections were) as the approval it was', () => {

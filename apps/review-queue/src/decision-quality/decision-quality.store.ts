@@ -77,7 +77,10 @@ export interface DecisionQualityStore {
   cardShown(actionId: string, reviewer: string, at: Date): Promise<void>;
   /** When `reviewer` was first served the card; undefined when never. */
   firstShown(actionId: string, reviewer: string): Promise<Date | undefined>;
-  /** Records a reviewer's decision unless one is recorded (a retry); returns true when recorded now. */
+  /**
+   * Records a reviewer's decision unless one is recorded (a retry); returns true when recorded now. Without `dwellMs`,
+   * its dwell is the time from the card first shown to that reviewer (`cardShown`) to the decision, none if never shown.
+   */
   recordDecision(d: ReviewerDecision): Promise<boolean>;
   /** Decisions at or after `since`, oldest first (at most `limit`). */
   decisionsSince(since: Date, limit: number): Promise<ReviewerDecision[]>;

@@ -41,6 +41,33 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
       expect(await store.decisionsSince(new Date('2026-11-30T09:30:00Z'), 100)).toHaveLength(1);
     });
 
+    it('answers reads and records made at the same time each with its own result (a batch is no shared answer)', async () => {
+      await store.cardShown('b1', 'fiona', new Date('2026-11-30T10:00:01Z'));
+      await store.cardShown('b2', 'bob', new Date('2026-11-30T10:00:02Z'));
+      const shown = await Promise.all([
+        store.firstShown('b1', 'fiona'),
+        store.firstShown('b1', 'bob'),
+        store.firstShown('b2', 'bob'),
+        store.firstShown('b2', 'fiona'),
+      ]);
+      expect(shown.map((d) => d?.toISOString())).toEqual(['2026-11-30T10:00:01.000Z', undefined, '2026-11-30T10:00:02.000Z', undefined]);
+      // Two reviewers of one item, another item, and the same decision twice: each answered for itself. Without a
+      // dwell given, it is the time since the card was first shown to that reviewer (b2 to bob: 3 s), none if never.
+      const recorded = await Promise.all([
+        store.recordDecision(decision({ actionId: 'b1', reviewer: 'fiona' })),
+        store.recordDecision(decision({ actionId: 'b1', reviewer: 'bob', decision: 'rejected', dwellMs: undefined })),
+        store.recordDecision(decision({ actionId: 'b2', reviewer: 'bob', canary: true, dwellMs: undefined })),
+        store.recordDecision(decision({ actionId: 'b1', reviewer: 'fiona', decision: 'rejected' })),
+      ]);
+      expect(recorded).toEqual([true, true, true, false]);
+      const all = await store.decisionsSince(new Date('2026-11-30T00:00:00Z'), 100);
+      expect(all.map((d) => [d.actionId, d.reviewer, d.decision, d.dwellMs, d.canary])).toEqual([
+        ['b1', 'bob', 'rejected', undefined, false],
+        ['b1', 'fiona', 'approved', 5000, false],
+        ['b2', 'bob', 'approved', 3000, true],
+      ]);
+    });
+
     it('lists canary misses until their audit event is out', async () => {
       await store.recordDecision(decision({ actionId: 'c1', canary: true }));
       await store.recordDecision(decision({ actionId: 'c2', canary: true, decision: 'rejected' }));

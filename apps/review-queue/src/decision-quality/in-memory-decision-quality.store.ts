@@ -10,6 +10,8 @@ import type {
 } from './decision-quality.store';
 
 /** The in-memory twin of the decision-quality store (tests): the same behaviour as PostgreSQL, kept in maps. */
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 export class InMemoryDecisionQualityStore implements DecisionQualityStore {
   private readonly views = new Map<string, Date>();
   private readonly decisions = new Map<string, ReviewerDecision>();
@@ -31,24 +33,32 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
   async recordDecision(d: ReviewerDecision): Promise<boolean> {
     const key = `${d.actionId}\u0000${d.reviewer}`;
     if (this.decisions.has(key)) return false;
-    this.decisions.set(key, { ...d });
+    const shown = this.views.get(key);
+    const dwellMs = d.dwellMs ?? (shown && Math.max(0, Date.parse(d.decidedAt) - shown.getTime()));
+    this.decisions.set(key, { ...d, ...(dwellMs !== undefined && { dwellMs }) });
     return true;
   }
 
   async decisionsSince(since: Date, limit: number): Promise<ReviewerDecision[]> {
-    return [...this.decisions.values()]
-      .filter((d) => Date.parse(d.decidedAt) >= since.getTime())
-      .sort((a, b) => Date.parse(a.decidedAt) - Date.parse(b.decidedAt))
-      .slice(0, limit)
-      .map((d) => ({ ...d }));
+    return (
+      [...this.decisions.values()]
+        .filter((d) => Date.parse(d.decidedAt) >= since.getTime())
+        // As PostgreSQL orders them: by time, then action id, then reviewer.
+        .sort((a, b) => Date.parse(a.decidedAt) - Date.parse(b.decidedAt) || byText(a.actionId, b.actionId) || byText(a.reviewer, b.reviewer))
+        .slice(0, limit)
+        .map((d) => ({ ...d }))
+    );
   }
 
   async unauditedMisses(limit: number): Promise<ReviewerDecision[]> {
-    return [...this.decisions.values()]
-      .filter((d) => d.canary && d.decision === 'approved' && !d.missAuditedAt)
-      .sort((a, b) => Date.parse(a.decidedAt) - Date.parse(b.decidedAt))
-      .slice(0, limit)
-      .map((d) => ({ ...d }));
+    return (
+      [...this.decisions.values()]
+        .filter((d) => d.canary && d.decision === 'approved' && !d.missAuditedAt)
+        // As PostgreSQL orders them: by time, then action id, then reviewer.
+        .sort((a, b) => Date.parse(a.decidedAt) - Date.parse(b.decidedAt) || byText(a.actionId, b.actionId) || byText(a.reviewer, b.reviewer))
+        .slice(0, limit)
+        .map((d) => ({ ...d }))
+    );
   }
 
   async markMissAudited(actionId: string, reviewer: string, at: Date): Promise<void> {

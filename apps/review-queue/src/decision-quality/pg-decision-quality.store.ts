@@ -9,6 +9,7 @@ import type {
   ReviewerDecision,
   SecondReview,
 } from './decision-quality.store';
+import { GroupCommit } from '../review-item/group-commit';
 
 type DecisionRow = {
   action_id: string;
@@ -58,9 +59,23 @@ const secondOf = (r: SecondRow): SecondReview => ({
   ...(r.decided_at && { decidedAt: r.decided_at.toISOString() }),
 });
 
-/** Decision quality's records in PostgreSQL (`migrations/0005_decision-quality.sql`). */
+const viewKey = (actionId: string, reviewer: string) => `${actionId}\u0000${reviewer}`;
+
+/**
+ * Decision quality's records in PostgreSQL (`migrations/0005_decision-quality.sql`). The record every decision makes
+ * (the reviewer's decision with its dwell) goes in batches: one multi-row INSERT that reads the card views too, one
+ * commit (docs/adr/0028), so recording quality adds one statement per batch of decisions, not two per decision.
+ */
 export class PgDecisionQualityStore implements DecisionQualityStore {
-  constructor(private readonly pool: Pool) {}
+  private readonly decisions: GroupCommit<ReviewerDecision, boolean>;
+
+  constructor(private readonly pool: Pool) {
+    this.decisions = new GroupCommit(
+      (batch) => this.writeDecisions(batch),
+      (d) => viewKey(d.actionId, d.reviewer),
+      { maxBatch: 256, maxInFlight: 2 },
+    );
+  }
 
   async cardShown(actionId: string, reviewer: string, at: Date): Promise<void> {
     await this.pool.query(`INSERT INTO card_views (action_id, reviewer, first_shown_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [actionId, reviewer, at]);
@@ -74,13 +89,37 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
     return rows[0]?.first_shown_at;
   }
 
-  async recordDecision(d: ReviewerDecision): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
+  recordDecision(d: ReviewerDecision): Promise<boolean> {
+    return this.decisions.submit(d);
+  }
+
+  /**
+   * A batch of decisions in one statement and one commit, each with its dwell from its card view when not given; each
+   * is true if it was new (a retry's copy is not).
+   */
+  private async writeDecisions(batch: ReviewerDecision[]): Promise<boolean[]> {
+    const { rows } = await this.pool.query<{ action_id: string; reviewer: string }>(
       `INSERT INTO reviewer_decisions (action_id, reviewer, decision, sla_class, decided_at, queued_at, dwell_ms, canary, miss_audited_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-      [d.actionId, d.reviewer, d.decision, d.slaClass, d.decidedAt, d.queuedAt, d.dwellMs ?? null, d.canary, d.missAuditedAt ?? null],
+       SELECT d.action_id, d.reviewer, d.decision, d.sla_class, d.decided_at, d.queued_at,
+         coalesce(d.dwell_ms, CASE WHEN v.first_shown_at IS NOT NULL THEN greatest(0, round(extract(epoch FROM d.decided_at - v.first_shown_at) * 1000))::bigint END), d.canary, d.miss_audited_at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::bigint[], $8::boolean[], $9::timestamptz[])
+         AS d(action_id, reviewer, decision, sla_class, decided_at, queued_at, dwell_ms, canary, miss_audited_at)
+       LEFT JOIN card_views v ON v.action_id = d.action_id AND v.reviewer = d.reviewer
+       ON CONFLICT DO NOTHING RETURNING action_id, reviewer`,
+      [
+        batch.map((d) => d.actionId),
+        batch.map((d) => d.reviewer),
+        batch.map((d) => d.decision),
+        batch.map((d) => d.slaClass),
+        batch.map((d) => d.decidedAt),
+        batch.map((d) => d.queuedAt),
+        batch.map((d) => d.dwellMs ?? null),
+        batch.map((d) => d.canary),
+        batch.map((d) => d.missAuditedAt ?? null),
+      ],
     );
-    return rowCount === 1;
+    const added = new Set(rows.map((r) => viewKey(r.action_id, r.reviewer)));
+    return batch.map((d) => added.has(viewKey(d.actionId, d.reviewer)));
   }
 
   async decisionsSince(since: Date, limit: number): Promise<ReviewerDecision[]> {

@@ -13,12 +13,15 @@ import type { DecisionQuality } from './decision-quality';
  * - a human decision may be sampled for a blind second review.
  * Recording is best effort after the write (logged on failure): quality is measured, never in the way of a decision.
  */
+/** How many items' canary-ness the decision path remembers (a decision on one forgotten reads it again). */
+const CANARY_MEMO = 10_000;
+
 export function withDecisionQuality(items: ReviewItemRepository, quality: DecisionQuality, logger: Logger): ReviewItemRepository {
   const store = quality.store;
   const soft = (what: string) => (err: unknown) => logger.warn({ err }, `decision quality: ${what} not recorded`);
 
+  // Its dwell is the store's: from the card first shown to this reviewer to `at`, in the same write.
   const record = async (item: ReviewItem, reviewer: string, decision: 'approved' | 'rejected', at: Date) => {
-    const shown = await store.firstShown(item.actionId, reviewer);
     const canary = quality.isCanary(item);
     await store.recordDecision({
       actionId: item.actionId,
@@ -27,7 +30,6 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
       slaClass: item.slaClass,
       decidedAt: at.toISOString(),
       queuedAt: item.createdAt,
-      ...(shown && { dwellMs: Math.max(0, at.getTime() - shown.getTime()) }),
       canary,
     });
   };
@@ -61,10 +63,27 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
     return approvals;
   };
 
+  // Whether an item is a canary never changes (its action id and the event that queued it are fixed): known from the
+  // read every decision makes first (the approval's), it spares the decision a second read. At most CANARY_MEMO items.
+  const canaries = new Map<string, boolean>();
+  const get: ReviewItemRepository['get'] = async (actionId) => {
+    const item = await items.get(actionId);
+    if (item && !canaries.has(actionId)) {
+      if (canaries.size >= CANARY_MEMO) canaries.delete(canaries.keys().next().value!);
+      canaries.set(actionId, quality.isCanary(item));
+    }
+    return item;
+  };
+  const isCanary = async (actionId: string) => {
+    const known = canaries.get(actionId);
+    if (known !== undefined) return known;
+    const item = await items.get(actionId);
+    return item !== undefined && quality.isCanary(item);
+  };
+
   // `with_` (the approval completing a quorum, the claimant: docs/adr/0028) goes on with every decision, or the approval would be lost.
   const decide: ReviewItemRepository['decide'] = async (actionId, status, by, reason, at, event, with_) => {
-    const before = await items.get(actionId);
-    if (before && quality.isCanary(before)) {
+    if (await isCanary(actionId)) {
       // Stored without its event (nothing to publish, ever); the caller is told another decision won, then finds it
       // decided by this very reviewer and answers as for a retry: the reviewer sees an ordinary answer.
       const decided = await items.decide(actionId, status, by, reason, at, undefined, with_);
@@ -98,7 +117,7 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
     return stored && !quality.isCanary({ actionId, decisionEventId: stored.event.causationId ?? '' }) ? stored : undefined;
   };
 
-  const overrides: Partial<Record<keyof ReviewItemRepository, unknown>> = { add, addApproval, decide, claimDue, decisionEvent };
+  const overrides: Partial<Record<keyof ReviewItemRepository, unknown>> = { add, get, addApproval, decide, claimDue, decisionEvent };
   return new Proxy(items, {
     get(target, prop) {
       if (prop in overrides) return overrides[prop as keyof ReviewItemRepository];
