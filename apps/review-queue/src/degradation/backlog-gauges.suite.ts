@@ -58,6 +58,27 @@ export function backlogGaugesSuite(name: string, make: () => Promise<BacklogGaug
       expect(await gauges.snapshot()).toEqual({ bySlaClass: {}, byRole: {}, builtAt: T0 + 1 });
     });
 
+    it('is rebuilt in one swap however many items it holds: a reader meanwhile sees the old gauges or the new, never half', async () => {
+      const gauges = await make();
+      await gauges.add(item('old', 'critical', ['security'], 30));
+      const before = await gauges.snapshot();
+      // More items than one step of a rebuild takes (2,000 in Redis).
+      const many = Array.from({ length: 4_500 }, (_, i) => item(`m${i}`, i % 3 ? 'normal' : 'high', i % 2 ? ['reviewer'] : [], 1 + (i % 50)));
+      const building = gauges.rebuild(many, new Date(T0 + 5));
+      const during = await gauges.snapshot();
+      await building;
+      const after = await gauges.snapshot();
+      expect(after).toEqual({
+        bySlaClass: { normal: { depth: 3_000, oldestCreatedAt: T0 - 50 * 60_000 }, high: { depth: 1_500, oldestCreatedAt: T0 - 50 * 60_000 } },
+        byRole: { reviewer: { depth: 2_250, oldestCreatedAt: T0 - 50 * 60_000 } },
+        builtAt: T0 + 5,
+      });
+      expect([before, after]).toContainEqual(during);
+      // The rebuilt gauges are kept like any others.
+      await gauges.remove('m0');
+      expect((await gauges.snapshot()).bySlaClass.high?.depth).toBe(1_499);
+    });
+
     it('counts the reviewers on shift per role until their heartbeat expires', async () => {
       const gauges = await make();
       const now = new Date(Date.now());

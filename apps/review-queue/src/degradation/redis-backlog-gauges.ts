@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { BacklogGauge, BacklogGauges, BacklogItem, BacklogSnapshot } from './backlog-gauges';
 
@@ -26,23 +27,52 @@ for _, r in ipairs(item.r) do redis.call('ZREM', p .. 'role:' .. r, ARGV[1]) end
 redis.call('HDEL', p .. 'items', ARGV[1])
 return 1`;
 
-// Everything goes and comes back in one script: a reader sees the old gauges or the new, never half.
-const REBUILD = `
-local p = KEYS[1]
-for _, c in ipairs(redis.call('SMEMBERS', p .. 'classes')) do redis.call('DEL', p .. 'class:' .. c) end
-for _, r in ipairs(redis.call('SMEMBERS', p .. 'roles')) do redis.call('DEL', p .. 'role:' .. r) end
-redis.call('DEL', p .. 'items', p .. 'classes', p .. 'roles')
-for _, item in ipairs(cjson.decode(ARGV[2])) do
-  redis.call('HSET', p .. 'items', item.id, cjson.encode({c = item.c, r = item.r, t = item.t}))
-  redis.call('ZADD', p .. 'class:' .. item.c, item.t, item.id)
-  redis.call('SADD', p .. 'classes', item.c)
+// A rebuild is built beside the gauges under a staging prefix of its own (`P next:<id>:`), a chunk of items per script,
+// then swapped in by one script: a reader sees the old gauges or the new, never half, and Redis is never held for
+// longer than one chunk (one script over 100,000 items held it 2-3 s here, every reconcile, for every client).
+// Staging keys expire by themselves should the rebuild stop half way.
+const STAGE = `
+local p, s = KEYS[1], KEYS[2]
+for _, item in ipairs(cjson.decode(ARGV[1])) do
+  redis.call('HSET', s .. 'items', item.id, cjson.encode({c = item.c, r = item.r, t = item.t}))
+  redis.call('ZADD', s .. 'class:' .. item.c, item.t, item.id)
+  redis.call('SADD', s .. 'classes', item.c)
   for _, r in ipairs(item.r) do
-    redis.call('ZADD', p .. 'role:' .. r, item.t, item.id)
-    redis.call('SADD', p .. 'roles', r)
+    redis.call('ZADD', s .. 'role:' .. r, item.t, item.id)
+    redis.call('SADD', s .. 'roles', r)
   end
 end
+local keys = {s .. 'items', s .. 'classes', s .. 'roles'}
+for _, c in ipairs(redis.call('SMEMBERS', s .. 'classes')) do keys[#keys + 1] = s .. 'class:' .. c end
+for _, r in ipairs(redis.call('SMEMBERS', s .. 'roles')) do keys[#keys + 1] = s .. 'role:' .. r end
+for _, k in ipairs(keys) do redis.call('PEXPIRE', k, ARGV[2]) end
+return 1`;
+
+// The staged gauges take the place of the live ones: the old keys are unlinked (freed in the background), the staged
+// ones renamed (O(1) each, as many as classes and roles) and kept for good.
+const SWAP = `
+local p, s = KEYS[1], KEYS[2]
+for _, c in ipairs(redis.call('SMEMBERS', p .. 'classes')) do redis.call('UNLINK', p .. 'class:' .. c) end
+for _, r in ipairs(redis.call('SMEMBERS', p .. 'roles')) do redis.call('UNLINK', p .. 'role:' .. r) end
+redis.call('UNLINK', p .. 'items', p .. 'classes', p .. 'roles')
+local function move(from, to)
+  if redis.call('EXISTS', from) == 1 then
+    redis.call('RENAME', from, to)
+    redis.call('PERSIST', to)
+  end
+end
+for _, c in ipairs(redis.call('SMEMBERS', s .. 'classes')) do move(s .. 'class:' .. c, p .. 'class:' .. c) end
+for _, r in ipairs(redis.call('SMEMBERS', s .. 'roles')) do move(s .. 'role:' .. r, p .. 'role:' .. r) end
+move(s .. 'items', p .. 'items')
+move(s .. 'classes', p .. 'classes')
+move(s .. 'roles', p .. 'roles')
 redis.call('SET', p .. 'built', ARGV[1])
 return 1`;
+
+/** Items per staging script: about 20-40 ms of Redis each here. */
+const REBUILD_CHUNK = 2_000;
+/** How long a staged rebuild that never swapped in stays in Redis. */
+const STAGING_TTL_MS = 10 * 60_000;
 
 // Depth and oldest createdAt per class and per role, as strings: "name depth oldest" lines, then the build time.
 const SNAPSHOT = `
@@ -81,9 +111,13 @@ export class RedisBacklogGauges implements BacklogGauges {
   }
 
   async rebuild(items: BacklogItem[], at: Date): Promise<void> {
-    // An empty Lua table encodes as {} rather than []: the roles go as a list only when there are some.
-    const list = items.map((i) => ({ id: i.actionId, c: i.slaClass, r: [...new Set(i.requiredRoles)], t: i.createdAt }));
-    await this.redis.eval(REBUILD, 1, 'backlog:', String(at.getTime()), JSON.stringify(list));
+    const staging = `backlog:next:${randomUUID()}:`;
+    for (let i = 0; i < items.length; i += REBUILD_CHUNK) {
+      // An empty Lua table encodes as {} rather than []: the roles go as a list only when there are some.
+      const chunk = items.slice(i, i + REBUILD_CHUNK).map((x) => ({ id: x.actionId, c: x.slaClass, r: [...new Set(x.requiredRoles)], t: x.createdAt }));
+      await this.redis.eval(STAGE, 2, 'backlog:', staging, JSON.stringify(chunk), String(STAGING_TTL_MS));
+    }
+    await this.redis.eval(SWAP, 2, 'backlog:', staging, String(at.getTime()));
   }
 
   async snapshot(): Promise<BacklogSnapshot> {
