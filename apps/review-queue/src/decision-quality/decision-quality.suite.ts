@@ -66,6 +66,22 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
         ['b1', 'fiona', 'approved', 5000, false],
         ['b2', 'bob', 'approved', 3000, true],
       ]);
+      // Second reviews sampled at once: each kept, the first of one item's kept.
+      const second = (actionId: string, firstDecision: 'approved' | 'rejected') => ({
+        actionId,
+        slaClass: 'high',
+        requiredRoles: ['finance', 'reviewer'],
+        firstDecision,
+        excluded: ['fiona', 'support-copilot'],
+        createdAt: '2026-11-30T10:00:10.000Z',
+      });
+      await Promise.all([
+        store.addSecondReview(second('b1', 'approved')),
+        store.addSecondReview(second('b2', 'rejected')),
+        store.addSecondReview(second('b1', 'rejected')),
+      ]);
+      expect(await store.secondReview('b1')).toEqual(second('b1', 'approved'));
+      expect(await store.secondReview('b2')).toEqual(second('b2', 'rejected'));
     });
 
     it('lists canary misses until their audit event is out', async () => {

@@ -62,17 +62,24 @@ const secondOf = (r: SecondRow): SecondReview => ({
 const viewKey = (actionId: string, reviewer: string) => `${actionId}\u0000${reviewer}`;
 
 /**
- * Decision quality's records in PostgreSQL (`migrations/0005_decision-quality.sql`). The record every decision makes
- * (the reviewer's decision with its dwell) goes in batches: one multi-row INSERT that reads the card views too, one
- * commit (docs/adr/0028), so recording quality adds one statement per batch of decisions, not two per decision.
+ * Decision quality's records in PostgreSQL (`migrations/0005_decision-quality.sql`). What decisions write (the
+ * reviewer's decision with its dwell, a second review sampled) goes in batches: one multi-row INSERT each, one commit
+ * (docs/adr/0028); the decision's reads the card views in the same statement. Recording quality thus adds a statement
+ * per batch of decisions, not two per decision.
  */
 export class PgDecisionQualityStore implements DecisionQualityStore {
   private readonly decisions: GroupCommit<ReviewerDecision, boolean>;
+  private readonly secondReviews: GroupCommit<SecondReview, void>;
 
   constructor(private readonly pool: Pool) {
     this.decisions = new GroupCommit(
       (batch) => this.writeDecisions(batch),
       (d) => viewKey(d.actionId, d.reviewer),
+      { maxBatch: 256, maxInFlight: 2 },
+    );
+    this.secondReviews = new GroupCommit(
+      (batch) => this.writeSecondReviews(batch),
+      (r) => r.actionId,
       { maxBatch: 256, maxInFlight: 2 },
     );
   }
@@ -187,11 +194,28 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
     await this.pool.query(`UPDATE canaries SET retired_at = $2 WHERE action_id = $1 AND retired_at IS NULL`, [actionId, at]);
   }
 
-  async addSecondReview(r: SecondReview): Promise<void> {
+  addSecondReview(r: SecondReview): Promise<void> {
+    return this.secondReviews.submit(r);
+  }
+
+  /** A batch of sampled second reviews in one statement and one commit. */
+  private async writeSecondReviews(batch: SecondReview[]): Promise<void[]> {
+    const input = batch.map((r) => ({
+      action_id: r.actionId,
+      sla_class: r.slaClass,
+      required_roles: r.requiredRoles,
+      first_decision: r.firstDecision,
+      excluded: r.excluded,
+      created_at: r.createdAt,
+    }));
     await this.pool.query(
-      `INSERT INTO second_reviews (action_id, sla_class, required_roles, first_decision, excluded, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-      [r.actionId, r.slaClass, r.requiredRoles, r.firstDecision, r.excluded, r.createdAt],
+      `INSERT INTO second_reviews (action_id, sla_class, required_roles, first_decision, excluded, created_at)
+       SELECT * FROM jsonb_to_recordset($1::jsonb)
+         AS r(action_id text, sla_class text, required_roles text[], first_decision text, excluded text[], created_at timestamptz)
+       ON CONFLICT DO NOTHING`,
+      [JSON.stringify(input)],
     );
+    return batch.map(() => undefined);
   }
 
   async secondReview(actionId: string): Promise<SecondReview | undefined> {

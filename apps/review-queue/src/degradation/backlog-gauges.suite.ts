@@ -41,6 +41,16 @@ export function backlogGaugesSuite(name: string, make: () => Promise<BacklogGaug
       expect(snap.byRole.security?.depth ?? 0).toBe(0);
     });
 
+    it('stops counting items decided at the same time, each once', async () => {
+      const gauges = await make();
+      await Promise.all(Array.from({ length: 40 }, (_, i) => gauges.add(item(`s${i}`, i % 2 ? 'high' : 'normal', i % 4 ? ['finance'] : [], i))));
+      await Promise.all([...Array.from({ length: 30 }, (_, i) => gauges.remove(`s${i}`)), gauges.remove('s3'), gauges.remove('never-there')]);
+      const snap = await gauges.snapshot();
+      expect(snap.bySlaClass.high).toEqual({ depth: 5, oldestCreatedAt: T0 - 39 * 60_000 });
+      expect(snap.bySlaClass.normal).toEqual({ depth: 5, oldestCreatedAt: T0 - 38 * 60_000 });
+      expect(snap.byRole.finance).toEqual({ depth: 8, oldestCreatedAt: T0 - 39 * 60_000 });
+    });
+
     it('is rebuilt whole from the records of truth, and says when', async () => {
       const gauges = await make();
       await gauges.add(item('gone', 'critical', ['security'], 30));

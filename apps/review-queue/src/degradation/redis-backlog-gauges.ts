@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { GroupCommit } from '../review-item/group-commit';
 import { BacklogGauge, BacklogGauges, BacklogItem, BacklogSnapshot } from './backlog-gauges';
 
 // Layout under the prefix P (`backlog:`, after the client's key prefix): `P items` a hash action id → {c: class,
@@ -17,14 +18,18 @@ for i = 5, #ARGV do
 end
 return 1`;
 
+// Removes the items ARGV names (those decided about the same time, in one script).
 const REMOVE = `
 local p = KEYS[1]
-local v = redis.call('HGET', p .. 'items', ARGV[1])
-if not v then return 0 end
-local item = cjson.decode(v)
-redis.call('ZREM', p .. 'class:' .. item.c, ARGV[1])
-for _, r in ipairs(item.r) do redis.call('ZREM', p .. 'role:' .. r, ARGV[1]) end
-redis.call('HDEL', p .. 'items', ARGV[1])
+for _, id in ipairs(ARGV) do
+  local v = redis.call('HGET', p .. 'items', id)
+  if v then
+    local item = cjson.decode(v)
+    redis.call('ZREM', p .. 'class:' .. item.c, id)
+    for _, r in ipairs(item.r) do redis.call('ZREM', p .. 'role:' .. r, id) end
+    redis.call('HDEL', p .. 'items', id)
+  end
+end
 return 1`;
 
 // A rebuild is built beside the gauges under a staging prefix of its own (`P next:<id>:`), a chunk of items per script,
@@ -99,15 +104,27 @@ return redis.call('HMGET', KEYS[2], unpack(ids))`;
 
 /** The backlog gauges in Redis, shared by every review-queue instance (derived state, rebuilt from PostgreSQL). */
 export class RedisBacklogGauges implements BacklogGauges {
-  constructor(private readonly redis: Redis) {}
+  /** Items decided about the same time leave the gauges in one script (docs/adr/0028's group commit, for Redis). */
+  private readonly removals: GroupCommit<string, void>;
+
+  constructor(private readonly redis: Redis) {
+    this.removals = new GroupCommit(
+      async (ids) => {
+        await this.redis.eval(REMOVE, 1, 'backlog:', ...ids);
+        return ids.map(() => undefined);
+      },
+      (id) => id,
+      { maxBatch: 256, maxInFlight: 2 },
+    );
+  }
 
   async add(item: BacklogItem): Promise<void> {
     const value = JSON.stringify({ c: item.slaClass, r: [...new Set(item.requiredRoles)], t: item.createdAt });
     await this.redis.eval(ADD, 1, 'backlog:', item.actionId, value, item.slaClass, String(item.createdAt), ...new Set(item.requiredRoles));
   }
 
-  async remove(actionId: string): Promise<void> {
-    await this.redis.eval(REMOVE, 1, 'backlog:', actionId);
+  remove(actionId: string): Promise<void> {
+    return this.removals.submit(actionId);
   }
 
   async rebuild(items: BacklogItem[], at: Date): Promise<void> {
