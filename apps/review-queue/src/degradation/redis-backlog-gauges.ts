@@ -108,7 +108,7 @@ export class RedisBacklogGauges implements BacklogGauges {
   private readonly removals: GroupCommit<string, void>;
 
   constructor(private readonly redis: Redis) {
-    this.removals = new GroupCommit(
+    this.removals = new GroupCommit<string, void>(
       async (ids) => {
         await this.redis.eval(REMOVE, 1, 'backlog:', ...ids);
         return ids.map(() => undefined);
