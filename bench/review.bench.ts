@@ -15,10 +15,10 @@
 //     decision + event as one multi-row statement per group commit, the item out of the gauges (one Redis script), the
 //     reviewer's decision with its dwell (one multi-row INSERT per batch), the published marks batched (asynchronous
 //     commit, not waited for). Statements per item: about 4/batch size on either
-//     path (the service path's count is printed). Goal (issue 11): ≥ 5,000/s. Each path's Node CPU per item is printed;
+//     path (the service path's count is printed). Goal (issue 11): ≥ 5,000/s. Each path's CPU per item is printed (Node, PostgreSQL, Redis);
 //     BENCH_CPU_PROFILE=<file> writes a CPU profile of the services' phase.
 import { Module } from '@nestjs/common';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -340,8 +340,8 @@ async function main() {
     if (decided !== DECISIONS) throw new Error(`${decided} of ${DECISIONS} items approved through the services`);
     process.stdout.write(
       `bench:review: claim + decide through the services (${DECISIONS} items, ${CONCURRENCY} reviewers at once): ${Math.round(service.perSecond)}/s, ` +
-        `${f(service.cpuMs)} ms of Node CPU per item\n` +
-        `bench:review: raw SQL of the same shape (baseline; batched claims, reads, decisions, records, marks; a Redis script): ${Math.round(rawPath.perSecond)}/s, ${f(rawPath.cpuMs)} ms\n` +
+        `${cpuLine(service.cpuMs)}\n` +
+        `bench:review: raw SQL of the same shape (baseline; batched claims, reads, decisions, records, marks; a Redis script): ${Math.round(rawPath.perSecond)}/s, ${cpuLine(rawPath.cpuMs)}\n` +
         `bench:review: statements per claim + decide: services ${serviceStatements.toFixed(2)}, raw ${rawStatements.toFixed(2)} (batched: 4 per batch); ` +
         `stored event: services ${serviceEventBytes} B, raw ${rawEventBytes} B\n` +
         `ratio: claim + decide services/raw ${(service.perSecond / rawPath.perSecond).toFixed(2)}; goal ≥ 5,000/s: ${service.perSecond >= 5000 ? 'met' : 'NOT met'}\n`,
@@ -401,22 +401,55 @@ async function timed(once: () => Promise<void>, n: number): Promise<number[]> {
   return ms;
 }
 
-/**
- * Works `ids` off with `CONCURRENCY` workers, each taking the next id; returns items per second and this process's CPU
- * time per item (user + system, ms): what the path costs in Node, beside what it waits for.
- */
-async function rate(ids: string[], work: (id: string, worker: number) => Promise<void>): Promise<{ perSecond: number; cpuMs: number }> {
+/** CPU time (user + system, ms) used so far by every process of each server on this machine, from /proc. */
+function serverCpuMs(): { postgres: number; redis: number } {
+  const total = { postgres: 0, redis: 0 };
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const server = comm === 'postgres' ? 'postgres' : comm.startsWith('redis-server') ? 'redis' : undefined;
+      if (!server) continue;
+      // utime and stime: the 12th and 13th fields after "pid (comm) ", in clock ticks (100 a second on Linux).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total[server] += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return total;
+}
+
+interface Rate {
+  perSecond: number;
+  /** CPU per item (ms): this process (Node), and PostgreSQL's and Redis's processes, which serve nothing else here. */
+  cpuMs: { node: number; postgres: number; redis: number };
+}
+
+/** Works `ids` off with `CONCURRENCY` workers, each taking the next id; returns items per second and the CPU per item. */
+async function rate(ids: string[], work: (id: string, worker: number) => Promise<void>): Promise<Rate> {
   let next = 0;
   const started = performance.now();
   const cpu = process.cpuUsage();
+  const servers = serverCpuMs();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async (_, w) => {
       for (let i = next++; i < ids.length; i = next++) await work(ids[i], w);
     }),
   );
   const used = process.cpuUsage(cpu);
-  return { perSecond: ids.length / ((performance.now() - started) / 1000), cpuMs: (used.user + used.system) / 1000 / ids.length };
+  const after = serverCpuMs();
+  return {
+    perSecond: ids.length / ((performance.now() - started) / 1000),
+    cpuMs: {
+      node: (used.user + used.system) / 1000 / ids.length,
+      postgres: (after.postgres - servers.postgres) / ids.length,
+      redis: (after.redis - servers.redis) / ids.length,
+    },
+  };
 }
+
+const cpuLine = (c: Rate['cpuMs']) => `CPU per item ${f(c.node + c.postgres + c.redis)} ms (Node ${f(c.node)}, PostgreSQL ${f(c.postgres)}, Redis ${f(c.redis)})`;
 
 main().then(
   () => process.exit(0),

@@ -1,32 +1,54 @@
 import type { Logger } from '@countersign/logging';
-import type { ReviewItemRepository } from '../review-item/review-item.repository';
-import type { BacklogGauges } from './backlog-gauges';
+import type { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import type { BacklogGauges, BacklogItem } from './backlog-gauges';
+
+const backlogItem = (item: ReviewItem): BacklogItem => ({
+  actionId: item.actionId,
+  slaClass: item.slaClass,
+  requiredRoles: item.requiredRoles,
+  createdAt: Date.parse(item.createdAt),
+});
 
 /**
- * The review items with the backlog gauges kept beside them: an approval item queued is counted, an item decided is
- * no longer. The gauges are derived state: PostgreSQL is written first, and a Redis that fails is logged, never
- * fails the write; the controller rebuilds the gauges from PostgreSQL after a flush and every `reconcileMs`, which
- * also catches what changed items by other paths (the review clock's expiry and re-routing). Every other method is
- * the store's own.
+ * The review items with the backlog gauges kept beside them: an approval item queued is counted, an item decided or
+ * expired by the review clock is no longer, and one the clock escalates or re-routes is counted under its new roles.
+ * The gauges are derived state: PostgreSQL is written first, and a Redis that fails is logged, never fails the write;
+ * `drifted` is told, so that the controller rebuilds the gauges from PostgreSQL at its next tick (and at least every
+ * `reconcileMs`, for what failed on another instance). Every other method is the store's own.
  */
-export function withBacklogGauges(items: ReviewItemRepository, gauges: BacklogGauges, logger: Logger): ReviewItemRepository {
+export function withBacklogGauges(
+  items: ReviewItemRepository,
+  gauges: BacklogGauges,
+  logger: Logger,
+  drifted: () => void = () => undefined,
+): ReviewItemRepository {
+  const missed = (what: string) => (err: unknown) => {
+    drifted();
+    logger.warn({ err }, `backlog gauge not updated (${what}); the next tick rebuilds the gauges`);
+  };
   const add: ReviewItemRepository['add'] = async (item) => {
     const added = await items.add(item);
-    if (added && (item.kind ?? 'approval') === 'approval')
-      await gauges
-        .add({ actionId: item.actionId, slaClass: item.slaClass, requiredRoles: item.requiredRoles, createdAt: Date.parse(item.createdAt) })
-        .catch((err: unknown) => logger.warn({ err }, 'backlog gauge not updated; the next rebuild counts it'));
+    if (added && (item.kind ?? 'approval') === 'approval') await gauges.add(backlogItem(item)).catch(missed('queued'));
     return added;
   };
   const decide: ReviewItemRepository['decide'] = async (...args) => {
     const decided = await items.decide(...args);
-    if (decided) await gauges.remove(decided.actionId).catch((err: unknown) => logger.warn({ err }, 'backlog gauge not updated; the next rebuild drops it'));
+    if (decided) await gauges.remove(decided.actionId).catch(missed('decided'));
     return decided;
   };
+  const claimDue: ReviewItemRepository['claimDue'] = async (...args) => {
+    const steps = await items.claimDue(...args);
+    for (const { step, item } of steps) {
+      // Only approval items are stepped by the clock (and counted). An escalation or a re-route changes the roles.
+      const changed = gauges.remove(item.actionId).then(() => (step === 'expire' ? undefined : gauges.add(backlogItem(item))));
+      await changed.catch(missed(step));
+    }
+    return steps;
+  };
+  const overrides: Partial<Record<keyof ReviewItemRepository, unknown>> = { add, decide, claimDue };
   return new Proxy(items, {
     get(target, prop) {
-      if (prop === 'add') return add;
-      if (prop === 'decide') return decide;
+      if (prop in overrides) return overrides[prop as keyof ReviewItemRepository];
       const value: unknown = Reflect.get(target, prop, target);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },

@@ -83,6 +83,8 @@ export class DegradationController implements OnApplicationBootstrap, OnApplicat
           await this.decide();
         } while (this.again);
       } catch (err) {
+        // Whatever failed (Redis, PostgreSQL), changes may have missed the gauges meanwhile: the next tick rebuilds them.
+        this.governance.suspectDrift();
         this.logger.warn({ err }, 'degradation controller tick failed; next tick');
       } finally {
         this.ticking = undefined;
@@ -106,9 +108,8 @@ export class DegradationController implements OnApplicationBootstrap, OnApplicat
     // The mode continues from what the control topic holds: not read yet, nothing to continue from.
     if (!this.control.caughtUp()) return;
     if (!(await this.hold())) return;
-    const { now: clock, reconcileMs } = this.governance.settings;
-    const now = clock();
-    if (now - this.lastRebuild >= reconcileMs) {
+    const now = this.governance.settings.now();
+    if (this.governance.takeRebuildDue(now, this.lastRebuild)) {
       await this.governance.rebuild(now);
       this.lastRebuild = now;
     }

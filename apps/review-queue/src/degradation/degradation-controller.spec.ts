@@ -89,6 +89,29 @@ describe('the degradation controller: one owner, continuing from the control top
     await eventually(() => expect(published.map((e) => e.data.mode)).toEqual(['elevated', 'normal', 'elevated']));
   });
 
+  it('rebuilds the gauges at least every reconcileMs, and at the next tick once they may have missed a change', async () => {
+    let reads = 0;
+    const counted: ReviewHistory = { pendingItems: async () => (reads++, items(3)), decidedSince: async () => [] };
+    const settings = { ...DEFAULT_DEGRADATION_SETTINGS, instanceId: 'rq-r', reconcileMs: 300_000, now: () => clock };
+    const governance = new GovernanceService(new InMemoryBacklogGauges(), counted, contract, settings, logger);
+    const state = new DegradationControlState();
+    state.markCaughtUp();
+    const controller = new DegradationController(bus, new InMemoryLeaderLease(() => clock), state, governance, logger);
+    await controller.tick();
+    expect(reads).toBe(1);
+    clock += 60_000;
+    await controller.tick();
+    expect(reads).toBe(1);
+    // A gauge update failed somewhere here (the decorator says so): rebuilt at the next tick, once.
+    governance.suspectDrift();
+    await controller.tick();
+    await controller.tick();
+    expect(reads).toBe(2);
+    clock += 300_000;
+    await controller.tick();
+    expect(reads).toBe(3);
+  });
+
   it('decides nothing before it has read the control topic', async () => {
     const state = new DegradationControlState();
     const settings = { ...DEFAULT_DEGRADATION_SETTINGS, instanceId: 'rq-c', reconcileMs: 0, now: () => clock };

@@ -56,8 +56,8 @@ export function degradationParts(items: ReviewItemRepository, o: DegradationOpti
       DegradationControlFollower,
       {
         provide: REVIEW_ITEMS,
-        useFactory: (logger: Logger) => withBacklogGauges(items, o.gauges, logger),
-        inject: [LOGGER],
+        useFactory: (logger: Logger, governance: GovernanceService) => withBacklogGauges(items, o.gauges, logger, () => governance.suspectDrift()),
+        inject: [LOGGER, GovernanceService],
       },
       { provide: BACKLOG_GAUGES, useValue: o.gauges },
       { provide: LEADER_LEASE, useValue: o.lease },

@@ -19,7 +19,11 @@ export interface DegradationControllerSettings {
   tickMs: number;
   /** The leader lease's time to live; renewed every tick (default 5 s: a dead leader is replaced within it). */
   leaseTtlMs: number;
-  /** How often the gauges are rebuilt from PostgreSQL (default 15 s; at once when a flush left them empty). */
+  /**
+   * The longest the gauges go without a rebuild from PostgreSQL (default 5 min). They are rebuilt sooner when they may
+   * have missed a change: at once when a flush left them empty, and at the next tick after an update of them failed
+   * here or a tick could not read them.
+   */
   reconcileMs: number;
   /** How often the SLO counts are read from PostgreSQL (default 10 s). */
   sloRefreshMs: number;
@@ -35,7 +39,7 @@ export interface DegradationControllerSettings {
 export const DEFAULT_DEGRADATION_SETTINGS: Omit<DegradationControllerSettings, 'instanceId'> = {
   tickMs: 1_000,
   leaseTtlMs: 5_000,
-  reconcileMs: 15_000,
+  reconcileMs: 300_000,
   sloRefreshMs: 10_000,
   heartbeatTtlMs: 90_000,
   maxOverrideMs: 7 * 24 * 3600_000,
@@ -64,7 +68,22 @@ export class GovernanceService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Replaces the gauges with the pending items of PostgreSQL (after a flush; now and then, to catch drift). */
+  /** Whether the gauges may have missed a change since their last rebuild (`suspectDrift`). */
+  private driftSuspected = false;
+
+  /** The gauges may have missed a change (an update of them failed, a tick could not read them): the next tick rebuilds them. */
+  suspectDrift(): void {
+    this.driftSuspected = true;
+  }
+
+  /** Whether a rebuild is due at `now` (drift suspected, or `reconcileMs` since `lastRebuild`); a suspicion is taken by it. */
+  takeRebuildDue(now: number, lastRebuild: number): boolean {
+    const due = this.driftSuspected || now - lastRebuild >= this.settings.reconcileMs;
+    this.driftSuspected = false;
+    return due;
+  }
+
+  /** Replaces the gauges with the pending items of PostgreSQL (after a flush; on suspected drift; at least every `reconcileMs`). */
   async rebuild(now: number): Promise<number> {
     const items = await this.history.pendingItems();
     await this.gauges.rebuild(items, new Date(now));
