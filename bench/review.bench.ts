@@ -449,7 +449,8 @@ async function rate(ids: string[], work: (id: string, worker: number) => Promise
   };
 }
 
-const cpuLine = (c: Rate['cpuMs']) => `CPU per item ${f(c.node + c.postgres + c.redis)} ms (Node ${f(c.node)}, PostgreSQL ${f(c.postgres)}, Redis ${f(c.redis)})`;
+const cpuLine = (c: Rate['cpuMs']) =>
+  `CPU per item ${f(c.node + c.postgres + c.redis)} ms (Node ${f(c.node)}, PostgreSQL ${f(c.postgres)}, Redis ${f(c.redis)})`;
 
 main().then(
   () => process.exit(0),
