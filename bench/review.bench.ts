@@ -14,7 +14,7 @@
 //     batch (asynchronous commit: leases), the decision's read of the item (one SELECT per batch), the approval +
 //     decision + event as one multi-row statement per group commit, the item out of the gauges (one Redis script), the
 //     reviewer's decision with its dwell (one multi-row INSERT per batch), the published marks batched (asynchronous
-//     commit, not waited for). Statements per item: about 4/batch size on either
+//     commit, not waited for); its statements are named (prepared), as the repository's are. Statements per item: about 4/batch size on either
 //     path (the service path's count is printed). Goal (issue 11): ≥ 5,000/s. Each path's CPU per item is printed (Node, PostgreSQL, Redis);
 //     BENCH_CPU_PROFILE=<file> writes a CPU profile of the services' phase.
 import { Module } from '@nestjs/common';
@@ -210,7 +210,9 @@ async function main() {
     const rawDecisions = new GroupCommit<{ id: string; by: string; event: object }, boolean>(
       async (batch) => {
         const { rows } = await pool.query<{ action_id: string }>(
-          `WITH input AS (
+          {
+            name: 'raw.decide',
+            text: `WITH input AS (
              SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, deciders text[], reason text, event jsonb, approver text, after text[])
            ), decided AS (
              UPDATE review_items r SET status = 'approved', deciders = i.deciders, decision_reason = i.reason, decided_at = now(),
@@ -223,6 +225,7 @@ async function main() {
              SELECT d.action_id, i.approver, i.reason FROM decided d JOIN input i USING (action_id) ON CONFLICT DO NOTHING
            )
            SELECT * FROM decided`,
+          },
           [
             JSON.stringify(
               batch
@@ -242,10 +245,13 @@ async function main() {
     const rawRecords = new GroupCommit<{ id: string; by: string }, void>(
       async (batch) => {
         await pool.query(
-          `INSERT INTO reviewer_decisions (action_id, reviewer, decision, sla_class, decided_at, queued_at, dwell_ms, canary)
+          {
+            name: 'raw.record-decisions',
+            text: `INSERT INTO reviewer_decisions (action_id, reviewer, decision, sla_class, decided_at, queued_at, dwell_ms, canary)
            SELECT d.action_id, d.reviewer, 'approved', 'high', now(), now(), (extract(epoch FROM now() - v.first_shown_at) * 1000)::bigint, false
            FROM unnest($1::text[], $2::text[]) AS d(action_id, reviewer) LEFT JOIN card_views v USING (action_id, reviewer)
            ON CONFLICT DO NOTHING`,
+          },
           [batch.map((r) => r.id), batch.map((r) => r.by)],
         );
         return batch.map(() => undefined);
@@ -266,8 +272,11 @@ async function main() {
     const rawMarks = new GroupCommit<string, void>(
       async (batch) => {
         await pool.query(
-          `WITH lease AS (SELECT set_config('synchronous_commit', 'off', true))
+          {
+            name: 'raw.mark-published',
+            text: `WITH lease AS (SELECT set_config('synchronous_commit', 'off', true))
            UPDATE review_items r SET decision_published_at = now() FROM lease WHERE r.action_id = ANY($1) AND r.decision_published_at IS NULL`,
+          },
           [batch],
         );
         return batch.map(() => undefined);
@@ -278,7 +287,9 @@ async function main() {
     const rawClaims = new GroupCommit<{ id: string; by: string; roles: string[]; until: string }, boolean>(
       async (batch) => {
         const { rows } = await pool.query<{ action_id: string }>(
-          `WITH lease AS (SELECT set_config('synchronous_commit', 'off', true)), input AS (
+          {
+            name: 'raw.claim-for',
+            text: `WITH lease AS (SELECT set_config('synchronous_commit', 'off', true)), input AS (
              SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, by text, roles text[], until timestamptz)
            )
            UPDATE review_items r SET claimed_by = i.by, claimed_by_name = i.by, claimed_until = i.until FROM lease, input i
@@ -286,6 +297,7 @@ async function main() {
              AND r.proposer_principal <> i.by AND (r.proposal -> 'proposer' ->> 'agentId') IS DISTINCT FROM i.by AND NOT (i.by = ANY (coalesce(r.approved_by, '{}')))
              AND (r.claimed_by IS NULL OR r.claimed_until <= now() OR r.claimed_by = i.by)
            RETURNING r.*`,
+          },
           [
             JSON.stringify(
               batch.map((c) => ({ action_id: c.id, by: c.by, roles: c.roles, until: c.until })).sort((a, b) => a.action_id.localeCompare(b.action_id)),
@@ -300,7 +312,7 @@ async function main() {
     );
     const rawReads = new GroupCommit<string, { digest: string } | undefined>(
       async (batch) => {
-        const { rows } = await pool.query('SELECT * FROM review_items WHERE action_id = ANY($1::text[])', [batch]);
+        const { rows } = await pool.query({ name: 'raw.get', text: 'SELECT * FROM review_items WHERE action_id = ANY($1::text[])' }, [batch]);
         const byId = new Map(rows.map((r) => [r.action_id, r]));
         return batch.map((id) => byId.get(id));
       },
@@ -401,9 +413,9 @@ async function timed(once: () => Promise<void>, n: number): Promise<number[]> {
   return ms;
 }
 
-/** CPU time (user + system, ms) used so far by every process of each server on this machine, from /proc. */
-function serverCpuMs(): { postgres: number; redis: number } {
-  const total = { postgres: 0, redis: 0 };
+/** CPU time (user + system, ms) each process of PostgreSQL and of Redis on this machine has used so far, from /proc. */
+function serverCpuMs(): Map<string, { server: 'postgres' | 'redis'; ms: number }> {
+  const used = new Map<string, { server: 'postgres' | 'redis'; ms: number }>();
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -412,11 +424,18 @@ function serverCpuMs(): { postgres: number; redis: number } {
       if (!server) continue;
       // utime and stime: the 12th and 13th fields after "pid (comm) ", in clock ticks (100 a second on Linux).
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total[server] += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      used.set(pid, { server, ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 });
     } catch {
       // The process ended meanwhile.
     }
   }
+  return used;
+}
+
+/** What each server's processes used between two readings (a process started meanwhile counts whole; one that ended, not at all). */
+function serverCpuSince(before: ReturnType<typeof serverCpuMs>): { postgres: number; redis: number } {
+  const total = { postgres: 0, redis: 0 };
+  for (const [pid, now] of serverCpuMs()) total[now.server] += now.ms - (before.get(pid)?.ms ?? 0);
   return total;
 }
 
@@ -438,14 +457,10 @@ async function rate(ids: string[], work: (id: string, worker: number) => Promise
     }),
   );
   const used = process.cpuUsage(cpu);
-  const after = serverCpuMs();
+  const elsewhere = serverCpuSince(servers);
   return {
     perSecond: ids.length / ((performance.now() - started) / 1000),
-    cpuMs: {
-      node: (used.user + used.system) / 1000 / ids.length,
-      postgres: (after.postgres - servers.postgres) / ids.length,
-      redis: (after.redis - servers.redis) / ids.length,
-    },
+    cpuMs: { node: (used.user + used.system) / 1000 / ids.length, postgres: elsewhere.postgres / ids.length, redis: elsewhere.redis / ids.length },
   };
 }
 

@@ -106,13 +106,16 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
    */
   private async writeDecisions(batch: ReviewerDecision[]): Promise<boolean[]> {
     const { rows } = await this.pool.query<{ action_id: string; reviewer: string }>(
-      `INSERT INTO reviewer_decisions (action_id, reviewer, decision, sla_class, decided_at, queued_at, dwell_ms, canary, miss_audited_at)
+      {
+        name: 'decision-quality.record-decisions',
+        text: `INSERT INTO reviewer_decisions (action_id, reviewer, decision, sla_class, decided_at, queued_at, dwell_ms, canary, miss_audited_at)
        SELECT d.action_id, d.reviewer, d.decision, d.sla_class, d.decided_at, d.queued_at,
          coalesce(d.dwell_ms, CASE WHEN v.first_shown_at IS NOT NULL THEN greatest(0, round(extract(epoch FROM d.decided_at - v.first_shown_at) * 1000))::bigint END), d.canary, d.miss_audited_at
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::bigint[], $8::boolean[], $9::timestamptz[])
          AS d(action_id, reviewer, decision, sla_class, decided_at, queued_at, dwell_ms, canary, miss_audited_at)
        LEFT JOIN card_views v ON v.action_id = d.action_id AND v.reviewer = d.reviewer
        ON CONFLICT DO NOTHING RETURNING action_id, reviewer`,
+      },
       [
         batch.map((d) => d.actionId),
         batch.map((d) => d.reviewer),
@@ -209,10 +212,13 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
       created_at: r.createdAt,
     }));
     await this.pool.query(
-      `INSERT INTO second_reviews (action_id, sla_class, required_roles, first_decision, excluded, created_at)
+      {
+        name: 'decision-quality.add-second-reviews',
+        text: `INSERT INTO second_reviews (action_id, sla_class, required_roles, first_decision, excluded, created_at)
        SELECT * FROM jsonb_to_recordset($1::jsonb)
          AS r(action_id text, sla_class text, required_roles text[], first_decision text, excluded text[], created_at timestamptz)
        ON CONFLICT DO NOTHING`,
+      },
       [JSON.stringify(input)],
     );
     return batch.map(() => undefined);

@@ -34,7 +34,8 @@ describe('PgReviewItemRepository group commit (docs/adr/0028), on real PostgreSQ
     const sent: string[] = [];
     const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
     (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      sent.push(String(args[0]));
+      // A statement is its text, or a named one's config ({ name, text }).
+      sent.push(typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string }).text));
       return query(...args);
     };
     return { repo: new PgReviewItemRepository(pool), other, sent };

@@ -50,6 +50,10 @@ const ASYNC_COMMIT = `lease AS (SELECT set_config('synchronous_commit', 'off', t
 /**
  * The review items in PostgreSQL, the records of truth of a distributed review queue: a Redis flush or restart
  * loses none. The tables come from `apps/review-queue/migrations`, applied at boot by `main.ts`.
+ *
+ * The statements every proposal and decision sends are named (prepared once per connection, their plan kept): parsing
+ * and planning the batches' statements cost PostgreSQL more than running them (0.6 of 0.9 ms for a claim batch of 10,
+ * measured). The inbox's query is not: its filters are optional, and a plan made for none would serve them all.
  */
 export class PgReviewItemRepository implements ReviewItemRepository {
   /** Concurrent decisions, written together: one multi-row statement, one durable commit per batch (docs/adr/0028). */
@@ -90,11 +94,14 @@ export class PgReviewItemRepository implements ReviewItemRepository {
   async add(item: ReviewItem): Promise<boolean> {
     // A redelivered decision finds its item there: ON CONFLICT keeps the first one, untouched.
     const { rowCount } = await this.pool.query(
-      `INSERT INTO review_items (action_id, kind, correlation_id, decision_event_id, digest, proposal, sealed, proposer_principal,
+      {
+        name: 'review-items.add',
+        text: `INSERT INTO review_items (action_id, kind, correlation_id, decision_event_id, digest, proposal, sealed, proposer_principal,
          contract_version, reasons, sla_class, required_roles, quorum, created_at, due_at, status, deciders, decision_reason, decided_at,
          escalate_at, escalate_to, fallback_team, sla_seconds, risk_score, rules_fired, risk_class)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
        ON CONFLICT (action_id) DO NOTHING`,
+      },
       [
         item.actionId,
         item.kind ?? 'approval',
@@ -133,7 +140,9 @@ export class PgReviewItemRepository implements ReviewItemRepository {
   }
 
   private async readItems(batch: string[]): Promise<Array<ItemRow | undefined>> {
-    const { rows } = await this.pool.query<ItemRow>('SELECT * FROM review_items WHERE action_id = ANY($1::text[])', [batch]);
+    const { rows } = await this.pool.query<ItemRow>({ name: 'review-items.get', text: 'SELECT * FROM review_items WHERE action_id = ANY($1::text[])' }, [
+      batch,
+    ]);
     const byId = new Map(rows.map((r) => [r.action_id, r]));
     return batch.map((id) => byId.get(id));
   }
@@ -196,7 +205,9 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     // Rows locked in action id order (as the claims' batches lock them): two batches never wait on each other in a cycle.
     input.sort(byActionId);
     const { rows } = await this.pool.query<ItemRow>(
-      `WITH input AS (
+      {
+        name: 'review-items.decide',
+        text: `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, status text, deciders text[], reason text, decided_at timestamptz,
            topic text, event jsonb, approver text, approval_reason text, after text[], claimant text)
        ), decided AS (
@@ -214,6 +225,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
          ON CONFLICT DO NOTHING
        )
        SELECT * FROM decided`,
+      },
       [JSON.stringify(input)],
     );
     const byId = new Map(rows.map((r) => [r.action_id, r]));
@@ -246,9 +258,12 @@ export class PgReviewItemRepository implements ReviewItemRepository {
 
   private async writeMarks(batch: Array<{ actionId: string; at: Date }>): Promise<void[]> {
     await this.pool.query(
-      `WITH ${ASYNC_COMMIT}
+      {
+        name: 'review-items.mark-published',
+        text: `WITH ${ASYNC_COMMIT}
        UPDATE review_items r SET decision_published_at = m.at FROM lease, unnest($1::text[], $2::timestamptz[]) AS m(action_id, at)
        WHERE r.action_id = m.action_id AND r.decision_published_at IS NULL`,
+      },
       [batch.map((m) => m.actionId), batch.map((m) => m.at)],
     );
     return batch.map(() => undefined);
@@ -355,7 +370,9 @@ export class PgReviewItemRepository implements ReviewItemRepository {
       .map((c) => ({ action_id: c.actionId, by: c.by, roles: c.roles, name: c.name, until: c.until, now: c.now.toISOString() }))
       .sort(byActionId);
     const { rows } = await this.pool.query<ItemRow>(
-      `WITH ${ASYNC_COMMIT}, input AS (
+      {
+        name: 'review-items.claim-for',
+        text: `WITH ${ASYNC_COMMIT}, input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, by text, roles text[], name text, until timestamptz, now timestamptz)
        )
        UPDATE review_items r SET claimed_by = i.by, claimed_by_name = i.name, claimed_until = i.until FROM lease, input i
@@ -365,6 +382,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
          AND NOT (i.by = ANY (coalesce(r.approved_by, '{}')))
          AND (r.claimed_by IS NULL OR r.claimed_until <= i.now OR r.claimed_by = i.by)
        RETURNING r.*`,
+      },
       [JSON.stringify(input)],
     );
     const byId = new Map(rows.map((r) => [r.action_id, r]));
