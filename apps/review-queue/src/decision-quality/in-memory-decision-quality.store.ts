@@ -11,6 +11,9 @@ import type {
 
 /** The in-memory twin of the decision-quality store (tests): the same behaviour as PostgreSQL, kept in maps. */
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** As PostgreSQL orders decisions: by time, then action id, then reviewer. */
+const byDecisionTime = (a: ReviewerDecision, b: ReviewerDecision) =>
+  Date.parse(a.decidedAt) - Date.parse(b.decidedAt) || byText(a.actionId, b.actionId) || byText(a.reviewer, b.reviewer);
 
 export class InMemoryDecisionQualityStore implements DecisionQualityStore {
   private readonly views = new Map<string, Date>();
@@ -40,25 +43,19 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
   }
 
   async decisionsSince(since: Date, limit: number): Promise<ReviewerDecision[]> {
-    return (
-      [...this.decisions.values()]
-        .filter((d) => Date.parse(d.decidedAt) >= since.getTime())
-        // As PostgreSQL orders them: by time, then action id, then reviewer.
-        .sort((a, b) => Date.parse(a.decidedAt) - Date.parse(b.decidedAt) || byText(a.actionId, b.actionId) || byText(a.reviewer, b.reviewer))
-        .slice(0, limit)
-        .map((d) => ({ ...d }))
-    );
+    return [...this.decisions.values()]
+      .filter((d) => Date.parse(d.decidedAt) >= since.getTime())
+      .sort(byDecisionTime)
+      .slice(0, limit)
+      .map((d) => ({ ...d }));
   }
 
   async unauditedMisses(limit: number): Promise<ReviewerDecision[]> {
-    return (
-      [...this.decisions.values()]
-        .filter((d) => d.canary && d.decision === 'approved' && !d.missAuditedAt)
-        // As PostgreSQL orders them: by time, then action id, then reviewer.
-        .sort((a, b) => Date.parse(a.decidedAt) - Date.parse(b.decidedAt) || byText(a.actionId, b.actionId) || byText(a.reviewer, b.reviewer))
-        .slice(0, limit)
-        .map((d) => ({ ...d }))
-    );
+    return [...this.decisions.values()]
+      .filter((d) => d.canary && d.decision === 'approved' && !d.missAuditedAt)
+      .sort(byDecisionTime)
+      .slice(0, limit)
+      .map((d) => ({ ...d }));
   }
 
   async markMissAudited(actionId: string, reviewer: string, at: Date): Promise<void> {

@@ -2,6 +2,9 @@ import type { Logger } from '@countersign/logging';
 import type { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import type { DecisionQuality } from './decision-quality';
 
+/** How many items' canary-ness the decision path remembers (a decision on one forgotten reads it again). */
+const CANARY_MEMO = 10_000;
+
 /**
  * The review items with decision quality kept beside them (ADR 0018), the way `withBacklogGauges` keeps the gauges:
  * - a real approval item queued may bring a canary beside it (sampled);
@@ -13,9 +16,6 @@ import type { DecisionQuality } from './decision-quality';
  * - a human decision may be sampled for a blind second review.
  * Recording is best effort after the write (logged on failure): quality is measured, never in the way of a decision.
  */
-/** How many items' canary-ness the decision path remembers (a decision on one forgotten reads it again). */
-const CANARY_MEMO = 10_000;
-
 export function withDecisionQuality(items: ReviewItemRepository, quality: DecisionQuality, logger: Logger): ReviewItemRepository {
   const store = quality.store;
   const soft = (what: string) => (err: unknown) => logger.warn({ err }, `decision quality: ${what} not recorded`);

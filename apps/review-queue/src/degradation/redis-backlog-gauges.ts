@@ -37,7 +37,7 @@ return 1`;
 // longer than one chunk (one script over 100,000 items held it 2-3 s here, every reconcile, for every client).
 // Staging keys expire by themselves should the rebuild stop half way.
 const STAGE = `
-local p, s = KEYS[1], KEYS[2]
+local s = KEYS[1]
 for _, item in ipairs(cjson.decode(ARGV[1])) do
   redis.call('HSET', s .. 'items', item.id, cjson.encode({c = item.c, r = item.r, t = item.t}))
   redis.call('ZADD', s .. 'class:' .. item.c, item.t, item.id)
@@ -132,7 +132,7 @@ export class RedisBacklogGauges implements BacklogGauges {
     for (let i = 0; i < items.length; i += REBUILD_CHUNK) {
       // An empty Lua table encodes as {} rather than []: the roles go as a list only when there are some.
       const chunk = items.slice(i, i + REBUILD_CHUNK).map((x) => ({ id: x.actionId, c: x.slaClass, r: [...new Set(x.requiredRoles)], t: x.createdAt }));
-      await this.redis.eval(STAGE, 2, 'backlog:', staging, JSON.stringify(chunk), String(STAGING_TTL_MS));
+      await this.redis.eval(STAGE, 1, staging, JSON.stringify(chunk), String(STAGING_TTL_MS));
     }
     await this.redis.eval(SWAP, 2, 'backlog:', staging, String(at.getTime()));
   }
