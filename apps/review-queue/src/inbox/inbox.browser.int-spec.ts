@@ -93,11 +93,19 @@ describe('the reviewer inbox in a real browser', () => {
     const approved = await eventually(() => h.bus.published.find((p) => p.topic === TOPICS.reviewDecided && p.event.subject === approveId)!);
     expect(approved.event.data).toMatchObject({ decision: 'approved', shownDigest: shown, reviewers: [{ id: 'alice', kind: 'human', authMethod: 'oidc' }] });
 
+    const claimed = page.waitForResponse((r) => r.url().endsWith(`/reviews/${rejectId}/claim`) && r.request().method() === 'POST');
     await page.click(`.items a[data-action-id="${rejectId}"]`);
-    await page.waitForSelector(`article.card[data-action-id="${rejectId}"] #decide`);
+    await page.waitForSelector(`article.card[data-action-id="${rejectId}"][data-claim="mine"] #decide`);
+    expect((await claimed).ok()).toBe(true);
     // No reason, no decision.
     await page.click('button.reject');
     await page.waitForSelector('#decision-result:has-text("Give a reason")');
+    // News of the item (here its claim running out, which the card's fetch takes again) renders the card again, as a
+    // new element: what the card told the reviewer stays.
+    await page.$eval('article.card', (el) => el.setAttribute('data-before', ''));
+    expect(await h.items.releaseClaim(rejectId, 'alice')).toBe(true);
+    await page.waitForSelector(`article.card[data-action-id="${rejectId}"]:not([data-before]) #decide`);
+    expect(await page.textContent('#decision-result')).toContain('Give a reason');
     await page.fill('#reason', 'the order was already refunded');
     await page.click('button.reject');
     await decided(page);

@@ -4,15 +4,22 @@
 'use strict';
 
 // What a reviewer is writing on a card survives that card being rendered again (news of its item, their own claim
-// coming back): the reason, the "approve with changes" form (open or not, and its text), and where the focus was.
+// coming back): the reason, the "approve with changes" form (open or not, and its text), where the focus was, and
+// what the card last told them ("Give a reason…", "Not recorded: …") while its decision form is still there.
 // `swap` puts the new card in; only ever called for the same item's card.
 function keepDraft(swap) {
   const byId = (id) => document.getElementById(id);
   const fields = ['reason', 'revise-parameters', 'revise-reason'].map((id) => [id, byId(id)?.value]);
   const open = byId('revise-form')?.hidden === false;
   const focused = document.activeElement?.id;
+  const told = byId('decision-result') && { text: byId('decision-result').textContent, className: byId('decision-result').className };
   swap();
   for (const [id, value] of fields) if (value !== undefined && byId(id)) byId(id).value = value;
+  // Once the item can no longer be decided here (decided elsewhere, expired), an old prompt to decide would mislead.
+  if (told?.text && byId('decision-result') && (byId('decide') || byId('revise-form'))) {
+    byId('decision-result').textContent = told.text;
+    byId('decision-result').className = told.className;
+  }
   if (open && byId('revise-form')) {
     byId('revise-form').hidden = false;
     byId('revise-open')?.setAttribute('aria-expanded', 'true');
