@@ -96,7 +96,13 @@ export interface ExecutionRepository {
    * Returns whether it moved.
    */
   settle(actionId: string, expected: { state: ExecutionState; claimedAt?: string }, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<boolean>;
-  /** An approval that arrived before the decision it approves: kept until the decision comes. */
+  /**
+   * A review decision that arrived before the policy decision it answers: kept (the first one, if more come) until it has
+   * been acted on, so neither a failed handler nor a crash between reading it and acting on it loses it.
+   */
   keepEarlyApproval(actionId: string, event: ReviewDecidedEvent): Promise<void>;
-  takeEarlyApproval(actionId: string): Promise<ReviewDecidedEvent | undefined>;
+  /** The review decision kept early for this action, if any (it stays kept). */
+  earlyApproval(actionId: string): Promise<ReviewDecidedEvent | undefined>;
+  /** Forgets the review decision kept early for this action, if it is this event (acted on now). */
+  forgetEarlyApproval(actionId: string, eventId: string): Promise<void>;
 }

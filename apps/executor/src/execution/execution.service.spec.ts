@@ -23,7 +23,7 @@ class InterleavingRepository extends InMemoryExecutionRepository {
   private readonly hooks = new Map<string, Array<() => Promise<void>>>();
 
   /** Runs `hook` (once) when `method` is next entered, and waits for it before the method proceeds. */
-  before(method: 'get' | 'keepEarlyApproval' | 'takeEarlyApproval', hook: () => Promise<void>) {
+  before(method: 'get' | 'keepEarlyApproval' | 'earlyApproval', hook: () => Promise<void>) {
     this.hooks.set(method, [...(this.hooks.get(method) ?? []), hook]);
   }
 
@@ -42,9 +42,9 @@ class InterleavingRepository extends InMemoryExecutionRepository {
     return super.keepEarlyApproval(actionId, event);
   }
 
-  override async takeEarlyApproval(actionId: string) {
-    await this.enter('takeEarlyApproval');
-    return super.takeEarlyApproval(actionId);
+  override async earlyApproval(actionId: string) {
+    await this.enter('earlyApproval');
+    return super.earlyApproval(actionId);
   }
 }
 
@@ -271,7 +271,7 @@ describe('ExecutionService', () => {
     await t.service.onReviewDecided(t.approval('a1'));
     expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1']);
     expect((await t.repo.get('a1'))!.state).toBe('executed');
-    expect(await t.repo.takeEarlyApproval('a1')).toBeUndefined();
+    expect(await t.repo.earlyApproval('a1')).toBeUndefined();
   });
 
   it('a rejection kept early in the same race still closes the action', async () => {
@@ -309,12 +309,12 @@ describe('ExecutionService', () => {
     const both = new Promise<void>((r) => (bothThere = r));
     let policyAtTake!: () => void;
     const policyThere = new Promise<void>((r) => (policyAtTake = r));
-    t.repo.before('takeEarlyApproval', async () => {
+    t.repo.before('earlyApproval', async () => {
       policyAtTake();
       if (++arrived === 2) bothThere();
       await both;
     });
-    t.repo.before('takeEarlyApproval', async () => {
+    t.repo.before('earlyApproval', async () => {
       if (++arrived === 2) bothThere();
       await both;
     });
@@ -330,6 +330,41 @@ describe('ExecutionService', () => {
     expect(t.calls).toHaveLength(1);
     expect(t.refusals()).toEqual([]);
     expect((await t.repo.get('a1'))!.state).toBe('executed');
+  });
+
+  // What the chaos run found: the policy handler took the early approval, its execution was held (the flags, or the
+  // degradation mode, not read yet after a restart) and the handler failed; its redelivery found nothing left to take.
+  it('an early approval whose execution is held is not lost: the policy decision, delivered again, executes it', async () => {
+    const t = setup('unknown', false);
+    await t.service.onReviewDecided(t.approval('a1'));
+    await expect(t.service.onPolicyDecided(t.decided('review'))).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(t.calls).toHaveLength(0);
+    t.loadFlags('on');
+    await t.service.onPolicyDecided(t.decided('review'));
+    expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1']);
+    expect((await t.repo.get('a1'))!.state).toBe('executed');
+    expect(t.refusals()).toEqual([]);
+    // Acted on: no longer kept, and a further delivery of either event executes nothing more.
+    expect(await t.repo.earlyApproval('a1')).toBeUndefined();
+    await t.service.onPolicyDecided(t.decided('review'));
+    await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls).toHaveLength(1);
+    expect(t.refusals()).toEqual([]);
+  });
+
+  it('an early approval the review handler itself failed to act on is acted on at its redelivery, and then forgotten', async () => {
+    const t = setup('unknown', false);
+    // The review handler keeps it, finds the record stored meanwhile (by the policy handler, which found nothing yet),
+    // acts on it, and fails: held until the flags are read.
+    t.repo.before('keepEarlyApproval', async () => {
+      await expect(t.service.onPolicyDecided(t.decided('review'))).resolves.toBeUndefined();
+    });
+    await expect(t.service.onReviewDecided(t.approval('a1'))).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(await t.repo.earlyApproval('a1')).toBeDefined();
+    t.loadFlags('on');
+    await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls).toHaveLength(1);
+    expect(await t.repo.earlyApproval('a1')).toBeUndefined();
   });
 
   it('refuses a replayed approval (a second approval event for an executed action) as suspicious', async () => {

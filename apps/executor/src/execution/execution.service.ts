@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import type { VerifyKeys } from '@countersign/approval';
+import type { ReviewDecisionClaims, VerifyKeys } from '@countersign/approval';
 import { DependencyUnavailableError, EventBus, serviceActor } from '@countersign/bus';
 import { ActionRefusedV1, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import { executionFlagName, FlagReader } from '@countersign/flags';
@@ -87,11 +87,13 @@ export class ExecutionService {
   }
 
   /**
-   * Processes the review decision kept early for this action, if one is still kept. The take is atomic: when
-   * the policy handler and the review handler both come here, only one of them gets it.
+   * Acts on the review decision kept early for this action, if one is kept. It stays kept until it has been acted on
+   * (`onReviewDecided` forgets it then): a handler that fails or dies in between (a dependency down, the degradation
+   * mode not read yet after a restart, kill -9) leaves it kept, and the policy decision, delivered again, finds it
+   * again. Both handlers may act on it at once; the execution's claim lets one through (the other sees a redelivery).
    */
   private async takeEarlyDecision(actionId: string): Promise<void> {
-    const early = await this.executions.takeEarlyApproval(actionId);
+    const early = await this.executions.earlyApproval(actionId);
     if (early) await this.onReviewDecided(early);
   }
 
@@ -103,9 +105,8 @@ export class ExecutionService {
   async onReviewDecided(e: ReviewDecidedEvent): Promise<void> {
     const record = await this.executions.get(e.subject);
     const verdict = checkReviewDecision(e, record, this.approvalKeys, new Date());
-    if (!verdict.ok) return this.refuse(e, verdict.refusal, true);
-    if (verdict.claims.decision === 'escalated') return; // still in review: nothing changes here
-    if (!record) {
+    if (verdict.ok && verdict.claims.decision === 'escalated') return; // still in review: nothing changes here
+    if (verdict.ok && !record) {
       // Kept until the policy decision comes (approval or rejection alike), so the action's record closes either way.
       await this.executions.keepEarlyApproval(e.subject, e);
       this.logger.info({ decision: verdict.claims.decision }, 'review decision arrived before its policy decision; kept until the decision comes');
@@ -115,15 +116,22 @@ export class ExecutionService {
       if (now?.lane === 'review') await this.takeEarlyDecision(e.subject);
       return;
     }
-    if (verdict.claims.decision !== 'approved') {
+    if (!verdict.ok) await this.refuse(e, verdict.refusal, true);
+    else await this.actOnReview(e, record!, verdict.claims);
+    // Acted on (or refused): a copy kept early, if this decision came before its policy decision, is not needed any more.
+    if (record) await this.executions.forgetEarlyApproval(e.subject, e.id);
+  }
+
+  private async actOnReview(e: ReviewDecidedEvent, record: ActionRecord, claims: ReviewDecisionClaims): Promise<void> {
+    if (claims.decision !== 'approved') {
       // An expiry closes the record as expired (no decision in time), a revision as revised (a new action replaces it),
       // not as a reviewer's rejection; each is final.
-      const closed = verdict.claims.decision === 'expired' ? 'expired' : verdict.claims.decision === 'revised' ? 'revised' : 'rejected';
+      const closed = claims.decision === 'expired' ? 'expired' : claims.decision === 'revised' ? 'revised' : 'rejected';
       if (record.state === 'decided') await this.executions.finish(e.subject, closed, undefined);
-      this.logger.info({ decision: verdict.claims.decision }, 'review decided against the action; it will not be executed');
+      this.logger.info({ decision: claims.decision }, 'review decided against the action; it will not be executed');
       return;
     }
-    return this.execute(record, e, verdict.claims.nonce);
+    return this.execute(record, e, claims.nonce);
   }
 
   /**
@@ -165,8 +173,10 @@ export class ExecutionService {
     }
     const claim = await this.executions.claim(record.actionId, cause.id, nonce, new Date());
     if (!claim.claimed) {
-      if (claim.reason === 'approval-consumed') return this.refuse(cause, { code: 'approval-replayed', reason: 'this approval was already consumed' }, true);
       const now = await this.executions.get(record.actionId);
+      // Consumed by this very decision (a decision kept early, acted on by both handlers at once): a redelivery, not a replay.
+      if (claim.reason === 'approval-consumed' && now?.authorisedBy !== cause.id)
+        return this.refuse(cause, { code: 'approval-replayed', reason: 'this approval was already consumed' }, true);
       return now ? this.afterRedelivery(now, cause) : undefined;
     }
     const connector = this.connectors.for(record.proposal.actionType);

@@ -77,10 +77,13 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
     if (!this.early.has(actionId)) this.early.set(actionId, structuredClone(event));
   }
 
-  async takeEarlyApproval(actionId: string) {
+  async earlyApproval(actionId: string) {
     const e = this.early.get(actionId);
-    this.early.delete(actionId);
-    return e;
+    return e && structuredClone(e);
+  }
+
+  async forgetEarlyApproval(actionId: string, eventId: string) {
+    if (this.early.get(actionId)?.id === eventId) this.early.delete(actionId);
   }
 }
 

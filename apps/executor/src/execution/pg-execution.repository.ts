@@ -130,9 +130,13 @@ export class PgExecutionRepository implements ExecutionRepository {
     await this.pool.query('INSERT INTO executor_early_approvals (action_id, event) VALUES ($1, $2) ON CONFLICT DO NOTHING', [actionId, JSON.stringify(event)]);
   }
 
-  async takeEarlyApproval(actionId: string): Promise<ReviewDecidedEvent | undefined> {
-    const { rows } = await this.pool.query('DELETE FROM executor_early_approvals WHERE action_id = $1 RETURNING event', [actionId]);
+  async earlyApproval(actionId: string): Promise<ReviewDecidedEvent | undefined> {
+    const { rows } = await this.pool.query('SELECT event FROM executor_early_approvals WHERE action_id = $1', [actionId]);
     return rows[0]?.event;
+  }
+
+  async forgetEarlyApproval(actionId: string, eventId: string): Promise<void> {
+    await this.pool.query("DELETE FROM executor_early_approvals WHERE action_id = $1 AND event ->> 'id' = $2", [actionId, eventId]);
   }
 }
 
