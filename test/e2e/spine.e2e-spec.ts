@@ -292,19 +292,41 @@ describe('Countersign end to end on the real stack', () => {
   });
 
   it('kill switch off (through the Unleash admin API): not executed, and the timeline says so', async () => {
-    await stack.flags.set(`${stack.flagPrefix}ticket.tag`, false);
-    try {
-      await stack.flags.visible(`${stack.flagPrefix}ticket.tag`, false);
-      await new Promise((r) => setTimeout(r, 1_500)); // three refresh intervals of the services' Unleash clients
+    const flag = `${stack.flagPrefix}ticket.tag`;
+    /** A fresh ticket.tag proposal, followed to its end. */
+    const probe = async () => {
       const id = await submit(proposal('ticket.tag', `ticket-${newId()}`, { tags: ['vip'] }));
-      // The policy engine reads the kill switch first (the executor checks it again before acting).
-      const view = await waitStatus(id, 'prohibited');
-      expect(JSON.stringify(view.timeline)).toMatch(/kill switch of ticket\.tag is off/);
+      return eventually(
+        async () => {
+          const view = await action(id);
+          expect(['executed', 'prohibited', 'refused']).toContain(view.status);
+          return { id, status: view.status as string };
+        },
+        60_000,
+        100,
+      );
+    };
+    await stack.flags.set(flag, false);
+    try {
+      await stack.flags.visible(flag, false);
+      // The services see it at their Unleash clients' next refresh (every 500 ms, later on a busy machine): from then on a
+      // proposal is prohibited. The policy engine reads the kill switch first (the executor checks it again before acting).
+      const { id } = await eventually(
+        async () => {
+          const p = await probe();
+          expect(p.status).toBe('prohibited');
+          return p;
+        },
+        60_000,
+        200,
+      );
+      expect(JSON.stringify((await action(id)).timeline)).toMatch(/kill switch of ticket\.tag is off/);
       expect(sink.effects(id)).toBe(0);
     } finally {
-      await stack.flags.set(`${stack.flagPrefix}ticket.tag`, true);
-      await stack.flags.visible(`${stack.flagPrefix}ticket.tag`, true);
-      await new Promise((r) => setTimeout(r, 1_500));
+      await stack.flags.set(flag, true);
+      await stack.flags.visible(flag, true);
+      // On again for the tests that follow: once every service has seen it, a proposal executes.
+      await eventually(async () => expect((await probe()).status).toBe('executed'), 60_000, 200);
     }
   });
 

@@ -32,12 +32,13 @@ function newHome(): string {
 
 const token = (home: string, name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
 const statusOf = async (url: string, home: string, id: string) => (await call('GET', `${url}/v1/actions/${id}`, undefined, token(home, 'agent'))).body;
+// Waits generously: a process just started on a busy machine (its code compiled at start) may take a while; a pass is quick.
 const reachStatus = (url: string, home: string, id: string, want: string | RegExp) =>
   eventually(async () => {
     const view = await statusOf(url, home, id);
     expect(view.status).toMatch(want);
     return view;
-  }, 20_000);
+  }, 60_000);
 const effects = async (url: string, home: string, id: string) =>
   ((await call('GET', `${url}/_sink/effects`, undefined, token(home, 'sink'))).body.effects as { actionId: string }[]).filter((e) => e.actionId === id).length;
 
