@@ -82,8 +82,8 @@ export class ExecutionService {
     }
     if (record.lane === 'autonomous') return this.execute(record, e, null);
     // Check after write: the record is stored, so a review handler that kept its decision early after this
-    // take looks again, finds the record and takes it itself (onReviewDecided).
-    if (record.lane === 'review') await this.takeEarlyDecision(e.subject);
+    // look looks again, finds the record and acts on it itself (onReviewDecided).
+    if (record.lane === 'review') await this.actOnEarlyDecision(e.subject);
   }
 
   /**
@@ -92,7 +92,7 @@ export class ExecutionService {
    * mode not read yet after a restart, kill -9) leaves it kept, and the policy decision, delivered again, finds it
    * again. Both handlers may act on it at once; the execution's claim lets one through (the other sees a redelivery).
    */
-  private async takeEarlyDecision(actionId: string): Promise<void> {
+  private async actOnEarlyDecision(actionId: string): Promise<void> {
     const early = await this.executions.earlyApproval(actionId);
     if (early) await this.onReviewDecided(early);
   }
@@ -111,9 +111,9 @@ export class ExecutionService {
       await this.executions.keepEarlyApproval(e.subject, e);
       this.logger.info({ decision: verdict.claims.decision }, 'review decision arrived before its policy decision; kept until the decision comes');
       // Check after write: the policy handler may have stored the record and looked for an early decision between
-      // our read and our keep (the two topics have no order); then nobody else will take it, so we do.
+      // our read and our keep (the two topics have no order); then nobody else will act on it, so we do.
       const now = await this.executions.get(e.subject);
-      if (now?.lane === 'review') await this.takeEarlyDecision(e.subject);
+      if (now?.lane === 'review') await this.actOnEarlyDecision(e.subject);
       return;
     }
     if (!verdict.ok) await this.refuse(e, verdict.refusal, true);
