@@ -288,7 +288,11 @@ describe('the degradation controller on the real stack', () => {
     const set = await call('POST', `${rq.url}/v1/governance/mode-override`, body, tokens.admin);
     expect(set.status).toBe(200);
     expect(set.body).toMatchObject({ mode: 'halted', applied: true, override: { mode: 'halted', by: 'ada' } });
-    expect(modes[before].data).toMatchObject({ mode: 'halted', previous: 'normal', computed: 'normal', override: { mode: 'halted', by: 'ada' } });
+    // Published before the answer; read by this test's consumer a moment later.
+    await eventually(
+      () => expect(modes[before]?.data).toMatchObject({ mode: 'halted', previous: 'normal', computed: 'normal', override: { mode: 'halted', by: 'ada' } }),
+      30_000,
+    );
 
     // The merge is proposed once the policy engine applies halted (its gauge), not when the control event is merely published.
     await eventually(async () => expect(sampleSum(await scrapeMetrics(engine.url, tokens.metrics), 'countersign_degradation_mode')).toBe(3), 15_000);
