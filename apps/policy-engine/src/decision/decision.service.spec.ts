@@ -2,7 +2,7 @@ import pino from 'pino';
 import { buildEnvelope, DependencyUnavailableError, EmitOptions, EventBus } from '@countersign/bus';
 import { AnyTopic, EventData, TOPICS, TopicMap } from '@countersign/contracts';
 import type { FlagReader, FlagState } from '@countersign/flags';
-import { DegradationModeState } from '@countersign/nest';
+import { DegradationModeState, TrustHealthState } from '@countersign/nest';
 import { InMemoryRateLimiter } from '@countersign/policy';
 import { refundProposal } from '@countersign/testing';
 import { ContractStore } from '../contract/contract.store';
@@ -124,5 +124,96 @@ describe('DecisionService', () => {
     await service.onActionProposed(proposed);
     expect(published).toEqual([TOPICS.policyDecided]);
     expect((await decisions.get('action-1'))?.data.lane).toBe('autonomous');
+  });
+
+  it('holds a risky decision while the trust verdict has only just gone stale (retried), and prohibits once the monitor is taken as gone', async () => {
+    const published: Array<TopicMap[typeof TOPICS.policyDecided]> = [];
+    const bus = {
+      envelope: (topic: AnyTopic, data: EventData<AnyTopic>, options: EmitOptions) => buildEnvelope(topic, data, 'policy-engine', options),
+      publish: async (_topic: AnyTopic, event: TopicMap[typeof TOPICS.policyDecided]) => void published.push(event),
+    } as unknown as EventBus;
+    const flags: FlagReader = {
+      state: (): FlagState => 'on',
+      variant: (name) => (name.includes('autonomy') ? 'autonomous' : undefined),
+      ready: async () => true,
+      loaded: () => true,
+      notLoadedReason: () => undefined,
+      close: async () => undefined,
+    };
+    const logger = pino({ level: 'silent' });
+    const decisions = new InMemoryDecisionRepository();
+    const service = new DecisionService(
+      bus,
+      new ContractStore(DEFAULT_CONTRACT_PATH, logger),
+      flags,
+      { execPrefix: 'exec.', autonomyPrefix: 'autonomy.' },
+      new InMemoryRateLimiter(),
+      decisions,
+      {},
+      logger,
+      normalMode(),
+    );
+    const t0 = Date.parse('2026-11-24T10:00:00.000Z');
+    let now = t0;
+    const trust = new TrustHealthState(() => now);
+    trust.caughtUp();
+    const verdict = (time: number): TopicMap[typeof TOPICS.trustHealthChanged] => ({
+      id: `trust-${time}`,
+      type: TOPICS.trustHealthChanged,
+      version: 1,
+      source: 'review-queue',
+      time: new Date(time).toISOString(),
+      subject: 'trust-stack',
+      correlationId: 'trust',
+      causationId: null,
+      actor: { id: 'review-queue', kind: 'service' },
+      data: { health: 'healthy', findings: [], reason: 'every key and certificate is valid', heartbeatMs: 10_000, checkMs: 1_000 },
+    });
+    trust.apply(verdict(t0));
+    Object.assign(service, { trust });
+    const proposed = (id: string, proposal: Record<string, unknown>): TopicMap[typeof TOPICS.actionProposed] => ({
+      id: `proposed-${id}`,
+      type: TOPICS.actionProposed,
+      version: 1,
+      source: 'orchestrator',
+      time: new Date(now).toISOString(),
+      subject: id,
+      correlationId: `corr-${id}`,
+      causationId: null,
+      actor: { id: 'support-copilot', kind: 'agent', authMethod: 'bearer-token' },
+      data: { proposal: { ...refundProposal(), ...proposal }, receivedVia: 'http' },
+    });
+    // A merge is trust-sensitive (medium risk); a reply is not.
+    const merge = (id: string) => proposed(id, { actionType: 'code.merge', target: `repo:docs#${id}`, parameters: { pullRequest: 88 } });
+    const reply = (id: string) => proposed(id, { actionType: 'support.reply', target: `ticket-${id}`, parameters: { body: 'On its way.' } });
+
+    // Stale for a moment (no heartbeat for 3 of them and a check: Kafka away, say): the merge is held, not decided.
+    now = t0 + 31_001;
+    expect(trust.healthy()).toBe('unknown');
+    await expect(service.onActionProposed(merge('m1'))).rejects.toThrow(/stale/);
+    expect(await decisions.get('m1')).toBeUndefined();
+    // What does not depend on the trust stack is decided meanwhile.
+    await service.onActionProposed(reply('r1'));
+    expect((await decisions.get('r1'))?.data.lane).toBe('autonomous');
+    // The next heartbeat lands: the held merge, delivered again, runs autonomously.
+    trust.apply(verdict(now));
+    await service.onActionProposed(merge('m1'));
+    expect((await decisions.get('m1'))?.data).toMatchObject({ lane: 'autonomous' });
+
+    // No heartbeat for long (the monitor is gone): failing closed stands, and the agent is told to retry later.
+    now += 61_002;
+    expect(trust.recentlyStale()).toBe(false);
+    await service.onActionProposed(merge('m2'));
+    expect((await decisions.get('m2'))?.data).toMatchObject({
+      lane: 'prohibited',
+      decidedBy: 'trust-stack',
+      rulesFired: ['trust-stack:unknown'],
+      retryLater: true,
+    });
+    expect(published.map((p) => [p.subject, p.data.lane])).toEqual([
+      ['r1', 'autonomous'],
+      ['m1', 'autonomous'],
+      ['m2', 'prohibited'],
+    ]);
   });
 });

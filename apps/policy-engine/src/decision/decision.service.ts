@@ -88,14 +88,25 @@ export class DecisionService {
     // contract alone gives it. Statistics that cannot be read throw (retried): never "nothing unusual".
     const autonomousByContract = contractLaneOf(compiled, proposal, counted) === 'autonomous';
     const agentStats = await observeAgentStats(compiled, proposal, e.subject, autonomousByContract, this.stats, now);
-    const decision = evaluate(compiled, proposal, {
+    const inputs = {
       killSwitch: killSwitch(this.flags, this.names.execPrefix, proposal),
       autonomy: autonomyLevel(this.flags, this.names.autonomyPrefix, proposal),
       degradationMode,
       trustStackHealthy,
       ...counted,
       agentStats,
-    });
+    };
+    const decision = evaluate(compiled, proposal, inputs);
+    // Prohibited only because the trust verdict has just gone stale (the monitor's heartbeat held up by a passing outage:
+    // Kafka away, its service restarting): a transient doubt, held and retried, not decided for good. Stale for longer,
+    // the monitor is taken as gone and the prohibition stands (the agent may retry later).
+    if (
+      decision.lane === 'prohibited' &&
+      trustStackHealthy === 'unknown' &&
+      this.trust?.recentlyStale() &&
+      evaluate(compiled, proposal, { ...inputs, trustStackHealthy: true }).lane !== 'prohibited'
+    )
+      throw new DependencyUnavailableError(this.trust.reason());
     // Built, not yet published: it is stored first (below), and only the decision that stands goes out.
     const made = this.bus.envelope(
       TOPICS.policyDecided,

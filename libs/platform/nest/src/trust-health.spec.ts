@@ -1,5 +1,5 @@
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { STALE_AFTER_HEARTBEATS, TrustHealthState } from './trust-health';
+import { RECENTLY_STALE_HEARTBEATS, STALE_AFTER_HEARTBEATS, TrustHealthState } from './trust-health';
 
 // real: TrustHealthState; fake: the clock.
 const event = (health: 'healthy' | 'degraded' | 'unhealthy', time: number, id = `e-${time}`): TopicMap[typeof TOPICS.trustHealthChanged] => ({
@@ -52,5 +52,24 @@ describe('TrustHealthState', () => {
     now += 1;
     expect(s.healthy()).toBe('unknown');
     expect(s.reason()).toMatch(/stale/);
+  });
+
+  it(`calls a verdict recently stale for ${RECENTLY_STALE_HEARTBEATS} heartbeats more (a passing outage), then the monitor gone`, () => {
+    const s = new TrustHealthState(() => now);
+    s.caughtUp();
+    s.apply(event('healthy', t0));
+    now = t0 + STALE_AFTER_HEARTBEATS * 10_000 + 1_000;
+    expect(s.recentlyStale()).toBe(false); // still fresh
+    now += 1;
+    expect(s.recentlyStale()).toBe(true);
+    now = t0 + (STALE_AFTER_HEARTBEATS + RECENTLY_STALE_HEARTBEATS) * 10_000 + 1_000;
+    expect(s.recentlyStale()).toBe(true);
+    now += 1;
+    expect(s.recentlyStale()).toBe(false);
+    expect(s.healthy()).toBe('unknown');
+    // Never vouched for (an empty topic): not a passing outage.
+    const empty = new TrustHealthState(() => now);
+    empty.caughtUp();
+    expect(empty.recentlyStale()).toBe(false);
   });
 });

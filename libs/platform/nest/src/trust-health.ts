@@ -13,8 +13,13 @@ type TrustHealthChanged = TopicMap[typeof TOPICS.trustHealthChanged];
 export const TRUST_HEALTH = Symbol.for('countersign.TrustHealth');
 const FOLLOWER_GROUP = Symbol.for('countersign.TrustHealthGroup');
 
-/** A verdict counts this many heartbeats (plus one check) after it was published; older, the monitor is taken as gone. */
+/** A verdict counts this many heartbeats (plus one check) after it was published; older, it is stale (`unknown`). */
 export const STALE_AFTER_HEARTBEATS = 3;
+/**
+ * Stale for up to this many heartbeats more, a verdict may be held up by a passing outage (Kafka away, the monitor's
+ * service restarting); older still, the monitor is taken as gone. See `recentlyStale`.
+ */
+export const RECENTLY_STALE_HEARTBEATS = 3;
 
 /**
  * The trust stack's health as this instance knows it, from the compacted control topic `control.trust.health-changed.v1`
@@ -54,6 +59,16 @@ export class TrustHealthState {
     if (!e) return 'no trust monitor has reported the trust stack yet: failing closed';
     if (this.stale(e)) return `the trust monitor's last report (${e.time}) is stale: failing closed`;
     return e.data.reason;
+  }
+
+  /**
+   * Whether the verdict in force is stale, but only for a little while (`RECENTLY_STALE_HEARTBEATS`): the policy engine
+   * holds and retries a decision that only this would prohibit, instead of making a transient doubt final.
+   */
+  recentlyStale(): boolean {
+    const e = this.latest;
+    if (!this.current || !e || !this.stale(e)) return false;
+    return this.now() - Date.parse(e.time) <= (STALE_AFTER_HEARTBEATS + RECENTLY_STALE_HEARTBEATS) * e.data.heartbeatMs + e.data.checkMs;
   }
 
   /** The event in force (absent while the topic is empty). */
