@@ -17,36 +17,45 @@ function normalMode(): DegradationModeState {
   return state;
 }
 
+/** The service under test over the project's contract, with these flags; what it publishes is recorded. */
+function decisionService(flags: FlagReader) {
+  const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
+  const bus = {
+    envelope: (topic: AnyTopic, data: EventData<AnyTopic>, options: EmitOptions) => buildEnvelope(topic, data, 'policy-engine', options),
+    publish: async (topic: AnyTopic, event: TopicMap[AnyTopic]) => void published.push({ topic, event }),
+  } as unknown as EventBus;
+  const logger = pino({ level: 'silent' });
+  const decisions = new InMemoryDecisionRepository();
+  const service = new DecisionService(
+    bus,
+    new ContractStore(DEFAULT_CONTRACT_PATH, logger),
+    flags,
+    { execPrefix: 'exec.', autonomyPrefix: 'autonomy.' },
+    new InMemoryRateLimiter(),
+    decisions,
+    {},
+    logger,
+    normalMode(),
+  );
+  return { service, published, decisions };
+}
+
+/** Flags loaded: every kill switch on, the autonomy level `autonomy()`. */
+const loadedFlags = (autonomy: () => string): FlagReader => ({
+  state: (): FlagState => 'on',
+  variant: (name) => (name.includes('autonomy') ? autonomy() : undefined),
+  ready: async () => true,
+  loaded: () => true,
+  notLoadedReason: () => undefined,
+  close: async () => undefined,
+});
+
 // real: DecisionService, the project's contract, the in-process decision store and rate limiter;
 // fake: the bus (records what is published) and the flags (set by the test).
 describe('DecisionService', () => {
   it('decides an action once: a redelivered proposal gets the stored decision, even after a flag changed', async () => {
-    const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
-    const bus = {
-      envelope: (topic: AnyTopic, data: EventData<AnyTopic>, options: EmitOptions) => buildEnvelope(topic, data, 'policy-engine', options),
-      publish: async (topic: AnyTopic, event: TopicMap[AnyTopic]) => void published.push({ topic, event }),
-    } as unknown as EventBus;
     let autonomy = 'review-all';
-    const flags: FlagReader = {
-      state: (): FlagState => 'on',
-      variant: (name) => (name.includes('autonomy') ? autonomy : undefined),
-      ready: async () => true,
-      loaded: () => true,
-      notLoadedReason: () => undefined,
-      close: async () => undefined,
-    };
-    const logger = pino({ level: 'silent' });
-    const service = new DecisionService(
-      bus,
-      new ContractStore(DEFAULT_CONTRACT_PATH, logger),
-      flags,
-      { execPrefix: 'exec.', autonomyPrefix: 'autonomy.' },
-      new InMemoryRateLimiter(),
-      new InMemoryDecisionRepository(),
-      {},
-      logger,
-      normalMode(),
-    );
+    const { service, published } = decisionService(loadedFlags(() => autonomy));
     // A small reply: autonomous by contract, so only the autonomy flag sends it to review.
     const proposed: TopicMap[typeof TOPICS.actionProposed] = {
       id: 'proposed-1',
@@ -78,11 +87,6 @@ describe('DecisionService', () => {
   });
 
   it('decides nothing while its flags are not loaded (retried, not decided on unknown flags); once loaded, decides under them', async () => {
-    const published: AnyTopic[] = [];
-    const bus = {
-      envelope: (topic: AnyTopic, data: EventData<AnyTopic>, options: EmitOptions) => buildEnvelope(topic, data, 'policy-engine', options),
-      publish: async (topic: AnyTopic) => void published.push(topic),
-    } as unknown as EventBus;
     let loaded = false;
     // Unleash not reached, no backup: every flag reads unknown.
     const flags: FlagReader = {
@@ -93,19 +97,7 @@ describe('DecisionService', () => {
       notLoadedReason: () => (loaded ? undefined : 'Unleash has not answered and there is no backup'),
       close: async () => undefined,
     };
-    const logger = pino({ level: 'silent' });
-    const decisions = new InMemoryDecisionRepository();
-    const service = new DecisionService(
-      bus,
-      new ContractStore(DEFAULT_CONTRACT_PATH, logger),
-      flags,
-      { execPrefix: 'exec.', autonomyPrefix: 'autonomy.' },
-      new InMemoryRateLimiter(),
-      decisions,
-      {},
-      logger,
-      normalMode(),
-    );
+    const { service, published, decisions } = decisionService(flags);
     const proposed: TopicMap[typeof TOPICS.actionProposed] = {
       id: 'proposed-1',
       type: TOPICS.actionProposed,
@@ -122,37 +114,12 @@ describe('DecisionService', () => {
     expect(published).toEqual([]);
     loaded = true;
     await service.onActionProposed(proposed);
-    expect(published).toEqual([TOPICS.policyDecided]);
+    expect(published.map((p) => p.topic)).toEqual([TOPICS.policyDecided]);
     expect((await decisions.get('action-1'))?.data.lane).toBe('autonomous');
   });
 
   it('holds a risky decision while the trust verdict has only just gone stale (retried), and prohibits once the monitor is taken as gone', async () => {
-    const published: Array<TopicMap[typeof TOPICS.policyDecided]> = [];
-    const bus = {
-      envelope: (topic: AnyTopic, data: EventData<AnyTopic>, options: EmitOptions) => buildEnvelope(topic, data, 'policy-engine', options),
-      publish: async (_topic: AnyTopic, event: TopicMap[typeof TOPICS.policyDecided]) => void published.push(event),
-    } as unknown as EventBus;
-    const flags: FlagReader = {
-      state: (): FlagState => 'on',
-      variant: (name) => (name.includes('autonomy') ? 'autonomous' : undefined),
-      ready: async () => true,
-      loaded: () => true,
-      notLoadedReason: () => undefined,
-      close: async () => undefined,
-    };
-    const logger = pino({ level: 'silent' });
-    const decisions = new InMemoryDecisionRepository();
-    const service = new DecisionService(
-      bus,
-      new ContractStore(DEFAULT_CONTRACT_PATH, logger),
-      flags,
-      { execPrefix: 'exec.', autonomyPrefix: 'autonomy.' },
-      new InMemoryRateLimiter(),
-      decisions,
-      {},
-      logger,
-      normalMode(),
-    );
+    const { service, published, decisions } = decisionService(loadedFlags(() => 'autonomous'));
     const t0 = Date.parse('2026-11-24T10:00:00.000Z');
     let now = t0;
     const trust = new TrustHealthState(() => now);
@@ -210,7 +177,7 @@ describe('DecisionService', () => {
       rulesFired: ['trust-stack:unknown'],
       retryLater: true,
     });
-    expect(published.map((p) => [p.subject, p.data.lane])).toEqual([
+    expect(published.map((p) => [p.event.subject, (p.event as TopicMap[typeof TOPICS.policyDecided]).data.lane])).toEqual([
       ['r1', 'autonomous'],
       ['m1', 'autonomous'],
       ['m2', 'prohibited'],
