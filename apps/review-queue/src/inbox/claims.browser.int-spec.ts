@@ -89,8 +89,11 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
     await openCard(alice, other);
     await bob.waitForSelector('article.card[data-claim="mine"]');
     expect(await bob.$(`.items a[data-action-id="${id}"] .claimed`)).toBeNull();
+    // The card still says why the first try was not recorded; the new try replaces that at once, not at its answer.
+    expect(await bob.getAttribute('#decision-result', 'class')).toContain('refused');
     await bob.click('button.preset-approve');
     await bob.click('button.approve');
+    expect(await bob.getAttribute('#decision-result', 'class')).not.toContain('refused');
     await h.decided(bob);
     expect(await h.items.get(id)).toMatchObject({ status: 'approved', deciders: ['bob'] });
   });

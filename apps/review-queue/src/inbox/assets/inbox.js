@@ -27,6 +27,12 @@ function keepDraft(swap) {
   if (focused) byId(focused)?.focus();
 }
 
+// A decision on its way: what the card said after an earlier try ("Not recorded: …") no longer holds.
+function sending(result) {
+  result.className = 'result sending';
+  result.textContent = 'Recording your decision…';
+}
+
 (function () {
   const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
   const $ = (sel, root) => (root ?? document).querySelector(sel);
@@ -119,6 +125,7 @@ function keepDraft(swap) {
     for (const b of $$('button', form)) b.disabled = true;
     // While this page's own decision is on its way, the live feed's news of it must not replace the card (and its answer).
     article.dataset.deciding = 'true';
+    sending(result);
     const res = await fetch(`/reviews/${encodeURIComponent(article.dataset.actionId)}/decision`, {
       method: 'POST',
       credentials: 'same-origin',
@@ -264,6 +271,7 @@ function keepDraft(swap) {
     }
     for (const b of form.querySelectorAll('button')) b.disabled = true;
     article.dataset.deciding = 'true';
+    sending(result);
     const res = await fetch(`/reviews/${encodeURIComponent(form.dataset.actionId)}/revise`, {
       method: 'POST',
       credentials: 'same-origin',

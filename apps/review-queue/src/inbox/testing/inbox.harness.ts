@@ -191,7 +191,8 @@ export async function startInboxHarness(
       },
       async decided(page) {
         await page.waitForSelector('#decision-result.done, #decision-result.refused');
-        expect(`${await page.getAttribute('#decision-result', 'class')}: ${await page.textContent('#decision-result')}`).toMatch(/^result done: /);
+        // Class and text in one read: the card may be told something else between two reads.
+        expect(await page.$eval('#decision-result', (e) => `${e.className}: ${e.textContent}`)).toMatch(/^result done: /);
       },
       async seriousViolations(page) {
         return (await new AxeBuilder({ page }).analyze()).violations
