@@ -24,7 +24,7 @@ export const lowRisk = (confidence = 0.95) => base('ticket.tag', next('ticket'),
  * Medium risk, autonomous in `normal`: merging a pull request (no score thresholds; its blast radius is a tenant), sent to
  * review from `elevated` on.
  */
-export const mediumRisk = (confidence = 0.95) => base('code.merge', next('repo'), { pullRequest: ++n }, confidence);
+export const mediumRisk = (confidence = 0.95) => base('code.merge', `repo:drill#${next('feature')}`, { pullRequest: ++n }, confidence);
 
 /** Always the review lane: closing an account (class `normal`, role `reviewer`); `agentId` must be one the proposing token may act as. */
 export const reviewLane = (confidence = 0.9, agentId = 'support-copilot') =>

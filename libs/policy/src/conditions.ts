@@ -1,14 +1,23 @@
+import { canonicalText, canonicalValue } from './canonical';
+
 /**
  * The contract's small, deterministic condition language:
  * `{ field: "parameters.amount", gt: 200 }`, `{ all: [...] }`, `{ any: [...] }`, `{ not: {...} }`,
- * with ops eq, ne, gt, gte, lt, lte, in, exists, matches. Compiled once to closures. A field the action
+ * with ops eq, ne, gt, gte, lt, lte, in, allIn, exists, matches. Compiled once to closures. A field the action
  * type's schema declares as money reads as its amount in the reference currency (see `money.ts`).
+ *
+ * Text is compared in its canonical form (`canonical.ts`), on both sides: `eq`, `ne`, `in` and `allIn` compare
+ * canonical strings, and `matches` tests the canonical string, case-insensitively. So `{ in: [email] }` matches
+ * `Email`, ` EMAIL` and `ｅｍａｉｌ`, and a pattern written for `main` matches `Main`.
+ *
+ * `in` matches when the value (or any element of an array) is in the list; `allIn` when the value (or every
+ * element of a non-empty array) is: the allow-list form ("only these fields"), whose `not` catches anything else.
  */
 export type Condition =
   | { all: Condition[] }
   | { any: Condition[] }
   | { not: Condition }
-  | ({ field: string } & Partial<Record<'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'exists' | 'matches', unknown>>);
+  | ({ field: string } & Partial<Record<'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'allIn' | 'exists' | 'matches', unknown>>);
 
 export type Predicate = (input: Record<string, unknown>) => boolean;
 
@@ -20,7 +29,7 @@ export interface CompileOptions {
   readerFor?: (field: string) => FieldReader | undefined;
 }
 
-const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'matches'] as const;
+const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'allIn', 'exists', 'matches'] as const;
 
 /** Every field a condition names (for lint). */
 export function fieldsOf(c: Condition | undefined): string[] {
@@ -70,12 +79,16 @@ export function compileCondition(c: Condition, options: CompileOptions = {}): Pr
     if (!(op in c)) continue;
     const arg = (c as Record<string, unknown>)[op];
     switch (op) {
-      case 'eq':
-        tests.push((v) => v === arg);
+      case 'eq': {
+        const want = canonicalValue(arg);
+        tests.push((v) => canonicalValue(v) === want);
         break;
-      case 'ne':
-        tests.push((v) => v !== arg);
+      }
+      case 'ne': {
+        const want = canonicalValue(arg);
+        tests.push((v) => canonicalValue(v) !== want);
         break;
+      }
       case 'gt':
         tests.push((v) => typeof v === 'number' && v > (arg as number));
         break;
@@ -89,16 +102,21 @@ export function compileCondition(c: Condition, options: CompileOptions = {}): Pr
         tests.push((v) => typeof v === 'number' && v <= (arg as number));
         break;
       case 'in': {
-        const set = new Set(arg as unknown[]);
-        tests.push((v) => (Array.isArray(v) ? v.some((x) => set.has(x)) : set.has(v)));
+        const set = new Set((arg as unknown[]).map(canonicalValue));
+        tests.push((v) => (Array.isArray(v) ? v.some((x) => set.has(canonicalValue(x))) : set.has(canonicalValue(v))));
+        break;
+      }
+      case 'allIn': {
+        const set = new Set((arg as unknown[]).map(canonicalValue));
+        tests.push((v) => (Array.isArray(v) ? v.length > 0 && v.every((x) => set.has(canonicalValue(x))) : set.has(canonicalValue(v))));
         break;
       }
       case 'exists':
         tests.push((v) => (v !== undefined && v !== null) === arg);
         break;
       case 'matches': {
-        const re = new RegExp(arg as string);
-        tests.push((v) => typeof v === 'string' && re.test(v));
+        const re = new RegExp(arg as string, 'i');
+        tests.push((v) => typeof v === 'string' && re.test(canonicalText(v)));
         break;
       }
     }

@@ -16,3 +16,4 @@ export * from './anomaly';
 export * from './agent-stats';
 export * from './in-memory-agent-stats';
 export * from './change-control';
+export * from './canonical';

@@ -52,6 +52,18 @@ describe('aggregate limits', () => {
     expect((await decide(limiter, refund('order-78', 10), 'o-3')).lane).toBe('autonomous');
   });
 
+  it('counts one order or customer under every spelling of it (case, spaces, Unicode hyphens, full-width forms)', async () => {
+    const limiter = new InMemoryRateLimiter();
+    const orders = ['order-500', 'ORDER-500', ' Order-500 ', 'order\u2010500', 'order-\uff15\uff10\uff10'];
+    const lanes = [];
+    for (const [i, order] of orders.entries()) lanes.push((await decide(limiter, refund(order, 10), `s-${i}`)).lane);
+    expect(lanes).toEqual(['autonomous', 'autonomous', 'review', 'review', 'review']);
+    const customers = ['CUST-9', 'cust-9', 'Cust-9 ', 'cust-9\u00a0', '\uff43\uff55\uff53\uff54-9', 'cust\u20139'];
+    const byCustomer = [];
+    for (const [i, c] of customers.entries()) byCustomer.push((await decide(limiter, refund(`order-c${i}`, 10, 'EUR', c), `c-${i}`)).lane);
+    expect(byCustomer).toEqual([...Array(5).fill('autonomous'), 'review']);
+  });
+
   it('is redelivery-safe: an action counts once and gets its first answer again', async () => {
     const limiter = new InMemoryRateLimiter();
     for (let i = 0; i < 5; i++) await decide(limiter, refund(`order-r${i}`, 10, 'EUR', 'customer-r'), `r-${i}`);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalText } from './canonical';
 import { readPath } from './conditions';
 import type { LoadedContract } from './contract';
 import type { CompiledContract, ProposalInput } from './evaluate';
@@ -42,7 +43,8 @@ export async function checkRateLimits(
   const exceeded: string[] = [];
   for (const limit of contract.rateLimits ?? []) {
     if (!limit.actionTypes.includes(p.actionType)) continue;
-    const who = limit.per === 'tenant' ? `tenant:${p.tenant}` : `actor:${actor}`;
+    // Counted under the canonical spelling (canonical.ts): `ACME` and `acme\u00a0` share `acme`'s budget.
+    const who = limit.per === 'tenant' ? `tenant:${canonicalText(String(p.tenant))}` : `actor:${actor}`;
     const { allowed } = await limiter.hit(`ratelimit:${limit.id}:${who}`, actionId, limit.limit, limit.windowSeconds * 1000, now);
     if (!allowed) exceeded.push(limit.id);
   }
@@ -51,11 +53,12 @@ export async function checkRateLimits(
 
 /**
  * Who an aggregate limit counts under: the target, or the customer parameter it names (a proposal without
- * one counts under its target). Hashed: a target may be an e-mail address, and Redis keeps no regulated data.
+ * one counts under its target), in canonical spelling (canonical.ts: `ORDER-500`, `order‐500 ` and `order-500`
+ * are one order). Hashed: a target may be an e-mail address, and Redis keeps no regulated data.
  */
 function aggregateSubject(per: string, p: ProposalInput): string {
   const named = per === 'target' ? undefined : readPath({ parameters: p.parameters }, per.split('.'));
-  const who = typeof named === 'string' || typeof named === 'number' ? `customer:${named}` : `target:${String(p.target)}`;
+  const who = typeof named === 'string' || typeof named === 'number' ? `customer:${canonicalText(String(named))}` : `target:${canonicalText(String(p.target))}`;
   return createHash('sha256').update(who).digest('base64url').slice(0, 32);
 }
 

@@ -53,8 +53,8 @@ describe('countersign policy', () => {
     expect(r.code).toBe(1);
     const text = r.out.join('\n');
     expect(text).toMatch(/error: actions\.infra\.deployment_manifest_change: no owner/);
-    expect(text).toMatch(/error: rules\[0\] \(refund-very-large\) and rules\[3\] \(again-large\): the same condition on support\.refund gives different lanes/);
-    expect(text).toMatch(/warning: rules\[4\] \(useless\): unreachable/);
+    expect(text).toMatch(/error: rules\[0\] \(refund-very-large\) and rules\[5\] \(again-large\): the same condition on support\.refund gives different lanes/);
+    expect(text).toMatch(/warning: rules\[6\] \(useless\): unreachable/);
   });
 
   it('lint: warns of an anomaly rule that only covers action types already on its lane or stricter', async () => {

@@ -1,0 +1,61 @@
+import { canonicalText } from './canonical';
+import { compileCondition, Condition } from './conditions';
+
+// Real: canonicalText and the compiled conditions; fake: nothing.
+describe('canonicalText', () => {
+  it.each([
+    ['Email', 'email'],
+    ['  EMAIL ', 'email'],
+    ['\uff45\uff4d\uff41\uff49\uff4c', 'email'], // full-width
+    ['e\u200bmail', 'email'], // zero-width space
+    ['e\u00admail\ufeff', 'email'], // soft hyphen, BOM
+    ['\u202eliame', 'liame'], // bidi override: removed, the letters stay as sent
+    ['order\u2010500', 'order-500'], // Unicode hyphen
+    ['order\u2013500', 'order-500'], // en dash
+    ['cust-9\u00a0', 'cust-9'], // no-break space
+    ['a \u2003 b\n\tc', 'a b c'], // every run of white space is one space
+    ['a  b', 'a b'],
+    ['Gr\u00fc\u00dfe', 'gr\u00fc\u00dfe'], // other letters stay themselves
+  ])('%j → %j', (raw, canonical) => {
+    expect(canonicalText(raw)).toBe(canonical);
+  });
+
+  it('is idempotent', () => {
+    for (const s of ['\uff2d\uff41\uff49\uff4e', 'a\u2003\u2003B', 'x\u2011y']) expect(canonicalText(canonicalText(s))).toBe(canonicalText(s));
+  });
+});
+
+describe('conditions compare text canonically', () => {
+  const holds = (c: Condition, input: Record<string, unknown>) => compileCondition(c)(input);
+
+  it('in: any element, in any spelling', () => {
+    const pii: Condition = { field: 'fields', in: ['email', 'iban'] };
+    for (const f of ['Email', ' IBAN', '\uff45\uff4d\uff41\uff49\uff4c', 'e\u200bmail']) expect(holds(pii, { fields: ['orders', f] })).toBe(true);
+    expect(holds(pii, { fields: ['orders', 'revenue'] })).toBe(false);
+  });
+
+  it('allIn: every element on the list (an empty list is not), so its `not` catches anything else', () => {
+    const listed: Condition = { field: 'fields', allIn: ['orders', 'revenue'] };
+    expect(holds(listed, { fields: ['Orders', ' revenue'] })).toBe(true);
+    expect(holds(listed, { fields: 'orders' })).toBe(true);
+    expect(holds(listed, { fields: ['orders', 'email_address'] })).toBe(false);
+    expect(holds(listed, { fields: [] })).toBe(false);
+    expect(holds({ not: listed }, { fields: ['orders', 'customer.email'] })).toBe(true);
+  });
+
+  it('eq and ne on strings; other values as they are', () => {
+    expect(holds({ field: 'tenant', eq: 'acme' }, { tenant: 'ACME\u00a0' })).toBe(true);
+    expect(holds({ field: 'tenant', ne: 'acme' }, { tenant: ' Acme' })).toBe(false);
+    expect(holds({ field: 'flag', eq: true }, { flag: 'true' })).toBe(false);
+    expect(holds({ field: 'n', eq: 1 }, { n: 1 })).toBe(true);
+  });
+
+  it('matches: on the canonical text, case-insensitively', () => {
+    const protectedBranch: Condition = { field: 'target', matches: '#(.*/)?(main|master)$' };
+    for (const t of ['repo:a#Main', 'repo:a#MAIN ', 'repo:a#\uff4d\uff41\uff49\uff4e', 'repo:a#refs/heads/main', 'repo:a#ma\u200bin'])
+      expect(holds(protectedBranch, { target: t })).toBe(true);
+    expect(holds(protectedBranch, { target: 'repo:a#maintenance' })).toBe(false);
+    // A pattern written in capitals still matches (the comparison ignores case, it does not only lower the value).
+    expect(holds({ field: 'iban', matches: '^[A-Z]{2}[0-9]{2}' }, { iban: 'DE89 3704' })).toBe(true);
+  });
+});

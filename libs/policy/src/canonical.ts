@@ -1,0 +1,29 @@
+/**
+ * The form the contract compares text in (docs/adr/0033). Two strings a person reads as the same value are
+ * one value to the policy: `Email`, ` email`, `ＥＭＡＩＬ` and `e\u200bmail` are `email`; `order‐500` (a Unicode
+ * hyphen) is `order-500`. Without it, a rule or a rate limit written for one spelling is dodged by another.
+ *
+ * - Unicode NFKC (full-width and other compatibility forms become their plain letters and digits);
+ * - invisible format characters (Unicode Cf: zero-width, bidi controls, soft hyphen, BOM) removed;
+ * - every run of white space (no-break and other Unicode spaces, line breaks) one space, none at either end;
+ * - every dash (Unicode Pd) `-`;
+ * - lower case.
+ *
+ * Plain printable ASCII (the common case) only pays for a test, a trim and the lower-casing.
+ */
+const PLAIN_ASCII = /^[\x20-\x7e]*$/;
+const ASCII_SPACE_RUN = / {2,}/;
+const FORMAT = /\p{Cf}/gu;
+const SPACE_RUN = /[\s\p{Zs}]+/gu;
+const DASH = /\p{Pd}/gu;
+
+export function canonicalText(s: string): string {
+  if (PLAIN_ASCII.test(s)) {
+    const trimmed = s.trim();
+    return (ASCII_SPACE_RUN.test(trimmed) ? trimmed.replace(/ +/g, ' ') : trimmed).toLowerCase();
+  }
+  return s.normalize('NFKC').replace(FORMAT, '').replace(SPACE_RUN, ' ').replace(DASH, '-').trim().toLowerCase();
+}
+
+/** `canonicalText` for strings; any other value as it is. */
+export const canonicalValue = (v: unknown): unknown => (typeof v === 'string' ? canonicalText(v) : v);
