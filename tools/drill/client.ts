@@ -25,6 +25,8 @@ export const END_STATUSES = new Set(['executed', 'failed', 'prohibited', 'reject
 export class DrillClient {
   /** `https:` urls of a private PKI are reached trusting the target's root (and nothing else). */
   private readonly fetch: typeof fetch;
+  /** Which token proposed each action: an agent's token reads only its own actions. */
+  private readonly proposedAs = new Map<string, string>();
 
   constructor(private readonly target: DrillTarget) {
     this.fetch = target.ca ? fetchTrusting({ ca: target.ca }) : globalThis.fetch;
@@ -48,14 +50,16 @@ export class DrillClient {
   }
 
   /** Proposes as the target's `agent` (or another agent principal: `agent2` proposes as `ops-copilot`). */
-  propose(p: Proposal, as = 'agent', idempotencyKey?: string) {
-    return this.call<{ actionId?: string; status?: string; message?: string }>('orchestrator', 'POST', '/v1/proposals', as, p, {
+  async propose(p: Proposal, as = 'agent', idempotencyKey?: string) {
+    const answer = await this.call<{ actionId?: string; status?: string; message?: string }>('orchestrator', 'POST', '/v1/proposals', as, p, {
       ...(idempotencyKey && { 'Idempotency-Key': idempotencyKey }),
     });
+    if (answer.body.actionId) this.proposedAs.set(answer.body.actionId, as);
+    return answer;
   }
 
   action(id: string) {
-    return this.call<ActionView>('orchestrator', 'GET', `/v1/actions/${encodeURIComponent(id)}`, 'agent');
+    return this.call<ActionView>('orchestrator', 'GET', `/v1/actions/${encodeURIComponent(id)}`, this.proposedAs.get(id) ?? 'agent');
   }
 
   policy() {

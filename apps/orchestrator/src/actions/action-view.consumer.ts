@@ -41,6 +41,7 @@ export class ActionViewConsumer extends BusConsumer {
             ? `${e.data.proposal.actionType} on ${e.data.proposal.target}: ${e.data.revisionOf.by}'s revision of action ${e.data.revisionOf.actionId}`
             : `${e.data.proposal.actionType} on ${e.data.proposal.target} via ${e.data.receivedVia}`,
           ...(e.data.revisionOf && { revisionOf: e.data.revisionOf.actionId }),
+          proposer: e.data.proposal.proposer.agentId,
         }),
       [TOPICS.policyDecided]: (e) =>
         put(e, { status: laneStatus(e), lane: e.data.lane, detail: `contract ${e.data.contractVersion}: ${e.data.reasons.join('; ')}` }),

@@ -13,6 +13,8 @@ export interface TimelineEntry {
   revisedTo?: string;
   /** On the proposal of a revised action: the action it replaces. */
   revisionOf?: string;
+  /** On the proposal: the agent id it was proposed as (an agent's token reads only the actions of its own agent ids). */
+  proposer?: string;
 }
 
 export type ActionStatus =

@@ -1,9 +1,11 @@
-import { BadRequestException, Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { ApiRoute, IdentifierParam, NotFoundAnswer, Roles } from '@countersign/nest';
+import { BadRequestException, Controller, ForbiddenException, Get, Inject, Param, Query, Req } from '@nestjs/common';
+import { maskText } from '@countersign/guardrails';
+import { ApiRoute, AuthenticatedRequest, IdentifierParam, mayProposeAs, NotFoundAnswer, Principal, Roles } from '@countersign/nest';
+import { TOPICS } from '@countersign/contracts';
 import { ACTION_VIEWS } from '../tokens';
 import { ActionChanges, LONG_POLL_MAX_MS, LONG_POLL_REREAD_MS } from './action-changes';
 import { reached, summarise, WaitFor } from './action-status';
-import { ActionViewRepository } from './action-view.repository';
+import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 
 @Controller('v1/actions')
 export class ActionsController {
@@ -16,6 +18,8 @@ export class ActionsController {
    * `{status, lane, timeline[]}` of one action. With `waitFor=decision|final` it is a long poll: it answers at once
    * when the action is already there, else when it gets there, else with the current view after `timeoutMs`
    * (default and at most 30 000). 404 when the action is still unknown at the end; 400 for a bad `waitFor`/`timeoutMs`.
+   * An agent's token reads only the actions proposed as one of its own agent ids (403 otherwise, audited); reviewers,
+   * auditors and admins read every action.
    */
   @ApiRoute({
     summary: "An action's status, lane and timeline (optionally a long poll)",
@@ -33,15 +37,23 @@ export class ActionsController {
         },
       },
     },
-    errors: { 400: 'a bad `waitFor` or `timeoutMs`', 404: 'no action with this id (yet)' },
+    errors: { 400: 'a bad `waitFor` or `timeoutMs`', 403: "an agent's token asking for another agent's action", 404: 'no action with this id (yet)' },
   })
   @Get(':id')
   @Roles('agent', 'reviewer', 'auditor', 'admin')
-  async get(@Param('id', new IdentifierParam('id')) id: string, @Query('waitFor') waitFor?: string, @Query('timeoutMs') timeoutMs?: string) {
+  async get(
+    @Param('id', new IdentifierParam('id')) id: string,
+    @Req() req: AuthenticatedRequest,
+    @Query('waitFor') waitFor?: string,
+    @Query('timeoutMs') timeoutMs?: string,
+  ) {
     const wait = parseWait(waitFor, timeoutMs);
     const deadline = Date.now() + (wait?.timeoutMs ?? 0);
     for (;;) {
-      const entries = await this.views.timeline(id);
+      const read = await this.views.timeline(id);
+      const access = accessOf(req.principal!, read);
+      if (access === 'refused') throw new ForbiddenException(`action ${id} was proposed by another agent`);
+      const entries = access === 'read' ? read : [];
       const view = entries.length ? summarise(entries) : undefined;
       const left = deadline - Date.now();
       if ((view && wait && reached(view.status, wait.waitFor)) || !wait || left <= 0) {
@@ -53,6 +65,22 @@ export class ActionsController {
       await this.changes.next(id, Math.min(left, LONG_POLL_REREAD_MS));
     }
   }
+}
+
+/** Who reads every action; any other principal (an agent's token) only those proposed as one of its agent ids. */
+const READ_ALL_ROLES = new Set(['reviewer', 'auditor', 'admin']);
+
+/**
+ * Whether `principal` may read the action with these entries. Without its proposal entry yet (the decision's event came
+ * first) an agent's token cannot be told whose the action is: `unknown`, answered as not there yet (the long poll waits).
+ */
+function accessOf(principal: Principal, entries: TimelineEntry[]): 'read' | 'refused' | 'unknown' {
+  if (principal.roles.some((r) => READ_ALL_ROLES.has(r))) return 'read';
+  const proposed = entries.find((e) => e.type === TOPICS.actionProposed);
+  if (!proposed) return 'unknown';
+  // Entries recorded before the proposer was kept name the proposing principal as their (masked) actor.
+  const own = proposed.proposer !== undefined ? mayProposeAs(principal, proposed.proposer) : proposed.actor === maskText(principal.id);
+  return own ? 'read' : 'refused';
 }
 
 function parseWait(waitFor: string | undefined, timeoutMs: string | undefined): { waitFor: WaitFor; timeoutMs: number } | undefined {

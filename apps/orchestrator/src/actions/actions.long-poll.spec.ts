@@ -1,5 +1,6 @@
-import { BadRequestException, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ForbiddenException, NotFoundException } from '@nestjs/common';
 import { TOPICS, TopicMap } from '@countersign/contracts';
+import { AuthenticatedRequest, Principal } from '@countersign/nest';
 import { eventually } from '@countersign/testing';
 import { ActionChanges } from './action-changes';
 import { ActionViewConsumer } from './action-view.consumer';
@@ -30,6 +31,14 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
     actor: { id: 'executor', kind: 'service' },
     data: { connector: 'webhook', digest: 'a'.repeat(64), authorisedBy: 'approval', attempt: 1 },
   });
+  const asReviewer = { principal: { id: 'rev-1', kind: 'human', roles: ['reviewer'] } } as unknown as AuthenticatedRequest;
+  const as = (principal: Partial<Principal>) => ({ principal: { kind: 'agent', roles: ['agent'], ...principal } }) as unknown as AuthenticatedRequest;
+  const proposedBy = (actionId: string, proposer: string | undefined, actor = 'orchestrator'): TimelineEntry => ({
+    ...entry(actionId, 'proposed'),
+    type: TOPICS.actionProposed,
+    actor,
+    ...(proposer !== undefined && { proposer }),
+  });
   const setup = () => {
     const views = new InMemoryActionViewRepository();
     const changes = new ActionChanges();
@@ -43,7 +52,7 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
     await views.record('a-1', entry('a-1', 'proposed'));
     await views.record('a-1', entry('a-1', 'autonomous'));
     const next = jest.spyOn(changes, 'next');
-    await expect(controller.get('a-1', 'decision', '30000')).resolves.toMatchObject({ actionId: 'a-1', status: 'autonomous' });
+    await expect(controller.get('a-1', asReviewer, 'decision', '30000')).resolves.toMatchObject({ actionId: 'a-1', status: 'autonomous' });
     expect(next).not.toHaveBeenCalled();
   });
 
@@ -52,7 +61,7 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
     await views.record('a-2', entry('a-2', 'proposed'));
     await views.record('a-2', entry('a-2', 'approved'));
     // Approved is a decision, not final: the poll for `final` waits.
-    const answer = controller.get('a-2', 'final', '30000');
+    const answer = controller.get('a-2', asReviewer, 'final', '30000');
     let settled = false;
     void answer.then(() => (settled = true));
     await eventually(() => expect(changes.waiting).toBe(1));
@@ -65,7 +74,7 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
   it('sees a change recorded by another instance (no notification) by re-reading the view', async () => {
     const { views, changes, controller } = setup();
     await views.record('a-3', entry('a-3', 'proposed'));
-    const answer = controller.get('a-3', 'decision', '30000');
+    const answer = controller.get('a-3', asReviewer, 'decision', '30000');
     await eventually(() => expect(changes.waiting).toBe(1));
     await views.record('a-3', entry('a-3', 'in_review'));
     await views.record('a-3', entry('a-3', 'rejected'));
@@ -76,15 +85,67 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
     const { views, controller } = setup();
     await views.record('a-4', entry('a-4', 'proposed'));
     await views.record('a-4', entry('a-4', 'in_review'));
-    await expect(controller.get('a-4', 'decision', '600')).resolves.toMatchObject({ status: 'in_review' });
-    await expect(controller.get('nobody', 'decision', '300')).rejects.toThrow(NotFoundException);
+    await expect(controller.get('a-4', asReviewer, 'decision', '600')).resolves.toMatchObject({ status: 'in_review' });
+    await expect(controller.get('nobody', asReviewer, 'decision', '300')).rejects.toThrow(NotFoundException);
   });
 
   it('refuses an unknown waitFor or an unbounded timeout with 400 and a precise message', async () => {
     const { controller } = setup();
-    await expect(controller.get('a-5', 'executed', '100')).rejects.toThrow(new BadRequestException('waitFor must be "decision" or "final"'));
-    await expect(controller.get('a-5', 'final', '30001')).rejects.toThrow('timeoutMs must be a whole number of milliseconds from 0 to 30000');
-    await expect(controller.get('a-5', 'final', '-1')).rejects.toThrow(BadRequestException);
-    await expect(controller.get('a-5', undefined, '100')).rejects.toThrow('timeoutMs needs waitFor=decision or waitFor=final');
+    await expect(controller.get('a-5', asReviewer, 'executed', '100')).rejects.toThrow(new BadRequestException('waitFor must be "decision" or "final"'));
+    await expect(controller.get('a-5', asReviewer, 'final', '30001')).rejects.toThrow('timeoutMs must be a whole number of milliseconds from 0 to 30000');
+    await expect(controller.get('a-5', asReviewer, 'final', '-1')).rejects.toThrow(BadRequestException);
+    await expect(controller.get('a-5', asReviewer, undefined, '100')).rejects.toThrow('timeoutMs needs waitFor=decision or waitFor=final');
+  });
+
+  describe('who reads an action', () => {
+    it("an agent's token reads the actions proposed as its own agent ids, and is refused (403) another agent's", async () => {
+      const { views, controller } = setup();
+      await views.record('mine', proposedBy('mine', 'support-copilot'));
+      await views.record('theirs', proposedBy('theirs', 'ops-copilot'));
+      const agent = as({ id: 'support-token', agentIds: ['support-copilot', 'support-backup'] });
+      await expect(controller.get('mine', agent)).resolves.toMatchObject({ actionId: 'mine', status: 'proposed' });
+      await expect(controller.get('theirs', agent)).rejects.toThrow(new ForbiddenException('action theirs was proposed by another agent'));
+      // Also while it waits: the long poll is refused at once, not after its timeout.
+      await expect(controller.get('theirs', agent, 'final', '30000')).rejects.toThrow(ForbiddenException);
+      // A token without agent ids proposes (and reads) as its own id.
+      await expect(controller.get('theirs', as({ id: 'ops-copilot' }))).resolves.toMatchObject({ actionId: 'theirs' });
+    });
+
+    it('reviewers, auditors and admins read every action', async () => {
+      const { views, controller } = setup();
+      await views.record('a', proposedBy('a', 'ops-copilot'));
+      for (const role of ['reviewer', 'auditor', 'admin'])
+        await expect(controller.get('a', as({ id: `someone-${role}`, kind: 'human', roles: [role] }))).resolves.toMatchObject({ actionId: 'a' });
+    });
+
+    it('an action whose proposal is not recorded yet is not there yet for an agent (404, or the long poll waits)', async () => {
+      const { views, controller } = setup();
+      await views.record('early', entry('early', 'autonomous'));
+      const agent = as({ id: 'support-copilot' });
+      await expect(controller.get('early', agent)).rejects.toThrow(NotFoundException);
+      await expect(controller.get('early', agent, 'decision', '200')).rejects.toThrow(NotFoundException);
+      await views.record('early', proposedBy('early', 'support-copilot'));
+      await expect(controller.get('early', agent, 'decision', '200')).resolves.toMatchObject({ status: 'autonomous' });
+    });
+
+    it('entries recorded before the proposer was kept are read by the principal that proposed them (their actor)', async () => {
+      const { views, controller } = setup();
+      await views.record('old', proposedBy('old', undefined, 'support-copilot'));
+      await expect(controller.get('old', as({ id: 'support-copilot' }))).resolves.toMatchObject({ actionId: 'old' });
+      await expect(controller.get('old', as({ id: 'ops-copilot' }))).rejects.toThrow(ForbiddenException);
+    });
+
+    it('the view consumer keeps the agent id a proposal (or its revision) was proposed as', async () => {
+      const { views, handlers } = setup();
+      const proposal = { actionType: 'support.reply', target: 't-1', proposer: { agentId: 'support-copilot' } };
+      await handlers[TOPICS.actionProposed]({
+        ...executed('r-1'),
+        id: 'r-1-proposed',
+        type: TOPICS.actionProposed,
+        actor: { id: 'orchestrator', kind: 'service' },
+        data: { proposal, receivedVia: 'revision', revisionOf: { actionId: 'r-0', by: 'alice' } },
+      });
+      expect(await views.timeline('r-1')).toEqual([expect.objectContaining({ proposer: 'support-copilot', revisionOf: 'r-0' })]);
+    });
   });
 });
