@@ -1,5 +1,5 @@
 import { Proposal, submissionSignatureValid, SubmittedProposal } from '@countersign/contracts';
-import { mayProposeAs, Principal, TokenRegistry } from '@countersign/nest';
+import { mayActFor, mayProposeAs, Principal, TokenRegistry } from '@countersign/nest';
 import { checkParameters, CompiledContract } from '@countersign/policy';
 
 /**
@@ -33,12 +33,21 @@ export function authenticateSubmission(event: SubmittedProposal, tokens: TokenRe
   return { ok: true, principal };
 }
 
-/** Why `principal` may not propose `proposal` as its `proposer.agentId`, or undefined when it may. */
+/**
+ * Why `principal` may not propose `proposal`, or undefined when it may: as its `proposer.agentId`, and for its
+ * `tenant` (a principal bound to tenants acts only for them, spelled exactly as its entry lists them).
+ */
 export function proposerRefusal(principal: Principal, proposal: Proposal): string | undefined {
   const agentId = proposal.proposer.agentId;
-  if (mayProposeAs(principal, agentId)) return undefined;
-  const allowed = (principal.agentIds ?? [principal.id]).slice(0, 10).join(', ');
-  return `principal ${principal.id} may not propose as agent ${JSON.stringify(agentId)}: it may propose as ${allowed}`;
+  if (!mayProposeAs(principal, agentId)) {
+    const allowed = (principal.agentIds ?? [principal.id]).slice(0, 10).join(', ');
+    return `principal ${principal.id} may not propose as agent ${JSON.stringify(agentId)}: it may propose as ${allowed}`;
+  }
+  if (!mayActFor(principal, proposal.tenant)) {
+    const allowed = (principal.tenants ?? []).slice(0, 10).join(', ');
+    return `principal ${principal.id} may not act for tenant ${JSON.stringify(proposal.tenant)}: it acts for ${allowed}`;
+  }
+  return undefined;
 }
 
 /** Why the proposal's parameters do not fit its action type, naming each JSON pointer and rule; undefined when they fit. */

@@ -11,6 +11,8 @@ export interface Principal {
   roles: string[];
   /** The agent ids this principal may propose as (`proposer.agentId`); absent: its own id only. */
   agentIds?: string[];
+  /** The tenants it may act for (`proposal.tenant`, spelled exactly as listed); absent: any tenant. */
+  tenants?: string[];
   /** How it was authenticated, as the audit trail records it: absent, a bearer token; `oidc`, a signed-in inbox session. */
   authMethod?: 'bearer-token' | 'oidc';
   /** How an inbox session's person proved who they are (the ID token's `amr`: `pwd`, `mfa`, …); absent for bearer tokens. */
@@ -19,6 +21,9 @@ export interface Principal {
 
 /** True when `principal` may propose actions as the agent `agentId` (docs/adr/0008). */
 export const mayProposeAs = (principal: Principal, agentId: string): boolean => (principal.agentIds ?? [principal.id]).includes(agentId);
+
+/** True when `principal` may act for `tenant`: it is listed exactly (no other spelling), or the principal is bound to none. */
+export const mayActFor = (principal: Principal, tenant: string): boolean => !principal.tenants || principal.tenants.includes(tenant);
 
 /** An Ed25519 public key a principal signs events with (proposals produced straight to Kafka, docs/adr/0008). */
 export const SigningKeyEntrySchema = z.object({
@@ -36,6 +41,7 @@ export const TokenEntrySchema = z.object({
   roles: z.array(z.string().min(1)).min(1),
   tokenSha256: z.string().regex(/^[0-9a-f]{64}$/),
   agentIds: z.array(identifierString(200)).min(1).max(1000).optional(),
+  tenants: z.array(identifierString(200)).min(1).max(1000).optional(),
   signingKeys: z.array(SigningKeyEntrySchema).max(16).optional(),
 });
 export type TokenEntry = z.infer<typeof TokenEntrySchema>;
@@ -87,7 +93,13 @@ export class TokenRegistry {
   }
 }
 
-const principalOf = (e: TokenEntry): Principal => ({ id: e.principal, kind: e.kind, roles: e.roles, agentIds: e.agentIds ?? [e.principal] });
+const principalOf = (e: TokenEntry): Principal => ({
+  id: e.principal,
+  kind: e.kind,
+  roles: e.roles,
+  agentIds: e.agentIds ?? [e.principal],
+  ...(e.tenants && { tenants: e.tenants }),
+});
 
 export const TOKEN_REGISTRY = Symbol.for('countersign.TokenRegistry');
 const ROLES = 'countersign:roles';
@@ -141,7 +153,7 @@ export class AuthGuard implements CanActivate {
 }
 
 /**
- * Reads a tokens file (JSON array of {principal, kind, roles, tokenSha256, agentIds?, signingKeys?});
+ * Reads a tokens file (JSON array of {principal, kind, roles, tokenSha256, agentIds?, tenants?, signingKeys?});
  * a bad file stops the service.
  */
 export function loadTokenRegistry(path: string): TokenRegistry {

@@ -10,6 +10,8 @@ export interface PrincipalSpec {
   roles: string[];
   /** The agent ids it may propose as (absent: its own principal id only). */
   agentIds?: string[];
+  /** The tenants it may act for (absent: any). */
+  tenants?: string[];
   /** Give it an Ed25519 key to sign proposals it produces straight to Kafka (docs/adr/0008). */
   signingKey?: boolean;
 }
@@ -28,9 +30,10 @@ export interface WrittenSigningKey {
  * scrape token (`metrics`).
  */
 export const DEFAULT_PRINCIPALS: PrincipalSpec[] = [
-  { name: 'agent', principal: 'support-copilot', kind: 'agent', roles: ['agent'], agentIds: ['support-copilot'], signingKey: true },
+  // Agents act for the tenants their entry names: a proposal for another tenant is refused (403, or dead-lettered).
+  { name: 'agent', principal: 'support-copilot', kind: 'agent', roles: ['agent'], agentIds: ['support-copilot'], tenants: ['acme'], signingKey: true },
   // A second agent, so that one agent's flood (the queue-overflow drill) is told apart from the others' steady work.
-  { name: 'agent2', principal: 'ops-copilot', kind: 'agent', roles: ['agent'], agentIds: ['ops-copilot'] },
+  { name: 'agent2', principal: 'ops-copilot', kind: 'agent', roles: ['agent'], agentIds: ['ops-copilot'], tenants: ['acme'] },
   { name: 'reviewer', principal: 'alice', kind: 'human', roles: ['reviewer', 'finance', 'security'] },
   { name: 'reviewer2', principal: 'bob', kind: 'human', roles: ['reviewer', 'finance', 'security'] },
   { name: 'privacy-reviewer', principal: 'carol', kind: 'human', roles: ['reviewer', 'finance', 'security', 'pii:view'] },
@@ -59,6 +62,7 @@ export function writeTokens(
     writeFileSync(join(dir, 'tokens', p.name), token, { mode: 0o600 });
     const entry: TokenEntry = { principal: p.principal, kind: p.kind, roles: p.roles, tokenSha256: createHash('sha256').update(token).digest('hex') };
     if (p.agentIds) entry.agentIds = p.agentIds;
+    if (p.tenants) entry.tenants = p.tenants;
     if (p.signingKey) {
       const { privateKey, publicKey } = generateKeyPairSync('ed25519');
       const keyId = `${p.principal}-${randomBytes(4).toString('hex')}`;
