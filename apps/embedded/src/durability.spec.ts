@@ -31,7 +31,7 @@ function newHome(): string {
 }
 
 const token = (home: string, name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
-const statusOf = async (url: string, home: string, id: string) => (await call('GET', `${url}/v1/actions/${id}`, undefined, token(home, 'agent'))).body;
+const statusOf = async (url: string, home: string, id: string) => (await call('GET', `${url}/v1/actions/${id}`, undefined, token(home, 'auditor'))).body;
 // Waits generously: a process just started on a busy machine (its code compiled at start) may take a while; a pass is quick.
 const reachStatus = (url: string, home: string, id: string, want: string | RegExp) =>
   eventually(async () => {

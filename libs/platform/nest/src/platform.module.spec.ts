@@ -97,6 +97,31 @@ describe('PlatformModule', () => {
     });
   });
 
+  it('audits a flood of unauthenticated rejections from one address one by one up to its budget, then as one summary', async () => {
+    const running = await start([]);
+    try {
+      for (let i = 0; i < 60; i++) expect((await get(`${running.url}/things/gone`)).status).toBe(404);
+      // The budget (20 at once, 1 a second after that): at most a few more than 20 while the flood runs.
+      await until(() => running.audited().length >= 20, 'the audits within the budget');
+      const oneByOne = running.audited().length;
+      expect(oneByOne).toBeLessThan(30);
+    } finally {
+      await running.close();
+    }
+    // Closing audits what was counted: one summary with how many, which statuses and the last reason.
+    await until(() => running.audited().some((e) => e.data.reason.includes('more unauthenticated requests')), 'the summary');
+    const summaries = running.audited().filter((e) => e.data.reason.includes('more unauthenticated requests'));
+    expect(summaries).toHaveLength(1);
+    const count = 60 - (running.audited().length - 1);
+    expect(summaries[0].data).toMatchObject({ status: 404, path: '/things/gone', principal: null });
+    expect(summaries[0].data.reason).toMatch(
+      new RegExp(
+        `^${count} more unauthenticated requests from \\S+ rejected since \\S+ \\(404: ${count}\\), beyond its audit budget, summarised here; the last: no such route`,
+      ),
+    );
+    expect(summaries[0].actor).toMatchObject({ id: 'anonymous', authMethod: 'none' });
+  });
+
   describe('not ready, not consuming', () => {
     let running: Running;
     let flagsLoaded = false;

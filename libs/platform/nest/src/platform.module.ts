@@ -17,16 +17,18 @@ import {
   NestMiddleware,
   NestModule,
   NotFoundException,
+  OnModuleDestroy,
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { EventBus, isDependencyFailure } from '@countersign/bus';
-import { Actor, derivedEventId, newId, TOPICS } from '@countersign/contracts';
+import { Actor, derivedEventId, newId, TOPICS, TopicMap } from '@countersign/contracts';
 import { Logger, withLogContext } from '@countersign/logging';
 import { findRegulatedData, maskText } from '@countersign/guardrails';
 import { createMetrics, Metrics } from '@countersign/metrics';
-import { AuthenticatedRequest, AuthGuard, Roles, TOKEN_REGISTRY, TokenRegistry } from './auth';
+import { AuthenticatedRequest, AuthGuard, bearerToken, Roles, TOKEN_REGISTRY, TokenRegistry } from './auth';
 import { JsonBodyMiddleware } from './body';
+import { RejectionBudget, SuppressedRejections } from './rejection-budget';
 import { traceRequest, TracedRequest, TracedResponse } from './request-span';
 import { OpenApiController, OpenApiDocumentHolder } from './openapi/openapi.controller';
 import { ApiRoute } from './openapi/route-doc';
@@ -150,19 +152,33 @@ class RequestContextMiddleware implements NestMiddleware {
   }
 }
 
+/** How often the rejections counted beyond a source's budget are audited as one summary per source. */
+export const REJECTION_SUMMARY_INTERVAL_MS = 10_000;
+
 /**
  * Answers every refusal as JSON with a precise message, and audits each 4xx as a
  * `security.request.rejected.v1` event: every rejection is on the record — except `NotFoundAnswer`, a normal
  * answer. A dependency that is unavailable (Kafka, Redis, PostgreSQL: `isDependencyFailure`) is a 503 with
  * `Retry-After`, not a 500: the request may be sent again, and is not audited as a rejection either.
+ * Unauthenticated rejections beyond a source address's budget are audited as one summary per interval
+ * (`RejectionBudget`, docs/adr/0034): a flood without a token cannot grow the append-only audit without bound.
  */
 @Catch()
-export class RejectionFilter implements ExceptionFilter {
+export class RejectionFilter implements ExceptionFilter, OnModuleDestroy {
+  private readonly budget = new RejectionBudget();
+  private readonly summaries = setInterval(() => this.summarise(), REJECTION_SUMMARY_INTERVAL_MS).unref();
+
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SERVICE_NAME) private readonly service: string,
+    @Inject(TOKEN_REGISTRY) private readonly tokens: TokenRegistry,
   ) {}
+
+  onModuleDestroy() {
+    clearInterval(this.summaries);
+    this.summarise();
+  }
 
   catch(exception: unknown, host: ArgumentsHost) {
     const ctx = host.switchToHttp();
@@ -200,24 +216,62 @@ export class RejectionFilter implements ExceptionFilter {
     res.status(status).json({ statusCode: status, error: httpReason(status), message, ...extra });
   }
 
-  private audit(req: AuthenticatedRequest & { method: string; originalUrl: string; correlationId?: string }, status: number, reason: string) {
-    // The rejected request starts a chain of its own (its subject), under the request's correlation id; the event id is derived from it.
-    const requestId = newId();
+  private audit(
+    req: AuthenticatedRequest & { method: string; originalUrl: string; correlationId?: string; ip?: string; headers?: Record<string, unknown> },
+    status: number,
+    reason: string,
+  ) {
     const path = shownPath(req.originalUrl);
+    const seen = { method: req.method.slice(0, 20), path, status, reason: reason.slice(0, 2000) };
+    // Refused before the guard ran (a malformed body): a valid token still names who sent it, and is not budgeted.
+    if (!req.principal) {
+      const token = bearerToken(req.headers?.authorization);
+      const principal = token === undefined ? undefined : this.tokens.resolve(token);
+      if (principal) req.principal = principal;
+    }
+    if (!req.principal && !this.budget.take(req.ip ?? 'unknown', seen)) {
+      this.logger.debug({ status, path }, 'request rejected (counted: over its source budget)');
+      return;
+    }
     this.logger.warn({ status, path, reason, principal: req.principal?.id }, 'request rejected');
     const actor: Actor = req.principal
       ? { id: req.principal.id, kind: req.principal.kind, roles: req.principal.roles, authMethod: req.principal.authMethod ?? 'bearer-token' }
-      : { id: 'anonymous', kind: 'agent', authMethod: 'none' };
-    const data = { service: this.service, method: req.method, path, status, reason: reason.slice(0, 2000), principal: req.principal?.id ?? null };
+      : ANONYMOUS;
+    this.emit({ service: this.service, ...seen, principal: req.principal?.id ?? null }, actor, req.correlationId);
+  }
+
+  /** The unauthenticated rejections counted beyond their source's budget, as one audited summary per source. */
+  private summarise() {
+    for (const s of this.budget.drain()) {
+      const reason = summaryReason(s);
+      this.logger.warn({ source: s.source, count: s.count, statuses: s.statuses }, 'requests rejected beyond their source budget');
+      this.emit({ service: this.service, ...s.last, reason, principal: null }, ANONYMOUS);
+    }
+  }
+
+  private emit(data: TopicMap[typeof TOPICS.requestRejected]['data'], actor: Actor, correlationId?: string) {
+    // The rejected request starts a chain of its own (its subject), under the request's correlation id; the event id is derived from it.
+    const requestId = newId();
     this.bus
       .emit(TOPICS.requestRejected, data, {
         subject: `request:${requestId}`,
-        correlationId: req.correlationId ?? requestId,
+        correlationId: correlationId ?? requestId,
         id: derivedEventId(TOPICS.requestRejected, requestId),
         actor,
       })
       .catch((e) => this.logger.error({ err: e }, 'could not audit a rejected request'));
   }
+}
+
+const ANONYMOUS: Actor = { id: 'anonymous', kind: 'agent', authMethod: 'none' };
+
+/** The reason of a summary: how many, of which statuses, from where and since when, then the last one's reason. */
+function summaryReason(s: SuppressedRejections): string {
+  const statuses = Object.entries(s.statuses)
+    .map(([status, n]) => `${status}: ${n}`)
+    .join(', ');
+  const head = `${s.count} more unauthenticated requests from ${s.source} rejected since ${s.since.toISOString()} (${statuses}), beyond its audit budget, summarised here; the last: `;
+  return (head + s.last.reason).slice(0, 2000);
 }
 
 /** Text from or about a request with its regulated data masked, also where the URL percent-encodes it (`4111%201111…`). */
