@@ -30,14 +30,14 @@ describe('strict ingress (embedded mode)', () => {
       );
 
   /** POSTs raw bytes as a proposal, with a correlation id to find the audit entry by. */
-  const post = async (body: string | Buffer, tokenName = 'agent') => {
+  const post = async (body: string | Buffer, tokenName = 'agent', headers: Record<string, string> = {}) => {
     const correlationId = `ingress-${newId()}`;
     const res = await fetch(`${running.url}/v1/proposals`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token(tokenName)}`, 'X-Correlation-Id': correlationId },
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token(tokenName)}`, 'X-Correlation-Id': correlationId, ...headers },
       body,
     });
-    return { status: res.status, body: (await res.json()) as { message: string; actionId?: string }, correlationId };
+    return { status: res.status, body: (await res.json()) as { message: string; actionId?: string }, correlationId, headers: res.headers };
   };
   /** The refusal is on the record: a `security.request.rejected.v1` audit entry with its status and reason. */
   const audited = (correlationId: string, status: number, reason: string) =>
@@ -92,6 +92,39 @@ describe('strict ingress (embedded mode)', () => {
   });
 
   it.each([
+    ['latin1', 'application/json; charset=latin1'],
+    ['utf-16', 'application/json; charset=utf-16'],
+  ])('refuses a body labelled %s (415, audited) instead of reading it as UTF-8', async (charset, type) => {
+    const before = proposedCount();
+    const res = await post(JSON.stringify({ ...example('refund-small.json'), target: `order-${newId().slice(0, 8)}` }), 'agent', { 'Content-Type': type });
+    expect(res.status).toBe(415);
+    expect(res.body.message).toBe(`request body must be UTF-8 JSON: charset "${charset}" is not supported (send charset=utf-8, or no charset)`);
+    await audited(res.correlationId, 415, res.body.message);
+    const utf8 = JSON.stringify({ ...example('refund-small.json'), target: `order-${newId().slice(0, 8)}` });
+    expect((await post(utf8, 'agent', { 'Content-Type': 'application/json; charset=UTF-8' })).status).toBe(202);
+    await eventually(() => expect(proposedCount()).toBe(before + 1), 10_000);
+  });
+
+  it.each(['deflate', 'gzip', 'br'])('refuses Content-Encoding: %s alike (415 with Accept-Encoding: identity, audited)', async (coding) => {
+    // A plain body: deflate used to be ignored and the body read as is, while gzip failed as invalid UTF-8.
+    const res = await post(JSON.stringify(example('refund-small.json')), 'agent', { 'Content-Encoding': coding });
+    expect(res.status).toBe(415);
+    expect(res.body.message).toBe(`request body must not be compressed: Content-Encoding "${coding}" is not supported (send the JSON as is)`);
+    expect(res.headers.get('accept-encoding')).toBe('identity');
+    await audited(res.correlationId, 415, res.body.message);
+  });
+
+  it('refuses a __proto__ key in the parameters (400 naming it, audited) instead of dropping it and running the rest', async () => {
+    const before = proposedCount();
+    const reply = JSON.stringify({ ...example('reply.json'), parameters: { body: 'ok', PROTO: { x: 1 } } }).replace('"PROTO"', '"__proto__"');
+    const res = await post(reply);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('malformed JSON body: key "__proto__" is not allowed in the object at /parameters');
+    await audited(res.correlationId, 400, res.body.message);
+    expect(proposedCount()).toBe(before);
+  });
+
+  it.each([
     ['target', { target: 'order-77\u0000' }],
     ['tenant', { tenant: 'acme\u001b' }],
     ['proposer.agentId', { proposer: { ...example('refund-small.json').proposer, agentId: 'support-copilot\u200b' } }],
@@ -143,6 +176,28 @@ describe('strict ingress (embedded mode)', () => {
     const res = await call('POST', `${running.url}/v1/reviews/${id}/approve`, { reason: '\u0000\u0000\u0000' }, token('reviewer'));
     expect(res.status).toBe(400);
     expect(res.body.message).toBe('reason: must not contain control characters other than tab, line feed and carriage return');
+    expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review');
+  });
+
+  it.each([
+    ['three zero-width spaces', '\u200b\u200b\u200b', 'reason: must contain at least 3 letters or digits'],
+    ['Hangul fillers', '\u3164\u3164\u3164\u3164', 'reason: must contain at least 3 letters or digits'],
+    ['punctuation', '...', 'reason: must contain at least 3 letters or digits'],
+    [
+      'a bidi override',
+      'checked \u202edenifer\u202c',
+      'reason: must not contain bidirectional embedding, override or isolate characters (U+202A–U+202E, U+2066–U+2069)',
+    ],
+  ])('a review reason of %s does not approve (400): the action stays in review', async (_name, reason, message) => {
+    const id = (await call('POST', `${running.url}/v1/proposals`, example('refund-large.json'), token('agent'))).body.actionId as string;
+    await eventually(
+      async () => expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review'),
+      10_000,
+    );
+    for (const route of ['approve', 'reject']) {
+      const res = await call('POST', `${running.url}/v1/reviews/${id}/${route}`, { reason }, token('reviewer'));
+      expect(res).toMatchObject({ status: 400, body: { message } });
+    }
     expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review');
   });
 

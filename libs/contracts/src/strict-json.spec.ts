@@ -81,16 +81,23 @@ describe('strict JSON parser', () => {
     expect(parseStrictJson('"\\u0000"')).toEqual({ ok: true, value: '\u0000' });
   });
 
-  it('keeps __proto__ as plain data: an own property, never the prototype', () => {
-    const r = parseStrictJson('{"__proto__":{"isAdmin":true},"a":{"__proto__":[1]}}');
-    expect(r.ok).toBe(true);
+  it('refuses a __proto__ key anywhere, escaped or not, naming the object: code that copies it would drop it silently', () => {
+    const body = '{"actionType":"support.reply","parameters":{"body":"ok","__proto__":{"x":1}}}';
+    // What the old parser let through: a record schema copies the key onto the prototype, and the key is gone.
+    expect(Object.keys(JSON.parse(body).parameters)).toEqual(['body', '__proto__']);
+    expect(refused(utf8(body))).toEqual({ ok: false, problem: 'forbidden-key', message: 'key "__proto__" is not allowed in the object at /parameters' });
+    expect(refused('{"__proto__":{"isAdmin":true}}').message).toBe('key "__proto__" is not allowed in the object at /');
+    expect(refused('{"a":[{"b":1},{"__proto__":[]}]}').message).toBe('key "__proto__" is not allowed in the object at /a/1');
+    expect(refused('{"ctx":{"\\u005f_proto__":1}}').message).toBe('key "__proto__" is not allowed in the object at /ctx');
+    expect(({} as { isAdmin?: unknown }).isAdmin).toBeUndefined();
+  });
+
+  it('keeps constructor and prototype as ordinary keys: own data properties, refused or kept by the schema', () => {
+    const r = parseStrictJson('{"constructor":"a","prototype":{"toString":1},"__proto":1,"__proto__x":2}');
+    expect(r).toEqual({ ok: true, value: JSON.parse('{"constructor":"a","prototype":{"toString":1},"__proto":1,"__proto__x":2}') });
     const value = (r as { value: Record<string, unknown> }).value;
     expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
-    expect(Object.keys(value)).toEqual(['__proto__', 'a']);
-    expect(Object.getOwnPropertyDescriptor(value, '__proto__')?.value).toEqual({ isAdmin: true });
-    expect((value as { isAdmin?: unknown }).isAdmin).toBeUndefined();
-    expect(({} as { isAdmin?: unknown }).isAdmin).toBeUndefined();
-    expect(refused('{"__proto__":1,"__proto__":2}').problem).toBe('duplicate-key');
+    expect(Object.keys(value)).toEqual(['constructor', 'prototype', '__proto', '__proto__x']);
   });
 
   it.each([

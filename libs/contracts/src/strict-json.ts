@@ -7,7 +7,10 @@
  *   looks at the first one and a reader that looks at the last one disagree about what was sent);
  * - an escaped lone surrogate (`"\ud800"`) is an error: re-encoded it would turn into U+FFFD;
  * - a number that does not fit a double (`1e309`) is an error, not `Infinity`;
- * - `__proto__` is an ordinary key: it becomes an own data property, never the object's prototype.
+ * - a `__proto__` key is an error: `JSON.parse` keeps it as an own property, but most code that copies or validates
+ *   an object (`obj[key] = value`, zod's records) sets the prototype instead, so the key and its value vanish
+ *   silently, past a schema that refuses unknown keys. `constructor` and `prototype` stay ordinary keys: an own
+ *   property of that name is data everywhere, and free text may use the words.
  *
  * It is iterative (an explicit stack of open containers), so no input can overflow the call stack.
  */
@@ -18,7 +21,7 @@ export const MAX_JSON_DEPTH = 32;
 export const MAX_JSON_BYTES = 1024 * 1024;
 
 /** Why a document was refused: `too-large` maps to 413 over HTTP, everything else to 400. */
-export type StrictJsonProblem = 'too-large' | 'invalid-encoding' | 'too-deep' | 'duplicate-key' | 'syntax';
+export type StrictJsonProblem = 'too-large' | 'invalid-encoding' | 'too-deep' | 'duplicate-key' | 'forbidden-key' | 'syntax';
 
 export type StrictJsonResult = { ok: true; value: unknown } | { ok: false; problem: StrictJsonProblem; message: string };
 
@@ -119,8 +122,8 @@ class Parser {
           if (this.pos < text.length) this.unexpected('after the JSON value');
           return value;
         }
+        // No key is `__proto__` (memberKey refuses it), so an assignment makes an own data property.
         if (top.isArray) (top.container as unknown[]).push(value);
-        else if (top.key === '__proto__') Object.defineProperty(top.container, top.key, { value, writable: true, enumerable: true, configurable: true });
         else (top.container as Record<string, unknown>)[top.key] = value;
         this.skipWhitespace();
         const next = text.charCodeAt(this.pos);
@@ -140,12 +143,15 @@ class Parser {
     }
   }
 
-  /** Reads `"key":` of an object member, refusing a key the object already has. */
+  /** Reads `"key":` of an object member, refusing `__proto__` and a key the object already has. */
   private memberKey(frame: Frame): string {
     this.skipWhitespace();
     if (this.text.charCodeAt(this.pos) !== 0x22) this.unexpected('where a key in double quotes should be');
     this.pos++;
     const key = this.string();
+    if (key === '__proto__') {
+      throw new Refusal('forbidden-key', `key "__proto__" is not allowed in the object at ${this.pointer(this.frames.length - 1)}`);
+    }
     if (Object.prototype.hasOwnProperty.call(frame.container, key)) {
       throw new Refusal('duplicate-key', `duplicate key ${quote(key)} in the object at ${this.pointer(this.frames.length - 1)}`);
     }

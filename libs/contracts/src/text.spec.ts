@@ -1,5 +1,5 @@
 import { describeIssues, ProposalSchema, ReviewDecidedV1, TOPIC_SCHEMAS, TOPICS } from './index';
-import { freeTextString, identifierString } from './text';
+import { freeTextString, identifierString, reasonString, visibleLettersOrDigits } from './text';
 
 // real: the contract schemas; fake: nothing.
 const proposal = {
@@ -92,5 +92,63 @@ describe('control characters', () => {
     expect(identifierString(10).safeParse('Zürich-東京').success).toBe(true);
     expect(identifierString(10).safeParse('').success).toBe(false);
     expect(identifierString(10).safeParse('x'.repeat(11)).success).toBe(false);
+  });
+});
+
+describe('reasons', () => {
+  const reason = reasonString(3, 2000);
+  const problem = (input: unknown) => {
+    const r = reason.safeParse(input);
+    return r.success ? '' : describeIssues(r.error);
+  };
+
+  it.each([
+    ['three zero-width spaces', '\u200b\u200b\u200b'],
+    ['zero-width joiners, a BOM and word joiners', '\u200d\ufeff\u2060\u200c'],
+    ['Hangul fillers, which are letters that show nothing', '\u3164\u3164\u3164\u115f\u1160\uffa0'],
+    ['braille blanks and no-break spaces', '\u2800\u2800\u2800\u00a0\u3000'],
+    ['punctuation only', '...!?'],
+    ['two letters padded with invisible characters', ' o\u200bk\u200b\u200b '],
+    ['whitespace only', ' \t\n '],
+    ['nothing', ''],
+  ])('refuses a reason with fewer than 3 visible letters or digits: %s', (_name, input) => {
+    expect(problem(input)).toBe('(root): must contain at least 3 letters or digits');
+  });
+
+  it.each([
+    ['English', 'photo shows\tthe damage\n', 'photo shows\tthe damage'],
+    ['digits', ' #421 ', '#421'],
+    ['Japanese', '確認済み', '確認済み'],
+    ['Arabic with a right-to-left mark', 'تم التحقق\u200f', 'تم التحقق\u200f'],
+    ['an emoji sequence beside words', 'ok 👩\u200d💻 fine', 'ok 👩\u200d💻 fine'],
+    ['letters split by zero-width spaces', 'y\u200be\u200bs', 'y\u200be\u200bs'],
+  ])('accepts a reason that says something (%s), trimmed', (_name, input, output) => {
+    expect(reason.parse(input)).toBe(output);
+  });
+
+  it.each(['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'])(
+    'refuses the bidi control %j, which reorders what a reviewer reads',
+    (control) => {
+      expect(problem(`refund ${control}approved${control} for order 77`)).toBe(
+        '(root): must not contain bidirectional embedding, override or isolate characters (U+202A–U+202E, U+2066–U+2069)',
+      );
+    },
+  );
+
+  it('names one rule per refusal: control characters first, then the length limit', () => {
+    expect(problem('\u0000\u0000\u0000')).toBe('(root): must not contain control characters other than tab, line feed and carriage return');
+    expect(problem('x'.repeat(2001))).toBe('(root): Too big: expected string to have <=2000 characters');
+    expect(problem(` ${'x'.repeat(2000)} `)).toBe('');
+    expect(problem(42)).toMatch(/expected string/);
+  });
+
+  it('counts visible letters and digits of any script, nothing invisible', () => {
+    expect(visibleLettersOrDigits('a1 é٣中')).toBe(5);
+    expect(visibleLettersOrDigits('\u200b\u3164\u00ad\u034f\ufe0f')).toBe(0);
+  });
+
+  it('takes its minimum', () => {
+    expect(reasonString(10).safeParse('too short').success).toBe(false);
+    expect(reasonString(10).safeParse('long enough').success).toBe(true);
   });
 });

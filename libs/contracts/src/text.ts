@@ -32,8 +32,50 @@ export const isFreeText = (s: string): boolean => TEXT_PATTERN.test(s);
 /** An id-like string: 1..max characters, no control or invisible format characters. */
 export const identifierString = (max = 200) => z.string().min(1).max(max).regex(IDENTIFIER_PATTERN, IDENTIFIER_RULE);
 
-/** Free text (a reason, a message): tab, LF and CR allowed, no other control characters. Chain `.trim().min()` as needed. */
+/**
+ * Free text (a message, a string value in parameters): tab, LF and CR allowed, no other control characters. For text
+ * a person must write to say something (a decision's reason), use `reasonString`: a length is no proof of content.
+ */
 export const freeTextString = () => z.string().regex(TEXT_PATTERN, TEXT_RULE);
+
+/**
+ * Bidi embeddings and overrides (U+202A–U+202E) and isolates (U+2066–U+2069): they reorder what a reviewer or an
+ * auditor reads. The marks (U+200E, U+200F, U+061C) stay allowed: right-to-left text needs them and they reorder nothing.
+ */
+const BIDI_CONTROL_PATTERN = /^[^\u202a-\u202e\u2066-\u2069]*$/;
+export const BIDI_RULE = 'must not contain bidirectional embedding, override or isolate characters (U+202A–U+202E, U+2066–U+2069)';
+
+/**
+ * A letter or digit that shows: `Default_Ignorable_Code_Point` takes out the format characters (Cf: zero-width space,
+ * joiners, bidi controls, BOM) and the few letters that render as nothing (the Hangul fillers U+115F, U+1160, U+3164,
+ * U+FFA0); whitespace, punctuation and symbols are not letters or digits.
+ */
+const VISIBLE_LETTER_OR_DIGIT = /(?!\p{Default_Ignorable_Code_Point})[\p{L}\p{N}]/gu;
+
+/** How many visible letters or digits (of any script) `s` holds: what is left to read once invisible characters and whitespace are gone. */
+export const visibleLettersOrDigits = (s: string): number => s.match(VISIBLE_LETTER_OR_DIGIT)?.length ?? 0;
+
+/** The rule `reasonString(min)` states when a reason says too little. */
+export const reasonRule = (min: number) => `must contain at least ${min} letters or digits`;
+
+/**
+ * A reason a person gives for a decision, which is signed into the record: free text (`freeTextString`'s rule), no bidi
+ * embedding, override or isolate characters, trimmed, at most `max` characters, and at least `min` visible letters or
+ * digits (`visibleLettersOrDigits`), so three zero-width spaces, Hangul fillers or `...` are no reason. Each refusal
+ * is one issue naming its rule.
+ *
+ * For request bodies: an event schema that also reads events already stored keeps its own, older rule.
+ */
+export const reasonString = (min = 3, max = 2000) =>
+  z
+    .string()
+    .regex(TEXT_PATTERN, { message: TEXT_RULE, abort: true })
+    .regex(BIDI_CONTROL_PATTERN, { message: BIDI_RULE, abort: true })
+    .trim()
+    // Implied by the rule below; stated so the JSON Schema of the body says `minLength` too.
+    .min(min, { message: reasonRule(min), abort: true })
+    .max(max)
+    .refine((s) => visibleLettersOrDigits(s) >= min, { message: reasonRule(min), abort: true });
 
 /** How deep a free JSON value of a proposal (`parameters`, `context`) may nest, so that every event carrying it stays within the parser's limit. */
 export const MAX_PROPOSAL_VALUE_DEPTH = 16;

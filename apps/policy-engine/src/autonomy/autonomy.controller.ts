@@ -1,11 +1,11 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import { z } from 'zod';
-import { freeTextString } from '@countersign/contracts';
+import { reasonString } from '@countersign/contracts';
 import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
 import { changeRequestSchema } from '../contract/change-request.schema';
 import { AutonomyService } from './autonomy.service';
 
-const reason = () => freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000);
+const reason = () => reasonString(3, 2000);
 
 const LowerBody = z.strictObject({ level: z.enum(['off', 'review-all', 'review-risky']), reason: reason() });
 // Only `off`: switching an action type back on is a raise, which needs a second admin.

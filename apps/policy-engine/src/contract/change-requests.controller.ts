@@ -1,11 +1,11 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import { z } from 'zod';
-import { freeTextString } from '@countersign/contracts';
+import { reasonString } from '@countersign/contracts';
 import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
 import { CHANGE_STATUSES, changeRequestSchema } from './change-request.schema';
 import { ChangeRequestService } from './change-request.service';
 
-const reason = () => freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000);
+const reason = () => reasonString(3, 2000);
 
 // Strict: a body that names its own approver (`approvedBy`, the old `PUT /v1/policy`) is refused, not ignored.
 const RequestBody = z.strictObject({

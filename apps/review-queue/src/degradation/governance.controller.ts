@@ -1,7 +1,7 @@
 import { BadRequestException, Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { z } from 'zod';
 import { EventBus } from '@countersign/bus';
-import { freeTextString, TOPICS } from '@countersign/contracts';
+import { reasonString, TOPICS } from '@countersign/contracts';
 import { ApiRoute, AuthenticatedRequest, EVENT_BUS, parseBody, Principal, Roles } from '@countersign/nest';
 import { DEGRADATION_CONTROL_STATE, LEADER_LEASE } from '../tokens';
 import { DegradationControlState, ModeOverride, OVERRIDE_REQUEST_SUBJECT, OVERRIDE_REQUEST_TTL_MS, OVERRIDE_SUBJECT } from './control-state';
@@ -10,7 +10,7 @@ import { GovernanceService } from './governance.service';
 import type { LeaderLease } from './leader-lease';
 import { Mode, MODES, nextMode, rank } from './mode';
 
-const Reason = freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000);
+const Reason = reasonString(3, 2000);
 const OverrideBody = z.strictObject({ mode: z.enum(MODES), reason: Reason, expiresAt: z.iso.datetime({ offset: true }) });
 const ClearBody = z.strictObject({ reason: Reason }).optional();
 const ConfirmBody = z.strictObject({ reason: Reason });

@@ -1,6 +1,6 @@
 import { Body, Controller, ForbiddenException, Get, HttpCode, Inject, Optional, Param, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
 import { z } from 'zod';
-import { freeTextString } from '@countersign/contracts';
+import { reasonString } from '@countersign/contracts';
 import { ApiRoute, IdentifierParam, parseBody } from '@countersign/nest';
 import { DegradationControlState, OVERRIDE_REQUEST_TTL_MS } from '../degradation/control-state';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
@@ -15,7 +15,7 @@ import { barChart, lineChart } from './svg';
 
 const SecondBody = z.strictObject({
   verdict: z.enum(['approved', 'rejected']),
-  reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
+  reason: reasonString(3, 2000),
 });
 
 /** Approval latency buckets (queued → decided), upper bounds in minutes. */

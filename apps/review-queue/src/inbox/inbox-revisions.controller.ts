@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, ForbiddenException, HttpCode, Param, Post, Req, UnauthorizedException } from '@nestjs/common';
 import { z } from 'zod';
-import { freeTextString, parseStrictJson } from '@countersign/contracts';
+import { parseStrictJson, reasonString } from '@countersign/contracts';
 import { ApiRoute, IdentifierParam, parseBody } from '@countersign/nest';
 import { ReviseBody } from '../reviewer-api/reviews.controller';
 import { MAX_REVISED_PARAMETERS_BYTES, RevisionService } from '../revisions/revision.service';
@@ -10,7 +10,7 @@ import { HttpRequest, Sessions } from './sessions';
 const RevisionForm = z.object({
   /** The parameters as the reviewer edited them in the card's editor: JSON text, parsed strictly here. */
   parameters: z.string().max(MAX_REVISED_PARAMETERS_BYTES, `parameters: at most ${MAX_REVISED_PARAMETERS_BYTES} bytes`),
-  reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
+  reason: reasonString(3, 2000),
   shownDigest: z.string().regex(/^[0-9a-f]{64}$/),
 });
 

@@ -18,7 +18,7 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { z } from 'zod';
-import { freeTextString } from '@countersign/contracts';
+import { reasonString } from '@countersign/contracts';
 import { ApiRoute, IdentifierParam, parseBody } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
@@ -43,7 +43,7 @@ const ASSETS = {
 const DecisionBody = z.strictObject({
   decision: z.enum(['approve', 'reject']),
   // Free text: a reason of control characters is no reason (the JSON API's rule).
-  reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
+  reason: reasonString(3, 2000),
   /** The card as shown (`data-shown-digest`): a decision on a view that changed since is refused. */
   shownDigest: z.string().regex(/^[0-9a-f]{64}$/),
 });

@@ -1,13 +1,13 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { z } from 'zod';
-import { freeTextString } from '@countersign/contracts';
+import { reasonString } from '@countersign/contracts';
 import { ApiRoute, AuthenticatedRequest, IdentifierParam, parseBody, Roles } from '@countersign/nest';
 import { OutcomeCheckService } from './outcome-check.service';
 
 const OutcomeBody = z.strictObject({
   /** Whether the action took effect at the target. */
   happened: z.boolean(),
-  reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
+  reason: reasonString(3, 2000),
   /** The `shownDigest` of the check as the reviewer's screen showed it (`GET /v1/reviews/outcome-check:{actionId}`). */
   shownDigest: z
     .string()

@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import { z } from 'zod';
-import { freeJsonObject, freeTextString } from '@countersign/contracts';
+import { freeJsonObject, reasonString } from '@countersign/contracts';
 import { ApiRoute, AuthenticatedRequest, IdentifierParam, parseBody, Roles } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
 import { ClaimService } from '../claims/claim.service';
@@ -12,7 +12,7 @@ import { RevealService } from './reveal.service';
 
 const DecisionBody = z.strictObject({
   // Free text: a reason of control characters (three NULs) is no reason.
-  reason: freeTextString().trim().min(3, 'a reason of at least 3 characters is required').max(2000),
+  reason: reasonString(3, 2000),
   /** The `shownDigest` of the item as the reviewer's screen showed it: a decision on a stale view is refused. */
   shownDigest: z
     .string()
@@ -144,7 +144,7 @@ export class ReviewsController {
       schema: { type: 'object', required: ['actionId'], properties: { actionId: { type: 'string' }, status: { type: 'string' } } },
     },
     errors: {
-      400: 'a body that does not validate (a reason of at least 3 characters)',
+      400: 'a body that does not validate (a reason of at least 3 letters or digits)',
       403: 'separation of duties (the proposer), a token of no person, a role the item needs, or a step-up the item needs',
       404: 'no review item for this action',
       409: 'already decided or expired, decided meanwhile, or `shownDigest` does not match the item as it is now',
@@ -210,7 +210,7 @@ export class ReviewsController {
       schema: { type: 'object', required: ['actionId'], properties: { actionId: { type: 'string' }, status: { type: 'string' } } },
     },
     errors: {
-      400: 'a body that does not validate (a reason of at least 3 characters)',
+      400: 'a body that does not validate (a reason of at least 3 letters or digits)',
       403: 'separation of duties (the proposer), a token of no person, a role the item needs, or a step-up the item needs',
       404: 'no review item for this action',
       409: 'already decided or expired, decided meanwhile, or `shownDigest` does not match the item as it is now',

@@ -119,7 +119,7 @@ function sending(result) {
     if (reason.length < 3) {
       intent = decision;
       $('#reason', form).focus();
-      result.textContent = `Give a reason (at least 3 characters), then press Enter to ${decision}.`;
+      result.textContent = `Give a reason (at least 3 letters or digits), then press Enter to ${decision}.`;
       return;
     }
     for (const b of $$('button', form)) b.disabled = true;
@@ -265,7 +265,7 @@ function sending(result) {
     const reason = $('#revise-reason', form).value.trim();
     if (reason.length < 3) {
       result.className = 'result refused';
-      result.textContent = 'Give a reason for the changes (at least 3 characters).';
+      result.textContent = 'Give a reason for the changes (at least 3 letters or digits).';
       $('#revise-reason', form).focus();
       return;
     }
