@@ -173,6 +173,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         items: createReviewItemRepository(db.pool),
         signingKeys: [signing],
         dataKey,
+        contractPath,
         inbox: identity.inbox(() => baseUrl),
         // One process: the gauges and the lease in memory (rebuilt from the database at start), the same controller.
         degradation: {

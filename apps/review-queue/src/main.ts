@@ -139,6 +139,7 @@ void runService({
           items: createReviewItemRepository(pool),
           signingKeys,
           dataKey: config.REVIEW_DATA_KEY_FILE,
+          contractPath: config.CONTRACT_PATH,
           clock: { periodMs: config.REVIEW_CLOCK_PERIOD_MS },
           degradation: {
             gauges: createBacklogGauges(redis),

@@ -27,6 +27,7 @@ import { ProposalSealer } from './review-item/sealed-proposal';
 import { RevealService } from './reviewer-api/reveal.service';
 import { ReviewsController } from './reviewer-api/reviews.controller';
 import { RevisionService } from './revisions/revision.service';
+import { revisionParameterCheck } from './revisions/revised-parameters';
 import {
   APPROVAL_SIGNING_KEY,
   DECISION_OUTBOX_SETTINGS,
@@ -35,6 +36,7 @@ import {
   PROPOSAL_SEALER,
   REVIEW_CLOCK_SETTINGS,
   REVIEW_ITEMS,
+  REVISION_PARAMETER_CHECK,
 } from './tokens';
 
 export interface ReviewQueueOptions {
@@ -72,6 +74,11 @@ export interface ReviewQueueOptions {
    * `portal.key`. The distributed main gives it when `PORTAL_ACME_DIRECTORY_URL` is set; absent: no ACME.
    */
   portalTls?: PortalTlsOptions;
+  /**
+   * The operational contract file the policy engine started from (`CONTRACT_PATH`): an approval with changes whose
+   * parameters its schema refuses is a 400, and the item waits as it was. Absent: the policy engine finds out, after.
+   */
+  contractPath?: string;
 }
 
 /** The review queue: intake of review-lane decisions, the reviewer API, and signed approvals. */
@@ -114,6 +121,7 @@ export class ReviewQueueModule {
         // With the degradation feature, the items keep the backlog gauges beside them (it provides REVIEW_ITEMS).
         ...(degradation ? degradation.providers : [{ provide: REVIEW_ITEMS, useValue: items }]),
         { provide: APPROVAL_SIGNING_KEY, useValue: options.signingKeys },
+        ...(options.contractPath ? [{ provide: REVISION_PARAMETER_CHECK, useValue: revisionParameterCheck(options.contractPath) }] : []),
         ...(options.trust ? trustParts(options.trust) : []),
         ...(options.portalTls ? portalTlsParts(options.portalTls) : []),
         ...(inbox?.providers ?? []),

@@ -24,3 +24,5 @@ export const DECISION_QUALITY = Symbol('DecisionQuality');
 export const TRUST_LEASE = Symbol('TrustMonitorLease');
 export const TRUST_SOURCES = Symbol('TrustSources');
 export const TRUST_MONITOR_SETTINGS = Symbol('TrustMonitorSettings');
+/** How a revision's parameters are checked before the item ends (`RevisionParameterCheck`); absent: only by the policy engine, after. */
+export const REVISION_PARAMETER_CHECK = Symbol('RevisionParameterCheck');

@@ -175,6 +175,15 @@ export function checkParameters(compiled: CompiledContract, proposal: { actionTy
   }
 }
 
+/** Why the proposal's parameters do not fit its action type, naming each JSON pointer and rule (a 400's or a dead letter's reason); undefined when they fit. */
+export function parameterRefusal(compiled: CompiledContract, proposal: { actionType: string; parameters: unknown }): string | undefined {
+  const issues = checkParameters(compiled, proposal);
+  if (!issues.length) return undefined;
+  const listed = issues.slice(0, 5).map((i) => `${i.pointer} (${i.rule}): ${i.message}`);
+  if (issues.length > 5) listed.push(`… and ${issues.length - 5} more`);
+  return `invalid parameters for ${proposal.actionType}: ${listed.join('; ')}`;
+}
+
 type Schema = Record<string, unknown>;
 const isSchema = (s: unknown): s is Schema => s !== null && typeof s === 'object' && !Array.isArray(s);
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { Proposal } from '@countersign/contracts';
 import { changeDigest, parseContract } from '@countersign/policy';
-import { parameterRefusal } from '../proposals/admission';
+import { parameterRefusal } from '@countersign/policy';
 import { RunningContract } from './running-contract';
 
 // real: the project's contract, its parameter schemas and checkParameters; fake: nothing (the change events are built here).

@@ -1,11 +1,10 @@
 import { Proposal, submissionSignatureValid, SubmittedProposal } from '@countersign/contracts';
 import { mayActFor, mayProposeAs, Principal, TokenRegistry } from '@countersign/nest';
-import { checkParameters, CompiledContract } from '@countersign/policy';
 
 /**
  * What a proposal must pass before it becomes an action, whichever way it came (docs/adr/0008): its
  * proposer is an authenticated principal allowed to propose as `proposer.agentId`, and its parameters fit
- * the schema of its action type in the running contract. Over HTTP a refusal is a 403 or a 400; on Kafka
+ * the schema of its action type in the running contract (`parameterRefusal`, libs/policy). Over HTTP a refusal is a 403 or a 400; on Kafka
  * the submission is dead-lettered with the same reason. Either way it is audited.
  */
 
@@ -48,13 +47,4 @@ export function proposerRefusal(principal: Principal, proposal: Proposal): strin
     return `principal ${principal.id} may not act for tenant ${JSON.stringify(proposal.tenant)}: it acts for ${allowed}`;
   }
   return undefined;
-}
-
-/** Why the proposal's parameters do not fit its action type, naming each JSON pointer and rule; undefined when they fit. */
-export function parameterRefusal(contract: CompiledContract, proposal: Proposal): string | undefined {
-  const issues = checkParameters(contract, proposal);
-  if (!issues.length) return undefined;
-  const listed = issues.slice(0, 5).map((i) => `${i.pointer} (${i.rule}): ${i.message}`);
-  if (issues.length > 5) listed.push(`… and ${issues.length - 5} more`);
-  return `invalid parameters for ${proposal.actionType}: ${listed.join('; ')}`;
 }

@@ -5,7 +5,8 @@ import type { Metrics } from '@countersign/metrics';
 import { EVENT_BUS, METRICS, Principal, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
 import { RunningContract } from '../contract/running-contract';
 import { IDEMPOTENCY, RUNNING_CONTRACT } from '../tokens';
-import { authenticateSubmission, parameterRefusal, proposerRefusal } from './admission';
+import { parameterRefusal } from '@countersign/policy';
+import { authenticateSubmission, proposerRefusal } from './admission';
 import { IdempotencyRecord, IdempotencyRepository } from './idempotency.repository';
 import { countRejection } from './ingress-rejections';
 

@@ -1,6 +1,7 @@
 // How a reviewer's edit of the (masked) parameters becomes the parameters of the new version (docs/adr/0017).
 import { isDeepStrictEqual } from 'node:util';
 import { maskText } from '@countersign/guardrails';
+import { compileContract, loadContractFile, parameterRefusal } from '@countersign/policy';
 
 /** A refusal of an edit: the JSON pointer (RFC 6901) of the parameter, and why. */
 export class ParameterEditError extends Error {
@@ -79,4 +80,16 @@ function fresh(value: unknown, pointer: string): unknown {
   if (Array.isArray(value)) return value.map((v, i) => fresh(v, `${pointer}/${i}`));
   if (isObject(value)) for (const [k, v] of Object.entries(value)) fresh(v, `${pointer}/${segment(k)}`);
   return value;
+}
+
+/**
+ * Why a revised proposal's parameters do not fit its action type in the contract `contractVersion` names, or undefined
+ * when they fit or when that is not the contract at hand (the policy engine then decides, as for any version).
+ */
+export type RevisionParameterCheck = (proposal: { actionType: string; parameters: unknown }, contractVersion: string) => string | undefined;
+
+/** The check against the contract file at `path` (the one the policy engine started from), compiled once. */
+export function revisionParameterCheck(path: string): RevisionParameterCheck {
+  const compiled = compileContract(loadContractFile(path));
+  return (proposal, contractVersion) => (contractVersion === compiled.contract.version ? parameterRefusal(compiled, proposal) : undefined);
 }

@@ -8,7 +8,9 @@ import { ReviewConsumer } from '../queue/review.consumer';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../review-item/sealed-proposal';
-import { reviseParameters } from './revised-parameters';
+import { loadContractFile } from '@countersign/policy';
+import { PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
+import { reviseParameters, revisionParameterCheck, RevisionParameterCheck } from './revised-parameters';
 import { RevisionService } from './revision.service';
 
 // real: RevisionService, ApprovalService, the queue's intake, the decision outbox, the in-memory review items, the
@@ -23,16 +25,16 @@ const EMAIL = 'jane.doe@example.com';
 /** A refund whose parameters hold an e-mail address: reviewers see it masked. */
 const proposal = () => ({ ...refundProposal(), parameters: { amount: 480, notify: EMAIL, lines: [{ sku: 'A', qty: 2 }] } });
 
-async function setup(review: { quorum?: number } = {}) {
+async function setup(review: { quorum?: number } = {}, options: { parameters?: Record<string, unknown>; parameterCheck?: RevisionParameterCheck } = {}) {
   const bus = new RecordingBus({ source: 'review-queue', logger });
   const items = new InMemoryReviewItemRepository();
   const sealer = new ProposalSealer(parseReviewDataKey(generateReviewDataKey()));
   const { signing, verifyKey } = generateSigningKey('rq-1');
   const outbox = new DecisionOutbox(bus, items, logger);
   const approvals = new ApprovalService(bus, items, signing, outbox);
-  const revisions = new RevisionService(bus, items, signing, sealer, logger, outbox, approvals);
+  const revisions = new RevisionService(bus, items, signing, sealer, logger, outbox, approvals, options.parameterCheck);
   const intake = new ReviewConsumer(items, logger, sealer, revisions);
-  const real = proposal();
+  const real = options.parameters ? { ...proposal(), parameters: options.parameters } : proposal();
   const digest = actionDigest(real, '1');
   const quorum = review.quorum ?? 1;
   await intake.enqueue(
@@ -160,6 +162,34 @@ describe('RevisionService: approve with changes', () => {
     );
     await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 1 }, 'stale', 'e'.repeat(64), now)).rejects.toThrow(/shownDigest/);
     expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });
+  });
+
+  describe('parameters the contract refuses', () => {
+    const check = revisionParameterCheck(PROJECT_CONTRACT_PATH);
+    const version = loadContractFile(PROJECT_CONTRACT_PATH).version;
+    const refund = { amount: 480, currency: 'EUR', reason: 'parcel lost' };
+
+    it("answer 400 naming the parameter, and the item waits as it was (the item's contract is the one at hand)", async () => {
+      const t = await setup({}, { parameters: refund, parameterCheck: (p) => check(p, version) });
+      for (const typo of [{ amount: '450' }, { amount: -1 }, { currency: 'EURO' }, { note: 'extra' }])
+        await expect(t.revisions.revise('a1', alice, { ...t.shown, ...typo }, 'a typo', undefined, now)).rejects.toThrow(
+          /^invalid parameters for support\.refund: \/parameters/,
+        );
+      expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });
+      expect(t.revisionEvents()).toEqual([]);
+      // A valid edit still goes through.
+      await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 450 }, 'half the parcel', undefined, now)).resolves.toMatchObject({
+        status: 'revised',
+      });
+    });
+
+    it('leave a version of the contract not at hand to the policy engine (it decides, as for any version)', () => {
+      expect(check({ actionType: 'support.refund', parameters: { ...refund, amount: '450' } }, version)).toMatch(
+        /^invalid parameters for support\.refund: \/parameters\/amount \(type\)/,
+      );
+      expect(check({ actionType: 'support.refund', parameters: { ...refund, amount: '450' } }, 'another-version')).toBeUndefined();
+      expect(check({ actionType: 'support.refund', parameters: refund }, version)).toBeUndefined();
+    });
   });
 
   it('leaves an item another reviewer has claimed to them, as any decision does', async () => {

@@ -1,4 +1,4 @@
-import { BadRequestException, ConflictException, ForbiddenException, HttpException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, ForbiddenException, HttpException, Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { DecisionSigner, signReviewDecision } from '@countersign/approval';
 import { EventBus } from '@countersign/bus';
 import { Actor, actionDigest, derivedEventId, Proposal, ProposalSchema, revisedActionId, TOPICS, TopicMap } from '@countersign/contracts';
@@ -11,8 +11,8 @@ import { DecisionOutbox } from '../review-item/decision-outbox';
 import { claimHolds, DecisionEvent, queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { shownDigest, shownView } from '../review-item/shown';
-import { APPROVAL_SIGNING_KEY, PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
-import { ParameterEditError, reviseParameters } from './revised-parameters';
+import { APPROVAL_SIGNING_KEY, PROPOSAL_SEALER, REVIEW_ITEMS, REVISION_PARAMETER_CHECK } from '../tokens';
+import { ParameterEditError, reviseParameters, RevisionParameterCheck } from './revised-parameters';
 
 /** The most the edited parameters may weigh, as JSON (an event carries the whole proposal, 256 KiB at most). */
 export const MAX_REVISED_PARAMETERS_BYTES = 64 * 1024;
@@ -50,6 +50,7 @@ export class RevisionService {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly outbox: DecisionOutbox,
     private readonly approvals: ApprovalService,
+    @Optional() @Inject(REVISION_PARAMETER_CHECK) private readonly parameterCheck?: RevisionParameterCheck,
   ) {}
 
   /**
@@ -101,6 +102,10 @@ export class RevisionService {
       throw new BadRequestException(`${['proposal', ...issue.path].join('/')}: ${issue.message}`);
     }
     const proposal: Proposal = checked.data;
+    // Parameters the contract's schema refuses would end this item for a new version that is prohibited at once: a
+    // reviewer's slip answers 400 instead, and the item waits as it was.
+    const invalid = this.parameterCheck?.(proposal, item.contractVersion);
+    if (invalid) throw new BadRequestException(invalid);
     const revisedDigest = actionDigest(proposal, item.contractVersion);
     // Before anything is stored: a revision that cannot be signed answers 503 and leaves the item as it was.
     requireSigningKey(this.key, now);
