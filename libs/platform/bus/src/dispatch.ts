@@ -83,9 +83,10 @@ async function deliverTo(
       if (isDependencyFailure(e)) {
         // Not the message's fault: wait for the dependency, however long, and lose nothing.
         outage++;
+        // The reason, not a stack trace: an outage is expected, and its line repeats while it lasts.
         if (outage === 1 || outage % 20 === 0)
           logger.warn(
-            { err: e, topic: msg.topic, attempt, group, correlationId: event.correlationId },
+            { reason: e instanceof Error ? e.message : String(e), topic: msg.topic, attempt, group, correlationId: event.correlationId },
             'a dependency is unavailable; retrying until it is back',
           );
         await keepAlive();
