@@ -64,11 +64,12 @@ describe('Countersign end to end on the real stack', () => {
     expect(res.status).toBe(202);
     return res.body.actionId as string;
   };
-  const action = async (id: string) => (await call('GET', `${api()}/v1/actions/${id}`, undefined, stack.tokens.agent)).body;
-  const waitStatus = (id: string, status: string) =>
+  // As the proposing agent sees its action (an agent's token reads only its own agents' actions).
+  const action = async (id: string, token = stack.tokens.agent) => (await call('GET', `${api()}/v1/actions/${id}`, undefined, token)).body;
+  const waitStatus = (id: string, status: string, token?: string) =>
     eventually(
       async () => {
-        const view = await action(id);
+        const view = await action(id, token);
         expect(view.status).toBe(status);
         return view;
       },
@@ -266,7 +267,9 @@ describe('Countersign end to end on the real stack', () => {
     // dana proposes as herself: a token may propose only as the agent ids its entry names (its own by default).
     const asDana = { proposer: { agentId: 'dana', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' } };
     const id = await submit(proposal('support.refund', `order-${newId()}`, { amount: 700, currency: 'EUR', reason: 'late' }, asDana), stack.tokens.dana);
-    await waitStatus(id, 'in_review');
+    await waitStatus(id, 'in_review', stack.tokens.dana);
+    // Another agent's token does not read dana's action.
+    expect((await call('GET', `${api()}/v1/actions/${id}`, undefined, stack.tokens.agent2)).status).toBe(403);
     await eventually(async () => expect((await call('GET', `${stack.urls['review-queue']}/v1/reviews/${id}`, undefined, stack.tokens.dana)).status).toBe(200));
     const self = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, { reason: 'trust me' }, stack.tokens.dana);
     expect(self.status).toBe(403);
