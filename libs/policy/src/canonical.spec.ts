@@ -16,6 +16,11 @@ describe('canonicalText', () => {
     ['a \u2003 b\n\tc', 'a b c'], // every run of white space is one space
     ['a  b', 'a b'],
     ['Gr\u00fc\u00dfe', 'gr\u00fc\u00dfe'], // other letters stay themselves
+    ['\u043ergder-500', 'orgder-500'], // a Cyrillic о
+    ['\u0430cme', 'acme'], // a Cyrillic а
+    ['\u0421UST-9', 'cust-9'], // a Cyrillic С, upper case
+    ['\u03bfrder', 'order'], // a Greek ο
+    ['\u041f\u0420\u0418\u0412\u0415\u0422', '\u043fp\u0438bet'], // Cyrillic text: only the letters drawn like Latin ones (upper case: Р В Е Т) change
   ])('%j → %j', (raw, canonical) => {
     expect(canonicalText(raw)).toBe(canonical);
   });

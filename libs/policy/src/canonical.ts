@@ -7,7 +7,10 @@
  * - invisible format characters (Unicode Cf: zero-width, bidi controls, soft hyphen, BOM) removed;
  * - every run of white space (no-break and other Unicode spaces, line breaks) one space, none at either end;
  * - every dash (Unicode Pd) `-`;
- * - lower case.
+ * - lower case;
+ * - Cyrillic and Greek letters that look like Latin ones (`а`, `е`, `о`, `р`, `с`, `ο`, `ν`, …) the Latin letter: the
+ *   part of Unicode's confusable skeletons (UTS #39) that turns `оrder-500` or `аcme` into another value to a person's
+ *   eye only.
  *
  * Plain printable ASCII (the common case) only pays for a test, a trim and the lower-casing.
  */
@@ -17,12 +20,52 @@ const FORMAT = /\p{Cf}/gu;
 const SPACE_RUN = /[\s\p{Zs}]+/gu;
 const DASH = /\p{Pd}/gu;
 
+// Lower-case Cyrillic and Greek letters drawn like a Latin letter (after lower-casing), and that letter.
+const LOOKALIKES: Record<string, string> = {
+  а: 'a',
+  в: 'b',
+  е: 'e',
+  ё: 'e',
+  һ: 'h',
+  і: 'i',
+  ї: 'i',
+  ј: 'j',
+  к: 'k',
+  м: 'm',
+  н: 'h',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  т: 't',
+  у: 'y',
+  х: 'x',
+  ѕ: 's',
+  ԁ: 'd',
+  ԛ: 'q',
+  ԝ: 'w',
+  ӏ: 'l',
+  ɡ: 'g',
+  α: 'a',
+  β: 'b',
+  ε: 'e',
+  ι: 'i',
+  κ: 'k',
+  ν: 'v',
+  ο: 'o',
+  ρ: 'p',
+  τ: 't',
+  υ: 'u',
+  χ: 'x',
+};
+const LOOKALIKE = new RegExp(`[${Object.keys(LOOKALIKES).join('')}]`, 'gu');
+
 export function canonicalText(s: string): string {
   if (PLAIN_ASCII.test(s)) {
     const trimmed = s.trim();
     return (ASCII_SPACE_RUN.test(trimmed) ? trimmed.replace(/ +/g, ' ') : trimmed).toLowerCase();
   }
-  return s.normalize('NFKC').replace(FORMAT, '').replace(SPACE_RUN, ' ').replace(DASH, '-').trim().toLowerCase();
+  const t = s.normalize('NFKC').replace(FORMAT, '').replace(SPACE_RUN, ' ').replace(DASH, '-').trim().toLowerCase();
+  return t.replace(LOOKALIKE, (c) => LOOKALIKES[c]);
 }
 
 /** `canonicalText` for strings; any other value as it is. */
