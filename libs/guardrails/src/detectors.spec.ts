@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { cardNumberValid, findRegulatedData, regulatedKinds } from './detectors';
 import { maskDeep } from './masking';
+import { obfuscated, SECRETS as OBFUSCATABLE } from './testing/obfuscated';
 
 const SECRETS = [
   '4111.1111.1111.1111',
@@ -115,5 +116,113 @@ describe('detecting regulated data', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+// Forms that slipped past the detectors (red team, 2026-12-01), and their class.
+const DODGES: Array<[string, string]> = [
+  ['card ４１１１１１１１１１１１１１１１', 'card'],
+  ['card 4111\u00a01111\u00a01111\u00a01111', 'card'],
+  ['card 4111\u200b1111\u200b1111\u200b1111', 'card'],
+  ['card 4111 1111\n1111 1111', 'card'],
+  ['IBAN DE89-3704-0044-0532-0130-00', 'iban'],
+  ['IBAN DE89\u200b3704\u200b0044\u200b0532\u200b0130\u200b00', 'iban'],
+  ['john.doe＠example.com', 'email'],
+  ['john.doe (at) example (dot) com', 'email'],
+  ['john.doe [at] example [dot] com', 'email'],
+  ['john.doe&#64;example.com', 'email'],
+  ['john.doe&commat;example.com', 'email'],
+];
+
+const CLASS: Array<[string, string]> = [
+  // other invisible characters: joiners, word joiner, BOM, soft hyphen, bidi controls, a tag character
+  ...['\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '\u202e', '\u2066', '\u{e0020}'].map((c): [string, string] => [
+    `card 4111${c}1111${c}1111${c}1111`,
+    'card',
+  ]),
+  // other spaces and line breaks
+  ...['\u2009', '\u202f', '\u3000', '\t', '\r\n', '\u2028', ' \n '].map((c): [string, string] => [`card 4111${c}1111${c}1111${c}1111`, 'card']),
+  // other dashes, and the separators a person types
+  ...['\u2010', '\u2011', '\u2013', '\u2014', '\u2212', '\uff0d', ' - ', '  ', '.'].map((c): [string, string] => [`card 4111${c}1111${c}1111${c}1111`, 'card']),
+  ...['\u2013', '\u2014', ' - ', '.', '\u00a0'].map((c): [string, string] => [`IBAN DE89${c}3704${c}0044${c}0532${c}0130${c}00`, 'iban']),
+  // other full-width and compatibility forms, digits of other scripts, decorated digits, numeric references
+  ['card 𝟒𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 𝟏𝟏𝟏𝟏 𝟏𝟏𝟏𝟏', 'card'],
+  ['card ٤١١١ ١١١١ ١١١١ ١١١١', 'card'],
+  ['card ४१११-११११-११११-११११', 'card'],
+  ['card 4\u03361\u03361\u03361\u0336 1111 1111 1111', 'card'],
+  ['card &#52;&#49;&#49;&#49; 1111 1111 1111', 'card'],
+  ['IBAN ＤＥ８９ ３７０４ ００４４ ０５３２ ０１３０ ００', 'iban'],
+  ['ｊｏｈｎ．ｄｏｅ＠ｅｘａｍｐｌｅ．ｃｏｍ', 'email'],
+  ['john.doe﹫example.com', 'email'],
+  ['john.doe@example\u3002com', 'email'],
+  ['john.doe&#x40;example.com', 'email'],
+  ['john.doe&#064;example&period;com', 'email'],
+  ['john.doe@\u200bexample.com', 'email'],
+  ['john.doe (AT) example (DOT) com', 'email'],
+  ['john.doe{at}example{dot}com', 'email'],
+  ['john.doe ( at ) example ( dot ) com', 'email'],
+  ['john.doe\uff08at\uff09example\uff08dot\uff09com', 'email'],
+  ['john dot doe at example dot com', 'email'],
+  ['john.doe at example dot co dot uk', 'email'],
+  ['jane.doe at example.com', 'email'],
+  ['jane@example dot org', 'email'],
+  // the other detectors read the same canonical form
+  ['call +49\u00a030\u00a01234567', 'phone'],
+  ['ssn 123\u201345\u20136789', 'us-ssn'],
+];
+
+describe('detecting regulated data written to dodge the detectors', () => {
+  it.each(DODGES)('finds %j (found by the red team)', (text, kind) => {
+    expect(findRegulatedData({ body: text })).toEqual([{ kind, path: '/body' }]);
+    expect(regulatedKinds({ body: text })).toEqual([kind]);
+  });
+
+  it.each(CLASS)('finds %j (the same class)', (text, kind) => {
+    expect(findRegulatedData(text)).toEqual([{ kind, path: '' }]);
+  });
+
+  it('finds a card number in a support reply however it is written: what sends the reply to a person', () => {
+    const reply = (body: string) => ({
+      actionType: 'support.reply',
+      target: 'ticket-1003',
+      parameters: { body: `Hello, your card ${body} was charged twice.` },
+    });
+    for (const body of ['４１１１１１１１１１１１１１１１', '4111\u00a01111\u00a01111\u00a01111', '4111\u200b1111\u200b1111\u200b1111', '4111 1111\n1111 1111'])
+      expect(regulatedKinds(reply(body).parameters)).toEqual(['card']);
+  });
+
+  it('finds an e-mail address spelled out in an object key, and names it masked', () => {
+    expect(findRegulatedData({ context: { 'jane (at) example (dot) org': 'vip' } })).toEqual([{ kind: 'email', path: '/context/j***@[email]' }]);
+  });
+
+  it('finds obfuscated card numbers and IBANs however they are mixed (property)', () => {
+    const written = fc.constantFrom(...OBFUSCATABLE).chain(([secret, kind]) => obfuscated(secret).map((text) => [text, kind] as const));
+    fc.assert(
+      fc.property(written, ([text, kind]) => {
+        expect(regulatedKinds({ body: `please use ${text} today` })).toEqual([kind]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('no false positives in ordinary text', () => {
+  const ORDINARY = [
+    'order 1234 5678',
+    'order ４１１１１１１１１１１１１１１２ (full width, fails Luhn)',
+    'delivered 2026-11-24, paid 24.11.2026 at 10:30',
+    'amount 1\u2009234,56 € and 480.00 EUR, 12\u00a0000 JPY',
+    'We met at the office at 10 and I put a dot on the map.',
+    'look at the dot in the middle',
+    'He got rich at the dot com boom',
+    'meet me at noon dot then',
+    'the docs are available at example.com',
+    'Grüße aus München, Bestellung 1234',
+    'Réponse\u00a0: votre commande n° 77 est expédiée — merci',
+    'こんにちは。ご注文番号は１２３４です',
+    'R&D &amp; ops, 3 (at most) items',
+  ];
+  it.each(ORDINARY)('finds nothing in %j', (text) => {
+    expect(findRegulatedData({ text })).toEqual([]);
   });
 });

@@ -4,7 +4,12 @@
  * national-id patterns. One scanner both finds (`findRegulatedData`, for content guardrails) and masks
  * (`maskText`/`maskDeep` in masking.ts, for audit, logs, Redis, error messages and paths), so what is
  * found is exactly what is masked. Framework-free; a later refactor moves it to libs/guardrails.
+ *
+ * Every detector reads the canonical form of the text (canonical.ts: full-width forms, invisible characters, every
+ * kind of space and dash, HTML references and spelled-out e-mail addresses read as a person reads them), and a mask
+ * replaces the original characters of what it hides; the rest of the text stays as it was (ADR 0035).
  */
+import { canonicalForm, Edit, MappedText, MAYBE_DIGIT_OR_AT, MAYBE_OBFUSCATED, splice } from './canonical';
 
 export interface MaskingOptions {
   /** Extra patterns (e.g. national ids), each replaced by `[<name>]`. Use the global flag. */
@@ -102,13 +107,20 @@ const IBAN_LENGTHS: Record<string, number> = Object.fromEntries(
     .map((e) => [e.slice(0, 2), Number(e.slice(2))]),
 );
 
-/** What any built-in pattern needs somewhere in the text. */
-const MAYBE_REGULATED = /[\d@]/;
+/** What any built-in pattern needs somewhere in the canonical form of a text (`MAYBE_DIGIT_OR_AT` before it). */
+const HAS_DIGIT_OR_AT = /[\d@]/;
+// A character outside printable ASCII, a digit, '@', '&', or the word "at" between two others (as in an e-mail address
+// spelled out): a text with none is its own canonical form and has nothing to find. Nearly as cheap as
+// `HAS_DIGIT_OR_AT`, which it replaces as the first test (the detectors run on every string of every decision).
+const MAYBE_SOMETHING_TO_FIND = /[^\x20-\x25\x27-\x2f\x3a-\x3f\x41-\x7e]|[^a-zA-Z][aA][tT][^a-zA-Z]/;
 // Starts only where a local part starts (the lookbehind), so the scan stays linear on long text.
 const EMAIL = /(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]+@(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}/gu;
+// Between the groups of a card number: a dash or dot (spaces around it allowed), or up to three spaces.
+const S = String.raw`(?: {0,2}[.-] {0,2}| {1,3})`;
 // A card number is one run of 13–19 digits, or groups (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4) split by
 // spaces, dashes or dots; never glued to letters or digits. The last group is optional, see maskCards.
-const CARD = /(?<![A-Za-z0-9])(?:\d{13,19}|\d{4}[ .-]\d{4}[ .-]\d{4}[ .-]\d{1,4}(?:[ .-]\d{1,3})?|\d{4}[ .-]\d{6}[ .-]\d{4,5})(?![A-Za-z0-9])/g;
+const CARD = new RegExp(String.raw`(?<![A-Za-z0-9])\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})(?![A-Za-z0-9])`, 'g');
+const CARD_TAIL = new RegExp(String.raw`${S}\d{1,3}$`);
 // Where an IBAN may start; maskIbans reads its country's length from there.
 const IBAN_START = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}/g;
 // International numbers (+…), or numbers written with separators; a bare run of digits is an id, not a
@@ -121,28 +133,118 @@ export type OnFound = (kind: string) => void;
 /**
  * Masks the regulated data in one string and reports each kind found. `strict` (identifier and digest
  * values) applies only e-mail and the checksum-validated detectors. Idempotent: masked text has no finding.
+ * The detectors read the canonical form of the text; the masks replace the original characters of what they hide,
+ * and a text with nothing to mask comes back as it was, byte for byte.
  */
 export function scanText(text: string, options: MaskingOptions = {}, strict = false, found?: OnFound): string {
+  const custom = !strict && !!options.nationalIds?.length;
+  // Most strings (keys, reasons, names, tags) are printable ASCII with nothing any built-in pattern needs.
+  if (!custom && !MAYBE_SOMETHING_TO_FIND.test(text)) return text;
+  // Plain ASCII text (most of the rest) is its own canonical form: masked in place.
+  if (!MAYBE_OBFUSCATED.test(text)) return scan(text, options, strict, found, IN_PLACE);
+  if (!custom && !MAYBE_DIGIT_OR_AT.test(text)) return text;
+  const canonical = canonicalForm(text);
+  if (!canonical) return scan(text, options, strict, found, IN_PLACE);
+  const editor = new CanonicalEditor(canonical);
+  return editor.restore(text, scan(canonical.text, options, strict, found, editor));
+}
+
+/** Where a scan writes its masks: into the text itself, or into a canonical form that maps back to the original. */
+interface Editor {
+  replace(text: string, pattern: RegExp, replacer: (match: string) => string): string;
+  splice(text: string, edits: Edit[]): string;
+}
+
+const IN_PLACE: Editor = {
+  replace: (text, pattern, replacer) => text.replace(pattern, replacer),
+  splice: (text, edits) => {
+    let out = '';
+    let last = 0;
+    for (const [start, end, replacement] of edits) {
+      out += text.slice(last, start) + replacement;
+      last = end;
+    }
+    return out + text.slice(last);
+  },
+};
+
+/**
+ * Masks the canonical form of a text and remembers, for every mask, the original characters it covers; `restore`
+ * writes the original text with exactly those characters replaced.
+ */
+class CanonicalEditor implements Editor {
+  private masks = 1;
+
+  constructor(private mapped: MappedText) {}
+
+  replace(text: string, pattern: RegExp, replacer: (match: string) => string): string {
+    const edits: Edit[] = [];
+    text.replace(pattern, (match: string, ...rest: unknown[]) => {
+      const replacement = replacer(match);
+      // The replacer's arguments end with the offset, the text, and the named groups when there are any.
+      const offset = rest[typeof rest[rest.length - 1] === 'string' ? rest.length - 2 : rest.length - 3] as number;
+      if (replacement !== match) edits.push([offset, offset + match.length, replacement]);
+      return match;
+    });
+    return edits.length ? this.splice(text, edits) : text;
+  }
+
+  splice(text: string, edits: Edit[]): string {
+    // A mask that keeps the end of what it replaces ("[card …1111] 20" for "4111 1111 1111 1111 20") covers only the rest.
+    const narrowed = edits.map(([start, end, replacement]): Edit => {
+      let kept = 0;
+      while (kept < end - start - 1 && kept < replacement.length - 1 && text[end - 1 - kept] === replacement[replacement.length - 1 - kept]) kept++;
+      return [start, end - kept, replacement.slice(0, replacement.length - kept)];
+    });
+    this.mapped = splice(this.mapped, narrowed, this.masks);
+    this.masks += narrowed.length;
+    return this.mapped.text;
+  }
+
+  /** `original` with the characters under each mask of the masked canonical `text` replaced by that mask. */
+  restore(original: string, text: string): string {
+    const { lo, hi, mask } = this.mapped;
+    if (!mask) return original;
+    let out = '';
+    let last = 0;
+    for (let i = 0; i < text.length;) {
+      const id = mask[i];
+      if (!id) {
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (j < text.length && mask[j] === id) j++;
+      if (lo[i] > last) out += original.slice(last, lo[i]);
+      out += text.slice(i, j);
+      last = Math.max(last, hi[i]);
+      i = j;
+    }
+    return out + original.slice(last);
+  }
+}
+
+function scan(text: string, options: MaskingOptions, strict: boolean, found: OnFound | undefined, editor: Editor): string {
   const custom = options.nationalIds?.length ? options.nationalIds : undefined;
-  // Every built-in pattern needs a digit or an '@': most strings (reasons, names, tags) have neither.
-  if (!MAYBE_REGULATED.test(text)) return custom && !strict ? maskNationalIds(text, custom, found) : text;
+  // Every built-in pattern needs a digit or an '@'.
+  if (!HAS_DIGIT_OR_AT.test(text)) return custom && !strict ? maskNationalIds(text, custom, found, editor) : text;
   let out = text;
   if (out.includes('@')) {
-    out = out.replace(EMAIL, (m) => {
+    out = editor.replace(out, EMAIL, (m) => {
       found?.('email');
       return `${m[0]}***@[email]`;
     });
   }
   // The shortest card or IBAN has 13 characters, the shortest phone 9.
   if (out.length >= 9) {
-    out = maskIbans(out, found);
-    out = maskCards(out, found);
+    out = maskIbans(out, found, editor);
+    out = maskCards(out, found, editor);
   }
   if (strict) return out;
-  out = maskNationalIds(out, DEFAULT_NATIONAL_IDS, found);
-  if (custom) out = maskNationalIds(out, custom, found);
+  out = maskNationalIds(out, DEFAULT_NATIONAL_IDS, found, editor);
+  if (custom) out = maskNationalIds(out, custom, found, editor);
   if (out.length >= 9) {
-    out = out.replace(PHONE, (m) => {
+    out = editor.replace(out, PHONE, (m) => {
       const digits = m.replace(/\D/g, '');
       if (digits.length < 9) return m;
       found?.('phone');
@@ -152,15 +254,15 @@ export function scanText(text: string, options: MaskingOptions = {}, strict = fa
   return out;
 }
 
-function maskCards(text: string, found?: OnFound): string {
-  return text.replace(CARD, (m) => {
+function maskCards(text: string, found: OnFound | undefined, editor: Editor): string {
+  return editor.replace(text, CARD, (m) => {
     const digits = m.replace(/[ .-]/g, '');
     if (cardNumberValid(digits)) {
       found?.('card');
       return `[card …${digits.slice(-4)}]`;
     }
     // "4111 1111 1111 1111 20": the trailing group may be the next token, not part of the card.
-    const cut = m.search(/[ .-]\d{1,3}$/);
+    const cut = m.search(CARD_TAIL);
     const head = cut > 0 ? m.slice(0, cut).replace(/[ .-]/g, '') : '';
     if (cardNumberValid(head)) {
       found?.('card');
@@ -171,35 +273,40 @@ function maskCards(text: string, found?: OnFound): string {
 }
 
 const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+// Between the characters of an IBAN: a space (print format), a dash or a dot.
+const isIbanSeparator = (c: number) => c === 32 || c === 45 || c === 46;
 
-function maskIbans(text: string, found?: OnFound): string {
-  let out = '';
-  let last = 0;
+function maskIbans(text: string, found: OnFound | undefined, editor: Editor): string {
+  let edits: Edit[] | undefined;
   IBAN_START.lastIndex = 0;
   for (let m = IBAN_START.exec(text); m; m = IBAN_START.exec(text)) {
     const length = IBAN_LENGTHS[m[0].slice(0, 2).toUpperCase()];
     if (!length) continue;
-    // Read the country's number of characters, single spaces allowed between them (print format).
+    // Read the country's number of characters, up to three separators allowed between them ("DE89 - 3704").
     let i = m.index;
     let compact = '';
     while (i < text.length && compact.length < length) {
-      if (isAlnum(text.charCodeAt(i))) compact += text[i++];
-      else if (text.charCodeAt(i) === 32 && compact.length > 0 && isAlnum(text.charCodeAt(i + 1))) i++;
-      else break;
+      if (isAlnum(text.charCodeAt(i))) {
+        compact += text[i++];
+        continue;
+      }
+      let j = i;
+      while (j < i + 3 && isIbanSeparator(text.charCodeAt(j))) j++;
+      if (j === i || !isAlnum(text.charCodeAt(j))) break;
+      i = j;
     }
     if (compact.length !== length || isAlnum(text.charCodeAt(i)) || !ibanValid(compact)) continue;
     found?.('iban');
-    out += `${text.slice(last, m.index)}${compact.slice(0, 2).toUpperCase()}** [iban …${compact.slice(-4)}]`;
-    last = i;
+    (edits ??= []).push([m.index, i, `${compact.slice(0, 2).toUpperCase()}** [iban …${compact.slice(-4)}]`]);
     IBAN_START.lastIndex = i;
   }
-  return last === 0 ? text : out + text.slice(last);
+  return edits ? editor.splice(text, edits) : text;
 }
 
-function maskNationalIds(text: string, patterns: ReadonlyArray<{ name: string; pattern: RegExp }>, found?: OnFound): string {
+function maskNationalIds(text: string, patterns: ReadonlyArray<{ name: string; pattern: RegExp }>, found: OnFound | undefined, editor: Editor): string {
   let out = text;
   for (const { name, pattern } of patterns) {
-    out = out.replace(pattern, () => {
+    out = editor.replace(out, pattern, () => {
       found?.(name);
       return `[${name}]`;
     });

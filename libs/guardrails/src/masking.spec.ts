@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
+import { findRegulatedData } from './detectors';
 import { ibanValid, luhnValid, maskDeep, maskText } from './masking';
+import { anyText, obfuscated, SECRETS } from './testing/obfuscated';
 
 describe('masking regulated data', () => {
   it('checks card numbers with Luhn and IBANs with mod-97', () => {
@@ -132,6 +134,128 @@ describe('masking regulated data', () => {
         expect(once).not.toContain(c);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('masking regulated data written to dodge the detectors', () => {
+  // The red team's forms: each comes back masked, none of its characters left.
+  it.each([
+    ['card ４１１１１１１１１１１１１１１１', 'card [card …1111]'],
+    ['card 4111\u00a01111\u00a01111\u00a01111', 'card [card …1111]'],
+    ['card 4111\u200b1111\u200b1111\u200b1111', 'card [card …1111]'],
+    ['card 4111 1111\n1111 1111', 'card [card …1111]'],
+    ['IBAN DE89-3704-0044-0532-0130-00', 'IBAN DE** [iban …3000]'],
+    ['IBAN DE89\u200b3704\u200b0044\u200b0532\u200b0130\u200b00', 'IBAN DE** [iban …3000]'],
+    ['john.doe＠example.com', 'j***@[email]'],
+    ['john.doe (at) example (dot) com', 'j***@[email]'],
+    ['john.doe [at] example [dot] com', 'j***@[email]'],
+    ['john.doe&#64;example.com', 'j***@[email]'],
+    ['john.doe&commat;example.com', 'j***@[email]'],
+  ])('masks %j', (text, masked) => {
+    expect(maskText(text)).toBe(masked);
+    expect(maskText(`Hello,\n${text}\u00a0— thanks`)).toBe(`Hello,\n${masked}\u00a0— thanks`);
+  });
+
+  it('replaces the original characters of what it found, and keeps every other character as written', () => {
+    expect(maskText('Grüße\u00a0— card ４１１１\u200b１１１１\u200b１１１１\u200b１１１１, merci\u2009!')).toBe('Grüße\u00a0— card [card …1111], merci\u2009!');
+    expect(maskText('R&amp;D: write to john.doe&#64;example.com or jane (at) example (dot) org')).toBe('R&amp;D: write to j***@[email] or j***@[email]');
+    expect(maskText('pay to DE89\u20133704\u20130044\u20130532\u20130130\u201300\u2003or 4111\u00a01111\u00a01111\u00a01111\u00a020 pieces')).toBe(
+      'pay to DE** [iban …3000]\u2003or [card …1111]\u00a020 pieces',
+    );
+    // A mask is written in the canonical form: a full-width e-mail shows what a plain one shows.
+    expect(maskText('mail ｊｏｈｎ＠ｅｘａｍｐｌｅ．ｃｏｍ ok')).toBe('mail j***@[email] ok');
+    expect(maskText('ssn 123\u201345\u20136789, call +49\u00a030\u00a01234567')).toBe('ssn [us-ssn], call [phone …67]');
+  });
+
+  it('masks inside a support reply and an audit entry: no form of the number reaches the append-only trail', () => {
+    const entry = {
+      type: 'action.decided',
+      data: {
+        proposal: {
+          actionType: 'support.reply',
+          parameters: {
+            body: 'Card ４１１１ １１１１ １１１１ １１１１ refunded to DE89\u200b3704\u200b0044\u200b0532\u200b0130\u200b00, ask john.doe (at) example (dot) com',
+          },
+        },
+      },
+    };
+    const json = JSON.stringify(maskDeep(entry));
+    for (const leak of ['４１１１', '1111 1111', 'DE89', '3704', 'john.doe', 'example']) expect(json).not.toContain(leak);
+    expect(json).toContain('Card [card …1111] refunded to DE** [iban …3000], ask j***@[email]');
+  });
+
+  it("applies the contract's national-id patterns to the canonical text too", () => {
+    const taxId = { nationalIds: [{ name: 'de-tax-id', pattern: /\b\d{2} ?\d{3} ?\d{3} ?\d{3}\b/g }] };
+    expect(maskText('tax id １２ ３４５ ６７８ ９０１, ok', taxId)).toBe('tax id [de-tax-id], ok');
+    expect(maskText('tax id 12\u00a0345\u00a0678\u00a0901, ok', taxId)).toBe('tax id [de-tax-id], ok');
+    expect(maskText('codename ＢＬＵＥ\u200bＦＡＬＣＯＮ', { nationalIds: [{ name: 'codename', pattern: /\bBLUE[A-Z]+\b/g }] })).toBe('codename [codename]');
+  });
+
+  it('keeps JSON valid when it masks JSON text: only what was found is replaced, never the text around it', () => {
+    const json = JSON.stringify({ note: '＂quoted＂ ＼ card ４１１１１１１１１１１１１１１１' });
+    expect(JSON.parse(maskText(json))).toEqual({ note: '＂quoted＂ ＼ card [card …1111]' });
+  });
+
+  it('leaves ordinary text as it is, byte for byte: amounts, dates, sentences with "at" and "dot", other scripts', () => {
+    const plain = [
+      'order 1234 5678',
+      'order ４１１１１１１１１１１１１１１２',
+      'delivered 2026\u201311\u201324, paid 24.11.2026 at 10:30',
+      'amount 1\u2009234,56\u00a0€ and 480.00 EUR',
+      'We met at the office at 10 and I put a dot on the map.',
+      'look at the dot in the middle; he got rich at the dot com boom',
+      'the docs are available at example.com',
+      'Grüße aus München',
+      'Grüße aus Mu\u0308nchen, Bestellung 1234',
+      'Réponse\u00a0: commande n° 77 expédiée — merci\u200b!',
+      'こんにちは。ご注文番号は１２３４です',
+      'R&D &amp; ops, 3 (at most) items',
+      '\ufeffline one\r\nline two\ttab',
+    ];
+    for (const text of plain) expect(maskText(text)).toBe(text);
+  });
+
+  it('masks an obfuscated card number or IBAN whatever it is mixed with, leaves nothing of it, and is idempotent (property)', () => {
+    const written = fc.constantFrom(...SECRETS).chain(([secret]) => obfuscated(secret));
+    // Text around it, of any script, with nothing to find.
+    const around = fc.string({ unit: 'grapheme', maxLength: 12 }).map((s) => s.replace(/[\p{N}@&]/gu, ''));
+    fc.assert(
+      fc.property(around, written, around, (before, secret, after) => {
+        const masked = maskText(`${before} ${secret} ${after}`);
+        expect(masked.startsWith(`${before} `) && masked.endsWith(` ${after}`)).toBe(true);
+        expect(findRegulatedData(masked)).toEqual([]);
+        expect(maskText(masked)).toBe(masked);
+        // Nothing of the number is left but what the mask shows (its last four digits), and an invisible character after it.
+        expect(masked.slice(before.length, masked.length - after.length).replace(/\p{Cf}/gu, '')).toMatch(
+          /^ (?:[A-Z]{2}\*\* \[iban …\w{4}\]|\[card …\d{4}\]) $/,
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('changes nothing in text of any script where it finds nothing, and masked text has nothing left to find (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          anyText(60),
+          fc
+            .tuple(
+              anyText(20),
+              fc.constantFrom(...SECRETS).chain(([secret]) => obfuscated(secret)),
+              anyText(20),
+            )
+            .map((parts) => parts.join('')),
+        ),
+        (text) => {
+          const masked = maskText(text);
+          if (findRegulatedData(text).length === 0) expect(masked).toBe(text);
+          expect(findRegulatedData(masked)).toEqual([]);
+          expect(maskText(masked)).toBe(masked);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

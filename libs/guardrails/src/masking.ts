@@ -3,7 +3,9 @@
  * trail: e-mail addresses, card numbers (only those that pass the Luhn check, in any separator form or as
  * JSON numbers), IBANs (any case, only those that pass the mod-97 check), phone numbers, and configurable
  * national-id patterns. The detectors are in detectors.ts; the unmasked value stays only where execution
- * needs it. Framework-free.
+ * needs it. Framework-free. The detectors read the canonical form of the text (canonical.ts), so a card number in
+ * full-width digits, split by zero-width or no-break spaces, or an e-mail address written `(at)` is masked too; a mask
+ * replaces exactly the original characters of what it hides, and text with nothing to mask comes back unchanged.
  */
 import { IDENTIFIER_KEYS, MAX_SCAN_DEPTH, maskCardNumberValue, MaskingOptions, scanText } from './detectors';
 
