@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { ConflictException } from '@nestjs/common';
+import { ConflictException, ForbiddenException } from '@nestjs/common';
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
 import { isDependencyFailure } from '@countersign/bus';
 import { TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
@@ -60,6 +60,23 @@ describe('ApprovalService: every review decision is signed', () => {
       expect(check).toMatchObject({ ok: true, claims: { decision, actionId: event.subject, digest, deciders: ['alice'] } });
     }
     expect(verifyReviewDecision(approved.data.signature!, t.keys, now)).toMatchObject({ ok: true, claims: { expiresAt: '2026-11-24T11:00:00.000Z' } });
+  });
+});
+
+describe('ApprovalService: who may reject', () => {
+  it('only a human holding one of the item’s roles: any other reviewer, or a service, is refused and the item waits', async () => {
+    const t = await setup();
+    const security = { id: 'sam', kind: 'human' as const, roles: ['security'] };
+    await expect(t.service.reject('a1', security, 'not mine to judge', undefined, now)).rejects.toThrow(
+      new ForbiddenException('rejecting this action requires one of the roles: reviewer'),
+    );
+    await expect(t.service.reject('a1', { id: 'bot', kind: 'service' as const, roles: ['reviewer'] }, 'automated', undefined, now)).rejects.toThrow(
+      new ForbiddenException('only a human can reject an action'),
+    );
+    expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });
+    expect(t.decisions()).toEqual([]);
+    await t.service.reject('a1', alice, 'no evidence of damage', undefined, now);
+    expect(await t.items.get('a1')).toMatchObject({ status: 'rejected', deciders: ['alice'] });
   });
 });
 

@@ -137,6 +137,12 @@ export class ApprovalService {
     const item = await this.reviewItem(actionId, seenDigest);
     const rejected = (i: ReviewItem) => (i.status === 'rejected' && i.deciders?.includes(reviewer.id) ? true : undefined);
     if (item.status !== 'pending') return void (await this.again(item, rejected));
+    // A rejection is a decision too: only a human holding one of the item's roles makes it, or any reviewer could end
+    // any item (a finance refund rejected by a security reviewer).
+    if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can reject an action');
+    if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
+      throw new ForbiddenException(`rejecting this action requires one of the roles: ${item.requiredRoles.join(', ')}`);
+    }
     if (claimHolds(item.claim, now) && item.claim.by !== reviewer.id) throw claimedConflict(item);
     requireSigningKey(this.key, now);
     // A rejection is final, so its token needs no expiry; signed all the same, or a forged one could block a genuine approval.
