@@ -13,6 +13,8 @@ export const ActorSchema = z.object({
   kind: z.enum(['agent', 'human', 'service']),
   roles: z.array(identifierString(64)).max(32).optional(),
   authMethod: z.enum(['bearer-token', 'oidc', 'signature', 'kafka', 'service', 'none']).optional(),
+  /** How a signed-in person proved who they are (the ID token's `amr`: `pwd`, `mfa`, …), where a decision depends on it. */
+  amr: z.array(identifierString(32)).max(8).optional(),
 });
 /** The identity behind an event. */
 export type Actor = z.infer<typeof ActorSchema>;

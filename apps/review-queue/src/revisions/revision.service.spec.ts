@@ -25,7 +25,10 @@ const EMAIL = 'jane.doe@example.com';
 /** A refund whose parameters hold an e-mail address: reviewers see it masked. */
 const proposal = () => ({ ...refundProposal(), parameters: { amount: 480, notify: EMAIL, lines: [{ sku: 'A', qty: 2 }] } });
 
-async function setup(review: { quorum?: number } = {}, options: { parameters?: Record<string, unknown>; parameterCheck?: RevisionParameterCheck } = {}) {
+async function setup(
+  review: { quorum?: number; slaClass?: string } = {},
+  options: { parameters?: Record<string, unknown>; parameterCheck?: RevisionParameterCheck } = {},
+) {
   const bus = new RecordingBus({ source: 'review-queue', logger });
   const items = new InMemoryReviewItemRepository();
   const sealer = new ProposalSealer(parseReviewDataKey(generateReviewDataKey()));
@@ -38,7 +41,11 @@ async function setup(review: { quorum?: number } = {}, options: { parameters?: R
   const digest = actionDigest(real, '1');
   const quorum = review.quorum ?? 1;
   await intake.enqueue(
-    reviewLaneDecision('a1', { proposal: real, digest, review: { slaClass: 'normal', slaSeconds: 3600, requiredRoles: ['reviewer'], quorum } }),
+    reviewLaneDecision('a1', {
+      proposal: real,
+      digest,
+      review: { slaClass: review.slaClass ?? 'normal', slaSeconds: 3600, requiredRoles: ['reviewer'], quorum },
+    }),
   );
   const shown = (await items.get('a1'))!.proposal.parameters;
   const published = (topic: string) => bus.published.filter((p) => p.topic === topic).map((p) => p.event);
@@ -53,7 +60,7 @@ async function setup(review: { quorum?: number } = {}, options: { parameters?: R
       proposal: p,
       contractVersion,
       digest: actionDigest(p, contractVersion),
-      review: { slaClass: 'normal', slaSeconds: 3600, requiredRoles: ['reviewer'], quorum },
+      review: { slaClass: review.slaClass ?? 'normal', slaSeconds: 3600, requiredRoles: ['reviewer'], quorum },
       revisionOf: { actionId: 'a1', by: 'alice', revisionEventId: revision.id, proposerPrincipal: 'support-copilot' },
     });
   };
@@ -122,6 +129,29 @@ describe('RevisionService: approve with changes', () => {
     expect(t.decisions()).toHaveLength(1);
     expect(approval).toMatchObject({ subject: newActionId, data: { decision: 'approved', digest: decided.data.digest } });
     expect(verifyReviewDecision(approval.data.signature!, t.keys)).toMatchObject({ ok: true, claims: { actionId: newActionId, deciders: ['alice'] } });
+  });
+
+  it('asks for a second factor on a critical item, as an approval does, and carries it to the approval of the new version', async () => {
+    const t = await setup({ slaClass: 'critical' });
+    const token = { ...alice, authMethod: undefined };
+    const password = { ...alice, authMethod: 'oidc' as const, amr: ['pwd'] };
+    for (const reviewer of [token, password])
+      await expect(t.revisions.revise('a1', reviewer, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now)).rejects.toThrow(
+        /needs a second factor/,
+      );
+    expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });
+    expect(t.revisionEvents()).toEqual([]);
+    const { newActionId } = await t.revisions.revise(
+      'a1',
+      { ...password, amr: ['pwd', 'mfa'] },
+      { ...t.shown, amount: 300 },
+      'refund the item only',
+      undefined,
+      now,
+    );
+    expect(t.revisionEvents()[0].actor).toMatchObject({ id: 'alice', authMethod: 'oidc', amr: ['pwd', 'mfa'] });
+    await t.intake.enqueue(t.newVersionDecided());
+    expect(t.decisions()).toMatchObject([{ subject: newActionId, data: { decision: 'approved' } }]);
   });
 
   it('does not carry the approval to a version decided with another digest (the contract changed meanwhile)', async () => {

@@ -7,6 +7,7 @@ import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
 import { ApprovalService, claimedConflict } from '../approvals/approval.service';
 import { requireSigningKey } from '../approvals/signing-key';
+import { stepUpRefusal } from '../approvals/step-up';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { claimHolds, DecisionEvent, queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
@@ -82,6 +83,9 @@ export class RevisionService {
     if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
       throw new ForbiddenException(`approving this action requires one of the roles: ${item.requiredRoles.join(', ')}`);
     }
+    // A revision ends the item and carries this reviewer's approval: a critical one needs their second factor too.
+    const stepUp = stepUpRefusal(item, reviewer);
+    if (stepUp) throw new ForbiddenException(stepUp);
     // Another reviewer works the item: their claim holds for a revision as for any decision.
     if (claimHolds(item.claim, now) && item.claim.by !== reviewer.id) throw claimedConflict(item);
     if (Buffer.byteLength(JSON.stringify(parameters)) > MAX_REVISED_PARAMETERS_BYTES) {
@@ -148,6 +152,8 @@ export class RevisionService {
       kind: actor.kind,
       roles: actor.roles ?? [],
       ...(actor.authMethod === 'oidc' && { authMethod: 'oidc' as const }),
+      // How they signed in when they revised (a second factor, checked then): the approval carried holds to the same rule.
+      ...(actor.amr && { amr: actor.amr }),
     };
     try {
       await this.approvals.approve(e.subject, reviewer, `approved with changes (revision of action ${of.actionId}): ${revision.data.reason}`);
@@ -215,7 +221,13 @@ export class RevisionService {
       issuedAt: now.toISOString(),
     });
     const shown = shownView(item);
-    const actor: Actor = { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' };
+    const actor: Actor = {
+      id: reviewer.id,
+      kind: 'human',
+      roles: reviewer.roles,
+      authMethod: reviewer.authMethod ?? 'bearer-token',
+      ...(reviewer.amr && { amr: reviewer.amr }),
+    };
     const event = this.bus.envelope(
       TOPICS.proposalRevised,
       {
