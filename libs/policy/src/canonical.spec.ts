@@ -12,6 +12,8 @@ describe('canonicalText', () => {
     ['\u202eliame', 'liame'], // bidi override: removed, the letters stay as sent
     ['order\u2010500', 'order-500'], // Unicode hyphen
     ['order\u2013500', 'order-500'], // en dash
+    ['order\u2212500', 'order-500'], // minus sign
+    ['order\u2043500', 'order-500'], // hyphen bullet
     ['cust-9\u00a0', 'cust-9'], // no-break space
     ['a \u2003 b\n\tc', 'a b c'], // every run of white space is one space
     ['a  b', 'a b'],

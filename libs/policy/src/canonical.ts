@@ -6,7 +6,7 @@
  * - Unicode NFKC (full-width and other compatibility forms become their plain letters and digits);
  * - invisible format characters (Unicode Cf: zero-width, bidi controls, soft hyphen, BOM) removed;
  * - every run of white space (no-break and other Unicode spaces, line breaks) one space, none at either end;
- * - every dash (Unicode Pd) `-`;
+ * - every dash (Unicode Pd) and minus sign `-`;
  * - lower case;
  * - Cyrillic and Greek letters that look like Latin ones (`а`, `е`, `о`, `р`, `с`, `ο`, `ν`, …) the Latin letter: the
  *   part of Unicode's confusable skeletons (UTS #39) that turns `оrder-500` or `аcme` into another value to a person's
@@ -18,7 +18,8 @@ const PLAIN_ASCII = /^[\x20-\x7e]*$/;
 const ASCII_SPACE_RUN = / {2,}/;
 const FORMAT = /\p{Cf}/gu;
 const SPACE_RUN = /[\s\p{Zs}]+/gu;
-const DASH = /\p{Pd}/gu;
+// Dashes (Pd), and the minus signs and other marks drawn as one (U+2212, U+2043, U+02D7, U+2796).
+const DASH = /[\p{Pd}\u2212\u2043\u02d7\u2796]/gu;
 
 // Lower-case Cyrillic and Greek letters drawn like a Latin letter (after lower-casing), and that letter.
 const LOOKALIKES: Record<string, string> = {
