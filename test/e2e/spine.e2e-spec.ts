@@ -514,7 +514,7 @@ describe('Countersign end to end on the real stack', () => {
     const before = (await running()).version;
     const text = readFileSync(join(__dirname, '../../apps/policy-engine/contract/countersign.contract.yaml'), 'utf8');
     const legalAutonomous = text
-      .replace(`version: ${before}`, 'version: 2026.12.0-rogue')
+      .replace(`version: ${before}`, `version: ${before}.1-rogue`)
       .replace(/(legal\.statement:[\s\S]*?lane: )prohibited,/, `$1autonomous, ${LEGAL_REVIEW}`);
     const legal = () => proposal('legal.statement', 'customer-7', { body: 'We accept liability for the outage.' });
 
@@ -552,7 +552,9 @@ describe('Countersign end to end on the real stack', () => {
     expect(rejected.body).toMatchObject({ status: 'rejected', decider: 'grace' });
 
     // A change the second admin approves, naming the digest they reviewed, is applied, and proposals are decided under it.
-    const next = text.replace(`version: ${before}`, 'version: 2026.12.0-e2e');
+    // Versions only go up: the next one extends the running one.
+    const nextVersion = `${before}.1-e2e`;
+    const next = text.replace(`version: ${before}`, `version: ${nextVersion}`);
     const bump = (await call('POST', changes, { contract: next, reason: 'new version' }, stack.tokens.admin)).body as { id: string; digest: string };
     const reviewed = (await call('GET', `${changes}/${bump.id}`, undefined, stack.tokens.admin2)).body as { digest: string; contract: { text: string } };
     expect(reviewed).toMatchObject({ digest: bump.digest, contract: { text: next } });
@@ -560,10 +562,10 @@ describe('Countersign end to end on the real stack', () => {
     const approved = await call('POST', `${changes}/${bump.id}/approve`, approval, stack.tokens.admin2);
     expect(approved.status).toBe(200);
     expect(approved.body).toMatchObject({ status: 'approved', requestedBy: 'ada', decider: 'grace' });
-    await eventually(async () => expect((await running()).version).toBe('2026.12.0-e2e'));
+    await eventually(async () => expect((await running()).version).toBe(nextVersion));
     const id = await submit(proposal('support.reply', `ticket-${newId()}`, { body: 'under the new version' }));
     const view = await waitStatus(id, 'executed');
-    expect(JSON.stringify(view.timeline)).toContain('contract 2026.12.0-e2e');
+    expect(JSON.stringify(view.timeline)).toContain(`contract ${nextVersion}`);
     const listed = (await call('GET', `${changes}?status=approved`, undefined, stack.tokens.admin)).body as { changeRequests: Array<{ id: string }> };
     expect(listed.changeRequests.map((r) => r.id)).toEqual([bump.id]);
 
@@ -588,7 +590,7 @@ describe('Countersign end to end on the real stack', () => {
       const steps = await audit(`correlationId=${bump.id}`);
       expect(steps.map((e) => e.type)).toEqual(expect.arrayContaining([TOPICS.changeRequested, TOPICS.changeDecided, TOPICS.contractChanged]));
       expect(steps.find((e) => e.type === TOPICS.contractChanged)).toMatchObject({
-        data: { fromVersion: before, toVersion: '2026.12.0-e2e', changeRequestId: bump.id, requestedBy: 'ada', approvedBy: 'grace' },
+        data: { fromVersion: before, toVersion: nextVersion, changeRequestId: bump.id, requestedBy: 'ada', approvedBy: 'grace' },
       });
     });
   });

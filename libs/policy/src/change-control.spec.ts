@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acceptContractChange, ApprovableChange, approvalRefusal, changeDigest } from './change-control';
+import { acceptContractChange, ApprovableChange, approvalRefusal, changeDigest, compareVersions } from './change-control';
 import { loadContractFile } from './contract';
 
 const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
@@ -18,6 +18,24 @@ describe('contract change: the candidate', () => {
     expect(acceptContractChange(contract, text, 'x.yaml')).toMatchObject({ ok: false, reason: expect.stringMatching(/is the running one/) });
     const sameVersion = acceptContractChange(contract, text.replace('limit: 100', 'limit: 99'), 'x.yaml');
     expect(sameVersion).toMatchObject({ ok: false, reason: expect.stringMatching(/keeps version/) });
+  });
+
+  it('refuses a version not above the running one: a version names one content (an earlier label reused, or a lower one)', () => {
+    for (const lower of ['2026.11.1', '2026.12.0', '2025.12.9', '2026.12'])
+      expect(acceptContractChange(contract, bump(lower), 'x.yaml')).toMatchObject({
+        ok: false,
+        reason: `the new contract's version ${lower} is not above the running ${contract.version}: versions only go up`,
+      });
+    for (const higher of ['2026.12.10', '2027.1.0', `${contract.version}.1`])
+      expect(acceptContractChange(contract, bump(higher), 'x.yaml')).toMatchObject({ ok: true });
+  });
+
+  it('orders versions part by part, numbers as numbers', () => {
+    expect(compareVersions('2026.12.10', '2026.12.9')).toBe(1);
+    expect(compareVersions('2026.12.1', '2026.12.1')).toBe(0);
+    expect(compareVersions('2026.12', '2026.12.1')).toBe(-1);
+    expect(compareVersions('2', '10')).toBe(-1);
+    expect(compareVersions('v2', 'v10')).toBe(1); // not numbers: as text
   });
 });
 

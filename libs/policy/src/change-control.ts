@@ -58,7 +58,28 @@ export function acceptContractChange(current: LoadedContract, candidateText: str
   }
   if (candidate.hash === current.hash) return { ok: false, reason: `the new contract is the running one (${current.version}): nothing to change` };
   if (candidate.version === current.version) return { ok: false, reason: `the new contract changes content but keeps version ${current.version}` };
+  // Decisions and the audit cite a contract by its version: a version names one content, so versions only go up (an
+  // earlier label, with other content, would make "contract 2026.12.1" mean two things).
+  if (compareVersions(candidate.version, current.version) <= 0) {
+    return { ok: false, reason: `the new contract's version ${candidate.version} is not above the running ${current.version}: versions only go up` };
+  }
   return { ok: true, contract: candidate };
+}
+
+/**
+ * Orders contract versions: dot-separated parts, numeric parts as numbers (`2026.12.10` > `2026.12.9`), others as text;
+ * a version that extends another is above it (`2026.12.1.1` > `2026.12.1`).
+ */
+export function compareVersions(a: string, b: string): number {
+  const [pa, pb] = [a.split('.'), b.split('.')];
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    if (pa[i] === undefined) return -1;
+    if (pb[i] === undefined) return 1;
+    const [na, nb] = [/^\d+$/.test(pa[i]) ? Number(pa[i]) : NaN, /^\d+$/.test(pb[i]) ? Number(pb[i]) : NaN];
+    const c = !Number.isNaN(na) && !Number.isNaN(nb) ? na - nb : pa[i] < pb[i] ? -1 : pa[i] > pb[i] ? 1 : 0;
+    if (c !== 0) return Math.sign(c);
+  }
+  return 0;
 }
 
 /** A change request as far as approving it is concerned. */
