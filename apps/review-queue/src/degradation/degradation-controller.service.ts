@@ -7,7 +7,7 @@ import { DEGRADATION_CONTROL_STATE, LEADER_LEASE } from '../tokens';
 import { DegradationControlState, MODE_SUBJECT, ModeChanged, ModeOverride } from './control-state';
 import { Assessment, GovernanceService } from './governance.service';
 import type { LeaderLease } from './leader-lease';
-import { nextMode } from './mode';
+import { Mode, nextMode, rank } from './mode';
 
 const REVIEW_QUEUE = serviceActor('review-queue');
 
@@ -117,12 +117,14 @@ export class DegradationController implements OnApplicationBootstrap, OnApplicat
     const last = this.control.published();
     const computed = nextMode({ mode: last.computed, since: last.computedSince }, assessment.inputs, this.governance.contract.degradation, now);
     const override = this.control.activeOverride(now);
-    const mode = override?.mode ?? computed.mode;
+    const mode = modeWith(override, computed.mode);
     if (mode === last.mode && !computed.changed && sameOverride(override, last.override)) return;
     // Decided on a lease that may have run out while reading: only a holder publishes.
     if (!(await this.hold())) return;
     const reason = override
-      ? `operator override by ${override.by} until ${override.expiresAt}: ${override.reason} (computed: ${computed.mode}, ${computed.reason})`
+      ? mode !== override.mode
+        ? `computed ${computed.mode} is above the override by ${override.by} to ${override.mode}, which no second admin confirmed: ${computed.reason}`
+        : `operator override by ${override.by} until ${override.expiresAt}: ${override.reason} (computed: ${computed.mode}, ${computed.reason})`
       : last.override
         ? `operator override ended; computed: ${computed.reason}`
         : computed.reason;
@@ -143,4 +145,16 @@ export class DegradationController implements OnApplicationBootstrap, OnApplicat
     const log = mode === last.mode ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger);
     log({ mode, previous: last.mode, computed: computed.mode, inputs: event.data.inputs }, `degradation mode ${mode}: ${reason}`);
   }
+}
+
+/**
+ * The mode in force under `override`. One admin's override (no `confirmedBy`) holds only at or above the computed mode:
+ * set while the backlog was low, it does not keep the controls loose once the backlog or the SLOs call for more (that
+ * would be lowering the mode past the controller's judgement, which takes a second admin, ADR 0013). A confirmed one
+ * holds as set.
+ */
+export function modeWith(override: ModeOverride | undefined, computed: Mode): Mode {
+  if (!override) return computed;
+  if (override.confirmedBy) return override.mode;
+  return rank(override.mode) >= rank(computed) ? override.mode : computed;
 }

@@ -3,7 +3,7 @@ import { InMemoryBus } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import { eventually } from '@countersign/testing';
 import type { BacklogItem } from './backlog-gauges';
-import { DegradationControlState, ModeChanged } from './control-state';
+import { DegradationControlState, ModeChanged, OVERRIDE_SUBJECT } from './control-state';
 import { DegradationController } from './degradation-controller.service';
 import { DEFAULT_DEGRADATION_SETTINGS, DegradationContract, GovernanceService } from './governance.service';
 import { InMemoryBacklogGauges } from './in-memory-backlog-gauges';
@@ -127,5 +127,71 @@ describe('the degradation controller: one owner, continuing from the control top
     await controller.tick();
     expect(controller.isLeader()).toBe(false);
     expect(published).toHaveLength(before);
+  });
+});
+
+describe("the degradation controller under one admin's override", () => {
+  it('holds it only at or above the computed mode: a backlog growing past it raises the mode; confirmed by a second admin, it holds', async () => {
+    const clock = Date.parse('2026-11-30T12:00:00.000Z');
+    let backlog: BacklogItem[] = [];
+    const bus = new InMemoryBus({ source: 'review-queue', logger });
+    const published: ModeChanged[] = [];
+    await bus.subscribe({ group: 'test.watch', handlers: { [TOPICS.degradationModeChanged]: async (e) => void published.push(e) } });
+    const state = new DegradationControlState();
+    await bus.subscribe({
+      group: 'test.rq',
+      replay: true,
+      handlers: { [TOPICS.degradationModeChanged]: async (e) => state.applyMode(e), [TOPICS.degradationOverrideSet]: async (e) => state.applyOverride(e) },
+      onCaughtUp: () => state.markCaughtUp(),
+    });
+    const history: ReviewHistory = { pendingItems: async () => backlog, decidedSince: async () => [] };
+    const settings = { ...DEFAULT_DEGRADATION_SETTINGS, instanceId: 'rq-o', reconcileMs: 0, now: () => clock };
+    const controller = new DegradationController(
+      bus,
+      new InMemoryLeaderLease(() => clock),
+      state,
+      new GovernanceService(new InMemoryBacklogGauges(), history, contract, settings, logger),
+      logger,
+    );
+    const admin = { id: 'ada', kind: 'human' as const, roles: ['admin'], authMethod: 'bearer-token' as const };
+    const pin = (confirmedBy?: string) =>
+      bus.emit(
+        TOPICS.degradationOverrideSet,
+        {
+          override: {
+            mode: 'normal',
+            by: 'ada',
+            reason: 'pin normal for a week',
+            expiresAt: new Date(clock + 6 * 86_400_000).toISOString(),
+            ...(confirmedBy && { confirmedBy }),
+          },
+          reason: 'pin normal for a week',
+        },
+        { subject: OVERRIDE_SUBJECT, actor: admin },
+      );
+    try {
+      // Set by one admin while the backlog is low: at the computed mode, so it holds.
+      await pin();
+      await eventually(() => expect(state.activeOverride(clock)).toMatchObject({ by: 'ada' }));
+      await controller.tick();
+      await eventually(() => expect(published.at(-1)?.data).toMatchObject({ mode: 'normal', override: { by: 'ada' } }));
+      // The backlog grows past elevated's threshold: the controls tighten despite the override.
+      backlog = Array.from({ length: 6 }, (_, i) => ({ actionId: `o${i}`, slaClass: 'high', requiredRoles: ['finance'], createdAt: clock - 1_000 }));
+      await controller.tick();
+      await eventually(() =>
+        expect(published.at(-1)?.data).toMatchObject({
+          mode: 'elevated',
+          computed: 'elevated',
+          reason: expect.stringMatching(/which no second admin confirmed/),
+        }),
+      );
+      // A second admin confirms loosening past the controller's judgement: the override holds as set.
+      await pin('grace');
+      await eventually(() => expect(state.activeOverride(clock)).toMatchObject({ confirmedBy: 'grace' }));
+      await controller.tick();
+      await eventually(() => expect(published.at(-1)?.data).toMatchObject({ mode: 'normal', computed: 'elevated', override: { confirmedBy: 'grace' } }));
+    } finally {
+      await bus.close();
+    }
   });
 });

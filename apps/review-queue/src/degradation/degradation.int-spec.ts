@@ -214,7 +214,9 @@ describe('the degradation controller on the real stack', () => {
     const expiresAt = new Date(Date.now() + 600_000).toISOString();
     const asked = await call('POST', `${rq.url}/v1/governance/mode-override`, { mode: 'normal', reason: 'a known batch', expiresAt }, tokens.admin);
     expect(asked).toMatchObject({ status: 202, body: { status: 'awaiting-second-admin', request: { mode: 'normal', by: 'ada' } } });
-    expect((await call('POST', `${rq.url}/v1/governance/mode-override/confirm`, { reason: 'myself' }, tokens.admin)).status).toBe(403);
+    expect((await call('POST', `${rq.url}/v1/governance/mode-override/confirm`, { mode: 'normal', expiresAt, reason: 'myself' }, tokens.admin)).status).toBe(
+      403,
+    );
     expect(await governance()).toMatchObject({ mode: 'elevated', override: null, overrideRequest: { override: { mode: 'normal', by: 'ada' } } });
 
     // Elevated, applied by the policy engine: the same medium-risk merge now goes to a person.

@@ -80,15 +80,24 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
     expect(state.pendingRequest(now)).toMatchObject({ override: { mode: 'normal', by: 'ada' } });
   });
 
-  it('the admin who asked cannot confirm it; another admin does, and the override is set with both names', async () => {
-    await expect(controller.confirmOverride({ reason: 'me again' }, admin('ada'))).rejects.toBeInstanceOf(ForbiddenException);
+  it('the admin who asked cannot confirm it; another admin does, naming what they reviewed, and the override is set with both names', async () => {
+    const asked = state.pendingRequest(now)!.override;
+    const reviewed = { mode: asked.mode, expiresAt: asked.expiresAt };
+    await expect(controller.confirmOverride({ ...reviewed, reason: 'me again' }, admin('ada'))).rejects.toBeInstanceOf(ForbiddenException);
+    // Another mode or end than the request's is not what waits: 409, nothing set.
+    await expect(controller.confirmOverride({ ...reviewed, mode: 'elevated', reason: 'checked' }, admin('grace'))).rejects.toThrow(
+      /the override waiting is normal until .* \(asked by ada\), not elevated until/,
+    );
+    await expect(controller.confirmOverride({ ...reviewed, expiresAt: inFuture(7 * 24 * HOUR), reason: 'checked' }, admin('grace'))).rejects.toBeInstanceOf(
+      ConflictException,
+    );
     expect(state.published().mode).toBe('constrained');
-    const answer = await controller.confirmOverride({ reason: 'checked the flood with ada' }, admin('grace'));
+    const answer = await controller.confirmOverride({ ...reviewed, reason: 'checked the flood with ada' }, admin('grace'));
     expect(answer).toMatchObject({ override: { mode: 'normal', by: 'ada', confirmedBy: 'grace' }, mode: 'normal', applied: true });
     expect(state.activeOverride(now)).toMatchObject({ by: 'ada', confirmedBy: 'grace' });
     // The request is used up: it cannot be confirmed twice.
     expect(state.pendingRequest(now)).toBeUndefined();
-    await expect(controller.confirmOverride({ reason: 'once more' }, admin('grace'))).rejects.toBeInstanceOf(ConflictException);
+    await expect(controller.confirmOverride({ ...reviewed, reason: 'once more' }, admin('grace'))).rejects.toBeInstanceOf(ConflictException);
   });
 
   it('an override at or above the computed mode takes one admin, at once', async () => {
@@ -104,7 +113,9 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
     expect(state.pendingRequest(now)).toBeDefined();
     now += HOUR + 60_000;
     expect(state.pendingRequest(now)).toBeUndefined();
-    await expect(controller.confirmOverride({ reason: 'too late' }, admin('grace'))).rejects.toBeInstanceOf(ConflictException);
+    await expect(controller.confirmOverride({ mode: 'elevated', expiresAt: inFuture(2 * HOUR), reason: 'too late' }, admin('grace'))).rejects.toBeInstanceOf(
+      ConflictException,
+    );
     expect(state.published().mode).toBe('halted');
   });
 

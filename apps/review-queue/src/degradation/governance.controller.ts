@@ -13,7 +13,8 @@ import { Mode, MODES, nextMode, rank } from './mode';
 const Reason = reasonString(3, 2000);
 const OverrideBody = z.strictObject({ mode: z.enum(MODES), reason: Reason, expiresAt: z.iso.datetime({ offset: true }) });
 const ClearBody = z.strictObject({ reason: Reason }).optional();
-const ConfirmBody = z.strictObject({ reason: Reason });
+// The second admin names the override they reviewed (mode and end): a request asked for again meanwhile is not theirs to confirm.
+const ConfirmBody = z.strictObject({ mode: z.enum(MODES), expiresAt: z.iso.datetime({ offset: true }), reason: Reason });
 
 /** What the override routes answer: the override (or none), the mode published now, and whether it was applied in time. */
 const overrideAnswer = (override: 'object' | 'null') => ({
@@ -148,18 +149,25 @@ export class GovernanceController {
       description: 'The override (with `confirmedBy`), the published mode, and whether it was applied within 5 s',
       schema: overrideAnswer('object'),
     },
-    errors: { 403: 'the admin who asked for the override cannot confirm it', 409: 'no override waits for a second admin' },
+    errors: {
+      403: 'the admin who asked for the override cannot confirm it',
+      409: 'no override waits for a second admin, or the one waiting is not the mode and end named',
+    },
   })
   @Post('mode-override/confirm')
   @HttpCode(200)
   @Roles('admin')
   async confirmOverride(@Body() body: unknown, @Req() req: AuthenticatedRequest) {
-    const { reason } = parseBody(ConfirmBody, body);
+    const { mode, expiresAt, reason } = parseBody(ConfirmBody, body);
     const principal = req.principal!;
     const pending = this.control.pendingRequest(this.governance.settings.now());
     if (!pending) throw new ConflictException('no override waits for a second admin (none was asked for, or it lapsed after an hour)');
     if (pending.override.by === principal.id)
       throw new ForbiddenException(`a second admin confirms an override below the computed mode: ${principal.id} asked for this one`);
+    if (pending.override.mode !== mode || Date.parse(pending.override.expiresAt) !== Date.parse(expiresAt))
+      throw new ConflictException(
+        `the override waiting is ${pending.override.mode} until ${pending.override.expiresAt} (asked by ${pending.override.by}), not ${mode} until ${expiresAt}: look again before confirming`,
+      );
     const override: ModeOverride = { ...pending.override, confirmedBy: principal.id };
     await this.bus.emit(
       TOPICS.degradationOverrideSet,

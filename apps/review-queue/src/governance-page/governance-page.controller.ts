@@ -104,7 +104,7 @@ export class GovernancePageController {
     const request = this.control?.pendingRequest(now);
     // An override below the computed mode waits for a second admin (ADR 0013): leads see who asked for what, and until when.
     const waiting = request
-      ? `<p id="override-request" class="override-request" role="status"><strong>Waiting for a second admin:</strong> ${esc(request.override.by)} asked at ${esc(request.requestedAt)} to hold the mode at <strong>${esc(request.override.mode)}</strong> until ${esc(request.override.expiresAt)}: “${esc(request.override.reason)}”. Another admin confirms it with <code>POST /v1/governance/mode-override/confirm</code> by ${esc(new Date(Date.parse(request.requestedAt) + OVERRIDE_REQUEST_TTL_MS).toISOString())}, or it lapses.</p>`
+      ? `<p id="override-request" class="override-request" role="status"><strong>Waiting for a second admin:</strong> ${esc(request.override.by)} asked at ${esc(request.requestedAt)} to hold the mode at <strong>${esc(request.override.mode)}</strong> until ${esc(request.override.expiresAt)}: “${esc(request.override.reason)}”. Another admin confirms it with <code>POST /v1/governance/mode-override/confirm {mode, expiresAt, reason}</code> by ${esc(new Date(Date.parse(request.requestedAt) + OVERRIDE_REQUEST_TTL_MS).toISOString())}, or it lapses.</p>`
       : '';
     const mode = published
       ? `<div id="mode" class="mode-badge mode-${esc(published.mode)}" role="status"><span class="mode-name">${esc(published.mode)}</span><span class="mode-why">${esc(published.reason)}${override ? ` (operator override until ${esc(override.expiresAt)})` : ''}</span></div>`
