@@ -55,4 +55,12 @@ describe('buildSegment', () => {
   it('refuses an empty range', async () => {
     await expect(buildSegment(log, 5, 5)).rejects.toThrow(SegmentRangeError);
   });
+
+  it('refuses a range past the newest signed head, reading nothing', async () => {
+    await expect(buildSegment(log, 0, SIZE + 1)).rejects.toThrow(
+      new SegmentRangeError(`to: ${SIZE + 1} is past the newest signed head (${SIZE} entries): no signed head covers it yet`),
+    );
+    await expect(buildSegment(log, 0, 999_999_999)).rejects.toThrow(SegmentRangeError);
+    expect(reads).toEqual([]);
+  });
 });

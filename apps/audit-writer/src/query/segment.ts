@@ -15,8 +15,11 @@ const PAGE = 10_000;
  */
 export async function buildSegment(log: AuditLogRepository, from = 0, to?: number, progress?: (read: number, total: number) => void): Promise<string> {
   const heads = await log.heads();
-  const end = to ?? heads[heads.length - 1]?.treeSize ?? 0;
+  const newest = heads[heads.length - 1]?.treeSize ?? 0;
+  const end = to ?? newest;
   if (end <= from) throw new SegmentRangeError('to: must be greater than from (and a signed head must cover it)');
+  // Past the newest signed head, entries are not signed yet (or not there): a segment would hand them out unverifiable.
+  if (end > newest) throw new SegmentRangeError(`to: ${end} is past the newest signed head (${newest} entries): no signed head covers it yet`);
   const pages = async function* (a: number, b: number) {
     for (let i = a; i < b; i += PAGE) {
       const page = await log.range(i, Math.min(b, i + PAGE));

@@ -85,7 +85,7 @@ export class ReviewsController {
     },
     errors: {
       400: '`reveal` is neither true nor false',
-      403: 'a reveal without `pii:view`, or an item for other roles',
+      403: 'a reveal without `pii:view`, or a reveal of an item decided by other roles (the masked item is shown to every reviewer)',
       404: 'no review item for this action',
       409: 'a reveal of an item that is decided or has no sealed copy',
     },
