@@ -244,7 +244,8 @@ export class RejectionFilter implements ExceptionFilter, OnModuleDestroy {
   private summarise() {
     for (const s of this.budget.drain()) {
       const reason = summaryReason(s);
-      this.logger.warn({ source: s.source, count: s.count, statuses: s.statuses }, 'requests rejected beyond their source budget');
+      // The address goes to the audit (the security record), not to the log.
+      this.logger.warn({ count: s.count, statuses: s.statuses }, 'requests rejected beyond their source budget');
       this.emit({ service: this.service, ...s.last, reason, principal: null }, ANONYMOUS);
     }
   }
