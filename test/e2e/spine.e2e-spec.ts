@@ -554,7 +554,9 @@ describe('Countersign end to end on the real stack', () => {
     // A change the second admin approves, naming the digest they reviewed, is applied, and proposals are decided under it.
     // Versions only go up: the next one extends the running one.
     const nextVersion = `${before}.1-e2e`;
-    const next = text.replace(`version: ${before}`, `version: ${nextVersion}`);
+    // It also lets reviews leave a degraded mode sooner: the review queue follows approved changes too.
+    const next = text.replace(`version: ${before}`, `version: ${nextVersion}`).replace('minDwellSeconds: 300', 'minDwellSeconds: 240');
+    expect(next).toContain('minDwellSeconds: 240');
     const bump = (await call('POST', changes, { contract: next, reason: 'new version' }, stack.tokens.admin)).body as { id: string; digest: string };
     const reviewed = (await call('GET', `${changes}/${bump.id}`, undefined, stack.tokens.admin2)).body as { digest: string; contract: { text: string } };
     expect(reviewed).toMatchObject({ digest: bump.digest, contract: { text: next } });
@@ -563,6 +565,10 @@ describe('Countersign end to end on the real stack', () => {
     expect(approved.status).toBe(200);
     expect(approved.body).toMatchObject({ status: 'approved', requestedBy: 'ada', decider: 'grace' });
     await eventually(async () => expect((await running()).version).toBe(nextVersion));
+    const thresholds = async () =>
+      ((await call('GET', `${stack.urls['review-queue']}/v1/governance`, undefined, stack.tokens.reviewer)).body as { thresholds: { minDwellSeconds: number } })
+        .thresholds;
+    await eventually(async () => expect((await thresholds()).minDwellSeconds).toBe(240));
     const id = await submit(proposal('support.reply', `ticket-${newId()}`, { body: 'under the new version' }));
     const view = await waitStatus(id, 'executed');
     expect(JSON.stringify(view.timeline)).toContain(`contract ${nextVersion}`);

@@ -11,6 +11,7 @@ import { createFileFlagReader, FlagControls, FlagFile, reportFlagHealth, withFla
 import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
 import { HttpsFiles, PlatformModule, serve, servedRoutes, TokenRegistry, TokensFileSchema, writeTokens } from '@countersign/nest';
+import { RunningContract } from '@countersign/policy';
 import { createActionViewRepository, createIdempotencyRepository, OrchestratorModule } from '@countersign/orchestrator';
 import {
   actionTypesOf,
@@ -103,6 +104,8 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   const home = options.home;
   const logger = options.logger;
   const contractPath = options.contractPath ?? DEFAULT_CONTRACT_PATH;
+  // The review queue's copy of the running contract (each service follows the approved changes itself, as distributed).
+  const reviewContract = RunningContract.fromFile(contractPath);
 
   const tokensFile = join(home, 'tokens.json');
   if (!existsSync(tokensFile)) writeTokens(home);
@@ -173,14 +176,14 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         items: createReviewItemRepository(db.pool),
         signingKeys: [signing],
         dataKey,
-        contractPath,
+        contract: reviewContract,
         inbox: identity.inbox(() => baseUrl),
         // One process: the gauges and the lease in memory (rebuilt from the database at start), the same controller.
         degradation: {
           gauges: createInMemoryBacklogGauges(),
           lease: createInMemoryLeaderLease(),
           history: createReviewHistory(db.pool),
-          contract: degradationContract(contractPath),
+          contract: degradationContract(reviewContract),
         },
         // The trust monitor (ADR 0019) on the keys generated at start (always valid, or for a year): the same checks and
         // control topic as the distributed mode, so the policy engine and the executor follow a real verdict here too.
@@ -206,7 +209,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
           ],
         },
         // Decision quality on the same PGlite rows as the review items (the distributed mode's store and migration).
-        decisionQuality: { store: createDecisionQualityStore(db.pool), contract: decisionQualityContract(contractPath) },
+        decisionQuality: { store: createDecisionQualityStore(db.pool), contract: decisionQualityContract(reviewContract) },
         // The review clock escalates and expires reviews here too, on the same PGlite rows (one process, one clock).
         clock: { ...(options.reviewClockPeriodMs !== undefined && { periodMs: options.reviewClockPeriodMs }) },
       }),

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
-import type { Logger } from '@countersign/logging';
-import { LOGGER } from '@countersign/nest';
+import { followContract } from '@countersign/nest';
+import { RunningContract } from '@countersign/policy';
 import { ActionChanges } from './actions/action-changes';
 import { ActionViewConsumer } from './actions/action-view.consumer';
 import { ActionViewRepository } from './actions/action-view.repository';
 import { ActionsController } from './actions/actions.controller';
-import { ContractChangesConsumer } from './contract/contract-changes.consumer';
-import { RunningContract } from './contract/running-contract';
 import { IdempotencyRepository } from './proposals/idempotency.repository';
 import { IngressRejections } from './proposals/ingress-rejections';
 import { ProposalsConsumer } from './proposals/proposals.consumer';
@@ -15,7 +13,7 @@ import { ProposalsController } from './proposals/proposals.controller';
 import { ProposalsService } from './proposals/proposals.service';
 import { RevisionsConsumer } from './revisions/revisions.consumer';
 import { RevisionsService } from './revisions/revisions.service';
-import { ACTION_VIEWS, IDEMPOTENCY, INSTANCE_ID, RUNNING_CONTRACT } from './tokens';
+import { ACTION_VIEWS, IDEMPOTENCY } from './tokens';
 
 /**
  * Where the orchestrator keeps its state: ports only, chosen by the main (PostgreSQL, `createActionViewRepository`
@@ -47,11 +45,10 @@ export class OrchestratorModule {
         ActionViewConsumer,
         // Wakes long polls of GET /v1/actions/{id} when the view consumer records an entry (in process only).
         ActionChanges,
-        ContractChangesConsumer,
         RevisionsService,
         RevisionsConsumer,
-        { provide: RUNNING_CONTRACT, useFactory: (logger: Logger) => new RunningContract(options.contractPath, logger), inject: [LOGGER] },
-        { provide: INSTANCE_ID, useValue: randomUUID().slice(0, 8) },
+        // Parameters are checked against the contract as the policy engines run it: the file, then each approved change.
+        ...followContract(RunningContract.fromFile(options.contractPath), 'orchestrator', randomUUID().slice(0, 8)),
         { provide: ACTION_VIEWS, useValue: options.actionViews },
         { provide: IDEMPOTENCY, useValue: options.idempotency },
       ],

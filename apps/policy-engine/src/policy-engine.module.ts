@@ -6,31 +6,17 @@ import { AutonomyController } from './autonomy/autonomy.controller';
 import { AutonomyService, AutonomySettings, FlagsInFlight } from './autonomy/autonomy.service';
 import { DriftWatcher } from './autonomy/drift.watcher';
 import { FlagControlConsumer } from './autonomy/flag-control.consumer';
-import { degradationModeProviders, DegradationModeState, trustHealthProviders, TrustHealthState } from '@countersign/nest';
-import { AgentStats, loadContractFile, RateLimiter } from '@countersign/policy';
+import { degradationModeProviders, DegradationModeState, followContract, trustHealthProviders, TrustHealthState } from '@countersign/nest';
+import { AgentStats, loadContractFile, RateLimiter, RunningContract } from '@countersign/policy';
 import { ChangeRequestStore } from './contract/change-request';
 import { ChangeControlSettings, ChangeRequestService } from './contract/change-request.service';
 import { ChangeRequestsController } from './contract/change-requests.controller';
-import { ContractChangeService } from './contract/contract-change.service';
-import { ContractStore } from './contract/contract.store';
 import { PolicyController } from './contract/policy.controller';
 import { FlagNames } from './decision/autonomy';
 import { DecisionConsumer } from './decision/decision.consumer';
 import { DecisionRepository } from './decision/decision.repository';
 import { DecisionService, DecisionSettings } from './decision/decision.service';
-import {
-  AUTONOMY,
-  CHANGE_CONTROL,
-  CHANGE_REQUESTS,
-  CONTRACT_PATH,
-  DECISION_SETTINGS,
-  DECISIONS,
-  FLAG_NAMES,
-  FLAGS,
-  INSTANCE_ID,
-  RATE_LIMITER,
-  AGENT_STATS,
-} from './tokens';
+import { AUTONOMY, CHANGE_CONTROL, CHANGE_REQUESTS, DECISION_SETTINGS, DECISIONS, FLAG_NAMES, FLAGS, INSTANCE_ID, RATE_LIMITER, AGENT_STATS } from './tokens';
 
 /** The project's own operational contract, versioned in the repository. */
 export const DEFAULT_CONTRACT_PATH = join(__dirname, '../contract/countersign.contract.yaml');
@@ -73,12 +59,13 @@ export interface PolicyEngineOptions {
 @Module({})
 export class PolicyEngineModule {
   static register(o: PolicyEngineOptions): DynamicModule {
+    const instance = randomUUID().slice(0, 8);
     return {
       module: PolicyEngineModule,
       controllers: [PolicyController, ChangeRequestsController, AutonomyController],
       providers: [
-        ContractStore,
-        ContractChangeService,
+        // The contract file (invalid: the service does not start), then each approved change, replayed at every start.
+        ...followContract(RunningContract.fromFile(o.contractPath), 'policy-engine', instance),
         ChangeRequestService,
         DecisionService,
         DecisionConsumer,
@@ -95,7 +82,6 @@ export class PolicyEngineModule {
             ...o.autonomy,
           },
         },
-        { provide: CONTRACT_PATH, useValue: o.contractPath },
         { provide: FLAGS, useValue: o.flags },
         { provide: FLAG_NAMES, useValue: o.flagNames },
         { provide: RATE_LIMITER, useValue: o.rateLimiter },
@@ -106,7 +92,7 @@ export class PolicyEngineModule {
         ...degradationModeProviders('policy-engine', o.degradationMode),
         // So does the trust stack's health (ADR 0019): `TRUST_STACK_HEALTHY` is gone.
         ...trustHealthProviders('policy-engine', o.trustHealth),
-        { provide: INSTANCE_ID, useValue: randomUUID().slice(0, 8) },
+        { provide: INSTANCE_ID, useValue: instance },
         { provide: CHANGE_REQUESTS, useValue: o.changeControl.requests },
         {
           provide: CHANGE_CONTROL,

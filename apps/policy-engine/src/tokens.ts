@@ -1,7 +1,6 @@
 /** DI tokens of the policy engine's ports. */
 export const FLAGS = Symbol('FlagReader');
 export const FLAG_NAMES = Symbol('FlagNames');
-export const CONTRACT_PATH = Symbol('ContractPath');
 export const RATE_LIMITER = Symbol('RateLimiter');
 export const AGENT_STATS = Symbol('AgentStats');
 export const DECISIONS = Symbol('DecisionRepository');

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { loadConfigOrExit } from '@countersign/config';
 import { watchSigningKeys } from '@countersign/keys';
 import { runService } from '@countersign/nest';
+import { RunningContract } from '@countersign/policy';
 import { createPgPool, createRedis, migrate, readRedisTls } from '@countersign/storage';
 import { degradationContract, PROJECT_CONTRACT_PATH } from './degradation/degradation.providers';
 import { createReviewHistory } from './degradation/pg-review-history';
@@ -58,7 +59,7 @@ void runService({
     REDIS_TLS_CA_FILE: z.string().min(1).optional(),
     REDIS_TLS_CERT_FILE: z.string().min(1).optional(),
     REDIS_TLS_KEY_FILE: z.string().min(1).optional(),
-    /** The operational contract whose SLA classes and `degradation:` thresholds the controller applies. */
+    /** The operational contract at boot (the policy engines' file), then each approved change: SLA classes, degradation thresholds, decision quality, parameter schemas. */
     CONTRACT_PATH: z.string().default(PROJECT_CONTRACT_PATH),
     /** How often the degradation controller decides (ms). */
     DEGRADATION_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
@@ -133,19 +134,21 @@ void runService({
     // lists then, the same that the trust monitor reads, never with the key it replaced.
     const signingKeys = watchSigningKeys(config.APPROVAL_SIGNING_KEYS_FILE, 0);
     const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, logger, tls: readRedisTls(config) });
+    // The contract as the policy engines run it: the file, then each approved change (SLA classes, thresholds, sampling).
+    const contract = RunningContract.fromFile(config.CONTRACT_PATH);
     return {
       modules: [
         ReviewQueueModule.register({
           items: createReviewItemRepository(pool),
           signingKeys,
           dataKey: config.REVIEW_DATA_KEY_FILE,
-          contractPath: config.CONTRACT_PATH,
+          contract,
           clock: { periodMs: config.REVIEW_CLOCK_PERIOD_MS },
           degradation: {
             gauges: createBacklogGauges(redis),
             lease: createLeaderLease(redis),
             history: createReviewHistory(pool),
-            contract: degradationContract(config.CONTRACT_PATH),
+            contract: degradationContract(contract),
             settings: { tickMs: config.DEGRADATION_TICK_MS, heartbeatTtlMs: config.REVIEWER_HEARTBEAT_TTL_MS },
           },
           trust: {
@@ -161,7 +164,7 @@ void runService({
             settings: { checkMs: config.TRUST_CHECK_MS, heartbeatMs: config.TRUST_HEARTBEAT_MS },
           },
           // Dwell, canaries, second reviews and the governance page (ADR 0018), with the contract's `decisionQuality:`.
-          decisionQuality: { store: createDecisionQualityStore(pool), contract: decisionQualityContract(config.CONTRACT_PATH) },
+          decisionQuality: { store: createDecisionQualityStore(pool), contract: decisionQualityContract(contract) },
           ...(config.OIDC_ISSUER_URL && {
             inbox: {
               issuer: config.OIDC_ISSUER_URL,

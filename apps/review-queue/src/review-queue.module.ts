@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { DecisionSigner } from '@countersign/approval';
 import { ApprovalService } from './approvals/approval.service';
@@ -20,7 +21,8 @@ import { AutomationConsumer } from './decision-quality/automation.consumer';
 import { withDecisionQuality } from './decision-quality/quality-tracking';
 import { GovernancePageController } from './governance-page/governance-page.controller';
 import type { Logger } from '@countersign/logging';
-import { LOGGER } from '@countersign/nest';
+import { followContract, LOGGER } from '@countersign/nest';
+import { RunningContract } from '@countersign/policy';
 import { DecisionOutbox, DecisionOutboxSettings } from './review-item/decision-outbox';
 import { ReviewItemRepository } from './review-item/review-item.repository';
 import { ProposalSealer } from './review-item/sealed-proposal';
@@ -75,10 +77,13 @@ export interface ReviewQueueOptions {
    */
   portalTls?: PortalTlsOptions;
   /**
-   * The operational contract file the policy engine started from (`CONTRACT_PATH`): an approval with changes whose
-   * parameters its schema refuses is a 400, and the item waits as it was. Absent: the policy engine finds out, after.
+   * The operational contract as the policy engines run it: `RunningContract.fromFile(CONTRACT_PATH)`, then each approved
+   * change (`policy.contract.changed.v1`, replayed at every start). Give the same one to `degradationContract` and
+   * `decisionQualityContract`, so SLA classes, thresholds and sampling follow the changes too. With it, an approval with
+   * changes whose parameters its schema refuses is a 400, and the item waits as it was. Absent (a test of another
+   * feature): the policy engine finds out, after.
    */
-  contractPath?: string;
+  contract?: RunningContract;
 }
 
 /** The review queue: intake of review-lane decisions, the reviewer API, and signed approvals. */
@@ -93,6 +98,7 @@ export class ReviewQueueModule {
     const items = quality ? withDecisionQuality(options.items, quality, log) : options.items;
     const degradation = options.degradation && degradationParts(items, options.degradation);
     const inbox = options.inbox && inboxParts(options.inbox);
+    const contract = options.contract;
     return {
       module: ReviewQueueModule,
       controllers: [
@@ -121,7 +127,12 @@ export class ReviewQueueModule {
         // With the degradation feature, the items keep the backlog gauges beside them (it provides REVIEW_ITEMS).
         ...(degradation ? degradation.providers : [{ provide: REVIEW_ITEMS, useValue: items }]),
         { provide: APPROVAL_SIGNING_KEY, useValue: options.signingKeys },
-        ...(options.contractPath ? [{ provide: REVISION_PARAMETER_CHECK, useValue: revisionParameterCheck(options.contractPath) }] : []),
+        ...(contract
+          ? [
+              ...followContract(contract, 'review-queue', options.degradation?.settings?.instanceId ?? randomUUID().slice(0, 8)),
+              { provide: REVISION_PARAMETER_CHECK, useValue: revisionParameterCheck(contract) },
+            ]
+          : []),
         ...(options.trust ? trustParts(options.trust) : []),
         ...(options.portalTls ? portalTlsParts(options.portalTls) : []),
         ...(inbox?.providers ?? []),

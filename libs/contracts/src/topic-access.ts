@@ -66,8 +66,9 @@ export const TOPIC_READERS: { readonly [T in Topic]: readonly KafkaService[] } =
   [TOPICS.flagSourceHealthChanged]: ['audit-writer'],
   // Published by the audit writer itself and kept beside the log: read by auditors through its API, not from Kafka.
   [TOPICS.treeHeadPublished]: [],
-  // Approved contract changes, replayed at every start by each instance that decides with the contract.
-  [TOPICS.contractChanged]: ['policy-engine', 'orchestrator', 'audit-writer'],
+  // Approved contract changes, replayed at every start by each instance that works with the contract (rules, parameter
+  // schemas, SLA classes, degradation thresholds, decision-quality sampling).
+  [TOPICS.contractChanged]: ['policy-engine', 'orchestrator', 'review-queue', 'audit-writer'],
   [TOPICS.changeRequested]: ['audit-writer'],
   [TOPICS.changeDecided]: ['audit-writer'],
   // Control topics, replayed at every start by each instance that applies them. Kill switches and autonomy levels (the

@@ -17,3 +17,4 @@ export * from './agent-stats';
 export * from './in-memory-agent-stats';
 export * from './change-control';
 export * from './canonical';
+export * from './running-contract';

@@ -5,9 +5,9 @@ import { InMemoryBus, RefusedEvent } from '@countersign/bus';
 import { Proposal, TOPICS } from '@countersign/contracts';
 import { METRIC_DEFINITIONS, Metrics, parsePrometheusText, sampleSum } from '@countersign/metrics';
 import { PlatformModule, serve, sha256Hex, TokenRegistry } from '@countersign/nest';
+import { RunningContract } from '@countersign/policy';
 import { call, eventually, refundProposal } from '@countersign/testing';
-import { RunningContract } from '../contract/running-contract';
-import { IDEMPOTENCY, RUNNING_CONTRACT } from '../tokens';
+import { IDEMPOTENCY } from '../tokens';
 import { InMemoryIdempotencyRepository } from './in-memory-idempotency.repository';
 import { IngressRejections, rejectionOf } from './ingress-rejections';
 import { ProposalsController } from './proposals.controller';
@@ -22,7 +22,7 @@ const refund = (over: Partial<Proposal> = {}) => ({ ...refundProposal(), paramet
 describe('countersign_ingress_rejections_total', () => {
   const metrics = new Metrics('orchestrator', METRIC_DEFINITIONS, { defaultMetrics: false });
   const bus = new InMemoryBus({ logger, source: 'orchestrator' });
-  const contract = new RunningContract(contractPath, logger);
+  const contract = RunningContract.fromFile(contractPath);
   const tokens = new TokenRegistry([
     { principal: 'support-copilot', kind: 'agent', roles: ['agent'], tokenSha256: sha256Hex('agent-token') },
     { principal: 'prometheus', kind: 'service', roles: ['metrics'], tokenSha256: sha256Hex('scrape-token') },
@@ -41,7 +41,7 @@ describe('countersign_ingress_rejections_total', () => {
         ProposalsService,
         IngressRejections,
         { provide: IDEMPOTENCY, useValue: new InMemoryIdempotencyRepository() },
-        { provide: RUNNING_CONTRACT, useValue: contract },
+        { provide: RunningContract, useValue: contract },
       ],
     })
     class Proposals {}

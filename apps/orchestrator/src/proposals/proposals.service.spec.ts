@@ -3,8 +3,8 @@ import pino from 'pino';
 import { AnyTopic, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
 import { DependencyUnavailableError } from '@countersign/bus';
 import { Principal, TokenRegistry } from '@countersign/nest';
+import { RunningContract } from '@countersign/policy';
 import { RecordingBus, refundProposal } from '@countersign/testing';
-import { RunningContract } from '../contract/running-contract';
 import { InMemoryIdempotencyRepository } from './in-memory-idempotency.repository';
 import { ProposalsService, proposedEventId } from './proposals.service';
 
@@ -46,7 +46,7 @@ class OutageBus extends RecordingBus {
 
 function setup(idempotency = new InMemoryIdempotencyRepository()) {
   const bus = new OutageBus({ source: 'orchestrator', logger: pino({ level: 'silent' }) });
-  const contract = new RunningContract(contractPath, pino({ level: 'silent' }));
+  const contract = RunningContract.fromFile(contractPath);
   const service = new ProposalsService(bus, idempotency, new TokenRegistry([]), contract);
   const proposed = () => bus.published.filter((p) => p.topic === TOPICS.actionProposed).map((p) => p.event);
   return { bus, service, idempotency, proposed };

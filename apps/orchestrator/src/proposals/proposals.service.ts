@@ -3,9 +3,8 @@ import { EventBus, RefusedEvent } from '@countersign/bus';
 import { Actor, canonicalDigest, derivedEventId, newId, Proposal, SubmittedProposal, TOPICS } from '@countersign/contracts';
 import type { Metrics } from '@countersign/metrics';
 import { EVENT_BUS, METRICS, Principal, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
-import { RunningContract } from '../contract/running-contract';
-import { IDEMPOTENCY, RUNNING_CONTRACT } from '../tokens';
-import { parameterRefusal } from '@countersign/policy';
+import { IDEMPOTENCY } from '../tokens';
+import { parameterRefusal, RunningContract } from '@countersign/policy';
 import { authenticateSubmission, proposerRefusal } from './admission';
 import { IdempotencyRecord, IdempotencyRepository } from './idempotency.repository';
 import { countRejection } from './ingress-rejections';
@@ -33,7 +32,7 @@ export class ProposalsService {
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(IDEMPOTENCY) private readonly idempotency: IdempotencyRepository,
     @Inject(TOKEN_REGISTRY) private readonly tokens: TokenRegistry,
-    @Inject(RUNNING_CONTRACT) private readonly contract: RunningContract,
+    private readonly contract: RunningContract,
     @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {}
 

@@ -3,11 +3,10 @@ import { ConflictException, ForbiddenException, NotFoundException, ServiceUnavai
 import pino from 'pino';
 import { buildEnvelope, EmitOptions, EventBus } from '@countersign/bus';
 import { AnyTopic, EventData, schemaFor, TOPICS, TopicMap } from '@countersign/contracts';
-import { DecisionInputs, evaluate, parseContract } from '@countersign/policy';
+import { ContractChangesConsumer } from '@countersign/nest';
+import { DecisionInputs, evaluate, parseContract, RunningContract } from '@countersign/policy';
 import { DEFAULT_CONTRACT_PATH, DEFAULT_DIFF_CORPUS_PATH } from '../policy-engine.module';
 import { ChangeRequestService } from './change-request.service';
-import { ContractChangeService } from './contract-change.service';
-import { ContractStore } from './contract.store';
 import { InMemoryChangeRequestStore } from './in-memory-change-request.store';
 
 // real: change control, the in-memory change-request store, the contract store on the project's contract, the
@@ -58,7 +57,7 @@ function setup() {
       return event;
     },
   };
-  const contracts = new ContractStore(DEFAULT_CONTRACT_PATH, logger);
+  const contracts = RunningContract.fromFile(DEFAULT_CONTRACT_PATH);
   const store = new InMemoryChangeRequestStore();
   const service = new ChangeRequestService(
     contracts,
@@ -66,7 +65,7 @@ function setup() {
     { requestTtlSeconds: 24 * 3600, diffCorpusPath: DEFAULT_DIFF_CORPUS_PATH, now: () => clock.now },
     bus as unknown as EventBus,
   );
-  const applier = new ContractChangeService(contracts, logger, 'test');
+  const applier = new ContractChangesConsumer(contracts, logger, 'test');
   const apply = (event: TopicMap[AnyTopic]) =>
     (applier as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers()[TOPICS.contractChanged](event);
   /** Every policy-engine instance applies what was published on the contract topic. */

@@ -3,12 +3,11 @@ import { BadRequestException, ConflictException, ForbiddenException, Inject, Inj
 import type { EmitOptions, EventBus, EventCause } from '@countersign/bus';
 import { Actor, AnyTopic, derivedEventId, EventData, newId, TOPICS } from '@countersign/contracts';
 import { EVENT_BUS, Principal } from '@countersign/nest';
-import { acceptContractChange, approvalRefusal, changeDigest, compileContract, ProposalInput } from '@countersign/policy';
+import { acceptContractChange, approvalRefusal, changeDigest, compileContract, ProposalInput, RunningContract } from '@countersign/policy';
 import { diff, diffReport, readCorpus } from '../cli/commands';
 import { maskText } from '@countersign/guardrails';
 import { CHANGE_CONTROL, CHANGE_REQUESTS } from '../tokens';
 import { ChangeOutcome, ChangeRequest, ChangeRequestStore, ContractChangeRequest, DecideResult, requestView, statusAt } from './change-request';
-import { ContractStore } from './contract.store';
 
 /** How change control runs. */
 export interface ChangeControlSettings {
@@ -36,7 +35,7 @@ export class ChangeRequestService {
   private readonly corpus: ProposalInput[];
 
   constructor(
-    private readonly contracts: ContractStore,
+    private readonly contracts: RunningContract,
     @Inject(CHANGE_REQUESTS) private readonly requests: ChangeRequestStore,
     @Inject(CHANGE_CONTROL) private readonly settings: ChangeControlSettings,
     @Inject(EVENT_BUS) private readonly bus: EventBus,

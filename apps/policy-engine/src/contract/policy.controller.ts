@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiRoute, Roles } from '@countersign/nest';
-import { ContractStore } from './contract.store';
+import { RunningContract } from '@countersign/policy';
 
 /**
  * The running contract. A new version loads only through a change request approved by a second admin
@@ -8,7 +8,7 @@ import { ContractStore } from './contract.store';
  */
 @Controller('v1/policy')
 export class PolicyController {
-  constructor(private readonly contracts: ContractStore) {}
+  constructor(private readonly contracts: RunningContract) {}
 
   /** The running contract's version and content hash, and the action types it knows. */
   @ApiRoute({

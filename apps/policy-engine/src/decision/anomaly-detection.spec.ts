@@ -3,9 +3,8 @@ import { buildEnvelope, DependencyUnavailableError, EmitOptions, EventBus } from
 import { AnyTopic, EventData, TOPICS, TopicMap } from '@countersign/contracts';
 import type { FlagReader, FlagState } from '@countersign/flags';
 import { DegradationModeState } from '@countersign/nest';
-import { AgentStats, InMemoryAgentStats, InMemoryRateLimiter } from '@countersign/policy';
+import { AgentStats, InMemoryAgentStats, InMemoryRateLimiter, RunningContract } from '@countersign/policy';
 import { refundProposal } from '@countersign/testing';
-import { ContractStore } from '../contract/contract.store';
 import { DEFAULT_CONTRACT_PATH } from '../policy-engine.module';
 import { DecisionService } from './decision.service';
 import { InMemoryDecisionRepository } from './in-memory-decision.repository';
@@ -36,7 +35,7 @@ function harness(stats: AgentStats) {
   const logger = pino({ level: 'silent' });
   const service = new DecisionService(
     bus,
-    new ContractStore(DEFAULT_CONTRACT_PATH, logger),
+    RunningContract.fromFile(DEFAULT_CONTRACT_PATH),
     flags,
     { execPrefix: 'exec.', autonomyPrefix: 'autonomy.' },
     new InMemoryRateLimiter(),

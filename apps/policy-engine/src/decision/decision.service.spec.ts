@@ -3,9 +3,8 @@ import { buildEnvelope, DependencyUnavailableError, EmitOptions, EventBus } from
 import { AnyTopic, EventData, TOPICS, TopicMap } from '@countersign/contracts';
 import type { FlagReader, FlagState } from '@countersign/flags';
 import { DegradationModeState, TrustHealthState } from '@countersign/nest';
-import { InMemoryRateLimiter } from '@countersign/policy';
+import { InMemoryRateLimiter, RunningContract } from '@countersign/policy';
 import { refundProposal } from '@countersign/testing';
-import { ContractStore } from '../contract/contract.store';
 import { DEFAULT_CONTRACT_PATH } from '../policy-engine.module';
 import { InMemoryDecisionRepository } from './in-memory-decision.repository';
 import { DecisionService } from './decision.service';
@@ -28,7 +27,7 @@ function decisionService(flags: FlagReader) {
   const decisions = new InMemoryDecisionRepository();
   const service = new DecisionService(
     bus,
-    new ContractStore(DEFAULT_CONTRACT_PATH, logger),
+    RunningContract.fromFile(DEFAULT_CONTRACT_PATH),
     flags,
     { execPrefix: 'exec.', autonomyPrefix: 'autonomy.' },
     new InMemoryRateLimiter(),

@@ -6,6 +6,7 @@ import type { FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
 import { DEGRADATION_MODE, DegradationModeState, EVENT_BUS, LOGGER, METRICS, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
+import { RunningContract } from '@countersign/policy';
 import {
   AgentStats,
   checkAggregateLimits,
@@ -16,7 +17,6 @@ import {
   observeAgentStats,
   RateLimiter,
 } from '@countersign/policy';
-import { ContractStore } from '../contract/contract.store';
 import { AGENT_STATS, DECISION_SETTINGS, DECISIONS, FLAG_NAMES, FLAGS, RATE_LIMITER } from '../tokens';
 import { autonomyLevel, FlagNames, killSwitch } from './autonomy';
 import { DecisionRepository } from './decision.repository';
@@ -45,7 +45,7 @@ export class DecisionService {
 
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
-    private readonly contracts: ContractStore,
+    private readonly contracts: RunningContract,
     @Inject(FLAGS) private readonly flags: FlagReader,
     @Inject(FLAG_NAMES) private readonly names: FlagNames,
     @Inject(RATE_LIMITER) private readonly limiter: RateLimiter,

@@ -1,7 +1,7 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { actionDigest, newId, Proposal } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
-import { loadContractFile, OperationalContract } from '@countersign/policy';
+import { OperationalContract, RunningContract } from '@countersign/policy';
 import type { ReviewItem } from '../review-item/review-item.repository';
 import type { ProposalSealer } from '../review-item/sealed-proposal';
 import type { DecisionQualityStore } from './decision-quality.store';
@@ -11,8 +11,25 @@ import { Random, sampled } from './statistics';
 export type DecisionQualityContract = NonNullable<OperationalContract['decisionQuality']>;
 export type CanaryTemplate = NonNullable<DecisionQualityContract['canaries']>['templates'][number];
 
-/** The `decisionQuality:` section of a contract file (validated by libs/policy: a bad one stops the boot). */
-export const decisionQualityContract = (path: string): DecisionQualityContract => loadContractFile(path).decisionQuality ?? {};
+/**
+ * The `decisionQuality:` section of the running contract, read at each use (canary rate and templates, second review
+ * rate, outlier settings follow approved changes). A path: that file as it is (a bad one stops the boot), for tests.
+ */
+export function decisionQualityContract(source: string | RunningContract): DecisionQualityContract {
+  const running = typeof source === 'string' ? RunningContract.fromFile(source) : source;
+  const section = () => running.current().decisionQuality ?? {};
+  return {
+    get canaries() {
+      return section().canaries;
+    },
+    get secondReview() {
+      return section().secondReview;
+    },
+    get outliers() {
+      return section().outliers;
+    },
+  };
+}
 
 /** What the mains give the decision-quality feature. */
 export interface DecisionQualityOptions {

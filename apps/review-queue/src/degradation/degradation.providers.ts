@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Provider, Type } from '@nestjs/common';
 import type { Logger } from '@countersign/logging';
 import { LOGGER } from '@countersign/nest';
-import { loadContractFile } from '@countersign/policy';
+import { RunningContract } from '@countersign/policy';
 import type { ReviewItemRepository } from '../review-item/review-item.repository';
 import {
   BACKLOG_GAUGES,
@@ -34,7 +34,7 @@ export interface DegradationOptions {
   lease: LeaderLease;
   /** `createReviewHistory(pool)`: the review items in PostgreSQL (or PGlite). */
   history: ReviewHistory;
-  /** The contract's SLA classes and `degradation:` thresholds (from `CONTRACT_PATH`). */
+  /** The contract's SLA classes and `degradation:` thresholds: `degradationContract(running)`, which follows approved changes. */
   contract: DegradationContract;
   settings?: Partial<DegradationControllerSettings>;
   /** Where the control topics are read into (a test observes it); a new one when unset. */
@@ -73,8 +73,19 @@ export function degradationParts(items: ReviewItemRepository, o: DegradationOpti
 /** The operational contract the whole system runs (the policy engine's, versioned in the repository). */
 export const PROJECT_CONTRACT_PATH = join(__dirname, '../../../policy-engine/contract/countersign.contract.yaml');
 
-/** The SLA classes and degradation thresholds of a contract file (validated by libs/policy: a bad one stops the boot). */
-export function degradationContract(path: string): DegradationContract {
-  const c = loadContractFile(path);
-  return { slaClasses: c.slaClasses, ...(c.degradation && { degradation: c.degradation }) };
+/**
+ * The SLA classes and degradation thresholds of the running contract, read at each use: after an approved change the
+ * controller applies the new thresholds at its next tick, as the policy engine applies the new rules. A path: that file
+ * as it is (validated by libs/policy: a bad one stops the boot), for tools and tests.
+ */
+export function degradationContract(source: string | RunningContract): DegradationContract {
+  const running = typeof source === 'string' ? RunningContract.fromFile(source) : source;
+  return {
+    get slaClasses() {
+      return running.current().slaClasses;
+    },
+    get degradation() {
+      return running.current().degradation;
+    },
+  };
 }

@@ -8,7 +8,7 @@ import type { ReviewHistory } from './review-history';
 import { signalsOf } from './signals';
 import { sloStatus, SloStatus } from './slo';
 
-/** The parts of the operational contract the controller reads (loaded at boot from `CONTRACT_PATH`). */
+/** The parts of the operational contract the controller reads (`degradationContract`: the running contract, read at each use). */
 export interface DegradationContract {
   slaClasses: Record<string, number>;
   degradation?: DegradationSettings;

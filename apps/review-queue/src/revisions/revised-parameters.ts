@@ -1,7 +1,7 @@
 // How a reviewer's edit of the (masked) parameters becomes the parameters of the new version (docs/adr/0017).
 import { isDeepStrictEqual } from 'node:util';
 import { maskText } from '@countersign/guardrails';
-import { compileContract, loadContractFile, parameterRefusal } from '@countersign/policy';
+import { parameterRefusal, RunningContract } from '@countersign/policy';
 
 /** A refusal of an edit: the JSON pointer (RFC 6901) of the parameter, and why. */
 export class ParameterEditError extends Error {
@@ -88,8 +88,10 @@ function fresh(value: unknown, pointer: string): unknown {
  */
 export type RevisionParameterCheck = (proposal: { actionType: string; parameters: unknown }, contractVersion: string) => string | undefined;
 
-/** The check against the contract file at `path` (the one the policy engine started from), compiled once. */
-export function revisionParameterCheck(path: string): RevisionParameterCheck {
-  const compiled = compileContract(loadContractFile(path));
-  return (proposal, contractVersion) => (contractVersion === compiled.contract.version ? parameterRefusal(compiled, proposal) : undefined);
+/** The check against the running contract (as the policy engines run it: the file, then each approved change). */
+export function revisionParameterCheck(running: RunningContract): RevisionParameterCheck {
+  return (proposal, contractVersion) => {
+    const compiled = running.compiledContract();
+    return contractVersion === compiled.contract.version ? parameterRefusal(compiled, proposal) : undefined;
+  };
 }

@@ -8,7 +8,7 @@ import { ReviewConsumer } from '../queue/review.consumer';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../review-item/sealed-proposal';
-import { loadContractFile } from '@countersign/policy';
+import { loadContractFile, RunningContract } from '@countersign/policy';
 import { PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
 import { reviseParameters, revisionParameterCheck, RevisionParameterCheck } from './revised-parameters';
 import { RevisionService } from './revision.service';
@@ -195,7 +195,7 @@ describe('RevisionService: approve with changes', () => {
   });
 
   describe('parameters the contract refuses', () => {
-    const check = revisionParameterCheck(PROJECT_CONTRACT_PATH);
+    const check = revisionParameterCheck(RunningContract.fromFile(PROJECT_CONTRACT_PATH));
     const version = loadContractFile(PROJECT_CONTRACT_PATH).version;
     const refund = { amount: 480, currency: 'EUR', reason: 'parcel lost' };
 

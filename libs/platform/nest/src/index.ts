@@ -11,3 +11,4 @@ export * from './trust-health';
 export * from './openapi';
 export * from './dependencies';
 export * from './https/https-files';
+export * from './contract-changes';

@@ -1,18 +1,21 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pino from 'pino';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { changeDigest, parseContract } from '@countersign/policy';
-import { DEFAULT_CONTRACT_PATH } from '../policy-engine.module';
-import { ContractChangeService } from './contract-change.service';
-import { ContractStore } from './contract.store';
+import { changeDigest, parseContract, RunningContract } from '@countersign/policy';
+import { ContractChangesConsumer } from './contract-changes';
 
-// real: the contract store on the project's contract, the applier; fake: nothing (events are handed to it).
-const text = readFileSync(DEFAULT_CONTRACT_PATH, 'utf8');
+// real: the running contract on the project's contract, the consumer's handler, pino (into an array); fake: nothing
+// (events are handed to the handler).
+const CONTRACT = join(__dirname, '../../../../apps/policy-engine/contract/countersign.contract.yaml');
+const text = readFileSync(CONTRACT, 'utf8');
 type Changed = TopicMap[typeof TOPICS.contractChanged];
 
 function setup() {
-  const store = new ContractStore(DEFAULT_CONTRACT_PATH, pino({ level: 'silent' }));
-  const applier = new ContractChangeService(store, pino({ level: 'silent' }), 'test');
+  const store = RunningContract.fromFile(CONTRACT);
+  const logs: Array<{ level: number; msg: string }> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+  const applier = new ContractChangesConsumer(store, logger, 'test');
   const handle = (e: Changed) => (applier as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers()[TOPICS.contractChanged](e);
   const running = store.current();
   /** The event a second admin's approval publishes, for `next` on top of the running version. */
@@ -41,23 +44,27 @@ function setup() {
       },
     };
   };
-  return { store, handle, running, approved };
+  return { store, handle, running, approved, logs };
 }
 
 const bump = (version: string) => text.replace(/^version: .*$/m, `version: ${version}`);
 
-describe('applying approved contract changes', () => {
+describe('following approved contract changes (every service that works with the contract)', () => {
   it('applies a change approved against the running version', async () => {
-    const { store, handle, approved } = setup();
+    const { store, handle, approved, logs } = setup();
     await handle(approved(bump('2099.1.0')));
     expect(store.current().version).toBe('2099.1.0');
+    expect(logs).toEqual([expect.objectContaining({ level: 30, msg: 'operational contract replaced', contractVersion: '2099.1.0' })]);
   });
 
   it('changes nothing for an event without the approval digest (as before change requests), or with another one', async () => {
-    const { store, handle, approved, running } = setup();
+    const { store, handle, approved, running, logs } = setup();
     await handle(approved(bump('2099.1.0'), { digest: undefined }));
     await handle(approved(bump('2099.1.0'), { digest: 'e'.repeat(64) }));
     expect(store.current().version).toBe(running.version);
+    // Refused and said so, as an error: someone published a change nobody approved.
+    const refused = `refused contract change cr-1: it is not an approved change of ${running.version}; keeping ${running.version}`;
+    expect(logs).toEqual([expect.objectContaining({ level: 50, msg: refused }), expect.objectContaining({ level: 50, msg: refused })]);
   });
 
   it('changes nothing when the requester is the approver, or the text is not the approved content', async () => {
@@ -69,7 +76,7 @@ describe('applying approved contract changes', () => {
   });
 
   it('never rolls back: a replayed change against another base version is skipped', async () => {
-    const { store, handle, approved } = setup();
+    const { store, handle, approved, logs } = setup();
     const first = approved(bump('2099.1.0'));
     await handle(first);
     const s2 = setup();
@@ -80,7 +87,10 @@ describe('applying approved contract changes', () => {
     const onTop = { ...second, data: { ...second.data, fromVersion: '2099.1.0', digest } };
     await handle(onTop);
     expect(store.current().version).toBe('2099.2.0');
+    const logged = logs.length;
     await handle(first); // replayed after a restart
     expect(store.current().version).toBe('2099.2.0');
+    // History, not an incident: nothing logged.
+    expect(logs.length).toBe(logged);
   });
 });

@@ -1,0 +1,86 @@
+import { changeDigest } from './change-control';
+import { LoadedContract, loadContractFile, parseContract } from './contract';
+import { compileContract, CompiledContract } from './evaluate';
+
+/** What an approved contract change says, as `policy.contract.changed.v1` carries it. */
+export interface ApprovedContractChange {
+  fromVersion: string;
+  toVersion: string;
+  hash: string;
+  changeRequestId: string;
+  requestedBy: string;
+  approvedBy: string;
+  digest?: string;
+  contract: string;
+}
+
+/**
+ * What applying a change did: `applied`; `other-base`, a change made on another version than the running one (a
+ * replay of history after a restart, or after a newer file was deployed: never a rollback, nothing to report); or
+ * `refused`, with why (not approved as this step, or a text that is not the approved contract: worth an alert).
+ */
+export type ContractChangeOutcome = { kind: 'applied'; contract: LoadedContract } | { kind: 'other-base' } | { kind: 'refused'; reason: string };
+
+/**
+ * The operational contract a service runs: loaded at boot from the file the policy engines load (an invalid one stops
+ * the service), then replaced by each approved change exactly as every other service replaces it, so the policy engine
+ * decides, the orchestrator validates and the review queue holds its SLAs and thresholds under one version
+ * (docs/adr/0006). Every service follows the changes with one consumer (`ContractChangesConsumer`, libs/platform/nest).
+ */
+export class RunningContract {
+  private loaded: LoadedContract;
+  private compiled: CompiledContract;
+  private readonly listeners: Array<(contract: LoadedContract) => void> = [];
+
+  constructor(contract: LoadedContract) {
+    this.loaded = contract;
+    this.compiled = compileContract(contract);
+  }
+
+  /** The contract file at `path` (validated: a bad one throws, and the service does not start). */
+  static fromFile(path: string): RunningContract {
+    return new RunningContract(loadContractFile(path));
+  }
+
+  current(): LoadedContract {
+    return this.loaded;
+  }
+
+  compiledContract(): CompiledContract {
+    return this.compiled;
+  }
+
+  /** Calls `listener` with each contract applied from now on. */
+  onChange(listener: (contract: LoadedContract) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Applies a change only as approved: made on top of the running version, approved by someone other than its
+   * requester, its digest naming this base and this candidate, and the text being that candidate. Anything else keeps
+   * the running version: a replay of an older change, an event from before change requests (no digest), a forged one.
+   */
+  apply(change: ApprovedContractChange): ContractChangeOutcome {
+    const running = this.loaded;
+    if (change.fromVersion !== running.version) return { kind: 'other-base' };
+    const approved = changeDigest({
+      kind: 'contract',
+      from: { version: running.version, hash: running.hash },
+      to: { version: change.toVersion, hash: change.hash },
+    });
+    if (change.digest !== approved || change.requestedBy === change.approvedBy)
+      return { kind: 'refused', reason: `it is not an approved change of ${running.version}` };
+    let next: LoadedContract;
+    try {
+      next = parseContract(change.contract, `change ${change.changeRequestId}`);
+    } catch (e) {
+      return { kind: 'refused', reason: `its contract does not validate: ${(e as Error).message}` };
+    }
+    if (next.hash !== change.hash || next.version !== change.toVersion)
+      return { kind: 'refused', reason: `its contract is not the approved ${change.toVersion} (${change.hash})` };
+    this.compiled = compileContract(next);
+    this.loaded = next;
+    for (const listener of this.listeners) listener(next);
+    return { kind: 'applied', contract: next };
+  }
+}
