@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@countersign/logging';
-import { call } from '@countersign/testing';
+import { call, eventually } from '@countersign/testing';
 import { startEmbedded } from './embedded';
 
 // real: all five services in one process, the in-process bus (the control topic), the flag file as the flag
@@ -40,5 +40,56 @@ describe('embedded autonomy changes', () => {
       token('admin2'),
     );
     expect(approved).toMatchObject({ status: 200, body: { status: 'approved', applied: { value: 'on' } } });
+  });
+
+  describe('flags edited in the flag file (as someone with access to the flag server would)', () => {
+    type Feature = { name: string; enabled: boolean; variants?: Array<{ name: string; weight: number; stickiness?: string; weightType?: string }> };
+    const TAG_AUTONOMY = 'countersign.autonomy.ticket.tag';
+    const addFlag = (feature: Feature) => {
+      const file = JSON.parse(readFileSync(running.flagsFile, 'utf8')) as { features: Feature[] };
+      const features = [...file.features.filter((f) => f.name !== feature.name), feature];
+      writeFileSync(running.flagsFile, JSON.stringify({ ...file, features }, null, 2));
+    };
+    const tagged = async (n: number) => {
+      const proposal = {
+        actionType: 'ticket.tag',
+        target: `ticket-${n}`,
+        parameters: { tags: ['billing'] },
+        proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
+        confidence: 0.9,
+        tenant: 'acme',
+        region: 'eu-west',
+        context: {},
+      };
+      const id = (await call('POST', `${running.url}/v1/proposals`, proposal, token('agent'))).body.actionId as string;
+      return eventually(async () => {
+        const view = (await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body as { status: string; lane: string | null };
+        expect(view.lane).not.toBeNull();
+        return view;
+      });
+    };
+    const level = async (type: string) => (await call('GET', `${running.url}/v1/autonomy/${type}`, undefined, token('admin'))).body.autonomy as string;
+
+    it('an autonomy flag whose only variant weighs 0 reads unknown: reviewed, and the API says the same', async () => {
+      addFlag({ name: TAG_AUTONOMY, enabled: true, variants: [{ name: 'review-all', weight: 0, stickiness: 'default', weightType: 'fix' }] });
+      await eventually(() => expect(running.flags.state(TAG_AUTONOMY)).toBe('on'));
+      expect(await level('ticket.tag')).toBe('unknown');
+      expect(await tagged(1)).toMatchObject({ lane: 'review', status: 'in_review' });
+    });
+
+    it('a flag made for one type after the global default was lowered does not undo the lowering', async () => {
+      const lowered = await call(
+        'POST',
+        `${running.url}/v1/autonomy/default/lower`,
+        { level: 'review-all', reason: 'incident: review everything' },
+        token('admin'),
+      );
+      expect(lowered.status).toBe(200);
+      addFlag({ name: TAG_AUTONOMY, enabled: true, variants: [{ name: 'autonomous', weight: 1000, stickiness: 'default', weightType: 'variable' }] });
+      // The file is read again (watched): its own flag says autonomous now, and the default caps it.
+      await eventually(() => expect(running.flags.variant(TAG_AUTONOMY)).toBe('autonomous'));
+      expect(await level('ticket.tag')).toBe('review-all');
+      expect(await tagged(2)).toMatchObject({ lane: 'review', status: 'in_review' });
+    });
   });
 });

@@ -38,7 +38,7 @@ async function setup(options: { admin?: boolean; propagate?: boolean } = {}) {
   const admin = new InMemoryFlagAdmin();
   await admin.write('cs.exec.support.refund', 'kill-switch', 'on', 'seed');
   await admin.write('cs.autonomy.support.refund', 'autonomy', 'autonomous', 'seed');
-  await admin.write('cs.autonomy.default', 'autonomy', 'review-risky', 'seed');
+  await admin.write('cs.autonomy.default', 'autonomy', 'autonomous', 'seed');
   const controls = new FlagControls();
   controls.markCaughtUp(); // the follower read the (empty) control topic to its end
   const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
@@ -129,6 +129,47 @@ describe('autonomy changes', () => {
   });
 });
 
+describe('the global default is a ceiling over every action type', () => {
+  const tag = { actionType: 'ticket.tag', tenant: 'acme', region: 'eu' };
+
+  it('lowering it lowers every type, even one whose own flag says autonomous; a flag made for a type later cannot undo it', async () => {
+    const { service, flags, admin } = await setup();
+    expect(autonomyLevel(flags, names.autonomyPrefix, refund)).toBe('autonomous');
+    await service.lower('default', 'autonomy', 'review-all', 'incident: every type to review', ada);
+    expect(autonomyLevel(flags, names.autonomyPrefix, refund)).toBe('review-all');
+    expect(autonomyLevel(flags, names.autonomyPrefix, tag)).toBe('review-all');
+    // Someone with Unleash access gives one type a flag of its own (never controlled by Countersign): still capped.
+    await admin.write('cs.autonomy.ticket.tag', 'autonomy', 'autonomous', 'oncall');
+    expect(autonomyLevel(flags, names.autonomyPrefix, tag)).toBe('review-all');
+    expect(await service.current('ticket.tag', 'autonomy')).toBe('review-all');
+    expect(await service.current('support.refund', 'autonomy')).toBe('review-all');
+  });
+
+  it("a type's own flag can only be stricter; a raise of a type above the default is refused (400), naming the default", async () => {
+    const { service, flags } = await setup();
+    await service.lower('support.refund', 'autonomy', 'review-risky', 'refund fraud', ada);
+    await service.lower('default', 'autonomy', 'review-all', 'incident', ada);
+    expect(autonomyLevel(flags, names.autonomyPrefix, refund)).toBe('review-all');
+    await expect(service.requestRaise('support.refund', 'autonomy', 'autonomous', 'fraud over', ada)).rejects.toThrow(
+      'the global default autonomy (review-all) caps support.refund: raise the default (POST /v1/autonomy/default/raise-requests)',
+    );
+    // Once the default is raised again (a second admin), the type's own, stricter level shows.
+    const request = await service.requestRaise('default', 'autonomy', 'autonomous', 'incident over', ada);
+    await service.approveRaise(request.id, { digest: request.digest, reason: 'checked' }, grace);
+    expect(autonomyLevel(flags, names.autonomyPrefix, refund)).toBe('review-risky');
+  });
+
+  it('an enabled autonomy flag with no variant to pick reads unknown (review), in the decisions and in the admin view alike', async () => {
+    const { flags, admin, service } = await setup();
+    // Enabled, no variant: how a kill-switch-shaped write leaves it.
+    await admin.write('cs.autonomy.ticket.tag', 'kill-switch', 'on', 'oncall');
+    expect(admin.peek('cs.autonomy.ticket.tag')).toEqual({ enabled: true, variants: [] });
+    expect(autonomyLevel(flags, names.autonomyPrefix, tag)).toBe('unknown');
+    expect(await admin.read('cs.autonomy.ticket.tag', 'autonomy')).toBe('unknown');
+    expect(await service.current('ticket.tag', 'autonomy')).toBe('unknown');
+  });
+});
+
 describe('drift watch', () => {
   it('an unapproved raise made directly in Unleash is audited and reverted; the control entry keeps it out of force meanwhile', async () => {
     const { service, watcher, admin, flags, of } = await setup();
@@ -156,15 +197,15 @@ describe('drift watch', () => {
     await watcher.poll();
     await service.lower('support.refund', 'autonomy', 'review-risky', 'tighten', ada);
     await admin.write('cs.autonomy.support.refund', 'autonomy', 'off', 'oncall');
-    await admin.write('cs.autonomy.default', 'autonomy', 'autonomous', 'oncall');
+    await admin.write('cs.autonomy.default', 'autonomy', 'review-all', 'oncall');
     await watcher.poll();
     const drift = of(TOPICS.autonomyDriftDetected).map((e) => e.data);
     expect(drift).toEqual([
       expect.objectContaining({ flag: 'cs.autonomy.support.refund', observed: 'off', outcome: 'accepted' }),
-      expect.objectContaining({ flag: 'cs.autonomy.default', observed: 'autonomous', outcome: 'recorded' }),
+      expect.objectContaining({ flag: 'cs.autonomy.default', observed: 'review-all', outcome: 'recorded' }),
     ]);
     expect(controls.get('cs.autonomy.support.refund')?.value).toBe('off');
     expect(of(TOPICS.autonomyChanged).at(-1)!.data).toMatchObject({ change: 'accepted', value: 'off', previous: 'review-risky' });
-    expect(await admin.read('cs.autonomy.default', 'autonomy')).toBe('autonomous');
+    expect(await admin.read('cs.autonomy.default', 'autonomy')).toBe('review-all');
   });
 });

@@ -44,6 +44,9 @@ export interface AppliedChange {
 const NOT_CONFIGURED =
   'autonomy changes are not available: the Unleash admin API is not configured (set UNLEASH_ADMIN_TOKEN, and UNLEASH_ADMIN_URL if it is not UNLEASH_URL)';
 
+/** The pseudo action type of the global default autonomy flag (`<autonomyPrefix>default`): a ceiling over every type. */
+const DEFAULT_TYPE = 'default';
+
 /**
  * Autonomy changes (ADR 0014). Lowering (a level down, or a kill switch off) is one authenticated call: the
  * stricter state is published on the compacted control topic first — every policy engine and executor applies
@@ -66,15 +69,25 @@ export class AutonomyService {
     return `${control === 'kill-switch' ? this.names.execPrefix : this.names.autonomyPrefix}${actionType}`;
   }
 
-  /** The value in force: the stricter of the approved one (control topic) and Unleash's; for autonomy, the default flag's when the type has none. */
+  /**
+   * The value in force: the stricter of the approved one (control topic) and Unleash's; for autonomy, also no looser
+   * than the global default's, which caps every type (as `autonomyLevel` decides).
+   */
   async current(actionType: string, control: ControlKind): Promise<string> {
     const admin = this.admin();
-    const flag = this.flagOf(actionType, control);
+    const own = await this.ownValue(admin, this.flagOf(actionType, control), control);
+    if (control !== 'autonomy' || actionType === DEFAULT_TYPE) return own ?? 'unknown';
+    const ceiling = await this.ownValue(admin, this.flagOf(DEFAULT_TYPE, control), control);
+    if (own === undefined || ceiling === undefined) return own ?? ceiling ?? 'unknown';
+    return stricterOf(control, own, ceiling);
+  }
+
+  /** One flag's value in force: the stricter of its approved state and Unleash's; undefined when it has neither. */
+  private async ownValue(admin: FlagAdmin, flag: string, control: ControlKind): Promise<string | undefined> {
     const approved = this.settings.controls.get(flag)?.value;
-    let observed = await this.read(admin, flag, control);
-    if (observed === undefined && control === 'autonomy') observed = await this.read(admin, `${this.names.autonomyPrefix}default`, control);
-    const seen = observed ?? 'unknown';
-    return approved ? stricterOf(control, approved, seen) : seen;
+    const observed = await this.read(admin, flag, control);
+    if (observed === undefined) return approved;
+    return approved ? stricterOf(control, approved, observed) : observed;
   }
 
   /** Lowers a level or switches an action type off: one call, in force everywhere when it answers. */
@@ -95,6 +108,14 @@ export class AutonomyService {
     this.admin();
     const from = await this.current(actionType, control);
     if (!isLooser(control, from, to)) throw new BadRequestException(`${to} is not looser than ${from}: lower it with one call instead`);
+    if (control === 'autonomy' && actionType !== DEFAULT_TYPE) {
+      // A raise above the global default would be approved and change nothing: the default caps every type.
+      const ceiling = await this.current(DEFAULT_TYPE, control);
+      if (isLooser(control, ceiling, to))
+        throw new BadRequestException(
+          `the global default autonomy (${ceiling}) caps ${actionType}: raise the default (POST /v1/autonomy/default/raise-requests)`,
+        );
+    }
     const flag = this.flagOf(actionType, control);
     const now = this.settings.now();
     const version = this.settings.controls.get(flag)?.version ?? 'unleash';

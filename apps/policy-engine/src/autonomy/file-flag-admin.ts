@@ -5,9 +5,13 @@ import { FlagAdmin, FlagChange, valueOf } from './flag-admin';
 
 type Feature = FlagFile['features'][number];
 
+type Variant = { name: string; weight?: number };
+/** The variants that can be picked (a weight of 0 never is, so it names no level). */
+const pickable = (variants: Variant[] | undefined): string[] =>
+  (variants ?? []).filter((v) => v.weight === undefined || v.weight > 0).map((v) => String(v.name));
 const variantsOf = (f: Feature): string[] => [
-  ...(f.variants ?? []).map((v) => String((v as { name: string }).name)),
-  ...(f.strategies ?? []).flatMap((s) => ((s as { variants?: Array<{ name: string }> }).variants ?? []).map((v) => v.name)),
+  ...pickable(f.variants as Variant[] | undefined),
+  ...(f.strategies ?? []).flatMap((s) => pickable((s as { variants?: Variant[] }).variants)),
 ];
 
 /**

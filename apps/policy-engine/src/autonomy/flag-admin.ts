@@ -31,14 +31,15 @@ export interface FlagAdmin {
 
 /**
  * The value of a flag from what the server holds: disabled is `off`; an enabled kill switch is `on`; an
- * enabled autonomy flag is its strategies' one variant (none: `autonomous`, as the policy engine reads it).
+ * enabled autonomy flag is its strategies' one pickable variant (none: `unknown`, as the policy engine reads it).
  * Several different variants, or one that names no level, read `unknown`: a doubt the watcher fails closed on.
  */
 export function valueOf(kind: ControlKind, enabled: boolean, variants: string[]): string {
   if (!enabled) return 'off';
   if (kind === 'kill-switch') return 'on';
   const distinct = [...new Set(variants)];
-  if (distinct.length === 0) return 'autonomous';
+  // Enabled with no variant to pick (none, or only zero weights): the level cannot be read, as autonomyLevel reads it.
+  if (distinct.length === 0) return 'unknown';
   if (distinct.length > 1) return 'unknown';
   return ['review-all', 'review-risky', 'autonomous'].includes(distinct[0]) ? distinct[0] : 'unknown';
 }

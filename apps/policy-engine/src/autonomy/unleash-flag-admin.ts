@@ -19,7 +19,7 @@ interface Strategy {
   parameters?: Record<string, unknown>;
   segments?: number[];
   disabled?: boolean | null;
-  variants?: Array<{ name: string }>;
+  variants?: Array<{ name: string; weight?: number }>;
 }
 
 interface UnleashEvent {
@@ -79,7 +79,9 @@ export function createUnleashFlagAdmin(o: UnleashAdminOptions): FlagAdmin {
       if (f.archived) return undefined;
       const e = f.environments?.find((x) => x.name === env);
       if (!e) return 'unknown';
-      const variants = (e.strategies ?? []).filter((s) => !s.disabled).flatMap((s) => (s.variants ?? []).map((v) => v.name));
+      const variants = (e.strategies ?? [])
+        .filter((s) => !s.disabled)
+        .flatMap((s) => (s.variants ?? []).filter((v) => v.weight === undefined || v.weight > 0).map((v) => v.name));
       return valueOf(kind, e.enabled, variants);
     },
 

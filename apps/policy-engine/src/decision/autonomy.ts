@@ -12,20 +12,32 @@ export interface FlagNames {
 type Ctx = { actionType: string; tenant: string; region: string };
 
 /**
- * The autonomy level from Unleash: the action type's flag, else the global default; its variant names the
- * level. A disabled flag means `off`; no flag at all, or an unknown variant, reads `unknown` (fail closed).
+ * The autonomy level from Unleash: the stricter of the action type's flag and the global default (`<prefix>default`),
+ * each where it exists. The default is a ceiling: lowering it lowers every type, and a type's own flag can only be
+ * stricter; a type above the others is made by lowering the others, not by a flag of its own (docs/adr/0014, amended
+ * 2026-12-01: before, a type's flag replaced the default, so a flag created for one type undid a global lowering).
+ * A flag's variant names the level: a disabled flag is `off`; an enabled one whose variant cannot be picked (none,
+ * or only zero weights) or is unknown reads `unknown`, and so does no flag at all (fail closed).
  */
 export function autonomyLevel(flags: FlagReader, prefix: string, p: Ctx): AutonomyLevel {
   const context = { actionType: p.actionType, tenant: p.tenant, region: p.region };
-  for (const name of [`${prefix}${p.actionType}`, `${prefix}default`]) {
-    const state = flags.state(name, context);
-    if (state === 'unknown') continue;
-    if (state === 'off') return 'off';
-    const variant = flags.variant(name, context);
-    if (variant === undefined) return 'autonomous';
-    return (LEVELS as string[]).includes(variant) ? (variant as AutonomyLevel) : 'unknown';
-  }
-  return 'unknown';
+  const own = levelOf(flags, `${prefix}${p.actionType}`, context);
+  const ceiling = levelOf(flags, `${prefix}default`, context);
+  if (own === undefined) return ceiling ?? 'unknown';
+  if (ceiling === undefined) return own;
+  return LEVELS_STRICTEST_FIRST.find((l) => l === own || l === ceiling)!;
+}
+
+// `off` prohibits; `unknown` (a level that cannot be read) sends to review, as `review-all` does.
+const LEVELS_STRICTEST_FIRST: AutonomyLevel[] = ['off', 'unknown', 'review-all', 'review-risky', 'autonomous'];
+
+/** One autonomy flag's level, or undefined when there is no such flag. */
+function levelOf(flags: FlagReader, name: string, context: Ctx): AutonomyLevel | undefined {
+  const state = flags.state(name, context);
+  if (state === 'unknown') return undefined;
+  if (state === 'off') return 'off';
+  const variant = flags.variant(name, context);
+  return variant !== undefined && (LEVELS as string[]).includes(variant) ? (variant as AutonomyLevel) : 'unknown';
 }
 
 /** The action type's kill switch (on = may execute). */

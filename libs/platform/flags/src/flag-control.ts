@@ -100,7 +100,7 @@ export class FlagControls {
 function observed(kind: ControlKind, state: FlagState, variant: string | undefined): string {
   if (state !== 'on') return state; // off or unknown
   if (kind === 'kill-switch') return 'on';
-  if (variant === undefined) return 'autonomous'; // an enabled flag without variants (as autonomyLevel reads it)
+  if (variant === undefined) return 'unknown'; // an enabled flag whose variant cannot be picked (as autonomyLevel reads it)
   return isControlValue('autonomy', variant) ? variant : 'unknown';
 }
 
