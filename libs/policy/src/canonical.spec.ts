@@ -17,6 +17,9 @@ describe('canonicalText', () => {
     ['cust-9\u00a0', 'cust-9'], // no-break space
     ['a \u2003 b\n\tc', 'a b c'], // every run of white space is one space
     ['a  b', 'a b'],
+    ['We\u2019ll', "we'll"], // right single quotation mark, as phones and word processors write the apostrophe
+    ['we\u02bcll', "we'll"], // modifier letter apostrophe
+    ['we`ll', "we'll"], // a grave accent typed for one
     ['Gr\u00fc\u00dfe', 'gr\u00fc\u00dfe'], // other letters stay themselves
     ['\u043ergder-500', 'orgder-500'], // a Cyrillic о
     ['\u0430cme', 'acme'], // a Cyrillic а

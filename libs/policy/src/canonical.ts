@@ -7,6 +7,7 @@
  * - invisible format characters (Unicode Cf: zero-width, bidi controls, soft hyphen, BOM) removed;
  * - every run of white space (no-break and other Unicode spaces, line breaks) one space, none at either end;
  * - every dash (Unicode Pd) and minus sign `-`;
+ * - every apostrophe and single quotation mark (`’`, `‘`, `ʼ`, `′`, …) `'`: "we’ll" is "we'll";
  * - lower case;
  * - Cyrillic and Greek letters that look like Latin ones (`а`, `е`, `о`, `р`, `с`, `ο`, `ν`, …) the Latin letter: the
  *   part of Unicode's confusable skeletons (UTS #39) that turns `оrder-500` or `аcme` into another value to a person's
@@ -20,6 +21,8 @@ const FORMAT = /\p{Cf}/gu;
 const SPACE_RUN = /[\s\p{Zs}]+/gu;
 // Dashes (Pd), and the minus signs and other marks drawn as one (U+2212, U+2043, U+02D7, U+2796).
 const DASH = /[\p{Pd}\u2212\u2043\u02d7\u2796]/gu;
+// Apostrophes and single quotation marks drawn as one (U+2018, U+2019, U+201B, U+02BC, U+02B9, U+2032, U+0060, U+00B4).
+const APOSTROPHE = /[\u2018\u2019\u201b\u02bc\u02b9\u2032\u0060\u00b4]/gu;
 
 // Lower-case Cyrillic and Greek letters drawn like a Latin letter (after lower-casing), and that letter.
 const LOOKALIKES: Record<string, string> = {
@@ -62,10 +65,10 @@ const LOOKALIKE = new RegExp(`[${Object.keys(LOOKALIKES).join('')}]`, 'gu');
 
 export function canonicalText(s: string): string {
   if (PLAIN_ASCII.test(s)) {
-    const trimmed = s.trim();
+    const trimmed = (s.includes('`') ? s.replace(APOSTROPHE, "'") : s).trim();
     return (ASCII_SPACE_RUN.test(trimmed) ? trimmed.replace(/ +/g, ' ') : trimmed).toLowerCase();
   }
-  const t = s.normalize('NFKC').replace(FORMAT, '').replace(SPACE_RUN, ' ').replace(DASH, '-').trim().toLowerCase();
+  const t = s.normalize('NFKC').replace(FORMAT, '').replace(SPACE_RUN, ' ').replace(DASH, '-').replace(APOSTROPHE, "'").trim().toLowerCase();
   return t.replace(LOOKALIKE, (c) => LOOKALIKES[c]);
 }
 

@@ -67,10 +67,10 @@ function describeWhere(contract: Record<string, unknown>, pointer: string): stri
 export function parseContract(text: string, file = '<contract>'): LoadedContract {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    throw new ContractError(file, e.linePos?.[0]?.line, '(yaml)', e.message.split('\n')[0]);
-  }
+  // Warnings too: an unknown tag (`!!js/function`, `!foo`) is dropped by the parser and its value kept as plain text,
+  // so the contract would not say what its author (or an attacker) wrote. A contract uses plain YAML only.
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) throw new ContractError(file, problem.linePos?.[0]?.line ?? counter.linePos(problem.pos[0]).line, '(yaml)', problem.message.split('\n')[0]);
   const raw = doc.toJS() as Record<string, unknown>;
   if (!validate(raw)) {
     const err = validate.errors![0];

@@ -27,7 +27,7 @@ const refund = (amount: unknown, extra: Record<string, unknown> = {}, over: Part
 describe('lanes', () => {
   it('autonomous, review and prohibited, each with the contract version, rules and reasons', () => {
     const a = evaluate(compiled, refund(12), OK);
-    expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.12.1', contractHash: contract.hash, score: 0 });
+    expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.12.2', contractHash: contract.hash, score: 0 });
     const r = evaluate(compiled, refund(480), OK);
     expect(r).toMatchObject({
       lane: 'review',
@@ -196,6 +196,14 @@ describe('the contract file', () => {
       expect(e).toBeInstanceOf(ContractError);
       expect((e as ContractError).message).toMatch(/^broken\.yaml:6: actions\.support\.refund: must have required property 'customerImpact'/);
     }
+  });
+
+  it('refuses YAML tags (a value the parser would drop the tag of and keep as text), naming the line', () => {
+    const base = readBase();
+    const tagged = base.replace(/^version: .*$/m, 'version: !!js/function "function(){}"');
+    expect(tagged).not.toBe(base);
+    expect(() => parseContract(tagged, 'c.yaml')).toThrow(/^c\.yaml:\d+: \(yaml\): Unresolved tag: tag:yaml\.org,2002:js\/function/);
+    expect(() => parseContract(`${base}extra: !foo 1\n`, 'c.yaml')).toThrow(/\(yaml\): Unresolved tag: !foo/);
   });
 
   it('names a bad rule by its id and line', () => {

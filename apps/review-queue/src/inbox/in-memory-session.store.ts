@@ -6,6 +6,7 @@ import { SessionRecord, SessionStore } from './session.store';
  */
 export class InMemorySessionStore implements SessionStore {
   private readonly records = new Map<string, { record: SessionRecord; expiresAt: number }>();
+  private sweptAt = -Infinity;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -28,9 +29,11 @@ export class InMemorySessionStore implements SessionStore {
     this.records.delete(key);
   }
 
-  /** Drops expired records, so abandoned sign-ins do not pile up. */
+  /** Drops expired records, so abandoned sign-ins do not pile up: at most once a second (not a walk per write). */
   private sweep() {
     const now = this.now();
+    if (now - this.sweptAt < 1_000) return;
+    this.sweptAt = now;
     for (const [key, { expiresAt }] of this.records) if (expiresAt <= now) this.records.delete(key);
   }
 }

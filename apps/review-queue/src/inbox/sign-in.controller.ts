@@ -1,10 +1,11 @@
-import { BadRequestException, Controller, Get, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
+import { BadRequestException, Controller, Get, HttpCode, HttpException, HttpStatus, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import { INBOX_OPTIONS } from '../tokens';
 import { InboxOptions, resolve } from './inbox.options';
 import { esc, page } from './inbox.view';
 import { OidcSignIn } from './oidc-sign-in';
 import { HttpRequest, HttpResponse, Sessions } from './sessions';
 import { securityHeaders } from './security-headers';
+import { SignInStarts } from './sign-in-starts';
 import { ApiRoute } from '@countersign/nest';
 
 /** Only a path of the inbox is a place to return to after sign-in: never another site (no open redirect). */
@@ -13,6 +14,8 @@ export const safeReturnTo = (v: unknown) => (typeof v === 'string' && /^\/review
 /** Sign-in through the OpenID Connect provider (authorization code + PKCE), the callback, and sign-out. */
 @Controller('auth')
 export class SignInController {
+  private readonly starts = new SignInStarts();
+
   constructor(
     private readonly oidc: OidcSignIn,
     private readonly sessions: Sessions,
@@ -24,10 +27,17 @@ export class SignInController {
     public: 'it is how a reviewer signs in',
     query: { returnTo: 'the inbox address to come back to', stepUp: '`mfa`: ask the provider for a second factor' },
     ok: { status: 303, description: 'To the identity provider', contentType: 'none', headers: { Location: "the provider's authorization address" } },
-    errors: { 503: 'the identity provider cannot be reached' },
+    errors: { 429: 'too many sign-ins started from this address in the last minute', 503: 'the identity provider cannot be reached' },
   })
   @Get('sign-in')
-  async signIn(@Query('returnTo') returnTo: unknown, @Query('stepUp') stepUp: unknown, @Res() res: HttpResponse) {
+  async signIn(
+    @Query('returnTo') returnTo: unknown,
+    @Query('stepUp') stepUp: unknown,
+    @Req() req: HttpRequest & { socket?: { remoteAddress?: string } },
+    @Res() res: HttpResponse,
+  ) {
+    if (!this.starts.allow(req.socket?.remoteAddress ?? 'unknown'))
+      throw new HttpException('too many sign-ins started from this address: try again in a minute', HttpStatus.TOO_MANY_REQUESTS);
     // `stepUp=mfa`: the card's "verify with a second factor" (a fresh authentication at the provider).
     const { url, pending } = await this.oidc.start(safeReturnTo(returnTo), stepUp === 'mfa');
     await this.sessions.remember(res, pending);

@@ -5,7 +5,8 @@ import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-prov
 import type { Logger } from '@countersign/logging';
 import { memoryAdapter } from './memory-adapter';
 import { checkPassword, IdentityUser } from './users';
-import { verifyTotp } from './totp';
+import { DEFAULT_SIGN_IN_THROTTLE, SignInThrottle, SignInThrottleSettings } from './sign-in-throttle';
+import { totpStep } from './totp';
 
 /** A relying party the identity provider knows: the review queue's inbox, for one. */
 export interface IdentityClient {
@@ -25,6 +26,10 @@ export interface IdentityProviderOptions {
   logger?: Logger;
   /** How long a sign-in at the provider lasts before a password is asked again (default 8 h). */
   sessionSeconds?: number;
+  /** Wrong passwords and codes allowed per user (default: 10 passwords, 5 codes per 15 minutes). */
+  throttle?: Partial<SignInThrottleSettings>;
+  /** The clock of the throttle and of the one-time codes (tests move it). */
+  now?: () => number;
 }
 
 export interface RunningIdentityProvider {
@@ -57,6 +62,8 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   const provider = new Provider(issuer, ownRealm(configuration(users, options)));
   // Users whose password was right and who still owe their one-time code, by interaction id (short-lived, like it).
   const awaitingCode = new Map<string, string>();
+  const now = options.now ?? Date.now;
+  const signIn: SignIn = { users, awaitingCode, throttle: new SignInThrottle({ ...DEFAULT_SIGN_IN_THROTTLE, ...options.throttle }, now), now };
   // What the provider answers as a bare `server_error` is logged here with its cause.
   provider.on('server_error', (_ctx: unknown, err: Error) => options.logger?.error({ err }, 'the identity provider failed a request'));
   const callback = provider.callback();
@@ -64,7 +71,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     setSecurityHeaders(res);
     const m = /^\/interaction\/([\w-]+)(?:\/(login|code))?$/.exec((req.url ?? '').split('?')[0]);
     if (!m) return void callback(req, res);
-    interaction(provider, users, awaitingCode, req, res, m[1], m[2]).catch((e: Error) => page(res, 400, 'Sign-in failed', `<p>${esc(e.message)}</p>`));
+    interaction(provider, signIn, req, res, m[1], m[2]).catch((e: Error) => page(res, 400, 'Sign-in failed', `<p>${esc(e.message)}</p>`));
   });
   return {
     issuer,
@@ -144,37 +151,63 @@ function configuration(users: Map<string, IdentityUser>, options: IdentityProvid
   };
 }
 
-/** The provider's own sign-in pages: the password, then the one-time code of users enrolled in MFA. */
-async function interaction(
-  provider: Provider,
-  users: Map<string, IdentityUser>,
-  awaitingCode: Map<string, string>,
-  req: IncomingMessage,
-  res: ServerResponse,
-  uid: string,
-  step?: string,
-): Promise<void> {
+/** What the sign-in pages keep: the users, who still owes a code (by interaction), and the throttle. */
+interface SignIn {
+  users: Map<string, IdentityUser>;
+  /** Users whose password was right and who still owe their one-time code, by interaction id (short-lived, like it). */
+  awaitingCode: Map<string, string>;
+  throttle: SignInThrottle;
+  now: () => number;
+}
+
+/**
+ * The provider's own sign-in pages: the password, then the one-time code of users enrolled in MFA. Wrong answers are
+ * limited per user, and a code works once (`SignInThrottle`): past the limit the page answers 429 until the window
+ * passes, right answer or not, and a user owing a code starts again from the password.
+ */
+async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, res: ServerResponse, uid: string, step?: string): Promise<void> {
   const details = await provider.interactionDetails(req, res);
   if (details.uid !== uid) return page(res, 400, 'Sign-in failed', '<p>This sign-in page belongs to another sign-in. Start again.</p>');
   if (req.method === 'GET' && !step) return page(res, 200, 'Sign in', loginForm(uid));
   if (req.method !== 'POST') return page(res, 405, 'Sign-in failed', '<p>Method not allowed.</p>');
   const form = new URLSearchParams(await readBody(req));
+  const tooMany = (until: number) => `Too many wrong attempts for this user: try again after ${new Date(until).toISOString().slice(11, 16)} UTC.`;
   if (step === 'login') {
-    const user = users.get(form.get('username') ?? '');
+    const name = (form.get('username') ?? '').slice(0, 200);
+    const locked = s.throttle.lockedUntil('password', name);
+    if (locked) return page(res, 429, 'Sign in', loginForm(uid, tooMany(locked)));
+    const user = s.users.get(name);
     // One answer for an unknown user and a wrong password: the page does not tell which names exist.
-    if (!user || !checkPassword(user.password, form.get('password') ?? '')) return page(res, 401, 'Sign in', loginForm(uid, 'Wrong user name or password.'));
+    if (!user || !checkPassword(user.password, form.get('password') ?? '')) {
+      s.throttle.failed('password', name);
+      return page(res, 401, 'Sign in', loginForm(uid, 'Wrong user name or password.'));
+    }
+    s.throttle.passed(name);
     if (user.totpSecret) {
-      awaitingCode.set(uid, user.sub);
-      setTimeout(() => awaitingCode.delete(uid), 600_000).unref();
+      s.awaitingCode.set(uid, user.sub);
+      setTimeout(() => s.awaitingCode.delete(uid), 600_000).unref();
       return page(res, 200, 'One-time code', codeForm(uid));
     }
     return finish(provider, req, res, user.sub, ['pwd']);
   }
-  const sub = awaitingCode.get(uid);
-  const user = sub ? users.get(sub) : undefined;
+  const sub = s.awaitingCode.get(uid);
+  const user = sub ? s.users.get(sub) : undefined;
   if (!user?.totpSecret) return page(res, 400, 'Sign in', loginForm(uid, 'Start with your user name and password.'));
-  if (!verifyTotp(user.totpSecret, form.get('code') ?? '')) return page(res, 401, 'One-time code', codeForm(uid, 'Wrong code.'));
-  awaitingCode.delete(uid);
+  const locked = s.throttle.lockedUntil('code', user.sub);
+  if (locked) {
+    s.awaitingCode.delete(uid);
+    return page(res, 429, 'Sign in', loginForm(uid, tooMany(locked)));
+  }
+  const matched = totpStep(user.totpSecret, form.get('code') ?? '', s.now());
+  if (matched === undefined) {
+    s.throttle.failed('code', user.sub);
+    return page(res, 401, 'One-time code', codeForm(uid, 'Wrong code.'));
+  }
+  if (!s.throttle.useStep(user.sub, matched)) {
+    s.throttle.failed('code', user.sub);
+    return page(res, 401, 'One-time code', codeForm(uid, 'This code was used already: wait for the next one.'));
+  }
+  s.awaitingCode.delete(uid);
   return finish(provider, req, res, user.sub, ['pwd', 'otp', 'mfa']);
 }
 

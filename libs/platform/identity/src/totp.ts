@@ -20,6 +20,19 @@ export function totpCode(secret: string, at = Date.now(), stepOffset = 0): strin
 
 /** True when `code` is the current code or the one of the step before or after (clocks drift). */
 export function verifyTotp(secret: string, code: string, at = Date.now()): boolean {
-  if (!/^\d{6}$/.test(code)) return false;
-  return [-1, 0, 1].some((d) => timingSafeEqual(Buffer.from(totpCode(secret, at, d)), Buffer.from(code)));
+  return totpStep(secret, code, at) !== undefined;
+}
+
+/**
+ * The time step whose code `code` is (the current one, or the one before or after: clocks drift), or undefined. A
+ * verifier keeps the last step it accepted per user and accepts only later ones, so a code seen once (over a shoulder,
+ * in a proxy's log) signs nobody in again (RFC 6238 §5.2).
+ */
+export function totpStep(secret: string, code: string, at = Date.now()): number | undefined {
+  if (!/^\d{6}$/.test(code)) return undefined;
+  const now = Math.floor(at / 1000 / STEP_SECONDS);
+  // Every candidate compared (no early exit): the time taken does not tell which step matched.
+  let matched: number | undefined;
+  for (const d of [-1, 0, 1]) if (timingSafeEqual(Buffer.from(totpCode(secret, at, d)), Buffer.from(code))) matched ??= now + d;
+  return matched;
 }

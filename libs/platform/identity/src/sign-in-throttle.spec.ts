@@ -1,0 +1,132 @@
+// real: the local identity provider (oidc-provider) on 127.0.0.1, its sign-in pages, scrypt passwords and RFC 6238 codes,
+// driven over HTTP as a browser would (cookies, forms, an authorization request with PKCE); fake: the clock.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunningIdentityProvider, startIdentityProvider } from './identity-provider';
+import { SignInThrottle } from './sign-in-throttle';
+import { totpCode, totpStep } from './totp';
+import { DEFAULT_USERS, writeIdentityUsers } from './users';
+
+const CLIENT = { clientId: 'inbox', clientSecret: 'inbox-secret', redirectUris: ['http://127.0.0.1:1/cb'], postLogoutRedirectUris: [] };
+
+describe('the local identity provider refuses guessing and replay', () => {
+  let clock = Date.parse('2026-12-01T10:00:00.000Z');
+  let idp: RunningIdentityProvider;
+  const dir = mkdtempSync(join(tmpdir(), 'identity-'));
+  const { users, secrets } = writeIdentityUsers(dir, DEFAULT_USERS);
+  const max = secrets.max;
+
+  beforeAll(async () => {
+    idp = await startIdentityProvider({ users, clients: [CLIENT], now: () => clock });
+  });
+  afterAll(() => idp.close());
+
+  /** A new sign-in, as the inbox starts one: its interaction page, with the cookies that go with it. */
+  async function begin() {
+    const verifier = randomBytes(32).toString('base64url');
+    const query = new URLSearchParams({
+      client_id: CLIENT.clientId,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: CLIENT.redirectUris[0],
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+      state: randomBytes(8).toString('hex'),
+    });
+    const res = await fetch(`${idp.issuer}/auth?${query}`, { redirect: 'manual' });
+    const location = res.headers.get('location')!;
+    const uid = /\/interaction\/([\w-]+)/.exec(location)![1];
+    const cookie = res.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const post = async (step: 'login' | 'code', form: Record<string, string>) => {
+      const r = await fetch(`${idp.issuer}/interaction/${uid}/${step}`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(form).toString(),
+        redirect: 'manual',
+      });
+      return { status: r.status, text: await r.text() };
+    };
+    return { password: (user: string, password: string) => post('login', { username: user, password }), code: (code: string) => post('code', { code }) };
+  }
+  /** A code that is not max's at `clock` (nor a step beside it). */
+  const wrongCode = () => {
+    for (let n = 0; ; n++) {
+      const code = String(n).padStart(6, '0');
+      if (totpStep(max.totpSecret!, code, clock) === undefined) return code;
+    }
+  };
+
+  it('a code signs in once: the same code again, in a new sign-in, is refused', async () => {
+    const first = await begin();
+    expect((await first.password('max', max.password)).status).toBe(200);
+    const code = totpCode(max.totpSecret!, clock);
+    expect((await first.code(code)).status).toBe(303);
+
+    const second = await begin();
+    expect((await second.password('max', max.password)).status).toBe(200);
+    const replayed = await second.code(code);
+    expect(replayed.status).toBe(401);
+    expect(replayed.text).toContain('This code was used already');
+    // The next step's code works.
+    clock += 30_000;
+    expect((await second.code(totpCode(max.totpSecret!, clock))).status).toBe(303);
+  });
+
+  it('five wrong codes lock the second factor for that user: the right code is refused too, in a new sign-in as well, until the window passes', async () => {
+    clock += 60_000;
+    const signIn = await begin();
+    expect((await signIn.password('max', max.password)).status).toBe(200);
+    // (The replay above counted as a failure; the right code after it cleared the count.)
+    for (let i = 0; i < 5; i++) expect((await signIn.code(wrongCode())).status).toBe(401);
+    const locked = await signIn.code(totpCode(max.totpSecret!, clock));
+    expect(locked.status).toBe(429);
+    expect(locked.text).toContain('Too many wrong attempts for this user');
+    // Starting again does not reset it.
+    const again = await begin();
+    expect((await again.password('max', max.password)).status).toBe(200);
+    expect((await again.code(totpCode(max.totpSecret!, clock))).status).toBe(429);
+    // After the window (15 minutes from the oldest failure counted), the right code signs in.
+    clock += 15 * 60_000;
+    const later = await begin();
+    expect((await later.password('max', max.password)).status).toBe(200);
+    expect((await later.code(totpCode(max.totpSecret!, clock))).status).toBe(303);
+  });
+
+  it('ten wrong passwords for a name lock that name (the right password too) until the window passes; other users are not affected', async () => {
+    const signIn = await begin();
+    for (let i = 0; i < 10; i++) expect((await signIn.password('alice', `guess-${i}`)).status).toBe(401);
+    const locked = await signIn.password('alice', secrets.alice.password);
+    expect(locked.status).toBe(429);
+    expect((await signIn.password('bob', secrets.bob.password)).status).toBe(303);
+    clock += 15 * 60_000 + 1;
+    expect((await (await begin()).password('alice', secrets.alice.password)).status).toBe(303);
+  });
+});
+
+describe('the sign-in throttle', () => {
+  it('keeps at most maxTracked names (the oldest goes first), so guessing many names cannot grow memory', () => {
+    let now = 0;
+    const throttle = new SignInThrottle({ maxPasswordFailures: 2, maxCodeFailures: 2, windowMs: 1_000, maxTracked: 3 }, () => now);
+    for (const name of ['a', 'a', 'b', 'c', 'd']) throttle.failed('password', name);
+    // `a` was locked (two failures) and then evicted as the oldest record when `d` came.
+    expect(throttle.lockedUntil('password', 'a')).toBeUndefined();
+    throttle.failed('password', 'd');
+    expect(throttle.lockedUntil('password', 'd')).toBe(1_000);
+    now = 1_001;
+    expect(throttle.lockedUntil('password', 'd')).toBeUndefined();
+  });
+
+  it('accepts each code step once per user, and never an earlier one', () => {
+    const throttle = new SignInThrottle();
+    expect(throttle.useStep('max', 100)).toBe(true);
+    expect(throttle.useStep('max', 100)).toBe(false);
+    expect(throttle.useStep('max', 99)).toBe(false);
+    expect(throttle.useStep('lena', 100)).toBe(true);
+    expect(throttle.useStep('max', 101)).toBe(true);
+  });
+});
