@@ -6,12 +6,12 @@ import { ConnectorRegistry, CONNECTORS } from './connectors/connector';
 import { ExecutionConsumer } from './execution/execution.consumer';
 import { FlagControlConsumer } from './execution/flag-control.consumer';
 import { ExecutionRepository } from './execution/execution.repository';
-import { ExecutionService } from './execution/execution.service';
+import { DEFAULT_MAX_HOLD_MS, ExecutionService } from './execution/execution.service';
 import { OutcomeOutbox, OutcomeOutboxSettings } from './execution/outcome-outbox';
 import { OutcomeAnswerConsumer } from './reconciliation/outcome-answer.consumer';
 import { Reconciler } from './reconciliation/reconciler.service';
 import { DEFAULT_RECONCILIATION, ReconciliationSettings } from './reconciliation/reconciliation.settings';
-import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, OUTCOME_OUTBOX_SETTINGS, RECONCILIATION, FLAG_CONTROLS } from './tokens';
+import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, OUTCOME_OUTBOX_SETTINGS, RECONCILIATION, FLAG_CONTROLS, MAX_HOLD_MS } from './tokens';
 
 export interface ExecutorOptions {
   /** The execution record: `createExecutionRepository(pool)` in the distributed main, `createInMemoryExecutionRepository()` embedded. */
@@ -32,6 +32,11 @@ export interface ExecutorOptions {
   degradationMode?: DegradationModeState;
   /** Where the trust health read from its control topic is kept (ADR 0019; a test observes it); a new one when unset. */
   trustHealth?: TrustHealthState;
+  /**
+   * How long an authorisation holds while its execution is held (`EXECUTION_MAX_HOLD_SECONDS`, default a day): past it
+   * the action is refused (`authorisation-stale`) instead of run on a decision made on older facts.
+   */
+  maxHoldSeconds?: number;
 }
 
 /** Exactly-once execution of autonomous and approved actions, behind kill switches; unknown outcomes reconciled. */
@@ -47,6 +52,7 @@ export class ExecutorModule {
         Reconciler,
         OutcomeAnswerConsumer,
         { provide: RECONCILIATION, useValue: { ...DEFAULT_RECONCILIATION, ...options.reconciliation } },
+        { provide: MAX_HOLD_MS, useValue: (options.maxHoldSeconds ?? DEFAULT_MAX_HOLD_MS / 1000) * 1000 },
         { provide: OUTCOME_OUTBOX_SETTINGS, useValue: options.outcomeOutbox ?? {} },
         { provide: EXECUTIONS, useValue: options.executions },
         { provide: CONNECTORS, useValue: options.connectors },

@@ -33,6 +33,13 @@ void runService({
       EXECUTION_LEASE_MS: z.coerce.number().int().min(100).default(60_000),
       /** How often the reconciler looks for stranded and unknown outcomes. */
       RECONCILE_PERIOD_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
+      /** How long a decision or approval holds while its execution is held (halted mode, an unhealthy trust stack): then refused. */
+      EXECUTION_MAX_HOLD_SECONDS: z.coerce
+        .number()
+        .int()
+        .min(60)
+        .max(30 * 86_400)
+        .default(86_400),
     })
     .superRefine((c, ctx) => {
       // A live call must end (answer or time out) within the lease, or the reconciler would re-send it while it runs.
@@ -70,6 +77,7 @@ void runService({
           flagPrefix: config.FLAG_PREFIX,
           approvalKeys,
           reconciliation: { leaseMs: config.EXECUTION_LEASE_MS, periodMs: config.RECONCILE_PERIOD_MS },
+          maxHoldSeconds: config.EXECUTION_MAX_HOLD_SECONDS,
         }),
       ],
       readiness: [{ name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 }, flagsReadiness(flags)],

@@ -9,3 +9,5 @@ export const OUTCOME_OUTBOX_SETTINGS = Symbol('OutcomeOutboxSettings');
 export const CLOCK = Symbol('Clock');
 /** The control topic's kill switches and autonomy levels (ADR 0014). */
 export const FLAG_CONTROLS = Symbol('FlagControls');
+/** How long an authorisation (an autonomous decision, an approval) holds while its execution is held (ms). */
+export const MAX_HOLD_MS = Symbol('MaxHoldMs');

@@ -8,6 +8,7 @@ import { DegradationModeState, PlatformModule, serve, TokenRegistry } from '@cou
 import { eventually, refundProposal, trustHealthData } from '@countersign/testing';
 import { Connector, ConnectorRegistry, ConnectorRequest } from '../connectors/connector';
 import { ExecutorModule } from '../executor.module';
+import { ExecutionService } from './execution.service';
 import { InMemoryExecutionRepository } from './in-memory-execution.repository';
 
 // real: the executor module as its main wires it (ExecutionService, its consumers, the degradation-mode follower on
@@ -33,7 +34,11 @@ describe('the executor under the degradation mode', () => {
     close: async () => undefined,
   };
   const mode = new DegradationModeState();
+  // Watched, not replaced: how often the executor tried to execute each action.
+  const tries = jest.spyOn(ExecutionService.prototype as unknown as { execute(record: { actionId: string }): Promise<void> }, 'execute');
   const executed: string[] = [];
+  const held: Array<TopicMap[typeof TOPICS.actionHeld]> = [];
+  const refused: Array<TopicMap[typeof TOPICS.actionRefused]> = [];
   let close: () => Promise<void>;
 
   const setMode = (m: 'normal' | 'halted', previous: 'normal' | 'halted') =>
@@ -56,7 +61,14 @@ describe('the executor under the degradation mode', () => {
   });
 
   beforeAll(async () => {
-    await bus.subscribe({ group: 'test.watch', handlers: { [TOPICS.actionExecuted]: async (e) => void executed.push(e.subject) } });
+    await bus.subscribe({
+      group: 'test.watch',
+      handlers: {
+        [TOPICS.actionExecuted]: async (e) => void executed.push(e.subject),
+        [TOPICS.actionHeld]: async (e) => void held.push(e),
+        [TOPICS.actionRefused]: async (e) => void refused.push(e),
+      },
+    });
     // Halted before the executor starts: it reads that from the control topic before it executes anything.
     await setMode('halted', 'normal');
     // A healthy trust stack (ADR 0019): only the mode holds anything here.
@@ -72,6 +84,8 @@ describe('the executor under the degradation mode', () => {
           flagPrefix: 'exec.',
           approvalKeys: [generateSigningKey('k1').verifyKey],
           degradationMode: mode,
+          // An hour: a decision older than that when it could run is refused (the production default is a day).
+          maxHoldSeconds: 3600,
         }),
       ],
     })
@@ -82,7 +96,10 @@ describe('the executor under the degradation mode', () => {
       await bus.close();
     };
   });
-  afterAll(() => close());
+  afterAll(async () => {
+    tries.mockRestore();
+    await close();
+  });
 
   it('holds an autonomous action while halted (kept, not refused), and executes it once the mode is lowered', async () => {
     await eventually(() => expect(mode.mode()).toBe('halted'));
@@ -91,10 +108,37 @@ describe('the executor under the degradation mode', () => {
     await eventually(async () => expect((await executions.get('a1'))?.state).toBe('decided'));
     expect(calls).toHaveLength(0);
     expect(executed).toEqual([]);
+    // The hold is audited, once however often the decision comes again (the timeline says `held`, and why).
+    await eventually(() => expect(held.map((e) => [e.subject, e.data.code])).toEqual([['a1', 'degradation-halted']]));
+    expect(held[0].data.reason).toBe('the degradation mode is halted: held until the mode is lowered');
+    // The bus delivers the held decision again (with backoff): three tries, still one held event.
+    await eventually(() => expect(tries.mock.calls.filter(([record]) => record.actionId === 'a1').length).toBeGreaterThanOrEqual(3), 30_000);
+    expect(held).toHaveLength(1);
 
     await setMode('normal', 'halted');
     await eventually(() => expect(executed).toEqual(['a1']), 30_000);
     expect(calls).toHaveLength(1);
     expect((await executions.get('a1'))?.state).toBe('executed');
+  });
+
+  it('a decision held past the longest hold is refused (authorisation-stale), never run', async () => {
+    await setMode('halted', 'normal');
+    await eventually(() => expect(mode.mode()).toBe('halted'));
+    // Decided 61 minutes ago (a redelivery after a long halt looks like this): older than the hour it holds.
+    const time = new Date(Date.now() - 61 * 60_000);
+    await bus.emit(TOPICS.policyDecided, decided('a2'), { subject: 'a2', correlationId: 'c-a2', time });
+    await eventually(async () => expect((await executions.get('a2'))?.state).toBe('refused'));
+    expect(refused.filter((e) => e.subject === 'a2').map((e) => e.data)).toEqual([
+      {
+        code: 'authorisation-stale',
+        reason: `decided at ${time.toISOString()} and not executed within 1 h (held meanwhile): an authorisation this old no longer holds; propose again`,
+        suspicious: false,
+      },
+    ]);
+    await setMode('normal', 'halted');
+    // A fresh decision still runs once the mode is lowered; the stale one does not.
+    await bus.emit(TOPICS.policyDecided, decided('a3'), { subject: 'a3', correlationId: 'c-a3' });
+    await eventually(() => expect(executed).toEqual(['a1', 'a3']), 30_000);
+    expect(calls.map((c) => c.actionId)).toEqual(['a1', 'a3']);
   });
 });

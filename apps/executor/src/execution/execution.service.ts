@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { ReviewDecisionClaims, VerifyKeys } from '@countersign/approval';
 import { DependencyUnavailableError, EventBus, serviceActor } from '@countersign/bus';
-import { ActionRefusedV1, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
+import { ActionHeldV1, ActionRefusedV1, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import { executionFlagName, FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
@@ -10,13 +10,17 @@ import type { z } from 'zod';
 import { checkReviewDecision } from '../authorisation/approval-check';
 import { ConnectorRegistry, CONNECTORS } from '../connectors/connector';
 import { DEFAULT_RECONCILIATION, ReconciliationSettings } from '../reconciliation/reconciliation.settings';
-import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, RECONCILIATION } from '../tokens';
+import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, MAX_HOLD_MS, RECONCILIATION } from '../tokens';
 import { ActionRecord, ExecutionRepository, ReviewDecidedEvent } from './execution.repository';
 import { idempotencyKeyOf } from './idempotency-key';
 import { OutcomeOutbox } from './outcome-outbox';
 
 type PolicyDecidedEvent = TopicMap[typeof TOPICS.policyDecided];
 type Refusal = Pick<z.infer<typeof ActionRefusedV1>, 'code' | 'reason'>;
+type HoldCode = z.infer<typeof ActionHeldV1>['code'];
+
+/** How long an authorisation holds while its execution is held, unless the module says otherwise: a day. */
+export const DEFAULT_MAX_HOLD_MS = 24 * 3600_000;
 
 /**
  * Executes autonomous and approved actions exactly once: record `executing` durably, call the connector
@@ -42,6 +46,11 @@ export class ExecutionService {
   private readonly heldAudited = new Set<string>();
   /** The process's metrics (a service built by hand in a unit test has none). */
   @Optional() @Inject(METRICS) private readonly metrics?: Metrics;
+  /**
+   * How long an authorisation holds (`EXECUTION_MAX_HOLD_SECONDS`): an action held (halted mode, an unhealthy trust
+   * stack, flags not loaded) whose decision or approval is older than this when it could run is refused, not run.
+   */
+  @Optional() @Inject(MAX_HOLD_MS) private readonly maxHoldMs: number = DEFAULT_MAX_HOLD_MS;
 
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
@@ -146,11 +155,29 @@ export class ExecutionService {
 
   private async execute(record: ActionRecord, cause: Envelope, nonce: string | null): Promise<void> {
     if (record.state !== 'decided') return this.afterRedelivery(record, cause);
+    // A hold is not forever: what was decided or approved a day ago (by default) was decided on that day's facts (the
+    // customer, the order, the risk, the reviewer's view). Past it, the action is refused for good; the agent proposes
+    // again, and the new proposal is decided on today's.
+    const age = Date.now() - Date.parse(cause.time);
+    if (age > this.maxHoldMs) {
+      const hours = (this.maxHoldMs / 3600_000).toFixed(this.maxHoldMs % 3600_000 ? 2 : 0);
+      const refusal: Refusal = {
+        code: 'authorisation-stale',
+        reason: `${nonce ? 'approved' : 'decided'} at ${cause.time} and not executed within ${hours} h (held meanwhile): an authorisation this old no longer holds; propose again`,
+      };
+      this.logger.warn({ code: refusal.code, suspicious: false }, `refused: ${refusal.reason}`);
+      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...refusal, suspicious: false }, cause);
+    }
     // Halted: nothing starts. Held, not refused: the bus redelivers the decision (with backoff) until the mode is
-    // lowered, so an approved action waits for the mode instead of being thrown away. The same while the mode is unread.
+    // lowered, so an approved action waits for the mode instead of being thrown away (audited once, as held). The
+    // same while the mode is unread (not audited: every action waits then, for a moment at a start).
     const mode = this.degradation ? this.degradation.mode() : 'normal';
     if (mode === undefined) throw new DependencyUnavailableError(this.degradation!.notKnownReason());
-    if (mode === 'halted') throw new DependencyUnavailableError('degradation mode halted: execution held until the mode is lowered');
+    if (mode === 'halted') {
+      const source = this.degradation!.source();
+      await this.auditHold(record, cause, 'degradation-halted', 'the degradation mode is halted: held until the mode is lowered', source?.eventId ?? 'none');
+      throw new DependencyUnavailableError('degradation mode halted: execution held until the mode is lowered');
+    }
     await this.holdUnlessTrusted(record, cause);
     const killSwitch = this.flags.state(executionFlagName(this.flagPrefix, record.proposal.actionType), {
       tenant: record.proposal.tenant,
@@ -282,26 +309,28 @@ export class ExecutionService {
     const reason = this.trust.reason();
     if (healthy === undefined) throw new DependencyUnavailableError(reason);
     const source = this.trust.source();
-    const key = `${record.actionId}|${source?.eventId ?? 'none'}|${String(healthy)}`;
-    if (!this.heldAudited.has(key)) {
-      await this.bus.emit(
-        TOPICS.actionHeld,
-        {
-          code: 'trust-stack-unhealthy',
-          reason: `the trust stack is ${healthy === false ? 'unhealthy' : 'not known to be healthy'} (${reason}): held until it is healthy again`.slice(
-            0,
-            2000,
-          ),
-          ...(source && { trustHealthEventId: source.eventId }),
-        },
-        // One event per action and verdict, however often the decision is redelivered (also across instances).
-        { cause, actor: this.actor, discriminator: key },
-      );
-      if (this.heldAudited.size > 10_000) this.heldAudited.clear();
-      this.heldAudited.add(key);
-      this.logger.warn({ code: 'trust-stack-unhealthy', lane: record.lane, riskClass: risk }, `held: ${reason}`);
-    }
+    await this.auditHold(
+      record,
+      cause,
+      'trust-stack-unhealthy',
+      `the trust stack is ${healthy === false ? 'unhealthy' : 'not known to be healthy'} (${reason}): held until it is healthy again`,
+      `${source?.eventId ?? 'none'}|${String(healthy)}`,
+      source && { trustHealthEventId: source.eventId },
+    );
     throw new DependencyUnavailableError(`trust stack not healthy: execution held (${reason})`);
+  }
+
+  /**
+   * Audits a hold once (`execution.action.held.v1`: the action's timeline says `held` and why), however often the
+   * decision is redelivered: one event per action and `state` (the control event in force), also across instances.
+   */
+  private async auditHold(record: ActionRecord, cause: Envelope, code: HoldCode, reason: string, state: string, extra?: { trustHealthEventId: string }) {
+    const key = `${record.actionId}|${code}|${state}`;
+    if (this.heldAudited.has(key)) return;
+    await this.bus.emit(TOPICS.actionHeld, { code, reason: reason.slice(0, 2000), ...extra }, { cause, actor: this.actor, discriminator: key });
+    if (this.heldAudited.size > 10_000) this.heldAudited.clear();
+    this.heldAudited.add(key);
+    this.logger.warn({ code, lane: record.lane }, `held: ${reason}`);
   }
 
   private async refuse(cause: Envelope, refusal: Refusal, suspicious: boolean): Promise<void> {

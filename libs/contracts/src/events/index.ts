@@ -151,6 +151,8 @@ export const ActionRefusedV1 = z.object({
     'invalid-decision',
     'decision-for-other-action',
     'decision-mismatch',
+    // Held (halted mode, an unhealthy trust stack) past EXECUTION_MAX_HOLD_SECONDS after its decision or approval.
+    'authorisation-stale',
   ]),
   reason: z.string(),
   /** True when the refusal looks like an attack (a forged, misdirected or mismatched review decision). */
@@ -527,7 +529,7 @@ export const TrustHealthChangedV1 = z.object({
  * event per action and hold (its id derives from the cause and what caused the hold), however often it is retried.
  */
 export const ActionHeldV1 = z.object({
-  code: z.enum(['trust-stack-unhealthy']),
+  code: z.enum(['trust-stack-unhealthy', 'degradation-halted']),
   reason: z.string().min(1).max(2000),
   /** The trust-health event in force (absent when there is none yet). */
   trustHealthEventId: z.string().min(1).max(200).optional(),
