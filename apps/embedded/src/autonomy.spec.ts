@@ -42,6 +42,24 @@ describe('embedded autonomy changes', () => {
     expect(approved).toMatchObject({ status: 200, body: { status: 'approved', applied: { value: 'on' } } });
   });
 
+  it('a change to a type the running contract does not know is a 404, and leaves no flag behind', async () => {
+    const before = readFileSync(running.flagsFile, 'utf8');
+    const lower = await call('POST', `${running.url}/v1/autonomy/crypto.transfer/lower`, { level: 'review-all', reason: 'not ours' }, token('admin'));
+    expect(lower).toMatchObject({ status: 404, body: { message: expect.stringMatching(/^no action type crypto\.transfer in the running contract \(/) } });
+    const off = await call('POST', `${running.url}/v1/autonomy/crypto.transfer/kill-switch`, { state: 'off', reason: 'not ours' }, token('admin'));
+    expect(off.status).toBe(404);
+    const raise = await call('POST', `${running.url}/v1/autonomy/crypto.transfer/raise-requests`, { level: 'autonomous', reason: 'not ours' }, token('admin'));
+    expect(raise.status).toBe(404);
+    // The global default has a level, not a kill switch.
+    const defaultOff = await call('POST', `${running.url}/v1/autonomy/default/kill-switch`, { state: 'off', reason: 'everything' }, token('admin'));
+    expect(defaultOff).toMatchObject({ status: 404, body: { message: 'default has an autonomy level, not a kill switch: switch off each action type' } });
+    expect((await call('GET', `${running.url}/v1/autonomy/default`, undefined, token('admin'))).body).toMatchObject({
+      actionType: 'default',
+      killSwitch: null,
+    });
+    expect(readFileSync(running.flagsFile, 'utf8')).toBe(before);
+  });
+
   describe('flags edited in the flag file (as someone with access to the flag server would)', () => {
     type Feature = { name: string; enabled: boolean; variants?: Array<{ name: string; weight: number; stickiness?: string; weightType?: string }> };
     const TAG_AUTONOMY = 'countersign.autonomy.ticket.tag';

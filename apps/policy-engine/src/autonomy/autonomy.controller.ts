@@ -2,6 +2,7 @@ import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException
 import { z } from 'zod';
 import { reasonString } from '@countersign/contracts';
 import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
+import { RunningContract } from '@countersign/policy';
 import { changeRequestSchema } from '../contract/change-request.schema';
 import { AutonomyService } from './autonomy.service';
 
@@ -33,7 +34,10 @@ const RAISE_REQUEST = changeRequestSchema({ autonomy: { type: 'object' } });
  */
 @Controller('v1/autonomy')
 export class AutonomyController {
-  constructor(private readonly autonomy: AutonomyService) {}
+  constructor(
+    private readonly autonomy: AutonomyService,
+    private readonly contract: RunningContract,
+  ) {}
 
   @ApiRoute({
     summary: "Lower an action type's autonomy at once",
@@ -41,6 +45,7 @@ export class AutonomyController {
     ok: { description: 'The autonomy flag as now set (audited)' },
     errors: {
       400: 'not an action type, a body that does not validate, or a level that is not lower (raising needs a request)',
+      404: 'an action type the running contract does not know',
       503: 'the flag service cannot be written or read',
     },
   })
@@ -49,7 +54,7 @@ export class AutonomyController {
   @Roles('admin', 'autonomy:lower')
   async lower(@Param('actionType') actionType: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const b = parseBody(LowerBody, body);
-    return this.autonomy.lower(known(actionType), 'autonomy', b.level, b.reason, req.principal!);
+    return this.autonomy.lower(this.known(actionType, 'autonomy'), 'autonomy', b.level, b.reason, req.principal!);
   }
 
   @ApiRoute({
@@ -58,6 +63,7 @@ export class AutonomyController {
     ok: { description: 'The kill switch as now set (audited)' },
     errors: {
       400: 'not an action type, or a body that does not validate (only `off`: switching on is a raise)',
+      404: 'an action type the running contract does not know',
       503: 'the flag service cannot be written or read',
     },
   })
@@ -66,7 +72,7 @@ export class AutonomyController {
   @Roles('admin', 'autonomy:lower')
   async killSwitch(@Param('actionType') actionType: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const b = parseBody(KillSwitchBody, body);
-    return this.autonomy.lower(known(actionType), 'kill-switch', b.state, b.reason, req.principal!);
+    return this.autonomy.lower(this.known(actionType, 'kill-switch'), 'kill-switch', b.state, b.reason, req.principal!);
   }
 
   @ApiRoute({
@@ -77,15 +83,19 @@ export class AutonomyController {
       description: 'The raise request, with the digest to approve',
       schema: RAISE_REQUEST,
     },
-    errors: { 400: 'not an action type, a body that does not validate, or a level that is not looser', 503: 'the flag service cannot be read' },
+    errors: {
+      400: 'not an action type, a body that does not validate, or a level that is not looser',
+      404: 'an action type the running contract does not know',
+      503: 'the flag service cannot be read',
+    },
   })
   @Post(':actionType/raise-requests')
   @HttpCode(201)
   @Roles('admin')
   async requestRaise(@Param('actionType') actionType: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const b = parseBody(RaiseBody, body);
-    if ('killSwitch' in b) return this.autonomy.requestRaise(known(actionType), 'kill-switch', 'on', b.reason, req.principal!);
-    return this.autonomy.requestRaise(known(actionType), 'autonomy', b.level, b.reason, req.principal!);
+    if ('killSwitch' in b) return this.autonomy.requestRaise(this.known(actionType, 'kill-switch'), 'kill-switch', 'on', b.reason, req.principal!);
+    return this.autonomy.requestRaise(this.known(actionType, 'autonomy'), 'autonomy', b.level, b.reason, req.principal!);
   }
 
   @ApiRoute({
@@ -172,21 +182,40 @@ export class AutonomyController {
         properties: { actionType: { type: 'string' }, autonomy: {}, killSwitch: {} },
       },
     },
-    errors: { 400: 'not an action type', 503: 'the flag service cannot be read' },
+    errors: { 400: 'not an action type', 404: 'an action type the running contract does not know', 503: 'the flag service cannot be read' },
   })
   @Get(':actionType')
   @Roles('admin', 'autonomy:lower')
   async current(@Param('actionType') actionType: string) {
-    const type = known(actionType);
-    const [autonomy, killSwitch] = await Promise.all([this.autonomy.current(type, 'autonomy'), this.autonomy.current(type, 'kill-switch')]);
+    const type = this.known(actionType, 'autonomy');
+    // The global default has an autonomy level and no kill switch of its own (each type has one).
+    const [autonomy, killSwitch] = await Promise.all([
+      this.autonomy.current(type, 'autonomy'),
+      type === DEFAULT_TYPE ? null : this.autonomy.current(type, 'kill-switch'),
+    ]);
     return { actionType: type, autonomy, killSwitch };
+  }
+
+  /**
+   * An action type of the running contract (or, for autonomy, `default`, the global ceiling): a change to a flag of a
+   * type the contract does not know would govern nothing, and only leaves a flag behind (404, audited).
+   */
+  private known(actionType: string, control: 'autonomy' | 'kill-switch'): string {
+    if (!ACTION_TYPE.test(actionType) || actionType === 'raise-requests') throw new BadRequestException('not an action type');
+    if (actionType === DEFAULT_TYPE && control === 'autonomy') return actionType;
+    const running = this.contract.current();
+    if (!Object.hasOwn(running.actions, actionType))
+      throw new NotFoundException(
+        actionType === DEFAULT_TYPE
+          ? 'default has an autonomy level, not a kill switch: switch off each action type'
+          : `no action type ${actionType} in the running contract (${running.version})`,
+      );
+    return actionType;
   }
 }
 
-function known(actionType: string): string {
-  if (!ACTION_TYPE.test(actionType) || actionType === 'raise-requests') throw new BadRequestException('not an action type');
-  return actionType;
-}
+/** The global default autonomy (`<autonomyPrefix>default`): a ceiling over every action type (ADR 0014). */
+const DEFAULT_TYPE = 'default';
 
 function knownId(id: string): string {
   if (!ID.test(id)) throw new NotFoundException('no such raise request');
