@@ -94,7 +94,15 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
     const heads = await this.log.heads();
     // Appends made meanwhile moved the tip on: keep the longer one.
     if (tip.size >= this.tip.size) this.tip = tip;
-    if (heads.length) this.policy.published(heads[heads.length - 1].treeSize, new Date());
+    const signed = heads.length ? heads[heads.length - 1].treeSize : 0;
+    if (heads.length) this.policy.published(signed, new Date());
+    // A tail no head covers: an unclean stop leaves one (the final head was not signed). The next head covers it, so
+    // say so where an operator looks: if the service stopped cleanly, those entries were added by someone else.
+    if (tip.size > signed)
+      this.logger.warn(
+        { alert: 'audit-unsigned-tail', from: signed, to: tip.size - 1 },
+        `entries ${signed}..${tip.size - 1} were written after the newest signed head (an unclean stop leaves such a tail): the next head covers them; if the service stopped cleanly, check them against a head kept elsewhere`,
+      );
     this.loaded = true;
   }
 

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompactRange, entryBytes, leafHash, verifyEntries } from '@countersign/audit-chain';
+import { CompactRange, entryBytes, entryJson, leafHash, leafHashOfText, verifyEntries } from '@countersign/audit-chain';
 import { auditEntry, auditLogSuite, testKeys } from './audit-log.suite';
-import { FileAuditLogRepository } from './file-audit-log.repository';
+import { AuditLogTamperedError, FileAuditLogRepository } from './file-audit-log.repository';
 
 // real: the file store on a temporary directory; fake: nothing.
 auditLogSuite('file', async () => new FileAuditLogRepository(join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl')));
@@ -48,5 +48,100 @@ describe('FileAuditLogRepository', () => {
     const range2 = await log.range(0, 3);
     range2[1] = { ...range2[1], entry: { ...(range2[1].entry as object), decision: 'approved' } };
     expect(verifyEntries(range2, await log.heads(), ring.verifierKeys())).toMatchObject({ ok: false, firstBadIndex: 1 });
+  });
+});
+
+describe('FileAuditLogRepository, read back after a stop: a file changed outside Countersign is refused', () => {
+  type Line = { index: number; entry: Record<string, unknown> & { _index: number }; leafHash: string; recordedAt: string };
+  /** Six entries with a signed head after the fourth and one after the sixth, as the writer leaves them. */
+  async function written() {
+    const path = join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl');
+    const log = new FileAuditLogRepository(path);
+    const ring = testKeys();
+    for (const ids of [
+      ['e0', 'e1', 'e2', 'e3'],
+      ['e4', 'e5'],
+    ]) {
+      const tip = await log.appendBatch(ids.map((id) => auditEntry(id, `a-${id}`)));
+      await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-12-01T10:00:00Z')));
+    }
+    const lines = () =>
+      readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Line);
+    const write = (ls: Line[]) => writeFileSync(path, `${ls.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    /** A line as an attacker who knows the format would make it: a consistent leaf hash for its entry. */
+    const forged = (index: number, entry: Record<string, unknown>): Line => {
+      const placed = { ...entry, _index: index };
+      return { index, entry: placed, leafHash: leafHashOfText(entryJson(placed as never)).toString('hex'), recordedAt: '2026-12-01T10:00:00.000Z' };
+    };
+    const reopen = () => new FileAuditLogRepository(path);
+    return { path, lines, write, forged, reopen };
+  }
+  const refused = (f: { reopen: () => unknown }, problem: RegExp) => {
+    expect(f.reopen).toThrow(AuditLogTamperedError);
+    expect(f.reopen).toThrow(problem);
+  };
+
+  it('reads back an untouched file (the chain continues)', async () => {
+    const f = await written();
+    expect((await f.reopen().tip()).size).toBe(6);
+  });
+
+  it('an entry edited in place (its recorded leaf hash kept)', async () => {
+    const f = await written();
+    const ls = f.lines();
+    ls[2].entry.decision = 'approved';
+    f.write(ls);
+    refused(f, /entry 2 does not match its recorded leaf hash: it was modified/);
+  });
+
+  it('an entry edited with its leaf hash made again: the signed head of its prefix no longer matches', async () => {
+    const f = await written();
+    const ls = f.lines();
+    ls[2] = f.forged(2, { ...ls[2].entry, decision: 'approved' });
+    f.write(ls);
+    refused(f, /the log's first 4 entries do not have the root of the signed head of that size/);
+  });
+
+  it('an entry taken out, the rest renumbered and hashed again: the heads no longer match', async () => {
+    const f = await written();
+    const ls = f.lines().filter((l) => l.index !== 1);
+    f.write(ls.map((l, index) => f.forged(index, l.entry)));
+    refused(f, /do not have the root of the signed head/);
+  });
+
+  it('the file cut short below a signed head', async () => {
+    const f = await written();
+    f.write(f.lines().slice(0, 5));
+    refused(f, /the log has 5 entries, fewer than the signed head of 6: entries were taken out/);
+  });
+
+  it('two lines swapped, or a line repeated', async () => {
+    const f = await written();
+    const ls = f.lines();
+    f.write([ls[0], ls[2], ls[1], ...ls.slice(3)]);
+    refused(f, /line 2 holds entry 2 where entry 1 belongs/);
+    f.write([...ls, f.forged(6, ls[5].entry)]);
+    refused(f, /entry 6 repeats event e5/);
+  });
+
+  it('a head in the kept store (heads/) that the log does not match, and a line that does not parse', async () => {
+    const f = await written();
+    const heads = join(f.path, '..', 'heads');
+    mkdirSync(heads);
+    writeFileSync(join(heads, 'kept.json'), JSON.stringify({ ...testKeys().sign(3, Buffer.alloc(32, 7), new Date()) }));
+    refused(f, /the log's first 3 entries do not have the root of the signed head of that size/);
+    writeFileSync(join(heads, 'kept.json'), '{');
+    refused(f, /the kept head kept\.json does not parse/);
+    writeFileSync(join(heads, 'kept.json'), JSON.stringify({ ...testKeys().sign(3, Buffer.alloc(32, 7), new Date()), treeSize: 99 }));
+    refused(f, /fewer than the signed head of 99/);
+  });
+
+  it('entries past the newest signed head are read as they are (an unclean stop leaves them; the chain service says so)', async () => {
+    const f = await written();
+    f.write([...f.lines(), f.forged(6, auditEntry('e6', 'a-e6') as never)]);
+    expect((await f.reopen().tip()).size).toBe(7);
   });
 });

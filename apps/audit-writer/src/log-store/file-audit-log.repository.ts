@@ -1,15 +1,33 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
 import { TOPICS } from '@countersign/contracts';
 import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
 
+/** The audit file does not agree with itself or with its signed heads: it was changed outside Countersign. */
+export class AuditLogTamperedError extends Error {
+  constructor(path: string, problem: string) {
+    super(
+      `${path}: ${problem}. The audit log was changed outside Countersign, so it is not read and nothing starts on it. ` +
+        `\`npm run countersign -- audit verify --file ${path} --keys <keys dir>\` names the first bad entry; restore the file ` +
+        `(and tree-heads.jsonl) from a copy, or move the audit directory aside to begin a new log.`,
+    );
+  }
+}
+
 /**
  * The embedded mode's audit store: a local append-only JSON Lines file, one line per event id with its
  * index and leaf hash (lines written before ADR 0029 also carry the tree root after them), and a second file
  * of signed tree heads. Files are only appended to;
  * on start they are read back, so redeliveries stay single and the chain continues.
+ *
+ * Read back, not trusted: every line's leaf hash is computed again from its entry, the indexes must run 0, 1, 2, …
+ * with one line per event, and the log must have every signed head's size and root (the heads in
+ * `tree-heads.jsonl` and in the head store `heads/` beside it). A file edited, reordered, cut short or with lines
+ * taken out throws `AuditLogTamperedError`: the service does not start, and so never signs a head over a changed
+ * history. Entries past the newest signed head (an unclean stop leaves such a tail) are read as they are; the
+ * chain service says how many when it loads.
  */
 export class FileAuditLogRepository implements AuditLogRepository {
   private readonly entries: StoredEntry[] = [];
@@ -21,22 +39,42 @@ export class FileAuditLogRepository implements AuditLogRepository {
   constructor(private readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
     this.headsFile = join(dirname(path), 'tree-heads.jsonl');
-    if (existsSync(path)) {
-      for (const line of readFileSync(path, 'utf8').split('\n')) {
-        if (!line.trim()) continue;
-        const stored = JSON.parse(line) as StoredEntry;
-        this.entries.push(stored);
-        this.ids.add(stored.entry.eventId);
-        this.chain.append(Buffer.from(stored.leafHash, 'hex'));
-      }
-    }
     if (existsSync(this.headsFile))
-      this.headList.push(
-        ...readFileSync(this.headsFile, 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as TreeHead),
-      );
+      this.headList.push(...readJsonLines<TreeHead>(this.headsFile, (n) => this.tampered(`line ${n} of ${this.headsFile} does not parse`)));
+    const kept = join(dirname(path), 'heads');
+    const signed = [...this.headList, ...(existsSync(kept) ? readKeptHeads(kept, (f) => this.tampered(`the kept head ${f} does not parse`)) : [])].sort(
+      (a, b) => a.treeSize - b.treeSize,
+    );
+    if (existsSync(path)) this.load(signed);
+  }
+
+  private load(signed: TreeHead[]): void {
+    let next = 0;
+    const check = () => {
+      for (; next < signed.length && signed[next].treeSize === this.chain.size; next++)
+        if (signed[next].rootHash !== this.chain.root().toString('hex'))
+          this.tampered(`the log's first ${this.chain.size} entries do not have the root of the signed head of that size: entries before it were changed`);
+    };
+    readJsonLines<StoredEntry>(this.path, (n) => this.tampered(`line ${n} does not parse`)).forEach((stored, line) => {
+      check();
+      const index = this.chain.size;
+      const entry = stored?.entry as (AuditEntry & { _index?: number }) | undefined;
+      if (stored?.index !== index || entry?._index !== index)
+        this.tampered(`line ${line + 1} holds entry ${String(stored?.index)} where entry ${index} belongs`);
+      if (leafHashOfText(entryJson(entry)).toString('hex') !== stored.leafHash)
+        this.tampered(`entry ${index} does not match its recorded leaf hash: it was modified`);
+      if (this.ids.has(entry.eventId)) this.tampered(`entry ${index} repeats event ${entry.eventId}`);
+      this.entries.push(stored);
+      this.ids.add(entry.eventId);
+      this.chain.append(Buffer.from(stored.leafHash, 'hex'));
+    });
+    check();
+    if (next < signed.length)
+      this.tampered(`the log has ${this.chain.size} entries, fewer than the signed head of ${signed[next].treeSize}: entries were taken out`);
+  }
+
+  private tampered(problem: string): never {
+    throw new AuditLogTamperedError(this.path, problem);
   }
 
   async appendBatch(batch: AuditEntry[]): Promise<AppendResult> {
@@ -116,6 +154,35 @@ export class FileAuditLogRepository implements AuditLogRepository {
   async heads(): Promise<TreeHead[]> {
     return [...this.headList];
   }
+}
+
+/** Each line of a JSON Lines file, parsed (`bad` with the 1-based number of a line that does not parse). */
+function readJsonLines<T>(file: string, bad: (line: number) => never): T[] {
+  const out: T[] = [];
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, n) => {
+      if (!line.trim()) return;
+      try {
+        out.push(JSON.parse(line) as T);
+      } catch {
+        bad(n + 1);
+      }
+    });
+  return out;
+}
+
+/** The heads kept one per file in the head store's directory. */
+function readKeptHeads(dir: string, bad: (file: string) => never): TreeHead[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => {
+      try {
+        return JSON.parse(readFileSync(join(dir, f), 'utf8')) as TreeHead;
+      } catch {
+        return bad(f);
+      }
+    });
 }
 
 /** A data field as PostgreSQL's `->>` reads it: text as is, other JSON values as their JSON, missing as null. */

@@ -6,7 +6,7 @@ import { buildSegment, SegmentRangeError } from './segment';
 // real: buildSegment and the segment format; fake: the log store (entries in an array: only `heads` and `range` are read).
 const SIZE = 25_000; // more than two pages of 10,000
 const entries: LoggedEntry[] = Array.from({ length: SIZE }, (_, index) => ({ index, bytes: JSON.stringify({ n: index }) }));
-const heads = [10_000, 20_000, SIZE].map((treeSize) => ({ treeSize }) as TreeHead);
+const heads = [10_000, 20_000, 23_456, SIZE].map((treeSize) => ({ treeSize }) as TreeHead);
 const reads: Array<[number, number]> = [];
 const log = {
   heads: async () => heads,
@@ -61,6 +61,16 @@ describe('buildSegment', () => {
       new SegmentRangeError(`to: ${SIZE + 1} is past the newest signed head (${SIZE} entries): no signed head covers it yet`),
     );
     await expect(buildSegment(log, 0, 999_999_999)).rejects.toThrow(SegmentRangeError);
+    expect(reads).toEqual([]);
+  });
+
+  it('refuses a range that does not end at a signed head (its last entries would not verify), naming the nearest, reading nothing', async () => {
+    await expect(buildSegment(log, 0, 15_000)).rejects.toThrow(
+      new SegmentRangeError('to: no signed head has 15000 entries: a segment ends at a signed head (the nearest: 10000 or 20000)'),
+    );
+    await expect(buildSegment(log, 12_000, 15_000)).rejects.toThrow(
+      new SegmentRangeError('to: no signed head has 15000 entries: a segment ends at a signed head (the nearest: 20000)'),
+    );
     expect(reads).toEqual([]);
   });
 });

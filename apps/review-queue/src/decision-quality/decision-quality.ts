@@ -82,8 +82,11 @@ export class DecisionQuality {
   /**
    * A canary to queue beside `real` (a real approval item just queued), or none: sampled at the contract's rate
    * among the templates of the real item's action type. It takes the real item's routing and provenance (class, roles,
-   * quorum, SLA, contract version, proposer, model, tenant) and the template's target, parameters and reasons, so its
-   * card has the same shape; it has no escalation (the clock must never publish a step for it).
+   * quorum, SLA, contract version, proposer, model, tenant), its lane reasons and risk (score, rules fired, class), and
+   * the template's target and parameters, so its card reads like the real ones beside it: the same reasons in the
+   * policy's words, a risk score where they have one (the template's own reasons only when the real item has none: a
+   * red-team pass told canaries apart by their reason alone). It has no escalation (the clock must never publish a
+   * step for it).
    */
   canaryBeside(real: ReviewItem, now: Date): { item: ReviewItem; template: CanaryTemplate } | undefined {
     const c = this.options.contract.canaries;
@@ -102,7 +105,10 @@ export class DecisionQuality {
       sealed: this.sealer.seal(actionId, proposal),
       proposerPrincipal: real.proposerPrincipal,
       contractVersion: real.contractVersion,
-      reasons: [...template.reasons],
+      reasons: real.reasons.length ? [...real.reasons] : [...template.reasons],
+      ...(real.score !== undefined && { score: real.score }),
+      ...(real.rulesFired && { rulesFired: [...real.rulesFired] }),
+      ...(real.riskClass !== undefined && { riskClass: real.riskClass }),
       slaClass: real.slaClass,
       requiredRoles: [...real.requiredRoles],
       quorum: real.quorum,

@@ -85,11 +85,15 @@ it('records every approver of a quorum as they come, without dwell for one the i
 
 it('queues a canary beside a real refund; deciding it stores no event, records a miss, and the clock never steps it', async () => {
   const { raw, items, store, quality } = await setUp({ canaries: { rate: 1, templates: [TEMPLATE] } });
-  expect(await items.add(reviewItem('real', new Date(Date.now() - 1000).toISOString()))).toBe(true);
+  const risk = { score: 30, rulesFired: ['amount-over-threshold'], riskClass: 'medium' };
+  expect(await items.add(reviewItem('real', new Date(Date.now() - 1000).toISOString(), risk))).toBe(true);
   const pending = await raw.pending(10);
   const canary = pending.find((i) => i.actionId !== 'real')!;
   expect(pending).toHaveLength(2);
   expect(canary).toMatchObject({ kind: 'approval', slaClass: 'high', requiredRoles: ['reviewer'], proposal: { target: 'order-90431' } });
+  // Its reasons and risk are the real item's, in the policy's words: nothing on the card sets it apart.
+  expect(canary).toMatchObject({ reasons: ['amount above limit'], ...risk });
+  expect(canary.reasons).not.toEqual(TEMPLATE.reasons);
   expect(quality.isCanary(canary)).toBe(true);
   expect(quality.isCanary((await raw.get('real'))!)).toBe(false);
   expect(await store.canary(canary.actionId)).toMatchObject({ template: TEMPLATE.id, actionType: 'support.refund' });

@@ -28,6 +28,21 @@ describe('SlaMetrics', () => {
     ]);
   });
 
+  it('follows the running contract: an approved change of the SLA classes shows at the next scrape', async () => {
+    const metrics = new Metrics('review-queue', METRIC_DEFINITIONS, { defaultMetrics: false });
+    const contract = { slaClasses: { urgent: 300, standard: 14_400 } as Record<string, number> };
+    new SlaMetrics(metrics, contract).onModuleInit();
+    contract.slaClasses = { urgent: 420, soon: 900 };
+    await scrape(metrics);
+    const sla = (await scrape(metrics)).filter((s) => s.name === 'countersign_review_sla_seconds').map((s) => [s.labels.sla_class, s.value]);
+    expect(sla.sort()).toEqual([
+      ['soon', 900],
+      ['urgent', 420],
+    ]);
+    const expired = (await scrape(metrics)).filter((s) => s.name === 'countersign_review_items_expired_total').map((s) => s.labels.sla_class);
+    expect(expired).toContain('soon');
+  });
+
   it('shows nothing without a contract', async () => {
     const metrics = new Metrics('review-queue', METRIC_DEFINITIONS, { defaultMetrics: false });
     new SlaMetrics(metrics).onModuleInit();

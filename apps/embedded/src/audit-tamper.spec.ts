@@ -1,0 +1,50 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { call, eventually } from '@countersign/testing';
+import { startEmbedded } from './embedded';
+
+// real: all five services in one process, the home's audit file and its signed heads, a stop and a start on the same
+// home; fake: the target system (the embedded sink). The file is edited between the two, as someone with write access
+// to the home could.
+
+describe('an audit file changed while the embedded mode was stopped', () => {
+  it('is refused at the next start, naming what is wrong, instead of being signed over', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'countersign-tamper-'));
+    const file = join(home, 'audit', 'audit.jsonl');
+    const first = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) });
+    const token = (name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
+    const refund = JSON.parse(readFileSync(join(__dirname, '../examples/refund-small.json'), 'utf8'));
+    const id = (await call('POST', `${first.url}/v1/proposals`, refund, token('agent'))).body.actionId as string;
+    await eventually(async () => expect((await call('GET', `${first.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('executed'));
+    await eventually(() => expect(readFileSync(file, 'utf8')).toContain('execution.action.executed.v1'));
+    // A clean stop signs a final head over every entry.
+    await first.close();
+
+    const untouched = readFileSync(file, 'utf8');
+    const lines = untouched.trim().split('\n');
+    const edited = lines.map((l) => (l.includes('execution.action.executed.v1') ? l.replace('"executed"', '"failed"') : l));
+    expect(edited).not.toEqual(lines);
+    writeFileSync(file, `${edited.join('\n')}\n`);
+    await expect(startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) })).rejects.toThrow(
+      /audit\.jsonl: entry \d+ does not match its recorded leaf hash: it was modified\. The audit log was changed outside Countersign/,
+    );
+
+    // Cut short: the final head names more entries than the file holds.
+    writeFileSync(file, `${lines.slice(0, -1).join('\n')}\n`);
+    await expect(startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) })).rejects.toThrow(
+      /fewer than the signed head of \d+: entries were taken out/,
+    );
+
+    // Put back as it was, the home starts again (the refused starts left no lock behind), and the chain continues.
+    writeFileSync(file, untouched);
+    const again = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) });
+    try {
+      const proof = await call('GET', `${again.url}/v1/audit/heads`, undefined, token('auditor'));
+      expect(proof.status).toBe(200);
+    } finally {
+      await again.close();
+    }
+  }, 120_000);
+});
