@@ -41,8 +41,14 @@ describe('an audit file changed while the embedded mode was stopped', () => {
     writeFileSync(file, untouched);
     const again = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) });
     try {
-      const proof = await call('GET', `${again.url}/v1/audit/heads`, undefined, token('auditor'));
-      expect(proof.status).toBe(200);
+      expect((await call('GET', `${again.url}/v1/audit/heads`, undefined, token('auditor'))).status).toBe(200);
+      expect((await call('GET', `${again.url}/v1/audit/proof/1`, undefined, token('auditor'))).status).toBe(200);
+      // An index in decimal digits only (`1e0` is not one).
+      for (const index of ['1e0', '0x1', '+1'])
+        expect(await call('GET', `${again.url}/v1/audit/proof/${encodeURIComponent(index)}`, undefined, token('auditor'))).toMatchObject({
+          status: 400,
+          body: { message: `index: must be an integer from 0 to ${Number.MAX_SAFE_INTEGER} in decimal digits` },
+        });
     } finally {
       await again.close();
     }

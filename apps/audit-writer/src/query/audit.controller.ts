@@ -7,8 +7,9 @@ import { buildSegment, SegmentRangeError } from './segment';
 
 const int = (name: string, v: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER) => {
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new BadRequestException(`${name}: must be an integer from 0 to ${max}`);
+  // Decimal digits only: `1e3`, `0x10`, ` 7` or `+7` are not an index someone typed as such.
+  const n = /^\d{1,16}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new BadRequestException(`${name}: must be an integer from 0 to ${max} in decimal digits`);
   return n;
 };
 

@@ -218,6 +218,12 @@ describe('the degradation controller on the real stack', () => {
       403,
     );
     expect(await governance()).toMatchObject({ mode: 'elevated', override: null, overrideRequest: { override: { mode: 'normal', by: 'ada' } } });
+    // Another admin clears the override: the waiting request goes with it, and cannot be confirmed afterwards.
+    expect((await call('DELETE', `${rq.url}/v1/governance/mode-override`, { reason: 'no override now' }, tokens.admin2)).body).toMatchObject({ applied: true });
+    expect(await governance()).toMatchObject({ mode: 'elevated', override: null, overrideRequest: null });
+    expect((await call('POST', `${rq.url}/v1/governance/mode-override/confirm`, { mode: 'normal', expiresAt, reason: 'late' }, tokens.admin2)).status).toBe(
+      409,
+    );
 
     // Elevated, applied by the policy engine: the same medium-risk merge now goes to a person.
     await merge('merge-elevated');

@@ -186,7 +186,7 @@ export class GovernanceController {
     return { override, mode: this.control.published().mode, applied };
   }
 
-  /** Clears the override: the computed mode applies again (audited). */
+  /** Clears the override, and any request for one still waiting for a second admin: the computed mode applies again (audited). */
   @ApiRoute({
     summary: 'Clear the degradation-mode override (audited)',
     ok: {
@@ -201,7 +201,16 @@ export class GovernanceController {
     const principal = req.principal!;
     const reason = (body && Object.keys(body as object).length ? parseBody(ClearBody, body)?.reason : undefined) ?? `cleared by ${principal.id}`;
     await this.bus.emit(TOPICS.degradationOverrideSet, { reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
-    const applied = await this.until(() => !this.control.published().override);
+    // A request still waiting for a second admin goes too: clearing means the computed mode, not one confirmation away
+    // from another override.
+    const now = () => this.governance.settings.now();
+    if (this.control.pendingRequest(now()))
+      await this.bus.emit(
+        TOPICS.degradationOverrideSet,
+        { reason: `withdrawn: the override was cleared by ${principal.id}` },
+        { subject: OVERRIDE_REQUEST_SUBJECT, actor: actorOf(principal) },
+      );
+    const applied = await this.until(() => !this.control.published().override && !this.control.pendingRequest(now()));
     return { override: null, mode: this.control.published().mode, applied };
   }
 
