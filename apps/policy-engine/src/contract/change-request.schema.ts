@@ -1,7 +1,7 @@
 import type { ChangeStatus } from './change-request';
 
 /** Every status a change request can have (the API's `?status=` filter and the OpenAPI document). */
-export const CHANGE_STATUSES: readonly ChangeStatus[] = ['pending', 'approved', 'rejected', 'withdrawn', 'expired'];
+export const CHANGE_STATUSES: readonly ChangeStatus[] = ['pending', 'approved', 'rejected', 'withdrawn', 'expired', 'superseded'];
 
 /**
  * A change request as the API shows it (`ChangeRequestView`), for the OpenAPI document: the fields every kind shares,

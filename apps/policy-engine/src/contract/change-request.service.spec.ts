@@ -161,8 +161,13 @@ describe('change requests: four eyes on the operational contract', () => {
     await expect(service.approve(rival.id, { digest: rival.digest, reason: 'ok' }, grace)).rejects.toThrow(/was approved first/);
     await deliver();
     expect(contracts.current().version).toBe('2099.1.0');
-    // Once applied, the running version says it.
+    // Once applied, the running version says it; and the rival reads as superseded, not as pending.
     await expect(service.approve(rival.id, { digest: rival.digest, reason: 'ok' }, grace)).rejects.toThrow(/requested against .* but 2099\.1\.0 runs now/);
+    expect(await service.get(rival.id)).toMatchObject({ status: 'superseded' });
+    expect((await service.list('superseded')).map((r) => r.id)).toEqual([rival.id]);
+    expect(await service.list('pending')).toEqual([]);
+    // Its requester can still close it.
+    expect(await service.reject(rival.id, { reason: 'overtaken' }, ada)).toMatchObject({ status: 'withdrawn' });
     // A newer change, then the first one replayed (a restart): the newer version stays.
     const newer = await service.request({ kind: 'contract', contract: bumped('2099.3.0'), reason: 'newer' }, grace);
     await service.approve(newer.id, { digest: newer.digest, reason: 'ok' }, ada);

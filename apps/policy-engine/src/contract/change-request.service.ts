@@ -90,7 +90,7 @@ export class ChangeRequestService {
       time: now,
     });
     await this.requests.create(request);
-    return view(request, now, true);
+    return view(request, now, true, this.contracts.current().hash);
   }
 
   /** Approves a pending request: another admin than its requester, naming the digest they reviewed. */
@@ -123,15 +123,16 @@ export class ChangeRequestService {
   }
 
   async get(id: string): Promise<ChangeRequestView> {
-    return view(await this.found(id), this.settings.now(), true);
+    return view(await this.found(id), this.settings.now(), true, this.contracts.current().hash);
   }
 
   /** The most recent requests first, optionally only those in one status. */
   async list(status?: string, limit = 100): Promise<ChangeRequestView[]> {
     const now = this.settings.now();
+    const running = this.contracts.current().hash;
     return (await this.requests.list(limit))
       .filter((r) => r.kind === 'contract')
-      .map((r) => view(r, now, false))
+      .map((r) => view(r, now, false, running))
       .filter((v) => !status || v.status === status);
   }
 
@@ -201,7 +202,7 @@ export class ChangeRequestService {
         ...at,
       });
     }
-    return view(r, now, true);
+    return view(r, now, true, this.contracts.current().hash);
   }
 
   /** Emits an event of this service; when the bus does not take it, answers 503 with what happened. */
@@ -225,10 +226,13 @@ const requestedEvent = (r: Pick<ChangeRequest, 'id'>): EventCause => ({ id: deri
 
 const actorOf = (p: Principal): Actor => ({ id: p.id, kind: p.kind, roles: p.roles, authMethod: 'bearer-token' });
 
-function view(r: ContractChangeRequest, now: Date, withText: boolean) {
+/** A contract change request as the API shows it; `runningHash`: the contract in force (a pending request made on another reads `superseded`). */
+function view(r: ContractChangeRequest, now: Date, withText: boolean, runningHash: string) {
   const c = r.contract;
+  const shown = requestView(r, now);
   return {
-    ...requestView(r, now),
+    ...shown,
+    ...(shown.status === 'pending' && c.fromHash !== runningHash && { status: 'superseded' as const }),
     /** `hash`: the requested contract's content hash. */
     contract: { fromVersion: c.fromVersion, fromHash: c.fromHash, toVersion: c.toVersion, hash: c.toHash, ...(withText && { text: c.text }) },
     diff: r.diff,

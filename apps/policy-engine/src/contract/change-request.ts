@@ -2,7 +2,8 @@ import type { Actor } from '@countersign/contracts';
 import type { ChangeKind } from '@countersign/policy';
 
 /** Where a change request stands. `expired` is never stored: a pending request past `expiresAt` reads so. */
-export type ChangeStatus = 'pending' | 'approved' | 'rejected' | 'withdrawn' | 'expired';
+/** `superseded`: a contract change still pending while another version runs than the one it was requested against (it can no longer be approved; its requester may withdraw it or another admin reject it). */
+export type ChangeStatus = 'pending' | 'approved' | 'rejected' | 'withdrawn' | 'expired' | 'superseded';
 
 /** How a pending request ends: approved or rejected by another admin, withdrawn by its requester. */
 export type ChangeOutcome = 'approved' | 'rejected' | 'withdrawn';
@@ -47,7 +48,7 @@ export interface ContractChangeRequest extends ChangeRequestCommon {
 interface ChangeRequestCommon {
   id: string;
   kind: ChangeKind;
-  status: Exclude<ChangeStatus, 'expired'>;
+  status: Exclude<ChangeStatus, 'expired' | 'superseded'>;
   /** What the approval must name (libs/policy `changeDigest`). */
   digest: string;
   /**
