@@ -11,6 +11,7 @@ import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
 import { requireSigningKey } from './signing-key';
 import { stepUpRefusal } from './step-up';
+import { requireItemRole } from '../review-item/item-roles';
 
 /** A decision on an item the review clock expired: too late, whatever it says; the proposer can propose the action again. */
 const expiredConflict = (item: ReviewItem) =>
@@ -78,9 +79,7 @@ export class ApprovalService {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it');
     }
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action');
-    if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
-      throw new ForbiddenException(`approving this action requires one of the roles: ${item.requiredRoles.join(', ')}`);
-    }
+    requireItemRole(item, reviewer.roles, 'approving');
     const stepUp = stepUpRefusal(item, reviewer);
     if (stepUp) throw new ForbiddenException(stepUp);
     // Already counted: short of the quorum, an approval counts once (409). At or past it, the decision itself was not
@@ -140,9 +139,7 @@ export class ApprovalService {
     // A rejection is a decision too: only a human holding one of the item's roles makes it, or any reviewer could end
     // any item (a finance refund rejected by a security reviewer).
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can reject an action');
-    if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
-      throw new ForbiddenException(`rejecting this action requires one of the roles: ${item.requiredRoles.join(', ')}`);
-    }
+    requireItemRole(item, reviewer.roles, 'rejecting');
     if (claimHolds(item.claim, now) && item.claim.by !== reviewer.id) throw claimedConflict(item);
     requireSigningKey(this.key, now);
     // A rejection is final, so its token needs no expiry; signed all the same, or a forged one could block a genuine approval.

@@ -4,6 +4,7 @@ import { LOGGER, Principal } from '@countersign/nest';
 import { claimedConflict } from '../approvals/approval.service';
 import { ReviewClaim, ReviewItemRepository } from '../review-item/review-item.repository';
 import { REVIEW_ITEMS } from '../tokens';
+import { requireItemRole } from '../review-item/item-roles';
 
 /** How long a claim lasts unless renewed: the inbox renews it every minute while the card stays open. */
 export const CLAIM_TTL_MS = 5 * 60_000;
@@ -39,9 +40,7 @@ export class ClaimService {
     if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot claim it for review');
     }
-    if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
-      throw new ForbiddenException(`claiming this action requires one of the roles: ${item.requiredRoles.join(', ')}`);
-    }
+    requireItemRole(item, reviewer.roles, 'claiming');
     if (item.approvedBy?.includes(reviewer.id)) {
       throw new ConflictException(`you approved action ${actionId} already: the rest of its quorum is for other reviewers`);
     }

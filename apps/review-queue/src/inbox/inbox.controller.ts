@@ -33,6 +33,7 @@ import { card, inboxBody, InboxFilters, page, queueList } from './inbox.view';
 import { securityHeaders } from './security-headers';
 import type { ReviewerSession } from './session.store';
 import { HttpRequest, HttpResponse, Sessions } from './sessions';
+import { holdsItemRole, requireItemRole } from '../review-item/item-roles';
 
 /** The inbox's one script and one style sheet, served from here (no build step, no CDN), read once at boot. */
 const ASSETS = {
@@ -59,7 +60,7 @@ export function mayDecide(reviewer: ReviewerSession['principal'], item: ReviewIt
   if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) return false;
   // An approver of a quorum has done their part: the rest is for other reviewers (an approval counts once).
   if (item.approvedBy?.includes(reviewer.id)) return false;
-  return !item.requiredRoles.length || item.requiredRoles.some((r) => reviewer.roles.includes(r));
+  return holdsItemRole(item, reviewer.roles);
 }
 
 const filtersOf = (q: Record<string, unknown>): InboxFilters => {
@@ -190,7 +191,7 @@ export class InboxController {
     ok: { description: 'The inbox page with the card', contentType: 'text/html' },
     also: [{ status: 303, description: 'not signed in: to `/auth/sign-in?returnTo=…`', contentType: 'none', headers: { Location: 'the sign-in address' } }],
     errors: {
-      403: 'the account has no reviewer role; a reveal without `pii:view`',
+      403: 'the account has no reviewer role, or none of the roles the item needs; a reveal without `pii:view`',
       404: 'no review item for this action, or `reveal` is neither true nor false',
       409: 'a reveal of an item that is decided or has no sealed copy',
     },
@@ -225,7 +226,7 @@ export class InboxController {
     ok: { description: 'The card fragment', contentType: 'text/html' },
     errors: {
       401: 'not signed in, or the session ended',
-      403: 'the account has no reviewer role; a reveal without `pii:view`',
+      403: 'the account has no reviewer role, or none of the roles the item needs; a reveal without `pii:view`',
       404: 'no review item for this action, or `reveal` is neither true nor false',
       409: 'a reveal of an item that is decided or has no sealed copy',
     },
@@ -320,6 +321,10 @@ export class InboxController {
 
   private async card(actionId: string, session: ReviewerSession, reveal: unknown): Promise<string> {
     if (reveal !== undefined && reveal !== 'true' && reveal !== 'false') throw new NotFoundException('reveal: must be true or false');
+    // The card, masked or not, is for the reviewers who may work the item (the list shows them no other).
+    const held = await this.items.get(actionId);
+    if (!held) throw new NotFoundException(`no review item for action ${actionId}`);
+    requireItemRole(held, session.principal.roles, 'reading');
     // Dwell starts when the server first serves this reviewer the card (decision-quality/, ADR 0018).
     await this.quality?.shown(actionId, session.principal.id);
     await this.claimIfFree(actionId, session);

@@ -10,6 +10,7 @@ import { DecisionOutbox } from '../review-item/decision-outbox';
 import { DecisionEvent, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
+import { requireItemRole } from '../review-item/item-roles';
 
 /** How long a person has to answer "did this happen?" before the item is overdue. */
 export const OUTCOME_CHECK_SLA_SECONDS = 4 * 3600;
@@ -79,9 +80,7 @@ export class OutcomeCheckService {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot say whether it happened');
     }
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a person can answer an outcome check');
-    if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
-      throw new ForbiddenException(`answering this check requires one of the roles: ${item.requiredRoles.join(', ')}`);
-    }
+    requireItemRole(item, reviewer.roles, 'answering');
     requireSigningKey(this.key, now);
     // Final, so no expiry; signed, or a forged answer could close an action whose effect never took place.
     const signature = signReviewDecision(this.key, {

@@ -9,6 +9,7 @@ import { publicItem, shownDigest, shownView } from '../review-item/shown';
 import { REVIEW_ITEMS } from '../tokens';
 import { MAX_REVISED_PARAMETERS_BYTES, RevisionService } from '../revisions/revision.service';
 import { RevealService } from './reveal.service';
+import { holdsItemRole, requireItemRole } from '../review-item/item-roles';
 
 const DecisionBody = z.strictObject({
   // Free text: a reason of control characters (three NULs) is no reason.
@@ -42,10 +43,10 @@ export class ReviewsController {
   ) {}
 
   @ApiRoute({
-    summary: 'Pending review items, regulated data masked',
-    query: { limit: 'at most this many (1 to 500; default 50)' },
+    summary: 'Pending review items the caller may work (a role they hold), regulated data masked',
+    query: { limit: 'at most this many (1 to 500; default 50), of the 500 most urgent' },
     ok: {
-      description: 'The pending items',
+      description: 'The pending items the caller holds one of the roles of, most urgent first',
       schema: {
         type: 'object',
         required: ['items'],
@@ -63,9 +64,17 @@ export class ReviewsController {
     },
   })
   @Get()
-  async pending(@Query('limit') limit?: string) {
+  async pending(@Req() req: AuthenticatedRequest, @Query('limit') limit?: string) {
     const n = Math.min(Math.max(Number(limit ?? 50) || 50, 1), 500);
-    return { items: (await this.items.pending(n)).map(publicItem) };
+    // Only the items the caller may work (a role they hold, or none named), as reading one item and the inbox do:
+    // looked for among the 500 most urgent.
+    const roles = req.principal!.roles;
+    return {
+      items: (await this.items.pending(500))
+        .filter((i) => holdsItemRole(i, roles))
+        .slice(0, n)
+        .map(publicItem),
+    };
   }
 
   /**
@@ -85,7 +94,7 @@ export class ReviewsController {
     },
     errors: {
       400: '`reveal` is neither true nor false',
-      403: 'a reveal without `pii:view`, or a reveal of an item decided by other roles (the masked item is shown to every reviewer)',
+      403: 'a role the item needs (reading it, masked or revealed, is for the reviewers who may work it), or a reveal without `pii:view`',
       404: 'no review item for this action',
       409: 'a reveal of an item that is decided or has no sealed copy',
     },
@@ -99,6 +108,7 @@ export class ReviewsController {
     }
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    requireItemRole(item, req.principal!.roles, 'reading');
     return { ...publicItem(item), shownDigest: shownDigest(shownView(item)) };
   }
 

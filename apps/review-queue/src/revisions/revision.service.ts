@@ -14,6 +14,7 @@ import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, PROPOSAL_SEALER, REVIEW_ITEMS, REVISION_PARAMETER_CHECK } from '../tokens';
 import { ParameterEditError, reviseParameters, RevisionParameterCheck } from './revised-parameters';
+import { requireItemRole } from '../review-item/item-roles';
 
 /** The most the edited parameters may weigh, as JSON (an event carries the whole proposal, 256 KiB at most). */
 export const MAX_REVISED_PARAMETERS_BYTES = 64 * 1024;
@@ -80,9 +81,7 @@ export class RevisionService {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it, with changes or without');
     }
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action with changes');
-    if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
-      throw new ForbiddenException(`approving this action requires one of the roles: ${item.requiredRoles.join(', ')}`);
-    }
+    requireItemRole(item, reviewer.roles, 'approving');
     // A revision ends the item and carries this reviewer's approval: a critical one needs their second factor too.
     const stepUp = stepUpRefusal(item, reviewer);
     if (stepUp) throw new ForbiddenException(stepUp);
