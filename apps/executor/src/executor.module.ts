@@ -7,6 +7,7 @@ import { ExecutionConsumer } from './execution/execution.consumer';
 import { FlagControlConsumer } from './execution/flag-control.consumer';
 import { ExecutionRepository } from './execution/execution.repository';
 import { DEFAULT_MAX_HOLD_MS, ExecutionService } from './execution/execution.service';
+import { ResendGate } from './reconciliation/resend-gate';
 import { OutcomeOutbox, OutcomeOutboxSettings } from './execution/outcome-outbox';
 import { OutcomeAnswerConsumer } from './reconciliation/outcome-answer.consumer';
 import { Reconciler } from './reconciliation/reconciler.service';
@@ -50,6 +51,7 @@ export class ExecutorModule {
         ExecutionConsumer,
         OutcomeOutbox,
         Reconciler,
+        ResendGate,
         OutcomeAnswerConsumer,
         { provide: RECONCILIATION, useValue: { ...DEFAULT_RECONCILIATION, ...options.reconciliation } },
         { provide: MAX_HOLD_MS, useValue: (options.maxHoldSeconds ?? DEFAULT_MAX_HOLD_MS / 1000) * 1000 },

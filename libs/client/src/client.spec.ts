@@ -11,6 +11,7 @@ import {
   RateLimitedError,
   UnauthorizedError,
   UnavailableError,
+  UnexpectedAnswerError,
 } from './errors';
 import type { ProposalInput } from './types';
 
@@ -163,6 +164,48 @@ describe('CountersignClient', () => {
     // One long poll covers the whole wait (the second, if any, is asked for what little time is left).
     expect(seen.length).toBeLessThanOrEqual(2);
     expect(Number(new URL(seen[0].url, 'http://x').searchParams.get('timeoutMs'))).toBeGreaterThan(1_000);
+  });
+
+  it('does not follow a redirect: the token is not sent on, and the answer is an error, never an accepted proposal', async () => {
+    answer = (_req, res) => {
+      res.writeHead(307, { Location: 'http://127.0.0.1:9/stolen' });
+      res.end();
+    };
+    const error = await client.propose(proposal).catch((e) => e);
+    expect(error).toBeInstanceOf(UnexpectedAnswerError);
+    expect(error.message).toBe(
+      "POST /v1/proposals was answered 307 (a redirect to http://127.0.0.1:9/stolen): Countersign's API does not redirect, so it was not followed and the token was not sent on",
+    );
+    expect(seen).toHaveLength(1);
+  });
+
+  it.each([
+    ['an HTML page', (res: ServerResponse) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>proxy login</html>')],
+    ['an empty object', (res: ServerResponse) => json(res, 202, {})],
+    ['an action id that is not text', (res: ServerResponse) => json(res, 202, { actionId: 7, status: 'proposed' })],
+  ])('a success answer that is not Countersign’s (%s) is an UnexpectedAnswerError, not an accepted proposal', async (_what, send) => {
+    answer = (_req, res) => send(res);
+    await expect(client.propose(proposal)).rejects.toBeInstanceOf(UnexpectedAnswerError);
+    await expect(client.status('a-9')).rejects.toBeInstanceOf(UnexpectedAnswerError);
+  });
+
+  it('awaitDecision waits through a server away for longer than one call’s retries (a restart), until its own deadline', async () => {
+    let away = 12; // answers lost before the server is back: more than one call's 1 + 4 tries
+    answer = (_req, res) => {
+      if (away-- > 0) return res.socket!.destroy();
+      json(res, 200, { actionId: 'a-6', status: 'autonomous', lane: 'autonomous', timeline: [] });
+    };
+    await expect(client.awaitDecision('a-6', { timeoutMs: 60_000 })).resolves.toMatchObject({ status: 'autonomous' });
+    expect(seen.length).toBe(13);
+  });
+
+  it('a call the server never answers ends at requestTimeoutMs as a lost connection, and is retried', async () => {
+    answer = () => undefined; // holds every request
+    const impatient = new CountersignClient({ baseUrl: client['baseUrl'], token: 't', retries: 1, backoffMs: 5, maxBackoffMs: 5, requestTimeoutMs: 200 });
+    const error = await impatient.propose(proposal).catch((e) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(error.message).toMatch(/^no answer from POST \/v1\/proposals: /);
+    expect(seen).toHaveLength(2);
   });
 
   it('awaitDecision stops when aborted, with the signal’s reason', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DecisionTimeoutError, errorFor, NotFoundError, parseRetryAfter, UnavailableError } from './errors';
+import { DecisionTimeoutError, errorFor, NotFoundError, parseRetryAfter, UnavailableError, UnexpectedAnswerError } from './errors';
 import { fetchTrusting, TlsTrust } from './tls-fetch';
 import type { ActionStatus, ActionView, Proposed, ProposalInput } from './types';
 
@@ -19,6 +19,8 @@ export interface CountersignClientOptions {
   backoffMs?: number;
   /** …up to this (default 5 000 ms; a longer `Retry-After` is capped to it). */
   maxBackoffMs?: number;
+  /** How long one call (each try of it) may take before it counts as a lost connection (default 30 000 ms; long polls get their wait on top). */
+  requestTimeoutMs?: number;
 }
 
 /** What `awaitDecision` waits for: a decision (the default), or a final state (executed, failed, rejected…). */
@@ -51,6 +53,7 @@ export class CountersignClient {
   private readonly retries: number;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly requestTimeoutMs: number;
 
   constructor(private readonly options: CountersignClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -59,6 +62,7 @@ export class CountersignClient {
     this.retries = options.retries ?? 4;
     this.backoffMs = options.backoffMs ?? 250;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   }
 
   /**
@@ -67,16 +71,15 @@ export class CountersignClient {
    */
   async propose(proposal: ProposalInput, options: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<Proposed> {
     const idempotencyKey = options.idempotencyKey ?? `cs-${randomUUID()}`;
-    const body = (await this.request('POST', '/v1/proposals', { body: proposal, headers: { 'Idempotency-Key': idempotencyKey }, signal: options.signal })) as {
-      actionId: string;
-      status: Proposed['status'];
-    };
-    return { actionId: body.actionId, status: body.status, idempotencyKey };
+    const body = await this.request('POST', '/v1/proposals', { body: proposal, headers: { 'Idempotency-Key': idempotencyKey }, signal: options.signal });
+    if (!isObject(body) || typeof body.actionId !== 'string' || !body.actionId || typeof body.status !== 'string')
+      throw new UnexpectedAnswerError(502, "POST /v1/proposals answered a success without an action id: not Countersign's answer (a proxy in between?)");
+    return { actionId: body.actionId, status: body.status as Proposed['status'], idempotencyKey };
   }
 
   /** The action's current view (`GET /v1/actions/{id}`); `NotFoundError` until the read model knows it. */
   async status(actionId: string, options: { signal?: AbortSignal } = {}): Promise<ActionView> {
-    return (await this.request('GET', `/v1/actions/${encodeURIComponent(actionId)}`, { signal: options.signal })) as ActionView;
+    return viewOf(await this.request('GET', `/v1/actions/${encodeURIComponent(actionId)}`, { signal: options.signal }), 'GET /v1/actions/{id}');
   }
 
   /**
@@ -100,10 +103,12 @@ export class CountersignClient {
         const started = Date.now();
         try {
           const path = `/v1/actions/${encodeURIComponent(actionId)}?waitFor=${waitFor}&timeoutMs=${pollMs}`;
-          last = (await this.request('GET', path, { signal })) as ActionView;
+          last = viewOf(await this.request('GET', path, { signal, holdMs: pollMs }), 'GET /v1/actions/{id}');
           if (waitFor === 'decision' ? !UNDECIDED.has(last.status) : !NOT_FINAL.has(last.status)) return last;
         } catch (e) {
-          if (!(e instanceof NotFoundError)) throw e;
+          // Not known yet (the read model catches up), or the server away for longer than one call's retries (a
+          // restart): the wait goes on until its own deadline, as asked.
+          if (!(e instanceof NotFoundError) && !(e instanceof UnavailableError)) throw e;
         }
         if (Date.now() >= deadline)
           throw new DecisionTimeoutError(`action ${actionId} not ${waitFor === 'decision' ? 'decided' : 'final'} within ${options.timeoutMs} ms`, last);
@@ -119,8 +124,16 @@ export class CountersignClient {
     }
   }
 
-  /** One call, retried on 503 and on a lost connection (the same headers, so the same Idempotency-Key). */
-  private async request(method: string, path: string, init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal }): Promise<unknown> {
+  /**
+   * One call, retried on 503 and on a lost connection (the same headers, so the same Idempotency-Key). Each try ends
+   * after `requestTimeoutMs` (plus `holdMs`, a long poll's wait) as a lost connection. Redirects are not followed: the
+   * API never redirects, so one is an answer from something else, and the token is not sent on to it.
+   */
+  private async request(
+    method: string,
+    path: string,
+    init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal; holdMs?: number },
+  ): Promise<unknown> {
     const url = `${this.baseUrl}${path}`;
     const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${this.options.token}`, ...init.headers };
     if (init.body !== undefined) headers['Content-Type'] = 'application/json';
@@ -128,17 +141,35 @@ export class CountersignClient {
     for (let attempt = 0; ; attempt++) {
       init.signal?.throwIfAborted();
       let res: Response;
+      const tryTimeout = AbortSignal.timeout(this.requestTimeoutMs + (init.holdMs ?? 0));
       try {
-        res = await this.fetch(url, { method, headers, body, signal: init.signal });
+        res = await this.fetch(url, {
+          method,
+          headers,
+          body,
+          redirect: 'manual',
+          signal: init.signal ? AbortSignal.any([init.signal, tryTimeout]) : tryTimeout,
+        });
       } catch (e) {
         if (init.signal?.aborted) throw init.signal.reason;
         if (attempt >= this.retries) throw new UnavailableError(503, `no answer from ${method} ${path}: ${(e as Error).message}`);
         await sleep(this.backoff(attempt), init.signal);
         continue;
       }
+      if (res.status >= 300 && res.status < 400) {
+        void res.body?.cancel().catch(() => undefined);
+        throw new UnexpectedAnswerError(
+          502,
+          `${method} ${path} was answered ${res.status} (a redirect${res.headers.get('location') ? ` to ${res.headers.get('location')}` : ''}): Countersign's API does not redirect, so it was not followed and the token was not sent on`,
+        );
+      }
       const text = await res.text();
       const json = parseJson(text);
-      if (res.ok) return json;
+      if (res.ok) {
+        if (json === undefined)
+          throw new UnexpectedAnswerError(502, `${method} ${path} answered ${res.status} with a body that is not JSON: not Countersign's answer`);
+        return json;
+      }
       if (res.status === 503 && attempt < this.retries) {
         const asked = (parseRetryAfter(res.headers.get('retry-after')) ?? 0) * 1000;
         await sleep(Math.min(this.maxBackoffMs, Math.max(asked, this.backoff(attempt))), init.signal);
@@ -152,6 +183,15 @@ export class CountersignClient {
     // Exponential with jitter, so that many agents cut off together do not come back together.
     return Math.min(this.maxBackoffMs, this.backoffMs * 2 ** attempt) * (0.5 + Math.random() / 2);
   }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** An action's view as the API answers it, or `UnexpectedAnswerError`. */
+function viewOf(json: unknown, what: string): ActionView {
+  if (!isObject(json) || typeof json.status !== 'string' || !Array.isArray(json.timeline))
+    throw new UnexpectedAnswerError(502, `${what} answered a success that is not an action's view: not Countersign's answer`);
+  return json as unknown as ActionView;
 }
 
 function parseJson(text: string): unknown {

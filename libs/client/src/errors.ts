@@ -33,6 +33,11 @@ export class RateLimitedError extends CountersignError {
 }
 /** 503 (or no connection) after every retry: the server or one of its dependencies is away; retry later. */
 export class UnavailableError extends CountersignError {}
+/**
+ * 502: an answer that is not Countersign's (a redirect, or a success whose body is not what the API answers): a proxy
+ * or another server in between. Never taken for a success; a redirect is not followed (the token stays here).
+ */
+export class UnexpectedAnswerError extends CountersignError {}
 /** `awaitDecision` ran out of time: the action is not decided yet (`lastView`, if any, says where it is). */
 export class DecisionTimeoutError extends CountersignError {
   constructor(

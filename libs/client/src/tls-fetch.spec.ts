@@ -10,6 +10,10 @@ describe('fetchTrusting', () => {
   let server: Server;
   let base: string;
   let rootPem: string;
+  // A plain-HTTP server on another port (another origin): what a redirect to it carries.
+  let captureServer: import('node:http').Server;
+  let capture = '';
+  const captured: Array<{ auth?: string; cookie?: string; body: string }> = [];
 
   beforeAll(async () => {
     const root = await createRootCa('fetch-root', { notAfter: new Date(Date.now() + 4 * HOUR) });
@@ -26,6 +30,8 @@ describe('fetchTrusting', () => {
           res.end(JSON.stringify({ method: req.method, body, type: req.headers['content-type'], auth: req.headers.authorization }));
         } else if (req.url === '/moved') {
           res.writeHead(303, { Location: '/echo' }).end();
+        } else if (req.url === '/elsewhere') {
+          res.writeHead(307, { Location: capture }).end();
         } else if (req.url === '/empty') {
           res.writeHead(204).end();
         } else if (req.url === '/hang') {
@@ -35,11 +41,31 @@ describe('fetchTrusting', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { createServer } = await import('node:http');
+    captureServer = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        captured.push({ auth: req.headers.authorization, cookie: req.headers.cookie, body });
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((r) => captureServer.listen(0, '127.0.0.1', r));
+    capture = `http://127.0.0.1:${(captureServer.address() as AddressInfo).port}/downgraded`;
   });
 
   afterAll(async () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
+    captureServer.closeAllConnections();
+    await new Promise((r) => captureServer.close(r));
+  });
+
+  it('follows a redirect to another origin (here a plain-HTTP one) without the credentials', async () => {
+    const f = fetchTrusting({ ca: rootPem });
+    const res = await f(`${base}/elsewhere`, { method: 'POST', headers: { Authorization: 'Bearer secret', Cookie: 's=1' }, body: 'proposal' });
+    expect(res.status).toBe(200);
+    expect(captured).toEqual([{ auth: undefined, cookie: undefined, body: 'proposal' }]);
   });
 
   it('sends the method, headers and body over a verified connection and answers a standard Response', async () => {

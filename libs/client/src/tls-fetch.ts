@@ -16,7 +16,8 @@ const MAX_REDIRECTS = 20;
  * A `fetch` for `https:` URLs that trusts the given root(s) and nothing else (TLS 1.2 or later, the server's name
  * checked against its certificate); `http:` URLs go to the global fetch. Node's own fetch cannot be given a CA without
  * a dispatcher package, so this speaks `node:https` and answers a standard `Response`: no dependency, no framework.
- * Bodies: a string, bytes or `URLSearchParams`. Redirects are followed unless `redirect: 'manual'`.
+ * Bodies: a string, bytes or `URLSearchParams`. Redirects are followed unless `redirect: 'manual'`; to another origin
+ * without the `Authorization`, `Cookie` and `Proxy-Authorization` headers.
  * The monorepo's own clients (the test helpers, the platform's HTTPS specs) use this one too: tests may depend on the
  * SDK, the SDK on nothing but the contracts (ADR 0020).
  */
@@ -40,7 +41,16 @@ export function fetchTrusting(trust: TlsTrust): typeof fetch {
       if (init.redirect === 'error') throw new TypeError(`fetch failed: redirected to ${location}`);
       if (hops >= MAX_REDIRECTS) throw new TypeError('fetch failed: too many redirects');
       const asGet = status === 303 || ((status === 301 || status === 302) && method === 'POST');
-      return tlsFetch(new URL(location, url), asGet ? { ...init, method: 'GET', body: undefined } : init, hops + 1);
+      const next = new URL(location, url);
+      let followed: RequestInit = asGet ? { ...init, method: 'GET', body: undefined } : init;
+      // To another origin (another host, port or scheme: `http:` included), credentials stay behind, as browsers and
+      // Node's fetch do: the token was given for this server.
+      if (next.origin !== url.origin) {
+        const kept = new Headers(followed.headers);
+        for (const h of ['authorization', 'cookie', 'proxy-authorization']) kept.delete(h);
+        followed = { ...followed, headers: kept };
+      }
+      return tlsFetch(next, followed, hops + 1);
     }
     const answered = new Headers();
     for (let i = 0; i < res.rawHeaders.length; i += 2) answered.append(res.rawHeaders[i], res.rawHeaders[i + 1]);

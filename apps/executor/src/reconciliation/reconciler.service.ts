@@ -11,6 +11,7 @@ import { idempotencyKeyOf } from '../execution/idempotency-key';
 import { APPROVAL_KEYS, CLOCK, EXECUTIONS, RECONCILIATION } from '../tokens';
 import { checkOutcomeAnswer, OutcomeAnsweredEvent } from './outcome-answer';
 import { ReconciliationSettings } from './reconciliation.settings';
+import { ResendGate } from './resend-gate';
 
 type Executed = EventData<typeof TOPICS.actionExecuted>;
 type Failed = EventData<typeof TOPICS.actionFailed>;
@@ -41,6 +42,8 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject(RECONCILIATION) private readonly settings: ReconciliationSettings,
     /** The time (a fake clock in tests). */
     @Optional() @Inject(CLOCK) private readonly clock: () => Date = () => new Date(),
+    /** The brakes a second call waits for (kill switch, degradation mode, trust stack); given by the module. */
+    @Optional() private readonly gate?: ResendGate,
   ) {}
 
   onApplicationBootstrap() {
@@ -137,6 +140,13 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     }
 
     if (idempotentByKey) {
+      // Sending again is executing again: not while a brake is on. Held, not refused (the first call may have taken
+      // effect): on the record once per claim, and looked at again once this claim's lease runs out.
+      const hold = this.gate?.held(record);
+      if (hold) {
+        this.logger.warn({ ...log, code: hold.code }, `reconciler: ${hold.reason}; looked at again after the lease`);
+        return void (await this.bus.emit(TOPICS.actionHeld, hold, { cause, actor: this.actor, discriminator: `resend-held-${attempt}` }));
+      }
       const p = record.proposal;
       const result = await connector.execute(
         { actionId: record.actionId, actionType: p.actionType, target: p.target, parameters: p.parameters, tenant: p.tenant, digest: record.digest },

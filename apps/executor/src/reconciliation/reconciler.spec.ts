@@ -3,11 +3,14 @@ import { generateSigningKey, signApproval, signReviewDecision } from '@countersi
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import type { SigningKey } from '@countersign/keys';
 import { RecordingBus, refundProposal } from '@countersign/testing';
+import type { FlagReader, FlagState } from '@countersign/flags';
+import { DegradationModeState } from '@countersign/nest';
 import { Connector, ConnectorCapabilities, ConnectorRegistry, ConnectorRequest, ConnectorResult, TargetStatus } from '../connectors/connector';
 import { idempotencyKeyOf } from '../execution/idempotency-key';
 import { InMemoryExecutionRepository } from '../execution/in-memory-execution.repository';
 import { OutcomeAnsweredEvent } from './outcome-answer';
 import { Reconciler } from './reconciler.service';
+import { ResendGate } from './resend-gate';
 
 // real: Reconciler, the in-memory execution record, Ed25519 signing and verification, the in-memory bus (recording what it
 // is given to publish); fake: the connector (its capabilities and answers), the clock.
@@ -16,7 +19,11 @@ const lease = 60_000;
 const t0 = new Date('2026-11-24T10:00:00.000Z');
 const at = (ms: number) => new Date(t0.getTime() + ms);
 
-function setup(capabilities: ConnectorCapabilities, results: ConnectorResult[] = [{ status: 'executed', externalRequestId: 'x-2', attempts: 1 }]) {
+function setup(
+  capabilities: ConnectorCapabilities,
+  results: ConnectorResult[] = [{ status: 'executed', externalRequestId: 'x-2', attempts: 1 }],
+  gate?: ResendGate,
+) {
   const bus = new RecordingBus({ source: 'executor', logger: pino({ level: 'silent' }) });
   const calls: Array<{ request: ConnectorRequest; key: string }> = [];
   const connector: Connector = {
@@ -28,7 +35,7 @@ function setup(capabilities: ConnectorCapabilities, results: ConnectorResult[] =
   const reviewQueue = generateSigningKey('rq-1');
   const logger = pino({ level: 'silent' });
   const settings = { leaseMs: lease, periodMs: 5_000, batch: 50 };
-  const reconciler = new Reconciler(bus, repo, new ConnectorRegistry(connector), [reviewQueue.verifyKey], logger, settings, () => at(lease + 1));
+  const reconciler = new Reconciler(bus, repo, new ConnectorRegistry(connector), [reviewQueue.verifyKey], logger, settings, () => at(lease + 1), gate);
   /** An action the executor claimed at t0 and never finished: it died during the call. */
   const strand = async (actionId = 'a1', lane: 'autonomous' | 'review' = 'autonomous', when = t0) => {
     await repo.saveDecision({
@@ -116,6 +123,33 @@ describe('Reconciler: unknown outcomes are settled, never by a second call witho
     expect(await t.reconciler.runOnce(at(1_000 + lease))).toBe(1);
     expect(t.calls.map((c) => c.key)).toEqual([idempotencyKeyOf('a1', digest), idempotencyKeyOf('a1', digest)]);
     expect(await t.repo.get('a1')).toMatchObject({ state: 'executed', reconcileAttempts: 2 });
+  });
+
+  it('does not send again while the kill switch is off or the mode is halted: held (on the record), sent once both are lifted', async () => {
+    let killSwitch: FlagState = 'off';
+    const flags = { state: () => killSwitch } as unknown as FlagReader;
+    const mode = new DegradationModeState();
+    mode.caughtUp();
+    const t = setup({ idempotentByKey: true }, undefined, new ResendGate(flags, 'exec.', mode));
+    await t.strand();
+    await t.repo.finish('a1', 'outcome_unknown', undefined);
+    expect(await t.reconciler.runOnce(at(1_000))).toBe(1);
+    expect(t.calls).toHaveLength(0);
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'reconciling' });
+    // The brake on (halted too): still not sent at the next look after the lease.
+    mode.apply({ id: 'm-1', time: at(0).toISOString(), data: { mode: 'halted' } } as never);
+    killSwitch = 'on';
+    expect(await t.reconciler.runOnce(at(1_000 + lease))).toBe(1);
+    expect(t.calls).toHaveLength(0);
+    expect(t.events(TOPICS.actionHeld).map((e) => e.data)).toEqual([
+      { code: 'kill-switch-off', reason: 'not sent again while the kill switch of support.refund is off' },
+      { code: 'degradation-halted', reason: 'not sent again while the degradation mode is halted' },
+    ]);
+    // Both lifted: sent once, under the same key, and settled.
+    mode.apply({ id: 'm-2', time: at(0).toISOString(), data: { mode: 'normal' } } as never);
+    expect(await t.reconciler.runOnce(at(1_000 + 2 * lease))).toBe(1);
+    expect(t.calls.map((c) => c.key)).toEqual([idempotencyKeyOf('a1', digest)]);
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'executed' });
   });
 
   it('asks the target where it can: done is executed without a call, not done (and not safe to re-send) is failed', async () => {

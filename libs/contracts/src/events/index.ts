@@ -529,7 +529,8 @@ export const TrustHealthChangedV1 = z.object({
  * event per action and hold (its id derives from the cause and what caused the hold), however often it is retried.
  */
 export const ActionHeldV1 = z.object({
-  code: z.enum(['trust-stack-unhealthy', 'degradation-halted']),
+  // `kill-switch-off`: an action whose outcome is unknown is not sent again while its kill switch is off (the reconciler).
+  code: z.enum(['trust-stack-unhealthy', 'degradation-halted', 'kill-switch-off']),
   reason: z.string().min(1).max(2000),
   /** The trust-health event in force (absent when there is none yet). */
   trustHealthEventId: z.string().min(1).max(200).optional(),
