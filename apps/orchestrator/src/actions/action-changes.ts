@@ -1,11 +1,29 @@
+import type { BeforeApplicationShutdown } from '@nestjs/common';
+
 /**
  * Wakes the long polls of `GET /v1/actions/{id}?waitFor=…` when this process's view consumer records an entry
  * of their action. In process only: with several orchestrator instances, the event may be consumed by another
  * one (partitions are shared in the group), so a waiting request also re-reads the view on a short, bounded
  * interval (`LONG_POLL_REREAD_MS`) — the notifier makes the common case immediate, the re-read keeps it honest.
  */
-export class ActionChanges {
+export class ActionChanges implements BeforeApplicationShutdown {
   private readonly waiters = new Map<string, Set<() => void>>();
+  private stopping = false;
+
+  /**
+   * The service is stopping: every waiting long poll answers now, with the view as it is, and none waits from here on
+   * (the HTTP server waits for its open requests: one held poll would hold the stop for up to 30 s, past a supervisor's
+   * grace period). Clients poll again, on the next instance or after the restart.
+   */
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
+    for (const id of [...this.waiters.keys()]) this.notify(id);
+  }
+
+  /** True once the service is stopping: long polls answer at once. */
+  get closing(): boolean {
+    return this.stopping;
+  }
 
   /** The view of `actionId` changed: wake every request waiting on it. */
   notify(actionId: string): void {
@@ -17,6 +35,7 @@ export class ActionChanges {
 
   /** Resolves at the next change of `actionId` or after `ms`, whichever comes first (never rejects). */
   next(actionId: string, ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const waiting = this.waiters.get(actionId) ?? new Set<() => void>();
       const wake = () => {

@@ -56,7 +56,7 @@ export class ActionsController {
       const entries = access === 'read' ? read : [];
       const view = entries.length ? summarise(entries) : undefined;
       const left = deadline - Date.now();
-      if ((view && wait && reached(view.status, wait.waitFor)) || !wait || left <= 0) {
+      if ((view && wait && reached(view.status, wait.waitFor)) || !wait || left <= 0 || this.changes.closing) {
         // A normal answer, not a refusal: a client polls its action before the view has caught up.
         if (!view) throw new NotFoundAnswer(`no action ${id}`);
         return { actionId: id, ...view };

@@ -89,6 +89,21 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
     await expect(controller.get('nobody', asReviewer, 'decision', '300')).rejects.toThrow(NotFoundException);
   });
 
+  it('answers every waiting poll at once when the service stops (with the view as it is), and waits no more after', async () => {
+    const { views, changes, controller } = setup();
+    await views.record('a-7', entry('a-7', 'proposed'));
+    await views.record('a-7', entry('a-7', 'in_review'));
+    const started = Date.now();
+    const waiting = controller.get('a-7', asReviewer, 'final', '30000');
+    await eventually(() => expect(changes.waiting).toBe(1));
+    changes.beforeApplicationShutdown();
+    await expect(waiting).resolves.toMatchObject({ actionId: 'a-7', status: 'in_review' });
+    await expect(controller.get('a-7', asReviewer, 'final', '30000')).resolves.toMatchObject({ status: 'in_review' });
+    // Well under one poll's 30 s (and under the 500 ms re-read: the stop woke it).
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(changes.waiting).toBe(0);
+  });
+
   it('refuses an unknown waitFor or an unbounded timeout with 400 and a precise message', async () => {
     const { controller } = setup();
     await expect(controller.get('a-5', asReviewer, 'executed', '100')).rejects.toThrow(new BadRequestException('waitFor must be "decision" or "final"'));
