@@ -88,8 +88,8 @@ describe('Countersign end to end on the real stack', () => {
       webhookUrl: sink.url,
       actionTypes: ACTION_TYPES,
       dir: join(__dirname, '../../.stack/e2e', ns),
-      // dana both proposes (as an agent would) and reviews: she must never approve her own proposal.
-      principals: [...DEFAULT_PRINCIPALS, { name: 'dana', principal: 'dana', kind: 'human', roles: ['agent', 'reviewer'] }],
+      // dana both proposes (as an agent would) and reviews refunds (finance): she must never approve her own proposal.
+      principals: [...DEFAULT_PRINCIPALS, { name: 'dana', principal: 'dana', kind: 'human', roles: ['agent', 'reviewer', 'finance'] }],
     });
     bus = new KafkaBus({ brokers: stack.env.KAFKA_BROKERS.split(','), clientId: 'e2e-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();
