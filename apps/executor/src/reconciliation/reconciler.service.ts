@@ -10,7 +10,7 @@ import { ActionRecord, ExecutionRepository, UnsettledClaim } from '../execution/
 import { idempotencyKeyOf } from '../execution/idempotency-key';
 import { APPROVAL_KEYS, CLOCK, EXECUTIONS, RECONCILIATION } from '../tokens';
 import { checkOutcomeAnswer, OutcomeAnsweredEvent } from './outcome-answer';
-import { ReconciliationSettings } from './reconciliation.settings';
+import { DEFAULT_MAX_RESENDS, ReconciliationSettings } from './reconciliation.settings';
 import { ResendGate } from './resend-gate';
 
 type Executed = EventData<typeof TOPICS.actionExecuted>;
@@ -21,8 +21,8 @@ type Refusal = Pick<z.infer<typeof ActionRefusedV1>, 'code' | 'reason'>;
  * Settles what the executor could not: actions left `executing` past their lease (the executor stopped during
  * the call) and actions whose outcome was unknown (a timeout, a 5xx, a dropped connection). Each is claimed by
  * one reconciler at a time (a lease in the execution record) and settled by the first of these its connector
- * allows: ask the target (`statusQuery`); send it again under the *same* Idempotency-Key (`idempotentByKey`);
- * otherwise ask a person "did this happen?" (`execution.outcome.check-requested.v1`), whose signed answer
+ * allows: ask the target (`statusQuery`); send it again under the *same* Idempotency-Key (`idempotentByKey`, on at most
+ * `maxResends` looks); otherwise ask a person "did this happen?" (`execution.outcome.check-requested.v1`), whose signed answer
  * (`review.outcome.check-answered.v1`) settles it. Never a second call without the key, never a second call
  * to a target that does not apply an action once per key. Every step is an event, so the audit trail has it.
  */
@@ -104,6 +104,8 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     }
 
     const { statusQuery, idempotentByKey } = connector.capabilities;
+    const maxResends = this.settings.maxResends ?? DEFAULT_MAX_RESENDS;
+    const resendsLeft = attempt <= maxResends;
     if (statusQuery) {
       const status = await statusQuery(key).catch((e: Error): TargetStatus => {
         this.logger.warn({ ...log, err: e }, `reconciler: the target's status could not be read: ${e.message}`);
@@ -114,9 +116,11 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
         this.logger.info(log, 'reconciled by status: the target reports the action took effect');
         return this.settle(record, 'executed', TOPICS.actionExecuted, this.executedData(record, connector, reconciliation, 1));
       }
-      if (status === 'not-done' && !idempotentByKey) {
+      if (status === 'not-done' && !(idempotentByKey && resendsLeft)) {
         this.logger.info(log, 'reconciled by status: the target reports the action did not take effect');
-        const error = 'the target reports the action did not take effect; not sent again (the target does not apply an action once per key)';
+        const error = idempotentByKey
+          ? `the target reports the action did not take effect; not sent again (sent on ${maxResends} looks already)`
+          : 'the target reports the action did not take effect; not sent again (the target does not apply an action once per key)';
         return this.settle(record, 'failed', TOPICS.actionFailed, {
           outcome: 'failed',
           connector: connector.name,
@@ -139,7 +143,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       );
     }
 
-    if (idempotentByKey) {
+    if (idempotentByKey && resendsLeft) {
       // Sending again is executing again: not while a brake is on. Held, not refused (the first call may have taken
       // effect): on the record once per claim, and looked at again once this claim's lease runs out.
       const hold = this.gate?.held(record);
@@ -177,8 +181,11 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       ));
     }
 
-    // Neither safe to send again nor able to ask: a person finds out.
+    // Neither safe to send again nor able to ask, or sent again as often as it may be: a person finds out.
     const since = previousClaimedAt ?? record.claimedAt;
+    const why = idempotentByKey
+      ? `it was sent again under its key on ${maxResends} looks and the outcome is still unknown`
+      : `the ${connector.name} connector can neither send the action again safely nor ask the target`;
     await this.bus.emit(
       TOPICS.outcomeCheckRequested,
       {
@@ -190,7 +197,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
         contractVersion: record.contractVersion ?? 'unknown',
         authorisedBy: authorisedByOf(record),
         since,
-        reason: `the outcome is unknown since ${since}, and the ${connector.name} connector can neither send the action again safely nor ask the target`,
+        reason: `the outcome is unknown since ${since}, and ${why}`,
       },
       { cause, actor: this.actor },
     );

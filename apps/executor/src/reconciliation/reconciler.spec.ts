@@ -23,6 +23,7 @@ function setup(
   capabilities: ConnectorCapabilities,
   results: ConnectorResult[] = [{ status: 'executed', externalRequestId: 'x-2', attempts: 1 }],
   gate?: ResendGate,
+  maxResends?: number,
 ) {
   const bus = new RecordingBus({ source: 'executor', logger: pino({ level: 'silent' }) });
   const calls: Array<{ request: ConnectorRequest; key: string }> = [];
@@ -34,7 +35,7 @@ function setup(
   const repo = new InMemoryExecutionRepository();
   const reviewQueue = generateSigningKey('rq-1');
   const logger = pino({ level: 'silent' });
-  const settings = { leaseMs: lease, periodMs: 5_000, batch: 50 };
+  const settings = { leaseMs: lease, periodMs: 5_000, batch: 50, ...(maxResends !== undefined && { maxResends }) };
   const reconciler = new Reconciler(bus, repo, new ConnectorRegistry(connector), [reviewQueue.verifyKey], logger, settings, () => at(lease + 1), gate);
   /** An action the executor claimed at t0 and never finished: it died during the call. */
   const strand = async (actionId = 'a1', lane: 'autonomous' | 'review' = 'autonomous', when = t0) => {
@@ -172,6 +173,22 @@ describe('Reconciler: unknown outcomes are settled, never by a second call witho
       expect.objectContaining({ outcome: 'failed', reconciliation: { method: 'status', attempt: 1 } }),
     ]);
     expect(asked).toEqual([idempotencyKeyOf('a1', digest), idempotencyKeyOf('a1', digest)]);
+  });
+
+  it('asks a person once the action was sent again on maxResends looks and the outcome is still unknown (no endless retry)', async () => {
+    const unknown: ConnectorResult = { status: 'outcome_unknown', error: 'webhook answered 500' };
+    const t = setup({ idempotentByKey: true }, [unknown, unknown, unknown, unknown], undefined, 3);
+    await t.strand();
+    await t.repo.finish('a1', 'outcome_unknown', undefined);
+    for (let look = 0; look < 4; look++) expect(await t.reconciler.runOnce(at(1_000 + look * lease))).toBe(1);
+    // Three re-sends under the key, then the question instead of a fourth.
+    expect(t.calls).toHaveLength(3);
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'awaiting_check' });
+    expect(t.events(TOPICS.outcomeCheckRequested).map((e) => e.data.reason)).toEqual([
+      expect.stringMatching(/, and it was sent again under its key on 3 looks and the outcome is still unknown$/),
+    ]);
+    expect(await t.reconciler.runOnce(at(1_000 + 100 * lease))).toBe(0);
+    expect(t.calls).toHaveLength(3);
   });
 
   it('asks a person "did this happen?" when the connector can neither re-send safely nor ask, once', async () => {
