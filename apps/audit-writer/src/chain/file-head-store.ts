@@ -13,11 +13,20 @@ export class FileHeadStore implements HeadStore {
     mkdirSync(dir, { recursive: true });
   }
 
-  /** The heads kept in the directory `dir`, read without creating it (a mistyped directory is an error, not an empty store). */
+  /**
+   * The heads kept in the directory `dir`, read without creating it (a mistyped directory is an error, not an empty
+   * store). A file that does not parse is an error naming it.
+   */
   static read(dir: string): TreeHead[] {
     return readdirSync(dir)
       .filter((f) => f.endsWith('.json'))
-      .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as TreeHead);
+      .map((f) => {
+        try {
+          return JSON.parse(readFileSync(join(dir, f), 'utf8')) as TreeHead;
+        } catch {
+          throw new Error(`the kept head ${f} does not parse`);
+        }
+      });
   }
 
   write(head: TreeHead): void {

@@ -1,8 +1,9 @@
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
 import { TOPICS } from '@countersign/contracts';
+import { FileHeadStore } from '../chain/file-head-store';
 import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
 
 /** The audit file does not agree with itself or with its signed heads: it was changed outside Countersign. */
@@ -42,9 +43,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
     if (existsSync(this.headsFile))
       this.headList.push(...readJsonLines<TreeHead>(this.headsFile, (n) => this.tampered(`line ${n} of ${this.headsFile} does not parse`)));
     const kept = join(dirname(path), 'heads');
-    const signed = [...this.headList, ...(existsSync(kept) ? readKeptHeads(kept, (f) => this.tampered(`the kept head ${f} does not parse`)) : [])].sort(
-      (a, b) => a.treeSize - b.treeSize,
-    );
+    const signed = [...this.headList, ...(existsSync(kept) ? this.keptHeads(kept) : [])].sort((a, b) => a.treeSize - b.treeSize);
     if (existsSync(path)) this.load(signed);
   }
 
@@ -71,6 +70,15 @@ export class FileAuditLogRepository implements AuditLogRepository {
     check();
     if (next < signed.length)
       this.tampered(`the log has ${this.chain.size} entries, fewer than the signed head of ${signed[next].treeSize}: entries were taken out`);
+  }
+
+  /** The head store's heads (`FileHeadStore`, beside the log); one that does not parse is tampering. */
+  private keptHeads(dir: string): TreeHead[] {
+    try {
+      return FileHeadStore.read(dir);
+    } catch (e) {
+      return this.tampered((e as Error).message);
+    }
   }
 
   private tampered(problem: string): never {
@@ -170,19 +178,6 @@ function readJsonLines<T>(file: string, bad: (line: number) => never): T[] {
       }
     });
   return out;
-}
-
-/** The heads kept one per file in the head store's directory. */
-function readKeptHeads(dir: string, bad: (file: string) => never): TreeHead[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => {
-      try {
-        return JSON.parse(readFileSync(join(dir, f), 'utf8')) as TreeHead;
-      } catch {
-        return bad(f);
-      }
-    });
 }
 
 /** A data field as PostgreSQL's `->>` reads it: text as is, other JSON values as their JSON, missing as null. */

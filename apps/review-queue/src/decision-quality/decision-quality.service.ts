@@ -17,6 +17,7 @@ import type { ReviewItem, ReviewItemRepository } from '../review-item/review-ite
 import { BACKLOG_GAUGES, DECISION_QUALITY, REVIEW_ITEMS } from '../tokens';
 import type { DecisionQuality } from './decision-quality';
 import type { QueueSample, SecondReview } from './decision-quality.store';
+import { holdsItemRole } from '../review-item/item-roles';
 
 /**
  * Decision quality's running part (ADR 0018): records when a card is first served to a reviewer, takes blind second
@@ -69,7 +70,7 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
     if (!review) throw new NotFoundException(`no second review for action ${actionId}`);
     if (review.excluded.includes(reviewer.id))
       throw new ForbiddenException('a second review must come from someone else than the first decision and the proposer');
-    if (review.requiredRoles.length && !review.requiredRoles.some((r) => reviewer.roles.includes(r)))
+    if (!holdsItemRole(review, reviewer.roles))
       throw new ForbiddenException(`this second review requires one of the roles: ${review.requiredRoles.join(', ')}`);
     if (!(await this.quality.store.decideSecondReview(actionId, reviewer.id, verdict, reason, now)))
       throw new ConflictException(`the second review of ${actionId} was decided meanwhile`);

@@ -1,3 +1,4 @@
+import { holdsItemRole } from '../review-item/item-roles';
 import type {
   CanaryRecord,
   DecisionQualityStore,
@@ -96,7 +97,7 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
 
   async openSecondReviews(reviewer: string, roles: string[], limit: number): Promise<SecondReview[]> {
     return [...this.seconds.values()]
-      .filter((r) => !r.verdict && !r.excluded.includes(reviewer) && (!r.requiredRoles.length || r.requiredRoles.some((x) => roles.includes(x))))
+      .filter((r) => !r.verdict && !r.excluded.includes(reviewer) && holdsItemRole(r, roles))
       .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))
       .slice(0, limit)
       .map((r) => ({ ...r }));

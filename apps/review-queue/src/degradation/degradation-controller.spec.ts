@@ -24,6 +24,16 @@ const contract: DegradationContract = {
   },
 };
 
+/** One review-queue instance's controller over `history`, with a lease of its own (`id` names the instance). */
+const controllerOf = (bus: InMemoryBus, state: DegradationControlState, history: ReviewHistory, id: string, now: () => number) =>
+  new DegradationController(
+    bus,
+    new InMemoryLeaderLease(now),
+    state,
+    new GovernanceService(new InMemoryBacklogGauges(), history, contract, { ...DEFAULT_DEGRADATION_SETTINGS, instanceId: id, reconcileMs: 0, now }, logger),
+    logger,
+  );
+
 describe('the degradation controller: one owner, continuing from the control topic', () => {
   let clock = Date.parse('2026-11-30T10:00:00.000Z');
   let backlog: BacklogItem[] = [];
@@ -113,15 +123,7 @@ describe('the degradation controller: one owner, continuing from the control top
   });
 
   it('decides nothing before it has read the control topic', async () => {
-    const state = new DegradationControlState();
-    const settings = { ...DEFAULT_DEGRADATION_SETTINGS, instanceId: 'rq-c', reconcileMs: 0, now: () => clock };
-    const controller = new DegradationController(
-      bus,
-      new InMemoryLeaderLease(() => clock),
-      state,
-      new GovernanceService(new InMemoryBacklogGauges(), history, contract, settings, logger),
-      logger,
-    );
+    const controller = controllerOf(bus, new DegradationControlState(), history, 'rq-c', () => clock);
     const before = published.length;
     backlog = items(600);
     await controller.tick();
@@ -145,14 +147,7 @@ describe("the degradation controller under one admin's override", () => {
       onCaughtUp: () => state.markCaughtUp(),
     });
     const history: ReviewHistory = { pendingItems: async () => backlog, decidedSince: async () => [] };
-    const settings = { ...DEFAULT_DEGRADATION_SETTINGS, instanceId: 'rq-o', reconcileMs: 0, now: () => clock };
-    const controller = new DegradationController(
-      bus,
-      new InMemoryLeaderLease(() => clock),
-      state,
-      new GovernanceService(new InMemoryBacklogGauges(), history, contract, settings, logger),
-      logger,
-    );
+    const controller = controllerOf(bus, state, history, 'rq-o', () => clock);
     const admin = { id: 'ada', kind: 'human' as const, roles: ['admin'], authMethod: 'bearer-token' as const };
     const pin = (confirmedBy?: string) =>
       bus.emit(

@@ -156,7 +156,7 @@ export class InboxController {
     res.write('retry: 2000\n\n');
     const roles = session.principal.roles;
     const { stop, ready } = this.feed.watch((change) => {
-      if (change.requiredRoles.length && !change.requiredRoles.some((r) => roles.includes(r))) return;
+      if (!holdsItemRole(change, roles)) return;
       res.write(`event: change\ndata: ${JSON.stringify({ type: change.type, actionId: change.actionId })}\n\n`);
     });
     // From here on every change is told: the page fetches its list once more, to catch what came before.

@@ -1,3 +1,4 @@
+import { holdsItemRole } from './item-roles';
 import {
   Approval,
   claimHolds,
@@ -46,7 +47,7 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
       .filter(
         (i) =>
           (i.kind ?? 'approval') === 'approval' &&
-          (!i.requiredRoles.length || i.requiredRoles.some((role) => r.roles.includes(role))) &&
+          holdsItemRole(i, r.roles) &&
           i.proposerPrincipal !== r.id &&
           i.proposal.proposer.agentId !== r.id &&
           !i.approvedBy?.includes(r.id) &&
@@ -119,7 +120,7 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
       !!item &&
       item.status === 'pending' &&
       (item.kind ?? 'approval') === 'approval' &&
-      (!item.requiredRoles.length || item.requiredRoles.some((r) => reviewer.roles.includes(r))) &&
+      holdsItemRole(item, reviewer.roles) &&
       item.proposerPrincipal !== reviewer.id &&
       item.proposal.proposer.agentId !== reviewer.id &&
       !item.approvedBy?.includes(reviewer.id) &&

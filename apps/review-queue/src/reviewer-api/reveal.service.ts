@@ -6,6 +6,7 @@ import { findRegulatedData } from '@countersign/guardrails';
 import { queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
+import { holdsItemRole } from '../review-item/item-roles';
 
 /** The permission (a role in the tokens file) that lets a reviewer see the real values of an item they decide. */
 export const PII_VIEW = 'pii:view';
@@ -30,9 +31,7 @@ export class RevealService {
     if (reviewer.kind !== 'human' || !reviewer.roles.includes(PII_VIEW)) {
       throw new ForbiddenException(`seeing the real values of a review item requires the ${PII_VIEW} permission`);
     }
-    if (item.requiredRoles.length && !item.requiredRoles.some((r) => reviewer.roles.includes(r))) {
-      throw new ForbiddenException(`this item is decided by one of the roles: ${item.requiredRoles.join(', ')}`);
-    }
+    if (!holdsItemRole(item, reviewer.roles)) throw new ForbiddenException(`this item is decided by one of the roles: ${item.requiredRoles.join(', ')}`);
     if (item.status !== 'pending') throw new ConflictException(`action ${actionId} is already ${item.status}: there is nothing left to decide`);
     if (!item.sealed) throw new ConflictException(`action ${actionId} was queued without a sealed copy: its real values cannot be shown`);
     let proposal: Proposal;
