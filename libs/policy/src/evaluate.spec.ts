@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { ContractError, parseContract } from './contract';
-import { compileContract, DecidedBy, DecisionInputs, evaluate, issueScopedToken, PRECEDENCE, ProposalInput } from './evaluate';
+import { compileContract, DecidedBy, DecisionInputs, evaluate, issueScopedToken, maskedInputs, PRECEDENCE, ProposalInput } from './evaluate';
 import { InMemoryRateLimiter } from './in-memory-rate-limiter';
 import { compiledProjectContract, OPEN_INPUTS, projectContract, proposalOf } from './spec-fixtures';
 import { checkRateLimits } from './rate-limit';
@@ -60,11 +60,19 @@ describe('guardrails', () => {
       { target: 'jane.doe@example.com' },
     );
     const json = JSON.stringify(evaluate(compiled, p, OK));
-    for (const secret of ['4111 1111 1111 1111', 'DE89370400440532013000', 'jane.doe@example.com', '+49 30 1234567']) expect(json).not.toContain(secret);
+    const inputs = JSON.stringify(maskedInputs(compiled, p));
+    expect(inputs).toContain('[card …1111]');
+    for (const secret of ['4111 1111 1111 1111', 'DE89370400440532013000', 'jane.doe@example.com', '+49 30 1234567']) {
+      expect(json).not.toContain(secret);
+      expect(inputs).not.toContain(secret);
+    }
   });
 
-  it('uses the contract-configured national-id pattern', () => {
-    expect(JSON.stringify(evaluate(compiled, proposal('support.reply', { body: 'tax id 12 345 678 901' }), OK))).toContain('[de-tax-id]');
+  it('uses the contract-configured national-id pattern: the guardrail names it, and the masked inputs hide it', () => {
+    const p = proposal('support.reply', { body: 'tax id 12 345 678 901' });
+    expect(evaluate(compiled, p, OK).reasons[0]).toContain('(de-tax-id)');
+    expect(JSON.stringify(maskedInputs(compiled, p))).toContain('[de-tax-id]');
+    expect(JSON.stringify(maskedInputs(compiled, p))).not.toContain('345 678');
   });
 
   it('requires a valid scoped token for privileged actions', () => {

@@ -158,10 +158,22 @@ export function checkParameters(compiled: CompiledContract, proposal: { actionTy
       return [
         { pointer: '/parameters', rule: 'maxDepth', message: `must nest at most ${MAX_PROPOSAL_DEPTH} levels and hold at most ${MAX_PROPOSAL_NODES} values` },
       ];
-    if (action.validate(proposal.parameters)) return [];
+    return schemaIssues(action.validate, proposal.parameters);
+  } catch {
+    return [{ pointer: '/parameters', rule: 'unreadable', message: 'could not be checked' }];
+  }
+}
+
+/**
+ * What an action type's compiled parameter schema finds wrong in parameters already known to be within
+ * `tooDeepOrLarge`'s bounds (a decision checks the whole proposal first, so it does not walk them twice). Total.
+ */
+export function schemaIssues(validate: ValidateFunction, parameters: unknown): ParameterIssue[] {
+  try {
+    if (validate(parameters)) return [];
     const seen = new Set<string>();
     const issues: ParameterIssue[] = [];
-    for (const e of action.validate.errors ?? []) {
+    for (const e of validate.errors ?? []) {
       const issue = issueOf(e);
       const key = `${issue.pointer} ${issue.rule}`;
       if (seen.has(key)) continue;

@@ -57,22 +57,26 @@ function match(text: string, patterns: ReadonlyArray<readonly [ProtectedAsset, R
   return undefined;
 }
 
-/** Every string in a JSON-like value (values and keys), iteratively; the caller bounds its depth and size. */
-function strings(value: unknown): string[] {
-  const out: string[] = [];
-  const stack: unknown[] = [value];
-  while (stack.length) {
-    const v = stack.pop();
-    if (typeof v === 'string') out.push(v);
-    else if (Array.isArray(v)) stack.push(...v);
-    else if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-        out.push(k);
-        stack.push(x);
-      }
+/**
+ * The first protected asset named by a string (value or key) in a JSON-like value. Recursive, without arrays of
+ * strings or entries (it runs on every decision); the caller bounds the value's depth and size (`tooDeepOrLarge`).
+ */
+function firstIn(value: unknown): ProtectedAsset | undefined {
+  if (typeof value === 'string') return match(value, IN_ANY);
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = firstIn(value[i]);
+      if (hit) return hit;
     }
+    return undefined;
   }
-  return out;
+  for (const k in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
+    const hit = match(k, IN_ANY) ?? firstIn((value as Record<string, unknown>)[k]);
+    if (hit) return hit;
+  }
+  return undefined;
 }
 
 /**
@@ -84,10 +88,5 @@ export function protectedAssetOf(target: unknown, parameters: unknown, scanParam
     const hit = match(target, IN_TARGET) ?? match(target, IN_ANY);
     if (hit) return hit;
   }
-  if (!scanParameters) return undefined;
-  for (const s of strings(parameters)) {
-    const hit = match(s, IN_ANY);
-    if (hit) return hit;
-  }
-  return undefined;
+  return scanParameters ? firstIn(parameters) : undefined;
 }

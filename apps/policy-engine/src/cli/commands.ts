@@ -6,7 +6,7 @@ import type { Progress } from '@countersign/logging';
 import { fieldsOf } from '@countersign/policy';
 import { LoadedContract, loadContractFile } from '@countersign/policy';
 import { declaredPaths } from '@countersign/policy';
-import { compileContract, CompiledContract, Decision, DecisionInputs, evaluate, ProposalInput } from '@countersign/policy';
+import { compileContract, CompiledContract, Decision, DecisionInputs, evaluate, maskedInputs, ProposalInput } from '@countersign/policy';
 
 /** Where commands write: results to `out`, progress to `err`. */
 export interface Io {
@@ -145,7 +145,7 @@ export function explain(compiled: CompiledContract, p: ProposalInput, inputs: De
           `review: SLA ${d.review.slaClass} (${d.review.slaSeconds} s), roles ${d.review.requiredRoles.join('/')}, quorum ${d.review.quorum}, when unavailable ${JSON.stringify(d.review.whenUnavailable)}`,
         ]
       : []),
-    `inputs (masked): ${JSON.stringify(d.inputsUsed)}`,
+    `inputs (masked): ${JSON.stringify(maskedInputs(compiled, p))}`,
   ];
 }
 
