@@ -70,12 +70,7 @@ async function main() {
     return { callMs: returned - t0, late: late.length, lastEffectAfterCallMs: Math.max(last - returned, 0) };
   };
   /** On again through four eyes: one admin asks, another approves the request's digest. */
-  const onAgain = async () => {
-    const asked = await expectOk(call('POST', `${api}/raise-requests`, { killSwitch: 'on', reason: 'bench: on again' }, stack.tokens.admin));
-    const { id, digest } = asked.body as { id: string; digest: string };
-    await expectOk(call('POST', `${stack.urls['policy-engine']}/v1/autonomy/raise-requests/${id}/approve`, { digest, reason: 'bench' }, stack.tokens.admin2));
-    await flags.visible(`${stack.flagPrefix}${TYPE}`, true);
-  };
+  const onAgain = () => stack.switchOn(TYPE);
   const viaApi: Array<Awaited<ReturnType<typeof trial>>> = [];
   const direct: Array<Awaited<ReturnType<typeof trial>>> = [];
   try {

@@ -49,16 +49,60 @@ describe('embedded kill switches', () => {
   }, 60_000); // a first start makes the home's database
   afterAll(() => running.close());
 
-  it('a kill switch turned off by write-then-rename stops refunds, every time the file is saved that way', async () => {
-    for (const enabled of [false, true, false]) {
-      saveByRename(withRefund(enabled));
-      await flagReads(enabled ? 'on' : 'off');
-      const id = await propose();
-      await status(id, enabled ? 'executed' : 'prohibited');
-      expect(effects(id)).toBe(enabled ? 1 : 0);
-    }
-    saveByRename(withRefund(true));
+  /** On again the approved way: one admin asks, another approves (a raise is never one person's, ADR 0014). */
+  const raiseRefund = async () => {
+    const request = await call(
+      'POST',
+      `${running.url}/v1/autonomy/support.refund/raise-requests`,
+      { killSwitch: 'on', reason: 'incident closed' },
+      token('admin'),
+    );
+    expect(request.status).toBe(201);
+    const approved = await call(
+      'POST',
+      `${running.url}/v1/autonomy/raise-requests/${request.body.id}/approve`,
+      { digest: request.body.digest, reason: 'checked' },
+      token('admin2'),
+    );
+    expect(approved.status).toBe(200);
     await flagReads('on');
+  };
+  /** Waits until the watcher has audited `count` drifts of the refund switch, the last one with `outcome`. */
+  const driftIs = (count: number, outcome: string) =>
+    eventually(
+      () => {
+        const drifts = audited().filter((e) => e.eventType === TOPICS.autonomyDriftDetected && e.data.flag === REFUND);
+        expect(drifts).toHaveLength(count);
+        expect(drifts.at(-1).data.outcome).toBe(outcome);
+      },
+      10_000,
+      50,
+    );
+  const fileSays = () => (JSON.parse(readFileSync(running.flagsFile, 'utf8')) as FlagFile).features.find((f) => f.name === REFUND)?.enabled;
+
+  it('a kill switch turned off by write-then-rename stops refunds, every time the file is saved that way; on again by the file is set back', async () => {
+    // The drift watcher's first look adopted the flags as they stood: the switch is on and controlled.
+    await eventually(() => expect(audited().some((e) => e.eventType === TOPICS.autonomyChanged && e.data.flag === REFUND)).toBe(true), 10_000, 50);
+    for (let round = 0; round < 2; round++) {
+      saveByRename(withRefund(false));
+      await flagReads('off');
+      const off = await propose();
+      await status(off, 'prohibited');
+      expect(effects(off)).toBe(0);
+      // Off in the file is a lowering: accepted as the approved state (audited), so switching on by the file is a raise
+      // nobody approved, and the watcher writes the file back (the approved off is in force all along).
+      await driftIs(round * 2 + 1, 'accepted');
+      saveByRename(withRefund(true));
+      await driftIs(round * 2 + 2, 'reverted');
+      await eventually(() => expect(fileSays()).toBe(false), 10_000, 50);
+      const still = await propose();
+      await status(still, 'prohibited');
+      expect(effects(still)).toBe(0);
+      await raiseRefund();
+      const on = await propose();
+      await status(on, 'executed');
+      expect(effects(on)).toBe(1);
+    }
   });
 
   it('an invalid flag file stops execution (not the previous flags), is logged at error and audited; the action waits, is not refused for good, and runs once the file is good', async () => {

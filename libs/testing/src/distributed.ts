@@ -5,6 +5,7 @@ import { verifyKeyOf } from '@countersign/keys';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { withDatabase } from './database';
+import { call } from './http';
 import { stackEnv } from './env';
 import { issueHttpsCertificates } from './https-certs';
 import { prepareKafkaTls } from './kafka-tls';
@@ -193,6 +194,20 @@ export async function startDistributed(o: DistributedOptions) {
     flags,
     flagPrefix,
     autonomyPrefix,
+    /**
+     * Turns an action type's kill switch on again the approved way: one admin asks, another approves the request's
+     * digest (a switch turned on directly in Unleash is set back by the drift watcher, ADR 0014); resolves once the
+     * services' Unleash clients can see it on.
+     */
+    switchOn: async (actionType: string) => {
+      const api = `${urls['policy-engine']}/v1/autonomy`;
+      const asked = await call('POST', `${api}/${actionType}/raise-requests`, { killSwitch: 'on', reason: 'test: on again' }, tokens.admin);
+      if (asked.status !== 201) throw new Error(`raise request for ${actionType}: ${asked.status} ${JSON.stringify(asked.body)}`);
+      const { id, digest } = asked.body as { id: string; digest: string };
+      const approved = await call('POST', `${api}/raise-requests/${id}/approve`, { digest, reason: 'test: checked' }, tokens.admin2);
+      if (approved.status !== 200) throw new Error(`raise approval for ${actionType}: ${approved.status} ${JSON.stringify(approved.body)}`);
+      await flags.visible(`${flagPrefix}${actionType}`, true);
+    },
     /** The settings every service shares (plaintext Kafka and Redis for the test's own clients: Kafka's admin is a super user). */
     env: common,
     /** One service's full settings as it was started (its mTLS certificate included): a restart uses these. */

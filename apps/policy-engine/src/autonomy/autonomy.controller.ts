@@ -4,6 +4,7 @@ import { reasonString } from '@countersign/contracts';
 import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { changeRequestSchema } from '../contract/change-request.schema';
+import { DEFAULT_TYPE } from '../decision/autonomy';
 import { AutonomyService } from './autonomy.service';
 
 const reason = () => reasonString(3, 2000);
@@ -213,9 +214,6 @@ export class AutonomyController {
     return actionType;
   }
 }
-
-/** The global default autonomy (`<autonomyPrefix>default`): a ceiling over every action type (ADR 0014). */
-const DEFAULT_TYPE = 'default';
 
 function knownId(id: string): string {
   if (!ID.test(id)) throw new NotFoundException('no such raise request');

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { buildEnvelope, EmitOptions, EventBus } from '@countersign/bus';
 import { AnyTopic, EventData, schemaFor, TOPICS, TopicMap } from '@countersign/contracts';
 import { FlagControls, FlagReader, withFlagControls } from '@countersign/flags';
+import type { RunningContract } from '@countersign/policy';
 import { InMemoryChangeRequestStore } from '../contract/in-memory-change-request.store';
 import { autonomyLevel } from '../decision/autonomy';
 import { AutonomyService, FlagsInFlight } from './autonomy.service';
@@ -34,11 +35,11 @@ const readerOf = (admin: InMemoryFlagAdmin): FlagReader => ({
   close: async () => undefined,
 });
 
-async function setup(options: { admin?: boolean; propagate?: boolean } = {}) {
+async function setup(options: { admin?: boolean; propagate?: boolean; noDefault?: boolean } = {}) {
   const admin = new InMemoryFlagAdmin();
   await admin.write('cs.exec.support.refund', 'kill-switch', 'on', 'seed');
   await admin.write('cs.autonomy.support.refund', 'autonomy', 'autonomous', 'seed');
-  await admin.write('cs.autonomy.default', 'autonomy', 'autonomous', 'seed');
+  if (!options.noDefault) await admin.write('cs.autonomy.default', 'autonomy', 'autonomous', 'seed');
   const controls = new FlagControls();
   controls.markCaughtUp(); // the follower read the (empty) control topic to its end
   const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
@@ -59,7 +60,9 @@ async function setup(options: { admin?: boolean; propagate?: boolean } = {}) {
   const inFlight = new FlagsInFlight();
   const store = new InMemoryChangeRequestStore();
   const service = new AutonomyService(settings, names, store, bus, logger, inFlight);
-  const watcher = new DriftWatcher(settings, names, bus, logger, inFlight);
+  // The running contract knows support.refund and ticket.tag (whose flags the setup does not create).
+  const contract = { current: () => ({ actions: { 'support.refund': {}, 'ticket.tag': {} } }) } as unknown as RunningContract;
+  const watcher = new DriftWatcher(settings, names, bus, logger, inFlight, contract);
   const flags = withFlagControls(readerOf(admin), controls);
   const of = <T extends AnyTopic>(topic: T) => published.filter((p) => p.topic === topic).map((p) => p.event as TopicMap[T]);
   return { admin, controls, service, watcher, flags, of, store };
@@ -192,7 +195,7 @@ describe('drift watch', () => {
     expect(await admin.read('cs.exec.support.refund', 'kill-switch')).toBe('off');
   });
 
-  it('a lowering made directly in Unleash is accepted as the approved state; a flag never controlled is only recorded', async () => {
+  it('a lowering made directly in Unleash is accepted as the approved state, also of a flag Countersign had not controlled', async () => {
     const { service, watcher, admin, controls, of } = await setup();
     await watcher.poll();
     await service.lower('support.refund', 'autonomy', 'review-risky', 'tighten', ada);
@@ -202,10 +205,63 @@ describe('drift watch', () => {
     const drift = of(TOPICS.autonomyDriftDetected).map((e) => e.data);
     expect(drift).toEqual([
       expect.objectContaining({ flag: 'cs.autonomy.support.refund', observed: 'off', outcome: 'accepted' }),
-      expect.objectContaining({ flag: 'cs.autonomy.default', observed: 'review-all', outcome: 'recorded' }),
+      expect.objectContaining({ flag: 'cs.autonomy.default', approved: 'autonomous', observed: 'review-all', outcome: 'accepted' }),
     ]);
     expect(controls.get('cs.autonomy.support.refund')?.value).toBe('off');
-    expect(of(TOPICS.autonomyChanged).at(-1)!.data).toMatchObject({ change: 'accepted', value: 'off', previous: 'review-risky' });
+    expect(controls.get('cs.autonomy.default')?.value).toBe('review-all');
+    expect(of(TOPICS.autonomyChanged).at(-1)!.data).toMatchObject({ flag: 'cs.autonomy.default', change: 'accepted', value: 'review-all' });
     expect(await admin.read('cs.autonomy.default', 'autonomy')).toBe('review-all');
+  });
+
+  it('adopts the flags it finds at its first look, so a later raise made directly in Unleash is reverted, as for any controlled flag', async () => {
+    const { watcher, admin, controls, flags, of } = await setup();
+    await admin.write('cs.autonomy.default', 'autonomy', 'review-all', 'oncall'); // lowered before Countersign started
+    await watcher.poll(); // the first look
+    expect(of(TOPICS.autonomyChanged).map((e) => [e.data.flag, e.data.value, e.data.change])).toEqual([
+      ['cs.exec.support.refund', 'on', 'accepted'],
+      ['cs.autonomy.support.refund', 'autonomous', 'accepted'],
+      ['cs.autonomy.default', 'review-all', 'accepted'],
+    ]);
+    await admin.write('cs.autonomy.default', 'autonomy', 'autonomous', 'mallory');
+    // Out of force at once (the control entry is stricter), and back in Unleash at the next poll.
+    expect(autonomyLevel(flags, 'cs.autonomy.', refund)).toBe('review-all');
+    await watcher.poll();
+    expect(of(TOPICS.autonomyDriftDetected).map((e) => e.data)).toEqual([
+      expect.objectContaining({ flag: 'cs.autonomy.default', approved: 'review-all', observed: 'autonomous', outcome: 'reverted' }),
+    ]);
+    expect(await admin.read('cs.autonomy.default', 'autonomy')).toBe('review-all');
+    expect(controls.get('cs.autonomy.default')?.value).toBe('review-all');
+    // Every instance adopts with ids made of the flag and its value: the audit trail keeps one event per adoption.
+    const again = await setup(); // its default is autonomous: the other two flags stand as above
+    await again.watcher.poll();
+    const ids = (events: Array<{ id: string }>) => events.slice(0, 2).map((e) => e.id);
+    expect(ids(again.of(TOPICS.autonomyChanged))).toEqual(ids(of(TOPICS.autonomyChanged)));
+    expect(again.of(TOPICS.autonomyChanged)[2].id).not.toBe(of(TOPICS.autonomyChanged)[2].id);
+  });
+
+  it('a flag created directly in Unleash after the first look is measured against what its absence meant: looser is set back', async () => {
+    const { watcher, admin, controls, of } = await setup();
+    await watcher.poll();
+    // ticket.tag had no kill switch (unreadable: prohibited) and no autonomy flag (the default's level caps it).
+    await admin.write('cs.exec.ticket.tag', 'kill-switch', 'on', 'mallory');
+    await admin.write('cs.autonomy.ticket.tag', 'autonomy', 'review-risky', 'oncall');
+    await watcher.poll();
+    expect(of(TOPICS.autonomyDriftDetected).map((e) => [e.data.flag, e.data.observed, e.data.outcome])).toEqual([
+      ['cs.exec.ticket.tag', 'on', 'reverted'],
+      ['cs.autonomy.ticket.tag', 'review-risky', 'accepted'],
+    ]);
+    expect(await admin.read('cs.exec.ticket.tag', 'kill-switch')).toBe('off');
+    expect(controls.get('cs.exec.ticket.tag')?.value).toBe('off');
+    expect(controls.get('cs.autonomy.ticket.tag')?.value).toBe('review-risky');
+  });
+
+  it('a default created directly in Unleash when there was none is no looser than review-all', async () => {
+    const { watcher, admin, controls, of } = await setup({ noDefault: true });
+    await watcher.poll();
+    await admin.write('cs.autonomy.default', 'autonomy', 'autonomous', 'mallory');
+    await watcher.poll();
+    expect(of(TOPICS.autonomyDriftDetected).map((e) => [e.data.flag, e.data.outcome])).toEqual([['cs.autonomy.default', 'reverted']]);
+    expect(await admin.read('cs.autonomy.default', 'autonomy')).toBe('review-all');
+    expect(controls.get('cs.autonomy.default')?.value).toBe('review-all');
   });
 });

@@ -7,7 +7,7 @@ import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
 import { approvalRefusal, changeDigest } from '@countersign/policy';
 import { AutonomyChangeRequest, ChangeOutcome, ChangeRequestStore, requestView, statusAt } from '../contract/change-request';
-import type { FlagNames } from '../decision/autonomy';
+import { DEFAULT_TYPE, type FlagNames } from '../decision/autonomy';
 import { AUTONOMY, CHANGE_REQUESTS, FLAG_NAMES } from '../tokens';
 import type { FlagAdmin } from './flag-admin';
 
@@ -43,9 +43,6 @@ export interface AppliedChange {
 
 const NOT_CONFIGURED =
   'autonomy changes are not available: the Unleash admin API is not configured (set UNLEASH_ADMIN_TOKEN, and UNLEASH_ADMIN_URL if it is not UNLEASH_URL)';
-
-/** The pseudo action type of the global default autonomy flag (`<autonomyPrefix>default`): a ceiling over every type. */
-const DEFAULT_TYPE = 'default';
 
 /**
  * Autonomy changes (ADR 0014). Lowering (a level down, or a kill switch off) is one authenticated call: the

@@ -1,10 +1,11 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { EventBus } from '@countersign/bus';
 import { derivedEventId, TOPICS } from '@countersign/contracts';
-import { ControlKind, isControlValue, stricterOf } from '@countersign/flags';
+import { ControlKind, ControlValue, isControlValue, stricterOf } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER } from '@countersign/nest';
-import type { FlagNames } from '../decision/autonomy';
+import { RunningContract } from '@countersign/policy';
+import { DEFAULT_TYPE, type FlagNames } from '../decision/autonomy';
 import { AUTONOMY, FLAG_NAMES } from '../tokens';
 import { AutonomySettings, FlagsInFlight } from './autonomy.service';
 import type { FlagAdmin, FlagChange } from './flag-admin';
@@ -18,8 +19,15 @@ export const DRIFT_POLL_MS = 1_000;
  * the same value is Countersign's own change; a stricter one (a lowering made directly in Unleash) is
  * accepted and published as the approved state; a looser one, or one that cannot be read as one value, is
  * a raise nobody approved and is reverted through the admin API — meanwhile the control topic's stricter
- * entry keeps it out of force. Every difference is audited (`control.autonomy.drift-detected.v1`). A flag
- * Countersign never controlled has no approved state: its change is recorded only.
+ * entry keeps it out of force. Every difference is audited (`control.autonomy.drift-detected.v1`).
+ *
+ * A flag Countersign has not controlled yet gets an approved state too (ADR 0014, addendum 2026-12-01): at the first
+ * look, each governed flag (every action type's kill switch and autonomy flag, and the global default) that exists is
+ * adopted as it stands; one that does not exist stands for what its absence means, which is no looser than
+ * `off` for a kill switch (unreadable: prohibited), the default's level for a type's autonomy flag (the default caps
+ * it), and `review-all` for the default (unreadable: review). A change from there follows the same rule: stricter is
+ * accepted, looser is reverted. Before, such a flag's change was only recorded, so a raise made directly in Unleash
+ * stood wherever nobody had used Countersign's API on that flag yet, as in a fresh deployment.
  *
  * Every instance watches; their events about one Unleash event share ids, and a revert is idempotent.
  */
@@ -36,6 +44,7 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly inFlight: FlagsInFlight,
+    @Inject(RunningContract) private readonly contract: Pick<RunningContract, 'current'>,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -57,8 +66,12 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     const { cursor, changes } = await admin.changesSince(this.cursor, (f) => this.kindOf(f) !== undefined);
     const byFlag = new Map<string, FlagChange[]>();
     for (const c of changes) byFlag.set(c.flag, [...(byFlag.get(c.flag) ?? []), c]);
-    // At start: whatever happened while no instance watched is caught by comparing every controlled flag.
-    if (first) for (const e of this.settings.controls.all()) if (!byFlag.has(e.flag)) byFlag.set(e.flag, []);
+    // At start: the governed flags with no approved state are adopted as they stand, and whatever happened while no
+    // instance watched is caught by comparing every controlled flag.
+    if (first) {
+      await this.adoptUncontrolled(admin);
+      for (const e of this.settings.controls.all()) if (!byFlag.has(e.flag)) byFlag.set(e.flag, []);
+    }
     for (const [flag, events] of byFlag) {
       if (this.inFlight.has(flag)) return; // our own change is being applied: look again at the next poll
       await this.reconcile(admin, flag, events);
@@ -74,6 +87,52 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
         .finally(() => this.schedule());
     }, this.settings.driftPollMs ?? DRIFT_POLL_MS);
     this.timer.unref();
+  }
+
+  /** Every flag Countersign governs under the running contract: each action type's two, and the global default. */
+  private governed(): Array<{ flag: string; kind: ControlKind }> {
+    const types = Object.keys(this.contract.current().actions);
+    return [
+      ...types.map((t) => ({ flag: `${this.names.execPrefix}${t}`, kind: 'kill-switch' as const })),
+      ...[...types, DEFAULT_TYPE].map((t) => ({ flag: `${this.names.autonomyPrefix}${t}`, kind: 'autonomy' as const })),
+    ];
+  }
+
+  /**
+   * Publishes each governed flag that exists and has no approved state as approved at its value: from here on a raise
+   * of it needs a change request. A flag whose value cannot be read as one is left to the first change (reconcile).
+   * Every instance does this at start; the event ids depend on the flag and value only, so they are one event.
+   */
+  private async adoptUncontrolled(admin: FlagAdmin): Promise<void> {
+    for (const { flag, kind } of this.governed()) {
+      if (this.settings.controls.get(flag) || this.inFlight.has(flag)) continue;
+      const observed = await admin.read(flag, kind);
+      if (observed === undefined || !isControlValue(kind, observed)) continue;
+      await this.bus.emit(
+        TOPICS.autonomyChanged,
+        {
+          flag,
+          actionType: this.kindOf(flag)!.actionType,
+          control: kind,
+          value: observed,
+          change: 'accepted',
+          reason: `${flag} was ${observed} when Countersign first looked: adopted as the approved state (a raise needs a change request)`,
+        },
+        { subject: flag, id: derivedEventId(TOPICS.autonomyChanged, `${flag}:adopted:${observed}`) },
+      );
+    }
+  }
+
+  /**
+   * What a governed flag that does not exist means, as the value no looser than it: a missing kill switch reads
+   * unknown (prohibited), so `off`; a type's missing autonomy flag leaves the type at the default, so the default's
+   * approved value (else `review-all`); a missing default leaves types without a flag unreadable (review), so
+   * `review-all`.
+   */
+  private absentMeans(kind: ControlKind, actionType: string): ControlValue {
+    if (kind === 'kill-switch') return 'off';
+    const ceiling = actionType === DEFAULT_TYPE ? undefined : this.settings.controls.get(`${this.names.autonomyPrefix}${DEFAULT_TYPE}`)?.value;
+    return ceiling ?? 'review-all';
   }
 
   private kindOf(flag: string): { kind: ControlKind; actionType: string } | undefined {
@@ -102,7 +161,20 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
         { subject: flag, id: derivedEventId(TOPICS.autonomyDriftDetected, key) },
       );
     if (!approved) {
-      if (events.length) await drift('recorded', `${flag} was changed in Unleash by ${by}; Countersign has not controlled it yet, so it stands as ${observed}`);
+      // Not adopted at the first look (it did not exist, or could not be read): measured against what its absence means.
+      const baseline = this.absentMeans(kind, actionType);
+      const accepted = isControlValue(kind, observed) && stricterOf(kind, observed, baseline) === observed;
+      const value = accepted ? observed : baseline;
+      const reason = accepted
+        ? `${flag} was set to ${observed} in Unleash by ${by}, no looser than before: accepted as the approved state`
+        : `${flag} was set to ${observed} in Unleash by ${by} without approval: set to ${baseline}, no looser than it was before`;
+      const event = await drift(accepted ? 'accepted' : 'reverted', reason);
+      // Published first: in force from here, before Unleash is written (and if writing it fails, the next poll retries).
+      await this.bus.emit(TOPICS.autonomyChanged, { flag, actionType, control: kind, value, change: 'accepted', reason }, { cause: event });
+      if (!accepted) {
+        await admin.write(flag, kind, baseline);
+        this.logger.error({ flag, observed, baseline }, 'unapproved change of an uncontrolled flag in Unleash: set back');
+      }
       return;
     }
     if (isControlValue(kind, observed) && stricterOf(kind, observed, approved.value) === observed) {

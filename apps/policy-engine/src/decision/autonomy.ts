@@ -11,6 +11,9 @@ export interface FlagNames {
 
 type Ctx = { actionType: string; tenant: string; region: string };
 
+/** The global default's name in the autonomy flags (`<autonomyPrefix>default`): the ceiling of every type. */
+export const DEFAULT_TYPE = 'default';
+
 /**
  * The autonomy level from Unleash: the stricter of the action type's flag and the global default (`<prefix>default`),
  * each where it exists. The default is a ceiling: lowering it lowers every type, and a type's own flag can only be
@@ -22,7 +25,7 @@ type Ctx = { actionType: string; tenant: string; region: string };
 export function autonomyLevel(flags: FlagReader, prefix: string, p: Ctx): AutonomyLevel {
   const context = { actionType: p.actionType, tenant: p.tenant, region: p.region };
   const own = levelOf(flags, `${prefix}${p.actionType}`, context);
-  const ceiling = levelOf(flags, `${prefix}default`, context);
+  const ceiling = levelOf(flags, `${prefix}${DEFAULT_TYPE}`, context);
   if (own === undefined) return ceiling ?? 'unknown';
   if (ceiling === undefined) return own;
   return LEVELS_STRICTEST_FIRST.find((l) => l === own || l === ceiling)!;
