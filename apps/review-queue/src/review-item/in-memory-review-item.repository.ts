@@ -33,9 +33,9 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
     return item && structuredClone(item);
   }
 
-  async pending(limit: number) {
+  async pending(limit: number, roles?: readonly string[]) {
     return [...this.items.values()]
-      .filter((i) => i.status === 'pending')
+      .filter((i) => i.status === 'pending' && (!roles || holdsItemRole(i, roles)))
       .sort((a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt) || (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0))
       .slice(0, limit)
       .map((i) => structuredClone(i));

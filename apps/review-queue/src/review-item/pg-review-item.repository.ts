@@ -147,9 +147,14 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     return batch.map((id) => byId.get(id));
   }
 
-  async pending(limit: number): Promise<ReviewItem[]> {
-    // Served by the partial index review_items_pending_due.
-    const { rows } = await this.pool.query<ItemRow>(`SELECT * FROM review_items WHERE status = 'pending' ORDER BY due_at, action_id LIMIT $1`, [limit]);
+  async pending(limit: number, roles?: readonly string[]): Promise<ReviewItem[]> {
+    // Served by the partial index review_items_pending_due (walked in due order, skipping items of other roles).
+    const { rows } = await this.pool.query<ItemRow>(
+      `SELECT * FROM review_items WHERE status = 'pending'
+         AND ($2::text[] IS NULL OR cardinality(required_roles) = 0 OR required_roles && $2::text[])
+       ORDER BY due_at, action_id LIMIT $1`,
+      [limit, roles ?? null],
+    );
     return rows.map(toItem);
   }
 

@@ -164,8 +164,11 @@ export interface ReviewItemRepository {
   /** Adds the item unless one with the same action id exists (redelivery). Returns true when added. */
   add(item: ReviewItem): Promise<boolean>;
   get(actionId: string): Promise<ReviewItem | undefined>;
-  /** Pending items, most urgent first. */
-  pending(limit: number): Promise<ReviewItem[]>;
+  /**
+   * Pending items, most urgent first. With `roles`: only those someone holding them works (no role named, or one of
+   * theirs; `item-roles.ts`), filtered where the items are, so the first `limit` of theirs come back whatever is ahead.
+   */
+  pending(limit: number, roles?: readonly string[]): Promise<ReviewItem[]>;
   /**
    * The inbox's page: the pending approvals `q.reviewer` may decide (no role required, or one they hold; not proposed
    * by them; not approved by them already), matching the filters, most urgent first, at most `q.limit`. Filtered where

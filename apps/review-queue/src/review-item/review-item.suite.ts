@@ -107,6 +107,18 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
       expect((await repo.inbox({ reviewer: { id: 'dan', roles: ['reviewer'] }, limit: 10 })).map((i) => i.actionId)).toContain('q2');
     });
 
+    it("lists the pending items of given roles, whatever number of other roles' items are due before them", async () => {
+      const repo = await make();
+      for (let i = 0; i < 30; i++) await repo.add(reviewItem(`sec-${String(i).padStart(2, '0')}`, '2026-11-24T10:01:00.000Z', { requiredRoles: ['security'] }));
+      await repo.add(reviewItem('fin', '2026-11-24T10:30:00.000Z', { requiredRoles: ['finance'] }));
+      await repo.add(reviewItem('any', '2026-11-24T10:20:00.000Z', { requiredRoles: [] }));
+      expect((await repo.pending(2, ['finance'])).map((i) => i.actionId)).toEqual(['any', 'fin']);
+      expect((await repo.pending(1, ['finance', 'reviewer'])).map((i) => i.actionId)).toEqual(['any']);
+      expect((await repo.pending(5, ['security'])).map((i) => i.actionId)).toEqual(['sec-00', 'sec-01', 'sec-02', 'sec-03', 'sec-04']);
+      expect(await repo.pending(5, [])).toHaveLength(1); // no roles: only what names none
+      expect(await repo.pending(100)).toHaveLength(32);
+    });
+
     it('orders items due at the same time by action id, and keeps an item decided off the pending list', async () => {
       const repo = await make();
       for (const id of ['b', 'c', 'a']) await repo.add(reviewItem(id, '2026-11-24T10:15:00.000Z'));
