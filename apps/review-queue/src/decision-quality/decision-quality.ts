@@ -5,6 +5,7 @@ import { OperationalContract, RunningContract } from '@countersign/policy';
 import type { ReviewItem } from '../review-item/review-item.repository';
 import type { ProposalSealer } from '../review-item/sealed-proposal';
 import type { DecisionQualityStore } from './decision-quality.store';
+import { variedCanary } from './canary-variation';
 import { Random, sampled } from './statistics';
 
 /** The contract's `decisionQuality:` section (canaries, second review, outliers); absent parts are off. */
@@ -83,7 +84,8 @@ export class DecisionQuality {
    * A canary to queue beside `real` (a real approval item just queued), or none: sampled at the contract's rate
    * among the templates of the real item's action type. It takes the real item's routing and provenance (class, roles,
    * quorum, SLA, contract version, proposer, model, tenant), its lane reasons and risk (score, rules fired, class), and
-   * the template's target and parameters, so its card reads like the real ones beside it: the same reasons in the
+   * the template's target and parameters, varied (a target shaped like the real one, amounts and card moved), so its
+   * card reads like the real ones beside it: the same reasons in the
    * policy's words, a risk score where they have one (the template's own reasons only when the real item has none: a
    * red-team pass told canaries apart by their reason alone). It has no escalation (the clock must never publish a
    * step for it).
@@ -94,7 +96,8 @@ export class DecisionQuality {
     if (!c || !templates.length || real.kind !== 'approval' || this.isCanary(real) || !sampled(c.rate, this.random)) return undefined;
     const template = templates[Math.min(templates.length - 1, Math.floor(this.random() * templates.length))];
     const actionId = newId();
-    const proposal: Proposal = { ...real.proposal, target: template.target, parameters: structuredClone(template.parameters) };
+    // Target, amounts and card varied per canary (canary-variation.ts): a number seen on every canary is a tell.
+    const proposal: Proposal = { ...real.proposal, ...variedCanary(template, real.proposal.target, this.random) };
     const item: ReviewItem = {
       kind: 'approval',
       actionId,

@@ -90,7 +90,10 @@ it('queues a canary beside a real refund; deciding it stores no event, records a
   const pending = await raw.pending(10);
   const canary = pending.find((i) => i.actionId !== 'real')!;
   expect(pending).toHaveLength(2);
-  expect(canary).toMatchObject({ kind: 'approval', slaClass: 'high', requiredRoles: ['reviewer'], proposal: { target: 'order-90431' } });
+  expect(canary).toMatchObject({ kind: 'approval', slaClass: 'high', requiredRoles: ['reviewer'], proposal: { actionType: 'support.refund' } });
+  // The template's parameters, varied: no number repeats from one canary to the next (canary-variation.spec.ts).
+  expect(canary.proposal.parameters).toMatchObject({ currency: 'EUR', reason: TEMPLATE.parameters.reason });
+  expect(canary.proposal.parameters.amount).toBeGreaterThan(4000);
   // Its reasons and risk are the real item's, in the policy's words: nothing on the card sets it apart.
   expect(canary).toMatchObject({ reasons: ['amount above limit'], ...risk });
   expect(canary.reasons).not.toEqual(TEMPLATE.reasons);

@@ -7,7 +7,8 @@ import { InboxHarness, startInboxHarness } from './testing/inbox.harness';
 import { readFileSync } from 'node:fs';
 import { newId, TOPICS, TopicMap } from '@countersign/contracts';
 import type { ReviewItemRepository } from '../review-item/review-item.repository';
-import { REVIEW_ITEMS } from '../tokens';
+import { DECISION_QUALITY, REVIEW_ITEMS } from '../tokens';
+import type { DecisionQuality } from '../decision-quality/decision-quality';
 import { degradationContract, PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
 import { OVERRIDE_REQUEST_SUBJECT } from '../degradation/control-state';
 import { createInMemoryBacklogGauges } from '../degradation/in-memory-backlog-gauges';
@@ -63,7 +64,8 @@ it('a canary approved shows as missed for that reviewer on the governance page (
   const queued = (await h.items.get(real))!;
   await h.items.decide(real, 'rejected', ['nobody'], 'moved aside for this test', new Date());
   await items.add({ ...queued, actionId: `${real}-again`, status: 'pending' });
-  const canary = (await h.items.pending(100)).find((i) => !i.actionId.startsWith(real) && i.proposal.target === 'order-90431');
+  const quality = h.provider<DecisionQuality>(DECISION_QUALITY);
+  const canary = (await h.items.pending(100)).find((i) => !i.actionId.startsWith(real) && quality.isCanary(i));
   expect(canary).toBeDefined();
 
   // fiona opens the canary's card and approves it like any item.
