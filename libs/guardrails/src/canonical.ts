@@ -162,6 +162,12 @@ function canonicalCharacter(character: string): string {
   return canonical;
 }
 
+/** `text` with the decimal digits of every script (`٥`, `५`, `๕`) written as ASCII digits (`5`). */
+export function asciiDigits(text: string): string {
+  return text.replace(DIGITS, (d) => String(digitValue(d.codePointAt(0)!)));
+}
+const DIGITS = /(?![0-9])\p{Nd}/gu;
+
 // Decimal digits come in runs of whole blocks of ten, 0 to 9, in every script (a property test checks it).
 function digitValue(code: number): number {
   let start = code;

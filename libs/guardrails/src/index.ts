@@ -8,3 +8,4 @@
  */
 export * from './masking';
 export * from './detectors';
+export { asciiDigits } from './canonical';

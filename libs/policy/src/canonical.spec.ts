@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { canonicalText } from './canonical';
 import { compileCondition, Condition } from './conditions';
 
@@ -20,18 +21,30 @@ describe('canonicalText', () => {
     ['We\u2019ll', "we'll"], // right single quotation mark, as phones and word processors write the apostrophe
     ['we\u02bcll', "we'll"], // modifier letter apostrophe
     ['we`ll', "we'll"], // a grave accent typed for one
-    ['Gr\u00fc\u00dfe', 'gr\u00fc\u00dfe'], // other letters stay themselves
+    ['Gr\u00fc\u00dfe', 'gru\u00dfe'], // letters keep their base: the marks go (ü is u), ß stays
     ['\u043ergder-500', 'orgder-500'], // a Cyrillic о
     ['\u0430cme', 'acme'], // a Cyrillic а
     ['\u0421UST-9', 'cust-9'], // a Cyrillic С, upper case
     ['\u03bfrder', 'order'], // a Greek ο
     ['\u041f\u0420\u0418\u0412\u0415\u0422', '\u043fp\u0438bet'], // Cyrillic text: only the letters drawn like Latin ones (upper case: Р В Е Т) change
+    ['order-\u0665\u0660\u0660', 'order-500'], // Arabic-Indic digits (a red-team pass: a second per-order budget)
+    ['order-\u06f5\u06f0\u06f0', 'order-500'], // Persian digits
+    ['order-\u096b\u0966\u0966', 'order-500'], // Devanagari digits
+    ['order-500\u0301', 'order-500'], // a combining acute accent
+    ['cust-42\u0308\u0301', 'cust-42'], // two of them
+    ['Caf\u00e9', 'cafe'], // precomposed é
+    ['\u0130stanbul', 'istanbul'], // Turkish İ lower-cases to i and a combining dot
   ])('%j → %j', (raw, canonical) => {
     expect(canonicalText(raw)).toBe(canonical);
   });
 
   it('is idempotent', () => {
-    for (const s of ['\uff2d\uff41\uff49\uff4e', 'a\u2003\u2003B', 'x\u2011y']) expect(canonicalText(canonicalText(s))).toBe(canonicalText(s));
+    for (const s of ['\uff2d\uff41\uff49\uff4e', 'a\u2003\u2003B', 'x\u2011y', '\u0130\u0301 \u0301', 'a \u0301', '\u1100\u1161\u11a8 \u0665'])
+      expect(canonicalText(canonicalText(s))).toBe(canonicalText(s));
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 20 }), (s) => expect(canonicalText(canonicalText(s))).toBe(canonicalText(s))),
+      { numRuns: 2000 },
+    );
   });
 });
 

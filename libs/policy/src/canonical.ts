@@ -1,9 +1,13 @@
+import { asciiDigits } from '@countersign/guardrails';
+
 /**
  * The form the contract compares text in (docs/adr/0033). Two strings a person reads as the same value are
  * one value to the policy: `Email`, ` email`, `ＥＭＡＩＬ` and `e\u200bmail` are `email`; `order‐500` (a Unicode
  * hyphen) is `order-500`. Without it, a rule or a rate limit written for one spelling is dodged by another.
  *
  * - Unicode NFKC (full-width and other compatibility forms become their plain letters and digits);
+ * - combining marks removed (`order-500` followed by U+0301, `café`: `order-500`, `cafe`), and the decimal digits of
+ *   every script ASCII (`order-٥٠٠`, `order-५००`: `order-500`), as a downstream parser reads them;
  * - invisible format characters (Unicode Cf: zero-width, bidi controls, soft hyphen, BOM) removed;
  * - every run of white space (no-break and other Unicode spaces, line breaks) one space, none at either end;
  * - every dash (Unicode Pd) and minus sign `-`;
@@ -18,6 +22,8 @@
 const PLAIN_ASCII = /^[\x20-\x7e]*$/;
 const ASCII_SPACE_RUN = / {2,}/;
 const FORMAT = /\p{Cf}/gu;
+const MARK = /\p{M}/u;
+const MARKS = /\p{M}/gu;
 const SPACE_RUN = /[\s\p{Zs}]+/gu;
 // Dashes (Pd), and the minus signs and other marks drawn as one (U+2212, U+2043, U+02D7, U+2796).
 const DASH = /[\p{Pd}\u2212\u2043\u02d7\u2796]/gu;
@@ -68,7 +74,11 @@ export function canonicalText(s: string): string {
     const trimmed = (s.includes('`') ? s.replace(APOSTROPHE, "'") : s).trim();
     return (ASCII_SPACE_RUN.test(trimmed) ? trimmed.replace(/ +/g, ' ') : trimmed).toLowerCase();
   }
-  const t = s.normalize('NFKC').replace(FORMAT, '').replace(SPACE_RUN, ' ').replace(DASH, '-').replace(APOSTROPHE, "'").trim().toLowerCase();
+  // Lower case before the marks go: lower-casing can make one (`İ` is `i` and U+0307).
+  const lower = s.normalize('NFKC').toLowerCase();
+  const decomposed = lower.normalize('NFD');
+  const bare = MARK.test(decomposed) ? decomposed.replace(MARKS, '').normalize('NFC') : lower;
+  const t = asciiDigits(bare).replace(FORMAT, '').replace(SPACE_RUN, ' ').replace(DASH, '-').replace(APOSTROPHE, "'").trim();
   return t.replace(LOOKALIKE, (c) => LOOKALIKES[c]);
 }
 
