@@ -114,18 +114,31 @@ const HAS_DIGIT_OR_AT = /[\d@]/;
 // `HAS_DIGIT_OR_AT`, which it replaces as the first test (the detectors run on every string of every decision).
 const MAYBE_SOMETHING_TO_FIND = /[^\x20-\x25\x27-\x2f\x3a-\x3f\x41-\x7e]|[^a-zA-Z][aA][tT][^a-zA-Z]/;
 // Starts only where a local part starts (the lookbehind), so the scan stays linear on long text.
-const EMAIL = /(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]+@(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}/gu;
-// Between the groups of a card number: a dash or dot (spaces around it allowed), or up to three spaces.
-const S = String.raw`(?: {0,2}[.-] {0,2}| {1,3})`;
+// The '@' may have up to two spaces either side, or be percent-encoded (`jane.roe @ example.com`, `jane%40example.com`).
+const EMAIL = /(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]+(?: {0,2}@ {0,2}|%40)(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}/gu;
+// Between the groups of a card number: one punctuation mark people and tools put there (dash, dot, slash, underscore,
+// comma, bar, colon, plus, star, tilde, hash, backslash, parenthesis; spaces around it allowed), or up to three spaces.
+const SEPARATORS = String.raw`.\-/_,|:+*~#\\()`;
+const S = String.raw`(?: {0,2}[${SEPARATORS}] {0,2}| {1,3})`;
+const SEPARATOR_CHARS = new RegExp(String.raw`[ ${SEPARATORS}]`, 'g');
 // A card number is one run of 13–19 digits, or groups (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4) split by
 // spaces, dashes or dots; never glued to letters or digits. The last group is optional, see maskCards.
-const CARD = new RegExp(String.raw`(?<![A-Za-z0-9])\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})(?![A-Za-z0-9])`, 'g');
+// Or 13–19 digits one by one, each followed by the same single separator (`4 1 1 1 …`, `4-1-1-1-…`).
+const CARD = new RegExp(
+  String.raw`(?<![A-Za-z0-9])(?:\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})|\d([ ${SEPARATORS}])(?:\d\1){11,17}\d)(?![A-Za-z0-9])`,
+  'g',
+);
 const CARD_TAIL = new RegExp(String.raw`${S}\d{1,3}$`);
 // Where an IBAN may start; maskIbans reads its country's length from there.
-const IBAN_START = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}/g;
-// International numbers (+…), or numbers written with separators; a bare run of digits is an id, not a
-// phone, and groups glued to a dash or dot belong to something else (UUIDs, versions, addresses).
-const PHONE = /(?<![\w+.-])(?:\+\d[\d ()-]{7,}\d|\(?\d{2,5}\)?[ -]\d{3,4}[ -]\d{3,5})(?![\w-]|\.\d)/g;
+// Its four first characters may be spaced or split too (`D E 8 9 …`, `DE/89/…`).
+const IBAN_START = /(?<![A-Za-z0-9])[A-Za-z][ ./_-]?[A-Za-z][ ./_-]?\d[ ./_-]?\d/g;
+// International numbers (`+…` or `00…`, any of space, dash, dot, slash or parentheses between the digits), national
+// ones with their trunk 0 (`0170 1234567`, `(0170) 123 45 67`, `030/1234567`), North American ones with dots
+// (`202.555.0143`), or numbers in three groups split by spaces or dashes. A bare run of digits is an id, not a phone,
+// and other groups glued to a dash or dot belong to something else (UUIDs, versions, addresses); the replacer also
+// wants at least nine digits.
+const PHONE =
+  /(?<![\w+.\/-])(?:(?:\+|00)\d[\d ()./-]{7,}\d|\(?0\d{2,5}\)?(?: ?[ /-] ?| )\d{2,4}(?:[ -]?\d{2,5}){0,3}|\d{3}\.\d{3}\.\d{4}|\(?\d{2,5}\)?[ -]\d{3,4}[ -]\d{3,5})(?![\w-]|\.\d)/g;
 
 /** Called once per regulated value found, with its kind. */
 export type OnFound = (kind: string) => void;
@@ -229,7 +242,7 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
   // Every built-in pattern needs a digit or an '@'.
   if (!HAS_DIGIT_OR_AT.test(text)) return custom && !strict ? maskNationalIds(text, custom, found, editor) : text;
   let out = text;
-  if (out.includes('@')) {
+  if (out.includes('@') || out.includes('%40')) {
     out = editor.replace(out, EMAIL, (m) => {
       found?.('email');
       return `${m[0]}***@[email]`;
@@ -256,14 +269,14 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
 
 function maskCards(text: string, found: OnFound | undefined, editor: Editor): string {
   return editor.replace(text, CARD, (m) => {
-    const digits = m.replace(/[ .-]/g, '');
+    const digits = m.replace(SEPARATOR_CHARS, '');
     if (cardNumberValid(digits)) {
       found?.('card');
       return `[card …${digits.slice(-4)}]`;
     }
     // "4111 1111 1111 1111 20": the trailing group may be the next token, not part of the card.
     const cut = m.search(CARD_TAIL);
-    const head = cut > 0 ? m.slice(0, cut).replace(/[ .-]/g, '') : '';
+    const head = cut > 0 ? m.slice(0, cut).replace(SEPARATOR_CHARS, '') : '';
     if (cardNumberValid(head)) {
       found?.('card');
       return `[card …${head.slice(-4)}]${m.slice(cut)}`;
@@ -273,14 +286,14 @@ function maskCards(text: string, found: OnFound | undefined, editor: Editor): st
 }
 
 const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-// Between the characters of an IBAN: a space (print format), a dash or a dot.
-const isIbanSeparator = (c: number) => c === 32 || c === 45 || c === 46;
+// Between the characters of an IBAN: a space (print format), a dash, a dot, a slash or an underscore.
+const isIbanSeparator = (c: number) => c === 32 || c === 45 || c === 46 || c === 47 || c === 95;
 
 function maskIbans(text: string, found: OnFound | undefined, editor: Editor): string {
   let edits: Edit[] | undefined;
   IBAN_START.lastIndex = 0;
   for (let m = IBAN_START.exec(text); m; m = IBAN_START.exec(text)) {
-    const length = IBAN_LENGTHS[m[0].slice(0, 2).toUpperCase()];
+    const length = IBAN_LENGTHS[m[0].replace(/[^A-Za-z]/g, '').toUpperCase()];
     if (!length) continue;
     // Read the country's number of characters, up to three separators allowed between them ("DE89 - 3704").
     let i = m.index;

@@ -105,6 +105,11 @@ describe('masking regulated data', () => {
       '12345678-1234-4567-8901-234567890123',
       '1764000000000',
       'ticket-1003',
+      'ticket 0042',
+      'order-500 for 2026/11/24',
+      '24/11/2026 10:30',
+      'amount 1 234,56 EUR',
+      'invoice 2026/0042/17',
       createHash('sha256').update('y').digest('hex'),
     ];
     for (const text of plain) expect(maskText(text)).toBe(text);
@@ -155,6 +160,24 @@ describe('masking regulated data written to dodge the detectors', () => {
   ])('masks %j', (text, masked) => {
     expect(maskText(text)).toBe(masked);
     expect(maskText(`Hello,\n${text}\u00a0— thanks`)).toBe(`Hello,\n${masked}\u00a0— thanks`);
+  });
+
+  it.each([
+    ['Your card 4111/1111/1111/1111 was charged twice.', 'Your card [card …1111] was charged twice.'],
+    ['4111_1111_1111_1111 | 4111,1111,1111,1111 | 4111|1111|1111|1111', '[card …1111] | [card …1111] | [card …1111]'],
+    ['Card 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 noted', 'Card [card …1111] noted'],
+    ['Card 4111\uff0f1111\uff0f1111\uff0f1111', 'Card [card …1111]'],
+    ['Your IBAN DE89/3704/0044/0532/0130/00 is on file', 'Your IBAN DE** [iban …3000] is on file'],
+    ['IBAN D E 8 9 3 7 0 4 0 0 4 4 0 5 3 2 0 1 3 0 0 0 ok', 'IBAN DE** [iban …3000] ok'],
+    ['Call the customer back on 0170 1234567 or 0049 170 1234567.', 'Call the customer back on [phone …67] or [phone …67].'],
+    ['(0170) 123 45 67, 030/1234567, 202.555.0143', '[phone …67], [phone …67], [phone …43]'],
+    ['+49/170/1234567 or +49.170.123.45.67', '[phone …67] or [phone …67]'],
+    ['Write to jane.roe @ example.com please', 'Write to j***@[email] please'],
+    ['customer jane.roe%40example.com, mailto:jane%40example.com', 'customer j***@[email], mailto:j***@[email]'],
+  ])('masks what a red-team pass wrote past the detectors: %j', (text, masked) => {
+    expect(maskText(text)).toBe(masked);
+    expect(findRegulatedData(masked)).toEqual([]);
+    expect(findRegulatedData(text).length).toBeGreaterThan(0);
   });
 
   it('replaces the original characters of what it found, and keeps every other character as written', () => {
