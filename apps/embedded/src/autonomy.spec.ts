@@ -88,11 +88,28 @@ describe('embedded autonomy changes', () => {
     };
     const level = async (type: string) => (await call('GET', `${running.url}/v1/autonomy/${type}`, undefined, token('admin'))).body.autonomy as string;
 
-    it('an autonomy flag whose only variant weighs 0 reads unknown: reviewed, and the API says the same', async () => {
-      addFlag({ name: TAG_AUTONOMY, enabled: true, variants: [{ name: 'review-all', weight: 0, stickiness: 'default', weightType: 'fix' }] });
-      await eventually(() => expect(running.flags.state(TAG_AUTONOMY)).toBe('on'));
-      expect(await level('ticket.tag')).toBe('unknown');
+    /** Waits until the drift watcher has set `flag` back (audited as reverted) `count` times in all. */
+    const setBack = (flag: string, count: number) =>
+      eventually(
+        async () => {
+          const drifts = (await call('GET', `${running.url}/v1/audit/entries?type=control.autonomy.drift-detected.v1`, undefined, token('auditor'))).body
+            .entries as Array<{ data: { flag: string; outcome: string } }>;
+          expect(drifts.filter((e) => e.data.flag === flag && e.data.outcome === 'reverted')).toHaveLength(count);
+        },
+        10_000,
+        100,
+      );
+
+    it('an autonomy flag whose only variant weighs 0 is not autonomous: reviewed, and the watcher sets it back', async () => {
+      const lowered = await call('POST', `${running.url}/v1/autonomy/ticket.tag/lower`, { level: 'review-all', reason: 'tag by hand for now' }, token('admin'));
+      expect(lowered.status).toBe(200);
+      // A zero-weight `autonomous` variant: it cannot be picked, so the flag reads unknown (review) in the decisions
+      // and the admin view, never autonomous; and it is not the approved level, so the watcher writes that back.
+      addFlag({ name: TAG_AUTONOMY, enabled: true, variants: [{ name: 'autonomous', weight: 0, stickiness: 'default', weightType: 'fix' }] });
       expect(await tagged(1)).toMatchObject({ lane: 'review', status: 'in_review' });
+      expect(['unknown', 'review-all']).toContain(await level('ticket.tag'));
+      await setBack(TAG_AUTONOMY, 1);
+      expect(await level('ticket.tag')).toBe('review-all');
     });
 
     it('a flag made for one type after the global default was lowered does not undo the lowering', async () => {
@@ -103,11 +120,12 @@ describe('embedded autonomy changes', () => {
         token('admin'),
       );
       expect(lowered.status).toBe(200);
+      // The type's own flag says autonomous now: the default caps it at once, and the watcher sets it back.
       addFlag({ name: TAG_AUTONOMY, enabled: true, variants: [{ name: 'autonomous', weight: 1000, stickiness: 'default', weightType: 'variable' }] });
-      // The file is read again (watched): its own flag says autonomous now, and the default caps it.
-      await eventually(() => expect(running.flags.variant(TAG_AUTONOMY)).toBe('autonomous'));
       expect(await level('ticket.tag')).toBe('review-all');
       expect(await tagged(2)).toMatchObject({ lane: 'review', status: 'in_review' });
+      await setBack(TAG_AUTONOMY, 2);
+      expect(await tagged(3)).toMatchObject({ lane: 'review', status: 'in_review' });
     });
   });
 });
