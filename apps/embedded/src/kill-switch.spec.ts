@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { TOPICS } from '@countersign/contracts';
 import { FlagFile } from '@countersign/flags';
 import { createLogger } from '@countersign/logging';
-import { call, eventually } from '@countersign/testing';
+import { approvedSwitchOn, call, eventually } from '@countersign/testing';
 import { startEmbedded } from './embedded';
 
 // real: all five services in one process, the in-process bus, the local flag file and its watch, the audit file;
@@ -51,20 +51,7 @@ describe('embedded kill switches', () => {
 
   /** On again the approved way: one admin asks, another approves (a raise is never one person's, ADR 0014). */
   const raiseRefund = async () => {
-    const request = await call(
-      'POST',
-      `${running.url}/v1/autonomy/support.refund/raise-requests`,
-      { killSwitch: 'on', reason: 'incident closed' },
-      token('admin'),
-    );
-    expect(request.status).toBe(201);
-    const approved = await call(
-      'POST',
-      `${running.url}/v1/autonomy/raise-requests/${request.body.id}/approve`,
-      { digest: request.body.digest, reason: 'checked' },
-      token('admin2'),
-    );
-    expect(approved.status).toBe(200);
+    await approvedSwitchOn(running.url, 'support.refund', { requester: token('admin'), approver: token('admin2') });
     await flagReads('on');
   };
   /** Waits until the watcher has audited `count` drifts of the refund switch, the last one with `outcome`. */

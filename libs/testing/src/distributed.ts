@@ -5,7 +5,7 @@ import { verifyKeyOf } from '@countersign/keys';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { withDatabase } from './database';
-import { call } from './http';
+import { approvedSwitchOn } from './http';
 import { stackEnv } from './env';
 import { issueHttpsCertificates } from './https-certs';
 import { prepareKafkaTls } from './kafka-tls';
@@ -200,12 +200,7 @@ export async function startDistributed(o: DistributedOptions) {
      * services' Unleash clients can see it on.
      */
     switchOn: async (actionType: string) => {
-      const api = `${urls['policy-engine']}/v1/autonomy`;
-      const asked = await call('POST', `${api}/${actionType}/raise-requests`, { killSwitch: 'on', reason: 'test: on again' }, tokens.admin);
-      if (asked.status !== 201) throw new Error(`raise request for ${actionType}: ${asked.status} ${JSON.stringify(asked.body)}`);
-      const { id, digest } = asked.body as { id: string; digest: string };
-      const approved = await call('POST', `${api}/raise-requests/${id}/approve`, { digest, reason: 'test: checked' }, tokens.admin2);
-      if (approved.status !== 200) throw new Error(`raise approval for ${actionType}: ${approved.status} ${JSON.stringify(approved.body)}`);
+      await approvedSwitchOn(urls['policy-engine'], actionType, { requester: tokens.admin, approver: tokens.admin2 });
       await flags.visible(`${flagPrefix}${actionType}`, true);
     },
     /** The settings every service shares (plaintext Kafka and Redis for the test's own clients: Kafka's admin is a super user). */

@@ -16,3 +16,17 @@ export async function call(method: string, url: string, body?: unknown, token?: 
   }
   return { status: res.status, body: parsed as Record<string, unknown> & { message?: string }, headers: res.headers };
 }
+
+/**
+ * Turns an action type's kill switch on again the approved way, through the policy engine at `baseUrl`: one admin
+ * asks (`POST /v1/autonomy/<type>/raise-requests`), another approves the request's digest (ADR 0014). A switch
+ * turned on directly in the flag server is set back by the drift watcher. Throws unless both steps succeed.
+ */
+export async function approvedSwitchOn(baseUrl: string, actionType: string, admins: { requester: string; approver: string }): Promise<void> {
+  const api = `${baseUrl}/v1/autonomy`;
+  const asked = await call('POST', `${api}/${actionType}/raise-requests`, { killSwitch: 'on', reason: 'test: on again' }, admins.requester);
+  if (asked.status !== 201) throw new Error(`raise request for ${actionType}: ${asked.status} ${JSON.stringify(asked.body)}`);
+  const { id, digest } = asked.body as { id: string; digest: string };
+  const approved = await call('POST', `${api}/raise-requests/${id}/approve`, { digest, reason: 'test: checked' }, admins.approver);
+  if (approved.status !== 200) throw new Error(`raise approval for ${actionType}: ${approved.status} ${JSON.stringify(approved.body)}`);
+}
