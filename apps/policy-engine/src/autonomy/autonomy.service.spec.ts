@@ -35,13 +35,13 @@ const readerOf = (admin: InMemoryFlagAdmin): FlagReader => ({
   close: async () => undefined,
 });
 
-async function setup(options: { admin?: boolean; propagate?: boolean; noDefault?: boolean } = {}) {
+async function setup(options: { admin?: boolean; propagate?: boolean; noDefault?: boolean; replaying?: boolean } = {}) {
   const admin = new InMemoryFlagAdmin();
   await admin.write('cs.exec.support.refund', 'kill-switch', 'on', 'seed');
   await admin.write('cs.autonomy.support.refund', 'autonomy', 'autonomous', 'seed');
   if (!options.noDefault) await admin.write('cs.autonomy.default', 'autonomy', 'autonomous', 'seed');
   const controls = new FlagControls();
-  controls.markCaughtUp(); // the follower read the (empty) control topic to its end
+  if (!options.replaying) controls.markCaughtUp(); // the follower read the (empty) control topic to its end
   const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
   const bus = {
     emit: async (topic: AnyTopic, data: EventData<AnyTopic>, o: EmitOptions) => {
@@ -119,6 +119,8 @@ describe('autonomy changes', () => {
       actor: { id: 'grace' },
       data: { change: 'raised', requestedBy: 'ada', changeRequestId: request.id },
     });
+    // Keyed by the flag like the lowering before it (one partition, in order on replay), not by the change request.
+    expect(of(TOPICS.autonomyChanged).map((e) => e.subject)).toEqual(['cs.autonomy.support.refund', 'cs.autonomy.support.refund']);
   });
 
   it('an approval of a raise requested from a state that has changed since is refused (409)', async () => {
@@ -237,6 +239,22 @@ describe('drift watch', () => {
     const ids = (events: Array<{ id: string }>) => events.slice(0, 2).map((e) => e.id);
     expect(ids(again.of(TOPICS.autonomyChanged))).toEqual(ids(of(TOPICS.autonomyChanged)));
     expect(again.of(TOPICS.autonomyChanged)[2].id).not.toBe(of(TOPICS.autonomyChanged)[2].id);
+  });
+
+  it('does not take its first look before the control topic is replayed: a half-replayed state would set approved raises back', async () => {
+    const { watcher, admin, controls, of } = await setup({ replaying: true });
+    controls.apply({ flag: 'cs.exec.support.refund', kind: 'kill-switch', value: 'off', version: 'lowered-first' }); // replayed so far
+    await watcher.poll();
+    await watcher.poll();
+    expect(of(TOPICS.autonomyChanged)).toEqual([]);
+    expect(of(TOPICS.autonomyDriftDetected)).toEqual([]);
+    expect(await admin.read('cs.exec.support.refund', 'kill-switch')).toBe('on');
+    controls.apply({ flag: 'cs.exec.support.refund', kind: 'kill-switch', value: 'on', version: 'raised-later' }); // the rest
+    controls.markCaughtUp();
+    await watcher.poll();
+    expect(of(TOPICS.autonomyDriftDetected)).toEqual([]);
+    expect(await admin.read('cs.exec.support.refund', 'kill-switch')).toBe('on');
+    expect(of(TOPICS.autonomyChanged).map((e) => e.data.flag)).toEqual(['cs.autonomy.support.refund', 'cs.autonomy.default']); // the others adopted
   });
 
   it('a flag created directly in Unleash after the first look is measured against what its absence meant: looser is set back', async () => {

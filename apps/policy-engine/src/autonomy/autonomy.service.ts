@@ -179,7 +179,14 @@ export class AutonomyService {
       requestedBy: decided.requestedBy.id,
     };
     const change = { flag: a.flag, actionType: a.actionType, control: a.control, to: a.to as ControlValue, from: a.from, started };
-    const applied = await this.apply(admin, change, data, { cause: decision, actor: decided.decider!, time: new Date(decided.decidedAt!) });
+    // Keyed by the flag, as every control event of it is: replayed after a restart, the flag's events come in the order
+    // they were made (keyed by the change request, an approved raise could replay after a later lowering and undo it).
+    const applied = await this.apply(admin, change, data, {
+      cause: decision,
+      subject: a.flag,
+      actor: decided.decider!,
+      time: new Date(decided.decidedAt!),
+    });
     return { ...view(decided, now), applied };
   }
 

@@ -63,6 +63,9 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     const admin = this.settings.admin;
     if (!admin) return;
     const first = this.cursor === undefined;
+    // The first look compares with the approved states: not before the control topic is replayed to its end (a
+    // state half replayed would make an approved raise look like an unapproved one, and set it back).
+    if (first && !this.settings.controls.caughtUp()) return;
     const { cursor, changes } = await admin.changesSince(this.cursor, (f) => this.kindOf(f) !== undefined);
     const byFlag = new Map<string, FlagChange[]>();
     for (const c of changes) byFlag.set(c.flag, [...(byFlag.get(c.flag) ?? []), c]);
@@ -150,6 +153,8 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     const approved = this.settings.controls.get(flag);
     const observed = (await admin.read(flag, kind)) ?? 'unknown';
     if (approved?.value === observed) return;
+    // An approved change arrived while the flag server was read (here or on another instance): look again next poll.
+    if (this.inFlight.has(flag) || this.settings.controls.get(flag)?.version !== approved?.version) return;
     const unleashEvents = events.slice(-100).map((e) => ({ id: e.id, type: e.type, ...(e.createdBy && { createdBy: e.createdBy.slice(0, 300) }) }));
     const by = [...new Set(events.map((e) => e.createdBy).filter(Boolean))].join(', ') || 'someone';
     // Same Unleash events, same ids on every instance (and on a retry).

@@ -10,7 +10,16 @@ export type EventCause = Pick<Envelope, 'id' | 'subject' | 'correlationId'>;
  * with a fresh id unless a deterministic one is given.
  */
 export type EmitOptions = { actor?: Actor; time?: Date } & (
-  { cause: EventCause; discriminator?: string } | { subject: string; correlationId?: string; id?: string }
+  | {
+      cause: EventCause;
+      discriminator?: string;
+      /**
+       * The subject when it is not the cause's: what the event is keyed by on its topic (its partition and compaction).
+       * A control event is keyed by its flag whatever caused it, so one flag's events stay in order on replay.
+       */
+      subject?: string;
+    }
+  | { subject: string; correlationId?: string; id?: string }
 );
 
 /** The running service, as the actor of what it emits on its own behalf. */
@@ -34,7 +43,7 @@ export function buildEnvelope<T extends AnyTopic>(topic: T, data: EventData<T>, 
     return {
       ...common,
       id: derivedEventId(topic, cause.id, options.discriminator),
-      subject: cause.subject,
+      subject: options.subject ?? cause.subject,
       correlationId: cause.correlationId,
       causationId: cause.id,
     } as unknown as TopicMap[T];
