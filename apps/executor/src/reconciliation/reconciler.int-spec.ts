@@ -184,11 +184,22 @@ describe('the reconciler on the real stack', () => {
     );
     expect(after.out).not.toContain('gap:');
     // Each step is on the record: the unknown outcome, then the re-send under the same key that settled it.
-    const { rows } = await pool.query<{ type: string; entry_json: string }>('SELECT type, entry_json FROM audit_log WHERE subject = $1 ORDER BY idx', [
-      actionId,
-    ]);
-    const data = (type: string) => rows.filter((r) => r.type === type).map((r) => JSON.parse(r.entry_json).data);
-    expect(data(TOPICS.actionFailed)).toEqual([expect.objectContaining({ outcome: 'outcome_unknown' })]);
-    expect(data(TOPICS.actionExecuted)).toEqual([expect.objectContaining({ reconciliation: { method: 'resend', attempt: 1 } })]);
+    await eventually(
+      async () => {
+        const { rows } = await pool.query<{ type: string; entry_json: string }>('SELECT type, entry_json FROM audit_log WHERE subject = $1 ORDER BY idx', [
+          actionId,
+        ]);
+        const data = (type: string) => rows.filter((r) => r.type === type).map((r) => JSON.parse(r.entry_json).data);
+        expect(data(TOPICS.actionFailed)).toEqual([expect.objectContaining({ outcome: 'outcome_unknown' })]);
+        const [executed] = data(TOPICS.actionExecuted);
+        expect(data(TOPICS.actionExecuted)).toEqual([expect.objectContaining({ reconciliation: { method: 'resend', attempt: expect.any(Number) } })]);
+        // A look before the new executor had read its flags and control states (the kill switch, the mode, the trust
+        // verdict unread) held the re-send, on the record: how many such looks there were depends on how fast those
+        // answered, not on the outcome.
+        expect(data(TOPICS.actionHeld)).toHaveLength(executed.reconciliation.attempt - 1);
+      },
+      30_000,
+      500,
+    );
   });
 });
