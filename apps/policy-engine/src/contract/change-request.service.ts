@@ -198,7 +198,8 @@ export class ChangeRequestService {
       // Follows from the approval, but keyed by the contract, not the request: every change is on one
       // partition, so every instance applies them in the order they were approved.
       await this.emitOr503(unsent, TOPICS.contractChanged, data, {
-        cause: { id: decided.id, subject: CONTRACT_SUBJECT, correlationId: decided.correlationId },
+        cause: decided,
+        subject: CONTRACT_SUBJECT,
         ...at,
       });
     }

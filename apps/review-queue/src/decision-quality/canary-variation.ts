@@ -1,3 +1,4 @@
+import { luhnValid } from '@countersign/guardrails';
 import type { Random } from './statistics';
 
 /**
@@ -52,16 +53,6 @@ function variedAmount(n: number, random: Random): number {
 
 // 13 to 19 digits, maybe grouped by spaces or dashes: what the card detector masks.
 const CARD = /^\d(?:[ -]?\d){12,18}$/;
-
-function luhnValid(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
 
 /** Another valid number of the same length and grouping: the issuer's first six digits kept, the rest drawn, the check digit computed. */
 function variedCard(card: string, random: Random): string {
