@@ -50,6 +50,15 @@ describe('the canonical form the detectors read', () => {
     expect(canonical('R&D &amp; co &#0; &#x110000;')).toBe('R&D &amp; co &#0; &#x110000;');
   });
 
+  it('decodes JavaScript, JSON, C and percent escapes as the characters they stand for', () => {
+    expect(canonical(String.raw`john.doe\u0040example.com`)).toBe('john.doe@example.com');
+    expect(canonical(String.raw`john.doe\u{40}example\x2ecom`)).toBe('john.doe@example.com');
+    expect(canonical('john.doe%40example%2Ecom')).toBe('john.doe@example.com');
+    expect(canonical(String.raw`\u0034111%201111\x201111 1111`)).toBe('4111 1111 1111 1111');
+    // Not an escape, or not a character: left as written.
+    expect(canonical(String.raw`C:\users\xyz 50% \u00 %zz \u{110000} %00`)).toBe(String.raw`C:\users\xyz 50% \u00 %zz \u{110000} %00`);
+  });
+
   it('writes e-mail addresses spelled out with "@" and "."', () => {
     expect(canonical('write to john.doe (at) example (dot) com')).toBe('write to john.doe@example.com');
     expect(canonical('john.doe [at] example [dot] com')).toBe('john.doe@example.com');

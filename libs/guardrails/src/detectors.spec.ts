@@ -132,6 +132,9 @@ const DODGES: Array<[string, string]> = [
   ['john.doe [at] example [dot] com', 'email'],
   ['john.doe&#64;example.com', 'email'],
   ['john.doe&commat;example.com', 'email'],
+  [String.raw`john.doe\u0040example.com`, 'email'],
+  [String.raw`john.doe\u{40}example.com`, 'email'],
+  ['card 4111%201111%201111%201111', 'card'],
 ];
 
 const CLASS: Array<[string, string]> = [

@@ -157,6 +157,10 @@ describe('masking regulated data written to dodge the detectors', () => {
     ['john.doe [at] example [dot] com', 'j***@[email]'],
     ['john.doe&#64;example.com', 'j***@[email]'],
     ['john.doe&commat;example.com', 'j***@[email]'],
+    [String.raw`john.doe\u0040example.com`, 'j***@[email]'],
+    [String.raw`john.doe\x40example.com`, 'j***@[email]'],
+    ['card 4111%201111%201111%201111', 'card [card …1111]'],
+    [String.raw`card \u0034\u0031\u0031\u0031 1111 1111 1111`, 'card [card …1111]'],
   ])('masks %j', (text, masked) => {
     expect(maskText(text)).toBe(masked);
     expect(maskText(`Hello,\n${text}\u00a0— thanks`)).toBe(`Hello,\n${masked}\u00a0— thanks`);
