@@ -113,9 +113,13 @@ const HAS_DIGIT_OR_AT = /[\d@]/;
 // spelled out): a text with none is its own canonical form and has nothing to find. Nearly as cheap as
 // `HAS_DIGIT_OR_AT`, which it replaces as the first test (the detectors run on every string of every decision).
 const MAYBE_SOMETHING_TO_FIND = /[^\x20-\x25\x27-\x2f\x3a-\x3f\x41-\x7e]|[^a-zA-Z][aA][tT][^a-zA-Z]/;
-// Starts only where a local part starts (the lookbehind), so the scan stays linear on long text.
+// Starts only where a local part starts (the lookbehind), so the scan stays linear on long text. A local part takes
+// the characters RFC 5322 allows unquoted (`o'brien`, `a!b`, `x{y}`) but those that also delimit URLs and queries
+// (`&`, `/`, `=`, `?`: in `?to=jane@example.com` the address starts after '='), or is quoted (`"jane roe"`); a
+// domain is names, or an address literal (`[192.0.2.1]`, `[IPv6:2001:db8::1]`).
 // The '@' may have up to two spaces either side, or be percent-encoded (`jane.roe @ example.com`, `jane%40example.com`).
-const EMAIL = /(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]+(?: {0,2}@ {0,2}|%40)(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}/gu;
+const EMAIL =
+  /(?:"[^"\n]{1,64}"|(?<![\p{L}\p{N}._%+\-'!#$*^`{|}~])[\p{L}\p{N}._%+\-'!#$*^`{|}~]+)(?: {0,2}@ {0,2}|%40)(?:(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}|\[(?:IPv6:)?[0-9A-Fa-f:.]{2,45}\])/gu;
 // Between the groups of a card number: one punctuation mark people and tools put there (dash, dot, slash, underscore,
 // comma, bar, colon, plus, star, tilde, hash, backslash, parenthesis; spaces around it allowed), or up to three spaces.
 const SEPARATORS = String.raw`.\-/_,|:+*~#\\()`;

@@ -178,6 +178,10 @@ describe('masking regulated data written to dodge the detectors', () => {
     ['+49/170/1234567 or +49.170.123.45.67', '[phone …67] or [phone …67]'],
     ['Write to jane.roe @ example.com please', 'Write to j***@[email] please'],
     ['customer jane.roe%40example.com, mailto:jane%40example.com', 'customer j***@[email], mailto:j***@[email]'],
+    ["write to o'brien@example.com", 'write to o***@[email]'],
+    ['write to "jane roe"@example.com', 'write to "***@[email]'],
+    ['write to jane@[192.0.2.1] or jane@[IPv6:2001:db8::1]', 'write to j***@[email] or j***@[email]'],
+    ['see https://example.com/?to=jane@example.com&x=1', 'see https://example.com/?to=j***@[email]&x=1'],
   ])('masks what a red-team pass wrote past the detectors: %j', (text, masked) => {
     expect(maskText(text)).toBe(masked);
     expect(findRegulatedData(masked)).toEqual([]);
