@@ -6,16 +6,21 @@ import type { CompiledContract, ProposalInput } from './evaluate';
 import { moneyReader } from './money';
 
 /**
- * Counts hits in fixed windows. A hit carries an id (the action id): the same id hit again, as a
- * redelivered proposal does, is not counted twice and gets the answer it got the first time, so a
- * redelivery cannot turn an autonomous decision into a review one. The in-process limiter
- * (in-memory-rate-limiter.ts) serves the embedded mode and tests; a Redis one serves several instances.
+ * Counts hits over a sliding window: a hit at `now` is judged by the distinct hits of its key and window length
+ * in `(now - windowMs, now]`, itself included (fixed clock windows let twice the cap through across a boundary).
+ * Entries stamped later than `now` still count: instances' clocks differ slightly. A hit carries an id (the
+ * action id): the same id hit again, as a redelivered proposal does, is not counted twice and gets the answer it
+ * got the first time, for as long as its entry is in the window (windowMs after the first hit), so a redelivery
+ * cannot turn an autonomous decision into a review one. Refused hits count too: a flood keeps the limit
+ * exhausted instead of earning a new allowance as its oldest hits age out. The in-process limiter
+ * (in-memory-rate-limiter.ts) serves tests; Redis serves several instances; PostgreSQL the embedded mode.
  */
 export interface RateLimiter {
   hit(key: string, hitId: string, limit: number, windowMs: number, now: Date): Promise<{ allowed: boolean; remaining: number }>;
   /**
-   * Adds one action and its amount to a window's count and sum, and answers both as they stood once it was
-   * added. The same id added again (a redelivery) is not added twice and gets its first answer.
+   * Adds one action and its amount to the count and sum of the distinct actions in `(now - windowMs, now]`, and
+   * answers both as they stood once it was added. The same id added again (a redelivery) is not added twice and
+   * gets its first answer.
    */
   add(key: string, hitId: string, amount: number, windowMs: number, now: Date): Promise<AggregateTotals>;
 }
@@ -26,7 +31,7 @@ export interface AggregateTotals {
   sum: number;
 }
 
-/** What a hit answers when it was the `rank`-th distinct hit of its window. */
+/** What a hit answers when it was the `rank`-th distinct hit of its window (itself included). */
 export function verdict(rank: number, limit: number): { allowed: boolean; remaining: number } {
   return { allowed: rank <= limit, remaining: Math.max(0, limit - rank) };
 }

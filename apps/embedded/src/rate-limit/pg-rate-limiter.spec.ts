@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 rateLimiterSuite('PostgreSQL (embedded)', async () => {
-  await db.pool.query('TRUNCATE embedded_rate_windows, embedded_rate_hits');
+  await db.pool.query('TRUNCATE embedded_rate_log');
   return createPgRateLimiter(db.pool);
 });
 

@@ -1,29 +1,35 @@
 import type { Pool } from 'pg';
 import { AggregateTotals, RateLimiter, verdict } from '@countersign/policy';
 
-// One statement per hit: the answer given before to this hit id, or the window's totals bumped by it (and that
-// answer recorded for a redelivery). The embedded database has one session, so statements never interleave.
-const COUNT = `
-WITH seen AS (
-  SELECT count, sum FROM embedded_rate_hits WHERE kind = $1 AND key = $2 AND window_start = $3 AND hit_id = $4
-), bumped AS (
-  INSERT INTO embedded_rate_windows (kind, key, window_start, expires_at, count, sum)
-  SELECT $1, $2, $3, $5, 1, $6 WHERE NOT EXISTS (SELECT 1 FROM seen)
-  ON CONFLICT (kind, key, window_start) DO UPDATE SET count = embedded_rate_windows.count + 1, sum = embedded_rate_windows.sum + EXCLUDED.sum
+// One statement per hit, over the key's sliding log ($1 kind, $2 key, $3 window ms, $4 hit id, $5 now, $6 amount):
+// rows at or before now - window leave; the answer given before to this hit id if its row is still in the window,
+// or the window's count and sum with this hit added (and that answer recorded for a redelivery). Rows later than
+// now still count (a clock that went back a little). The embedded database has one session, so statements never
+// interleave. Every part reads the statement's snapshot: `live` filters what `pruned` deletes, and the hit's own
+// row, if it is old, is overwritten rather than deleted (one statement may not delete and insert the same row).
+const RECORD = `
+WITH pruned AS (
+  DELETE FROM embedded_rate_log
+  WHERE kind = $1 AND key = $2 AND window_ms = $3 AND at <= $5::bigint - $3::bigint AND hit_id <> $4
+), live AS (
+  SELECT hit_id, amount, count, sum FROM embedded_rate_log WHERE kind = $1 AND key = $2 AND window_ms = $3 AND at > $5::bigint - $3::bigint
+), seen AS (
+  SELECT count, sum FROM live WHERE hit_id = $4
+), counted AS (
+  INSERT INTO embedded_rate_log (kind, key, window_ms, hit_id, at, amount, count, sum)
+  SELECT $1, $2, $3, $4, $5, $6, count(*) + 1, coalesce(sum(amount), 0) + $6 FROM live HAVING NOT EXISTS (SELECT 1 FROM seen)
+  ON CONFLICT (kind, key, window_ms, hit_id) DO UPDATE SET at = EXCLUDED.at, amount = EXCLUDED.amount, count = EXCLUDED.count, sum = EXCLUDED.sum
   RETURNING count, sum
-), recorded AS (
-  INSERT INTO embedded_rate_hits (kind, key, window_start, hit_id, expires_at, count, sum)
-  SELECT $1, $2, $3, $4, $5, count, sum FROM bumped
 )
-SELECT count, sum FROM seen UNION ALL SELECT count, sum FROM bumped`;
+SELECT count, sum FROM seen UNION ALL SELECT count, sum FROM counted`;
 
-/** Hits between two sweeps of ended windows. */
+/** Calls between two sweeps of the logs that went quiet (a key seen once is pruned by no later call). */
 const SWEEP_EVERY = 500;
 
 /**
- * The embedded mode's rate and aggregate limits, in its PostgreSQL (PGlite) database, so a restart does not
- * forget a full window. Tables from `apps/embedded/migrations`. Meant for one session (the embedded database):
- * on a shared server, a redelivery racing its first delivery could be counted twice.
+ * The embedded mode's sliding-window rate and aggregate limits, in its PostgreSQL (PGlite) database, so a restart
+ * does not forget a full window. Tables from `apps/embedded/migrations`. Meant for one session (the embedded
+ * database): on a shared server, a redelivery racing its first delivery could be counted twice.
  */
 export class PgRateLimiter implements RateLimiter {
   private calls = 0;
@@ -31,25 +37,23 @@ export class PgRateLimiter implements RateLimiter {
   constructor(private readonly pool: Pool) {}
 
   async hit(key: string, hitId: string, limit: number, windowMs: number, now: Date) {
-    const { count } = await this.count('hit', key, hitId, 0, windowMs, now);
+    const { count } = await this.record('hit', key, hitId, 0, windowMs, now);
     return verdict(count, limit);
   }
 
   async add(key: string, hitId: string, amount: number, windowMs: number, now: Date): Promise<AggregateTotals> {
-    return this.count('add', key, hitId, amount, windowMs, now);
+    return this.record('add', key, hitId, amount, windowMs, now);
   }
 
-  private async count(kind: 'hit' | 'add', key: string, hitId: string, amount: number, windowMs: number, now: Date): Promise<AggregateTotals> {
-    const start = Math.floor(now.getTime() / windowMs) * windowMs;
+  private async record(kind: 'hit' | 'add', key: string, hitId: string, amount: number, windowMs: number, now: Date): Promise<AggregateTotals> {
     if (++this.calls % SWEEP_EVERY === 1) await this.sweep(now);
-    const { rows } = await this.pool.query<{ count: number; sum: number }>(COUNT, [kind, key, start, hitId, start + windowMs, amount]);
+    const { rows } = await this.pool.query<{ count: number; sum: number }>(RECORD, [kind, key, windowMs, hitId, now.getTime(), amount]);
     return { count: Number(rows[0].count), sum: Number(rows[0].sum) };
   }
 
-  /** Ended windows go, as Redis expires them. */
+  /** Rows that left their window go, as Redis expires a quiet key. */
   private async sweep(now: Date): Promise<void> {
-    await this.pool.query('DELETE FROM embedded_rate_windows WHERE expires_at <= $1', [now.getTime()]);
-    await this.pool.query('DELETE FROM embedded_rate_hits WHERE expires_at <= $1', [now.getTime()]);
+    await this.pool.query('DELETE FROM embedded_rate_log WHERE at + window_ms <= $1', [now.getTime()]);
   }
 }
 
