@@ -139,7 +139,9 @@ describe('strict ingress (embedded mode)', () => {
     const reply = { ...example('refund-small.json'), actionType: 'support.reply', parameters: { body: 'Hello\u0000' } };
     const res = await post(JSON.stringify(reply));
     expect(res.status).toBe(400);
-    expect(res.body.message).toBe('parameters.body: must not contain control characters other than tab, line feed and carriage return');
+    expect(res.body.message).toBe(
+      'parameters.body: must not contain control characters other than tab, line feed and carriage return, nor bidirectional embedding, override or isolate characters (U+202A–U+202E, U+2066–U+2069)',
+    );
     const fine = await post(JSON.stringify({ ...reply, parameters: { body: 'Hello,\n\tyour parcel ships tomorrow.' } }));
     expect(fine.status).toBe(202);
   });

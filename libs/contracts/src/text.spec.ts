@@ -1,5 +1,5 @@
 import { describeIssues, ProposalSchema, ReviewDecidedV1, TOPIC_SCHEMAS, TOPICS } from './index';
-import { freeTextString, identifierString, reasonString, visibleLettersOrDigits } from './text';
+import { freeTextString, identifierString, reasonString, VALUE_TEXT_RULE, visibleLettersOrDigits } from './text';
 
 // real: the contract schemas; fake: nothing.
 const proposal = {
@@ -35,14 +35,27 @@ describe('control characters', () => {
 
   it('refuses NUL and other controls in free text, deep inside parameters and context, naming the path', () => {
     expect(problems({ ...proposal, parameters: { body: 'ok', lines: ['fine', 'bell\u0007'] } })).toBe(
-      'parameters.lines.1: must not contain control characters other than tab, line feed and carriage return',
+      'parameters.lines.1: must not contain control characters other than tab, line feed and carriage return, nor bidirectional embedding, override or isolate characters (U+202A–U+202E, U+2066–U+2069)',
     );
     expect(problems({ ...proposal, context: { a: { b: '\u0000\u0000\u0000' } } })).toBe(
-      'context.a.b: must not contain control characters other than tab, line feed and carriage return',
+      'context.a.b: must not contain control characters other than tab, line feed and carriage return, nor bidirectional embedding, override or isolate characters (U+202A–U+202E, U+2066–U+2069)',
     );
     expect(problems({ ...proposal, parameters: { 'amo\u0000unt': 5 } })).toBe(
       'parameters: a key must not contain control characters or invisible format characters',
     );
+  });
+
+  it.each(['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'])(
+    'refuses the bidi control %j in parameters and context: it reorders what the reviewer reads, not what the target runs',
+    (c) => {
+      const sql = `DELETE FROM orders WHERE created < '2020-01-01' ${c}OR 1=1 -- `;
+      expect(problems({ ...proposal, parameters: { sql } })).toBe(`parameters.sql: ${VALUE_TEXT_RULE}`);
+      expect(problems({ ...proposal, context: { notes: [sql] } })).toBe(`context.notes.0: ${VALUE_TEXT_RULE}`);
+    },
+  );
+
+  it('accepts right-to-left text with its marks (U+200E, U+200F, U+061C), which reorder nothing', () => {
+    expect(problems({ ...proposal, parameters: { body: 'שלום \u200fעולם\u200e and مرحبا\u061c' } })).toBe('');
   });
 
   it('refuses parameters nested deeper than 16 levels (so every event that carries them stays in the parser limit)', () => {

@@ -29,6 +29,15 @@ export const isIdentifier = (s: unknown, max = 200): s is string => typeof s ===
 /** True when `s` may be used as free text. */
 export const isFreeText = (s: string): boolean => TEXT_PATTERN.test(s);
 
+// A string value of a proposal's parameters or context: free text without the bidi controls either (`BIDI_RULE`). A
+// reviewer reads these on the card and the target acts on them: `… < '2020-01-01' \u202e\u2066OR 1=1\u2069\u2066 -- \u2069`
+// reads as a commented-out `OR 1=1` and runs as a live one.
+const VALUE_TEXT_PATTERN = new RegExp(`^[^${TEXT_FORBIDDEN}\\u202a-\\u202e\\u2066-\\u2069]*$`);
+export const VALUE_TEXT_RULE =
+  'must not contain control characters other than tab, line feed and carriage return, nor bidirectional embedding, override or isolate characters (U+202A–U+202E, U+2066–U+2069)';
+/** True when `s` may be a string value of a proposal's parameters or context (`VALUE_TEXT_RULE`). */
+export const isFreeValueText = (s: string): boolean => VALUE_TEXT_PATTERN.test(s);
+
 /** An id-like string: 1..max characters, no control or invisible format characters. */
 export const identifierString = (max = 200) => z.string().min(1).max(max).regex(IDENTIFIER_PATTERN, IDENTIFIER_RULE);
 
@@ -82,7 +91,8 @@ export const MAX_PROPOSAL_VALUE_DEPTH = 16;
 
 /**
  * A free JSON object (a proposal's `parameters` or `context`): at most `maxDepth` levels of objects and
- * arrays, keys are identifiers, strings are free text. Walked iteratively; each problem names its path.
+ * arrays, keys are identifiers, strings are free text without bidi controls (`VALUE_TEXT_RULE`). Walked
+ * iteratively; each problem names its path.
  */
 export const freeJsonObject = (maxDepth = MAX_PROPOSAL_VALUE_DEPTH) =>
   z.record(z.string(), z.unknown()).superRefine((root, ctx) => {
@@ -94,7 +104,7 @@ export const freeJsonObject = (maxDepth = MAX_PROPOSAL_VALUE_DEPTH) =>
     while (stack.length && reported < 5) {
       const { value, path, depth } = stack.pop()!;
       if (typeof value === 'string') {
-        if (!isFreeText(value)) report(path, TEXT_RULE);
+        if (!isFreeValueText(value)) report(path, VALUE_TEXT_RULE);
       } else if (typeof value === 'number') {
         if (!Number.isFinite(value)) report(path, 'must be a finite number');
       } else if (value !== null && typeof value === 'object') {

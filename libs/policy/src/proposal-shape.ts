@@ -2,7 +2,7 @@ import * as contracts from '@countersign/contracts';
 
 // Bound once: a call through the package's re-exports goes through a getter each time (CommonJS `export *`), a tenth
 // of this check's time on the decision path.
-const { isFreeText, isIdentifier, isIdentifierText, MAX_PROPOSAL_VALUE_DEPTH } = contracts;
+const { isFreeValueText, isIdentifier, isIdentifierText, MAX_PROPOSAL_VALUE_DEPTH } = contracts;
 
 /**
  * A fast, allocation-free "certainly valid" check of a proposal against `ProposalSchema` (libs/contracts), for the
@@ -38,13 +38,13 @@ const isPlainObject = (v: unknown): boolean => {
   return (proto === Object.prototype || proto === null) && Object.getOwnPropertySymbols(v).length === 0;
 };
 
-/** `freeJsonObject()`: a plain object; within it, keys are identifiers, strings free text, numbers finite, at most 16 levels. */
+/** `freeJsonObject()`: a plain object; within it, keys are identifiers, strings free text without bidi controls, numbers finite, at most 16 levels. */
 function freeJsonObject(root: unknown): boolean {
   return isPlainObject(root) && freeValue(root, 1);
 }
 
 function freeValue(v: unknown, depth: number): boolean {
-  if (typeof v === 'string') return isFreeText(v);
+  if (typeof v === 'string') return isFreeValueText(v);
   if (typeof v === 'number') return Number.isFinite(v);
   if (v === null || typeof v !== 'object') return true;
   if (depth > MAX_PROPOSAL_VALUE_DEPTH) return false;

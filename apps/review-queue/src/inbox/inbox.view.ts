@@ -19,6 +19,19 @@ import { revisionEditor } from './revision.view';
 
 export const esc = (v: unknown) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+// Characters that show as nothing or reorder what is around them: bidi controls and marks, zero-width spaces and
+// joiners outside emoji, the word joiner and its kin, BOM, soft hyphen, the Mongolian vowel separator. Ingress refuses
+// the bidi controls in parameters (libs/contracts text.ts); an item stored before, or any of the others, is shown by
+// its code point, so the reviewer reads what the target will get.
+const HIDDEN = /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+
+/** A proposal's JSON value as the card shows it: escaped, with each hidden character written as a visible `U+XXXX` mark. */
+export const shownJson = (v: unknown) =>
+  esc(JSON.stringify(v, null, 2)).replace(
+    HIDDEN,
+    (c) => `<span class="hidden-char" title="an invisible character">U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}</span>`,
+  );
+
 /** The inbox's filters, from the query string: an SLA class, an action type, a tenant (empty: any). */
 export interface InboxFilters {
   slaClass?: string;
@@ -152,9 +165,9 @@ export function card(o: {
   <h3>Why it needs a person</h3>
   <ul class="reasons">${item.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
   <h3>Parameters ${o.revealed ? '<span class="badge revealed">real values: your viewing is recorded</span>' : '<span class="badge">regulated data masked</span>'}</h3>
-  <pre class="params" tabindex="0" aria-label="Parameters">${esc(JSON.stringify(p.parameters, null, 2))}</pre>
+  <pre class="params" tabindex="0" aria-label="Parameters">${shownJson(p.parameters)}</pre>
   ${o.canReveal && !o.revealed && pending ? `<p><a class="reveal" href="/reviews/${encodeURIComponent(item.actionId)}?reveal=true" data-reveal>Show the real values (recorded in the audit trail)</a></p>` : ''}
-  ${Object.keys(p.context ?? {}).length ? `<h3>Context</h3><pre class="context" tabindex="0" aria-label="Context">${esc(JSON.stringify(p.context, null, 2))}</pre>` : ''}
+  ${Object.keys(p.context ?? {}).length ? `<h3>Context</h3><pre class="context" tabindex="0" aria-label="Context">${shownJson(p.context)}</pre>` : ''}
   ${o.mayDecide ? stepUpNote(item, o.session) : ''}
   ${pending && o.mayDecide ? decisionForm(item) + revisionEditor(item, p.parameters) : pending ? notDecidableNote(item, o.session) : decidedNote(item)}
   <p id="decision-result" role="alert" class="result"></p>
