@@ -275,3 +275,21 @@ describe('ApprovalService: the approval completing a quorum, with the decision, 
     expect((await t.items.unpublished(new Date(Date.now() + 60_000), 10)).map((e) => e.actionId)).toEqual(['a2']);
   });
 });
+
+describe('ApprovalService: the due time is the end', () => {
+  it('refuses an approval, a rejection and an approval racing the due time once it has passed, though the clock has not expired the item yet', async () => {
+    const t = await setup();
+    const due = new Date(now.getTime() + 3_600_000);
+    for (const late of [due, new Date(due.getTime() + 52)]) {
+      await expect(t.service.approve('a1', alice, 'looks right', undefined, late)).rejects.toThrow(
+        /^action a1 is past its due time \(2026-11-24T11:00:00.000Z, sla_expired\)/,
+      );
+      await expect(t.service.reject('a2', alice, 'no evidence', undefined, late)).rejects.toBeInstanceOf(ConflictException);
+    }
+    expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });
+    expect(await t.items.get('a2')).toMatchObject({ status: 'pending' });
+    expect(t.decisions()).toEqual([]);
+    // A millisecond before it, a decision is still on time.
+    await expect(t.service.approve('a1', alice, 'looks right', undefined, new Date(due.getTime() - 1))).resolves.toMatchObject({ status: 'approved' });
+  });
+});

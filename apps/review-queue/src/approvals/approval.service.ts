@@ -6,7 +6,16 @@ import { Actor, TOPICS } from '@countersign/contracts';
 import type { Metrics } from '@countersign/metrics';
 import { EVENT_BUS, METRICS, Principal } from '@countersign/nest';
 import { DecisionOutbox } from '../review-item/decision-outbox';
-import { claimHolds, DecideWith, DecisionEvent, queuedBy, ReviewItem, ReviewItemRepository, ReviewStatus } from '../review-item/review-item.repository';
+import {
+  claimHolds,
+  DecideWith,
+  DecisionEvent,
+  overdue,
+  queuedBy,
+  ReviewItem,
+  ReviewItemRepository,
+  ReviewStatus,
+} from '../review-item/review-item.repository';
 import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
 import { requireSigningKey } from './signing-key';
@@ -17,6 +26,13 @@ import { requireItemRole } from '../review-item/item-roles';
 const expiredConflict = (item: ReviewItem) =>
   new ConflictException(
     `action ${item.actionId} expired at ${item.decidedAt} (sla_expired): no decision came within its ${item.slaClass} SLA, so it will never be executed; ` +
+      'a decision on it is no longer possible (the proposer may propose the action again)',
+  );
+
+/** A decision on a pending item past its due time (`overdue`): too late, as on an expired one. */
+export const overdueConflict = (item: ReviewItem) =>
+  new ConflictException(
+    `action ${item.actionId} is past its due time (${item.dueAt}, sla_expired): no decision came within its ${item.slaClass} SLA, so it will never be executed; ` +
       'a decision on it is no longer possible (the proposer may propose the action again)',
   );
 
@@ -75,6 +91,7 @@ export class ApprovalService {
     const approved = (i: ReviewItem): ApproveResult | undefined =>
       i.status === 'approved' && i.deciders?.includes(reviewer.id) ? { status: 'approved', approvers: i.deciders } : undefined;
     if (item.status !== 'pending') return this.again(item, approved);
+    if (overdue(item, now)) throw overdueConflict(item);
     if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it');
     }
@@ -136,6 +153,7 @@ export class ApprovalService {
     const item = await this.reviewItem(actionId, seenDigest);
     const rejected = (i: ReviewItem) => (i.status === 'rejected' && i.deciders?.includes(reviewer.id) ? true : undefined);
     if (item.status !== 'pending') return void (await this.again(item, rejected));
+    if (overdue(item, now)) throw overdueConflict(item);
     // A rejection is a decision too: only a human holding one of the item's roles makes it, or any reviewer could end
     // any item (a finance refund rejected by a security reviewer).
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can reject an action');
@@ -161,6 +179,7 @@ export class ApprovalService {
     const status = verdict === 'agree' ? 'agreed' : 'disagreed';
     const assessed = (i: ReviewItem) => (i.status === status && i.deciders?.includes(reviewer.id) ? true : undefined);
     if (item.status !== 'pending') return void (await this.again(item, assessed));
+    if (overdue(item, now)) throw overdueConflict(item);
     const shown = shownView(item);
     // The reviewer is the actor of their assessment, not the service that records it.
     const actor: Actor = { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' };
@@ -196,6 +215,8 @@ export class ApprovalService {
       return true;
     }
     const meanwhile = await this.items.get(item.actionId);
+    // Its due time passed between the read and the write (the write refuses a decision past it).
+    if (meanwhile && overdue(meanwhile, now)) throw overdueConflict(meanwhile);
     if (with_ && meanwhile?.status === 'pending') return false;
     if (meanwhile?.status === 'expired') throw expiredConflict(meanwhile);
     if (!meanwhile || same(meanwhile) === undefined) throw new ConflictException(`action ${item.actionId} was ${verb} meanwhile`);

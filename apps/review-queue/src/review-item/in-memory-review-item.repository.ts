@@ -61,6 +61,8 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
   async decide(actionId: string, status: Exclude<ReviewStatus, 'pending'>, by: string[], reason: string, at: Date, event?: DecisionEvent, with_?: DecideWith) {
     const item = this.items.get(actionId);
     if (!item || item.status !== 'pending') return undefined;
+    // Past its due time only the clock's expiry decides it (as the PostgreSQL statement).
+    if (status !== 'expired' && Date.parse(item.dueAt) <= at.getTime()) return undefined;
     if (with_?.claimant !== undefined && claimHolds(item.claim, at) && item.claim.by !== with_.claimant) return undefined;
     const approval = with_?.approval;
     if (approval) {

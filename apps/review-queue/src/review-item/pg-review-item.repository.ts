@@ -221,6 +221,8 @@ export class PgReviewItemRepository implements ReviewItemRepository {
            approved_by = CASE WHEN i.approver IS NULL THEN r.approved_by ELSE i.after || i.approver END
          FROM input i
          WHERE r.action_id = i.action_id AND r.status = 'pending'
+           -- Past its due time only the clock's expiry decides it (fail closed at the due time, not at the clock's next turn).
+           AND (i.status = 'expired' OR r.due_at > i.decided_at)
            AND (i.approver IS NULL OR coalesce(r.approved_by, '{}') = i.after)
            AND (i.claimant IS NULL OR r.claimed_by IS NULL OR r.claimed_by = i.claimant OR r.claimed_until <= i.decided_at)
          RETURNING ${ITEM_COLUMNS.map((c) => `r.${c}`).join(', ')}

@@ -92,6 +92,12 @@ export interface ReviewClaim {
 export const claimHolds = (claim: ReviewClaim | undefined, now: Date): claim is ReviewClaim => !!claim && Date.parse(claim.until) > now.getTime();
 
 /**
+ * A pending item whose due time has passed: the review clock has not expired it yet (it runs once a period), but no
+ * decision is taken on it any more (fail-closed expiry is at the due time, not at the clock's next turn).
+ */
+export const overdue = (item: ReviewItem, now: Date): boolean => item.status === 'pending' && Date.parse(item.dueAt) <= now.getTime();
+
+/**
  * What else a decision's write checks and records, in the same atomic write: the approval that completes the quorum,
  * recorded only when the approvers so far are still `after` (in order; another approval meanwhile: nothing written),
  * and, with `claimant`, only when no one else's claim on the item holds at the decision's time.

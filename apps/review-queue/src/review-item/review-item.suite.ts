@@ -159,6 +159,19 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
       expect(await repo.decide('missing', 'approved', ['alice'], 'x', at)).toBeUndefined();
     });
 
+    it('takes no decision on a pending item past its due time, but the clock may still expire it', async () => {
+      const repo = await make();
+      await repo.add(reviewItem('a1', '2026-11-24T10:15:00.000Z'));
+      const due = new Date('2026-11-24T10:15:00.000Z');
+      // The clock has not turned yet: the item is still pending, but a reviewer's decision is too late, at the due time or after.
+      expect(await repo.decide('a1', 'approved', ['alice'], 'fine', due)).toBeUndefined();
+      expect(await repo.decide('a1', 'rejected', ['alice'], 'no', new Date(due.getTime() + 50))).toBeUndefined();
+      expect((await repo.get('a1'))!.status).toBe('pending');
+      expect(await repo.decide('a1', 'approved', ['alice'], 'fine', new Date(due.getTime() - 1))).toMatchObject({ status: 'approved' });
+      await repo.add(reviewItem('a2', '2026-11-24T10:15:00.000Z'));
+      expect(await repo.decide('a2', 'expired', ['review-queue'], 'sla_expired', new Date(due.getTime() + 50))).toMatchObject({ status: 'expired' });
+    });
+
     it('keeps the sealed real proposal through a decision', async () => {
       const repo = await make();
       const sealed = 'v1.k.aXY.c2VhbGVk.dGFn';

@@ -27,12 +27,12 @@ const proposal = () => ({ ...refundProposal(), parameters: { amount: 480, notify
 
 async function setup(
   review: { quorum?: number; slaClass?: string } = {},
-  options: { parameters?: Record<string, unknown>; parameterCheck?: RevisionParameterCheck } = {},
+  options: { parameters?: Record<string, unknown>; parameterCheck?: RevisionParameterCheck; signingValidity?: { notBefore: Date; notAfter: Date } } = {},
 ) {
   const bus = new RecordingBus({ source: 'review-queue', logger });
   const items = new InMemoryReviewItemRepository();
   const sealer = new ProposalSealer(parseReviewDataKey(generateReviewDataKey()));
-  const { signing, verifyKey } = generateSigningKey('rq-1');
+  const { signing, verifyKey } = generateSigningKey('rq-1', options.signingValidity);
   const outbox = new DecisionOutbox(bus, items, logger);
   const approvals = new ApprovalService(bus, items, signing, outbox);
   const revisions = new RevisionService(bus, items, signing, sealer, logger, outbox, approvals, options.parameterCheck);
@@ -235,10 +235,9 @@ describe('RevisionService: approve with changes', () => {
   });
 
   it('answers 503 and stores nothing when no signing key is valid (a rotation overdue)', async () => {
-    const t = await setup();
-    // The test's keys are valid for ever; past the end of time is past every key's notAfter.
-    const afterEveryKey = new Date('9999-12-31T23:59:59.999Z');
-    await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, afterEveryKey)).rejects.toThrow(
+    // A key that ran out a second ago, its successor not yet in place; the item is well within its SLA.
+    const t = await setup({}, { signingValidity: { notBefore: new Date(Date.now() - 3_600_000), notAfter: new Date(Date.now() - 1_000) } });
+    await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, new Date())).rejects.toThrow(
       /cannot be signed now, nothing was recorded/,
     );
     expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });

@@ -5,11 +5,11 @@ import { Actor, actionDigest, derivedEventId, Proposal, ProposalSchema, revisedA
 import { maskText } from '@countersign/guardrails';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
-import { ApprovalService, claimedConflict } from '../approvals/approval.service';
+import { ApprovalService, claimedConflict, overdueConflict } from '../approvals/approval.service';
 import { requireSigningKey } from '../approvals/signing-key';
 import { stepUpRefusal } from '../approvals/step-up';
 import { DecisionOutbox } from '../review-item/decision-outbox';
-import { claimHolds, DecisionEvent, queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { claimHolds, DecisionEvent, overdue, queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, PROPOSAL_SEALER, REVIEW_ITEMS, REVISION_PARAMETER_CHECK } from '../tokens';
@@ -76,6 +76,7 @@ export class RevisionService {
       throw new ConflictException('the review item changed since it was shown (shownDigest does not match): look again before deciding');
     }
     if (item.status !== 'pending') return this.again(item, reviewer);
+    if (overdue(item, now)) throw overdueConflict(item);
     // The rules of an approval: this is one, of another version.
     if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it, with changes or without');
