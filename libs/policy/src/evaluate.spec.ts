@@ -43,6 +43,15 @@ describe('lanes', () => {
     });
   });
 
+  it("gives the action type's own reason only while its default lane holds: a refund sent to review is not also a 'small, policy-conform refund'", () => {
+    const own = contract.actions['support.refund'].reason;
+    expect(evaluate(compiled, refund(12), OK).reasons).toContain(own);
+    const r = evaluate(compiled, refund(480), OK);
+    expect(r.lane).toBe('review');
+    expect(r.reasons).not.toContain(own);
+    expect(r.reasons).toContain('risk score 30 reaches the review threshold 30');
+  });
+
   it('prohibits unsupported action types', () => {
     expect(evaluate(compiled, proposal('crypto.transfer'), OK)).toMatchObject({
       lane: 'prohibited',

@@ -418,7 +418,9 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   };
   for (let k = demands.length - 1; k >= 0; k--) if (demands[k] !== decider && demands[k].by !== 'contract') putFirst(demands[k]);
   putFirst(decider);
-  if (!reasons.includes(action.spec.reason)) reasons.push(action.spec.reason);
+  // The action type's own reason explains its default lane: only when that lane holds. A refund sent to review by its
+  // amount does not also say "small, policy-conform refund", which a reviewer reads as a reason to approve.
+  if (STRICT[action.spec.lane] >= STRICT[lane] && !reasons.includes(action.spec.reason)) reasons.push(action.spec.reason);
 
   const reviewSettings =
     lane === 'review'
