@@ -217,8 +217,9 @@ describe('the reviewer inbox in a real browser', () => {
   it('signs out of the inbox and of the identity provider', async () => {
     const { page } = await signIn('alice');
     await page.click('#sign-out');
-    // The provider asks to end its own session too.
+    // The provider ends its own session too: one button, no way to stay signed in there by mistake.
     await page.waitForSelector('button[name="logout"]');
+    expect(await page.locator('button').count()).toBe(1);
     await page.click('button[name="logout"]');
     await page.waitForURL(`${h.url}/auth/signed-out`);
     expect(await page.textContent('h1')).toContain('signed out');

@@ -245,9 +245,11 @@ async function logoutSource(ctx: KoaContextWithOIDC, form: string) {
   ctx.type = 'html';
   ctx.body = html(
     'Sign out',
-    `${form}<p>Sign out of the Countersign identity provider as well?</p>
-     <button type="submit" form="op.logoutForm" value="yes" name="logout">Sign out</button>
-     <button type="submit" form="op.logoutForm">Stay signed in here</button>`,
+    // One way out: the inbox's sign-out ends both sessions (a "stay signed in here" choice left the provider's session
+    // open, and the next visit to the inbox signed the same person in again without a password). No script runs
+    // here, so the form is confirmed with one click.
+    `${form}<p>Signing out ends your session with the inbox and with the Countersign identity provider.</p>
+     <button type="submit" form="op.logoutForm" value="yes" name="logout">Sign out</button>`,
   );
 }
 
