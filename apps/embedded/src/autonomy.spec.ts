@@ -42,6 +42,18 @@ describe('embedded autonomy changes', () => {
     expect(approved).toMatchObject({ status: 200, body: { status: 'approved', applied: { value: 'on' } } });
   });
 
+  it('a raise request that names neither a level nor the kill switch, or both, is told what to name', async () => {
+    const told = 'name exactly one of level ("review-all", "review-risky" or "autonomous") or killSwitch ("on"), with a reason';
+    for (const body of [{ reason: 'incident over' }, { level: 'autonomous', killSwitch: 'on', reason: 'incident over' }]) {
+      const res = await call('POST', `${running.url}/v1/autonomy/support.reply/raise-requests`, body, token('admin'));
+      expect(res.status).toBe(400);
+      expect(res.body.message).toContain(told);
+    }
+    const off = await call('POST', `${running.url}/v1/autonomy/support.reply/raise-requests`, { killSwitch: 'off', reason: 'incident' }, token('admin'));
+    expect(off.status).toBe(400);
+    expect(off.body.message).toContain('killSwitch: only on');
+  });
+
   it('a change to a type the running contract does not know is a 404, and leaves no flag behind', async () => {
     const before = readFileSync(running.flagsFile, 'utf8');
     const lower = await call('POST', `${running.url}/v1/autonomy/crypto.transfer/lower`, { level: 'review-all', reason: 'not ours' }, token('admin'));

@@ -12,10 +12,16 @@ const reason = () => reasonString(3, 2000);
 const LowerBody = z.strictObject({ level: z.enum(['off', 'review-all', 'review-risky']), reason: reason() });
 // Only `off`: switching an action type back on is a raise, which needs a second admin.
 const KillSwitchBody = z.strictObject({ state: z.literal('off', 'only off: switching back on is a raise (POST …/raise-requests)'), reason: reason() });
-const RaiseBody = z.union([
-  z.strictObject({ level: z.enum(['review-all', 'review-risky', 'autonomous']), reason: reason() }),
-  z.strictObject({ killSwitch: z.literal('on'), reason: reason() }),
-]);
+// One object naming what to raise, so a body that names neither (or both) gets that said, not zod's "Invalid input" of a union.
+const RaiseBody = z
+  .strictObject({
+    level: z.enum(['review-all', 'review-risky', 'autonomous']).optional(),
+    killSwitch: z.literal('on', 'only on: switching off needs no request (POST …/kill-switch {"state": "off", "reason"})').optional(),
+    reason: reason(),
+  })
+  .refine((b) => (b.level === undefined) !== (b.killSwitch === undefined), {
+    message: 'name exactly one of level ("review-all", "review-risky" or "autonomous") or killSwitch ("on"), with a reason',
+  });
 const ApproveBody = z.strictObject({
   digest: z.string().regex(/^[0-9a-f]{64}$/, 'must be the 64 hex digits of the raise request'),
   reason: reason(),
@@ -95,8 +101,8 @@ export class AutonomyController {
   @Roles('admin')
   async requestRaise(@Param('actionType') actionType: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const b = parseBody(RaiseBody, body);
-    if ('killSwitch' in b) return this.autonomy.requestRaise(this.known(actionType, 'kill-switch'), 'kill-switch', 'on', b.reason, req.principal!);
-    return this.autonomy.requestRaise(this.known(actionType, 'autonomy'), 'autonomy', b.level, b.reason, req.principal!);
+    if (b.killSwitch) return this.autonomy.requestRaise(this.known(actionType, 'kill-switch'), 'kill-switch', 'on', b.reason, req.principal!);
+    return this.autonomy.requestRaise(this.known(actionType, 'autonomy'), 'autonomy', b.level!, b.reason, req.principal!);
   }
 
   @ApiRoute({
