@@ -5,9 +5,15 @@ async function main(): Promise<number> {
   if (area === 'audit') return (await import('@countersign/audit-writer/cli')).runAuditCli(rest);
   if (area === 'policy') return (await import('@countersign/policy-engine/cli')).runPolicyCli(rest);
   if (area === 'drill') return (await import('./drill/drill')).runDrillCli(rest);
-  process.stderr.write(
-    'usage: countersign audit <verify|prove|consistency|completeness> … | countersign policy <lint|test|explain|diff|replay> … | countersign drill <name> …\n',
-  );
+  const usage =
+    'usage: countersign audit <verify|prove|consistency|completeness|export> … | countersign policy <lint|test|explain|diff|replay> … | countersign drill <name> …\n' +
+    '       countersign <area> --help: the commands of an area\n';
+  // Asked for: the usage on stdout and success; anything else is bad usage.
+  if (area === undefined || area === '--help' || area === '-h' || area === 'help') {
+    (area === undefined ? process.stderr : process.stdout).write(usage);
+    return area === undefined ? 2 : 0;
+  }
+  process.stderr.write(`countersign: no area ${JSON.stringify(area)}\n${usage}`);
   return 2;
 }
 void main().then((code) => process.exit(code));

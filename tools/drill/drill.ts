@@ -8,19 +8,31 @@ import { DRILLS, DrillName } from './drills';
 import { loadTarget } from './target';
 
 export async function runDrillCli(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      target: { type: 'string', default: join(process.cwd(), '.countersign', 'embedded') },
-      json: { type: 'string' },
-      'wait-s': { type: 'string' },
-      'never-seen': { type: 'string' },
-    },
-  });
+  const usage = `usage: countersign drill <${Object.keys(DRILLS).join('|')}> [--target DIR] [--json FILE] [--wait-s N] [--never-seen TYPE]\n`;
+  if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
+    process.stdout.write(usage);
+    return 0;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        target: { type: 'string', default: join(process.cwd(), '.countersign', 'embedded') },
+        json: { type: 'string' },
+        'wait-s': { type: 'string' },
+        'never-seen': { type: 'string' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`drill: ${(e as Error).message}\n${usage}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   const name = positionals[0] as DrillName | undefined;
   if (!name || !(name in DRILLS)) {
-    process.stderr.write(`usage: countersign drill <${Object.keys(DRILLS).join('|')}> [--target DIR] [--json FILE] [--wait-s N]\n`);
+    process.stderr.write(usage);
     return 2;
   }
   let options: DrillOptions;

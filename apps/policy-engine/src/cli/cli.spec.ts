@@ -161,4 +161,13 @@ describe('countersign policy', () => {
     expect((await run('test', CONTRACT)).code).toBe(2);
     expect((await run('frobnicate')).code).toBe(2);
   });
+
+  it('answers --help with the usage on stdout and exit code 0', async () => {
+    for (const ask of [['--help'], ['-h'], ['test', '--help']]) {
+      const r = await run(...ask);
+      expect(r.code).toBe(0);
+      expect(r.out.join('\n')).toMatch(/^countersign policy <command>/);
+      expect(r.err).toEqual([]);
+    }
+  });
 });
