@@ -8,6 +8,30 @@ const STEP_SECONDS = 30;
 /** A new TOTP secret: 20 random bytes, base64url (kept in the users file, like a password hash never logged). */
 export const newTotpSecret = () => randomBytes(20).toString('base64url');
 
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32 without padding: how authenticator apps and `oathtool -b` take a secret. */
+export function base32(bytes: Uint8Array): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
+  return out;
+}
+
+/** The `otpauth://` link an authenticator app adds `secret` from (as a QR code, or pasted): account `user` at `issuer`. */
+export const otpauthUri = (user: string, secret: string, issuer = 'Countersign') =>
+  `otpauth://totp/${encodeURIComponent(issuer)}:${encodeURIComponent(user)}?secret=${base32(Buffer.from(secret, 'base64url'))}` +
+  `&issuer=${encodeURIComponent(issuer)}&algorithm=SHA1&digits=6&period=${STEP_SECONDS}`;
+
 /** The code for `secret` at `at` (the current 30 s step, or `stepOffset` steps away). */
 export function totpCode(secret: string, at = Date.now(), stepOffset = 0): string {
   const counter = Buffer.alloc(8);

@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { totpCode, verifyTotp } from './totp';
+import { base32, otpauthUri, totpCode, verifyTotp } from './totp';
 import { checkPassword, hashPassword, loadIdentityUsers, writeIdentityUsers } from './users';
 
 describe('the local identity provider’s users', () => {
@@ -35,5 +35,28 @@ describe('the local identity provider’s users', () => {
     expect(verifyTotp(secret, totpCode(secret, now, -1), now)).toBe(true);
     expect(verifyTotp(secret, totpCode(secret, now, -3), now)).toBe(false);
     expect(verifyTotp(secret, 'abcdef', now)).toBe(false);
+  });
+
+  it('writes an enrolled user’s secret as an otpauth:// link in base32, as authenticator apps and oathtool take it', () => {
+    // RFC 4648 test vectors, without padding.
+    expect(['', 'f', 'fo', 'foo', 'foob', 'fooba', 'foobar'].map((t) => base32(Buffer.from(t)))).toEqual([
+      '',
+      'MY',
+      'MZXQ',
+      'MZXW6',
+      'MZXW6YQ',
+      'MZXW6YTB',
+      'MZXW6YTBOI',
+    ]);
+    // RFC 6238's secret: the base32 an authenticator is given is the same 20 bytes the codes are made from.
+    const secret = Buffer.from('12345678901234567890').toString('base64url');
+    expect(otpauthUri('max', secret)).toBe(
+      'otpauth://totp/Countersign:max?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Countersign&algorithm=SHA1&digits=6&period=30',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'identity-'));
+    const { secrets } = writeIdentityUsers(dir);
+    const file = join(dir, 'passwords', 'max.totp-uri');
+    expect(readFileSync(file, 'utf8').trim()).toBe(otpauthUri('max', secrets.max.totpSecret!));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 });

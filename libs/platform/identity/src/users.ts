@@ -2,7 +2,7 @@ import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { newTotpSecret } from './totp';
+import { newTotpSecret, otpauthUri } from './totp';
 
 /**
  * A person the local identity provider signs in: the claims it asserts (`sub`, `name`, `roles`), a scrypt hash of
@@ -61,7 +61,8 @@ export interface WrittenUser {
 
 /**
  * Writes the users file (hashes only) to `<dir>/users.json` and each raw password (and TOTP secret) to
- * `<dir>/passwords/<sub>` (`.totp`), mode 0600, never to a log. Returns the raw secrets by user id.
+ * `<dir>/passwords/<sub>` (`.totp`, and `.totp-uri`: the `otpauth://` link for an authenticator app), mode 0600, never
+ * to a log. Returns the raw secrets by user id.
  */
 export function writeIdentityUsers(dir: string, seed = DEFAULT_USERS, passwords: Record<string, string> = {}) {
   mkdirSync(join(dir, 'passwords'), { recursive: true, mode: 0o700 });
@@ -70,7 +71,11 @@ export function writeIdentityUsers(dir: string, seed = DEFAULT_USERS, passwords:
     const password = passwords[u.sub] ?? randomBytes(12).toString('base64url');
     writeFileSync(join(dir, 'passwords', u.sub), password, { mode: 0o600 });
     const totpSecret = u.mfa ? newTotpSecret() : undefined;
-    if (totpSecret) writeFileSync(join(dir, 'passwords', `${u.sub}.totp`), totpSecret, { mode: 0o600 });
+    if (totpSecret) {
+      writeFileSync(join(dir, 'passwords', `${u.sub}.totp`), totpSecret, { mode: 0o600 });
+      // The same secret as an authenticator app takes it (and `oathtool --totp -b <its secret=…>`).
+      writeFileSync(join(dir, 'passwords', `${u.sub}.totp-uri`), `${otpauthUri(u.sub, totpSecret)}\n`, { mode: 0o600 });
+    }
     secrets[u.sub] = { password, ...(totpSecret && { totpSecret }) };
     return { sub: u.sub, name: u.name, roles: u.roles, password: hashPassword(password), ...(totpSecret && { totpSecret }) };
   });
