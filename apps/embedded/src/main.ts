@@ -11,6 +11,8 @@ const config = loadConfigOrExit(
   z.object({
     HOST: settings.host(),
     PORT: settings.port(8080),
+    /** The local identity provider the inbox signs in against (0: any free port; fix it to forward or tunnel it). */
+    IDENTITY_PORT: settings.port(0),
     LOG_LEVEL: settings.logLevel(),
     COUNTERSIGN_HOME: z.string().default(join(process.cwd(), '.countersign', 'embedded')),
     /** HTTPS (both or neither): a certificate chain and key, PEM files; plain HTTP on loopback without. */
@@ -25,7 +27,14 @@ void (async () => {
   const tracing = initTracing({ service: 'countersign-embedded' });
   try {
     const tls = httpTls(config);
-    const running = await startEmbedded({ home: config.COUNTERSIGN_HOME, host: config.HOST, port: config.PORT, logger, tls });
+    const running = await startEmbedded({
+      home: config.COUNTERSIGN_HOME,
+      host: config.HOST,
+      port: config.PORT,
+      identityPort: config.IDENTITY_PORT,
+      logger,
+      tls,
+    });
     const rel = (p: string) => p.replace(`${process.cwd()}/`, '');
     logger.info({ url: running.url }, 'Countersign (embedded) is running');
     process.stdout.write(
@@ -43,6 +52,7 @@ void (async () => {
         `  curl -s ${running.url}/v1/actions/<actionId> -H "Authorization: Bearer $(cat ${rel(join(running.home, 'tokens', 'agent'))})"`,
         `Review queue: GET ${running.url}/v1/reviews, POST ${running.url}/v1/reviews/<actionId>/approve {"reason": "..."} with tokens/reviewer`,
         `Reviewer inbox: ${running.inboxUrl} (sign in as alice, bob, carol, fiona, sam, lena or max; passwords in ${rel(running.identity.passwordsDir)}/)`,
+        `  It signs in at the local identity provider ${running.identity.issuer} (IDENTITY_PORT fixes its port, e.g. for a tunnel).`,
         `Effects on the stand-in target (its own token, tokens/sink; without it: 401, audited):`,
         `  curl -s ${running.url}/_sink/effects -H "Authorization: Bearer $(cat ${rel(join(running.home, 'tokens', 'sink'))})"`,
         `Audit file: ${rel(join(running.home, 'audit', 'audit.jsonl'))}, verify it with`,

@@ -18,7 +18,8 @@ export interface CardContext {
 export const RECENT_DECISIONS = 5;
 
 /** A time as hh:mm (UTC on the server; the script shows it in the reviewer's own time zone). */
-const clock = (iso: string) => `<time datetime="${esc(iso)}" data-clock>${esc(iso.slice(11, 16))} UTC</time>`;
+/** A time the script shows in the reviewer's own time zone (`time[data-clock]`); UTC until it runs. */
+export const clock = (iso: string) => `<time datetime="${esc(iso)}" data-clock>${esc(iso.slice(11, 16))} UTC</time>`;
 
 /** The item's claim as one viewer sees it: `mine`, `other` (someone else's holds), or `free`. */
 export const claimState = (item: ReviewItem, viewer: string, now = new Date()): 'mine' | 'other' | 'free' =>
@@ -83,10 +84,15 @@ export function stepUpNote(item: ReviewItem, session: ReviewerSession): string {
   if (item.status !== 'pending' || !stepUpRequired(item) || hasSecondFactor(session.principal)) return '';
   const returnTo = `/reviews/${encodeURIComponent(item.actionId)}`;
   return `<div class="step-up" role="note">
-    <p>Approving a <strong>${esc(item.slaClass)}</strong>-class action needs a second factor. You signed in with: ${esc(session.amr.join(', ') || 'no recorded method')}.</p>
-    <p><a id="step-up" href="/auth/sign-in?stepUp=mfa&amp;returnTo=${esc(encodeURIComponent(returnTo))}">Verify with a second factor</a> (you sign in again and are brought back here).</p>
+    <p>Approving a <strong>${esc(item.slaClass)}</strong>-class action needs a second factor. You signed in with ${esc(signedInWith(session.amr))}.</p>
+    <p><a id="step-up" href="/auth/sign-in?stepUp=mfa&amp;returnTo=${esc(encodeURIComponent(returnTo))}">Verify with a second factor</a> (you sign in again, with your one-time code, and are brought back here).
+    Without a second factor set up, you can still reject it; an approval must come from a reviewer who has one.</p>
   </div>`;
 }
+
+// OpenID Connect's authentication method references (RFC 8176), as a reviewer reads them.
+const METHODS: Record<string, string> = { pwd: 'a password', otp: 'a one-time code', mfa: 'a second factor', hwk: 'a security key', sms: 'a text message' };
+const signedInWith = (amr: string[]) => (amr.length ? amr.map((m) => METHODS[m] ?? m).join(' and ') : 'no recorded method');
 
 /** Why a pending item's card has no decision form for this viewer. */
 export function notDecidableNote(item: ReviewItem, session: ReviewerSession): string {

@@ -147,7 +147,7 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
     const { page: alice } = await h.signIn('alice');
     await alice.goto(`${h.url}/reviews/${refusedId}`);
     await alice.waitForSelector('.step-up');
-    expect(await alice.textContent('.step-up')).toContain('needs a second factor. You signed in with: pwd');
+    expect(await alice.textContent('.step-up')).toContain('needs a second factor. You signed in with a password.');
     await alice.click('button.preset-approve');
     await alice.click('button.approve');
     await alice.waitForSelector('#decision-result.refused');

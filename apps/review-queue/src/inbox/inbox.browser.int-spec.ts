@@ -88,6 +88,10 @@ describe('the reviewer inbox in a real browser', () => {
     await page.click('button.approve');
     await decided(page);
     expect(await page.textContent('#decision-result')).toContain('Approved');
+    // The open card turns to the decision: its status, no form, no claim of this reviewer's any more.
+    await page.waitForSelector(`article.card[data-action-id="${approveId}"] .f-status:has-text("approved")`);
+    expect(await page.locator('#decide').count()).toBe(0);
+    expect(await page.textContent('#decision-result')).toContain('Approved: the signed decision is recorded.');
     await page.waitForSelector(`.items a[data-action-id="${approveId}"]`, { state: 'detached' });
     expect(await h.items.get(approveId)).toMatchObject({ status: 'approved', deciders: ['alice'] });
     const approved = await eventually(() => h.bus.published.find((p) => p.topic === TOPICS.reviewDecided && p.event.subject === approveId)!);

@@ -8,6 +8,7 @@ import {
   claimBadge,
   claimNote,
   claimState,
+  clock,
   decidedNote,
   notDecidableNote,
   quorumProgress,
@@ -157,8 +158,8 @@ export function card(o: {
     ${row('Class', esc(item.slaClass), 'f-class')}
     ${row('Status', esc(item.status), 'f-status')}
     ${pending ? row('Time left', `<time data-due="${esc(item.dueAt)}" datetime="${esc(item.dueAt)}">${esc(timeLeft(item.dueAt))}</time>`, 'f-sla') : ''}
-    ${row('Escalation', item.escalatedAt ? `escalated at ${esc(item.escalatedAt)}` : item.escalateAt ? `at ${esc(item.escalateAt)} to ${esc((item.escalateTo ?? []).join(', ') || 'the next tier')}` : 'none', 'f-escalation')}
-    ${row('Decided by', esc(item.requiredRoles.join(', ') || 'any reviewer'), 'f-roles')}
+    ${row('Escalation', item.escalatedAt ? `escalated at ${clock(item.escalatedAt)}` : item.escalateAt ? `at ${clock(item.escalateAt)} to ${esc((item.escalateTo ?? []).join(', ') || 'the next tier')}` : 'none', 'f-escalation')}
+    ${row('Who may decide', esc(item.requiredRoles.join(', ') || 'any reviewer'), 'f-roles')}
     ${row('Quorum', `${item.quorum} approval${item.quorum > 1 ? 's' : ''} needed`, 'f-quorum')}
   </dl>
   ${riskSection(item)}

@@ -141,15 +141,35 @@ function sending(result) {
       result.textContent = `Not recorded: ${body.message ?? res.statusText}`;
       return;
     }
-    result.className = 'result done';
-    result.textContent =
+    const said =
       body.status === 'awaiting-quorum'
         ? `Your approval is recorded: ${body.approvers.length} of ${body.quorum} approvals so far.`
         : `${body.status === 'approved' ? 'Approved' : 'Rejected'}: the signed decision is recorded.`;
+    result.className = 'result done';
+    result.textContent = said;
     form.remove();
     intent = null;
+    // Decided: the card as it now stands. Awaiting the quorum, it stays as it is (its form gone: this reviewer has approved).
+    if (body.status !== 'awaiting-quorum') await showDecided(article.dataset.actionId, said);
     await refreshList();
   }
+
+  // The card as it stands after this reviewer's decision (status, quorum, no form), with what the decision answered.
+  async function showDecided(actionId, said) {
+    const res = await fetch(`/reviews/${encodeURIComponent(actionId)}/card`, { headers: { Accept: 'text/html' }, credentials: 'same-origin' }).catch(
+      () => undefined,
+    );
+    const article = $('article.card');
+    if (!res?.ok || article?.dataset.actionId !== actionId) return;
+    $('#card').innerHTML = await res.text();
+    const result = $('#decision-result');
+    if (result) {
+      result.className = 'result done';
+      result.textContent = said;
+    }
+  }
+  // The revision form (the next script) shows its outcome the same way.
+  window.countersignShowDecided = showDecided;
 
   document.addEventListener('click', (e) => {
     const target = e.target instanceof Element ? e.target : null;
@@ -287,11 +307,15 @@ function sending(result) {
       result.textContent = `Not recorded: ${body.message ?? res.statusText}`;
       return;
     }
+    const said = `Approved with changes: new action ${body.newActionId} was created with your changes and is evaluated again; your approval counts for it.`;
     result.className = 'result done';
     result.dataset.newActionId = body.newActionId;
-    result.textContent = `Approved with changes: new action ${body.newActionId} was created with your changes and is evaluated again; your approval counts for it.`;
+    result.textContent = said;
     $('#decide')?.remove();
     form.closest('section.revise')?.remove();
+    await window.countersignShowDecided?.(form.dataset.actionId, said);
+    const shown = $('#decision-result');
+    if (shown) shown.dataset.newActionId = body.newActionId;
   }
 
   document.addEventListener('click', (e) => {
