@@ -44,7 +44,7 @@ describe('detecting regulated data', () => {
   });
 
   it('applies the contract national-id patterns', () => {
-    expect(findRegulatedData({ note: 'id AB-123456-C' }, { nationalIds: [{ name: 'test-id', pattern: /\bAB-\d{6}-C\b/g }] })).toEqual([
+    expect(findRegulatedData({ note: 'id XY-123456-Z' }, { nationalIds: [{ name: 'test-id', pattern: /\bXY-\d{6}-Z\b/g }] })).toEqual([
       { kind: 'test-id', path: '/note' },
     ]);
   });
@@ -100,10 +100,10 @@ describe('detecting regulated data', () => {
 
   it('names the same kinds without the paths (what a decision reads), also for deep input and custom ids (property)', () => {
     const kindsOf = (v: unknown, o = {}) => [...new Set(findRegulatedData(v, o).map((f) => f.kind))].sort();
-    const custom = { nationalIds: [{ name: 'test-id', pattern: /\bAB-\d{6}-C\b/g }] };
+    const custom = { nationalIds: [{ name: 'test-id', pattern: /\bXY-\d{6}-Z\b/g }] };
     let deep: unknown = 'jane@example.org';
     for (let i = 0; i < 300; i++) deep = [deep];
-    for (const v of [{ a: 'x' }, deep, { note: 'id AB-123456-C', 'mail@example.org': [4111111111111111] }, { digest: '+49 30 1234567' }])
+    for (const v of [{ a: 'x' }, deep, { note: 'id XY-123456-Z', 'mail@example.org': [4111111111111111] }, { digest: '+49 30 1234567' }])
       for (const o of [{}, custom]) expect(regulatedKinds(v, o)).toEqual(kindsOf(v, o));
     expect(regulatedKinds({ body: 'to jane.doe@example.org, card 4111 1111 1111 1111' })).toEqual(['card', 'email']);
     const text = fc.oneof(fc.string(), fc.constantFrom(...SECRETS));
@@ -135,6 +135,19 @@ const DODGES: Array<[string, string]> = [
   [String.raw`john.doe\u0040example.com`, 'email'],
   [String.raw`john.doe\u{40}example.com`, 'email'],
   ['card 4111%201111%201111%201111', 'card'],
+  // national ids with other separators or in lower case, phone numbers glued to a prefix (red team, 2026-12-01, later)
+  ['NINO AB 12 34 56 C', 'uk-nino'],
+  ['NINO AB-12-34-56-C', 'uk-nino'],
+  ['NI number ab123456c', 'uk-nino'],
+  ['SSN 123 45 6789', 'us-ssn'],
+  ['SSN 123.45.6789', 'us-ssn'],
+  ['SSN 123/45/6789', 'us-ssn'],
+  ['Tel.+4915123456789', 'phone'],
+  ['WhatsApp/+4915123456789', 'phone'],
+  ['x+4915123456789', 'phone'],
+  ['m-+4915123456789', 'phone'],
+  ['Tel.030/1234567', 'phone'],
+  ['Tel.0049 151 23456789', 'phone'],
 ];
 
 const CLASS: Array<[string, string]> = [
@@ -172,6 +185,34 @@ const CLASS: Array<[string, string]> = [
   // the other detectors read the same canonical form
   ['call +49\u00a030\u00a01234567', 'phone'],
   ['ssn 123\u201345\u20136789', 'us-ssn'],
+  // any one separator between an SSN's groups, the same or not; an ITIN (area 9xx) is as regulated
+  ...['SSN 123_45_6789', 'SSN 123-45 6789', 'ssn:123.45/6789.', 'SSN#(123 45 6789)', 'ITIN 912 70 1234', 'SSN １２３．４５．６７８９'].map(
+    (text): [string, string] => [text, 'us-ssn'],
+  ),
+  // a NINO in any case, a separator or none between its groups
+  ...[
+    'nino AB.12.34.56.C',
+    'NINO ab_12_34_56_c',
+    'NINO Ab 123456 c',
+    'NINO AB 12/34/56 C',
+    'NINO:ce-12 34/56.d',
+    'NINO ＡＢ\u00a012\u00a034\u00a056\u00a0Ｃ',
+  ].map((text): [string, string] => [text, 'uk-nino']),
+  // an international number after any prefix but a digit; a national one after an abbreviation with a dot
+  ...[
+    'phone=+4915123456789',
+    'ph#+44 20 7946 0958',
+    'tel:+1-202-555-0143',
+    '_+4915123456789',
+    'Tel.:+49 30 1234567',
+    'Tel.＋４９ １５１ ２３４５６７８９',
+    'Mob.0170 1234567',
+    'Fax.(030) 123 45 67',
+    'Tel.202.555.0143',
+    'Kontakt:0049 30 1234567',
+    'call +49 151 123 45 6789',
+    '+4915123456789+4915198765432',
+  ].map((text): [string, string] => [text, 'phone']),
 ];
 
 describe('detecting regulated data written to dodge the detectors', () => {
@@ -224,6 +265,16 @@ describe('no false positives in ordinary text', () => {
     'Réponse\u00a0: votre commande n° 77 est expédiée — merci',
     'こんにちは。ご注文番号は１２３４です',
     'R&D &amp; ops, 3 (at most) items',
+    // shaped like a national id or a glued phone number, but a date, a time, a version, a sum, an id or a path
+    'On 12/05/26 a refund was issued; am 12.05.26 d. h. morgen; on 12-05-26 a technician came',
+    'paid 12/05/2026, delivered 2026-11-30, due 30.11.26, at 10:30:00 a customer called',
+    'version 10.123.45.6789, build 1.123.45.6789, 123.45.6789.1',
+    'semver 1.2.3+4915123456789, sum 3+4915123456789, 2026-11-24T10:00:00+0100 (UTC+01:00)',
+    'order-0170-1234567, GET /orders/0170 1234567, ticket-0042',
+    '00000000-0000-1000-8000-001234567890',
+    'isbn 978-3-16-148410-0, balance +1.234.567,89 EUR',
+    'ref 666-12-3456, 900-12-3456, 123-00-4567, 123 45 0000',
+    'AB 12 34 56 E, QQ 12 34 56 A, BG 12 34 56 A, AB12 CDE, SW1A 1AA',
   ];
   it.each(ORDINARY)('finds nothing in %j', (text) => {
     expect(findRegulatedData({ text })).toEqual([]);

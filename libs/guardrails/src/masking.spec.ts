@@ -46,9 +46,11 @@ describe('masking regulated data', () => {
   });
 
   it('uses configured national-id patterns', () => {
-    expect(maskText('id AB-123456-C', { nationalIds: [{ name: 'test-id', pattern: /\bAB-\d{6}-C\b/g }] })).toBe('id [test-id]');
+    expect(maskText('id XY-123456-Z', { nationalIds: [{ name: 'test-id', pattern: /\bXY-\d{6}-Z\b/g }] })).toBe('id [test-id]');
     // A configured pattern needs no digit: it is applied even where no built-in one could match.
     expect(maskText('codename BLUEFALCON', { nationalIds: [{ name: 'codename', pattern: /\bBLUE[A-Z]+\b/g }] })).toBe('codename [codename]');
+    // The built-in patterns come first: a contract's pattern for a format they take too still masks, under their name.
+    expect(maskText('id AB-123456-C', { nationalIds: [{ name: 'test-id', pattern: /\bAB-\d{6}-C\b/g }] })).toBe('id [uk-nino]');
   });
 
   it('keeps a key named __proto__ as data, masked like any other', () => {
@@ -186,6 +188,122 @@ describe('masking regulated data written to dodge the detectors', () => {
     expect(maskText(text)).toBe(masked);
     expect(findRegulatedData(masked)).toEqual([]);
     expect(findRegulatedData(text).length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    // US Social Security numbers with another separator than a dash
+    ['SSN 123 45 6789', 'SSN [us-ssn]'],
+    ['SSN 123.45.6789', 'SSN [us-ssn]'],
+    ['SSN 123/45/6789', 'SSN [us-ssn]'],
+    // UK National Insurance numbers as HMRC prints them, with dashes, in lower case
+    ['NINO AB 12 34 56 C', 'NINO [uk-nino]'],
+    ['NINO AB-12-34-56-C', 'NINO [uk-nino]'],
+    ['NI number ab123456c', 'NI number [uk-nino]'],
+    // international numbers glued to what comes before them, national ones after an abbreviation with a dot
+    ['Tel.+4915123456789', 'Tel.[phone …89]'],
+    ['WhatsApp/+4915123456789', 'WhatsApp/[phone …89]'],
+    ['x+4915123456789', 'x[phone …89]'],
+    ['m-+4915123456789', 'm-[phone …89]'],
+    ['Tel.030/1234567', 'Tel.[phone …67]'],
+    ['Tel.0049 151 23456789', 'Tel.[phone …89]'],
+    // the same classes: an underscore or mixed separators, several in a row, an ITIN, full-width forms
+    ['SSN 123_45_6789 or 123-45 6789.', 'SSN [us-ssn] or [us-ssn].'],
+    ['ssn:234.56.7890, ssns 123 45 6789 234 56 7890', 'ssn:[us-ssn], ssns [us-ssn] [us-ssn]'],
+    ['ITIN 912-70-1234', 'ITIN [us-ssn]'],
+    ['ＳＳＮ １２３ ４５ ６７８９', 'ＳＳＮ [us-ssn]'],
+    ['AB.12.34.56.C, ab_12_34_56_c, Ab 123456 c, AB 12/34/56 C, (ce-123456-d)', '[uk-nino], [uk-nino], [uk-nino], [uk-nino], ([uk-nino])'],
+    ['NINO ＡＢ\u00a0１２\u00a0３４\u00a0５６\u00a0Ｃ', 'NINO [uk-nino]'],
+    ['phone=+4915123456789&sms=1, ph#+44 20 7946 0958, tel:+1-202-555-0143', 'phone=[phone …89]&sms=1, ph#[phone …58], tel:[phone …43]'],
+    ['Mob.0170 1234567, Fax.(030) 123 45 67, Tel.202.555.0143', 'Mob.[phone …67], Fax.[phone …67], Tel.[phone …43]'],
+    ['Tel.＋４９\u00a0１５１\u00a0２３４５６７８９', 'Tel.[phone …89]'],
+    // a phone number ending in the shape of an SSN is a phone number
+    ['call +49 151 123 45 6789', 'call [phone …89]'],
+  ])('masks national ids and phone numbers a red-team pass wrote past the detectors: %j', (text, masked) => {
+    expect(maskText(text)).toBe(masked);
+    expect(maskText(masked)).toBe(masked);
+    expect(findRegulatedData(masked)).toEqual([]);
+    expect(findRegulatedData(text).length).toBeGreaterThan(0);
+  });
+
+  it('leaves dates, times, versions, sums, ids, paths and earlier masks alone, though they look like a national id or a glued phone number', () => {
+    const plain = [
+      'On 12/05/26 a refund was issued',
+      'am 12.05.26 d. h. morgen',
+      'on 12-05-26 a technician came',
+      'paid 12/05/2026, delivered 2026-11-30, due 30.11.26',
+      'at 10:30:00 a customer called',
+      'version 10.123.45.6789, build 1.123.45.6789, 123.45.6789.1',
+      'semver 1.2.3+4915123456789, sum 3+4915123456789',
+      '2026-11-24T10:00:00+0100 (UTC+01:00)',
+      'order-0170-1234567',
+      'invoice INV0012345678, GET /invoices/0012345678',
+      'GET /orders/0170 1234567',
+      '00000000-0000-1000-8000-001234567890',
+      'isbn 978-3-16-148410-0',
+      'balance +1.234.567,89 EUR',
+      'IBAN DE** [iban …3000], card [card …1111], phone [phone …67]',
+      'AB 12 34 56 E, QQ 12 34 56 A, BG 12 34 56 A, AB12 CDE',
+    ];
+    for (const text of plain) expect(maskText(text)).toBe(text);
+  });
+
+  it('masks an SSN only where the Social Security Administration issues one, or an ITIN', () => {
+    for (const text of ['ref 666-12-3456', 'ref 900-12-3456', 'ref 123-00-4567', 'ref 123 45 0000']) expect(maskText(text)).toBe(text);
+    for (const text of ['ref 001-01-0001', 'ref 899 99 9999', 'ref 999.94.1234']) expect(maskText(text)).toBe('ref [us-ssn]');
+  });
+
+  it('masks an SSN, a NINO or an international phone number whatever its separators, case and prefix (property)', () => {
+    const pad = (n: number, width: number) => String(n).padStart(width, '0');
+    const separator = fc.constantFrom(' ', '-', '.', '/', '_');
+    const optional = fc.constantFrom('', ' ', '-', '.', '/', '_');
+    const ssn = fc
+      .tuple(fc.integer({ min: 1, max: 899 }), fc.integer({ min: 1, max: 99 }), fc.integer({ min: 1, max: 9999 }), separator, separator)
+      .filter(([area]) => area !== 666)
+      .map(([area, group, serial, a, b]) => `${pad(area, 3)}${a}${pad(group, 2)}${b}${pad(serial, 4)}`);
+    // A day and a month, either way round: after a two-letter word and a space, `dd.mm.yy` reads as a date.
+    const date = (d: string) => {
+      const [a, b] = [Number(d.slice(0, 2)), Number(d.slice(2, 4))];
+      return (a >= 1 && a <= 31 && b >= 1 && b <= 12) || (a >= 1 && a <= 12 && b >= 1 && b <= 31);
+    };
+    const nino = fc
+      .tuple(
+        fc.constantFrom('AB', 'CE', 'HJ', 'NW', 'PR', 'ZY'),
+        fc.stringMatching(/^\d{6}$/),
+        fc.constantFrom('A', 'B', 'C', 'D'),
+        fc.array(optional, { minLength: 4, maxLength: 4 }),
+        fc.boolean(),
+      )
+      .filter(([, d, , s]) => !(s[0] === ' ' && /^[./-]$/.test(s[1]) && /^[./-]$/.test(s[2]) && date(d)))
+      .map(([letters, d, suffix, s, lower]) => {
+        const text = `${letters}${s[0]}${d.slice(0, 2)}${s[1]}${d.slice(2, 4)}${s[2]}${d.slice(4)}${s[3]}${suffix}`;
+        return lower ? text.toLowerCase() : text;
+      });
+    // `+`, a country code, and groups of two to four digits with a space, dash, dot, slash or nothing between them; at
+    // most twelve digits, as from thirteen on a number that passes Luhn is a card number (masked as one, rightly).
+    const phone = fc
+      .tuple(
+        fc.constantFrom('1', '44', '49', '353'),
+        fc.array(fc.tuple(fc.constantFrom('', ' ', '-', '.', '/'), fc.stringMatching(/^\d{2,4}$/)), { minLength: 3, maxLength: 4 }),
+      )
+      .map(([country, groups]) => `+${country}${groups.map(([s, g]) => s + g).join('')}`)
+      .filter((text) => text.replace(/\D/g, '').length >= 9 && text.replace(/\D/g, '').length <= 12);
+    // What comes before: nothing, or a label and a separator (`SSN `, `ssn:`, `Tel.`, `WhatsApp/`, `m-`); an international
+    // number may be glued to a word too (`x+49…`), a national id is then part of the word.
+    const label = fc.stringMatching(/^(?:[A-Za-z]{1,8}[ .:/#=(_-])?$/);
+    const value = fc.oneof(
+      fc.tuple(label, ssn).map(([before, text]) => ({ before, text, mask: '[us-ssn]' })),
+      fc.tuple(label, nino).map(([before, text]) => ({ before, text, mask: '[uk-nino]' })),
+      fc.tuple(fc.oneof(label, fc.stringMatching(/^[A-Za-z]{1,8}$/)), phone).map(([before, text]) => ({ before, text, mask: `[phone …${text.slice(-2)}]` })),
+    );
+    fc.assert(
+      fc.property(value, fc.constantFrom('', ' ', '.', ', ok', ')'), ({ before, text, mask }, after) => {
+        const masked = maskText(`${before}${text}${after}`);
+        expect(masked).toBe(`${before}${mask}${after}`);
+        expect(findRegulatedData(masked)).toEqual([]);
+        expect(maskText(masked)).toBe(masked);
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('replaces the original characters of what it found, and keeps every other character as written', () => {
