@@ -58,4 +58,26 @@ describe('the reviewer inbox in the embedded mode', () => {
     expect(await lead.textContent('#dwell figcaption')).toMatch(/alice · \w+: [\d.]+ s/);
     expect((await page.goto(`${running.url}/reviews/governance`))?.status()).toBe(403);
   });
+
+  it('audits a refused sign-in at the identity provider, naming the user only when it is one', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(running.inboxUrl);
+    for (const [user, password] of [
+      ['bob', 'not bob’s password'],
+      ['hunter2-typed-in-the-wrong-field', 'x'],
+    ]) {
+      await page.fill('#username', user);
+      await page.fill('#password', password);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('.problem:has-text("Wrong user name or password")');
+    }
+    const refused = () =>
+      readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"security.request.rejected.v1"') && l.includes('"identity-provider"'));
+    await eventually(() => expect(refused()).toHaveLength(2), 20_000);
+    expect(refused()[0]).toContain('sign-in refused: wrong user name or password (user bob)');
+    expect(refused()[1]).toContain('sign-in refused: wrong user name or password (a user name that is no user)');
+    expect(refused().join('\n')).not.toContain('hunter2');
+  });
 });

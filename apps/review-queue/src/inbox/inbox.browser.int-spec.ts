@@ -207,6 +207,10 @@ describe('the reviewer inbox in a real browser', () => {
     await page.fill('#password', 'not the password');
     await page.click('button[type=submit]');
     await page.waitForSelector('.problem:has-text("Wrong user name or password")');
+    // Reported for the audit, as every refused request is.
+    expect(h.refusedSignIns.filter((r) => r.user === 'max')).toEqual([
+      expect.objectContaining({ status: 401, user: 'max', reason: 'sign-in refused: wrong user name or password' }),
+    ]);
     await page.fill('#username', 'max');
     await page.fill('#password', PASSWORD);
     await page.click('button[type=submit]');

@@ -30,7 +30,23 @@ export interface IdentityProviderOptions {
   throttle?: Partial<SignInThrottleSettings>;
   /** The clock of the throttle and of the one-time codes (tests move it). */
   now?: () => number;
+  /**
+   * Told of every refused sign-in (a wrong password or code, a code used already, a user locked out), so the caller
+   * audits it as it audits a refused API request. At most `REFUSALS_REPORTED_PER_MINUTE` a minute: beyond, they are
+   * counted and the next one reported says how many were left out, so guessing at every user name cannot flood the audit.
+   */
+  onRefused?: (refusal: SignInRefusal) => void;
 }
+
+/** A refused sign-in at the provider's own pages: the answer's status, why, and the user name given (as typed, at most 200 characters). */
+export interface SignInRefusal {
+  status: 401 | 429;
+  path: string;
+  reason: string;
+  user: string;
+}
+
+export const REFUSALS_REPORTED_PER_MINUTE = 60;
 
 export interface RunningIdentityProvider {
   /** The issuer: `http://<host>:<port>`; its discovery document is at `<issuer>/.well-known/openid-configuration`. */
@@ -63,7 +79,13 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   // Users whose password was right and who still owe their one-time code, by interaction id (short-lived, like it).
   const awaitingCode = new Map<string, string>();
   const now = options.now ?? Date.now;
-  const signIn: SignIn = { users, awaitingCode, throttle: new SignInThrottle({ ...DEFAULT_SIGN_IN_THROTTLE, ...options.throttle }, now), now };
+  const signIn: SignIn = {
+    users,
+    awaitingCode,
+    throttle: new SignInThrottle({ ...DEFAULT_SIGN_IN_THROTTLE, ...options.throttle }, now),
+    now,
+    refused: refusalReporter(options.onRefused, now),
+  };
   // What the provider answers as a bare `server_error` is logged here with its cause.
   provider.on('server_error', (_ctx: unknown, err: Error) => options.logger?.error({ err }, 'the identity provider failed a request'));
   const callback = provider.callback();
@@ -158,6 +180,28 @@ interface SignIn {
   awaitingCode: Map<string, string>;
   throttle: SignInThrottle;
   now: () => number;
+  refused: (refusal: SignInRefusal) => void;
+}
+
+/** `onRefused`, within its budget per minute; what goes over is counted into the next one reported. */
+export function refusalReporter(onRefused: IdentityProviderOptions['onRefused'], now: () => number): (refusal: SignInRefusal) => void {
+  if (!onRefused) return () => undefined;
+  let minute = -1;
+  let reported = 0;
+  let leftOut = 0;
+  return (refusal) => {
+    const m = Math.floor(now() / 60_000);
+    if (m !== minute) [minute, reported] = [m, 0];
+    if (reported >= REFUSALS_REPORTED_PER_MINUTE) return void leftOut++;
+    reported++;
+    const more = leftOut ? ` (and ${leftOut} more refused sign-ins before it, over the audit budget of ${REFUSALS_REPORTED_PER_MINUTE} a minute)` : '';
+    leftOut = 0;
+    try {
+      onRefused({ ...refusal, reason: refusal.reason + more });
+    } catch {
+      // Reporting is the caller's: a failure there does not change the answer to the person signing in.
+    }
+  };
 }
 
 /**
@@ -175,11 +219,15 @@ async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, 
   if (step === 'login') {
     const name = (form.get('username') ?? '').slice(0, 200);
     const locked = s.throttle.lockedUntil('password', name);
-    if (locked) return page(res, 429, 'Sign in', loginForm(uid, tooMany(locked)));
+    if (locked) {
+      s.refused({ status: 429, path: `/interaction/${uid}/login`, reason: 'sign-in refused: too many wrong passwords for this user', user: name });
+      return page(res, 429, 'Sign in', loginForm(uid, tooMany(locked)));
+    }
     const user = s.users.get(name);
     // One answer for an unknown user and a wrong password: the page does not tell which names exist.
     if (!user || !checkPassword(user.password, form.get('password') ?? '')) {
       s.throttle.failed('password', name);
+      s.refused({ status: 401, path: `/interaction/${uid}/login`, reason: 'sign-in refused: wrong user name or password', user: name });
       return page(res, 401, 'Sign in', loginForm(uid, 'Wrong user name or password.'));
     }
     s.throttle.passed(name);
@@ -196,15 +244,18 @@ async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, 
   const locked = s.throttle.lockedUntil('code', user.sub);
   if (locked) {
     s.awaitingCode.delete(uid);
+    s.refused({ status: 429, path: `/interaction/${uid}/code`, reason: 'sign-in refused: too many wrong one-time codes for this user', user: user.sub });
     return page(res, 429, 'Sign in', loginForm(uid, tooMany(locked)));
   }
   const matched = totpStep(user.totpSecret, form.get('code') ?? '', s.now());
   if (matched === undefined) {
     s.throttle.failed('code', user.sub);
+    s.refused({ status: 401, path: `/interaction/${uid}/code`, reason: 'sign-in refused: wrong one-time code', user: user.sub });
     return page(res, 401, 'One-time code', codeForm(uid, 'Wrong code.'));
   }
   if (!s.throttle.useStep(user.sub, matched)) {
     s.throttle.failed('code', user.sub);
+    s.refused({ status: 401, path: `/interaction/${uid}/code`, reason: 'sign-in refused: a one-time code used already', user: user.sub });
     return page(res, 401, 'One-time code', codeForm(uid, 'This code was used already: wait for the next one.'));
   }
   s.awaitingCode.delete(uid);

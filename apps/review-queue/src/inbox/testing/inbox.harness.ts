@@ -12,7 +12,7 @@ import pino from 'pino';
 import { generateSigningKey } from '@countersign/approval';
 import { actionDigest, Proposal } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
-import { DEFAULT_USERS, RunningIdentityProvider, startIdentityProvider, WrittenUser, writeIdentityUsers } from '@countersign/identity';
+import { DEFAULT_USERS, RunningIdentityProvider, SignInRefusal, startIdentityProvider, WrittenUser, writeIdentityUsers } from '@countersign/identity';
 import { PlatformModule, serve, TokenRegistry } from '@countersign/nest';
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase, RecordingBus } from '@countersign/testing';
@@ -38,6 +38,8 @@ export interface InboxHarness {
   browser: Browser;
   /** The seeded users as written (the TOTP secret of those enrolled in MFA). */
   secrets: Record<string, WrittenUser>;
+  /** The sign-ins the identity provider refused, as it reports them for the audit (`onRefused`). */
+  refusedSignIns: SignInRefusal[];
   /** Adds a pending approval as the review consumer does: the proposal masked for every reviewer, the real one sealed. */
   queue(over?: Partial<Proposal>, item?: Partial<ReviewItem>): Promise<string>;
   /** A new browser context signed in as `user` (password; the harness's users have none enrolled in MFA but max), on the inbox, live. */
@@ -108,8 +110,10 @@ export async function startInboxHarness(
     const { app, port } = await serve(Root, logger, { host: '127.0.0.1', port: 0 });
     cleanups.push(() => app.close());
     url = `http://127.0.0.1:${port}`;
+    const refusedSignIns: SignInRefusal[] = [];
     idp.running = await startIdentityProvider({
       users,
+      onRefused: (r) => refusedSignIns.push(r),
       clients: [
         {
           clientId: 'countersign-inbox',
@@ -133,6 +137,7 @@ export async function startInboxHarness(
     };
     return {
       url,
+      refusedSignIns,
       items,
       sealer,
       bus,
