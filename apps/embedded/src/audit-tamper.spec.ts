@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -41,6 +41,9 @@ describe('an audit file changed while the embedded mode was stopped', () => {
     writeFileSync(file, untouched);
     const again = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) });
     try {
+      // One tree-head key for the home, kept across starts: the fingerprint an auditor pins stays the same.
+      expect(again.auditKey).toEqual(first.auditKey);
+      expect(readdirSync(join(home, 'audit', 'keys'))).toEqual([`${first.auditKey.keyId}.json`]);
       expect((await call('GET', `${again.url}/v1/audit/heads`, undefined, token('auditor'))).status).toBe(200);
       expect((await call('GET', `${again.url}/v1/audit/proof/1`, undefined, token('auditor'))).status).toBe(200);
       // An index in decimal digits only (`1e0` is not one).

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
+import { createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
-import { generateKey, signingKeyFromPem, verifyKeyEntry, verifyKeyOf } from '@countersign/keys';
-import { generateTreeHeadKey, KeyRing } from '@countersign/audit-chain';
+import { ALWAYS, generateKey, signingKeyFromPem, verifyKeyEntry, verifyKeyOf } from '@countersign/keys';
+import { keyFingerprint, KeyRing } from '@countersign/audit-chain';
 import { AuditWriterModule, createFileAuditLog, createFileHeadStore } from '@countersign/audit-writer';
 import { createPgBrokerStore, InMemoryBroker, InMemoryBus } from '@countersign/bus';
 import { ConnectorRegistry, createExecutionRepository, ExecutorModule, WebhookConnector } from '@countersign/executor';
@@ -80,7 +81,8 @@ export async function startEmbedded(options: EmbeddedOptions) {
   const lock = HomeLock.acquire(options.home);
   let db: EmbeddedDatabase | undefined;
   try {
-    db = await openHomeDatabase(options.home, (msg) => logger.info(msg));
+    // Each migration applied, at debug: on a first start they are some thirty lines before the banner that matters.
+    db = await openHomeDatabase(options.home, (msg) => logger.debug(msg));
     // Two starts that took over one stale lock at once: the one that lost it stops here, before serving.
     lock.verify();
     const running = await startServices({ ...options, logger }, db);
@@ -144,15 +146,27 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   if (!existsSync(approvalKeyFile)) writeFileSync(approvalKeyFile, generateKey('embedded-approvals').privateKeyPem, { mode: 0o600 });
   const signing = signingKeyFromPem('embedded-approvals', readFileSync(approvalKeyFile, 'utf8'), new Date(0), new Date('9999-12-31T23:59:59.999Z'));
   const verifyKey = verifyKeyOf(signing);
-  // A fresh tree-head key per start, valid for a year; its public half is written for offline verification.
-  const auditKey = generateTreeHeadKey(`embedded-heads-${Date.now()}`, new Date(Date.now() - 60_000), new Date(Date.now() + 365 * 24 * 3600 * 1000));
+  // One tree-head key for the home, kept like the approvals key (ADR 0005, addendum 2026-12-01): every start signs with
+  // it, so `audit verify --trust <fingerprint>` can pin it. Always valid, as the approvals key: the embedded mode has no
+  // rotation, and a window that ended would stop the heads. Its id comes from its fingerprint, so a key made again
+  // (the file removed) never takes an older key's id. Its public half is written for offline verification, beside the
+  // per-start keys of homes started before.
+  const auditKeyFile = join(home, 'keys', 'audit-heads.key');
+  if (!existsSync(auditKeyFile)) writeFileSync(auditKeyFile, generateKey('embedded-heads').privateKeyPem, { mode: 0o600 });
+  const auditKeyPem = readFileSync(auditKeyFile, 'utf8');
+  const auditFingerprint = keyFingerprint(createPublicKey(auditKeyPem));
+  const auditKey = { entry: signingKeyFromPem(`embedded-heads-${auditFingerprint.slice(0, 16)}`, auditKeyPem, ALWAYS.notBefore, ALWAYS.notAfter) };
   mkdirSync(join(home, 'audit', 'keys'), { recursive: true });
   writeFileSync(join(home, 'audit', 'keys', `${auditKey.entry.keyId}.json`), JSON.stringify(verifyKeyEntry(auditKey.entry)));
+  logger.info(
+    { keyId: auditKey.entry.keyId, fingerprint: auditFingerprint },
+    `audit tree heads are signed by key ${auditKey.entry.keyId}, fingerprint ${auditFingerprint}: pin it with audit verify --trust ${auditFingerprint}`,
+  );
   let baseUrl = '';
 
   // Reviewers sign in to the inbox through a local OpenID Connect provider, started once the services listen.
   const host = options.host ?? '127.0.0.1';
-  const identity = localIdentity(home, host, options.identityPort, logger);
+  const identity = localIdentity(home, host, options.identityPort, logger, bus);
 
   @Module({ controllers: [WebhookSinkController], providers: [SinkStore], exports: [SinkStore] })
   class SinkModule {}
@@ -185,7 +199,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
           history: createReviewHistory(db.pool),
           contract: degradationContract(reviewContract),
         },
-        // The trust monitor (ADR 0019) on the keys generated at start (always valid, or for a year): the same checks and
+        // The trust monitor (ADR 0019) on the keys generated at start or kept in the home (always valid): the same checks and
         // control topic as the distributed mode, so the policy engine and the executor follow a real verdict here too.
         trust: {
           lease: createInMemoryLeaderLease(),
@@ -202,7 +216,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
               DEFAULT_ROTATION_WARNING_MS,
             ),
             new KeyListSource(
-              { kind: 'signing-key', owner: 'audit-writer', purpose: 'audit-tree-head', label: 'generated at start' },
+              { kind: 'signing-key', owner: 'audit-writer', purpose: 'audit-tree-head', label: auditKeyFile },
               () => [auditKey.entry],
               DEFAULT_ROTATION_WARNING_MS,
             ),
@@ -249,6 +263,8 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
     identity: { issuer: idp.issuer, passwordsDir: identity.passwordsDir },
     home,
     flagsFile,
+    /** The home's one tree-head key: what `audit verify --trust` pins. */
+    auditKey: { keyId: auditKey.entry.keyId, fingerprint: auditFingerprint },
     /** The flags as the services read them (tests wait on it after editing the file). */
     flags,
     sink: app.get(SinkStore),

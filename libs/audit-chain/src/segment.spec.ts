@@ -1,12 +1,14 @@
 import { CompactRange, entryBytes, leafHash } from './merkle';
 import { exportSegment, LoggedEntry, verifyEntries, verifySegment } from './segment';
 import { sign } from 'node:crypto';
-import { generateTreeHeadKey, KeyRing, TreeHead, treeHeadSigningBytes } from './tree-head';
+import { generateTreeHeadKey, keyFingerprint, KeyRing, TreeHead, treeHeadSigningBytes } from './tree-head';
 
 const key = generateTreeHeadKey('heads-1', new Date('2026-01-01T00:00:00Z'), new Date('2027-01-01T00:00:00Z'));
 const ring = new KeyRing([key.entry]);
 const keys = ring.verifierKeys();
 const now = new Date('2026-11-24T10:00:00Z');
+/** What a verification of the whole log reports about its signer: one key, four heads. */
+const signers = [{ keyId: 'heads-1', fingerprint: keyFingerprint(key.entry.privateKey), heads: 4, first: now.toISOString(), last: now.toISOString() }];
 
 /** A log of n entries with heads at every 16 entries and at the end, as the audit writer makes it. */
 function makeLog(n: number) {
@@ -37,7 +39,7 @@ describe('segments', () => {
   const text = exportSegment(entries, heads);
 
   it('verifies an untouched segment offline, checking every head', () => {
-    expect(verifySegment(text, keys)).toEqual({ ok: true, treeSize: 50, root: heads[heads.length - 1].rootHash, headsChecked: 4 });
+    expect(verifySegment(text, keys)).toEqual({ ok: true, treeSize: 50, root: heads[heads.length - 1].rootHash, headsChecked: 4, signers });
   });
 
   it('writes version 2: each entry line carries its leaf hash and no root (the heads carry the roots, ADR 0029)', () => {
@@ -54,7 +56,7 @@ describe('segments', () => {
       v1.push(JSON.stringify({ kind: 'entry', index: e.index, leafHash: e.leafHash, root: e.root, entry: e.entry }));
       for (const h of heads.filter((x) => x.treeSize === e.index + 1)) v1.push(JSON.stringify({ kind: 'head', treeHead: h }));
     }
-    expect(verifySegment(`${v1.join('\n')}\n`, keys)).toEqual({ ok: true, treeSize: 50, root: heads[heads.length - 1].rootHash, headsChecked: 4 });
+    expect(verifySegment(`${v1.join('\n')}\n`, keys)).toEqual({ ok: true, treeSize: 50, root: heads[heads.length - 1].rootHash, headsChecked: 4, signers });
     // A version 1 segment whose entries carry roots only: each root is checked.
     const rootsOnly = v1.map((l) => {
       const parsed = JSON.parse(l);
@@ -234,6 +236,124 @@ describe('segments', () => {
       ok: false,
       firstBadIndex: 31,
       problem: 'the signed tree head of size 32 does not match the log: entries up to 31 were rewritten',
+    });
+  });
+
+  it("refuses a root recorded beside a leaf hash that is not the log's root there (entries from before ADR 0029)", () => {
+    const edited = entries.map((e, i) => (i === 12 ? { ...e, root: entries[13].root } : e));
+    expect(verifyEntries(edited, heads, keys)).toEqual({
+      ok: false,
+      firstBadIndex: 12,
+      problem: "entry 12 records a root that is not the log's root there: its recorded root was edited",
+    });
+  });
+
+  it('reads each line strictly: a duplicate key, a field the exporter does not write, an unknown kind of line', () => {
+    const ls = lines(text);
+    const i = entryLine(ls, 20);
+    // With JSON.parse the last "lane" wins and the entry hashes as the genuine one; a reader taking the first sees another.
+    const lane = /"lane":"(\w+)"/.exec(ls[i])![1];
+    const twice = [...ls];
+    twice[i] = ls[i].replace(`"lane":"${lane}"`, `"lane":"${lane === 'review' ? 'autonomous' : 'review'}","lane":"${lane}"`);
+    expect(verifySegment(twice.join('\n'), keys)).toEqual({
+      ok: false,
+      firstBadIndex: 20,
+      problem: 'the line after entry 19 does not parse (duplicate key "lane" in the object at /entry/data)',
+    });
+    const noted = [...ls];
+    noted[i] = ls[i].replace('{"kind":"entry",', '{"kind":"entry","note":"approved by phone",');
+    expect(verifySegment(noted.join('\n'), keys)).toMatchObject({ ok: false, firstBadIndex: 20, problem: expect.stringContaining('has a field "note"') });
+    const other = [...ls.slice(0, i), '{"kind":"comment","text":"x"}', ...ls.slice(i)];
+    expect(verifySegment(other.join('\n'), keys)).toMatchObject({ ok: false, firstBadIndex: 20, problem: expect.stringContaining('unknown kind ("comment")') });
+    const h = ls.findIndex((l) => l.includes('"treeSize":32'));
+    const extraHead = [...ls];
+    extraHead[h] = ls[h].replace('"treeSize":32', '"treeSize":32,"comment":"x"');
+    expect(verifySegment(extraHead.join('\n'), keys)).toMatchObject({
+      ok: false,
+      problem: expect.stringContaining('a field "comment" that heads do not have'),
+    });
+  });
+
+  describe('with pinned keys and recorded heads (audit verify --trust, --head)', () => {
+    const stranger = generateTreeHeadKey('heads-1-again', new Date('2026-01-01T00:00:00Z'), new Date('2027-01-01T00:00:00Z'));
+    const both = [...keys, ...new KeyRing([stranger.entry]).verifierKeys()];
+    const genuine = keyFingerprint(key.entry.privateKey);
+    const last = heads[heads.length - 1];
+
+    /** The log rewritten at entry 20 (lane flipped), leaf hashes recomputed and every head signed again by `stranger`. */
+    function resigned() {
+      const range = CompactRange.empty();
+      const forgedHeads: TreeHead[] = [];
+      const rewritten = entries.map((e) => {
+        const entry = structuredClone(e.entry) as { data: { lane: string } };
+        if (e.index === 20) entry.data.lane = entry.data.lane === 'review' ? 'autonomous' : 'review';
+        const leaf = leafHash(entryBytes(entry));
+        range.append(leaf);
+        const size = e.index + 1;
+        if (heads.some((h) => h.treeSize === size)) forgedHeads.push(new KeyRing([stranger.entry]).sign(size, range.root(), now));
+        return { index: e.index, entry, leafHash: leaf.toString('hex') };
+      });
+      return { rewritten, forgedHeads };
+    }
+
+    it('accepts a log signed again by another key it is given, unless the keys are pinned: then names the key and its fingerprint', () => {
+      const { rewritten, forgedHeads } = resigned();
+      const unpinned = verifyEntries(rewritten, forgedHeads, both);
+      expect(unpinned).toMatchObject({
+        ok: true,
+        treeSize: 50,
+        signers: [{ keyId: 'heads-1-again', fingerprint: keyFingerprint(stranger.entry.privateKey), heads: 4 }],
+      });
+      expect(verifyEntries(rewritten, forgedHeads, both, undefined, { pinned: [genuine] })).toEqual({
+        ok: false,
+        firstBadIndex: 15,
+        problem: `tree head of size 16 (signed ${now.toISOString()}) is signed by key heads-1-again, fingerprint ${keyFingerprint(stranger.entry.privateKey)}, which is not pinned`,
+      });
+      expect(verifyEntries(entries, heads, both, undefined, { pinned: [genuine] })).toMatchObject({ ok: true, treeSize: 50, signers });
+    });
+
+    it('requires every recorded head: a log cut back to an earlier head, and one rewritten and signed again, fail', () => {
+      const anchors = [{ treeSize: last.treeSize, rootHash: last.rootHash }];
+      expect(verifyEntries(entries, heads, keys, undefined, { anchors })).toMatchObject({ ok: true, treeSize: 50 });
+      // Cut back to the head of 32, the later heads gone: every head left verifies.
+      const cut = entries.slice(0, 32);
+      const earlier = heads.filter((h) => h.treeSize <= 32);
+      expect(verifyEntries(cut, earlier, keys)).toMatchObject({ ok: true, treeSize: 32 });
+      expect(verifyEntries(cut, earlier, keys, undefined, { anchors })).toEqual({
+        ok: false,
+        firstBadIndex: 32,
+        problem: `truncated: the recorded head 50:${last.rootHash} covers 50 entries, only 32 are present`,
+      });
+      // Rewritten and signed again with a key the verifier is given (a stolen or an added one): the recorded root differs.
+      const { rewritten, forgedHeads } = resigned();
+      const at32 = heads.find((h) => h.treeSize === 32)!;
+      expect(verifyEntries(rewritten, forgedHeads, both, undefined, { anchors: [{ treeSize: 32, rootHash: at32.rootHash }] })).toEqual({
+        ok: false,
+        firstBadIndex: 31,
+        problem: `the log's first 32 entries have root ${forgedHeads[1].rootHash}, not the recorded head's ${at32.rootHash}: entries up to 31 were rewritten`,
+      });
+    });
+
+    it('refuses a malformed recorded head, and one a segment starts after', () => {
+      expect(verifyEntries(entries, heads, keys, undefined, { anchors: [{ treeSize: 50, rootHash: last.rootHash.toUpperCase() }] })).toMatchObject({
+        ok: false,
+        problem: 'the recorded head of size 50 is malformed: its root is not a lower-case hex SHA-256',
+      });
+      const range = CompactRange.empty();
+      entries.slice(0, 32).forEach((e) => range.append(leafHash(entryBytes(e.entry))));
+      const tail = exportSegment(
+        entries.slice(32),
+        heads.filter((h) => h.treeSize > 32),
+        range.state(),
+      );
+      const at16 = heads.find((h) => h.treeSize === 16)!;
+      expect(verifySegment(tail, keys, [], { anchors: [{ treeSize: 16, rootHash: at16.rootHash }] })).toMatchObject({
+        ok: false,
+        problem: expect.stringContaining('lies before this segment (from 32)'),
+      });
+      // At the segment's start, its prefix gives the root.
+      const at32 = heads.find((h) => h.treeSize === 32)!;
+      expect(verifySegment(tail, keys, [], { anchors: [{ treeSize: 32, rootHash: at32.rootHash }] })).toMatchObject({ ok: true, treeSize: 50 });
     });
   });
 });

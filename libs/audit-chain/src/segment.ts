@@ -1,6 +1,7 @@
 import { CompactRange, entryJson, isTreePosition, leafBinaryOfText } from './merkle';
+import { MAX_JSON_BYTES, MAX_JSON_DEPTH, parseStrictJson } from '@countersign/contracts';
 import type { VerifyKey } from '@countersign/keys';
-import { TreeHead, treeHeadFormProblem, verifyTreeHead } from './tree-head';
+import { keyFingerprint, TreeHead, treeHeadFormProblem, verifyTreeHead } from './tree-head';
 
 /**
  * One entry of the log as stored and exported: its index, the entry and its recorded leaf hash (entries
@@ -28,7 +29,38 @@ export interface SegmentPrefix {
   hashes: string[];
 }
 
-export type VerifyResult = { ok: true; treeSize: number; root: string; headsChecked: number } | { ok: false; firstBadIndex: number; problem: string };
+/** A key that signed heads a verification accepted: its id, fingerprint (`keyFingerprint`), how many heads and when. */
+export interface HeadSigner {
+  keyId: string;
+  fingerprint: string;
+  heads: number;
+  /** The earliest and the latest timestamp among those heads (ISO 8601, as signed). */
+  first: string;
+  last: string;
+}
+
+export type VerifyResult =
+  { ok: true; treeSize: number; root: string; headsChecked: number; signers: HeadSigner[] } | { ok: false; firstBadIndex: number; problem: string };
+
+/** A tree size and its hex root, recorded outside the machine that keeps the log (`audit verify --head size:root`). */
+export interface TreeAnchor {
+  treeSize: number;
+  rootHash: string;
+}
+
+/**
+ * What a verification takes on trust, and what it must find besides the signed heads given to it.
+ *
+ * Without `pinned`, every key given verifies heads: whoever can add a key where the keys are read from (an embedded home's
+ * `audit/keys/`) can rewrite the log and sign new heads over it. Without `anchors`, a log cut back to an earlier head,
+ * with the later heads removed, verifies: it is a shorter log that every remaining head vouches for.
+ */
+export interface VerifyOptions {
+  /** Fingerprints (`keyFingerprint`) of the keys whose heads are accepted: a head signed by any other key is refused. */
+  pinned?: readonly string[];
+  /** Sizes and roots recorded elsewhere: the log must be at least that long and have that root at each of those sizes. */
+  anchors?: readonly TreeAnchor[];
+}
 
 // Where a recorded hex hash is decoded and a computed one written, to be compared (reused: nothing allocated per entry).
 const recorded = Buffer.alloc(32);
@@ -59,7 +91,8 @@ function isHexOf(binary: string, hex: unknown): boolean {
  * - an entry whose recomputed root differs from the root recorded for it: a modified entry (or one moved);
  * - a head with a bad signature, or whose root the entries do not reproduce: a forged head or a rewritten log;
  * - fewer entries than the last head covers: truncation, once the heads past the end have verified (a
- *   forged head past the end is a forged head, not a truncation).
+ *   forged head past the end is a forged head, not a truncation);
+ * - with `options`: a head signed by a key that is not pinned, and a recorded size and root the log does not have.
  * The first problem wins, named by its index. Heads must cover the last entry.
  */
 export function verifyEntries(
@@ -67,8 +100,9 @@ export function verifyEntries(
   heads: readonly TreeHead[],
   keys: readonly VerifyKey[],
   prefix: SegmentPrefix = { size: 0, hashes: [] },
+  options: VerifyOptions = {},
 ): VerifyResult {
-  const verifier = new ChainVerifier(heads, keys, prefix);
+  const verifier = new ChainVerifier(heads, keys, prefix, options);
   for (const e of entries) {
     const problem = verifier.push(e);
     if (problem) return problem;
@@ -87,15 +121,24 @@ export class ChainVerifier {
   private expected: number;
   private headsChecked = 0;
   private failed?: VerifyResult & { ok: false };
+  private readonly pinned?: ReadonlySet<string>;
+  /** The anchors by size, and the size of the next one to reach (-1 when none is left): one comparison per entry. */
+  private readonly anchors: TreeAnchor[];
+  private nextAnchor = 0;
+  private anchorAt = -1;
+  private readonly signers = new Map<string, HeadSigner>();
 
   constructor(
     heads: readonly TreeHead[],
     private readonly keys: readonly VerifyKey[],
     private readonly prefix: SegmentPrefix = { size: 0, hashes: [] },
+    options: VerifyOptions = {},
   ) {
     this.range = CompactRange.restore(prefix);
     this.expected = prefix.size;
-    const malformed = heads.map(treeHeadFormProblem).find(Boolean);
+    this.pinned = options.pinned && new Set(options.pinned);
+    this.anchors = [...(options.anchors ?? [])].sort((a, b) => a.treeSize - b.treeSize);
+    const malformed = heads.map(treeHeadFormProblem).find(Boolean) ?? this.anchors.map(anchorFormProblem).find(Boolean);
     if (malformed) {
       this.failed = { ok: false, firstBadIndex: prefix.size, problem: malformed };
       return;
@@ -112,7 +155,17 @@ export class ChainVerifier {
       const forged = this.forgedAmong(early);
       const problem = forged ?? `tree head of size ${early} lies before this segment (from ${prefix.size})`;
       this.failed = { ok: false, firstBadIndex: Math.max(0, early - 1), problem };
+      return;
     }
+    const before = this.anchors.find((a) => a.treeSize < prefix.size);
+    if (before) {
+      const problem = `the recorded head ${before.treeSize}:${before.rootHash} lies before this segment (from ${prefix.size}): verify the whole log to check it`;
+      this.failed = { ok: false, firstBadIndex: prefix.size, problem };
+      return;
+    }
+    this.anchorAt = this.anchors[0]?.treeSize ?? -1;
+    const problem = this.reachedAnchors(Math.max(0, prefix.size - 1));
+    if (problem) this.failed = problem;
   }
 
   get verified(): number {
@@ -144,6 +197,9 @@ export class ChainVerifier {
     this.range.appendBinary(leaf);
     if (e.leafHash !== undefined) {
       if (!isHexOf(leaf, e.leafHash)) return fail(e.index, `entry ${e.index} does not match its recorded leaf hash: modified`);
+      // A root recorded beside the leaf hash (entries from before ADR 0029) is not vouched for by it: it must be the log's.
+      if (e.root !== undefined && this.range.root().toString('hex') !== e.root)
+        return fail(e.index, `entry ${e.index} records a root that is not the log's root there: its recorded root was edited`);
     } else if (e.root === undefined || this.range.root().toString('hex') !== e.root) {
       // Neither a leaf hash nor a root recorded: nothing vouches for this entry on its own.
       return fail(e.index, `entry ${e.index} does not reproduce its recorded root: modified, or moved`);
@@ -151,11 +207,16 @@ export class ChainVerifier {
     const heads = this.bySize.get(this.range.size);
     const root = heads ? this.range.root().toString('hex') : '';
     for (const head of heads ?? []) {
-      const check = verifyTreeHead(head, this.keys);
-      if (!check.ok) return fail(e.index, check.problem);
+      const problem = this.headProblem(head);
+      if (problem) return fail(e.index, problem);
       if (head.rootHash !== root)
         return fail(e.index, `the signed tree head of size ${head.treeSize} does not match the log: entries up to ${e.index} were rewritten`);
+      this.signedBy(head);
       this.headsChecked++;
+    }
+    if (this.anchorAt === this.range.size) {
+      const problem = this.reachedAnchors(e.index);
+      if (problem) return problem;
     }
     this.expected++;
     return undefined;
@@ -172,22 +233,82 @@ export class ChainVerifier {
       const forged = this.forgedAmong(size);
       if (forged) return { ok: false, firstBadIndex: this.expected, problem: forged };
     }
+    const unreached = this.anchors[this.nextAnchor];
+    if (unreached) {
+      const problem = `truncated: the recorded head ${unreached.treeSize}:${unreached.rootHash} covers ${unreached.treeSize} entries, only ${this.expected} are present`;
+      return { ok: false, firstBadIndex: this.expected, problem };
+    }
     if (last === undefined)
       return { ok: false, firstBadIndex: Math.max(this.prefix.size, this.expected - 1), problem: 'no signed tree head covers these entries' };
     if (last > this.expected)
       return { ok: false, firstBadIndex: this.expected, problem: `truncated: the signed tree head covers ${last} entries, only ${this.expected} are present` };
     if (last < this.expected) return { ok: false, firstBadIndex: last, problem: `entries from ${last} on are not covered by any signed tree head` };
-    return { ok: true, treeSize: this.expected, root: this.range.root().toString('hex'), headsChecked: this.headsChecked };
+    return {
+      ok: true,
+      treeSize: this.expected,
+      root: this.range.root().toString('hex'),
+      headsChecked: this.headsChecked,
+      signers: [...this.signers.values()],
+    };
   }
 
-  /** The problem with the first head of this size whose signature (key, window) does not verify. */
+  /** The problem with the first head of this size whose signature (key, pin, window) does not verify. */
   private forgedAmong(size: number): string | undefined {
     for (const head of this.bySize.get(size) ?? []) {
-      const check = verifyTreeHead(head, this.keys);
-      if (!check.ok) return check.problem;
+      const problem = this.headProblem(head);
+      if (problem) return problem;
     }
     return undefined;
   }
+
+  /** What is wrong with a head's signature: its key not pinned (when keys are), unknown, out of its window, or a bad signature. */
+  private headProblem(head: TreeHead): string | undefined {
+    if (this.pinned) {
+      const key = this.keys.find((k) => k.keyId === head.keyId);
+      const print = key && keyFingerprint(key.publicKey);
+      if (print && !this.pinned.has(print))
+        return `tree head of size ${head.treeSize} (signed ${head.timestamp}) is signed by key ${head.keyId}, fingerprint ${print}, which is not pinned`;
+    }
+    const check = verifyTreeHead(head, this.keys);
+    return check.ok ? undefined : check.problem;
+  }
+
+  private signedBy(head: TreeHead): void {
+    const seen = this.signers.get(head.keyId);
+    if (!seen) {
+      const key = this.keys.find((k) => k.keyId === head.keyId)!;
+      this.signers.set(head.keyId, { keyId: head.keyId, fingerprint: keyFingerprint(key.publicKey), heads: 1, first: head.timestamp, last: head.timestamp });
+      return;
+    }
+    seen.heads++;
+    if (Date.parse(head.timestamp) < Date.parse(seen.first)) seen.first = head.timestamp;
+    if (Date.parse(head.timestamp) > Date.parse(seen.last)) seen.last = head.timestamp;
+  }
+
+  /** Checks every anchor of the size the log has now (`anchorAt`) against its root, and moves to the next size. */
+  private reachedAnchors(index: number): (VerifyResult & { ok: false }) | undefined {
+    if (this.anchorAt !== this.range.size) return undefined;
+    const root = this.range.root().toString('hex');
+    for (; this.anchors[this.nextAnchor]?.treeSize === this.range.size; this.nextAnchor++) {
+      const anchor = this.anchors[this.nextAnchor];
+      if (anchor.rootHash !== root)
+        return this.fail(
+          index,
+          `the log's first ${anchor.treeSize} entries have root ${root}, not the recorded head's ${anchor.rootHash}: entries up to ${index} were rewritten`,
+        );
+    }
+    this.anchorAt = this.anchors[this.nextAnchor]?.treeSize ?? -1;
+    return undefined;
+  }
+}
+
+/** What is wrong with an anchor's form (a size from 0 to 2^53 − 1 and a lower-case hex SHA-256 root), or undefined. */
+function anchorFormProblem(anchor: TreeAnchor): string | undefined {
+  if (!isTreePosition(anchor?.treeSize))
+    return `the recorded head of size ${String(anchor?.treeSize)} is malformed: its size is not an integer from 0 to 2^53 - 1`;
+  if (typeof anchor.rootHash !== 'string' || !/^[0-9a-f]{64}$/.test(anchor.rootHash))
+    return `the recorded head of size ${anchor.treeSize} is malformed: its root is not a lower-case hex SHA-256`;
+  return undefined;
 }
 
 /**
@@ -218,20 +339,54 @@ export function exportSegment(entries: readonly LoggedEntry[], heads: readonly T
   return `${lines.join('\n')}\n`;
 }
 
+/** The fields of the lines of a segment (`exportSegment`) and of a head: a verifier reads nothing it does not check. */
+const ENTRY_LINE_FIELDS: readonly string[] = ['kind', 'index', 'leafHash', 'root', 'entry'];
+const HEAD_LINE_FIELDS: readonly string[] = ['kind', 'treeHead'];
+const HEADER_FIELDS: readonly string[] = ['kind', 'version', 'prefix'];
+/** The fields of a signed tree head (`TreeHead`). */
+export const TREE_HEAD_FIELDS: readonly string[] = ['treeSize', 'rootHash', 'timestamp', 'keyId', 'signature'];
+
+/**
+ * Limits for one line of a log or segment: generous (a verifier must not refuse a genuine entry), but bounded. An entry's
+ * data went through the ingress parser's limits; its line nests it a few levels deeper.
+ */
+const LINE_LIMITS = { maxBytes: 64 * MAX_JSON_BYTES, maxDepth: 4 * MAX_JSON_DEPTH };
+
+/**
+ * One JSON Lines record of the log (a segment's line, an embedded `audit.jsonl` line) as an object, read with the strict
+ * parser of `@countersign/contracts`: a duplicate key (with `JSON.parse` the last one wins, so two readers may see two
+ * different values), invalid UTF-8 or a lone surrogate is refused. The problem completes "the line …".
+ */
+export function parseLogLine(line: string | Uint8Array): { ok: true; value: Record<string, unknown> } | { ok: false; problem: string } {
+  const parsed = parseStrictJson(line, LINE_LIMITS);
+  if (!parsed.ok) return { ok: false, problem: `does not parse (${parsed.message})` };
+  const value = parsed.value;
+  if (!isObject(value)) return { ok: false, problem: 'is not a JSON object' };
+  return { ok: true, value };
+}
+
+/** The first field of `value` that is not one of `fields`, if any. */
+export function extraField(value: object, fields: readonly string[]): string | undefined {
+  for (const k of Object.keys(value)) if (!fields.includes(k)) return k;
+  return undefined;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /**
  * Verifies a segment file's text (see `exportSegment`). `trustedHeads` are heads kept elsewhere (the
- * append-only head store): they catch a segment cut short exactly at one of its own heads.
+ * append-only head store): they catch a segment cut short exactly at one of its own heads. Each line is read strictly
+ * (`parseLogLine`): a duplicate key, a line of an unknown kind and a field the exporter does not write are refused.
  */
-export function verifySegment(text: string, keys: readonly VerifyKey[], trustedHeads: readonly TreeHead[] = []): VerifyResult {
+export function verifySegment(text: string, keys: readonly VerifyKey[], trustedHeads: readonly TreeHead[] = [], options: VerifyOptions = {}): VerifyResult {
   const lines = text.split('\n').filter((l) => l.trim());
-  let header: { kind: string; version: number; prefix: SegmentPrefix };
-  try {
-    header = JSON.parse(lines[0] ?? '');
-  } catch {
-    return { ok: false, firstBadIndex: 0, problem: 'not a segment file: the header line does not parse' };
-  }
-  if (header?.kind !== 'segment' || !READABLE_SEGMENT_VERSIONS.includes(header.version))
+  const first = parseLogLine(lines[0] ?? '');
+  if (!first.ok) return { ok: false, firstBadIndex: 0, problem: `not a segment file: the header line ${first.problem}` };
+  const header = first.value as unknown as { kind: string; version: number; prefix: SegmentPrefix };
+  if (header.kind !== 'segment' || !READABLE_SEGMENT_VERSIONS.includes(header.version))
     return { ok: false, firstBadIndex: 0, problem: 'not a version 1 or 2 segment file' };
+  const odd = extraField(header, HEADER_FIELDS);
+  if (odd !== undefined) return { ok: false, firstBadIndex: 0, problem: `not a segment file: its header has a field ${JSON.stringify(odd)}` };
   try {
     CompactRange.restore(header.prefix);
   } catch (e) {
@@ -240,18 +395,24 @@ export function verifySegment(text: string, keys: readonly VerifyKey[], trustedH
   const entries: LoggedEntry[] = [];
   const heads: TreeHead[] = [];
   for (const line of lines.slice(1)) {
-    let parsed: { kind: string; index: number; leafHash?: string; root?: string; entry: unknown; treeHead: TreeHead };
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      return {
-        ok: false,
-        firstBadIndex: header.prefix.size + entries.length,
-        problem: `the line after entry ${header.prefix.size + entries.length - 1} does not parse`,
-      };
+    const at = header.prefix.size + entries.length;
+    const bad = (problem: string): VerifyResult => ({ ok: false, firstBadIndex: at, problem: `the line after entry ${at - 1} ${problem}` });
+    const parsed = parseLogLine(line);
+    if (!parsed.ok) return bad(parsed.problem);
+    const v = parsed.value;
+    const fields = v.kind === 'entry' ? ENTRY_LINE_FIELDS : v.kind === 'head' ? HEAD_LINE_FIELDS : undefined;
+    if (!fields) return bad(`is of an unknown kind (${JSON.stringify(v.kind) ?? 'none'})`);
+    const extra = extraField(v, fields);
+    if (extra !== undefined) return bad(`has a field ${JSON.stringify(extra)} that segments do not have`);
+    if (v.kind === 'entry') {
+      if (!isObject(v.entry)) return bad('has no entry object');
+      entries.push({ index: v.index as number, leafHash: v.leafHash as string | undefined, root: v.root as string | undefined, entry: v.entry });
+    } else {
+      if (!isObject(v.treeHead)) return bad('has no head object');
+      const field = extraField(v.treeHead, TREE_HEAD_FIELDS);
+      if (field !== undefined) return bad(`holds a head with a field ${JSON.stringify(field)} that heads do not have`);
+      heads.push(v.treeHead as unknown as TreeHead);
     }
-    if (parsed.kind === 'entry') entries.push({ index: parsed.index, leafHash: parsed.leafHash, root: parsed.root, entry: parsed.entry });
-    else if (parsed.kind === 'head') heads.push(parsed.treeHead);
   }
   const known = new Set(heads.map((h) => JSON.stringify(h)));
   return verifyEntries(
@@ -259,5 +420,6 @@ export function verifySegment(text: string, keys: readonly VerifyKey[], trustedH
     [...heads, ...trustedHeads.filter((h) => h.treeSize > header.prefix.size && !known.has(JSON.stringify(h)))],
     keys,
     header.prefix,
+    options,
   );
 }

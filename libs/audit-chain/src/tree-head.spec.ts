@@ -1,5 +1,14 @@
-import { createHash, sign } from 'node:crypto';
-import { generateTreeHeadKey, KeyRing, SigningUnavailableError, TreeHead, TreeHeadPolicy, treeHeadSigningBytes, verifyTreeHead } from './tree-head';
+import { createHash, createPublicKey, sign } from 'node:crypto';
+import {
+  generateTreeHeadKey,
+  keyFingerprint,
+  KeyRing,
+  SigningUnavailableError,
+  TreeHead,
+  TreeHeadPolicy,
+  treeHeadSigningBytes,
+  verifyTreeHead,
+} from './tree-head';
 
 const day = 24 * 3600 * 1000;
 const t0 = new Date('2026-11-01T00:00:00Z');
@@ -62,5 +71,13 @@ describe('signed tree heads', () => {
     expect(policy.due(101, new Date(t0.getTime() + 5_999))).toBe(false);
     expect(policy.due(101, new Date(t0.getTime() + 6_000))).toBe(true);
     expect(policy.due(100, new Date(t0.getTime() + 60_000))).toBe(false); // nothing new, nothing to sign
+  });
+
+  it('fingerprints a key as the hex SHA-256 of its SPKI DER, the same from its private half, its public half and its PEM', () => {
+    const der = createPublicKey(k1.entry.privateKey).export({ type: 'spki', format: 'der' });
+    const expected = createHash('sha256').update(der).digest('hex');
+    expect(keyFingerprint(k1.entry.privateKey)).toBe(expected);
+    expect(keyFingerprint(createPublicKey(k1.publicPem))).toBe(expected);
+    expect(keyFingerprint(createPublicKey(k2.publicPem))).not.toBe(expected);
   });
 });

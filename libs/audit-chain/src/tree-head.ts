@@ -1,4 +1,4 @@
-import { sign, verify } from 'node:crypto';
+import { createHash, createPublicKey, KeyObject, sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { currentKey, generateKey, SigningKey, validAt, VerifyKey, verifyKeyOf } from '@countersign/keys';
 import { isTreePosition } from './merkle';
@@ -110,6 +110,23 @@ export function treeHeadFormProblem(head: TreeHead): string | undefined {
     return `tree head of size ${size} is malformed`;
   }
   return undefined;
+}
+
+const fingerprints = new WeakMap<KeyObject, string>();
+
+/**
+ * A key's fingerprint: the lower-case hex SHA-256 of its public key's SPKI DER encoding (a private key gives its public
+ * half's). What `audit verify --trust` pins; from a key's `publicKeyPem` it is
+ * `openssl pkey -pubin -outform DER | openssl dgst -sha256`, so it can be checked without Countersign.
+ */
+export function keyFingerprint(key: KeyObject): string {
+  let print = fingerprints.get(key);
+  if (print === undefined) {
+    const spki = (key.type === 'private' ? createPublicKey(key) : key).export({ type: 'spki', format: 'der' });
+    print = createHash('sha256').update(spki).digest('hex');
+    fingerprints.set(key, print);
+  }
+  return print;
 }
 
 /** A new Ed25519 tree-head key with its window, and its PEM forms for storage (a `privateKeyFile`, a verifier's `publicKeyPem`). */

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { entryBytes, exportSegment, generateTreeHeadKey, KeyRing, leafHash, TreeHead } from '@countersign/audit-chain';
+import { entryBytes, exportSegment, generateTreeHeadKey, keyFingerprint, KeyRing, leafHash, TreeHead } from '@countersign/audit-chain';
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase } from '@countersign/testing';
 import { FileHeadStore } from '../chain/file-head-store';
@@ -56,7 +56,7 @@ async function loggedDatabase() {
     await owner.query('ALTER TABLE audit_log DISABLE TRIGGER USER; ALTER TABLE audit_tree_heads DISABLE TRIGGER USER');
     for (const s of sql) await owner.query(s);
   };
-  return { run, verify, tamper, heads, dir, keysFile, serviceUrl, owner };
+  return { run, verify, tamper, heads, dir, keysFile, serviceUrl, owner, fingerprint: keyFingerprint(key.entry.privateKey) };
 }
 
 describe('countersign audit verify, on PostgreSQL', () => {
@@ -123,9 +123,52 @@ describe('countersign audit verify, on PostgreSQL', () => {
   });
 });
 
+describe('countersign audit verify --trust and --head, on PostgreSQL', () => {
+  it('verifies with the pinned key and the recorded head, and fails a log cut back with its later heads deleted', async () => {
+    const { run, tamper, heads, serviceUrl, keysFile, fingerprint } = await loggedDatabase();
+    const last = heads[heads.length - 1];
+    const pinned = await run('verify', '--database', serviceUrl, '--keys', keysFile, '--trust', fingerprint, '--head', `50:${last.rootHash}`);
+    expect(pinned).toMatchObject({ code: 0, out: `verified: 50 entries, 2 signed heads, root ${last.rootHash}` });
+    expect(pinned.err).toContain(`--trust ${fingerprint} --head 50:${last.rootHash}`);
+    // Cut back to the head of 20, and that head the newest in the database (without the head store, nothing else knows).
+    await tamper('DELETE FROM audit_log WHERE idx >= 20', 'DELETE FROM audit_tree_heads WHERE tree_size > 20');
+    expect(await run('verify', '--database', serviceUrl, '--keys', keysFile)).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 20 entries/) });
+    expect(await run('verify', '--database', serviceUrl, '--keys', keysFile, '--head', `50:${last.rootHash}`)).toMatchObject({
+      code: 1,
+      out: `FAILED at index 20: truncated: the recorded head 50:${last.rootHash} covers 50 entries, only 20 are present`,
+    });
+  });
+
+  it('refuses heads signed again by a key added to the keys file, once the genuine key is pinned', async () => {
+    const { run, tamper, heads, dir, serviceUrl, keysFile, fingerprint } = await loggedDatabase();
+    const other = generateTreeHeadKey('heads-cli-2', new Date('2026-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
+    const resigned = heads.map((h) => new KeyRing([other.entry]).sign(h.treeSize, Buffer.from(h.rootHash, 'hex'), new Date('2026-11-25T10:00:00Z')));
+    await tamper(
+      'DELETE FROM audit_tree_heads',
+      ...resigned.map(
+        (h) =>
+          `INSERT INTO audit_tree_heads (tree_size, root_hash, signed_at, key_id, signature) VALUES (${h.treeSize}, '${h.rootHash}', '${h.timestamp}', '${h.keyId}', '${h.signature}')`,
+      ),
+    );
+    const both = join(dir, 'both-keys.json');
+    const listed = JSON.parse(readFileSync(keysFile, 'utf8'));
+    writeFileSync(
+      both,
+      JSON.stringify([...listed, { keyId: 'heads-cli-2', publicPem: other.publicPem, notBefore: other.entry.notBefore, notAfter: other.entry.notAfter }]),
+    );
+    const unpinned = await run('verify', '--database', serviceUrl, '--keys', both);
+    expect(unpinned).toMatchObject({ code: 0, err: expect.stringContaining('are not pinned') });
+    expect(unpinned.err).toContain(`key heads-cli-2, fingerprint ${keyFingerprint(other.entry.privateKey)}: 2 signed heads`);
+    expect(await run('verify', '--database', serviceUrl, '--keys', both, '--trust', fingerprint)).toMatchObject({
+      code: 1,
+      out: `FAILED at index 19: tree head of size 20 (signed 2026-11-25T10:00:00.000Z) is signed by key heads-cli-2, fingerprint ${keyFingerprint(other.entry.privateKey)}, which is not pinned`,
+    });
+  });
+});
+
 describe('countersign audit verify, on an exported segment file', () => {
   it('verifies a segment offline, and names the first bad index of a tampered copy', async () => {
-    const { run, heads, dir, keysFile, serviceUrl } = await loggedDatabase();
+    const { run, heads, dir, keysFile, serviceUrl, fingerprint } = await loggedDatabase();
     const pool = createPgPool(serviceUrl, 1);
     cleanups.unshift(() => pool.end());
     const log = new PgAuditLogRepository(pool);
@@ -134,6 +177,12 @@ describe('countersign audit verify, on an exported segment file', () => {
     expect(await run('verify', '--segment', file, '--keys', keysFile)).toMatchObject({
       code: 0,
       out: expect.stringMatching(/^verified: 50 entries, 2 signed heads/),
+    });
+    const last = heads[heads.length - 1];
+    expect(await run('verify', '--segment', file, '--keys', keysFile, '--trust', fingerprint, '--head', `50:${last.rootHash}`)).toMatchObject({ code: 0 });
+    expect(await run('verify', '--segment', file, '--keys', keysFile, '--trust', '00'.repeat(32))).toMatchObject({
+      code: 1,
+      out: expect.stringContaining('is signed by key heads-cli, fingerprint'),
     });
     writeFileSync(file, exportSegment(await log.range(0, 50), heads).replace('"n":33', '"n":34'));
     expect(await run('verify', '--segment', file, '--keys', keysFile)).toMatchObject({

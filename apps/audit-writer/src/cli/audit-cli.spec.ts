@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateTreeHeadKey, KeyRing } from '@countersign/audit-chain';
+import { CompactRange, entryJson, generateTreeHeadKey, keyFingerprint, KeyRing, leafHashOfText, TreeHead } from '@countersign/audit-chain';
 import { FileHeadStore } from '../chain/file-head-store';
 import { auditEntry } from '../log-store/audit-log.suite';
 import { FileAuditLogRepository } from '../log-store/file-audit-log.repository';
@@ -18,6 +18,7 @@ async function embeddedAudit() {
   const key = generateTreeHeadKey('embedded-heads-1', new Date('2026-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
   const ring = new KeyRing([key.entry]);
   const headStore = new FileHeadStore(join(dir, 'heads'));
+  const heads: TreeHead[] = [];
   const keysDir = join(dir, 'keys');
   mkdirSync(keysDir);
   const publicKey = { keyId: key.entry.keyId, publicKeyPem: key.publicPem, notBefore: key.entry.notBefore, notAfter: key.entry.notAfter };
@@ -31,6 +32,7 @@ async function embeddedAudit() {
     const head = ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-11-24T10:00:00Z'));
     await log.saveHead(head);
     headStore.write(head);
+    heads.push(head);
   }
   const run = async (...args: string[]) => {
     const out: string[] = [];
@@ -40,7 +42,18 @@ async function embeddedAudit() {
   };
   const lines = () => readFileSync(file, 'utf8').trimEnd().split('\n');
   const rewrite = (ls: string[], path = file) => writeFileSync(path, `${ls.join('\n')}\n`);
-  return { dir, file, keysDir, ring, run, lines, rewrite, verify: () => run('verify', '--file', file, '--keys', keysDir) };
+  return {
+    dir,
+    file,
+    keysDir,
+    ring,
+    heads,
+    fingerprint: keyFingerprint(key.entry.privateKey),
+    run,
+    lines,
+    rewrite,
+    verify: (...more: string[]) => run('verify', '--file', file, '--keys', keysDir, ...more),
+  };
 }
 
 describe('countersign audit verify --file, on the embedded audit file', () => {
@@ -60,7 +73,8 @@ describe('countersign audit verify --file, on the embedded audit file', () => {
     const twice = 'FAILED at index 7: entry 7 appears twice (again at position 8): an entry was inserted or repeated at 7';
     expect(await a.verify()).toMatchObject({ code: 1, out: twice });
     a.rewrite([...ls.slice(0, 3), '{"index":3,', ...ls.slice(4)]);
-    expect(await a.verify()).toMatchObject({ code: 1, out: 'FAILED at index 3: the line of entry 3 does not parse' });
+    const broken = 'FAILED at index 3: the line of entry 3 (line 4) does not parse (unexpected end of input where a key in double quotes should be)';
+    expect(await a.verify()).toMatchObject({ code: 1, out: broken });
   });
 
   it('finds a file cut exactly at a head through the head store, and a forged head there by its signature', async () => {
@@ -82,5 +96,186 @@ describe('countersign audit verify --file, on the embedded audit file', () => {
     });
     const both = await a.run('verify', '--file', a.file, '--segment', a.file, '--keys', a.keysDir);
     expect(both).toMatchObject({ code: 2, err: expect.stringContaining('verify takes one of') });
+  });
+});
+
+type Audit = Awaited<ReturnType<typeof embeddedAudit>>;
+
+/**
+ * What someone who can write the home does without any key of the log: entry 12 changed, every leaf hash recomputed,
+ * every head signed again with a key of their own (the old heads removed: `heads/` is read-only files in a writable
+ * directory) and its public half dropped into `keys/`.
+ */
+function resign(a: Audit, change: (entry: { data: { n: number } }, index: number) => void) {
+  const forger = generateTreeHeadKey('embedded-heads-2', new Date('2026-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
+  const ring = new KeyRing([forger.entry]);
+  const range = CompactRange.empty();
+  const sizes = new Set(a.heads.map((h) => h.treeSize));
+  const forgedHeads: TreeHead[] = [];
+  const ls = a.lines().map((l, i) => {
+    const stored = JSON.parse(l);
+    change(stored.entry, i);
+    const leaf = leafHashOfText(entryJson(stored.entry));
+    range.append(leaf);
+    if (sizes.has(i + 1)) forgedHeads.push(ring.sign(i + 1, range.root(), new Date('2026-11-24T10:00:00Z')));
+    return JSON.stringify({ ...stored, leafHash: leaf.toString('hex') });
+  });
+  a.rewrite(ls);
+  a.rewrite(
+    forgedHeads.map((h) => JSON.stringify(h)),
+    join(a.dir, 'tree-heads.jsonl'),
+  );
+  for (const f of readdirSync(join(a.dir, 'heads'))) rmSync(join(a.dir, 'heads', f));
+  const store = new FileHeadStore(join(a.dir, 'heads'));
+  forgedHeads.forEach((h) => store.write(h));
+  const publicKey = { keyId: forger.entry.keyId, publicKeyPem: forger.publicPem, notBefore: forger.entry.notBefore, notAfter: forger.entry.notAfter };
+  writeFileSync(join(a.keysDir, `${forger.entry.keyId}.json`), JSON.stringify(publicKey));
+  return { forgedFingerprint: keyFingerprint(forger.entry.privateKey), forgedHeads };
+}
+
+/** The `--trust … --head …` values a verified log ends with, as arguments. */
+const recorded = (err: string) => /record these outside this machine, and pass them to the next audit verify: (.*)$/m.exec(err)![1].split(' ').filter(Boolean);
+
+describe('countersign audit verify --trust and --head: pinned keys and heads recorded elsewhere', () => {
+  it('verifies with the pinned key and the recorded head, and ends with the values to record', async () => {
+    const a = await embeddedAudit();
+    const last = a.heads[a.heads.length - 1];
+    const first = await a.verify();
+    expect(first).toMatchObject({ code: 0, out: `verified: 25 entries, 3 signed heads, root ${last.rootHash}` });
+    expect(recorded(first.err)).toEqual(['--trust', a.fingerprint, '--head', `25:${last.rootHash}`]);
+    const pinned = await a.verify(...recorded(first.err));
+    expect(pinned).toMatchObject({ code: 0, out: `verified: 25 entries, 3 signed heads, root ${last.rootHash}` });
+    expect(pinned.err).not.toContain('warning');
+    expect(pinned.err).toContain(`key embedded-heads-1, fingerprint ${a.fingerprint}: 3 signed heads`);
+    // An earlier head recorded then still matches the log that grew since; so does a fingerprint given in upper case.
+    const h10 = a.heads[0];
+    expect(await a.verify('--trust', a.fingerprint.toUpperCase(), '--head', `10:${h10.rootHash}`)).toMatchObject({ code: 0 });
+  });
+
+  it('warns without --trust that the keys are not pinned, naming each key, its fingerprint and its heads', async () => {
+    const a = await embeddedAudit();
+    const { err } = await a.verify();
+    expect(err).toContain(`warning: the tree-head keys were taken from ${a.keysDir} and are not pinned`);
+    expect(err).toContain(`key embedded-heads-1, fingerprint ${a.fingerprint}: 3 signed heads, 2026-11-24T10:00:00.000Z to 2026-11-24T10:00:00.000Z`);
+    expect(err).not.toContain('different keys');
+  });
+
+  it('passes a log rewritten and signed again with a key dropped into keys/ only with the warning, and fails it with --trust', async () => {
+    const a = await embeddedAudit();
+    const { forgedFingerprint } = resign(a, (entry, i) => {
+      if (i === 12) entry.data.n = 999;
+    });
+    const unpinned = await a.verify();
+    expect(unpinned).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 25 entries, 3 signed heads/) });
+    expect(unpinned.err).toContain('are not pinned');
+    expect(unpinned.err).toContain(`key embedded-heads-2, fingerprint ${forgedFingerprint}: 3 signed heads`);
+    const pinned = await a.verify('--trust', a.fingerprint);
+    expect(pinned).toMatchObject({
+      code: 1,
+      out: `FAILED at index 9: tree head of size 10 (signed 2026-11-24T10:00:00.000Z) is signed by key embedded-heads-2, fingerprint ${forgedFingerprint}, which is not pinned`,
+    });
+    // With the forger's key pinned (stolen, or pinned by mistake), the head recorded elsewhere still catches the rewrite.
+    const last = a.heads[a.heads.length - 1];
+    const anchored = await a.verify('--trust', forgedFingerprint, '--head', `25:${last.rootHash}`);
+    expect(anchored).toMatchObject({
+      code: 1,
+      out: expect.stringMatching(/^FAILED at index 24: the log's first 25 entries have root [0-9a-f]{64}, not the recorded head's/),
+    });
+  });
+
+  it('fails a log cut back to an earlier head, its later heads removed, when given the later head', async () => {
+    const a = await embeddedAudit();
+    a.rewrite(a.lines().slice(0, 20));
+    a.rewrite(readFileSync(join(a.dir, 'tree-heads.jsonl'), 'utf8').trimEnd().split('\n').slice(0, 2), join(a.dir, 'tree-heads.jsonl'));
+    for (const f of readdirSync(join(a.dir, 'heads')).filter((f) => f.startsWith('00000000000025-'))) rmSync(join(a.dir, 'heads', f));
+    expect(await a.verify()).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 20 entries, 2 signed heads/) });
+    const last = a.heads[a.heads.length - 1];
+    expect(await a.verify('--trust', a.fingerprint, '--head', `25:${last.rootHash}`)).toMatchObject({
+      code: 1,
+      out: `FAILED at index 20: truncated: the recorded head 25:${last.rootHash} covers 25 entries, only 20 are present`,
+    });
+  });
+
+  it('names every key when more than one signed the heads, and refuses two different keys under one id', async () => {
+    const a = await embeddedAudit();
+    const { forgedFingerprint } = resign(a, () => undefined);
+    // Heads kept elsewhere by the genuine key, and the ones signed again by another: both verify.
+    const elsewhere = join(a.dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    const store = new FileHeadStore(elsewhere);
+    a.heads.forEach((h) => store.write(h));
+    const both = await a.verify('--heads-dir', elsewhere);
+    expect(both).toMatchObject({ code: 0 });
+    expect(both.err).toContain(`key embedded-heads-1, fingerprint ${a.fingerprint}: 3 signed heads`);
+    expect(both.err).toContain(`key embedded-heads-2, fingerprint ${forgedFingerprint}: 3 signed heads`);
+    expect(both.err).toContain('note: the heads are signed by 2 different keys');
+    const other = generateTreeHeadKey('embedded-heads-1', new Date('2026-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
+    const stand = { keyId: 'embedded-heads-1', publicKeyPem: other.publicPem, notBefore: other.entry.notBefore, notAfter: other.entry.notAfter };
+    writeFileSync(join(a.keysDir, 'aaa.json'), JSON.stringify(stand));
+    expect(await a.verify()).toMatchObject({
+      code: 1,
+      out: expect.stringMatching(
+        /^FAILED: two different public keys have the id embedded-heads-1 \(fingerprints [0-9a-f]{64} and [0-9a-f]{64}\): one of them was added$/,
+      ),
+    });
+  });
+
+  it('refuses bad --trust and --head values (exit 2)', async () => {
+    const a = await embeddedAudit();
+    expect(await a.verify('--trust', 'abc')).toMatchObject({ code: 2, err: expect.stringContaining('--trust abc: a key fingerprint is 64 hex digits') });
+    expect(await a.verify('--head', '25')).toMatchObject({ code: 2, err: expect.stringContaining('--head 25: expected SIZE:ROOT') });
+    expect(await a.run('prove', '--index', '1', '--trust', a.fingerprint)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--trust and --head are options of verify'),
+    });
+  });
+});
+
+describe('countersign audit verify --file reads each line strictly', () => {
+  it('refuses a line with a duplicate key, which JSON.parse would read as the genuine entry', async () => {
+    const a = await embeddedAudit();
+    const ls = a.lines();
+    // The last "n" is the genuine one: JSON.parse keeps it and the leaf hash matches; a reader taking the first sees 999.
+    a.rewrite(ls.map((l, i) => (i === 12 ? l.replace('"n":12', '"n":999,"n":12') : l)));
+    expect(await a.verify()).toMatchObject({
+      code: 1,
+      out: 'FAILED at index 12: the line of entry 12 (line 13) does not parse (duplicate key "n" in the object at /entry/data)',
+    });
+  });
+
+  it('refuses invalid UTF-8 instead of reading it as U+FFFD', async () => {
+    const a = await embeddedAudit();
+    const bytes = readFileSync(a.file);
+    const at = bytes.indexOf('"eventId":"e7"');
+    bytes[at + '"eventId":"e'.length] = 0xff;
+    writeFileSync(a.file, bytes);
+    expect(await a.verify()).toMatchObject({
+      code: 1,
+      out: expect.stringMatching(/^FAILED at index 7: the line of entry 7 \(line 8\) does not parse \(invalid UTF-8 at byte \d+\)$/),
+    });
+  });
+
+  it('refuses a top-level field the audit file does not write, and a recordedAt not in its form', async () => {
+    const a = await embeddedAudit();
+    const ls = a.lines();
+    a.rewrite(ls.map((l, i) => (i === 12 ? l.replace('{"index":12,', '{"index":12,"note":"approved by phone",') : l)));
+    expect(await a.verify()).toMatchObject({
+      code: 1,
+      out: 'FAILED at index 12: the line of entry 12 (line 13) has a field "note" that the audit file does not write: it was added outside Countersign',
+    });
+    a.rewrite(ls.map((l, i) => (i === 12 ? l.replace(/"recordedAt":"[^"]*"/, '"recordedAt":"yesterday"') : l)));
+    expect(await a.verify()).toMatchObject({
+      code: 1,
+      out: 'FAILED at index 12: the line of entry 12 (line 13) has no recordedAt time in the form the audit file writes it',
+    });
+  });
+
+  it('refuses a duplicate key in tree-heads.jsonl', async () => {
+    const a = await embeddedAudit();
+    const headsFile = join(a.dir, 'tree-heads.jsonl');
+    const hs = readFileSync(headsFile, 'utf8').trimEnd().split('\n');
+    a.rewrite([hs[0].replace('"treeSize":10', '"treeSize":99,"treeSize":10'), ...hs.slice(1)], headsFile);
+    expect(await a.verify()).toMatchObject({ code: 1, out: expect.stringContaining('line 1 of') });
+    expect((await a.verify()).out).toContain('does not parse (duplicate key "treeSize" in the object at /): the heads were tampered with');
   });
 });

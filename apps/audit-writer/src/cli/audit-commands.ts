@@ -1,9 +1,12 @@
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import {
   ChainVerifier,
   consistencyProof,
+  extraField,
+  keyFingerprint,
+  parseLogLine,
+  TREE_HEAD_FIELDS,
   inclusionProof,
   rootFromLeaves,
   TreeHead,
@@ -11,6 +14,7 @@ import {
   verifyInclusion,
   verifySegment,
   verifyTreeHead,
+  VerifyOptions,
   VerifyResult,
 } from '@countersign/audit-chain';
 import type { VerifyKey } from '@countersign/keys';
@@ -33,6 +37,11 @@ export function loadHeadDir(dir: string | undefined): TreeHead[] {
 
 const dedupeHeads = (heads: TreeHead[]) => [...new Map(heads.map((h) => [`${h.treeSize}/${h.keyId}/${h.timestamp}/${h.signature}`, h])).values()];
 
+/** What `audit verify` pins and must find (`--trust`, `--head`: see `VerifyOptions`), and where it shows its progress. */
+export interface AuditVerifyOptions extends VerifyOptions {
+  progress?: Pick<Progress, 'update'>;
+}
+
 /**
  * Verifies the whole log in the store (the database) against the signed heads (from the store and, better,
  * from the append-only head store): names the first bad index and what is wrong. Pages through the log.
@@ -41,10 +50,10 @@ export async function verifyDatabase(
   log: AuditLogRepository,
   keys: VerifyKey[],
   trustedHeads: TreeHead[],
-  progress?: Pick<Progress, 'update'>,
+  { progress, ...options }: AuditVerifyOptions = {},
 ): Promise<VerifyResult> {
   const heads = dedupeHeads([...(await log.heads()), ...trustedHeads]);
-  const verifier = new ChainVerifier(heads, keys);
+  const verifier = new ChainVerifier(heads, keys, undefined, options);
   const total = await log.extent();
   // The next page is read while this one is hashed: the database and the hashing overlap.
   let next = total > 0 ? log.range(0, PAGE) : undefined;
@@ -63,9 +72,16 @@ export async function verifyDatabase(
   return verifier.finish();
 }
 
-export function verifySegmentFile(file: string, keys: VerifyKey[], trustedHeads: TreeHead[]): VerifyResult {
-  const text = readFileSync(file, 'utf8');
-  const result = verifySegment(text, keys, trustedHeads);
+/** Verifies a segment file (`audit export`), read as UTF-8 that must be valid (never silently replaced). */
+export function verifySegmentFile(file: string, keys: VerifyKey[], trustedHeads: TreeHead[], options: VerifyOptions = {}): VerifyResult {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(file));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code) throw e;
+    return { ok: false, firstBadIndex: 0, problem: 'the segment file is not valid UTF-8' };
+  }
+  const result = verifySegment(text, keys, trustedHeads, options);
   if (!result.ok && result.problem === 'not a version 1 or 2 segment file' && looksLikeStoredEntry(text.split('\n', 1)[0])) {
     return { ...result, problem: `${result.problem}: it looks like the embedded mode's audit.jsonl, verify it with --file` };
   }
@@ -85,43 +101,122 @@ const looksLikeStoredEntry = (line: string) => {
 export const embeddedHeadStoreOf = (file: string) => join(dirname(file), 'heads');
 
 /**
- * Verifies the embedded mode's audit file (`audit/audit.jsonl`, one stored entry per line: index, entry,
- * leaf hash, root) against the signed heads beside it (`tree-heads.jsonl`) and `trustedHeads` (its
- * head store). Reads the file line by line; names the first bad index and what is wrong.
+ * The fields of a line of the embedded audit file, as `FileAuditLogRepository` writes them (`root` only on lines written
+ * before ADR 0029). A line with any other field was written by someone else.
  */
-export async function verifyAuditFile(file: string, keys: VerifyKey[], trustedHeads: TreeHead[], progress?: Pick<Progress, 'update'>): Promise<VerifyResult> {
-  const headsFile = join(dirname(file), 'tree-heads.jsonl');
-  const own: TreeHead[] = [];
-  if (existsSync(headsFile)) {
-    for (const [n, line] of readFileSync(headsFile, 'utf8').split('\n').entries()) {
-      if (!line.trim()) continue;
-      try {
-        own.push(JSON.parse(line));
-      } catch {
-        return { ok: false, firstBadIndex: 0, problem: `line ${n + 1} of ${headsFile} does not parse: the heads were tampered with` };
-      }
-    }
+export const AUDIT_FILE_LINE_FIELDS: readonly string[] = ['index', 'entry', 'leafHash', 'recordedAt', 'root'];
+/** `recordedAt` as the audit file writes it (`Date#toISOString`). It is not hashed: its form is all a verifier can check. */
+const RECORDED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** Each line of `bytes` (split at LF), with its 1-based number; blank lines are left out. */
+function* linesOf(bytes: Buffer): Generator<[Buffer, number]> {
+  let n = 0;
+  for (let from = 0; from < bytes.length;) {
+    const nl = bytes.indexOf(10, from);
+    const end = nl === -1 ? bytes.length : nl;
+    n++;
+    if (!isBlank(bytes, from, end)) yield [bytes.subarray(from, end), n];
+    from = end + 1;
   }
-  const verifier = new ChainVerifier(dedupeHeads([...own, ...trustedHeads]), keys);
+}
+
+/** Whether bytes[from, to) is only spaces, tabs and CRs. */
+function isBlank(bytes: Buffer, from = 0, to = bytes.length): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] !== 0x20 && bytes[i] !== 0x09 && bytes[i] !== 0x0d) return false;
+  return true;
+}
+
+/** The heads in `tree-heads.jsonl`, read as strictly as the log's lines; a line that is not a head is a problem. */
+function readHeadsFile(file: string): TreeHead[] | { problem: string } {
+  const heads: TreeHead[] = [];
+  for (const [line, n] of linesOf(readFileSync(file))) {
+    const parsed = parseLogLine(line);
+    if (!parsed.ok) return { problem: `line ${n} of ${file} ${parsed.problem}: the heads were tampered with` };
+    const extra = extraField(parsed.value, TREE_HEAD_FIELDS);
+    if (extra !== undefined)
+      return { problem: `line ${n} of ${file} has a field ${JSON.stringify(extra)} that heads do not have: the heads were tampered with` };
+    heads.push(parsed.value as unknown as TreeHead);
+  }
+  return heads;
+}
+
+/**
+ * Verifies the embedded mode's audit file (`audit/audit.jsonl`, one stored entry per line: index, entry,
+ * leaf hash, the time it was recorded) against the signed heads beside it (`tree-heads.jsonl`) and `trustedHeads` (its
+ * head store). Streams the file's bytes line by line, each read strictly (`parseLogLine`: a duplicate key or invalid
+ * UTF-8 is refused) with no field but `AUDIT_FILE_LINE_FIELDS`; names the first bad index and what is wrong.
+ */
+export async function verifyAuditFile(
+  file: string,
+  keys: VerifyKey[],
+  trustedHeads: TreeHead[],
+  { progress, ...options }: AuditVerifyOptions = {},
+): Promise<VerifyResult> {
+  const headsFile = join(dirname(file), 'tree-heads.jsonl');
+  const own = existsSync(headsFile) ? readHeadsFile(headsFile) : [];
+  if (!Array.isArray(own)) return { ok: false, firstBadIndex: 0, problem: own.problem };
+  const verifier = new ChainVerifier(dedupeHeads([...own, ...trustedHeads]), keys, undefined, options);
+  let lineNumber = 0;
+  const bad = (problem: string) => {
+    const at = verifier.verified;
+    return { ok: false as const, firstBadIndex: at, problem: `the line of entry ${at} (line ${lineNumber}) ${problem}` };
+  };
+  const readLine = (bytes: Buffer): (VerifyResult & { ok: false }) | undefined => {
+    lineNumber++;
+    if (isBlank(bytes)) return undefined;
+    const parsed = parseLogLine(bytes);
+    if (!parsed.ok) return bad(parsed.problem);
+    const stored = parsed.value;
+    if (stored.kind === 'segment') return { ok: false, firstBadIndex: 0, problem: 'this is a segment file (from audit export), verify it with --segment' };
+    const extra = extraField(stored, AUDIT_FILE_LINE_FIELDS);
+    if (extra !== undefined) return bad(`has a field ${JSON.stringify(extra)} that the audit file does not write: it was added outside Countersign`);
+    if (typeof stored.entry !== 'object' || stored.entry === null || Array.isArray(stored.entry)) return bad('has no entry object');
+    if (typeof stored.recordedAt !== 'string' || !RECORDED_AT.test(stored.recordedAt) || Number.isNaN(Date.parse(stored.recordedAt)))
+      return bad('has no recordedAt time in the form the audit file writes it');
+    return verifier.push({
+      index: stored.index as number,
+      entry: stored.entry,
+      leafHash: stored.leafHash as string | undefined,
+      root: stored.root as string | undefined,
+    });
+  };
   const input = createReadStream(file);
+  // Bytes, not text: a line is decoded (strictly) on its own, and a line split across two chunks is joined first.
+  const carried: Buffer[] = [];
   try {
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-      if (!line.trim()) continue;
-      let stored: { kind?: unknown; index?: number; entry?: unknown; leafHash?: string; root?: string };
-      try {
-        stored = JSON.parse(line);
-      } catch {
-        return { ok: false, firstBadIndex: verifier.verified, problem: `the line of entry ${verifier.verified} does not parse` };
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      let from = 0;
+      for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
+        const tail = chunk.subarray(from, nl);
+        const problem = readLine(carried.length ? Buffer.concat([...carried.splice(0), tail]) : tail);
+        if (problem) return problem;
+        from = nl + 1;
       }
-      if (stored?.kind === 'segment') return { ok: false, firstBadIndex: 0, problem: 'this is a segment file (from audit export), verify it with --segment' };
-      const problem = verifier.push({ index: stored?.index as number, entry: stored?.entry, leafHash: stored?.leafHash, root: stored?.root });
-      if (problem) return problem;
+      if (from < chunk.length) carried.push(chunk.subarray(from));
       progress?.update(verifier.verified);
     }
+    const problem = carried.length ? readLine(Buffer.concat(carried)) : undefined;
+    if (problem) return problem;
   } finally {
     input.destroy();
   }
   return verifier.finish();
+}
+
+/**
+ * Two keys under one id with different public keys: a verifier takes the first it finds, so the one added later can
+ * stand in for the genuine one. Names the id and both fingerprints.
+ */
+export function keyIdClash(keys: readonly VerifyKey[]): string | undefined {
+  const seen = new Map<string, string>();
+  for (const k of keys) {
+    const print = keyFingerprint(k.publicKey);
+    const before = seen.get(k.keyId);
+    if (before !== undefined && before !== print)
+      return `two different public keys have the id ${k.keyId} (fingerprints ${before} and ${print}): one of them was added`;
+    seen.set(k.keyId, print);
+  }
+  return undefined;
 }
 
 async function leavesUpTo(log: AuditLogRepository, size: number): Promise<Buffer[]> {

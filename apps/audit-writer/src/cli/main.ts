@@ -1,17 +1,36 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { TreeHead } from '@countersign/audit-chain';
+import { keyFingerprint } from '@countersign/audit-chain';
+import type { TreeAnchor, TreeHead, VerifyResult } from '@countersign/audit-chain';
 import { loadVerifyKeys } from '@countersign/keys';
 import { createProgress } from '@countersign/logging';
 import { createPgAuditLog } from '../log-store/pg-audit-log.repository';
 import { buildSegment, SegmentRangeError } from '../query/segment';
-import { completeness, consistency, embeddedHeadStoreOf, Io, loadHeadDir, prove, verifyAuditFile, verifyDatabase, verifySegmentFile } from './audit-commands';
+import {
+  completeness,
+  consistency,
+  embeddedHeadStoreOf,
+  Io,
+  keyIdClash,
+  loadHeadDir,
+  prove,
+  verifyAuditFile,
+  verifyDatabase,
+  verifySegmentFile,
+} from './audit-commands';
 
 const USAGE = `countersign audit <command>
   verify --database URL --keys FILE|DIR [--heads-dir DIR]     the log in PostgreSQL against the signed heads
   verify --segment FILE --keys FILE|DIR [--heads-dir DIR]     an exported segment file, offline
   verify --file AUDIT.jsonl --keys FILE|DIR [--heads-dir DIR]  the embedded mode's audit file (audit/audit.jsonl),
                                                               with the heads beside it (tree-heads.jsonl, heads/)
+    each verify also takes, any number of times:
+    --trust FINGERPRINT   accept only heads signed by this key: the hex SHA-256 of its public key's SPKI DER
+                          (openssl pkey -pubin -outform DER | openssl dgst -sha256). Without it the keys of --keys
+                          are taken as they are, and a warning on stderr lists them with their fingerprints
+    --head SIZE:ROOT      a head recorded earlier, elsewhere: the log must have this size and this (hex) root,
+                          which a log cut short or rewritten and signed again does not
+    a verified log ends with the --trust and --head values to record outside this machine (stderr)
   prove --database URL --index N [--tree-size S]              an inclusion proof of one entry
   consistency HEAD1.json HEAD2.json --database URL --keys F   that the log only grew between two heads
   completeness --database URL --since ISO-TIME                actions without a complete chain
@@ -35,6 +54,8 @@ export async function runAuditCli(
         file: { type: 'string' },
         keys: { type: 'string' },
         'heads-dir': { type: 'string' },
+        trust: { type: 'string', multiple: true },
+        head: { type: 'string', multiple: true },
         index: { type: 'string' },
         'tree-size': { type: 'string' },
         since: { type: 'string' },
@@ -62,10 +83,23 @@ export async function runAuditCli(
     return log!;
   };
   try {
+    // Silently ignored elsewhere, a pin would look like a check that was made.
+    if (command !== 'verify' && (v.trust || v.head)) throw new UsageError('--trust and --head are options of verify');
     switch (command) {
       case 'verify': {
         if ([v.segment, v.file, v.database].filter(Boolean).length > 1) throw new UsageError('verify takes one of --database, --segment and --file');
-        const keys = loadVerifyKeys(need('keys'));
+        const pinned = (v.trust ?? []).map(fingerprintArg);
+        const anchors = (v.head ?? []).map(anchorArg);
+        const keysPath = need('keys');
+        const keys = loadVerifyKeys(keysPath);
+        const clash = keyIdClash(keys);
+        if (clash) {
+          io.out(`FAILED: ${clash}`);
+          return 1;
+        }
+        const prints = new Set(keys.map((k) => keyFingerprint(k.publicKey)));
+        for (const p of pinned) if (!prints.has(p)) io.err(`note: --trust ${p} is the fingerprint of no key in ${keysPath}`);
+        const options = { ...(pinned.length && { pinned }), anchors };
         // The embedded mode's head store sits beside its audit file: used unless another one is named.
         const headsDir = v['heads-dir'] ?? (v.file && existsSync(embeddedHeadStoreOf(v.file)) ? embeddedHeadStoreOf(v.file) : undefined);
         const trusted = loadHeadDir(headsDir);
@@ -73,14 +107,19 @@ export async function runAuditCli(
         const progress = createProgress('audit verify: entries verified');
         const result = await Promise.resolve(
           v.file
-            ? verifyAuditFile(v.file, keys, trusted, progress)
+            ? verifyAuditFile(v.file, keys, trusted, { ...options, progress })
             : v.segment
-              ? verifySegmentFile(v.segment, keys, trusted)
-              : verifyDatabase(store(), keys, trusted, progress),
+              ? verifySegmentFile(v.segment, keys, trusted, options)
+              : verifyDatabase(store(), keys, trusted, { ...options, progress }),
         ).finally(() => progress.finish());
-        if (result.ok) io.out(`verified: ${result.treeSize} entries, ${result.headsChecked} signed heads, root ${result.root}`);
-        else io.out(`FAILED at index ${result.firstBadIndex}: ${result.problem}`);
-        return result.ok ? 0 : 1;
+        if (!result.ok) {
+          io.out(`FAILED at index ${result.firstBadIndex}: ${result.problem}`);
+          return 1;
+        }
+        // stdout keeps the one-line verdict; what a person should compare and keep goes to stderr.
+        io.out(`verified: ${result.treeSize} entries, ${result.headsChecked} signed heads, root ${result.root}`);
+        for (const line of signersReport(result, keysPath, pinned.length > 0)) io.err(line);
+        return 0;
       }
       case 'prove': {
         const result = await prove(store(), Number(need('index')), v['tree-size'] ? Number(v['tree-size']) : undefined);
@@ -146,6 +185,43 @@ export async function runAuditCli(
 }
 
 class UsageError extends Error {}
+
+/** A `--trust` value: 64 hex digits (`keyFingerprint`), compared in lower case. */
+function fingerprintArg(arg: string): string {
+  if (!/^[0-9a-f]{64}$/i.test(arg)) throw new UsageError(`--trust ${arg}: a key fingerprint is 64 hex digits, the SHA-256 of the key's SPKI DER`);
+  return arg.toLowerCase();
+}
+
+/** A `--head` value: SIZE:ROOT, as a verified log's last line of stderr gives it. */
+function anchorArg(arg: string): TreeAnchor {
+  const m = /^(\d{1,16}):([0-9a-f]{64})$/i.exec(arg);
+  const treeSize = Number(m?.[1]);
+  if (!m || !Number.isSafeInteger(treeSize)) throw new UsageError(`--head ${arg}: expected SIZE:ROOT, a tree size and its 64-hex-digit root`);
+  return { treeSize, rootHash: m[2].toLowerCase() };
+}
+
+/**
+ * Who signed the heads, for a person to compare with a record kept elsewhere: without pinned keys a warning that the keys
+ * were taken from `keysPath` as they are; a note when more than one key signed; and the values to record.
+ */
+function signersReport(result: VerifyResult & { ok: true }, keysPath: string, pinned: boolean): string[] {
+  const lines = pinned
+    ? ['the heads are signed by pinned keys:']
+    : [
+        `warning: the tree-head keys were taken from ${keysPath} and are not pinned: anyone who can write there can rewrite the log and sign it again with a key of their own.`,
+        'Compare these fingerprints with a record kept elsewhere, then pin them with --trust FINGERPRINT:',
+      ];
+  for (const s of result.signers)
+    lines.push(`  key ${s.keyId}, fingerprint ${s.fingerprint}: ${s.heads} signed head${s.heads === 1 ? '' : 's'}, ${s.first} to ${s.last}`);
+  if (result.signers.length > 1)
+    lines.push(
+      `note: the heads are signed by ${result.signers.length} different keys. Expected across a key rotation, and in an embedded home started before ` +
+        'its tree-head key was kept (a new key at each start); any other key is a sign that the log was signed again.',
+    );
+  const trust = result.signers.map((s) => `--trust ${s.fingerprint}`).join(' ');
+  lines.push(`record these outside this machine, and pass them to the next audit verify: ${trust} --head ${result.treeSize}:${result.root}`);
+  return lines;
+}
 
 if (require.main === module) {
   void runAuditCli(process.argv.slice(2)).then((code) => process.exit(code));
