@@ -97,6 +97,12 @@ describe('countersign audit verify --file, on the embedded audit file', () => {
     const both = await a.run('verify', '--file', a.file, '--segment', a.file, '--keys', a.keysDir);
     expect(both).toMatchObject({ code: 2, err: expect.stringContaining('verify takes one of') });
   });
+
+  it('answers --help with the usage on stdout and exit code 0', async () => {
+    const a = await embeddedAudit();
+    for (const ask of [['--help'], ['verify', '--help'], ['-h']])
+      expect(await a.run(...ask)).toMatchObject({ code: 0, out: expect.stringMatching(/^countersign audit <command>/), err: '' });
+  });
 });
 
 type Audit = Awaited<ReturnType<typeof embeddedAudit>>;
