@@ -168,7 +168,9 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   const host = options.host ?? '127.0.0.1';
   const identity = localIdentity(home, host, options.identityPort, logger, bus);
 
-  @Module({ controllers: [WebhookSinkController], providers: [SinkStore], exports: [SinkStore] })
+  // The stand-in target keeps its effects in the home's database: exactly-once shows across restarts too.
+  const sinkStore = await SinkStore.open(db.pool);
+  @Module({ controllers: [WebhookSinkController], providers: [{ provide: SinkStore, useValue: sinkStore }], exports: [SinkStore] })
   class SinkModule {}
 
   @Module({

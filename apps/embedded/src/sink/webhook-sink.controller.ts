@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiRoute, Roles } from '@countersign/nest';
 import { SinkStore } from './sink-store';
 import { SINK_ROLE } from './sink-token';
@@ -18,7 +18,7 @@ export class WebhookSinkController {
     summary: 'The stand-in target system: receives an effect (embedded mode)',
     body: { type: 'object', description: 'The effect the webhook connector delivers' },
     ok: {
-      description: 'Received (once per Idempotency-Key)',
+      description: 'Received (one effect per Idempotency-Key; a delivery under a key seen before is counted, not added)',
       schema: { type: 'object', properties: { ok: { type: 'boolean' } } },
       headers: { 'X-Request-Id': "the target's id of the effect" },
     },
@@ -26,16 +26,16 @@ export class WebhookSinkController {
   })
   @Post('effects')
   @HttpCode(200)
-  receive(
+  async receive(
     @Body() body: unknown,
-    @Headers('idempotency-key') key: string,
-    @Headers('x-countersign-action-id') actionId: string,
+    @Headers('idempotency-key') key: string | undefined,
+    @Headers('x-countersign-action-id') actionId: string | undefined,
     @Res({ passthrough: true }) res: { setHeader(k: string, v: string): void },
   ) {
-    this.store.deliveries++;
-    let index = this.store.effects.findIndex((r) => r.idempotencyKey === key);
-    if (index < 0) index = this.store.effects.push({ receivedAt: new Date().toISOString(), idempotencyKey: key, actionId, body }) - 1;
-    res.setHeader('X-Request-Id', `sink-${index + 1}`);
+    // A target applies an action once per key: without one it could not, so it takes none (the connector always sends one).
+    if (!key || key.length > 200) throw new BadRequestException('Idempotency-Key: required, at most 200 characters');
+    const seq = await this.store.receive(key, actionId ?? '', body);
+    res.setHeader('X-Request-Id', `sink-${seq}`);
     return { ok: true };
   }
 
@@ -43,7 +43,11 @@ export class WebhookSinkController {
     summary: 'The effects the stand-in target received',
     ok: {
       description: 'The effects',
-      schema: { type: 'object', required: ['effects'], properties: { effects: { type: 'array', items: { type: 'object' } } } },
+      schema: {
+        type: 'object',
+        required: ['effects'],
+        properties: { effects: { type: 'array', items: { type: 'object' }, description: 'each with its deliveries (1 when the action was applied once)' } },
+      },
     },
     unavailable: false,
   })
