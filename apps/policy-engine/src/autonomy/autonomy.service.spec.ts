@@ -132,6 +132,24 @@ describe('autonomy changes', () => {
       /requested from review-risky, but .* is off now/,
     );
   });
+
+  it("the approver's retry answers again, but never sets the flag back to the raise after a later lowering (409)", async () => {
+    const { service, flags } = await setup();
+    await service.lower('support.refund', 'kill-switch', 'off', 'incident 1', ada);
+    const request = await service.requestRaise('support.refund', 'kill-switch', 'on', 'incident 1 over', ada);
+    await service.approveRaise(request.id, { digest: request.digest, reason: 'checked' }, grace);
+    expect(flags.state('cs.exec.support.refund', refund)).toBe('on');
+    // A retry while the raise stands is answered again, changing nothing.
+    await expect(service.approveRaise(request.id, { digest: request.digest, reason: 'checked' }, grace)).resolves.toMatchObject({
+      applied: { value: 'on' },
+    });
+    // The next incident: off again. Replaying the old approval must not switch it back on.
+    await service.lower('support.refund', 'kill-switch', 'off', 'incident 2', ada);
+    await expect(service.approveRaise(request.id, { digest: request.digest, reason: 'checked' }, grace)).rejects.toThrow(
+      new ConflictException(`raise ${request.id} was approved and applied already, and cs.exec.support.refund was changed since (now off): request it again`),
+    );
+    expect(flags.state('cs.exec.support.refund', refund)).toBe('off');
+  });
 });
 
 describe('the global default is a ceiling over every action type', () => {

@@ -162,6 +162,17 @@ export class AutonomyService {
       const a = r.autonomy;
       const nowValue = await this.current(a.actionType, a.control);
       if (nowValue !== a.from) throw new ConflictException(`raise ${r.id} was requested from ${a.from}, but ${a.flag} is ${nowValue} now: request it again`);
+    } else {
+      // The approver's retry completes an approval whose change did not land (the bus or the flag server failed), or
+      // answers again for one that did. It never sets the flag back to this raise after a later change: a lowering made
+      // since (a kill switch off for the next incident) stands, and the raise must be requested and approved anew.
+      const a = r.autonomy;
+      const standing = this.settings.controls.get(a.flag);
+      const unchangedSinceRequest = r.base === `autonomy:${a.flag}:${standing?.version ?? 'unleash'}:${a.from}`;
+      if (!unchangedSinceRequest && standing?.value !== a.to)
+        throw new ConflictException(
+          `raise ${r.id} was approved and applied already, and ${a.flag} was changed since (now ${standing?.value ?? 'unknown'}): request it again`,
+        );
     }
     const decided = retry ? r : await this.decide(r, 'approved', input.reason, by, now);
     const decision = await this.announce(decided);
