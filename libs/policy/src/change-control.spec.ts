@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acceptContractChange, ApprovableChange, approvalRefusal, changeDigest, compareVersions } from './change-control';
@@ -36,6 +37,21 @@ describe('contract change: the candidate', () => {
     expect(compareVersions('2026.12', '2026.12.1')).toBe(-1);
     expect(compareVersions('2', '10')).toBe(-1);
     expect(compareVersions('v2', 'v10')).toBe(1); // not numbers: as text
+  });
+
+  it('is a total order, so a version cannot come back round with other content (10 < 1a < 9 < 10 did)', () => {
+    expect(compareVersions('2026.12.1a', '2026.12.10')).toBe(1);
+    expect(compareVersions('2026.12.9', '2026.12.1a')).toBe(-1);
+    expect(compareVersions('2026.12.5', '2026.12.1a')).toBe(-1);
+    const parts = fc.oneof(fc.nat(30).map(String), fc.stringMatching(/^[0-9a-z]{1,3}$/));
+    const version = fc.array(parts, { minLength: 1, maxLength: 4 }).map((p) => p.join('.'));
+    fc.assert(
+      fc.property(version, version, version, (a, b, c) => {
+        expect(Math.sign(compareVersions(a, b))).toBe(-Math.sign(compareVersions(b, a)) || 0);
+        if (compareVersions(a, b) < 0 && compareVersions(b, c) < 0) expect(compareVersions(a, c)).toBe(-1);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -67,19 +67,27 @@ export function acceptContractChange(current: LoadedContract, candidateText: str
 }
 
 /**
- * Orders contract versions: dot-separated parts, numeric parts as numbers (`2026.12.10` > `2026.12.9`), others as text;
- * a version that extends another is above it (`2026.12.1.1` > `2026.12.1`).
+ * Orders contract versions: dot-separated parts, numeric parts as numbers (`2026.12.10` > `2026.12.9`), others as text,
+ * a numeric part below any other (`2026.12.1a` > `2026.12.10`); a version that extends another is above it
+ * (`2026.12.1.1` > `2026.12.1`). A total order: comparing a number with text one way and text with text another (as it
+ * did) let `10 < 1a < 9 < 10` go round, so a version could come back with other content.
  */
 export function compareVersions(a: string, b: string): number {
   const [pa, pb] = [a.split('.'), b.split('.')];
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
     if (pa[i] === undefined) return -1;
     if (pb[i] === undefined) return 1;
-    const [na, nb] = [/^\d+$/.test(pa[i]) ? Number(pa[i]) : NaN, /^\d+$/.test(pb[i]) ? Number(pb[i]) : NaN];
-    const c = !Number.isNaN(na) && !Number.isNaN(nb) ? na - nb : pa[i] < pb[i] ? -1 : pa[i] > pb[i] ? 1 : 0;
-    if (c !== 0) return Math.sign(c);
+    const c = comparePart(pa[i], pb[i]);
+    if (c !== 0) return c;
   }
   return 0;
+}
+
+function comparePart(a: string, b: string): number {
+  const [na, nb] = [/^\d+$/.test(a), /^\d+$/.test(b)];
+  if (na && nb) return Math.sign(Number(a) - Number(b));
+  if (na !== nb) return na ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** A change request as far as approving it is concerned. */
