@@ -112,7 +112,11 @@ export function signApproval(
   return signReviewDecision(signer, { ...rest, decision: 'approved', deciders: approvers });
 }
 
-export type ReviewDecisionCheck = { ok: true; claims: ReviewDecisionClaims } | { ok: false; reason: string };
+/**
+ * A failed check says why; when the token is genuine and only its time ran out, `expired` carries its claims, so the
+ * caller can close what it authorised instead of treating it as forged.
+ */
+export type ReviewDecisionCheck = { ok: true; claims: ReviewDecisionClaims } | { ok: false; reason: string; expired?: ReviewDecisionClaims };
 export type ApprovalCheck = { ok: true; claims: ApprovalClaims } | { ok: false; reason: string };
 
 /**
@@ -141,7 +145,7 @@ export function verifyReviewDecision(token: string, keys: VerifyKeys, now: Date 
   if (!validAt(key, new Date(claims.issuedAt)))
     return { ok: false, reason: `review decision issued at ${String(claims.issuedAt)}, outside the window of key ${window(key)}` };
   if (claims.expiresAt !== undefined && !(Date.parse(claims.expiresAt) > now.getTime()))
-    return { ok: false, reason: `review decision expired at ${claims.expiresAt}` };
+    return { ok: false, reason: `review decision expired at ${claims.expiresAt}`, expired: claims };
   return { ok: true, claims };
 }
 

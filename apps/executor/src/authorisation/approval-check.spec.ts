@@ -80,9 +80,21 @@ describe('approval check', () => {
       ok: false,
       refusal: { code: 'invalid-approval', reason: 'review decision signature does not verify' },
     });
-    expect(checkReviewDecision(event('a1', token('a1')), record(), keys, new Date(now.getTime() + 120_000))).toMatchObject({
+    // Expired: with no record of the action to close, it authorises nothing and is suspicious as any bad token.
+    expect(checkReviewDecision(event('a1', token('a1')), undefined, keys, new Date(now.getTime() + 120_000))).toMatchObject({
       ok: false,
       refusal: { code: 'invalid-approval' },
+    });
+    // The genuine approval of a review-lane action still waiting (held) ran out: the action is closed as stale.
+    expect(checkReviewDecision(event('a1', token('a1')), record(), keys, new Date(now.getTime() + 120_000))).toMatchObject({
+      ok: false,
+      refusal: { code: 'authorisation-stale' },
+      stale: true,
+    });
+    // An expired forgery is a forgery first.
+    expect(checkReviewDecision(event('a1', forged), record(), keys, new Date(now.getTime() + 120_000))).toMatchObject({
+      ok: false,
+      refusal: { code: 'invalid-approval', reason: 'review decision signature does not verify' },
     });
   });
 });

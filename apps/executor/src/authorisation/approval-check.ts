@@ -5,7 +5,8 @@ import type { ActionRecord, ReviewDecidedEvent } from '../execution/execution.re
 
 type Refusal = Pick<z.infer<typeof ActionRefusedV1>, 'code' | 'reason'>;
 
-export type DecisionVerdict = { ok: true; claims: ReviewDecisionClaims } | { ok: false; refusal: Refusal };
+/** `stale`: a genuine approval that expired before its action could run; the action is closed, nothing is suspicious. */
+export type DecisionVerdict = { ok: true; claims: ReviewDecisionClaims } | { ok: false; refusal: Refusal; stale?: true };
 
 /**
  * Whether a review decision on the bus is the review queue's genuine decision on `record`: a token that
@@ -23,7 +24,21 @@ export function checkReviewDecision(event: ReviewDecidedEvent, record: ActionRec
   if (!token) return refuse(invalid, approving ? 'approved without an approval token' : `${decision} without a signed decision token`);
   if (signature && approval && signature !== approval) return refuse(invalid, 'the event carries two different decision tokens');
   const verified = verifyReviewDecision(token, keys, now);
-  if (!verified.ok) return refuse(invalid, verified.reason);
+  if (!verified.ok) {
+    // A genuine approval of this very action that ran out while the action waited (held: halted, the trust stack): it
+    // authorises nothing any more, and the action is closed as stale, not left waiting for ever nor reported as forged.
+    const e = verified.expired;
+    if (approving && e && record?.state === 'decided' && record.lane === 'review' && e.actionId === event.subject && e.digest === record.digest)
+      return {
+        ok: false,
+        refusal: {
+          code: 'authorisation-stale',
+          reason: `approved, but not executed before the approval expired at ${e.expiresAt} (held meanwhile): propose again`,
+        },
+        stale: true,
+      };
+    return refuse(invalid, verified.reason);
+  }
   const claims = verified.claims;
   if (claims.decision !== decision) return refuse('decision-mismatch', `the token signs a decision "${claims.decision}", the event says "${decision}"`);
   if (claims.actionId !== event.subject) {

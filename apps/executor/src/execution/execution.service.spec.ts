@@ -251,6 +251,32 @@ describe('ExecutionService', () => {
     expect(t.published.map((p) => (p.event.data as { code?: string }).code)).toEqual(['not-authorised']);
   });
 
+  it('an approval that expired before its action could run (held meanwhile) closes the action as stale, not as an attack', async () => {
+    const t = setup();
+    await t.service.onPolicyDecided(t.decided('review'));
+    const approved = t.approval('a1');
+    const issuedAt = new Date(Date.now() - 2 * 3600_000).toISOString();
+    const expiresAt = new Date(Date.now() - 3600_000).toISOString();
+    const token = signApproval(t.signing, { actionId: 'a1', digest, approvers: ['alice'], reasons: ['ok'], issuedAt, expiresAt });
+    await t.service.onReviewDecided({ ...approved, data: { ...approved.data, approval: token } });
+    expect(t.calls).toHaveLength(0);
+    expect(t.refusals()).toEqual([
+      {
+        code: 'authorisation-stale',
+        reason: `approved, but not executed before the approval expired at ${expiresAt} (held meanwhile): propose again`,
+        suspicious: false,
+      },
+    ]);
+    expect((await t.repo.get('a1'))!.state).toBe('refused');
+    // The same expired approval naming another action is still what it was: refused as suspicious, nothing closed.
+    await t.service.onPolicyDecided(t.decided('review', 'a2'));
+    const other = signApproval(t.signing, { actionId: 'a1', digest, approvers: ['alice'], reasons: ['ok'], issuedAt, expiresAt });
+    const forA2 = t.approval('a2');
+    await t.service.onReviewDecided({ ...forA2, data: { ...forA2.data, approval: other } });
+    expect(t.refusals()[1]).toMatchObject({ code: 'invalid-approval', suspicious: true });
+    expect((await t.repo.get('a2'))!.state).toBe('decided');
+  });
+
   it('executes an approved action once; an approval that arrived before the decision is kept, not lost', async () => {
     const t = setup();
     await t.service.onReviewDecided(t.approval('a1'));

@@ -125,7 +125,10 @@ export class ExecutionService {
       if (now?.lane === 'review') await this.actOnEarlyDecision(e.subject);
       return;
     }
-    if (!verdict.ok) await this.refuse(e, verdict.refusal, true);
+    if (!verdict.ok && verdict.stale) {
+      this.logger.warn({ code: verdict.refusal.code, suspicious: false }, `refused: ${verdict.refusal.reason}`);
+      await this.record(e.subject, 'refused', TOPICS.actionRefused, { ...verdict.refusal, suspicious: false }, e);
+    } else if (!verdict.ok) await this.refuse(e, verdict.refusal, true);
     else await this.actOnReview(e, record!, verdict.claims);
     // Acted on (or refused): a copy kept early, if this decision came before its policy decision, is not needed any more.
     if (record) await this.executions.forgetEarlyApproval(e.subject, e.id);
