@@ -118,6 +118,14 @@ it('queues a canary beside a real refund; deciding it stores no event, records a
   expect((await store.unauditedMisses(10)).map((m) => [m.actionId, m.reviewer, m.canary])).toEqual([[canary.actionId, 'fiona', true]]);
 });
 
+it('counts an approval with changes of a canary as a miss, as an approval of it is', async () => {
+  const { raw, items, store } = await setUp({ canaries: { rate: 1, templates: [TEMPLATE] } });
+  expect(await items.add(reviewItem('real', new Date(Date.now() - 1000).toISOString()))).toBe(true);
+  const canary = (await raw.pending(10)).find((i) => i.actionId !== 'real')!;
+  expect(await items.decide(canary.actionId, 'revised', ['fiona'], 'refund the item only', new Date())).toBeUndefined();
+  expect((await store.unauditedMisses(10)).map((m) => [m.actionId, m.reviewer, m.canary])).toEqual([[canary.actionId, 'fiona', true]]);
+});
+
 it('brings no canary beside an item of another action type or an audit sample', async () => {
   const { raw, items } = await setUp({ canaries: { rate: 1, templates: [TEMPLATE] } });
   const base = reviewItem('x', due);

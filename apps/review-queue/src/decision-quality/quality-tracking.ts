@@ -16,6 +16,13 @@ const CANARY_MEMO = 10_000;
  * - a human decision may be sampled for a blind second review.
  * Recording is best effort after the write (logged on failure): quality is measured, never in the way of a decision.
  */
+/**
+ * What a reviewer's decision counts as: an approval with changes (`revised`) is an approval (on a canary, a miss
+ * like any other); an expiry or an assessment is no reviewer's decision on an approval item.
+ */
+const reviewersDecision = (status: string): 'approved' | 'rejected' | undefined =>
+  status === 'approved' || status === 'revised' ? 'approved' : status === 'rejected' ? 'rejected' : undefined;
+
 export function withDecisionQuality(items: ReviewItemRepository, quality: DecisionQuality, logger: Logger): ReviewItemRepository {
   const store = quality.store;
   const soft = (what: string) => (err: unknown) => logger.warn({ err }, `decision quality: ${what} not recorded`);
@@ -87,19 +94,21 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
       // Stored without its event (nothing to publish, ever); the caller is told another decision won, then finds it
       // decided by this very reviewer and answers as for a retry: the reviewer sees an ordinary answer.
       const decided = await items.decide(actionId, status, by, reason, at, undefined, with_);
-      if (decided && (status === 'approved' || status === 'rejected')) for (const r of by) await record(decided, r, status, at).catch(soft('canary decision'));
+      const as = reviewersDecision(status);
+      if (decided && as) for (const r of by) await record(decided, r, as, at).catch(soft('canary decision'));
       return undefined;
     }
     const decided = await items.decide(actionId, status, by, reason, at, event, with_);
-    if (decided && (decided.kind ?? 'approval') === 'approval' && (status === 'approved' || status === 'rejected')) {
-      for (const r of by) await record(decided, r, status, at).catch(soft('decision'));
+    const as = reviewersDecision(status);
+    if (decided && (decided.kind ?? 'approval') === 'approval' && as) {
+      for (const r of by) await record(decided, r, as, at).catch(soft('decision'));
       if (quality.secondReviewSampled())
         await store
           .addSecondReview({
             actionId,
             slaClass: decided.slaClass,
             requiredRoles: decided.requiredRoles,
-            firstDecision: status,
+            firstDecision: as,
             excluded: [...new Set([...by, decided.proposerPrincipal, decided.proposal.proposer.agentId])],
             createdAt: at.toISOString(),
           })
