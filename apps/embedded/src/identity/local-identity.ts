@@ -1,10 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadIdentityUsers, RunningIdentityProvider, SignInRefusal, startIdentityProvider, writeIdentityUsers } from '@countersign/identity';
 import type { EventBus } from '@countersign/bus';
-import { TOPICS } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
+import { auditRejection, REJECTION_SUMMARY_INTERVAL_MS, RejectionBudget, summaryReason } from '@countersign/nest';
 import { createInMemorySessionStore, InboxOptions } from '@countersign/review-queue';
 
 const CLIENT_ID = 'countersign-inbox';
@@ -37,40 +37,63 @@ export function localIdentity(home: string, host: string, port = 0, logger?: Log
     }),
     /** Starts the provider, which knows the inbox at `publicUrl` as its one client. */
     start: async (publicUrl: string) => {
-      running = await startIdentityProvider({
+      const audit =
+        bus && logger
+          ? signInRefusalAudit(
+              bus,
+              logger,
+              users.map((u) => u.sub),
+            )
+          : undefined;
+      const provider = await startIdentityProvider({
         users,
         host,
         port,
         logger,
-        ...(bus && {
-          onRefused: auditRefusal(
-            bus,
-            users.map((u) => u.sub),
-          ),
-        }),
+        ...(audit && { onRefused: audit.refused }),
         clients: [
           { clientId: CLIENT_ID, clientSecret, redirectUris: [`${publicUrl}/auth/callback`], postLogoutRedirectUris: [`${publicUrl}/auth/signed-out`] },
         ],
       });
+      running = {
+        issuer: provider.issuer,
+        close: async () => {
+          audit?.close();
+          await provider.close();
+        },
+      };
       return running;
     },
   };
 }
 
 /**
- * A refused sign-in, audited as every refused request is (`security.request.rejected.v1`). The name given is recorded
- * only when it is a user's: anything else may be a password typed into the wrong field.
+ * Refused sign-ins, audited as every refused request is (`auditRejection`), within the same budget per source address
+ * (`RejectionBudget`, docs/adr/0034): beyond it they are counted and audited as one summary per source and interval, so
+ * guessing at every user name cannot grow the audit without bound. The name given is recorded only when it is a
+ * user's: anything else may be a password typed into the wrong field.
  */
-function auditRefusal(bus: EventBus, known: string[], logger?: Logger) {
-  return (r: SignInRefusal) => {
-    const id = randomUUID();
-    const who = known.includes(r.user) ? `user ${r.user}` : 'a user name that is no user';
-    void bus
-      .emit(
-        TOPICS.requestRejected,
-        { service: 'identity-provider', method: 'POST', path: r.path, status: r.status, reason: `${r.reason} (${who})`, principal: null },
-        { subject: `request:${id}`, actor: { id: 'anonymous', kind: 'agent', authMethod: 'none' } },
-      )
-      .catch((e: Error) => logger?.error({ err: e }, 'could not audit a refused sign-in'));
+export function signInRefusalAudit(bus: EventBus, logger: Logger, known: string[], budget = new RejectionBudget()) {
+  const data = (seen: { path: string; status: number; reason: string }) => ({ service: 'identity-provider', method: 'POST', ...seen, principal: null });
+  const summarise = () => {
+    for (const s of budget.drain()) auditRejection(bus, logger, data({ ...s.last, reason: summaryReason(s) }));
+  };
+  const summaries = setInterval(summarise, REJECTION_SUMMARY_INTERVAL_MS).unref();
+  return {
+    refused: (r: SignInRefusal) => {
+      const seen = {
+        method: 'POST',
+        path: r.path,
+        status: r.status,
+        reason: `${r.reason} (${known.includes(r.user) ? `user ${r.user}` : 'a user name that is no user'})`,
+      };
+      if (budget.take(r.source, seen)) auditRejection(bus, logger, data(seen));
+    },
+    /** Audits what was counted since the last summary. */
+    summarise,
+    close: () => {
+      clearInterval(summaries);
+      summarise();
+    },
   };
 }

@@ -32,21 +32,22 @@ export interface IdentityProviderOptions {
   now?: () => number;
   /**
    * Told of every refused sign-in (a wrong password or code, a code used already, a user locked out), so the caller
-   * audits it as it audits a refused API request. At most `REFUSALS_REPORTED_PER_MINUTE` a minute: beyond, they are
-   * counted and the next one reported says how many were left out, so guessing at every user name cannot flood the audit.
+   * audits it as it audits a refused API request, within the same budget per source address (docs/adr/0034).
    */
   onRefused?: (refusal: SignInRefusal) => void;
 }
 
-/** A refused sign-in at the provider's own pages: the answer's status, why, and the user name given (as typed, at most 200 characters). */
+/**
+ * A refused sign-in at the provider's own pages: the answer's status, why, the user name given (as typed, at most 200
+ * characters) and the address it came from.
+ */
 export interface SignInRefusal {
   status: 401 | 429;
   path: string;
   reason: string;
   user: string;
+  source: string;
 }
-
-export const REFUSALS_REPORTED_PER_MINUTE = 60;
 
 export interface RunningIdentityProvider {
   /** The issuer: `http://<host>:<port>`; its discovery document is at `<issuer>/.well-known/openid-configuration`. */
@@ -84,7 +85,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     awaitingCode,
     throttle: new SignInThrottle({ ...DEFAULT_SIGN_IN_THROTTLE, ...options.throttle }, now),
     now,
-    refused: refusalReporter(options.onRefused, now),
+    refused: reporter(options.onRefused),
   };
   // What the provider answers as a bare `server_error` is logged here with its cause.
   provider.on('server_error', (_ctx: unknown, err: Error) => options.logger?.error({ err }, 'the identity provider failed a request'));
@@ -180,26 +181,17 @@ interface SignIn {
   awaitingCode: Map<string, string>;
   throttle: SignInThrottle;
   now: () => number;
-  refused: (refusal: SignInRefusal) => void;
+  refused: (refusal: Omit<SignInRefusal, 'source'>, req: IncomingMessage) => void;
 }
 
-/** `onRefused`, within its budget per minute; what goes over is counted into the next one reported. */
-export function refusalReporter(onRefused: IdentityProviderOptions['onRefused'], now: () => number): (refusal: SignInRefusal) => void {
+/** `onRefused` with the request's source address; a failure there does not change the answer to the person signing in. */
+function reporter(onRefused: IdentityProviderOptions['onRefused']): SignIn['refused'] {
   if (!onRefused) return () => undefined;
-  let minute = -1;
-  let reported = 0;
-  let leftOut = 0;
-  return (refusal) => {
-    const m = Math.floor(now() / 60_000);
-    if (m !== minute) [minute, reported] = [m, 0];
-    if (reported >= REFUSALS_REPORTED_PER_MINUTE) return void leftOut++;
-    reported++;
-    const more = leftOut ? ` (and ${leftOut} more refused sign-ins before it, over the audit budget of ${REFUSALS_REPORTED_PER_MINUTE} a minute)` : '';
-    leftOut = 0;
+  return (refusal, req) => {
     try {
-      onRefused({ ...refusal, reason: refusal.reason + more });
+      onRefused({ ...refusal, source: req.socket.remoteAddress ?? 'unknown' });
     } catch {
-      // Reporting is the caller's: a failure there does not change the answer to the person signing in.
+      // Reporting is the caller's: the person signing in gets their answer whatever happens there.
     }
   };
 }
@@ -220,14 +212,14 @@ async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, 
     const name = (form.get('username') ?? '').slice(0, 200);
     const locked = s.throttle.lockedUntil('password', name);
     if (locked) {
-      s.refused({ status: 429, path: `/interaction/${uid}/login`, reason: 'sign-in refused: too many wrong passwords for this user', user: name });
+      s.refused({ status: 429, path: `/interaction/${uid}/login`, reason: 'sign-in refused: too many wrong passwords for this user', user: name }, req);
       return page(res, 429, 'Sign in', loginForm(uid, tooMany(locked)));
     }
     const user = s.users.get(name);
     // One answer for an unknown user and a wrong password: the page does not tell which names exist.
     if (!user || !checkPassword(user.password, form.get('password') ?? '')) {
       s.throttle.failed('password', name);
-      s.refused({ status: 401, path: `/interaction/${uid}/login`, reason: 'sign-in refused: wrong user name or password', user: name });
+      s.refused({ status: 401, path: `/interaction/${uid}/login`, reason: 'sign-in refused: wrong user name or password', user: name }, req);
       return page(res, 401, 'Sign in', loginForm(uid, 'Wrong user name or password.'));
     }
     s.throttle.passed(name);
@@ -244,18 +236,18 @@ async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, 
   const locked = s.throttle.lockedUntil('code', user.sub);
   if (locked) {
     s.awaitingCode.delete(uid);
-    s.refused({ status: 429, path: `/interaction/${uid}/code`, reason: 'sign-in refused: too many wrong one-time codes for this user', user: user.sub });
+    s.refused({ status: 429, path: `/interaction/${uid}/code`, reason: 'sign-in refused: too many wrong one-time codes for this user', user: user.sub }, req);
     return page(res, 429, 'Sign in', loginForm(uid, tooMany(locked)));
   }
   const matched = totpStep(user.totpSecret, form.get('code') ?? '', s.now());
   if (matched === undefined) {
     s.throttle.failed('code', user.sub);
-    s.refused({ status: 401, path: `/interaction/${uid}/code`, reason: 'sign-in refused: wrong one-time code', user: user.sub });
+    s.refused({ status: 401, path: `/interaction/${uid}/code`, reason: 'sign-in refused: wrong one-time code', user: user.sub }, req);
     return page(res, 401, 'One-time code', codeForm(uid, 'Wrong code.'));
   }
   if (!s.throttle.useStep(user.sub, matched)) {
     s.throttle.failed('code', user.sub);
-    s.refused({ status: 401, path: `/interaction/${uid}/code`, reason: 'sign-in refused: a one-time code used already', user: user.sub });
+    s.refused({ status: 401, path: `/interaction/${uid}/code`, reason: 'sign-in refused: a one-time code used already', user: user.sub }, req);
     return page(res, 401, 'One-time code', codeForm(uid, 'This code was used already: wait for the next one.'));
   }
   s.awaitingCode.delete(uid);

@@ -12,3 +12,4 @@ export * from './openapi';
 export * from './dependencies';
 export * from './https/https-files';
 export * from './contract-changes';
+export * from './rejection-budget';

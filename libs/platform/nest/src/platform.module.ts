@@ -251,23 +251,38 @@ export class RejectionFilter implements ExceptionFilter, OnModuleDestroy {
   }
 
   private emit(data: TopicMap[typeof TOPICS.requestRejected]['data'], actor: Actor, correlationId?: string) {
-    // The rejected request starts a chain of its own (its subject), under the request's correlation id; the event id is derived from it.
-    const requestId = newId();
-    this.bus
-      .emit(TOPICS.requestRejected, data, {
-        subject: `request:${requestId}`,
-        correlationId: correlationId ?? requestId,
-        id: derivedEventId(TOPICS.requestRejected, requestId),
-        actor,
-      })
-      .catch((e) => this.logger.error({ err: e }, 'could not audit a rejected request'));
+    auditRejection(this.bus, this.logger, data, actor, correlationId);
   }
 }
 
-const ANONYMOUS: Actor = { id: 'anonymous', kind: 'agent', authMethod: 'none' };
+/** Who an unauthenticated rejection is audited as. */
+export const ANONYMOUS: Actor = { id: 'anonymous', kind: 'agent', authMethod: 'none' };
+
+/**
+ * Audits one refused request as `security.request.rejected.v1`: the one way every rejection reaches the audit (the
+ * API's filter, and the sign-in pages of the embedded mode's identity provider). Never throws: a failure is logged.
+ */
+export function auditRejection(
+  bus: EventBus,
+  logger: Logger,
+  data: TopicMap[typeof TOPICS.requestRejected]['data'],
+  actor: Actor = ANONYMOUS,
+  correlationId?: string,
+): void {
+  // The rejected request starts a chain of its own (its subject), under the request's correlation id; the event id is derived from it.
+  const requestId = newId();
+  bus
+    .emit(TOPICS.requestRejected, data, {
+      subject: `request:${requestId}`,
+      correlationId: correlationId ?? requestId,
+      id: derivedEventId(TOPICS.requestRejected, requestId),
+      actor,
+    })
+    .catch((e) => logger.error({ err: e }, 'could not audit a rejected request'));
+}
 
 /** The reason of a summary: how many, of which statuses, from where and since when, then the last one's reason. */
-function summaryReason(s: SuppressedRejections): string {
+export function summaryReason(s: SuppressedRejections): string {
   const statuses = Object.entries(s.statuses)
     .map(([status, n]) => `${status}: ${n}`)
     .join(', ');

@@ -1,0 +1,36 @@
+import pino from 'pino';
+import { TOPICS } from '@countersign/contracts';
+import { DEFAULT_REJECTION_BUDGET, RejectionBudget } from '@countersign/nest';
+import { RecordingBus } from '@countersign/testing';
+import { signInRefusalAudit } from './local-identity';
+
+// real: the audit of refused sign-ins, the project's rejection budget (docs/adr/0034), envelopes as the bus builds
+// them; fake: the bus (records what it is given) and the budget's clock (stopped).
+describe('refused sign-ins at the embedded identity provider', () => {
+  const refusal = (user: string, source = '127.0.0.1') => ({
+    status: 401 as const,
+    path: '/interaction/x/login',
+    reason: 'sign-in refused: wrong user name or password',
+    user,
+    source,
+  });
+
+  it('audits each within the budget of its source, naming the user only when it is one, and summarises the rest', async () => {
+    const bus = new RecordingBus({ source: 'countersign-embedded', logger: pino({ level: 'silent' }) });
+    const audit = signInRefusalAudit(bus, pino({ level: 'silent' }), ['bob'], new RejectionBudget(DEFAULT_REJECTION_BUDGET, () => 0));
+    audit.refused(refusal('bob'));
+    audit.refused(refusal('hunter2'));
+    for (let i = 0; i < DEFAULT_REJECTION_BUDGET.burst + 3; i++) audit.refused(refusal(`guess-${i}`));
+    audit.refused(refusal('bob', '127.0.0.2')); // another source, its own budget
+    audit.close();
+    await new Promise((r) => setImmediate(r));
+    const reasons = bus.published.filter((p) => p.topic === TOPICS.requestRejected).map((p) => p.event.data as { service: string; reason: string });
+    expect(reasons.every((d) => d.service === 'identity-provider')).toBe(true);
+    expect(reasons[0].reason).toBe('sign-in refused: wrong user name or password (user bob)');
+    expect(reasons[1].reason).toBe('sign-in refused: wrong user name or password (a user name that is no user)');
+    expect(JSON.stringify(reasons)).not.toContain('hunter2');
+    // The burst audited one by one, the other source too, and the 5 over the budget as one summary at the close.
+    expect(reasons).toHaveLength(DEFAULT_REJECTION_BUDGET.burst + 2);
+    expect(reasons[reasons.length - 1].reason).toMatch(/^5 more unauthenticated requests from 127\.0\.0\.1 rejected since .*: sign-in refused/);
+  });
+});
