@@ -52,6 +52,17 @@ describe('aggregate limits', () => {
     expect((await decide(limiter, refund('order-78', 10), 'o-3')).lane).toBe('autonomous');
   });
 
+  it("counts within a tenant: one tenant's refunds do not use up another's allowance for the same customer or order", async () => {
+    const limiter = new InMemoryRateLimiter();
+    for (let i = 0; i < 5; i++) await decide(limiter, refund(`order-t${i}`, 10, 'EUR', 'customer-42'), `t-${i}`);
+    expect((await decide(limiter, refund('order-t5', 10, 'EUR', 'customer-42'), 't-5')).lane).toBe('review');
+    const other = (order: string, customerId?: string): ProposalInput => ({ ...refund(order, 10, 'EUR', customerId), tenant: 'globex' });
+    expect((await decide(limiter, other('order-t0', 'customer-42'), 'g-0')).lane).toBe('autonomous');
+    for (let i = 0; i < 2; i++) await decide(limiter, refund('order-x', 10), `x-${i}`);
+    expect((await decide(limiter, refund('order-x', 10), 'x-2')).lane).toBe('review');
+    expect((await decide(limiter, other('order-x'), 'g-1')).lane).toBe('autonomous');
+  });
+
   it('counts one order or customer under every spelling of it (case, spaces, Unicode hyphens, full-width forms)', async () => {
     const limiter = new InMemoryRateLimiter();
     const orders = ['order-500', 'ORDER-500', ' Order-500 ', 'order\u2010500', 'order-\uff15\uff10\uff10'];

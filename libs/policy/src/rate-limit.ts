@@ -57,14 +57,18 @@ export async function checkRateLimits(
 }
 
 /**
- * Who an aggregate limit counts under: the target, or the customer parameter it names (a proposal without
- * one counts under its target), in canonical spelling (canonical.ts: `ORDER-500`, `order‐500 ` and `order-500`
- * are one order). Hashed: a target may be an e-mail address, and Redis keeps no regulated data.
+ * Who an aggregate limit counts under, within the proposal's tenant (one tenant's refunds to its `customer-42` never
+ * use up another tenant's allowance for its own `customer-42`): the target, or the customer parameter the limit names
+ * (a proposal without one counts under its target), in canonical spelling (canonical.ts: `ORDER-500`, `order‐500 `
+ * and `order-500` are one order). Hashed: a target may be an e-mail address, and Redis keeps no regulated data.
  */
 function aggregateSubject(per: string, p: ProposalInput): string {
   const named = per === 'target' ? undefined : readPath({ parameters: p.parameters }, per.split('.'));
   const who = typeof named === 'string' || typeof named === 'number' ? `customer:${canonicalText(String(named))}` : `target:${canonicalText(String(p.target))}`;
-  return createHash('sha256').update(who).digest('base64url').slice(0, 32);
+  return createHash('sha256')
+    .update(`tenant:${canonicalText(String(p.tenant))}\n${who}`)
+    .digest('base64url')
+    .slice(0, 32);
 }
 
 /**
