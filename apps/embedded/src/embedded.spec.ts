@@ -160,6 +160,37 @@ describe('embedded mode', () => {
     }
   });
 
+  it("rejects at once an approval past its proposer's share of the backlog (maxPendingPerProposer), audited, never executed", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'countersign-capped-'));
+    const contractPath = join(home, 'contract.yaml');
+    writeFileSync(contractPath, readFileSync(DEFAULT_CONTRACT_PATH, 'utf8').replace('maxPendingPerProposer: 500', 'maxPendingPerProposer: 2'));
+    const capped = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }), contractPath });
+    try {
+      const tokenOf = (name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
+      const view = (id: string) => call('GET', `${capped.url}/v1/actions/${id}`, undefined, tokenOf('agent'));
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const id = (await call('POST', `${capped.url}/v1/proposals`, { ...example('refund-large.json'), target: `order-cap-${i}` }, tokenOf('agent'))).body
+          .actionId as string;
+        ids.push(id);
+        // One after the other: each is queued before the next is proposed.
+        await eventually(async () => expect((await view(id)).body.status).toMatch(/^(in_review|rejected)$/), 10_000);
+      }
+      expect(await Promise.all(ids.map(async (id) => (await view(id)).body.status))).toEqual(['in_review', 'in_review', 'rejected']);
+      expect(JSON.stringify((await view(ids[2])).body)).toContain('proposer_backlog_full');
+      await eventually(() => {
+        const lines = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        expect(lines.some((l) => l.entry.actionId === ids[2] && l.entry.eventType === 'review.decision.made.v1')).toBe(true);
+      });
+      expect(capped.sink.effects.filter((e) => ids.includes(e.actionId))).toHaveLength(0);
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('masks a card number in a refused request: the path, the message, the log and the audit; and refuses it as correlation id', async () => {
     const before = logLines.length;
     const audited = () =>

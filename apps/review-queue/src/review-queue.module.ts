@@ -6,6 +6,7 @@ import { ClaimService } from './claims/claim.service';
 import { OutcomeCheckConsumer } from './outcome-checks/outcome-check.consumer';
 import { OutcomeCheckService } from './outcome-checks/outcome-check.service';
 import { OutcomeChecksController } from './outcome-checks/outcome-checks.controller';
+import { ProposerBacklogCap } from './queue/proposer-backlog-cap';
 import { ReviewConsumer } from './queue/review.consumer';
 import { EscalationNotifier } from './review-clock/escalation-notifier';
 import { ReviewClock, ReviewClockSettings } from './review-clock/review-clock';
@@ -111,6 +112,7 @@ export class ReviewQueueModule {
       ],
       providers: [
         ReviewConsumer,
+        ProposerBacklogCap,
         ApprovalService,
         ClaimService,
         RevisionService,

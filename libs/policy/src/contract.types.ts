@@ -43,6 +43,13 @@ export interface OperationalContract {
    * value. An exhausted error budget holds the mode at `slo.onBudgetExhausted` at least.
    */
   degradation?: {
+    /**
+     * The most approvals one proposer (its authenticated principal) may have waiting. An approval queued beyond it is
+     * rejected at once by the review queue (reason code `proposer_backlog_full`), never executed, and does not count in
+     * the backlog: one agent flooding the review lane cannot raise the mode past what its own share reaches, so set it
+     * below the `constrained` enter threshold of `pending`. Absent: no cap.
+     */
+    maxPendingPerProposer?: number;
     minDwellSeconds: number;
     /**
      * Per SLA class: `target` of the items decided in `windowSeconds` were decided within their SLA (an expired item is
@@ -208,7 +215,10 @@ export interface OperationalContract {
 export interface AggregateLimit {
   id: string;
   actionTypes: string[];
-  /** `target`, or the `parameters.X` that names the customer (a proposal without it counts under its target). */
+  /**
+   * `target`, or the `parameters.X` that names the customer (a proposal without it counts under its target). Always
+   * within the proposal's tenant.
+   */
   per: string;
   windowSeconds: number;
   maxCount?: number;

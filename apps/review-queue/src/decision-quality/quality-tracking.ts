@@ -1,9 +1,12 @@
+import { serviceActor } from '@countersign/bus';
 import type { Logger } from '@countersign/logging';
 import type { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import type { DecisionQuality } from './decision-quality';
 
 /** How many items' canary-ness the decision path remembers (a decision on one forgotten reads it again). */
 const CANARY_MEMO = 10_000;
+/** The review queue's own actor id, as it signs the decisions it takes itself. */
+const QUEUE = serviceActor('review-queue').id;
 
 /**
  * The review items with decision quality kept beside them (ADR 0018), the way `withBacklogGauges` keeps the gauges:
@@ -99,7 +102,8 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
       return undefined;
     }
     const decided = await items.decide(actionId, status, by, reason, at, event, with_);
-    const as = reviewersDecision(status);
+    // The queue's own rejections (an approval past its proposer's backlog cap) are no reviewer's decision.
+    const as = by.every((r) => r === QUEUE) ? undefined : reviewersDecision(status);
     if (decided && (decided.kind ?? 'approval') === 'approval' && as) {
       for (const r of by) await record(decided, r, as, at).catch(soft('decision'));
       if (quality.secondReviewSampled())

@@ -5,11 +5,15 @@ import { maskDeep } from '@countersign/guardrails';
 import { BusConsumer, LOGGER } from '@countersign/nest';
 import type { Logger } from '@countersign/logging';
 import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
-import { ReviewItemRepository } from '../review-item/review-item.repository';
+import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { ProposalSealer } from '../review-item/sealed-proposal';
 import { RevisionService } from '../revisions/revision.service';
+import { ProposerBacklogCap } from './proposer-backlog-cap';
 
-/** Puts every review-lane decision into the queue (once, whatever the redelivery). */
+/**
+ * Puts every review-lane decision into the queue (once, whatever the redelivery); an approval past its proposer's
+ * share of the backlog is rejected at once (`proposer-backlog-cap.ts`).
+ */
 @Injectable()
 export class ReviewConsumer extends BusConsumer {
   protected readonly group = 'review-queue.intake';
@@ -20,6 +24,8 @@ export class ReviewConsumer extends BusConsumer {
     @Inject(PROPOSAL_SEALER) private readonly sealer: ProposalSealer,
     // The module always provides it; an intake built by hand in a test of another feature has none.
     @Optional() private readonly revisions?: RevisionService,
+    // The contract's per-proposer share of the backlog (`degradation.maxPendingPerProposer`); absent in such a test too.
+    @Optional() private readonly cap?: ProposerBacklogCap,
   ) {
     super();
   }
@@ -38,7 +44,7 @@ export class ReviewConsumer extends BusConsumer {
     // (or the fallback team, once) at its end. An audit sample has no clock: its action ran already.
     const escalation = !sample && e.data.review?.escalation;
     const fallback = !sample && e.data.review?.whenUnavailable;
-    const added = await this.items.add({
+    const item: ReviewItem = {
       kind: sample ? 'audit-sample' : 'approval',
       actionId: e.subject,
       correlationId: e.correlationId,
@@ -67,10 +73,26 @@ export class ReviewConsumer extends BusConsumer {
       }),
       ...(fallback && typeof fallback === 'object' && { fallbackTeam: fallback.fallback }),
       status: 'pending',
-    });
+    };
+    const added = await this.items.add(item);
     if (added) this.logger.info({ slaClass: review.slaClass }, 'queued for review');
+    // On every delivery while it waits, judged on the item as first stored: a redelivery after a crash between the two
+    // writes takes the same decision. A reviewer's revision is their work, never capped.
+    if (!sample && this.cap?.max !== undefined && !(await this.isRevision(e))) {
+      const stored = added ? item : await this.items.get(e.subject);
+      if (stored && (await this.cap.enforce(stored, now))) {
+        this.logger.info({ slaClass: review.slaClass }, 'rejected: its proposer already has the most approvals waiting');
+        return;
+      }
+    }
     // A reviewer's revision comes back here as a new action: their approval of it carries if the digest is theirs.
     // On every delivery, not only the first: a redelivery after a failed carry tries again (it is idempotent).
     if (!sample) await this.revisions?.onQueued(e);
+  }
+
+  /** Whether the action is a reviewer's revision of an item this queue holds as revised (ADR 0017). */
+  private async isRevision(e: TopicMap[typeof TOPICS.policyDecided]): Promise<boolean> {
+    const of = e.data.revisionOf;
+    return !!of && (await this.items.get(of.actionId))?.status === 'revised';
   }
 }

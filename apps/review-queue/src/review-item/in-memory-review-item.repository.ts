@@ -41,6 +41,18 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
       .map((i) => structuredClone(i));
   }
 
+  async pendingAhead(item: Pick<ReviewItem, 'actionId' | 'proposerPrincipal' | 'createdAt'>, atMost: number) {
+    const at = Date.parse(item.createdAt);
+    let n = 0;
+    for (const i of this.items.values()) {
+      if (n >= atMost) break;
+      if (i.status !== 'pending' || (i.kind ?? 'approval') !== 'approval' || i.proposerPrincipal !== item.proposerPrincipal) continue;
+      const t = Date.parse(i.createdAt);
+      if (t < at || (t === at && i.actionId < item.actionId)) n++;
+    }
+    return n;
+  }
+
   async inbox(q: InboxQuery) {
     const { reviewer: r } = q;
     return (await this.pending(Number.MAX_SAFE_INTEGER))

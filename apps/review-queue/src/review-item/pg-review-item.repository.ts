@@ -158,6 +158,21 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     return rows.map(toItem);
   }
 
+  async pendingAhead(item: Pick<ReviewItem, 'actionId' | 'proposerPrincipal' | 'createdAt'>, atMost: number): Promise<number> {
+    // Served by the partial index review_items_pending_by_proposer; at most `atMost` index entries are read.
+    const { rows } = await this.pool.query<{ n: number }>(
+      {
+        name: 'review-items.pending-ahead',
+        text: `SELECT count(*)::int AS n FROM (
+           SELECT 1 FROM review_items
+           WHERE status = 'pending' AND kind = 'approval' AND proposer_principal = $1 AND (created_at, action_id) < ($2::timestamptz, $3)
+           LIMIT $4) ahead`,
+      },
+      [item.proposerPrincipal, item.createdAt, item.actionId, atMost],
+    );
+    return rows[0].n;
+  }
+
   async inbox(q: InboxQuery): Promise<ReviewItem[]> {
     // Walks the partial index review_items_pending_due in due order, skipping what this reviewer may not decide.
     const { rows } = await this.pool.query<ItemRow>(

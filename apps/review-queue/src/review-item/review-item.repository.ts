@@ -182,6 +182,11 @@ export interface ReviewItemRepository {
    */
   inbox(q: InboxQuery): Promise<ReviewItem[]>;
   /**
+   * How many pending approvals of `item`'s proposer (the same principal) were queued before it (by queue time, then
+   * action id), counted up to `atMost`: the intake compares it with the contract's `degradation.maxPendingPerProposer`.
+   */
+  pendingAhead(item: Pick<ReviewItem, 'actionId' | 'proposerPrincipal' | 'createdAt'>, atMost: number): Promise<number>;
+  /**
    * Moves a pending item to a final status, atomically: of two reviewers deciding at once, one wins.
    * Returns the updated item, or undefined when it was no longer pending (or `with`'s conditions no longer held).
    * `event`, the decision's event, is stored in the same write (the outbox), unpublished: a decision that others must

@@ -127,6 +127,25 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
       expect((await repo.pending(10)).map((i) => i.actionId)).toEqual(['a', 'c']);
     });
 
+    it("counts a proposer's pending approvals queued ahead of an item, by queue time then action id, up to a bound", async () => {
+      const repo = await make();
+      const at = (s: number) => new Date(Date.parse('2026-11-24T10:00:00.000Z') + s * 1000).toISOString();
+      const due = '2026-11-24T12:00:00.000Z';
+      for (let i = 0; i < 4; i++) await repo.add(reviewItem(`p-${i}`, due, { createdAt: at(i) }));
+      await repo.add(reviewItem('p-1b', due, { createdAt: at(1) })); // queued at the same time as p-1: after it by id
+      await repo.add(reviewItem('other', due, { createdAt: at(0), proposerPrincipal: 'ops-copilot' }));
+      await repo.add(reviewItem('sample', due, { createdAt: at(0), kind: 'audit-sample' }));
+      await repo.decide('p-0', 'rejected', ['alice'], 'no', new Date('2026-11-24T10:10:00Z'));
+      const ahead = async (id: string, atMost = 100) => repo.pendingAhead((await repo.get(id))!, atMost);
+      expect(await ahead('p-1')).toBe(0); // p-0 is decided; other proposers and audit samples do not count
+      expect(await ahead('p-1b')).toBe(1);
+      expect(await ahead('p-2')).toBe(2);
+      expect(await ahead('p-3')).toBe(3);
+      expect(await ahead('p-3', 2)).toBe(2);
+      expect(await ahead('other')).toBe(0);
+      expect(await repo.pendingAhead({ actionId: 'new', proposerPrincipal: 'support-copilot', createdAt: at(9) }, 100)).toBe(4);
+    });
+
     it('keeps an audit sample as an audit sample, with its times and roles, through its assessment', async () => {
       const repo = await make();
       const sample = reviewItem('s1', '2026-11-24T14:00:00.000Z', { kind: 'audit-sample', requiredRoles: [], reasons: [], quorum: 1, slaClass: 'normal' });

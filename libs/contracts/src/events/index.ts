@@ -102,8 +102,11 @@ export const ReviewDecidedV1 = z.object({
     .optional(),
   /** An escalation's step: to the next tier (`escalated`) or to the fallback team (`rerouted`), the roles and due time after it. */
   escalation: z.object({ kind: z.enum(['escalated', 'rerouted']), requiredRoles: z.array(z.string()), dueAt: z.string() }).optional(),
-  /** Why the clock closed it (`sla_expired`), for an expiry. */
-  reasonCode: z.literal('sla_expired').optional(),
+  /**
+   * Why the review queue itself closed it: `sla_expired` (the clock: no decision within the SLA), or
+   * `proposer_backlog_full` (rejected at intake: its proposer already had the contract's most approvals waiting).
+   */
+  reasonCode: z.enum(['sla_expired', 'proposer_backlog_full']).optional(),
 });
 
 /**

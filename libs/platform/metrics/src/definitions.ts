@@ -135,6 +135,12 @@ export const METRIC_DEFINITIONS = [
     labels: ['sla_class'],
   },
   {
+    name: 'countersign_review_items_capped_total',
+    help: "Approvals rejected at intake because their proposer already had the contract's most approvals waiting (degradation.maxPendingPerProposer; never executed), by SLA class.",
+    type: 'counter',
+    labels: ['sla_class'],
+  },
+  {
     name: 'countersign_review_items_escalated_total',
     help: 'Escalations the review clock took (past the escalation time, or re-routed once to the fallback team at the due time), by SLA class.',
     type: 'counter',

@@ -1,0 +1,118 @@
+import pino from 'pino';
+import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
+import { TOPIC_SCHEMAS, TOPICS, TopicMap } from '@countersign/contracts';
+import { METRIC_DEFINITIONS, Metrics, parsePrometheusText, sampleSum } from '@countersign/metrics';
+import { RecordingBus, reviewLaneDecision } from '@countersign/testing';
+import type { DegradationContract } from '../degradation/governance.service';
+import { DecisionOutbox } from '../review-item/decision-outbox';
+import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
+import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../review-item/sealed-proposal';
+import { PROPOSER_BACKLOG_FULL, ProposerBacklogCap } from './proposer-backlog-cap';
+import { ReviewConsumer } from './review.consumer';
+
+// real: the review intake, ProposerBacklogCap, the in-memory review items (the PostgreSQL ones pass the same shared
+// suite, `pendingAhead` included), the decision outbox, Ed25519 signing and verification, the metrics registry, the
+// in-memory bus (recording what it publishes); fake: the contract (an object with the degradation section).
+const logger = pino({ level: 'silent' });
+
+function setup(maxPendingPerProposer: number | undefined) {
+  const items = new InMemoryReviewItemRepository();
+  const bus = new RecordingBus({ source: 'review-queue', logger });
+  const metrics = new Metrics('review-queue', METRIC_DEFINITIONS, { defaultMetrics: false });
+  const { signing, verifyKey } = generateSigningKey('rq-1');
+  const contract: DegradationContract = {
+    slaClasses: { high: 900 },
+    degradation: {
+      minDwellSeconds: 60,
+      ...(maxPendingPerProposer !== undefined && { maxPendingPerProposer }),
+      elevated: { enter: { pending: 200 }, exit: { pending: 100 } },
+      constrained: { enter: { pending: 1000 }, exit: { pending: 500 } },
+      halted: { enter: { pending: 5000 }, exit: { pending: 2500 } },
+    },
+  };
+  const outbox = new DecisionOutbox(bus, items, logger);
+  const cap = new ProposerBacklogCap(bus, items, signing, outbox, logger, contract, metrics);
+  const intake = new ReviewConsumer(items, logger, new ProposalSealer(parseReviewDataKey(generateReviewDataKey())), undefined, cap);
+  const decisions = () =>
+    bus.published
+      .filter((p) => p.topic === TOPICS.reviewDecided)
+      .map((p) => TOPIC_SCHEMAS[TOPICS.reviewDecided].parse(p.event) as TopicMap[typeof TOPICS.reviewDecided]);
+  const by = (id: string, principal: string) => reviewLaneDecision(id, { proposerPrincipal: principal });
+  return {
+    items,
+    bus,
+    intake,
+    decisions,
+    by,
+    keys: [verifyKey],
+    capped: async () => sampleSum(parsePrometheusText(await metrics.render()), 'countersign_review_items_capped_total', {}),
+  };
+}
+
+describe("the proposer's share of the review backlog (degradation.maxPendingPerProposer)", () => {
+  it('rejects at intake, signed and with the reason, each approval past the cap of its proposer; other proposers keep theirs', async () => {
+    const t = setup(3);
+    for (let i = 0; i < 5; i++) await t.intake.enqueue(t.by(`flood-${i}`, 'ops-copilot'));
+    await t.intake.enqueue(t.by('other-1', 'support-copilot'));
+    const status = async (id: string) => (await t.items.get(id))?.status;
+    expect(await Promise.all(['flood-0', 'flood-1', 'flood-2', 'flood-3', 'flood-4', 'other-1'].map(status))).toEqual([
+      'pending',
+      'pending',
+      'pending',
+      'rejected',
+      'rejected',
+      'pending',
+    ]);
+    const rejected = t.decisions();
+    expect(rejected.map((d) => d.subject)).toEqual(['flood-3', 'flood-4']);
+    expect(rejected[0]).toMatchObject({
+      actor: { id: 'review-queue', kind: 'service' },
+      causationId: 'd-flood-3',
+      data: { decision: 'rejected', reasonCode: PROPOSER_BACKLOG_FULL, reviewers: [{ id: 'review-queue', kind: 'service' }] },
+    });
+    expect(rejected[0].data.reason).toContain('ops-copilot already has 3 approvals waiting');
+    expect(verifyReviewDecision(rejected[0].data.signature!, t.keys, new Date())).toMatchObject({
+      ok: true,
+      claims: { decision: 'rejected', actionId: 'flood-3', deciders: ['review-queue'] },
+    });
+    expect(await t.capped()).toBe(2);
+    // Once one of theirs is decided, the proposer's next approval waits again.
+    await t.items.decide('flood-0', 'rejected', ['rita'], 'no', new Date());
+    await t.intake.enqueue(t.by('flood-5', 'ops-copilot'));
+    expect(await status('flood-5')).toBe('pending');
+  });
+
+  it('answers a redelivery as the first delivery, and rejects an item that a crash left pending past the cap', async () => {
+    const t = setup(2);
+    for (let i = 0; i < 3; i++) await t.intake.enqueue(t.by(`r-${i}`, 'ops-copilot'));
+    await t.intake.enqueue(t.by('r-0', 'ops-copilot'));
+    await t.intake.enqueue(t.by('r-2', 'ops-copilot'));
+    expect(t.decisions().map((d) => d.subject)).toEqual(['r-2']);
+    expect((await t.items.get('r-0'))?.status).toBe('pending');
+    // Stored by an intake that stopped before it judged the cap: the redelivery judges it.
+    const u = setup(2);
+    for (let i = 0; i < 3; i++) await u.items.add({ ...(await t.items.get(`r-${i}`))!, status: 'pending' });
+    await u.intake.enqueue(u.by('r-2', 'ops-copilot'));
+    expect((await u.items.get('r-2'))?.status).toBe('rejected');
+  });
+
+  it('caps nothing when the contract sets no maximum, nor an audit sample, nor a revision of an item this queue revised', async () => {
+    const t = setup(undefined);
+    for (let i = 0; i < 5; i++) await t.intake.enqueue(t.by(`n-${i}`, 'ops-copilot'));
+    expect(t.decisions()).toEqual([]);
+
+    const u = setup(1);
+    await u.intake.enqueue(u.by('first', 'ops-copilot'));
+    await u.intake.enqueue(reviewLaneDecision('sample', { lane: 'autonomous', sampledForAudit: true, proposerPrincipal: 'ops-copilot' }));
+    await u.items.add({ ...(await u.items.get('first'))!, actionId: 'old', createdAt: new Date(0).toISOString(), status: 'revised' });
+    const revision = reviewLaneDecision('new-version', { proposerPrincipal: 'ops-copilot', revisionOf: { actionId: 'old', revisionEventId: 'rev-1' } });
+    await u.intake.enqueue(revision);
+    // A link to an item that was not revised is no revision: capped like any other approval.
+    await u.intake.enqueue(
+      reviewLaneDecision('claims-revision', { proposerPrincipal: 'ops-copilot', revisionOf: { actionId: 'first', revisionEventId: 'x' } }),
+    );
+    expect(u.decisions().map((d) => d.subject)).toEqual(['claims-revision']);
+    expect((await u.items.get('sample'))?.status).toBe('pending');
+    expect((await u.items.get('new-version'))?.status).toBe('pending');
+  });
+});
