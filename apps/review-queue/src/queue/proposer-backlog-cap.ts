@@ -54,7 +54,8 @@ export class ProposerBacklogCap {
     const ahead = await this.items.pendingAhead(item, max);
     if (ahead < max) return false;
     const reason =
-      `${PROPOSER_BACKLOG_FULL}: ${item.proposerPrincipal} already has ${max} approvals waiting for reviewers (the contract's ` +
+      // The reason code goes beside it (`reasonCode`), and the action's timeline shows both.
+      `${item.proposerPrincipal} already has ${max} approvals waiting for reviewers (the contract's ` +
       `degradation.maxPendingPerProposer); this one was rejected without review and will not be executed. Propose it again once they are decided.`;
     const signature = signReviewDecision(this.key, {
       decision: 'rejected',
