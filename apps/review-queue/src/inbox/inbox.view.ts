@@ -170,10 +170,24 @@ export function card(o: {
   ${o.canReveal && !o.revealed && pending ? `<p><a class="reveal" href="/reviews/${encodeURIComponent(item.actionId)}?reveal=true" data-reveal>Show the real values (recorded in the audit trail)</a></p>` : ''}
   ${Object.keys(p.context ?? {}).length ? `<h3>Context</h3><pre class="context" tabindex="0" aria-label="Context">${shownJson(p.context)}</pre>` : ''}
   ${o.mayDecide ? stepUpNote(item, o.session) : ''}
-  ${pending && o.mayDecide ? decisionForm(item) + revisionEditor(item, p.parameters) : pending ? notDecidableNote(item, o.session) : decidedNote(item)}
+  ${pending && o.mayDecide ? whileHeld(item, o.session, decisionForm(item) + revisionEditor(item, p.parameters)) : pending ? notDecidableNote(item, o.session) : decidedNote(item)}
   <p id="decision-result" role="alert" class="result"></p>
   ${recentSection(item, o.context)}
 </article>`;
+}
+
+/**
+ * The decision forms, disabled while another reviewer's claim holds: the server would refuse the decision anyway (409),
+ * and a form that looks usable invites writing a reason for nothing. Their claim ending is news of the item, which
+ * renders the card again with the forms usable (and claims it for this reviewer).
+ */
+function whileHeld(item: ReviewItem, session: ReviewerSession, forms: string): string {
+  if (claimState(item, session.principal.id) !== 'other') return forms;
+  return `<fieldset class="held" disabled aria-describedby="held-note">
+    <legend class="visually-hidden">Decision (claimed by another reviewer)</legend>
+    <p id="held-note" class="help">${esc(item.claim!.name)} is reviewing this item: you can decide once their claim ends. This card updates by itself.</p>
+    ${forms}
+  </fieldset>`;
 }
 
 function decisionForm(item: ReviewItem): string {

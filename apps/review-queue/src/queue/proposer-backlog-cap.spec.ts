@@ -105,11 +105,17 @@ describe("the proposer's share of the review backlog (degradation.maxPendingPerP
     await u.intake.enqueue(u.by('first', 'ops-copilot'));
     await u.intake.enqueue(reviewLaneDecision('sample', { lane: 'autonomous', sampledForAudit: true, proposerPrincipal: 'ops-copilot' }));
     await u.items.add({ ...(await u.items.get('first'))!, actionId: 'old', createdAt: new Date(0).toISOString(), status: 'revised' });
-    const revision = reviewLaneDecision('new-version', { proposerPrincipal: 'ops-copilot', revisionOf: { actionId: 'old', revisionEventId: 'rev-1' } });
+    const revision = reviewLaneDecision('new-version', {
+      proposerPrincipal: 'ops-copilot',
+      revisionOf: { actionId: 'old', by: 'rita', revisionEventId: 'rev-1', proposerPrincipal: 'ops-copilot' },
+    });
     await u.intake.enqueue(revision);
     // A link to an item that was not revised is no revision: capped like any other approval.
     await u.intake.enqueue(
-      reviewLaneDecision('claims-revision', { proposerPrincipal: 'ops-copilot', revisionOf: { actionId: 'first', revisionEventId: 'x' } }),
+      reviewLaneDecision('claims-revision', {
+        proposerPrincipal: 'ops-copilot',
+        revisionOf: { actionId: 'first', by: 'rita', revisionEventId: 'x', proposerPrincipal: 'ops-copilot' },
+      }),
     );
     expect(u.decisions().map((d) => d.subject)).toEqual(['claims-revision']);
     expect((await u.items.get('sample'))?.status).toBe('pending');

@@ -110,6 +110,9 @@ function sending(result) {
     void openCard(next.dataset.actionId);
   }
 
+  // A decision form, and not one disabled while another reviewer's claim holds (the server would refuse it).
+  const usable = () => !!$('#decide') && !$('#decide').closest('fieldset[disabled]');
+
   async function decide(decision) {
     const form = $('#decide');
     const article = $('article.card');
@@ -220,8 +223,8 @@ function sending(result) {
     }
     if (e.key === 'j') move(1);
     else if (e.key === 'k') move(-1);
-    else if (e.key === 'a' && $('#decide')) void decide('approve');
-    else if (e.key === 'r' && $('#decide')) void decide('reject');
+    else if (e.key === 'a' && usable()) void decide('approve');
+    else if (e.key === 'r' && usable()) void decide('reject');
     else return;
     e.preventDefault();
   });
