@@ -1,0 +1,37 @@
+// Jest's order of test files, for a clean clone on two workers: the slowest files first, so that no long file starts
+// last and leaves one worker alone with it (the suite's wall time is then close to half its summed time). Jest orders
+// by the durations in its cache when it has them, and by file size otherwise, which is all a clean clone (CI) has:
+// the fuzz suite, a small file, started last and ran alone for over a minute. The list comes from a measured run:
+// `node tools/jest/slow-first.js .stack/jest-report.json > tools/jest/slowest.json` writes it again.
+const { relative, resolve } = require('node:path');
+const Sequencer = require('@jest/test-sequencer').default;
+
+const ROOT = resolve(__dirname, '../..');
+
+class SlowestFirst extends Sequencer {
+  sort(tests) {
+    const slowest = require('./slowest.json');
+    const rank = new Map(slowest.map((file, i) => [file, i]));
+    const rankOf = (test) => rank.get(relative(ROOT, test.path)) ?? slowest.length;
+    // Stable: the files not listed keep the order Jest gives them (its cache, or their size), after the listed ones.
+    return [...super.sort(tests)].sort((a, b) => rankOf(a) - rankOf(b));
+  }
+}
+
+module.exports = SlowestFirst;
+
+// The 20 slowest files of a Jest JSON report, slowest first.
+if (require.main === module) {
+  const report = require(resolve(process.argv[2] ?? '.stack/jest-report.json'));
+  const files = report.testResults
+    .map((t) => ({ file: relative(ROOT, t.name), seconds: (t.endTime - t.startTime) / 1000 }))
+    .sort((a, b) => b.seconds - a.seconds)
+    .slice(0, 20);
+  process.stdout.write(
+    `${JSON.stringify(
+      files.map((f) => f.file),
+      null,
+      2,
+    )}\n`,
+  );
+}
