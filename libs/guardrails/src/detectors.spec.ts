@@ -142,6 +142,10 @@ const DODGES: Array<[string, string]> = [
   ['SSN 123 45 6789', 'us-ssn'],
   ['SSN 123.45.6789', 'us-ssn'],
   ['SSN 123/45/6789', 'us-ssn'],
+  // named as an SSN: nine digits after the label, bare, glued to it, or with spaced separators (round 9)
+  ['SSN 123456789', 'us-ssn'],
+  ['SSN123-45-6789', 'us-ssn'],
+  ['SSN 123 - 45 - 6789', 'us-ssn'],
   ['Tel.+4915123456789', 'phone'],
   ['WhatsApp/+4915123456789', 'phone'],
   ['x+4915123456789', 'phone'],
@@ -189,6 +193,20 @@ const CLASS: Array<[string, string]> = [
   ...['SSN 123_45_6789', 'SSN 123-45 6789', 'ssn:123.45/6789.', 'SSN#(123 45 6789)', 'ITIN 912 70 1234', 'SSN １２３．４５．６７８９'].map(
     (text): [string, string] => [text, 'us-ssn'],
   ),
+  // nine digits after what names them a Social Security number, however the label and digits are written
+  ...[
+    'SSN: 123456789',
+    'ssn=123456789',
+    'my SSN is 123 45 6789',
+    'Social Security Number: 123-45-6789',
+    'social security no. 987 65 4321',
+    'social-security #123456789',
+    'SSN#987654321',
+    'SSNs 123456789',
+    'ssn:\t123 / 45 / 6789',
+    'SSN ９８７６５４３２１',
+    'ssn\u200b123456789',
+  ].map((text): [string, string] => [text, 'us-ssn']),
   // a NINO in any case, a separator or none between its groups
   ...[
     'nino AB.12.34.56.C',
@@ -275,6 +293,9 @@ describe('no false positives in ordinary text', () => {
     'isbn 978-3-16-148410-0, balance +1.234.567,89 EUR',
     'ref 666-12-3456, 900-12-3456, 123-00-4567, 123 45 0000',
     'AB 12 34 56 E, QQ 12 34 56 A, BG 12 34 56 A, AB12 CDE, SW1A 1AA',
+    // nine digits named as something else, or an SSN label before other digits
+    'order 123456789, account 987654321',
+    'SSN field left empty (0 of 12 forms), ssn count 42, SSN 1234567890',
   ];
   it.each(ORDINARY)('finds nothing in %j', (text) => {
     expect(findRegulatedData({ text })).toEqual([]);

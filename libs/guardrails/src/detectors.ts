@@ -43,6 +43,11 @@ export const IDENTIFIER_KEYS: ReadonlySet<string> = new Set([
 
 // Between the groups of a national id: one space, dash, dot, slash or underscore, the same or not (`123 45-6789`).
 const ID_SEPARATOR = '[ ./_-]';
+// Between an SSN's groups, also a dash, dot or slash with a space either side (`123 - 45 - 6789`).
+const SSN_SEPARATOR = `(?:${ID_SEPARATOR}| [./_-] )`;
+// What names a value as a Social Security number: `SSN`, `social security number` (`no.`, `#`, `num`), written out
+// or glued to what follows, then at most a colon, `#`, `=` or dash and a word such as `is` or `number`.
+const SSN_LABEL = String.raw`(?<![A-Za-z])(?:ssn|social[ _-]?security(?:[ _-]?(?:number|num|no|nr|#))?)s?\.?[ 	]*(?:[:#=-][ 	]*)?(?:(?:is|was|number|no\.?|#)[ 	]+)?`;
 // A date `dd.mm.yy` or `mm/dd/yy` (dots, slashes or dashes): after a two-letter word and a space it is a date in a
 // sentence ("On 12/05/26 a refund…", "am 12.05.26 d. h."), not the digits of a national insurance number.
 const SHORT_DATE = String.raw`(?:(?:0[1-9]|[12]\d|3[01])[./-](?:0[1-9]|1[0-2])|(?:0[1-9]|1[0-2])[./-](?:0[1-9]|[12]\d|3[01]))[./-]\d\d`;
@@ -59,15 +64,24 @@ const SHORT_DATE = String.raw`(?:(?:0[1-9]|[12]\d|3[01])[./-](?:0[1-9]|1[0-2])|(
  * - `uk-nino`: two letters HMRC uses as a prefix, 2-2-2 digits and a letter A–D, in any case, a separator or none
  *   between the groups (`AB 12 34 56 C` as HMRC prints it, `AB-12-34-56-C`, `ab123456c`); not a two-letter word
  *   followed by a short date (`On 12/05/26 a …`).
- * No separator is a national id only as a NINO: nine bare digits are as often an order or account number.
+ * - `us-ssn` also: nine digits right after what names them a Social Security number, with any separators or none,
+ *   spaced or glued to the label (`SSN: 123456789`, `SSN123-45-6789`, `social security no. 123 - 45 - 6789`): named as
+ *   one, it is masked as one, whatever the SSA would issue. The label stays readable; the digits are masked.
+ * Otherwise no separator is a national id only as a NINO: nine bare digits are as often an order or account number.
  */
 export const DEFAULT_NATIONAL_IDS = [
   {
     name: 'us-ssn',
     pattern: new RegExp(
-      String.raw`(?<![A-Za-z0-9+]|\d[./_-]|\+\d[\d ()./-]{0,24}[ ./_-])(?:(?!000|666)[0-8]\d\d${ID_SEPARATOR}(?!00)\d\d|9\d\d${ID_SEPARATOR}(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9]))${ID_SEPARATOR}(?!0000)\d{4}(?![A-Za-z0-9]|[./_-]\d)`,
+      String.raw`(?<![A-Za-z0-9+]|\d[./_-]|\+\d[\d ()./-]{0,24}[ ./_-])(?:(?!000|666)[0-8]\d\d${SSN_SEPARATOR}(?!00)\d\d|9\d\d${SSN_SEPARATOR}(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9]))${SSN_SEPARATOR}(?!0000)\d{4}(?![A-Za-z0-9]|[./_-]\d)`,
       'g',
     ),
+  },
+  {
+    name: 'us-ssn',
+    pattern: new RegExp(String.raw`(?<=${SSN_LABEL})(?<!\d)\d{3}[ \t]*[./_-]?[ \t]*\d{2}[ \t]*[./_-]?[ \t]*\d{4}(?![0-9])`, 'gi'),
+    // Only text that holds a label is searched: a lookbehind at every position costs the hot path (policy p99).
+    gate: /ssn|social[ _-]?sec/i,
   },
   {
     name: 'uk-nino',
@@ -364,9 +378,15 @@ function maskIbans(text: string, found: OnFound | undefined, editor: Editor): st
   return edits ? editor.splice(text, edits) : text;
 }
 
-function maskNationalIds(text: string, patterns: ReadonlyArray<{ name: string; pattern: RegExp }>, found: OnFound | undefined, editor: Editor): string {
+function maskNationalIds(
+  text: string,
+  patterns: ReadonlyArray<{ name: string; pattern: RegExp; gate?: RegExp }>,
+  found: OnFound | undefined,
+  editor: Editor,
+): string {
   let out = text;
-  for (const { name, pattern } of patterns) {
+  for (const { name, pattern, gate } of patterns) {
+    if (gate && !gate.test(out)) continue;
     out = editor.replace(out, pattern, () => {
       found?.(name);
       return `[${name}]`;
