@@ -237,9 +237,22 @@ describe('countersign audit prove, consistency, completeness', () => {
       writeFileSync(file, JSON.stringify(h));
       return file;
     });
-    expect(await run('consistency', h1, h2, '--database', serviceUrl, '--keys', keysFile)).toMatchObject({
+    const unpinned = await run('consistency', h1, h2, '--database', serviceUrl, '--keys', keysFile);
+    expect(unpinned).toMatchObject({
       code: 0,
       out: 'consistent: the log of 20 entries is a prefix of the log of 50',
+      err: expect.stringContaining('are not pinned'),
+    });
+    // Pinned, as verify: the fingerprint the warning names is accepted, any other refused.
+    const fingerprint = /--trust ([0-9a-f]{64})/.exec(unpinned.err)![1];
+    expect(await run('consistency', h1, h2, '--database', serviceUrl, '--keys', keysFile, '--trust', fingerprint)).toMatchObject({
+      code: 0,
+      out: 'consistent: the log of 20 entries is a prefix of the log of 50',
+      err: '',
+    });
+    expect(await run('consistency', h1, h2, '--database', serviceUrl, '--keys', keysFile, '--trust', 'ab'.repeat(32))).toMatchObject({
+      code: 1,
+      out: expect.stringMatching(/^FAILED: no key in .* has a pinned fingerprint/),
     });
     const forged = join(dir, 'forged.json');
     writeFileSync(forged, JSON.stringify({ ...heads[0], rootHash: '00'.repeat(32) }));

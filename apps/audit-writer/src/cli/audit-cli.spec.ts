@@ -232,7 +232,11 @@ describe('countersign audit verify --trust and --head: pinned keys and heads rec
     expect(await a.verify('--head', '25')).toMatchObject({ code: 2, err: expect.stringContaining('--head 25: expected SIZE:ROOT') });
     expect(await a.run('prove', '--index', '1', '--trust', a.fingerprint)).toMatchObject({
       code: 2,
-      err: expect.stringContaining('--trust and --head are options of verify'),
+      err: expect.stringContaining('--trust is an option of verify and consistency'),
+    });
+    expect(await a.run('prove', '--index', '1', '--head', `1:${'ab'.repeat(32)}`)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--head is an option of verify'),
     });
   });
 });

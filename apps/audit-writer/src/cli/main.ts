@@ -33,6 +33,7 @@ const USAGE = `countersign audit <command>
     a verified log ends with the --trust and --head values to record outside this machine (stderr)
   prove --database URL --index N [--tree-size S]              an inclusion proof of one entry
   consistency HEAD1.json HEAD2.json --database URL --keys F   that the log only grew between two heads
+    [--trust FINGERPRINT]                                     as verify: accept only heads signed by pinned keys
   completeness --database URL --since ISO-TIME                actions without a complete chain
   export --database URL [--from N] [--to M] [--out FILE]      a signed segment file (stdout by default), for
                                                               offline verification or \`countersign policy replay\`
@@ -88,7 +89,8 @@ export async function runAuditCli(
   };
   try {
     // Silently ignored elsewhere, a pin would look like a check that was made.
-    if (command !== 'verify' && (v.trust || v.head)) throw new UsageError('--trust and --head are options of verify');
+    if (command !== 'verify' && v.head) throw new UsageError('--head is an option of verify');
+    if (command !== 'verify' && command !== 'consistency' && v.trust) throw new UsageError('--trust is an option of verify and consistency');
     switch (command) {
       case 'verify': {
         if ([v.segment, v.file, v.database].filter(Boolean).length > 1) throw new UsageError('verify takes one of --database, --segment and --file');
@@ -133,8 +135,24 @@ export async function runAuditCli(
       case 'consistency': {
         if (rest.length !== 2) throw new UsageError('consistency takes two head files');
         const [h1, h2] = rest.map((f) => JSON.parse(readFileSync(f, 'utf8')) as TreeHead);
-        const result = await consistency(store(), h1, h2, loadVerifyKeys(need('keys')));
+        // As verify: pinned keys only, or the keys of --keys as they are, with a warning naming the ones that signed.
+        const pinned = (v.trust ?? []).map(fingerprintArg);
+        const keysPath = need('keys');
+        const all = loadVerifyKeys(keysPath);
+        const keys = pinned.length ? all.filter((k) => pinned.includes(keyFingerprint(k.publicKey))) : all;
+        if (pinned.length && !keys.length) {
+          io.out(`FAILED: no key in ${keysPath} has a pinned fingerprint (${pinned.join(', ')})`);
+          return 1;
+        }
+        const result = await consistency(store(), h1, h2, keys);
         io.out(result.ok ? `consistent: the log of ${h1.treeSize} entries is a prefix of the log of ${h2.treeSize}` : `FAILED: ${result.problem}`);
+        if (result.ok && !pinned.length) {
+          const signers = [...new Set([h1.keyId, h2.keyId])].map((id) => all.find((k) => k.keyId === id));
+          io.err(
+            `warning: the tree-head keys were taken from ${keysPath} and are not pinned: anyone who can write there can sign heads of their own. ` +
+              `Compare with a record kept elsewhere, then pin them: ${signers.map((k) => (k ? `--trust ${keyFingerprint(k.publicKey)}` : '')).join(' ')}`,
+          );
+        }
         return result.ok ? 0 : 1;
       }
       case 'completeness': {
