@@ -105,11 +105,21 @@ describe('embedded kill switches', () => {
     await status(id, 'proposed');
     expect(effects(id)).toBe(0);
     expect(logLines).toContainEqual(expect.objectContaining({ level: 50, msg: expect.stringMatching(/flag source failed/) }));
+    // The agent reads why its proposal waits.
+    await eventually(
+      async () =>
+        expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body).toMatchObject({
+          status: 'proposed',
+          waiting: expect.stringMatching(/^the policy engine cannot read its feature flags \(since .*\): nothing is decided while it cannot/),
+        }),
+      10_000,
+    );
 
     saveByRename(good);
     await flagReads('on');
     await status(id, 'executed');
     expect(effects(id)).toBe(1);
+    expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.waiting).toBeUndefined();
     await eventually(() =>
       expect(
         audited()

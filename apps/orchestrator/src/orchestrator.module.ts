@@ -6,6 +6,7 @@ import { ActionChanges } from './actions/action-changes';
 import { ActionViewConsumer } from './actions/action-view.consumer';
 import { ActionViewRepository } from './actions/action-view.repository';
 import { ActionsController } from './actions/actions.controller';
+import { flagHealthProviders } from './actions/flag-health';
 import { IdempotencyRepository } from './proposals/idempotency.repository';
 import { IngressRejections } from './proposals/ingress-rejections';
 import { ProposalsConsumer } from './proposals/proposals.consumer';
@@ -45,6 +46,8 @@ export class OrchestratorModule {
         ActionViewConsumer,
         // Wakes long polls of GET /v1/actions/{id} when the view consumer records an entry (in process only).
         ActionChanges,
+        // Why an action waits when a flag source cannot be read (the view's `waiting`).
+        ...flagHealthProviders(),
         RevisionsService,
         RevisionsConsumer,
         // Parameters are checked against the contract as the policy engines run it: the file, then each approved change.

@@ -63,7 +63,8 @@ export const TOPIC_READERS: { readonly [T in Topic]: readonly KafkaService[] } =
   // "Did this happen?": a review item of kind outcome-check; the answer goes back to the executor's reconciler.
   [TOPICS.outcomeCheckRequested]: ['review-queue', 'audit-writer'],
   [TOPICS.requestRejected]: ['audit-writer'],
-  [TOPICS.flagSourceHealthChanged]: ['audit-writer'],
+  // The orchestrator tells an agent why its action waits while a flag source cannot be read.
+  [TOPICS.flagSourceHealthChanged]: ['orchestrator', 'audit-writer'],
   // Published by the audit writer itself and kept beside the log: read by auditors through its API, not from Kafka.
   [TOPICS.treeHeadPublished]: [],
   // Approved contract changes, replayed at every start by each instance that works with the contract (rules, parameter

@@ -1,4 +1,4 @@
-import { BadRequestException, Controller, ForbiddenException, Get, Inject, Param, Query, Req } from '@nestjs/common';
+import { BadRequestException, Controller, ForbiddenException, Get, Inject, Optional, Param, Query, Req } from '@nestjs/common';
 import { maskText } from '@countersign/guardrails';
 import { ApiRoute, AuthenticatedRequest, IdentifierParam, mayProposeAs, NotFoundAnswer, Principal, Roles } from '@countersign/nest';
 import { TOPICS } from '@countersign/contracts';
@@ -6,12 +6,14 @@ import { ACTION_VIEWS } from '../tokens';
 import { ActionChanges, LONG_POLL_MAX_MS, LONG_POLL_REREAD_MS } from './action-changes';
 import { reached, summarise, WaitFor } from './action-status';
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
+import { FlagHealthWatch } from './flag-health';
 
 @Controller('v1/actions')
 export class ActionsController {
   constructor(
     @Inject(ACTION_VIEWS) private readonly views: ActionViewRepository,
     private readonly changes: ActionChanges,
+    @Optional() private readonly flagHealth?: FlagHealthWatch,
   ) {}
 
   /**
@@ -33,6 +35,7 @@ export class ActionsController {
           actionId: { type: 'string' },
           status: { type: 'string' },
           lane: { type: 'string' },
+          waiting: { type: 'string', description: 'why the action waits: a flag source it waits on cannot be read (it goes on once it can)' },
           timeline: { type: 'array', items: { type: 'object' } },
         },
       },
@@ -59,7 +62,8 @@ export class ActionsController {
       if ((view && wait && reached(view.status, wait.waitFor)) || !wait || left <= 0 || this.changes.closing) {
         // A normal answer, not a refusal: a client polls its action before the view has caught up.
         if (!view) throw new NotFoundAnswer(`no action ${id}`);
-        return { actionId: id, ...view };
+        const waiting = this.flagHealth?.waiting(view.status);
+        return { actionId: id, ...view, ...(waiting && { waiting }) };
       }
       // Woken by this process's view consumer, or re-read after a short pause (the event may land on another instance).
       await this.changes.next(id, Math.min(left, LONG_POLL_REREAD_MS));
