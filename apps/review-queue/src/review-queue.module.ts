@@ -7,6 +7,7 @@ import { OutcomeCheckConsumer } from './outcome-checks/outcome-check.consumer';
 import { OutcomeCheckService } from './outcome-checks/outcome-check.service';
 import { OutcomeChecksController } from './outcome-checks/outcome-checks.controller';
 import { ProposerBacklogCap } from './queue/proposer-backlog-cap';
+import { withMaskedReasons } from './review-item/masked-reasons';
 import { ReviewConsumer } from './queue/review.consumer';
 import { EscalationNotifier } from './review-clock/escalation-notifier';
 import { ReviewClock, ReviewClockSettings } from './review-clock/review-clock';
@@ -96,7 +97,9 @@ export class ReviewQueueModule {
     // Decision quality wraps the store itself (canaries bypass the backlog gauges); its recording needs the logger.
     let qualityLogger: Logger | undefined;
     const log: Logger = new Proxy({} as Logger, { get: (_t, p) => (qualityLogger as unknown as Record<string | symbol, unknown>)?.[p] ?? (() => undefined) });
-    const items = quality ? withDecisionQuality(options.items, quality, log) : options.items;
+    // Reasons people write are stored masked, whatever the store (masked-reasons.ts).
+    const stored = withMaskedReasons(options.items);
+    const items = quality ? withDecisionQuality(stored, quality, log) : stored;
     const degradation = options.degradation && degradationParts(items, options.degradation);
     const inbox = options.inbox && inboxParts(options.inbox);
     const contract = options.contract;

@@ -148,6 +148,18 @@ describe('ApprovalService: a decision made while the bus is down is not lost', (
     expect(t.bus.published.filter((p) => p.topic === TOPICS.sampleAssessed).map((p) => p.event.subject)).toEqual(['s1']);
     expect(await t.outbox.sweep(later(60_000))).toBe(0);
   });
+
+  it('lets only a person holding one of its roles assess an audit sample, as a rejection', async () => {
+    const t = await setup();
+    await t.items.add({ ...t.item('s2'), kind: 'audit-sample', requiredRoles: ['reviewer'] });
+    const service = { id: 'svc', kind: 'service' as const, roles: ['reviewer'] };
+    const security = { id: 'sam', kind: 'human' as const, roles: ['security'] };
+    await expect(t.service.assess('s2', service, 'agree', 'right lane', undefined, now)).rejects.toThrow('only a human can assess an action');
+    await expect(t.service.assess('s2', security, 'agree', 'right lane', undefined, now)).rejects.toBeInstanceOf(ForbiddenException);
+    expect((await t.items.get('s2'))?.status).toBe('pending');
+    await t.service.assess('s2', alice, 'disagree', 'should have been reviewed', undefined, now);
+    expect((await t.items.get('s2'))?.status).toBe('disagreed');
+  });
 });
 
 describe('ApprovalService: a quorum reached but not decided (a crash between the two writes)', () => {

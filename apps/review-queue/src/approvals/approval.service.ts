@@ -180,6 +180,9 @@ export class ApprovalService {
     const assessed = (i: ReviewItem) => (i.status === status && i.deciders?.includes(reviewer.id) ? true : undefined);
     if (item.status !== 'pending') return void (await this.again(item, assessed));
     if (overdue(item, now)) throw overdueConflict(item);
+    // As a rejection: a person holding one of the sample's roles (a service or another team's reviewer cannot close it).
+    if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can assess an action');
+    requireItemRole(item, reviewer.roles, 'assessing');
     const shown = shownView(item);
     // The reviewer is the actor of their assessment, not the service that records it.
     const actor: Actor = { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' };

@@ -108,6 +108,15 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
     expect(state.activeOverride(now)).not.toHaveProperty('confirmedBy');
   });
 
+  it("keeps an override's reason masked: every reviewer and lead reads it in the mode's why", async () => {
+    const reason = 'per jane.doe@victim.example, card 4111 1111 1111 1111';
+    await controller.setOverride({ mode: 'halted', reason, expiresAt: inFuture(HOUR) }, admin('ada'), res());
+    await eventually(() => expect(state.activeOverride(now)?.reason).toBe('per j***@[email], card [card …1111]'));
+    // What the leader publishes carries the override (its `why` quotes the reason): masked too.
+    await eventually(() => expect(state.published().override?.reason).toBe('per j***@[email], card [card …1111]'));
+    expect(JSON.stringify(state.published())).not.toMatch(/jane\.doe|4111 1111/);
+  });
+
   it('a request nobody confirms lapses after an hour', async () => {
     await controller.setOverride({ mode: 'elevated', reason: 'backlog is a known batch', expiresAt: inFuture(3 * HOUR) }, admin('ada'), res());
     expect(state.pendingRequest(now)).toBeDefined();

@@ -2,6 +2,7 @@ import { BadRequestException, Body, ConflictException, Controller, Delete, Forbi
 import { z } from 'zod';
 import { EventBus } from '@countersign/bus';
 import { reasonString, TOPICS } from '@countersign/contracts';
+import { maskText } from '@countersign/guardrails';
 import { ApiRoute, AuthenticatedRequest, EVENT_BUS, parseBody, Principal, Roles } from '@countersign/nest';
 import { DEGRADATION_CONTROL_STATE, LEADER_LEASE } from '../tokens';
 import { DegradationControlState, ModeOverride, OVERRIDE_REQUEST_SUBJECT, OVERRIDE_REQUEST_TTL_MS, OVERRIDE_SUBJECT } from './control-state';
@@ -10,7 +11,8 @@ import { GovernanceService } from './governance.service';
 import type { LeaderLease } from './leader-lease';
 import { Mode, MODES, nextMode, rank } from './mode';
 
-const Reason = reasonString(3, 2000);
+// Shown to every reviewer and lead (the mode's `why`, the governance page): stored masked, like a decision's reason.
+const Reason = reasonString(3, 2000).transform((r) => maskText(r));
 const OverrideBody = z.strictObject({ mode: z.enum(MODES), reason: Reason, expiresAt: z.iso.datetime({ offset: true }) });
 const ClearBody = z.strictObject({ reason: Reason }).optional();
 // The second admin names the override they reviewed (mode and end): a request asked for again meanwhile is not theirs to confirm.

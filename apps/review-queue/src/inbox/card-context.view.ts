@@ -1,7 +1,9 @@
 // What the card shows beside the proposal (issue 11): who works the item (its claim), the quorum's progress, the risk
 // assessment, the same target's and agent's recent decisions, and whether approving needs a second factor. Rendered on
 // the server like the rest of the card (`inbox.view.ts`); every value escaped.
+import { maskText } from '@countersign/guardrails';
 import { hasSecondFactor, stepUpRequired } from '../approvals/step-up';
+import { holdsItemRole } from '../review-item/item-roles';
 import { Approval, claimHolds, ReviewItem } from '../review-item/review-item.repository';
 import type { ReviewerSession } from './session.store';
 
@@ -57,8 +59,16 @@ export function riskSection(item: ReviewItem): string {
 }
 
 /** The same target's and the same agent's recent decisions. */
-export function recentSection(item: ReviewItem, context?: CardContext): string {
+export function recentSection(item: ReviewItem, context: CardContext | undefined, viewerRoles: readonly string[]): string {
   if (!context) return '';
+  // A reason is free text: shown masked (items decided before reasons were stored masked were not), and only on items
+  // the viewer could have decided (a finance refund's reason is not a security reviewer's to read).
+  const reasonOf = (i: ReviewItem) =>
+    !i.decisionReason
+      ? ''
+      : holdsItemRole(i, viewerRoles)
+        ? `: <q>${esc(maskText(i.decisionReason))}</q>`
+        : ' (reason not shown: an item of roles you do not hold)';
   const list = (id: string, title: string, items: ReviewItem[], none: string) => `
   <h3 id="${id}-h">${title}</h3>
   ${
@@ -68,7 +78,7 @@ export function recentSection(item: ReviewItem, context?: CardContext): string {
             (i) =>
               `<li><span class="recent-status status-${esc(i.status)}">${esc(i.status)}</span> ${esc(i.proposal.actionType)} on ${esc(i.proposal.target)}` +
               `${i.deciders?.length ? ` by ${esc(i.deciders.join(', '))}` : ''}${i.decidedAt ? ` at ${clock(i.decidedAt)} on ${esc(i.decidedAt.slice(0, 10))}` : ''}` +
-              `${i.decisionReason ? `: <q>${esc(i.decisionReason)}</q>` : ''}</li>`,
+              `${reasonOf(i)}</li>`,
           )
           .join('')}</ul>`
       : `<p class="recent-none" id="${id}">${none}</p>`

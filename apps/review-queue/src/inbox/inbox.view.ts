@@ -172,7 +172,7 @@ export function card(o: {
   ${o.mayDecide ? stepUpNote(item, o.session) : ''}
   ${pending && o.mayDecide ? whileHeld(item, o.session, decisionForm(item) + revisionEditor(item, p.parameters)) : pending ? notDecidableNote(item, o.session) : decidedNote(item)}
   <p id="decision-result" role="alert" class="result"></p>
-  ${recentSection(item, o.context)}
+  ${recentSection(item, o.context, o.session.principal.roles)}
 </article>`;
 }
 

@@ -1,10 +1,14 @@
 import { canonicalDigest } from '@countersign/contracts';
+import { maskText } from '@countersign/guardrails';
 import type { ReviewItem } from './review-item.repository';
 
-/** An item as the API serves it: everything but the sealed real proposal. */
+/**
+ * An item as the API serves it: everything but the sealed real proposal, its decision's reason masked (stored masked
+ * since `withMaskedReasons`; items decided before were not).
+ */
 export function publicItem(item: ReviewItem): Omit<ReviewItem, 'sealed'> {
   const { sealed: _s, ...rest } = item;
-  return rest;
+  return rest.decisionReason === undefined ? rest : { ...rest, decisionReason: maskText(rest.decisionReason) };
 }
 
 /**

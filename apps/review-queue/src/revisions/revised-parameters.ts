@@ -25,21 +25,26 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  * reviewer who cannot see a regulated value cannot lose or overwrite it by accident; changing it means typing a whole
  * new value (a value that still shows a mask but differs from what was shown is refused). Removing a parameter is a
  * deliberate change and stays removed. Returns the parameters and the JSON pointers of what changed (no values).
+ *
+ * `seesReal`: the reviewer may see the real values (`pii:view`), so a value left as they revealed it is left as shown
+ * too. For anyone else a value typed equal to the hidden real one is a change like any other: were it "unchanged", a
+ * right guess would be told apart from a wrong one ("nothing changed" against a new version), an oracle for masked data.
  */
 export function reviseParameters(
   edited: Record<string, unknown>,
   masked: Record<string, unknown>,
   real: Record<string, unknown>,
+  seesReal = false,
 ): { parameters: Record<string, unknown>; changed: string[] } {
   const changed: string[] = [];
-  const parameters = merge(edited, masked, real, '', changed) as Record<string, unknown>;
+  const parameters = merge(edited, masked, real, '', changed, seesReal) as Record<string, unknown>;
   return { parameters, changed };
 }
 
-function merge(edited: unknown, masked: unknown, real: unknown, pointer: string, changed: string[]): unknown {
-  // Left as shown (masked, or real to a reviewer who revealed it): the real value (masking keeps the shape, so this
+function merge(edited: unknown, masked: unknown, real: unknown, pointer: string, changed: string[], seesReal: boolean): unknown {
+  // Left as shown (masked, or real to a reviewer who may reveal it): the real value (masking keeps the shape, so this
   // covers whole subtrees).
-  if (masked !== undefined && (isDeepStrictEqual(edited, masked) || isDeepStrictEqual(edited, real))) return real;
+  if (masked !== undefined && (isDeepStrictEqual(edited, masked) || (seesReal && isDeepStrictEqual(edited, real)))) return real;
   if (isObject(edited) && isObject(masked) && isObject(real)) {
     // Masking can rename a key (an e-mail address used as a key): a shown key is its real key, or the real key that
     // masks to it. Never by position: a store may keep keys in another order (PostgreSQL's jsonb does).
@@ -57,13 +62,13 @@ function merge(edited: unknown, masked: unknown, real: unknown, pointer: string,
       if (realKey === undefined) {
         out[key] = fresh(value, at);
         changed.push(at);
-      } else out[realKey] = merge(value, masked[key], real[realKey], at, changed);
+      } else out[realKey] = merge(value, masked[key], real[realKey], at, changed, seesReal);
     }
     for (const key of shownKeys) if (!(key in edited)) changed.push(`${pointer}/${segment(key)}`);
     return out;
   }
   if (Array.isArray(edited) && Array.isArray(masked) && Array.isArray(real) && edited.length === masked.length) {
-    return edited.map((v, i) => merge(v, masked[i], real[i], `${pointer}/${i}`, changed));
+    return edited.map((v, i) => merge(v, masked[i], real[i], `${pointer}/${i}`, changed, seesReal));
   }
   changed.push(pointer || '/');
   return fresh(edited, pointer);

@@ -84,6 +84,13 @@ describe('reviseParameters: the reviewer edits what they were shown', () => {
     expect(() => reviseParameters({ ...masked, notify: 'j***@[email] cc' }, masked, real)).toThrow('parameters/notify: still shows a masked value');
   });
 
+  it('takes a masked value typed equal to the hidden real one as a change for a reviewer who may not see it: no oracle', () => {
+    // Were it "unchanged", a right guess would answer "nothing changed" and a wrong one make a revision.
+    expect(reviseParameters({ ...masked, notify: EMAIL }, masked, real)).toEqual({ parameters: real, changed: ['/notify'] });
+    // A reviewer who may see the real values (pii:view) and left one as revealed changed nothing.
+    expect(reviseParameters({ ...masked, notify: EMAIL }, masked, real, true)).toEqual({ parameters: real, changed: [] });
+  });
+
   it('takes a removed or added parameter as a change', () => {
     const { nested: _n, ...rest } = masked;
     expect(reviseParameters({ ...rest, note: 'partial' }, masked, real)).toEqual({

@@ -12,6 +12,7 @@ import { DecisionOutbox } from '../review-item/decision-outbox';
 import { claimHolds, DecisionEvent, overdue, queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { shownDigest, shownView } from '../review-item/shown';
+import { PII_VIEW } from '../reviewer-api/reveal.service';
 import { APPROVAL_SIGNING_KEY, PROPOSAL_SEALER, REVIEW_ITEMS, REVISION_PARAMETER_CHECK } from '../tokens';
 import { ParameterEditError, reviseParameters, RevisionParameterCheck } from './revised-parameters';
 import { requireItemRole } from '../review-item/item-roles';
@@ -94,7 +95,7 @@ export class RevisionService {
     const real = this.realProposal(item);
     let revised: { parameters: Record<string, unknown>; changed: string[] };
     try {
-      revised = reviseParameters(parameters, item.proposal.parameters, real.parameters);
+      revised = reviseParameters(parameters, item.proposal.parameters, real.parameters, reviewer.roles.includes(PII_VIEW));
     } catch (e) {
       if (e instanceof ParameterEditError) throw new BadRequestException(e.message);
       throw e;
