@@ -1,5 +1,5 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -15,9 +15,10 @@ describe('strict ingress (embedded mode)', () => {
   const token = (name: string) => readFileSync(join(running.home, 'tokens', name), 'utf8');
   const example = (f: string) => JSON.parse(readFileSync(join(__dirname, '../examples', f), 'utf8'));
   const audit = () =>
-    readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')
+    (existsSync(join(running.home, 'audit', 'audit.jsonl')) ? readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8') : '')
       .trim()
       .split('\n')
+      .filter(Boolean)
       .map(
         (l) =>
           JSON.parse(l).entry as {
@@ -78,6 +79,18 @@ describe('strict ingress (embedded mode)', () => {
     const huge = await post('['.repeat(100_000) + ']'.repeat(100_000));
     expect(huge.status).toBe(413);
     await audited(huge.correlationId, 413, huge.body.message);
+    expect(proposedCount()).toBe(before);
+  });
+
+  it('refuses (413) a proposal that grows past its limit once written out (1e20 → 100000000000000000000), instead of 5xx or stuck', async () => {
+    const before = proposedCount();
+    // 20 KB as sent, 88 KB as the events would carry it: accepted, it could not have travelled on (red team, round 10).
+    const body = JSON.stringify({ ...example('refund-small.json'), context: { x: 0 } }).replace('"x":0', `"x":[${Array(4_000).fill('1e20').join(',')}]`);
+    expect(body.length).toBeLessThan(64 * 1024);
+    const res = await post(body);
+    expect(res.status).toBe(413);
+    expect(res.body.message).toMatch(/^the proposal is \d+ bytes as JSON once written out \(numbers such as 1e20 in full\), over the 65536-byte limit/);
+    await audited(res.correlationId, 413, res.body.message);
     expect(proposedCount()).toBe(before);
   });
 

@@ -26,6 +26,7 @@ export class ProposalsController {
       400: "the body or its parameters do not validate (the proposal schema, then the action type's parameter schema); a malformed Idempotency-Key",
       403: '`proposer.agentId` is not an agent id the token may propose as',
       409: 'the Idempotency-Key was already used for a different proposal',
+      413: 'the body is over 64 KiB, or the proposal is, written out as its events carry it (a number sent as 1e20 in full)',
     },
   })
   @Post()

@@ -1,6 +1,6 @@
-import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, Optional } from '@nestjs/common';
+import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, Optional, PayloadTooLargeException } from '@nestjs/common';
 import { EventBus, RefusedEvent } from '@countersign/bus';
-import { Actor, canonicalDigest, derivedEventId, newId, Proposal, SubmittedProposal, TOPICS } from '@countersign/contracts';
+import { Actor, canonicalDigest, derivedEventId, newId, Proposal, proposalSizeRefusal, SubmittedProposal, TOPICS } from '@countersign/contracts';
 import type { Metrics } from '@countersign/metrics';
 import { EVENT_BUS, METRICS, Principal, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
 import { IDEMPOTENCY } from '../tokens';
@@ -48,6 +48,9 @@ export class ProposalsService {
     if (notAllowed) throw new ForbiddenException(notAllowed);
     const invalid = parameterRefusal(this.contract.compiledContract(), proposal);
     if (invalid) throw new BadRequestException(invalid);
+    // Refused here, before any event: accepted, it could not travel on (docs/adr/0008).
+    const tooLarge = proposalSizeRefusal(proposal);
+    if (tooLarge) throw new PayloadTooLargeException(tooLarge);
     const actor: Actor = { id: principal.id, kind: principal.kind, roles: principal.roles, authMethod: 'bearer-token' };
     const fresh: IdempotencyRecord = { actionId: newId(), requestDigest: canonicalDigest(proposal), correlationId, proposedAt: new Date().toISOString() };
     let action = fresh;
@@ -84,7 +87,7 @@ export class ProposalsService {
     }
     const proposal = submitted.data;
     const forbidden = proposerRefusal(auth.principal, proposal);
-    const invalid = forbidden ? undefined : parameterRefusal(this.contract.compiledContract(), proposal);
+    const invalid = forbidden ? undefined : (parameterRefusal(this.contract.compiledContract(), proposal) ?? proposalSizeRefusal(proposal));
     if (forbidden || invalid) {
       countRejection(this.metrics, forbidden ? 'forbidden' : 'invalid');
       throw new RefusedEvent((forbidden ?? invalid)!);

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
-import { EventBus } from '@countersign/bus';
+import { EventBus, PublishError } from '@countersign/bus';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, Sweeper } from '@countersign/nest';
 import { DECISION_OUTBOX_SETTINGS, REVIEW_ITEMS } from '../tokens';
@@ -104,8 +104,9 @@ export class DecisionOutbox implements OnApplicationBootstrap, OnApplicationShut
 
   /**
    * Publishes the events of decisions older than the grace period that are still unpublished, oldest first, and
-   * returns how many it published. Stops at the first failure (the bus or the store is down: the next sweep tries
-   * again) and never throws: it runs on a timer. One sweep at a time per instance.
+   * returns how many it published. Stops at the first failure of the bus or the store (the next sweep tries again),
+   * goes on past an event the bus refuses for good (its schema or size; logged at error), and never throws: it runs on
+   * a timer. One sweep at a time per instance.
    */
   sweep(now = new Date()): Promise<number> {
     return this.sweeper.run(now);
@@ -118,7 +119,16 @@ export class DecisionOutbox implements OnApplicationBootstrap, OnApplicationShut
       const due = await this.items.unpublished(new Date(now.getTime() - this.settings.graceMs), 100);
       more = due.length === 100;
       for (const d of due) {
-        more = (await this.publishAndRecord(d.actionId, d)) && more;
+        try {
+          more = (await this.publishAndRecord(d.actionId, d)) && more;
+        } catch (e) {
+          // An event the bus refuses for good (its schema or size) is not retried into the way of every later one: the
+          // sweep goes on past it, and says so at each sweep. A bus that is away stops the sweep as before.
+          if (!(e instanceof PublishError)) throw e;
+          this.logger.error({ err: e, eventId: d.event.id, actionId: d.actionId }, 'a decision event the bus refuses for good; the sweep goes on past it');
+          more = false;
+          continue;
+        }
         published++;
         this.logger.info({ eventId: d.event.id, topic: d.topic, decidedAt: d.decidedAt }, 'published a decision event left unpublished');
       }

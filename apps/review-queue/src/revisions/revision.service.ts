@@ -1,7 +1,7 @@
 import { BadRequestException, ConflictException, ForbiddenException, HttpException, Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { DecisionSigner, signReviewDecision } from '@countersign/approval';
 import { EventBus } from '@countersign/bus';
-import { Actor, actionDigest, derivedEventId, Proposal, ProposalSchema, revisedActionId, TOPICS, TopicMap } from '@countersign/contracts';
+import { Actor, actionDigest, derivedEventId, Proposal, ProposalSchema, proposalSizeRefusal, revisedActionId, TOPICS, TopicMap } from '@countersign/contracts';
 import { maskText } from '@countersign/guardrails';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
@@ -111,6 +111,9 @@ export class RevisionService {
     // reviewer's slip answers 400 instead, and the item waits as it was.
     const invalid = this.parameterCheck?.(proposal, item.contractVersion);
     if (invalid) throw new BadRequestException(invalid);
+    // The new version travels in events as any proposal does: one that could not would end this item for nothing.
+    const tooLarge = proposalSizeRefusal(proposal);
+    if (tooLarge) throw new BadRequestException(`parameters: ${tooLarge}`);
     const revisedDigest = actionDigest(proposal, item.contractVersion);
     // Before anything is stored: a revision that cannot be signed answers 503 and leaves the item as it was.
     requireSigningKey(this.key, now);

@@ -35,6 +35,21 @@ export const ProposalSchema = z.object({
 export type Proposal = z.infer<typeof ProposalSchema>;
 
 /**
+ * The most a proposal may take as JSON as the events carry it (written out: a number sent as `1e20` travels as
+ * `100000000000000000000`). An action's events carry it at most twice (a review decision holds what the reviewer was
+ * shown beside it), so with this bound every one fits the bus's `MAX_EVENT_BYTES`; a 64 KiB request body alone did not
+ * ensure it, and a proposal that grew past the limit was accepted and then stuck (or answered 5xx).
+ */
+export const MAX_PROPOSAL_BYTES = 64 * 1024;
+
+/** Why a proposal is too large for the events it must travel in, or undefined when it fits. */
+export function proposalSizeRefusal(proposal: unknown): string | undefined {
+  const bytes = Buffer.byteLength(JSON.stringify(proposal));
+  if (bytes <= MAX_PROPOSAL_BYTES) return undefined;
+  return `the proposal is ${bytes} bytes as JSON once written out (numbers such as 1e20 in full), over the ${MAX_PROPOSAL_BYTES}-byte limit of a proposal`;
+}
+
+/**
  * The proposer's Ed25519 signature over an `agent.proposal.submitted.v1` event: over the RFC 8785 canonical
  * JSON of the whole envelope as its schema reads it, without this field (docs/adr/0008). `keyId` names the
  * key in the tokens file, and so the principal that signed.
