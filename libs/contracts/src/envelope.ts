@@ -15,6 +15,8 @@ export const ActorSchema = z.object({
   authMethod: z.enum(['bearer-token', 'oidc', 'signature', 'kafka', 'service', 'none']).optional(),
   /** How a signed-in person proved who they are (the ID token's `amr`: `pwd`, `mfa`, …), where a decision depends on it. */
   amr: z.array(identifierString(32)).max(8).optional(),
+  /** When that person authenticated (ms since the epoch, the ID token's `auth_time`), where a decision needs it recent. */
+  authTime: z.number().int().nonnegative().optional(),
 });
 /** The identity behind an event. */
 export type Actor = z.infer<typeof ActorSchema>;

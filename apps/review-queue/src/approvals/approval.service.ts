@@ -97,7 +97,7 @@ export class ApprovalService {
     }
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action');
     requireItemRole(item, reviewer.roles, 'approving');
-    const stepUp = stepUpRefusal(item, reviewer);
+    const stepUp = stepUpRefusal(item, reviewer, now);
     if (stepUp) throw new ForbiddenException(stepUp);
     // Already counted: short of the quorum, an approval counts once (409). At or past it, the decision itself was not
     // stored (the process died, or PostgreSQL went away, between the two writes): this retry completes it, or the

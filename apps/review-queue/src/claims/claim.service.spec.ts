@@ -1,9 +1,10 @@
+import { ForbiddenException } from '@nestjs/common';
 import pino from 'pino';
 import { generateSigningKey } from '@countersign/approval';
 import { Principal } from '@countersign/nest';
 import { refundProposal, RecordingBus } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
-import { stepUpRefusal } from '../approvals/step-up';
+import { STEP_UP_MAX_AGE_MS, stepUpRefusal } from '../approvals/step-up';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { ReviewItem } from '../review-item/review-item.repository';
@@ -106,11 +107,36 @@ describe('step-up: approving a critical-class action needs a second factor', () 
     );
     await expect(t.approvals.approve('c1', bob, 'fine', undefined, t0)).rejects.toThrow(/a bearer token cannot show: approve it in the inbox/);
     expect((await t.items.get('c1'))!.approvedBy).toBeUndefined();
-    const withMfa = human('max', { authMethod: 'oidc', amr: ['pwd', 'otp', 'mfa'] });
+    const withMfa = human('max', { authMethod: 'oidc', amr: ['pwd', 'otp', 'mfa'], authTime: t0.getTime() - 60_000 });
     expect(await t.approvals.approve('c1', withMfa, 'checked the grant', undefined, t0)).toMatchObject({ status: 'approved', approvers: ['max'] });
     // Stopping a critical action never waits for a second factor; other classes need none.
     await t.approvals.reject('c2', bob, 'no ticket for this grant', undefined, t0);
     expect(await t.approvals.approve('h1', bob, 'fine', undefined, t0)).toMatchObject({ status: 'approved' });
     expect(stepUpRefusal({ slaClass: 'normal' }, {})).toBeUndefined();
+  });
+
+  it('takes a second factor only while it is recent: one given more than 15 minutes ago is asked for again', async () => {
+    const t = await setup();
+    await t.items.add(t.item('c4', { slaClass: 'critical' }));
+    const stale = human('max', { authMethod: 'oidc', amr: ['pwd', 'otp', 'mfa'], authTime: t0.getTime() - STEP_UP_MAX_AGE_MS - 1 });
+    await expect(t.approvals.approve('c4', stale, 'checked the grant', undefined, t0)).rejects.toThrow(
+      /needs a second factor given in the last 15 minutes, and this session's was given at 2026-11-24T09:44:59.999Z: verify again/,
+    );
+    // A session that recorded no sign-in time has no recent second factor either.
+    const untimed = human('max', { authMethod: 'oidc', amr: ['pwd', 'otp', 'mfa'] });
+    await expect(t.approvals.approve('c4', untimed, 'checked the grant', undefined, t0)).rejects.toThrow(/at a time not recorded/);
+    const fresh = { ...stale, authTime: t0.getTime() - STEP_UP_MAX_AGE_MS };
+    expect(await t.approvals.approve('c4', fresh, 'checked the grant', undefined, t0)).toMatchObject({ status: 'approved' });
+  });
+
+  it('refuses a claim on a critical item by someone who could not approve it, so it does not hold up whoever can', async () => {
+    const t = await setup();
+    await t.items.add(t.item('c3', { slaClass: 'critical' }));
+    const password = human('alice', { authMethod: 'oidc', amr: ['pwd'] });
+    await expect(t.claims.claim('c3', password, 'Alice', t0)).rejects.toThrow(/claiming this item keeps other reviewers out, and approving a critical-class/);
+    await expect(t.claims.claim('c3', bob, 'Bob', t0)).rejects.toBeInstanceOf(ForbiddenException);
+    expect((await t.items.get('c3'))!.claim).toBeUndefined();
+    const withMfa = human('max', { authMethod: 'oidc', amr: ['pwd', 'otp', 'mfa'], authTime: t0.getTime() - 60_000 });
+    expect(await t.claims.claim('c3', withMfa, 'Max', t0)).toMatchObject({ by: 'max' });
   });
 });

@@ -2,6 +2,7 @@ import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundExce
 import type { Logger } from '@countersign/logging';
 import { LOGGER, Principal } from '@countersign/nest';
 import { claimedConflict } from '../approvals/approval.service';
+import { stepUpRefusal } from '../approvals/step-up';
 import { ReviewClaim, ReviewItemRepository } from '../review-item/review-item.repository';
 import { REVIEW_ITEMS } from '../tokens';
 import { requireItemRole } from '../review-item/item-roles';
@@ -28,7 +29,16 @@ export class ClaimService {
     const lease: ReviewClaim = { by: reviewer.id, name, until: new Date(now.getTime() + ttlMs).toISOString() };
     // The common case in one statement: an item this reviewer may claim, free or theirs (docs/adr/0028).
     const claimed = await this.items.claimFor(actionId, reviewer, lease, now);
-    if (claimed) return this.claimed(actionId, reviewer, claimed.claim!);
+    if (claimed) {
+      // A claim keeps the others out: on a critical item, that of someone who could not approve it (no second factor)
+      // would only hold up whoever can. Undone at once (rare: the inbox does not claim such items for them).
+      const stepUp = stepUpRefusal(claimed, reviewer, now);
+      if (stepUp) {
+        await this.items.releaseClaim(actionId, reviewer.id);
+        throw new ForbiddenException(`claiming this item keeps other reviewers out, and ${stepUp}`);
+      }
+      return this.claimed(actionId, reviewer, claimed.claim!);
+    }
     // Not claimed, nothing changed: the item says why (or, if it changed meanwhile, the claim is tried again).
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);

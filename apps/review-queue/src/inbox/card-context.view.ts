@@ -2,7 +2,7 @@
 // assessment, the same target's and agent's recent decisions, and whether approving needs a second factor. Rendered on
 // the server like the rest of the card (`inbox.view.ts`); every value escaped.
 import { maskText } from '@countersign/guardrails';
-import { hasSecondFactor, stepUpRequired } from '../approvals/step-up';
+import { hasSecondFactor, STEP_UP_MAX_AGE_MS, stepUpRequired } from '../approvals/step-up';
 import { holdsItemRole } from '../review-item/item-roles';
 import { Approval, claimHolds, ReviewItem } from '../review-item/review-item.repository';
 import type { ReviewerSession } from './session.store';
@@ -90,11 +90,16 @@ export function recentSection(item: ReviewItem, context: CardContext | undefined
 }
 
 /** On a critical item, a session without a second factor is told so and offered to verify with one. */
-export function stepUpNote(item: ReviewItem, session: ReviewerSession): string {
-  if (item.status !== 'pending' || !stepUpRequired(item) || hasSecondFactor(session.principal)) return '';
+export function stepUpNote(item: ReviewItem, session: ReviewerSession, now = new Date()): string {
+  if (item.status !== 'pending' || !stepUpRequired(item) || hasSecondFactor(session.principal, now)) return '';
   const returnTo = `/reviews/${encodeURIComponent(item.actionId)}`;
+  // A second factor given too long ago (STEP_UP_MAX_AGE_MS) is asked for again, as one never given is.
+  const stale = session.amr.includes('mfa');
+  const said = stale
+    ? `You gave one when you signed in, more than ${STEP_UP_MAX_AGE_MS / 60_000} minutes ago: it must be recent.`
+    : `You signed in with ${esc(signedInWith(session.amr))}.`;
   return `<div class="step-up" role="note">
-    <p>Approving a <strong>${esc(item.slaClass)}</strong>-class action needs a second factor. You signed in with ${esc(signedInWith(session.amr))}.</p>
+    <p>Approving a <strong>${esc(item.slaClass)}</strong>-class action needs a second factor. ${said}</p>
     <p><a id="step-up" href="/auth/sign-in?stepUp=mfa&amp;returnTo=${esc(encodeURIComponent(returnTo))}">Verify with a second factor</a> (you sign in again, with your one-time code, and are brought back here).
     Without a second factor set up, you can still reject it; an approval must come from a reviewer who has one.</p>
   </div>`;

@@ -21,6 +21,7 @@ import { z } from 'zod';
 import { reasonString } from '@countersign/contracts';
 import { ApiRoute, IdentifierParam, parseBody } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
+import { stepUpRefusal } from '../approvals/step-up';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import { ClaimService } from '../claims/claim.service';
 import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
@@ -361,7 +362,8 @@ export class InboxController {
    */
   private async claimIfFree(actionId: string, session: ReviewerSession): Promise<void> {
     const item = await this.items.get(actionId);
-    if (!item || !mayDecide(session.principal, item) || claimState(item, session.principal.id) !== 'free') return;
+    // Not a critical item this session could not approve (no second factor): its claim would hold up whoever can.
+    if (!item || !mayDecide(session.principal, item) || stepUpRefusal(item, session.principal) || claimState(item, session.principal.id) !== 'free') return;
     await this.claims.claim(actionId, session.principal, session.name).catch((e: Error) => {
       // Taken or decided meanwhile: the card shows the item as it now stands.
       if (!(e instanceof ConflictException)) throw e;

@@ -7,6 +7,9 @@ import type { PendingSignIn } from './session.store';
 /** The scopes the inbox asks for: identity, display name and roles (`pii:view` is one of them). */
 const SCOPE = 'openid profile roles';
 
+/** How old a sign-in at the provider may be for the inbox to take it without asking again (12 hours, a working day). */
+const SIGN_IN_MAX_AGE_S = 12 * 3600;
+
 /** What the review queue learns from a verified ID token. */
 export interface SignedInIdentity {
   sub: string;
@@ -45,6 +48,9 @@ export class OidcSignIn {
       state: pending.state,
       nonce: pending.nonce,
       ...(stepUp && { prompt: 'login' }),
+      // With max_age the provider must say when the person authenticated (`auth_time`, OpenID Connect Core 3.1.2.1):
+      // the step-up for critical approvals takes only a recent second factor, and a session without the time has none.
+      max_age: stepUp ? '0' : String(SIGN_IN_MAX_AGE_S),
     });
     return { url: url.href, pending };
   }

@@ -68,7 +68,15 @@ export class Sessions {
     const session: ReviewerSession = {
       kind: 'session',
       // `amr` rides on the principal: the decisions' step-up rule (approvals/step-up.ts) reads it there, whatever the path.
-      principal: { id: who.sub, kind: 'human', roles: who.roles, authMethod: 'oidc', amr: who.amr },
+      // So does the time they authenticated (the ID token's `auth_time`; none sent: none, and no step-up is recent).
+      principal: {
+        id: who.sub,
+        kind: 'human',
+        roles: who.roles,
+        authMethod: 'oidc',
+        amr: who.amr,
+        ...(who.authTime !== undefined && { authTime: who.authTime }),
+      },
       name: who.name,
       amr: who.amr,
       authTime: who.authTime ?? now,

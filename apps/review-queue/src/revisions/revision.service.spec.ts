@@ -150,7 +150,8 @@ describe('RevisionService: approve with changes', () => {
     expect(t.revisionEvents()).toEqual([]);
     const { newActionId } = await t.revisions.revise(
       'a1',
-      { ...password, amr: ['pwd', 'mfa'] },
+      // Signed in with a second factor just now (the carried approval is checked when the new version comes back).
+      { ...password, amr: ['pwd', 'mfa'], authTime: Date.now() },
       { ...t.shown, amount: 300 },
       'refund the item only',
       undefined,

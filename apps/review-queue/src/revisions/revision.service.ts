@@ -85,7 +85,7 @@ export class RevisionService {
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action with changes');
     requireItemRole(item, reviewer.roles, 'approving');
     // A revision ends the item and carries this reviewer's approval: a critical one needs their second factor too.
-    const stepUp = stepUpRefusal(item, reviewer);
+    const stepUp = stepUpRefusal(item, reviewer, now);
     if (stepUp) throw new ForbiddenException(stepUp);
     // Another reviewer works the item: their claim holds for a revision as for any decision.
     if (claimHolds(item.claim, now) && item.claim.by !== reviewer.id) throw claimedConflict(item);
@@ -158,6 +158,7 @@ export class RevisionService {
       ...(actor.authMethod === 'oidc' && { authMethod: 'oidc' as const }),
       // How they signed in when they revised (a second factor, checked then): the approval carried holds to the same rule.
       ...(actor.amr && { amr: actor.amr }),
+      ...(actor.authTime !== undefined && { authTime: actor.authTime }),
     };
     try {
       await this.approvals.approve(e.subject, reviewer, `approved with changes (revision of action ${of.actionId}): ${revision.data.reason}`);
@@ -231,6 +232,7 @@ export class RevisionService {
       roles: reviewer.roles,
       authMethod: reviewer.authMethod ?? 'bearer-token',
       ...(reviewer.amr && { amr: reviewer.amr }),
+      ...(reviewer.authTime !== undefined && { authTime: reviewer.authTime }),
     };
     const event = this.bus.envelope(
       TOPICS.proposalRevised,

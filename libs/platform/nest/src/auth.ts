@@ -17,6 +17,8 @@ export interface Principal {
   authMethod?: 'bearer-token' | 'oidc';
   /** How an inbox session's person proved who they are (the ID token's `amr`: `pwd`, `mfa`, …); absent for bearer tokens. */
   amr?: string[];
+  /** When an inbox session's person last authenticated at the provider (ms since the epoch; the ID token's `auth_time`). */
+  authTime?: number;
 }
 
 /** True when `principal` may propose actions as the agent `agentId` (docs/adr/0008). */
