@@ -59,7 +59,9 @@ export class ActionsController {
       const entries = access === 'read' ? read : [];
       const view = entries.length ? summarise(entries) : undefined;
       const left = deadline - Date.now();
-      if ((view && wait && reached(view.status, wait.waitFor)) || !wait || left <= 0 || this.changes.closing) {
+      // A client that went away (its connection closed) ends its poll: abandoned polls must not pile up re-reads.
+      const gone = (req as { socket?: { destroyed?: boolean } }).socket?.destroyed === true;
+      if ((view && wait && reached(view.status, wait.waitFor)) || !wait || left <= 0 || this.changes.closing || gone) {
         // A normal answer, not a refusal: a client polls its action before the view has caught up.
         if (!view) throw new NotFoundAnswer(`no action ${id}`);
         const waiting = this.flagHealth?.waiting(view.status);

@@ -56,6 +56,21 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
     expect(next).not.toHaveBeenCalled();
   });
 
+  it('ends the poll of a client that went away, instead of re-reading until its deadline', async () => {
+    const { views, changes, controller } = setup();
+    await views.record('a-9', entry('a-9', 'proposed'));
+    const socket = { destroyed: false };
+    const request = { ...asReviewer, socket } as unknown as AuthenticatedRequest;
+    const reads = jest.spyOn(views, 'timeline');
+    const poll = controller.get('a-9', request, 'final', '30000');
+    await eventually(() => expect(reads).toHaveBeenCalled());
+    socket.destroyed = true;
+    changes.notify('a-9');
+    // Well before its 30 s deadline (the code before re-read until then).
+    const cap = new Promise((_, reject) => setTimeout(() => reject(new Error('still polling for a client that went away')), 10_000).unref());
+    await expect(Promise.race([poll, cap])).resolves.toMatchObject({ actionId: 'a-9', status: 'proposed' });
+  });
+
   it('waits, then answers as soon as the view consumer records the awaited state', async () => {
     const { views, changes, handlers, controller } = setup();
     await views.record('a-2', entry('a-2', 'proposed'));
