@@ -47,6 +47,25 @@ function setup() {
   return { service, items, requested, answers, keys: [verifyKey], bus, outbox };
 }
 
+/** The action's own review item, approved. */
+const reviewed = (actionId: string) => ({
+  kind: 'approval' as const,
+  actionId,
+  correlationId: `c-${actionId}`,
+  decisionEventId: `decision-${actionId}`,
+  digest,
+  proposal: refundProposal(),
+  proposerPrincipal: 'support-copilot',
+  contractVersion: '2026.11.1',
+  reasons: ['amount over threshold'],
+  slaClass: 'normal',
+  requiredRoles: ['reviewer'],
+  quorum: 1,
+  createdAt: now.toISOString(),
+  dueAt: now.toISOString(),
+  status: 'approved' as const,
+});
+
 describe('OutcomeCheckService: "did this happen?"', () => {
   it("queues the check once, beside the action's own review item, with regulated data masked", async () => {
     const t = setup();
@@ -75,6 +94,16 @@ describe('OutcomeCheckService: "did this happen?"', () => {
     expect(JSON.stringify(check.proposal)).not.toContain('4111 1111 1111 1111');
     expect(check.reasons.join(' ')).toContain('k'.repeat(64));
     expect((await t.items.pending(10)).map((i) => i.actionId)).toEqual([outcomeCheckKey('a1')]);
+  });
+
+  it("gives the check to the roles of the action's own review, and to any reviewer when it ran on its own", async () => {
+    const t = setup();
+    await t.items.add({ ...reviewed('a2'), requiredRoles: ['security'] });
+    await t.service.enqueue(t.requested('a2'), now);
+    expect((await t.items.get(outcomeCheckKey('a2')))!.requiredRoles).toEqual(['security']);
+    await expect(t.service.answer('a2', alice, true, 'the ledger shows it', undefined, now)).rejects.toThrow(/security/);
+    await t.service.enqueue(t.requested('a3'), now);
+    expect((await t.items.get(outcomeCheckKey('a3')))!.requiredRoles).toEqual(['reviewer']);
   });
 
   it('signs the answer (happened or not-happened) bound to the action and its digest, and takes one answer only', async () => {

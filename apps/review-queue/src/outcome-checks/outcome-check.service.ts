@@ -41,6 +41,10 @@ export class OutcomeCheckService {
 
   /** Queues the check once, whatever the redelivery. */
   async enqueue(e: TopicMap[typeof TOPICS.outcomeCheckRequested], now = new Date()): Promise<void> {
+    // Who may say whether an action took effect: those who could have approved it (its review's roles), for a reviewed
+    // one; any reviewer for one that ran on its own (no review named anyone).
+    const reviewed = await this.items.get(e.subject);
+    const requiredRoles = reviewed && (reviewed.kind ?? 'approval') === 'approval' && reviewed.requiredRoles.length ? reviewed.requiredRoles : ['reviewer'];
     const added = await this.items.add({
       kind: 'outcome-check',
       actionId: outcomeCheckKey(e.subject),
@@ -57,7 +61,7 @@ export class OutcomeCheckService {
         `look it up at the target (${e.data.connector}) under Idempotency-Key ${e.data.idempotencyKey}, sent from ${e.data.since}`,
       ],
       slaClass: 'normal',
-      requiredRoles: ['reviewer'],
+      requiredRoles,
       quorum: 1,
       createdAt: now.toISOString(),
       dueAt: new Date(now.getTime() + OUTCOME_CHECK_SLA_SECONDS * 1000).toISOString(),
