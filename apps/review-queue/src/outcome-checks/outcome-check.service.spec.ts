@@ -69,23 +69,7 @@ const reviewed = (actionId: string) => ({
 describe('OutcomeCheckService: "did this happen?"', () => {
   it("queues the check once, beside the action's own review item, with regulated data masked", async () => {
     const t = setup();
-    await t.items.add({
-      kind: 'approval',
-      actionId: 'a1',
-      correlationId: 'c-a1',
-      decisionEventId: 'decision-a1',
-      digest,
-      proposal: refundProposal(),
-      proposerPrincipal: 'support-copilot',
-      contractVersion: '2026.11.1',
-      reasons: ['amount over threshold'],
-      slaClass: 'normal',
-      requiredRoles: ['reviewer'],
-      quorum: 1,
-      createdAt: now.toISOString(),
-      dueAt: now.toISOString(),
-      status: 'approved',
-    });
+    await t.items.add(reviewed('a1'));
     await t.service.enqueue(t.requested(), now);
     await t.service.enqueue(t.requested(), now); // redelivered
     expect((await t.items.get('a1'))!.kind).toBe('approval');
