@@ -2,7 +2,7 @@
 // last and leaves one worker alone with it (the suite's wall time is then close to half its summed time). Jest orders
 // by the durations in its cache when it has them, and by file size otherwise, which is all a clean clone (CI) has:
 // the fuzz suite, a small file, started last and ran alone for over a minute. The list comes from a measured run:
-// `node tools/jest/slow-first.js .stack/jest-report.json > tools/jest/slowest.json` writes it again.
+// `node tools/jest/slow-first.js > tools/jest/slowest.json` writes it again after `npm test`.
 const { relative, resolve } = require('node:path');
 const Sequencer = require('@jest/test-sequencer').default;
 
@@ -20,10 +20,11 @@ class SlowestFirst extends Sequencer {
 
 module.exports = SlowestFirst;
 
-// The 20 slowest files of a Jest JSON report, slowest first.
+// The 20 slowest files of Jest JSON reports (the suite writes two: the unit tests', then the rest's), slowest first.
 if (require.main === module) {
-  const report = require(resolve(process.argv[2] ?? '.stack/jest-report.json'));
-  const files = report.testResults
+  const reports = process.argv.length > 2 ? process.argv.slice(2) : ['.stack/jest-unit.json', '.stack/jest-report.json'];
+  const files = reports
+    .flatMap((file) => require(resolve(file)).testResults)
     .map((t) => ({ file: relative(ROOT, t.name), seconds: (t.endTime - t.startTime) / 1000 }))
     .sort((a, b) => b.seconds - a.seconds)
     .slice(0, 20);
