@@ -104,7 +104,9 @@ export const mutatedProposal = (agentId?: string): fc.Arbitrary<Record<string, u
   fc.record({ base: fc.integer({ min: 0, max: SCENARIOS.length - 1 }), mutations: fc.array(mutation, { maxLength: 3 }) }).map(({ base, mutations }) => {
     const p = structuredClone(SCENARIOS[base]);
     if (agentId) (p.proposer as Record<string, unknown>).agentId = agentId;
-    for (const m of mutations) setPath(p, m.path, m.value);
+    // Each value copied: a constant (`nasty`) is one object for every draw, and setting a path inside it changed it for
+    // good, or made it contain itself (a proposal JSON cannot encode: the fuzz suite failed on a generator cycle).
+    for (const m of mutations) setPath(p, m.path, m.value === DELETE ? DELETE : structuredClone(m.value));
     return p;
   });
 

@@ -112,12 +112,12 @@ describe("the proposer's share of the review backlog (degradation.maxPendingPerP
     await u.intake.enqueue(revision);
     // A link to an item that was not revised is no revision: capped like any other approval.
     await u.intake.enqueue(
-      reviewLaneDecision('claims-revision', {
+      reviewLaneDecision('z-claims-revision', {
         proposerPrincipal: 'ops-copilot',
         revisionOf: { actionId: 'first', by: 'rita', revisionEventId: 'x', proposerPrincipal: 'ops-copilot' },
       }),
     );
-    expect(u.decisions().map((d) => d.subject)).toEqual(['claims-revision']);
+    expect(u.decisions().map((d) => d.subject)).toEqual(['z-claims-revision']);
     expect((await u.items.get('sample'))?.status).toBe('pending');
     expect((await u.items.get('new-version'))?.status).toBe('pending');
   });
