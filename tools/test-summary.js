@@ -1,5 +1,5 @@
 // Prints the suite's closing line in the plain form CI reads ("countersign: N passed, N failed, N skipped")
-// from Jest's JSON reports (the unit tests', run while the stack starts, and the rest's) and the other runners'
+// from Jest's JSON report(s) and the other runners'
 // `{passed, failed}` files, and exits non-zero when anything failed, a report is missing, or nothing ran.
 const fs = require('node:fs');
 let passed = 0;

@@ -20,9 +20,9 @@ class SlowestFirst extends Sequencer {
 
 module.exports = SlowestFirst;
 
-// The 20 slowest files of Jest JSON reports (the suite writes two: the unit tests', then the rest's), slowest first.
+// The 20 slowest files of Jest JSON reports (`npm test` writes .stack/jest-report.json), slowest first.
 if (require.main === module) {
-  const reports = process.argv.length > 2 ? process.argv.slice(2) : ['.stack/jest-unit.json', '.stack/jest-report.json'];
+  const reports = process.argv.length > 2 ? process.argv.slice(2) : ['.stack/jest-report.json'];
   const files = reports
     .flatMap((file) => require(resolve(file)).testResults)
     .map((t) => ({ file: relative(ROOT, t.name), seconds: (t.endTime - t.startTime) / 1000 }))
