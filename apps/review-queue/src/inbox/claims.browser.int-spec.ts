@@ -183,11 +183,13 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
 
   it('shows an item expiring while the reviewer looks at it: its card says expired and it leaves the list', async () => {
     const { page } = await h.signIn('fiona');
-    // Long enough to open its card on a busy machine; the clock (every 500 ms) expires it at its due time.
-    const id = await h.queue({ target: 'order-expiring' }, { dueAt: new Date(Date.now() + 20_000).toISOString() });
+    const id = await h.queue({ target: 'order-expiring' });
     await page.waitForSelector(`.items a[data-action-id="${id}"]`);
     await openCard(page, id);
     await page.waitForSelector(`article.card[data-action-id="${id}"] #decide`);
+    expect(await page.$('article.card .note.expired')).toBeNull();
+    // Its due time comes now that the card is open; the clock (every 500 ms) expires it.
+    await h.bringDue(id, 'due');
     await page.waitForSelector('article.card .note.expired');
     expect(await page.textContent('article.card .note.expired')).toContain('no decision came within its high SLA, so it will never be executed');
     expect(await page.textContent('.f-status')).toBe('expired');
@@ -198,8 +200,7 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
 
   it('keeps what the reviewer is writing when news of the item renders the card again (an escalation while the changes form is open)', async () => {
     const { page } = await h.signIn('alice');
-    // Escalates (the clock runs every 500 ms) well after a busy machine has opened the card and the text is typed.
-    const id = await h.queue({ target: 'order-escalating' }, { escalateAt: new Date(Date.now() + 20_000).toISOString(), escalateTo: ['finance-lead'] });
+    const id = await h.queue({ target: 'order-escalating' }, { escalateAt: new Date(Date.now() + 1_800_000).toISOString(), escalateTo: ['finance-lead'] });
     await page.waitForSelector(`.items a[data-action-id="${id}"]`);
     await openCard(page, id);
     await page.waitForSelector(`article.card[data-action-id="${id}"][data-claim="mine"] #revise-open`);
@@ -208,7 +209,9 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
     await page.fill('#revise-parameters', '{"amount": 120}');
     await page.fill('#revise-reason', 'half of it');
     expect(await page.textContent('article.card .f-escalation')).not.toContain('escalated at'); // the news is still to come
-    await page.waitForSelector('article.card .f-escalation:has-text("escalated at")', { timeout: 60_000 });
+    // Its escalation time comes while the form is open; the clock (every 500 ms) escalates it.
+    await h.bringDue(id, 'escalation');
+    await page.waitForSelector('article.card .f-escalation:has-text("escalated at")');
     expect(await page.isVisible('#revise-form')).toBe(true);
     expect(await page.getAttribute('#revise-open', 'aria-expanded')).toBe('true');
     expect(await page.inputValue('#revise-parameters')).toBe('{"amount": 120}');

@@ -40,6 +40,11 @@ export interface InboxHarness {
   secrets: Record<string, WrittenUser>;
   /** The sign-ins the identity provider refused, as it reports them for the audit (`onRefused`). */
   refusedSignIns: SignInRefusal[];
+  /**
+   * Moves an item's due time (or escalation time) to now, as if that much time had passed: the review clock takes the
+   * step at its next tick. Lets a test set the page up first, then have the step happen, with no wait on a wall clock.
+   */
+  bringDue(actionId: string, step: 'due' | 'escalation'): Promise<void>;
   /** Adds a pending approval as the review consumer does: the proposal masked for every reviewer, the real one sealed. */
   queue(over?: Partial<Proposal>, item?: Partial<ReviewItem>): Promise<string>;
   /** A new browser context signed in as `user` (password; the harness's users have none enrolled in MFA but max), on the inbox, live. */
@@ -146,6 +151,11 @@ export async function startInboxHarness(
       secrets,
       newContext,
       close,
+      async bringDue(actionId, step) {
+        const column = step === 'due' ? 'due_at' : 'escalate_at';
+        const { rowCount } = await pool.query(`UPDATE review_items SET ${column} = now() WHERE action_id = $1 AND status = 'pending'`, [actionId]);
+        if (rowCount !== 1) throw new Error(`${actionId} is not pending`);
+      },
       async queue(over = {}, item = {}) {
         const actionId = `act-${++n}-${Date.now().toString(36)}`;
         const proposal: Proposal = {
