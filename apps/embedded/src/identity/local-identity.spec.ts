@@ -9,6 +9,7 @@ import { signInRefusalAudit } from './local-identity';
 describe('refused sign-ins at the embedded identity provider', () => {
   const refusal = (user: string, source = '127.0.0.1') => ({
     status: 401 as const,
+    method: 'POST',
     path: '/interaction/x/login',
     reason: 'sign-in refused: wrong user name or password',
     user,
@@ -32,5 +33,29 @@ describe('refused sign-ins at the embedded identity provider', () => {
     // The burst audited one by one, the other source too, and the 5 over the budget as one summary at the close.
     expect(reasons).toHaveLength(DEFAULT_REJECTION_BUDGET.burst + 2);
     expect(reasons[reasons.length - 1].reason).toMatch(/^5 more unauthenticated requests from 127\.0\.0\.1 rejected since .*: sign-in refused/);
+  });
+
+  it('audits a page asked of no sign-in under way with its own method and status, and no user named', async () => {
+    const bus = new RecordingBus({ source: 'countersign-embedded', logger: pino({ level: 'silent' }) });
+    const audit = signInRefusalAudit(bus, pino({ level: 'silent' }), ['bob'], new RejectionBudget(DEFAULT_REJECTION_BUDGET, () => 0));
+    audit.refused({
+      status: 405,
+      method: 'PUT',
+      path: '/interaction/x/login',
+      reason: 'sign-in refused: PUT is not allowed here',
+      user: '',
+      source: '127.0.0.1',
+    });
+    audit.close();
+    await new Promise((r) => setImmediate(r));
+    expect(bus.published.filter((p) => p.topic === TOPICS.requestRejected).map((p) => p.event.data)).toEqual([
+      expect.objectContaining({
+        service: 'identity-provider',
+        method: 'PUT',
+        status: 405,
+        reason: 'sign-in refused: PUT is not allowed here (no user name given)',
+        principal: null,
+      }),
+    ]);
   });
 });

@@ -74,19 +74,15 @@ export function localIdentity(home: string, host: string, port = 0, logger?: Log
  * user's: anything else may be a password typed into the wrong field.
  */
 export function signInRefusalAudit(bus: EventBus, logger: Logger, known: string[], budget = new RejectionBudget()) {
-  const data = (seen: { path: string; status: number; reason: string }) => ({ service: 'identity-provider', method: 'POST', ...seen, principal: null });
+  const data = (seen: { method: string; path: string; status: number; reason: string }) => ({ service: 'identity-provider', ...seen, principal: null });
   const summarise = () => {
     for (const s of budget.drain()) auditRejection(bus, logger, data({ ...s.last, reason: summaryReason(s) }));
   };
   const summaries = setInterval(summarise, REJECTION_SUMMARY_INTERVAL_MS).unref();
   return {
     refused: (r: SignInRefusal) => {
-      const seen = {
-        method: 'POST',
-        path: r.path,
-        status: r.status,
-        reason: `${r.reason} (${known.includes(r.user) ? `user ${r.user}` : 'a user name that is no user'})`,
-      };
+      const who = r.user === '' ? 'no user name given' : known.includes(r.user) ? `user ${r.user}` : 'a user name that is no user';
+      const seen = { method: r.method, path: r.path, status: r.status, reason: `${r.reason} (${who})` };
       if (budget.take(r.source, seen)) auditRejection(bus, logger, data(seen));
     },
     /** Audits what was counted since the last summary. */

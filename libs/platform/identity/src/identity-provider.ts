@@ -39,10 +39,12 @@ export interface IdentityProviderOptions {
 
 /**
  * A refused sign-in at the provider's own pages: the answer's status, why, the user name given (as typed, at most 200
- * characters) and the address it came from.
+ * characters; empty when none was read) and the address it came from. Besides wrong answers: a page of no sign-in under
+ * way (an unknown or expired interaction, or another browser's), or a method the page does not take.
  */
 export interface SignInRefusal {
-  status: 401 | 429;
+  status: 400 | 401 | 405 | 429;
+  method: string;
   path: string;
   reason: string;
   user: string;
@@ -94,7 +96,14 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     setSecurityHeaders(res);
     const m = /^\/interaction\/([\w-]+)(?:\/(login|code))?$/.exec((req.url ?? '').split('?')[0]);
     if (!m) return void callback(req, res);
-    interaction(provider, signIn, req, res, m[1], m[2]).catch((e: Error) => page(res, 400, 'Sign-in failed', `<p>${esc(e.message)}</p>`));
+    interaction(provider, signIn, req, res, m[1], m[2]).catch((e: Error) => {
+      // oidc-provider's own refusal (no sign-in under way with this browser, or it expired): audited like the others.
+      signIn.refused(
+        { status: 400, path: pathOf(m), reason: 'sign-in refused: no sign-in under way for this page (unknown, expired or ended)', user: '' },
+        req,
+      );
+      page(res, 400, 'Sign-in failed', `<p>${esc(e.message)}</p>`);
+    });
   });
   return {
     issuer,
@@ -181,15 +190,18 @@ interface SignIn {
   awaitingCode: Map<string, string>;
   throttle: SignInThrottle;
   now: () => number;
-  refused: (refusal: Omit<SignInRefusal, 'source'>, req: IncomingMessage) => void;
+  refused: (refusal: Omit<SignInRefusal, 'source' | 'method'>, req: IncomingMessage) => void;
 }
 
-/** `onRefused` with the request's source address; a failure there does not change the answer to the person signing in. */
+/** The path of a sign-in page as matched (its interaction id and step). */
+const pathOf = (m: RegExpExecArray) => `/interaction/${m[1]}${m[2] ? `/${m[2]}` : ''}`;
+
+/** `onRefused` with the request's method and source address; a failure there does not change the answer to the person signing in. */
 function reporter(onRefused: IdentityProviderOptions['onRefused']): SignIn['refused'] {
   if (!onRefused) return () => undefined;
   return (refusal, req) => {
     try {
-      onRefused({ ...refusal, source: req.socket.remoteAddress ?? 'unknown' });
+      onRefused({ ...refusal, method: (req.method ?? 'POST').slice(0, 20), source: req.socket.remoteAddress ?? 'unknown' });
     } catch {
       // Reporting is the caller's: the person signing in gets their answer whatever happens there.
     }
@@ -203,9 +215,16 @@ function reporter(onRefused: IdentityProviderOptions['onRefused']): SignIn['refu
  */
 async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, res: ServerResponse, uid: string, step?: string): Promise<void> {
   const details = await provider.interactionDetails(req, res);
-  if (details.uid !== uid) return page(res, 400, 'Sign-in failed', '<p>This sign-in page belongs to another sign-in. Start again.</p>');
+  const here = `/interaction/${uid}${step ? `/${step}` : ''}`;
+  if (details.uid !== uid) {
+    s.refused({ status: 400, path: here, reason: 'sign-in refused: the page belongs to another sign-in', user: '' }, req);
+    return page(res, 400, 'Sign-in failed', '<p>This sign-in page belongs to another sign-in. Start again.</p>');
+  }
   if (req.method === 'GET' && !step) return page(res, 200, 'Sign in', loginForm(uid));
-  if (req.method !== 'POST') return page(res, 405, 'Sign-in failed', '<p>Method not allowed.</p>');
+  if (req.method !== 'POST') {
+    s.refused({ status: 405, path: here, reason: `sign-in refused: ${(req.method ?? '').slice(0, 20)} is not allowed here`, user: '' }, req);
+    return page(res, 405, 'Sign-in failed', '<p>Method not allowed.</p>');
+  }
   const form = new URLSearchParams(await readBody(req));
   const tooMany = (until: number) => `Too many wrong attempts for this user: try again after ${new Date(until).toISOString().slice(11, 16)} UTC.`;
   if (step === 'login') {

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunningIdentityProvider, startIdentityProvider } from './identity-provider';
+import { RunningIdentityProvider, SignInRefusal, startIdentityProvider } from './identity-provider';
 import { SignInThrottle } from './sign-in-throttle';
 import { totpCode, totpStep } from './totp';
 import { DEFAULT_USERS, writeIdentityUsers } from './users';
@@ -14,12 +14,13 @@ const CLIENT = { clientId: 'inbox', clientSecret: 'inbox-secret', redirectUris: 
 describe('the local identity provider refuses guessing and replay', () => {
   let clock = Date.parse('2026-12-01T10:00:00.000Z');
   let idp: RunningIdentityProvider;
+  const refused: SignInRefusal[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'identity-'));
   const { users, secrets } = writeIdentityUsers(dir, DEFAULT_USERS);
   const max = secrets.max;
 
   beforeAll(async () => {
-    idp = await startIdentityProvider({ users, clients: [CLIENT], now: () => clock });
+    idp = await startIdentityProvider({ users, clients: [CLIENT], now: () => clock, onRefused: (r) => refused.push(r) });
   });
   afterAll(() => idp.close());
 
@@ -51,7 +52,12 @@ describe('the local identity provider refuses guessing and replay', () => {
       });
       return { status: r.status, text: await r.text() };
     };
-    return { password: (user: string, password: string) => post('login', { username: user, password }), code: (code: string) => post('code', { code }) };
+    return {
+      uid,
+      cookie,
+      password: (user: string, password: string) => post('login', { username: user, password }),
+      code: (code: string) => post('code', { code }),
+    };
   }
   /** A code that is not max's at `clock` (nor a step beside it). */
   const wrongCode = () => {
@@ -105,6 +111,28 @@ describe('the local identity provider refuses guessing and replay', () => {
     expect((await signIn.password('bob', secrets.bob.password)).status).toBe(303);
     clock += 15 * 60_000 + 1;
     expect((await (await begin()).password('alice', secrets.alice.password)).status).toBe(303);
+  });
+
+  it('reports, for the audit, a sign-in page asked of no sign-in under way, of another sign-in, or with a method it does not take', async () => {
+    const before = refused.length;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const none = await fetch(`${idp.issuer}/interaction/zz7/login`, { method: 'POST', headers: form, body: 'username=alice&password=x' });
+    expect(none.status).toBe(400);
+    const mine = await begin();
+    const other = await begin();
+    const crossed = await fetch(`${idp.issuer}/interaction/${other.uid}/login`, {
+      method: 'POST',
+      headers: { ...form, cookie: mine.cookie },
+      body: 'username=alice&password=x',
+    });
+    expect(crossed.status).toBe(400);
+    expect((await fetch(`${idp.issuer}/interaction/${mine.uid}/login`, { method: 'PUT', headers: { cookie: mine.cookie } })).status).toBe(405);
+    expect(refused.slice(before).map((r) => [r.status, r.method, r.path, r.user, r.reason])).toEqual([
+      [400, 'POST', '/interaction/zz7/login', '', 'sign-in refused: no sign-in under way for this page (unknown, expired or ended)'],
+      [400, 'POST', `/interaction/${other.uid}/login`, '', 'sign-in refused: the page belongs to another sign-in'],
+      [405, 'PUT', `/interaction/${mine.uid}/login`, '', 'sign-in refused: PUT is not allowed here'],
+    ]);
+    expect(refused.slice(before).every((r) => r.source === '127.0.0.1')).toBe(true);
   });
 });
 

@@ -13,3 +13,4 @@ export * from './dependencies';
 export * from './https/https-files';
 export * from './contract-changes';
 export * from './rejection-budget';
+export * from './query';

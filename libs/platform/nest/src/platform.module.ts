@@ -20,7 +20,7 @@ import {
   OnModuleDestroy,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { EventBus, isDependencyFailure } from '@countersign/bus';
 import { Actor, derivedEventId, newId, TOPICS, TopicMap } from '@countersign/contracts';
 import { Logger, withLogContext } from '@countersign/logging';
@@ -32,6 +32,7 @@ import { RejectionBudget, SuppressedRejections } from './rejection-budget';
 import { traceRequest, TracedRequest, TracedResponse } from './request-span';
 import { OpenApiController, OpenApiDocumentHolder } from './openapi/openapi.controller';
 import { ApiRoute } from './openapi/route-doc';
+import { QueryParamsInterceptor } from './query';
 import { HTTPS_MIN_VERSION, HttpsFiles, readHttpsFiles, reloadHttpsFiles } from './https/https-files';
 
 export const EVENT_BUS = Symbol.for('countersign.EventBus');
@@ -348,6 +349,7 @@ class HealthController {
   @ApiRoute({
     summary: 'Liveness: the process answers',
     public: 'a health probe',
+    openQuery: "a probe: whatever a load balancer's check adds is ignored",
     ok: { description: 'Alive', schema: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } } },
     unavailable: false,
   })
@@ -363,6 +365,7 @@ class HealthController {
   @ApiRoute({
     summary: 'Readiness: every dependency answers and every consumer has subscribed',
     public: 'a health probe',
+    openQuery: "a probe: whatever a load balancer's check adds is ignored",
     ok: {
       description: 'Ready',
       schema: {
@@ -431,6 +434,7 @@ export class PlatformModule implements NestModule {
         OpenApiDocumentHolder,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: RejectionFilter },
+        { provide: APP_INTERCEPTOR, useClass: QueryParamsInterceptor },
       ],
       exports: [EVENT_BUS, LOGGER, SERVICE_NAME, TOKEN_REGISTRY, READINESS, METRICS, ConsumerStates],
     };

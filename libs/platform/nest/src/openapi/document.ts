@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ANY_ROLE, requiredRoles } from '../auth';
 import { IdentifierParam, MAX_BODY_BYTES } from '../body';
 import { RETRY_AFTER_SECONDS, SERVICE_NAME } from '../platform.module';
+import { queryParamsOf } from '../query';
 import { OpenApiDocumentHolder } from './openapi.controller';
 import { ResponseDoc, ROUTE_DOC, RouteDoc, SchemaSource } from './route-doc';
 
@@ -142,6 +143,8 @@ function complete(op: Operation, method: string, { controller, handler }: Handle
     responses['415'] = refusal('a request body that is not application/json');
   }
   const ids = identifierParams(controller, handler).map((p) => `${p.name} over ${p.max} characters, or with control or invisible characters`);
+  // The platform's query check (QueryParamsInterceptor) on every route but those with an open query.
+  if (queryParamsOf(controller, handler)) ids.push('a query parameter the route does not read, or one given twice');
   if (ids.length) {
     const before = (responses['400'] as { description?: string } | undefined)?.description ?? errors[400];
     responses['400'] = refusal(both(before, ...ids));

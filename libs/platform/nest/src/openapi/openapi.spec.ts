@@ -83,7 +83,7 @@ describe('the OpenAPI document', () => {
     expect(running.doc.paths['/healthz'].get).toMatchObject({ security: [], description: expect.stringContaining('No authentication: a health probe') });
     // Any valid token reads the document: bearer and 401, no 403.
     expect(running.doc.paths['/openapi.json'].get.security).toEqual([{ bearer: [] }]);
-    expect(Object.keys(running.doc.paths['/openapi.json'].get.responses)).toEqual(['200', '401', '503']);
+    expect(Object.keys(running.doc.paths['/openapi.json'].get.responses)).toEqual(['200', '400', '401', '503']);
     expect(running.doc.components.securitySchemes).toMatchObject({ bearer: { type: 'http', scheme: 'bearer' } });
   });
 

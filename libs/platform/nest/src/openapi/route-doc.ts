@@ -33,6 +33,11 @@ export interface RouteDoc {
   body?: SchemaSource;
   /** Query parameters the route reads from a whole-object `@Query()`, or to describe: name → what it does. */
   query?: Record<string, string>;
+  /**
+   * Why the route reads a query whose names the platform does not check (every other route refuses a parameter it does
+   * not read, libs/platform/nest `QueryParamsInterceptor`): e.g. an OpenID Connect redirect, which its client checks.
+   */
+  openQuery?: string;
   /** A body the route accepts but does not need. */
   bodyOptional?: boolean;
   ok: ResponseDoc;
