@@ -9,6 +9,12 @@ export interface AuditEntry {
    * Named so it sorts first in canonical JSON: verifiers read it from the stored bytes without parsing.
    */
   _index?: number;
+  /**
+   * When the writer stored it (ISO 8601, ms), hashed with it: the time the audit file and `GET /v1/audit/entries` show
+   * as `recordedAt` cannot be changed unseen. Entries written before 2026-12-02 have none (their `recordedAt` is not
+   * covered by the hash).
+   */
+  _recordedAt?: string;
   eventId: string;
   eventType: string;
   topic: string;

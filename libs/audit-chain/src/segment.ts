@@ -21,6 +21,21 @@ export interface LoggedEntry {
    * version 1 segments); checked when no leaf hash is. Newer entries leave it out: the signed heads carry the roots.
    */
   root?: string;
+  /**
+   * The time the store shows beside the entry (the audit file's and the API's `recordedAt`). An entry that hashes its
+   * own (`_recordedAt`, written since 2026-12-02) must show that one; an older entry's is not covered by the hash.
+   */
+  recordedAt?: string;
+}
+
+/** The `_recordedAt` canonical JSON puts right after `_index` (both sort before every other field). */
+const HASHED_RECORDED_AT = /^\{"_index":\d+,"_recordedAt":("(?:[^"\\]|\\.)*")/;
+
+/** The time an entry hashes as its `_recordedAt`, if it has one. */
+function hashedRecordedAt(e: LoggedEntry): unknown {
+  if (e.bytes === undefined) return (e.entry as { _recordedAt?: unknown } | undefined)?._recordedAt;
+  const m = HASHED_RECORDED_AT.exec(e.bytes);
+  return m ? JSON.parse(m[1]) : undefined;
 }
 
 /** Where a segment starts: the compact range of the entries before it (empty for a segment from 0). */
@@ -203,6 +218,14 @@ export class ChainVerifier {
     } else if (e.root === undefined || this.range.root().toString('hex') !== e.root) {
       // Neither a leaf hash nor a root recorded: nothing vouches for this entry on its own.
       return fail(e.index, `entry ${e.index} does not reproduce its recorded root: modified, or moved`);
+    }
+    if (e.recordedAt !== undefined) {
+      const hashed = hashedRecordedAt(e);
+      if (hashed !== undefined && hashed !== e.recordedAt)
+        return fail(
+          e.index,
+          `entry ${e.index} shows recordedAt ${JSON.stringify(e.recordedAt)}, but was hashed as recorded at ${JSON.stringify(hashed)}: its time was changed`,
+        );
     }
     const heads = this.bySize.get(this.range.size);
     const root = heads ? this.range.root().toString('hex') : '';

@@ -280,6 +280,18 @@ describe('countersign audit verify --file reads each line strictly', () => {
     });
   });
 
+  it('fails a line whose recordedAt was changed: the time is hashed with the entry', async () => {
+    const a = await embeddedAudit();
+    const ls = a.lines();
+    const at = ls.length - 5;
+    const recorded = (JSON.parse(ls[at]) as { recordedAt: string }).recordedAt;
+    a.rewrite(ls.map((l, i) => (i === at ? l.replace(/"recordedAt":"[^"]*"/, '"recordedAt":"2020-01-01T00:00:00.000Z"') : l)));
+    expect(await a.verify()).toMatchObject({
+      code: 1,
+      out: `FAILED at index ${at}: entry ${at} shows recordedAt "2020-01-01T00:00:00.000Z", but was hashed as recorded at "${recorded}": its time was changed`,
+    });
+  });
+
   it('refuses a duplicate key in tree-heads.jsonl', async () => {
     const a = await embeddedAudit();
     const headsFile = join(a.dir, 'tree-heads.jsonl');

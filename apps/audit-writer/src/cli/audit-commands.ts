@@ -105,7 +105,10 @@ export const embeddedHeadStoreOf = (file: string) => join(dirname(file), 'heads'
  * before ADR 0029). A line with any other field was written by someone else.
  */
 export const AUDIT_FILE_LINE_FIELDS: readonly string[] = ['index', 'entry', 'leafHash', 'recordedAt', 'root'];
-/** `recordedAt` as the audit file writes it (`Date#toISOString`). It is not hashed: its form is all a verifier can check. */
+/**
+ * `recordedAt` as the audit file writes it (`Date#toISOString`). Entries written since 2026-12-02 hash it too (`_recordedAt`,
+ * which the line's must equal); on older lines its form is all a verifier can check.
+ */
 const RECORDED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** Each line of `bytes` (split at LF), with its 1-based number; blank lines are left out. */
@@ -178,6 +181,7 @@ export async function verifyAuditFile(
       entry: stored.entry,
       leafHash: stored.leafHash as string | undefined,
       root: stored.root as string | undefined,
+      recordedAt: stored.recordedAt,
     });
   };
   const input = createReadStream(file);

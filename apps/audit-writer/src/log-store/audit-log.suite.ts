@@ -56,6 +56,30 @@ export function auditLogSuite(name: string, make: () => Promise<AuditLogReposito
       expect(verifyEntries(await log.range(0, tip.size), await log.heads(), ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 35, root: tip.root });
     });
 
+    it('hashes the time each entry is recorded with it: the recordedAt shown cannot be changed unseen', async () => {
+      const log = await make();
+      const before = Date.now();
+      await log.appendBatch([auditEntry('e1', 'a1'), auditEntry('e2', 'a1')]);
+      const ring = testKeys();
+      const tip = await log.tip();
+      await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date()));
+      const entries = await log.range(0, tip.size);
+      // What the store shows (range pages may carry the hashed bytes instead of the object) and what it hashed agree.
+      const shown = await log.query({ actionId: 'a1' });
+      for (const e of shown) {
+        expect(e.entry._recordedAt).toBe(e.recordedAt);
+        expect(Date.parse(e.recordedAt)).toBeGreaterThanOrEqual(before - 1);
+      }
+      expect(entries.map((e) => e.recordedAt)).toEqual(shown.map((e) => e.recordedAt));
+      expect(verifyEntries(entries, await log.heads(), ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 2 });
+      const backdated = entries.map((e, i) => (i === 1 ? { ...e, recordedAt: '2020-01-01T00:00:00.000Z' } : e));
+      expect(verifyEntries(backdated, await log.heads(), ring.verifierKeys())).toMatchObject({
+        ok: false,
+        firstBadIndex: 1,
+        problem: `entry 1 shows recordedAt "2020-01-01T00:00:00.000Z", but was hashed as recorded at "${entries[1].recordedAt}": its time was changed`,
+      });
+    });
+
     it('finds entries by correlation id, actor, type and time', async () => {
       const log = await make();
       await log.appendBatch([

@@ -91,7 +91,8 @@ export class FileAuditLogRepository implements AuditLogRepository {
     for (const unplaced of batch) {
       if (this.ids.has(unplaced.eventId)) continue;
       const index = this.chain.size;
-      const entry = { ...unplaced, _index: index };
+      // Its place and the time it is stored are hashed with it (`recordedAt` on the line is the same time).
+      const entry = { ...unplaced, _index: index, _recordedAt: recordedAt };
       const leaf = leafHashOfText(entryJson(entry));
       this.chain.append(leaf);
       // No root per line (ADR 0029): the tip and the signed heads carry it.
@@ -121,7 +122,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
   async range(from: number, to: number): Promise<LoggedEntry[]> {
     return this.entries
       .slice(from, to)
-      .map((s) => ({ index: s.index, entry: s.entry, leafHash: s.leafHash, ...(s.root !== undefined ? { root: s.root } : {}) }));
+      .map((s) => ({ index: s.index, entry: s.entry, leafHash: s.leafHash, recordedAt: s.recordedAt, ...(s.root !== undefined ? { root: s.root } : {}) }));
   }
 
   async tip(): Promise<ChainTip> {

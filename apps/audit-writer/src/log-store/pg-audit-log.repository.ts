@@ -62,21 +62,23 @@ export class PgAuditLogRepository implements AuditLogRepository {
         // JSON parameter). No root per row (ADR 0029): the tip and the signed heads carry it; each row keeps its leaf hash.
         const values: unknown[] = [];
         const rows = new Array<string>(fresh.length);
+        // The time the rows are stored is hashed with each entry (`_recordedAt`) and is the row's `recorded_at`.
+        const recordedAt = new Date().toISOString();
         for (let i = 0; i < fresh.length; i++) {
           const idx = range.size;
-          const e = { ...fresh[i], _index: idx };
+          const e = { ...fresh[i], _index: idx, _recordedAt: recordedAt };
           const json = entryJson(e);
           const leaf = leafHashOfText(json);
           range.append(leaf);
           const b = values.length;
-          values.push(idx, e.eventId, e.topic, e.eventType, e.actionId, e.correlationId, e.actor.id, e.time, json, leaf.toString('hex'));
-          rows[i] = `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7},$${b + 8},$${b + 9},$${b + 10})`;
+          values.push(idx, e.eventId, e.topic, e.eventType, e.actionId, e.correlationId, e.actor.id, e.time, json, leaf.toString('hex'), recordedAt);
+          rows[i] = `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7},$${b + 8},$${b + 9},$${b + 10},$${b + 11})`;
         }
         // The rows and the tip that covers them in one statement (one round trip).
         const state = range.state();
         values.push(state.size, JSON.stringify(state.hashes));
         await client.query(
-          `WITH appended AS (INSERT INTO audit_log (idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry_json, leaf_hash) VALUES ${rows.join(',')})
+          `WITH appended AS (INSERT INTO audit_log (idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry_json, leaf_hash, recorded_at) VALUES ${rows.join(',')})
            UPDATE audit_chain_tip SET size = $${values.length - 1}, hashes = $${values.length} WHERE id = 1`,
           values,
         );
@@ -113,9 +115,13 @@ export class PgAuditLogRepository implements AuditLogRepository {
   }
 
   async range(from: number, to: number): Promise<LoggedEntry[]> {
-    const { rows } = await this.pool.query('SELECT idx, entry_json, leaf_hash FROM audit_log WHERE idx >= $1 AND idx < $2 ORDER BY idx', [from, to]);
-    // Only the leaf hash: it is always recorded, and the verifier checks it first (a row's old root adds nothing).
-    return rows.map((r) => ({ index: Number(r.idx), bytes: r.entry_json, leafHash: r.leaf_hash }));
+    const { rows } = await this.pool.query('SELECT idx, entry_json, leaf_hash, recorded_at FROM audit_log WHERE idx >= $1 AND idx < $2 ORDER BY idx', [
+      from,
+      to,
+    ]);
+    // Only the leaf hash: it is always recorded, and the verifier checks it first (a row's old root adds nothing). The
+    // time shown beside the entry goes along: the verifier holds it to the one the entry hashes.
+    return rows.map((r) => ({ index: Number(r.idx), bytes: r.entry_json, leafHash: r.leaf_hash, recordedAt: (r.recorded_at as Date).toISOString() }));
   }
 
   async tip(): Promise<ChainTip> {
