@@ -60,10 +60,10 @@ export class PgAuditLogRepository implements AuditLogRepository {
         // One pass over the batch: place, canonicalise and hash each entry (its canonical text is hashed and stored
         // as is, never copied into a Buffer), then one multi-row INSERT (measured faster here than unnest arrays or a
         // JSON parameter). No root per row (ADR 0029): the tip and the signed heads carry it; each row keeps its leaf hash.
-        const values: unknown[] = [];
-        const rows = new Array<string>(fresh.length);
-        // The time the rows are stored is hashed with each entry (`_recordedAt`) and is the row's `recorded_at`.
+        // The time the rows are stored is hashed with each entry (`_recordedAt`) and is every row's `recorded_at` ($1).
         const recordedAt = new Date().toISOString();
+        const values: unknown[] = [recordedAt];
+        const rows = new Array<string>(fresh.length);
         for (let i = 0; i < fresh.length; i++) {
           const idx = range.size;
           const e = { ...fresh[i], _index: idx, _recordedAt: recordedAt };
@@ -71,8 +71,8 @@ export class PgAuditLogRepository implements AuditLogRepository {
           const leaf = leafHashOfText(json);
           range.append(leaf);
           const b = values.length;
-          values.push(idx, e.eventId, e.topic, e.eventType, e.actionId, e.correlationId, e.actor.id, e.time, json, leaf.toString('hex'), recordedAt);
-          rows[i] = `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7},$${b + 8},$${b + 9},$${b + 10},$${b + 11})`;
+          values.push(idx, e.eventId, e.topic, e.eventType, e.actionId, e.correlationId, e.actor.id, e.time, json, leaf.toString('hex'));
+          rows[i] = `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7},$${b + 8},$${b + 9},$${b + 10},$1::timestamptz)`;
         }
         // The rows and the tip that covers them in one statement (one round trip).
         const state = range.state();
