@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { KeyRing } from '@countersign/audit-chain';
 import { isDependencyFailure } from '@countersign/bus';
 import { watchSigningKeys } from '@countersign/keys';
+import { RunningContract } from '@countersign/policy';
 import type { Logger } from '@countersign/logging';
 import { runService } from '@countersign/nest';
 import { createPgPool, migrate } from '@countersign/storage';
@@ -34,8 +35,16 @@ void runService({
     AUDIT_HEAD_EVERY_MS: z.coerce.number().int().positive().default(5000),
     /** How long the boot waits for PostgreSQL (to migrate) before it gives up and exits 1; 5 minutes by default. */
     BOOT_DEPENDENCY_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+    /**
+     * The contract the policy engines load (their CONTRACT_PATH): read for its national-id patterns, which every entry
+     * is masked with (`masking.nationalIds`). The writer does not follow approved changes of them: the services that
+     * publish the events (the review queue, the orchestrator, the policy engine) do, and mask before they publish.
+     */
+    CONTRACT_PATH: z.string().default(join(__dirname, '../../policy-engine/contract/countersign.contract.yaml')),
   }),
   async build({ config, logger }) {
+    // Loaded for the process's masking only (an invalid contract stops the boot, as in every service that reads it).
+    RunningContract.fromFile(config.CONTRACT_PATH);
     const migrations = { service: 'audit-writer', dir: join(__dirname, '../migrations'), settings: { 'countersign.audit_role': config.AUDIT_DB_ROLE } };
     // PostgreSQL not (yet) there at boot is waited for, not a crash loop; a broken migration still fails at once.
     await whenAvailable(() => migrate(config.DATABASE_URL, migrations, (msg) => logger.info(msg)), 'PostgreSQL', config.BOOT_DEPENDENCY_TIMEOUT_MS, logger);

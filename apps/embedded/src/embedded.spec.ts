@@ -95,6 +95,27 @@ describe('embedded mode', () => {
     expect(logLines.join('')).not.toContain(token('agent'));
   });
 
+  it("masks the contract's own national ids (de-tax-id) everywhere, as the built-in ones: the item, a reviewer's reason, the timeline, the audit", async () => {
+    const taxId = '12 345 678 901';
+    const proposal = { ...example('refund-small.json'), target: 'order-82', parameters: { amount: 60, currency: 'EUR', reason: `tax id ${taxId} on file` } };
+    const id = (await call('POST', `${running.url}/v1/proposals`, proposal, token('agent'))).body.actionId as string;
+    await status(id, 'in_review');
+    const item = await call('GET', `${running.url}/v1/reviews/${id}`, undefined, token('reviewer'));
+    expect(item.body.proposal).toMatchObject({ parameters: { reason: 'tax id [de-tax-id] on file' } });
+    const rejected = await call('POST', `${running.url}/v1/reviews/${id}/reject`, { reason: `tax id ${taxId} does not match` }, token('reviewer'));
+    expect(rejected.status).toBe(200);
+    await status(id, 'rejected');
+    const view = await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'));
+    expect(JSON.stringify(view.body)).toContain('tax id [de-tax-id] does not match');
+    expect((await call('GET', `${running.url}/v1/reviews/${id}`, undefined, token('reviewer'))).body.decisionReason).toBe('tax id [de-tax-id] does not match');
+    await eventually(() => {
+      const audit = readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8');
+      expect(audit).toContain('tax id [de-tax-id] does not match');
+      expect(audit).not.toContain(taxId);
+    });
+    expect(logLines.join('')).not.toContain(taxId);
+  });
+
   it('never executes a prohibited action', async () => {
     const id = (await call('POST', `${running.url}/v1/proposals`, example('legal-statement.json'), token('agent'))).body.actionId as string;
     const view = await status(id, 'prohibited');

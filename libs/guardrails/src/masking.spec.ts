@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { findRegulatedData } from './detectors';
-import { ibanValid, luhnValid, maskDeep, maskText } from './masking';
+import { ibanValid, luhnValid, maskDeep, maskText, useContractNationalIds } from './masking';
 import { anyText, obfuscated, SECRETS } from './testing/obfuscated';
 
 describe('masking regulated data', () => {
@@ -412,5 +412,24 @@ describe('masking regulated data written to dodge the detectors', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("the contract's national ids for the whole process (useContractNationalIds)", () => {
+  afterEach(() => useContractNationalIds([]));
+
+  it('applies them to every masking that names none, and lets one that names its own keep them', () => {
+    expect(maskText('tax id 12 345 678 901')).toBe('tax id 12 345 678 901');
+    useContractNationalIds([{ name: 'de-tax-id', pattern: '\\b\\d{2} ?\\d{3} ?\\d{3} ?\\d{3}\\b' }]);
+    expect(maskText('tax id 12 345 678 901')).toBe('tax id [de-tax-id]');
+    expect(maskDeep({ reason: 'tax id 12345678901', n: [{ note: 'id 12 345 678 901' }] })).toEqual({
+      reason: 'tax id [de-tax-id]',
+      n: [{ note: 'id [de-tax-id]' }],
+    });
+    expect(maskText('id XY-123456-Z, tax 12 345 678 901', { nationalIds: [{ name: 'test-id', pattern: /\bXY-\d{6}-Z\b/g }] })).toBe(
+      'id [test-id], tax 12 345 678 901',
+    );
+    useContractNationalIds([]);
+    expect(maskText('tax id 12 345 678 901')).toBe('tax id 12 345 678 901');
   });
 });

@@ -12,9 +12,27 @@ import { IDENTIFIER_KEYS, MAX_SCAN_DEPTH, maskCardNumberValue, MaskingOptions, s
 export { DEFAULT_NATIONAL_IDS, IDENTIFIER_KEYS, ibanValid, luhnValid } from './detectors';
 export type { MaskingOptions } from './detectors';
 
+/** The operational contract's own national-id patterns, once a contract has named them in this process. */
+let contractNationalIds: MaskingOptions['nationalIds'];
+
+/**
+ * The operational contract's own national-id patterns (`masking.nationalIds`, e.g. `de-tax-id`), applied from now on by
+ * every `maskText` and `maskDeep` in this process that is given none of its own: reviewers' reasons, the review items,
+ * the action timelines, the audit trail, the logs and error messages mask them as the policy engine's decision does.
+ * Called by the contract as it is loaded and at each approved change (libs/policy `RunningContract`); an empty list
+ * leaves the built-in detectors only. The patterns come from a validated, four-eyes-approved contract.
+ */
+export function useContractNationalIds(patterns: ReadonlyArray<{ name: string; pattern: string }>): void {
+  contractNationalIds = patterns.length ? patterns.map((p) => ({ name: p.name, pattern: new RegExp(p.pattern, 'g') })) : undefined;
+}
+
+/** `options`, with the contract's national ids when it names none. */
+const withContractIds = (options: MaskingOptions): MaskingOptions =>
+  options.nationalIds === undefined && contractNationalIds ? { ...options, nationalIds: contractNationalIds } : options;
+
 /** Masks the regulated data in one string. Idempotent: masking masked text changes nothing. */
 export function maskText(text: string, options: MaskingOptions = {}): string {
-  return scanText(text, options);
+  return scanText(text, withContractIds(options));
 }
 
 /**
@@ -24,7 +42,7 @@ export function maskText(text: string, options: MaskingOptions = {}): string {
  * by `[too deep]` (what cannot be scanned is not kept).
  */
 export function maskDeep<T>(value: T, options: MaskingOptions = {}): T {
-  return mask(value, options, options.keepKeys ?? IDENTIFIER_KEYS, false, []) as T;
+  return mask(value, withContractIds(options), options.keepKeys ?? IDENTIFIER_KEYS, false, []) as T;
 }
 
 // `within`: the objects being masked around this one (a log object may refer to itself: `[Circular]`, as pino writes).

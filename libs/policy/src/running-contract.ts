@@ -1,3 +1,4 @@
+import { useContractNationalIds } from '@countersign/guardrails';
 import { changeDigest } from './change-control';
 import { LoadedContract, loadContractFile, parseContract } from './contract';
 import { compileContract, CompiledContract } from './evaluate';
@@ -26,6 +27,7 @@ export type ContractChangeOutcome = { kind: 'applied'; contract: LoadedContract 
  * the service), then replaced by each approved change exactly as every other service replaces it, so the policy engine
  * decides, the orchestrator validates and the review queue holds its SLAs and thresholds under one version
  * (docs/adr/0006). Every service follows the changes with one consumer (`ContractChangesConsumer`, libs/platform/nest).
+ * Its national-id patterns (`masking.nationalIds`) become the process's masking (libs/guardrails `useContractNationalIds`).
  */
 export class RunningContract {
   private loaded: LoadedContract;
@@ -35,6 +37,7 @@ export class RunningContract {
   constructor(contract: LoadedContract) {
     this.loaded = contract;
     this.compiled = compileContract(contract);
+    useContractNationalIds(contract.masking?.nationalIds ?? []);
   }
 
   /** The contract file at `path` (validated: a bad one throws, and the service does not start). */
@@ -80,6 +83,7 @@ export class RunningContract {
       return { kind: 'refused', reason: `its contract is not the approved ${change.toVersion} (${change.hash})` };
     this.compiled = compileContract(next);
     this.loaded = next;
+    useContractNationalIds(next.masking?.nationalIds ?? []);
     for (const listener of this.listeners) listener(next);
     return { kind: 'applied', contract: next };
   }

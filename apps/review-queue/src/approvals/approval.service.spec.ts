@@ -64,6 +64,16 @@ describe('ApprovalService: every review decision is signed', () => {
 });
 
 describe('ApprovalService: who may reject', () => {
+  it("refuses an approval to a human allowed to propose as the item's agent (agentIds), as to the proposer itself", async () => {
+    const t = await setup();
+    const hank = { id: 'hank', kind: 'human' as const, roles: ['reviewer'], agentIds: ['support-copilot'] };
+    await expect(t.service.approve('a1', hank, 'looks fine', undefined, now)).rejects.toThrow(
+      new ForbiddenException('separation of duties: the proposer of an action cannot approve it'),
+    );
+    expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });
+    expect(await t.service.approve('a1', alice, 'looks fine', undefined, now)).toMatchObject({ status: 'approved' });
+  });
+
   it('only a human holding one of the item’s roles: any other reviewer, or a service, is refused and the item waits', async () => {
     const t = await setup();
     const security = { id: 'sam', kind: 'human' as const, roles: ['security'] };

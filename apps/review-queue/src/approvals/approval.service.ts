@@ -20,7 +20,7 @@ import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
 import { requireSigningKey } from './signing-key';
 import { stepUpRefusal } from './step-up';
-import { requireItemRole } from '../review-item/item-roles';
+import { isProposerOf, requireItemRole } from '../review-item/item-roles';
 
 /** A decision on an item the review clock expired: too late, whatever it says; the proposer can propose the action again. */
 const expiredConflict = (item: ReviewItem) =>
@@ -92,7 +92,7 @@ export class ApprovalService {
       i.status === 'approved' && i.deciders?.includes(reviewer.id) ? { status: 'approved', approvers: i.deciders } : undefined;
     if (item.status !== 'pending') return this.again(item, approved);
     if (overdue(item, now)) throw overdueConflict(item);
-    if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) {
+    if (isProposerOf(reviewer, item)) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it');
     }
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action');

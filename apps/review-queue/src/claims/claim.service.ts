@@ -5,7 +5,7 @@ import { claimedConflict } from '../approvals/approval.service';
 import { stepUpRefusal } from '../approvals/step-up';
 import { ReviewClaim, ReviewItemRepository } from '../review-item/review-item.repository';
 import { REVIEW_ITEMS } from '../tokens';
-import { requireItemRole } from '../review-item/item-roles';
+import { isProposerOf, requireItemRole } from '../review-item/item-roles';
 
 /** How long a claim lasts unless renewed: the inbox renews it every minute while the card stays open. */
 export const CLAIM_TTL_MS = 5 * 60_000;
@@ -47,7 +47,7 @@ export class ClaimService {
         `action ${actionId} is ${item.status === 'pending' ? 'not waiting for approval' : `already ${item.status}`}: there is nothing to claim`,
       );
     }
-    if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) {
+    if (isProposerOf(reviewer, item)) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot claim it for review');
     }
     requireItemRole(item, reviewer.roles, 'claiming');

@@ -98,7 +98,11 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
     }
   }
 
-  /** Every canary approved is audited: an event with the reviewer as actor (an id derived from canary and reviewer: a re-emit is dropped). */
+  /**
+   * Every canary approved is audited: an event with the reviewer as actor (an id derived from canary and reviewer: a
+   * re-emit is dropped). How the reviewer signed in (a bearer token or the inbox) is not recorded with the decision, so
+   * the actor does not claim one (`authMethod` left out).
+   */
   async auditMisses(): Promise<number> {
     const misses = await this.quality.store.unauditedMisses(100);
     for (const m of misses) {
@@ -113,7 +117,11 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
           digest: item?.digest ?? '0'.repeat(64),
           ...(m.dwellMs !== undefined && { dwellMs: m.dwellMs }),
         },
-        { subject: m.actionId, id: derivedEventId(TOPICS.canaryMissed, m.actionId, m.reviewer), actor: { id: m.reviewer, kind: 'human', authMethod: 'oidc' } },
+        {
+          subject: m.actionId,
+          id: derivedEventId(TOPICS.canaryMissed, m.actionId, m.reviewer),
+          actor: { id: m.reviewer, kind: 'human' },
+        },
       );
       await this.quality.store.markMissAudited(m.actionId, m.reviewer, new Date());
       this.logger.info({ actionId: m.actionId, reviewer: m.reviewer }, 'a canary was approved: the miss is audited');

@@ -83,6 +83,8 @@ it('a canary approved shows as missed for that reviewer on the governance page (
   const about = () => h.bus.published.filter((p) => p.event.subject === canary!.actionId).map((p) => p.topic);
   await eventually(() => expect(about()).toContain(TOPICS.canaryMissed));
   expect(about()).toEqual([TOPICS.canaryMissed]);
+  // Audited as fiona; how she signed in is not recorded with her decision, so the event does not claim one.
+  expect(h.bus.published.find((p) => p.event.subject === canary!.actionId)!.event.actor).toEqual({ id: 'fiona', kind: 'human' });
   const [decision] = (await store.decisionsSince(new Date(0), 10)).filter((d) => d.actionId === canary!.actionId);
   expect(decision).toMatchObject({ reviewer: 'fiona', decision: 'approved', canary: true });
   expect(decision.dwellMs).toBeGreaterThanOrEqual(0);

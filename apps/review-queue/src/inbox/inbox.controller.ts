@@ -34,7 +34,7 @@ import { card, inboxBody, InboxFilters, page, queueList } from './inbox.view';
 import { securityHeaders } from './security-headers';
 import type { ReviewerSession } from './session.store';
 import { HttpRequest, HttpResponse, Sessions } from './sessions';
-import { holdsItemRole, requireItemRole } from '../review-item/item-roles';
+import { holdsItemRole, isProposerOf, requireItemRole } from '../review-item/item-roles';
 
 /** The inbox's one script and one style sheet, served from here (no build step, no CDN), read once at boot. */
 const ASSETS = {
@@ -58,7 +58,7 @@ const STREAM_CHECK_MS = 10_000;
 /** True when `reviewer` may decide `item`: an approval in a role they hold, which they did not propose themselves. */
 export function mayDecide(reviewer: ReviewerSession['principal'], item: ReviewItem): boolean {
   if ((item.kind ?? 'approval') !== 'approval' || item.status !== 'pending') return false;
-  if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) return false;
+  if (isProposerOf(reviewer, item)) return false;
   // An approver of a quorum has done their part: the rest is for other reviewers (an approval counts once).
   if (item.approvedBy?.includes(reviewer.id)) return false;
   return holdsItemRole(item, reviewer.roles);

@@ -10,7 +10,7 @@ import { DecisionOutbox } from '../review-item/decision-outbox';
 import { DecisionEvent, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
-import { requireItemRole } from '../review-item/item-roles';
+import { isProposerOf, requireItemRole } from '../review-item/item-roles';
 
 /** How long a person has to answer "did this happen?" before the item is overdue. */
 export const OUTCOME_CHECK_SLA_SECONDS = 4 * 3600;
@@ -80,7 +80,7 @@ export class OutcomeCheckService {
       throw new ConflictException('the outcome check changed since it was shown (shownDigest does not match): look again before answering');
     }
     if (item.status !== 'pending') return this.again(item, actionId, reviewer, decision);
-    if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) {
+    if (isProposerOf(reviewer, item)) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot say whether it happened');
     }
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a person can answer an outcome check');

@@ -1,4 +1,5 @@
 import { ForbiddenException } from '@nestjs/common';
+import { mayProposeAs, Principal } from '@countersign/nest';
 
 /** Whether someone holding `roles` works an item that needs one of `requiredRoles` (none named: any reviewer). */
 export const holdsItemRole = (item: { requiredRoles: readonly string[] }, roles: readonly string[]): boolean =>
@@ -11,3 +12,13 @@ export const holdsItemRole = (item: { requiredRoles: readonly string[] }, roles:
 export function requireItemRole(item: { requiredRoles: readonly string[] }, roles: readonly string[], doing: string): void {
   if (!holdsItemRole(item, roles)) throw new ForbiddenException(`${doing} this action requires one of the roles: ${item.requiredRoles.join(', ')}`);
 }
+
+/**
+ * Whether `reviewer` stands on the proposing side of `item` (separation of duties): the principal that proposed it, or
+ * anyone allowed to propose as its agent (`agentIds`; by default a principal proposes only as itself) — an operator
+ * token that may speak for `support-copilot` does not approve `support-copilot`'s actions.
+ */
+export const isProposerOf = (
+  reviewer: Pick<Principal, 'id' | 'agentIds'>,
+  item: { proposerPrincipal: string; proposal: { proposer: { agentId: string } } },
+): boolean => reviewer.id === item.proposerPrincipal || mayProposeAs(reviewer as Principal, item.proposal.proposer.agentId);

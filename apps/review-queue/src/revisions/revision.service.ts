@@ -15,7 +15,7 @@ import { shownDigest, shownView } from '../review-item/shown';
 import { PII_VIEW } from '../reviewer-api/reveal.service';
 import { APPROVAL_SIGNING_KEY, PROPOSAL_SEALER, REVIEW_ITEMS, REVISION_PARAMETER_CHECK } from '../tokens';
 import { ParameterEditError, reviseParameters, RevisionParameterCheck } from './revised-parameters';
-import { requireItemRole } from '../review-item/item-roles';
+import { isProposerOf, requireItemRole } from '../review-item/item-roles';
 
 /** The most the edited parameters may weigh, as JSON (an event carries the whole proposal, 256 KiB at most). */
 export const MAX_REVISED_PARAMETERS_BYTES = 64 * 1024;
@@ -79,7 +79,7 @@ export class RevisionService {
     if (item.status !== 'pending') return this.again(item, reviewer);
     if (overdue(item, now)) throw overdueConflict(item);
     // The rules of an approval: this is one, of another version.
-    if (reviewer.id === item.proposerPrincipal || reviewer.id === item.proposal.proposer.agentId) {
+    if (isProposerOf(reviewer, item)) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it, with changes or without');
     }
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action with changes');
