@@ -20,8 +20,9 @@ export class ActionsController {
    * `{status, lane, timeline[]}` of one action. With `waitFor=decision|final` it is a long poll: it answers at once
    * when the action is already there, else when it gets there, else with the current view after `timeoutMs`
    * (default and at most 30 000). 404 when the action is still unknown at the end; 400 for a bad `waitFor`/`timeoutMs`.
-   * An agent's token reads only the actions proposed as one of its own agent ids (403 otherwise, audited); reviewers,
-   * auditors and admins read every action.
+   * An agent's token reads only the actions proposed as one of its own agent ids (403 otherwise, audited); a reviewer,
+   * an action in review only holding one of the roles that may work it (403 otherwise, audited); auditors and admins
+   * read every action.
    */
   @ApiRoute({
     summary: "An action's status, lane and timeline (optionally a long poll)",
@@ -40,7 +41,11 @@ export class ActionsController {
         },
       },
     },
-    errors: { 400: 'a bad `waitFor` or `timeoutMs`', 403: "an agent's token asking for another agent's action", 404: 'no action with this id (yet)' },
+    errors: {
+      400: 'a bad `waitFor` or `timeoutMs`',
+      403: "an agent's token asking for another agent's action; a reviewer without any of the roles its review needs",
+      404: 'no action with this id (yet)',
+    },
   })
   @Get(':id')
   @Roles('agent', 'reviewer', 'auditor', 'admin')
@@ -55,7 +60,7 @@ export class ActionsController {
     for (;;) {
       const read = await this.views.timeline(id);
       const access = accessOf(req.principal!, read);
-      if (access === 'refused') throw new ForbiddenException(`action ${id} was proposed by another agent`);
+      if (typeof access === 'object') throw new ForbiddenException(`action ${id}: ${access.refused}`);
       const entries = access === 'read' ? read : [];
       const view = entries.length ? summarise(entries) : undefined;
       const left = deadline - Date.now();
@@ -73,20 +78,31 @@ export class ActionsController {
   }
 }
 
-/** Who reads every action; any other principal (an agent's token) only those proposed as one of its agent ids. */
-const READ_ALL_ROLES = new Set(['reviewer', 'auditor', 'admin']);
+/** Who reads every action: auditors and admins. */
+const READ_ALL_ROLES = new Set(['auditor', 'admin']);
 
 /**
- * Whether `principal` may read the action with these entries. Without its proposal entry yet (the decision's event came
- * first) an agent's token cannot be told whose the action is: `unknown`, answered as not there yet (the long poll waits).
+ * Whether `principal` may read the action with these entries:
+ * - an auditor or an admin, every action;
+ * - a reviewer, an action sent to review only holding one of the roles that may work it (the policy's, or the latest
+ *   escalation's; none named, or an action never sent to review: any reviewer), as the review API answers them
+ *   (`requireItemRole`, the review queue);
+ * - anyone, the actions proposed as one of its agent ids (an agent's token).
+ * Without the proposal entry yet (the decision's event came first) an agent's token cannot be told whose the action is:
+ * `unknown`, answered as not there yet (the long poll waits).
  */
-function accessOf(principal: Principal, entries: TimelineEntry[]): 'read' | 'refused' | 'unknown' {
+function accessOf(principal: Principal, entries: TimelineEntry[]): 'read' | 'unknown' | { refused: string } {
   if (principal.roles.some((r) => READ_ALL_ROLES.has(r))) return 'read';
   const proposed = entries.find((e) => e.type === TOPICS.actionProposed);
-  if (!proposed) return 'unknown';
   // Entries recorded before the proposer was kept name the proposing principal as their (masked) actor.
-  const own = proposed.proposer !== undefined ? mayProposeAs(principal, proposed.proposer) : proposed.actor === maskText(principal.id);
-  return own ? 'read' : 'refused';
+  const own = proposed && (proposed.proposer !== undefined ? mayProposeAs(principal, proposed.proposer) : proposed.actor === maskText(principal.id));
+  if (own) return 'read';
+  if (principal.roles.includes('reviewer')) {
+    const roles = [...entries].reverse().find((e) => e.reviewRoles)?.reviewRoles;
+    if (!roles?.length || roles.some((r) => principal.roles.includes(r))) return 'read';
+    return { refused: `reading this action requires one of the roles: ${roles.join(', ')}` };
+  }
+  return proposed ? { refused: 'it was proposed by another agent' } : 'unknown';
 }
 
 function parseWait(waitFor: string | undefined, timeoutMs: string | undefined): { waitFor: WaitFor; timeoutMs: number } | undefined {

@@ -134,18 +134,56 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
       await views.record('theirs', proposedBy('theirs', 'ops-copilot'));
       const agent = as({ id: 'support-token', agentIds: ['support-copilot', 'support-backup'] });
       await expect(controller.get('mine', agent)).resolves.toMatchObject({ actionId: 'mine', status: 'proposed' });
-      await expect(controller.get('theirs', agent)).rejects.toThrow(new ForbiddenException('action theirs was proposed by another agent'));
+      await expect(controller.get('theirs', agent)).rejects.toThrow(new ForbiddenException('action theirs: it was proposed by another agent'));
       // Also while it waits: the long poll is refused at once, not after its timeout.
       await expect(controller.get('theirs', agent, 'final', '30000')).rejects.toThrow(ForbiddenException);
       // A token without agent ids proposes (and reads) as its own id.
       await expect(controller.get('theirs', as({ id: 'ops-copilot' }))).resolves.toMatchObject({ actionId: 'theirs' });
     });
 
-    it('reviewers, auditors and admins read every action', async () => {
+    it('auditors and admins read every action; reviewers every action not in review', async () => {
       const { views, controller } = setup();
       await views.record('a', proposedBy('a', 'ops-copilot'));
+      await views.record('a', { ...entry('a', 'autonomous'), lane: 'autonomous' });
       for (const role of ['reviewer', 'auditor', 'admin'])
         await expect(controller.get('a', as({ id: `someone-${role}`, kind: 'human', roles: [role] }))).resolves.toMatchObject({ actionId: 'a' });
+    });
+
+    it("a reviewer reads an action in review only holding one of the roles that may work it, the latest escalation's included", async () => {
+      const { views, handlers, controller } = setup();
+      const decided = (lane: 'review' | 'autonomous', requiredRoles?: string[]) => ({
+        id: `r-${lane}`,
+        type: TOPICS.policyDecided,
+        time: new Date().toISOString(),
+        subject: 'r',
+        actor: { id: 'policy-engine', kind: 'service' },
+        data: { lane, contractVersion: '7', reasons: ['large refund'], ...(requiredRoles && { review: { requiredRoles } }) },
+      });
+      await views.record('r', proposedBy('r', 'support-copilot'));
+      await handlers[TOPICS.policyDecided](decided('review', ['finance']));
+      const rita = as({ id: 'rita', kind: 'human', roles: ['reviewer'] });
+      const fiona = as({ id: 'fiona', kind: 'human', roles: ['reviewer', 'finance'] });
+      const lead = as({ id: 'lena', kind: 'human', roles: ['reviewer', 'finance-lead'] });
+      await expect(controller.get('r', rita)).rejects.toThrow(new ForbiddenException('action r: reading this action requires one of the roles: finance'));
+      await expect(controller.get('r', lead)).rejects.toThrow(ForbiddenException);
+      await expect(controller.get('r', fiona)).resolves.toMatchObject({ actionId: 'r', status: 'in_review' });
+      // Escalated to the finance leads: they read it now; the agent that proposed it reads it all along.
+      await handlers[TOPICS.reviewDecided]({
+        id: 'r-escalated',
+        type: TOPICS.reviewDecided,
+        time: new Date().toISOString(),
+        subject: 'r',
+        actor: { id: 'review-queue', kind: 'service' },
+        data: {
+          decision: 'escalated',
+          reviewers: [{ id: 'review-clock', kind: 'service' }],
+          reason: 'still undecided',
+          escalation: { kind: 'escalated', requiredRoles: ['finance', 'finance-lead'], dueAt: new Date().toISOString() },
+        },
+      });
+      await expect(controller.get('r', lead)).resolves.toMatchObject({ actionId: 'r' });
+      await expect(controller.get('r', rita)).rejects.toThrow(ForbiddenException);
+      await expect(controller.get('r', as({ id: 'support-copilot' }))).resolves.toMatchObject({ actionId: 'r' });
     });
 
     it('an action whose proposal is not recorded yet is not there yet for an agent (404, or the long poll waits)', async () => {
