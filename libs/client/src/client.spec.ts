@@ -152,6 +152,30 @@ describe('CountersignClient', () => {
     expect(seen).toHaveLength(3);
   });
 
+  it("takes no answer that is not Countersign's for a decision: an unknown status, another action, a path for an action id", async () => {
+    answer = (_req, res) => json(res, 200, { actionId: 'a-6', status: 'totally-not-a-status', lane: 'autonomous', timeline: [] });
+    await expect(client.awaitDecision('a-6', { timeoutMs: 5_000 })).rejects.toThrow(UnexpectedAnswerError);
+    answer = (_req, res) => json(res, 200, { actionId: 'a-7', status: 'executed', lane: 'autonomous', timeline: [] });
+    await expect(client.awaitDecision('a-6', { timeoutMs: 5_000, waitFor: 'final' })).rejects.toThrow(/about another action than a-6/);
+    await expect(client.status('a-6')).rejects.toThrow(UnexpectedAnswerError);
+    answer = (_req, res) => json(res, 200, { actionId: 'a-6', status: 'executed', lane: 'autonomous', timeline: [{ status: 'made-up' }] });
+    await expect(client.status('a-6')).rejects.toThrow(UnexpectedAnswerError);
+    answer = (_req, res) => json(res, 202, { actionId: '../../admin', status: 'executed' });
+    await expect(client.propose(proposal)).rejects.toThrow(UnexpectedAnswerError);
+    answer = (_req, res) => json(res, 202, { actionId: 'a-8', status: 'done' });
+    await expect(client.propose(proposal)).rejects.toThrow(UnexpectedAnswerError);
+  });
+
+  it('refuses a base URL that would send the token in clear: tls with http:, or http: off this machine unless asked', () => {
+    expect(() => new CountersignClient({ baseUrl: 'http://127.0.0.1:8080', token: 't', tls: { ca: 'pem' } })).toThrow(/tls is for an https: baseUrl/);
+    expect(() => new CountersignClient({ baseUrl: 'http://countersign.internal:8080', token: 't' })).toThrow(/would send the token in clear/);
+    expect(() => new CountersignClient({ baseUrl: 'ftp://127.0.0.1', token: 't' })).toThrow(/must be https:/);
+    expect(() => new CountersignClient({ baseUrl: 'not a url', token: 't' })).toThrow(/is not a URL/);
+    for (const baseUrl of ['http://127.0.0.1:8080', 'http://localhost:8080', 'http://[::1]:8080', 'https://countersign.internal'])
+      expect(() => new CountersignClient({ baseUrl, token: 't' })).not.toThrow();
+    expect(() => new CountersignClient({ baseUrl: 'http://countersign.internal:8080', token: 't', insecureHttp: true })).not.toThrow();
+  });
+
   it('awaitDecision ends at its own timeout with DecisionTimeoutError carrying the last view', async () => {
     // The server holds each poll for the time asked, as the orchestrator does, and the action stays in review.
     answer = (req, res) => {

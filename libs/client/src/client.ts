@@ -21,6 +21,11 @@ export interface CountersignClientOptions {
   maxBackoffMs?: number;
   /** How long one call (each try of it) may take before it counts as a lost connection (default 30 000 ms; long polls get their wait on top). */
   requestTimeoutMs?: number;
+  /**
+   * Allows a plain `http:` base URL to a host other than this machine (the token then crosses the network in clear).
+   * Off by default: `http:` is for `127.0.0.1`, `::1` and `localhost` (the embedded mode, a sidecar); use `https:`.
+   */
+  insecureHttp?: boolean;
 }
 
 /** What `awaitDecision` waits for: a decision (the default), or a final state (executed, failed, rejected…). */
@@ -58,6 +63,8 @@ export class CountersignClient {
   constructor(private readonly options: CountersignClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     if (options.fetch && options.tls) throw new Error('CountersignClient: give either `fetch` or `tls`, not both (a fetch of your own sets its own trust)');
+    const problem = baseUrlProblem(this.baseUrl, options);
+    if (problem) throw new Error(`CountersignClient: ${problem}`);
     this.fetch = options.fetch ?? (options.tls ? fetchTrusting(options.tls) : globalThis.fetch);
     this.retries = options.retries ?? 4;
     this.backoffMs = options.backoffMs ?? 250;
@@ -72,14 +79,17 @@ export class CountersignClient {
   async propose(proposal: ProposalInput, options: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<Proposed> {
     const idempotencyKey = options.idempotencyKey ?? `cs-${randomUUID()}`;
     const body = await this.request('POST', '/v1/proposals', { body: proposal, headers: { 'Idempotency-Key': idempotencyKey }, signal: options.signal });
-    if (!isObject(body) || typeof body.actionId !== 'string' || !body.actionId || typeof body.status !== 'string')
-      throw new UnexpectedAnswerError(502, "POST /v1/proposals answered a success without an action id: not Countersign's answer (a proxy in between?)");
-    return { actionId: body.actionId, status: body.status as Proposed['status'], idempotencyKey };
+    if (!isObject(body) || typeof body.actionId !== 'string' || !ACTION_ID.test(body.actionId) || !isStatus(body.status))
+      throw new UnexpectedAnswerError(
+        502,
+        "POST /v1/proposals answered a success without an action id and status: not Countersign's answer (a proxy in between?)",
+      );
+    return { actionId: body.actionId, status: body.status, idempotencyKey };
   }
 
   /** The action's current view (`GET /v1/actions/{id}`); `NotFoundError` until the read model knows it. */
   async status(actionId: string, options: { signal?: AbortSignal } = {}): Promise<ActionView> {
-    return viewOf(await this.request('GET', `/v1/actions/${encodeURIComponent(actionId)}`, { signal: options.signal }), 'GET /v1/actions/{id}');
+    return viewOf(await this.request('GET', `/v1/actions/${encodeURIComponent(actionId)}`, { signal: options.signal }), actionId);
   }
 
   /**
@@ -103,7 +113,7 @@ export class CountersignClient {
         const started = Date.now();
         try {
           const path = `/v1/actions/${encodeURIComponent(actionId)}?waitFor=${waitFor}&timeoutMs=${pollMs}`;
-          last = viewOf(await this.request('GET', path, { signal, holdMs: pollMs }), 'GET /v1/actions/{id}');
+          last = viewOf(await this.request('GET', path, { signal, holdMs: pollMs }), actionId);
           if (waitFor === 'decision' ? !UNDECIDED.has(last.status) : !NOT_FINAL.has(last.status)) return last;
         } catch (e) {
           // Not known yet (the read model catches up), or the server away for longer than one call's retries (a
@@ -187,11 +197,54 @@ export class CountersignClient {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** An action's view as the API answers it, or `UnexpectedAnswerError`. */
-function viewOf(json: unknown, what: string): ActionView {
-  if (!isObject(json) || typeof json.status !== 'string' || !Array.isArray(json.timeline))
+/** Every status the API answers (`ActionStatus`); any other is not Countersign's answer. */
+const STATUSES: ReadonlySet<string> = new Set<ActionStatus>([
+  'proposed',
+  'autonomous',
+  'in_review',
+  'prohibited',
+  'approved',
+  'rejected',
+  'expired',
+  'revised',
+  'held',
+  'executed',
+  'failed',
+  'outcome_unknown',
+  'refused',
+]);
+const isStatus = (v: unknown): v is ActionStatus => typeof v === 'string' && STATUSES.has(v);
+/** An action id as the orchestrator makes them: a plain identifier, never a path. */
+const ACTION_ID = /^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,200}$/;
+
+/**
+ * The view of action `actionId` as the API answers it, or `UnexpectedAnswerError`: an answer about another action, with
+ * a status the API never gives, or without its timeline is not Countersign's, and is never taken for a decision.
+ */
+function viewOf(json: unknown, actionId: string): ActionView {
+  const what = 'GET /v1/actions/{id}';
+  if (!isObject(json) || !isStatus(json.status) || !Array.isArray(json.timeline) || !json.timeline.every((e) => isObject(e) && isStatus(e.status)))
     throw new UnexpectedAnswerError(502, `${what} answered a success that is not an action's view: not Countersign's answer`);
+  if (json.actionId !== actionId) throw new UnexpectedAnswerError(502, `${what} answered about another action than ${actionId}: not Countersign's answer`);
   return json as unknown as ActionView;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Why `baseUrl` cannot carry the token as asked: not a URL, not HTTP(S), or plain HTTP off this machine or with `tls`. */
+function baseUrlProblem(baseUrl: string, options: CountersignClientOptions): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return `baseUrl ${JSON.stringify(baseUrl.slice(0, 200))} is not a URL`;
+  }
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol !== 'http:') return `baseUrl must be https: (or http: on this machine), not ${url.protocol}`;
+  if (options.tls) return 'tls is for an https: baseUrl; with http: the token would go in clear and the CA would not be used';
+  if (!LOOPBACK.has(url.hostname) && !/^127\./.test(url.hostname) && !options.insecureHttp)
+    return `http: to ${url.hostname} would send the token in clear: use https: (tls: { ca }), or set insecureHttp: true`;
+  return undefined;
 }
 
 function parseJson(text: string): unknown {
