@@ -4,6 +4,8 @@ import { compileContract, DecidedBy, DecisionInputs, evaluate, issueScopedToken,
 import { InMemoryRateLimiter } from './in-memory-rate-limiter';
 import { compiledProjectContract, OPEN_INPUTS, projectContract, proposalOf } from './spec-fixtures';
 import { checkRateLimits } from './rate-limit';
+import { maskText, useContractNationalIds } from '@countersign/guardrails';
+import { RunningContract } from './running-contract';
 
 const contract = projectContract;
 const compiled = compiledProjectContract;
@@ -27,7 +29,7 @@ const refund = (amount: unknown, extra: Record<string, unknown> = {}, over: Part
 describe('lanes', () => {
   it('autonomous, review and prohibited, each with the contract version, rules and reasons', () => {
     const a = evaluate(compiled, refund(12), OK);
-    expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.12.5', contractHash: contract.hash, score: 0 });
+    expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.12.6', contractHash: contract.hash, score: 0 });
     const r = evaluate(compiled, refund(480), OK);
     expect(r).toMatchObject({
       lane: 'review',
@@ -82,6 +84,16 @@ describe('guardrails', () => {
     expect(evaluate(compiled, p, OK).reasons[0]).toContain('(de-tax-id)');
     expect(JSON.stringify(maskedInputs(compiled, p))).toContain('[de-tax-id]');
     expect(JSON.stringify(maskedInputs(compiled, p))).not.toContain('345 678');
+  });
+
+  it('masks the German tax id however it is grouped (a space, dash, dot, underscore or nothing), in the process as in the decision', () => {
+    new RunningContract(contract); // the contract's patterns become the process's masking
+    for (const written of ['12 345 678 901', '12-345-678-901', '12.345.678.901', '12_345_678_901', '12345678901', '12‑345‑678‑901']) {
+      const p = proposal('support.reply', { body: `tax id ${written}` });
+      expect(JSON.stringify(maskedInputs(compiled, p))).toContain('tax id [de-tax-id]');
+      expect(maskText(`tax id ${written}`)).toBe('tax id [de-tax-id]');
+    }
+    useContractNationalIds([]);
   });
 
   it('requires a valid scoped token for privileged actions', () => {

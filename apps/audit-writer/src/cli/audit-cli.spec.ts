@@ -292,6 +292,26 @@ describe('countersign audit verify --file reads each line strictly', () => {
     });
   });
 
+  it('fails a line rewritten with the same content in other bytes: a number another parser reads otherwise, an escape, a CR', async () => {
+    const a = await embeddedAudit();
+    const ls = a.lines();
+    for (const [from, to] of [
+      ['"n":12', '"n":12.0000000000000001'],
+      ['"eventId":"e12"', '"eventId":"\\u0065\\u0031\\u0032"'],
+      ['"n":12}', '"n":12}\r'],
+    ]) {
+      const at = ls.findIndex((l) => l.includes('"n":12}'));
+      expect(ls[at]).toContain(from);
+      a.rewrite(ls.map((l, i) => (i === at ? l.replace(from, to) : l)));
+      expect(await a.verify()).toMatchObject({
+        code: 1,
+        out: `FAILED at index 12: the line of entry 12 (line 13) is not written as the audit file writes it (the same content in other bytes): it was rewritten outside Countersign`,
+      });
+    }
+    a.rewrite(ls);
+    expect(await a.verify()).toMatchObject({ code: 0 });
+  });
+
   it('refuses a duplicate key in tree-heads.jsonl', async () => {
     const a = await embeddedAudit();
     const headsFile = join(a.dir, 'tree-heads.jsonl');

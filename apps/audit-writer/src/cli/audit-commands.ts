@@ -176,13 +176,24 @@ export async function verifyAuditFile(
     if (typeof stored.entry !== 'object' || stored.entry === null || Array.isArray(stored.entry)) return bad('has no entry object');
     if (typeof stored.recordedAt !== 'string' || !RECORDED_AT.test(stored.recordedAt) || Number.isNaN(Date.parse(stored.recordedAt)))
       return bad('has no recordedAt time in the form the audit file writes it');
-    return verifier.push({
+    const problem = verifier.push({
       index: stored.index as number,
       entry: stored.entry,
       leafHash: stored.leafHash as string | undefined,
       root: stored.root as string | undefined,
       recordedAt: stored.recordedAt,
     });
+    if (problem) return problem;
+    // The hash covers what the line means, not how it is written: a line must also be the bytes the writer writes for
+    // it (`JSON.stringify`), or a reader other than this one (another parser, `jq`, a person) may see what was never
+    // written: `480.0000000000000001` for 480, escapes, other key orders, a CR.
+    if (!bytes.equals(Buffer.from(JSON.stringify(stored))))
+      return {
+        ok: false,
+        firstBadIndex: stored.index as number,
+        problem: `the line of entry ${String(stored.index)} (line ${lineNumber}) is not written as the audit file writes it (the same content in other bytes): it was rewritten outside Countersign`,
+      };
+    return undefined;
   };
   const input = createReadStream(file);
   // Bytes, not text: a line is decoded (strictly) on its own, and a line split across two chunks is joined first.

@@ -1,17 +1,11 @@
 import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import { inclusionProof, rootFromLeaves } from '@countersign/audit-chain';
-import { ApiRoute, Roles } from '@countersign/nest';
+import { ApiRoute, integerQuery, Roles } from '@countersign/nest';
 import { AuditLogRepository, leafOf, StoredEntry } from '../log-store/audit-log.repository';
 import { AUDIT_LOG } from '../tokens';
 import { buildSegment, SegmentRangeError } from './segment';
 
-const int = (name: string, v: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER) => {
-  if (v === undefined) return fallback;
-  // Decimal digits only: `1e3`, `0x10`, ` 7` or `+7` are not an index someone typed as such.
-  const n = /^\d{1,16}$/.test(v) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new BadRequestException(`${name}: must be an integer from 0 to ${max} in decimal digits`);
-  return n;
-};
+const int = (name: string, v: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER) => integerQuery(name, v, fallback, { max });
 
 // The API's view of an entry: it shows the event's chain fields, it is not an event (nothing emits it).
 const view = (s: StoredEntry) => ({

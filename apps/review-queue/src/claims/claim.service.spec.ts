@@ -73,6 +73,17 @@ describe('ClaimService: a lease so two reviewers do not work one item', () => {
     expect(await t.approvals.approve('a2', bob, 'fine', undefined, at(2000))).toMatchObject({ status: 'approved' });
   });
 
+  it("refuses a claim to someone who may propose as the item's agent through another token, and holds none for them", async () => {
+    const t = await setup();
+    await t.items.add(t.item('a1'));
+    const fiona = human('fiona', { proposesAs: ['fiona', 'support-copilot'] });
+    await expect(t.claims.claim('a1', fiona, 'Fiona', t0)).rejects.toThrow(
+      new ForbiddenException('separation of duties: the proposer of an action cannot claim it for review'),
+    );
+    expect((await t.items.get('a1'))!.claim).toBeUndefined();
+    expect(await t.claims.claim('a1', alice, 'Alice', t0)).toMatchObject({ by: 'alice' });
+  });
+
   it("refuses a claim to the proposer, to a reviewer without the item's roles, and on an unknown item", async () => {
     const t = await setup();
     await t.items.add(t.item('a1', { requiredRoles: ['finance'] }));

@@ -1,5 +1,7 @@
 // real: Sessions (cookies, idle and absolute expiry, CSRF), the in-memory session store, safeReturnTo; fake: the clock
 // (jest's modern timers) and the HTTP request and response (plain objects).
+import { createHash } from 'node:crypto';
+import { TokenRegistry } from '@countersign/nest';
 import { createInMemorySessionStore } from './in-memory-session.store';
 import { InboxOptions } from './inbox.options';
 import { HttpRequest, HttpResponse, Sessions } from './sessions';
@@ -21,18 +23,34 @@ const requestWith = (setCookies: string[], headers: Record<string, string> = {})
   url: '/reviews',
   headers: { cookie: setCookies.map((c) => c.split(';')[0]).join('; '), ...headers },
 });
-const sessionsFor = (over: Partial<InboxOptions> = {}) =>
-  new Sessions({
-    issuer: 'http://127.0.0.1:1',
-    clientId: 'c',
-    clientSecret: 's',
-    publicUrl: 'http://127.0.0.1:8082',
-    sessions: createInMemorySessionStore(),
-    ...over,
-  });
+const sessionsFor = (over: Partial<InboxOptions> = {}, tokens?: TokenRegistry) =>
+  new Sessions(
+    {
+      issuer: 'http://127.0.0.1:1',
+      clientId: 'c',
+      clientSecret: 's',
+      publicUrl: 'http://127.0.0.1:8082',
+      sessions: createInMemorySessionStore(),
+      ...over,
+    },
+    tokens,
+  );
 
 describe('inbox sessions', () => {
   afterEach(() => jest.useRealTimers());
+
+  it('carries who the person may propose as through their tokens (separation of duties in the inbox as on the API), read at each request', async () => {
+    const digest = (t: string) => createHash('sha256').update(t).digest('hex');
+    const tokens = new TokenRegistry([
+      { principal: 'alice', kind: 'agent', roles: ['agent'], agentIds: ['support-copilot'], tokenSha256: digest('alice-agent') },
+    ]);
+    const sessions = sessionsFor({}, tokens);
+    const { res, cookies } = response();
+    await sessions.open(res, who);
+    expect((await sessions.current(requestWith(cookies())))!.principal).toMatchObject({ id: 'alice', proposesAs: ['support-copilot'] });
+    // Without a registry (a test that builds sessions alone), nothing is added.
+    expect((await sessionsFor().current(requestWith(cookies())))?.principal.proposesAs).toBeUndefined();
+  });
 
   it('sets an HttpOnly, SameSite=Strict cookie, Secure only under TLS', async () => {
     const { res, cookies } = response();

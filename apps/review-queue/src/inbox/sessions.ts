@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable, Optional } from '@nestjs/common';
+import { TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
 import { INBOX_OPTIONS } from '../tokens';
 import { InboxOptions, resolve } from './inbox.options';
 import type { SignedInIdentity } from './oidc-sign-in';
@@ -38,7 +39,12 @@ export class Sessions {
   readonly idleTimeoutMs: number;
   private readonly maxSessionMs: number;
 
-  constructor(@Inject(INBOX_OPTIONS) private readonly options: InboxOptions) {
+  constructor(
+    @Inject(INBOX_OPTIONS) private readonly options: InboxOptions,
+    // Who may propose as which agent, by principal id: separation of duties holds for a person in the inbox as for
+    // their bearer tokens (absent in tests that build sessions alone).
+    @Optional() @Inject(TOKEN_REGISTRY) private readonly tokens?: TokenRegistry,
+  ) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 15 * 60_000;
     this.maxSessionMs = options.maxSessionMs ?? 12 * 3600_000;
   }
@@ -58,7 +64,8 @@ export class Sessions {
       found.lastSeenAt = now;
       await this.options.sessions.set(keyOf(id), found, this.expiry(found));
     }
-    return found;
+    // Read at every request, never stored: the tokens file is the one record of who may propose as which agent.
+    return this.tokens ? { ...found, principal: { ...found.principal, proposesAs: this.tokens.proposesAs(found.principal.id) } } : found;
   }
 
   /** Opens a session for a verified identity; the cookie goes on `res`. */

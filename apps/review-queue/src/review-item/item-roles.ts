@@ -15,10 +15,14 @@ export function requireItemRole(item: { requiredRoles: readonly string[] }, role
 
 /**
  * Whether `reviewer` stands on the proposing side of `item` (separation of duties): the principal that proposed it, or
- * anyone allowed to propose as its agent (`agentIds`; by default a principal proposes only as itself) — an operator
- * token that may speak for `support-copilot` does not approve `support-copilot`'s actions.
+ * anyone who may propose as its agent, through this token or any other of the same principal (`proposesAs`, from the
+ * token registry; `agentIds`; by default a principal proposes only as itself) — a person whose agent token may speak
+ * for `support-copilot` does not approve `support-copilot`'s actions, with a reviewer token or in the inbox.
  */
 export const isProposerOf = (
-  reviewer: Pick<Principal, 'id' | 'agentIds'>,
+  reviewer: Pick<Principal, 'id' | 'agentIds' | 'proposesAs'>,
   item: { proposerPrincipal: string; proposal: { proposer: { agentId: string } } },
-): boolean => reviewer.id === item.proposerPrincipal || mayProposeAs(reviewer as Principal, item.proposal.proposer.agentId);
+): boolean =>
+  reviewer.id === item.proposerPrincipal ||
+  mayProposeAs(reviewer as Principal, item.proposal.proposer.agentId) ||
+  (reviewer.proposesAs ?? []).includes(item.proposal.proposer.agentId);

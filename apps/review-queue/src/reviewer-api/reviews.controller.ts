@@ -1,7 +1,7 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import { z } from 'zod';
 import { freeJsonObject, reasonString } from '@countersign/contracts';
-import { ApiRoute, AuthenticatedRequest, IdentifierParam, parseBody, Roles } from '@countersign/nest';
+import { ApiRoute, AuthenticatedRequest, IdentifierParam, integerQuery, parseBody, Roles } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
 import { ClaimService } from '../claims/claim.service';
 import { ReviewItemRepository } from '../review-item/review-item.repository';
@@ -44,7 +44,8 @@ export class ReviewsController {
 
   @ApiRoute({
     summary: 'Pending review items the caller may work (a role they hold), regulated data masked',
-    query: { limit: 'at most this many (1 to 500; default 50)' },
+    query: { limit: 'at most this many (1 to 500 in decimal digits; default 50)' },
+    errors: { 400: 'a `limit` that is not a whole number from 1 to 500' },
     ok: {
       description: 'The pending items the caller holds one of the roles of, most urgent first',
       schema: {
@@ -65,7 +66,7 @@ export class ReviewsController {
   })
   @Get()
   async pending(@Req() req: AuthenticatedRequest, @Query('limit') limit?: string) {
-    const n = Math.min(Math.max(Number(limit ?? 50) || 50, 1), 500);
+    const n = integerQuery('limit', limit, 50, { min: 1, max: 500 });
     // Only the items the caller may work (a role they hold, or none named), as reading one item and the inbox do:
     // filtered in the store, so a backlog of other roles' items ahead of theirs hides none of them.
     return { items: (await this.items.pending(n, req.principal!.roles)).map(publicItem) };

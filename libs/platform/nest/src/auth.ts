@@ -11,6 +11,12 @@ export interface Principal {
   roles: string[];
   /** The agent ids this principal may propose as (`proposer.agentId`); absent: its own id only. */
   agentIds?: string[];
+  /**
+   * Every agent id the same principal id may propose as, through any of its tokens (the registry's `proposesAs`):
+   * separation of duties reads it (a person whose agent token speaks for `support-copilot` does not approve
+   * `support-copilot`'s actions, with their reviewer token or in the inbox). Proposing reads `agentIds` only.
+   */
+  proposesAs?: string[];
   /** The tenants it may act for (`proposal.tenant`, spelled exactly as listed); absent: any tenant. */
   tenants?: string[];
   /** How it was authenticated, as the audit trail records it: absent, a bearer token; `oidc`, a signed-in inbox session. */
@@ -64,9 +70,14 @@ export interface PrincipalKey {
 export class TokenRegistry {
   private readonly byDigest: Map<string, TokenEntry>;
   private readonly byKeyId = new Map<string, PrincipalKey>();
+  private readonly proposerSide = new Map<string, string[]>();
 
   constructor(entries: TokenEntry[]) {
     this.byDigest = new Map(entries.map((e) => [e.tokenSha256, e]));
+    for (const entry of entries) {
+      const side = new Set([...(this.proposerSide.get(entry.principal) ?? []), ...(entry.agentIds ?? [entry.principal])]);
+      this.proposerSide.set(entry.principal, [...side]);
+    }
     for (const entry of entries) {
       for (const k of entry.signingKeys ?? []) {
         if (this.byKeyId.has(k.keyId)) throw new Error(`signing key id ${k.keyId} is listed twice`);
@@ -77,7 +88,7 @@ export class TokenRegistry {
           throw new Error(`signing key ${k.keyId} of ${entry.principal} is not a public key: ${(e as Error).message}`);
         }
         if (key.asymmetricKeyType !== 'ed25519') throw new Error(`signing key ${k.keyId} of ${entry.principal} is ${key.asymmetricKeyType}, not Ed25519`);
-        this.byKeyId.set(k.keyId, { principal: principalOf(entry), key });
+        this.byKeyId.set(k.keyId, { principal: this.principalOf(entry), key });
       }
     }
   }
@@ -86,7 +97,16 @@ export class TokenRegistry {
     const digest = sha256Hex(token);
     const entry = this.byDigest.get(digest);
     if (!entry || !timingSafeEqual(Buffer.from(entry.tokenSha256), Buffer.from(digest))) return undefined;
-    return principalOf(entry);
+    return this.principalOf(entry);
+  }
+
+  /** Every agent id the principal `id` may propose as, through any of its tokens; its own id when it has none here. */
+  proposesAs(id: string): string[] {
+    return this.proposerSide.get(id) ?? [id];
+  }
+
+  private principalOf(e: TokenEntry): Principal {
+    return { ...principalOf(e), proposesAs: this.proposesAs(e.principal) };
   }
 
   /** The principal holding the signing key `keyId`, with the key; undefined for an unknown key id. */

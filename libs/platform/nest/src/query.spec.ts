@@ -6,6 +6,7 @@ import { TOPICS, TopicMap } from '@countersign/contracts';
 import { Roles, TokenRegistry } from './auth';
 import { ApiRoute } from './openapi/route-doc';
 import { PlatformModule, serve } from './platform.module';
+import { integerQuery } from './query';
 
 // real: the platform module (guard, query check, rejection filter with its audit) in a Nest HTTP app on Express 5's
 // query parser, the in-memory bus; the routes are this test's.
@@ -108,5 +109,14 @@ describe('query parameters: a route refuses what it does not read (QueryParamsIn
   it('checks authentication first, and leaves a route that declares an open query to its own checks', async () => {
     expect((await get('/things/all?status=bogus', null)).status).toBe(401);
     expect(await get('/things/callback?code=abc&state=x&iss=y')).toEqual({ status: 200, body: { query: { code: 'abc', state: 'x', iss: 'y' } } });
+  });
+});
+
+describe('integerQuery: a whole number as typed', () => {
+  it('reads decimal digits within the range, and refuses anything else with a 400 naming the range', () => {
+    expect(integerQuery('limit', undefined, 50, { min: 1, max: 500 })).toBe(50);
+    expect(integerQuery('limit', '20', 50, { min: 1, max: 500 })).toBe(20);
+    for (const bad of ['-5', '0x1', '1e0', 'abc', '', ' 7', '+7', '2.5', '0', '501'])
+      expect(() => integerQuery('limit', bad, 50, { min: 1, max: 500 })).toThrow('limit: must be an integer from 1 to 500 in decimal digits');
   });
 });

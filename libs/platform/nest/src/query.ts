@@ -55,3 +55,14 @@ export class QueryParamsInterceptor implements NestInterceptor {
     return next.handle();
   }
 }
+
+/**
+ * A query parameter that is a whole number, as typed: decimal digits only (`1e3`, `0x10`, `-5`, ` 7`, an empty value are
+ * not), from `min` to `max`; `fallback` when it is absent. Anything else is a 400 naming the parameter and the range.
+ */
+export function integerQuery(name: string, value: string | undefined, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
+  if (value === undefined) return fallback;
+  const n = /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw new BadRequestException(`${name}: must be an integer from ${min} to ${max} in decimal digits`);
+  return n;
+}
