@@ -14,7 +14,10 @@ jest.setTimeout(120_000);
 describe('the reviewer inbox in a real browser', () => {
   let h: InboxHarness;
   beforeAll(async () => {
-    h = await startInboxHarness('inbox');
+    // Fiona reviews finance items, and an agent token of hers may propose as ops-copilot (an operator's tokens file).
+    h = await startInboxHarness('inbox', {
+      tokens: [{ principal: 'fiona', kind: 'agent', roles: ['agent'], agentIds: ['ops-copilot'], tokenSha256: 'f'.repeat(64) }],
+    });
   });
   afterAll(() => h?.close(), 60_000);
   const queue: InboxHarness['queue'] = (...a) => h.queue(...a);
@@ -115,6 +118,37 @@ describe('the reviewer inbox in a real browser', () => {
     await decided(page);
     expect(await page.textContent('#decision-result')).toContain('Rejected');
     expect(await h.items.get(rejectId)).toMatchObject({ status: 'rejected', decisionReason: 'the order was already refunded' });
+  });
+
+  it('keeps a reviewer off the actions of an agent she may propose as through another token: not listed, not decided (separation of duties)', async () => {
+    const { page } = await signIn('fiona');
+    const proposer = { agentId: 'ops-copilot', model: { name: 'gpt-test', version: '2026-11' }, promptTemplateVersion: 'ops-v1' };
+    const hers = await queue({ target: 'order-fiona-agent', proposer }, { proposerPrincipal: 'ops-copilot' });
+    const other = await queue({ target: 'order-someone-else' });
+    await page.waitForSelector(`.items a[data-action-id="${other}"]`);
+    expect(await page.$(`.items a[data-action-id="${hers}"]`)).toBeNull();
+    // Opened by its address: no decision form, not claimed; a decision sent as the page's script would is refused.
+    await page.goto(`${h.url}/reviews/${hers}`);
+    await page.waitForSelector(`article.card[data-action-id="${hers}"]`);
+    expect(await page.$('#decide')).toBeNull();
+    expect(await page.textContent('article.card')).toContain('You cannot decide this item');
+    const sent = {
+      id: hers,
+      csrf: (await page.getAttribute('meta[name="csrf-token"]', 'content'))!,
+      shownDigest: (await page.getAttribute('article.card', 'data-shown-digest'))!,
+    };
+    const answer = await page.evaluate(async ({ id, csrf, shownDigest }) => {
+      const res = await fetch(`/reviews/${id}/decision`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+        body: JSON.stringify({ decision: 'approve', reason: 'within policy', shownDigest }),
+      });
+      return { status: res.status, body: (await res.json()) as { message?: string } };
+    }, sent);
+    expect(answer).toEqual({ status: 403, body: expect.objectContaining({ message: 'separation of duties: the proposer of an action cannot approve it' }) });
+    const left = (await h.items.get(hers))!;
+    expect(left.status).toBe('pending');
+    expect(left.claim).toBeUndefined();
   });
 
   it('takes the common path by keyboard: j to the next item, a to approve, a reason, Enter', async () => {

@@ -13,7 +13,7 @@ import { generateSigningKey } from '@countersign/approval';
 import { actionDigest, Proposal } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
 import { DEFAULT_USERS, RunningIdentityProvider, SignInRefusal, startIdentityProvider, WrittenUser, writeIdentityUsers } from '@countersign/identity';
-import { PlatformModule, serve, TokenRegistry } from '@countersign/nest';
+import { PlatformModule, serve, TokenEntry, TokenRegistry } from '@countersign/nest';
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase, RecordingBus } from '@countersign/testing';
 import { PgReviewItemRepository } from '../../review-item/pg-review-item.repository';
@@ -64,7 +64,13 @@ export interface InboxHarness {
  */
 export async function startInboxHarness(
   name: string,
-  o: { options?: Partial<ReviewQueueOptions>; inbox?: Partial<InboxOptions>; withPool?: (pool: Pool) => Partial<ReviewQueueOptions> } = {},
+  o: {
+    options?: Partial<ReviewQueueOptions>;
+    inbox?: Partial<InboxOptions>;
+    withPool?: (pool: Pool) => Partial<ReviewQueueOptions>;
+    /** The tokens file's entries (none by default): e.g. an agent token of a person who also reviews. */
+    tokens?: TokenEntry[];
+  } = {},
 ): Promise<InboxHarness> {
   const logger = pino({ level: 'silent' });
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -91,7 +97,7 @@ export async function startInboxHarness(
 
     @Module({
       imports: [
-        PlatformModule.forRoot({ service: 'review-queue', bus, logger, tokens: new TokenRegistry([]) }),
+        PlatformModule.forRoot({ service: 'review-queue', bus, logger, tokens: new TokenRegistry(o.tokens ?? []) }),
         ReviewQueueModule.register({
           items,
           signingKeys: generateSigningKey('inbox-test').signing,
