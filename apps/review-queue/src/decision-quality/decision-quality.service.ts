@@ -17,7 +17,7 @@ import type { ReviewItem, ReviewItemRepository } from '../review-item/review-ite
 import { BACKLOG_GAUGES, DECISION_QUALITY, REVIEW_ITEMS } from '../tokens';
 import type { DecisionQuality } from './decision-quality';
 import type { QueueSample, SecondReview } from './decision-quality.store';
-import { holdsItemRole } from '../review-item/item-roles';
+import { holdsItemRole, isProposerOf } from '../review-item/item-roles';
 
 /**
  * Decision quality's running part (ADR 0018): records when a card is first served to a reviewer, takes blind second
@@ -59,7 +59,8 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
     const out: Array<{ review: SecondReview; item: ReviewItem }> = [];
     for (const review of open) {
       const item = await this.items.get(review.actionId);
-      if (item) out.push({ review, item });
+      // The store leaves out the ids it excludes; someone who may propose as the item's agent is left out here.
+      if (item && !isProposerOf(reviewer, item)) out.push({ review, item });
     }
     return out;
   }
@@ -68,7 +69,8 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
   async decideSecond(actionId: string, reviewer: Principal, verdict: 'approved' | 'rejected', reason: string, now = new Date()): Promise<void> {
     const review = await this.quality.store.secondReview(actionId);
     if (!review) throw new NotFoundException(`no second review for action ${actionId}`);
-    if (review.excluded.includes(reviewer.id))
+    const item = await this.items.get(actionId);
+    if (review.excluded.includes(reviewer.id) || (item && isProposerOf(reviewer, item)))
       throw new ForbiddenException('a second review must come from someone else than the first decision and the proposer');
     if (!holdsItemRole(review, reviewer.roles))
       throw new ForbiddenException(`this second review requires one of the roles: ${review.requiredRoles.join(', ')}`);
