@@ -4,6 +4,7 @@
 // what is published) and intake (items are added to the repository as the review consumer adds them).
 // (All started by `startInboxHarness`, testing/inbox.harness.ts.)
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { TOPICS } from '@countersign/contracts';
 import { totpCode } from '@countersign/identity';
 import { eventually } from '@countersign/testing';
@@ -23,6 +24,23 @@ describe('the reviewer inbox in a real browser', () => {
   const queue: InboxHarness['queue'] = (...a) => h.queue(...a);
   const signIn: InboxHarness['signIn'] = (u) => h.signIn(u);
   const decided: InboxHarness['decided'] = (p) => h.decided(p);
+  /** Sends an approval of the open card as the page's script would (the session's CSRF token, the card's digest). */
+  const approveOnCard = async (page: Page, actionId: string, reason: string) => {
+    const sent = {
+      actionId,
+      reason,
+      csrf: (await page.getAttribute('meta[name="csrf-token"]', 'content'))!,
+      shownDigest: (await page.getAttribute('article.card', 'data-shown-digest'))!,
+    };
+    return page.evaluate(async ({ actionId, reason, csrf, shownDigest }) => {
+      const res = await fetch(`/reviews/${actionId}/decision`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+        body: JSON.stringify({ decision: 'approve', reason, shownDigest }),
+      });
+      return { status: res.status, body: (await res.json()) as { message?: string } };
+    }, sent);
+  };
   const seriousViolations: InboxHarness['seriousViolations'] = (p) => h.seriousViolations(p);
 
   it('signs in with OpenID Connect, shows arrivals live, and shows the card with masked parameters', async () => {
@@ -132,19 +150,7 @@ describe('the reviewer inbox in a real browser', () => {
     await page.waitForSelector(`article.card[data-action-id="${hers}"]`);
     expect(await page.$('#decide')).toBeNull();
     expect(await page.textContent('article.card')).toContain('You cannot decide this item');
-    const sent = {
-      id: hers,
-      csrf: (await page.getAttribute('meta[name="csrf-token"]', 'content'))!,
-      shownDigest: (await page.getAttribute('article.card', 'data-shown-digest'))!,
-    };
-    const answer = await page.evaluate(async ({ id, csrf, shownDigest }) => {
-      const res = await fetch(`/reviews/${id}/decision`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-        body: JSON.stringify({ decision: 'approve', reason: 'within policy', shownDigest }),
-      });
-      return { status: res.status, body: (await res.json()) as { message?: string } };
-    }, sent);
+    const answer = await approveOnCard(page, hers, 'within policy');
     expect(answer).toEqual({ status: 403, body: expect.objectContaining({ message: 'separation of duties: the proposer of an action cannot approve it' }) });
     const left = (await h.items.get(hers))!;
     expect(left.status).toBe('pending');
@@ -196,19 +202,7 @@ describe('the reviewer inbox in a real browser', () => {
     expect(await page.$('#decide')).toBeNull();
     expect(await page.textContent('article.card')).toContain('You cannot decide this item');
     // … and the server refuses it all the same, when sent with the session's CSRF token.
-    const sent = {
-      actionId: id,
-      csrf: (await page.getAttribute('meta[name="csrf-token"]', 'content'))!,
-      shownDigest: (await page.getAttribute('article.card', 'data-shown-digest'))!,
-    };
-    const answer = await page.evaluate(async ({ actionId, csrf, shownDigest }) => {
-      const res = await fetch(`/reviews/${actionId}/decision`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-        body: JSON.stringify({ decision: 'approve', reason: 'looks fine to me', shownDigest }),
-      });
-      return { status: res.status, body: (await res.json()) as { message: string } };
-    }, sent);
+    const answer = await approveOnCard(page, id, 'looks fine to me');
     expect(answer.status).toBe(403);
     expect(answer.body.message).toContain('separation of duties');
     // Without the CSRF token, nothing is decided either.
