@@ -30,12 +30,6 @@ export class ClaimService {
     // The common case in one statement: an item this reviewer may claim, free or theirs (docs/adr/0028).
     const claimed = await this.items.claimFor(actionId, reviewer, lease, now);
     if (claimed) {
-      // The statement compares ids only: someone who may propose as the item's agent (another token of theirs) holds
-      // no claim either. Undone at once, as below.
-      if (isProposerOf(reviewer, claimed)) {
-        await this.items.releaseClaim(actionId, reviewer.id);
-        throw new ForbiddenException('separation of duties: the proposer of an action cannot claim it for review');
-      }
       // A claim keeps the others out: on a critical item, that of someone who could not approve it (no second factor)
       // would only hold up whoever can. Undone at once (rare: the inbox does not claim such items for them).
       const stepUp = stepUpRefusal(claimed, reviewer, now);

@@ -386,11 +386,9 @@ export class InboxController {
    */
   private async visible(session: ReviewerSession, filters: InboxFilters): Promise<{ items: ReviewItem[]; all: ReviewItem[] }> {
     const reviewer = session.principal;
-    // The store leaves out what this reviewer's id proposed; what they may propose as another agent goes here.
-    const theirs = (items: ReviewItem[]) => items.filter((i) => !isProposerOf(reviewer, i));
-    const all = theirs(await this.items.inbox({ reviewer, limit: INBOX_PAGE_SIZE }));
+    const all = await this.items.inbox({ reviewer, limit: INBOX_PAGE_SIZE });
     const filtered = filters.slaClass || filters.actionType || filters.tenant;
-    return { all, items: filtered ? theirs(await this.items.inbox({ reviewer, ...filters, limit: INBOX_PAGE_SIZE })) : all };
+    return { all, items: filtered ? await this.items.inbox({ reviewer, ...filters, limit: INBOX_PAGE_SIZE }) : all };
   }
 
   /** The session of a page request; none: the browser is sent to sign in and back here. */

@@ -1,4 +1,4 @@
-import { holdsItemRole } from './item-roles';
+import { holdsItemRole, isProposerOf, ReviewerSide } from './item-roles';
 import {
   Approval,
   claimHolds,
@@ -60,8 +60,7 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
         (i) =>
           (i.kind ?? 'approval') === 'approval' &&
           holdsItemRole(i, r.roles) &&
-          i.proposerPrincipal !== r.id &&
-          i.proposal.proposer.agentId !== r.id &&
+          !isProposerOf(r, i) &&
           !i.approvedBy?.includes(r.id) &&
           (!q.slaClass || i.slaClass === q.slaClass) &&
           (!q.actionType || i.proposal.actionType === q.actionType) &&
@@ -128,15 +127,14 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
     return claimHolds(item.claim, now) ? { ...item.claim } : undefined;
   }
 
-  async claimFor(actionId: string, reviewer: { id: string; roles: string[] }, claim: ReviewClaim, now: Date) {
+  async claimFor(actionId: string, reviewer: ReviewerSide & { roles: string[] }, claim: ReviewClaim, now: Date) {
     const item = this.items.get(actionId);
     const eligible =
       !!item &&
       item.status === 'pending' &&
       (item.kind ?? 'approval') === 'approval' &&
       holdsItemRole(item, reviewer.roles) &&
-      item.proposerPrincipal !== reviewer.id &&
-      item.proposal.proposer.agentId !== reviewer.id &&
+      !isProposerOf(reviewer, item) &&
       !item.approvedBy?.includes(reviewer.id) &&
       (!claimHolds(item.claim, now) || item.claim.by === reviewer.id);
     if (!item || !eligible) return undefined;

@@ -1,5 +1,5 @@
 import { ForbiddenException } from '@nestjs/common';
-import { mayProposeAs, Principal } from '@countersign/nest';
+import type { Principal } from '@countersign/nest';
 
 /** Whether someone holding `roles` works an item that needs one of `requiredRoles` (none named: any reviewer). */
 export const holdsItemRole = (item: { requiredRoles: readonly string[] }, roles: readonly string[]): boolean =>
@@ -13,16 +13,20 @@ export function requireItemRole(item: { requiredRoles: readonly string[] }, role
   if (!holdsItemRole(item, roles)) throw new ForbiddenException(`${doing} this action requires one of the roles: ${item.requiredRoles.join(', ')}`);
 }
 
+/** Who a reviewer is, as separation of duties reads it: their id, and who their tokens may propose as. */
+export type ReviewerSide = Pick<Principal, 'id' | 'agentIds' | 'proposesAs'>;
+
+/**
+ * Every agent id `reviewer` may propose as: through this token (`agentIds`; by default a principal proposes only as
+ * itself) or any other of the same principal (`proposesAs`, from the token registry). The stores' one-statement paths
+ * (the inbox, a claim) leave these agents' items out, as `isProposerOf` refuses them.
+ */
+export const proposerSideOf = (reviewer: ReviewerSide): string[] => [...new Set([reviewer.id, ...(reviewer.agentIds ?? []), ...(reviewer.proposesAs ?? [])])];
+
 /**
  * Whether `reviewer` stands on the proposing side of `item` (separation of duties): the principal that proposed it, or
- * anyone who may propose as its agent, through this token or any other of the same principal (`proposesAs`, from the
- * token registry; `agentIds`; by default a principal proposes only as itself) — a person whose agent token may speak
- * for `support-copilot` does not approve `support-copilot`'s actions, with a reviewer token or in the inbox.
+ * anyone who may propose as its agent (`proposerSideOf`) — a person whose agent token may speak for `support-copilot`
+ * does not approve `support-copilot`'s actions, with a reviewer token or in the inbox.
  */
-export const isProposerOf = (
-  reviewer: Pick<Principal, 'id' | 'agentIds' | 'proposesAs'>,
-  item: { proposerPrincipal: string; proposal: { proposer: { agentId: string } } },
-): boolean =>
-  reviewer.id === item.proposerPrincipal ||
-  mayProposeAs(reviewer as Principal, item.proposal.proposer.agentId) ||
-  (reviewer.proposesAs ?? []).includes(item.proposal.proposer.agentId);
+export const isProposerOf = (reviewer: ReviewerSide, item: { proposerPrincipal: string; proposal: { proposer: { agentId: string } } }): boolean =>
+  reviewer.id === item.proposerPrincipal || proposerSideOf(reviewer).includes(item.proposal.proposer.agentId);

@@ -15,12 +15,15 @@ import {
   StoredDecisionEvent,
 } from './review-item.repository';
 import { GroupCommit, GroupCommitOptions } from './group-commit';
+import { proposerSideOf, ReviewerSide } from './item-roles';
 
 /** One one-step claim waiting for its batch. */
 interface ClaimRequest {
   actionId: string;
   by: string;
   roles: string[];
+  /** The agents `by` may propose as (`proposerSideOf`): their items are not for `by` to claim. */
+  agents: string[];
   name: string;
   until: string;
   now: Date;
@@ -179,11 +182,11 @@ export class PgReviewItemRepository implements ReviewItemRepository {
       `SELECT * FROM review_items
        WHERE status = 'pending' AND kind = 'approval'
          AND (cardinality(required_roles) = 0 OR required_roles && $1::text[])
-         AND proposer_principal <> $2 AND (proposal -> 'proposer' ->> 'agentId') IS DISTINCT FROM $2
+         AND proposer_principal <> $2 AND NOT coalesce((proposal -> 'proposer' ->> 'agentId') = ANY ($7::text[]), false)
          AND NOT ($2 = ANY (coalesce(approved_by, '{}')))
          AND ($3::text IS NULL OR sla_class = $3) AND ($4::text IS NULL OR proposal ->> 'actionType' = $4) AND ($5::text IS NULL OR proposal ->> 'tenant' = $5)
        ORDER BY due_at, action_id LIMIT $6`,
-      [q.reviewer.roles, q.reviewer.id, q.slaClass ?? null, q.actionType ?? null, q.tenant ?? null, q.limit],
+      [q.reviewer.roles, q.reviewer.id, q.slaClass ?? null, q.actionType ?? null, q.tenant ?? null, q.limit, proposerSideOf(q.reviewer)],
     );
     return rows.map(toItem);
   }
@@ -376,8 +379,9 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     return held.rows[0] && toClaim(held.rows[0]);
   }
 
-  async claimFor(actionId: string, reviewer: { id: string; roles: string[] }, claim: ReviewClaim, now: Date): Promise<ReviewItem | undefined> {
-    const row = await this.claims.submit({ actionId, by: reviewer.id, roles: reviewer.roles, name: claim.name, until: claim.until, now });
+  async claimFor(actionId: string, reviewer: ReviewerSide & { roles: string[] }, claim: ReviewClaim, now: Date): Promise<ReviewItem | undefined> {
+    const agents = proposerSideOf(reviewer);
+    const row = await this.claims.submit({ actionId, by: reviewer.id, roles: reviewer.roles, agents, name: claim.name, until: claim.until, now });
     return row && toItem(row);
   }
 
@@ -389,18 +393,18 @@ export class PgReviewItemRepository implements ReviewItemRepository {
    */
   private async writeClaims(batch: ClaimRequest[]): Promise<Array<ItemRow | undefined>> {
     const input = batch
-      .map((c) => ({ action_id: c.actionId, by: c.by, roles: c.roles, name: c.name, until: c.until, now: c.now.toISOString() }))
+      .map((c) => ({ action_id: c.actionId, by: c.by, roles: c.roles, agents: c.agents, name: c.name, until: c.until, now: c.now.toISOString() }))
       .sort(byActionId);
     const { rows } = await this.pool.query<ItemRow>(
       {
         name: 'review-items.claim-for',
         text: `WITH ${ASYNC_COMMIT}, input AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, by text, roles text[], name text, until timestamptz, now timestamptz)
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, by text, roles text[], agents text[], name text, until timestamptz, now timestamptz)
        )
        UPDATE review_items r SET claimed_by = i.by, claimed_by_name = i.name, claimed_until = i.until FROM lease, input i
        WHERE r.action_id = i.action_id AND r.status = 'pending' AND r.kind = 'approval'
          AND (cardinality(r.required_roles) = 0 OR r.required_roles && i.roles)
-         AND r.proposer_principal <> i.by AND (r.proposal -> 'proposer' ->> 'agentId') IS DISTINCT FROM i.by
+         AND r.proposer_principal <> i.by AND NOT coalesce((r.proposal -> 'proposer' ->> 'agentId') = ANY (i.agents), false)
          AND NOT (i.by = ANY (coalesce(r.approved_by, '{}')))
          AND (r.claimed_by IS NULL OR r.claimed_until <= i.now OR r.claimed_by = i.by)
        RETURNING r.*`,

@@ -2,6 +2,7 @@
 // Adapters: `pg-review-item.repository.ts` (distributed), `in-memory-review-item.repository.ts` (embedded, tests).
 import type { EventCause } from '@countersign/bus';
 import type { AnyTopic, Proposal, TopicMap } from '@countersign/contracts';
+import type { ReviewerSide } from './item-roles';
 
 /** Where an item stands: `pending` until a human decides (or assesses, for an audit sample; or answers, for an outcome check). */
 export type ReviewStatus =
@@ -74,7 +75,8 @@ export interface ReviewItem {
 
 /** Whose inbox page, filtered how (an absent filter: any). */
 export interface InboxQuery {
-  reviewer: { id: string; roles: string[] };
+  /** Their roles, and who they may propose as (`ReviewerSide`): those agents' items are not theirs to decide. */
+  reviewer: ReviewerSide & { roles: string[] };
   slaClass?: string;
   actionType?: string;
   tenant?: string;
@@ -230,12 +232,12 @@ export interface ReviewItemRepository {
   claim(actionId: string, claim: ReviewClaim, now: Date): Promise<ReviewClaim | undefined>;
   /**
    * The inbox's claim in one step: gives `claim` to `reviewer` (a renewal if theirs) on a pending approval they may
-   * decide (no role required or one they hold, not proposed by them, not approved by them already) when no one else's
+   * decide (no role required or one they hold, not proposed by them or as an agent they may propose as, not approved by them already) when no one else's
    * claim holds at `now`, and returns the item as claimed. Undefined when any of that does not hold (nothing changed):
    * the caller then reads the item to say why. A lease, not a record of truth: it may be written without waiting for
    * the disk (a crash may lose a claim, never a decision; docs/adr/0028).
    */
-  claimFor(actionId: string, reviewer: { id: string; roles: string[] }, claim: ReviewClaim, now: Date): Promise<ReviewItem | undefined>;
+  claimFor(actionId: string, reviewer: ReviewerSide & { roles: string[] }, claim: ReviewClaim, now: Date): Promise<ReviewItem | undefined>;
   /** Ends `by`'s claim on the item (nothing when someone else holds it). Returns true when a claim of theirs ended. */
   releaseClaim(actionId: string, by: string): Promise<boolean>;
   /** The approvals counted towards the item's quorum, in the order they came (empty when none or unknown). */

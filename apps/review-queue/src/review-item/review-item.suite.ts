@@ -105,6 +105,9 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
       await repo.addApproval('q2', 'bob', 'fine');
       expect(await ids({ limit: 10 })).toEqual(['fin-1', 'open', 'fin-2']);
       expect((await repo.inbox({ reviewer: { id: 'dan', roles: ['reviewer'] }, limit: 10 })).map((i) => i.actionId)).toContain('q2');
+      // Someone who may propose as the items' agent (support-copilot) through any of their tokens gets none of them.
+      expect(await ids({ limit: 10, reviewer: { ...bob, proposesAs: ['bob', 'support-copilot'] } })).toEqual([]);
+      expect(await ids({ limit: 10, reviewer: { ...bob, agentIds: ['support-copilot'] } })).toEqual([]);
     });
 
     it("lists the pending items of given roles, whatever number of other roles' items are due before them", async () => {
@@ -326,6 +329,12 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
           expect(await repo.claimFor(id, alice, lease('alice', 'Alice', 300_000), t0)).toBeUndefined();
           expect((await repo.get(id))?.claim).toBeUndefined();
         }
+        // Nor for someone who may propose as the item's agent through another token of theirs.
+        await repo.add(reviewItem('agents', '2026-11-24T11:00:00.000Z'));
+        const fiona = { id: 'fiona', roles: ['reviewer'], proposesAs: ['fiona', 'support-copilot'] };
+        expect(await repo.claimFor('agents', fiona, lease('fiona', 'Fiona', 300_000), t0)).toBeUndefined();
+        expect((await repo.get('agents'))!.claim).toBeUndefined();
+        expect((await repo.claimFor('agents', alice, lease('alice', 'Alice', 300_000), t0))!.claim!.by).toBe('alice');
         // Nor on a decided item.
         await repo.decide('a1', 'approved', ['bob'], 'ok', at(500_000));
         expect(await repo.claimFor('a1', { id: 'carol', roles: ['reviewer'] }, lease('carol', 'Carol', 900_000), at(600_000))).toBeUndefined();
