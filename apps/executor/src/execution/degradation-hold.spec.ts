@@ -128,6 +128,8 @@ describe('the executor under the degradation mode', () => {
     const time = new Date(Date.now() - 61 * 60_000);
     await bus.emit(TOPICS.policyDecided, decided('a2'), { subject: 'a2', correlationId: 'c-a2', time });
     await eventually(async () => expect((await executions.get('a2'))?.state).toBe('refused'));
+    // The refusal's event is published after the state is stored: waited for, not raced.
+    await eventually(() => expect(refused.filter((e) => e.subject === 'a2')).toHaveLength(1));
     expect(refused.filter((e) => e.subject === 'a2').map((e) => e.data)).toEqual([
       {
         code: 'authorisation-stale',

@@ -27,7 +27,7 @@ export class FlagControlConsumer extends BusConsumer {
 
   protected handlers(): HandlerMap {
     return {
-      [TOPICS.autonomyChanged]: async (e) => this.controls.apply({ flag: e.data.flag, kind: e.data.control, value: e.data.value, version: e.id }),
+      [TOPICS.autonomyChanged]: async (e) => this.controls.applyEvent(e),
     };
   }
 }

@@ -111,6 +111,9 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
       if (this.settings.controls.get(flag) || this.inFlight.has(flag)) continue;
       const observed = await admin.read(flag, kind);
       if (observed === undefined || !isControlValue(kind, observed)) continue;
+      // Approved meanwhile (a lowering while Unleash was read): nothing to adopt (and followers never let an adoption
+      // loosen an entry they hold, `FlagControls.adopt`).
+      if (this.settings.controls.get(flag) || this.inFlight.has(flag)) continue;
       await this.bus.emit(
         TOPICS.autonomyChanged,
         {

@@ -93,3 +93,30 @@ describe('withFlagControls', () => {
     expect(await controls.waitFor('f', 'on', 20)).toBe(false);
   });
 });
+
+describe('FlagControls.applyEvent: what Countersign found never undoes what was approved', () => {
+  const event = (id: string, value: 'autonomous' | 'review-all' | 'off', change: 'lowered' | 'raised' | 'accepted', previous?: string) => ({
+    id,
+    data: { flag: 'a.support.refund', control: 'autonomy' as const, value, change, ...(previous && { previous }) },
+  });
+
+  it('an adoption published after an approved lowering it did not know of leaves the lowering in force', () => {
+    const controls = new FlagControls();
+    controls.applyEvent(event('lower', 'review-all', 'lowered'));
+    controls.applyEvent(event('adopted', 'autonomous', 'accepted'));
+    expect(controls.get('a.support.refund')).toMatchObject({ value: 'review-all', version: 'lower' });
+  });
+
+  it('an adoption sets a flag with no entry, and a stricter one replaces a looser entry; approved changes always apply', () => {
+    const controls = new FlagControls();
+    controls.applyEvent(event('adopted', 'autonomous', 'accepted'));
+    expect(controls.get('a.support.refund')).toMatchObject({ value: 'autonomous', version: 'adopted' });
+    controls.applyEvent(event('stricter', 'off', 'accepted'));
+    expect(controls.get('a.support.refund')).toMatchObject({ value: 'off', version: 'stricter' });
+    controls.applyEvent(event('raise', 'review-all', 'raised', 'off'));
+    expect(controls.get('a.support.refund')).toMatchObject({ value: 'review-all', version: 'raise' });
+    // A drift accepted against an approved state names it (`previous`): applied as it comes.
+    controls.applyEvent(event('drift', 'autonomous', 'accepted', 'review-all'));
+    expect(controls.get('a.support.refund')).toMatchObject({ value: 'autonomous', version: 'drift' });
+  });
+});

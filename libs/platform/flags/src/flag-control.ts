@@ -71,6 +71,25 @@ export class FlagControls {
     for (const w of [...this.waiters]) w();
   }
 
+  /**
+   * Applies an entry that only states what Countersign found (an adoption at the first look, or a stricter change of a
+   * flag with no approved state: `accepted` with no `previous`), never loosening one it holds already: such an event
+   * can be published just after an approved lowering it did not know of (it read Unleash before the lowering was written
+   * there), and must not undo it.
+   */
+  adopt(entry: FlagControl): void {
+    const held = this.entries.get(entry.flag);
+    if (held && stricterOf(entry.kind, held.value, entry.value) === held.value) return;
+    this.apply(entry);
+  }
+
+  /** Applies one event of the control topic (`control.autonomy.changed.v1`), as every follower of it does. */
+  applyEvent(e: { id: string; data: { flag: string; control: ControlKind; value: ControlValue; change: string; previous?: string } }): void {
+    const entry = { flag: e.data.flag, kind: e.data.control, value: e.data.value, version: e.id };
+    if (e.data.change === 'accepted' && e.data.previous === undefined) this.adopt(entry);
+    else this.apply(entry);
+  }
+
   get(flag: string): FlagControl | undefined {
     const e = this.entries.get(flag);
     return e && { ...e };
