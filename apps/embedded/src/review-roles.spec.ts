@@ -45,4 +45,26 @@ describe('a review item is read by the reviewers who may work it, not by every r
     const listed = (await call('GET', `${running.url}/v1/reviews`, undefined, token('finance-only'))).body as { items: Array<{ actionId: string }> };
     expect(listed.items.map((i) => i.actionId)).not.toContain(emailChange);
   });
+
+  it("reads no action's timeline for a reviewer: 403 alike for an action in review and for an id nobody proposed", async () => {
+    const refund = await inReview({
+      proposer,
+      confidence: 0.9,
+      tenant: 'acme',
+      region: 'eu-west',
+      context: {},
+      actionType: 'support.refund',
+      target: 'order-78',
+      parameters: { amount: 480, currency: 'EUR', reason: 'lost' },
+    });
+    // A canary is never proposed: an answer that differed for unknown ids would tell it apart (ADR 0018).
+    const real = await call('GET', `${running.url}/v1/actions/${refund}`, undefined, token('finance-only'));
+    const unknown = await call('GET', `${running.url}/v1/actions/no-such-action`, undefined, token('finance-only'));
+    expect(real.status).toBe(403);
+    expect([unknown.status, unknown.body]).toEqual([real.status, real.body]);
+    expect(JSON.stringify(real.body)).not.toContain('order-78');
+    // The card is where a reviewer reads it; auditors read the timeline.
+    expect((await call('GET', `${running.url}/v1/reviews/${refund}`, undefined, token('finance-only'))).status).toBe(200);
+    expect((await call('GET', `${running.url}/v1/actions/${refund}`, undefined, token('auditor'))).body.status).toBe('in_review');
+  });
 });

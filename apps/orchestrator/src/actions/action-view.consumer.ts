@@ -48,7 +48,6 @@ export class ActionViewConsumer extends BusConsumer {
           status: laneStatus(e),
           lane: e.data.lane,
           detail: `contract ${e.data.contractVersion}: ${e.data.reasons.join('; ')}`,
-          ...(e.data.lane === 'review' && { reviewRoles: e.data.review?.requiredRoles ?? [] }),
         }),
       [TOPICS.reviewDecided]: (e) => put(e, reviewEntry(e)),
       // Approved with changes: this action ends here, replaced by the new one (which has its own timeline).
@@ -68,11 +67,11 @@ export class ActionViewConsumer extends BusConsumer {
  * A review decision on the timeline: approved, rejected or expired (by the review clock, `sla_expired`: final); an
  * escalation (to the next tier, or re-routed once to the fallback team) leaves the action in review and says to whom.
  */
-function reviewEntry(e: TopicMap[typeof TOPICS.reviewDecided]): Pick<TimelineEntry, 'status' | 'detail' | 'reviewRoles'> {
+function reviewEntry(e: TopicMap[typeof TOPICS.reviewDecided]): Pick<TimelineEntry, 'status' | 'detail'> {
   const by = e.data.reviewers.map((r) => r.id).join(', ');
   if (e.data.decision === 'escalated') {
     const to = e.data.escalation ? ` (${e.data.escalation.kind}: roles ${e.data.escalation.requiredRoles.join(', ')}, due ${e.data.escalation.dueAt})` : '';
-    return { status: 'in_review', detail: `${by}: ${e.data.reason}${to}`, ...(e.data.escalation && { reviewRoles: e.data.escalation.requiredRoles }) };
+    return { status: 'in_review', detail: `${by}: ${e.data.reason}${to}` };
   }
   return { status: e.data.decision, detail: `${by}: ${e.data.reasonCode ? `${e.data.reasonCode}: ` : ''}${e.data.reason}` };
 }

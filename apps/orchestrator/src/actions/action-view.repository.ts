@@ -15,11 +15,6 @@ export interface TimelineEntry {
   revisionOf?: string;
   /** On the proposal: the agent id it was proposed as (an agent's token reads only the actions of its own agent ids). */
   proposer?: string;
-  /**
-   * On the policy's decision to review, and on each escalation: the roles that may work the review (an escalation's are
-   * all it then needs). A reviewer reads the action only holding one of them (none named: any reviewer).
-   */
-  reviewRoles?: string[];
 }
 
 export type ActionStatus =

@@ -20,9 +20,10 @@ export class ActionsController {
    * `{status, lane, timeline[]}` of one action. With `waitFor=decision|final` it is a long poll: it answers at once
    * when the action is already there, else when it gets there, else with the current view after `timeoutMs`
    * (default and at most 30 000). 404 when the action is still unknown at the end; 400 for a bad `waitFor`/`timeoutMs`.
-   * An agent's token reads only the actions proposed as one of its own agent ids (403 otherwise, audited); a reviewer,
-   * an action in review only holding one of the roles that may work it (403 otherwise, audited); auditors and admins
-   * read every action.
+   * An agent's token reads only the actions proposed as one of its own agent ids (403 otherwise, audited); auditors and
+   * admins read every action. A reviewer reads none here (403 by role, before any lookup, audited): what they decide on is
+   * the review card (`GET /v1/reviews/{id}`). Answering a reviewer by id would tell a canary (an item the review queue
+   * made, never proposed: 404) from a real one, and show a blind second reviewer the first decision (ADR 0018).
    */
   @ApiRoute({
     summary: "An action's status, lane and timeline (optionally a long poll)",
@@ -43,12 +44,12 @@ export class ActionsController {
     },
     errors: {
       400: 'a bad `waitFor` or `timeoutMs`',
-      403: "an agent's token asking for another agent's action; a reviewer without any of the roles its review needs",
+      403: "an agent's token asking for another agent's action; a principal without the role agent, auditor or admin (a reviewer reads the review card)",
       404: 'no action with this id (yet)',
     },
   })
   @Get(':id')
-  @Roles('agent', 'reviewer', 'auditor', 'admin')
+  @Roles('agent', 'auditor', 'admin')
   async get(
     @Param('id', new IdentifierParam('id')) id: string,
     @Req() req: AuthenticatedRequest,
@@ -82,12 +83,9 @@ export class ActionsController {
 const READ_ALL_ROLES = new Set(['auditor', 'admin']);
 
 /**
- * Whether `principal` may read the action with these entries:
+ * Whether `principal` (an agent, an auditor or an admin: the route's roles) may read the action with these entries:
  * - an auditor or an admin, every action;
- * - a reviewer, an action sent to review only holding one of the roles that may work it (the policy's, or the latest
- *   escalation's; none named, or an action never sent to review: any reviewer), as the review API answers them
- *   (`requireItemRole`, the review queue);
- * - anyone, the actions proposed as one of its agent ids (an agent's token).
+ * - an agent's token, the actions proposed as one of its agent ids.
  * Without the proposal entry yet (the decision's event came first) an agent's token cannot be told whose the action is:
  * `unknown`, answered as not there yet (the long poll waits).
  */
@@ -97,11 +95,6 @@ function accessOf(principal: Principal, entries: TimelineEntry[]): 'read' | 'unk
   // Entries recorded before the proposer was kept name the proposing principal as their (masked) actor.
   const own = proposed && (proposed.proposer !== undefined ? mayProposeAs(principal, proposed.proposer) : proposed.actor === maskText(principal.id));
   if (own) return 'read';
-  if (principal.roles.includes('reviewer')) {
-    const roles = [...entries].reverse().find((e) => e.reviewRoles)?.reviewRoles;
-    if (!roles?.length || roles.some((r) => principal.roles.includes(r))) return 'read';
-    return { refused: `reading this action requires one of the roles: ${roles.join(', ')}` };
-  }
   return proposed ? { refused: 'it was proposed by another agent' } : 'unknown';
 }
 
