@@ -93,7 +93,11 @@ export interface ReviewQueueOptions {
 export class ReviewQueueModule {
   static register(options: ReviewQueueOptions): DynamicModule {
     const sealer = new ProposalSealer(options.dataKey);
-    const quality = options.decisionQuality && new DecisionQuality(options.decisionQuality, options.dataKey, sealer);
+    // A canary is assessed by the running contract, as the policy engine assesses a proposal (decision-quality.ts).
+    const running = options.contract;
+    const quality =
+      options.decisionQuality &&
+      new DecisionQuality({ ...(running && { policy: () => running.compiledContract() }), ...options.decisionQuality }, options.dataKey, sealer);
     // Decision quality wraps the store itself (canaries bypass the backlog gauges); its recording needs the logger.
     let qualityLogger: Logger | undefined;
     const log: Logger = new Proxy({} as Logger, { get: (_t, p) => (qualityLogger as unknown as Record<string | symbol, unknown>)?.[p] ?? (() => undefined) });

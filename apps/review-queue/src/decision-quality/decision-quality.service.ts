@@ -21,8 +21,8 @@ import { holdsItemRole, isProposerOf } from '../review-item/item-roles';
 
 /**
  * Decision quality's running part (ADR 0018): records when a card is first served to a reviewer, takes blind second
- * verdicts, and on a timer audits canary misses (`review.canary.missed.v1`), retires canaries whose due time came
- * (without any event: nothing outside the review queue knows them) and samples the queue for the governance page.
+ * verdicts, and on a timer audits canary misses (`review.canary.missed.v1`), closes the records of canaries that left the
+ * queue (decided, or expired by the review clock like any item) and samples the queue for the governance page.
  */
 @Injectable()
 export class DecisionQualityService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -46,6 +46,7 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
 
   onApplicationShutdown() {
     clearInterval(this.timer);
+    this.quality.stop();
   }
 
   /** Records that the inbox served `reviewer` the card of `actionId` now (the server's clock): their dwell starts here. */
@@ -131,15 +132,14 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
     return misses.length;
   }
 
-  /** Canaries whose due time came leave the queue, decided `expired` without any event (the clock never steps them). */
+  /**
+   * Closes the records of canaries no longer pending: decided by a reviewer, or expired by the review clock at their due
+   * time (with the reason and decider any expiry has: a canary's expiry in a card's recent decisions reads as any other).
+   */
   async retireCanaries(now: Date): Promise<void> {
     for (const c of await this.quality.store.openCanaries(100)) {
       const item = await this.items.get(c.actionId);
-      if (item?.status === 'pending') {
-        if (Date.parse(item.dueAt) > now.getTime()) continue;
-        await this.items.decide(c.actionId, 'expired', [], 'canary retired unanswered at its due time', now);
-      }
-      await this.quality.store.retireCanary(c.actionId, now);
+      if (item?.status !== 'pending') await this.quality.store.retireCanary(c.actionId, now);
     }
   }
 

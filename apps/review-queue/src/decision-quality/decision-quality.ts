@@ -1,8 +1,9 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { actionDigest, newId, Proposal } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
-import { OperationalContract, RunningContract } from '@countersign/policy';
+import { CompiledContract, evaluate, OperationalContract, RunningContract } from '@countersign/policy';
 import type { ReviewItem } from '../review-item/review-item.repository';
+import { routedAt, RoutedFields } from '../review-item/review-routing';
 import type { ProposalSealer } from '../review-item/sealed-proposal';
 import type { DecisionQualityStore } from './decision-quality.store';
 import { variedCanary } from './canary-variation';
@@ -44,7 +45,17 @@ export interface DecisionQualityOptions {
   /** Queue samples for the governance page: every minute by default, kept `retentionDays` (default 30). */
   sampleEveryMs?: number;
   retentionDays?: number;
+  /**
+   * The running contract, compiled (the review queue's `RunningContract`): a canary is assessed by it as the policy
+   * engine would assess the same proposal (score, rules fired, reasons, routing). Absent: the real item's are taken.
+   */
+  policy?: () => CompiledContract;
+  /** Runs `release` after `ms` (a timer, cleared by `stop`); a test may hold it. */
+  schedule?: (release: () => void, ms: number) => void;
 }
+
+/** The longest a canary waits before it joins the queue (and at most a quarter of its SLA): it never arrives on a real item's heels. */
+export const CANARY_MAX_DELAY_MS = 120_000;
 
 /**
  * Canaries and blind second reviews, decided beside the review items (ADR 0018). A canary is a review item like any:
@@ -55,6 +66,7 @@ export interface DecisionQualityOptions {
  */
 export class DecisionQuality {
   private readonly markKey: Buffer;
+  private readonly timers = new Set<NodeJS.Timeout>();
   readonly random: Random;
 
   constructor(
@@ -81,24 +93,59 @@ export class DecisionQuality {
   }
 
   /**
-   * A canary to queue beside `real` (a real approval item just queued), or none: sampled at the contract's rate
-   * among the templates of the real item's action type. It takes the real item's routing and provenance (class, roles,
-   * quorum, SLA, contract version, proposer, model, tenant), its lane reasons and risk (score, rules fired, class), and
-   * the template's target and parameters, varied (a target shaped like the real one, amounts and card moved), so its
-   * card reads like the real ones beside it: the same reasons in the
-   * policy's words, a risk score where they have one (the template's own reasons only when the real item has none: a
-   * red-team pass told canaries apart by their reason alone). It has no escalation (the clock must never publish a
-   * step for it).
+   * Whether to bring a canary after `real` (a real approval item just queued): sampled at the contract's rate among the
+   * templates of its action type. When: a delay drawn at random up to `CANARY_MAX_DELAY_MS` (and a quarter of the SLA),
+   * so a canary does not arrive milliseconds after a real item, a pair a reviewer learns to spot (red team, round 14).
    */
-  canaryBeside(real: ReviewItem, now: Date): { item: ReviewItem; template: CanaryTemplate } | undefined {
+  sampleCanary(real: ReviewItem): { template: CanaryTemplate; delayMs: number } | undefined {
     const c = this.options.contract.canaries;
     const templates = (c?.templates ?? []).filter((t) => t.actionType === real.proposal.actionType);
     if (!c || !templates.length || real.kind !== 'approval' || this.isCanary(real) || !sampled(c.rate, this.random)) return undefined;
     const template = templates[Math.min(templates.length - 1, Math.floor(this.random() * templates.length))];
+    const slaMs = Date.parse(real.dueAt) - Date.parse(real.createdAt);
+    return { template, delayMs: Math.floor(this.random() * Math.min(CANARY_MAX_DELAY_MS, Math.max(0, slaMs / 4))) };
+  }
+
+  /** Runs `release` after `ms`, unless stopped first (`stop`). */
+  later(release: () => void, ms: number): void {
+    if (this.options.schedule) return this.options.schedule(release, ms);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      release();
+    }, ms);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  /** Drops the canaries still waiting to join the queue (a sample lost, nothing else: nothing was stored for them). */
+  stop(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  /**
+   * The canary item of `template`, joining the queue at `now`, read like the real items of its type: it takes `real`'s
+   * provenance (proposer, model, tenant, contract version) and the template's target and parameters, varied (a target
+   * shaped like the real one, amounts and card moved: canary-variation.ts). Its assessment is the running contract's
+   * own on it (risk score, rules fired, reasons in the policy's words, routing, SLA, escalation and fallback team), so
+   * nothing on its card is copied from another item; when the contract would not send it to review (another lane), or
+   * none is given, `real`'s assessment and routing are taken (its reasons; the template's only when it has none: a
+   * red-team pass told canaries apart by their reason alone). The review clock steps it like any item; its steps'
+   * events are never published (quality-tracking.ts).
+   */
+  canaryItem(real: ReviewItem, template: CanaryTemplate, now: Date): ReviewItem {
     const actionId = newId();
-    // Target, amounts and card varied per canary (canary-variation.ts): a number seen on every canary is a tell.
     const proposal: Proposal = { ...real.proposal, ...variedCanary(template, real.proposal.target, this.random) };
-    const item: ReviewItem = {
+    const assessed = this.assess(proposal, actionId, now);
+    const risk = assessed
+      ? { reasons: assessed.reasons, score: assessed.score, rulesFired: assessed.rulesFired, riskClass: assessed.riskClass }
+      : {
+          reasons: real.reasons.length ? [...real.reasons] : [...template.reasons],
+          ...(real.score !== undefined && { score: real.score }),
+          ...(real.rulesFired && { rulesFired: [...real.rulesFired] }),
+          ...(real.riskClass !== undefined && { riskClass: real.riskClass }),
+        };
+    return {
       kind: 'approval',
       actionId,
       correlationId: newId(),
@@ -108,23 +155,39 @@ export class DecisionQuality {
       sealed: this.sealer.seal(actionId, proposal),
       proposerPrincipal: real.proposerPrincipal,
       contractVersion: real.contractVersion,
-      reasons: real.reasons.length ? [...real.reasons] : [...template.reasons],
-      ...(real.score !== undefined && { score: real.score }),
-      ...(real.rulesFired && { rulesFired: [...real.rulesFired] }),
-      ...(real.riskClass !== undefined && { riskClass: real.riskClass }),
-      slaClass: real.slaClass,
-      requiredRoles: [...real.requiredRoles],
-      quorum: real.quorum,
-      createdAt: now.toISOString(),
-      dueAt: new Date(now.getTime() + (Date.parse(real.dueAt) - Date.parse(real.createdAt))).toISOString(),
-      ...(real.slaSeconds !== undefined && { slaSeconds: real.slaSeconds }),
+      ...risk,
+      ...(assessed?.review ? routedAt(assessed.review, now) : routedLike(real, now)),
       status: 'pending',
     };
-    return { item, template };
+  }
+
+  /** The running contract's decision on the canary's proposal, when it sends it to review; undefined otherwise. */
+  private assess(proposal: Proposal, actionId: string, now: Date) {
+    const compiled = this.options.policy?.();
+    if (!compiled) return undefined;
+    // The inputs of a normal day: what makes it a review is the contract's own reading of the proposal.
+    const d = evaluate(compiled, proposal, { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now, actionId });
+    return d.lane === 'review' && d.review ? d : undefined;
   }
 
   /** Whether a human decision goes to a blind second reviewer (the contract's `secondReview.rate`). */
   secondReviewSampled(): boolean {
     return sampled(this.options.contract.secondReview?.rate ?? 0, this.random);
   }
+}
+
+/** `real`'s routing and clock, shifted to an item queued at `now` (the same SLA, escalation share and fallback team). */
+function routedLike(real: ReviewItem, now: Date): RoutedFields {
+  const shifted = (at: string) => new Date(now.getTime() + (Date.parse(at) - Date.parse(real.createdAt))).toISOString();
+  return {
+    slaClass: real.slaClass,
+    requiredRoles: [...real.requiredRoles],
+    quorum: real.quorum,
+    createdAt: now.toISOString(),
+    dueAt: shifted(real.dueAt),
+    ...(real.slaSeconds !== undefined && { slaSeconds: real.slaSeconds }),
+    ...(real.escalateAt && { escalateAt: shifted(real.escalateAt) }),
+    ...(real.escalateTo && { escalateTo: [...real.escalateTo] }),
+    ...(real.fallbackTeam && { fallbackTeam: real.fallbackTeam }),
+  };
 }

@@ -1,11 +1,13 @@
 import pino from 'pino';
+import { evaluate, RunningContract } from '@countersign/policy';
 import { createPgPool, Pool } from '@countersign/storage';
-import { createTestDatabase } from '@countersign/testing';
-import { decisionEvent, reviewItem } from '../review-item/review-item.suite';
+import { createTestDatabase, eventually } from '@countersign/testing';
+import { PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
+import { decisionEvent, escalateOrExpire, reviewItem } from '../review-item/review-item.suite';
 import { PgReviewItemRepository } from '../review-item/pg-review-item.repository';
 import type { ReviewItemRepository } from '../review-item/review-item.repository';
 import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../review-item/sealed-proposal';
-import { DecisionQuality, DecisionQualityContract } from './decision-quality';
+import { CANARY_MAX_DELAY_MS, DecisionQuality, DecisionQualityContract, DecisionQualityOptions } from './decision-quality';
 import type { DecisionQualityStore } from './decision-quality.store';
 import { PgDecisionQualityStore } from './pg-decision-quality.store';
 import { withDecisionQuality } from './quality-tracking';
@@ -27,7 +29,7 @@ afterAll(async () => {
   for (const c of cleanups) await c();
 }, 60_000);
 
-async function setUp(contract: DecisionQualityContract) {
+async function setUp(contract: DecisionQualityContract, more: Partial<DecisionQualityOptions> = {}) {
   const db = await createTestDatabase('quality-tracking');
   const pool: Pool = createPgPool(db.url);
   cleanups.push(async () => {
@@ -37,9 +39,10 @@ async function setUp(contract: DecisionQualityContract) {
   const raw = new PgReviewItemRepository(pool);
   const store: DecisionQualityStore = new PgDecisionQualityStore(pool);
   const dataKey = parseReviewDataKey(generateReviewDataKey());
-  const quality = new DecisionQuality({ store, contract, random: () => 0 }, dataKey, new ProposalSealer(dataKey));
+  const sealer = new ProposalSealer(dataKey);
+  const quality = new DecisionQuality({ store, contract, random: () => 0, ...more }, dataKey, sealer);
   const items: ReviewItemRepository = withDecisionQuality(raw, quality, pino({ level: 'silent' }));
-  return { raw, items, store, quality };
+  return { raw, items, store, quality, sealer };
 }
 
 const due = new Date(Date.now() + 3600_000).toISOString();
@@ -83,10 +86,18 @@ it('records every approver of a quorum as they come, without dwell for one the i
   expect(ds).toHaveLength(2);
 });
 
-it('queues a canary beside a real refund; deciding it stores no event, records a miss, and the clock never steps it', async () => {
+it('queues a canary beside a real refund; deciding it stores no event and records a miss', async () => {
   const { raw, items, store, quality } = await setUp({ canaries: { rate: 1, templates: [TEMPLATE] } });
   const risk = { score: 30, rulesFired: ['amount-over-threshold'], riskClass: 'medium' };
-  expect(await items.add(reviewItem('real', new Date(Date.now() - 1000).toISOString(), risk))).toBe(true);
+  const real = reviewItem('real', new Date(Date.now() + 3600_000).toISOString(), {
+    ...risk,
+    createdAt: new Date().toISOString(),
+    slaSeconds: 3600,
+    escalateAt: new Date(Date.now() + 1800_000).toISOString(),
+    escalateTo: ['finance-lead'],
+    fallbackTeam: 'finance-oncall',
+  });
+  expect(await items.add(real)).toBe(true);
   const pending = await raw.pending(10);
   const canary = pending.find((i) => i.actionId !== 'real')!;
   expect(pending).toHaveLength(2);
@@ -94,20 +105,15 @@ it('queues a canary beside a real refund; deciding it stores no event, records a
   // The template's parameters, varied: no number repeats from one canary to the next (canary-variation.spec.ts).
   expect(canary.proposal.parameters).toMatchObject({ currency: 'EUR', reason: TEMPLATE.parameters.reason });
   expect(canary.proposal.parameters.amount).toBeGreaterThan(4000);
-  // Its reasons and risk are the real item's, in the policy's words: nothing on the card sets it apart.
-  expect(canary).toMatchObject({ reasons: ['amount above limit'], ...risk });
+  // With no contract to assess it, the real item's reasons and risk, in the policy's words, and its clock: an
+  // escalation half-way, the same roles gained, the same fallback team (red team: a canary without them stood out).
+  expect(canary).toMatchObject({ reasons: ['amount above limit'], ...risk, slaSeconds: 3600, escalateTo: ['finance-lead'], fallbackTeam: 'finance-oncall' });
+  expect(Date.parse(canary.escalateAt!) - Date.parse(canary.createdAt)).toBe(1800_000);
+  expect(Date.parse(canary.dueAt) - Date.parse(canary.createdAt)).toBe(3600_000);
   expect(canary.reasons).not.toEqual(TEMPLATE.reasons);
   expect(quality.isCanary(canary)).toBe(true);
   expect(quality.isCanary((await raw.get('real'))!)).toBe(false);
   expect(await store.canary(canary.actionId)).toMatchObject({ template: TEMPLATE.id, actionType: 'support.refund' });
-
-  // The clock finds both due (the canary took the real item's SLA); it steps only the real one.
-  const seen: string[] = [];
-  await items.claimDue(new Date(Date.now() + 2 * 3600_000), 10, (i) => {
-    seen.push(i.actionId);
-    return undefined;
-  });
-  expect(seen).toEqual(['real']);
 
   // fiona approves the canary: the item is decided, but no event is stored (nothing to publish, ever).
   const outcome = await items.decide(canary.actionId, 'approved', ['fiona'], 'looks fine', new Date(), decisionEvent(canary, 'approved', 'fiona'));
@@ -116,6 +122,87 @@ it('queues a canary beside a real refund; deciding it stores no event, records a
   expect(await raw.decisionEvent(canary.actionId)).toBeUndefined();
   expect(await raw.unpublished(new Date(Date.now() + 60_000), 10)).toEqual([]);
   expect((await store.unauditedMisses(10)).map((m) => [m.actionId, m.reviewer, m.canary])).toEqual([[canary.actionId, 'fiona', true]]);
+});
+
+it('the clock escalates and expires a canary as any item, and none of its events is ever left to publish', async () => {
+  const { raw, items } = await setUp({ canaries: { rate: 1, templates: [TEMPLATE] } });
+  const due = new Date(Date.now() + 3600_000).toISOString();
+  const at = new Date().toISOString();
+  await items.add(reviewItem('real', due, { createdAt: at, escalateAt: new Date(Date.now() + 1800_000).toISOString(), escalateTo: ['finance-lead'] }));
+  const canary = (await raw.pending(10)).find((i) => i.actionId !== 'real')!;
+
+  // Past the escalation time: both escalate, with their events stored in the same write; the clock hears of the real one only.
+  const halfway = new Date(Date.now() + 2700_000);
+  const escalated = await items.claimDue(halfway, 10, escalateOrExpire(halfway));
+  expect(escalated.map((c) => [c.item.actionId, c.step])).toEqual([['real', 'escalate']]);
+  expect((await raw.get(canary.actionId))!).toMatchObject({ requiredRoles: ['reviewer', 'finance-lead'], clockStep: 1 });
+  const later = new Date(Date.now() + 7200_000);
+  expect((await raw.unpublishedClockEvents(later, 10)).map((e) => e.actionId)).toEqual(['real']);
+
+  // Past the due time: both expire, decided by the queue with the reason any expiry has; only the real one's event goes out.
+  const expired = await items.claimDue(later, 10, escalateOrExpire(later));
+  expect(expired.map((c) => [c.item.actionId, c.step])).toEqual([['real', 'expire']]);
+  expect((await raw.get(canary.actionId))!).toMatchObject({ status: 'expired', deciders: ['review-queue'], decisionReason: 'sla_expired' });
+  expect((await raw.unpublished(later, 10)).map((e) => e.actionId)).toEqual(['real']);
+
+  // Left unmarked by a stop between the two writes: the outbox's and the clock's looks still never see a canary's event.
+  const second = await setUp({ canaries: { rate: 1, templates: [TEMPLATE] } });
+  await second.items.add(reviewItem('real2', due, { createdAt: at, escalateAt: new Date(Date.now() + 1800_000).toISOString() }));
+  const canary2 = (await second.raw.pending(10)).find((i) => i.actionId !== 'real2')!;
+  await second.raw.claimDue(later, 10, escalateOrExpire(halfway)); // the store alone: stepped, nothing marked
+  await second.raw.claimDue(later, 10, escalateOrExpire(later));
+  expect((await second.raw.unpublishedClockEvents(later, 10)).map((e) => e.actionId).sort()).toEqual([canary2.actionId, 'real2'].sort());
+  expect((await second.items.unpublishedClockEvents(later, 10)).map((e) => e.actionId)).toEqual(['real2']);
+  expect((await second.items.unpublished(later, 10)).map((e) => e.actionId)).toEqual(['real2']);
+  // …and marked now: the next look of the store alone finds only the real one's.
+  expect((await second.raw.unpublished(later, 10)).map((e) => e.actionId)).toEqual(['real2']);
+  expect((await second.raw.unpublishedClockEvents(later, 10)).map((e) => e.actionId)).toEqual(['real2']);
+});
+
+it('a canary joins the queue after a random delay, not on the heels of the real item', async () => {
+  const held: Array<{ release: () => void; ms: number }> = [];
+  const { raw, items, store } = await setUp(
+    { canaries: { rate: 1, templates: [TEMPLATE] } },
+    { random: () => 0.5, schedule: (release, ms) => held.push({ release, ms }) },
+  );
+  await items.add(reviewItem('real', new Date(Date.now() + 3600_000).toISOString(), { createdAt: new Date().toISOString() }));
+  expect((await raw.pending(10)).map((i) => i.actionId)).toEqual(['real']);
+  // Half of the longest delay (a quarter of the one-hour SLA is longer): nothing stored meanwhile.
+  expect(held.map((h) => h.ms)).toEqual([CANARY_MAX_DELAY_MS / 2]);
+  expect(await store.openCanaries(10)).toEqual([]);
+  const released = Date.now();
+  held[0].release();
+  await eventually(async () => expect(await raw.pending(10)).toHaveLength(2));
+  const canary = (await raw.pending(10)).find((i) => i.actionId !== 'real')!;
+  expect(Date.parse(canary.createdAt)).toBeGreaterThanOrEqual(released - 1);
+  expect((await store.openCanaries(10)).map((c) => c.actionId)).toEqual([canary.actionId]);
+});
+
+it('assesses a canary by the running contract, as the policy engine would: its own score, rules, reasons and routing', async () => {
+  const running = RunningContract.fromFile(PROJECT_CONTRACT_PATH);
+  const { raw, items, sealer } = await setUp({ canaries: { rate: 1, templates: [TEMPLATE] } }, { policy: () => running.compiledContract() });
+  const real = reviewItem('real', new Date(Date.now() + 3600_000).toISOString(), { score: 1, rulesFired: ['copied'], riskClass: 'low' });
+  await items.add(real);
+  const canary = (await raw.pending(10)).find((i) => i.actionId !== 'real')!;
+  const expected = evaluate(running.compiledContract(), sealer.open(canary.actionId, canary.sealed!), {
+    killSwitch: 'on',
+    degradationMode: 'normal',
+    trustStackHealthy: true,
+    autonomy: 'autonomous',
+    now: new Date(),
+  });
+  expect(expected.lane).toBe('review');
+  expect(canary).toMatchObject({
+    score: expected.score,
+    rulesFired: expected.rulesFired,
+    riskClass: expected.riskClass,
+    reasons: expected.reasons,
+    slaClass: expected.review!.slaClass,
+    requiredRoles: expected.review!.requiredRoles,
+    quorum: expected.review!.quorum,
+    slaSeconds: expected.review!.slaSeconds,
+  });
+  expect(canary.rulesFired).not.toEqual(['copied']);
 });
 
 it('counts an approval with changes of a canary as a miss, as an approval of it is', async () => {

@@ -1,7 +1,7 @@
 import { serviceActor } from '@countersign/bus';
 import type { Logger } from '@countersign/logging';
-import type { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
-import type { DecisionQuality } from './decision-quality';
+import type { ClockClaim, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import type { CanaryTemplate, DecisionQuality } from './decision-quality';
 
 /** How many items' canary-ness the decision path remembers (a decision on one forgotten reads it again). */
 const CANARY_MEMO = 10_000;
@@ -10,12 +10,13 @@ const QUEUE = serviceActor('review-queue').id;
 
 /**
  * The review items with decision quality kept beside them (ADR 0018), the way `withBacklogGauges` keeps the gauges:
- * - a real approval item queued may bring a canary beside it (sampled);
+ * - a real approval item queued may bring a canary after it (sampled; it joins the queue after a random delay);
  * - each reviewer's approval or rejection of an approval item is recorded with its dwell (first shown → decided);
  * - a canary's decision is stored without its event and answered as "decided meanwhile, by the same reviewer" (no
  *   event stored, none published: the approvals' retry path finds nothing to publish), so nothing outside the review
  *   queue ever hears of a canary: no executor, orchestrator or audit completeness check sees an action that was never
- *   proposed. Its escalation and expiry are never the clock's (`claimDue` leaves canaries be; the service retires them);
+ *   proposed. The review clock steps it like any item (escalation, fallback team, expiry with the same reasons), so its
+ *   card and the recent decisions read alike; its steps' events are stored as marked published and never go out;
  * - a human decision may be sampled for a blind second review.
  * Recording is best effort after the write (logged on failure): quality is measured, never in the way of a decision.
  */
@@ -44,23 +45,25 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
     });
   };
 
+  // The canary's record first: an item marked as a canary is never without its template. Nothing is stored before
+  // its release, so a restart meanwhile loses a sample, nothing else.
+  const release = async (real: ReviewItem, template: CanaryTemplate) => {
+    const item = quality.canaryItem(real, template, new Date());
+    await store.addCanary({
+      actionId: item.actionId,
+      template: template.id,
+      actionType: item.proposal.actionType,
+      slaClass: item.slaClass,
+      createdAt: item.createdAt,
+    });
+    await items.add(item);
+  };
   const add: ReviewItemRepository['add'] = async (item) => {
     const added = await items.add(item);
     if (added && (item.kind ?? 'approval') === 'approval') {
-      const canary = quality.canaryBeside(item, new Date());
-      if (canary) {
-        // The canary's record first: an item marked as a canary is never without its template.
-        await store
-          .addCanary({
-            actionId: canary.item.actionId,
-            template: canary.template.id,
-            actionType: canary.item.proposal.actionType,
-            slaClass: canary.item.slaClass,
-            createdAt: canary.item.createdAt,
-          })
-          .then(() => items.add(canary.item))
-          .catch(soft('canary'));
-      }
+      const canary = quality.sampleCanary(item);
+      if (canary?.delayMs === 0) await release(item, canary.template).catch(soft('canary'));
+      else if (canary) quality.later(() => void release(item, canary.template).catch(soft('canary')), canary.delayMs);
     }
     return added;
   };
@@ -121,16 +124,47 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
     return decided;
   };
 
-  const claimDue: ReviewItemRepository['claimDue'] = (now, limit, stepFor) =>
-    // The clock never steps a canary (each step publishes an event); the decision-quality service retires them.
-    items.claimDue(now, limit, (item) => (quality.isCanary(item) ? undefined : stepFor(item)));
+  // A canary's step is the clock's like any item's, but its event must never go out: marked published as soon as it
+  // is stored, and left out of what the outbox and the clock publish later (a stop between the two writes). The
+  // clock is not told of it (no event, no notice, no count).
+  const ofCanary = (stored: { actionId: string; event: { causationId?: string | null } }) =>
+    quality.isCanary({ actionId: stored.actionId, decisionEventId: stored.event.causationId ?? '' });
+  const claimDue: ReviewItemRepository['claimDue'] = async (now, limit, stepFor) => {
+    const claims = await items.claimDue(now, limit, stepFor);
+    const told: ClockClaim[] = [];
+    for (const c of claims) {
+      if (!quality.isCanary(c.item)) told.push(c);
+      else if (c.step === 'expire') await items.markPublished(c.item.actionId, now).catch(soft('canary expiry'));
+      else await items.markClockEventPublished(c.event.event.id, now).catch(soft('canary step'));
+    }
+    return told;
+  };
+  const unpublished: ReviewItemRepository['unpublished'] = async (decidedBefore, limit) => {
+    const due = await items.unpublished(decidedBefore, limit);
+    for (const d of due.filter(ofCanary)) await items.markPublished(d.actionId, new Date());
+    return due.filter((d) => !ofCanary(d));
+  };
+  const unpublishedClockEvents: ReviewItemRepository['unpublishedClockEvents'] = async (createdBefore, limit) => {
+    const due = await items.unpublishedClockEvents(createdBefore, limit);
+    for (const d of due.filter(ofCanary)) await items.markClockEventPublished(d.event.id, new Date());
+    return due.filter((d) => !ofCanary(d));
+  };
 
   const decisionEvent: ReviewItemRepository['decisionEvent'] = async (actionId) => {
     const stored = await items.decisionEvent(actionId);
-    return stored && !quality.isCanary({ actionId, decisionEventId: stored.event.causationId ?? '' }) ? stored : undefined;
+    return stored && !ofCanary(stored) ? stored : undefined;
   };
 
-  const overrides: Partial<Record<keyof ReviewItemRepository, unknown>> = { add, get, addApproval, decide, claimDue, decisionEvent };
+  const overrides: Partial<Record<keyof ReviewItemRepository, unknown>> = {
+    add,
+    get,
+    addApproval,
+    decide,
+    claimDue,
+    unpublished,
+    unpublishedClockEvents,
+    decisionEvent,
+  };
   return new Proxy(items, {
     get(target, prop) {
       if (prop in overrides) return overrides[prop as keyof ReviewItemRepository];

@@ -6,6 +6,7 @@ import { BusConsumer, LOGGER } from '@countersign/nest';
 import type { Logger } from '@countersign/logging';
 import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
 import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { routedAt } from '../review-item/review-routing';
 import { ProposalSealer } from '../review-item/sealed-proposal';
 import { RevisionService } from '../revisions/revision.service';
 import { ProposerBacklogCap } from './proposer-backlog-cap';
@@ -39,11 +40,6 @@ export class ReviewConsumer extends BusConsumer {
     if (e.data.lane !== 'review' && !sample) return;
     const review = (!sample && e.data.review) || { slaClass: 'normal', slaSeconds: 4 * 3600, requiredRoles: ['reviewer'], quorum: 1 };
     const now = new Date();
-    const slaMs = review.slaSeconds * 1000;
-    // The review clock (`review-clock/`) acts on these times: escalation at the contract's share of the SLA, expiry
-    // (or the fallback team, once) at its end. An audit sample has no clock: its action ran already.
-    const escalation = !sample && e.data.review?.escalation;
-    const fallback = !sample && e.data.review?.whenUnavailable;
     const item: ReviewItem = {
       kind: sample ? 'audit-sample' : 'approval',
       actionId: e.subject,
@@ -61,17 +57,9 @@ export class ReviewConsumer extends BusConsumer {
       score: e.data.score,
       rulesFired: e.data.rulesFired,
       ...(e.data.riskClass && { riskClass: e.data.riskClass }),
-      slaClass: review.slaClass,
-      requiredRoles: review.requiredRoles,
-      quorum: review.quorum,
-      createdAt: now.toISOString(),
-      dueAt: new Date(now.getTime() + slaMs).toISOString(),
-      slaSeconds: review.slaSeconds,
-      ...(escalation && {
-        escalateAt: new Date(now.getTime() + Math.round(slaMs * escalation.atShare)).toISOString(),
-        ...(escalation.to.length > 0 && { escalateTo: escalation.to }),
-      }),
-      ...(fallback && typeof fallback === 'object' && { fallbackTeam: fallback.fallback }),
+      // The review clock (`review-clock/`) acts on its times: escalation at the contract's share of the SLA, expiry (or
+      // the fallback team, once) at its end. An audit sample has no clock: its action ran already.
+      ...routedAt(review, now, !sample),
       status: 'pending',
     };
     const added = await this.items.add(item);

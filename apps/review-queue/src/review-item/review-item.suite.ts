@@ -43,7 +43,7 @@ export const decisionEvent = (
 });
 
 /** The clock's steps as a test takes them: escalate when the escalation time came, expire when the due time came. */
-const escalateOrExpire =
+export const escalateOrExpire =
   (now: Date) =>
   (item: ReviewItem): ClockStep | undefined =>
     Date.parse(item.dueAt) <= now.getTime()

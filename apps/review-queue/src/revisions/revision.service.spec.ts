@@ -12,6 +12,9 @@ import { loadContractFile, RunningContract } from '@countersign/policy';
 import { PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
 import { reviseParameters, revisionParameterCheck, RevisionParameterCheck } from './revised-parameters';
 import { RevisionService } from './revision.service';
+import { DecisionQuality } from '../decision-quality/decision-quality';
+import { createInMemoryDecisionQualityStore } from '../decision-quality/in-memory-decision-quality.store';
+import { withDecisionQuality } from '../decision-quality/quality-tracking';
 
 // real: RevisionService, ApprovalService, the queue's intake, the decision outbox, the in-memory review items, the
 // proposal sealer, Ed25519 signing and verification, the in-memory bus (recording what it publishes); fake: none (the
@@ -250,5 +253,51 @@ describe('RevisionService: approve with changes', () => {
     );
     expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });
     expect(t.revisionEvents()).toEqual([]);
+  });
+});
+
+describe('approve with changes on a canary (ADR 0018)', () => {
+  it('answers as for any item (a new action, the digest, what changed), publishes nothing and records the miss', async () => {
+    const bus = new RecordingBus({ source: 'review-queue', logger });
+    const dataKey = parseReviewDataKey(generateReviewDataKey());
+    const sealer = new ProposalSealer(dataKey);
+    const store = createInMemoryDecisionQualityStore();
+    const template = {
+      id: 'refund-to-unrelated-card',
+      actionType: proposal().actionType,
+      target: 'order-90431',
+      parameters: { amount: 4800, notify: EMAIL, lines: [{ sku: 'A', qty: 2 }] },
+      reasons: ['refund above the autonomous limit'],
+      why: 'ten times the order value',
+    };
+    const quality = new DecisionQuality({ store, contract: { canaries: { rate: 1, templates: [template] } }, random: () => 0 }, dataKey, sealer);
+    const items = withDecisionQuality(new InMemoryReviewItemRepository(), quality, logger);
+    const { signing } = generateSigningKey('rq-1');
+    const outbox = new DecisionOutbox(bus, items, logger);
+    const revisions = new RevisionService(bus, items, signing, sealer, logger, outbox, new ApprovalService(bus, items, signing, outbox));
+    const intake = new ReviewConsumer(items, logger, sealer, revisions);
+    await intake.enqueue(
+      reviewLaneDecision('a1', {
+        proposal: proposal(),
+        digest: actionDigest(proposal(), '1'),
+        review: { slaClass: 'normal', slaSeconds: 3600, requiredRoles: ['reviewer'], quorum: 1 },
+      }),
+    );
+    const canary = (await items.pending(10)).find((i) => quality.isCanary(i))!;
+    expect(canary).toBeDefined();
+
+    const answers = [];
+    for (const id of ['a1', canary.actionId]) {
+      const shown = (await items.get(id))!.proposal.parameters;
+      answers.push(await revisions.revise(id, alice, { ...shown, amount: 100 }, 'refund the one line only'));
+    }
+    // The same shape, the same fields: nothing in the answer tells the canary apart.
+    expect(answers.map((a) => Object.keys(a).sort())).toEqual([Object.keys(answers[0]).sort(), Object.keys(answers[0]).sort()]);
+    expect(answers[1]).toMatchObject({ actionId: canary.actionId, status: 'revised', changed: ['/amount'] });
+    expect(answers[1].newActionId).not.toBe(canary.actionId);
+    // Only the real item's revision goes out; the canary's approval with changes is a miss like an approval.
+    expect(bus.published.map((p) => p.event.subject)).not.toContain(canary.actionId);
+    expect(bus.published.filter((p) => p.topic === TOPICS.proposalRevised).map((p) => p.event.subject)).toEqual(['a1']);
+    expect((await store.unauditedMisses(10)).map((m) => [m.actionId, m.reviewer])).toEqual([[canary.actionId, 'alice']]);
   });
 });

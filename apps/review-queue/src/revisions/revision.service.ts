@@ -121,7 +121,7 @@ export class RevisionService {
     if (!(await this.outbox.decide(actionId, 'revised', [reviewer.id], reason, now, event))) {
       const meanwhile = await this.items.get(actionId);
       if (!meanwhile || meanwhile.status === 'pending') throw new ConflictException(`action ${actionId} was decided meanwhile`);
-      return this.again(meanwhile, reviewer);
+      return this.again(meanwhile, reviewer, event.event as ProposalRevised);
     }
     this.logger.info({ newActionId: (event.event as ProposalRevised).data.newActionId, changed: revised.changed.length }, 'approved with changes');
     return this.result(item.actionId, event.event as ProposalRevised);
@@ -172,14 +172,19 @@ export class RevisionService {
     }
   }
 
-  /** A revision call on a decided item: the same reviewer's retry gets the revision made; anything else is a conflict. */
-  private async again(item: ReviewItem, reviewer: Principal): Promise<RevisionResult> {
+  /**
+   * A revision call on a decided item: the same reviewer's retry gets the revision made; anything else is a conflict.
+   * `made`: this call's own revision, found stored as theirs without its event, which the store keeps of a decision
+   * nobody outside the queue may hear of (a canary's, ADR 0018): answered as made, like any revision.
+   */
+  private async again(item: ReviewItem, reviewer: Principal, made?: ProposalRevised): Promise<RevisionResult> {
     if (item.status === 'revised' && item.deciders?.includes(reviewer.id)) {
       const stored = await this.items.decisionEvent(item.actionId);
       if (stored?.topic === TOPICS.proposalRevised) {
         await this.outbox.publishIfDue(item.actionId);
         return this.result(item.actionId, stored.event as ProposalRevised);
       }
+      if (!stored && made) return this.result(item.actionId, made);
     }
     if (item.status === 'expired') throw new ConflictException(`action ${item.actionId} expired (sla_expired): it can no longer be decided`);
     throw new ConflictException(`action ${item.actionId} is already ${item.status}`);
