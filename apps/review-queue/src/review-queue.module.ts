@@ -21,6 +21,7 @@ import { DecisionQuality, DecisionQualityOptions } from './decision-quality/deci
 import { DecisionQualityService } from './decision-quality/decision-quality.service';
 import { AutomationConsumer } from './decision-quality/automation.consumer';
 import { withDecisionQuality } from './decision-quality/quality-tracking';
+import { withSealedSessions } from './inbox/sealed-session.store';
 import { GovernancePageController } from './governance-page/governance-page.controller';
 import type { Logger } from '@countersign/logging';
 import { followContract, LOGGER } from '@countersign/nest';
@@ -98,14 +99,23 @@ export class ReviewQueueModule {
     const quality =
       options.decisionQuality &&
       new DecisionQuality({ ...(running && { policy: () => running.compiledContract() }), ...options.decisionQuality }, options.dataKey, sealer);
-    // Decision quality wraps the store itself (canaries bypass the backlog gauges); its recording needs the logger.
-    let qualityLogger: Logger | undefined;
-    const log: Logger = new Proxy({} as Logger, { get: (_t, p) => (qualityLogger as unknown as Record<string | symbol, unknown>)?.[p] ?? (() => undefined) });
+    // Decision quality wraps the store itself (canaries bypass the backlog gauges), and the inbox's sessions are sealed:
+    // both log through the service's logger, known once the module is built.
+    let builtLogger: Logger | undefined;
+    const log: Logger = new Proxy({} as Logger, { get: (_t, p) => (builtLogger as unknown as Record<string | symbol, unknown>)?.[p] ?? (() => undefined) });
     // Reasons people write are stored masked, whatever the store (masked-reasons.ts).
     const stored = withMaskedReasons(options.items);
     const items = quality ? withDecisionQuality(stored, quality, log) : stored;
     const degradation = options.degradation && degradationParts(items, options.degradation);
-    const inbox = options.inbox && inboxParts(options.inbox);
+    // Session records are sealed under a key of the queue's own: one written into the store by anything else is no session.
+    const inbox =
+      options.inbox &&
+      inboxParts({
+        ...options.inbox,
+        sessions: withSealedSessions(options.inbox.sessions, options.dataKey, () =>
+          log.warn('an inbox session record the review queue did not write (or wrote under another key) was refused'),
+        ),
+      });
     const contract = options.contract;
     return {
       module: ReviewQueueModule,
@@ -145,14 +155,8 @@ export class ReviewQueueModule {
         ...(options.trust ? trustParts(options.trust) : []),
         ...(options.portalTls ? portalTlsParts(options.portalTls) : []),
         ...(inbox?.providers ?? []),
-        ...(quality
-          ? [
-              { provide: DECISION_QUALITY, useValue: quality },
-              DecisionQualityService,
-              AutomationConsumer,
-              { provide: 'DecisionQualityLogger', useFactory: (l: Logger) => (qualityLogger = l), inject: [LOGGER] },
-            ]
-          : []),
+        ...(quality ? [{ provide: DECISION_QUALITY, useValue: quality }, DecisionQualityService, AutomationConsumer] : []),
+        { provide: 'ReviewQueueWrappersLogger', useFactory: (l: Logger) => (builtLogger = l), inject: [LOGGER] },
       ],
     };
   }

@@ -15,6 +15,12 @@ export class InMemorySessionStore implements SessionStore {
     this.records.set(key, { record: structuredClone(record), expiresAt });
   }
 
+  async touch(key: string, record: SessionRecord, expiresAt: number): Promise<boolean> {
+    if ((await this.get(key)) === undefined) return false;
+    await this.set(key, record, expiresAt);
+    return true;
+  }
+
   async get(key: string): Promise<SessionRecord | undefined> {
     const found = this.records.get(key);
     if (!found) return undefined;

@@ -20,6 +20,13 @@ export class RedisSessionStore implements SessionStore {
     await this.redis.set(this.prefix + key, JSON.stringify(record), 'PX', ttl);
   }
 
+  async touch(key: string, record: SessionRecord, expiresAt: number): Promise<boolean> {
+    const ttl = Math.ceil(expiresAt - this.now());
+    if (ttl <= 0) return (await this.redis.del(this.prefix + key)) > 0;
+    // XX: only over a key still there. A sign-out's DEL between this request's read and this write wins.
+    return (await this.redis.set(this.prefix + key, JSON.stringify(record), 'PX', ttl, 'XX')) === 'OK';
+  }
+
   async get(key: string): Promise<SessionRecord | undefined> {
     const raw = await this.redis.get(this.prefix + key);
     return raw === null ? undefined : (JSON.parse(raw) as SessionRecord);

@@ -46,5 +46,16 @@ export function sessionStoreSuite(name: string, make: () => Promise<SessionStore
       expect(await store.get('gone')).toBeUndefined();
       await eventually(async () => expect(await store.get('short')).toBeUndefined());
     });
+
+    it('touches a record only while it is there: a sign-out between a read and its touch is never undone', async () => {
+      await store.set('t1', session('dave'), Date.now() + 60_000);
+      expect(await store.touch('t1', { ...session('dave'), lastSeenAt: 1_700_000_001_000 }, Date.now() + 60_000)).toBe(true);
+      expect(await store.get('t1')).toMatchObject({ lastSeenAt: 1_700_000_001_000 });
+      await store.delete('t1');
+      expect(await store.touch('t1', session('dave'), Date.now() + 60_000)).toBe(false);
+      expect(await store.get('t1')).toBeUndefined();
+      expect(await store.touch('never', session('dave'), Date.now() + 60_000)).toBe(false);
+      expect(await store.get('never')).toBeUndefined();
+    });
   });
 }

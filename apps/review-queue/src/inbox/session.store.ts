@@ -35,6 +35,11 @@ export type SessionRecord = ReviewerSession | PendingSignIn;
 export interface SessionStore {
   /** Stores `record` under `key` until `expiresAt` (ms since the epoch), replacing what was there. */
   set(key: string, record: SessionRecord, expiresAt: number): Promise<void>;
+  /**
+   * Replaces the record under `key` only while one is there (not deleted, not expired): a request that read a session
+   * before its sign-out never writes it back after. Returns whether it replaced one.
+   */
+  touch(key: string, record: SessionRecord, expiresAt: number): Promise<boolean>;
   /** The record, or undefined when unknown or past its expiry. */
   get(key: string): Promise<SessionRecord | undefined>;
   delete(key: string): Promise<void>;

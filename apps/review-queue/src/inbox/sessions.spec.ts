@@ -129,3 +129,30 @@ describe('inbox sessions', () => {
       expect(safeReturnTo(bad)).toBe('/reviews');
   });
 });
+
+describe('inbox sessions: a sign-out is never undone (red team, round 14)', () => {
+  it('a request that read the session before a sign-out does not write it back after', async () => {
+    const store = createInMemorySessionStore();
+    // The sign-out lands between this request's read and its touch.
+    let signOutBetween = false;
+    const racing = {
+      ...store,
+      set: store.set.bind(store),
+      delete: store.delete.bind(store),
+      touch: store.touch.bind(store),
+      get: async (key: string) => {
+        const found = await store.get(key);
+        if (signOutBetween) await store.delete(key);
+        return found;
+      },
+    };
+    const sessions = sessionsFor({ sessions: racing });
+    const { res, cookies } = response();
+    await sessions.open(res, who);
+    expect(await sessions.current(requestWith(cookies()))).toBeDefined();
+    signOutBetween = true;
+    expect(await sessions.current(requestWith(cookies()))).toBeUndefined();
+    signOutBetween = false;
+    expect(await sessions.current(requestWith(cookies()))).toBeUndefined();
+  });
+});

@@ -62,7 +62,8 @@ export class Sessions {
     }
     if (touch) {
       found.lastSeenAt = now;
-      await this.options.sessions.set(keyOf(id), found, this.expiry(found));
+      // Only over the record still there: signed out (or ended) meanwhile, the session stays ended.
+      if (!(await this.options.sessions.touch(keyOf(id), found, this.expiry(found)))) return undefined;
     }
     // Read at every request, never stored: the tokens file is the one record of who may propose as which agent.
     return this.tokens ? { ...found, principal: { ...found.principal, proposesAs: this.tokens.proposesAs(found.principal.id) } } : found;
