@@ -113,6 +113,23 @@ describe('countersign audit verify, on PostgreSQL', () => {
     expect(await verify()).toMatchObject({ code: 1, out: 'FAILED at index 40: truncated: the signed tree head covers 50 entries, only 40 are present' });
   });
 
+  it('names a search column changed beside an untouched entry: a search by action or actor would hide or misattribute it', async () => {
+    for (const [sql, field] of [
+      ["UPDATE audit_log SET actor_id = 'alice' WHERE idx = 23", 'actor_id'],
+      ["UPDATE audit_log SET subject = 'hidden-' || subject WHERE idx = 31", 'subject'],
+      ["UPDATE audit_log SET type = 'something.else.v1' WHERE idx = 7", 'type'],
+      ["UPDATE audit_log SET event_time = event_time - interval '1 day' WHERE idx = 12", 'event_time'],
+    ]) {
+      const { verify, tamper, owner } = await loggedDatabase();
+      await tamper(sql);
+      const index = Number(/idx = (\d+)/.exec(sql)![1]);
+      const shown = (await owner.query(`SELECT ${field}::text AS v FROM audit_log WHERE idx = $1`, [index])).rows[0].v;
+      const result = await verify();
+      expect(result.code).toBe(1);
+      expect(result.out).toContain(`FAILED at index ${index}: entry ${index}: its search column ${field} says ${JSON.stringify(shown)}, the entry `);
+    }
+  });
+
   it('names a forged tree-head signature', async () => {
     const { run, tamper, serviceUrl, keysFile } = await loggedDatabase();
     await tamper(`UPDATE audit_tree_heads SET signature = '${Buffer.from('x'.repeat(64)).toString('base64')}' WHERE tree_size = 20`);

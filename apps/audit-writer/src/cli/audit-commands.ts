@@ -69,7 +69,17 @@ export async function verifyDatabase(
     }
     progress?.update(Math.min(from + PAGE, total), total);
   }
-  return verifier.finish();
+  const result = verifier.finish();
+  // The chain holds; the copies its searches read must say what it holds.
+  const copy = result.ok ? await log.searchFieldMismatch?.() : undefined;
+  if (!copy) return result;
+  return {
+    ok: false,
+    firstBadIndex: copy.index,
+    problem:
+      `entry ${copy.index}: its search column ${copy.field} says ${JSON.stringify(copy.shown)}, the entry ${JSON.stringify(copy.hashed)}: ` +
+      'the column was changed (a search by it would hide the entry or show it under another value)',
+  };
 }
 
 /** Verifies a segment file (`audit export`), read as UTF-8 that must be valid (never silently replaced). */

@@ -54,6 +54,13 @@ export interface AuditLogRepository {
   query(q: AuditQuery): Promise<StoredEntry[]>;
   /** Entries from..to-1 in index order, for verification and export. */
   range(from: number, to: number): Promise<LoggedEntry[]>;
+  /**
+   * A store that keeps copies of an entry's fields beside it for its searches (by action, actor, type, event id, time):
+   * the first entry whose copy differs from what the entry hashes, and which copy. The hash does not cover the copies,
+   * so a copy changed would hide an entry from a search, or show it under another actor, unseen by the chain (red team,
+   * round 14). Absent: the store searches the entries themselves.
+   */
+  searchFieldMismatch?(): Promise<{ index: number; field: string; shown: string | null; hashed: string | null } | undefined>;
   tip(): Promise<ChainTip>;
   /**
    * One past the highest index among the stored entries (0 when there are none), read from the entries

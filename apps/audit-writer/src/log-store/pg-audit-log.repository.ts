@@ -152,6 +152,30 @@ export class PgAuditLogRepository implements AuditLogRepository {
     }));
   }
 
+  async searchFieldMismatch(): Promise<{ index: number; field: string; shown: string | null; hashed: string | null } | undefined> {
+    // Each column the searches filter on, beside the field of the hashed entry it copies (one pass, in the database).
+    const pairs: Array<[string, string, string]> = [
+      ['event_id', 'event_id', "e->>'eventId'"],
+      ['topic', 'topic', "e->>'topic'"],
+      ['type', 'type', "e->>'eventType'"],
+      ['subject', 'subject', "e->>'actionId'"],
+      ['correlation_id', 'correlation_id', "e->>'correlationId'"],
+      ['actor_id', 'actor_id', "e->'actor'->>'id'"],
+      ['event_time', 'event_time', "(e->>'time')::timestamptz"],
+    ];
+    const { rows } = await this.pool.query(
+      `SELECT idx, ${pairs.map(([f, col, hashed]) => `CASE WHEN ${col} IS DISTINCT FROM ${hashed} THEN ARRAY[${col}::text, (${hashed})::text] END AS "${f}"`).join(', ')}
+         FROM (SELECT *, entry_json::jsonb AS e FROM audit_log) l
+        WHERE ${pairs.map(([, col, hashed]) => `${col} IS DISTINCT FROM ${hashed}`).join(' OR ')}
+        ORDER BY idx LIMIT 1`,
+    );
+    const row = rows[0] as (Record<string, [string | null, string | null] | null> & { idx: string }) | undefined;
+    if (!row) return undefined;
+    const field = pairs.map(([f]) => f).find((f) => row[f])!;
+    const [shown, hashed] = row[field]!;
+    return { index: Number(row.idx), field, shown, hashed };
+  }
+
   async saveHead(h: TreeHead): Promise<void> {
     await this.pool.query(
       'INSERT INTO audit_tree_heads (tree_size, root_hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
