@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { KafkaBus } from '@countersign/bus';
-import { newId, TOPICS, TopicMap } from '@countersign/contracts';
-import { call, eventually, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
+import { actionDigest, newId, TOPICS, TopicMap } from '@countersign/contracts';
+import { call, eventually, projectContract, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
 
 // real: Apache Kafka, Redis, PostgreSQL, Unleash (infra/stack.sh), the five services as separate processes;
 // fake: the target system (a local webhook sink that records what it receives).
@@ -108,6 +108,43 @@ describe('what must not be forgotten survives a Redis flush', () => {
     const calls = sink.receipts.filter((r) => JSON.stringify(r.body).includes(target));
     expect(new Set(calls.map((r) => r.actionId))).toEqual(new Set([id]));
     expect(sink.effects(id)).toBe(1);
+  });
+
+  it('a policy decision produced straight to Kafka, for no proposal and a lane the contract never gives, is refused as an attack', async () => {
+    // Red team, round 14: whoever can write the decisions' topic (here the plaintext listener) could run anything.
+    const id = newId();
+    const contractVersion = projectContract().current().version;
+    const forged = proposal('ticket.tag', `ticket-${newId()}`, { tags: ['billing'], command: 'drop the customer table' });
+    await bus.emit(
+      TOPICS.policyDecided,
+      {
+        lane: 'autonomous',
+        reasons: ['forged'],
+        rulesFired: [],
+        contractVersion,
+        contractHash: 'forged',
+        score: 0,
+        digest: actionDigest(forged, contractVersion),
+        proposal: forged,
+        proposerPrincipal: 'support-copilot',
+        sampledForAudit: false,
+      },
+      { subject: id },
+    );
+    const timeline = await eventually(
+      async () => {
+        const res = await call('GET', `${api()}/v1/actions/${id}`, undefined, stack.tokens.auditor);
+        expect(res.body.status).toBe('refused');
+        return res.body;
+      },
+      60_000,
+      100,
+    );
+    expect(JSON.stringify(timeline)).toContain('not a decision the policy engine made');
+    // A decision the policy engine does make still runs, after it: nothing of the forged one reached the target.
+    const genuine = await post(proposal('ticket.tag', `ticket-${newId()}`, { tags: ['marker'] }));
+    await waitStatus(genuine.body.actionId as string, 'executed');
+    expect(sink.receipts.filter((r) => r.actionId === id)).toEqual([]);
   });
 
   it('GET /v1/actions/{id} still answers for an action decided and executed before the flush', async () => {

@@ -11,7 +11,7 @@ describe('approve with changes (docs/adr/0017): a new version, evaluated again, 
   let stack: Awaited<ReturnType<typeof startDistributed>>;
   let sink: Awaited<ReturnType<typeof startWebhookSink>>;
   const reviews = () => `${stack.urls['review-queue']}/v1/reviews`;
-  const action = (id: string) => call('GET', `${stack.urls.orchestrator}/v1/actions/${id}`, undefined, stack.tokens.reviewer);
+  const action = (id: string) => call('GET', `${stack.urls.orchestrator}/v1/actions/${id}`, undefined, stack.tokens.auditor);
   const audit = async (query: string) =>
     (await call('GET', `${stack.urls['audit-writer']}/v1/audit/entries?${query}`, undefined, stack.tokens.auditor)).body.entries as Array<{
       eventType: string;

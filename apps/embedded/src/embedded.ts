@@ -236,6 +236,8 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         flagControls,
         flagPrefix: FLAG_PREFIX,
         approvalKeys: [verifyKey],
+        // Its own copy of the running contract, following the approved changes (autonomous decisions are checked against it).
+        contract: RunningContract.fromFile(contractPath),
       }),
       AuditWriterModule.register({
         log: createFileAuditLog(join(home, 'audit', 'audit.jsonl')),

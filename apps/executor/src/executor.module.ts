@@ -1,7 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { VerifyKeys } from '@countersign/approval';
 import type { FlagControls, FlagReader } from '@countersign/flags';
-import { degradationModeProviders, DegradationModeState, trustHealthProviders, TrustHealthState } from '@countersign/nest';
+import { randomUUID } from 'node:crypto';
+import { degradationModeProviders, DegradationModeState, followContract, trustHealthProviders, TrustHealthState } from '@countersign/nest';
+import type { RunningContract } from '@countersign/policy';
 import { ConnectorRegistry, CONNECTORS } from './connectors/connector';
 import { ExecutionConsumer } from './execution/execution.consumer';
 import { FlagControlConsumer } from './execution/flag-control.consumer';
@@ -25,6 +27,13 @@ export interface ExecutorOptions {
   /** Kill-switch flags are named `<prefix><actionType>`. */
   flagPrefix: string;
   approvalKeys: VerifyKeys;
+  /**
+   * The operational contract the policy engines run (`CONTRACT_PATH`), followed through every approved change: an
+   * autonomous decision runs only if this contract lets its proposal run autonomously (authorisation/autonomy-check.ts).
+   */
+  contract: RunningContract;
+  /** A name for this instance's contract-change follower group (default a random one). */
+  instanceId?: string;
   /** The execution lease and the reconciler's period (`EXECUTION_LEASE_MS`, `RECONCILE_PERIOD_MS`); production defaults when unset. */
   reconciliation?: Partial<ReconciliationSettings>;
   /** How often outcomes whose event is still to publish are swept, and after how long (default every 5 s, after 5 s). */
@@ -63,6 +72,7 @@ export class ExecutorModule {
         FlagControlConsumer,
         { provide: FLAG_PREFIX, useValue: options.flagPrefix },
         { provide: APPROVAL_KEYS, useValue: options.approvalKeys },
+        ...followContract(options.contract, 'executor', options.instanceId ?? randomUUID().slice(0, 8)),
         // Halted holds executions; the mode follows the control topic (ADR 0013).
         ...degradationModeProviders('executor', options.degradationMode),
         // Not healthy holds trust-sensitive executions; the health follows its control topic (ADR 0019).

@@ -5,6 +5,7 @@ import { watchVerifyKeys } from '@countersign/keys';
 import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { settings } from '@countersign/config';
 import { runService } from '@countersign/nest';
+import { RunningContract } from '@countersign/policy';
 import { createPgPool, migrate } from '@countersign/storage';
 import { ConnectorRegistry } from './connectors/connector';
 import { WebhookConnector } from './connectors/webhook.connector';
@@ -24,6 +25,8 @@ void runService({
       UNLEASH_CLIENT_TOKEN: z.string().min(1),
       UNLEASH_REFRESH_MS: z.coerce.number().int().min(100).default(1000),
       FLAG_PREFIX: z.string().default('countersign.exec.'),
+      /** The contract the policy engines load (their CONTRACT_PATH): an autonomous decision is checked against it, and its approved changes. */
+      CONTRACT_PATH: z.string().default(join(__dirname, '../../policy-engine/contract/countersign.contract.yaml')),
       FLAGS_BACKUP_DIR: z.string().default('.countersign/flags-backup'),
       /** How long the webhook target has to answer before the outcome is unknown. */
       WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
@@ -76,6 +79,8 @@ void runService({
           flagControls,
           flagPrefix: config.FLAG_PREFIX,
           approvalKeys,
+          // An invalid contract stops the boot (one clear line), as in the other services.
+          contract: RunningContract.fromFile(config.CONTRACT_PATH),
           reconciliation: { leaseMs: config.EXECUTION_LEASE_MS, periodMs: config.RECONCILE_PERIOD_MS },
           maxHoldSeconds: config.EXECUTION_MAX_HOLD_SECONDS,
         }),

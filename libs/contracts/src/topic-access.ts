@@ -69,7 +69,7 @@ export const TOPIC_READERS: { readonly [T in Topic]: readonly KafkaService[] } =
   [TOPICS.treeHeadPublished]: [],
   // Approved contract changes, replayed at every start by each instance that works with the contract (rules, parameter
   // schemas, SLA classes, degradation thresholds, decision-quality sampling).
-  [TOPICS.contractChanged]: ['policy-engine', 'orchestrator', 'review-queue', 'audit-writer'],
+  [TOPICS.contractChanged]: ['policy-engine', 'orchestrator', 'review-queue', 'executor', 'audit-writer'],
   [TOPICS.changeRequested]: ['audit-writer'],
   [TOPICS.changeDecided]: ['audit-writer'],
   // Control topics, replayed at every start by each instance that applies them. Kill switches and autonomy levels (the

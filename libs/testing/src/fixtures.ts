@@ -1,4 +1,6 @@
-import { EventData, TOPICS, TopicMap } from '@countersign/contracts';
+import { join } from 'node:path';
+import { actionDigest, EventData, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
+import { RunningContract } from '@countersign/policy';
 
 /** A refund proposal for tests that need one and do not care about its details (review lane in the contract). */
 export const refundProposal = () => ({
@@ -13,6 +15,42 @@ export const refundProposal = () => ({
 });
 
 type PolicyDecided = TopicMap[typeof TOPICS.policyDecided];
+
+/** The project's operational contract, as the services load it by default. */
+export const PROJECT_CONTRACT_PATH = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
+
+/** A running copy of the project's contract, for a service under test that checks against it (the executor). */
+export const projectContract = () => RunningContract.fromFile(PROJECT_CONTRACT_PATH);
+
+/** A refund the project contract lets run autonomously (as `apps/embedded/examples/refund-small.json`). */
+export const smallRefundProposal = (target = 'order-77'): Proposal => ({
+  ...refundProposal(),
+  target,
+  parameters: { amount: 12.5, currency: 'EUR', reason: 'late delivery' },
+  confidence: 0.95,
+  region: 'eu-west',
+});
+
+/**
+ * The data of an autonomous decision as the policy engine makes it, for a test of the executor: `proposal` (by default
+ * a small refund) under the running project contract, with the digest the engine computes. The executor runs nothing
+ * else (apps/executor/src/authorisation/autonomy-check.ts).
+ */
+export function autonomousDecisionData(proposal: Proposal = smallRefundProposal(), contract = projectContract()): PolicyDecided['data'] {
+  const contractVersion = contract.current().version;
+  return {
+    lane: 'autonomous',
+    reasons: ['within the autonomous limits'],
+    rulesFired: [],
+    contractVersion,
+    contractHash: contract.current().hash,
+    score: 0,
+    digest: actionDigest(proposal, contractVersion),
+    proposal,
+    proposerPrincipal: 'support-copilot',
+    sampledForAudit: false,
+  };
+}
 
 /**
  * The policy decision that puts action `actionId` in review, as the policy engine publishes it, for tests of the review

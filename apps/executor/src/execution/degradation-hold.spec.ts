@@ -5,7 +5,7 @@ import { InMemoryBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { FlagControls, FlagReader } from '@countersign/flags';
 import { DegradationModeState, PlatformModule, serve, TokenRegistry } from '@countersign/nest';
-import { eventually, refundProposal, trustHealthData } from '@countersign/testing';
+import { autonomousDecisionData, eventually, projectContract, smallRefundProposal, trustHealthData } from '@countersign/testing';
 import { Connector, ConnectorRegistry, ConnectorRequest } from '../connectors/connector';
 import { ExecutorModule } from '../executor.module';
 import { ExecutionService } from './execution.service';
@@ -47,18 +47,10 @@ describe('the executor under the degradation mode', () => {
       { mode: m, previous, computed: m, inputs: { pending: 0 }, reason: `test: ${m}`, computedSince: new Date().toISOString() },
       { subject: 'degradation-mode' },
     );
-  const decided = (actionId: string): TopicMap[typeof TOPICS.policyDecided]['data'] => ({
-    lane: 'autonomous',
-    reasons: ['small refund'],
-    rulesFired: [],
-    contractVersion: '1',
-    contractHash: 'h',
-    score: 0,
-    digest: 'd'.repeat(64),
-    proposal: { ...refundProposal(), target: `order-${actionId}` },
-    proposerPrincipal: 'support-copilot',
-    sampledForAudit: false,
-  });
+  // What the policy engine decides under the project contract, which the executor checks against.
+  const contract = projectContract();
+  const decided = (actionId: string): TopicMap[typeof TOPICS.policyDecided]['data'] =>
+    autonomousDecisionData(smallRefundProposal(`order-${actionId}`), contract);
 
   beforeAll(async () => {
     await bus.subscribe({
@@ -83,6 +75,7 @@ describe('the executor under the degradation mode', () => {
           flagControls: new FlagControls(),
           flagPrefix: 'exec.',
           approvalKeys: [generateSigningKey('k1').verifyKey],
+          contract,
           degradationMode: mode,
           // An hour: a decision older than that when it could run is refused (the production default is a day).
           maxHoldSeconds: 3600,

@@ -1,8 +1,8 @@
 import pino from 'pino';
-import { refundProposal, RecordingBus } from '@countersign/testing';
+import { autonomousDecisionData, projectContract, RecordingBus, smallRefundProposal } from '@countersign/testing';
 import { generateSigningKey, signApproval, signReviewDecision } from '@countersign/approval';
 import type { SigningKey } from '@countersign/keys';
-import { derivedEventId, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
+import { actionDigest, derivedEventId, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
 import { DependencyUnavailableError } from '@countersign/bus';
 import { FlagReader, FlagState } from '@countersign/flags';
 import { Connector, ConnectorRegistry, ConnectorRequest, ConnectorResult } from '../connectors/connector';
@@ -11,9 +11,11 @@ import { ExecutionService } from './execution.service';
 import { OutcomeOutbox } from './outcome-outbox';
 
 // real: ExecutionService, in-memory execution record, approval signing, the in-memory bus (which also records what it
-// is given to publish); fake: connector, flags.
-const proposal: Proposal = refundProposal();
-const digest = 'd'.repeat(64);
+// is given to publish), the project's contract (autonomous decisions are checked against it); fake: connector, flags.
+const contract = projectContract();
+const proposal: Proposal = smallRefundProposal();
+const contractVersion = contract.current().version;
+const digest = actionDigest(proposal, contractVersion);
 
 /**
  * The in-memory record, with a hook that runs when a method is entered (before it does anything): a test
@@ -71,7 +73,7 @@ function setup(flag: FlagState = 'on', loadedAtStart = true) {
   const { signing, verifyKey } = generateSigningKey('k1');
   const repo = new InterleavingRepository();
   const outbox = new OutcomeOutbox(bus, repo, pino({ level: 'silent' }), { graceMs: 0 });
-  const service = new ExecutionService(bus, repo, new ConnectorRegistry(connector), flags, 'exec.', [verifyKey], pino({ level: 'silent' }), outbox);
+  const service = new ExecutionService(bus, repo, new ConnectorRegistry(connector), flags, 'exec.', [verifyKey], contract, pino({ level: 'silent' }), outbox);
   const decided = (lane: 'autonomous' | 'review' | 'prohibited', actionId = 'a1'): TopicMap[typeof TOPICS.policyDecided] => ({
     id: `decision-${actionId}`,
     type: TOPICS.policyDecided,
@@ -86,7 +88,7 @@ function setup(flag: FlagState = 'on', loadedAtStart = true) {
       lane,
       reasons: ['r'],
       rulesFired: [],
-      contractVersion: '1',
+      contractVersion,
       contractHash: 'h',
       score: 0,
       digest,
@@ -195,6 +197,49 @@ describe('ExecutionService', () => {
     await service.onPolicyDecided(decided('autonomous'));
     expect(calls).toHaveLength(0);
     expect(refusals().map((r) => (r as { code: string }).code)).toEqual(['flag-unknown']);
+  });
+
+  describe('an autonomous decision the policy engine could not have made (red team, round 14: produced straight to Kafka)', () => {
+    const forged = (t: ReturnType<typeof setup>, actionId: string, data: Partial<TopicMap[typeof TOPICS.policyDecided]['data']>) => ({
+      ...t.decided('autonomous', actionId),
+      data: { ...autonomousDecisionData(), ...data },
+    });
+    const codes = (t: ReturnType<typeof setup>) => t.refusals().map((r) => [(r as { code: string }).code, (r as { suspicious: boolean }).suspicious]);
+
+    it('is refused as an attack, nothing called: a refund the contract sends to review, a type outside it, a proposal its digest does not name', async () => {
+      const t = setup();
+      const large = { ...smallRefundProposal('order-9'), parameters: { amount: 50_000, currency: 'EUR', reason: 'goodwill' } };
+      const shell = { ...smallRefundProposal('prod-host-1'), actionType: 'shell.exec' };
+      await t.service.onPolicyDecided(forged(t, 'f1', autonomousDecisionData(large)));
+      await t.service.onPolicyDecided(forged(t, 'f2', autonomousDecisionData(shell)));
+      // A genuine small refund's digest, on a large refund's proposal.
+      await t.service.onPolicyDecided(forged(t, 'f3', { proposal: large }));
+      expect(t.calls).toEqual([]);
+      expect(codes(t)).toEqual([
+        ['not-authorised', true],
+        ['not-authorised', true],
+        ['digest-mismatch', true],
+      ]);
+      expect((t.refusals()[0] as { reason: string }).reason).toMatch(/sends this proposal to review: not a decision the policy engine made/);
+      for (const id of ['f1', 'f2', 'f3']) expect((await t.repo.get(id))!.state).toBe('refused');
+      // What the policy engine does decide autonomous runs.
+      await t.service.onPolicyDecided(forged(t, 'g1', autonomousDecisionData()));
+      expect(t.calls.map((c) => c.request.actionId)).toEqual(['g1']);
+    });
+
+    it('decided under a contract this executor has not got yet: retried, not refused; under an older one, judged by the running one', async () => {
+      const t = setup();
+      const newer = autonomousDecisionData(smallRefundProposal(), { current: () => ({ ...contract.current(), version: `${contractVersion}.1` }) } as never);
+      await expect(t.service.onPolicyDecided(forged(t, 'n1', newer))).rejects.toBeInstanceOf(DependencyUnavailableError);
+      expect(t.calls).toEqual([]);
+      expect((await t.repo.get('n1'))!.state).toBe('decided');
+      const older = { ...smallRefundProposal('order-8'), parameters: { amount: 50_000, currency: 'EUR', reason: 'goodwill' } };
+      await t.service.onPolicyDecided(
+        forged(t, 'o1', { ...autonomousDecisionData(older), contractVersion: '2020.1.1', digest: actionDigest(older, '2020.1.1') }),
+      );
+      expect(codes(t)).toEqual([['not-authorised', false]]);
+      expect((t.refusals()[0] as { reason: string }).reason).toMatch(/^decided autonomous under contract 2020.1.1; contract .* now sends it to review/);
+    });
   });
 
   it('executes an autonomous decision once, however often it is delivered, and republishes the same outcome event', async () => {

@@ -7,7 +7,9 @@ import type { Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
 import { DEGRADATION_MODE, DegradationModeState, EVENT_BUS, LOGGER, METRICS, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
 import type { z } from 'zod';
+import { RunningContract } from '@countersign/policy';
 import { checkReviewDecision } from '../authorisation/approval-check';
+import { checkAutonomousDecision } from '../authorisation/autonomy-check';
 import { ConnectorRegistry, CONNECTORS } from '../connectors/connector';
 import { DEFAULT_RECONCILIATION, ReconciliationSettings } from '../reconciliation/reconciliation.settings';
 import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, MAX_HOLD_MS, RECONCILIATION } from '../tokens';
@@ -59,6 +61,8 @@ export class ExecutionService {
     @Inject(FLAGS) private readonly flags: FlagReader,
     @Inject(FLAG_PREFIX) private readonly flagPrefix: string,
     @Inject(APPROVAL_KEYS) private readonly approvalKeys: VerifyKeys,
+    /** The running contract (followed through approved changes): an autonomous decision is checked against it. */
+    private readonly contract: RunningContract,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly outbox: OutcomeOutbox,
     /** After `leaseMs` in `executing`, the executor died mid-call: the reconciler settles the outcome. */
@@ -170,6 +174,25 @@ export class ExecutionService {
       };
       this.logger.warn({ code: refusal.code, suspicious: false }, `refused: ${refusal.reason}`);
       return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...refusal, suspicious: false }, cause);
+    }
+    // An autonomous decision runs only if the policy engine could have made it: its proposal is the one its digest
+    // names, and the running contract lets that proposal run autonomously (autonomy-check.ts).
+    if (nonce === null && record.lane === 'autonomous') {
+      const verdict = record.contractVersion
+        ? checkAutonomousDecision({ ...record, contractVersion: record.contractVersion }, new Date(cause.time), this.contract)
+        : ({
+            ok: false,
+            suspicious: true,
+            refusal: { code: 'not-authorised', reason: 'an autonomous decision without its contract version: not executed' },
+          } as const);
+      if (!verdict.ok && 'wait' in verdict) throw new DependencyUnavailableError(verdict.wait);
+      if (!verdict.ok) {
+        (verdict.suspicious ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger))(
+          { code: verdict.refusal.code, suspicious: verdict.suspicious },
+          `refused: ${verdict.refusal.reason}`,
+        );
+        return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...verdict.refusal, suspicious: verdict.suspicious }, cause);
+      }
     }
     // Halted: nothing starts. Held, not refused: the bus redelivers the decision (with backoff) until the mode is
     // lowered, so an approved action waits for the mode instead of being thrown away (audited once, as held). The

@@ -5,7 +5,7 @@ import { InMemoryBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { FlagControls, FlagReader } from '@countersign/flags';
 import { PlatformModule, serve, TokenRegistry, TrustHealthState } from '@countersign/nest';
-import { eventually, refundProposal, trustHealthData } from '@countersign/testing';
+import { autonomousDecisionData, eventually, projectContract, smallRefundProposal, trustHealthData } from '@countersign/testing';
 import { Connector, ConnectorRegistry, ConnectorRequest } from '../connectors/connector';
 import { ExecutorModule } from '../executor.module';
 import { InMemoryExecutionRepository } from './in-memory-execution.repository';
@@ -40,17 +40,10 @@ describe('the executor under the trust health (ADR 0019)', () => {
 
   const setTrust = (health: 'healthy' | 'unhealthy', previous?: 'healthy' | 'unhealthy') =>
     bus.emit(TOPICS.trustHealthChanged, trustHealthData(health, previous), { subject: 'trust-health' });
+  // What the policy engine decides under the project contract, which the executor checks against.
+  const contract = projectContract();
   const decided = (actionId: string, riskClass: 'low' | 'medium'): TopicMap[typeof TOPICS.policyDecided]['data'] => ({
-    lane: 'autonomous',
-    reasons: ['test'],
-    rulesFired: [],
-    contractVersion: '1',
-    contractHash: 'h',
-    score: 0,
-    digest: 'd'.repeat(64),
-    proposal: { ...refundProposal(), target: `order-${actionId}` },
-    proposerPrincipal: 'support-copilot',
-    sampledForAudit: false,
+    ...autonomousDecisionData(smallRefundProposal(`order-${actionId}`), contract),
     riskClass,
   });
 
@@ -79,6 +72,7 @@ describe('the executor under the trust health (ADR 0019)', () => {
           flagControls: new FlagControls(),
           flagPrefix: 'exec.',
           approvalKeys: [generateSigningKey('k1').verifyKey],
+          contract,
           trustHealth: trust,
         }),
       ],

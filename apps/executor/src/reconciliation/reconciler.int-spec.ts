@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { generateTreeHeadKey } from '@countersign/audit-chain';
 import { KafkaBus } from '@countersign/bus';
-import { actionDigest, newId, TOPICS } from '@countersign/contracts';
+import { newId, TOPICS } from '@countersign/contracts';
 import { createPgPool, Pool } from '@countersign/storage';
 import {
   createTestDatabase,
   eventually,
   freePort,
-  refundProposal,
+  autonomousDecisionData,
+  smallRefundProposal,
   RunningService,
   stackEnv,
   startServiceProcess,
@@ -129,25 +130,11 @@ describe('the reconciler on the real stack', () => {
 
     // An autonomous refund, as the orchestrator and the policy engine publish it.
     const actionId = newId();
-    const proposal = refundProposal();
+    const proposal = smallRefundProposal();
     const proposed = await bus.emit(TOPICS.actionProposed, { proposal, receivedVia: 'kafka' }, { subject: actionId });
-    const digest = actionDigest(proposal, '2026.11.1');
-    await bus.emit(
-      TOPICS.policyDecided,
-      {
-        lane: 'autonomous',
-        reasons: ['small refund'],
-        rulesFired: [],
-        contractVersion: '2026.11.1',
-        contractHash: 'sha256:test',
-        score: 1,
-        digest,
-        proposal,
-        proposerPrincipal: 'support-copilot',
-        sampledForAudit: false,
-      },
-      { cause: proposed },
-    );
+    // As the policy engine decides it, under the project contract the executor runs.
+    const decision = autonomousDecisionData(proposal);
+    await bus.emit(TOPICS.policyDecided, decision, { cause: proposed });
 
     // The target has the request (and applied it); the executor dies before the answer comes.
     await eventually(() => expect(sink.receipts.filter((r) => r.actionId === actionId)).toHaveLength(1), 60_000, 10);
@@ -170,7 +157,7 @@ describe('the reconciler on the real stack', () => {
     await start('executor', executorEnv, 'executor-2');
     await eventually(async () => expect(await row()).toBe('executed'), 90_000, 100);
     const receipts = sink.receipts.filter((r) => r.actionId === actionId);
-    expect(receipts.map((r) => r.idempotencyKey)).toEqual([idempotencyKeyOf(actionId, digest), idempotencyKeyOf(actionId, digest)]);
+    expect(receipts.map((r) => r.idempotencyKey)).toEqual([idempotencyKeyOf(actionId, decision.digest), idempotencyKeyOf(actionId, decision.digest)]);
     expect(sink.effects(actionId)).toBe(1);
 
     const after = await eventually(
