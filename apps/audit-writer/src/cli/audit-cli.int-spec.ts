@@ -297,6 +297,9 @@ describe('countersign audit prove, consistency, completeness', () => {
       ev('6', 'stuck', 'orchestrator.action.proposed.v1'),
       ev('7', 'waiting', 'orchestrator.action.proposed.v1'),
       ev('8', 'waiting', 'policy.decision.made.v1', { lane: 'review' }),
+      // Produced by hand on the bus: decided and executed, never proposed.
+      ev('9', 'forged', 'policy.decision.made.v1', { lane: 'autonomous' }),
+      ev('10', 'forged', 'execution.action.executed.v1'),
     ]);
     const out: string[] = [];
     const code = await runAuditCli(['completeness', '--database', db.urlFor(process.env.AUDIT_DATABASE_URL!), '--since', '2026-11-24T00:00:00Z'], {
@@ -305,7 +308,8 @@ describe('countersign audit prove, consistency, completeness', () => {
     });
     expect(code).toBe(1);
     expect(out.sort()).toEqual([
-      '4 actions since 2026-11-24T00:00:00Z, 2 incomplete',
+      '5 actions since 2026-11-24T00:00:00Z, 3 incomplete',
+      'gap: action forged has no proposal (a policy decision for an action never proposed) (reached: policy.decision.made.v1 → execution.action.executed.v1)',
       'gap: action stuck has no policy decision (reached: orchestrator.action.proposed.v1)',
       'gap: action waiting has no review decision (reached: orchestrator.action.proposed.v1 → policy.decision.made.v1)',
     ]);

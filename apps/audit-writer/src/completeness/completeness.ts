@@ -12,7 +12,8 @@ const TERMINAL = new Set<string>([TOPICS.actionExecuted, TOPICS.actionFailed, TO
 /**
  * Every action proposed since `since` (and before `until`, when given) has a complete chain: proposed → policy
  * decision → a terminal state (prohibited; rejected, expired or revised; or executed, failed or refused). Lists the
- * actions that do not.
+ * actions that do not, and every action decided in the window that was never proposed (a decision that did not come
+ * from a proposal: produced by hand on the bus, red team round 14), whatever came of it.
  */
 export async function completeness(log: AuditLogRepository, since: string, until?: string): Promise<{ actions: number; gaps: Gap[] }> {
   const trails = await log.trailsSince(since, until);
@@ -28,7 +29,8 @@ export async function completeness(log: AuditLogRepository, since: string, until
     else if (r.lane === 'review' && !r.review && !reached.some((t) => TERMINAL.has(t))) missing = 'review decision';
     else if (r.review === 'rejected' || r.review === 'expired') missing = undefined;
     else if (!reached.some((t) => TERMINAL.has(t))) missing = 'execution outcome (executed, failed or refused)';
-    if (missing && has(TOPICS.actionProposed)) gaps.push({ actionId: r.actionId, reached, missing });
+    if (!has(TOPICS.actionProposed)) missing = 'proposal (a policy decision for an action never proposed)';
+    if (missing) gaps.push({ actionId: r.actionId, reached, missing });
   }
   return { actions: trails.length, gaps };
 }

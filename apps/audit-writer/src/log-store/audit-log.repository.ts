@@ -68,8 +68,9 @@ export interface AuditLogRepository {
    */
   extent(): Promise<number>;
   /**
-   * The trail of every action proposed at or after `since` (ISO 8601), and before `until` when given: what a
-   * completeness check needs (the metric's window leaves out the actions too recent to have settled).
+   * The trail of every action proposed or decided by the policy engine at or after `since` (ISO 8601), and before
+   * `until` when given, each with every type logged for it: what a completeness check needs (the metric's window leaves
+   * out the actions too recent to have settled).
    */
   trailsSince(since: string, until?: string): Promise<ActionTrail[]>;
   saveHead(head: TreeHead): Promise<void>;

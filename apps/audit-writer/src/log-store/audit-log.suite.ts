@@ -93,7 +93,7 @@ export function auditLogSuite(name: string, make: () => Promise<AuditLogReposito
       expect(await log.query({ actionId: 'nothing' })).toEqual([]);
     });
 
-    it('spans the stored entries, and gives the trail of each action proposed since a time (what completeness checks)', async () => {
+    it('spans the stored entries, and gives the trail of each action proposed or decided since a time (what completeness checks)', async () => {
       const log = await make();
       expect(await log.extent()).toBe(0);
       const at = (time: string) => ({ time });
@@ -116,6 +116,8 @@ export function auditLogSuite(name: string, make: () => Promise<AuditLogReposito
           review: 'approved',
         },
         { actionId: 'new', types: [TOPICS.actionProposed], lane: null, review: null },
+        // Decided, never proposed: its trail too (completeness names it).
+        { actionId: 'other', types: [TOPICS.policyDecided], lane: 'autonomous', review: null },
       ]);
       // A window with an end: only the actions proposed before it.
       expect((await log.trailsSince('2026-11-23T00:00:00Z', '2026-11-24T00:00:00Z')).map((t) => t.actionId)).toEqual(['old']);

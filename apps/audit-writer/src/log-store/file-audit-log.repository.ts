@@ -136,9 +136,13 @@ export class FileAuditLogRepository implements AuditLogRepository {
   async trailsSince(since: string, until?: string): Promise<ActionTrail[]> {
     const from = Date.parse(since);
     const to = until === undefined ? Infinity : Date.parse(until);
+    // Proposed or decided in the window: a decision nobody proposed is a gap of its own (completeness.ts).
     const proposed = new Set(
       this.entries
-        .filter(({ entry: e }) => e.eventType === TOPICS.actionProposed && Date.parse(e.time) >= from && Date.parse(e.time) < to)
+        .filter(
+          ({ entry: e }) =>
+            (e.eventType === TOPICS.actionProposed || e.eventType === TOPICS.policyDecided) && Date.parse(e.time) >= from && Date.parse(e.time) < to,
+        )
         .map(({ entry: e }) => e.actionId),
     );
     // The first policy decision's lane and the first review's decision count, as in the PostgreSQL store.

@@ -140,7 +140,7 @@ export class PgAuditLogRepository implements AuditLogRepository {
       `SELECT subject, array_agg(type ORDER BY idx) AS types, (array_agg(entry_json::jsonb->'data'->>'lane') FILTER (WHERE type = $2))[1] AS lane,
               (array_agg(entry_json::jsonb->'data'->>'decision') FILTER (WHERE type = $3))[1] AS review
          FROM audit_log
-        WHERE subject IN (SELECT subject FROM audit_log WHERE type = $4 AND event_time >= $1 AND event_time < $5)
+        WHERE subject IN (SELECT subject FROM audit_log WHERE type IN ($4, $2) AND event_time >= $1 AND event_time < $5)
         GROUP BY subject`,
       [since, TOPICS.policyDecided, TOPICS.reviewDecided, TOPICS.actionProposed, until],
     );
