@@ -132,7 +132,7 @@ describe('ApprovalService: a decision made while the bus is down is not lost', (
     // Anyone else, or another decision, still finds it decided.
     const bob = { id: 'bob', kind: 'human' as const, roles: ['reviewer'] };
     await expect(t.service.approve('a1', bob, 'fine by me', undefined, now)).rejects.toThrow(ConflictException);
-    await expect(t.service.reject('a1', alice, 'changed my mind', undefined, now)).rejects.toThrow(/already approved/);
+    await expect(t.service.reject('a1', alice, 'changed my mind', undefined, now)).rejects.toThrow(/already decided/);
     expect(t.decisions()).toHaveLength(1);
   });
 
@@ -150,7 +150,7 @@ describe('ApprovalService: a decision made while the bus is down is not lost', (
     expect(await t.service.approve('q1', alice, 'first of two', undefined, now)).toEqual({ status: 'approved', approvers: ['alice', 'bob'] });
     await t.service.reject('a2', alice, 'no evidence', undefined, now);
     await t.service.assess('s1', alice, 'agree', 'right lane', undefined, now);
-    await expect(t.service.assess('s1', alice, 'disagree', 'wrong lane', undefined, now)).rejects.toThrow(/already agreed/);
+    await expect(t.service.assess('s1', alice, 'disagree', 'wrong lane', undefined, now)).rejects.toThrow(/already decided/);
     expect(t.decisions().map((d) => [d.subject, d.data.decision])).toEqual([
       ['q1', 'approved'],
       ['a2', 'rejected'],

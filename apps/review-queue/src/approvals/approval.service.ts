@@ -243,8 +243,7 @@ export class ApprovalService {
    */
   private async again<R>(item: ReviewItem, same: (decided: ReviewItem) => R | undefined): Promise<R> {
     const outcome = same(item);
-    if (outcome === undefined)
-      throw item.status === 'expired' ? expiredConflict(item) : new ConflictException(`action ${item.actionId} is already ${item.status}`);
+    if (outcome === undefined) throw item.status === 'expired' ? expiredConflict(item) : new ConflictException(`action ${item.actionId} is already decided`);
     await this.outbox.publishIfDue(item.actionId);
     return outcome;
   }

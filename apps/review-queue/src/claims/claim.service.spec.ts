@@ -58,7 +58,7 @@ describe('ClaimService: a lease so two reviewers do not work one item', () => {
     await expect(t.approvals.approve('a1', bob, 'looks fine', undefined, at(6 * 60_000))).rejects.toThrow(/claimed by Alice/);
     expect((await t.claims.claim('a1', bob, 'Bob', at(10 * 60_000))).by).toBe('bob');
     expect(await t.approvals.approve('a1', bob, 'looks fine', undefined, at(10 * 60_000))).toEqual({ status: 'approved', approvers: ['bob'] });
-    await expect(t.claims.claim('a1', alice, 'Alice Reviewer', at(11 * 60_000))).rejects.toThrow(/already approved: there is nothing to claim/);
+    await expect(t.claims.claim('a1', alice, 'Alice Reviewer', at(11 * 60_000))).rejects.toThrow(/already decided: there is nothing to claim/);
   });
 
   it('lets the holder decide, and another reviewer once the holder released it', async () => {

@@ -44,7 +44,7 @@ export class ClaimService {
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
     if ((item.kind ?? 'approval') !== 'approval' || item.status !== 'pending') {
       throw new ConflictException(
-        `action ${actionId} is ${item.status === 'pending' ? 'not waiting for approval' : `already ${item.status}`}: there is nothing to claim`,
+        `action ${actionId} is ${item.status === 'pending' ? 'not waiting for approval' : 'already decided'}: there is nothing to claim`,
       );
     }
     if (isProposerOf(reviewer, item)) {

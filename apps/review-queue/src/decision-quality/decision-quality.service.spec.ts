@@ -12,7 +12,7 @@ import { PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
 
 // real: DecisionQualityService's second reviews, the in-memory decision-quality store and review items, the project's
 // contract; fake: nothing (the second review is added as the decorator adds one).
-describe('blind second reviews: never by the proposing side', () => {
+describe('blind second reviews: never by the proposing side, and blind beyond their page', () => {
   const due = new Date(Date.now() + 3_600_000).toISOString();
   const reviewer = (id: string, more: Partial<Principal> = {}): Principal => ({ id, kind: 'human', roles: ['reviewer'], ...more });
 
@@ -45,5 +45,21 @@ describe('blind second reviews: never by the proposing side', () => {
     );
     expect((await service.openSecondReviews(reviewer('bob'))).map((o) => o.review.actionId)).toEqual(['s1']);
     await expect(service.decideSecond('s1', reviewer('bob'), 'approved', 'agree')).resolves.toBeUndefined();
+  });
+
+  it('withholds the first decision from everyone but its deciders and proposer until the second verdict is in', async () => {
+    const { service } = await setup();
+    const decided = reviewItem('s1', due, { status: 'approved', deciders: ['alice'] });
+    await expect(service.requireNotWithheld(reviewer('bob'), decided)).rejects.toThrow(
+      new ForbiddenException('the decision on action s1 is under a blind second review: it is shown once the second verdict is in'),
+    );
+    await expect(service.requireNotWithheld(reviewer('alice'), decided)).resolves.toBeUndefined();
+    // Left out of a card's recent decisions meanwhile; an item with no second review stays.
+    const other = reviewItem('s2', due, { status: 'rejected', deciders: ['alice'] });
+    expect((await service.shownDecisions([decided, other])).map((i) => i.actionId)).toEqual(['s2']);
+    // Once bob's verdict is in, the first decision shows again.
+    await service.decideSecond('s1', reviewer('bob'), 'rejected', 'no receipt');
+    await expect(service.requireNotWithheld(reviewer('bob'), decided)).resolves.toBeUndefined();
+    expect((await service.shownDecisions([decided, other])).map((i) => i.actionId)).toEqual(['s1', 's2']);
   });
 });

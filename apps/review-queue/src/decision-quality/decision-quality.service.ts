@@ -66,6 +66,24 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
     return out;
   }
 
+  /**
+   * Refuses `viewer` an item whose first decision is under a blind second review still open (no verdict yet), unless
+   * they took that decision or proposed the action: the second reviewer must not read it on the item's card or in the
+   * API while the second review waits (red team: blind on its page only). Shown again once the verdict is in.
+   */
+  async requireNotWithheld(viewer: Principal, item: ReviewItem): Promise<void> {
+    if (item.status === 'pending') return;
+    const review = await this.quality.store.secondReview(item.actionId);
+    if (!review || review.verdict || review.excluded.includes(viewer.id)) return;
+    throw new ForbiddenException(`the decision on action ${item.actionId} is under a blind second review: it is shown once the second verdict is in`);
+  }
+
+  /** `items` without those whose first decision is under a blind second review still open (a card's recent decisions). */
+  async shownDecisions(items: ReviewItem[]): Promise<ReviewItem[]> {
+    const open = await this.quality.store.underSecondReview(items.map((i) => i.actionId));
+    return open.size ? items.filter((i) => !open.has(i.actionId)) : items;
+  }
+
   /** A blind second verdict. It changes nothing that executes: the first decision stands; a disagreement is for leads. */
   async decideSecond(actionId: string, reviewer: Principal, verdict: 'approved' | 'rejected', reason: string, now = new Date()): Promise<void> {
     const review = await this.quality.store.secondReview(actionId);

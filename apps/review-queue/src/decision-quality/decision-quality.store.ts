@@ -96,6 +96,8 @@ export interface DecisionQualityStore {
   /** Adds a second review unless the item has one. */
   addSecondReview(r: SecondReview): Promise<void>;
   secondReview(actionId: string): Promise<SecondReview | undefined>;
+  /** Which of `actionIds` have a second review still open (no verdict yet): their first decision is withheld meanwhile. */
+  underSecondReview(actionIds: string[]): Promise<Set<string>>;
   /** Open second reviews that `reviewer` (with `roles`) may decide: a required role held, not excluded; oldest first. */
   openSecondReviews(reviewer: string, roles: string[], limit: number): Promise<SecondReview[]>;
   /** Records the second verdict; of two at once one wins. Returns false when it was decided already. */

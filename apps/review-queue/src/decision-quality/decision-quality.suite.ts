@@ -82,6 +82,11 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
       ]);
       expect(await store.secondReview('b1')).toEqual(second('b1', 'approved'));
       expect(await store.secondReview('b2')).toEqual(second('b2', 'rejected'));
+      // Open until the second verdict is in: meanwhile the first decision is withheld from reviewers.
+      expect(await store.underSecondReview(['b1', 'b2', 'none'])).toEqual(new Set(['b1', 'b2']));
+      expect(await store.decideSecondReview('b1', 'gina', 'rejected', 'no receipt', new Date('2026-11-30T10:01:00Z'))).toBe(true);
+      expect(await store.underSecondReview(['b1', 'b2'])).toEqual(new Set(['b2']));
+      expect(await store.underSecondReview([])).toEqual(new Set());
     });
 
     it('lists canary misses until their audit event is out', async () => {

@@ -95,6 +95,10 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
     return r && { ...r };
   }
 
+  async underSecondReview(actionIds: string[]): Promise<Set<string>> {
+    return new Set(actionIds.filter((id) => this.seconds.has(id) && !this.seconds.get(id)!.verdict));
+  }
+
   async openSecondReviews(reviewer: string, roles: string[], limit: number): Promise<SecondReview[]> {
     return [...this.seconds.values()]
       .filter((r) => !r.verdict && !r.excluded.includes(reviewer) && holdsItemRole(r, roles))

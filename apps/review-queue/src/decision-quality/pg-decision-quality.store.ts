@@ -229,6 +229,15 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
     return rows[0] && secondOf(rows[0]);
   }
 
+  async underSecondReview(actionIds: string[]): Promise<Set<string>> {
+    if (!actionIds.length) return new Set();
+    const { rows } = await this.pool.query<{ action_id: string }>(
+      `SELECT action_id FROM second_reviews WHERE action_id = ANY($1::text[]) AND verdict IS NULL`,
+      [actionIds],
+    );
+    return new Set(rows.map((r) => r.action_id));
+  }
+
   async openSecondReviews(reviewer: string, roles: string[], limit: number): Promise<SecondReview[]> {
     const { rows } = await this.pool.query<SecondRow>(
       `SELECT * FROM second_reviews WHERE verdict IS NULL AND NOT ($1 = ANY(excluded))

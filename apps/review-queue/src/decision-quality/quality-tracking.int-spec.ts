@@ -89,11 +89,12 @@ it('records every approver of a quorum as they come, without dwell for one the i
 it('queues a canary beside a real refund; deciding it stores no event and records a miss', async () => {
   const { raw, items, store, quality } = await setUp({ canaries: { rate: 1, templates: [TEMPLATE] } });
   const risk = { score: 30, rulesFired: ['amount-over-threshold'], riskClass: 'medium' };
-  const real = reviewItem('real', new Date(Date.now() + 3600_000).toISOString(), {
+  const t0 = Date.now(); // one reading: the item's times are whole SLA shares apart
+  const real = reviewItem('real', new Date(t0 + 3600_000).toISOString(), {
     ...risk,
-    createdAt: new Date().toISOString(),
+    createdAt: new Date(t0).toISOString(),
     slaSeconds: 3600,
-    escalateAt: new Date(Date.now() + 1800_000).toISOString(),
+    escalateAt: new Date(t0 + 1800_000).toISOString(),
     escalateTo: ['finance-lead'],
     fallbackTeam: 'finance-oncall',
   });
@@ -126,9 +127,10 @@ it('queues a canary beside a real refund; deciding it stores no event and record
 
 it('the clock escalates and expires a canary as any item, and none of its events is ever left to publish', async () => {
   const { raw, items } = await setUp({ canaries: { rate: 1, templates: [TEMPLATE] } });
-  const due = new Date(Date.now() + 3600_000).toISOString();
-  const at = new Date().toISOString();
-  await items.add(reviewItem('real', due, { createdAt: at, escalateAt: new Date(Date.now() + 1800_000).toISOString(), escalateTo: ['finance-lead'] }));
+  const t0 = Date.now();
+  const due = new Date(t0 + 3600_000).toISOString();
+  const at = new Date(t0).toISOString();
+  await items.add(reviewItem('real', due, { createdAt: at, escalateAt: new Date(t0 + 1800_000).toISOString(), escalateTo: ['finance-lead'] }));
   const canary = (await raw.pending(10)).find((i) => i.actionId !== 'real')!;
 
   // Past the escalation time: both escalate, with their events stored in the same write; the clock hears of the real one only.
@@ -147,7 +149,7 @@ it('the clock escalates and expires a canary as any item, and none of its events
 
   // Left unmarked by a stop between the two writes: the outbox's and the clock's looks still never see a canary's event.
   const second = await setUp({ canaries: { rate: 1, templates: [TEMPLATE] } });
-  await second.items.add(reviewItem('real2', due, { createdAt: at, escalateAt: new Date(Date.now() + 1800_000).toISOString() }));
+  await second.items.add(reviewItem('real2', due, { createdAt: at, escalateAt: new Date(t0 + 1800_000).toISOString() }));
   const canary2 = (await second.raw.pending(10)).find((i) => i.actionId !== 'real2')!;
   await second.raw.claimDue(later, 10, escalateOrExpire(halfway)); // the store alone: stepped, nothing marked
   await second.raw.claimDue(later, 10, escalateOrExpire(later));

@@ -326,6 +326,7 @@ export class InboxController {
     const held = await this.items.get(actionId);
     if (!held) throw new NotFoundException(`no review item for action ${actionId}`);
     requireItemRole(held, session.principal.roles, 'reading');
+    await this.quality?.requireNotWithheld(session.principal, held);
     // Dwell starts when the server first serves this reviewer the card (decision-quality/, ADR 0018).
     await this.quality?.shown(actionId, session.principal.id);
     await this.claimIfFree(actionId, session);
@@ -377,7 +378,9 @@ export class InboxController {
       this.items.recentDecisions({ target: item.proposal.target }, item.actionId, RECENT_DECISIONS),
       this.items.recentDecisions({ agentId: item.proposal.proposer.agentId }, item.actionId, RECENT_DECISIONS),
     ]);
-    return { approvals, sameTarget, sameAgent };
+    // A decision under a blind second review is not shown meanwhile, here either.
+    if (!this.quality) return { approvals, sameTarget, sameAgent };
+    return { approvals, sameTarget: await this.quality.shownDecisions(sameTarget), sameAgent: await this.quality.shownDecisions(sameAgent) };
   }
 
   /**

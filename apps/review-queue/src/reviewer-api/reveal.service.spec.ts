@@ -98,7 +98,7 @@ describe('revealing the real values of a review item', () => {
     });
     await expect(reveals.reveal('a4', carol)).rejects.toThrow(/does not match its digest/);
     await items.decide('a1', 'rejected', ['bob'], 'no', new Date());
-    await expect(reveals.reveal('a1', carol)).rejects.toThrow(/already rejected/);
+    await expect(reveals.reveal('a1', carol)).rejects.toThrow(/already decided/);
     expect(published).toEqual([]);
   });
 });

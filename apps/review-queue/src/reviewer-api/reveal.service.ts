@@ -32,7 +32,7 @@ export class RevealService {
       throw new ForbiddenException(`seeing the real values of a review item requires the ${PII_VIEW} permission`);
     }
     if (!holdsItemRole(item, reviewer.roles)) throw new ForbiddenException(`this item is decided by one of the roles: ${item.requiredRoles.join(', ')}`);
-    if (item.status !== 'pending') throw new ConflictException(`action ${actionId} is already ${item.status}: there is nothing left to decide`);
+    if (item.status !== 'pending') throw new ConflictException(`action ${actionId} is already decided: there is nothing left to decide`);
     if (!item.sealed) throw new ConflictException(`action ${actionId} was queued without a sealed copy: its real values cannot be shown`);
     let proposal: Proposal;
     try {

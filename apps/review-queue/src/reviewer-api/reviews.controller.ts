@@ -1,9 +1,10 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotFoundException, Optional, Param, Post, Query, Req } from '@nestjs/common';
 import { z } from 'zod';
 import { freeJsonObject, reasonString } from '@countersign/contracts';
 import { ApiRoute, AuthenticatedRequest, IdentifierParam, integerQuery, parseBody, Roles } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
 import { ClaimService } from '../claims/claim.service';
+import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import { ReviewItemRepository } from '../review-item/review-item.repository';
 import { publicItem, shownDigest, shownView } from '../review-item/shown';
 import { REVIEW_ITEMS } from '../tokens';
@@ -40,6 +41,8 @@ export class ReviewsController {
     private readonly claims: ClaimService,
     private readonly reveals: RevealService,
     private readonly revisions: RevisionService,
+    // Decision quality, when it runs: a decision under a blind second review is withheld from reviewers meanwhile.
+    @Optional() private readonly quality?: DecisionQualityService,
   ) {}
 
   @ApiRoute({
@@ -89,7 +92,7 @@ export class ReviewsController {
     },
     errors: {
       400: '`reveal` is neither true nor false',
-      403: 'a role the item needs (reading it, masked or revealed, is for the reviewers who may work it), or a reveal without `pii:view`',
+      403: 'a role the item needs (reading it, masked or revealed, is for the reviewers who may work it), a reveal without `pii:view`, or a decision under a blind second review still open (not the caller’s)',
       404: 'no review item for this action',
       409: 'a reveal of an item that is decided or has no sealed copy',
     },
@@ -104,6 +107,7 @@ export class ReviewsController {
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
     requireItemRole(item, req.principal!.roles, 'reading');
+    await this.quality?.requireNotWithheld(req.principal!, item);
     return { ...publicItem(item), shownDigest: shownDigest(shownView(item)) };
   }
 

@@ -187,7 +187,7 @@ export class RevisionService {
       if (!stored && made) return this.result(item.actionId, made);
     }
     if (item.status === 'expired') throw new ConflictException(`action ${item.actionId} expired (sla_expired): it can no longer be decided`);
-    throw new ConflictException(`action ${item.actionId} is already ${item.status}`);
+    throw new ConflictException(`action ${item.actionId} is already decided`);
   }
 
   private result(actionId: string, event: ProposalRevised): RevisionResult {
