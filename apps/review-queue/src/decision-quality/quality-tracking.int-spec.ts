@@ -86,7 +86,7 @@ it('records every approver of a quorum as they come, without dwell for one the i
   expect(ds).toHaveLength(2);
 });
 
-it('queues a canary beside a real refund; deciding it stores no event and records a miss', async () => {
+it('queues a canary beside a real refund; deciding it stores its event as never to publish, and records a miss', async () => {
   const { raw, items, store, quality } = await setUp({ canaries: { rate: 1, templates: [TEMPLATE] } });
   const risk = { score: 30, rulesFired: ['amount-over-threshold'], riskClass: 'medium' };
   const t0 = Date.now(); // one reading: the item's times are whole SLA shares apart
@@ -116,11 +116,14 @@ it('queues a canary beside a real refund; deciding it stores no event and record
   expect(quality.isCanary((await raw.get('real'))!)).toBe(false);
   expect(await store.canary(canary.actionId)).toMatchObject({ template: TEMPLATE.id, actionType: 'support.refund' });
 
-  // fiona approves the canary: the item is decided, but no event is stored (nothing to publish, ever).
-  const outcome = await items.decide(canary.actionId, 'approved', ['fiona'], 'looks fine', new Date(), decisionEvent(canary, 'approved', 'fiona'));
+  // fiona approves the canary: the item is decided, its event stored marked published (nothing to publish, ever), so a
+  // retry is answered from it as any retry is.
+  const event = decisionEvent(canary, 'approved', 'fiona');
+  const outcome = await items.decide(canary.actionId, 'approved', ['fiona'], 'looks fine', new Date(), event);
   expect(outcome).toBeUndefined();
   expect((await raw.get(canary.actionId))?.status).toBe('approved');
-  expect(await raw.decisionEvent(canary.actionId)).toBeUndefined();
+  expect((await raw.decisionEvent(canary.actionId))?.publishedAt).toBeDefined();
+  expect((await items.decisionEvent(canary.actionId))?.event.id).toBe(event.event.id);
   expect(await raw.unpublished(new Date(Date.now() + 60_000), 10)).toEqual([]);
   expect((await store.unauditedMisses(10)).map((m) => [m.actionId, m.reviewer, m.canary])).toEqual([[canary.actionId, 'fiona', true]]);
 });

@@ -12,8 +12,8 @@ const QUEUE = serviceActor('review-queue').id;
  * The review items with decision quality kept beside them (ADR 0018), the way `withBacklogGauges` keeps the gauges:
  * - a real approval item queued may bring a canary after it (sampled; it joins the queue after a random delay);
  * - each reviewer's approval or rejection of an approval item is recorded with its dwell (first shown → decided);
- * - a canary's decision is stored without its event and answered as "decided meanwhile, by the same reviewer" (no
- *   event stored, none published: the approvals' retry path finds nothing to publish), so nothing outside the review
+ * - a canary's decision is stored with its event marked published (never sent) and answered as "decided meanwhile, by
+ *   the same reviewer" (the approvals' retry path finds nothing left to publish), so nothing outside the review
  *   queue ever hears of a canary: no executor, orchestrator or audit completeness check sees an action that was never
  *   proposed. The review clock steps it like any item (escalation, fallback team, expiry with the same reasons), so its
  *   card and the recent decisions read alike; its steps' events are stored as marked published and never go out;
@@ -97,9 +97,11 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
   // `with_` (the approval completing a quorum, the claimant: docs/adr/0028) goes on with every decision, or the approval would be lost.
   const decide: ReviewItemRepository['decide'] = async (actionId, status, by, reason, at, event, with_) => {
     if (await isCanary(actionId)) {
-      // Stored without its event (nothing to publish, ever); the caller is told another decision won, then finds it
-      // decided by this very reviewer and answers as for a retry: the reviewer sees an ordinary answer.
-      const decided = await items.decide(actionId, status, by, reason, at, undefined, with_);
+      // Stored with its event marked published at once (it never goes out: the outbox and the sweeper leave a canary's
+      // be); the caller is told another decision won, then finds it decided by this very reviewer and answers as for a
+      // retry, from that event (a revision's new action and digest): the reviewer sees an ordinary answer, retries too.
+      const decided = await items.decide(actionId, status, by, reason, at, event, with_);
+      if (decided && event) await items.markPublished(actionId, at).catch(soft('canary decision mark'));
       const as = reviewersDecision(status);
       if (decided && as) for (const r of by) await record(decided, r, as, at).catch(soft('canary decision'));
       return undefined;
@@ -152,7 +154,8 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
 
   const decisionEvent: ReviewItemRepository['decisionEvent'] = async (actionId) => {
     const stored = await items.decisionEvent(actionId);
-    return stored && !ofCanary(stored) ? stored : undefined;
+    // A canary's, only once marked published (never to publish): the outbox must never find one to send.
+    return stored && (!ofCanary(stored) || stored.publishedAt) ? stored : undefined;
   };
 
   const overrides: Partial<Record<keyof ReviewItemRepository, unknown>> = {

@@ -295,6 +295,11 @@ describe('approve with changes on a canary (ADR 0018)', () => {
     expect(answers.map((a) => Object.keys(a).sort())).toEqual([Object.keys(answers[0]).sort(), Object.keys(answers[0]).sort()]);
     expect(answers[1]).toMatchObject({ actionId: canary.actionId, status: 'revised', changed: ['/amount'] });
     expect(answers[1].newActionId).not.toBe(canary.actionId);
+    // A retry by the same reviewer is answered with the same revision, on the canary as on the real item.
+    for (const [i, id] of ['a1', canary.actionId].entries()) {
+      const shown = (await items.get(id))!.proposal.parameters;
+      expect(await revisions.revise(id, alice, { ...shown, amount: 100 }, 'refund the one line only')).toEqual(answers[i]);
+    }
     // Only the real item's revision goes out; the canary's approval with changes is a miss like an approval.
     expect(bus.published.map((p) => p.event.subject)).not.toContain(canary.actionId);
     expect(bus.published.filter((p) => p.topic === TOPICS.proposalRevised).map((p) => p.event.subject)).toEqual(['a1']);
