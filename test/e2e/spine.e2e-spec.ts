@@ -566,7 +566,7 @@ describe('Countersign end to end on the real stack', () => {
     expect(approved.body).toMatchObject({ status: 'approved', requestedBy: 'ada', decider: 'grace' });
     await eventually(async () => expect((await running()).version).toBe(nextVersion));
     const thresholds = async () =>
-      ((await call('GET', `${stack.urls['review-queue']}/v1/governance`, undefined, stack.tokens.reviewer)).body as { thresholds: { minDwellSeconds: number } })
+      ((await call('GET', `${stack.urls['review-queue']}/v1/governance`, undefined, stack.tokens.auditor)).body as { thresholds: { minDwellSeconds: number } })
         .thresholds;
     await eventually(async () => expect((await thresholds()).minDwellSeconds).toBe(240));
     const id = await submit(proposal('support.reply', `ticket-${newId()}`, { body: 'under the new version' }));

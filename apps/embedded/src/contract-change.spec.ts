@@ -24,7 +24,7 @@ describe('an approved contract change reaches every service, and survives a rest
     .replace('reason: { type: string, minLength: 1, maxLength: 2000 }', 'reason: { type: string, minLength: 1, maxLength: 200 }');
   const refund = JSON.parse(readFileSync(join(__dirname, '../examples/refund-large.json'), 'utf8'));
   const governance = async () =>
-    (await call('GET', `${running.url}/v1/governance`, undefined, token('reviewer'))).body as { thresholds: { minDwellSeconds: number } };
+    (await call('GET', `${running.url}/v1/governance`, undefined, token('auditor'))).body as { thresholds: { minDwellSeconds: number } };
   const inReview = async (target: string) => {
     const id = (await call('POST', `${running.url}/v1/proposals`, { ...refund, target }, token('agent'))).body.actionId as string;
     await eventually(async () => expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review'));

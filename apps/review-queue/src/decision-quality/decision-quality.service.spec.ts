@@ -1,6 +1,7 @@
 import { ForbiddenException } from '@nestjs/common';
 import pino from 'pino';
 import { Principal } from '@countersign/nest';
+import { maskText } from '@countersign/guardrails';
 import { RecordingBus } from '@countersign/testing';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { reviewItem } from '../review-item/review-item.suite';
@@ -48,7 +49,7 @@ describe('blind second reviews: never by the proposing side, and blind beyond th
   });
 
   it('withholds the first decision from everyone but its deciders and proposer until the second verdict is in', async () => {
-    const { service } = await setup();
+    const { service, store } = await setup();
     const decided = reviewItem('s1', due, { status: 'approved', deciders: ['alice'] });
     await expect(service.requireNotWithheld(reviewer('bob'), decided)).rejects.toThrow(
       new ForbiddenException('the decision on action s1 is under a blind second review: it is shown once the second verdict is in'),
@@ -58,7 +59,10 @@ describe('blind second reviews: never by the proposing side, and blind beyond th
     const other = reviewItem('s2', due, { status: 'rejected', deciders: ['alice'] });
     expect((await service.shownDecisions([decided, other])).map((i) => i.actionId)).toEqual(['s2']);
     // Once bob's verdict is in, the first decision shows again.
-    await service.decideSecond('s1', reviewer('bob'), 'rejected', 'no receipt');
+    await service.decideSecond('s1', reviewer('bob'), 'rejected', 'no receipt for card 4111 1111 1111 1111');
+    // Stored masked, as every reason a person writes (red team, round 15: shown in full on the governance page).
+    expect((await store.secondReview('s1'))?.reason).toBe(`no receipt for card ${maskText('4111 1111 1111 1111')}`);
+    expect((await store.secondReview('s1'))?.reason).not.toContain('4111 1111 1111 1111');
     await expect(service.requireNotWithheld(reviewer('bob'), decided)).resolves.toBeUndefined();
     expect((await service.shownDecisions([decided, other])).map((i) => i.actionId)).toEqual(['s1', 's2']);
   });

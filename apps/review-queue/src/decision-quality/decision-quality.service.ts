@@ -9,6 +9,7 @@ import {
   Optional,
 } from '@nestjs/common';
 import type { EventBus } from '@countersign/bus';
+import { maskText } from '@countersign/guardrails';
 import { derivedEventId, TOPICS } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
@@ -93,7 +94,8 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
       throw new ForbiddenException('a second review must come from someone else than the first decision and the proposer');
     if (!holdsItemRole(review, reviewer.roles))
       throw new ForbiddenException(`this second review requires one of the roles: ${review.requiredRoles.join(', ')}`);
-    if (!(await this.quality.store.decideSecondReview(actionId, reviewer.id, verdict, reason, now)))
+    // Stored masked, as every reason a person writes (masked-reasons.ts): a reviewer's note may quote a card or an IBAN.
+    if (!(await this.quality.store.decideSecondReview(actionId, reviewer.id, verdict, maskText(reason), now)))
       throw new ConflictException(`the second review of ${actionId} was decided meanwhile`);
   }
 

@@ -51,7 +51,9 @@ export class GovernanceController {
     },
   })
   @Get()
-  @Roles('reviewer', 'auditor', 'admin')
+  // Not reviewers': its backlog and decided counts leave canaries out (ADR 0018), so a reviewer comparing them with the
+  // items they are shown would tell the canaries apart (red team, round 15). Leads read it as the governance page.
+  @Roles('lead', 'auditor', 'admin')
   async status() {
     const now = this.governance.settings.now();
     const published = this.control.published();

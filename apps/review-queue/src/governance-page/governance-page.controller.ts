@@ -1,6 +1,7 @@
 import { Body, Controller, ForbiddenException, Get, HttpCode, Inject, Optional, Param, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
 import { z } from 'zod';
 import { reasonString } from '@countersign/contracts';
+import { maskText } from '@countersign/guardrails';
 import { ApiRoute, IdentifierParam, parseBody } from '@countersign/nest';
 import { DegradationControlState, OVERRIDE_REQUEST_TTL_MS } from '../degradation/control-state';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
@@ -132,7 +133,7 @@ ${barChart({ id: 'latency', title: 'Approval latency', desc: 'Human decisions by
 ${barChart({ id: 'agreement', title: 'Blind second-review agreement', desc: 'Share of second verdicts that agree with the first decision, per SLA class (count in brackets).', max: 1, bars: agreement.byClass.map((a) => ({ label: `${a.slaClass} (${a.total})`, values: [Math.round(a.rate * 100) / 100] })) })}
 ${barChart({ id: 'outliers', title: 'Outliers (robust z-score)', desc: `Reviewers more than ${o.threshold} robust z-scores from their peers' median, once they have ${o.minDecisions} decisions.`, bars: found.map((f) => ({ label: `${f.reviewer} · ${f.metric}`, values: [Math.round(Math.abs(f.z) * 10) / 10] })) })}
 </div>
-${agreement.disagreements.length ? `<h2 id="dis-h">Second reviews that disagree</h2><ul id="disagreements" class="gov-list" aria-labelledby="dis-h">${agreement.disagreements.map((r) => `<li><a href="/reviews/${esc(r.actionId)}">${esc(r.actionId)}</a>: first ${esc(r.firstDecision)}, second (${esc(r.reviewer)}) ${esc(r.verdict)}: ${esc(r.reason)}</li>`).join('')}</ul>` : ''}
+${agreement.disagreements.length ? `<h2 id="dis-h">Second reviews that disagree</h2><ul id="disagreements" class="gov-list" aria-labelledby="dis-h">${agreement.disagreements.map((r) => `<li><a href="/reviews/${esc(r.actionId)}">${esc(r.actionId)}</a>: first ${esc(r.firstDecision)}, second (${esc(r.reviewer)}) ${esc(r.verdict)}: ${esc(maskText(r.reason ?? ''))}</li>`).join('')}</ul>` : ''}
 </main>`;
     html(res, shell('Governance', session, body));
   }
