@@ -1,7 +1,15 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { actionDigest, newId, Proposal } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
-import { CompiledContract, evaluate, OperationalContract, RunningContract } from '@countersign/policy';
+import {
+  checkAggregateLimits,
+  checkRateLimits,
+  CompiledContract,
+  createInMemoryRateLimiter,
+  evaluate,
+  OperationalContract,
+  RunningContract,
+} from '@countersign/policy';
 import type { ReviewItem } from '../review-item/review-item.repository';
 import { routedAt, RoutedFields } from '../review-item/review-routing';
 import type { ProposalSealer } from '../review-item/sealed-proposal';
@@ -133,10 +141,10 @@ export class DecisionQuality {
    * red-team pass told canaries apart by their reason alone). The review clock steps it like any item; its steps'
    * events are never published (quality-tracking.ts).
    */
-  canaryItem(real: ReviewItem, template: CanaryTemplate, now: Date): ReviewItem {
+  async canaryItem(real: ReviewItem, template: CanaryTemplate, now: Date): Promise<ReviewItem> {
     const actionId = newId();
     const proposal: Proposal = { ...real.proposal, ...variedCanary(template, real.proposal.target, this.random) };
-    const assessed = this.assess(proposal, actionId, now);
+    const assessed = await this.assess(proposal, real.proposerPrincipal, actionId, now);
     const risk = assessed
       ? { reasons: assessed.reasons, score: assessed.score, rulesFired: assessed.rulesFired, riskClass: assessed.riskClass }
       : {
@@ -161,12 +169,31 @@ export class DecisionQuality {
     };
   }
 
-  /** The running contract's decision on the canary's proposal, when it sends it to review; undefined otherwise. */
-  private assess(proposal: Proposal, actionId: string, now: Date) {
+  /**
+   * The running contract's decision on the canary's proposal, when it sends it to review; undefined otherwise. The
+   * inputs of a normal day, and the contract's rate and aggregate limits as for the first such action in their windows
+   * (counted on a limiter of its own: a canary takes nothing from the real ones'): a refund above an aggregate limit's
+   * amount exceeds it alone, as a real one does (red team, round 15: a canary lacked the limit's reason every real
+   * refund above it shows). Anomalies are left out: they need the agent's history, and fire on few real items.
+   */
+  private async assess(proposal: Proposal, proposer: string, actionId: string, now: Date) {
     const compiled = this.options.policy?.();
     if (!compiled) return undefined;
-    // The inputs of a normal day: what makes it a review is the contract's own reading of the proposal.
-    const d = evaluate(compiled, proposal, { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now, actionId });
+    const limiter = createInMemoryRateLimiter();
+    const [rateLimited, aggregateLimited] = await Promise.all([
+      checkRateLimits(compiled.contract, proposal, proposer, actionId, limiter, now),
+      checkAggregateLimits(compiled, proposal, actionId, limiter, now),
+    ]);
+    const d = evaluate(compiled, proposal, {
+      killSwitch: 'on',
+      degradationMode: 'normal',
+      trustStackHealthy: true,
+      autonomy: 'autonomous',
+      rateLimited,
+      aggregateLimited,
+      now,
+      actionId,
+    });
     return d.lane === 'review' && d.review ? d : undefined;
   }
 

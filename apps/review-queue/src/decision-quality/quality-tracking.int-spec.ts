@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { evaluate, RunningContract } from '@countersign/policy';
+import { checkAggregateLimits, createInMemoryRateLimiter, evaluate, RunningContract } from '@countersign/policy';
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase, eventually } from '@countersign/testing';
 import { PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
@@ -189,14 +189,21 @@ it('assesses a canary by the running contract, as the policy engine would: its o
   const real = reviewItem('real', new Date(Date.now() + 3600_000).toISOString(), { score: 1, rulesFired: ['copied'], riskClass: 'low' });
   await items.add(real);
   const canary = (await raw.pending(10)).find((i) => i.actionId !== 'real')!;
-  const expected = evaluate(running.compiledContract(), sealer.open(canary.actionId, canary.sealed!), {
+  // As the policy engine decides a refund of this amount that is the first on its order and customer: the aggregate
+  // limits it exceeds alone fire on the canary too (red team, round 15: every real refund above them showed them).
+  const opened = sealer.open(canary.actionId, canary.sealed!);
+  const aggregateLimited = await checkAggregateLimits(running.compiledContract(), opened, canary.actionId, createInMemoryRateLimiter(), new Date());
+  expect(aggregateLimited).toContain('refunds-per-order');
+  const expected = evaluate(running.compiledContract(), opened, {
     killSwitch: 'on',
     degradationMode: 'normal',
     trustStackHealthy: true,
     autonomy: 'autonomous',
+    aggregateLimited,
     now: new Date(),
   });
   expect(expected.lane).toBe('review');
+  expect(expected.rulesFired).toContain('aggregate-limit:refunds-per-order');
   expect(canary).toMatchObject({
     score: expected.score,
     rulesFired: expected.rulesFired,
@@ -208,6 +215,15 @@ it('assesses a canary by the running contract, as the policy engine would: its o
     slaSeconds: expected.review!.slaSeconds,
   });
   expect(canary.rulesFired).not.toEqual(['copied']);
+});
+
+it('samples a canary decision for a blind second review like any (an item under second review is not known to be real)', async () => {
+  const { raw, items, store } = await setUp({ canaries: { rate: 1, templates: [TEMPLATE] }, secondReview: { rate: 1 } });
+  await items.add(reviewItem('real', new Date(Date.now() + 3600_000).toISOString()));
+  const canary = (await raw.pending(10)).find((i) => i.actionId !== 'real')!;
+  await items.decide(canary.actionId, 'approved', ['fiona'], 'fine', new Date(), decisionEvent(canary, 'approved', 'fiona'));
+  expect((await store.openSecondReviews('bob', ['reviewer'], 10)).map((r) => [r.actionId, r.firstDecision])).toEqual([[canary.actionId, 'approved']]);
+  expect(await store.openSecondReviews('fiona', ['reviewer'], 10)).toEqual([]);
 });
 
 it('counts an approval with changes of a canary as a miss, as an approval of it is', async () => {

@@ -48,7 +48,7 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
   // The canary's record first: an item marked as a canary is never without its template. Nothing is stored before
   // its release, so a restart meanwhile loses a sample, nothing else.
   const release = async (real: ReviewItem, template: CanaryTemplate) => {
-    const item = quality.canaryItem(real, template, new Date());
+    const item = await quality.canaryItem(real, template, new Date());
     await store.addCanary({
       actionId: item.actionId,
       template: template.id,
@@ -102,28 +102,31 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
       // retry, from that event (a revision's new action and digest): the reviewer sees an ordinary answer, retries too.
       const decided = await items.decide(actionId, status, by, reason, at, event, with_);
       if (decided && event) await items.markPublished(actionId, at).catch(soft('canary decision mark'));
-      const as = reviewersDecision(status);
-      if (decided && as) for (const r of by) await record(decided, r, as, at).catch(soft('canary decision'));
+      if (decided) await reviewed(decided, status, by, at);
       return undefined;
     }
     const decided = await items.decide(actionId, status, by, reason, at, event, with_);
-    // The queue's own rejections (an approval past its proposer's backlog cap) are no reviewer's decision.
-    const as = by.every((r) => r === QUEUE) ? undefined : reviewersDecision(status);
-    if (decided && (decided.kind ?? 'approval') === 'approval' && as) {
-      for (const r of by) await record(decided, r, as, at).catch(soft('decision'));
-      if (quality.secondReviewSampled())
-        await store
-          .addSecondReview({
-            actionId,
-            slaClass: decided.slaClass,
-            requiredRoles: decided.requiredRoles,
-            firstDecision: as,
-            excluded: [...new Set([...by, decided.proposerPrincipal, decided.proposal.proposer.agentId])],
-            createdAt: at.toISOString(),
-          })
-          .catch(soft('second review'));
-    }
+    if (decided) await reviewed(decided, status, by, at);
     return decided;
+  };
+  // Each reviewer's decision on an approval item, recorded with its dwell, and sampled for a blind second review: a
+  // canary's too (red team, round 15: an item under second review was known to be real). The queue's own rejections
+  // (an approval past its proposer's backlog cap) are no reviewer's decision.
+  const reviewed = async (decided: ReviewItem, status: Parameters<ReviewItemRepository['decide']>[1], by: string[], at: Date) => {
+    const as = by.every((r) => r === QUEUE) ? undefined : reviewersDecision(status);
+    if ((decided.kind ?? 'approval') !== 'approval' || !as) return;
+    for (const r of by) await record(decided, r, as, at).catch(soft('decision'));
+    if (quality.secondReviewSampled())
+      await store
+        .addSecondReview({
+          actionId: decided.actionId,
+          slaClass: decided.slaClass,
+          requiredRoles: decided.requiredRoles,
+          firstDecision: as,
+          excluded: [...new Set([...by, decided.proposerPrincipal, decided.proposal.proposer.agentId])],
+          createdAt: at.toISOString(),
+        })
+        .catch(soft('second review'));
   };
 
   // A canary's step is the clock's like any item's, but its event must never go out: marked published as soon as it
