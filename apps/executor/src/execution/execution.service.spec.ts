@@ -1,5 +1,7 @@
 import pino from 'pino';
-import { autonomousDecisionData, projectContract, RecordingBus, smallRefundProposal } from '@countersign/testing';
+import { readFileSync } from 'node:fs';
+import { parseContract, RunningContract } from '@countersign/policy';
+import { autonomousDecisionData, PROJECT_CONTRACT_PATH, projectContract, RecordingBus, smallRefundProposal } from '@countersign/testing';
 import { generateSigningKey, signApproval, signReviewDecision } from '@countersign/approval';
 import type { SigningKey } from '@countersign/keys';
 import { actionDigest, derivedEventId, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
@@ -51,7 +53,7 @@ class InterleavingRepository extends InMemoryExecutionRepository {
 }
 
 /** The real in-memory bus, keeping a list of what it published. */
-function setup(flag: FlagState = 'on', loadedAtStart = true) {
+function setup(flag: FlagState = 'on', loadedAtStart = true, running = contract) {
   let flagsLoaded = loadedAtStart;
   const bus = new RecordingBus({ source: 'executor', logger: pino({ level: 'silent' }) });
   const published = bus.published;
@@ -73,7 +75,7 @@ function setup(flag: FlagState = 'on', loadedAtStart = true) {
   const { signing, verifyKey } = generateSigningKey('k1');
   const repo = new InterleavingRepository();
   const outbox = new OutcomeOutbox(bus, repo, pino({ level: 'silent' }), { graceMs: 0 });
-  const service = new ExecutionService(bus, repo, new ConnectorRegistry(connector), flags, 'exec.', [verifyKey], contract, pino({ level: 'silent' }), outbox);
+  const service = new ExecutionService(bus, repo, new ConnectorRegistry(connector), flags, 'exec.', [verifyKey], running, pino({ level: 'silent' }), outbox);
   const decided = (lane: 'autonomous' | 'review' | 'prohibited', actionId = 'a1'): TopicMap[typeof TOPICS.policyDecided] => ({
     id: `decision-${actionId}`,
     type: TOPICS.policyDecided,
@@ -225,6 +227,25 @@ describe('ExecutionService', () => {
       // What the policy engine does decide autonomous runs.
       await t.service.onPolicyDecided(forged(t, 'g1', autonomousDecisionData()));
       expect(t.calls.map((c) => c.request.actionId)).toEqual(['g1']);
+    });
+
+    it('is checked at the time the policy engine read the contract (evaluatedAt), not at the time its event was built', async () => {
+      // The project contract with its night-time points made decisive: a small refund goes to review from 23:00 UTC.
+      const text = readFileSync(PROJECT_CONTRACT_PATH, 'utf8').replace(
+        'lt: 5 }, { field: time.hour, gte: 23 }] }, points: 5 }',
+        'lt: 5 }, { field: time.hour, gte: 23 }] }, points: 50 }',
+      );
+      const night = new RunningContract(parseContract(text, 'night.yaml'));
+      const t = setup('on', true, night);
+      const late = '2026-12-01T23:00:00.020Z';
+      // Read at 22:59:59.950, its event built at 23:00:00.020: runs. Without `evaluatedAt`, the event's time: refused.
+      await t.service.onPolicyDecided({
+        ...forged(t, 'e1', { ...autonomousDecisionData(smallRefundProposal(), night), evaluatedAt: '2026-12-01T22:59:59.950Z' }),
+        time: late,
+      });
+      await t.service.onPolicyDecided({ ...forged(t, 'e2', autonomousDecisionData(smallRefundProposal(), night)), time: late });
+      expect(t.calls.map((c) => c.request.actionId)).toEqual(['e1']);
+      expect(codes(t)).toEqual([['not-authorised', true]]);
     });
 
     it('decided under a contract this executor has not got yet: retried, not refused; under an older one, judged by the running one', async () => {

@@ -179,7 +179,7 @@ export class ExecutionService {
     // names, and the running contract lets that proposal run autonomously (autonomy-check.ts).
     if (nonce === null && record.lane === 'autonomous') {
       const verdict = record.contractVersion
-        ? checkAutonomousDecision({ ...record, contractVersion: record.contractVersion }, new Date(cause.time), this.contract)
+        ? checkAutonomousDecision({ ...record, contractVersion: record.contractVersion }, evaluatedAt(cause), this.contract)
         : ({
             ok: false,
             suspicious: true,
@@ -363,4 +363,10 @@ export class ExecutionService {
     (suspicious ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger))({ code: refusal.code, suspicious }, `refused: ${refusal.reason}`);
     await this.bus.emit(TOPICS.actionRefused, { ...refusal, suspicious }, { cause, actor: this.actor });
   }
+}
+
+/** When the policy engine read the contract for this decision (`evaluatedAt`; before it was carried, the event's time). */
+function evaluatedAt(decision: Envelope): Date {
+  const at = (decision.data as { evaluatedAt?: unknown } | undefined)?.evaluatedAt;
+  return new Date(typeof at === 'string' ? at : decision.time);
 }

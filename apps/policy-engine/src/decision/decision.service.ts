@@ -120,6 +120,7 @@ export class DecisionService {
         digest: actionDigest(proposal, decision.contractVersion),
         proposal,
         proposerPrincipal: proposer,
+        evaluatedAt: now.toISOString(),
         ...(e.data.revisionOf ? { revisionOf: e.data.revisionOf } : {}),
         ...(decision.review
           ? {

@@ -73,6 +73,11 @@ export const PolicyDecidedV1 = z.object({
   retryLater: z.boolean().optional(),
   /** Carried from `action proposed`: the action is a reviewer's revision of another (docs/adr/0017). */
   revisionOf: RevisionOfSchema.optional(),
+  /**
+   * The time the contract was read at (the proposal's time: a redelivery gets the same decision); the executor checks an
+   * autonomous decision against the contract at this time (ADR 0036). Absent on decisions made before it: the event's time.
+   */
+  evaluatedAt: z.iso.datetime({ offset: true }).optional(),
 });
 
 /**
