@@ -181,6 +181,33 @@ describe('embedded mode', () => {
     }
   });
 
+  it('withholds a decision under a blind second review from other reviewers until the verdict is in (second reviews at 100 % here)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'countersign-blind-'));
+    const contractPath = join(home, 'contract.yaml');
+    writeFileSync(contractPath, readFileSync(DEFAULT_CONTRACT_PATH, 'utf8').replace('secondReview: { rate: 0.05 }', 'secondReview: { rate: 1 }'));
+    const blind = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }), contractPath });
+    try {
+      const tokenOf = (name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
+      const id = (await call('POST', `${blind.url}/v1/proposals`, example('refund-large.json'), tokenOf('agent'))).body.actionId as string;
+      await eventually(async () => expect((await call('GET', `${blind.url}/v1/reviews/${id}`, undefined, tokenOf('reviewer'))).status).toBe(200), 10_000);
+      expect((await call('POST', `${blind.url}/v1/reviews/${id}/approve`, { reason: 'matches the order' }, tokenOf('reviewer'))).body).toMatchObject({
+        status: 'approved',
+      });
+      // bob may take the second review: the item and its decision are withheld from him, and a late approval says only
+      // "already decided"; alice, who decided, reads it.
+      const bob = await call('GET', `${blind.url}/v1/reviews/${id}`, undefined, tokenOf('reviewer2'));
+      expect(bob).toMatchObject({ status: 403, body: { message: expect.stringContaining('under a blind second review') } });
+      expect(JSON.stringify(bob.body)).not.toMatch(/alice|approved/);
+      const late = await call('POST', `${blind.url}/v1/reviews/${id}/approve`, { reason: 'me too' }, tokenOf('reviewer2'));
+      expect(late).toMatchObject({ status: 409, body: { message: `action ${id} is already decided` } });
+      expect((await call('GET', `${blind.url}/v1/reviews/${id}`, undefined, tokenOf('reviewer'))).body).toMatchObject({ status: 'approved' });
+      // The governance state counts no canaries: not a reviewer's to read.
+      expect((await call('GET', `${blind.url}/v1/governance`, undefined, tokenOf('reviewer'))).status).toBe(403);
+    } finally {
+      await blind.close();
+    }
+  });
+
   it("rejects at once an approval past its proposer's share of the backlog (maxPendingPerProposer), audited, never executed", async () => {
     const home = mkdtempSync(join(tmpdir(), 'countersign-capped-'));
     const contractPath = join(home, 'contract.yaml');
