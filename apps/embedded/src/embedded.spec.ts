@@ -148,13 +148,22 @@ describe('embedded mode', () => {
     });
   });
 
-  it('queues a sampled share of autonomous actions for an after-the-fact check (sampling at 100 % here)', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'countersign-sampled-'));
+  /** The embedded mode on a home of its own, running the project's contract as `edit` changes it; its tokens by name. */
+  const startWithContract = async (name: string, edit: (text: string) => string) => {
+    const home = mkdtempSync(join(tmpdir(), `countersign-${name}-`));
     const contractPath = join(home, 'contract.yaml');
-    writeFileSync(contractPath, readFileSync(DEFAULT_CONTRACT_PATH, 'utf8').replace(/sampling: \{[^}]*\}/, 'sampling: { autonomousShare: 1, seed: all }'));
-    const sampled = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }), contractPath });
+    writeFileSync(contractPath, edit(readFileSync(DEFAULT_CONTRACT_PATH, 'utf8')));
+    const running = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }), contractPath });
+    return { running, home, tokenOf: (token: string) => readFileSync(join(home, 'tokens', token), 'utf8') };
+  };
+
+  it('queues a sampled share of autonomous actions for an after-the-fact check (sampling at 100 % here)', async () => {
+    const {
+      running: sampled,
+      home,
+      tokenOf,
+    } = await startWithContract('sampled', (t) => t.replace(/sampling: \{[^}]*\}/, 'sampling: { autonomousShare: 1, seed: all }'));
     try {
-      const tokenOf = (name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
       const id = (await call('POST', `${sampled.url}/v1/proposals`, example('refund-small.json'), tokenOf('agent'))).body.actionId as string;
       const item = await eventually(async () => {
         const res = await call('GET', `${sampled.url}/v1/reviews/${id}`, undefined, tokenOf('reviewer'));
@@ -182,12 +191,8 @@ describe('embedded mode', () => {
   });
 
   it('withholds a decision under a blind second review from other reviewers until the verdict is in (second reviews at 100 % here)', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'countersign-blind-'));
-    const contractPath = join(home, 'contract.yaml');
-    writeFileSync(contractPath, readFileSync(DEFAULT_CONTRACT_PATH, 'utf8').replace('secondReview: { rate: 0.05 }', 'secondReview: { rate: 1 }'));
-    const blind = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }), contractPath });
+    const { running: blind, tokenOf } = await startWithContract('blind', (t) => t.replace('secondReview: { rate: 0.05 }', 'secondReview: { rate: 1 }'));
     try {
-      const tokenOf = (name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
       const id = (await call('POST', `${blind.url}/v1/proposals`, example('refund-large.json'), tokenOf('agent'))).body.actionId as string;
       await eventually(async () => expect((await call('GET', `${blind.url}/v1/reviews/${id}`, undefined, tokenOf('reviewer'))).status).toBe(200), 10_000);
       expect((await call('POST', `${blind.url}/v1/reviews/${id}/approve`, { reason: 'matches the order' }, tokenOf('reviewer'))).body).toMatchObject({
@@ -209,12 +214,8 @@ describe('embedded mode', () => {
   });
 
   it("rejects at once an approval past its proposer's share of the backlog (maxPendingPerProposer), audited, never executed", async () => {
-    const home = mkdtempSync(join(tmpdir(), 'countersign-capped-'));
-    const contractPath = join(home, 'contract.yaml');
-    writeFileSync(contractPath, readFileSync(DEFAULT_CONTRACT_PATH, 'utf8').replace('maxPendingPerProposer: 500', 'maxPendingPerProposer: 2'));
-    const capped = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }), contractPath });
+    const { running: capped, home, tokenOf } = await startWithContract('capped', (t) => t.replace('maxPendingPerProposer: 500', 'maxPendingPerProposer: 2'));
     try {
-      const tokenOf = (name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
       const view = (id: string) => call('GET', `${capped.url}/v1/actions/${id}`, undefined, tokenOf('agent'));
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
