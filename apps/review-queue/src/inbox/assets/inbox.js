@@ -76,7 +76,17 @@ function sending(result) {
     if (sel) params.set('selected', sel);
     const html = await fetchHtml(`/reviews/list?${params}`);
     if (html !== undefined) $('#queue').innerHTML = html;
+    // A card opened while the list was on its way stays marked: the list was rendered for the card open before it.
+    markCurrent($('article.card')?.dataset.actionId);
     tick();
+  }
+
+  /** Marks the list's link of the open card as the current one (and no other). */
+  function markCurrent(actionId) {
+    for (const a of $$('.items a.item')) {
+      if (a.dataset.actionId === actionId) a.setAttribute('aria-current', 'true');
+      else a.removeAttribute('aria-current');
+    }
   }
 
   async function openCard(actionId, { reveal = false, push = true } = {}) {
@@ -91,10 +101,7 @@ function sending(result) {
     const swap = () => (pane.innerHTML = html);
     if (same) keepDraft(swap);
     else swap();
-    for (const a of $$('.items a.item')) {
-      if (a.dataset.actionId === actionId) a.setAttribute('aria-current', 'true');
-      else a.removeAttribute('aria-current');
-    }
+    markCurrent(actionId);
     if (push) history.pushState({ actionId }, '', `/reviews/${encodeURIComponent(actionId)}${filters().size ? `?${filters()}` : ''}`);
     tick();
     if (same) return;
