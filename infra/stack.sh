@@ -167,6 +167,7 @@ kafka_running_pki() {
   trust=$(sed -n 's/^ssl.truststore.location=//p' "$props")
   [ -n "$trust" ] && [ -f "$trust" ] && dirname "$trust"
 }
+kafka_jars_present() { [ -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ] && [ -f "$KAFKA_LIBS/log4j-slf4j-impl-2.24.3.jar" ]; }
 kafka_up() {
   if port_open "$KAFKA_PORT" && kafka_ready 5; then
     if port_open "$KAFKA_SSL_PORT" || ! pid_alive "$KAFKA_DIR/kafka.pid"; then
@@ -178,7 +179,7 @@ kafka_up() {
     stop_pid "$KAFKA_DIR/kafka.pid" kafka
   fi
   command -v java >/dev/null || apt_install openjdk-17-jre-headless
-  if [ ! -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ] || [ ! -f "$KAFKA_LIBS/log4j-slf4j-impl-2.24.3.jar" ]; then
+  if ! kafka_jars_present; then
     rm -rf "$KAFKA_LIBS"
     command -v mvn >/dev/null || apt_install maven
     say "kafka: fetching org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its dependencies from Maven Central"
@@ -243,8 +244,7 @@ unleash_up() {
 # Only the binaries: promtool checks and unit-tests infra/prometheus/rules.yml, and the end-to-end test starts its own
 # prometheus on 127.0.0.1 (a free port). No node exporter (a recommend), and no daemon of the package's own: its init
 # script would listen on 0.0.0.0:9090, so it is stopped and kept from starting at boot.
-prometheus_up() {
-  command -v prometheus >/dev/null && command -v promtool >/dev/null && return
+prometheus_install() {
   apt_install --no-install-recommends prometheus
   if [ -x /etc/init.d/prometheus ]; then
     /etc/init.d/prometheus stop >/dev/null 2>&1 || true
@@ -252,6 +252,31 @@ prometheus_up() {
   fi
   if [ -d /run/systemd/system ]; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
   say "prometheus: installed $(prometheus --version 2>&1 | head -n1) (binaries only, no daemon)"
+}
+
+# ---- What the tests drive (no daemons) ------------------------------------------------------------
+# docker-compose only validates docker-compose.yml offline (no Docker engine runs here); the reviewer inbox's browser
+# tests drive Debian's Chromium (playwright-core cannot download a browser here); pebble is Let's Encrypt's ACME test
+# server for the reviewer portal's certificate tests (libs/testing/src/pebble.ts starts one per test on 127.0.0.1).
+# On a fresh machine these installs are most of `up` (two minutes, mostly downloads and dpkg): they run in the
+# background while Kafka and Unleash start, and `up` waits for them at its end.
+tools_missing() {
+  local cmd
+  for cmd in docker-compose chromium pebble; do command -v "$cmd" >/dev/null || printf '%s ' "$cmd"; done
+}
+tools_install_start() {
+  local missing; missing=$(tools_missing)
+  if [ -z "$missing" ] && command -v prometheus >/dev/null && command -v promtool >/dev/null; then return; fi
+  # shellcheck disable=SC2086 # the list is words
+  ( [ -z "$missing" ] || apt_install $missing
+    command -v prometheus >/dev/null && command -v promtool >/dev/null || prometheus_install ) >"$STACK/tools-install.log" 2>&1 &
+  TOOLS_PID=$!
+}
+tools_install_wait() {
+  [ -n "${TOOLS_PID:-}" ] || return 0
+  local status=0; wait "$TOOLS_PID" || status=$?
+  grep '^\[stack\]' "$STACK/tools-install.log" || true
+  [ "$status" -eq 0 ] || { tail_log "$STACK/tools-install.log"; fail "installing what the tests drive failed (log: $STACK/tools-install.log)"; }
 }
 
 write_env() {
@@ -340,16 +365,13 @@ case "${1:-}" in
     started=$(date +%s)
     redis_up
     postgres_up
+    # Java and Maven for the broker now, before the background installs hold apt's lock.
+    command -v java >/dev/null || apt_install openjdk-17-jre-headless
+    kafka_jars_present || command -v mvn >/dev/null || apt_install maven
+    tools_install_start
     kafka_up
     unleash_up
-    # Only to validate docker-compose.yml offline in the tests (no Docker engine runs here).
-    command -v docker-compose >/dev/null || apt_install docker-compose
-    # The reviewer inbox's browser tests drive Debian's Chromium (playwright-core cannot download a browser here).
-    command -v chromium >/dev/null || apt_install chromium
-    # Let's Encrypt's ACME test server for the reviewer portal's certificate tests (libs/testing/src/pebble.ts starts one
-    # per test on 127.0.0.1; the package has no daemon of its own).
-    command -v pebble >/dev/null || apt_install pebble
-    prometheus_up
+    tools_install_wait
     write_env
     say "up in $(( $(date +%s) - started ))s"
     ;;

@@ -113,8 +113,10 @@ export async function startDistributed(o: DistributedOptions) {
   const flagPrefix = `${o.namespace}.exec.`;
   const autonomyPrefix = `${o.namespace}.autonomy.`;
   const flags = unleashAdmin(env.unleashUrl, env.unleashAdminToken);
-  for (const t of o.actionTypes) await flags.create(`${flagPrefix}${t}`, true);
-  await flags.create(`${autonomyPrefix}default`, true, ['autonomous']);
+  await flags.createAll([
+    ...o.actionTypes.map((t) => ({ name: `${flagPrefix}${t}`, enabled: true })),
+    { name: `${autonomyPrefix}default`, enabled: true, variants: ['autonomous'] },
+  ]);
 
   const common: Record<string, string> = {
     KAFKA_BROKERS: env.kafkaBrokers,

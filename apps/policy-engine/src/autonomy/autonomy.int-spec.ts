@@ -77,9 +77,11 @@ describe('autonomy changes against the real Unleash server', () => {
   beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
     db = await createTestDatabase('pe_autonomy');
-    await unleash.create(`${execPrefix}support.refund`, true);
-    await unleash.create(`${autonomyPrefix}support.refund`, true, ['autonomous']);
-    await unleash.create(`${autonomyPrefix}default`, true, ['autonomous']);
+    await unleash.createAll([
+      { name: `${execPrefix}support.refund`, enabled: true },
+      { name: `${autonomyPrefix}support.refund`, enabled: true, variants: ['autonomous'] },
+      { name: `${autonomyPrefix}default`, enabled: true, variants: ['autonomous'] },
+    ]);
     const written = writeTokens(dir);
     tokens = written.tokens;
     bus = new KafkaBus({ brokers: env.kafkaBrokers.split(','), clientId: 'pe-autonomy-test', namespace: ns, logger: pino({ level: 'silent' }) });

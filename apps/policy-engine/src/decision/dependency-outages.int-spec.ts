@@ -96,8 +96,10 @@ describe('the policy engine through dependency outages', () => {
     mkdirSync(dir, { recursive: true });
     db = await createTestDatabase('pe_outage');
     const flags = unleashAdmin(env.unleashUrl, env.unleashAdminToken);
-    await flags.create(`${flagPrefix}support.refund`, true);
-    await flags.create(`${autonomyPrefix}default`, true, ['autonomous']);
+    await flags.createAll([
+      { name: `${flagPrefix}support.refund`, enabled: true },
+      { name: `${autonomyPrefix}default`, enabled: true, variants: ['autonomous'] },
+    ]);
     const { tokensFile } = writeTokens(dir);
     baseEnv = {
       KAFKA_BROKERS: env.kafkaBrokers,

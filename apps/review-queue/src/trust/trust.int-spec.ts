@@ -74,8 +74,10 @@ describe('the trust monitor and the policy engine on the real stack (ADR 0019)',
     mkdirSync(dir, { recursive: true });
     db = await createTestDatabase('trust');
     const flags = unleashAdmin(env.unleashUrl, env.unleashAdminToken);
-    for (const t of ['support.refund', 'code.merge']) await flags.create(`${flagPrefix}${t}`, true);
-    await flags.create(`${autonomyPrefix}default`, true, ['autonomous']);
+    await flags.createAll([
+      ...['support.refund', 'code.merge'].map((t) => ({ name: `${flagPrefix}${t}`, enabled: true })),
+      { name: `${autonomyPrefix}default`, enabled: true, variants: ['autonomous'] },
+    ]);
     const written = writeTokens(dir);
     tokens = written.tokens;
     const keys = writeApprovalKeys(join(dir, 'keys'));

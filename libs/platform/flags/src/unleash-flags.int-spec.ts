@@ -14,7 +14,7 @@ const prefix = `${uniqueName('flags')}.`;
 flagsSuite(
   'unleash',
   async (spec) => {
-    for (const [name, f] of Object.entries(spec)) await admin.create(prefix + name, f.enabled, f.variant ? [f.variant] : []);
+    await admin.createAll(Object.entries(spec).map(([name, f]) => ({ name: prefix + name, enabled: f.enabled, variants: f.variant ? [f.variant] : [] })));
     return createUnleashFlagReader({
       url: env.unleashUrl,
       clientToken: env.unleashClientToken,
