@@ -2,8 +2,9 @@
 # One image recipe for the five services (docs/adr/0024-deployment.md): the stages up to `runtime` are shared,
 # and each service is a target of its own that differs only in its port and the file it runs:
 #   docker build --target orchestrator -t countersign/orchestrator .
-# A service runs exactly as `npm run start:distributed` and the tests start it: `node -r @swc-node/register
+# A service runs with the same compilation as `npm run start:distributed` and the tests: `node -r @swc-node/register
 # apps/<service>/src/main.ts` (swc transpiles the TypeScript in memory at start; nothing is written to disk).
+# tools/register.js, which they use, is @swc-node/register's compilation plus an on-disk cache of its output.
 # No secret is baked in: tokens, keys and credentials come from mounted files and the environment at run time,
 # and configuration is validated at boot (a missing setting stops the process with one line).
 ARG NODE_IMAGE=node:20.20-bookworm-slim

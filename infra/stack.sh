@@ -74,7 +74,7 @@ if [ "$(id -u)" = 0 ]; then REDIS_TLS_DIR=${REDIS_TLS_DIR:-/var/lib/countersign/
 redis_pki() { kafka_running_pki || echo "$PKI_DIR"; }
 redis_tls_files() { # <uid> <gid> of the Redis process: issue its certificate (when due) and copy chain, key and root for it
   local uid=$1 gid=$2 pki f cannot; pki=$(redis_pki)
-  node -r @swc-node/register tools/pki.ts ensure "$pki" redis-server:server+client --hours 24 | sed 's/^/[stack] redis: /' \
+  node -r ./tools/register.js tools/pki.ts ensure "$pki" redis-server:server+client --hours 24 | sed 's/^/[stack] redis: /' \
     || fail "redis: could not issue its TLS certificate from the PKI in $pki (tools/pki.ts)"
   cannot="redis: cannot give its TLS files to the user (uid $uid) the Redis on 127.0.0.1:$REDIS_PORT runs as, in $REDIS_TLS_DIR (run as root, or set REDIS_TLS_DIR to a directory that user reads)"
   mkdir -p "$(dirname "$REDIS_TLS_DIR")" && install -d -m 0700 -o "$uid" -g "$gid" "$REDIS_TLS_DIR" || fail "$cannot"
@@ -153,7 +153,7 @@ kafka_ready() { node infra/kafka/wait-ready.js "127.0.0.1:$KAFKA_PORT" "$1" 2>/d
 # The private PKI (tools/pki.ts, libs/pki): a root and an intermediate CA, the broker's certificate for its SSL listener.
 PKI_DIR="$STACK/pki"
 kafka_pki() {
-  node -r @swc-node/register tools/pki.ts ensure "$PKI_DIR" kafka-broker:server+client --hours 24 | sed 's/^/[stack] /' \
+  node -r ./tools/register.js tools/pki.ts ensure "$PKI_DIR" kafka-broker:server+client --hours 24 | sed 's/^/[stack] /' \
     || fail "could not make the private PKI in $PKI_DIR (tools/pki.ts)"
 }
 # The PKI directory of the broker listening on KAFKA_PORT, ours or another checkout's (its trust store's folder):

@@ -9,7 +9,7 @@ import { loadTokenRegistry } from '@countersign/nest';
 // real: tools/deploy-secrets.ts run as an operator runs it, and the loaders the services read its files with; fake: nothing.
 const root = join(__dirname, '..');
 const run = (...args: string[]) =>
-  spawnSync(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'deploy-secrets.ts'), ...args], {
+  spawnSync(process.execPath, ['-r', join(__dirname, 'register.js'), join(__dirname, 'deploy-secrets.ts'), ...args], {
     cwd: root,
     encoding: 'utf8',
     env: { ...process.env, SWC_NODE_PROJECT: join(root, 'tsconfig.json') },

@@ -1,7 +1,7 @@
 /**
  * The secret files a deployment mounts (docs/adr/0024-deployment.md), made fresh in one directory:
  *
- *   node -r @swc-node/register tools/deploy-secrets.ts <dir> --for compose|kubernetes [--days 90]
+ *   node -r ./tools/register.js tools/deploy-secrets.ts <dir> --for compose|kubernetes [--days 90]
  *
  * tokens.json (the token registry: hashes and public keys only), approval-signing.json + .pem, approval-verify.json,
  * review-data.key, audit-heads.json + .pem. The keys files name their private keys where the services will find them

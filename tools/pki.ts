@@ -3,7 +3,7 @@
  * certificate per party. `infra/stack.sh` calls it before Kafka starts; test runs issue their parties' certificates
  * from the same CA (`issueToDir`).
  *
- *   node -r @swc-node/register tools/pki.ts ensure <dir> [name:server|client|server+client ...] [--hours H]
+ *   node -r ./tools/register.js tools/pki.ts ensure <dir> [name:server|client|server+client ...] [--hours H]
  *
  * Makes the CA when missing or within a day of its end (and then every listed party anew: their old certificates
  * chain to the old root), and issues each listed party whose certificate is missing or past half its lifetime.

@@ -1,6 +1,6 @@
 // An example agent: proposes a small refund (autonomous: executed at once) and a large one (held for a human) to a
 // running Countersign, and waits for their decisions with the SDK. Against the embedded mode (`npm start`):
-//   COUNTERSIGN_TOKEN=$(cat .countersign/embedded/tokens/agent) node -r @swc-node/register examples/agent/agent.ts
+//   COUNTERSIGN_TOKEN=$(cat .countersign/embedded/tokens/agent) node -r ./tools/register.js examples/agent/agent.ts
 // Against HTTPS with a private PKI (the distributed mode): COUNTERSIGN_URL=https://127.0.0.1:<port> and
 // COUNTERSIGN_CA_FILE=<the root it trusts, e.g. .stack/pki/root.pem>.
 import { readFileSync } from 'node:fs';

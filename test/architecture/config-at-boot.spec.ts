@@ -6,7 +6,7 @@ import { join } from 'node:path';
 // real: each service's own main, as a process; fake: nothing (it must stop before touching anything).
 const root = join(__dirname, '../..');
 const boot = (app: string, env: Record<string, string>) =>
-  spawnSync(process.execPath, ['-r', '@swc-node/register', join(root, 'apps', app, 'src/main.ts')], {
+  spawnSync(process.execPath, ['-r', join(root, 'tools/register.js'), join(root, 'apps', app, 'src/main.ts')], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', SWC_NODE_PROJECT: join(root, 'tsconfig.json'), ...env },
     encoding: 'utf8',

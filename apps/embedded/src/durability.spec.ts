@@ -119,7 +119,7 @@ describe('the embedded mode keeps its state in COUNTERSIGN_HOME', () => {
     const children: ChildProcess[] = [];
     const start = async () => {
       const port = await freePort();
-      const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/embedded/src/main.ts'], {
+      const child = spawn(process.execPath, ['-r', './tools/register.js', 'apps/embedded/src/main.ts'], {
         cwd: root,
         env: { ...process.env, COUNTERSIGN_HOME: home, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'pipe', 'pipe'],

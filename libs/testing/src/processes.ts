@@ -35,7 +35,7 @@ export async function startServiceProcess(
   const log = createWriteStream(logFile, { flags: 'a' });
   // SERVICE_NODE_ARGS: extra node flags for the services, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a bench.
   const extra = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...extra, '-r', '@swc-node/register', join(ROOT, 'apps', app, 'src/main.ts')], {
+  const child = spawn(process.execPath, [...extra, '-r', join(ROOT, 'tools/register.js'), join(ROOT, 'apps', app, 'src/main.ts')], {
     cwd: ROOT,
     env: {
       ...process.env,

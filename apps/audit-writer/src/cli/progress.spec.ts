@@ -26,7 +26,7 @@ async function auditFile() {
     join(keysDir, 'heads.json'),
     JSON.stringify({ keyId: key.entry.keyId, publicKeyPem: key.publicPem, notBefore: key.entry.notBefore, notAfter: key.entry.notAfter }),
   );
-  return ['-r', '@swc-node/register', join(root, 'tools/countersign.ts'), 'audit', 'verify', '--file', file, '--keys', keysDir];
+  return ['-r', join(root, 'tools/register.js'), join(root, 'tools/countersign.ts'), 'audit', 'verify', '--file', file, '--keys', keysDir];
 }
 
 describe('audit verify progress', () => {

@@ -37,7 +37,7 @@ function completeness(databaseUrl: string, since: string): Promise<{ code: numbe
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['-r', '@swc-node/register', join(ROOT, 'tools/countersign.ts'), 'audit', 'completeness', '--database', databaseUrl, '--since', since],
+      ['-r', join(ROOT, 'tools/register.js'), join(ROOT, 'tools/countersign.ts'), 'audit', 'completeness', '--database', databaseUrl, '--since', since],
       {
         cwd: ROOT,
         env: { ...process.env, SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json') },

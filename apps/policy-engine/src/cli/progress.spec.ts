@@ -6,7 +6,7 @@ import { join } from 'node:path';
 const root = join(__dirname, '../../../..');
 const CONTRACT = join(root, 'apps/policy-engine/contract/countersign.contract.yaml');
 const SCENARIOS = join(root, 'libs/contracts/fixtures/scenarios.jsonl');
-const replay = ['-r', '@swc-node/register', join(root, 'tools/countersign.ts'), 'policy', 'replay', CONTRACT, SCENARIOS];
+const replay = ['-r', join(root, 'tools/register.js'), join(root, 'tools/countersign.ts'), 'policy', 'replay', CONTRACT, SCENARIOS];
 const env = { ...process.env, SWC_NODE_PROJECT: join(root, 'tsconfig.json') };
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 

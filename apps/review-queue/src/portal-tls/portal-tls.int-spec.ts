@@ -58,7 +58,7 @@ describe('the review queue with PORTAL_ACME_* set (ADR 0027)', () => {
   });
 
   it('refuses to boot on half an ACME setup, with one line', () => {
-    const r = spawnSync(process.execPath, ['-r', '@swc-node/register', join(ROOT, 'apps/review-queue/src/main.ts')], {
+    const r = spawnSync(process.execPath, ['-r', join(ROOT, 'tools/register.js'), join(ROOT, 'apps/review-queue/src/main.ts')], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, PORTAL_HOSTNAMES: 'localhost', PORTAL_CERT_DIR: join(dir, 'unused') },
       encoding: 'utf8',

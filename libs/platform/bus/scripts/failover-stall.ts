@@ -2,7 +2,7 @@
  * Measures the stall a kill -9 of a consumer causes: two consumer processes share a group; events keep coming (one
  * every 50 ms, spread over every partition); one consumer is killed; the figure is the time from the kill to the
  * survivor handling the next event of a partition the dead one held. Run: `npm run stack:up`, then
- * `node -r @swc-node/register libs/platform/bus/scripts/failover-stall.ts [rounds]`.
+ * `node -r ./tools/register.js libs/platform/bus/scripts/failover-stall.ts [rounds]`.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -38,7 +38,7 @@ async function measure(rounds: number): Promise<void> {
   const handled: Handled[] = [];
   const children = new Set<ChildProcess>();
   const spawnConsumer = () => {
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', __filename, 'consumer', namespace], {
+    const child = spawn(process.execPath, ['-r', join(__dirname, '../../../../tools/register.js'), __filename, 'consumer', namespace], {
       env: process.env,
       stdio: ['ignore', 'pipe', 'inherit'],
     });

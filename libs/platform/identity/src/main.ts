@@ -1,6 +1,6 @@
 // The local OpenID Connect provider as a process of its own (the distributed mode's sign-in, tests, local use):
 //   IDENTITY_USERS_FILE=… IDENTITY_CLIENT_SECRET_FILE=… IDENTITY_CLIENT_URL=http://127.0.0.1:8082 \
-//     node -r @swc-node/register libs/platform/identity/src/main.ts
+//     node -r ./tools/register.js libs/platform/identity/src/main.ts
 // A missing users file is seeded (DEFAULT_USERS, passwords beside it in passwords/). Production uses its own issuer.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';

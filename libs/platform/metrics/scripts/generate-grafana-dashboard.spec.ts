@@ -8,7 +8,7 @@ type Dashboard = ReturnType<typeof renderDashboard>;
 const committed = () => JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as Dashboard;
 
 describe('the Grafana dashboard (infra/grafana/countersign.json)', () => {
-  it('is what the generator makes of the definitions (node -r @swc-node/register libs/platform/metrics/scripts/generate-grafana-dashboard.ts)', () => {
+  it('is what the generator makes of the definitions (node -r ./tools/register.js libs/platform/metrics/scripts/generate-grafana-dashboard.ts)', () => {
     expect(readFileSync(DASHBOARD_FILE, 'utf8')).toBe(renderDashboardFile());
   });
 

@@ -1,5 +1,5 @@
 // Renders the Grafana dashboard infra/grafana/countersign.json from the metric definitions (a unit test fails when the
-// committed file drifts): `node -r @swc-node/register libs/platform/metrics/scripts/generate-grafana-dashboard.ts`.
+// committed file drifts): `node -r ./tools/register.js libs/platform/metrics/scripts/generate-grafana-dashboard.ts`.
 // A panel per control-health signal (DERIVED_SIGNALS, the README's table), then a collapsed row with a panel per metric.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';

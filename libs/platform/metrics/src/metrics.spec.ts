@@ -37,7 +37,7 @@ describe('metric definitions', () => {
     ]);
   });
 
-  it('are the table in the README (node -r @swc-node/register libs/platform/metrics/scripts/generate-readme-table.ts rewrites it)', () => {
+  it('are the table in the README (node -r ./tools/register.js libs/platform/metrics/scripts/generate-readme-table.ts rewrites it)', () => {
     const readme = readFileSync(join(__dirname, '../../../../README.md'), 'utf8');
     const begin = readme.indexOf(README_MARKERS.begin);
     const end = readme.indexOf(README_MARKERS.end);
