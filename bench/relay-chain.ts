@@ -72,7 +72,10 @@ export async function startRelayChain(kind: RelaySetup['kind'], brokers: string[
   let collected: ((lat: number[]) => void) | undefined;
   const processes = Object.entries(RELAY_SERVICES).map(([service, groups]) => {
     const extra = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = fork(join(__dirname, 'relay-chain.process.ts'), [], { execArgv: [...extra, '-r', join(__dirname, '../tools/register.js')], stdio: 'inherit' });
+    const child = fork(join(__dirname, 'relay-chain.process.ts'), [], {
+      execArgv: [...extra, '-r', join(__dirname, '../tools/register.js')],
+      stdio: 'inherit',
+    });
     const setup: RelaySetup = { kind, service, groups, brokers, namespace, templates };
     child.send(setup);
     return { name: service, process: child };

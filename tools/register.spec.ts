@@ -5,14 +5,16 @@ import { join } from 'node:path';
 
 // real: node processes loading TypeScript through tools/register.js, and @swc-node/register's own compile; fake: nothing.
 const root = join(__dirname, '..');
-const run = (file: string) =>
-  spawnSync(process.execPath, ['-r', join(__dirname, 'register.js'), file], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+const run = (file: string) => spawnSync(process.execPath, ['-r', join(__dirname, 'register.js'), file], { cwd: root, encoding: 'utf8', timeout: 60_000 });
 
 describe('tools/register.js', () => {
   it('runs TypeScript as @swc-node/register compiles it, and compiles a changed file again instead of serving the cached one', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'countersign-register-')), 'probe.ts');
     const write = (n: number) =>
-      writeFileSync(file, `interface Probe { n: number }\nconst probe: Probe = { n: ${n} };\nif (probe.n < 0) throw new Error('never');\nprocess.stdout.write(String(probe.n));\n`);
+      writeFileSync(
+        file,
+        `interface Probe { n: number }\nconst probe: Probe = { n: ${n} };\nif (probe.n < 0) throw new Error('never');\nprocess.stdout.write(String(probe.n));\n`,
+      );
     write(1);
     expect(run(file)).toMatchObject({ status: 0, stdout: '1' });
     // The second run reads its output from the cache; the third must see the change.
