@@ -5,7 +5,7 @@
 // rates and their ratio. Needs Kafka (the npm script starts the stack).
 import { KafkaBus } from '@countersign/bus';
 import { newId, TOPICS } from '@countersign/contracts';
-import { loadStackEnvFile, uniqueName } from '@countersign/testing';
+import { loadStackEnvFile, stackEnv, uniqueName } from '@countersign/testing';
 import pino from 'pino';
 
 const N = Number(process.env.BENCH_N ?? 1200);
@@ -54,7 +54,7 @@ async function consume(bus: KafkaBus, concurrency: number): Promise<number> {
 
 async function main() {
   const bus = new KafkaBus({
-    brokers: process.env.KAFKA_BROKERS!.split(','),
+    ...stackEnv().kafka,
     clientId: 'bench-bus',
     source: 'bench',
     namespace: uniqueName('bench-bus'),

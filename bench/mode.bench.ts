@@ -11,14 +11,14 @@ import pino from 'pino';
 import { createTopics, KafkaBus } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import { degradationModeProviders, DegradationModeState, PlatformModule, serve, TokenRegistry } from '@countersign/nest';
-import { loadStackEnvFile, uniqueName } from '@countersign/testing';
+import { loadStackEnvFile, stackEnv, uniqueName } from '@countersign/testing';
 
 const N = Number(process.env.BENCH_N ?? 200);
 const FETCH_WAIT_MS = 50;
 
 loadStackEnvFile();
 const logger = pino({ level: 'silent' });
-const brokers = () => process.env.KAFKA_BROKERS!.split(',');
+const stackKafka = () => stackEnv().kafka;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const summary = (ms: number[]) => {
@@ -28,7 +28,7 @@ const summary = (ms: number[]) => {
 
 /** One service's follower of the control topic, as its module wires it, on a Kafka client of its own. */
 async function follower(service: string, namespace: string) {
-  const bus = new KafkaBus({ brokers: brokers(), clientId: `bench-${service}`, source: service, namespace, logger, maxWaitTimeInMs: FETCH_WAIT_MS });
+  const bus = new KafkaBus({ ...stackKafka(), clientId: `bench-${service}`, source: service, namespace, logger, maxWaitTimeInMs: FETCH_WAIT_MS });
   const state = new DegradationModeState();
   @Module({
     imports: [PlatformModule.forRoot({ service, bus, logger, tokens: new TokenRegistry([]) })],
@@ -48,7 +48,7 @@ async function follower(service: string, namespace: string) {
 
 /** Controller emit → both followers applied, N times. */
 async function modePropagation(namespace: string) {
-  const controller = new KafkaBus({ brokers: brokers(), clientId: 'bench-controller', source: 'review-queue', namespace, logger });
+  const controller = new KafkaBus({ ...stackKafka(), clientId: 'bench-controller', source: 'review-queue', namespace, logger });
   await controller.connect();
   const [pe, ex] = await Promise.all([follower('policy-engine', namespace), follower('executor', namespace)]);
   const policyEngine: number[] = [];
@@ -90,7 +90,7 @@ async function modePropagation(namespace: string) {
 
 /** A plain kafkajs produce → consume round trip of one message, N times. */
 async function baseline(namespace: string) {
-  const kafka = new Kafka({ clientId: 'bench-baseline', brokers: brokers(), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ ...stackKafka(), clientId: 'bench-baseline', logLevel: logLevel.NOTHING });
   const topic = `${namespace}.baseline`;
   const admin = kafka.admin();
   await admin.connect();

@@ -43,7 +43,7 @@ function saw(event: TopicMap[AnyTopic]) {
 
 async function runRaw(setup: RelaySetup): Promise<() => Promise<void>> {
   const ns = `${setup.namespace}.`;
-  const kafka = new Kafka({ brokers: setup.brokers, clientId: `relay-${setup.service}`, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ ...setup.kafka, clientId: `relay-${setup.service}`, logLevel: logLevel.NOTHING });
   // The bus's producer settings: idempotent, one request in flight, every replica's acknowledgement.
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
@@ -94,7 +94,7 @@ async function runRaw(setup: RelaySetup): Promise<() => Promise<void>> {
 
 async function runBus(setup: RelaySetup): Promise<() => Promise<void>> {
   const bus = new KafkaBus({
-    brokers: setup.brokers,
+    ...setup.kafka,
     clientId: `relay-${setup.service}`,
     source: setup.service,
     namespace: setup.namespace,

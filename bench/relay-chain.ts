@@ -6,6 +6,7 @@
 // Countersign's own cost is the spine's figure beside these, and the bus's is the second chain beside the first.
 import { ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
+import type { KafkaSasl } from '@countersign/bus';
 import { AnyTopic, EventData, TOPICS } from '@countersign/contracts';
 
 /** What a relay does with one topic a group reads: relays it as an event of another topic, or only reads it. */
@@ -52,7 +53,8 @@ export interface RelaySetup {
   kind: 'raw' | 'bus';
   service: string;
   groups: RelayGroup[];
-  brokers: string[];
+  /** The stack's plaintext listener and the admin's sign-in to it. */
+  kafka: { brokers: string[]; sasl: KafkaSasl };
   namespace: string;
   templates: RelayTemplates;
 }
@@ -67,7 +69,7 @@ export interface RelayChain {
 }
 
 /** Starts the five relay processes of `kind` on `namespace` and resolves once every group has joined. */
-export async function startRelayChain(kind: RelaySetup['kind'], brokers: string[], namespace: string, templates: RelayTemplates): Promise<RelayChain> {
+export async function startRelayChain(kind: RelaySetup['kind'], kafka: RelaySetup['kafka'], namespace: string, templates: RelayTemplates): Promise<RelayChain> {
   let executed = 0;
   let collected: ((lat: number[]) => void) | undefined;
   const processes = Object.entries(RELAY_SERVICES).map(([service, groups]) => {
@@ -76,7 +78,7 @@ export async function startRelayChain(kind: RelaySetup['kind'], brokers: string[
       execArgv: [...extra, '-r', join(__dirname, '../tools/register.js')],
       stdio: 'inherit',
     });
-    const setup: RelaySetup = { kind, service, groups, brokers, namespace, templates };
+    const setup: RelaySetup = { kind, service, groups, kafka, namespace, templates };
     child.send(setup);
     return { name: service, process: child };
   });

@@ -13,7 +13,7 @@ import { Client } from 'pg';
 import pino from 'pino';
 import { createTopics, KafkaBus } from '@countersign/bus';
 import { newId, signSubmission, TOPICS } from '@countersign/contracts';
-import { loadStackEnvFile, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
+import { loadStackEnvFile, stackEnv, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
 import { RelayTemplates, startRelayChain } from './relay-chain';
 
 const THROUGHPUT_N = Number(process.env.BENCH_N ?? 3000);
@@ -27,7 +27,7 @@ const IDLE_SECONDS = 4;
 const CLOCK_TICKS = 100;
 
 loadStackEnvFile();
-const brokers = [process.env.KAFKA_BROKERS!];
+const stackKafka = () => stackEnv().kafka;
 
 const proposalData = (i: number) => ({
   actionType: 'ticket.tag',
@@ -42,7 +42,7 @@ const proposalData = (i: number) => ({
 });
 
 async function rawKafka(n: number): Promise<number> {
-  const kafka = new Kafka({ brokers, clientId: 'bench-raw', logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ ...stackKafka(), clientId: 'bench-raw', logLevel: logLevel.NOTHING });
   const topic = `bench-raw-${randomBytes(4).toString('hex')}`;
   const admin = kafka.admin();
   await admin.connect();
@@ -141,7 +141,7 @@ async function runSpine(transport: 'tls' | 'plaintext'): Promise<SpineRun> {
     transport,
   });
   // The bench's own agent produces over the plaintext listener (the broker's operator side): the same for both runs.
-  const bus = new KafkaBus({ brokers, clientId: 'bench', source: 'bench', namespace: ns, logger: pino({ level: 'silent' }) });
+  const bus = new KafkaBus({ ...stackKafka(), clientId: 'bench', source: 'bench', namespace: ns, logger: pino({ level: 'silent' }) });
   await bus.connect();
   const db = new Client({ connectionString: stack.env.DATABASE_URL });
   await db.connect();
@@ -253,9 +253,9 @@ interface ChainRun {
 async function runChain(kind: ChainRun['kind'], templates: RelayTemplates): Promise<ChainRun> {
   const ns = uniqueName(`bench-chain-${kind}`);
   process.stdout.write(`starting the no-op relay chain on ${kind === 'raw' ? 'raw kafkajs' : 'KafkaBus'} (namespace ${ns})…\n`);
-  const bus = new KafkaBus({ brokers, clientId: 'bench', source: 'bench', namespace: ns, logger: pino({ level: 'silent' }) });
+  const bus = new KafkaBus({ ...stackKafka(), clientId: 'bench', source: 'bench', namespace: ns, logger: pino({ level: 'silent' }) });
   await bus.connect(); // creates the namespace's topics, as the services' buses do
-  const chain = await startRelayChain(kind, brokers, ns, templates);
+  const chain = await startRelayChain(kind, stackKafka(), ns, templates);
   const agentKey = generateKeyPairSync('ed25519').privateKey;
   const submit = (i: number, time = new Date()) => {
     const event = bus.envelope(TOPICS.proposalSubmitted, proposalData(i), { subject: newId(), actor: { id: 'support-copilot', kind: 'agent' }, time });

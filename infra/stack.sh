@@ -149,7 +149,9 @@ postgres_up() {
 # ---- Apache Kafka ---------------------------------------------------------------------------------
 KAFKA_DIR="$STACK/kafka"
 KAFKA_LIBS="$KAFKA_DIR/libs-$KAFKA_VERSION"
-kafka_ready() { node infra/kafka/wait-ready.js "127.0.0.1:$KAFKA_PORT" "$1" 2>/dev/null; }
+# The admin's password for the broker's SASL_PLAINTEXT listener (user `admin`): made once per checkout, 0600.
+KAFKA_PASSWORD_FILE="$KAFKA_DIR/admin.password"
+kafka_ready() { KAFKA_SASL_PASSWORD_FILE="$KAFKA_PASSWORD_FILE" node infra/kafka/wait-ready.js "127.0.0.1:$KAFKA_PORT" "$1" 2>/dev/null; }
 # The private PKI (tools/pki.ts, libs/pki): a root and an intermediate CA, the broker's certificate for its SSL listener.
 PKI_DIR="$STACK/pki"
 kafka_pki() {
@@ -158,24 +160,39 @@ kafka_pki() {
 }
 # The PKI directory of the broker listening on KAFKA_PORT, ours or another checkout's (its trust store's folder):
 # a reused broker trusts only its own root, so test runs must issue their certificates from that PKI.
-kafka_running_pki() {
-  local pid props trust
+kafka_running_props() { # the properties file of the broker listening on KAFKA_PORT (from its command line)
+  local pid props
   pid=$(ss -ltnpH "sport = :$KAFKA_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
   props=$(tr '\0' '\n' <"/proc/$pid/cmdline" | tail -n1)
-  [ -f "$props" ] || return 1
+  [ -f "$props" ] && echo "$props"
+}
+kafka_running_pki() {
+  local props trust
+  props=$(kafka_running_props) || return 1
   trust=$(sed -n 's/^ssl.truststore.location=//p' "$props")
   [ -n "$trust" ] && [ -f "$trust" ] && dirname "$trust"
 }
+# The admin's password of the broker whose properties are given ('' when it has none: an older configuration).
+kafka_props_password() { sed -n 's/^listener\.name\.sasl_plaintext\.plain\.sasl\.jaas\.config=.*user_admin="\([^"]*\)".*/\1/p' "$1" | head -n1; }
+kafka_password_file() { # <password>: keep it as this checkout's
+  mkdir -p "$KAFKA_DIR"
+  (umask 077 && printf '%s' "$1" >"$KAFKA_PASSWORD_FILE")
+}
 kafka_jars_present() { [ -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ] && [ -f "$KAFKA_LIBS/log4j-slf4j-impl-2.24.3.jar" ]; }
 kafka_up() {
-  if port_open "$KAFKA_PORT" && kafka_ready 5; then
-    if port_open "$KAFKA_SSL_PORT" || ! pid_alive "$KAFKA_DIR/kafka.pid"; then
-      local running_pki; running_pki=$(kafka_running_pki) && [ "$running_pki" != "$PKI_DIR" ] && { PKI_DIR=$running_pki; say "kafka: its PKI is $PKI_DIR (another checkout's broker)"; }
-      say "kafka: reusing 127.0.0.1:$KAFKA_PORT"; return
+  if port_open "$KAFKA_PORT"; then
+    local props password=''; props=$(kafka_running_props) && password=$(kafka_props_password "$props")
+    if [ -n "$password" ] && port_open "$KAFKA_SSL_PORT"; then
+      kafka_password_file "$password"
+      if kafka_ready 5; then
+        local running_pki; running_pki=$(kafka_running_pki) && [ "$running_pki" != "$PKI_DIR" ] && { PKI_DIR=$running_pki; say "kafka: its PKI is $PKI_DIR (another checkout's broker)"; }
+        say "kafka: reusing 127.0.0.1:$KAFKA_PORT"; return
+      fi
     fi
-    # Ours, but started before it had an SSL listener (an older checkout's configuration): start it again with one.
-    say "kafka: ours runs without its SSL listener on 127.0.0.1:$KAFKA_SSL_PORT: starting it again"
+    # Ours, but started with an older configuration (a listener without a password, or no SSL listener): again.
+    pid_alive "$KAFKA_DIR/kafka.pid" || fail "a Kafka this checkout did not start, with an older configuration or not ready, runs on 127.0.0.1:$KAFKA_PORT: stop it first"
+    say "kafka: ours runs an older configuration (a listener without a password, or no SSL listener): starting it again"
     stop_pid "$KAFKA_DIR/kafka.pid" kafka
   fi
   command -v java >/dev/null || apt_install openjdk-17-jre-headless
@@ -189,9 +206,10 @@ kafka_up() {
   mkdir -p "$KAFKA_DIR"
   local props="$KAFKA_DIR/server.properties"
   kafka_pki
-  sed -e "s#@BROKER_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" -e "s#@DATA_DIR@#$KAFKA_DIR/data-$KAFKA_VERSION#g" \
-    -e "s#@SSL_PORT@#$KAFKA_SSL_PORT#g" -e "s#@PKI_DIR@#$PKI_DIR#g" \
-    infra/kafka/server.properties.template >"$props"
+  [ -s "$KAFKA_PASSWORD_FILE" ] || kafka_password_file "$(openssl rand -hex 24)"
+  (umask 077 && sed -e "s#@BROKER_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" -e "s#@DATA_DIR@#$KAFKA_DIR/data-$KAFKA_VERSION#g" \
+    -e "s#@SSL_PORT@#$KAFKA_SSL_PORT#g" -e "s#@PKI_DIR@#$PKI_DIR#g" -e "s#@ADMIN_PASSWORD@#$(cat "$KAFKA_PASSWORD_FILE")#g" \
+    infra/kafka/server.properties.template >"$props")
   local cp="$KAFKA_LIBS/*"
   if [ ! -f "$KAFKA_DIR/data-$KAFKA_VERSION/meta.properties" ]; then
     local cluster_id
@@ -283,6 +301,8 @@ write_env() {
   set -a; . "$UNLEASH_TOKENS"; set +a
   cat >"$STACK/stack.env" <<ENV
 KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+KAFKA_SASL_USERNAME=admin
+KAFKA_SASL_PASSWORD_FILE=$KAFKA_PASSWORD_FILE
 KAFKA_SSL_BROKERS=127.0.0.1:$KAFKA_SSL_PORT
 PKI_DIR=$PKI_DIR
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT

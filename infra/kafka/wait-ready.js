@@ -1,10 +1,13 @@
-// Waits until the broker answers metadata requests through kafkajs (the client the services use).
+// Waits until the broker answers metadata requests through kafkajs (the client the services use), signed in as the
+// admin (KAFKA_SASL_PASSWORD_FILE: the broker's plaintext listener lets no anonymous client in).
+const { readFileSync } = require('node:fs');
 const { Kafka, logLevel } = require('kafkajs');
 const [brokers, timeoutSec] = [process.argv[2], Number(process.argv[3] ?? 90)];
 const deadline = Date.now() + timeoutSec * 1000;
+const sasl = { mechanism: 'plain', username: 'admin', password: readFileSync(process.env.KAFKA_SASL_PASSWORD_FILE, 'utf8').trim() };
 (async () => {
   for (;;) {
-    const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    const admin = new Kafka({ brokers: [brokers], sasl, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
     try {
       await admin.connect();
       await admin.describeCluster();

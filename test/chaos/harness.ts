@@ -6,7 +6,7 @@ import { runAuditCli } from '@countersign/audit-writer/cli';
 import { KafkaBus } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import { verifyKeyEntry } from '@countersign/keys';
-import { SERVICES, startDistributed, testFetch, uniqueName } from '@countersign/testing';
+import { SERVICES, stackEnv, startDistributed, testFetch, uniqueName } from '@countersign/testing';
 import { Fault, faultName, FaultRecord, Faults, PARTS, sleep } from './faults';
 import { Figures, goals, Intent, Outcome, ProposalRun, tally } from './tally';
 import { startSlowTarget } from './target';
@@ -483,7 +483,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (late.length) o.log(`chaos: could not restore: ${late.join('; ')}`);
     faults.close();
     await stack.stop().catch(() => undefined);
-    const bus = new KafkaBus({ brokers: stack.env.KAFKA_BROKERS.split(','), clientId: 'chaos-cleanup', namespace, logger: pino({ level: 'silent' }) });
+    const bus = new KafkaBus({ ...stackEnv().kafka, clientId: 'chaos-cleanup', namespace, logger: pino({ level: 'silent' }) });
     await bus
       .deleteNamespaceTopics()
       .catch(() => undefined)

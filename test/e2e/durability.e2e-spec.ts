@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { KafkaBus } from '@countersign/bus';
 import { actionDigest, newId, TOPICS, TopicMap } from '@countersign/contracts';
-import { call, eventually, projectContract, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
+import { call, eventually, projectContract, stackEnv, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
 
 // real: Apache Kafka, Redis, PostgreSQL, Unleash (infra/stack.sh), the five services as separate processes;
 // fake: the target system (a local webhook sink that records what it receives).
@@ -69,7 +69,7 @@ describe('what must not be forgotten survives a Redis flush', () => {
     sink = await startWebhookSink();
     stack = await startDistributed({ namespace: ns, webhookUrl: sink.url, actionTypes: ACTION_TYPES, dir: join(__dirname, '../../.stack/e2e', ns) });
     redis = new Redis(stack.env.REDIS_URL);
-    bus = new KafkaBus({ brokers: stack.env.KAFKA_BROKERS.split(','), clientId: 'durability-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    bus = new KafkaBus({ ...stackEnv().kafka, clientId: 'durability-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.subscribe({
       group: 'durability-test.observer',
       handlers: {

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { KafkaBus } from '@countersign/bus';
 import { newId } from '@countersign/contracts';
 import { DERIVED_SIGNALS } from '@countersign/metrics';
-import { call, eventually, SERVICES, startDistributed, startPrometheus, startWebhookSink, uniqueName } from '@countersign/testing';
+import { call, eventually, SERVICES, stackEnv, startDistributed, startPrometheus, startWebhookSink, uniqueName } from '@countersign/testing';
 
 // real: Apache Kafka, Redis, PostgreSQL, Unleash (infra/stack.sh), the five services as separate processes, and Debian's
 // Prometheus 2.42 scraping them every second with the `metrics` bearer token and evaluating infra/prometheus/rules.yml;
@@ -83,7 +83,7 @@ describe('Prometheus scraping the five services', () => {
     await prometheus?.stop();
     if (stack) {
       await stack.stop();
-      const bus = new KafkaBus({ brokers: stack.env.KAFKA_BROKERS.split(','), clientId: 'e2e-prom-cleanup', namespace: ns, logger: pino({ level: 'silent' }) });
+      const bus = new KafkaBus({ ...stackEnv().kafka, clientId: 'e2e-prom-cleanup', namespace: ns, logger: pino({ level: 'silent' }) });
       await bus.deleteNamespaceTopics().finally(() => bus.close());
       await stack.dropDatabase();
     }

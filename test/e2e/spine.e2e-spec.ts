@@ -8,7 +8,7 @@ import { signApproval } from '@countersign/approval';
 import { loadSigningKeys } from '@countersign/keys';
 import { KafkaBus } from '@countersign/bus';
 import { newId, signSubmission, TOPICS } from '@countersign/contracts';
-import { call, DEFAULT_PRINCIPALS, eventually, startDistributed, startWebhookSink, testFetch, uniqueName } from '@countersign/testing';
+import { call, DEFAULT_PRINCIPALS, eventually, stackEnv, startDistributed, startWebhookSink, testFetch, uniqueName } from '@countersign/testing';
 import { readdirSync, readFileSync } from 'node:fs';
 import { entryBytes, leafHash, TreeHead, verifyInclusion, verifySegment } from '@countersign/audit-chain';
 
@@ -91,7 +91,7 @@ describe('Countersign end to end on the real stack', () => {
       // dana both proposes (as an agent would) and reviews refunds (finance): she must never approve her own proposal.
       principals: [...DEFAULT_PRINCIPALS, { name: 'dana', principal: 'dana', kind: 'human', roles: ['agent', 'reviewer', 'finance'] }],
     });
-    bus = new KafkaBus({ brokers: stack.env.KAFKA_BROKERS.split(','), clientId: 'e2e-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    bus = new KafkaBus({ ...stackEnv().kafka, clientId: 'e2e-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();
   }, 300_000);
 

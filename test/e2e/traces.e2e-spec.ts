@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { KafkaBus } from '@countersign/bus';
 import { newId, TOPICS } from '@countersign/contracts';
-import { call, eventually, SERVICES, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
+import { call, eventually, SERVICES, stackEnv, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
 
 // real: Apache Kafka, Redis, PostgreSQL, Unleash (infra/stack.sh), the five services as separate processes (debug logs);
 // fake: the target system (a local webhook sink that records what it receives, the `traceparent` included).
@@ -74,7 +74,7 @@ describe('one action followed across the five services by its W3C trace', () => 
 
   afterAll(async () => {
     if (stack) {
-      const bus = new KafkaBus({ brokers: stack.env.KAFKA_BROKERS.split(','), clientId: 'e2e-trace', namespace: ns, logger: pino({ level: 'silent' }) });
+      const bus = new KafkaBus({ ...stackEnv().kafka, clientId: 'e2e-trace', namespace: ns, logger: pino({ level: 'silent' }) });
       await bus.deleteNamespaceTopics().catch(() => undefined);
       await bus.close();
     }

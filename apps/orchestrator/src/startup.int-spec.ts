@@ -22,7 +22,7 @@ describe('a service started while PostgreSQL is down waits for it instead of exi
     // Started into the outage: resolves once /readyz answers 200, which it cannot before PostgreSQL is back.
     const starting = startServiceProcess(
       'orchestrator',
-      { KAFKA_BROKERS: env.kafkaBrokers, KAFKA_NAMESPACE: ns, AUTH_TOKENS_FILE: tokensFile, DATABASE_URL: viaProxy.toString(), LOG_LEVEL: 'info' },
+      { ...env.kafkaServiceEnv, KAFKA_NAMESPACE: ns, AUTH_TOKENS_FILE: tokensFile, DATABASE_URL: viaProxy.toString(), LOG_LEVEL: 'info' },
       { port, logDir: join(dir, 'logs'), timeoutMs: 120_000 },
     );
     let exited = false;

@@ -84,7 +84,7 @@ export async function startDistributed(o: DistributedOptions) {
   // Every service reaches Kafka over mTLS with its own certificate, limited by the ACLs of the topic table (ADR 0026).
   const kafkaTls = tls
     ? await prepareKafkaTls({
-        plaintextBrokers: env.kafkaBrokers,
+        admin: env.kafka,
         sslBrokers: env.kafkaSslBrokers,
         pkiDir: env.pkiDir,
         namespace: o.namespace,
@@ -96,8 +96,9 @@ export async function startDistributed(o: DistributedOptions) {
   const https = tls ? await issueHttpsCertificates({ pkiDir: env.pkiDir, names: SERVICES, dir: o.dir }) : undefined;
   // … and reaches Redis on its TLS port (client certificates required) with a client certificate of its own (ADR 0030).
   const redisTls = tls ? await issueRedisClientCertificates({ pkiDir: env.pkiDir, names: REDIS_SERVICES, dir: o.dir }) : undefined;
+  // Without TLS, the plaintext listener with the admin's sign-in (it lets no anonymous client in).
   const tlsEnv = (app: ServiceName): Record<string, string> => {
-    if (!kafkaTls || !https || !redisTls) return {};
+    if (!kafkaTls || !https || !redisTls) return env.kafkaServiceEnv;
     const party = kafkaTls.party(app);
     return {
       ...(REDIS_SERVICES.includes(app) ? redisTlsEnv(redisTls[app]) : {}),
@@ -119,7 +120,6 @@ export async function startDistributed(o: DistributedOptions) {
   ]);
 
   const common: Record<string, string> = {
-    KAFKA_BROKERS: env.kafkaBrokers,
     KAFKA_NAMESPACE: o.namespace,
     AUTH_TOKENS_FILE: tokensFile,
     LOG_LEVEL: o.logLevel ?? 'info',
@@ -205,7 +205,7 @@ export async function startDistributed(o: DistributedOptions) {
       await approvedSwitchOn(urls['policy-engine'], actionType, { requester: tokens.admin, approver: tokens.admin2 });
       await flags.visible(`${flagPrefix}${actionType}`, true);
     },
-    /** The settings every service shares (plaintext Kafka and Redis for the test's own clients: Kafka's admin is a super user). */
+    /** The settings every service shares (Kafka's are per service: `envOf`; the test's own clients use `stackEnv().kafka`). */
     env: common,
     /** One service's full settings as it was started (its mTLS certificate included): a restart uses these. */
     envOf,

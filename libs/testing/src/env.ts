@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -20,6 +20,20 @@ export function stackEnv() {
   };
   return {
     kafkaBrokers: need('KAFKA_BROKERS'),
+    /**
+     * The stack's plaintext listener and the admin's sign-in to it (it lets no anonymous client in): spread into a
+     * KafkaBus's or a kafkajs client's options (`new KafkaBus({ ...stackEnv().kafka, clientId, … })`).
+     */
+    kafka: {
+      brokers: need('KAFKA_BROKERS').split(','),
+      sasl: { mechanism: 'plain' as const, username: need('KAFKA_SASL_USERNAME'), password: readFileSync(need('KAFKA_SASL_PASSWORD_FILE'), 'utf8').trim() },
+    },
+    /** The same, as a service's settings (a service started on the plaintext listener). */
+    kafkaServiceEnv: {
+      KAFKA_BROKERS: need('KAFKA_BROKERS'),
+      KAFKA_SASL_USERNAME: need('KAFKA_SASL_USERNAME'),
+      KAFKA_SASL_PASSWORD_FILE: need('KAFKA_SASL_PASSWORD_FILE'),
+    },
     /** Kafka's SSL listener (client certificates required; ACLs apply) and the private PKI its certificates come from. */
     kafkaSslBrokers: need('KAFKA_SSL_BROKERS'),
     pkiDir: need('PKI_DIR'),

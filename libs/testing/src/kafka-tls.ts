@@ -1,5 +1,5 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { applyKafkaAcls, createTopics, removeKafkaAcls } from '@countersign/bus';
+import { applyKafkaAcls, createTopics, KafkaSasl, removeKafkaAcls } from '@countersign/bus';
 import { ALL_TOPICS, COMPACTED_TOPICS, KafkaParty } from '@countersign/contracts';
 import { issuePartyCertificates } from './pki-files';
 
@@ -13,11 +13,11 @@ export interface KafkaTlsParty {
 
 /**
  * Prepares one test run's namespace on the SSL listener, as an operator would before deploying: creates its topics and
- * the ACLs of `parties` (through the plaintext listener, whose anonymous admin is a super user), and issues each party
+ * the ACLs of `parties` (as the admin, on the plaintext listener: `stackEnv().kafka`), and issues each party
  * a certificate (CN=<party>, from the stack's PKI, for `lifetimeMs`) into `dir`. `close` removes the ACLs again.
  */
 export async function prepareKafkaTls(o: {
-  plaintextBrokers: string;
+  admin: { brokers: string[]; sasl: KafkaSasl };
   sslBrokers: string;
   pkiDir: string;
   namespace: string;
@@ -25,7 +25,7 @@ export async function prepareKafkaTls(o: {
   dir: string;
   lifetimeMs?: number;
 }): Promise<{ party: (name: KafkaParty) => KafkaTlsParty; close: () => Promise<void> }> {
-  const admin = new Kafka({ clientId: `tls-setup-${o.namespace}`, brokers: o.plaintextBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({ ...o.admin, clientId: `tls-setup-${o.namespace}`, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     const wire = (t: string) => `${o.namespace}.${t}`;
@@ -45,7 +45,7 @@ export async function prepareKafkaTls(o: {
       return f;
     },
     close: async () => {
-      const a = new Kafka({ clientId: `tls-teardown-${o.namespace}`, brokers: o.plaintextBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
+      const a = new Kafka({ ...o.admin, clientId: `tls-teardown-${o.namespace}`, logLevel: logLevel.NOTHING }).admin();
       await a.connect();
       await removeKafkaAcls(a, o.parties, o.namespace).finally(() => a.disconnect());
     },

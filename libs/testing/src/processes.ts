@@ -35,10 +35,13 @@ export async function startServiceProcess(
   const log = createWriteStream(logFile, { flags: 'a' });
   // SERVICE_NODE_ARGS: extra node flags for the services, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a bench.
   const extra = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // The stack's admin sign-in to Kafka (in this process's environment, from .stack/stack.env) is a service's only when
+  // `env` gives it: a service on the SSL listener signs in with its certificate, and must not try a password there.
+  const { KAFKA_SASL_USERNAME: _user, KAFKA_SASL_PASSWORD_FILE: _password, ...inherited } = process.env;
   const child = spawn(process.execPath, [...extra, '-r', join(ROOT, 'tools/register.js'), join(ROOT, 'apps', app, 'src/main.ts')], {
     cwd: ROOT,
     env: {
-      ...process.env,
+      ...inherited,
       ...env,
       PORT: String(opts.port),
       HOST: '127.0.0.1',

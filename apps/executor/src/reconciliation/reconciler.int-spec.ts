@@ -80,7 +80,7 @@ describe('the reconciler on the real stack', () => {
     const { keyId, notBefore, notAfter } = headKey.entry;
     writeFileSync(headKeysFile, JSON.stringify([{ keyId, privateKeyFile: join(dir, 'keys', 'heads.pem'), notBefore, notAfter }]));
     const common = {
-      KAFKA_BROKERS: env.kafkaBrokers,
+      ...env.kafkaServiceEnv,
       KAFKA_NAMESPACE: ns,
       AUTH_TOKENS_FILE: tokensFile,
       DATABASE_URL: db.url,
@@ -114,7 +114,7 @@ describe('the reconciler on the real stack', () => {
     const first = await start('executor', executorEnv, 'executor-1');
 
     const bus = new KafkaBus({
-      brokers: env.kafkaBrokers.split(','),
+      ...env.kafka,
       clientId: 'reconciler-test',
       source: 'orchestrator',
       namespace: ns,

@@ -7,7 +7,7 @@ import { Envelope, Proposal, TOPICS } from '@countersign/contracts';
 import { Principal, TokenRegistry } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { createPgPool, Pool } from '@countersign/storage';
-import { createTestDatabase, refundProposal, retryWhileUnavailable } from '@countersign/testing';
+import { createTestDatabase, refundProposal, retryWhileUnavailable, stackEnv } from '@countersign/testing';
 import { PgIdempotencyRepository } from './pg-idempotency.repository';
 import { ProposalsService, proposedEventId } from './proposals.service';
 
@@ -16,7 +16,7 @@ import { ProposalsService, proposedEventId } from './proposals.service';
 // sends: its publish times out, then the held request reaches the broker and lands late, as in a Kafka outage).
 jest.setTimeout(90_000);
 
-const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
+const { brokers, sasl } = stackEnv().kafka;
 const logger = pino({ level: 'silent' });
 const contractPath = join(__dirname, '../../../policy-engine/contract/countersign.contract.yaml');
 const agent: Principal = { id: 'support-copilot', kind: 'agent', roles: ['agent'] };
@@ -92,6 +92,7 @@ describe('POST /v1/proposals through a Kafka outage, on the real stack', () => {
     const unknownBrokers = new Set<string>();
     const bus = new KafkaBus({
       brokers,
+      sasl,
       clientId: 'orchestrator',
       namespace,
       partitions: 1,
@@ -104,7 +105,7 @@ describe('POST /v1/proposals through a Kafka outage, on the real stack', () => {
       },
     });
     // What reaches the topic, read by a client of its own (not behind the proxy).
-    const watcher = new KafkaBus({ brokers, clientId: 'watcher', namespace, logger });
+    const watcher = new KafkaBus({ brokers, sasl, clientId: 'watcher', namespace, logger });
     cleanups.push(
       () => bus.close(),
       async () => {

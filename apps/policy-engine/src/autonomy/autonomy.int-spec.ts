@@ -84,7 +84,7 @@ describe('autonomy changes against the real Unleash server', () => {
     ]);
     const written = writeTokens(dir);
     tokens = written.tokens;
-    bus = new KafkaBus({ brokers: env.kafkaBrokers.split(','), clientId: 'pe-autonomy-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    bus = new KafkaBus({ ...env.kafka, clientId: 'pe-autonomy-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();
     await bus.subscribe({
       group: 'test.observe',
@@ -98,7 +98,7 @@ describe('autonomy changes against the real Unleash server', () => {
     engine = await startServiceProcess(
       'policy-engine',
       {
-        KAFKA_BROKERS: env.kafkaBrokers,
+        ...env.kafkaServiceEnv,
         KAFKA_NAMESPACE: ns,
         AUTH_TOKENS_FILE: written.tokensFile,
         LOG_LEVEL: 'info',

@@ -102,7 +102,7 @@ describe('the policy engine through dependency outages', () => {
     ]);
     const { tokensFile } = writeTokens(dir);
     baseEnv = {
-      KAFKA_BROKERS: env.kafkaBrokers,
+      ...env.kafkaServiceEnv,
       KAFKA_NAMESPACE: ns,
       AUTH_TOKENS_FILE: tokensFile,
       LOG_LEVEL: 'info',
@@ -115,7 +115,7 @@ describe('the policy engine through dependency outages', () => {
       FLAG_PREFIX: flagPrefix,
       AUTONOMY_FLAG_PREFIX: autonomyPrefix,
     };
-    bus = new KafkaBus({ brokers: env.kafkaBrokers.split(','), clientId: 'pe-outage-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    bus = new KafkaBus({ ...env.kafka, clientId: 'pe-outage-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();
     await bus.subscribe({
       group: 'test.observe',

@@ -5,7 +5,7 @@ import { generateSigningKey, verifyReviewDecision } from '@countersign/approval'
 import { isDependencyFailure, KafkaBus } from '@countersign/bus';
 import { Envelope, TOPICS } from '@countersign/contracts';
 import { createPgPool, Pool } from '@countersign/storage';
-import { createTestDatabase, eventually } from '@countersign/testing';
+import { createTestDatabase, eventually, stackEnv } from '@countersign/testing';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { PgReviewItemRepository } from '../review-item/pg-review-item.repository';
 import { reviewItem } from '../review-item/review-item.suite';
@@ -16,7 +16,7 @@ import { ApprovalService } from './approval.service';
 // of the instance that takes the decision (its bus is given a broker address where nothing listens).
 jest.setTimeout(90_000);
 
-const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
+const { brokers, sasl } = stackEnv().kafka;
 const logger = pino({ level: 'silent' });
 const alice = { id: 'alice', kind: 'human' as const, roles: ['reviewer'] };
 
@@ -66,8 +66,8 @@ describe('a review decision taken while Kafka is down, on the real stack', () =>
     expect(stored.publishedAt).toBeUndefined();
 
     // Instance 2 reaches Kafka: its sweeper publishes the stored event, once.
-    const up = new KafkaBus({ brokers, clientId: 'review-queue', source: 'review-queue', namespace, partitions: 1, logger });
-    const watcher = new KafkaBus({ brokers, clientId: 'watcher', namespace, logger });
+    const up = new KafkaBus({ brokers, sasl, clientId: 'review-queue', source: 'review-queue', namespace, partitions: 1, logger });
+    const watcher = new KafkaBus({ brokers, sasl, clientId: 'watcher', namespace, logger });
     cleanups.push(
       () => up.close(),
       async () => {

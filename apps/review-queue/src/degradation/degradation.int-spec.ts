@@ -136,7 +136,7 @@ describe('the degradation controller on the real stack', () => {
     expect(text).toContain(`minDwellSeconds: ${DWELL_S}`);
     writeFileSync(contract, text);
     const common = {
-      KAFKA_BROKERS: env.kafkaBrokers,
+      ...env.kafkaServiceEnv,
       KAFKA_NAMESPACE: ns,
       AUTH_TOKENS_FILE: written.tokensFile,
       LOG_LEVEL: 'info',
@@ -145,7 +145,7 @@ describe('the degradation controller on the real stack', () => {
       DATABASE_URL: db.url,
       CONTRACT_PATH: contract,
     };
-    bus = new KafkaBus({ brokers: env.kafkaBrokers.split(','), clientId: 'degradation-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    bus = new KafkaBus({ ...env.kafka, clientId: 'degradation-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();
     await bus.subscribe({
       group: 'test.watch',
@@ -186,7 +186,7 @@ describe('the degradation controller on the real stack', () => {
 
   it('creates the control topic compacted', async () => {
     const { Kafka } = await import('kafkajs');
-    const admin = new Kafka({ clientId: 'degr-config', brokers: env.kafkaBrokers.split(','), logLevel: 0 }).admin();
+    const admin = new Kafka({ clientId: 'degr-config', ...env.kafka, logLevel: 0 }).admin();
     await admin.connect();
     try {
       const { resources } = await admin.describeConfigs({

@@ -44,7 +44,7 @@ describe('the review queue with PORTAL_ACME_* set (ADR 0027)', () => {
     mkdirSync(dir, { recursive: true });
     pebble = await startPebble({ dir: join(dir, 'pebble') });
     db = await createTestDatabase('portaltls');
-    bus = new KafkaBus({ brokers: env.kafkaBrokers.split(','), clientId: 'portal-tls-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    bus = new KafkaBus({ ...env.kafka, clientId: 'portal-tls-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();
     await bus.subscribe({ group: 'test.watch', handlers: { [TOPICS.trustHealthChanged]: async (e) => void verdicts.push(e) } });
   });
@@ -79,7 +79,7 @@ describe('the review queue with PORTAL_ACME_* set (ADR 0027)', () => {
     rq = await startServiceProcess(
       'review-queue',
       {
-        KAFKA_BROKERS: env.kafkaBrokers,
+        ...env.kafkaServiceEnv,
         KAFKA_NAMESPACE: ns,
         AUTH_TOKENS_FILE: tokensFile,
         LOG_LEVEL: 'info',

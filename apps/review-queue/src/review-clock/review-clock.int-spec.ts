@@ -5,7 +5,7 @@ import { generateSigningKey, verifyReviewDecision } from '@countersign/approval'
 import { KafkaBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { createPgPool, Pool } from '@countersign/storage';
-import { createTestDatabase, eventually, reviewLaneDecision } from '@countersign/testing';
+import { createTestDatabase, eventually, reviewLaneDecision, stackEnv } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
 import { ReviewConsumer } from '../queue/review.consumer';
 import { DecisionOutbox } from '../review-item/decision-outbox';
@@ -19,7 +19,7 @@ import { ReviewClock } from './review-clock';
 // shutdown stops it; the notification target is a list).
 jest.setTimeout(120_000);
 
-const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
+const { brokers, sasl } = stackEnv().kafka;
 const logger = pino({ level: 'silent' });
 const SLA_SECONDS = 6;
 type Decided = TopicMap[typeof TOPICS.reviewDecided];
@@ -39,7 +39,7 @@ describe('the review clock on the real stack: seconds-scale SLAs, a restart, two
     /** One review-queue instance: its pool, its Kafka producer, its clock (ticking every 200 ms) and decision outbox. */
     async function startInstance(name: string) {
       const pool: Pool = createPgPool(db.url);
-      const bus = new KafkaBus({ brokers, clientId: `review-queue-${name}`, source: 'review-queue', namespace, partitions: 1, logger });
+      const bus = new KafkaBus({ brokers, sasl, clientId: `review-queue-${name}`, source: 'review-queue', namespace, partitions: 1, logger });
       await bus.connect();
       const items = new PgReviewItemRepository(pool);
       const outbox = new DecisionOutbox(bus, items, logger);
@@ -61,7 +61,7 @@ describe('the review clock on the real stack: seconds-scale SLAs, a restart, two
     }
 
     // Everything the instances publish, as the executor and the audit writer would see it.
-    const watcher = new KafkaBus({ brokers, clientId: 'watcher', namespace, partitions: 1, logger });
+    const watcher = new KafkaBus({ brokers, sasl, clientId: 'watcher', namespace, partitions: 1, logger });
     cleanups.push(async () => {
       await watcher.deleteNamespaceTopics();
       await watcher.close();

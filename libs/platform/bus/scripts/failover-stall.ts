@@ -11,6 +11,7 @@ import pino from 'pino';
 import { TOPICS } from '@countersign/contracts';
 import { join } from 'node:path';
 import { KafkaBus } from '../src/kafka.bus';
+import { stackKafka } from '../src/stack-kafka.int-helper';
 
 interface Handled {
   pid: number;
@@ -21,7 +22,7 @@ interface Handled {
 const GROUP = 'failover.measure';
 
 async function consumer(namespace: string): Promise<void> {
-  const bus = new KafkaBus({ brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'failover', namespace, logger: pino({ level: 'silent' }) });
+  const bus = new KafkaBus({ ...stackKafka(), clientId: 'failover', namespace, logger: pino({ level: 'silent' }) });
   await bus.subscribe({
     group: GROUP,
     handlers: {
@@ -33,7 +34,7 @@ async function consumer(namespace: string): Promise<void> {
 
 async function measure(rounds: number): Promise<void> {
   const namespace = `failover-${randomBytes(4).toString('hex')}`;
-  const bus = new KafkaBus({ brokers: process.env.KAFKA_BROKERS!.split(','), clientId: 'failover', namespace, logger: pino({ level: 'silent' }) });
+  const bus = new KafkaBus({ ...stackKafka(), clientId: 'failover', namespace, logger: pino({ level: 'silent' }) });
   await bus.connect();
   const handled: Handled[] = [];
   const children = new Set<ChildProcess>();

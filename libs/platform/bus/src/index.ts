@@ -8,6 +8,7 @@ export { createPgBrokerStore } from './pg-broker-store';
 export { BROKER_STORE_MIGRATIONS } from './broker-store';
 export type { BrokerStore, StoredBrokerMessage, CommittedOffset } from './broker-store';
 export { DEFAULT_SESSION_TIMEOUT_MS, KafkaBus } from './kafka.bus';
+export type { KafkaSasl } from './kafka.bus';
 export { createTopics } from './kafka-topics';
 export { partitionFor } from './partitioner';
 export { applyKafkaAcls, kafkaAcls, kafkaPrincipal, removeKafkaAcls } from './kafka-acl';

@@ -6,13 +6,15 @@ import { createRootCa, issueCertificate, IssuedCertificate, loadIssuingCa } from
 import { applyKafkaAcls, kafkaAcls, removeKafkaAcls } from './kafka-acl';
 import { KafkaBus } from './kafka.bus';
 import { createTopics } from './kafka-topics';
+import { stackKafka } from './stack-kafka.int-helper';
 
 // real: Apache Kafka's SSL listener with client certificates and KRaft's StandardAuthorizer (infra/stack.sh), the
 // project's PKI (.stack/pki) and ACLs made from the topic tables (who writes, who reads). Each party connects with its
-// own certificate; the test's own observer (topics, ACLs, messages to read) is the plaintext listener's super user.
+// own certificate; the test's own observer (topics, ACLs, messages to read) is the admin, signed in on the plaintext
+// listener (a super user).
 jest.setTimeout(120_000);
 
-const plaintext = (process.env.KAFKA_BROKERS ?? '').split(',');
+const { brokers: plaintext, sasl } = stackKafka();
 const ssl = (process.env.KAFKA_SSL_BROKERS ?? '').split(',');
 const pkiDir = process.env.PKI_DIR ?? '';
 const namespace = `acl_${randomBytes(4).toString('hex')}`;
@@ -20,7 +22,7 @@ const wire = (topic: string) => `${namespace}.${topic}`;
 const PARTIES: KafkaParty[] = ['executor', 'review-queue', 'audit-writer', 'agent'];
 const HOUR = 3600_000;
 
-const admin = new Kafka({ clientId: 'acl-test-admin', brokers: plaintext, logLevel: logLevel.NOTHING }).admin();
+const admin = new Kafka({ clientId: 'acl-test-admin', brokers: plaintext, sasl, logLevel: logLevel.NOTHING }).admin();
 let rootPem = '';
 const certs = new Map<string, IssuedCertificate>();
 
@@ -57,9 +59,9 @@ async function send(party: string, topic: string): Promise<string> {
   }
 }
 
-/** Writes one message through the plaintext listener (the operator's super user, held to no ACL): something to read. */
+/** Writes one message as the admin (the operator's super user, held to no ACL): something to read. */
 async function seed(topic: string, value: string): Promise<void> {
-  const producer = new Kafka({ clientId: 'acl-test-seed', brokers: plaintext, logLevel: logLevel.NOTHING }).producer({ allowAutoTopicCreation: false });
+  const producer = new Kafka({ clientId: 'acl-test-seed', brokers: plaintext, sasl, logLevel: logLevel.NOTHING }).producer({ allowAutoTopicCreation: false });
   await producer.connect();
   await producer.send({ topic: wire(topic), messages: [{ key: 'k', value }] });
   await producer.disconnect();
@@ -151,7 +153,7 @@ describe('Kafka over mTLS with ACLs from the topic table', () => {
     const executor = certs.get('executor')!;
     const logger = pino({ level: 'silent' });
     const bus = new KafkaBus({ brokers: ssl, clientId: 'executor', namespace, logger, tls: { ca: rootPem, cert: executor.chainPem, key: executor.keyPem } });
-    const operator = new KafkaBus({ brokers: plaintext, clientId: 'acl-test-operator', namespace, logger });
+    const operator = new KafkaBus({ brokers: plaintext, sasl, clientId: 'acl-test-operator', namespace, logger });
     try {
       // A topic it could not see would be "missing", and creating it (no CREATE right) would fail the boot.
       await bus.connect();
@@ -218,6 +220,31 @@ describe('Kafka over mTLS with ACLs from the topic table', () => {
     }).producer();
     await expect(anonymous.connect()).rejects.toThrow();
     await anonymous.disconnect().catch(() => undefined);
+  });
+
+  it('the plaintext listener lets in no client that does not sign in as the admin: none anonymous, none with a wrong password', async () => {
+    const attempt = async (extra: Partial<KafkaConfig>) => {
+      const admin = new Kafka({
+        clientId: 'acl-test-intruder',
+        brokers: plaintext,
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 0 },
+        connectionTimeout: 5_000,
+        ...extra,
+      }).admin();
+      try {
+        await admin.connect();
+        return await admin.listTopics();
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    };
+    await expect(attempt({})).rejects.toThrow();
+    // New objects, not copies of `sasl`: kafkajs stores a sign-in bound to the first credentials on the object it is given.
+    await expect(attempt({ sasl: { mechanism: 'plain', username: 'admin', password: `${sasl.password}x` } })).rejects.toThrow(/SASL|[Aa]uthentication/);
+    await expect(attempt({ sasl: { mechanism: 'plain', username: 'executor', password: sasl.password } })).rejects.toThrow(/SASL|[Aa]uthentication/);
+    // The same listener, signed in: the admin sees this run's topics.
+    expect(await attempt({ sasl })).toEqual(expect.arrayContaining([wire(TOPICS.proposalSubmitted)]));
   });
 
   it('a certificate from another CA cannot connect at all, whatever its name', async () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { busSuite } from './bus.suite';
 import { KafkaBus } from './kafka.bus';
+import { stackKafka } from './stack-kafka.int-helper';
 
 // real: Apache Kafka (infra/stack.sh); fake: nothing. Each test gets its own namespace (fresh topics and groups).
 busSuite(
@@ -14,7 +15,7 @@ busSuite(
         const bus = new KafkaBus({
           metrics: options?.metrics,
           consumerLagIntervalMs: 200,
-          brokers: (process.env.KAFKA_BROKERS ?? '').split(','),
+          ...stackKafka(),
           clientId: 'bus-contract',
           namespace,
           partitions: 3,

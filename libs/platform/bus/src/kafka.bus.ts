@@ -64,6 +64,18 @@ export interface KafkaBusOptions {
    * broker maps the certificate's subject to the principal its ACLs name (docs/adr/0026). None: plaintext.
    */
   tls?: { ca: string; cert: string; key: string };
+  /**
+   * A user and password (SASL PLAIN) for a listener that asks for them: the stack's plaintext listener admits only its
+   * admin this way (docs/adr/0026). None: no sign-in (mutual TLS names the party instead).
+   */
+  sasl?: KafkaSasl;
+}
+
+/** SASL PLAIN credentials, in the shape kafkajs takes. */
+export interface KafkaSasl {
+  mechanism: 'plain';
+  username: string;
+  password: string;
 }
 
 /** The default of `KafkaBusOptions.sessionTimeoutMs` (a kill -9 stalls a partition about this long). */
@@ -137,6 +149,8 @@ export class KafkaBus implements EventBus {
       ...(options.requestTimeoutMs ? { requestTimeout: options.requestTimeoutMs } : {}),
       ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
       ...(options.tls ? { ssl: { ca: [options.tls.ca], cert: options.tls.cert, key: options.tls.key, rejectUnauthorized: true } } : {}),
+      // A copy: kafkajs stores its sign-in, bound to these credentials, on the object it is given.
+      ...(options.sasl ? { sasl: { ...options.sasl } } : {}),
       logCreator:
         () =>
         ({ level, log: entry }) => {

@@ -5,12 +5,13 @@ import pino from 'pino';
 import { TOPICS } from '@countersign/contracts';
 import { KafkaBus } from './kafka.bus';
 import { DependencyUnavailableError } from './port';
+import { stackKafka } from './stack-kafka.int-helper';
 
 // real: Apache Kafka (infra/stack.sh); fake: the network between one client and the broker (a socket factory that
 // can cut that client off, as if the broker were down, without stopping the broker the other test files share).
 jest.setTimeout(90_000);
 
-const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
+const { brokers, sasl } = stackKafka();
 const logger = pino({ level: 'silent' });
 const proposed = (n: number) => ({
   proposal: {
@@ -46,9 +47,9 @@ const closedPort = () =>
 describe('KafkaBus against faults', () => {
   const namespace = `bus-faults-${randomBytes(4).toString('hex')}`;
   const buses: KafkaBus[] = [];
-  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({ brokers, sasl, logLevel: logLevel.NOTHING }).admin();
   const bus = (extra: Partial<ConstructorParameters<typeof KafkaBus>[0]> = {}) => {
-    const b = new KafkaBus({ brokers, clientId: 'bus-faults', namespace, partitions: 3, logger, ...extra });
+    const b = new KafkaBus({ brokers, sasl, clientId: 'bus-faults', namespace, partitions: 3, logger, ...extra });
     buses.push(b);
     return b;
   };
@@ -56,7 +57,7 @@ describe('KafkaBus against faults', () => {
   beforeAll(() => admin.connect());
   afterAll(async () => {
     await Promise.all(buses.map((b) => b.close()));
-    const cleaner = new KafkaBus({ brokers, clientId: 'bus-faults', namespace, logger });
+    const cleaner = new KafkaBus({ brokers, sasl, clientId: 'bus-faults', namespace, logger });
     await cleaner.deleteNamespaceTopics();
     await cleaner.close();
     await admin.disconnect();

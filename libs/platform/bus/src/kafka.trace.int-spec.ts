@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { KafkaBus } from './kafka.bus';
 import { traceSuite } from './trace-context.suite';
+import { stackKafka } from './stack-kafka.int-helper';
 
 // real: Apache Kafka (infra/stack.sh: `traceparent` in record headers), the OpenTelemetry SDK; fake: the span exporter (in memory).
 traceSuite(
@@ -11,7 +12,7 @@ traceSuite(
     return {
       bus: async (logger) => {
         const bus = new KafkaBus({
-          brokers: (process.env.KAFKA_BROKERS ?? '').split(','),
+          ...stackKafka(),
           clientId: 'bus-trace',
           namespace,
           partitions: 3,

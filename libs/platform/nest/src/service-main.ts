@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { DynamicModule, Module } from '@nestjs/common';
 import { z } from 'zod';
-import { KafkaBus } from '@countersign/bus';
+import { KafkaBus, KafkaSasl } from '@countersign/bus';
 import { loadConfigOrExit, readPemSetting, settings } from '@countersign/config';
 import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
@@ -29,6 +30,9 @@ const baseSettings = z.object({
   KAFKA_TLS_CA_FILE: z.string().min(1).optional(),
   KAFKA_TLS_CERT_FILE: z.string().min(1).optional(),
   KAFKA_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** A user and a file holding its password (both or neither), for a Kafka listener that signs clients in (SASL PLAIN). */
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD_FILE: z.string().min(1).optional(),
   /** HTTPS for the API (both or neither): this service's certificate chain and key (PEM files), reloaded when renewed. */
   HTTP_TLS_CERT_FILE: z.string().min(1).optional(),
   HTTP_TLS_KEY_FILE: z.string().min(1).optional(),
@@ -76,6 +80,7 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
       logger,
       metrics,
       tls: kafkaTls(base),
+      sasl: kafkaSasl(base),
     });
     // Started during an outage (a restart into it): wait for Kafka, PostgreSQL and Redis rather than exit (STARTUP_WAIT_MS).
     const settingsOf = config as Record<string, unknown>;
@@ -109,6 +114,21 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
     logger.fatal({ err: e }, `${def.service} failed to start: ${(e as Error).message}`);
     process.exit(1);
   }
+}
+
+/** The Kafka sign-in, read at boot: the user and its password file, both or neither. */
+export function kafkaSasl(base: Pick<BaseSettings, 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD_FILE'>): KafkaSasl | undefined {
+  if (!base.KAFKA_SASL_USERNAME && !base.KAFKA_SASL_PASSWORD_FILE) return undefined;
+  if (!base.KAFKA_SASL_USERNAME || !base.KAFKA_SASL_PASSWORD_FILE)
+    throw new Error('KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD_FILE go together: set both (a listener that signs clients in) or neither');
+  let password: string;
+  try {
+    password = readFileSync(base.KAFKA_SASL_PASSWORD_FILE, 'utf8').trim();
+  } catch (e) {
+    throw new Error(`KAFKA_SASL_PASSWORD_FILE: cannot read ${base.KAFKA_SASL_PASSWORD_FILE} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!password) throw new Error(`KAFKA_SASL_PASSWORD_FILE: ${base.KAFKA_SASL_PASSWORD_FILE} is empty`);
+  return { mechanism: 'plain', username: base.KAFKA_SASL_USERNAME, password };
 }
 
 /** The Kafka mTLS files, read at boot: all three settings or none (half a TLS setting is a mistake, not plaintext). */
