@@ -158,8 +158,6 @@ kafka_pki() {
   node -r ./tools/register.js tools/pki.ts ensure "$PKI_DIR" kafka-broker:server+client --hours 24 | sed 's/^/[stack] /' \
     || fail "could not make the private PKI in $PKI_DIR (tools/pki.ts)"
 }
-# The PKI directory of the broker listening on KAFKA_PORT, ours or another checkout's (its trust store's folder):
-# a reused broker trusts only its own root, so test runs must issue their certificates from that PKI.
 kafka_running_props() { # the properties file of the broker listening on KAFKA_PORT (from its command line)
   local pid props
   pid=$(ss -ltnpH "sport = :$KAFKA_PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)
@@ -167,6 +165,8 @@ kafka_running_props() { # the properties file of the broker listening on KAFKA_P
   props=$(tr '\0' '\n' <"/proc/$pid/cmdline" | tail -n1)
   [ -f "$props" ] && echo "$props"
 }
+# The PKI directory of the broker listening on KAFKA_PORT, ours or another checkout's (its trust store's folder):
+# a reused broker trusts only its own root, so test runs must issue their certificates from that PKI.
 kafka_running_pki() {
   local props trust
   props=$(kafka_running_props) || return 1
@@ -177,7 +177,7 @@ kafka_running_pki() {
 kafka_props_password() { sed -n 's/^listener\.name\.sasl_plaintext\.plain\.sasl\.jaas\.config=.*user_admin="\([^"]*\)".*/\1/p' "$1" | head -n1; }
 kafka_password_file() { # <password>: keep it as this checkout's
   mkdir -p "$KAFKA_DIR"
-  (umask 077 && printf '%s' "$1" >"$KAFKA_PASSWORD_FILE")
+  (umask 077 && printf '%s' "$1" >"$KAFKA_PASSWORD_FILE") && chmod 600 "$KAFKA_PASSWORD_FILE"
 }
 kafka_jars_present() { [ -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ] && [ -f "$KAFKA_LIBS/log4j-slf4j-impl-2.24.3.jar" ]; }
 kafka_up() {
@@ -209,7 +209,7 @@ kafka_up() {
   [ -s "$KAFKA_PASSWORD_FILE" ] || kafka_password_file "$(openssl rand -hex 24)"
   (umask 077 && sed -e "s#@BROKER_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" -e "s#@DATA_DIR@#$KAFKA_DIR/data-$KAFKA_VERSION#g" \
     -e "s#@SSL_PORT@#$KAFKA_SSL_PORT#g" -e "s#@PKI_DIR@#$PKI_DIR#g" -e "s#@ADMIN_PASSWORD@#$(cat "$KAFKA_PASSWORD_FILE")#g" \
-    infra/kafka/server.properties.template >"$props")
+    infra/kafka/server.properties.template >"$props") && chmod 600 "$props"
   local cp="$KAFKA_LIBS/*"
   if [ ! -f "$KAFKA_DIR/data-$KAFKA_VERSION/meta.properties" ]; then
     local cluster_id
