@@ -383,6 +383,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await client.connect();
     let present = new Set<string>();
     try {
+      // The audit writer appends behind the services (and was killed and restarted itself): wait, a little, until the log
+      // holds every accepted action's proposal, so the check judges the log, not the moment it was asked.
+      const proposed = async () =>
+        (
+          await client.query<{ n: number }>(`SELECT count(DISTINCT subject)::int AS n FROM audit_log WHERE subject = ANY($1) AND type = $2`, [
+            accepted.map((r) => r.actionId),
+            TOPICS.actionProposed,
+          ])
+        ).rows[0].n;
+      for (const until = Date.now() + 30_000; Date.now() < until && (await proposed()) < accepted.length;) await sleep(500);
       const { rows } = await client.query<{ subject: string; types: string[]; lane: string | null; decision: string | null }>(
         `SELECT subject, array_agg(type) AS types,
                 (array_agg(entry_json::jsonb->'data'->>'lane') FILTER (WHERE type = $2))[1] AS lane,
