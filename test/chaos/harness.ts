@@ -493,7 +493,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (late.length) o.log(`chaos: could not restore: ${late.join('; ')}`);
     faults.close();
     await stack.stop().catch(() => undefined);
-    const bus = new KafkaBus({ ...stackEnv().kafka, clientId: 'chaos-cleanup', namespace, logger: pino({ level: 'silent' }) });
+    const bus = new KafkaBus({ ...stackEnv().kafkaBus, clientId: 'chaos-cleanup', namespace, logger: pino({ level: 'silent' }) });
     await bus
       .deleteNamespaceTopics()
       .catch(() => undefined)

@@ -73,7 +73,7 @@ describe('drills on the real stack (each one prints its report)', () => {
   }, 300_000);
 
   afterAll(async () => {
-    const bus = new KafkaBus({ ...stackEnv().kafka, clientId: 'drills-cleanup', namespace: ns, logger: pino({ level: 'silent' }) });
+    const bus = new KafkaBus({ ...stackEnv().kafkaBus, clientId: 'drills-cleanup', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect().catch(() => undefined);
     await bus.deleteNamespaceTopics().catch(() => undefined);
     await bus.close().catch(() => undefined);

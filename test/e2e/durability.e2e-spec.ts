@@ -69,7 +69,7 @@ describe('what must not be forgotten survives a Redis flush', () => {
     sink = await startWebhookSink();
     stack = await startDistributed({ namespace: ns, webhookUrl: sink.url, actionTypes: ACTION_TYPES, dir: join(__dirname, '../../.stack/e2e', ns) });
     redis = new Redis(stack.env.REDIS_URL);
-    bus = new KafkaBus({ ...stackEnv().kafka, clientId: 'durability-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    bus = new KafkaBus({ ...stackEnv().kafkaBus, clientId: 'durability-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.subscribe({
       group: 'durability-test.observer',
       handlers: {

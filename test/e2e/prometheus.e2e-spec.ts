@@ -83,7 +83,7 @@ describe('Prometheus scraping the five services', () => {
     await prometheus?.stop();
     if (stack) {
       await stack.stop();
-      const bus = new KafkaBus({ ...stackEnv().kafka, clientId: 'e2e-prom-cleanup', namespace: ns, logger: pino({ level: 'silent' }) });
+      const bus = new KafkaBus({ ...stackEnv().kafkaBus, clientId: 'e2e-prom-cleanup', namespace: ns, logger: pino({ level: 'silent' }) });
       await bus.deleteNamespaceTopics().finally(() => bus.close());
       await stack.dropDatabase();
     }

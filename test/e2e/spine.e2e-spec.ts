@@ -91,7 +91,7 @@ describe('Countersign end to end on the real stack', () => {
       // dana both proposes (as an agent would) and reviews refunds (finance): she must never approve her own proposal.
       principals: [...DEFAULT_PRINCIPALS, { name: 'dana', principal: 'dana', kind: 'human', roles: ['agent', 'reviewer', 'finance'] }],
     });
-    bus = new KafkaBus({ ...stackEnv().kafka, clientId: 'e2e-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    bus = new KafkaBus({ ...stackEnv().kafkaBus, clientId: 'e2e-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();
   }, 300_000);
 

@@ -74,7 +74,7 @@ describe('one action followed across the five services by its W3C trace', () => 
 
   afterAll(async () => {
     if (stack) {
-      const bus = new KafkaBus({ ...stackEnv().kafka, clientId: 'e2e-trace', namespace: ns, logger: pino({ level: 'silent' }) });
+      const bus = new KafkaBus({ ...stackEnv().kafkaBus, clientId: 'e2e-trace', namespace: ns, logger: pino({ level: 'silent' }) });
       await bus.deleteNamespaceTopics().catch(() => undefined);
       await bus.close();
     }

@@ -83,7 +83,7 @@ describe('the trust stack on the real stack: Kafka over mTLS with ACLs, certific
     sink = await startWebhookSink();
     stack = await startDistributed({ namespace: ns, webhookUrl: sink.url, actionTypes: actionTypesOf(DEFAULT_CONTRACT_PATH), dir });
     // The test's own client: the plaintext listener's anonymous super user (the operator's view).
-    bus = new KafkaBus({ ...stackEnv().kafka, clientId: 'e2e-trust-stack', namespace: ns, logger: pino({ level: 'silent' }) });
+    bus = new KafkaBus({ ...stackEnv().kafkaBus, clientId: 'e2e-trust-stack', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();
     await bus.subscribe({
       group: 'e2e.trust-watch',

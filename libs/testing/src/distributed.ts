@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { withDatabase } from './database';
 import { approvedSwitchOn } from './http';
-import { stackEnv } from './env';
+import { stackEnv, TEST_TOPIC_PARTITIONS } from './env';
 import { issueHttpsCertificates } from './https-certs';
 import { prepareKafkaTls } from './kafka-tls';
 import { issueRedisClientCertificates, redisTlsEnv } from './redis-tls';
@@ -121,6 +121,7 @@ export async function startDistributed(o: DistributedOptions) {
 
   const common: Record<string, string> = {
     KAFKA_NAMESPACE: o.namespace,
+    KAFKA_TOPIC_PARTITIONS: String(TEST_TOPIC_PARTITIONS),
     AUTH_TOKENS_FILE: tokensFile,
     LOG_LEVEL: o.logLevel ?? 'info',
     REDIS_URL: env.redisUrl,

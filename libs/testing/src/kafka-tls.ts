@@ -1,6 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { applyKafkaAcls, createTopics, KafkaSasl, removeKafkaAcls } from '@countersign/bus';
 import { ALL_TOPICS, COMPACTED_TOPICS, KafkaParty } from '@countersign/contracts';
+import { TEST_TOPIC_PARTITIONS } from './env';
 import { issuePartyCertificates } from './pki-files';
 
 /** What a party needs to reach Kafka over mTLS: the SSL listener and its PEM files (the services' KAFKA_TLS_* settings). */
@@ -31,7 +32,7 @@ export async function prepareKafkaTls(o: {
     const wire = (t: string) => `${o.namespace}.${t}`;
     const existing = new Set(await admin.listTopics());
     const missing = ALL_TOPICS.map(wire).filter((t) => !existing.has(t));
-    if (missing.length) await createTopics(admin, missing, 6, undefined, new Set([...COMPACTED_TOPICS].map(wire)));
+    if (missing.length) await createTopics(admin, missing, TEST_TOPIC_PARTITIONS, undefined, new Set([...COMPACTED_TOPICS].map(wire)));
     await applyKafkaAcls(admin, o.parties, o.namespace);
   } finally {
     await admin.disconnect();

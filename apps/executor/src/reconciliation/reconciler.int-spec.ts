@@ -114,7 +114,7 @@ describe('the reconciler on the real stack', () => {
     const first = await start('executor', executorEnv, 'executor-1');
 
     const bus = new KafkaBus({
-      ...env.kafka,
+      ...env.kafkaBus,
       clientId: 'reconciler-test',
       source: 'orchestrator',
       namespace: ns,

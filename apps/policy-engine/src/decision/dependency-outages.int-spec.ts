@@ -115,7 +115,7 @@ describe('the policy engine through dependency outages', () => {
       FLAG_PREFIX: flagPrefix,
       AUTONOMY_FLAG_PREFIX: autonomyPrefix,
     };
-    bus = new KafkaBus({ ...env.kafka, clientId: 'pe-outage-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    bus = new KafkaBus({ ...env.kafkaBus, clientId: 'pe-outage-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();
     await bus.subscribe({
       group: 'test.observe',

@@ -145,7 +145,7 @@ describe('the degradation controller on the real stack', () => {
       DATABASE_URL: db.url,
       CONTRACT_PATH: contract,
     };
-    bus = new KafkaBus({ ...env.kafka, clientId: 'degradation-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    bus = new KafkaBus({ ...env.kafkaBus, clientId: 'degradation-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();
     await bus.subscribe({
       group: 'test.watch',

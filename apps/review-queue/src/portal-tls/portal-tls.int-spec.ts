@@ -44,7 +44,7 @@ describe('the review queue with PORTAL_ACME_* set (ADR 0027)', () => {
     mkdirSync(dir, { recursive: true });
     pebble = await startPebble({ dir: join(dir, 'pebble') });
     db = await createTestDatabase('portaltls');
-    bus = new KafkaBus({ ...env.kafka, clientId: 'portal-tls-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    bus = new KafkaBus({ ...env.kafkaBus, clientId: 'portal-tls-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();
     await bus.subscribe({ group: 'test.watch', handlers: { [TOPICS.trustHealthChanged]: async (e) => void verdicts.push(e) } });
   });

@@ -91,7 +91,7 @@ describe('the trust monitor and the policy engine on the real stack (ADR 0019)',
       REDIS_KEY_PREFIX: `${ns}:`,
       DATABASE_URL: db.url,
     };
-    bus = new KafkaBus({ ...env.kafka, clientId: 'trust-test', namespace: ns, logger: pino({ level: 'silent' }) });
+    bus = new KafkaBus({ ...env.kafkaBus, clientId: 'trust-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();
     await bus.subscribe({
       group: 'test.watch',

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kafkaSasl } from './service-main';
+import { baseSettings, kafkaSasl } from './service-main';
 
 // real: the settings a service reads at boot, and files on disk; fake: nothing.
 describe('the Kafka sign-in a service reads at boot (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD_FILE)', () => {
@@ -44,5 +44,22 @@ describe('the Kafka sign-in a service reads at boot (KAFKA_SASL_USERNAME, KAFKA_
     }
     expect(messages).toHaveLength(2);
     expect(messages.join('\n')).not.toContain('hunter2');
+  });
+});
+
+describe('the partitions of the topics a service creates (KAFKA_TOPIC_PARTITIONS)', () => {
+  const minimal = { KAFKA_BROKERS: '127.0.0.1:9092', AUTH_TOKENS_FILE: '/etc/countersign/tokens.json' };
+
+  it('is 6 unless set, and the number given when set', () => {
+    expect(baseSettings.parse(minimal).KAFKA_TOPIC_PARTITIONS).toBe(6);
+    expect(baseSettings.parse({ ...minimal, KAFKA_TOPIC_PARTITIONS: '2' }).KAFKA_TOPIC_PARTITIONS).toBe(2);
+  });
+
+  it('refuses zero, a fraction and a word, naming the setting', () => {
+    for (const bad of ['0', '1.5', 'many']) {
+      const parsed = baseSettings.safeParse({ ...minimal, KAFKA_TOPIC_PARTITIONS: bad });
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues.map((i) => i.path.join('.'))).toEqual(['KAFKA_TOPIC_PARTITIONS']);
+    }
   });
 });

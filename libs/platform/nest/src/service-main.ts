@@ -13,7 +13,7 @@ import { httpTls } from './https/https-files';
 import { PlatformModule, ReadinessCheck, serve } from './platform.module';
 
 /** Settings every distributed service has. */
-const baseSettings = z.object({
+export const baseSettings = z.object({
   HOST: settings.host(),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   LOG_LEVEL: settings.logLevel(),
@@ -23,6 +23,8 @@ const baseSettings = z.object({
     .string()
     .regex(/^[\w.-]*$/)
     .default(''),
+  /** Partitions of a registry topic this service creates because it is missing (one that exists keeps its own). */
+  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(6),
   AUTH_TOKENS_FILE: z.string().min(1),
   /** How long a service started during an outage waits for Kafka, PostgreSQL and Redis before it gives up (ms). */
   STARTUP_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
@@ -77,6 +79,7 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
       clientId: def.service,
       source: def.service,
       namespace: base.KAFKA_NAMESPACE,
+      partitions: base.KAFKA_TOPIC_PARTITIONS,
       logger,
       metrics,
       tls: kafkaTls(base),
