@@ -34,8 +34,37 @@ apt_install() {
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 # ---- Redis ----------------------------------------------------------------------------------------
-redis_ping() { (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" && printf 'PING\r\n' >&3 && timeout 2 head -c 7 <&3 | grep -q PONG) 2>/dev/null; }
-redis_cli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+# Alive: PONG, or NOAUTH from a Redis that asks for a password first (this script's does).
+redis_ping() { (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" && printf 'PING\r\n' >&3 && timeout 2 head -c 7 <&3 | grep -qE 'PONG|NOAUTH') 2>/dev/null; }
+# redis-cli reads the password from REDISCLI_AUTH (set below), never from its command line (`ps` would show it).
+redis_cli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --no-auth-warning "$@"; }
+# ---- Redis's password (docs/adr/0030-redis-tls.md, addendum) ----------------------------------------
+# Redis lets in no client without it, on the plaintext port and on the TLS port (Redis 7.0 cannot take a user from a
+# client certificate, so the certificate proves the party and the password the right to use this Redis). Made once, 0600.
+# Kept beside the Redis, not the checkout, when root: every checkout that reuses the machine's Redis reads the same one.
+if [ "$(id -u)" = 0 ]; then REDIS_PASSWORD_FILE=${REDIS_PASSWORD_FILE:-/var/lib/countersign/redis-$REDIS_PORT.password}; else REDIS_PASSWORD_FILE=${REDIS_PASSWORD_FILE:-$STACK/redis/password}; fi
+redis_password() {
+  if [ ! -s "$REDIS_PASSWORD_FILE" ]; then
+    mkdir -p "$(dirname "$REDIS_PASSWORD_FILE")"
+    (umask 077 && head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32 >"$REDIS_PASSWORD_FILE")
+  fi
+  chmod 600 "$REDIS_PASSWORD_FILE"
+  cat "$REDIS_PASSWORD_FILE"
+}
+export REDISCLI_AUTH
+REDISCLI_AUTH=$(redis_password)
+redis_auth_on() { # a running Redis (reused, or ours after a restart): asks for this password, or the script stops
+  local open
+  open=$(env -u REDISCLI_AUTH redis-cli -h 127.0.0.1 -p "$REDIS_PORT" PING 2>&1 || true)
+  if [ "$open" = PONG ]; then
+    # Through stdin, not arguments. Clients already connected stay signed in; new ones need the password.
+    printf 'CONFIG SET requirepass %s\n' "$REDISCLI_AUTH" | env -u REDISCLI_AUTH redis-cli -h 127.0.0.1 -p "$REDIS_PORT" >/dev/null
+    say "redis: a password is now required on 127.0.0.1:$REDIS_PORT (in $REDIS_PASSWORD_FILE)"
+  fi
+  [ "$(redis_cli PING 2>&1)" = PONG ] \
+    || fail "redis: the Redis on 127.0.0.1:$REDIS_PORT asks for a password other than the one in $REDIS_PASSWORD_FILE (set REDIS_PASSWORD_FILE to the file that holds its password, or REDIS_PORT to another Redis)"
+  [ "$(env -u REDISCLI_AUTH redis-cli -h 127.0.0.1 -p "$REDIS_PORT" PING 2>&1 || true)" != PONG ] || fail "redis: 127.0.0.1:$REDIS_PORT still answers a client without the password"
+}
 # Redis keeps what may lose at most a second (rate-limit windows): AOF, fsync every second, on the Redis this
 # script starts and on one it reuses (CONFIG SET: the reused Redis rewrites its AOF in the background).
 redis_aof_on() {
@@ -45,19 +74,22 @@ redis_aof_on() {
     && say "redis: AOF turned on (appendfsync everysec) in $(redis_cli CONFIG GET dir | tail -n1)" || say "redis: WARNING could not turn AOF on"
 }
 redis_up() {
-  if redis_ping; then say "redis: reusing 127.0.0.1:$REDIS_PORT"; redis_aof_on; redis_tls_on; return; fi
+  command -v redis-cli >/dev/null || apt_install redis-tools
+  if redis_ping; then say "redis: reusing 127.0.0.1:$REDIS_PORT"; redis_auth_on; redis_aof_on; redis_tls_on; return; fi
   command -v redis-server >/dev/null || apt_install redis-server
   mkdir -p "$STACK/redis"
   # After `kill redis`, the data directory of the Redis that was killed (its AOF), else our own.
   local dir="$STACK/redis"; [ -s "$STACK/redis/dir" ] && [ -d "$(cat "$STACK/redis/dir")" ] && dir=$(cat "$STACK/redis/dir")
   # It runs as this script's user: its TLS files are given to that user before it starts with them.
   redis_tls_files "$(id -u)" "$(id -g)"
-  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly yes --appendfsync everysec \
+  # The password in a 0600 file Redis reads at start, not on its command line.
+  (umask 077 && printf 'requirepass %s\n' "$REDISCLI_AUTH" >"$STACK/redis/auth.conf") && chmod 600 "$STACK/redis/auth.conf"
+  redis-server "$STACK/redis/auth.conf" --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly yes --appendfsync everysec \
     --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$REDIS_TLS_DIR/redis-server.pem" --tls-key-file "$REDIS_TLS_DIR/redis-server.key" \
     --tls-ca-cert-file "$REDIS_TLS_DIR/root.pem" --tls-auth-clients yes \
     --dir "$dir" --logfile "$STACK/redis/redis.log" --pidfile "$STACK/redis/redis.pid" \
     || { tail_log "$STACK/redis/redis.log"; fail "redis-server did not start (with TLS on 127.0.0.1:$REDIS_TLS_PORT)"; }
-  for _ in $(seq 1 50); do redis_ping && { say "redis: started on 127.0.0.1:$REDIS_PORT"; redis_tls_check; return; }; sleep 0.2; done
+  for _ in $(seq 1 50); do redis_ping && { say "redis: started on 127.0.0.1:$REDIS_PORT"; redis_auth_on; redis_tls_check; return; }; sleep 0.2; done
   tail_log "$STACK/redis/redis.log"; fail "redis did not answer PING on 127.0.0.1:$REDIS_PORT within 10 s"
 }
 
@@ -144,6 +176,11 @@ postgres_up() {
     [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname='$name'")" = "1" ] || psql_admin -c "CREATE DATABASE $name OWNER $owner"
   done
   say "postgres: ready on 127.0.0.1:$PG_PORT (databases countersign, unleash)"
+  # Said, not changed: the machine's pg_hba.conf is its owner's. Under `trust` the roles' passwords and the audit role's
+  # limits hold only against Countersign's own code, not against another local user.
+  if PGPASSWORD=not-the-password psql -h 127.0.0.1 -p "$PG_PORT" -U countersign_audit -d countersign -tAc 'SELECT 1' >/dev/null 2>&1; then
+    say "postgres: WARNING 127.0.0.1:$PG_PORT lets a client in without its password (trust in pg_hba.conf): any local user can act as any role, the audit log's owner included"
+  fi
 }
 
 # ---- Apache Kafka ---------------------------------------------------------------------------------
@@ -299,20 +336,23 @@ tools_install_wait() {
 
 write_env() {
   set -a; . "$UNLEASH_TOKENS"; set +a
-  cat >"$STACK/stack.env" <<ENV
+  # 0600: it holds the Redis password and the Unleash tokens.
+  (umask 077 && cat >"$STACK/stack.env") <<ENV
 KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 KAFKA_SASL_USERNAME=admin
 KAFKA_SASL_PASSWORD_FILE=$KAFKA_PASSWORD_FILE
 KAFKA_SSL_BROKERS=127.0.0.1:$KAFKA_SSL_PORT
 PKI_DIR=$PKI_DIR
-REDIS_URL=redis://127.0.0.1:$REDIS_PORT
-REDIS_TLS_URL=rediss://127.0.0.1:$REDIS_TLS_PORT
+REDIS_URL=redis://:$REDISCLI_AUTH@127.0.0.1:$REDIS_PORT
+REDIS_TLS_URL=rediss://:$REDISCLI_AUTH@127.0.0.1:$REDIS_TLS_PORT
+REDIS_PASSWORD_FILE=$REDIS_PASSWORD_FILE
 DATABASE_URL=postgres://countersign:countersign@127.0.0.1:$PG_PORT/countersign
 AUDIT_DATABASE_URL=postgres://countersign_audit:countersign_audit@127.0.0.1:$PG_PORT/countersign
 UNLEASH_URL=http://127.0.0.1:$UNLEASH_PORT/api
 UNLEASH_ADMIN_TOKEN=$UNLEASH_ADMIN_TOKEN
 UNLEASH_CLIENT_TOKEN=$UNLEASH_CLIENT_TOKEN
 ENV
+  chmod 600 "$STACK/stack.env"
   say "wrote .stack/stack.env"
 }
 

@@ -21,18 +21,24 @@ const { hostname: host, port: tlsPortText } = new URL(tlsUrl);
 const tlsPort = Number(tlsPortText);
 const logger = pino({ level: 'silent' });
 
-/** One PING on a raw connection to the TLS port: Redis's reply, and the error that ended the connection if any. */
-function pingOnce(tls: ConnectionOptions | undefined): Promise<{ reply: string; error?: string }> {
+/** The password the stack's Redis asks for (in both URLs). */
+const password = decodeURIComponent(new URL(plainUrl).password);
+
+/**
+ * One PING on a raw connection to `port` (the TLS port unless named), after `AUTH <auth>` when `auth` is given:
+ * Redis's replies, and the error that ended the connection if any.
+ */
+function pingOnce(tls: ConnectionOptions | undefined, auth?: string, port = tlsPort): Promise<{ reply: string; error?: string }> {
+  const commands = `${auth === undefined ? '' : `AUTH ${auth}\r\n`}PING\r\n`;
+  const lines = auth === undefined ? 1 : 2;
   return new Promise((resolve) => {
     let reply = '';
     let error: string | undefined;
-    const socket = tls
-      ? tlsConnect({ host, port: tlsPort, ...tls }, () => socket.write('PING\r\n'))
-      : netConnect(tlsPort, host, () => socket.write('PING\r\n'));
+    const socket = tls ? tlsConnect({ host, port, ...tls }, () => socket.write(commands)) : netConnect(port, host, () => socket.write(commands));
     socket.setTimeout(5_000, () => socket.destroy(new Error('no answer within 5 s')));
     socket.on('data', (d: Buffer) => {
       reply += d.toString();
-      if (reply.endsWith('\r\n')) socket.end();
+      if (reply.split('\r\n').length > lines) socket.end();
     });
     socket.on('error', (e: NodeJS.ErrnoException) => (error ??= e.code ?? e.message));
     socket.on('close', () => resolve({ reply, error }));
@@ -100,7 +106,19 @@ describe('Redis over mutual TLS (the stack’s TLS port)', () => {
     const raw = await pingOnce({ ca, minVersion: 'TLSv1.2' });
     expect(raw).toEqual({ reply: '', error: expect.stringMatching(/^ERR_SSL_(TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_HANDSHAKE_FAILURE)$/) });
     // The same connection with the certificate is answered: the refusal is the missing certificate, nothing else.
-    await expect(pingOnce({ ca, cert: client.cert, key: client.key })).resolves.toEqual({ reply: '+PONG\r\n', error: undefined });
+    await expect(pingOnce({ ca, cert: client.cert, key: client.key }, password)).resolves.toEqual({ reply: '+OK\r\n+PONG\r\n', error: undefined });
+  });
+
+  it('asks for the password on both ports: a certificate alone, no password or a wrong one gets no answer but NOAUTH or WRONGPASS', async () => {
+    const withCert = { ca, cert: client.cert, key: client.key };
+    expect((await pingOnce(withCert)).reply).toMatch(/^-NOAUTH /);
+    expect((await pingOnce(withCert, 'not-the-password')).reply).toMatch(/^-WRONGPASS .*\r\n-NOAUTH /);
+    const plainPort = Number(new URL(plainUrl).port);
+    expect((await pingOnce(undefined, undefined, plainPort)).reply).toMatch(/^-NOAUTH /);
+    expect((await pingOnce(undefined, 'not-the-password', plainPort)).reply).toMatch(/^-WRONGPASS .*\r\n-NOAUTH /);
+    // The same connections with the password are answered: the refusals are the password, nothing else.
+    expect((await pingOnce(withCert, password)).reply).toBe('+OK\r\n+PONG\r\n');
+    expect((await pingOnce(undefined, password, plainPort)).reply).toBe('+OK\r\n+PONG\r\n');
   });
 
   it('a client certificate from a different CA is refused, even under a service’s name', async () => {
