@@ -59,7 +59,16 @@ export interface ChaosReport {
   crashes: FaultRecord[];
   restoreProblems: string[];
   quiet: { reached: boolean; waitedMs: number };
-  audit: { actions: number; gaps: string[]; absent: number; complete: boolean; completenessLine: string; verified: boolean; verifyLine: string };
+  audit: {
+    actions: number;
+    gaps: string[];
+    absent: string[];
+    unclaimed: string[];
+    complete: boolean;
+    completenessLine: string;
+    verified: boolean;
+    verifyLine: string;
+  };
   goals: Array<{ name: string; ok: boolean }>;
   reviewer: Record<string, number>;
   clientErrors: Record<string, number>;
@@ -382,6 +391,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const client = db();
     await client.connect();
     let present = new Set<string>();
+    let logged = new Map<string, string[]>();
+    let unclaimed: string[] = [];
     try {
       // The audit writer appends behind the services (and was killed and restarted itself): wait, a little, until the log
       // holds every accepted action's proposal, so the check judges the log, not the moment it was asked.
@@ -401,6 +412,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         [accepted.map((r) => r.actionId), TOPICS.policyDecided, TOPICS.reviewDecided],
       );
       present = new Set(rows.filter((r) => r.types.includes(TOPICS.actionProposed)).map((r) => r.subject));
+      logged = new Map(rows.map((r) => [r.subject, r.types]));
+      // The other side of an absence: proposals in the log since the run began that no 202 named (what an absent id became).
+      const others = await client.query<{ subject: string; target: string | null }>(
+        `SELECT subject, entry_json::jsonb->'data'->'proposal'->>'target' AS target FROM audit_log
+          WHERE type = $1 AND event_time >= $2 AND NOT (subject = ANY($3)) ORDER BY idx`,
+        [TOPICS.actionProposed, since, accepted.map((r) => r.actionId)],
+      );
+      unclaimed = others.rows.map((r) => `${r.subject} (target ${r.target ?? 'unknown'})`);
       for (const r of rows) {
         const has = (t: string) => r.types.includes(t);
         const audited = has(TOPICS.actionExecuted)
@@ -439,7 +458,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const summary = completenessOut.find((l) => / actions since .*, \d+ incomplete$/.test(l)) ?? completenessOut.join(' | ');
     const actions = Number(/^(\d+) actions/.exec(summary)?.[1] ?? -1);
     const gaps = completenessOut.filter((l) => l.startsWith('gap: '));
-    const absent = accepted.filter((r) => !present.has(r.actionId!)).length;
+    // Named, with what the orchestrator and the log say of each, so a miss can be followed up after the database is gone.
+    const absent = accepted
+      .filter((r) => !present.has(r.actionId!))
+      .map(
+        (r) =>
+          `${r.actionId} (target ${r.target}, view ${outcomes.get(r.actionId!)?.view ?? '404'}, logged ${logged.get(r.actionId!)?.join('+') || 'nothing'})`,
+      );
     // A head comes every second while anything is new: wait (a little) for one covering the whole log, so the
     // verifier judges the log, not the moment it was asked.
     const headCovers = async () => {
@@ -461,7 +486,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       actions,
       gaps,
       absent,
-      complete: actions >= 0 && gaps.length === 0 && absent === 0,
+      unclaimed,
+      complete: actions >= 0 && gaps.length === 0 && absent.length === 0,
       completenessLine: summary,
       verified: verifyCode === 0,
       verifyLine,

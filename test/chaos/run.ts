@@ -87,7 +87,8 @@ function print(r: ChaosReport) {
   line('quiet', `${r.quiet.reached ? 'reached' : 'NOT reached'} ${(r.quiet.waitedMs / 1000).toFixed(0)} s after the last proposal`);
   line(
     'audit completeness',
-    `${r.audit.complete ? 'complete' : 'INCOMPLETE'}: ${r.audit.completenessLine}; ${r.audit.absent} accepted actions absent from the log${list(r.audit.gaps, 3)}`,
+    `${r.audit.complete ? 'complete' : 'INCOMPLETE'}: ${r.audit.completenessLine}; ${r.audit.absent.length} accepted actions absent from the log${list(r.audit.absent, 5)}${list(r.audit.gaps, 3)}` +
+      (r.audit.unclaimed.length ? `; in the log but named by no 202: ${r.audit.unclaimed.length}${list(r.audit.unclaimed, 5)}` : ''),
   );
   line('audit verifier', r.audit.verifyLine);
   line('reviewer', JSON.stringify(r.reviewer));
