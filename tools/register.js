@@ -3,15 +3,19 @@
 // the options it reads from the tsconfig), and keeps each file's output on disk, by content, in
 // node_modules/.cache/countersign-register. A process whose files are all there never loads TypeScript nor swc:
 // @swc-node/register alone costs half a second of CPU per process to load TypeScript (only to read the tsconfig), and
-// the suite starts about a hundred processes. A changed file, tsconfig or compiler version is compiled again.
+// the suite starts about a hundred processes. A changed file, tsconfig or compiler version is compiled again. Once a day
+// a process removes the entries older than 30 days (each version of a file leaves one). COUNTERSIGN_REGISTER_CACHE
+// names another directory.
 'use strict';
 const { createHash } = require('node:crypto');
-const { mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { addHook } = require('pirates');
 
 const ROOT = join(__dirname, '..');
-const CACHE = join(ROOT, 'node_modules/.cache/countersign-register');
+const CACHE = process.env.COUNTERSIGN_REGISTER_CACHE || join(ROOT, 'node_modules/.cache/countersign-register');
+const DAY_MS = 24 * 3600 * 1000;
+const KEEP_MS = 30 * DAY_MS;
 // The extensions @swc-node/register hooks (files under node_modules are left to Node, as there).
 const EXTENSIONS = ['.js', '.ts', '.jsx', '.tsx', '.mjs', '.mts', '.cjs', '.cts', '.es6', '.es'];
 
@@ -50,6 +54,33 @@ try {
 } catch {
   writable = false;
 }
+/**
+ * At most once a day (a marker file's time), in the background: removes the entries not written for 30 days. One still
+ * in use is compiled again once; a process that exits first leaves the rest to the next day's.
+ */
+function pruneNowAndThen() {
+  const marker = join(CACHE, '.pruned');
+  try {
+    if (Date.now() - statSync(marker).mtimeMs < DAY_MS) return;
+  } catch {
+    // never pruned here
+  }
+  try {
+    writeFileSync(marker, '');
+  } catch {
+    return;
+  }
+  const { readdir, stat, unlink } = require('node:fs/promises');
+  (async () => {
+    for (const name of await readdir(CACHE)) {
+      if (!name.endsWith('.js')) continue;
+      const file = join(CACHE, name);
+      if (Date.now() - (await stat(file)).mtimeMs > KEEP_MS) await unlink(file);
+    }
+  })().catch(() => undefined); // another process pruning the same entries, or a file gone: the next day tries again
+}
+if (writable) pruneNowAndThen();
+
 // Stack traces name the TypeScript lines: the output carries its source map inline, and Node reads it.
 process.setSourceMapsEnabled(true);
 

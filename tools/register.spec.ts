@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // real: node processes loading TypeScript through tools/register.js, and @swc-node/register's own compile; fake: nothing.
 const root = join(__dirname, '..');
-const run = (file: string) => spawnSync(process.execPath, ['-r', join(__dirname, 'register.js'), file], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+const run = (file: string, env: NodeJS.ProcessEnv = process.env) =>
+  spawnSync(process.execPath, ['-r', join(__dirname, 'register.js'), file], { cwd: root, encoding: 'utf8', timeout: 60_000, env });
 
 describe('tools/register.js', () => {
   it('runs TypeScript as @swc-node/register compiles it, and compiles a changed file again instead of serving the cached one', () => {
@@ -35,5 +36,40 @@ describe('tools/register.js', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'countersign-register-')), 'alias.ts');
     writeFileSync(file, `import { TOPICS } from '@countersign/contracts';\nprocess.stdout.write(TOPICS.actionProposed);\n`);
     expect(run(file)).toMatchObject({ status: 0, stdout: 'orchestrator.action.proposed.v1' });
+  });
+
+  it('removes the entries not written for 30 days, once a day, and keeps the newer ones', () => {
+    const cache = mkdtempSync(join(tmpdir(), 'countersign-register-cache-'));
+    const env = { ...process.env, COUNTERSIGN_REGISTER_CACHE: cache };
+    const file = join(mkdtempSync(join(tmpdir(), 'countersign-register-')), 'prune.ts');
+    writeFileSync(file, `const n: number = 3;\nprocess.stdout.write(String(n));\n`);
+    expect(run(file, env)).toMatchObject({ status: 0, stdout: '3' });
+    const [fresh] = readdirSync(cache).filter((n) => n.endsWith('.js'));
+    expect(fresh).toBeDefined();
+    const old = join(cache, `${'0'.repeat(64)}.js`);
+    const aged = join(cache, `${'1'.repeat(64)}.js`);
+    writeFileSync(old, '// 31 days old');
+    writeFileSync(aged, '// 29 days old');
+    const daysAgo = (d: number) => new Date(Date.now() - d * 24 * 3600 * 1000);
+    utimesSync(old, daysAgo(31), daysAgo(31));
+    utimesSync(aged, daysAgo(29), daysAgo(29));
+    // Pruned within the day already (the first run's marker): nothing goes.
+    expect(run(file, env)).toMatchObject({ status: 0, stdout: '3' });
+    expect(existsSync(old)).toBe(true);
+    // A day later: the 31-day-old entry goes, the others stay (the process waits for the prune before it exits).
+    utimesSync(join(cache, '.pruned'), daysAgo(1.1), daysAgo(1.1));
+    expect(run(file, env)).toMatchObject({ status: 0, stdout: '3' });
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(aged)).toBe(true);
+    expect(existsSync(join(cache, fresh))).toBe(true);
+  });
+
+  it('compiles in memory when its cache cannot be written', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'countersign-register-ro-'));
+    const blocked = join(parent, 'file');
+    writeFileSync(blocked, 'a file where the cache directory would be');
+    const file = join(mkdtempSync(join(tmpdir(), 'countersign-register-')), 'ro.ts');
+    writeFileSync(file, `const s: string = 'in memory';\nprocess.stdout.write(s);\n`);
+    expect(run(file, { ...process.env, COUNTERSIGN_REGISTER_CACHE: join(blocked, 'cache') })).toMatchObject({ status: 0, stdout: 'in memory' });
   });
 });
