@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 STACK="$ROOT/.stack"
 mkdir -p "$STACK"
+# Only this user reads what is under it: the broker's topic data (proposals, decisions, unsealed parameters), logs,
+# keys and passwords. Kafka writes its segments 0644, so the directory is the wall (red team, 2026-12-02).
+chmod 700 "$STACK"
 
 KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
 KAFKA_PORT=${KAFKA_PORT:-19092}
@@ -73,9 +76,22 @@ redis_aof_on() {
   redis_cli CONFIG SET appendfsync everysec >/dev/null && redis_cli CONFIG SET appendonly yes >/dev/null \
     && say "redis: AOF turned on (appendfsync everysec) in $(redis_cli CONFIG GET dir | tail -n1)" || say "redis: WARNING could not turn AOF on"
 }
+# Its AOF holds every write (rate-limit windows, anomaly counters, leases): its directory is its process's user's alone
+# (Redis writes the files 0644). Only when that user owns the directory: one it merely writes into is left as it is.
+redis_dir_private() {
+  local pid uid dir
+  pid=$(redis_cli INFO server | tr -d '\r' | sed -n 's/^process_id://p')
+  uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+  dir=$(redis_cli CONFIG GET dir | tail -n1)
+  if [ -n "$uid" ] && [ -d "$dir" ] && [ "$(stat -c %u "$dir")" = "$uid" ]; then
+    chmod go-rwx "$dir" && { [ ! -d "$dir/appendonlydir" ] || chmod go-rwx "$dir/appendonlydir"; }
+  else
+    say "redis: WARNING its data directory ${dir:-unknown} is not its user's own: left readable as it is"
+  fi
+}
 redis_up() {
   command -v redis-cli >/dev/null || apt_install redis-tools
-  if redis_ping; then say "redis: reusing 127.0.0.1:$REDIS_PORT"; redis_auth_on; redis_aof_on; redis_tls_on; return; fi
+  if redis_ping; then say "redis: reusing 127.0.0.1:$REDIS_PORT"; redis_auth_on; redis_aof_on; redis_dir_private; redis_tls_on; return; fi
   command -v redis-server >/dev/null || apt_install redis-server
   mkdir -p "$STACK/redis"
   # After `kill redis`, the data directory of the Redis that was killed (its AOF), else our own.
@@ -89,7 +105,7 @@ redis_up() {
     --tls-ca-cert-file "$REDIS_TLS_DIR/root.pem" --tls-auth-clients yes \
     --dir "$dir" --logfile "$STACK/redis/redis.log" --pidfile "$STACK/redis/redis.pid" \
     || { tail_log "$STACK/redis/redis.log"; fail "redis-server did not start (with TLS on 127.0.0.1:$REDIS_TLS_PORT)"; }
-  for _ in $(seq 1 50); do redis_ping && { say "redis: started on 127.0.0.1:$REDIS_PORT"; redis_auth_on; redis_tls_check; return; }; sleep 0.2; done
+  for _ in $(seq 1 50); do redis_ping && { say "redis: started on 127.0.0.1:$REDIS_PORT"; redis_auth_on; redis_dir_private; redis_tls_check; return; }; sleep 0.2; done
   tail_log "$STACK/redis/redis.log"; fail "redis did not answer PING on 127.0.0.1:$REDIS_PORT within 10 s"
 }
 
@@ -269,6 +285,12 @@ kafka_up() {
 # ---- Unleash --------------------------------------------------------------------------------------
 UNLEASH_DIR="$STACK/unleash"
 unleash_healthy() { curl -fsS -m 2 "http://127.0.0.1:$UNLEASH_PORT/health" >/dev/null 2>&1; }
+# No password user: Unleash's default `admin` / `unleash4all` would let any local user hold every flag (infra/unleash/no-default-admin.js).
+unleash_no_default_admin() {
+  local out
+  out=$(set -a && . "$UNLEASH_TOKENS" && UNLEASH_URL="http://127.0.0.1:$UNLEASH_PORT" node infra/unleash/no-default-admin.js 2>&1) || fail "unleash: $out"
+  [ -z "$out" ] || say "unleash: $out"
+}
 unleash_up() {
   mkdir -p "$UNLEASH_DIR/import" "$(dirname "$UNLEASH_TOKENS")"
   # The tokens live beside the machine's PostgreSQL data (not in this clone): Unleash creates its init
@@ -279,7 +301,7 @@ unleash_up() {
     printf 'UNLEASH_ADMIN_TOKEN=*:*.%s\nUNLEASH_CLIENT_TOKEN=default:development.%s\n' "$(openssl rand -hex 24)" "$(openssl rand -hex 24)" >"$UNLEASH_TOKENS"
     chmod 600 "$UNLEASH_TOKENS"
   fi
-  if unleash_healthy; then say "unleash: reusing 127.0.0.1:$UNLEASH_PORT"; return; fi
+  if unleash_healthy; then say "unleash: reusing 127.0.0.1:$UNLEASH_PORT"; unleash_no_default_admin; return; fi
   local lock_hash; lock_hash=$(sha256sum infra/unleash/package.json infra/unleash/package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
   if [ ! -d infra/unleash/node_modules/unleash-server ] || [ "$(cat "$UNLEASH_DIR/installed" 2>/dev/null)" != "$lock_hash" ]; then
     say "unleash: installing unleash-server from npm (infra/unleash)"
@@ -291,7 +313,7 @@ unleash_up() {
   INIT_ADMIN_API_TOKENS=$UNLEASH_ADMIN_TOKEN INIT_BACKEND_API_TOKENS=$UNLEASH_CLIENT_TOKEN UNLEASH_PORT=$UNLEASH_PORT UNLEASH_DATA="$UNLEASH_DIR" DATABASE_URL="postgres://unleash:unleash@127.0.0.1:$PG_PORT/unleash" \
     nohup node infra/unleash/server.js >"$UNLEASH_DIR/unleash.log" 2>&1 &
   echo $! >"$UNLEASH_DIR/unleash.pid"
-  for _ in $(seq 1 240); do unleash_healthy && { say "unleash: ready"; return; }; pid_alive "$UNLEASH_DIR/unleash.pid" || break; sleep 0.5; done
+  for _ in $(seq 1 240); do unleash_healthy && { say "unleash: ready"; unleash_no_default_admin; return; }; pid_alive "$UNLEASH_DIR/unleash.pid" || break; sleep 0.5; done
   tail_log "$UNLEASH_DIR/unleash.log"; fail "unleash did not become healthy on 127.0.0.1:$UNLEASH_PORT within 120 s"
 }
 

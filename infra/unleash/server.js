@@ -11,7 +11,8 @@ start({
   versionCheck: { enable: false },
   telemetry: false,
   logLevel: 'warn',
-  authentication: { enableApiToken: true },
+  // API tokens only: no password user `admin` / `unleash4all` on a fresh database (no-default-admin.js removes an older one).
+  authentication: { enableApiToken: true, createAdminUser: false },
 }).catch((err) => {
   console.error(`unleash failed to start: ${err.message}`);
   process.exit(1);

@@ -103,3 +103,19 @@ describe('Unleash flags when the server becomes unreachable', () => {
     await link.close();
   }, 60_000);
 });
+
+describe('the stack’s Unleash server', () => {
+  // Red team, 2026-12-02: Unleash's default password user (admin / unleash4all) let any local user hold every flag.
+  it('lets no one sign in with a password: no password user, the default sign-in refused; the admin API token still works', async () => {
+    const root = env.unleashUrl.replace(/\/api\/?$/, '');
+    const login = await fetch(`${root}/auth/simple/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'unleash4all' }),
+    });
+    expect(login.status).toBe(401);
+    const users = await fetch(`${root}/api/admin/user-admin`, { headers: { Authorization: env.unleashAdminToken } });
+    expect(users.status).toBe(200);
+    expect(((await users.json()) as { users: Array<{ username?: string }> }).users.map((u) => u.username)).not.toContain('admin');
+  });
+});
