@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,8 +29,10 @@ describe('embedded mode', () => {
   // Every log line, to check that no secret or regulated value reaches a log.
   const logLines: string[] = [];
   beforeAll(async () => {
+    const home = mkdtempSync(join(tmpdir(), 'countersign-'));
+    chmodSync(home, 0o755); // as a home made by hand would be: the start closes it
     running = await startEmbedded({
-      home: mkdtempSync(join(tmpdir(), 'countersign-')),
+      home,
       port: 0,
       logger: createLogger('embedded-test', { level: 'debug', destination: { write: (l: string) => void logLines.push(l) } }),
     });
@@ -300,6 +302,10 @@ describe('embedded mode', () => {
     });
     expect(readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')).not.toContain(newEmail);
     expect(logLines.join('')).not.toContain(newEmail);
+  });
+
+  it('keeps its home its user’s alone (0700): the database files PGlite writes 0666 are out of other users’ reach', () => {
+    expect((statSync(running.home).mode & 0o777).toString(8)).toBe('700');
   });
 
   it('answers /healthz and /readyz', async () => {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createPublicKey } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { ALWAYS, generateKey, signingKeyFromPem, verifyKeyEntry, verifyKeyOf } from '@countersign/keys';
@@ -76,7 +76,10 @@ export const AUTONOMY_PREFIX = 'countersign.autonomy.';
  * or a kill -9; one process per home (a lock), a second is refused.
  */
 export async function startEmbedded(options: EmbeddedOptions) {
-  mkdirSync(options.home, { recursive: true });
+  // The home is its user's alone: PGlite writes its files 0666 whatever the umask, and they hold the bus log's full
+  // proposals (the regulated values the review queue seals) and every record of truth (red team, 2026-12-02).
+  mkdirSync(options.home, { recursive: true, mode: 0o700 });
+  chmodSync(options.home, 0o700);
   const logger = options.logger ?? createLogger('countersign-embedded');
   const lock = HomeLock.acquire(options.home);
   let db: EmbeddedDatabase | undefined;

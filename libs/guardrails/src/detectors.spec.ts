@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { cardNumberValid, findRegulatedData, regulatedKinds } from './detectors';
-import { maskDeep } from './masking';
+import { maskDeep, maskText } from './masking';
 import { obfuscated, SECRETS as OBFUSCATABLE } from './testing/obfuscated';
 
 const SECRETS = [
@@ -251,6 +251,18 @@ describe('detecting regulated data written to dodge the detectors', () => {
     });
     for (const body of ['４１１１１１１１１１１１１１１１', '4111\u00a01111\u00a01111\u00a01111', '4111\u200b1111\u200b1111\u200b1111', '4111 1111\n1111 1111'])
       expect(regulatedKinds(reply(body).parameters)).toEqual(['card']);
+  });
+
+  it('finds a card number split into any groups of three or more digits, and masks only the card (red team, 2026-12-02)', () => {
+    // 8-8, 6-10, 7-9, 4-4-8, 10-6, Amex as 8-7: each sent a reply with a card straight to the customer before.
+    for (const card of ['42424242 42424242', '424242 4242424242', '4242424 242424242', '4242 4242 42424242', '4242424242 424242', '37828224 6310005'])
+      expect({ card, kinds: regulatedKinds({ body: `card ${card}` }) }).toEqual({ card, kinds: ['card'] });
+    // The numbers beside it stay: what is hidden is the card's digits only.
+    expect(maskText('ref 123 42424242 42424242 on 2026 11 30')).toBe('ref 123 [card …4242] on 2026 11 30');
+    // Digits in groups that fail the card network's first digit or Luhn: no card (whatever else a detector reads there).
+    // A run that passes both is taken for a card (fail closed: a person looks), as 4-4-4-4 always was.
+    expect(regulatedKinds({ body: 'order 2026 1130 12345 678' })).not.toContain('card');
+    expect(regulatedKinds({ body: 'ids 123456 7890123 456' })).not.toContain('card');
   });
 
   it('finds an e-mail address spelled out in an object key, and names it masked', () => {

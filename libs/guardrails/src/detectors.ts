@@ -173,10 +173,13 @@ const SEPARATOR_CHARS = new RegExp(String.raw`[ ${SEPARATORS}]`, 'g');
 // A card number is one run of 13–19 digits, or groups (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4) split by
 // spaces, dashes or dots; never glued to letters or digits. The last group is optional, see maskCards.
 // Or 13–19 digits one by one, each followed by the same single separator (`4 1 1 1 …`, `4-1-1-1-…`).
+// Or any other grouping of runs of at least three digits (8-8, 6-10, 7-9, 4-4-8, 10-6, Amex as 8-7; red team,
+// 2026-12-02): maskCards looks for 13–19 Luhn-valid digits in consecutive groups of such a run.
 const CARD = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(?:\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})|\d([ ${SEPARATORS}])(?:\d\1){11,17}\d)(?![A-Za-z0-9])`,
+  String.raw`(?<![A-Za-z0-9])(?:\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})|\d([ ${SEPARATORS}])(?:\d\1){11,17}\d|\d{3,19}(?:${S}\d{3,19}){1,7})(?![A-Za-z0-9])`,
   'g',
 );
+const DIGIT_RUN = /\d+/g;
 const CARD_TAIL = new RegExp(String.raw`${S}\d{1,3}$`);
 // Where an IBAN may start; maskIbans reads its country's length from there.
 // Its four first characters may be spaced or split too (`D E 8 9 …`, `DE/89/…`).
@@ -343,7 +346,20 @@ function maskCards(text: string, found: OnFound | undefined, editor: Editor): st
       found?.('card');
       return `[card …${head.slice(-4)}]${m.slice(cut)}`;
     }
-    return m;
+    // Numbers side by side ("ref 123 4242424242424242 99", "42424242 42424242 2026"): the widest consecutive groups
+    // holding 13–19 Luhn-valid digits are the card; the groups around it stay.
+    const groups = [...m.matchAll(DIGIT_RUN)].map((g) => ({ start: g.index, end: g.index + g[0].length, digits: g[0] }));
+    let best: { from: number; to: number; digits: string } | undefined;
+    for (let i = 0; i < groups.length; i++) {
+      let digits = '';
+      for (let j = i; j < groups.length && digits.length + groups[j].digits.length <= 19; j++) {
+        digits += groups[j].digits;
+        if (digits.length >= 13 && (!best || digits.length > best.digits.length) && cardNumberValid(digits)) best = { from: i, to: j, digits };
+      }
+    }
+    if (!best) return m;
+    found?.('card');
+    return `${m.slice(0, groups[best.from].start)}[card …${best.digits.slice(-4)}]${m.slice(groups[best.to].end)}`;
   });
 }
 

@@ -7,15 +7,27 @@ import type { Page } from 'playwright-core';
 import { TOPICS } from '@countersign/contracts';
 import { totpCode } from '@countersign/identity';
 import { eventually } from '@countersign/testing';
+import { InMemorySessionStore } from './in-memory-session.store';
+import type { SessionRecord } from './session.store';
 import { InboxHarness, PASSWORD, startInboxHarness } from './testing/inbox.harness';
+
+/** The inbox's session store, counting the requests that counted as a reviewer's activity (a session's idle clock reset). */
+class CountingSessionStore extends InMemorySessionStore {
+  readonly activity = new Map<string, number>();
+  override async touch(key: string, record: SessionRecord, expiresAt: number): Promise<boolean> {
+    if (record.kind === 'session') this.activity.set(record.principal.id, (this.activity.get(record.principal.id) ?? 0) + 1);
+    return super.touch(key, record, expiresAt);
+  }
+}
 
 jest.setTimeout(180_000);
 
 describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, in a real browser', () => {
   let h: InboxHarness;
+  const sessions = new CountingSessionStore();
   beforeAll(async () => {
     // The review clock runs for real, often: an item whose due time passes expires while a reviewer looks at it.
-    h = await startInboxHarness('inbox-claims', { options: { clock: { periodMs: 500 } } });
+    h = await startInboxHarness('inbox-claims', { options: { clock: { periodMs: 500 } }, inbox: { sessions } });
   }, 180_000);
   afterAll(() => h?.close(), 60_000);
 
@@ -100,6 +112,28 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
     await bob.click('button.approve');
     await h.decided(bob);
     expect(await h.items.get(id)).toMatchObject({ status: 'approved', deciders: ['bob'] });
+  });
+
+  it('renewing an open card’s claim keeps the claim, not the session: an unattended card lets the session end (red team, 2026-12-02)', async () => {
+    const { context, page } = await h.signIn('carol');
+    const id = await h.queue({ target: 'order-left-open' });
+    await page.waitForSelector(`.items a[data-action-id="${id}"]`);
+    await openCard(page, id);
+    await page.waitForSelector('article.card[data-claim="mine"]');
+    // The page's own script stops here: what follows is exactly the requests below, with the page's cookie.
+    const csrf = (await page.getAttribute('meta[name="csrf-token"]', 'content'))!;
+    await page.close();
+    const claim = (data: unknown) => context.request.post(`${h.url}/reviews/${id}/claim`, { data, headers: { 'X-CSRF-Token': csrf, Origin: h.url } });
+    const activity = () => sessions.activity.get('carol') ?? 0;
+
+    const before = activity();
+    const renewed = await claim({ renewal: true });
+    expect(renewed.status()).toBe(200);
+    expect((await renewed.json()).claim).toMatchObject({ by: 'carol' });
+    expect(activity()).toBe(before); // the claim renewed, the session's idle clock not reset
+    expect((await claim({})).status()).toBe(200);
+    expect(activity()).toBe(before + 1); // a claim the reviewer makes is activity
+    expect((await claim({ renewal: 'yes', more: 1 })).status()).toBe(400);
   });
 
   it('shows a quorum of two filling live: alice approves, bob sees 1 of 2 with alice, alice cannot approve twice, bob completes it', async () => {

@@ -266,4 +266,18 @@ describe('the reviewer inbox in a real browser', () => {
     const fragment = await page.request.get(`${h.url}/reviews/list`);
     expect(fragment.status()).toBe(401);
   });
+
+  it('answers a filter with a control character 400 and a name of the object’s own 404, never 500 (red team, 2026-12-02)', async () => {
+    const { page } = await signIn('alice');
+    for (const path of ['/reviews?slaClass=%00', '/reviews/list?tenant=%00', '/reviews/list?actionType=a%1Fb']) {
+      const res = await page.request.get(`${h.url}${path}`, { maxRedirects: 0 });
+      expect({ path, status: res.status() }).toEqual({ path, status: 400 });
+      expect(await res.text()).toContain('control character');
+    }
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const res = await fetch(`${h.url}/reviews/assets/${name}`);
+      expect({ name, status: res.status }).toEqual({ name, status: 404 });
+    }
+    expect((await page.request.get(`${h.url}/reviews/list?tenant=acme`)).status()).toBe(200);
+  });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  BadRequestException,
   Body,
   ConflictException,
   Controller,
@@ -64,9 +65,21 @@ export function mayDecide(reviewer: ReviewerSession['principal'], item: ReviewIt
   return holdsItemRole(item, reviewer.roles);
 }
 
+/** A claim's body: `{}` when a card opens, `{"renewal": true}` when the script renews an open card's claim. */
+const ClaimBody = z.strictObject({ renewal: z.boolean().optional() });
+
+/**
+ * The inbox's filters from its query. An empty or overlong one is no filter; one with a control character (a NUL, which
+ * PostgreSQL refuses in text, answered 500 before) is refused with 400, naming it.
+ */
 const filtersOf = (q: Record<string, unknown>): InboxFilters => {
-  const pick = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 200 ? v : undefined);
-  return { slaClass: pick(q.slaClass), actionType: pick(q.actionType), tenant: pick(q.tenant) };
+  const pick = (name: string) => {
+    const v = q[name];
+    if (typeof v !== 'string' || v.length === 0 || v.length > 200) return undefined;
+    if (/[\u0000-\u001f\u007f]/.test(v)) throw new BadRequestException(`the filter ${name} holds a control character`);
+    return v;
+  };
+  return { slaClass: pick('slaClass'), actionType: pick('actionType'), tenant: pick('tenant') };
 };
 
 /**
@@ -113,7 +126,8 @@ export class InboxController {
   })
   @Get('assets/:name')
   asset(@Param('name') name: string, @Res() res: HttpResponse) {
-    const asset = ASSETS[name as keyof typeof ASSETS];
+    // Own files only: `__proto__`, `constructor` and `toString` are the object's, not assets (a 500 before).
+    const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name as keyof typeof ASSETS] : undefined;
     if (!asset) throw new NotFoundException(`no asset ${name}`);
     securityHeaders(res, true);
     res.setHeader('Content-Type', asset.type);
@@ -247,6 +261,7 @@ export class InboxController {
   @ApiRoute({
     summary: 'Claim an item for the signed-in reviewer (CSRF-checked)',
     session: true,
+    body: ClaimBody,
     ok: {
       description: 'The claim',
       schema: { type: 'object', required: ['actionId', 'claim'], properties: { actionId: { type: 'string' }, claim: { type: 'object' } } },
@@ -260,8 +275,11 @@ export class InboxController {
   })
   @Post(':actionId/claim')
   @HttpCode(200)
-  async claim(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Req() req: HttpRequest) {
-    const session = await this.apiSession(req);
+  async claim(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Req() req: HttpRequest, @Body() body: unknown) {
+    // The script renews an open card's claim every minute (`{"renewal": true}`): that is not the reviewer's activity, or
+    // an unattended open card would keep its session (and the claim) alive until the session's maximum (red team).
+    const { renewal } = parseBody(ClaimBody, body ?? {});
+    const session = await this.apiSession(req, renewal !== true);
     this.sessions.checkCsrf(req, session);
     try {
       return { actionId, claim: await this.claims.claim(actionId, session.principal, session.name) };
@@ -408,8 +426,8 @@ export class InboxController {
   }
 
   /** The session of a fragment, a stream or a decision: 401 without one (the script then sends the browser to sign in). */
-  private async apiSession(req: HttpRequest): Promise<ReviewerSession> {
-    const session = await this.sessions.current(req);
+  private async apiSession(req: HttpRequest, touch = true): Promise<ReviewerSession> {
+    const session = await this.sessions.current(req, touch);
     if (!session) throw new UnauthorizedException('not signed in (or the session ended): sign in at /auth/sign-in');
     return this.reviewer(req, session);
   }

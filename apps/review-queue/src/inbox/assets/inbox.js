@@ -351,13 +351,13 @@ function sending(result) {
   const RENEW_MS = 60_000;
   let claimed = null;
 
-  const post = (actionId, what, keepalive = false) =>
+  const post = (actionId, what, keepalive = false, body = {}) =>
     fetch(`/reviews/${encodeURIComponent(actionId)}/${what}`, {
       method: 'POST',
       credentials: 'same-origin',
       keepalive,
       headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-      body: '{}',
+      body: JSON.stringify(body),
     });
 
   function clocks() {
@@ -401,7 +401,8 @@ function sending(result) {
   void onCard();
   setInterval(() => {
     const article = $('article.card');
-    if (claimed && article?.dataset.actionId === claimed && $('#decide')) void post(claimed, 'claim').catch(() => undefined);
+    // A renewal: it keeps the claim, not the session (an unattended card lets the session end when idle).
+    if (claimed && article?.dataset.actionId === claimed && $('#decide')) void post(claimed, 'claim', false, { renewal: true }).catch(() => undefined);
   }, RENEW_MS);
   setInterval(clocks, 30_000);
   window.addEventListener('pagehide', () => {
