@@ -17,6 +17,7 @@ describe('strict JSON parser', () => {
     '42',
     '{}',
     '[[],{},[{}]]',
+    '[0.0, 0e-400, -0.000e-999, 5e-324]',
   ])('reads what JSON.parse reads: %s', (text) => {
     expect(parseStrictJson(utf8(text))).toEqual({ ok: true, value: JSON.parse(text) });
     expect(parseStrictJson(text)).toEqual({ ok: true, value: JSON.parse(text) });
@@ -110,6 +111,8 @@ describe('strict JSON parser', () => {
     ['[NaN]', "unexpected 'N' at position 1 where a value should be"],
     ['[1e309]', 'number 1e309 at position 1 is out of range'],
     ['[-1e400]', 'number -1e400 at position 1 is out of range'],
+    ['{"amount":1e-400}', 'number 1e-400 at position 10 is too small to be read (it would be 0)'],
+    ['[-2.5e-330]', 'number -2.5e-330 at position 1 is too small to be read (it would be 0)'],
     ['"abc', 'unterminated string starting at position 0'],
     ['"\\x"', 'invalid escape "\\\\x" in a string at position 1'],
     ['{"a" 1}', "unexpected '1' at position 5 where ':' should be"],

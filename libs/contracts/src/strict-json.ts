@@ -6,7 +6,8 @@
  * - a duplicate key in one object is an error (with `JSON.parse` the last one wins, so a reader that
  *   looks at the first one and a reader that looks at the last one disagree about what was sent);
  * - an escaped lone surrogate (`"\ud800"`) is an error: re-encoded it would turn into U+FFFD;
- * - a number that does not fit a double (`1e309`) is an error, not `Infinity`;
+ * - a number that does not fit a double (`1e309`) is an error, not `Infinity`, and one too small for it (`1e-400`) is an
+ *   error, not 0;
  * - a `__proto__` key is an error: `JSON.parse` keeps it as an own property, but most code that copies or validates
  *   an object (`obj[key] = value`, zod's records) sets the prototype instead, so the key and its value vanish
  *   silently, past a schema that refuses unknown keys. `constructor` and `prototype` stay ordinary keys: an own
@@ -266,9 +267,12 @@ class Parser {
       if (text.charCodeAt(this.pos) === 0x2b || text.charCodeAt(this.pos) === 0x2d) this.pos++;
       if (!digits()) this.unexpected('in a number');
     }
-    const value = Number(text.slice(start, this.pos));
-    if (!Number.isFinite(value))
-      throw new Refusal('syntax', `number ${text.slice(start, Math.min(this.pos, start + 40))} at position ${start} is out of range`);
+    const literal = text.slice(start, this.pos);
+    const value = Number(literal);
+    if (!Number.isFinite(value)) throw new Refusal('syntax', `number ${literal.slice(0, 40)} at position ${start} is out of range`);
+    // `1e-400` is not 0: read as 0, an amount would pass every limit (red team, 2026-12-02).
+    if (value === 0 && /[1-9]/.test(literal.split(/[eE]/)[0]))
+      throw new Refusal('syntax', `number ${literal.slice(0, 40)} at position ${start} is too small to be read (it would be 0)`);
     return value;
   }
 

@@ -19,6 +19,29 @@ export const ISO_4217: ReadonlySet<string> = new Set(
   ).split(' '),
 );
 
+/**
+ * Digits after the decimal point of each currency's minor unit (ISO 4217): 2 unless listed. The funds and metals codes
+ * (XAU, XDR, …) have none defined: their amounts are not held to a precision.
+ */
+const MINOR_UNITS: ReadonlyMap<string, number | undefined> = new Map<string, number | undefined>([
+  ...'BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF'.split(' ').map((c) => [c, 0] as const),
+  ...'BHD IQD JOD KWD LYD OMR TND'.split(' ').map((c) => [c, 3] as const),
+  ...'CLF UYW'.split(' ').map((c) => [c, 4] as const),
+  ...'XAG XAU XBA XBB XBC XBD XDR XPD XPT XSU XUA'.split(' ').map((c) => [c, undefined] as const),
+]);
+
+/** The digits of `currency`'s minor unit (2, 0 for JPY, 3 for KWD, …), or undefined when it has none. */
+export const minorUnitDigits = (currency: string): number | undefined => (MINOR_UNITS.has(currency) ? MINOR_UNITS.get(currency) : 2);
+
+/** Whether `amount` is a whole number of `currency`'s minor units (`20.01` EUR is, `20.001` EUR is not). */
+export function withinMinorUnit(amount: number, currency: string): boolean {
+  const digits = minorUnitDigits(currency);
+  if (digits === undefined) return true;
+  const scaled = amount * 10 ** digits;
+  // Binary doubles: 20.01 × 100 is 2000.9999999999998, a whole number of cents as written.
+  return Math.abs(scaled - Math.round(scaled)) <= 1e-9 * Math.max(1, Math.abs(scaled));
+}
+
 /** A money amount's place in a proposal: the amount's field and its currency's field (dotted paths). */
 export interface MoneyField {
   amount: string;

@@ -34,6 +34,26 @@ describe('checkParameters', () => {
     ]);
   });
 
+  it('refuses an amount finer than its currency’s minor unit, and accepts what is written in whole minor units (red team, 2026-12-02)', () => {
+    const check = (amount: number, currency: string) =>
+      checkParameters(compiled, { actionType: 'support.refund', parameters: { amount, currency, reason: 'r' } });
+    expect(check(20.001, 'EUR')).toEqual([
+      { pointer: '/parameters/amount', rule: 'minorUnit', message: "must be a whole number of EUR's minor unit (at most 2 decimal places)" },
+    ]);
+    expect(check(5.5, 'JPY')).toEqual([{ pointer: '/parameters/amount', rule: 'minorUnit', message: expect.stringContaining('at most 0 decimal places') }]);
+    expect(check(1.0005, 'KWD')).toEqual([{ pointer: '/parameters/amount', rule: 'minorUnit', message: expect.stringContaining('at most 3') }]);
+    // Binary doubles: 20.01 × 100 is 2000.9999999999998; as written it is whole cents.
+    for (const [amount, currency] of [
+      [20.01, 'EUR'],
+      [0.07, 'USD'],
+      [1e15 + 0.25, 'EUR'],
+      [1234, 'JPY'],
+      [1.005, 'KWD'],
+      [0.123456, 'XAU'],
+    ] as const)
+      expect({ amount, currency, problems: check(amount, currency) }).toEqual({ amount, currency, problems: [] });
+  });
+
   it('accepts valid parameters, and says nothing about an action type the contract does not know', () => {
     expect(
       checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: 12.5, currency: 'EUR', reason: 'late', customerId: 'c-1' } }),

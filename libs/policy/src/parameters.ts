@@ -1,13 +1,14 @@
 import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
 import type { DataValidateFunction, DataValidationCxt } from 'ajv/dist/types';
 import type { CompiledContract } from './evaluate';
-import { ISO_4217, MoneyField } from './money';
+import { ISO_4217, minorUnitDigits, MoneyField, withinMinorUnit } from './money';
 
 /**
  * Typed parameters per action type. Each action type of the contract declares `parameters:` as JSON Schema
  * 2020-12 (compiled once, with ajv's 2020 build), plus two keywords of Countersign's own:
  *
- * - `money: { currency: <sibling property>, minimum?, maximum? }` on an amount: a finite JSON number
+ * - `money: { currency: <sibling property>, minimum?, maximum? }` on an amount: a finite JSON number, a whole number of
+ *   its currency's minor unit (2 decimal places for EUR, none for JPY),
  *   (never a string, null or NaN), within the bounds, whose currency — the named sibling property — is
  *   present and an ISO 4217 code. Conditions on a money field compare in the reference currency.
  * - `currency: true` on a string: an ISO 4217 code.
@@ -47,7 +48,10 @@ function moneyValidator(spec: MoneyKeyword): DataValidateFunction {
       Number.isFinite(data) &&
       !(spec.minimum !== undefined && data < spec.minimum) &&
       !(spec.maximum !== undefined && data > spec.maximum);
-    if (amountOk && typeof currency === 'string' && ISO_4217.has(currency)) {
+    const currencyOk = typeof currency === 'string' && ISO_4217.has(currency);
+    // Finer than the currency's minor unit (`20.001` EUR) is no amount that can be paid: refused, not rounded somewhere.
+    const precisionOk = !amountOk || !currencyOk || withinMinorUnit(data as number, currency as string);
+    if (amountOk && currencyOk && precisionOk) {
       check.errors = none;
       return true;
     }
@@ -59,6 +63,12 @@ function moneyValidator(spec: MoneyKeyword): DataValidateFunction {
       errors.push({ keyword: 'minimum', params: { limit: spec.minimum }, message: `must be >= ${spec.minimum}` });
     else if (spec.maximum !== undefined && data > spec.maximum)
       errors.push({ keyword: 'maximum', params: { limit: spec.maximum }, message: `must be <= ${spec.maximum}` });
+    else if (!precisionOk)
+      errors.push({
+        keyword: 'minorUnit',
+        params: { digits: minorUnitDigits(currency as string) },
+        message: `must be a whole number of ${currency as string}'s minor unit (at most ${minorUnitDigits(currency as string)} decimal places)`,
+      });
     const path = cxt?.instancePath ?? '';
     const currencyPath = `${path.slice(0, path.lastIndexOf('/'))}/${escape(spec.currency)}`;
     if (currency === undefined)
