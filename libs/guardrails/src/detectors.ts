@@ -173,10 +173,12 @@ const SEPARATOR_CHARS = new RegExp(String.raw`[ ${SEPARATORS}]`, 'g');
 // A card number is one run of 13–19 digits, or groups (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4) split by
 // spaces, dashes or dots; never glued to letters or digits. The last group is optional, see maskCards.
 // Or 13–19 digits one by one, each followed by the same single separator (`4 1 1 1 …`, `4-1-1-1-…`).
-// Or any other grouping of runs of at least three digits (8-8, 6-10, 7-9, 4-4-8, 10-6, Amex as 8-7; red team,
-// 2026-12-02): maskCards looks for 13–19 Luhn-valid digits in consecutive groups of such a run.
+// Or any other grouping into two or three runs of at least three digits (8-8, 6-10, 7-9, 4-4-8, 10-6, Amex as 8-7; red
+// team, 2026-12-02), standing on their own: space or punctuation that ends a word on either side, never inside a longer
+// token (a UUID's groups, a date, a version), where runs of digits side by side are common and mean no card. maskCards
+// looks for 13–19 digits with a card network's first digit and a valid Luhn check in consecutive groups of it.
 const CARD = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(?:\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})|\d([ ${SEPARATORS}])(?:\d\1){11,17}\d|\d{3,19}(?:${S}\d{3,19}){1,7})(?![A-Za-z0-9])`,
+  String.raw`(?<![A-Za-z0-9])(?:\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})|\d([ ${SEPARATORS}])(?:\d\1){11,17}\d|(?<![^\s"'(\[{<:=,;])\d{3,16}(?:${S}\d{3,16}){1,2}(?![^\s"')\]}>.,;:!?]))(?![A-Za-z0-9])`,
   'g',
 );
 const DIGIT_RUN = /\d+/g;
