@@ -74,6 +74,21 @@ describe('ApprovalService: who may reject', () => {
     expect(await t.service.approve('a1', alice, 'looks fine', undefined, now)).toMatchObject({ status: 'approved' });
   });
 
+  it('tells a reviewer outside the item’s roles nothing else of it: 403 before a stale view (409) or a decided item (red team)', async () => {
+    const t = await setup();
+    const security = { id: 'sam', kind: 'human' as const, roles: ['security'] };
+    const stale = 'f'.repeat(64);
+    const refused = new ForbiddenException('approving this action requires one of the roles: reviewer');
+    await expect(t.service.approve('a1', security, 'ok', stale, now)).rejects.toThrow(refused);
+    await expect(t.service.reject('a1', security, 'no', stale, now)).rejects.toThrow(
+      new ForbiddenException('rejecting this action requires one of the roles: reviewer'),
+    );
+    // A reviewer of the item hears that the view is stale; once decided, the outsider still hears only 403.
+    await expect(t.service.approve('a1', alice, 'ok', stale, now)).rejects.toThrow(ConflictException);
+    await t.service.reject('a1', alice, 'no evidence of damage', undefined, now);
+    await expect(t.service.approve('a1', security, 'ok', undefined, now)).rejects.toThrow(refused);
+  });
+
   it('only a human holding one of the item’s roles: any other reviewer, or a service, is refused and the item waits', async () => {
     const t = await setup();
     const security = { id: 'sam', kind: 'human' as const, roles: ['security'] };

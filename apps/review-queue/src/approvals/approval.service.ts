@@ -87,7 +87,7 @@ export class ApprovalService {
     now: Date,
     oneWrite: boolean,
   ): Promise<ApproveResult | undefined> {
-    const item = await this.reviewItem(actionId, seenDigest);
+    const item = await this.reviewItem(actionId, reviewer, 'approving', seenDigest);
     const approved = (i: ReviewItem): ApproveResult | undefined =>
       i.status === 'approved' && i.deciders?.includes(reviewer.id) ? { status: 'approved', approvers: i.deciders } : undefined;
     if (item.status !== 'pending') return this.again(item, approved);
@@ -96,7 +96,6 @@ export class ApprovalService {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it');
     }
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action');
-    requireItemRole(item, reviewer.roles, 'approving');
     const stepUp = stepUpRefusal(item, reviewer, now);
     if (stepUp) throw new ForbiddenException(stepUp);
     // Already counted: short of the quorum, an approval counts once (409). At or past it, the decision itself was not
@@ -150,14 +149,13 @@ export class ApprovalService {
   }
 
   async reject(actionId: string, reviewer: Principal, reason: string, seenDigest?: string, now = new Date()): Promise<void> {
-    const item = await this.reviewItem(actionId, seenDigest);
+    const item = await this.reviewItem(actionId, reviewer, 'rejecting', seenDigest);
     const rejected = (i: ReviewItem) => (i.status === 'rejected' && i.deciders?.includes(reviewer.id) ? true : undefined);
     if (item.status !== 'pending') return void (await this.again(item, rejected));
     if (overdue(item, now)) throw overdueConflict(item);
     // A rejection is a decision too: only a human holding one of the item's roles makes it, or any reviewer could end
     // any item (a finance refund rejected by a security reviewer).
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can reject an action');
-    requireItemRole(item, reviewer.roles, 'rejecting');
     if (claimHolds(item.claim, now) && item.claim.by !== reviewer.id) throw claimedConflict(item);
     requireSigningKey(this.key, now);
     // A rejection is final, so its token needs no expiry; signed all the same, or a forged one could block a genuine approval.
@@ -175,14 +173,13 @@ export class ApprovalService {
 
   /** An after-the-fact check of a sampled autonomous action: agree or disagree, with a reason. */
   async assess(actionId: string, reviewer: Principal, verdict: 'agree' | 'disagree', reason: string, seenDigest?: string, now = new Date()): Promise<void> {
-    const item = await this.reviewItem(actionId, seenDigest, 'audit-sample');
+    const item = await this.reviewItem(actionId, reviewer, 'assessing', seenDigest, 'audit-sample');
     const status = verdict === 'agree' ? 'agreed' : 'disagreed';
     const assessed = (i: ReviewItem) => (i.status === status && i.deciders?.includes(reviewer.id) ? true : undefined);
     if (item.status !== 'pending') return void (await this.again(item, assessed));
     if (overdue(item, now)) throw overdueConflict(item);
     // As a rejection: a person holding one of the sample's roles (a service or another team's reviewer cannot close it).
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can assess an action');
-    requireItemRole(item, reviewer.roles, 'assessing');
     const shown = shownView(item);
     // The reviewer is the actor of their assessment, not the service that records it.
     const actor: Actor = { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' };
@@ -248,10 +245,21 @@ export class ApprovalService {
     return outcome;
   }
 
-  /** The item, of the expected kind, as the reviewer was shown it (a `seenDigest` of another view is refused). */
-  private async reviewItem(actionId: string, seenDigest?: string, kind: 'approval' | 'audit-sample' = 'approval'): Promise<ReviewItem> {
+  /**
+   * The item, of the expected kind, as the reviewer was shown it (a `seenDigest` of another view is refused). The
+   * reviewer's role is checked first: one outside the item's roles hears 403 and nothing else of it (not whether it is
+   * decided, nor that it changed since shown; red team, 2026-12-02).
+   */
+  private async reviewItem(
+    actionId: string,
+    reviewer: Principal,
+    doing: 'approving' | 'rejecting' | 'assessing',
+    seenDigest?: string,
+    kind: 'approval' | 'audit-sample' = 'approval',
+  ): Promise<ReviewItem> {
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    requireItemRole(item, reviewer.roles, doing);
     if ((item.kind ?? 'approval') !== kind) {
       throw new ConflictException(
         kind === 'approval'
