@@ -78,10 +78,12 @@ redis_aof_on() {
 }
 # Its AOF holds every write (rate-limit windows, anomaly counters, leases): its directory is its process's user's alone
 # (Redis writes the files 0644). Only when that user owns the directory: one it merely writes into is left as it is.
+redis_pid() { redis_cli INFO server | tr -d '\r' | sed -n 's/^process_id://p'; }
+# "<uid> <gid>" (effective) of the running Redis's process, or nothing when it cannot be seen.
+redis_ids() { awk '/^Uid:/ {u=$3} /^Gid:/ {g=$3} END {if (u != "" && g != "") print u, g}' "/proc/$(redis_pid)/status" 2>/dev/null || true; }
 redis_dir_private() {
-  local pid uid dir
-  pid=$(redis_cli INFO server | tr -d '\r' | sed -n 's/^process_id://p')
-  uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+  local uid dir
+  uid=$(redis_ids | cut -d' ' -f1)
   dir=$(redis_cli CONFIG GET dir | tail -n1)
   if [ -n "$uid" ] && [ -d "$dir" ] && [ "$(stat -c %u "$dir")" = "$uid" ]; then
     chmod go-rwx "$dir" && { [ ! -d "$dir/appendonlydir" ] || chmod go-rwx "$dir/appendonlydir"; }
@@ -133,10 +135,9 @@ redis_tls_files() { # <uid> <gid> of the Redis process: issue its certificate (w
   done
 }
 redis_tls_on() { # a running Redis (reused, or ours): TLS on, or on again with the current files, through CONFIG SET
-  local pid owner out
-  pid=$(redis_cli INFO server | tr -d '\r' | sed -n 's/^process_id://p')
-  owner=$(awk '/^Uid:/ {u=$3} /^Gid:/ {g=$3} END {if (u != "" && g != "") print u, g}' "/proc/$pid/status" 2>/dev/null || true)
-  [ -n "$owner" ] || fail "redis: cannot see the process (pid ${pid:-unknown}) of the Redis on 127.0.0.1:$REDIS_PORT, so cannot give it its TLS files"
+  local owner out
+  owner=$(redis_ids)
+  [ -n "$owner" ] || fail "redis: cannot see the process (pid $(redis_pid || echo unknown)) of the Redis on 127.0.0.1:$REDIS_PORT, so cannot give it its TLS files"
   # shellcheck disable=SC2086
   redis_tls_files $owner
   # One CONFIG SET: Redis loads the files (again, even under the same names) and opens the port together, or refuses it all.
@@ -398,7 +399,7 @@ kill_pid() { # kill -9 one process id and wait until it is gone
 redis_kill() {
   redis_ping || { say "redis: not running"; return; }
   command -v redis-cli >/dev/null || apt_install redis-tools
-  local pid; pid=$(redis_cli INFO server | tr -d '\r' | sed -n 's/^process_id://p')
+  local pid; pid=$(redis_pid)
   mkdir -p "$STACK/redis"
   redis_cli CONFIG GET dir | tail -n1 >"$STACK/redis/dir" # where its AOF is: the restart reads it from there
   kill_pid "$pid"

@@ -390,8 +390,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     const client = db();
     await client.connect();
-    let present = new Set<string>();
+    // What the log holds of each accepted action (entry types); one without its proposal is absent.
     let logged = new Map<string, string[]>();
+    const proposedIn = (id: string) => logged.get(id)?.includes(TOPICS.actionProposed) === true;
     let unclaimed: string[] = [];
     try {
       // The audit writer appends behind the services (and was killed and restarted itself): wait, a little, until the log
@@ -411,15 +412,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
            FROM audit_log WHERE subject = ANY($1) GROUP BY subject`,
         [accepted.map((r) => r.actionId), TOPICS.policyDecided, TOPICS.reviewDecided],
       );
-      present = new Set(rows.filter((r) => r.types.includes(TOPICS.actionProposed)).map((r) => r.subject));
       logged = new Map(rows.map((r) => [r.subject, r.types]));
-      // The other side of an absence: proposals in the log since the run began that no 202 named (what an absent id became).
-      const others = await client.query<{ subject: string; target: string | null }>(
-        `SELECT subject, entry_json::jsonb->'data'->'proposal'->>'target' AS target FROM audit_log
-          WHERE type = $1 AND event_time >= $2 AND NOT (subject = ANY($3)) ORDER BY idx`,
-        [TOPICS.actionProposed, since, accepted.map((r) => r.actionId)],
-      );
-      unclaimed = others.rows.map((r) => `${r.subject} (target ${r.target ?? 'unknown'})`);
+      // The other side of an absence, looked up only when there is one: proposals in the log since the run began that no
+      // 202 named (what an absent id became).
+      if (accepted.some((r) => !proposedIn(r.actionId!))) {
+        const others = await client.query<{ subject: string; target: string | null }>(
+          `SELECT subject, entry_json::jsonb->'data'->'proposal'->>'target' AS target FROM audit_log
+            WHERE type = $1 AND event_time >= $2 AND NOT (subject = ANY($3)) ORDER BY idx`,
+          [TOPICS.actionProposed, since, accepted.map((r) => r.actionId)],
+        );
+        unclaimed = others.rows.map((r) => `${r.subject} (target ${r.target ?? 'unknown'})`);
+      }
       for (const r of rows) {
         const has = (t: string) => r.types.includes(t);
         const audited = has(TOPICS.actionExecuted)
@@ -460,7 +463,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const gaps = completenessOut.filter((l) => l.startsWith('gap: '));
     // Named, with what the orchestrator and the log say of each, so a miss can be followed up after the database is gone.
     const absent = accepted
-      .filter((r) => !present.has(r.actionId!))
+      .filter((r) => !proposedIn(r.actionId!))
       .map(
         (r) =>
           `${r.actionId} (target ${r.target}, view ${outcomes.get(r.actionId!)?.view ?? '404'}, logged ${logged.get(r.actionId!)?.join('+') || 'nothing'})`,
