@@ -65,7 +65,7 @@ async function setup(options: { admin?: boolean; propagate?: boolean; noDefault?
   const watcher = new DriftWatcher(settings, names, bus, logger, inFlight, contract);
   const flags = withFlagControls(readerOf(admin), controls);
   const of = <T extends AnyTopic>(topic: T) => published.filter((p) => p.topic === topic).map((p) => p.event as TopicMap[T]);
-  return { admin, controls, service, watcher, flags, of, store };
+  return { admin, controls, service, watcher, flags, of, store, inFlight };
 }
 
 describe('autonomy changes', () => {
@@ -289,6 +289,98 @@ describe('drift watch', () => {
     expect(await admin.read('cs.exec.ticket.tag', 'kill-switch')).toBe('off');
     expect(controls.get('cs.exec.ticket.tag')?.value).toBe('off');
     expect(controls.get('cs.autonomy.ticket.tag')?.value).toBe('review-risky');
+  });
+
+  it('a first look that has to wait (a change of ours in flight) still reads every change made meanwhile, and adopts none of them', async () => {
+    const { watcher, admin, controls, inFlight, of } = await setup({ replaying: true });
+    controls.apply({ flag: 'cs.autonomy.support.refund', kind: 'autonomy', value: 'autonomous', version: 'approved' }); // replayed
+    controls.markCaughtUp();
+    inFlight.add('cs.autonomy.support.refund');
+    await watcher.poll(); // waits for the change in flight
+    inFlight.delete('cs.autonomy.support.refund');
+    // ticket.tag had no kill switch (prohibited): one made now, while the first look waits, is no approved state.
+    await admin.write('cs.exec.ticket.tag', 'kill-switch', 'on', 'mallory');
+    await watcher.poll();
+    expect(of(TOPICS.autonomyDriftDetected).map((e) => e.data)).toEqual([
+      expect.objectContaining({
+        flag: 'cs.exec.ticket.tag',
+        observed: 'on',
+        outcome: 'reverted',
+        unleashEvents: [expect.objectContaining({ createdBy: 'mallory' })],
+      }),
+    ]);
+    expect(
+      of(TOPICS.autonomyChanged)
+        .filter((e) => e.data.flag === 'cs.exec.ticket.tag')
+        .map((e) => e.data.value),
+    ).toEqual(['off']);
+    expect(controls.get('cs.exec.ticket.tag')?.value).toBe('off');
+    expect(await admin.read('cs.exec.ticket.tag', 'kill-switch')).toBe('off');
+  });
+
+  it("a difference its first look finds (made while no instance watched) names the flag's latest changes", async () => {
+    const { watcher, admin, controls, of } = await setup({ replaying: true });
+    controls.apply({ flag: 'cs.exec.support.refund', kind: 'kill-switch', value: 'off', version: 'approved-off' }); // replayed
+    controls.markCaughtUp();
+    await admin.write('cs.exec.support.refund', 'kill-switch', 'on', 'mallory'); // before this instance looked
+    await watcher.poll();
+    expect(of(TOPICS.autonomyDriftDetected).map((e) => e.data)).toEqual([
+      expect.objectContaining({
+        flag: 'cs.exec.support.refund',
+        approved: 'off',
+        observed: 'on',
+        outcome: 'reverted',
+        unleashEvents: [expect.objectContaining({ createdBy: 'seed' }), expect.objectContaining({ createdBy: 'mallory' })],
+        reason: expect.stringContaining('mallory'),
+      }),
+    ]);
+    expect(await admin.read('cs.exec.support.refund', 'kill-switch')).toBe('off');
+  });
+
+  it('a read that cannot reach back to its cursor compares every governed flag: no change it could not read stands', async () => {
+    class LossyAdmin extends InMemoryFlagAdmin {
+      lossy = false;
+      override async changesSince(cursor: string | undefined, wanted: (flag: string) => boolean) {
+        const read = await super.changesSince(cursor, wanted);
+        // As Unleash after more changes than one read takes: the newest ones only (here none of ours), not whole.
+        return this.lossy ? { ...read, changes: [], complete: false } : read;
+      }
+    }
+    const admin = new LossyAdmin();
+    await admin.write('cs.exec.support.refund', 'kill-switch', 'on', 'seed');
+    await admin.write('cs.autonomy.default', 'autonomy', 'review-all', 'seed');
+    const controls = new FlagControls();
+    controls.markCaughtUp();
+    const published: Array<{ topic: AnyTopic; data: Record<string, unknown> }> = [];
+    const bus = {
+      emit: async (topic: AnyTopic, data: EventData<AnyTopic>, o: EmitOptions) => {
+        const event = buildEnvelope(topic, data, 'policy-engine', o);
+        schemaFor(topic)!.parse(event);
+        published.push({ topic, data: event.data as Record<string, unknown> });
+        if (topic === TOPICS.autonomyChanged) {
+          const d = event.data as EventData<typeof TOPICS.autonomyChanged>;
+          controls.apply({ flag: d.flag, kind: d.control, value: d.value, version: event.id });
+        }
+        return event;
+      },
+    } as unknown as EventBus;
+    const settings = { controls, admin, requestTtlSeconds: 3600, applyTimeoutMs: 50, now: () => new Date() };
+    const contract = { current: () => ({ actions: { 'support.refund': {}, 'ticket.tag': {} } }) } as unknown as RunningContract;
+    const watcher = new DriftWatcher(settings, names, bus, pino({ level: 'silent' }), new FlagsInFlight(), contract);
+    await watcher.poll(); // the first look: the kill switch and the default adopted
+    admin.lossy = true;
+    await admin.write('cs.autonomy.default', 'autonomy', 'autonomous', 'mallory'); // controlled, raised
+    await admin.write('cs.exec.ticket.tag', 'kill-switch', 'on', 'mallory'); // created, looser than its absence
+    await admin.write('cs.autonomy.support.refund', 'autonomy', 'off', 'oncall'); // created, stricter than the default
+    await watcher.poll();
+    const drift = published.filter((p) => p.topic === TOPICS.autonomyDriftDetected).map((p) => [p.data.flag, p.data.outcome, p.data.reason]);
+    expect(drift).toEqual([
+      ['cs.autonomy.default', 'reverted', expect.stringContaining('mallory')],
+      ['cs.exec.ticket.tag', 'reverted', expect.stringContaining('mallory')],
+      ['cs.autonomy.support.refund', 'accepted', expect.stringContaining('oncall')],
+    ]);
+    expect(await admin.read('cs.autonomy.default', 'autonomy')).toBe('review-all');
+    expect(await admin.read('cs.exec.ticket.tag', 'kill-switch')).toBe('off');
   });
 
   it('a default created directly in Unleash when there was none is no looser than review-all', async () => {

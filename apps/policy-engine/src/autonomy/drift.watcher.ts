@@ -8,10 +8,12 @@ import { RunningContract } from '@countersign/policy';
 import { DEFAULT_TYPE, type FlagNames } from '../decision/autonomy';
 import { AUTONOMY, FLAG_NAMES } from '../tokens';
 import { AutonomySettings, FlagsInFlight } from './autonomy.service';
-import type { FlagAdmin, FlagChange } from './flag-admin';
+import type { FlagAdmin, FlagChange, FlagCursor } from './flag-admin';
 
 /** How often Unleash's events are polled for changes made outside Countersign. */
 export const DRIFT_POLL_MS = 1_000;
+/** How many of a flag's latest changes a difference found without one names. */
+const HISTORY = 20;
 
 /**
  * Watches Unleash's event log for changes to the kill switches and autonomy flags (ours by their prefixes)
@@ -33,7 +35,9 @@ export const DRIFT_POLL_MS = 1_000;
  */
 @Injectable()
 export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdown {
-  private cursor?: number;
+  private cursor?: FlagCursor;
+  /** The first look is done: adoption and the comparison of every controlled flag. */
+  private looked = false;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
@@ -62,24 +66,34 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
   async poll(): Promise<void> {
     const admin = this.settings.admin;
     if (!admin) return;
-    const first = this.cursor === undefined;
+    const first = !this.looked;
     // The first look compares with the approved states: not before the control topic is replayed to its end (a
     // state half replayed would make an approved raise look like an unapproved one, and set it back).
     if (first && !this.settings.controls.caughtUp()) return;
-    const { cursor, changes } = await admin.changesSince(this.cursor, (f) => this.kindOf(f) !== undefined);
+    const wanted = (f: string) => this.kindOf(f) !== undefined;
+    // Where watching starts, kept from the first attempt: a first look that fails or waits for a change of ours
+    // still reads every change made since, and never adopts one of them as approved.
+    this.cursor ??= (await admin.changesSince(undefined, wanted)).cursor;
+    const { cursor, changes, complete } = await admin.changesSince(this.cursor, wanted);
     const byFlag = new Map<string, FlagChange[]>();
     for (const c of changes) byFlag.set(c.flag, [...(byFlag.get(c.flag) ?? []), c]);
-    // At start: the governed flags with no approved state are adopted as they stand, and whatever happened while no
-    // instance watched is caught by comparing every controlled flag.
     if (first) {
-      await this.adoptUncontrolled(admin);
+      // At start: the governed flags with no approved state and no change since watching began are adopted as they
+      // stand, and whatever happened while no instance watched is caught by comparing every controlled flag.
+      await this.adoptUncontrolled(admin, byFlag);
       for (const e of this.settings.controls.all()) if (!byFlag.has(e.flag)) byFlag.set(e.flag, []);
+    } else if (!complete) {
+      // Some changes could not be read: every governed flag is compared, as if each had changed.
+      this.logger.warn('drift watch: more changes in Unleash than one read takes; comparing every governed flag');
+      for (const e of this.settings.controls.all()) if (!byFlag.has(e.flag)) byFlag.set(e.flag, []);
+      for (const { flag, kind } of this.governed()) if (!byFlag.has(flag) && (await admin.read(flag, kind)) !== undefined) byFlag.set(flag, []);
     }
     for (const [flag, events] of byFlag) {
       if (this.inFlight.has(flag)) return; // our own change is being applied: look again at the next poll
       await this.reconcile(admin, flag, events);
     }
     this.cursor = cursor;
+    this.looked = true;
   }
 
   private schedule(): void {
@@ -106,9 +120,10 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
    * of it needs a change request. A flag whose value cannot be read as one is left to the first change (reconcile).
    * Every instance does this at start; the event ids depend on the flag and value only, so they are one event.
    */
-  private async adoptUncontrolled(admin: FlagAdmin): Promise<void> {
+  private async adoptUncontrolled(admin: FlagAdmin, changed: ReadonlyMap<string, unknown>): Promise<void> {
     for (const { flag, kind } of this.governed()) {
-      if (this.settings.controls.get(flag) || this.inFlight.has(flag)) continue;
+      // A flag changed since watching began is reconciled instead: measured against what its absence means.
+      if (changed.has(flag) || this.settings.controls.get(flag) || this.inFlight.has(flag)) continue;
       const observed = await admin.read(flag, kind);
       if (observed === undefined || !isControlValue(kind, observed)) continue;
       // Approved meanwhile (a lowering while Unleash was read): nothing to adopt (and followers never let an adoption
@@ -158,6 +173,14 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     if (approved?.value === observed) return;
     // An approved change arrived while the flag server was read (here or on another instance): look again next poll.
     if (this.inFlight.has(flag) || this.settings.controls.get(flag)?.version !== approved?.version) return;
+    // A difference no change read explains (made before watching began, or in a read that was not whole): the flag's
+    // latest changes name who. Not having them does not hold the answer back.
+    if (events.length === 0) {
+      events = await admin.history(flag, HISTORY).catch((err: Error) => {
+        this.logger.warn({ err, flag }, 'drift watch: the flag history was not read; the difference is audited without it');
+        return [];
+      });
+    }
     const unleashEvents = events.slice(-100).map((e) => ({ id: e.id, type: e.type, ...(e.createdBy && { createdBy: e.createdBy.slice(0, 300) }) }));
     const by = [...new Set(events.map((e) => e.createdBy).filter(Boolean))].join(', ') || 'someone';
     // Same Unleash events, same ids on every instance (and on a retry).

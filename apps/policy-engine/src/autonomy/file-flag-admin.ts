@@ -1,7 +1,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { ControlKind, ControlValue, FlagFile } from '@countersign/flags';
 import { parseFlagFile } from '@countersign/flags';
-import { FlagAdmin, FlagChange, valueOf } from './flag-admin';
+import { FlagAdmin, FlagChange, FlagChanges, FlagCursor, valueOf } from './flag-admin';
 
 type Feature = FlagFile['features'][number];
 
@@ -20,7 +20,6 @@ const variantsOf = (f: Feature): string[] => [
  * found by comparing each flag with how the previous look saw it: an edit by hand is a change like any other.
  */
 export class FileFlagAdmin implements FlagAdmin {
-  private readonly seen = new Map<string, string>();
   private seq = 0;
 
   constructor(private readonly path: string) {}
@@ -44,16 +43,26 @@ export class FileFlagAdmin implements FlagAdmin {
     renameSync(temp, this.path);
   }
 
-  async changesSince(cursor: number | undefined, wanted: (flag: string) => boolean): Promise<{ cursor: number; changes: FlagChange[] }> {
-    const changes: FlagChange[] = [];
+  /**
+   * The cursor is how each flag looked (its JSON), so asking again from one answers the same changes. A change's id
+   * counts up within this process only: the file keeps no log, and names nobody.
+   */
+  async changesSince(cursor: FlagCursor | undefined, wanted: (flag: string) => boolean): Promise<FlagChanges> {
     const now = new Map(this.file().features.map((f) => [f.name, JSON.stringify(f)]));
-    for (const name of new Set([...now.keys(), ...this.seen.keys()])) {
-      if (now.get(name) === this.seen.get(name) || !wanted(name)) continue;
+    const next = JSON.stringify([...now]);
+    if (cursor === undefined) return { cursor: next, changes: [], complete: true };
+    const seen = new Map(JSON.parse(cursor) as Array<[string, string]>);
+    const changes: FlagChange[] = [];
+    for (const name of new Set([...now.keys(), ...seen.keys()])) {
+      if (now.get(name) === seen.get(name) || !wanted(name)) continue;
       changes.push({ id: ++this.seq, flag: name, type: now.has(name) ? 'flag-file-edited' : 'flag-file-removed' });
     }
-    this.seen.clear();
-    for (const [k, v] of now) this.seen.set(k, v);
-    return { cursor: this.seq, changes: cursor === undefined ? [] : changes };
+    return { cursor: next, changes, complete: true };
+  }
+
+  /** The file keeps no history. */
+  async history(): Promise<FlagChange[]> {
+    return [];
   }
 
   private file(): FlagFile {

@@ -23,10 +23,29 @@ export interface FlagAdmin {
   /** Sets the flag to `value` (creating it if needed): `off` disables it, a level becomes its only variant. */
   write(flag: string, kind: ControlKind, value: ControlValue): Promise<void>;
   /**
-   * Changes after `cursor` (exclusive), oldest first, of flags `wanted` accepts, and the cursor to ask from
-   * next. Without a cursor: no changes, only the current cursor (where watching starts).
+   * Changes not read up to `cursor`, oldest first, of flags `wanted` accepts, and the cursor to ask from next.
+   * Without a cursor: no changes, only the current cursor (where watching starts). Asking again from the same
+   * cursor answers the same changes (and any made since): a watcher keeps a cursor only once it has acted on them.
    */
-  changesSince(cursor: number | undefined, wanted: (flag: string) => boolean): Promise<{ cursor: number; changes: FlagChange[] }>;
+  changesSince(cursor: FlagCursor | undefined, wanted: (flag: string) => boolean): Promise<FlagChanges>;
+  /**
+   * The flag's latest changes, oldest first, at most `limit`: whom to name when a difference is found that no change
+   * read since the cursor explains (it was made before watching began, or while the log could not be read whole).
+   */
+  history(flag: string, limit: number): Promise<FlagChange[]>;
+}
+
+/** Where reading a flag server's changes goes on from: opaque, each admin's own. */
+export type FlagCursor = string;
+
+export interface FlagChanges {
+  cursor: FlagCursor;
+  changes: FlagChange[];
+  /**
+   * False when the server's log could not be read back to the cursor (more changes since than one read takes): some
+   * changes may be missing, so a watcher compares every flag it governs instead of the changed ones only.
+   */
+  complete: boolean;
 }
 
 /**

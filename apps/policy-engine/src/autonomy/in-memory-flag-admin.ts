@@ -1,5 +1,5 @@
 import type { ControlKind, ControlValue } from '@countersign/flags';
-import { FlagAdmin, FlagChange, valueOf } from './flag-admin';
+import { FlagAdmin, FlagChange, FlagChanges, FlagCursor, valueOf } from './flag-admin';
 
 interface HeldFlag {
   enabled: boolean;
@@ -35,10 +35,18 @@ export class InMemoryFlagAdmin implements FlagAdmin {
     this.onWrite?.(this.flags);
   }
 
-  async changesSince(cursor: number | undefined, wanted: (flag: string) => boolean) {
-    const newest = this.events.length;
-    if (cursor === undefined) return { cursor: newest, changes: [] };
-    return { cursor: newest, changes: this.events.filter((e) => e.id > cursor && wanted(e.flag)).map((e) => ({ ...e })) };
+  async changesSince(cursor: FlagCursor | undefined, wanted: (flag: string) => boolean): Promise<FlagChanges> {
+    const newest = String(this.events.length);
+    if (cursor === undefined) return { cursor: newest, changes: [], complete: true };
+    const after = Number(cursor);
+    return { cursor: newest, changes: this.events.filter((e) => e.id > after && wanted(e.flag)).map((e) => ({ ...e })), complete: true };
+  }
+
+  async history(flag: string, limit: number): Promise<FlagChange[]> {
+    return this.events
+      .filter((e) => e.flag === flag)
+      .slice(-limit)
+      .map((e) => ({ ...e }));
   }
 }
 

@@ -27,17 +27,35 @@ interface UnleashEvent {
   type: string;
   featureName?: string | null;
   createdBy?: string;
+  createdAt?: string;
 }
 
 /** Events read per page of Unleash's event search, and at most this many pages per poll. */
 const PAGE = 100;
 const MAX_PAGES = 20;
+/**
+ * How far before the newest change read a read goes back. Unleash stamps an event when its transaction writes it
+ * and lists events by that time, but another transaction's event stamped a moment earlier can commit later: a
+ * read that stopped at the newest change it had seen would never see that one.
+ */
+const COMMIT_WINDOW_MS = 30_000;
+
+/** The cursor: the newest event time read, and the wanted events read within the window before it (id, time). */
+interface EventCursor {
+  at: number;
+  seen: Map<number, number>;
+}
+
+function readCursor(cursor: string): EventCursor {
+  const c = JSON.parse(cursor) as { at: number; seen: Array<[number, number]> };
+  return { at: c.at, seen: new Map(c.seen) };
+}
 
 /**
  * Unleash's admin API (7.x) as a FlagAdmin. Autonomy levels are the variants of the flag's strategies in one
  * environment: a write sets the level as the only variant of every strategy (adding the default strategy when
  * there is none) and then enables the flag, or disables it for `off`. Changes are read from the event search
- * (`/api/admin/search/events`), newest first, paged back to the cursor.
+ * (`/api/admin/search/events`), newest first, paged back to the cursor's time less a window (`COMMIT_WINDOW_MS`).
  */
 export function createUnleashFlagAdmin(o: UnleashAdminOptions): FlagAdmin {
   const root = o.url.replace(/\/$/, '');
@@ -104,24 +122,41 @@ export function createUnleashFlagAdmin(o: UnleashAdminOptions): FlagAdmin {
     },
 
     async changesSince(cursor, wanted) {
+      const from = cursor === undefined ? undefined : readCursor(cursor);
+      const read: Array<[number, number]> = []; // [id, createdAt] of each wanted change read, returned or not
       const found: FlagChange[] = [];
-      let newest = cursor ?? 0;
-      for (let page = 0; page < MAX_PAGES; page++) {
+      let newest = from?.at ?? 0;
+      let complete = false;
+      for (let page = 0; page < MAX_PAGES && !complete; page++) {
         const { json } = await call('GET', `${root}/admin/search/events?offset=${page * PAGE}&limit=${PAGE}`);
         const events = (json as { events?: UnleashEvent[] } | undefined)?.events ?? [];
-        if (page === 0 && events[0]) newest = Math.max(newest, events[0].id);
-        if (cursor === undefined) break;
-        let reachedCursor = events.length < PAGE;
+        complete = events.length < PAGE || from === undefined;
         for (const e of events) {
-          if (e.id <= cursor) {
-            reachedCursor = true;
+          const at = Date.parse(e.createdAt ?? '');
+          if (!Number.isFinite(at)) throw new Error(`Unleash event ${e.id} has no readable createdAt`);
+          newest = Math.max(newest, at);
+          // Back to the cursor's time less the window in which a change may still commit after a later one.
+          if (from && at < from.at - COMMIT_WINDOW_MS) {
+            complete = true;
             break;
           }
-          if (e.featureName && wanted(e.featureName)) found.push({ id: e.id, flag: e.featureName, type: e.type, createdBy: e.createdBy });
+          if (!e.featureName || !wanted(e.featureName)) continue;
+          read.push([e.id, at]);
+          if (from && !from.seen.has(e.id)) found.push({ id: e.id, flag: e.featureName, type: e.type, createdBy: e.createdBy });
         }
-        if (reachedCursor) break;
       }
-      return { cursor: newest, changes: found.sort((a, b) => a.id - b.id) };
+      // What was read inside the window stays marked as read, so the next read, going back as far, skips it.
+      const seen = new Map([...(from?.seen ?? []), ...read].filter(([, at]) => at >= newest - COMMIT_WINDOW_MS));
+      return { cursor: JSON.stringify({ at: newest, seen: [...seen] }), changes: found.sort((x, y) => x.id - y.id), complete };
+    },
+
+    async history(flag, limit) {
+      const { json } = await call('GET', `${root}/admin/search/events?feature=${encodeURIComponent(`IS:${flag}`)}&limit=${limit}`);
+      const events = (json as { events?: UnleashEvent[] } | undefined)?.events ?? [];
+      return events
+        .filter((e) => e.featureName === flag)
+        .map((e) => ({ id: e.id, flag, type: e.type, createdBy: e.createdBy }))
+        .sort((x, y) => x.id - y.id);
     },
   };
 }
