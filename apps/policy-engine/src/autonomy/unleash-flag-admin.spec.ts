@@ -5,6 +5,7 @@ import { createUnleashFlagAdmin } from './unleash-flag-admin';
 // real: the Unleash flag admin's reading of the event log; fake: the event search, an HTTP server on 127.0.0.1 that
 // lists crafted events as Unleash 7 does (newest `createdAt` first, then id, paged by offset and limit). The real server
 // is in unleash-flag-admin.int-spec.ts; what is crafted here is the order of commits no test can provoke on it.
+// Event times are seconds apart (well within the window a read goes back, `COMMIT_WINDOW_MS`) or minutes (beyond it).
 
 interface Event {
   id: number;
@@ -65,13 +66,13 @@ describe('reading changes from the Unleash event log', () => {
     events = [event(1, 0)];
     const start = await admin.changesSince(undefined, wanted);
     // Far more events since than one read takes (other projects' flags among them), the oldest a change of ours.
-    events.push(event(2, 10));
-    for (let i = 0; i < 2_500; i++) events.push(event(3 + i, 20, `other.flag-${i}`, 'someone'));
+    events.push(event(2, 600));
+    for (let i = 0; i < 2_500; i++) events.push(event(3 + i, 1_200, `other.flag-${i}`, 'someone'));
     const read = await admin.changesSince(start.cursor, wanted);
     expect(read.complete).toBe(false);
     expect(read.changes).toEqual([]);
     events = events.filter((e) => e.featureName.startsWith('cs.'));
-    events.push(event(9_000, 40));
+    events.push(event(9_000, 2_400));
     const later = await admin.changesSince(read.cursor, wanted);
     expect(later).toMatchObject({ complete: true, changes: [{ id: 9_000 }] }); // not event 2, long before the window
   });
