@@ -265,6 +265,25 @@ describe('detecting regulated data written to dodge the detectors', () => {
     expect(regulatedKinds({ body: 'ids 123456 7890123 456' })).not.toContain('card');
   });
 
+  it('finds a card number or an IBAN glued to letters in free text, and masks it there (red team, 2026-12-02)', () => {
+    // Each went to the customer autonomously, and unmasked into the audit log, before.
+    const glued: Array<[string, string]> = [
+      ['Your card PAN4111111111111111 is blocked', 'card'],
+      ['card:4111111111111111x', 'card'],
+      ['card 4111-1111-1111-1111abc', 'card'],
+      ['Your card 4111111111111111e is blocked', 'card'],
+      ['IBANDE89370400440532013000', 'iban'],
+      ['IBAN DE89370400440532013000x', 'iban'],
+    ];
+    for (const [text, kind] of glued) expect({ text, kinds: regulatedKinds({ body: text }) }).toEqual({ text, kinds: [kind] });
+    expect(maskText('Your card PAN4111111111111111 is blocked')).toBe('Your card PAN[card …1111] is blocked');
+    expect(maskText('IBANDE89370400440532013000x')).toBe('IBANDE** [iban …3000]x');
+    // An identifier or digest value is hex, where digits meet letters all the time: there a number stands on its own.
+    const digest = 'ab4111111111111111cd';
+    expect(regulatedKinds({ digest })).toEqual([]);
+    expect(maskDeep({ digest, body: digest })).toEqual({ digest, body: 'ab[card …1111]cd' });
+  });
+
   it('finds an e-mail address spelled out in an object key, and names it masked', () => {
     expect(findRegulatedData({ context: { 'jane (at) example (dot) org': 'vip' } })).toEqual([{ kind: 'email', path: '/context/j***@[email]' }]);
   });

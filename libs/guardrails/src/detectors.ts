@@ -171,21 +171,30 @@ const SEPARATORS = String.raw`.\-/_,|:+*~#\\()`;
 const S = String.raw`(?: {0,2}[${SEPARATORS}] {0,2}| {1,3})`;
 const SEPARATOR_CHARS = new RegExp(String.raw`[ ${SEPARATORS}]`, 'g');
 // A card number is one run of 13–19 digits, or groups (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4) split by
-// spaces, dashes or dots; never glued to letters or digits. The last group is optional, see maskCards.
+// spaces, dashes or dots; never glued to digits (nor, in identifiers, to letters). The last group is optional, see maskCards.
 // Or 13–19 digits one by one, each followed by the same single separator (`4 1 1 1 …`, `4-1-1-1-…`).
 // Or any other grouping into two or three runs of at least three digits (8-8, 6-10, 7-9, 4-4-8, 10-6, Amex as 8-7; red
 // team, 2026-12-02), standing on their own: space or punctuation that ends a word on either side, never inside a longer
 // token (a UUID's groups, a date, a version), where runs of digits side by side are common and mean no card. maskCards
 // looks for 13–19 digits with a card network's first digit and a valid Luhn check in consecutive groups of it.
-const CARD = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(?:\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})|\d([ ${SEPARATORS}])(?:\d\1){11,17}\d|(?<![^\s"'(\[{<:=,;])\d{3,16}(?:${S}\d{3,16}){1,2}(?![^\s"')\]}>.,;:!?]))(?![A-Za-z0-9])`,
-  'g',
-);
+// In free text a number glued to letters is still read (`PAN4111111111111111`, `4111111111111111x`: red team,
+// 2026-12-02): an agent could glue a letter to any card to hide it. Identifier and digest values (`strict`) are hex,
+// where digits meet letters all the time, so there it stands on its own.
+const cardPattern = (edge: string) =>
+  new RegExp(
+    String.raw`(?:(?<!${edge})(?:\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})|\d([ ${SEPARATORS}])(?:\d\1){11,17}\d)(?!${edge})|(?<![^\s"'(\[{<:=,;])\d{3,16}(?:${S}\d{3,16}){1,2}(?![^\s"')\]}>.,;:!?]))`,
+    'g',
+  );
+const CARD = cardPattern(String.raw`\d`);
+const CARD_IN_IDENTIFIER = cardPattern('[A-Za-z0-9]');
 const DIGIT_RUN = /\d+/g;
 const CARD_TAIL = new RegExp(String.raw`${S}\d{1,3}$`);
 // Where an IBAN may start; maskIbans reads its country's length from there.
 // Its four first characters may be spaced or split too (`D E 8 9 …`, `DE/89/…`).
-const IBAN_START = /(?<![A-Za-z0-9])[A-Za-z][ ./_-]?[A-Za-z][ ./_-]?\d[ ./_-]?\d/g;
+// In free text it may be glued to letters on either side (`IBANDE89…`, `…3000x`), as a card may; in identifier and digest
+// values (`strict`) it stands on its own.
+const IBAN_START = /(?<!\d)[A-Za-z][ ./_-]?[A-Za-z][ ./_-]?\d[ ./_-]?\d/g;
+const IBAN_START_IN_IDENTIFIER = /(?<![A-Za-z0-9])[A-Za-z][ ./_-]?[A-Za-z][ ./_-]?\d[ ./_-]?\d/g;
 // International numbers (`+…` or `00…`, any of space, dash, dot, slash or parentheses between the digits), national
 // ones with their trunk 0 (`0170 1234567`, `(0170) 123 45 67`, `030/1234567`), North American ones with dots
 // (`202.555.0143`), or numbers in three groups split by spaces or dashes; the replacer also wants at least nine digits.
@@ -317,8 +326,8 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
   }
   // The shortest card or IBAN has 13 characters, the shortest phone 9.
   if (out.length >= 9) {
-    out = maskIbans(out, found, editor);
-    out = maskCards(out, found, editor);
+    out = maskIbans(out, found, editor, strict);
+    out = maskCards(out, found, editor, strict);
   }
   if (strict) return out;
   out = maskNationalIds(out, DEFAULT_NATIONAL_IDS, found, editor);
@@ -334,8 +343,8 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
   return out;
 }
 
-function maskCards(text: string, found: OnFound | undefined, editor: Editor): string {
-  return editor.replace(text, CARD, (m) => {
+function maskCards(text: string, found: OnFound | undefined, editor: Editor, strict: boolean): string {
+  return editor.replace(text, strict ? CARD_IN_IDENTIFIER : CARD, (m) => {
     const digits = m.replace(SEPARATOR_CHARS, '');
     if (cardNumberValid(digits)) {
       found?.('card');
@@ -369,10 +378,11 @@ const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (
 // Between the characters of an IBAN: a space (print format), a dash, a dot, a slash or an underscore.
 const isIbanSeparator = (c: number) => c === 32 || c === 45 || c === 46 || c === 47 || c === 95;
 
-function maskIbans(text: string, found: OnFound | undefined, editor: Editor): string {
+function maskIbans(text: string, found: OnFound | undefined, editor: Editor, strict: boolean): string {
   let edits: Edit[] | undefined;
-  IBAN_START.lastIndex = 0;
-  for (let m = IBAN_START.exec(text); m; m = IBAN_START.exec(text)) {
+  const start = strict ? IBAN_START_IN_IDENTIFIER : IBAN_START;
+  start.lastIndex = 0;
+  for (let m = start.exec(text); m; m = start.exec(text)) {
     const length = IBAN_LENGTHS[m[0].replace(/[^A-Za-z]/g, '').toUpperCase()];
     if (!length) continue;
     // Read the country's number of characters, up to three separators allowed between them ("DE89 - 3704").
@@ -388,10 +398,10 @@ function maskIbans(text: string, found: OnFound | undefined, editor: Editor): st
       if (j === i || !isAlnum(text.charCodeAt(j))) break;
       i = j;
     }
-    if (compact.length !== length || isAlnum(text.charCodeAt(i)) || !ibanValid(compact)) continue;
+    if (compact.length !== length || (strict && isAlnum(text.charCodeAt(i))) || !ibanValid(compact)) continue;
     found?.('iban');
     (edits ??= []).push([m.index, i, `${compact.slice(0, 2).toUpperCase()}** [iban …${compact.slice(-4)}]`]);
-    IBAN_START.lastIndex = i;
+    start.lastIndex = i;
   }
   return edits ? editor.splice(text, edits) : text;
 }

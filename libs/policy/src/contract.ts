@@ -99,6 +99,7 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
       (contract.aggregateLimits ?? []).some((l) => l.onExceed === 'review' && l.actionTypes.includes(type)) ||
       (a.lane !== 'prohibited' && (contract.anomalies ?? []).some((r) => r.onDetect === 'review' && (!r.actionTypes || r.actionTypes.includes(type)))) ||
       (a.outbound === true && contract.guardrails?.regulatedDataInOutboundText === 'review') ||
+      (a.lane !== 'prohibited' && contract.guardrails?.cardDataInParameters === 'review') ||
       (moneyFieldsOf(a.parameters).length > 0 && (contract.money?.unknownCurrency ?? 'review') === 'review');
     if (reviewable && !a.review)
       fail(`/actions/${type}`, 'an action that can reach review needs review settings (slaClass, requiredRoles, quorum, whenUnavailable)');

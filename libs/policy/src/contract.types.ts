@@ -190,9 +190,17 @@ export interface OperationalContract {
    * money.ts).
    */
   money?: MoneySettings;
-  /** Regulated data (cards, IBANs, e-mail, national ids) in the parameters of outbound action types. */
+  /**
+   * Regulated data (cards, IBANs, e-mail, national ids) in the parameters of outbound action types; payment card
+   * numbers in the parameters of any action type.
+   */
   guardrails?: {
     regulatedDataInOutboundText?: 'review' | 'prohibited';
+    /**
+     * A payment card number anywhere in the parameters of any action type (a refund's reason, a note): no agent needs
+     * one to act.
+     */
+    cardDataInParameters?: 'review' | 'prohibited';
   };
   actions: Record<string, ActionSpec>;
   rules?: Array<{

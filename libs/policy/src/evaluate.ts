@@ -291,17 +291,21 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
       );
     }
   }
-  // Regulated data in text that leaves the company.
-  const guardrail = c.guardrails?.regulatedDataInOutboundText;
-  if (guardrail && action.spec.outbound) {
+  // Regulated data in text that leaves the company; a payment card number in any action's parameters.
+  const outbound = action.spec.outbound ? c.guardrails?.regulatedDataInOutboundText : undefined;
+  const cards = c.guardrails?.cardDataInParameters;
+  if (outbound || cards) {
     let kinds: string[];
     try {
       kinds = regulatedKinds(p.parameters, compiled.masking);
     } catch {
       kinds = ['unreadable'];
     }
-    if (kinds.length)
-      raise(guardrail, 'guardrail:regulated-data', `regulated data in outbound text (${kinds.join(', ')}): a person checks it before it leaves`);
+    if (outbound && kinds.length)
+      raise(outbound, 'guardrail:regulated-data', `regulated data in outbound text (${kinds.join(', ')}): a person checks it before it leaves`);
+    // What could not be read whole may hold one (fail closed).
+    const card = kinds.filter((k) => k === 'card' || k === 'unreadable' || k === 'too-deep');
+    if (cards && card.length) raise(cards, 'guardrail:card-data', `a payment card number in the parameters (${card.join(', ')}): a person checks it`);
   }
   demands.push({ by: 'contract', lane: contractLane, rule: action.laneRule, reason: contractReason });
   const riskClass: RiskClass = riskOf(score, t.review, action.spec, contractLane);
