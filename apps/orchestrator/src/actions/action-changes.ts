@@ -62,3 +62,9 @@ export class ActionChanges implements BeforeApplicationShutdown {
 export const LONG_POLL_MAX_MS = 30_000;
 /** How often a waiting request re-reads the view when no in-process notification came. */
 export const LONG_POLL_REREAD_MS = 500;
+/**
+ * How many long polls one principal holds open at once in one instance; beyond it a poll answers at once, as a plain
+ * read (the client polls again, spaced): one token cannot pile up waiting requests and their re-reads (red team,
+ * 2026-12-02: 300 at once slowed every other agent's actions).
+ */
+export const LONG_POLLS_PER_PRINCIPAL = 32;

@@ -3,13 +3,16 @@ import { maskText } from '@countersign/guardrails';
 import { ApiRoute, AuthenticatedRequest, IdentifierParam, mayProposeAs, NotFoundAnswer, Principal, Roles } from '@countersign/nest';
 import { TOPICS } from '@countersign/contracts';
 import { ACTION_VIEWS } from '../tokens';
-import { ActionChanges, LONG_POLL_MAX_MS, LONG_POLL_REREAD_MS } from './action-changes';
+import { ActionChanges, LONG_POLL_MAX_MS, LONG_POLL_REREAD_MS, LONG_POLLS_PER_PRINCIPAL } from './action-changes';
 import { reached, summarise, WaitFor } from './action-status';
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 import { FlagHealthWatch } from './flag-health';
 
 @Controller('v1/actions')
 export class ActionsController {
+  /** Long polls held open now, per principal (`LONG_POLLS_PER_PRINCIPAL`). */
+  private readonly polling = new Map<string, number>();
+
   constructor(
     @Inject(ACTION_VIEWS) private readonly views: ActionViewRepository,
     private readonly changes: ActionChanges,
@@ -20,6 +23,7 @@ export class ActionsController {
    * `{status, lane, timeline[]}` of one action. With `waitFor=decision|final` it is a long poll: it answers at once
    * when the action is already there, else when it gets there, else with the current view after `timeoutMs`
    * (default and at most 30 000). 404 when the action is still unknown at the end; 400 for a bad `waitFor`/`timeoutMs`.
+   * A principal holds at most `LONG_POLLS_PER_PRINCIPAL` polls open at once here: a poll beyond them answers at once.
    * An agent's token reads only the actions proposed as one of its own agent ids (403 otherwise, audited); auditors and
    * admins read every action. A reviewer reads none here (403 by role, before any lookup, audited): what they decide on is
    * the review card (`GET /v1/reviews/{id}`). Answering a reviewer by id would tell a canary (an item the review queue
@@ -27,7 +31,10 @@ export class ActionsController {
    */
   @ApiRoute({
     summary: "An action's status, lane and timeline (optionally a long poll)",
-    query: { waitFor: '`decision` or `final`: answer once the action gets there', timeoutMs: 'how long a long poll waits (0 to 30 000 ms; default 30 000)' },
+    query: {
+      waitFor: '`decision` or `final`: answer once the action gets there',
+      timeoutMs: `how long a long poll waits (0 to 30 000 ms; default 30 000); a principal holding ${LONG_POLLS_PER_PRINCIPAL} polls open already is answered at once`,
+    },
     ok: {
       description: "The action as the orchestrator's view has it",
       schema: {
@@ -56,8 +63,23 @@ export class ActionsController {
     @Query('waitFor') waitFor?: string,
     @Query('timeoutMs') timeoutMs?: string,
   ) {
-    const wait = parseWait(waitFor, timeoutMs);
-    const deadline = Date.now() + (wait?.timeoutMs ?? 0);
+    const asked = parseWait(waitFor, timeoutMs);
+    const who = req.principal!.id;
+    const held = this.polling.get(who) ?? 0;
+    // Beyond the principal's open polls: answered at once, as a plain read.
+    const wait = asked && held < LONG_POLLS_PER_PRINCIPAL ? asked : undefined;
+    if (!wait) return this.answer(id, req, undefined, 0);
+    this.polling.set(who, held + 1);
+    try {
+      return await this.answer(id, req, wait, Date.now() + wait.timeoutMs);
+    } finally {
+      const left = (this.polling.get(who) ?? 1) - 1;
+      if (left > 0) this.polling.set(who, left);
+      else this.polling.delete(who);
+    }
+  }
+
+  private async answer(id: string, req: AuthenticatedRequest, wait: { waitFor: WaitFor } | undefined, deadline: number) {
     for (;;) {
       const read = await this.views.timeline(id);
       const access = accessOf(req.principal!, read);

@@ -2,7 +2,7 @@ import { BadRequestException, ForbiddenException, NotFoundException } from '@nes
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { AuthenticatedRequest, Principal, requiredRoles } from '@countersign/nest';
 import { eventually } from '@countersign/testing';
-import { ActionChanges } from './action-changes';
+import { ActionChanges, LONG_POLLS_PER_PRINCIPAL } from './action-changes';
 import { ActionViewConsumer } from './action-view.consumer';
 import { TimelineEntry } from './action-view.repository';
 import { ActionsController } from './actions.controller';
@@ -69,6 +69,29 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
     // Well before its 30 s deadline (the code before re-read until then).
     const cap = new Promise((_, reject) => setTimeout(() => reject(new Error('still polling for a client that went away')), 10_000).unref());
     await expect(Promise.race([poll, cap])).resolves.toMatchObject({ actionId: 'a-9', status: 'proposed' });
+  });
+
+  it('holds at most LONG_POLLS_PER_PRINCIPAL polls of one principal open; one beyond answers at once, others still wait', async () => {
+    const { views, changes, controller } = setup();
+    await views.record('a-20', proposedBy('a-20', 'bot-1'));
+    const bot = as({ id: 'bot-1', agentIds: ['bot-1'] } as Partial<Principal>);
+    const reads = jest.spyOn(views, 'timeline');
+    const open = Array.from({ length: LONG_POLLS_PER_PRINCIPAL }, () => controller.get('a-20', bot, 'final', '30000'));
+    await eventually(() => expect(reads.mock.calls.length).toBeGreaterThanOrEqual(LONG_POLLS_PER_PRINCIPAL));
+    // One more from the same principal: the current view at once (a wait would outlast the test's 5 s).
+    await expect(controller.get('a-20', bot, 'final', '30000')).resolves.toMatchObject({ actionId: 'a-20', status: 'proposed' });
+    // Another principal's poll still waits (here the auditor's, who reads every action).
+    const before = reads.mock.calls.length;
+    let otherAnswered = false;
+    const other = controller.get('a-20', asAuditor, 'final', '30000').finally(() => (otherAnswered = true));
+    await eventually(() => expect(reads.mock.calls.length).toBeGreaterThan(before));
+    expect(otherAnswered).toBe(false);
+    await views.record('a-20', entry('a-20', 'executed'));
+    changes.notify('a-20');
+    await expect(Promise.all([...open, other])).resolves.toHaveLength(LONG_POLLS_PER_PRINCIPAL + 1);
+    // Once they answered, the principal may wait again.
+    const again = controller.get('a-20', bot, 'final', '30000');
+    await expect(again).resolves.toMatchObject({ status: 'executed' });
   });
 
   it('waits, then answers as soon as the view consumer records the awaited state', async () => {
