@@ -77,8 +77,8 @@ function generate() {
     scoring,
     actions,
     rules,
-    // The content guardrail (cards, IBANs, e-mail, phones, national ids in outbound text): in the measured path.
-    guardrails: { regulatedDataInOutboundText: 'review' },
+    // The content guardrails (cards, IBANs, e-mail, phones, national ids in outbound text; a card in any parameters), as shipped: in the measured path.
+    guardrails: { regulatedDataInOutboundText: 'review', cardDataInParameters: 'review' },
     prohibited: [{ id: 'no-shell', actionTypes: ['domain0.action_0'], when: { field: 'parameters.cmd', exists: true }, reason: 'no shell' }],
   };
   return { yaml: stringify(contract), cedarPolicies: cedarPolicies.join('\n'), types: Object.keys(actions) };
