@@ -38,7 +38,7 @@ const MAX_PAGES = 20;
  * and lists events by that time, but another transaction's event stamped a moment earlier can commit later: a
  * read that stopped at the newest change it had seen would never see that one.
  */
-const COMMIT_WINDOW_MS = 30_000;
+const COMMIT_WINDOW_MS = 10_000;
 
 /** The cursor: the newest event time read, and the wanted events read within the window before it (id, time). */
 interface EventCursor {

@@ -52,9 +52,10 @@ describe('countersign policy', () => {
     const r = await run('lint', bad);
     expect(r.code).toBe(1);
     const text = r.out.join('\n');
+    // Rules are named by their index too: the two added last sit after however many the contract has.
     expect(text).toMatch(/error: actions\.infra\.deployment_manifest_change: no owner/);
-    expect(text).toMatch(/error: rules\[0\] \(refund-very-large\) and rules\[5\] \(again-large\): the same condition on support\.refund gives different lanes/);
-    expect(text).toMatch(/warning: rules\[6\] \(useless\): unreachable/);
+    expect(text).toMatch(/error: rules\[0\] \(refund-very-large\) and rules\[\d+\] \(again-large\): the same condition on support\.refund gives different lanes/);
+    expect(text).toMatch(/warning: rules\[\d+\] \(useless\): unreachable/);
   });
 
   it('lint: warns of an anomaly rule that only covers action types already on its lane or stricter', async () => {
