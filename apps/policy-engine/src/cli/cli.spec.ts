@@ -54,7 +54,9 @@ describe('countersign policy', () => {
     const text = r.out.join('\n');
     // Rules are named by their index too: the two added last sit after however many the contract has.
     expect(text).toMatch(/error: actions\.infra\.deployment_manifest_change: no owner/);
-    expect(text).toMatch(/error: rules\[0\] \(refund-very-large\) and rules\[\d+\] \(again-large\): the same condition on support\.refund gives different lanes/);
+    expect(text).toMatch(
+      /error: rules\[0\] \(refund-very-large\) and rules\[\d+\] \(again-large\): the same condition on support\.refund gives different lanes/,
+    );
     expect(text).toMatch(/warning: rules\[\d+\] \(useless\): unreachable/);
   });
 
