@@ -39,6 +39,10 @@ export const IDENTIFIER_KEYS: ReadonlySet<string> = new Set([
   'nonce',
   'keyId',
   'offset',
+  // W3C trace context (logs, audit entries): hex, where a run of digits is no card, IBAN or national id.
+  'traceId',
+  'spanId',
+  'traceparent',
 ]);
 
 // Between the groups of a national id: one space, dash, dot, slash or underscore, the same or not (`123 45-6789`).

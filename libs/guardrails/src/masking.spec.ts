@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { findRegulatedData } from './detectors';
@@ -417,6 +419,21 @@ describe('masking regulated data written to dodge the detectors', () => {
 
 describe("the contract's national ids for the whole process (useContractNationalIds)", () => {
   afterEach(() => useContractNationalIds([]));
+
+  it("the shipped contract's tax id: glued to a letter after it, not before it (hex ids), and never in trace ids", () => {
+    const contract = readFileSync(join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml'), 'utf8');
+    const pattern = /name: de-tax-id, pattern: '([^']+)'/.exec(contract)![1];
+    useContractNationalIds([{ name: 'de-tax-id', pattern }]);
+    expect(maskText('Steuer-ID 12345678901x, also 12/345/678/901')).toBe('Steuer-ID [de-tax-id]x, also [de-tax-id]');
+    // A span id whose last eleven characters are digits (a CI run logged `ac63a[de-tax-id]`), in free text and as a field.
+    expect(maskText('span ac63a12345678901')).toBe('span ac63a12345678901');
+    const ids = {
+      spanId: '12345678901abcde',
+      traceId: '4111111111111111ab12345678901cde',
+      traceparent: '00-4111111111111111ab12345678901cde-12345678901abcde-01',
+    };
+    expect(maskDeep(ids)).toEqual(ids);
+  });
 
   it('applies them to every masking that names none, and lets one that names its own keep them', () => {
     expect(maskText('tax id 12 345 678 901')).toBe('tax id 12 345 678 901');
