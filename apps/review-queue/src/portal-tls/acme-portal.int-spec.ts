@@ -58,7 +58,12 @@ describe('the portal certificate from an ACME server (pebble)', () => {
   const servers: Server[] = [];
 
   const manager = (certDir: string, o: Partial<PortalCertificateSettings>, metrics = createMetrics('review-queue')) => {
-    const m = new PortalCertificateManager(source, { hostnames: ['localhost'], certDir, renewWhenRemaining: 1 / 3, checkMs: 3_600_000, ...o }, logger, metrics);
+    const m = new PortalCertificateManager(
+      source,
+      { hostnames: ['localhost'], certDir, renewWhenRemaining: 1 / 3, checkMs: 3_600_000, retryMs: 1_000, ...o },
+      logger,
+      metrics,
+    );
     managers.push(m);
     return { m, metrics, certFile: join(certDir, 'portal.pem'), keyFile: join(certDir, 'portal.key') };
   };
@@ -186,7 +191,7 @@ describe('the portal certificate from an ACME server (pebble)', () => {
     const accountKey = readFileSync(join(dir, 'acme-account.key'), 'utf8');
 
     await pebble.stop();
-    const { m, metrics, certFile, keyFile } = manager(certDir, { renewWhenRemaining: 1, checkMs: 200 });
+    const { m, metrics, certFile, keyFile } = manager(certDir, { renewWhenRemaining: 1, checkMs: 200, retryMs: 200 });
     try {
       m.start();
       // Keeps trying: more than one failure, each counted.

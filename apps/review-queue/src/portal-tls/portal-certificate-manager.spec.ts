@@ -39,7 +39,7 @@ describe('PortalCertificateManager', () => {
     });
     const m = new PortalCertificateManager(
       source,
-      { hostnames: ['portal.example.test'], certDir: dir, renewWhenRemaining: 1 / 3, checkMs: 3_600_000, ...o },
+      { hostnames: ['portal.example.test'], certDir: dir, renewWhenRemaining: 1 / 3, checkMs: 3_600_000, retryMs: 10_000, ...o },
       logger,
       metrics,
       () => now,
@@ -131,12 +131,42 @@ describe('PortalCertificateManager', () => {
 
   it('keeps trying on its interval while the source fails, and recovers by itself', async () => {
     source.available = false;
-    const m = manager({ checkMs: 100 });
+    const m = manager({ checkMs: 100, retryMs: 100 });
     m.start();
     await eventually(async () => expect(await count(metrics, 'failure')).toBeGreaterThanOrEqual(3), 20_000, 20);
     source.available = true;
     await eventually(async () => expect(await count(metrics, 'success')).toBe(1), 20_000, 20);
     expect(m.current().state).toBeDefined();
+  });
+
+  it('tries a failed first order again after retryMs, doubling with each failure in a row up to checkMs, not after a whole check', async () => {
+    source.available = false;
+    const m = manager({ checkMs: 3_600_000, retryMs: 50 });
+    expect(m.nextCheckInMs()).toBe(3_600_000);
+    m.start();
+    await eventually(async () => expect(await count(metrics, 'failure')).toBeGreaterThanOrEqual(3), 20_000, 20);
+    const failures = await count(metrics, 'failure');
+    expect(m.nextCheckInMs()).toBe(Math.min(3_600_000, 50 * 2 ** (failures - 1)));
+    const alerts = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.alert === 'portal-acme');
+    expect(alerts.slice(0, 3).map((a) => [a.failuresInARow, a.retryInMs])).toEqual([
+      [1, 50],
+      [2, 100],
+      [3, 200],
+    ]);
+    source.available = true;
+    await eventually(async () => expect(await count(metrics, 'success')).toBe(1), 20_000, 20);
+    expect(m.nextCheckInMs()).toBe(3_600_000);
+    expect(m.current().state).toBeDefined();
+  });
+
+  it('caps the retry at checkMs, and refuses a retry longer than the check', async () => {
+    expect(() => manager({ checkMs: 1_000, retryMs: 2_000 })).toThrow(/retryMs must be in \(0, checkMs\]/);
+    source.available = false;
+    const m = manager({ checkMs: 200, retryMs: 100 });
+    m.start();
+    await eventually(async () => expect(await count(metrics, 'failure')).toBeGreaterThanOrEqual(4), 20_000, 20);
+    const alerts = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.alert === 'portal-acme');
+    expect(alerts.slice(0, 4).map((a) => a.retryInMs)).toEqual([100, 200, 200, 200]);
   });
 });
 
@@ -166,6 +196,15 @@ describe('PortalAcmeSettings', () => {
       parse({ PORTAL_ACME_DIRECTORY_URL: 'https://acme.test/dir', PORTAL_HOSTNAMES: 'a.test', PORTAL_CERT_DIR: '/x', PORTAL_ACME_RENEW_REMAINING: '0' })
         .success,
     ).toBe(false);
+    const slow = parse({
+      PORTAL_ACME_DIRECTORY_URL: 'https://acme.test/dir',
+      PORTAL_HOSTNAMES: 'a.test',
+      PORTAL_CERT_DIR: '/x',
+      PORTAL_ACME_CHECK_MS: '1000',
+      PORTAL_ACME_RETRY_MS: '5000',
+    });
+    expect(slow.success).toBe(false);
+    expect(slow.error!.issues.map((i) => [i.path[0], i.message])).toEqual([['PORTAL_ACME_RETRY_MS', 'at most PORTAL_ACME_CHECK_MS (1000)']]);
   });
 
   it('gives the manager its settings, and the trust monitor the portal chain when a root is named', () => {
@@ -183,6 +222,7 @@ describe('PortalAcmeSettings', () => {
         certDir: '/var/lib/countersign/portal',
         renewWhenRemaining: 1 / 3,
         checkMs: 3_600_000,
+        retryMs: 10_000,
       });
       expect(o.watched).toEqual({
         owner: 'review-queue',

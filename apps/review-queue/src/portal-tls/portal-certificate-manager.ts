@@ -13,8 +13,14 @@ export interface PortalCertificateSettings {
   certDir: string;
   /** Renew when less than this share of the certificate's lifetime remains (0 < share ≤ 1; Let's Encrypt advises 1/3). */
   renewWhenRemaining: number;
-  /** How often the files are checked, and a failed renewal tried again (ms). */
+  /** How often the files are checked (ms). */
   checkMs: number;
+  /**
+   * After a failed renewal the next try comes after this long (ms), doubling with each failure in a row up to `checkMs`:
+   * a transient failure (a CA restarting, a network blip) at boot must not leave the portal without a certificate for a
+   * whole `checkMs`, and a lasting one must not hammer the CA (Let's Encrypt limits failed validations per hour).
+   */
+  retryMs: number;
 }
 
 export const PORTAL_CERT_FILE = 'portal.pem';
@@ -41,11 +47,14 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
  * key, validity) before it is written, each file atomically (key first, then the chain: a reader that loads the pair
  * between the two renames sees a mismatch and keeps what it had, see ADR 0027). A failed renewal is counted
  * (`countersign_acme_renewals_total{outcome="failure"}`), logged as an alert line (`alert: 'portal-acme'`, the error's
- * message only: never a key) and tried again at the next check; the files in place are never removed.
+ * message only: never a key) and tried again after `retryMs`, doubling with each failure in a row up to `checkMs`; the files in place are never removed.
  */
 export class PortalCertificateManager {
   private timer?: NodeJS.Timeout;
+  private running = false;
   private inFlight?: Promise<PortalCheckOutcome>;
+  /** Failed renewals in a row (0 after a success or a fresh check): sets the next retry's delay. */
+  private failures = 0;
   private readonly certFile: string;
   private readonly keyFile: string;
 
@@ -58,6 +67,7 @@ export class PortalCertificateManager {
   ) {
     if (!settings.hostnames.length) throw new Error('the portal certificate needs at least one host name');
     if (!(settings.renewWhenRemaining > 0 && settings.renewWhenRemaining <= 1)) throw new Error('renewWhenRemaining must be in (0, 1]');
+    if (!(settings.retryMs > 0 && settings.retryMs <= settings.checkMs)) throw new Error('retryMs must be in (0, checkMs]');
     this.certFile = join(settings.certDir, PORTAL_CERT_FILE);
     this.keyFile = join(settings.certDir, PORTAL_KEY_FILE);
   }
@@ -66,19 +76,34 @@ export class PortalCertificateManager {
     return { certFile: this.certFile, keyFile: this.keyFile };
   }
 
-  /** Checks now, then every `checkMs` (an unref'd timer: it never keeps the process alive). */
+  /**
+   * Checks now, then `checkMs` after each check, or sooner after a failure (`nextCheckInMs`). The timer is unref'd: it
+   * never keeps the process alive.
+   */
   start(): void {
-    if (this.timer) return;
-    void this.check();
-    this.timer = setInterval(() => void this.check(), this.settings.checkMs);
-    this.timer.unref();
+    if (this.running) return;
+    this.running = true;
+    const loop = async () => {
+      await this.check();
+      if (!this.running) return;
+      this.timer = setTimeout(() => void loop(), this.nextCheckInMs());
+      this.timer.unref();
+    };
+    void loop();
   }
 
   /** Stops the checks and waits for one in progress. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.inFlight;
+  }
+
+  /** When the next check is due: `checkMs`, or after `failures` in a row `retryMs × 2^(failures − 1)`, at most `checkMs`. */
+  nextCheckInMs(): number {
+    if (this.failures === 0) return this.settings.checkMs;
+    return Math.min(this.settings.checkMs, this.settings.retryMs * 2 ** Math.min(this.failures - 1, 30));
   }
 
   /** The certificate in the files, or why there is none usable (`reason`). */
@@ -101,7 +126,10 @@ export class PortalCertificateManager {
     const { state, reason } = this.current();
     this.expose(state);
     const now = this.now();
-    if (state && now < state.renewAt) return 'fresh';
+    if (state && now < state.renewAt) {
+      this.failures = 0;
+      return 'fresh';
+    }
     const why = state ? `due since ${state.renewAt.toISOString()} (ends ${state.notAfter.toISOString()})` : reason;
     const started = Date.now();
     try {
@@ -113,6 +141,7 @@ export class PortalCertificateManager {
       await writeFileAtomically(this.keyFile, obtained.keyPem, 0o600);
       await writeFileAtomically(this.certFile, obtained.chainPem.endsWith('\n') ? obtained.chainPem : `${obtained.chainPem}\n`, 0o644);
       this.metrics?.counter('countersign_acme_renewals_total').inc({ outcome: 'success' });
+      this.failures = 0;
       this.expose(next);
       this.logger.info(
         {
@@ -128,6 +157,7 @@ export class PortalCertificateManager {
       return 'renewed';
     } catch (e) {
       this.metrics?.counter('countersign_acme_renewals_total').inc({ outcome: 'failure' });
+      this.failures += 1;
       // The message only: an HTTP client's error object carries the request (signed payloads, headers).
       const error = String((e as Error)?.message ?? e).slice(0, 500);
       this.logger.error(
@@ -137,7 +167,8 @@ export class PortalCertificateManager {
           source: this.source.name,
           error,
           current: state && { serialNumber: state.serialNumber, notAfter: state.notAfter.toISOString() },
-          retryInMs: this.settings.checkMs,
+          failuresInARow: this.failures,
+          retryInMs: this.nextCheckInMs(),
         },
         `portal certificate renewal failed (${why}); ${state ? 'the current certificate stays in place' : 'no certificate yet'}: ${error}`,
       );

@@ -95,6 +95,8 @@ describe('the review queue with PORTAL_ACME_* set (ADR 0027)', () => {
         PORTAL_HOSTNAMES: 'localhost',
         PORTAL_CERT_DIR: certDir,
         PORTAL_ACME_HTTP_PORT: String(pebble.httpPort),
+        // A failed order at boot is tried again after 1 s (doubling), not after the hour of PORTAL_ACME_CHECK_MS.
+        PORTAL_ACME_RETRY_MS: '1000',
       },
       { port: await freePort(), logDir: join(dir, 'logs') },
     );
@@ -108,7 +110,15 @@ describe('the review queue with PORTAL_ACME_* set (ADR 0027)', () => {
     expect(leaf.checkHost('localhost')).toBe('localhost');
     const samples = await scrapeMetrics(rq.url, tokens.metrics);
     expect(sampleSum(samples, 'countersign_acme_certificate_expiry_timestamp_seconds')).toBe(Date.parse(leaf.validTo) / 1000);
-    expect(sampleSum(samples, 'countersign_acme_renewals_total', { outcome: 'failure' })).toBe(0);
+    // A transient failure before the success (CI once saw one, and then waited the whole check) is allowed; each one
+    // counted is an alert line in the service's log, naming its cause.
+    const failures = sampleSum(samples, 'countersign_acme_renewals_total', { outcome: 'failure' });
+    const alerts = readFileSync(rq.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"alert":"portal-acme"'))
+      .map((l) => JSON.parse(l) as { error: string });
+    expect(alerts).toHaveLength(failures);
+    if (failures) console.log(`the portal's first order failed ${failures} time(s) before it succeeded: ${alerts.map((a) => a.error).join('; ')}`);
 
     // The trust monitor's verdict names the portal's certificate (its serial), checked against pebble's root.
     await eventually(

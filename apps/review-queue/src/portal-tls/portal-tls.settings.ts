@@ -60,8 +60,10 @@ export const PortalAcmeSettings = z
       .gt(0)
       .lte(1)
       .default(1 / 3),
-    /** How often the files are checked and a failed renewal retried (ms, default 1 hour). */
+    /** How often the files are checked (ms, default 1 hour). */
     PORTAL_ACME_CHECK_MS: z.coerce.number().int().min(100).max(86_400_000).default(3_600_000),
+    /** The first retry after a failed renewal (ms, default 10 s), doubling with each failure in a row up to the check. */
+    PORTAL_ACME_RETRY_MS: z.coerce.number().int().min(100).max(86_400_000).default(10_000),
     /** The ACME account's contact address, optional. */
     PORTAL_ACME_EMAIL: z.email().optional(),
   })
@@ -69,6 +71,8 @@ export const PortalAcmeSettings = z
     if (s.PORTAL_ACME_DIRECTORY_URL) {
       if (!s.PORTAL_HOSTNAMES) ctx.addIssue({ code: 'custom', path: ['PORTAL_HOSTNAMES'], message: 'required with PORTAL_ACME_DIRECTORY_URL' });
       if (!s.PORTAL_CERT_DIR) ctx.addIssue({ code: 'custom', path: ['PORTAL_CERT_DIR'], message: 'required with PORTAL_ACME_DIRECTORY_URL' });
+      if (s.PORTAL_ACME_RETRY_MS > s.PORTAL_ACME_CHECK_MS)
+        ctx.addIssue({ code: 'custom', path: ['PORTAL_ACME_RETRY_MS'], message: `at most PORTAL_ACME_CHECK_MS (${s.PORTAL_ACME_CHECK_MS})` });
       return;
     }
     for (const k of ['PORTAL_ACME_CA_FILE', 'PORTAL_ACME_ROOT_FILE', 'PORTAL_HOSTNAMES', 'PORTAL_CERT_DIR', 'PORTAL_ACME_EMAIL'] as const)
@@ -93,6 +97,7 @@ export function portalTlsOptions(c: PortalAcmeConfig): (PortalTlsOptions & { wat
       certDir: c.PORTAL_CERT_DIR,
       renewWhenRemaining: c.PORTAL_ACME_RENEW_REMAINING,
       checkMs: c.PORTAL_ACME_CHECK_MS,
+      retryMs: c.PORTAL_ACME_RETRY_MS,
     },
     // The trust monitor watches the portal's chain against the ACME root when one is named (ADR 0019's certificates).
     ...(c.PORTAL_ACME_ROOT_FILE && {
