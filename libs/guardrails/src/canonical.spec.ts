@@ -50,6 +50,25 @@ describe('the canonical form the detectors read', () => {
     expect(canonical('R&D &amp; co &#0; &#x110000;')).toBe('R&D &amp; co &#0; &#x110000;');
   });
 
+  it('reads HTML as a browser shows it: inline tags and comments are nothing, tags that break a line or a block a space', () => {
+    expect(canonical('4111<b>1111</b>1111<span class="x">1111</span>')).toBe('4111111111111111');
+    expect(canonical('4111<!-- hidden -->1111 <I>1111</I> 1111')).toBe('41111111 1111 1111');
+    expect(canonical('DE89<br>3704<p>0044</p><td>0532</TD>')).toBe('DE89 3704 0044 0532 ');
+    expect(canonical('jane.doe<wbr>@<u>example</u>.com')).toBe('jane.doe@example.com');
+    // Not markup: a comparison, a lone bracket, the bracketed "at" and "dot" of a spelled-out address.
+    expect(canonical('if a < b and c > d, 3<4')).toBe('if a < b and c > d, 3<4');
+    expect(canonical('jane <at> example <dot> com')).toBe('jane@example.com');
+    expect(canonical('jane <AT> example <Dot> com')).toBe('jane@example.com');
+  });
+
+  it('maps each character of a text with markup back to the original, so that a mask covers the tags inside what it hides', () => {
+    const text = 'x 4111<b>1111</b>1111';
+    const mapped = canonicalForm(text)!;
+    expect(mapped.text).toBe('x 411111111111');
+    const [from, to] = [mapped.lo[2], mapped.hi[mapped.text.length - 1]];
+    expect(text.slice(from, to)).toBe('4111<b>1111</b>1111');
+  });
+
   it('decodes JavaScript, JSON, C and percent escapes as the characters they stand for', () => {
     expect(canonical(String.raw`john.doe\u0040example.com`)).toBe('john.doe@example.com');
     expect(canonical(String.raw`john.doe\u{40}example\x2ecom`)).toBe('john.doe@example.com');

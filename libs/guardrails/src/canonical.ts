@@ -29,20 +29,25 @@ export const MAYBE_DIGIT_OR_AT =
   /[\p{N}@&\u32c0-\u32cb\u3358-\u3370\u3378\u3379\u339f-\u33a6\u33a8\u33af\u33e0-\u33fe\ufe6b\uff20]|(?<![a-zA-Z])[aA][\p{M}\p{Cf}\p{Default_Ignorable_Code_Point}]*[tT](?![a-zA-Z])|[\u00aa\u1d2c-\u1d6a\u2090-\u209c\u24b6-\u24e9\uff21-\uff5a\u{1ccd6}-\u{1ccf9}\u{1d400}-\u{1d6a5}\u{1f130}-\u{1f149}]/u;
 
 // What a canonical form can change: a character outside printable ASCII, an HTML character reference, an escape
-// (`\u0040`, `\x40`, `%40`), or an "at"/"dot" written as a word. Printable ASCII without them is its own canonical form.
+// (`\u0040`, `\x40`, `%40`), an "at"/"dot" written as a word, or HTML markup (a tag or a comment). Printable ASCII without them is its own canonical form.
 // '…' is left out: every mask has one (`[card …1111]`) and it never hides anything.
-export const MAYBE_OBFUSCATED = /[^\x20-\x7e\u2026]|&[#a-z]|\\(?:u[{0-9a-f]|x[0-9a-f])|%[0-9a-f]{2}|[\s([{<](?:at|dot)[\s)\]}>]/i;
+export const MAYBE_OBFUSCATED = /[^\x20-\x7e\u2026]|&[#a-z]|\\(?:u[{0-9a-f]|x[0-9a-f])|%[0-9a-f]{2}|[\s([{<](?:at|dot)[\s)\]}>]|<[a-z/!]/i;
 // Characters whose canonical form differs from themselves though NFKC keeps them: invisible (format, default
 // ignorable, control) characters, separators, dashes, digits of other scripts, combining marks, the ideographic full stop.
 const NOT_CANONICAL = /(?![ \-0-9])[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Z}\p{Pd}\p{Nd}\p{M}\u2212\u3002]/u;
-// A run of printable ASCII but '&', '%' and '\'; an HTML character reference (decimal or hexadecimal); a
+// A run of printable ASCII but '&', '%', '<' and '\'; an HTML tag or comment (not `<at>` or `<dot>`, which spell out an
+// e-mail address); an HTML character reference (decimal or hexadecimal); a
 // JavaScript, JSON or C escape (`\u0040`, `\u{40}`, `\x40`) or a percent escape (`%40`), whose code is hexadecimal
 // too; a named reference; a run of other characters without marks (one NFKC for the run: text of any script is mostly
 // canonical already); or one character with its marks.
 const TOKEN =
-  /([\x20-\x24\x27-\x5b\x5d-\x7e]+)|&#(?:(\d{1,7})|[xX]([0-9a-fA-F]{1,6}));?|\\(?:u([0-9a-fA-F]{4})|u\{([0-9a-fA-F]{1,6})\}|x([0-9a-fA-F]{2}))|%([0-9a-fA-F]{2})|&(commat|period|nbsp|hyphen|dash|ndash|mdash|minus);|([^\x00-\x7f\p{M}]+)(?!\p{M})|\P{M}\p{M}*|\p{M}+/gu;
-// A character reference or an escape that TOKEN decodes.
-const ESCAPED = /&[#a-z]|\\(?:u[{0-9a-f]|x[0-9a-f])|%[0-9a-f]{2}/i;
+  /([\x20-\x24\x27-\x3b\x3d-\x5b\x5d-\x7e]+)|(<!--[^]{0,4096}?-->|<\/?(?![aA][tT] ?>|[dD][oO][tT] ?>)[a-zA-Z][a-zA-Z0-9-]{0,31}(?:[\s/][^<>]{0,1024})?>)|&#(?:(\d{1,7})|[xX]([0-9a-fA-F]{1,6}));?|\\(?:u([0-9a-fA-F]{4})|u\{([0-9a-fA-F]{1,6})\}|x([0-9a-fA-F]{2}))|%([0-9a-fA-F]{2})|&(commat|period|nbsp|hyphen|dash|ndash|mdash|minus);|([^\x00-\x7f\p{M}]+)(?!\p{M})|\P{M}\p{M}*|\p{M}+/gu;
+// A character reference, an escape or HTML markup that TOKEN decodes or removes.
+const ESCAPED = /&[#a-z]|\\(?:u[{0-9a-f]|x[0-9a-f])|%[0-9a-f]{2}|<[a-z/!]/i;
+// Tags a browser shows as a break between words (a line, a paragraph, a cell); any other tag joins what it separates
+// (`4111<b>1111</b>…`, `re<span>fund</span>`).
+const BREAKING_TAG =
+  /^<\/?(?:br|p|div|li|ul|ol|dl|dt|dd|tr|td|th|table|thead|tbody|tfoot|caption|h[1-6]|hr|blockquote|pre|section|article|header|footer|nav|aside|main|address|figure|figcaption|details|summary|option|img|input|button|label)(?![a-z0-9-])/i;
 const NAMED: Record<string, string> = { commat: '@', period: '.', nbsp: ' ', hyphen: '-', dash: '-', ndash: '-', mdash: '-', minus: '-' };
 const CONTROL_SPACE = /[\t\n\v\f\r\x1c-\x1f\x85]/;
 const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}]/u;
@@ -61,6 +66,8 @@ const DIGIT = /\p{Nd}/u;
  * - every dash (Unicode Pd, and the minus sign) `-`; the digits of every script ASCII; `。` a full stop;
  * - HTML character references decoded (`&#64;`, `&#x40;`, `&commat;`, `&period;`, `&nbsp;`, …), and so are escapes
  *   (`\u0040`, `\u{40}`, `\x40`, `%40`);
+ * - HTML markup removed as a browser would show the text: a comment or an inline tag (`4111<b>1111</b>`) is nothing, a
+ *   tag that breaks the line or the block (`<br>`, `<p>`, `<td>`) a space;
  * - combining marks on an ASCII character (strike-through, underline) removed;
  * - e-mail addresses spelled out (`jane (at) example (dot) com`, `jane.doe at example dot com`) written with `@` and `.`.
  */
@@ -71,6 +78,14 @@ export function canonicalForm(text: string): MappedText | undefined {
   const spelled = spelledEmailEdits(mapped?.text ?? text);
   if (spelled.length) mapped = splice(mapped ?? identity(text), spelled);
   return mapped && mapped.text !== text ? mapped : undefined;
+}
+
+/**
+ * The text as a person reads it where it is shown (markup removed, references and escapes decoded, invisible
+ * characters gone, every space one space), or `undefined` when that is the text itself. The map back is dropped.
+ */
+export function readableText(text: string): string | undefined {
+  return canonicalForm(text)?.text;
 }
 
 function identity(text: string): MappedText {
@@ -116,10 +131,13 @@ function canonicalCharacters(source: string): MappedText {
   for (let m = TOKEN.exec(source); m; m = TOKEN.exec(source)) {
     const from = m.index;
     const to = from + m[0].length;
-    const [token, ascii, decimal, hexReference, u4, uBraced, x2, percent, named, run] = m;
+    const [token, ascii, tag, decimal, hexReference, u4, uBraced, x2, percent, named, run] = m;
     const hex = hexReference ?? u4 ?? uBraced ?? x2 ?? percent;
     if (ascii !== undefined) {
       for (let i = from; i < to; i++) emit(source[i], i, i + 1);
+    } else if (tag !== undefined) {
+      // Markup is not text: a breaking tag reads as a space, any other tag or a comment as nothing.
+      if (BREAKING_TAG.test(tag)) emit(' ', from, to);
     } else if (decimal !== undefined || hex !== undefined) {
       const code = decimal !== undefined ? Number(decimal) : parseInt(hex, 16);
       if (code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff)) emit(canonicalCharacter(String.fromCodePoint(code)), from, to);

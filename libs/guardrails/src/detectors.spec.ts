@@ -284,6 +284,19 @@ describe('detecting regulated data written to dodge the detectors', () => {
     expect(maskDeep({ digest, body: digest })).toEqual({ digest, body: 'ab[card …1111]cd' });
   });
 
+  it('finds a card number, an IBAN or an e-mail address split by HTML markup, and masks the markup inside it too (red team, 2026-12-02)', () => {
+    const marked: Array<[string, string]> = [
+      ['Your card 4111<b>1111</b>1111<span>1111</span> is blocked', 'card'],
+      ['card 4111 <i>1111</i> 1111 <!-- x --> 1111', 'card'],
+      ['IBAN DE89<u>3704</u>0044 0532 0130 00', 'iban'],
+      ['write to jane.doe<span>@</span>example.com', 'email'],
+    ];
+    for (const [text, kind] of marked) expect({ text, kinds: regulatedKinds({ body: text }) }).toEqual({ text, kinds: [kind] });
+    expect(maskText('Your card 4111<b>1111</b>1111<span>1111</span> is blocked')).toBe('Your card [card …1111]</span> is blocked');
+    // Ordinary HTML with numbers in it is left alone.
+    expect(regulatedKinds({ body: '<p>Order <b>1234</b> of 2026-12-02, <a href="https://example.com/o/55">details</a></p>' })).toEqual([]);
+  });
+
   it('finds an e-mail address spelled out in an object key, and names it masked', () => {
     expect(findRegulatedData({ context: { 'jane (at) example (dot) org': 'vip' } })).toEqual([{ kind: 'email', path: '/context/j***@[email]' }]);
   });

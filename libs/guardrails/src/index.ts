@@ -8,4 +8,4 @@
  */
 export * from './masking';
 export * from './detectors';
-export { asciiDigits } from './canonical';
+export { asciiDigits, readableText } from './canonical';

@@ -81,4 +81,27 @@ describe('conditions compare text canonically', () => {
     // A pattern written in capitals still matches (the comparison ignores case, it does not only lower the value).
     expect(holds({ field: 'iban', matches: '^[A-Z]{2}[0-9]{2}' }, { iban: 'DE89 3704' })).toBe(true);
   });
+
+  it('matches: also on the text as it is shown, so HTML markup and references hide no phrase (red team, 2026-12-02)', () => {
+    const promise: Condition = { field: 'body', matches: '\\b(refund|we will pay)\\b' };
+    for (const body of ['A <b>re</b>fund is on its way', 'A re&#102;und', 'A re<span class="x">fund</span>', 'we<!-- -->&nbsp;will pay', 'we <i>will</i> pay'])
+      expect({ body, holds: holds(promise, { body }) }).toEqual({ body, holds: true });
+    // A line break in HTML still separates words; markup that is not there is not invented.
+    expect(holds(promise, { body: 'partial<br>refunds are not possible' })).toBe(false);
+    expect(holds(promise, { body: 'we will<br>pay' })).toBe(true);
+    expect(holds(promise, { body: 'if a < b then refunds > 0' })).toBe(false);
+  });
+
+  it('matches under not: both readings must match, so markup cannot dress a value up to pass an allow-list', () => {
+    const unlisted: Condition = { not: { field: 'target', matches: '^[a-z0-9-]+#[a-z0-9/_-]+$' } };
+    expect(holds(unlisted, { target: 'repo#feature/x' })).toBe(false);
+    // Shown, `repo#feature&#47;x` reads `repo#feature/x`; as sent it does not match the list: it is not on it.
+    for (const target of ['repo#feature&#47;x', 'repo#feat<b></b>ure', 'repo#<i>main</i>'])
+      expect({ target, holds: holds(unlisted, { target }) }).toEqual({ target, holds: true });
+    // Two nots are one yes: either reading matching makes it hold.
+    expect(holds({ not: { not: { field: 'body', matches: 'refund' } } }, { body: 're<b>fund</b>' })).toBe(true);
+    // One not, however deep: the rule it guards fires unless both readings match.
+    expect(holds({ all: [{ not: { any: [{ field: 'body', matches: 'refund' }] } }] }, { body: 're<b>fund</b>' })).toBe(true);
+    expect(holds({ all: [{ not: { any: [{ field: 'body', matches: 'refund' }] } }] }, { body: '<b>refund</b>' })).toBe(false);
+  });
 });

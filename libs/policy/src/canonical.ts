@@ -1,4 +1,4 @@
-import { asciiDigits } from '@countersign/guardrails';
+import { asciiDigits, readableText } from '@countersign/guardrails';
 
 /**
  * The form the contract compares text in (docs/adr/0033). Two strings a person reads as the same value are
@@ -84,3 +84,13 @@ export function canonicalText(s: string): string {
 
 /** `canonicalText` for strings; any other value as it is. */
 export const canonicalValue = (v: unknown): unknown => (typeof v === 'string' ? canonicalText(v) : v);
+
+/**
+ * The canonical form of what a reader is shown when the text is rendered (HTML markup removed, character references
+ * and escapes decoded: `<b>re</b>fund` and `re&#102;und` read `refund`), or `undefined` when the text has none, i.e.
+ * it reads as `canonicalText` reads it. A pattern that must see through markup tests both (conditions.ts).
+ */
+export function shownText(s: string): string | undefined {
+  const readable = readableText(s);
+  return readable === undefined ? undefined : canonicalText(readable);
+}

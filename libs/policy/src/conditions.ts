@@ -1,4 +1,4 @@
-import { canonicalText, canonicalValue } from './canonical';
+import { canonicalText, canonicalValue, shownText } from './canonical';
 
 /**
  * The contract's small, deterministic condition language:
@@ -9,6 +9,11 @@ import { canonicalText, canonicalValue } from './canonical';
  * Text is compared in its canonical form (`canonical.ts`), on both sides: `eq`, `ne`, `in` and `allIn` compare
  * canonical strings, and `matches` tests the canonical string, case-insensitively. So `{ in: [email] }` matches
  * `Email`, ` EMAIL` and `ｅｍａｉｌ`, and a pattern written for `main` matches `Main`.
+ *
+ * A text can also be read as it is shown (HTML markup removed, references decoded: `<b>re</b>fund`, `re&#102;und`;
+ * `shownText`). `matches` tests both readings, the strict way round: where a match makes a condition hold, either
+ * reading matching is a match; under an odd number of `not`s, where a match makes it fail, both must match. So markup
+ * can neither hide a phrase from a rule nor dress a value up to pass an allow-list (docs/adr/0033, addendum).
  *
  * `in` matches when the value (or any element of an array) is in the list; `allIn` when the value (or every
  * element of a non-empty array) is: the allow-list form ("only these fields"), whose `not` catches anything else.
@@ -53,8 +58,27 @@ export function readPath(input: unknown, path: string[]): unknown {
 }
 
 export function compileCondition(c: Condition, options: CompileOptions = {}): Predicate {
+  return compile(c, options, false);
+}
+
+/** A pattern tested where a match makes the condition hold: either reading of the text may match. */
+function someReadingMatches(re: RegExp, v: string): boolean {
+  if (re.test(canonicalText(v))) return true;
+  const shown = shownText(v);
+  return shown !== undefined && re.test(shown);
+}
+
+/** A pattern tested under `not`, where a match makes the condition fail: both readings must match. */
+function everyReadingMatches(re: RegExp, v: string): boolean {
+  if (!re.test(canonicalText(v))) return false;
+  const shown = shownText(v);
+  return shown === undefined || re.test(shown);
+}
+
+/** `negated`: under an odd number of `not`s (a match there loosens, so `matches` takes the stricter reading). */
+function compile(c: Condition, options: CompileOptions, negated: boolean): Predicate {
   if ('all' in c) {
-    const parts = c.all.map((x) => compileCondition(x, options));
+    const parts = c.all.map((x) => compile(x, options, negated));
     // Plain loops in the predicates (they run for every rule of every decision): no closure per call.
     return (i) => {
       for (let k = 0; k < parts.length; k++) if (!parts[k](i)) return false;
@@ -62,14 +86,14 @@ export function compileCondition(c: Condition, options: CompileOptions = {}): Pr
     };
   }
   if ('any' in c) {
-    const parts = c.any.map((x) => compileCondition(x, options));
+    const parts = c.any.map((x) => compile(x, options, negated));
     return (i) => {
       for (let k = 0; k < parts.length; k++) if (parts[k](i)) return true;
       return false;
     };
   }
   if ('not' in c) {
-    const inner = compileCondition(c.not, options);
+    const inner = compile(c.not, options, !negated);
     return (i) => !inner(i);
   }
   const path = c.field.split('.');
@@ -116,7 +140,7 @@ export function compileCondition(c: Condition, options: CompileOptions = {}): Pr
         break;
       case 'matches': {
         const re = new RegExp(arg as string, 'i');
-        tests.push((v) => typeof v === 'string' && re.test(canonicalText(v)));
+        tests.push(negated ? (v) => typeof v === 'string' && everyReadingMatches(re, v) : (v) => typeof v === 'string' && someReadingMatches(re, v));
         break;
       }
     }

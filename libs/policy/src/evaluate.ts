@@ -218,7 +218,6 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     proposer: p.proposer,
     time: { hour: inputs.now.getUTCHours(), weekday: inputs.now.getUTCDay() },
   };
-  const base = { contractVersion: c.version, contractHash: c.hash, sampledForAudit: false };
   const demands: Array<{ by: DecidedBy; lane: Lane; rule: string; reason: string; retryLater?: boolean }> = [];
   const rulesFired: string[] = [];
   const reasons: string[] = [];
@@ -226,7 +225,9 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   const action = typeof p.actionType === 'string' ? compiled.actions.get(p.actionType) : undefined;
   if (!action) {
     return {
-      ...base,
+      contractVersion: c.version,
+      contractHash: c.hash,
+      sampledForAudit: false,
       lane: 'prohibited',
       decidedBy: 'prohibited-rule',
       rulesFired: ['unknown-action-type'],
@@ -261,24 +262,27 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     raise('prohibited', 'threshold:prohibited', `risk score ${score} reaches the prohibited threshold ${t.prohibited}`);
   else if (t.review !== undefined && score >= t.review) raise('review', 'threshold:review', `risk score ${score} reaches the review threshold ${t.review}`);
   for (const r of action.rules) if (holds(r.when, input)) raise(r.lane, r.id, r.reason, r.review);
-  for (const id of inputs.rateLimited ?? []) {
-    const limit = (c.rateLimits ?? []).find((l) => l.id === id && l.actionTypes.includes(p.actionType));
-    if (limit) raise(limit.onExceed, `rate-limit:${id}`, `rate limit ${id} exceeded (${limit.limit} per ${limit.per} per ${limit.windowSeconds} s)`);
-  }
-  for (const id of inputs.aggregateLimited ?? []) {
-    const limit = (c.aggregateLimits ?? []).find((l) => l.id === id && l.actionTypes.includes(p.actionType));
-    if (limit)
-      raise(
-        limit.onExceed,
-        `aggregate-limit:${id}`,
-        `aggregate limit ${id} exceeded (${[limit.maxCount !== undefined ? `${limit.maxCount} actions` : '', limit.maxAmount !== undefined ? `${limit.maxAmount} ${c.money?.reference ?? ''}` : ''].filter(Boolean).join(' or ')} per ${limit.per} per ${limit.windowSeconds} s)`,
-      );
-  }
+  if (inputs.rateLimited)
+    for (const id of inputs.rateLimited) {
+      const limit = (c.rateLimits ?? []).find((l) => l.id === id && l.actionTypes.includes(p.actionType));
+      if (limit) raise(limit.onExceed, `rate-limit:${id}`, `rate limit ${id} exceeded (${limit.limit} per ${limit.per} per ${limit.windowSeconds} s)`);
+    }
+  if (inputs.aggregateLimited)
+    for (const id of inputs.aggregateLimited) {
+      const limit = (c.aggregateLimits ?? []).find((l) => l.id === id && l.actionTypes.includes(p.actionType));
+      if (limit)
+        raise(
+          limit.onExceed,
+          `aggregate-limit:${id}`,
+          `aggregate limit ${id} exceeded (${[limit.maxCount !== undefined ? `${limit.maxCount} actions` : '', limit.maxAmount !== undefined ? `${limit.maxAmount} ${c.money?.reference ?? ''}` : ''].filter(Boolean).join(' or ')} per ${limit.per} per ${limit.windowSeconds} s)`,
+        );
+    }
   // A sudden change in the agent's behaviour (anomaly.ts): stricter only, never looser.
-  for (const rule of c.anomalies ?? []) {
-    const found = anomalyOf(rule, p.actionType, inputs.agentStats?.[rule.id]);
-    if (found) raise(rule.onDetect, `anomaly:${rule.id}`, `anomaly:${rule.id}: ${found}`);
-  }
+  if (c.anomalies)
+    for (const rule of c.anomalies) {
+      const found = anomalyOf(rule, p.actionType, inputs.agentStats?.[rule.id]);
+      if (found) raise(rule.onDetect, `anomaly:${rule.id}`, `anomaly:${rule.id}: ${found}`);
+    }
   // Money in a currency outside the rate table cannot be compared: at least review.
   for (const m of action.money) {
     const amount = readPath(input, m.amountPath);

@@ -1,7 +1,23 @@
 import fc from 'fast-check';
 
-// Ways to write a character of a card number or IBAN that a person still reads as it.
-const INVISIBLE = ['', '', '', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '\u202e', '\u2066'];
+// Ways to write a character of a card number or IBAN that a person still reads as it (in HTML too: inline markup shows nothing).
+const INVISIBLE = [
+  '',
+  '',
+  '',
+  '\u200b',
+  '\u200c',
+  '\u200d',
+  '\u2060',
+  '\ufeff',
+  '\u00ad',
+  '\u202e',
+  '\u2066',
+  '<b>',
+  '</span>',
+  '<span style="x">',
+  '<!-- -->',
+];
 const SEPARATOR = [' ', '\u00a0', '\u2009', '\u202f', '\u3000', '\n', '\r\n', '\t', '-', '\u2010', '\u2013', '\u2014', '\u2212'];
 const digit = (d: number) =>
   fc.constantFrom(
