@@ -29,6 +29,7 @@ describe('tools/deploy-secrets.ts', () => {
     for (const [keys, pem, verifyKeys] of [
       ['approval-signing.json', 'approval-signing.pem', 'approval-verify.json'],
       ['audit-heads.json', 'audit-heads.pem', undefined],
+      ['contract-signing.json', 'contract-signing.pem', 'contract-verify.json'],
     ] as const) {
       const listed = JSON.parse(readFileSync(join(dir, keys), 'utf8')) as Array<{ privateKeyFile: string; notAfter: string }>;
       expect(listed[0].privateKeyFile).toBe(`/etc/countersign/secrets/${pem}`);
@@ -54,6 +55,8 @@ describe('tools/deploy-secrets.ts', () => {
     const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
     expect(compose).toContain('  approval-signing-key:\n    file: ./.stack/deploy/approval-signing.pem');
     expect(compose).toContain('  audit-head-key:\n    file: ./.stack/deploy/audit-heads.pem');
+    expect(JSON.parse(readFileSync(join(dir, 'contract-signing.json'), 'utf8'))[0].privateKeyFile).toBe('/run/secrets/contract-signing-key');
+    expect(compose).toContain('  contract-signing-key:\n    file: ./.stack/deploy/contract-signing.pem');
     const before = readFileSync(join(dir, 'tokens.json'), 'utf8');
     expect(run(dir, '--for', 'compose')).toMatchObject({ status: 1, stderr: expect.stringContaining('is not empty') });
     expect(readFileSync(join(dir, 'tokens.json'), 'utf8')).toBe(before);

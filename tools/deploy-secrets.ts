@@ -4,7 +4,7 @@
  *   node -r ./tools/register.js tools/deploy-secrets.ts <dir> --for compose|kubernetes [--days 90]
  *
  * tokens.json (the token registry: hashes and public keys only), approval-signing.json + .pem, approval-verify.json,
- * review-data.key, audit-heads.json + .pem. The keys files name their private keys where the services will find them
+ * review-data.key, audit-heads.json + .pem, contract-signing.json + .pem and contract-verify.json (docs/adr/0038). The keys files name their private keys where the services will find them
  * mounted: /run/secrets/<secret> for docker-compose.yml, /etc/countersign/secrets/<file> for infra/k8s. The raw
  * bearer tokens go to <dir>/tokens/ for the operators to hand out: they are never part of a secret. Existing files
  * are not overwritten (a second run would rotate every key and token at once): remove them first to make new ones.
@@ -18,8 +18,12 @@ import { writeTokens } from '@countersign/nest';
 
 /** Where each private key is mounted, by target. */
 const MOUNTED = {
-  compose: { approval: '/run/secrets/approval-signing-key', audit: '/run/secrets/audit-head-key' },
-  kubernetes: { approval: '/etc/countersign/secrets/approval-signing.pem', audit: '/etc/countersign/secrets/audit-heads.pem' },
+  compose: { approval: '/run/secrets/approval-signing-key', audit: '/run/secrets/audit-head-key', contract: '/run/secrets/contract-signing-key' },
+  kubernetes: {
+    approval: '/etc/countersign/secrets/approval-signing.pem',
+    audit: '/etc/countersign/secrets/audit-heads.pem',
+    contract: '/etc/countersign/secrets/contract-signing.pem',
+  },
 } as const;
 
 function main(): number {
@@ -49,6 +53,10 @@ function main(): number {
   const heads = generateKey(`audit-heads-${stamp}`, window);
   secret('audit-heads.pem', heads.privateKeyPem);
   secret('audit-heads.json', JSON.stringify([{ keyId: heads.key.keyId, privateKeyFile: MOUNTED[target].audit, ...windowOf(heads.key) }]));
+  const contract = generateKey(`contract-changes-${stamp}`, window);
+  secret('contract-signing.pem', contract.privateKeyPem);
+  secret('contract-signing.json', JSON.stringify([{ keyId: contract.key.keyId, privateKeyFile: MOUNTED[target].contract, ...windowOf(contract.key) }]));
+  secret('contract-verify.json', JSON.stringify([verifyKeyEntry(contract.key)]));
   process.stdout.write(
     `wrote the secret files for ${target} to ${dir} (keys valid until ${window.notAfter.toISOString()}); ` +
       `raw bearer tokens for the operators: ${join(dir, 'tokens')}/\n`,

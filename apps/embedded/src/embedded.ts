@@ -149,6 +149,12 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   if (!existsSync(approvalKeyFile)) writeFileSync(approvalKeyFile, generateKey('embedded-approvals').privateKeyPem, { mode: 0o600 });
   const signing = signingKeyFromPem('embedded-approvals', readFileSync(approvalKeyFile, 'utf8'), new Date(0), new Date('9999-12-31T23:59:59.999Z'));
   const verifyKey = verifyKeyOf(signing);
+  // The key that signs approved contract changes (docs/adr/0038), kept the same way: the changes replayed at a restart
+  // verify with it. Every module applies only what it signed.
+  const contractKeyFile = join(home, 'keys', 'contract-changes.key');
+  if (!existsSync(contractKeyFile)) writeFileSync(contractKeyFile, generateKey('embedded-contract-changes').privateKeyPem, { mode: 0o600 });
+  const contractSigning = signingKeyFromPem('embedded-contract-changes', readFileSync(contractKeyFile, 'utf8'), ALWAYS.notBefore, ALWAYS.notAfter);
+  const contractChangeKeys = [verifyKeyOf(contractSigning)];
   // One tree-head key for the home, kept like the approvals key (ADR 0005, addendum 2026-12-01): every start signs with
   // it, so `audit verify --trust <fingerprint>` can pin it. Always valid, as the approvals key: the embedded mode has no
   // rotation, and a window that ended would stop the heads. Its id comes from its fingerprint, so a key made again
@@ -179,9 +185,15 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   @Module({
     imports: [
       PlatformModule.forRoot({ service: 'countersign-embedded', bus, logger, tokens, metrics }),
-      OrchestratorModule.register({ contractPath, actionViews: createActionViewRepository(db.pool), idempotency: createIdempotencyRepository(db.pool) }),
+      OrchestratorModule.register({
+        contractPath,
+        contractChangeKeys,
+        actionViews: createActionViewRepository(db.pool),
+        idempotency: createIdempotencyRepository(db.pool),
+      }),
       PolicyEngineModule.register({
         contractPath,
+        contractChangeKeys,
         flags: controlledFlags,
         flagNames: { execPrefix: FLAG_PREFIX, autonomyPrefix: AUTONOMY_PREFIX },
         autonomy: { controls: flagControls, admin: createFileFlagAdmin(flagsFile) },
@@ -189,13 +201,14 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         // Anomaly statistics in memory: a restart starts the anomaly rules cold (only their ceilings fire).
         agentStats: createInMemoryAgentStats(),
         decisions: createDecisionRepository(db.pool),
-        changeControl: { requests: createChangeRequestStore(db.pool) },
+        changeControl: { requests: createChangeRequestStore(db.pool), signingKeys: [contractSigning] },
       }),
       ReviewQueueModule.register({
         items: createReviewItemRepository(db.pool),
         signingKeys: [signing],
         dataKey,
         contract: reviewContract,
+        contractChangeKeys,
         inbox: identity.inbox(() => baseUrl),
         // One process: the gauges and the lease in memory (rebuilt from the database at start), the same controller.
         degradation: {
@@ -225,6 +238,11 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
               () => [auditKey.entry],
               DEFAULT_ROTATION_WARNING_MS,
             ),
+            new KeyListSource(
+              { kind: 'signing-key', owner: 'policy-engine', purpose: 'contract-change-signing', label: contractKeyFile },
+              () => [contractSigning],
+              DEFAULT_ROTATION_WARNING_MS,
+            ),
           ],
         },
         // Decision quality on the same PGlite rows as the review items (the distributed mode's store and migration).
@@ -241,6 +259,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         approvalKeys: [verifyKey],
         // Its own copy of the running contract, following the approved changes (autonomous decisions are checked against it).
         contract: RunningContract.fromFile(contractPath),
+        contractChangeKeys,
       }),
       AuditWriterModule.register({
         log: createFileAuditLog(join(home, 'audit', 'audit.jsonl')),

@@ -3,7 +3,8 @@ import type { VerifyKeys } from '@countersign/approval';
 import type { FlagControls, FlagReader } from '@countersign/flags';
 import { randomUUID } from 'node:crypto';
 import { degradationModeProviders, DegradationModeState, followContract, trustHealthProviders, TrustHealthState } from '@countersign/nest';
-import type { RunningContract } from '@countersign/policy';
+import type { VerifyKey } from '@countersign/keys';
+import type { KeyList, RunningContract } from '@countersign/policy';
 import { ConnectorRegistry, CONNECTORS } from './connectors/connector';
 import { ExecutionConsumer } from './execution/execution.consumer';
 import { FlagControlConsumer } from './execution/flag-control.consumer';
@@ -32,6 +33,8 @@ export interface ExecutorOptions {
    * autonomous decision runs only if this contract lets its proposal run autonomously (authorisation/autonomy-check.ts).
    */
   contract: RunningContract;
+  /** The keys that verify a contract change's signature (`CONTRACT_VERIFY_KEYS_FILE`, docs/adr/0038); none: no change applies. */
+  contractChangeKeys?: KeyList<VerifyKey>;
   /** A name for this instance's contract-change follower group (default a random one). */
   instanceId?: string;
   /** The execution lease and the reconciler's period (`EXECUTION_LEASE_MS`, `RECONCILE_PERIOD_MS`); production defaults when unset. */
@@ -72,7 +75,7 @@ export class ExecutorModule {
         FlagControlConsumer,
         { provide: FLAG_PREFIX, useValue: options.flagPrefix },
         { provide: APPROVAL_KEYS, useValue: options.approvalKeys },
-        ...followContract(options.contract, 'executor', options.instanceId ?? randomUUID().slice(0, 8)),
+        ...followContract(options.contract, 'executor', options.instanceId ?? randomUUID().slice(0, 8), options.contractChangeKeys),
         // Halted holds executions; the mode follows the control topic (ADR 0013).
         ...degradationModeProviders('executor', options.degradationMode),
         // Not healthy holds trust-sensitive executions; the health follows its control topic (ADR 0019).

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { watchVerifyKeys } from '@countersign/keys';
 import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { settings } from '@countersign/config';
-import { runService } from '@countersign/nest';
+import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { createPgPool, migrate } from '@countersign/storage';
 import { ConnectorRegistry } from './connectors/connector';
@@ -27,6 +27,7 @@ void runService({
       FLAG_PREFIX: z.string().default('countersign.exec.'),
       /** The contract the policy engines load (their CONTRACT_PATH): an autonomous decision is checked against it, and its approved changes. */
       CONTRACT_PATH: z.string().default(join(__dirname, '../../policy-engine/contract/countersign.contract.yaml')),
+      ...contractChangeSettings,
       FLAGS_BACKUP_DIR: z.string().default('.countersign/flags-backup'),
       /** How long the webhook target has to answer before the outcome is unknown. */
       WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
@@ -81,6 +82,7 @@ void runService({
           approvalKeys,
           // An invalid contract stops the boot (one clear line), as in the other services.
           contract: RunningContract.fromFile(config.CONTRACT_PATH),
+          contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),
           reconciliation: { leaseMs: config.EXECUTION_LEASE_MS, periodMs: config.RECONCILE_PERIOD_MS },
           maxHoldSeconds: config.EXECUTION_MAX_HOLD_SECONDS,
         }),

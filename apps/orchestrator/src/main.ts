@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { runService } from '@countersign/nest';
+import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { createPgPool, migrate } from '@countersign/storage';
 import { createActionViewRepository } from './actions/pg-action-view.repository';
 import { OrchestratorModule } from './orchestrator.module';
@@ -26,6 +26,7 @@ void runService({
       .min(60)
       .default(24 * 3600),
     CONTRACT_PATH: z.string().default(DEFAULT_CONTRACT_PATH),
+    ...contractChangeSettings,
   }),
   async build({ config, logger }) {
     await migrate(config.DATABASE_URL, { service: 'orchestrator', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
@@ -39,6 +40,7 @@ void runService({
       modules: [
         OrchestratorModule.register({
           contractPath: config.CONTRACT_PATH,
+          contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),
           actionViews: createActionViewRepository(pool),
           idempotency,
         }),

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
 import { followContract } from '@countersign/nest';
-import { RunningContract } from '@countersign/policy';
+import type { VerifyKey } from '@countersign/keys';
+import { KeyList, RunningContract } from '@countersign/policy';
 import { ActionChanges } from './actions/action-changes';
 import { ActionViewConsumer } from './actions/action-view.consumer';
 import { ActionViewRepository } from './actions/action-view.repository';
@@ -30,6 +31,8 @@ export interface OrchestratorStores {
 export interface OrchestratorOptions extends OrchestratorStores {
   /** The operational contract the policy engines start with: parameters are checked against it (and its approved successors). */
   contractPath: string;
+  /** The keys that verify a contract change's signature (`CONTRACT_VERIFY_KEYS_FILE`, docs/adr/0038); none: no change applies. */
+  contractChangeKeys?: KeyList<VerifyKey>;
 }
 
 /** Ingress (HTTP and the proposals topic), proposer identity, parameter checks, client idempotency, and the action read model. */
@@ -51,7 +54,7 @@ export class OrchestratorModule {
         RevisionsService,
         RevisionsConsumer,
         // Parameters are checked against the contract as the policy engines run it: the file, then each approved change.
-        ...followContract(RunningContract.fromFile(options.contractPath), 'orchestrator', randomUUID().slice(0, 8)),
+        ...followContract(RunningContract.fromFile(options.contractPath), 'orchestrator', randomUUID().slice(0, 8), options.contractChangeKeys),
         { provide: ACTION_VIEWS, useValue: options.actionViews },
         { provide: IDEMPOTENCY, useValue: options.idempotency },
       ],

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { createUnleashFlagAdmin } from './autonomy/unleash-flag-admin';
-import { runService } from '@countersign/nest';
+import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
+import { watchSigningKeys } from '@countersign/keys';
 import { createPgPool, createRedis, migrate, readRedisTls } from '@countersign/storage';
 import { DEFAULT_CONTRACT_PATH, DEFAULT_DIFF_CORPUS_PATH, PolicyEngineModule } from './policy-engine.module';
 import { createChangeRequestStore } from './contract/pg-change-request.store';
@@ -19,6 +20,9 @@ void runService({
   defaultPort: 8081,
   settings: z.object({
     CONTRACT_PATH: z.string().default(DEFAULT_CONTRACT_PATH),
+    ...contractChangeSettings,
+    /** The keys an approved contract change is signed with (docs/adr/0038); unset: no contract change can be approved (503). */
+    CONTRACT_SIGNING_KEYS_FILE: z.string().min(1).optional(),
     /** First decisions and change requests (records of truth); `apps/policy-engine/migrations` are applied at boot. */
     DATABASE_URL: z.string().startsWith('postgres'),
     /** Rate-limit and aggregate windows and the agents' anomaly statistics only: what a flush may lose. */
@@ -92,6 +96,7 @@ void runService({
       modules: [
         PolicyEngineModule.register({
           contractPath: config.CONTRACT_PATH,
+          contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),
           flags: withFlagControls(flags, controls),
           flagNames: { execPrefix: config.FLAG_PREFIX, autonomyPrefix: config.AUTONOMY_FLAG_PREFIX },
           rateLimiter: createRateLimiter(redis),
@@ -102,6 +107,7 @@ void runService({
             requests,
             requestTtlSeconds: config.CHANGE_REQUEST_TTL_SECONDS,
             diffCorpusPath: config.CHANGE_DIFF_CORPUS,
+            signingKeys: config.CONTRACT_SIGNING_KEYS_FILE ? watchSigningKeys(config.CONTRACT_SIGNING_KEYS_FILE) : undefined,
           },
           settings: {
             scopedTokenKey: config.SCOPED_TOKEN_KEY ? Buffer.from(config.SCOPED_TOKEN_KEY, 'base64') : undefined,

@@ -7,7 +7,8 @@ import { AutonomyService, AutonomySettings, FlagsInFlight } from './autonomy/aut
 import { DriftWatcher } from './autonomy/drift.watcher';
 import { FlagControlConsumer } from './autonomy/flag-control.consumer';
 import { degradationModeProviders, DegradationModeState, followContract, trustHealthProviders, TrustHealthState } from '@countersign/nest';
-import { AgentStats, loadContractFile, RateLimiter, RunningContract } from '@countersign/policy';
+import type { VerifyKey } from '@countersign/keys';
+import { AgentStats, KeyList, loadContractFile, RateLimiter, RunningContract } from '@countersign/policy';
 import { ChangeRequestStore } from './contract/change-request';
 import { ChangeControlSettings, ChangeRequestService } from './contract/change-request.service';
 import { ChangeRequestsController } from './contract/change-requests.controller';
@@ -33,6 +34,8 @@ export const actionTypesOf = (path: string) => Object.keys(loadContractFile(path
  */
 export interface PolicyEngineOptions {
   contractPath: string;
+  /** The keys that verify a contract change's signature (`CONTRACT_VERIFY_KEYS_FILE`, docs/adr/0038); none: no change applies. */
+  contractChangeKeys?: KeyList<VerifyKey>;
   flags: FlagReader;
   flagNames: FlagNames;
   /** Rate and aggregate limits, shared by every instance. */
@@ -46,7 +49,7 @@ export interface PolicyEngineOptions {
   degradationMode?: DegradationModeState;
   /** Where the trust health control topic is read into (ADR 0019; a test observes it); a new one when unset. */
   trustHealth?: TrustHealthState;
-  /** Four-eyes change control: the shared change-request store and its settings. */
+  /** Four-eyes change control: the shared change-request store and its settings (`signingKeys`: `CONTRACT_SIGNING_KEYS_FILE`). */
   changeControl: { requests: ChangeRequestStore } & Partial<ChangeControlSettings>;
   /**
    * Autonomy changes (ADR 0014): the control topic's entries (the same `FlagControls` that `flags` reads
@@ -65,7 +68,7 @@ export class PolicyEngineModule {
       controllers: [PolicyController, ChangeRequestsController, AutonomyController],
       providers: [
         // The contract file (invalid: the service does not start), then each approved change, replayed at every start.
-        ...followContract(RunningContract.fromFile(o.contractPath), 'policy-engine', instance),
+        ...followContract(RunningContract.fromFile(o.contractPath), 'policy-engine', instance, o.contractChangeKeys),
         ChangeRequestService,
         DecisionService,
         DecisionConsumer,
@@ -99,6 +102,7 @@ export class PolicyEngineModule {
           useValue: {
             requestTtlSeconds: o.changeControl.requestTtlSeconds ?? 24 * 3600,
             diffCorpusPath: o.changeControl.diffCorpusPath ?? DEFAULT_DIFF_CORPUS_PATH,
+            signingKeys: o.changeControl.signingKeys,
             now: o.changeControl.now ?? (() => new Date()),
           } satisfies ChangeControlSettings,
         },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfigOrExit } from '@countersign/config';
 import { watchSigningKeys } from '@countersign/keys';
-import { runService } from '@countersign/nest';
+import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { createPgPool, createRedis, migrate, readRedisTls } from '@countersign/storage';
 import { degradationContract, PROJECT_CONTRACT_PATH } from './degradation/degradation.providers';
@@ -61,6 +61,7 @@ void runService({
     REDIS_TLS_KEY_FILE: z.string().min(1).optional(),
     /** The operational contract at boot (the policy engines' file), then each approved change: SLA classes, degradation thresholds, decision quality, parameter schemas. */
     CONTRACT_PATH: z.string().default(PROJECT_CONTRACT_PATH),
+    ...contractChangeSettings,
     /** How often the degradation controller decides (ms). */
     DEGRADATION_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
     /** How long a reviewer's heartbeat keeps them on shift (ms). */
@@ -143,6 +144,7 @@ void runService({
           signingKeys,
           dataKey: config.REVIEW_DATA_KEY_FILE,
           contract,
+          contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),
           clock: { periodMs: config.REVIEW_CLOCK_PERIOD_MS },
           degradation: {
             gauges: createBacklogGauges(redis),

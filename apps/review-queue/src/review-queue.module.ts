@@ -25,7 +25,8 @@ import { withSealedSessions } from './inbox/sealed-session.store';
 import { GovernancePageController } from './governance-page/governance-page.controller';
 import type { Logger } from '@countersign/logging';
 import { followContract, LOGGER } from '@countersign/nest';
-import { RunningContract } from '@countersign/policy';
+import type { VerifyKey } from '@countersign/keys';
+import { KeyList, RunningContract } from '@countersign/policy';
 import { DecisionOutbox, DecisionOutboxSettings } from './review-item/decision-outbox';
 import { ReviewItemRepository } from './review-item/review-item.repository';
 import { ProposalSealer } from './review-item/sealed-proposal';
@@ -87,6 +88,8 @@ export interface ReviewQueueOptions {
    * feature): the policy engine finds out, after.
    */
   contract?: RunningContract;
+  /** The keys that verify a contract change's signature (`CONTRACT_VERIFY_KEYS_FILE`, docs/adr/0038); none: no change applies. */
+  contractChangeKeys?: KeyList<VerifyKey>;
 }
 
 /** The review queue: intake of review-lane decisions, the reviewer API, and signed approvals. */
@@ -148,7 +151,7 @@ export class ReviewQueueModule {
         { provide: APPROVAL_SIGNING_KEY, useValue: options.signingKeys },
         ...(contract
           ? [
-              ...followContract(contract, 'review-queue', options.degradation?.settings?.instanceId ?? randomUUID().slice(0, 8)),
+              ...followContract(contract, 'review-queue', options.degradation?.settings?.instanceId ?? randomUUID().slice(0, 8), options.contractChangeKeys),
               { provide: REVISION_PARAMETER_CHECK, useValue: revisionParameterCheck(contract) },
             ]
           : []),

@@ -16,5 +16,6 @@ export * from './anomaly';
 export * from './agent-stats';
 export * from './in-memory-agent-stats';
 export * from './change-control';
+export * from './change-signature';
 export * from './canonical';
 export * from './running-contract';

@@ -1,14 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { Proposal } from '@countersign/contracts';
+import { generateKey } from '@countersign/keys';
 import { changeDigest } from './change-control';
+import { signContractChange } from './change-signature';
 import { LoadedContract, parseContract } from './contract';
 import { parameterRefusal } from './parameters';
-import { RunningContract } from './running-contract';
+import { ApprovedContractChange, RunningContract } from './running-contract';
 import { PROJECT_CONTRACT } from './spec-fixtures';
 
-// real: the project's contract, its parameter schemas and the digest; fake: nothing (the change events are built here).
+// real: the project's contract, its parameter schemas, the digest and the Ed25519 signature (keys made here); fake:
+// nothing (the change events are built here).
 const text = readFileSync(PROJECT_CONTRACT, 'utf8');
 const tag = (tags: string[]) => ({ actionType: 'ticket.tag', target: 't-1', parameters: { tags } }) as unknown as Proposal;
+
+const policyEngineKey = generateKey('contract-changes-test');
+const keys = [policyEngineKey.verifyKey];
 
 describe('the running contract every service follows', () => {
   const setup = () => {
@@ -28,7 +34,18 @@ describe('the running contract every service follows', () => {
       digest,
       contract: nextText,
     };
-    return { running, from, change };
+    const claims = {
+      changeRequestId: change.changeRequestId,
+      fromVersion: from.version,
+      fromHash: from.hash,
+      toVersion: next.version,
+      toHash: next.hash,
+      requestedBy: 'ada',
+      approvedBy: 'grace',
+      digest,
+      approvedAt: '2026-12-02T18:00:00.000Z',
+    };
+    return { running, from, next, nextText, claims, change: { ...change, signature: signContractChange([policyEngineKey.key], claims) } };
   };
 
   it('follows an approved change: parameters are then checked against the new version, and listeners hear of it', () => {
@@ -36,7 +53,7 @@ describe('the running contract every service follows', () => {
     const heard: LoadedContract[] = [];
     running.onChange((c) => heard.push(c));
     expect(parameterRefusal(running.compiledContract(), tag(['a', 'b']))).toBeUndefined();
-    expect(running.apply(change)).toMatchObject({ kind: 'applied', contract: { version: '2099.1.0' } });
+    expect(running.apply(change, keys)).toMatchObject({ kind: 'applied', contract: { version: '2099.1.0' } });
     expect(running.current().version).toBe('2099.1.0');
     expect(heard.map((c) => c.version)).toEqual(['2099.1.0']);
     expect(parameterRefusal(running.compiledContract(), tag(['a', 'b']))).toBe(
@@ -46,10 +63,10 @@ describe('the running contract every service follows', () => {
 
   it('skips a change made on another version (history replayed after a restart): never a rollback', () => {
     const { running, from, change } = setup();
-    expect(running.apply({ ...change, fromVersion: 'some.other.version' })).toEqual({ kind: 'other-base' });
-    expect(running.apply(change).kind).toBe('applied');
+    expect(running.apply({ ...change, fromVersion: 'some.other.version' }, keys)).toEqual({ kind: 'other-base' });
+    expect(running.apply(change, keys).kind).toBe('applied');
     // The same change again, replayed: its base is no longer the running version.
-    expect(running.apply(change)).toEqual({ kind: 'other-base' });
+    expect(running.apply(change, keys)).toEqual({ kind: 'other-base' });
     expect(running.current().version).toBe('2099.1.0');
     expect(from.version).not.toBe('2099.1.0');
   });
@@ -58,7 +75,7 @@ describe('the running contract every service follows', () => {
     const { running, from, change } = setup();
     const heard: LoadedContract[] = [];
     running.onChange((c) => heard.push(c));
-    const refused = (over: Partial<typeof change>) => running.apply({ ...change, ...over });
+    const refused = (over: Partial<typeof change>) => running.apply({ ...change, ...over }, keys);
     expect(refused({ digest: 'f'.repeat(64) })).toEqual({ kind: 'refused', reason: `it is not an approved change of ${from.version}` });
     expect(refused({ digest: undefined })).toEqual({ kind: 'refused', reason: `it is not an approved change of ${from.version}` });
     expect(refused({ approvedBy: 'ada' })).toEqual({ kind: 'refused', reason: `it is not an approved change of ${from.version}` });
@@ -69,5 +86,64 @@ describe('the running contract every service follows', () => {
     });
     expect(running.current().version).toBe(from.version);
     expect(heard).toEqual([]);
+  });
+
+  it('applies no change that the policy engine did not sign as exactly this approval (red team: a forged change with its Kafka credential)', () => {
+    const { running, from, change, claims } = setup();
+    const other = generateKey('someone-else');
+    const refusal = (c: ApprovedContractChange) => {
+      const outcome = running.apply(c, keys);
+      return outcome.kind === 'refused' ? outcome.reason : outcome.kind;
+    };
+    // A digest and four eyes anyone can compute and claim, but no signature, or one by another key, or a bad one.
+    expect(refusal({ ...change, signature: undefined })).toBe('it is not signed as approved: it carries no signature');
+    expect(refusal({ ...change, signature: signContractChange([other.key], claims) })).toBe(
+      'it is not signed as approved: it is signed with an unknown key "someone-else"',
+    );
+    expect(refusal({ ...change, signature: `${change.signature!.slice(0, -4)}AAAA` })).toBe('it is not signed as approved: its signature does not verify');
+    expect(refusal({ ...change, signature: 'ccs1.e30.AAAA' })).toBe('it is not signed as approved: it is signed with an unknown key undefined');
+    // A genuine signature on another approval: another approver, requester or request id is not this change.
+    expect(refusal({ ...change, approvedBy: 'mallory', signature: change.signature })).toBe('its signature is for another change (approvedBy)');
+    expect(refusal({ ...change, changeRequestId: 'CR-2' })).toBe('its signature is for another change (changeRequestId)');
+    // A service without verify keys applies nothing (fail closed), and says why.
+    expect(running.apply(change, undefined)).toEqual({
+      kind: 'refused',
+      reason: 'this service has no contract-change verify keys (CONTRACT_VERIFY_KEYS_FILE): it applies no change',
+    });
+    // A key outside its window signed nothing that counts.
+    const expired = generateKey('contract-changes-old', { notBefore: new Date('2020-01-01'), notAfter: new Date('2021-01-01') });
+    expect(() => signContractChange([expired.key], claims)).toThrow(/no contract-change signing key is valid at 2026-12-02T18:00:00.000Z/);
+    expect(running.current().version).toBe(from.version);
+    expect(running.apply(change, keys).kind).toBe('applied');
+  });
+
+  it('applies each approved change once: replayed after a rollback to its base, it is refused', () => {
+    const { running, from, change, next, nextText } = setup();
+    expect(running.apply(change, keys).kind).toBe('applied');
+    // An approved change back to the first version (its own request), then the first change replayed.
+    const backText = readFileSync(PROJECT_CONTRACT, 'utf8');
+    const back = parseContract(backText);
+    const digest = changeDigest({ kind: 'contract', from: { version: next.version, hash: next.hash }, to: { version: back.version, hash: back.hash } });
+    const rollback = {
+      fromVersion: next.version,
+      toVersion: back.version,
+      hash: back.hash,
+      changeRequestId: 'CR-3',
+      requestedBy: 'grace',
+      approvedBy: 'ada',
+      digest,
+      contract: backText,
+    };
+    const signature = signContractChange([policyEngineKey.key], {
+      ...rollback,
+      fromHash: next.hash,
+      toHash: back.hash,
+      approvedAt: '2026-12-02T18:05:00.000Z',
+    });
+    expect(running.apply({ ...rollback, signature }, keys).kind).toBe('applied');
+    expect(running.current().version).toBe(from.version);
+    expect(running.apply(change, keys)).toEqual({ kind: 'refused', reason: 'change CR-1 was applied before: a replay' });
+    expect(running.current().version).toBe(from.version);
+    expect(nextText).toContain('version: 2099.1.0');
   });
 });

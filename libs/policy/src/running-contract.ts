@@ -1,5 +1,7 @@
 import { useContractNationalIds } from '@countersign/guardrails';
+import type { VerifyKey } from '@countersign/keys';
 import { changeDigest } from './change-control';
+import { KeyList, verifyContractChange } from './change-signature';
 import { LoadedContract, loadContractFile, parseContract } from './contract';
 import { compileContract, CompiledContract } from './evaluate';
 
@@ -12,6 +14,8 @@ export interface ApprovedContractChange {
   requestedBy: string;
   approvedBy: string;
   digest?: string;
+  /** The policy engine's signature over the approval (`signContractChange`); a change without one is not applied. */
+  signature?: string;
   contract: string;
 }
 
@@ -33,6 +37,8 @@ export class RunningContract {
   private loaded: LoadedContract;
   private compiled: CompiledContract;
   private readonly listeners: Array<(contract: LoadedContract) => void> = [];
+  /** The change requests applied so far: each is applied once, whatever base it names later (a replay after a rollback). */
+  private readonly applied = new Set<string>();
 
   constructor(contract: LoadedContract) {
     this.loaded = contract;
@@ -59,11 +65,13 @@ export class RunningContract {
   }
 
   /**
-   * Applies a change only as approved: made on top of the running version, approved by someone other than its
-   * requester, its digest naming this base and this candidate, and the text being that candidate. Anything else keeps
-   * the running version: a replay of an older change, an event from before change requests (no digest), a forged one.
+   * Applies a change only as approved: made on top of the running version, signed by a contract-change key in `keys`
+   * (docs/adr/0038) over exactly this request, base, candidate, requester, approver and digest, approved by someone
+   * other than its requester, its digest naming this base and this candidate, applied once, and the text being that
+   * candidate. Anything else keeps the running version: a replay of an older change, an event from before change
+   * requests (no digest) or before signatures, a forged one. Without `keys` no change is applied (fail closed).
    */
-  apply(change: ApprovedContractChange): ContractChangeOutcome {
+  apply(change: ApprovedContractChange, keys: KeyList<VerifyKey> | undefined): ContractChangeOutcome {
     const running = this.loaded;
     if (change.fromVersion !== running.version) return { kind: 'other-base' };
     const approved = changeDigest({
@@ -73,6 +81,24 @@ export class RunningContract {
     });
     if (change.digest !== approved || change.requestedBy === change.approvedBy)
       return { kind: 'refused', reason: `it is not an approved change of ${running.version}` };
+    if (!keys) return { kind: 'refused', reason: 'this service has no contract-change verify keys (CONTRACT_VERIFY_KEYS_FILE): it applies no change' };
+    const signed = verifyContractChange(change.signature, keys);
+    if (!signed.ok) return { kind: 'refused', reason: `it is not signed as approved: ${signed.reason}` };
+    const c = signed.claims;
+    const differs = (
+      [
+        ['changeRequestId', c.changeRequestId, change.changeRequestId],
+        ['fromVersion', c.fromVersion, running.version],
+        ['fromHash', c.fromHash, running.hash],
+        ['toVersion', c.toVersion, change.toVersion],
+        ['toHash', c.toHash, change.hash],
+        ['requestedBy', c.requestedBy, change.requestedBy],
+        ['approvedBy', c.approvedBy, change.approvedBy],
+        ['digest', c.digest, change.digest],
+      ] as const
+    ).filter(([, a, b]) => a !== b);
+    if (differs.length) return { kind: 'refused', reason: `its signature is for another change (${differs.map(([f]) => f).join(', ')})` };
+    if (this.applied.has(change.changeRequestId)) return { kind: 'refused', reason: `change ${change.changeRequestId} was applied before: a replay` };
     let next: LoadedContract;
     try {
       next = parseContract(change.contract, `change ${change.changeRequestId}`);
@@ -83,6 +109,7 @@ export class RunningContract {
       return { kind: 'refused', reason: `its contract is not the approved ${change.toVersion} (${change.hash})` };
     this.compiled = compileContract(next);
     this.loaded = next;
+    this.applied.add(change.changeRequestId);
     useContractNationalIds(next.masking?.nationalIds ?? []);
     for (const listener of this.listeners) listener(next);
     return { kind: 'applied', contract: next };

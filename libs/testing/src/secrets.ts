@@ -22,6 +22,12 @@ export function writeApprovalKeys(dir: string, keyId = 'approvals-test-1') {
   return { keyId, signingKeysFile, verifyKeysFile };
 }
 
+/**
+ * The policy engine's contract-change key (docs/adr/0038), in the same two files: `signingKeysFile` is its
+ * `CONTRACT_SIGNING_KEYS_FILE`, `verifyKeysFile` every service's `CONTRACT_VERIFY_KEYS_FILE`.
+ */
+export const writeContractChangeKeys = (dir: string, keyId = 'contract-changes-test-1') => writeApprovalKeys(dir, keyId);
+
 /** The review queue's data key (`REVIEW_DATA_KEY_FILE`): 32 random bytes as base64, in a 0600 file. */
 export function writeReviewDataKey(dir: string) {
   mkdirSync(dir, { recursive: true });

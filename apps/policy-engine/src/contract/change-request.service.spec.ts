@@ -3,8 +3,9 @@ import { ConflictException, ForbiddenException, NotFoundException, ServiceUnavai
 import pino from 'pino';
 import { buildEnvelope, EmitOptions, EventBus } from '@countersign/bus';
 import { AnyTopic, EventData, schemaFor, TOPICS, TopicMap } from '@countersign/contracts';
+import { generateKey } from '@countersign/keys';
 import { ContractChangesConsumer } from '@countersign/nest';
-import { DecisionInputs, evaluate, parseContract, RunningContract } from '@countersign/policy';
+import { DecisionInputs, evaluate, parseContract, RunningContract, verifyContractChange } from '@countersign/policy';
 import { DEFAULT_CONTRACT_PATH, DEFAULT_DIFF_CORPUS_PATH } from '../policy-engine.module';
 import { ChangeRequestService } from './change-request.service';
 import { InMemoryChangeRequestStore } from './in-memory-change-request.store';
@@ -40,6 +41,9 @@ const legalStatement = {
   context: {},
 };
 
+// The policy engine's contract-change key (CONTRACT_SIGNING_KEYS_FILE) and its public half (CONTRACT_VERIFY_KEYS_FILE).
+const changeKey = generateKey('contract-changes-test');
+
 function setup() {
   const logger = pino({ level: 'silent' });
   const clock = { now: t0 };
@@ -59,13 +63,9 @@ function setup() {
   };
   const contracts = RunningContract.fromFile(DEFAULT_CONTRACT_PATH);
   const store = new InMemoryChangeRequestStore();
-  const service = new ChangeRequestService(
-    contracts,
-    store,
-    { requestTtlSeconds: 24 * 3600, diffCorpusPath: DEFAULT_DIFF_CORPUS_PATH, now: () => clock.now },
-    bus as unknown as EventBus,
-  );
-  const applier = new ContractChangesConsumer(contracts, logger, 'test');
+  const settings = { requestTtlSeconds: 24 * 3600, diffCorpusPath: DEFAULT_DIFF_CORPUS_PATH, signingKeys: [changeKey.key], now: () => clock.now };
+  const service = new ChangeRequestService(contracts, store, settings, bus as unknown as EventBus);
+  const applier = new ContractChangesConsumer(contracts, logger, 'test', [changeKey.verifyKey]);
   const apply = (event: TopicMap[AnyTopic]) =>
     (applier as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers()[TOPICS.contractChanged](event);
   /** Every policy-engine instance applies what was published on the contract topic. */
@@ -73,7 +73,7 @@ function setup() {
     for (const p of published.filter((x) => x.topic === TOPICS.contractChanged)) await apply(p.event);
   };
   const of = (topic: AnyTopic) => published.filter((p) => p.topic === topic).map((p) => p.event);
-  return { clock, bus, published, contracts, store, service, apply, deliver, of };
+  return { clock, bus, published, contracts, store, service, apply, deliver, of, settings };
 }
 
 describe('change requests: four eyes on the operational contract', () => {
@@ -139,6 +139,29 @@ describe('change requests: four eyes on the operational contract', () => {
     expect(contracts.current().version).toBe('2099.1.0');
     expect(evaluate(contracts.compiledContract(), legalStatement, AT_REST)).toMatchObject({ lane: 'autonomous', contractVersion: '2099.1.0' });
     await expect(service.approve(r.id, { digest: r.digest, reason: 'again' }, joan)).rejects.toThrow(ConflictException);
+  });
+
+  it('signs the approved change, so every service can tell it from a forged one; without a signing key nothing is approved (503)', async () => {
+    const { service, contracts, deliver, of, settings, store } = setup();
+    const r = await service.request({ kind: 'contract', contract: legalAutonomous('2099.1.0'), reason: 'let the bot apologise' }, ada);
+    settings.signingKeys = [];
+    await expect(service.approve(r.id, { digest: r.digest, reason: 'diff reviewed' }, grace)).rejects.toThrow(
+      new ServiceUnavailableException(
+        `change ${r.id} cannot be approved now: no contract-change signing key is valid at ${t0.toISOString()} (CONTRACT_SIGNING_KEYS_FILE)`,
+      ),
+    );
+    expect((await store.get(r.id))!.status).toBe('pending');
+    expect(of(TOPICS.contractChanged)).toEqual([]);
+    settings.signingKeys = [changeKey.key];
+    await service.approve(r.id, { digest: r.digest, reason: 'diff reviewed' }, grace);
+    const [event] = of(TOPICS.contractChanged) as Array<TopicMap[typeof TOPICS.contractChanged]>;
+    const check = verifyContractChange(event.data.signature, [changeKey.verifyKey]);
+    expect(check).toMatchObject({
+      ok: true,
+      claims: { changeRequestId: r.id, requestedBy: 'ada', approvedBy: 'grace', digest: r.digest, toVersion: '2099.1.0', approvedAt: t0.toISOString() },
+    });
+    await deliver();
+    expect(contracts.current().version).toBe('2099.1.0');
   });
 
   it('a request expires after 24 hours: it can no longer be approved or rejected', async () => {

@@ -3,7 +3,18 @@ import { BadRequestException, ConflictException, ForbiddenException, Inject, Inj
 import type { EmitOptions, EventBus, EventCause } from '@countersign/bus';
 import { Actor, AnyTopic, derivedEventId, EventData, newId, TOPICS } from '@countersign/contracts';
 import { EVENT_BUS, Principal } from '@countersign/nest';
-import { acceptContractChange, approvalRefusal, changeDigest, compileContract, ProposalInput, RunningContract } from '@countersign/policy';
+import type { SigningKey } from '@countersign/keys';
+import {
+  acceptContractChange,
+  approvalRefusal,
+  changeDigest,
+  compileContract,
+  contractSigningKeyAt,
+  KeyList,
+  ProposalInput,
+  RunningContract,
+  signContractChange,
+} from '@countersign/policy';
 import { diff, diffReport, readCorpus } from '../cli/commands';
 import { maskText } from '@countersign/guardrails';
 import { CHANGE_CONTROL, CHANGE_REQUESTS } from '../tokens';
@@ -15,6 +26,8 @@ export interface ChangeControlSettings {
   requestTtlSeconds: number;
   /** The proposals every request's diff runs over: JSON Lines, as `countersign policy diff` reads them. */
   diffCorpusPath: string;
+  /** The keys an approved change is signed with (`CONTRACT_SIGNING_KEYS_FILE`); none: no contract change can be approved (503). */
+  signingKeys?: KeyList<SigningKey>;
   now: () => Date;
 }
 
@@ -106,6 +119,9 @@ export class ChangeRequestService {
     if (running.hash !== r.contract.fromHash) {
       throw new ConflictException(`change ${r.id} was requested against ${r.contract.fromVersion}, but ${running.version} runs now: request the change again`);
     }
+    // Signed, or not approved at all: every service refuses an unsigned change (docs/adr/0038), so none is stored.
+    const signer = contractSigningKeyAt(this.settings.signingKeys, now);
+    if (!signer.ok) throw new ServiceUnavailableException(`change ${r.id} cannot be approved now: ${signer.reason}`);
     const decided = await this.requests.decide(r.id, { outcome: 'approved', by: actorOf(by), reason: maskText(input.reason), at: now });
     return this.announce(this.settled(decided, r), now);
   }
@@ -193,6 +209,7 @@ export class ChangeRequestService {
         requestedBy: r.requestedBy.id,
         approvedBy: decider.id,
         digest: r.digest,
+        signature: this.signed(r),
         contract: c.text,
       };
       // Follows from the approval, but keyed by the contract, not the request: every change is on one
@@ -204,6 +221,28 @@ export class ChangeRequestService {
       });
     }
     return view(r, now, true, this.contracts.current().hash);
+  }
+
+  /** The signature every service checks before it applies the change; the same for the same request (a retry). */
+  private signed(r: ContractChangeRequest): string {
+    const c = r.contract;
+    try {
+      return signContractChange(this.settings.signingKeys, {
+        changeRequestId: r.id,
+        fromVersion: c.fromVersion,
+        fromHash: c.fromHash,
+        toVersion: c.toVersion,
+        toHash: c.toHash,
+        requestedBy: r.requestedBy.id,
+        approvedBy: r.decider!.id,
+        digest: r.digest,
+        approvedAt: r.decidedAt!,
+      });
+    } catch (e) {
+      throw new ServiceUnavailableException(
+        `change ${r.id} is approved, but could not be signed (${(e as Error).message}): send the same request again to retry`,
+      );
+    }
   }
 
   /** Emits an event of this service; when the bus does not take it, answers 503 with what happened. */

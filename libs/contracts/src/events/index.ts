@@ -217,6 +217,11 @@ export const ContractChangedV1 = z.object({
    * change without one that matches (events from before change requests had none).
    */
   digest: sha256Hex.optional(),
+  /**
+   * The policy engine's signature over the approval (libs/policy `signContractChange`, docs/adr/0038). Services apply
+   * no change whose signature does not verify against their `CONTRACT_VERIFY_KEYS_FILE` (events from before had none).
+   */
+  signature: z.string().max(4096).optional(),
   /** The contract's YAML, exactly as approved. */
   contract: z.string().min(1).max(1_000_000),
 });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { changeDigest, parseContract, RunningContract } from '@countersign/policy';
+import { generateKey } from '@countersign/keys';
+import { changeDigest, parseContract, RunningContract, signContractChange } from '@countersign/policy';
 import { ContractChangesConsumer } from './contract-changes';
 
 // real: the running contract on the project's contract, the consumer's handler, pino (into an array); fake: nothing
@@ -11,16 +12,45 @@ const CONTRACT = join(__dirname, '../../../../apps/policy-engine/contract/counte
 const text = readFileSync(CONTRACT, 'utf8');
 type Changed = TopicMap[typeof TOPICS.contractChanged];
 
+// The policy engine's contract-change key; the consumer verifies with its public half.
+const changeKey = generateKey('contract-changes-test');
+
+/** What the policy engine signs of a change made on top of `fromHash`. */
+const claimsOf = (data: Changed['data'], fromHash: string) => ({
+  changeRequestId: data.changeRequestId,
+  fromVersion: data.fromVersion,
+  fromHash,
+  toVersion: data.toVersion,
+  toHash: data.hash,
+  requestedBy: data.requestedBy,
+  approvedBy: data.approvedBy,
+  digest: data.digest ?? '',
+  approvedAt: '2026-11-24T10:00:00.000Z',
+});
+/** The policy engine's signature over what `data` says. */
+const signed = (data: Changed['data'], fromHash: string) => signContractChange([changeKey.key], claimsOf(data, fromHash));
+
 function setup() {
   const store = RunningContract.fromFile(CONTRACT);
   const logs: Array<{ level: number; msg: string }> = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-  const applier = new ContractChangesConsumer(store, logger, 'test');
+  const applier = new ContractChangesConsumer(store, logger, 'test', [changeKey.verifyKey]);
   const handle = (e: Changed) => (applier as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers()[TOPICS.contractChanged](e);
   const running = store.current();
   /** The event a second admin's approval publishes, for `next` on top of the running version. */
   const approved = (next: string, over: Partial<Changed['data']> = {}): Changed => {
     const to = parseContract(next);
+    const data: Changed['data'] = {
+      fromVersion: running.version,
+      toVersion: to.version,
+      hash: to.hash,
+      changeRequestId: 'cr-1',
+      requestedBy: 'ada',
+      approvedBy: 'grace',
+      digest: changeDigest({ kind: 'contract', from: { version: running.version, hash: running.hash }, to: { version: to.version, hash: to.hash } }),
+      contract: next,
+      ...over,
+    };
     return {
       id: `e-${to.version}`,
       type: TOPICS.contractChanged,
@@ -31,17 +61,7 @@ function setup() {
       correlationId: 'cr-1',
       causationId: null,
       actor: { id: 'grace', kind: 'human', roles: ['admin'], authMethod: 'bearer-token' },
-      data: {
-        fromVersion: running.version,
-        toVersion: to.version,
-        hash: to.hash,
-        changeRequestId: 'cr-1',
-        requestedBy: 'ada',
-        approvedBy: 'grace',
-        digest: changeDigest({ kind: 'contract', from: { version: running.version, hash: running.hash }, to: { version: to.version, hash: to.hash } }),
-        contract: next,
-        ...over,
-      },
+      data: { ...data, signature: 'signature' in over ? over.signature : signed(data, running.hash) },
     };
   };
   return { store, handle, running, approved, logs };
@@ -84,7 +104,8 @@ describe('following approved contract changes (every service that works with the
     const second = s2.approved(bump('2099.2.0'));
     const from = { version: '2099.1.0', hash: store.current().hash };
     const digest = changeDigest({ kind: 'contract', from, to: { version: '2099.2.0', hash: second.data.hash } });
-    const onTop = { ...second, data: { ...second.data, fromVersion: '2099.1.0', digest } };
+    const onTopData = { ...second.data, fromVersion: '2099.1.0', changeRequestId: 'cr-2', digest };
+    const onTop = { ...second, data: { ...onTopData, signature: signed(onTopData, from.hash) } };
     await handle(onTop);
     expect(store.current().version).toBe('2099.2.0');
     const logged = logs.length;
@@ -92,5 +113,28 @@ describe('following approved contract changes (every service that works with the
     expect(store.current().version).toBe('2099.2.0');
     // History, not an incident: nothing logged.
     expect(logs.length).toBe(logged);
+  });
+
+  it('changes nothing for a change the policy engine did not sign, and raises an alert (red team: a forged change with its Kafka credential)', async () => {
+    const { store, handle, approved, running, logs } = setup();
+    await handle(approved(bump('2099.1.0'), { signature: undefined }));
+    await handle(
+      approved(bump('2099.1.0'), {
+        signature: signContractChange([generateKey('mallory').key], { ...claimsOf(approved(bump('2099.1.0')).data, running.hash) }),
+      }),
+    );
+    expect(store.current().version).toBe(running.version);
+    expect(logs).toEqual([
+      expect.objectContaining({
+        level: 50,
+        alert: 'contract-change-refused',
+        msg: `refused contract change cr-1: it is not signed as approved: it carries no signature; keeping ${running.version}`,
+      }),
+      expect.objectContaining({
+        level: 50,
+        alert: 'contract-change-refused',
+        msg: `refused contract change cr-1: it is not signed as approved: it is signed with an unknown key "mallory"; keeping ${running.version}`,
+      }),
+    ]);
   });
 });
