@@ -188,6 +188,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
       OrchestratorModule.register({
         contractPath,
         contractChangeKeys,
+        approvalKeys: [verifyKey],
         actionViews: createActionViewRepository(db.pool),
         idempotency: createIdempotencyRepository(db.pool),
       }),

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { watchVerifyKeys } from '@countersign/keys';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { createPgPool, migrate } from '@countersign/storage';
 import { createActionViewRepository } from './actions/pg-action-view.repository';
@@ -27,6 +28,8 @@ void runService({
       .default(24 * 3600),
     CONTRACT_PATH: z.string().default(DEFAULT_CONTRACT_PATH),
     ...contractChangeSettings,
+    /** The review queue's public keys: review decisions and revisions that do not verify change no action here. */
+    APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
   }),
   async build({ config, logger }) {
     await migrate(config.DATABASE_URL, { service: 'orchestrator', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
@@ -41,6 +44,7 @@ void runService({
         OrchestratorModule.register({
           contractPath: config.CONTRACT_PATH,
           contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),
+          approvalKeys: watchVerifyKeys(config.APPROVAL_VERIFY_KEYS_FILE),
           actionViews: createActionViewRepository(pool),
           idempotency,
         }),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
 import { followContract } from '@countersign/nest';
+import type { VerifyKeys } from '@countersign/approval';
 import type { VerifyKey } from '@countersign/keys';
 import { KeyList, RunningContract } from '@countersign/policy';
 import { ActionChanges } from './actions/action-changes';
@@ -15,7 +16,7 @@ import { ProposalsController } from './proposals/proposals.controller';
 import { ProposalsService } from './proposals/proposals.service';
 import { RevisionsConsumer } from './revisions/revisions.consumer';
 import { RevisionsService } from './revisions/revisions.service';
-import { ACTION_VIEWS, IDEMPOTENCY } from './tokens';
+import { ACTION_VIEWS, APPROVAL_KEYS, IDEMPOTENCY } from './tokens';
 
 /**
  * Where the orchestrator keeps its state: ports only, chosen by the main (PostgreSQL, `createActionViewRepository`
@@ -33,6 +34,8 @@ export interface OrchestratorOptions extends OrchestratorStores {
   contractPath: string;
   /** The keys that verify a contract change's signature (`CONTRACT_VERIFY_KEYS_FILE`, docs/adr/0038); none: no change applies. */
   contractChangeKeys?: KeyList<VerifyKey>;
+  /** The review queue's public keys (`APPROVAL_VERIFY_KEYS_FILE`): a review decision or revision that does not verify changes nothing here. */
+  approvalKeys: VerifyKeys;
 }
 
 /** Ingress (HTTP and the proposals topic), proposer identity, parameter checks, client idempotency, and the action read model. */
@@ -57,6 +60,7 @@ export class OrchestratorModule {
         ...followContract(RunningContract.fromFile(options.contractPath), 'orchestrator', randomUUID().slice(0, 8), options.contractChangeKeys),
         { provide: ACTION_VIEWS, useValue: options.actionViews },
         { provide: IDEMPOTENCY, useValue: options.idempotency },
+        { provide: APPROVAL_KEYS, useValue: options.approvalKeys },
       ],
     };
   }

@@ -1,6 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { call, createTestDatabase, eventually, freePort, startServiceProcess, startTcpProxy, stackEnv, uniqueName, writeTokens } from '@countersign/testing';
+import {
+  call,
+  createTestDatabase,
+  eventually,
+  freePort,
+  startServiceProcess,
+  startTcpProxy,
+  stackEnv,
+  uniqueName,
+  writeApprovalKeys,
+  writeTokens,
+} from '@countersign/testing';
 
 // real: Apache Kafka and PostgreSQL (infra/stack.sh), the orchestrator as its own process started by its main; fake: the
 // network between the orchestrator and PostgreSQL (a TCP proxy the test cuts, so the shared PostgreSQL stays up).
@@ -22,7 +33,14 @@ describe('a service started while PostgreSQL is down waits for it instead of exi
     // Started into the outage: resolves once /readyz answers 200, which it cannot before PostgreSQL is back.
     const starting = startServiceProcess(
       'orchestrator',
-      { ...env.kafkaServiceEnv, KAFKA_NAMESPACE: ns, AUTH_TOKENS_FILE: tokensFile, DATABASE_URL: viaProxy.toString(), LOG_LEVEL: 'info' },
+      {
+        ...env.kafkaServiceEnv,
+        KAFKA_NAMESPACE: ns,
+        AUTH_TOKENS_FILE: tokensFile,
+        APPROVAL_VERIFY_KEYS_FILE: writeApprovalKeys(join(dir, 'keys')).verifyKeysFile,
+        DATABASE_URL: viaProxy.toString(),
+        LOG_LEVEL: 'info',
+      },
       { port, logDir: join(dir, 'logs'), timeoutMs: 120_000 },
     );
     let exited = false;

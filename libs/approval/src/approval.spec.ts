@@ -1,6 +1,6 @@
 import { sign } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { generateSigningKey, signApproval, signReviewDecision, SigningUnavailableError, verifyApproval, verifyReviewDecision } from './index';
+import { generateSigningKey, genuineDecision, signApproval, signReviewDecision, SigningUnavailableError, verifyApproval, verifyReviewDecision } from './index';
 
 const claims = {
   actionId: 'action-1',
@@ -101,6 +101,41 @@ describe('signed review decisions', () => {
       ok: false,
       reason: 'review decision claims incomplete',
     });
+  });
+});
+
+describe('a revision token names the new version it creates', () => {
+  const { signing, verifyKey } = generateSigningKey('review-2026-12');
+  const keys = [verifyKey];
+  const revised = { ...rejection, decision: 'revised' as const };
+  const revision = { newActionId: 'a-2', revisedDigest: 'd'.repeat(64), proposerPrincipal: 'support-copilot', contractVersion: '2026.12.7' };
+
+  it('signs and verifies it with the revision', () => {
+    expect(verifyReviewDecision(signReviewDecision(signing, { ...revised, revision }), keys, now)).toMatchObject({ ok: true, claims: { revision } });
+  });
+
+  it('refuses a revision that is incomplete, or carried by another decision than revised', () => {
+    expect(verifyReviewDecision(signReviewDecision(signing, { ...revised, revision: { ...revision, newActionId: '' } }), keys, now)).toEqual({
+      ok: false,
+      reason: 'review decision claims incomplete',
+    });
+    expect(verifyReviewDecision(signReviewDecision(signing, { ...rejection, revision }), keys, now)).toEqual({
+      ok: false,
+      reason: 'review decision claims incomplete',
+    });
+  });
+
+  it('genuineDecision: the decision, action and digest the event names, an expired approval still being the one made', () => {
+    const token = signReviewDecision(signing, { ...revised, revision });
+    const expected = { decision: 'revised' as const, actionId: revised.actionId, digest: revised.digest };
+    expect(genuineDecision(token, expected, keys, now)).toMatchObject({ ok: true });
+    expect(genuineDecision(token, { ...expected, decision: 'rejected' }, keys, now)).toEqual({
+      ok: false,
+      reason: 'the token signs a decision "revised", the event says "rejected"',
+    });
+    expect(genuineDecision(undefined, expected, keys, now)).toEqual({ ok: false, reason: 'revised without a signed decision token' });
+    const approval = signReviewDecision(signing, { ...rejection, decision: 'approved', expiresAt: '2026-11-24T10:05:00.000Z' });
+    expect(genuineDecision(approval, { ...expected, decision: 'approved' }, keys, new Date('2030-01-01T00:00:00Z'))).toMatchObject({ ok: true });
   });
 });
 

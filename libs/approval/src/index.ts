@@ -30,6 +30,20 @@ export interface ReviewDecisionClaims {
   expiresAt?: string;
   /** Makes each token unique, so a consumed approval can be recognised when it is replayed. */
   nonce: string;
+  /**
+   * A revision's new version (approve with changes, docs/adr/0017), bound by the signature: the orchestrator creates the
+   * new action only from a revision whose token names exactly this (red team 2026-12-02: a forged revision ran as any
+   * agent of any tenant).
+   */
+  revision?: RevisionClaims;
+}
+
+/** What a `revised` decision creates: the new action's id, the digest of its proposal, its proposer and contract version. */
+export interface RevisionClaims {
+  newActionId: string;
+  revisedDigest: string;
+  proposerPrincipal: string;
+  contractVersion: string;
 }
 
 /** The claims of an approval: an expiring decision `approved`. */
@@ -170,8 +184,38 @@ function complete(c: Record<string, unknown>): c is ReviewDecisionClaims & Recor
     (c.deciders as string[]).length > 0 &&
     strings(c.reasons) &&
     typeof c.nonce === 'string' &&
-    (c.expiresAt === undefined ? c.decision !== 'approved' : typeof c.expiresAt === 'string')
+    (c.expiresAt === undefined ? c.decision !== 'approved' : typeof c.expiresAt === 'string') &&
+    (c.revision === undefined || (c.decision === 'revised' && revisionClaims(c.revision)))
   );
+}
+
+const revisionClaims = (r: unknown): r is RevisionClaims =>
+  typeof r === 'object' &&
+  r !== null &&
+  (['newActionId', 'revisedDigest', 'proposerPrincipal', 'contractVersion'] as const).every(
+    (k) => typeof (r as Record<string, unknown>)[k] === 'string' && (r as Record<string, unknown>)[k] !== '',
+  );
+
+/**
+ * Whether `token` is the review queue's genuine signature of `decision` on `actionId` bound to `digest`, for a reader
+ * that records what was decided rather than acting on it (the orchestrator's timeline): an approval that has expired
+ * since is still the decision that was made. The claims, or why not.
+ */
+export function genuineDecision(
+  token: string | undefined,
+  expected: { decision: ReviewDecision; actionId: string; digest: string },
+  keys: VerifyKeys,
+  now: Date = new Date(),
+): { ok: true; claims: ReviewDecisionClaims } | { ok: false; reason: string } {
+  if (!token) return { ok: false, reason: `${expected.decision} without a signed decision token` };
+  const verified = verifyReviewDecision(token, keys, now);
+  const claims = verified.ok ? verified.claims : verified.expired;
+  if (!claims) return { ok: false, reason: (verified as { reason: string }).reason };
+  if (claims.decision !== expected.decision)
+    return { ok: false, reason: `the token signs a decision "${claims.decision}", the event says "${expected.decision}"` };
+  if (claims.actionId !== expected.actionId) return { ok: false, reason: `the decision names action ${claims.actionId}, not ${expected.actionId}` };
+  if (claims.digest !== expected.digest) return { ok: false, reason: 'the decision is bound to another version of the action (digest mismatch)' };
+  return { ok: true, claims };
 }
 
 /**

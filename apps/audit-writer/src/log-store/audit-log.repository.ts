@@ -36,6 +36,10 @@ export interface AppendResult extends ChainTip {
 /** What the log holds of one action: its entries' types in log order, the policy lane and the review decision it reached. */
 export interface ActionTrail {
   actionId: string;
+  /**
+   * The types of its entries, in log order, without what did not happen to the action: a refusal of an event only
+   * (`execution.action.refused.v1` with `final: false`) and a revision whose new action was never proposed.
+   */
   types: string[];
   /** The lane of its policy decision, or null when it has none. */
   lane: string | null;

@@ -122,5 +122,33 @@ export function auditLogSuite(name: string, make: () => Promise<AuditLogReposito
       // A window with an end: only the actions proposed before it.
       expect((await log.trailsSince('2026-11-23T00:00:00Z', '2026-11-24T00:00:00Z')).map((t) => t.actionId)).toEqual(['old']);
     });
+
+    it("leaves out of an action's trail what did not happen to it: the refusal of a forged event, a revision that created no action (red team, 2026-12-02)", async () => {
+      const log = await make();
+      await log.appendBatch([
+        auditEntry('p-a', 'a', { eventType: TOPICS.actionProposed, topic: TOPICS.actionProposed }),
+        auditEntry('d-a', 'a', { data: { lane: 'review' } }),
+        // The executor refused a forged approval of a, not a itself; then the genuine refusal that closes it.
+        auditEntry('x-a', 'a', { eventType: TOPICS.actionRefused, topic: TOPICS.actionRefused, data: { code: 'invalid-approval', final: false } }),
+        auditEntry('p-b', 'b', { eventType: TOPICS.actionProposed, topic: TOPICS.actionProposed }),
+        auditEntry('d-b', 'b', { data: { lane: 'review' } }),
+        // A revision of b whose new action nobody created (forged), and one of c that made c2.
+        auditEntry('v-b', 'b', { eventType: TOPICS.proposalRevised, topic: TOPICS.proposalRevised, data: { newActionId: 'b2' } }),
+        auditEntry('p-c', 'c', { eventType: TOPICS.actionProposed, topic: TOPICS.actionProposed }),
+        auditEntry('d-c', 'c', { data: { lane: 'review' } }),
+        auditEntry('v-c', 'c', { eventType: TOPICS.proposalRevised, topic: TOPICS.proposalRevised, data: { newActionId: 'c2' } }),
+        auditEntry('p-c2', 'c2', { eventType: TOPICS.actionProposed, topic: TOPICS.actionProposed }),
+      ]);
+      const trails = Object.fromEntries((await log.trailsSince('2026-11-24T00:00:00Z')).map((t) => [t.actionId, t.types]));
+      expect(trails.a).toEqual([TOPICS.actionProposed, TOPICS.policyDecided]);
+      expect(trails.b).toEqual([TOPICS.actionProposed, TOPICS.policyDecided]);
+      expect(trails.c).toEqual([TOPICS.actionProposed, TOPICS.policyDecided, TOPICS.proposalRevised]);
+      await log.appendBatch([auditEntry('y-a', 'a', { eventType: TOPICS.actionRefused, topic: TOPICS.actionRefused, data: { code: 'kill-switch-off' } })]);
+      expect((await log.trailsSince('2026-11-24T00:00:00Z')).find((t) => t.actionId === 'a')!.types).toEqual([
+        TOPICS.actionProposed,
+        TOPICS.policyDecided,
+        TOPICS.actionRefused,
+      ]);
+    });
   });
 }

@@ -145,14 +145,20 @@ export class FileAuditLogRepository implements AuditLogRepository {
         )
         .map(({ entry: e }) => e.actionId),
     );
-    // The first policy decision's lane and the first review's decision count, as in the PostgreSQL store.
+    // Every action ever proposed: a revision counts only when the orchestrator created its new action.
+    const everProposed = new Set(this.entries.filter(({ entry: e }) => e.eventType === TOPICS.actionProposed).map(({ entry: e }) => e.actionId));
+    // The first policy decision's lane and the first review's decision count, as in the PostgreSQL store; what did not
+    // happen to the action is left out, as there: a refusal of an event only, a revision that created no action.
     const trails = new Map<string, { types: string[]; lane?: string | null; review?: string | null }>();
     for (const { entry: e } of this.entries) {
       if (!proposed.has(e.actionId)) continue;
       const trail = trails.get(e.actionId) ?? { types: [] };
       trails.set(e.actionId, trail);
-      trail.types.push(e.eventType);
-      const data = (e.data ?? {}) as { lane?: unknown; decision?: unknown };
+      const data = (e.data ?? {}) as { lane?: unknown; decision?: unknown; final?: unknown; newActionId?: unknown };
+      const notTheAction =
+        (e.eventType === TOPICS.actionRefused && data.final === false) ||
+        (e.eventType === TOPICS.proposalRevised && !(typeof data.newActionId === 'string' && everProposed.has(data.newActionId)));
+      if (!notTheAction) trail.types.push(e.eventType);
       if (e.eventType === TOPICS.policyDecided && trail.lane === undefined) trail.lane = text(data.lane);
       if (e.eventType === TOPICS.reviewDecided && trail.review === undefined) trail.review = text(data.decision);
     }

@@ -136,13 +136,19 @@ export class PgAuditLogRepository implements AuditLogRepository {
   }
 
   async trailsSince(since: string, until = 'infinity'): Promise<ActionTrail[]> {
+    // What did not happen to the action is left out of its trail (`countsForTrail`): a refusal of an event only
+    // (`final: false`), and a revision whose new action was never proposed (the orchestrator refused it).
     const { rows } = await this.pool.query(
-      `SELECT subject, array_agg(type ORDER BY idx) AS types, (array_agg(entry_json::jsonb->'data'->>'lane') FILTER (WHERE type = $2))[1] AS lane,
+      `SELECT subject, coalesce(array_agg(type ORDER BY idx) FILTER (WHERE NOT (
+                (type = $6 AND (entry_json::jsonb->'data'->>'final') IS NOT DISTINCT FROM 'false')
+                OR (type = $7 AND NOT EXISTS (SELECT 1 FROM audit_log p WHERE p.type = $4 AND p.subject = l.entry_json::jsonb->'data'->>'newActionId'))
+              )), '{}') AS types,
+              (array_agg(entry_json::jsonb->'data'->>'lane') FILTER (WHERE type = $2))[1] AS lane,
               (array_agg(entry_json::jsonb->'data'->>'decision') FILTER (WHERE type = $3))[1] AS review
-         FROM audit_log
+         FROM audit_log l
         WHERE subject IN (SELECT subject FROM audit_log WHERE type IN ($4, $2) AND event_time >= $1 AND event_time < $5)
         GROUP BY subject`,
-      [since, TOPICS.policyDecided, TOPICS.reviewDecided, TOPICS.actionProposed, until],
+      [since, TOPICS.policyDecided, TOPICS.reviewDecided, TOPICS.actionProposed, until, TOPICS.actionRefused, TOPICS.proposalRevised],
     );
     return (rows as Array<{ subject: string; types: string[]; lane: string | null; review: string | null }>).map((r) => ({
       actionId: r.subject,

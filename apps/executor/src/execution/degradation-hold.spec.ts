@@ -128,6 +128,7 @@ describe('the executor under the degradation mode', () => {
         code: 'authorisation-stale',
         reason: `decided at ${time.toISOString()} and not executed within 1 h (held meanwhile): an authorisation this old no longer holds; propose again`,
         suspicious: false,
+        final: true,
       },
     ]);
     await setMode('normal', 'halted');

@@ -331,6 +331,7 @@ describe('ExecutionService', () => {
         code: 'authorisation-stale',
         reason: `approved, but not executed before the approval expired at ${expiresAt} (held meanwhile): propose again`,
         suspicious: false,
+        final: true,
       },
     ]);
     expect((await t.repo.get('a1'))!.state).toBe('refused');
@@ -482,7 +483,8 @@ describe('ExecutionService', () => {
     await t.service.onPolicyDecided(t.decided('review'));
     await t.service.onReviewDecided(t.rejection('a1', { key: null, id: 'forged' }));
     expect((await t.repo.get('a1'))!.state).toBe('decided');
-    expect(t.refusals()).toEqual([{ code: 'invalid-decision', reason: 'rejected without a signed decision token', suspicious: true }]);
+    // The forged event is refused, not the action (`final: false`): its timeline and completeness go on without it.
+    expect(t.refusals()).toEqual([{ code: 'invalid-decision', reason: 'rejected without a signed decision token', suspicious: true, final: false }]);
     await t.service.onReviewDecided(t.approval('a1'));
     expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1']);
   });

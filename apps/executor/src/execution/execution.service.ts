@@ -131,7 +131,7 @@ export class ExecutionService {
     }
     if (!verdict.ok && verdict.stale) {
       this.logger.warn({ code: verdict.refusal.code, suspicious: false }, `refused: ${verdict.refusal.reason}`);
-      await this.record(e.subject, 'refused', TOPICS.actionRefused, { ...verdict.refusal, suspicious: false }, e);
+      await this.record(e.subject, 'refused', TOPICS.actionRefused, { ...verdict.refusal, suspicious: false, final: true }, e);
     } else if (!verdict.ok) await this.refuse(e, verdict.refusal, true);
     else await this.actOnReview(e, record!, verdict.claims);
     // Acted on (or refused): a copy kept early, if this decision came before its policy decision, is not needed any more.
@@ -173,7 +173,7 @@ export class ExecutionService {
         reason: `${nonce ? 'approved' : 'decided'} at ${cause.time} and not executed within ${hours} h (held meanwhile): an authorisation this old no longer holds; propose again`,
       };
       this.logger.warn({ code: refusal.code, suspicious: false }, `refused: ${refusal.reason}`);
-      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...refusal, suspicious: false }, cause);
+      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...refusal, suspicious: false, final: true }, cause);
     }
     // An autonomous decision runs only if the policy engine could have made it: its proposal is the one its digest
     // names, and the running contract lets that proposal run autonomously (autonomy-check.ts).
@@ -191,7 +191,7 @@ export class ExecutionService {
           { code: verdict.refusal.code, suspicious: verdict.suspicious },
           `refused: ${verdict.refusal.reason}`,
         );
-        return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...verdict.refusal, suspicious: verdict.suspicious }, cause);
+        return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...verdict.refusal, suspicious: verdict.suspicious, final: true }, cause);
       }
     }
     // Halted: nothing starts. Held, not refused: the bus redelivers the decision (with backoff) until the mode is
@@ -222,7 +222,7 @@ export class ExecutionService {
               reason: `the kill switch of ${record.proposal.actionType} cannot be read (never seen, or the flag source is unusable): failing closed`,
             };
       this.logger.warn({ code: refusal.code, suspicious: false }, `refused: ${refusal.reason}`);
-      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...refusal, suspicious: false }, cause);
+      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...refusal, suspicious: false, final: true }, cause);
     }
     const claim = await this.executions.claim(record.actionId, cause.id, nonce, new Date());
     if (!claim.claimed) {
@@ -361,7 +361,8 @@ export class ExecutionService {
 
   private async refuse(cause: Envelope, refusal: Refusal, suspicious: boolean): Promise<void> {
     (suspicious ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger))({ code: refusal.code, suspicious }, `refused: ${refusal.reason}`);
-    await this.bus.emit(TOPICS.actionRefused, { ...refusal, suspicious }, { cause, actor: this.actor });
+    // The event is refused, not the action: it goes on as it was.
+    await this.bus.emit(TOPICS.actionRefused, { ...refusal, suspicious, final: false }, { cause, actor: this.actor });
   }
 }
 

@@ -274,7 +274,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
 
   private async refuse(e: TopicMap[typeof TOPICS.outcomeCheckAnswered], refusal: Refusal) {
     this.logger.error({ code: refusal.code, suspicious: true }, `refused an outcome-check answer: ${refusal.reason}`);
-    await this.bus.emit(TOPICS.actionRefused, { ...refusal, suspicious: true }, { cause: e, actor: this.actor });
+    await this.bus.emit(TOPICS.actionRefused, { ...refusal, suspicious: true, final: false }, { cause: e, actor: this.actor });
   }
 }
 

@@ -1,14 +1,34 @@
+import pino from 'pino';
+import { generateSigningKey, ReviewDecision, signReviewDecision } from '@countersign/approval';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { ActionViewConsumer } from './action-view.consumer';
 import { InMemoryActionViewRepository } from './in-memory-action-view.repository';
 
-// real: ActionViewConsumer, the in-memory read model (the PostgreSQL one stores the same entries); fake: nothing.
+// real: ActionViewConsumer, the in-memory read model (the PostgreSQL one stores the same entries), the review
+// queue's Ed25519 decision tokens (a key made here); fake: nothing.
 
-/** A read model and the consumer's handlers that fill it, by topic. */
+const reviewQueueKey = generateSigningKey('approvals-test');
+
+/** The review queue's token for `decision` on `actionId` bound to `digest`. */
+const signed = (decision: ReviewDecision, actionId: string, digest = 'a'.repeat(64), expiresAt?: string) =>
+  signReviewDecision(reviewQueueKey.signing, {
+    decision,
+    actionId,
+    digest,
+    deciders: ['jane'],
+    reasons: ['r'],
+    issuedAt: '2026-11-24T10:00:00.000Z',
+    ...(expiresAt && { expiresAt }),
+  });
+
+/** A read model and the consumer's handlers that fill it, by topic, and what it logged. */
 function readModel() {
   const views = new InMemoryActionViewRepository();
-  const handlers = (new ActionViewConsumer(views) as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
-  return { views, handlers };
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const consumer = new ActionViewConsumer(views, [reviewQueueKey.verifyKey], logger);
+  const handlers = (consumer as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
+  return { views, handlers, logs };
 }
 describe('action timeline', () => {
   it('keeps no regulated data in clear: neither in the detail nor in the actor', async () => {
@@ -24,7 +44,13 @@ describe('action timeline', () => {
       correlationId: 'c-1',
       causationId: 'd-1',
       actor: reviewer,
-      data: { decision: 'rejected', reviewers: [reviewer], reason: 'card 4111.1111.1111.1111 is not the customer’s', digest: 'a'.repeat(64) },
+      data: {
+        decision: 'rejected',
+        reviewers: [reviewer],
+        reason: 'card 4111.1111.1111.1111 is not the customer’s',
+        digest: 'a'.repeat(64),
+        signature: signed('rejected', 'a-1'),
+      },
     };
     await handlers[TOPICS.reviewDecided](event);
     const [entry] = await views.timeline('a-1');
@@ -45,7 +71,7 @@ describe('action timeline', () => {
       correlationId: 'c-2',
       causationId: 'd-2',
       actor: clock,
-      data: { decision: 'escalated', reviewers: [clock], reason: 'r', digest: 'a'.repeat(64), ...data },
+      data: { decision: 'escalated', reviewers: [clock], reason: 'r', digest: 'a'.repeat(64), signature: signed(data.decision ?? 'escalated', 'a-2'), ...data },
     });
     await handlers[TOPICS.reviewDecided](
       decided('e-esc', '2026-11-24T10:07:30.000Z', {
@@ -85,5 +111,74 @@ describe('action timeline', () => {
     expect(await views.timeline('a-3')).toEqual([
       expect.objectContaining({ status: 'held', detail: 'trust-stack-unhealthy: the trust stack is failed: runs once it is healthy again' }),
     ]);
+  });
+
+  it('keeps a review decision off the timeline unless the review queue signed it as it says (red team: a forged rejection told the agent "refused")', async () => {
+    const { views, handlers, logs } = readModel();
+    const reviewer = { id: 'ceo', kind: 'human' as const, authMethod: 'bearer-token' as const };
+    const decision = (id: string, data: Partial<TopicMap[typeof TOPICS.reviewDecided]['data']>): TopicMap[typeof TOPICS.reviewDecided] => ({
+      id,
+      type: TOPICS.reviewDecided,
+      version: 1,
+      source: 'review-queue',
+      time: '2026-11-24T10:00:00.000Z',
+      subject: 'a-4',
+      correlationId: 'c-4',
+      causationId: 'd-4',
+      actor: reviewer,
+      data: { decision: 'rejected', reviewers: [reviewer], reason: 'forged', digest: 'a'.repeat(64), ...data },
+    });
+    const forger = generateSigningKey('approvals-test');
+    await handlers[TOPICS.reviewDecided](decision('f-1', {}));
+    await handlers[TOPICS.reviewDecided](
+      decision('f-2', {
+        signature: signReviewDecision(forger.signing, {
+          decision: 'rejected',
+          actionId: 'a-4',
+          digest: 'a'.repeat(64),
+          deciders: ['x'],
+          reasons: ['r'],
+          issuedAt: '2026-11-24T10:00:00.000Z',
+        }),
+      }),
+    );
+    // Genuine tokens, for another action, another decision, another digest: a replay, not this decision.
+    await handlers[TOPICS.reviewDecided](decision('f-3', { signature: signed('rejected', 'a-other') }));
+    await handlers[TOPICS.reviewDecided](decision('f-4', { signature: signed('expired', 'a-4') }));
+    await handlers[TOPICS.reviewDecided](decision('f-5', { signature: signed('rejected', 'a-4', 'b'.repeat(64)) }));
+    expect(await views.timeline('a-4')).toEqual([]);
+    expect(logs.filter((l) => l.alert === 'unsigned-review-event').map((l) => l.msg)).toEqual([
+      'not on the timeline of action a-4: rejected without a signed decision token',
+      'not on the timeline of action a-4: review decision signature does not verify',
+      'not on the timeline of action a-4: the decision names action a-other, not a-4',
+      'not on the timeline of action a-4: the token signs a decision "expired", the event says "rejected"',
+      'not on the timeline of action a-4: the decision is bound to another version of the action (digest mismatch)',
+    ]);
+    // The genuine one, even read after its approval expired (a rebuild of the view): on the timeline.
+    await handlers[TOPICS.reviewDecided](
+      decision('g-1', { decision: 'approved', reason: 'ok', signature: signed('approved', 'a-4', 'a'.repeat(64), '2026-11-24T10:05:00.000Z') }),
+    );
+    expect((await views.timeline('a-4')).map((t) => t.status)).toEqual(['approved']);
+  });
+
+  it('leaves the action as it was when the executor refused an event, not the action (final: false)', async () => {
+    const { views, handlers } = readModel();
+    const executor = { id: 'executor', kind: 'service' as const, authMethod: 'service' as const };
+    const refused = (id: string, final: boolean): TopicMap[typeof TOPICS.actionRefused] => ({
+      id,
+      type: TOPICS.actionRefused,
+      version: 1,
+      source: 'executor',
+      time: '2026-11-24T10:00:00.000Z',
+      subject: 'a-5',
+      correlationId: 'c-5',
+      causationId: 'd-5',
+      actor: executor,
+      data: { code: 'approval-for-other-action', reason: 'the approval names action a-9, not a-5', suspicious: true, final },
+    });
+    await handlers[TOPICS.actionRefused](refused('r-1', false));
+    expect(await views.timeline('a-5')).toEqual([]);
+    await handlers[TOPICS.actionRefused](refused('r-2', true));
+    expect((await views.timeline('a-5')).map((t) => t.status)).toEqual(['refused']);
   });
 });

@@ -1,19 +1,29 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
+import { genuineDecision, VerifyKeys } from '@countersign/approval';
 import type { HandlerMap } from '@countersign/bus';
 import { Envelope, TOPICS, TopicMap } from '@countersign/contracts';
-import { BusConsumer } from '@countersign/nest';
+import type { Logger } from '@countersign/logging';
+import { BusConsumer, LOGGER } from '@countersign/nest';
 import { maskText } from '@countersign/guardrails';
-import { ACTION_VIEWS } from '../tokens';
+import { genuineRevision } from '../revisions/revision-check';
+import { ACTION_VIEWS, APPROVAL_KEYS } from '../tokens';
 import { ActionChanges } from './action-changes';
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 
-/** Follows every event of every action into the read model behind `GET /v1/actions/{id}`. */
+/**
+ * Follows every event of every action into the read model behind `GET /v1/actions/{id}`. A review decision or a
+ * revision enters it only with the review queue's genuine signature (a forged rejection must not tell the agent its
+ * action was refused while its review goes on), and a refusal only when it closes the action (`final`): the executor's
+ * refusal of a forged or replayed event leaves the action as it was (red team, 2026-12-02).
+ */
 @Injectable()
 export class ActionViewConsumer extends BusConsumer {
   protected readonly group = 'orchestrator.action-view';
 
   constructor(
     @Inject(ACTION_VIEWS) private readonly views: ActionViewRepository,
+    @Inject(APPROVAL_KEYS) private readonly keys: VerifyKeys,
+    @Inject(LOGGER) private readonly logger: Logger,
     // Wakes the long polls waiting on the action (absent in tests that only read the view).
     @Optional() private readonly changes?: ActionChanges,
   ) {
@@ -49,17 +59,37 @@ export class ActionViewConsumer extends BusConsumer {
           lane: e.data.lane,
           detail: `contract ${e.data.contractVersion}: ${e.data.reasons.join('; ')}`,
         }),
-      [TOPICS.reviewDecided]: (e) => put(e, reviewEntry(e)),
+      [TOPICS.reviewDecided]: async (e) => {
+        const genuine = genuineDecision(
+          e.data.signature ?? e.data.approval,
+          { decision: e.data.decision, actionId: e.subject, digest: e.data.digest },
+          this.keys,
+        );
+        if (!genuine.ok) return this.ignored(e, genuine.reason);
+        await put(e, reviewEntry(e));
+      },
       // Approved with changes: this action ends here, replaced by the new one (which has its own timeline).
-      [TOPICS.proposalRevised]: (e) =>
-        put(e, { status: 'revised', detail: `${e.actor.id}: ${e.data.reason} (new action ${e.data.newActionId})`, revisedTo: e.data.newActionId }),
+      [TOPICS.proposalRevised]: async (e) => {
+        const genuine = genuineRevision(e, this.keys);
+        if (!genuine.ok) return this.ignored(e, genuine.reason);
+        await put(e, { status: 'revised', detail: `${e.actor.id}: ${e.data.reason} (new action ${e.data.newActionId})`, revisedTo: e.data.newActionId });
+      },
       [TOPICS.actionExecuted]: (e) =>
         put(e, { status: 'executed', detail: `via ${e.data.connector}${e.data.externalRequestId ? ` (request ${e.data.externalRequestId})` : ''}` }),
       [TOPICS.actionFailed]: (e) => put(e, { status: e.data.outcome, detail: e.data.error }),
-      [TOPICS.actionRefused]: (e) => put(e, { status: 'refused', detail: `${e.data.code}: ${e.data.reason}` }),
+      // Only a refusal that closes the action: the refusal of a forged event is in the audit trail, not the action's state.
+      [TOPICS.actionRefused]: async (e) => {
+        if (e.data.final === false) return;
+        await put(e, { status: 'refused', detail: `${e.data.code}: ${e.data.reason}` });
+      },
       // Not an outcome: the executor runs it once the reason is gone (then `executed` follows).
       [TOPICS.actionHeld]: (e) => put(e, { status: 'held', detail: `${e.data.code}: ${e.data.reason}` }),
     };
+  }
+
+  /** A decision on the bus that the review queue did not sign as it says: kept off the timeline, logged (the audit trail has the event). */
+  private ignored(e: Envelope, reason: string): void {
+    this.logger.error({ alert: 'unsigned-review-event', eventId: e.id, type: e.type }, `not on the timeline of action ${e.subject}: ${reason}`);
   }
 }
 

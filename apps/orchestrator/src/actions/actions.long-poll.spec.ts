@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { BadRequestException, ForbiddenException, NotFoundException } from '@nestjs/common';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { AuthenticatedRequest, Principal, requiredRoles } from '@countersign/nest';
@@ -42,7 +43,7 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
   const setup = () => {
     const views = new InMemoryActionViewRepository();
     const changes = new ActionChanges();
-    const consumer = new ActionViewConsumer(views, changes);
+    const consumer = new ActionViewConsumer(views, [], pino({ level: 'silent' }), changes);
     const handlers = (consumer as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
     return { views, changes, handlers, controller: new ActionsController(views, changes) };
   };

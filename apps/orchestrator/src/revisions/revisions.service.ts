@@ -1,8 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { VerifyKeys } from '@countersign/approval';
 import { EventBus, RefusedEvent } from '@countersign/bus';
 import { revisedActionId, TOPICS, TopicMap } from '@countersign/contracts';
 import { EVENT_BUS } from '@countersign/nest';
 import { proposedEventId } from '../proposals/proposals.service';
+import { APPROVAL_KEYS } from '../tokens';
+import { genuineRevision } from './revision-check';
 
 type ProposalRevised = TopicMap[typeof TOPICS.proposalRevised];
 
@@ -14,13 +17,19 @@ type ProposalRevised = TopicMap[typeof TOPICS.proposalRevised];
  */
 @Injectable()
 export class RevisionsService {
-  constructor(@Inject(EVENT_BUS) private readonly bus: EventBus) {}
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(APPROVAL_KEYS) private readonly keys: VerifyKeys,
+  ) {}
 
   async onProposalRevised(e: ProposalRevised): Promise<void> {
     // The review queue names the id it showed the reviewer; it must be the one derived here, or two ids could exist.
     if (e.data.newActionId !== revisedActionId(e.id))
       throw new RefusedEvent(`newActionId ${e.data.newActionId} is not the one derived from the revision event ${e.id}`);
     if (e.actor.kind !== 'human') throw new RefusedEvent(`a revision is a reviewer's decision; its actor is a ${e.actor.kind}`);
+    // Signed by the review queue for exactly this new version: else dead-lettered with the reason (and audited there).
+    const genuine = genuineRevision(e, this.keys);
+    if (!genuine.ok) throw new RefusedEvent(`not a genuine revision: ${genuine.reason}`);
     const actionId = e.data.newActionId;
     await this.bus.emit(
       TOPICS.actionProposed,

@@ -229,6 +229,8 @@ export class RevisionService {
       deciders: [reviewer.id],
       reasons: [maskText(reason)],
       issuedAt: now.toISOString(),
+      // What the revision creates, signed with it: the orchestrator makes the new action from nothing else.
+      revision: { newActionId, revisedDigest, proposerPrincipal: item.proposerPrincipal, contractVersion: item.contractVersion },
     });
     const shown = shownView(item);
     const actor: Actor = {

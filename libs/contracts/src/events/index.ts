@@ -165,6 +165,12 @@ export const ActionRefusedV1 = z.object({
   reason: z.string(),
   /** True when the refusal looks like an attack (a forged, misdirected or mismatched review decision). */
   suspicious: z.boolean().default(false),
+  /**
+   * True when the action is closed as refused; false when only the event was refused (a forged, replayed or misdirected
+   * decision, an answer that does not fit) and the action goes on as it was: its timeline and `audit completeness` then
+   * do not count the refusal as the action's end. Events from before it was carried were final.
+   */
+  final: z.boolean().default(true),
 });
 
 /** `security.request.rejected.v1`: an API request was refused (bad input, auth, self-approval). */
