@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { KafkaBus } from '@countersign/bus';
-import { actionDigest, newId, TOPICS, TopicMap } from '@countersign/contracts';
-import { call, eventually, projectContract, stackEnv, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
+import { actionDigest, newId, revisedActionId, TOPICS, TopicMap } from '@countersign/contracts';
+import { changeDigest, parseContract } from '@countersign/policy';
+import { call, eventually, PROJECT_CONTRACT_PATH, projectContract, stackEnv, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
 
 // real: Apache Kafka, Redis, PostgreSQL, Unleash (infra/stack.sh), the five services as separate processes;
 // fake: the target system (a local webhook sink that records what it receives).
@@ -145,6 +147,77 @@ describe('what must not be forgotten survives a Redis flush', () => {
     const genuine = await post(proposal('ticket.tag', `ticket-${newId()}`, { tags: ['marker'] }));
     await waitStatus(genuine.body.actionId as string, 'executed');
     expect(sink.receipts.filter((r) => r.actionId === id)).toEqual([]);
+  });
+
+  // Red-team pass 4: whoever holds the policy engine's Kafka credential (here the plaintext listener) could replace the
+  // contract everywhere; the review queue's, create actions as any agent and tenant through a forged revision.
+  const logOf = (service: string) => readFileSync(join(__dirname, '../../.stack/e2e', ns, 'logs', `${service}.log`), 'utf8');
+
+  it('a contract change the policy engine did not sign changes no service, and each says so (ADR 0038)', async () => {
+    const running = projectContract().current();
+    // The shipped contract with a support reply that promises money made autonomous: the forger's aim.
+    const text = readFileSync(PROJECT_CONTRACT_PATH, 'utf8')
+      .replace(/^version: .*$/m, 'version: 2099.12.2')
+      .replace(/^(\s+- \{ id: commitment-language, .*)points: 40 \}$/m, '$1points: 1 }');
+    const forged = parseContract(text);
+    const digest = changeDigest({
+      kind: 'contract',
+      from: { version: running.version, hash: running.hash },
+      to: { version: forged.version, hash: forged.hash },
+    });
+    const changeRequestId = `forged-${newId()}`;
+    await bus.emit(
+      TOPICS.contractChanged,
+      {
+        fromVersion: running.version,
+        toVersion: forged.version,
+        hash: forged.hash,
+        changeRequestId,
+        requestedBy: 'mallory',
+        approvedBy: 'mallory2',
+        digest,
+        signature: 'ccs1.e30.AAAA',
+        contract: text,
+      },
+      { subject: 'operational-contract', actor: { id: 'mallory2', kind: 'human', roles: ['admin'] } },
+    );
+    for (const service of ['orchestrator', 'policy-engine', 'review-queue', 'executor'])
+      await eventually(() => expect(logOf(service)).toContain(`refused contract change ${changeRequestId}: it is not signed as approved`), 60_000, 200);
+    const policy = await call('GET', `${stack.urls['policy-engine']}/v1/policy`, undefined, stack.tokens.auditor);
+    expect(policy.body).toMatchObject({ version: running.version });
+    // A reply that promises money still goes to a person.
+    const promise = await post(proposal('support.reply', `ticket-${newId()}`, { body: 'We guarantee a full refund of EUR 500.' }));
+    await waitStatus(promise.body.actionId as string, 'in_review');
+  });
+
+  it('a revision the review queue did not sign creates no action (ADR 0017, addendum 2026-12-02)', async () => {
+    const id = newId();
+    const newActionId = revisedActionId(id);
+    const other = {
+      ...proposal('ticket.tag', `ticket-${newId()}`, { tags: ['billing'] }),
+      tenant: 'globex',
+      proposer: { ...proposal('ticket.tag', 't', {}).proposer, agentId: 'ops-copilot' },
+    };
+    const contractVersion = projectContract().current().version;
+    await bus.emit(
+      TOPICS.proposalRevised,
+      {
+        digest: 'a'.repeat(64),
+        signature: 'cs1.forged.sig',
+        newActionId,
+        proposal: other,
+        revisedDigest: actionDigest(other, contractVersion),
+        contractVersion,
+        proposerPrincipal: 'ops-copilot',
+        changed: ['/parameters/tags'],
+        reason: 'forged',
+      },
+      { subject: newId(), id, actor: { id: 'alice', kind: 'human', roles: ['reviewer'] } },
+    );
+    await eventually(() => expect(logOf('orchestrator')).toContain('not a genuine revision: malformed review decision claims'), 60_000, 200);
+    // Refused before anything was emitted: the new action does not exist, nothing reached the target.
+    expect((await call('GET', `${api()}/v1/actions/${newActionId}`, undefined, stack.tokens.auditor)).status).toBe(404);
+    expect(sink.receipts.filter((r) => r.actionId === newActionId)).toEqual([]);
   });
 
   it('GET /v1/actions/{id} still answers for an action decided and executed before the flush', async () => {
