@@ -132,12 +132,18 @@ export function auditLogSuite(name: string, make: () => Promise<AuditLogReposito
         auditEntry('x-a', 'a', { eventType: TOPICS.actionRefused, topic: TOPICS.actionRefused, data: { code: 'invalid-approval', final: false } }),
         auditEntry('p-b', 'b', { eventType: TOPICS.actionProposed, topic: TOPICS.actionProposed }),
         auditEntry('d-b', 'b', { data: { lane: 'review' } }),
-        // A revision of b whose new action nobody created (forged), and one of c that made c2.
+        // A revision of b whose new action nobody created (forged); one naming an action that exists but was not made
+        // by it (b itself: red-team pass 5); and one of c that made c2.
         auditEntry('v-b', 'b', { eventType: TOPICS.proposalRevised, topic: TOPICS.proposalRevised, data: { newActionId: 'b2' } }),
+        auditEntry('v-b-self', 'b', { eventType: TOPICS.proposalRevised, topic: TOPICS.proposalRevised, data: { newActionId: 'b' } }),
         auditEntry('p-c', 'c', { eventType: TOPICS.actionProposed, topic: TOPICS.actionProposed }),
         auditEntry('d-c', 'c', { data: { lane: 'review' } }),
         auditEntry('v-c', 'c', { eventType: TOPICS.proposalRevised, topic: TOPICS.proposalRevised, data: { newActionId: 'c2' } }),
-        auditEntry('p-c2', 'c2', { eventType: TOPICS.actionProposed, topic: TOPICS.actionProposed }),
+        auditEntry('p-c2', 'c2', {
+          eventType: TOPICS.actionProposed,
+          topic: TOPICS.actionProposed,
+          data: { receivedVia: 'revision', revisionOf: { actionId: 'c', revisionEventId: 'v-c', by: 'alice' } },
+        }),
       ]);
       const trails = Object.fromEntries((await log.trailsSince('2026-11-24T00:00:00Z')).map((t) => [t.actionId, t.types]));
       expect(trails.a).toEqual([TOPICS.actionProposed, TOPICS.policyDecided]);

@@ -145,8 +145,16 @@ export class FileAuditLogRepository implements AuditLogRepository {
         )
         .map(({ entry: e }) => e.actionId),
     );
-    // Every action ever proposed: a revision counts only when the orchestrator created its new action.
-    const everProposed = new Set(this.entries.filter(({ entry: e }) => e.eventType === TOPICS.actionProposed).map(({ entry: e }) => e.actionId));
+    // The revisions the orchestrator turned into new actions (`<revision event id>|<revised action id>`): a revision
+    // counts only when its new action was proposed as the revision of this action by this event.
+    const madeActions = new Set(
+      this.entries
+        .filter(({ entry: e }) => e.eventType === TOPICS.actionProposed)
+        .map(({ entry: e }) => {
+          const of = (e.data as { revisionOf?: { actionId?: unknown; revisionEventId?: unknown } } | undefined)?.revisionOf;
+          return of ? `${e.actionId}|${String(of.revisionEventId)}|${String(of.actionId)}` : '';
+        }),
+    );
     // The first policy decision's lane and the first review's decision count, as in the PostgreSQL store; what did not
     // happen to the action is left out, as there: a refusal of an event only, a revision that created no action.
     const trails = new Map<string, { types: string[]; lane?: string | null; review?: string | null }>();
@@ -157,7 +165,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
       const data = (e.data ?? {}) as { lane?: unknown; decision?: unknown; final?: unknown; newActionId?: unknown };
       const notTheAction =
         (e.eventType === TOPICS.actionRefused && data.final === false) ||
-        (e.eventType === TOPICS.proposalRevised && !(typeof data.newActionId === 'string' && everProposed.has(data.newActionId)));
+        (e.eventType === TOPICS.proposalRevised && !madeActions.has(`${String(data.newActionId)}|${e.eventId}|${e.actionId}`));
       if (!notTheAction) trail.types.push(e.eventType);
       if (e.eventType === TOPICS.policyDecided && trail.lane === undefined) trail.lane = text(data.lane);
       if (e.eventType === TOPICS.reviewDecided && trail.review === undefined) trail.review = text(data.decision);

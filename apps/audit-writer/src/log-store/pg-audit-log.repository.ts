@@ -136,12 +136,17 @@ export class PgAuditLogRepository implements AuditLogRepository {
   }
 
   async trailsSince(since: string, until = 'infinity'): Promise<ActionTrail[]> {
-    // What did not happen to the action is left out of its trail (`countsForTrail`): a refusal of an event only
-    // (`final: false`), and a revision whose new action was never proposed (the orchestrator refused it).
+    // What did not happen to the action is left out of its trail: a refusal of an event only (`final: false`),
+    // and a revision whose new action the orchestrator never proposed as the revision of this action by this event
+    // (it refused the revision; only the orchestrator may write proposals).
     const { rows } = await this.pool.query(
       `SELECT subject, coalesce(array_agg(type ORDER BY idx) FILTER (WHERE NOT (
                 (type = $6 AND (entry_json::jsonb->'data'->>'final') IS NOT DISTINCT FROM 'false')
-                OR (type = $7 AND NOT EXISTS (SELECT 1 FROM audit_log p WHERE p.type = $4 AND p.subject = l.entry_json::jsonb->'data'->>'newActionId'))
+                OR (type = $7 AND NOT EXISTS (
+                  SELECT 1 FROM audit_log p
+                   WHERE p.type = $4 AND p.subject = l.entry_json::jsonb->'data'->>'newActionId'
+                     AND p.entry_json::jsonb->'data'->'revisionOf'->>'revisionEventId' = l.event_id
+                     AND p.entry_json::jsonb->'data'->'revisionOf'->>'actionId' = l.subject))
               )), '{}') AS types,
               (array_agg(entry_json::jsonb->'data'->>'lane') FILTER (WHERE type = $2))[1] AS lane,
               (array_agg(entry_json::jsonb->'data'->>'decision') FILTER (WHERE type = $3))[1] AS review

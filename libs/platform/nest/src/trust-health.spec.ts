@@ -1,5 +1,5 @@
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { RECENTLY_STALE_HEARTBEATS, STALE_AFTER_HEARTBEATS, TrustHealthState } from './trust-health';
+import { MAX_CLOCK_AHEAD_MS, MAX_HEARTBEAT_MS, RECENTLY_STALE_HEARTBEATS, STALE_AFTER_HEARTBEATS, TrustHealthState } from './trust-health';
 
 // real: TrustHealthState; fake: the clock.
 const event = (health: 'healthy' | 'degraded' | 'unhealthy', time: number, id = `e-${time}`): TopicMap[typeof TOPICS.trustHealthChanged] => ({
@@ -71,5 +71,31 @@ describe('TrustHealthState', () => {
     const empty = new TrustHealthState(() => now);
     empty.caughtUp();
     expect(empty.recentlyStale()).toBe(false);
+  });
+
+  it('refuses a verdict stamped ahead of its clock: a "healthy" from the future cannot outrank the genuine verdicts (red team, 2026-12-02)', () => {
+    const s = new TrustHealthState(() => now);
+    s.caughtUp();
+    expect(s.apply(event('healthy', t0 + 150_000, 'future'))).toBe(
+      `verdict future is stamped ${new Date(t0 + 150_000).toISOString()}, more than ${MAX_CLOCK_AHEAD_MS / 1000} s ahead of this clock: not applied`,
+    );
+    expect(s.healthy()).toBe('unknown');
+    // The monitor's verdict, stamped now, applies; a clock a little ahead (within the allowance) is still read.
+    expect(s.apply(event('unhealthy', t0))).toBeUndefined();
+    expect(s.healthy()).toBe(false);
+    expect(s.apply(event('unhealthy', t0 + MAX_CLOCK_AHEAD_MS))).toBeUndefined();
+    expect(s.source()!.time).toBe(new Date(t0 + MAX_CLOCK_AHEAD_MS).toISOString());
+    expect(s.apply({ ...event('healthy', t0), time: 'not a time' })).toMatch(/has no readable time/);
+    expect(s.healthy()).toBe(false);
+  });
+
+  it("counts a verdict's own heartbeat at most as long as a monitor may be configured: a huge one does not keep it fresh", () => {
+    const s = new TrustHealthState(() => now);
+    s.caughtUp();
+    const forever = event('healthy', t0);
+    s.apply({ ...forever, data: { ...forever.data, heartbeatMs: Number.MAX_SAFE_INTEGER, checkMs: Number.MAX_SAFE_INTEGER } });
+    expect(s.healthy()).toBe(true);
+    now = t0 + STALE_AFTER_HEARTBEATS * MAX_HEARTBEAT_MS + 300_000 + 1;
+    expect(s.healthy()).toBe('unknown');
   });
 });

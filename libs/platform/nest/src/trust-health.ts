@@ -20,6 +20,15 @@ export const STALE_AFTER_HEARTBEATS = 3;
  * service restarting); older still, the monitor is taken as gone. See `recentlyStale`.
  */
 export const RECENTLY_STALE_HEARTBEATS = 3;
+/**
+ * A verdict stamped further ahead of this instance's clock is not applied (red team 2026-12-02: a verdict "healthy"
+ * stamped in the future outranked every genuine one until that time, and its own `heartbeatMs` kept it fresh). The
+ * monitor's clock may run this far ahead; more, and its verdicts are refused until it is fixed (fail closed: stale).
+ */
+export const MAX_CLOCK_AHEAD_MS = 30_000;
+/** A verdict's own heartbeat and check interval count at most as long as the monitor may be configured (`TRUST_HEARTBEAT_MS`, `TRUST_CHECK_MS`). */
+export const MAX_HEARTBEAT_MS = 3_600_000;
+export const MAX_CHECK_MS = 300_000;
 
 /**
  * The trust stack's health as this instance knows it, from the compacted control topic `control.trust.health-changed.v1`
@@ -68,7 +77,7 @@ export class TrustHealthState {
   recentlyStale(): boolean {
     const e = this.latest;
     if (!this.current || !e || !this.stale(e)) return false;
-    return this.now() - Date.parse(e.time) <= (STALE_AFTER_HEARTBEATS + RECENTLY_STALE_HEARTBEATS) * e.data.heartbeatMs + e.data.checkMs;
+    return this.now() - Date.parse(e.time) <= (STALE_AFTER_HEARTBEATS + RECENTLY_STALE_HEARTBEATS) * heartbeatOf(e) + checkOf(e);
   }
 
   /** The event in force (absent while the topic is empty). */
@@ -81,13 +90,19 @@ export class TrustHealthState {
     return this.latest;
   }
 
-  apply(e: TrustHealthChanged): void {
+  /** Applies a verdict; a verdict it refuses (stamped ahead of this clock, or with no time) says why. */
+  apply(e: TrustHealthChanged): string | undefined {
+    const at = Date.parse(e.time);
+    if (!Number.isFinite(at)) return `verdict ${e.id} has no readable time (${String(e.time)}): not applied`;
+    if (at > this.now() + MAX_CLOCK_AHEAD_MS)
+      return `verdict ${e.id} is stamped ${e.time}, more than ${MAX_CLOCK_AHEAD_MS / 1000} s ahead of this clock: not applied`;
     // One key, in order; but the monitor applies what it publishes at once, before its own follower reads the older
     // events back: an older one read after that does not roll the state back.
-    if (this.latest && Date.parse(e.time) < Date.parse(this.latest.time)) return;
+    if (this.latest && at < Date.parse(this.latest.time)) return undefined;
     const before = this.current ? this.healthy() : undefined;
     this.latest = e;
     if (this.current && this.healthy() !== before) this.tell();
+    return undefined;
   }
 
   /** The topic was read up to the end it had at the start: from now on `healthy()` answers. */
@@ -104,7 +119,7 @@ export class TrustHealthState {
   }
 
   private stale(e: TrustHealthChanged): boolean {
-    return this.now() - Date.parse(e.time) > STALE_AFTER_HEARTBEATS * e.data.heartbeatMs + e.data.checkMs;
+    return this.now() - Date.parse(e.time) > STALE_AFTER_HEARTBEATS * heartbeatOf(e) + checkOf(e);
   }
 
   private tell(): void {
@@ -112,6 +127,9 @@ export class TrustHealthState {
     for (const l of this.listeners) l(healthy, this.latest?.id);
   }
 }
+
+const heartbeatOf = (e: TrustHealthChanged) => Math.min(e.data.heartbeatMs, MAX_HEARTBEAT_MS);
+const checkOf = (e: TrustHealthChanged) => Math.min(e.data.checkMs, MAX_CHECK_MS);
 
 /**
  * Follows the trust health control topic into the instance's `TrustHealthState`: a replayed subscription of its own
@@ -142,7 +160,8 @@ export class TrustHealthFollower extends BusConsumer {
     return {
       [TOPICS.trustHealthChanged]: async (e) => {
         const before = this.state.healthy();
-        this.state.apply(e);
+        const refused = this.state.apply(e);
+        if (refused) return void this.logger.error({ alert: 'trust-health-refused', eventId: e.id }, refused);
         const after = this.state.healthy();
         if (before !== undefined && before !== after)
           (after === true ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger))(
