@@ -119,6 +119,14 @@ export const COMPACTED_TOPICS: ReadonlySet<Topic> = new Set<Topic>([
   TOPICS.trustHealthChanged,
 ]);
 
+/**
+ * Topics whose whole history every instance replays at start and that nothing may forget: Kafka keeps them for ever
+ * (`retention.ms=-1`, `retention.bytes=-1`), not for the broker's default window. The approved contract changes are
+ * applied one on top of the other from the contract file; with the broker's 24 h, a service restarted a day after a
+ * change ran the file's version again, and the record of which requests were applied was gone (red-team pass 5).
+ */
+export const RETAINED_TOPICS: ReadonlySet<Topic> = new Set<Topic>([TOPICS.contractChanged]);
+
 /** The type of the dead-letter topic of `T`. */
 export type DlqTopic<T extends Topic = Topic> = `${T}.dlq`;
 

@@ -1,6 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { applyKafkaAcls, createTopics, KafkaSasl, removeKafkaAcls } from '@countersign/bus';
-import { ALL_TOPICS, COMPACTED_TOPICS, KafkaParty } from '@countersign/contracts';
+import { ALL_TOPICS, COMPACTED_TOPICS, KafkaParty, RETAINED_TOPICS } from '@countersign/contracts';
 import { TEST_TOPIC_PARTITIONS } from './env';
 import { issuePartyCertificates } from './pki-files';
 
@@ -32,7 +32,8 @@ export async function prepareKafkaTls(o: {
     const wire = (t: string) => `${o.namespace}.${t}`;
     const existing = new Set(await admin.listTopics());
     const missing = ALL_TOPICS.map(wire).filter((t) => !existing.has(t));
-    if (missing.length) await createTopics(admin, missing, TEST_TOPIC_PARTITIONS, undefined, new Set([...COMPACTED_TOPICS].map(wire)));
+    if (missing.length)
+      await createTopics(admin, missing, TEST_TOPIC_PARTITIONS, undefined, new Set([...COMPACTED_TOPICS].map(wire)), new Set([...RETAINED_TOPICS].map(wire)));
     await applyKafkaAcls(admin, o.parties, o.namespace);
   } finally {
     await admin.disconnect();

@@ -184,16 +184,24 @@ describe('the degradation controller on the real stack', () => {
     await db?.drop();
   });
 
-  it('creates the control topic compacted', async () => {
+  it('creates the control topic compacted, and the contract changes kept for ever (replayed on top of the file at every start)', async () => {
     const { Kafka } = await import('kafkajs');
     const admin = new Kafka({ clientId: 'degr-config', ...env.kafka, logLevel: 0 }).admin();
     await admin.connect();
     try {
       const { resources } = await admin.describeConfigs({
-        resources: [{ type: 2, name: `${ns}.${TOPICS.degradationModeChanged}`, configNames: ['cleanup.policy'] }],
+        resources: [
+          { type: 2, name: `${ns}.${TOPICS.degradationModeChanged}`, configNames: ['cleanup.policy'] },
+          { type: 2, name: `${ns}.${TOPICS.contractChanged}`, configNames: ['retention.ms', 'retention.bytes', 'cleanup.policy'] },
+        ],
         includeSynonyms: false,
       });
-      expect(resources[0].configEntries.find((c) => c.configName === 'cleanup.policy')?.configValue).toBe('compact');
+      const config = (topic: string, name: string) =>
+        resources.find((r) => r.resourceName === `${ns}.${topic}`)!.configEntries.find((c) => c.configName === name)?.configValue;
+      expect(config(TOPICS.degradationModeChanged, 'cleanup.policy')).toBe('compact');
+      expect(config(TOPICS.contractChanged, 'retention.ms')).toBe('-1');
+      expect(config(TOPICS.contractChanged, 'retention.bytes')).toBe('-1');
+      expect(config(TOPICS.contractChanged, 'cleanup.policy')).toBe('delete');
     } finally {
       await admin.disconnect();
     }

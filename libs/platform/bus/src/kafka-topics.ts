@@ -5,7 +5,8 @@ import { Admin } from 'kafkajs';
  * topics at the same moment: "already exists" is fine. kafkajs' own wait (`waitForLeaders`) retries only
  * LEADER_NOT_AVAILABLE, but a KRaft broker answers UNKNOWN_TOPIC_OR_PARTITION until a new topic's
  * metadata has reached it, which made the first publish or subscribe fail now and then. `compacted`: the (wire)
- * names to create with `cleanup.policy=compact` (the registry's `COMPACTED_TOPICS`).
+ * names to create with `cleanup.policy=compact` (the registry's `COMPACTED_TOPICS`); `retained`: those kept for ever
+ * (`RETAINED_TOPICS`).
  */
 /** What a broker answers about a topic it has not finished creating. */
 const NOT_READY = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER']);
@@ -16,9 +17,19 @@ export async function createTopics(
   partitions: number,
   timeoutMs = 30_000,
   compacted: ReadonlySet<string> = new Set(),
+  retained: ReadonlySet<string> = new Set(),
 ): Promise<void> {
-  // A compacted topic keeps the latest event per key (control state replayed at start), not a time window.
-  const configEntries = (topic: string) => (compacted.has(topic) ? [{ name: 'cleanup.policy', value: 'compact' }] : []);
+  // A compacted topic keeps the latest event per key (control state replayed at start), not a time window; a retained
+  // one keeps every event.
+  const configEntries = (topic: string) => [
+    ...(compacted.has(topic) ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+    ...(retained.has(topic)
+      ? [
+          { name: 'retention.ms', value: '-1' },
+          { name: 'retention.bytes', value: '-1' },
+        ]
+      : []),
+  ];
   await admin.createTopics({
     topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1, configEntries: configEntries(topic) })),
     waitForLeaders: false,

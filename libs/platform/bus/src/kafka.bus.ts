@@ -1,4 +1,4 @@
-import { ALL_TOPICS, AnyTopic, COMPACTED_TOPICS, EventData, TopicMap } from '@countersign/contracts';
+import { ALL_TOPICS, AnyTopic, COMPACTED_TOPICS, EventData, RETAINED_TOPICS, TopicMap } from '@countersign/contracts';
 import { createLogger, Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
 import { Admin, Consumer, ISocketFactory, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
@@ -191,7 +191,8 @@ export class KafkaBus implements EventBus {
       const existing = new Set(await this.admin.listTopics());
       const missing = ALL_TOPICS.map((t) => this.wire(t)).filter((t) => !existing.has(t));
       const compacted = new Set([...COMPACTED_TOPICS].map((t) => this.wire(t)));
-      if (missing.length) await createTopics(this.admin, missing, this.options.partitions ?? 6, undefined, compacted);
+      const retained = new Set([...RETAINED_TOPICS].map((t) => this.wire(t)));
+      if (missing.length) await createTopics(this.admin, missing, this.options.partitions ?? 6, undefined, compacted, retained);
       await this.producer.connect();
     })().catch((e: unknown) => {
       this.connected = undefined; // the next call tries again: the broker may be back
