@@ -29,7 +29,8 @@ export const MAYBE_DIGIT_OR_AT =
   /[\p{N}@&\u32c0-\u32cb\u3358-\u3370\u3378\u3379\u339f-\u33a6\u33a8\u33af\u33e0-\u33fe\ufe6b\uff20]|(?<![a-zA-Z])[aA][\p{M}\p{Cf}\p{Default_Ignorable_Code_Point}]*[tT](?![a-zA-Z])|[\u00aa\u1d2c-\u1d6a\u2090-\u209c\u24b6-\u24e9\uff21-\uff5a\u{1ccd6}-\u{1ccf9}\u{1d400}-\u{1d6a5}\u{1f130}-\u{1f149}]/u;
 
 // What a canonical form can change: a character outside printable ASCII, an HTML character reference, an escape
-// (`\u0040`, `\x40`, `%40`), an "at"/"dot" written as a word, or HTML markup (a tag or a comment). Printable ASCII without them is its own canonical form.
+// (`\u0040`, `\x40`, `%40`), an "at"/"dot" written as a word, or HTML markup (a tag or a comment). Printable ASCII
+// without them is its own canonical form.
 // '…' is left out: every mask has one (`[card …1111]`) and it never hides anything.
 export const MAYBE_OBFUSCATED = /[^\x20-\x7e\u2026]|&[#a-z]|\\(?:u[{0-9a-f]|x[0-9a-f])|%[0-9a-f]{2}|[\s([{<](?:at|dot)[\s)\]}>]|<[a-z/!]/i;
 // Characters whose canonical form differs from themselves though NFKC keeps them: invisible (format, default
