@@ -380,7 +380,7 @@ describe('Countersign end to end on the real stack', () => {
     expect(sink.effects(unsigned)).toBe(0);
   });
 
-  it('an approval for another action id is refused, audited as suspicious, and executes nothing', async () => {
+  it('an approval for another action id is refused, audited as suspicious, and executes nothing; the action stays in review', async () => {
     const a = await submit(proposal('support.refund', `order-${newId()}`, { amount: 600, currency: 'EUR', reason: 'a' }));
     const b = await submit(proposal('support.refund', `order-${newId()}`, { amount: 650, currency: 'EUR', reason: 'b' }));
     await waitStatus(a, 'in_review');
@@ -413,12 +413,14 @@ describe('Countersign end to end on the real stack', () => {
       actor: { id: 'alice', kind: 'human' },
       data: { decision: 'approved', reviewers: [{ id: 'alice', kind: 'human' }], reason: 'x', digest: itemB.digest, approval: token },
     });
-    const view = await waitStatus(b, 'refused');
-    expect(JSON.stringify(view.timeline)).toMatch(/approval-for-other-action/);
     await eventually(async () => {
       const refused = await audit(`actionId=${b}&type=${TOPICS.actionRefused}`);
-      expect(refused[0]).toMatchObject({ data: { code: 'approval-for-other-action', suspicious: true } });
+      expect(refused[0]).toMatchObject({ data: { code: 'approval-for-other-action', suspicious: true, final: false } });
     });
+    // The event was refused, not the action: B is still in review, and neither the forged approval nor its refusal is
+    // on its timeline (ADR 0017, addendum 2026-12-02).
+    const view = await waitStatus(b, 'in_review');
+    expect((view.timeline as Array<{ status: string }>).map((t) => t.status)).toEqual(['proposed', 'in_review']);
     expect(sink.effects(a) + sink.effects(b)).toBe(0);
   });
 

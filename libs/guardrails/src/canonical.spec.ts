@@ -3,6 +3,7 @@ import { canonicalForm, MAYBE_DIGIT_OR_AT } from './canonical';
 import { anyText } from './testing/obfuscated';
 
 const canonical = (text: string) => canonicalForm(text)?.text ?? text;
+const shown = (text: string) => canonicalForm(text, 'shown')?.text ?? text;
 
 describe('the canonical form the detectors read', () => {
   it('reads full-width and other compatibility forms as ASCII (NFKC), and the digits of every script as ASCII digits', () => {
@@ -51,19 +52,24 @@ describe('the canonical form the detectors read', () => {
   });
 
   it('reads HTML as a browser shows it: inline tags and comments are nothing, tags that break a line or a block a space', () => {
-    expect(canonical('4111<b>1111</b>1111<span class="x">1111</span>')).toBe('4111111111111111');
-    expect(canonical('4111<!-- hidden -->1111 <I>1111</I> 1111')).toBe('41111111 1111 1111');
-    expect(canonical('DE89<br>3704<p>0044</p><td>0532</TD>')).toBe('DE89 3704 0044 0532 ');
-    expect(canonical('jane.doe<wbr>@<u>example</u>.com')).toBe('jane.doe@example.com');
+    expect(shown('4111<b>1111</b>1111<span class="x">1111</span>')).toBe('4111111111111111');
+    expect(shown('4111<!-- hidden -->1111 <I>1111</I> 1111')).toBe('41111111 1111 1111');
+    expect(shown('DE89<br>3704<p>0044</p><td>0532</TD>')).toBe('DE89 3704 0044 0532 ');
+    expect(shown('jane.doe<wbr>@<u>example</u>.com')).toBe('jane.doe@example.com');
     // Not markup: a comparison, a lone bracket, the bracketed "at" and "dot" of a spelled-out address.
-    expect(canonical('if a < b and c > d, 3<4')).toBe('if a < b and c > d, 3<4');
-    expect(canonical('jane <at> example <dot> com')).toBe('jane@example.com');
-    expect(canonical('jane <AT> example <Dot> com')).toBe('jane@example.com');
+    expect(shown('if a < b and c > d, 3<4')).toBe('if a < b and c > d, 3<4');
+    expect(shown('jane <at> example <dot> com')).toBe('jane@example.com');
+    expect(shown('jane <AT> example <Dot> com')).toBe('jane@example.com');
+  });
+
+  it('reads markup as text in the text as sent (the default): an attribute holds what it holds', () => {
+    expect(canonical('<a title="4111&#32;1111">x</a>')).toBe('<a title="4111 1111">x</a>');
+    expect(canonicalForm('4111<b>1111</b>')).toBeUndefined();
   });
 
   it('maps each character of a text with markup back to the original, so that a mask covers the tags inside what it hides', () => {
     const text = 'x 4111<b>1111</b>1111';
-    const mapped = canonicalForm(text)!;
+    const mapped = canonicalForm(text, 'shown')!;
     expect(mapped.text).toBe('x 411111111111');
     const [from, to] = [mapped.lo[2], mapped.hi[mapped.text.length - 1]];
     expect(text.slice(from, to)).toBe('4111<b>1111</b>1111');

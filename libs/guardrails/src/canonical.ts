@@ -36,15 +36,22 @@ export const MAYBE_OBFUSCATED = /[^\x20-\x7e\u2026]|&[#a-z]|\\(?:u[{0-9a-f]|x[0-
 // Characters whose canonical form differs from themselves though NFKC keeps them: invisible (format, default
 // ignorable, control) characters, separators, dashes, digits of other scripts, combining marks, the ideographic full stop.
 const NOT_CANONICAL = /(?![ \-0-9])[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Z}\p{Pd}\p{Nd}\p{M}\u2212\u3002]/u;
-// A run of printable ASCII but '&', '%', '<' and '\'; an HTML tag or comment (not `<at>` or `<dot>`, which spell out an
-// e-mail address); an HTML character reference (decimal or hexadecimal); a
+// The tokens of the text as shown, in order: a run of printable ASCII but '&', '%', '<' and '\'; an HTML tag or comment
+// (not `<at>` or `<dot>`, which spell out an e-mail address); an HTML character reference (decimal or hexadecimal); a
 // JavaScript, JSON or C escape (`\u0040`, `\u{40}`, `\x40`) or a percent escape (`%40`), whose code is hexadecimal
 // too; a named reference; a run of other characters without marks (one NFKC for the run: text of any script is mostly
-// canonical already); or one character with its marks.
-const TOKEN =
-  /([\x20-\x24\x27-\x3b\x3d-\x5b\x5d-\x7e]+)|(<!--[^]{0,4096}?-->|<\/?(?![aA][tT] ?>|[dD][oO][tT] ?>)[a-zA-Z][a-zA-Z0-9-]{0,31}(?:[\s/][^<>]{0,1024})?>)|&#(?:(\d{1,7})|[xX]([0-9a-fA-F]{1,6}));?|\\(?:u([0-9a-fA-F]{4})|u\{([0-9a-fA-F]{1,6})\}|x([0-9a-fA-F]{2}))|%([0-9a-fA-F]{2})|&(commat|period|nbsp|hyphen|dash|ndash|mdash|minus);|([^\x00-\x7f\p{M}]+)(?!\p{M})|\P{M}\p{M}*|\p{M}+/gu;
-// A character reference, an escape or HTML markup that TOKEN decodes or removes.
-const ESCAPED = /&[#a-z]|\\(?:u[{0-9a-f]|x[0-9a-f])|%[0-9a-f]{2}|<[a-z/!]/i;
+// canonical already); or one character with its marks. The last five are the same in both readings:
+const REFERENCES_AND_RUNS = String.raw`&#(?:(\d{1,7})|[xX]([0-9a-fA-F]{1,6}));?|\\(?:u([0-9a-fA-F]{4})|u\{([0-9a-fA-F]{1,6})\}|x([0-9a-fA-F]{2}))|%([0-9a-fA-F]{2})|&(commat|period|nbsp|hyphen|dash|ndash|mdash|minus);|([^\x00-\x7f\p{M}]+)(?!\p{M})|\P{M}\p{M}*|\p{M}+`;
+const TOKEN_SHOWN = new RegExp(
+  String.raw`([\x20-\x24\x27-\x3b\x3d-\x5b\x5d-\x7e]+)|(<!--[^]{0,4096}?-->|<\/?(?![aA][tT] ?>|[dD][oO][tT] ?>)[a-zA-Z][a-zA-Z0-9-]{0,31}(?:[\s/][^<>]{0,1024})?>)|${REFERENCES_AND_RUNS}`,
+  'gu',
+);
+// As sent: the same tokens, but markup is text like any other ('<' in the ASCII runs; the markup group never matches).
+const TOKEN_SENT = new RegExp(String.raw`([\x20-\x24\x27-\x5b\x5d-\x7e]+)|((?!))|${REFERENCES_AND_RUNS}`, 'gu');
+// A character reference or an escape that the tokens decode.
+const ESCAPED = /&[#a-z]|\\(?:u[{0-9a-f]|x[0-9a-f])|%[0-9a-f]{2}/i;
+/** HTML markup (a tag or a comment): the text as shown differs from the text as sent. */
+export const MARKUP = /<[a-z/!]/i;
 // Tags a browser shows as a break between words (a line, a paragraph, a cell); any other tag joins what it separates
 // (`4111<b>1111</b>…`, `re<span>fund</span>`).
 const BREAKING_TAG =
@@ -67,15 +74,16 @@ const DIGIT = /\p{Nd}/u;
  * - every dash (Unicode Pd, and the minus sign) `-`; the digits of every script ASCII; `。` a full stop;
  * - HTML character references decoded (`&#64;`, `&#x40;`, `&commat;`, `&period;`, `&nbsp;`, …), and so are escapes
  *   (`\u0040`, `\u{40}`, `\x40`, `%40`);
- * - HTML markup removed as a browser would show the text: a comment or an inline tag (`4111<b>1111</b>`) is nothing, a
- *   tag that breaks the line or the block (`<br>`, `<p>`, `<td>`) a space;
+ * - read as `shown`: HTML markup removed as a browser would show the text: a comment or an inline tag
+ *   (`4111<b>1111</b>`) is nothing, a tag that breaks the line or the block (`<br>`, `<p>`, `<td>`) a space;
  * - combining marks on an ASCII character (strike-through, underline) removed;
  * - e-mail addresses spelled out (`jane (at) example (dot) com`, `jane.doe at example dot com`) written with `@` and `.`.
  */
-export function canonicalForm(text: string): MappedText | undefined {
+export function canonicalForm(text: string, reading: Reading = 'sent'): MappedText | undefined {
   if (!MAYBE_OBFUSCATED.test(text)) return undefined;
-  const characters = (/[^\x20-\x7e\u2026]/.test(text) && (NOT_CANONICAL.test(text) || text.normalize('NFKC') !== text)) || ESCAPED.test(text);
-  let mapped = characters ? canonicalCharacters(text) : undefined;
+  const shown = reading === 'shown' && MARKUP.test(text);
+  const characters = (/[^\x20-\x7e\u2026]/.test(text) && (NOT_CANONICAL.test(text) || text.normalize('NFKC') !== text)) || ESCAPED.test(text) || shown;
+  let mapped = characters ? canonicalCharacters(text, shown ? TOKEN_SHOWN : TOKEN_SENT) : undefined;
   const spelled = spelledEmailEdits(mapped?.text ?? text);
   if (spelled.length) mapped = splice(mapped ?? identity(text), spelled);
   return mapped && mapped.text !== text ? mapped : undefined;
@@ -86,8 +94,15 @@ export function canonicalForm(text: string): MappedText | undefined {
  * characters gone, every space one space), or `undefined` when that is the text itself. The map back is dropped.
  */
 export function readableText(text: string): string | undefined {
-  return canonicalForm(text)?.text;
+  return canonicalForm(text, 'shown')?.text;
 }
+
+/**
+ * Which text a canonical form reads: the text as `sent` (markup is text: an attribute value is read like any other),
+ * or as `shown` by a browser (markup removed: what tags split is joined). The detectors read both; a secret hidden in
+ * one reading is found in the other.
+ */
+export type Reading = 'sent' | 'shown';
 
 function identity(text: string): MappedText {
   const lo = new Array<number>(text.length);
@@ -99,7 +114,7 @@ function identity(text: string): MappedText {
   return { text, lo, hi };
 }
 
-function canonicalCharacters(source: string): MappedText {
+function canonicalCharacters(source: string, tokens: RegExp): MappedText {
   let text = '';
   const lo: number[] = [];
   const hi: number[] = [];
@@ -128,8 +143,8 @@ function canonicalCharacters(source: string): MappedText {
       } else push(c, from, to);
     }
   };
-  TOKEN.lastIndex = 0;
-  for (let m = TOKEN.exec(source); m; m = TOKEN.exec(source)) {
+  tokens.lastIndex = 0;
+  for (let m = tokens.exec(source); m; m = tokens.exec(source)) {
     const from = m.index;
     const to = from + m[0].length;
     const [token, ascii, tag, decimal, hexReference, u4, uBraced, x2, percent, named, run] = m;

@@ -293,6 +293,11 @@ describe('detecting regulated data written to dodge the detectors', () => {
     ];
     for (const [text, kind] of marked) expect({ text, kinds: regulatedKinds({ body: text }) }).toEqual({ text, kinds: [kind] });
     expect(maskText('Your card 4111<b>1111</b>1111<span>1111</span> is blocked')).toBe('Your card [card …1111]</span> is blocked');
+    // Inside a tag, as sent: a browser does not show an attribute, but the text carries it (the masking property test's
+    // counterexample `<A 4111111111111111 >` in the first version, which read only the text as shown).
+    for (const text of ['<A 4111111111111111 >', '<a title="4111 1111 1111 1111">card</a>', 'x <span data-x="DE89370400440532013000">y</span>'])
+      expect({ text, kinds: regulatedKinds({ body: text }) }).toEqual({ text, kinds: [text.includes('DE89') ? 'iban' : 'card'] });
+    expect(maskText('<a title="4111 1111 1111 1111">card</a>')).toBe('<a title="[card …1111]">card</a>');
     // Ordinary HTML with numbers in it is left alone.
     expect(regulatedKinds({ body: '<p>Order <b>1234</b> of 2026-12-02, <a href="https://example.com/o/55">details</a></p>' })).toEqual([]);
   });

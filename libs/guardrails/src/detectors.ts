@@ -9,7 +9,7 @@
  * kind of space and dash, HTML references and spelled-out e-mail addresses read as a person reads them), and a mask
  * replaces the original characters of what it hides; the rest of the text stays as it was (ADR 0035).
  */
-import { canonicalForm, Edit, MappedText, MAYBE_DIGIT_OR_AT, MAYBE_OBFUSCATED, splice } from './canonical';
+import { canonicalForm, Edit, MappedText, MARKUP, MAYBE_DIGIT_OR_AT, MAYBE_OBFUSCATED, Reading, splice } from './canonical';
 
 export interface MaskingOptions {
   /** Extra patterns (e.g. national ids), each replaced by `[<name>]`. Use the global flag. */
@@ -117,6 +117,9 @@ export function luhnValid(digits: string): boolean {
 export function ibanValid(iban: string): boolean {
   const s = iban.replace(/\s+/g, '').toUpperCase();
   if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(s)) return false;
+  // A country whose account numbers are digits only has no letter after the check digits (hex of a UUID or a digest
+  // that happens to pass mod 97 is not a German IBAN: a property test found `…8bde-0012-1000-919f-3e35…`).
+  if (NUMERIC_BBAN.has(s.slice(0, 2)) && !/^\d+$/.test(s.slice(4))) return false;
   let rest = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt((i + 4) % s.length); // the first four characters move to the end
@@ -156,6 +159,9 @@ const IBAN_LENGTHS: Record<string, number> = Object.fromEntries(
     .map((e) => [e.slice(0, 2), Number(e.slice(2))]),
 );
 
+// ISO 13616 countries whose BBAN is all digits.
+const NUMERIC_BBAN = new Set('AE AT BA BE CZ DE DK EE ES FI FO GL HR HU IL LT ME NO PL PT RS SE SI SK TN XK'.split(' '));
+
 /** What any built-in pattern needs somewhere in the canonical form of a text (`MAYBE_DIGIT_OR_AT` before it). */
 const HAS_DIGIT_OR_AT = /[\d@]/;
 // A character outside printable ASCII, a digit, '@', '&', or the word "at" between two others (as in an e-mail address
@@ -182,8 +188,9 @@ const SEPARATOR_CHARS = new RegExp(String.raw`[ ${SEPARATORS}]`, 'g');
 // token (a UUID's groups, a date, a version), where runs of digits side by side are common and mean no card. maskCards
 // looks for 13–19 digits with a card network's first digit and a valid Luhn check in consecutive groups of it.
 // In free text a number glued to letters is still read (`PAN4111111111111111`, `4111111111111111x`: red team,
-// 2026-12-02): an agent could glue a letter to any card to hide it. Identifier and digest values (`strict`) are hex,
-// where digits meet letters all the time, so there it stands on its own.
+// 2026-12-02): an agent could glue a letter to any card to hide it, but not inside a UUID (maskCards skips those: its
+// groups pass Luhn one time in ten). Identifier and digest values (`strict`) are hex, where digits meet letters all
+// the time, so there a number stands on its own.
 const cardPattern = (edge: string) =>
   new RegExp(
     String.raw`(?:(?<!${edge})(?:\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})|\d([ ${SEPARATORS}])(?:\d\1){11,17}\d)(?!${edge})|(?<![^\s"'(\[{<:=,;])\d{3,16}(?:${S}\d{3,16}){1,2}(?![^\s"')\]}>.,;:!?]))`,
@@ -192,6 +199,9 @@ const cardPattern = (edge: string) =>
 const CARD = cardPattern(String.raw`\d`);
 const CARD_IN_IDENTIFIER = cardPattern('[A-Za-z0-9]');
 const DIGIT_RUN = /\d+/g;
+const UUID_SOURCE = String.raw`(?<![0-9A-Za-z])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?![0-9A-Za-z])`;
+const UUID = new RegExp(UUID_SOURCE);
+const UUIDS = new RegExp(UUID_SOURCE, 'g');
 const CARD_TAIL = new RegExp(String.raw`${S}\d{1,3}$`);
 // Where an IBAN may start; maskIbans reads its country's length from there.
 // Its four first characters may be spaced or split too (`D E 8 9 …`, `DE/89/…`).
@@ -230,13 +240,21 @@ export type OnFound = (kind: string) => void;
  * and a text with nothing to mask comes back as it was, byte for byte.
  */
 export function scanText(text: string, options: MaskingOptions = {}, strict = false, found?: OnFound): string {
+  // Markup: the text as shown first, then as sent. A card split by tags is one as shown (`4111<b>1111</b>…`; read as
+  // sent first, its pieces could pass for a phone number and be masked apart); one inside a tag's attributes is one
+  // as sent (`<a title="4111 1111 1111 1111">`). Neither reading alone finds both.
+  const shown = MARKUP.test(text) ? scanReading(text, options, strict, found, 'shown') : text;
+  return scanReading(shown, options, strict, found, 'sent');
+}
+
+function scanReading(text: string, options: MaskingOptions, strict: boolean, found: OnFound | undefined, reading: Reading): string {
   const custom = !strict && !!options.nationalIds?.length;
   // Most strings (keys, reasons, names, tags) are printable ASCII with nothing any built-in pattern needs.
   if (!custom && !MAYBE_SOMETHING_TO_FIND.test(text)) return text;
   // Plain ASCII text (most of the rest) is its own canonical form: masked in place.
   if (!MAYBE_OBFUSCATED.test(text)) return scan(text, options, strict, found, IN_PLACE);
   if (!custom && !MAYBE_DIGIT_OR_AT.test(text)) return text;
-  const canonical = canonicalForm(text);
+  const canonical = canonicalForm(text, reading);
   if (!canonical) return scan(text, options, strict, found, IN_PLACE);
   const editor = new CanonicalEditor(canonical);
   return editor.restore(text, scan(canonical.text, options, strict, found, editor));
@@ -244,12 +262,16 @@ export function scanText(text: string, options: MaskingOptions = {}, strict = fa
 
 /** Where a scan writes its masks: into the text itself, or into a canonical form that maps back to the original. */
 interface Editor {
-  replace(text: string, pattern: RegExp, replacer: (match: string) => string): string;
+  /** Replaces each match of `pattern` in `text` by what `replacer` returns for it (given the match and its offset). */
+  replace(text: string, pattern: RegExp, replacer: (match: string, offset: number) => string): string;
   splice(text: string, edits: Edit[]): string;
 }
 
+// A `String.replace` replacer's arguments after the match end with the offset, the text, and the named groups when there are any.
+const offsetOf = (rest: unknown[]) => rest[typeof rest[rest.length - 1] === 'string' ? rest.length - 2 : rest.length - 3] as number;
+
 const IN_PLACE: Editor = {
-  replace: (text, pattern, replacer) => text.replace(pattern, replacer),
+  replace: (text, pattern, replacer) => text.replace(pattern, (match: string, ...rest: unknown[]) => replacer(match, offsetOf(rest))),
   splice: (text, edits) => {
     let out = '';
     let last = 0;
@@ -270,12 +292,11 @@ class CanonicalEditor implements Editor {
 
   constructor(private mapped: MappedText) {}
 
-  replace(text: string, pattern: RegExp, replacer: (match: string) => string): string {
+  replace(text: string, pattern: RegExp, replacer: (match: string, offset: number) => string): string {
     const edits: Edit[] = [];
     text.replace(pattern, (match: string, ...rest: unknown[]) => {
-      const replacement = replacer(match);
-      // The replacer's arguments end with the offset, the text, and the named groups when there are any.
-      const offset = rest[typeof rest[rest.length - 1] === 'string' ? rest.length - 2 : rest.length - 3] as number;
+      const offset = offsetOf(rest);
+      const replacement = replacer(match, offset);
       if (replacement !== match) edits.push([offset, offset + match.length, replacement]);
       return match;
     });
@@ -348,7 +369,11 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
 }
 
 function maskCards(text: string, found: OnFound | undefined, editor: Editor, strict: boolean): string {
-  return editor.replace(text, strict ? CARD_IN_IDENTIFIER : CARD, (m) => {
+  // A UUID's groups are an identifier, not a card, however their digits fall (`00000000-5192-4558-9894-0351a…` passes
+  // Luhn: a property test found it).
+  const uuids = UUID.test(text) ? [...text.matchAll(UUIDS)].map((u) => [u.index, u.index + u[0].length]) : [];
+  return editor.replace(text, strict ? CARD_IN_IDENTIFIER : CARD, (m, at) => {
+    if (uuids.some(([from, to]) => at < to && at + m.length > from)) return m;
     const digits = m.replace(SEPARATOR_CHARS, '');
     if (cardNumberValid(digits)) {
       found?.('card');
