@@ -16,36 +16,50 @@ const tag = (tags: string[]) => ({ actionType: 'ticket.tag', target: 't-1', para
 const policyEngineKey = generateKey('contract-changes-test');
 const keys = [policyEngineKey.verifyKey];
 
+/**
+ * The change a second admin's approval publishes, from `from` to the contract `toText`, signed by the policy engine:
+ * the event's fields and the claims it signs.
+ */
+function approvedChange(from: LoadedContract, toText: string, o: { id: string; requestedBy: string; approvedBy: string; approvedAt: string }) {
+  const to = parseContract(toText);
+  const digest = changeDigest({ kind: 'contract', from: { version: from.version, hash: from.hash }, to: { version: to.version, hash: to.hash } });
+  const claims = {
+    changeRequestId: o.id,
+    fromVersion: from.version,
+    fromHash: from.hash,
+    toVersion: to.version,
+    toHash: to.hash,
+    requestedBy: o.requestedBy,
+    approvedBy: o.approvedBy,
+    digest,
+    approvedAt: o.approvedAt,
+  };
+  const change = {
+    fromVersion: from.version,
+    toVersion: to.version,
+    hash: to.hash,
+    changeRequestId: o.id,
+    requestedBy: o.requestedBy,
+    approvedBy: o.approvedBy,
+    digest,
+    contract: toText,
+    signature: signContractChange([policyEngineKey.key], claims),
+  };
+  return { to, claims, change };
+}
+
 describe('the running contract every service follows', () => {
   const setup = () => {
     const running = RunningContract.fromFile(PROJECT_CONTRACT);
     const from = running.current();
     // The next version allows one tag only.
     const nextText = text.replace(`version: ${from.version}`, 'version: 2099.1.0').replace('maxItems: 50', 'maxItems: 1');
-    const next = parseContract(nextText);
-    const digest = changeDigest({ kind: 'contract', from: { version: from.version, hash: from.hash }, to: { version: next.version, hash: next.hash } });
-    const change = {
-      fromVersion: from.version,
-      toVersion: next.version,
-      hash: next.hash,
-      changeRequestId: 'CR-1',
-      requestedBy: 'ada',
-      approvedBy: 'grace',
-      digest,
-      contract: nextText,
-    };
-    const claims = {
-      changeRequestId: change.changeRequestId,
-      fromVersion: from.version,
-      fromHash: from.hash,
-      toVersion: next.version,
-      toHash: next.hash,
-      requestedBy: 'ada',
-      approvedBy: 'grace',
-      digest,
-      approvedAt: '2026-12-02T18:00:00.000Z',
-    };
-    return { running, from, next, nextText, claims, change: { ...change, signature: signContractChange([policyEngineKey.key], claims) } };
+    const {
+      to: next,
+      claims,
+      change,
+    } = approvedChange(from, nextText, { id: 'CR-1', requestedBy: 'ada', approvedBy: 'grace', approvedAt: '2026-12-02T18:00:00.000Z' });
+    return { running, from, next, nextText, claims, change };
   };
 
   it('follows an approved change: parameters are then checked against the new version, and listeners hear of it', () => {
@@ -121,26 +135,13 @@ describe('the running contract every service follows', () => {
     const { running, from, change, next, nextText } = setup();
     expect(running.apply(change, keys).kind).toBe('applied');
     // An approved change back to the first version (its own request), then the first change replayed.
-    const backText = readFileSync(PROJECT_CONTRACT, 'utf8');
-    const back = parseContract(backText);
-    const digest = changeDigest({ kind: 'contract', from: { version: next.version, hash: next.hash }, to: { version: back.version, hash: back.hash } });
-    const rollback = {
-      fromVersion: next.version,
-      toVersion: back.version,
-      hash: back.hash,
-      changeRequestId: 'CR-3',
+    const { change: rollback } = approvedChange(next, readFileSync(PROJECT_CONTRACT, 'utf8'), {
+      id: 'CR-3',
       requestedBy: 'grace',
       approvedBy: 'ada',
-      digest,
-      contract: backText,
-    };
-    const signature = signContractChange([policyEngineKey.key], {
-      ...rollback,
-      fromHash: next.hash,
-      toHash: back.hash,
       approvedAt: '2026-12-02T18:05:00.000Z',
     });
-    expect(running.apply({ ...rollback, signature }, keys).kind).toBe('applied');
+    expect(running.apply(rollback, keys).kind).toBe('applied');
     expect(running.current().version).toBe(from.version);
     expect(running.apply(change, keys)).toEqual({ kind: 'refused', reason: 'change CR-1 was applied before: a replay' });
     expect(running.current().version).toBe(from.version);
