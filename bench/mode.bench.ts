@@ -10,7 +10,8 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import pino from 'pino';
 import { createTopics, KafkaBus } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
-import { degradationModeProviders, DegradationModeState, PlatformModule, serve, TokenRegistry } from '@countersign/nest';
+import { generateSigningKey } from '@countersign/approval';
+import { degradationModeProviders, DegradationModeState, emitControlFact, PlatformModule, serve, TokenRegistry } from '@countersign/nest';
 import { loadStackEnvFile, stackEnv, uniqueName } from '@countersign/testing';
 
 const N = Number(process.env.BENCH_N ?? 200);
@@ -26,13 +27,16 @@ const summary = (ms: number[]) => {
   return { p50: percentile(s, 50), p99: percentile(s, 99), max: s[s.length - 1] };
 };
 
+/** The review queue's review-decision key: it seals the mode, the followers verify it. */
+const reviewQueueKey = generateSigningKey('bench-review-queue');
+
 /** One service's follower of the control topic, as its module wires it, on a Kafka client of its own. */
 async function follower(service: string, namespace: string) {
   const bus = new KafkaBus({ ...stackKafka(), clientId: `bench-${service}`, source: service, namespace, logger, maxWaitTimeInMs: FETCH_WAIT_MS });
   const state = new DegradationModeState();
   @Module({
     imports: [PlatformModule.forRoot({ service, bus, logger, tokens: new TokenRegistry([]) })],
-    providers: degradationModeProviders(service, state),
+    providers: degradationModeProviders(service, [reviewQueueKey.verifyKey], state),
   })
   class Root {}
   const { app } = await serve(Root, logger, { host: '127.0.0.1', port: 0 });
@@ -69,7 +73,10 @@ async function modePropagation(namespace: string) {
       const peApplied = applied(pe.state);
       const exApplied = applied(ex.state);
       const emitted = performance.now();
-      await controller.emit(
+      // Sealed, as the controller seals it (docs/adr/0039): the followers verify the seal in the measured path.
+      await emitControlFact(
+        controller,
+        reviewQueueKey.signing,
         TOPICS.degradationModeChanged,
         { mode, previous, computed: mode, inputs: { pending: i }, reason: 'bench', computedSince: new Date().toISOString() },
         { subject: 'degradation-mode' },

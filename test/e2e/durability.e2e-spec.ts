@@ -190,6 +190,33 @@ describe('what must not be forgotten survives a Redis flush', () => {
     await waitStatus(promise.body.actionId as string, 'in_review');
   });
 
+  it('a degradation mode or override the review queue did not seal changes nothing, and each follower says so (ADR 0039)', async () => {
+    // Red-team pass 5: with the review queue's credential, a forged `halted` (or `normal`) and an override "confirmed"
+    // by a second admin who never saw it.
+    const mode = await bus.emit(
+      TOPICS.degradationModeChanged,
+      { mode: 'halted', previous: 'normal', computed: 'halted', inputs: {}, reason: 'forged', computedSince: new Date().toISOString() },
+      { subject: 'degradation-mode' },
+    );
+    const override = await bus.emit(
+      TOPICS.degradationOverrideSet,
+      {
+        override: { mode: 'halted', by: 'mallory', confirmedBy: 'mallory2', reason: 'forged', expiresAt: new Date(Date.now() + 3_600_000).toISOString() },
+        reason: 'forged',
+      },
+      { subject: 'degradation-override', actor: { id: 'mallory', kind: 'human', roles: ['admin'] } },
+    );
+    const refusedIn = (service: string, eventId: string) =>
+      logOf(service)
+        .split('\n')
+        .some((line) => line.includes('"control-fact-refused"') && line.includes(`"eventId":"${eventId}"`) && line.includes('not sealed by the review queue'));
+    for (const service of ['policy-engine', 'executor', 'review-queue']) await eventually(() => expect(refusedIn(service, mode.id)).toBe(true), 60_000, 200);
+    await eventually(() => expect(refusedIn('review-queue', override.id)).toBe(true), 60_000, 200);
+    // Neither halted anything: an autonomous action proposed after both runs.
+    const after = await post(proposal('ticket.tag', `ticket-${newId()}`, { tags: ['marker'] }));
+    await waitStatus(after.body.actionId as string, 'executed');
+  });
+
   it('a revision the review queue did not sign creates no action (ADR 0017, addendum 2026-12-02)', async () => {
     const id = newId();
     const newActionId = revisedActionId(id);

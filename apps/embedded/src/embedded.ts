@@ -195,6 +195,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
       PolicyEngineModule.register({
         contractPath,
         contractChangeKeys,
+        controlFactKeys: [verifyKey],
         flags: controlledFlags,
         flagNames: { execPrefix: FLAG_PREFIX, autonomyPrefix: AUTONOMY_PREFIX },
         autonomy: { controls: flagControls, admin: createFileFlagAdmin(flagsFile) },

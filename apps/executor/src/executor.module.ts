@@ -77,9 +77,9 @@ export class ExecutorModule {
         { provide: APPROVAL_KEYS, useValue: options.approvalKeys },
         ...followContract(options.contract, 'executor', options.instanceId ?? randomUUID().slice(0, 8), options.contractChangeKeys),
         // Halted holds executions; the mode follows the control topic (ADR 0013).
-        ...degradationModeProviders('executor', options.degradationMode),
+        ...degradationModeProviders('executor', options.approvalKeys, options.degradationMode),
         // Not healthy holds trust-sensitive executions; the health follows its control topic (ADR 0019).
-        ...trustHealthProviders('executor', options.trustHealth),
+        ...trustHealthProviders('executor', options.approvalKeys, options.trustHealth),
       ],
     };
   }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { createUnleashFlagAdmin } from './autonomy/unleash-flag-admin';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
-import { watchSigningKeys } from '@countersign/keys';
+import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
 import { createPgPool, createRedis, migrate, readRedisTls } from '@countersign/storage';
 import { DEFAULT_CONTRACT_PATH, DEFAULT_DIFF_CORPUS_PATH, PolicyEngineModule } from './policy-engine.module';
 import { createChangeRequestStore } from './contract/pg-change-request.store';
@@ -23,6 +23,8 @@ void runService({
     ...contractChangeSettings,
     /** The keys an approved contract change is signed with (docs/adr/0038); unset: no contract change can be approved (503). */
     CONTRACT_SIGNING_KEYS_FILE: z.string().min(1).optional(),
+    /** The review queue's public keys: the degradation mode and trust health apply only when it sealed them (docs/adr/0039). */
+    APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
     /** First decisions and change requests (records of truth); `apps/policy-engine/migrations` are applied at boot. */
     DATABASE_URL: z.string().startsWith('postgres'),
     /** Rate-limit and aggregate windows and the agents' anomaly statistics only: what a flush may lose. */
@@ -97,6 +99,7 @@ void runService({
         PolicyEngineModule.register({
           contractPath: config.CONTRACT_PATH,
           contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),
+          controlFactKeys: watchVerifyKeys(config.APPROVAL_VERIFY_KEYS_FILE),
           flags: withFlagControls(flags, controls),
           flagNames: { execPrefix: config.FLAG_PREFIX, autonomyPrefix: config.AUTONOMY_FLAG_PREFIX },
           rateLimiter: createRateLimiter(redis),

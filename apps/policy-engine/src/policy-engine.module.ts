@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import type { VerifyKeys } from '@countersign/approval';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { FlagReader } from '@countersign/flags';
 import { AutonomyController } from './autonomy/autonomy.controller';
@@ -45,6 +46,11 @@ export interface PolicyEngineOptions {
   /** The first decision per action, shared by every instance. */
   decisions: DecisionRepository;
   settings?: Partial<DecisionSettings>;
+  /**
+   * The review queue's verify keys (`APPROVAL_VERIFY_KEYS_FILE`): the degradation mode and trust health apply only when
+   * sealed by one of them (docs/adr/0039).
+   */
+  controlFactKeys: VerifyKeys;
   /** Where the mode read from the control topic is kept (a bench or test observes it); a new one when unset. */
   degradationMode?: DegradationModeState;
   /** Where the trust health control topic is read into (ADR 0019; a test observes it); a new one when unset. */
@@ -92,9 +98,9 @@ export class PolicyEngineModule {
         { provide: DECISIONS, useValue: o.decisions },
         { provide: DECISION_SETTINGS, useValue: { ...o.settings } },
         // The degradation mode follows the control topic (ADR 0013): no setting, no environment constant.
-        ...degradationModeProviders('policy-engine', o.degradationMode),
+        ...degradationModeProviders('policy-engine', o.controlFactKeys, o.degradationMode),
         // So does the trust stack's health (ADR 0019): `TRUST_STACK_HEALTHY` is gone.
-        ...trustHealthProviders('policy-engine', o.trustHealth),
+        ...trustHealthProviders('policy-engine', o.controlFactKeys, o.trustHealth),
         { provide: INSTANCE_ID, useValue: instance },
         { provide: CHANGE_REQUESTS, useValue: o.changeControl.requests },
         {

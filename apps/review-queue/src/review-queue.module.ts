@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
-import type { DecisionSigner } from '@countersign/approval';
+import { DecisionSigner, verifyKeysOfSigner } from '@countersign/approval';
 import { ApprovalService } from './approvals/approval.service';
 import { ClaimService } from './claims/claim.service';
 import { OutcomeCheckConsumer } from './outcome-checks/outcome-check.consumer';
@@ -36,6 +36,7 @@ import { RevisionService } from './revisions/revision.service';
 import { revisionParameterCheck } from './revisions/revised-parameters';
 import {
   APPROVAL_SIGNING_KEY,
+  REVIEW_QUEUE_VERIFY_KEYS,
   DECISION_OUTBOX_SETTINGS,
   DECISION_QUALITY,
   ESCALATION_NOTIFIER,
@@ -149,13 +150,14 @@ export class ReviewQueueModule {
         // With the degradation feature, the items keep the backlog gauges beside them (it provides REVIEW_ITEMS).
         ...(degradation ? degradation.providers : [{ provide: REVIEW_ITEMS, useValue: items }]),
         { provide: APPROVAL_SIGNING_KEY, useValue: options.signingKeys },
+        { provide: REVIEW_QUEUE_VERIFY_KEYS, useValue: verifyKeysOfSigner(options.signingKeys) },
         ...(contract
           ? [
               ...followContract(contract, 'review-queue', options.degradation?.settings?.instanceId ?? randomUUID().slice(0, 8), options.contractChangeKeys),
               { provide: REVISION_PARAMETER_CHECK, useValue: revisionParameterCheck(contract) },
             ]
           : []),
-        ...(options.trust ? trustParts(options.trust) : []),
+        ...(options.trust ? trustParts(options.trust, verifyKeysOfSigner(options.signingKeys)) : []),
         ...(options.portalTls ? portalTlsParts(options.portalTls) : []),
         ...(inbox?.providers ?? []),
         ...(quality ? [{ provide: DECISION_QUALITY, useValue: quality }, DecisionQualityService, AutomationConsumer] : []),

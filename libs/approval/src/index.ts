@@ -226,3 +226,5 @@ export function generateSigningKey(keyId: string, validity: Pick<KeyWindow, 'not
   const { key, verifyKey, publicKeyPem } = generateKey(keyId, validity);
   return { signing: key, verifyKey, publicKeyPem };
 }
+
+export * from './control-fact';

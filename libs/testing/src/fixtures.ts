@@ -1,6 +1,20 @@
 import { join } from 'node:path';
+import { generateSigningKey } from '@countersign/approval';
+import type { EmitOptions, EventBus } from '@countersign/bus';
 import { actionDigest, EventData, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
+import { ControlFactTopic, emitControlFact } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
+
+/**
+ * The review queue's review-decision key in a test that publishes control facts by hand (trust health, the degradation
+ * mode, overrides: docs/adr/0039): give the followers under test `testReviewQueueKey.verifyKey`, and publish with
+ * `emitTestControlFact`. An unsealed fact is refused, as a forged one is.
+ */
+export const testReviewQueueKey = generateSigningKey('test-review-queue');
+
+/** Publishes a control fact sealed with `testReviewQueueKey`, as the review queue would. */
+export const emitTestControlFact = <T extends ControlFactTopic>(bus: EventBus, topic: T, data: EventData<T>, options: EmitOptions) =>
+  emitControlFact(bus, testReviewQueueKey.signing, topic, data, options);
 
 /** A refund proposal for tests that need one and do not care about its details (review lane in the contract). */
 export const refundProposal = () => ({

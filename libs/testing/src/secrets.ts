@@ -19,7 +19,7 @@ export function writeApprovalKeys(dir: string, keyId = 'approvals-test-1') {
   writeFileSync(privateKeyFile, privateKeyPem, { mode: 0o600 });
   writeFileSync(signingKeysFile, JSON.stringify([{ keyId, privateKeyFile, notBefore: key.notBefore, notAfter: key.notAfter }]));
   writeFileSync(verifyKeysFile, JSON.stringify([verifyKeyEntry(key)]));
-  return { keyId, signingKeysFile, verifyKeysFile };
+  return { keyId, signingKeysFile, verifyKeysFile, signing: key };
 }
 
 /**

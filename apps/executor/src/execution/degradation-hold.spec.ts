@@ -1,11 +1,18 @@
 import { Module } from '@nestjs/common';
 import pino from 'pino';
-import { generateSigningKey } from '@countersign/approval';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { FlagControls, FlagReader } from '@countersign/flags';
 import { DegradationModeState, PlatformModule, serve, TokenRegistry } from '@countersign/nest';
-import { autonomousDecisionData, eventually, projectContract, smallRefundProposal, trustHealthData } from '@countersign/testing';
+import {
+  autonomousDecisionData,
+  emitTestControlFact,
+  eventually,
+  projectContract,
+  smallRefundProposal,
+  testReviewQueueKey,
+  trustHealthData,
+} from '@countersign/testing';
 import { Connector, ConnectorRegistry, ConnectorRequest } from '../connectors/connector';
 import { ExecutorModule } from '../executor.module';
 import { ExecutionService } from './execution.service';
@@ -42,7 +49,8 @@ describe('the executor under the degradation mode', () => {
   let close: () => Promise<void>;
 
   const setMode = (m: 'normal' | 'halted', previous: 'normal' | 'halted') =>
-    bus.emit(
+    emitTestControlFact(
+      bus,
       TOPICS.degradationModeChanged,
       { mode: m, previous, computed: m, inputs: { pending: 0 }, reason: `test: ${m}`, computedSince: new Date().toISOString() },
       { subject: 'degradation-mode' },
@@ -64,7 +72,7 @@ describe('the executor under the degradation mode', () => {
     // Halted before the executor starts: it reads that from the control topic before it executes anything.
     await setMode('halted', 'normal');
     // A healthy trust stack (ADR 0019): only the mode holds anything here.
-    await bus.emit(TOPICS.trustHealthChanged, trustHealthData('healthy'), { subject: 'trust-health' });
+    await emitTestControlFact(bus, TOPICS.trustHealthChanged, trustHealthData('healthy'), { subject: 'trust-health' });
     @Module({
       imports: [
         PlatformModule.forRoot({ service: 'executor', bus, logger, tokens: new TokenRegistry([]) }),
@@ -74,7 +82,7 @@ describe('the executor under the degradation mode', () => {
           flags,
           flagControls: new FlagControls(),
           flagPrefix: 'exec.',
-          approvalKeys: [generateSigningKey('k1').verifyKey],
+          approvalKeys: [testReviewQueueKey.verifyKey],
           contract,
           degradationMode: mode,
           // An hour: a decision older than that when it could run is refused (the production default is a day).

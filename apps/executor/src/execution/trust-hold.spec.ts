@@ -1,11 +1,18 @@
 import { Module } from '@nestjs/common';
 import pino from 'pino';
-import { generateSigningKey } from '@countersign/approval';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { FlagControls, FlagReader } from '@countersign/flags';
 import { PlatformModule, serve, TokenRegistry, TrustHealthState } from '@countersign/nest';
-import { autonomousDecisionData, eventually, projectContract, smallRefundProposal, trustHealthData } from '@countersign/testing';
+import {
+  autonomousDecisionData,
+  emitTestControlFact,
+  eventually,
+  projectContract,
+  smallRefundProposal,
+  testReviewQueueKey,
+  trustHealthData,
+} from '@countersign/testing';
 import { Connector, ConnectorRegistry, ConnectorRequest } from '../connectors/connector';
 import { ExecutorModule } from '../executor.module';
 import { InMemoryExecutionRepository } from './in-memory-execution.repository';
@@ -39,7 +46,7 @@ describe('the executor under the trust health (ADR 0019)', () => {
   let close: () => Promise<void>;
 
   const setTrust = (health: 'healthy' | 'unhealthy', previous?: 'healthy' | 'unhealthy') =>
-    bus.emit(TOPICS.trustHealthChanged, trustHealthData(health, previous), { subject: 'trust-health' });
+    emitTestControlFact(bus, TOPICS.trustHealthChanged, trustHealthData(health, previous), { subject: 'trust-health' });
   // What the policy engine decides under the project contract, which the executor checks against.
   const contract = projectContract();
   const decided = (actionId: string, riskClass: 'low' | 'medium'): TopicMap[typeof TOPICS.policyDecided]['data'] => ({
@@ -55,7 +62,8 @@ describe('the executor under the trust health (ADR 0019)', () => {
         [TOPICS.actionHeld]: async (e) => void held.push(e),
       },
     });
-    await bus.emit(
+    await emitTestControlFact(
+      bus,
       TOPICS.degradationModeChanged,
       { mode: 'normal', previous: 'normal', computed: 'normal', inputs: {}, reason: 'test', computedSince: new Date().toISOString() },
       { subject: 'degradation-mode' },
@@ -71,7 +79,7 @@ describe('the executor under the trust health (ADR 0019)', () => {
           flags,
           flagControls: new FlagControls(),
           flagPrefix: 'exec.',
-          approvalKeys: [generateSigningKey('k1').verifyKey],
+          approvalKeys: [testReviewQueueKey.verifyKey],
           contract,
           trustHealth: trust,
         }),

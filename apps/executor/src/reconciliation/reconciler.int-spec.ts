@@ -5,6 +5,7 @@ import pino from 'pino';
 import { generateTreeHeadKey } from '@countersign/audit-chain';
 import { KafkaBus } from '@countersign/bus';
 import { newId, TOPICS } from '@countersign/contracts';
+import { emitControlFact } from '@countersign/nest';
 import { createPgPool, Pool } from '@countersign/storage';
 import {
   createTestDatabase,
@@ -126,7 +127,7 @@ describe('the reconciler on the real stack', () => {
       await bus.close();
     });
     // No review queue here, so no trust monitor: the verdict it would publish (the executor holds actions without one).
-    await bus.emit(TOPICS.trustHealthChanged, trustHealthData('healthy'), { subject: 'trust-health' });
+    await emitControlFact(bus, keys.signing, TOPICS.trustHealthChanged, trustHealthData('healthy'), { subject: 'trust-health' });
 
     // An autonomous refund, as the orchestrator and the policy engine publish it.
     const actionId = newId();

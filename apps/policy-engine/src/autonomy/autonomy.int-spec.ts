@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { KafkaBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
+import { emitControlFact } from '@countersign/nest';
 import {
   createTestDatabase,
   eventually,
@@ -12,6 +13,7 @@ import {
   startServiceProcess,
   uniqueName,
   unleashAdmin,
+  writeApprovalKeys,
   writeTokens,
   trustHealthData,
 } from '@countersign/testing';
@@ -94,7 +96,9 @@ describe('autonomy changes against the real Unleash server', () => {
       },
     });
     // No trust monitor runs here: the verdict it would publish (ADR 0019), or the refunds would fail closed.
-    await bus.emit(TOPICS.trustHealthChanged, trustHealthData('healthy'), { subject: 'trust-health' });
+    // Sealed with the review queue's key, which the engine verifies (ADR 0039).
+    const reviewQueueKeys = writeApprovalKeys(join(dir, 'keys'));
+    await emitControlFact(bus, reviewQueueKeys.signing, TOPICS.trustHealthChanged, trustHealthData('healthy'), { subject: 'trust-health' });
     engine = await startServiceProcess(
       'policy-engine',
       {
@@ -113,6 +117,7 @@ describe('autonomy changes against the real Unleash server', () => {
         FLAG_PREFIX: execPrefix,
         AUTONOMY_FLAG_PREFIX: autonomyPrefix,
         FLAGS_BACKUP_DIR: join(dir, 'flags-backup'),
+        APPROVAL_VERIFY_KEYS_FILE: reviewQueueKeys.verifyKeysFile,
       },
       { port: await freePort(), logDir: join(dir, 'logs') },
     );

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { KafkaBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
+import { emitControlFact } from '@countersign/nest';
 import {
   createTestDatabase,
   eventually,
@@ -15,6 +16,7 @@ import {
   startServiceProcess,
   uniqueName,
   unleashAdmin,
+  writeApprovalKeys,
   writeTokens,
   trustHealthData,
 } from '@countersign/testing';
@@ -101,7 +103,10 @@ describe('the policy engine through dependency outages', () => {
       { name: `${autonomyPrefix}default`, enabled: true, variants: ['autonomous'] },
     ]);
     const { tokensFile } = writeTokens(dir);
+    // The review queue's key: the engine applies only control facts it sealed (ADR 0039).
+    const reviewQueueKeys = writeApprovalKeys(join(dir, 'keys'));
     baseEnv = {
+      APPROVAL_VERIFY_KEYS_FILE: reviewQueueKeys.verifyKeysFile,
       ...env.kafkaServiceEnv,
       KAFKA_NAMESPACE: ns,
       AUTH_TOKENS_FILE: tokensFile,
@@ -125,7 +130,9 @@ describe('the policy engine through dependency outages', () => {
       },
     });
     // No trust monitor runs here: the verdict it would publish (ADR 0019), or the refunds would fail closed.
-    await retryWhileUnavailable(() => bus.emit(TOPICS.trustHealthChanged, trustHealthData('healthy'), { subject: 'trust-health' }));
+    await retryWhileUnavailable(() =>
+      emitControlFact(bus, reviewQueueKeys.signing, TOPICS.trustHealthChanged, trustHealthData('healthy'), { subject: 'trust-health' }),
+    );
   }, 120_000);
 
   afterAll(async () => {

@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { HandlerMap } from '@countersign/bus';
+import type { VerifyKeys } from '@countersign/approval';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { BusConsumer } from '@countersign/nest';
-import { DEGRADATION_CONTROL_GROUP, DEGRADATION_CONTROL_STATE } from '../tokens';
+import type { Logger } from '@countersign/logging';
+import { BusConsumer, LOGGER, refusedControlFact } from '@countersign/nest';
+import { DEGRADATION_CONTROL_GROUP, DEGRADATION_CONTROL_STATE, REVIEW_QUEUE_VERIFY_KEYS } from '../tokens';
 import type { Mode } from './mode';
 
 export type ModeChanged = TopicMap[typeof TOPICS.degradationModeChanged];
@@ -45,6 +47,8 @@ export class DegradationControlState {
   private mode?: ModeChanged;
   private override?: OverrideSet;
   private request?: OverrideSet;
+  /** An event on the mode topic, after the genuine one in force, that was refused (not sealed by the review queue). */
+  private modeRefused?: string;
   private current = false;
   private readonly overrideListeners = new Set<() => void>();
 
@@ -61,9 +65,27 @@ export class DegradationControlState {
     // after that does not roll the state back.
     if (this.mode && Date.parse(e.time) < Date.parse(this.mode.time)) return;
     this.mode = e;
+    this.modeRefused = undefined;
+  }
+
+  /**
+   * A mode event this instance refused (docs/adr/0039). The followers of the other services refused it too, but one on
+   * a topic with no genuine event leaves them with no mode (they decide nothing): the controller publishes the mode
+   * again (`needsRepublish`), so a forged event costs at most one tick of the controller.
+   */
+  refuseMode(eventId: string): void {
+    this.modeRefused = eventId;
+  }
+
+  /** Why the controller must publish the mode even though it did not change (a refused event sits after it), if so. */
+  needsRepublish(): string | undefined {
+    return this.modeRefused && `event ${this.modeRefused} on the mode topic was refused: the mode is published again`;
   }
 
   applyOverride(e: OverrideSet): void {
+    // An event older than the one in force is a replay (a genuine override sent again after it was cleared): ignored.
+    const inForce = e.subject === OVERRIDE_REQUEST_SUBJECT ? this.request : this.override;
+    if (inForce && Date.parse(e.time) < Date.parse(inForce.time)) return;
     if (e.subject === OVERRIDE_REQUEST_SUBJECT) {
       this.request = e;
       return;
@@ -114,14 +136,28 @@ export class DegradationControlFollower extends BusConsumer {
   constructor(
     @Inject(DEGRADATION_CONTROL_STATE) private readonly state: DegradationControlState,
     @Inject(DEGRADATION_CONTROL_GROUP) protected readonly group: string,
+    @Inject(REVIEW_QUEUE_VERIFY_KEYS) private readonly keys: VerifyKeys,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {
     super();
   }
 
+  // Only events the review queue sealed apply (docs/adr/0039): a forged override (say, "confirmed" by nobody) changes
+  // nothing here, and a forged mode makes the controller publish the mode again.
   protected handlers(): HandlerMap {
+    const refused = (topic: string, e: { id: string }, reason: string) => this.logger.error({ alert: 'control-fact-refused', topic, eventId: e.id }, reason);
     return {
-      [TOPICS.degradationModeChanged]: async (e) => this.state.applyMode(e),
-      [TOPICS.degradationOverrideSet]: async (e) => this.state.applyOverride(e),
+      [TOPICS.degradationModeChanged]: async (e) => {
+        const why = refusedControlFact(e, this.keys);
+        if (!why) return this.state.applyMode(e);
+        this.state.refuseMode(e.id);
+        refused(TOPICS.degradationModeChanged, e, why);
+      },
+      [TOPICS.degradationOverrideSet]: async (e) => {
+        const why = refusedControlFact(e, this.keys);
+        if (!why) return this.state.applyOverride(e);
+        refused(TOPICS.degradationOverrideSet, e, why);
+      },
     };
   }
 

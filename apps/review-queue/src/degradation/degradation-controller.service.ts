@@ -2,8 +2,9 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { EventBus, serviceActor } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER } from '@countersign/nest';
-import { DEGRADATION_CONTROL_STATE, LEADER_LEASE } from '../tokens';
+import type { DecisionSigner } from '@countersign/approval';
+import { emitControlFact, EVENT_BUS, LOGGER } from '@countersign/nest';
+import { APPROVAL_SIGNING_KEY, DEGRADATION_CONTROL_STATE, LEADER_LEASE } from '../tokens';
 import { DegradationControlState, MODE_SUBJECT, ModeChanged, ModeOverride } from './control-state';
 import { Assessment, GovernanceService } from './governance.service';
 import type { LeaderLease } from './leader-lease';
@@ -48,6 +49,7 @@ export class DegradationController implements OnApplicationBootstrap, OnApplicat
     @Inject(DEGRADATION_CONTROL_STATE) private readonly control: DegradationControlState,
     private readonly governance: GovernanceService,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(APPROVAL_SIGNING_KEY) private readonly key: DecisionSigner,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -118,7 +120,8 @@ export class DegradationController implements OnApplicationBootstrap, OnApplicat
     const computed = nextMode({ mode: last.computed, since: last.computedSince }, assessment.inputs, this.governance.contract.degradation, now);
     const override = this.control.activeOverride(now);
     const mode = modeWith(override, computed.mode);
-    if (mode === last.mode && !computed.changed && sameOverride(override, last.override)) return;
+    const republish = this.control.needsRepublish();
+    if (mode === last.mode && !computed.changed && sameOverride(override, last.override) && !republish) return;
     // Decided on a lease that may have run out while reading: only a holder publishes.
     if (!(await this.hold())) return;
     const reason = override
@@ -128,7 +131,11 @@ export class DegradationController implements OnApplicationBootstrap, OnApplicat
       : last.override
         ? `operator override ended; computed: ${computed.reason}`
         : computed.reason;
-    const event = await this.bus.emit(
+    if (republish) this.logger.warn({ mode }, republish);
+    // Sealed with the review-decision key (docs/adr/0039): the topic's write credential alone sets no mode.
+    const event = await emitControlFact(
+      this.bus,
+      this.key,
       TOPICS.degradationModeChanged,
       {
         mode,
@@ -139,7 +146,8 @@ export class DegradationController implements OnApplicationBootstrap, OnApplicat
         computedSince: new Date(computed.since).toISOString(),
         ...(override && { override }),
       },
-      { subject: MODE_SUBJECT, actor: REVIEW_QUEUE, time: new Date(now) },
+      // After the event in force, even on a clock a little behind the last leader's: followers ignore an older event (a replay).
+      { subject: MODE_SUBJECT, actor: REVIEW_QUEUE, time: new Date(Math.max(now, last.event ? Date.parse(last.event.time) + 1 : 0)) },
     );
     this.control.applyMode(event);
     const log = mode === last.mode ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger);

@@ -1,9 +1,10 @@
 import pino from 'pino';
+import { generateSigningKey, verifyControlFact, verifyKeysOfSigner } from '@countersign/approval';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import { eventually } from '@countersign/testing';
 import type { BacklogItem } from './backlog-gauges';
-import { DegradationControlState, ModeChanged, OVERRIDE_SUBJECT } from './control-state';
+import { DegradationControlFollower, DegradationControlState, MODE_SUBJECT, ModeChanged, OVERRIDE_SUBJECT } from './control-state';
 import { DegradationController } from './degradation-controller.service';
 import { DEFAULT_DEGRADATION_SETTINGS, DegradationContract, GovernanceService } from './governance.service';
 import { InMemoryBacklogGauges } from './in-memory-backlog-gauges';
@@ -14,6 +15,8 @@ import type { ReviewHistory } from './review-history';
 // gauges and one in-memory lease shared by both; fake: the clock and the review history (a list of pending items).
 
 const logger = pino({ level: 'silent' });
+const signingKey = generateSigningKey('review-queue-test');
+const signer = signingKey.signing;
 const contract: DegradationContract = {
   slaClasses: { high: 900 },
   degradation: {
@@ -32,6 +35,7 @@ const controllerOf = (bus: InMemoryBus, state: DegradationControlState, history:
     state,
     new GovernanceService(new InMemoryBacklogGauges(), history, contract, { ...DEFAULT_DEGRADATION_SETTINGS, instanceId: id, reconcileMs: 0, now }, logger),
     logger,
+    signer,
   );
 
 describe('the degradation controller: one owner, continuing from the control topic', () => {
@@ -53,7 +57,7 @@ describe('the degradation controller: one owner, continuing from the control top
     });
     const settings = { ...DEFAULT_DEGRADATION_SETTINGS, instanceId: id, reconcileMs: 0, now: () => clock };
     const governance = new GovernanceService(new InMemoryBacklogGauges(), history, contract, settings, logger);
-    return { state, controller: new DegradationController(bus, lease, state, governance, logger) };
+    return { state, controller: new DegradationController(bus, lease, state, governance, logger, signer) };
   }
   const items = (n: number) =>
     Array.from({ length: n }, (_, i) => ({ actionId: `a${i}`, slaClass: 'high', requiredRoles: ['finance'], createdAt: clock - 1_000 }));
@@ -106,7 +110,7 @@ describe('the degradation controller: one owner, continuing from the control top
     const governance = new GovernanceService(new InMemoryBacklogGauges(), counted, contract, settings, logger);
     const state = new DegradationControlState();
     state.markCaughtUp();
-    const controller = new DegradationController(bus, new InMemoryLeaderLease(() => clock), state, governance, logger);
+    const controller = new DegradationController(bus, new InMemoryLeaderLease(() => clock), state, governance, logger, signer);
     await controller.tick();
     expect(reads).toBe(1);
     clock += 60_000;
@@ -185,6 +189,63 @@ describe("the degradation controller under one admin's override", () => {
       await eventually(() => expect(state.activeOverride(clock)).toMatchObject({ confirmedBy: 'grace' }));
       await controller.tick();
       await eventually(() => expect(published.at(-1)?.data).toMatchObject({ mode: 'normal', computed: 'elevated', override: { confirmedBy: 'grace' } }));
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
+describe("the review queue's own reading of the control topics: sealed facts only (ADR 0039)", () => {
+  it('a forged override ("confirmed" by a second admin) changes nothing; a forged mode makes the controller publish the mode again', async () => {
+    const clock = Date.parse('2026-12-02T12:00:00.000Z');
+    const bus = new InMemoryBus({ source: 'review-queue', logger });
+    const published: ModeChanged[] = [];
+    await bus.subscribe({ group: 'test.watch', handlers: { [TOPICS.degradationModeChanged]: async (e) => void published.push(e) } });
+    const alerts: Array<Record<string, unknown>> = [];
+    const alerting = pino({ level: 'error' }, { write: (line: string) => void alerts.push(JSON.parse(line)) });
+    const state = new DegradationControlState();
+    const follower = new DegradationControlFollower(state, 'test.rq', verifyKeysOfSigner(signer), alerting);
+    const handlers = (follower as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
+    await bus.subscribe({ group: 'test.rq', replay: true, handlers, onCaughtUp: () => state.markCaughtUp() });
+    const history: ReviewHistory = { pendingItems: async () => items(6), decidedSince: async () => [] };
+    const controller = controllerOf(bus, state, history, 'rq-s', () => clock);
+    const items = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ actionId: `a${i}`, slaClass: 'high', requiredRoles: ['finance'], createdAt: clock - 1_000 }));
+    try {
+      await controller.tick();
+      await eventually(() => expect(published).toHaveLength(1));
+      expect(state.published().mode).toBe('elevated');
+
+      // With the topic's write credential alone: an override to normal that names a second admin, and a mode `normal`.
+      await bus.emit(
+        TOPICS.degradationOverrideSet,
+        {
+          override: { mode: 'normal', by: 'mallory', confirmedBy: 'ada', reason: 'forged', expiresAt: new Date(clock + 86_400_000).toISOString() },
+          reason: 'forged',
+        },
+        { subject: OVERRIDE_SUBJECT, actor: { id: 'mallory', kind: 'human', roles: ['admin'] } },
+      );
+      await bus.emit(
+        TOPICS.degradationModeChanged,
+        { mode: 'normal', previous: 'elevated', computed: 'normal', inputs: {}, reason: 'forged', computedSince: new Date(clock).toISOString() },
+        { subject: MODE_SUBJECT, time: new Date(clock + 1_000) },
+      );
+      await eventually(() => expect(alerts.filter((a) => a.alert === 'control-fact-refused')).toHaveLength(2));
+      expect(state.activeOverride(clock)).toBeUndefined();
+      expect(state.published().mode).toBe('elevated');
+      expect(state.needsRepublish()).toMatch(/was refused: the mode is published again/);
+
+      // The next tick publishes the mode again, sealed and stamped after the genuine event in force (the followers refused
+      // the forged one too), so they take it.
+      await controller.tick();
+      await eventually(() => expect(published).toHaveLength(3));
+      const again = published[2];
+      expect(again.data.mode).toBe('elevated');
+      expect(Date.parse(again.time)).toBeGreaterThan(Date.parse(published[0].time));
+      expect(verifyControlFact(again, [signingKey.verifyKey])).toEqual({ ok: true });
+      await eventually(() => expect(state.needsRepublish()).toBeUndefined());
+      await controller.tick();
+      expect(published).toHaveLength(3);
     } finally {
       await bus.close();
     }

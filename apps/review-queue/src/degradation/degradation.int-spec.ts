@@ -143,6 +143,8 @@ describe('the degradation controller on the real stack', () => {
       REDIS_URL: env.redisUrl,
       REDIS_KEY_PREFIX: `${ns}:`,
       DATABASE_URL: db.url,
+      // The review queue's public keys: the policy engine applies the mode only when the review queue sealed it (ADR 0039).
+      APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
       CONTRACT_PATH: contract,
     };
     bus = new KafkaBus({ ...env.kafkaBus, clientId: 'degradation-test', namespace: ns, logger: pino({ level: 'silent' }) });

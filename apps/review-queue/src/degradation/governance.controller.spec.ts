@@ -1,5 +1,6 @@
-import { ConflictException, ForbiddenException } from '@nestjs/common';
+import { ConflictException, ForbiddenException, ServiceUnavailableException } from '@nestjs/common';
 import pino from 'pino';
+import { DecisionSigner, generateSigningKey } from '@countersign/approval';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import type { AuthenticatedRequest } from '@countersign/nest';
@@ -30,16 +31,20 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
   let computed: Mode = 'constrained';
   const bus = new InMemoryBus({ source: 'review-queue', logger: pino({ level: 'silent' }) });
   const state = new DegradationControlState();
-  const controller = new GovernanceController(
-    {
-      settings: { now: () => now, maxOverrideMs: 7 * 24 * HOUR },
-      assess: async () => ({ inputs: { signals, budgetExhausted: false } }),
-      contract: { degradation: THRESHOLDS },
-    } as unknown as GovernanceService,
-    state,
-    {} as LeaderLease,
-    bus,
-  );
+  /** The governance API over this bus and state, sealing with `signer` (the review-decision key). */
+  const controllerWith = (signer: DecisionSigner) =>
+    new GovernanceController(
+      {
+        settings: { now: () => now, maxOverrideMs: 7 * 24 * HOUR },
+        assess: async () => ({ inputs: { signals, budgetExhausted: false } }),
+        contract: { degradation: THRESHOLDS },
+      } as unknown as GovernanceService,
+      state,
+      {} as LeaderLease,
+      bus,
+      signer,
+    );
+  const controller = controllerWith(generateSigningKey('review-queue-test').signing);
   const admin = (id: string) => ({ principal: { id, kind: 'human', roles: ['admin'] } }) as unknown as AuthenticatedRequest;
   const res = () => ({ status: jest.fn() });
   const publishMode = (mode: Mode, override?: ModeChanged['data']['override']) =>
@@ -148,5 +153,18 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
       applied: true,
     });
     expect(pinned.status).not.toHaveBeenCalled();
+  });
+
+  it('without a review-decision key valid now, an override cannot be sealed: 503, nothing published (ADR 0039)', async () => {
+    const expired = generateSigningKey('review-queue-old', { notBefore: new Date(0), notAfter: new Date(Date.now() - 60_000) }).signing;
+    const unsealable = controllerWith(expired);
+    const before = overrideSets.length;
+    await expect(unsealable.setOverride({ mode: 'halted', reason: 'incident 4712', expiresAt: inFuture(HOUR) }, admin('ada'), res())).rejects.toThrow(
+      ServiceUnavailableException,
+    );
+    await expect(unsealable.clearOverride({}, admin('ada'))).rejects.toThrow(
+      /cannot be sealed now, nothing was published: no review-decision signing key is valid/,
+    );
+    expect(overrideSets).toHaveLength(before);
   });
 });

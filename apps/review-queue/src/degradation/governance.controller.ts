@@ -1,10 +1,25 @@
-import { BadRequestException, Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  ConflictException,
+  Controller,
+  Delete,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  Inject,
+  Post,
+  Req,
+  Res,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { z } from 'zod';
-import { EventBus } from '@countersign/bus';
-import { reasonString, TOPICS } from '@countersign/contracts';
+import { EmitOptions, EventBus } from '@countersign/bus';
+import { EventData, reasonString, TOPICS } from '@countersign/contracts';
 import { maskText } from '@countersign/guardrails';
-import { ApiRoute, AuthenticatedRequest, EVENT_BUS, parseBody, Principal, Roles } from '@countersign/nest';
-import { DEGRADATION_CONTROL_STATE, LEADER_LEASE } from '../tokens';
+import { DecisionSigner, SigningUnavailableError } from '@countersign/approval';
+import { ApiRoute, AuthenticatedRequest, emitControlFact, EVENT_BUS, parseBody, Principal, Roles } from '@countersign/nest';
+import { APPROVAL_SIGNING_KEY, DEGRADATION_CONTROL_STATE, LEADER_LEASE } from '../tokens';
 import { DegradationControlState, ModeOverride, OVERRIDE_REQUEST_SUBJECT, OVERRIDE_REQUEST_TTL_MS, OVERRIDE_SUBJECT } from './control-state';
 import { eventInputs } from './degradation-controller.service';
 import { GovernanceService } from './governance.service';
@@ -41,6 +56,7 @@ export class GovernanceController {
     @Inject(DEGRADATION_CONTROL_STATE) private readonly control: DegradationControlState,
     @Inject(LEADER_LEASE) private readonly lease: LeaderLease,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(APPROVAL_SIGNING_KEY) private readonly key: DecisionSigner,
   ) {}
 
   @ApiRoute({
@@ -106,7 +122,10 @@ export class GovernanceController {
         },
       },
     ],
-    errors: { 400: 'a body that does not validate, or an `expiresAt` in the past or beyond the longest override' },
+    errors: {
+      400: 'a body that does not validate, or an `expiresAt` in the past or beyond the longest override',
+      503: 'no review-decision key can seal the override now (expired): nothing was published',
+    },
   })
   @Post('mode-override')
   @HttpCode(200)
@@ -122,8 +141,7 @@ export class GovernanceController {
     const override: ModeOverride = { mode, reason, by: principal.id, expiresAt: new Date(until).toISOString() };
     const computed = await this.computedMode(now);
     if (rank(mode) < rank(computed)) {
-      await this.bus.emit(
-        TOPICS.degradationOverrideSet,
+      await this.publish(
         { override, reason: `${principal.id} asks to override the mode to ${mode}, below the computed ${computed}: waiting for a second admin` },
         { subject: OVERRIDE_REQUEST_SUBJECT, actor: actorOf(principal) },
       );
@@ -137,7 +155,7 @@ export class GovernanceController {
         why: `${mode} is below the mode the controller computes (${computed}): another admin confirms it within ${OVERRIDE_REQUEST_TTL_MS / 60_000} minutes`,
       };
     }
-    await this.bus.emit(TOPICS.degradationOverrideSet, { override, reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
+    await this.publish({ override, reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
     const applied = await this.until(() => {
       const p = this.control.published();
       return p.override?.expiresAt === override.expiresAt && p.override.by === override.by && p.mode === mode;
@@ -156,6 +174,7 @@ export class GovernanceController {
     errors: {
       403: 'the admin who asked for the override cannot confirm it',
       409: 'no override waits for a second admin, or the one waiting is not the mode and end named',
+      503: 'no review-decision key can seal the override now (expired): nothing was published',
     },
   })
   @Post('mode-override/confirm')
@@ -173,16 +192,11 @@ export class GovernanceController {
         `the override waiting is ${pending.override.mode} until ${pending.override.expiresAt} (asked by ${pending.override.by}), not ${mode} until ${expiresAt}: look again before confirming`,
       );
     const override: ModeOverride = { ...pending.override, confirmedBy: principal.id };
-    await this.bus.emit(
-      TOPICS.degradationOverrideSet,
+    await this.publish(
       { override, reason: `${reason} (${principal.id} confirms ${pending.override.by}'s request: ${pending.override.reason})`.slice(0, 2000) },
       { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) },
     );
-    await this.bus.emit(
-      TOPICS.degradationOverrideSet,
-      { reason: `confirmed by ${principal.id}` },
-      { subject: OVERRIDE_REQUEST_SUBJECT, actor: actorOf(principal) },
-    );
+    await this.publish({ reason: `confirmed by ${principal.id}` }, { subject: OVERRIDE_REQUEST_SUBJECT, actor: actorOf(principal) });
     const applied = await this.until(() => {
       const p = this.control.published();
       return p.override?.confirmedBy === principal.id && p.override.expiresAt === override.expiresAt && p.mode === override.mode;
@@ -197,6 +211,7 @@ export class GovernanceController {
       description: 'No override; the computed mode applies again',
       schema: overrideAnswer('null'),
     },
+    errors: { 503: 'no review-decision key can seal the clearing now (expired): nothing was published' },
   })
   @Delete('mode-override')
   @HttpCode(200)
@@ -204,13 +219,12 @@ export class GovernanceController {
   async clearOverride(@Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const principal = req.principal!;
     const reason = (body && Object.keys(body as object).length ? parseBody(ClearBody, body)?.reason : undefined) ?? `cleared by ${principal.id}`;
-    await this.bus.emit(TOPICS.degradationOverrideSet, { reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
+    await this.publish({ reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
     // A request still waiting for a second admin goes too: clearing means the computed mode, not one confirmation away
     // from another override.
     const now = () => this.governance.settings.now();
     if (this.control.pendingRequest(now()))
-      await this.bus.emit(
-        TOPICS.degradationOverrideSet,
+      await this.publish(
         { reason: `withdrawn: the override was cleared by ${principal.id}` },
         { subject: OVERRIDE_REQUEST_SUBJECT, actor: actorOf(principal) },
       );
@@ -230,6 +244,20 @@ export class GovernanceController {
   }
 
   /** Waits (at most APPLY_WAIT_MS) until `done` holds; says whether it does. */
+  /**
+   * Publishes on the override topic, sealed with the review-decision key (docs/adr/0039); without a key valid now, a
+   * clear 503 and nothing published.
+   */
+  private async publish(data: EventData<typeof TOPICS.degradationOverrideSet>, options: EmitOptions) {
+    try {
+      return await emitControlFact(this.bus, this.key, TOPICS.degradationOverrideSet, data, options);
+    } catch (e) {
+      if (e instanceof SigningUnavailableError)
+        throw new ServiceUnavailableException(`the override cannot be sealed now, nothing was published: ${e.message}; retry after the signing key is rotated`);
+      throw e;
+    }
+  }
+
   private async until(done: () => boolean): Promise<boolean> {
     const deadline = Date.now() + APPLY_WAIT_MS;
     while (Date.now() < deadline) {

@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DecisionSigner } from '@countersign/approval';
+import { emitControlFact } from '@countersign/nest';
 import { eventually } from '@countersign/testing';
 import { createDecisionQualityStore } from '../decision-quality/pg-decision-quality.store';
 import type { DecisionQualityStore } from '../decision-quality/decision-quality.store';
@@ -7,7 +9,7 @@ import { InboxHarness, startInboxHarness } from './testing/inbox.harness';
 import { readFileSync } from 'node:fs';
 import { newId, TOPICS, TopicMap } from '@countersign/contracts';
 import type { ReviewItemRepository } from '../review-item/review-item.repository';
-import { DECISION_QUALITY, REVIEW_ITEMS } from '../tokens';
+import { APPROVAL_SIGNING_KEY, DECISION_QUALITY, REVIEW_ITEMS } from '../tokens';
 import type { DecisionQuality } from '../decision-quality/decision-quality';
 import { degradationContract, PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
 import { OVERRIDE_REQUEST_SUBJECT } from '../degradation/control-state';
@@ -124,7 +126,9 @@ it('a canary approved shows as missed for that reviewer on the governance page (
 
 it('shows leads an override below the computed mode that waits for a second admin: who asked, for what, until when', async () => {
   const expiresAt = new Date(Date.now() + 2 * 3_600_000).toISOString();
-  await h.bus.emit(
+  await emitControlFact(
+    h.bus,
+    h.provider<DecisionSigner>(APPROVAL_SIGNING_KEY),
     TOPICS.degradationOverrideSet,
     {
       override: { mode: 'normal', reason: 'the backlog is <b>canaries</b>, not real work', by: 'ada', expiresAt },
@@ -248,7 +252,9 @@ async function seedHistory() {
   }
   // Two days ago an operator held the mode at elevated and lowered the refunds' autonomy.
   const overrideAt = new Date(now - 2 * 86_400_000);
-  await h.bus.emit(
+  await emitControlFact(
+    h.bus,
+    h.provider<DecisionSigner>(APPROVAL_SIGNING_KEY),
     TOPICS.degradationOverrideSet,
     {
       override: { mode: 'elevated', reason: 'payment provider incident', by: 'ada', expiresAt: new Date(overrideAt.getTime() + 3600_000).toISOString() },
@@ -269,7 +275,9 @@ async function seedHistory() {
     },
     { subject: 'support.refund', time: new Date(overrideAt.getTime() + 600_000) },
   );
-  await h.bus.emit(
+  await emitControlFact(
+    h.bus,
+    h.provider<DecisionSigner>(APPROVAL_SIGNING_KEY),
     TOPICS.degradationOverrideSet,
     { reason: 'incident over: back to the controller' },
     { subject: 'degradation', time: new Date(now - 5 * 86_400_000) },

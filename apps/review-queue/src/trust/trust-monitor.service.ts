@@ -2,9 +2,10 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { EventBus, serviceActor } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
+import { DecisionSigner, SigningUnavailableError } from '@countersign/approval';
+import { emitControlFact, EVENT_BUS, LOGGER, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
 import type { LeaderLease } from '../degradation/leader-lease';
-import { TRUST_LEASE, TRUST_MONITOR_SETTINGS, TRUST_SOURCES } from '../tokens';
+import { APPROVAL_SIGNING_KEY, TRUST_LEASE, TRUST_MONITOR_SETTINGS, TRUST_SOURCES } from '../tokens';
 import { assessTrust, TrustFinding, TrustSource, worse } from './trust-source';
 
 const REVIEW_QUEUE = serviceActor('review-queue');
@@ -57,6 +58,7 @@ export class TrustMonitor implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(TRUST_HEALTH) private readonly state: TrustHealthState,
     @Inject(TRUST_SOURCES) private readonly sources: readonly TrustSource[],
     @Inject(TRUST_MONITOR_SETTINGS) private readonly settings: TrustMonitorSettings,
+    @Inject(APPROVAL_SIGNING_KEY) private readonly key: DecisionSigner,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -110,18 +112,14 @@ export class TrustMonitor implements OnApplicationBootstrap, OnApplicationShutdo
     // Checked on a lease that may have run out meanwhile: only a holder publishes.
     if (!(await this.hold())) return;
     const previous = last?.data.health;
-    const event = await this.bus.emit(
-      TOPICS.trustHealthChanged,
-      {
-        health,
-        ...(previous && { previous }),
-        findings,
-        reason,
-        checkMs: this.settings.checkMs,
-        heartbeatMs: this.settings.heartbeatMs,
-      },
-      { subject: TRUST_HEALTH_SUBJECT, actor: REVIEW_QUEUE, time: new Date(now) },
-    );
+    // Sealed with the review-decision key (docs/adr/0039): the topic's write credential alone states no verdict. When
+    // that key is what expired, an `unhealthy` verdict goes out unsealed (followers accept it: it can only tighten).
+    const data = { health, ...(previous && { previous }), findings, reason, checkMs: this.settings.checkMs, heartbeatMs: this.settings.heartbeatMs };
+    const options = { subject: TRUST_HEALTH_SUBJECT, actor: REVIEW_QUEUE, time: new Date(now) };
+    const event = await emitControlFact(this.bus, this.key, TOPICS.trustHealthChanged, data, options).catch((e: unknown) => {
+      if (!(e instanceof SigningUnavailableError) || health !== 'unhealthy') throw e;
+      return this.bus.emit(TOPICS.trustHealthChanged, data, options);
+    });
     // Applied at once: the next check compares with it, before the follower reads it back.
     this.state.apply(event);
     if (!changed) return;

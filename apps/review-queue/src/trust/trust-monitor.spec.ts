@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { generateSigningKey, verifyControlFact } from '@countersign/approval';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { generateKey, verifyKeyEntry } from '@countersign/keys';
@@ -19,6 +20,8 @@ import { TrustMonitor, TrustMonitorSettings } from './trust-monitor.service';
 // logger (records the alert lines).
 
 const DAY = 24 * 3600_000;
+/** The review queue's review-decision key: it seals every verdict (docs/adr/0039). */
+const signer = generateSigningKey('review-queue-test');
 
 describe('the trust monitor', () => {
   const dir = mkdtempSync(join(tmpdir(), 'countersign-trust-'));
@@ -42,7 +45,7 @@ describe('the trust monitor', () => {
     { kind: 'verify-key', owner: 'executor', purpose: 'approval-verify', file: join(dir, `${name}.verify.json`) },
   ];
 
-  function setup(files: WatchedKeyFile[], lease = new InMemoryLeaderLease(() => now), instanceId = 'rq-1') {
+  function setup(files: WatchedKeyFile[], lease = new InMemoryLeaderLease(() => now), instanceId = 'rq-1', sealWith = signer.signing) {
     const bus = new InMemoryBus({ source: 'review-queue', logger: pino({ level: 'silent' }) });
     const state = new TrustHealthState(() => now);
     state.caughtUp();
@@ -62,6 +65,7 @@ describe('the trust monitor', () => {
       state,
       files.map((f) => new KeyFileSource(f, 7 * DAY)),
       settings,
+      sealWith,
       logger,
     );
     return { bus, state, monitor, alerts, published };
@@ -72,6 +76,9 @@ describe('the trust monitor', () => {
     const { state, monitor, alerts } = setup(watched('a'));
     await monitor.tick();
     expect(state.healthy()).toBe(true);
+    // Sealed with the review queue's key, and the seal names this very verdict.
+    expect(verifyControlFact(state.latestEvent()!, [signer.verifyKey])).toEqual({ ok: true });
+    expect(verifyControlFact(state.latestEvent()!, [generateSigningKey('review-queue-test').verifyKey])).toMatchObject({ ok: false });
     expect(state.latestEvent()!.data).toMatchObject({
       health: 'healthy',
       findings: [
@@ -177,5 +184,21 @@ describe('the trust monitor', () => {
     await one.monitor.tick();
     await eventually(() => expect(one.published).toHaveLength(2));
     expect(two.published).toHaveLength(0);
+  });
+
+  it('with its own signing key expired, it cannot seal: it publishes "unhealthy" unsealed (only tightens) and never "healthy"', async () => {
+    writeKeys('d', [{ keyId: 'k1', from: -DAY, to: 30 * DAY }]);
+    const expired = generateSigningKey('review-queue-old', { notBefore: new Date(now - 2 * DAY), notAfter: new Date(now - DAY) });
+    const { monitor, published } = setup(watched('d'), undefined, 'rq-1', expired.signing);
+    // Healthy files, but nothing can seal the verdict: nothing is published (fail closed: followers go stale, unknown).
+    await monitor.tick();
+    await new Promise((r) => setImmediate(r));
+    expect(published).toHaveLength(0);
+    writeKeys('d', [{ keyId: 'k0', from: -2 * DAY, to: -1_000 }]);
+    now += 1_000;
+    await monitor.tick();
+    await eventually(() => expect(published).toHaveLength(1));
+    expect(published[0].data).toMatchObject({ health: 'unhealthy' });
+    expect(published[0].data.seal).toBeUndefined();
   });
 });

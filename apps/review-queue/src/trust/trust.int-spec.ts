@@ -1,9 +1,9 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { KafkaBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { generateKey } from '@countersign/keys';
+import { generateKey, verifyKeyEntry } from '@countersign/keys';
 import {
   call,
   createTestDatabase,
@@ -45,6 +45,7 @@ describe('the trust monitor and the policy engine on the real stack (ADR 0019)',
   let tokens: Record<string, string>;
   let rq: RunningService;
   let signingKeysFile: string;
+  let verifyKeysFile: string;
 
   const agent = { id: 'support-copilot', kind: 'agent' as const, authMethod: 'bearer-token' as const };
   const proposer = { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' };
@@ -60,9 +61,16 @@ describe('the trust monitor and the policy engine on the real stack (ADR 0019)',
   const refund = (id: string) =>
     propose(id, 'support.refund', `order-${id}`, { amount: 500, currency: 'EUR', reason: 'damaged item', customerId: `cust-${id}` });
   const lane = (id: string) => eventually(() => decided.get(id)?.data ?? Promise.reject(new Error(`no decision for ${id} yet`)), 60_000);
-  /** Replaces the review queue's signing keys file as a rotation would: a new file, moved into place at once. */
-  const installKey = (keyId: string, notBefore: Date, notAfter: Date) => {
-    const { privateKeyPem } = generateKey(keyId, { notBefore, notAfter });
+  /**
+   * Replaces the review queue's signing keys file as a rotation would: a new file, moved into place at once; a key that
+   * is to sign is first added to the verifiers' file (the rotation's order: verifiers trust it before it signs).
+   */
+  const installKey = (keyId: string, notBefore: Date, notAfter: Date, toVerifiers = false) => {
+    const { key, privateKeyPem } = generateKey(keyId, { notBefore, notAfter });
+    if (toVerifiers) {
+      writeFileSync(`${verifyKeysFile}.new`, JSON.stringify([...JSON.parse(readFileSync(verifyKeysFile, 'utf8')), verifyKeyEntry(key)]));
+      renameSync(`${verifyKeysFile}.new`, verifyKeysFile);
+    }
     const pem = join(dir, 'keys', `${keyId}.pem`);
     writeFileSync(pem, privateKeyPem, { mode: 0o600 });
     writeFileSync(`${signingKeysFile}.new`, JSON.stringify([{ keyId, privateKeyFile: pem, notBefore, notAfter }]));
@@ -82,6 +90,7 @@ describe('the trust monitor and the policy engine on the real stack (ADR 0019)',
     tokens = written.tokens;
     const keys = writeApprovalKeys(join(dir, 'keys'));
     signingKeysFile = keys.signingKeysFile;
+    verifyKeysFile = keys.verifyKeysFile;
     const common = {
       ...env.kafkaServiceEnv,
       KAFKA_NAMESPACE: ns,
@@ -90,6 +99,8 @@ describe('the trust monitor and the policy engine on the real stack (ADR 0019)',
       REDIS_URL: env.redisUrl,
       REDIS_KEY_PREFIX: `${ns}:`,
       DATABASE_URL: db.url,
+      // The policy engine applies trust verdicts only when the review queue sealed them with one of these (ADR 0039).
+      APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
     };
     bus = new KafkaBus({ ...env.kafkaBus, clientId: 'trust-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();
@@ -164,7 +175,7 @@ describe('the trust monitor and the policy engine on the real stack (ADR 0019)',
     expect(JSON.stringify(refused.body)).toMatch(/decisions cannot be signed now, nothing was recorded: no review-decision signing key is valid/);
 
     // Rotation: a new valid key in the same file. Both recover by themselves.
-    installKey('approvals-rotated', new Date(Date.now() - 1_000), new Date(Date.now() + 30 * 24 * 3600_000));
+    installKey('approvals-rotated', new Date(Date.now() - 1_000), new Date(Date.now() + 30 * 24 * 3600_000), true);
     await eventually(() => expect(verdicts.at(-1)?.data).toMatchObject({ health: 'healthy', previous: 'unhealthy' }), 60_000);
     await eventually(async () => {
       const id = `merge-after-${Date.now()}`;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Provider } from '@nestjs/common';
+import type { VerifyKeys } from '@countersign/approval';
 import { trustHealthProviders, TrustHealthState } from '@countersign/nest';
 import type { LeaderLease } from '../degradation/leader-lease';
 import { TRUST_LEASE, TRUST_MONITOR_SETTINGS, TRUST_SOURCES } from '../tokens';
@@ -33,8 +34,11 @@ export interface TrustMonitorOptions {
   state?: TrustHealthState;
 }
 
-/** The review queue's trust feature (ADR 0019): the monitor, and the follower of the topic it continues from. */
-export function trustParts(o: TrustMonitorOptions): Provider[] {
+/**
+ * The review queue's trust feature (ADR 0019): the monitor, and the follower of the topic it continues from, which applies
+ * only verdicts sealed by the review queue's own keys (`verifyKeys`, docs/adr/0039).
+ */
+export function trustParts(o: TrustMonitorOptions, verifyKeys: VerifyKeys): Provider[] {
   const warnMs = o.rotationWarningMs ?? DEFAULT_ROTATION_WARNING_MS;
   const settings: TrustMonitorSettings = {
     ...DEFAULT_TRUST_MONITOR_SETTINGS,
@@ -44,7 +48,7 @@ export function trustParts(o: TrustMonitorOptions): Provider[] {
   return [
     TrustMonitor,
     TrustMetrics,
-    ...trustHealthProviders('review-queue', o.state),
+    ...trustHealthProviders('review-queue', verifyKeys, o.state),
     { provide: TRUST_LEASE, useValue: o.lease },
     {
       provide: TRUST_SOURCES,

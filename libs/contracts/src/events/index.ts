@@ -443,6 +443,12 @@ export const DegradationModeChangedV1 = z.object({
   computedSince: z.iso.datetime({ offset: true }),
   /** The operator override in force, if any. */
   override: ModeOverrideSchema.optional(),
+  /**
+   * The review queue's seal of this event (`cf1`, `sealControlFact` of `@countersign/approval`, docs/adr/0039): followers
+   * apply only an event whose seal verifies and names it. Optional in the schema so that an unsealed event still reads
+   * (and is refused with its reason) rather than dead-lettered.
+   */
+  seal: z.string().max(4096).optional(),
 });
 
 /**
@@ -454,6 +460,12 @@ export const DegradationModeChangedV1 = z.object({
 export const DegradationOverrideSetV1 = z.object({
   override: ModeOverrideSchema.optional(),
   reason: freeTextString().min(3).max(2000),
+  /**
+   * The review queue's seal of this event (`cf1`, `sealControlFact` of `@countersign/approval`, docs/adr/0039): followers
+   * apply only an event whose seal verifies and names it. Optional in the schema so that an unsealed event still reads
+   * (and is refused with its reason) rather than dead-lettered.
+   */
+  seal: z.string().max(4096).optional(),
 });
 
 /**
@@ -540,6 +552,12 @@ export const TrustHealthChangedV1 = z.object({
   /** The monitor's check interval and heartbeat (ms): a follower takes a verdict older than a few heartbeats as unknown. */
   checkMs: z.number().int().positive(),
   heartbeatMs: z.number().int().positive(),
+  /**
+   * The review queue's seal of this event (`cf1`, `sealControlFact` of `@countersign/approval`, docs/adr/0039): followers
+   * apply only an event whose seal verifies and names it. Optional in the schema so that an unsealed event still reads
+   * (and is refused with its reason) rather than dead-lettered.
+   */
+  seal: z.string().max(4096).optional(),
 });
 
 /**

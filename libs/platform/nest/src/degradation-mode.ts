@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Optional, Provider } from '@nestjs/common';
+import type { VerifyKeys } from '@countersign/approval';
 import type { HandlerMap } from '@countersign/bus';
 import { DegradationModeSchema, TOPICS, TopicMap } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
 import type { z } from 'zod';
 import { BusConsumer } from './bus-consumer';
+import { refusedControlFact } from './control-facts';
 import { LOGGER, METRICS } from './platform.module';
 
 /** A degradation mode as the control topic carries it. */
@@ -16,6 +18,7 @@ type ModeChanged = TopicMap[typeof TOPICS.degradationModeChanged];
 /** The degradation mode this instance applies (`DegradationModeState`), shared by the services of one process. */
 export const DEGRADATION_MODE = Symbol.for('countersign.DegradationMode');
 const FOLLOWER_GROUP = Symbol.for('countersign.DegradationModeGroup');
+const FOLLOWER_KEYS = Symbol.for('countersign.DegradationModeKeys');
 
 /**
  * The degradation mode as this instance knows it, from the compacted control topic
@@ -23,21 +26,36 @@ const FOLLOWER_GROUP = Symbol.for('countersign.DegradationModeGroup');
  * `mode()` is undefined until the topic has been read to the end it had when this instance subscribed: the caller
  * then decides nothing and executes nothing (a transient doubt, retried). Read to the end and empty, it is `normal`:
  * no controller ever raised it. The latest event applies at once, whatever came before it.
+ *
+ * Only sealed events apply (docs/adr/0039): the follower refuses the others (`refuse`). A refused event changes nothing
+ * once a genuine one is in force; but while none is, a refused one makes the mode unknown, not `normal`: a topic whose
+ * every event is refused (forged, or sealed by a key no longer trusted) is a doubt, and nothing decides until the
+ * controller publishes again.
  */
 export class DegradationModeState {
   private latest?: { mode: AppliedMode; eventId: string; time: string };
+  private refused?: { eventId: string; reason: string };
   private current = false;
   private readonly listeners = new Set<(mode: AppliedMode, eventId: string | undefined) => void>();
 
   /** The mode in force, or undefined while the control topic has not been read up to its end yet. */
   mode(): AppliedMode | undefined {
-    if (!this.current) return undefined;
+    if (!this.current || (!this.latest && this.refused)) return undefined;
     return this.latest?.mode ?? 'normal';
   }
 
   /** Why `mode()` is undefined, for the log and the retry. */
   notKnownReason(): string {
+    if (this.current && !this.latest && this.refused)
+      return `no genuine degradation mode is in force: event ${this.refused.eventId} was refused (${this.refused.reason})`;
     return 'the degradation mode control topic has not been read to its end yet';
+  }
+
+  /** An event the follower did not apply (its seal does not verify): see the class comment. */
+  refuse(eventId: string, reason: string): void {
+    const before = this.mode();
+    this.refused = { eventId, reason };
+    if (this.current && this.mode() !== before) this.tell(eventId);
   }
 
   /** The event that set the mode in force (absent while the topic is empty). */
@@ -46,7 +64,9 @@ export class DegradationModeState {
   }
 
   apply(e: ModeChanged): void {
-    // Replays and redeliveries arrive in order per key (one key): the latest read is the latest published.
+    // Redeliveries arrive in order per key (one key), and the controller stamps each event after the one before: an
+    // event older than the one in force is a replay (a genuine `normal` of yesterday sent again), and changes nothing.
+    if (this.latest && Date.parse(e.time) < Date.parse(this.latest.time)) return;
     this.latest = { mode: e.data.mode, eventId: e.id, time: e.time };
     if (this.current) this.tell(e.id);
   }
@@ -65,7 +85,8 @@ export class DegradationModeState {
   }
 
   private tell(eventId: string | undefined): void {
-    const mode = this.mode()!;
+    const mode = this.mode();
+    if (mode === undefined) return;
     for (const l of this.listeners) l(mode, eventId);
   }
 }
@@ -83,6 +104,7 @@ export class DegradationModeFollower extends BusConsumer {
   constructor(
     @Inject(DEGRADATION_MODE) private readonly state: DegradationModeState,
     @Inject(FOLLOWER_GROUP) protected readonly group: string,
+    @Inject(FOLLOWER_KEYS) private readonly keys: { verify: VerifyKeys | undefined },
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(METRICS) metrics?: Metrics,
   ) {
@@ -94,6 +116,11 @@ export class DegradationModeFollower extends BusConsumer {
   protected handlers(): HandlerMap {
     return {
       [TOPICS.degradationModeChanged]: async (e) => {
+        const refused = refusedControlFact(e, this.keys.verify);
+        if (refused) {
+          this.state.refuse(e.id, refused);
+          return void this.logger.error({ alert: 'control-fact-refused', topic: TOPICS.degradationModeChanged, eventId: e.id }, refused);
+        }
         const before = this.state.mode();
         this.state.apply(e);
         if (before !== undefined && before !== e.data.mode)
@@ -110,11 +137,13 @@ export class DegradationModeFollower extends BusConsumer {
 
 /**
  * The providers a service needs to apply the degradation mode: the state (injected as `DEGRADATION_MODE`) and its
- * follower, in a replay group of this instance's own (`<service>.degradation-mode.<instance>`).
+ * follower, in a replay group of this instance's own (`<service>.degradation-mode.<instance>`), which applies only events
+ * sealed by a key of `keys` (the review queue's verify keys; none: nothing applies and the mode stays unknown).
  */
-export function degradationModeProviders(service: string, state = new DegradationModeState()): Provider[] {
+export function degradationModeProviders(service: string, keys: VerifyKeys | undefined, state = new DegradationModeState()): Provider[] {
   return [
     { provide: DEGRADATION_MODE, useValue: state },
+    { provide: FOLLOWER_KEYS, useValue: { verify: keys } },
     { provide: FOLLOWER_GROUP, useValue: `${service}.degradation-mode.${randomUUID().slice(0, 8)}` },
     DegradationModeFollower,
   ];

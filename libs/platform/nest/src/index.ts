@@ -14,3 +14,4 @@ export * from './https/https-files';
 export * from './contract-changes';
 export * from './rejection-budget';
 export * from './query';
+export * from './control-facts';

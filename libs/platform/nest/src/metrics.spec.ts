@@ -74,7 +74,7 @@ describe('control-state gauges', () => {
   it('show the degradation mode the follower applies, by rank', async () => {
     const metrics = new Metrics('executor', METRIC_DEFINITIONS, { defaultMetrics: false });
     const state = new DegradationModeState();
-    new DegradationModeFollower(state, 'executor.degradation-mode.test', logger, metrics);
+    new DegradationModeFollower(state, 'executor.degradation-mode.test', { verify: [] }, logger, metrics);
     const changed = (mode: 'normal' | 'elevated' | 'constrained' | 'halted', id: string) =>
       ({ id, time: new Date().toISOString(), data: { mode } }) as unknown as Parameters<DegradationModeState['apply']>[0];
     state.apply(changed('constrained', 'e1'));
@@ -87,7 +87,7 @@ describe('control-state gauges', () => {
   it('show the trust health as 0 while no monitor vouched for the keys, and nothing before the topic is read', async () => {
     const metrics = new Metrics('policy-engine', METRIC_DEFINITIONS, { defaultMetrics: false });
     const state = new TrustHealthState();
-    new TrustHealthFollower(state, 'policy-engine.trust-health.test', logger, metrics);
+    new TrustHealthFollower(state, 'policy-engine.trust-health.test', { verify: [] }, logger, metrics);
     expect(await value(metrics, 'countersign_trust_health')).toBeUndefined();
     state.caughtUp();
     expect(await value(metrics, 'countersign_trust_health')).toBe(0);

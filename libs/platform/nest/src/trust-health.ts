@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Optional, Provider } from '@nestjs/common';
+import type { VerifyKeys } from '@countersign/approval';
 import type { HandlerMap } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
 import { BusConsumer } from './bus-consumer';
+import { refusedControlFact } from './control-facts';
 import { LOGGER, METRICS } from './platform.module';
 
 type TrustHealthChanged = TopicMap[typeof TOPICS.trustHealthChanged];
@@ -12,6 +14,7 @@ type TrustHealthChanged = TopicMap[typeof TOPICS.trustHealthChanged];
 /** The trust health this instance applies (`TrustHealthState`), shared by the services of one process. */
 export const TRUST_HEALTH = Symbol.for('countersign.TrustHealth');
 const FOLLOWER_GROUP = Symbol.for('countersign.TrustHealthGroup');
+const FOLLOWER_KEYS = Symbol.for('countersign.TrustHealthKeys');
 
 /** A verdict counts this many heartbeats (plus one check) after it was published; older, it is stale (`unknown`). */
 export const STALE_AFTER_HEARTBEATS = 3;
@@ -144,6 +147,7 @@ export class TrustHealthFollower extends BusConsumer {
   constructor(
     @Inject(TRUST_HEALTH) private readonly state: TrustHealthState,
     @Inject(FOLLOWER_GROUP) protected readonly group: string,
+    @Inject(FOLLOWER_KEYS) private readonly keys: { verify: VerifyKeys | undefined },
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(METRICS) metrics?: Metrics,
   ) {
@@ -159,8 +163,14 @@ export class TrustHealthFollower extends BusConsumer {
   protected handlers(): HandlerMap {
     return {
       [TOPICS.trustHealthChanged]: async (e) => {
+        // Only a verdict the review queue sealed loosens anything (docs/adr/0039); an unsealed one is applied only when it
+        // says `unhealthy`, which can only tighten (the monitor publishes it unsealed when its own signing key is what
+        // expired). Otherwise the state stays as it was: no verdict at all is `unknown`, and a genuine one goes stale.
         const before = this.state.healthy();
-        const refused = this.state.apply(e);
+        const unsealed = refusedControlFact(e, this.keys.verify);
+        if (unsealed && e.data.health === 'unhealthy')
+          this.logger.warn({ eventId: e.id }, `an unsealed verdict "unhealthy" applied (it can only tighten): ${unsealed}`);
+        const refused = (e.data.health !== 'unhealthy' ? unsealed : undefined) ?? this.state.apply(e);
         if (refused) return void this.logger.error({ alert: 'trust-health-refused', eventId: e.id }, refused);
         const after = this.state.healthy();
         if (before !== undefined && before !== after)
@@ -180,11 +190,13 @@ export class TrustHealthFollower extends BusConsumer {
 
 /**
  * The providers a service needs to follow trust health: the state (injected as `TRUST_HEALTH`) and its follower, in a
- * replay group of this instance's own (`<service>.trust-health.<instance>`).
+ * replay group of this instance's own (`<service>.trust-health.<instance>`), which applies only verdicts sealed by a key
+ * of `keys` (the review queue's verify keys; none: no verdict applies, and trust health stays unknown).
  */
-export function trustHealthProviders(service: string, state = new TrustHealthState()): Provider[] {
+export function trustHealthProviders(service: string, keys: VerifyKeys | undefined, state = new TrustHealthState()): Provider[] {
   return [
     { provide: TRUST_HEALTH, useValue: state },
+    { provide: FOLLOWER_KEYS, useValue: { verify: keys } },
     { provide: FOLLOWER_GROUP, useValue: `${service}.trust-health.${randomUUID().slice(0, 8)}` },
     TrustHealthFollower,
   ];
