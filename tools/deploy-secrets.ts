@@ -4,7 +4,8 @@
  *   node -r ./tools/register.js tools/deploy-secrets.ts <dir> --for compose|kubernetes [--days 90]
  *
  * tokens.json (the token registry: hashes and public keys only), approval-signing.json + .pem, approval-verify.json,
- * review-data.key, audit-heads.json + .pem, contract-signing.json + .pem and contract-verify.json (docs/adr/0038). The keys files name their private keys where the services will find them
+ * review-data.key, audit-heads.json + .pem, contract-signing.json + .pem and contract-verify.json (docs/adr/0038),
+ * decision-signing.json + .pem and decision-verify.json (docs/adr/0040). The keys files name their private keys where the services will find them
  * mounted: /run/secrets/<secret> for docker-compose.yml, /etc/countersign/secrets/<file> for infra/k8s. The raw
  * bearer tokens go to <dir>/tokens/ for the operators to hand out: they are never part of a secret. Existing files
  * are not overwritten (a second run would rotate every key and token at once): remove them first to make new ones.
@@ -18,11 +19,17 @@ import { writeTokens } from '@countersign/nest';
 
 /** Where each private key is mounted, by target. */
 const MOUNTED = {
-  compose: { approval: '/run/secrets/approval-signing-key', audit: '/run/secrets/audit-head-key', contract: '/run/secrets/contract-signing-key' },
+  compose: {
+    approval: '/run/secrets/approval-signing-key',
+    audit: '/run/secrets/audit-head-key',
+    contract: '/run/secrets/contract-signing-key',
+    decision: '/run/secrets/decision-signing-key',
+  },
   kubernetes: {
     approval: '/etc/countersign/secrets/approval-signing.pem',
     audit: '/etc/countersign/secrets/audit-heads.pem',
     contract: '/etc/countersign/secrets/contract-signing.pem',
+    decision: '/etc/countersign/secrets/decision-signing.pem',
   },
 } as const;
 
@@ -57,6 +64,11 @@ function main(): number {
   secret('contract-signing.pem', contract.privateKeyPem);
   secret('contract-signing.json', JSON.stringify([{ keyId: contract.key.keyId, privateKeyFile: MOUNTED[target].contract, ...windowOf(contract.key) }]));
   secret('contract-verify.json', JSON.stringify([verifyKeyEntry(contract.key)]));
+  // The policy engine's decision key (docs/adr/0040): the executor and the review queue act only on decisions it sealed.
+  const decision = generateKey(`decisions-${stamp}`, window);
+  secret('decision-signing.pem', decision.privateKeyPem);
+  secret('decision-signing.json', JSON.stringify([{ keyId: decision.key.keyId, privateKeyFile: MOUNTED[target].decision, ...windowOf(decision.key) }]));
+  secret('decision-verify.json', JSON.stringify([verifyKeyEntry(decision.key)]));
   process.stdout.write(
     `wrote the secret files for ${target} to ${dir} (keys valid until ${window.notAfter.toISOString()}); ` +
       `raw bearer tokens for the operators: ${join(dir, 'tokens')}/\n`,

@@ -112,12 +112,20 @@ describe('what must not be forgotten survives a Redis flush', () => {
     expect(sink.effects(id)).toBe(1);
   });
 
+  /** The audit trail's entries of one action (the audit writer's API, as an auditor). */
+  const auditOf = async (actionId: string) =>
+    (await call('GET', `${stack.urls['audit-writer']}/v1/audit/entries?actionId=${actionId}`, undefined, stack.tokens.auditor)).body.entries as Array<{
+      type: string;
+      data: Record<string, unknown>;
+    }>;
+
   it('a policy decision produced straight to Kafka, for no proposal and a lane the contract never gives, is refused as an attack', async () => {
-    // Red team, round 14: whoever can write the decisions' topic (here the plaintext listener) could run anything.
+    // Red team, round 14 (and pass 5, F5-3): whoever can write the decisions' topic (here the plaintext listener) could
+    // run anything. The policy engine seals its decisions (ADR 0040): this one is not sealed.
     const id = newId();
     const contractVersion = projectContract().current().version;
     const forged = proposal('ticket.tag', `ticket-${newId()}`, { tags: ['billing'], command: 'drop the customer table' });
-    await bus.emit(
+    const decision = await bus.emit(
       TOPICS.policyDecided,
       {
         lane: 'autonomous',
@@ -133,16 +141,19 @@ describe('what must not be forgotten survives a Redis flush', () => {
       },
       { subject: id },
     );
-    const timeline = await eventually(
+    // The executor refuses the event (audited, suspicious), the review queue queues nothing, and both say why.
+    const refused = await eventually(
       async () => {
-        const res = await call('GET', `${api()}/v1/actions/${id}`, undefined, stack.tokens.auditor);
-        expect(res.body.status).toBe('refused');
-        return res.body;
+        const entries = await auditOf(id);
+        const refusal = entries.find((e) => e.type === TOPICS.actionRefused);
+        expect(refusal).toBeDefined();
+        return refusal!;
       },
       60_000,
-      100,
+      200,
     );
-    expect(JSON.stringify(timeline)).toContain('not a decision the policy engine made');
+    expect(refused.data).toMatchObject({ code: 'not-authorised', suspicious: true, final: false });
+    expect(JSON.stringify(refused.data)).toContain(`${TOPICS.policyDecided} ${decision.id} is not sealed by the policy engine`);
     // A decision the policy engine does make still runs, after it: nothing of the forged one reached the target.
     const genuine = await post(proposal('ticket.tag', `ticket-${newId()}`, { tags: ['marker'] }));
     await waitStatus(genuine.body.actionId as string, 'executed');

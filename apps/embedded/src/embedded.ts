@@ -155,6 +155,12 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   if (!existsSync(contractKeyFile)) writeFileSync(contractKeyFile, generateKey('embedded-contract-changes').privateKeyPem, { mode: 0o600 });
   const contractSigning = signingKeyFromPem('embedded-contract-changes', readFileSync(contractKeyFile, 'utf8'), ALWAYS.notBefore, ALWAYS.notAfter);
   const contractChangeKeys = [verifyKeyOf(contractSigning)];
+  // The key that seals the policy engine's decisions (docs/adr/0040), kept the same way: a decision redelivered after a
+  // restart still verifies. The executor and the review queue act only on what it sealed.
+  const decisionKeyFile = join(home, 'keys', 'decisions.key');
+  if (!existsSync(decisionKeyFile)) writeFileSync(decisionKeyFile, generateKey('embedded-decisions').privateKeyPem, { mode: 0o600 });
+  const decisionSigning = signingKeyFromPem('embedded-decisions', readFileSync(decisionKeyFile, 'utf8'), ALWAYS.notBefore, ALWAYS.notAfter);
+  const decisionKeys = [verifyKeyOf(decisionSigning)];
   // One tree-head key for the home, kept like the approvals key (ADR 0005, addendum 2026-12-01): every start signs with
   // it, so `audit verify --trust <fingerprint>` can pin it. Always valid, as the approvals key: the embedded mode has no
   // rotation, and a window that ended would stop the heads. Its id comes from its fingerprint, so a key made again
@@ -196,6 +202,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         contractPath,
         contractChangeKeys,
         controlFactKeys: [verifyKey],
+        decisionSigner: [decisionSigning],
         flags: controlledFlags,
         flagNames: { execPrefix: FLAG_PREFIX, autonomyPrefix: AUTONOMY_PREFIX },
         autonomy: { controls: flagControls, admin: createFileFlagAdmin(flagsFile) },
@@ -208,6 +215,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
       ReviewQueueModule.register({
         items: createReviewItemRepository(db.pool),
         signingKeys: [signing],
+        decisionKeys,
         dataKey,
         contract: reviewContract,
         contractChangeKeys,
@@ -245,6 +253,11 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
               () => [contractSigning],
               DEFAULT_ROTATION_WARNING_MS,
             ),
+            new KeyListSource(
+              { kind: 'signing-key', owner: 'policy-engine', purpose: 'decision-signing', label: decisionKeyFile },
+              () => [decisionSigning],
+              DEFAULT_ROTATION_WARNING_MS,
+            ),
           ],
         },
         // Decision quality on the same PGlite rows as the review items (the distributed mode's store and migration).
@@ -259,6 +272,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         flagControls,
         flagPrefix: FLAG_PREFIX,
         approvalKeys: [verifyKey],
+        decisionKeys,
         // Its own copy of the running contract, following the approved changes (autonomous decisions are checked against it).
         contract: RunningContract.fromFile(contractPath),
         contractChangeKeys,

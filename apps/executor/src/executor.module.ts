@@ -15,7 +15,7 @@ import { OutcomeOutbox, OutcomeOutboxSettings } from './execution/outcome-outbox
 import { OutcomeAnswerConsumer } from './reconciliation/outcome-answer.consumer';
 import { Reconciler } from './reconciliation/reconciler.service';
 import { DEFAULT_RECONCILIATION, ReconciliationSettings } from './reconciliation/reconciliation.settings';
-import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, OUTCOME_OUTBOX_SETTINGS, RECONCILIATION, FLAG_CONTROLS, MAX_HOLD_MS } from './tokens';
+import { APPROVAL_KEYS, DECISION_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, OUTCOME_OUTBOX_SETTINGS, RECONCILIATION, FLAG_CONTROLS, MAX_HOLD_MS } from './tokens';
 
 export interface ExecutorOptions {
   /** The execution record: `createExecutionRepository(pool)` in the distributed main, `createInMemoryExecutionRepository()` embedded. */
@@ -28,6 +28,8 @@ export interface ExecutorOptions {
   /** Kill-switch flags are named `<prefix><actionType>`. */
   flagPrefix: string;
   approvalKeys: VerifyKeys;
+  /** The policy engine's public decision keys (`DECISION_VERIFY_KEYS_FILE`): only a sealed decision is acted on (docs/adr/0040). */
+  decisionKeys: VerifyKeys;
   /**
    * The operational contract the policy engines run (`CONTRACT_PATH`), followed through every approved change: an
    * autonomous decision runs only if this contract lets its proposal run autonomously (authorisation/autonomy-check.ts).
@@ -75,6 +77,7 @@ export class ExecutorModule {
         FlagControlConsumer,
         { provide: FLAG_PREFIX, useValue: options.flagPrefix },
         { provide: APPROVAL_KEYS, useValue: options.approvalKeys },
+        { provide: DECISION_KEYS, useValue: options.decisionKeys },
         ...followContract(options.contract, 'executor', options.instanceId ?? randomUUID().slice(0, 8), options.contractChangeKeys),
         // Halted holds executions; the mode follows the control topic (ADR 0013).
         ...degradationModeProviders('executor', options.approvalKeys, options.degradationMode),

@@ -21,6 +21,8 @@ void runService({
       WEBHOOK_URL: z.url(),
       /** The public keys that verify review decisions, as a JSON file `[{keyId, publicKeyPem, notBefore, notAfter}]`. */
       APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
+      /** The policy engine's public decision keys: only a decision it sealed is acted on (docs/adr/0040). */
+      DECISION_VERIFY_KEYS_FILE: z.string().min(1),
       UNLEASH_URL: z.url(),
       UNLEASH_CLIENT_TOKEN: z.string().min(1),
       UNLEASH_REFRESH_MS: z.coerce.number().int().min(100).default(1000),
@@ -80,6 +82,7 @@ void runService({
           flagControls,
           flagPrefix: config.FLAG_PREFIX,
           approvalKeys,
+          decisionKeys: watchVerifyKeys(config.DECISION_VERIFY_KEYS_FILE),
           // An invalid contract stops the boot (one clear line), as in the other services.
           contract: RunningContract.fromFile(config.CONTRACT_PATH),
           contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),

@@ -3,6 +3,8 @@ export const EXECUTIONS = Symbol('ExecutionRepository');
 export const FLAGS = Symbol('FlagReader');
 export const FLAG_PREFIX = Symbol('FlagPrefix');
 export const APPROVAL_KEYS = Symbol('ApprovalVerifyKeys');
+/** The policy engine's public decision keys (`DECISION_VERIFY_KEYS_FILE`, docs/adr/0040). */
+export const DECISION_KEYS = Symbol('DecisionVerifyKeys');
 export const RECONCILIATION = Symbol('ReconciliationSettings');
 export const OUTCOME_OUTBOX_SETTINGS = Symbol('OutcomeOutboxSettings');
 /** The time, for the reconciler (tests give a fake clock). */

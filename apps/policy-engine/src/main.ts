@@ -25,6 +25,8 @@ void runService({
     CONTRACT_SIGNING_KEYS_FILE: z.string().min(1).optional(),
     /** The review queue's public keys: the degradation mode and trust health apply only when it sealed them (docs/adr/0039). */
     APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
+    /** The keys every decision is sealed with; the executor and the review queue act only on sealed ones (docs/adr/0040). */
+    DECISION_SIGNING_KEYS_FILE: z.string().min(1),
     /** First decisions and change requests (records of truth); `apps/policy-engine/migrations` are applied at boot. */
     DATABASE_URL: z.string().startsWith('postgres'),
     /** Rate-limit and aggregate windows and the agents' anomaly statistics only: what a flush may lose. */
@@ -100,6 +102,7 @@ void runService({
           contractPath: config.CONTRACT_PATH,
           contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),
           controlFactKeys: watchVerifyKeys(config.APPROVAL_VERIFY_KEYS_FILE),
+          decisionSigner: watchSigningKeys(config.DECISION_SIGNING_KEYS_FILE),
           flags: withFlagControls(flags, controls),
           flagNames: { execPrefix: config.FLAG_PREFIX, autonomyPrefix: config.AUTONOMY_FLAG_PREFIX },
           rateLimiter: createRateLimiter(redis),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { VerifyKeys } from '@countersign/approval';
+import type { DecisionSigner, VerifyKeys } from '@countersign/approval';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { FlagReader } from '@countersign/flags';
 import { AutonomyController } from './autonomy/autonomy.controller';
@@ -18,7 +18,19 @@ import { FlagNames } from './decision/autonomy';
 import { DecisionConsumer } from './decision/decision.consumer';
 import { DecisionRepository } from './decision/decision.repository';
 import { DecisionService, DecisionSettings } from './decision/decision.service';
-import { AUTONOMY, CHANGE_CONTROL, CHANGE_REQUESTS, DECISION_SETTINGS, DECISIONS, FLAG_NAMES, FLAGS, INSTANCE_ID, RATE_LIMITER, AGENT_STATS } from './tokens';
+import {
+  AUTONOMY,
+  CHANGE_CONTROL,
+  CHANGE_REQUESTS,
+  DECISION_SETTINGS,
+  DECISION_SIGNER,
+  DECISIONS,
+  FLAG_NAMES,
+  FLAGS,
+  INSTANCE_ID,
+  RATE_LIMITER,
+  AGENT_STATS,
+} from './tokens';
 
 /** The project's own operational contract, versioned in the repository. */
 export const DEFAULT_CONTRACT_PATH = join(__dirname, '../contract/countersign.contract.yaml');
@@ -51,6 +63,8 @@ export interface PolicyEngineOptions {
    * sealed by one of them (docs/adr/0039).
    */
   controlFactKeys: VerifyKeys;
+  /** The keys every decision is sealed with (`DECISION_SIGNING_KEYS_FILE`, docs/adr/0040): the newest valid now seals. */
+  decisionSigner: DecisionSigner;
   /** Where the mode read from the control topic is kept (a bench or test observes it); a new one when unset. */
   degradationMode?: DegradationModeState;
   /** Where the trust health control topic is read into (ADR 0019; a test observes it); a new one when unset. */
@@ -97,6 +111,7 @@ export class PolicyEngineModule {
         { provide: AGENT_STATS, useValue: o.agentStats },
         { provide: DECISIONS, useValue: o.decisions },
         { provide: DECISION_SETTINGS, useValue: { ...o.settings } },
+        { provide: DECISION_SIGNER, useValue: o.decisionSigner },
         // The degradation mode follows the control topic (ADR 0013): no setting, no environment constant.
         ...degradationModeProviders('policy-engine', o.controlFactKeys, o.degradationMode),
         // So does the trust stack's health (ADR 0019): `TRUST_STACK_HEALTHY` is gone.

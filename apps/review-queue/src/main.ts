@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfigOrExit } from '@countersign/config';
-import { watchSigningKeys } from '@countersign/keys';
+import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { createPgPool, createRedis, migrate, readRedisTls } from '@countersign/storage';
@@ -40,6 +40,8 @@ void runService({
      * AUDIT_SIGNING_KEYS_FILE): the newest key valid at a decision signs it; past every key's `notAfter` nothing is signed.
      */
     APPROVAL_SIGNING_KEYS_FILE: z.string().min(1),
+    /** The policy engine's public decision keys: only a decision it sealed is queued for review (docs/adr/0040). */
+    DECISION_VERIFY_KEYS_FILE: z.string().min(1),
     /** A file holding the 256-bit key (base64) that seals the real proposals of review items. */
     REVIEW_DATA_KEY_FILE: z
       .string()
@@ -142,6 +144,7 @@ void runService({
         ReviewQueueModule.register({
           items: createReviewItemRepository(pool),
           signingKeys,
+          decisionKeys: watchVerifyKeys(config.DECISION_VERIFY_KEYS_FILE),
           dataKey: config.REVIEW_DATA_KEY_FILE,
           contract,
           contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
-import { DecisionSigner, verifyKeysOfSigner } from '@countersign/approval';
+import { DecisionSigner, verifyKeysOfSigner, VerifyKeys } from '@countersign/approval';
 import { ApprovalService } from './approvals/approval.service';
 import { ClaimService } from './claims/claim.service';
 import { OutcomeCheckConsumer } from './outcome-checks/outcome-check.consumer';
@@ -37,6 +37,7 @@ import { revisionParameterCheck } from './revisions/revised-parameters';
 import {
   APPROVAL_SIGNING_KEY,
   REVIEW_QUEUE_VERIFY_KEYS,
+  DECISION_KEYS,
   DECISION_OUTBOX_SETTINGS,
   DECISION_QUALITY,
   ESCALATION_NOTIFIER,
@@ -51,6 +52,8 @@ export interface ReviewQueueOptions {
   items: ReviewItemRepository;
   /** The review-decision signing keys (`APPROVAL_SIGNING_KEYS_FILE`): the newest valid at a decision signs it. */
   signingKeys: DecisionSigner;
+  /** The policy engine's public decision keys (`DECISION_VERIFY_KEYS_FILE`): only a sealed decision is queued (docs/adr/0040). */
+  decisionKeys: VerifyKeys;
   /** The 256-bit key that seals the real proposals of review items (`REVIEW_DATA_KEY_FILE`). */
   dataKey: Buffer;
   /** How often decisions whose event is still unpublished are swept, and after how long (default every 5 s, after 5 s). */
@@ -151,6 +154,7 @@ export class ReviewQueueModule {
         ...(degradation ? degradation.providers : [{ provide: REVIEW_ITEMS, useValue: items }]),
         { provide: APPROVAL_SIGNING_KEY, useValue: options.signingKeys },
         { provide: REVIEW_QUEUE_VERIFY_KEYS, useValue: verifyKeysOfSigner(options.signingKeys) },
+        { provide: DECISION_KEYS, useValue: options.decisionKeys },
         ...(contract
           ? [
               ...followContract(contract, 'review-queue', options.degradation?.settings?.instanceId ?? randomUUID().slice(0, 8), options.contractChangeKeys),

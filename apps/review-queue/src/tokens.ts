@@ -3,6 +3,8 @@ export const REVIEW_ITEMS = Symbol('ReviewItemRepository');
 export const APPROVAL_SIGNING_KEY = Symbol('ApprovalSigningKey');
 /** The public halves of the signing keys: what verifies the review queue's own sealed control facts (docs/adr/0039). */
 export const REVIEW_QUEUE_VERIFY_KEYS = Symbol('ReviewQueueVerifyKeys');
+/** The policy engine's public decision keys (`DECISION_VERIFY_KEYS_FILE`): only a sealed decision is queued (docs/adr/0040). */
+export const DECISION_KEYS = Symbol('DecisionVerifyKeys');
 export const PROPOSAL_SEALER = Symbol('ProposalSealer');
 /** How often the decision outbox is swept, and after how long (`DecisionOutboxSettings`); defaults when not provided. */
 export const DECISION_OUTBOX_SETTINGS = Symbol('DecisionOutboxSettings');

@@ -227,4 +227,4 @@ export function generateSigningKey(keyId: string, validity: Pick<KeyWindow, 'not
   return { signing: key, verifyKey, publicKeyPem };
 }
 
-export * from './control-fact';
+export * from './event-seal';

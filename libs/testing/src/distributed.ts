@@ -11,7 +11,7 @@ import { issueHttpsCertificates } from './https-certs';
 import { prepareKafkaTls } from './kafka-tls';
 import { issueRedisClientCertificates, redisTlsEnv } from './redis-tls';
 import { RunningService, startServiceProcess } from './processes';
-import { writeApprovalKeys, writeContractChangeKeys, writeReviewDataKey, writeTokens } from './secrets';
+import { writeApprovalKeys, writeContractChangeKeys, writeDecisionKeys, writeReviewDataKey, writeTokens } from './secrets';
 import { unleashAdmin } from './unleash-admin';
 import type { PrincipalSpec } from '@countersign/nest';
 
@@ -66,6 +66,7 @@ export async function startDistributed(o: DistributedOptions) {
   const { tokens, tokensFile, signingKeys } = writeTokens(o.dir, o.principals);
   const keys = writeApprovalKeys(join(o.dir, 'keys'));
   const contractKeys = writeContractChangeKeys(join(o.dir, 'keys', 'contract-changes'));
+  const decisionKeys = writeDecisionKeys(join(o.dir, 'keys'));
   const headKey = generateTreeHeadKey(`audit-heads-${o.namespace}`, new Date(Date.now() - 60_000), new Date(Date.now() + 30 * 24 * 3600 * 1000));
   const headKeyFile = join(o.dir, 'keys', 'audit-heads.pem');
   writeFileSync(headKeyFile, headKey.privatePem, { mode: 0o600 });
@@ -140,6 +141,7 @@ export async function startDistributed(o: DistributedOptions) {
     REVIEW_DATA_KEY_FILE: writeReviewDataKey(join(o.dir, 'keys')),
     APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
     CONTRACT_VERIFY_KEYS_FILE: contractKeys.verifyKeysFile,
+    DECISION_VERIFY_KEYS_FILE: decisionKeys.verifyKeysFile,
     AUDIT_SIGNING_KEYS_FILE: headKeysFile,
     AUDIT_HEAD_STORE_DIR: join(o.dir, 'tree-heads'),
     AUDIT_HEAD_EVERY_ENTRIES: String(o.headEveryEntries ?? 1000),
@@ -149,6 +151,7 @@ export async function startDistributed(o: DistributedOptions) {
       { kind: 'verify-key', owner: 'executor', purpose: 'approval-verify', file: keys.verifyKeysFile },
       { kind: 'signing-key', owner: 'audit-writer', purpose: 'audit-tree-head', file: headKeysFile },
       { kind: 'signing-key', owner: 'policy-engine', purpose: 'contract-change-signing', file: contractKeys.signingKeysFile },
+      { kind: 'signing-key', owner: 'policy-engine', purpose: 'decision-signing', file: decisionKeys.signingKeysFile },
     ]),
     TRUST_CHECK_MS: '1000',
     // … and every service's Kafka and Redis client certificates and HTTPS server certificate (its end, its chain to the stack's root).
@@ -166,8 +169,9 @@ export async function startDistributed(o: DistributedOptions) {
   const urls = {} as Record<ServiceName, string>;
   // The orchestrator, the executor and the audit writer keep nothing in Redis (their records are in PostgreSQL): they get no Redis settings.
   const { REDIS_URL: _redisUrl, REDIS_KEY_PREFIX: _redisPrefix, ...withoutRedis } = common;
-  // The contract-change signing key is the policy engine's alone; every service verifies with its public half.
-  const own = (app: ServiceName): Record<string, string> => (app === 'policy-engine' ? { CONTRACT_SIGNING_KEYS_FILE: contractKeys.signingKeysFile } : {});
+  // The contract-change and decision signing keys are the policy engine's alone; the others verify with their public halves.
+  const own = (app: ServiceName): Record<string, string> =>
+    app === 'policy-engine' ? { CONTRACT_SIGNING_KEYS_FILE: contractKeys.signingKeysFile, DECISION_SIGNING_KEYS_FILE: decisionKeys.signingKeysFile } : {};
   const envOf = (app: ServiceName) => ({ ...(REDIS_SERVICES.includes(app) ? common : withoutRedis), ...own(app), ...tlsEnv(app), ...o.serviceEnv?.[app] });
   const start = async (app: ServiceName, instance?: string) => {
     const port = (!instance && o.ports?.[app]) || (await freePort());

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { generateSigningKey } from '@countersign/approval';
+import { generateSigningKey, sealEvent } from '@countersign/approval';
 import type { EmitOptions, EventBus } from '@countersign/bus';
 import { actionDigest, EventData, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
 import { ControlFactTopic, emitControlFact } from '@countersign/nest';
@@ -11,6 +11,25 @@ import { RunningContract } from '@countersign/policy';
  * `emitTestControlFact`. An unsealed fact is refused, as a forged one is.
  */
 export const testReviewQueueKey = generateSigningKey('test-review-queue');
+
+/**
+ * The policy engine's decision key in a test that publishes decisions by hand (docs/adr/0040): give the executor or the
+ * review queue under test `testPolicyEngineKey.verifyKey`, and publish with `emitTestDecision`.
+ */
+export const testPolicyEngineKey = generateSigningKey('test-policy-engine');
+
+/** A policy decision as the policy engine seals it (with `testPolicyEngineKey`, or `key`). */
+export const sealTestDecision = <E extends TopicMap[typeof TOPICS.policyDecided]>(e: E, key = testPolicyEngineKey.signing): E => ({
+  ...e,
+  data: { ...e.data, seal: sealEvent(key, e, 'decision') },
+});
+
+/** Publishes a policy decision sealed with `testPolicyEngineKey`, as the policy engine would. */
+export const emitTestDecision = async (bus: EventBus, data: EventData<typeof TOPICS.policyDecided>, options: EmitOptions) => {
+  const sealed = sealTestDecision(bus.envelope(TOPICS.policyDecided, data, options));
+  await bus.publish(TOPICS.policyDecided, sealed);
+  return sealed;
+};
 
 /** Publishes a control fact sealed with `testReviewQueueKey`, as the review queue would. */
 export const emitTestControlFact = <T extends ControlFactTopic>(bus: EventBus, topic: T, data: EventData<T>, options: EmitOptions) =>
@@ -69,31 +88,33 @@ export function autonomousDecisionData(proposal: Proposal = smallRefundProposal(
 /**
  * The policy decision that puts action `actionId` in review, as the policy engine publishes it, for tests of the review
  * queue: a refund (`refundProposal`) under contract `1`; `data` overrides any field (the review settings, above all).
+ * Sealed with `testPolicyEngineKey` (docs/adr/0040).
  */
-export const reviewLaneDecision = (actionId: string, data: Partial<PolicyDecided['data']> = {}): PolicyDecided => ({
-  id: `d-${actionId}`,
-  type: TOPICS.policyDecided,
-  version: 1,
-  source: 'policy-engine',
-  time: new Date().toISOString(),
-  subject: actionId,
-  correlationId: `c-${actionId}`,
-  causationId: `p-${actionId}`,
-  actor: { id: 'policy-engine', kind: 'service' },
-  data: {
-    lane: 'review',
-    reasons: ['r'],
-    rulesFired: [],
-    contractVersion: '1',
-    contractHash: 'h',
-    score: 0,
-    digest: 'a'.repeat(64),
-    proposal: refundProposal(),
-    proposerPrincipal: 'support-copilot',
-    sampledForAudit: false,
-    ...data,
-  },
-});
+export const reviewLaneDecision = (actionId: string, data: Partial<PolicyDecided['data']> = {}): PolicyDecided =>
+  sealTestDecision({
+    id: `d-${actionId}`,
+    type: TOPICS.policyDecided,
+    version: 1,
+    source: 'policy-engine',
+    time: new Date().toISOString(),
+    subject: actionId,
+    correlationId: `c-${actionId}`,
+    causationId: `p-${actionId}`,
+    actor: { id: 'policy-engine', kind: 'service' },
+    data: {
+      lane: 'review',
+      reasons: ['r'],
+      rulesFired: [],
+      contractVersion: '1',
+      contractHash: 'h',
+      score: 0,
+      digest: 'a'.repeat(64),
+      proposal: refundProposal(),
+      proposerPrincipal: 'support-copilot',
+      sampledForAudit: false,
+      ...data,
+    },
+  });
 
 /**
  * What the trust monitor publishes on `control.trust.health-changed.v1` (ADR 0019), for a test that runs the policy

@@ -28,6 +28,13 @@ export function writeApprovalKeys(dir: string, keyId = 'approvals-test-1') {
  */
 export const writeContractChangeKeys = (dir: string, keyId = 'contract-changes-test-1') => writeApprovalKeys(dir, keyId);
 
+/**
+ * The policy engine's decision key (docs/adr/0040), in a directory of its own under `dir`: `signingKeysFile` is its
+ * `DECISION_SIGNING_KEYS_FILE`, `verifyKeysFile` the executor's and the review queue's `DECISION_VERIFY_KEYS_FILE`, and
+ * `signing` seals a decision a test publishes by hand.
+ */
+export const writeDecisionKeys = (dir: string, keyId = 'decisions-test-1') => writeApprovalKeys(join(dir, 'decisions'), keyId);
+
 /** The review queue's data key (`REVIEW_DATA_KEY_FILE`): 32 random bytes as base64, in a 0600 file. */
 export function writeReviewDataKey(dir: string) {
   mkdirSync(dir, { recursive: true });

@@ -7,9 +7,11 @@ import { DegradationModeState, PlatformModule, serve, TokenRegistry } from '@cou
 import {
   autonomousDecisionData,
   emitTestControlFact,
+  emitTestDecision,
   eventually,
   projectContract,
   smallRefundProposal,
+  testPolicyEngineKey,
   testReviewQueueKey,
   trustHealthData,
 } from '@countersign/testing';
@@ -83,6 +85,7 @@ describe('the executor under the degradation mode', () => {
           flagControls: new FlagControls(),
           flagPrefix: 'exec.',
           approvalKeys: [testReviewQueueKey.verifyKey],
+          decisionKeys: [testPolicyEngineKey.verifyKey],
           contract,
           degradationMode: mode,
           // An hour: a decision older than that when it could run is refused (the production default is a day).
@@ -104,7 +107,7 @@ describe('the executor under the degradation mode', () => {
 
   it('holds an autonomous action while halted (kept, not refused), and executes it once the mode is lowered', async () => {
     await eventually(() => expect(mode.mode()).toBe('halted'));
-    await bus.emit(TOPICS.policyDecided, decided('a1'), { subject: 'a1', correlationId: 'c-a1' });
+    await emitTestDecision(bus, decided('a1'), { subject: 'a1', correlationId: 'c-a1' });
     // The decision is stored and delivered again and again: the action waits in `decided`, never at the connector.
     await eventually(async () => expect((await executions.get('a1'))?.state).toBe('decided'));
     expect(calls).toHaveLength(0);
@@ -127,7 +130,7 @@ describe('the executor under the degradation mode', () => {
     await eventually(() => expect(mode.mode()).toBe('halted'));
     // Decided 61 minutes ago (a redelivery after a long halt looks like this): older than the hour it holds.
     const time = new Date(Date.now() - 61 * 60_000);
-    await bus.emit(TOPICS.policyDecided, decided('a2'), { subject: 'a2', correlationId: 'c-a2', time });
+    await emitTestDecision(bus, decided('a2'), { subject: 'a2', correlationId: 'c-a2', time });
     await eventually(async () => expect((await executions.get('a2'))?.state).toBe('refused'));
     // The refusal's event is published after the state is stored: waited for, not raced.
     await eventually(() => expect(refused.filter((e) => e.subject === 'a2')).toHaveLength(1));
@@ -141,7 +144,7 @@ describe('the executor under the degradation mode', () => {
     ]);
     await setMode('normal', 'halted');
     // A fresh decision still runs once the mode is lowered; the stale one does not.
-    await bus.emit(TOPICS.policyDecided, decided('a3'), { subject: 'a3', correlationId: 'c-a3' });
+    await emitTestDecision(bus, decided('a3'), { subject: 'a3', correlationId: 'c-a3' });
     await eventually(() => expect(executed).toEqual(['a1', 'a3']), 30_000);
     expect(calls.map((c) => c.actionId)).toEqual(['a1', 'a3']);
   });

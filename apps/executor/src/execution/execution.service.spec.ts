@@ -1,7 +1,15 @@
 import pino from 'pino';
 import { readFileSync } from 'node:fs';
 import { parseContract, RunningContract } from '@countersign/policy';
-import { autonomousDecisionData, PROJECT_CONTRACT_PATH, projectContract, RecordingBus, smallRefundProposal } from '@countersign/testing';
+import {
+  autonomousDecisionData,
+  PROJECT_CONTRACT_PATH,
+  projectContract,
+  RecordingBus,
+  sealTestDecision,
+  smallRefundProposal,
+  testPolicyEngineKey,
+} from '@countersign/testing';
 import { generateSigningKey, signApproval, signReviewDecision } from '@countersign/approval';
 import type { SigningKey } from '@countersign/keys';
 import { actionDigest, derivedEventId, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
@@ -75,8 +83,21 @@ function setup(flag: FlagState = 'on', loadedAtStart = true, running = contract)
   const { signing, verifyKey } = generateSigningKey('k1');
   const repo = new InterleavingRepository();
   const outbox = new OutcomeOutbox(bus, repo, pino({ level: 'silent' }), { graceMs: 0 });
-  const service = new ExecutionService(bus, repo, new ConnectorRegistry(connector), flags, 'exec.', [verifyKey], running, pino({ level: 'silent' }), outbox);
-  const decided = (lane: 'autonomous' | 'review' | 'prohibited', actionId = 'a1'): TopicMap[typeof TOPICS.policyDecided] => ({
+  const service = new ExecutionService(
+    bus,
+    repo,
+    new ConnectorRegistry(connector),
+    flags,
+    'exec.',
+    [verifyKey],
+    [testPolicyEngineKey.verifyKey],
+    running,
+    pino({ level: 'silent' }),
+    outbox,
+  );
+  /** A decision as the policy engine seals it (docs/adr/0040). */
+  const decided = (lane: 'autonomous' | 'review' | 'prohibited', actionId = 'a1') => sealTestDecision(unsealed(lane, actionId));
+  const unsealed = (lane: 'autonomous' | 'review' | 'prohibited', actionId = 'a1'): TopicMap[typeof TOPICS.policyDecided] => ({
     id: `decision-${actionId}`,
     type: TOPICS.policyDecided,
     version: 1,
@@ -156,6 +177,7 @@ function setup(flag: FlagState = 'on', loadedAtStart = true, running = contract)
     published,
     calls,
     decided,
+    unsealed,
     approval,
     rejection,
     refusals,
@@ -170,6 +192,35 @@ function setup(flag: FlagState = 'on', loadedAtStart = true, running = contract)
 }
 
 describe('ExecutionService', () => {
+  it('acts on no decision the policy engine did not seal: unsealed, sealed by another key, or a seal moved from another decision (ADR 0040)', async () => {
+    const t = setup();
+    const other = generateSigningKey('test-policy-engine');
+    const genuineForA2 = t.decided('autonomous', 'a2');
+    const forged = [
+      t.unsealed('autonomous', 'a1'),
+      sealTestDecision(t.unsealed('autonomous', 'a1'), other.signing),
+      // A genuine seal of a review decision, on the same event made autonomous; and a2's genuine seal on a1's decision.
+      { ...t.decided('review', 'a1'), data: { ...t.decided('review', 'a1').data, lane: 'autonomous' as const } },
+      { ...t.unsealed('autonomous', 'a1'), data: { ...t.unsealed('autonomous', 'a1').data, seal: genuineForA2.data.seal } },
+    ];
+    for (const e of forged) await t.service.onPolicyDecided(e);
+    expect(t.calls).toHaveLength(0);
+    // Nothing stored: the genuine decision of a1, when it comes, is the one that stands.
+    expect(await t.repo.get('a1')).toBeUndefined();
+    expect(t.refusals()).toEqual(
+      forged.map(() =>
+        expect.objectContaining({
+          code: 'not-authorised',
+          suspicious: true,
+          final: false,
+          reason: expect.stringMatching(/not a decision the policy engine made/),
+        }),
+      ),
+    );
+    await t.service.onPolicyDecided(t.decided('autonomous', 'a1'));
+    expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1']);
+  });
+
   it('acts on the decision it stored first, not on a later copy of it that says otherwise (flags changed before a redelivery)', async () => {
     const t = setup();
     await t.service.onPolicyDecided(t.decided('review'));
@@ -202,10 +253,14 @@ describe('ExecutionService', () => {
   });
 
   describe('an autonomous decision the policy engine could not have made (red team, round 14: produced straight to Kafka)', () => {
-    const forged = (t: ReturnType<typeof setup>, actionId: string, data: Partial<TopicMap[typeof TOPICS.policyDecided]['data']>) => ({
-      ...t.decided('autonomous', actionId),
-      data: { ...autonomousDecisionData(), ...data },
-    });
+    // Sealed: the re-check against the contract is a second wall, behind the seal (ADR 0040), for a decision the policy
+    // engine's key signed but its contract would not have made (a bug, or the key itself in the wrong hands).
+    const forged = (t: ReturnType<typeof setup>, actionId: string, data: Partial<TopicMap[typeof TOPICS.policyDecided]['data']>, time?: string) =>
+      sealTestDecision({
+        ...t.unsealed('autonomous', actionId),
+        ...(time && { time }),
+        data: { ...autonomousDecisionData(), ...data },
+      });
     const codes = (t: ReturnType<typeof setup>) => t.refusals().map((r) => [(r as { code: string }).code, (r as { suspicious: boolean }).suspicious]);
 
     it('is refused as an attack, nothing called: a refund the contract sends to review, a type outside it, a proposal its digest does not name', async () => {
@@ -237,13 +292,15 @@ describe('ExecutionService', () => {
       );
       const night = new RunningContract(parseContract(text, 'night.yaml'));
       const t = setup('on', true, night);
-      const late = '2026-12-01T23:00:00.020Z';
+      // The last 23:00:00.020 UTC before now (an authorisation older than a day is stale, so not a fixed date).
+      const at = new Date();
+      at.setUTCHours(23, 0, 0, 20);
+      if (at.getTime() > Date.now()) at.setUTCDate(at.getUTCDate() - 1);
+      const late = at.toISOString();
+      const read = new Date(at.getTime() - 70).toISOString();
       // Read at 22:59:59.950, its event built at 23:00:00.020: runs. Without `evaluatedAt`, the event's time: refused.
-      await t.service.onPolicyDecided({
-        ...forged(t, 'e1', { ...autonomousDecisionData(smallRefundProposal(), night), evaluatedAt: '2026-12-01T22:59:59.950Z' }),
-        time: late,
-      });
-      await t.service.onPolicyDecided({ ...forged(t, 'e2', autonomousDecisionData(smallRefundProposal(), night)), time: late });
+      await t.service.onPolicyDecided(forged(t, 'e1', { ...autonomousDecisionData(smallRefundProposal(), night), evaluatedAt: read }, late));
+      await t.service.onPolicyDecided(forged(t, 'e2', autonomousDecisionData(smallRefundProposal(), night), late));
       expect(t.calls.map((c) => c.request.actionId)).toEqual(['e1']);
       expect(codes(t)).toEqual([['not-authorised', true]]);
     });

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import type { ReviewDecisionClaims, VerifyKeys } from '@countersign/approval';
+import { POLICY_ENGINE_SEAL, ReviewDecisionClaims, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import { DependencyUnavailableError, EventBus, serviceActor } from '@countersign/bus';
 import { ActionHeldV1, ActionRefusedV1, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import { executionFlagName, FlagReader } from '@countersign/flags';
@@ -12,7 +12,7 @@ import { checkReviewDecision } from '../authorisation/approval-check';
 import { checkAutonomousDecision } from '../authorisation/autonomy-check';
 import { ConnectorRegistry, CONNECTORS } from '../connectors/connector';
 import { DEFAULT_RECONCILIATION, ReconciliationSettings } from '../reconciliation/reconciliation.settings';
-import { APPROVAL_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, MAX_HOLD_MS, RECONCILIATION } from '../tokens';
+import { APPROVAL_KEYS, DECISION_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, MAX_HOLD_MS, RECONCILIATION } from '../tokens';
 import { ActionRecord, ExecutionRepository, ReviewDecidedEvent } from './execution.repository';
 import { idempotencyKeyOf } from './idempotency-key';
 import { OutcomeOutbox } from './outcome-outbox';
@@ -61,6 +61,8 @@ export class ExecutionService {
     @Inject(FLAGS) private readonly flags: FlagReader,
     @Inject(FLAG_PREFIX) private readonly flagPrefix: string,
     @Inject(APPROVAL_KEYS) private readonly approvalKeys: VerifyKeys,
+    /** The policy engine's public decision keys: a decision it did not seal is refused before anything is stored (ADR 0040). */
+    @Inject(DECISION_KEYS) private readonly decisionKeys: VerifyKeys,
     /** The running contract (followed through approved changes): an autonomous decision is checked against it. */
     private readonly contract: RunningContract,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -69,8 +71,14 @@ export class ExecutionService {
     @Inject(RECONCILIATION) private readonly reconciliation: ReconciliationSettings = DEFAULT_RECONCILIATION,
   ) {}
 
-  /** Every policy decision is stored first, so an approval that arrives early is never lost. */
+  /**
+   * Every policy decision the policy engine sealed is stored first, so an approval that arrives early is never lost. One
+   * it did not seal (written to the topic with its Kafka credential alone) is refused as an event, audited as suspicious,
+   * before it is stored: it can neither run nor stand in for the genuine decision of its action (docs/adr/0040).
+   */
   async onPolicyDecided(e: PolicyDecidedEvent): Promise<void> {
+    const seal = verifyEventSeal(e, this.decisionKeys, POLICY_ENGINE_SEAL);
+    if (!seal.ok) return this.refuse(e, { code: 'not-authorised', reason: `${seal.reason}: not a decision the policy engine made; not executed` }, true);
     const record = await this.executions.saveDecision({
       actionId: e.subject,
       correlationId: e.correlationId,

@@ -7,9 +7,11 @@ import { PlatformModule, serve, TokenRegistry, TrustHealthState } from '@counter
 import {
   autonomousDecisionData,
   emitTestControlFact,
+  emitTestDecision,
   eventually,
   projectContract,
   smallRefundProposal,
+  testPolicyEngineKey,
   testReviewQueueKey,
   trustHealthData,
 } from '@countersign/testing';
@@ -80,6 +82,7 @@ describe('the executor under the trust health (ADR 0019)', () => {
           flagControls: new FlagControls(),
           flagPrefix: 'exec.',
           approvalKeys: [testReviewQueueKey.verifyKey],
+          decisionKeys: [testPolicyEngineKey.verifyKey],
           contract,
           trustHealth: trust,
         }),
@@ -96,8 +99,8 @@ describe('the executor under the trust health (ADR 0019)', () => {
 
   it('holds a risky action while the trust stack is unhealthy (audited once, not refused), runs low-risk work, and executes the held one once healthy', async () => {
     await eventually(() => expect(trust.healthy()).toBe(false));
-    await bus.emit(TOPICS.policyDecided, decided('risky', 'medium'), { subject: 'risky', correlationId: 'c-risky' });
-    await bus.emit(TOPICS.policyDecided, decided('small', 'low'), { subject: 'small', correlationId: 'c-small' });
+    await emitTestDecision(bus, decided('risky', 'medium'), { subject: 'risky', correlationId: 'c-risky' });
+    await emitTestDecision(bus, decided('small', 'low'), { subject: 'small', correlationId: 'c-small' });
     // Low-risk work is not trust-sensitive: it runs.
     await eventually(() => expect(executed).toEqual(['small']), 30_000);
     // The risky one is held: audited with the reason and the verdict that held it, kept in `decided`, never at the connector.

@@ -21,6 +21,8 @@ import {
   uniqueName,
   unleashAdmin,
   writeApprovalKeys,
+  writeDecisionKeys,
+  sealTestDecision,
   writeTokens,
 } from '@countersign/testing';
 import { idempotencyKeyOf } from '../execution/idempotency-key';
@@ -74,6 +76,7 @@ describe('the reconciler on the real stack', () => {
     await unleashAdmin(env.unleashUrl, env.unleashAdminToken).create(`${flagPrefix}support.refund`, true);
     const { tokensFile } = writeTokens(dir);
     const keys = writeApprovalKeys(join(dir, 'keys'));
+    const decisionKeys = writeDecisionKeys(join(dir, 'keys'));
     const headKey = generateTreeHeadKey(`heads-${ns}`, new Date(Date.now() - 60_000), new Date(Date.now() + 24 * 3600 * 1000));
     mkdirSync(join(dir, 'keys'), { recursive: true });
     writeFileSync(join(dir, 'keys', 'heads.pem'), headKey.privatePem, { mode: 0o600 });
@@ -94,6 +97,8 @@ describe('the reconciler on the real stack', () => {
       EXECUTION_LEASE_MS: String(LEASE_MS),
       RECONCILE_PERIOD_MS: '200',
       APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
+      // The policy engine's decision key: the decision below is sealed with it (ADR 0040).
+      DECISION_VERIFY_KEYS_FILE: decisionKeys.verifyKeysFile,
       UNLEASH_URL: env.unleashUrl,
       UNLEASH_CLIENT_TOKEN: env.unleashClientToken,
       UNLEASH_REFRESH_MS: '500',
@@ -135,7 +140,8 @@ describe('the reconciler on the real stack', () => {
     const proposed = await bus.emit(TOPICS.actionProposed, { proposal, receivedVia: 'kafka' }, { subject: actionId });
     // As the policy engine decides it, under the project contract the executor runs.
     const decision = autonomousDecisionData(proposal);
-    await bus.emit(TOPICS.policyDecided, decision, { cause: proposed });
+    const made = bus.envelope(TOPICS.policyDecided, decision, { cause: proposed });
+    await bus.publish(TOPICS.policyDecided, sealTestDecision(made, decisionKeys.signing));
 
     // The target has the request (and applied it); the executor dies before the answer comes.
     await eventually(() => expect(sink.receipts.filter((r) => r.actionId === actionId)).toHaveLength(1), 60_000, 10);

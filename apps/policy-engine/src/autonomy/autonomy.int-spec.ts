@@ -14,6 +14,7 @@ import {
   uniqueName,
   unleashAdmin,
   writeApprovalKeys,
+  writeDecisionKeys,
   writeTokens,
   trustHealthData,
 } from '@countersign/testing';
@@ -118,6 +119,7 @@ describe('autonomy changes against the real Unleash server', () => {
         AUTONOMY_FLAG_PREFIX: autonomyPrefix,
         FLAGS_BACKUP_DIR: join(dir, 'flags-backup'),
         APPROVAL_VERIFY_KEYS_FILE: reviewQueueKeys.verifyKeysFile,
+        DECISION_SIGNING_KEYS_FILE: writeDecisionKeys(dir).signingKeysFile,
       },
       { port: await freePort(), logDir: join(dir, 'logs') },
     );

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
+import { DecisionSigner, sealEvent, SigningUnavailableError } from '@countersign/approval';
 import { DependencyUnavailableError, EventBus, serviceActor } from '@countersign/bus';
 import { actionDigest, TOPICS, TopicMap } from '@countersign/contracts';
 import type { FlagReader } from '@countersign/flags';
@@ -17,7 +18,7 @@ import {
   observeAgentStats,
   RateLimiter,
 } from '@countersign/policy';
-import { AGENT_STATS, DECISION_SETTINGS, DECISIONS, FLAG_NAMES, FLAGS, RATE_LIMITER } from '../tokens';
+import { AGENT_STATS, DECISION_SETTINGS, DECISION_SIGNER, DECISIONS, FLAG_NAMES, FLAGS, RATE_LIMITER } from '../tokens';
 import { autonomyLevel, FlagNames, killSwitch } from './autonomy';
 import { DecisionRepository } from './decision.repository';
 
@@ -40,6 +41,12 @@ export class DecisionService {
    * it); a service built by hand in a unit test has none and decides as if the trust stack were healthy.
    */
   @Inject(TRUST_HEALTH) private readonly trust?: TrustHealthState;
+  /**
+   * The keys every decision is sealed with (docs/adr/0040): the executor and the review queue act on no decision
+   * without this seal. Injected by the module (Nest fails the boot without it); a service built by hand in a unit test
+   * has none and publishes unsealed decisions, which those consumers refuse.
+   */
+  @Inject(DECISION_SIGNER) private readonly signer?: DecisionSigner;
   /** The process's metrics (a service built by hand in a unit test has none). */
   @Optional() @Inject(METRICS) private readonly metrics?: Metrics;
 
@@ -108,38 +115,40 @@ export class DecisionService {
     )
       throw new DependencyUnavailableError(this.trust.reason());
     // Built, not yet published: it is stored first (below), and only the decision that stands goes out.
-    const made = this.bus.envelope(
-      TOPICS.policyDecided,
-      {
-        lane: decision.lane,
-        reasons: decision.reasons,
-        rulesFired: decision.rulesFired,
-        contractVersion: decision.contractVersion,
-        contractHash: decision.contractHash,
-        score: decision.score,
-        digest: actionDigest(proposal, decision.contractVersion),
-        proposal,
-        proposerPrincipal: proposer,
-        evaluatedAt: now.toISOString(),
-        ...(e.data.revisionOf ? { revisionOf: e.data.revisionOf } : {}),
-        ...(decision.review
-          ? {
-              review: {
-                slaClass: decision.review.slaClass,
-                slaSeconds: decision.review.slaSeconds,
-                requiredRoles: decision.review.requiredRoles,
-                quorum: decision.review.quorum,
-                whenUnavailable: decision.review.whenUnavailable,
-                escalation: decision.review.escalation,
-              },
-            }
-          : {}),
-        sampledForAudit: decision.sampledForAudit,
-        decidedBy: decision.decidedBy,
-        riskClass: decision.riskClass,
-        ...(decision.retryLater ? { retryLater: true } : {}),
-      },
-      { cause: e, actor: POLICY_ENGINE },
+    const made = this.seal(
+      this.bus.envelope(
+        TOPICS.policyDecided,
+        {
+          lane: decision.lane,
+          reasons: decision.reasons,
+          rulesFired: decision.rulesFired,
+          contractVersion: decision.contractVersion,
+          contractHash: decision.contractHash,
+          score: decision.score,
+          digest: actionDigest(proposal, decision.contractVersion),
+          proposal,
+          proposerPrincipal: proposer,
+          evaluatedAt: now.toISOString(),
+          ...(e.data.revisionOf ? { revisionOf: e.data.revisionOf } : {}),
+          ...(decision.review
+            ? {
+                review: {
+                  slaClass: decision.review.slaClass,
+                  slaSeconds: decision.review.slaSeconds,
+                  requiredRoles: decision.review.requiredRoles,
+                  quorum: decision.review.quorum,
+                  whenUnavailable: decision.review.whenUnavailable,
+                  escalation: decision.review.escalation,
+                },
+              }
+            : {}),
+          sampledForAudit: decision.sampledForAudit,
+          decidedBy: decision.decidedBy,
+          riskClass: decision.riskClass,
+          ...(decision.retryLater ? { retryLater: true } : {}),
+        },
+        { cause: e, actor: POLICY_ENGINE },
+      ),
     );
     // The first decision stored for the action stands: a redelivery (or two deliveries at once, in a
     // rebalance) is answered with it, whatever flags and clock say now. One round trip on the hot path.
@@ -167,5 +176,20 @@ export class DecisionService {
     this.logger.info({ lane: kept.data.lane }, 'decided before; the stored decision is published again');
     // The store keeps no proposal (regulated data does not rest in a store): the redelivery carries it.
     await this.bus.publish(TOPICS.policyDecided, { ...kept, data: { ...kept.data, proposal } });
+  }
+
+  /**
+   * The decision with its seal (docs/adr/0040), over everything it says, the proposal included (stored without it, it is
+   * published again with the same proposal, so the seal still verifies). No key valid now: nothing is decided, and the
+   * proposal is retried (a transient doubt: the key is rotated in without a restart).
+   */
+  private seal(made: TopicMap[typeof TOPICS.policyDecided]): TopicMap[typeof TOPICS.policyDecided] {
+    if (!this.signer) return made;
+    try {
+      return { ...made, data: { ...made.data, seal: sealEvent(this.signer, made, 'decision') } };
+    } catch (err) {
+      if (err instanceof SigningUnavailableError) throw new DependencyUnavailableError(`decisions cannot be sealed now: ${err.message}`);
+      throw err;
+    }
   }
 }

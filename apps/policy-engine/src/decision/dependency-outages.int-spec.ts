@@ -17,6 +17,7 @@ import {
   uniqueName,
   unleashAdmin,
   writeApprovalKeys,
+  writeDecisionKeys,
   writeTokens,
   trustHealthData,
 } from '@countersign/testing';
@@ -107,6 +108,7 @@ describe('the policy engine through dependency outages', () => {
     const reviewQueueKeys = writeApprovalKeys(join(dir, 'keys'));
     baseEnv = {
       APPROVAL_VERIFY_KEYS_FILE: reviewQueueKeys.verifyKeysFile,
+      DECISION_SIGNING_KEYS_FILE: writeDecisionKeys(dir).signingKeysFile,
       ...env.kafkaServiceEnv,
       KAFKA_NAMESPACE: ns,
       AUTH_TOKENS_FILE: tokensFile,

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { generateSigningKey, verifyControlFact, verifyKeysOfSigner } from '@countersign/approval';
+import { generateSigningKey, verifyEventSeal, verifyKeysOfSigner } from '@countersign/approval';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import { eventually } from '@countersign/testing';
@@ -242,7 +242,7 @@ describe("the review queue's own reading of the control topics: sealed facts onl
       const again = published[2];
       expect(again.data.mode).toBe('elevated');
       expect(Date.parse(again.time)).toBeGreaterThan(Date.parse(published[0].time));
-      expect(verifyControlFact(again, [signingKey.verifyKey])).toEqual({ ok: true });
+      expect(verifyEventSeal(again, [signingKey.verifyKey])).toEqual({ ok: true });
       await eventually(() => expect(state.needsRepublish()).toBeUndefined());
       await controller.tick();
       expect(published).toHaveLength(3);

@@ -18,6 +18,7 @@ import {
   uniqueName,
   unleashAdmin,
   writeApprovalKeys,
+  writeDecisionKeys,
   writeReviewDataKey,
   writeTokens,
 } from '@countersign/testing';
@@ -121,6 +122,7 @@ describe('the degradation controller on the real stack', () => {
     const written = writeTokens(dir);
     tokens = written.tokens;
     const keys = writeApprovalKeys(join(dir, 'keys'));
+    const decisionKeys = writeDecisionKeys(join(dir, 'keys'));
     const contract = join(dir, 'contract.yaml');
     const text = readFileSync(PROJECT_CONTRACT_PATH, 'utf8').replace(
       /^degradation:\n(?: {2}.*\n)+/m,
@@ -145,6 +147,9 @@ describe('the degradation controller on the real stack', () => {
       DATABASE_URL: db.url,
       // The review queue's public keys: the policy engine applies the mode only when the review queue sealed it (ADR 0039).
       APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
+      // The policy engine seals its decisions; the review queue queues only sealed ones (ADR 0040).
+      DECISION_SIGNING_KEYS_FILE: decisionKeys.signingKeysFile,
+      DECISION_VERIFY_KEYS_FILE: decisionKeys.verifyKeysFile,
       CONTRACT_PATH: contract,
     };
     bus = new KafkaBus({ ...env.kafkaBus, clientId: 'degradation-test', namespace: ns, logger: pino({ level: 'silent' }) });

@@ -18,6 +18,7 @@ import {
   startServiceProcess,
   uniqueName,
   writeApprovalKeys,
+  writeDecisionKeys,
   writeReviewDataKey,
   writeTokens,
 } from '@countersign/testing';
@@ -87,6 +88,7 @@ describe('the review queue with PORTAL_ACME_* set (ADR 0027)', () => {
         REDIS_KEY_PREFIX: `${ns}:`,
         DATABASE_URL: db.url,
         APPROVAL_SIGNING_KEYS_FILE: keys.signingKeysFile,
+        DECISION_VERIFY_KEYS_FILE: writeDecisionKeys(dir).verifyKeysFile,
         REVIEW_DATA_KEY_FILE: writeReviewDataKey(join(dir, 'keys')),
         TRUST_CHECK_MS: '500',
         PORTAL_ACME_DIRECTORY_URL: pebble.directoryUrl,

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
 import { TOPIC_SCHEMAS, TOPICS, TopicMap } from '@countersign/contracts';
 import { METRIC_DEFINITIONS, Metrics, parsePrometheusText, sampleSum } from '@countersign/metrics';
-import { RecordingBus, reviewLaneDecision } from '@countersign/testing';
+import { RecordingBus, reviewLaneDecision, testPolicyEngineKey } from '@countersign/testing';
 import type { DegradationContract } from '../degradation/governance.service';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
@@ -32,7 +32,14 @@ function setup(maxPendingPerProposer: number | undefined) {
   };
   const outbox = new DecisionOutbox(bus, items, logger);
   const cap = new ProposerBacklogCap(bus, items, signing, outbox, logger, contract, metrics);
-  const intake = new ReviewConsumer(items, logger, new ProposalSealer(parseReviewDataKey(generateReviewDataKey())), undefined, cap);
+  const intake = new ReviewConsumer(
+    items,
+    logger,
+    new ProposalSealer(parseReviewDataKey(generateReviewDataKey())),
+    [testPolicyEngineKey.verifyKey],
+    undefined,
+    cap,
+  );
   const decisions = () =>
     bus.published
       .filter((p) => p.topic === TOPICS.reviewDecided)

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
+import { POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import type { HandlerMap } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
 import { BusConsumer, LOGGER } from '@countersign/nest';
 import type { Logger } from '@countersign/logging';
-import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
+import { DECISION_KEYS, PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
 import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { routedAt } from '../review-item/review-routing';
 import { ProposalSealer } from '../review-item/sealed-proposal';
@@ -23,6 +24,8 @@ export class ReviewConsumer extends BusConsumer {
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(PROPOSAL_SEALER) private readonly sealer: ProposalSealer,
+    /** The policy engine's public decision keys: a decision it did not seal puts nothing in the queue (docs/adr/0040). */
+    @Inject(DECISION_KEYS) private readonly decisionKeys: VerifyKeys,
     // The module always provides it; an intake built by hand in a test of another feature has none.
     @Optional() private readonly revisions?: RevisionService,
     // The contract's per-proposer share of the backlog (`degradation.maxPendingPerProposer`); absent in such a test too.
@@ -38,6 +41,10 @@ export class ReviewConsumer extends BusConsumer {
   async enqueue(e: TopicMap[typeof TOPICS.policyDecided]): Promise<void> {
     const sample = e.data.lane === 'autonomous' && e.data.sampledForAudit;
     if (e.data.lane !== 'review' && !sample) return;
+    // Only what the policy engine decided reaches a reviewer: a decision written with the topic's Kafka credential alone
+    // (a made-up proposal dressed as low risk, say) is refused here, and the executor audits it as refused.
+    const seal = verifyEventSeal(e, this.decisionKeys, POLICY_ENGINE_SEAL);
+    if (!seal.ok) return void this.logger.error({ alert: 'decision-refused', decisionEventId: e.id }, `not queued: ${seal.reason}`);
     const review = (!sample && e.data.review) || { slaClass: 'normal', slaSeconds: 4 * 3600, requiredRoles: ['reviewer'], quorum: 1 };
     const now = new Date();
     const item: ReviewItem = {

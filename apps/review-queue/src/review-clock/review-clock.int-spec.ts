@@ -5,7 +5,7 @@ import { generateSigningKey, verifyReviewDecision } from '@countersign/approval'
 import { KafkaBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { createPgPool, Pool } from '@countersign/storage';
-import { createTestDatabase, eventually, reviewLaneDecision, stackEnv } from '@countersign/testing';
+import { createTestDatabase, eventually, reviewLaneDecision, stackEnv, testPolicyEngineKey } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
 import { ReviewConsumer } from '../queue/review.consumer';
 import { DecisionOutbox } from '../review-item/decision-outbox';
@@ -77,7 +77,7 @@ describe('the review clock on the real stack: seconds-scale SLAs, a restart, two
 
     const first = await startInstance('1');
     // Two actions in review with an SLA of 6 s, escalating at 50 %: one fails closed, one has a fallback team.
-    const intake = new ReviewConsumer(first.items, logger, new ProposalSealer(parseReviewDataKey(generateReviewDataKey())));
+    const intake = new ReviewConsumer(first.items, logger, new ProposalSealer(parseReviewDataKey(generateReviewDataKey())), [testPolicyEngineKey.verifyKey]);
     const decided = (id: string, whenUnavailable: 'fail-closed' | { fallback: string }) =>
       reviewLaneDecision(id, {
         reasons: ['amount above limit'],

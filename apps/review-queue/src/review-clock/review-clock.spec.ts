@@ -4,7 +4,7 @@ import { generateSigningKey, verifyReviewDecision } from '@countersign/approval'
 import { TOPIC_SCHEMAS, TOPICS, TopicMap } from '@countersign/contracts';
 import { METRIC_DEFINITIONS, Metrics, parsePrometheusText, sampleSum } from '@countersign/metrics';
 import { parseContract } from '@countersign/policy';
-import { RecordingBus, reviewLaneDecision } from '@countersign/testing';
+import { RecordingBus, reviewLaneDecision, testPolicyEngineKey } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
 import { ReviewConsumer } from '../queue/review.consumer';
 import { DecisionOutbox } from '../review-item/decision-outbox';
@@ -193,7 +193,7 @@ describe('the review clock (fake clock)', () => {
 
   it('queues an item with its clock: escalation at the contract share of the SLA, the fallback team, the SLA', async () => {
     const items = new InMemoryReviewItemRepository();
-    const intake = new ReviewConsumer(items, logger, new ProposalSealer(parseReviewDataKey(generateReviewDataKey())));
+    const intake = new ReviewConsumer(items, logger, new ProposalSealer(parseReviewDataKey(generateReviewDataKey())), [testPolicyEngineKey.verifyKey]);
     const decided = (id: string, review: NonNullable<TopicMap[typeof TOPICS.policyDecided]['data']['review']>) => reviewLaneDecision(id, { review });
     await intake.enqueue(
       decided('a1', { slaClass: 'high', slaSeconds: 900, requiredRoles: ['finance'], quorum: 1, escalation: { atShare: 0.5, to: ['finance-lead'] } }),

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { generateSigningKey } from '@countersign/approval';
 import { actionDigest, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
 import { Principal } from '@countersign/nest';
-import { refundProposal, RecordingBus, reviewLaneDecision } from '@countersign/testing';
+import { refundProposal, RecordingBus, reviewLaneDecision, sealTestDecision, testPolicyEngineKey } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
 import { ReviewConsumer } from '../queue/review.consumer';
 import { DecisionOutbox } from '../review-item/decision-outbox';
@@ -19,23 +19,24 @@ const carol: Principal = { id: 'carol', kind: 'human', roles: ['reviewer', PII_V
 const alice: Principal = { id: 'alice', kind: 'human', roles: ['reviewer'] };
 
 /** The policy decision that queues the e-mail change for review (the shared fixture, this proposal under contract 7). */
-const decided = (actionId: string, proposal: Proposal) => ({
-  ...reviewLaneDecision(actionId, {
-    reasons: ['e-mail changes are reviewed'],
-    contractVersion: '7',
-    digest: actionDigest(proposal, '7'),
-    proposal,
-    review: { slaClass: 'high', slaSeconds: 900, requiredRoles: ['reviewer'], quorum: 1 },
-  }),
-  id: `decision-${actionId}`,
-});
+const decided = (actionId: string, proposal: Proposal) =>
+  sealTestDecision({
+    ...reviewLaneDecision(actionId, {
+      reasons: ['e-mail changes are reviewed'],
+      contractVersion: '7',
+      digest: actionDigest(proposal, '7'),
+      proposal,
+      review: { slaClass: 'high', slaSeconds: 900, requiredRoles: ['reviewer'], quorum: 1 },
+    }),
+    id: `decision-${actionId}`,
+  });
 
 async function setup() {
   const bus = new RecordingBus({ source: 'review-queue', logger: pino({ level: 'silent' }) });
   const published = bus.published;
   const items = new InMemoryReviewItemRepository();
   const sealer = new ProposalSealer(parseReviewDataKey(generateReviewDataKey()));
-  const intake = new ReviewConsumer(items, pino({ level: 'silent' }), sealer);
+  const intake = new ReviewConsumer(items, pino({ level: 'silent' }), sealer, [testPolicyEngineKey.verifyKey]);
   const reveals = new RevealService(items, sealer, bus);
   const approvals = new ApprovalService(bus, items, generateSigningKey('k1').signing, new DecisionOutbox(bus, items, pino({ level: 'silent' })));
   await intake.enqueue(decided('a1', emailChange));

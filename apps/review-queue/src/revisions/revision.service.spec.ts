@@ -2,7 +2,7 @@ import pino from 'pino';
 import { BadRequestException, ConflictException, ForbiddenException } from '@nestjs/common';
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
 import { actionDigest, revisedActionId, TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
-import { refundProposal, RecordingBus, reviewLaneDecision } from '@countersign/testing';
+import { refundProposal, RecordingBus, reviewLaneDecision, testPolicyEngineKey } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
 import { ReviewConsumer } from '../queue/review.consumer';
 import { DecisionOutbox } from '../review-item/decision-outbox';
@@ -39,7 +39,7 @@ async function setup(
   const outbox = new DecisionOutbox(bus, items, logger);
   const approvals = new ApprovalService(bus, items, signing, outbox);
   const revisions = new RevisionService(bus, items, signing, sealer, logger, outbox, approvals, options.parameterCheck);
-  const intake = new ReviewConsumer(items, logger, sealer, revisions);
+  const intake = new ReviewConsumer(items, logger, sealer, [testPolicyEngineKey.verifyKey], revisions);
   const real = options.parameters ? { ...proposal(), parameters: options.parameters } : proposal();
   const digest = actionDigest(real, '1');
   const quorum = review.quorum ?? 1;
@@ -275,7 +275,7 @@ describe('approve with changes on a canary (ADR 0018)', () => {
     const { signing } = generateSigningKey('rq-1');
     const outbox = new DecisionOutbox(bus, items, logger);
     const revisions = new RevisionService(bus, items, signing, sealer, logger, outbox, new ApprovalService(bus, items, signing, outbox));
-    const intake = new ReviewConsumer(items, logger, sealer, revisions);
+    const intake = new ReviewConsumer(items, logger, sealer, [testPolicyEngineKey.verifyKey], revisions);
     await intake.enqueue(
       reviewLaneDecision('a1', {
         proposal: proposal(),

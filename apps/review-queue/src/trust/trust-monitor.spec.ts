@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { generateSigningKey, verifyControlFact } from '@countersign/approval';
+import { generateSigningKey, verifyEventSeal } from '@countersign/approval';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { generateKey, verifyKeyEntry } from '@countersign/keys';
@@ -77,8 +77,8 @@ describe('the trust monitor', () => {
     await monitor.tick();
     expect(state.healthy()).toBe(true);
     // Sealed with the review queue's key, and the seal names this very verdict.
-    expect(verifyControlFact(state.latestEvent()!, [signer.verifyKey])).toEqual({ ok: true });
-    expect(verifyControlFact(state.latestEvent()!, [generateSigningKey('review-queue-test').verifyKey])).toMatchObject({ ok: false });
+    expect(verifyEventSeal(state.latestEvent()!, [signer.verifyKey])).toEqual({ ok: true });
+    expect(verifyEventSeal(state.latestEvent()!, [generateSigningKey('review-queue-test').verifyKey])).toMatchObject({ ok: false });
     expect(state.latestEvent()!.data).toMatchObject({
       health: 'healthy',
       findings: [

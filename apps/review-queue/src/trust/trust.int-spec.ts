@@ -15,6 +15,7 @@ import {
   uniqueName,
   unleashAdmin,
   writeApprovalKeys,
+  writeDecisionKeys,
   writeReviewDataKey,
   writeTokens,
 } from '@countersign/testing';
@@ -89,6 +90,7 @@ describe('the trust monitor and the policy engine on the real stack (ADR 0019)',
     const written = writeTokens(dir);
     tokens = written.tokens;
     const keys = writeApprovalKeys(join(dir, 'keys'));
+    const decisionKeys = writeDecisionKeys(join(dir, 'keys'));
     signingKeysFile = keys.signingKeysFile;
     verifyKeysFile = keys.verifyKeysFile;
     const common = {
@@ -101,6 +103,9 @@ describe('the trust monitor and the policy engine on the real stack (ADR 0019)',
       DATABASE_URL: db.url,
       // The policy engine applies trust verdicts only when the review queue sealed them with one of these (ADR 0039).
       APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
+      // The policy engine seals its decisions; the review queue queues only sealed ones (ADR 0040).
+      DECISION_SIGNING_KEYS_FILE: decisionKeys.signingKeysFile,
+      DECISION_VERIFY_KEYS_FILE: decisionKeys.verifyKeysFile,
     };
     bus = new KafkaBus({ ...env.kafkaBus, clientId: 'trust-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();

@@ -78,6 +78,12 @@ export const PolicyDecidedV1 = z.object({
    * autonomous decision against the contract at this time (ADR 0036). Absent on decisions made before it: the event's time.
    */
   evaluatedAt: z.iso.datetime({ offset: true }).optional(),
+  /**
+   * The policy engine's seal of this decision (`sealEvent` of `@countersign/approval`, with its decision key,
+   * docs/adr/0040): the executor and the review queue act only on a decision whose seal verifies and names it. Optional
+   * in the schema so that an unsealed decision still reads (and is refused with its reason).
+   */
+  seal: z.string().max(4096).optional(),
 });
 
 /**
@@ -444,7 +450,7 @@ export const DegradationModeChangedV1 = z.object({
   /** The operator override in force, if any. */
   override: ModeOverrideSchema.optional(),
   /**
-   * The review queue's seal of this event (`cf1`, `sealControlFact` of `@countersign/approval`, docs/adr/0039): followers
+   * The review queue's seal of this event (`cf1`, `sealEvent` of `@countersign/approval`, docs/adr/0039): followers
    * apply only an event whose seal verifies and names it. Optional in the schema so that an unsealed event still reads
    * (and is refused with its reason) rather than dead-lettered.
    */
@@ -461,7 +467,7 @@ export const DegradationOverrideSetV1 = z.object({
   override: ModeOverrideSchema.optional(),
   reason: freeTextString().min(3).max(2000),
   /**
-   * The review queue's seal of this event (`cf1`, `sealControlFact` of `@countersign/approval`, docs/adr/0039): followers
+   * The review queue's seal of this event (`cf1`, `sealEvent` of `@countersign/approval`, docs/adr/0039): followers
    * apply only an event whose seal verifies and names it. Optional in the schema so that an unsealed event still reads
    * (and is refused with its reason) rather than dead-lettered.
    */
@@ -553,7 +559,7 @@ export const TrustHealthChangedV1 = z.object({
   checkMs: z.number().int().positive(),
   heartbeatMs: z.number().int().positive(),
   /**
-   * The review queue's seal of this event (`cf1`, `sealControlFact` of `@countersign/approval`, docs/adr/0039): followers
+   * The review queue's seal of this event (`cf1`, `sealEvent` of `@countersign/approval`, docs/adr/0039): followers
    * apply only an event whose seal verifies and names it. Optional in the schema so that an unsealed event still reads
    * (and is refused with its reason) rather than dead-lettered.
    */

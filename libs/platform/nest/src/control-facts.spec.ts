@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { generateSigningKey, sealControlFact, verifyControlFact } from '@countersign/approval';
+import { generateSigningKey, sealEvent, verifyEventSeal } from '@countersign/approval';
 import { InMemoryBus } from '@countersign/bus';
 import { EventData, TOPICS, TopicMap } from '@countersign/contracts';
 import { emitControlFact } from './control-facts';
@@ -62,9 +62,9 @@ function trustFollower(keys = [reviewQueue.verifyKey]) {
 describe('control facts are sealed by the review queue, and followers apply only a seal that names the event (ADR 0039)', () => {
   it('a sealed fact verifies; changed data, actor, time, id, subject or type, another key, or no keys do not', async () => {
     const e = await sealedMode('halted', at(0));
-    expect(verifyControlFact(e, [reviewQueue.verifyKey])).toEqual({ ok: true });
+    expect(verifyEventSeal(e, [reviewQueue.verifyKey])).toEqual({ ok: true });
     const refused = (x: Mode, keys = [reviewQueue.verifyKey]) => {
-      const check = verifyControlFact(x, keys);
+      const check = verifyEventSeal(x, keys);
       return check.ok ? 'verified' : check.reason;
     };
     expect(refused({ ...e, data: { ...e.data, mode: 'normal' } })).toMatch(/actor or data differ/);
@@ -75,7 +75,7 @@ describe('control facts are sealed by the review queue, and followers apply only
     // The same seal on the override topic's event of the same id: another type.
     expect(refused({ ...e, type: TOPICS.degradationOverrideSet } as unknown as Mode)).toMatch(/seal names type/);
     expect(refused(e, [stranger.verifyKey])).toMatch(/signature does not verify/);
-    expect(refused(e, [])).toMatch(/no review-queue verify keys/);
+    expect(refused(e, [])).toMatch(/no verify keys of the review queue are configured/);
     expect(refused({ ...e, data: { ...e.data, seal: undefined } })).toMatch(/not sealed/);
     expect(refused({ ...e, data: { ...e.data, seal: 'cf1.e30.AAAA' } })).toMatch(/unknown key id/);
   });
@@ -83,11 +83,11 @@ describe('control facts are sealed by the review queue, and followers apply only
   it('a key seals only within its window, and a follower refuses a fact stamped outside the window of the key named', async () => {
     const old = generateSigningKey('review-queue-0', { notBefore: new Date(0), notAfter: at(-1_000) });
     const late = bus.envelope(TOPICS.degradationModeChanged, modeData('normal'), { subject: 'degradation-mode', time: at(0) });
-    expect(() => sealControlFact(old.signing, late)).toThrow(/no review-decision signing key is valid/);
+    expect(() => sealEvent(old.signing, late)).toThrow(/no review-decision signing key is valid/);
     const early = await sealedMode('normal', at(-2_000), old.signing);
     const restamped = { ...early, time: at(0).toISOString() };
-    expect(verifyControlFact(early, [old.verifyKey])).toEqual({ ok: true });
-    expect(verifyControlFact(restamped, [old.verifyKey])).toMatchObject({ ok: false });
+    expect(verifyEventSeal(early, [old.verifyKey])).toEqual({ ok: true });
+    expect(verifyEventSeal(restamped, [old.verifyKey])).toMatchObject({ ok: false });
   });
 
   it('the mode follower: an unsealed fact on a topic with no genuine one leaves the mode unknown (nothing decides), not normal', async () => {

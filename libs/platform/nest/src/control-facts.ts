@@ -1,4 +1,4 @@
-import { DecisionSigner, sealControlFact, verifyControlFact, VerifyKeys } from '@countersign/approval';
+import { DecisionSigner, sealEvent, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import type { EventData, TOPICS, TopicMap } from '@countersign/contracts';
 import type { EmitOptions, EventBus } from '@countersign/bus';
 
@@ -18,7 +18,7 @@ export async function emitControlFact<T extends ControlFactTopic>(
   options: EmitOptions,
 ): Promise<TopicMap[T]> {
   const event = bus.envelope(topic, data, options);
-  const sealed = { ...event, data: { ...event.data, seal: sealControlFact(signer, event) } } as TopicMap[T];
+  const sealed = { ...event, data: { ...event.data, seal: sealEvent(signer, event) } } as TopicMap[T];
   await bus.publish(topic, sealed);
   return sealed;
 }
@@ -28,6 +28,6 @@ export async function emitControlFact<T extends ControlFactTopic>(
  * keys, `APPROVAL_VERIFY_KEYS_FILE`; none configured: nothing applies).
  */
 export function refusedControlFact(event: TopicMap[ControlFactTopic], keys: VerifyKeys | undefined): string | undefined {
-  const check = verifyControlFact(event, keys);
+  const check = verifyEventSeal(event, keys);
   return check.ok ? undefined : check.reason;
 }

@@ -4,14 +4,15 @@ import { validAt, VerifyKey, verifyKeyOf } from '@countersign/keys';
 import { DecisionSigner, KeySource, signingKeyAt, signingKeysOf, SigningUnavailableError, VerifyKeys } from './index';
 
 /**
- * A control fact: an event on a control topic that loosens or tightens what runs without review, published by the review
- * queue (trust health, the degradation mode, the degradation override; docs/adr/0039). The Kafka credential that may
- * write such a topic is not enough to state one: the review queue seals each with its review-decision key, and a
- * follower applies only an event whose seal verifies and names exactly this event (type, id, time, subject, actor and
- * data). Red team 2026-12-02 (F5-2): with the review queue's certificate alone, a hand-made override "confirmed" by
- * nobody set the mode to `normal`, and a hand-made trust verdict `healthy` counted until the monitor's next check.
+ * An event sealed by the service that publishes it, so that the Kafka credential that may write its topic is not
+ * enough to state it: the control facts the review queue publishes with its review-decision key (trust health, the
+ * degradation mode, the degradation override; docs/adr/0039) and the policy engine's decisions with its decision key
+ * (docs/adr/0040). A consumer acts only on an event whose seal verifies and names exactly this event (type, id, time,
+ * subject, actor and data). Red team 2026-12-02 (F5-2): with the review queue's certificate alone, a hand-made override
+ * "confirmed" by nobody set the mode to `normal`; (F5-3) with the policy engine's, a hand-made autonomous decision ran
+ * past the autonomy level and the rate limits.
  */
-export interface ControlFactClaims {
+export interface EventSealClaims {
   v: 1;
   kid: string;
   type: string;
@@ -45,13 +46,13 @@ function digestOf(e: SealableEvent): string {
 }
 
 /**
- * The seal of `event` (`cf1.<base64url canonical claims>.<base64url Ed25519 signature>`), by the newest key valid at the
- * event's time; `SigningUnavailableError` when none is (nothing is published: fail closed).
+ * The seal of `event` (`cf1.<base64url canonical claims>.<base64url Ed25519 signature>`), by the newest of `signer`'s
+ * keys valid at the event's time; `SigningUnavailableError` when none is (nothing is published: fail closed).
  */
-export function sealControlFact(signer: DecisionSigner, event: SealableEvent): string {
+export function sealEvent(signer: DecisionSigner, event: SealableEvent, keyName = 'review-decision'): string {
   const at = signingKeyAt(signer, new Date(event.time));
-  if (!at.ok) throw new SigningUnavailableError(at.reason);
-  const claims: ControlFactClaims = {
+  if (!at.ok) throw new SigningUnavailableError(at.reason.replace('review-decision', keyName));
+  const claims: EventSealClaims = {
     v: 1,
     kid: at.key.keyId,
     type: event.type,
@@ -64,17 +65,32 @@ export function sealControlFact(signer: DecisionSigner, event: SealableEvent): s
   return `${body}.${sign(null, Buffer.from(body), at.key.privateKey).toString('base64url')}`;
 }
 
+/** Who seals an event, for the reasons a refusal gives: the publisher's name and the setting that lists its public keys. */
+export interface SealPublisher {
+  name: string;
+  keysSetting: string;
+}
+
+/** The review queue's control facts (docs/adr/0039). */
+export const REVIEW_QUEUE_SEAL: SealPublisher = { name: 'the review queue', keysSetting: 'APPROVAL_VERIFY_KEYS_FILE' };
+/** The policy engine's decisions (docs/adr/0040). */
+export const POLICY_ENGINE_SEAL: SealPublisher = { name: 'the policy engine', keysSetting: 'DECISION_VERIFY_KEYS_FILE' };
+
 /**
- * Whether `event` carries the review queue's genuine seal of itself: the seal's form, key id and signature, a key valid
- * at the event's time, and claims that name this very event (a seal moved to another event, or an event changed after
+ * Whether `event` carries its publisher's genuine seal of itself: the seal's form, key id and signature, a key valid at
+ * the event's time, and claims that name this very event (a seal moved to another event, or an event changed after
  * sealing, does not verify). Why not, when it does not.
  */
-export function verifyControlFact(event: SealableEvent, keys: VerifyKeys | undefined): { ok: true } | { ok: false; reason: string } {
+export function verifyEventSeal(
+  event: SealableEvent,
+  keys: VerifyKeys | undefined,
+  publisher: SealPublisher = REVIEW_QUEUE_SEAL,
+): { ok: true } | { ok: false; reason: string } {
   const seal = event.data?.seal;
-  if (typeof seal !== 'string') return { ok: false, reason: `${event.type} ${event.id} is not sealed by the review queue` };
+  if (typeof seal !== 'string') return { ok: false, reason: `${event.type} ${event.id} is not sealed by ${publisher.name}` };
   const parts = seal.split('.');
   if (parts.length !== 3 || parts[0] !== PREFIX) return { ok: false, reason: `${event.type} ${event.id}: malformed seal` };
-  let claims: Partial<ControlFactClaims>;
+  let claims: Partial<EventSealClaims>;
   try {
     claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
   } catch {
@@ -82,7 +98,7 @@ export function verifyControlFact(event: SealableEvent, keys: VerifyKeys | undef
   }
   const known: readonly VerifyKey[] = !keys ? [] : Array.isArray(keys) ? keys : (keys as KeySource<VerifyKey>).keys();
   if (!known.length)
-    return { ok: false, reason: `no review-queue verify keys are configured (APPROVAL_VERIFY_KEYS_FILE): ${event.type} ${event.id} not applied` };
+    return { ok: false, reason: `no verify keys of ${publisher.name} are configured (${publisher.keysSetting}): ${event.type} ${event.id} not applied` };
   const key = typeof claims?.kid === 'string' ? known.find((k) => k.keyId === claims.kid) : undefined;
   if (!key) return { ok: false, reason: `${event.type} ${event.id}: sealed with unknown key id ${JSON.stringify(claims?.kid)}` };
   if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, Buffer.from(parts[2], 'base64url')))
