@@ -195,6 +195,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         contractPath,
         contractChangeKeys,
         approvalKeys: [verifyKey],
+        decisionKeys,
         actionViews: createActionViewRepository(db.pool),
         idempotency: createIdempotencyRepository(db.pool),
       }),

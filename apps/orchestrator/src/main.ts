@@ -30,6 +30,8 @@ void runService({
     ...contractChangeSettings,
     /** The review queue's public keys: review decisions and revisions that do not verify change no action here. */
     APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
+    /** The policy engine's public decision keys: a decision it did not seal is not on an action's timeline (docs/adr/0040). */
+    DECISION_VERIFY_KEYS_FILE: z.string().min(1),
   }),
   async build({ config, logger }) {
     await migrate(config.DATABASE_URL, { service: 'orchestrator', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
@@ -45,6 +47,7 @@ void runService({
           contractPath: config.CONTRACT_PATH,
           contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),
           approvalKeys: watchVerifyKeys(config.APPROVAL_VERIFY_KEYS_FILE),
+          decisionKeys: watchVerifyKeys(config.DECISION_VERIFY_KEYS_FILE),
           actionViews: createActionViewRepository(pool),
           idempotency,
         }),

@@ -16,7 +16,7 @@ import { ProposalsController } from './proposals/proposals.controller';
 import { ProposalsService } from './proposals/proposals.service';
 import { RevisionsConsumer } from './revisions/revisions.consumer';
 import { RevisionsService } from './revisions/revisions.service';
-import { ACTION_VIEWS, APPROVAL_KEYS, IDEMPOTENCY } from './tokens';
+import { ACTION_VIEWS, APPROVAL_KEYS, DECISION_KEYS, IDEMPOTENCY } from './tokens';
 
 /**
  * Where the orchestrator keeps its state: ports only, chosen by the main (PostgreSQL, `createActionViewRepository`
@@ -36,6 +36,8 @@ export interface OrchestratorOptions extends OrchestratorStores {
   contractChangeKeys?: KeyList<VerifyKey>;
   /** The review queue's public keys (`APPROVAL_VERIFY_KEYS_FILE`): a review decision or revision that does not verify changes nothing here. */
   approvalKeys: VerifyKeys;
+  /** The policy engine's public decision keys (`DECISION_VERIFY_KEYS_FILE`): a decision it did not seal is not on the timeline. */
+  decisionKeys: VerifyKeys;
 }
 
 /** Ingress (HTTP and the proposals topic), proposer identity, parameter checks, client idempotency, and the action read model. */
@@ -61,6 +63,7 @@ export class OrchestratorModule {
         { provide: ACTION_VIEWS, useValue: options.actionViews },
         { provide: IDEMPOTENCY, useValue: options.idempotency },
         { provide: APPROVAL_KEYS, useValue: options.approvalKeys },
+        { provide: DECISION_KEYS, useValue: options.decisionKeys },
       ],
     };
   }

@@ -10,6 +10,7 @@ import {
   stackEnv,
   uniqueName,
   writeApprovalKeys,
+  writeDecisionKeys,
   writeTokens,
 } from '@countersign/testing';
 
@@ -38,6 +39,7 @@ describe('a service started while PostgreSQL is down waits for it instead of exi
         KAFKA_NAMESPACE: ns,
         AUTH_TOKENS_FILE: tokensFile,
         APPROVAL_VERIFY_KEYS_FILE: writeApprovalKeys(join(dir, 'keys')).verifyKeysFile,
+        DECISION_VERIFY_KEYS_FILE: writeDecisionKeys(join(dir, 'keys')).verifyKeysFile,
         DATABASE_URL: viaProxy.toString(),
         LOG_LEVEL: 'info',
       },

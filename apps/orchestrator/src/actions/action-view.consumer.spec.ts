@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { generateSigningKey, ReviewDecision, signReviewDecision } from '@countersign/approval';
 import { TOPICS, TopicMap } from '@countersign/contracts';
+import { reviewLaneDecision, sealTestDecision, testPolicyEngineKey } from '@countersign/testing';
 import { ActionViewConsumer } from './action-view.consumer';
 import { InMemoryActionViewRepository } from './in-memory-action-view.repository';
 
@@ -26,7 +27,7 @@ function readModel() {
   const views = new InMemoryActionViewRepository();
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
-  const consumer = new ActionViewConsumer(views, [reviewQueueKey.verifyKey], logger);
+  const consumer = new ActionViewConsumer(views, [reviewQueueKey.verifyKey], [testPolicyEngineKey.verifyKey], logger);
   const handlers = (consumer as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
   return { views, handlers, logs };
 }
@@ -180,5 +181,19 @@ describe('action timeline', () => {
     expect(await views.timeline('a-5')).toEqual([]);
     await handlers[TOPICS.actionRefused](refused('r-2', true));
     expect((await views.timeline('a-5')).map((t) => t.status)).toEqual(['refused']);
+  });
+
+  it('keeps a policy decision off the timeline unless the policy engine sealed it as it says (ADR 0040)', async () => {
+    const { views, handlers, logs } = readModel();
+    const genuine = reviewLaneDecision('a-7');
+    // Unsealed; sealed by another key; the genuine seal on the same decision made autonomous.
+    const { seal: _seal, ...bare } = genuine.data;
+    await handlers[TOPICS.policyDecided]({ ...genuine, id: 'forged-1', data: bare });
+    await handlers[TOPICS.policyDecided](sealTestDecision({ ...genuine, id: 'forged-2' }, generateSigningKey('test-policy-engine').signing));
+    await handlers[TOPICS.policyDecided]({ ...genuine, data: { ...genuine.data, lane: 'autonomous' } });
+    expect(await views.timeline('a-7')).toEqual([]);
+    expect(logs.filter((l) => l.alert === 'unsealed-decision')).toHaveLength(3);
+    await handlers[TOPICS.policyDecided](genuine);
+    expect(await views.timeline('a-7')).toEqual([expect.objectContaining({ status: 'in_review', lane: 'review', eventId: genuine.id })]);
   });
 });

@@ -1,20 +1,21 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { genuineDecision, VerifyKeys } from '@countersign/approval';
+import { genuineDecision, POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import type { HandlerMap } from '@countersign/bus';
 import { Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import { BusConsumer, LOGGER } from '@countersign/nest';
 import { maskText } from '@countersign/guardrails';
 import { genuineRevision } from '../revisions/revision-check';
-import { ACTION_VIEWS, APPROVAL_KEYS } from '../tokens';
+import { ACTION_VIEWS, APPROVAL_KEYS, DECISION_KEYS } from '../tokens';
 import { ActionChanges } from './action-changes';
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 
 /**
- * Follows every event of every action into the read model behind `GET /v1/actions/{id}`. A review decision or a
- * revision enters it only with the review queue's genuine signature (a forged rejection must not tell the agent its
- * action was refused while its review goes on), and a refusal only when it closes the action (`final`): the executor's
- * refusal of a forged or replayed event leaves the action as it was (red team, 2026-12-02).
+ * Follows every event of every action into the read model behind `GET /v1/actions/{id}`. A policy decision enters it
+ * only with the policy engine's seal (docs/adr/0040), a review decision or a revision only with the review queue's
+ * genuine signature (a forged rejection must not tell the agent its action was refused while its review goes on), and
+ * a refusal only when it closes the action (`final`): the executor's refusal of a forged or replayed event leaves the
+ * action as it was (red team, 2026-12-02).
  */
 @Injectable()
 export class ActionViewConsumer extends BusConsumer {
@@ -23,6 +24,7 @@ export class ActionViewConsumer extends BusConsumer {
   constructor(
     @Inject(ACTION_VIEWS) private readonly views: ActionViewRepository,
     @Inject(APPROVAL_KEYS) private readonly keys: VerifyKeys,
+    @Inject(DECISION_KEYS) private readonly decisionKeys: VerifyKeys,
     @Inject(LOGGER) private readonly logger: Logger,
     // Wakes the long polls waiting on the action (absent in tests that only read the view).
     @Optional() private readonly changes?: ActionChanges,
@@ -53,12 +55,15 @@ export class ActionViewConsumer extends BusConsumer {
           ...(e.data.revisionOf && { revisionOf: e.data.revisionOf.actionId }),
           proposer: e.data.proposal.proposer.agentId,
         }),
-      [TOPICS.policyDecided]: (e) =>
-        put(e, {
+      [TOPICS.policyDecided]: async (e) => {
+        const sealed = verifyEventSeal(e, this.decisionKeys, POLICY_ENGINE_SEAL);
+        if (!sealed.ok) return this.ignored(e, sealed.reason);
+        await put(e, {
           status: laneStatus(e),
           lane: e.data.lane,
           detail: `contract ${e.data.contractVersion}: ${e.data.reasons.join('; ')}`,
-        }),
+        });
+      },
       [TOPICS.reviewDecided]: async (e) => {
         const genuine = genuineDecision(
           e.data.signature ?? e.data.approval,
@@ -87,9 +92,10 @@ export class ActionViewConsumer extends BusConsumer {
     };
   }
 
-  /** A decision on the bus that the review queue did not sign as it says: kept off the timeline, logged (the audit trail has the event). */
+  /** A decision on the bus that its service did not sign as it says: kept off the timeline, logged (the audit trail has the event). */
   private ignored(e: Envelope, reason: string): void {
-    this.logger.error({ alert: 'unsigned-review-event', eventId: e.id, type: e.type }, `not on the timeline of action ${e.subject}: ${reason}`);
+    const alert = e.type === TOPICS.policyDecided ? 'unsealed-decision' : 'unsigned-review-event';
+    this.logger.error({ alert, eventId: e.id, type: e.type }, `not on the timeline of action ${e.subject}: ${reason}`);
   }
 }
 

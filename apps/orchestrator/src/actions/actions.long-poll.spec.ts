@@ -2,7 +2,7 @@ import pino from 'pino';
 import { BadRequestException, ForbiddenException, NotFoundException } from '@nestjs/common';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { AuthenticatedRequest, Principal, requiredRoles } from '@countersign/nest';
-import { eventually } from '@countersign/testing';
+import { eventually, sealTestDecision, testPolicyEngineKey } from '@countersign/testing';
 import { ActionChanges, LONG_POLLS_PER_PRINCIPAL } from './action-changes';
 import { ActionViewConsumer } from './action-view.consumer';
 import { TimelineEntry } from './action-view.repository';
@@ -43,7 +43,7 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
   const setup = () => {
     const views = new InMemoryActionViewRepository();
     const changes = new ActionChanges();
-    const consumer = new ActionViewConsumer(views, [], pino({ level: 'silent' }), changes);
+    const consumer = new ActionViewConsumer(views, [], [testPolicyEngineKey.verifyKey], pino({ level: 'silent' }), changes);
     const handlers = (consumer as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
     return { views, changes, handlers, controller: new ActionsController(views, changes) };
   };
@@ -170,14 +170,16 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
       await views.record('a', proposedBy('a', 'ops-copilot'));
       await views.record('a', { ...entry('a', 'autonomous'), lane: 'autonomous' });
       await views.record('r', proposedBy('r', 'support-copilot'));
-      await handlers[TOPICS.policyDecided]({
-        id: 'r-review',
-        type: TOPICS.policyDecided,
-        time: new Date().toISOString(),
-        subject: 'r',
-        actor: { id: 'policy-engine', kind: 'service' },
-        data: { lane: 'review', contractVersion: '7', reasons: ['large refund'], review: { requiredRoles: ['finance'] } },
-      });
+      await handlers[TOPICS.policyDecided](
+        sealTestDecision({
+          id: 'r-review',
+          type: TOPICS.policyDecided,
+          time: new Date().toISOString(),
+          subject: 'r',
+          actor: { id: 'policy-engine', kind: 'service' },
+          data: { lane: 'review', contractVersion: '7', reasons: ['large refund'], review: { requiredRoles: ['finance'] } },
+        } as unknown as TopicMap[typeof TOPICS.policyDecided]),
+      );
       for (const role of ['auditor', 'admin']) {
         await expect(controller.get('a', as({ id: `someone-${role}`, kind: 'human', roles: [role] }))).resolves.toMatchObject({ actionId: 'a' });
         await expect(controller.get('r', as({ id: `someone-${role}`, kind: 'human', roles: [role] }))).resolves.toMatchObject({ status: 'in_review' });
