@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { HandlerMap } from '@countersign/bus';
+import { POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import { TOPICS } from '@countersign/contracts';
 import { BusConsumer } from '@countersign/nest';
 import { OVERRIDE_REQUEST_SUBJECT } from '../degradation/control-state';
-import { DECISION_QUALITY } from '../tokens';
+import { DECISION_KEYS, DECISION_QUALITY, REVIEW_QUEUE_VERIFY_KEYS } from '../tokens';
 import type { DecisionQuality } from './decision-quality';
 
 /**
@@ -15,7 +16,12 @@ import type { DecisionQuality } from './decision-quality';
 export class AutomationConsumer extends BusConsumer {
   protected readonly group = 'review-queue.decision-quality';
 
-  constructor(@Inject(DECISION_QUALITY) private readonly quality: DecisionQuality) {
+  constructor(
+    @Inject(DECISION_QUALITY) private readonly quality: DecisionQuality,
+    // Only sealed decisions and overrides count (docs/adr/0039, 0040): a forged flood does not move the ratios leads read.
+    @Inject(DECISION_KEYS) private readonly decisionKeys: VerifyKeys,
+    @Inject(REVIEW_QUEUE_VERIFY_KEYS) private readonly reviewQueueKeys: VerifyKeys,
+  ) {
     super();
   }
 
@@ -23,10 +29,13 @@ export class AutomationConsumer extends BusConsumer {
     const store = this.quality.store;
     return {
       // The event's own time: a backlog read late still lands in the hour it was decided.
-      [TOPICS.policyDecided]: (e) => store.recordLane(e.id, e.data.lane, new Date(e.time)),
+      [TOPICS.policyDecided]: async (e) => {
+        if (verifyEventSeal(e, this.decisionKeys, POLICY_ENGINE_SEAL).ok) await store.recordLane(e.id, e.data.lane, new Date(e.time));
+      },
       // An override set or cleared; a request that waits for a second admin is not one yet.
       [TOPICS.degradationOverrideSet]: async (e) => {
-        if (e.subject !== OVERRIDE_REQUEST_SUBJECT) await store.recordOverride({ eventId: e.id, kind: 'mode-override', at: e.time });
+        if (e.subject !== OVERRIDE_REQUEST_SUBJECT && verifyEventSeal(e, this.reviewQueueKeys).ok)
+          await store.recordOverride({ eventId: e.id, kind: 'mode-override', at: e.time });
       },
       // `accepted` is a drift accepted as the new approved value: an operator's change all the same.
       [TOPICS.autonomyChanged]: (e) => store.recordOverride({ eventId: e.id, kind: 'autonomy-change', at: e.time }),

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecisionSigner } from '@countersign/approval';
 import { emitControlFact } from '@countersign/nest';
-import { eventually } from '@countersign/testing';
+import { emitTestDecision, eventually } from '@countersign/testing';
 import { createDecisionQualityStore } from '../decision-quality/pg-decision-quality.store';
 import type { DecisionQualityStore } from '../decision-quality/decision-quality.store';
 import { InboxHarness, startInboxHarness } from './testing/inbox.harness';
@@ -245,7 +245,7 @@ async function seedHistory() {
     const review = 6 + Math.floor(rnd() * 6) + (hour === 7 ? 8 : 0);
     for (let i = 0; i < autonomous + 1; i++) {
       const time = new Date(now - hour * 3600_000 + i * 60_000);
-      await h.bus.emit(TOPICS.policyDecided, { ...fixture.data, lane: i === autonomous ? 'prohibited' : 'autonomous' }, { subject: newId(), time });
+      await emitTestDecision(h.bus, { ...fixture.data, lane: i === autonomous ? 'prohibited' : 'autonomous' }, { subject: newId(), time });
       onBus++;
     }
     for (let i = 0; i < review; i++) await store.recordLane(newId(), 'review', new Date(now - hour * 3600_000 + i * 90_000));

@@ -1,0 +1,35 @@
+import pino from 'pino';
+import { generateSigningKey, verifyKeysOfSigner } from '@countersign/approval';
+import { InMemoryBus } from '@countersign/bus';
+import { TOPICS, TopicMap } from '@countersign/contracts';
+import { emitControlFact } from '@countersign/nest';
+import { reviewLaneDecision, testPolicyEngineKey } from '@countersign/testing';
+import { OVERRIDE_SUBJECT } from '../degradation/control-state';
+import { AutomationConsumer } from './automation.consumer';
+import type { DecisionQuality } from './decision-quality';
+import { InMemoryDecisionQualityStore } from './in-memory-decision-quality.store';
+
+// real: the consumer's handlers, the in-memory store (the PostgreSQL one passes the same shared suite), the seals;
+// fake: nothing (events are handed to the handlers).
+describe("the governance page's automation ratio and override frequency count only sealed events (ADR 0039, 0040)", () => {
+  it('a forged decision or override is not counted; the genuine ones are', async () => {
+    const store = new InMemoryDecisionQualityStore();
+    const reviewQueue = generateSigningKey('review-queue-test');
+    const consumer = new AutomationConsumer({ store } as unknown as DecisionQuality, [testPolicyEngineKey.verifyKey], verifyKeysOfSigner(reviewQueue.signing));
+    const handlers = (consumer as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
+    const bus = new InMemoryBus({ source: 'review-queue', logger: pino({ level: 'silent' }) });
+
+    const genuine = reviewLaneDecision('a-1', { lane: 'autonomous' });
+    const { seal: _seal, ...unsealed } = genuine.data;
+    await handlers[TOPICS.policyDecided]({ ...genuine, id: 'forged', data: unsealed } as TopicMap[typeof TOPICS.policyDecided]);
+    await handlers[TOPICS.policyDecided](genuine);
+    const data = { override: { mode: 'normal' as const, by: 'ada', reason: 'test', expiresAt: new Date(Date.now() + 3600_000).toISOString() }, reason: 'test' };
+    await handlers[TOPICS.degradationOverrideSet](bus.envelope(TOPICS.degradationOverrideSet, data, { subject: OVERRIDE_SUBJECT }));
+    const sealed = await emitControlFact(bus, reviewQueue.signing, TOPICS.degradationOverrideSet, data, { subject: OVERRIDE_SUBJECT });
+    await handlers[TOPICS.degradationOverrideSet](sealed);
+
+    const counts = await store.laneCountsSince(new Date(0));
+    expect(counts.reduce((n, c) => n + c.autonomous + c.review + c.prohibited, 0)).toBe(1);
+    expect((await store.overridesSince(new Date(0))).map((o) => o.eventId)).toEqual([sealed.id]);
+  });
+});
