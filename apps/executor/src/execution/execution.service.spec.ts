@@ -432,6 +432,27 @@ describe('ExecutionService', () => {
     expect(t.calls).toHaveLength(0);
   });
 
+  it('an approval after the action was rejected is refused as a replay (audited), and a redelivered rejection or decision changes nothing', async () => {
+    const t = setup();
+    await t.service.onPolicyDecided(t.decided('review'));
+    await t.service.onReviewDecided(t.rejection('a1'));
+    expect((await t.repo.get('a1'))!.state).toBe('rejected');
+    await t.service.onReviewDecided(t.rejection('a1'));
+    await t.service.onPolicyDecided(t.decided('review'));
+    expect(t.refusals()).toEqual([]);
+    await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls).toHaveLength(0);
+    expect(t.refusals()).toEqual([
+      expect.objectContaining({
+        code: 'approval-replayed',
+        suspicious: true,
+        final: false,
+        reason: 'an approval for an action already rejected: not executed',
+      }),
+    ]);
+    expect((await t.repo.get('a1'))!.state).toBe('rejected');
+  });
+
   it('when both handlers find the early approval, only one takes it: the action executes once', async () => {
     const t = setup();
     // The review handler keeps the approval; before it looks for the record again, the policy handler stores the
@@ -600,10 +621,13 @@ describe('ExecutionService', () => {
     expect((await t.repo.get('a1'))!.state).toBe('decided');
     await t.service.onReviewDecided(byClock('expired', 'expired-a1'));
     expect((await t.repo.get('a1'))!.state).toBe('expired');
+    // An approval after the expiry is a replay: refused as an event (red team F4), the action stays expired.
     await t.service.onReviewDecided(t.approval('a1'));
     expect(t.calls).toHaveLength(0);
     expect((await t.repo.get('a1'))!.state).toBe('expired');
-    expect(t.refusals()).toEqual([]);
+    expect(t.refusals()).toEqual([
+      expect.objectContaining({ code: 'approval-replayed', final: false, reason: 'an approval for an action already expired: not executed' }),
+    ]);
     // The same when the expiry comes before the policy decision (the two topics have no order).
     await t.service.onReviewDecided(byClock('expired', 'expired-a2', 'a2'));
     await t.service.onPolicyDecided(t.decided('review', 'a2'));

@@ -294,7 +294,12 @@ export class ExecutionService {
    */
   private async afterRedelivery(record: ActionRecord, cause: Envelope): Promise<void> {
     if (record.authorisedBy !== cause.id) {
-      if (record.state === 'refused' || record.state === 'rejected' || record.state === 'expired' || record.state === 'revised') return;
+      if (record.state === 'refused' || record.state === 'rejected' || record.state === 'expired' || record.state === 'revised') {
+        // Closed without running: its policy decision or closing review decision delivered again changes nothing, but an
+        // approval now is a replay (red team F4: it went unrefused, audited only as the bus event).
+        if (cause.type !== TOPICS.reviewDecided || (cause as ReviewDecidedEvent).data.decision !== 'approved') return;
+        return this.refuse(cause, { code: 'approval-replayed', reason: `an approval for an action already ${record.state}: not executed` }, true);
+      }
       return this.refuse(cause, { code: 'approval-replayed', reason: `the action is already ${record.state}` }, cause.type === TOPICS.reviewDecided);
     }
     if (record.outcome?.event) return this.outbox.publish(record.actionId, record.outcome.topic, record.outcome.event);
