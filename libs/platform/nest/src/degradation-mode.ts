@@ -25,7 +25,8 @@ const FOLLOWER_KEYS = Symbol.for('countersign.DegradationModeKeys');
  * `control.degradation.mode-changed.v1` (the degradation controller of the review queue publishes it; ADR 0013).
  * `mode()` is undefined until the topic has been read to the end it had when this instance subscribed: the caller
  * then decides nothing and executes nothing (a transient doubt, retried). Read to the end and empty, it is `normal`:
- * no controller ever raised it. The latest event applies at once, whatever came before it.
+ * no controller ever raised it. The newest event applies at once, whatever came before it (an older one read after it is a
+ * replay, and changes nothing).
  *
  * Only sealed events apply (docs/adr/0039): the follower refuses the others (`refuse`). A refused event changes nothing
  * once a genuine one is in force; but while none is, a refused one makes the mode unknown, not `normal`: a topic whose
