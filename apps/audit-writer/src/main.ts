@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { KeyRing } from '@countersign/audit-chain';
 import { isDependencyFailure } from '@countersign/bus';
-import { watchSigningKeys } from '@countersign/keys';
+import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
 import { RunningContract } from '@countersign/policy';
 import type { Logger } from '@countersign/logging';
 import { runService } from '@countersign/nest';
@@ -30,6 +30,9 @@ void runService({
      * `notAfter` (its rotation deadline) heads are no longer signed (fail closed) and an alert is logged.
      */
     AUDIT_SIGNING_KEYS_FILE: z.string().min(1),
+    /** The policy engine's decision keys and the review queue's keys: an event that claims to be theirs without their seal or signature is recorded apart (docs/adr/0040). */
+    DECISION_VERIFY_KEYS_FILE: z.string().min(1),
+    APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
     AUDIT_HEAD_STORE_DIR: z.string().min(1),
     AUDIT_HEAD_EVERY_ENTRIES: z.coerce.number().int().positive().default(1000),
     AUDIT_HEAD_EVERY_MS: z.coerce.number().int().positive().default(5000),
@@ -53,7 +56,15 @@ void runService({
     const keys = new KeyRing(watchSigningKeys(config.AUDIT_SIGNING_KEYS_FILE), (reason) => logger.error({ alert: 'audit-signing-key' }, reason));
     const headPolicy = { everyEntries: config.AUDIT_HEAD_EVERY_ENTRIES, everyMs: config.AUDIT_HEAD_EVERY_MS };
     return {
-      modules: [AuditWriterModule.register({ log: createPgAuditLog(pool), keys, headStore: createFileHeadStore(config.AUDIT_HEAD_STORE_DIR), headPolicy })],
+      modules: [
+        AuditWriterModule.register({
+          log: createPgAuditLog(pool),
+          keys,
+          headStore: createFileHeadStore(config.AUDIT_HEAD_STORE_DIR),
+          headPolicy,
+          sealKeys: { decisions: watchVerifyKeys(config.DECISION_VERIFY_KEYS_FILE), reviewQueue: watchVerifyKeys(config.APPROVAL_VERIFY_KEYS_FILE) },
+        }),
+      ],
       readiness: [
         { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
         { name: 'tree-head-signing', check: async () => keys.health(new Date()).healthy },

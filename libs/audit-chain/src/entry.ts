@@ -41,6 +41,13 @@ export interface AuditEntry {
    * request that caused it. Present only when there was one, so entries written before it hash as they did.
    */
   traceId?: string;
+  /**
+   * Why the event is not what it claims to be: a policy decision or control fact without its publisher's seal, a review
+   * decision without the review queue's genuine signature (docs/adr/0040). Recorded, as everything on the bus is, but
+   * under an id and type of its own (`<id>~unverified~<hash>`, `unverified.<type>`): it cannot take the place of the
+   * genuine event of the same id, and nothing counts it as that event. Present only then.
+   */
+  unverified?: string;
   /** The event's data as it was on the bus. */
   data: unknown;
 }

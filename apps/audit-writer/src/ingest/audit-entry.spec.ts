@@ -1,6 +1,7 @@
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { AuditEntry, entryBytes, leafHash } from '@countersign/audit-chain';
 import { Envelope, TOPICS } from '@countersign/contracts';
+import { reviewLaneDecision, testPolicyEngineKey } from '@countersign/testing';
 import { contextFromHeaders, initTracing, inSpan, SpanKind, Tracing } from '@countersign/tracing';
 import type { AuditChainService } from '../chain/audit-chain.service';
 import { AuditConsumer } from './audit.consumer';
@@ -42,12 +43,42 @@ describe('audit entries and traces', () => {
 
   it('the audit consumer records the trace the event was handled under', async () => {
     const appended: AuditEntry[] = [];
-    const consumer = new AuditConsumer({ append: async (e: AuditEntry) => void appended.push(e) } as unknown as AuditChainService);
+    const consumer = new AuditConsumer({ append: async (e: AuditEntry) => void appended.push(e) } as unknown as AuditChainService, {
+      decisions: [],
+      reviewQueue: [],
+    });
     const handle = consumer['handlers']()[TOPICS.actionExecuted] as (e: Envelope) => Promise<void>;
     const parent = contextFromHeaders({ traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` });
     await inSpan(`process ${TOPICS.actionExecuted}`, { kind: SpanKind.CONSUMER, parent }, () => handle(event));
     await handle({ ...event, id: '01JCZ7Q4R5S6T7V8W9X0Y1Z2A4' } as Envelope);
     expect(appended.map((e) => e.traceId)).toEqual([TRACE_ID, undefined]);
+  });
+
+  it("records a decision without the policy engine's seal apart: a forgery sent first does not take the genuine decision's place (red team pass 6)", async () => {
+    const appended: AuditEntry[] = [];
+    const consumer = new AuditConsumer({ append: async (e: AuditEntry) => void appended.push(e) } as unknown as AuditChainService, {
+      decisions: [testPolicyEngineKey.verifyKey],
+      reviewQueue: [],
+    });
+    const handle = consumer['handlers']()[TOPICS.policyDecided] as (e: Envelope) => Promise<void>;
+    const genuine = reviewLaneDecision('a-9');
+    // The same (derived, computable) event id, unsealed, autonomous: sent before the genuine one.
+    const { seal: _seal, ...bare } = genuine.data;
+    const forged = { ...genuine, data: { ...bare, lane: 'autonomous' } } as Envelope;
+    await handle(forged);
+    await handle(genuine as Envelope);
+    await handle(forged);
+    expect(appended.map((e) => [e.eventType, e.decision])).toEqual([
+      [`unverified.${TOPICS.policyDecided}`, 'autonomous'],
+      [TOPICS.policyDecided, 'review'],
+      [`unverified.${TOPICS.policyDecided}`, 'autonomous'],
+    ]);
+    expect(appended[1].eventId).toBe(genuine.id);
+    expect(appended[0].eventId).toMatch(new RegExp(`^${genuine.id}~unverified~[0-9a-f]{16}$`));
+    // The same bytes again: the same entry id (the log keeps it once).
+    expect(appended[2].eventId).toBe(appended[0].eventId);
+    expect(appended[0].unverified).toMatch(/is not sealed by the policy engine/);
+    expect(appended[1].unverified).toBeUndefined();
   });
 });
 

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import type { AuditEntry } from '@countersign/audit-chain';
 import { Envelope, TOPICS } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
@@ -50,4 +52,14 @@ export function toAuditEntry(topic: string, e: Envelope, traceId?: string): Audi
   }
   // Regulated data (e-mail, cards, IBANs, phones, national ids) never reaches the audit trail unmasked.
   return maskDeep(JSON.parse(JSON.stringify(entry)));
+}
+
+/**
+ * The entry of an event that is not what it claims to be (`reason`): recorded under an id and type of its own, so that
+ * it cannot take the place of the genuine event of the same id (the log keeps the first copy of an id) and nothing
+ * counts it as that event (completeness, searches by type). The id names the copy: the same bytes again are one entry.
+ */
+export function unverifiedEntry(entry: AuditEntry, e: Envelope, reason: string): AuditEntry {
+  const copy = createHash('sha256').update(canonicalize(e)!).digest('hex').slice(0, 16);
+  return { ...entry, eventId: `${e.id}~unverified~${copy}`, eventType: `unverified.${e.type}`, unverified: reason.slice(0, 2000) };
 }

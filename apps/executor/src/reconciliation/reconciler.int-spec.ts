@@ -116,6 +116,8 @@ describe('the reconciler on the real stack', () => {
       AUDIT_SIGNING_KEYS_FILE: headKeysFile,
       AUDIT_HEAD_STORE_DIR: join(dir, 'tree-heads'),
       AUDIT_HEAD_EVERY_MS: '1000',
+      DECISION_VERIFY_KEYS_FILE: decisionKeys.verifyKeysFile,
+      APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
     });
     const first = await start('executor', executorEnv, 'executor-1');
 

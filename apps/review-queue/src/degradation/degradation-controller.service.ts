@@ -120,7 +120,9 @@ export class DegradationController implements OnApplicationBootstrap, OnApplicat
     const computed = nextMode({ mode: last.computed, since: last.computedSince }, assessment.inputs, this.governance.contract.degradation, now);
     const override = this.control.activeOverride(now);
     const mode = modeWith(override, computed.mode);
-    const republish = this.control.needsRepublish();
+    const refused = this.control.needsRepublish();
+    const stale = last.event && now - Date.parse(last.event.time) >= this.governance.settings.reassertMs;
+    const republish = refused ?? (stale ? `the mode was last published at ${last.event!.time}: published again` : undefined);
     if (mode === last.mode && !computed.changed && sameOverride(override, last.override) && !republish) return;
     // Decided on a lease that may have run out while reading: only a holder publishes.
     if (!(await this.hold())) return;
@@ -131,7 +133,8 @@ export class DegradationController implements OnApplicationBootstrap, OnApplicat
       : last.override
         ? `operator override ended; computed: ${computed.reason}`
         : computed.reason;
-    if (republish) this.logger.warn({ mode }, republish);
+    if (refused) this.logger.warn({ mode }, refused);
+    else if (republish) this.logger.info({ mode }, republish);
     // Sealed with the review-decision key (docs/adr/0039): the topic's write credential alone sets no mode.
     const event = await emitControlFact(
       this.bus,

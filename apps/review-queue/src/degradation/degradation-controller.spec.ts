@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { generateSigningKey, verifyEventSeal, verifyKeysOfSigner } from '@countersign/approval';
+import { emitControlFact } from '@countersign/nest';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import { eventually } from '@countersign/testing';
@@ -246,6 +247,49 @@ describe("the review queue's own reading of the control topics: sealed facts onl
       await eventually(() => expect(state.needsRepublish()).toBeUndefined());
       await controller.tick();
       expect(published).toHaveLength(3);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('publishes the mode again, unchanged, after reassertMs, so the compacted topic always ends on a sealed mode', async () => {
+    let clock = Date.parse('2026-12-02T12:00:00.000Z');
+    const bus = new InMemoryBus({ source: 'review-queue', logger });
+    const published: ModeChanged[] = [];
+    await bus.subscribe({ group: 'test.watch', handlers: { [TOPICS.degradationModeChanged]: async (e) => void published.push(e) } });
+    const state = new DegradationControlState();
+    state.markCaughtUp();
+    const history: ReviewHistory = { pendingItems: async () => [], decidedSince: async () => [] };
+    const controller = controllerOf(bus, state, history, 'rq-r', () => clock);
+    try {
+      // Nothing published yet on an empty topic (normal): nothing to re-assert.
+      await controller.tick();
+      expect(published).toHaveLength(0);
+      state.applyMode(
+        await emitControlFact(
+          bus,
+          signer,
+          TOPICS.degradationModeChanged,
+          {
+            mode: 'normal',
+            previous: 'normal',
+            computed: 'normal',
+            inputs: {},
+            reason: 'test',
+            computedSince: new Date(clock).toISOString(),
+          },
+          { subject: MODE_SUBJECT, time: new Date(clock) },
+        ),
+      );
+      await eventually(() => expect(published).toHaveLength(1));
+      clock += DEFAULT_DEGRADATION_SETTINGS.reassertMs - 1_000;
+      await controller.tick();
+      expect(published).toHaveLength(1);
+      clock += 1_000;
+      await controller.tick();
+      await eventually(() => expect(published).toHaveLength(2));
+      expect(published[1].data).toMatchObject({ mode: 'normal', previous: 'normal' });
+      expect(verifyEventSeal(published[1], [signingKey.verifyKey])).toEqual({ ok: true });
     } finally {
       await bus.close();
     }

@@ -31,6 +31,12 @@ export interface DegradationControllerSettings {
   heartbeatTtlMs: number;
   /** The longest operator override (default 7 days). */
   maxOverrideMs: number;
+  /**
+   * How long the leader goes without publishing the mode (default 10 min): it publishes it again, unchanged, so that the
+   * compacted topic's latest record on its key is always a sealed mode, whatever was written after it (a tombstone, red
+   * team pass 6, would otherwise leave a restarted follower an empty topic, read as `normal`).
+   */
+  reassertMs: number;
   /** This instance, as the lease holder. */
   instanceId: string;
   now: () => number;
@@ -43,6 +49,7 @@ export const DEFAULT_DEGRADATION_SETTINGS: Omit<DegradationControllerSettings, '
   sloRefreshMs: 10_000,
   heartbeatTtlMs: 90_000,
   maxOverrideMs: 7 * 24 * 3600_000,
+  reassertMs: 600_000,
   now: Date.now,
 };
 

@@ -152,4 +152,20 @@ describe('control facts are sealed by the review queue, and followers apply only
     await handle(bus.envelope(TOPICS.trustHealthChanged, verdictData('degraded'), { subject: 'trust-health', time: at(2_000) }));
     expect(state.healthy()).toBe(false);
   });
+
+  it('an unsealed "unhealthy" stamped ahead counts as stamped now: the monitor\'s next sealed verdict outranks it (red team pass 6)', async () => {
+    const { state, handle } = trustFollower();
+    state.caughtUp();
+    const ahead = new Date(Date.now() + 29_000);
+    await handle(bus.envelope(TOPICS.trustHealthChanged, verdictData('unhealthy'), { subject: 'trust-health', time: ahead }));
+    expect(state.healthy()).toBe(false);
+    expect(Date.parse(state.latestEvent()!.time)).toBeLessThanOrEqual(Date.now());
+    await handle(
+      await emitControlFact(bus, reviewQueue.signing, TOPICS.trustHealthChanged, verdictData('healthy'), {
+        subject: 'trust-health',
+        time: new Date(Date.now() + 5),
+      }),
+    );
+    expect(state.healthy()).toBe(true);
+  });
 });

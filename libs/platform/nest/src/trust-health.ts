@@ -108,6 +108,17 @@ export class TrustHealthState {
     return undefined;
   }
 
+  /**
+   * Applies an `unhealthy` verdict that carries no valid seal (docs/adr/0039: it can only tighten), stamped no later than
+   * this clock: stamped ahead, it would outrank the monitor's sealed verdicts until that time (red team pass 6).
+   */
+  applyUnsealedUnhealthy(e: TrustHealthChanged): string | undefined {
+    if (e.data.health !== 'unhealthy') return `verdict ${e.id} is not sealed by the review queue and says ${e.data.health}: not applied`;
+    const at = Date.parse(e.time);
+    if (!Number.isFinite(at)) return `verdict ${e.id} has no readable time (${String(e.time)}): not applied`;
+    return this.apply({ ...e, time: new Date(Math.min(at, this.now())).toISOString() });
+  }
+
   /** The topic was read up to the end it had at the start: from now on `healthy()` answers. */
   caughtUp(): void {
     if (this.current) return;
@@ -170,7 +181,7 @@ export class TrustHealthFollower extends BusConsumer {
         const unsealed = refusedControlFact(e, this.keys.verify);
         if (unsealed && e.data.health === 'unhealthy')
           this.logger.warn({ eventId: e.id }, `an unsealed verdict "unhealthy" applied (it can only tighten): ${unsealed}`);
-        const refused = (e.data.health !== 'unhealthy' ? unsealed : undefined) ?? this.state.apply(e);
+        const refused = unsealed ? this.state.applyUnsealedUnhealthy(e) && unsealed : this.state.apply(e);
         if (refused) return void this.logger.error({ alert: 'trust-health-refused', eventId: e.id }, refused);
         const after = this.state.healthy();
         if (before !== undefined && before !== after)
