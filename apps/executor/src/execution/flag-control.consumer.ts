@@ -3,8 +3,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { HandlerMap } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import type { FlagControls } from '@countersign/flags';
-import { BusConsumer } from '@countersign/nest';
-import { FLAG_CONTROLS } from '../tokens';
+import type { Logger } from '@countersign/logging';
+import { BusConsumer, LOGGER } from '@countersign/nest';
+import { DECISION_KEYS, FLAG_CONTROLS } from '../tokens';
+import { POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 
 /**
  * Follows the control topic (`control.autonomy.changed.v1`) from the beginning at every start (a replay group
@@ -16,7 +18,12 @@ export class FlagControlConsumer extends BusConsumer {
   protected readonly group = `executor.flag-control.${randomUUID().slice(0, 8)}`;
   protected override readonly replay = true;
 
-  constructor(@Inject(FLAG_CONTROLS) private readonly controls: FlagControls) {
+  constructor(
+    @Inject(FLAG_CONTROLS) private readonly controls: FlagControls,
+    // Only entries the policy engine sealed (docs/adr/0040, addendum): the topic's write credential switches nothing off.
+    @Inject(DECISION_KEYS) private readonly keys: VerifyKeys,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
     super();
   }
 
@@ -27,7 +34,11 @@ export class FlagControlConsumer extends BusConsumer {
 
   protected handlers(): HandlerMap {
     return {
-      [TOPICS.autonomyChanged]: async (e) => this.controls.applyEvent(e),
+      [TOPICS.autonomyChanged]: async (e) => {
+        const sealed = verifyEventSeal(e, this.keys, POLICY_ENGINE_SEAL);
+        if (!sealed.ok) return void this.logger.error({ alert: 'control-fact-refused', topic: TOPICS.autonomyChanged, eventId: e.id }, sealed.reason);
+        this.controls.applyEvent(e);
+      },
     };
   }
 }

@@ -4,11 +4,12 @@ import { Actor, AnyTopic, derivedEventId, EventData, newId, TOPICS } from '@coun
 import { ControlKind, ControlValue, FlagControls, isLooser, stricterOf } from '@countersign/flags';
 import { maskText } from '@countersign/guardrails';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
+import { emitSealed, EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
+import type { DecisionSigner } from '@countersign/approval';
 import { approvalRefusal, changeDigest } from '@countersign/policy';
 import { AutonomyChangeRequest, ChangeOutcome, ChangeRequestStore, requestView, statusAt } from '../contract/change-request';
 import { DEFAULT_TYPE, type FlagNames } from '../decision/autonomy';
-import { AUTONOMY, CHANGE_REQUESTS, FLAG_NAMES } from '../tokens';
+import { AUTONOMY, CHANGE_REQUESTS, DECISION_SIGNER, FLAG_NAMES } from '../tokens';
 import type { FlagAdmin } from './flag-admin';
 
 /** How autonomy changes run (see PolicyEngineOptions.autonomy). */
@@ -53,6 +54,12 @@ const NOT_CONFIGURED =
  */
 @Injectable()
 export class AutonomyService {
+  /**
+   * The policy engine's decision key: every entry on the control topic is sealed with it (docs/adr/0040, addendum).
+   * Injected by the module (Nest fails the boot without it); a service built by hand in a unit test publishes unsealed.
+   */
+  @Inject(DECISION_SIGNER) private readonly signer?: DecisionSigner;
+
   constructor(
     @Inject(AUTONOMY) private readonly settings: AutonomySettings,
     @Inject(FLAG_NAMES) private readonly names: FlagNames,
@@ -312,6 +319,7 @@ export class AutonomyService {
 
   private async emitOr503<T extends AnyTopic>(unsent: string, topic: T, data: EventData<T>, options: EmitOptions) {
     try {
+      if (topic === TOPICS.autonomyChanged && this.signer) return await emitSealed(this.bus, this.signer, topic, data, options, 'decision');
       return await this.bus.emit(topic, data, options);
     } catch {
       throw new ServiceUnavailableException(unsent);

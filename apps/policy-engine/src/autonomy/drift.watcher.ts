@@ -1,12 +1,13 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { EventBus } from '@countersign/bus';
-import { derivedEventId, TOPICS } from '@countersign/contracts';
+import type { EmitOptions, EventBus } from '@countersign/bus';
+import { derivedEventId, EventData, TOPICS } from '@countersign/contracts';
 import { ControlKind, ControlValue, isControlValue, stricterOf } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER } from '@countersign/nest';
+import { emitSealed, EVENT_BUS, LOGGER } from '@countersign/nest';
+import type { DecisionSigner } from '@countersign/approval';
 import { RunningContract } from '@countersign/policy';
 import { DEFAULT_TYPE, type FlagNames } from '../decision/autonomy';
-import { AUTONOMY, FLAG_NAMES } from '../tokens';
+import { AUTONOMY, DECISION_SIGNER, FLAG_NAMES } from '../tokens';
 import { AutonomySettings, FlagsInFlight } from './autonomy.service';
 import type { FlagAdmin, FlagChange, FlagCursor } from './flag-admin';
 
@@ -41,6 +42,9 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
+
+  /** The policy engine's decision key: the entries it publishes are sealed (docs/adr/0040, addendum; none in a unit test). */
+  @Inject(DECISION_SIGNER) private readonly signer?: DecisionSigner;
 
   constructor(
     @Inject(AUTONOMY) private readonly settings: AutonomySettings & { driftPollMs?: number },
@@ -129,8 +133,7 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
       // Approved meanwhile (a lowering while Unleash was read): nothing to adopt (and followers never let an adoption
       // loosen an entry they hold, `FlagControls.adopt`).
       if (this.settings.controls.get(flag) || this.inFlight.has(flag)) continue;
-      await this.bus.emit(
-        TOPICS.autonomyChanged,
+      await this.emitChange(
         {
           flag,
           actionType: this.kindOf(flag)!.actionType,
@@ -201,7 +204,7 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
         : `${flag} was set to ${observed} in Unleash by ${by} without approval: set to ${baseline}, no looser than it was before`;
       const event = await drift(accepted ? 'accepted' : 'reverted', reason);
       // Published first: in force from here, before Unleash is written (and if writing it fails, the next poll retries).
-      await this.bus.emit(TOPICS.autonomyChanged, { flag, actionType, control: kind, value, change: 'accepted', reason }, { cause: event });
+      await this.emitChange({ flag, actionType, control: kind, value, change: 'accepted', reason }, { cause: event });
       if (!accepted) {
         await admin.write(flag, kind, baseline);
         this.logger.error({ flag, observed, baseline }, 'unapproved change of an uncontrolled flag in Unleash: set back');
@@ -211,11 +214,7 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     if (isControlValue(kind, observed) && stricterOf(kind, observed, approved.value) === observed) {
       const reason = `${flag} was lowered to ${observed} directly in Unleash by ${by}: accepted as the approved state`;
       const event = await drift('accepted', reason);
-      await this.bus.emit(
-        TOPICS.autonomyChanged,
-        { flag, actionType, control: kind, value: observed, previous: approved.value, change: 'accepted', reason },
-        { cause: event },
-      );
+      await this.emitChange({ flag, actionType, control: kind, value: observed, previous: approved.value, change: 'accepted', reason }, { cause: event });
       this.logger.warn({ flag, observed, approved: approved.value }, 'autonomy lowered outside Countersign: accepted');
       return;
     }
@@ -223,5 +222,11 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     await drift('reverted', `${flag} was set to ${observed} in Unleash by ${by} without approval: reverted to ${approved.value}`);
     await admin.write(flag, kind, approved.value);
     this.logger.error({ flag, observed, approved: approved.value }, 'unapproved autonomy raise in Unleash: reverted');
+  }
+
+  /** An entry on the control topic, sealed with the decision key (docs/adr/0040, addendum). */
+  private emitChange(data: EventData<typeof TOPICS.autonomyChanged>, options: EmitOptions) {
+    if (!this.signer) return this.bus.emit(TOPICS.autonomyChanged, data, options);
+    return emitSealed(this.bus, this.signer, TOPICS.autonomyChanged, data, options, 'decision');
   }
 }

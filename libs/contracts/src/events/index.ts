@@ -397,6 +397,11 @@ export const AutonomyChangedV1 = z.object({
   changeRequestId: z.string().min(1).max(100).optional(),
   digest: sha256Hex.optional(),
   requestedBy: z.string().min(1).optional(),
+  /**
+   * The policy engine's seal (its decision key, docs/adr/0040, addendum): the policy engines and the executors apply only
+   * a sealed entry. Optional in the schema so an unsealed one still reads (and is refused with its reason).
+   */
+  seal: z.string().max(4096).optional(),
 });
 
 /**

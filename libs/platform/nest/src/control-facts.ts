@@ -1,5 +1,5 @@
-import { DecisionSigner, sealEvent, verifyEventSeal, VerifyKeys } from '@countersign/approval';
-import type { EventData, TOPICS, TopicMap } from '@countersign/contracts';
+import { DecisionSigner, SealableEvent, sealEvent, verifyEventSeal, VerifyKeys } from '@countersign/approval';
+import type { AnyTopic, EventData, TOPICS, TopicMap } from '@countersign/contracts';
 import type { EmitOptions, EventBus } from '@countersign/bus';
 
 /** The control topics whose events are sealed by the review queue (docs/adr/0039). */
@@ -19,6 +19,24 @@ export async function emitControlFact<T extends ControlFactTopic>(
 ): Promise<TopicMap[T]> {
   const event = bus.envelope(topic, data, options);
   const sealed = { ...event, data: { ...event.data, seal: sealEvent(signer, event) } } as TopicMap[T];
+  await bus.publish(topic, sealed);
+  return sealed;
+}
+
+/**
+ * Emits `topic`'s event sealed with `signer` (docs/adr/0040): built, sealed over everything it says, and published as
+ * `bus.emit` would; `SigningUnavailableError` (nothing published) without a key valid at its time.
+ */
+export async function emitSealed<T extends AnyTopic>(
+  bus: EventBus,
+  signer: DecisionSigner,
+  topic: T,
+  data: EventData<T>,
+  options: EmitOptions,
+  keyName: string,
+): Promise<TopicMap[T]> {
+  const event = bus.envelope(topic, data, options);
+  const sealed = { ...event, data: { ...(event.data as object), seal: sealEvent(signer, event as unknown as SealableEvent, keyName) } } as TopicMap[T];
   await bus.publish(topic, sealed);
   return sealed;
 }
