@@ -17,10 +17,7 @@ export async function emitControlFact<T extends ControlFactTopic>(
   data: EventData<T>,
   options: EmitOptions,
 ): Promise<TopicMap[T]> {
-  const event = bus.envelope(topic, data, options);
-  const sealed = { ...event, data: { ...event.data, seal: sealEvent(signer, event) } } as TopicMap[T];
-  await bus.publish(topic, sealed);
-  return sealed;
+  return emitSealed(bus, signer, topic, data, options, 'review-decision');
 }
 
 /**
