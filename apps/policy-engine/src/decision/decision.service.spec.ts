@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { generateSigningKey, POLICY_ENGINE_SEAL, verifyEventSeal } from '@countersign/approval';
 import { buildEnvelope, DependencyUnavailableError, EmitOptions, EventBus } from '@countersign/bus';
 import { AnyTopic, EventData, TOPICS, TopicMap } from '@countersign/contracts';
 import type { FlagReader, FlagState } from '@countersign/flags';
@@ -83,6 +84,45 @@ describe('DecisionService', () => {
     // A new action is decided under the flags as they are now.
     await service.onActionProposed({ ...proposed, id: 'proposed-2', subject: 'action-2' });
     expect((published[published.length - 1].event as TopicMap[typeof TOPICS.policyDecided]).data.lane).toBe('autonomous');
+  });
+
+  it('seals every decision (ADR 0040); a redelivery publishes the same sealed event, and a decision kept unsealed (before the upgrade) is sealed', async () => {
+    const { service, published } = decisionService(loadedFlags(() => 'autonomous'));
+    const key = generateSigningKey('policy-engine-test');
+    Object.assign(service, { signer: key.signing });
+    const proposed = (id: string): TopicMap[typeof TOPICS.actionProposed] => ({
+      id: `proposed-${id}`,
+      type: TOPICS.actionProposed,
+      version: 1,
+      source: 'orchestrator',
+      time: new Date().toISOString(),
+      subject: id,
+      correlationId: `corr-${id}`,
+      causationId: null,
+      actor: { id: 'support-copilot', kind: 'agent', authMethod: 'bearer-token' },
+      data: {
+        proposal: { ...refundProposal(), actionType: 'support.reply', target: `ticket-${id}`, parameters: { body: 'On its way.' } },
+        receivedVia: 'http',
+      },
+    });
+    const decided = () => published.filter((p) => p.topic === TOPICS.policyDecided).map((p) => p.event as TopicMap[typeof TOPICS.policyDecided]);
+    await service.onActionProposed(proposed('s1'));
+    await service.onActionProposed(proposed('s1'));
+    expect(decided()).toHaveLength(2);
+    expect(decided()[1]).toEqual(decided()[0]);
+    expect(verifyEventSeal(decided()[0], [key.verifyKey], POLICY_ENGINE_SEAL)).toEqual({ ok: true });
+    // Decided before decisions were sealed (no key then): kept and published without a seal.
+    Object.assign(service, { signer: undefined });
+    await service.onActionProposed(proposed('s2'));
+    const old = decided().at(-1)!;
+    expect(old.data.seal).toBeUndefined();
+    // Redelivered after the upgrade: the same decision, now sealed.
+    Object.assign(service, { signer: key.signing });
+    await service.onActionProposed(proposed('s2'));
+    const again = decided().at(-1)!;
+    expect(again.id).toBe(old.id);
+    expect(again.data.lane).toBe(old.data.lane);
+    expect(verifyEventSeal(again, [key.verifyKey], POLICY_ENGINE_SEAL)).toEqual({ ok: true });
   });
 
   it('decides nothing while its flags are not loaded (retried, not decided on unknown flags); once loaded, decides under them', async () => {

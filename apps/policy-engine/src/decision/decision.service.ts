@@ -174,8 +174,10 @@ export class DecisionService {
       return;
     }
     this.logger.info({ lane: kept.data.lane }, 'decided before; the stored decision is published again');
-    // The store keeps no proposal (regulated data does not rest in a store): the redelivery carries it.
-    await this.bus.publish(TOPICS.policyDecided, { ...kept, data: { ...kept.data, proposal } });
+    // The store keeps no proposal (regulated data does not rest in a store): the redelivery carries it. A decision kept
+    // before decisions were sealed (docs/adr/0040) is sealed now, or its action would never run.
+    const again = { ...kept, data: { ...kept.data, proposal } };
+    await this.bus.publish(TOPICS.policyDecided, kept.data.seal ? again : this.seal(again));
   }
 
   /**
