@@ -1,5 +1,6 @@
-import { createHash, sign, verify } from 'node:crypto';
+import { sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { canonicalDigest } from '@countersign/contracts';
 import { validAt, VerifyKey, verifyKeyOf } from '@countersign/keys';
 import { DecisionSigner, KeySource, signingKeyAt, signingKeysOf, SigningUnavailableError, VerifyKeys } from './index';
 
@@ -40,9 +41,7 @@ export const verifyKeysOfSigner = (signer: DecisionSigner): KeySource<VerifyKey>
 
 function digestOf(e: SealableEvent): string {
   const { seal: _seal, ...data } = e.data;
-  return createHash('sha256')
-    .update(canonicalize({ actor: e.actor, data })!)
-    .digest('hex');
+  return canonicalDigest({ actor: e.actor, data });
 }
 
 /**

@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
 import type { AuditEntry } from '@countersign/audit-chain';
-import { Envelope, TOPICS } from '@countersign/contracts';
+import { canonicalDigest, Envelope, TOPICS } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
 
 type Data = Record<string, unknown> & {
@@ -60,6 +58,6 @@ export function toAuditEntry(topic: string, e: Envelope, traceId?: string): Audi
  * counts it as that event (completeness, searches by type). The id names the copy: the same bytes again are one entry.
  */
 export function unverifiedEntry(entry: AuditEntry, e: Envelope, reason: string): AuditEntry {
-  const copy = createHash('sha256').update(canonicalize(e)!).digest('hex').slice(0, 16);
+  const copy = canonicalDigest(e).slice(0, 16);
   return { ...entry, eventId: `${e.id}~unverified~${copy}`, eventType: `unverified.${e.type}`, unverified: reason.slice(0, 2000) };
 }

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import canonicalize from 'canonicalize';
 import { POLICY_ENGINE_SEAL, ReviewDecisionClaims, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import { DependencyUnavailableError, EventBus, serviceActor } from '@countersign/bus';
-import { ActionHeldV1, ActionRefusedV1, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
+import { ActionHeldV1, ActionRefusedV1, canonicalDigest, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import { executionFlagName, FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
@@ -379,7 +377,7 @@ export class ExecutionService {
     // The event is refused, not the action: it goes on as it was. Its id names the copy refused (a hash of its content):
     // a forged event may carry the id of the genuine one (ids derived from their cause can be computed by anyone who reads
     // the cause), and this refusal must not take the id of the genuine event's own outcome (red team pass 6).
-    const copy = createHash('sha256').update(canonicalize(cause)!).digest('hex').slice(0, 16);
+    const copy = canonicalDigest(cause).slice(0, 16);
     await this.bus.emit(TOPICS.actionRefused, { ...refusal, suspicious, final: false }, { cause, actor: this.actor, discriminator: `refused-copy:${copy}` });
   }
 }

@@ -17,6 +17,20 @@ function normalMode(): DegradationModeState {
   return state;
 }
 
+/** An agent's short reply proposed for `subject` (autonomous by contract: only the autonomy flag sends it to review). */
+const replyProposed = (subject: string, o: { id: string; target: string; time: string }): TopicMap[typeof TOPICS.actionProposed] => ({
+  id: o.id,
+  type: TOPICS.actionProposed,
+  version: 1,
+  source: 'orchestrator',
+  time: o.time,
+  subject,
+  correlationId: `corr-${subject}`,
+  causationId: null,
+  actor: { id: 'support-copilot', kind: 'agent', authMethod: 'bearer-token' },
+  data: { proposal: { ...refundProposal(), actionType: 'support.reply', target: o.target, parameters: { body: 'On its way.' } }, receivedVia: 'http' },
+});
+
 /** The service under test over the project's contract, with these flags; what it publishes is recorded. */
 function decisionService(flags: FlagReader) {
   const published: Array<{ topic: AnyTopic; event: TopicMap[AnyTopic] }> = [];
@@ -57,18 +71,7 @@ describe('DecisionService', () => {
     let autonomy = 'review-all';
     const { service, published } = decisionService(loadedFlags(() => autonomy));
     // A small reply: autonomous by contract, so only the autonomy flag sends it to review.
-    const proposed: TopicMap[typeof TOPICS.actionProposed] = {
-      id: 'proposed-1',
-      type: TOPICS.actionProposed,
-      version: 1,
-      source: 'orchestrator',
-      time: '2026-11-24T10:00:00.000Z',
-      subject: 'action-1',
-      correlationId: 'corr-1',
-      causationId: null,
-      actor: { id: 'support-copilot', kind: 'agent', authMethod: 'bearer-token' },
-      data: { proposal: { ...refundProposal(), actionType: 'support.reply', target: 'ticket-1', parameters: { body: 'On its way.' } }, receivedVia: 'http' },
-    };
+    const proposed = replyProposed('action-1', { id: 'proposed-1', target: 'ticket-1', time: '2026-11-24T10:00:00.000Z' });
     await service.onActionProposed(proposed);
     autonomy = 'autonomous';
     await service.onActionProposed(proposed);
@@ -90,21 +93,7 @@ describe('DecisionService', () => {
     const { service, published } = decisionService(loadedFlags(() => 'autonomous'));
     const key = generateSigningKey('policy-engine-test');
     Object.assign(service, { signer: key.signing });
-    const proposed = (id: string): TopicMap[typeof TOPICS.actionProposed] => ({
-      id: `proposed-${id}`,
-      type: TOPICS.actionProposed,
-      version: 1,
-      source: 'orchestrator',
-      time: new Date().toISOString(),
-      subject: id,
-      correlationId: `corr-${id}`,
-      causationId: null,
-      actor: { id: 'support-copilot', kind: 'agent', authMethod: 'bearer-token' },
-      data: {
-        proposal: { ...refundProposal(), actionType: 'support.reply', target: `ticket-${id}`, parameters: { body: 'On its way.' } },
-        receivedVia: 'http',
-      },
-    });
+    const proposed = (id: string) => replyProposed(id, { id: `proposed-${id}`, target: `ticket-${id}`, time: new Date().toISOString() });
     const decided = () => published.filter((p) => p.topic === TOPICS.policyDecided).map((p) => p.event as TopicMap[typeof TOPICS.policyDecided]);
     await service.onActionProposed(proposed('s1'));
     await service.onActionProposed(proposed('s1'));
