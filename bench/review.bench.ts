@@ -40,7 +40,6 @@ import {
   createReviewHistory,
   decisionQualityContract,
   degradationContract,
-  GroupCommit,
   createReviewItemRepository,
   generateReviewDataKey,
   INBOX_PAGE_SIZE,
@@ -48,7 +47,7 @@ import {
   PROJECT_CONTRACT_PATH,
   ReviewQueueModule,
 } from '@countersign/review-queue';
-import { createPgPool, createRedis } from '@countersign/storage';
+import { createPgPool, createRedis, GroupCommit } from '@countersign/storage';
 import { createTestDatabase, loadStackEnvFile } from '@countersign/testing';
 
 const PENDING = Number(process.env.BENCH_PENDING ?? 100_000);

@@ -26,8 +26,6 @@ export { decisionQualityContract } from './decision-quality/decision-quality';
 // The decision path's services and the inbox's page size, for benchmarks that drive them in process (bench/review.bench.ts).
 export { ApprovalService } from './approvals/approval.service';
 export { ClaimService } from './claims/claim.service';
-// The group commit the PostgreSQL adapter batches with (ADR 0028), for the benchmark's raw baseline of the same shape.
-export { GroupCommit } from './review-item/group-commit';
 export { INBOX_PAGE_SIZE } from './inbox/inbox.controller';
 // The trust monitor (ADR 0019): its options and the rotation warning, for a host that watches its key files.
 export type { TrustMonitorOptions } from './trust/trust.providers';

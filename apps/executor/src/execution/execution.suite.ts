@@ -47,6 +47,30 @@ export function executionSuite(name: string, make: () => Promise<ExecutionReposi
       expect(record!.claimedAt).toBeDefined();
     });
 
+    it('answers each of many actions written at once with its own record, claim and outcome', async () => {
+      const repo = await make();
+      const ids = Array.from({ length: 40 }, (_, i) => `m${i}`);
+      await repo.saveDecision(decision('m0', 'stored-before'));
+      await repo.saveDecision(decision('m1'));
+      await repo.claim('m1', 'claimed-before', null, new Date());
+      const stored = await Promise.all(ids.map((id) => repo.saveDecision({ ...decision(id), lane: id === 'm2' ? 'autonomous' : 'review' })));
+      expect(stored.map((r) => [r.actionId, r.decisionEventId, r.state])).toEqual(
+        ids.map((id) => [id, id === 'm0' ? 'stored-before' : `d-${id}`, id === 'm1' ? 'executing' : 'decided']),
+      );
+      expect(stored[2].lane).toBe('autonomous');
+      // Each claimed by one of two deliveries at once; m1 was claimed before, 'missing' was never decided.
+      const claims = await Promise.all([...ids, ...ids, 'missing'].map((id, i) => repo.claim(id, `cause-${i}`, null, new Date())));
+      const claimedIds = claims.flatMap((c, i) => (c.claimed ? [[...ids, ...ids, 'missing'][i]] : []));
+      expect(claimedIds.sort()).toEqual(ids.filter((id) => id !== 'm1').sort());
+      const event = (id: string) => ({ id: `ev-${id}`, type: 'execution.action.executed.v1', subject: id }) as unknown as Envelope;
+      await Promise.all(ids.map((id) => repo.finish(id, 'executed', { topic: 'execution.action.executed.v1', data: { connector: id }, event: event(id) })));
+      const half = ids.filter((_, i) => i % 2 === 0);
+      await Promise.all(half.map((id) => repo.markOutcomePublished(id, `ev-${id}`)));
+      const left = await repo.unpublishedOutcomes(new Date(Date.now() + 60_000), 100);
+      expect(left.map((o) => o.actionId).sort()).toEqual(ids.filter((_, i) => i % 2 === 1).sort());
+      for (const id of ids) expect((await repo.get(id))!.outcome).toMatchObject({ data: { connector: id }, event: { id: `ev-${id}` } });
+    });
+
     it('consumes an approval nonce once, across actions', async () => {
       const repo = await make();
       await repo.saveDecision(decision('a1'));

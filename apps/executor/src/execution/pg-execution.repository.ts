@@ -1,25 +1,87 @@
 import type { Pool } from 'pg';
 import type { Lane, Proposal } from '@countersign/contracts';
+import { GroupCommit } from '@countersign/storage';
 import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent, UnpublishedOutcome, UnsettledClaim } from './execution.repository';
 
-/** The durable execution record of a distributed executor, in PostgreSQL. */
-export class PgExecutionRepository implements ExecutionRepository {
-  /** The tables come from `apps/executor/migrations`, applied at boot by `main.ts`. */
-  constructor(private readonly pool: Pool) {}
+type Decision = Omit<ActionRecord, 'state'>;
+interface Claim {
+  actionId: string;
+  authorisedBy: string;
+  now: Date;
+}
+interface Finish {
+  actionId: string;
+  state: ExecutionState;
+  outcome: ActionRecord['outcome'];
+}
+interface Published {
+  actionId: string;
+  eventId: string;
+}
 
-  async saveDecision(r: Omit<ActionRecord, 'state'>): Promise<ActionRecord> {
-    // The new row, or (when a decision was stored before) the existing one: either way one statement.
-    const { rows } = await this.pool.query<ActionRow>(
-      `WITH inserted AS (
-         INSERT INTO executor_actions (action_id, correlation_id, decision_event_id, digest, lane, proposal, state, proposer_principal, contract_version)
-         VALUES ($1, $2, $3, $4, $5, $6, 'decided', $7, $8) ON CONFLICT (action_id) DO NOTHING RETURNING *)
-       SELECT * FROM inserted UNION ALL SELECT * FROM executor_actions WHERE action_id = $1 AND NOT EXISTS (SELECT 1 FROM inserted)`,
-      [r.actionId, r.correlationId, r.decisionEventId, r.digest, r.lane, JSON.stringify(r.proposal), r.proposerPrincipal ?? null, r.contractVersion ?? null],
-    );
-    if (rows[0]) return toRecord(rows[0]);
+/**
+ * The durable execution record of a distributed executor, in PostgreSQL.
+ *
+ * The four writes every autonomous action makes (its decision, its claim, its outcome, the outcome known published)
+ * are group-committed (docs/adr/0041): the ones of the actions in flight about the same time go in one statement and
+ * one commit, each caller answered only once that commit returned. One action's writes come one after the other, and
+ * each batcher never puts two writes of one action in one batch, so nothing changes for an action; what changes is
+ * that under load a commit is paid per batch, not per action and step. A claim that consumes an approval's nonce stays
+ * a transaction of its own (review lane, two tables).
+ */
+export class PgExecutionRepository implements ExecutionRepository {
+  private readonly decisions: GroupCommit<Decision, ActionRecord | undefined>;
+  private readonly claims: GroupCommit<Claim, boolean>;
+  private readonly outcomes: GroupCommit<Finish, void>;
+  private readonly published: GroupCommit<Published, void>;
+
+  /** The tables come from `apps/executor/migrations`, applied at boot by `main.ts`. */
+  constructor(private readonly pool: Pool) {
+    const byAction = (w: { actionId: string }) => w.actionId;
+    const options = { maxBatch: 128, maxInFlight: 2 };
+    this.decisions = new GroupCommit<Decision, ActionRecord | undefined>((b) => this.saveDecisions(b), byAction, options);
+    this.claims = new GroupCommit<Claim, boolean>((b) => this.claimDecided(b), byAction, options);
+    this.outcomes = new GroupCommit<Finish, void>((b) => this.finishAll(b), byAction, options);
+    this.published = new GroupCommit<Published, void>((b) => this.markPublished(b), byAction, options);
+  }
+
+  async saveDecision(r: Decision): Promise<ActionRecord> {
+    // The new row, or (when a decision was stored before) the existing one.
+    const saved = await this.decisions.submit(r);
+    if (saved) return saved;
     // A concurrent delivery inserted the row after this statement's snapshot was taken: ON CONFLICT saw
     // it, the SELECT could not. A new statement sees it.
     return (await this.get(r.actionId))!;
+  }
+
+  private async saveDecisions(batch: Decision[]): Promise<Array<ActionRecord | undefined>> {
+    const { rows } = await this.pool.query<ActionRow>(
+      {
+        name: 'executor.save-decisions',
+        text: `WITH input AS (
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[])
+                   AS u(action_id, correlation_id, decision_event_id, digest, lane, proposal, proposer_principal, contract_version)),
+               inserted AS (
+                 INSERT INTO executor_actions (action_id, correlation_id, decision_event_id, digest, lane, proposal, state, proposer_principal, contract_version)
+                 SELECT action_id, correlation_id, decision_event_id, digest, lane, proposal, 'decided', proposer_principal, contract_version FROM input
+                 ON CONFLICT (action_id) DO NOTHING RETURNING *)
+               SELECT * FROM inserted
+               UNION ALL
+               SELECT a.* FROM executor_actions a WHERE a.action_id IN (SELECT action_id FROM input) AND a.action_id NOT IN (SELECT action_id FROM inserted)`,
+      },
+      [
+        batch.map((r) => r.actionId),
+        batch.map((r) => r.correlationId),
+        batch.map((r) => r.decisionEventId),
+        batch.map((r) => r.digest),
+        batch.map((r) => r.lane),
+        batch.map((r) => JSON.stringify(r.proposal)),
+        batch.map((r) => r.proposerPrincipal ?? null),
+        batch.map((r) => r.contractVersion ?? null),
+      ],
+    );
+    const byId = new Map(rows.map((row) => [row.action_id, toRecord(row)]));
+    return batch.map((r) => byId.get(r.actionId));
   }
 
   async get(actionId: string): Promise<ActionRecord | undefined> {
@@ -29,12 +91,8 @@ export class PgExecutionRepository implements ExecutionRepository {
 
   async claim(actionId: string, authorisedBy: string, nonce: string | null, now: Date): Promise<ClaimResult> {
     if (!nonce) {
-      // No approval to consume: one conditional UPDATE is the whole claim.
-      const updated = await this.pool.query(
-        `UPDATE executor_actions SET state = 'executing', authorised_by = $2, claimed_at = $3, updated_at = now() WHERE action_id = $1 AND state = 'decided'`,
-        [actionId, authorisedBy, now],
-      );
-      return updated.rowCount === 1 ? { claimed: true } : { claimed: false, reason: 'not-decided' };
+      // No approval to consume: one conditional UPDATE is the whole claim (group-committed).
+      return (await this.claims.submit({ actionId, authorisedBy, now })) ? { claimed: true } : { claimed: false, reason: 'not-decided' };
     }
     const client = await this.pool.connect();
     try {
@@ -68,13 +126,40 @@ export class PgExecutionRepository implements ExecutionRepository {
     }
   }
 
-  async finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<void> {
-    await this.pool.query('UPDATE executor_actions SET state = $2, outcome = $3, outcome_to_publish = $4, updated_at = now() WHERE action_id = $1', [
-      actionId,
-      state,
-      outcome ? JSON.stringify(outcome) : null,
-      Boolean(outcome?.event),
-    ]);
+  private async claimDecided(batch: Claim[]): Promise<boolean[]> {
+    const { rows } = await this.pool.query<{ action_id: string }>(
+      {
+        name: 'executor.claim-decided',
+        text: `UPDATE executor_actions a SET state = 'executing', authorised_by = u.authorised_by, claimed_at = u.claimed_at, updated_at = now()
+               FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS u(action_id, authorised_by, claimed_at)
+               WHERE a.action_id = u.action_id AND a.state = 'decided' RETURNING a.action_id`,
+      },
+      [batch.map((c) => c.actionId), batch.map((c) => c.authorisedBy), batch.map((c) => c.now)],
+    );
+    const claimed = new Set(rows.map((r) => r.action_id));
+    return batch.map((c) => claimed.has(c.actionId));
+  }
+
+  finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<void> {
+    return this.outcomes.submit({ actionId, state, outcome });
+  }
+
+  private async finishAll(batch: Finish[]): Promise<void[]> {
+    await this.pool.query(
+      {
+        name: 'executor.finish',
+        text: `UPDATE executor_actions a SET state = u.state, outcome = u.outcome, outcome_to_publish = u.to_publish, updated_at = now()
+               FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::boolean[]) AS u(action_id, state, outcome, to_publish)
+               WHERE a.action_id = u.action_id`,
+      },
+      [
+        batch.map((f) => f.actionId),
+        batch.map((f) => f.state),
+        batch.map((f) => (f.outcome ? JSON.stringify(f.outcome) : null)),
+        batch.map((f) => Boolean(f.outcome?.event)),
+      ],
+    );
+    return batch.map(() => undefined);
   }
 
   async unpublishedOutcomes(recordedBefore: Date, limit: number): Promise<UnpublishedOutcome[]> {
@@ -85,11 +170,20 @@ export class PgExecutionRepository implements ExecutionRepository {
     return rows.map((r) => ({ actionId: r.action_id, topic: r.outcome.topic, event: r.outcome.event }));
   }
 
-  async markOutcomePublished(actionId: string, eventId: string): Promise<void> {
+  markOutcomePublished(actionId: string, eventId: string): Promise<void> {
+    return this.published.submit({ actionId, eventId });
+  }
+
+  private async markPublished(batch: Published[]): Promise<void[]> {
     await this.pool.query(
-      `UPDATE executor_actions SET outcome_to_publish = false WHERE action_id = $1 AND outcome_to_publish AND outcome->'event'->>'id' = $2`,
-      [actionId, eventId],
+      {
+        name: 'executor.mark-published',
+        text: `UPDATE executor_actions a SET outcome_to_publish = false FROM unnest($1::text[], $2::text[]) AS u(action_id, event_id)
+               WHERE a.action_id = u.action_id AND a.outcome_to_publish AND a.outcome->'event'->>'id' = u.event_id`,
+      },
+      [batch.map((p) => p.actionId), batch.map((p) => p.eventId)],
     );
+    return batch.map(() => undefined);
   }
 
   async claimUnsettled(now: Date, leaseMs: number, limit: number): Promise<UnsettledClaim[]> {

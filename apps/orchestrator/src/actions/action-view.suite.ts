@@ -22,6 +22,18 @@ export function actionViewSuite(name: string, make: () => Promise<ActionViewRepo
       expect(timeline.find((e) => e.eventId === 'e1')!.detail).toBe('d');
     });
 
+    it("keeps every entry recorded at once, and each action's entries in the order they were recorded", async () => {
+      const repo = await make();
+      // Event ids that sort against the order they are recorded in: the timeline's order must be the recording's.
+      const ids = ['z', 'y', 'x'];
+      const writes: Array<Promise<void>> = [];
+      for (let a = 0; a < 20; a++) for (const id of ids) writes.push(repo.record(`b${a}`, entry(`b${a}-${id}`)));
+      writes.push(repo.record('b0', { ...entry('b0-z'), detail: 'a redelivery in the same burst' }));
+      await Promise.all(writes);
+      for (let a = 0; a < 20; a++) expect((await repo.timeline(`b${a}`)).map((e) => e.eventId)).toEqual(ids.map((id) => `b${a}-${id}`));
+      expect((await repo.timeline('b0'))[0].detail).toBe('d');
+    });
+
     it('keeps actions apart and knows no unknown action', async () => {
       const repo = await make();
       await repo.record('a1', entry('e1'));

@@ -28,9 +28,19 @@ return out`;
 
 const keysOf = (series: string, r: BucketRange) => Array.from({ length: Math.max(0, r.to - r.from + 1) }, (_, i) => bucketKey(series, r.widthMs, r.from + i));
 
+/** The script as a command of the connection: sent by its SHA-1 (EVALSHA), the text only when Redis lacks it. */
+const COMMAND = 'countersignObserveAgentStats';
+type WithObserve = Redis & { [COMMAND]: (numKeys: number, ...args: string[]) => Promise<unknown> };
+
 /** Agent statistics shared by every policy-engine instance: bucketed counters in Redis, expiring with their windows. */
 export class RedisAgentStats implements AgentStats {
-  constructor(private readonly redis: Redis) {}
+  private readonly redis: WithObserve;
+
+  constructor(redis: Redis) {
+    // EVAL sent the script's 600 bytes with every decision, and Redis hashed them each time to find it (issue 14).
+    if (typeof (redis as unknown as Record<string, unknown>)[COMMAND] !== 'function') redis.defineCommand(COMMAND, { lua: OBSERVE });
+    this.redis = redis as unknown as WithObserve;
+  }
 
   async observe(series: string, actionId: string, sample: StatsSample, windows: StatsWindows, now: Date): Promise<AgentWindowStats> {
     const plan = statsPlan(windows, now);
@@ -38,8 +48,7 @@ export class RedisAgentStats implements AgentStats {
     const baseline = keysOf(series, plan.baseline);
     let answer: string[];
     try {
-      answer = (await this.redis.eval(
-        OBSERVE,
+      answer = (await this.redis[COMMAND](
         2 + short.length + baseline.length,
         bucketKey(series, plan.coarse.widthMs, plan.coarse.current),
         bucketKey(series, plan.fine.widthMs, plan.fine.current),

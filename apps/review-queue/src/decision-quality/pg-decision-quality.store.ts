@@ -9,7 +9,7 @@ import type {
   ReviewerDecision,
   SecondReview,
 } from './decision-quality.store';
-import { GroupCommit } from '../review-item/group-commit';
+import { GroupCommit } from '@countersign/storage';
 
 type DecisionRow = {
   action_id: string;

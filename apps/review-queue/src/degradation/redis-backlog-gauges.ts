@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { GroupCommit } from '../review-item/group-commit';
+import { GroupCommit } from '@countersign/storage';
 import { BacklogGauge, BacklogGauges, BacklogItem, BacklogSnapshot } from './backlog-gauges';
 
 // Layout under the prefix P (`backlog:`, after the client's key prefix): `P items` a hash action id → {c: class,

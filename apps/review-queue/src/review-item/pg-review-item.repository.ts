@@ -14,7 +14,7 @@ import {
   StoredClockEvent,
   StoredDecisionEvent,
 } from './review-item.repository';
-import { GroupCommit, GroupCommitOptions } from './group-commit';
+import { GroupCommit, GroupCommitOptions } from '@countersign/storage';
 import { proposerSideOf, ReviewerSide } from './item-roles';
 
 /** One one-step claim waiting for its batch. */

@@ -5,6 +5,8 @@ import { isTlsFailure, RedisTls, redisTlsOption } from './tls';
 
 export { Redis, Pool };
 export { migrate } from './migrations';
+export { GroupCommit } from './group-commit';
+export type { GroupCommitOptions } from './group-commit';
 export type { ServiceMigrations } from './migrations';
 export { openEmbeddedDatabase } from './embedded-database';
 export type { EmbeddedDatabase } from './embedded-database';
