@@ -52,5 +52,15 @@ export function decisionSuite(name: string, make: () => Promise<DecisionReposito
       expect(kept.filter((d) => d.mine)).toHaveLength(1);
       expect(await repo.get('a3')).toEqual(kept[0].decision);
     });
+
+    it('answers each of many actions kept at once with its own decision', async () => {
+      const repo = await make();
+      await repo.keep(decision('b0', 'review'), 'before');
+      const ids = Array.from({ length: 30 }, (_, i) => `b${i}`);
+      const kept = await Promise.all(ids.map((id, i) => repo.keep(decision(id, i % 2 ? 'review' : 'autonomous'), `n-${id}`)));
+      expect(kept.map((k) => [k.decision.subject, k.decision.data.lane, k.mine])).toEqual(
+        ids.map((id, i) => [id, i === 0 || i % 2 ? 'review' : 'autonomous', id !== 'b0']),
+      );
+    });
   });
 }
