@@ -52,6 +52,17 @@ describe('GroupCommit', () => {
     expect(await Promise.all(results)).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}=${i}`));
   });
 
+  it('hands a batch over in key order (every batch locks its rows in one order), each caller still given its own result', async () => {
+    const { calls, write } = controlledWrite();
+    const group = new GroupCommit<Req, string>(write, (r) => r.key);
+    const keys = ['m', 'b', 'z', 'a'];
+    const results = keys.map((key, i) => group.submit({ key, value: i }));
+    await until(() => calls.length === 1);
+    expect(calls[0].batch.map((r) => r.key)).toEqual(['a', 'b', 'm', 'z']);
+    calls[0].commit();
+    expect(await Promise.all(results)).toEqual(['m=0', 'b=1', 'z=2', 'a=3']);
+  });
+
   it('resolves no caller before its batch is committed (durable before the answer)', async () => {
     const { calls, write } = controlledWrite();
     const group = new GroupCommit<Req, string>(write, (r) => r.key);

@@ -8,6 +8,9 @@
  * - Order: requests are written in the order they came; a request whose key is already in the batch being collected,
  *   or in one being written, waits for a later batch (two writes of one item are never in one transaction: the later
  *   one sees what the earlier one committed, and batches in flight touch distinct keys, so they never deadlock).
+ * - Lock order: each batch is handed to `write` in key order, so that every batch (of this batcher or another one on
+ *   the same rows, in this process or another) locks its rows in one order: two batches never wait on each other in
+ *   a cycle. (PostgreSQL may still choose another plan; a deadlock it breaks fails one batch, written again below.)
  * - One failure does not fail the others: when a batch's write throws, each of its requests is written again on its
  *   own, and only the ones that throw then are rejected.
  */
@@ -96,7 +99,7 @@ export class GroupCommit<I, O> {
       batch.push(p);
       this.queue.splice(i, 1);
     }
-    return batch;
+    return batch.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   private async run(batch: Array<Pending<I, O>>): Promise<void> {
