@@ -40,12 +40,16 @@ describe('strict ingress (embedded mode)', () => {
     });
     return { status: res.status, body: (await res.json()) as { message: string; actionId?: string }, correlationId, headers: res.headers };
   };
-  /** The refusal is on the record: a `security.request.rejected.v1` audit entry with its status and reason. */
+  /**
+   * The refusal is on the record: a `security.request.rejected.v1` audit entry with its status and reason. Up to 30 s:
+   * the first one waited for comes right after the start, behind the start's own events, and on a loaded CI machine
+   * (a clean clone, 2026-12-03) 10 s was once not enough; it is found in well under a second otherwise.
+   */
   const audited = (correlationId: string, status: number, reason: string) =>
     eventually(() => {
       const entry = audit().find((e) => e.correlationId === correlationId && e.eventType === TOPICS.requestRejected);
       expect(entry?.data).toMatchObject({ status, reason });
-    }, 10_000);
+    }, 30_000);
   const proposedCount = () => audit().filter((e) => e.eventType === TOPICS.actionProposed).length;
 
   beforeAll(async () => {

@@ -134,18 +134,20 @@ export async function observeAgentStats(
   stats: AgentStats,
   now: Date,
 ): Promise<Record<string, AgentWindowStats>> {
-  const observed: Record<string, AgentWindowStats> = {};
   // An unreadable confidence counts as fully sure: it never makes an agent look calmer than it is.
   const confidence = typeof p.confidence === 'number' && Number.isFinite(p.confidence) ? Math.min(1, Math.max(0, p.confidence)) : 1;
-  for (const rule of compiled.contract.anomalies ?? []) {
-    if (rule.actionTypes && !rule.actionTypes.includes(p.actionType)) continue;
-    observed[rule.id] = await stats.observe(
-      `anomaly:${rule.id}:${agentKey(p.proposer?.agentId)}`,
-      actionId,
-      { confidence, autonomous },
-      { shortSeconds: rule.shortWindowSeconds, baselineSeconds: rule.baselineWindowSeconds },
-      now,
-    );
-  }
-  return observed;
+  const rules = (compiled.contract.anomalies ?? []).filter((rule) => !rule.actionTypes || rule.actionTypes.includes(p.actionType));
+  // Every rule's series at once: one round trip to a pipelining store, not one per rule.
+  const observed = await Promise.all(
+    rules.map((rule) =>
+      stats.observe(
+        `anomaly:${rule.id}:${agentKey(p.proposer?.agentId)}`,
+        actionId,
+        { confidence, autonomous },
+        { shortSeconds: rule.shortWindowSeconds, baselineSeconds: rule.baselineWindowSeconds },
+        now,
+      ),
+    ),
+  );
+  return Object.fromEntries(rules.map((rule, i) => [rule.id, observed[i]]));
 }

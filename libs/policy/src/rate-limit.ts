@@ -45,15 +45,16 @@ export async function checkRateLimits(
   limiter: RateLimiter,
   now: Date,
 ): Promise<string[]> {
-  const exceeded: string[] = [];
-  for (const limit of contract.rateLimits ?? []) {
-    if (!limit.actionTypes.includes(p.actionType)) continue;
-    // Counted under the canonical spelling (canonical.ts): `ACME` and `acme\u00a0` share `acme`'s budget.
-    const who = limit.per === 'tenant' ? `tenant:${canonicalText(String(p.tenant))}` : `actor:${actor}`;
-    const { allowed } = await limiter.hit(`ratelimit:${limit.id}:${who}`, actionId, limit.limit, limit.windowSeconds * 1000, now);
-    if (!allowed) exceeded.push(limit.id);
-  }
-  return exceeded;
+  // Every limit at once (each its own key): one round trip to a pipelining store, not one per limit.
+  const limits = (contract.rateLimits ?? []).filter((limit) => limit.actionTypes.includes(p.actionType));
+  const hits = await Promise.all(
+    limits.map((limit) => {
+      // Counted under the canonical spelling (canonical.ts): `ACME` and `acme\u00a0` share `acme`'s budget.
+      const who = limit.per === 'tenant' ? `tenant:${canonicalText(String(p.tenant))}` : `actor:${actor}`;
+      return limiter.hit(`ratelimit:${limit.id}:${who}`, actionId, limit.limit, limit.windowSeconds * 1000, now);
+    }),
+  );
+  return limits.filter((_, i) => !hits[i].allowed).map((limit) => limit.id);
 }
 
 /**
@@ -77,22 +78,26 @@ function aggregateSubject(per: string, p: ProposalInput): string {
  * its id; an amount that cannot be converted adds nothing to the sum (evaluate sends it to review or worse).
  */
 export async function checkAggregateLimits(compiled: CompiledContract, p: ProposalInput, actionId: string, limiter: RateLimiter, now: Date): Promise<string[]> {
-  const exceeded: string[] = [];
   const { contract } = compiled;
-  for (const limit of contract.aggregateLimits ?? []) {
-    if (!limit.actionTypes.includes(p.actionType)) continue;
-    let amount = 0;
-    const field = limit.amount ? compiled.actions.get(p.actionType)?.money.find((m) => m.amount === limit.amount) : undefined;
-    if (field) {
-      try {
-        amount = Math.max(0, Number(moneyReader(field, contract.money)({ parameters: p.parameters }) ?? 0)) || 0;
-      } catch {
-        amount = 0;
+  const limits = (contract.aggregateLimits ?? []).filter((limit) => limit.actionTypes.includes(p.actionType));
+  // Every limit at once (each its own key), as the rate limits.
+  const totals = await Promise.all(
+    limits.map((limit) => {
+      let amount = 0;
+      const field = limit.amount ? compiled.actions.get(p.actionType)?.money.find((m) => m.amount === limit.amount) : undefined;
+      if (field) {
+        try {
+          amount = Math.max(0, Number(moneyReader(field, contract.money)({ parameters: p.parameters }) ?? 0)) || 0;
+        } catch {
+          amount = 0;
+        }
       }
-    }
-    const totals = await limiter.add(`aggregate:${limit.id}:${aggregateSubject(limit.per, p)}`, actionId, amount, limit.windowSeconds * 1000, now);
-    if ((limit.maxCount !== undefined && totals.count > limit.maxCount) || (limit.maxAmount !== undefined && totals.sum > limit.maxAmount))
-      exceeded.push(limit.id);
-  }
-  return exceeded;
+      return limiter.add(`aggregate:${limit.id}:${aggregateSubject(limit.per, p)}`, actionId, amount, limit.windowSeconds * 1000, now);
+    }),
+  );
+  return limits
+    .filter(
+      (limit, i) => (limit.maxCount !== undefined && totals[i].count > limit.maxCount) || (limit.maxAmount !== undefined && totals[i].sum > limit.maxAmount),
+    )
+    .map((limit) => limit.id);
 }

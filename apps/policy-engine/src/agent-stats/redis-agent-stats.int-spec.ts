@@ -28,17 +28,6 @@ describe('RedisAgentStats without Redis', () => {
     }
   });
 
-  it('keeps counting when Redis has forgotten its script (restarted, or SCRIPT FLUSH): sent by SHA-1, the text when missing', async () => {
-    const client = redis.client();
-    const stats = new RedisAgentStats(client);
-    const observe = (id: string) =>
-      stats.observe('anomaly:r:agent-flush', id, { confidence: 0.5, autonomous: true }, { shortSeconds: 300, baselineSeconds: 3600 }, new Date());
-    expect((await observe('a-1')).short.count).toBe(1);
-    await client.script('FLUSH');
-    expect((await observe('a-2')).short.count).toBe(2);
-    expect((await observe('a-2')).short.count).toBe(2); // a redelivery is still not counted twice
-  });
-
   it('expires its buckets: every key it writes has a time to live', async () => {
     const client = redis.client();
     await new RedisAgentStats(client).observe(

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DependencyUnavailableError, isDependencyFailure } from '@countersign/bus';
+import { redisScript, RedisScript } from '@countersign/storage';
 import { AgentStats, BucketRange, bucketKey, StatsSample, StatsWindows, statsPlan, sumBuckets } from '@countersign/policy';
 import type { AgentWindowStats } from '@countersign/policy';
 
@@ -43,18 +44,13 @@ local function window(width, from, to)
 end
 return { window(ARGV[8], ARGV[9], ARGV[10]), window(ARGV[11], ARGV[12], ARGV[13]) }`;
 
-/** The script as a command of the connection: sent by its SHA-1 (EVALSHA), the text only when Redis lacks it. */
-const COMMAND = 'countersignObserveAgentStats';
-type WithObserve = Redis & { [COMMAND]: (numKeys: number, ...args: string[]) => Promise<unknown> };
-
 /** Agent statistics shared by every policy-engine instance: bucketed counters in Redis, expiring with their windows. */
 export class RedisAgentStats implements AgentStats {
-  private readonly redis: WithObserve;
+  private readonly observeScript: RedisScript;
 
-  constructor(redis: Redis) {
-    // EVAL sent the script's 600 bytes with every decision, and Redis hashed them each time to find it (issue 14).
-    if (typeof (redis as unknown as Record<string, unknown>)[COMMAND] !== 'function') redis.defineCommand(COMMAND, { lua: OBSERVE });
-    this.redis = redis as unknown as WithObserve;
+  constructor(private readonly redis: Redis) {
+    // Sent by its SHA-1: EVAL sent the script's text with every decision, and Redis hashed it each time (issue 14).
+    this.observeScript = redisScript(redis, OBSERVE);
   }
 
   async observe(series: string, actionId: string, sample: StatsSample, windows: StatsWindows, now: Date): Promise<AgentWindowStats> {
@@ -62,7 +58,7 @@ export class RedisAgentStats implements AgentStats {
     const range = (r: BucketRange) => [String(r.widthMs), String(r.from), String(r.to)];
     let answer: string[];
     try {
-      answer = (await this.redis[COMMAND](
+      answer = (await this.observeScript(
         2,
         bucketKey(series, plan.coarse.widthMs, plan.coarse.current),
         bucketKey(series, plan.fine.widthMs, plan.fine.current),

@@ -83,10 +83,14 @@ export class DecisionService {
     const proposer = e.data.revisionOf?.proposerPrincipal ?? e.actor.id;
     const now = new Date(e.time);
     const compiled = this.contracts.compiledContract();
+    // Keyed by action id: a redelivered proposal is not counted again and gets the same decision. Both at once.
+    const [rateLimited, aggregateLimited] = await Promise.all([
+      checkRateLimits(contract, proposal, proposer, e.subject, this.limiter, now),
+      checkAggregateLimits(compiled, proposal, e.subject, this.limiter, now),
+    ]);
     const counted = {
-      // Keyed by action id: a redelivered proposal is not counted again and gets the same decision.
-      rateLimited: await checkRateLimits(contract, proposal, proposer, e.subject, this.limiter, now),
-      aggregateLimited: await checkAggregateLimits(compiled, proposal, e.subject, this.limiter, now),
+      rateLimited,
+      aggregateLimited,
       scopedTokenKey: this.settings.scopedTokenKey,
       actionId: e.subject,
       now,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { AggregateTotals, RateLimiter, verdict } from '@countersign/policy';
+import { redisScript } from '@countersign/storage';
 
 // One sliding log per key and window length, in two keys of one hash tag: KEYS[1] a sorted set of the distinct hit
 // ids scored by their time (epoch ms), KEYS[2] a hash with 'id:<hit id>' = '<count> <sum> <amount>' (the answer
@@ -35,7 +36,11 @@ return answer`;
 
 /** Sliding-window rate and aggregate limits shared by every policy-engine instance. */
 export class RedisRateLimiter implements RateLimiter {
-  constructor(private readonly redis: Redis) {}
+  private readonly recordScript;
+
+  constructor(redis: Redis) {
+    this.recordScript = redisScript(redis, RECORD);
+  }
 
   async hit(key: string, hitId: string, limit: number, windowMs: number, now: Date) {
     const { count } = await this.record('hit', key, hitId, 0, windowMs, now);
@@ -51,7 +56,7 @@ export class RedisRateLimiter implements RateLimiter {
     // the key, so two limits on one key with different windows never share a log.
     const log = `{${kind}:${key}:${windowMs}}`;
     const keys = [`${log}:log`, `${log}:answers`];
-    const answer = String(await this.redis.eval(RECORD, 2, ...keys, String(now.getTime()), String(windowMs), hitId, String(amount)));
+    const answer = String(await this.recordScript(2, ...keys, String(now.getTime()), String(windowMs), hitId, String(amount)));
     const [count, sum] = answer.split(' ').map(Number);
     return { count, sum };
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { GroupCommit } from '@countersign/storage';
+import { GroupCommit, redisScript, RedisScript } from '@countersign/storage';
 import { BacklogGauge, BacklogGauges, BacklogItem, BacklogSnapshot } from './backlog-gauges';
 
 // Layout under the prefix P (`backlog:`, after the client's key prefix): `P items` a hash action id → {c: class,
@@ -106,11 +106,13 @@ return redis.call('HMGET', KEYS[2], unpack(ids))`;
 export class RedisBacklogGauges implements BacklogGauges {
   /** Items decided about the same time leave the gauges in one script (docs/adr/0028's group commit, for Redis). */
   private readonly removals: GroupCommit<string, void>;
+  /** The scripts, each sent by its SHA-1 once Redis has it (`redisScript`). */
+  private readonly scripts = new Map<string, RedisScript>();
 
   constructor(private readonly redis: Redis) {
     this.removals = new GroupCommit<string, void>(
       async (ids) => {
-        await this.redis.eval(REMOVE, 1, 'backlog:', ...ids);
+        await this.script(REMOVE, 1, 'backlog:', ...ids);
         return ids.map(() => undefined);
       },
       (id) => id,
@@ -120,7 +122,7 @@ export class RedisBacklogGauges implements BacklogGauges {
 
   async add(item: BacklogItem): Promise<void> {
     const value = JSON.stringify({ c: item.slaClass, r: [...new Set(item.requiredRoles)], t: item.createdAt });
-    await this.redis.eval(ADD, 1, 'backlog:', item.actionId, value, item.slaClass, String(item.createdAt), ...new Set(item.requiredRoles));
+    await this.script(ADD, 1, 'backlog:', item.actionId, value, item.slaClass, String(item.createdAt), ...new Set(item.requiredRoles));
   }
 
   remove(actionId: string): Promise<void> {
@@ -132,13 +134,13 @@ export class RedisBacklogGauges implements BacklogGauges {
     for (let i = 0; i < items.length; i += REBUILD_CHUNK) {
       // An empty Lua table encodes as {} rather than []: the roles go as a list only when there are some.
       const chunk = items.slice(i, i + REBUILD_CHUNK).map((x) => ({ id: x.actionId, c: x.slaClass, r: [...new Set(x.requiredRoles)], t: x.createdAt }));
-      await this.redis.eval(STAGE, 1, staging, JSON.stringify(chunk), String(STAGING_TTL_MS));
+      await this.script(STAGE, 1, staging, JSON.stringify(chunk), String(STAGING_TTL_MS));
     }
-    await this.redis.eval(SWAP, 2, 'backlog:', staging, String(at.getTime()));
+    await this.script(SWAP, 2, 'backlog:', staging, String(at.getTime()));
   }
 
   async snapshot(): Promise<BacklogSnapshot> {
-    const lines = (await this.redis.eval(SNAPSHOT, 1, 'backlog:')) as string[];
+    const lines = (await this.script(SNAPSHOT, 1, 'backlog:')) as string[];
     const bySlaClass: Record<string, BacklogGauge> = {};
     const byRole: Record<string, BacklogGauge> = {};
     let builtAt: number | undefined;
@@ -170,10 +172,16 @@ export class RedisBacklogGauges implements BacklogGauges {
   }
 
   async onShift(now: Date): Promise<Record<string, number>> {
-    const roles = (await this.redis.eval(ON_SHIFT, 2, 'reviewers:on-shift', 'reviewers:roles', String(now.getTime()))) as Array<string | null>;
+    const roles = (await this.script(ON_SHIFT, 2, 'reviewers:on-shift', 'reviewers:roles', String(now.getTime()))) as Array<string | null>;
     const perRole: Record<string, number> = {};
     for (const json of roles) if (json) for (const role of JSON.parse(json) as string[]) perRole[role] = (perRole[role] ?? 0) + 1;
     return perRole;
+  }
+
+  private script(lua: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown> {
+    let run = this.scripts.get(lua);
+    if (!run) this.scripts.set(lua, (run = redisScript(this.redis, lua)));
+    return run(numKeys, ...keysAndArgs);
   }
 }
 

@@ -7,6 +7,8 @@ export { Redis, Pool };
 export { migrate } from './migrations';
 export { GroupCommit } from './group-commit';
 export type { GroupCommitOptions } from './group-commit';
+export { redisScript } from './redis-script';
+export type { RedisScript } from './redis-script';
 export type { ServiceMigrations } from './migrations';
 export { openEmbeddedDatabase } from './embedded-database';
 export type { EmbeddedDatabase } from './embedded-database';
