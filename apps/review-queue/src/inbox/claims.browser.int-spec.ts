@@ -123,6 +123,9 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
     // The page's own script stops here: what follows is exactly the requests below, with the page's cookie.
     const csrf = (await page.getAttribute('meta[name="csrf-token"]', 'content'))!;
     await page.close();
+    // Leaving, the page releases its claim (`pagehide`, a keepalive request) and that counts as activity: counted only
+    // once it has been handled (it once landed after `before` was read, and the count was one off).
+    await eventually(async () => expect((await h.items.get(id))?.claim).toBeUndefined());
     const claim = (data: unknown) => context.request.post(`${h.url}/reviews/${id}/claim`, { data, headers: { 'X-CSRF-Token': csrf, Origin: h.url } });
     const activity = () => sessions.activity.get('carol') ?? 0;
 
