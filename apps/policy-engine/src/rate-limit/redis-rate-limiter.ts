@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { AggregateTotals, RateLimiter, verdict } from '@countersign/policy';
-import { redisScript } from '@countersign/storage';
+import { redisScript, RedisScript } from '@countersign/storage';
 
 // One sliding log per key and window length, in two keys of one hash tag: KEYS[1] a sorted set of the distinct hit
 // ids scored by their time (epoch ms), KEYS[2] a hash with 'id:<hit id>' = '<count> <sum> <amount>' (the answer
@@ -36,7 +36,7 @@ return answer`;
 
 /** Sliding-window rate and aggregate limits shared by every policy-engine instance. */
 export class RedisRateLimiter implements RateLimiter {
-  private readonly recordScript;
+  private readonly recordScript: RedisScript;
 
   constructor(redis: Redis) {
     this.recordScript = redisScript(redis, RECORD);
