@@ -2,4 +2,4 @@ import { InMemoryAgentStats } from '@countersign/policy';
 import { agentStatsSuite } from './agent-stats.suite';
 
 // real: the in-process agent statistics; fake: nothing.
-agentStatsSuite('in-memory', async () => new InMemoryAgentStats());
+agentStatsSuite('in-memory', async (clock) => new InMemoryAgentStats(clock));
