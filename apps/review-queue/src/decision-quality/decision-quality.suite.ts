@@ -160,6 +160,18 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
       ]);
     });
 
+    it('counts many policy decisions recorded at once each once, a redelivery in the same burst included', async () => {
+      const at = new Date('2026-11-30T12:10:00Z');
+      const lanes = ['autonomous', 'review', 'prohibited'] as const;
+      await Promise.all([
+        ...Array.from({ length: 300 }, (_, i) => store.recordLane(`burst-${i}`, lanes[i % 3], at)),
+        store.recordLane('burst-7', 'review', at),
+      ]);
+      expect(await store.laneCountsSince(new Date('2026-11-30T12:00:00Z'))).toEqual([
+        { hour: '2026-11-30T12:00:00.000Z', autonomous: 100, review: 100, prohibited: 100 },
+      ]);
+    });
+
     it('keeps operator overrides once per event, in order', async () => {
       await store.recordOverride({ eventId: 'o2', kind: 'autonomy-change', at: '2026-11-30T10:10:00.000Z' });
       await store.recordOverride({ eventId: 'o1', kind: 'mode-override', at: '2026-11-30T10:00:00.000Z' });

@@ -70,6 +70,8 @@ const viewKey = (actionId: string, reviewer: string) => `${actionId}\u0000${revi
 export class PgDecisionQualityStore implements DecisionQualityStore {
   private readonly decisions: GroupCommit<ReviewerDecision, boolean>;
   private readonly secondReviews: GroupCommit<SecondReview, void>;
+  /** The lane of every policy decision, autonomous ones included: one statement and one commit per batch (issue 14). */
+  private readonly lanes: GroupCommit<{ eventId: string; lane: Lane; at: Date }, void>;
 
   constructor(private readonly pool: Pool) {
     this.decisions = new GroupCommit(
@@ -80,6 +82,18 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
     this.secondReviews = new GroupCommit(
       (batch) => this.writeSecondReviews(batch),
       (r) => r.actionId,
+      { maxBatch: 256, maxInFlight: 2 },
+    );
+    this.lanes = new GroupCommit(
+      async (batch) => {
+        await this.pool.query(
+          `INSERT INTO lane_decisions (event_id, lane, decided_at)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING`,
+          [batch.map((l) => l.eventId), batch.map((l) => l.lane), batch.map((l) => l.at)],
+        );
+        return batch.map(() => undefined);
+      },
+      (l) => l.eventId,
       { maxBatch: 256, maxInFlight: 2 },
     );
   }
@@ -288,7 +302,7 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
   }
 
   async recordLane(eventId: string, lane: Lane, at: Date): Promise<void> {
-    await this.pool.query(`INSERT INTO lane_decisions (event_id, lane, decided_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [eventId, lane, at]);
+    await this.lanes.submit({ eventId, lane, at });
   }
 
   async laneCountsSince(since: Date): Promise<LaneCounts[]> {
