@@ -8,14 +8,18 @@ import {
   ROOT_CONTEXT,
   Span,
   SpanKind,
+  SpanOptions as OtelSpanOptions,
   SpanStatusCode,
   TextMapGetter,
   trace,
+  TraceFlags,
+  Tracer,
+  TracerProvider,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator, SimpleSpanProcessor, SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export { SpanKind } from '@opentelemetry/api';
 
@@ -124,6 +128,44 @@ export interface Tracing {
 let current: Tracing | undefined;
 
 /**
+ * The tracer of a process that exports nothing: it records no span (nothing would read one), it only gives each span
+ * its ids, as the SDK would: a new span id under the parent's trace, with the parent's sampling flag, or a new trace at
+ * a root (sampled, as the SDK's default sampler marks it). So `traceparent`, the log lines and the audit trail carry
+ * ids exactly as before, and no span is built, timed and dropped per message and request (3–5 % of each service's CPU
+ * under load in `bench:spine`'s profiles, issue 14).
+ */
+class IdsOnlyTracer implements Tracer {
+  private readonly ids = new RandomIdGenerator();
+
+  startSpan(_name: string, _options?: OtelSpanOptions, ctx: Context = context.active()): Span {
+    const parent = trace.getSpanContext(ctx);
+    const valid = parent !== undefined && isSpanContextValid(parent);
+    return trace.wrapSpanContext({
+      traceId: valid ? parent.traceId : this.ids.generateTraceId(),
+      spanId: this.ids.generateSpanId(),
+      traceFlags: valid ? parent.traceFlags : TraceFlags.SAMPLED,
+      ...(valid && parent.traceState ? { traceState: parent.traceState } : {}),
+    });
+  }
+
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, ...rest: [F] | [OtelSpanOptions, F] | [OtelSpanOptions, Context, F]): ReturnType<F> {
+    const fn = rest[rest.length - 1] as F;
+    const options = rest.length > 1 ? (rest[0] as OtelSpanOptions) : undefined;
+    const ctx = rest.length > 2 ? (rest[1] as Context) : context.active();
+    const span = this.startSpan(name, options, ctx);
+    return context.with(trace.setSpan(ctx, span), () => fn(span)) as ReturnType<F>;
+  }
+}
+
+class IdsOnlyTracerProvider implements TracerProvider {
+  private readonly tracer = new IdsOnlyTracer();
+
+  getTracer(): Tracer {
+    return this.tracer;
+  }
+}
+
+/**
  * The process's tracing, set up once at boot, before anything is handled: a tracer provider for `service`, the
  * AsyncLocalStorage context manager (the active span follows the work across awaits, as the log context does), and
  * the W3C propagator. Without it, spans are no-ops and the active span is not carried across awaits: an incoming
@@ -134,14 +176,19 @@ export function initTracing(options: TracingOptions): Tracing {
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
   propagation.setGlobalPropagator(W3C);
-  const processors = options.exporter ? [options.exportEachSpan ? new SimpleSpanProcessor(options.exporter) : new BatchSpanProcessor(options.exporter)] : [];
-  const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': options.service }), spanProcessors: processors });
-  trace.setGlobalTracerProvider(provider);
+  // Spans are recorded only for an exporter; without one, only their ids are made (IdsOnlyTracer).
+  const provider = options.exporter
+    ? new BasicTracerProvider({
+        resource: resourceFromAttributes({ 'service.name': options.service }),
+        spanProcessors: [options.exportEachSpan ? new SimpleSpanProcessor(options.exporter) : new BatchSpanProcessor(options.exporter)],
+      })
+    : undefined;
+  trace.setGlobalTracerProvider(provider ?? new IdsOnlyTracerProvider());
   const tracing: Tracing = {
     shutdown: async () => {
       if (current !== tracing) return;
       current = undefined;
-      await provider.shutdown();
+      await provider?.shutdown();
       trace.disable();
       propagation.disable();
       context.disable();
