@@ -35,6 +35,8 @@ type SecondRow = {
   decided_at: Date | null;
 };
 
+type LaneRecord = { eventId: string; lane: Lane; at: Date };
+
 const decisionOf = (r: DecisionRow): ReviewerDecision => ({
   actionId: r.action_id,
   reviewer: r.reviewer,
@@ -71,7 +73,7 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
   private readonly decisions: GroupCommit<ReviewerDecision, boolean>;
   private readonly secondReviews: GroupCommit<SecondReview, void>;
   /** The lane of every policy decision, autonomous ones included: one statement and one commit per batch (issue 14). */
-  private readonly lanes: GroupCommit<{ eventId: string; lane: Lane; at: Date }, void>;
+  private readonly lanes: GroupCommit<LaneRecord, void>;
 
   constructor(private readonly pool: Pool) {
     this.decisions = new GroupCommit(
@@ -85,14 +87,7 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
       { maxBatch: 256, maxInFlight: 2 },
     );
     this.lanes = new GroupCommit(
-      async (batch) => {
-        await this.pool.query(
-          `INSERT INTO lane_decisions (event_id, lane, decided_at)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING`,
-          [batch.map((l) => l.eventId), batch.map((l) => l.lane), batch.map((l) => l.at)],
-        );
-        return batch.map(() => undefined);
-      },
+      (batch) => this.writeLanes(batch),
       (l) => l.eventId,
       { maxBatch: 256, maxInFlight: 2 },
     );
@@ -303,6 +298,17 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
 
   async recordLane(eventId: string, lane: Lane, at: Date): Promise<void> {
     await this.lanes.submit({ eventId, lane, at });
+  }
+
+  /** A batch of policy decisions' lanes in one statement and one commit; a redelivered one counts once. */
+  private async writeLanes(batch: LaneRecord[]): Promise<void[]> {
+    await this.pool.query({
+      name: 'decision-quality.record-lanes',
+      text: `INSERT INTO lane_decisions (event_id, lane, decided_at)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING`,
+      values: [batch.map((l) => l.eventId), batch.map((l) => l.lane), batch.map((l) => l.at)],
+    });
+    return batch.map(() => undefined);
   }
 
   async laneCountsSince(since: Date): Promise<LaneCounts[]> {
