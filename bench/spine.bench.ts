@@ -1,7 +1,7 @@
 // npm run bench:spine — autonomous-lane throughput through all five services over the real broker, beside raw kafkajs
 // produce→consume on one topic of the same broker, measured in the same run; then end-to-end latency (proposal produced →
 // executed and audited) at a trickle (10/s) and at half of the measured capacity, and the CPU each service spends per action (from
-// /proc) in the throughput phase — once on mTLS + HTTPS (the way the services run) and once on plaintext, to show what TLS
+// /proc) in the throughput phase, and the broker's, PostgreSQL's and Redis's (all their processes: an estimate) — once on mTLS + HTTPS (the way the services run) and once on plaintext, to show what TLS
 // costs (BENCH_TRANSPORTS). Then the fair ceiling (bench/relay-chain.ts): the same hops with no business logic, on raw
 // kafkajs and on the project's bus, measured the same way (BENCH_CHAINS), so the cost splits into Kafka, the bus, and
 // Countersign. Needs the real stack (the npm script starts it). Prints the rates, their ratios, and p50/p99.

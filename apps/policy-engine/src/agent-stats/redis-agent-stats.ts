@@ -102,7 +102,7 @@ export class RedisAgentStats implements AgentStats {
 
   /** `clock`: the wall clock buckets expire by (a test moves it on, as the twin's). */
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly clock: () => number = Date.now,
   ) {
     // Sent by its SHA-1: EVAL sent the script's text with every decision, and Redis hashed it each time (issue 14).
