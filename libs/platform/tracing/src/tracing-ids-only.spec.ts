@@ -69,5 +69,10 @@ describe('tracing without an exporter', () => {
       return activeTraceIds();
     });
     expect(ids?.traceId).toMatch(/^[0-9a-f]{32}$/);
+    // `root` asks for a new trace even under a parent.
+    const parent = contextFromHeaders({ traceparent: `00-${TRACE_ID}-${PARENT_SPAN}-01` });
+    const root = trace.getTracer(TRACER_NAME).startSpan('detached', { root: true }, parent);
+    expect(root.spanContext().traceId).not.toBe(TRACE_ID);
+    expect(trace.getTracer(TRACER_NAME).startSpan('child', {}, parent).spanContext().traceId).toBe(TRACE_ID);
   });
 });

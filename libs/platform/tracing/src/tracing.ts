@@ -137,8 +137,9 @@ let current: Tracing | undefined;
 class IdsOnlyTracer implements Tracer {
   private readonly ids = new RandomIdGenerator();
 
-  startSpan(_name: string, _options?: OtelSpanOptions, ctx: Context = context.active()): Span {
-    const parent = trace.getSpanContext(ctx);
+  startSpan(_name: string, options?: OtelSpanOptions, ctx: Context = context.active()): Span {
+    // `root`: a new trace whatever the context holds, as the SDK reads it.
+    const parent = options?.root ? undefined : trace.getSpanContext(ctx);
     const valid = parent !== undefined && isSpanContextValid(parent);
     return trace.wrapSpanContext({
       traceId: valid ? parent.traceId : this.ids.generateTraceId(),
