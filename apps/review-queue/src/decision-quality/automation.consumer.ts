@@ -15,8 +15,6 @@ import type { DecisionQuality } from './decision-quality';
 @Injectable()
 export class AutomationConsumer extends BusConsumer {
   protected readonly group = 'review-queue.decision-quality';
-  // Off the action's path (the page plots hours): read in batches, a quarter of a second late at most (issue 14).
-  protected override readonly batchWaitMs = 250;
 
   constructor(
     @Inject(DECISION_QUALITY) private readonly quality: DecisionQuality,

@@ -19,9 +19,6 @@ import { ProposerBacklogCap } from './proposer-backlog-cap';
 @Injectable()
 export class ReviewConsumer extends BusConsumer {
   protected readonly group = 'review-queue.intake';
-  // Off the autonomous path, and people read the queue: read in batches, a quarter of a second late at most, so this
-  // group does not wake with every decision beside the executor an autonomous action waits for (issue 14).
-  protected override readonly batchWaitMs = 250;
 
   constructor(
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,

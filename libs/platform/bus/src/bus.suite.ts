@@ -151,29 +151,6 @@ export function busSuite(name: string, makeHarness: () => Promise<BusHarness>, t
     );
 
     it(
-      'delivers every event to a batching group (batchWaitMs), each key in order, a trickle and a burst alike',
-      async () => {
-        const bus = await harness.bus();
-        const handled: string[] = [];
-        await bus.subscribe({
-          group: 'contract.batching',
-          batchWaitMs: 200,
-          handlers: {
-            [TOPICS.proposalSubmitted]: async (e) => void handled.push(`${e.subject}#${e.data.parameters.seq}`),
-          },
-        });
-        // One alone (the broker's wait runs out before a batch gathers), then a burst over several keys.
-        await bus.publish(TOPICS.proposalSubmitted, proposalEvent('batch-alone', 0));
-        await eventually(() => expect(handled).toEqual(['batch-alone#0']));
-        const keys = ['batch-a', 'batch-b', 'batch-c'];
-        for (let seq = 0; seq < 5; seq++) await Promise.all(keys.map((k) => bus.publish(TOPICS.proposalSubmitted, proposalEvent(k, seq))));
-        await eventually(() => expect(handled).toHaveLength(1 + 15));
-        for (const k of keys) expect(handled.filter((h) => h.startsWith(`${k}#`))).toEqual([0, 1, 2, 3, 4].map((seq) => `${k}#${seq}`));
-      },
-      timeoutMs,
-    );
-
-    it(
       'does not let a slow event hold the next batch of its partition, and keeps its key in order',
       async () => {
         const bus = await harness.bus();

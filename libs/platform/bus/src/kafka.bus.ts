@@ -236,10 +236,7 @@ export class KafkaBus implements EventBus {
       sessionTimeout: this.options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
       heartbeatInterval: HEARTBEAT_MS,
       rebalanceTimeout: 20_000,
-      // A batching group (`batchWaitMs`) asks the broker to hold the fetch until a batch has gathered or the wait is up.
-      ...(options.batchWaitMs
-        ? { minBytes: BATCH_MIN_BYTES, maxWaitTimeInMs: options.batchWaitMs }
-        : { maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 1_000 }),
+      maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 1_000,
       allowAutoTopicCreation: false,
     });
     this.consumers.add(consumer);
@@ -501,8 +498,6 @@ export class KafkaBus implements EventBus {
 const CLOSE_DRAIN_MS = 5_000;
 /** Events a partition may hold in its lanes (at least; the subscription's concurrency if larger) before its fetch waits. */
 const MIN_OUTSTANDING = 256;
-/** What a batching group's fetch waits to gather (`SubscribeOptions.batchWaitMs`): about a hundred decisions. */
-const BATCH_MIN_BYTES = 256 * 1024;
 /** The default of `KafkaBusOptions.commitIntervalMs`. */
 const DEFAULT_COMMIT_INTERVAL_MS = 100;
 

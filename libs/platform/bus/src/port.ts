@@ -27,14 +27,6 @@ export interface SubscribeOptions {
    */
   concurrency?: number;
   /**
-   * For a group off the action's path (a statistic, a queue people read): the broker may hold each fetch up to this
-   * long to gather a larger batch (Kafka's `fetch.min.bytes` and `fetch.max.wait.ms`), so at a trickle the group reads a
-   * few times a second instead of waking with every event beside the hops an action waits for, and under load it reads
-   * in larger batches. Events still come in order per key; they come up to this much later. The in-memory bus, which
-   * has no fetch, ignores it.
-   */
-  batchWaitMs?: number;
-  /**
    * For state every instance rebuilds from a topic's whole history (approved contract changes): the
    * subscription reads its topics from the beginning each time it starts and records no position. Its group
    * must be this instance's own. It is removed when the subscription closes, and a group left behind by a

@@ -31,8 +31,6 @@ export abstract class BusConsumer implements OnApplicationBootstrap, OnApplicati
   protected abstract handlers(): HandlerMap;
   /** Events handled at once (one key always in order); the bus's default when unset. */
   protected readonly concurrency?: number;
-  /** A group off the action's path may read in batches, up to this much later (`SubscribeOptions.batchWaitMs`). */
-  protected readonly batchWaitMs?: number;
   /** Read the topics' whole history at every start, in a group of this instance's own (see `SubscribeOptions.replay`). */
   protected readonly replay?: boolean;
   /** With `replay`: called once the topics were read up to the end they had at the start (`SubscribeOptions.onCaughtUp`). */
@@ -56,7 +54,6 @@ export abstract class BusConsumer implements OnApplicationBootstrap, OnApplicati
       group: this.group,
       handlers: this.handlers(),
       concurrency: this.concurrency,
-      ...(this.batchWaitMs ? { batchWaitMs: this.batchWaitMs } : {}),
       replay: this.replay,
       ...(this.replay && this.caughtUp ? { onCaughtUp: () => this.caughtUp!() } : {}),
     });
