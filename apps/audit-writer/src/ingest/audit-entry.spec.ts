@@ -34,6 +34,28 @@ describe('audit entries and traces', () => {
     expect(leafHash(entryBytes(entry)).toString('hex')).toBe(PRE_TRACE_LEAF);
   });
 
+  it('an entry is plain JSON data (nothing JSON would drop or change), masked, and leaves its event as it was', () => {
+    const root = { ...event, causationId: null, data: { connector: 'webhook' } } as unknown as Envelope;
+    const reply = {
+      ...event,
+      type: TOPICS.proposalSubmitted,
+      data: { actionType: 'support.reply', parameters: { body: 'Write to jane.doe@example.com', tags: ['a', 'b'] } },
+    } as unknown as Envelope;
+    for (const [topic, e] of [
+      [TOPICS.actionExecuted, event],
+      [TOPICS.actionExecuted, root],
+      [TOPICS.proposalSubmitted, reply],
+    ] as const) {
+      const before = JSON.stringify(e);
+      const entry = toAuditEntry(topic, e);
+      expect(JSON.parse(JSON.stringify(entry))).toStrictEqual(entry);
+      expect(JSON.stringify(e)).toBe(before);
+    }
+    // Only the connector known: no empty external request id in the side effects.
+    expect(toAuditEntry(TOPICS.actionExecuted, root).sideEffects).toStrictEqual({ connector: 'webhook' });
+    expect(JSON.stringify(toAuditEntry(TOPICS.proposalSubmitted, reply))).not.toContain('jane.doe@example.com');
+  });
+
   it('an entry with a trace id carries it, inside the hashed bytes', () => {
     const traced = toAuditEntry(TOPICS.actionExecuted, event, TRACE_ID);
     expect(traced.traceId).toBe(TRACE_ID);
