@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { redisScript, RedisScript } from '@countersign/storage';
 import { LeaderLease } from './leader-lease';
 
 // Renew if ours, else take it only if free (SET NX PX): one round trip, atomic.
@@ -16,17 +17,24 @@ return 0`;
 
 /** The controller's lease in Redis: a key with a holder and a TTL. A flush only means a new election. */
 export class RedisLeaderLease implements LeaderLease {
+  // Sent by their SHA-1, as every script of the project (`redisScript`).
+  private readonly acquireScript: RedisScript;
+  private readonly releaseScript: RedisScript;
+
   constructor(
     private readonly redis: Redis,
     private readonly key = 'degradation:leader',
-  ) {}
+  ) {
+    this.acquireScript = redisScript(redis, ACQUIRE);
+    this.releaseScript = redisScript(redis, RELEASE);
+  }
 
   async acquire(holder: string, ttlMs: number): Promise<boolean> {
-    return Number(await this.redis.eval(ACQUIRE, 1, this.key, holder, String(ttlMs))) === 1;
+    return Number(await this.acquireScript(1, this.key, holder, String(ttlMs))) === 1;
   }
 
   async release(holder: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.key, holder);
+    await this.releaseScript(1, this.key, holder);
   }
 
   async holder(): Promise<string | undefined> {
