@@ -44,4 +44,50 @@ describe('the inbox feed', () => {
     stop();
     feed.onModuleDestroy();
   });
+
+  it('starts a watcher who comes after everyone stopped from a fresh picture, not from a look begun before the stop', async () => {
+    const items = createInMemoryReviewItemRepository();
+    await items.add(reviewItem('early', due(30)));
+    // The first look is held until the test lets it go: it reads the items as they stood before the stop.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let looks = 0;
+    const gated = Object.create(items) as typeof items;
+    gated.pending = async (limit) => {
+      const picture = await items.pending(limit);
+      if (++looks === 1) await held;
+      return picture;
+    };
+    const feed = new InboxFeed(gated, {
+      issuer: 'x',
+      clientId: 'c',
+      clientSecret: 's',
+      publicUrl: 'x',
+      sessions: createInMemorySessionStore(),
+      feedPeriodMs: 60_000,
+    });
+    const first = feed.watch(() => undefined);
+    first.stop();
+    // Between the stop and the next watcher, an item arrives: the next watcher's page shows it already.
+    await items.add(reviewItem('meanwhile', due(40)));
+    const seen: InboxChange[] = [];
+    const second = feed.watch((c) => seen.push(c));
+    let ready = false;
+    void second.ready.then(() => (ready = true));
+    release();
+    await second.ready;
+    expect(looks).toBe(2);
+    expect(ready).toBe(true);
+    // The stale look (without "meanwhile") was not kept as the picture: nothing is told of an item the page shows.
+    feed.nudge();
+    await eventually(() => expect(looks).toBe(3));
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([]);
+    // And what changes after ready is told.
+    await items.decide('early', 'approved', ['bob'], 'fine', new Date());
+    feed.nudge();
+    await eventually(() => expect(seen).toEqual([{ type: 'decided', actionId: 'early', requiredRoles: ['reviewer'] }]));
+    second.stop();
+    feed.onModuleDestroy();
+  });
 });

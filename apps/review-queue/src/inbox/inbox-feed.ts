@@ -31,7 +31,11 @@ export class InboxFeed implements OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private looking?: Promise<void>;
   private again = false;
+  /** Counts the times the feed stopped: a look begun before the last stop neither keeps its picture nor tells anyone. */
+  private generation = 0;
   private readonly periodMs: number;
+  /** Settles when the feed (re)gains its starting picture after a stop. */
+  private pictured = settleable();
 
   constructor(
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
@@ -56,7 +60,7 @@ export class InboxFeed implements OnModuleDestroy {
         this.listeners.delete(listener);
         if (this.listeners.size === 0) this.stop();
       },
-      ready: this.known ? Promise.resolve() : (this.looking ?? Promise.resolve()),
+      ready: this.pictured.promise,
     };
   }
 
@@ -85,14 +89,20 @@ export class InboxFeed implements OnModuleDestroy {
   private stop() {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.generation++;
+    if (this.known) this.pictured = settleable();
     // No one watches: the next watcher starts from a fresh look, not from a stale picture.
     this.known = undefined;
   }
 
   private async look(): Promise<void> {
+    const generation = this.generation;
     const now = new Map((await this.items.pending(HORIZON)).map((item) => [item.actionId, { item, print: fingerprint(item) }]));
+    // Everyone stopped watching while this look read: its picture may be older than the next watcher's page.
+    if (generation !== this.generation) return;
     const before = this.known;
     this.known = now;
+    this.pictured.settle();
     // The first look is the starting picture: the page a watcher opened shows it already.
     if (!before) return;
     for (const [actionId, { item, print }] of now) {
@@ -113,6 +123,12 @@ export class InboxFeed implements OnModuleDestroy {
     for (const listener of this.listeners) listener(change);
   }
 }
+
+const settleable = () => {
+  let settle!: () => void;
+  const promise = new Promise<void>((resolve) => (settle = resolve));
+  return { promise, settle };
+};
 
 /**
  * What a reviewer would see change on an item still pending: its roles, due time, escalation, who approved so far, and

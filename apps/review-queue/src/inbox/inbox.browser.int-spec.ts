@@ -192,6 +192,39 @@ describe('the reviewer inbox in a real browser', () => {
     expect(shown).toEqual([other]);
   });
 
+  it('never lets an older answer for the list replace a newer one', async () => {
+    const { page } = await signIn('alice');
+    await page.waitForSelector('body[data-live="ready"]');
+    const answered = async () => Number((await page.getAttribute('body', 'data-lists-answered')) ?? 0);
+    await eventually(async () => expect(await answered()).toBeGreaterThanOrEqual(1));
+    const before = await answered();
+    // The next list the page asks for is read at once but handed over only when the test says so.
+    let fetched!: () => void;
+    const read = new Promise<void>((resolve) => (fetched = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let first = true;
+    await page.route('**/reviews/list?*', async (route) => {
+      if (!first) return route.continue();
+      first = false;
+      const response = await route.fetch();
+      fetched();
+      await held;
+      await route.fulfill({ response });
+    });
+    const id = await queue();
+    // The arrival's list (with the item) is read; then the item is decided, and that news's list (without it) is shown.
+    await read;
+    await h.items.decide(id, 'rejected', ['bob'], 'decided through the JSON API', new Date());
+    await eventually(async () => expect(await answered()).toBeGreaterThanOrEqual(before + 1));
+    expect(await page.$(`.items a[data-action-id="${id}"]`)).toBeNull();
+    // The older answer arrives last: it is not shown.
+    release();
+    await eventually(async () => expect(await answered()).toBeGreaterThanOrEqual(before + 2));
+    expect(await page.$(`.items a[data-action-id="${id}"]`)).toBeNull();
+    await page.unroute('**/reviews/list?*');
+  });
+
   it('refuses a decision on an action the reviewer proposed (separation of duties)', async () => {
     const id = await queue({}, { proposerPrincipal: 'fiona' });
     const { page } = await signIn('fiona');

@@ -70,11 +70,20 @@ function sending(result) {
     }
   }
 
+  // Lists and cards are fetched concurrently (news arrives while one is on its way), and their answers can come back in
+  // any order: only the answer to the latest request is shown, so an older picture never replaces a newer one.
+  let listAsked = 0;
+  let cardAsked = 0;
+
   async function refreshList() {
     const params = filters();
     const sel = selectedId();
     if (sel) params.set('selected', sel);
+    const asked = ++listAsked;
     const html = await fetchHtml(`/reviews/list?${params}`);
+    // Counted whether shown or not, so that a test can wait for an answer it delayed.
+    document.body.dataset.listsAnswered = String(Number(document.body.dataset.listsAnswered ?? 0) + 1);
+    if (asked !== listAsked) return;
     if (html !== undefined) $('#queue').innerHTML = html;
     // A card opened while the list was on its way stays marked: the list was rendered for the card open before it.
     markCurrent($('article.card')?.dataset.actionId);
@@ -90,8 +99,9 @@ function sending(result) {
   }
 
   async function openCard(actionId, { reveal = false, push = true } = {}) {
+    const asked = ++cardAsked;
     const html = await fetchHtml(`/reviews/${encodeURIComponent(actionId)}/card${reveal ? '?reveal=true' : ''}`);
-    if (html === undefined) return;
+    if (html === undefined || asked !== cardAsked) return;
     const pane = $('#card');
     const before = $('article.card');
     // The same card again (news of its item, e.g. a claim): what the reviewer was writing stays, and so does their focus;
