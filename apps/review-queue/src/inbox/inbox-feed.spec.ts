@@ -90,4 +90,45 @@ describe('the inbox feed', () => {
     second.stop();
     feed.onModuleDestroy();
   });
+
+  it('gives up on a look that never answers and looks again, so that a hung query does not freeze the feed', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'queueMicrotask', 'nextTick'] });
+    try {
+      const items = createInMemoryReviewItemRepository();
+      await items.add(reviewItem('early', due(30)));
+      let looks = 0;
+      const gated = Object.create(items) as typeof items;
+      // The second look's query never answers (the first is the starting picture).
+      gated.pending = (limit) => (++looks === 2 ? new Promise(() => undefined) : items.pending(limit));
+      const feed = new InboxFeed(gated, {
+        issuer: 'x',
+        clientId: 'c',
+        clientSecret: 's',
+        publicUrl: 'x',
+        sessions: createInMemorySessionStore(),
+        feedPeriodMs: 60_000,
+      });
+      const seen: InboxChange[] = [];
+      const { stop, ready } = feed.watch((c) => seen.push(c));
+      await ready;
+      await items.decide('early', 'approved', ['bob'], 'fine', new Date());
+      feed.nudge();
+      await jest.advanceTimersByTimeAsync(0);
+      expect(looks).toBe(2);
+      // Asked again while the hung look is under way: nothing new starts yet …
+      feed.nudge();
+      expect(looks).toBe(2);
+      // … until the look has run out of time; the look asked for meanwhile then runs and tells what happened.
+      await jest.advanceTimersByTimeAsync(9_999);
+      expect(looks).toBe(2);
+      await jest.advanceTimersByTimeAsync(1);
+      await new Promise((r) => setImmediate(r));
+      expect(looks).toBe(3);
+      expect(seen).toEqual([{ type: 'decided', actionId: 'early', requiredRoles: ['reviewer'] }]);
+      stop();
+      feed.onModuleDestroy();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });

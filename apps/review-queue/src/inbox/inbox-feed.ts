@@ -17,6 +17,11 @@ type Listener = (change: InboxChange) => void;
 
 /** How many pending items one look compares: the inbox's horizon. */
 const HORIZON = 1000;
+/**
+ * How long a look may take before the feed gives up on it and looks again: a query that never answers (a connection
+ * the network dropped without a word) must not freeze the feed for good.
+ */
+const LOOK_TIMEOUT_MS = 10_000;
 
 /**
  * The inbox's live feed. It looks at the review items themselves (the record of truth every instance shares) while
@@ -31,7 +36,7 @@ export class InboxFeed implements OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private looking?: Promise<void>;
   private again = false;
-  /** Counts the times the feed stopped: a look begun before the last stop neither keeps its picture nor tells anyone. */
+  /** Counts the times the feed stopped or gave up on a look: a look begun before neither keeps its picture nor tells anyone. */
   private generation = 0;
   private readonly periodMs: number;
   /** Settles when the feed (re)gains its starting picture after a stop. */
@@ -70,7 +75,7 @@ export class InboxFeed implements OnModuleDestroy {
       this.again = true;
       return;
     }
-    this.looking = this.look()
+    this.looking = within(this.look(), LOOK_TIMEOUT_MS, () => this.generation++)
       .catch((e: Error) => this.logger?.warn({ err: e }, 'the inbox could not look at the review items; it will look again'))
       .finally(() => {
         this.looking = undefined;
@@ -122,6 +127,19 @@ export class InboxFeed implements OnModuleDestroy {
   private tell(change: InboxChange) {
     for (const listener of this.listeners) listener(change);
   }
+}
+
+/** `work`, or an error once `ms` have passed first (then `abandon` is called, so that the work's late result is dropped). */
+function within(work: Promise<void>, ms: number, abandon: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abandon();
+      reject(new Error(`a look at the review items took more than ${ms} ms`));
+    }, ms);
+    timer.unref();
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 const settleable = () => {
