@@ -18,8 +18,9 @@ export interface AuditWriterOptions {
   /** The window and interval of `countersign_audit_completeness_ratio` (defaults: 1 h, 5 min grace, every 60 s). */
   completeness?: Partial<CompletenessSettings>;
   /**
-   * The policy engine's decision keys (`DECISION_VERIFY_KEYS_FILE`) and the review queue's keys (`APPROVAL_VERIFY_KEYS_FILE`):
-   * an event that claims to be theirs without their seal or signature is recorded apart (docs/adr/0040).
+   * The policy engine's decision and contract-change keys (`DECISION_VERIFY_KEYS_FILE`, `CONTRACT_VERIFY_KEYS_FILE`) and
+   * the review queue's keys (`APPROVAL_VERIFY_KEYS_FILE`): an event that claims to be theirs without their seal or
+   * signature is recorded apart (docs/adr/0040).
    */
   sealKeys: SealKeys;
 }

@@ -6,7 +6,7 @@ import { isDependencyFailure } from '@countersign/bus';
 import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
 import { RunningContract } from '@countersign/policy';
 import type { Logger } from '@countersign/logging';
-import { runService } from '@countersign/nest';
+import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { createPgPool, migrate } from '@countersign/storage';
 import { AuditWriterModule } from './audit-writer.module';
 import { createFileHeadStore } from './chain/file-head-store';
@@ -33,6 +33,8 @@ void runService({
     /** The policy engine's decision keys and the review queue's keys: an event that claims to be theirs without their seal or signature is recorded apart (docs/adr/0040). */
     DECISION_VERIFY_KEYS_FILE: z.string().min(1),
     APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
+    /** The policy engine's contract-change keys: unset, every contract change is recorded apart, as not vouched for. */
+    ...contractChangeSettings,
     AUDIT_HEAD_STORE_DIR: z.string().min(1),
     AUDIT_HEAD_EVERY_ENTRIES: z.coerce.number().int().positive().default(1000),
     AUDIT_HEAD_EVERY_MS: z.coerce.number().int().positive().default(5000),
@@ -62,7 +64,11 @@ void runService({
           keys,
           headStore: createFileHeadStore(config.AUDIT_HEAD_STORE_DIR),
           headPolicy,
-          sealKeys: { decisions: watchVerifyKeys(config.DECISION_VERIFY_KEYS_FILE), reviewQueue: watchVerifyKeys(config.APPROVAL_VERIFY_KEYS_FILE) },
+          sealKeys: {
+            decisions: watchVerifyKeys(config.DECISION_VERIFY_KEYS_FILE),
+            reviewQueue: watchVerifyKeys(config.APPROVAL_VERIFY_KEYS_FILE),
+            contractChanges: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),
+          },
         }),
       ],
       readiness: [

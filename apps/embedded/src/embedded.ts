@@ -283,7 +283,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         keys: new KeyRing([auditKey.entry], (reason) => logger.error({ alert: 'audit-signing-key' }, reason)),
         headStore: createFileHeadStore(join(home, 'audit', 'heads')),
         headPolicy: { everyEntries: 100, everyMs: 2_000 },
-        sealKeys: { decisions: decisionKeys, reviewQueue: [verifyKey] },
+        sealKeys: { decisions: decisionKeys, reviewQueue: [verifyKey], contractChanges: contractChangeKeys },
       }),
       SinkModule,
     ],

@@ -228,3 +228,4 @@ export function generateSigningKey(keyId: string, validity: Pick<KeyWindow, 'not
 }
 
 export * from './event-seal';
+export * from './revision-check';

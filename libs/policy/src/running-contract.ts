@@ -1,7 +1,7 @@
 import { useContractNationalIds } from '@countersign/guardrails';
 import type { VerifyKey } from '@countersign/keys';
 import { changeDigest } from './change-control';
-import { KeyList, verifyContractChange } from './change-signature';
+import { ContractChangeClaims, KeyList, verifyContractChange } from './change-signature';
 import { LoadedContract, loadContractFile, parseContract } from './contract';
 import { compileContract, CompiledContract } from './evaluate';
 
@@ -84,20 +84,8 @@ export class RunningContract {
     if (!keys) return { kind: 'refused', reason: 'this service has no contract-change verify keys (CONTRACT_VERIFY_KEYS_FILE): it applies no change' };
     const signed = verifyContractChange(change.signature, keys);
     if (!signed.ok) return { kind: 'refused', reason: `it is not signed as approved: ${signed.reason}` };
-    const c = signed.claims;
-    const differs = (
-      [
-        ['changeRequestId', c.changeRequestId, change.changeRequestId],
-        ['fromVersion', c.fromVersion, running.version],
-        ['fromHash', c.fromHash, running.hash],
-        ['toVersion', c.toVersion, change.toVersion],
-        ['toHash', c.toHash, change.hash],
-        ['requestedBy', c.requestedBy, change.requestedBy],
-        ['approvedBy', c.approvedBy, change.approvedBy],
-        ['digest', c.digest, change.digest],
-      ] as const
-    ).filter(([, a, b]) => a !== b);
-    if (differs.length) return { kind: 'refused', reason: `its signature is for another change (${differs.map(([f]) => f).join(', ')})` };
+    const differs = claimsDiffer(signed.claims, change, running.hash);
+    if (differs) return { kind: 'refused', reason: `its signature is for another change (${differs})` };
     if (this.applied.has(change.changeRequestId)) return { kind: 'refused', reason: `change ${change.changeRequestId} was applied before: a replay` };
     let next: LoadedContract;
     try {
@@ -114,4 +102,46 @@ export class RunningContract {
     for (const listener of this.listeners) listener(next);
     return { kind: 'applied', contract: next };
   }
+}
+
+/** The fields in which a change's signed claims and the change differ (comma-separated), or undefined when none do. */
+function claimsDiffer(c: ContractChangeClaims, change: ApprovedContractChange, fromHash?: string): string | undefined {
+  const differs = (
+    [
+      ['changeRequestId', c.changeRequestId, change.changeRequestId],
+      ['fromVersion', c.fromVersion, change.fromVersion],
+      ['fromHash', c.fromHash, fromHash ?? c.fromHash],
+      ['toVersion', c.toVersion, change.toVersion],
+      ['toHash', c.toHash, change.hash],
+      ['requestedBy', c.requestedBy, change.requestedBy],
+      ['approvedBy', c.approvedBy, change.approvedBy],
+      ['digest', c.digest, change.digest],
+    ] as const
+  ).filter(([, a, b]) => a !== b);
+  return differs.length ? differs.map(([f]) => f).join(', ') : undefined;
+}
+
+/**
+ * Whether a contract change on the bus is the policy engine's genuine announcement, read on its own, by a service that
+ * applies it to no running version (the audit writer, which records it): its signature verifies and names exactly this
+ * change (request, base version, candidate version and hash, requester, approver, digest), requester and approver
+ * differ, and its text is the approved candidate. What `apply` checks besides (the base's hash and the digest against
+ * the running base, replays) needs a running contract.
+ */
+export function genuineContractChange(change: ApprovedContractChange, keys: KeyList<VerifyKey> | undefined): { ok: true } | { ok: false; reason: string } {
+  if (!keys) return { ok: false, reason: 'no contract-change verify keys here (CONTRACT_VERIFY_KEYS_FILE): the change cannot be checked' };
+  const signed = verifyContractChange(change.signature, keys);
+  if (!signed.ok) return { ok: false, reason: `the contract change is not signed as approved: ${signed.reason}` };
+  const differs = claimsDiffer(signed.claims, change);
+  if (differs) return { ok: false, reason: `the contract change's signature is for another change (${differs})` };
+  if (change.requestedBy === change.approvedBy) return { ok: false, reason: 'the contract change was approved by its requester' };
+  let candidate: LoadedContract;
+  try {
+    candidate = parseContract(change.contract, `change ${change.changeRequestId}`);
+  } catch (e) {
+    return { ok: false, reason: `the contract change's text does not validate: ${(e as Error).message.slice(0, 500)}` };
+  }
+  if (candidate.hash !== change.hash || candidate.version !== change.toVersion)
+    return { ok: false, reason: `the contract change's text is not the approved ${change.toVersion} (${change.hash})` };
+  return { ok: true };
 }

@@ -1,29 +1,63 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { genuineDecision, POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
+import { genuineDecision, genuineRevision, POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import type { HandlerMap } from '@countersign/bus';
-import { ALL_TOPICS, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
+import { ALL_TOPICS, Envelope, Topic, TOPICS, TopicMap } from '@countersign/contracts';
+import type { VerifyKey } from '@countersign/keys';
 import { BusConsumer } from '@countersign/nest';
+import { genuineContractChange, KeyList } from '@countersign/policy';
 import { activeTraceIds } from '@countersign/tracing';
 import { AuditChainService } from '../chain/audit-chain.service';
 import { SEAL_KEYS } from '../tokens';
 import { toAuditEntry, unverifiedEntry } from './audit-entry';
 
-/** The public keys of the services whose events are sealed or signed (docs/adr/0039, 0040). */
+/** The public keys of the services whose events are sealed or signed (docs/adr/0038, 0039, 0040). */
 export interface SealKeys {
-  /** The policy engine's decision keys (`DECISION_VERIFY_KEYS_FILE`). */
+  /** The policy engine's decision keys (`DECISION_VERIFY_KEYS_FILE`): its decisions' and autonomy entries' seals. */
   decisions: VerifyKeys;
-  /** The review queue's keys (`APPROVAL_VERIFY_KEYS_FILE`): its control facts' seals and its review decisions' signatures. */
+  /**
+   * The review queue's keys (`APPROVAL_VERIFY_KEYS_FILE`): its control facts' seals, and the signatures of its review
+   * decisions, revisions and outcome-check answers.
+   */
   reviewQueue: VerifyKeys;
+  /** The policy engine's contract-change keys (`CONTRACT_VERIFY_KEYS_FILE`); without them no contract change is vouched for. */
+  contractChanges?: KeyList<VerifyKey>;
 }
 
-const CONTROL_FACTS: readonly string[] = [TOPICS.trustHealthChanged, TOPICS.degradationModeChanged, TOPICS.degradationOverrideSet];
+type Check = { ok: true } | { ok: false; reason: string };
+
+/**
+ * How the audit writer checks each topic whose events carry their publisher's seal or signature: as the consumers that
+ * act on them do, without the state only they hold. `signed-topics.spec.ts` (beside this file) fails when a topic with a
+ * `seal` or `signature` field is neither here nor in `UNCHECKED_SIGNED_TOPICS`.
+ */
+export const SIGNED_TOPIC_CHECKS: { readonly [T in Topic]?: (e: TopicMap[T], keys: SealKeys) => Check } = {
+  [TOPICS.policyDecided]: (e, k) => verifyEventSeal(e, k.decisions, POLICY_ENGINE_SEAL),
+  [TOPICS.autonomyChanged]: (e, k) => verifyEventSeal(e, k.decisions, POLICY_ENGINE_SEAL),
+  [TOPICS.trustHealthChanged]: (e, k) => verifyEventSeal(e, k.reviewQueue),
+  [TOPICS.degradationModeChanged]: (e, k) => verifyEventSeal(e, k.reviewQueue),
+  [TOPICS.degradationOverrideSet]: (e, k) => verifyEventSeal(e, k.reviewQueue),
+  [TOPICS.reviewDecided]: ({ subject, data: d }, k) =>
+    genuineDecision(d.signature ?? d.approval, { decision: d.decision, actionId: subject, digest: d.digest }, k.reviewQueue),
+  [TOPICS.proposalRevised]: (e, k) => genuineRevision(e, k.reviewQueue),
+  // The executor also checks that the answer is bound to the digest it executed under: state the audit writer lacks.
+  [TOPICS.outcomeCheckAnswered]: ({ subject, data: d }, k) =>
+    genuineDecision(d.signature, { decision: d.happened ? 'happened' : 'not-happened', actionId: subject, digest: d.digest }, k.reviewQueue),
+  [TOPICS.contractChanged]: (e, k) => genuineContractChange(e.data, k.contractChanges),
+};
+
+/** Topics with a signature the audit writer does not check, and why (read by the same architecture test). */
+export const UNCHECKED_SIGNED_TOPICS: { readonly [T in Topic]?: string } = {
+  [TOPICS.proposalSubmitted]:
+    "an agent's own signature, checked by the orchestrator against the agents' keys; what the orchestrator accepts is recorded as action.proposed",
+  [TOPICS.treeHeadPublished]: 'published by the audit writer itself and kept beside the log, not in it',
+};
 
 /**
  * Every topic, dead-letter topics included, lands in the audit log — except the tree heads the audit
- * writer publishes itself (they certify the log; they are kept beside it, not in it). An event that claims to be a
- * policy decision, a control fact or a review decision without its publisher's seal or signature is recorded apart
- * (`unverifiedEntry`): event ids are derived from their cause and can be computed by anyone who reads the cause, so a
- * forgery sent first must not take the genuine event's place in the log (red team pass 6).
+ * writer publishes itself (they certify the log; they are kept beside it, not in it). An event of a sealed or signed
+ * topic (`SIGNED_TOPIC_CHECKS`) without its publisher's valid seal or signature is recorded apart (`unverifiedEntry`):
+ * event ids are derived from their cause and can be computed by anyone who reads the cause, so a forgery sent first
+ * must not take the genuine event's place in the log (red team pass 6).
  */
 @Injectable()
 export class AuditConsumer extends BusConsumer {
@@ -55,19 +89,14 @@ export class AuditConsumer extends BusConsumer {
 
   /** Why `e` is not the event it claims to be, or undefined when it is (or its topic is neither sealed nor signed). */
   private unverified(topic: string, e: Envelope): string | undefined {
-    if (topic === TOPICS.policyDecided) {
-      const check = verifyEventSeal(e as TopicMap[typeof TOPICS.policyDecided], this.keys.decisions, POLICY_ENGINE_SEAL);
-      return check.ok ? undefined : check.reason;
+    const check = SIGNED_TOPIC_CHECKS[topic as Topic] as ((e: Envelope, keys: SealKeys) => Check) | undefined;
+    if (!check) return undefined;
+    try {
+      const result = check(e, this.keys);
+      return result.ok ? undefined : result.reason;
+    } catch (err) {
+      // A check that cannot finish vouches for nothing (fail closed): the event is recorded apart, with the reason.
+      return `its seal or signature could not be checked: ${(err as Error).message}`;
     }
-    if (CONTROL_FACTS.includes(topic)) {
-      const check = verifyEventSeal(e as TopicMap[typeof TOPICS.degradationModeChanged], this.keys.reviewQueue);
-      return check.ok ? undefined : check.reason;
-    }
-    if (topic === TOPICS.reviewDecided) {
-      const d = (e as TopicMap[typeof TOPICS.reviewDecided]).data;
-      const check = genuineDecision(d.signature ?? d.approval, { decision: d.decision, actionId: e.subject, digest: d.digest }, this.keys.reviewQueue);
-      return check.ok ? undefined : check.reason;
-    }
-    return undefined;
   }
 }

@@ -1,11 +1,10 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { genuineDecision, POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
+import { genuineDecision, genuineRevision, POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import type { HandlerMap } from '@countersign/bus';
 import { Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import { BusConsumer, LOGGER } from '@countersign/nest';
 import { maskText } from '@countersign/guardrails';
-import { genuineRevision } from '../revisions/revision-check';
 import { ACTION_VIEWS, APPROVAL_KEYS, DECISION_KEYS } from '../tokens';
 import { ActionChanges } from './action-changes';
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';

@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { VerifyKeys } from '@countersign/approval';
+import { genuineRevision, VerifyKeys } from '@countersign/approval';
 import { EventBus, RefusedEvent } from '@countersign/bus';
 import { revisedActionId, TOPICS, TopicMap } from '@countersign/contracts';
 import { EVENT_BUS } from '@countersign/nest';
 import { proposedEventId } from '../proposals/proposals.service';
 import { APPROVAL_KEYS } from '../tokens';
-import { genuineRevision } from './revision-check';
 
 type ProposalRevised = TopicMap[typeof TOPICS.proposalRevised];
 

@@ -1,6 +1,5 @@
-import { generateSigningKey, signReviewDecision } from '@countersign/approval';
+import { generateSigningKey, signReviewDecision } from './index';
 import { actionDigest, revisedActionId, TOPICS, TopicMap } from '@countersign/contracts';
-import { smallRefundProposal } from '@countersign/testing';
 import { genuineRevision } from './revision-check';
 
 // real: the review queue's Ed25519 decision tokens (a key made here), the action digest; fake: nothing (the revision
@@ -13,7 +12,16 @@ const CONTRACT = '2026.12.7';
 /** A revision as the review queue publishes it: the reviewer `alice` approved action a-1 with a new amount. */
 function revision(over: { token?: Parameters<typeof signReviewDecision>[1]['revision'] | null; signer?: typeof key } = {}): ProposalRevised {
   const id = 'rev-1';
-  const proposal = { ...smallRefundProposal(), parameters: { ...smallRefundProposal().parameters, amount: 20 } };
+  const proposal = {
+    actionType: 'support.refund',
+    target: 'order-77',
+    parameters: { amount: 20, currency: 'EUR', reason: 'late delivery' },
+    proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
+    confidence: 0.95,
+    tenant: 'acme',
+    region: 'eu-west',
+    context: {},
+  };
   const data = {
     digest: 'a'.repeat(64),
     newActionId: revisedActionId(id),

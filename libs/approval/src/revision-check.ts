@@ -1,4 +1,4 @@
-import { genuineDecision, VerifyKeys } from '@countersign/approval';
+import { genuineDecision, VerifyKeys } from './index';
 import { actionDigest, TOPICS, TopicMap } from '@countersign/contracts';
 
 type ProposalRevised = TopicMap[typeof TOPICS.proposalRevised];
@@ -9,8 +9,9 @@ const BOUND = ['newActionId', 'revisedDigest', 'proposerPrincipal', 'contractVer
  * Whether a revision on the bus is the review queue's genuine one (docs/adr/0017, addendum 2026-12-02): its token verifies
  * against the review-decision keys, signs `revised` on this action and digest, was signed for the reviewer the event names,
  * and names exactly the new version the event carries (new action id, proposer, contract version, and the digest of
- * the new proposal, which is recomputed here). Anything else creates no action and changes no timeline: a writer with
- * the review queue's Kafka credential alone cannot propose as another agent or tenant.
+ * the new proposal, which is recomputed here). Anything else creates no action and changes no timeline (the orchestrator),
+ * and is recorded apart in the audit log (the audit writer): a writer with the review queue's Kafka credential alone
+ * cannot propose as another agent or tenant, nor take the genuine revision's place in the log.
  */
 export function genuineRevision(e: ProposalRevised, keys: VerifyKeys, now: Date = new Date()): { ok: true } | { ok: false; reason: string } {
   const d = e.data;
