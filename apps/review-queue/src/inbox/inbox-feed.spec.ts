@@ -2,25 +2,22 @@
 // each look is asked for with `nudge`).
 import { eventually } from '@countersign/testing';
 import { createInMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
+import type { ReviewItemRepository } from '../review-item/review-item.repository';
 import { reviewItem } from '../review-item/review-item.suite';
 import { createInMemorySessionStore } from './in-memory-session.store';
 import { InboxChange, InboxFeed } from './inbox-feed';
 
 const due = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+/** A feed over `items` that looks only when asked (`nudge`): its period is a minute. */
+const feedOver = (items: ReviewItemRepository) =>
+  new InboxFeed(items, { issuer: 'x', clientId: 'c', clientSecret: 's', publicUrl: 'x', sessions: createInMemorySessionStore(), feedPeriodMs: 60_000 });
 
 describe('the inbox feed', () => {
   it('tells watchers what arrived, changed, was decided and expired since it started watching', async () => {
     const items = createInMemoryReviewItemRepository();
     await items.add(reviewItem('before', due(30)));
     await items.add(reviewItem('decided', due(40)));
-    const feed = new InboxFeed(items, {
-      issuer: 'x',
-      clientId: 'c',
-      clientSecret: 's',
-      publicUrl: 'x',
-      sessions: createInMemorySessionStore(),
-      feedPeriodMs: 60_000,
-    });
+    const feed = feedOver(items);
     const seen: InboxChange[] = [];
     const { stop, ready } = feed.watch((c) => seen.push(c));
     await ready;
@@ -58,14 +55,7 @@ describe('the inbox feed', () => {
       if (++looks === 1) await held;
       return picture;
     };
-    const feed = new InboxFeed(gated, {
-      issuer: 'x',
-      clientId: 'c',
-      clientSecret: 's',
-      publicUrl: 'x',
-      sessions: createInMemorySessionStore(),
-      feedPeriodMs: 60_000,
-    });
+    const feed = feedOver(gated);
     const first = feed.watch(() => undefined);
     first.stop();
     // Between the stop and the next watcher, an item arrives: the next watcher's page shows it already.
@@ -100,14 +90,7 @@ describe('the inbox feed', () => {
       const gated = Object.create(items) as typeof items;
       // The second look's query never answers (the first is the starting picture).
       gated.pending = (limit) => (++looks === 2 ? new Promise(() => undefined) : items.pending(limit));
-      const feed = new InboxFeed(gated, {
-        issuer: 'x',
-        clientId: 'c',
-        clientSecret: 's',
-        publicUrl: 'x',
-        sessions: createInMemorySessionStore(),
-        feedPeriodMs: 60_000,
-      });
+      const feed = feedOver(gated);
       const seen: InboxChange[] = [];
       const { stop, ready } = feed.watch((c) => seen.push(c));
       await ready;
