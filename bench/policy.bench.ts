@@ -3,7 +3,8 @@
 // money amount per type, validated on every decision; half the types outbound, so the regulated-data guardrail scans
 // their parameters on every decision), beside Cedar
 // (@cedar-policy/cedar-wasm, policies pre-parsed once) evaluating an equivalent permit/forbid set on the
-// same proposals, in the same run. Prints both and the ratio.
+// same proposals, in the same run. Prints both and the ratio, and Countersign's latency by class of proposal: the
+// 1.6 % whose guardrail finds regulated data (sent to review, masked) make the p99.
 import { createRequire } from 'node:module';
 import { stringify } from 'yaml';
 import { compileContract, DecisionInputs, evaluate, parseContract, ProposalInput } from '@countersign/policy';
@@ -91,7 +92,7 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 // its calls; 20,000 of them (about 12 s) are its warm-up.
 const WARM_UP = Number(process.env.BENCH_WARMUP ?? 200_000);
 
-function measure(name: string, n: number, warmUp: number, fn: (i: number) => void) {
+function measure(name: string, n: number, warmUp: number, fn: (i: number) => void, classOf?: (i: number) => string) {
   for (let i = 0; i < warmUp; i++) fn(i);
   const samples = new Float64Array(n);
   // performance.now(): a double with sub-microsecond resolution; no BigInt allocated per sample in the measured loop.
@@ -103,7 +104,20 @@ function measure(name: string, n: number, warmUp: number, fn: (i: number) => voi
   }
   const totalS = (performance.now() - start) / 1000;
   const sorted = Array.from(samples).sort((a, b) => a - b);
-  return { name, p50: pct(sorted, 50), p99: pct(sorted, 99), p999: pct(sorted, 99.9), perSecond: n / totalS };
+  // The same samples by class of input (share, p50, p99): which inputs the tail is made of.
+  const byClass = new Map<string, number[]>();
+  if (classOf)
+    for (let i = 0; i < n; i++) {
+      const cls = classOf(i);
+      const of = byClass.get(cls);
+      if (of) of.push(samples[i]);
+      else byClass.set(cls, [samples[i]]);
+    }
+  const classes = [...byClass].map(([cls, s]) => {
+    s.sort((a, b) => a - b);
+    return { cls, share: s.length / n, p50: pct(s, 50), p99: pct(s, 99) };
+  });
+  return { name, p50: pct(sorted, 50), p99: pct(sorted, 99), p999: pct(sorted, 99.9), perSecond: n / totalS, classes };
 }
 
 function main() {
@@ -153,6 +167,7 @@ function main() {
     ITERATIONS,
     WARM_UP,
     (i) => void evaluate(compiled, proposals[i & 4095], inputs),
+    (i) => ((i & 4095) % 64 === 0 ? 'regulated data found (review, masked)' : 'nothing found'),
   );
   const theirs = measure(
     'Cedar statefulIsAuthorized (pre-parsed)',
@@ -166,6 +181,10 @@ function main() {
     );
   process.stdout.write('\n');
   row(ours);
+  for (const c of ours.classes)
+    process.stdout.write(
+      `  of which ${c.cls.padEnd(40)} ${(c.share * 100).toFixed(1).padStart(5)} %   p50 ${c.p50.toFixed(1)} µs   p99 ${c.p99.toFixed(1)} µs\n`,
+    );
   row(theirs);
   process.stdout.write(
     `ratio: Countersign is ${(theirs.p50 / ours.p50).toFixed(1)}× faster than Cedar per decision at p50, ${(theirs.p99 / ours.p99).toFixed(1)}× at p99, ${(ours.perSecond / theirs.perSecond).toFixed(1)}× in decisions/s; Countersign p99 ${ours.p99.toFixed(1)} µs, p99.9 ${ours.p999.toFixed(1)} µs   (goal ≥ 20× at p50, p99 ≤ 10 µs, validation and guardrails included)\n`,
