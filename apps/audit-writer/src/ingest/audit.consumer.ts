@@ -45,7 +45,7 @@ export const SIGNED_TOPIC_CHECKS: { readonly [T in Topic]?: (e: TopicMap[T], key
   [TOPICS.contractChanged]: (e, k) => genuineContractChange(e.data, k.contractChanges),
 };
 
-/** Topics with a signature the audit writer does not check, and why (read by the same architecture test). */
+/** Topics with a signature the audit writer does not check, and why (read by `signed-topics.spec.ts` too). */
 export const UNCHECKED_SIGNED_TOPICS: { readonly [T in Topic]?: string } = {
   [TOPICS.proposalSubmitted]:
     "an agent's own signature, checked by the orchestrator against the agents' keys; what the orchestrator accepts is recorded as action.proposed",
