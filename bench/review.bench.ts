@@ -116,6 +116,7 @@ async function main() {
           items: createReviewItemRepository(pool),
           signingKeys: generateSigningKey('bench-review').signing,
           decisionKeys: [generateSigningKey('bench-policy-engine').verifyKey],
+          outcomeKeys: [generateSigningKey('bench-executor').verifyKey],
           dataKey: parseReviewDataKey(generateReviewDataKey()),
           clock: { periodMs: 60_000 },
           // What the distributed main adds on the decision path: the backlog gauges (Redis) kept beside every decision,

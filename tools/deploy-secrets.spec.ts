@@ -31,6 +31,7 @@ describe('tools/deploy-secrets.ts', () => {
       ['audit-heads.json', 'audit-heads.pem', undefined],
       ['contract-signing.json', 'contract-signing.pem', 'contract-verify.json'],
       ['decision-signing.json', 'decision-signing.pem', 'decision-verify.json'],
+      ['outcome-signing.json', 'outcome-signing.pem', 'outcome-verify.json'],
     ] as const) {
       const listed = JSON.parse(readFileSync(join(dir, keys), 'utf8')) as Array<{ privateKeyFile: string; notAfter: string }>;
       expect(listed[0].privateKeyFile).toBe(`/etc/countersign/secrets/${pem}`);
@@ -60,6 +61,8 @@ describe('tools/deploy-secrets.ts', () => {
     expect(compose).toContain('  contract-signing-key:\n    file: ./.stack/deploy/contract-signing.pem');
     expect(JSON.parse(readFileSync(join(dir, 'decision-signing.json'), 'utf8'))[0].privateKeyFile).toBe('/run/secrets/decision-signing-key');
     expect(compose).toContain('  decision-signing-key:\n    file: ./.stack/deploy/decision-signing.pem');
+    expect(JSON.parse(readFileSync(join(dir, 'outcome-signing.json'), 'utf8'))[0].privateKeyFile).toBe('/run/secrets/outcome-signing-key');
+    expect(compose).toContain('  outcome-signing-key:\n    file: ./.stack/deploy/outcome-signing.pem');
     const before = readFileSync(join(dir, 'tokens.json'), 'utf8');
     expect(run(dir, '--for', 'compose')).toMatchObject({ status: 1, stderr: expect.stringContaining('is not empty') });
     expect(readFileSync(join(dir, 'tokens.json'), 'utf8')).toBe(before);

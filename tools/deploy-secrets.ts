@@ -5,7 +5,8 @@
  *
  * tokens.json (the token registry: hashes and public keys only), approval-signing.json + .pem, approval-verify.json,
  * review-data.key, audit-heads.json + .pem, contract-signing.json + .pem and contract-verify.json (docs/adr/0038),
- * decision-signing.json + .pem and decision-verify.json (docs/adr/0040). The keys files name their private keys where the services will find them
+ * decision-signing.json + .pem and decision-verify.json (docs/adr/0040), outcome-signing.json + .pem and outcome-verify.json
+ * (the executor's outcome key, as docs/adr/0040 for decisions). The keys files name their private keys where the services will find them
  * mounted: /run/secrets/<secret> for docker-compose.yml, /etc/countersign/secrets/<file> for infra/k8s. The raw
  * bearer tokens go to <dir>/tokens/ for the operators to hand out: they are never part of a secret. Existing files
  * are not overwritten (a second run would rotate every key and token at once): remove them first to make new ones.
@@ -24,12 +25,14 @@ const MOUNTED = {
     audit: '/run/secrets/audit-head-key',
     contract: '/run/secrets/contract-signing-key',
     decision: '/run/secrets/decision-signing-key',
+    outcome: '/run/secrets/outcome-signing-key',
   },
   kubernetes: {
     approval: '/etc/countersign/secrets/approval-signing.pem',
     audit: '/etc/countersign/secrets/audit-heads.pem',
     contract: '/etc/countersign/secrets/contract-signing.pem',
     decision: '/etc/countersign/secrets/decision-signing.pem',
+    outcome: '/etc/countersign/secrets/outcome-signing.pem',
   },
 } as const;
 
@@ -69,6 +72,12 @@ function main(): number {
   secret('decision-signing.pem', decision.privateKeyPem);
   secret('decision-signing.json', JSON.stringify([{ keyId: decision.key.keyId, privateKeyFile: MOUNTED[target].decision, ...windowOf(decision.key) }]));
   secret('decision-verify.json', JSON.stringify([verifyKeyEntry(decision.key)]));
+  // The executor's outcome key (as docs/adr/0040 for decisions): its outcome events are sealed with it, and the orchestrator,
+  // the review queue and the audit writer take only sealed ones.
+  const outcome = generateKey(`outcomes-${stamp}`, window);
+  secret('outcome-signing.pem', outcome.privateKeyPem);
+  secret('outcome-signing.json', JSON.stringify([{ keyId: outcome.key.keyId, privateKeyFile: MOUNTED[target].outcome, ...windowOf(outcome.key) }]));
+  secret('outcome-verify.json', JSON.stringify([verifyKeyEntry(outcome.key)]));
   process.stdout.write(
     `wrote the secret files for ${target} to ${dir} (keys valid until ${window.notAfter.toISOString()}); ` +
       `raw bearer tokens for the operators: ${join(dir, 'tokens')}/\n`,

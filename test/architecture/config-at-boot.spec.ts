@@ -36,6 +36,7 @@ describe('configuration is validated at boot', () => {
       REDIS_URL: 'redis://127.0.0.1:1',
       APPROVAL_SIGNING_KEYS_FILE: '/x',
       DECISION_VERIFY_KEYS_FILE: '/x',
+      OUTCOME_VERIFY_KEYS_FILE: '/x',
     };
     const short = join(mkdtempSync(join(tmpdir(), 'countersign-key-')), 'review-data.key');
     writeFileSync(short, Buffer.alloc(16).toString('base64'));

@@ -228,6 +228,60 @@ describe('what must not be forgotten survives a Redis flush', () => {
     await waitStatus(after.body.actionId as string, 'executed');
   });
 
+  it('an outcome the executor did not seal is on no timeline, reaches no reviewer, and is recorded apart (ADR 0042)', async () => {
+    // Red-team pass 5 (F5-5): with the executor's credential, "executed" for an action that never ran, a closing refusal of
+    // one that did, and an outcome check putting any action in front of a reviewer.
+    const ran = await post(proposal('ticket.tag', `ticket-${newId()}`, { tags: ['billing'] }));
+    const ranId = ran.body.actionId as string;
+    await waitStatus(ranId, 'executed');
+    const never = newId();
+    const digest = 'f'.repeat(64);
+    const executed = await bus.emit(TOPICS.actionExecuted, { connector: 'webhook', digest, authorisedBy: 'approval', attempt: 1 }, { subject: never });
+    const refused = await bus.emit(
+      TOPICS.actionRefused,
+      { code: 'kill-switch-off', reason: 'forged', suspicious: false, final: true },
+      { subject: ranId, correlationId: ranId },
+    );
+    const check = await bus.emit(
+      TOPICS.outcomeCheckRequested,
+      {
+        connector: 'webhook',
+        digest,
+        idempotencyKey: never,
+        proposal: { ...proposal('support.refund', 'order-1', { amount: 9999 }), actionType: 'support.refund' },
+        proposerPrincipal: 'support-copilot',
+        contractVersion: projectContract().current().version,
+        authorisedBy: 'approval',
+        since: new Date().toISOString(),
+        reason: 'forged',
+      },
+      { subject: never },
+    );
+    const alerted = (service: string, alert: string, eventId: string) =>
+      logOf(service)
+        .split('\n')
+        .some((line) => line.includes(`"alert":"${alert}"`) && line.includes(`"eventId":"${eventId}"`) && line.includes('not sealed by the executor'));
+    for (const e of [executed, refused]) await eventually(() => expect(alerted('orchestrator', 'unsealed-outcome', e.id)).toBe(true), 60_000, 200);
+    await eventually(() => expect(alerted('review-queue', 'outcome-check-refused', check.id)).toBe(true), 60_000, 200);
+    // The timelines are as the executor left them; no outcome check waits for a reviewer.
+    expect((await action(never)).status).toBe(404);
+    expect((await action(ranId)).body).toMatchObject({ status: 'executed' });
+    const pending = await call('GET', `${stack.urls['review-queue']}/v1/reviews?limit=200`, undefined, stack.tokens.reviewer);
+    expect(JSON.stringify(pending.body)).not.toContain(never);
+    // The audit trail keeps each forgery apart, never as the executor's word.
+    const typesOf = async (actionId: string) => (await auditOf(actionId)).map((e) => e.type).sort();
+    await eventually(
+      async () => expect(await typesOf(never)).toEqual([`unverified.${TOPICS.actionExecuted}`, `unverified.${TOPICS.outcomeCheckRequested}`]),
+      60_000,
+      200,
+    );
+    await eventually(async () => expect(await typesOf(ranId)).toContain(`unverified.${TOPICS.actionRefused}`), 60_000, 200);
+    // The action that ran keeps its one genuine outcome, and no refusal.
+    const ranTypes = await typesOf(ranId);
+    expect(ranTypes.filter((t) => t === TOPICS.actionExecuted)).toHaveLength(1);
+    expect(ranTypes).not.toContain(TOPICS.actionRefused);
+  });
+
   it('a revision the review queue did not sign creates no action (ADR 0017, addendum 2026-12-02)', async () => {
     const id = newId();
     const newActionId = revisedActionId(id);

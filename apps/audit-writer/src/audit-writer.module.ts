@@ -19,8 +19,8 @@ export interface AuditWriterOptions {
   completeness?: Partial<CompletenessSettings>;
   /**
    * The policy engine's decision and contract-change keys (`DECISION_VERIFY_KEYS_FILE`, `CONTRACT_VERIFY_KEYS_FILE`) and
-   * the review queue's keys (`APPROVAL_VERIFY_KEYS_FILE`): an event that claims to be theirs without their seal or
-   * signature is recorded apart (docs/adr/0040).
+   * the review queue's keys (`APPROVAL_VERIFY_KEYS_FILE`) and the executor's outcome keys (`OUTCOME_VERIFY_KEYS_FILE`):
+   * an event that claims to be theirs without their seal or signature is recorded apart (docs/adr/0040, 0042).
    */
   sealKeys: SealKeys;
 }

@@ -33,6 +33,8 @@ void runService({
     /** The policy engine's decision keys and the review queue's keys: an event that claims to be theirs without their seal or signature is recorded apart (docs/adr/0040). */
     DECISION_VERIFY_KEYS_FILE: z.string().min(1),
     APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
+    /** The executor's outcome keys: an outcome without its seal is recorded apart (docs/adr/0042). */
+    OUTCOME_VERIFY_KEYS_FILE: z.string().min(1),
     /** The policy engine's contract-change keys: unset, every contract change is recorded apart, as not vouched for. */
     ...contractChangeSettings,
     AUDIT_HEAD_STORE_DIR: z.string().min(1),
@@ -68,6 +70,7 @@ void runService({
             decisions: watchVerifyKeys(config.DECISION_VERIFY_KEYS_FILE),
             reviewQueue: watchVerifyKeys(config.APPROVAL_VERIFY_KEYS_FILE),
             contractChanges: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),
+            outcomes: watchVerifyKeys(config.OUTCOME_VERIFY_KEYS_FILE),
           },
         }),
       ],

@@ -161,6 +161,12 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   if (!existsSync(decisionKeyFile)) writeFileSync(decisionKeyFile, generateKey('embedded-decisions').privateKeyPem, { mode: 0o600 });
   const decisionSigning = signingKeyFromPem('embedded-decisions', readFileSync(decisionKeyFile, 'utf8'), ALWAYS.notBefore, ALWAYS.notAfter);
   const decisionKeys = [verifyKeyOf(decisionSigning)];
+  // The key that seals the executor's outcomes (docs/adr/0042), kept the same way: an outcome published again after a
+  // restart carries the same seal. The timeline, the review queue and the audit log take only what it sealed.
+  const outcomeKeyFile = join(home, 'keys', 'outcomes.key');
+  if (!existsSync(outcomeKeyFile)) writeFileSync(outcomeKeyFile, generateKey('embedded-outcomes').privateKeyPem, { mode: 0o600 });
+  const outcomeSigning = signingKeyFromPem('embedded-outcomes', readFileSync(outcomeKeyFile, 'utf8'), ALWAYS.notBefore, ALWAYS.notAfter);
+  const outcomeKeys = [verifyKeyOf(outcomeSigning)];
   // One tree-head key for the home, kept like the approvals key (ADR 0005, addendum 2026-12-01): every start signs with
   // it, so `audit verify --trust <fingerprint>` can pin it. Always valid, as the approvals key: the embedded mode has no
   // rotation, and a window that ended would stop the heads. Its id comes from its fingerprint, so a key made again
@@ -196,6 +202,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         contractChangeKeys,
         approvalKeys: [verifyKey],
         decisionKeys,
+        outcomeKeys,
         actionViews: createActionViewRepository(db.pool),
         idempotency: createIdempotencyRepository(db.pool),
       }),
@@ -217,6 +224,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         items: createReviewItemRepository(db.pool),
         signingKeys: [signing],
         decisionKeys,
+        outcomeKeys,
         dataKey,
         contract: reviewContract,
         contractChangeKeys,
@@ -259,6 +267,11 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
               () => [decisionSigning],
               DEFAULT_ROTATION_WARNING_MS,
             ),
+            new KeyListSource(
+              { kind: 'signing-key', owner: 'executor', purpose: 'outcome-signing', label: outcomeKeyFile },
+              () => [outcomeSigning],
+              DEFAULT_ROTATION_WARNING_MS,
+            ),
           ],
         },
         // Decision quality on the same PGlite rows as the review items (the distributed mode's store and migration).
@@ -274,6 +287,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         flagPrefix: FLAG_PREFIX,
         approvalKeys: [verifyKey],
         decisionKeys,
+        outcomeSigner: [outcomeSigning],
         // Its own copy of the running contract, following the approved changes (autonomous decisions are checked against it).
         contract: RunningContract.fromFile(contractPath),
         contractChangeKeys,
@@ -283,7 +297,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         keys: new KeyRing([auditKey.entry], (reason) => logger.error({ alert: 'audit-signing-key' }, reason)),
         headStore: createFileHeadStore(join(home, 'audit', 'heads')),
         headPolicy: { everyEntries: 100, everyMs: 2_000 },
-        sealKeys: { decisions: decisionKeys, reviewQueue: [verifyKey], contractChanges: contractChangeKeys },
+        sealKeys: { decisions: decisionKeys, reviewQueue: [verifyKey], contractChanges: contractChangeKeys, outcomes: outcomeKeys },
       }),
       SinkModule,
     ],

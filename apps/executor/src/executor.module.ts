@@ -1,8 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { VerifyKeys } from '@countersign/approval';
+import type { DecisionSigner, VerifyKeys } from '@countersign/approval';
+import type { EventBus } from '@countersign/bus';
 import type { FlagControls, FlagReader } from '@countersign/flags';
 import { randomUUID } from 'node:crypto';
-import { degradationModeProviders, DegradationModeState, followContract, trustHealthProviders, TrustHealthState } from '@countersign/nest';
+import { degradationModeProviders, DegradationModeState, EVENT_BUS, followContract, trustHealthProviders, TrustHealthState } from '@countersign/nest';
 import type { VerifyKey } from '@countersign/keys';
 import type { KeyList, RunningContract } from '@countersign/policy';
 import { ConnectorRegistry, CONNECTORS } from './connectors/connector';
@@ -14,8 +15,20 @@ import { ResendGate } from './reconciliation/resend-gate';
 import { OutcomeOutbox, OutcomeOutboxSettings } from './execution/outcome-outbox';
 import { OutcomeAnswerConsumer } from './reconciliation/outcome-answer.consumer';
 import { Reconciler } from './reconciliation/reconciler.service';
+import { sealingOutcomeBus } from './outcome-seal/sealing-bus';
 import { DEFAULT_RECONCILIATION, ReconciliationSettings } from './reconciliation/reconciliation.settings';
-import { APPROVAL_KEYS, DECISION_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, OUTCOME_OUTBOX_SETTINGS, RECONCILIATION, FLAG_CONTROLS, MAX_HOLD_MS } from './tokens';
+import {
+  APPROVAL_KEYS,
+  DECISION_KEYS,
+  EXECUTIONS,
+  FLAGS,
+  FLAG_PREFIX,
+  OUTCOME_BUS,
+  OUTCOME_OUTBOX_SETTINGS,
+  RECONCILIATION,
+  FLAG_CONTROLS,
+  MAX_HOLD_MS,
+} from './tokens';
 
 export interface ExecutorOptions {
   /** The execution record: `createExecutionRepository(pool)` in the distributed main, `createInMemoryExecutionRepository()` embedded. */
@@ -30,6 +43,11 @@ export interface ExecutorOptions {
   approvalKeys: VerifyKeys;
   /** The policy engine's public decision keys (`DECISION_VERIFY_KEYS_FILE`): only a sealed decision is acted on (docs/adr/0040). */
   decisionKeys: VerifyKeys;
+  /**
+   * The executor's outcome keys (`OUTCOME_SIGNING_KEYS_FILE`, docs/adr/0042): every outcome it publishes is sealed with the
+   * newest valid at the event's time; its readers take no unsealed outcome for what happened.
+   */
+  outcomeSigner: DecisionSigner;
   /**
    * The operational contract the policy engines run (`CONTRACT_PATH`), followed through every approved change: an
    * autonomous decision runs only if this contract lets its proposal run autonomously (authorisation/autonomy-check.ts).
@@ -78,6 +96,7 @@ export class ExecutorModule {
         { provide: FLAG_PREFIX, useValue: options.flagPrefix },
         { provide: APPROVAL_KEYS, useValue: options.approvalKeys },
         { provide: DECISION_KEYS, useValue: options.decisionKeys },
+        { provide: OUTCOME_BUS, useFactory: (bus: EventBus) => sealingOutcomeBus(bus, options.outcomeSigner), inject: [EVENT_BUS] },
         ...followContract(options.contract, 'executor', options.instanceId ?? randomUUID().slice(0, 8), options.contractChangeKeys),
         // Halted holds executions; the mode follows the control topic (ADR 0013).
         ...degradationModeProviders('executor', options.approvalKeys, options.degradationMode),

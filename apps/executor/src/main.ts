@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { watchVerifyKeys } from '@countersign/keys';
+import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
 import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { settings } from '@countersign/config';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
@@ -23,6 +23,8 @@ void runService({
       APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
       /** The policy engine's public decision keys: only a decision it sealed is acted on (docs/adr/0040). */
       DECISION_VERIFY_KEYS_FILE: z.string().min(1),
+      /** The executor's own keys, `[{keyId, privateKeyFile, notBefore, notAfter}]`: every outcome it publishes is sealed with one (docs/adr/0042). */
+      OUTCOME_SIGNING_KEYS_FILE: z.string().min(1),
       UNLEASH_URL: z.url(),
       UNLEASH_CLIENT_TOKEN: z.string().min(1),
       UNLEASH_REFRESH_MS: z.coerce.number().int().min(100).default(1000),
@@ -83,6 +85,7 @@ void runService({
           flagPrefix: config.FLAG_PREFIX,
           approvalKeys,
           decisionKeys: watchVerifyKeys(config.DECISION_VERIFY_KEYS_FILE),
+          outcomeSigner: watchSigningKeys(config.OUTCOME_SIGNING_KEYS_FILE),
           // An invalid contract stops the boot (one clear line), as in the other services.
           contract: RunningContract.fromFile(config.CONTRACT_PATH),
           contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),

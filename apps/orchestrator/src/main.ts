@@ -32,6 +32,8 @@ void runService({
     APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
     /** The policy engine's public decision keys: a decision it did not seal is not on an action's timeline (docs/adr/0040). */
     DECISION_VERIFY_KEYS_FILE: z.string().min(1),
+    /** The executor's public outcome keys: only an outcome it sealed is on an action's timeline (docs/adr/0042). */
+    OUTCOME_VERIFY_KEYS_FILE: z.string().min(1),
   }),
   async build({ config, logger }) {
     await migrate(config.DATABASE_URL, { service: 'orchestrator', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
@@ -48,6 +50,7 @@ void runService({
           contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),
           approvalKeys: watchVerifyKeys(config.APPROVAL_VERIFY_KEYS_FILE),
           decisionKeys: watchVerifyKeys(config.DECISION_VERIFY_KEYS_FILE),
+          outcomeKeys: watchVerifyKeys(config.OUTCOME_VERIFY_KEYS_FILE),
           actionViews: createActionViewRepository(pool),
           idempotency,
         }),

@@ -16,7 +16,7 @@ import { ProposalsController } from './proposals/proposals.controller';
 import { ProposalsService } from './proposals/proposals.service';
 import { RevisionsConsumer } from './revisions/revisions.consumer';
 import { RevisionsService } from './revisions/revisions.service';
-import { ACTION_VIEWS, APPROVAL_KEYS, DECISION_KEYS, IDEMPOTENCY } from './tokens';
+import { ACTION_VIEWS, APPROVAL_KEYS, DECISION_KEYS, IDEMPOTENCY, OUTCOME_KEYS } from './tokens';
 
 /**
  * Where the orchestrator keeps its state: ports only, chosen by the main (PostgreSQL, `createActionViewRepository`
@@ -38,6 +38,8 @@ export interface OrchestratorOptions extends OrchestratorStores {
   approvalKeys: VerifyKeys;
   /** The policy engine's public decision keys (`DECISION_VERIFY_KEYS_FILE`): a decision it did not seal is not on the timeline. */
   decisionKeys: VerifyKeys;
+  /** The executor's public outcome keys (`OUTCOME_VERIFY_KEYS_FILE`): an outcome it did not seal is not on the timeline (docs/adr/0042). */
+  outcomeKeys: VerifyKeys;
 }
 
 /** Ingress (HTTP and the proposals topic), proposer identity, parameter checks, client idempotency, and the action read model. */
@@ -64,6 +66,7 @@ export class OrchestratorModule {
         { provide: IDEMPOTENCY, useValue: options.idempotency },
         { provide: APPROVAL_KEYS, useValue: options.approvalKeys },
         { provide: DECISION_KEYS, useValue: options.decisionKeys },
+        { provide: OUTCOME_KEYS, useValue: options.outcomeKeys },
       ],
     };
   }

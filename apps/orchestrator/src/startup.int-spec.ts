@@ -11,6 +11,7 @@ import {
   uniqueName,
   writeApprovalKeys,
   writeDecisionKeys,
+  writeOutcomeKeys,
   writeTokens,
 } from '@countersign/testing';
 
@@ -40,6 +41,7 @@ describe('a service started while PostgreSQL is down waits for it instead of exi
         AUTH_TOKENS_FILE: tokensFile,
         APPROVAL_VERIFY_KEYS_FILE: writeApprovalKeys(join(dir, 'keys')).verifyKeysFile,
         DECISION_VERIFY_KEYS_FILE: writeDecisionKeys(join(dir, 'keys')).verifyKeysFile,
+        OUTCOME_VERIFY_KEYS_FILE: writeOutcomeKeys(join(dir, 'keys')).verifyKeysFile,
         DATABASE_URL: viaProxy.toString(),
         LOG_LEVEL: 'info',
       },

@@ -5,3 +5,5 @@ export const IDEMPOTENCY = Symbol('IdempotencyRepository');
 export const APPROVAL_KEYS = Symbol('ApprovalVerifyKeys');
 /** The policy engine's public decision keys (`DECISION_VERIFY_KEYS_FILE`): only a sealed decision is on the timeline (docs/adr/0040). */
 export const DECISION_KEYS = Symbol('DecisionVerifyKeys');
+/** The executor's public outcome keys (`OUTCOME_VERIFY_KEYS_FILE`): only a sealed outcome is on the timeline (docs/adr/0042). */
+export const OUTCOME_KEYS = Symbol('OutcomeVerifyKeys');

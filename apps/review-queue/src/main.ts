@@ -42,6 +42,8 @@ void runService({
     APPROVAL_SIGNING_KEYS_FILE: z.string().min(1),
     /** The policy engine's public decision keys: only a decision it sealed is queued for review (docs/adr/0040). */
     DECISION_VERIFY_KEYS_FILE: z.string().min(1),
+    /** The executor's public outcome keys: only an outcome check it sealed is queued for a person (docs/adr/0042). */
+    OUTCOME_VERIFY_KEYS_FILE: z.string().min(1),
     /** A file holding the 256-bit key (base64) that seals the real proposals of review items. */
     REVIEW_DATA_KEY_FILE: z
       .string()
@@ -145,6 +147,7 @@ void runService({
           items: createReviewItemRepository(pool),
           signingKeys,
           decisionKeys: watchVerifyKeys(config.DECISION_VERIFY_KEYS_FILE),
+          outcomeKeys: watchVerifyKeys(config.OUTCOME_VERIFY_KEYS_FILE),
           dataKey: config.REVIEW_DATA_KEY_FILE,
           contract,
           contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),

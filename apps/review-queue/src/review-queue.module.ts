@@ -38,6 +38,7 @@ import {
   APPROVAL_SIGNING_KEY,
   REVIEW_QUEUE_VERIFY_KEYS,
   DECISION_KEYS,
+  OUTCOME_KEYS,
   DECISION_OUTBOX_SETTINGS,
   DECISION_QUALITY,
   ESCALATION_NOTIFIER,
@@ -54,6 +55,8 @@ export interface ReviewQueueOptions {
   signingKeys: DecisionSigner;
   /** The policy engine's public decision keys (`DECISION_VERIFY_KEYS_FILE`): only a sealed decision is queued (docs/adr/0040). */
   decisionKeys: VerifyKeys;
+  /** The executor's public outcome keys (`OUTCOME_VERIFY_KEYS_FILE`): only an outcome check it sealed is queued (docs/adr/0042). */
+  outcomeKeys: VerifyKeys;
   /** The 256-bit key that seals the real proposals of review items (`REVIEW_DATA_KEY_FILE`). */
   dataKey: Buffer;
   /** How often decisions whose event is still unpublished are swept, and after how long (default every 5 s, after 5 s). */
@@ -155,6 +158,7 @@ export class ReviewQueueModule {
         { provide: APPROVAL_SIGNING_KEY, useValue: options.signingKeys },
         { provide: REVIEW_QUEUE_VERIFY_KEYS, useValue: verifyKeysOfSigner(options.signingKeys) },
         { provide: DECISION_KEYS, useValue: options.decisionKeys },
+        { provide: OUTCOME_KEYS, useValue: options.outcomeKeys },
         ...(contract
           ? [
               ...followContract(contract, 'review-queue', options.degradation?.settings?.instanceId ?? randomUUID().slice(0, 8), options.contractChangeKeys),

@@ -5,6 +5,8 @@ export const APPROVAL_SIGNING_KEY = Symbol('ApprovalSigningKey');
 export const REVIEW_QUEUE_VERIFY_KEYS = Symbol('ReviewQueueVerifyKeys');
 /** The policy engine's public decision keys (`DECISION_VERIFY_KEYS_FILE`): only a sealed decision is queued (docs/adr/0040). */
 export const DECISION_KEYS = Symbol('DecisionVerifyKeys');
+/** The executor's public outcome keys (`OUTCOME_VERIFY_KEYS_FILE`): only a sealed outcome check is queued (docs/adr/0042). */
+export const OUTCOME_KEYS = Symbol('OutcomeVerifyKeys');
 export const PROPOSAL_SEALER = Symbol('ProposalSealer');
 /** How often the decision outbox is swept, and after how long (`DecisionOutboxSettings`); defaults when not provided. */
 export const DECISION_OUTBOX_SETTINGS = Symbol('DecisionOutboxSettings');

@@ -74,6 +74,8 @@ export interface SealPublisher {
 export const REVIEW_QUEUE_SEAL: SealPublisher = { name: 'the review queue', keysSetting: 'APPROVAL_VERIFY_KEYS_FILE' };
 /** The policy engine's decisions (docs/adr/0040). */
 export const POLICY_ENGINE_SEAL: SealPublisher = { name: 'the policy engine', keysSetting: 'DECISION_VERIFY_KEYS_FILE' };
+/** The executor's outcomes (docs/adr/0042). */
+export const EXECUTOR_SEAL: SealPublisher = { name: 'the executor', keysSetting: 'OUTCOME_VERIFY_KEYS_FILE' };
 
 /**
  * Whether `event` carries its publisher's genuine seal of itself: the seal's form, key id and signature, a key valid at

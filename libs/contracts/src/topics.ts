@@ -120,6 +120,22 @@ export const COMPACTED_TOPICS: ReadonlySet<Topic> = new Set<Topic>([
 ]);
 
 /**
+ * What the executor says happened to an action (docs/adr/0042): each event is sealed with the executor's outcome key,
+ * and its readers (the orchestrator's timeline, the review queue, the audit writer) take only a sealed one for what
+ * happened.
+ */
+export const EXECUTOR_OUTCOME_TOPICS = [
+  TOPICS.actionExecuted,
+  TOPICS.actionFailed,
+  TOPICS.actionRefused,
+  TOPICS.actionHeld,
+  TOPICS.outcomeCheckRequested,
+] as const satisfies readonly Topic[];
+
+/** One of the executor's sealed outcome topics. */
+export type ExecutorOutcomeTopic = (typeof EXECUTOR_OUTCOME_TOPICS)[number];
+
+/**
  * Topics whose whole history every instance replays at start and that nothing may forget: Kafka keeps them for ever
  * (`retention.ms=-1`, `retention.bytes=-1`), not for the broker's default window. The approved contract changes are
  * applied one on top of the other from the contract file; with the broker's 24 h, a service restarted a day after a

@@ -11,7 +11,7 @@ import { issueHttpsCertificates } from './https-certs';
 import { prepareKafkaTls } from './kafka-tls';
 import { issueRedisClientCertificates, redisTlsEnv } from './redis-tls';
 import { RunningService, startServiceProcess } from './processes';
-import { writeApprovalKeys, writeContractChangeKeys, writeDecisionKeys, writeReviewDataKey, writeTokens } from './secrets';
+import { writeApprovalKeys, writeContractChangeKeys, writeDecisionKeys, writeOutcomeKeys, writeReviewDataKey, writeTokens } from './secrets';
 import { unleashAdmin } from './unleash-admin';
 import type { PrincipalSpec } from '@countersign/nest';
 
@@ -67,6 +67,7 @@ export async function startDistributed(o: DistributedOptions) {
   const keys = writeApprovalKeys(join(o.dir, 'keys'));
   const contractKeys = writeContractChangeKeys(join(o.dir, 'keys', 'contract-changes'));
   const decisionKeys = writeDecisionKeys(join(o.dir, 'keys'));
+  const outcomeKeys = writeOutcomeKeys(join(o.dir, 'keys'));
   const headKey = generateTreeHeadKey(`audit-heads-${o.namespace}`, new Date(Date.now() - 60_000), new Date(Date.now() + 30 * 24 * 3600 * 1000));
   const headKeyFile = join(o.dir, 'keys', 'audit-heads.pem');
   writeFileSync(headKeyFile, headKey.privatePem, { mode: 0o600 });
@@ -142,6 +143,7 @@ export async function startDistributed(o: DistributedOptions) {
     APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
     CONTRACT_VERIFY_KEYS_FILE: contractKeys.verifyKeysFile,
     DECISION_VERIFY_KEYS_FILE: decisionKeys.verifyKeysFile,
+    OUTCOME_VERIFY_KEYS_FILE: outcomeKeys.verifyKeysFile,
     AUDIT_SIGNING_KEYS_FILE: headKeysFile,
     AUDIT_HEAD_STORE_DIR: join(o.dir, 'tree-heads'),
     AUDIT_HEAD_EVERY_ENTRIES: String(o.headEveryEntries ?? 1000),
@@ -152,6 +154,7 @@ export async function startDistributed(o: DistributedOptions) {
       { kind: 'signing-key', owner: 'audit-writer', purpose: 'audit-tree-head', file: headKeysFile },
       { kind: 'signing-key', owner: 'policy-engine', purpose: 'contract-change-signing', file: contractKeys.signingKeysFile },
       { kind: 'signing-key', owner: 'policy-engine', purpose: 'decision-signing', file: decisionKeys.signingKeysFile },
+      { kind: 'signing-key', owner: 'executor', purpose: 'outcome-signing', file: outcomeKeys.signingKeysFile },
     ]),
     TRUST_CHECK_MS: '1000',
     // … and every service's Kafka and Redis client certificates and HTTPS server certificate (its end, its chain to the stack's root).
@@ -169,9 +172,14 @@ export async function startDistributed(o: DistributedOptions) {
   const urls = {} as Record<ServiceName, string>;
   // The orchestrator, the executor and the audit writer keep nothing in Redis (their records are in PostgreSQL): they get no Redis settings.
   const { REDIS_URL: _redisUrl, REDIS_KEY_PREFIX: _redisPrefix, ...withoutRedis } = common;
-  // The contract-change and decision signing keys are the policy engine's alone; the others verify with their public halves.
+  // The contract-change and decision signing keys are the policy engine's alone, the outcome key the executor's; the
+  // others verify with their public halves.
   const own = (app: ServiceName): Record<string, string> =>
-    app === 'policy-engine' ? { CONTRACT_SIGNING_KEYS_FILE: contractKeys.signingKeysFile, DECISION_SIGNING_KEYS_FILE: decisionKeys.signingKeysFile } : {};
+    app === 'policy-engine'
+      ? { CONTRACT_SIGNING_KEYS_FILE: contractKeys.signingKeysFile, DECISION_SIGNING_KEYS_FILE: decisionKeys.signingKeysFile }
+      : app === 'executor'
+        ? { OUTCOME_SIGNING_KEYS_FILE: outcomeKeys.signingKeysFile }
+        : {};
   const envOf = (app: ServiceName) => ({ ...(REDIS_SERVICES.includes(app) ? common : withoutRedis), ...own(app), ...tlsEnv(app), ...o.serviceEnv?.[app] });
   const start = async (app: ServiceName, instance?: string) => {
     const port = (!instance && o.ports?.[app]) || (await freePort());

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { generateSigningKey, sealEvent } from '@countersign/approval';
 import type { EmitOptions, EventBus } from '@countersign/bus';
-import { actionDigest, EventData, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
+import { actionDigest, EventData, ExecutorOutcomeTopic, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
 import { ControlFactTopic, emitControlFact } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 
@@ -30,6 +30,18 @@ export const emitTestDecision = async (bus: EventBus, data: EventData<typeof TOP
   await bus.publish(TOPICS.policyDecided, sealed);
   return sealed;
 };
+
+/**
+ * The executor's outcome key in a test that publishes outcomes by hand (docs/adr/0042): give the orchestrator, the review
+ * queue or the audit writer under test `testExecutorKey.verifyKey`, and seal with `sealTestOutcome`.
+ */
+export const testExecutorKey = generateSigningKey('test-executor');
+
+/** An outcome (executed, failed, refused, held, an outcome check) as the executor seals it (with `testExecutorKey`, or `key`). */
+export const sealTestOutcome = <E extends TopicMap[ExecutorOutcomeTopic]>(e: E, key = testExecutorKey.signing): E => ({
+  ...e,
+  data: { ...e.data, seal: sealEvent(key, e, 'outcome-signing') },
+});
 
 /** Publishes a control fact sealed with `testReviewQueueKey`, as the review queue would. */
 export const emitTestControlFact = <T extends ControlFactTopic>(bus: EventBus, topic: T, data: EventData<T>, options: EmitOptions) =>

@@ -35,6 +35,13 @@ export const writeContractChangeKeys = (dir: string, keyId = 'contract-changes-t
  */
 export const writeDecisionKeys = (dir: string, keyId = 'decisions-test-1') => writeApprovalKeys(join(dir, 'decisions'), keyId);
 
+/**
+ * The executor's outcome key (docs/adr/0042), in a directory of its own under `dir`: `signingKeysFile` is its
+ * `OUTCOME_SIGNING_KEYS_FILE`, `verifyKeysFile` the orchestrator's, the review queue's and the audit writer's
+ * `OUTCOME_VERIFY_KEYS_FILE`, and `signing` seals an outcome a test publishes by hand.
+ */
+export const writeOutcomeKeys = (dir: string, keyId = 'outcomes-test-1') => writeApprovalKeys(join(dir, 'outcomes'), keyId);
+
 /** The review queue's data key (`REVIEW_DATA_KEY_FILE`): 32 random bytes as base64, in a 0600 file. */
 export function writeReviewDataKey(dir: string) {
   mkdirSync(dir, { recursive: true });

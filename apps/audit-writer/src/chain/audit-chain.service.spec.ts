@@ -236,7 +236,7 @@ describe('AuditChainService: a PostgreSQL outage', () => {
     expect(isDependencyFailure(failed)).toBe(true);
 
     // Through the audit consumer itself, on the bus: the event is retried while the store refuses, then appended.
-    const consumer = new AuditConsumer(t.service, { decisions: [], reviewQueue: [] });
+    const consumer = new AuditConsumer(t.service, { decisions: [], reviewQueue: [], outcomes: [] });
     Object.assign(consumer, { bus: t.bus });
     await consumer.onApplicationBootstrap();
     const emitted = await t.bus.emit(TOPICS.actionProposed, { proposal: refundProposal(), receivedVia: 'http' }, { subject: 'a7' });

@@ -68,6 +68,7 @@ describe('audit entries and traces', () => {
     const consumer = new AuditConsumer({ append: async (e: AuditEntry) => void appended.push(e) } as unknown as AuditChainService, {
       decisions: [],
       reviewQueue: [],
+      outcomes: [],
     });
     const handle = consumer['handlers']()[TOPICS.actionExecuted] as (e: Envelope) => Promise<void>;
     const parent = contextFromHeaders({ traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` });
@@ -81,6 +82,7 @@ describe('audit entries and traces', () => {
     const consumer = new AuditConsumer({ append: async (e: AuditEntry) => void appended.push(e) } as unknown as AuditChainService, {
       decisions: [testPolicyEngineKey.verifyKey],
       reviewQueue: [],
+      outcomes: [],
     });
     const handle = consumer['handlers']()[TOPICS.policyDecided] as (e: Envelope) => Promise<void>;
     const genuine = reviewLaneDecision('a-9');

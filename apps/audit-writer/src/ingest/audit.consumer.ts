@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { genuineDecision, genuineRevision, POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
+import { EXECUTOR_SEAL, genuineDecision, genuineRevision, POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import type { HandlerMap } from '@countersign/bus';
 import { ALL_TOPICS, Envelope, Topic, TOPICS, TopicMap } from '@countersign/contracts';
 import type { VerifyKey } from '@countersign/keys';
@@ -10,7 +10,7 @@ import { AuditChainService } from '../chain/audit-chain.service';
 import { SEAL_KEYS } from '../tokens';
 import { toAuditEntry, unverifiedEntry } from './audit-entry';
 
-/** The public keys of the services whose events are sealed or signed (docs/adr/0038, 0039, 0040). */
+/** The public keys of the services whose events are sealed or signed (docs/adr/0038, 0039, 0040, 0042). */
 export interface SealKeys {
   /** The policy engine's decision keys (`DECISION_VERIFY_KEYS_FILE`): its decisions' and autonomy entries' seals. */
   decisions: VerifyKeys;
@@ -21,6 +21,8 @@ export interface SealKeys {
   reviewQueue: VerifyKeys;
   /** The policy engine's contract-change keys (`CONTRACT_VERIFY_KEYS_FILE`); without them no contract change is vouched for. */
   contractChanges?: KeyList<VerifyKey>;
+  /** The executor's outcome keys (`OUTCOME_VERIFY_KEYS_FILE`): the seals of what it says happened (docs/adr/0042). */
+  outcomes: VerifyKeys;
 }
 
 type Check = { ok: true } | { ok: false; reason: string };
@@ -43,6 +45,11 @@ export const SIGNED_TOPIC_CHECKS: { readonly [T in Topic]?: (e: TopicMap[T], key
   [TOPICS.outcomeCheckAnswered]: ({ subject, data: d }, k) =>
     genuineDecision(d.signature, { decision: d.happened ? 'happened' : 'not-happened', actionId: subject, digest: d.digest }, k.reviewQueue),
   [TOPICS.contractChanged]: (e, k) => genuineContractChange(e.data, k.contractChanges),
+  [TOPICS.actionExecuted]: (e, k) => verifyEventSeal(e, k.outcomes, EXECUTOR_SEAL),
+  [TOPICS.actionFailed]: (e, k) => verifyEventSeal(e, k.outcomes, EXECUTOR_SEAL),
+  [TOPICS.actionRefused]: (e, k) => verifyEventSeal(e, k.outcomes, EXECUTOR_SEAL),
+  [TOPICS.actionHeld]: (e, k) => verifyEventSeal(e, k.outcomes, EXECUTOR_SEAL),
+  [TOPICS.outcomeCheckRequested]: (e, k) => verifyEventSeal(e, k.outcomes, EXECUTOR_SEAL),
 };
 
 /** Topics with a signature the audit writer does not check, and why (read by `signed-topics.spec.ts` too). */

@@ -5,12 +5,26 @@ import type { AuditEntry } from '@countersign/audit-chain';
 import { generateSigningKey, sealEvent, signReviewDecision } from '@countersign/approval';
 import { actionDigest, Envelope, revisedActionId, Topic, TOPIC_SCHEMAS, TOPICS, TopicMap } from '@countersign/contracts';
 import { parseContract, signContractChange } from '@countersign/policy';
-import { PROJECT_CONTRACT_PATH, refundProposal, reviewLaneDecision, testPolicyEngineKey, testReviewQueueKey, trustHealthData } from '@countersign/testing';
+import {
+  PROJECT_CONTRACT_PATH,
+  refundProposal,
+  reviewLaneDecision,
+  sealTestOutcome,
+  testExecutorKey,
+  testPolicyEngineKey,
+  testReviewQueueKey,
+  trustHealthData,
+} from '@countersign/testing';
 import type { AuditChainService } from '../chain/audit-chain.service';
 import { AuditConsumer, SealKeys, SIGNED_TOPIC_CHECKS, UNCHECKED_SIGNED_TOPICS } from './audit.consumer';
 
 const contractKey = generateSigningKey('contract-changes-test');
-const KEYS: SealKeys = { decisions: [testPolicyEngineKey.verifyKey], reviewQueue: [testReviewQueueKey.verifyKey], contractChanges: [contractKey.verifyKey] };
+const KEYS: SealKeys = {
+  decisions: [testPolicyEngineKey.verifyKey],
+  reviewQueue: [testReviewQueueKey.verifyKey],
+  contractChanges: [contractKey.verifyKey],
+  outcomes: [testExecutorKey.verifyKey],
+};
 const TIME = '2026-12-03T08:00:00.000Z';
 const DIGEST = 'a'.repeat(64);
 
@@ -18,6 +32,7 @@ const envelope = <T extends Topic>(type: T, id: string, actor: Envelope['actor']
   ({ id, type, version: 1, source: 'test', time: TIME, subject: 'a-1', correlationId: 'c-1', causationId: 'q-1', actor, data }) as TopicMap[T];
 const reviewQueue: Envelope['actor'] = { id: 'review-queue', kind: 'service' };
 const policyEngine: Envelope['actor'] = { id: 'policy-engine', kind: 'service' };
+const executor: Envelope['actor'] = { id: 'executor', kind: 'service' };
 const alice: Envelope['actor'] = { id: 'alice', kind: 'human', roles: ['reviewer'], authMethod: 'oidc' };
 
 const sealedByReviewQueue = <E extends Envelope & { data: object }>(e: E): E => ({ ...e, data: { ...e.data, seal: sealEvent(testReviewQueueKey.signing, e) } });
@@ -166,6 +181,47 @@ const CASES: { [T in Topic]?: Case<T> } = {
   [TOPICS.contractChanged]: {
     genuine: contractChange,
     forge: (e) => ({ ...e, data: { ...e.data, contract: e.data.contract.replace(/lane: autonomous/, 'lane: review') } }),
+  },
+  [TOPICS.actionExecuted]: {
+    genuine: () =>
+      sealTestOutcome(envelope(TOPICS.actionExecuted, 'ex-1', executor, { connector: 'webhook', digest: DIGEST, authorisedBy: 'approval', attempt: 1 })),
+    forge: (e) => ({ ...e, data: { ...e.data, digest: 'd'.repeat(64) } }),
+  },
+  [TOPICS.actionFailed]: {
+    genuine: () =>
+      sealTestOutcome(
+        envelope(TOPICS.actionFailed, 'fa-1', executor, { outcome: 'outcome_unknown', connector: 'webhook', digest: DIGEST, error: 'timed out' }),
+      ),
+    forge: (e) => ({ ...e, data: { ...e.data, outcome: 'failed', error: 'the target refused it' } }),
+  },
+  [TOPICS.actionRefused]: {
+    genuine: () =>
+      sealTestOutcome(
+        envelope(TOPICS.actionRefused, 'rf-1', executor, { code: 'invalid-approval', reason: 'forged approval', suspicious: true, final: false }),
+      ),
+    forge: (e) => ({ ...e, data: { ...e.data, final: true } }),
+  },
+  [TOPICS.actionHeld]: {
+    genuine: () =>
+      sealTestOutcome(envelope(TOPICS.actionHeld, 'ho-1', executor, { code: 'trust-stack-unhealthy', reason: 'a certificate expires in an hour' })),
+    forge: (e) => ({ ...e, data: { ...e.data, reason: 'nothing is wrong' } }),
+  },
+  [TOPICS.outcomeCheckRequested]: {
+    genuine: () =>
+      sealTestOutcome(
+        envelope(TOPICS.outcomeCheckRequested, 'oc-1', executor, {
+          connector: 'webhook',
+          digest: DIGEST,
+          idempotencyKey: 'a-1',
+          proposal: refundProposal(),
+          proposerPrincipal: 'support-copilot',
+          contractVersion: '2026.12.7',
+          authorisedBy: 'approval',
+          since: TIME,
+          reason: 'the target did not answer',
+        }),
+      ),
+    forge: (e) => ({ ...e, data: { ...e.data, proposal: { ...e.data.proposal, parameters: { amount: 9999 } } } }),
   },
 };
 

@@ -11,6 +11,7 @@ import {
   eventually,
   projectContract,
   smallRefundProposal,
+  testExecutorKey,
   testPolicyEngineKey,
   testReviewQueueKey,
   trustHealthData,
@@ -86,6 +87,7 @@ describe('the executor under the degradation mode', () => {
           flagPrefix: 'exec.',
           approvalKeys: [testReviewQueueKey.verifyKey],
           decisionKeys: [testPolicyEngineKey.verifyKey],
+          outcomeSigner: testExecutorKey.signing,
           contract,
           degradationMode: mode,
           // An hour: a decision older than that when it could run is refused (the production default is a day).
@@ -140,6 +142,7 @@ describe('the executor under the degradation mode', () => {
         reason: `decided at ${time.toISOString()} and not executed within 1 h (held meanwhile): an authorisation this old no longer holds; propose again`,
         suspicious: false,
         final: true,
+        seal: expect.stringMatching(/^cf1\./),
       },
     ]);
     await setMode('normal', 'halted');

@@ -5,14 +5,14 @@ import { ActionHeldV1, ActionRefusedV1, canonicalDigest, Envelope, TOPICS, Topic
 import { executionFlagName, FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
-import { DEGRADATION_MODE, DegradationModeState, EVENT_BUS, LOGGER, METRICS, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
+import { DEGRADATION_MODE, DegradationModeState, LOGGER, METRICS, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
 import type { z } from 'zod';
 import { RunningContract } from '@countersign/policy';
 import { checkReviewDecision } from '../authorisation/approval-check';
 import { checkAutonomousDecision } from '../authorisation/autonomy-check';
 import { ConnectorRegistry, CONNECTORS } from '../connectors/connector';
 import { DEFAULT_RECONCILIATION, ReconciliationSettings } from '../reconciliation/reconciliation.settings';
-import { APPROVAL_KEYS, DECISION_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, MAX_HOLD_MS, RECONCILIATION } from '../tokens';
+import { APPROVAL_KEYS, DECISION_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, MAX_HOLD_MS, OUTCOME_BUS, RECONCILIATION } from '../tokens';
 import { ActionRecord, ExecutionRepository, ReviewDecidedEvent } from './execution.repository';
 import { idempotencyKeyOf } from './idempotency-key';
 import { OutcomeOutbox } from './outcome-outbox';
@@ -55,7 +55,7 @@ export class ExecutionService {
   @Optional() @Inject(MAX_HOLD_MS) private readonly maxHoldMs: number = DEFAULT_MAX_HOLD_MS;
 
   constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(OUTCOME_BUS) private readonly bus: EventBus,
     @Inject(EXECUTIONS) private readonly executions: ExecutionRepository,
     @Inject(CONNECTORS) private readonly connectors: ConnectorRegistry,
     @Inject(FLAGS) private readonly flags: FlagReader,

@@ -2,8 +2,8 @@ import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, Opti
 import { EventBus } from '@countersign/bus';
 import type { AnyTopic, Envelope, TopicMap } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER, Sweeper } from '@countersign/nest';
-import { EXECUTIONS, OUTCOME_OUTBOX_SETTINGS } from '../tokens';
+import { LOGGER, Sweeper } from '@countersign/nest';
+import { EXECUTIONS, OUTCOME_BUS, OUTCOME_OUTBOX_SETTINGS } from '../tokens';
 import { ExecutionRepository } from './execution.repository';
 
 export interface OutcomeOutboxSettings {
@@ -29,7 +29,7 @@ export class OutcomeOutbox implements OnApplicationBootstrap, OnApplicationShutd
   private readonly sweeper: Sweeper;
 
   constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(OUTCOME_BUS) private readonly bus: EventBus,
     @Inject(EXECUTIONS) private readonly executions: ExecutionRepository,
     @Inject(LOGGER) private readonly logger: Logger,
     @Optional() @Inject(OUTCOME_OUTBOX_SETTINGS) settings?: Partial<OutcomeOutboxSettings>,

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import pino from 'pino';
 import { InMemoryBus } from '@countersign/bus';
-import { TOPICS, TopicMap } from '@countersign/contracts';
+import { Envelope, TOPICS, TopicMap } from '@countersign/contracts';
+import { EXECUTOR_SEAL, verifyEventSeal } from '@countersign/approval';
 import { FlagControls, FlagReader } from '@countersign/flags';
 import { PlatformModule, serve, TokenRegistry, TrustHealthState } from '@countersign/nest';
 import {
@@ -11,6 +12,7 @@ import {
   eventually,
   projectContract,
   smallRefundProposal,
+  testExecutorKey,
   testPolicyEngineKey,
   testReviewQueueKey,
   trustHealthData,
@@ -44,6 +46,7 @@ describe('the executor under the trust health (ADR 0019)', () => {
   };
   const trust = new TrustHealthState();
   const executed: string[] = [];
+  const outcomes: Envelope[] = [];
   const held: TopicMap[typeof TOPICS.actionHeld][] = [];
   let close: () => Promise<void>;
 
@@ -60,8 +63,8 @@ describe('the executor under the trust health (ADR 0019)', () => {
     await bus.subscribe({
       group: 'test.watch',
       handlers: {
-        [TOPICS.actionExecuted]: async (e) => void executed.push(e.subject),
-        [TOPICS.actionHeld]: async (e) => void held.push(e),
+        [TOPICS.actionExecuted]: async (e) => void (executed.push(e.subject), outcomes.push(e)),
+        [TOPICS.actionHeld]: async (e) => void (held.push(e), outcomes.push(e)),
       },
     });
     await emitTestControlFact(
@@ -83,6 +86,7 @@ describe('the executor under the trust health (ADR 0019)', () => {
           flagPrefix: 'exec.',
           approvalKeys: [testReviewQueueKey.verifyKey],
           decisionKeys: [testPolicyEngineKey.verifyKey],
+          outcomeSigner: testExecutorKey.signing,
           contract,
           trustHealth: trust,
         }),
@@ -115,5 +119,8 @@ describe('the executor under the trust health (ADR 0019)', () => {
     expect((await executions.get('risky'))?.state).toBe('executed');
     // Redelivered meanwhile, but the hold was audited once.
     expect(held).toHaveLength(1);
+    // Every outcome went out sealed with the executor's key (ADR 0042): the module publishes them through its sealing bus.
+    expect(outcomes).toHaveLength(3);
+    for (const e of outcomes) expect(verifyEventSeal(e as never, [testExecutorKey.verifyKey], EXECUTOR_SEAL)).toEqual({ ok: true });
   });
 });

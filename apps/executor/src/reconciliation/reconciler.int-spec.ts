@@ -22,6 +22,7 @@ import {
   unleashAdmin,
   writeApprovalKeys,
   writeDecisionKeys,
+  writeOutcomeKeys,
   sealTestDecision,
   writeTokens,
 } from '@countersign/testing';
@@ -77,6 +78,7 @@ describe('the reconciler on the real stack', () => {
     const { tokensFile } = writeTokens(dir);
     const keys = writeApprovalKeys(join(dir, 'keys'));
     const decisionKeys = writeDecisionKeys(join(dir, 'keys'));
+    const outcomeKeys = writeOutcomeKeys(join(dir, 'keys'));
     const headKey = generateTreeHeadKey(`heads-${ns}`, new Date(Date.now() - 60_000), new Date(Date.now() + 24 * 3600 * 1000));
     mkdirSync(join(dir, 'keys'), { recursive: true });
     writeFileSync(join(dir, 'keys', 'heads.pem'), headKey.privatePem, { mode: 0o600 });
@@ -99,6 +101,8 @@ describe('the reconciler on the real stack', () => {
       APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
       // The policy engine's decision key: the decision below is sealed with it (ADR 0040).
       DECISION_VERIFY_KEYS_FILE: decisionKeys.verifyKeysFile,
+      // The executor's own key: every outcome it publishes is sealed with it (ADR 0042).
+      OUTCOME_SIGNING_KEYS_FILE: outcomeKeys.signingKeysFile,
       UNLEASH_URL: env.unleashUrl,
       UNLEASH_CLIENT_TOKEN: env.unleashClientToken,
       UNLEASH_REFRESH_MS: '500',
@@ -118,6 +122,7 @@ describe('the reconciler on the real stack', () => {
       AUDIT_HEAD_EVERY_MS: '1000',
       DECISION_VERIFY_KEYS_FILE: decisionKeys.verifyKeysFile,
       APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,
+      OUTCOME_VERIFY_KEYS_FILE: outcomeKeys.verifyKeysFile,
     });
     const first = await start('executor', executorEnv, 'executor-1');
 

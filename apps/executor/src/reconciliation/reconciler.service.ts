@@ -3,12 +3,12 @@ import type { VerifyKeys } from '@countersign/approval';
 import { EventBus, EventCause, serviceActor } from '@countersign/bus';
 import { ActionRefusedV1, EventData, TOPICS, TopicMap } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER } from '@countersign/nest';
+import { LOGGER } from '@countersign/nest';
 import type { z } from 'zod';
 import { Connector, ConnectorRegistry, CONNECTORS, TargetStatus } from '../connectors/connector';
 import { ActionRecord, ExecutionRepository, UnsettledClaim } from '../execution/execution.repository';
 import { idempotencyKeyOf } from '../execution/idempotency-key';
-import { APPROVAL_KEYS, CLOCK, EXECUTIONS, RECONCILIATION } from '../tokens';
+import { APPROVAL_KEYS, CLOCK, EXECUTIONS, OUTCOME_BUS, RECONCILIATION } from '../tokens';
 import { checkOutcomeAnswer, OutcomeAnsweredEvent } from './outcome-answer';
 import { DEFAULT_MAX_RESENDS, ReconciliationSettings } from './reconciliation.settings';
 import { ResendGate } from './resend-gate';
@@ -34,7 +34,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   private stopped = false;
 
   constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(OUTCOME_BUS) private readonly bus: EventBus,
     @Inject(EXECUTIONS) private readonly executions: ExecutionRepository,
     @Inject(CONNECTORS) private readonly connectors: ConnectorRegistry,
     @Inject(APPROVAL_KEYS) private readonly approvalKeys: VerifyKeys,

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { generateSigningKey, ReviewDecision, signReviewDecision } from '@countersign/approval';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { reviewLaneDecision, sealTestDecision, testPolicyEngineKey } from '@countersign/testing';
+import { reviewLaneDecision, sealTestDecision, sealTestOutcome, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
 import { ActionViewConsumer } from './action-view.consumer';
 import { InMemoryActionViewRepository } from './in-memory-action-view.repository';
 
@@ -27,7 +27,7 @@ function readModel() {
   const views = new InMemoryActionViewRepository();
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
-  const consumer = new ActionViewConsumer(views, [reviewQueueKey.verifyKey], [testPolicyEngineKey.verifyKey], logger);
+  const consumer = new ActionViewConsumer(views, [reviewQueueKey.verifyKey], [testPolicyEngineKey.verifyKey], [testExecutorKey.verifyKey], logger);
   const handlers = (consumer as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
   return { views, handlers, logs };
 }
@@ -108,7 +108,7 @@ describe('action timeline', () => {
       actor: executor,
       data: { code: 'trust-stack-unhealthy', reason: 'the trust stack is failed: runs once it is healthy again', trustHealthEventId: 't-1' },
     };
-    await handlers[TOPICS.actionHeld](held);
+    await handlers[TOPICS.actionHeld](sealTestOutcome(held));
     expect(await views.timeline('a-3')).toEqual([
       expect.objectContaining({ status: 'held', detail: 'trust-stack-unhealthy: the trust stack is failed: runs once it is healthy again' }),
     ]);
@@ -177,10 +177,40 @@ describe('action timeline', () => {
       actor: executor,
       data: { code: 'approval-for-other-action', reason: 'the approval names action a-9, not a-5', suspicious: true, final },
     });
-    await handlers[TOPICS.actionRefused](refused('r-1', false));
+    await handlers[TOPICS.actionRefused](sealTestOutcome(refused('r-1', false)));
     expect(await views.timeline('a-5')).toEqual([]);
-    await handlers[TOPICS.actionRefused](refused('r-2', true));
+    await handlers[TOPICS.actionRefused](sealTestOutcome(refused('r-2', true)));
     expect((await views.timeline('a-5')).map((t) => t.status)).toEqual(['refused']);
+  });
+
+  it('keeps an outcome off the timeline unless the executor sealed it as it says (ADR 0042)', async () => {
+    const { views, handlers, logs } = readModel();
+    const executor = { id: 'executor', kind: 'service' as const, authMethod: 'service' as const };
+    const executed: TopicMap[typeof TOPICS.actionExecuted] = {
+      id: 'x-1',
+      type: TOPICS.actionExecuted,
+      version: 1,
+      source: 'executor',
+      time: '2026-11-24T10:00:00.000Z',
+      subject: 'a-8',
+      correlationId: 'c-8',
+      causationId: 'd-8',
+      actor: executor,
+      data: { connector: 'webhook', digest: 'a'.repeat(64), authorisedBy: 'approval', attempt: 1 },
+    };
+    const genuine = sealTestOutcome(executed);
+    // Unsealed; sealed by another key; the genuine seal moved onto a failure of the same action under the same id.
+    await handlers[TOPICS.actionExecuted](executed);
+    await handlers[TOPICS.actionExecuted](sealTestOutcome({ ...executed, id: 'x-2' }, generateSigningKey('test-executor').signing));
+    await handlers[TOPICS.actionFailed]({
+      ...executed,
+      type: TOPICS.actionFailed,
+      data: { outcome: 'failed', connector: 'webhook', digest: 'a'.repeat(64), error: 'refused by the target', seal: genuine.data.seal },
+    });
+    expect(await views.timeline('a-8')).toEqual([]);
+    expect(logs.filter((l) => l.alert === 'unsealed-outcome')).toHaveLength(3);
+    await handlers[TOPICS.actionExecuted](genuine);
+    expect(await views.timeline('a-8')).toEqual([expect.objectContaining({ status: 'executed', eventId: 'x-1' })]);
   });
 
   it('keeps a policy decision off the timeline unless the policy engine sealed it as it says (ADR 0040)', async () => {

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { genuineDecision, genuineRevision, POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
+import { EXECUTOR_SEAL, genuineDecision, genuineRevision, POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import type { HandlerMap } from '@countersign/bus';
-import { Envelope, TOPICS, TopicMap } from '@countersign/contracts';
+import { Envelope, EXECUTOR_OUTCOME_TOPICS, TOPICS, TopicMap } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import { BusConsumer, LOGGER } from '@countersign/nest';
 import { maskText } from '@countersign/guardrails';
-import { ACTION_VIEWS, APPROVAL_KEYS, DECISION_KEYS } from '../tokens';
+import { ACTION_VIEWS, APPROVAL_KEYS, DECISION_KEYS, OUTCOME_KEYS } from '../tokens';
 import { ActionChanges } from './action-changes';
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 
@@ -14,7 +14,8 @@ import { ActionViewRepository, TimelineEntry } from './action-view.repository';
  * only with the policy engine's seal (docs/adr/0040), a review decision or a revision only with the review queue's
  * genuine signature (a forged rejection must not tell the agent its action was refused while its review goes on), and
  * a refusal only when it closes the action (`final`): the executor's refusal of a forged or replayed event leaves the
- * action as it was (red team, 2026-12-02).
+ * action as it was (red team, 2026-12-02). An outcome (executed, failed, refused, held) enters it only with the
+ * executor's seal (docs/adr/0042): a forged "executed" must not tell the agent its action ran.
  */
 @Injectable()
 export class ActionViewConsumer extends BusConsumer {
@@ -24,6 +25,7 @@ export class ActionViewConsumer extends BusConsumer {
     @Inject(ACTION_VIEWS) private readonly views: ActionViewRepository,
     @Inject(APPROVAL_KEYS) private readonly keys: VerifyKeys,
     @Inject(DECISION_KEYS) private readonly decisionKeys: VerifyKeys,
+    @Inject(OUTCOME_KEYS) private readonly outcomeKeys: VerifyKeys,
     @Inject(LOGGER) private readonly logger: Logger,
     // Wakes the long polls waiting on the action (absent in tests that only read the view).
     @Optional() private readonly changes?: ActionChanges,
@@ -79,21 +81,36 @@ export class ActionViewConsumer extends BusConsumer {
         await put(e, { status: 'revised', detail: `${e.actor.id}: ${e.data.reason} (new action ${e.data.newActionId})`, revisedTo: e.data.newActionId });
       },
       [TOPICS.actionExecuted]: (e) =>
-        put(e, { status: 'executed', detail: `via ${e.data.connector}${e.data.externalRequestId ? ` (request ${e.data.externalRequestId})` : ''}` }),
-      [TOPICS.actionFailed]: (e) => put(e, { status: e.data.outcome, detail: e.data.error }),
+        this.outcome(e, () =>
+          put(e, { status: 'executed', detail: `via ${e.data.connector}${e.data.externalRequestId ? ` (request ${e.data.externalRequestId})` : ''}` }),
+        ),
+      [TOPICS.actionFailed]: (e) => this.outcome(e, () => put(e, { status: e.data.outcome, detail: e.data.error })),
       // Only a refusal that closes the action: the refusal of a forged event is in the audit trail, not the action's state.
-      [TOPICS.actionRefused]: async (e) => {
-        if (e.data.final === false) return;
-        await put(e, { status: 'refused', detail: `${e.data.code}: ${e.data.reason}` });
-      },
+      [TOPICS.actionRefused]: (e) =>
+        this.outcome(e, async () => {
+          if (e.data.final === false) return;
+          await put(e, { status: 'refused', detail: `${e.data.code}: ${e.data.reason}` });
+        }),
       // Not an outcome: the executor runs it once the reason is gone (then `executed` follows).
-      [TOPICS.actionHeld]: (e) => put(e, { status: 'held', detail: `${e.data.code}: ${e.data.reason}` }),
+      [TOPICS.actionHeld]: (e) => this.outcome(e, () => put(e, { status: 'held', detail: `${e.data.code}: ${e.data.reason}` })),
     };
   }
 
-  /** A decision on the bus that its service did not sign as it says: kept off the timeline, logged (the audit trail has the event). */
+  /** Puts an outcome on the timeline only when the executor sealed it (docs/adr/0042). */
+  private async outcome(e: Envelope & { data: { seal?: string } }, put: () => Promise<void>): Promise<void> {
+    const sealed = verifyEventSeal(e, this.outcomeKeys, EXECUTOR_SEAL);
+    if (!sealed.ok) return this.ignored(e, sealed.reason);
+    await put();
+  }
+
+  /** A decision or outcome on the bus that its service did not sign as it says: kept off the timeline, logged (the audit trail has the event). */
   private ignored(e: Envelope, reason: string): void {
-    const alert = e.type === TOPICS.policyDecided ? 'unsealed-decision' : 'unsigned-review-event';
+    const alert =
+      e.type === TOPICS.policyDecided
+        ? 'unsealed-decision'
+        : (EXECUTOR_OUTCOME_TOPICS as readonly string[]).includes(e.type)
+          ? 'unsealed-outcome'
+          : 'unsigned-review-event';
     this.logger.error({ alert, eventId: e.id, type: e.type }, `not on the timeline of action ${e.subject}: ${reason}`);
   }
 }

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { BadRequestException, ForbiddenException, NotFoundException } from '@nestjs/common';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { AuthenticatedRequest, Principal, requiredRoles } from '@countersign/nest';
-import { eventually, sealTestDecision, testPolicyEngineKey } from '@countersign/testing';
+import { eventually, sealTestDecision, sealTestOutcome, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
 import { ActionChanges, LONG_POLLS_PER_PRINCIPAL } from './action-changes';
 import { ActionViewConsumer } from './action-view.consumer';
 import { TimelineEntry } from './action-view.repository';
@@ -20,18 +20,19 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
     actor: 'test',
     detail: status,
   });
-  const executed = (actionId: string): TopicMap[typeof TOPICS.actionExecuted] => ({
-    id: `${actionId}-executed`,
-    type: TOPICS.actionExecuted,
-    version: 1,
-    source: 'executor',
-    time: new Date().toISOString(),
-    subject: actionId,
-    correlationId: 'c-1',
-    causationId: 'd-1',
-    actor: { id: 'executor', kind: 'service' },
-    data: { connector: 'webhook', digest: 'a'.repeat(64), authorisedBy: 'approval', attempt: 1 },
-  });
+  const executed = (actionId: string): TopicMap[typeof TOPICS.actionExecuted] =>
+    sealTestOutcome({
+      id: `${actionId}-executed`,
+      type: TOPICS.actionExecuted,
+      version: 1,
+      source: 'executor',
+      time: new Date().toISOString(),
+      subject: actionId,
+      correlationId: 'c-1',
+      causationId: 'd-1',
+      actor: { id: 'executor', kind: 'service' },
+      data: { connector: 'webhook', digest: 'a'.repeat(64), authorisedBy: 'approval', attempt: 1 },
+    });
   const asAuditor = { principal: { id: 'aud-1', kind: 'human', roles: ['auditor'] } } as unknown as AuthenticatedRequest;
   const as = (principal: Partial<Principal>) => ({ principal: { kind: 'agent', roles: ['agent'], ...principal } }) as unknown as AuthenticatedRequest;
   const proposedBy = (actionId: string, proposer: string | undefined, actor = 'orchestrator'): TimelineEntry => ({
@@ -43,7 +44,7 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
   const setup = () => {
     const views = new InMemoryActionViewRepository();
     const changes = new ActionChanges();
-    const consumer = new ActionViewConsumer(views, [], [testPolicyEngineKey.verifyKey], pino({ level: 'silent' }), changes);
+    const consumer = new ActionViewConsumer(views, [], [testPolicyEngineKey.verifyKey], [testExecutorKey.verifyKey], pino({ level: 'silent' }), changes);
     const handlers = (consumer as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
     return { views, changes, handlers, controller: new ActionsController(views, changes) };
   };

@@ -19,6 +19,7 @@ import {
   unleashAdmin,
   writeApprovalKeys,
   writeDecisionKeys,
+  writeOutcomeKeys,
   writeReviewDataKey,
   writeTokens,
 } from '@countersign/testing';
@@ -123,6 +124,7 @@ describe('the degradation controller on the real stack', () => {
     tokens = written.tokens;
     const keys = writeApprovalKeys(join(dir, 'keys'));
     const decisionKeys = writeDecisionKeys(join(dir, 'keys'));
+    const outcomeKeys = writeOutcomeKeys(join(dir, 'keys'));
     const contract = join(dir, 'contract.yaml');
     const text = readFileSync(PROJECT_CONTRACT_PATH, 'utf8').replace(
       /^degradation:\n(?: {2}.*\n)+/m,
@@ -150,6 +152,8 @@ describe('the degradation controller on the real stack', () => {
       // The policy engine seals its decisions; the review queue queues only sealed ones (ADR 0040).
       DECISION_SIGNING_KEYS_FILE: decisionKeys.signingKeysFile,
       DECISION_VERIFY_KEYS_FILE: decisionKeys.verifyKeysFile,
+      // The review queue queues only outcome checks the executor sealed (ADR 0042).
+      OUTCOME_VERIFY_KEYS_FILE: outcomeKeys.verifyKeysFile,
       CONTRACT_PATH: contract,
     };
     bus = new KafkaBus({ ...env.kafkaBus, clientId: 'degradation-test', namespace: ns, logger: pino({ level: 'silent' }) });

@@ -2,10 +2,11 @@ import pino from 'pino';
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
 import { isDependencyFailure } from '@countersign/bus';
 import { TOPIC_SCHEMAS, TOPICS, TopicMap } from '@countersign/contracts';
-import { RecordingBus, refundProposal } from '@countersign/testing';
+import { RecordingBus, refundProposal, sealTestOutcome, testExecutorKey } from '@countersign/testing';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { shownDigest, shownView } from '../review-item/shown';
+import { OutcomeCheckConsumer } from './outcome-check.consumer';
 import { OutcomeCheckService, outcomeCheckKey } from './outcome-check.service';
 
 // real: OutcomeCheckService, the decision outbox and its sweeper, the in-memory review items, Ed25519 signing and
@@ -147,5 +148,23 @@ describe('OutcomeCheckService: an answer given while the bus is down is not lost
       ok: true,
       claims: { decision: 'not-happened', actionId: 'a1', digest, deciders: ['alice'] },
     });
+  });
+});
+
+describe('OutcomeCheckConsumer: only a question the executor sealed reaches a reviewer (ADR 0042)', () => {
+  it('queues a sealed check, and refuses an unsealed one, one sealed by another key, or one changed after sealing, with an alert', async () => {
+    const t = setup();
+    const logs: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+    const consumer = new OutcomeCheckConsumer(t.service, [testExecutorKey.verifyKey], logger);
+    const handle = (consumer as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers()[TOPICS.outcomeCheckRequested];
+    const genuine = sealTestOutcome(t.requested('a1'));
+    await handle(t.requested('a1'));
+    await handle(sealTestOutcome(t.requested('a1'), generateSigningKey('test-executor').signing));
+    await handle({ ...genuine, data: { ...genuine.data, proposal: { ...genuine.data.proposal, parameters: { amount: 9999 } } } });
+    expect(await t.items.get(outcomeCheckKey('a1'))).toBeUndefined();
+    expect(logs.filter((l) => l.alert === 'outcome-check-refused')).toHaveLength(3);
+    await handle(genuine);
+    expect((await t.items.get(outcomeCheckKey('a1')))!.kind).toBe('outcome-check');
   });
 });

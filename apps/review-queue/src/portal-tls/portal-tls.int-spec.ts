@@ -19,6 +19,7 @@ import {
   uniqueName,
   writeApprovalKeys,
   writeDecisionKeys,
+  writeOutcomeKeys,
   writeReviewDataKey,
   writeTokens,
 } from '@countersign/testing';
@@ -89,6 +90,7 @@ describe('the review queue with PORTAL_ACME_* set (ADR 0027)', () => {
         DATABASE_URL: db.url,
         APPROVAL_SIGNING_KEYS_FILE: keys.signingKeysFile,
         DECISION_VERIFY_KEYS_FILE: writeDecisionKeys(dir).verifyKeysFile,
+        OUTCOME_VERIFY_KEYS_FILE: writeOutcomeKeys(dir).verifyKeysFile,
         REVIEW_DATA_KEY_FILE: writeReviewDataKey(join(dir, 'keys')),
         TRUST_CHECK_MS: '500',
         PORTAL_ACME_DIRECTORY_URL: pebble.directoryUrl,

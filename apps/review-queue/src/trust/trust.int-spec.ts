@@ -16,6 +16,7 @@ import {
   unleashAdmin,
   writeApprovalKeys,
   writeDecisionKeys,
+  writeOutcomeKeys,
   writeReviewDataKey,
   writeTokens,
 } from '@countersign/testing';
@@ -91,6 +92,7 @@ describe('the trust monitor and the policy engine on the real stack (ADR 0019)',
     tokens = written.tokens;
     const keys = writeApprovalKeys(join(dir, 'keys'));
     const decisionKeys = writeDecisionKeys(join(dir, 'keys'));
+    const outcomeKeys = writeOutcomeKeys(join(dir, 'keys'));
     signingKeysFile = keys.signingKeysFile;
     verifyKeysFile = keys.verifyKeysFile;
     const common = {
@@ -106,6 +108,8 @@ describe('the trust monitor and the policy engine on the real stack (ADR 0019)',
       // The policy engine seals its decisions; the review queue queues only sealed ones (ADR 0040).
       DECISION_SIGNING_KEYS_FILE: decisionKeys.signingKeysFile,
       DECISION_VERIFY_KEYS_FILE: decisionKeys.verifyKeysFile,
+      // The review queue queues only outcome checks the executor sealed (ADR 0042).
+      OUTCOME_VERIFY_KEYS_FILE: outcomeKeys.verifyKeysFile,
     };
     bus = new KafkaBus({ ...env.kafkaBus, clientId: 'trust-test', namespace: ns, logger: pino({ level: 'silent' }) });
     await bus.connect();

@@ -130,6 +130,14 @@ export const ReconciliationSchema = z.object({
   attempt: z.number().int().positive(),
 });
 
+/**
+ * The executor's seal of an outcome it publishes (`cf1`, `sealEvent` of `@countersign/approval`, with its outcome key,
+ * `OUTCOME_SIGNING_KEYS_FILE`, docs/adr/0042) over the event's type, id, time, subject, actor and data: the orchestrator's
+ * timeline, the review queue and the audit writer take an outcome for what happened only when its seal verifies. Optional
+ * in the schema so that an unsealed one still reads (and is set apart with its reason).
+ */
+const executorSeal = z.string().max(4096).optional();
+
 /** `execution.action.executed.v1`: the connector carried the action out. */
 export const ActionExecutedV1 = z.object({
   connector: z.string(),
@@ -140,6 +148,7 @@ export const ActionExecutedV1 = z.object({
   attempt: z.number().int().positive(),
   /** Set when the outcome was unknown and the reconciler settled it. */
   reconciliation: ReconciliationSchema.optional(),
+  seal: executorSeal,
 });
 
 /** `execution.action.failed.v1`: the connector failed, or the outcome is unknown after a crash. */
@@ -150,6 +159,7 @@ export const ActionFailedV1 = z.object({
   error: z.string(),
   /** Set on a step of the reconciler: an attempt that left the outcome unknown, or the failure it settled on. */
   reconciliation: ReconciliationSchema.optional(),
+  seal: executorSeal,
 });
 
 /** `execution.action.refused.v1`: the executor refused to act (kill switch, no authorisation, bad approval). */
@@ -177,6 +187,7 @@ export const ActionRefusedV1 = z.object({
    * do not count the refusal as the action's end. Events from before it was carried were final.
    */
   final: z.boolean().default(true),
+  seal: executorSeal,
 });
 
 /** `security.request.rejected.v1`: an API request was refused (bad input, auth, self-approval). */
@@ -356,6 +367,7 @@ export const OutcomeCheckRequestedV1 = z.object({
   since: z.iso.datetime({ offset: true }),
   /** Why the outcome is unknown. */
   reason: z.string().min(1).max(2000),
+  seal: executorSeal,
 });
 
 /**
@@ -582,4 +594,5 @@ export const ActionHeldV1 = z.object({
   reason: z.string().min(1).max(2000),
   /** The trust-health event in force (absent when there is none yet). */
   trustHealthEventId: z.string().min(1).max(200).optional(),
+  seal: executorSeal,
 });

@@ -15,7 +15,7 @@ import { maskDeep } from '@countersign/guardrails';
 import { DEFAULT_USERS, RunningIdentityProvider, SignInRefusal, startIdentityProvider, WrittenUser, writeIdentityUsers } from '@countersign/identity';
 import { PlatformModule, serve, TokenEntry, TokenRegistry } from '@countersign/nest';
 import { createPgPool, Pool } from '@countersign/storage';
-import { createTestDatabase, RecordingBus, testPolicyEngineKey } from '@countersign/testing';
+import { createTestDatabase, RecordingBus, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
 import { PgReviewItemRepository } from '../../review-item/pg-review-item.repository';
 import { ReviewItem } from '../../review-item/review-item.repository';
 import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../../review-item/sealed-proposal';
@@ -102,6 +102,7 @@ export async function startInboxHarness(
           items,
           signingKeys: generateSigningKey('inbox-test').signing,
           decisionKeys: [testPolicyEngineKey.verifyKey],
+          outcomeKeys: [testExecutorKey.verifyKey],
           dataKey,
           clock: { periodMs: 60_000 },
           ...o.options,
