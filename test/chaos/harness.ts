@@ -8,6 +8,7 @@ import { TOPICS } from '@countersign/contracts';
 import { verifyKeyEntry } from '@countersign/keys';
 import { SERVICES, stackEnv, startDistributed, testFetch, uniqueName } from '@countersign/testing';
 import { Fault, faultName, FaultRecord, Faults, PARTS, sleep } from './faults';
+import { plannedIntent } from './reviewer';
 import { Figures, goals, Intent, Outcome, ProposalRun, tally } from './tally';
 import { startSlowTarget } from './target';
 
@@ -142,6 +143,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     return { index, target: `${namespace}-${index}`, intent };
   });
   const intentOf = new Map(runs.map((r) => [r.target, r.intent]));
+  // Filled as the 202s arrive: the reviewer matches items by action id (a listed target may be masked, see reviewer.ts).
+  const intentByActionId = new Map<string, Intent>();
 
   const target = await startSlowTarget();
   o.log(`chaos: starting the five services in namespace ${namespace} (logs: ${join(dir, 'logs')})`);
@@ -209,7 +212,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           for (let i = 0; i < items.length && !stopReviewer; i += 8) {
             await Promise.all(
               items.slice(i, i + 8).map(async (item) => {
-                const intent = intentOf.get(item.proposal?.target ?? '');
+                const intent = plannedIntent(item, intentByActionId, intentOf);
                 let res;
                 if (item.kind === 'audit-sample') {
                   res = await http('POST', `${rq}/v1/reviews/${item.actionId}/assess`, stack.tokens.reviewer, {
@@ -244,6 +247,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           const res = await http('POST', api, stack.tokens.agent, body, { 'Idempotency-Key': run.target }, 20_000);
           if (res.status === 202) {
             run.actionId = String(res.body.actionId);
+            intentByActionId.set(run.actionId, run.intent);
             return;
           }
           last = `${res.status} ${String(res.body.message ?? '').slice(0, 120)}`;
