@@ -6,7 +6,7 @@
  * tokens.json (the token registry: hashes and public keys only), approval-signing.json + .pem, approval-verify.json,
  * review-data.key, audit-heads.json + .pem, contract-signing.json + .pem and contract-verify.json (docs/adr/0038),
  * decision-signing.json + .pem and decision-verify.json (docs/adr/0040), outcome-signing.json + .pem and outcome-verify.json
- * (the executor's outcome key, as docs/adr/0040 for decisions). The keys files name their private keys where the services will find them
+ * (the executor's outcome key, docs/adr/0042). The keys files name their private keys where the services will find them
  * mounted: /run/secrets/<secret> for docker-compose.yml, /etc/countersign/secrets/<file> for infra/k8s. The raw
  * bearer tokens go to <dir>/tokens/ for the operators to hand out: they are never part of a secret. Existing files
  * are not overwritten (a second run would rotate every key and token at once): remove them first to make new ones.
@@ -72,7 +72,7 @@ function main(): number {
   secret('decision-signing.pem', decision.privateKeyPem);
   secret('decision-signing.json', JSON.stringify([{ keyId: decision.key.keyId, privateKeyFile: MOUNTED[target].decision, ...windowOf(decision.key) }]));
   secret('decision-verify.json', JSON.stringify([verifyKeyEntry(decision.key)]));
-  // The executor's outcome key (as docs/adr/0040 for decisions): its outcome events are sealed with it, and the orchestrator,
+  // The executor's outcome key (docs/adr/0042): its outcome events are sealed with it, and the orchestrator,
   // the review queue and the audit writer take only sealed ones.
   const outcome = generateKey(`outcomes-${stamp}`, window);
   secret('outcome-signing.pem', outcome.privateKeyPem);
