@@ -438,6 +438,14 @@ describe("the contract's national ids for the whole process (useContractNational
       traceparent: '00-4111111111111111ab12345678901cde-12345678901abcde-01',
     };
     expect(maskDeep(ids)).toEqual(ids);
+    // A UUID whose last group starts with eleven digits (an e2e run's change request id was masked in the audit trail,
+    // `197cfbc5-ce2d-4aaf-a611-[de-tax-id]d`): an identifier, in free text and as any field, whatever its digits.
+    const changeRequestId = '197cfbc5-ce2d-4aaf-a611-77884615975d';
+    expect(maskText(`change request ${changeRequestId} approved`)).toBe(`change request ${changeRequestId} approved`);
+    expect(maskDeep({ changeRequestId, detail: `new action ${changeRequestId}` })).toEqual({ changeRequestId, detail: `new action ${changeRequestId}` });
+    fc.assert(fc.property(fc.uuid(), (uuid) => expect(maskText(`(new action ${uuid})`)).toBe(`(new action ${uuid})`)));
+    // A tax id beside a UUID is still one.
+    expect(maskText(`${changeRequestId} 12/345/678/901`)).toBe(`${changeRequestId} [de-tax-id]`);
   });
 
   it('applies them to every masking that names none, and lets one that names its own keep them', () => {
