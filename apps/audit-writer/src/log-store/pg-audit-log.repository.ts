@@ -1,7 +1,7 @@
 import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
 import { TOPICS } from '@countersign/contracts';
-import { createPgPool, Pool } from '@countersign/storage';
+import { createPgPool, Pool, withConnection } from '@countersign/storage';
 import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
 
 const rowToStored = (r: Record<string, unknown>): StoredEntry => ({
@@ -41,8 +41,7 @@ export class PgAuditLogRepository implements AuditLogRepository {
   }
 
   private async append(entries: AuditEntry[], lookUpPresent: boolean): Promise<AppendResult> {
-    const client = await this.pool.connect();
-    try {
+    return withConnection(this.pool, async (client) => {
       // One writer at a time extends the chain, across all audit-writer instances (the tip's row lock). BEGIN and the
       // lock go in one round trip; the duplicate look-up below runs after the lock, so it sees every committed append.
       const [, locked] = (await client.query('BEGIN; SELECT size, hashes FROM audit_chain_tip WHERE id = 1 FOR UPDATE')) as unknown as Array<{
@@ -85,12 +84,7 @@ export class PgAuditLogRepository implements AuditLogRepository {
       }
       await client.query('COMMIT');
       return { size: range.size, root: range.root().toString('hex'), appended: fresh.length };
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async query(q: AuditQuery): Promise<StoredEntry[]> {
@@ -206,10 +200,13 @@ const isDuplicateEventId = (e: unknown): boolean =>
 
 /**
  * The PostgreSQL audit store, on the service's `pool` (ended by its owner), or on a small pool of its own
- * opened on `url` (a one-off command: `close()` ends it).
+ * opened on `url` (a one-off command: `close()` ends it; no statement timeout, as a whole-log verification or search
+ * may run long, and an operator is there to stop it).
  */
 export function createPgAuditLog(pool: Pool): PgAuditLogRepository;
 export function createPgAuditLog(url: string, maxConnections?: number): PgAuditLogRepository;
 export function createPgAuditLog(source: Pool | string, maxConnections = 2): PgAuditLogRepository {
-  return typeof source === 'string' ? new PgAuditLogRepository(createPgPool(source, maxConnections), true) : new PgAuditLogRepository(source);
+  return typeof source === 'string'
+    ? new PgAuditLogRepository(createPgPool(source, maxConnections, undefined, undefined, 0), true)
+    : new PgAuditLogRepository(source);
 }

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { Lane, Proposal } from '@countersign/contracts';
-import { GroupCommit } from '@countersign/storage';
+import { GroupCommit, withConnection } from '@countersign/storage';
 import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent, UnpublishedOutcome, UnsettledClaim } from './execution.repository';
 
 type Decision = Omit<ActionRecord, 'state'>;
@@ -94,8 +94,7 @@ export class PgExecutionRepository implements ExecutionRepository {
       // No approval to consume: one conditional UPDATE is the whole claim (group-committed).
       return (await this.claims.submit({ actionId, authorisedBy, now })) ? { claimed: true } : { claimed: false, reason: 'not-decided' };
     }
-    const client = await this.pool.connect();
-    try {
+    return withConnection(this.pool, async (client) => {
       await client.query('BEGIN');
       if (nonce) {
         const consumed = await client.query('INSERT INTO executor_consumed_approvals (nonce, action_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
@@ -118,12 +117,7 @@ export class PgExecutionRepository implements ExecutionRepository {
       }
       await client.query('COMMIT');
       return { claimed: true };
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   private async claimDecided(batch: Claim[]): Promise<boolean[]> {

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Actor } from '@countersign/contracts';
+import { withConnection } from '@countersign/storage';
 import { BASE_CLAIM_MS, ChangeDecision, ChangeRequest, ChangeRequestStore, DecideResult } from './change-request';
 
 /** How long a request is kept after it expires, for `GET` (the audit trail keeps every step for good). */
@@ -101,18 +102,12 @@ export class PgChangeRequestStore implements ChangeRequestStore {
 
   /** Runs `work` in a transaction: committed when it decided, rolled back when it found a conflict or threw. */
   private async transaction(work: (client: PoolClient) => Promise<DecideResult>): Promise<DecideResult> {
-    const client = await this.pool.connect();
-    try {
+    return withConnection(this.pool, async (client) => {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query(result.ok ? 'COMMIT' : 'ROLLBACK');
       return result;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 }
 

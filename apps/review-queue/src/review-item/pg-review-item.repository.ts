@@ -14,7 +14,7 @@ import {
   StoredClockEvent,
   StoredDecisionEvent,
 } from './review-item.repository';
-import { GroupCommit, GroupCommitOptions } from '@countersign/storage';
+import { GroupCommit, GroupCommitOptions, withConnection } from '@countersign/storage';
 import { proposerSideOf, ReviewerSide } from './item-roles';
 
 /** One one-step claim waiting for its batch. */
@@ -297,8 +297,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
   async addApproval(actionId: string, approver: string, reason: string): Promise<Array<{ approver: string; reason: string }>> {
     // The item's row lock orders the approvals of one item: each approver sees every approval before theirs, so of
     // two approvers completing a quorum at once exactly one sees it complete (and decides), and neither misses it.
-    const client = await this.pool.connect();
-    try {
+    return withConnection(this.pool, async (client) => {
       await client.query('BEGIN');
       const item = await client.query('SELECT 1 FROM review_items WHERE action_id = $1 FOR NO KEY UPDATE', [actionId]);
       if (!item.rowCount) {
@@ -314,20 +313,14 @@ export class PgReviewItemRepository implements ReviewItemRepository {
       await client.query('UPDATE review_items SET approved_by = $2 WHERE action_id = $1', [actionId, rows.map((r) => r.approver)]);
       await client.query('COMMIT');
       return rows;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async claimDue(now: Date, limit: number, stepFor: (item: ReviewItem) => ClockStep | undefined): Promise<ClockClaim[]> {
     // One transaction: the rows claimed stay locked until their steps and events are written, so another instance's
     // clock skips them (SKIP LOCKED: it takes the next ones instead of waiting) and a reviewer's decision on one waits,
     // then finds it as the step left it. Served by the partial index review_items_clock_due.
-    const client = await this.pool.connect();
-    try {
+    return withConnection(this.pool, async (client) => {
       await client.query('BEGIN');
       const { rows } = await client.query<ItemRow>(
         `SELECT * FROM review_items WHERE status = 'pending' AND kind = 'approval' AND LEAST(escalate_at, due_at) <= $1
@@ -352,12 +345,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
       }
       await client.query('COMMIT');
       return claims;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async claim(actionId: string, claim: ReviewClaim, now: Date): Promise<ReviewClaim | undefined> {

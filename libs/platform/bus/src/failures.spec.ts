@@ -14,6 +14,8 @@ describe('isDependencyFailure', () => {
     ['node-postgres losing its connection', new Error('Connection terminated unexpectedly')],
     ['PostgreSQL shutting down', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
     ['PostgreSQL refusing connections', Object.assign(new Error('the database system is starting up'), { code: '57P03' })],
+    ['PostgreSQL cancelling a statement at its statement_timeout', Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })],
+    ['node-postgres giving up on a server that stopped answering (query_timeout)', new Error('Query read timeout')],
     ['a wrapped cause', new Error('could not store the decision', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) })],
     ['an AggregateError of refused addresses', new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })], 'all failed')],
   ])('recognises %s', (_, error) => {

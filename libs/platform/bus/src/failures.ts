@@ -8,7 +8,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
  * failure is retried until the dependency is back, never dead-lettered (a dependency outage is not a bad
  * message). Recognises `DependencyUnavailableError`, socket errors, ioredis giving up on a request
  * (`MaxRetriesPerRequestError`, "Connection is closed", a command timeout), PostgreSQL connection and shutdown errors (SQLSTATE
- * class 08, 57P01–57P03, 53300) and node-postgres' own connection errors; follows `cause` chains.
+ * class 08, 57P01–57P03, 53300), a statement cancelled at its timeout (57014) and node-postgres' own connection and
+ * read-timeout errors; follows `cause` chains.
  */
 export function isDependencyFailure(error: unknown, depth = 0): boolean {
   if (!error || typeof error !== 'object' || depth > 5) return false;
@@ -20,7 +21,10 @@ export function isDependencyFailure(error: unknown, depth = 0): boolean {
   if (NETWORK_CODES.has(code)) return true;
   if (name === 'MaxRetriesPerRequestError' || message === 'Connection is closed.' || message === 'Command timed out' || /^Stream isn't writeable/.test(message))
     return true;
-  if (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
+  // 57014: a statement PostgreSQL cancelled at its statement_timeout (a server too slow now, not a bad message).
+  if (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300', '57014'].includes(code)) return true;
+  // node-postgres's own deadline (`query_timeout`): the server or the network stopped answering.
+  if (message === 'Query read timeout') return true;
   if (/^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/.test(message)) return true;
   if (Array.isArray(e.errors) && e.errors.some((x) => isDependencyFailure(x, depth + 1))) return true; // AggregateError (e.g. connect to ::1 and 127.0.0.1)
   return isDependencyFailure(e.cause, depth + 1);

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { Pool } from 'pg';
+import { Pool, PoolClient } from 'pg';
 import { createLogger, Logger } from '@countersign/logging';
 import { isTlsFailure, RedisTls, redisTlsOption } from './tls';
 
@@ -84,13 +84,48 @@ function redactUrl(url: string): string {
 }
 
 /**
+ * Runs `work` on one connection of `pool` (a transaction: `work` sends BEGIN and COMMIT, or ROLLBACK itself) and hands
+ * the connection back. When `work` throws, its transaction is rolled back and the connection is dropped, not handed out
+ * again: after a statement that timed out (the server or the network stopped answering) it may still be waiting for
+ * that statement, and the next caller would wait behind it. A ROLLBACK would wait there too: it is not sent then
+ * (dropping the connection ends the transaction on the server).
+ */
+export async function withConnection<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    const result = await work(client);
+    client.release();
+    return result;
+  } catch (e) {
+    if ((e as Error)?.message !== 'Query read timeout') await client.query('ROLLBACK').catch(() => undefined);
+    client.release(e instanceof Error ? e : new Error(String(e)));
+    throw e;
+  }
+}
+
+/** How long a service's statement may run (`statement_timeout`) before PostgreSQL cancels it. */
+export const PG_STATEMENT_TIMEOUT_MS = 30_000;
+
+/**
  * A PostgreSQL pool. An idle connection that the server ends (restart, failover, a dropped database)
  * must not crash the process: the pool drops it (logged) and opens a new one on the next query, whose error
  * (if the server is really gone) reaches the caller. A query waits at most 5 s for a connection, so a
  * server that is away fails the caller fast (an error `isDependencyFailure` recognises) instead of queueing.
+ *
+ * A statement ends too, answered or not: PostgreSQL cancels one that runs past `statementTimeoutMs` (30 s), and the
+ * client gives up 5 s later on a server or a network that stopped answering (a stalled host, a partition that drops
+ * packets: TCP alone would wait for many minutes). Both errors are dependency failures: the work is retried, never
+ * made final, and no handler holds its partition for good. `0` turns both off (an operator's long audit export).
  */
-export function createPgPool(url: string, max = 10, onIdleError?: (e: Error) => void, logger: Logger = createLogger('postgres')): Pool {
-  const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 5_000 });
+export function createPgPool(
+  url: string,
+  max = 10,
+  onIdleError?: (e: Error) => void,
+  logger: Logger = createLogger('postgres'),
+  statementTimeoutMs = PG_STATEMENT_TIMEOUT_MS,
+): Pool {
+  const timeouts = statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + 5_000 } : {};
+  const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 5_000, keepAlive: true, ...timeouts });
   pool.on('error', onIdleError ?? ((err: Error) => logger.warn({ err }, 'an idle PostgreSQL connection ended; the next query opens a new one')));
   // A connection the server ends while it is checked out (a transaction between two statements) emits 'error' on the
   // client itself, where the pool listens only while it is idle: without a listener of its own that crashed the process
