@@ -96,7 +96,7 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
       a.lane === 'review' ||
       (contract.rules ?? []).some((r) => r.lane === 'review' && r.actionTypes.includes(type)) ||
       a.thresholds?.review !== undefined ||
-      (contract.aggregateLimits ?? []).some((l) => l.onExceed === 'review' && l.actionTypes.includes(type)) ||
+      (contract.aggregateLimits ?? []).some((l) => (l.onExceed === 'review' || l.whenMissing === 'review') && l.actionTypes.includes(type)) ||
       (a.lane !== 'prohibited' && (contract.anomalies ?? []).some((r) => r.onDetect === 'review' && (!r.actionTypes || r.actionTypes.includes(type)))) ||
       (a.outbound === true && contract.guardrails?.regulatedDataInOutboundText === 'review') ||
       (a.lane !== 'prohibited' && contract.guardrails?.cardDataInParameters === 'review') ||
@@ -113,6 +113,8 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
     l.actionTypes.forEach((t) => t in contract.actions || fail(`/aggregateLimits/${i}/actionTypes`, `unknown action type ${t}`));
     if (l.maxCount === undefined && l.maxAmount === undefined) fail(`/aggregateLimits/${i}`, 'an aggregate limit needs maxCount, maxAmount or both');
     if (l.maxAmount !== undefined && !l.amount) fail(`/aggregateLimits/${i}`, 'maxAmount needs the money field it sums (amount: parameters.X)');
+    if (l.whenMissing !== undefined && l.per === 'target')
+      fail(`/aggregateLimits/${i}/whenMissing`, 'whenMissing needs a per parameter (a target is never missing)');
     if (l.amount) {
       for (const t of l.actionTypes) {
         if (t in contract.actions && !moneyFieldsOf(contract.actions[t].parameters).some((m) => m.amount === l.amount))

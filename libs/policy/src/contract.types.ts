@@ -235,6 +235,12 @@ export interface AggregateLimit {
   /** The money field summed (e.g. `parameters.amount`). */
   amount?: string;
   onExceed: 'review' | 'prohibited';
+  /**
+   * When `per` names a parameter and a proposal does not carry it (so this limit cannot count it per customer):
+   * `per-target` counts it under its target (the default), `review` or `prohibited` also decides it so. Only with a
+   * `per` parameter.
+   */
+  whenMissing?: 'per-target' | 'review' | 'prohibited';
 }
 
 /**

@@ -277,6 +277,14 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
           `aggregate limit ${id} exceeded (${[limit.maxCount !== undefined ? `${limit.maxCount} actions` : '', limit.maxAmount !== undefined ? `${limit.maxAmount} ${c.money?.reference ?? ''}` : ''].filter(Boolean).join(' or ')} per ${limit.per} per ${limit.windowSeconds} s)`,
         );
     }
+  // A limit that counts per customer cannot count a proposal that names none: counted under its target, and decided as
+  // the limit's `whenMissing` says (docs/adr/0007, addendum 2026-12-03).
+  for (const limit of c.aggregateLimits ?? [])
+    if ((limit.whenMissing === 'review' || limit.whenMissing === 'prohibited') && limit.actionTypes.includes(p.actionType)) {
+      const named = readPath(input, limit.per.split('.'));
+      if (!((typeof named === 'string' && named !== '') || typeof named === 'number'))
+        raise(limit.whenMissing, `aggregate-limit:${limit.id}:unnamed`, `${limit.per} is missing: aggregate limit ${limit.id} cannot count this proposal`);
+    }
   // A sudden change in the agent's behaviour (anomaly.ts): stricter only, never looser.
   if (c.anomalies)
     for (const rule of c.anomalies) {

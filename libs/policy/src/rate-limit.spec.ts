@@ -1,12 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadContractFile } from './contract';
+import { loadContractFile, parseContract } from './contract';
 import { compileContract, DecisionInputs, evaluate, ProposalInput } from './evaluate';
 import { InMemoryRateLimiter } from './in-memory-rate-limiter';
 import { checkAggregateLimits } from './rate-limit';
 
 // real: the project's contract (refunds-per-customer: 5 or 250 EUR a day; refunds-per-order: 2 or 250 EUR),
 // checkAggregateLimits, the in-process limiter and evaluate; fake: nothing.
-const compiled = compileContract(loadContractFile(join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml')));
+const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
+const compiled = compileContract(loadContractFile(CONTRACT));
 const now = new Date('2026-11-24T10:00:00Z');
 const OK: DecisionInputs = { killSwitch: 'on', degradationMode: 'normal', trustStackHealthy: true, autonomy: 'autonomous', now };
 const refund = (order: string, amount: number, currency = 'EUR', customerId?: string): ProposalInput => ({
@@ -50,6 +52,36 @@ describe('aggregate limits', () => {
     for (let i = 0; i < 3; i++) lanes.push((await decide(limiter, refund('order-77', 10), `o-${i}`)).lane);
     expect(lanes).toEqual(['autonomous', 'autonomous', 'review']);
     expect((await decide(limiter, refund('order-78', 10), 'o-3')).lane).toBe('autonomous');
+  });
+
+  it('a contract that says so decides a refund without a customer id as its whenMissing: spreading refunds over orders escapes no cap', async () => {
+    const c = compiled.contract;
+    const strict = (whenMissing: 'review' | 'prohibited') =>
+      compileContract({
+        ...c,
+        aggregateLimits: c.aggregateLimits!.map((l) => (l.id === 'refunds-per-customer' ? { ...l, whenMissing } : l)),
+      });
+    const limiter = new InMemoryRateLimiter();
+    const decideWith = async (contract: ReturnType<typeof compileContract>, p: ProposalInput, id: string) =>
+      evaluate(contract, p, { ...OK, aggregateLimited: await checkAggregateLimits(contract, p, id, limiter, now) });
+    const unnamed = await decideWith(strict('review'), refund('order-w1', 10), 'w-1');
+    expect(unnamed).toMatchObject({ lane: 'review' });
+    expect(unnamed.rulesFired).toContain('aggregate-limit:refunds-per-customer:unnamed');
+    expect(unnamed.reasons.join(' ')).toContain('parameters.customerId is missing');
+    expect(
+      (await decideWith(strict('prohibited'), { ...refund('order-w2', 10), parameters: { amount: 10, currency: 'EUR', customerId: '' } }, 'w-2')).lane,
+    ).toBe('prohibited');
+    // A refund that names its customer is counted per customer, as before; the shipped contract counts the others per order.
+    expect((await decideWith(strict('review'), refund('order-w3', 10, 'EUR', 'customer-w'), 'w-3')).lane).toBe('autonomous');
+    expect((await decideWith(compiled, refund('order-w4', 10), 'w-4')).lane).toBe('autonomous');
+  });
+
+  it('refuses a whenMissing on a limit counted per target (a target is never missing), and accepts it per customer', () => {
+    const text = readFileSync(CONTRACT, 'utf8');
+    const withOption = (id: string) => text.replace(new RegExp(`(- \\{ id: ${id}, [^}]*)onExceed: review \\}`), '$1onExceed: review, whenMissing: review }');
+    expect(withOption('refunds-per-order')).not.toBe(text);
+    expect(() => parseContract(withOption('refunds-per-order'))).toThrow(/whenMissing needs a per parameter/);
+    expect(parseContract(withOption('refunds-per-customer')).aggregateLimits?.find((l) => l.id === 'refunds-per-customer')?.whenMissing).toBe('review');
   });
 
   it("counts within a tenant: one tenant's refunds do not use up another's allowance for the same customer or order", async () => {
