@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { generateSigningKey, ReviewDecision, signReviewDecision } from '@countersign/approval';
-import { TOPICS, TopicMap } from '@countersign/contracts';
+import { ExecutorOutcomeTopic, TOPICS, TopicMap } from '@countersign/contracts';
 import { reviewLaneDecision, sealTestDecision, sealTestOutcome, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
 import { ActionViewConsumer } from './action-view.consumer';
 import { InMemoryActionViewRepository } from './in-memory-action-view.repository';
@@ -31,6 +31,21 @@ function readModel() {
   const handlers = (consumer as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
   return { views, handlers, logs };
 }
+/** An outcome as the executor publishes it (unsealed: the test seals it, or not), on action `a-<n>`. */
+const byExecutor = <T extends ExecutorOutcomeTopic>(type: T, id: string, n: number, data: TopicMap[T]['data']): TopicMap[T] =>
+  ({
+    id,
+    type,
+    version: 1,
+    source: 'executor',
+    time: '2026-11-24T10:00:00.000Z',
+    subject: `a-${n}`,
+    correlationId: `c-${n}`,
+    causationId: `d-${n}`,
+    actor: { id: 'executor', kind: 'service', authMethod: 'service' },
+    data,
+  }) as TopicMap[T];
+
 describe('action timeline', () => {
   it('keeps no regulated data in clear: neither in the detail nor in the actor', async () => {
     const { views, handlers } = readModel();
@@ -95,19 +110,11 @@ describe('action timeline', () => {
 
   it('shows an action the executor holds as held, with the reason', async () => {
     const { views, handlers } = readModel();
-    const executor = { id: 'executor', kind: 'service' as const, authMethod: 'service' as const };
-    const held: TopicMap[typeof TOPICS.actionHeld] = {
-      id: 'e-held',
-      type: TOPICS.actionHeld,
-      version: 1,
-      source: 'executor',
-      time: '2026-11-24T10:00:00.000Z',
-      subject: 'a-3',
-      correlationId: 'c-3',
-      causationId: 'd-3',
-      actor: executor,
-      data: { code: 'trust-stack-unhealthy', reason: 'the trust stack is failed: runs once it is healthy again', trustHealthEventId: 't-1' },
-    };
+    const held = byExecutor(TOPICS.actionHeld, 'e-held', 3, {
+      code: 'trust-stack-unhealthy',
+      reason: 'the trust stack is failed: runs once it is healthy again',
+      trustHealthEventId: 't-1',
+    });
     await handlers[TOPICS.actionHeld](sealTestOutcome(held));
     expect(await views.timeline('a-3')).toEqual([
       expect.objectContaining({ status: 'held', detail: 'trust-stack-unhealthy: the trust stack is failed: runs once it is healthy again' }),
@@ -164,19 +171,8 @@ describe('action timeline', () => {
 
   it('leaves the action as it was when the executor refused an event, not the action (final: false)', async () => {
     const { views, handlers } = readModel();
-    const executor = { id: 'executor', kind: 'service' as const, authMethod: 'service' as const };
-    const refused = (id: string, final: boolean): TopicMap[typeof TOPICS.actionRefused] => ({
-      id,
-      type: TOPICS.actionRefused,
-      version: 1,
-      source: 'executor',
-      time: '2026-11-24T10:00:00.000Z',
-      subject: 'a-5',
-      correlationId: 'c-5',
-      causationId: 'd-5',
-      actor: executor,
-      data: { code: 'approval-for-other-action', reason: 'the approval names action a-9, not a-5', suspicious: true, final },
-    });
+    const refused = (id: string, final: boolean) =>
+      byExecutor(TOPICS.actionRefused, id, 5, { code: 'approval-for-other-action', reason: 'the approval names action a-9, not a-5', suspicious: true, final });
     await handlers[TOPICS.actionRefused](sealTestOutcome(refused('r-1', false)));
     expect(await views.timeline('a-5')).toEqual([]);
     await handlers[TOPICS.actionRefused](sealTestOutcome(refused('r-2', true)));
@@ -185,19 +181,7 @@ describe('action timeline', () => {
 
   it('keeps an outcome off the timeline unless the executor sealed it as it says (ADR 0042)', async () => {
     const { views, handlers, logs } = readModel();
-    const executor = { id: 'executor', kind: 'service' as const, authMethod: 'service' as const };
-    const executed: TopicMap[typeof TOPICS.actionExecuted] = {
-      id: 'x-1',
-      type: TOPICS.actionExecuted,
-      version: 1,
-      source: 'executor',
-      time: '2026-11-24T10:00:00.000Z',
-      subject: 'a-8',
-      correlationId: 'c-8',
-      causationId: 'd-8',
-      actor: executor,
-      data: { connector: 'webhook', digest: 'a'.repeat(64), authorisedBy: 'approval', attempt: 1 },
-    };
+    const executed = byExecutor(TOPICS.actionExecuted, 'x-1', 8, { connector: 'webhook', digest: 'a'.repeat(64), authorisedBy: 'approval', attempt: 1 });
     const genuine = sealTestOutcome(executed);
     // Unsealed; sealed by another key; the genuine seal moved onto a failure of the same action under the same id.
     await handlers[TOPICS.actionExecuted](executed);
