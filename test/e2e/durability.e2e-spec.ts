@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { KafkaBus } from '@countersign/bus';
+import { parsePrometheusText } from '@countersign/metrics';
 import { actionDigest, newId, revisedActionId, TOPICS, TopicMap } from '@countersign/contracts';
 import { changeDigest, parseContract } from '@countersign/policy';
 import { call, eventually, PROJECT_CONTRACT_PATH, projectContract, stackEnv, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
@@ -280,6 +281,11 @@ describe('what must not be forgotten survives a Redis flush', () => {
     const ranTypes = await typesOf(ranId);
     expect(ranTypes.filter((t) => t === TOPICS.actionExecuted)).toHaveLength(1);
     expect(ranTypes).not.toContain(TOPICS.actionRefused);
+    // Operators hear of it: the audit writer counts what it records apart (the alert CountersignForgedEvents).
+    const exposed = await call('GET', `${stack.urls['audit-writer']}/metrics`, undefined, stack.tokens.metrics);
+    const counted = parsePrometheusText(String(exposed.body)).filter((x) => x.name === 'countersign_audit_unverified_events_total');
+    for (const topic of [TOPICS.actionExecuted, TOPICS.actionRefused, TOPICS.outcomeCheckRequested])
+      expect(counted.find((x) => x.labels.topic === topic)?.value).toBeGreaterThanOrEqual(1);
   });
 
   it('a revision the review queue did not sign creates no action (ADR 0017, addendum 2026-12-02)', async () => {

@@ -1,9 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EXECUTOR_SEAL, genuineDecision, genuineRevision, POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import type { HandlerMap } from '@countersign/bus';
 import { ALL_TOPICS, Envelope, Topic, TOPICS, TopicMap } from '@countersign/contracts';
 import type { VerifyKey } from '@countersign/keys';
-import { BusConsumer } from '@countersign/nest';
+import type { Metrics } from '@countersign/metrics';
+import { BusConsumer, METRICS } from '@countersign/nest';
 import { genuineContractChange, KeyList } from '@countersign/policy';
 import { activeTraceIds } from '@countersign/tracing';
 import { AuditChainService } from '../chain/audit-chain.service';
@@ -75,6 +76,8 @@ export class AuditConsumer extends BusConsumer {
   constructor(
     private readonly chain: AuditChainService,
     @Inject(SEAL_KEYS) private readonly keys: SealKeys,
+    // Counts what is recorded apart (`countersign_audit_unverified_events_total`): the alert CountersignForgedEvents.
+    @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {
     super();
   }
@@ -88,7 +91,9 @@ export class AuditConsumer extends BusConsumer {
         (e: Envelope) => {
           const entry = toAuditEntry(topic, e, activeTraceIds()?.traceId);
           const unverified = this.unverified(topic, e);
-          return this.chain.append(unverified ? unverifiedEntry(entry, e, unverified) : entry);
+          if (!unverified) return this.chain.append(entry);
+          this.metrics?.counter('countersign_audit_unverified_events_total').inc({ topic });
+          return this.chain.append(unverifiedEntry(entry, e, unverified));
         },
       ]),
     ) as HandlerMap;

@@ -15,6 +15,7 @@ import {
   testReviewQueueKey,
   trustHealthData,
 } from '@countersign/testing';
+import { Metrics, parsePrometheusText } from '@countersign/metrics';
 import type { AuditChainService } from '../chain/audit-chain.service';
 import { AuditConsumer, SealKeys, SIGNED_TOPIC_CHECKS, UNCHECKED_SIGNED_TOPICS } from './audit.consumer';
 
@@ -225,14 +226,28 @@ const CASES: { [T in Topic]?: Case<T> } = {
   },
 };
 
-function consumer(keys: SealKeys = KEYS) {
+function consumer(keys: SealKeys = KEYS, metrics?: Metrics) {
   const appended: AuditEntry[] = [];
-  const c = new AuditConsumer({ append: async (e: AuditEntry) => void appended.push(e) } as unknown as AuditChainService, keys);
+  const c = new AuditConsumer({ append: async (e: AuditEntry) => void appended.push(e) } as unknown as AuditChainService, keys, metrics);
   const handle = (e: Envelope) => (c['handlers']()[e.type as Topic] as (e: Envelope) => Promise<void>)(e);
   return { appended, handle };
 }
 
 describe('the audit writer and the sealed or signed topics', () => {
+  it('counts what it records apart, by its topic, for the alert CountersignForgedEvents', async () => {
+    const metrics = new Metrics('audit-writer');
+    const { handle } = consumer(KEYS, metrics);
+    const genuine = CASES[TOPICS.actionExecuted]!.genuine();
+    await handle({ ...genuine, data: { ...genuine.data, seal: undefined } } as Envelope);
+    await handle(CASES[TOPICS.policyDecided]!.forge(CASES[TOPICS.policyDecided]!.genuine()) as Envelope);
+    await handle(genuine as Envelope);
+    const counted = parsePrometheusText(await metrics.render()).filter((x) => x.name === 'countersign_audit_unverified_events_total');
+    expect(counted.map((x) => [x.labels.topic, x.value]).sort()).toEqual([
+      [TOPICS.actionExecuted, 1],
+      [TOPICS.policyDecided, 1],
+    ]);
+  });
+
   // Every checked topic has a case (the last test checks that every signed topic is checked).
   it('has a case for every checked topic', () => expect(Object.keys(CASES).sort()).toEqual(Object.keys(SIGNED_TOPIC_CHECKS).sort()));
 

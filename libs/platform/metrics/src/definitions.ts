@@ -201,6 +201,12 @@ export const METRIC_DEFINITIONS = [
     labels: [],
   },
   {
+    name: 'countersign_audit_unverified_events_total',
+    help: "Events the audit writer received whose publisher's seal or signature did not verify (a forgery, or a key missing from its verify keys), recorded apart; by the topic they came on (the type they claim). Each copy received counts.",
+    type: 'counter',
+    labels: ['topic'],
+  },
+  {
     name: 'countersign_ingress_rejections_total',
     help: 'Proposals the orchestrator refused at its ingress (HTTP or the proposals topic), by reason: invalid, unauthenticated, forbidden, too_large, rate_limited.',
     type: 'counter',
