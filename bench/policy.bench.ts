@@ -126,11 +126,16 @@ function main() {
   const ruleCount = (compiled.contract.rules ?? []).length + (compiled.contract.scoring ?? []).length;
   process.stdout.write(`contract: ${types.length} action types, ${ruleCount} rules; Cedar: ${cedarPolicies.split('\n').length} policies\n`);
 
+  // Every 64th reason carries an e-mail address: the guardrail finds it (review) and the explanation masks it.
+  const carriesRegulatedData = (i: number) => i % 64 === 0;
   const proposals: ProposalInput[] = Array.from({ length: 4096 }, (_, i) => ({
     actionType: types[i % types.length],
     target: `order-${i}`,
-    // Every 64th reason carries an e-mail address: the guardrail finds it (review) and the explanation masks it.
-    parameters: { amount: (i * 37) % 600, currency: 'EUR', reason: i % 64 === 0 ? `late delivery, write to jane.doe${i}@example.com` : 'late delivery' },
+    parameters: {
+      amount: (i * 37) % 600,
+      currency: 'EUR',
+      reason: carriesRegulatedData(i) ? `late delivery, write to jane.doe${i}@example.com` : 'late delivery',
+    },
     proposer: { agentId: 'bench-agent', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' },
     confidence: ((i * 13) % 100) / 100,
     tenant: 'acme',
@@ -167,7 +172,7 @@ function main() {
     ITERATIONS,
     WARM_UP,
     (i) => void evaluate(compiled, proposals[i & 4095], inputs),
-    (i) => ((i & 4095) % 64 === 0 ? 'regulated data found (review, masked)' : 'nothing found'),
+    (i) => (carriesRegulatedData(i & 4095) ? 'regulated data found (review, masked)' : 'nothing found'),
   );
   const theirs = measure(
     'Cedar statefulIsAuthorized (pre-parsed)',

@@ -368,12 +368,25 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
   return out;
 }
 
+/**
+ * Whether a match at `at` of `length` characters touches a UUID in `text`: its digits are an identifier's, however they
+ * fall, for the card detector and the national-id patterns alike. The UUIDs are looked up once per text, on the first
+ * match (`uuidsIn`), which is rare.
+ */
+function uuidsIn(text: string): (at: number, length: number) => boolean {
+  let spans: number[][] | undefined;
+  return (at, length) => {
+    spans ??= UUID.test(text) ? [...text.matchAll(UUIDS)].map((u) => [u.index, u.index + u[0].length]) : [];
+    return spans.some(([from, to]) => at < to && at + length > from);
+  };
+}
+
 function maskCards(text: string, found: OnFound | undefined, editor: Editor, strict: boolean): string {
   // A UUID's groups are an identifier, not a card, however their digits fall (`00000000-5192-4558-9894-0351a…` passes
   // Luhn: a property test found it).
-  const uuids = UUID.test(text) ? [...text.matchAll(UUIDS)].map((u) => [u.index, u.index + u[0].length]) : [];
+  const inUuid = uuidsIn(text);
   return editor.replace(text, strict ? CARD_IN_IDENTIFIER : CARD, (m, at) => {
-    if (uuids.some(([from, to]) => at < to && at + m.length > from)) return m;
+    if (inUuid(at, m.length)) return m;
     const digits = m.replace(SEPARATOR_CHARS, '');
     if (cardNumberValid(digits)) {
       found?.('card');
@@ -444,14 +457,11 @@ function maskNationalIds(
   let out = text;
   for (const { name, pattern, gate } of patterns) {
     if (gate && !gate.test(out)) continue;
-    // A UUID's digits are an identifier's, however they fall: `…-a611-77884615975d` holds 11 digits in a row that a
-    // tax-id pattern reads as one (an e2e run masked a change request's id in the audit trail that way). Looked up
-    // only when a pattern matches, which is rare.
-    let uuids: number[][] | undefined;
-    const current = out;
+    // `…-a611-77884615975d` holds 11 digits in a row that a tax-id pattern reads as one (an e2e run masked a change
+    // request's id in the audit trail that way).
+    const inUuid = uuidsIn(out);
     out = editor.replace(out, pattern, (m, at) => {
-      uuids ??= UUID.test(current) ? [...current.matchAll(UUIDS)].map((u) => [u.index, u.index + u[0].length]) : [];
-      if (uuids.some(([from, to]) => at < to && at + m.length > from)) return m;
+      if (inUuid(at, m.length)) return m;
       found?.(name);
       return `[${name}]`;
     });
