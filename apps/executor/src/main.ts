@@ -54,9 +54,9 @@ void runService({
       if (c.EXECUTION_LEASE_MS <= c.WEBHOOK_TIMEOUT_MS)
         ctx.addIssue({ code: 'custom', path: ['EXECUTION_LEASE_MS'], message: `must exceed WEBHOOK_TIMEOUT_MS (${c.WEBHOOK_TIMEOUT_MS})` });
     }),
-  async build({ config, logger, bus }) {
+  async build({ base, config, logger, bus }) {
     await migrate(config.DATABASE_URL, { service: 'executor', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
-    const pool = createPgPool(config.DATABASE_URL);
+    const pool = createPgPool(config.DATABASE_URL, 10, undefined, logger, base.PG_STATEMENT_TIMEOUT_MS);
     const executions = createExecutionRepository(pool);
     const flags = createUnleashFlagReader({
       url: config.UNLEASH_URL,

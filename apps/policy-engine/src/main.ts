@@ -65,7 +65,7 @@ void runService({
     /** The proposals (JSON Lines) every change request's `policy diff` runs over. */
     CHANGE_DIFF_CORPUS: z.string().default(DEFAULT_DIFF_CORPUS_PATH),
   }),
-  async build({ config, logger, bus }) {
+  async build({ base, config, logger, bus }) {
     await migrate(config.DATABASE_URL, { service: 'policy-engine', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
     const flags = createUnleashFlagReader({
       url: config.UNLEASH_URL,
@@ -84,7 +84,7 @@ void runService({
       ? createUnleashFlagAdmin({ url: config.UNLEASH_ADMIN_URL ?? config.UNLEASH_URL, token: config.UNLEASH_ADMIN_TOKEN, environment: 'development' })
       : undefined;
     if (!admin) logger.warn('UNLEASH_ADMIN_TOKEN is not set: autonomy changes answer 503 and flags changed in Unleash are not watched');
-    const pool = createPgPool(config.DATABASE_URL);
+    const pool = createPgPool(config.DATABASE_URL, 10, undefined, logger, base.PG_STATEMENT_TIMEOUT_MS);
     const decisions = createDecisionRepository(pool, config.DECISION_TTL_SECONDS);
     const requests = createChangeRequestStore(pool);
     // Rows past their expiry read as absent; deleting them now and then keeps the tables small.

@@ -63,3 +63,20 @@ describe('the partitions of the topics a service creates (KAFKA_TOPIC_PARTITIONS
     }
   });
 });
+
+describe('how long a PostgreSQL statement may run (PG_STATEMENT_TIMEOUT_MS, ADR 0043)', () => {
+  const minimal = { KAFKA_BROKERS: '127.0.0.1:9092', AUTH_TOKENS_FILE: '/etc/countersign/tokens.json' };
+
+  it('is 30 s unless set, and the time given when set', () => {
+    expect(baseSettings.parse(minimal).PG_STATEMENT_TIMEOUT_MS).toBe(30_000);
+    expect(baseSettings.parse({ ...minimal, PG_STATEMENT_TIMEOUT_MS: '120000' }).PG_STATEMENT_TIMEOUT_MS).toBe(120_000);
+  });
+
+  it('refuses zero (a service cannot turn it off), under a second, over an hour and a word, naming the setting', () => {
+    for (const bad of ['0', '500', '3600001', '1.5', 'forever']) {
+      const parsed = baseSettings.safeParse({ ...minimal, PG_STATEMENT_TIMEOUT_MS: bad });
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues.map((i) => i.path.join('.'))).toEqual(['PG_STATEMENT_TIMEOUT_MS']);
+    }
+  });
+});

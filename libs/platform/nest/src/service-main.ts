@@ -5,7 +5,7 @@ import { KafkaBus, KafkaSasl } from '@countersign/bus';
 import { loadConfigOrExit, readPemSetting, settings } from '@countersign/config';
 import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
-import { readRedisTls, RedisTlsSettings } from '@countersign/storage';
+import { PG_STATEMENT_TIMEOUT_MS, readRedisTls, RedisTlsSettings } from '@countersign/storage';
 import { initTracing } from '@countersign/tracing';
 import { loadTokenRegistry } from './auth';
 import { postgresDependency, redisDependency, waitForDependencies } from './dependencies';
@@ -26,6 +26,11 @@ export const baseSettings = z.object({
   /** Partitions of a registry topic this service creates because it is missing (one that exists keeps its own). */
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(6),
   AUTH_TOKENS_FILE: z.string().min(1),
+  /**
+   * How long one PostgreSQL statement may run before the server cancels it (ms; the client gives up 5 s later on a server
+   * that does not answer at all): a stalled database costs a handler this long per attempt, then it is retried (ADR 0043).
+   */
+  PG_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(PG_STATEMENT_TIMEOUT_MS),
   /** How long a service started during an outage waits for Kafka, PostgreSQL and Redis before it gives up (ms). */
   STARTUP_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
   /** Mutual TLS to Kafka's SSL listener (all three or none): the root to trust, this service's certificate chain and key (PEM files). */
