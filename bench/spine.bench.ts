@@ -114,6 +114,15 @@ function cpuMs(pid: number | undefined): number {
   }
 }
 
+/** The whole machine's CPU time so far, busy and in all (jiffies, all cores, from /proc/stat). */
+function machineCpu(): { busy: number; all: number } {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const n = ticks.map(Number);
+  const all = n.slice(0, 8).reduce((t, x) => t + x, 0);
+  // idle and iowait are the 4th and 5th: the rest is work (user, nice, system, irq, softirq, steal).
+  return { busy: all - n[3] - n[4], all };
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** Offers `rate` submissions/s for `seconds` (`submit(i)` each); resolves with the rate actually offered once all are sent. */
@@ -149,8 +158,8 @@ const HOPS = [
 interface SpineRun {
   transport: 'tls' | 'plaintext';
   spine: number;
-  idle: { offered: number; lat: number[]; hops: { name: string; ms: number[] }[] };
-  loaded: { offered: number; lat: number[]; hops: { name: string; ms: number[] }[] };
+  idle: LatencyRun;
+  loaded: LatencyRun;
   cpuPerAction: { name: string; ms: number }[];
   /** The same for the broker, PostgreSQL and Redis (all their processes on this machine). */
   infraPerAction: { name: string; ms: number }[];
@@ -159,6 +168,17 @@ interface SpineRun {
   deliveries: number;
   /** The data the services emitted for one action on each relayed topic: what the relay chains send. */
   templates: RelayTemplates;
+}
+
+/** One latency phase of a spine run: what was offered, the latencies, and what the phase cost the machine. */
+interface LatencyRun {
+  offered: number;
+  lat: number[];
+  hops: { name: string; ms: number[] }[];
+  /** CPU of the five services over the phase per action offered, their background work (timers, polls) included. */
+  servicesMs: number;
+  /** The share of the machine's CPU (all cores) not idle over the phase (steal included): how near saturation it ran. */
+  machineBusy: number;
 }
 
 /** Starts the five services on `transport` (mTLS + HTTPS, or plaintext), measures throughput, latency and CPU, and stops them. */
@@ -203,10 +223,15 @@ async function runSpine(transport: 'tls' | 'plaintext'): Promise<SpineRun> {
     return bus.publish(TOPICS.proposalSubmitted, signSubmission(event, stack.signingKeys.agent.keyId, stack.signingKeys.agent.privateKey));
   };
   /** Offers `rate` proposals/s for `seconds`; latency per action: the proposal's timestamp → its executed event's append to the audit store. */
-  const latencyAt = async (rate: number, seconds: number) => {
+  const latencyAt = async (rate: number, seconds: number): Promise<LatencyRun> => {
     const loadStart = new Date();
+    const cpuBefore = stack.running.map((s) => cpuMs(s.process.pid));
+    const machineBefore = machineCpu();
     const offered = await offer(rate, seconds, (i) => submit(i));
     await outcomes(rate * seconds, loadStart.toISOString(), 100);
+    const servicesMs = stack.running.reduce((t, s, i) => t + cpuMs(s.process.pid) - cpuBefore[i], 0) / (rate * seconds);
+    const machineAfter = machineCpu();
+    const machineBusy = (machineAfter.busy - machineBefore.busy) / (machineAfter.all - machineBefore.all);
     const { rows } = await db.query(
       `SELECT EXTRACT(EPOCH FROM (x.recorded_at - p.event_time)) * 1000 AS ms
          FROM audit_log x JOIN audit_log p ON p.subject = x.subject AND p.type = $2
@@ -224,7 +249,7 @@ async function runSpine(transport: 'tls' | 'plaintext'): Promise<SpineRun> {
     );
     const hops = HOPS.slice(1).map((h, i) => ({ name: h.by, ms: steps.map((r) => Number(r.at[i + 1]) - Number(r.at[i])).sort((a, b) => a - b) }));
     hops.push({ name: 'audit-writer', ms: steps.map((r) => Number(r.audited) - Number(r.at[HOPS.length - 1])).sort((a, b) => a - b) });
-    return { offered, lat: rows.map((r) => Number(r.ms)).sort((a, b) => a - b), hops };
+    return { offered, lat: rows.map((r) => Number(r.ms)).sort((a, b) => a - b), hops, servicesMs, machineBusy };
   };
   try {
     // Warm-up: JIT, connections, group assignments.
@@ -376,6 +401,10 @@ async function main() {
       line(
         '  by hop (event emitted after the one before), p50/p99',
         l.hops.map((h) => `${h.name} ${pct(h.ms, 50).toFixed(0)}/${pct(h.ms, 99).toFixed(0)}`).join(', ') + ' ms',
+      );
+      line(
+        '  CPU over the phase (idle work included)',
+        `all five: ${l.servicesMs.toFixed(2)} ms per action; the machine ${(l.machineBusy * 100).toFixed(0)} % not idle (all cores)`,
       );
     }
     if (r.cpuPerAction.every((c) => !Number.isNaN(c.ms))) {
