@@ -123,6 +123,26 @@ function machineCpu(): { busy: number; all: number } {
   return { busy: all - n[3] - n[4], all };
 }
 
+/** What a phase cost: the measured processes' CPU per action offered (their background work included), and the machine. */
+interface PhaseCost {
+  servicesMs: number;
+  /** The share of the machine's CPU (all cores) not idle over the phase (steal included): how near saturation it ran. */
+  machineBusy: number;
+}
+
+/** Starts counting a phase's cost for the processes `pids`; the function returned ends it, for `actions` offered. */
+function phaseCost(pids: (number | undefined)[]): (actions: number) => PhaseCost {
+  const before = pids.map(cpuMs);
+  const machineBefore = machineCpu();
+  return (actions) => {
+    const machineAfter = machineCpu();
+    return {
+      servicesMs: pids.reduce<number>((t, pid, i) => t + cpuMs(pid) - before[i], 0) / actions,
+      machineBusy: (machineAfter.busy - machineBefore.busy) / (machineAfter.all - machineBefore.all),
+    };
+  };
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** Offers `rate` submissions/s for `seconds` (`submit(i)` each); resolves with the rate actually offered once all are sent. */
@@ -225,13 +245,10 @@ async function runSpine(transport: 'tls' | 'plaintext'): Promise<SpineRun> {
   /** Offers `rate` proposals/s for `seconds`; latency per action: the proposal's timestamp → its executed event's append to the audit store. */
   const latencyAt = async (rate: number, seconds: number): Promise<LatencyRun> => {
     const loadStart = new Date();
-    const cpuBefore = stack.running.map((s) => cpuMs(s.process.pid));
-    const machineBefore = machineCpu();
+    const cost = phaseCost(stack.running.map((s) => s.process.pid));
     const offered = await offer(rate, seconds, (i) => submit(i));
     await outcomes(rate * seconds, loadStart.toISOString(), 100);
-    const servicesMs = stack.running.reduce((t, s, i) => t + cpuMs(s.process.pid) - cpuBefore[i], 0) / (rate * seconds);
-    const machineAfter = machineCpu();
-    const machineBusy = (machineAfter.busy - machineBefore.busy) / (machineAfter.all - machineBefore.all);
+    const spent = cost(rate * seconds);
     const { rows } = await db.query(
       `SELECT EXTRACT(EPOCH FROM (x.recorded_at - p.event_time)) * 1000 AS ms
          FROM audit_log x JOIN audit_log p ON p.subject = x.subject AND p.type = $2
@@ -249,7 +266,7 @@ async function runSpine(transport: 'tls' | 'plaintext'): Promise<SpineRun> {
     );
     const hops = HOPS.slice(1).map((h, i) => ({ name: h.by, ms: steps.map((r) => Number(r.at[i + 1]) - Number(r.at[i])).sort((a, b) => a - b) }));
     hops.push({ name: 'audit-writer', ms: steps.map((r) => Number(r.audited) - Number(r.at[HOPS.length - 1])).sort((a, b) => a - b) });
-    return { offered, lat: rows.map((r) => Number(r.ms)).sort((a, b) => a - b), hops, servicesMs, machineBusy };
+    return { offered, lat: rows.map((r) => Number(r.ms)).sort((a, b) => a - b), hops, ...spent };
   };
   try {
     // Warm-up: JIT, connections, group assignments.
@@ -303,8 +320,8 @@ async function runSpine(transport: 'tls' | 'plaintext'): Promise<SpineRun> {
 interface ChainRun {
   kind: 'raw' | 'bus';
   rate: number;
-  idle: { offered: number; lat: number[] };
-  loaded: { offered: number; lat: number[] };
+  idle: { offered: number; lat: number[] } & PhaseCost;
+  loaded: { offered: number; lat: number[] } & PhaseCost;
   cpuPerAction: { name: string; ms: number }[];
   infraPerAction: { name: string; ms: number }[];
 }
@@ -335,9 +352,11 @@ async function runChain(kind: ChainRun['kind'], templates: RelayTemplates): Prom
   const latencyAt = async (rate: number, seconds: number) => {
     const before = chain.executed();
     await chain.collectLatencies(); // forgets the earlier phases'
+    const cost = phaseCost(chain.processes.map((p) => p.process.pid));
     const offered = await offer(rate, seconds, (i) => submit(i));
     await executed(before + rate * seconds);
-    return { offered, lat: (await chain.collectLatencies()).sort((a, b) => a - b) };
+    const spent = cost(rate * seconds);
+    return { offered, lat: (await chain.collectLatencies()).sort((a, b) => a - b), ...spent };
   };
   try {
     await Promise.all(Array.from({ length: 200 }, (_, i) => submit(i)));
@@ -386,6 +405,11 @@ async function main() {
   for (const k of kinds) chains.push(await runChain(k, JSON.parse(readFileSync(templatesFile, 'utf8')) as RelayTemplates));
 
   const line = (k: string, v: string) => process.stdout.write(`${k.padEnd(48)} ${v}\n`);
+  const costLine = (c: PhaseCost) =>
+    line(
+      '  CPU over the phase (idle work included)',
+      `all five: ${c.servicesMs.toFixed(2)} ms per action; the machine ${(c.machineBusy * 100).toFixed(0)} % not idle`,
+    );
   process.stdout.write('\n');
   line('raw kafkajs produce→consume (baseline)', `${raw.toFixed(0)} msg/s`);
   for (const r of runs) {
@@ -402,10 +426,7 @@ async function main() {
         '  by hop (event emitted after the one before), p50/p99',
         l.hops.map((h) => `${h.name} ${pct(h.ms, 50).toFixed(0)}/${pct(h.ms, 99).toFixed(0)}`).join(', ') + ' ms',
       );
-      line(
-        '  CPU over the phase (idle work included)',
-        `all five: ${l.servicesMs.toFixed(2)} ms per action; the machine ${(l.machineBusy * 100).toFixed(0)} % not idle (all cores)`,
-      );
+      costLine(l);
     }
     if (r.cpuPerAction.every((c) => !Number.isNaN(c.ms))) {
       line('CPU per action (throughput phase), by service', r.cpuPerAction.map((c) => `${c.name} ${c.ms.toFixed(2)}`).join(', ') + ' ms');
@@ -423,11 +444,13 @@ async function main() {
     process.stdout.write(`\n[no-op relay chain on ${c.kind === 'raw' ? 'raw kafkajs' : 'KafkaBus'} (fair ceiling)]\n`);
     line('the same hops, no business logic', `${c.rate.toFixed(0)} actions/s   (${((c.rate / raw) * 100).toFixed(1)} % of the raw hop)`);
     if (beside) line(`Countersign (${beside.transport}) / this chain`, `${((beside.spine / c.rate) * 100).toFixed(1)} %`);
-    for (const l of [c.idle, c.loaded])
+    for (const l of [c.idle, c.loaded]) {
       line(
         `latency at ${l.offered.toFixed(0)}/s offered (${l.lat.length} actions)`,
         `p50 ${pct(l.lat, 50).toFixed(1)} ms   p99 ${pct(l.lat, 99).toFixed(1)} ms`,
       );
+      costLine(l);
+    }
     if (c.cpuPerAction.every((x) => !Number.isNaN(x.ms))) {
       line('CPU per action (throughput phase), by relay', c.cpuPerAction.map((x) => `${x.name} ${x.ms.toFixed(2)}`).join(', ') + ' ms');
       line('', `all five: ${c.cpuPerAction.reduce((t, x) => t + x.ms, 0).toFixed(2)} ms per action`);
