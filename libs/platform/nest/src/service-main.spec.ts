@@ -47,9 +47,10 @@ describe('the Kafka sign-in a service reads at boot (KAFKA_SASL_USERNAME, KAFKA_
   });
 });
 
-describe('the partitions of the topics a service creates (KAFKA_TOPIC_PARTITIONS)', () => {
-  const minimal = { KAFKA_BROKERS: '127.0.0.1:9092', AUTH_TOKENS_FILE: '/etc/countersign/tokens.json' };
+/** The base settings a service cannot start without. */
+const minimal = { KAFKA_BROKERS: '127.0.0.1:9092', AUTH_TOKENS_FILE: '/etc/countersign/tokens.json' };
 
+describe('the partitions of the topics a service creates (KAFKA_TOPIC_PARTITIONS)', () => {
   it('is 6 unless set, and the number given when set', () => {
     expect(baseSettings.parse(minimal).KAFKA_TOPIC_PARTITIONS).toBe(6);
     expect(baseSettings.parse({ ...minimal, KAFKA_TOPIC_PARTITIONS: '2' }).KAFKA_TOPIC_PARTITIONS).toBe(2);
@@ -65,8 +66,6 @@ describe('the partitions of the topics a service creates (KAFKA_TOPIC_PARTITIONS
 });
 
 describe('how long a PostgreSQL statement may run (PG_STATEMENT_TIMEOUT_MS, ADR 0043)', () => {
-  const minimal = { KAFKA_BROKERS: '127.0.0.1:9092', AUTH_TOKENS_FILE: '/etc/countersign/tokens.json' };
-
   it('is 30 s unless set, and the time given when set', () => {
     expect(baseSettings.parse(minimal).PG_STATEMENT_TIMEOUT_MS).toBe(30_000);
     expect(baseSettings.parse({ ...minimal, PG_STATEMENT_TIMEOUT_MS: '120000' }).PG_STATEMENT_TIMEOUT_MS).toBe(120_000);
