@@ -3,6 +3,7 @@ import { createLogger, Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
 import { Admin, Consumer, ISocketFactory, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
 import { encode } from './codec';
+import { fixKafkajsRequestQueue } from './kafkajs-request-queue';
 import { deliver, PartitionLanes, Semaphore } from './dispatch';
 import { buildEnvelope, EmitOptions } from './envelope';
 import { createTopics } from './kafka-topics';
@@ -12,6 +13,10 @@ import { BusMetrics } from './bus-metrics';
 import { publishInSpan } from './trace-context';
 import { createKafkaLagReader } from './kafka-lag';
 import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, DependencyUnavailableError, EventBus, RetryPolicy, SubscribeOptions, Subscription } from './port';
+
+// Before any client exists: kafkajs 2.2.4's connections otherwise wake their process a thousand times a second for good
+// (kafkajs-request-queue.ts, docs/adr/0044). Every kafkajs client of the process gets it, the bus's and any other.
+fixKafkajsRequestQueue();
 
 export interface KafkaBusOptions {
   brokers: string[];
