@@ -7,7 +7,7 @@ import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
 import { RunningContract } from '@countersign/policy';
 import type { Logger } from '@countersign/logging';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
-import { createPgPool, migrate } from '@countersign/storage';
+import { migrate } from '@countersign/storage';
 import { AuditWriterModule } from './audit-writer.module';
 import { createFileHeadStore } from './chain/file-head-store';
 import { createPgAuditLog } from './log-store/pg-audit-log.repository';
@@ -49,19 +49,13 @@ void runService({
      */
     CONTRACT_PATH: z.string().default(join(__dirname, '../../policy-engine/contract/countersign.contract.yaml')),
   }),
-  async build({ base, config, logger }) {
+  async build({ config, logger, pgPool }) {
     // Loaded for the process's masking only (an invalid contract stops the boot, as in every service that reads it).
     RunningContract.fromFile(config.CONTRACT_PATH);
     const migrations = { service: 'audit-writer', dir: join(__dirname, '../migrations'), settings: { 'countersign.audit_role': config.AUDIT_DB_ROLE } };
     // PostgreSQL not (yet) there at boot is waited for, not a crash loop; a broken migration still fails at once.
     await whenAvailable(() => migrate(config.DATABASE_URL, migrations, (msg) => logger.info(msg)), 'PostgreSQL', config.BOOT_DEPENDENCY_TIMEOUT_MS, logger);
-    const pool = createPgPool(
-      config.AUDIT_DATABASE_URL,
-      10,
-      (e) => logger.warn({ err: e }, 'idle database connection lost'),
-      logger,
-      base.PG_STATEMENT_TIMEOUT_MS,
-    );
+    const pool = pgPool(config.AUDIT_DATABASE_URL, (e) => logger.warn({ err: e }, 'idle database connection lost'));
     // Read again when the file changes: a rotated key signs without a restart, an expired one stops at once (ADR 0019).
     const keys = new KeyRing(watchSigningKeys(config.AUDIT_SIGNING_KEYS_FILE), (reason) => logger.error({ alert: 'audit-signing-key' }, reason));
     const headPolicy = { everyEntries: config.AUDIT_HEAD_EVERY_ENTRIES, everyMs: config.AUDIT_HEAD_EVERY_MS };

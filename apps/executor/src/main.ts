@@ -6,7 +6,7 @@ import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth
 import { settings } from '@countersign/config';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
-import { createPgPool, migrate } from '@countersign/storage';
+import { migrate } from '@countersign/storage';
 import { ConnectorRegistry } from './connectors/connector';
 import { WebhookConnector } from './connectors/webhook.connector';
 import { createExecutionRepository } from './execution/pg-execution.repository';
@@ -54,9 +54,9 @@ void runService({
       if (c.EXECUTION_LEASE_MS <= c.WEBHOOK_TIMEOUT_MS)
         ctx.addIssue({ code: 'custom', path: ['EXECUTION_LEASE_MS'], message: `must exceed WEBHOOK_TIMEOUT_MS (${c.WEBHOOK_TIMEOUT_MS})` });
     }),
-  async build({ base, config, logger, bus }) {
+  async build({ config, logger, bus, pgPool }) {
     await migrate(config.DATABASE_URL, { service: 'executor', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
-    const pool = createPgPool(config.DATABASE_URL, 10, undefined, logger, base.PG_STATEMENT_TIMEOUT_MS);
+    const pool = pgPool(config.DATABASE_URL);
     const executions = createExecutionRepository(pool);
     const flags = createUnleashFlagReader({
       url: config.UNLEASH_URL,

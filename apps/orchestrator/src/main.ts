@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { watchVerifyKeys } from '@countersign/keys';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
-import { createPgPool, migrate } from '@countersign/storage';
+import { migrate } from '@countersign/storage';
 import { createActionViewRepository } from './actions/pg-action-view.repository';
 import { OrchestratorModule } from './orchestrator.module';
 import { createIdempotencyRepository } from './proposals/pg-idempotency.repository';
@@ -35,9 +35,9 @@ void runService({
     /** The executor's public outcome keys: only an outcome it sealed is on an action's timeline (docs/adr/0042). */
     OUTCOME_VERIFY_KEYS_FILE: z.string().min(1),
   }),
-  async build({ base, config, logger }) {
+  async build({ config, logger, pgPool }) {
     await migrate(config.DATABASE_URL, { service: 'orchestrator', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
-    const pool = createPgPool(config.DATABASE_URL, 10, undefined, logger, base.PG_STATEMENT_TIMEOUT_MS);
+    const pool = pgPool(config.DATABASE_URL);
     const idempotency = createIdempotencyRepository(pool, config.IDEMPOTENCY_TTL_SECONDS);
     const sweep = setInterval(
       () => void idempotency.deleteExpired().catch((err: Error) => logger.warn({ err }, 'expired idempotency keys not deleted; next time')),

@@ -5,7 +5,7 @@ import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth
 import { createUnleashFlagAdmin } from './autonomy/unleash-flag-admin';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
-import { createPgPool, createRedis, migrate, readRedisTls } from '@countersign/storage';
+import { createRedis, migrate, readRedisTls } from '@countersign/storage';
 import { DEFAULT_CONTRACT_PATH, DEFAULT_DIFF_CORPUS_PATH, PolicyEngineModule } from './policy-engine.module';
 import { createChangeRequestStore } from './contract/pg-change-request.store';
 import { createDecisionRepository } from './decision/pg-decision.repository';
@@ -65,7 +65,7 @@ void runService({
     /** The proposals (JSON Lines) every change request's `policy diff` runs over. */
     CHANGE_DIFF_CORPUS: z.string().default(DEFAULT_DIFF_CORPUS_PATH),
   }),
-  async build({ base, config, logger, bus }) {
+  async build({ config, logger, bus, pgPool }) {
     await migrate(config.DATABASE_URL, { service: 'policy-engine', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
     const flags = createUnleashFlagReader({
       url: config.UNLEASH_URL,
@@ -84,7 +84,7 @@ void runService({
       ? createUnleashFlagAdmin({ url: config.UNLEASH_ADMIN_URL ?? config.UNLEASH_URL, token: config.UNLEASH_ADMIN_TOKEN, environment: 'development' })
       : undefined;
     if (!admin) logger.warn('UNLEASH_ADMIN_TOKEN is not set: autonomy changes answer 503 and flags changed in Unleash are not watched');
-    const pool = createPgPool(config.DATABASE_URL, 10, undefined, logger, base.PG_STATEMENT_TIMEOUT_MS);
+    const pool = pgPool(config.DATABASE_URL);
     const decisions = createDecisionRepository(pool, config.DECISION_TTL_SECONDS);
     const requests = createChangeRequestStore(pool);
     // Rows past their expiry read as absent; deleting them now and then keeps the tables small.

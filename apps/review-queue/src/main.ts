@@ -6,7 +6,7 @@ import { loadConfigOrExit } from '@countersign/config';
 import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
-import { createPgPool, createRedis, migrate, readRedisTls } from '@countersign/storage';
+import { createRedis, migrate, readRedisTls } from '@countersign/storage';
 import { degradationContract, PROJECT_CONTRACT_PATH } from './degradation/degradation.providers';
 import { createReviewHistory } from './degradation/pg-review-history';
 import { createBacklogGauges } from './degradation/redis-backlog-gauges';
@@ -130,10 +130,10 @@ void runService({
     /** An inbox session ends after this long without a request (ms, default 15 min). */
     INBOX_IDLE_TIMEOUT_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(900_000),
   }),
-  async build({ base, config, logger }) {
+  async build({ config, logger, pgPool }) {
     const portalTls = portalTlsOptions(portalAcme);
     await migrate(config.DATABASE_URL, { service: 'review-queue', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
-    const pool = createPgPool(config.DATABASE_URL, 10, undefined, logger, base.PG_STATEMENT_TIMEOUT_MS);
+    const pool = pgPool(config.DATABASE_URL);
     // Read again when the file changes: a rotated key signs without a restart, an expired one stops at once (ADR 0019).
     // Looked at (one stat) at every use, not once a second: a decision right after a rotation signs with what the file
     // lists then, the same that the trust monitor reads, never with the key it replaced.

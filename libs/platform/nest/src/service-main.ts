@@ -5,7 +5,7 @@ import { KafkaBus, KafkaSasl } from '@countersign/bus';
 import { loadConfigOrExit, readPemSetting, settings } from '@countersign/config';
 import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
-import { PG_STATEMENT_TIMEOUT_MS, readRedisTls, RedisTlsSettings } from '@countersign/storage';
+import { createPgPool, PG_STATEMENT_TIMEOUT_MS, Pool, readRedisTls, RedisTlsSettings } from '@countersign/storage';
 import { initTracing } from '@countersign/tracing';
 import { loadTokenRegistry } from './auth';
 import { postgresDependency, redisDependency, waitForDependencies } from './dependencies';
@@ -51,6 +51,8 @@ export interface ServiceParts<C> {
   config: C;
   logger: Logger;
   bus: KafkaBus;
+  /** A PostgreSQL pool of 10 for `url`, its statements bounded by `PG_STATEMENT_TIMEOUT_MS` (ADR 0043), logging to the service's log. */
+  pgPool(url: string, onIdleError?: (e: Error) => void): Pool;
 }
 
 export interface ServiceDefinition<S extends z.ZodObject<z.ZodRawShape>> {
@@ -104,7 +106,8 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
       ],
       { timeoutMs: base.STARTUP_WAIT_MS, logger },
     );
-    const built = await def.build({ base, config, logger, bus });
+    const pgPool = (url: string, onIdleError?: (e: Error) => void) => createPgPool(url, 10, onIdleError, logger, base.PG_STATEMENT_TIMEOUT_MS);
+    const built = await def.build({ base, config, logger, bus, pgPool });
     @Module({ imports: [PlatformModule.forRoot({ service: def.service, bus, logger, tokens, readiness: built.readiness, metrics }), ...built.modules] })
     class ServiceRoot {}
     const { app, port, scheme } = await serve(ServiceRoot, logger, { host: base.HOST, port: base.PORT ?? def.defaultPort, tls: https });
