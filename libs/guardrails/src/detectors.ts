@@ -369,8 +369,8 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
 }
 
 /**
- * Whether a match at `at` of `length` characters touches a UUID in `text`: its digits are an identifier's, however they
- * fall, for the card detector and the national-id patterns alike. The UUIDs are looked up once per text, on the first
+ * Whether a match at `at` of `length` characters touches a UUID in `text`: its characters are an identifier's, however
+ * they fall, for the card and IBAN detectors and the national-id patterns alike. The UUIDs are looked up once per text, on the first
  * match (`uuidsIn`), which is rare.
  */
 function uuidsIn(text: string): (at: number, length: number) => boolean {
@@ -422,6 +422,10 @@ const isIbanSeparator = (c: number) => c === 32 || c === 45 || c === 46 || c ===
 
 function maskIbans(text: string, found: OnFound | undefined, editor: Editor, strict: boolean): string {
   let edits: Edit[] | undefined;
+  // A UUID's groups are an identifier, not an IBAN: `6dd964ab-ad86-479d-8f8e-0354eeed1f2d` reads as an Andorran IBAN
+  // (AD, 24 characters, letters allowed after the bank and branch digits) that passes mod 97 — a chaos run's audit
+  // trail lost an action id that way.
+  const inUuid = uuidsIn(text);
   const start = strict ? IBAN_START_IN_IDENTIFIER : IBAN_START;
   start.lastIndex = 0;
   for (let m = start.exec(text); m; m = start.exec(text)) {
@@ -440,7 +444,7 @@ function maskIbans(text: string, found: OnFound | undefined, editor: Editor, str
       if (j === i || !isAlnum(text.charCodeAt(j))) break;
       i = j;
     }
-    if (compact.length !== length || (strict && isAlnum(text.charCodeAt(i))) || !ibanValid(compact)) continue;
+    if (compact.length !== length || (strict && isAlnum(text.charCodeAt(i))) || !ibanValid(compact) || inUuid(m.index, i - m.index)) continue;
     found?.('iban');
     (edits ??= []).push([m.index, i, `${compact.slice(0, 2).toUpperCase()}** [iban …${compact.slice(-4)}]`]);
     start.lastIndex = i;
