@@ -6,7 +6,8 @@
 // kafkajs and on the project's bus, measured the same way (BENCH_CHAINS), so the cost splits into Kafka, the bus, and
 // Countersign. Needs the real stack (the npm script starts it). Prints the rates, their ratios, and p50/p99.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Client } from 'pg';
@@ -123,22 +124,80 @@ function machineCpu(): { busy: number; all: number } {
   return { busy: all - n[3] - n[4], all };
 }
 
+/**
+ * BENCH_COUNT_REQUESTS=1: every process the bench starts (services and relays) counts the round trips it starts
+ * (bench/request-counts.preload.js) — PostgreSQL queries, Kafka requests by API, Redis commands — and each phase prints
+ * them per action. Off by default: the counting wraps library methods, so the figures without it are the ones to quote.
+ */
+const REQUEST_COUNTS = process.env.BENCH_COUNT_REQUESTS === '1' ? mkdtempSync(join(tmpdir(), 'countersign-requests-')) : undefined;
+if (REQUEST_COUNTS) {
+  process.env.COUNTERSIGN_REQUEST_COUNTS_DIR = REQUEST_COUNTS;
+  process.env.SERVICE_NODE_ARGS = `${process.env.SERVICE_NODE_ARGS ?? ''} -r ${join(__dirname, 'request-counts.preload.js')}`;
+}
+
+/** Each process's running totals (`kafka.<API>`, `postgres`, `redis`), as it last wrote them (at most 100 ms old). */
+function requestTotals(pid: number | undefined): Record<string, number> {
+  try {
+    return JSON.parse(readFileSync(join(REQUEST_COUNTS!, `${pid}.json`), 'utf8')) as Record<string, number>;
+  } catch {
+    return {}; // not written yet: nothing counted
+  }
+}
+
+/** Round trips per action over a phase, of all the processes and of each (`name`). */
+interface RequestsPerAction {
+  all: Record<string, number>;
+  by: { name: string; counts: Record<string, number> }[];
+}
+
+/** Starts counting the round trips of `processes` (with BENCH_COUNT_REQUESTS); the function returned ends it, per action. */
+function requestCounts(processes: { name: string; pid: number | undefined }[]): (actions: number) => RequestsPerAction | undefined {
+  if (!REQUEST_COUNTS) return () => undefined;
+  const before = processes.map((p) => requestTotals(p.pid));
+  return (actions) => {
+    const all: Record<string, number> = {};
+    const by = processes.map((p, i) => {
+      const after = requestTotals(p.pid);
+      const counts = Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] - (before[i][k] ?? 0)) / actions]));
+      for (const [k, v] of Object.entries(counts)) all[k] = (all[k] ?? 0) + v;
+      return { name: p.name, counts };
+    });
+    return { all, by };
+  };
+}
+
+/** One line of round trips per action: PostgreSQL, Kafka (Fetch, Produce, OffsetCommit, the rest), Redis. */
+function requestsLine(c: Record<string, number>): string {
+  const kafka = Object.entries(c).filter(([k]) => k.startsWith('kafka.'));
+  const of = (api: string) => c[`kafka.${api}`] ?? 0;
+  const rest = kafka.reduce((t, [, v]) => t + v, 0) - of('Fetch') - of('Produce') - of('OffsetCommit');
+  return (
+    `PostgreSQL ${(c.postgres ?? 0).toFixed(2)}, Kafka ${kafka.reduce((t, [, v]) => t + v, 0).toFixed(2)} ` +
+    `(Fetch ${of('Fetch').toFixed(2)}, Produce ${of('Produce').toFixed(2)}, OffsetCommit ${of('OffsetCommit').toFixed(2)}, other ${rest.toFixed(2)}), ` +
+    `Redis ${(c.redis ?? 0).toFixed(2)}`
+  );
+}
+
 /** What a phase cost: the measured processes' CPU per action offered (their background work included), and the machine. */
 interface PhaseCost {
   servicesMs: number;
   /** The share of the machine's CPU (all cores) not idle over the phase (steal included): how near saturation it ran. */
   machineBusy: number;
+  /** With BENCH_COUNT_REQUESTS=1: the round trips the processes started, per action. */
+  requests?: RequestsPerAction;
 }
 
-/** Starts counting a phase's cost for the processes `pids`; the function returned ends it, for `actions` offered. */
-function phaseCost(pids: (number | undefined)[]): (actions: number) => PhaseCost {
-  const before = pids.map(cpuMs);
+/** Starts counting a phase's cost for `processes`; the function returned ends it, for `actions` offered. */
+function phaseCost(processes: { name: string; pid: number | undefined }[]): (actions: number) => PhaseCost {
+  const before = processes.map((p) => cpuMs(p.pid));
   const machineBefore = machineCpu();
+  const requests = requestCounts(processes);
   return (actions) => {
     const machineAfter = machineCpu();
     return {
-      servicesMs: pids.reduce<number>((t, pid, i) => t + cpuMs(pid) - before[i], 0) / actions,
+      servicesMs: processes.reduce<number>((t, p, i) => t + cpuMs(p.pid) - before[i], 0) / actions,
       machineBusy: (machineAfter.busy - machineBefore.busy) / (machineAfter.all - machineBefore.all),
+      requests: requests(actions),
     };
   };
 }
@@ -181,6 +240,8 @@ interface SpineRun {
   idle: LatencyRun;
   loaded: LatencyRun;
   cpuPerAction: { name: string; ms: number }[];
+  /** With BENCH_COUNT_REQUESTS=1: the round trips of the throughput phase, per action. */
+  requests?: RequestsPerAction;
   /** The same for the broker, PostgreSQL and Redis (all their processes on this machine). */
   infraPerAction: { name: string; ms: number }[];
   failed: number;
@@ -245,7 +306,7 @@ async function runSpine(transport: 'tls' | 'plaintext'): Promise<SpineRun> {
   /** Offers `rate` proposals/s for `seconds`; latency per action: the proposal's timestamp → its executed event's append to the audit store. */
   const latencyAt = async (rate: number, seconds: number): Promise<LatencyRun> => {
     const loadStart = new Date();
-    const cost = phaseCost(stack.running.map((s) => s.process.pid));
+    const cost = phaseCost(stack.running.map((s) => ({ name: s.name, pid: s.process.pid })));
     const offered = await offer(rate, seconds, (i) => submit(i));
     await outcomes(rate * seconds, loadStart.toISOString(), 100);
     const spent = cost(rate * seconds);
@@ -278,9 +339,11 @@ async function runSpine(transport: 'tls' | 'plaintext'): Promise<SpineRun> {
     const since = new Date().toISOString();
     const cpuBefore = stack.running.map((s) => cpuMs(s.process.pid));
     const infraBefore = infraCpu();
+    const floodRequests = requestCounts(stack.running.map((s) => ({ name: s.name, pid: s.process.pid })));
     const started = performance.now();
     await flood(THROUGHPUT_N, (i) => submit(i));
     await outcomes(THROUGHPUT_N, since, 50);
+    const requests = floodRequests(THROUGHPUT_N);
     const spine = THROUGHPUT_N / ((performance.now() - started) / 1000);
     // CPU per action by service: steadier than the rate on a shared machine, and it says where to look.
     const cpuPerAction = stack.running.map((s, i) => ({ name: s.name, ms: (cpuMs(s.process.pid) - cpuBefore[i]) / THROUGHPUT_N }));
@@ -301,6 +364,7 @@ async function runSpine(transport: 'tls' | 'plaintext'): Promise<SpineRun> {
       idle,
       loaded,
       cpuPerAction,
+      requests,
       infraPerAction: infraPerActionMs,
       failed,
       distinctEffects: new Set(sink.receipts.map((r) => r.idempotencyKey)).size,
@@ -323,6 +387,7 @@ interface ChainRun {
   idle: { offered: number; lat: number[] } & PhaseCost;
   loaded: { offered: number; lat: number[] } & PhaseCost;
   cpuPerAction: { name: string; ms: number }[];
+  requests?: RequestsPerAction;
   infraPerAction: { name: string; ms: number }[];
 }
 
@@ -352,7 +417,7 @@ async function runChain(kind: ChainRun['kind'], templates: RelayTemplates): Prom
   const latencyAt = async (rate: number, seconds: number) => {
     const before = chain.executed();
     await chain.collectLatencies(); // forgets the earlier phases'
-    const cost = phaseCost(chain.processes.map((p) => p.process.pid));
+    const cost = phaseCost(chain.processes.map((p) => ({ name: p.name, pid: p.process.pid })));
     const offered = await offer(rate, seconds, (i) => submit(i));
     await executed(before + rate * seconds);
     const spent = cost(rate * seconds);
@@ -364,15 +429,17 @@ async function runChain(kind: ChainRun['kind'], templates: RelayTemplates): Prom
     process.stdout.write(`throughput: ${THROUGHPUT_N} proposals through the ${kind} chain…\n`);
     const cpuBefore = chain.processes.map((p) => cpuMs(p.process.pid));
     const infraBefore = infraCpu();
+    const floodRequests = requestCounts(chain.processes.map((p) => ({ name: p.name, pid: p.process.pid })));
     const started = performance.now();
     await flood(THROUGHPUT_N, (i) => submit(i));
     await executed(200 + THROUGHPUT_N);
+    const requests = floodRequests(THROUGHPUT_N);
     const rate = THROUGHPUT_N / ((performance.now() - started) / 1000);
     const cpuPerAction = chain.processes.map((p, i) => ({ name: p.name, ms: (cpuMs(p.process.pid) - cpuBefore[i]) / THROUGHPUT_N }));
     const infraPerActionMs = infraPerAction(infraBefore, infraCpu(), THROUGHPUT_N);
     const idle = await latencyAt(IDLE_RATE, IDLE_SECONDS);
     const loaded = await latencyAt(loadRate(rate), LOAD_SECONDS);
-    return { kind, rate, idle, loaded, cpuPerAction, infraPerAction: infraPerActionMs };
+    return { kind, rate, idle, loaded, cpuPerAction, requests, infraPerAction: infraPerActionMs };
   } finally {
     await chain.stop();
     await bus.deleteNamespaceTopics();
@@ -405,11 +472,18 @@ async function main() {
   for (const k of kinds) chains.push(await runChain(k, JSON.parse(readFileSync(templatesFile, 'utf8')) as RelayTemplates));
 
   const line = (k: string, v: string) => process.stdout.write(`${k.padEnd(48)} ${v}\n`);
-  const costLine = (c: PhaseCost) =>
+  const requestLines = (label: string, r: RequestsPerAction | undefined) => {
+    if (!r) return;
+    line(label, `all five: ${requestsLine(r.all)}`);
+    for (const p of r.by) line('', `${p.name}: ${requestsLine(p.counts)}`);
+  };
+  const costLine = (c: PhaseCost) => {
     line(
       '  CPU over the phase (idle work included)',
       `all five: ${c.servicesMs.toFixed(2)} ms per action; the machine ${(c.machineBusy * 100).toFixed(0)} % not idle`,
     );
+    requestLines('  round trips per action over the phase', c.requests);
+  };
   process.stdout.write('\n');
   line('raw kafkajs produce→consume (baseline)', `${raw.toFixed(0)} msg/s`);
   for (const r of runs) {
@@ -432,6 +506,7 @@ async function main() {
       line('CPU per action (throughput phase), by service', r.cpuPerAction.map((c) => `${c.name} ${c.ms.toFixed(2)}`).join(', ') + ' ms');
       line('', `all five: ${r.cpuPerAction.reduce((t, c) => t + c.ms, 0).toFixed(2)} ms per action`);
     }
+    requestLines('round trips per action (throughput phase)', r.requests);
     line('CPU per action, what they lean on (estimate)', r.infraPerAction.map((c) => `${c.name} ${c.ms.toFixed(2)}`).join(', ') + ' ms');
     line('actions failed or outcome unknown (must be 0)', String(r.failed));
     line('effects on the target (must equal actions)', `${r.distinctEffects} distinct, ${r.deliveries} deliveries`);
@@ -455,6 +530,7 @@ async function main() {
       line('CPU per action (throughput phase), by relay', c.cpuPerAction.map((x) => `${x.name} ${x.ms.toFixed(2)}`).join(', ') + ' ms');
       line('', `all five: ${c.cpuPerAction.reduce((t, x) => t + x.ms, 0).toFixed(2)} ms per action`);
     }
+    requestLines('round trips per action (throughput phase)', c.requests);
     line('CPU per action, what they lean on (estimate)', c.infraPerAction.map((x) => `${x.name} ${x.ms.toFixed(2)}`).join(', ') + ' ms');
   }
   if (rawChain || busChain) {
