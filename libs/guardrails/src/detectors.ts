@@ -10,6 +10,7 @@
  * replaces the original characters of what it hides; the rest of the text stays as it was (ADR 0035).
  */
 import { canonicalForm, Edit, MappedText, MARKUP, MAYBE_DIGIT_OR_AT, MAYBE_OBFUSCATED, Reading, splice } from './canonical';
+import { decodedText, forEachToken, MIN_BASE64 } from './encoded';
 
 export interface MaskingOptions {
   /** Extra patterns (e.g. national ids), each replaced by `[<name>]`. Use the global flag. */
@@ -240,11 +241,40 @@ export type OnFound = (kind: string) => void;
  * and a text with nothing to mask comes back as it was, byte for byte.
  */
 export function scanText(text: string, options: MaskingOptions = {}, strict = false, found?: OnFound): string {
+  return scanLayer(text, options, strict, found, 0);
+}
+
+/** `scanText` of a text found inside `decodings` encodings. */
+function scanLayer(text: string, options: MaskingOptions, strict: boolean, found: OnFound | undefined, decodings: number): string {
   // Markup: the text as shown first, then as sent. A card split by tags is one as shown (`4111<b>1111</b>…`; read as
   // sent first, its pieces could pass for a phone number and be masked apart); one inside a tag's attributes is one
   // as sent (`<a title="4111 1111 1111 1111">`). Neither reading alone finds both.
   const shown = MARKUP.test(text) ? scanReading(text, options, strict, found, 'shown') : text;
-  return scanReading(shown, options, strict, found, 'sent');
+  return maskEncoded(scanReading(shown, options, strict, found, 'sent'), options, strict, found, decodings);
+}
+
+/** Encodings read inside one another (base64 of base64 of hex): past that, a token is left as it is. */
+const MAX_DECODINGS = 3;
+
+/**
+ * Tokens that decode (base64, base64url, hex) to text holding regulated data, each replaced whole by
+ * `[encoded <kinds>]` (ADR 0045): the decoded text is read as the text around it is (`strict` in an identifier field),
+ * encodings inside it too. Digests, signatures and ids are binary: they do not decode to text.
+ */
+function maskEncoded(text: string, options: MaskingOptions, strict: boolean, found: OnFound | undefined, decodings: number): string {
+  if (decodings >= MAX_DECODINGS || text.length < MIN_BASE64) return text;
+  let edits: Edit[] | undefined;
+  forEachToken(text, (start, end) => {
+    const decoded = decodedText(text, start, end);
+    if (decoded === undefined) return;
+    const kinds = new Set<string>();
+    scanLayer(decoded, options, strict, (kind) => kinds.add(kind), decodings + 1);
+    if (!kinds.size) return;
+    const named = [...kinds].sort();
+    for (const kind of named) found?.(kind);
+    (edits ??= []).push([start, end, `[encoded ${named.join(', ')}]`]);
+  });
+  return edits ? IN_PLACE.splice(text, edits) : text;
 }
 
 function scanReading(text: string, options: MaskingOptions, strict: boolean, found: OnFound | undefined, reading: Reading): string {

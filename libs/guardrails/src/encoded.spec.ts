@@ -1,0 +1,97 @@
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
+import fc from 'fast-check';
+import { decodedText } from './encoded';
+import { findRegulatedData, regulatedKinds } from './detectors';
+import { maskDeep, maskText } from './masking';
+
+const base64 = (text: string) => Buffer.from(text).toString('base64');
+const base64url = (text: string) => Buffer.from(text).toString('base64url');
+const hex = (text: string) => Buffer.from(text).toString('hex');
+
+describe('regulated data hidden in an encoding (ADR 0045)', () => {
+  it('finds and masks a card, an IBAN, an e-mail address and a phone number in base64, base64url (padded or not) and hex', () => {
+    const cases: Array<[string, string]> = [
+      [base64('4111 1111 1111 1111'), 'card'],
+      [base64('4111111111111111').replace(/=+$/, ''), 'card'],
+      [hex('4111-1111-1111-1111'), 'card'],
+      [base64url('DE89 3704 0044 0532 0130 00'), 'iban'],
+      [hex('GB82WEST12345698765432'), 'iban'],
+      [base64url('jane.roe@example.org'), 'email'],
+      [base64('call me on +49 30 1234567'), 'phone'],
+      [base64('ssn 123-45-6789'), 'us-ssn'],
+    ];
+    for (const [token, kind] of cases) {
+      const text = `see ${token}, thanks`;
+      expect(maskText(text)).toBe(`see [encoded ${kind}], thanks`);
+      expect(findRegulatedData({ body: text })).toEqual([{ kind, path: '/body' }]);
+      expect(regulatedKinds({ body: text })).toEqual([kind]);
+    }
+  });
+
+  it('reads an encoding inside an encoding, and the parts of a JWT', () => {
+    expect(maskText(`x=${base64(base64('4111111111111111'))}`)).toBe('x=[encoded card]');
+    expect(maskText(base64(hex(base64url('jane@example.org'))))).toBe('[encoded email]');
+    const jwt = `${base64url('{"alg":"EdDSA"}')}.${base64url(JSON.stringify({ sub: 'jane@example.org', iat: 1 }))}.${randomBytes(64).toString('base64url')}`;
+    expect(maskText(`Bearer ${jwt}`)).toMatch(/^Bearer [\w-]+\.\[encoded email\]\.[\w-]+$/);
+  });
+
+  it('names every kind it found in one token, and is idempotent', () => {
+    const text = `payload ${base64('card 4111111111111111, mail jane@example.org')}`;
+    const masked = maskText(text);
+    expect(masked).toBe('payload [encoded card, email]');
+    expect(maskText(masked)).toBe(masked);
+    expect(findRegulatedData({ text }).map((f) => f.kind)).toEqual(['card', 'email']);
+  });
+
+  it('masks an encoded value in an audit entry, in an identifier field too (with the checksum detectors)', () => {
+    const entry = { data: { parameters: { note: base64('iban DE89370400440532013000') } }, id: base64('4111111111111111') };
+    expect(maskDeep(entry)).toEqual({ data: { parameters: { note: '[encoded iban]' } }, id: '[encoded card]' });
+    // An identifier field gets only the checksum detectors and e-mail, decoded or not: a phone number stays.
+    const phone = base64('+49 30 1234567 x');
+    expect(maskDeep({ correlationId: phone })).toEqual({ correlationId: phone });
+  });
+
+  it('leaves alone what decodes to nothing regulated: plain text, words, ids, digests, signatures, keys, random bytes', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const plain = [
+      base64('hello world, nothing to see here'),
+      hex('order 77 for ticket 1003'),
+      'x'.repeat(100),
+      'configuration-management-system',
+      'ThisIsAVeryLongIdentifierName',
+      randomUUID(),
+      createHash('sha256').update('a').digest('hex'),
+      createHash('sha256').update('a').digest('base64'),
+      sign(null, Buffer.from('x'), privateKey).toString('base64url'),
+      publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+      `${base64url('{"alg":"EdDSA","typ":"JWT"}')}.${base64url('{"sub":"agent-7","iat":1764000000}')}.c2lnbmF0dXJl`,
+    ];
+    for (const text of plain) {
+      expect(maskText(text)).toBe(text);
+      expect(maskDeep({ signature: text, digest: text })).toEqual({ signature: text, digest: text });
+    }
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 9, maxLength: 300 }), (bytes) => {
+        const token = Buffer.from(bytes).toString('base64');
+        expect(maskText(`blob ${token}`)).toBe(`blob ${token}`);
+      }),
+    );
+    // Text of letters and spaces in any encoding: nothing in it to find. (Hex is digits and letters: a run of its digits
+    // may still read as a card number in free text, as any such run does, but not as an encoding.)
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z ]{9,120}$/), (text) => {
+        for (const token of [base64(text), base64url(text)]) expect(maskText(`[${token}]`)).toBe(`[${token}]`);
+        expect(maskText(`[${hex(text)}]`)).not.toContain('[encoded');
+      }),
+    );
+  });
+
+  it('decodes only tokens that are printable text in an encoding', () => {
+    expect(decodedText(base64('4111 1111 1111 1111'))).toBe('4111 1111 1111 1111');
+    expect(decodedText(hex('line one\nline two'))).toBe('line one\nline two');
+    expect(decodedText(randomBytes(32).toString('hex'))).toBeUndefined();
+    // A length no base64 has (4n + 1), and a token too short to hold anything regulated.
+    expect(decodedText(`${base64('4111 1111 1111 1111').replace(/=+$/, '')}A`)).toBeUndefined();
+    expect(decodedText(base64('+4930123'))).toBeUndefined();
+  });
+});
