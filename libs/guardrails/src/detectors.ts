@@ -400,8 +400,8 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
 
 /**
  * Whether a match at `at` of `length` characters touches a UUID in `text`: its characters are an identifier's, however
- * they fall, for the card and IBAN detectors and the national-id patterns alike. The UUIDs are looked up once per text, on the first
- * match (`uuidsIn`), which is rare.
+ * they fall, for the card and IBAN detectors and the national-id patterns alike. The UUIDs are looked up once per text,
+ * on the first match (`uuidsIn`), which is rare.
  */
 function uuidsIn(text: string): (at: number, length: number) => boolean {
   let spans: number[][] | undefined;
