@@ -10,7 +10,7 @@
  * replaces the original characters of what it hides; the rest of the text stays as it was (ADR 0035).
  */
 import { canonicalForm, Edit, MappedText, MARKUP, MAYBE_DIGIT_OR_AT, MAYBE_OBFUSCATED, Reading, splice } from './canonical';
-import { decodedText, forEachToken, MIN_BASE64 } from './encoded';
+import { decodedPieces, decodedText, forEachToken, MIN_BASE64 } from './encoded';
 
 export interface MaskingOptions {
   /** Extra patterns (e.g. national ids), each replaced by `[<name>]`. Use the global flag. */
@@ -264,8 +264,8 @@ const MAX_DECODINGS = 3;
 function maskEncoded(text: string, options: MaskingOptions, strict: boolean, found: OnFound | undefined, decodings: number): string {
   if (decodings >= MAX_DECODINGS || text.length < MIN_BASE64) return text;
   let edits: Edit[] | undefined;
-  forEachToken(text, (start, end) => {
-    const decoded = decodedText(text, start, end);
+  /** Masks `text` from `start` to `end` when `decoded` holds regulated data. */
+  const maskIfFound = (start: number, end: number, decoded: string | undefined): void => {
     if (decoded === undefined) return;
     const kinds = new Set<string>();
     scanLayer(decoded, options, strict, (kind) => kinds.add(kind), decodings + 1);
@@ -273,6 +273,15 @@ function maskEncoded(text: string, options: MaskingOptions, strict: boolean, fou
     const named = [...kinds].sort();
     for (const kind of named) found?.(kind);
     (edits ??= []).push([start, end, `[encoded ${named.join(', ')}]`]);
+  };
+  forEachToken(text, (pieces) => {
+    const [start, end] = [pieces[0], pieces[pieces.length - 1]];
+    if (pieces.length === 2) return maskIfFound(start, end, decodedText(text, start, end));
+    // Wrapped base64 is read whole; when the whole is not text, each piece is read on its own.
+    const whole = decodedPieces(text, pieces);
+    if (whole !== undefined) return maskIfFound(start, end, whole);
+    for (let p = 0; p < pieces.length; p += 2)
+      if (pieces[p + 1] - pieces[p] >= MIN_BASE64) maskIfFound(pieces[p], pieces[p + 1], decodedText(text, pieces[p], pieces[p + 1]));
   });
   return edits ? IN_PLACE.splice(text, edits) : text;
 }

@@ -35,6 +35,22 @@ describe('regulated data hidden in an encoding (ADR 0045)', () => {
     expect(maskText(`Bearer ${jwt}`)).toMatch(/^Bearer [\w-]+\.\[encoded email\]\.[\w-]+$/);
   });
 
+  it('reads base64 wrapped over lines (MIME, PEM) or split by spaces as one, and each piece when the whole is no text', () => {
+    const letter = `Dear customer, we refunded the card 4111 1111 1111 1111 on ${'the order of last week, '.repeat(4)}regards.`;
+    const mime = base64(letter).match(/.{1,76}/g)!;
+    expect(mime.length).toBeGreaterThan(2);
+    expect(maskText(`Content-Transfer-Encoding: base64\r\n\r\n${mime.join('\r\n')}\r\n`)).toBe('Content-Transfer-Encoding: base64\r\n\r\n[encoded card]\r\n');
+    // Split where the card's digits are cut apart: only the whole has a card in it.
+    const card = base64('card 4111 1111 1111 1111');
+    expect(maskText(`${card.slice(0, 12)} ${card.slice(12, 24)}\n${card.slice(24)}`)).toBe('[encoded card]');
+    // Binary, then an encoded card: the whole is no text, the second piece is read on its own.
+    const binary = randomBytes(24).toString('base64');
+    expect(maskText(`${binary} ${card}`)).toBe(`${binary} [encoded card]`);
+    // Words of whole groups of four between spaces are not base64 of text.
+    const words = 'ThisIsTwelve ThisIsTwelve Otherwords12';
+    expect(maskText(words)).toBe(words);
+  });
+
   it('names every kind it found in one token, and is idempotent', () => {
     const text = `payload ${base64('card 4111111111111111, mail jane@example.org')}`;
     const masked = maskText(text);

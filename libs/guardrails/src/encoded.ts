@@ -18,18 +18,24 @@ const MIN_HEX = 18;
 const isTokenChar = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 45 || c === 95;
 
 /**
- * Whether `text` has a token that may be printable text in base64 or hex: its first character is one such a token can
- * start with (see `mayBeBase64Text`, `mayBeHexText`), and it is long enough. One test in native code, nothing allocated:
- * most strings (words, sentences, a run of one letter) fail it.
+ * Whether `text` has a token that may be printable text in base64 or hex: at least 12 characters, where the 1st, 5th and
+ * 9th are each one that base64 of text (`mayBeBase64Text`) or hex of text (`mayBeHexText`) has there. One test in
+ * native code, nothing allocated: most strings (words, sentences, a run of one letter) fail it.
  */
-const MAY_HOLD_ENCODED_TEXT = /(?:^|[^A-Za-z0-9+/_-])[CDI-Za-f0-7][A-Za-z0-9+/_-]{11}/;
+const LEAD = '[CDI-Za-f0-7]';
+const MAY_HOLD_ENCODED_TEXT = new RegExp(String.raw`(?:^|[^A-Za-z0-9+/_-])(?:${LEAD}[A-Za-z0-9+/_-]{3}){3}`);
+
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
 
 /**
- * Calls `visit(start, end)` for each token of `text` that may be an encoding: at least `MIN_BASE64` characters of the
- * base64 and base64url alphabets, then at most two `=`, with none of those characters either side. A loop over the
- * characters once the test above passed: it runs on every string of every decision.
+ * Calls `visit(pieces)` for each token of `text` that may be an encoding: at least `MIN_BASE64` characters of the
+ * base64 and base64url alphabets, then at most two `=`, with none of those characters either side. `pieces` holds its
+ * start and end, or, for base64 wrapped over lines or split by spaces (MIME wraps it at 76 characters), the start and
+ * end of each piece: every piece but the last at least `MIN_BASE64` characters, a whole number of groups of four and
+ * unpadded, the pieces apart by whitespace only. A loop over the characters once the test above passed: it runs on every
+ * string of every decision.
  */
-export function forEachToken(text: string, visit: (start: number, end: number) => void): void {
+export function forEachToken(text: string, visit: (pieces: number[]) => void): void {
   if (!MAY_HOLD_ENCODED_TEXT.test(text)) return;
   const n = text.length;
   for (let i = 0; i < n;) {
@@ -37,14 +43,44 @@ export function forEachToken(text: string, visit: (start: number, end: number) =
       i++;
       continue;
     }
-    let end = i + 1;
-    while (end < n && isTokenChar(text.charCodeAt(end))) end++;
-    const body = end;
-    while (end < n && end - body < 2 && text.charCodeAt(end) === 61) end++;
-    if (body - i >= MIN_BASE64 && (end === n || (text.charCodeAt(end) !== 61 && !isTokenChar(text.charCodeAt(end))))) visit(i, end);
-    i = end;
-    while (i < n && text.charCodeAt(i) === 61) i++; // the rest of a longer padding: not a token
+    const end = tokenEnd(text, i);
+    if (end < 0) {
+      // Not a token (more padding, or a token character after it: `x=…`): what follows the `=` run is read anew.
+      while (i < n && isTokenChar(text.charCodeAt(i))) i++;
+      while (i < n && text.charCodeAt(i) === 61) i++;
+      continue;
+    }
+    // Shorter tokens (most words) start nothing: nothing is allocated for them.
+    if (end - i < MIN_BASE64) {
+      i = end;
+      continue;
+    }
+    const pieces = [i, end];
+    // Wrapped: while the last piece is a whole line of base64 (long enough, whole groups, unpadded), whitespace and a next
+    // piece that is a token too continue it.
+    let last = end;
+    while (last - pieces[pieces.length - 2] >= MIN_BASE64 && (last - pieces[pieces.length - 2]) % 4 === 0 && text.charCodeAt(last - 1) !== 61) {
+      let next = last;
+      while (next < n && isSpace(text.charCodeAt(next))) next++;
+      if (next === last || next === n || !isTokenChar(text.charCodeAt(next))) break;
+      const nextEnd = tokenEnd(text, next);
+      if (nextEnd < 0) break;
+      pieces.push(next, nextEnd);
+      last = nextEnd;
+    }
+    visit(pieces);
+    i = last;
   }
+}
+
+/** The end (padding included) of the token of `text` starting at `i`, or -1 when more `=` or a token character follow. */
+function tokenEnd(text: string, i: number): number {
+  const n = text.length;
+  let end = i + 1;
+  while (end < n && isTokenChar(text.charCodeAt(end))) end++;
+  const body = end;
+  while (end < n && end - body < 2 && text.charCodeAt(end) === 61) end++;
+  return end === n || (text.charCodeAt(end) !== 61 && !isTokenChar(text.charCodeAt(end))) ? end : -1;
 }
 
 /**
@@ -79,6 +115,16 @@ function mayBeHexText(text: string, start: number, end: number): boolean {
 function printable(bytes: Buffer): boolean {
   for (const b of bytes) if (!((b >= 0x20 && b <= 0x7e) || b === 0x09 || b === 0x0a || b === 0x0d)) return false;
   return bytes.length > 0;
+}
+
+/**
+ * The text that the pieces of a token (`forEachToken`) encode together in base64, when they decode to printable ASCII
+ * text; otherwise undefined.
+ */
+export function decodedPieces(text: string, pieces: number[]): string | undefined {
+  let joined = '';
+  for (let p = 0; p < pieces.length; p += 2) joined += text.slice(pieces[p], pieces[p + 1]);
+  return decodedText(joined);
 }
 
 /**
