@@ -36,6 +36,9 @@ export const IDENTIFIER_KEYS: ReadonlySet<string> = new Set([
   'contractHash',
   'rootHash',
   'signature',
+  // The seal of a policy decision, control fact or outcome (`cf1.<base64url claims>.<signature>`, docs/adr/0039): its
+  // claims decode to JSON of ids, a digest and a time (ADR 0045), where a run of the digest's digits is no card.
+  'seal',
   'approval',
   'nonce',
   'keyId',
