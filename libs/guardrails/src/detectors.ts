@@ -10,6 +10,7 @@
  * replaces the original characters of what it hides; the rest of the text stays as it was (ADR 0035).
  */
 import { canonicalForm, Edit, MappedText, MARKUP, MAYBE_DIGIT_OR_AT, MAYBE_OBFUSCATED, Reading, splice } from './canonical';
+import { countrySpecs } from 'ibantools';
 import { decodedPieces, decodedText, forEachToken, MIN_BASE64 } from './encoded';
 
 export interface MaskingOptions {
@@ -121,9 +122,10 @@ export function luhnValid(digits: string): boolean {
 export function ibanValid(iban: string): boolean {
   const s = iban.replace(/\s+/g, '').toUpperCase();
   if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(s)) return false;
-  // A country whose account numbers are digits only has no letter after the check digits (hex of a UUID or a digest
-  // that happens to pass mod 97 is not a German IBAN: a property test found `…8bde-0012-1000-919f-3e35…`).
-  if (NUMERIC_BBAN.has(s.slice(0, 2)) && !/^\d+$/.test(s.slice(4))) return false;
+  // The country's account-number format (ISO 13616): hex of a UUID or a digest that happens to pass mod 97 is not a
+  // German IBAN (18 digits; a property test found `…8bde-0012-1000-919f-3e35…`), nor a random token a Georgian one (two
+  // letters or digits, then 16 digits; a clean clone's property test found `gE72V0wpRYNdAKO9Oa0h4Q`).
+  if (!BBAN_FORMATS.get(s.slice(0, 2))?.test(s.slice(4))) return false;
   let rest = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt((i + 4) % s.length); // the first four characters move to the end
@@ -157,14 +159,16 @@ const IBAN_LENGTHS: Record<string, number> = Object.fromEntries(
     'AD24 AE23 AL28 AT20 AZ28 BA20 BE16 BG22 BH22 BI27 BR29 BY28 CH21 CR22 CY28 CZ24 DE22 DJ27 DK18 DO28 EE20 EG29 ES24 FI18 FK18 ' +
     'FO18 FR27 GB22 GE22 GI23 GL18 GR27 GT28 HR21 HU28 IE22 IL23 IQ23 IS26 IT27 JO30 KW30 KZ20 LB28 LC32 LI21 LT20 LU20 LV21 LY25 ' +
     'MC27 MD24 ME22 MK19 MN20 MR27 MT31 MU30 NI28 NL18 NO15 OM23 PK24 PL28 PS29 PT25 QA29 RO24 RS22 RU33 SA24 SC31 SD18 SE24 SI19 ' +
-    'SK24 SM27 SO23 ST25 SV28 TL23 TN24 TR26 UA29 VA22 VG24 XK20 YE30'
+    'SK24 SM27 SO23 ST25 SV28 TL23 TN24 TR26 UA29 VA22 VG24 XK20 YE30 ' +
+    // Territories with their own country code and France's (or Finland's, for Åland) account numbers.
+    'AX18 GF27 GP27 MF27 MQ27 NC27 PF27 PM27 RE27 TF27 WF27 YT27'
   )
     .split(' ')
     .map((e) => [e.slice(0, 2), Number(e.slice(2))]),
 );
 
-// ISO 13616 countries whose BBAN is all digits.
-const NUMERIC_BBAN = new Set('AE AT BA BE CZ DE DK EE ES FI FO GL HR HU IL LT ME NO PL PT RS SE SI SK TN XK'.split(' '));
+// Each country's BBAN format, from the IBAN registry as ibantools carries it (`^[0-9]{18}$` for Germany).
+const BBAN_FORMATS = new Map(Object.keys(IBAN_LENGTHS).map((country) => [country, new RegExp(countrySpecs[country].bban_regexp!)]));
 
 /** What any built-in pattern needs somewhere in the canonical form of a text (`MAYBE_DIGIT_OR_AT` before it). */
 const HAS_DIGIT_OR_AT = /[\d@]/;
