@@ -1,5 +1,6 @@
 import { verifyEntries } from '@countersign/audit-chain';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { createPgPool, migrate, Pool } from '@countersign/storage';
 import { createTestDatabase } from '@countersign/testing';
 import { auditEntry, auditLogSuite, testKeys } from './audit-log.suite';
@@ -62,6 +63,40 @@ describe('the PostgreSQL audit log', () => {
     const ring = testKeys();
     await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-11-24T10:00:00Z')));
     expect(verifyEntries(await log.range(0, 100), await log.heads(), ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 100 });
+  });
+
+  it('appends a batch in one statement once it knows the tip, and under the lock when another writer moved it', async () => {
+    const { log, url } = await setup();
+    const other = createPgPool(url, 2);
+    cleanups.unshift(() => other.end());
+    const second = new PgAuditLogRepository(other);
+    const statements = jest.spyOn(Client.prototype, 'query');
+    const counted = async (append: () => Promise<unknown>) => {
+      statements.mockClear();
+      await append();
+      return statements.mock.calls.length;
+    };
+    try {
+      // A writer that knows no tip reads it under the lock: BEGIN with the lock, the rows and the tip, COMMIT.
+      expect(await counted(() => log.appendBatch([auditEntry('e1', 'a1')]))).toBe(3);
+      expect(await counted(() => log.appendBatch([auditEntry('e2', 'a1'), auditEntry('e3', 'a2')]))).toBe(1);
+      expect(await counted(() => log.appendBatch([auditEntry('e4', 'a1')]))).toBe(1);
+      // Another writer moves the tip: the first one's next statement writes nothing, and the batch goes under the lock.
+      await second.appendBatch([auditEntry('e5', 'a3'), auditEntry('e6', 'a3')]);
+      expect(await counted(() => log.appendBatch([auditEntry('e7', 'a1')]))).toBe(4);
+      expect(await counted(() => log.appendBatch([auditEntry('e8', 'a1')]))).toBe(1);
+      // A redelivery through the one statement: refused by the unique index, nothing written, then looked up under the lock.
+      const again = await log.appendBatch([auditEntry('e8', 'a1'), auditEntry('e9', 'a2')]);
+      expect(again).toMatchObject({ size: 9, appended: 1 });
+    } finally {
+      statements.mockRestore();
+    }
+    expect((await log.range(0, 9)).map((e) => JSON.parse(e.bytes as string).eventId)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9']);
+    const tip = await log.tip();
+    expect(tip.size).toBe(9);
+    const ring = testKeys();
+    await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-11-24T10:00:00Z')));
+    expect(verifyEntries(await log.range(0, 9), await log.heads(), ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 9 });
   });
 
   it('adopts a log created before migrations existed: entries, triggers and grants unchanged', async () => {

@@ -19,6 +19,12 @@ export class PgAuditLogRepository implements AuditLogRepository {
    * creates the tables, the append-only triggers and the role's grants, applied at boot by `main.ts`.
    * `ownsPool`: the store opened the pool itself (`createPgAuditLog(url)`), so `close()` ends it.
    */
+  /**
+   * The chain's tip as this writer last wrote or read it under the lock: the next batch is placed on it without
+   * reading it again. Forgotten on any failure or when another writer moved the tip.
+   */
+  private known?: { size: number; hashes: string[] };
+
   constructor(
     private readonly pool: Pool,
     private readonly ownsPool = false,
@@ -31,13 +37,50 @@ export class PgAuditLogRepository implements AuditLogRepository {
 
   async appendBatch(entries: AuditEntry[]): Promise<AppendResult> {
     // Redeliveries are rare: the first attempt lets the unique index on event_id find them (no look-up round trip);
-    // when it does, nothing was written (the transaction rolled back) and the batch goes again, checked first.
+    // when it does, nothing was written (the statement or transaction rolled back) and the batch goes again, checked first.
     try {
-      return await this.append(entries, false);
+      return (await this.appendAtKnownTip(entries)) ?? (await this.append(entries, false));
     } catch (e) {
+      this.known = undefined;
       if (!isDuplicateEventId(e)) throw e;
       return this.append(entries, true);
     }
+  }
+
+  /**
+   * One round trip (docs/adr/0046): the batch is placed and hashed on the tip this writer last wrote or read, and one
+   * statement moves the tip only if it is still there and inserts the rows only if it moved. Undefined when this writer
+   * knows no tip, or another writer moved it meanwhile (nothing was written): the caller appends under the tip's lock.
+   */
+  private async appendAtKnownTip(entries: AuditEntry[]): Promise<AppendResult | undefined> {
+    const known = this.known;
+    if (!known || !entries.length) return undefined;
+    // Only the first of a batch's copies of an event is kept, as under the lock (a copy already in the log fails the
+    // statement on the unique index, and the batch goes again with a look-up).
+    const seen = new Set<string>();
+    const fresh = entries.filter((e) => !seen.has(e.eventId) && (seen.add(e.eventId), true));
+    const range = CompactRange.restore(known);
+    const { values, rows } = placeRows(range, fresh, CAST);
+    const state = range.state();
+    values.push(known.size, state.size, JSON.stringify(state.hashes));
+    const n = values.length;
+    const { rows: moved } = await this.pool.query(
+      `WITH tip AS (UPDATE audit_chain_tip SET size = $${n - 1}, hashes = $${n} WHERE id = 1 AND size = $${n - 2} RETURNING id),
+            appended AS (INSERT INTO audit_log (${COLUMNS}) SELECT * FROM (VALUES ${rows.join(',')}) AS v WHERE EXISTS (SELECT 1 FROM tip))
+       SELECT count(*)::int AS moved FROM tip`,
+      values,
+    );
+    if (moved[0].moved !== 1) {
+      this.known = undefined;
+      return undefined;
+    }
+    this.remember(state);
+    return { size: range.size, root: range.root().toString('hex'), appended: fresh.length };
+  }
+
+  /** Keeps the newest tip this writer saw (two of its appends may answer out of order). */
+  private remember(state: { size: number; hashes: string[] }): void {
+    if (!this.known || state.size > this.known.size) this.known = state;
   }
 
   private async append(entries: AuditEntry[], lookUpPresent: boolean): Promise<AppendResult> {
@@ -56,33 +99,18 @@ export class PgAuditLogRepository implements AuditLogRepository {
       );
       const fresh = entries.filter((e) => !present.has(e.eventId) && (present.add(e.eventId), true));
       if (fresh.length) {
-        // One pass over the batch: place, canonicalise and hash each entry (its canonical text is hashed and stored
-        // as is, never copied into a Buffer), then one multi-row INSERT (measured faster here than unnest arrays or a
-        // JSON parameter). No root per row (ADR 0029): the tip and the signed heads carry it; each row keeps its leaf hash.
-        // The time the rows are stored is hashed with each entry (`_recordedAt`) and is every row's `recorded_at` ($1).
-        const recordedAt = new Date().toISOString();
-        const values: unknown[] = [recordedAt];
-        const rows = new Array<string>(fresh.length);
-        for (let i = 0; i < fresh.length; i++) {
-          const idx = range.size;
-          const e = { ...fresh[i], _index: idx, _recordedAt: recordedAt };
-          const json = entryJson(e);
-          const leaf = leafHashOfText(json);
-          range.append(leaf);
-          const b = values.length;
-          values.push(idx, e.eventId, e.topic, e.eventType, e.actionId, e.correlationId, e.actor.id, e.time, json, leaf.toString('hex'));
-          rows[i] = `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7},$${b + 8},$${b + 9},$${b + 10},$1::timestamptz)`;
-        }
+        const { values, rows } = placeRows(range, fresh, NO_CAST);
         // The rows and the tip that covers them in one statement (one round trip).
         const state = range.state();
         values.push(state.size, JSON.stringify(state.hashes));
         await client.query(
-          `WITH appended AS (INSERT INTO audit_log (idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry_json, leaf_hash, recorded_at) VALUES ${rows.join(',')})
+          `WITH appended AS (INSERT INTO audit_log (${COLUMNS}) VALUES ${rows.join(',')})
            UPDATE audit_chain_tip SET size = $${values.length - 1}, hashes = $${values.length} WHERE id = 1`,
           values,
         );
       }
       await client.query('COMMIT');
+      this.remember(range.state());
       return { size: range.size, root: range.root().toString('hex'), appended: fresh.length };
     });
   }
@@ -192,6 +220,36 @@ export class PgAuditLogRepository implements AuditLogRepository {
     const { rows } = await this.pool.query('SELECT * FROM audit_tree_heads ORDER BY tree_size, signed_at');
     return rows.map((r) => ({ treeSize: Number(r.tree_size), rootHash: r.root_hash, timestamp: r.signed_at, keyId: r.key_id, signature: r.signature }));
   }
+}
+
+/** The log's columns a batch fills, in the order `placeRows` gives their values. */
+const COLUMNS = 'idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry_json, leaf_hash, recorded_at';
+/** Each column's type, spelled out where the rows are a VALUES list read by a SELECT (nothing infers them there). */
+const CAST = ['::bigint', '::text', '::text', '::text', '::text', '::text', '::text', '::timestamptz', '::text', '::text'];
+const NO_CAST = CAST.map(() => '');
+
+/**
+ * One pass over the batch: place each entry at the end of `range`, canonicalise and hash it (its canonical text is
+ * hashed and stored as is, never copied into a Buffer), and lay out a multi-row insert (measured faster here than
+ * unnest arrays or a JSON parameter). No root per row (ADR 0029): the tip and the signed heads carry it; each row keeps
+ * its leaf hash. The time the rows are stored is hashed with each entry (`_recordedAt`) and is every row's
+ * `recorded_at` ($1).
+ */
+function placeRows(range: CompactRange, fresh: AuditEntry[], cast: string[]): { values: unknown[]; rows: string[] } {
+  const recordedAt = new Date().toISOString();
+  const values: unknown[] = [recordedAt];
+  const rows = new Array<string>(fresh.length);
+  for (let i = 0; i < fresh.length; i++) {
+    const idx = range.size;
+    const e = { ...fresh[i], _index: idx, _recordedAt: recordedAt };
+    const json = entryJson(e);
+    const leaf = leafHashOfText(json);
+    range.append(leaf);
+    const b = values.length;
+    values.push(idx, e.eventId, e.topic, e.eventType, e.actionId, e.correlationId, e.actor.id, e.time, json, leaf.toString('hex'));
+    rows[i] = `(${cast.map((c, k) => `$${b + k + 1}${c}`).join(',')},$1::timestamptz)`;
+  }
+  return { values, rows };
 }
 
 /** A unique violation on the log's event id: an entry of the batch is there already (a redelivery). */
