@@ -7,6 +7,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { KafkaSasl } from '@countersign/bus';
+import { AUDITED_TOPICS } from '@countersign/audit-writer';
 import { AnyTopic, EventData, TOPICS } from '@countersign/contracts';
 
 /** What a relay does with one topic a group reads: relays it as an event of another topic, or only reads it. */
@@ -23,21 +24,41 @@ export interface RelayGroup {
   concurrency?: number;
 }
 
-const LANE = [TOPICS.proposalSubmitted, TOPICS.actionProposed, TOPICS.policyDecided, TOPICS.actionExecuted] as const;
-
-/** The five services' groups on the lane, read from their consumers (apps/<service>/src/**\/*.consumer.ts). */
+/**
+ * The five services' groups on the lane, read from their consumers (apps/<service>/src/**\/*.consumer.ts): each reads
+ * every topic its consumer reads (a fetch carries all of a group's partitions, the idle ones too), and relays the lane's
+ * events as its service does. `relay-chain.spec.ts` fails when a consumer's topics and its relay's differ.
+ */
 export const RELAY_SERVICES: Record<string, RelayGroup[]> = {
   orchestrator: [
     { group: 'orchestrator.ingest', hops: [{ from: TOPICS.proposalSubmitted, to: TOPICS.actionProposed }] },
-    { group: 'orchestrator.action-view', hops: [TOPICS.actionProposed, TOPICS.policyDecided, TOPICS.actionExecuted].map((from) => ({ from })) },
+    {
+      group: 'orchestrator.action-view',
+      hops: [
+        TOPICS.actionProposed,
+        TOPICS.policyDecided,
+        TOPICS.reviewDecided,
+        TOPICS.proposalRevised,
+        TOPICS.actionExecuted,
+        TOPICS.actionFailed,
+        TOPICS.actionRefused,
+        TOPICS.actionHeld,
+      ].map((from) => ({ from })),
+    },
   ],
   'policy-engine': [{ group: 'policy-engine.decide', hops: [{ from: TOPICS.actionProposed, to: TOPICS.policyDecided }] }],
-  executor: [{ group: 'executor.execute', hops: [{ from: TOPICS.policyDecided, to: TOPICS.actionExecuted }] }],
+  executor: [
+    {
+      group: 'executor.execute',
+      hops: [{ from: TOPICS.policyDecided, to: TOPICS.actionExecuted }, { from: TOPICS.reviewDecided }, { from: TOPICS.proposalRevised }],
+    },
+  ],
   'review-queue': [
     { group: 'review-queue.intake', hops: [{ from: TOPICS.policyDecided }] },
-    { group: 'review-queue.decision-quality', hops: [{ from: TOPICS.policyDecided }] },
+    { group: 'review-queue.decision-quality', hops: [TOPICS.policyDecided, TOPICS.degradationOverrideSet, TOPICS.autonomyChanged].map((from) => ({ from })) },
   ],
-  'audit-writer': [{ group: 'audit-writer.append', hops: LANE.map((from) => ({ from })), concurrency: 256 }],
+  // Every topic but the tree heads, dead-letter topics included, as the audit writer reads them.
+  'audit-writer': [{ group: 'audit-writer.append', hops: AUDITED_TOPICS.map((from) => ({ from })), concurrency: 256 }],
 };
 
 /** The service whose relay follows every action to its end (it reads the whole lane). */

@@ -5,3 +5,4 @@ export { createFileAuditLog, FileAuditLogRepository } from './log-store/file-aud
 export { createPgAuditLog, PgAuditLogRepository } from './log-store/pg-audit-log.repository';
 export type { HeadStore } from './chain/head-store';
 export { createFileHeadStore, FileHeadStore } from './chain/file-head-store';
+export { AUDITED_TOPICS } from './ingest/audit.consumer';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EXECUTOR_SEAL, genuineDecision, genuineRevision, POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import type { HandlerMap } from '@countersign/bus';
-import { ALL_TOPICS, Envelope, Topic, TOPICS, TopicMap } from '@countersign/contracts';
+import { ALL_TOPICS, AnyTopic, Envelope, Topic, TOPICS, TopicMap } from '@countersign/contracts';
 import type { VerifyKey } from '@countersign/keys';
 import type { Metrics } from '@countersign/metrics';
 import { BusConsumer, METRICS } from '@countersign/nest';
@@ -60,6 +60,9 @@ export const UNCHECKED_SIGNED_TOPICS: { readonly [T in Topic]?: string } = {
   [TOPICS.treeHeadPublished]: 'published by the audit writer itself and kept beside the log, not in it',
 };
 
+/** What the audit writer reads: every topic but the tree heads it publishes itself (below). */
+export const AUDITED_TOPICS: readonly AnyTopic[] = ALL_TOPICS.filter((t) => t !== TOPICS.treeHeadPublished);
+
 /**
  * Every topic, dead-letter topics included, lands in the audit log — except the tree heads the audit
  * writer publishes itself (they certify the log; they are kept beside it, not in it). An event of a sealed or signed
@@ -83,7 +86,7 @@ export class AuditConsumer extends BusConsumer {
   }
 
   protected handlers(): HandlerMap {
-    const topics = ALL_TOPICS.filter((t) => t !== TOPICS.treeHeadPublished);
+    const topics = AUDITED_TOPICS;
     // Handled inside the event's consumer span (libs/platform/bus): its trace is the one the producer's `traceparent` named.
     return Object.fromEntries(
       topics.map((topic) => [

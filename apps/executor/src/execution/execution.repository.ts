@@ -75,6 +75,12 @@ export type ClaimResult = { claimed: true } | { claimed: false; reason: 'not-dec
 export interface ExecutionRepository {
   /** Stores the decision unless one is stored already, and returns the record as it now stands (one round trip). */
   saveDecision(record: Omit<ActionRecord, 'state'>): Promise<ActionRecord>;
+  /**
+   * Stores the decision already claimed (`executing`, authorised by `authorisedBy` at `now`) unless one is stored
+   * already, in one round trip: an autonomous decision whose every gate passes needs no separate claim. `stored`: this
+   * call stored it, and so it alone executes the action; otherwise the record as it stands, untouched.
+   */
+  saveClaimedDecision(record: Omit<ActionRecord, 'state'>, authorisedBy: string, now: Date): Promise<{ stored: boolean; record: ActionRecord }>;
   get(actionId: string): Promise<ActionRecord | undefined>;
   claim(actionId: string, authorisedBy: string, approvalNonce: string | null, now: Date): Promise<ClaimResult>;
   /** Records the outcome (or why it never ran). An outcome with an `event` is recorded as still to publish. */

@@ -20,6 +20,14 @@ import { OutcomeOutbox } from './outcome-outbox';
 type PolicyDecidedEvent = TopicMap[typeof TOPICS.policyDecided];
 type Refusal = Pick<z.infer<typeof ActionRefusedV1>, 'code' | 'reason'>;
 type HoldCode = z.infer<typeof ActionHeldV1>['code'];
+/**
+ * What the gates before an execution say (`ExecutionService.gate`): it may start; it is refused for good; or it waits
+ * (the bus delivers it again), with a hold to audit once when the wait is one an operator should see.
+ */
+type Gate =
+  | { pass: true }
+  | { pass: false; refusal: Refusal; suspicious: boolean }
+  | { pass: false; wait: string; hold?: { code: HoldCode; reason: string; state: string; extra?: { trustHealthEventId: string } } };
 
 /** How long an authorisation holds while its execution is held, unless the module says otherwise: a day. */
 export const DEFAULT_MAX_HOLD_MS = 24 * 3600_000;
@@ -79,7 +87,7 @@ export class ExecutionService {
   async onPolicyDecided(e: PolicyDecidedEvent): Promise<void> {
     const seal = verifyEventSeal(e, this.decisionKeys, POLICY_ENGINE_SEAL);
     if (!seal.ok) return this.refuse(e, { code: 'not-authorised', reason: `${seal.reason}: not a decision the policy engine made; not executed` }, true);
-    const record = await this.executions.saveDecision({
+    const decision = {
       actionId: e.subject,
       correlationId: e.correlationId,
       decisionEventId: e.id,
@@ -88,7 +96,20 @@ export class ExecutionService {
       proposal: e.data.proposal,
       proposerPrincipal: e.data.proposerPrincipal,
       contractVersion: e.data.contractVersion,
-    });
+    };
+    // An autonomous decision that every gate lets through now is stored already claimed: one write instead of two
+    // (issue 14). Stored by an earlier delivery, or held back by a gate: the decision goes the long way, below, which
+    // reads the gates again and acts on them (a refusal recorded, a hold audited).
+    if (decision.lane === 'autonomous' && this.gate({ ...decision, state: 'decided' }, e, null).pass) {
+      const saved = await this.executions.saveClaimedDecision(decision, e.id, new Date());
+      if (saved.stored) return this.run(saved.record, e, null);
+      return this.afterSaved(saved.record, e);
+    }
+    return this.afterSaved(await this.executions.saveDecision(decision), e);
+  }
+
+  /** A policy decision, once stored (or found stored): the first one stands; its lane says what comes next. */
+  private async afterSaved(record: ActionRecord, e: PolicyDecidedEvent): Promise<void> {
     if (record.decisionEventId !== e.id) {
       this.logger.warn({ kept: record.decisionEventId, ignored: e.id }, 'a second policy decision for one action; the first one stands');
       return;
@@ -170,68 +191,16 @@ export class ExecutionService {
 
   private async execute(record: ActionRecord, cause: Envelope, nonce: string | null): Promise<void> {
     if (record.state !== 'decided') return this.afterRedelivery(record, cause);
-    // A hold is not forever: what was decided or approved a day ago (by default) was decided on that day's facts (the
-    // customer, the order, the risk, the reviewer's view). Past it, the action is refused for good; the agent proposes
-    // again, and the new proposal is decided on today's.
-    const age = Date.now() - Date.parse(cause.time);
-    if (age > this.maxHoldMs) {
-      const hours = (this.maxHoldMs / 3600_000).toFixed(this.maxHoldMs % 3600_000 ? 2 : 0);
-      const refusal: Refusal = {
-        code: 'authorisation-stale',
-        reason: `${nonce ? 'approved' : 'decided'} at ${cause.time} and not executed within ${hours} h (held meanwhile): an authorisation this old no longer holds; propose again`,
-      };
-      this.logger.warn({ code: refusal.code, suspicious: false }, `refused: ${refusal.reason}`);
-      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...refusal, suspicious: false, final: true }, cause);
+    const gate = this.gate(record, cause, nonce);
+    if ('refusal' in gate) {
+      (gate.suspicious ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger))(
+        { code: gate.refusal.code, suspicious: gate.suspicious },
+        `refused: ${gate.refusal.reason}`,
+      );
+      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...gate.refusal, suspicious: gate.suspicious, final: true }, cause);
     }
-    // An autonomous decision runs only if the policy engine could have made it: its proposal is the one its digest
-    // names, and the running contract lets that proposal run autonomously (autonomy-check.ts).
-    if (nonce === null && record.lane === 'autonomous') {
-      const verdict = record.contractVersion
-        ? checkAutonomousDecision({ ...record, contractVersion: record.contractVersion }, evaluatedAt(cause), this.contract)
-        : ({
-            ok: false,
-            suspicious: true,
-            refusal: { code: 'not-authorised', reason: 'an autonomous decision without its contract version: not executed' },
-          } as const);
-      if (!verdict.ok && 'wait' in verdict) throw new DependencyUnavailableError(verdict.wait);
-      if (!verdict.ok) {
-        (verdict.suspicious ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger))(
-          { code: verdict.refusal.code, suspicious: verdict.suspicious },
-          `refused: ${verdict.refusal.reason}`,
-        );
-        return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...verdict.refusal, suspicious: verdict.suspicious, final: true }, cause);
-      }
-    }
-    // Halted: nothing starts. Held, not refused: the bus redelivers the decision (with backoff) until the mode is
-    // lowered, so an approved action waits for the mode instead of being thrown away (audited once, as held). The
-    // same while the mode is unread (not audited: every action waits then, for a moment at a start).
-    const mode = this.degradation ? this.degradation.mode() : 'normal';
-    if (mode === undefined) throw new DependencyUnavailableError(this.degradation!.notKnownReason());
-    if (mode === 'halted') {
-      const source = this.degradation!.source();
-      await this.auditHold(record, cause, 'degradation-halted', 'the degradation mode is halted: held until the mode is lowered', source?.eventId ?? 'none');
-      throw new DependencyUnavailableError('degradation mode halted: execution held until the mode is lowered');
-    }
-    await this.holdUnlessTrusted(record, cause);
-    const killSwitch = this.flags.state(executionFlagName(this.flagPrefix, record.proposal.actionType), {
-      tenant: record.proposal.tenant,
-      region: record.proposal.region,
-    });
-    if (killSwitch === 'unknown' && !this.flags.loaded()) {
-      // Not the action's fault and not final: the bus redelivers it until the flags are there.
-      throw new DependencyUnavailableError(`flags not loaded: ${this.flags.notLoadedReason() ?? 'the flag source is not ready'}`);
-    }
-    if (killSwitch !== 'on') {
-      const refusal: Refusal =
-        killSwitch === 'off'
-          ? { code: 'kill-switch-off', reason: `the kill switch of ${record.proposal.actionType} is off: not executed` }
-          : {
-              code: 'flag-unknown',
-              reason: `the kill switch of ${record.proposal.actionType} cannot be read (never seen, or the flag source is unusable): failing closed`,
-            };
-      this.logger.warn({ code: refusal.code, suspicious: false }, `refused: ${refusal.reason}`);
-      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...refusal, suspicious: false, final: true }, cause);
-    }
+    if ('hold' in gate && gate.hold) await this.auditHold(record, cause, gate.hold.code, gate.hold.reason, gate.hold.state, gate.hold.extra);
+    if (!gate.pass) throw new DependencyUnavailableError(gate.wait);
     const claim = await this.executions.claim(record.actionId, cause.id, nonce, new Date());
     if (!claim.claimed) {
       const now = await this.executions.get(record.actionId);
@@ -240,6 +209,79 @@ export class ExecutionService {
         return this.refuse(cause, { code: 'approval-replayed', reason: 'this approval was already consumed' }, true);
       return now ? this.afterRedelivery(now, cause) : undefined;
     }
+    return this.run(record, cause, nonce);
+  }
+
+  /**
+   * Whether an action decided (`record`) may start now on `cause` (its decision, or its approval with `nonce`), read
+   * without a side effect, in this order: a refusal for good (the authorisation too old, an autonomous decision the
+   * running contract would not make, a kill switch off or unreadable), or a wait the bus redelivers through (the
+   * degradation mode unread or halted, the trust stack not healthy for trust-sensitive work, the flags not loaded),
+   * with the hold to audit once when there is one.
+   */
+  private gate(record: ActionRecord, cause: Envelope, nonce: string | null): Gate {
+    // A hold is not forever: what was decided or approved a day ago (by default) was decided on that day's facts (the
+    // customer, the order, the risk, the reviewer's view). Past it, the action is refused for good; the agent proposes
+    // again, and the new proposal is decided on today's.
+    const age = Date.now() - Date.parse(cause.time);
+    if (age > this.maxHoldMs) {
+      const hours = (this.maxHoldMs / 3600_000).toFixed(this.maxHoldMs % 3600_000 ? 2 : 0);
+      return {
+        pass: false,
+        suspicious: false,
+        refusal: {
+          code: 'authorisation-stale',
+          reason: `${nonce ? 'approved' : 'decided'} at ${cause.time} and not executed within ${hours} h (held meanwhile): an authorisation this old no longer holds; propose again`,
+        },
+      };
+    }
+    // An autonomous decision runs only if the policy engine could have made it: its proposal is the one its digest
+    // names, and the running contract lets that proposal run autonomously (autonomy-check.ts).
+    if (nonce === null && record.lane === 'autonomous') {
+      if (!record.contractVersion)
+        return { pass: false, suspicious: true, refusal: { code: 'not-authorised', reason: 'an autonomous decision without its contract version: not executed' } };
+      const verdict = checkAutonomousDecision({ ...record, contractVersion: record.contractVersion }, evaluatedAt(cause), this.contract);
+      if (!verdict.ok && 'wait' in verdict) return { pass: false, wait: verdict.wait };
+      if (!verdict.ok) return { pass: false, suspicious: verdict.suspicious, refusal: verdict.refusal };
+    }
+    // Halted: nothing starts. Held, not refused: the bus redelivers the decision (with backoff) until the mode is
+    // lowered, so an approved action waits for the mode instead of being thrown away (audited once, as held). The
+    // same while the mode is unread (not audited: every action waits then, for a moment at a start).
+    const mode = this.degradation ? this.degradation.mode() : 'normal';
+    if (mode === undefined) return { pass: false, wait: this.degradation!.notKnownReason() };
+    if (mode === 'halted') {
+      const source = this.degradation!.source();
+      return {
+        pass: false,
+        wait: 'degradation mode halted: execution held until the mode is lowered',
+        hold: { code: 'degradation-halted', reason: 'the degradation mode is halted: held until the mode is lowered', state: source?.eventId ?? 'none' },
+      };
+    }
+    const untrusted = this.untrusted(record, cause);
+    if (untrusted) return untrusted;
+    const killSwitch = this.flags.state(executionFlagName(this.flagPrefix, record.proposal.actionType), {
+      tenant: record.proposal.tenant,
+      region: record.proposal.region,
+    });
+    // Not the action's fault and not final: the bus redelivers it until the flags are there.
+    if (killSwitch === 'unknown' && !this.flags.loaded())
+      return { pass: false, wait: `flags not loaded: ${this.flags.notLoadedReason() ?? 'the flag source is not ready'}` };
+    if (killSwitch === 'off')
+      return { pass: false, suspicious: false, refusal: { code: 'kill-switch-off', reason: `the kill switch of ${record.proposal.actionType} is off: not executed` } };
+    if (killSwitch !== 'on')
+      return {
+        pass: false,
+        suspicious: false,
+        refusal: {
+          code: 'flag-unknown',
+          reason: `the kill switch of ${record.proposal.actionType} cannot be read (never seen, or the flag source is unusable): failing closed`,
+        },
+      };
+    return { pass: true };
+  }
+
+  /** Executes an action this delivery has claimed: the connector's call, then its outcome recorded and published. */
+  private async run(record: ActionRecord, cause: Envelope, nonce: string | null): Promise<void> {
     const connector = this.connectors.for(record.proposal.actionType);
     const idempotencyKey = idempotencyKeyOf(record.actionId, record.digest);
     const p = record.proposal;
@@ -339,24 +381,25 @@ export class ExecutionService {
    * once (`execution.action.held.v1`), and the bus redelivers the decision until the trust stack is healthy again —
    * a transient doubt is never made final. Not read yet: every trust-sensitive execution waits, unaudited.
    */
-  private async holdUnlessTrusted(record: ActionRecord, cause: Envelope): Promise<void> {
-    if (!this.trust) return;
+  private untrusted(record: ActionRecord, cause: Envelope): Gate | undefined {
+    if (!this.trust) return undefined;
     const risk = cause.type === TOPICS.policyDecided ? (cause as PolicyDecidedEvent).data.riskClass : undefined;
-    if (record.lane === 'autonomous' && risk === 'low') return;
+    if (record.lane === 'autonomous' && risk === 'low') return undefined;
     const healthy = this.trust.healthy();
-    if (healthy === true) return;
+    if (healthy === true) return undefined;
     const reason = this.trust.reason();
-    if (healthy === undefined) throw new DependencyUnavailableError(reason);
+    if (healthy === undefined) return { pass: false, wait: reason };
     const source = this.trust.source();
-    await this.auditHold(
-      record,
-      cause,
-      'trust-stack-unhealthy',
-      `the trust stack is ${healthy === false ? 'unhealthy' : 'not known to be healthy'} (${reason}): held until it is healthy again`,
-      `${source?.eventId ?? 'none'}|${String(healthy)}`,
-      source && { trustHealthEventId: source.eventId },
-    );
-    throw new DependencyUnavailableError(`trust stack not healthy: execution held (${reason})`);
+    return {
+      pass: false,
+      wait: `trust stack not healthy: execution held (${reason})`,
+      hold: {
+        code: 'trust-stack-unhealthy',
+        reason: `the trust stack is ${healthy === false ? 'unhealthy' : 'not known to be healthy'} (${reason}): held until it is healthy again`,
+        state: `${source?.eventId ?? 'none'}|${String(healthy)}`,
+        extra: source && { trustHealthEventId: source.eventId },
+      },
+    };
   }
 
   /**

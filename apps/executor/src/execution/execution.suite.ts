@@ -47,6 +47,31 @@ export function executionSuite(name: string, make: () => Promise<ExecutionReposi
       expect(record!.claimedAt).toBeDefined();
     });
 
+    it('stores a decision already claimed only when none is stored: of many concurrent deliveries, one executes', async () => {
+      const repo = await make();
+      const now = new Date('2026-12-03T10:00:00.000Z');
+      const first = await repo.saveClaimedDecision({ ...decision('k1', 'first'), lane: 'autonomous' }, 'first', now);
+      expect(first).toEqual({ stored: true, record: expect.objectContaining({ actionId: 'k1', decisionEventId: 'first', state: 'executing', authorisedBy: 'first' }) });
+      expect(first.record.claimedAt).toBe(now.toISOString());
+      // Stored already (claimed or not): nothing changes, and the record says how it stands.
+      expect(await repo.saveClaimedDecision({ ...decision('k1', 'second'), lane: 'autonomous' }, 'second', new Date())).toEqual({
+        stored: false,
+        record: expect.objectContaining({ decisionEventId: 'first', state: 'executing', authorisedBy: 'first', claimedAt: now.toISOString() }),
+      });
+      // A claimed decision cannot be claimed again, and a decided one is not claimed by storing it again.
+      expect(await repo.claim('k1', 'first', null, new Date())).toEqual({ claimed: false, reason: 'not-decided' });
+      await repo.saveDecision(decision('k2'));
+      expect(await repo.saveClaimedDecision(decision('k2', 'other'), 'other', new Date())).toMatchObject({ stored: false, record: { state: 'decided' } });
+      expect((await repo.get('k2'))!.authorisedBy).toBeUndefined();
+      const many = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => repo.saveClaimedDecision({ ...decision('k3', `d-${i}`), lane: 'autonomous' }, `d-${i}`, new Date())),
+      );
+      expect(many.filter((r) => r.stored)).toHaveLength(1);
+      const kept = (await repo.get('k3'))!;
+      expect(kept).toMatchObject({ state: 'executing', authorisedBy: kept.decisionEventId });
+      expect(many.map((r) => r.record.decisionEventId)).toEqual(many.map(() => kept.decisionEventId));
+    });
+
     it('answers each of many actions written at once with its own record, claim and outcome', async () => {
       const repo = await make();
       const ids = Array.from({ length: 40 }, (_, i) => `m${i}`);

@@ -13,6 +13,13 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
     return structuredClone(this.records.get(r.actionId)!);
   }
 
+  async saveClaimedDecision(r: Omit<ActionRecord, 'state'>, authorisedBy: string, now: Date) {
+    const stored = !this.records.has(r.actionId);
+    if (stored)
+      this.records.set(r.actionId, { ...structuredClone(r), state: 'executing', authorisedBy, claimedAt: now.toISOString(), reconcileAttempts: 0 });
+    return { stored, record: structuredClone(this.records.get(r.actionId)!) };
+  }
+
   async get(actionId: string) {
     const r = this.records.get(actionId);
     return r && structuredClone(r);

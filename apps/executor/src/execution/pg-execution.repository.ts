@@ -3,7 +3,10 @@ import type { Lane, Proposal } from '@countersign/contracts';
 import { GroupCommit, withConnection } from '@countersign/storage';
 import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent, UnpublishedOutcome, UnsettledClaim } from './execution.repository';
 
-type Decision = Omit<ActionRecord, 'state'>;
+/** A decision to store; with `claim`, stored already claimed for execution (`saveClaimedDecision`). */
+type Decision = Omit<ActionRecord, 'state'> & { claim?: { authorisedBy: string; now: Date } };
+/** The row the decision's statement gave back, and whether this statement inserted it. */
+type Saved = { record: ActionRecord; stored: boolean } | undefined;
 interface Claim {
   actionId: string;
   authorisedBy: string;
@@ -30,7 +33,7 @@ interface Published {
  * a transaction of its own (review lane, two tables).
  */
 export class PgExecutionRepository implements ExecutionRepository {
-  private readonly decisions: GroupCommit<Decision, ActionRecord | undefined>;
+  private readonly decisions: GroupCommit<Decision, Saved>;
   private readonly claims: GroupCommit<Claim, boolean>;
   private readonly outcomes: GroupCommit<Finish, void>;
   private readonly published: GroupCommit<Published, void>;
@@ -39,35 +42,41 @@ export class PgExecutionRepository implements ExecutionRepository {
   constructor(private readonly pool: Pool) {
     const byAction = (w: { actionId: string }) => w.actionId;
     const options = { maxBatch: 128, maxInFlight: 2 };
-    this.decisions = new GroupCommit<Decision, ActionRecord | undefined>((b) => this.saveDecisions(b), byAction, options);
+    this.decisions = new GroupCommit<Decision, Saved>((b) => this.saveDecisions(b), byAction, options);
     this.claims = new GroupCommit<Claim, boolean>((b) => this.claimDecided(b), byAction, options);
     this.outcomes = new GroupCommit<Finish, void>((b) => this.finishAll(b), byAction, options);
     this.published = new GroupCommit<Published, void>((b) => this.markPublished(b), byAction, options);
   }
 
-  async saveDecision(r: Decision): Promise<ActionRecord> {
+  async saveDecision(r: Omit<ActionRecord, 'state'>): Promise<ActionRecord> {
     // The new row, or (when a decision was stored before) the existing one.
     const saved = await this.decisions.submit(r);
-    if (saved) return saved;
+    if (saved) return saved.record;
     // A concurrent delivery inserted the row after this statement's snapshot was taken: ON CONFLICT saw
     // it, the SELECT could not. A new statement sees it.
     return (await this.get(r.actionId))!;
   }
 
-  private async saveDecisions(batch: Decision[]): Promise<Array<ActionRecord | undefined>> {
-    const { rows } = await this.pool.query<ActionRow>(
+  async saveClaimedDecision(r: Omit<ActionRecord, 'state'>, authorisedBy: string, now: Date): Promise<{ stored: boolean; record: ActionRecord }> {
+    const saved = await this.decisions.submit({ ...r, claim: { authorisedBy, now } });
+    return saved ?? { stored: false, record: (await this.get(r.actionId))! };
+  }
+
+  private async saveDecisions(batch: Decision[]): Promise<Saved[]> {
+    const { rows } = await this.pool.query<ActionRow & { stored: boolean }>(
       {
         name: 'executor.save-decisions',
         text: `WITH input AS (
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[])
-                   AS u(action_id, correlation_id, decision_event_id, digest, lane, proposal, proposer_principal, contract_version)),
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])
+                   AS u(action_id, correlation_id, decision_event_id, digest, lane, proposal, proposer_principal, contract_version, authorised_by, claimed_at)),
                inserted AS (
-                 INSERT INTO executor_actions (action_id, correlation_id, decision_event_id, digest, lane, proposal, state, proposer_principal, contract_version)
-                 SELECT action_id, correlation_id, decision_event_id, digest, lane, proposal, 'decided', proposer_principal, contract_version FROM input
+                 INSERT INTO executor_actions (action_id, correlation_id, decision_event_id, digest, lane, proposal, state, proposer_principal, contract_version, authorised_by, claimed_at)
+                 SELECT action_id, correlation_id, decision_event_id, digest, lane, proposal, CASE WHEN authorised_by IS NULL THEN 'decided' ELSE 'executing' END,
+                        proposer_principal, contract_version, authorised_by, claimed_at FROM input
                  ON CONFLICT (action_id) DO NOTHING RETURNING *)
-               SELECT * FROM inserted
+               SELECT *, true AS stored FROM inserted
                UNION ALL
-               SELECT a.* FROM executor_actions a WHERE a.action_id IN (SELECT action_id FROM input) AND a.action_id NOT IN (SELECT action_id FROM inserted)`,
+               SELECT a.*, false AS stored FROM executor_actions a WHERE a.action_id IN (SELECT action_id FROM input) AND a.action_id NOT IN (SELECT action_id FROM inserted)`,
       },
       [
         batch.map((r) => r.actionId),
@@ -78,9 +87,11 @@ export class PgExecutionRepository implements ExecutionRepository {
         batch.map((r) => JSON.stringify(r.proposal)),
         batch.map((r) => r.proposerPrincipal ?? null),
         batch.map((r) => r.contractVersion ?? null),
+        batch.map((r) => r.claim?.authorisedBy ?? null),
+        batch.map((r) => r.claim?.now ?? null),
       ],
     );
-    const byId = new Map(rows.map((row) => [row.action_id, toRecord(row)]));
+    const byId = new Map(rows.map((row) => [row.action_id, { record: toRecord(row), stored: row.stored }]));
     return batch.map((r) => byId.get(r.actionId));
   }
 
