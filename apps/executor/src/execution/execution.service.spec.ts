@@ -234,6 +234,40 @@ describe('ExecutionService', () => {
     expect(t.calls.map((c) => c.request.actionId)).toEqual(['a2']);
   });
 
+  it('stores an autonomous decision every gate lets through already claimed (one write, no separate claim); a held one goes the long way', async () => {
+    const t = setup('unknown', false);
+    const writes: string[] = [];
+    for (const m of ['saveDecision', 'saveClaimedDecision', 'claim'] as const) {
+      const original = t.repo[m].bind(t.repo) as (...a: unknown[]) => Promise<unknown>;
+      jest.spyOn(t.repo, m).mockImplementation((...a: unknown[]) => (writes.push(m), original(...a)) as never);
+    }
+    // Held (flags not loaded): stored as decided, not claimed, nothing called.
+    await expect(t.service.onPolicyDecided(t.decided('autonomous'))).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(writes).toEqual(['saveDecision']);
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'decided' });
+    // Delivered again once the flags are there: stored already, so claimed the usual way, and executed once.
+    t.loadFlags('on');
+    writes.length = 0;
+    await t.service.onPolicyDecided(t.decided('autonomous'));
+    expect(writes).toEqual(['saveClaimedDecision', 'claim']);
+    // A new action whose gates all pass: one write stores it claimed, and it runs.
+    writes.length = 0;
+    await t.service.onPolicyDecided(t.decided('autonomous', 'a2'));
+    expect(writes).toEqual(['saveClaimedDecision']);
+    expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1', 'a2']);
+    expect(await t.repo.get('a2')).toMatchObject({ state: 'executed', authorisedBy: 'decision-a2' });
+    // Its redelivery finds it stored: the recorded outcome goes out again, nothing is called or claimed.
+    writes.length = 0;
+    await t.service.onPolicyDecided(t.decided('autonomous', 'a2'));
+    expect(writes).toEqual(['saveClaimedDecision']);
+    expect(t.calls).toHaveLength(2);
+    expect(t.published.filter((p) => p.topic === TOPICS.actionExecuted && p.event.subject === 'a2')).toHaveLength(2);
+    // A review-lane decision is only stored.
+    writes.length = 0;
+    await t.service.onPolicyDecided(t.decided('review', 'a3'));
+    expect(writes).toEqual(['saveDecision']);
+  });
+
   it('a kill switch that reads unknown because the flag source is not loaded yet is retried, not refused; once loaded the action executes', async () => {
     const { service, calls, decided, refusals, repo, loadFlags } = setup('unknown', false);
     await expect(service.onPolicyDecided(decided('autonomous'))).rejects.toBeInstanceOf(DependencyUnavailableError);

@@ -239,7 +239,11 @@ export class ExecutionService {
     // names, and the running contract lets that proposal run autonomously (autonomy-check.ts).
     if (nonce === null && record.lane === 'autonomous') {
       if (!record.contractVersion)
-        return { pass: false, suspicious: true, refusal: { code: 'not-authorised', reason: 'an autonomous decision without its contract version: not executed' } };
+        return {
+          pass: false,
+          suspicious: true,
+          refusal: { code: 'not-authorised', reason: 'an autonomous decision without its contract version: not executed' },
+        };
       const verdict = checkAutonomousDecision({ ...record, contractVersion: record.contractVersion }, evaluatedAt(cause), this.contract);
       if (!verdict.ok && 'wait' in verdict) return { pass: false, wait: verdict.wait };
       if (!verdict.ok) return { pass: false, suspicious: verdict.suspicious, refusal: verdict.refusal };
@@ -267,7 +271,11 @@ export class ExecutionService {
     if (killSwitch === 'unknown' && !this.flags.loaded())
       return { pass: false, wait: `flags not loaded: ${this.flags.notLoadedReason() ?? 'the flag source is not ready'}` };
     if (killSwitch === 'off')
-      return { pass: false, suspicious: false, refusal: { code: 'kill-switch-off', reason: `the kill switch of ${record.proposal.actionType} is off: not executed` } };
+      return {
+        pass: false,
+        suspicious: false,
+        refusal: { code: 'kill-switch-off', reason: `the kill switch of ${record.proposal.actionType} is off: not executed` },
+      };
     if (killSwitch !== 'on')
       return {
         pass: false,

@@ -51,7 +51,10 @@ export function executionSuite(name: string, make: () => Promise<ExecutionReposi
       const repo = await make();
       const now = new Date('2026-12-03T10:00:00.000Z');
       const first = await repo.saveClaimedDecision({ ...decision('k1', 'first'), lane: 'autonomous' }, 'first', now);
-      expect(first).toEqual({ stored: true, record: expect.objectContaining({ actionId: 'k1', decisionEventId: 'first', state: 'executing', authorisedBy: 'first' }) });
+      expect(first).toEqual({
+        stored: true,
+        record: expect.objectContaining({ actionId: 'k1', decisionEventId: 'first', state: 'executing', authorisedBy: 'first' }),
+      });
       expect(first.record.claimedAt).toBe(now.toISOString());
       // Stored already (claimed or not): nothing changes, and the record says how it stands.
       expect(await repo.saveClaimedDecision({ ...decision('k1', 'second'), lane: 'autonomous' }, 'second', new Date())).toEqual({

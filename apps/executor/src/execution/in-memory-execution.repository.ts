@@ -15,8 +15,7 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
 
   async saveClaimedDecision(r: Omit<ActionRecord, 'state'>, authorisedBy: string, now: Date) {
     const stored = !this.records.has(r.actionId);
-    if (stored)
-      this.records.set(r.actionId, { ...structuredClone(r), state: 'executing', authorisedBy, claimedAt: now.toISOString(), reconcileAttempts: 0 });
+    if (stored) this.records.set(r.actionId, { ...structuredClone(r), state: 'executing', authorisedBy, claimedAt: now.toISOString(), reconcileAttempts: 0 });
     return { stored, record: structuredClone(this.records.get(r.actionId)!) };
   }
 
