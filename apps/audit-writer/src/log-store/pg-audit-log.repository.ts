@@ -15,16 +15,16 @@ const rowToStored = (r: Record<string, unknown>): StoredEntry => ({
 /** The audit store in PostgreSQL: the log, its chain tip and the signed tree heads, in tables only ever appended to. */
 export class PgAuditLogRepository implements AuditLogRepository {
   /**
-   * `pool` connects as the restricted service role. The owner only migrates: `apps/audit-writer/migrations`
-   * creates the tables, the append-only triggers and the role's grants, applied at boot by `main.ts`.
-   * `ownsPool`: the store opened the pool itself (`createPgAuditLog(url)`), so `close()` ends it.
-   */
-  /**
    * The chain's tip as this writer last wrote or read it under the lock: the next batch is placed on it without
    * reading it again. Forgotten on any failure or when another writer moved the tip.
    */
   private known?: { size: number; hashes: string[] };
 
+  /**
+   * `pool` connects as the restricted service role. The owner only migrates: `apps/audit-writer/migrations`
+   * creates the tables, the append-only triggers and the role's grants, applied at boot by `main.ts`.
+   * `ownsPool`: the store opened the pool itself (`createPgAuditLog(url)`), so `close()` ends it.
+   */
   constructor(
     private readonly pool: Pool,
     private readonly ownsPool = false,
