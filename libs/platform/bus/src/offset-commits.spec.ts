@@ -106,4 +106,64 @@ describe('OffsetCommits (a group commits what it handled in the background)', ()
     await c.stop();
     expect(order).toHaveLength(4);
   });
+
+  describe('its timer', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    it('is armed only while something handled waits for its commit, and commits it within the interval', async () => {
+      const commits: Offsets[] = [];
+      const c = new OffsetCommits(async (o) => void commits.push(o), pino({ level: 'silent' }), 'g', 100);
+      // Idle: nothing armed, so an idle group never wakes its process.
+      expect(jest.getTimerCount()).toBe(0);
+      c.handled('t', 0, '1');
+      c.handled('t', 0, '2'); // the same commit: no second timer
+      expect(jest.getTimerCount()).toBe(1);
+      await jest.advanceTimersByTimeAsync(99);
+      expect(commits).toEqual([]);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(commits).toEqual([[{ topic: 't', partition: 0, offset: '3' }]]);
+      expect(jest.getTimerCount()).toBe(0);
+      // Idle again for a long while: no timer fires, nothing is sent.
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(commits).toHaveLength(1);
+      c.handled('t', 1, '0');
+      await jest.advanceTimersByTimeAsync(100);
+      expect(commits[1]).toEqual([{ topic: 't', partition: 1, offset: '1' }]);
+      await c.stop();
+    });
+
+    it('is armed again when a commit fails, so the offsets go at the next interval without a new event', async () => {
+      let failing = true;
+      const commits: Offsets[] = [];
+      const c = new OffsetCommits(
+        async (o) => {
+          if (failing) throw new Error('the coordinator moved');
+          commits.push(o);
+        },
+        pino({ level: 'silent' }),
+        'g',
+        100,
+      );
+      c.handled('t', 0, '4');
+      await jest.advanceTimersByTimeAsync(100);
+      expect(commits).toEqual([]);
+      expect(jest.getTimerCount()).toBe(1);
+      failing = false;
+      await jest.advanceTimersByTimeAsync(100);
+      expect(commits).toEqual([[{ topic: 't', partition: 0, offset: '5' }]]);
+      expect(jest.getTimerCount()).toBe(0);
+      await c.stop();
+    });
+
+    it('is not armed once stopped: what is handled after `stop` waits for no timer (the consumer is gone)', async () => {
+      const commits: Offsets[] = [];
+      const c = new OffsetCommits(async (o) => void commits.push(o), pino({ level: 'silent' }), 'g', 100);
+      c.handled('t', 0, '1');
+      await c.stop();
+      expect(commits).toEqual([[{ topic: 't', partition: 0, offset: '2' }]]);
+      c.handled('t', 0, '2');
+      expect(jest.getTimerCount()).toBe(0);
+    });
+  });
 });

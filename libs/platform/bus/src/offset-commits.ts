@@ -4,18 +4,24 @@ import type { Logger } from '@countersign/logging';
 export type CommitOffsets = (offsets: { topic: string; partition: number; offset: string }[]) => Promise<void>;
 
 /**
- * Commits a consumer's handled offsets in the background, every `intervalMs`, instead of after each batch.
+ * Commits a consumer's handled offsets in the background, `intervalMs` after the first one handled since the last
+ * commit, instead of after each batch.
  *
  * kafkajs commits after every batch and waits for the broker's answer before it fetches again: one commit round trip
  * (~6 ms on this machine) in every hop's cycle, and a commit request per partition batch. Here a handled prefix is
  * noted (`handled`), and what was noted is committed at most every `intervalMs`, off the fetch path. Nothing is
  * committed before it is handled: the worst a stop without `flush` (a crash) costs is what the last interval handled,
  * delivered again, which at-least-once delivery already allows and every handler dedupes.
+ *
+ * The timer is armed only while something waits to be committed: an idle group does not wake its process ten times a
+ * second for nothing (bench/wake-ups.ts measures what a wake-up costs).
  */
 export class OffsetCommits {
   /** Per `topic/partition`: the next offset to read, handled but not yet committed. */
   private readonly pending = new Map<string, { topic: string; partition: number; offset: string }>();
-  private readonly timer: NodeJS.Timeout;
+  /** Armed while something noted waits for its commit. */
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
   private committing: Promise<void> = Promise.resolve();
   /** The flush waiting for the commit under way, if one waits. */
   private queued?: Promise<void>;
@@ -24,15 +30,23 @@ export class OffsetCommits {
     private readonly commit: CommitOffsets,
     private readonly logger: Logger,
     private readonly group: string,
-    intervalMs: number,
-  ) {
-    this.timer = setInterval(() => void this.flush(), intervalMs);
-    this.timer.unref();
-  }
+    private readonly intervalMs: number,
+  ) {}
 
   /** Everything of `partition` of `topic` up to `offset` is handled. */
   handled(topic: string, partition: number, offset: string): void {
     this.pending.set(`${topic}/${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
+    this.arm();
+  }
+
+  /** A commit of what is noted, `intervalMs` from now, unless one is armed already (or the committer stopped). */
+  private arm(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.intervalMs);
+    this.timer.unref();
   }
 
   /** Keeps only the partitions of `assigned` (after a rebalance: another member owns the others now). */
@@ -56,6 +70,7 @@ export class OffsetCommits {
         await this.commit(offsets.map(([, o]) => o));
       } catch (e) {
         for (const [key, o] of offsets) if (!this.pending.has(key)) this.pending.set(key, o);
+        this.arm();
         this.logger.debug({ err: e, group: this.group }, 'offset commit failed; retried at the next interval');
       }
     });
@@ -63,9 +78,11 @@ export class OffsetCommits {
     return this.queued;
   }
 
-  /** Stops the interval and commits what is noted. */
+  /** Commits what is noted, and arms no timer from now on. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     await this.flush();
   }
 }
