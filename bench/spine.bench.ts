@@ -16,6 +16,7 @@ import { createTopics, KafkaBus } from '@countersign/bus';
 import { newId, signSubmission, TOPICS } from '@countersign/contracts';
 import { loadStackEnvFile, stackEnv, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
 import { RelayTemplates, startRelayChain } from './relay-chain';
+import { wakeUpCost, wakeUpLine } from './wake-ups';
 
 const THROUGHPUT_N = Number(process.env.BENCH_N ?? 3000);
 /** The loaded latency phase's offered rate: BENCH_RATE, or half of the throughput just measured (the goal's point). */
@@ -448,6 +449,8 @@ async function runChain(kind: ChainRun['kind'], templates: RelayTemplates): Prom
 }
 
 async function main() {
+  // What a wake-up costs here: the paced phases pay it per request, so their figures depend on it (bench/wake-ups.ts).
+  const wakeUps = await wakeUpCost();
   process.stdout.write(`raw kafkajs produce→consume, ${THROUGHPUT_N} messages on one topic…\n`);
   const raw = await rawKafka(THROUGHPUT_N);
   // BENCH_TRANSPORTS=tls,plaintext (default): the same run with and without TLS, both against the same raw hop.
@@ -484,7 +487,7 @@ async function main() {
     );
     requestLines('  round trips per action over the phase', c.requests);
   };
-  process.stdout.write('\n');
+  process.stdout.write(`\n${wakeUpLine(wakeUps)}\n`);
   line('raw kafkajs produce→consume (baseline)', `${raw.toFixed(0)} msg/s`);
   for (const r of runs) {
     const label = r.transport === 'tls' ? 'mTLS + HTTPS' : 'plaintext';
