@@ -58,8 +58,9 @@ export interface KafkaBusOptions {
   /** The process's metrics: dead letters, publish and handler times, consumer lag (ADR 0021). None: not measured. */
   metrics?: Metrics;
   /**
-   * How often a kept-position group commits what it handled (default 100 ms): in the background, not after each batch on
-   * the fetch path (see offset-commits.ts). A crash delivers again at most what one interval handled.
+   * How soon a kept-position group commits what it handled (default 100 ms): in the background, not after each batch on
+   * the fetch path, and only when something was handled (see offset-commits.ts). A crash delivers again at most what one
+   * interval handled.
    */
   commitIntervalMs?: number;
   /** How often each kept-position group's lag is read from the broker (default 15 s). */
