@@ -3,10 +3,13 @@ import { OffsetCommits } from './offset-commits';
 
 type Offsets = { topic: string; partition: number; offset: string }[];
 
+/** Made before any test fakes the timers: a logger made under fake timers leaves a tick of its own pending in a Jest worker. */
+const silent = pino({ level: 'silent' });
+
 /** An `OffsetCommits` whose interval never fires within a test (flushed by hand), and what it committed. */
 function committer() {
   const commits: Offsets[] = [];
-  const c = new OffsetCommits(async (o) => void commits.push(o), pino({ level: 'silent' }), 'g', 3_600_000);
+  const c = new OffsetCommits(async (o) => void commits.push(o), silent, 'g', 3_600_000);
   return { c, commits };
 }
 
@@ -42,7 +45,7 @@ describe('OffsetCommits (a group commits what it handled in the background)', ()
         }
         commits.push(o);
       },
-      pino({ level: 'silent' }),
+      silent,
       'g',
       3_600_000,
     );
@@ -84,7 +87,7 @@ describe('OffsetCommits (a group commits what it handled in the background)', ()
         if (o[0].offset === '1') await new Promise<void>((r) => (release = r));
         order.push(`end ${o[0].offset}`);
       },
-      pino({ level: 'silent' }),
+      silent,
       'g',
       3_600_000,
     );
@@ -108,12 +111,13 @@ describe('OffsetCommits (a group commits what it handled in the background)', ()
   });
 
   describe('its timer', () => {
-    beforeEach(() => jest.useFakeTimers());
+    // Only timers are faked (not ticks or microtasks): the count is of timers armed.
+    beforeEach(() => jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] }));
     afterEach(() => jest.useRealTimers());
 
     it('is armed only while something handled waits for its commit, and commits it within the interval', async () => {
       const commits: Offsets[] = [];
-      const c = new OffsetCommits(async (o) => void commits.push(o), pino({ level: 'silent' }), 'g', 100);
+      const c = new OffsetCommits(async (o) => void commits.push(o), silent, 'g', 100);
       // Idle: nothing armed, so an idle group never wakes its process.
       expect(jest.getTimerCount()).toBe(0);
       c.handled('t', 0, '1');
@@ -141,7 +145,7 @@ describe('OffsetCommits (a group commits what it handled in the background)', ()
           if (failing) throw new Error('the coordinator moved');
           commits.push(o);
         },
-        pino({ level: 'silent' }),
+        silent,
         'g',
         100,
       );
@@ -158,7 +162,7 @@ describe('OffsetCommits (a group commits what it handled in the background)', ()
 
     it('is not armed once stopped: what is handled after `stop` waits for no timer (the consumer is gone)', async () => {
       const commits: Offsets[] = [];
-      const c = new OffsetCommits(async (o) => void commits.push(o), pino({ level: 'silent' }), 'g', 100);
+      const c = new OffsetCommits(async (o) => void commits.push(o), silent, 'g', 100);
       c.handled('t', 0, '1');
       await c.stop();
       expect(commits).toEqual([[{ topic: 't', partition: 0, offset: '2' }]]);
