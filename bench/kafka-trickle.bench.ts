@@ -25,7 +25,7 @@ type Kind = 'raw' | 'bus';
 
 loadStackEnvFile();
 
-/** A ticket.tag proposal (about 500 bytes encoded): the raw side sends the bus side's event as its bytes. */
+/** A ticket.tag proposal: the bus side emits it, the raw side sends an event of about the same size (JSON, about 500 bytes). */
 const proposal = (i: number) => ({
   actionType: 'ticket.tag',
   target: `ticket-${i}`,

@@ -39,18 +39,28 @@ export async function wakeUpCost(n = 300, gapMs = 5): Promise<WakeUpCost> {
       const s = connect(port, '127.0.0.1', () => resolve(s)).once('error', reject);
     });
     socket.setNoDelay(true);
-    const reply = (bytes: Buffer | string) =>
+    // The whole answer: at least `expect` bytes (TCP may deliver a payload's echo in more than one read).
+    const reply = (bytes: Buffer | string, expect = 1) =>
       new Promise<Buffer>((resolve) => {
-        socket.once('data', resolve);
+        const chunks: Buffer[] = [];
+        let got = 0;
+        const read = (d: Buffer) => {
+          chunks.push(d);
+          got += d.length;
+          if (got < expect) return;
+          socket.off('data', read);
+          resolve(Buffer.concat(chunks));
+        };
+        socket.on('data', read);
         socket.write(bytes);
       });
     const childCpu = async () => Number((await reply('?')).toString());
     const payload = Buffer.alloc(512, 1);
-    for (let i = 0; i < 20; i++) await reply(payload); // warm-up
+    for (let i = 0; i < 20; i++) await reply(payload, payload.length); // warm-up
     const [mine, theirs] = [cpuUs(), await childCpu()];
     for (let i = 0; i < n; i++) {
       await pause(gapMs);
-      await reply(payload);
+      await reply(payload, payload.length);
     }
     // The pauses' own timers are in `mine`: measured alone below, and taken out.
     const roundTrips = cpuUs() - mine + ((await childCpu()) - theirs);
