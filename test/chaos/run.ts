@@ -79,6 +79,10 @@ function print(r: ChaosReport) {
     `${f.effects.distinct} distinct, ${f.effects.duplicate} duplicate; ${f.effects.deliveries} deliveries (${f.effects.redeliveries} redelivered under the same key), ${f.effects.ofNotAccepted} of proposals never accepted`,
   );
   line('lost', `${f.lost.length}${list(f.lost)}`);
+  line(
+    'capped, proposed again',
+    `${f.capped.proposals} approvals rejected at intake (proposer_backlog_full) and proposed again by the agent, ${f.capped.reproposals} times in all`,
+  );
   line('duplicate', `${f.duplicated.length}${list(f.duplicated)}`);
   line('executed unapproved', `${f.unapproved.length}${list(f.unapproved)}`);
   line('stuck', `${f.stuck.length}${list(f.stuck.map((s) => `${s.actionId} ${s.status}`))}`);

@@ -92,4 +92,34 @@ describe('chaos tally', () => {
     expect(f).toMatchObject({ accepted: 2, notAccepted: 1, executed: 1, viewsMissing: 1, waitingForHuman: 1, stuck: [], lost: [] });
     expect(f.byStatus).toEqual({ executed: 1, outcome_unknown: 1 });
   });
+
+  it('counts a proposal the backlog cap rejected, then proposed again, by its last action; a capped action that ran is unapproved', () => {
+    const runs: ProposalRun[] = [
+      // Capped twice, the third proposal approved and run: not lost.
+      { index: 0, target: 't0', intent: 'approve', actionId: 'a0-3', capped: ['a0-1', 'a0-2'] },
+      // Capped once, proposed again, and that one still waits for nothing: lost.
+      { index: 1, target: 't1', intent: 'approve', actionId: 'a1-2', capped: ['a1-1'] },
+      // Capped, and the capped action reached the target anyway (the cap's rejection ignored).
+      { index: 2, target: 't2', intent: 'approve', actionId: 'a2-2', capped: ['a2-1'] },
+    ];
+    const outcomes = new Map<string, Outcome>([
+      ['a0-3', { view: 'executed' }],
+      ['a1-2', { view: 'rejected' }],
+      ['a2-2', { view: 'rejected' }],
+    ]);
+    const target = (key: string, actionId: string): TargetRecord => ({ keys: new Map([[key, 1]]), actionIds: new Set([actionId]) });
+    const f = tally(
+      runs,
+      outcomes,
+      new Map([
+        ['t0', target('k0', 'a0-3')],
+        ['t2', target('k2', 'a2-1')],
+      ]),
+    );
+    expect(f.capped).toEqual({ proposals: 3, reproposals: 4 });
+    expect(f.lost).toEqual(['t1']);
+    expect(f.unapproved).toEqual(['t2']);
+    expect(f.duplicated).toEqual([]);
+    expect(f).toMatchObject({ accepted: 3, expectedEffects: 3, executed: 1, stuck: [] });
+  });
 });

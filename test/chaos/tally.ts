@@ -8,9 +8,15 @@ export interface ProposalRun {
   /** The proposal's `target`, unique per proposal: how the target system's records are matched to it. */
   target: string;
   intent: Intent;
-  /** The action id of the 202 that accepted it; absent when the client gave up (`gaveUp` says why). */
+  /** The action id of the 202 that accepted it (the latest proposal of it); absent when the client gave up (`gaveUp` says why). */
   actionId?: string;
   gaveUp?: string;
+  /**
+   * Earlier actions of this proposal that the review queue rejected at intake because the agent already had the
+   * contract's most approvals waiting (`proposer_backlog_full`): the agent was told so and proposed it again, as the
+   * reason asks. Each must never reach the target.
+   */
+  capped?: string[];
 }
 
 /** Where an action ended, as the harness learnt it after quiet. */
@@ -37,8 +43,10 @@ export interface Figures {
   lost: string[];
   /** Reached the target more than once (under different keys: two actions of one proposal). */
   duplicated: string[];
-  /** Reached the target though the reviewer rejected it. */
+  /** Reached the target though the reviewer (or the backlog cap) rejected it. */
   unapproved: string[];
+  /** Proposals the backlog cap rejected at least once (then proposed again), and the re-proposals that took. */
+  capped: { proposals: number; reproposals: number };
   /** Accepted, and neither in a terminal state nor waiting for a human. */
   stuck: Array<{ target: string; actionId: string; status: string }>;
   waitingForHuman: number;
@@ -58,6 +66,7 @@ export function tally(runs: ProposalRun[], outcomes: Map<string, Outcome>, byTar
     lost: [],
     duplicated: [],
     unapproved: [],
+    capped: { proposals: 0, reproposals: 0 },
     stuck: [],
     waitingForHuman: 0,
     viewsMissing: 0,
@@ -82,10 +91,16 @@ export function tally(runs: ProposalRun[], outcomes: Map<string, Outcome>, byTar
       continue;
     }
     f.accepted++;
+    if (run.capped?.length) {
+      f.capped.proposals++;
+      f.capped.reproposals += run.capped.length;
+    }
     if (run.intent !== 'reject') {
       f.expectedEffects++;
       if (keys === 0) f.lost.push(run.target);
-    } else if (keys > 0) f.unapproved.push(run.target);
+    }
+    // Rejected by the reviewer, or an action the cap rejected (final for that action, whatever the plan), yet run.
+    if ((run.intent === 'reject' && keys > 0) || run.capped?.some((id) => rec?.actionIds.has(id))) f.unapproved.push(run.target);
     const o = outcomes.get(run.actionId) ?? {};
     if (o.view === undefined) f.viewsMissing++;
     // The view says where the action stands; when the view is gone, the audit log's terminal state stands in.
