@@ -18,9 +18,7 @@ export class Reproposals {
   private readonly waiting = new Map<ProposalRun, number>();
   private inFlight = 0;
 
-  constructor(
-    private readonly o: { maxAttempts: number; firstDelayMs: number; maxDelayMs: number; now?: () => number },
-  ) {}
+  constructor(private readonly o: { maxAttempts: number; firstDelayMs: number; maxDelayMs: number; now?: () => number }) {}
 
   private now(): number {
     return (this.o.now ?? Date.now)();
