@@ -59,9 +59,9 @@ describe('chaos agent: proposing a capped approval again', () => {
 });
 
 describe('cappedView', () => {
-  it('reads the reason code in a rejected action’s view, and nothing else as capped', () => {
-    expect(cappedView({ status: 'rejected', timeline: [{ detail: 'review-queue: proposer_backlog_full: …' }] })).toBe(true);
-    expect(cappedView({ status: 'rejected', timeline: [{ detail: 'alice: not ours' }] })).toBe(false);
-    expect(cappedView({ status: 'in_review', timeline: [{ detail: 'proposer_backlog_full' }] })).toBe(false);
+  it('reads the reason code of a rejected action’s view, and nothing else as capped', () => {
+    expect(cappedView({ status: 'rejected', reasonCode: 'proposer_backlog_full' })).toBe(true);
+    expect(cappedView({ status: 'rejected', timeline: [{ detail: 'alice: proposer_backlog_full is what I would say' }] })).toBe(false);
+    expect(cappedView({ status: 'expired', reasonCode: 'sla_expired' })).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import type { ProposalRun } from './tally';
 export const CAPPED = 'proposer_backlog_full';
 
 /** Whether an action's view (`GET /v1/actions/{id}`) says the backlog cap rejected it: what the agent reads. */
-export const cappedView = (body: Record<string, unknown>): boolean => body.status === 'rejected' && JSON.stringify(body).includes(CAPPED);
+export const cappedView = (body: Record<string, unknown>): boolean => body.status === 'rejected' && body.reasonCode === CAPPED;
 
 /**
  * The scripted agent's answer to the per-proposer backlog cap (ADR 0013): an approval rejected with `proposer_backlog_full`

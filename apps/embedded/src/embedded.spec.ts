@@ -228,7 +228,8 @@ describe('embedded mode', () => {
         await eventually(async () => expect((await view(id)).body.status).toMatch(/^(in_review|rejected)$/), 10_000);
       }
       expect(await Promise.all(ids.map(async (id) => (await view(id)).body.status))).toEqual(['in_review', 'in_review', 'rejected']);
-      expect(JSON.stringify((await view(ids[2])).body)).toContain('proposer_backlog_full');
+      // The agent reads why, as a code it can act on (propose it again later), not only in the words.
+      expect((await view(ids[2])).body.reasonCode).toBe('proposer_backlog_full');
       await eventually(() => {
         const lines = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8')
           .trim()

@@ -31,6 +31,8 @@ export interface TimelineEntry {
   detail: string;
   revisedTo?: string;
   revisionOf?: string;
+  /** The event's reason code, where it has one (see `ActionView.reasonCode`). */
+  reasonCode?: string;
 }
 
 /** An action as the orchestrator shows it. */
@@ -38,6 +40,13 @@ export interface ActionView {
   actionId: string;
   status: ActionStatus;
   lane: Lane | null;
+  /**
+   * Why the action has its status, for a program, where the deciding event gives a code. Among them:
+   * `proposer_backlog_full` (`rejected` at intake because this agent already had the contract's most approvals waiting:
+   * propose it again, under a new idempotency key, once they are decided), `sla_expired` (`expired`), a refusal's code
+   * (`refused`: `kill-switch-off`, `authorisation-stale`, …) and a hold's (`held`: `trust-stack-unhealthy`, …).
+   */
+  reasonCode?: string;
   /** Approved with changes: the new action that replaces this one (await that one instead). */
   revisedTo?: string;
   revisionOf?: string;

@@ -43,4 +43,16 @@ describe('action status', () => {
     expect(summarise([entry('executed', '2026-01-01T00:00:04Z'), ...held]).status).toBe('executed');
     expect(summarise([entry('refused', '2026-01-01T00:00:04Z'), ...held]).status).toBe('refused');
   });
+
+  it('carries the reason code of the entry that set the status, and none when that entry has none', () => {
+    const capped = { ...entry('rejected', '2026-01-01T00:00:03Z'), reasonCode: 'proposer_backlog_full' };
+    const held = { ...entry('held', '2026-01-01T00:00:03Z'), reasonCode: 'trust-stack-unhealthy' };
+    const proposed = entry('proposed', '2026-01-01T00:00:01Z');
+    expect(summarise([capped, proposed, entry('in_review', '2026-01-01T00:00:02Z', 'review')]).reasonCode).toBe('proposer_backlog_full');
+    // Held, then run: the hold's code is history, on its entry only.
+    const ran = summarise([entry('executed', '2026-01-01T00:00:04Z'), held, proposed]);
+    expect(ran.status).toBe('executed');
+    expect(ran).not.toHaveProperty('reasonCode');
+    expect(ran.timeline.find((e) => e.status === 'held')?.reasonCode).toBe('trust-stack-unhealthy');
+  });
 });

@@ -18,7 +18,10 @@ const STAGE: Record<ActionStatus, number> = {
   executed: 5,
 };
 
-/** The action's view: its current status and lane, and the timeline in the order things happened. */
+/**
+ * The action's view: its current status and lane, the reason code of the entry that set the status (when it has one),
+ * and the timeline in the order things happened.
+ */
 export function summarise(entries: TimelineEntry[]) {
   const timeline = [...entries].sort((a, b) => STAGE[a.status] - STAGE[b.status] || a.time.localeCompare(b.time));
   const last = timeline[timeline.length - 1];
@@ -26,7 +29,15 @@ export function summarise(entries: TimelineEntry[]) {
   // Approve with changes links the two actions both ways (docs/adr/0017).
   const revisedTo = timeline.find((e) => e.revisedTo)?.revisedTo;
   const revisionOf = timeline.find((e) => e.revisionOf)?.revisionOf;
-  return { status: last?.status ?? 'proposed', lane, ...(revisedTo && { revisedTo }), ...(revisionOf && { revisionOf }), timeline };
+  const reasonCode = last?.reasonCode;
+  return {
+    status: last?.status ?? 'proposed',
+    lane,
+    ...(reasonCode && { reasonCode }),
+    ...(revisedTo && { revisedTo }),
+    ...(revisionOf && { revisionOf }),
+    timeline,
+  };
 }
 
 /** What a long poll of `GET /v1/actions/{id}` waits for. */

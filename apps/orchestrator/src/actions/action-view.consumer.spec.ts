@@ -106,6 +106,8 @@ describe('action timeline', () => {
       ],
       ['expired', 'review-queue: sla_expired: no decision within the high SLA'],
     ]);
+    // The code for a program too, on the entry that has one only.
+    expect(timeline.map((t) => t.reasonCode)).toEqual([undefined, 'sla_expired']);
   });
 
   it('shows an action the executor holds as held, with the reason', async () => {
@@ -117,7 +119,11 @@ describe('action timeline', () => {
     });
     await handlers[TOPICS.actionHeld](sealTestOutcome(held));
     expect(await views.timeline('a-3')).toEqual([
-      expect.objectContaining({ status: 'held', detail: 'trust-stack-unhealthy: the trust stack is failed: runs once it is healthy again' }),
+      expect.objectContaining({
+        status: 'held',
+        detail: 'trust-stack-unhealthy: the trust stack is failed: runs once it is healthy again',
+        reasonCode: 'trust-stack-unhealthy',
+      }),
     ]);
   });
 
@@ -176,7 +182,7 @@ describe('action timeline', () => {
     await handlers[TOPICS.actionRefused](sealTestOutcome(refused('r-1', false)));
     expect(await views.timeline('a-5')).toEqual([]);
     await handlers[TOPICS.actionRefused](sealTestOutcome(refused('r-2', true)));
-    expect((await views.timeline('a-5')).map((t) => t.status)).toEqual(['refused']);
+    expect((await views.timeline('a-5')).map((t) => [t.status, t.reasonCode])).toEqual([['refused', 'approval-for-other-action']]);
   });
 
   it('keeps an outcome off the timeline unless the executor sealed it as it says (ADR 0042)', async () => {

@@ -89,10 +89,10 @@ export class ActionViewConsumer extends BusConsumer {
       [TOPICS.actionRefused]: (e) =>
         this.outcome(e, async () => {
           if (e.data.final === false) return;
-          await put(e, { status: 'refused', detail: `${e.data.code}: ${e.data.reason}` });
+          await put(e, { status: 'refused', detail: `${e.data.code}: ${e.data.reason}`, reasonCode: e.data.code });
         }),
       // Not an outcome: the executor runs it once the reason is gone (then `executed` follows).
-      [TOPICS.actionHeld]: (e) => this.outcome(e, () => put(e, { status: 'held', detail: `${e.data.code}: ${e.data.reason}` })),
+      [TOPICS.actionHeld]: (e) => this.outcome(e, () => put(e, { status: 'held', detail: `${e.data.code}: ${e.data.reason}`, reasonCode: e.data.code })),
     };
   }
 
@@ -119,13 +119,17 @@ export class ActionViewConsumer extends BusConsumer {
  * A review decision on the timeline: approved, rejected or expired (by the review clock, `sla_expired`: final); an
  * escalation (to the next tier, or re-routed once to the fallback team) leaves the action in review and says to whom.
  */
-function reviewEntry(e: TopicMap[typeof TOPICS.reviewDecided]): Pick<TimelineEntry, 'status' | 'detail'> {
+function reviewEntry(e: TopicMap[typeof TOPICS.reviewDecided]): Pick<TimelineEntry, 'status' | 'detail' | 'reasonCode'> {
   const by = e.data.reviewers.map((r) => r.id).join(', ');
   if (e.data.decision === 'escalated') {
     const to = e.data.escalation ? ` (${e.data.escalation.kind}: roles ${e.data.escalation.requiredRoles.join(', ')}, due ${e.data.escalation.dueAt})` : '';
     return { status: 'in_review', detail: `${by}: ${e.data.reason}${to}` };
   }
-  return { status: e.data.decision, detail: `${by}: ${e.data.reasonCode ? `${e.data.reasonCode}: ` : ''}${e.data.reason}` };
+  return {
+    status: e.data.decision,
+    detail: `${by}: ${e.data.reasonCode ? `${e.data.reasonCode}: ` : ''}${e.data.reason}`,
+    ...(e.data.reasonCode && { reasonCode: e.data.reasonCode }),
+  };
 }
 
 const laneStatus = (e: TopicMap[typeof TOPICS.policyDecided]): TimelineEntry['status'] => (e.data.lane === 'review' ? 'in_review' : e.data.lane);

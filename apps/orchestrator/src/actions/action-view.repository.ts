@@ -15,6 +15,12 @@ export interface TimelineEntry {
   revisionOf?: string;
   /** On the proposal: the agent id it was proposed as (an agent's token reads only the actions of its own agent ids). */
   proposer?: string;
+  /**
+   * Why, for a program: the event's reason code where it has one. A review decision's (`sla_expired`;
+   * `proposer_backlog_full`: rejected at intake, propose it again once the agent's waiting approvals are decided), a
+   * refusal's code (`kill-switch-off`, `authorisation-stale`, …) or a hold's (`trust-stack-unhealthy`, …).
+   */
+  reasonCode?: string;
 }
 
 export type ActionStatus =

@@ -44,6 +44,11 @@ export class ActionsController {
           actionId: { type: 'string' },
           status: { type: 'string' },
           lane: { type: 'string' },
+          reasonCode: {
+            type: 'string',
+            description:
+              'why the action has its status, for a program, where the deciding event gives a code: `proposer_backlog_full` (rejected at intake: propose it again once your waiting approvals are decided), `sla_expired`, a refusal code such as `kill-switch-off`, a hold code such as `trust-stack-unhealthy`',
+          },
           waiting: { type: 'string', description: 'why the action waits: a flag source it waits on cannot be read (it goes on once it can)' },
           timeline: { type: 'array', items: { type: 'object' } },
         },
