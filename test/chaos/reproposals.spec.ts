@@ -25,36 +25,50 @@ describe('chaos agent: proposing a capped approval again', () => {
     expect(await r.proposeDue(accept, 16)).toEqual([]); // not yet due
     now = 5_000;
     expect(await r.proposeDue(accept, 16)).toEqual(['new-1']);
-    expect(keys).toEqual(['t0~1']);
+    expect(keys).toEqual(['t0.r1']);
     expect(run).toMatchObject({ actionId: 'new-1', capped: ['a0'] });
     expect(r.busy).toBe(0);
   });
 
-  it('doubles the pause up to its bound, and stops after the most attempts', async () => {
+  it('doubles the pause up to its bound, and stops after the most tries', async () => {
     const r = make();
-    const run: ProposalRun = { index: 0, target: 't0', intent: 'approve', actionId: 'a0', capped: ['c1'] };
-    r.capped(run); // the second cap: 5 s doubled is 10 s, bounded to 8 s
-    now = 7_999;
-    expect(await r.proposeDue(accept, 16)).toEqual([]);
-    now = 8_000;
+    const run: ProposalRun = { index: 0, target: 't0', intent: 'approve', actionId: 'a0' };
+    r.capped(run);
+    now = 5_000;
     expect(await r.proposeDue(accept, 16)).toEqual(['new-1']);
-    expect(keys).toEqual(['t0~2']);
-    expect(run.capped).toEqual(['c1', 'a0']);
-    // Capped a third time: two attempts were the most, so it stays as it is.
+    r.capped(run); // capped again: 5 s doubled is 10 s, bounded to 8 s
+    now = 12_999;
+    expect(await r.proposeDue(accept, 16)).toEqual([]);
+    now = 13_000;
+    expect(await r.proposeDue(accept, 16)).toEqual(['new-2']);
+    expect(keys).toEqual(['t0.r1', 't0.r2']);
+    expect(run).toMatchObject({ actionId: 'new-2', capped: ['a0', 'new-1'] });
+    // Capped a third time: two tries were the most, so it stays as it is.
     expect(r.open(run)).toBe(false);
     r.capped(run);
     expect(r.busy).toBe(0);
   });
 
-  it('leaves a run on its capped action when the submission gives up, and may try it again', async () => {
+  it('tries a proposal that was not accepted again under the same key, and counts the try', async () => {
     const r = make();
     const run: ProposalRun = { index: 0, target: 't0', intent: 'approve', actionId: 'a0' };
     r.capped(run);
     now = 5_000;
-    expect(await r.proposeDue(async (x) => void (x.gaveUp = '503 kafka down'), 16)).toEqual([]);
+    const unavailable = async (x: ProposalRun, key: string) => {
+      keys.push(key);
+      x.gaveUp = '503 kafka down';
+    };
+    expect(await r.proposeDue(unavailable, 16)).toEqual([]);
     expect(run).toMatchObject({ actionId: 'a0', gaveUp: '503 kafka down' });
     expect(run.capped).toBeUndefined();
-    expect(r.open(run)).toBe(true);
+    // Still on its capped action, so the agent reads it as capped again: the last try, under the same key.
+    r.capped(run);
+    now = 15_000;
+    expect(await r.proposeDue(accept, 16)).toEqual(['new-1']);
+    expect(keys).toEqual(['t0.r1', 't0.r1']);
+    expect(run).toMatchObject({ actionId: 'new-1', capped: ['a0'] });
+    expect(run.gaveUp).toBeUndefined();
+    expect(r.open(run)).toBe(false);
   });
 });
 

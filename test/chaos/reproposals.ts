@@ -9,13 +9,16 @@ export const cappedView = (body: Record<string, unknown>): boolean => body.statu
 /**
  * The scripted agent's answer to the per-proposer backlog cap (ADR 0013): an approval rejected with `proposer_backlog_full`
  * is final for that action, and its reason says to propose it again once the backlog is decided. So the agent proposes
- * it again, under a new idempotency key, after a pause that doubles with each cap (`firstDelayMs`, at most `maxDelayMs`),
- * at most `maxAttempts` times. A faulty stack keeps reviewers from deciding, so the backlog an outage builds reaches the
+ * it again, under a new idempotency key, after a pause that doubles with each try (`firstDelayMs`, at most `maxDelayMs`),
+ * at most `maxAttempts` tries in all. A try that was not accepted (an outage) is tried again under the same key, so a
+ * proposal accepted without its answer arriving is not made twice. A faulty stack keeps reviewers from deciding, so the backlog an outage builds reaches the
  * cap; without this the run counted the agent's capped approvals as lost, though each was refused, signed and told.
  */
 export class Reproposals {
   /** Runs waiting to be proposed again → when. */
   private readonly waiting = new Map<ProposalRun, number>();
+  /** Submissions per run, accepted or not. */
+  private readonly tries = new Map<ProposalRun, number>();
   private inFlight = 0;
 
   constructor(private readonly o: { maxAttempts: number; firstDelayMs: number; maxDelayMs: number; now?: () => number }) {}
@@ -26,14 +29,14 @@ export class Reproposals {
 
   /** The agent read that `run`'s current action was capped: it is proposed again later (unless it tried enough). */
   capped(run: ProposalRun): void {
-    const tries = run.capped?.length ?? 0;
-    if (this.waiting.has(run) || tries >= this.o.maxAttempts) return;
+    if (!this.open(run)) return;
+    const tries = this.tries.get(run) ?? 0;
     this.waiting.set(run, this.now() + Math.min(this.o.firstDelayMs * 2 ** tries, this.o.maxDelayMs));
   }
 
-  /** Whether `run` may still be capped again and proposed anew (not waiting, attempts left). */
+  /** Whether `run` may still be capped again and proposed anew (not waiting, tries left). */
   open(run: ProposalRun): boolean {
-    return !this.waiting.has(run) && (run.capped?.length ?? 0) < this.o.maxAttempts;
+    return !this.waiting.has(run) && (this.tries.get(run) ?? 0) < this.o.maxAttempts;
   }
 
   /** Proposals waiting or being proposed again: the run is not quiet while any is. */
@@ -51,10 +54,12 @@ export class Reproposals {
     await Promise.all(
       due.map(async ([run]) => {
         this.waiting.delete(run);
+        this.tries.set(run, (this.tries.get(run) ?? 0) + 1);
         this.inFlight++;
         const before = run.actionId;
         try {
-          await submit(run, `${run.target}~${(run.capped?.length ?? 0) + 1}`);
+          // One key per capped action it replaces (the API takes letters, digits and . : _ -).
+          await submit(run, `${run.target}.r${(run.capped?.length ?? 0) + 1}`);
         } finally {
           this.inFlight--;
         }
