@@ -11,8 +11,9 @@ export const cappedView = (body: Record<string, unknown>): boolean => body.statu
  * is final for that action, and its reason says to propose it again once the backlog is decided. So the agent proposes
  * it again, under a new idempotency key, after a pause that doubles with each try (`firstDelayMs`, at most `maxDelayMs`),
  * at most `maxAttempts` tries in all. A try that was not accepted (an outage) is tried again under the same key, so a
- * proposal accepted without its answer arriving is not made twice. A faulty stack keeps reviewers from deciding, so the backlog an outage builds reaches the
- * cap; without this the run counted the agent's capped approvals as lost, though each was refused, signed and told.
+ * proposal accepted without its answer arriving is not made twice. A faulty stack keeps reviewers from deciding, so the
+ * backlog an outage builds reaches the cap; without this the run counted the agent's capped approvals as lost, though
+ * each was refused, signed and told.
  */
 export class Reproposals {
   /** Runs waiting to be proposed again → when. */
