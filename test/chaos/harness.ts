@@ -8,7 +8,7 @@ import { TOPICS } from '@countersign/contracts';
 import { verifyKeyEntry } from '@countersign/keys';
 import { SERVICES, stackEnv, startDistributed, testFetch, uniqueName } from '@countersign/testing';
 import { Fault, faultName, FaultRecord, Faults, PARTS, sleep } from './faults';
-import { cappedView, CAPPED, Reproposals } from './reproposals';
+import { cappedView, Reproposals } from './reproposals';
 import { plannedIntent } from './reviewer';
 import { Figures, goals, Intent, Outcome, ProposalRun, tally } from './tally';
 import { startSlowTarget } from './target';
@@ -164,7 +164,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const clientErrors: Record<string, number> = {};
   let restoreProblems: string[] = [];
   let stopReviewer = false;
-  let stopReproposals = false;
   try {
     // ---- the fault plan: every kind `rounds` times, shuffled per round ----
     const kinds: Fault[] = [...SERVICES.map((name) => ({ kind: 'service' as const, name })), ...PARTS.map((part) => ({ kind: 'stack' as const, part }))].filter(
@@ -295,40 +294,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (const run of runs) if (!run.actionId && !run.gaveUp) run.gaveUp = 'not sent before the deadline';
     })();
 
-    // ---- the agent again: an approval the backlog cap rejected is proposed again later, as its reason asks ----
-    // Found in the audit log (one query for all), confirmed by the action's view, which is what the agent reads.
-    const reproposals = new Reproposals({ maxAttempts: 8, firstDelayMs: 5_000, maxDelayMs: 60_000 });
-    const unsettled = new Set<string>(); // filled when the wait for quiet begins; a re-proposal joins it
-    const reproposing = (async () => {
-      let client: Client | undefined;
-      while (!stopReproposals) {
-        try {
-          if (!client) {
-            const c = (client = db());
-            // Killed with PostgreSQL between two rounds: an idle client's error event, answered by a new client.
-            c.on('error', () => void (client === c && (client = undefined)));
-            await c.connect();
-          }
-          const open = new Map(runs.filter((r) => r.actionId && r.intent !== 'autonomous' && reproposals.open(r)).map((r) => [r.actionId!, r]));
-          const { rows } = await client.query<{ subject: string }>(
-            `SELECT subject FROM audit_log WHERE type = $1 AND subject = ANY($2) AND entry_json::jsonb->'data'->>'reasonCode' = $3`,
-            [TOPICS.reviewDecided, [...open.keys()], CAPPED],
-          );
-          for (const { subject } of rows) {
-            const view = await http('GET', `${stack.urls.orchestrator}/v1/actions/${subject}`, stack.tokens.agent);
-            if (view.status === 200 && cappedView(view.body)) reproposals.capped(open.get(subject)!);
-          }
-        } catch {
-          // PostgreSQL or the orchestrator is down (a fault): the next round asks again.
-          await client?.end().catch(() => undefined);
-          client = undefined;
-        }
-        for (const id of await reproposals.proposeDue(submit, 16)) unsettled.add(id);
-        await sleep(2_000);
-      }
-      await client?.end().catch(() => undefined);
-    })();
-
     // ---- the faults, step by step ----
     // Every planned fault is injected even when the submission deadline has passed (a slow restart must not leave a
     // fault out of the run); only an interrupt stops the plan.
@@ -360,7 +325,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     // ---- quiet: every accepted action settled, or nothing new (audit log, target, reviewer, settled actions) for `quietMs` ----
     const TERMINAL = ['executed', 'failed', 'refused', 'prohibited', 'rejected', 'expired'];
-    for (const r of runs) if (r.actionId) unsettled.add(r.actionId);
+    const unsettled = new Set(runs.filter((r) => r.actionId).map((r) => r.actionId!));
+    // The agent reads each action's view as it settles: an approval the backlog cap rejected it proposes again later, as
+    // the reason asks (`reproposals.ts`); the new action joins `unsettled`.
+    const reproposals = new Reproposals({ maxAttempts: 8, firstDelayMs: 5_000, maxDelayMs: 60_000 });
     const sweep = async () => {
       const ids = [...unsettled].slice(0, 2_000);
       const current = new Map(runs.filter((r) => r.actionId).map((r) => [r.actionId!, r]));
@@ -370,7 +338,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
             const res = await http('GET', `${stack.urls.orchestrator}/v1/actions/${id}`, stack.tokens.agent).catch(() => undefined);
             if (res?.status !== 200 || !TERMINAL.includes(String(res.body.status))) return;
             unsettled.delete(id);
-            // Capped: the agent proposes it again (the re-proposal joins `unsettled` when it is accepted).
             const run = current.get(id);
             if (run && run.intent !== 'autonomous' && cappedView(res.body)) reproposals.capped(run);
           }),
@@ -393,13 +360,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     let reached = false;
     while (Date.now() < quietUntil && !o.aborted?.()) {
       await sweep();
+      for (const id of await reproposals.proposeDue(submit, 16)) unsettled.add(id);
       if (unsettled.size === 0 && reproposals.busy === 0) {
         reached = true;
         break;
       }
       const s = await signature();
       if (s !== last) [last, changedAt] = [s, Date.now()];
-      else if (Date.now() - changedAt >= o.quietMs) {
+      // A re-proposal waiting for its time is not stillness.
+      else if (Date.now() - changedAt >= o.quietMs && reproposals.busy === 0) {
         reached = true;
         break;
       }
@@ -408,8 +377,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await probe.end().catch(() => undefined);
     const quiet = { reached, waitedMs: Date.now() - submittedAt };
     stopReviewer = true;
-    stopReproposals = true;
-    await Promise.all([reviewerLoop, reproposing]);
+    await reviewerLoop;
 
     // ---- counting ----
     o.log(`chaos: counting (${quiet.reached ? 'quiet' : 'NOT quiet'} after ${(quiet.waitedMs / 1000).toFixed(0)} s)`);
@@ -563,7 +531,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     };
   } finally {
     stopReviewer = true;
-    stopReproposals = true;
     // Whatever happened: every part this run killed comes back, then the run's own processes and data go.
     const late = await faults.restoreAll().catch((e: Error) => [e.message]);
     if (late.length) o.log(`chaos: could not restore: ${late.join('; ')}`);
