@@ -122,6 +122,9 @@ describe('embedded mode', () => {
     const id = (await call('POST', `${running.url}/v1/proposals`, example('legal-statement.json'), token('agent'))).body.actionId as string;
     const view = await status(id, 'prohibited');
     expect(JSON.stringify(view.timeline)).toMatch(/legal statements are made by people/);
+    // Why, for a program: the rule that decided it, and no `retryLater` (the contract's own prohibition does not pass).
+    expect(view.reasonCode).toBe('legal.statement.lane');
+    expect(view).not.toHaveProperty('retryLater');
     expect(running.sink.effects.filter((e) => e.actionId === id)).toHaveLength(0);
   });
 

@@ -33,6 +33,8 @@ export interface TimelineEntry {
   revisionOf?: string;
   /** The event's reason code, where it has one (see `ActionView.reasonCode`). */
   reasonCode?: string;
+  /** See `ActionView.retryLater`. */
+  retryLater?: true;
 }
 
 /** An action as the orchestrator shows it. */
@@ -44,9 +46,15 @@ export interface ActionView {
    * Why the action has its status, for a program, where the deciding event gives a code. Among them:
    * `proposer_backlog_full` (`rejected` at intake because this agent already had the contract's most approvals waiting:
    * propose it again, under a new idempotency key, once they are decided), `sla_expired` (`expired`), a refusal's code
-   * (`refused`: `kill-switch-off`, `authorisation-stale`, …) and a hold's (`held`: `trust-stack-unhealthy`, …).
+   * (`refused`: `kill-switch-off`, `authorisation-stale`, …), a hold's (`held`: `trust-stack-unhealthy`, …) and, on
+   * `prohibited`, the rule that decided it (`kill-switch:off`, `trust-stack:unknown`, `degradation:constrained`, …).
    */
   reasonCode?: string;
+  /**
+   * On `prohibited`: the reason passes (a degradation mode, an unhealthy or unknown trust stack). The action will not
+   * run; propose it again later, under a new idempotency key.
+   */
+  retryLater?: true;
   /** Approved with changes: the new action that replaces this one (await that one instead). */
   revisedTo?: string;
   revisionOf?: string;

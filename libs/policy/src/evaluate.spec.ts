@@ -37,6 +37,11 @@ describe('lanes', () => {
       review: { slaClass: 'high', slaSeconds: 900, requiredRoles: ['finance'], quorum: 1, whenUnavailable: 'fail-closed' },
     });
     expect(r.rulesFired).toEqual(expect.arrayContaining(['score:amount-over-50', 'threshold:review']));
+    // The rule that set the lane leads, with its reason: what an agent reads as why (the action view's `reasonCode`).
+    expect(r.rulesFired[0]).toBe('threshold:review');
+    expect(r.reasons[0]).toBe('risk score 30 reaches the review threshold 30');
+    // The action type's own lane rule leads where nothing made the lane stricter.
+    expect(a.rulesFired[0]).toBe('support.refund.lane');
     const q = evaluate(compiled, refund(25000), OK);
     expect(q.review).toMatchObject({ quorum: 2 });
     expect(evaluate(compiled, proposal('legal.statement'), OK)).toMatchObject({

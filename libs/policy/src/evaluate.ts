@@ -247,6 +247,8 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   const t = action.spec.thresholds ?? {};
   let contractLane: Lane = action.spec.lane;
   let contractReason = action.spec.reason;
+  // The rule that set the contract's lane: the action type's own, or the first rule that made it stricter.
+  let contractRule = action.laneRule;
   let reviewFrom: ReviewSettings | undefined;
   const raise = (lane: Lane, rule: string, reason: string, review?: ReviewSettings) => {
     rulesFired.push(rule);
@@ -254,6 +256,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     if (STRICT[lane] > STRICT[contractLane]) {
       contractLane = lane;
       contractReason = reason;
+      contractRule = rule;
     }
     // Of several rules sending it to review, the one with the larger quorum sets the review.
     if (lane === 'review' && review && (!reviewFrom || review.quorum > reviewFrom.quorum)) reviewFrom = review;
@@ -319,7 +322,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     const card = kinds.filter((k) => k === 'card' || k === 'unreadable' || k === 'too-deep');
     if (cards && card.length) raise(cards, 'guardrail:card-data', `a payment card number in the parameters (${card.join(', ')}): a person checks it`);
   }
-  demands.push({ by: 'contract', lane: contractLane, rule: action.laneRule, reason: contractReason });
+  demands.push({ by: 'contract', lane: contractLane, rule: contractRule, reason: contractReason });
   const riskClass: RiskClass = riskOf(score, t.review, action.spec, contractLane);
 
   // Prohibited rules and guardrails that nothing overrides.
@@ -433,6 +436,12 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     if (!reasons.includes(d.reason)) reasons.unshift(d.reason);
   };
   for (let k = demands.length - 1; k >= 0; k--) if (demands[k] !== decider && demands[k].by !== 'contract') putFirst(demands[k]);
+  // The decider's rule and reason lead, even when they fired among the contract's own (a threshold, a rule): an agent
+  // reads the first rule as why (`reasonCode` on the action's view).
+  const fired = rulesFired.indexOf(decider.rule);
+  if (fired > 0) rulesFired.splice(fired, 1);
+  const said = reasons.indexOf(decider.reason);
+  if (said > 0) reasons.splice(said, 1);
   putFirst(decider);
   // The action type's own reason explains its default lane: only when that lane holds. A refund sent to review by its
   // amount does not also say "small, policy-conform refund", which a reviewer reads as a reason to approve.

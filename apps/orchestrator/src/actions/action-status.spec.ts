@@ -55,4 +55,12 @@ describe('action status', () => {
     expect(ran).not.toHaveProperty('reasonCode');
     expect(ran.timeline.find((e) => e.status === 'held')?.reasonCode).toBe('trust-stack-unhealthy');
   });
+
+  it('says `retryLater` when the entry that set the status does, and only then', () => {
+    const passing = { ...entry('prohibited', '2026-01-01T00:00:02Z', 'prohibited'), reasonCode: 'degradation:constrained', retryLater: true as const };
+    const proposed = entry('proposed', '2026-01-01T00:00:01Z');
+    expect(summarise([passing, proposed])).toMatchObject({ status: 'prohibited', reasonCode: 'degradation:constrained', retryLater: true });
+    const stands = summarise([{ ...passing, retryLater: undefined }, proposed]);
+    expect(stands).not.toHaveProperty('retryLater');
+  });
 });

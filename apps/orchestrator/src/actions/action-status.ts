@@ -19,8 +19,8 @@ const STAGE: Record<ActionStatus, number> = {
 };
 
 /**
- * The action's view: its current status and lane, the reason code of the entry that set the status (when it has one),
- * and the timeline in the order things happened.
+ * The action's view: its current status and lane, the reason code of the entry that set the status (when it has one)
+ * and whether that reason passes (`retryLater`), and the timeline in the order things happened.
  */
 export function summarise(entries: TimelineEntry[]) {
   const timeline = [...entries].sort((a, b) => STAGE[a.status] - STAGE[b.status] || a.time.localeCompare(b.time));
@@ -34,6 +34,7 @@ export function summarise(entries: TimelineEntry[]) {
     status: last?.status ?? 'proposed',
     lane,
     ...(reasonCode && { reasonCode }),
+    ...(last?.retryLater && { retryLater: true as const }),
     ...(revisedTo && { revisedTo }),
     ...(revisionOf && { revisionOf }),
     timeline,

@@ -127,6 +127,25 @@ describe('action timeline', () => {
     ]);
   });
 
+  it('shows a prohibition with the rule that decided it, and `retryLater` only where its reason passes', async () => {
+    const { views, handlers } = readModel();
+    const prohibited = (actionId: string, rulesFired: string[], retryLater?: true) =>
+      reviewLaneDecision(actionId, { lane: 'prohibited', rulesFired, reasons: ['r'], ...(retryLater && { retryLater }) });
+    // The decider comes first among the rules fired (libs/policy's evaluate).
+    await handlers[TOPICS.policyDecided](prohibited('a-11', ['trust-stack:unknown', 'refund-over-limit'], true));
+    await handlers[TOPICS.policyDecided](prohibited('a-12', ['kill-switch:off']));
+    await handlers[TOPICS.policyDecided](reviewLaneDecision('a-13', { rulesFired: ['refund-over-limit'] }));
+    expect(await views.timeline('a-11')).toEqual([expect.objectContaining({ status: 'prohibited', reasonCode: 'trust-stack:unknown', retryLater: true })]);
+    const [final] = await views.timeline('a-12');
+    expect(final).toMatchObject({ status: 'prohibited', reasonCode: 'kill-switch:off' });
+    expect(final).not.toHaveProperty('retryLater');
+    // A lane that is not a prohibition carries neither: the card and the detail say why it went to review.
+    const [review] = await views.timeline('a-13');
+    expect(review.status).toBe('in_review');
+    expect(review).not.toHaveProperty('reasonCode');
+    expect(review).not.toHaveProperty('retryLater');
+  });
+
   it('keeps a review decision off the timeline unless the review queue signed it as it says (red team: a forged rejection told the agent "refused")', async () => {
     const { views, handlers, logs } = readModel();
     const reviewer = { id: 'ceo', kind: 'human' as const, authMethod: 'bearer-token' as const };

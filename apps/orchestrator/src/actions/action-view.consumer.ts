@@ -63,6 +63,10 @@ export class ActionViewConsumer extends BusConsumer {
           status: laneStatus(e),
           lane: e.data.lane,
           detail: `contract ${e.data.contractVersion}: ${e.data.reasons.join('; ')}`,
+          // A prohibition says which rule decided it (first among those fired) and whether it passes (`retryLater`: a
+          // degradation mode, an unhealthy or unknown trust stack): the agent may propose it again later.
+          ...(e.data.lane === 'prohibited' && e.data.rulesFired[0] && { reasonCode: e.data.rulesFired[0] }),
+          ...(e.data.lane === 'prohibited' && e.data.retryLater && { retryLater: true }),
         });
       },
       [TOPICS.reviewDecided]: async (e) => {

@@ -18,9 +18,12 @@ export interface TimelineEntry {
   /**
    * Why, for a program: the event's reason code where it has one. A review decision's (`sla_expired`;
    * `proposer_backlog_full`: rejected at intake, propose it again once the agent's waiting approvals are decided), a
-   * refusal's code (`kill-switch-off`, `authorisation-stale`, …) or a hold's (`trust-stack-unhealthy`, …).
+   * refusal's code (`kill-switch-off`, `authorisation-stale`, …), a hold's (`trust-stack-unhealthy`, …) or, on a
+   * prohibition, the rule that decided it (`kill-switch:off`, `trust-stack:unknown`, `degradation:constrained`, …).
    */
   reasonCode?: string;
+  /** On a prohibition whose reason passes (a degradation mode, the trust stack): the agent may propose it again later. */
+  retryLater?: true;
 }
 
 export type ActionStatus =

@@ -47,7 +47,11 @@ export class ActionsController {
           reasonCode: {
             type: 'string',
             description:
-              'why the action has its status, for a program, where the deciding event gives a code: `proposer_backlog_full` (rejected at intake: propose it again once your waiting approvals are decided), `sla_expired`, a refusal code such as `kill-switch-off`, a hold code such as `trust-stack-unhealthy`',
+              'why the action has its status, for a program, where the deciding event gives a code: `proposer_backlog_full` (rejected at intake: propose it again once your waiting approvals are decided), `sla_expired`, a refusal code such as `kill-switch-off`, a hold code such as `trust-stack-unhealthy`; on `prohibited`, the rule that decided it (`kill-switch:off`, `trust-stack:unknown`, `degradation:constrained`, …)',
+          },
+          retryLater: {
+            type: 'boolean',
+            description: 'on `prohibited`: the reason passes (a degradation mode, the trust stack); propose it again later under a new idempotency key',
           },
           waiting: { type: 'string', description: 'why the action waits: a flag source it waits on cannot be read (it goes on once it can)' },
           timeline: { type: 'array', items: { type: 'object' } },
