@@ -8,7 +8,7 @@ import { TOPICS } from '@countersign/contracts';
 import { verifyKeyEntry } from '@countersign/keys';
 import { SERVICES, stackEnv, startDistributed, testFetch, uniqueName } from '@countersign/testing';
 import { Fault, faultName, FaultRecord, Faults, PARTS, sleep } from './faults';
-import { cappedView, Reproposals } from './reproposals';
+import { Reproposals, toldToProposeAgain } from './reproposals';
 import { plannedIntent } from './reviewer';
 import { Figures, goals, Intent, Outcome, ProposalRun, tally } from './tally';
 import { startSlowTarget } from './target';
@@ -326,8 +326,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // ---- quiet: every accepted action settled, or nothing new (audit log, target, reviewer, settled actions) for `quietMs` ----
     const TERMINAL = ['executed', 'failed', 'refused', 'prohibited', 'rejected', 'expired'];
     const unsettled = new Set(runs.filter((r) => r.actionId).map((r) => r.actionId!));
-    // The agent reads each action's view as it settles: an approval the backlog cap rejected it proposes again later, as
-    // the reason asks (`reproposals.ts`); the new action joins `unsettled`.
+    // The agent reads each action's view as it settles: an approval the backlog cap rejected, or an action prohibited for
+    // a reason that passes (`retryLater`), it proposes again later, as the reason asks (`reproposals.ts`); the new action
+    // joins `unsettled`.
     const reproposals = new Reproposals({ maxAttempts: 8, firstDelayMs: 5_000, maxDelayMs: 60_000 });
     const sweep = async () => {
       const ids = [...unsettled].slice(0, 2_000);
@@ -339,7 +340,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
             if (res?.status !== 200 || !TERMINAL.includes(String(res.body.status))) return;
             unsettled.delete(id);
             const run = current.get(id);
-            if (run && run.intent !== 'autonomous' && cappedView(res.body)) reproposals.capped(run);
+            const again = run && toldToProposeAgain(res.body);
+            if (again) reproposals.toldAgain(run, again);
           }),
         );
     };

@@ -1,9 +1,9 @@
-import { cappedView, Reproposals } from './reproposals';
+import { Reproposals, toldToProposeAgain } from './reproposals';
 import type { ProposalRun } from './tally';
 
 // real: the harness agent's re-proposal schedule; fake: the clock and the submission (a function that "accepts").
 
-describe('chaos agent: proposing a capped approval again', () => {
+describe('chaos agent: proposing again what it was told to', () => {
   let now = 0;
   const make = () => new Reproposals({ maxAttempts: 2, firstDelayMs: 5_000, maxDelayMs: 8_000, now: () => now });
   let next = 0;
@@ -16,43 +16,49 @@ describe('chaos agent: proposing a capped approval again', () => {
     [now, next, keys] = [0, 0, []];
   });
 
-  it('proposes it again after the pause, under a new key, and remembers the capped action', async () => {
+  it('proposes it again after the pause, under a new key, and remembers the action it replaces and why', async () => {
     const r = make();
     const run: ProposalRun = { index: 0, target: 't0', intent: 'approve', actionId: 'a0' };
-    r.capped(run);
-    r.capped(run); // told twice (log and view): still one re-proposal
+    r.toldAgain(run, 'proposer_backlog_full');
+    r.toldAgain(run, 'proposer_backlog_full'); // told twice: still one re-proposal
     expect(r.busy).toBe(1);
     expect(await r.proposeDue(accept, 16)).toEqual([]); // not yet due
     now = 5_000;
     expect(await r.proposeDue(accept, 16)).toEqual(['new-1']);
     expect(keys).toEqual(['t0.r1']);
-    expect(run).toMatchObject({ actionId: 'new-1', capped: ['a0'] });
+    expect(run).toMatchObject({ actionId: 'new-1', replaced: [{ actionId: 'a0', reason: 'proposer_backlog_full' }] });
     expect(r.busy).toBe(0);
   });
 
   it('doubles the pause up to its bound, and stops after the most tries', async () => {
     const r = make();
     const run: ProposalRun = { index: 0, target: 't0', intent: 'approve', actionId: 'a0' };
-    r.capped(run);
+    r.toldAgain(run, 'proposer_backlog_full');
     now = 5_000;
     expect(await r.proposeDue(accept, 16)).toEqual(['new-1']);
-    r.capped(run); // capped again: 5 s doubled is 10 s, bounded to 8 s
+    r.toldAgain(run, 'trust-stack:unknown'); // told again: 5 s doubled is 10 s, bounded to 8 s
     now = 12_999;
     expect(await r.proposeDue(accept, 16)).toEqual([]);
     now = 13_000;
     expect(await r.proposeDue(accept, 16)).toEqual(['new-2']);
     expect(keys).toEqual(['t0.r1', 't0.r2']);
-    expect(run).toMatchObject({ actionId: 'new-2', capped: ['a0', 'new-1'] });
-    // Capped a third time: two tries were the most, so it stays as it is.
+    expect(run).toMatchObject({
+      actionId: 'new-2',
+      replaced: [
+        { actionId: 'a0', reason: 'proposer_backlog_full' },
+        { actionId: 'new-1', reason: 'trust-stack:unknown' },
+      ],
+    });
+    // Told a third time: two tries were the most, so it stays as it is.
     expect(r.open(run)).toBe(false);
-    r.capped(run);
+    r.toldAgain(run, 'proposer_backlog_full');
     expect(r.busy).toBe(0);
   });
 
   it('tries a proposal that was not accepted again under the same key, and counts the try', async () => {
     const r = make();
     const run: ProposalRun = { index: 0, target: 't0', intent: 'approve', actionId: 'a0' };
-    r.capped(run);
+    r.toldAgain(run, 'proposer_backlog_full');
     now = 5_000;
     const unavailable = async (x: ProposalRun, key: string) => {
       keys.push(key);
@@ -60,22 +66,26 @@ describe('chaos agent: proposing a capped approval again', () => {
     };
     expect(await r.proposeDue(unavailable, 16)).toEqual([]);
     expect(run).toMatchObject({ actionId: 'a0', gaveUp: '503 kafka down' });
-    expect(run.capped).toBeUndefined();
-    // Still on its capped action, so the agent reads it as capped again: the last try, under the same key.
-    r.capped(run);
+    expect(run.replaced).toBeUndefined();
+    // Still on the action it replaces, so the agent reads the same again: the last try, under the same key.
+    r.toldAgain(run, 'proposer_backlog_full');
     now = 15_000;
     expect(await r.proposeDue(accept, 16)).toEqual(['new-1']);
     expect(keys).toEqual(['t0.r1', 't0.r1']);
-    expect(run).toMatchObject({ actionId: 'new-1', capped: ['a0'] });
+    expect(run).toMatchObject({ actionId: 'new-1', replaced: [{ actionId: 'a0', reason: 'proposer_backlog_full' }] });
     expect(run.gaveUp).toBeUndefined();
     expect(r.open(run)).toBe(false);
   });
 });
 
-describe('cappedView', () => {
-  it('reads the reason code of a rejected action’s view, and nothing else as capped', () => {
-    expect(cappedView({ status: 'rejected', reasonCode: 'proposer_backlog_full' })).toBe(true);
-    expect(cappedView({ status: 'rejected', timeline: [{ detail: 'alice: proposer_backlog_full is what I would say' }] })).toBe(false);
-    expect(cappedView({ status: 'expired', reasonCode: 'sla_expired' })).toBe(false);
+describe('toldToProposeAgain', () => {
+  it('reads the backlog cap and a prohibition that passes from the view’s codes, and nothing else', () => {
+    expect(toldToProposeAgain({ status: 'rejected', reasonCode: 'proposer_backlog_full' })).toBe('proposer_backlog_full');
+    expect(toldToProposeAgain({ status: 'prohibited', reasonCode: 'trust-stack:unknown', retryLater: true })).toBe('trust-stack:unknown');
+    // Words are not codes, a prohibition that stands is final, and an expiry is the reviewers' answer.
+    expect(toldToProposeAgain({ status: 'rejected', timeline: [{ detail: 'alice: proposer_backlog_full is what I would say' }] })).toBeUndefined();
+    expect(toldToProposeAgain({ status: 'prohibited', reasonCode: 'kill-switch:off' })).toBeUndefined();
+    expect(toldToProposeAgain({ status: 'prohibited', reasonCode: 'trust-stack:unknown', retryLater: 'yes' })).toBeUndefined();
+    expect(toldToProposeAgain({ status: 'expired', reasonCode: 'sla_expired' })).toBeUndefined();
   });
 });

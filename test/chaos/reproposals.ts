@@ -3,21 +3,30 @@ import type { ProposalRun } from './tally';
 /** The reason code of an approval the review queue rejected at intake: its proposer had the contract's most waiting. */
 export const CAPPED = 'proposer_backlog_full';
 
-/** Whether an action's view (`GET /v1/actions/{id}`) says the backlog cap rejected it: what the agent reads. */
-export const cappedView = (body: Record<string, unknown>): boolean => body.status === 'rejected' && body.reasonCode === CAPPED;
+/**
+ * Whether an action's view (`GET /v1/actions/{id}`) tells the agent to propose it again later, and why: an approval the
+ * backlog cap rejected (`rejected`, `proposer_backlog_full`), or a prohibition whose reason passes (`prohibited` with
+ * `retryLater`: a degradation mode, a trust stack not known healthy). What the agent reads; undefined for anything else.
+ */
+export function toldToProposeAgain(body: Record<string, unknown>): string | undefined {
+  if (body.status === 'rejected' && body.reasonCode === CAPPED) return CAPPED;
+  if (body.status === 'prohibited' && body.retryLater === true) return typeof body.reasonCode === 'string' ? body.reasonCode : 'retry-later';
+  return undefined;
+}
 
 /**
- * The scripted agent's answer to the per-proposer backlog cap (ADR 0013): an approval rejected with `proposer_backlog_full`
- * is final for that action, and its reason says to propose it again once the backlog is decided. So the agent proposes
- * it again, under a new idempotency key, after a pause that doubles with each try (`firstDelayMs`, at most `maxDelayMs`),
+ * The scripted agent's answer to a final "not now": an approval the per-proposer backlog cap rejected (ADR 0013), or an
+ * action prohibited for a reason that passes (`retryLater`: the trust stack's verdict gone stale in an outage, a
+ * degradation mode). That action is final, and its reason says to propose it again later. So the agent proposes it
+ * again, under a new idempotency key, after a pause that doubles with each try (`firstDelayMs`, at most `maxDelayMs`),
  * at most `maxAttempts` tries in all. A try that was not accepted (an outage) is tried again under the same key, so a
- * proposal accepted without its answer arriving is not made twice. A faulty stack keeps reviewers from deciding, so the
- * backlog an outage builds reaches the cap; without this the run counted the agent's capped approvals as lost, though
- * each was refused, signed and told.
+ * proposal accepted without its answer arriving is not made twice. A faulty stack keeps reviewers from deciding and the
+ * trust monitor from reporting; without this the run counted as lost what the agent was told, signed and audited, to
+ * propose again.
  */
 export class Reproposals {
-  /** Runs waiting to be proposed again → when. */
-  private readonly waiting = new Map<ProposalRun, number>();
+  /** Runs waiting to be proposed again → when, and why their action was not to run. */
+  private readonly waiting = new Map<ProposalRun, { at: number; reason: string }>();
   /** Submissions per run, accepted or not. */
   private readonly tries = new Map<ProposalRun, number>();
   private inFlight = 0;
@@ -28,14 +37,14 @@ export class Reproposals {
     return (this.o.now ?? Date.now)();
   }
 
-  /** The agent read that `run`'s current action was capped: it is proposed again later (unless it tried enough). */
-  capped(run: ProposalRun): void {
+  /** The agent read that `run`'s current action will not run, for `reason`, and is to be proposed again later (unless it tried enough). */
+  toldAgain(run: ProposalRun, reason: string): void {
     if (!this.open(run)) return;
     const tries = this.tries.get(run) ?? 0;
-    this.waiting.set(run, this.now() + Math.min(this.o.firstDelayMs * 2 ** tries, this.o.maxDelayMs));
+    this.waiting.set(run, { at: this.now() + Math.min(this.o.firstDelayMs * 2 ** tries, this.o.maxDelayMs), reason });
   }
 
-  /** Whether `run` may still be capped again and proposed anew (not waiting, tries left). */
+  /** Whether `run` may still be told again and proposed anew (not waiting, tries left). */
   open(run: ProposalRun): boolean {
     return !this.waiting.has(run) && (this.tries.get(run) ?? 0) < this.o.maxAttempts;
   }
@@ -47,25 +56,25 @@ export class Reproposals {
 
   /**
    * Proposes again, with `submit` (which sets `run.actionId` on a 202), the runs that are due, at most `limit` at once.
-   * Returns the new action ids. A submission that gave up leaves the run on its capped action.
+   * Returns the new action ids. A submission that gave up leaves the run on the action it replaces.
    */
   async proposeDue(submit: (run: ProposalRun, key: string) => Promise<void>, limit: number): Promise<string[]> {
-    const due = [...this.waiting].filter(([, at]) => at <= this.now()).slice(0, limit);
+    const due = [...this.waiting].filter(([, w]) => w.at <= this.now()).slice(0, limit);
     const added: string[] = [];
     await Promise.all(
-      due.map(async ([run]) => {
+      due.map(async ([run, { reason }]) => {
         this.waiting.delete(run);
         this.tries.set(run, (this.tries.get(run) ?? 0) + 1);
         this.inFlight++;
         const before = run.actionId;
         try {
-          // One key per capped action it replaces (the API takes letters, digits and . : _ -).
-          await submit(run, `${run.target}.r${(run.capped?.length ?? 0) + 1}`);
+          // One key per action it replaces (the API takes letters, digits and . : _ -).
+          await submit(run, `${run.target}.r${(run.replaced?.length ?? 0) + 1}`);
         } finally {
           this.inFlight--;
         }
         if (run.actionId && run.actionId !== before) {
-          run.capped = [...(run.capped ?? []), before!];
+          run.replaced = [...(run.replaced ?? []), { actionId: before!, reason }];
           delete run.gaveUp;
           added.push(run.actionId);
         }

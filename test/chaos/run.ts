@@ -80,8 +80,8 @@ function print(r: ChaosReport) {
   );
   line('lost', `${f.lost.length}${list(f.lost)}`);
   line(
-    'capped, proposed again',
-    `${f.capped.proposals} approvals rejected at intake (proposer_backlog_full) and proposed again by the agent, ${f.capped.reproposals} times in all`,
+    'told to propose again',
+    `${f.proposedAgain.proposals} proposals (rejected at intake: proposer_backlog_full; prohibited with retryLater) proposed again by the agent, ${f.proposedAgain.reproposals} times in all ${JSON.stringify(f.proposedAgain.byReason)}`,
   );
   line('duplicate', `${f.duplicated.length}${list(f.duplicated)}`);
   line('executed unapproved', `${f.unapproved.length}${list(f.unapproved)}`);

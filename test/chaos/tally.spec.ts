@@ -93,14 +93,15 @@ describe('chaos tally', () => {
     expect(f.byStatus).toEqual({ executed: 1, outcome_unknown: 1 });
   });
 
-  it('counts a proposal the backlog cap rejected, then proposed again, by its last action; a capped action that ran is unapproved', () => {
+  it('counts a proposal the agent was told to propose again by its last action, by reason; a replaced action that ran is unapproved', () => {
+    const capped = (actionId: string) => ({ actionId, reason: 'proposer_backlog_full' });
     const runs: ProposalRun[] = [
-      // Capped twice, the third proposal approved and run: not lost.
-      { index: 0, target: 't0', intent: 'approve', actionId: 'a0-3', capped: ['a0-1', 'a0-2'] },
+      // Capped, then prohibited while the trust verdict was unknown, the third proposal approved and run: not lost.
+      { index: 0, target: 't0', intent: 'approve', actionId: 'a0-3', replaced: [capped('a0-1'), { actionId: 'a0-2', reason: 'trust-stack:unknown' }] },
       // Capped once, proposed again, and that one still waits for nothing: lost.
-      { index: 1, target: 't1', intent: 'approve', actionId: 'a1-2', capped: ['a1-1'] },
+      { index: 1, target: 't1', intent: 'approve', actionId: 'a1-2', replaced: [capped('a1-1')] },
       // Capped, and the capped action reached the target anyway (the cap's rejection ignored).
-      { index: 2, target: 't2', intent: 'approve', actionId: 'a2-2', capped: ['a2-1'] },
+      { index: 2, target: 't2', intent: 'approve', actionId: 'a2-2', replaced: [capped('a2-1')] },
     ];
     const outcomes = new Map<string, Outcome>([
       ['a0-3', { view: 'executed' }],
@@ -116,7 +117,7 @@ describe('chaos tally', () => {
         ['t2', target('k2', 'a2-1')],
       ]),
     );
-    expect(f.capped).toEqual({ proposals: 3, reproposals: 4 });
+    expect(f.proposedAgain).toEqual({ proposals: 3, reproposals: 4, byReason: { proposer_backlog_full: 3, 'trust-stack:unknown': 1 } });
     expect(f.lost).toEqual(['t1']);
     expect(f.unapproved).toEqual(['t2']);
     expect(f.duplicated).toEqual([]);

@@ -12,11 +12,12 @@ export interface ProposalRun {
   actionId?: string;
   gaveUp?: string;
   /**
-   * Earlier actions of this proposal that the review queue rejected at intake because the agent already had the
-   * contract's most approvals waiting (`proposer_backlog_full`): the agent was told so and proposed it again, as the
-   * reason asks. Each must never reach the target.
+   * Earlier actions of this proposal that were not to run, for a reason that asked the agent to propose it again later:
+   * the review queue rejected it at intake because the agent already had the contract's most approvals waiting
+   * (`proposer_backlog_full`), or the policy engine prohibited it with `retryLater` (the trust stack's verdict unknown in
+   * an outage, a degradation mode). The agent proposed it again, as the reason asks. Each must never reach the target.
    */
-  capped?: string[];
+  replaced?: Array<{ actionId: string; reason: string }>;
 }
 
 /** Where an action ended, as the harness learnt it after quiet. */
@@ -43,10 +44,10 @@ export interface Figures {
   lost: string[];
   /** Reached the target more than once (under different keys: two actions of one proposal). */
   duplicated: string[];
-  /** Reached the target though the reviewer (or the backlog cap) rejected it. */
+  /** Reached the target though the reviewer rejected it (or an action of it the agent was told to propose again). */
   unapproved: string[];
-  /** Proposals the backlog cap rejected at least once (then proposed again), and the re-proposals that took. */
-  capped: { proposals: number; reproposals: number };
+  /** Proposals the agent was told to propose again at least once, the re-proposals that took, and those by reason. */
+  proposedAgain: { proposals: number; reproposals: number; byReason: Record<string, number> };
   /** Accepted, and neither in a terminal state nor waiting for a human. */
   stuck: Array<{ target: string; actionId: string; status: string }>;
   waitingForHuman: number;
@@ -66,7 +67,7 @@ export function tally(runs: ProposalRun[], outcomes: Map<string, Outcome>, byTar
     lost: [],
     duplicated: [],
     unapproved: [],
-    capped: { proposals: 0, reproposals: 0 },
+    proposedAgain: { proposals: 0, reproposals: 0, byReason: {} },
     stuck: [],
     waitingForHuman: 0,
     viewsMissing: 0,
@@ -91,16 +92,17 @@ export function tally(runs: ProposalRun[], outcomes: Map<string, Outcome>, byTar
       continue;
     }
     f.accepted++;
-    if (run.capped?.length) {
-      f.capped.proposals++;
-      f.capped.reproposals += run.capped.length;
+    if (run.replaced?.length) {
+      f.proposedAgain.proposals++;
+      f.proposedAgain.reproposals += run.replaced.length;
+      for (const { reason } of run.replaced) f.proposedAgain.byReason[reason] = (f.proposedAgain.byReason[reason] ?? 0) + 1;
     }
     if (run.intent !== 'reject') {
       f.expectedEffects++;
       if (keys === 0) f.lost.push(run.target);
     }
-    // Rejected by the reviewer, or an action the cap rejected (final for that action, whatever the plan), yet run.
-    if ((run.intent === 'reject' && keys > 0) || run.capped?.some((id) => rec?.actionIds.has(id))) f.unapproved.push(run.target);
+    // Rejected by the reviewer, or an action the agent was told to propose again (final for that action, whatever the plan), yet run.
+    if ((run.intent === 'reject' && keys > 0) || run.replaced?.some((r) => rec?.actionIds.has(r.actionId))) f.unapproved.push(run.target);
     const o = outcomes.get(run.actionId) ?? {};
     if (o.view === undefined) f.viewsMissing++;
     // The view says where the action stands; when the view is gone, the audit log's terminal state stands in.
