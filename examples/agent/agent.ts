@@ -35,7 +35,10 @@ export async function main(options: { baseUrl: string; token: string; ca?: strin
   log(`proposed ${small.actionId} (12.50 EUR) and ${large.actionId} (480 EUR)`);
 
   const smallView = await client.awaitDecision(small.actionId, { timeoutMs: 60_000, waitFor: 'final' });
-  log(`${small.actionId}: ${smallView.status} (lane ${smallView.lane})`);
+  // Not run: the code says why; `retryLater` says the reason passes (a degradation mode, the trust stack), so a real agent
+  // proposes it again later under a new key.
+  const why = smallView.reasonCode ? `, ${smallView.reasonCode}${smallView.retryLater ? ': propose it again later' : ''}` : '';
+  log(`${small.actionId}: ${smallView.status} (lane ${smallView.lane}${why})`);
 
   try {
     const view = await client.awaitDecision(large.actionId, { timeoutMs: options.reviewWaitMs ?? 5_000 });
