@@ -34,6 +34,15 @@ export function actionViewSuite(name: string, make: () => Promise<ActionViewRepo
       expect((await repo.timeline('b0'))[0].detail).toBe('d');
     });
 
+    it('gives back every field of an entry as recorded: the lane and the codes a program reads', async () => {
+      const repo = await make();
+      const prohibited: TimelineEntry = { ...entry('c1', 'prohibited'), lane: 'prohibited', reasonCode: 'trust-stack:unknown', retryLater: true };
+      const revised: TimelineEntry = { ...entry('c2', 'revised'), revisedTo: 'a9', proposer: 'support-copilot' };
+      await repo.record('c', prohibited);
+      await repo.record('c', revised);
+      expect(await repo.timeline('c')).toEqual([prohibited, revised]);
+    });
+
     it('keeps actions apart and knows no unknown action', async () => {
       const repo = await make();
       await repo.record('a1', entry('e1'));
