@@ -9,7 +9,9 @@
  *   --json FILE    also writes the figures and `{passed, failed}` (one per goal) for tools/test-summary.js
  *
  * The last round (CHAOS_COMPOUND_ROUNDS) kills a service while a shared part is down, so it restarts into the outage.
- * Other settings: CHAOS_FAULTS=executor,redis (only these), CHAOS_SEED, CHAOS_ROUNDS, CHAOS_OUTAGE_S, CHAOS_QUIET_S, CHAOS_DEADLINE_S, CHAOS_KEEP=1 (keep the
+ * Other settings: CHAOS_FAULTS=executor,redis (only these), CHAOS_SEED, CHAOS_ROUNDS, CHAOS_OUTAGE_S (how long a shared
+ * part stays down), CHAOS_SERVICE_DOWN_S (how long a killed service does: past about 3 min for the review queue, its
+ * trust monitor's verdict is stale past the policy engine's window), CHAOS_QUIET_S, CHAOS_DEADLINE_S, CHAOS_KEEP=1 (keep the
  * namespace's database). Kills the SHARED Kafka, Redis, PostgreSQL and Unleash: run it when nothing else is testing.
  */
 import { writeFileSync } from 'node:fs';
@@ -38,7 +40,7 @@ const options: ChaosOptions = {
   approveShare: 0.75,
   concurrency: 16,
   outageMs: env('CHAOS_OUTAGE_S', short ? 2 : 10) * 1000,
-  serviceDownMs: short ? 0 : 2_000,
+  serviceDownMs: env('CHAOS_SERVICE_DOWN_S', short ? 0 : 2) * 1000,
   gapMs: short ? 500 : 5_000,
   compoundRounds: env('CHAOS_COMPOUND_ROUNDS', 1),
   quietMs: env('CHAOS_QUIET_S', short ? 15 : 60) * 1000,
