@@ -247,7 +247,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   const t = action.spec.thresholds ?? {};
   let contractLane: Lane = action.spec.lane;
   let contractReason = action.spec.reason;
-  // The rule that set the contract's lane: the action type's own, or the first rule that made it stricter.
+  // The rule that set the contract's lane: the action type's own, or the first rule to raise it to where it ends.
   let contractRule = action.laneRule;
   let reviewFrom: ReviewSettings | undefined;
   const raise = (lane: Lane, rule: string, reason: string, review?: ReviewSettings) => {
