@@ -55,7 +55,7 @@ describe('chaos agent: proposing again what it was told to', () => {
     expect(r.busy).toBe(0);
   });
 
-  it('tries a proposal that was not accepted again under the same key, and counts the try', async () => {
+  it('tries a proposal that was not accepted again by itself, later, under the same key, and counts the try', async () => {
     const r = make();
     const run: ProposalRun = { index: 0, target: 't0', intent: 'approve', actionId: 'a0' };
     r.toldAgain(run, 'proposer_backlog_full');
@@ -67,14 +67,30 @@ describe('chaos agent: proposing again what it was told to', () => {
     expect(await r.proposeDue(unavailable, 16)).toEqual([]);
     expect(run).toMatchObject({ actionId: 'a0', gaveUp: '503 kafka down' });
     expect(run.replaced).toBeUndefined();
-    // Still on the action it replaces, so the agent reads the same again: the last try, under the same key.
-    r.toldAgain(run, 'proposer_backlog_full');
-    now = 15_000;
+    // The action it replaces is settled, so no view says it again: it waits again by itself (5 s doubled, bounded to 8 s).
+    expect(r.busy).toBe(1);
+    now = 12_999;
+    expect(await r.proposeDue(accept, 16)).toEqual([]);
+    now = 13_000;
     expect(await r.proposeDue(accept, 16)).toEqual(['new-1']);
     expect(keys).toEqual(['t0.r1', 't0.r1']);
     expect(run).toMatchObject({ actionId: 'new-1', replaced: [{ actionId: 'a0', reason: 'proposer_backlog_full' }] });
     expect(run.gaveUp).toBeUndefined();
     expect(r.open(run)).toBe(false);
+  });
+
+  it('gives up after the most tries when none is accepted', async () => {
+    const r = make();
+    const run: ProposalRun = { index: 0, target: 't0', intent: 'approve', actionId: 'a0' };
+    r.toldAgain(run, 'trust-stack:unknown');
+    const unavailable = async (x: ProposalRun, key: string) => {
+      keys.push(key);
+      x.gaveUp = 'network';
+    };
+    for (now = 0; now <= 60_000; now += 1_000) await r.proposeDue(unavailable, 16);
+    expect(keys).toEqual(['t0.r1', 't0.r1']);
+    expect(r.busy).toBe(0);
+    expect(run).toMatchObject({ actionId: 'a0', gaveUp: 'network' });
   });
 });
 

@@ -56,7 +56,7 @@ export class Reproposals {
 
   /**
    * Proposes again, with `submit` (which sets `run.actionId` on a 202), the runs that are due, at most `limit` at once.
-   * Returns the new action ids. A submission that gave up leaves the run on the action it replaces.
+   * Returns the new action ids. A submission that gave up leaves the run on the action it replaces, and waits again.
    */
   async proposeDue(submit: (run: ProposalRun, key: string) => Promise<void>, limit: number): Promise<string[]> {
     const due = [...this.waiting].filter(([, w]) => w.at <= this.now()).slice(0, limit);
@@ -78,6 +78,9 @@ export class Reproposals {
           delete run.gaveUp;
           added.push(run.actionId);
         }
+        // Not accepted (the submission gave up): the action it replaces is settled, so no view will tell the agent
+        // again. It goes again later under the same key, while tries are left.
+        else this.toldAgain(run, reason);
       }),
     );
     return added;
