@@ -4,7 +4,7 @@
 // Against HTTPS with a private PKI (the distributed mode): COUNTERSIGN_URL=https://127.0.0.1:<port> and
 // COUNTERSIGN_CA_FILE=<the root it trusts, e.g. .stack/pki/root.pem>.
 import { readFileSync } from 'node:fs';
-import { ActionView, CountersignClient, DecisionTimeoutError, ProposalInput } from '@countersign/client';
+import { ActionView, CountersignClient, DecisionTimeoutError, ProposalInput, proposeAgainReason } from '@countersign/client';
 
 const refund = (target: string, amount: number, reason: string): ProposalInput => ({
   actionType: 'support.refund',
@@ -35,9 +35,9 @@ export async function main(options: { baseUrl: string; token: string; ca?: strin
   log(`proposed ${small.actionId} (12.50 EUR) and ${large.actionId} (480 EUR)`);
 
   const smallView = await client.awaitDecision(small.actionId, { timeoutMs: 60_000, waitFor: 'final' });
-  // Not run: the code says why; `retryLater` says the reason passes (a degradation mode, the trust stack), so a real agent
-  // proposes it again later under a new key.
-  const why = smallView.reasonCode ? `, ${smallView.reasonCode}${smallView.retryLater ? ': propose it again later' : ''}` : '';
+  // Not run: the code says why, and `proposeAgainReason` whether it passes (the backlog cap, a degradation mode, the trust
+  // stack), so that a real agent proposes it again later under a new key.
+  const why = smallView.reasonCode ? `, ${smallView.reasonCode}${proposeAgainReason(smallView) ? ': propose it again later' : ''}` : '';
   log(`${small.actionId}: ${smallView.status} (lane ${smallView.lane}${why})`);
 
   try {

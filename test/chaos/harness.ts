@@ -4,11 +4,12 @@ import { Client } from 'pg';
 import pino from 'pino';
 import { runAuditCli } from '@countersign/audit-writer/cli';
 import { KafkaBus } from '@countersign/bus';
+import { ActionView, proposeAgainReason } from '@countersign/client';
 import { TOPICS } from '@countersign/contracts';
 import { verifyKeyEntry } from '@countersign/keys';
 import { SERVICES, stackEnv, startDistributed, testFetch, uniqueName } from '@countersign/testing';
 import { Fault, faultName, FaultRecord, Faults, PARTS, sleep } from './faults';
-import { Reproposals, toldToProposeAgain } from './reproposals';
+import { Reproposals } from './reproposals';
 import { plannedIntent } from './reviewer';
 import { Figures, goals, Intent, Outcome, ProposalRun, tally } from './tally';
 import { startSlowTarget } from './target';
@@ -340,7 +341,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
             if (res?.status !== 200 || !TERMINAL.includes(String(res.body.status))) return;
             unsettled.delete(id);
             const run = current.get(id);
-            const again = run && toldToProposeAgain(res.body);
+            const again = run && proposeAgainReason(res.body as unknown as ActionView);
             if (again) reproposals.toldAgain(run, again);
           }),
         );

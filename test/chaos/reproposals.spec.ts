@@ -1,4 +1,4 @@
-import { Reproposals, toldToProposeAgain } from './reproposals';
+import { Reproposals } from './reproposals';
 import type { ProposalRun } from './tally';
 
 // real: the harness agent's re-proposal schedule; fake: the clock and the submission (a function that "accepts").
@@ -91,17 +91,5 @@ describe('chaos agent: proposing again what it was told to', () => {
     expect(keys).toEqual(['t0.r1', 't0.r1']);
     expect(r.busy).toBe(0);
     expect(run).toMatchObject({ actionId: 'a0', gaveUp: 'network' });
-  });
-});
-
-describe('toldToProposeAgain', () => {
-  it('reads the backlog cap and a prohibition that passes from the view’s codes, and nothing else', () => {
-    expect(toldToProposeAgain({ status: 'rejected', reasonCode: 'proposer_backlog_full' })).toBe('proposer_backlog_full');
-    expect(toldToProposeAgain({ status: 'prohibited', reasonCode: 'trust-stack:unknown', retryLater: true })).toBe('trust-stack:unknown');
-    // Words are not codes, a prohibition that stands is final, and an expiry is the reviewers' answer.
-    expect(toldToProposeAgain({ status: 'rejected', timeline: [{ detail: 'alice: proposer_backlog_full is what I would say' }] })).toBeUndefined();
-    expect(toldToProposeAgain({ status: 'prohibited', reasonCode: 'kill-switch:off' })).toBeUndefined();
-    expect(toldToProposeAgain({ status: 'prohibited', reasonCode: 'trust-stack:unknown', retryLater: 'yes' })).toBeUndefined();
-    expect(toldToProposeAgain({ status: 'expired', reasonCode: 'sla_expired' })).toBeUndefined();
   });
 });

@@ -1,23 +1,10 @@
 import type { ProposalRun } from './tally';
 
-/** The reason code of an approval the review queue rejected at intake: its proposer had the contract's most waiting. */
-export const CAPPED = 'proposer_backlog_full';
-
-/**
- * Whether an action's view (`GET /v1/actions/{id}`) tells the agent to propose it again later, and why: an approval the
- * backlog cap rejected (`rejected`, `proposer_backlog_full`), or a prohibition whose reason passes (`prohibited` with
- * `retryLater`: a degradation mode, a trust stack not known healthy). What the agent reads; undefined for anything else.
- */
-export function toldToProposeAgain(body: Record<string, unknown>): string | undefined {
-  if (body.status === 'rejected' && body.reasonCode === CAPPED) return CAPPED;
-  if (body.status === 'prohibited' && body.retryLater === true) return typeof body.reasonCode === 'string' ? body.reasonCode : 'retry-later';
-  return undefined;
-}
-
 /**
  * The scripted agent's answer to a final "not now": an approval the per-proposer backlog cap rejected (ADR 0013), or an
  * action prohibited for a reason that passes (`retryLater`: the trust stack's verdict gone stale in an outage, a
- * degradation mode). That action is final, and its reason says to propose it again later. So the agent proposes it
+ * degradation mode), as the typed client's `proposeAgainReason` reads them from the action's view. That action is final,
+ * and its reason says to propose it again later. So the agent proposes it
  * again, under a new idempotency key, after a pause that doubles with each try (`firstDelayMs`, at most `maxDelayMs`),
  * at most `maxAttempts` tries in all. A try that was not accepted (an outage) is tried again under the same key, so a
  * proposal accepted without its answer arriving is not made twice. A faulty stack keeps reviewers from deciding and the

@@ -2,4 +2,5 @@ export { CountersignClient } from './client';
 export type { AwaitOptions, CountersignClientOptions } from './client';
 export * from './errors';
 export { fetchTrusting, type TlsTrust } from './tls-fetch';
+export { PROPOSER_BACKLOG_FULL, proposeAgainReason } from './propose-again';
 export type { ActionStatus, ActionView, Proposed, ProposalInput, TimelineEntry } from './types';

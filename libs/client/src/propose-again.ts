@@ -1,0 +1,18 @@
+import type { ActionView } from './types';
+
+/** The code of an approval the review queue rejected at intake: the agent already had the contract's most waiting. */
+export const PROPOSER_BACKLOG_FULL = 'proposer_backlog_full';
+
+/**
+ * Whether an action that will not run may be proposed again later, and why: its reason code, or undefined when its answer
+ * stands. Two answers say "not now" rather than "no":
+ * - `rejected` with `proposer_backlog_full`: propose it again once this agent's waiting approvals are decided;
+ * - `prohibited` with `retryLater`: a degradation mode, or a trust stack not known healthy (`reasonCode` names the rule).
+ * Propose it again under a **new** idempotency key (the same key answers the action that will not run), after a pause
+ * that grows with each try.
+ */
+export function proposeAgainReason(view: Pick<ActionView, 'status' | 'reasonCode' | 'retryLater'>): string | undefined {
+  if (view.status === 'rejected' && view.reasonCode === PROPOSER_BACKLOG_FULL) return PROPOSER_BACKLOG_FULL;
+  if (view.status === 'prohibited' && view.retryLater === true) return typeof view.reasonCode === 'string' ? view.reasonCode : 'retry-later';
+  return undefined;
+}
