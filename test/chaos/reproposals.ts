@@ -4,9 +4,8 @@ import type { ProposalRun } from './tally';
  * The scripted agent's answer to a final "not now": an approval the per-proposer backlog cap rejected (ADR 0013), or an
  * action prohibited for a reason that passes (`retryLater`: the trust stack's verdict gone stale in an outage, a
  * degradation mode), as the typed client's `proposeAgainReason` reads them from the action's view. That action is final,
- * and its reason says to propose it again later. So the agent proposes it
- * again, under a new idempotency key, after a pause that doubles with each try (`firstDelayMs`, at most `maxDelayMs`),
- * at most `maxAttempts` tries in all. A try that was not accepted (an outage) is tried again under the same key, so a
+ * and its reason says to propose it again later. So the agent proposes it again, under a new idempotency key, after a
+ * pause that doubles with each try (`firstDelayMs`, at most `maxDelayMs`), at most `maxAttempts` tries in all. A try that was not accepted (an outage) is tried again under the same key, so a
  * proposal accepted without its answer arriving is not made twice. A faulty stack keeps reviewers from deciding and the
  * trust monitor from reporting; without this the run counted as lost what the agent was told, signed and audited, to
  * propose again.

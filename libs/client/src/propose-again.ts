@@ -1,7 +1,12 @@
+import type { TOPICS, TopicMap } from '@countersign/contracts';
 import type { ActionView } from './types';
 
-/** The code of an approval the review queue rejected at intake: the agent already had the contract's most waiting. */
-export const PROPOSER_BACKLOG_FULL = 'proposer_backlog_full';
+/**
+ * The code of an approval the review queue rejected at intake: the agent already had the contract's most waiting. Typed
+ * by the review decision's schema, so a renamed code fails to compile here; a type-only import keeps the client free of
+ * the contracts' runtime.
+ */
+export const PROPOSER_BACKLOG_FULL: NonNullable<TopicMap[typeof TOPICS.reviewDecided]['data']['reasonCode']> = 'proposer_backlog_full';
 
 /**
  * Whether an action that will not run may be proposed again later, and why: its reason code, or undefined when its answer
