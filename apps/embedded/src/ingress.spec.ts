@@ -65,6 +65,22 @@ describe('strict ingress (embedded mode)', () => {
     await audited(res.correlationId, 400, res.body.message);
   });
 
+  it('refuses a field a proposal does not have (400, audited) instead of dropping it: a misspelt context ran a commitment on its own', async () => {
+    const before = proposedCount();
+    const reply = example('reply.json');
+    // Red team (2026-12-04): `Context` was dropped without a word, and with it the flag that sends the reply to review.
+    const misspelt = await post(JSON.stringify({ ...reply, target: `ticket-${newId().slice(0, 8)}`, Context: { containsCommitment: true } }));
+    expect(misspelt.status).toBe(400);
+    expect(misspelt.body.message).toBe('Context: unknown field (did you mean context?)');
+    await audited(misspelt.correlationId, 400, misspelt.body.message);
+    // A field that claims an authority is no different: refused, and on the record with the rest.
+    const claims = await post(JSON.stringify({ ...reply, target: `ticket-${newId().slice(0, 8)}`, lane: 'autonomous', approvedBy: 'alice' }));
+    expect(claims.status).toBe(400);
+    expect(claims.body.message).toBe('lane: unknown field; approvedBy: unknown field');
+    await audited(claims.correlationId, 400, claims.body.message);
+    expect(proposedCount()).toBe(before);
+  });
+
   it('refuses deep nesting with 400 (413 past the size limit), never 500 or an action stuck in proposed', async () => {
     const before = proposedCount();
     for (const levels of [40, 2_500, 6_000]) {

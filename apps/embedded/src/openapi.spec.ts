@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
-import { ProposalSchema } from '@countersign/contracts';
+import { closeObjects, ProposalSchema } from '@countersign/contracts';
 import { coverageGaps, OpenApiDocument } from '@countersign/nest';
 import { documentedResponse, uncompilableSchemas, validateOpenApi } from '@countersign/testing';
 import { startEmbedded } from './embedded';
@@ -82,7 +82,13 @@ describe("the OpenAPI document of the embedded process (every service's routes)"
       string,
       unknown
     >;
-    expect((op.requestBody as { content: Record<string, { schema: unknown }> }).content['application/json'].schema).toEqual(proposal);
+    // Closed: a field the proposal does not name is a 400 (parseBody), and the document says so for every named object.
+    const body = (op.requestBody as { content: Record<string, { schema: unknown }> }).content['application/json'].schema;
+    expect(body).toEqual(closeObjects(proposal));
+    expect(body).toMatchObject({
+      additionalProperties: false,
+      properties: { proposer: { additionalProperties: false }, parameters: { additionalProperties: {} } },
+    });
     expect(Object.keys(op.responses)).toEqual(['202', '400', '401', '403', '409', '413', '415', '503']);
     expect(op.parameters).toEqual([expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false })]);
   });

@@ -95,7 +95,9 @@ export const MAX_PROPOSAL_VALUE_DEPTH = 16;
  * iteratively; each problem names its path.
  */
 export const freeJsonObject = (maxDepth = MAX_PROPOSAL_VALUE_DEPTH) =>
-  z.record(z.string(), z.unknown()).superRefine((root, ctx) => {
+  // Loose, not a record: zod's record refuses an object with its own `constructor` key ("expected record"), which is an
+  // ordinary key here. Every key is kept as sent (checked below).
+  z.looseObject({}).superRefine((root, ctx) => {
     const stack: Array<{ value: unknown; path: (string | number)[]; depth: number }> = [{ value: root, path: [], depth: 1 }];
     let reported = 0;
     const report = (path: (string | number)[], message: string) => {

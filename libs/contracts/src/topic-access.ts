@@ -41,6 +41,14 @@ export const TOPIC_WRITERS: { readonly [T in Topic]: readonly KafkaParty[] } = {
 };
 
 /**
+ * Topics that parties outside Countersign write (agents' signed submissions): read strictly, a field their schema does not
+ * know is refused with the rest (dead letter), not dropped. Countersign's own events are read tolerantly.
+ */
+export const EXTERNALLY_WRITTEN_TOPICS: ReadonlySet<Topic> = new Set(
+  (Object.keys(TOPIC_WRITERS) as Topic[]).filter((t) => TOPIC_WRITERS[t].some((p) => !(KAFKA_SERVICES as readonly string[]).includes(p))),
+);
+
+/**
  * Who reads each topic: the services whose consumers subscribe to it (docs/adr/0026). The Kafka ACLs give READ from
  * this table, so a certificate can consume only what its service acts on: the executor cannot read proposals, sampled
  * reviews or revealed data. `test/architecture/topic-readers.spec.ts` runs the five services and checks every

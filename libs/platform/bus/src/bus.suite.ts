@@ -284,16 +284,20 @@ export function busSuite(name: string, makeHarness: () => Promise<BusHarness>, t
         const valid = proposalEvent('poison-key', 7);
         const schemaViolation = { ...proposalEvent('poison-key', 8), data: { ...valid.data, confidence: 7 } };
         const oversized = { ...proposalEvent('poison-key', 9), data: { ...valid.data, parameters: { blob: 'x'.repeat(300 * 1024) } } };
+        // An agent writes this topic: a field its schema does not know is refused, not dropped (a misspelt `context`).
+        const unknownField = { ...proposalEvent('poison-key', 10), data: { ...valid.data, Context: { containsCommitment: true } } };
         await bus.publishRaw(TOPICS.proposalSubmitted, 'poison-key', '{"id": "broken json');
         await bus.publishRaw(TOPICS.proposalSubmitted, 'poison-key', JSON.stringify(schemaViolation));
         await bus.publishRaw(TOPICS.proposalSubmitted, 'poison-key', JSON.stringify(oversized));
+        await bus.publishRaw(TOPICS.proposalSubmitted, 'poison-key', JSON.stringify(unknownField));
         await bus.publish(TOPICS.proposalSubmitted, valid);
 
-        await eventually(() => expect(dead).toHaveLength(3));
+        await eventually(() => expect(dead).toHaveLength(4));
         await eventually(() => expect(handled).toEqual([7]));
         expect(dead[0].reason).toMatch(/^malformed JSON/);
         expect(dead[1].reason).toMatch(/^schema violation: data\.confidence/);
         expect(dead[2].reason).toMatch(/^oversized: \d+ bytes/);
+        expect(dead[3].reason).toBe('schema violation: data.Context: unknown field (did you mean context?)');
         expect(dead.every((d) => d.key === 'poison-key')).toBe(true);
         expect(dead[2].rawBytes).toBeGreaterThan(300 * 1024);
       },

@@ -1,4 +1,15 @@
-import { AnyTopic, describeIssues, isIdentifier, MAX_EVENT_BYTES, parseStrictJson, schemaFor, TopicMap } from '@countersign/contracts';
+import {
+  AnyTopic,
+  describeIssues,
+  EXTERNALLY_WRITTEN_TOPICS,
+  isIdentifier,
+  MAX_EVENT_BYTES,
+  parseKnownFields,
+  parseStrictJson,
+  schemaFor,
+  Topic,
+  TopicMap,
+} from '@countersign/contracts';
 import { PublishError } from './port';
 
 export type Decoded = { ok: true; event: TopicMap[AnyTopic] } | { ok: false; reason: string; partial?: { correlationId?: string } };
@@ -29,7 +40,8 @@ export function decode(topic: string, key: string | null, value: Buffer | null, 
   const correlationId = isIdentifier(claimed) ? claimed : undefined;
   const schema = schemaFor(topic);
   if (!schema) return { ok: false, reason: `no schema for topic ${topic}`, partial: { correlationId } };
-  const parsed = schema.safeParse(json.value);
+  // What agents write is read strictly: a field the schema does not know is refused, not dropped (parseKnownFields).
+  const parsed = EXTERNALLY_WRITTEN_TOPICS.has(topic as Topic) ? parseKnownFields(schema, json.value) : schema.safeParse(json.value);
   if (!parsed.success) return { ok: false, reason: `schema violation: ${describeIssues(parsed.error)}`, partial: { correlationId } };
   const event = parsed.data as TopicMap[AnyTopic];
   if (key !== null && key !== event.subject) {

@@ -1,6 +1,6 @@
 import { BadRequestException, Injectable, NestMiddleware, PayloadTooLargeException, PipeTransform, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describeIssues, IDENTIFIER_RULE, identifierString, parseStrictJson } from '@countersign/contracts';
+import { describeIssues, IDENTIFIER_RULE, identifierString, parseKnownFields, parseStrictJson } from '@countersign/contracts';
 import { z } from 'zod';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -93,10 +93,10 @@ export function unsupportedBody(contentType: string | undefined, contentEncoding
   return undefined;
 }
 
-/** Parses a request body with a zod schema, or answers 400 naming each bad field. */
+/** Parses a request body with a zod schema, or answers 400 naming each bad field, and each field the schema does not know. */
 export function parseBody<S extends z.ZodTypeAny>(schema: S, body: unknown): z.infer<S> {
   if (body === undefined) throw new BadRequestException('request body is required');
-  const result = schema.safeParse(body);
+  const result = parseKnownFields(schema, body);
   if (!result.success) throw new BadRequestException(describeIssues(result.error));
   return result.data;
 }

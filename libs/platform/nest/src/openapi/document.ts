@@ -3,6 +3,7 @@ import { HTTP_CODE_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constant
 import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { z } from 'zod';
+import { closeObjects } from '@countersign/contracts';
 import { ANY_ROLE, requiredRoles } from '../auth';
 import { IdentifierParam, MAX_BODY_BYTES } from '../body';
 import { RETRY_AFTER_SECONDS, SERVICE_NAME } from '../platform.module';
@@ -157,7 +158,8 @@ function complete(op: Operation, method: string, { controller, handler }: Handle
   }
   op.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)));
   if (doc.body) {
-    op.requestBody = { required: !doc.bodyOptional, content: { 'application/json': { schema: jsonSchemaOf(doc.body) } } };
+    // Every request body is read strictly (`parseBody`): a field it does not name is a 400, and its schema says so.
+    op.requestBody = { required: !doc.bodyOptional, content: { 'application/json': { schema: closeObjects(jsonSchemaOf(doc.body)) } } };
   } else delete op.requestBody;
 }
 
