@@ -133,6 +133,40 @@ describe('autonomy changes', () => {
     );
   });
 
+  it('an approval of a raise requested before a later lowering to the same value is refused (409): the lowering stands', async () => {
+    // Red team (2026-12-04): a switch-off for the next incident, made after the raise was requested, was undone by
+    // approving that older raise, since the value (off) was the one it was requested from.
+    const { service, flags } = await setup();
+    await service.lower('support.refund', 'kill-switch', 'off', 'incident 1', ada);
+    const request = await service.requestRaise('support.refund', 'kill-switch', 'on', 'incident 1 over', grace);
+    await service.lower('support.refund', 'kill-switch', 'off', 'incident 2', ada);
+    await expect(service.approveRaise(request.id, { digest: request.digest, reason: 'checked' }, ada)).rejects.toThrow(
+      new ConflictException(`raise ${request.id} was requested before cs.exec.support.refund was last changed: request it again`),
+    );
+    expect(flags.state('cs.exec.support.refund', refund)).toBe('off');
+  });
+
+  it('the brake works while the flag source cannot be read: judged against the approved state, published, in force', async () => {
+    const { service, flags, admin, of } = await setup();
+    await service.lower('support.refund', 'autonomy', 'review-risky', 'tighten', ada);
+    const unreadable = jest.spyOn(admin, 'read').mockRejectedValue(new Error('flags.json: unexpected end of JSON'));
+    jest.spyOn(admin, 'write').mockRejectedValue(new Error('flags.json: unexpected end of JSON'));
+    // A kill switch with no approved state reads unknown: off, the strictest, still passes.
+    await expect(service.lower('support.refund', 'kill-switch', 'off', 'stop refunds now', ada)).resolves.toMatchObject({
+      value: 'off',
+      previous: 'unknown',
+      appliedToUnleash: false,
+    });
+    expect(flags.state('cs.exec.support.refund', refund)).toBe('off');
+    // Against the approved review-risky: review-all is a lowering, autonomous is not (a raise never passes unread).
+    await expect(service.lower('support.refund', 'autonomy', 'review-all', 'tighten more', ada)).resolves.toMatchObject({ previous: 'review-risky' });
+    await expect(service.lower('support.refund', 'autonomy', 'autonomous', 'loosen', ada)).rejects.toThrow(BadRequestException);
+    expect(of(TOPICS.autonomyChanged).map((e) => e.data.value)).toEqual(['review-risky', 'off', 'review-all']);
+    // A raise still needs what Unleash says: 503 until it can be read.
+    await expect(service.requestRaise('support.refund', 'kill-switch', 'on', 'over', ada)).rejects.toThrow(ServiceUnavailableException);
+    unreadable.mockRestore();
+  });
+
   it("the approver's retry answers again, but never sets the flag back to the raise after a later lowering (409)", async () => {
     const { service, flags } = await setup();
     await service.lower('support.refund', 'kill-switch', 'off', 'incident 1', ada);

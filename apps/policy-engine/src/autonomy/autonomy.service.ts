@@ -98,11 +98,18 @@ export class AutonomyService {
   async lower(actionType: string, control: ControlKind, to: ControlValue, reason: string, by: Principal): Promise<AppliedChange> {
     const started = Date.now();
     const admin = this.admin();
-    const from = await this.current(actionType, control);
+    const flag = this.flagOf(actionType, control);
+    // The brake works when it is needed most: with Unleash (or the flag file) unreadable, the lowering is judged against
+    // the approved state alone (the control topic's; `unknown` when there is none, so only the strictest value passes)
+    // and published there, in force at once; Unleash is brought in line when it is back (the drift watcher).
+    const from = await this.current(actionType, control).catch((e: unknown) => {
+      if (!(e instanceof ServiceUnavailableException)) throw e;
+      this.logger.warn({ flag, err: e }, 'lowering a control while its flag cannot be read: judged against the approved state');
+      return this.settings.controls.get(flag)?.value ?? 'unknown';
+    });
     if (isLooser(control, from, to)) {
       throw new BadRequestException(`${to} is looser than ${from}: raising needs a change request (POST /v1/autonomy/${actionType}/raise-requests)`);
     }
-    const flag = this.flagOf(actionType, control);
     const data = { flag, actionType, control, value: to, ...(isControl(from) && { previous: from }), change: 'lowered' as const, reason: maskText(reason) };
     return this.apply(admin, { flag, actionType, control, to, from, started }, data, { subject: flag, actor: actorOf(by) });
   }
@@ -169,6 +176,11 @@ export class AutonomyService {
       const a = r.autonomy;
       const nowValue = await this.current(a.actionType, a.control);
       if (nowValue !== a.from) throw new ConflictException(`raise ${r.id} was requested from ${a.from}, but ${a.flag} is ${nowValue} now: request it again`);
+      // The same value is not the same state: a lowering made since the request (off again, for the next incident) is a
+      // new decision that this raise was not asked against, and must not undo.
+      const version = this.settings.controls.get(a.flag)?.version ?? 'unleash';
+      if (r.base !== `autonomy:${a.flag}:${version}:${a.from}`)
+        throw new ConflictException(`raise ${r.id} was requested before ${a.flag} was last changed: request it again`);
     } else {
       // The approver's retry completes an approval whose change did not land (the bus or the flag server failed), or
       // answers again for one that did. It never sets the flag back to this raise after a later change: a lowering made
