@@ -26,6 +26,10 @@ describe('canonicalText', () => {
     ['\u0430cme', 'acme'], // a Cyrillic а
     ['\u0421UST-9', 'cust-9'], // a Cyrillic С, upper case
     ['\u03bfrder', 'order'], // a Greek ο
+    ['\u0585rder-900', 'order-900'], // an Armenian օ (red team, 2026-12-04: a third refund on one order)
+    ['\u1d0frder-900', 'order-900'], // a Latin small capital ᴏ, which NFKC keeps
+    ['\u1d00\u1d04\u1d0d\u1d07', 'acme'], // small capitals throughout
+    ['b\u0131ll', 'bill'], // a dotless ı
     ['\u041f\u0420\u0418\u0412\u0415\u0422', '\u043fp\u0438bet'], // Cyrillic text: only the letters drawn like Latin ones (upper case: Р В Е Т) change
     ['order-\u0665\u0660\u0660', 'order-500'], // Arabic-Indic digits (a red-team pass: a second per-order budget)
     ['order-\u06f5\u06f0\u06f0', 'order-500'], // Persian digits

@@ -13,9 +13,9 @@ import { asciiDigits, readableText } from '@countersign/guardrails';
  * - every dash (Unicode Pd) and minus sign `-`;
  * - every apostrophe and single quotation mark (`’`, `‘`, `ʼ`, `′`, …) `'`: "we’ll" is "we'll";
  * - lower case;
- * - Cyrillic and Greek letters that look like Latin ones (`а`, `е`, `о`, `р`, `с`, `ο`, `ν`, …) the Latin letter: the
- *   part of Unicode's confusable skeletons (UTS #39) that turns `оrder-500` or `аcme` into another value to a person's
- *   eye only.
+ * - Cyrillic, Greek and Armenian letters that look like Latin ones (`а`, `е`, `о`, `р`, `с`, `ο`, `ν`, `օ`, `ս`, …), and
+ *   Latin small capitals and other letters NFKC keeps (`ᴏ`, `ʀ`, `ı`), the Latin letter: the part of Unicode's
+ *   confusable skeletons (UTS #39) that turns `оrder-500` or `аcme` into another value to a person's eye only.
  *
  * Plain printable ASCII (the common case) only pays for a test, a trim and the lower-casing.
  */
@@ -66,6 +66,50 @@ const LOOKALIKES: Record<string, string> = {
   τ: 't',
   υ: 'u',
   χ: 'x',
+  ϲ: 'c',
+  ϳ: 'j',
+  // Armenian (red team, 2026-12-04: `օrder-900` counted apart from `order-900`).
+  ա: 'w',
+  գ: 'q',
+  զ: 'q',
+  հ: 'h',
+  ո: 'n',
+  ռ: 'n',
+  ս: 'u',
+  ց: 'g',
+  ք: 'p',
+  օ: 'o',
+  // Latin small capitals and other letters drawn as a plain one (`ᴏrder-900`), which NFKC leaves as they are.
+  ᴀ: 'a',
+  ʙ: 'b',
+  ᴄ: 'c',
+  ᴅ: 'd',
+  ᴇ: 'e',
+  ꜰ: 'f',
+  ɢ: 'g',
+  ʜ: 'h',
+  ɪ: 'i',
+  ᴊ: 'j',
+  ᴋ: 'k',
+  ʟ: 'l',
+  ᴍ: 'm',
+  ɴ: 'n',
+  ᴏ: 'o',
+  ᴘ: 'p',
+  ʀ: 'r',
+  ꜱ: 's',
+  ᴛ: 't',
+  ᴜ: 'u',
+  ᴠ: 'v',
+  ᴡ: 'w',
+  ʏ: 'y',
+  ᴢ: 'z',
+  ı: 'i',
+  ȷ: 'j',
+  ɑ: 'a',
+  ɩ: 'i',
+  ʋ: 'u',
+  ɒ: 'a',
 };
 const LOOKALIKE = new RegExp(`[${Object.keys(LOOKALIKES).join('')}]`, 'gu');
 

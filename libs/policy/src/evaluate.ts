@@ -346,7 +346,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
       by: 'prohibited-rule',
       lane: 'prohibited',
       rule: 'self-protection',
-      reason: `aimed at Countersign's own ${asset}: no contract can allow that`,
+      reason: `aimed at ${asset === 'Countersign itself' ? asset : `Countersign's own ${asset}`}: no contract can allow that`,
     });
   for (const rule of action.prohibited)
     if (holds(rule.when, input)) demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: rule.id, reason: rule.reason });

@@ -38,6 +38,8 @@ export function withinMinorUnit(amount: number, currency: string): boolean {
   const digits = minorUnitDigits(currency);
   if (digits === undefined) return true;
   const scaled = amount * 10 ** digits;
+  // Past 2^53 minor units a double no longer counts them one by one (1e308 EUR is Infinity cents): no payable amount.
+  if (!Number.isSafeInteger(Math.round(scaled))) return false;
   // Binary doubles: 20.01 × 100 is 2000.9999999999998, a whole number of cents as written.
   return Math.abs(scaled - Math.round(scaled)) <= 1e-9 * Math.max(1, Math.abs(scaled));
 }

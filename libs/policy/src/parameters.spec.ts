@@ -46,12 +46,27 @@ describe('checkParameters', () => {
     for (const [amount, currency] of [
       [20.01, 'EUR'],
       [0.07, 'USD'],
-      [1e15 + 0.25, 'EUR'],
+      [9e13 + 0.25, 'EUR'],
       [1234, 'JPY'],
       [1.005, 'KWD'],
       [0.123456, 'XAU'],
     ] as const)
       expect({ amount, currency, problems: check(amount, currency) }).toEqual({ amount, currency, problems: [] });
+  });
+
+  it('refuses an amount past what a double counts exactly in minor units as too large, not as too precise (red team, 2026-12-04)', () => {
+    const check = (amount: number, currency: string) =>
+      checkParameters(compiled, { actionType: 'support.refund', parameters: { amount, currency, reason: 'r' } });
+    const tooLarge = (currency: string) => [
+      {
+        pointer: '/parameters/amount',
+        rule: 'maximum',
+        message: `must be at most ${Number.MAX_SAFE_INTEGER} of ${currency}'s minor unit (an amount a payment system can count exactly)`,
+      },
+    ];
+    expect(check(1e308, 'EUR')).toEqual(tooLarge('EUR'));
+    expect(check(1e15 + 0.25, 'EUR')).toEqual(tooLarge('EUR'));
+    expect(check(1e20, 'JPY')).toEqual(tooLarge('JPY'));
   });
 
   it('accepts valid parameters, and says nothing about an action type the contract does not know', () => {

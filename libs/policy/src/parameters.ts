@@ -63,6 +63,13 @@ function moneyValidator(spec: MoneyKeyword): DataValidateFunction {
       errors.push({ keyword: 'minimum', params: { limit: spec.minimum }, message: `must be >= ${spec.minimum}` });
     else if (spec.maximum !== undefined && data > spec.maximum)
       errors.push({ keyword: 'maximum', params: { limit: spec.maximum }, message: `must be <= ${spec.maximum}` });
+    else if (!precisionOk && !Number.isSafeInteger(Math.round(Math.abs(data) * 10 ** (minorUnitDigits(currency as string) ?? 0))))
+      // 1e308 EUR in cents is past what a double counts exactly (Infinity): too large, not "too precise".
+      errors.push({
+        keyword: 'maximum',
+        params: { limit: Number.MAX_SAFE_INTEGER },
+        message: `must be at most ${Number.MAX_SAFE_INTEGER} of ${currency as string}'s minor unit (an amount a payment system can count exactly)`,
+      });
     else if (!precisionOk)
       errors.push({
         keyword: 'minorUnit',

@@ -48,6 +48,30 @@ describe('built-in self-protection', () => {
     }
   });
 
+  it.each([
+    ['/work/main/.countersign/embedded/flags.json', 'Countersign itself'],
+    ['/work/main/.countersign/embedded/tokens/admin', 'Countersign itself'],
+    ['C:\\Users\\ops\\.countersign\\embedded\\keys\\review-data.key', 'Countersign itself'],
+    ['%2Fsrv%2Fcountersign%2Fdata', 'Countersign itself'],
+    ['/tmp/probe/home/flags.json', 'flags'],
+    ['/tmp/probe/home/tokens.json', 'tokens'],
+    ['/tmp/probe/home/tokens/admin2', 'tokens'],
+    ['/srv/cs/keys/decisions.key', 'keys'],
+    ['/srv/cs/keys/review-data.key', 'keys'],
+  ])("an export's destination at Countersign's own files (%s) is prohibited, wherever its home is", (destination, asset) => {
+    // Red team (2026-12-04): a directory between `.countersign` and the file's name, or a home elsewhere, ran on its own.
+    expect(protectedAssetOf('report-1', { fields: ['orders'], destination }, true)).toBe(asset);
+    expect(evaluate(compiled, proposalOf('data.export', { fields: ['orders'], destination }, { target: 'report-1' }), OK)).toMatchObject({
+      lane: 'prohibited',
+      rulesFired: expect.arrayContaining(['self-protection']),
+    });
+  });
+
+  it('leaves a destination that only mentions countersign in a name alone', () => {
+    for (const destination of ['s3://countersign-internal/weekly', 'internal-dashboard', 'https://example.com/countersigned/report.csv'])
+      expect(protectedAssetOf('report-1', { fields: ['orders'], destination }, true)).toBeUndefined();
+  });
+
   it('no contract can lift it: not even one that makes production writes autonomous', () => {
     const text = readFileSync(CONTRACT, 'utf8').replace(
       'blastRadius: global, lane: review,\n      reason: production data change,',

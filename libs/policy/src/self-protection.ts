@@ -25,11 +25,20 @@ const IN_ANY: ReadonlyArray<readonly [ProtectedAsset, RegExp]> = [
   ['flags', /_kill_?switch(es)?_|_unleash_|_countersign_(exec|autonomy)_/],
   ['keys', /_(signing|approval|audit|checkpoint|scoped_token|countersign)_keys?_|_approval_signing_/],
   ['operational contract', /_operational_contracts?_|_countersign_contract_|_v1_policy_/],
-  ['tokens', /_(agent|reviewer|auditor|admin|scoped|approval|countersign)_tokens?_/],
+  ['tokens', /_(agent|reviewer|auditor|admin|scoped|approval|countersign)_tokens?_|_tokens?_(agent|reviewer|auditor|admin\d*|sink)_|_tokens_json_/],
+  // The files of a Countersign home (COUNTERSIGN_HOME: wherever it is, its file names are its own).
+  ['flags', /_flags_json_/],
+  [
+    'keys',
+    /_(approvals|audit_heads|contract_changes|decisions|outcomes|review_data)_key_|_keys_(approvals|audit_heads|contract_changes|decisions|outcomes|review_data)_/,
+  ],
   ['Countersign itself', new RegExp(`_countersign_(${ASSETS})_`)],
 ];
 // A target in Countersign's own namespace (`countersign.exec.support.refund`, `countersign:keys`) is protected as a whole.
 const IN_TARGET: ReadonlyArray<readonly [ProtectedAsset, RegExp]> = [['Countersign itself', /_countersign_/]];
+// A path through a directory called `countersign` or `.countersign` (the default home) reaches Countersign's own files,
+// whatever follows it (red team, 2026-12-04: `.countersign/embedded/flags.json` named no asset word next to the name).
+const COUNTERSIGN_DIRECTORY = /(^|[/\\])\.?countersign[/\\]/i;
 
 /** The normalised form the patterns read (exported for tests and the ADR's examples). */
 export function normaliseName(text: string): string {
@@ -48,13 +57,26 @@ export function normaliseName(text: string): string {
 
 // Every pattern needs one of these words; text without them (and without anything normalising could turn
 // into them: non-ASCII, percent-escapes) is skipped cheaply. Most parameters are such text.
-const MAYBE_PROTECTED = /[^\x00-\x7f]|%|audit|kill|unleash|countersign|key|contract|polic|token|head|signing/i;
+const MAYBE_PROTECTED = /[^\x00-\x7f]|%|audit|kill|unleash|countersign|key|contract|polic|token|head|signing|flags/i;
 
 function match(text: string, patterns: ReadonlyArray<readonly [ProtectedAsset, RegExp]>): ProtectedAsset | undefined {
   if (!MAYBE_PROTECTED.test(text)) return undefined;
   const n = normaliseName(text);
+  if (COUNTERSIGN_DIRECTORY.test(pathOf(text))) return 'Countersign itself';
   for (const [asset, re] of patterns) if (re.test(n)) return asset;
   return undefined;
+}
+
+/** The text as a path, for the directory check: percent-decoded, NFKC (a full-width `／` is `/`), without format characters. */
+function pathOf(text: string): string {
+  if (/^[\x20-\x7e]*$/.test(text) && !text.includes('%')) return text;
+  let t = text;
+  try {
+    t = decodeURIComponent(t);
+  } catch {
+    // not percent-encoded after all: read it as it is
+  }
+  return t.normalize('NFKC').replace(/\p{Cf}/gu, '');
 }
 
 /**
