@@ -86,7 +86,7 @@ describe('drills on the real stack (each one prints its report)', () => {
   it('flag-service-down: last-known values while Unleash is unreachable, a flag never seen fails closed, recovery', async () => {
     const report = await run('flag-service-down', {
       neverSeenActionType: 'data.export',
-      neverSeenParameters: { fields: ['orders'], destination: 'warehouse' },
+      neverSeenParameters: { fields: ['orders'], destination: 'internal-warehouse' },
     });
     expectPassed(report);
     expect(report.summary().agentsSaw.actions.executed).toBeGreaterThanOrEqual(3);
