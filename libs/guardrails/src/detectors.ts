@@ -245,7 +245,22 @@ export type OnFound = (kind: string) => void;
  * and a text with nothing to mask comes back as it was, byte for byte.
  */
 export function scanText(text: string, options: MaskingOptions = {}, strict = false, found?: OnFound): string {
-  return scanLayer(text, options, strict, found, 0);
+  return scanLayer(maskCountersignTokens(text, found), options, strict, found, 0);
+}
+
+/**
+ * Countersign's own bearer tokens (`cs_<principal>_<24 random bytes, base64url>`, libs/platform/nest tokens-file.ts):
+ * a secret pasted into a reason or a parameter is masked like regulated data (red team, 2026-12-04: an agent's token in
+ * a kill switch's reason reached the audit trail as it was), and found as `countersign-token`.
+ */
+const COUNTERSIGN_TOKEN = /(?<![A-Za-z0-9_-])cs_[A-Za-z0-9-]{1,64}_[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])/g;
+
+function maskCountersignTokens(text: string, found: OnFound | undefined): string {
+  if (!text.includes('cs_')) return text;
+  return text.replace(COUNTERSIGN_TOKEN, () => {
+    found?.('countersign-token');
+    return '[countersign token]';
+  });
 }
 
 /** `scanText` of a text found inside `decodings` encodings. */

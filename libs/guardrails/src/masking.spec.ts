@@ -159,6 +159,16 @@ describe('masking regulated data', () => {
     expect(json).not.toContain('4111111111111111');
   });
 
+  it("masks Countersign's own bearer tokens pasted into text, and finds them (red team, 2026-12-04: one reached the audit trail)", () => {
+    const token = 'cs_agent_' + 'Ab3_-x'.repeat(5) + 'Zz';
+    expect(token).toMatch(/^cs_agent_[A-Za-z0-9_-]{32}$/);
+    expect(maskText(`incident: leaked ${token}, rotate it`)).toBe('incident: leaked [countersign token], rotate it');
+    expect(maskText(`Bearer cs_admin2_${'q'.repeat(32)}`)).toBe('Bearer [countersign token]');
+    expect(findRegulatedData({ reason: `see ${token}` })).toEqual([{ kind: 'countersign-token', path: '/reason' }]);
+    // Not a token: the words around one, a shorter tail, a longer one glued to more.
+    for (const text of ['cs_agent_short', `cs_agent_${'q'.repeat(33)}`, 'docs_agent_handbook', 'the cs_ prefix']) expect(maskText(text)).toBe(text);
+  });
+
   it('never throws, is idempotent, and leaves no valid card number behind (property)', () => {
     const card = fc.constantFrom('4111111111111111', '5500005555555559', '340000000000009');
     fc.assert(

@@ -198,6 +198,17 @@ describe('precedence: prohibited rule > kill switch > degradation > trust stack 
     expect(evaluate(compiled, proposal('ticket.tag'), { ...OK, [input]: 'unknown' }).lane).toBe(lane);
   });
 
+  it('a kill switch that cannot be read prohibits with retry later (a doubt passes); one that is off does not (an answer)', () => {
+    // Red team (2026-12-04): a flag missing for the second the drift watcher took to restore it made a final prohibition.
+    expect(evaluate(compiled, proposal('ticket.tag'), { ...OK, killSwitch: 'unknown' })).toMatchObject({
+      lane: 'prohibited',
+      decidedBy: 'kill-switch',
+      rulesFired: ['kill-switch:unknown'],
+      retryLater: true,
+    });
+    expect(evaluate(compiled, proposal('ticket.tag'), { ...OK, killSwitch: 'off' }).retryLater).toBeUndefined();
+  });
+
   it('an unknown trust-stack health fails risky actions closed', () => {
     expect(evaluate(compiled, medium, { ...OK, trustStackHealthy: 'unknown' })).toMatchObject({ lane: 'prohibited', decidedBy: 'trust-stack' });
   });

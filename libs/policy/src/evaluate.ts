@@ -366,6 +366,9 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
       lane: 'prohibited',
       rule: `kill-switch:${inputs.killSwitch}`,
       reason: inputs.killSwitch === 'off' ? `the kill switch of ${p.actionType} is off` : `the kill switch of ${p.actionType} cannot be read: failing closed`,
+      // A switch that cannot be read is a doubt, not an answer: it passes when its flag is back (a flag file being
+      // rewritten, a flag restored by the drift watcher), and the agent may propose again. `off` is an answer.
+      ...(inputs.killSwitch !== 'off' && { retryLater: true }),
     });
   }
 

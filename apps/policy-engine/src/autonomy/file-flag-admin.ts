@@ -1,6 +1,6 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import type { ControlKind, ControlValue, FlagFile } from '@countersign/flags';
-import { parseFlagFile } from '@countersign/flags';
+import { parseFlagFile, readFlagFile } from '@countersign/flags';
 import { FlagAdmin, FlagChange, FlagChanges, FlagCursor, valueOf } from './flag-admin';
 
 type Feature = FlagFile['features'][number];
@@ -66,7 +66,7 @@ export class FileFlagAdmin implements FlagAdmin {
   }
 
   private file(): FlagFile {
-    return parseFlagFile(readFileSync(this.path, 'utf8'));
+    return parseFlagFile(readFlagFile(this.path));
   }
 }
 

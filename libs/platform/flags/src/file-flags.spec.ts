@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flagsSuite } from './flags.suite';
-import { createFileFlagReader, FlagFile, FlagReader, FlagSourceHealth, parseFlagFile } from './index';
+import { createFileFlagReader, FlagFile, FlagReader, FlagSourceHealth, parseFlagFile, readFlagFile } from './index';
 
 // real: unleash-client bootstrapped from a local file, the file system and its watch; fake: nothing.
 const toFile = (spec: Record<string, { enabled: boolean; variant?: string }>): FlagFile => ({
@@ -111,6 +112,32 @@ describe('file flags', () => {
     renameSync(join(dir, 'next'), path);
     expect(await until(reader, 'exec.a', 'off')).toBe('off');
     expect(health.map((h) => h.status)).toEqual(['failed', 'recovered']);
+  });
+
+  it('a named pipe in place of the file fails closed at once instead of blocking the process (red team, 2026-12-04)', async () => {
+    writeFileSync(path, json({ 'exec.a': { enabled: true } }));
+    open(50);
+    await reader.ready();
+    rmSync(path);
+    execFileSync('mkfifo', [path]);
+    // The process goes on (this test's own timers run) and every flag reads unknown.
+    expect(await until(reader, 'exec.a', 'unknown')).toBe('unknown');
+    expect(health).toEqual([expect.objectContaining({ status: 'failed', reason: expect.stringMatching(/cannot read .*ENOTREG/) })]);
+    expect(() => readFlagFile(path)).toThrow(/is not a regular file/);
+    rmSync(path);
+    writeFileSync(path, json({ 'exec.a': { enabled: false } }));
+    expect(await until(reader, 'exec.a', 'off')).toBe('off');
+  });
+
+  it('says where a file is not JSON without quoting it: the file may hold anything, and the reason is logged and audited', async () => {
+    writeFileSync(path, json({ 'exec.a': { enabled: true } }));
+    open();
+    await reader.ready();
+    writeFileSync(path, 'cs_admin_9f8e7d6c5b4a39281706');
+    expect(await until(reader, 'exec.a', 'unknown')).toBe('unknown');
+    expect(health).toEqual([expect.objectContaining({ status: 'failed', reason: expect.stringMatching(/is invalid: not valid JSON/) })]);
+    expect(health[0].reason).not.toMatch(/cs_admin/);
+    expect(() => parseFlagFile('{"features": [')).toThrow(/^not valid JSON \(it ends early\)$/);
   });
 
   it('a reader started on an invalid file is never ready, reads every flag unknown and reports it', async () => {

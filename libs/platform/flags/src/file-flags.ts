@@ -1,4 +1,4 @@
-import { FSWatcher, readFileSync, watch } from 'node:fs';
+import { closeSync, constants, fstatSync, FSWatcher, openSync, readFileSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { z } from 'zod';
@@ -32,11 +32,30 @@ export function parseFlagFile(text: string): FlagFile {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`not valid JSON (${(e as Error).message})`);
+    // V8's message quotes the text ("cs_admin_9"… is not valid JSON): the file may be anything (a token, a key) and
+    // the reason goes to the log, the audit trail and API answers, so only where it broke is said.
+    const at = /at position (\d+)/.exec((e as Error).message)?.[1];
+    throw new Error(
+      at ? `not valid JSON (at character ${at})` : /end of JSON/.test((e as Error).message) ? 'not valid JSON (it ends early)' : 'not valid JSON',
+    );
   }
   const parsed = FlagFileSchema.safeParse(json);
   if (!parsed.success) throw new Error(describeIssues(parsed.error));
   return parsed.data as FlagFile;
+}
+
+/**
+ * The flag file's text. Only a regular file is read: a named pipe would block the process on `open` or `read` for good,
+ * a device would never end; either is an unreadable flag file (every flag `unknown`), said with the code `ENOTREG`.
+ */
+export function readFlagFile(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface FileFlagOptions {
@@ -154,7 +173,7 @@ class FileFlagReader implements FlagReader {
     if (this.closed) return;
     let text: string;
     try {
-      text = readFileSync(this.path, 'utf8');
+      text = readFlagFile(this.path);
     } catch (e) {
       this.content = undefined;
       return this.fail(`cannot read the flag file ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);

@@ -1,7 +1,7 @@
 export * from './flag-reader';
 export { createUnleashFlagReader } from './unleash-flags';
 export type { UnleashFlagOptions } from './unleash-flags';
-export { createFileFlagReader, parseFlagFile } from './file-flags';
+export { createFileFlagReader, parseFlagFile, readFlagFile } from './file-flags';
 export type { FileFlagOptions, FlagFile } from './file-flags';
 export { flagHealthData, reportFlagHealth } from './flag-health';
 export type { FlagHealthReport } from './flag-health';
