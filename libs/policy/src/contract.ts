@@ -72,6 +72,10 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem) throw new ContractError(file, problem.linePos?.[0]?.line ?? counter.linePos(problem.pos[0]).line, '(yaml)', problem.message.split('\n')[0]);
   const raw = doc.toJS() as Record<string, unknown>;
+  // YAML's escapes (`"\u0000"`, `"\ud800"`) make what JSON bodies cannot carry: text no store can keep (PostgreSQL's
+  // jsonb refuses NUL and lone surrogates: a 500 once) and no reader sees. Refused here, naming where.
+  const unreadable = unreadableText(raw);
+  if (unreadable) throw new ContractError(file, lineOf(doc, counter, unreadable.pointer), describeWhere(raw, unreadable.pointer), unreadable.problem);
   if (!validate(raw)) {
     const err = validate.errors![0];
     const pointer =
@@ -127,6 +131,30 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
 }
 
 type Fail = (pointer: string, problem: string) => never;
+
+/** The first string (value or key) holding a control character other than tab and line breaks, or a lone surrogate. */
+function unreadableText(root: unknown): { pointer: string; problem: string } | undefined {
+  const stack: Array<{ value: unknown; pointer: string }> = [{ value: root, pointer: '' }];
+  const problemOf = (text: string): string | undefined => {
+    const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text)?.[0];
+    if (control !== undefined) return `holds the control character U+${control.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;
+    return (text as unknown as { isWellFormed(): boolean }).isWellFormed() ? undefined : 'holds a lone surrogate (no character)';
+  };
+  while (stack.length) {
+    const { value, pointer } = stack.pop()!;
+    if (typeof value === 'string') {
+      const problem = problemOf(value);
+      if (problem) return { pointer, problem: `the text ${problem}` };
+    } else if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, pointer: `${pointer}/${i}` }));
+    else if (value && typeof value === 'object')
+      for (const [k, v] of Object.entries(value)) {
+        const problem = problemOf(k);
+        if (problem) return { pointer, problem: `a key ${problem}` };
+        stack.push({ value: v, pointer: `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}` });
+      }
+  }
+  return undefined;
+}
 
 /** The degradation levels: each exit threshold names a signal its enter names, and is at most it; levels rise with the mode. */
 function checkDegradation(contract: OperationalContract, fail: Fail): void {

@@ -251,6 +251,19 @@ describe('the contract file', () => {
     expect(() => parseContract(`${base}extra: !foo 1\n`, 'c.yaml')).toThrow(/\(yaml\): Unresolved tag: !foo/);
   });
 
+  it('refuses text no store can keep (a NUL, another control character, a lone surrogate), made with YAML escapes (red team, 2026-12-04)', () => {
+    const base = readBase();
+    // Each once answered 500 at a change request (PostgreSQL's jsonb refuses them), after the request was audited.
+    expect(() => parseContract(base.replace(/^version: .*$/m, 'version: "2026.12.9\\u0000"'), 'c.yaml')).toThrow(
+      /^c\.yaml:\d+: version: the text holds the control character U\+0000/,
+    );
+    expect(() => parseContract(base.replace(/^version: .*$/m, 'version: "2026.12.9\\u0001"'), 'c.yaml')).toThrow(/control character U\+0001/);
+    expect(() => parseContract(base.replace(/^version: .*$/m, 'version: "2026.12.9\\ud800"'), 'c.yaml')).toThrow(/a lone surrogate/);
+    expect(() => parseContract(`${base}"x\\u0000": 1\n`, 'c.yaml')).toThrow(/a key holds the control character U\+0000/);
+    // The same version without the escape parses.
+    expect(() => parseContract(base.replace(/^version: .*$/m, 'version: "2026.12.9"'), 'c.yaml')).not.toThrow();
+  });
+
   it('names a bad rule by its id and line', () => {
     const text = `${readBase()}rules:\n  - { id: bad-rule, actionTypes: [nope.nope], when: { field: x, eq: 1 }, lane: review, reason: r }\n`;
     expect(() => parseContract(text, 'c.yaml')).toThrow(/^c\.yaml:\d+: rules\[0\] \(bad-rule\).*unknown action type nope\.nope/);
