@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { entryJson, leafHashOfText } from '@countersign/audit-chain';
 import { call, eventually } from '@countersign/testing';
 import { startEmbedded } from './embedded';
 
@@ -35,6 +36,21 @@ describe('an audit file changed while the embedded mode was stopped', () => {
     writeFileSync(file, `${lines.slice(0, -1).join('\n')}\n`);
     await expect(startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) })).rejects.toThrow(
       /fewer than the signed head of \d+: entries were taken out/,
+    );
+
+    // Appended to, with a line made the writer's way (its leaf hash right): after a clean stop no one else writes, so
+    // it is refused, not adopted and signed at the next start (red team, 2026-12-04).
+    const last = JSON.parse(lines[lines.length - 1]) as { index: number; entry: Record<string, unknown> };
+    const placed = { ...last.entry, eventId: 'forged-approval', eventType: 'policy.change.decided.v1', _index: last.index + 1 };
+    const forged = {
+      index: last.index + 1,
+      entry: placed,
+      leafHash: leafHashOfText(entryJson(placed as never)).toString('hex'),
+      recordedAt: new Date().toISOString(),
+    };
+    writeFileSync(file, `${untouched}${JSON.stringify(forged)}\n`);
+    await expect(startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) })).rejects.toThrow(
+      /are past the head the writer stopped cleanly under \(\d+ entries\): they were added by someone else/,
     );
 
     // Put back as it was, the home starts again (the refused starts left no lock behind), and the chain continues.

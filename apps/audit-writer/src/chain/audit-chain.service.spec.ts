@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -64,6 +64,9 @@ describe('AuditChainService', () => {
     const heads = await t.log.heads();
     expect(heads.map((h) => h.treeSize)).toEqual([2]);
     expect(verifyEntries(await t.log.range(0, 2), heads, ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 2 });
+    // …and tells the store it stopped cleanly under that head: a line added to the file meanwhile is refused at the next
+    // start (file-audit-log.repository.spec.ts), not signed into the next head.
+    expect(JSON.parse(readFileSync(join(t.headsDir, '..', 'stopped-cleanly.json'), 'utf8'))).toMatchObject({ treeSize: 2, rootHash: heads[0].rootHash });
   });
 
   it('past the key rotation deadline: keeps recording entries, stops signing heads, alerts, reports unhealthy', async () => {

@@ -78,6 +78,10 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
     clearInterval(this.timer);
     await this.flushing;
     await this.maybePublishHead(new Date(), true).catch((e) => this.logger.error({ err: e }, 'the final tree head failed'));
+    // Every entry under a signed head: said to the store, which then refuses entries found past it at the next start.
+    const last = this.loaded ? (await this.log.heads().catch(() => [])).at(-1) : undefined;
+    if (last && last.treeSize === this.tip.size && this.log.stoppedCleanly)
+      await this.log.stoppedCleanly(last).catch((e) => this.logger.error({ err: e }, 'could not record the clean stop'));
   }
 
   /**

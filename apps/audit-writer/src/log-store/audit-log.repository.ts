@@ -79,6 +79,13 @@ export interface AuditLogRepository {
   trailsSince(since: string, until?: string): Promise<ActionTrail[]>;
   saveHead(head: TreeHead): Promise<void>;
   heads(): Promise<TreeHead[]>;
+  /**
+   * The writer stopped cleanly with every entry under `head`. A store that others can write to (a file) remembers it and
+   * refuses, at its next load, an entry past that head: only the writer appends, and it did not (red team, 2026-12-04:
+   * a line appended to the file of a cleanly stopped writer was adopted at the next start and signed into a head). The
+   * writer's next append forgets it: a tail after a crash is its own. Absent: the store's appends are guarded otherwise.
+   */
+  stoppedCleanly?(head: TreeHead): Promise<void>;
 }
 
 /** The leaf hash of a logged entry: from the bytes as hashed when the store keeps them, else from the entry's canonical JSON. */

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompactRange, entryBytes, entryJson, leafHash, leafHashOfText, verifyEntries } from '@countersign/audit-chain';
@@ -137,6 +137,37 @@ describe('FileAuditLogRepository, read back after a stop: a file changed outside
     refused(f, /the kept head kept\.json does not parse/);
     writeFileSync(join(heads, 'kept.json'), JSON.stringify({ ...testKeys().sign(3, Buffer.alloc(32, 7), new Date()), treeSize: 99 }));
     refused(f, /fewer than the signed head of 99/);
+  });
+
+  it('after a clean stop, an entry appended by someone else is refused at the next start, not adopted (red team, 2026-12-04)', async () => {
+    const f = await written();
+    const log = f.reopen();
+    await log.stoppedCleanly((await log.heads()).at(-1)!);
+    // Untouched: the next start reads it, and its first append makes a later tail the writer's own again.
+    const next = f.reopen();
+    expect((await next.tip()).size).toBe(6);
+    // A forged "change approved" with a leaf hash made the writer's way, appended while it was stopped.
+    f.write([...f.lines(), f.forged(6, { ...(auditEntry('e6', 'a-e6') as unknown as Record<string, unknown>), eventType: 'policy.change.decided.v1' })]);
+    refused(f, /entries 6\.\.6 are past the head the writer stopped cleanly under \(6 entries\): they were added by someone else/);
+    // Cut back below it, and a line put back with another root: the log does not end where it stopped.
+    f.write(
+      f
+        .lines()
+        .slice(0, 6)
+        .map((l, i) => (i === 5 ? f.forged(5, { ...l.entry, actor: { id: 'mallory' } }) : l)),
+    );
+    refused(f, /do not have the root of the signed head|does not end where the writer stopped cleanly/);
+  });
+
+  it("a clean stop is forgotten at the writer's first append: a tail after a later crash is read as the writer's own", async () => {
+    const f = await written();
+    const log = f.reopen();
+    await log.stoppedCleanly((await log.heads()).at(-1)!);
+    const running = f.reopen();
+    await running.appendBatch([auditEntry('e6', 'a-e6')]);
+    expect(existsSync(join(f.path, '..', 'stopped-cleanly.json'))).toBe(false);
+    // Killed before its next head: the tail is read as it is.
+    expect((await f.reopen().tip()).size).toBe(7);
   });
 
   it('entries past the newest signed head are read as they are (an unclean stop leaves them; the chain service says so)', async () => {

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
@@ -44,7 +44,39 @@ export class FileAuditLogRepository implements AuditLogRepository {
       this.headList.push(...readJsonLines<TreeHead>(this.headsFile, (n) => this.tampered(`line ${n} of ${this.headsFile} does not parse`)));
     const kept = join(dirname(path), 'heads');
     const signed = [...this.headList, ...(existsSync(kept) ? this.keptHeads(kept) : [])].sort((a, b) => a.treeSize - b.treeSize);
+    this.cleanStopFile = join(dirname(path), 'stopped-cleanly.json');
     if (existsSync(path)) this.load(signed);
+    this.checkCleanStop();
+  }
+
+  /** Where the writer said it stopped cleanly, and under which head (`stoppedCleanly`). */
+  private readonly cleanStopFile: string;
+  private cleanStopPending = false;
+
+  /** After a clean stop the log ends where that stop's head does: an entry past it was written by someone else. */
+  private checkCleanStop(): void {
+    if (!existsSync(this.cleanStopFile)) return;
+    let stop: { treeSize?: unknown; rootHash?: unknown };
+    try {
+      stop = JSON.parse(readFileSync(this.cleanStopFile, 'utf8')) as typeof stop;
+    } catch {
+      return this.tampered(`${this.cleanStopFile} does not parse`);
+    }
+    if (typeof stop.treeSize !== 'number' || typeof stop.rootHash !== 'string') return this.tampered(`${this.cleanStopFile} is not a clean stop's record`);
+    if (this.chain.size > stop.treeSize)
+      this.tampered(
+        `entries ${stop.treeSize}..${this.chain.size - 1} are past the head the writer stopped cleanly under (${stop.treeSize} entries): they were added by someone else`,
+      );
+    if (this.chain.size < stop.treeSize || this.chain.root().toString('hex') !== stop.rootHash)
+      this.tampered(`the log does not end where the writer stopped cleanly (${stop.treeSize} entries, root ${stop.rootHash})`);
+    this.cleanStopPending = true;
+  }
+
+  async stoppedCleanly(head: TreeHead): Promise<void> {
+    if (head.treeSize !== this.chain.size) return; // not every entry is under it: a later start reads the tail as a crash's
+    const next = `${this.cleanStopFile}.next`;
+    writeFileSync(next, JSON.stringify({ treeSize: head.treeSize, rootHash: head.rootHash, at: new Date().toISOString() }));
+    renameSync(next, this.cleanStopFile);
   }
 
   private load(signed: TreeHead[]): void {
@@ -101,7 +133,14 @@ export class FileAuditLogRepository implements AuditLogRepository {
       this.ids.add(entry.eventId);
       lines.push(JSON.stringify(stored));
     }
-    if (lines.length) appendFileSync(this.path, `${lines.join('\n')}\n`);
+    if (lines.length) {
+      // Running again: a tail after a crash from here on is the writer's own, so the clean stop is forgotten first.
+      if (this.cleanStopPending) {
+        rmSync(this.cleanStopFile, { force: true });
+        this.cleanStopPending = false;
+      }
+      appendFileSync(this.path, `${lines.join('\n')}\n`);
+    }
     return { ...(await this.tip()), appended: lines.length };
   }
 
