@@ -5,6 +5,7 @@ import { canonicalDigest } from '@countersign/contracts';
 import type { ActionSpec, OperationalContract } from './contract.types';
 import { ISO_4217 } from './money';
 import { compileParameterSchema, moneyFieldsOf } from './parameters';
+import { backtrackingRisk } from './regex-safety';
 import schema from '../contract.schema.json';
 
 // The contract's shape is written once, as JSON Schema (../contract.schema.json): the types are generated from it.
@@ -91,6 +92,7 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
   const fail = (pointer: string, problem: string): never => {
     throw new ContractError(file, lineOf(doc, counter, pointer), describeWhere(raw, pointer), problem);
   };
+  checkPatterns(raw, fail);
   checkMoney(contract, fail);
   checkDegradation(contract, fail);
   checkDecisionQuality(contract, fail);
@@ -131,6 +133,32 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
 }
 
 type Fail = (pointer: string, problem: string) => never;
+
+/**
+ * Every pattern of the contract (a condition's `matches`, a parameter schema's `pattern`, a national id's) compiles and
+ * cannot take exponential time on an agent's text (`backtrackingRisk`): it runs on every decision, and one admin's request
+ * must not be able to stall the policy engine (red team, 2026-12-04).
+ */
+function checkPatterns(root: unknown, fail: Fail): void {
+  const stack: Array<{ value: unknown; pointer: string }> = [{ value: root, pointer: '' }];
+  while (stack.length) {
+    const { value, pointer } = stack.pop()!;
+    if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, pointer: `${pointer}/${i}` }));
+    else if (value && typeof value === 'object')
+      for (const [k, v] of Object.entries(value)) {
+        const at = `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+        if ((k === 'matches' || k === 'pattern') && typeof v === 'string') {
+          try {
+            new RegExp(v, 'i'); // as the conditions compile it (a parameter schema's own check adds the u flag)
+          } catch (e) {
+            fail(at, `not a valid regular expression: ${(e as Error).message}`);
+          }
+          const risk = backtrackingRisk(v);
+          if (risk) fail(at, `a pattern that can stall every decision: ${risk}`);
+        } else stack.push({ value: v, pointer: at });
+      }
+  }
+}
 
 /** The first string (value or key) holding a control character other than tab and line breaks, or a lone surrogate. */
 function unreadableText(root: unknown): { pointer: string; problem: string } | undefined {

@@ -243,6 +243,17 @@ describe('the contract file', () => {
     }
   });
 
+  it('refuses a pattern that can stall every decision, or one that does not compile, naming the rule and its line (red team, 2026-12-04)', () => {
+    const base = readBase();
+    const rule = (matches: string) =>
+      `${base}rules:\n  - { id: probe-redos, actionTypes: [support.refund], when: { field: parameters.body, matches: '${matches}' }, lane: prohibited, reason: r }\n`;
+    expect(() => parseContract(rule('thanks,(?:[a-z ]+)*x'), 'c.yaml')).toThrow(
+      /^c\.yaml:\d+: rules\[0\] \(probe-redos\).*a pattern that can stall every decision: `\[a-z \]\+` repeats inside/,
+    );
+    expect(() => parseContract(rule('(unclosed'), 'c.yaml')).toThrow(/not a valid regular expression/);
+    expect(() => parseContract(rule('thanks,[a-z ]*x'), 'c.yaml')).not.toThrow();
+  });
+
   it('refuses YAML tags (a value the parser would drop the tag of and keep as text), naming the line', () => {
     const base = readBase();
     const tagged = base.replace(/^version: .*$/m, 'version: !!js/function "function(){}"');

@@ -1,0 +1,124 @@
+import { parse } from 'regjsparser';
+import type { AstNode, Quantifier, RootNode } from 'regjsparser';
+
+/**
+ * Whether a contract's pattern can take exponential time on an input made for it (ReDoS), read from its syntax tree:
+ * JavaScript's regular expressions backtrack, and a pattern such as `(?:[a-z ]+)*x` froze the policy engine's event loop
+ * for seconds on one reply (red team, 2026-12-04). The contract's patterns run on every decision, on text an agent
+ * writes, so a contract that holds one is refused before it can be approved.
+ *
+ * Refused, inside a repetition (`*`, `+`, `{n,}`, `{n,m}` with m > 1):
+ * - another repetition, when one of the two is unbounded (`(a+)+`, `(\w+\s?)*`, `(x{1,9})+`);
+ * - alternatives that can begin with the same character (`(a|a)*`, `(\w|\d)+`);
+ * unless each round of the outer repetition begins with a character that nothing repeated inside it can match: then the
+ * rounds cannot be split two ways (`(/[a-z0-9_][a-z0-9._-]*)*`, a path of segments, is safe).
+ *
+ * Conservative on what it cannot tell (a class of non-ASCII letters, a back-reference): it refuses rather than guess,
+ * and says which part of the pattern to rewrite. Characters are compared in ASCII, case-insensitively, as the contract's
+ * conditions match.
+ */
+export function backtrackingRisk(pattern: string): string | undefined {
+  let root: RootNode<typeof FEATURES>;
+  try {
+    root = parse(pattern, '', FEATURES);
+  } catch {
+    return undefined; // not a pattern this parser reads: compiling it says what is wrong
+  }
+  return walk(root, undefined);
+}
+
+const FEATURES = { lookbehind: true, namedGroups: true, unicodePropertyEscape: true } as const;
+type Node = AstNode<typeof FEATURES>;
+
+const repeats = (q: Quantifier<typeof FEATURES>) => q.max === undefined || q.max > 1;
+
+function walk(node: Node, outer: Quantifier<typeof FEATURES> | undefined): string | undefined {
+  if (node.type === 'quantifier') {
+    if (repeats(node)) {
+      if (outer && (outer.max === undefined || node.max === undefined) && !delimited(outer))
+        return `\`${node.raw}\` repeats inside \`${outer.raw}\`, which repeats too: a crafted text makes it try exponentially many ways (rewrite it with one repetition, or begin each round with a character the inner part cannot match)`;
+      const overlap = overlappingAlternatives(node.body[0]);
+      if (overlap && !delimited(node))
+        return `\`${node.raw}\` repeats alternatives that can begin with the same character (${overlap}): a crafted text makes it try exponentially many ways (make the alternatives begin differently)`;
+      return walk(node.body[0], node);
+    }
+    return walk(node.body[0], outer);
+  }
+  for (const child of childrenOf(node)) {
+    const risk = walk(child, outer);
+    if (risk) return risk;
+  }
+  return undefined;
+}
+
+function childrenOf(node: Node): Node[] {
+  switch (node.type) {
+    case 'alternative':
+    case 'disjunction':
+    case 'group':
+      return node.body as Node[];
+    case 'quantifier':
+      return [node.body[0]];
+    default:
+      return [];
+  }
+}
+
+/** Each round of `q` begins with one literal character that nothing repeated inside `q` can match. */
+function delimited(q: Quantifier<typeof FEATURES>): boolean {
+  const first = firstAtom(q.body[0]);
+  if (first?.type !== 'value') return false;
+  const c = String.fromCodePoint(first.codePoint);
+  const repeated: Node[] = [];
+  const collect = (n: Node, inside: boolean) => {
+    if (n.type === 'quantifier') return collect(n.body[0], inside || repeats(n));
+    if (inside && isLeaf(n)) repeated.push(n);
+    childrenOf(n).forEach((child) => collect(child, inside));
+  };
+  collect(q.body[0], false);
+  return repeated.every((leaf) => !mayMatch(leaf, c));
+}
+
+/** The first thing a node must match, when it is one plain atom (a group's, an alternative's first). */
+function firstAtom(node: Node): Node | undefined {
+  if (isLeaf(node)) return node;
+  if (node.type === 'alternative') return node.body.length ? firstAtom(node.body[0] as Node) : undefined;
+  // A group's body is its sequence (or one disjunction, which has no single first atom); a lookaround matches no text.
+  if (node.type === 'group' && (node.behavior === 'normal' || node.behavior === 'ignore'))
+    return node.body.length ? firstAtom(node.body[0] as Node) : undefined;
+  if (node.type === 'quantifier' && node.min >= 1) return firstAtom(node.body[0]);
+  return undefined;
+}
+
+/** Two alternatives of a disjunction directly inside `node` (through groups) that can begin with one character, named. */
+function overlappingAlternatives(node: Node): string | undefined {
+  let inner: Node = node;
+  while (inner.type === 'group' && inner.body.length === 1) inner = inner.body[0] as Node;
+  if (inner.type !== 'disjunction') return undefined;
+  const alternatives = inner.body as Node[];
+  for (let i = 0; i < alternatives.length; i++)
+    for (let j = i + 1; j < alternatives.length; j++) {
+      const [a, b] = [firstAtom(alternatives[i]), firstAtom(alternatives[j])];
+      // What cannot be told (an empty alternative, one beginning with a lookaround or an optional part) counts as overlapping.
+      if (!a || !b) return `\`${alternatives[i].raw}\` and \`${alternatives[j].raw}\``;
+      for (let cp = 0; cp < 128; cp++) {
+        const c = String.fromCharCode(cp);
+        if (mayMatch(a, c) && mayMatch(b, c)) return `\`${alternatives[i].raw}\` and \`${alternatives[j].raw}\` both begin with ${JSON.stringify(c)}`;
+      }
+    }
+  return undefined;
+}
+
+const LEAVES = new Set(['value', 'characterClass', 'characterClassEscape', 'dot', 'unicodePropertyEscape', 'reference']);
+const isLeaf = (n: Node) => LEAVES.has(n.type);
+
+/** Whether one atom can match the character `c` (ASCII, either case); true when it cannot be told. */
+function mayMatch(atom: Node, c: string): boolean {
+  if (atom.type === 'reference') return true;
+  try {
+    const re = new RegExp(`^(?:${atom.raw})$`, atom.type === 'unicodePropertyEscape' ? 'iu' : 'i');
+    return re.test(c) || re.test(c.toUpperCase()) || re.test(c.toLowerCase());
+  } catch {
+    return true;
+  }
+}
