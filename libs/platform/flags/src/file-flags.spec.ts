@@ -129,6 +129,16 @@ describe('file flags', () => {
     expect(await until(reader, 'exec.a', 'off')).toBe('off');
   });
 
+  it('a file emptied of flags reads every flag unknown at once, not the previous flags until a load times out (red team, 2026-12-04)', async () => {
+    writeFileSync(path, json({ 'exec.a': { enabled: true } }));
+    open();
+    await reader.ready();
+    writeFileSync(path, '{"features": []}');
+    // Within 4 s: the old reader kept serving until the new one's 5-s load timed out.
+    expect(await until(reader, 'exec.a', 'unknown', 4_000)).toBe('unknown');
+    expect(health).toEqual([expect.objectContaining({ status: 'failed', reason: expect.stringMatching(/defines no flags/) })]);
+  });
+
   it('says where a file is not JSON without quoting it: the file may hold anything, and the reason is logged and audited', async () => {
     writeFileSync(path, json({ 'exec.a': { enabled: true } }));
     open();

@@ -186,6 +186,9 @@ class FileFlagReader implements FlagReader {
     } catch (e) {
       return this.fail(`the flag file ${this.path} is invalid: ${(e as Error).message}`);
     }
+    // unleash-client never becomes ready on an empty bootstrap: the previous flags would serve until the load timed out
+    // (red team, 2026-12-04: a reply ran 0.15 s after the file was emptied). No flags is every flag unknown, at once.
+    if (!file.features.length) return this.fail(`the flag file ${this.path} defines no flags`);
     const generation = ++this.generation;
     const next = new UnleashReader(bootstrapped(file, this.options.appName ?? 'countersign-embedded'));
     void next.ready(5_000).then((loaded) => {
