@@ -319,8 +319,22 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     if (outbound && kinds.length)
       raise(outbound, 'guardrail:regulated-data', `regulated data in outbound text (${kinds.join(', ')}): a person checks it before it leaves`);
     // What could not be read whole may hold one (fail closed).
-    const card = kinds.filter((k) => k === 'card' || k === 'unreadable' || k === 'too-deep');
+    const isCard = (k: string) => k === 'card' || k === 'unreadable' || k === 'too-deep';
+    const card = kinds.filter(isCard);
     if (cards && card.length) raise(cards, 'guardrail:card-data', `a payment card number in the parameters (${card.join(', ')}): a person checks it`);
+    // The target and the context reach the target system and the reviewers too: a card number there is one as well
+    // (red team, 2026-12-04: a refund whose target was a card number ran on its own). Not for outbound text: a
+    // reply's target may well be an e-mail address.
+    else if (cards) {
+      let elsewhere: string[];
+      try {
+        elsewhere = regulatedKinds({ target: p.target, context: p.context ?? {} }, compiled.masking).filter(isCard);
+      } catch {
+        elsewhere = ['unreadable'];
+      }
+      if (elsewhere.length)
+        raise(cards, 'guardrail:card-data', `a payment card number in the target or the context (${elsewhere.join(', ')}): a person checks it`);
+    }
   }
   demands.push({ by: 'contract', lane: contractLane, rule: contractRule, reason: contractReason });
   const riskClass: RiskClass = riskOf(score, t.review, action.spec, contractLane);
