@@ -93,6 +93,16 @@ describe('ClaimService: a lease so two reviewers do not work one item', () => {
     await expect(t.claims.claim('nope', alice, 'Alice', t0)).rejects.toThrow(/no review item/);
   });
 
+  it("tells a reviewer without the item's roles nothing about it: 403 whether it is pending or decided (red team, 2026-12-04)", async () => {
+    const t = await setup();
+    await t.items.add(t.item('p1', { requiredRoles: ['finance'] }));
+    await t.items.add(t.item('d1', { requiredRoles: ['finance'], status: 'approved' }));
+    for (const id of ['p1', 'd1']) {
+      await expect(t.claims.claim(id, alice, 'Alice', t0)).rejects.toThrow(ForbiddenException);
+      await expect(t.claims.claim(id, alice, 'Alice', t0)).rejects.toThrow(/requires one of the roles: finance/);
+    }
+  });
+
   it("ends the first approver's claim on a quorum, so the second is not blocked, and refuses the first a second approval or claim", async () => {
     const t = await setup();
     await t.items.add(t.item('q1', { quorum: 2 }));

@@ -42,6 +42,8 @@ export class ClaimService {
     // Not claimed, nothing changed: the item says why (or, if it changed meanwhile, the claim is tried again).
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    // The roles first: whether an item is decided is not told to a reviewer who may not work it (red team, 2026-12-04).
+    requireItemRole(item, reviewer.roles, 'claiming');
     if ((item.kind ?? 'approval') !== 'approval' || item.status !== 'pending') {
       throw new ConflictException(
         `action ${actionId} is ${item.status === 'pending' ? 'not waiting for approval' : 'already decided'}: there is nothing to claim`,
@@ -50,7 +52,6 @@ export class ClaimService {
     if (isProposerOf(reviewer, item)) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot claim it for review');
     }
-    requireItemRole(item, reviewer.roles, 'claiming');
     if (item.approvedBy?.includes(reviewer.id)) {
       throw new ConflictException(`you approved action ${actionId} already: the rest of its quorum is for other reviewers`);
     }

@@ -260,6 +260,26 @@ describe('the reviewer inbox in a real browser', () => {
     expect(revealed?.event.actor).toMatchObject({ id: 'carol', kind: 'human', authMethod: 'oidc' });
   });
 
+  it('opens a card asked for by a page of another origin without effect: no claim, no reveal (red team, 2026-12-04)', async () => {
+    const id = await queue();
+    const { page } = await signIn('carol');
+    // What a sibling origin's <img> sends with the reviewer's cookie (SameSite=Strict lets a same-site request through).
+    const elsewhere = { 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Dest': 'image', Referer: 'http://127.0.0.1:1/evil.html' };
+    const shown = await page.request.get(`${h.url}/reviews/${id}/card`, { headers: elsewhere });
+    expect(shown.status()).toBe(200);
+    expect((await h.items.get(id))!.claim).toBeUndefined();
+    const reveal = await page.request.get(`${h.url}/reviews/${id}/card?reveal=true`, { headers: elsewhere });
+    expect(reveal.status()).toBe(403);
+    expect(await reveal.json()).toMatchObject({ message: 'a reveal must be asked from the inbox itself: this request came from a page of another origin' });
+    expect(h.bus.published.some((p) => p.topic === TOPICS.reviewDataRevealed && p.event.subject === id)).toBe(false);
+    // A reveal value that is neither true nor false is a bad request, not a missing item.
+    expect((await page.request.get(`${h.url}/reviews/${id}/card?reveal=yes`)).status()).toBe(400);
+    // From the inbox itself (the browser's own fetch) the card claims as before.
+    await page.goto(`${h.url}/reviews/${id}`);
+    await page.waitForSelector(`article.card[data-action-id="${id}"][data-claim="mine"]`);
+    expect((await h.items.get(id))!.claim).toMatchObject({ by: 'carol' });
+  });
+
   it('asks a user enrolled in MFA for a one-time code after the password', async () => {
     const context = await h.newContext();
     const page = await context.newPage();

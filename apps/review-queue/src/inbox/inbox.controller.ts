@@ -206,8 +206,9 @@ export class InboxController {
     ok: { description: 'The inbox page with the card', contentType: 'text/html' },
     also: [{ status: 303, description: 'not signed in: to `/auth/sign-in?returnTo=…`', contentType: 'none', headers: { Location: 'the sign-in address' } }],
     errors: {
-      403: 'the account has no reviewer role, or none of the roles the item needs; a reveal without `pii:view`',
-      404: 'no review item for this action, or `reveal` is neither true nor false',
+      403: 'the account has no reviewer role, or none of the roles the item needs; a reveal without `pii:view`, or asked from a page of another origin',
+      400: '`reveal` is neither true nor false',
+      404: 'no review item for this action',
       409: 'a reveal of an item that is decided or has no sealed copy',
     },
   })
@@ -222,7 +223,7 @@ export class InboxController {
     if (!session) return;
     const filters = filtersOf(query);
     const { items, all } = await this.visible(session, filters);
-    const shown = await this.card(actionId, session, query.reveal);
+    const shown = await this.card(actionId, session, query.reveal, this.sessions.fromElsewhere(req));
     html(
       res,
       page({
@@ -241,8 +242,9 @@ export class InboxController {
     ok: { description: 'The card fragment', contentType: 'text/html' },
     errors: {
       401: 'not signed in, or the session ended',
-      403: 'the account has no reviewer role, or none of the roles the item needs; a reveal without `pii:view`',
-      404: 'no review item for this action, or `reveal` is neither true nor false',
+      403: 'the account has no reviewer role, or none of the roles the item needs; a reveal without `pii:view`, or asked from a page of another origin',
+      400: '`reveal` is neither true nor false',
+      404: 'no review item for this action',
       409: 'a reveal of an item that is decided or has no sealed copy',
     },
   })
@@ -254,7 +256,7 @@ export class InboxController {
     @Query('reveal') reveal?: unknown,
   ) {
     const session = await this.apiSession(req);
-    html(res, await this.card(actionId, session, reveal));
+    html(res, await this.card(actionId, session, reveal, this.sessions.fromElsewhere(req)));
   }
 
   /** Claims the item for the signed-in reviewer (the script does when a card opens, and renews it while it stays open). */
@@ -278,6 +280,8 @@ export class InboxController {
   async claim(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Req() req: HttpRequest, @Body() body: unknown) {
     // The script renews an open card's claim every minute (`{"renewal": true}`): that is not the reviewer's activity, or
     // an unattended open card would keep its session (and the claim) alive until the session's maximum (red team).
+    // Signed in first: a body is read for a session only (its refusal named the body's fields to anyone before).
+    if (!(await this.sessions.current(req, false))) throw new UnauthorizedException('not signed in (or the session ended): sign in at /auth/sign-in');
     const { renewal } = parseBody(ClaimBody, body ?? {});
     const session = await this.apiSession(req, renewal !== true);
     this.sessions.checkCsrf(req, session);
@@ -338,16 +342,26 @@ export class InboxController {
     }
   }
 
-  private async card(actionId: string, session: ReviewerSession, reveal: unknown): Promise<string> {
-    if (reveal !== undefined && reveal !== 'true' && reveal !== 'false') throw new NotFoundException('reveal: must be true or false');
+  /**
+   * The card. Opening it claims the item, starts the dwell clock and, with `reveal=true`, reveals (audited): effects a
+   * page of another origin must not cause with the reviewer's cookie (`fromElsewhere`: a sibling origin's `<img>` claimed
+   * items in a reviewer's name, red team 2026-12-04). From elsewhere the card is shown as it stands, with no effect, and
+   * a reveal is refused.
+   */
+  private async card(actionId: string, session: ReviewerSession, reveal: unknown, fromElsewhere: boolean): Promise<string> {
+    if (reveal !== undefined && reveal !== 'true' && reveal !== 'false') throw new BadRequestException('reveal: must be true or false');
     // The card, masked or not, is for the reviewers who may work the item (the list shows them no other).
     const held = await this.items.get(actionId);
     if (!held) throw new NotFoundException(`no review item for action ${actionId}`);
     requireItemRole(held, session.principal.roles, 'reading');
     await this.quality?.requireNotWithheld(session.principal, held);
-    // Dwell starts when the server first serves this reviewer the card (decision-quality/, ADR 0018).
-    await this.quality?.shown(actionId, session.principal.id);
-    await this.claimIfFree(actionId, session);
+    if (fromElsewhere && reveal === 'true')
+      throw new ForbiddenException('a reveal must be asked from the inbox itself: this request came from a page of another origin');
+    if (!fromElsewhere) {
+      // Dwell starts when the server first serves this reviewer the card (decision-quality/, ADR 0018).
+      await this.quality?.shown(actionId, session.principal.id);
+      await this.claimIfFree(actionId, session);
+    }
     if (reveal === 'true') {
       const { item, proposal } = await this.reveals.reveal(actionId, session.principal);
       return card({
@@ -376,8 +390,8 @@ export class InboxController {
   /**
    * Opening a card claims its item for the reviewer when it is free and theirs to decide: the card comes back already
    * showing the claim, so no later refresh replaces it under a reviewer who started deciding. (The script renews the
-   * claim while the card stays open and releases it when another opens. A GET may claim: the session cookie is
-   * SameSite=Strict, so no other site can make a browser claim; a claim is a lease, never a decision.)
+   * claim while the card stays open and releases it when another opens. A GET may claim only from the inbox's own
+   * origin (`fromElsewhere`): SameSite=Strict keeps other sites out, not a sibling origin of the same site.)
    */
   private async claimIfFree(actionId: string, session: ReviewerSession): Promise<void> {
     const item = await this.items.get(actionId);

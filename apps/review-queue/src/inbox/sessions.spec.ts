@@ -113,6 +113,23 @@ describe('inbox sessions', () => {
     expect(() => sessions.checkCsrf(requestWith([], { 'x-csrf-token': session.csrf, origin: 'http://127.0.0.1:8082' }), session)).not.toThrow();
   });
 
+  it("tells a request from a page of another origin (a sibling origin's <img>, which SameSite=Strict lets through) from the inbox's own (red team, 2026-12-04)", () => {
+    const sessions = sessionsFor();
+    const from = (headers: Record<string, string>) => sessions.fromElsewhere(requestWith([], headers));
+    // What browsers say.
+    expect(from({ 'sec-fetch-site': 'same-origin' })).toBe(false);
+    expect(from({ 'sec-fetch-site': 'none' })).toBe(false); // typed into the address bar, a bookmark
+    expect(from({ 'sec-fetch-site': 'same-site', referer: 'http://127.0.0.1:8299/index.html' })).toBe(true);
+    expect(from({ 'sec-fetch-site': 'cross-site' })).toBe(true);
+    // Without Sec-Fetch-Site: Origin, then Referer.
+    expect(from({})).toBe(false); // a tool, not a page
+    expect(from({ referer: 'http://127.0.0.1:8082/reviews' })).toBe(false);
+    expect(from({ referer: 'http://127.0.0.1:8299/' })).toBe(true);
+    expect(from({ origin: 'null' })).toBe(true);
+    expect(from({ origin: 'http://127.0.0.1:8082' })).toBe(false);
+    expect(from({ origin: 'not a url' })).toBe(true);
+  });
+
   it('keeps a sign-in for one callback only', async () => {
     const sessions = sessionsFor();
     const { res, cookies } = response();

@@ -139,6 +139,25 @@ export class Sessions {
     if (!ok) throw new ForbiddenException('missing or wrong CSRF token: reload the inbox and try again');
   }
 
+  /**
+   * Whether a request with the session's cookie was made by a page of another origin: a browser says so in
+   * `Sec-Fetch-Site` (`same-site` too: SameSite=Strict sends the cookie to a sibling origin's `<img>`, another port on
+   * the same host, a sibling subdomain); without it, an `Origin` or `Referer` of another origin says so. A request with
+   * neither (typed into the address bar, a tool) is the reviewer's own.
+   */
+  fromElsewhere(req: HttpRequest): boolean {
+    const site = req.headers['sec-fetch-site'];
+    if (typeof site === 'string') return site !== 'same-origin' && site !== 'none';
+    const own = new URL(resolve(this.options.publicUrl)).origin;
+    const from = req.headers.origin ?? req.headers.referer;
+    if (typeof from !== 'string' || from === 'null') return typeof from === 'string';
+    try {
+      return new URL(from).origin !== own;
+    } catch {
+      return true;
+    }
+  }
+
   private expiry(s: ReviewerSession) {
     return Math.min(s.lastSeenAt + this.idleTimeoutMs, s.createdAt + this.maxSessionMs);
   }

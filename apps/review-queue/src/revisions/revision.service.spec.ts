@@ -192,6 +192,17 @@ describe('RevisionService: approve with changes', () => {
     expect(t.revisionEvents()).toHaveLength(1);
   });
 
+  it("tells a reviewer without the item's roles nothing about it: 403 before its view, its status or a retry (red team, 2026-12-04)", async () => {
+    const t = await setup();
+    const sam = { id: 'sam', kind: 'human' as const, roles: ['security'] };
+    await expect(t.revisions.revise('a1', sam, { ...t.shown, amount: 1 }, 'probe', 'e'.repeat(64), now)).rejects.toThrow(ForbiddenException);
+    await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
+    // Revised now: still 403, not the 409 (or the retry's answer) that would say it was decided.
+    await expect(t.revisions.revise('a1', sam, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now)).rejects.toThrow(
+      /requires one of the roles: reviewer/,
+    );
+  });
+
   it('refuses precisely: nothing changed, a value not free text, the proposer, a stale view', async () => {
     const t = await setup();
     await expect(t.revisions.revise('a1', alice, t.shown, 'same', undefined, now)).rejects.toThrow(

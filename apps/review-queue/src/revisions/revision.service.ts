@@ -72,6 +72,9 @@ export class RevisionService {
   ): Promise<RevisionResult> {
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    // The roles first: nothing about the item (its kind, whether it changed or was decided) is told to a reviewer who
+    // may not work it (red team, 2026-12-04).
+    requireItemRole(item, reviewer.roles, 'approving');
     if ((item.kind ?? 'approval') !== 'approval') throw new ConflictException('only an action waiting for approval can be approved with changes');
     if (seenDigest !== undefined && seenDigest !== shownDigest(shownView({ ...item, status: 'pending' }))) {
       throw new ConflictException('the review item changed since it was shown (shownDigest does not match): look again before deciding');
@@ -83,7 +86,6 @@ export class RevisionService {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it, with changes or without');
     }
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action with changes');
-    requireItemRole(item, reviewer.roles, 'approving');
     // A revision ends the item and carries this reviewer's approval: a critical one needs their second factor too.
     const stepUp = stepUpRefusal(item, reviewer, now);
     if (stepUp) throw new ForbiddenException(stepUp);
