@@ -52,6 +52,10 @@ describe('parseKnownFields: a field the schema does not know is refused, not dro
     ).toEqual([['items', 1, 'extra']]);
   });
 
+  it('names a long key by its first 63 characters', () => {
+    expect(refusal({ ...proposal, ['k'.repeat(5000)]: 1 })).toBe(`${'k'.repeat(63)}…: unknown field`);
+  });
+
   it('stops at five, as the other issues do', () => {
     const noisy = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`x${i}`, i]));
     const result = parseKnownFields(ProposalSchema, { ...proposal, ...noisy });

@@ -60,9 +60,11 @@ export function parseKnownFields<S extends z.ZodType>(schema: S, value: unknown)
     ...Object.keys(objectAt(path.slice(0, -1), result.data) ?? {}),
     ...(path.length === 1 && shape && typeof shape === 'object' ? Object.keys(shape) : []),
   ];
+  // A key is named at most 64 characters long: an answer does not echo a whole body back.
+  const shown = (k: string | number) => (typeof k === 'string' && k.length > 64 ? `${k.slice(0, 63)}…` : k);
   const issues = unknown.map((path) => ({
     code: 'custom' as const,
-    path,
+    path: path.map(shown),
     message: unknownFieldMessage(String(path[path.length - 1]), known(path)),
     input: undefined,
   }));
