@@ -245,26 +245,76 @@ export type OnFound = (kind: string) => void;
  * and a text with nothing to mask comes back as it was, byte for byte.
  */
 export function scanText(text: string, options: MaskingOptions = {}, strict = false, found?: OnFound): string {
-  return scanLayer(maskCountersignTokens(text, found), options, strict, found, 0);
+  return scanLayer(text, options, strict, found, 0);
 }
 
 /**
- * Countersign's own bearer tokens (`cs_<principal>_<24 random bytes, base64url>`, libs/platform/nest tokens-file.ts):
- * a secret pasted into a reason or a parameter is masked like regulated data (red team, 2026-12-04: an agent's token in
- * a kill switch's reason reached the audit trail as it was), and found as `countersign-token`.
+ * Credentials: Countersign's own bearer tokens (`cs_<principal>_<24 random bytes, base64url>`, libs/platform/nest
+ * tokens-file.ts) and the common shapes of others' (API keys of payment, cloud and code hosts, JSON Web Tokens, private
+ * keys, `password=…`). A secret pasted into a reason or a parameter is masked like regulated data, and found as `secret`
+ * (red team, 2026-12-04: an agent's token in a kill switch's reason, and `sk_live_…`, `AKIA…`, a JWT in a reply, reached
+ * the audit trail as they were). Read in every layer (base64, hex: `maskEncoded`), without the invisible characters
+ * that split one, and inside percent-encoding.
  */
-const COUNTERSIGN_TOKEN = /(?<![A-Za-z0-9_-])cs_[A-Za-z0-9-]{1,64}_[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])/g;
+const SECRET = new RegExp(
+  [
+    // Countersign's own: the random part has 32 characters; what is glued to either end goes with it.
+    'cs_[A-Za-z0-9-]{1,64}_[A-Za-z0-9_-]{32,}',
+    // Stripe-style keys, AWS access key ids, GitHub tokens, Slack tokens, Google API keys.
+    '\\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}',
+    '\\b(?:AKIA|ASIA)[0-9A-Z]{16}\\b',
+    '\\bgh[pousr]_[A-Za-z0-9]{30,}',
+    '\\bgithub_pat_[A-Za-z0-9_]{30,}',
+    '\\bxox[abposr]-[A-Za-z0-9-]{10,}',
+    '\\bAIza[0-9A-Za-z_-]{35}',
+    // A JSON Web Token: a JSON header and payload (base64url of `{"`) and a signature.
+    '\\beyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{10,}',
+    '-----BEGIN [A-Z ]*PRIVATE KEY-----[\\s\\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)',
+    // A value given for a password, a secret, a token or an API key: the value goes.
+    // (`=` and maybe spaces, or `:` with the value right after it: "your password: reset it here" is prose.)
+    '\\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)(?:\\s*=\\s*|:(?=[^\\s]))[^\\s,;&"\'<>]{4,}',
+  ].join('|'),
+  'gi',
+);
+const MAYBE_SECRET = /cs_|_live_|_test_|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|eyJ|PRIVATE KEY|pass|pwd|secret|key|token/i;
+const INVISIBLE = /\p{Cf}/u;
+const INVISIBLES = /\p{Cf}/gu;
+/** A run of URL characters with at least one percent-escape in it. */
+const PERCENT_RUN = /(?:[A-Za-z0-9._~!$'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*%[0-9A-Fa-f]{2}(?:[A-Za-z0-9._~!$'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*/g;
 
-function maskCountersignTokens(text: string, found: OnFound | undefined): string {
-  if (!text.includes('cs_')) return text;
-  return text.replace(COUNTERSIGN_TOKEN, () => {
-    found?.('countersign-token');
-    return '[countersign token]';
-  });
+function maskSecrets(text: string, found: OnFound | undefined): string {
+  if (!MAYBE_SECRET.test(text) && !text.includes('%')) return text;
+  const mask = (t: string) =>
+    t.replace(SECRET, () => {
+      found?.('secret');
+      return '[secret]';
+    });
+  let out = MAYBE_SECRET.test(text) ? mask(text) : text;
+  // Split by invisible characters (`cs_ag\u200bent_…`): read without them, and kept without them where one was found.
+  if (INVISIBLE.test(out)) {
+    const bare = out.replace(INVISIBLES, '');
+    const masked = mask(bare);
+    if (masked !== bare) out = masked;
+  }
+  // Percent-encoded (`cs%5Fagent%5F…`): each run read decoded, and masked whole when it holds one.
+  if (out.includes('%'))
+    out = out.replace(PERCENT_RUN, (run) => {
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(run);
+      } catch {
+        return run;
+      }
+      const masked = mask(decoded);
+      return masked === decoded ? run : '[secret]';
+    });
+  return out;
 }
 
 /** `scanText` of a text found inside `decodings` encodings. */
 function scanLayer(text: string, options: MaskingOptions, strict: boolean, found: OnFound | undefined, decodings: number): string {
+  // Not in an identifier's value (ids, digests, signatures, seals, approval tokens): Countersign's own, verified as they are.
+  if (!strict) text = maskSecrets(text, found);
   // Markup: the text as shown first, then as sent. A card split by tags is one as shown (`4111<b>1111</b>…`; read as
   // sent first, its pieces could pass for a phone number and be masked apart); one inside a tag's attributes is one
   // as sent (`<a title="4111 1111 1111 1111">`). Neither reading alone finds both.

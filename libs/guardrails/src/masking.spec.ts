@@ -162,11 +162,51 @@ describe('masking regulated data', () => {
   it("masks Countersign's own bearer tokens pasted into text, and finds them (red team, 2026-12-04: one reached the audit trail)", () => {
     const token = 'cs_agent_' + 'Ab3_-x'.repeat(5) + 'Zz';
     expect(token).toMatch(/^cs_agent_[A-Za-z0-9_-]{32}$/);
-    expect(maskText(`incident: leaked ${token}, rotate it`)).toBe('incident: leaked [countersign token], rotate it');
-    expect(maskText(`Bearer cs_admin2_${'q'.repeat(32)}`)).toBe('Bearer [countersign token]');
-    expect(findRegulatedData({ reason: `see ${token}` })).toEqual([{ kind: 'countersign-token', path: '/reason' }]);
-    // Not a token: the words around one, a shorter tail, a longer one glued to more.
-    for (const text of ['cs_agent_short', `cs_agent_${'q'.repeat(33)}`, 'docs_agent_handbook', 'the cs_ prefix']) expect(maskText(text)).toBe(text);
+    expect(maskText(`incident: leaked ${token}, rotate it`)).toBe('incident: leaked [secret], rotate it');
+    expect(maskText(`Bearer cs_admin2_${'q'.repeat(32)}`)).toBe('Bearer [secret]');
+    expect(findRegulatedData({ reason: `see ${token}` })).toEqual([{ kind: 'secret', path: '/reason' }]);
+    // Written to dodge: glued to letters, split by a zero-width space, percent-encoded, base64, hex.
+    for (const dodged of [
+      `x${token}`,
+      `${token}Kx`,
+      `${token.slice(0, 5)}\u200b${token.slice(5)}`,
+      encodeURIComponent(token).replace(/_/g, '%5F'),
+      Buffer.from(token).toString('base64'),
+      Buffer.from(token).toString('hex'),
+    ]) {
+      const masked = maskText(`tok: ${dodged} end`);
+      expect({ dodged, masked, random: masked.includes(token.slice(9, 25)) }).toEqual({ dodged, masked, random: false });
+      expect(findRegulatedData({ body: `tok: ${dodged} end` }).map((f) => f.kind)).toContain('secret');
+    }
+    // Not a token: the words around one, a shorter tail.
+    for (const text of ['cs_agent_short', 'docs_agent_handbook', 'the cs_ prefix']) expect(maskText(text)).toBe(text);
+  });
+
+  it("masks others' credentials: payment, cloud and code-host keys, a JWT, a private key, a password given (red team, 2026-12-04)", () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+    for (const secret of [
+      'sk_live_abcdefghijklmnop1234',
+      'AKIAIOSFODNN7EXAMPLE',
+      'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+      'xoxb-123456789012-abcdefghijkl',
+      jwt,
+      'password=hunter2',
+      'api_key:abcd1234efgh',
+      'API-KEY=abcd1234efgh',
+    ]) {
+      const masked = maskText(`here: ${secret} done`);
+      expect({ secret, masked }).toEqual({ secret, masked: expect.stringContaining('[secret]') });
+      expect(masked).not.toContain(secret.slice(-8));
+    }
+    expect(maskText('-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----')).toBe('[secret]');
+    // Prose about passwords and keys stays as it is: a support reply says such things.
+    for (const text of [
+      'To reset your password: click the link we sent.',
+      'Your password was changed.',
+      'The key to the locker is at the desk.',
+      'Your token of appreciation is on its way.',
+    ])
+      expect(maskText(text)).toBe(text);
   });
 
   it('never throws, is idempotent, and leaves no valid card number behind (property)', () => {
