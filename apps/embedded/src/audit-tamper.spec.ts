@@ -68,6 +68,20 @@ describe('an audit file changed while the embedded mode was stopped', () => {
           status: 400,
           body: { message: `index: must be an integer from 0 to ${Number.MAX_SAFE_INTEGER} in decimal digits` },
         });
+      // A time in ISO 8601 only (`Date.parse` took `0` and `2026-02-30`), and at least one entry (red team, 2026-12-04).
+      const entries = (query: string) => call('GET', `${again.url}/v1/audit/entries?${query}`, undefined, token('auditor'));
+      for (const since of ['0', '-1', '99999', '2026-02-30'])
+        expect(await entries(`since=${since}`)).toMatchObject({
+          status: 400,
+          body: { message: 'since: must be an ISO 8601 date or time (2026-12-04, 2026-12-04T10:00:00Z, or with an offset)' },
+        });
+      expect(await entries('limit=0&since=2026-01-01')).toMatchObject({
+        status: 400,
+        body: { message: 'limit: must be an integer from 1 to 5000 in decimal digits' },
+      });
+      const some = await entries('limit=1&since=2026-01-01');
+      expect(some.status).toBe(200);
+      expect(some.body.entries).toHaveLength(1);
     } finally {
       await again.close();
     }

@@ -2,9 +2,11 @@ import { BadRequestException, Controller, Get, Header, Inject, NotFoundException
 import { inclusionProof, rootFromLeaves } from '@countersign/audit-chain';
 import { ApiRoute, integerQuery, Roles } from '@countersign/nest';
 import { AuditLogRepository, leafOf, StoredEntry } from '../log-store/audit-log.repository';
+import { z } from 'zod';
 import { AUDIT_LOG } from '../tokens';
 import { buildSegment, SegmentRangeError } from './segment';
 
+const ISO_TIME = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
 const int = (name: string, v: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER) => integerQuery(name, v, fallback, { max });
 
 // The API's view of an entry: it shows the event's chain fields, it is not an event (nothing emits it).
@@ -40,7 +42,7 @@ export class AuditController {
       type: 'entries of this event type',
       since: 'entries from this ISO 8601 time',
       until: 'entries before this ISO 8601 time',
-      limit: 'at most this many (default 500, at most 5000)',
+      limit: 'at most this many (1 to 5000, default 500)',
     },
     ok: {
       description: 'The entries',
@@ -60,10 +62,13 @@ export class AuditController {
   ) {
     if (!actionId && !correlationId && !actor && !type && !since)
       throw new BadRequestException('give at least one of actionId, correlationId, actor, type, since');
+    // ISO 8601 as written (`2026-12-04`, `2026-12-04T10:00:00Z`, with an offset): `Date.parse` took `0`, `-1` and
+    // `2026-02-30` (red team, 2026-12-04).
     for (const [k, v] of Object.entries({ since, until }))
-      if (v !== undefined && Number.isNaN(Date.parse(v))) throw new BadRequestException(`${k}: must be an ISO 8601 time`);
-    const n = int('limit', limit, 500, 5000);
-    return { entries: (await this.log.query({ actionId, correlationId, actor, type, since, until, limit: Math.max(n, 1) })).map(view) };
+      if (v !== undefined && !ISO_TIME.safeParse(v).success)
+        throw new BadRequestException(`${k}: must be an ISO 8601 date or time (2026-12-04, 2026-12-04T10:00:00Z, or with an offset)`);
+    const n = integerQuery('limit', limit, 500, { min: 1, max: 5000 });
+    return { entries: (await this.log.query({ actionId, correlationId, actor, type, since, until, limit: n })).map(view) };
   }
 
   @ApiRoute({
