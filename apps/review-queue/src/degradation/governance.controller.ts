@@ -207,11 +207,16 @@ export class GovernanceController {
   /** Clears the override, and any request for one still waiting for a second admin: the computed mode applies again (audited). */
   @ApiRoute({
     summary: 'Clear the degradation-mode override (audited)',
+    body: ClearBody,
+    bodyOptional: true,
     ok: {
       description: 'No override; the computed mode applies again',
       schema: overrideAnswer('null'),
     },
-    errors: { 503: 'no review-decision key can seal the clearing now (expired): nothing was published' },
+    errors: {
+      400: 'a body that is not `{"reason": "…"}`',
+      503: 'no review-decision key can seal the clearing now (expired): nothing was published',
+    },
   })
   @Delete('mode-override')
   @HttpCode(200)

@@ -6,8 +6,8 @@ import { JsonBodyMiddleware, unsupportedBody } from './body';
 // real: the body reader and the strict parser; fake: the request (a stream with headers) and the response (its headers).
 type Read = { body?: unknown; headers: Record<string, string>; error?: HttpException };
 
-async function read(body: Buffer | string, headers: Record<string, string>): Promise<Read> {
-  const req = Object.assign(Readable.from([Buffer.from(body)]), { method: 'POST', headers }) as unknown as IncomingMessage & { body?: unknown };
+async function read(body: Buffer | string, headers: Record<string, string>, method = 'POST'): Promise<Read> {
+  const req = Object.assign(Readable.from([Buffer.from(body)]), { method, headers }) as unknown as IncomingMessage & { body?: unknown };
   const sent: Record<string, string> = {};
   const res = { setHeader: (name: string, value: string) => void (sent[name.toLowerCase()] = value) };
   try {
@@ -86,6 +86,12 @@ describe('JSON body reader', () => {
     const r = await read('{"parameters":{"body":"ok","__proto__":{"x":1}}}', { 'content-type': 'application/json' });
     expect(r.error).toBeInstanceOf(BadRequestException);
     expect(refusal(r)).toEqual({ status: 400, message: 'malformed JSON body: key "__proto__" is not allowed in the object at /parameters' });
+  });
+
+  it("reads a DELETE's body as strictly as any other: it was ignored, and a reason of any shape was taken (red team, 2026-12-04)", async () => {
+    expect(await read(json, { 'content-type': 'application/json' }, 'DELETE')).toEqual({ body: { reason: 'checked the order' }, headers: {} });
+    expect(refusal(await read('{"a":1,"a":2}', { 'content-type': 'application/json' }, 'DELETE'))).toMatchObject({ status: 400 });
+    expect(await read('', {}, 'DELETE')).toEqual({ body: undefined, headers: {} });
   });
 
   it('still refuses a duplicate key with 400', async () => {

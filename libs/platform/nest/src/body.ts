@@ -17,7 +17,8 @@ export const MAX_BODY_BYTES = 64 * 1024;
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
   async use(req: IncomingMessage & { body?: unknown }, res: Pick<ServerResponse, 'setHeader'>, next: () => void): Promise<void> {
-    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE') return next();
+    // A DELETE may carry a body too (a reason for clearing an override): read as strictly as any other, not ignored.
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_BODY_BYTES) {
       req.resume();
