@@ -48,7 +48,7 @@ export class HomeLock {
         if (Date.now() - mtime(file) < BEING_WRITTEN_MS) throw inUse(file, 'a process that is starting');
       } else if (holder.host !== hostname()) {
         throw inUse(file, `process ${holder.pid} on host ${holder.host} (cannot tell from here whether it still runs)`);
-      } else if (alive(holder.pid)) {
+      } else if (alive(holder.pid, holder.since)) {
         throw inUse(file, `process ${holder.pid}${holder.pid === process.pid ? ' (this one)' : ''}, running since ${holder.since}`);
       }
       // Left by a process that is gone: take it over, unless someone else just did.
@@ -96,12 +96,37 @@ function parse(raw: string): Holder | undefined {
   }
 }
 
-/** Signal 0 asks the kernel whether the pid exists, without signalling it (EPERM: it exists, owned by another user). */
-function alive(pid: number): boolean {
+/**
+ * Whether the holder still runs. Signal 0 asks the kernel whether the pid exists, without signalling it (EPERM: it
+ * exists, owned by another user). Where `/proc` says more, a pid that exists may still not be the holder: a zombie (a
+ * killed process its parent has not reaped yet) is gone, and a process that started after the lock was written is
+ * another one that got the pid after a crash or a reboot (red team, 2026-12-04: such a lock refused every start until
+ * someone deleted it).
+ */
+function alive(pid: number, since: string): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  const started = processStart(pid);
+  if (!started) return true; // no /proc: the pid is taken as the holder's
+  if (started.gone) return false;
+  const written = Date.parse(since);
+  // The holder wrote `since` after it started (the boot time in /proc/stat is whole seconds: two of slack).
+  return Number.isNaN(written) || started.atMs <= written + 2_000;
+}
+
+/** When a process started and whether it is a zombie, from `/proc` (Linux); undefined where it cannot be read. */
+export function processStart(pid: number): { atMs: number; gone: boolean } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "pid (comm) ": state is the first, starttime (clock ticks since boot, 100 a second) the twentieth.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const boot = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
+    if (boot === undefined) return undefined;
+    return { atMs: (Number(boot) + Number(fields[19]) / 100) * 1000, gone: fields[0] === 'Z' || fields[0] === 'X' };
+  } catch {
+    return undefined;
   }
 }

@@ -108,6 +108,12 @@ describe('action timeline', () => {
     ]);
     // The code for a program too, on the entry that has one only.
     expect(timeline.map((t) => t.reasonCode)).toEqual([undefined, 'sla_expired']);
+    // A reason that begins with its code already (the review clock's expiry does) says it once.
+    const again = readModel();
+    await again.handlers[TOPICS.reviewDecided](
+      decided('e-exp-2', '2026-11-24T10:15:01.000Z', { decision: 'expired', reason: 'sla_expired: nobody decided in time', reasonCode: 'sla_expired' }),
+    );
+    expect((await again.views.timeline('a-2')).map((t) => t.detail)).toEqual(['review-queue: sla_expired: nobody decided in time']);
   });
 
   it('shows an action the executor holds as held, with the reason', async () => {

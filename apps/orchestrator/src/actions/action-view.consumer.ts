@@ -131,7 +131,8 @@ function reviewEntry(e: TopicMap[typeof TOPICS.reviewDecided]): Pick<TimelineEnt
   }
   return {
     status: e.data.decision,
-    detail: `${by}: ${e.data.reasonCode ? `${e.data.reasonCode}: ` : ''}${e.data.reason}`,
+    // The code once, where the reason does not begin with it already (an expiry's does: "sla_expired: sla_expired: …").
+    detail: `${by}: ${e.data.reasonCode && !e.data.reason.startsWith(`${e.data.reasonCode}:`) ? `${e.data.reasonCode}: ` : ''}${e.data.reason}`,
     ...(e.data.reasonCode && { reasonCode: e.data.reasonCode }),
   };
 }
