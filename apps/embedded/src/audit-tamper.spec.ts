@@ -79,6 +79,10 @@ describe('an audit file changed while the embedded mode was stopped', () => {
         status: 400,
         body: { message: 'limit: must be an integer from 1 to 5000 in decimal digits' },
       });
+      // A refusal is JSON, also from the route whose answer is JSON Lines (its header stayed on the 400).
+      const badSegment = await fetch(`${again.url}/v1/audit/segment?from=0&to=1e3`, { headers: { Authorization: `Bearer ${token('auditor')}` } });
+      expect(badSegment.status).toBe(400);
+      expect(badSegment.headers.get('content-type')).toBe('application/json; charset=utf-8');
       const some = await entries('limit=1&since=2026-01-01');
       expect(some.status).toBe(200);
       expect(some.body.entries).toHaveLength(1);

@@ -42,6 +42,19 @@ describe('segments', () => {
     expect(verifySegment(text, keys)).toEqual({ ok: true, treeSize: 50, root: heads[heads.length - 1].rootHash, headsChecked: 4, signers });
   });
 
+  it('counts a head line given twice once (red team, 2026-12-04: "5 signed heads" for 4)', () => {
+    const ls = lines(text);
+    const head = ls.findIndex((l) => l.startsWith('{"kind":"head"'));
+    const doubled = [...ls.slice(0, head + 1), ls[head], ...ls.slice(head + 1)];
+    expect(verifySegment(`${doubled.join('\n')}\n`, keys)).toEqual({
+      ok: true,
+      treeSize: 50,
+      root: heads[heads.length - 1].rootHash,
+      headsChecked: 4,
+      signers,
+    });
+  });
+
   it('writes version 2: each entry line carries its leaf hash and no root (the heads carry the roots, ADR 0029)', () => {
     const ls = lines(text);
     expect(JSON.parse(ls[0])).toMatchObject({ kind: 'segment', version: 2 });

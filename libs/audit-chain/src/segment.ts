@@ -170,6 +170,8 @@ export class ChainVerifier {
     }
     for (const h of heads) {
       const same = this.bySize.get(h.treeSize);
+      // A head given twice (a line repeated in a segment) is one head: it is checked, and counted, once.
+      if (same?.some((o) => o.keyId === h.keyId && o.signature === h.signature && o.rootHash === h.rootHash && o.timestamp === h.timestamp)) continue;
       if (same) same.push(h);
       else this.bySize.set(h.treeSize, [h]);
     }

@@ -185,6 +185,9 @@ export class RejectionFilter implements ExceptionFilter, OnModuleDestroy {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<AuthenticatedRequest & { method: string; originalUrl: string; correlationId?: string }>();
     const res = ctx.getResponse<{ status(n: number): { json(b: unknown): void }; setHeader(k: string, v: string): void }>();
+    // An error's body is JSON, whatever the route's answer would have been (`@Header('Content-Type', …)` on a segment
+    // export was kept on its 400: Express's json() sets the type only where none is set).
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
     if (!(exception instanceof HttpException) && isDependencyFailure(exception)) {
       this.logger.warn({ err: exception, path: shownPath(req.originalUrl) }, 'a dependency is unavailable; answered 503');
       res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));

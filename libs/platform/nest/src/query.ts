@@ -21,7 +21,7 @@ export function queryParamsOf(controller: object, handler: (...args: unknown[]) 
 }
 
 /** A parameter name as a message shows it: a plain name as sent, anything else not echoed (it may carry data). */
-const shownName = (name: string) => (/^[A-Za-z][A-Za-z0-9_.-]{0,40}(\[\])?$/.test(name) ? `\`${name}\`` : 'a parameter with an unusual name');
+const shownName = (name: string) => (/^[A-Za-z][A-Za-z0-9_.-]{0,40}(\[\])?$/.test(name) ? `\`${name}\`` : '(its name is not shown: not a plain name)');
 
 /**
  * Refuses, with a 400 the rejection filter audits, a query the route would not read as sent: a parameter it does not
