@@ -134,54 +134,53 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
 
 type Fail = (pointer: string, problem: string) => never;
 
+/** Every value of the parsed contract, depth first, with its JSON pointer and the key it is under (`undefined` at the top). */
+function forEachValue(root: unknown, visit: (value: unknown, pointer: string, key: string | undefined) => void): void {
+  const stack: Array<{ value: unknown; pointer: string; key?: string }> = [{ value: root, pointer: '' }];
+  while (stack.length) {
+    const { value, pointer, key } = stack.pop()!;
+    visit(value, pointer, key);
+    if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, pointer: `${pointer}/${i}` }));
+    else if (value && typeof value === 'object')
+      for (const [k, v] of Object.entries(value)) stack.push({ value: v, pointer: `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, key: k });
+  }
+}
+
 /**
  * Every pattern of the contract (a condition's `matches`, a parameter schema's `pattern`, a national id's) compiles and
  * cannot take exponential time on an agent's text (`backtrackingRisk`): it runs on every decision, and one admin's request
  * must not be able to stall the policy engine (red team, 2026-12-04).
  */
 function checkPatterns(root: unknown, fail: Fail): void {
-  const stack: Array<{ value: unknown; pointer: string }> = [{ value: root, pointer: '' }];
-  while (stack.length) {
-    const { value, pointer } = stack.pop()!;
-    if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, pointer: `${pointer}/${i}` }));
-    else if (value && typeof value === 'object')
-      for (const [k, v] of Object.entries(value)) {
-        const at = `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-        if ((k === 'matches' || k === 'pattern') && typeof v === 'string') {
-          try {
-            new RegExp(v, 'i'); // as the conditions compile it (a parameter schema's own check adds the u flag)
-          } catch (e) {
-            fail(at, `not a valid regular expression: ${(e as Error).message}`);
-          }
-          const risk = backtrackingRisk(v);
-          if (risk) fail(at, `a pattern that can stall every decision: ${risk}`);
-        } else stack.push({ value: v, pointer: at });
-      }
-  }
+  forEachValue(root, (value, pointer, key) => {
+    if ((key !== 'matches' && key !== 'pattern') || typeof value !== 'string') return;
+    try {
+      new RegExp(value, 'i'); // as the conditions compile it (a parameter schema's own check adds the u flag)
+    } catch (e) {
+      fail(pointer, `not a valid regular expression: ${(e as Error).message}`);
+    }
+    const risk = backtrackingRisk(value);
+    if (risk) fail(pointer, `a pattern that can stall every decision: ${risk}`);
+  });
 }
 
 /** The first string (value or key) holding a control character other than tab and line breaks, or a lone surrogate. */
 function unreadableText(root: unknown): { pointer: string; problem: string } | undefined {
-  const stack: Array<{ value: unknown; pointer: string }> = [{ value: root, pointer: '' }];
   const problemOf = (text: string): string | undefined => {
     const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text)?.[0];
     if (control !== undefined) return `holds the control character U+${control.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;
     return (text as unknown as { isWellFormed(): boolean }).isWellFormed() ? undefined : 'holds a lone surrogate (no character)';
   };
-  while (stack.length) {
-    const { value, pointer } = stack.pop()!;
-    if (typeof value === 'string') {
-      const problem = problemOf(value);
-      if (problem) return { pointer, problem: `the text ${problem}` };
-    } else if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, pointer: `${pointer}/${i}` }));
-    else if (value && typeof value === 'object')
-      for (const [k, v] of Object.entries(value)) {
-        const problem = problemOf(k);
-        if (problem) return { pointer, problem: `a key ${problem}` };
-        stack.push({ value: v, pointer: `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}` });
-      }
-  }
-  return undefined;
+  let found: { pointer: string; problem: string } | undefined;
+  forEachValue(root, (value, pointer, key) => {
+    if (found) return;
+    const ofKey = key === undefined ? undefined : problemOf(key);
+    const ofText = typeof value === 'string' ? problemOf(value) : undefined;
+    // A bad key is named where its object is (its own pointer would carry it).
+    if (ofKey) found = { pointer: pointer.slice(0, pointer.lastIndexOf('/')), problem: `a key ${ofKey}` };
+    else if (ofText) found = { pointer, problem: `the text ${ofText}` };
+  });
+  return found;
 }
 
 /** The degradation levels: each exit threshold names a signal its enter names, and is at most it; levels rise with the mode. */

@@ -42,6 +42,11 @@ const COUNTERSIGN_DIRECTORY = /(^|[/\\])\.?countersign[/\\]/i;
 
 /** The normalised form the patterns read (exported for tests and the ADR's examples). */
 export function normaliseName(text: string): string {
+  return wordsOf(readable(text));
+}
+
+/** The text as a person reads it: percent-decoded, NFKC (full-width letters, a full-width `／`), no format characters. */
+function readable(text: string): string {
   let t = text;
   if (t.includes('%')) {
     try {
@@ -50,8 +55,12 @@ export function normaliseName(text: string): string {
       // not percent-encoded after all: read it as it is
     }
   }
-  t = t.normalize('NFKC').replace(/\p{Cf}/gu, '');
-  t = t.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+  return t.normalize('NFKC').replace(/\p{Cf}/gu, '');
+}
+
+/** Its words: camelCase split, lower case, every run of other characters one `_`, with a `_` at both ends. */
+function wordsOf(readableText: string): string {
+  const t = readableText.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
   return `_${t.replace(/[^a-z0-9]+/g, '_')}_`;
 }
 
@@ -61,22 +70,11 @@ const MAYBE_PROTECTED = /[^\x00-\x7f]|%|audit|kill|unleash|countersign|key|contr
 
 function match(text: string, patterns: ReadonlyArray<readonly [ProtectedAsset, RegExp]>): ProtectedAsset | undefined {
   if (!MAYBE_PROTECTED.test(text)) return undefined;
-  const n = normaliseName(text);
-  if (COUNTERSIGN_DIRECTORY.test(pathOf(text))) return 'Countersign itself';
+  const read = readable(text);
+  if (COUNTERSIGN_DIRECTORY.test(read)) return 'Countersign itself';
+  const n = wordsOf(read);
   for (const [asset, re] of patterns) if (re.test(n)) return asset;
   return undefined;
-}
-
-/** The text as a path, for the directory check: percent-decoded, NFKC (a full-width `／` is `/`), without format characters. */
-function pathOf(text: string): string {
-  if (/^[\x20-\x7e]*$/.test(text) && !text.includes('%')) return text;
-  let t = text;
-  try {
-    t = decodeURIComponent(t);
-  } catch {
-    // not percent-encoded after all: read it as it is
-  }
-  return t.normalize('NFKC').replace(/\p{Cf}/gu, '');
 }
 
 /**

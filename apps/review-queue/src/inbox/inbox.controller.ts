@@ -280,10 +280,10 @@ export class InboxController {
   async claim(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Req() req: HttpRequest, @Body() body: unknown) {
     // The script renews an open card's claim every minute (`{"renewal": true}`): that is not the reviewer's activity, or
     // an unattended open card would keep its session (and the claim) alive until the session's maximum (red team).
-    // Signed in first: a body is read for a session only (its refusal named the body's fields to anyone before).
-    if (!(await this.sessions.current(req, false))) throw new UnauthorizedException('not signed in (or the session ended): sign in at /auth/sign-in');
-    const { renewal } = parseBody(ClaimBody, body ?? {});
-    const session = await this.apiSession(req, renewal !== true);
+    // Signed in first (one look at the session): the body is checked for a session only, as its refusal names its fields.
+    const renewal = (body as { renewal?: unknown } | undefined)?.renewal === true;
+    const session = await this.apiSession(req, !renewal);
+    parseBody(ClaimBody, body ?? {});
     this.sessions.checkCsrf(req, session);
     try {
       return { actionId, claim: await this.claims.claim(actionId, session.principal, session.name) };

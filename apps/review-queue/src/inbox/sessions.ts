@@ -131,7 +131,7 @@ export class Sessions {
    */
   checkCsrf(req: HttpRequest, session: ReviewerSession): void {
     const origin = req.headers.origin;
-    if (typeof origin === 'string' && origin !== new URL(resolve(this.options.publicUrl)).origin) {
+    if (typeof origin === 'string' && origin !== this.ownOrigin()) {
       throw new ForbiddenException('a decision must come from the inbox itself (Origin does not match)');
     }
     const sent = req.headers['x-csrf-token'];
@@ -148,14 +148,18 @@ export class Sessions {
   fromElsewhere(req: HttpRequest): boolean {
     const site = req.headers['sec-fetch-site'];
     if (typeof site === 'string') return site !== 'same-origin' && site !== 'none';
-    const own = new URL(resolve(this.options.publicUrl)).origin;
     const from = req.headers.origin ?? req.headers.referer;
     if (typeof from !== 'string' || from === 'null') return typeof from === 'string';
     try {
-      return new URL(from).origin !== own;
+      return new URL(from).origin !== this.ownOrigin();
     } catch {
       return true;
     }
+  }
+
+  /** The inbox's own origin, from its public URL. */
+  private ownOrigin(): string {
+    return new URL(resolve(this.options.publicUrl)).origin;
   }
 
   private expiry(s: ReviewerSession) {
