@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { InMemoryBroker } from '@countersign/bus';
 import { call, DEFAULT_PRINCIPALS, eventually, freePort, writeTokens } from '@countersign/testing';
 import { startEmbedded } from './embedded';
 
@@ -109,6 +110,54 @@ describe('the embedded mode keeps its state in COUNTERSIGN_HOME', () => {
     const second = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) });
     try {
       await expectKept(second.url, home, before);
+    } finally {
+      await second.close();
+    }
+  }, 120_000);
+
+  it('through a stop: an execution in flight finishes while the process still serves its stand-in target, and is delivered once', async () => {
+    const home = newHome();
+    const first = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) });
+    // The target holds the first delivery until the test lets it go: the stop begins with an execution in flight.
+    let entered!: () => void;
+    const inTarget = new Promise<void>((r) => (entered = r));
+    let letGo!: () => void;
+    const gate = new Promise<void>((r) => (letGo = r));
+    const receive = first.sink.receive.bind(first.sink);
+    first.sink.receive = async (...args) => {
+      entered();
+      await gate;
+      return receive(...args);
+    };
+    const id = (await call('POST', `${first.url}/v1/proposals`, example('refund-small.json'), token(home, 'agent'))).body.actionId as string;
+    await inTarget;
+    // When the first consumer leaves its group, a new connection tells whether the process still serves: the consumers
+    // must drain before the HTTP server closes, or a handler's next call to a route of this process (a resend, the next
+    // action) is refused and its outcome is unknown (red team, 2026-12-04: ECONNRESET, then ECONNREFUSED).
+    const leave = InMemoryBroker.prototype.leave;
+    let servedAtLeave: Promise<number | string> | undefined;
+    const spy = jest.spyOn(InMemoryBroker.prototype, 'leave').mockImplementation(function (this: InMemoryBroker, ...args) {
+      servedAtLeave ??= fetch(`${first.url}/healthz`).then(
+        (res) => res.status,
+        (e: Error & { cause?: { code?: string } }) => e.cause?.code ?? e.message,
+      );
+      return leave.apply(this, args);
+    });
+    let closing: Promise<void> | undefined;
+    try {
+      closing = first.close();
+      await eventually(async () => expect(servedAtLeave).toBeDefined(), 30_000);
+      expect(await servedAtLeave).toEqual(expect.any(Number));
+    } finally {
+      spy.mockRestore();
+      letGo();
+      await (closing ?? first.close());
+    }
+    const second = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) });
+    try {
+      // Executed by the first process, not settled by the second: no resend, one delivery.
+      expect((await statusOf(second.url, home, id)).status).toBe('executed');
+      expect(await delivered(second.url, home, id)).toEqual([1]);
     } finally {
       await second.close();
     }

@@ -63,13 +63,22 @@ void (async () => {
         '',
       ].join('\n'),
     );
-    const stop = async () => {
+    // A stop finishes what is in flight first (the consumers drain while the process still serves its stand-in target);
+    // a second signal stops at once, and the next start settles what was left (the executor's reconciler).
+    let stopping = false;
+    const stop = async (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn(`${signal} again: stopping at once; the next start settles what was in flight`);
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info(`${signal}: finishing what is in flight, then stopping (send it again to stop at once)`);
       await running.close();
       await tracing.shutdown();
       process.exit(0);
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', (s) => void stop(s));
+    process.on('SIGTERM', (s) => void stop(s));
   } catch (e) {
     logger.fatal({ err: e }, `could not start: ${(e as Error).message}`);
     process.exit(1);

@@ -248,7 +248,7 @@ describe('AuditChainService: a PostgreSQL outage', () => {
     t.log.down.delete('appendBatch');
     await eventually(async () => expect((await t.log.query({ actionId: 'a7' })).map((s) => s.entry.eventId)).toEqual([emitted.id]), 5_000);
     expect(t.bus.published.filter((p) => p.topic.endsWith('.dlq'))).toEqual([]);
-    await consumer.onApplicationShutdown();
+    await consumer.beforeApplicationShutdown();
     await t.service.onApplicationShutdown();
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import type { VerifyKeys } from '@countersign/approval';
 import { EventBus, EventCause, serviceActor } from '@countersign/bus';
 import { ActionRefusedV1, EventData, TOPICS, TopicMap } from '@countersign/contracts';
@@ -27,7 +27,7 @@ type Refusal = Pick<z.infer<typeof ActionRefusedV1>, 'code' | 'reason'>;
  * to a target that does not apply an action once per key. Every step is an event, so the audit trail has it.
  */
 @Injectable()
-export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly actor = serviceActor('executor');
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
@@ -50,7 +50,8 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     this.schedule();
   }
 
-  async onApplicationShutdown() {
+  /** Before the HTTP server closes, as the consumers do (`BusConsumer`): a settle in flight may call a target of this process. */
+  async beforeApplicationShutdown() {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;

@@ -299,7 +299,7 @@ describe('Reconciler: unknown outcomes are settled, never by a second call witho
         await new Promise((r) => setTimeout(r, 10));
       }
     } finally {
-      await live.onApplicationShutdown();
+      await live.beforeApplicationShutdown();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, OnApplicationBootstrap } from '@nestjs/common';
 import type { EventBus, HandlerMap, Subscription } from '@countersign/bus';
 import type { Logger } from '@countersign/logging';
 import { ConsumerStates, EVENT_BUS, evaluateReadiness, LOGGER, Readiness, READINESS, ReadinessCheck } from './platform.module';
@@ -15,9 +15,12 @@ const REMIND_MS = 30_000;
  * that another, ready instance would do right. Ready at boot: it subscribes before the app serves (the
  * service is ready only once its group has joined). Not ready: the app serves (/readyz says why) and the
  * consumer polls the checks with backoff, logging what it waits for, and subscribes once they pass. It
- * leaves the group on shutdown. Subclasses name the group and map topics to handlers.
+ * leaves the group on shutdown, before the HTTP server closes (Nest's `beforeApplicationShutdown`): the handlers in
+ * flight finish while the process still serves, so a handler that calls a route of its own process (the embedded
+ * mode's stand-in target) still reaches it, and what they publish is in the log before anything else stops.
+ * Subclasses name the group and map topics to handlers.
  */
-export abstract class BusConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
+export abstract class BusConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   @Inject(EVENT_BUS) protected readonly bus!: EventBus;
   @Inject(READINESS) private readonly consumerReadiness?: ReadinessCheck[];
   @Inject(LOGGER) private readonly consumerLogger?: Logger;
@@ -43,7 +46,7 @@ export abstract class BusConsumer implements OnApplicationBootstrap, OnApplicati
     this.waiting = this.subscribeWhenReady(now);
   }
 
-  async onApplicationShutdown() {
+  async beforeApplicationShutdown() {
     this.stopping = true;
     await this.waiting;
     await this.subscription?.close();
