@@ -35,7 +35,7 @@ class InterleavingRepository extends InMemoryExecutionRepository {
   private readonly hooks = new Map<string, Array<() => Promise<void>>>();
 
   /** Runs `hook` (once) when `method` is next entered, and waits for it before the method proceeds. */
-  before(method: 'get' | 'keepEarlyApproval' | 'earlyApproval', hook: () => Promise<void>) {
+  before(method: 'get' | 'keepEarlyApproval' | 'earlyApproval' | 'claim' | 'saveClaimedDecision', hook: () => Promise<void>) {
     this.hooks.set(method, [...(this.hooks.get(method) ?? []), hook]);
   }
 
@@ -57,6 +57,16 @@ class InterleavingRepository extends InMemoryExecutionRepository {
   override async earlyApproval(actionId: string) {
     await this.enter('earlyApproval');
     return super.earlyApproval(actionId);
+  }
+
+  override async claim(...args: Parameters<InMemoryExecutionRepository['claim']>) {
+    await this.enter('claim');
+    return super.claim(...args);
+  }
+
+  override async saveClaimedDecision(...args: Parameters<InMemoryExecutionRepository['saveClaimedDecision']>) {
+    await this.enter('saveClaimedDecision');
+    return super.saveClaimedDecision(...args);
   }
 }
 
@@ -686,6 +696,21 @@ describe('ExecutionService', () => {
     await t.service.onPolicyDecided(t.decided('autonomous'));
     expect(t.calls).toHaveLength(0);
     expect(t.published.map((p) => p.event.data)).toEqual([expect.objectContaining({ code, suspicious: false })]);
+    expect((await t.repo.get('a1'))!.state).toBe('refused');
+  });
+
+  it.each([
+    ['an autonomous action being stored', 'saveClaimedDecision', false],
+    ['an approved action being claimed', 'claim', true],
+  ] as const)('a kill switch turned off while %s stops it before the target is called (read again at the call)', async (_, method, approved) => {
+    const t = setup('on');
+    if (approved) await t.service.onPolicyDecided(t.decided('review'));
+    // The switch goes off after the gate let the action through, while its claim is being written.
+    t.repo.before(method, async () => t.loadFlags('off'));
+    if (approved) await t.service.onReviewDecided(t.approval('a1'));
+    else await t.service.onPolicyDecided(t.decided('autonomous'));
+    expect(t.calls).toHaveLength(0);
+    expect(t.refusals()).toEqual([expect.objectContaining({ code: 'kill-switch-off', final: true })]);
     expect((await t.repo.get('a1'))!.state).toBe('refused');
   });
 

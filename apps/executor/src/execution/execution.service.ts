@@ -263,6 +263,11 @@ export class ExecutionService {
     }
     const untrusted = this.untrusted(record, cause);
     if (untrusted) return untrusted;
+    return this.killSwitch(record);
+  }
+
+  /** The action type's kill switch: on passes; off or unreadable refuses for good; not loaded yet waits. */
+  private killSwitch(record: ActionRecord): Gate {
     const killSwitch = this.flags.state(executionFlagName(this.flagPrefix, record.proposal.actionType), {
       tenant: record.proposal.tenant,
       region: record.proposal.region,
@@ -290,6 +295,15 @@ export class ExecutionService {
 
   /** Executes an action this delivery has claimed: the connector's call, then its outcome recorded and published. */
   private async run(record: ActionRecord, cause: Envelope, nonce: string | null): Promise<void> {
+    // The brake is read again at the last moment, in memory: a kill switch turned off while this action was being
+    // claimed (a write that queues behind others under load) stops it here, so "off" is in force once its call has
+    // answered, for every call not already made (red team, 2026-12-04: effects had arrived 2.7 s after the answer).
+    const brake = this.killSwitch(record);
+    if (!brake.pass) {
+      const refusal = 'refusal' in brake ? brake.refusal : { code: 'flag-unknown' as const, reason: `${brake.wait}: failing closed` };
+      this.logger.warn({ code: refusal.code }, `refused before the call: ${refusal.reason}`);
+      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...refusal, suspicious: false, final: true }, cause);
+    }
     const connector = this.connectors.for(record.proposal.actionType);
     const idempotencyKey = idempotencyKeyOf(record.actionId, record.digest);
     const p = record.proposal;
