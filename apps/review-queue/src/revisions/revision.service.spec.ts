@@ -189,7 +189,25 @@ describe('RevisionService: approve with changes', () => {
     const first = await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
     await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now)).resolves.toEqual(first);
     await expect(t.revisions.revise('a1', bob, { ...t.shown, amount: 200 }, 'less', undefined, now)).rejects.toThrow(ConflictException);
+    // The same reviewer's second, different revision is a conflict too, not the first one's answer (red team, 2026-12-04).
+    await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 40 }, 'refund the item only', undefined, now)).rejects.toThrow(
+      /already approved with other changes \(new version [\w-]+\)/,
+    );
+    await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'another reason', undefined, now)).rejects.toThrow(ConflictException);
+    await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: -1 }, 'refund the item only', undefined, now)).rejects.toThrow(ConflictException);
     expect(t.revisionEvents()).toHaveLength(1);
+  });
+
+  it('answers two different revisions by one reviewer at once with one revision and one conflict', async () => {
+    const t = await setup();
+    const answers = await Promise.allSettled([
+      t.revisions.revise('a1', alice, { ...t.shown, amount: 20 }, 'partial', undefined, now),
+      t.revisions.revise('a1', alice, { ...t.shown, amount: 40 }, 'partial', undefined, now),
+    ]);
+    expect(answers.map((a) => a.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const made = answers.find((a) => a.status === 'fulfilled') as PromiseFulfilledResult<{ newActionId: string }>;
+    expect(t.revisionEvents().map((e) => e.data.newActionId)).toEqual([made.value.newActionId]);
+    expect((answers.find((a) => a.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(ConflictException);
   });
 
   it("tells a reviewer without the item's roles nothing about it: 403 before its view, its status or a retry (red team, 2026-12-04)", async () => {

@@ -79,7 +79,7 @@ export class RevisionService {
     if (seenDigest !== undefined && seenDigest !== shownDigest(shownView({ ...item, status: 'pending' }))) {
       throw new ConflictException('the review item changed since it was shown (shownDigest does not match): look again before deciding');
     }
-    if (item.status !== 'pending') return this.again(item, reviewer);
+    if (item.status !== 'pending') return this.again(item, reviewer, { parameters, reason });
     if (overdue(item, now)) throw overdueConflict(item);
     // The rules of an approval: this is one, of another version.
     if (isProposerOf(reviewer, item)) {
@@ -91,41 +91,17 @@ export class RevisionService {
     if (stepUp) throw new ForbiddenException(stepUp);
     // Another reviewer works the item: their claim holds for a revision as for any decision.
     if (claimHolds(item.claim, now) && item.claim.by !== reviewer.id) throw claimedConflict(item);
-    if (Buffer.byteLength(JSON.stringify(parameters)) > MAX_REVISED_PARAMETERS_BYTES) {
-      throw new BadRequestException(`parameters: at most ${MAX_REVISED_PARAMETERS_BYTES} bytes as JSON`);
-    }
-    const real = this.realProposal(item);
-    let revised: { parameters: Record<string, unknown>; changed: string[] };
-    try {
-      revised = reviseParameters(parameters, item.proposal.parameters, real.parameters, reviewer.roles.includes(PII_VIEW));
-    } catch (e) {
-      if (e instanceof ParameterEditError) throw new BadRequestException(e.message);
-      throw e;
-    }
-    if (revised.changed.length === 0) throw new BadRequestException('parameters: nothing changed; approve the action as it is instead');
-    const checked = ProposalSchema.safeParse({ ...real, parameters: revised.parameters });
-    if (!checked.success) {
-      const issue = checked.error.issues[0];
-      throw new BadRequestException(`${['proposal', ...issue.path].join('/')}: ${issue.message}`);
-    }
-    const proposal: Proposal = checked.data;
-    // Parameters the contract's schema refuses would end this item for a new version that is prohibited at once: a
-    // reviewer's slip answers 400 instead, and the item waits as it was.
-    const invalid = this.parameterCheck?.(proposal, item.contractVersion);
-    if (invalid) throw new BadRequestException(invalid);
-    // The new version travels in events as any proposal does: one that could not would end this item for nothing.
-    const tooLarge = proposalSizeRefusal(proposal);
-    if (tooLarge) throw new BadRequestException(`parameters: ${tooLarge}`);
+    const { proposal, changed } = this.revisedProposal(item, reviewer, parameters);
     const revisedDigest = actionDigest(proposal, item.contractVersion);
     // Before anything is stored: a revision that cannot be signed answers 503 and leaves the item as it was.
     requireSigningKey(this.key, now);
-    const event = this.revisionEvent(item, reviewer, proposal, revisedDigest, revised.changed, reason, now);
+    const event = this.revisionEvent(item, reviewer, proposal, revisedDigest, changed, reason, now);
     if (!(await this.outbox.decide(actionId, 'revised', [reviewer.id], reason, now, event))) {
       const meanwhile = await this.items.get(actionId);
       if (!meanwhile || meanwhile.status === 'pending') throw new ConflictException(`action ${actionId} was decided meanwhile`);
-      return this.again(meanwhile, reviewer, event.event as ProposalRevised);
+      return this.again(meanwhile, reviewer, { parameters, reason }, event.event as ProposalRevised);
     }
-    this.logger.info({ newActionId: (event.event as ProposalRevised).data.newActionId, changed: revised.changed.length }, 'approved with changes');
+    this.logger.info({ newActionId: (event.event as ProposalRevised).data.newActionId, changed: changed.length }, 'approved with changes');
     return this.result(item.actionId, event.event as ProposalRevised);
   }
 
@@ -175,21 +151,76 @@ export class RevisionService {
   }
 
   /**
-   * A revision call on a decided item: the same reviewer's retry gets the revision made; anything else is a conflict.
+   * The new version a revision asks for: the reviewer's edit of the parameters they were shown, over the real values
+   * they did not change, checked as a proposal and against the contract's schema. 400 for an edit that is none or not
+   * valid.
+   */
+  private revisedProposal(item: ReviewItem, reviewer: Principal, parameters: Record<string, unknown>): { proposal: Proposal; changed: string[] } {
+    if (Buffer.byteLength(JSON.stringify(parameters)) > MAX_REVISED_PARAMETERS_BYTES) {
+      throw new BadRequestException(`parameters: at most ${MAX_REVISED_PARAMETERS_BYTES} bytes as JSON`);
+    }
+    const real = this.realProposal(item);
+    let revised: { parameters: Record<string, unknown>; changed: string[] };
+    try {
+      revised = reviseParameters(parameters, item.proposal.parameters, real.parameters, reviewer.roles.includes(PII_VIEW));
+    } catch (e) {
+      if (e instanceof ParameterEditError) throw new BadRequestException(e.message);
+      throw e;
+    }
+    if (revised.changed.length === 0) throw new BadRequestException('parameters: nothing changed; approve the action as it is instead');
+    const checked = ProposalSchema.safeParse({ ...real, parameters: revised.parameters });
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      throw new BadRequestException(`${['proposal', ...issue.path].join('/')}: ${issue.message}`);
+    }
+    const proposal: Proposal = checked.data;
+    // Parameters the contract's schema refuses would end this item for a new version that is prohibited at once: a
+    // reviewer's slip answers 400 instead, and the item waits as it was.
+    const invalid = this.parameterCheck?.(proposal, item.contractVersion);
+    if (invalid) throw new BadRequestException(invalid);
+    // The new version travels in events as any proposal does: one that could not would end this item for nothing.
+    const tooLarge = proposalSizeRefusal(proposal);
+    if (tooLarge) throw new BadRequestException(`parameters: ${tooLarge}`);
+    return { proposal, changed: revised.changed };
+  }
+
+  /**
+   * A revision call on a decided item: the same reviewer's retry (the same edit and reason) gets the revision made;
+   * anything else is a conflict, a second, different revision by the same reviewer too (ADR 0017; red team, 2026-12-04:
+   * it was answered 200 with the first revision, so a reviewer who asked for 40 EUR was told it was done, and 20 ran).
    * `made`: this call's own revision, found stored as theirs without its event, which the store keeps of a decision
    * nobody outside the queue may hear of (a canary's, ADR 0018): answered as made, like any revision.
    */
-  private async again(item: ReviewItem, reviewer: Principal, made?: ProposalRevised): Promise<RevisionResult> {
+  private async again(
+    item: ReviewItem,
+    reviewer: Principal,
+    asked: { parameters: Record<string, unknown>; reason: string },
+    made?: ProposalRevised,
+  ): Promise<RevisionResult> {
     if (item.status === 'revised' && item.deciders?.includes(reviewer.id)) {
       const stored = await this.items.decisionEvent(item.actionId);
-      if (stored?.topic === TOPICS.proposalRevised) {
-        await this.outbox.publishIfDue(item.actionId);
-        return this.result(item.actionId, stored.event as ProposalRevised);
+      const revision = stored?.topic === TOPICS.proposalRevised ? (stored.event as ProposalRevised) : !stored ? made : undefined;
+      if (revision && !this.sameRevision(item, reviewer, asked, revision)) {
+        throw new ConflictException(
+          `action ${item.actionId} was already approved with other changes (new version ${revision.data.newActionId}): a second, different revision is not made; decide the new version instead`,
+        );
       }
-      if (!stored && made) return this.result(item.actionId, made);
+      if (revision && stored) await this.outbox.publishIfDue(item.actionId);
+      if (revision) return this.result(item.actionId, revision);
     }
     if (item.status === 'expired') throw new ConflictException(`action ${item.actionId} expired (sla_expired): it can no longer be decided`);
     throw new ConflictException(`action ${item.actionId} is already decided`);
+  }
+
+  /** Whether this request asks for the revision made: the same new version (its digest) for the same reason. */
+  private sameRevision(item: ReviewItem, reviewer: Principal, asked: { parameters: Record<string, unknown>; reason: string }, made: ProposalRevised): boolean {
+    if (asked.reason !== made.data.reason) return false;
+    try {
+      return actionDigest(this.revisedProposal(item, reviewer, asked.parameters).proposal, item.contractVersion) === made.data.revisedDigest;
+    } catch (e) {
+      if (e instanceof HttpException && e.getStatus() < 500) return false;
+      throw e;
+    }
   }
 
   private result(actionId: string, event: ProposalRevised): RevisionResult {
