@@ -1,5 +1,5 @@
-import { createHmac, hkdfSync } from 'node:crypto';
-import { actionDigest, newId, Proposal } from '@countersign/contracts';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { actionDigest, derivedEventId, newId, Proposal, TOPICS } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
 import {
   checkAggregateLimits,
@@ -67,9 +67,9 @@ export const CANARY_MAX_DELAY_MS = 120_000;
 
 /**
  * Canaries and blind second reviews, decided beside the review items (ADR 0018). A canary is a review item like any:
- * nothing on it says what it is. Only this class knows: its `decisionEventId` (a real item's is the id of the policy
- * decision that queued it, a name-based UUID) is an HMAC of its action id under a key derived from the review data key,
- * shaped the same. So the check is synchronous, needs no lookup (the review clock's claim asks it inside its
+ * nothing on it says what it is. Only this class knows: its action id, shaped as a random UUID like every action id,
+ * carries an HMAC of its first half under a key derived from the review data key in its second; its other ids derive
+ * from it as a real item's do. So the check is synchronous, needs no lookup (the review clock's claim asks it inside its
  * transaction), and holds across instances and restarts, while nobody without the key can tell a canary apart.
  */
 export class DecisionQuality {
@@ -90,14 +90,36 @@ export class DecisionQuality {
     return this.options.store;
   }
 
-  /** The canary mark of an action id, shaped as a name-based UUID like a policy decision event's id. */
-  private mark(actionId: string): string {
-    const h = createHmac('sha256', this.markKey).update(actionId).digest('hex');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  /**
+   * A canary's action id: shaped as a random UUID (version 4) like every action id (`newId`), its first half random and
+   * its second an HMAC of the first under the mark key (62 bits of it). Without the key it reads as random; a real
+   * action id matches by chance once in 2^62.
+   */
+  private canaryActionId(): string {
+    const head = randomBytes(8).toString('hex');
+    const first = `${head.slice(0, 12)}4${head.slice(13, 16)}`;
+    return uuidShape(first + this.markOf(first));
+  }
+
+  /** The second half of a canary's action id (hex, its variant nibble set) for its first half. */
+  private markOf(first: string): string {
+    const h = createHmac('sha256', this.markKey).update(first).digest('hex');
+    return `${((parseInt(h[15], 16) & 3) | 8).toString(16)}${h.slice(0, 15)}`;
+  }
+
+  /**
+   * How canaries were marked before 2026-12-04: their decision event id, an HMAC of the action id where a real item's
+   * derives from its action id by public rules, so a reviewer could compute it and tell every canary apart (red team,
+   * 2026-12-04). Still read, for the canaries queued then.
+   */
+  private legacyMark(actionId: string): string {
+    return uuidShape(createHmac('sha256', this.markKey).update(actionId).digest('hex'), '5');
   }
 
   isCanary(item: Pick<ReviewItem, 'actionId' | 'decisionEventId'>): boolean {
-    return item.decisionEventId === this.mark(item.actionId);
+    const hex = item.actionId.replace(/-/g, '');
+    if (/^[0-9a-f]{12}4[0-9a-f]{19}$/.test(hex) && this.markOf(hex.slice(0, 16)) === hex.slice(16)) return true;
+    return item.decisionEventId === this.legacyMark(item.actionId);
   }
 
   /**
@@ -142,7 +164,7 @@ export class DecisionQuality {
    * events are never published (quality-tracking.ts).
    */
   async canaryItem(real: ReviewItem, template: CanaryTemplate, now: Date): Promise<ReviewItem> {
-    const actionId = newId();
+    const actionId = this.canaryActionId();
     const proposal: Proposal = { ...real.proposal, ...variedCanary(template, real.proposal.target, this.random) };
     const assessed = await this.assess(proposal, real.proposerPrincipal, actionId, now);
     const risk = assessed
@@ -157,7 +179,9 @@ export class DecisionQuality {
       kind: 'approval',
       actionId,
       correlationId: newId(),
-      decisionEventId: this.mark(actionId),
+      // The id a real item's policy decision has: derived from its action id's proposal event, as the orchestrator and
+      // the policy engine derive them (proposals.service.ts `proposedEventId`, then the decision's `derivedEventId`).
+      decisionEventId: derivedEventId(TOPICS.policyDecided, derivedEventId(TOPICS.actionProposed, actionId)),
       digest: actionDigest(proposal, real.contractVersion),
       proposal: maskDeep(proposal),
       sealed: this.sealer.seal(actionId, proposal),
@@ -217,4 +241,11 @@ function routedLike(real: ReviewItem, now: Date): RoutedFields {
     ...(real.escalateTo && { escalateTo: [...real.escalateTo] }),
     ...(real.fallbackTeam && { fallbackTeam: real.fallbackTeam }),
   };
+}
+
+/** 32 hex digits as a UUID; `version` overwrites the version nibble and the variant is set, as name-based ids are shaped. */
+function uuidShape(h: string, version?: string): string {
+  const v = version ? `${version}${h.slice(13, 16)}` : h.slice(12, 16);
+  const variant = version ? `${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}` : h.slice(16, 20);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${v}-${variant}-${h.slice(20, 32)}`;
 }
