@@ -180,7 +180,9 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
         Object.assign(item, { status: 'expired', deciders: step.by, decisionReason: step.reason, decidedAt: at, clockStep });
         this.events.set(item.actionId, structuredClone({ ...step.event, actionId: item.actionId, decidedAt: at }));
       } else {
+        // The next tier is not kept out by the last one's claim (as the PostgreSQL store's step).
         delete item.escalateAt;
+        delete item.claim;
         Object.assign(
           item,
           { requiredRoles: step.requiredRoles, clockStep },

@@ -445,17 +445,23 @@ export class PgReviewItemRepository implements ReviewItemRepository {
   }
 }
 
-/** The UPDATE a clock step makes (the row is locked by the claim). */
+const NO_CLAIM = 'claimed_by = NULL, claimed_by_name = NULL, claimed_until = NULL';
+
+/**
+ * The UPDATE a clock step makes (the row is locked by the claim). An escalation or a re-route ends a reviewer's claim:
+ * the item goes to another tier, which the old tier's lease, renewed while a card stays open, would keep out until the
+ * item expired (red team, 2026-12-04).
+ */
 function stepQuery(actionId: string, step: ClockStep, now: Date): [string, unknown[]] {
   switch (step.kind) {
     case 'escalate':
       return [
-        `UPDATE review_items SET required_roles = $2, escalate_at = NULL, escalated_at = $3, clock_step = clock_step + 1 WHERE action_id = $1 RETURNING *`,
+        `UPDATE review_items SET required_roles = $2, escalate_at = NULL, escalated_at = $3, clock_step = clock_step + 1, ${NO_CLAIM} WHERE action_id = $1 RETURNING *`,
         [actionId, step.requiredRoles, now],
       ];
     case 'reroute':
       return [
-        `UPDATE review_items SET required_roles = $2, due_at = $3, escalate_at = NULL, rerouted_at = $4, clock_step = clock_step + 1
+        `UPDATE review_items SET required_roles = $2, due_at = $3, escalate_at = NULL, rerouted_at = $4, clock_step = clock_step + 1, ${NO_CLAIM}
          WHERE action_id = $1 RETURNING *`,
         [actionId, step.requiredRoles, step.dueAt, now],
       ];

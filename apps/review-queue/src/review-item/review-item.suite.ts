@@ -512,6 +512,35 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
         expect(await repo.claimDue(new Date('2026-11-24T11:00:00.000Z'), 10, escalateOrExpire(new Date('2026-11-24T11:00:00.000Z')))).toEqual([]);
       });
 
+      it("ends a reviewer's claim when the item escalates or is re-routed: the new tier is not kept out by the old one's lease", async () => {
+        const repo = await make();
+        await repo.add(clocked('esc'));
+        await repo.add(clocked('fall', { escalateAt: undefined, fallbackTeam: 'marketing-on-call' }));
+        // Claimed (and renewed) past both clock times by a reviewer of the first tier.
+        const lease = { by: 'bob', name: 'Bob', until: '2026-11-24T11:00:00.000Z' };
+        for (const id of ['esc', 'fall']) expect(await repo.claim(id, lease, new Date('2026-11-24T10:05:00.000Z'))).toEqual(lease);
+        const t1 = new Date('2026-11-24T10:08:00.000Z');
+        const [escalated] = await repo.claimDue(t1, 10, escalateOrExpire(t1));
+        expect(escalated.item.claim).toBeUndefined();
+        expect((await repo.get('esc'))!.claim).toBeUndefined();
+        const t2 = new Date('2026-11-24T10:15:00.000Z');
+        const [rerouted] = await repo.claimDue(t2, 10, (i) =>
+          i.fallbackTeam
+            ? {
+                kind: 'reroute',
+                requiredRoles: [i.fallbackTeam],
+                dueAt: '2026-11-24T10:30:00.000Z',
+                event: decisionEvent(i, 'escalated', 'review-queue', 'clock-1'),
+              }
+            : undefined,
+        );
+        expect(rerouted.item.claim).toBeUndefined();
+        expect((await repo.get('fall'))!.claim).toBeUndefined();
+        // The next tier's reviewer claims it at once.
+        const carol = { by: 'carol', name: 'Carol', until: '2026-11-24T10:20:00.000Z' };
+        expect(await repo.claim('esc', carol, t2)).toEqual(carol);
+      });
+
       it('re-routes with new roles and a new due time, and claims the item again only when that comes', async () => {
         const repo = await make();
         await repo.add(clocked('a1', { escalateAt: undefined, fallbackTeam: 'marketing-on-call' }));
