@@ -114,6 +114,23 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
     expect(await h.items.get(id)).toMatchObject({ status: 'approved', deciders: ['bob'] });
   });
 
+  it('news on the live stream refreshes the page without keeping its session alive: an unattended inbox idles out (red team, 2026-12-04)', async () => {
+    const { page } = await h.signIn('carol');
+    await page.waitForFunction(() => document.body.dataset.live === 'ready');
+    const activity = () => sessions.activity.get('carol') ?? 0;
+    const before = activity();
+    const answered = await page.evaluate(() => Number(document.body.dataset.listsAnswered ?? 0));
+    // An item arrives: the stream says so, and the page's script fetches the list on its own.
+    const id = await h.queue({ target: 'order-news-only' });
+    await page.waitForSelector(`.items a[data-action-id="${id}"]`);
+    await page.waitForFunction((n) => Number(document.body.dataset.listsAnswered ?? 0) > n, answered);
+    expect(activity()).toBe(before);
+    // The reviewer's own click is activity.
+    await openCard(page, id);
+    expect(activity()).toBeGreaterThan(before);
+    await page.close();
+  });
+
   it('renewing an open card’s claim keeps the claim, not the session: an unattended card lets the session end (red team, 2026-12-02)', async () => {
     const { context, page } = await h.signIn('carol');
     const id = await h.queue({ target: 'order-left-open' });

@@ -149,7 +149,7 @@ export class InboxController {
   })
   @Get('list')
   async list(@Req() req: HttpRequest, @Res() res: HttpResponse, @Query() query: Record<string, unknown>, @Query('selected') selected?: string) {
-    const session = await this.apiSession(req);
+    const session = await this.apiSession(req, !askedByThePage(req));
     html(res, queueList((await this.visible(session, filtersOf(query))).items, selected, session.principal.id));
   }
 
@@ -162,7 +162,8 @@ export class InboxController {
   })
   @Get('events')
   async events(@Req() req: HttpRequest & { on(e: 'close', l: () => void): void }, @Res() res: HttpResponse) {
-    const session = await this.apiSession(req);
+    // Opening the stream is the page's doing (and its reconnects every so often), not the reviewer's: no activity.
+    const session = await this.apiSession(req, false);
     securityHeaders(res);
     res.statusCode = 200;
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -255,7 +256,7 @@ export class InboxController {
     @Res() res: HttpResponse,
     @Query('reveal') reveal?: unknown,
   ) {
-    const session = await this.apiSession(req);
+    const session = await this.apiSession(req, !askedByThePage(req));
     html(res, await this.card(actionId, session, reveal, this.sessions.fromElsewhere(req)));
   }
 
@@ -459,4 +460,15 @@ function html(res: HttpResponse, body: string) {
   res.statusCode = 200;
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
   res.end(body);
+}
+
+/**
+ * Whether the inbox's script asked on its own (`X-Inbox-Background: 1`: the list and the open card refreshed on news from
+ * the live stream), not the reviewer: such a request does not restart the session's idle clock. It had: on a queue that
+ * changes, an unattended inbox stayed signed in up to the session's maximum, and a role removed at the provider stayed
+ * in force as long (red team, 2026-12-04). A page of another origin cannot send the header without a preflight the
+ * inbox refuses, and leaving it out only keeps the clock running.
+ */
+function askedByThePage(req: HttpRequest): boolean {
+  return req.headers['x-inbox-background'] === '1';
 }

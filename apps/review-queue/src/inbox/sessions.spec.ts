@@ -5,7 +5,7 @@ import { TokenRegistry } from '@countersign/nest';
 import { createInMemorySessionStore } from './in-memory-session.store';
 import { InboxOptions } from './inbox.options';
 import { HttpRequest, HttpResponse, Sessions } from './sessions';
-import { safeReturnTo } from './sign-in.controller';
+import { returnAddress, safeReturnTo } from './sign-in.controller';
 
 const who = { sub: 'alice', name: 'Alice', roles: ['reviewer'], amr: ['pwd'], idToken: 'id.token.x' };
 
@@ -144,6 +144,22 @@ describe('inbox sessions', () => {
     expect(safeReturnTo('/reviews/act-1?reveal=true')).toBe('/reviews/act-1?reveal=true');
     for (const bad of ['https://evil.example/reviews', '//evil.example', '/reviews/../v1', '/reviews/%2e%2e/v1', '/\\evil', 42])
       expect(safeReturnTo(bad)).toBe('/reviews');
+  });
+
+  it('comes back without a reveal, and to the inbox alone from a sign-in begun elsewhere (red team, 2026-12-04)', () => {
+    // A reveal is a click on the card, never a link's: after the callback's same-origin refresh it would look the reviewer's own.
+    for (const [asked, back] of [
+      ['/reviews/act-1?reveal=true', '/reviews/act-1'],
+      ['/reviews/act-1?class=high&Reveal=true&tenant=acme', '/reviews/act-1?class=high&tenant=acme'],
+      ['/reviews/act-1?%72eveal=true', '/reviews/act-1'],
+      ['/reviews/act-1?reveal%5B%5D=true', '/reviews/act-1'],
+      ['/reviews/act-1?%zz=1&class=high', '/reviews/act-1?class=high'],
+      ['/reviews?class=high', '/reviews?class=high'],
+    ])
+      expect(returnAddress(asked, false)).toBe(back);
+    // Begun from another origin (a link on any site, a sibling origin's redirect): the inbox, not the card it named.
+    expect(returnAddress('/reviews/act-1', true)).toBe('/reviews');
+    expect(returnAddress('https://evil.example/reviews', false)).toBe('/reviews');
   });
 });
 

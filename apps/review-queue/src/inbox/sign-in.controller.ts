@@ -11,6 +11,30 @@ import { ApiRoute } from '@countersign/nest';
 /** Only a path of the inbox is a place to return to after sign-in: never another site (no open redirect). */
 export const safeReturnTo = (v: unknown) => (typeof v === 'string' && /^\/reviews(\/[\w:-][\w.:-]*)*(\?[\w=&%.:-]*)?$/.test(v) ? v : '/reviews');
 
+/**
+ * Where a sign-in comes back to: the inbox address it named (`safeReturnTo`) without a reveal, which is a click on the
+ * card and never a link's; and only the inbox itself for a sign-in begun from another origin. The callback comes back
+ * by a same-origin refresh, so the card's effects (a claim, a reveal) would be taken for the reviewer's own: a link on
+ * any site, followed by a reviewer whose provider session was alive, revealed and claimed in their name (red team,
+ * 2026-12-04).
+ */
+export function returnAddress(returnTo: unknown, fromElsewhere: boolean): string {
+  const safe = safeReturnTo(returnTo);
+  if (fromElsewhere) return '/reviews';
+  const [path, query] = safe.split('?', 2);
+  const kept = (query ?? '').split('&').filter((p) => p && !/^reveal(\[|$)/.test(parameterName(p)));
+  return kept.length ? `${path}?${kept.join('&')}` : path;
+}
+
+/** A query parameter's name, decoded and in lower case; one that does not decode reads as a reveal (and is dropped). */
+function parameterName(p: string): string {
+  try {
+    return decodeURIComponent(p.split('=')[0]).toLowerCase();
+  } catch {
+    return 'reveal';
+  }
+}
+
 /** Sign-in through the OpenID Connect provider (authorization code + PKCE), the callback, and sign-out. */
 @Controller('auth')
 export class SignInController {
@@ -39,7 +63,7 @@ export class SignInController {
     if (!this.starts.allow(req.socket?.remoteAddress ?? 'unknown'))
       throw new HttpException('too many sign-ins started from this address: try again in a minute', HttpStatus.TOO_MANY_REQUESTS);
     // `stepUp=mfa`: the card's "verify with a second factor" (a fresh authentication at the provider).
-    const { url, pending } = await this.oidc.start(safeReturnTo(returnTo), stepUp === 'mfa');
+    const { url, pending } = await this.oidc.start(returnAddress(returnTo, this.sessions.fromElsewhere(req)), stepUp === 'mfa');
     await this.sessions.remember(res, pending);
     securityHeaders(res);
     res.statusCode = 303;

@@ -52,8 +52,11 @@ function sending(result) {
   };
   const selectedId = () => $('.items a[aria-current="true"]')?.dataset.actionId;
 
-  async function fetchHtml(url) {
-    const res = await fetch(url, { headers: { Accept: 'text/html' }, credentials: 'same-origin' });
+  // `background`: asked by the page itself (news on the live stream), not by the reviewer: it does not keep their session
+  // from idling out (X-Inbox-Background; the server then leaves its idle clock as it is).
+  async function fetchHtml(url, background = false) {
+    const headers = background ? { Accept: 'text/html', 'X-Inbox-Background': '1' } : { Accept: 'text/html' };
+    const res = await fetch(url, { headers, credentials: 'same-origin' });
     if (res.status === 401) return toSignIn();
     if (!res.ok) throw new Error((await res.json().catch(() => ({}))).message ?? `${res.status}`);
     return res.text();
@@ -75,12 +78,12 @@ function sending(result) {
   let listAsked = 0;
   let cardAsked = 0;
 
-  async function refreshList() {
+  async function refreshList(background = false) {
     const params = filters();
     const sel = selectedId();
     if (sel) params.set('selected', sel);
     const asked = ++listAsked;
-    const html = await fetchHtml(`/reviews/list?${params}`);
+    const html = await fetchHtml(`/reviews/list?${params}`, background);
     // Counted whether shown or not, so that a test can wait for an answer it delayed.
     document.body.dataset.listsAnswered = String(Number(document.body.dataset.listsAnswered ?? 0) + 1);
     if (asked !== listAsked) return;
@@ -98,9 +101,9 @@ function sending(result) {
     }
   }
 
-  async function openCard(actionId, { reveal = false, push = true } = {}) {
+  async function openCard(actionId, { reveal = false, push = true, background = false } = {}) {
     const asked = ++cardAsked;
-    const html = await fetchHtml(`/reviews/${encodeURIComponent(actionId)}/card${reveal ? '?reveal=true' : ''}`);
+    const html = await fetchHtml(`/reviews/${encodeURIComponent(actionId)}/card${reveal ? '?reveal=true' : ''}`, background);
     if (html === undefined || asked !== cardAsked) return;
     const pane = $('#card');
     const before = $('article.card');
@@ -255,7 +258,7 @@ function sending(result) {
     const events = new EventSource('/reviews/events');
     events.addEventListener('ready', () => {
       document.body.dataset.live = 'ready';
-      void refreshList();
+      void refreshList(true);
     });
     events.addEventListener('change', (e) => {
       const change = JSON.parse(e.data);
@@ -268,11 +271,11 @@ function sending(result) {
               ? 'An item was decided.'
               : 'An item changed.',
       );
-      void refreshList();
+      void refreshList(true);
       const open = $('article.card');
       // The open card's item left the queue: show it as it now stands (its decision form goes).
       if (open && open.dataset.actionId === change.actionId && change.type !== 'arrived' && $('#decide') && !open.dataset.deciding) {
-        void openCard(change.actionId, { push: false });
+        void openCard(change.actionId, { push: false, background: true });
       }
     });
     events.addEventListener('signed-out', () => {
