@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '@countersign/logging';
 import { memoryAdapter } from './memory-adapter';
-import { checkPassword, IdentityUser } from './users';
+import { checkUserPassword, IdentityUser } from './users';
 import { DEFAULT_SIGN_IN_THROTTLE, SignInThrottle, SignInThrottleSettings } from './sign-in-throttle';
 import { totpStep } from './totp';
 
@@ -235,8 +235,8 @@ async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, 
       return page(res, 429, 'Sign in', loginForm(uid, tooMany(locked)));
     }
     const user = s.users.get(name);
-    // One answer for an unknown user and a wrong password: the page does not tell which names exist.
-    if (!user || !checkPassword(user.password, form.get('password') ?? '')) {
+    // One answer for an unknown user and a wrong password, in the same time: nothing tells which names exist.
+    if (!checkUserPassword(user, form.get('password') ?? '')) {
       s.throttle.failed('password', name);
       s.refused({ status: 401, path: `/interaction/${uid}/login`, reason: 'sign-in refused: wrong user name or password', user: name }, req);
       return page(res, 401, 'Sign in', loginForm(uid, 'Wrong user name or password.'));

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { base32, otpauthUri, totpCode, verifyTotp } from './totp';
-import { checkPassword, hashPassword, loadIdentityUsers, writeIdentityUsers } from './users';
+import { checkPassword, checkUserPassword, hashPassword, hashToCheck, IdentityUser, loadIdentityUsers, writeIdentityUsers } from './users';
 
 describe('the local identity provider’s users', () => {
   it('keeps only password hashes in the users file, the passwords in 0600 files beside it', () => {
@@ -24,6 +24,17 @@ describe('the local identity provider’s users', () => {
   it('refuses a malformed hash rather than matching it', () => {
     expect(checkPassword('scrypt$$', 'anything')).toBe(false);
     expect(checkPassword(hashPassword('pw'), 'pw')).toBe(true);
+  });
+
+  it('checks an unknown user against a real hash of the same cost, so the time taken does not tell which names exist (red team, 2026-12-04)', () => {
+    const user: IdentityUser = { sub: 'alice', name: 'Alice', roles: ['reviewer'], password: hashPassword('right') };
+    // The same shape as a user's hash (scrypt, a salt of the same length, a 32-byte value): the same work to check.
+    const shape = (h: string) => h.split('$').map((part, i) => (i === 0 ? part : Buffer.from(part, 'base64url').length));
+    expect(shape(hashToCheck(undefined))).toEqual(shape(hashToCheck(user)));
+    expect(hashToCheck(undefined)).toBe(hashToCheck(undefined));
+    for (const tried of ['', 'right', 'wrong', hashToCheck(undefined)]) expect(checkUserPassword(undefined, tried)).toBe(false);
+    expect(checkUserPassword(user, 'wrong')).toBe(false);
+    expect(checkUserPassword(user, 'right')).toBe(true);
   });
 
   it('accepts the current one-time code and its neighbours, nothing else', () => {
