@@ -236,7 +236,8 @@ async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, 
     }
     const user = s.users.get(name);
     // One answer for an unknown user and a wrong password, in the same time: nothing tells which names exist.
-    if (!checkUserPassword(user, form.get('password') ?? '')) {
+    const matches = checkUserPassword(user, form.get('password') ?? '');
+    if (!user || !matches) {
       s.throttle.failed('password', name);
       s.refused({ status: 401, path: `/interaction/${uid}/login`, reason: 'sign-in refused: wrong user name or password', user: name }, req);
       return page(res, 401, 'Sign in', loginForm(uid, 'Wrong user name or password.'));
