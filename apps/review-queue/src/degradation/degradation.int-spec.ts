@@ -342,7 +342,8 @@ describe('the degradation controller on the real stack', () => {
     );
     expect(lowered.body).toMatchObject({ mode: 'elevated', applied: true });
     // A DELETE's body is read as strictly as any other: it was ignored, and a reason of any shape answered 200 (red team).
-    for (const bad of [{ reason: 1 }, { reason: 'drill over', x: 1 }])
+    // A reason is required, as for setting one (red team, 2026-12-04: none was, and the audit said "cleared by ada").
+    for (const bad of [{ reason: 1 }, { reason: 'drill over', x: 1 }, {}, undefined])
       expect((await call('DELETE', `${rq.url}/v1/governance/mode-override`, bad, tokens.admin)).status).toBe(400);
     const cleared = await call('DELETE', `${rq.url}/v1/governance/mode-override`, { reason: 'drill over' }, tokens.admin);
     expect(cleared.body).toMatchObject({ mode: 'normal', applied: true, override: null });

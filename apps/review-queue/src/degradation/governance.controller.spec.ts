@@ -162,7 +162,7 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
     await expect(unsealable.setOverride({ mode: 'halted', reason: 'incident 4712', expiresAt: inFuture(HOUR) }, admin('ada'), res())).rejects.toThrow(
       ServiceUnavailableException,
     );
-    await expect(unsealable.clearOverride({}, admin('ada'))).rejects.toThrow(
+    await expect(unsealable.clearOverride({ reason: 'incident over' }, admin('ada'))).rejects.toThrow(
       /cannot be sealed now, nothing was published: no review-decision signing key is valid/,
     );
     expect(overrideSets).toHaveLength(before);

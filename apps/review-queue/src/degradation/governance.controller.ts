@@ -29,7 +29,7 @@ import { Mode, MODES, nextMode, rank } from './mode';
 // Shown to every reviewer and lead (the mode's `why`, the governance page): stored masked, like a decision's reason.
 const Reason = reasonString(3, 2000).transform((r) => maskText(r));
 const OverrideBody = z.strictObject({ mode: z.enum(MODES), reason: Reason, expiresAt: z.iso.datetime({ offset: true }) });
-const ClearBody = z.strictObject({ reason: Reason }).optional();
+const ClearBody = z.strictObject({ reason: Reason });
 // The second admin names the override they reviewed (mode and end): a request asked for again meanwhile is not theirs to confirm.
 const ConfirmBody = z.strictObject({ mode: z.enum(MODES), expiresAt: z.iso.datetime({ offset: true }), reason: Reason });
 
@@ -208,7 +208,6 @@ export class GovernanceController {
   @ApiRoute({
     summary: 'Clear the degradation-mode override (audited)',
     body: ClearBody,
-    bodyOptional: true,
     ok: {
       description: 'No override; the computed mode applies again',
       schema: overrideAnswer('null'),
@@ -223,7 +222,9 @@ export class GovernanceController {
   @Roles('admin')
   async clearOverride(@Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const principal = req.principal!;
-    const reason = (body && Object.keys(body as object).length ? parseBody(ClearBody, body)?.reason : undefined) ?? `cleared by ${principal.id}`;
+    // A reason, as for setting one: clearing may loosen the mode as much as an override may (an operator's `halted`
+    // ended), and the audit said only "cleared by ada" (red team, 2026-12-04).
+    const { reason } = parseBody(ClearBody, body ?? {});
     await this.publish({ reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
     // A request still waiting for a second admin goes too: clearing means the computed mode, not one confirmation away
     // from another override.

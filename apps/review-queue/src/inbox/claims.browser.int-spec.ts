@@ -116,14 +116,15 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
 
   it('news on the live stream refreshes the page without keeping its session alive: an unattended inbox idles out (red team, 2026-12-04)', async () => {
     const { page } = await h.signIn('carol');
-    await page.waitForFunction(() => document.body.dataset.live === 'ready');
+    await page.waitForSelector('body[data-live="ready"]');
     const activity = () => sessions.activity.get('carol') ?? 0;
     const before = activity();
-    const answered = await page.evaluate(() => Number(document.body.dataset.listsAnswered ?? 0));
+    const answered = async () => Number((await page.getAttribute('body', 'data-lists-answered')) ?? 0);
+    const listsBefore = await answered();
     // An item arrives: the stream says so, and the page's script fetches the list on its own.
     const id = await h.queue({ target: 'order-news-only' });
     await page.waitForSelector(`.items a[data-action-id="${id}"]`);
-    await page.waitForFunction((n) => Number(document.body.dataset.listsAnswered ?? 0) > n, answered);
+    await eventually(async () => expect(await answered()).toBeGreaterThan(listsBefore));
     expect(activity()).toBe(before);
     // The reviewer's own click is activity.
     await openCard(page, id);
@@ -311,6 +312,23 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
     // An item queued before the card kept a risk assessment says so rather than showing nothing.
     await page.goto(`${h.url}/reviews/${old}`);
     await page.waitForSelector('.risk-unknown');
+  });
+
+  it('shows the recent decisions of the real target only, not of every target masked alike (red team, 2026-12-04)', async () => {
+    // Both addresses are stored masked as j***@[email].
+    const other = await h.queue({ target: 'jane.roe@example.com' });
+    await h.items.decide(other, 'rejected', ['bob'], 'fraudulent closure attempt', new Date());
+    const before = await h.queue({ target: 'john.smith@other.org' });
+    await h.items.decide(before, 'approved', ['bob'], 'the same customer last week', new Date());
+    const id = await h.queue({ target: 'john.smith@other.org' });
+
+    const { page } = await h.signIn('carol');
+    await page.goto(`${h.url}/reviews/${id}`);
+    await page.waitForSelector(`article.card[data-action-id="${id}"] #recent-target`);
+    const target = (await page.textContent('#recent-target'))!;
+    expect(target).toContain('the same customer last week');
+    expect(target).not.toContain('fraudulent closure attempt');
+    await page.close();
   });
 });
 

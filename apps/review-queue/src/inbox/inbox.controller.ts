@@ -26,9 +26,10 @@ import { stepUpRefusal } from '../approvals/step-up';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import { ClaimService } from '../claims/claim.service';
 import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { shownDigest, shownView } from '../review-item/shown';
 import { PII_VIEW, RevealService } from '../reviewer-api/reveal.service';
-import { REVIEW_ITEMS } from '../tokens';
+import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
 import { CardContext, claimState, RECENT_DECISIONS } from './card-context.view';
 import { InboxFeed } from './inbox-feed';
 import { card, inboxBody, InboxFilters, page, queueList } from './inbox.view';
@@ -98,6 +99,7 @@ export class InboxController {
     private readonly feed: InboxFeed,
     private readonly claims: ClaimService,
     @Optional() private readonly quality?: DecisionQualityService,
+    @Optional() @Inject(PROPOSAL_SEALER) private readonly sealer?: ProposalSealer,
   ) {}
 
   @ApiRoute({
@@ -408,12 +410,35 @@ export class InboxController {
   private async context(item: ReviewItem): Promise<CardContext> {
     const [approvals, sameTarget, sameAgent] = await Promise.all([
       item.quorum > 1 ? this.items.approvals(item.actionId) : Promise.resolve([]),
-      this.items.recentDecisions({ target: item.proposal.target }, item.actionId, RECENT_DECISIONS),
+      this.sameTarget(item),
       this.items.recentDecisions({ agentId: item.proposal.proposer.agentId }, item.actionId, RECENT_DECISIONS),
     ]);
     // A decision under a blind second review is not shown meanwhile, here either.
     if (!this.quality) return { approvals, sameTarget, sameAgent };
     return { approvals, sameTarget: await this.quality.shownDecisions(sameTarget), sameAgent: await this.quality.shownDecisions(sameAgent) };
+  }
+
+  /**
+   * The recent decisions on the item's own target. Targets are stored masked, and `j***@[email]` is every such address:
+   * the card showed another customer's rejection, with its reason, as this one's (red team, 2026-12-04). So more are
+   * read, and only those whose real target (their sealed copy) is this item's are kept; none when it cannot be told.
+   */
+  private async sameTarget(item: ReviewItem): Promise<ReviewItem[]> {
+    const candidates = await this.items.recentDecisions({ target: item.proposal.target }, item.actionId, RECENT_DECISIONS * 4);
+    const real = this.realTarget(item);
+    if (real === undefined) return [];
+    return candidates.filter((c) => this.realTarget(c) === real).slice(0, RECENT_DECISIONS);
+  }
+
+  /** An item's real target, from its sealed copy; undefined when it cannot be read. */
+  private realTarget(item: ReviewItem): string | undefined {
+    if (!item.sealed || !this.sealer) return undefined;
+    try {
+      return this.sealer.open(item.actionId, item.sealed).target;
+    } catch (e) {
+      if (e instanceof SealError) return undefined;
+      throw e;
+    }
   }
 
   /**

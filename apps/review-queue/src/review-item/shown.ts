@@ -3,11 +3,14 @@ import { maskText } from '@countersign/guardrails';
 import type { ReviewItem } from './review-item.repository';
 
 /**
- * An item as the API serves it: everything but the sealed real proposal, its decision's reason masked (stored masked
- * since `withMaskedReasons`; items decided before were not).
+ * An item as the API serves it: everything but the sealed real proposal and its digest, its decision's reason masked
+ * (stored masked since `withMaskedReasons`; items decided before were not). The digest is a plain SHA-256 of the real
+ * proposal: beside the masked values it let a reviewer without `pii:view` find them by trying candidates offline (a card
+ * number's hidden digits in about 33,000 hashes, a second; red team, 2026-12-04). No reviewer needs it: an approval is
+ * bound to it by the review queue, and the decision's event carries it for the audit.
  */
-export function publicItem(item: ReviewItem): Omit<ReviewItem, 'sealed'> {
-  const { sealed: _s, ...rest } = item;
+export function publicItem(item: ReviewItem): Omit<ReviewItem, 'sealed' | 'digest'> {
+  const { sealed: _s, digest: _d, ...rest } = item;
   return rest.decisionReason === undefined ? rest : { ...rest, decisionReason: maskText(rest.decisionReason) };
 }
 

@@ -9,7 +9,7 @@ import { ReviewItemRepository } from '../review-item/review-item.repository';
 import { publicItem, shownDigest, shownView } from '../review-item/shown';
 import { REVIEW_ITEMS } from '../tokens';
 import { MAX_REVISED_PARAMETERS_BYTES, RevisionService } from '../revisions/revision.service';
-import { RevealService } from './reveal.service';
+import { PII_VIEW, RevealService } from './reveal.service';
 import { requireItemRole } from '../review-item/item-roles';
 
 const DecisionBody = z.strictObject({
@@ -168,7 +168,7 @@ export class ReviewsController {
 
   /**
    * Approve with changes: the item ends as revised and a new action (`newActionId`) with the edited parameters is
-   * created and evaluated again; this approval counts for it only if its digest is `revisedDigest`.
+   * created and evaluated again; this approval counts for it only if its digest is `revisedDigest` (told to `pii:view`).
    */
   @ApiRoute({
     summary: 'Approve with changes: a new action with the edited parameters',
@@ -185,7 +185,12 @@ export class ReviewsController {
   @HttpCode(200)
   async revise(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const { parameters, reason, shownDigest } = parseBody(ReviseBody, body);
-    return this.revisions.revise(actionId, req.principal!, parameters, reason, shownDigest);
+    const made = await this.revisions.revise(actionId, req.principal!, parameters, reason, shownDigest);
+    // The new version's digest covers the real values the reviewer left masked: without `pii:view`, it would let them be
+    // found by trying candidates offline, as the item's own digest did (red team, 2026-12-04). Only pii:view is told it.
+    if (req.principal!.roles.includes(PII_VIEW)) return made;
+    const { revisedDigest: _d, ...told } = made;
+    return told;
   }
 
   /** After-the-fact check of a sampled autonomous action. */
