@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createPublicKey } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { ALWAYS, generateKey, signingKeyFromPem, verifyKeyEntry, verifyKeyOf } from '@countersign/keys';
@@ -11,7 +11,7 @@ import { ConnectorRegistry, createExecutionRepository, ExecutorModule, WebhookCo
 import { createFileFlagReader, FlagControls, FlagFile, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
-import { HttpsFiles, PlatformModule, serve, servedRoutes, TokenRegistry, TokensFileSchema, writeTokens } from '@countersign/nest';
+import { HttpsFiles, PlatformModule, serve, servedRoutes, TokenRegistry, writeTokens } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { createActionViewRepository, createIdempotencyRepository, OrchestratorModule } from '@countersign/orchestrator';
 import {
@@ -40,6 +40,7 @@ import {
 import type { EmbeddedDatabase } from '@countersign/storage';
 import { openHomeDatabase } from './home/home-database';
 import { HomeLock } from './home/home-lock';
+import { checkPortFree, prepareHome, readHomeTokens, StartRefusedError } from './home/start-checks';
 import { createPgRateLimiter } from './rate-limit/pg-rate-limiter';
 import { sinkToken } from './sink/sink-token';
 import { SinkStore } from './sink/sink-store';
@@ -76,10 +77,13 @@ export const AUTONOMY_PREFIX = 'countersign.autonomy.';
  * or a kill -9; one process per home (a lock), a second is refused.
  */
 export async function startEmbedded(options: EmbeddedOptions) {
-  // The home is its user's alone: PGlite writes its files 0666 whatever the umask, and they hold the bus log's full
-  // proposals (the regulated values the review queue seals) and every record of truth (red team, 2026-12-02).
-  mkdirSync(options.home, { recursive: true, mode: 0o700 });
-  chmodSync(options.home, 0o700);
+  // What an operator can get wrong is refused here, in one line, before anything is made: the ports (a clash showed only
+  // once the home, its keys and its database were made and migrated), then the home itself.
+  await checkPortFree('PORT', options.host ?? '127.0.0.1', options.port ?? 8080);
+  if (options.identityPort && options.identityPort === (options.port ?? 8080))
+    throw new StartRefusedError(`IDENTITY_PORT=${options.identityPort}: the same port as PORT; choose another, or 0 for a free one`);
+  await checkPortFree('IDENTITY_PORT', options.host ?? '127.0.0.1', options.identityPort ?? 0);
+  prepareHome(options.home);
   const logger = options.logger ?? createLogger('countersign-embedded');
   const lock = HomeLock.acquire(options.home);
   let db: EmbeddedDatabase | undefined;
@@ -116,7 +120,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   if (!existsSync(tokensFile)) writeTokens(home);
   // The stand-in target has a token of its own (tokens/sink), known only to the connector and the user.
   const sink = sinkToken(home);
-  const tokens = new TokenRegistry([...TokensFileSchema.parse(JSON.parse(readFileSync(tokensFile, 'utf8'))), sink.entry]);
+  const tokens = new TokenRegistry([...readHomeTokens(tokensFile), sink.entry]);
 
   const flagsFile = join(home, 'flags.json');
   if (!existsSync(flagsFile)) writeFileSync(flagsFile, JSON.stringify(defaultFlags(actionTypesOf(contractPath)), null, 2));

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfigOrExit, settings } from '@countersign/config';
@@ -6,16 +7,19 @@ import { createLogger } from '@countersign/logging';
 import { httpTls } from '@countersign/nest';
 import { initTracing } from '@countersign/tracing';
 import { startEmbedded } from './embedded';
+import { HomeInUseError } from './home/home-lock';
+import { StartRefusedError } from './home/start-checks';
 
 const config = loadConfigOrExit(
   z.object({
-    HOST: settings.host(),
+    /** Where to listen; 127.0.0.1 (loopback) by default. An IPv6 address is refused: the embedded mode's URLs are `scheme://host:port`. */
+    HOST: settings.host().refine((h) => isIP(h) !== 6, 'the embedded mode takes a host name or an IPv4 address (0.0.0.0 for every interface)'),
     PORT: settings.port(8080),
     /** The local identity provider the inbox signs in against (0: any free port; fix it to forward or tunnel it). */
     IDENTITY_PORT: settings.port(0),
     LOG_LEVEL: settings.logLevel(),
-    COUNTERSIGN_HOME: z.string().default(join(process.cwd(), '.countersign', 'embedded')),
-    /** HTTPS (both or neither): a certificate chain and key, PEM files; plain HTTP on loopback without. */
+    COUNTERSIGN_HOME: settings.text(join(process.cwd(), '.countersign', 'embedded')),
+    /** HTTPS (both or neither): a certificate chain and key, PEM files; plain HTTP without. */
     HTTP_TLS_CERT_FILE: z.string().min(1).optional(),
     HTTP_TLS_KEY_FILE: z.string().min(1).optional(),
   }),
@@ -41,9 +45,7 @@ void (async () => {
       [
         '',
         `Countersign (embedded) is running on ${running.url}: all five services, one process, nothing else needed.`,
-        tls
-          ? `HTTPS with ${tls.certFile} (reloaded when renewed).`
-          : 'Plain HTTP on loopback: a local development default (set HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE for HTTPS; the distributed mode always serves HTTPS).',
+        tls ? `HTTPS with ${tls.certFile} (reloaded when renewed).` : plainHttpNotice(config.HOST),
         '',
         'Send a proposal (the agent token is in a file, never in a log):',
         `  curl -s -X POST ${running.url}/v1/proposals -H 'Content-Type: application/json' \\`,
@@ -80,7 +82,17 @@ void (async () => {
     process.on('SIGINT', (s) => void stop(s));
     process.on('SIGTERM', (s) => void stop(s));
   } catch (e) {
-    logger.fatal({ err: e }, `could not start: ${(e as Error).message}`);
+    // Something the operator can fix (the home, a file in it, a port): its one line, no stack. A defect keeps its stack.
+    if (e instanceof StartRefusedError || e instanceof HomeInUseError) process.stderr.write(`countersign (embedded) could not start: ${e.message}\n`);
+    else logger.fatal({ err: e }, `could not start: ${(e as Error).message}`);
     process.exit(1);
   }
 })();
+
+/** What plain HTTP means on this HOST: a development default on loopback, an exposure anywhere else. */
+function plainHttpNotice(host: string): string {
+  const https = 'set HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE for HTTPS; the distributed mode always serves HTTPS';
+  if (host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.'))) return `Plain HTTP on loopback: a local development default (${https}).`;
+  const where = host === '0.0.0.0' ? 'every network interface of this machine (HOST=0.0.0.0)' : `${host}, not loopback`;
+  return `Plain HTTP on ${where}: other machines may reach it, and its tokens and proposals cross the network unencrypted (${https}).`;
+}

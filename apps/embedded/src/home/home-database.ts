@@ -4,7 +4,8 @@ import { EXECUTOR_MIGRATIONS_DIR } from '@countersign/executor';
 import { ORCHESTRATOR_MIGRATIONS_DIR } from '@countersign/orchestrator';
 import { POLICY_ENGINE_MIGRATIONS_DIR } from '@countersign/policy-engine';
 import { REVIEW_QUEUE_MIGRATIONS_DIR } from '@countersign/review-queue';
-import { EmbeddedDatabase, migrate, ServiceMigrations, openEmbeddedDatabase } from '@countersign/storage';
+import { EmbeddedDatabase, EmbeddedDatabaseDirError, migrate, ServiceMigrations, openEmbeddedDatabase } from '@countersign/storage';
+import { StartRefusedError } from './start-checks';
 
 /** The embedded host's own tables (its rate-limit windows). */
 export const EMBEDDED_MIGRATIONS = join(__dirname, '../../migrations');
@@ -26,7 +27,10 @@ const SCHEMAS: ServiceMigrations[] = [
  * The home's database (`<home>/db`, PGlite), migrated. The caller holds the home's lock: PGlite has none.
  */
 export async function openHomeDatabase(home: string, log: (msg: string) => void): Promise<EmbeddedDatabase> {
-  const db = await openEmbeddedDatabase(join(home, 'db'));
+  const db = await openEmbeddedDatabase(join(home, 'db')).catch((e: Error) => {
+    // A damaged database folder, refused and kept as it is: the operator moves it aside (the message says how).
+    throw e instanceof EmbeddedDatabaseDirError ? new StartRefusedError(e.message) : e;
+  });
   try {
     for (const schema of SCHEMAS) await migrate(db.pool, schema, log);
   } catch (e) {

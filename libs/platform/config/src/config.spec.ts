@@ -24,3 +24,42 @@ describe('parseConfig', () => {
     expect.assertions(6);
   });
 });
+
+// real: the setting shapes the mains use, on environments built here; fake: nothing.
+describe('settings refuse what they would misread', () => {
+  const boot = z.object({ PORT: settings.port(8080), HOST: settings.host(), HOME: settings.text('/srv/home'), EXTRA_PORT: settings.optionalPort() });
+  const refused = (env: Record<string, string>) => {
+    try {
+      parseConfig(boot, env);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error(`accepted ${JSON.stringify(env)}`);
+  };
+
+  it('reads a port as decimal digits only (red team: "" and " " were port 0, 0x1F90 was 8080, 1e3 was 1000)', () => {
+    expect(parseConfig(boot, { PORT: '8443', EXTRA_PORT: '0' })).toMatchObject({ PORT: 8443, EXTRA_PORT: 0 });
+    expect(parseConfig(boot, {})).toEqual({ PORT: 8080, HOST: '127.0.0.1', HOME: '/srv/home' });
+    for (const bad of ['0x1F90', '1e3', '80.0', '+80', ' 80', '-1', '65536', '123456', 'http']) {
+      expect(refused({ PORT: bad })).toBe(`config: PORT: expected a port, decimal digits from 0 to 65535 (got ${JSON.stringify(bad)})`);
+    }
+    expect(refused({ EXTRA_PORT: '0x10' })).toMatch(/^config: EXTRA_PORT: expected a port/);
+  });
+
+  it('refuses a setting that is set but blank, saying what the default would have been', () => {
+    expect(refused({ PORT: '' })).toBe('config: PORT: set but blank: unset it for the default (8080), or give a value');
+    expect(refused({ PORT: ' ' })).toBe('config: PORT: set but blank: unset it for the default (8080), or give a value');
+    expect(refused({ HOST: '' })).toBe('config: HOST: set but blank: unset it for the default (127.0.0.1), or give a value');
+    expect(refused({ HOME: '  ' })).toBe('config: HOME: set but blank: unset it for the default (/srv/home), or give a value');
+    expect(refused({ EXTRA_PORT: '' })).toBe('config: EXTRA_PORT: set but blank: unset it, or give a value');
+  });
+
+  it('takes a host name or an IP address as HOST and refuses anything else (red team: "" failed only after the services listened)', () => {
+    for (const ok of ['0.0.0.0', '10.1.2.3', '::', '::1', 'localhost', 'api.example.com', 'node-1.internal']) {
+      expect(parseConfig(boot, { HOST: ok }).HOST).toBe(ok);
+    }
+    for (const bad of ['http://localhost', 'localhost:8080', 'a b', '-leading.example', 'under_score.example', '256.1.1.1', '10.1.2']) {
+      expect(refused({ HOST: bad })).toBe(`config: HOST: expected a host name or an IP address to listen on (got ${JSON.stringify(bad)})`);
+    }
+  });
+});

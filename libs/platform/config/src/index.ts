@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** A bad setting, named precisely: `config: PORT: expected a number between 1 and 65535`. */
@@ -30,10 +31,31 @@ export function loadConfigOrExit<S extends z.ZodObject<z.ZodRawShape>>(schema: S
   }
 }
 
-/** Reusable setting shapes. */
+/**
+ * Reusable setting shapes. A setting that is set but blank (`PORT=`) is refused, not read as its default: whoever set it
+ * meant something (a template that lost its value, a typo), and `Number('')` is 0, a random port.
+ */
 export const settings = {
-  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
-  host: () => z.string().default('127.0.0.1'),
+  /** A TCP port: decimal digits only, 0 (any free port) to 65535; `0x1F90`, `1e3`, ` 80` and `` are refused. */
+  port: (fallback: number) => portText(String(fallback)).default(fallback),
+  /** A TCP port as `port`, with no default (the caller picks one). */
+  optionalPort: () => portText(undefined).optional(),
+  /** A host name or an IP address to listen on (default 127.0.0.1, loopback only). */
+  host: () =>
+    z
+      .string()
+      .transform((s, ctx) => {
+        if (!s.trim()) return refuse(ctx, blank('127.0.0.1'));
+        if (isIP(s) || (HOST_NAME.test(s) && !/(^|\.)\d+$/.test(s))) return s;
+        return refuse(ctx, `expected a host name or an IP address to listen on (got ${JSON.stringify(s)})`);
+      })
+      .default('127.0.0.1'),
+  /** Free text (a path, a name) that is not blank when set. */
+  text: (fallback: string) =>
+    z
+      .string()
+      .refine((s) => s.trim() !== '', blank(fallback))
+      .default(fallback),
   url: () => z.url(),
   csv: () =>
     z
@@ -66,4 +88,26 @@ export function readPemSetting(name: string, file: string): string {
   }
   if (!text.includes('-----BEGIN')) throw new Error(`${name}: ${file} holds no PEM`);
   return text;
+}
+
+/**
+ * Labels of letters, digits and inner hyphens, dot-separated (RFC 1123), 253 characters at most; a last label of digits
+ * only is refused beside it (`256.1.1.1` is a mistyped address, not a name).
+ */
+const HOST_NAME = /^(?=.{1,253}$)[a-z\d]([a-z\d-]{0,61}[a-z\d])?(\.[a-z\d]([a-z\d-]{0,61}[a-z\d])?)*$/i;
+
+const blank = (fallback: string | undefined) => `set but blank: unset it${fallback === undefined ? '' : ` for the default (${fallback})`}, or give a value`;
+
+function refuse(ctx: z.RefinementCtx, message: string): never {
+  ctx.addIssue({ code: 'custom', message });
+  return z.NEVER;
+}
+
+function portText(fallback: string | undefined) {
+  return z.string().transform((s, ctx) => {
+    if (!s.trim()) return refuse(ctx, blank(fallback));
+    // Digits only: Number() also reads hex, exponents and surrounding blanks, so `0x1F90` served on 8080.
+    if (!/^\d{1,5}$/.test(s) || Number(s) > 65535) return refuse(ctx, `expected a port, decimal digits from 0 to 65535 (got ${JSON.stringify(s)})`);
+    return Number(s);
+  });
 }

@@ -15,7 +15,7 @@ import { PlatformModule, ReadinessCheck, serve } from './platform.module';
 /** Settings every distributed service has. */
 export const baseSettings = z.object({
   HOST: settings.host(),
-  PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  PORT: settings.optionalPort(),
   LOG_LEVEL: settings.logLevel(),
   KAFKA_BROKERS: settings.csv(),
   /** Prefix for topics and groups on a shared broker (test runs); empty in production. */

@@ -1,11 +1,19 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { Pool } from 'pg';
 import type { PGlite as PGliteType } from '@electric-sql/pglite/dist/index';
 import type * as PgliteNodePostgres from '@electric-sql/pglite/dist/node-postgres/index';
+
+/**
+ * Refused: the database folder is there but is not a whole PGlite database (no `PG_VERSION`). It may still hold
+ * real records, so it is never deleted or overwritten; the message says which folder and what to do.
+ */
+export class EmbeddedDatabaseDirError extends Error {
+  override name = 'EmbeddedDatabaseDirError';
+}
 
 /** An embedded PostgreSQL (PGlite) in a folder, and the one `pg` pool over its one session. */
 export interface EmbeddedDatabase {
@@ -32,7 +40,9 @@ let wasmTierSet = false;
  *
  * A new database is made by a short-lived child process: PGlite's initdb leaves ~800 MB of WASM memory in the
  * process that ran it (it is never returned), while reopening a made one costs ~0.3 s and a fraction of that.
- * The child writes to a temporary folder renamed to `dir` once complete, so a crash mid-way leaves no half database.
+ * The child writes to a temporary sibling folder renamed to `dir` once complete, so `dir` exists only whole: a first start
+ * killed mid-way leaves only that sibling, removed by the next start. A `dir` that holds files but no `PG_VERSION` was
+ * not made that way (damaged, or edited by hand): it is refused, untouched (`EmbeddedDatabaseDirError`).
  * What initdb made is kept as a machine-wide template (in the OS temp folder, per PGlite version) and copied
  * for the next new database (`create-pglite-dir.js`): tests start many homes.
  */
@@ -64,12 +74,32 @@ export async function openEmbeddedDatabase(dir: string): Promise<EmbeddedDatabas
 }
 
 async function createDatabaseDir(dir: string): Promise<void> {
+  refuseIncomplete(dir);
   const parent = dirname(dir);
   const prefix = `${basename(dir)}.new-`;
-  // Leftovers of a creation that was killed mid-way.
+  // Leftovers of a creation that was killed mid-way: never renamed into place, so never opened, so nothing real in them.
   if (existsSync(parent)) for (const f of readdirSync(parent)) if (f.startsWith(prefix)) rmSync(join(parent, f), { recursive: true, force: true });
   const tmp = join(parent, `${prefix}${process.pid}`);
   await promisify(execFile)(process.execPath, [join(__dirname, 'create-pglite-dir.js'), tmp], { timeout: 120_000 });
-  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true }); // an empty or half folder without PG_VERSION
+  // An empty folder (made by hand, or by a version that ran initdb in place and died before writing anything) goes;
+  // rmdir removes only an empty one, so a file that appeared meanwhile makes it fail rather than be lost.
+  if (existsSync(dir)) rmdirSync(dir);
   renameSync(tmp, dir);
+}
+
+/** Throws unless `dir` is absent or an empty folder: those are the only states a new database may replace. */
+function refuseIncomplete(dir: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new EmbeddedDatabaseDirError(`the database folder ${dir} cannot be read: ${(e as Error).message}`);
+  }
+  if (!isDir) throw new EmbeddedDatabaseDirError(`the database folder ${dir} is a file, not a folder: move it aside (mv ${dir} ${dir}.moved) and start again`);
+  if (readdirSync(dir).length === 0) return;
+  throw new EmbeddedDatabaseDirError(
+    `the database folder ${dir} holds files but no PG_VERSION: it is damaged or not a PGlite database, and it may hold records, so it is left as it is. ` +
+      `Move it aside (mv ${dir} ${dir}.damaged) to start with a new, empty database, or restore it from a backup.`,
+  );
 }

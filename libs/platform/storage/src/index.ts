@@ -10,7 +10,7 @@ export type { GroupCommitOptions } from './group-commit';
 export { redisScript } from './redis-script';
 export type { RedisScript } from './redis-script';
 export type { ServiceMigrations } from './migrations';
-export { openEmbeddedDatabase } from './embedded-database';
+export { EmbeddedDatabaseDirError, openEmbeddedDatabase } from './embedded-database';
 export type { EmbeddedDatabase } from './embedded-database';
 export { readRedisTls, redisTlsOption, isTlsFailure } from './tls';
 export type { RedisTls, RedisTlsSettings } from './tls';

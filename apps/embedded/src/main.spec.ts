@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '@countersign/testing';
+
+// real: the embedded mode's main as an operator starts it (a Node process, its settings in the environment), the file
+// system and TCP on this machine; fake: nothing.
+const root = join(__dirname, '../../..');
+// Up to four processes start at once on a machine of two cores shared with other work.
+jest.setTimeout(120_000);
+const scratch = () => mkdtempSync(join(tmpdir(), 'embedded-main-'));
+
+interface Run {
+  code: number | null;
+  output: string;
+}
+
+/** Starts the main with `env` and returns what it printed when it exits (or the banner's process, stopped with SIGTERM). */
+function start(env: Record<string, string>, stopOn?: RegExp): Promise<Run> {
+  const child = spawn(process.execPath, ['-r', './tools/register.js', 'apps/embedded/src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (d: Buffer) => {
+    output += d;
+    if (stopOn?.test(output)) child.kill('SIGTERM');
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  // A process that hangs (red team: COUNTERSIGN_HOME=/proc/x printed nothing, for ever) fails the test instead of the run.
+  const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      clearTimeout(guard);
+      resolve({ code, output });
+    }),
+  );
+}
+
+/** A refusal: exit 1 and exactly one line, no stack trace. */
+const refused = (run: Run, line: string | RegExp) => {
+  expect(run.code).toBe(1);
+  expect(run.output.trimEnd().split('\n')).toHaveLength(1);
+  expect(run.output).toMatch(line);
+  expect(run.output).not.toMatch(/\n\s+at /);
+};
+
+describe('the embedded main refuses what it cannot run with, in one line', () => {
+  it('a setting that would be misread: a blank or hexadecimal port, a blank host, a blank home', async () => {
+    const home = join(scratch(), 'home');
+    const [blankPort, hexPort, blankHost, blankHome] = await Promise.all([
+      start({ COUNTERSIGN_HOME: home, PORT: ' ' }),
+      start({ COUNTERSIGN_HOME: home, PORT: '0x1F90' }),
+      start({ COUNTERSIGN_HOME: home, HOST: '' }),
+      start({ COUNTERSIGN_HOME: '' }),
+    ]);
+    refused(blankPort, 'config: PORT: set but blank: unset it for the default (8080), or give a value');
+    refused(hexPort, 'config: PORT: expected a port, decimal digits from 0 to 65535 (got "0x1F90")');
+    refused(blankHost, 'config: HOST: set but blank: unset it for the default (127.0.0.1), or give a value');
+    refused(blankHome, /^config: COUNTERSIGN_HOME: set but blank/);
+    expect(existsSync(home)).toBe(false);
+  });
+
+  it('a home it cannot use: a file, a folder under /proc, a malformed tokens file, a damaged database (kept as it is)', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'file'), 'x');
+    mkdirSync(join(dir, 'bad-tokens'));
+    writeFileSync(join(dir, 'bad-tokens', 'tokens.json'), '{x');
+    mkdirSync(join(dir, 'damaged', 'db'), { recursive: true });
+    writeFileSync(join(dir, 'damaged', 'db', 'MARKER'), 'x');
+    const [file, proc, tokens, damaged] = await Promise.all([
+      start({ COUNTERSIGN_HOME: join(dir, 'file') }),
+      start({ COUNTERSIGN_HOME: '/proc/countersign-home' }),
+      start({ COUNTERSIGN_HOME: join(dir, 'bad-tokens') }),
+      start({ COUNTERSIGN_HOME: join(dir, 'damaged') }),
+    ]);
+    refused(file, `countersign (embedded) could not start: COUNTERSIGN_HOME ${join(dir, 'file')}: is a file, not a folder`);
+    refused(proc, 'countersign (embedded) could not start: COUNTERSIGN_HOME /proc/countersign-home: cannot make /proc/countersign-home (ENOENT)');
+    refused(tokens, `countersign (embedded) could not start: ${join(dir, 'bad-tokens', 'tokens.json')}: not valid JSON`);
+    // Red team: a db/ without PG_VERSION was deleted and made again, silently, with every record in it.
+    refused(damaged, `could not start: the database folder ${join(dir, 'damaged', 'db')} holds files but no PG_VERSION`);
+    expect(readdirSync(join(dir, 'damaged', 'db'))).toEqual(['MARKER']);
+  });
+
+  it('a port in use, before it makes anything in the home', async () => {
+    const taken = createServer();
+    const port = await freePort();
+    await new Promise<void>((r) => taken.listen(port, '127.0.0.1', r));
+    try {
+      const home = join(scratch(), 'home');
+      refused(await start({ COUNTERSIGN_HOME: home, PORT: String(port) }), `PORT=${port}: port ${port} on 127.0.0.1 is in use by another process`);
+      expect(existsSync(home)).toBe(false);
+    } finally {
+      taken.close();
+    }
+  });
+});
+
+describe('the embedded main’s banner', () => {
+  it('says plain HTTP is reachable from the network when HOST is 0.0.0.0, not "on loopback"', async () => {
+    const home = scratch();
+    const run = await start({ COUNTERSIGN_HOME: home, HOST: '0.0.0.0', PORT: String(await freePort()) }, /Prometheus metrics/);
+    expect(run.output).toContain('Plain HTTP on every network interface of this machine (HOST=0.0.0.0): other machines may reach it');
+    expect(run.output).not.toContain('loopback');
+  });
+});
