@@ -31,8 +31,18 @@ export async function runDrillCli(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   const name = positionals[0] as DrillName | undefined;
-  if (!name || !(name in DRILLS)) {
-    process.stderr.write(usage);
+  // An own property: `in` also finds what every object inherits (`constructor`, `toString`), which are not drills.
+  if (!name || !Object.hasOwn(DRILLS, name)) {
+    process.stderr.write(`drill: ${name ? `unknown drill ${JSON.stringify(name)}` : 'a drill name is required'}\n${usage}`);
+    return 2;
+  }
+  if (positionals.length > 1) {
+    process.stderr.write(`drill: one drill at a time (got ${positionals.slice(1).join(' ')} after ${name})\n${usage}`);
+    return 2;
+  }
+  const waitS = values['wait-s'] === undefined ? undefined : Number(values['wait-s']);
+  if (waitS !== undefined && !(Number.isFinite(waitS) && waitS > 0)) {
+    process.stderr.write(`drill: --wait-s must be a positive number of seconds (got ${JSON.stringify(values['wait-s'])})\n${usage}`);
     return 2;
   }
   let options: DrillOptions;
@@ -41,7 +51,7 @@ export async function runDrillCli(argv: string[]): Promise<number> {
       target: loadTarget(values.target!),
       // Each step as it happens, for a person at a terminal; elsewhere (CI, a pipe) quiet: the report on stdout says it all.
       log: (line) => void (process.stderr.isTTY && process.stderr.write(`${line}\n`)),
-      waitMs: values['wait-s'] ? Number(values['wait-s']) * 1000 : DEFAULT_WAIT_MS,
+      waitMs: waitS !== undefined ? waitS * 1000 : DEFAULT_WAIT_MS,
       ...(values['never-seen'] && { neverSeenActionType: values['never-seen'] }),
     };
   } catch (e) {

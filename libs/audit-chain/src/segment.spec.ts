@@ -39,7 +39,7 @@ describe('segments', () => {
   const text = exportSegment(entries, heads);
 
   it('verifies an untouched segment offline, checking every head', () => {
-    expect(verifySegment(text, keys)).toEqual({ ok: true, treeSize: 50, root: heads[heads.length - 1].rootHash, headsChecked: 4, signers });
+    expect(verifySegment(text, keys)).toEqual({ ok: true, treeSize: 50, root: heads[heads.length - 1].rootHash, headsChecked: 4, signers, checkedFrom: 0 });
   });
 
   it('counts a head line given twice once (red team, 2026-12-04: "5 signed heads" for 4)', () => {
@@ -52,6 +52,7 @@ describe('segments', () => {
       root: heads[heads.length - 1].rootHash,
       headsChecked: 4,
       signers,
+      checkedFrom: 0,
     });
   });
 
@@ -69,7 +70,14 @@ describe('segments', () => {
       v1.push(JSON.stringify({ kind: 'entry', index: e.index, leafHash: e.leafHash, root: e.root, entry: e.entry }));
       for (const h of heads.filter((x) => x.treeSize === e.index + 1)) v1.push(JSON.stringify({ kind: 'head', treeHead: h }));
     }
-    expect(verifySegment(`${v1.join('\n')}\n`, keys)).toEqual({ ok: true, treeSize: 50, root: heads[heads.length - 1].rootHash, headsChecked: 4, signers });
+    expect(verifySegment(`${v1.join('\n')}\n`, keys)).toEqual({
+      ok: true,
+      treeSize: 50,
+      root: heads[heads.length - 1].rootHash,
+      headsChecked: 4,
+      signers,
+      checkedFrom: 0,
+    });
     // A version 1 segment whose entries carry roots only: each root is checked.
     const rootsOnly = v1.map((l) => {
       const parsed = JSON.parse(l);
@@ -118,7 +126,8 @@ describe('segments', () => {
       heads.filter((h) => h.treeSize > 32),
       range.state(),
     );
-    expect(verifySegment(tail, keys)).toMatchObject({ ok: true, treeSize: 50 });
+    // The 32 entries before it are only vouched for by the signed root: the result says where the checked ones begin.
+    expect(verifySegment(tail, keys)).toMatchObject({ ok: true, treeSize: 50, checkedFrom: 32 });
   });
 
   it('detects a modified entry and names it', () => {

@@ -65,7 +65,21 @@ export interface HeadSigner {
 }
 
 export type VerifyResult =
-  { ok: true; treeSize: number; root: string; headsChecked: number; signers: HeadSigner[] } | { ok: false; firstBadIndex: number; problem: string };
+  | {
+      ok: true;
+      /** The size of the log verified: every entry before it is covered by `root`. */
+      treeSize: number;
+      root: string;
+      headsChecked: number;
+      signers: HeadSigner[];
+      /**
+       * The first entry that was present and checked one by one (0 but for a segment that starts later). The entries
+       * before it are not in the segment: only its compact range stands for them, and so only the signed root vouches
+       * for them, not a check of each.
+       */
+      checkedFrom: number;
+    }
+  | { ok: false; firstBadIndex: number; problem: string };
 
 /** A tree size and its hex root, recorded outside the machine that keeps the log (`audit verify --head size:root`). */
 export interface TreeAnchor {
@@ -284,6 +298,7 @@ export class ChainVerifier {
       root: this.range.root().toString('hex'),
       headsChecked: this.headsChecked,
       signers: [...this.signers.values()],
+      checkedFrom: this.prefix.size,
     };
   }
 
@@ -385,7 +400,8 @@ export const TREE_HEAD_FIELDS: readonly string[] = ['treeSize', 'rootHash', 'tim
  * Limits for one line of a log or segment: generous (a verifier must not refuse a genuine entry), but bounded. An entry's
  * data went through the ingress parser's limits; its line nests it a few levels deeper.
  */
-const LINE_LIMITS = { maxBytes: 64 * MAX_JSON_BYTES, maxDepth: 4 * MAX_JSON_DEPTH };
+export const MAX_LOG_LINE_BYTES = 64 * MAX_JSON_BYTES;
+const LINE_LIMITS = { maxBytes: MAX_LOG_LINE_BYTES, maxDepth: 4 * MAX_JSON_DEPTH };
 
 /**
  * One JSON Lines record of the log (a segment's line, an embedded `audit.jsonl` line) as an object, read with the strict

@@ -313,8 +313,8 @@ const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
 const codePoint = (n: number) => `U+${hex(n)}`;
 const quote = (s: string) => JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s);
 
-/** The offset of the first byte that is not part of a well-formed UTF-8 sequence (for the message). */
-function firstInvalidUtf8(bytes: Uint8Array): number {
+/** The offset of the first byte that is not part of a well-formed UTF-8 sequence (for a message that says where). */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length;) {
     const b = bytes[i];
     const [len, min] =

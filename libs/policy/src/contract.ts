@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
 import { isMap, isSeq, LineCounter, parseDocument, Document } from 'yaml';
 import { canonicalDigest } from '@countersign/contracts';
@@ -6,6 +5,7 @@ import type { ActionSpec, OperationalContract } from './contract.types';
 import { ISO_4217 } from './money';
 import { compileParameterSchema, moneyFieldsOf } from './parameters';
 import { backtrackingRisk } from './regex-safety';
+import { InvalidUtf8Error, readUtf8File } from './text-file';
 import schema from '../contract.schema.json';
 
 // The contract's shape is written once, as JSON Schema (../contract.schema.json): the types are generated from it.
@@ -64,15 +64,34 @@ function describeWhere(contract: Record<string, unknown>, pointer: string): stri
   return pointer.split('/').slice(1).join('.');
 }
 
-/** Parses and validates a contract; throws `ContractError` naming the file, line and rule. */
-export function parseContract(text: string, file = '<contract>'): LoadedContract {
+/**
+ * Plain YAML as the policy tools read it (a contract, a test table): a duplicate key is an error, and so is an unknown
+ * tag; aliases expand at most as far as the parser's default `maxAliasCount` lets them. Throws `ContractError` naming
+ * the file and line.
+ */
+export function parsePlainYaml(
+  text: string,
+  file: string,
+): { value: unknown; doc: Document; counter: LineCounter; lineAt(path: readonly PropertyKey[]): number | undefined } {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   // Warnings too: an unknown tag (`!!js/function`, `!foo`) is dropped by the parser and its value kept as plain text,
-  // so the contract would not say what its author (or an attacker) wrote. A contract uses plain YAML only.
+  // so the file would not say what its author (or an attacker) wrote. The policy tools read plain YAML only.
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem) throw new ContractError(file, problem.linePos?.[0]?.line ?? counter.linePos(problem.pos[0]).line, '(yaml)', problem.message.split('\n')[0]);
-  const raw = doc.toJS() as Record<string, unknown>;
+  try {
+    const lineAt = (path: readonly PropertyKey[]) => lineOf(doc, counter, path.map((k) => `/${String(k).replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''));
+    return { value: doc.toJS(), doc, counter, lineAt };
+  } catch (e) {
+    // Too many aliases (a "billion laughs"), or an alias to nothing.
+    throw new ContractError(file, undefined, '(yaml)', (e as Error).message.split('\n')[0]);
+  }
+}
+
+/** Parses and validates a contract; throws `ContractError` naming the file, line and rule. */
+export function parseContract(text: string, file = '<contract>'): LoadedContract {
+  const { value, doc, counter } = parsePlainYaml(text, file);
+  const raw = value as Record<string, unknown>;
   // YAML's escapes (`"\u0000"`, `"\ud800"`) make what JSON bodies cannot carry: text no store can keep (PostgreSQL's
   // jsonb refuses NUL and lone surrogates: a 500 once) and no reader sees. Refused here, naming where.
   const unreadable = unreadableText(raw);
@@ -288,5 +307,15 @@ function checkParameterSchema(type: string, a: ActionSpec, fail: Fail): void {
 }
 
 export function loadContractFile(path: string): LoadedContract {
-  return parseContract(readFileSync(path, 'utf8'), path);
+  return parseContract(readPolicyFile(path), path);
+}
+
+/** A policy file's text (`readUtf8File`), with invalid UTF-8 refused as a `ContractError` naming the line and byte. */
+export function readPolicyFile(path: string): string {
+  try {
+    return readUtf8File(path);
+  } catch (e) {
+    if (e instanceof InvalidUtf8Error) throw new ContractError(path, e.line, '(encoding)', `invalid UTF-8 at byte ${e.byte}: the file must be UTF-8`);
+    throw e;
+  }
 }

@@ -19,3 +19,4 @@ export * from './change-control';
 export * from './change-signature';
 export * from './canonical';
 export * from './running-contract';
+export * from './text-file';

@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompactRange, entryJson, generateTreeHeadKey, keyFingerprint, KeyRing, leafHashOfText, TreeHead } from '@countersign/audit-chain';
+import { CompactRange, entryJson, exportSegment, generateTreeHeadKey, keyFingerprint, KeyRing, leafHashOfText, TreeHead } from '@countersign/audit-chain';
 import { FileHeadStore } from '../chain/file-head-store';
 import { auditEntry } from '../log-store/audit-log.suite';
 import { FileAuditLogRepository } from '../log-store/file-audit-log.repository';
@@ -319,5 +319,122 @@ describe('countersign audit verify --file reads each line strictly', () => {
     a.rewrite([hs[0].replace('"treeSize":10', '"treeSize":99,"treeSize":10'), ...hs.slice(1)], headsFile);
     expect(await a.verify()).toMatchObject({ code: 1, out: expect.stringContaining('line 1 of') });
     expect((await a.verify()).out).toContain('does not parse (duplicate key "treeSize" in the object at /): the heads were tampered with');
+  });
+});
+
+describe('countersign audit verify: what it reads is bounded, and what it says was checked was checked', () => {
+  it('--file: refuses a line as soon as it passes the 64 MiB limit, without holding the rest of it', async () => {
+    const a = await embeddedAudit();
+    const huge = join(a.dir, 'huge.jsonl');
+    const fd = openSync(huge, 'w');
+    ftruncateSync(fd, 64 * 1024 * 1024 + 4096); // sparse: zeros with no newline, a line that never ends within the limit
+    closeSync(fd);
+    expect(await a.run('verify', '--file', huge, '--keys', a.keysDir)).toEqual({
+      code: 1,
+      out: 'FAILED at index 0: the line of entry 0 (line 1) is longer than 67108864 bytes, the most a line of the audit file may be',
+      err: '',
+    });
+  });
+
+  it('--segment: refuses a file over the size limit, and one that is not a regular file, before reading it', async () => {
+    const a = await embeddedAudit();
+    const big = join(a.dir, 'big.jsonl');
+    const fd = openSync(big, 'w');
+    ftruncateSync(fd, 256 * 1024 * 1024 + 1);
+    closeSync(fd);
+    expect(await a.run('verify', '--segment', big, '--keys', a.keysDir)).toEqual({
+      code: 1,
+      out: '',
+      err: `error: ${big} is 268435457 bytes, over the 268435456-byte limit of a segment: export the log in parts (audit export --from N --to M)`,
+    });
+    expect(await a.run('verify', '--segment', a.dir, '--keys', a.keysDir)).toEqual({
+      code: 1,
+      out: '',
+      err: `error: ${a.dir} is not a regular file (a device, a pipe or a directory): save the segment to a file and verify that`,
+    });
+  });
+
+  it('--segment: a segment from index N says which entries it checked, and that the compact range stands for the rest', async () => {
+    const a = await embeddedAudit();
+    const stored = a.lines().map((l) => JSON.parse(l) as { index: number; entry: object; leafHash: string });
+    const prefix = CompactRange.empty();
+    for (const e of stored.slice(0, 10)) prefix.append(Buffer.from(e.leafHash, 'hex'));
+    const file = join(a.dir, 'from-10.jsonl');
+    writeFileSync(
+      file,
+      exportSegment(
+        stored.slice(10),
+        a.heads.filter((h) => h.treeSize > 10),
+        prefix.state(),
+      ),
+    );
+    expect(await a.run('verify', '--segment', file, '--keys', a.keysDir)).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(
+        /^verified: entries 10–24 \(15\) checked one by one; the 10 before them are vouched for only by the signed root \(compact range\), 2 signed heads, root [0-9a-f]{64}$/,
+      ),
+    });
+    // From 0 the verdict is unchanged.
+    writeFileSync(file, exportSegment(stored, a.heads));
+    expect(await a.run('verify', '--segment', file, '--keys', a.keysDir)).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^verified: 25 entries, 3 signed heads, root [0-9a-f]{64}$/),
+    });
+  });
+});
+
+describe('countersign audit refuses a command line it would otherwise half-ignore (exit 2, before connecting)', () => {
+  // 127.0.0.1:1: nothing listens there, so a command that got as far as connecting would fail with exit 1, not 2.
+  const db = 'postgres://countersign@127.0.0.1:1/countersign';
+
+  it('refuses options of another command and stray arguments', async () => {
+    const a = await embeddedAudit();
+    expect(await a.run('verify', 'extra', 'positional', '--from', '5', '--out', join(a.dir, 'x'), '--file', a.file, '--keys', a.keysDir)).toMatchObject({
+      code: 2,
+      out: '',
+      err: expect.stringMatching(/^--from is an option of export, not of verify\n/),
+    });
+    expect(await a.run('verify', 'extra', '--file', a.file, '--keys', a.keysDir)).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/^verify takes no arguments besides its options \(got extra\)\n/),
+    });
+    expect(await a.run('consistency', 'one.json', '--database', db, '--keys', a.keysDir)).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/^consistency takes two head files \(got 1\)\n/),
+    });
+    expect(await a.run('constructor')).toMatchObject({ code: 2, err: expect.stringMatching(/^unknown command constructor\n/) });
+  });
+
+  it('refuses a --index or --tree-size that is not an entry index', async () => {
+    for (const [option, value] of [
+      ['--index', 'abc'],
+      ['--index', '-1'],
+      ['--index', '1.5'],
+      ['--tree-size', '1e3'],
+    ]) {
+      const args = ['prove', '--database', db, '--index', '1', `${option}=${value}`];
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runAuditCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+      const name = option.slice(2);
+      expect({ args, code, out, err: err.join('\n').split('\n')[0] }).toEqual({
+        args,
+        code: 2,
+        out: [],
+        err: `--${name} must be ${name === 'index' ? 'an entry index' : 'a tree size'} (an integer ≥ 0)`,
+      });
+    }
+  });
+
+  it('refuses a --database that is not a PostgreSQL URL, without echoing it', async () => {
+    for (const url of ['not a url', 'mysql://u:secret@host/db', 'postgres://']) {
+      const err: string[] = [];
+      const code = await runAuditCli(['prove', '--database', url, '--index', '1'], { out: () => undefined, err: (l) => err.push(l) });
+      expect({ url, code, err: err.join('\n').split('\n')[0] }).toEqual({
+        url,
+        code: 2,
+        err: '--database must be a PostgreSQL URL, such as postgres://user:password@host:5432/countersign',
+      });
+    }
   });
 });

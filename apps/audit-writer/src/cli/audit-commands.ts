@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   ChainVerifier,
@@ -8,6 +8,7 @@ import {
   parseLogLine,
   TREE_HEAD_FIELDS,
   inclusionProof,
+  MAX_LOG_LINE_BYTES,
   rootFromLeaves,
   TreeHead,
   verifyConsistency,
@@ -82,13 +83,23 @@ export async function verifyDatabase(
   };
 }
 
-/** Verifies a segment file (`audit export`), read as UTF-8 that must be valid (never silently replaced). */
+/**
+ * The most bytes `verify --segment` reads: a segment is verified in memory, and its text must fit a JavaScript string
+ * (about 512 MiB). A larger log is exported in parts (`audit export --from --to`), each verifiable on its own.
+ */
+export const MAX_SEGMENT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Verifies a segment file (`audit export`), read as UTF-8 that must be valid (never silently replaced). The file must be
+ * a regular file of at most `MAX_SEGMENT_BYTES`, checked before it is read: a device (`/dev/zero`) or a pipe has no end to
+ * wait for, and an oversized file would exhaust memory before a line of it was checked.
+ */
 export function verifySegmentFile(file: string, keys: VerifyKey[], trustedHeads: TreeHead[], options: VerifyOptions = {}): VerifyResult {
+  const bytes = readBounded(file, MAX_SEGMENT_BYTES);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(file));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code) throw e;
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
     return { ok: false, firstBadIndex: 0, problem: 'the segment file is not valid UTF-8' };
   }
   const result = verifySegment(text, keys, trustedHeads, options);
@@ -96,6 +107,28 @@ export function verifySegmentFile(file: string, keys: VerifyKey[], trustedHeads:
     return { ...result, problem: `${result.problem}: it looks like the embedded mode's audit.jsonl, verify it with --file` };
   }
   return result;
+}
+
+/** The bytes of a regular file of at most `limit` bytes; throws, saying why, for any other file. */
+function readBounded(file: string, limit: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new Error(`${file} is not a regular file (a device, a pipe or a directory): save the segment to a file and verify that`);
+    if (stat.size > limit)
+      throw new Error(`${file} is ${stat.size} bytes, over the ${limit}-byte limit of a segment: export the log in parts (audit export --from N --to M)`);
+    const bytes = Buffer.alloc(stat.size);
+    for (let at = 0; at < bytes.length;) {
+      const read = readSync(fd, bytes, at, bytes.length - at, at);
+      if (read === 0) throw new Error(`${file} shrank while it was read: verify it once it is written`);
+      at += read;
+    }
+    // A file still being written is verified once it is complete, not as the part that happened to be there.
+    if (readSync(fd, Buffer.alloc(1), 0, 1, bytes.length) !== 0) throw new Error(`${file} grew while it was read: verify it once it is written`);
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const looksLikeStoredEntry = (line: string) => {
@@ -208,16 +241,29 @@ export async function verifyAuditFile(
   const input = createReadStream(file);
   // Bytes, not text: a line is decoded (strictly) on its own, and a line split across two chunks is joined first.
   const carried: Buffer[] = [];
+  let carriedBytes = 0;
+  // A line past the limit is refused as soon as it passes it, not once it ends: a line that never ends (`/dev/zero`, a
+  // file cut in the middle of a write that went on) would otherwise be held in memory until the process runs out.
+  const tooLong = () => {
+    lineNumber++;
+    return bad(`is longer than ${MAX_LOG_LINE_BYTES} bytes, the most a line of the audit file may be`);
+  };
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       let from = 0;
       for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
         const tail = chunk.subarray(from, nl);
+        if (carriedBytes + tail.length > MAX_LOG_LINE_BYTES) return tooLong();
         const problem = readLine(carried.length ? Buffer.concat([...carried.splice(0), tail]) : tail);
+        carriedBytes = 0;
         if (problem) return problem;
         from = nl + 1;
       }
-      if (from < chunk.length) carried.push(chunk.subarray(from));
+      if (from < chunk.length) {
+        carriedBytes += chunk.length - from;
+        if (carriedBytes > MAX_LOG_LINE_BYTES) return tooLong();
+        carried.push(chunk.subarray(from));
+      }
       progress?.update(verifier.verified);
     }
     const problem = carried.length ? readLine(Buffer.concat(carried)) : undefined;

@@ -50,25 +50,7 @@ export async function runAuditCli(
   }
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        database: { type: 'string' },
-        segment: { type: 'string' },
-        file: { type: 'string' },
-        keys: { type: 'string' },
-        'heads-dir': { type: 'string' },
-        trust: { type: 'string', multiple: true },
-        head: { type: 'string', multiple: true },
-        index: { type: 'string' },
-        'tree-size': { type: 'string' },
-        since: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        out: { type: 'string' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   } catch (e) {
     io.err(`${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -81,16 +63,12 @@ export async function runAuditCli(
     if (!v[k]) throw new UsageError(`--${k} is required for ${command}`);
     return v[k] as string;
   };
-  const log = v.database ? createPgAuditLog(v.database, 2) : undefined;
+  // Opened only when a command that needs it gets that far: a bad argument is answered before any connection.
+  let log: ReturnType<typeof createPgAuditLog> | undefined;
   /** The audit store of `--database`, which the command asking requires. */
-  const store = () => {
-    need('database');
-    return log!;
-  };
+  const store = () => (log ??= createPgAuditLog(need('database'), 2));
   try {
-    // Silently ignored elsewhere, a pin would look like a check that was made.
-    if (command !== 'verify' && v.head) throw new UsageError('--head is an option of verify');
-    if (command !== 'verify' && command !== 'consistency' && v.trust) throw new UsageError('--trust is an option of verify and consistency');
+    checkCommandLine(command, v, rest);
     switch (command) {
       case 'verify': {
         if ([v.segment, v.file, v.database].filter(Boolean).length > 1) throw new UsageError('verify takes one of --database, --segment and --file');
@@ -123,17 +101,18 @@ export async function runAuditCli(
           return 1;
         }
         // stdout keeps the one-line verdict; what a person should compare and keep goes to stderr.
-        io.out(`verified: ${result.treeSize} entries, ${result.headsChecked} signed heads, root ${result.root}`);
+        io.out(`verified: ${verdict(result)}, ${result.headsChecked} signed heads, root ${result.root}`);
         for (const line of signersReport(result, keysPath, pinned.length > 0)) io.err(line);
         return 0;
       }
       case 'prove': {
-        const result = await prove(store(), Number(need('index')), v['tree-size'] ? Number(v['tree-size']) : undefined);
+        const index = entryIndexArg('index', need('index'));
+        const treeSize = v['tree-size'] === undefined ? undefined : entryIndexArg('tree-size', v['tree-size']);
+        const result = await prove(store(), index, treeSize);
         io.out(JSON.stringify(result, null, 2));
         return result.verified ? 0 : 1;
       }
       case 'consistency': {
-        if (rest.length !== 2) throw new UsageError('consistency takes two head files');
         const [h1, h2] = rest.map((f) => JSON.parse(readFileSync(f, 'utf8')) as TreeHead);
         // As verify: pinned keys only, or the keys of --keys as they are, with a warning naming the ones that signed.
         const pinned = (v.trust ?? []).map(fingerprintArg);
@@ -166,12 +145,7 @@ export async function runAuditCli(
       }
       case 'export': {
         const audit = store();
-        const index = (k: 'from' | 'to') => {
-          if (v[k] === undefined) return undefined;
-          const n = Number(v[k]);
-          if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${k} must be an entry index (an integer ≥ 0)`);
-          return n;
-        };
+        const index = (k: 'from' | 'to') => (v[k] === undefined ? undefined : entryIndexArg(k, v[k]));
         let segment: string;
         const progress = createProgress('audit export: entries read');
         try {
@@ -192,7 +166,7 @@ export async function runAuditCli(
         return 0;
       }
       default:
-        throw new UsageError(command ? `unknown command ${command}` : 'a command is required');
+        throw new UsageError(`unknown command ${command}`);
     }
   } catch (e) {
     if (e instanceof UsageError) {
@@ -208,6 +182,76 @@ export async function runAuditCli(
 
 class UsageError extends Error {}
 
+const OPTIONS = {
+  database: { type: 'string' },
+  segment: { type: 'string' },
+  file: { type: 'string' },
+  keys: { type: 'string' },
+  'heads-dir': { type: 'string' },
+  trust: { type: 'string', multiple: true },
+  head: { type: 'string', multiple: true },
+  index: { type: 'string' },
+  'tree-size': { type: 'string' },
+  since: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  out: { type: 'string' },
+} as const;
+type Option = keyof typeof OPTIONS;
+
+/** What each command takes: its options, and its arguments besides them (`consistency`'s two head files). */
+const COMMANDS: Record<string, { options: readonly Option[]; files?: string }> = {
+  verify: { options: ['database', 'segment', 'file', 'keys', 'heads-dir', 'trust', 'head'] },
+  prove: { options: ['database', 'index', 'tree-size'] },
+  consistency: { options: ['database', 'keys', 'trust'], files: 'two head files' },
+  completeness: { options: ['database', 'since'] },
+  export: { options: ['database', 'from', 'to', 'out'] },
+};
+
+/**
+ * The command line as a whole, before anything is read or connected to: a known command, only the options it takes and
+ * as many arguments as it takes. Ignored, an option meant for another command (`verify --from 5`) or a stray argument
+ * would look like a check that was made.
+ */
+function checkCommandLine(command: string | undefined, values: Partial<Record<Option, unknown>>, args: string[]): void {
+  if (!command) throw new UsageError('a command is required');
+  if (!Object.hasOwn(COMMANDS, command)) throw new UsageError(`unknown command ${command}`);
+  const takes = COMMANDS[command];
+  for (const option of Object.keys(values) as Option[]) {
+    if (values[option] === undefined || takes.options.includes(option)) continue;
+    const commands = Object.keys(COMMANDS).filter((c) => COMMANDS[c].options.includes(option));
+    throw new UsageError(`--${option} is an option of ${commands.join(' and ')}, not of ${command}`);
+  }
+  const wanted = takes.files ? 2 : 0;
+  if (args.length !== wanted)
+    throw new UsageError(
+      takes.files ? `${command} takes ${takes.files} (got ${args.length})` : `${command} takes no arguments besides its options (got ${args.join(' ')})`,
+    );
+  if (typeof values.database === 'string') databaseArg(values.database);
+}
+
+/** A `--database` value: a PostgreSQL URL, checked before a connection is tried (a typo would be looked up as a host name). */
+function databaseArg(arg: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(arg);
+  } catch {
+    url = undefined;
+  }
+  // Not echoed: the URL may carry a password.
+  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || (!url.hostname && !url.searchParams.get('host')))
+    throw new UsageError('--database must be a PostgreSQL URL, such as postgres://user:password@host:5432/countersign');
+  return arg;
+}
+
+/** An entry index or tree size (`--index`, `--tree-size`, `--from`, `--to`): an integer ≥ 0, in decimal digits. */
+function entryIndexArg(name: string, arg: string): number {
+  const n = Number(arg);
+  if (!/^\d{1,16}$/.test(arg) || !Number.isSafeInteger(n))
+    throw new UsageError(`--${name} must be ${name === 'tree-size' ? 'a tree size' : 'an entry index'} (an integer ≥ 0)`);
+  return n;
+}
+
 /** A `--trust` value: 64 hex digits (`keyFingerprint`), compared in lower case. */
 function fingerprintArg(arg: string): string {
   if (!/^[0-9a-f]{64}$/i.test(arg)) throw new UsageError(`--trust ${arg}: a key fingerprint is 64 hex digits, the SHA-256 of the key's SPKI DER`);
@@ -220,6 +264,19 @@ function anchorArg(arg: string): TreeAnchor {
   const treeSize = Number(m?.[1]);
   if (!m || !Number.isSafeInteger(treeSize)) throw new UsageError(`--head ${arg}: expected SIZE:ROOT, a tree size and its 64-hex-digit root`);
   return { treeSize, rootHash: m[2].toLowerCase() };
+}
+
+/**
+ * Which entries were verified. A segment from index N carries only the compact range of the entries before N: those are
+ * not checked one by one, and the verdict must not count them as if they were.
+ */
+function verdict(result: VerifyResult & { ok: true }): string {
+  if (result.checkedFrom === 0) return `${result.treeSize} entries`;
+  const present = result.treeSize - result.checkedFrom;
+  return (
+    `entries ${result.checkedFrom}–${result.treeSize - 1} (${present}) checked one by one; ` +
+    `the ${result.checkedFrom} before them are vouched for only by the signed root (compact range)`
+  );
 }
 
 /**

@@ -174,3 +174,101 @@ describe('countersign policy', () => {
     }
   });
 });
+
+describe('countersign policy refuses what it cannot read, rather than reporting success on it', () => {
+  const proposal = () => JSON.parse(readFileSync(SCENARIOS, 'utf8').split('\n')[0]).proposal as Record<string, unknown>;
+  const file = (name: string, content: string | Buffer) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  it('diff and replay: a corpus without a proposal (empty, an embedded audit.jsonl) is an error naming the file', async () => {
+    const empty = file('empty.jsonl', '');
+    const auditFile = file('audit.jsonl', `${JSON.stringify({ index: 0, entry: { _index: 0, eventType: 'x' }, leafHash: 'ab', recordedAt: 'now' })}\n`);
+    for (const corpus of [empty, auditFile]) {
+      const d = await run('diff', CONTRACT, CONTRACT, corpus);
+      expect(d).toMatchObject({ code: 1, out: [] });
+      expect(d.err.join('\n')).toBe(
+        `error: ${corpus}: no proposal in it: a corpus holds scenario rows {"proposal": …}, bare proposals, or the entries of an exported audit segment (countersign audit export), one per line`,
+      );
+      const r = await run('replay', CONTRACT, corpus);
+      expect(r).toMatchObject({ code: 1, out: [] });
+      expect(r.err.join('\n')).toContain(`${corpus}: no proposal in it`);
+    }
+    const garbled = file('garbled.jsonl', `${readFileSync(SCENARIOS, 'utf8').split('\n')[0]}\n{"proposal":\n`);
+    expect(await run('diff', CONTRACT, CONTRACT, garbled)).toMatchObject({ code: 1, err: [expect.stringMatching(/garbled\.jsonl:2: not a JSON line/)] });
+  });
+
+  it('explain: refuses --inputs with a key or a value the inputs do not have, listing the ones they have (exit 2)', async () => {
+    const p = file('inputs-p.json', JSON.stringify(proposal()));
+    const refused: Array<[string, RegExp]> = [
+      ['{"autonomy":"review-al"}', /^--inputs: autonomy: must be one of off, review-all, review-risky, autonomous, unknown \(got "review-al"\)$/],
+      ['{"autonomy":"Review-All"}', /^--inputs: autonomy: must be one of .* \(got "Review-All"\)$/],
+      ['{"degradationMode":"Halted"}', /^--inputs: degradationMode: must be one of normal, elevated, constrained, halted, unknown/],
+      ['{"autonomyy":"off"}', /^--inputs: unknown input autonomyy \(the inputs are killSwitch, degradationMode, trustStackHealthy, autonomy,/],
+      ['null', /^--inputs: the inputs must be an object/],
+      ['[1]', /^--inputs: the inputs must be an object/],
+      ['{"trustStackHealthy":"yes"}', /^--inputs: trustStackHealthy: must be true, false or unknown$/],
+      ['{"autonomy":"off","autonomy":"autonomous"}', /^--inputs: not JSON: duplicate key "autonomy"/],
+    ];
+    for (const [inputs, message] of refused) {
+      const r = await run('explain', CONTRACT, p, '--inputs', inputs);
+      expect({ inputs, code: r.code, out: r.out, err: r.err[0].split('\n')[0] }).toEqual({ inputs, code: 2, out: [], err: expect.stringMatching(message) });
+    }
+    expect((await run('explain', CONTRACT, p, '--inputs', '{"autonomy":"off"}')).out[0]).toMatch(/^lane: prohibited \(decided by autonomy;/);
+  });
+
+  it('explain: refuses a proposal file the orchestrator would refuse: a duplicate key, an unknown field, invalid UTF-8', async () => {
+    const refused: Array<[string, string | Buffer, string]> = [
+      ['dup.json', JSON.stringify(proposal()).replace('{', '{"target":"order-1",'), 'duplicate key "target" in the object at /'],
+      ['unknown.json', JSON.stringify({ ...proposal(), approvedBy: 'me' }), 'approvedBy: unknown field'],
+      ['bytes.json', Buffer.concat([Buffer.from('{"actionType":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]), 'invalid UTF-8 at byte 15'],
+    ];
+    for (const [name, content, problem] of refused) {
+      const path = file(name, content);
+      expect(await run('explain', CONTRACT, path)).toEqual({
+        code: 1,
+        out: [],
+        err: [`error: ${path}: not a proposal the orchestrator would accept: ${problem}`],
+      });
+    }
+  });
+
+  it('test: refuses a table without cases, one with a YAML tag, and one whose inputs the decision does not know', async () => {
+    const table = readFileSync(TABLE, 'utf8');
+    const empty = file('empty-table.yaml', 'cases: []\n');
+    expect(await run('test', CONTRACT, empty)).toEqual({
+      code: 1,
+      out: [],
+      err: [`${empty}:1: cases: the table has no cases: a table that checks nothing passes nothing`],
+    });
+    const tagged = file('tagged-table.yaml', table.replace('expect: autonomous', 'expect: !!js/function "function () { return 1 }"'));
+    expect(await run('test', CONTRACT, tagged)).toMatchObject({ code: 1, err: [expect.stringMatching(/^.*tagged-table\.yaml:\d+: \(yaml\): .*js\/function/)] });
+    const typo = file('typo-table.yaml', table.replace('autonomy: review-all', 'autonomy: review-al'));
+    expect(await run('test', CONTRACT, typo)).toMatchObject({
+      code: 1,
+      out: [],
+      err: [
+        expect.stringMatching(
+          /typo-table\.yaml:\d+: cases\[\d+\] \(autonomy review-all sends a reply to review\)\.inputs\.autonomy: must be one of off, review-all, review-risky, autonomous, unknown \(got "review-al"\)$/,
+        ),
+      ],
+    });
+    const unknownKey = file('unknown-key-table.yaml', table.replace('autonomy: review-all', 'autonomyy: review-all'));
+    expect((await run('test', CONTRACT, unknownKey)).err[0]).toMatch(/\.inputs: unknown input autonomyy \(the inputs are /);
+  });
+
+  it('lint: refuses a contract with invalid UTF-8, naming the line and the byte', async () => {
+    const text = readFileSync(CONTRACT);
+    const at = text.indexOf('reason: legal statements');
+    const bytes = Buffer.concat([text.subarray(0, at + 'reason: '.length), Buffer.from([0xff, 0xfe]), text.subarray(at + 'reason: '.length)]);
+    const bad = file('bad-bytes.yaml', bytes);
+    const line = text.subarray(0, at).toString('utf8').split('\n').length;
+    expect(await run('lint', bad)).toEqual({
+      code: 1,
+      out: [],
+      err: [`${bad}:${line}: (encoding): invalid UTF-8 at byte ${at + 'reason: '.length}: the file must be UTF-8`],
+    });
+  });
+});

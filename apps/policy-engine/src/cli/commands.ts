@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
 import canonicalize from 'canonicalize';
-import { parse as parseYaml } from 'yaml';
 import { TOPICS } from '@countersign/contracts';
 import type { Progress } from '@countersign/logging';
 import { fieldsOf } from '@countersign/policy';
-import { LoadedContract, loadContractFile } from '@countersign/policy';
+import { LoadedContract, loadContractFile, readPolicyFile } from '@countersign/policy';
 import { declaredPaths } from '@countersign/policy';
 import { compileContract, CompiledContract, Decision, DecisionInputs, evaluate, maskedInputs, ProposalInput } from '@countersign/policy';
+import { decisionInputs, readTestTable } from './inputs';
 
 /** Where commands write: results to `out`, progress to `err`. */
 export interface Io {
@@ -104,22 +103,17 @@ function undeclaredParameters(contract: LoadedContract): LintFinding[] {
   return findings;
 }
 
-export interface TestCase {
-  name: string;
-  proposal: ProposalInput;
-  inputs?: Partial<Omit<DecisionInputs, 'now'>> & { now?: string };
-  expect: Decision['lane'];
-  why?: string;
-}
-
-/** Runs a YAML table of proposals and expected lanes against a contract. */
+/**
+ * Runs a YAML test table (`readTestTable`: at least one case, inputs read strictly) of proposals and expected lanes
+ * against a contract.
+ */
 export function runTable(compiled: CompiledContract, tablePath: string, io: Io): { passed: number; failed: number } {
-  const table = parseYaml(readFileSync(tablePath, 'utf8')) as { cases: TestCase[] };
+  const cases = readTestTable(tablePath);
   let passed = 0;
   let failed = 0;
-  for (const c of table.cases) {
-    const inputs = { ...AT_REST(), ...c.inputs, now: c.inputs?.now ? new Date(c.inputs.now) : new Date('2026-11-24T10:00:00Z') } as DecisionInputs;
-    const d = evaluate(compiled, c.proposal, inputs);
+  for (const c of cases) {
+    const inputs = decisionInputs(c.inputs, AT_REST(new Date('2026-11-24T10:00:00Z')));
+    const d = evaluate(compiled, c.proposal as unknown as ProposalInput, inputs);
     if (d.lane === c.expect) {
       passed++;
       io.out(`  ok    ${c.name} → ${d.lane}`);
@@ -149,16 +143,37 @@ export function explain(compiled: CompiledContract, p: ProposalInput, inputs: De
   ];
 }
 
-/** Proposals from a JSONL corpus: scenario rows `{proposal}`, bare proposals, or exported audit entries. */
+/** What a corpus holds, for the message when it holds no proposal. */
+const CORPUS_FORMS = 'scenario rows {"proposal": …}, bare proposals, or the entries of an exported audit segment (countersign audit export)';
+
+/**
+ * Proposals from a JSONL corpus: scenario rows `{proposal}`, bare proposals, or exported audit entries. A file with none
+ * is an error, not an empty corpus: "0 of 0 decisions change" over a file it could not read would approve any change.
+ */
 export function* readCorpus(path: string): Generator<ProposalInput> {
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  let found = 0;
+  let lineNumber = 0;
+  for (const line of readPolicyFile(path).split('\n')) {
+    lineNumber++;
     if (!line.trim()) continue;
-    const row = JSON.parse(line) as Record<string, unknown>;
-    const entry = (row.kind === 'entry' ? row.entry : row) as Record<string, unknown>;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${path}:${lineNumber}: not a JSON line (${(e as Error).message}): a corpus holds ${CORPUS_FORMS}, one per line`);
+    }
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) continue;
+    const r = row as Record<string, unknown>;
+    const entry = (r.kind === 'entry' ? r.entry : r) as Record<string, unknown> | undefined;
+    if (typeof entry !== 'object' || entry === null) continue;
     const candidate = (entry.proposal ?? (entry.data as Record<string, unknown> | undefined)?.proposal ?? (entry.actionType ? entry : undefined)) as
       ProposalInput | undefined;
-    if (candidate && (entry.eventType === undefined || entry.eventType === TOPICS.actionProposed)) yield candidate;
+    if (candidate && (entry.eventType === undefined || entry.eventType === TOPICS.actionProposed)) {
+      found++;
+      yield candidate;
+    }
   }
+  if (!found) throw new Error(`${path}: no proposal in it: a corpus holds ${CORPUS_FORMS}, one per line`);
 }
 
 export interface Change {

@@ -1,9 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ContractError, loadContractFile } from '@countersign/policy';
-import { compileContract, DecisionInputs } from '@countersign/policy';
+import { compileContract } from '@countersign/policy';
 import { createProgress, Progress } from '@countersign/logging';
 import { AT_REST, diff, diffReport, explain, Io, lint, loadCompiled, readCorpus, replay, runTable } from './commands';
+import { decisionInputs, parseInputsArg, readProposalFile } from './inputs';
 
 const USAGE = `countersign policy <command>
   lint <contract.yaml>                                   schema and semantic checks
@@ -53,8 +54,13 @@ export async function runPolicyCli(
       }
       case 'explain': {
         need(2);
-        const inputs = { ...AT_REST(), ...(v.inputs ? JSON.parse(v.inputs) : {}) } as DecisionInputs;
-        explain(loadCompiled(args[0]), JSON.parse(readFileSync(args[1], 'utf8')), inputs).forEach((l) => io.out(l));
+        let given;
+        try {
+          given = v.inputs === undefined ? undefined : parseInputsArg(v.inputs);
+        } catch (e) {
+          throw new Usage((e as Error).message);
+        }
+        explain(loadCompiled(args[0]), readProposalFile(args[1]), decisionInputs(given, AT_REST())).forEach((l) => io.out(l));
         return 0;
       }
       case 'diff': {
