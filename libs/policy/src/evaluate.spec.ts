@@ -198,6 +198,21 @@ describe('precedence: prohibited rule > kill switch > degradation > trust stack 
     expect(evaluate(compiled, proposal('ticket.tag'), { ...OK, [input]: 'unknown' }).lane).toBe(lane);
   });
 
+  it.each([
+    ['killSwitch', 'On', 'prohibited'],
+    ['degradationMode', 'Halted', 'prohibited'],
+    ['degradationMode', 'halt', 'prohibited'],
+    ['autonomy', 'review-al', 'review'],
+    ['autonomy', 'Autonomous', 'review'],
+    ['trustStackHealthy', 'true', 'prohibited'],
+  ] as const)('a %s of a value it does not know (%s) fails closed as unknown (%s), never as the loosest (red team, 2026-12-04)', (input, value, lane) => {
+    // The services' readers give only known values; a table, the CLI or a new adapter may not.
+    const subject = input === 'trustStackHealthy' ? medium : proposal('ticket.tag');
+    const decided = evaluate(compiled, subject, { ...OK, [input]: value as never });
+    expect(decided.lane).toBe(lane);
+    if (input !== 'trustStackHealthy') expect(decided.rulesFired.join(' ')).toMatch(/:unknown/);
+  });
+
   it('a kill switch that cannot be read prohibits with retry later (a doubt passes); one that is off does not (an answer)', () => {
     // Red team (2026-12-04): a flag missing for the second the drift watcher took to restore it made a final prohibition.
     expect(evaluate(compiled, proposal('ticket.tag'), { ...OK, killSwitch: 'unknown' })).toMatchObject({

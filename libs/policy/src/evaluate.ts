@@ -27,6 +27,8 @@ export interface ProposalInput {
 export type FlagInput = 'on' | 'off' | 'unknown';
 export type DegradationMode = 'normal' | 'elevated' | 'constrained' | 'halted' | 'unknown';
 export type AutonomyLevel = 'off' | 'review-all' | 'review-risky' | 'autonomous' | 'unknown';
+const KNOWN_MODES: ReadonlySet<string> = new Set<DegradationMode>(['normal', 'elevated', 'constrained', 'halted']);
+const KNOWN_LEVELS: ReadonlySet<string> = new Set<AutonomyLevel>(['off', 'review-all', 'review-risky', 'autonomous']);
 
 /** Inputs beyond the contract. Anything `unknown` fails closed (see `PRECEDENCE`). */
 export interface DecisionInputs {
@@ -378,7 +380,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     demands.push({
       by: 'kill-switch',
       lane: 'prohibited',
-      rule: `kill-switch:${inputs.killSwitch}`,
+      rule: `kill-switch:${inputs.killSwitch === 'off' ? 'off' : 'unknown'}`,
       reason: inputs.killSwitch === 'off' ? `the kill switch of ${p.actionType} is off` : `the kill switch of ${p.actionType} cannot be read: failing closed`,
       // A switch that cannot be read is a doubt, not an answer: it passes when its flag is back (a flag file being
       // rewritten, a flag restored by the drift watcher), and the agent may propose again. `off` is an answer.
@@ -386,8 +388,8 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     });
   }
 
-  // Degradation mode.
-  const mode = inputs.degradationMode;
+  // Degradation mode: a value it does not know reads as unknown (halted), never as the loosest (red team, 2026-12-04).
+  const mode = KNOWN_MODES.has(inputs.degradationMode) ? inputs.degradationMode : 'unknown';
   if (mode === 'halted' || mode === 'unknown')
     demands.push({
       by: 'degradation',
@@ -424,8 +426,8 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     });
   }
 
-  // Autonomy.
-  const a = inputs.autonomy;
+  // Autonomy: likewise, a level it does not know reads as unknown (review).
+  const a = KNOWN_LEVELS.has(inputs.autonomy) ? inputs.autonomy : 'unknown';
   if (a === 'off') demands.push({ by: 'autonomy', lane: 'prohibited', rule: 'autonomy:off', reason: `autonomy for ${p.actionType} is off` });
   else if (a === 'review-all' || a === 'unknown')
     demands.push({
