@@ -88,6 +88,50 @@ function fresh(value: unknown, pointer: string): unknown {
 }
 
 /**
+ * Why the new version a revision made is its reviewer's own authorship, which their approval alone does not carry
+ * (undefined when the revision only narrows the action). ADR 0017 carried the reviser's approval to every new version
+ * that came back for review, so one reviewer could write values and approve them alone: a refund raised twenty-fold, a
+ * card number added that a guardrail sends to a person, executed with nobody but its author (red team, 2026-12-04).
+ * Narrowing is: a number lowered (in size), and text edited where the new version fires no rule the original did not.
+ * Anything else (a number raised, a field added or removed, a currency changed, a rule the original did not fire) is
+ * authored, and another reviewer approves the new version.
+ */
+export function authoredChange(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+  changed: readonly string[],
+  firedBefore: readonly string[],
+  firedAfter: readonly string[],
+): string | undefined {
+  const fresh = firedAfter.filter((r) => !firedBefore.includes(r));
+  if (fresh.length) return `the new version fires ${fresh.join(', ')}, which the original did not`;
+  for (const pointer of changed) {
+    const was = at(before, pointer);
+    const now = at(after, pointer);
+    if (was === undefined) return `${pointer} was added`;
+    if (now === undefined) return `${pointer} was removed`;
+    if (typeof was === 'number' && typeof now === 'number') {
+      if (Math.abs(now) > Math.abs(was)) return `${pointer} was raised`;
+      continue;
+    }
+    if (typeof was === 'string' && typeof now === 'string' && !/currency/i.test(pointer)) continue;
+    return `${pointer} was changed in kind or currency`;
+  }
+  return undefined;
+}
+
+/** The value at a JSON pointer (RFC 6901), or undefined. */
+function at(value: unknown, pointer: string): unknown {
+  let v = value;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, key)) return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
+}
+
+/**
  * Why a revised proposal's parameters do not fit its action type in the contract `contractVersion` names, or undefined
  * when they fit or when that is not the contract at hand (the policy engine then decides, as for any version).
  */

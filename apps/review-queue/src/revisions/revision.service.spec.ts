@@ -10,7 +10,7 @@ import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-it
 import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../review-item/sealed-proposal';
 import { loadContractFile, RunningContract } from '@countersign/policy';
 import { PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
-import { reviseParameters, revisionParameterCheck, RevisionParameterCheck } from './revised-parameters';
+import { authoredChange, reviseParameters, revisionParameterCheck, RevisionParameterCheck } from './revised-parameters';
 import { RevisionService } from './revision.service';
 import { DecisionQuality } from '../decision-quality/decision-quality';
 import { createInMemoryDecisionQualityStore } from '../decision-quality/in-memory-decision-quality.store';
@@ -55,7 +55,7 @@ async function setup(
   const revisionEvents = () => published(TOPICS.proposalRevised).map((e) => TOPIC_SCHEMAS[TOPICS.proposalRevised].parse(e));
   const decisions = () => published(TOPICS.reviewDecided).map((e) => TOPIC_SCHEMAS[TOPICS.reviewDecided].parse(e));
   /** The policy engine's decision on the new version, as it would publish it (`digest` computed as it computes it). */
-  const newVersionDecided = (lane: 'review' | 'autonomous' | 'prohibited' = 'review', contractVersion = '1') => {
+  const newVersionDecided = (lane: 'review' | 'autonomous' | 'prohibited' = 'review', contractVersion = '1', rulesFired: string[] = []) => {
     const [revision] = revisionEvents();
     const { proposal: p } = revision.data;
     return reviewLaneDecision(revision.data.newActionId, {
@@ -65,10 +65,35 @@ async function setup(
       digest: actionDigest(p, contractVersion),
       review: { slaClass: review.slaClass ?? 'normal', slaSeconds: 3600, requiredRoles: ['reviewer'], quorum },
       revisionOf: { actionId: 'a1', by: 'alice', revisionEventId: revision.id, proposerPrincipal: 'support-copilot' },
+      ...(rulesFired.length && { rulesFired }),
     });
   };
   return { items, revisions, approvals, intake, shown, digest, keys: [verifyKey], revisionEvents, decisions, newVersionDecided };
 }
+
+describe('authoredChange: what a revision narrows, and what its reviewer wrote', () => {
+  const before = { amount: 480, currency: 'EUR', reason: 'damaged', lines: [{ sku: 'A', qty: 2 }] };
+  it.each([
+    ['a lower amount', { ...before, amount: 300 }, ['/amount'], [], undefined],
+    ['a reworded reason', { ...before, reason: 'damaged in transit' }, ['/reason'], [], undefined],
+    ['a lower quantity in a line', { ...before, lines: [{ sku: 'A', qty: 1 }] }, ['/lines/0/qty'], [], undefined],
+    ['a higher amount', { ...before, amount: 481 }, ['/amount'], [], '/amount was raised'],
+    ['a more negative amount', { ...before, amount: -481 }, ['/amount'], [], '/amount was raised'],
+    ['another currency', { ...before, currency: 'GBP' }, ['/currency'], [], '/currency was changed in kind or currency'],
+    ['a number turned text', { ...before, amount: '480' }, ['/amount'], [], '/amount was changed in kind or currency'],
+    ['an added field', { ...before, card: '4111 1111 1111 1111' }, ['/card'], [], '/card was added'],
+    ['a removed field', { amount: 480, currency: 'EUR', lines: before.lines }, ['/reason'], [], '/reason was removed'],
+    [
+      'a rule fired anew',
+      { ...before, reason: 'pay to card 4111 1111 1111 1111' },
+      ['/reason'],
+      ['card-data'],
+      'the new version fires card-data, which the original did not',
+    ],
+  ] as const)('%s', (_, after, changed, fired, why) => {
+    expect(authoredChange(before, after as Record<string, unknown>, changed, ['over-limit'], ['over-limit', ...fired])).toBe(why);
+  });
+});
 
 describe('reviseParameters: the reviewer edits what they were shown', () => {
   const real = { amount: 480, notify: EMAIL, nested: { iban: 'DE89370400440532013000' } };
@@ -140,6 +165,26 @@ describe('RevisionService: approve with changes', () => {
     expect(approval).toMatchObject({ subject: newActionId, data: { decision: 'approved', digest: decided.data.digest } });
     expect(verifyReviewDecision(approval.data.signature!, t.keys)).toMatchObject({ ok: true, claims: { actionId: newActionId, deciders: ['alice'] } });
   });
+
+  it.each([
+    ['a raised amount', { amount: 9999 }, [], 'was raised'],
+    ['an added field', { card: '4111 1111 1111 1111' }, [], 'was added'],
+    ['a rule the original did not fire', { amount: 300 }, ['refund-card-data'], 'fires refund-card-data'],
+  ] as const)(
+    'does not carry the reviewer’s approval to a new version they authored (%s): another reviewer decides it (red team, 2026-12-04)',
+    async (_, edit, fired, why) => {
+      const t = await setup();
+      const { newActionId } = await t.revisions.revise('a1', alice, { ...t.shown, ...edit }, 'as the customer asked', undefined, now);
+      await t.intake.enqueue(t.newVersionDecided('review', '1', [...fired]));
+      expect(t.decisions()).toEqual([]);
+      expect(await t.items.get(newActionId)).toMatchObject({ status: 'pending' });
+      expect((await t.items.get(newActionId))!.approvedBy ?? []).toEqual([]);
+      // Bob approves it: the new version is decided by someone other than its author.
+      await t.approvals.approve(newActionId, bob, 'checked the new amount');
+      expect(t.decisions().map((d) => d.data.reviewers.map((r) => r.id))).toEqual([['bob']]);
+      expect(why).toBeTruthy();
+    },
+  );
 
   it('asks for a second factor on a critical item, as an approval does, and carries it to the approval of the new version', async () => {
     const t = await setup({ slaClass: 'critical' });

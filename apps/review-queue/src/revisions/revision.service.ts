@@ -14,7 +14,7 @@ import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { shownDigest, shownView } from '../review-item/shown';
 import { PII_VIEW } from '../reviewer-api/reveal.service';
 import { APPROVAL_SIGNING_KEY, PROPOSAL_SEALER, REVIEW_ITEMS, REVISION_PARAMETER_CHECK } from '../tokens';
-import { ParameterEditError, reviseParameters, RevisionParameterCheck } from './revised-parameters';
+import { authoredChange, ParameterEditError, reviseParameters, RevisionParameterCheck } from './revised-parameters';
 import { isProposerOf, requireItemRole } from '../review-item/item-roles';
 
 /** The most the edited parameters may weigh, as JSON (an event carries the whole proposal, 256 KiB at most). */
@@ -128,6 +128,12 @@ export class RevisionService {
       );
       return;
     }
+    // Only a revision that narrows the action carries its reviewer's approval: values they wrote need another's.
+    const authored = await this.authored(of.actionId, revision, e.data.rulesFired);
+    if (authored) {
+      this.logger.info({ revisionOf: of.actionId }, `the reviewer's approval does not carry (${authored}): another reviewer decides the new version`);
+      return;
+    }
     const { actor } = revision;
     const reviewer: Principal = {
       id: actor.id,
@@ -148,6 +154,20 @@ export class RevisionService {
       }
       throw err; // the bus or the store: redelivered
     }
+  }
+
+  /** Why the revision is its reviewer's authorship (`authoredChange`), or undefined when it only narrows the original. */
+  private async authored(originalId: string, revision: ProposalRevised, firedAfter: readonly string[] | undefined): Promise<string | undefined> {
+    const original = await this.items.get(originalId);
+    if (!original) return 'the original item is not here';
+    let real: Proposal;
+    try {
+      real = this.realProposal(original);
+    } catch (e) {
+      if (e instanceof HttpException && e.getStatus() < 500) return "the original's real values cannot be read";
+      throw e;
+    }
+    return authoredChange(real.parameters, revision.data.proposal.parameters, revision.data.changed, original.rulesFired ?? [], firedAfter ?? []);
   }
 
   /**
