@@ -73,6 +73,18 @@ const until = async (check: () => boolean, what: string, timeoutMs = 10_000) => 
   }
 };
 
+describe('serve()', () => {
+  it('leaves SIGINT and SIGTERM to its caller, who closes the app once (Nest ran its hooks a second time, concurrently, and raised the signal again)', async () => {
+    const before = { SIGINT: process.listenerCount('SIGINT'), SIGTERM: process.listenerCount('SIGTERM') };
+    const running = await start([]);
+    try {
+      expect({ SIGINT: process.listenerCount('SIGINT'), SIGTERM: process.listenerCount('SIGTERM') }).toEqual(before);
+    } finally {
+      await running.close();
+    }
+  });
+});
+
 describe('PlatformModule', () => {
   describe('answers', () => {
     let running: Running;
@@ -87,6 +99,14 @@ describe('PlatformModule', () => {
       const bug = await get(`${running.url}/things/bug`);
       expect(bug).toMatchObject({ status: 500, retryAfter: null, body: { message: 'internal error' } });
       expect(running.audited()).toEqual([]);
+    });
+
+    it('names no server and says every answer is what its type says, errors included', async () => {
+      for (const path of ['things/unknown', 'things/redis-down', 'healthz']) {
+        const res = await fetch(`${running.url}/${path}`);
+        expect(res.headers.get('x-powered-by')).toBeNull();
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      }
     });
 
     it('a lookup of an unknown id is answered 404 without a security audit; other 404s are still audited', async () => {

@@ -466,7 +466,19 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
   // Passed to Node's https.createServer as they are (Nest's type lists fewer of its options than it passes on).
   const httpsOptions = pair && { ...pair, minVersion: HTTPS_MIN_VERSION };
   const app = await NestFactory.create(root as never, { bodyParser: false, logger: new PinoNestLogger(logger), ...(httpsOptions && { httpsOptions }) });
-  app.enableShutdownHooks();
+  // No `enableShutdownHooks()`: each main handles SIGINT and SIGTERM itself and closes the app once, in its order (the
+  // consumers drain while the app still serves). Nest's own listener ran the same hooks a second time, concurrently,
+  // and then raised the signal again, which the main took for a second signal (red team, 2026-12-04).
+  // Every answer says what it is, and nothing says what serves it.
+  const express = app.getHttpAdapter().getInstance() as {
+    disable(setting: string): void;
+    use(fn: (req: unknown, res: { setHeader(k: string, v: string): void }, next: () => void) => void): void;
+  };
+  express.disable('x-powered-by');
+  express.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
   // The OpenAPI document of the app's routes (docs/adr/0023); a failure to build it stops nothing but the document.
   const { publishOpenApi } = await import('./openapi/document');
   try {
