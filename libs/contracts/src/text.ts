@@ -16,7 +16,9 @@ import { z } from 'zod';
 const IDENTIFIER_FORBIDDEN = '\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb';
 const TEXT_FORBIDDEN = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f';
 
-const IDENTIFIER_PATTERN = new RegExp(`^[^${IDENTIFIER_FORBIDDEN}]*$`);
+// Every default-ignorable code point too (tag characters U+E0000–E007F, variation selectors, Hangul fillers, U+034F…):
+// drawn as nothing, `orders-db\u{E0020}` showed as `orders-db` (red team, 2026-12-04).
+const IDENTIFIER_PATTERN = new RegExp(`^[^${IDENTIFIER_FORBIDDEN}\\p{Default_Ignorable_Code_Point}]*$`, 'u');
 const TEXT_PATTERN = new RegExp(`^[^${TEXT_FORBIDDEN}]*$`);
 
 export const IDENTIFIER_RULE = 'must not contain control characters or invisible format characters';

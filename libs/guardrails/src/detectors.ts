@@ -269,10 +269,17 @@ const SECRET = new RegExp(
     '\\bAIza[0-9A-Za-z_-]{35}',
     // A JSON Web Token: a JSON header and payload (base64url of `{"`) and a signature.
     '\\beyJ[A-Za-z0-9_-]{5,}\\.eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{10,}',
-    '-----BEGIN [A-Z ]*PRIVATE KEY-----[\\s\\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)',
-    // A value given for a password, a secret, a token or an API key: the value goes.
+    // A private key: its BEGIN line, its headers, its base64 body in lines of 64 (the last shorter), its END line. Only
+    // that: a mask that ran to the END line or the end of the text hid whatever an agent wrote after a bare BEGIN line
+    // (red team, 2026-12-04: `DROP TABLE customers` on the card as `[secret]`), and base64's letters make words.
+    '-----BEGIN [A-Z ]*PRIVATE KEY-----(?:(?:\\s|\\\\n)*(?:Proc-Type|DEK-Info): [A-Za-z0-9,-]+)*' +
+      '(?:(?:(?:\\s|\\\\n)+[A-Za-z0-9+/]{64})+(?:(?:\\s|\\\\n)+[A-Za-z0-9+/]{1,63}={0,2})?|(?:\\s|\\\\n)+[A-Za-z0-9+/]{1,63}={0,2}(?=(?:\\s|\\\\n)+-----END))?' +
+      '(?:(?:\\s|\\\\n)+-----END [A-Z ]*PRIVATE KEY-----)?',
+    // A value given for a password, a secret, a token or an API key: the value goes, as far as a credential's characters
+    // go. Not through brackets, pipes, backquotes or `$(`: `(secret=x)OR(1=1)` and `--api_key=x$(curl …|sh)` had masked
+    // the code after them, so the card hid what would run (red team, 2026-12-04).
     // (`=` and maybe spaces, or `:` with the value right after it: "your password: reset it here" is prose.)
-    '\\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)(?:\\s*=\\s*|:(?=[^\\s]))[^\\s,;&"\'<>]{4,}',
+    '\\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)(?:\\s*=\\s*|:(?=[^\\s]))(?:[^\\s,;&"\'<>()\\[\\]{}|`$\\\\]|\\$(?![({]))+',
   ].join('|'),
   'gi',
 );

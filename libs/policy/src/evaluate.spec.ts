@@ -286,6 +286,15 @@ describe('the contract file', () => {
     expect(() => parseContract(base.replace(/^version: .*$/m, 'version: "2026.12.9\\u0001"'), 'c.yaml')).toThrow(/control character U\+0001/);
     expect(() => parseContract(base.replace(/^version: .*$/m, 'version: "2026.12.9\\ud800"'), 'c.yaml')).toThrow(/a lone surrogate/);
     expect(() => parseContract(`${base}"x\\u0000": 1\n`, 'c.yaml')).toThrow(/a key holds the control character U\+0000/);
+    // Nor text that would forge or hijack what the CLI prints, or reorder a card: a carriage return, a C1 control, a bidi
+    // control (red team, 2026-12-04: a reason forged a second `lane: autonomous` line in `policy explain`).
+    for (const [escape, code] of [
+      ['\\r', 'U+000D'],
+      ['\\u009b', 'U+009B'],
+      ['\\u202e', 'U+202E'],
+      ['\\u2066', 'U+2066'],
+    ])
+      expect(() => parseContract(base.replace(/^version: .*$/m, `version: "2026.12.9${escape}"`), 'c.yaml')).toThrow(`control character ${code}`);
     // The same version without the escape parses.
     expect(() => parseContract(base.replace(/^version: .*$/m, 'version: "2026.12.9"'), 'c.yaml')).not.toThrow();
   });

@@ -20,18 +20,39 @@ import { revisionEditor } from './revision.view';
 
 export const esc = (v: unknown) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-// Characters that show as nothing or reorder what is around them: bidi controls and marks, zero-width spaces and
-// joiners outside emoji, the word joiner and its kin, BOM, soft hyphen, the Mongolian vowel separator. Ingress refuses
-// the bidi controls in parameters (libs/contracts text.ts); an item stored before, or any of the others, is shown by
-// its code point, so the reviewer reads what the target will get.
-const HIDDEN = /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+// Characters that show as nothing or reorder what is around them: every default-ignorable code point (bidi controls
+// and marks, zero-width spaces and joiners, the word joiner and its kin, BOM, soft hyphen, tag characters, variation
+// selectors, Hangul fillers…), the Arabic letter mark, the line and paragraph separators (drawn as a blank), and C1
+// controls. Ingress refuses the bidi controls in parameters and all of them in identifiers (libs/contracts text.ts);
+// what a value may still hold is shown by its code point, so the reviewer reads what the target will get. A run of
+// spaces inside a line is shown by its length: 300 of them pushed `OR 1=1` out of sight (red team, 2026-12-04).
+const HIDDEN = /[\p{Default_Ignorable_Code_Point}\u061c\u2028\u2029\u0080-\u009f]/gu;
+const SPACE_RUN = /(?<=[^\n ]) {8,}/g;
+/** Letters written right to left (Hebrew, Arabic, Syriac, Thaana, N'Ko… and their presentation forms). */
+const RIGHT_TO_LEFT = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u{10800}-\u{10fff}\u{1e800}-\u{1efff}]/u;
 
 /** A proposal's JSON value as the card shows it: escaped, with each hidden character written as a visible `U+XXXX` mark. */
 export const shownJson = (v: unknown) =>
-  esc(JSON.stringify(v, null, 2)).replace(
-    HIDDEN,
-    (c) => `<span class="hidden-char" title="an invisible character">U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}</span>`,
+  esc(JSON.stringify(v, null, 2))
+    .replace(
+      HIDDEN,
+      (c) => `<span class="hidden-char" title="an invisible character">U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}</span>`,
+    )
+    .replace(SPACE_RUN, (run) => `<span class="hidden-char" title="a run of spaces">${run.length} spaces</span>`);
+
+/**
+ * Parameters or context on the card. With right-to-left letters in them, shown in the order they are stored, left to
+ * right: the bidi algorithm otherwise moves the numbers and punctuation beside such letters, and `limit = א 100 ,
+ * 5000000 ב` read as if the numbers were swapped (red team, 2026-12-04). A note says so.
+ */
+export function shownValues(v: unknown, cls: 'params' | 'context', label: string): string {
+  const storedOrder = RIGHT_TO_LEFT.test(JSON.stringify(v) ?? '');
+  return (
+    (storedOrder
+      ? `<p class="note stored-order-note">Right-to-left letters in these values: shown in the order they are stored, left to right, so the numbers and words beside them keep their places.</p>`
+      : '') + `<pre class="${cls}${storedOrder ? ' stored-order' : ''}" dir="ltr" tabindex="0" aria-label="${label}">${shownJson(v)}</pre>`
   );
+}
 
 /** The inbox's filters, from the query string: an SLA class, an action type, a tenant (empty: any). */
 export interface InboxFilters {
@@ -166,9 +187,9 @@ export function card(o: {
   <h3>Why it needs a person</h3>
   <ul class="reasons">${item.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
   <h3>Parameters ${o.revealed ? '<span class="badge revealed">real values: your viewing is recorded</span>' : '<span class="badge">regulated data masked</span>'}</h3>
-  <pre class="params" tabindex="0" aria-label="Parameters">${shownJson(p.parameters)}</pre>
+  ${shownValues(p.parameters, 'params', 'Parameters')}
   ${o.canReveal && !o.revealed && pending ? `<p><a class="reveal" href="/reviews/${encodeURIComponent(item.actionId)}?reveal=true" data-reveal>Show the real values (recorded in the audit trail)</a></p>` : ''}
-  ${Object.keys(p.context ?? {}).length ? `<h3>Context</h3><pre class="context" tabindex="0" aria-label="Context">${shownJson(p.context)}</pre>` : ''}
+  ${Object.keys(p.context ?? {}).length ? `<h3>Context</h3>${shownValues(p.context, 'context', 'Context')}` : ''}
   ${o.mayDecide ? stepUpNote(item, o.session) : ''}
   ${pending && o.mayDecide ? whileHeld(item, o.session, decisionForm(item) + revisionEditor(item, p.parameters)) : pending ? notDecidableNote(item, o.session) : decidedNote(item)}
   <p id="decision-result" role="alert" class="result"></p>
