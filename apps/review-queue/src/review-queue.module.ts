@@ -33,7 +33,7 @@ import { ProposalSealer } from './review-item/sealed-proposal';
 import { RevealService } from './reviewer-api/reveal.service';
 import { ReviewsController } from './reviewer-api/reviews.controller';
 import { RevisionService } from './revisions/revision.service';
-import { revisionParameterCheck } from './revisions/revised-parameters';
+import { revisionMoneyFields, revisionParameterCheck } from './revisions/revised-parameters';
 import {
   APPROVAL_SIGNING_KEY,
   REVIEW_QUEUE_VERIFY_KEYS,
@@ -45,6 +45,7 @@ import {
   PROPOSAL_SEALER,
   REVIEW_CLOCK_SETTINGS,
   REVIEW_ITEMS,
+  REVISION_MONEY_FIELDS,
   REVISION_PARAMETER_CHECK,
 } from './tokens';
 
@@ -163,6 +164,7 @@ export class ReviewQueueModule {
           ? [
               ...followContract(contract, 'review-queue', options.degradation?.settings?.instanceId ?? randomUUID().slice(0, 8), options.contractChangeKeys),
               { provide: REVISION_PARAMETER_CHECK, useValue: revisionParameterCheck(contract) },
+              { provide: REVISION_MONEY_FIELDS, useValue: revisionMoneyFields(contract) },
             ]
           : []),
         ...(options.trust ? trustParts(options.trust, verifyKeysOfSigner(options.signingKeys)) : []),

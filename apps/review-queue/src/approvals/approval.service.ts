@@ -70,12 +70,24 @@ export class ApprovalService {
   ) {}
 
   async approve(actionId: string, reviewer: Principal, reason: string, seenDigest?: string, now = new Date()): Promise<ApproveResult> {
+    return this.approveAs(actionId, reviewer, reason, seenDigest, now, false);
+  }
+
+  /**
+   * The approval a reviser's revision carries to the new version it made, when the revision only narrows the action
+   * (RevisionService.onQueued): the one approval an author of the version may give it.
+   */
+  async approveCarried(actionId: string, reviewer: Principal, reason: string): Promise<ApproveResult> {
+    return this.approveAs(actionId, reviewer, reason, undefined, new Date(), true);
+  }
+
+  private async approveAs(actionId: string, reviewer: Principal, reason: string, seenDigest: string | undefined, now: Date, carried: boolean) {
     // First in one write (the approval that completes the quorum with the decision and its event); when something
     // changed between the read and that write (another approval, a claim) and the item still waits, once more as
     // approvals towards a quorum always went: the approval, then the decision.
     return (
-      (await this.approveOnce(actionId, reviewer, reason, seenDigest, now, true)) ??
-      (await this.approveOnce(actionId, reviewer, reason, seenDigest, now, false))!
+      (await this.approveOnce(actionId, reviewer, reason, seenDigest, now, true, carried)) ??
+      (await this.approveOnce(actionId, reviewer, reason, seenDigest, now, false, carried))!
     );
   }
 
@@ -86,6 +98,7 @@ export class ApprovalService {
     seenDigest: string | undefined,
     now: Date,
     oneWrite: boolean,
+    carried = false,
   ): Promise<ApproveResult | undefined> {
     const item = await this.reviewItem(actionId, reviewer, 'approving', seenDigest);
     const approved = (i: ReviewItem): ApproveResult | undefined =>
@@ -95,6 +108,7 @@ export class ApprovalService {
     if (isProposerOf(reviewer, item)) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it');
     }
+    if (!carried && item.authoredBy?.includes(reviewer.id)) throw authorRefusal('approve');
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action');
     const stepUp = stepUpRefusal(item, reviewer, now);
     if (stepUp) throw new ForbiddenException(stepUp);
@@ -302,3 +316,13 @@ export class ApprovalService {
     };
   }
 }
+
+/**
+ * A reviewer who wrote changes into this version (approve with changes) deciding it: refused. A human who writes the
+ * values an action will carry does not also approve them alone (red team, 2026-12-04: a refund raised twenty-fold, then
+ * approved by its author).
+ */
+export const authorRefusal = (what: 'approve' | 'revise' | 'claim') =>
+  new ForbiddenException(
+    `separation of duties: you wrote changes into this version of the action (approve with changes), so you cannot ${what} it; another reviewer decides it`,
+  );

@@ -61,6 +61,23 @@ describe('ClaimService: a lease so two reviewers do not work one item', () => {
     await expect(t.claims.claim('a1', alice, 'Alice Reviewer', at(11 * 60_000))).rejects.toThrow(/already decided: there is nothing to claim/);
   });
 
+  it('renews only a claim the reviewer still holds: an ended one (released, run out, escalated) is not taken back (red team, 2026-12-04)', async () => {
+    const t = await setup();
+    await t.items.add(t.item('a1'));
+    await t.claims.claim('a1', alice, 'Alice Reviewer', t0);
+    expect((await t.claims.renew('a1', alice, 'Alice Reviewer', at(60_000))).until).toBe(at(60_000 + CLAIM_TTL_MS).toISOString());
+    await expect(t.claims.renew('a1', bob, 'Bob', at(60_000))).rejects.toThrow(/your claim on action a1 has ended/);
+    // The clock escalates the item (which ends the claim, as a release does): her open card's renewal does not take it back.
+    await t.claims.release('a1', alice);
+    await expect(t.claims.renew('a1', alice, 'Alice Reviewer', at(120_000))).rejects.toThrow(/has ended/);
+    expect((await t.items.get('a1'))!.claim).toBeUndefined();
+    // Run out, the same.
+    await t.claims.claim('a1', alice, 'Alice Reviewer', at(180_000));
+    await expect(t.claims.renew('a1', alice, 'Alice Reviewer', at(180_000 + CLAIM_TTL_MS))).rejects.toThrow(/has ended/);
+    // Opening the card again claims it, as before.
+    expect((await t.claims.claim('a1', alice, 'Alice Reviewer', at(180_000 + CLAIM_TTL_MS))).by).toBe('alice');
+  });
+
   it('lets the holder decide, and another reviewer once the holder released it', async () => {
     const t = await setup();
     await t.items.add(t.item('a1'));

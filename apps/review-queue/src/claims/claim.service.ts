@@ -1,9 +1,9 @@
 import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { Logger } from '@countersign/logging';
 import { LOGGER, Principal } from '@countersign/nest';
-import { claimedConflict } from '../approvals/approval.service';
+import { authorRefusal, claimedConflict } from '../approvals/approval.service';
 import { stepUpRefusal } from '../approvals/step-up';
-import { ReviewClaim, ReviewItemRepository } from '../review-item/review-item.repository';
+import { claimHolds, ReviewClaim, ReviewItemRepository } from '../review-item/review-item.repository';
 import { REVIEW_ITEMS } from '../tokens';
 import { isProposerOf, requireItemRole } from '../review-item/item-roles';
 
@@ -52,6 +52,7 @@ export class ClaimService {
     if (isProposerOf(reviewer, item)) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot claim it for review');
     }
+    if (item.authoredBy?.includes(reviewer.id)) throw authorRefusal('claim');
     if (item.approvedBy?.includes(reviewer.id)) {
       throw new ConflictException(`you approved action ${actionId} already: the rest of its quorum is for other reviewers`);
     }
@@ -59,6 +60,21 @@ export class ClaimService {
     if (!held) throw new ConflictException(`action ${actionId} was decided meanwhile: there is nothing to claim`);
     if (held.by !== reviewer.id) throw claimedConflict({ ...item, claim: held });
     return this.claimed(actionId, reviewer, held);
+  }
+
+  /**
+   * Extends `reviewer`'s claim while they hold it (the inbox renews an open card's claim every minute); 409 once it has
+   * ended, so an open card never takes back a claim an escalation or a re-route ended, or one that ran out (red team,
+   * 2026-12-04: the open card of the first tier re-claimed an escalated item, and the next tier was kept out again).
+   */
+  async renew(actionId: string, reviewer: Principal, name = reviewer.id, now = new Date(), ttlMs = CLAIM_TTL_MS): Promise<ReviewClaim> {
+    const item = await this.items.get(actionId);
+    if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    requireItemRole(item, reviewer.roles, 'claiming');
+    if (!claimHolds(item.claim, now) || item.claim.by !== reviewer.id) {
+      throw new ConflictException(`your claim on action ${actionId} has ended (released, run out, or the item escalated): open its card again to claim it`);
+    }
+    return this.claim(actionId, reviewer, name, now, ttlMs);
   }
 
   private claimed(actionId: string, reviewer: Principal, held: ReviewClaim): ReviewClaim {

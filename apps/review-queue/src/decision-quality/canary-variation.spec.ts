@@ -19,7 +19,7 @@ const seeded = (seed: number) => () => {
 describe('canary variation', () => {
   it('no two canaries show the same target, amount or card ending; each stays as bad as its template', () => {
     const random = seeded(7);
-    const canaries = Array.from({ length: 50 }, () => variedCanary(TEMPLATE, 'order-55120', random));
+    const canaries = Array.from({ length: 50 }, () => variedCanary(TEMPLATE, { target: 'order-55120', confidence: 0.901 }, random));
     const distinct = (f: (c: (typeof canaries)[number]) => unknown) => new Set(canaries.map(f)).size;
     expect(distinct((c) => c.target)).toBeGreaterThan(45);
     expect(distinct((c) => c.parameters.amount)).toBeGreaterThan(30);
@@ -37,20 +37,33 @@ describe('canary variation', () => {
     }
   });
 
+  it("repeats neither the real item's confidence nor its context: matching the two told canaries apart (red team, 2026-12-04)", () => {
+    const random = seeded(11);
+    const canaries = Array.from({ length: 50 }, () => variedCanary(TEMPLATE, { target: 'order-7101', confidence: 0.901 }, random));
+    expect(canaries.filter((c) => c.confidence === 0.901).length).toBeLessThan(3);
+    expect(new Set(canaries.map((c) => c.confidence)).size).toBeGreaterThan(30);
+    for (const c of canaries) {
+      expect(c.confidence).toBeGreaterThanOrEqual(0.801);
+      expect(c.confidence).toBeLessThanOrEqual(0.99);
+      expect(String(c.confidence).split('.')[1]?.length ?? 0).toBeLessThanOrEqual(3);
+      expect(c.context).toEqual({});
+    }
+  });
+
   it('takes the shape of the real target beside it, and keeps the template target when the real one has no digits', () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[A-Z]{2,4}-\d{3,8}(\/\d{1,3})?$/), fc.integer(), (real, seed) => {
-        const { target } = variedCanary(TEMPLATE, real, seeded(seed));
+        const { target } = variedCanary(TEMPLATE, { target: real, confidence: 0.9 }, seeded(seed));
         expect(target.replace(/\d/g, '9')).toBe(real.replace(/\d/g, '9'));
         expect(target[real.search(/\d/)]).not.toBe('0');
       }),
     );
-    expect(variedCanary(TEMPLATE, 'ticket-abc', seeded(1)).target).toMatch(/^order-\d{5}$/);
+    expect(variedCanary(TEMPLATE, { target: 'ticket-abc', confidence: 0.9 }, seeded(1)).target).toMatch(/^order-\d{5}$/);
   });
 
   it('leaves the template as it was', () => {
     const before = structuredClone(TEMPLATE);
-    variedCanary(TEMPLATE, 'order-1', seeded(3));
+    variedCanary(TEMPLATE, { target: 'order-1', confidence: 0.9 }, seeded(3));
     expect(TEMPLATE).toEqual(before);
   });
 });

@@ -10,13 +10,25 @@ import type { Random } from './statistics';
  */
 export function variedCanary(
   template: { target: string; parameters: Record<string, unknown> },
-  realTarget: string,
+  real: { target: string; confidence: number },
   random: Random,
-): { target: string; parameters: Record<string, unknown> } {
+): { target: string; parameters: Record<string, unknown>; confidence: number; context: Record<string, unknown> } {
   return {
-    target: variedTarget(/\d/.test(realTarget) ? realTarget : template.target, random),
+    target: variedTarget(/\d/.test(real.target) ? real.target : template.target, random),
     parameters: varied(template.parameters, random) as Record<string, unknown>,
+    // Neither the real item's confidence nor its context: a canary that repeated both beside another target was told
+    // apart by matching the two (red team, 2026-12-04). The confidence moves as an amount does, with its precision kept;
+    // the context is the agent's account of one real case, so a canary has none.
+    confidence: variedConfidence(real.confidence, random),
+    context: {},
   };
+}
+
+/** A confidence near `c` (up to 0.1 either way, within 0.05–0.99), with as many decimals as it has. */
+function variedConfidence(c: number, random: Random): number {
+  const decimals = Math.min(4, (String(c).split('.')[1] ?? '').length || 2);
+  const moved = Math.min(0.99, Math.max(0.05, c + (random() - 0.5) * 0.2));
+  return Number(moved.toFixed(decimals));
 }
 
 /** Amounts move by up to this share either way. */

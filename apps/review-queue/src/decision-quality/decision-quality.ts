@@ -165,7 +165,7 @@ export class DecisionQuality {
    */
   async canaryItem(real: ReviewItem, template: CanaryTemplate, now: Date): Promise<ReviewItem> {
     const actionId = this.canaryActionId();
-    const proposal: Proposal = { ...real.proposal, ...variedCanary(template, real.proposal.target, this.random) };
+    const proposal: Proposal = { ...real.proposal, ...variedCanary(template, real.proposal, this.random) };
     const assessed = await this.assess(proposal, real.proposerPrincipal, actionId, now);
     const risk = assessed
       ? { reasons: assessed.reasons, score: assessed.score, rulesFired: assessed.rulesFired, riskClass: assessed.riskClass }

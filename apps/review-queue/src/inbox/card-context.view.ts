@@ -114,6 +114,9 @@ export function notDecidableNote(item: ReviewItem, session: ReviewerSession): st
   if (item.approvedBy?.includes(session.principal.id)) {
     return `<p class="note approved-by-you" role="note">You approved this already (${item.approvedBy.length} of ${item.quorum} approvals): the rest of its quorum is for other reviewers.</p>`;
   }
+  if (item.authoredBy?.includes(session.principal.id)) {
+    return '<p class="note authored-by-you" role="note">You wrote changes into this version (approve with changes): another reviewer decides it.</p>';
+  }
   return '<p class="note" role="note">You cannot decide this item.</p>';
 }
 

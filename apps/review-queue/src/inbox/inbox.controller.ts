@@ -63,6 +63,8 @@ export function mayDecide(reviewer: ReviewerSession['principal'], item: ReviewIt
   if (isProposerOf(reviewer, item)) return false;
   // An approver of a quorum has done their part: the rest is for other reviewers (an approval counts once).
   if (item.approvedBy?.includes(reviewer.id)) return false;
+  // An author of this version (approve with changes) neither: another reviewer decides what they wrote.
+  if (item.authoredBy?.includes(reviewer.id)) return false;
   return holdsItemRole(item, reviewer.roles);
 }
 
@@ -258,8 +260,9 @@ export class InboxController {
     @Res() res: HttpResponse,
     @Query('reveal') reveal?: unknown,
   ) {
-    const session = await this.apiSession(req, !askedByThePage(req));
-    html(res, await this.card(actionId, session, reveal, this.sessions.fromElsewhere(req)));
+    const background = askedByThePage(req);
+    const session = await this.apiSession(req, !background);
+    html(res, await this.card(actionId, session, reveal, this.sessions.fromElsewhere(req), background));
   }
 
   /** Claims the item for the signed-in reviewer (the script does when a card opens, and renews it while it stays open). */
@@ -289,7 +292,11 @@ export class InboxController {
     parseBody(ClaimBody, body ?? {});
     this.sessions.checkCsrf(req, session);
     try {
-      return { actionId, claim: await this.claims.claim(actionId, session.principal, session.name) };
+      // A renewal keeps a claim the reviewer holds; it never takes one back that ended (an escalation, a release).
+      const claim = renewal
+        ? await this.claims.renew(actionId, session.principal, session.name)
+        : await this.claims.claim(actionId, session.principal, session.name);
+      return { actionId, claim };
     } finally {
       this.feed.nudge();
     }
@@ -351,7 +358,7 @@ export class InboxController {
    * items in a reviewer's name, red team 2026-12-04). From elsewhere the card is shown as it stands, with no effect, and
    * a reveal is refused.
    */
-  private async card(actionId: string, session: ReviewerSession, reveal: unknown, fromElsewhere: boolean): Promise<string> {
+  private async card(actionId: string, session: ReviewerSession, reveal: unknown, fromElsewhere: boolean, background = false): Promise<string> {
     if (reveal !== undefined && reveal !== 'true' && reveal !== 'false') throw new BadRequestException('reveal: must be true or false');
     // The card, masked or not, is for the reviewers who may work the item (the list shows them no other).
     const held = await this.items.get(actionId);
@@ -363,7 +370,9 @@ export class InboxController {
     if (!fromElsewhere) {
       // Dwell starts when the server first serves this reviewer the card (decision-quality/, ADR 0018).
       await this.quality?.shown(actionId, session.principal.id);
-      await this.claimIfFree(actionId, session);
+      // Not when the page refreshes the card on its own (news of the item, such as an escalation that ended the claim):
+      // only a reviewer opening it claims it (red team, 2026-12-04: the open card took the claim back 300 ms after).
+      if (!background) await this.claimIfFree(actionId, session);
     }
     if (reveal === 'true') {
       const { item, proposal } = await this.reveals.reveal(actionId, session.principal);

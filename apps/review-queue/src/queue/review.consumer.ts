@@ -47,6 +47,7 @@ export class ReviewConsumer extends BusConsumer {
     if (!seal.ok) return void this.logger.error({ alert: 'decision-refused', decisionEventId: e.id }, `not queued: ${seal.reason}`);
     const review = (!sample && e.data.review) || { slaClass: 'normal', slaSeconds: 4 * 3600, requiredRoles: ['reviewer'], quorum: 1 };
     const now = new Date();
+    const authoredBy = sample ? undefined : await this.authorsOf(e);
     const item: ReviewItem = {
       kind: sample ? 'audit-sample' : 'approval',
       actionId: e.subject,
@@ -68,6 +69,7 @@ export class ReviewConsumer extends BusConsumer {
       // the fallback team, once) at its end. An audit sample has no clock: its action ran already.
       ...routedAt(review, now, !sample),
       status: 'pending',
+      ...(authoredBy && { authoredBy }),
     };
     const added = await this.items.add(item);
     if (added) this.logger.info({ slaClass: review.slaClass }, 'queued for review');
@@ -83,6 +85,18 @@ export class ReviewConsumer extends BusConsumer {
     // A reviewer's revision comes back here as a new action: their approval of it carries if the digest is theirs.
     // On every delivery, not only the first: a redelivery after a failed carry tries again (it is idempotent).
     if (!sample) await this.revisions?.onQueued(e);
+  }
+
+  /**
+   * The reviewers who wrote this version, when it is a revision of an item this queue holds as revised: the reviser and
+   * whoever wrote the version they revised, so a chain of revisions never lets one of its authors decide it.
+   */
+  private async authorsOf(e: TopicMap[typeof TOPICS.policyDecided]): Promise<string[] | undefined> {
+    const of = e.data.revisionOf;
+    if (!of) return undefined;
+    const original = await this.items.get(of.actionId);
+    if (original?.status !== 'revised') return undefined;
+    return [...new Set([...(original.authoredBy ?? []), of.by])];
   }
 
   /** Whether the action is a reviewer's revision of an item this queue holds as revised (ADR 0017). */

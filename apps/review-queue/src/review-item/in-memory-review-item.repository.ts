@@ -62,6 +62,7 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
           holdsItemRole(i, r.roles) &&
           !isProposerOf(r, i) &&
           !i.approvedBy?.includes(r.id) &&
+          !i.authoredBy?.includes(r.id) &&
           (!q.slaClass || i.slaClass === q.slaClass) &&
           (!q.actionType || i.proposal.actionType === q.actionType) &&
           (!q.tenant || i.proposal.tenant === q.tenant),
@@ -136,6 +137,7 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
       holdsItemRole(item, reviewer.roles) &&
       !isProposerOf(reviewer, item) &&
       !item.approvedBy?.includes(reviewer.id) &&
+      !item.authoredBy?.includes(reviewer.id) &&
       (!claimHolds(item.claim, now) || item.claim.by === reviewer.id);
     if (!item || !eligible) return undefined;
     item.claim = { ...claim };

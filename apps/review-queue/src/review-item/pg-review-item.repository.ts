@@ -101,8 +101,8 @@ export class PgReviewItemRepository implements ReviewItemRepository {
         name: 'review-items.add',
         text: `INSERT INTO review_items (action_id, kind, correlation_id, decision_event_id, digest, proposal, sealed, proposer_principal,
          contract_version, reasons, sla_class, required_roles, quorum, created_at, due_at, status, deciders, decision_reason, decided_at,
-         escalate_at, escalate_to, fallback_team, sla_seconds, risk_score, rules_fired, risk_class)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
+         escalate_at, escalate_to, fallback_team, sla_seconds, risk_score, rules_fired, risk_class, authored_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
        ON CONFLICT (action_id) DO NOTHING`,
       },
       [
@@ -132,6 +132,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
         item.score ?? null,
         item.rulesFired ?? null,
         item.riskClass ?? null,
+        item.authoredBy ?? null,
       ],
     );
     return rowCount === 1;
@@ -183,7 +184,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
        WHERE status = 'pending' AND kind = 'approval'
          AND (cardinality(required_roles) = 0 OR required_roles && $1::text[])
          AND proposer_principal <> $2 AND NOT coalesce((proposal -> 'proposer' ->> 'agentId') = ANY ($7::text[]), false)
-         AND NOT ($2 = ANY (coalesce(approved_by, '{}')))
+         AND NOT ($2 = ANY (coalesce(approved_by, '{}'))) AND NOT ($2 = ANY (coalesce(authored_by, '{}')))
          AND ($3::text IS NULL OR sla_class = $3) AND ($4::text IS NULL OR proposal ->> 'actionType' = $4) AND ($5::text IS NULL OR proposal ->> 'tenant' = $5)
        ORDER BY due_at, action_id LIMIT $6`,
       [q.reviewer.roles, q.reviewer.id, q.slaClass ?? null, q.actionType ?? null, q.tenant ?? null, q.limit, proposerSideOf(q.reviewer)],
@@ -393,7 +394,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
        WHERE r.action_id = i.action_id AND r.status = 'pending' AND r.kind = 'approval'
          AND (cardinality(r.required_roles) = 0 OR r.required_roles && i.roles)
          AND r.proposer_principal <> i.by AND NOT coalesce((r.proposal -> 'proposer' ->> 'agentId') = ANY (i.agents), false)
-         AND NOT (i.by = ANY (coalesce(r.approved_by, '{}')))
+         AND NOT (i.by = ANY (coalesce(r.approved_by, '{}'))) AND NOT (i.by = ANY (coalesce(r.authored_by, '{}')))
          AND (r.claimed_by IS NULL OR r.claimed_until <= i.now OR r.claimed_by = i.by)
        RETURNING r.*`,
       },
@@ -511,6 +512,7 @@ interface ItemRow {
   claimed_by_name: string | null;
   claimed_until: Date | null;
   approved_by: string[] | null;
+  authored_by: string[] | null;
   risk_score: number | null;
   rules_fired: string[] | null;
   risk_class: string | null;
@@ -548,6 +550,7 @@ const ITEM_COLUMNS = [
   'claimed_by_name',
   'claimed_until',
   'approved_by',
+  'authored_by',
   'risk_score',
   'rules_fired',
   'risk_class',
@@ -611,6 +614,7 @@ function toItem(r: ItemRow): ReviewItem {
     ...(r.risk_class !== null && { riskClass: r.risk_class }),
     ...(r.claimed_by !== null && r.claimed_until !== null && { claim: toClaim({ ...r, claimed_by: r.claimed_by, claimed_until: r.claimed_until }) }),
     ...(r.approved_by !== null && r.approved_by.length > 0 && { approvedBy: r.approved_by }),
+    ...(r.authored_by !== null && r.authored_by.length > 0 && { authoredBy: r.authored_by }),
     ...(r.deciders !== null && { deciders: r.deciders }),
     ...(r.decision_reason !== null && { decisionReason: r.decision_reason }),
     ...(r.decided_at !== null && { decidedAt: r.decided_at.toISOString() }),

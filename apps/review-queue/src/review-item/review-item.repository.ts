@@ -67,6 +67,12 @@ export interface ReviewItem {
   claim?: ReviewClaim;
   /** The approvers so far towards its quorum, in the order they approved; absent: none. */
   approvedBy?: string[];
+  /**
+   * The reviewers who wrote changes into this version through approve with changes (every reviser along the chain of
+   * revisions that made it): none of them approves, revises or claims it; another reviewer decides it (ADR 0017,
+   * addendum 2026-12-04). Absent: an agent's proposal as it came.
+   */
+  authoredBy?: string[];
   /** Who decided the item (the reviewers of an approval or rejection), as the signed decision's `deciders` claim names them. */
   deciders?: string[];
   decisionReason?: string;

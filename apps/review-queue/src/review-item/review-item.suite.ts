@@ -105,6 +105,13 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
       await repo.addApproval('q2', 'bob', 'fine');
       expect(await ids({ limit: 10 })).toEqual(['fin-1', 'open', 'fin-2']);
       expect((await repo.inbox({ reviewer: { id: 'dan', roles: ['reviewer'] }, limit: 10 })).map((i) => i.actionId)).toContain('q2');
+      // A version bob wrote (approve with changes) is not on his page, and he cannot claim it; it is on others' (red team, 2026-12-04).
+      await repo.add(reviewItem('his-revision', '2026-11-24T10:15:00.000Z', { authoredBy: ['carol', 'bob'] }));
+      expect(await repo.get('his-revision')).toMatchObject({ authoredBy: ['carol', 'bob'] });
+      expect(await ids({ limit: 10 })).not.toContain('his-revision');
+      expect((await repo.inbox({ reviewer: { id: 'dan', roles: ['reviewer'] }, limit: 10 })).map((i) => i.actionId)).toContain('his-revision');
+      const lease = { by: 'bob', name: 'Bob', until: '2026-11-24T11:00:00.000Z' };
+      expect(await repo.claimFor('his-revision', bob, lease, new Date('2026-11-24T10:05:00.000Z'))).toBeUndefined();
       // Someone who may propose as the items' agent (support-copilot) through any of their tokens gets none of them.
       expect(await ids({ limit: 10, reviewer: { ...bob, proposesAs: ['bob', 'support-copilot'] } })).toEqual([]);
       expect(await ids({ limit: 10, reviewer: { ...bob, agentIds: ['support-copilot'] } })).toEqual([]);

@@ -92,9 +92,11 @@ function fresh(value: unknown, pointer: string): unknown {
  * (undefined when the revision only narrows the action). ADR 0017 carried the reviser's approval to every new version
  * that came back for review, so one reviewer could write values and approve them alone: a refund raised twenty-fold, a
  * card number added that a guardrail sends to a person, executed with nobody but its author (red team, 2026-12-04).
- * Narrowing is: a number lowered (in size), and text edited where the new version fires no rule the original did not.
- * Anything else (a number raised, a field added or removed, a currency changed, a rule the original did not fire) is
- * authored, and another reviewer approves the new version.
+ * Narrowing is one thing only: a money amount (`amounts`, JSON pointers of the action type's money fields) lowered,
+ * keeping its sign, while the new version fires no rule the original did not. Anything else (text: an account, an
+ * address, a destination, a statement; any other number: replicas, limits; a field added or removed; an amount
+ * raised or turned negative) is authored, and another reviewer approves the new version (red team, 2026-12-04: text
+ * edits had carried, and moved a payout to another IBAN).
  */
 export function authoredChange(
   before: Record<string, unknown>,
@@ -102,6 +104,7 @@ export function authoredChange(
   changed: readonly string[],
   firedBefore: readonly string[],
   firedAfter: readonly string[],
+  amounts: readonly string[],
 ): string | undefined {
   const fresh = firedAfter.filter((r) => !firedBefore.includes(r));
   if (fresh.length) return `the new version fires ${fresh.join(', ')}, which the original did not`;
@@ -110,14 +113,23 @@ export function authoredChange(
     const now = at(after, pointer);
     if (was === undefined) return `${pointer} was added`;
     if (now === undefined) return `${pointer} was removed`;
-    if (typeof was === 'number' && typeof now === 'number') {
-      if (Math.abs(now) > Math.abs(was)) return `${pointer} was raised`;
-      continue;
-    }
-    if (typeof was === 'string' && typeof now === 'string' && !/currency/i.test(pointer)) continue;
-    return `${pointer} was changed in kind or currency`;
+    if (!amounts.includes(pointer)) return `${pointer} is not a money amount lowered`;
+    if (typeof was !== 'number' || typeof now !== 'number' || now < 0 || now > was) return `${pointer} was not lowered`;
   }
   return undefined;
+}
+
+/** The JSON pointers (under `parameters`) of an action type's money amounts, in the contract at hand. */
+export type RevisionMoneyFields = (actionType: string) => string[];
+
+export function revisionMoneyFields(running: RunningContract): RevisionMoneyFields {
+  return (actionType) =>
+    (running.compiledContract().actions.get(actionType)?.money ?? []).map((m) =>
+      m.amountPath
+        .slice(1)
+        .map((k) => `/${segment(k)}`)
+        .join(''),
+    );
 }
 
 /** The value at a JSON pointer (RFC 6901), or undefined. */

@@ -38,7 +38,7 @@ async function setup(
   const { signing, verifyKey } = generateSigningKey('rq-1', options.signingValidity);
   const outbox = new DecisionOutbox(bus, items, logger);
   const approvals = new ApprovalService(bus, items, signing, outbox);
-  const revisions = new RevisionService(bus, items, signing, sealer, logger, outbox, approvals, options.parameterCheck);
+  const revisions = new RevisionService(bus, items, signing, sealer, logger, outbox, approvals, options.parameterCheck, () => ['/amount']);
   const intake = new ReviewConsumer(items, logger, sealer, [testPolicyEngineKey.verifyKey], revisions);
   const real = options.parameters ? { ...proposal(), parameters: options.parameters } : proposal();
   const digest = actionDigest(real, '1');
@@ -72,26 +72,29 @@ async function setup(
 }
 
 describe('authoredChange: what a revision narrows, and what its reviewer wrote', () => {
-  const before = { amount: 480, currency: 'EUR', reason: 'damaged', lines: [{ sku: 'A', qty: 2 }] };
+  const before = { amount: 480, currency: 'EUR', iban: 'DE89370400440532013000', reason: 'damaged', lines: [{ sku: 'A', qty: 2 }], replicas: 3 };
   it.each([
     ['a lower amount', { ...before, amount: 300 }, ['/amount'], [], undefined],
-    ['a reworded reason', { ...before, reason: 'damaged in transit' }, ['/reason'], [], undefined],
-    ['a lower quantity in a line', { ...before, lines: [{ sku: 'A', qty: 1 }] }, ['/lines/0/qty'], [], undefined],
-    ['a higher amount', { ...before, amount: 481 }, ['/amount'], [], '/amount was raised'],
-    ['a more negative amount', { ...before, amount: -481 }, ['/amount'], [], '/amount was raised'],
-    ['another currency', { ...before, currency: 'GBP' }, ['/currency'], [], '/currency was changed in kind or currency'],
-    ['a number turned text', { ...before, amount: '480' }, ['/amount'], [], '/amount was changed in kind or currency'],
-    ['an added field', { ...before, card: '4111 1111 1111 1111' }, ['/card'], [], '/card was added'],
-    ['a removed field', { amount: 480, currency: 'EUR', lines: before.lines }, ['/reason'], [], '/reason was removed'],
+    ['an amount lowered to zero', { ...before, amount: 0 }, ['/amount'], [], undefined],
+    ['a reworded reason', { ...before, reason: 'damaged in transit' }, ['/reason'], [], '/reason is not a money amount lowered'],
     [
-      'a rule fired anew',
-      { ...before, reason: 'pay to card 4111 1111 1111 1111' },
-      ['/reason'],
-      ['card-data'],
-      'the new version fires card-data, which the original did not',
+      'another IBAN (red team, 2026-12-04: a payout moved)',
+      { ...before, iban: 'GB33BUKB20201555555555' },
+      ['/iban'],
+      [],
+      '/iban is not a money amount lowered',
     ],
+    ['fewer replicas (a number, not an amount)', { ...before, replicas: 0 }, ['/replicas'], [], '/replicas is not a money amount lowered'],
+    ['a lower quantity in a line', { ...before, lines: [{ sku: 'A', qty: 1 }] }, ['/lines/0/qty'], [], '/lines/0/qty is not a money amount lowered'],
+    ['a higher amount', { ...before, amount: 481 }, ['/amount'], [], '/amount was not lowered'],
+    ['a negative amount', { ...before, amount: -481 }, ['/amount'], [], '/amount was not lowered'],
+    ['another currency', { ...before, currency: 'GBP' }, ['/currency'], [], '/currency is not a money amount lowered'],
+    ['an amount turned text', { ...before, amount: '480' }, ['/amount'], [], '/amount was not lowered'],
+    ['an added field', { ...before, card: '4111 1111 1111 1111' }, ['/card'], [], '/card was added'],
+    ['a removed field', { ...before, reason: undefined }, ['/reason'], [], '/reason was removed'],
+    ['a rule fired anew', { ...before, amount: 300 }, ['/amount'], ['card-data'], 'the new version fires card-data, which the original did not'],
   ] as const)('%s', (_, after, changed, fired, why) => {
-    expect(authoredChange(before, after as Record<string, unknown>, changed, ['over-limit'], ['over-limit', ...fired])).toBe(why);
+    expect(authoredChange(before, after as Record<string, unknown>, changed, ['over-limit'], ['over-limit', ...fired], ['/amount'])).toBe(why);
   });
 });
 
@@ -186,6 +189,35 @@ describe('RevisionService: approve with changes', () => {
     },
   );
 
+  it('lets no author of a version approve, revise or claim it: the reviser, and every reviser before them (red team, 2026-12-04)', async () => {
+    const t = await setup();
+    const carol = { id: 'carol', kind: 'human' as const, roles: ['reviewer'] };
+    // Alice raises the amount: authored, so her approval does not carry, and she cannot give it by hand either.
+    const { newActionId: v2 } = await t.revisions.revise('a1', alice, { ...t.shown, amount: 9000 }, 'as the customer asked', undefined, now);
+    await t.intake.enqueue(t.newVersionDecided());
+    expect(await t.items.get(v2)).toMatchObject({ status: 'pending', authoredBy: ['alice'] });
+    await expect(t.approvals.approve(v2, alice, 'mine')).rejects.toThrow(/you wrote changes into this version/);
+    const shown2 = (await t.items.get(v2))!.proposal.parameters;
+    await expect(t.revisions.revise(v2, alice, { ...shown2, amount: 8999 }, 'a little less', undefined, now)).rejects.toThrow(
+      /you wrote changes into this version/,
+    );
+    // Bob revises her version (only lowering the amount): his approval carries, and the version names both authors.
+    const { newActionId: v3 } = await t.revisions.revise(v2, bob, { ...shown2, amount: 8000 }, 'less', undefined, now);
+    const [, second] = t.revisionEvents();
+    await t.intake.enqueue(
+      reviewLaneDecision(v3, {
+        proposal: second.data.proposal,
+        digest: actionDigest(second.data.proposal, '1'),
+        review: { slaClass: 'normal', slaSeconds: 3600, requiredRoles: ['reviewer'], quorum: 2 },
+        revisionOf: { actionId: v2, by: 'bob', revisionEventId: second.id, proposerPrincipal: 'support-copilot' },
+      }),
+    );
+    expect(await t.items.get(v3)).toMatchObject({ authoredBy: ['alice', 'bob'], approvedBy: ['bob'] });
+    // Alice, who wrote the 9,000, is no second approver of it; carol is.
+    await expect(t.approvals.approve(v3, alice, 'fine')).rejects.toThrow(/you wrote changes into this version/);
+    await expect(t.approvals.approve(v3, carol, 'checked')).resolves.toMatchObject({ status: 'approved' });
+  });
+
   it('asks for a second factor on a critical item, as an approval does, and carries it to the approval of the new version', async () => {
     const t = await setup({ slaClass: 'critical' });
     const token = { ...alice, authMethod: undefined };
@@ -224,8 +256,8 @@ describe('RevisionService: approve with changes', () => {
     await t.intake.enqueue(t.newVersionDecided());
     expect(t.decisions()).toEqual([]);
     await t.intake.enqueue(t.newVersionDecided()); // redelivered: alice's approval counts once
-    // Alice's approval is already counted: she cannot make the quorum alone.
-    await expect(t.approvals.approve(newActionId, alice, 'again')).rejects.toThrow(ConflictException);
+    // Alice's approval is already counted, and she wrote this version: she cannot make the quorum alone.
+    await expect(t.approvals.approve(newActionId, alice, 'again')).rejects.toThrow(ForbiddenException);
     await expect(t.approvals.approve(newActionId, bob, 'agreed')).resolves.toEqual({ status: 'approved', approvers: ['alice', 'bob'] });
   });
 

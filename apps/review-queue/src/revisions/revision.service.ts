@@ -5,7 +5,7 @@ import { Actor, actionDigest, derivedEventId, Proposal, ProposalSchema, proposal
 import { maskText } from '@countersign/guardrails';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
-import { ApprovalService, claimedConflict, overdueConflict } from '../approvals/approval.service';
+import { ApprovalService, authorRefusal, claimedConflict, overdueConflict } from '../approvals/approval.service';
 import { requireSigningKey } from '../approvals/signing-key';
 import { stepUpRefusal } from '../approvals/step-up';
 import { DecisionOutbox } from '../review-item/decision-outbox';
@@ -13,8 +13,8 @@ import { claimHolds, DecisionEvent, overdue, queuedBy, ReviewItem, ReviewItemRep
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { shownDigest, shownView } from '../review-item/shown';
 import { PII_VIEW } from '../reviewer-api/reveal.service';
-import { APPROVAL_SIGNING_KEY, PROPOSAL_SEALER, REVIEW_ITEMS, REVISION_PARAMETER_CHECK } from '../tokens';
-import { authoredChange, ParameterEditError, reviseParameters, RevisionParameterCheck } from './revised-parameters';
+import { APPROVAL_SIGNING_KEY, PROPOSAL_SEALER, REVIEW_ITEMS, REVISION_MONEY_FIELDS, REVISION_PARAMETER_CHECK } from '../tokens';
+import { authoredChange, ParameterEditError, reviseParameters, RevisionMoneyFields, RevisionParameterCheck } from './revised-parameters';
 import { isProposerOf, requireItemRole } from '../review-item/item-roles';
 
 /** The most the edited parameters may weigh, as JSON (an event carries the whole proposal, 256 KiB at most). */
@@ -54,6 +54,8 @@ export class RevisionService {
     private readonly outbox: DecisionOutbox,
     private readonly approvals: ApprovalService,
     @Optional() @Inject(REVISION_PARAMETER_CHECK) private readonly parameterCheck?: RevisionParameterCheck,
+    /** The action types' money amounts; without them no revision narrows, and another reviewer decides every new version. */
+    @Optional() @Inject(REVISION_MONEY_FIELDS) private readonly moneyFields?: RevisionMoneyFields,
   ) {}
 
   /**
@@ -85,6 +87,7 @@ export class RevisionService {
     if (isProposerOf(reviewer, item)) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it, with changes or without');
     }
+    if (item.authoredBy?.includes(reviewer.id)) throw authorRefusal('revise');
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action with changes');
     // A revision ends the item and carries this reviewer's approval: a critical one needs their second factor too.
     const stepUp = stepUpRefusal(item, reviewer, now);
@@ -145,7 +148,7 @@ export class RevisionService {
       ...(actor.authTime !== undefined && { authTime: actor.authTime }),
     };
     try {
-      await this.approvals.approve(e.subject, reviewer, `approved with changes (revision of action ${of.actionId}): ${revision.data.reason}`);
+      await this.approvals.approveCarried(e.subject, reviewer, `approved with changes (revision of action ${of.actionId}): ${revision.data.reason}`);
     } catch (err) {
       // A rule of approvals said no (a role the new lane needs, decided meanwhile): reviewers decide it like any other.
       if (err instanceof HttpException && err.getStatus() < 500) {
@@ -167,7 +170,8 @@ export class RevisionService {
       if (e instanceof HttpException && e.getStatus() < 500) return "the original's real values cannot be read";
       throw e;
     }
-    return authoredChange(real.parameters, revision.data.proposal.parameters, revision.data.changed, original.rulesFired ?? [], firedAfter ?? []);
+    const amounts = this.moneyFields?.(real.actionType) ?? [];
+    return authoredChange(real.parameters, revision.data.proposal.parameters, revision.data.changed, original.rulesFired ?? [], firedAfter ?? [], amounts);
   }
 
   /**
