@@ -73,6 +73,43 @@ describe('CountersignClient', () => {
     expect(JSON.parse(seen[2].body)).toEqual(proposal);
   });
 
+  it('gives the key it made with the error, so a resend reaches the same action (red team, 2026-12-04: two replies to one customer)', async () => {
+    answer = (_req, res) => json(res, 503, { message: 'a dependency is unavailable; retry later' });
+    const error = await client.propose(proposal).catch((e) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(error.idempotencyKey).toMatch(/^cs-[0-9a-f-]{36}$/);
+    expect(seen.every((s) => s.headers['idempotency-key'] === error.idempotencyKey)).toBe(true);
+    // Resent under it: the same key reaches the server.
+    answer = (_req, res) => json(res, 202, { actionId: 'a-1', status: 'proposed' });
+    await expect(client.propose(proposal, { idempotencyKey: error.idempotencyKey })).resolves.toMatchObject({ idempotencyKey: error.idempotencyKey });
+    expect(seen.at(-1)!.headers['idempotency-key']).toBe(error.idempotencyKey);
+  });
+
+  it('retries, under the same key, an answer whose body breaks off, as a lost connection', async () => {
+    let n = 0;
+    answer = (_req, res) => {
+      n += 1;
+      if (n > 1) return json(res, 202, { actionId: 'a-1', status: 'proposed' });
+      // The status and half the body, then the connection goes.
+      res.writeHead(202, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+      res.write('{"actionId":');
+      setTimeout(() => res.socket!.destroy(), 10);
+    };
+    await expect(client.propose(proposal)).resolves.toMatchObject({ actionId: 'a-1' });
+    expect(seen).toHaveLength(2);
+    expect(seen[0].headers['idempotency-key']).toBe(seen[1].headers['idempotency-key']);
+  });
+
+  it('refuses a duration that is not a finite number of milliseconds, and rounds a fractional one up', async () => {
+    const base = { baseUrl: 'http://127.0.0.1:1', token: 't' };
+    for (const bad of [NaN, -1, Infinity])
+      expect(() => new CountersignClient({ ...base, requestTimeoutMs: bad })).toThrow(/requestTimeoutMs must be a finite number/);
+    await expect(client.awaitDecision('a-1', { timeoutMs: NaN })).rejects.toThrow(/timeoutMs must be a finite number/);
+    answer = (_req, res) => json(res, 200, { actionId: 'a-2', status: 'autonomous', lane: 'autonomous', timeline: [] });
+    await expect(client.awaitDecision('a-2', { timeoutMs: 1500.5 })).resolves.toMatchObject({ status: 'autonomous' });
+    expect(new URL(seen[0].url, 'http://x').searchParams.get('timeoutMs')).toMatch(/^\d+$/);
+  });
+
   it('sends the caller’s Idempotency-Key, and gives up with UnavailableError after its retries', async () => {
     answer = (_req, res) => json(res, 503, { message: 'a dependency is unavailable; retry later' });
     const error = await client.propose(proposal, { idempotencyKey: 'order-1-refund' }).catch((e) => e);
@@ -140,6 +177,12 @@ describe('CountersignClient', () => {
       expect(url.searchParams.get('waitFor')).toBe('decision');
       expect(Number(url.searchParams.get('timeoutMs'))).toBeLessThanOrEqual(30_000);
     }
+  });
+
+  it('awaitDecision takes a 404 that is not "no action" (no such route: not Countersign) as an answer, not a wait', async () => {
+    answer = (_req, res) => json(res, 404, { message: 'Cannot GET /api/v1/actions/a-2' });
+    await expect(client.awaitDecision('a-2', { timeoutMs: 60_000 })).rejects.toThrow(/Cannot GET/);
+    expect(seen).toHaveLength(1);
   });
 
   it("awaitDecision with waitFor 'final' waits through a hold (held actions still execute)", async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DecisionTimeoutError, errorFor, NotFoundError, parseRetryAfter, UnavailableError, UnexpectedAnswerError } from './errors';
+import { CountersignError, DecisionTimeoutError, errorFor, NotFoundError, parseRetryAfter, UnavailableError, UnexpectedAnswerError } from './errors';
 import { fetchTrusting, TlsTrust } from './tls-fetch';
 import type { ActionStatus, ActionView, Proposed, ProposalInput } from './types';
 
@@ -66,10 +66,10 @@ export class CountersignClient {
     const problem = baseUrlProblem(this.baseUrl, options);
     if (problem) throw new Error(`CountersignClient: ${problem}`);
     this.fetch = options.fetch ?? (options.tls ? fetchTrusting(options.tls) : globalThis.fetch);
-    this.retries = options.retries ?? 4;
-    this.backoffMs = options.backoffMs ?? 250;
-    this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.retries = Math.ceil(milliseconds('retries', options.retries ?? 4));
+    this.backoffMs = milliseconds('backoffMs', options.backoffMs ?? 250);
+    this.maxBackoffMs = milliseconds('maxBackoffMs', options.maxBackoffMs ?? 5_000);
+    this.requestTimeoutMs = Math.ceil(milliseconds('requestTimeoutMs', options.requestTimeoutMs ?? 30_000));
   }
 
   /**
@@ -78,7 +78,15 @@ export class CountersignClient {
    */
   async propose(proposal: ProposalInput, options: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<Proposed> {
     const idempotencyKey = options.idempotencyKey ?? `cs-${randomUUID()}`;
-    const body = await this.request('POST', '/v1/proposals', { body: proposal, headers: { 'Idempotency-Key': idempotencyKey }, signal: options.signal });
+    let body: unknown;
+    try {
+      body = await this.request('POST', '/v1/proposals', { body: proposal, headers: { 'Idempotency-Key': idempotencyKey }, signal: options.signal });
+    } catch (e) {
+      // The key goes with the error: a proposal that was not answered may have arrived, and a resend under a new key
+      // would make a second action (red team, 2026-12-04: two replies to one customer).
+      if (e instanceof CountersignError) e.idempotencyKey = idempotencyKey;
+      throw e;
+    }
     if (!isObject(body) || typeof body.actionId !== 'string' || !ACTION_ID.test(body.actionId) || !isStatus(body.status))
       throw new UnexpectedAnswerError(
         502,
@@ -101,6 +109,8 @@ export class CountersignClient {
    */
   async awaitDecision(actionId: string, options: AwaitOptions): Promise<ActionView> {
     const waitFor = options.waitFor ?? 'decision';
+    const timeoutMs = Math.ceil(milliseconds('timeoutMs', options.timeoutMs));
+    options = { ...options, timeoutMs };
     const deadline = Date.now() + options.timeoutMs;
     const timeUp = new AbortController();
     // The last poll is answered at the deadline, not before: its answer gets a moment to arrive before the wait is cut.
@@ -117,8 +127,9 @@ export class CountersignClient {
           if (waitFor === 'decision' ? !UNDECIDED.has(last.status) : !NOT_FINAL.has(last.status)) return last;
         } catch (e) {
           // Not known yet (the read model catches up), or the server away for longer than one call's retries (a
-          // restart): the wait goes on until its own deadline, as asked.
-          if (!(e instanceof NotFoundError) && !(e instanceof UnavailableError)) throw e;
+          // restart): the wait goes on until its own deadline, as asked. A 404 that is not the API's "no action" (no such
+          // route: a base URL that is not Countersign's) is an answer, not a wait.
+          if (!(e instanceof NotFoundError && e.message.startsWith('no action ')) && !(e instanceof UnavailableError)) throw e;
         }
         if (Date.now() >= deadline)
           throw new DecisionTimeoutError(`action ${actionId} not ${waitFor === 'decision' ? 'decided' : 'final'} within ${options.timeoutMs} ms`, last);
@@ -173,7 +184,16 @@ export class CountersignClient {
           `${method} ${path} was answered ${res.status} (a redirect${res.headers.get('location') ? ` to ${res.headers.get('location')}` : ''}): Countersign's API does not redirect, so it was not followed and the token was not sent on`,
         );
       }
-      const text = await res.text();
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (e) {
+        // The connection broke while the answer was read: a lost connection, retried as one (under the same key).
+        if (init.signal?.aborted) throw init.signal.reason;
+        if (attempt >= this.retries) throw new UnavailableError(503, `the answer to ${method} ${path} broke off: ${(e as Error).message}`);
+        await sleep(this.backoff(attempt), init.signal);
+        continue;
+      }
       const json = parseJson(text);
       if (res.ok) {
         if (json === undefined)
@@ -193,6 +213,13 @@ export class CountersignClient {
     // Exponential with jitter, so that many agents cut off together do not come back together.
     return Math.min(this.maxBackoffMs, this.backoffMs * 2 ** attempt) * (0.5 + Math.random() / 2);
   }
+}
+
+/** A duration option: a finite number of milliseconds, at least 0 (a fractional one is rounded up where it must be whole). */
+function milliseconds(name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new RangeError(`CountersignClient: ${name} must be a finite number, at least 0 (got ${String(value)})`);
+  return value;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,5 +1,11 @@
 /** An answer of the Countersign API that is not a success, or the client's own wait that ended. */
 export class CountersignError extends Error {
+  /**
+   * Set by `propose`: the Idempotency-Key its tries were sent under. After a 503 or a lost connection the proposal may
+   * have arrived all the same: propose again with this key to reach the same action, never a second one.
+   */
+  idempotencyKey?: string;
+
   constructor(
     /** The HTTP status the server answered (408 for the client's own wait that timed out). */
     readonly status: number,

@@ -55,6 +55,11 @@ export interface ActionView {
    * run; propose it again later, under a new idempotency key.
    */
   retryLater?: true;
+  /**
+   * Why the action waits, while it does for a reason outside it: e.g. a flag source that cannot be read (it goes on once
+   * it can). Absent when nothing holds it.
+   */
+  waiting?: string;
   /** Approved with changes: the new action that replaces this one (await that one instead). */
   revisedTo?: string;
   revisionOf?: string;
