@@ -1,4 +1,5 @@
 import { Controller, Get, Injectable, Module, NotFoundException } from '@nestjs/common';
+import { connect } from 'node:net';
 import pino from 'pino';
 import { DependencyUnavailableError, HandlerMap, InMemoryBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
@@ -9,6 +10,8 @@ import { TokenRegistry } from './auth';
 // real: the platform module (rejection filter, /readyz, BusConsumer) in a Nest HTTP app, the in-memory bus; fake:
 // the readiness checks and the failures, set by each test.
 const logger = pino({ level: 'silent' });
+/** What `GET /things/held` waits for before it answers (a test holds a request in flight with it). */
+let heldAnswer: Promise<void> = Promise.resolve();
 
 type Running = { url: string; bus: InMemoryBus; audited: () => TopicMap[typeof TOPICS.requestRejected][]; handled: string[]; close(): Promise<void> };
 
@@ -20,6 +23,11 @@ async function start(readiness: ReadinessCheck[]): Promise<Running> {
 
   @Controller('things')
   class ThingsController {
+    @Get('held')
+    async held() {
+      await heldAnswer;
+      return { ok: true };
+    }
     @Get('unknown')
     unknown() {
       throw new NotFoundAnswer('no thing unknown');
@@ -83,6 +91,48 @@ describe('serve()', () => {
       await running.close();
     }
   });
+});
+
+describe('serve(): a stop', () => {
+  it('keeps no connection open: a client that polls on a keep-alive connection busy at the stop cannot hold it (red team, 2026-12-04)', async () => {
+    const running = await start([]);
+    const port = Number(new URL(running.url).port);
+    let letGo!: () => void;
+    heldAnswer = new Promise((r) => (letGo = r));
+    // A request in flight on a keep-alive connection when the stop begins.
+    const first = fetch(`${running.url}/things/held`);
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = running.close().then(() => 'closed' as const);
+    // Once the server takes no new connection, the request in flight is answered; the client keeps polling on its
+    // connection for as long as the server answers it.
+    for (;;) {
+      const refused = await new Promise<boolean>((r) => {
+        const s = connect(port, '127.0.0.1');
+        s.once('connect', () => (s.destroy(), r(false)));
+        s.once('error', () => r(true));
+      });
+      if (refused) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    letGo();
+    expect((await first).status).toBe(200);
+    let polls = 0;
+    let stop = false;
+    const polling = (async () => {
+      while (!stop) {
+        const res = await fetch(`${running.url}/healthz`).catch(() => undefined);
+        if (!res) break;
+        polls += 1;
+        await res.arrayBuffer();
+      }
+    })();
+    // Well inside the 5 s after which a stop closes whatever is still open: the connection ended with its answer.
+    const outcome = await Promise.race([closing, new Promise<'still open'>((r) => setTimeout(() => r('still open'), 3_000))]);
+    stop = true;
+    await polling;
+    heldAnswer = Promise.resolve();
+    expect({ outcome, pollsAnswered: polls < 5 }).toEqual({ outcome: 'closed', pollsAnswered: true });
+  }, 30_000);
 });
 
 describe('PlatformModule', () => {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import {
@@ -459,6 +460,9 @@ export interface ServeOptions {
 }
 
 /** Starts a Nest HTTP(S) app for `root` on host:port, with JSON logs and graceful shutdown. */
+/** How long a stop lets the answers in flight finish before it closes their connections. */
+const CLOSE_GRACE_MS = 5_000;
+
 export async function serve(root: unknown, logger: Logger, options: ServeOptions) {
   const { NestFactory } = await import('@nestjs/core');
   const { PinoNestLogger } = await import('./nest-logger');
@@ -472,11 +476,21 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
   // Every answer says what it is, and nothing says what serves it.
   const express = app.getHttpAdapter().getInstance() as {
     disable(setting: string): void;
-    use(fn: (req: unknown, res: { setHeader(k: string, v: string): void }, next: () => void) => void): void;
+    use(fn: (req: unknown, res: ServerResponse, next: () => void) => void): void;
   };
   express.disable('x-powered-by');
+  // Once the server is closing, every answer ends its connection: a client polling on a keep-alive connection that was
+  // busy when the stop began was answered on it without end, and the stop never finished (red team, 2026-12-04).
+  let closing = false;
   express.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    if (closing) res.setHeader('Connection', 'close');
+    // An answer begun before the stop and finished after it ends its connection too (the socket taken now: the answer
+    // lets go of it as it finishes).
+    const socket = res.socket;
+    res.once('finish', () => {
+      if (closing) socket?.destroySoon();
+    });
     next();
   });
   // The OpenAPI document of the app's routes (docs/adr/0023); a failure to build it stops nothing but the document.
@@ -494,6 +508,14 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
   // idle connections at once.
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+  // Closing: new connections are refused and idle ones closed (Node); busy ones close after their answer (above), and
+  // whatever is still open after a grace is closed, so a stop always ends.
+  const close = server.close.bind(server);
+  server.close = ((callback?: (err?: Error) => void) => {
+    closing = true;
+    setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
+    return close(callback);
+  }) as typeof server.close;
   if (options.tls && pair) reloadHttpsFiles(server, options.tls, logger, pair);
   const address = server.address() as { port: number };
   return { app, port: address.port, scheme: options.tls ? ('https' as const) : ('http' as const) };
