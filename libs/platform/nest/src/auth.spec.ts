@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { bearerToken, mayProposeAs, TokenRegistry } from './auth';
+import { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthenticatedRequest, AuthGuard, bearerToken, mayProposeAs, Roles, TokenRegistry } from './auth';
 
 // real: the Authorization header parser every route's AuthGuard uses, the token registry; fake: nothing.
 describe('bearerToken', () => {
@@ -38,5 +40,47 @@ describe('TokenRegistry: who may propose as which agent, by principal id', () =>
     expect(registry.proposesAs('support-copilot')).toEqual(['support-copilot']);
     // A person known only to the identity provider proposes as no one but themselves.
     expect(registry.proposesAs('max')).toEqual(['max']);
+  });
+});
+
+// real: AuthGuard with Nest's Reflector reading @Roles, the token registry; fake: the request (headers as Node gives them).
+describe('AuthGuard', () => {
+  const digest = (t: string) => createHash('sha256').update(t).digest('hex');
+  const registry = new TokenRegistry([
+    { principal: 'support-copilot', kind: 'agent', roles: ['agent'], tokenSha256: digest('agent-token') },
+    { principal: 'ops-copilot', kind: 'agent', roles: ['agent'], tokenSha256: digest('agent2-token') },
+  ]);
+  class Routes {
+    @Roles('agent')
+    propose() {
+      return undefined;
+    }
+  }
+  const guard = new AuthGuard(new Reflector(), registry);
+  const contextFor = (rawHeaders: string[]) => {
+    const headers: Record<string, string> = {};
+    // As Node does: the first Authorization header is kept, the others dropped.
+    for (let i = 0; i < rawHeaders.length; i += 2) headers[rawHeaders[i].toLowerCase()] ??= rawHeaders[i + 1];
+    const req: AuthenticatedRequest = { headers, rawHeaders };
+    const context = { getHandler: () => Routes.prototype.propose, getClass: () => Routes, switchToHttp: () => ({ getRequest: () => req }) };
+    return { req, context: context as unknown as ExecutionContext };
+  };
+
+  it('authenticates one bearer token', () => {
+    const { req, context } = contextFor(['Authorization', 'Bearer agent-token']);
+    expect(guard.canActivate(context)).toBe(true);
+    expect(req.principal?.id).toBe('support-copilot');
+  });
+
+  it('takes two Authorization headers for no token, in either order: a proxy may read the other one (red team, 2026-12-04)', () => {
+    for (const order of [
+      ['Bearer agent2-token', 'Bearer agent-token'],
+      ['Bearer agent-token', 'Bearer agent2-token'],
+      ['Bearer agent-token', 'Bearer agent-token'],
+    ]) {
+      const { req, context } = contextFor(['Authorization', order[0], 'authorization', order[1]]);
+      expect(() => guard.canActivate(context)).toThrow(/more than one Authorization header/);
+      expect(req.principal).toBeUndefined();
+    }
   });
 });

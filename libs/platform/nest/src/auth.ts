@@ -140,7 +140,12 @@ export const requiredRoles = (handler: object, controller: object): string[] | u
 export interface AuthenticatedRequest {
   principal?: Principal;
   headers: Record<string, string | string[] | undefined>;
+  /** Node's headers as they came, names and values in turn (a header given twice is there twice). */
+  rawHeaders?: string[];
 }
+
+/** How many times the request gives the header `name` (Node keeps only the first `Authorization` in `headers`). */
+const timesGiven = (req: AuthenticatedRequest, name: string) => (req.rawHeaders ?? []).filter((h, i) => i % 2 === 0 && h.toLowerCase() === name).length;
 
 /**
  * The token of an `Authorization: Bearer <token>` header (RFC 6750), or undefined. The scheme is case-insensitive
@@ -162,6 +167,9 @@ export class AuthGuard implements CanActivate {
     const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES, [context.getHandler(), context.getClass()]);
     if (!roles) return true;
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    // Two Authorization headers are no token: Node keeps the first, a proxy in front may read the last, and the two
+    // would act for different principals (red team, 2026-12-04). Two tokens in one header are refused the same way.
+    if (timesGiven(req, 'authorization') > 1) throw new UnauthorizedException('more than one Authorization header: send one bearer token');
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new UnauthorizedException('missing bearer token (Authorization: Bearer <token>)');
     const principal = this.tokens.resolve(token);
