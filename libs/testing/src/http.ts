@@ -24,9 +24,17 @@ export async function call(method: string, url: string, body?: unknown, token?: 
  */
 export async function approvedSwitchOn(baseUrl: string, actionType: string, admins: { requester: string; approver: string }): Promise<void> {
   const api = `${baseUrl}/v1/autonomy`;
-  const asked = await call('POST', `${api}/${actionType}/raise-requests`, { killSwitch: 'on', reason: 'test: on again' }, admins.requester);
-  if (asked.status !== 201) throw new Error(`raise request for ${actionType}: ${asked.status} ${JSON.stringify(asked.body)}`);
-  const { id, digest } = asked.body as { id: string; digest: string };
-  const approved = await call('POST', `${api}/raise-requests/${id}/approve`, { digest, reason: 'test: checked' }, admins.approver);
-  if (approved.status !== 200) throw new Error(`raise approval for ${actionType}: ${approved.status} ${JSON.stringify(approved.body)}`);
+  // A switch turned off in the flag server directly is recorded as the approved state by the drift watcher within about
+  // a second. A request made before that record is refused at its approval ("requested before … was last changed:
+  // request it again", 409: the state moved under it); as an admin would, the test asks again, a few times at most.
+  for (let attempt = 1; ; attempt++) {
+    const asked = await call('POST', `${api}/${actionType}/raise-requests`, { killSwitch: 'on', reason: 'test: on again' }, admins.requester);
+    if (asked.status !== 201) throw new Error(`raise request for ${actionType}: ${asked.status} ${JSON.stringify(asked.body)}`);
+    const { id, digest } = asked.body as { id: string; digest: string };
+    const approved = await call('POST', `${api}/raise-requests/${id}/approve`, { digest, reason: 'test: checked' }, admins.approver);
+    if (approved.status === 200) return;
+    const again = approved.status === 409 && /request it again/.test(String(approved.body.message)) && attempt < 5;
+    if (!again) throw new Error(`raise approval for ${actionType}: ${approved.status} ${JSON.stringify(approved.body)}`);
+    await new Promise((r) => setTimeout(r, 500 * attempt));
+  }
 }
