@@ -1,7 +1,7 @@
-import { accessSync, chmodSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { TokenEntry, TokensFileSchema } from '@countersign/nest';
+import { readTokensFile, TokenEntry, TokensFileError } from '@countersign/nest';
 
 /**
  * Refused at start for a reason the operator can fix (the home, a file in it, a port): the main prints its message as
@@ -84,18 +84,13 @@ export async function checkPortFree(setting: string, host: string, port: number)
 
 /** The home's tokens file (digests of the principals' tokens), or a refusal naming the file and what is wrong in it. */
 export function readHomeTokens(file: string): TokenEntry[] {
-  let value: unknown;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
+    return readTokensFile(file);
   } catch (e) {
-    throw new StartRefusedError(
-      `${file}: ${e instanceof SyntaxError ? 'not valid JSON' : 'cannot be read'} (${(e as Error).message}): restore it, or move it aside to make new tokens`,
-    );
+    if (!(e instanceof TokensFileError)) throw e;
+    const problem = { unreadable: `cannot be read (${e.detail})`, 'not-json': `not valid JSON (${e.detail})`, invalid: `not a tokens file (at ${e.detail})` }[
+      e.problem
+    ];
+    throw new StartRefusedError(`${file}: ${problem}: restore it, or move it aside to make new tokens`);
   }
-  const parsed = TokensFileSchema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new StartRefusedError(
-    `${file}: not a tokens file (at ${issue?.path.join('.') || 'the top'}: ${issue?.message}): restore it, or move it aside to make new tokens`,
-  );
 }

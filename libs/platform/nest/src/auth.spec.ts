@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthenticatedRequest, AuthGuard, bearerToken, mayProposeAs, Roles, TokenRegistry } from './auth';
+import { AuthenticatedRequest, AuthGuard, bearerToken, loadTokenRegistry, mayProposeAs, readTokensFile, Roles, TokenRegistry, TokensFileError } from './auth';
 
 // real: the Authorization header parser every route's AuthGuard uses, the token registry; fake: nothing.
 describe('bearerToken', () => {
@@ -82,5 +85,29 @@ describe('AuthGuard', () => {
       expect(() => guard.canActivate(context)).toThrow(/more than one Authorization header/);
       expect(req.principal).toBeUndefined();
     }
+  });
+});
+
+// real: the tokens file reader both modes use (the services' loadTokenRegistry, the embedded home's), files on disk.
+describe('readTokensFile', () => {
+  const file = (text: string) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tokens-')), 'tokens.json');
+    writeFileSync(path, text);
+    return path;
+  };
+  it('says what is wrong: unreadable, not JSON (a duplicate key too), or not token entries', () => {
+    const problem = (path: string) => {
+      try {
+        readTokensFile(path);
+        return undefined;
+      } catch (e) {
+        return (e as TokensFileError).problem;
+      }
+    };
+    expect(problem('/nonexistent/tokens.json')).toBe('unreadable');
+    expect(problem(file('{x'))).toBe('not-json');
+    expect(problem(file('[{"principal": "a", "principal": "b"}]'))).toBe('not-json');
+    expect(problem(file('[{"principal": 1}]'))).toBe('invalid');
+    expect(() => loadTokenRegistry(file('[{"principal": 1}]'))).toThrow(/^tokens file .+ is invalid: 0\.principal: /);
   });
 });

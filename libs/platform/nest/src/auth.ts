@@ -187,14 +187,45 @@ export class AuthGuard implements CanActivate {
  * a bad file stops the service.
  */
 export function loadTokenRegistry(path: string): TokenRegistry {
-  const { readFileSync } = require('node:fs') as typeof import('node:fs');
-  const json = parseStrictJson(readFileSync(path));
-  if (!json.ok) throw new Error(`tokens file ${path} is not valid JSON: ${json.message}`);
-  const parsed = TokensFileSchema.safeParse(json.value);
-  if (!parsed.success) throw new Error(`tokens file ${path} is invalid: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+  let entries: TokenEntry[];
   try {
-    return new TokenRegistry(parsed.data);
+    entries = readTokensFile(path);
+  } catch (e) {
+    if (!(e instanceof TokensFileError)) throw e;
+    throw new Error(`tokens file ${path} ${{ unreadable: 'cannot be read', 'not-json': 'is not valid JSON', invalid: 'is invalid' }[e.problem]}: ${e.detail}`);
+  }
+  try {
+    return new TokenRegistry(entries);
   } catch (e) {
     throw new Error(`tokens file ${path} is invalid: ${(e as Error).message}`);
   }
+}
+
+/** A tokens file that cannot be used: unreadable, not JSON, or not a list of token entries (`invalid`). */
+export class TokensFileError extends Error {
+  constructor(
+    readonly problem: 'unreadable' | 'not-json' | 'invalid',
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** The entries of a tokens file, read strictly (duplicate keys refused); `TokensFileError` says what is wrong. */
+export function readTokensFile(path: string): TokenEntry[] {
+  const { readFileSync } = require('node:fs') as typeof import('node:fs');
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new TokensFileError('unreadable', (e as Error).message);
+  }
+  const json = parseStrictJson(bytes);
+  if (!json.ok) throw new TokensFileError('not-json', json.message);
+  const parsed = TokensFileSchema.safeParse(json.value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TokensFileError('invalid', `${issue?.path.join('.') || 'the top'}: ${issue?.message}`);
+  }
+  return parsed.data;
 }
