@@ -13,6 +13,7 @@ import {
   UnavailableError,
   UnexpectedAnswerError,
 } from './errors';
+import { isDecided, isFinal } from './index';
 import type { ProposalInput } from './types';
 
 // real: CountersignClient, Node's fetch, an HTTP server on 127.0.0.1; fake: the server's answers (scripted per test).
@@ -193,6 +194,37 @@ describe('CountersignClient', () => {
     };
     await expect(client.awaitDecision('a-5', { timeoutMs: 60_000, waitFor: 'final' })).resolves.toMatchObject({ status: 'executed' });
     expect(seen).toHaveLength(3);
+  });
+
+  it("awaitDecision with waitFor 'final' waits through an unknown outcome until the executor settles it", async () => {
+    const views = ['autonomous', 'outcome_unknown', 'outcome_unknown', 'executed'];
+    answer = (_req, res) => json(res, 200, { actionId: 'a-9', status: views.shift(), lane: 'autonomous', timeline: [] });
+    await expect(client.awaitDecision('a-9', { timeoutMs: 60_000, waitFor: 'final' })).resolves.toMatchObject({ status: 'executed' });
+    expect(seen).toHaveLength(4);
+    // A decision it is, though: the lane was chosen long before.
+    answer = (_req, res) => json(res, 200, { actionId: 'a-9', status: 'outcome_unknown', lane: 'autonomous', timeline: [] });
+    await expect(client.awaitDecision('a-9', { timeoutMs: 60_000 })).resolves.toMatchObject({ status: 'outcome_unknown' });
+  });
+
+  it('awaitDecision that runs out on an unknown outcome says it is being settled and must not be proposed again', async () => {
+    const waiting = 'outcome_unknown: the executor cannot tell yet whether this action took effect and is settling it';
+    answer = (_req, res) => json(res, 200, { actionId: 'a-10', status: 'outcome_unknown', lane: 'autonomous', waiting, timeline: [] });
+    const error = await client.awaitDecision('a-10', { timeoutMs: 50, waitFor: 'final' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DecisionTimeoutError);
+    expect((error as Error).message).toMatch(
+      /^action a-10 not final within 50 ms: its outcome is unknown and the executor is settling it .*do not propose it again/,
+    );
+    expect((error as DecisionTimeoutError).lastView).toMatchObject({ status: 'outcome_unknown', waiting });
+    // Any other status runs out as before.
+    answer = (_req, res) => json(res, 200, { actionId: 'a-10', status: 'approved', lane: 'review', timeline: [] });
+    await expect(client.awaitDecision('a-10', { timeoutMs: 50, waitFor: 'final' })).rejects.toThrow(/^action a-10 not final within 50 ms$/);
+  });
+
+  it('isFinal and isDecided are the rule awaitDecision waits by: an unknown outcome is decided, not final', () => {
+    for (const status of ['executed', 'failed', 'refused', 'prohibited', 'rejected', 'expired', 'revised'] as const) expect(isFinal(status)).toBe(true);
+    for (const status of ['proposed', 'in_review', 'autonomous', 'approved', 'held', 'outcome_unknown'] as const) expect(isFinal(status)).toBe(false);
+    expect(isDecided('outcome_unknown')).toBe(true);
+    expect(isDecided('in_review')).toBe(false);
   });
 
   it("takes no answer that is not Countersign's for a decision: an unknown status, another action, a path for an action id", async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CountersignError, DecisionTimeoutError, errorFor, NotFoundError, parseRetryAfter, UnavailableError, UnexpectedAnswerError } from './errors';
 import { fetchTrusting, TlsTrust } from './tls-fetch';
+import { isDecided, isFinal } from './status';
 import type { ActionStatus, ActionView, Proposed, ProposalInput } from './types';
 
 /** How to reach Countersign. */
@@ -33,6 +34,11 @@ export interface AwaitOptions {
   /** The whole wait, over as many long polls as it takes. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * `decision` (the default): no human decision pending (`isDecided`). `final`: nothing more will happen (`isFinal`),
+   * so not `outcome_unknown`, which the executor is still settling: the wait goes on until it is `executed` or
+   * `failed`, or ends with `DecisionTimeoutError` whose `lastView` is `outcome_unknown` (never propose it again then).
+   */
   waitFor?: 'decision' | 'final';
 }
 
@@ -42,10 +48,6 @@ const MAX_POLL_MS = 30_000;
 const MIN_POLL_SPACING_MS = 500;
 /** How long past its deadline `awaitDecision` waits for the answer of a poll the server holds until that deadline. */
 const DEADLINE_GRACE_MS = 2_000;
-
-const UNDECIDED: ReadonlySet<ActionStatus> = new Set(['proposed', 'in_review']);
-// Autonomous, approved and held actions still execute.
-const NOT_FINAL: ReadonlySet<ActionStatus> = new Set(['proposed', 'in_review', 'autonomous', 'approved', 'held']);
 
 /**
  * The typed client agents use to propose actions to Countersign and wait for their decisions. Errors are
@@ -105,7 +107,8 @@ export class CountersignClient {
    * polls (`?waitFor=…&timeoutMs=…`, each at most 30 s), never a busy loop; an action the server does not know yet is
    * waited for too. Rejects with `DecisionTimeoutError` (carrying the last view) at `timeoutMs` (a server that does not
    * answer its last poll is given 2 s more), with the signal's
-   * reason when aborted, and with a typed error on 401/403.
+   * reason when aborted, and with a typed error on 401/403. `outcome_unknown` is not final (the executor is settling
+   * it): a wait for `final` goes on through it, and a timeout on it says so; never propose such an action again.
    */
   async awaitDecision(actionId: string, options: AwaitOptions): Promise<ActionView> {
     const waitFor = options.waitFor ?? 'decision';
@@ -124,20 +127,19 @@ export class CountersignClient {
         try {
           const path = `/v1/actions/${encodeURIComponent(actionId)}?waitFor=${waitFor}&timeoutMs=${pollMs}`;
           last = viewOf(await this.request('GET', path, { signal, holdMs: pollMs }), actionId);
-          if (waitFor === 'decision' ? !UNDECIDED.has(last.status) : !NOT_FINAL.has(last.status)) return last;
+          if (waitFor === 'decision' ? isDecided(last.status) : isFinal(last.status)) return last;
         } catch (e) {
           // Not known yet (the read model catches up), or the server away for longer than one call's retries (a
           // restart): the wait goes on until its own deadline, as asked. A 404 that is not the API's "no action" (no such
           // route: a base URL that is not Countersign's) is an answer, not a wait.
           if (!(e instanceof NotFoundError && e.message.startsWith('no action ')) && !(e instanceof UnavailableError)) throw e;
         }
-        if (Date.now() >= deadline)
-          throw new DecisionTimeoutError(`action ${actionId} not ${waitFor === 'decision' ? 'decided' : 'final'} within ${options.timeoutMs} ms`, last);
+        if (Date.now() >= deadline) throw timedOut(actionId, waitFor, options.timeoutMs, last);
         if (Date.now() - started < MIN_POLL_SPACING_MS) await sleep(MIN_POLL_SPACING_MS, signal);
       }
     } catch (e) {
       if (timeUp.signal.aborted && !options.signal?.aborted && !(e instanceof DecisionTimeoutError)) {
-        throw new DecisionTimeoutError(`action ${actionId} not ${waitFor === 'decision' ? 'decided' : 'final'} within ${options.timeoutMs} ms`, last);
+        throw timedOut(actionId, waitFor, options.timeoutMs, last);
       }
       throw e;
     } finally {
@@ -213,6 +215,15 @@ export class CountersignClient {
     // Exponential with jitter, so that many agents cut off together do not come back together.
     return Math.min(this.maxBackoffMs, this.backoffMs * 2 ** attempt) * (0.5 + Math.random() / 2);
   }
+}
+
+/** The error of a wait that ran out; on an unknown outcome it says the outcome is being settled (a caller must not retry). */
+function timedOut(actionId: string, waitFor: 'decision' | 'final', timeoutMs: number, last: ActionView | undefined): DecisionTimeoutError {
+  const settling =
+    last?.status === 'outcome_unknown'
+      ? ': its outcome is unknown and the executor is settling it (executed or failed); do not propose it again, the first call may have taken effect'
+      : '';
+  return new DecisionTimeoutError(`action ${actionId} not ${waitFor === 'decision' ? 'decided' : 'final'} within ${timeoutMs} ms${settling}`, last);
 }
 
 /** A duration option: a finite number of milliseconds, at least 0 (a fractional one is rounded up where it must be whole). */

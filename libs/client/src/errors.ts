@@ -44,7 +44,10 @@ export class UnavailableError extends CountersignError {}
  * or another server in between. Never taken for a success; a redirect is not followed (the token stays here).
  */
 export class UnexpectedAnswerError extends CountersignError {}
-/** `awaitDecision` ran out of time: the action is not decided yet (`lastView`, if any, says where it is). */
+/**
+ * `awaitDecision` ran out of time: the action is not decided (or final) yet; `lastView`, if any, says where it is. On
+ * `outcome_unknown` the executor is still settling it: wait again, never propose it again.
+ */
 export class DecisionTimeoutError extends CountersignError {
   constructor(
     message: string,

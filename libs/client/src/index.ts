@@ -3,4 +3,5 @@ export type { AwaitOptions, CountersignClientOptions } from './client';
 export * from './errors';
 export { fetchTrusting, type TlsTrust } from './tls-fetch';
 export { PROPOSER_BACKLOG_FULL, proposeAgainReason } from './propose-again';
+export { isDecided, isFinal } from './status';
 export type { ActionStatus, ActionView, Proposed, ProposalInput, TimelineEntry } from './types';

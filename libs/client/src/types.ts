@@ -17,6 +17,12 @@ export type ActionStatus =
   | 'held'
   | 'executed'
   | 'failed'
+  /**
+   * The executor cannot tell yet whether the action took effect (a timeout, a 5xx, a stop during the call). Not final
+   * (see `isFinal`): the executor settles it as `executed` or `failed` and never gives up (it asks the target, sends it
+   * again under the same idempotency key where that is safe, or a person checks at the target). Never propose it
+   * again meanwhile: the first call may have taken effect, and a second could be a second refund.
+   */
   | 'outcome_unknown'
   | 'refused';
 
@@ -56,8 +62,9 @@ export interface ActionView {
    */
   retryLater?: true;
   /**
-   * Why the action waits, while it does for a reason outside it: e.g. a flag source that cannot be read (it goes on once
-   * it can). Absent when nothing holds it.
+   * Why the action waits, for a person to read: on `outcome_unknown`, that the executor is settling its outcome (it
+   * ends executed or failed; do not propose it again); or a flag source that cannot be read (it goes on once it can).
+   * Absent when nothing holds it. A program tests the status (`isFinal`), not this text.
    */
   waiting?: string;
   /** Approved with changes: the new action that replaces this one (await that one instead). */

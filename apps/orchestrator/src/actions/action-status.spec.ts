@@ -1,4 +1,4 @@
-import { reached, summarise } from './action-status';
+import { OUTCOME_BEING_RECONCILED, outcomeWaiting, reached, summarise } from './action-status';
 import { TimelineEntry } from './action-view.repository';
 
 const entry = (status: TimelineEntry['status'], time: string, lane?: TimelineEntry['lane']): TimelineEntry => ({
@@ -42,6 +42,39 @@ describe('action status', () => {
     // Executed after the hold, whichever event arrived first.
     expect(summarise([entry('executed', '2026-01-01T00:00:04Z'), ...held]).status).toBe('executed');
     expect(summarise([entry('refused', '2026-01-01T00:00:04Z'), ...held]).status).toBe('refused');
+  });
+
+  it('shows an unknown outcome as not final until the reconciler settles it, and its settlement whatever the clocks say', () => {
+    const unknown = [
+      entry('proposed', '2026-01-01T00:00:01Z'),
+      entry('autonomous', '2026-01-01T00:00:02Z', 'autonomous'),
+      entry('outcome_unknown', '2026-01-01T00:00:03Z'),
+    ];
+    expect(summarise(unknown).status).toBe('outcome_unknown');
+    expect(reached('outcome_unknown', 'decision')).toBe(true);
+    // The reconciler still settles it (executed or failed): read as final, it was read as failed and proposed again.
+    expect(reached('outcome_unknown', 'final')).toBe(false);
+    // Settled, whichever event arrived first, and even when the settling event's clock is behind the unknown one's (a
+    // reconciler on another instance; a later look at it records a later unknown step before the settlement).
+    for (const settled of ['executed', 'failed'] as const) {
+      const early = entry(settled, '2026-01-01T00:00:02.5Z');
+      expect(summarise([early, ...unknown]).status).toBe(settled);
+      expect(summarise([...unknown, entry('outcome_unknown', '2026-01-01T00:00:04Z'), early]).status).toBe(settled);
+      expect(reached(settled, 'final')).toBe(true);
+    }
+    // The timeline keeps the steps of the reconciliation before the outcome that settled it.
+    expect(summarise([entry('executed', '2026-01-01T00:00:05Z'), ...unknown]).timeline.map((e) => e.status)).toEqual([
+      'proposed',
+      'autonomous',
+      'outcome_unknown',
+      'executed',
+    ]);
+  });
+
+  it('says an unknown outcome waits on its settlement and must not be proposed again, and nothing of a settled one', () => {
+    expect(outcomeWaiting('outcome_unknown')).toBe(OUTCOME_BEING_RECONCILED);
+    expect(OUTCOME_BEING_RECONCILED).toMatch(/^outcome_unknown: .*settling it.*ends executed or failed\. Do not propose it again/);
+    for (const status of ['executed', 'failed', 'refused', 'held', 'approved', 'proposed'] as const) expect(outcomeWaiting(status)).toBeUndefined();
   });
 
   it('carries the reason code of the entry that set the status, and none when that entry has none', () => {

@@ -1,7 +1,8 @@
 import { TimelineEntry, ActionStatus } from './action-view.repository';
 
 // Events of one action arrive on different topics, so in any order: the status is derived from the
-// whole timeline by stage, never from whichever event came last.
+// whole timeline by stage, never from whichever event came last. An unknown outcome is a stage of its own, below
+// the outcomes that settle it: the reconciler's `executed` or `failed` shows, whatever their clocks say.
 const STAGE: Record<ActionStatus, number> = {
   proposed: 0,
   autonomous: 1,
@@ -12,10 +13,10 @@ const STAGE: Record<ActionStatus, number> = {
   expired: 2,
   revised: 2,
   held: 3,
-  refused: 4,
-  failed: 4,
   outcome_unknown: 4,
-  executed: 5,
+  refused: 5,
+  failed: 5,
+  executed: 6,
 };
 
 /**
@@ -46,10 +47,24 @@ export type WaitFor = 'decision' | 'final';
 
 // A decision: the lane is chosen and no human decision is pending (`proposed` and `in_review` are not decisions).
 const UNDECIDED: ReadonlySet<ActionStatus> = new Set(['proposed', 'in_review']);
-// Final: nothing more will happen to the action (autonomous, approved and held still execute).
-const NOT_FINAL: ReadonlySet<ActionStatus> = new Set(['proposed', 'in_review', 'autonomous', 'approved', 'held']);
+// Final: nothing more will happen to the action. Autonomous, approved and held still execute; an unknown outcome is
+// still settled by the executor's reconciler, which never gives up on one (it asks the target, sends it again under the
+// same key, or has a person answer "did this happen?", an item that never expires): it ends executed or failed.
+const NOT_FINAL: ReadonlySet<ActionStatus> = new Set(['proposed', 'in_review', 'autonomous', 'approved', 'held', 'outcome_unknown']);
 
 /** True when an action in `status` has reached what `waitFor` waits for. */
 export function reached(status: ActionStatus, waitFor: WaitFor): boolean {
   return waitFor === 'decision' ? !UNDECIDED.has(status) : !NOT_FINAL.has(status);
+}
+
+/**
+ * What `waiting` tells the caller of an action whose outcome is unknown. Read as "failed", it was proposed again and the
+ * effect happened twice (a second refund): it is not final, and the first call may well have taken effect.
+ */
+export const OUTCOME_BEING_RECONCILED =
+  'outcome_unknown: the executor cannot tell yet whether this action took effect and is settling it (it asks the target, sends it again under the same idempotency key where the target applies an action once per key, or a person checks at the target); it ends executed or failed. Do not propose it again: the first call may have taken effect';
+
+/** Why an action in `status` waits on its own outcome; undefined when it does not. */
+export function outcomeWaiting(status: ActionStatus): string | undefined {
+  return status === 'outcome_unknown' ? OUTCOME_BEING_RECONCILED : undefined;
 }

@@ -4,7 +4,7 @@ import { ApiRoute, AuthenticatedRequest, IdentifierParam, mayProposeAs, NotFound
 import { TOPICS } from '@countersign/contracts';
 import { ACTION_VIEWS } from '../tokens';
 import { ActionChanges, LONG_POLL_MAX_MS, LONG_POLL_REREAD_MS, LONG_POLLS_PER_PRINCIPAL } from './action-changes';
-import { reached, summarise, WaitFor } from './action-status';
+import { outcomeWaiting, reached, summarise, WaitFor } from './action-status';
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 import { FlagHealthWatch } from './flag-health';
 
@@ -23,6 +23,8 @@ export class ActionsController {
    * `{status, lane, timeline[]}` of one action. With `waitFor=decision|final` it is a long poll: it answers at once
    * when the action is already there, else when it gets there, else with the current view after `timeoutMs`
    * (default and at most 30 000). 404 when the action is still unknown at the end; 400 for a bad `waitFor`/`timeoutMs`.
+   * `outcome_unknown` is not final: the executor's reconciler settles it (executed or failed) and never gives up on it,
+   * so `waitFor=final` waits on, and the view at the timeout says in `waiting` that it is being settled (do not retry).
    * A principal holds at most `LONG_POLLS_PER_PRINCIPAL` polls open at once here: a poll beyond them answers at once.
    * An agent's token reads only the actions proposed as one of its own agent ids (403 otherwise, audited); auditors and
    * admins read every action. A reviewer reads none here (403 by role, before any lookup, audited): what they decide on is
@@ -32,7 +34,8 @@ export class ActionsController {
   @ApiRoute({
     summary: "An action's status, lane and timeline (optionally a long poll)",
     query: {
-      waitFor: '`decision` or `final`: answer once the action gets there',
+      waitFor:
+        '`decision` or `final`: answer once the action gets there. Final is executed, failed, refused, prohibited, rejected, expired or revised; not `outcome_unknown`, which the executor is still settling (executed or failed)',
       timeoutMs: `how long a long poll waits (0 to 30 000 ms; default 30 000); a principal holding ${LONG_POLLS_PER_PRINCIPAL} polls open already is answered at once`,
     },
     ok: {
@@ -42,7 +45,11 @@ export class ActionsController {
         required: ['actionId', 'status', 'timeline'],
         properties: {
           actionId: { type: 'string' },
-          status: { type: 'string' },
+          status: {
+            type: 'string',
+            description:
+              'where the action is: proposed, autonomous, in_review, prohibited, approved, rejected, expired, revised, held, executed, failed, refused, or outcome_unknown (not final: the executor cannot tell yet whether it took effect and settles it as executed or failed; never propose it again meanwhile)',
+          },
           lane: { type: 'string' },
           reasonCode: {
             type: 'string',
@@ -53,7 +60,11 @@ export class ActionsController {
             type: 'boolean',
             description: 'on `prohibited`: the reason passes (a degradation mode, the trust stack); propose it again later under a new idempotency key',
           },
-          waiting: { type: 'string', description: 'why the action waits: a flag source it waits on cannot be read (it goes on once it can)' },
+          waiting: {
+            type: 'string',
+            description:
+              'why the action waits: on `outcome_unknown`, that the executor is settling its outcome (it ends executed or failed; do not propose it again, the first call may have taken effect); or a flag source it waits on cannot be read (it goes on once it can)',
+          },
           timeline: { type: 'array', items: { type: 'object' } },
         },
       },
@@ -101,7 +112,7 @@ export class ActionsController {
       if ((view && wait && reached(view.status, wait.waitFor)) || !wait || left <= 0 || this.changes.closing || gone) {
         // A normal answer, not a refusal: a client polls its action before the view has caught up.
         if (!view) throw new NotFoundAnswer(`no action ${id}`);
-        const waiting = this.flagHealth?.waiting(view.status);
+        const waiting = outcomeWaiting(view.status) ?? this.flagHealth?.waiting(view.status);
         return { actionId: id, ...view, ...(waiting && { waiting }) };
       }
       // Woken by this process's view consumer, or re-read after a short pause (the event may land on another instance).

@@ -4,9 +4,11 @@ import { TOPICS, TopicMap } from '@countersign/contracts';
 import { AuthenticatedRequest, Principal, requiredRoles } from '@countersign/nest';
 import { eventually, sealTestDecision, sealTestOutcome, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
 import { ActionChanges, LONG_POLLS_PER_PRINCIPAL } from './action-changes';
+import { OUTCOME_BEING_RECONCILED } from './action-status';
 import { ActionViewConsumer } from './action-view.consumer';
 import { TimelineEntry } from './action-view.repository';
 import { ActionsController } from './actions.controller';
+import { FlagHealthWatch } from './flag-health';
 import { InMemoryActionViewRepository } from './in-memory-action-view.repository';
 
 // real: ActionsController's long poll, ActionChanges, ActionViewConsumer, the in-memory read model; fake: nothing
@@ -32,6 +34,13 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
       causationId: 'd-1',
       actor: { id: 'executor', kind: 'service' },
       data: { connector: 'webhook', digest: 'a'.repeat(64), authorisedBy: 'approval', attempt: 1 },
+    });
+  const unknownOutcome = (actionId: string, step: string): TopicMap[typeof TOPICS.actionFailed] =>
+    sealTestOutcome({
+      ...executed(actionId),
+      id: `${actionId}-unknown-${step}`,
+      type: TOPICS.actionFailed,
+      data: { outcome: 'outcome_unknown', connector: 'webhook', digest: 'a'.repeat(64), error: `webhook answered 503 (${step})` },
     });
   const asAuditor = { principal: { id: 'aud-1', kind: 'human', roles: ['auditor'] } } as unknown as AuthenticatedRequest;
   const as = (principal: Partial<Principal>) => ({ principal: { kind: 'agent', roles: ['agent'], ...principal } }) as unknown as AuthenticatedRequest;
@@ -109,6 +118,38 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
     await handlers[TOPICS.actionExecuted](executed('a-2'));
     await expect(answer).resolves.toMatchObject({ status: 'executed' });
     expect(changes.waiting).toBe(0);
+  });
+
+  it('waits through an unknown outcome and its reconciliation steps for `final`, and answers once the reconciler settles it', async () => {
+    const { views, changes, handlers, controller } = setup();
+    await views.record('a-10', entry('a-10', 'proposed'));
+    await views.record('a-10', entry('a-10', 'autonomous'));
+    const answer = controller.get('a-10', asAuditor, 'final', '30000');
+    let settled = false;
+    void answer.then(() => (settled = true));
+    await eventually(() => expect(changes.waiting).toBe(1));
+    // The executor cannot tell whether the call took effect; the reconciler asks again and still cannot tell.
+    await handlers[TOPICS.actionFailed](unknownOutcome('a-10', 'call'));
+    await handlers[TOPICS.actionFailed](unknownOutcome('a-10', 'resend-1'));
+    await eventually(() => expect(changes.waiting).toBe(1));
+    expect(settled).toBe(false);
+    expect((await controller.get('a-10', asAuditor)).status).toBe('outcome_unknown');
+    await handlers[TOPICS.actionExecuted](executed('a-10'));
+    await expect(answer).resolves.toMatchObject({ status: 'executed' });
+    await expect(answer).resolves.not.toHaveProperty('waiting');
+  });
+
+  it('tells a poll that ends on an unknown outcome (its timeout, a plain read, a decision) that it is being settled: do not retry', async () => {
+    const { views, changes } = setup();
+    // With the flag-health watch the service has (the hint does not depend on it).
+    const controller = new ActionsController(views, changes, new FlagHealthWatch());
+    await views.record('a-11', entry('a-11', 'proposed'));
+    await views.record('a-11', entry('a-11', 'outcome_unknown'));
+    await expect(controller.get('a-11', asAuditor, 'final', '300')).resolves.toMatchObject({ status: 'outcome_unknown', waiting: OUTCOME_BEING_RECONCILED });
+    await expect(controller.get('a-11', asAuditor)).resolves.toMatchObject({ status: 'outcome_unknown', waiting: OUTCOME_BEING_RECONCILED });
+    await expect(controller.get('a-11', asAuditor, 'decision', '0')).resolves.toMatchObject({ waiting: OUTCOME_BEING_RECONCILED });
+    await views.record('a-11', entry('a-11', 'failed'));
+    await expect(controller.get('a-11', asAuditor, 'final', '30000')).resolves.not.toHaveProperty('waiting');
   });
 
   it('sees a change recorded by another instance (no notification) by re-reading the view', async () => {
