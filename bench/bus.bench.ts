@@ -1,7 +1,7 @@
 // npm run bench:bus — what handling different keys side by side buys when handlers wait on I/O.
 // On the real broker, one topic of 6 partitions, 1,200 events of distinct keys, a handler that waits
 // 20 ms (a database round trip or a target system's answer): consumed with 6 handlers in flight (what
-// one-event-at-a-time-per-partition gives), then with the default 32, in the same run. Prints both
+// one-event-at-a-time-per-partition gives), then with 32, in the same run. Prints both
 // rates and their ratio. Needs Kafka (the npm script starts the stack).
 import { KafkaBus } from '@countersign/bus';
 import { newId, TOPICS } from '@countersign/contracts';

@@ -131,6 +131,8 @@ export class KafkaBus implements EventBus {
   private readonly ns: string;
   private readonly consumers = new Set<Consumer>();
   private connected?: Promise<void>;
+  /** Whether `connected` has resolved (and no failed send has replaced the producer since). */
+  private ready = false;
   private queue: Pending[] = [];
   private readonly publishTimeoutMs: number;
   private flushing = false;
@@ -200,6 +202,7 @@ export class KafkaBus implements EventBus {
       const retained = new Set([...RETAINED_TOPICS].map((t) => this.wire(t)));
       if (missing.length) await createTopics(this.admin, missing, this.options.partitions ?? 6, undefined, compacted, retained);
       await this.producer.connect();
+      this.ready = true;
     })().catch((e: unknown) => {
       this.connected = undefined; // the next call tries again: the broker may be back
       throw kafkaUnavailable(e) ? new DependencyUnavailableError(`Kafka is not reachable: ${(e as Error).message}`, { cause: e }) : e;
@@ -444,8 +447,9 @@ export class KafkaBus implements EventBus {
 
   /** Publishes made in the same tick travel in one `sendBatch` request; each fails after `publishTimeoutMs`. */
   private async send(topic: string, key: string | null, value: Buffer, headers: Record<string, string>): Promise<void> {
-    // The deadline counts from a connected bus: a first publish that creates the topics may take longer.
-    await this.connect();
+    // The deadline counts from a connected bus: a first publish that creates the topics may take longer. Once
+    // connected, no await: a publish is on the hot path, and each promise costs more where async hooks are on.
+    if (!this.ready) await this.connect();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         // Not sent yet: it never will be. Already in a request: it may still land (at-least-once, as any retry).
@@ -489,6 +493,7 @@ export class KafkaBus implements EventBus {
           const failed = this.producer;
           this.producer = this.newProducer();
           this.connected = undefined; // the next send connects the new producer
+          this.ready = false;
           void this.track(failed.disconnect().catch(() => undefined));
         }
       }

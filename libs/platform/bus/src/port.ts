@@ -75,8 +75,11 @@ export interface RetryPolicy {
   maxBackoffMs: number;
 }
 
-/** Events in flight per subscription when it does not say: enough to hide a handler's I/O round trips. */
-export const DEFAULT_CONCURRENCY = 32;
+/**
+ * Events in flight per subscription when it does not say: enough to hide a handler's I/O round trips, and enough that
+ * what the handlers publish travels in large sends (a handler holds its slot until Kafka took its events; ADR 0002).
+ */
+export const DEFAULT_CONCURRENCY = 128;
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialBackoffMs: 100, maxBackoffMs: 5_000 };
 
