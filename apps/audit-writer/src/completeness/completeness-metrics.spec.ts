@@ -16,6 +16,8 @@ const proposed = (actionId: string, minutes: number) =>
   auditEntry(`p-${actionId}`, actionId, { eventType: TOPICS.actionProposed, topic: TOPICS.actionProposed, time: ago(minutes), data: {} });
 const decided = (actionId: string, lane: string) => auditEntry(`d-${actionId}`, actionId, { data: { lane } });
 const executed = (actionId: string) => auditEntry(`x-${actionId}`, actionId, { eventType: TOPICS.actionExecuted, topic: TOPICS.actionExecuted, data: {} });
+const unknownOutcome = (actionId: string) =>
+  auditEntry(`u-${actionId}`, actionId, { eventType: TOPICS.actionFailed, topic: TOPICS.actionFailed, data: { outcome: 'outcome_unknown' } });
 
 describe('CompletenessMetrics', () => {
   it('sets the share of settled actions in the window with a complete trail, leaving out the too recent and those awaiting review', async () => {
@@ -42,5 +44,24 @@ describe('CompletenessMetrics', () => {
     await log.appendBatch([executed('lost')]);
     await check.check();
     expect(await ratio()).toBe(1);
+  });
+
+  it('leaves out an action whose outcome is unknown until the reconciler settles it, then counts it complete', async () => {
+    const log = new FileAuditLogRepository(join(mkdtempSync(join(tmpdir(), 'completeness-')), 'audit.jsonl'));
+    const metrics = new Metrics('audit-writer', METRIC_DEFINITIONS, { defaultMetrics: false });
+    const ratio = async () => parsePrometheusText(await metrics.render()).find((s) => s.name === 'countersign_audit_completeness_ratio')?.value;
+    const check = new CompletenessMetrics(log, metrics, pino({ level: 'silent' }), { now: () => NOW, windowMs: 3_600_000, graceMs: 300_000 });
+    await log.appendBatch([
+      ...[proposed('complete', 30), decided('complete', 'autonomous'), executed('complete')],
+      ...[proposed('lost', 20), decided('lost', 'autonomous')],
+      // Not ended (an unknown outcome is no end) and nothing missing: pending, neither complete nor a gap.
+      ...[proposed('unsettled', 40), decided('unsettled', 'autonomous'), unknownOutcome('unsettled')],
+    ]);
+    await check.check();
+    expect(await ratio()).toBeCloseTo(1 / 2);
+    // The reconciler settles it: now judged, and complete.
+    await log.appendBatch([executed('unsettled')]);
+    await check.check();
+    expect(await ratio()).toBeCloseTo(2 / 3);
   });
 });

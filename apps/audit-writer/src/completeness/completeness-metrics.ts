@@ -18,18 +18,18 @@ export interface CompletenessSettings {
 
 export const DEFAULT_COMPLETENESS: CompletenessSettings = { windowMs: 3_600_000, graceMs: 300_000, intervalMs: 60_000, now: Date.now };
 
-/** What `missing` says of an action still waiting for its reviewers: pending, not a gap (the review clock ends it). */
-const AWAITING_REVIEW = 'review decision';
-
 /**
  * The share of the actions proposed in the recent window whose audit trail is complete: the operators' completeness
- * check (`countersign audit completeness`) over [now − window, now − grace]. An action that waits for its reviewers is
- * left out rather than counted incomplete: it may wait for its SLA, and the review clock ends it (expired) if nobody
- * decides; its age shows in the queue metrics. 1 when the window holds no settled action.
+ * check (`countersign audit completeness`) over [now − window, now − grace]. A pending action is left out rather than
+ * counted incomplete, as nothing is missing from its trail yet: one that waits for its reviewers (it may wait for its
+ * SLA, the review clock ends it, and its age shows in the queue metrics), and one whose outcome the executor recorded as
+ * unknown (its reconciler settles it executed or failed, a person's check may take hours; unknown outcomes and their
+ * settlements show in `countersign_execution_outcomes_total`). Counted complete only once settled: an unknown outcome
+ * is no end. 1 when the window holds no judged action.
  */
 export async function completenessRatio(log: AuditLogRepository, now: number, s: Pick<CompletenessSettings, 'windowMs' | 'graceMs'>): Promise<number> {
   const { actions, gaps } = await completeness(log, new Date(now - s.windowMs).toISOString(), new Date(now - s.graceMs).toISOString());
-  const pending = gaps.filter((g) => g.missing === AWAITING_REVIEW).length;
+  const pending = gaps.filter((g) => g.pending).length;
   const judged = actions - pending;
   return judged > 0 ? (judged - (gaps.length - pending)) / judged : 1;
 }

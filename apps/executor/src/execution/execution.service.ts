@@ -345,8 +345,9 @@ export class ExecutionService {
   ): Promise<void> {
     const event = this.bus.envelope(topic, data, { cause, actor: this.actor });
     await this.executions.finish(actionId, state, { topic, data, event });
-    // Counted once it is recorded (a redelivery publishes the record again and is not counted).
-    this.metrics?.counter('countersign_execution_outcomes_total').inc({ outcome: state === 'outcome_unknown' ? 'unknown' : state });
+    // Counted once it is recorded (a redelivery publishes the record again and is not counted). An unknown outcome is
+    // no end: the reconciler counts how it settles it (`via: reconciliation`).
+    this.metrics?.counter('countersign_execution_outcomes_total').inc({ outcome: state === 'outcome_unknown' ? 'unknown' : state, via: 'execution' });
     await this.outbox.publish(actionId, topic, event);
   }
 
@@ -386,7 +387,7 @@ export class ExecutionService {
         data,
       });
       if (stranded) {
-        this.metrics?.counter('countersign_execution_outcomes_total').inc({ outcome: 'unknown' });
+        this.metrics?.counter('countersign_execution_outcomes_total').inc({ outcome: 'unknown', via: 'execution' });
         await this.bus.emit(TOPICS.actionFailed, data, { cause, actor: this.actor });
       }
       return;

@@ -3,7 +3,8 @@ import type { VerifyKeys } from '@countersign/approval';
 import { EventBus, EventCause, serviceActor } from '@countersign/bus';
 import { ActionRefusedV1, EventData, TOPICS, TopicMap } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
-import { LOGGER } from '@countersign/nest';
+import type { Metrics } from '@countersign/metrics';
+import { LOGGER, METRICS } from '@countersign/nest';
 import type { z } from 'zod';
 import { Connector, ConnectorRegistry, CONNECTORS, TargetStatus } from '../connectors/connector';
 import { ActionRecord, ExecutionRepository, UnsettledClaim } from '../execution/execution.repository';
@@ -44,6 +45,8 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     @Optional() @Inject(CLOCK) private readonly clock: () => Date = () => new Date(),
     /** The brakes a second call waits for (kill switch, degradation mode, trust stack); given by the module. */
     @Optional() private readonly gate?: ResendGate,
+    /** The process's metrics (a reconciler built by hand in a unit test may have none). */
+    @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {}
 
   onApplicationBootstrap() {
@@ -96,6 +99,8 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
         digest: record.digest,
         error: `no outcome within the lease of ${this.settings.leaseMs} ms: the executor stopped during the call; the reconciler settles it`,
       });
+      // Once: the claim moved it from `executing`, as a redelivery past the lease would have (which counts it then).
+      this.metrics?.counter('countersign_execution_outcomes_total').inc({ outcome: 'unknown', via: 'execution' });
     }
 
     if (previous === 'outcome_unknown' && record.outcome?.event) {
@@ -265,8 +270,17 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     const cause = causeOf(record);
     await this.bus.emit(topic, data, { cause, actor: this.actor, ...(state === 'failed' ? { discriminator: 'reconciled' } : {}) });
     const expected = from === 'reconciling' ? { state: from, claimedAt: record.claimedAt } : { state: from };
-    if (!(await this.executions.settle(record.actionId, expected, state, { topic, data })))
+    if (!(await this.executions.settle(record.actionId, expected, state, { topic, data }))) {
       this.logger.warn({ actionId: record.actionId, state }, 'reconciler: the action was settled or taken over meanwhile; its record is left as it is');
+      return;
+    }
+    // Counted once it is recorded, as the executor counts its own outcomes: how the unknown outcome ended (a settle
+    // that lost the race above, or was cut short before it recorded, is counted by the one that records it).
+    this.metrics?.counter('countersign_execution_outcomes_total').inc({ outcome: state, via: 'reconciliation' });
+    if (state === 'executed')
+      this.metrics
+        ?.counter('countersign_actions_executed_total')
+        .inc({ action_type: record.proposal.actionType, lane: record.lane === 'review' ? 'review' : 'autonomous' });
   }
 
   private async emitFailed(cause: EventCause, data: Failed, discriminator?: string) {

@@ -4,6 +4,7 @@ import { TOPICS, TopicMap } from '@countersign/contracts';
 import type { SigningKey } from '@countersign/keys';
 import { RecordingBus, refundProposal } from '@countersign/testing';
 import type { FlagReader, FlagState } from '@countersign/flags';
+import { METRIC_DEFINITIONS, Metrics, parsePrometheusText, sampleSum } from '@countersign/metrics';
 import { DegradationModeState } from '@countersign/nest';
 import { Connector, ConnectorCapabilities, ConnectorRegistry, ConnectorRequest, ConnectorResult, TargetStatus } from '../connectors/connector';
 import { idempotencyKeyOf } from '../execution/idempotency-key';
@@ -13,7 +14,7 @@ import { Reconciler } from './reconciler.service';
 import { ResendGate } from './resend-gate';
 
 // real: Reconciler, the in-memory execution record, Ed25519 signing and verification, the in-memory bus (recording what it
-// is given to publish); fake: the connector (its capabilities and answers), the clock.
+// is given to publish), a prom-client registry; fake: the connector (its capabilities and answers), the clock.
 const digest = 'd'.repeat(64);
 const lease = 60_000;
 const t0 = new Date('2026-11-24T10:00:00.000Z');
@@ -36,7 +37,11 @@ function setup(
   const reviewQueue = generateSigningKey('rq-1');
   const logger = pino({ level: 'silent' });
   const settings = { leaseMs: lease, periodMs: 5_000, batch: 50, ...(maxResends !== undefined && { maxResends }) };
-  const reconciler = new Reconciler(bus, repo, new ConnectorRegistry(connector), [reviewQueue.verifyKey], logger, settings, () => at(lease + 1), gate);
+  const metrics = new Metrics('executor', METRIC_DEFINITIONS, { defaultMetrics: false });
+  const reconciler = new Reconciler(bus, repo, new ConnectorRegistry(connector), [reviewQueue.verifyKey], logger, settings, () => at(lease + 1), gate, metrics);
+  /** The executor's outcome counter (and executed-actions counter) as scraped: the sum over the series with `labels`. */
+  const counted = async (labels: Record<string, string>, name = 'countersign_execution_outcomes_total') =>
+    sampleSum(parsePrometheusText(await metrics.render()), name, labels);
   /** An action the executor claimed at t0 and never finished: it died during the call. */
   const strand = async (actionId = 'a1', lane: 'autonomous' | 'review' = 'autonomous', when = t0) => {
     await repo.saveDecision({
@@ -84,7 +89,7 @@ function setup(
       data: { happened, reviewers: [{ id: 'alice', kind: 'human' }], reason: 'seen in the ledger', digest, signature },
     };
   };
-  return { bus, calls, repo, reconciler, strand, events, answer, reviewQueue };
+  return { bus, calls, repo, reconciler, strand, events, answer, reviewQueue, counted };
 }
 
 describe('Reconciler: unknown outcomes are settled, never by a second call without the key', () => {
@@ -301,5 +306,55 @@ describe('Reconciler: unknown outcomes are settled, never by a second call witho
     } finally {
       await live.beforeApplicationShutdown();
     }
+  });
+
+  it('counts how it settles each unknown outcome (via reconciliation), once, beside the unknown outcome the call left', async () => {
+    const t = setup({ idempotentByKey: false });
+    await t.strand('a1', 'review');
+    await t.strand('a2');
+    await t.reconciler.runOnce();
+    // Stranded in executing: the reconciler records the unknown outcome, as a redelivery past the lease would. No end yet.
+    expect(await t.counted({ outcome: 'unknown', via: 'execution' })).toBe(2);
+    expect(await t.counted({ via: 'reconciliation' })).toBe(0);
+    await t.reconciler.onOutcomeAnswered(t.answer(true));
+    await t.reconciler.onOutcomeAnswered(t.answer(false, { actionId: 'a2' }));
+    // A redelivered answer settles nothing more, and counts nothing more.
+    await t.reconciler.onOutcomeAnswered(t.answer(true));
+    expect(await t.counted({ outcome: 'executed', via: 'reconciliation' })).toBe(1);
+    expect(await t.counted({ outcome: 'failed', via: 'reconciliation' })).toBe(1);
+    expect(await t.counted({ outcome: 'unknown' })).toBe(2);
+    // Carried out on its target after all: an executed action of its lane.
+    expect(await t.counted({ action_type: 'support.refund', lane: 'review' }, 'countersign_actions_executed_total')).toBe(1);
+    expect(await t.counted({}, 'countersign_actions_executed_total')).toBe(1);
+  });
+
+  it('counts nothing when the action was settled meanwhile by another (it counted its own): a settlement counts once', async () => {
+    const t = setup({ idempotentByKey: true });
+    await t.strand('a1');
+    await t.repo.finish('a1', 'outcome_unknown', undefined);
+    const metrics = new Metrics('executor', METRIC_DEFINITIONS, { defaultMetrics: false });
+    const late = new Reconciler(
+      t.bus,
+      t.repo,
+      new ConnectorRegistry({
+        name: 'ledger',
+        capabilities: { idempotentByKey: true },
+        // During the re-send its lease runs out, and another reconciler records the action executed first.
+        execute: async () => (await t.repo.settle('a1', { state: 'reconciling' }, 'executed', undefined), { status: 'executed', attempts: 1 }),
+      }),
+      [t.reviewQueue.verifyKey],
+      pino({ level: 'silent' }),
+      { leaseMs: lease, periodMs: 5_000, batch: 50 },
+      undefined,
+      undefined,
+      metrics,
+    );
+    expect(await late.runOnce(at(1_000))).toBe(1);
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'executed' });
+    const samples = parsePrometheusText(await metrics.render());
+    expect(sampleSum(samples, 'countersign_execution_outcomes_total', { via: 'reconciliation' })).toBe(0);
+    expect(sampleSum(samples, 'countersign_actions_executed_total')).toBe(0);
+    // The executor counted the unknown outcome it recorded itself (`finish` here): the reconciler does not count it again.
+    expect(sampleSum(samples, 'countersign_execution_outcomes_total', { outcome: 'unknown' })).toBe(0);
   });
 });

@@ -37,6 +37,9 @@ export const BOUNDED_LABELS = [
   'certificate',
   // Why an ingress refused a proposal: an enum of the code (invalid, unauthenticated, forbidden, too_large, rate_limited).
   'reason',
+  // Which step of the executor recorded an outcome: `execution` (its own call) or `reconciliation` (its reconciler
+  // settling an unknown outcome). An enum of the code.
+  'via',
 ] as const;
 
 /** Approval latency buckets: a few seconds (a reviewer at the inbox) to a day (a weekend's SLA). */
@@ -61,9 +64,9 @@ export const METRIC_DEFINITIONS = [
   },
   {
     name: 'countersign_execution_outcomes_total',
-    help: 'How executions ended as the executor recorded them: executed, failed, unknown (the target must be asked) or refused.',
+    help: 'Outcomes the executor recorded, by outcome and via. via=execution: how its own call came out: executed, failed, refused, or unknown (not settled yet at the time of the call; no end: the reconciler settles it). via=reconciliation: how the reconciler later settled an unknown outcome, executed or failed (each once).',
     type: 'counter',
-    labels: ['outcome'],
+    labels: ['outcome', 'via'],
   },
   {
     name: 'countersign_review_queue_depth',
@@ -242,7 +245,16 @@ export const DERIVED_SIGNALS: readonly DerivedSignal[] = [
     signal: 'Override frequency (share of reviewed actions rejected)',
     promql: 'sum(rate(countersign_review_decisions_total{decision="rejected"}[1h])) / sum(rate(countersign_review_decisions_total[1h]))',
   },
+  // Unknown is no end: how the executions ended is executed, failed and refused over both vias.
   { signal: 'Outcomes unknown (per second)', promql: 'sum(rate(countersign_execution_outcomes_total{outcome="unknown"}[5m]))' },
+  {
+    signal: 'Unknown outcomes settled by the reconciler (per second, by outcome)',
+    promql: 'sum by (outcome) (rate(countersign_execution_outcomes_total{via="reconciliation"}[5m]))',
+  },
+  {
+    signal: 'Executions ended (per second, by outcome; an unknown outcome counts once settled)',
+    promql: 'sum by (outcome) (rate(countersign_execution_outcomes_total{outcome!="unknown"}[5m]))',
+  },
   { signal: 'Degradation mode above normal', promql: 'max(countersign_degradation_mode) > 0' },
   { signal: 'Trust stack not trusted (any instance)', promql: 'min(countersign_trust_health) < 1' },
   { signal: 'Dead-letter growth (per second, by source topic)', promql: 'sum by (topic) (rate(countersign_dead_letters_total[5m]))' },
