@@ -1,8 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { entryJson, leafHashOfText } from '@countersign/audit-chain';
+import { runAuditCli } from '@countersign/audit-writer/cli';
 import { call, eventually } from '@countersign/testing';
 import { startEmbedded } from './embedded';
 
@@ -89,5 +90,66 @@ describe('an audit file changed while the embedded mode was stopped', () => {
     } finally {
       await again.close();
     }
+  }, 120_000);
+});
+
+describe('an audit file whose last write the power cut short', () => {
+  it('starts again: the torn bytes are kept beside the log, the recovery is logged, the chain continues and audit verify passes', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'countersign-torn-'));
+    const audit = join(home, 'audit');
+    const file = join(audit, 'audit.jsonl');
+    const token = (name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
+    const refund = JSON.parse(readFileSync(join(__dirname, '../examples/refund-small.json'), 'utf8'));
+    const executed = async (url: string) => {
+      const id = (await call('POST', `${url}/v1/proposals`, refund, token('agent'))).body.actionId as string;
+      await eventually(async () => expect((await call('GET', `${url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('executed'));
+      // Its execution in the log, under this action (the audit writer's entries follow the events).
+      const logged = () =>
+        readFileSync(file, 'utf8')
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l).entry as { actionId: string; eventType: string });
+      await eventually(() => expect(logged()).toContainEqual(expect.objectContaining({ actionId: id, eventType: 'execution.action.executed.v1' })));
+      return id;
+    };
+    const first = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) });
+    await executed(first.url);
+    await first.close();
+
+    // The writer's next line, as it writes it, cut off halfway by the power: no newline, and it does not parse.
+    const whole = readFileSync(file, 'utf8');
+    const last = JSON.parse(whole.trimEnd().split('\n').at(-1)!) as { index: number; entry: Record<string, unknown> };
+    const placed = { ...last.entry, eventId: 'cut-short', _index: last.index + 1 };
+    const line = JSON.stringify({
+      index: last.index + 1,
+      entry: placed,
+      leafHash: leafHashOfText(entryJson(placed as never)).toString('hex'),
+      recordedAt: new Date().toISOString(),
+    });
+    const torn = line.slice(0, Math.floor(line.length / 2));
+    writeFileSync(file, `${whole}${torn}`);
+    // While the record of a clean stop is there, the writer has written nothing since: that line is someone else's.
+    await expect(startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) })).rejects.toThrow(
+      /ends in a line cut short \(line \d+\), but the writer stopped cleanly and wrote nothing since: it was written by someone else/,
+    );
+    // Started again, the writer removes that record before its first append; the power went during a later one.
+    rmSync(join(audit, 'stopped-cleanly.json'));
+    const warnings: { alert?: string; keptAt?: string }[] = [];
+    const again = await startEmbedded({ home, port: 0, logger: pino({ level: 'warn' }, { write: (l: string) => void warnings.push(JSON.parse(l)) }) });
+    try {
+      const aside = readdirSync(audit).filter((f) => f.startsWith('audit.jsonl.torn-'));
+      expect(aside).toHaveLength(1);
+      expect(readFileSync(join(audit, aside[0]), 'utf8')).toBe(torn);
+      expect(warnings.find((w) => w.alert === 'audit-torn-write')).toMatchObject({ keptAt: join(audit, aside[0]) });
+      // The log was cut back to its last whole line, and goes on from there.
+      expect(readFileSync(file, 'utf8').startsWith(whole)).toBe(true);
+      await executed(again.url);
+    } finally {
+      await again.close();
+    }
+    // The operator's check (README): the recovered log verifies whole against its signed heads.
+    const out: string[] = [];
+    expect(await runAuditCli(['verify', '--file', file, '--keys', join(audit, 'keys')], { out: (l) => out.push(l), err: () => undefined })).toBe(0);
+    expect(out.join('\n')).toMatch(/^verified: \d+ entries, \d+ signed heads, root [0-9a-f]{64}$/);
   }, 120_000);
 });

@@ -134,6 +134,40 @@ describe('AuditChainService', () => {
   });
 });
 
+describe('AuditChainService: a write the power cut short', () => {
+  it('says at load, as an alert, that the store set a torn last line aside, where its bytes are, and signs on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chain-torn-'));
+    const path = join(dir, 'audit.jsonl');
+    await new FileAuditLogRepository(path).appendBatch([auditEntry('e0', 'a1'), auditEntry('e1', 'a1')]);
+    const whole = readFileSync(path, 'utf8');
+    writeFileSync(path, whole.slice(0, whole.length - 40));
+    const log = new FileAuditLogRepository(path);
+    const warnings: { alert?: string; keptAt?: string; msg: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void warnings.push(JSON.parse(l)) });
+    const key = generateTreeHeadKey('k-now', new Date(Date.now() - 60_000), new Date(Date.now() + 3_600_000));
+    const bus = new InMemoryBus({ logger: pino({ level: 'silent' }), source: 'audit-writer' });
+    const service = new AuditChainService(
+      log,
+      new KeyRing([key.entry]),
+      new FileHeadStore(join(dir, 'heads')),
+      { everyEntries: 2, everyMs: 60_000 },
+      bus,
+      logger,
+    );
+    await service.onApplicationBootstrap();
+    const [torn] = await log.tornWrites();
+    expect(warnings.find((w) => w.alert === 'audit-torn-write')).toMatchObject({
+      keptAt: torn.keptAt,
+      msg: `the last line of ${path} (line 2, ${torn.bytes} bytes) was cut short, past every signed head (a power loss mid-write leaves one): its bytes were moved to ${torn.keptAt} and the file continues from the line before`,
+    });
+    // The torn event, delivered again, takes its place, and the next head covers it.
+    await service.append(auditEntry('e1', 'a1'));
+    expect((await log.range(0, 2)).map((e) => (e.entry as AuditEntry).eventId)).toEqual(['e0', 'e1']);
+    await eventually(async () => expect((await log.heads()).map((h) => h.treeSize)).toEqual([2]));
+    await service.onApplicationShutdown();
+  });
+});
+
 /** PostgreSQL refusing connections, as node-postgres reports it. */
 const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' });
 

@@ -100,6 +100,13 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
     if (tip.size >= this.tip.size) this.tip = tip;
     const signed = heads.length ? heads[heads.length - 1].treeSize : 0;
     if (heads.length) this.policy.published(signed, new Date());
+    // A write cut short by a power loss, set aside by the store as it opened (no head covered it): said where the
+    // unsigned tail is said, so that an operator can tell it from tampering, which stops the start instead.
+    for (const t of (await this.log.tornWrites?.()) ?? [])
+      this.logger.warn(
+        { alert: 'audit-torn-write', file: t.file, line: t.line, bytes: t.bytes, keptAt: t.keptAt },
+        `the last line of ${t.file} (line ${t.line}, ${t.bytes} bytes) was cut short, past every signed head (a power loss mid-write leaves one): its bytes were moved to ${t.keptAt} and the file continues from the line before`,
+      );
     // A tail no head covers: an unclean stop leaves one (the final head was not signed). The next head covers it, so
     // say so where an operator looks: if the service stopped cleanly, those entries were added by someone else.
     if (tip.size > signed)

@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TreeHead } from '@countersign/audit-chain';
+import { syncDirectory } from '../log-store/sync-directory';
 import type { HeadStore } from './head-store';
 
 /**
@@ -29,14 +30,37 @@ export class FileHeadStore implements HeadStore {
       });
   }
 
+  /** The name of the file that keeps `head`: its size first, so the names sort by it. */
+  static fileName(head: TreeHead): string {
+    return `${String(head.treeSize).padStart(14, '0')}-${head.timestamp.replace(/[:.]/g, '')}-${head.keyId}.json`;
+  }
+
+  /**
+   * On disk before it returns (the file, then its name in the directory): a power loss right after leaves the head
+   * kept whole, not an empty file that the next start reads as tampering.
+   */
   write(head: TreeHead): void {
-    const file = join(this.dir, `${String(head.treeSize).padStart(14, '0')}-${head.timestamp.replace(/[:.]/g, '')}-${head.keyId}.json`);
+    const file = join(this.dir, FileHeadStore.fileName(head));
+    let fd: number;
     try {
-      writeFileSync(file, `${JSON.stringify(head)}\n`, { flag: 'wx' });
-      chmodSync(file, 0o444);
+      fd = openSync(file, 'wx', 0o444);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return;
+      throw e;
     }
+    try {
+      const bytes = Buffer.from(`${JSON.stringify(head)}\n`);
+      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+      fsyncSync(fd);
+    } catch (e) {
+      // Not left half written: a second write would find the name taken and take the head for kept.
+      closeSync(fd);
+      rmSync(file, { force: true });
+      throw e;
+    }
+    closeSync(fd);
+    chmodSync(file, 0o444);
+    syncDirectory(this.dir);
   }
 }
 

@@ -48,6 +48,21 @@ export interface ActionTrail {
 }
 
 /**
+ * A write cut short at the end of a store's file (a power loss mid-append), found when the store opened, set aside and
+ * cut off: the file now ends at its last complete line (docs/adr/0005).
+ */
+export interface TornWrite {
+  /** The file whose last line was cut short (the log, or its file of signed heads). */
+  file: string;
+  /** Its 1-based line number. */
+  line: number;
+  /** How many bytes it had. */
+  bytes: number;
+  /** Where those bytes are kept (never deleted). */
+  keptAt: string;
+}
+
+/**
  * The append-only, hash-chained audit store: one entry per event id whatever the redelivery, each with
  * its index in the RFC 6962 log and its leaf hash; the tip's root and the signed tree heads beside it. The writer appends,
  * the auditors' API and the operators' CLI (`countersign audit …`) read: all through this port.
@@ -86,6 +101,11 @@ export interface AuditLogRepository {
    * writer's next append forgets it: a tail after a crash is its own. Absent: the store's appends are guarded otherwise.
    */
   stoppedCleanly?(head: TreeHead): Promise<void>;
+  /**
+   * The torn writes the store set aside when it opened: a last line with no newline that is no complete line, past every
+   * signed head. The chain service logs each at load (`audit-torn-write`). Absent: the store's writes are transactions.
+   */
+  tornWrites?(): Promise<TornWrite[]>;
 }
 
 /** The leaf hash of a logged entry: from the bytes as hashed when the store keeps them, else from the entry's canonical JSON. */

@@ -1,7 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompactRange, entryBytes, entryJson, leafHash, leafHashOfText, verifyEntries } from '@countersign/audit-chain';
+import { FileHeadStore } from '../chain/file-head-store';
+import { verifyAuditFile } from '../cli/audit-commands';
 import { auditEntry, auditLogSuite, testKeys } from './audit-log.suite';
 import { AuditLogTamperedError, FileAuditLogRepository } from './file-audit-log.repository';
 
@@ -77,7 +79,7 @@ describe('FileAuditLogRepository, read back after a stop: a file changed outside
       return { index, entry: placed, leafHash: leafHashOfText(entryJson(placed as never)).toString('hex'), recordedAt: '2026-12-01T10:00:00.000Z' };
     };
     const reopen = () => new FileAuditLogRepository(path);
-    return { path, lines, write, forged, reopen };
+    return { path, ring, lines, write, forged, reopen };
   }
   const refused = (f: { reopen: () => unknown }, problem: RegExp) => {
     expect(f.reopen).toThrow(AuditLogTamperedError);
@@ -173,6 +175,189 @@ describe('FileAuditLogRepository, read back after a stop: a file changed outside
   it('entries past the newest signed head are read as they are (an unclean stop leaves them; the chain service says so)', async () => {
     const f = await written();
     f.write([...f.lines(), f.forged(6, auditEntry('e6', 'a-e6') as never)]);
+    expect((await f.reopen().tip()).size).toBe(7);
+  });
+});
+
+describe('FileAuditLogRepository, a power loss mid-write: a torn last line is set aside, not taken for tampering', () => {
+  /** Four entries under a signed head, and two more past it (the writer's, appended before the power went). */
+  async function written() {
+    const dir = mkdtempSync(join(tmpdir(), 'audit-'));
+    const path = join(dir, 'audit.jsonl');
+    const headsFile = join(dir, 'tree-heads.jsonl');
+    const log = new FileAuditLogRepository(path);
+    const ring = testKeys();
+    const tip = await log.appendBatch(['e0', 'e1', 'e2', 'e3'].map((id) => auditEntry(id, `a-${id}`)));
+    const head = ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-12-01T10:00:00Z'));
+    await log.saveHead(head);
+    new FileHeadStore(join(dir, 'heads')).write(head);
+    await log.appendBatch(['e4', 'e5'].map((id) => auditEntry(id, `a-${id}`)));
+    /** The file with its last line cut after `keep` of its bytes, and no newline: what a torn append leaves. */
+    const tear = (file: string, keep: number) => {
+      const text = readFileSync(file, 'utf8');
+      const start = text.lastIndexOf('\n', text.length - 2) + 1;
+      writeFileSync(file, text.slice(0, start + keep));
+      return { whole: text.slice(0, start), torn: text.slice(start, start + keep) };
+    };
+    const aside = (file: string) => readdirSync(dir).filter((f) => f.startsWith(`${file}.torn-`));
+    const keysDir = join(dir, 'keys');
+    mkdirSync(keysDir);
+    /** `countersign audit verify --file` on the log, as an operator runs it (with the head store beside it). */
+    const verify = () => verifyAuditFile(path, ring.verifierKeys(), FileHeadStore.read(join(dir, 'heads')));
+    return { dir, path, headsFile, ring, tear, aside, verify, reopen: () => new FileAuditLogRepository(path) };
+  }
+  const refused = (f: { reopen: () => unknown }, problem: RegExp) => {
+    expect(f.reopen).toThrow(AuditLogTamperedError);
+    expect(f.reopen).toThrow(problem);
+  };
+
+  it('a last line cut short past every signed head: its bytes are moved aside, the log is cut back to the line before, and the chain continues', async () => {
+    const f = await written();
+    const { whole, torn } = f.tear(f.path, 90);
+    const log = f.reopen();
+    expect((await log.tip()).size).toBe(5);
+    expect(readFileSync(f.path, 'utf8')).toBe(whole);
+    // Never deleted: kept beside the log, byte for byte, and said (the chain service logs it as `audit-torn-write`).
+    expect(f.aside('audit.jsonl')).toHaveLength(1);
+    const keptAt = join(f.dir, f.aside('audit.jsonl')[0]);
+    expect(readFileSync(keptAt, 'utf8')).toBe(torn);
+    expect(await log.tornWrites()).toEqual([{ file: f.path, line: 6, bytes: 90, keptAt }]);
+    // The torn event is delivered again (it was never under a head): it takes the place it had, and a head covers it.
+    const tip = await log.appendBatch([auditEntry('e5', 'a-e5'), auditEntry('e6', 'a-e6')]);
+    expect(tip).toMatchObject({ size: 7, appended: 2 });
+    await log.saveHead(f.ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-12-01T10:05:00Z')));
+    expect(await f.verify()).toMatchObject({ ok: true, treeSize: 7, root: tip.root });
+    // Read back again, nothing is torn any more.
+    expect(await f.reopen().tornWrites()).toEqual([]);
+  });
+
+  it('a last line that lost only its newline is whole: it is read, and the next append starts on a line of its own', async () => {
+    const f = await written();
+    const { torn } = f.tear(f.path, readFileSync(f.path, 'utf8').trimEnd().split('\n').at(-1)!.length);
+    expect(JSON.parse(torn).index).toBe(5);
+    const log = f.reopen();
+    expect((await log.tip()).size).toBe(6);
+    expect(f.aside('audit.jsonl')).toEqual([]);
+    const tip = await log.appendBatch([auditEntry('e6', 'a-e6')]);
+    await log.saveHead(f.ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-12-01T10:05:00Z')));
+    expect(await f.verify()).toMatchObject({ ok: true, treeSize: 7 });
+  });
+
+  it('a head is never written over entries that are not on disk: the log is synced once, before the head line', async () => {
+    const f = await written();
+    const log = f.reopen();
+    // Which file each write and sync goes to, in order (the real calls are made). The module itself, not an import's
+    // copy of it: the store calls through it.
+    const fs = jest.requireActual<typeof import('node:fs')>('node:fs');
+    const real = { open: fs.openSync, write: fs.writeSync, sync: fs.fdatasyncSync };
+    const files = new Map<number, string>();
+    const order: string[] = [];
+    jest.spyOn(fs, 'openSync').mockImplementation(((file: string, ...rest: never[]) => {
+      const fd = (real.open as (...a: unknown[]) => number)(file, ...rest);
+      files.set(fd, String(file).replace(`${f.dir}/`, ''));
+      return fd;
+    }) as typeof fs.openSync);
+    jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, ...rest: never[]) => {
+      order.push(`write ${files.get(fd)}`);
+      return (real.write as (...a: unknown[]) => number)(fd, ...rest);
+    }) as typeof fs.writeSync);
+    jest.spyOn(fs, 'fdatasyncSync').mockImplementation((fd: number) => {
+      order.push(`sync ${files.get(fd)}`);
+      real.sync(fd);
+    });
+    try {
+      await log.appendBatch([auditEntry('e6', 'a-e6')]);
+      const tip = await log.appendBatch([auditEntry('e7', 'a-e7')]);
+      await log.saveHead(f.ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-12-01T10:05:00Z')));
+    } finally {
+      jest.restoreAllMocks();
+    }
+    // One sync of the log per head, not per append; the head line only once the entries it covers are on disk.
+    expect(order).toEqual(['write audit.jsonl', 'write audit.jsonl', 'sync audit.jsonl', 'write tree-heads.jsonl', 'sync tree-heads.jsonl']);
+    // A head past the entries the log holds is not written at all.
+    await expect(log.saveHead(f.ring.sign(99, Buffer.alloc(32), new Date()))).rejects.toThrow(/past the end of the log/);
+  });
+
+  it('a last line of tree-heads.jsonl cut short is set aside the same way; the head store still has the heads written before it', async () => {
+    const f = await written();
+    const log = f.reopen();
+    const tip = await log.tip();
+    await log.saveHead(f.ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-12-01T10:05:00Z')));
+    const { whole, torn } = f.tear(f.headsFile, 40);
+    const again = f.reopen();
+    expect((await again.heads()).map((h) => h.treeSize)).toEqual([4]);
+    expect(readFileSync(f.headsFile, 'utf8')).toBe(whole);
+    const keptAt = join(f.dir, f.aside('tree-heads.jsonl')[0]);
+    expect(readFileSync(keptAt, 'utf8')).toBe(torn);
+    expect(await again.tornWrites()).toEqual([{ file: f.headsFile, line: 2, bytes: 40, keptAt }]);
+    // The next head covers the entries the torn one did.
+    await again.saveHead(f.ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-12-01T10:06:00Z')));
+    expect(await f.verify()).toMatchObject({ ok: true, treeSize: 6 });
+  });
+
+  it('a kept head cut short (heads/) whose head tree-heads.jsonl holds whole is moved aside and kept again; any other is tampering', async () => {
+    const f = await written();
+    const heads = join(f.dir, 'heads');
+    const [name] = readdirSync(heads);
+    const kept = readFileSync(join(heads, name), 'utf8');
+    rmSync(join(heads, name));
+    writeFileSync(join(heads, name), kept.slice(0, 30));
+    expect((await f.reopen().tornWrites()).map((t) => [t.file, t.bytes])).toEqual([[join(heads, name), 30]]);
+    expect(readFileSync(join(heads, name), 'utf8')).toBe(kept);
+    expect(readdirSync(heads).filter((n) => n.startsWith(`${name}.torn-`))).toHaveLength(1);
+    // A torn file in the head store naming a head that tree-heads.jsonl does not hold: refused as before.
+    writeFileSync(join(heads, `${'9'.repeat(14)}-x-y.json`), '{"treeSize":');
+    refused(f, /the kept head 9{14}-x-y\.json does not parse/);
+  });
+
+  it('still tampering: a torn line that a signed head covers, one in the middle, a whole line that does not hash, a bad line with its newline, a torn line after a clean stop', async () => {
+    const f = await written();
+    const log = f.reopen();
+    const tip = await log.tip();
+    await log.saveHead(f.ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-12-01T10:05:00Z')));
+    const untouched = readFileSync(f.path, 'utf8');
+    const lines = untouched.trimEnd().split('\n');
+    // Under the head of 6 entries: a head is written only once its entries are on disk.
+    f.tear(f.path, 90);
+    refused(f, /line 6, the last, is cut short, but the signed head of 6 entries covers it: .*no torn write/);
+    // Torn, then more lines after it.
+    writeFileSync(f.path, `${lines.slice(0, 4).join('\n')}\n${lines[4].slice(0, 50)}\n${lines[5]}\n`);
+    refused(f, /line 5 does not parse/);
+    // Whole JSON at the end without a newline, but its entry changed: its hash says so.
+    writeFileSync(
+      f.path,
+      `${untouched}${lines[5].replace('"index":5', '"index":6').replace('"_index":5', '"_index":6').replace('"eventId":"e5"', '"eventId":"e9"')}`,
+    );
+    refused(f, /entry 6 does not match its recorded leaf hash: it was modified/);
+    // A line that does not parse, with its newline: not a write cut short.
+    writeFileSync(f.path, `${untouched}${lines[5].slice(0, 90)}\n`);
+    refused(f, /line 7 does not parse/);
+    // A torn line in the middle of tree-heads.jsonl.
+    writeFileSync(f.path, untouched);
+    const headLines = readFileSync(f.headsFile, 'utf8').trimEnd().split('\n');
+    writeFileSync(f.headsFile, `${headLines[0].slice(0, 40)}\n${headLines[1]}\n`);
+    refused(f, /line 1 of .*tree-heads\.jsonl does not parse/);
+    writeFileSync(f.headsFile, `${headLines.join('\n')}\n`);
+    // After a clean stop the writer writes nothing before it removes that record: a torn line then is someone else's.
+    await f.reopen().stoppedCleanly((await log.heads()).at(-1)!);
+    appendFileSync(f.path, lines[5].slice(0, 90).replace('"index":5', '"index":6'));
+    refused(f, /ends in a line cut short \(line 7\), but the writer stopped cleanly and wrote nothing since/);
+    // Nothing was moved or cut while refusing.
+    expect(f.aside('audit.jsonl')).toEqual([]);
+  });
+
+  it('a failed append leaves neither the file nor the chain ahead: the event delivered again is appended, not dropped as a duplicate', async () => {
+    const f = await written();
+    const log = f.reopen();
+    const saved = readFileSync(f.path);
+    // The file cannot be written (here: a directory in its place; in life: a full disk, an I/O error).
+    rmSync(f.path);
+    mkdirSync(f.path);
+    await expect(log.appendBatch([auditEntry('e6', 'a-e6')])).rejects.toThrow();
+    expect((await log.tip()).size).toBe(6);
+    rmSync(f.path, { recursive: true });
+    writeFileSync(f.path, saved);
+    expect(await log.appendBatch([auditEntry('e6', 'a-e6')])).toMatchObject({ size: 7, appended: 1 });
     expect((await f.reopen().tip()).size).toBe(7);
   });
 });

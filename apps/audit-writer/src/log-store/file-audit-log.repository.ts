@@ -1,10 +1,25 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
 import { TOPICS } from '@countersign/contracts';
 import { FileHeadStore } from '../chain/file-head-store';
-import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
+import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry, TornWrite } from './audit-log.repository';
+import { syncDirectory } from './sync-directory';
 
 /** The audit file does not agree with itself or with its signed heads: it was changed outside Countersign. */
 export class AuditLogTamperedError extends Error {
@@ -15,6 +30,24 @@ export class AuditLogTamperedError extends Error {
         `(and tree-heads.jsonl) from a copy, or move the audit directory aside to begin a new log.`,
     );
   }
+}
+
+/** A JSON Lines file read back: the values of its complete lines, and what follows its last newline. */
+interface ReadBack<T> {
+  values: T[];
+  /** The last line has no newline and does not parse: a write cut short, where it starts and its bytes. */
+  torn?: { line: number; at: number; bytes: Buffer };
+  /** The last line has no newline but parses: whole, only its newline was not written. */
+  unterminated?: boolean;
+}
+
+/** A torn write found on open, set aside once the whole file is read and found sound. */
+interface TornFound {
+  file: string;
+  line: number;
+  bytes: Buffer;
+  /** Where the file is cut back to; none: the whole file is torn (a kept head's), and moved aside. */
+  at?: number;
 }
 
 /**
@@ -29,6 +62,12 @@ export class AuditLogTamperedError extends Error {
  * taken out throws `AuditLogTamperedError`: the service does not start, and so never signs a head over a changed
  * history. Entries past the newest signed head (an unclean stop leaves such a tail) are read as they are; the
  * chain service says how many when it loads.
+ *
+ * Durable in this order (docs/adr/0005): a batch's lines are synced to disk before `appendBatch` returns, so before any
+ * head covers them; a head is synced to `tree-heads.jsonl` before the head store keeps it. A power loss therefore tears
+ * at most the last line of one file, and never one a head covers: such a line (no newline, and it does not parse) is
+ * moved aside to `<file>.torn-<time>` and cut off, and the start goes on (`tornWrites`). A torn line anywhere else, under
+ * a head, or after a clean stop is tampering.
  */
 export class FileAuditLogRepository implements AuditLogRepository {
   private readonly entries: StoredEntry[] = [];
@@ -36,25 +75,52 @@ export class FileAuditLogRepository implements AuditLogRepository {
   private readonly chain = CompactRange.empty();
   private readonly headsFile: string;
   private readonly headList: TreeHead[] = [];
+  private readonly torn: TornWrite[] = [];
+  /** Set when a failed write could not be cut back off: appending after it would tear a line in the middle. */
+  private unwritable?: Error;
+  /** Entries were appended since the log was last synced; its name in the directory was synced (once a process). */
+  private unsynced = false;
+  private logNamed = false;
+  /** Files whose last line is whole but has no newline: the next write starts with one. */
+  private readonly unterminated = new Set<string>();
 
   constructor(private readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
     this.headsFile = join(dirname(path), 'tree-heads.jsonl');
-    if (existsSync(this.headsFile))
-      this.headList.push(...readJsonLines<TreeHead>(this.headsFile, (n) => this.tampered(`line ${n} of ${this.headsFile} does not parse`)));
+    const headsRead: ReadBack<TreeHead> = existsSync(this.headsFile)
+      ? readJsonLines<TreeHead>(this.headsFile, (n) => this.tampered(`line ${n} of ${this.headsFile} does not parse`))
+      : { values: [] };
+    this.headList.push(...headsRead.values);
     const kept = join(dirname(path), 'heads');
-    const signed = [...this.headList, ...(existsSync(kept) ? this.keptHeads(kept) : [])].sort((a, b) => a.treeSize - b.treeSize);
+    const keptTorn: { file: string; head: TreeHead }[] = [];
+    const signed = [...this.headList, ...(existsSync(kept) ? this.keptHeads(kept, keptTorn) : [])].sort((a, b) => a.treeSize - b.treeSize);
     this.cleanStopFile = join(dirname(path), 'stopped-cleanly.json');
-    if (existsSync(path)) this.load(signed);
-    this.checkCleanStop();
+    const logRead: ReadBack<StoredEntry> = existsSync(path)
+      ? readJsonLines<StoredEntry>(path, (n) => this.tampered(`line ${n} does not parse`))
+      : { values: [] };
+    this.load(signed, logRead);
+    const torn = [
+      ...(headsRead.torn ? [{ file: this.headsFile, ...headsRead.torn }] : []),
+      ...(logRead.torn ? [{ file: path, ...logRead.torn }] : []),
+      ...keptTorn.map(({ file }) => ({ file, line: 1, bytes: readFileSync(file) })),
+    ];
+    this.checkCleanStop(torn);
+    // Sound but for a torn last write: only now is anything on disk changed.
+    for (const t of torn) this.setAside(t);
+    for (const { head } of keptTorn) new FileHeadStore(kept).write(head);
+    if (headsRead.unterminated) this.unterminated.add(this.headsFile);
+    if (logRead.unterminated) this.unterminated.add(path);
   }
 
   /** Where the writer said it stopped cleanly, and under which head (`stoppedCleanly`). */
   private readonly cleanStopFile: string;
   private cleanStopPending = false;
 
-  /** After a clean stop the log ends where that stop's head does: an entry past it was written by someone else. */
-  private checkCleanStop(): void {
+  /**
+   * After a clean stop the log ends where that stop's head does: an entry past it was written by someone else. So was a
+   * torn line: the writer removes the record of its clean stop (synced) before it writes again.
+   */
+  private checkCleanStop(torn: TornFound[]): void {
     if (!existsSync(this.cleanStopFile)) return;
     let stop: { treeSize?: unknown; rootHash?: unknown };
     try {
@@ -69,24 +135,40 @@ export class FileAuditLogRepository implements AuditLogRepository {
       );
     if (this.chain.size < stop.treeSize || this.chain.root().toString('hex') !== stop.rootHash)
       this.tampered(`the log does not end where the writer stopped cleanly (${stop.treeSize} entries, root ${stop.rootHash})`);
+    if (torn.length)
+      this.tampered(
+        `${torn[0].file} ends in a line cut short (line ${torn[0].line}), but the writer stopped cleanly and wrote nothing since: it was written by someone else`,
+      );
     this.cleanStopPending = true;
   }
 
   async stoppedCleanly(head: TreeHead): Promise<void> {
     if (head.treeSize !== this.chain.size) return; // not every entry is under it: a later start reads the tail as a crash's
     const next = `${this.cleanStopFile}.next`;
-    writeFileSync(next, JSON.stringify({ treeSize: head.treeSize, rootHash: head.rootHash, at: new Date().toISOString() }));
+    // Synced before it takes the name, and the name synced: a power loss leaves the old record or the new, never half.
+    const fd = openSync(next, 'w');
+    try {
+      writeAll(fd, Buffer.from(JSON.stringify({ treeSize: head.treeSize, rootHash: head.rootHash, at: new Date().toISOString() })));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(next, this.cleanStopFile);
+    syncDirectory(dirname(this.cleanStopFile));
   }
 
-  private load(signed: TreeHead[]): void {
+  async tornWrites(): Promise<TornWrite[]> {
+    return [...this.torn];
+  }
+
+  private load(signed: TreeHead[], log: ReadBack<StoredEntry>): void {
     let next = 0;
     const check = () => {
       for (; next < signed.length && signed[next].treeSize === this.chain.size; next++)
         if (signed[next].rootHash !== this.chain.root().toString('hex'))
           this.tampered(`the log's first ${this.chain.size} entries do not have the root of the signed head of that size: entries before it were changed`);
     };
-    readJsonLines<StoredEntry>(this.path, (n) => this.tampered(`line ${n} does not parse`)).forEach((stored, line) => {
+    log.values.forEach((stored, line) => {
       check();
       const index = this.chain.size;
       const entry = stored?.entry as (AuditEntry & { _index?: number }) | undefined;
@@ -100,17 +182,110 @@ export class FileAuditLogRepository implements AuditLogRepository {
       this.chain.append(Buffer.from(stored.leafHash, 'hex'));
     });
     check();
+    if (next < signed.length && log.torn)
+      this.tampered(
+        `line ${log.torn.line}, the last, is cut short, but the signed head of ${signed[next].treeSize} entries covers it: ` +
+          'a head is written only once its entries are on disk, so this is no torn write',
+      );
     if (next < signed.length)
       this.tampered(`the log has ${this.chain.size} entries, fewer than the signed head of ${signed[next].treeSize}: entries were taken out`);
   }
 
-  /** The head store's heads (`FileHeadStore`, beside the log); one that does not parse is tampering. */
-  private keptHeads(dir: string): TreeHead[] {
-    try {
-      return FileHeadStore.read(dir);
-    } catch (e) {
-      return this.tampered((e as Error).message);
+  /**
+   * The head store's heads (`FileHeadStore`, beside the log); one that does not parse is tampering, unless it is the
+   * newest file and names a head that `tree-heads.jsonl` holds whole (written, and synced, before it): the head store's
+   * write was torn, and that head is kept again (into `torn`).
+   */
+  private keptHeads(dir: string, torn: { file: string; head: TreeHead }[]): TreeHead[] {
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
+    return files.map((f, i) => {
+      try {
+        return JSON.parse(readFileSync(join(dir, f), 'utf8')) as TreeHead;
+      } catch {
+        const whole = i === files.length - 1 ? this.headList.find((h) => FileHeadStore.fileName(h) === f) : undefined;
+        if (!whole) return this.tampered(`the kept head ${f} does not parse`);
+        torn.push({ file: join(dir, f), head: whole });
+        return whole;
+      }
+    });
+  }
+
+  /**
+   * Keeps a torn write's bytes beside its file, synced, then cuts the file back to its last complete line (a kept
+   * head's file, torn whole, is moved aside instead). Never deletes them: they are what an operator looks at.
+   */
+  private setAside(t: TornFound): void {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '');
+    let keptAt = `${t.file}.torn-${stamp}`;
+    for (let n = 2; existsSync(keptAt); n++) keptAt = `${t.file}.torn-${stamp}-${n}`;
+    if (t.at === undefined) {
+      renameSync(t.file, keptAt);
+      syncDirectory(dirname(t.file));
+    } else {
+      const aside = openSync(keptAt, 'wx');
+      try {
+        writeAll(aside, t.bytes);
+        fsyncSync(aside);
+      } finally {
+        closeSync(aside);
+      }
+      syncDirectory(dirname(t.file));
+      const fd = openSync(t.file, 'r+');
+      try {
+        ftruncateSync(fd, t.at);
+        fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
     }
+    this.torn.push({ file: t.file, line: t.line, bytes: t.bytes.length, keptAt });
+  }
+
+  /**
+   * Appends `text` to `file`, and with `sync` waits until it is on disk (fdatasync). A write that fails is cut back off,
+   * so that the file still ends at a complete line; when even that fails, nothing more is written (the next start sets
+   * the torn line aside).
+   */
+  private append(file: string, text: string, sync: boolean): void {
+    if (this.unwritable) throw this.unwritable;
+    const created = !existsSync(file);
+    const fd = openSync(file, 'a');
+    let end: number | undefined;
+    try {
+      end = fstatSync(fd).size;
+      // A last line found whole but without its newline (the write was cut just before it) gets it first.
+      writeAll(fd, Buffer.from(this.unterminated.has(file) ? `\n${text}` : text));
+      if (sync) fdatasyncSync(fd);
+      this.unterminated.delete(file);
+    } catch (e) {
+      if (end !== undefined)
+        try {
+          ftruncateSync(fd, end);
+          fdatasyncSync(fd);
+        } catch {
+          this.unwritable = new Error(`${file}: a failed write could not be cut back off (${(e as Error).message}); restart the audit writer`);
+        }
+      throw e;
+    } finally {
+      closeSync(fd);
+    }
+    if (created && sync) syncDirectory(dirname(file));
+  }
+
+  /** Waits until everything appended to the log is on disk, and its name. */
+  private syncLog(): void {
+    if (!this.unsynced) return;
+    const fd = openSync(this.path, 'r+');
+    try {
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (!this.logNamed) syncDirectory(dirname(this.path));
+    this.logNamed = true;
+    this.unsynced = false;
   }
 
   private tampered(problem: string): never {
@@ -118,30 +293,37 @@ export class FileAuditLogRepository implements AuditLogRepository {
   }
 
   async appendBatch(batch: AuditEntry[]): Promise<AppendResult> {
-    const lines: string[] = [];
     const recordedAt = new Date().toISOString();
+    const added: { stored: StoredEntry; leaf: Buffer }[] = [];
+    const inBatch = new Set<string>();
     for (const unplaced of batch) {
-      if (this.ids.has(unplaced.eventId)) continue;
-      const index = this.chain.size;
+      if (this.ids.has(unplaced.eventId) || inBatch.has(unplaced.eventId)) continue;
+      inBatch.add(unplaced.eventId);
+      const index = this.chain.size + added.length;
       // Its place and the time it is stored are hashed with it (`recordedAt` on the line is the same time).
       const entry = { ...unplaced, _index: index, _recordedAt: recordedAt };
       const leaf = leafHashOfText(entryJson(entry));
-      this.chain.append(leaf);
       // No root per line (ADR 0029): the tip and the signed heads carry it.
-      const stored: StoredEntry = { index, entry, leafHash: leaf.toString('hex'), recordedAt };
-      this.entries.push(stored);
-      this.ids.add(entry.eventId);
-      lines.push(JSON.stringify(stored));
+      added.push({ stored: { index, entry, leafHash: leaf.toString('hex'), recordedAt }, leaf });
     }
-    if (lines.length) {
+    if (added.length) {
       // Running again: a tail after a crash from here on is the writer's own, so the clean stop is forgotten first.
       if (this.cleanStopPending) {
         rmSync(this.cleanStopFile, { force: true });
+        syncDirectory(dirname(this.cleanStopFile));
         this.cleanStopPending = false;
       }
-      appendFileSync(this.path, `${lines.join('\n')}\n`);
+      // In the file first, then in the chain: a failed write leaves neither, and the batch is delivered again. On disk
+      // before the next head (`saveHead`): one sync per head, not per batch (docs/adr/0005).
+      this.append(this.path, `${added.map((a) => JSON.stringify(a.stored)).join('\n')}\n`, false);
+      this.unsynced = true;
+      for (const { stored, leaf } of added) {
+        this.chain.append(leaf);
+        this.entries.push(stored);
+        this.ids.add(stored.entry.eventId);
+      }
     }
-    return { ...(await this.tip()), appended: lines.length };
+    return { ...(await this.tip()), appended: added.length };
   }
 
   async query(q: AuditQuery): Promise<StoredEntry[]> {
@@ -212,9 +394,15 @@ export class FileAuditLogRepository implements AuditLogRepository {
     return [...trails].map(([actionId, t]) => ({ actionId, types: t.types, lane: t.lane ?? null, review: t.review ?? null }));
   }
 
+  /**
+   * The entries it covers on disk first, then the head (synced, before the head store keeps it): a power loss can leave
+   * entries no head covers, never a head over entries that are not there, which the next start would refuse.
+   */
   async saveHead(head: TreeHead): Promise<void> {
+    if (head.treeSize > this.chain.size) throw new Error(`a head of ${head.treeSize} entries is past the end of the log (${this.chain.size}): not saved`);
+    this.syncLog();
+    this.append(this.headsFile, `${JSON.stringify(head)}\n`, true);
     this.headList.push(head);
-    appendFileSync(this.headsFile, `${JSON.stringify(head)}\n`);
   }
 
   async heads(): Promise<TreeHead[]> {
@@ -222,20 +410,36 @@ export class FileAuditLogRepository implements AuditLogRepository {
   }
 }
 
-/** Each line of a JSON Lines file, parsed (`bad` with the 1-based number of a line that does not parse). */
-function readJsonLines<T>(file: string, bad: (line: number) => never): T[] {
-  const out: T[] = [];
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .forEach((line, n) => {
-      if (!line.trim()) return;
-      try {
-        out.push(JSON.parse(line) as T);
-      } catch {
-        bad(n + 1);
-      }
-    });
-  return out;
+/**
+ * Each complete line of a JSON Lines file, parsed (`bad` with the 1-based number of one that does not parse), and what
+ * follows the last newline: a line that parses (only its newline is missing) or one cut short (`torn`).
+ */
+function readJsonLines<T>(file: string, bad: (line: number) => never): ReadBack<T> {
+  const bytes = readFileSync(file);
+  const end = bytes.lastIndexOf(0x0a) + 1;
+  const lines = bytes.subarray(0, end).toString('utf8').split('\n');
+  const values: T[] = [];
+  lines.forEach((line, n) => {
+    if (!line.trim()) return;
+    try {
+      values.push(JSON.parse(line) as T);
+    } catch {
+      bad(n + 1);
+    }
+  });
+  if (end === bytes.length) return { values };
+  // After the last newline, the last line: the split's final, empty element is where it starts.
+  const last = bytes.subarray(end);
+  try {
+    values.push(JSON.parse(last.toString('utf8')) as T);
+    return { values, unterminated: true };
+  } catch {
+    return { values, torn: { line: lines.length, at: end, bytes: last } };
+  }
+}
+
+function writeAll(fd: number, bytes: Buffer): void {
+  for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
 }
 
 /** A data field as PostgreSQL's `->>` reads it: text as is, other JSON values as their JSON, missing as null. */
