@@ -1,5 +1,6 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -274,6 +275,59 @@ describe('strict ingress (embedded mode)', () => {
       () => expect(audit().filter((e) => e.eventType === TOPICS.requestRejected && /is not allowed here/.test(JSON.stringify(e)))).toHaveLength(2),
       10_000,
     );
+  });
+
+  describe("credentials before the body, and the HTTP server's own refusals", () => {
+    const unauthenticated = async (body: string | Buffer, headers: Record<string, string> = {}, path = '/v1/proposals') => {
+      const res = await fetch(`${running.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
+      return { status: res.status, body: (await res.json()) as { message: string } };
+    };
+    /** Sends bytes fetch would not send, and reads the answer until the server closes the connection. */
+    const raw = (request: string) =>
+      new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+        const socket = connect(Number(new URL(running.url).port), '127.0.0.1', () => socket.write(request));
+        let text = '';
+        socket.on('data', (d) => (text += d.toString('latin1')));
+        socket.on('error', reject);
+        socket.on('close', () => resolve({ status: Number(text.split(' ')[1]), body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) }));
+      });
+
+    it('answers a proposal without a token 401 whatever its body: malformed JSON, text/plain, 100 KB (unread)', async () => {
+      const missing = 'missing bearer token (Authorization: Bearer <token>)';
+      expect(await unauthenticated('{"actionType":')).toEqual({ status: 401, body: expect.objectContaining({ message: missing }) });
+      expect(await unauthenticated('refund order 77', { 'Content-Type': 'text/plain' })).toMatchObject({ status: 401 });
+      expect(await unauthenticated('{"actionType":', { Authorization: 'Bearer not-a-token' })).toMatchObject({ status: 401 });
+      // Over the limit: 401, not 413. The credentials come first whatever the body; the body is not read, and the
+      // connection is closed after the answer unless all of it had already arrived (nothing is buffered either way).
+      expect(await unauthenticated(Buffer.alloc(100 * 1024, '['))).toMatchObject({ status: 401, body: { message: missing } });
+      // With a token, the body reader's precise answer, as before.
+      const malformed = await post('{"actionType":');
+      expect(malformed).toMatchObject({ status: 400, body: { message: 'malformed JSON body: unexpected end of input where a value should be' } });
+      await audited(malformed.correlationId, 400, malformed.body.message);
+    });
+
+    it('answers an inbox decision without a session 401 whatever its body, not 400', async () => {
+      expect(await unauthenticated('{"decision":', {}, '/reviews/some-action/decision')).toEqual({
+        status: 401,
+        body: expect.objectContaining({ message: 'not signed in (or the session ended): sign in at /auth/sign-in' }),
+      });
+    });
+
+    it('answers headers over the limit 431 and a bad Transfer-Encoding 400, as JSON (Node answered with an empty body)', async () => {
+      const big = await fetch(`${running.url}/healthz`, { headers: { 'X-Padding': 'x'.repeat(20 * 1024) } });
+      expect(big.status).toBe(431);
+      expect(await big.json()).toEqual({
+        statusCode: 431,
+        error: 'Request Header Fields Too Large',
+        message: 'the request line and headers are over the 16384-byte limit',
+      });
+      const te = await raw('POST /v1/proposals HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n');
+      expect(te).toEqual({
+        status: 400,
+        body: { statusCode: 400, error: 'Bad Request', message: 'malformed body framing: Invalid `Transfer-Encoding` header value' },
+      });
+      await eventually(() => expect(audit().some((e) => e.eventType === TOPICS.requestRejected && e.data.status === 431)).toBe(true), 30_000);
+    });
   });
 
   describe('proposals produced straight to the proposals topic', () => {

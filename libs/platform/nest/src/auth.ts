@@ -3,6 +3,7 @@ import { CanActivate, ExecutionContext, Injectable, SetMetadata, UnauthorizedExc
 import { Reflector } from '@nestjs/core';
 import { identifierString, parseStrictJson } from '@countersign/contracts';
 import { z } from 'zod';
+import { ROUTE_DOC, RouteDoc } from './openapi/route-doc';
 
 /** An authenticated caller. */
 export interface Principal {
@@ -135,6 +136,16 @@ export const ANY_ROLE = '*';
 /** The roles a route declares (`@Roles` on the handler, else on its controller); undefined: no token needed. */
 export const requiredRoles = (handler: object, controller: object): string[] | undefined =>
   (Reflect.getMetadata(ROLES, handler) as string[] | undefined) ?? (Reflect.getMetadata(ROLES, controller) as string[] | undefined);
+
+/**
+ * How a route authenticates its caller: `bearer`, a token with one of its `@Roles` (AuthGuard); `session`, the reviewer
+ * inbox's signed-in session (`ApiRoute({ session: true })`, the inbox's own guard); undefined for a route that needs none.
+ * The body reader reads a request's body for such a route only once a guard has authenticated it (body.ts).
+ */
+export function routeAuthentication(handler: object, controller: object): 'bearer' | 'session' | undefined {
+  if (requiredRoles(handler, controller)) return 'bearer';
+  return (Reflect.getMetadata(ROUTE_DOC, handler) as RouteDoc | undefined)?.session ? 'session' : undefined;
+}
 
 /** Requests carry the principal once authenticated. */
 export interface AuthenticatedRequest {

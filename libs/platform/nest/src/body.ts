@@ -1,54 +1,101 @@
-import { BadRequestException, Injectable, NestMiddleware, PayloadTooLargeException, PipeTransform, UnsupportedMediaTypeException } from '@nestjs/common';
+import {
+  BadRequestException,
+  CallHandler,
+  ExecutionContext,
+  Injectable,
+  NestInterceptor,
+  PayloadTooLargeException,
+  PipeTransform,
+  UnauthorizedException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Observable } from 'rxjs';
 import { describeIssues, IDENTIFIER_RULE, identifierString, parseKnownFields, parseStrictJson } from '@countersign/contracts';
 import { z } from 'zod';
+import { AuthenticatedRequest, routeAuthentication } from './auth';
 
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Whether a request's body is read: a DELETE may carry one too (a reason for clearing an override); a GET's or HEAD's is not. */
+export const readsBody = (method: string | undefined): boolean => method !== 'GET' && method !== 'HEAD';
+
+/**
+ * Reads the JSON body of a routed request, after the guards (docs/adr/0008, amended 2026-12-04): a route that needs a
+ * caller (`@Roles`, or the inbox's session) has it authenticated first, so a request without credentials is answered
+ * 401 (403 for a wrong role) whatever its body, and its body is never read. A request no guard authenticated on such a
+ * route is refused 401 here too (fail closed: a session route whose guard is missing reads no body). The body a refused
+ * request leaves unread is not buffered: the rejection filter closes its connection unless all of it had already
+ * arrived. Interceptors run after every guard, the global one and the inbox's alike: a middleware ran before them all.
+ */
+@Injectable()
+export class JsonBodyInterceptor implements NestInterceptor {
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    if (context.getType() !== 'http') return next.handle();
+    const req = context.switchToHttp().getRequest<IncomingMessage & AuthenticatedRequest & { body?: unknown }>();
+    if (!readsBody(req.method)) return next.handle();
+    if (routeAuthentication(context.getHandler(), context.getClass()) && !req.principal) {
+      throw new UnauthorizedException('not authenticated: this route reads no request body before its caller is authenticated');
+    }
+    req.body = await readJsonBody(req, context.switchToHttp().getResponse<Pick<ServerResponse, 'setHeader'>>());
+    return next.handle();
+  }
+}
 
 /**
  * Reads a JSON body with a byte limit and precise errors (413 past the limit, 400 for bad JSON, 415 for a body that is
  * not UTF-8 JSON as sent) thrown inside Nest, so the rejection filter answers and audits them like every other refusal.
  * The body is read by the strict parser every ingress shares (libs/contracts `parseStrictJson`: valid UTF-8, no
- * duplicate keys, no `__proto__` key, at most 32 levels of nesting), never by `JSON.parse`.
+ * duplicate keys, no `__proto__` key, at most 32 levels of nesting), never by `JSON.parse`. Undefined for no body.
  *
  * The body is read as it arrives: as UTF-8, uncompressed. A body labelled otherwise (`charset=latin1`,
  * `Content-Encoding: gzip`) is refused rather than read as something the sender did not mean.
  */
-@Injectable()
-export class JsonBodyMiddleware implements NestMiddleware {
-  async use(req: IncomingMessage & { body?: unknown }, res: Pick<ServerResponse, 'setHeader'>, next: () => void): Promise<void> {
-    // A DELETE may carry a body too (a reason for clearing an override): read as strictly as any other, not ignored.
-    if (req.method === 'GET' || req.method === 'HEAD') return next();
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-      req.resume();
-      throw new PayloadTooLargeException(`request body is ${declared} bytes, over the ${MAX_BODY_BYTES}-byte limit`);
-    }
+export async function readJsonBody(req: IncomingMessage, res: { setHeader(name: string, value: string): unknown }): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  // Refused unread; the rejection filter closes the connection rather than take in the rest.
+  if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeException(`request body is ${declared} bytes, over the ${MAX_BODY_BYTES}-byte limit`);
+  const bytes = await readAtMost(req, MAX_BODY_BYTES);
+  if (bytes === 'too-large') throw new PayloadTooLargeException(`request body is over the ${MAX_BODY_BYTES}-byte limit`);
+  if (bytes.length === 0) return undefined;
+  const unsupported = unsupportedBody(req.headers['content-type'], req.headers['content-encoding']);
+  if (unsupported) {
+    // RFC 9110 §12.5.3: a 415 for a content coding says which codings would do.
+    if (unsupported.coding) res.setHeader('Accept-Encoding', 'identity');
+    throw new UnsupportedMediaTypeException(unsupported.message);
+  }
+  const json = parseStrictJson(bytes, { maxBytes: MAX_BODY_BYTES });
+  if (!json.ok) {
+    if (json.problem === 'too-large') throw new PayloadTooLargeException(`request body is ${json.message}`);
+    throw new BadRequestException(`malformed JSON body: ${json.message}`);
+  }
+  return json.value;
+}
+
+/**
+ * The body's bytes, or `too-large` as soon as they pass `max`: what comes after is let through unread, not kept (a
+ * `for await` stopped early destroyed the request, and its socket with it, before the 413 could be answered).
+ */
+function readAtMost(req: IncomingMessage, max: number): Promise<Buffer | 'too-large'> {
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES) throw new PayloadTooLargeException(`request body is over the ${MAX_BODY_BYTES}-byte limit`);
-      chunks.push(chunk as Buffer);
-    }
-    if (size === 0) {
-      req.body = undefined;
-      return next();
-    }
-    const unsupported = unsupportedBody(req.headers['content-type'], req.headers['content-encoding']);
-    if (unsupported) {
-      // RFC 9110 §12.5.3: a 415 for a content coding says which codings would do.
-      if (unsupported.coding) res.setHeader('Accept-Encoding', 'identity');
-      throw new UnsupportedMediaTypeException(unsupported.message);
-    }
-    const json = parseStrictJson(Buffer.concat(chunks), { maxBytes: MAX_BODY_BYTES });
-    if (!json.ok) {
-      if (json.problem === 'too-large') throw new PayloadTooLargeException(`request body is ${json.message}`);
-      throw new BadRequestException(`malformed JSON body: ${json.message}`);
-    }
-    req.body = json.value;
-    next();
-  }
+    const settle = (then: () => void) => {
+      req.off('data', onData).off('end', onEnd).off('error', onEnded).off('close', onEnded);
+      then();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= max) return void chunks.push(chunk);
+      settle(() => resolve('too-large'));
+      // Flowing with no reader: the rest is dropped as it comes, until the answer closes the connection.
+      req.resume();
+    };
+    const onEnd = () => settle(() => resolve(Buffer.concat(chunks, size)));
+    const onEnded = () => settle(() => reject(new BadRequestException('request body ended early: the connection closed before all of it arrived')));
+    req.on('data', onData).once('end', onEnd).once('error', onEnded).once('close', onEnded);
+  });
 }
 
 /** `application/json` or a structured `+json` type (`application/merge-patch+json`), nothing after it but parameters. */

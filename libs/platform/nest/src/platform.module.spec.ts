@@ -12,6 +12,8 @@ import { TokenRegistry } from './auth';
 const logger = pino({ level: 'silent' });
 /** What `GET /things/held` waits for before it answers (a test holds a request in flight with it). */
 let heldAnswer: Promise<void> = Promise.resolve();
+/** Told when `GET /things/held` has begun (the request is in the handler, not on its way). */
+let heldEntered: () => void = () => undefined;
 
 type Running = { url: string; bus: InMemoryBus; audited: () => TopicMap[typeof TOPICS.requestRejected][]; handled: string[]; close(): Promise<void> };
 
@@ -25,6 +27,7 @@ async function start(readiness: ReadinessCheck[]): Promise<Running> {
   class ThingsController {
     @Get('held')
     async held() {
+      heldEntered();
       await heldAnswer;
       return { ok: true };
     }
@@ -99,9 +102,11 @@ describe('serve(): a stop', () => {
     const port = Number(new URL(running.url).port);
     let letGo!: () => void;
     heldAnswer = new Promise((r) => (letGo = r));
-    // A request in flight on a keep-alive connection when the stop begins.
+    const entered = new Promise<void>((r) => (heldEntered = r));
+    // A request in flight on a keep-alive connection when the stop begins: in its handler, not on its way (a loaded
+    // machine had not delivered it 50 ms later, and the stop refused it).
     const first = fetch(`${running.url}/things/held`);
-    await new Promise((r) => setTimeout(r, 50));
+    await entered;
     const closing = running.close().then(() => 'closed' as const);
     // Once the server takes no new connection, the request in flight is answered; the client keeps polling on its
     // connection for as long as the server answers it.

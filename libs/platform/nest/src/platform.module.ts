@@ -1,8 +1,9 @@
-import type { ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import {
   ArgumentsHost,
+  BadRequestException,
   Catch,
   Controller,
   DynamicModule,
@@ -27,9 +28,10 @@ import { Actor, derivedEventId, newId, TOPICS, TopicMap } from '@countersign/con
 import { Logger, withLogContext } from '@countersign/logging';
 import { findRegulatedData, maskText } from '@countersign/guardrails';
 import { createMetrics, Metrics } from '@countersign/metrics';
-import { AuthenticatedRequest, AuthGuard, bearerToken, Roles, TOKEN_REGISTRY, TokenRegistry } from './auth';
-import { JsonBodyMiddleware } from './body';
-import { RejectionBudget, SuppressedRejections } from './rejection-budget';
+import { AuthenticatedRequest, AuthGuard, bearerToken, Principal, Roles, TOKEN_REGISTRY, TokenRegistry } from './auth';
+import { JsonBodyInterceptor } from './body';
+import { answerHttpRefusals } from './http-refusals';
+import { RejectionBudget, RejectionSeen, SuppressedRejections } from './rejection-budget';
 import { traceRequest, TracedRequest, TracedResponse } from './request-span';
 import { OpenApiController, OpenApiDocumentHolder } from './openapi/openapi.controller';
 import { ApiRoute } from './openapi/route-doc';
@@ -144,12 +146,19 @@ export interface Platform {
  */
 @Injectable()
 class RequestContextMiddleware implements NestMiddleware {
-  use(req: TracedRequest & { correlationId?: string }, res: TracedResponse & { setHeader(k: string, v: string): void }, next: () => void) {
+  use(
+    req: TracedRequest & { correlationId?: string; httpVersion?: string },
+    res: TracedResponse & { setHeader(k: string, v: string): void },
+    next: () => void,
+  ) {
     const header = req.headers['x-correlation-id'];
     const usable = typeof header === 'string' && /^[\w.:-]{1,200}$/.test(header) && findRegulatedData(header, { keepKeys: new Set() }).length === 0;
     const correlationId = usable ? header : randomUUID();
     req.correlationId = correlationId;
     res.setHeader('X-Correlation-Id', correlationId);
+    // RFC 9112 §3.2: an HTTP/1.1 request names its host. Node's own refusal was an empty 400 no one audited; serve()
+    // leaves the check to this line, so the refusal is JSON and on the record like every other.
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) throw new BadRequestException('an HTTP/1.1 request needs a Host header');
     traceRequest(req, res, () => withLogContext({ correlationId }, next));
   }
 }
@@ -157,16 +166,23 @@ class RequestContextMiddleware implements NestMiddleware {
 /** How often the rejections counted beyond a source's budget are audited as one summary per source. */
 export const REJECTION_SUMMARY_INTERVAL_MS = 10_000;
 
+/** Who sent a refused request, as its audit names them. */
+export interface RejectedFrom {
+  /** The authenticated caller; absent, the request is audited as anonymous, within its source's budget. */
+  principal?: Principal;
+  /** The address it came from (the budget's key). */
+  source: string;
+  correlationId?: string;
+}
+
 /**
- * Answers every refusal as JSON with a precise message, and audits each 4xx as a
- * `security.request.rejected.v1` event: every rejection is on the record — except `NotFoundAnswer`, a normal
- * answer. A dependency that is unavailable (Kafka, Redis, PostgreSQL: `isDependencyFailure`) is a 503 with
- * `Retry-After`, not a 500: the request may be sent again, and is not audited as a rejection either.
- * Unauthenticated rejections beyond a source address's budget are audited as one summary per interval
- * (`RejectionBudget`, docs/adr/0034): a flood without a token cannot grow the append-only audit without bound.
+ * Audits refused requests as `security.request.rejected.v1`: the rejection filter's refusals, and those of the HTTP
+ * server itself, which no route sees (`serve()`: a malformed request, headers over the limit). Unauthenticated
+ * rejections beyond a source address's budget are audited as one summary per interval (`RejectionBudget`,
+ * docs/adr/0034): a flood without a token cannot grow the append-only audit without bound.
  */
-@Catch()
-export class RejectionFilter implements ExceptionFilter, OnModuleDestroy {
+@Injectable()
+export class RejectionAudit implements OnModuleDestroy {
   private readonly budget = new RejectionBudget();
   private readonly summaries = setInterval(() => this.summarise(), REJECTION_SUMMARY_INTERVAL_MS).unref();
 
@@ -174,7 +190,6 @@ export class RejectionFilter implements ExceptionFilter, OnModuleDestroy {
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SERVICE_NAME) private readonly service: string,
-    @Inject(TOKEN_REGISTRY) private readonly tokens: TokenRegistry,
   ) {}
 
   onModuleDestroy() {
@@ -182,13 +197,56 @@ export class RejectionFilter implements ExceptionFilter, OnModuleDestroy {
     this.summarise();
   }
 
+  /** Audits one refusal (`seen.path` as shown: masked, no query), or only counts it beyond its source's budget. */
+  record(seen: RejectionSeen, from: RejectedFrom): void {
+    const { principal } = from;
+    if (!principal && !this.budget.take(from.source, seen)) {
+      this.logger.debug({ status: seen.status, path: seen.path }, 'request rejected (counted: over its source budget)');
+      return;
+    }
+    this.logger.warn({ status: seen.status, path: seen.path, reason: seen.reason, principal: principal?.id }, 'request rejected');
+    const actor: Actor = principal
+      ? { id: principal.id, kind: principal.kind, roles: principal.roles, authMethod: principal.authMethod ?? 'bearer-token' }
+      : ANONYMOUS;
+    auditRejection(this.bus, this.logger, { service: this.service, ...seen, principal: principal?.id ?? null }, actor, from.correlationId);
+  }
+
+  /** The unauthenticated rejections counted beyond their source's budget, as one audited summary per source. */
+  private summarise() {
+    for (const s of this.budget.drain()) {
+      const reason = summaryReason(s);
+      // The address goes to the audit (the security record), not to the log.
+      this.logger.warn({ count: s.count, statuses: s.statuses }, 'requests rejected beyond their source budget');
+      auditRejection(this.bus, this.logger, { service: this.service, ...s.last, reason, principal: null }, ANONYMOUS);
+    }
+  }
+}
+
+/**
+ * Answers every refusal as JSON with a precise message, and audits each 4xx as a
+ * `security.request.rejected.v1` event (`RejectionAudit`): every rejection is on the record — except `NotFoundAnswer`,
+ * a normal answer. A dependency that is unavailable (Kafka, Redis, PostgreSQL: `isDependencyFailure`) is a 503 with
+ * `Retry-After`, not a 500: the request may be sent again, and is not audited as a rejection either.
+ * A refused request whose body has not all arrived has its connection closed after the answer: the rest is not taken in.
+ */
+@Catch()
+export class RejectionFilter implements ExceptionFilter {
+  constructor(
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(TOKEN_REGISTRY) private readonly tokens: TokenRegistry,
+    private readonly rejections: RejectionAudit,
+  ) {}
+
   catch(exception: unknown, host: ArgumentsHost) {
     const ctx = host.switchToHttp();
-    const req = ctx.getRequest<AuthenticatedRequest & { method: string; originalUrl: string; correlationId?: string }>();
+    const req = ctx.getRequest<AuthenticatedRequest & { method: string; originalUrl: string; correlationId?: string; complete?: boolean }>();
     const res = ctx.getResponse<{ status(n: number): { json(b: unknown): void }; setHeader(k: string, v: string): void }>();
     // An error's body is JSON, whatever the route's answer would have been (`@Header('Content-Type', …)` on a segment
     // export was kept on its 400: Express's json() sets the type only where none is set).
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    // Refused before its body was read, or part-way (a 401, a 413): Node would take in the rest, however long, to reuse
+    // the connection. Closed instead, unless all of it had already arrived.
+    if (req.complete === false) res.setHeader('Connection', 'close');
     if (!(exception instanceof HttpException) && isDependencyFailure(exception)) {
       this.logger.warn({ err: exception, path: shownPath(req.originalUrl) }, 'a dependency is unavailable; answered 503');
       res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
@@ -226,37 +284,14 @@ export class RejectionFilter implements ExceptionFilter, OnModuleDestroy {
     status: number,
     reason: string,
   ) {
-    const path = shownPath(req.originalUrl);
-    const seen = { method: req.method.slice(0, 20), path, status, reason: reason.slice(0, 2000) };
-    // Refused before the guard ran (a malformed body): a valid token still names who sent it, and is not budgeted.
+    const seen = { method: req.method.slice(0, 20), path: shownPath(req.originalUrl), status, reason: reason.slice(0, 2000) };
+    // Refused where no guard ran (no route: a 404, a 405): a valid token still names who sent it, and is not budgeted.
     if (!req.principal) {
       const token = bearerToken(req.headers?.authorization);
       const principal = token === undefined ? undefined : this.tokens.resolve(token);
       if (principal) req.principal = principal;
     }
-    if (!req.principal && !this.budget.take(req.ip ?? 'unknown', seen)) {
-      this.logger.debug({ status, path }, 'request rejected (counted: over its source budget)');
-      return;
-    }
-    this.logger.warn({ status, path, reason, principal: req.principal?.id }, 'request rejected');
-    const actor: Actor = req.principal
-      ? { id: req.principal.id, kind: req.principal.kind, roles: req.principal.roles, authMethod: req.principal.authMethod ?? 'bearer-token' }
-      : ANONYMOUS;
-    this.emit({ service: this.service, ...seen, principal: req.principal?.id ?? null }, actor, req.correlationId);
-  }
-
-  /** The unauthenticated rejections counted beyond their source's budget, as one audited summary per source. */
-  private summarise() {
-    for (const s of this.budget.drain()) {
-      const reason = summaryReason(s);
-      // The address goes to the audit (the security record), not to the log.
-      this.logger.warn({ count: s.count, statuses: s.statuses }, 'requests rejected beyond their source budget');
-      this.emit({ service: this.service, ...s.last, reason, principal: null }, ANONYMOUS);
-    }
-  }
-
-  private emit(data: TopicMap[typeof TOPICS.requestRejected]['data'], actor: Actor, correlationId?: string) {
-    auditRejection(this.bus, this.logger, data, actor, correlationId);
+    this.rejections.record(seen, { principal: req.principal, source: req.ip ?? 'unknown', correlationId: req.correlationId });
   }
 }
 
@@ -436,16 +471,20 @@ export class PlatformModule implements NestModule {
         { provide: METRICS, useValue: platform.metrics ?? createMetrics(platform.service) },
         ConsumerStates,
         OpenApiDocumentHolder,
+        RejectionAudit,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: RejectionFilter },
+        // Interceptors run after every guard, in this order: the query is checked before the body is read.
         { provide: APP_INTERCEPTOR, useClass: QueryParamsInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: JsonBodyInterceptor },
       ],
       exports: [EVENT_BUS, LOGGER, SERVICE_NAME, TOKEN_REGISTRY, READINESS, METRICS, ConsumerStates],
     };
   }
 
   configure(consumer: MiddlewareConsumer) {
-    consumer.apply(RequestContextMiddleware, JsonBodyMiddleware).forRoutes('{*path}');
+    // No body is read here: a middleware runs before the guards (JsonBodyInterceptor reads it after them).
+    consumer.apply(RequestContextMiddleware).forRoutes('{*path}');
   }
 }
 
@@ -500,6 +539,17 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
   } catch (e) {
     logger.error({ err: e }, 'the OpenAPI document could not be built; GET /openapi.json answers 503');
   }
+  // What Node's HTTP server refuses on its own (a malformed request, headers over the limit, an Expect it does not do,
+  // no Host) is answered as JSON and audited like every refusal (http-refusals.ts; no Host: RequestContextMiddleware).
+  const rejections = app.get(RejectionAudit, { strict: false });
+  const httpServer = app.getHttpServer() as Server & { requireHostHeader?: boolean };
+  httpServer.requireHostHeader = false;
+  answerHttpRefusals(httpServer, logger, (r) =>
+    rejections.record(
+      { method: (r.method ?? '').slice(0, 20), path: r.url === undefined ? '' : shownPath(r.url), status: r.status, reason: r.message },
+      { source: r.source },
+    ),
+  );
   await app.listen(options.port, options.host);
   const server = app.getHttpServer();
   // Idle keep-alive connections live longer than clients' own pools keep them (undici: 4 s), and long enough that a

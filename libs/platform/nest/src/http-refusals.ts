@@ -1,0 +1,96 @@
+import { IncomingMessage, maxHeaderSize as defaultMaxHeaderSize, Server, ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '@countersign/logging';
+
+/** A refusal of the HTTP server itself: what it answers. */
+export interface HttpRefusal {
+  status: number;
+  message: string;
+}
+
+/** A refusal as the audit records it: the request's method and URL where Node had read them, and where it came from. */
+export interface RefusedRequest extends HttpRefusal {
+  method?: string;
+  url?: string;
+  source: string;
+}
+
+/** llhttp's codes by the part of the request they find wrong. */
+const REQUEST_LINE = new Set(['HPE_INVALID_METHOD', 'HPE_INVALID_URL', 'HPE_INVALID_VERSION', 'HPE_INVALID_CONSTANT']);
+const HEADER = new Set(['HPE_INVALID_HEADER_TOKEN', 'HPE_UNEXPECTED_SPACE']);
+const FRAMING = new Set(['HPE_INVALID_CONTENT_LENGTH', 'HPE_UNEXPECTED_CONTENT_LENGTH', 'HPE_INVALID_TRANSFER_ENCODING', 'HPE_INVALID_CHUNK_SIZE']);
+
+/**
+ * What to answer a request Node's HTTP parser refused (its `clientError`), from the error's code; undefined when the
+ * connection itself failed (reset, closed): there is no one to answer. The parser's reason (`Invalid method encountered`,
+ * ``Invalid `Transfer-Encoding` header value``) is one of llhttp's fixed texts, never the request's bytes: a header's
+ * value (a token) is never echoed.
+ */
+export function clientErrorRefusal(err: Error & { code?: string; reason?: string }, maxHeaderSize: number): HttpRefusal | undefined {
+  const code = err.code ?? '';
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, message: `the request line and headers are over the ${maxHeaderSize}-byte limit` };
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return { status: 413, message: 'the chunk extensions of the request body are over the limit' };
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, message: 'the request did not arrive in full in the time allowed' };
+  if (!code.startsWith('HPE_')) return undefined;
+  const part = REQUEST_LINE.has(code) ? 'request line' : HEADER.has(code) ? 'header' : FRAMING.has(code) ? 'body framing' : 'request';
+  const reason = typeof err.reason === 'string' && /^[\x20-\x7e]{1,200}$/.test(err.reason) ? err.reason : code;
+  return { status: 400, message: `malformed ${part}: ${reason}` };
+}
+
+/** A refusal's JSON body, as the rejection filter answers every other one. */
+const refusalBody = (r: HttpRefusal) => JSON.stringify({ statusCode: r.status, error: STATUS_CODES[r.status] ?? 'Error', message: r.message });
+
+/**
+ * Answers what Node's HTTP server refuses on its own, before any route sees the request, as the rejection filter
+ * answers every other refusal: a JSON body `{statusCode, error, message}` with a precise message, and on the record
+ * (`refused`, which audits it). Without this Node answered 400, 408, 413, 417 or 431 with an empty body, and nothing
+ * recorded it. Each answer closes its connection: the request could not be read to its end. Never throws.
+ */
+export function answerHttpRefusals(server: Server, logger: Logger, refused: (r: RefusedRequest) => void): void {
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex & { remoteAddress?: string; _httpMessage?: ServerResponse | null }) => {
+    try {
+      const refusal = clientErrorRefusal(err, (server as { maxHeaderSize?: number }).maxHeaderSize ?? defaultMaxHeaderSize);
+      // As Node does: no answer where one to this connection's request has begun (it would be read as part of that one).
+      const inFlight = socket._httpMessage ?? undefined;
+      if (!refusal || !socket.writable || inFlight?.headersSent) {
+        logger.debug({ code: err.code }, 'connection ended without an answer');
+        socket.destroy();
+        return;
+      }
+      socket.end(
+        `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\n` +
+          'Content-Type: application/json; charset=utf-8\r\n' +
+          `Content-Length: ${Buffer.byteLength(refusalBody(refusal))}\r\n` +
+          'X-Content-Type-Options: nosniff\r\n' +
+          'Connection: close\r\n\r\n' +
+          refusalBody(refusal),
+      );
+      // Ended, then closed once the answer is written: the rest of what the client sends is not read.
+      (socket as Duplex & { destroySoon?: () => void }).destroySoon?.();
+      // The request as Node read it, when it had read its head (the framing of its body failed): never its headers.
+      const req = inFlight?.req as IncomingMessage | undefined;
+      refused({ ...refusal, method: req?.method, url: req?.url, source: socket.remoteAddress ?? 'unknown' });
+    } catch (e) {
+      logger.warn({ err: e, code: err.code }, 'could not answer a request the HTTP server refused');
+      socket.destroy();
+    }
+  });
+  // `Expect` other than 100-continue: Node answered 417 with an empty body. The value itself is not echoed.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      const refusal = { status: 417, message: 'the Expect header asks for what this server does not do (it knows only 100-continue)' };
+      const body = refusalBody(refusal);
+      res.writeHead(refusal.status, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+        'X-Content-Type-Options': 'nosniff',
+        Connection: 'close',
+      });
+      res.end(body);
+      refused({ ...refusal, method: req.method, url: req.url, source: req.socket.remoteAddress ?? 'unknown' });
+    } catch (e) {
+      logger.warn({ err: e }, 'could not answer a request with an Expect header the server does not do');
+      req.socket.destroy();
+    }
+  });
+}
