@@ -63,8 +63,10 @@ interface TornFound {
  * history. Entries past the newest signed head (an unclean stop leaves such a tail) are read as they are; the
  * chain service says how many when it loads.
  *
- * Durable in this order (docs/adr/0005): a batch's lines are synced to disk before `appendBatch` returns, so before any
- * head covers them; a head is synced to `tree-heads.jsonl` before the head store keeps it. A power loss therefore tears
+ * Durable in this order (docs/adr/0005): a batch's lines are written (to the OS) before `appendBatch` returns, and
+ * synced to disk before any head that covers them is written (`saveHead`, once per head, not per batch: entries past
+ * the newest head may be lost to a power cut, as they were); a head is synced to `tree-heads.jsonl` before the head
+ * store keeps it. A power loss therefore tears
  * at most the last line of one file, and never one a head covers: such a line (no newline, and it does not parse) is
  * moved aside to `<file>.torn-<time>` and cut off, and the start goes on (`tornWrites`). A torn line anywhere else, under
  * a head, or after a clean stop is tampering.
