@@ -126,6 +126,21 @@ export function canonicalText(s: string): string {
   return t.replace(LOOKALIKE, (c) => LOOKALIKES[c]);
 }
 
+/** Separators: everything but letters and digits (punctuation, symbols, spaces), in the canonical text. */
+const SEPARATORS = /[^\p{L}\p{N}]+/gu;
+
+/**
+ * The identity a limit counts under (a tenant, an order, a customer): the canonical text without its separators, so
+ * `order-500`, `order_500`, `order.500`, `order 500`, `order/500` and `order500` are one order (
+ * each had been a budget of its own; red team, 2026-12-04). Two ids that differ only in punctuation then share one budget: stricter, never
+ * looser. An id of separators alone keeps its canonical text (it would otherwise share the empty one).
+ */
+export function limitKey(s: string): string {
+  const canonical = canonicalText(s);
+  const bare = canonical.replace(SEPARATORS, '');
+  return bare === '' ? canonical : bare;
+}
+
 /** `canonicalText` for strings; any other value as it is. */
 export const canonicalValue = (v: unknown): unknown => (typeof v === 'string' ? canonicalText(v) : v);
 

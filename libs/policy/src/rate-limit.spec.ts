@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { limitKey } from './canonical';
 import { loadContractFile, parseContract } from './contract';
 import { compileContract, DecisionInputs, evaluate, ProposalInput } from './evaluate';
 import { InMemoryRateLimiter } from './in-memory-rate-limiter';
@@ -105,6 +106,26 @@ describe('aggregate limits', () => {
     const byCustomer = [];
     for (const [i, c] of customers.entries()) byCustomer.push((await decide(limiter, refund(`order-c${i}`, 10, 'EUR', c), `c-${i}`)).lane);
     expect(byCustomer).toEqual([...Array(5).fill('autonomous'), 'review']);
+  });
+
+  it('counts one order, customer or tenant whatever separates its parts (red team: order_500 and order.500 were two budgets)', async () => {
+    const limiter = new InMemoryRateLimiter();
+    const orders = ['order-600', 'order_600', 'order.600', 'order 600', 'order/600', 'Order:600', 'order600'];
+    const lanes = [];
+    for (const [i, order] of orders.entries()) lanes.push((await decide(limiter, refund(order, 10), `p-${i}`)).lane);
+    // The per-order count (two a day) is spent by the first two spellings: every other one is the same order.
+    expect(lanes).toEqual(['autonomous', 'autonomous', ...Array(orders.length - 2).fill('review')]);
+    const customers = ['cust-77', 'cust_77', 'cust.77', 'CUST 77', 'cust77', 'c.u.s.t.7.7'];
+    const byCustomer = [];
+    for (const [i, c] of customers.entries()) byCustomer.push((await decide(limiter, refund(`order-q${i}`, 10, 'EUR', c), `q-${i}`)).lane);
+    expect(byCustomer).toEqual([...Array(5).fill('autonomous'), 'review']);
+  });
+
+  it('keeps ids made of separators alone apart from one another, and ids that differ in letters or digits apart', () => {
+    expect(limitKey('order-500')).toBe(limitKey('ORDER_500'));
+    expect(limitKey('order-500')).not.toBe(limitKey('order-501'));
+    expect(limitKey('---')).toBe('---');
+    expect(limitKey('---')).not.toBe(limitKey('...'));
   });
 
   it('is redelivery-safe: an action counts once and gets its first answer again', async () => {

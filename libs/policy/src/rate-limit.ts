@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalText } from './canonical';
+import { limitKey } from './canonical';
 import { readPath } from './conditions';
 import type { LoadedContract } from './contract';
 import type { CompiledContract, ProposalInput } from './evaluate';
@@ -49,8 +49,9 @@ export async function checkRateLimits(
   const limits = (contract.rateLimits ?? []).filter((limit) => limit.actionTypes.includes(p.actionType));
   const hits = await Promise.all(
     limits.map((limit) => {
-      // Counted under the canonical spelling (canonical.ts): `ACME` and `acme\u00a0` share `acme`'s budget.
-      const who = limit.per === 'tenant' ? `tenant:${canonicalText(String(p.tenant))}` : `actor:${actor}`;
+      // Counted under the canonical spelling without separators (canonical.ts `limitKey`): `ACME`, `acme\u00a0` and
+      // `a.c.m.e` share `acme`'s budget.
+      const who = limit.per === 'tenant' ? `tenant:${limitKey(String(p.tenant))}` : `actor:${actor}`;
       return limiter.hit(`ratelimit:${limit.id}:${who}`, actionId, limit.limit, limit.windowSeconds * 1000, now);
     }),
   );
@@ -60,14 +61,14 @@ export async function checkRateLimits(
 /**
  * Who an aggregate limit counts under, within the proposal's tenant (one tenant's refunds to its `customer-42` never
  * use up another tenant's allowance for its own `customer-42`): the target, or the customer parameter the limit names
- * (a proposal without one counts under its target), in canonical spelling (canonical.ts: `ORDER-500`, `order‐500 `
- * and `order-500` are one order). Hashed: a target may be an e-mail address, and Redis keeps no regulated data.
+ * (a proposal without one counts under its target), in canonical spelling without separators (canonical.ts
+ * `limitKey`: `ORDER-500`, `order‐500 `, `order_500` and `order.500` are one order). Hashed: a target may be an e-mail address, and Redis keeps no regulated data.
  */
 function aggregateSubject(per: string, p: ProposalInput): string {
   const named = per === 'target' ? undefined : readPath({ parameters: p.parameters }, per.split('.'));
-  const who = typeof named === 'string' || typeof named === 'number' ? `customer:${canonicalText(String(named))}` : `target:${canonicalText(String(p.target))}`;
+  const who = typeof named === 'string' || typeof named === 'number' ? `customer:${limitKey(String(named))}` : `target:${limitKey(String(p.target))}`;
   return createHash('sha256')
-    .update(`tenant:${canonicalText(String(p.tenant))}\n${who}`)
+    .update(`tenant:${limitKey(String(p.tenant))}\n${who}`)
     .digest('base64url')
     .slice(0, 32);
 }
