@@ -132,6 +132,21 @@ describe('request bodies are read after the credentials are checked (JsonBodyInt
     expect(JSON.parse(over.body).message).toBe(`request body is over the ${MAX_BODY_BYTES}-byte limit`);
   });
 
+  it('reads a chunked body, and refuses one under any other transfer coding unread (a proxy that applies `gzip` would read another body)', async () => {
+    const json = '{"a":1}';
+    const send = (coding: string) =>
+      rawHttp(
+        port,
+        `POST /things HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer writer-token\r\nContent-Type: application/json\r\nTransfer-Encoding: ${coding}\r\nConnection: close\r\n\r\n${json.length.toString(16)}\r\n${json}\r\n0\r\n\r\n`,
+      );
+    expect(await send('chunked')).toMatchObject({ status: 200 });
+    for (const coding of ['gzip, chunked', 'deflate, chunked', 'x-custom, chunked']) {
+      const refused = await send(coding);
+      expect({ coding, status: refused.status }).toEqual({ coding, status: 400 });
+      expect(JSON.parse(refused.body).message).toBe(`request body must be sent as it is or chunked: Transfer-Encoding "${coding}" is not read`);
+    }
+  });
+
   it('still reads the body of a route that needs no caller, and refuses a session route no guard authenticated (fail closed)', async () => {
     expect(await post('/things/open', '{"a":1}')).toEqual({ status: 200, message: undefined });
     expect(await post('/things/open', '{"a":')).toMatchObject({ status: 400 });

@@ -55,6 +55,11 @@ export async function readJsonBody(req: IncomingMessage, res: { setHeader(name: 
   const declared = Number(req.headers['content-length'] ?? 0);
   // Refused unread; the rejection filter closes the connection rather than take in the rest.
   if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeException(`request body is ${declared} bytes, over the ${MAX_BODY_BYTES}-byte limit`);
+  // Node takes apart only the chunked framing: under `gzip, chunked` the body would be read as plain JSON while a proxy
+  // in front that applies the codings reads another one. Any coding but `chunked` alone is refused unread.
+  const transfer = req.headers['transfer-encoding'];
+  if (transfer !== undefined && transfer.trim().toLowerCase() !== 'chunked')
+    throw new BadRequestException(`request body must be sent as it is or chunked: Transfer-Encoding ${shown(transfer)} is not read`);
   const bytes = await readAtMost(req, MAX_BODY_BYTES);
   if (bytes === 'too-large') throw new PayloadTooLargeException(`request body is over the ${MAX_BODY_BYTES}-byte limit`);
   if (bytes.length === 0) return undefined;

@@ -35,7 +35,9 @@ describe('clientErrorRefusal', () => {
 });
 
 describe('answerHttpRefusals: never throws', () => {
-  const socket = (o: { writable?: boolean; endThrows?: boolean; inFlight?: { headersSent: boolean } } = {}) => ({
+  const socket = (
+    o: { writable?: boolean; endThrows?: boolean; inFlight?: { headersSent: boolean; req?: { complete: boolean; method: string; url: string } } } = {},
+  ) => ({
     writable: o.writable ?? true,
     remoteAddress: '127.0.0.1',
     _httpMessage: o.inFlight,
@@ -64,6 +66,20 @@ describe('answerHttpRefusals: never throws', () => {
       expect(sock.destroy).toHaveBeenCalled();
     }
     expect(refused).not.toHaveBeenCalled();
+  });
+
+  it("closes a connection whose bad request was pipelined behind one still being answered, and audits it without the earlier one's path", () => {
+    const { s, refused } = server();
+    const sock = socket({ inFlight: { headersSent: false, req: { complete: true, method: 'GET', url: '/v1/actions/a-1?waitFor=final' } } });
+    s.emit('clientError', parseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header token'), sock);
+    expect(sock.end).not.toHaveBeenCalled();
+    expect(sock.destroy).toHaveBeenCalled();
+    expect(refused).toHaveBeenCalledWith({ status: 400, message: 'malformed header: Invalid header token', source: '127.0.0.1' });
+    // The request being answered is the one whose body is malformed (it has not all arrived): answered, with its path.
+    const own = socket({ inFlight: { headersSent: false, req: { complete: false, method: 'POST', url: '/v1/proposals' } } });
+    s.emit('clientError', parseError('HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk size'), own);
+    expect(own.end).toHaveBeenCalled();
+    expect(refused).toHaveBeenLastCalledWith(expect.objectContaining({ status: 400, method: 'POST', url: '/v1/proposals' }));
   });
 
   it('destroys a socket it could not answer on, and throws nothing', () => {

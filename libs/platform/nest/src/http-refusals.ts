@@ -52,9 +52,14 @@ export function answerHttpRefusals(server: Server, logger: Logger, refused: (r: 
       const refusal = clientErrorRefusal(err, (server as { maxHeaderSize?: number }).maxHeaderSize ?? defaultMaxHeaderSize);
       // As Node does: no answer where one to this connection's request has begun (it would be read as part of that one).
       const inFlight = socket._httpMessage ?? undefined;
-      if (!refusal || !socket.writable || inFlight?.headersSent) {
+      // A request pipelined behind one still being answered, whose whole body had arrived: the refusal is the later
+      // request's. An answer now would be read as the earlier one's, and the audit would name its path (red team,
+      // 2026-12-04): the connection is closed, and the refusal audited without that path.
+      const behind = inFlight !== undefined && !inFlight.headersSent && (inFlight.req as IncomingMessage | undefined)?.complete !== false;
+      if (!refusal || !socket.writable || inFlight?.headersSent || behind) {
         logger.debug({ code: err.code }, 'connection ended without an answer');
         socket.destroy();
+        if (refusal && behind) refused({ ...refusal, source: socket.remoteAddress ?? 'unknown' });
         return;
       }
       socket.end(

@@ -172,6 +172,21 @@ describe('PlatformModule', () => {
     });
   });
 
+  it('audits a refused path with each character no one would see as itself written as its code point (line breaks, escapes, bidi overrides)', async () => {
+    const running = await start([]);
+    try {
+      const res = await fetch(`${running.url}/x%0Afake-entry%0D%E2%80%AEevil%00%1b[31mred%F3%A0%80%81`);
+      expect(res.status).toBe(404);
+      const answered = ((await res.json()) as { message: string }).message;
+      await until(() => running.audited().length > 0, 'the audit of the refusal');
+      const { path, reason } = running.audited()[0].data as { path: string; reason: string };
+      expect(path).toBe('/x\\u000afake-entry\\u000d\\u202eevil\\u0000\\u001b[31mred\\u{e0001}');
+      for (const text of [path, reason, answered]) expect(text).not.toMatch(/[\p{Cc}\p{Cf}\u2028\u2029]/u);
+    } finally {
+      await running.close();
+    }
+  });
+
   it('audits a flood of unauthenticated rejections from one address one by one up to its budget, then as one summary', async () => {
     const running = await start([]);
     try {

@@ -340,7 +340,22 @@ function maskRequestText(text: string): string {
       decoded = text.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
     }
   }
-  return maskText(decoded);
+  return shownVisibly(maskText(decoded));
+}
+
+/** Characters a reader of the log or the audit would not see as themselves: controls, format characters (bidi overrides), line separators. */
+const UNSEEN = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+
+/**
+ * Text written by the sender (a path, a message quoting it) as it may be kept: each character no reader would see as
+ * itself written as its code point (`\u000a`, `\u202e`), so a refused request cannot put a line break, a terminal
+ * escape or a right-to-left override into the audit trail or the log (red team, 2026-12-04).
+ */
+function shownVisibly(text: string): string {
+  return text.replace(UNSEEN, (c) => {
+    const cp = c.codePointAt(0)!;
+    return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** The path of a request as logs and the audit trail show it: no query string, masked, at most 500 characters. */
