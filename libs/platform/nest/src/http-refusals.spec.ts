@@ -175,6 +175,12 @@ describe("the HTTP server's own refusals (serve())", () => {
     expect(await rawHttp(port, 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n')).toMatchObject({ status: 200, closed: false });
   });
 
+  it('answers a GET that carries a body without taking the body in: the connection is closed, not kept by draining it', async () => {
+    const res = await rawHttp(port, `GET /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n${'x'.repeat(1024)}`);
+    expect(res).toMatchObject({ status: 200, closed: true, headers: { connection: 'close' } });
+    expect(await rawHttp(port, 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n')).toMatchObject({ status: 200, closed: false });
+  });
+
   it("audits a flood of them within the source's budget, as the rejection filter's refusals: the audit does not grow with it", async () => {
     for (let i = 0; i < 40; i++) expect((await rawHttp(port, 'BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n')).status).toBe(400);
     await new Promise((r) => setTimeout(r, 200));

@@ -1,4 +1,4 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import {
@@ -29,7 +29,7 @@ import { Logger, withLogContext } from '@countersign/logging';
 import { findRegulatedData, maskText } from '@countersign/guardrails';
 import { createMetrics, Metrics } from '@countersign/metrics';
 import { AuthenticatedRequest, AuthGuard, bearerToken, Principal, Roles, TOKEN_REGISTRY, TokenRegistry } from './auth';
-import { JsonBodyInterceptor } from './body';
+import { JsonBodyInterceptor, readsBody } from './body';
 import { answerHttpRefusals } from './http-refusals';
 import { RejectionBudget, RejectionSeen, SuppressedRejections } from './rejection-budget';
 import { traceRequest, TracedRequest, TracedResponse } from './request-span';
@@ -530,15 +530,18 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
   // Every answer says what it is, and nothing says what serves it.
   const express = app.getHttpAdapter().getInstance() as {
     disable(setting: string): void;
-    use(fn: (req: unknown, res: ServerResponse, next: () => void) => void): void;
+    use(fn: (req: IncomingMessage, res: ServerResponse, next: () => void) => void): void;
   };
   express.disable('x-powered-by');
   // Once the server is closing, every answer ends its connection: a client polling on a keep-alive connection that was
   // busy when the stop began was answered on it without end, and the stop never finished (red team, 2026-12-04).
   let closing = false;
-  express.use((_req, res, next) => {
+  express.use((req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    if (closing) res.setHeader('Connection', 'close');
+    // A GET or HEAD reads no body (JsonBodyInterceptor): one sent anyway is not taken in to keep the connection, however
+    // long it is (red team, 2026-12-04: 50 MB to /healthz, drained, and the connection kept).
+    if (closing || (!readsBody(req.method) && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)))
+      res.setHeader('Connection', 'close');
     // An answer begun before the stop and finished after it ends its connection too (the socket taken now: the answer
     // lets go of it as it finishes).
     const socket = res.socket;
