@@ -1,7 +1,7 @@
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TreeHead } from '@countersign/audit-chain';
-import { syncDirectory } from '../log-store/sync-directory';
+import { syncDirectory, writeAll } from '../log-store/durable-files';
 import type { HeadStore } from './head-store';
 
 /**
@@ -50,7 +50,7 @@ export class FileHeadStore implements HeadStore {
     }
     try {
       const bytes = Buffer.from(`${JSON.stringify(head)}\n`);
-      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+      writeAll(fd, bytes);
       fsyncSync(fd);
     } catch (e) {
       // Not left half written: a second write would find the name taken and take the head for kept.

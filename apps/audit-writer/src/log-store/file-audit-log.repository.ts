@@ -11,7 +11,6 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
@@ -19,7 +18,7 @@ import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain
 import { TOPICS } from '@countersign/contracts';
 import { FileHeadStore } from '../chain/file-head-store';
 import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry, TornWrite } from './audit-log.repository';
-import { syncDirectory } from './sync-directory';
+import { syncDirectory, writeAll } from './durable-files';
 
 /** The audit file does not agree with itself or with its signed heads: it was changed outside Countersign. */
 export class AuditLogTamperedError extends Error {
@@ -438,10 +437,6 @@ function readJsonLines<T>(file: string, bad: (line: number) => never): ReadBack<
   } catch {
     return { values, torn: { line: lines.length, at: end, bytes: last } };
   }
-}
-
-function writeAll(fd: number, bytes: Buffer): void {
-  for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
 }
 
 /** A data field as PostgreSQL's `->>` reads it: text as is, other JSON values as their JSON, missing as null. */

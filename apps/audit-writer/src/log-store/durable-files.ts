@@ -1,4 +1,9 @@
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+
+/** Writes all of `bytes` at the file's position (one `writeSync` may write fewer). */
+export function writeAll(fd: number, bytes: Buffer): void {
+  for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+}
 
 /**
  * Makes the names in `dir` durable (a file created, renamed or removed there). Where a directory cannot be opened for
