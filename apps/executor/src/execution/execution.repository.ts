@@ -56,6 +56,15 @@ export interface UnsettledClaim {
   previousClaimedAt?: string;
 }
 
+/** The states of an action whose outcome is not settled yet: the reconciler's (and a person's) work. */
+export const UNSETTLED_STATES: readonly ExecutionState[] = ['outcome_unknown', 'reconciling', 'awaiting_check'];
+
+/** How many actions wait for their outcome to be settled, and since when the one waiting longest has. */
+export interface UnsettledOutcomes {
+  count: number;
+  oldestSince?: Date;
+}
+
 /** An outcome event on the record that may not have gone out yet. */
 export interface UnpublishedOutcome {
   actionId: string;
@@ -102,6 +111,11 @@ export interface ExecutionRepository {
    * Returns whether it moved.
    */
   settle(actionId: string, expected: { state: ExecutionState; claimedAt?: string }, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<boolean>;
+  /**
+   * The actions in an unsettled state (`UNSETTLED_STATES`), and since when the oldest has been unsettled: from the moment
+   * its outcome first became unknown (or the reconciler first claimed it stranded), whatever claims came after.
+   */
+  unsettledOutcomes(): Promise<UnsettledOutcomes>;
   /**
    * A review decision that arrived before the policy decision it answers: kept (the first one, if more come) until it has
    * been acted on, so neither a failed handler nor a crash between reading it and acting on it loses it.

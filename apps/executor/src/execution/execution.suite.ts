@@ -201,6 +201,43 @@ export function executionSuite(name: string, make: () => Promise<ExecutionReposi
       expect(await repo.settle('missing', { state: 'awaiting_check' }, 'executed', outcome)).toBe(false);
     });
 
+    it('counts the actions whose outcome is unsettled, and keeps since when from the first unknown to the settlement', async () => {
+      const repo = await make();
+      expect(await repo.unsettledOutcomes()).toEqual({ count: 0 });
+      const t0 = new Date('2026-11-24T10:00:00.000Z');
+      const at = (ms: number) => new Date(t0.getTime() + ms);
+      for (const id of ['unknown', 'stranded', 'done']) {
+        await repo.saveDecision(decision(id));
+        await repo.claim(id, `cause-${id}`, null, t0);
+      }
+      await repo.finish('done', 'executed', undefined);
+      const before = Date.now();
+      await repo.finish('unknown', 'outcome_unknown', { topic: 'execution.action.failed.v1', data: { outcome: 'outcome_unknown' } });
+      const after = Date.now();
+      // Executed, or still in its call: not unsettled (a call stranded past its lease counts once a reconciler claims it).
+      const first = await repo.unsettledOutcomes();
+      expect(first.count).toBe(1);
+      expect(first.oldestSince!.getTime()).toBeGreaterThanOrEqual(before - 1_000);
+      expect(first.oldestSince!.getTime()).toBeLessThanOrEqual(after + 1_000);
+      // Stranded (the lease ran out at t0 + 60 s, long before now): unsettled since the claim that found it.
+      const claims = await repo.claimUnsettled(at(60_000), 60_000, 10);
+      expect(claims.map((c) => c.record.actionId).sort()).toEqual(['stranded', 'unknown']);
+      expect(await repo.unsettledOutcomes()).toEqual({ count: 2, oldestSince: at(60_000) });
+      // A fresh lease, a person asked, another claim: the time it became unsettled stays.
+      const unknown = claims.find((c) => c.record.actionId === 'unknown')!;
+      expect(await repo.settle('unknown', { state: 'reconciling', claimedAt: unknown.record.claimedAt }, 'awaiting_check', undefined)).toBe(true);
+      const [again] = await repo.claimUnsettled(at(120_000), 60_000, 10);
+      expect(again.record.actionId).toBe('stranded');
+      const waiting = await repo.unsettledOutcomes();
+      expect(waiting.count).toBe(2);
+      expect(waiting.oldestSince).toEqual(at(60_000));
+      // Settled: no longer counted.
+      expect(await repo.settle('stranded', { state: 'reconciling', claimedAt: again.record.claimedAt }, 'failed', undefined)).toBe(true);
+      const outcome = { topic: 'execution.action.executed.v1', data: { connector: 'webhook' } };
+      expect(await repo.settle('unknown', { state: 'awaiting_check' }, 'executed', outcome)).toBe(true);
+      expect(await repo.unsettledOutcomes()).toEqual({ count: 0 });
+    });
+
     it('keeps an early review decision until the one acted on is forgotten; a second one does not replace the first', async () => {
       const repo = await make();
       const event = { id: 'e1', subject: 'a9', data: { decision: 'approved' } } as unknown as ReviewDecidedEvent;

@@ -1,4 +1,14 @@
-import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent, UnpublishedOutcome, UnsettledClaim } from './execution.repository';
+import {
+  ActionRecord,
+  ClaimResult,
+  ExecutionRepository,
+  ExecutionState,
+  ReviewDecidedEvent,
+  UnpublishedOutcome,
+  UNSETTLED_STATES,
+  UnsettledClaim,
+  UnsettledOutcomes,
+} from './execution.repository';
 
 /** The in-process twin of the PostgreSQL execution record (embedded mode, unit tests); passes the same suite. */
 export class InMemoryExecutionRepository implements ExecutionRepository {
@@ -7,6 +17,14 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
   private readonly early = new Map<string, ReviewDecidedEvent>();
   /** Outcomes still to publish: action id → when the outcome was recorded. */
   private readonly toPublish = new Map<string, number>();
+  /** Actions whose outcome is unsettled: action id → since when (ms). */
+  private readonly unsettledSince = new Map<string, number>();
+
+  /** Keeps when an action first became unsettled, as long as it stays so; forgets it once it is settled. */
+  private track(actionId: string, state: ExecutionState, at: number) {
+    if (!UNSETTLED_STATES.includes(state)) this.unsettledSince.delete(actionId);
+    else if (!this.unsettledSince.has(actionId)) this.unsettledSince.set(actionId, at);
+  }
 
   async saveDecision(r: Omit<ActionRecord, 'state'>) {
     if (!this.records.has(r.actionId)) this.records.set(r.actionId, { ...structuredClone(r), state: 'decided', reconcileAttempts: 0 });
@@ -37,6 +55,7 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
     const r = this.records.get(actionId);
     if (!r) return;
     Object.assign(r, { state, outcome: structuredClone(outcome) });
+    this.track(actionId, state, Date.now());
     this.toPublish.delete(actionId);
     if (outcome?.event) this.toPublish.set(actionId, Date.now());
   }
@@ -67,6 +86,7 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
       const previous = r.state as UnsettledClaim['previous'];
       const previousClaimedAt = r.claimedAt;
       Object.assign(r, { state: 'reconciling', claimedAt: now.toISOString(), reconcileAttempts: (r.reconcileAttempts ?? 0) + 1 });
+      this.track(r.actionId, 'reconciling', now.getTime());
       return { record: structuredClone(r) as UnsettledClaim['record'], previous, previousClaimedAt };
     });
   }
@@ -75,8 +95,14 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
     const r = this.records.get(actionId);
     if (!r || r.state !== expected.state || (expected.claimedAt !== undefined && r.claimedAt !== expected.claimedAt)) return false;
     Object.assign(r, { state, outcome: structuredClone(outcome) });
+    this.track(actionId, state, Date.now());
     this.toPublish.delete(actionId);
     return true;
+  }
+
+  async unsettledOutcomes(): Promise<UnsettledOutcomes> {
+    const since = [...this.unsettledSince.values()];
+    return since.length ? { count: since.length, oldestSince: new Date(Math.min(...since)) } : { count: 0 };
   }
 
   async keepEarlyApproval(actionId: string, event: ReviewDecidedEvent) {

@@ -1,7 +1,21 @@
 import type { Pool } from 'pg';
 import type { Lane, Proposal } from '@countersign/contracts';
 import { GroupCommit, withConnection } from '@countersign/storage';
-import { ActionRecord, ClaimResult, ExecutionRepository, ExecutionState, ReviewDecidedEvent, UnpublishedOutcome, UnsettledClaim } from './execution.repository';
+import {
+  ActionRecord,
+  ClaimResult,
+  ExecutionRepository,
+  ExecutionState,
+  ReviewDecidedEvent,
+  UnpublishedOutcome,
+  UNSETTLED_STATES,
+  UnsettledClaim,
+  UnsettledOutcomes,
+} from './execution.repository';
+
+/** `unsettled_since` after a move to `state` (an SQL text expression): kept from the first unsettled state on, cleared once settled. */
+const UNSETTLED_SINCE = (state: string) =>
+  `CASE WHEN ${state} IN (${UNSETTLED_STATES.map((s) => `'${s}'`).join(', ')}) THEN COALESCE(unsettled_since, now()) ELSE NULL END`;
 
 /** A decision to store; with `claim`, stored already claimed for execution (`saveClaimedDecision`). */
 type Decision = Omit<ActionRecord, 'state'> & { claim?: { authorisedBy: string; now: Date } };
@@ -153,7 +167,8 @@ export class PgExecutionRepository implements ExecutionRepository {
     await this.pool.query(
       {
         name: 'executor.finish',
-        text: `UPDATE executor_actions a SET state = u.state, outcome = u.outcome, outcome_to_publish = u.to_publish, updated_at = now()
+        text: `UPDATE executor_actions a SET state = u.state, outcome = u.outcome, outcome_to_publish = u.to_publish, updated_at = now(),
+                 unsettled_since = ${UNSETTLED_SINCE('u.state')}
                FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::boolean[]) AS u(action_id, state, outcome, to_publish)
                WHERE a.action_id = u.action_id`,
       },
@@ -199,7 +214,8 @@ export class PgExecutionRepository implements ExecutionRepository {
          SELECT action_id, state AS previous, claimed_at AS previous_claimed_at FROM executor_actions
          WHERE state = 'outcome_unknown' OR (state IN ('executing', 'reconciling') AND claimed_at <= $1::timestamptz - make_interval(secs => $2::double precision / 1000))
          ORDER BY claimed_at NULLS FIRST LIMIT $3 FOR UPDATE SKIP LOCKED)
-       UPDATE executor_actions a SET state = 'reconciling', claimed_at = $1, reconcile_attempts = a.reconcile_attempts + 1, updated_at = now()
+       UPDATE executor_actions a SET state = 'reconciling', claimed_at = $1, reconcile_attempts = a.reconcile_attempts + 1, updated_at = now(),
+         unsettled_since = COALESCE(a.unsettled_since, $1)
        FROM due WHERE a.action_id = due.action_id
        RETURNING a.*, due.previous, due.previous_claimed_at`,
       [now, leaseMs, limit],
@@ -218,11 +234,19 @@ export class PgExecutionRepository implements ExecutionRepository {
     outcome: ActionRecord['outcome'],
   ): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `UPDATE executor_actions SET state = $4, outcome = $5, outcome_to_publish = false, updated_at = now()
+      `UPDATE executor_actions SET state = $4, outcome = $5, outcome_to_publish = false, updated_at = now(),
+         unsettled_since = ${UNSETTLED_SINCE('$4::text')}
        WHERE action_id = $1 AND state = $2 AND ($3::timestamptz IS NULL OR claimed_at = $3::timestamptz)`,
       [actionId, expected.state, expected.claimedAt ?? null, state, outcome ? JSON.stringify(outcome) : null],
     );
     return rowCount === 1;
+  }
+
+  async unsettledOutcomes(): Promise<UnsettledOutcomes> {
+    const { rows } = await this.pool.query<{ count: number; oldest: Date | null }>(
+      'SELECT count(*)::int AS count, min(unsettled_since) AS oldest FROM executor_actions WHERE unsettled_since IS NOT NULL',
+    );
+    return rows[0].oldest ? { count: rows[0].count, oldestSince: rows[0].oldest } : { count: 0 };
   }
 
   async keepEarlyApproval(actionId: string, event: ReviewDecidedEvent): Promise<void> {

@@ -70,7 +70,10 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     this.timer.unref();
   }
 
-  /** One look: claims the unsettled actions due now and settles each (side by side). Returns how many it took on. */
+  /**
+   * One look: claims the unsettled actions due now and settles each (side by side), then counts what is still unsettled
+   * for the metrics. Returns how many it took on.
+   */
   async runOnce(now: Date = this.clock()): Promise<number> {
     const claims = await this.executions.claimUnsettled(now, this.settings.leaseMs, this.settings.batch);
     await Promise.all(
@@ -81,7 +84,16 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
         ),
       ),
     );
+    await this.countUnsettled(now);
     return claims.length;
+  }
+
+  /** What an operator alerts on: an outcome nobody settles (a target that never answers, a check nobody takes up). */
+  private async countUnsettled(now: Date): Promise<void> {
+    if (!this.metrics) return;
+    const { count, oldestSince } = await this.executions.unsettledOutcomes();
+    this.metrics.gauge('countersign_unsettled_outcomes').set(count);
+    this.metrics.gauge('countersign_unsettled_outcome_oldest_seconds').set(oldestSince ? Math.max(0, (now.getTime() - oldestSince.getTime()) / 1000) : 0);
   }
 
   private async reconcile({ record, previous, previousClaimedAt }: UnsettledClaim): Promise<void> {

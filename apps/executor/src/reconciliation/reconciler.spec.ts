@@ -112,6 +112,27 @@ describe('Reconciler: unknown outcomes are settled, never by a second call witho
     expect(t.calls).toHaveLength(1);
   });
 
+  it('reports how many outcomes are unsettled and how long the oldest has been, for the alert on one nobody settles', async () => {
+    // Neither status nor a resend under the key: a person is asked, and the action waits for the answer.
+    const t = setup({ idempotentByKey: false });
+    const gauge = (name: string) => t.counted({}, name);
+    await t.strand('a1');
+    await t.strand('a2', 'autonomous', at(30_000));
+    expect(await t.reconciler.runOnce(at(lease + 1))).toBe(1);
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'awaiting_check' });
+    expect(await gauge('countersign_unsettled_outcomes')).toBe(1);
+    expect(await gauge('countersign_unsettled_outcome_oldest_seconds')).toBe(0);
+    // An hour on, nobody answered; a2 was stranded meanwhile: the oldest is a1's, from when it was first found.
+    expect(await t.reconciler.runOnce(at(lease + 1 + 3_600_000))).toBe(1);
+    expect(await gauge('countersign_unsettled_outcomes')).toBe(2);
+    expect(await gauge('countersign_unsettled_outcome_oldest_seconds')).toBe(3_600);
+    // a1 answered: only a2 is left, unsettled since the look that found it.
+    await t.reconciler.onOutcomeAnswered(t.answer(true));
+    expect(await t.reconciler.runOnce(at(lease + 1 + 3_600_000 + 90_000))).toBe(0);
+    expect(await gauge('countersign_unsettled_outcomes')).toBe(1);
+    expect(await gauge('countersign_unsettled_outcome_oldest_seconds')).toBe(90);
+  });
+
   it('re-sends an outcome the connector reported unknown at the next look, and tries again only after the lease when still unknown', async () => {
     const t = setup({ idempotentByKey: true }, [{ status: 'outcome_unknown', error: 'webhook answered 503' }]);
     await t.strand();

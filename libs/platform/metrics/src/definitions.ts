@@ -69,6 +69,18 @@ export const METRIC_DEFINITIONS = [
     labels: ['outcome', 'via'],
   },
   {
+    name: 'countersign_unsettled_outcomes',
+    help: "Actions whose outcome is not settled yet (unknown, being reconciled, or waiting for a person's answer), as the reconciler last counted them; every executor instance reports the same count.",
+    type: 'gauge',
+    labels: [],
+  },
+  {
+    name: 'countersign_unsettled_outcome_oldest_seconds',
+    help: 'How long the action unsettled longest has been so, from the moment its outcome first became unknown (0 when none is); as the reconciler last counted.',
+    type: 'gauge',
+    labels: [],
+  },
+  {
     name: 'countersign_review_queue_depth',
     help: 'Approval items waiting for a reviewer, by SLA class (from the backlog gauges the degradation controller reads).',
     type: 'gauge',
@@ -255,6 +267,8 @@ export const DERIVED_SIGNALS: readonly DerivedSignal[] = [
     signal: 'Executions ended (per second, by outcome; an unknown outcome counts once settled)',
     promql: 'sum by (outcome) (rate(countersign_execution_outcomes_total{outcome!="unknown"}[5m]))',
   },
+  { signal: 'Actions whose outcome is unsettled', promql: 'max(countersign_unsettled_outcomes)' },
+  { signal: 'Oldest unsettled outcome (seconds)', promql: 'max(countersign_unsettled_outcome_oldest_seconds)' },
   { signal: 'Degradation mode above normal', promql: 'max(countersign_degradation_mode) > 0' },
   { signal: 'Trust stack not trusted (any instance)', promql: 'min(countersign_trust_health) < 1' },
   { signal: 'Dead-letter growth (per second, by source topic)', promql: 'sum by (topic) (rate(countersign_dead_letters_total[5m]))' },
