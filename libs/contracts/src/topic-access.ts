@@ -68,8 +68,9 @@ export const TOPIC_READERS: { readonly [T in Topic]: readonly KafkaService[] } =
   [TOPICS.actionFailed]: ['orchestrator', 'audit-writer'],
   [TOPICS.actionRefused]: ['orchestrator', 'audit-writer'],
   [TOPICS.actionHeld]: ['orchestrator', 'audit-writer'],
-  // "Did this happen?": a review item of kind outcome-check; the answer goes back to the executor's reconciler.
-  [TOPICS.outcomeCheckRequested]: ['review-queue', 'audit-writer'],
+  // "Did this happen?": a review item of kind outcome-check; the answer goes back to the executor's reconciler. The
+  // timeline says a person is checking.
+  [TOPICS.outcomeCheckRequested]: ['review-queue', 'orchestrator', 'audit-writer'],
   [TOPICS.requestRejected]: ['audit-writer'],
   // The orchestrator tells an agent why its action waits while a flag source cannot be read.
   [TOPICS.flagSourceHealthChanged]: ['orchestrator', 'audit-writer'],

@@ -1,4 +1,4 @@
-import { OUTCOME_BEING_RECONCILED, outcomeWaiting, reached, summarise } from './action-status';
+import { OUTCOME_BEING_CHECKED, OUTCOME_BEING_RECONCILED, OUTCOME_CHECK, outcomeWaiting, reached, summarise } from './action-status';
 import { TimelineEntry } from './action-view.repository';
 
 const entry = (status: TimelineEntry['status'], time: string, lane?: TimelineEntry['lane']): TimelineEntry => ({
@@ -72,9 +72,17 @@ describe('action status', () => {
   });
 
   it('says an unknown outcome waits on its settlement and must not be proposed again, and nothing of a settled one', () => {
-    expect(outcomeWaiting('outcome_unknown')).toBe(OUTCOME_BEING_RECONCILED);
+    expect(outcomeWaiting({ status: 'outcome_unknown' })).toBe(OUTCOME_BEING_RECONCILED);
     expect(OUTCOME_BEING_RECONCILED).toMatch(/^outcome_unknown: .*settling it.*ends executed or failed\. Do not propose it again/);
-    for (const status of ['executed', 'failed', 'refused', 'held', 'approved', 'proposed'] as const) expect(outcomeWaiting(status)).toBeUndefined();
+    // Asked a person: says so, and still that it must not be proposed again.
+    expect(outcomeWaiting({ status: 'outcome_unknown', reasonCode: OUTCOME_CHECK })).toBe(OUTCOME_BEING_CHECKED);
+    expect(OUTCOME_BEING_CHECKED).toMatch(
+      /^outcome_unknown: .*a person was asked to check at the target.*ends executed or failed when they answer\. Do not propose it again/,
+    );
+    for (const status of ['executed', 'failed', 'refused', 'held', 'approved', 'proposed'] as const) {
+      expect(outcomeWaiting({ status })).toBeUndefined();
+      expect(outcomeWaiting({ status, reasonCode: OUTCOME_CHECK })).toBeUndefined();
+    }
   });
 
   it('carries the reason code of the entry that set the status, and none when that entry has none', () => {

@@ -64,7 +64,15 @@ export function reached(status: ActionStatus, waitFor: WaitFor): boolean {
 export const OUTCOME_BEING_RECONCILED =
   'outcome_unknown: the executor cannot tell yet whether this action took effect and is settling it (it asks the target, sends it again under the same idempotency key where the target applies an action once per key, or a person checks at the target); it ends executed or failed. Do not propose it again: the first call may have taken effect';
 
-/** Why an action in `status` waits on its own outcome; undefined when it does not. */
-export function outcomeWaiting(status: ActionStatus): string | undefined {
-  return status === 'outcome_unknown' ? OUTCOME_BEING_RECONCILED : undefined;
+/** The reason code of the timeline entry an outcome check adds: the reconciler has asked a person (`OUTCOME_BEING_CHECKED`). */
+export const OUTCOME_CHECK = 'outcome-check';
+
+/** What `waiting` says once the reconciler could not settle the outcome itself and asked a person. */
+export const OUTCOME_BEING_CHECKED =
+  'outcome_unknown: neither the target nor a second call under the same idempotency key could settle whether this action took effect, so a person was asked to check at the target (an outcome check in the review queue); it ends executed or failed when they answer. Do not propose it again: the first call may have taken effect';
+
+/** Why an action in this state (`summarise`'s status and reason code) waits on its own outcome; undefined when it does not. */
+export function outcomeWaiting(view: { status: ActionStatus; reasonCode?: string }): string | undefined {
+  if (view.status !== 'outcome_unknown') return undefined;
+  return view.reasonCode === OUTCOME_CHECK ? OUTCOME_BEING_CHECKED : OUTCOME_BEING_RECONCILED;
 }

@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { generateSigningKey, ReviewDecision, signReviewDecision } from '@countersign/approval';
 import { ExecutorOutcomeTopic, TOPICS, TopicMap } from '@countersign/contracts';
-import { reviewLaneDecision, sealTestDecision, sealTestOutcome, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
+import { refundProposal, reviewLaneDecision, sealTestDecision, sealTestOutcome, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
+import { OUTCOME_BEING_CHECKED, OUTCOME_CHECK, outcomeWaiting, summarise } from './action-status';
 import { ActionViewConsumer } from './action-view.consumer';
 import { InMemoryActionViewRepository } from './in-memory-action-view.repository';
 
@@ -198,6 +199,40 @@ describe('action timeline', () => {
       decision('g-1', { decision: 'approved', reason: 'ok', signature: signed('approved', 'a-4', 'a'.repeat(64), '2026-11-24T10:05:00.000Z') }),
     );
     expect((await views.timeline('a-4')).map((t) => t.status)).toEqual(['approved']);
+  });
+
+  it('shows that a person checks an unknown outcome, sealed by the executor, and its answer settling it', async () => {
+    const { views, handlers, logs } = readModel();
+    const digest = 'a'.repeat(64);
+    await handlers[TOPICS.actionFailed](
+      sealTestOutcome(byExecutor(TOPICS.actionFailed, 'f-1', 6, { outcome: 'outcome_unknown', connector: 'ledger', digest, error: 'the ledger answered 503' })),
+    );
+    const check = byExecutor(TOPICS.outcomeCheckRequested, 'chk-1', 6, {
+      connector: 'ledger',
+      digest,
+      idempotencyKey: 'k-6',
+      proposal: refundProposal(),
+      proposerPrincipal: 'support-copilot',
+      contractVersion: '2026.11.1',
+      authorisedBy: 'approval',
+      since: '2026-11-24T10:00:00.000Z',
+      reason: 'the ledger cannot say whether it took effect',
+    });
+    // Unsealed: not on the timeline.
+    await handlers[TOPICS.outcomeCheckRequested](check);
+    expect(logs.filter((l) => l.alert === 'unsealed-outcome')).toHaveLength(1);
+    await handlers[TOPICS.outcomeCheckRequested](sealTestOutcome({ ...check, time: '2026-11-24T10:05:00.000Z' }));
+    const checked = summarise(await views.timeline('a-6'));
+    expect(checked).toMatchObject({ status: 'outcome_unknown', reasonCode: OUTCOME_CHECK });
+    expect(outcomeWaiting(checked)).toBe(OUTCOME_BEING_CHECKED);
+    expect(checked.timeline.at(-1)!.detail).toBe('a person checks at ledger whether it took effect: the ledger cannot say whether it took effect');
+    // The answer settles it: executed, whatever arrives after.
+    await handlers[TOPICS.actionExecuted](
+      sealTestOutcome(byExecutor(TOPICS.actionExecuted, 'x-6', 6, { connector: 'ledger', digest, authorisedBy: 'approval', attempt: 1 })),
+    );
+    const settled = summarise(await views.timeline('a-6'));
+    expect(settled.status).toBe('executed');
+    expect(outcomeWaiting(settled)).toBeUndefined();
   });
 
   it('leaves the action as it was when the executor refused an event, not the action (final: false)', async () => {

@@ -7,6 +7,7 @@ import { BusConsumer, LOGGER } from '@countersign/nest';
 import { maskText } from '@countersign/guardrails';
 import { ACTION_VIEWS, APPROVAL_KEYS, DECISION_KEYS, OUTCOME_KEYS } from '../tokens';
 import { ActionChanges } from './action-changes';
+import { OUTCOME_CHECK } from './action-status';
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 
 /**
@@ -15,7 +16,8 @@ import { ActionViewRepository, TimelineEntry } from './action-view.repository';
  * genuine signature (a forged rejection must not tell the agent its action was refused while its review goes on), and
  * a refusal only when it closes the action (`final`): the executor's refusal of a forged or replayed event leaves the
  * action as it was (red team, 2026-12-02). An outcome (executed, failed, refused, held) enters it only with the
- * executor's seal (docs/adr/0042): a forged "executed" must not tell the agent its action ran.
+ * executor's seal (docs/adr/0042): a forged "executed" must not tell the agent its action ran. So does an outcome check
+ * (the reconciler asked a person), which keeps the action `outcome_unknown` and changes what `waiting` says.
  */
 @Injectable()
 export class ActionViewConsumer extends BusConsumer {
@@ -95,6 +97,15 @@ export class ActionViewConsumer extends BusConsumer {
           if (e.data.final === false) return;
           await put(e, { status: 'refused', detail: `${e.data.code}: ${e.data.reason}`, reasonCode: e.data.code });
         }),
+      // Not an outcome either: the reconciler could not settle it and asked a person, whose answer settles it.
+      [TOPICS.outcomeCheckRequested]: (e) =>
+        this.outcome(e, () =>
+          put(e, {
+            status: 'outcome_unknown',
+            detail: `a person checks at ${e.data.connector} whether it took effect: ${e.data.reason}`,
+            reasonCode: OUTCOME_CHECK,
+          }),
+        ),
       // Not an outcome: the executor runs it once the reason is gone (then `executed` follows).
       [TOPICS.actionHeld]: (e) => this.outcome(e, () => put(e, { status: 'held', detail: `${e.data.code}: ${e.data.reason}`, reasonCode: e.data.code })),
     };

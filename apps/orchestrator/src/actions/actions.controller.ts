@@ -112,7 +112,7 @@ export class ActionsController {
       if ((view && wait && reached(view.status, wait.waitFor)) || !wait || left <= 0 || this.changes.closing || gone) {
         // A normal answer, not a refusal: a client polls its action before the view has caught up.
         if (!view) throw new NotFoundAnswer(`no action ${id}`);
-        const waiting = outcomeWaiting(view.status) ?? this.flagHealth?.waiting(view.status);
+        const waiting = outcomeWaiting(view) ?? this.flagHealth?.waiting(view.status);
         return { actionId: id, ...view, ...(waiting && { waiting }) };
       }
       // Woken by this process's view consumer, or re-read after a short pause (the event may land on another instance).
