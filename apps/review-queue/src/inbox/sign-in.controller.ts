@@ -97,7 +97,11 @@ export class SignInController {
     );
   }
 
-  /** Ends the session here (CSRF-checked), then sends the browser to the provider to end its session too. */
+  /**
+   * Ends the session here (CSRF-checked), then sends the browser to the provider to end its session too. It declares no
+   * body, so none is read or waited for: a slow one held this public route for up to the request timeout (red team,
+   * 2026-12-04; libs/platform/nest `routeReadsBody`).
+   */
   @ApiRoute({
     summary: "End the session (CSRF-checked), then the provider's",
     public: 'ending a session needs none (with one, its CSRF token)',

@@ -7,7 +7,7 @@ import { Roles, TokenRegistry } from './auth';
 import { MAX_BODY_BYTES } from './body';
 import { ApiRoute } from './openapi/route-doc';
 import { PlatformModule, serve } from './platform.module';
-import { rawHttp } from './testing/raw-http';
+import { rawConnection, rawHttp } from './testing/raw-http';
 
 // real: the platform module (AuthGuard, the body reader after it, the rejection filter with its audit) in a Nest HTTP
 // app, the in-memory bus; fake: the routes, this test's.
@@ -35,6 +35,21 @@ class ThingsController {
   @Post('session')
   @HttpCode(200)
   session(@Body() body: unknown) {
+    return { read: body ?? null };
+  }
+
+  // Declares no body: as sign-out does.
+  @ApiRoute({ summary: 'Ends a thing', public: 'a test route', ok: { description: 'ended' } })
+  @Post('end')
+  @HttpCode(200)
+  end() {
+    return { ended: true };
+  }
+
+  // No ApiRoute, but a @Body() parameter: that declares a body too.
+  @Post('undocumented')
+  @HttpCode(200)
+  undocumented(@Body() body: unknown) {
     return { read: body ?? null };
   }
 }
@@ -154,5 +169,50 @@ describe('request bodies are read after the credentials are checked (JsonBodyInt
       status: 401,
       message: 'not authenticated: this route reads no request body before its caller is authenticated',
     });
+  });
+
+  it('answers a route that declares no body without reading one: a malformed body is not looked at, a slow one not waited for', async () => {
+    // Read before, as every body was: this was a 400.
+    const malformed = await rawHttp(port, 'POST /things/end HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1\r\n\r\n{');
+    expect(malformed).toMatchObject({ status: 200, body: '{"ended":true}' });
+    // 10 of 1,000 bytes sent, and no more: answered at once, and the connection closed rather than kept for the rest.
+    const slow = await rawConnection(port);
+    slow.write(`POST /things/end HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n${' '.repeat(10)}`);
+    expect(await slow.next()).toMatchObject({ status: 200, headers: { connection: 'close' }, body: '{"ended":true}' });
+    await slow.closed;
+    // A route with a @Body() parameter and no ApiRoute still reads its body.
+    expect(await post('/things/undocumented', '{"a":1}')).toEqual({ status: 200, message: undefined });
+  });
+
+  it('answers Expect: 100-continue with 100 only once the caller is authenticated and the body is to be read', async () => {
+    const head = (path: string, headers: string, length: number) =>
+      `POST ${path} HTTP/1.1\r\nHost: x\r\n${headers}Content-Type: application/json\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`;
+    // Node wrote 100 as the request arrived, so a client without a token was told to send its body.
+    for (const [headers, status] of [
+      ['', 401],
+      ['Authorization: Bearer reader-token\r\n', 403],
+    ] as const) {
+      const refused = await rawConnection(port);
+      refused.write(head('/things', headers, 7));
+      expect(await refused.next()).toMatchObject({ status, headers: { connection: 'close' } });
+      await refused.closed;
+    }
+    // The writer: 100, then the body, then the answer.
+    const writer = await rawConnection(port);
+    writer.write(head('/things', 'Authorization: Bearer writer-token\r\n', 7));
+    expect((await writer.next()).status).toBe(100);
+    writer.write('{"a":1}');
+    expect(await writer.next()).toMatchObject({ status: 200, body: '{"read":{"a":1}}' });
+    writer.destroy();
+    // Authenticated, but a body over the limit, or a route that reads none: answered without a 100.
+    for (const [path, length, status] of [
+      ['/things', 10 * 1024 * 1024, 413],
+      ['/things/end', 7, 200],
+    ] as const) {
+      const unread = await rawConnection(port);
+      unread.write(head(path, 'Authorization: Bearer writer-token\r\n', length));
+      expect(await unread.next()).toMatchObject({ status, headers: { connection: 'close' } });
+      await unread.closed;
+    }
   });
 });

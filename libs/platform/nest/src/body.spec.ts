@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { BadRequestException, HttpException, UnsupportedMediaTypeException } from '@nestjs/common';
-import { readJsonBody, readsBody, unsupportedBody } from './body';
+import { BadRequestException, Body, Controller, HttpException, Post, UnsupportedMediaTypeException } from '@nestjs/common';
+import { readJsonBody, readsBody, routeReadsBody, unsupportedBody } from './body';
+import { ApiRoute } from './openapi/route-doc';
 
 // real: the body reader and the strict parser; fake: the request (a stream with headers) and the response (its headers).
 type Read = { body?: unknown; headers: Record<string, string>; error?: HttpException };
@@ -115,5 +116,29 @@ describe('unsupportedBody', () => {
     expect(unsupportedBody('application/json', 'gz\u0085ip\u00ae')?.message).toBe(
       'request body must not be compressed: Content-Encoding "gz\\u0085ip\\u00ae" is not supported (send the JSON as is)',
     );
+  });
+});
+
+describe('routeReadsBody', () => {
+  @Controller()
+  class Routes {
+    @ApiRoute({ summary: 'declared', body: { type: 'object' }, ok: { description: 'ok' } })
+    @Post('a')
+    declared() {}
+
+    @Post('b')
+    parameter(@Body() _body: unknown) {}
+
+    @ApiRoute({ summary: 'none', public: 'sign-out', ok: { description: 'ok' } })
+    @Post('c')
+    none() {}
+
+    @Post('d')
+    undocumented() {}
+  }
+  const proto = Routes.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+
+  it('is true for a route that declares a body (ApiRoute `body`, or a @Body() parameter), false for any other', () => {
+    expect(['declared', 'parameter', 'none', 'undocumented'].map((name) => routeReadsBody(Routes, proto[name]))).toEqual([true, true, false, false]);
   });
 });

@@ -9,16 +9,34 @@ import {
   UnauthorizedException,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Observable } from 'rxjs';
 import { describeIssues, IDENTIFIER_RULE, identifierString, parseKnownFields, parseStrictJson } from '@countersign/contracts';
 import { z } from 'zod';
 import { AuthenticatedRequest, routeAuthentication } from './auth';
+import { sendContinue } from './expect-continue';
+import { ROUTE_DOC, RouteDoc } from './openapi/route-doc';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** Whether a request's body is read: a DELETE may carry one too (a reason for clearing an override); a GET's or HEAD's is not. */
 export const readsBody = (method: string | undefined): boolean => method !== 'GET' && method !== 'HEAD';
+
+/**
+ * Whether a route reads a request body: it declares one, in its `ApiRoute` (`body`) or with a `@Body()` parameter. A
+ * route that declares none (sign-out, a release, a heartbeat) reads none, whatever its method.
+ */
+export function routeReadsBody(controller: object, handler: (...args: unknown[]) => unknown): boolean {
+  if ((Reflect.getMetadata(ROUTE_DOC, handler) as RouteDoc | undefined)?.body !== undefined) return true;
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler.name) ?? {}) as Record<string, unknown>;
+  return Object.keys(args).some((key) => Number(key.split(':')[0]) === RouteParamtypes.BODY);
+}
+
+/** Whether a request says a body follows its head (a length over 0, or chunks). */
+export const carriesBody = (req: Pick<IncomingMessage, 'headers'>): boolean =>
+  req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
 /**
  * Reads the JSON body of a routed request, after the guards (docs/adr/0008, amended 2026-12-04): a route that needs a
@@ -27,18 +45,35 @@ export const readsBody = (method: string | undefined): boolean => method !== 'GE
  * route is refused 401 here too (fail closed: a session route whose guard is missing reads no body). The body a refused
  * request leaves unread is not buffered: the rejection filter closes its connection unless all of it had already
  * arrived. Interceptors run after every guard, the global one and the inbox's alike: a middleware ran before them all.
+ *
+ * A route that declares no body (`routeReadsBody`) is answered without waiting for one: a slow body held a public
+ * sign-out for up to the request timeout (red team, 2026-12-04). What is still arriving is not taken in either: the
+ * answer closes the connection. A client that waits for `100 Continue` is sent it here, when the body is to be read.
  */
 @Injectable()
 export class JsonBodyInterceptor implements NestInterceptor {
+  private readonly reads = new WeakMap<object, boolean>();
+
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     if (context.getType() !== 'http') return next.handle();
     const req = context.switchToHttp().getRequest<IncomingMessage & AuthenticatedRequest & { body?: unknown }>();
-    if (!readsBody(req.method)) return next.handle();
+    const res = context.switchToHttp().getResponse<Pick<ServerResponse, 'setHeader'>>();
+    if (!readsBody(req.method) || !this.routeReads(context)) {
+      if (carriesBody(req) && !req.complete) res.setHeader('Connection', 'close');
+      return next.handle();
+    }
     if (routeAuthentication(context.getHandler(), context.getClass()) && !req.principal) {
       throw new UnauthorizedException('not authenticated: this route reads no request body before its caller is authenticated');
     }
-    req.body = await readJsonBody(req, context.switchToHttp().getResponse<Pick<ServerResponse, 'setHeader'>>());
+    req.body = await readJsonBody(req, res);
     return next.handle();
+  }
+
+  private routeReads(context: ExecutionContext): boolean {
+    const handler = context.getHandler() as (...args: unknown[]) => unknown;
+    let reads = this.reads.get(handler);
+    if (reads === undefined) this.reads.set(handler, (reads = routeReadsBody(context.getClass(), handler)));
+    return reads;
   }
 }
 
@@ -60,6 +95,8 @@ export async function readJsonBody(req: IncomingMessage, res: { setHeader(name: 
   const transfer = req.headers['transfer-encoding'];
   if (transfer !== undefined && transfer.trim().toLowerCase() !== 'chunked')
     throw new BadRequestException(`request body must be sent as it is or chunked: Transfer-Encoding ${shown(transfer)} is not read`);
+  // `Expect: 100-continue`: the client sends its body only now (under serve(); expect-continue.ts).
+  sendContinue(req);
   const bytes = await readAtMost(req, MAX_BODY_BYTES);
   if (bytes === 'too-large') throw new PayloadTooLargeException(`request body is over the ${MAX_BODY_BYTES}-byte limit`);
   if (bytes.length === 0) return undefined;

@@ -206,7 +206,7 @@ describe('PlatformModule', () => {
     expect(summaries[0].data).toMatchObject({ status: 404, path: '/things/gone', principal: null });
     expect(summaries[0].data.reason).toMatch(
       new RegExp(
-        `^${count} more unauthenticated requests from \\S+ rejected since \\S+ \\(404: ${count}\\), beyond its audit budget, summarised here; the last: no such route`,
+        `^${count} more unauthenticated requests from \\S+ rejected since \\S+ \\(404: ${count}\\), beyond the audit budget, summarised here; the last: no such route`,
       ),
     );
     expect(summaries[0].actor).toMatchObject({ id: 'anonymous', authMethod: 'none' });

@@ -29,7 +29,8 @@ import { Logger, withLogContext } from '@countersign/logging';
 import { findRegulatedData, maskText } from '@countersign/guardrails';
 import { createMetrics, Metrics } from '@countersign/metrics';
 import { AuthenticatedRequest, AuthGuard, bearerToken, Principal, Roles, TOKEN_REGISTRY, TokenRegistry } from './auth';
-import { JsonBodyInterceptor, readsBody } from './body';
+import { carriesBody, JsonBodyInterceptor, readsBody } from './body';
+import { continueWhenBodyIsRead } from './expect-continue';
 import { answerHttpRefusals } from './http-refusals';
 import { RejectionBudget, RejectionSeen, SuppressedRejections } from './rejection-budget';
 import { traceRequest, TracedRequest, TracedResponse } from './request-span';
@@ -170,7 +171,7 @@ export const REJECTION_SUMMARY_INTERVAL_MS = 10_000;
 export interface RejectedFrom {
   /** The authenticated caller; absent, the request is audited as anonymous, within its source's budget. */
   principal?: Principal;
-  /** The address it came from (the budget's key). */
+  /** The address it came from (the budget's key, an IPv6 address by its /64). */
   source: string;
   correlationId?: string;
 }
@@ -178,8 +179,8 @@ export interface RejectedFrom {
 /**
  * Audits refused requests as `security.request.rejected.v1`: the rejection filter's refusals, and those of the HTTP
  * server itself, which no route sees (`serve()`: a malformed request, headers over the limit). Unauthenticated
- * rejections beyond a source address's budget are audited as one summary per interval (`RejectionBudget`,
- * docs/adr/0034): a flood without a token cannot grow the append-only audit without bound.
+ * rejections beyond their source's budget, or beyond the budget of all sources together, are audited as summaries per
+ * interval (`RejectionBudget`, docs/adr/0034): a flood without a token cannot grow the append-only audit without bound.
  */
 @Injectable()
 export class RejectionAudit implements OnModuleDestroy {
@@ -197,11 +198,11 @@ export class RejectionAudit implements OnModuleDestroy {
     this.summarise();
   }
 
-  /** Audits one refusal (`seen.path` as shown: masked, no query), or only counts it beyond its source's budget. */
+  /** Audits one refusal (`seen.path` as shown: masked, no query), or only counts it beyond the budget. */
   record(seen: RejectionSeen, from: RejectedFrom): void {
     const { principal } = from;
     if (!principal && !this.budget.take(from.source, seen)) {
-      this.logger.debug({ status: seen.status, path: seen.path }, 'request rejected (counted: over its source budget)');
+      this.logger.debug({ status: seen.status, path: seen.path }, 'request rejected (counted: over the audit budget)');
       return;
     }
     this.logger.warn({ status: seen.status, path: seen.path, reason: seen.reason, principal: principal?.id }, 'request rejected');
@@ -211,12 +212,12 @@ export class RejectionAudit implements OnModuleDestroy {
     auditRejection(this.bus, this.logger, { service: this.service, ...seen, principal: principal?.id ?? null }, actor, from.correlationId);
   }
 
-  /** The unauthenticated rejections counted beyond their source's budget, as one audited summary per source. */
+  /** The unauthenticated rejections counted beyond the budget, as audited summaries: the busiest sources first, a few at most. */
   private summarise() {
     for (const s of this.budget.drain()) {
       const reason = summaryReason(s);
       // The address goes to the audit (the security record), not to the log.
-      this.logger.warn({ count: s.count, statuses: s.statuses }, 'requests rejected beyond their source budget');
+      this.logger.warn({ count: s.count, sources: s.sources, statuses: s.statuses }, 'requests rejected beyond the audit budget');
       auditRejection(this.bus, this.logger, { service: this.service, ...s.last, reason, principal: null }, ANONYMOUS);
     }
   }
@@ -321,12 +322,14 @@ export function auditRejection(
     .catch((e) => logger.error({ err: e }, 'could not audit a rejected request'));
 }
 
-/** The reason of a summary: how many, of which statuses, from where and since when, then the last one's reason. */
+/** The reason of a summary: how many, of which statuses, from where (an address, a /64) and since when, then the last one's reason. */
 export function summaryReason(s: SuppressedRejections): string {
   const statuses = Object.entries(s.statuses)
     .map(([status, n]) => `${status}: ${n}`)
     .join(', ');
-  const head = `${s.count} more unauthenticated requests from ${s.source} rejected since ${s.since.toISOString()} (${statuses}), beyond its audit budget, summarised here; the last: `;
+  // `*`: sources past those kept or named, each at least one address.
+  const from = s.source !== '*' ? s.source : s.sources > 1 ? `at least ${s.sources} other sources` : 'other sources';
+  const head = `${s.count} more unauthenticated requests from ${from} rejected since ${s.since.toISOString()} (${statuses}), beyond the audit budget, summarised here; the last: `;
   return (head + s.last.reason).slice(0, 2000);
 }
 
@@ -540,8 +543,7 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
     res.setHeader('X-Content-Type-Options', 'nosniff');
     // A GET or HEAD reads no body (JsonBodyInterceptor): one sent anyway is not taken in to keep the connection, however
     // long it is (red team, 2026-12-04: 50 MB to /healthz, drained, and the connection kept).
-    if (closing || (!readsBody(req.method) && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)))
-      res.setHeader('Connection', 'close');
+    if (closing || (!readsBody(req.method) && carriesBody(req))) res.setHeader('Connection', 'close');
     // An answer begun before the stop and finished after it ends its connection too (the socket taken now: the answer
     // lets go of it as it finishes).
     const socket = res.socket;
@@ -568,6 +570,8 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
       { source: r.source },
     ),
   );
+  // `Expect: 100-continue` is answered 100 by the body reader, after the guards, not by Node as the request arrives.
+  continueWhenBodyIsRead(httpServer);
   await app.listen(options.port, options.host);
   const server = app.getHttpServer();
   // Idle keep-alive connections live longer than clients' own pools keep them (undici: 4 s), and long enough that a

@@ -1,11 +1,17 @@
+import { isIPv4, isIPv6, SocketAddress } from 'node:net';
+
 /**
- * How many rejections of unauthenticated requests from one source address are audited one by one (docs/adr/0034).
+ * How many rejections of unauthenticated requests are audited one by one (docs/adr/0034).
  *
  * Every refused request is audited, and the audit log is append-only: without a bound, anyone who can reach a port
- * grows it without limit (about 1 KB per bare 401, more with a long URL), with no token at all. So each source
- * address has a budget (a token bucket: `burst` at once, `perSecond` after that). Within it a rejection is audited
- * as before. Beyond it, a rejection is counted, and the counts are audited as one summary per source and interval
- * (`drain`), so the record still says how many, of which statuses, since when and the last of them.
+ * grows it without limit (about 1 KB per bare 401, more with a long URL), with no token at all. So each source has a
+ * budget (a token bucket: `burst` at once, `perSecond` after that), and all sources together have one more
+ * (`globalPerWindow` per `windowMs`). Within both a rejection is audited as before. Beyond either, a rejection is
+ * counted, and the counts are audited as summaries (`drain`), so the record still says how many, of which statuses,
+ * since when and the last of them.
+ *
+ * A source is an IPv4 address, or an IPv6 /64 (`sourceOf`): one host may hold a whole /64, and with a budget per
+ * address it had 2^64 of them (red team, 2026-12-04).
  *
  * Rejections of authenticated callers are not budgeted: they are accountable, and their token can be revoked.
  * The sources kept are bounded (`maxSources`): beyond that, new sources share one budget, `*`.
@@ -14,9 +20,21 @@ export interface RejectionBudgetOptions {
   burst: number;
   perSecond: number;
   maxSources: number;
+  /** Rejections audited one by one across all sources in one window; beyond it every source's are counted. */
+  globalPerWindow: number;
+  windowMs: number;
+  /** Summaries one `drain` gives at most: the busiest sources each get one, the rest share the last. */
+  maxSummaries: number;
 }
 
-export const DEFAULT_REJECTION_BUDGET: RejectionBudgetOptions = { burst: 20, perSecond: 1, maxSources: 10_000 };
+export const DEFAULT_REJECTION_BUDGET: RejectionBudgetOptions = {
+  burst: 20,
+  perSecond: 1,
+  maxSources: 10_000,
+  globalPerWindow: 100,
+  windowMs: 10_000,
+  maxSummaries: 10,
+};
 
 /** A rejection as the summary names the last one. */
 export interface RejectionSeen {
@@ -26,9 +44,11 @@ export interface RejectionSeen {
   reason: string;
 }
 
-/** What one source had counted, not audited one by one, since `since`. */
+/** What one source (or `*`, several) had counted, not audited one by one, since `since`. */
 export interface SuppressedRejections {
   source: string;
+  /** How many budgets the summary sums: 1 for one source; for `*`, the sources it stands for (the shared budget counts once). */
+  sources: number;
   count: number;
   since: Date;
   statuses: Record<string, number>;
@@ -40,51 +60,108 @@ interface SourceState {
   at: number;
   suppressed: number;
   since: number;
+  /** Which rejection of all counted was its last (a running number: the clock may not move between two). */
+  lastOrder: number;
   statuses: Record<string, number>;
   last?: RejectionSeen;
 }
 
+/**
+ * The budget key of an address: an IPv4 address as it is, an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, how a
+ * dual-stack socket shows an IPv4 client) as that IPv4 address, any other IPv6 address as its /64 (`2001:db8:1:2::/64`,
+ * the zone dropped). Anything else (`unknown`) as it is.
+ */
+export function sourceOf(address: string): string {
+  if (isIPv4(address)) return address;
+  const plain = address.split('%')[0];
+  if (!isIPv6(plain)) return address;
+  const h = hextets(plain);
+  if (h.slice(0, 5).every((x) => x === 0) && h[5] === 0xffff) return [h[6] >> 8, h[6] & 0xff, h[7] >> 8, h[7] & 0xff].join('.');
+  const prefix = [...h.slice(0, 4), 0, 0, 0, 0].map((x) => x.toString(16)).join(':');
+  return `${new SocketAddress({ address: prefix, family: 'ipv6' }).address}/64`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (no zone), an IPv4 tail included. */
+function hextets(address: string): number[] {
+  let text = address;
+  const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (tail) {
+    const [a, b, c, d] = tail.slice(1).map(Number);
+    text = `${text.slice(0, tail.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const groups = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  const [head, rest] = text.split('::');
+  if (rest === undefined) return groups(head);
+  const before = groups(head);
+  const after = groups(rest);
+  return [...before, ...Array<number>(8 - before.length - after.length).fill(0), ...after];
+}
+
 export class RejectionBudget {
   private readonly sources = new Map<string, SourceState>();
+  private window = { start: -Infinity, used: 0 };
+  private counted = 0;
 
   constructor(
     private readonly options: RejectionBudgetOptions = DEFAULT_REJECTION_BUDGET,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** True when this rejection from `source` is to be audited on its own; false when it is only counted. */
-  take(source: string, seen: RejectionSeen): boolean {
+  /** True when this rejection from the address `from` is to be audited on its own; false when it is only counted. */
+  take(from: string, seen: RejectionSeen): boolean {
     const t = this.now();
+    const source = sourceOf(from);
     const key = this.sources.has(source) || this.sources.size < this.options.maxSources ? source : '*';
     let s = this.sources.get(key);
     if (!s) {
-      s = { tokens: this.options.burst, at: t, suppressed: 0, since: t, statuses: {} };
+      s = { tokens: this.options.burst, at: t, suppressed: 0, since: t, lastOrder: 0, statuses: {} };
       this.sources.set(key, s);
     }
     s.tokens = this.refilled(s, t);
     s.at = t;
-    if (s.tokens >= 1) {
+    if (t - this.window.start >= this.options.windowMs) this.window = { start: t, used: 0 };
+    // Within its source's budget and the global one: audited. The source's token is spent only then.
+    if (s.tokens >= 1 && this.window.used < this.options.globalPerWindow) {
       s.tokens -= 1;
+      this.window.used++;
       return true;
     }
     if (s.suppressed === 0) s.since = t;
     s.suppressed++;
     s.statuses[seen.status] = (s.statuses[seen.status] ?? 0) + 1;
     s.last = seen;
+    s.lastOrder = ++this.counted;
     return false;
   }
 
-  /** The counts since the last drain, one per source that had any; sources back at a full budget are forgotten. */
+  /**
+   * The counts since the last drain: one summary per source that had any, the busiest first; past `maxSummaries`, the
+   * rest as one (`*`). Sources back at a full budget are forgotten.
+   */
   drain(): SuppressedRejections[] {
     const t = this.now();
-    const out: SuppressedRejections[] = [];
+    const counted: Array<[string, SourceState]> = [];
     for (const [source, s] of this.sources) {
-      if (s.suppressed > 0 && s.last) {
-        out.push({ source, count: s.suppressed, since: new Date(s.since), statuses: s.statuses, last: s.last });
-        s.suppressed = 0;
-        s.statuses = {};
-        s.last = undefined;
-      } else if (this.refilled(s, t) >= this.options.burst) this.sources.delete(source);
+      if (s.suppressed > 0 && s.last) counted.push([source, s]);
+      else if (this.refilled(s, t) >= this.options.burst) this.sources.delete(source);
+    }
+    // Many sources over their budget (a /48 holds 65,536 /64s) must not become as many summaries each interval.
+    counted.sort(([a, x], [b, y]) => Number(a === '*') - Number(b === '*') || y.suppressed - x.suppressed);
+    const named = counted.length > this.options.maxSummaries ? counted.slice(0, this.options.maxSummaries - 1) : counted;
+    const out = named.map(([source, s]) => summaryOf(source, 1, [s]));
+    const rest = counted.slice(named.length);
+    if (rest.length)
+      out.push(
+        summaryOf(
+          '*',
+          rest.length,
+          rest.map(([, s]) => s),
+        ),
+      );
+    for (const [, s] of counted) {
+      s.suppressed = 0;
+      s.statuses = {};
+      s.last = undefined;
     }
     return out;
   }
@@ -92,4 +169,19 @@ export class RejectionBudget {
   private refilled(s: SourceState, t: number): number {
     return Math.min(this.options.burst, s.tokens + ((t - s.at) / 1000) * this.options.perSecond);
   }
+}
+
+/** One summary of the counts of `states`, the last rejection the latest of theirs. */
+function summaryOf(source: string, sources: number, states: SourceState[]): SuppressedRejections {
+  const statuses: Record<string, number> = {};
+  for (const s of states) for (const [status, n] of Object.entries(s.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
+  const latest = states.reduce((a, b) => (b.lastOrder > a.lastOrder ? b : a));
+  return {
+    source,
+    sources,
+    count: states.reduce((n, s) => n + s.suppressed, 0),
+    since: new Date(states.reduce((t, s) => Math.min(t, s.since), Infinity)),
+    statuses,
+    last: latest.last!,
+  };
 }

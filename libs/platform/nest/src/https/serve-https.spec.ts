@@ -3,13 +3,15 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConnectionOptions, connect as tlsConnect } from 'node:tls';
-import { Module } from '@nestjs/common';
+import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
 import pino from 'pino';
 import { InMemoryBus } from '@countersign/bus';
 import { fetchTrusting } from '@countersign/client';
 import { CertificateAuthority, createRootCa, issueCertificate, issueIntermediateCa } from '@countersign/pki';
-import { TokenRegistry } from '../auth';
+import { Roles, sha256Hex, TokenRegistry } from '../auth';
+import { ApiRoute } from '../openapi/route-doc';
 import { PlatformModule, serve } from '../platform.module';
+import { rawConnection } from '../testing/raw-http';
 import { httpTls } from './https-files';
 
 // real: serve() with the platform module in a Nest app on 127.0.0.1, Node's TLS (real handshakes), the project's PKI
@@ -40,6 +42,17 @@ function plainGet(url: string): Promise<{ status?: number; error?: string }> {
     req.on('error', (e: Error & { code?: string }) => resolve({ error: e.code ?? e.message }));
     req.end();
   });
+}
+
+@Controller('echo')
+class EchoController {
+  @ApiRoute({ summary: 'Echoes a body', body: { type: 'object' }, ok: { description: 'what it read' } })
+  @Post()
+  @HttpCode(200)
+  @Roles('writer')
+  echo(@Body() body: unknown) {
+    return { read: body };
+  }
 }
 
 async function until<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
@@ -78,7 +91,8 @@ describe('serve() over HTTPS', () => {
     certFile = join(dir, 'api.pem');
     keyFile = join(dir, 'api.key');
     writePair(await issueCertificate(ca, 'first', 'server', { notAfter: new Date(Date.now() + HOUR) }));
-    @Module({ imports: [PlatformModule.forRoot({ service: 'test', bus: new InMemoryBus({ logger }), logger, tokens: new TokenRegistry([]) })] })
+    const tokens = new TokenRegistry([{ principal: 'writer', kind: 'service', roles: ['writer'], tokenSha256: sha256Hex('writer-token') }]);
+    @Module({ imports: [PlatformModule.forRoot({ service: 'test', bus: new InMemoryBus({ logger }), logger, tokens })], controllers: [EchoController] })
     class Root {}
     const running = await serve(Root, logger, { host: '127.0.0.1', port: 0, tls: { certFile, keyFile, reloadMs: 100 } });
     expect(running.scheme).toBe('https');
@@ -114,6 +128,22 @@ describe('serve() over HTTPS', () => {
     await expect(served(port, root.certPem, { minVersion: 'TLSv1', maxVersion: 'TLSv1.2', ciphers: 'DEFAULT@SECLEVEL=0' })).resolves.toMatchObject({
       cn: expect.any(String),
     });
+  });
+
+  it('answers Expect: 100-continue with 100 only after the guards, over TLS as over plain HTTP', async () => {
+    const head = (auth: string) =>
+      `POST /echo HTTP/1.1\r\nHost: localhost\r\n${auth}Content-Type: application/json\r\nContent-Length: 7\r\nExpect: 100-continue\r\n\r\n`;
+    const tls = { ca: root.certPem, servername: 'localhost' };
+    const anonymous = await rawConnection(port, tls);
+    anonymous.write(head(''));
+    expect(await anonymous.next()).toMatchObject({ status: 401, headers: { connection: 'close' } });
+    await anonymous.closed;
+    const writer = await rawConnection(port, tls);
+    writer.write(head('Authorization: Bearer writer-token\r\n'));
+    expect((await writer.next()).status).toBe(100);
+    writer.write('{"a":1}');
+    expect(await writer.next()).toMatchObject({ status: 200, body: '{"read":{"a":1}}' });
+    writer.destroy();
   });
 
   it('serves a renewed certificate to new connections without a restart, and keeps the old one while the files are no pair', async () => {

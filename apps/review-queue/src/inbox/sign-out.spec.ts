@@ -1,0 +1,105 @@
+import { connect } from 'node:net';
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import pino from 'pino';
+import { InMemoryBus } from '@countersign/bus';
+import { PlatformModule, serve, TokenRegistry } from '@countersign/nest';
+import { INBOX_OPTIONS } from '../tokens';
+import { createInMemorySessionStore } from './in-memory-session.store';
+import { InboxOptions } from './inbox.options';
+import { OidcSignIn } from './oidc-sign-in';
+import { HttpResponse, Sessions } from './sessions';
+import { SignedInGuard } from './signed-in.guard';
+import { SignInController } from './sign-in.controller';
+
+// real: the sign-in controller in the platform's Nest HTTP app (guards, the body reader, the rejection filter), Sessions
+// with the in-memory store, the inbox's guard; fake: the identity provider (its sign-out address).
+const logger = pino({ level: 'silent' });
+const END_SESSION = 'http://idp.invalid/end-session';
+
+/** Sends `request` as it is, and everything the server writes back until it closes the connection: its status, headers and body. */
+function untilClosed(port: number, request: string): Promise<{ text: string; status: number; connection?: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const head = text.slice(0, text.indexOf('\r\n\r\n'));
+      const connection = /^connection: *(.*)$/im.exec(head)?.[1];
+      resolve({ text, status: Number(text.split(' ')[1]), connection, body: text.slice(head.length + 4) });
+    });
+  });
+}
+
+describe('POST /auth/sign-out reads no body', () => {
+  let port: number;
+  let sessions: Sessions;
+  let close: () => Promise<void>;
+
+  /** A signed-in session: its cookie and CSRF token. */
+  const signedIn = async () => {
+    const headers: Record<string, unknown> = {};
+    const res = { setHeader: (k: string, v: unknown) => (headers[k.toLowerCase()] = v), getHeader: (k: string) => headers[k.toLowerCase()] };
+    const session = await sessions.open(res as unknown as HttpResponse, {
+      sub: 'alice',
+      name: 'Alice',
+      roles: ['reviewer'],
+      amr: ['pwd'],
+      idToken: 'id.token',
+    });
+    return { cookie: String((headers['set-cookie'] as string[])[0]).split(';')[0], csrf: session.csrf };
+  };
+  const head = (s: { cookie: string; csrf: string }, length: number, extra = '') =>
+    `POST /auth/sign-out HTTP/1.1\r\nHost: x\r\nCookie: ${s.cookie}\r\nX-CSRF-Token: ${s.csrf}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${extra}\r\n`;
+
+  beforeAll(async () => {
+    const options: InboxOptions = {
+      issuer: 'http://idp.invalid',
+      clientId: 'inbox',
+      clientSecret: 'secret',
+      publicUrl: 'http://127.0.0.1:8082',
+      sessions: createInMemorySessionStore(),
+    };
+    @Module({
+      imports: [PlatformModule.forRoot({ service: 'review-queue', bus: new InMemoryBus({ logger }), logger, tokens: new TokenRegistry([]) })],
+      controllers: [SignInController],
+      providers: [
+        { provide: INBOX_OPTIONS, useValue: options },
+        Sessions,
+        { provide: OidcSignIn, useValue: { signOutUrl: async () => END_SESSION } },
+        { provide: APP_GUARD, useClass: SignedInGuard },
+      ],
+    })
+    class Root {}
+    const running = await serve(Root, logger, { host: '127.0.0.1', port: 0 });
+    port = running.port;
+    sessions = running.app.get(Sessions);
+    close = () => running.app.close();
+  });
+  afterAll(() => close());
+
+  it('signs out whatever body comes with it: a malformed one is not read (it was a 400, and the session stayed)', async () => {
+    const s = await signedIn();
+    const res = await untilClosed(port, `${head(s, 1, 'Connection: close\r\n')}{`);
+    expect(res).toMatchObject({ status: 200, body: JSON.stringify({ signedOut: true, next: END_SESSION }) });
+    expect(await sessions.current({ method: 'GET', url: '/reviews', headers: { cookie: s.cookie } })).toBeUndefined();
+  });
+
+  it('answers at once while a body is still arriving, and closes the connection rather than wait for the rest', async () => {
+    // Red team (2026-12-04): a slow body held the public route until the request timeout (300 s). Here 10 of 1,000
+    // bytes come, then nothing: the answer and the close come all the same.
+    const s = await signedIn();
+    const res = await untilClosed(port, `${head(s, 1000)}${' '.repeat(10)}`);
+    expect(res).toMatchObject({ status: 200, connection: 'close', body: JSON.stringify({ signedOut: true, next: END_SESSION }) });
+  });
+
+  it('answers Expect: 100-continue without a 100 (no body is wanted), and still checks the CSRF token', async () => {
+    const s = await signedIn();
+    const forged = await untilClosed(port, head({ ...s, csrf: 'x'.repeat(s.csrf.length) }, 7, 'Expect: 100-continue\r\n'));
+    expect(forged).toMatchObject({ status: 403, connection: 'close' });
+    const own = await untilClosed(port, head(s, 7, 'Expect: 100-continue\r\n'));
+    expect(own.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(own).toMatchObject({ connection: 'close', body: JSON.stringify({ signedOut: true, next: END_SESSION }) });
+  });
+});
