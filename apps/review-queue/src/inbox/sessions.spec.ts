@@ -61,6 +61,26 @@ describe('inbox sessions', () => {
     expect(tls.cookies()[0]).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
   });
 
+  it('names its cookies __Host- under TLS and reads no plain-named one there (a cookie planted by a sibling host)', async () => {
+    const sessions = sessionsFor({ publicUrl: 'https://reviews.example' });
+    const { res, cookies } = response();
+    await sessions.open(res, who);
+    const [session] = cookies();
+    expect(session).toMatch(/^__Host-cs_session=[\w-]{43}; Path=\/; HttpOnly; SameSite=Strict; Secure$/);
+    const id = session.slice('__Host-cs_session='.length, session.indexOf(';'));
+    expect(await sessions.current(requestWith([`__Host-cs_session=${id}`]))).toMatchObject({ principal: { id: 'alice' } });
+    // The same session id under the plain name, as a sibling subdomain can set it: not read.
+    expect(await sessions.current(requestWith([`cs_session=${id}`]))).toBeUndefined();
+    // The sign-in cookie too, with the Path=/ a __Host- cookie must have.
+    const signIn = response();
+    await sessions.remember(signIn.res, { kind: 'pending', state: 's', nonce: 'n', codeVerifier: 'v', returnTo: '/reviews' });
+    const [pending] = signIn.cookies();
+    expect(pending).toMatch(/^__Host-cs_signin=[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Secure; Max-Age=600$/);
+    const pendingId = pending.slice('__Host-cs_signin='.length, pending.indexOf(';'));
+    expect(await sessions.recall(requestWith([`cs_signin=${pendingId}`]), response().res)).toBeUndefined();
+    expect(await sessions.recall(requestWith([`__Host-cs_signin=${pendingId}`]), response().res)).toMatchObject({ state: 's' });
+  });
+
   it('ends a session after the idle timeout, and each request restarts the idle clock', async () => {
     jest.useFakeTimers({ now: new Date('2026-11-30T10:00:00Z') });
     const sessions = sessionsFor({ idleTimeoutMs: 60_000 });

@@ -8,6 +8,12 @@ import type { PendingSignIn, ReviewerSession } from './session.store';
 
 export const SESSION_COOKIE = 'cs_session';
 export const SIGN_IN_COOKIE = 'cs_signin';
+/**
+ * Under TLS the cookies are named `__Host-…`: a browser takes such a cookie only from a secure origin, for this host
+ * alone, with `Path=/` and no `Domain`, so a sibling subdomain or a plain-HTTP page on the host cannot plant one (cookie
+ * tossing: a session of the attacker's, sent before the reviewer's own). The plain names are not read then.
+ */
+export const HOST_PREFIX = '__Host-';
 const SIGN_IN_TTL_MS = 10 * 60_000;
 
 /** The bits of a Node request and response the inbox reads and writes (Express's, under Nest). */
@@ -31,7 +37,7 @@ export interface HttpResponse {
 const keyOf = (id: string) => createHash('sha256').update(id).digest('base64url');
 
 /**
- * The inbox's sessions: a random id in a cookie (HttpOnly, SameSite=Strict, Secure under TLS), the session itself
+ * The inbox's sessions: a random id in a cookie (HttpOnly, SameSite=Strict; Secure and `__Host-` under TLS), the session itself
  * server-side, ended by sign-out, by `idleTimeoutMs` without a request, or by `maxSessionMs` whatever happens.
  */
 @Injectable()
@@ -51,7 +57,7 @@ export class Sessions {
 
   /** The signed-in reviewer of this request, their idle clock restarted (`touch: false`: a live-update stream's check); undefined when none. */
   async current(req: HttpRequest, touch = true): Promise<ReviewerSession | undefined> {
-    const id = cookies(req)[SESSION_COOKIE];
+    const id = cookies(req)[this.named(SESSION_COOKIE)];
     if (!id) return undefined;
     const found = await this.options.sessions.get(keyOf(id));
     if (found?.kind !== 'session') return undefined;
@@ -100,7 +106,7 @@ export class Sessions {
 
   /** Ends the request's session (sign-out) and clears its cookie. */
   async close(req: HttpRequest, res: HttpResponse): Promise<void> {
-    const id = cookies(req)[SESSION_COOKIE];
+    const id = cookies(req)[this.named(SESSION_COOKIE)];
     if (id) await this.options.sessions.delete(keyOf(id));
     appendCookie(res, this.cookie(SESSION_COOKIE, '', { sameSite: 'Strict', path: '/', maxAge: 0 }));
   }
@@ -117,7 +123,7 @@ export class Sessions {
 
   /** The sign-in this callback answers, used once; undefined when unknown or too old. */
   async recall(req: HttpRequest, res: HttpResponse): Promise<PendingSignIn | undefined> {
-    const id = cookies(req)[SIGN_IN_COOKIE];
+    const id = cookies(req)[this.named(SIGN_IN_COOKIE)];
     appendCookie(res, this.cookie(SIGN_IN_COOKIE, '', { sameSite: 'Lax', path: '/auth', maxAge: 0 }));
     if (!id) return undefined;
     const found = await this.options.sessions.get(keyOf(id));
@@ -166,11 +172,22 @@ export class Sessions {
     return Math.min(s.lastSeenAt + this.idleTimeoutMs, s.createdAt + this.maxSessionMs);
   }
 
+  /** Whether the inbox is served over TLS (its public URL): its cookies are then Secure and `__Host-` named. */
+  private get secure(): boolean {
+    return resolve(this.options.publicUrl).startsWith('https:');
+  }
+
+  /** A cookie's name as set and read: `__Host-` prefixed under TLS (`HOST_PREFIX`). */
+  private named(name: string): string {
+    return this.secure ? `${HOST_PREFIX}${name}` : name;
+  }
+
   private cookie(name: string, value: string, o: { sameSite: 'Strict' | 'Lax'; path: string; maxAge?: number }) {
-    const secure = resolve(this.options.publicUrl).startsWith('https:');
+    const secure = this.secure;
     return [
-      `${name}=${value}`,
-      `Path=${o.path}`,
+      `${this.named(name)}=${value}`,
+      // A `__Host-` cookie must have Path=/ (the sign-in cookie's /auth only narrows where a plain one is sent).
+      `Path=${secure ? '/' : o.path}`,
       'HttpOnly',
       `SameSite=${o.sameSite}`,
       ...(secure ? ['Secure'] : []),

@@ -182,7 +182,11 @@ export function buildOpenApiDocument(app: INestApplication, info: OpenApiInfo): 
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API token from AUTH_TOKENS_FILE; its roles decide the routes it may call.' }, 'bearer')
     .addCookieAuth(
       'cs_session',
-      { type: 'apiKey', in: 'cookie', description: 'The reviewer inbox session (OpenID Connect sign-in at /auth/sign-in).' },
+      {
+        type: 'apiKey',
+        in: 'cookie',
+        description: 'The reviewer inbox session (OpenID Connect sign-in at /auth/sign-in); named `__Host-cs_session` when the inbox is served over TLS.',
+      },
       'session',
     )
     .build();
