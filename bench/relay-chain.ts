@@ -42,6 +42,7 @@ export const RELAY_SERVICES: Record<string, RelayGroup[]> = {
         TOPICS.actionExecuted,
         TOPICS.actionFailed,
         TOPICS.actionRefused,
+        TOPICS.outcomeCheckRequested,
         TOPICS.actionHeld,
       ].map((from) => ({ from })),
     },

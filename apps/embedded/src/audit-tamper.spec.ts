@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,11 +22,12 @@ describe('an audit file changed while the embedded mode was stopped', () => {
     const id = (await call('POST', `${first.url}/v1/proposals`, refund, token('agent'))).body.actionId as string;
     await eventually(async () => expect((await call('GET', `${first.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('executed'));
     await eventually(() => expect(readFileSync(file, 'utf8')).toContain('execution.action.executed.v1'));
-    // A clean stop signs a final head over every entry.
+    // A clean stop signs a final head over every entry, the last of which records that stop.
     await first.close();
 
     const untouched = readFileSync(file, 'utf8');
     const lines = untouched.trim().split('\n');
+    expect(JSON.parse(lines.at(-1)!).entry.eventType).toBe('audit.log.stopped.v1');
     const edited = lines.map((l) => (l.includes('execution.action.executed.v1') ? l.replace('"executed"', '"failed"') : l));
     expect(edited).not.toEqual(lines);
     writeFileSync(file, `${edited.join('\n')}\n`);
@@ -52,6 +54,12 @@ describe('an audit file changed while the embedded mode was stopped', () => {
     writeFileSync(file, `${untouched}${JSON.stringify(forged)}\n`);
     await expect(startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) })).rejects.toThrow(
       /are past the head the writer stopped cleanly under \(\d+ entries\): they were added by someone else/,
+    );
+    // …and with the record of the clean stop deleted too: the log itself ends in that stop, under its final head, so the
+    // forged entry is still refused, not adopted as a crash's tail and signed into the next head (red team, 2026-12-04).
+    rmSync(join(home, 'audit', 'stopped-cleanly.json'));
+    await expect(startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) })).rejects.toThrow(
+      /entries (\d+)\.\.\1 are past the signed head of \1 entries, which ends in the writer's clean stop \(entry \d+\): .* so they were added by someone else/,
     );
 
     // Put back as it was, the home starts again (the refused starts left no lock behind), and the chain continues.
@@ -94,7 +102,7 @@ describe('an audit file changed while the embedded mode was stopped', () => {
 });
 
 describe('an audit file whose last write the power cut short', () => {
-  it('starts again: the torn bytes are kept beside the log, the recovery is logged, the chain continues and audit verify passes', async () => {
+  it('starts again: the torn bytes are kept beside the log, the recovery is logged and recorded in the log, the chain continues and audit verify passes', async () => {
     const home = mkdtempSync(join(tmpdir(), 'countersign-torn-'));
     const audit = join(home, 'audit');
     const file = join(audit, 'audit.jsonl');
@@ -149,7 +157,52 @@ describe('an audit file whose last write the power cut short', () => {
     }
     // The operator's check (README): the recovered log verifies whole against its signed heads.
     const out: string[] = [];
-    expect(await runAuditCli(['verify', '--file', file, '--keys', join(audit, 'keys')], { out: (l) => out.push(l), err: () => undefined })).toBe(0);
+    const err: string[] = [];
+    expect(await runAuditCli(['verify', '--file', file, '--keys', join(audit, 'keys')], { out: (l) => out.push(l), err: (l) => err.push(l) })).toBe(0);
     expect(out.join('\n')).toMatch(/^verified: \d+ entries, \d+ signed heads, root [0-9a-f]{64}$/);
+    // …and shows, from the signed log itself, that a line was set aside at that start, with the hash of its bytes.
+    const digest = createHash('sha256').update(torn).digest('hex');
+    expect(err.join('\n')).toMatch(
+      new RegExp(
+        `^  entry \\d+ \\(torn-write\\): the last line of ${escape(file)} \\(line \\d+, ${Buffer.byteLength(torn)} bytes, SHA-256 ${digest}\\) was cut short past every signed head \\(the newest of \\d+ entries\\) and set aside to ${escape(
+          join(
+            audit,
+            readdirSync(audit).find((f) => f.startsWith('audit.jsonl.torn-'))!,
+          ),
+        )}$`,
+        'm',
+      ),
+    );
+  }, 120_000);
+
+  it('refuses a last line that no write cut short leaves: a whole entry no head covers, its newline cut and one byte changed (red team, 2026-12-04)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'countersign-not-torn-'));
+    const audit = join(home, 'audit');
+    const file = join(audit, 'audit.jsonl');
+    const first = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) });
+    await first.close();
+    // As a crash between the writer's last entry and its final head leaves the log: that entry under no head.
+    const headsFile = join(audit, 'tree-heads.jsonl');
+    const heads = readFileSync(headsFile, 'utf8').trimEnd().split('\n');
+    const newest = JSON.parse(heads.at(-1)!) as { treeSize: number };
+    writeFileSync(
+      headsFile,
+      heads
+        .slice(0, -1)
+        .map((h) => `${h}\n`)
+        .join(''),
+    );
+    for (const f of readdirSync(join(audit, 'heads')).filter((f) => f.startsWith(`${String(newest.treeSize).padStart(14, '0')}-`)))
+      rmSync(join(audit, 'heads', f));
+    rmSync(join(audit, 'stopped-cleanly.json'));
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    // Its newline cut and one byte changed: before, this was set aside as a torn write, and the entry was gone.
+    writeFileSync(file, `${lines.slice(0, -1).join('\n')}\n${lines.at(-1)!.replace('"index":', '"index";')}`);
+    await expect(startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) })).rejects.toThrow(
+      /audit\.jsonl: line \d+ has no newline and is not the start of a JSON line: a write cut short leaves the start of a line, so it was changed outside Countersign/,
+    );
+    expect(readdirSync(audit).filter((f) => f.includes('.torn-'))).toEqual([]);
   }, 120_000);
 });
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

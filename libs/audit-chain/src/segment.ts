@@ -99,6 +99,11 @@ export interface VerifyOptions {
   pinned?: readonly string[];
   /** Sizes and roots recorded elsewhere: the log must be at least that long and have that root at each of those sizes. */
   anchors?: readonly TreeAnchor[];
+  /**
+   * Told of each entry, in order, once it is checked (its place and its leaf hash): for what a caller shows beside the
+   * verdict (`audit verify` lists the entries that record a recovery). Not an input of the verdict.
+   */
+  onEntry?: (e: LoggedEntry) => void;
 }
 
 // Where a recorded hex hash is decoded and a computed one written, to be compared (reused: nothing allocated per entry).
@@ -166,6 +171,7 @@ export class ChainVerifier {
   private nextAnchor = 0;
   private anchorAt = -1;
   private readonly signers = new Map<string, HeadSigner>();
+  private readonly onEntry?: (e: LoggedEntry) => void;
 
   constructor(
     heads: readonly TreeHead[],
@@ -176,6 +182,7 @@ export class ChainVerifier {
     this.range = CompactRange.restore(prefix);
     this.expected = prefix.size;
     this.pinned = options.pinned && new Set(options.pinned);
+    this.onEntry = options.onEntry;
     this.anchors = [...(options.anchors ?? [])].sort((a, b) => a.treeSize - b.treeSize);
     const malformed = heads.map(treeHeadFormProblem).find(Boolean) ?? this.anchors.map(anchorFormProblem).find(Boolean);
     if (malformed) {
@@ -268,6 +275,7 @@ export class ChainVerifier {
       if (problem) return problem;
     }
     this.expected++;
+    this.onEntry?.(e);
     return undefined;
   }
 

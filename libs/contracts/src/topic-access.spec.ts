@@ -1,4 +1,4 @@
-import { ALL_TOPICS, dlqTopic, Topic, TOPICS } from './topics';
+import { ALL_TOPICS, AUDIT_LOG_OWN_TOPICS, dlqTopic, Topic, TOPICS } from './topics';
 import { DEAD_LETTER_READERS, KAFKA_PARTIES, KAFKA_SERVICES, kafkaRights, TOPIC_READERS, TOPIC_WRITERS } from './topic-access';
 
 describe('the topic table (who may write what)', () => {
@@ -57,10 +57,19 @@ describe('the topic table (who may read what)', () => {
     expect(kafkaRights('executor').describe).toEqual(ALL_TOPICS);
   });
 
-  it('lets the audit writer read every topic and every dead letter, but the tree heads it publishes itself', () => {
+  it('lets the audit writer read every topic and every dead letter, but the tree heads it publishes and what it records about its own log', () => {
     const read = kafkaRights('audit-writer').read;
-    expect([...read].sort()).toEqual(ALL_TOPICS.filter((t) => t !== TOPICS.treeHeadPublished).sort());
+    const own = new Set<string>([TOPICS.treeHeadPublished, ...AUDIT_LOG_OWN_TOPICS]);
+    expect([...read].sort()).toEqual(ALL_TOPICS.filter((t) => !own.has(t)).sort());
     expect(DEAD_LETTER_READERS).toEqual(['audit-writer']);
+  });
+
+  it("keeps the audit log's own topics to the audit writer: it alone may write them, and nobody reads them from Kafka", () => {
+    expect([...AUDIT_LOG_OWN_TOPICS].sort()).toEqual([TOPICS.logRecovered, TOPICS.logResumed, TOPICS.logStopped].sort());
+    for (const topic of AUDIT_LOG_OWN_TOPICS) {
+      expect({ topic, writers: TOPIC_WRITERS[topic], readers: TOPIC_READERS[topic] }).toEqual({ topic, writers: ['audit-writer'], readers: [] });
+      for (const party of KAFKA_PARTIES) expect({ party, reads: kafkaRights(party).read.includes(topic) }).toEqual({ party, reads: false });
+    }
   });
 
   it('has every service read less than every topic', () => {

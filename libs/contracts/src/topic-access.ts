@@ -25,6 +25,10 @@ export const TOPIC_WRITERS: { readonly [T in Topic]: readonly KafkaParty[] } = {
   [TOPICS.requestRejected]: KAFKA_SERVICES,
   [TOPICS.flagSourceHealthChanged]: KAFKA_SERVICES,
   [TOPICS.treeHeadPublished]: ['audit-writer'],
+  // Appended by the audit writer to its own log, never published (`AUDIT_LOG_OWN_TOPICS`): only it may write them.
+  [TOPICS.logRecovered]: ['audit-writer'],
+  [TOPICS.logStopped]: ['audit-writer'],
+  [TOPICS.logResumed]: ['audit-writer'],
   [TOPICS.contractChanged]: ['policy-engine'],
   [TOPICS.changeRequested]: ['policy-engine'],
   [TOPICS.changeDecided]: ['policy-engine'],
@@ -53,7 +57,8 @@ export const EXTERNALLY_WRITTEN_TOPICS: ReadonlySet<Topic> = new Set(
  * this table, so a certificate can consume only what its service acts on: the executor cannot read proposals, sampled
  * reviews or revealed data. `test/architecture/topic-readers.spec.ts` runs the five services and checks every
  * subscription against it, both ways (nothing missing, nothing unused). The audit writer reads every topic but the tree
- * heads it publishes itself (they certify the log and are kept beside it); it alone reads the dead-letter topics
+ * heads it publishes itself (they certify the log and are kept beside it) and what it records about its own log
+ * (`AUDIT_LOG_OWN_TOPICS`, never published); it alone reads the dead-letter topics
  * (`DEAD_LETTER_READERS`). A topic nobody else acts on is read by the audit writer alone.
  */
 export const TOPIC_READERS: { readonly [T in Topic]: readonly KafkaService[] } = {
@@ -76,6 +81,11 @@ export const TOPIC_READERS: { readonly [T in Topic]: readonly KafkaService[] } =
   [TOPICS.flagSourceHealthChanged]: ['orchestrator', 'audit-writer'],
   // Published by the audit writer itself and kept beside the log: read by auditors through its API, not from Kafka.
   [TOPICS.treeHeadPublished]: [],
+  // What the audit writer records about its own log, in the log: never on Kafka, so nobody reads them there (a copy
+  // there is a forgery, and the audit writer does not record it).
+  [TOPICS.logRecovered]: [],
+  [TOPICS.logStopped]: [],
+  [TOPICS.logResumed]: [],
   // Approved contract changes, replayed at every start by each instance that works with the contract (rules, parameter
   // schemas, SLA classes, degradation thresholds, decision-quality sampling).
   [TOPICS.contractChanged]: ['policy-engine', 'orchestrator', 'review-queue', 'executor', 'audit-writer'],

@@ -12,6 +12,9 @@ import {
   RequestRejectedV1,
   ReviewDecidedV1,
   TreeHeadPublishedV1,
+  AuditLogRecoveredV1,
+  AuditLogStoppedV1,
+  AuditLogResumedV1,
   ContractChangedV1,
   ChangeRequestedV1,
   ChangeDecidedV1,
@@ -44,6 +47,9 @@ export const TOPICS = {
   actionRefused: 'execution.action.refused.v1',
   requestRejected: 'security.request.rejected.v1',
   treeHeadPublished: 'audit.tree-head.published.v1',
+  logRecovered: 'audit.log.recovered.v1',
+  logStopped: 'audit.log.stopped.v1',
+  logResumed: 'audit.log.resumed.v1',
   contractChanged: 'policy.contract.changed.v1',
   changeRequested: 'policy.change.requested.v1',
   changeDecided: 'policy.change.decided.v1',
@@ -89,6 +95,9 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.actionRefused]: def(TOPICS.actionRefused, ActionRefusedV1),
   [TOPICS.requestRejected]: def(TOPICS.requestRejected, RequestRejectedV1),
   [TOPICS.treeHeadPublished]: def(TOPICS.treeHeadPublished, TreeHeadPublishedV1),
+  [TOPICS.logRecovered]: def(TOPICS.logRecovered, AuditLogRecoveredV1),
+  [TOPICS.logStopped]: def(TOPICS.logStopped, AuditLogStoppedV1),
+  [TOPICS.logResumed]: def(TOPICS.logResumed, AuditLogResumedV1),
   [TOPICS.contractChanged]: def(TOPICS.contractChanged, ContractChangedV1),
   [TOPICS.changeRequested]: def(TOPICS.changeRequested, ChangeRequestedV1),
   [TOPICS.changeDecided]: def(TOPICS.changeDecided, ChangeDecidedV1),
@@ -118,6 +127,13 @@ export const COMPACTED_TOPICS: ReadonlySet<Topic> = new Set<Topic>([
   TOPICS.autonomyChanged,
   TOPICS.trustHealthChanged,
 ]);
+
+/**
+ * What the audit writer records in its own log about the log itself: a recovery at start, a clean stop, the start after
+ * one (docs/adr/0005, addendum of 2026-12-04). The writer appends them to its log and never publishes them: no service
+ * reads them from Kafka, and the audit writer does not record a copy found there (only it writes them, and not there).
+ */
+export const AUDIT_LOG_OWN_TOPICS: ReadonlySet<Topic> = new Set<Topic>([TOPICS.logRecovered, TOPICS.logStopped, TOPICS.logResumed]);
 
 /**
  * What the executor says happened to an action (docs/adr/0042): each event is sealed with the executor's outcome key,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { generateTreeHeadKey, KeyRing, verifyEntries } from '@countersign/audit-
 import type { AuditEntry, TreeHead } from '@countersign/audit-chain';
 import { InMemoryBus, isDependencyFailure } from '@countersign/bus';
 import { KeyFileWatcher, loadSigningKeys } from '@countersign/keys';
-import { TOPICS, TopicMap } from '@countersign/contracts';
+import { AUDIT_LOG_OWN_TOPICS, canonicalDigest, derivedEventId, TOPICS, TopicMap } from '@countersign/contracts';
 import { eventually, RecordingBus, refundProposal } from '@countersign/testing';
 import { AuditConsumer } from '../ingest/audit.consumer';
 import { METRIC_DEFINITIONS, Metrics, parsePrometheusText, sampleSum } from '@countersign/metrics';
@@ -53,7 +54,7 @@ describe('AuditChainService', () => {
     await t.service.onApplicationShutdown();
   });
 
-  it('signs a final head on shutdown, so a log stopped right after its last entry verifies whole', async () => {
+  it('signs a final head on shutdown over its record of the clean stop, so a log stopped right after its last entry verifies whole', async () => {
     const key = generateTreeHeadKey('k-now', new Date(Date.now() - 60_000), new Date(Date.now() + 3_600_000));
     const ring = new KeyRing([key.entry]);
     const t = setup(ring, 100);
@@ -62,11 +63,19 @@ describe('AuditChainService', () => {
     expect(await t.log.heads()).toEqual([]);
     await t.service.onApplicationShutdown();
     const heads = await t.log.heads();
-    expect(heads.map((h) => h.treeSize)).toEqual([2]);
-    expect(verifyEntries(await t.log.range(0, 2), heads, ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 2 });
+    // The stop is the log's last entry, under the final head: the next start takes nothing past it but its resumption.
+    expect(heads.map((h) => h.treeSize)).toEqual([3]);
+    expect((await t.log.range(0, 3)).map((e) => [(e.entry as AuditEntry).eventType, (e.entry as AuditEntry).data])).toEqual([
+      [TOPICS.policyDecided, { lane: 'review' }],
+      [TOPICS.policyDecided, { lane: 'review' }],
+      [TOPICS.logStopped, { logSize: 2 }],
+    ]);
+    expect(verifyEntries(await t.log.range(0, 3), heads, ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 3 });
     // …and tells the store it stopped cleanly under that head: a line added to the file meanwhile is refused at the next
     // start (file-audit-log.repository.spec.ts), not signed into the next head.
-    expect(JSON.parse(readFileSync(join(t.headsDir, '..', 'stopped-cleanly.json'), 'utf8'))).toMatchObject({ treeSize: 2, rootHash: heads[0].rootHash });
+    expect(JSON.parse(readFileSync(join(t.headsDir, '..', 'stopped-cleanly.json'), 'utf8'))).toMatchObject({ treeSize: 3, rootHash: heads[0].rootHash });
+    // Never published: only the tree head went to the bus.
+    await eventually(() => expect(t.published.map((e) => e.data.treeSize)).toEqual([3]));
   });
 
   it('past the key rotation deadline: keeps recording entries, stops signing heads, alerts, reports unhealthy', async () => {
@@ -160,10 +169,23 @@ describe('AuditChainService: a write the power cut short', () => {
       keptAt: torn.keptAt,
       msg: `the last line of ${path} (line 2, ${torn.bytes} bytes) was cut short, past every signed head (a power loss mid-write leaves one): its bytes were moved to ${torn.keptAt} and the file continues from the line before`,
     });
-    // The torn event, delivered again, takes its place, and the next head covers it.
+    // Recorded in the log itself, before anything else (e0 is a tail no head covered: recorded too).
+    const recorded = (await log.range(1, 3)).map((e) => e.entry as AuditEntry);
+    expect(recorded.map((e) => [e.eventType, e.actionId, e.actor.id, e.data])).toEqual([
+      [
+        TOPICS.logRecovered,
+        'audit-log',
+        'audit-writer',
+        { kind: 'torn-write', file: path, line: 2, bytes: torn.bytes, digest: torn.digest, keptAt: torn.keptAt, newestSignedHead: 0 },
+      ],
+      [TOPICS.logRecovered, 'audit-log', 'audit-writer', { kind: 'unsigned-tail', from: 0, to: 0 }],
+    ]);
+    expect(torn.digest).toBe(createHash('sha256').update(readFileSync(torn.keptAt)).digest('hex'));
+    // The torn event, delivered again, takes the next place, and the next head covers it and the records.
     await service.append(auditEntry('e1', 'a1'));
-    expect((await log.range(0, 2)).map((e) => (e.entry as AuditEntry).eventId)).toEqual(['e0', 'e1']);
-    await eventually(async () => expect((await log.heads()).map((h) => h.treeSize)).toEqual([2]));
+    expect((await log.range(0, 4)).map((e) => (e.entry as AuditEntry).eventId).filter((id) => id.startsWith('e'))).toEqual(['e0', 'e1']);
+    // (A tick may have signed the records alone first: the newest head is what must cover everything.)
+    await eventually(async () => expect((await log.heads()).at(-1)?.treeSize).toBe(4));
     await service.onApplicationShutdown();
   });
 });
@@ -175,6 +197,8 @@ const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:54
 class OutageLog extends FileAuditLogRepository {
   down = new Set<'appendBatch' | 'saveHead' | 'tip'>();
   refusals = 0;
+  /** Appends go in, but their answer is lost (the connection drops after the commit): the caller sees ECONNRESET. */
+  answerLost = false;
 
   private check(call: 'appendBatch' | 'saveHead' | 'tip') {
     if (!this.down.has(call)) return;
@@ -184,7 +208,9 @@ class OutageLog extends FileAuditLogRepository {
 
   override async appendBatch(batch: AuditEntry[]): Promise<AppendResult> {
     this.check('appendBatch');
-    return super.appendBatch(batch);
+    const result = await super.appendBatch(batch);
+    if (this.answerLost) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    return result;
   }
 
   override async saveHead(head: TreeHead): Promise<void> {
@@ -258,7 +284,14 @@ describe('AuditChainService: a PostgreSQL outage', () => {
     expect(t.lines.filter((l) => l.includes('cannot read the audit log tip'))).toHaveLength(1);
     t.log.down.delete('tip');
     await Promise.all(Array.from({ length: 2 }, (_, i) => t.service.append(auditEntry(`e${i}`, 'a1'))));
-    await eventually(() => expect(t.published.map((e) => e.data.treeSize)).toEqual([3]), 5_000);
+    // The entry no head covered is recorded as adopted before the new ones; a head covers all four.
+    await eventually(() => expect(t.published.at(-1)?.data.treeSize).toBe(4), 5_000);
+    expect((await t.log.range(0, 4)).map((e) => (e.entry as AuditEntry).eventId.replace(/^[0-9a-f-]{36}$/, 'recovered'))).toEqual([
+      'before',
+      'recovered',
+      'e0',
+      'e1',
+    ]);
     expect(unhandled).toEqual([]);
     await t.service.onApplicationShutdown();
   });
@@ -283,6 +316,134 @@ describe('AuditChainService: a PostgreSQL outage', () => {
     await eventually(async () => expect((await t.log.query({ actionId: 'a7' })).map((s) => s.entry.eventId)).toEqual([emitted.id]), 5_000);
     expect(t.bus.published.filter((p) => p.topic.endsWith('.dlq'))).toEqual([]);
     await consumer.beforeApplicationShutdown();
+    await t.service.onApplicationShutdown();
+  });
+});
+
+describe('AuditChainService: what its load finds is recorded in the log, and a clean stop too (red team, 2026-12-04)', () => {
+  const key = () => generateTreeHeadKey('k-now', new Date(Date.now() - 60_000), new Date(Date.now() + 3_600_000));
+  function on(dir: string, keys: KeyRing, log = new OutageLog(join(dir, 'audit.jsonl'))) {
+    const bus = new InMemoryBus({ logger: pino({ level: 'silent' }), source: 'audit-writer' });
+    const published: string[] = [];
+    void bus.subscribe({
+      group: 'test.everything',
+      handlers: Object.fromEntries([TOPICS.treeHeadPublished, ...AUDIT_LOG_OWN_TOPICS].map((topic) => [topic, async () => void published.push(topic)])),
+    });
+    const service = new AuditChainService(
+      log,
+      keys,
+      new FileHeadStore(join(dir, 'heads')),
+      { everyEntries: 100, everyMs: 60_000 },
+      bus,
+      pino({ level: 'silent' }),
+    );
+    return { log, service, published };
+  }
+  const entries = async (log: OutageLog) => (await log.range(0, (await log.tip()).size)).map((e) => e.entry as AuditEntry);
+  const kinds = async (log: OutageLog) => (await entries(log)).map((e) => (e.eventType.startsWith('audit.log.') ? `${e.eventType.split('.')[2]}` : e.eventId));
+
+  it('records entries past the newest signed head as adopted, in an entry of its own before anything else, signed by the next head', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chain-tail-'));
+    const ring = new KeyRing([key().entry]);
+    // Killed before its final head: e0, e1 under a head, e2 past it.
+    const before = new OutageLog(join(dir, 'audit.jsonl'));
+    const tip = await before.appendBatch([auditEntry('e0', 'a1'), auditEntry('e1', 'a1')]);
+    await before.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date()));
+    await before.appendBatch([auditEntry('e2', 'a1')]);
+
+    const t = on(dir, ring);
+    await t.service.onApplicationBootstrap();
+    await t.service.append(auditEntry('e3', 'a1'));
+    expect(await kinds(t.log)).toEqual(['e0', 'e1', 'e2', 'recovered', 'e3']);
+    const [record] = (await entries(t.log)).filter((e) => e.eventType === TOPICS.logRecovered);
+    expect(record).toMatchObject({
+      topic: TOPICS.logRecovered,
+      actionId: 'audit-log',
+      correlationId: 'audit-log',
+      causationId: null,
+      data: { kind: 'unsigned-tail', from: 2, to: 2 },
+    });
+    // Its id is derived from what it records: the same finding is the same entry.
+    expect(record.eventId).toBe(derivedEventId(TOPICS.logRecovered, 'audit-log', canonicalDigest({ kind: 'unsigned-tail', from: 2, to: 2 })));
+    await t.service.onApplicationShutdown();
+    const heads = await t.log.heads();
+    expect(verifyEntries(await t.log.range(0, 6), heads, ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 6 });
+    // Appended to the log, never published: only the tree head went to the bus.
+    await eventually(() => expect(t.published).toEqual([TOPICS.treeHeadPublished]));
+  });
+
+  it('retries the record on every tick while the store is away, holds every append until it is in, and appends it once when an answer was lost', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chain-tail-retry-'));
+    const ring = new KeyRing([key().entry]);
+    const t = on(dir, ring);
+    await t.log.appendBatch([auditEntry('e0', 'a1')]);
+    t.log.down.add('appendBatch');
+    await t.service.onApplicationBootstrap();
+    // An event delivered meanwhile is refused as a dependency failure (the bus redelivers it), not appended before the record.
+    const refusedAppend = await t.service.append(auditEntry('e1', 'a1')).catch((e: unknown) => e);
+    expect(isDependencyFailure(refusedAppend)).toBe(true);
+    expect(await kinds(t.log)).toEqual(['e0']);
+    // The store takes the record but its answer is lost: the next tick appends the same entry, which is there already.
+    t.log.down.delete('appendBatch');
+    t.log.answerLost = true;
+    await t.service.tick();
+    t.log.answerLost = false;
+    await t.service.tick();
+    await t.service.append(auditEntry('e1', 'a1'));
+    expect(await kinds(t.log)).toEqual(['e0', 'recovered', 'e1']);
+    await t.service.onApplicationShutdown();
+    expect(verifyEntries(await t.log.range(0, 4), await t.log.heads(), ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 4 });
+  });
+
+  it('after a clean stop, a start records that it resumed and signs that before anything else; a start cut off before that head starts again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chain-stop-'));
+    const ring = new KeyRing([key().entry]);
+    const first = on(dir, ring);
+    await first.service.onApplicationBootstrap();
+    await first.service.append(auditEntry('e0', 'a1'));
+    await first.service.onApplicationShutdown();
+    expect(await kinds(first.log)).toEqual(['e0', 'stopped']);
+    expect((await first.log.heads()).map((h) => h.treeSize)).toEqual([2]);
+
+    // Started again, its resumption cannot be signed yet (the store refuses the head): nothing else is appended.
+    const cut = on(dir, ring);
+    cut.log.down.add('saveHead');
+    await cut.service.onApplicationBootstrap();
+    expect(isDependencyFailure(await cut.service.append(auditEntry('e1', 'a1')).catch((e: unknown) => e))).toBe(true);
+    expect(await kinds(cut.log)).toEqual(['e0', 'stopped', 'resumed']);
+    // Killed there (its shutdown writes nothing while the store still refuses heads).
+    await cut.service.onApplicationShutdown();
+    expect((await cut.log.heads()).map((h) => h.treeSize)).toEqual([2]);
+
+    // The next start takes that lone resumption (the store allows it and nothing else), signs it, and records the tail.
+    const again = on(dir, ring);
+    await again.service.onApplicationBootstrap();
+    expect((await again.log.heads()).map((h) => h.treeSize)).toEqual([2, 3]);
+    await again.service.append(auditEntry('e1', 'a1'));
+    expect(await kinds(again.log)).toEqual(['e0', 'stopped', 'resumed', 'recovered', 'e1']);
+    const log = await entries(again.log);
+    expect(log.map((e) => e.data).slice(1, 4)).toEqual([{ logSize: 1 }, { stoppedAt: 1 }, { kind: 'unsigned-tail', from: 2, to: 2 }]);
+    await again.service.onApplicationShutdown();
+    expect(verifyEntries(await again.log.range(0, 6), await again.log.heads(), ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 6 });
+    expect(await kinds(again.log)).toEqual(['e0', 'stopped', 'resumed', 'recovered', 'e1', 'stopped']);
+  });
+
+  it('with no key that can sign its resumption, appends nothing after a clean stop until one can (the store would refuse them)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chain-stop-nokey-'));
+    const valid = key();
+    const first = on(dir, new KeyRing([valid.entry]));
+    await first.service.onApplicationBootstrap();
+    await first.service.onApplicationShutdown();
+    let keys = [generateTreeHeadKey('k-old', new Date(Date.now() - 7_200_000), new Date(Date.now() - 60_000)).entry];
+    const t = on(dir, new KeyRing({ keys: () => keys }));
+    await t.service.onApplicationBootstrap();
+    expect(isDependencyFailure(await t.service.append(auditEntry('e0', 'a1')).catch((e: unknown) => e))).toBe(true);
+    expect(await kinds(t.log)).toEqual(['stopped', 'resumed']);
+    keys = [valid.entry];
+    await t.service.tick();
+    await t.service.append(auditEntry('e0', 'a1'));
+    expect((await t.log.heads()).map((h) => h.treeSize)).toEqual([1, 2]);
+    expect(await kinds(t.log)).toEqual(['stopped', 'resumed', 'e0']);
     await t.service.onApplicationShutdown();
   });
 });

@@ -2,9 +2,13 @@ import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompactRange, entryJson, exportSegment, generateTreeHeadKey, keyFingerprint, KeyRing, leafHashOfText, TreeHead } from '@countersign/audit-chain';
+import { buildEnvelope } from '@countersign/bus';
+import { EventData, TOPICS } from '@countersign/contracts';
 import { FileHeadStore } from '../chain/file-head-store';
+import { writerEntry, writerEventOptions } from '../chain/writer-entries';
 import { auditEntry } from '../log-store/audit-log.suite';
 import { FileAuditLogRepository } from '../log-store/file-audit-log.repository';
+import { recoveryIn } from './audit-commands';
 import { runAuditCli } from './main';
 
 // real: the embedded mode's file store, head store and key files on a temporary directory, the CLI as
@@ -102,6 +106,78 @@ describe('countersign audit verify --file, on the embedded audit file', () => {
     const a = await embeddedAudit();
     for (const ask of [['--help'], ['verify', '--help'], ['-h']])
       expect(await a.run(...ask)).toMatchObject({ code: 0, out: expect.stringMatching(/^countersign audit <command>/), err: '' });
+  });
+});
+
+describe("countersign audit verify lists the entries that record a recovery at the writer's start (red team, 2026-12-04)", () => {
+  /** The writer's record of a recovery, as its chain service appends it. */
+  const recovery = (data: EventData<typeof TOPICS.logRecovered>) =>
+    writerEntry(TOPICS.logRecovered, buildEnvelope(TOPICS.logRecovered, data, 'audit-writer', writerEventOptions(TOPICS.logRecovered, data, new Date())));
+  const torn = {
+    kind: 'torn-write' as const,
+    file: '/home/x/audit/audit.jsonl',
+    line: 29,
+    bytes: 57,
+    digest: 'ab'.repeat(32),
+    keptAt: '/home/x/audit/audit.jsonl.torn-20261204T101010123Z',
+    newestSignedHead: 28,
+  };
+
+  /** The 25 entries, then e25 and e26 past every head (killed), the record that they were adopted, and one of a torn line. */
+  async function recovered() {
+    const a = await embeddedAudit();
+    const log = new FileAuditLogRepository(a.file);
+    await log.appendBatch([auditEntry('e25', 'a1'), auditEntry('e26', 'a2')]);
+    const headStore = new FileHeadStore(join(a.dir, 'heads'));
+    for (const entry of [recovery({ kind: 'unsigned-tail', from: 25, to: 26 }), recovery(torn)]) {
+      const tip = await log.appendBatch([entry]);
+      const head = a.ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-11-24T10:00:00Z'));
+      await log.saveHead(head);
+      headStore.write(head);
+      a.heads.push(head);
+    }
+    return a;
+  }
+  const listed = [
+    "recovered: the log records 2 recoveries at the writer's start, each under a signed head (an unclean stop leaves them; after a clean stop they mean someone else wrote to the log):",
+    '  entry 27 (unsigned-tail): entries 25..26 were past every signed head when the writer started, and were adopted as they were',
+    `  entry 28 (torn-write): the last line of ${torn.file} (line 29, 57 bytes, SHA-256 ${torn.digest}) was cut short past every signed head (the newest of 28 entries) and set aside to ${torn.keptAt}`,
+  ].join('\n');
+
+  it('--file: lists them on stderr, by index, kind and range, and still verifies (exit 0, the one-line verdict on stdout)', async () => {
+    const a = await recovered();
+    const result = await a.verify();
+    expect(result).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 29 entries, 5 signed heads, root [0-9a-f]{64}$/) });
+    expect(result.err).toContain(listed);
+    // Before the values to record, which stay the last line.
+    expect(result.err.indexOf(listed)).toBeLessThan(result.err.indexOf('record these outside this machine'));
+    expect(result.err.split('\n').at(-1)).toMatch(/^record these outside this machine/);
+    // A log without any lists none.
+    expect((await (await embeddedAudit()).verify()).err).not.toContain('recovered:');
+  });
+
+  it('--strict: fails a log that records one, naming the first', async () => {
+    const a = await recovered();
+    const result = await a.verify('--strict');
+    expect(result).toMatchObject({
+      code: 1,
+      out: "FAILED at index 27: entry 27 records a recovery at the writer's start, and --strict refuses any (listed on stderr)",
+    });
+    expect(result.err).toContain(listed);
+    expect(await (await embeddedAudit()).verify('--strict')).toMatchObject({ code: 0 });
+  });
+
+  it('--segment: lists them from an exported segment too; and from the hashed bytes the database keeps', async () => {
+    const a = await recovered();
+    const stored = a.lines().map((l) => JSON.parse(l) as { index: number; entry: object; leafHash: string });
+    const file = join(a.dir, 'segment.jsonl');
+    writeFileSync(file, exportSegment(stored, a.heads));
+    const result = await a.run('verify', '--segment', file, '--keys', a.keysDir);
+    expect(result).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 29 entries/) });
+    expect(result.err).toContain(listed);
+    // The database's rows are read as the canonical bytes that were hashed.
+    expect(recoveryIn({ index: 27, bytes: entryJson(stored[27].entry) })).toEqual({ index: 27, data: { kind: 'unsigned-tail', from: 25, to: 26 } });
+    expect(recoveryIn({ index: 3, bytes: entryJson(stored[3].entry) })).toBeUndefined();
   });
 });
 

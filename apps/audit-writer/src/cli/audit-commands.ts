@@ -8,6 +8,7 @@ import {
   parseLogLine,
   TREE_HEAD_FIELDS,
   inclusionProof,
+  LoggedEntry,
   MAX_LOG_LINE_BYTES,
   rootFromLeaves,
   TreeHead,
@@ -18,6 +19,7 @@ import {
   VerifyOptions,
   VerifyResult,
 } from '@countersign/audit-chain';
+import { AuditLogRecoveredV1, EventData, TOPICS } from '@countersign/contracts';
 import type { VerifyKey } from '@countersign/keys';
 import type { Progress } from '@countersign/logging';
 import { FileHeadStore } from '../chain/file-head-store';
@@ -272,6 +274,46 @@ export async function verifyAuditFile(
     input.destroy();
   }
   return verifier.finish();
+}
+
+/** An entry that records a recovery at the writer's start (`audit.log.recovered.v1`): its index and what it says. */
+export interface RecoveryRecord {
+  index: number;
+  data: EventData<typeof TOPICS.logRecovered>;
+}
+
+/** The recovery `e` records, if it is such an entry (give it as `VerifyOptions.onEntry` sees it). */
+export function recoveryIn(e: LoggedEntry): RecoveryRecord | undefined {
+  // Hashed bytes are canonical JSON (RFC 8785), which writes the type as it is: an entry without it is not parsed.
+  if (e.bytes !== undefined && !e.bytes.includes(`"eventType":"${TOPICS.logRecovered}"`)) return undefined;
+  const entry = (e.entry ?? JSON.parse(e.bytes!)) as { eventType?: unknown; data?: unknown } | undefined;
+  if (entry?.eventType !== TOPICS.logRecovered) return undefined;
+  return { index: e.index, data: entry.data as RecoveryRecord['data'] };
+}
+
+/**
+ * What the log says about its recoveries, for a person (`audit verify` writes it to stderr): a line, then one per entry.
+ * Entries N..M adopted past every signed head are what an unclean stop leaves, and what someone who wrote to a stopped
+ * log would leave; the writer records them, and a head signs the record (docs/adr/0005, addendum of 2026-12-04).
+ */
+export function recoveryReport(records: readonly RecoveryRecord[]): string[] {
+  if (!records.length) return [];
+  const n = records.length;
+  return [
+    `recovered: the log records ${n} recover${n === 1 ? 'y' : 'ies'} at the writer's start, each under a signed head (an unclean stop leaves them; after a clean stop they mean someone else wrote to the log):`,
+    ...records.map((r) => `  ${describeRecovery(r)}`),
+  ];
+}
+
+/** One recovery: `entry N (kind): what happened`. */
+export function describeRecovery({ index, data }: RecoveryRecord): string {
+  const parsed = AuditLogRecoveredV1.safeParse(data);
+  if (!parsed.success) return `entry ${index} (unknown): ${JSON.stringify(data)}`;
+  const d = parsed.data;
+  return d.kind === 'unsigned-tail'
+    ? `entry ${index} (unsigned-tail): entries ${d.from}..${d.to} were past every signed head when the writer started, and were adopted as they were`
+    : `entry ${index} (torn-write): the last line of ${d.file} (line ${d.line}, ${d.bytes} bytes, SHA-256 ${d.digest}) was cut short past every ` +
+        `signed head (the newest of ${d.newestSignedHead} entries) and set aside to ${d.keptAt}`;
 }
 
 /**

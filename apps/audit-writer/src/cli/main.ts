@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { keyFingerprint } from '@countersign/audit-chain';
-import type { TreeAnchor, TreeHead, VerifyResult } from '@countersign/audit-chain';
+import type { LoggedEntry, TreeAnchor, TreeHead, VerifyResult } from '@countersign/audit-chain';
 import { loadVerifyKeys } from '@countersign/keys';
 import { createProgress } from '@countersign/logging';
 import { createPgAuditLog } from '../log-store/pg-audit-log.repository';
@@ -14,6 +14,9 @@ import {
   keyIdClash,
   loadHeadDir,
   prove,
+  recoveryIn,
+  RecoveryRecord,
+  recoveryReport,
   verifyAuditFile,
   verifyDatabase,
   verifySegmentFile,
@@ -30,7 +33,10 @@ const USAGE = `countersign audit <command>
                           are taken as they are, and a warning on stderr lists them with their fingerprints
     --head SIZE:ROOT      a head recorded earlier, elsewhere: the log must have this size and this (hex) root,
                           which a log cut short or rewritten and signed again does not
-    a verified log ends with the --trust and --head values to record outside this machine (stderr)
+    and once: --strict    fail a log that records a recovery at the writer's start (below); without it, exit 0
+    every entry that records a recovery (audit.log.recovered.v1: entries adopted past every signed head, a torn line
+    set aside) is listed with its index (stderr); a verified log ends with the --trust and --head values to record
+    outside this machine (stderr)
   prove --database URL --index N [--tree-size S]              an inclusion proof of one entry
   consistency HEAD1.json HEAD2.json --database URL --keys F   that the log only grew between two heads
     [--trust FINGERPRINT]                                     as verify: accept only heads signed by pinned keys
@@ -83,7 +89,13 @@ export async function runAuditCli(
         }
         const prints = new Set(keys.map((k) => keyFingerprint(k.publicKey)));
         for (const p of pinned) if (!prints.has(p)) io.err(`note: --trust ${p} is the fingerprint of no key in ${keysPath}`);
-        const options = { ...(pinned.length && { pinned }), anchors };
+        // The entries that record a recovery, listed once the log verifies (stderr, for a person): then a head signs each.
+        const recovered: RecoveryRecord[] = [];
+        const onEntry = (e: LoggedEntry) => {
+          const r = recoveryIn(e);
+          if (r) recovered.push(r);
+        };
+        const options = { ...(pinned.length && { pinned }), anchors, onEntry };
         // The embedded mode's head store sits beside its audit file: used unless another one is named.
         const headsDir = v['heads-dir'] ?? (v.file && existsSync(embeddedHeadStoreOf(v.file)) ? embeddedHeadStoreOf(v.file) : undefined);
         const trusted = loadHeadDir(headsDir);
@@ -98,6 +110,12 @@ export async function runAuditCli(
         ).finally(() => progress.finish());
         if (!result.ok) {
           io.out(`FAILED at index ${result.firstBadIndex}: ${result.problem}`);
+          return 1;
+        }
+        for (const line of recoveryReport(recovered)) io.err(line);
+        if (v.strict && recovered.length) {
+          const [first] = recovered;
+          io.out(`FAILED at index ${first.index}: entry ${first.index} records a recovery at the writer's start, and --strict refuses any (listed on stderr)`);
           return 1;
         }
         // stdout keeps the one-line verdict; what a person should compare and keep goes to stderr.
@@ -196,12 +214,13 @@ const OPTIONS = {
   from: { type: 'string' },
   to: { type: 'string' },
   out: { type: 'string' },
+  strict: { type: 'boolean' },
 } as const;
 type Option = keyof typeof OPTIONS;
 
 /** What each command takes: its options, and its arguments besides them (`consistency`'s two head files). */
 const COMMANDS: Record<string, { options: readonly Option[]; files?: string }> = {
-  verify: { options: ['database', 'segment', 'file', 'keys', 'heads-dir', 'trust', 'head'] },
+  verify: { options: ['database', 'segment', 'file', 'keys', 'heads-dir', 'trust', 'head', 'strict'] },
   prove: { options: ['database', 'index', 'tree-size'] },
   consistency: { options: ['database', 'keys', 'trust'], files: 'two head files' },
   completeness: { options: ['database', 'since'] },

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EXECUTOR_SEAL, genuineDecision, genuineRevision, POLICY_ENGINE_SEAL, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import type { HandlerMap } from '@countersign/bus';
-import { ALL_TOPICS, AnyTopic, Envelope, Topic, TOPICS, TopicMap } from '@countersign/contracts';
+import { ALL_TOPICS, AnyTopic, AUDIT_LOG_OWN_TOPICS, Envelope, Topic, TOPICS, TopicMap } from '@countersign/contracts';
 import type { VerifyKey } from '@countersign/keys';
 import type { Metrics } from '@countersign/metrics';
 import { BusConsumer, METRICS } from '@countersign/nest';
@@ -60,12 +60,16 @@ export const UNCHECKED_SIGNED_TOPICS: { readonly [T in Topic]?: string } = {
   [TOPICS.treeHeadPublished]: 'published by the audit writer itself and kept beside the log, not in it',
 };
 
-/** What the audit writer reads: every topic but the tree heads it publishes itself (below). */
-export const AUDITED_TOPICS: readonly AnyTopic[] = ALL_TOPICS.filter((t) => t !== TOPICS.treeHeadPublished);
+/**
+ * What the audit writer reads: every topic but the tree heads it publishes itself and what it records about its own log
+ * (`AUDIT_LOG_OWN_TOPICS`: it appends those to the log itself, so a copy on Kafka is a forgery and is never read).
+ */
+export const AUDITED_TOPICS: readonly AnyTopic[] = ALL_TOPICS.filter((t) => t !== TOPICS.treeHeadPublished && !AUDIT_LOG_OWN_TOPICS.has(t as Topic));
 
 /**
  * Every topic, dead-letter topics included, lands in the audit log — except the tree heads the audit
- * writer publishes itself (they certify the log; they are kept beside it, not in it). An event of a sealed or signed
+ * writer publishes itself (they certify the log; they are kept beside it, not in it) and the log's own topics, which the
+ * writer appends itself (chain/writer-entries.ts). An event of a sealed or signed
  * topic (`SIGNED_TOPIC_CHECKS`) without its publisher's valid seal or signature is recorded apart (`unverifiedEntry`):
  * event ids are derived from their cause and can be computed by anyone who reads the cause, so a forgery sent first
  * must not take the genuine event's place in the log (red team pass 6).

@@ -49,7 +49,7 @@ export interface ActionTrail {
 
 /**
  * A write cut short at the end of a store's file (a power loss mid-append), found when the store opened, set aside and
- * cut off: the file now ends at its last complete line (docs/adr/0005).
+ * cut off: the file now ends at its last complete line (docs/adr/0005). Only the start of a JSON text counts as one.
  */
 export interface TornWrite {
   /** The file whose last line was cut short (the log, or its file of signed heads). */
@@ -58,6 +58,8 @@ export interface TornWrite {
   line: number;
   /** How many bytes it had. */
   bytes: number;
+  /** Their SHA-256 (hex): what the file where they are kept must still hold. */
+  digest: string;
   /** Where those bytes are kept (never deleted). */
   keptAt: string;
 }
@@ -99,11 +101,16 @@ export interface AuditLogRepository {
    * refuses, at its next load, an entry past that head: only the writer appends, and it did not (red team, 2026-12-04:
    * a line appended to the file of a cleanly stopped writer was adopted at the next start and signed into a head). The
    * writer's next append forgets it: a tail after a crash is its own. Absent: the store's appends are guarded otherwise.
+   *
+   * Present only on a store with one writer: that writer also records its clean stop in the log itself, under the final
+   * head (`audit.log.stopped.v1`), and its next start there (`audit.log.resumed.v1`, signed before anything else); the
+   * store refuses any other entry past a head that ends in a clean stop, record or no record (docs/adr/0005).
    */
   stoppedCleanly?(head: TreeHead): Promise<void>;
   /**
-   * The torn writes the store set aside when it opened: a last line with no newline that is no complete line, past every
-   * signed head. The chain service logs each at load (`audit-torn-write`). Absent: the store's writes are transactions.
+   * The torn writes the store set aside when it opened: a last line with no newline that is no complete line but the
+   * start of one, past every signed head. The chain service records each in the log at load (`audit.log.recovered.v1`)
+   * and logs it (`audit-torn-write`). Absent: the store's writes are transactions.
    */
   tornWrites?(): Promise<TornWrite[]>;
 }

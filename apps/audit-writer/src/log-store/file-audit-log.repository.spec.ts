@@ -1,13 +1,23 @@
+import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompactRange, entryBytes, entryJson, leafHash, leafHashOfText, verifyEntries } from '@countersign/audit-chain';
+import type { AuditEntry } from '@countersign/audit-chain';
+import { buildEnvelope } from '@countersign/bus';
+import { EventData, TOPICS } from '@countersign/contracts';
 import { FileHeadStore } from '../chain/file-head-store';
+import { writerEntry, writerEventOptions, WriterTopic } from '../chain/writer-entries';
 import { verifyAuditFile } from '../cli/audit-commands';
 import { auditEntry, auditLogSuite, testKeys } from './audit-log.suite';
 import { AuditLogTamperedError, FileAuditLogRepository } from './file-audit-log.repository';
 
 // real: the file store on a temporary directory; fake: nothing.
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+/** One of the audit writer's own entries, as its chain service builds it (the bus's envelope, then the entry). */
+const own = <T extends WriterTopic>(topic: T, data: EventData<T>, time = new Date('2026-12-04T10:00:00Z')): AuditEntry =>
+  writerEntry(topic, buildEnvelope(topic, data, 'countersign-embedded', writerEventOptions(topic, data, time)));
+
 auditLogSuite('file', async () => new FileAuditLogRepository(join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl')));
 
 describe('FileAuditLogRepository', () => {
@@ -161,6 +171,62 @@ describe('FileAuditLogRepository, read back after a stop: a file changed outside
     refused(f, /do not have the root of the signed head|does not end where the writer stopped cleanly/);
   });
 
+  /** `written()`, then the writer's clean stop as it records it: its entry (6) under a head of 7 entries. */
+  async function stopped() {
+    const f = await written();
+    const log = f.reopen();
+    const tip = await log.appendBatch([own(TOPICS.logStopped, { logSize: 6 })]);
+    await log.saveHead(f.ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-12-04T10:00:00Z')));
+    return f;
+  }
+  const placed = (entry: AuditEntry) => entry as unknown as Record<string, unknown>;
+
+  it('after a clean stop recorded in the log, an entry appended by someone else is refused, even with stopped-cleanly.json deleted (red team, 2026-12-04)', async () => {
+    const f = await stopped();
+    expect(existsSync(join(f.path, '..', 'stopped-cleanly.json'))).toBe(false);
+    const untouched = f.lines();
+    expect((await f.reopen().tip()).size).toBe(7);
+    // Appended with the leaf hash made the writer's way (anyone can compute it): never adopted as a crash's tail.
+    f.write([...untouched, f.forged(7, { ...placed(auditEntry('e7', 'a-e7')), eventType: 'policy.change.decided.v1' })]);
+    refused(
+      f,
+      /entries 7\.\.7 are past the signed head of 7 entries, which ends in the writer's clean stop \(entry 6\): the writer appends after a clean stop only once a head covers its resumption, so they were added by someone else/,
+    );
+    // Behind a resumption of its own making too.
+    f.write([...untouched, f.forged(7, placed(own(TOPICS.logResumed, { stoppedAt: 6 }))), f.forged(8, placed(auditEntry('e8', 'a-e8')))]);
+    refused(f, /entries 7\.\.8 are past the signed head of 7 entries, which ends in the writer's clean stop/);
+  });
+
+  it("past a head that ends in a clean stop, only the writer's own resumption, alone, is taken: it was cut off before it signed it", async () => {
+    const f = await stopped();
+    const untouched = f.lines();
+    const resumed = own(TOPICS.logResumed, { stoppedAt: 6 }, new Date('2026-12-04T11:00:00Z'));
+    f.write([...untouched, f.forged(7, placed(resumed))]);
+    expect((await f.reopen().tip()).size).toBe(8);
+    // Not with a field the writer does not write, nor as the resumption of another stop, nor with a time in another form.
+    f.write([...untouched, f.forged(7, { ...placed(resumed), decision: 'approved' })]);
+    refused(f, /entries 7\.\.7 are past the signed head of 7 entries, which ends in the writer's clean stop/);
+    f.write([...untouched, f.forged(7, placed(own(TOPICS.logResumed, { stoppedAt: 5 })))]);
+    refused(f, /entries 7\.\.7 are past the signed head of 7 entries/);
+    f.write([...untouched, f.forged(7, { ...placed(resumed), time: '2026-12-04T11:00:00Z' })]);
+    refused(f, /entries 7\.\.7 are past the signed head of 7 entries/);
+    // A stop entry that no head ends in (killed before its final head) says nothing: the tail is a crash's, read as it
+    // is (the chain service records it).
+    const headsFile = join(f.path, '..', 'tree-heads.jsonl');
+    writeFileSync(headsFile, readFileSync(headsFile, 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
+    f.write([...untouched, f.forged(7, placed(auditEntry('e7', 'a-e7')))]);
+    expect((await f.reopen().tip()).size).toBe(8);
+  });
+
+  it("a torn line right past a head that ends in a clean stop, with no record of the stop, is the writer's resumption cut short: set aside", async () => {
+    const f = await stopped();
+    const resumed = JSON.stringify(f.forged(7, placed(own(TOPICS.logResumed, { stoppedAt: 6 }))));
+    appendFileSync(f.path, resumed.slice(0, 60));
+    const log = f.reopen();
+    expect((await log.tip()).size).toBe(7);
+    expect(await log.tornWrites()).toMatchObject([{ file: f.path, line: 8, bytes: 60, digest: sha256(resumed.slice(0, 60)) }]);
+  });
+
   it("a clean stop is forgotten at the writer's first append: a tail after a later crash is read as the writer's own", async () => {
     const f = await written();
     const log = f.reopen();
@@ -221,7 +287,7 @@ describe('FileAuditLogRepository, a power loss mid-write: a torn last line is se
     expect(f.aside('audit.jsonl')).toHaveLength(1);
     const keptAt = join(f.dir, f.aside('audit.jsonl')[0]);
     expect(readFileSync(keptAt, 'utf8')).toBe(torn);
-    expect(await log.tornWrites()).toEqual([{ file: f.path, line: 6, bytes: 90, keptAt }]);
+    expect(await log.tornWrites()).toEqual([{ file: f.path, line: 6, bytes: 90, digest: sha256(torn), keptAt }]);
     // The torn event is delivered again (it was never under a head): it takes the place it had, and a head covers it.
     const tip = await log.appendBatch([auditEntry('e5', 'a-e5'), auditEntry('e6', 'a-e6')]);
     expect(tip).toMatchObject({ size: 7, appended: 2 });
@@ -289,7 +355,7 @@ describe('FileAuditLogRepository, a power loss mid-write: a torn last line is se
     expect(readFileSync(f.headsFile, 'utf8')).toBe(whole);
     const keptAt = join(f.dir, f.aside('tree-heads.jsonl')[0]);
     expect(readFileSync(keptAt, 'utf8')).toBe(torn);
-    expect(await again.tornWrites()).toEqual([{ file: f.headsFile, line: 2, bytes: 40, keptAt }]);
+    expect(await again.tornWrites()).toEqual([{ file: f.headsFile, line: 2, bytes: 40, digest: sha256(torn), keptAt }]);
     // The next head covers the entries the torn one did.
     await again.saveHead(f.ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-12-01T10:06:00Z')));
     expect(await f.verify()).toMatchObject({ ok: true, treeSize: 6 });
@@ -344,6 +410,39 @@ describe('FileAuditLogRepository, a power loss mid-write: a torn last line is se
     refused(f, /ends in a line cut short \(line 7\), but the writer stopped cleanly and wrote nothing since/);
     // Nothing was moved or cut while refusing.
     expect(f.aside('audit.jsonl')).toEqual([]);
+  });
+
+  it('a last line that no write cut short leaves, such as a whole entry with its newline cut and one byte changed, is tampering, not set aside (red team, 2026-12-04)', async () => {
+    const f = await written();
+    const text = readFileSync(f.path, 'utf8');
+    const lines = text.trimEnd().split('\n');
+    // e5, whole but under no head: its newline cut and one byte changed, it would have been set aside and cut off.
+    writeFileSync(f.path, `${lines.slice(0, 5).join('\n')}\n${lines[5].replace('"index":5', '"index";5')}`);
+    refused(
+      f,
+      /line 6 has no newline and is not the start of a JSON line: a write cut short leaves the start of a line, so it was changed outside Countersign/,
+    );
+    writeFileSync(f.path, text);
+    // The last line of tree-heads.jsonl, and a kept head's file, likewise.
+    const heads = readFileSync(f.headsFile, 'utf8');
+    writeFileSync(f.headsFile, heads.trimEnd().replace('"treeSize":4', '"treeSize"=4'));
+    refused(f, /line 1 of .*tree-heads\.jsonl has no newline and is not the start of a JSON line/);
+    writeFileSync(f.headsFile, heads);
+    const [kept] = readdirSync(join(f.dir, 'heads'));
+    const keptText = readFileSync(join(f.dir, 'heads', kept), 'utf8');
+    rmSync(join(f.dir, 'heads', kept));
+    writeFileSync(join(f.dir, 'heads', kept), keptText.slice(0, 30).replace('{', '['));
+    refused(f, /the kept head .* does not parse/);
+    rmSync(join(f.dir, 'heads', kept));
+    writeFileSync(join(f.dir, 'heads', kept), keptText);
+    // Nothing was moved or cut while refusing.
+    expect([...f.aside('audit.jsonl'), ...f.aside('tree-heads.jsonl')]).toEqual([]);
+    // A cut followed by zero bytes only (a file system may show the unwritten end of an extended file so) is a cut.
+    const { torn } = f.tear(f.path, 90);
+    appendFileSync(f.path, Buffer.alloc(7));
+    expect(await f.reopen().tornWrites()).toMatchObject([
+      { line: 6, bytes: 97, digest: createHash('sha256').update(torn).update(Buffer.alloc(7)).digest('hex') },
+    ]);
   });
 
   it('a failed append leaves neither the file nor the chain ahead: the event delivered again is appended, not dropped as a duplicate', async () => {

@@ -12,13 +12,16 @@ import {
   renameSync,
   rmSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
 import { TOPICS } from '@countersign/contracts';
 import { FileHeadStore } from '../chain/file-head-store';
+import { isResumptionOf } from '../chain/writer-entries';
 import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry, TornWrite } from './audit-log.repository';
 import { syncDirectory, writeAll } from './durable-files';
+import { isJsonTextPrefix } from './json-prefix';
 
 /** The audit file does not agree with itself or with its signed heads: it was changed outside Countersign. */
 export class AuditLogTamperedError extends Error {
@@ -34,7 +37,7 @@ export class AuditLogTamperedError extends Error {
 /** A JSON Lines file read back: the values of its complete lines, and what follows its last newline. */
 interface ReadBack<T> {
   values: T[];
-  /** The last line has no newline and does not parse: a write cut short, where it starts and its bytes. */
+  /** The last line has no newline, does not parse, and is the start of a JSON text: a write cut short, where it starts and its bytes. */
   torn?: { line: number; at: number; bytes: Buffer };
   /** The last line has no newline but parses: whole, only its newline was not written. */
   unterminated?: boolean;
@@ -66,9 +69,11 @@ interface TornFound {
  * synced to disk before any head that covers them is written (`saveHead`, once per head, not per batch: entries past
  * the newest head may be lost to a power cut, as they were); a head is synced to `tree-heads.jsonl` before the head
  * store keeps it. A power loss therefore tears
- * at most the last line of one file, and never one a head covers: such a line (no newline, and it does not parse) is
- * moved aside to `<file>.torn-<time>` and cut off, and the start goes on (`tornWrites`). A torn line anywhere else, under
- * a head, or after a clean stop is tampering.
+ * at most the last line of one file, and never one a head covers: such a line (no newline, it does not parse, and it is
+ * the start of a JSON line) is moved aside to `<file>.torn-<time>` and cut off, and the start goes on (`tornWrites`). A
+ * torn line anywhere else, under a head, or after a clean stop is tampering, and so is a last line that no write cut
+ * short leaves. Past a signed head that ends in the writer's clean stop (`audit.log.stopped.v1`) the log may hold only
+ * the writer's resumption (`checkStoppedHead`).
  */
 export class FileAuditLogRepository implements AuditLogRepository {
   private readonly entries: StoredEntry[] = [];
@@ -89,7 +94,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
     mkdirSync(dirname(path), { recursive: true });
     this.headsFile = join(dirname(path), 'tree-heads.jsonl');
     const headsRead: ReadBack<TreeHead> = existsSync(this.headsFile)
-      ? readJsonLines<TreeHead>(this.headsFile, (n) => this.tampered(`line ${n} of ${this.headsFile} does not parse`))
+      ? readJsonLines<TreeHead>(this.headsFile, (n, last) => this.tampered(`line ${n} of ${this.headsFile} ${last ? NOT_TORN : 'does not parse'}`))
       : { values: [] };
     this.headList.push(...headsRead.values);
     const kept = join(dirname(path), 'heads');
@@ -97,7 +102,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
     const signed = [...this.headList, ...(existsSync(kept) ? this.keptHeads(kept, keptTorn) : [])].sort((a, b) => a.treeSize - b.treeSize);
     this.cleanStopFile = join(dirname(path), 'stopped-cleanly.json');
     const logRead: ReadBack<StoredEntry> = existsSync(path)
-      ? readJsonLines<StoredEntry>(path, (n) => this.tampered(`line ${n} does not parse`))
+      ? readJsonLines<StoredEntry>(path, (n, last) => this.tampered(`line ${n} ${last ? NOT_TORN : 'does not parse'}`))
       : { values: [] };
     this.load(signed, logRead);
     const torn = [
@@ -106,6 +111,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
       ...keptTorn.map(({ file }) => ({ file, line: 1, bytes: readFileSync(file) })),
     ];
     this.checkCleanStop(torn);
+    this.checkStoppedHead(signed);
     // Sound but for a torn last write: only now is anything on disk changed.
     for (const t of torn) this.setAside(t);
     for (const { head } of keptTorn) new FileHeadStore(kept).write(head);
@@ -141,6 +147,25 @@ export class FileAuditLogRepository implements AuditLogRepository {
         `${torn[0].file} ends in a line cut short (line ${torn[0].line}), but the writer stopped cleanly and wrote nothing since: it was written by someone else`,
       );
     this.cleanStopPending = true;
+  }
+
+  /**
+   * A signed head whose last entry is the writer's clean stop (`audit.log.stopped.v1`) ends the log: the writer appends
+   * after it only once a head covers its resumption (`audit.log.resumed.v1`, signed before anything else is appended).
+   * Past that head there may be that resumption alone (the writer was cut off before it signed it), nothing else. This
+   * holds without `stopped-cleanly.json`, which anyone who can write the directory can delete (red team, 2026-12-04).
+   */
+  private checkStoppedHead(signed: TreeHead[]): void {
+    const head = signed.at(-1);
+    if (!head || head.treeSize === 0 || this.chain.size === head.treeSize) return;
+    const stop = this.entries[head.treeSize - 1].entry;
+    if (stop.eventType !== TOPICS.logStopped) return;
+    const past = this.entries.slice(head.treeSize);
+    if (past.length === 1 && isResumptionOf(past[0].entry, head.treeSize - 1)) return;
+    this.tampered(
+      `entries ${head.treeSize}..${this.chain.size - 1} are past the signed head of ${head.treeSize} entries, which ends in the writer's clean stop ` +
+        `(entry ${head.treeSize - 1}): the writer appends after a clean stop only once a head covers its resumption, so they were added by someone else`,
+    );
   }
 
   async stoppedCleanly(head: TreeHead): Promise<void> {
@@ -194,8 +219,8 @@ export class FileAuditLogRepository implements AuditLogRepository {
 
   /**
    * The head store's heads (`FileHeadStore`, beside the log); one that does not parse is tampering, unless it is the
-   * newest file and names a head that `tree-heads.jsonl` holds whole (written, and synced, before it): the head store's
-   * write was torn, and that head is kept again (into `torn`).
+   * newest file, the start of a JSON text, and names a head that `tree-heads.jsonl` holds whole (written, and synced,
+   * before it): the head store's write was torn, and that head is kept again (into `torn`).
    */
   private keptHeads(dir: string, torn: { file: string; head: TreeHead }[]): TreeHead[] {
     const files = readdirSync(dir)
@@ -206,7 +231,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
         return JSON.parse(readFileSync(join(dir, f), 'utf8')) as TreeHead;
       } catch {
         const whole = i === files.length - 1 ? this.headList.find((h) => FileHeadStore.fileName(h) === f) : undefined;
-        if (!whole) return this.tampered(`the kept head ${f} does not parse`);
+        if (!whole || !isTornWrite(readFileSync(join(dir, f)))) return this.tampered(`the kept head ${f} does not parse`);
         torn.push({ file: join(dir, f), head: whole });
         return whole;
       }
@@ -241,7 +266,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
         closeSync(fd);
       }
     }
-    this.torn.push({ file: t.file, line: t.line, bytes: t.bytes.length, keptAt });
+    this.torn.push({ file: t.file, line: t.line, bytes: t.bytes.length, digest: createHash('sha256').update(t.bytes).digest('hex'), keptAt });
   }
 
   /**
@@ -413,9 +438,10 @@ export class FileAuditLogRepository implements AuditLogRepository {
 
 /**
  * Each complete line of a JSON Lines file, parsed (`bad` with the 1-based number of one that does not parse), and what
- * follows the last newline: a line that parses (only its newline is missing) or one cut short (`torn`).
+ * follows the last newline: a line that parses (only its newline is missing), one cut short (`torn`: the start of a JSON
+ * text, as a write cut short leaves it), or neither (`bad`, with `last`).
  */
-function readJsonLines<T>(file: string, bad: (line: number) => never): ReadBack<T> {
+function readJsonLines<T>(file: string, bad: (line: number, last?: boolean) => never): ReadBack<T> {
   const bytes = readFileSync(file);
   const end = bytes.lastIndexOf(0x0a) + 1;
   const lines = bytes.subarray(0, end).toString('utf8').split('\n');
@@ -435,8 +461,25 @@ function readJsonLines<T>(file: string, bad: (line: number) => never): ReadBack<
     values.push(JSON.parse(last.toString('utf8')) as T);
     return { values, unterminated: true };
   } catch {
+    if (!isTornWrite(last)) return bad(lines.length, true);
     return { values, torn: { line: lines.length, at: end, bytes: last } };
   }
+}
+
+/** What a tampered last line is, against what a write cut short leaves. */
+const NOT_TORN = 'has no newline and is not the start of a JSON line: a write cut short leaves the start of a line, so it was changed outside Countersign';
+
+/**
+ * Whether `bytes`, a last line that does not parse, can be a write cut short: the start of a JSON text, then at most NUL
+ * bytes (a file system may show the unwritten end of an extended file as zeros). Anything else was changed: a whole line
+ * with one byte changed and its newline cut is not set aside as torn (red team, 2026-12-04). Cutting a line's end off is
+ * still possible for anyone who can write the file, as removing whole lines past the newest head always was: what is
+ * set aside is recorded in the log (`audit.log.recovered.v1`, with its SHA-256).
+ */
+function isTornWrite(bytes: Buffer): boolean {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  return isJsonTextPrefix(bytes.subarray(0, end));
 }
 
 /** A data field as PostgreSQL's `->>` reads it: text as is, other JSON values as their JSON, missing as null. */

@@ -223,6 +223,56 @@ export const TreeHeadPublishedV1 = z.object({
 });
 
 /**
+ * `audit.log.recovered.v1`: what the audit writer found when it loaded its log and adopted or set aside, recorded by
+ * the writer in its own log (never published) before anything else, so that the next signed head covers it
+ * (docs/adr/0005, addendum of 2026-12-04). Its event id is derived from these fields: the same finding is one entry.
+ */
+export const AuditLogRecoveredV1 = z.discriminatedUnion('kind', [
+  z.object({
+    /** Entries past the newest signed head (an unclean stop leaves them), adopted as they were. */
+    kind: z.literal('unsigned-tail'),
+    /** The first of them: the size of the newest signed head then (0 when there was none). */
+    from: z.number().int().nonnegative(),
+    /** The last of them. */
+    to: z.number().int().nonnegative(),
+  }),
+  z.object({
+    /** A last line cut short (no newline, the start of a JSON line only), past every signed head: set aside. */
+    kind: z.literal('torn-write'),
+    /** The file it ended (the log, its file of signed heads, or a file of the head store). */
+    file: z.string().min(1),
+    /** Its 1-based line number. */
+    line: z.number().int().positive(),
+    /** How many bytes it had, and their SHA-256: what the file where they are kept must still hold. */
+    bytes: z.number().int().nonnegative(),
+    digest: sha256Hex,
+    /** Where those bytes are kept (never deleted). */
+    keptAt: z.string().min(1),
+    /** The size of the newest signed head then: the line was past it. */
+    newestSignedHead: z.number().int().nonnegative(),
+  }),
+]);
+
+/**
+ * `audit.log.stopped.v1`: the audit writer stopped cleanly, recorded in its own log (never published) right before the
+ * final head, which covers it. A store written by one writer (the embedded file) then refuses, at the next start, any
+ * entry past that head but the writer's own `audit.log.resumed.v1` (docs/adr/0005, addendum of 2026-12-04).
+ */
+export const AuditLogStoppedV1 = z.object({
+  /** How many entries the log had before this one (its index). */
+  logSize: z.number().int().nonnegative(),
+});
+
+/**
+ * `audit.log.resumed.v1`: the audit writer started again on a log whose newest signed head ends in its clean stop,
+ * recorded in its own log (never published) and signed by a head before anything else is appended.
+ */
+export const AuditLogResumedV1 = z.object({
+  /** The index of the clean stop's entry (`audit.log.stopped.v1`) it follows. */
+  stoppedAt: z.number().int().nonnegative(),
+});
+
+/**
  * `policy.contract.changed.v1`: an approved new version of the operational contract, applied by every
  * policy-engine (only on top of `fromVersion`). Published when a second admin approves a change request.
  */

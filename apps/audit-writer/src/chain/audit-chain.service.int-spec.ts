@@ -1,0 +1,81 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { generateTreeHeadKey, KeyRing } from '@countersign/audit-chain';
+import { InMemoryBus } from '@countersign/bus';
+import { TOPICS } from '@countersign/contracts';
+import { createPgPool } from '@countersign/storage';
+import { createTestDatabase } from '@countersign/testing';
+import { runAuditCli } from '../cli/main';
+import { auditEntry } from '../log-store/audit-log.suite';
+import { PgAuditLogRepository } from '../log-store/pg-audit-log.repository';
+import { AuditChainService } from './audit-chain.service';
+import { FileHeadStore } from './file-head-store';
+
+// real: PostgreSQL (the restricted audit role), the chain service, the in-memory bus, the head store on a temporary
+// directory, the CLI as operators run it; fake: nothing.
+jest.setTimeout(60_000);
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups) await c();
+});
+
+describe('AuditChainService on PostgreSQL: what its load finds is recorded in the log (red team, 2026-12-04)', () => {
+  it('records entries past the newest signed head before anything else, a head signs the record, and audit verify --database lists it', async () => {
+    const db = await createTestDatabase('auditrecovery');
+    const url = db.urlFor(process.env.AUDIT_DATABASE_URL!);
+    const pool = createPgPool(url, 2);
+    cleanups.push(async () => {
+      await pool.end();
+      await db.drop();
+    });
+    const log = new PgAuditLogRepository(pool);
+    const key = generateTreeHeadKey('heads-recovery', new Date('2026-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
+    const ring = new KeyRing([key.entry]);
+    // A writer killed before its next head: e0, e1 under a head, e2 past it.
+    const tip = await log.appendBatch([auditEntry('e0', 'a1'), auditEntry('e1', 'a1')]);
+    await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date()));
+    await log.appendBatch([auditEntry('e2', 'a1')]);
+
+    const dir = mkdtempSync(join(tmpdir(), 'audit-recovery-'));
+    const bus = new InMemoryBus({ logger: pino({ level: 'silent' }), source: 'audit-writer' });
+    const service = new AuditChainService(
+      log,
+      ring,
+      new FileHeadStore(join(dir, 'heads')),
+      { everyEntries: 100, everyMs: 60_000 },
+      bus,
+      pino({ level: 'silent' }),
+    );
+    await service.onApplicationBootstrap();
+    await service.append(auditEntry('e3', 'a1'));
+    await service.onApplicationShutdown();
+
+    const logged = (await log.range(0, 5)).map((e) => JSON.parse(e.bytes!) as { eventId: string; eventType: string; data: unknown });
+    expect(logged.map((e) => (e.eventType === TOPICS.logRecovered ? e.data : e.eventId))).toEqual([
+      'e0',
+      'e1',
+      'e2',
+      { kind: 'unsigned-tail', from: 2, to: 2 },
+      'e3',
+    ]);
+    // A store written by several instances records no clean stop: another instance may go on appending.
+    expect((await log.tip()).size).toBe(5);
+    expect((await log.heads()).map((h) => h.treeSize)).toEqual([2, 5]);
+
+    const keysFile = join(dir, 'keys.json');
+    writeFileSync(
+      keysFile,
+      JSON.stringify([{ keyId: key.entry.keyId, publicPem: key.publicPem, notBefore: key.entry.notBefore, notAfter: key.entry.notAfter }]),
+    );
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runAuditCli(['verify', '--database', url, '--keys', keysFile, '--heads-dir', join(dir, 'heads')], {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+    });
+    expect({ code, out }).toEqual({ code: 0, out: [expect.stringMatching(/^verified: 5 entries, 2 signed heads, root [0-9a-f]{64}$/)] });
+    expect(err).toContain('  entry 3 (unsigned-tail): entries 2..2 were past every signed head when the writer started, and were adopted as they were');
+  });
+});
