@@ -36,7 +36,33 @@ export function maskText(text: string, options: MaskingOptions = {}): string {
 }
 
 /**
- * Masks every string, every object key and every card number given as a number inside a JSON-like value;
+ * Keys whose values are credentials, not data: a scoped token (`cst1.…`) is a bearer credential for a privileged action
+ * type until it expires, bound to no agent or action, so whoever reads one can use it. Never kept or shown, whoever
+ * looks: `maskDeep` and `redactSecrets` replace their values with `SECRET_SHOWN` (red team, 2026-12-04: the token was in
+ * the audit trail and on every reviewer's card). Execution and the policy engine read the proposal as sent.
+ */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['scopedToken', 'privateKey', 'password']);
+
+/** What a secret's value is shown as. */
+export const SECRET_SHOWN = '[secret]';
+
+const isSecret = (key: string, value: unknown): boolean => SECRET_KEYS.has(key) && value !== undefined && value !== null;
+
+/**
+ * A copy of a JSON-like value with every secret (`SECRET_KEYS`) replaced and nothing else changed: what a reviewer who
+ * may see regulated data (`pii:view`) is shown.
+ */
+export function redactSecrets<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v: unknown) => redactSecrets(v)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = isSecret(k, v) ? SECRET_SHOWN : redactSecrets(v);
+  return out as T;
+}
+
+/**
+ * Masks every string, every object key and every card number given as a number inside a JSON-like value, and replaces
+ * every secret (`SECRET_KEYS`);
  * returns a new value of the same shape. Values under `keepKeys` (identifiers, digests) get only the
  * checksum-validated detectors and e-mail. Never throws: past `MAX_SCAN_DEPTH` levels a value is replaced
  * by `[too deep]` (what cannot be scanned is not kept).
@@ -69,7 +95,7 @@ function maskObject(value: object, options: MaskingOptions, keep: ReadonlySet<st
   for (const k in value) {
     if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
     const v = (value as Record<string, unknown>)[k];
-    const masked = mask(v, options, keep, strict || keep.has(k), within);
+    const masked = isSecret(k, v) ? SECRET_SHOWN : mask(v, options, keep, strict || keep.has(k), within);
     // An e-mail used as a key is masked like any other; two keys masked alike both stay (`#2`, `#3`, …).
     const base = scanText(k, options);
     let key = base;

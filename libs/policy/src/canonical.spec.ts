@@ -108,4 +108,24 @@ describe('conditions compare text canonically', () => {
     expect(holds({ all: [{ not: { any: [{ field: 'body', matches: 'refund' }] } }] }, { body: 're<b>fund</b>' })).toBe(true);
     expect(holds({ all: [{ not: { any: [{ field: 'body', matches: 'refund' }] } }] }, { body: '<b>refund</b>' })).toBe(false);
   });
+
+  it('under not, tests the text as sent too: a look-alike of an allowed value is not on the allow-list (red team, 2026-12-04)', () => {
+    const unlistedDestination: Condition = { not: { field: 'destination', matches: '^(internal-dashboard|s3://countersign-internal(/[a-z0-9_-]+)*)$' } };
+    expect(holds(unlistedDestination, { destination: 'internal-dashboard' })).toBe(false);
+    // Case and surrounding white space aside.
+    expect(holds(unlistedDestination, { destination: ' Internal-Dashboard ' })).toBe(false);
+    // A Cyrillic а, full-width slashes, a Unicode hyphen, a zero-width space: each folds to a listed value, none is one.
+    for (const destination of ['internal-d\u0430shboard', 's3:\uff0f\uff0fcountersign-internal', 's3://countersign\u2010internal', 'internal-\u200bdashboard'])
+      expect({ destination, holds: holds(unlistedDestination, { destination }) }).toEqual({ destination, holds: true });
+    // The same for lists: allIn, in and eq under not.
+    const unlistedFields: Condition = { not: { field: 'fields', allIn: ['orders', 'totals'] } };
+    expect(holds(unlistedFields, { fields: ['orders', 'TOTALS'] })).toBe(false);
+    expect(holds(unlistedFields, { fields: ['orders', '\uff54otals'] })).toBe(true);
+    expect(holds({ not: { field: 'branch', in: ['main', 'release'] } }, { branch: 'm\u0430in' })).toBe(true);
+    expect(holds({ not: { field: 'branch', eq: 'main' } }, { branch: 'main\u200b' })).toBe(true);
+    expect(holds({ not: { field: 'branch', eq: 'main' } }, { branch: 'Main' })).toBe(false);
+    // Where a match makes a rule fire (no not), the folded reading alone still catches look-alikes.
+    expect(holds({ field: 'branch', eq: 'main' }, { branch: 'm\u0430in' })).toBe(true);
+    expect(holds({ field: 'branch', in: ['main'] }, { branch: '\uff4dain' })).toBe(true);
+  });
 });

@@ -129,15 +129,20 @@ export function canonicalText(s: string): string {
 /** Separators: everything but letters and digits (punctuation, symbols, spaces), in the canonical text. */
 const SEPARATORS = /[^\p{L}\p{N}]+/gu;
 
+/** The zeros that lead a run of digits (the canonical text's digits are ASCII). */
+const LEADING_ZEROS = /(?<![0-9])0+/g;
+
 /**
  * The identity a limit counts under (a tenant, an order, a customer): the canonical text without its separators, so
  * `order-500`, `order_500`, `order.500`, `order 500`, `order/500` and `order500` are one order (
- * each had been a budget of its own; red team, 2026-12-04). Two ids that differ only in punctuation then share one budget: stricter, never
- * looser. An id of separators alone keeps its canonical text (it would otherwise share the empty one).
+ * each had been a budget of its own; red team, 2026-12-04), and without the zeros that lead a number, so `order-0500`
+ * and `order-500` are one order too, as a target that reads the number reads them (red team, second pass). Two ids
+ * that differ only in punctuation or leading zeros then share one budget: stricter, never looser. An id of separators
+ * alone keeps its canonical text (it would otherwise share the empty one).
  */
 export function limitKey(s: string): string {
   const canonical = canonicalText(s);
-  const bare = canonical.replace(SEPARATORS, '');
+  const bare = canonical.replace(SEPARATORS, '').replace(LEADING_ZEROS, '');
   return bare === '' ? canonical : bare;
 }
 

@@ -13,7 +13,10 @@ import { canonicalText, canonicalValue, shownText } from './canonical';
  * A text can also be read as it is shown (HTML markup removed, references decoded: `<b>re</b>fund`, `re&#102;und`;
  * `shownText`). `matches` tests both readings, the strict way round: where a match makes a condition hold, either
  * reading matching is a match; under an odd number of `not`s, where a match makes it fail, both must match. So markup
- * can neither hide a phrase from a rule nor dress a value up to pass an allow-list (docs/adr/0033, addendum).
+ * can neither hide a phrase from a rule nor dress a value up to pass an allow-list (docs/adr/0033, addendum). Under an
+ * odd number of `not`s (the allow-list form), `matches`, `eq`, `in` and `allIn` also test the text as it was sent
+ * (case and surrounding white space aside): a look-alike that folds to an allowed value is not that value to the target
+ * that receives it.
  *
  * `in` matches when the value (or any element of an array) is in the list; `allIn` when the value (or every
  * element of a non-empty array) is: the allow-list form ("only these fields"), whose `not` catches anything else.
@@ -68,12 +71,28 @@ function someReadingMatches(re: RegExp, v: string): boolean {
   return shown !== undefined && re.test(shown);
 }
 
-/** A pattern tested under `not`, where a match makes the condition fail: both readings must match. */
+/**
+ * A pattern tested under `not`, where a match makes the condition fail: every reading must match, the text as it was
+ * sent too. Execution sends the raw text, not its canonical form: `internal-dаshboard` (a Cyrillic `а`) or
+ * `s3:／／bucket` reads as an allowed destination once folded, but is not one (red team, 2026-12-04).
+ */
 function everyReadingMatches(re: RegExp, v: string): boolean {
-  if (!re.test(canonicalText(v))) return false;
+  if (!re.test(canonicalText(v)) || !re.test(v.trim())) return false;
   const shown = shownText(v);
   return shown === undefined || re.test(shown);
 }
+
+/**
+ * Whether `x` is in the list (`canonical`: its values' canonical forms); under `not` (`raw`: the list as written, trimmed
+ * and in lower case), as it was sent too: an allow-list admits only values a target reads as listed, not look-alikes.
+ */
+function listed(canonical: ReadonlySet<unknown>, raw: ReadonlySet<unknown> | undefined, x: unknown): boolean {
+  if (!canonical.has(canonicalValue(x))) return false;
+  return raw === undefined || typeof x !== 'string' || raw.has(x.trim().toLowerCase());
+}
+
+/** The list as written, strings trimmed and in lower case (how `listed` compares a value as sent). */
+const rawList = (arg: unknown[]): ReadonlySet<unknown> => new Set(arg.map((a) => (typeof a === 'string' ? a.trim().toLowerCase() : a)));
 
 /** `negated`: under an odd number of `not`s (a match there loosens, so `matches` takes the stricter reading). */
 function compile(c: Condition, options: CompileOptions, negated: boolean): Predicate {
@@ -105,7 +124,10 @@ function compile(c: Condition, options: CompileOptions, negated: boolean): Predi
     switch (op) {
       case 'eq': {
         const want = canonicalValue(arg);
-        tests.push((v) => canonicalValue(v) === want);
+        // Under `not`, equal as sent too (see `listed`).
+        const raw = negated ? rawList([arg]) : undefined;
+        const wanted = new Set([want]);
+        tests.push(raw ? (v) => listed(wanted, raw, v) : (v) => canonicalValue(v) === want);
         break;
       }
       case 'ne': {
@@ -127,12 +149,14 @@ function compile(c: Condition, options: CompileOptions, negated: boolean): Predi
         break;
       case 'in': {
         const set = new Set((arg as unknown[]).map(canonicalValue));
-        tests.push((v) => (Array.isArray(v) ? v.some((x) => set.has(canonicalValue(x))) : set.has(canonicalValue(v))));
+        const raw = negated ? rawList(arg as unknown[]) : undefined;
+        tests.push((v) => (Array.isArray(v) ? v.some((x) => listed(set, raw, x)) : listed(set, raw, v)));
         break;
       }
       case 'allIn': {
         const set = new Set((arg as unknown[]).map(canonicalValue));
-        tests.push((v) => (Array.isArray(v) ? v.length > 0 && v.every((x) => set.has(canonicalValue(x))) : set.has(canonicalValue(v))));
+        const raw = negated ? rawList(arg as unknown[]) : undefined;
+        tests.push((v) => (Array.isArray(v) ? v.length > 0 && v.every((x) => listed(set, raw, x)) : listed(set, raw, v)));
         break;
       }
       case 'exists':

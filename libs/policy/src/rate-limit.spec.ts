@@ -110,12 +110,12 @@ describe('aggregate limits', () => {
 
   it('counts one order, customer or tenant whatever separates its parts (red team: order_500 and order.500 were two budgets)', async () => {
     const limiter = new InMemoryRateLimiter();
-    const orders = ['order-600', 'order_600', 'order.600', 'order 600', 'order/600', 'Order:600', 'order600'];
+    const orders = ['order-600', 'order_600', 'order.600', 'order 600', 'order/600', 'Order:600', 'order600', 'order-0600', 'order-000600', 'order-٠٦٠٠'];
     const lanes = [];
     for (const [i, order] of orders.entries()) lanes.push((await decide(limiter, refund(order, 10), `p-${i}`)).lane);
     // The per-order count (two a day) is spent by the first two spellings: every other one is the same order.
     expect(lanes).toEqual(['autonomous', 'autonomous', ...Array(orders.length - 2).fill('review')]);
-    const customers = ['cust-77', 'cust_77', 'cust.77', 'CUST 77', 'cust77', 'c.u.s.t.7.7'];
+    const customers = ['cust-77', 'cust_77', 'cust.77', 'CUST 77', 'cust-077', 'c.u.s.t.7.7'];
     const byCustomer = [];
     for (const [i, c] of customers.entries()) byCustomer.push((await decide(limiter, refund(`order-q${i}`, 10, 'EUR', c), `q-${i}`)).lane);
     expect(byCustomer).toEqual([...Array(5).fill('autonomous'), 'review']);
@@ -124,6 +124,11 @@ describe('aggregate limits', () => {
   it('keeps ids made of separators alone apart from one another, and ids that differ in letters or digits apart', () => {
     expect(limitKey('order-500')).toBe(limitKey('ORDER_500'));
     expect(limitKey('order-500')).not.toBe(limitKey('order-501'));
+    // Zeros that lead a number are no part of it; zeros within or after one are.
+    expect(limitKey('order-0500')).toBe(limitKey('order-500'));
+    expect(limitKey('cust-0ab9055')).toBe(limitKey('cust-ab9055'));
+    expect(limitKey('order-500')).not.toBe(limitKey('order-50'));
+    expect(limitKey('order-5005')).not.toBe(limitKey('order-55'));
     expect(limitKey('---')).toBe('---');
     expect(limitKey('---')).not.toBe(limitKey('...'));
   });

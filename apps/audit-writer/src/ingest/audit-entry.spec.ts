@@ -2,6 +2,7 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import fc from 'fast-check';
 import { AuditEntry, entryBytes, leafHash } from '@countersign/audit-chain';
 import { Envelope, TOPICS } from '@countersign/contracts';
+import { SECRET_SHOWN } from '@countersign/guardrails';
 import { reviewLaneDecision, testPolicyEngineKey } from '@countersign/testing';
 import { contextFromHeaders, initTracing, inSpan, SpanKind, Tracing } from '@countersign/tracing';
 import type { AuditChainService } from '../chain/audit-chain.service';
@@ -55,6 +56,15 @@ describe('audit entries and traces', () => {
     // Only the connector known: no empty external request id in the side effects.
     expect(toAuditEntry(TOPICS.actionExecuted, root).sideEffects).toStrictEqual({ connector: 'webhook' });
     expect(JSON.stringify(toAuditEntry(TOPICS.proposalSubmitted, reply))).not.toContain('jane.doe@example.com');
+  });
+
+  it('keeps no scoped token (a bearer credential for privileged actions): the entry shows it as a secret, the event keeps it', () => {
+    const scopedToken = 'cst1.permission.change.1798761600.c2VjcmV0LWhtYWM';
+    const decision = reviewLaneDecision('action-9', { proposal: { ...reviewLaneDecision('x').data.proposal, scopedToken } }) as unknown as Envelope;
+    const entry = toAuditEntry(TOPICS.policyDecided, decision);
+    expect((entry.data as { proposal: { scopedToken: string } }).proposal.scopedToken).toBe(SECRET_SHOWN);
+    expect(JSON.stringify(entry)).not.toContain('c2VjcmV0');
+    expect((decision.data as { proposal: { scopedToken: string } }).proposal.scopedToken).toBe(scopedToken);
   });
 
   it("keeps a decision's seal, ids and digest byte for byte, however their random parts fall (the seal's claims decode to text, ADR 0045)", () => {

@@ -259,6 +259,14 @@ describe('countersign policy refuses what it cannot read, rather than reporting 
     expect((await run('test', CONTRACT, unknownKey)).err[0]).toMatch(/\.inputs: unknown input autonomyy \(the inputs are /);
   });
 
+  it('lint: refuses a file with no end (/dev/zero), reading no further than the size limit (red team, 2026-12-04)', async () => {
+    expect(await run('lint', '/dev/zero')).toEqual({
+      code: 1,
+      out: [],
+      err: ['/dev/zero: (size): /dev/zero holds more than 16777216 bytes, the most a policy file may: it is not read'],
+    });
+  });
+
   it('lint: refuses a contract with invalid UTF-8, naming the line and the byte', async () => {
     const text = readFileSync(CONTRACT);
     const at = text.indexOf('reason: legal statements');

@@ -2,6 +2,7 @@ import { ConflictException, ForbiddenException } from '@nestjs/common';
 import pino from 'pino';
 import { generateSigningKey } from '@countersign/approval';
 import { actionDigest, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
+import { SECRET_SHOWN } from '@countersign/guardrails';
 import { Principal } from '@countersign/nest';
 import { refundProposal, RecordingBus, reviewLaneDecision, sealTestDecision, testPolicyEngineKey } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
@@ -65,6 +66,18 @@ describe('revealing the real values of a review item', () => {
     // A second reveal is a second audit entry, not a duplicate of the first.
     await reveals.reveal('a1', carol);
     expect(new Set(published.map((p) => p.event.id)).size).toBe(2);
+  });
+
+  it('keeps a scoped token (a bearer credential) from the card at rest and from the reveal, and executes with it', async () => {
+    const { intake, items, reveals, sealer } = await setup();
+    const scopedToken = 'cst1.permission.change.1798761600.c2VjcmV0LWhtYWM';
+    const change: Proposal = { ...refundProposal(), actionType: 'permission.change', target: 'user-7', parameters: { role: 'admin' }, scopedToken };
+    await intake.enqueue(decided('a2', change));
+    const stored = (await items.get('a2'))!;
+    expect(stored.proposal.scopedToken).toBe(SECRET_SHOWN);
+    expect((await reveals.reveal('a2', carol)).proposal.scopedToken).toBe(SECRET_SHOWN);
+    // The sealed copy keeps it: approve with changes builds the new version from it.
+    expect(sealer.open('a2', stored.sealed!).scopedToken).toBe(scopedToken);
   });
 
   it('refuses a reviewer without pii:view (403) and an agent, and shows nothing', async () => {

@@ -2,7 +2,7 @@ import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundExce
 import { EventBus } from '@countersign/bus';
 import { actionDigest, newId, Proposal, TOPICS } from '@countersign/contracts';
 import { EVENT_BUS, Principal } from '@countersign/nest';
-import { findRegulatedData } from '@countersign/guardrails';
+import { findRegulatedData, redactSecrets } from '@countersign/guardrails';
 import { queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
@@ -56,6 +56,7 @@ export class RevealService {
         actor: { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' },
       },
     );
-    return { item, proposal };
+    // Regulated data shown, credentials not: a scoped token stays hidden from every reviewer.
+    return { item, proposal: redactSecrets(proposal) };
   }
 }
