@@ -368,3 +368,72 @@ describe('no false positives in ordinary text', () => {
     expect(findRegulatedData({ text })).toEqual([]);
   });
 });
+
+// Forms that slipped past the detectors (red team, 2026-12-04): a card grouped with brackets, an SSN with doubled
+// spaces, an e-mail address spelled out with spaces. Each was stored unmasked, and the card's reply went out autonomously.
+describe('detecting regulated data grouped or spaced out (red team, 2026-12-04)', () => {
+  const FOUND: Array<[string, string]> = [
+    ['Your card (4111)(1111)(1111)(1111) is on file.', 'card'],
+    ['[4111][1111][1111][1111]', 'card'],
+    // the class: any run of up to three separators between the groups, digits of other scripts too
+    ['card {4111}{1111}{1111}{1111}', 'card'],
+    ['card (4111) (1111) (1111) (1111)', 'card'],
+    ['card 4111__1111__1111__1111', 'card'],
+    ['card 4111)(1111)(1111)(1111', 'card'],
+    ['card (４１１１)(１１１１)(１１１１)(１１１１)', 'card'],
+    ['card (4)(1)(1)(1)(1)(1)(1)(1)(1)(1)(1)(1)(1)(1)(1)(1)', 'card'],
+    ['card [3782][822463][10005]', 'card'],
+    ['123  45  6789', 'us-ssn'],
+    ['ssn on file: 123   45   6789', 'us-ssn'],
+    ['123--45--6789', 'us-ssn'],
+    ['z e l d a @ example . org', 'email'],
+    ['zelda @ example . org', 'email'],
+    ['write to zelda@example . co . uk today', 'email'],
+    ['z e l d a @ e x a m p l e . o r g', 'email'],
+    ['ｚ ｅ ｌ ｄ ａ ＠ example . org', 'email'],
+  ];
+  it.each(FOUND)('finds %j', (text, kind) => {
+    expect(findRegulatedData({ body: text })).toEqual([{ kind, path: '/body' }]);
+    expect(regulatedKinds({ body: text })).toEqual([kind]);
+  });
+
+  it('sends a support reply with a bracketed card to a person', () => {
+    expect(regulatedKinds({ body: 'Hello, your card (4111)(1111)(1111)(1111) is on file.' })).toEqual(['card']);
+  });
+
+  const NOT_FOUND = [
+    'card (4111)(1111)(1111)(1112)', // fails Luhn
+    '[4111][1111][1111][1112]',
+    'order (1234)(5678)',
+    'call me at 5 . 30',
+    'meet @ 5 . ok',
+    'I am @ home . Ok',
+    'a b @ c d',
+    'version 1..123..45..6789',
+  ];
+  it.each(NOT_FOUND)('finds nothing in %j', (text) => {
+    expect(findRegulatedData({ text })).toEqual([]);
+  });
+
+  // A regular expression that backtracks catastrophically would take seconds (or forever) on these: each must be read
+  // in linear time. The bound is loose (a busy CI machine: about 100 ms there at worst); a blow-up exceeds it by orders of magnitude.
+  const ADVERSARIAL = [
+    'a '.repeat(30000),
+    '1 '.repeat(30000),
+    '(1)'.repeat(20000),
+    '(1111)'.repeat(10000),
+    '[1]'.repeat(20000),
+    '1  '.repeat(20000),
+    '4-'.repeat(30000),
+    `${'a '.repeat(15000)} @ ${'b '.repeat(15000)}`,
+    'a @ '.repeat(15000),
+    `z @ ${'a . '.repeat(15000)}`,
+    '123  45  '.repeat(6000),
+  ];
+  it.each(ADVERSARIAL.map((text) => [text.slice(0, 12), text] as const))('reads %j… (64 KB) in linear time', (_, text) => {
+    const started = performance.now();
+    regulatedKinds({ body: text });
+    maskText(text);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+});

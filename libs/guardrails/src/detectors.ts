@@ -52,8 +52,9 @@ export const IDENTIFIER_KEYS: ReadonlySet<string> = new Set([
 
 // Between the groups of a national id: one space, dash, dot, slash or underscore, the same or not (`123 45-6789`).
 const ID_SEPARATOR = '[ ./_-]';
-// Between an SSN's groups, also a dash, dot or slash with a space either side (`123 - 45 - 6789`).
-const SSN_SEPARATOR = `(?:${ID_SEPARATOR}| [./_-] )`;
+// Between an SSN's groups, a run of up to three of them (`123  45  6789`, `123 - 45 - 6789`, `123--45--6789`: red team,
+// 2026-12-04), as between a card's groups. Bounded, and no digit in it: the match stays linear.
+const SSN_SEPARATOR = `(?:${ID_SEPARATOR}{1,3}| {1,2}[./_-] {1,2})`;
 // What names a value as a Social Security number: `SSN`, `social security number` (`no.`, `#`, `num`), written out
 // or glued to what follows, then at most a colon, `#`, `=` or dash and a word such as `is` or `number`.
 const SSN_LABEL = String.raw`(?<![A-Za-z])(?:ssn|social[ _-]?security(?:[ _-]?(?:number|num|no|nr|#))?)s?\.?[ 	]*(?:[:#=-][ 	]*)?(?:(?:is|was|number|no\.?|#)[ 	]+)?`;
@@ -65,7 +66,8 @@ const SHORT_DATE = String.raw`(?:(?:0[1-9]|[12]\d|3[01])[./-](?:0[1-9]|1[0-2])|(
  * Built-in national-id patterns, each a whole token: glued to no letter or digit. A contract's own patterns
  * (`MaskingOptions.nationalIds`) are applied after these, to the same canonical text; a value both match is named by
  * the built-in pattern.
- * - `us-ssn`: 3-2-4 digits with any one separator between the groups (`123 45 6789`, `123.45.6789`, `123/45-6789`).
+ * - `us-ssn`: 3-2-4 digits with a run of up to three separators between the groups (`123 45 6789`, `123.45.6789`,
+ *   `123/45-6789`, `123  45  6789`, `123 - 45 - 6789`).
  *   Not the tail of a longer run (`1.123.45.6789` is a version, `…6789.1` too) nor of an international phone number
  *   (`+49 151 123 45 6789`). The Social Security Administration never issues area 000, 666 or 9xx, group 00 or serial
  *   0000, so those are other numbers; but area 9xx with an ITIN's group (50–65, 70–88, 90–92, 94–99) is a taxpayer id,
@@ -82,7 +84,7 @@ export const DEFAULT_NATIONAL_IDS = [
   {
     name: 'us-ssn',
     pattern: new RegExp(
-      String.raw`(?<![A-Za-z0-9+]|\d[./_-]|\+\d[\d ()./-]{0,24}[ ./_-])(?:(?!000|666)[0-8]\d\d${SSN_SEPARATOR}(?!00)\d\d|9\d\d${SSN_SEPARATOR}(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9]))${SSN_SEPARATOR}(?!0000)\d{4}(?![A-Za-z0-9]|[./_-]\d)`,
+      String.raw`(?<![A-Za-z0-9+]|\d[./_-]{1,3}|\+\d[\d ()./-]{0,24}[ ./_-])(?:(?!000|666)[0-8]\d\d${SSN_SEPARATOR}(?!00)\d\d|9\d\d${SSN_SEPARATOR}(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9]))${SSN_SEPARATOR}(?!0000)\d{4}(?![A-Za-z0-9]|[./_-]{1,3}\d)`,
       'g',
     ),
   },
@@ -177,17 +179,44 @@ const MAYBE_SOMETHING_TO_FIND = /[^\x20-\x25\x27-\x2f\x3a-\x3f\x41-\x7e]|[^a-zA-
 // the characters RFC 5322 allows unquoted (`o'brien`, `a!b`, `x{y}`) but those that also delimit URLs and queries
 // (`&`, `/`, `=`, `?`: in `?to=jane@example.com` the address starts after '='), or is quoted (`"jane roe"`); a
 // domain is names, or an address literal (`[192.0.2.1]`, `[IPv6:2001:db8::1]`).
-// The '@' may have up to two spaces either side, or be percent-encoded (`jane.roe @ example.com`, `jane%40example.com`).
+// The '@' may have up to two spaces either side, or be percent-encoded (`jane.roe @ example.com`, `jane%40example.com`);
+// the dots of the domain may have one or two spaces on both sides, all of them (`zelda @ example . org`: red team,
+// 2026-12-04), where `spacedDomainPlausible` wants a letter in every label ("meet @ 5 . ok" is no address).
 const EMAIL =
-  /(?:"[^"\n]{1,64}"|(?<![\p{L}\p{N}._%+\-'!#$*^`{|}~])[\p{L}\p{N}._%+\-'!#$*^`{|}~]+)(?: {0,2}@ {0,2}|%40)(?:(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}|\[(?:IPv6:)?[0-9A-Fa-f:.]{2,45}\])/gu;
-// Between the groups of a card number: one punctuation mark people and tools put there (dash, dot, slash, underscore,
-// comma, bar, colon, plus, star, tilde, hash, backslash, parenthesis; spaces around it allowed), or up to three spaces.
-const SEPARATORS = String.raw`.\-/_,|:+*~#\\()`;
-const S = String.raw`(?: {0,2}[${SEPARATORS}] {0,2}| {1,3})`;
+  /(?:"[^"\n]{1,64}"|(?<![\p{L}\p{N}._%+\-'!#$*^`{|}~])[\p{L}\p{N}._%+\-'!#$*^`{|}~]+)(?: {0,2}@ {0,2}|%40)(?:(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}|(?:[\p{L}\p{N}-]{1,63} {1,2}\. {1,2}){1,8}\p{L}{2,24}(?![\p{L}\p{N}])|\[(?:IPv6:)?[0-9A-Fa-f:.]{2,45}\])/gu;
+// An address spelled out one character at a time, each followed by one space (`z e l d a @ example . org`,
+// `z e l d a @ e x a m p l e . o r g`: red team, 2026-12-04): a local part of single characters, then '@' and a domain
+// of single characters or as EMAIL reads it. Every run is bounded (an address has at most 254 characters), so a long
+// text of single characters costs linear time; `spacedEmail` checks what it finds without its spaces.
+const LOCAL_CHAR = "[\\p{L}\\p{N}._%+\\-'!#$*^`{|}~]";
+const CHAR_SPACED_EMAIL = new RegExp(
+  String.raw`(?<!\S)(?:${LOCAL_CHAR} ){2,64}@ (?:(?:[\p{L}\p{N}.-] ){3,252}[\p{L}\p{N}](?!\S)|(?:[\p{L}\p{N}-]{1,63}(?:\.| {1,2}\. {1,2})){1,8}\p{L}{2,24}(?![\p{L}\p{N}]))`,
+  'gu',
+);
+// What CHAR_SPACED_EMAIL finds must be an address once its spaces are gone.
+const COMPACT_EMAIL = /^[\p{L}\p{N}._%+\-'!#$*^`{|}~]{1,64}@(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}$/u;
+/**
+ * Whether the domain of an address whose dots are spaced is one: a letter in every label ("meet @ 5 . ok" is prose),
+ * and a top-level domain in one case ("I am @ home . Ok" is two sentences).
+ */
+function spacedDomainPlausible(address: string): boolean {
+  const at = address.lastIndexOf('@');
+  const domain = address.slice(at + 1).replace(/ /g, '');
+  if (!/ \.|\. /.test(address.slice(at))) return true;
+  const labels = domain.split('.');
+  const tld = labels[labels.length - 1];
+  return labels.every((label) => /\p{L}/u.test(label)) && (tld === tld.toLowerCase() || tld === tld.toUpperCase());
+}
+// Between the groups of a card number: a run of up to three of the marks people and tools put there (space, dash, dot,
+// slash, underscore, comma, bar, colon, plus, star, tilde, hash, backslash, parentheses, brackets, braces), the same or
+// not: `4111__1111`, `(4111)(1111)`, `[4111] [1111]`, `4111 -- 1111` (red team, 2026-12-04); or one mark with up to two
+// spaces either side (`4111  -  1111`), as before. A run is bounded and holds no digit, so matching stays linear.
+const SEPARATORS = String.raw`.\-/_,|:+*~#\\()[\]{}`;
+const S = String.raw`(?:[ ${SEPARATORS}]{1,3}| {1,2}[${SEPARATORS}] {1,2})`;
 const SEPARATOR_CHARS = new RegExp(String.raw`[ ${SEPARATORS}]`, 'g');
 // A card number is one run of 13–19 digits, or groups (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4) split by
 // spaces, dashes or dots; never glued to digits (nor, in identifiers, to letters). The last group is optional, see maskCards.
-// Or 13–19 digits one by one, each followed by the same single separator (`4 1 1 1 …`, `4-1-1-1-…`).
+// Or 13–19 digits one by one, each followed by the same separator run (`4 1 1 1 …`, `4-1-1-1-…`, `(4)(1)(1)…`).
 // Or any other grouping into two or three runs of at least three digits (8-8, 6-10, 7-9, 4-4-8, 10-6, Amex as 8-7; red
 // team, 2026-12-02), standing on their own: space or punctuation that ends a word on either side, never inside a longer
 // token (a UUID's groups, a date, a version), where runs of digits side by side are common and mean no card. maskCards
@@ -198,7 +227,7 @@ const SEPARATOR_CHARS = new RegExp(String.raw`[ ${SEPARATORS}]`, 'g');
 // the time, so there a number stands on its own.
 const cardPattern = (edge: string) =>
   new RegExp(
-    String.raw`(?:(?<!${edge})(?:\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})|\d([ ${SEPARATORS}])(?:\d\1){11,17}\d)(?!${edge})|(?<![^\s"'(\[{<:=,;])\d{3,16}(?:${S}\d{3,16}){1,2}(?![^\s"')\]}>.,;:!?]))`,
+    String.raw`(?:(?<!${edge})(?:\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})|\d([ ${SEPARATORS}]{1,3})(?:\d\1){11,17}\d)(?!${edge})|(?<![^\s"'(\[{<:=,;])\d{3,16}(?:${S}\d{3,16}){1,2}(?![^\s"')\]}>.,;:!?]))`,
     'g',
   );
 const CARD = cardPattern(String.raw`\d`);
@@ -459,7 +488,17 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
   if (!HAS_DIGIT_OR_AT.test(text)) return custom && !strict ? maskNationalIds(text, custom, found, editor) : text;
   let out = text;
   if (out.includes('@') || out.includes('%40')) {
+    // First an address spelled out character by character, only possible with an '@' between spaces: read as EMAIL
+    // reads it, `z e l d a @ example . org` would be `a@example.org`, and `z e l d` would stay.
+    if (out.includes(' @ ')) {
+      out = editor.replace(out, CHAR_SPACED_EMAIL, (m) => {
+        if (!COMPACT_EMAIL.test(m.replace(/ /g, '')) || !spacedDomainPlausible(m)) return m;
+        found?.('email');
+        return `${m[0]}***@[email]`;
+      });
+    }
     out = editor.replace(out, EMAIL, (m) => {
+      if (!spacedDomainPlausible(m)) return m;
       found?.('email');
       return `${m[0]}***@[email]`;
     });

@@ -560,3 +560,26 @@ function mod97(text: string): number {
   for (const c of text) rest = (rest * (c >= 'A' ? 100 : 10) + (c >= 'A' ? c.charCodeAt(0) - 55 : Number(c))) % 97;
   return rest;
 }
+
+describe('masking regulated data grouped or spaced out (red team, 2026-12-04)', () => {
+  // Each was stored in the audit trail as it was; now the digits and the address are masked, the brackets around stay.
+  it.each([
+    ['Your card (4111)(1111)(1111)(1111) is on file.', 'Your card ([card …1111]) is on file.'],
+    ['[4111][1111][1111][1111]', '[[card …1111]]'],
+    ['card {4111} {1111} {1111} {1111}', 'card {[card …1111]}'],
+    ['card 4111__1111__1111__1111 thanks', 'card [card …1111] thanks'],
+    ['card (４１１１)(１１１１)(１１１１)(１１１１)', 'card ([card …1111])'],
+    ['SSN on file: 123  45  6789', 'SSN on file: [us-ssn]'],
+    ['123  45  6789', '[us-ssn]'],
+    ['write to z e l d a @ example . org today', 'write to z***@[email] today'],
+    ['zelda @ example . org.', 'z***@[email].'],
+    ['z e l d a @ e x a m p l e . o r g', 'z***@[email]'],
+  ])('masks %j', (text, masked) => {
+    expect(maskText(text)).toBe(masked);
+    expect(maskText(masked)).toBe(masked);
+  });
+
+  it.each(['card (4111)(1111)(1111)(1112)', 'order (1234)(5678)', 'call me at 5 . 30', 'meet @ 5 . ok'])('leaves %j as it is', (text) => {
+    expect(maskText(text)).toBe(text);
+  });
+});
