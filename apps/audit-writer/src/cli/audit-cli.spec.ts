@@ -388,6 +388,25 @@ describe('countersign audit verify --file reads each line strictly', () => {
     expect(await a.verify()).toMatchObject({ code: 0 });
   });
 
+  it('fails a line whose own fields are in another order, and a blank line, neither of which the writer writes (red team, 2026-12-04)', async () => {
+    const a = await embeddedAudit();
+    const ls = a.lines();
+    const at = ls.findIndex((l) => l.includes('"n":12}'));
+    const reversed = JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(ls[at]) as object).reverse()));
+    a.rewrite(ls.map((l, i) => (i === at ? reversed : l)));
+    expect(await a.verify()).toMatchObject({
+      code: 1,
+      out: `FAILED at index 12: the line of entry 12 (line 13) is not written as the audit file writes it (the same content in other bytes): it was rewritten outside Countersign`,
+    });
+    a.rewrite([...ls.slice(0, at), ' ', ...ls.slice(at)]);
+    expect(await a.verify()).toMatchObject({
+      code: 1,
+      out: `FAILED at index 12: the line of entry 12 (line 13) is blank, and the audit file writes no blank line: it was added outside Countersign`,
+    });
+    a.rewrite(ls);
+    expect(await a.verify()).toMatchObject({ code: 0 });
+  });
+
   it('refuses a duplicate key in tree-heads.jsonl', async () => {
     const a = await embeddedAudit();
     const headsFile = join(a.dir, 'tree-heads.jsonl');

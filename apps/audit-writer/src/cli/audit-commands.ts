@@ -211,7 +211,8 @@ export async function verifyAuditFile(
   };
   const readLine = (bytes: Buffer): (VerifyResult & { ok: false }) | undefined => {
     lineNumber++;
-    if (isBlank(bytes)) return undefined;
+    // The writer writes no blank line: one was put there (red team, 2026-12-04).
+    if (isBlank(bytes)) return bad('is blank, and the audit file writes no blank line: it was added outside Countersign');
     const parsed = parseLogLine(bytes);
     if (!parsed.ok) return bad(parsed.problem);
     const stored = parsed.value;
@@ -231,8 +232,17 @@ export async function verifyAuditFile(
     if (problem) return problem;
     // The hash covers what the line means, not how it is written: a line must also be the bytes the writer writes for
     // it (`JSON.stringify`), or a reader other than this one (another parser, `jq`, a person) may see what was never
-    // written: `480.0000000000000001` for 480, escapes, other key orders, a CR.
-    if (!bytes.equals(Buffer.from(JSON.stringify(stored))))
+    // written: `480.0000000000000001` for 480, escapes, other key orders, a CR. The line's own fields in the order every
+    // version of the writer put them (index, entry, leaf hash, the root of lines before ADR 0029, the time); the entry's
+    // fields as they are (their order changed between versions, and the hash covers their canonical form).
+    const written = {
+      index: stored.index,
+      entry: stored.entry,
+      leafHash: stored.leafHash,
+      ...(stored.root !== undefined && { root: stored.root }),
+      recordedAt: stored.recordedAt,
+    };
+    if (!bytes.equals(Buffer.from(JSON.stringify(written))))
       return {
         ok: false,
         firstBadIndex: stored.index as number,
