@@ -12,7 +12,7 @@ const refused = (input: Uint8Array | string, limits?: Parameters<typeof parseStr
 describe('strict JSON parser', () => {
   it.each([
     '{"actionType":"support.refund","parameters":{"amount":12.5,"currency":"EUR","tags":["a","b"]},"confidence":0.95,"ok":true,"no":false,"x":null}',
-    ' [ 0, -0, 1e3, -1.5E-7, 123456789012345678901234567890, "\\"\\\\\\/\\b\\f\\n\\r\\t", "\\u00e9\\ud83d\\ude00", "é😀" ] ',
+    ' [ 0, -0, 1e3, -1.5E-7, 123456789012345000000000000000, "\\"\\\\\\/\\b\\f\\n\\r\\t", "\\u00e9\\ud83d\\ude00", "é😀" ] ',
     '"just a string"',
     '42',
     '{}',
@@ -101,6 +101,18 @@ describe('strict JSON parser', () => {
     expect(Object.keys(value)).toEqual(['constructor', 'prototype', '__proto', '__proto__x']);
   });
 
+  it('reads a number of up to 15 significant digits, or one written as its double is, whatever its zeros', () => {
+    for (const text of [
+      '[0.30000000000000004]',
+      '[123456789012345]',
+      '[1.2345678901234567e5]',
+      '[100000000000000000000]',
+      '[0.000000000000000000001]',
+      '[-50.10000000000000000]',
+    ])
+      expect({ text, read: parseStrictJson(text) }).toEqual({ text, read: { ok: true, value: JSON.parse(text) } });
+  });
+
   it.each([
     ['', 'unexpected end of input where a value should be'],
     ['{"a":1,}', "unexpected '}' at position 7 where a key in double quotes should be"],
@@ -113,6 +125,14 @@ describe('strict JSON parser', () => {
     ['[-1e400]', 'number -1e400 at position 1 is out of range'],
     ['{"amount":1e-400}', 'number 1e-400 at position 10 is too small to be read (it would be 0)'],
     ['[-2.5e-330]', 'number -2.5e-330 at position 1 is too small to be read (it would be 0)'],
+    // More digits than the double keeps (red team, 2026-12-04): read, each would be another number.
+    ['{"amount":50.000000000000001}', 'number 50.000000000000001 at position 10 has more digits than can be read exactly (it would be 50)'],
+    ['[9007199254740993]', 'number 9007199254740993 at position 1 has more digits than can be read exactly (it would be 9007199254740992)'],
+    ['[1234567890123456.7]', 'number 1234567890123456.7 at position 1 has more digits than can be read exactly (it would be 1234567890123456.8)'],
+    [
+      '[123456789012345678901234567890]',
+      'number 123456789012345678901234567890 at position 1 has more digits than can be read exactly (it would be 1.2345678901234568e+29)',
+    ],
     ['"abc', 'unterminated string starting at position 0'],
     ['"\\x"', 'invalid escape "\\\\x" in a string at position 1'],
     ['{"a" 1}', "unexpected '1' at position 5 where ':' should be"],

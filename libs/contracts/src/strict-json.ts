@@ -7,7 +7,8 @@
  *   looks at the first one and a reader that looks at the last one disagree about what was sent);
  * - an escaped lone surrogate (`"\ud800"`) is an error: re-encoded it would turn into U+FFFD;
  * - a number that does not fit a double (`1e309`) is an error, not `Infinity`, and one too small for it (`1e-400`) is an
- *   error, not 0;
+ *   error, not 0, and one with more significant digits than the double it is read as (`50.000000000000001`) is an error,
+ *   not that double;
  * - a `__proto__` key is an error: `JSON.parse` keeps it as an own property, but most code that copies or validates
  *   an object (`obj[key] = value`, zod's records) sets the prototype instead, so the key and its value vanish
  *   silently, past a schema that refuses unknown keys. `constructor` and `prototype` stay ordinary keys: an own
@@ -273,6 +274,10 @@ class Parser {
     // `1e-400` is not 0: read as 0, an amount would pass every limit (red team, 2026-12-02).
     if (value === 0 && /[1-9]/.test(literal.split(/[eE]/)[0]))
       throw new Refusal('syntax', `number ${literal.slice(0, 40)} at position ${start} is too small to be read (it would be 0)`);
+    // `50.000000000000001` is not 50: read as 50, it would be decided and run as 50 (red team, 2026-12-04). Any 15
+    // significant digits are read exactly; past that, the digits must be those the double is written with.
+    if (this.pos - start > 15 && lostPrecision(literal, value))
+      throw new Refusal('syntax', `number ${literal.slice(0, 40)} at position ${start} has more digits than can be read exactly (it would be ${value})`);
     return value;
   }
 
@@ -308,6 +313,15 @@ const LITERALS: ReadonlyArray<[string, unknown]> = [
   ['false', false],
   ['null', null],
 ];
+
+/** A number's significant digits: no sign, point or exponent, no zeros before the first digit or after the last. */
+const significant = (text: string): string => text.split(/[eE]/)[0].replace(/[-+.]/g, '').replace(/^0+/, '').replace(/0+$/, '');
+
+/** Whether the literal holds digits its double does not: more than 15 significant ones, and not the double's own. */
+function lostPrecision(literal: string, value: number): boolean {
+  const digits = significant(literal);
+  return digits.length > 15 && digits !== significant(Math.abs(value).toExponential());
+}
 
 const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
 const codePoint = (n: number) => `U+${hex(n)}`;

@@ -33,15 +33,25 @@ const MINOR_UNITS: ReadonlyMap<string, number | undefined> = new Map<string, num
 /** The digits of `currency`'s minor unit (2, 0 for JPY, 3 for KWD, …), or undefined when it has none. */
 export const minorUnitDigits = (currency: string): number | undefined => (MINOR_UNITS.has(currency) ? MINOR_UNITS.get(currency) : 2);
 
-/** Whether `amount` is a whole number of `currency`'s minor units (`20.01` EUR is, `20.001` EUR is not). */
+/**
+ * Whether `amount` is a whole number of `currency`'s minor units (`20.01` EUR is, `20.001` EUR is not, nor is
+ * `50.0000000001`, which a tolerance for binary doubles had let through: red team, 2026-12-04). Read from the digits the
+ * amount is written with (the shortest that read back as it), not from `amount × 100`: 20.01 × 100 is
+ * 2000.9999999999998 in binary doubles, yet `20.01` has two decimals.
+ */
 export function withinMinorUnit(amount: number, currency: string): boolean {
   const digits = minorUnitDigits(currency);
   if (digits === undefined) return true;
-  const scaled = amount * 10 ** digits;
   // Past 2^53 minor units a double no longer counts them one by one (1e308 EUR is Infinity cents): no payable amount.
-  if (!Number.isSafeInteger(Math.round(scaled))) return false;
-  // Binary doubles: 20.01 × 100 is 2000.9999999999998, a whole number of cents as written.
-  return Math.abs(scaled - Math.round(scaled)) <= 1e-9 * Math.max(1, Math.abs(scaled));
+  if (!Number.isSafeInteger(Math.round(amount * 10 ** digits))) return false;
+  return decimalsOf(amount) <= digits;
+}
+
+/** How many decimals the shortest form of `x` that reads back as `x` has (`20.01` 2, `1.5e-7` 8, `3e21` 0). */
+function decimalsOf(x: number): number {
+  const [mantissa, exponent = '0'] = Math.abs(x).toString().split('e');
+  const point = mantissa.indexOf('.');
+  return Math.max(0, (point === -1 ? 0 : mantissa.length - point - 1) - Number(exponent));
 }
 
 /** A money amount's place in a proposal: the amount's field and its currency's field (dotted paths). */

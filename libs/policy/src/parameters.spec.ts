@@ -42,6 +42,9 @@ describe('checkParameters', () => {
     ]);
     expect(check(5.5, 'JPY')).toEqual([{ pointer: '/parameters/amount', rule: 'minorUnit', message: expect.stringContaining('at most 0 decimal places') }]);
     expect(check(1.0005, 'KWD')).toEqual([{ pointer: '/parameters/amount', rule: 'minorUnit', message: expect.stringContaining('at most 3') }]);
+    // Finer by a hair is finer (red team, 2026-12-04: a tolerance for binary doubles let these through).
+    for (const amount of [50.0000000001, 50.00000000000001, 0.010000001])
+      expect({ amount, rule: check(amount, 'EUR')[0]?.rule }).toEqual({ amount, rule: 'minorUnit' });
     // Binary doubles: 20.01 × 100 is 2000.9999999999998; as written it is whole cents.
     for (const [amount, currency] of [
       [20.01, 'EUR'],
