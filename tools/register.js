@@ -8,11 +8,15 @@
 // names another directory.
 'use strict';
 const { createHash } = require('node:crypto');
-const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { addHook } = require('pirates');
 
 const ROOT = join(__dirname, '..');
+// Run from another directory (`node -r /path/to/tools/register.js …` in a shell elsewhere), the project's own tsconfig,
+// not none: without its paths `@countersign/…` does not resolve (red team, 2026-12-04: a stack trace from the CLI).
+if (!process.env.SWC_NODE_PROJECT && !process.env.TS_NODE_PROJECT && !existsSync(join(process.cwd(), 'tsconfig.json')))
+  process.env.SWC_NODE_PROJECT = join(ROOT, 'tsconfig.json');
 const CACHE = process.env.COUNTERSIGN_REGISTER_CACHE || join(ROOT, 'node_modules/.cache/countersign-register');
 const DAY_MS = 24 * 3600 * 1000;
 const KEEP_MS = 30 * DAY_MS;

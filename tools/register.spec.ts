@@ -38,6 +38,15 @@ describe('tools/register.js', () => {
     expect(run(file)).toMatchObject({ status: 0, stdout: 'orchestrator.action.proposed.v1' });
   });
 
+  it("resolves them from a directory without a tsconfig too: the project's own is read (red team, 2026-12-04)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'countersign-register-'));
+    const file = join(dir, 'alias.ts');
+    writeFileSync(file, `import { TOPICS } from '@countersign/contracts';\nprocess.stdout.write(TOPICS.actionProposed);\n`);
+    const { SWC_NODE_PROJECT: _swc, TS_NODE_PROJECT: _ts, ...env } = process.env;
+    const elsewhere = spawnSync(process.execPath, ['-r', join(__dirname, 'register.js'), file], { cwd: dir, encoding: 'utf8', timeout: 60_000, env });
+    expect(elsewhere).toMatchObject({ status: 0, stdout: 'orchestrator.action.proposed.v1' });
+  });
+
   it('removes the entries not written for 30 days, once a day, and keeps the newer ones', () => {
     const cache = mkdtempSync(join(tmpdir(), 'countersign-register-cache-'));
     const env = { ...process.env, COUNTERSIGN_REGISTER_CACHE: cache };

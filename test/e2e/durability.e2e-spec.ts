@@ -332,7 +332,7 @@ describe('what must not be forgotten survives a Redis flush', () => {
   });
 
   it('a proposal redelivered after the flush gets its stored decision, whatever the flags say now', async () => {
-    const res = await post(proposal('support.reply', `ticket-${newId()}`, { body: 'Refund on its way.' }));
+    const res = await post(proposal('support.reply', `ticket-${newId()}`, { body: 'Your ticket is resolved.' }));
     const id = res.body.actionId as string;
     await waitStatus(id, 'executed');
     const first = await eventually(() => {
