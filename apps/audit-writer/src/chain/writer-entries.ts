@@ -34,9 +34,12 @@ export function writerEntry<T extends WriterTopic>(topic: T, event: TopicMap[T])
   return toAuditEntry(topic, event);
 }
 
+/** A logged entry's object: as it is, or parsed from its hashed bytes. */
+export const entryObjectOf = (e: { entry?: unknown; bytes?: string }): { eventType?: unknown; data?: unknown } | undefined =>
+  (e.entry ?? (e.bytes !== undefined ? JSON.parse(e.bytes) : undefined)) as { eventType?: unknown; data?: unknown } | undefined;
+
 /** The entry type of a logged entry, read from its object or from its hashed bytes. */
-export const eventTypeOf = (e: { entry?: unknown; bytes?: string }): unknown =>
-  ((e.entry ?? (e.bytes !== undefined ? JSON.parse(e.bytes) : undefined)) as { eventType?: unknown } | undefined)?.eventType;
+export const eventTypeOf = (e: { entry?: unknown; bytes?: string }): unknown => entryObjectOf(e)?.eventType;
 
 /**
  * Whether `entry` is, byte for byte but for its times, the writer's own `audit.log.resumed.v1` after the clean stop at

@@ -23,6 +23,7 @@ import { AuditLogRecoveredV1, EventData, TOPICS } from '@countersign/contracts';
 import type { VerifyKey } from '@countersign/keys';
 import type { Progress } from '@countersign/logging';
 import { FileHeadStore } from '../chain/file-head-store';
+import { entryObjectOf } from '../chain/writer-entries';
 import { AuditLogRepository, leafOf } from '../log-store/audit-log.repository';
 
 /** Where the CLI writes: results to `out`, progress to `err`. */
@@ -296,7 +297,7 @@ export interface RecoveryRecord {
 export function recoveryIn(e: LoggedEntry): RecoveryRecord | undefined {
   // Hashed bytes are canonical JSON (RFC 8785), which writes the type as it is: an entry without it is not parsed.
   if (e.bytes !== undefined && !e.bytes.includes(`"eventType":"${TOPICS.logRecovered}"`)) return undefined;
-  const entry = (e.entry ?? JSON.parse(e.bytes!)) as { eventType?: unknown; data?: unknown } | undefined;
+  const entry = entryObjectOf(e);
   if (entry?.eventType !== TOPICS.logRecovered) return undefined;
   return { index: e.index, data: entry.data as RecoveryRecord['data'] };
 }
