@@ -250,8 +250,10 @@ async function seedHistory() {
     }
     for (let i = 0; i < review; i++) await store.recordLane(newId(), 'review', new Date(now - hour * 3600_000 + i * 90_000));
   }
-  // Two days ago an operator held the mode at elevated and lowered the refunds' autonomy.
-  const overrideAt = new Date(now - 2 * 86_400_000);
+  // Two days ago (at noon UTC, so that both facts fall on that day whenever the test runs) an operator held the mode at
+  // elevated and lowered the refunds' autonomy ten minutes later.
+  const twoDaysAgo = new Date(now - 2 * 86_400_000);
+  const overrideAt = new Date(Date.UTC(twoDaysAgo.getUTCFullYear(), twoDaysAgo.getUTCMonth(), twoDaysAgo.getUTCDate(), 12));
   await emitControlFact(
     h.bus,
     h.provider<DecisionSigner>(APPROVAL_SIGNING_KEY),
