@@ -169,6 +169,21 @@ describe('strict ingress (embedded mode)', () => {
     await audited(res.correlationId, 400, res.body.message);
   });
 
+  it.each([
+    ['target', { target: ' ' }],
+    ['target', { target: 'order-77 ' }],
+    ['tenant', { tenant: '\u00a0acme' }],
+    ['region', { region: 'eu-west\u3000' }],
+    ['proposer.agentId', { proposer: { ...example('refund-small.json').proposer, agentId: ' support-copilot' } }],
+  ])('refuses a blank %s, or one that begins or ends with white space (400, audited, nothing proposed)', async (field, change) => {
+    const before = proposedCount();
+    const res = await post(JSON.stringify({ ...example('refund-small.json'), ...change }));
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe(`${field}: must not be blank, nor begin or end with white space`);
+    await audited(res.correlationId, 400, res.body.message);
+    expect(proposedCount()).toBe(before);
+  });
+
   it('refuses NUL in free text (400), and keeps newlines and tabs', async () => {
     const reply = { ...example('refund-small.json'), actionType: 'support.reply', parameters: { body: 'Hello\u0000' } };
     const res = await post(JSON.stringify(reply));

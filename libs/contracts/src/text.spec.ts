@@ -1,5 +1,6 @@
 import { describeIssues, ProposalSchema, ReviewDecidedV1, TOPIC_SCHEMAS, TOPICS } from './index';
-import { freeTextString, identifierString, reasonString, VALUE_TEXT_RULE, visibleLettersOrDigits } from './text';
+import { z } from 'zod';
+import { freeTextString, identifierString, isName, NAME_RULE, nameString, reasonString, VALUE_TEXT_RULE, visibleLettersOrDigits } from './text';
 
 // real: the contract schemas; fake: nothing.
 const proposal = {
@@ -105,6 +106,39 @@ describe('control characters', () => {
     expect(identifierString(10).safeParse('Zürich-東京').success).toBe(true);
     expect(identifierString(10).safeParse('').success).toBe(false);
     expect(identifierString(10).safeParse('x'.repeat(11)).success).toBe(false);
+  });
+});
+
+describe('names (what a proposal names)', () => {
+  const blankOrPadded = [' ', '   ', ' order-500', 'order-500 ', '\u00a0order-500', 'order-500\u3000', 'order-500\t', '\u2003acme', 'acme\u202f'];
+
+  it('refuse a blank one and one that begins or ends with white space of any kind, and say so', () => {
+    for (const s of blankOrPadded) {
+      expect(isName(s)).toBe(false);
+      const r = nameString().safeParse(s);
+      expect(r.success).toBe(false);
+    }
+    expect(problems({ ...proposal, target: 'order-500 ' })).toContain(`target: ${NAME_RULE}`);
+    expect(problems({ ...proposal, target: ' ' })).toContain(`target: ${NAME_RULE}`);
+    expect(problems({ ...proposal, proposer: { ...proposal.proposer, agentId: '\u00a0support-copilot' } })).toContain(`proposer.agentId: ${NAME_RULE}`);
+  });
+
+  it('keep white space inside, one character, and every identifier rule', () => {
+    for (const s of ['order 500', 'x', 'Zürich-東京', 'a\u00a0b']) {
+      expect(isName(s)).toBe(true);
+      expect(nameString().safeParse(s).success).toBe(true);
+    }
+    expect(isName('order\u200b1')).toBe(false);
+    expect(nameString().safeParse('')).toMatchObject({ success: false });
+    expect(isName('x'.repeat(201))).toBe(false);
+  });
+
+  it('say the same in the JSON Schema the contract publishes (a pattern)', () => {
+    const schema = z.toJSONSchema(nameString()) as { pattern?: string; allOf?: Array<{ pattern: string }> };
+    const patterns = [schema.pattern, ...(schema.allOf ?? []).map((p) => p.pattern)].filter((p): p is string => !!p).map((p) => new RegExp(p, 'u'));
+    const accepts = (s: string) => patterns.every((p) => p.test(s));
+    expect(blankOrPadded.some(accepts)).toBe(false);
+    expect(accepts('order 500')).toBe(true);
   });
 });
 

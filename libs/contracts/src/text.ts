@@ -41,7 +41,25 @@ export const VALUE_TEXT_RULE =
 export const isFreeValueText = (s: string): boolean => VALUE_TEXT_PATTERN.test(s);
 
 /** An id-like string: 1..max characters, no control or invisible format characters. */
-export const identifierString = (max = 200) => z.string().min(1).max(max).regex(IDENTIFIER_PATTERN, IDENTIFIER_RULE);
+// Aborts on a control or invisible character, so a rule chained after it (`nameString`) does not say the same value twice.
+export const identifierString = (max = 200) => z.string().min(1).max(max).regex(IDENTIFIER_PATTERN, { message: IDENTIFIER_RULE, abort: true });
+
+// A name begins and ends with a character that is not white space (any Unicode space: U+00A0, U+3000, …), so it is
+// never blank either. One character class each end, so the JSON Schema carries it as a `pattern` too.
+const NAME_EDGES_PATTERN = /^\S(?:[\s\S]*\S)?$/;
+const NAME_EDGE_SPACE = /^\s|\s$/;
+export const NAME_RULE = 'must not be blank, nor begin or end with white space';
+
+/**
+ * What a proposal names (its target, tenant, region, agent, model, prompt template): an identifier (`identifierString`)
+ * that neither begins nor ends with white space. `' order-500'`, `'order-500 '` and `' '` read as one order to a person,
+ * or as none, and as three to an exact comparison (red team, 2026-12-04). Refused at the door, not folded: what the
+ * agent sent is what the record and the target see.
+ */
+export const nameString = (max = 200) => identifierString(max).regex(NAME_EDGES_PATTERN, NAME_RULE);
+
+/** True when `s` is a string `nameString(max)` accepts. */
+export const isName = (s: unknown, max = 200): s is string => isIdentifier(s, max) && !NAME_EDGE_SPACE.test(s);
 
 /**
  * Free text (a message, a string value in parameters): tab, LF and CR allowed, no other control characters. For text

@@ -2,7 +2,7 @@ import * as contracts from '@countersign/contracts';
 
 // Bound once: a call through the package's re-exports goes through a getter each time (CommonJS `export *`), a tenth
 // of this check's time on the decision path.
-const { isFreeValueText, isIdentifier, isIdentifierText, MAX_PROPOSAL_VALUE_DEPTH } = contracts;
+const { isFreeValueText, isIdentifier, isIdentifierText, isName, MAX_PROPOSAL_VALUE_DEPTH } = contracts;
 
 /**
  * A fast, allocation-free "certainly valid" check of a proposal against `ProposalSchema` (libs/contracts), for the
@@ -15,13 +15,13 @@ export function certainlyValidProposal(p: unknown): boolean {
     if (!isPlainObject(p)) return false;
     const r = p as Record<string, unknown>;
     if (typeof r.actionType !== 'string' || !ACTION_TYPE.test(r.actionType)) return false;
-    if (!isIdentifier(r.target) || !isIdentifier(r.tenant) || !isIdentifier(r.region)) return false;
+    if (!isName(r.target) || !isName(r.tenant) || !isName(r.region)) return false;
     if (typeof r.confidence !== 'number' || !Number.isFinite(r.confidence) || r.confidence < 0 || r.confidence > 1) return false;
     if (r.scopedToken !== undefined && !isIdentifier(r.scopedToken, 4096)) return false;
     const proposer = r.proposer as Record<string, unknown>;
-    if (!isPlainObject(proposer) || !isIdentifier(proposer.agentId) || !isIdentifier(proposer.promptTemplateVersion)) return false;
+    if (!isPlainObject(proposer) || !isName(proposer.agentId) || !isName(proposer.promptTemplateVersion)) return false;
     const model = proposer.model as Record<string, unknown>;
-    if (!isPlainObject(model) || !isIdentifier(model.name) || !isIdentifier(model.version)) return false;
+    if (!isPlainObject(model) || !isName(model.name) || !isName(model.version)) return false;
     if (!freeJsonObject(r.parameters)) return false;
     return r.context === undefined || freeJsonObject(r.context);
   } catch {

@@ -98,7 +98,8 @@ describe('aggregate limits', () => {
 
   it('counts one order or customer under every spelling of it (case, spaces, Unicode hyphens, full-width forms)', async () => {
     const limiter = new InMemoryRateLimiter();
-    const orders = ['order-500', 'ORDER-500', ' Order-500 ', 'order\u2010500', 'order-\uff15\uff10\uff10'];
+    // A target that begins or ends with white space never gets here (the proposal schema refuses it); a customer id in the parameters may.
+    const orders = ['order-500', 'ORDER-500', 'Order 500', 'order\u2010500', 'order-\uff15\uff10\uff10'];
     const lanes = [];
     for (const [i, order] of orders.entries()) lanes.push((await decide(limiter, refund(order, 10), `s-${i}`)).lane);
     expect(lanes).toEqual(['autonomous', 'autonomous', 'review', 'review', 'review']);

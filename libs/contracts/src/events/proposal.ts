@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { freeJsonObject, identifierString } from '../text';
+import { freeJsonObject, identifierString, nameString } from '../text';
 
-const identifier = identifierString(200);
+// What a proposal names: no white space at either end (`nameString`).
+const identifier = nameString(200);
 
 /** Who proposed an action: the agent, its model, and the prompt template version that produced it. */
 export const ProposerSchema = z.object({
