@@ -99,3 +99,38 @@ export function answerHttpRefusals(server: Server, logger: Logger, refused: (r: 
     }
   });
 }
+
+/**
+ * What a TLS handshake the server refused is recorded as, from the error of Node's `tlsClientError`; undefined when the
+ * connection merely ended before or during the handshake (reset, closed: a client that did not accept this server's
+ * certificate closes so, as does a port check), which refuses nothing. The message is fixed per code, or OpenSSL's own
+ * fixed reason text, never the client's bytes.
+ */
+export function tlsClientErrorRefusal(err: Error & { code?: string; reason?: string }): HttpRefusal | undefined {
+  const code = err.code ?? '';
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return { status: 408, message: 'TLS handshake refused: it did not complete in the time allowed' };
+  if (!code.startsWith('ERR_SSL_')) return undefined;
+  if (code === 'ERR_SSL_HTTP_REQUEST') return { status: 400, message: 'TLS handshake refused: plain HTTP sent to the HTTPS port (use https://)' };
+  if (code === 'ERR_SSL_UNSUPPORTED_PROTOCOL' || code === 'ERR_SSL_WRONG_VERSION_NUMBER')
+    return { status: 400, message: 'TLS handshake refused: the client offers no TLS version this server accepts (TLS 1.2 or later)' };
+  if (code === 'ERR_SSL_NO_SHARED_CIPHER') return { status: 400, message: 'TLS handshake refused: the client offers no cipher suite this server accepts' };
+  const reason = typeof err.reason === 'string' && /^[a-z0-9 ,()_-]{1,100}$/i.test(err.reason) ? err.reason : code;
+  return { status: 400, message: `TLS handshake refused: ${reason}` };
+}
+
+/**
+ * Records each TLS handshake an HTTPS server refuses (`tlsClientErrorRefusal`) through `refused`, as every other refusal
+ * is: a client on an old TLS version, plain HTTP on the HTTPS port and a malformed hello were refused with nothing on
+ * the record. Node closes the connection itself. Never throws.
+ */
+export function recordTlsRefusals(server: Server, logger: Logger, refused: (r: RefusedRequest) => void): void {
+  server.on('tlsClientError', (err: Error & { code?: string }, socket: { remoteAddress?: string }) => {
+    try {
+      const refusal = tlsClientErrorRefusal(err);
+      if (refusal) refused({ ...refusal, source: socket.remoteAddress ?? 'unknown' });
+      else logger.debug({ code: err.code }, 'a connection ended before its TLS handshake completed');
+    } catch (e) {
+      logger.warn({ err: e, code: err.code }, 'could not record a refused TLS handshake');
+    }
+  });
+}

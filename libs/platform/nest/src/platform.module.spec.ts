@@ -146,14 +146,28 @@ describe('PlatformModule', () => {
     beforeAll(async () => (running = await start([])));
     afterAll(() => running.close());
 
-    it('an unavailable dependency is a 503 with Retry-After (a retry may succeed), not a 500, and is not audited as a rejection', async () => {
+    it('an unavailable dependency is a 503 with Retry-After (a retry may succeed), not a 500, and is audited as a refusal; a bug is a 500, not audited', async () => {
+      const before = running.audited().length;
       for (const path of ['redis-down', 'kafka-down']) {
         const res = await get(`${running.url}/things/${path}`);
         expect(res).toMatchObject({ status: 503, retryAfter: '5', body: { message: 'a dependency is unavailable; retry later' } });
       }
+      await until(() => running.audited().length >= before + 2, 'the audit of both 503s');
       const bug = await get(`${running.url}/things/bug`);
       expect(bug).toMatchObject({ status: 500, retryAfter: null, body: { message: 'internal error' } });
-      expect(running.audited()).toEqual([]);
+      // The 500 would be audited by now if it were: the two 503s before it were.
+      expect(await get(`${running.url}/things/gone`)).toMatchObject({ status: 404 });
+      await until(() => running.audited().length >= before + 3, 'the audit of the 404 after the 500');
+      expect(
+        running
+          .audited()
+          .slice(before)
+          .map((e) => [e.data.path, e.data.status, e.data.reason]),
+      ).toEqual([
+        ['/things/redis-down', 503, 'a dependency is unavailable; retry later'],
+        ['/things/kafka-down', 503, 'a dependency is unavailable; retry later'],
+        ['/things/gone', 404, expect.any(String)],
+      ]);
     });
 
     it('names no server and says every answer is what its type says, errors included', async () => {
@@ -165,10 +179,16 @@ describe('PlatformModule', () => {
     });
 
     it('a lookup of an unknown id is answered 404 without a security audit; other 404s are still audited', async () => {
+      const before = running.audited().length;
       expect((await get(`${running.url}/things/unknown`)).status).toBe(404);
       expect((await get(`${running.url}/things/gone`)).status).toBe(404);
-      await until(() => running.audited().length > 0, 'the audit of the other 404');
-      expect(running.audited().map((e) => e.data.path)).toEqual(['/things/gone']);
+      await until(() => running.audited().length > before, 'the audit of the other 404');
+      expect(
+        running
+          .audited()
+          .slice(before)
+          .map((e) => e.data.path),
+      ).toEqual(['/things/gone']);
     });
   });
 
@@ -248,6 +268,10 @@ describe('PlatformModule', () => {
       expect(running.handled).toEqual(['action-1']);
       const after = await get(`${running.url}/readyz`);
       expect(after).toMatchObject({ status: 200, body: { status: 'ready', checks: { flags: 'ok', consumers: 'ok' } } });
+      // A probe's not-ready answer is no refusal: not audited (a 404 after it is, and is the only entry).
+      expect((await get(`${running.url}/things/gone`)).status).toBe(404);
+      await until(() => running.audited().length > 0, 'the audit of the 404');
+      expect(running.audited().map((e) => [e.data.path, e.data.status])).toEqual([['/things/gone', 404]]);
     });
   });
 });

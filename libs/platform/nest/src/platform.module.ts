@@ -31,7 +31,7 @@ import { createMetrics, Metrics } from '@countersign/metrics';
 import { AuthenticatedRequest, AuthGuard, bearerToken, Principal, Roles, TOKEN_REGISTRY, TokenRegistry } from './auth';
 import { carriesBody, JsonBodyInterceptor, readsBody } from './body';
 import { continueWhenBodyIsRead } from './expect-continue';
-import { answerHttpRefusals } from './http-refusals';
+import { answerHttpRefusals, recordTlsRefusals, RefusedRequest } from './http-refusals';
 import { RejectionBudget, RejectionSeen, SuppressedRejections } from './rejection-budget';
 import { traceRequest, TracedRequest, TracedResponse } from './request-span';
 import { OpenApiController, OpenApiDocumentHolder } from './openapi/openapi.controller';
@@ -224,10 +224,11 @@ export class RejectionAudit implements OnModuleDestroy {
 }
 
 /**
- * Answers every refusal as JSON with a precise message, and audits each 4xx as a
+ * Answers every refusal as JSON with a precise message, and audits each 4xx and 503 as a
  * `security.request.rejected.v1` event (`RejectionAudit`): every rejection is on the record — except `NotFoundAnswer`,
- * a normal answer. A dependency that is unavailable (Kafka, Redis, PostgreSQL: `isDependencyFailure`) is a 503 with
- * `Retry-After`, not a 500: the request may be sent again, and is not audited as a rejection either.
+ * a normal answer, and the readiness probe's. A dependency that is unavailable (Kafka, Redis, PostgreSQL:
+ * `isDependencyFailure`) is a 503 with `Retry-After`, not a 500: the request may be sent again. An internal error (500)
+ * is logged as one, and not audited: it refused nothing on purpose.
  * A refused request whose body has not all arrived has its connection closed after the answer: the rest is not taken in.
  */
 @Catch()
@@ -250,8 +251,12 @@ export class RejectionFilter implements ExceptionFilter {
     if (req.complete === false) res.setHeader('Connection', 'close');
     if (!(exception instanceof HttpException) && isDependencyFailure(exception)) {
       this.logger.warn({ err: exception, path: shownPath(req.originalUrl) }, 'a dependency is unavailable; answered 503');
+      const message = 'a dependency is unavailable; retry later';
       res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
-      res.status(503).json({ statusCode: 503, error: httpReason(503), message: 'a dependency is unavailable; retry later' });
+      res.status(503).json({ statusCode: 503, error: httpReason(503), message });
+      // Nothing was done, and the caller may retry: on the record as a refusal all the same (when the bus is the
+      // dependency that is down, this audit fails too, and says so in the log).
+      this.audit(req, 503, message);
       return;
     }
     const allow = notAllowedHere(exception, req);
@@ -273,6 +278,9 @@ export class RejectionFilter implements ExceptionFilter {
     if (status === 503) {
       this.logger.warn({ path: shownPath(req.originalUrl), reason: message }, 'service unavailable');
       res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+      // A request refused for now is on the record; the readiness probe's answer (`/readyz`, not ready) is a probe's
+      // answer, asked every few seconds, not a refusal.
+      if (!isReadinessAnswer(body)) this.audit(req, status, message);
     } else if (status >= 500) this.logger.error({ err: exception, path: shownPath(req.originalUrl) }, 'request failed');
     else if (exception instanceof NotFoundAnswer) this.logger.debug({ path: shownPath(req.originalUrl) }, 'not found');
     else this.audit(req, status, message);
@@ -295,6 +303,9 @@ export class RejectionFilter implements ExceptionFilter {
     this.rejections.record(seen, { principal: req.principal, source: req.ip ?? 'unknown', correlationId: req.correlationId });
   }
 }
+
+/** The readiness probe's not-ready answer (`/readyz`): `status: 'not-ready'` beside the checks. */
+const isReadinessAnswer = (body: unknown): boolean => !!body && typeof body === 'object' && (body as { status?: unknown }).status === 'not-ready';
 
 /** Who an unauthenticated rejection is audited as. */
 export const ANONYMOUS: Actor = { id: 'anonymous', kind: 'agent', authMethod: 'none' };
@@ -564,12 +575,14 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
   const rejections = app.get(RejectionAudit, { strict: false });
   const httpServer = app.getHttpServer() as Server & { requireHostHeader?: boolean };
   httpServer.requireHostHeader = false;
-  answerHttpRefusals(httpServer, logger, (r) =>
+  const recordRefusal = (r: RefusedRequest) =>
     rejections.record(
       { method: (r.method ?? '').slice(0, 20), path: r.url === undefined ? '' : shownPath(r.url), status: r.status, reason: r.message },
       { source: r.source },
-    ),
-  );
+    );
+  answerHttpRefusals(httpServer, logger, recordRefusal);
+  // Over HTTPS, a handshake the server refuses (an old TLS version, plain HTTP, a malformed hello) is on the record too.
+  if (options.tls) recordTlsRefusals(httpServer, logger, recordRefusal);
   // `Expect: 100-continue` is answered 100 by the body reader, after the guards, not by Node as the request arrives.
   continueWhenBodyIsRead(httpServer);
   await app.listen(options.port, options.host);

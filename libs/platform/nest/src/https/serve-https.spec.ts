@@ -2,10 +2,12 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as netConnect } from 'node:net';
 import { ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
 import pino from 'pino';
 import { InMemoryBus } from '@countersign/bus';
+import { TOPICS, TopicMap } from '@countersign/contracts';
 import { fetchTrusting } from '@countersign/client';
 import { CertificateAuthority, createRootCa, issueCertificate, issueIntermediateCa } from '@countersign/pki';
 import { Roles, sha256Hex, TokenRegistry } from '../auth';
@@ -75,6 +77,7 @@ describe('serve() over HTTPS', () => {
   let keyFile: string;
   let app: { close(): Promise<void> };
   let port: number;
+  const audited: TopicMap[typeof TOPICS.requestRejected][] = [];
 
   /** Writes a pair as a renewal would: each file through a temporary name and a rename. */
   const writePair = (pair: { chainPem: string; keyPem: string }) => {
@@ -92,7 +95,9 @@ describe('serve() over HTTPS', () => {
     keyFile = join(dir, 'api.key');
     writePair(await issueCertificate(ca, 'first', 'server', { notAfter: new Date(Date.now() + HOUR) }));
     const tokens = new TokenRegistry([{ principal: 'writer', kind: 'service', roles: ['writer'], tokenSha256: sha256Hex('writer-token') }]);
-    @Module({ imports: [PlatformModule.forRoot({ service: 'test', bus: new InMemoryBus({ logger }), logger, tokens })], controllers: [EchoController] })
+    const bus = new InMemoryBus({ logger });
+    await bus.subscribe({ group: 'test.audit', handlers: { [TOPICS.requestRejected]: async (e) => void audited.push(e) } });
+    @Module({ imports: [PlatformModule.forRoot({ service: 'test', bus, logger, tokens })], controllers: [EchoController] })
     class Root {}
     const running = await serve(Root, logger, { host: '127.0.0.1', port: 0, tls: { certFile, keyFile, reloadMs: 100 } });
     expect(running.scheme).toBe('https');
@@ -128,6 +133,40 @@ describe('serve() over HTTPS', () => {
     await expect(served(port, root.certPem, { minVersion: 'TLSv1', maxVersion: 'TLSv1.2', ciphers: 'DEFAULT@SECLEVEL=0' })).resolves.toMatchObject({
       cn: expect.any(String),
     });
+  });
+
+  it('records each handshake it refuses (plain HTTP, an old TLS version, a malformed hello) as a refusal, and a connection that merely ends as none', async () => {
+    const before = audited.length;
+    expect((await plainGet(`http://127.0.0.1:${port}/healthz`)).status).toBeUndefined();
+    await expect(served(port, root.certPem, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' })).rejects.toBeTruthy();
+    /** Sends `bytes` on a plain TCP connection and waits until the server closes it (or it was only opened and closed). */
+    const raw = (bytes?: Buffer) =>
+      new Promise<void>((resolve) => {
+        const s = netConnect(port, '127.0.0.1', () => (bytes ? s.write(bytes) : s.destroy()));
+        s.resume(); // the server's alert is read, so its close is seen
+        s.on('error', () => resolve());
+        s.on('close', () => resolve());
+      });
+    await raw(); // a port check: connected, then closed
+    await raw(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00])); // a ClientHello too short to be one
+    // A client that refuses this server's certificate closes the connection: nothing is refused here, nothing recorded.
+    const stranger = await createRootCa('not-trusted', { notAfter: new Date(Date.now() + HOUR) });
+    await expect(served(port, stranger.certPem)).rejects.toBeTruthy();
+    await until(async () => {
+      if (audited.length < before + 3) throw new Error(`${audited.length - before} of 3 refusals audited`);
+    });
+    expect(audited.slice(before).map((e) => [e.data.status, e.data.method, e.data.path, e.data.reason])).toEqual([
+      [400, '', '', 'TLS handshake refused: plain HTTP sent to the HTTPS port (use https://)'],
+      [400, '', '', 'TLS handshake refused: the client offers no TLS version this server accepts (TLS 1.2 or later)'],
+      [400, '', '', 'TLS handshake refused: length too short'],
+    ]);
+    // The untrusting client's close came last and would be recorded by now: a later refusal is, and is the only one more.
+    expect((await plainGet(`http://127.0.0.1:${port}/`)).status).toBeUndefined();
+    await until(async () => {
+      if (audited.length < before + 4) throw new Error('the last refusal is not audited yet');
+    });
+    expect(audited.length).toBe(before + 4);
+    expect(audited.every((e) => e.actor.id === 'anonymous')).toBe(true);
   });
 
   it('answers Expect: 100-continue with 100 only after the guards, over TLS as over plain HTTP', async () => {
