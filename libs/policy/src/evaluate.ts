@@ -9,6 +9,7 @@ import { AgentWindowStats, anomalyOf } from './anomaly';
 import { MoneyField, moneyReader } from './money';
 import { compileParameterSchema, moneyFieldsOf, schemaIssues, tooDeepOrLarge } from './parameters';
 import { certainlyValidProposal } from './proposal-shape';
+import { namedSubject } from './rate-limit';
 import { protectedAssetOf } from './self-protection';
 
 /** What an agent proposes (the shape of `libs/contracts`' Proposal, kept structural: no dependency). */
@@ -275,19 +276,23 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   if (inputs.aggregateLimited)
     for (const id of inputs.aggregateLimited) {
       const limit = (c.aggregateLimits ?? []).find((l) => l.id === id && l.actionTypes.includes(p.actionType));
-      if (limit)
-        raise(
-          limit.onExceed,
-          `aggregate-limit:${id}`,
-          `aggregate limit ${id} exceeded (${[limit.maxCount !== undefined ? `${limit.maxCount} actions` : '', limit.maxAmount !== undefined ? `${limit.maxAmount} ${c.money?.reference ?? ''}` : ''].filter(Boolean).join(' or ')} per ${limit.per} per ${limit.windowSeconds} s)`,
-        );
+      if (limit) {
+        const bound = [
+          limit.maxCount !== undefined ? `${limit.maxCount} actions` : '',
+          limit.maxAmount !== undefined ? `${limit.maxAmount} ${c.money?.reference ?? ''}` : '',
+        ]
+          .filter(Boolean)
+          .join(' or ');
+        // Counted under what it was counted under: a refund that names no customer is counted per target (rate-limit.ts).
+        const per = limit.per === 'target' || namedSubject(limit.per, p.parameters) !== undefined ? limit.per : `target (the proposal names no ${limit.per})`;
+        raise(limit.onExceed, `aggregate-limit:${id}`, `aggregate limit ${id} exceeded (${bound} per ${per} per ${limit.windowSeconds} s)`);
+      }
     }
   // A limit that counts per customer cannot count a proposal that names none: counted under its target, and decided as
   // the limit's `whenMissing` says (docs/adr/0007, addendum 2026-12-03).
   for (const limit of c.aggregateLimits ?? [])
     if ((limit.whenMissing === 'review' || limit.whenMissing === 'prohibited') && limit.actionTypes.includes(p.actionType)) {
-      const named = readPath(input, limit.per.split('.'));
-      if (!((typeof named === 'string' && named !== '') || typeof named === 'number'))
+      if (namedSubject(limit.per, p.parameters) === undefined)
         raise(limit.whenMissing, `aggregate-limit:${limit.id}:unnamed`, `${limit.per} is missing: aggregate limit ${limit.id} cannot count this proposal`);
     }
   // A sudden change in the agent's behaviour (anomaly.ts): stricter only, never looser.

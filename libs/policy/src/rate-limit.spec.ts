@@ -55,6 +55,33 @@ describe('aggregate limits', () => {
     expect((await decide(limiter, refund('order-78', 10), 'o-3')).lane).toBe('autonomous');
   });
 
+  it('says what it counted under: a refund without a customer id is over the per-customer limit per target, not per a customer it does not name', async () => {
+    const limiter = new InMemoryRateLimiter();
+    const decided = [];
+    for (let i = 0; i < 6; i++) decided.push(await decide(limiter, refund('order-r', 10), `r-${i}`));
+    expect(decided[5].rulesFired).toEqual(expect.arrayContaining(['aggregate-limit:refunds-per-order', 'aggregate-limit:refunds-per-customer']));
+    expect(decided[5].reasons).toEqual(
+      expect.arrayContaining([
+        'aggregate limit refunds-per-customer exceeded (5 actions or 250 EUR per target (the proposal names no parameters.customerId) per 86400 s)',
+        'aggregate limit refunds-per-order exceeded (2 actions or 250 EUR per target per 86400 s)',
+      ]),
+    );
+    const named = [];
+    for (let i = 0; i < 6; i++) named.push(await decide(limiter, refund(`order-n${i}`, 10, 'EUR', 'customer-n'), `n-${i}`));
+    expect(named[5].reasons).toContain('aggregate limit refunds-per-customer exceeded (5 actions or 250 EUR per parameters.customerId per 86400 s)');
+  });
+
+  it('a blank customer id names no customer: counted per target, as whenMissing reads it, not in one budget shared by every blank one', async () => {
+    // (An empty one is refused by refund's parameter schema.)
+    const limiter = new InMemoryRateLimiter();
+    const lanes = [];
+    for (let i = 0; i < 8; i++) {
+      const p = refund(`order-e${i}`, 10);
+      lanes.push((await decide(limiter, { ...p, parameters: { ...p.parameters, customerId: i % 2 ? ' \u00a0' : '  ' } }, `e-${i}`)).lane);
+    }
+    expect(lanes).toEqual(Array(8).fill('autonomous'));
+  });
+
   it('a contract that says so decides a refund without a customer id as its whenMissing: spreading refunds over orders escapes no cap', async () => {
     const c = compiled.contract;
     const strict = (whenMissing: 'review' | 'prohibited') =>

@@ -59,14 +59,27 @@ export async function checkRateLimits(
 }
 
 /**
+ * The customer an aggregate limit's `per` parameter names in `parameters` (a non-empty string or a finite number, as
+ * text), or undefined when the limit counts per target or the proposal names none. The one reading of it: the count,
+ * the decision's reason and `whenMissing` agree on whether a proposal named its customer (an empty customerId had
+ * shared one budget with every other empty one, while `whenMissing` called it missing).
+ */
+export function namedSubject(per: string, parameters: unknown): string | undefined {
+  if (per === 'target') return undefined;
+  const named = readPath({ parameters }, per.split('.'));
+  if (typeof named === 'string') return named.trim() === '' ? undefined : named;
+  return typeof named === 'number' && Number.isFinite(named) ? String(named) : undefined;
+}
+
+/**
  * Who an aggregate limit counts under, within the proposal's tenant (one tenant's refunds to its `customer-42` never
  * use up another tenant's allowance for its own `customer-42`): the target, or the customer parameter the limit names
  * (a proposal without one counts under its target), in canonical spelling without separators (canonical.ts
  * `limitKey`: `ORDER-500`, `order‐500 `, `order_500` and `order.500` are one order). Hashed: a target may be an e-mail address, and Redis keeps no regulated data.
  */
 function aggregateSubject(per: string, p: ProposalInput): string {
-  const named = per === 'target' ? undefined : readPath({ parameters: p.parameters }, per.split('.'));
-  const who = typeof named === 'string' || typeof named === 'number' ? `customer:${limitKey(String(named))}` : `target:${limitKey(String(p.target))}`;
+  const named = namedSubject(per, p.parameters);
+  const who = named !== undefined ? `customer:${limitKey(named)}` : `target:${limitKey(String(p.target))}`;
   return createHash('sha256')
     .update(`tenant:${limitKey(String(p.tenant))}\n${who}`)
     .digest('base64url')
