@@ -20,7 +20,9 @@ describe('embedded autonomy changes', () => {
   it('a kill switch off is one call, in force when it answers and written to the flag file; on again takes a second admin', async () => {
     const off = await call('POST', `${running.url}/v1/autonomy/support.refund/kill-switch`, { state: 'off', reason: 'incident' }, token('admin'));
     expect(off.status).toBe(200);
-    expect(off.body).toMatchObject({ value: 'off', appliedToUnleash: true });
+    expect(off.body).toMatchObject({ value: 'off', flagStore: 'flag-file', appliedToFlagStore: true });
+    // The embedded mode has no Unleash: its answer does not claim one holds the value.
+    expect(off.body).not.toHaveProperty('appliedToUnleash');
     const file = JSON.parse(readFileSync(running.flagsFile, 'utf8')) as { features: Array<{ name: string; enabled: boolean }> };
     expect(file.features.find((f) => f.name === REFUND)?.enabled).toBe(false);
 

@@ -137,7 +137,7 @@ describe('autonomy changes against the real Unleash server', () => {
     const started = Date.now();
     const lowered = await call('admin', 'POST', '/v1/autonomy/support.refund/lower', { level: 'review-all', reason: 'refund fraud spike' });
     expect(lowered.status).toBe(200);
-    expect(lowered.body).toMatchObject({ value: 'review-all', previous: 'autonomous', appliedToUnleash: true });
+    expect(lowered.body).toMatchObject({ value: 'review-all', previous: 'autonomous', flagStore: 'unleash', appliedToFlagStore: true, appliedToUnleash: true });
     expect(lowered.body.propagation.appliedHereMs).not.toBeNull();
     // Printed, not asserted: two shared cores make any bound a matter of luck.
     console.log(

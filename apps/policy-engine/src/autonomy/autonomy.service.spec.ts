@@ -73,7 +73,15 @@ describe('autonomy changes', () => {
     const { service, flags, admin, of } = await setup();
     expect(autonomyLevel(flags, names.autonomyPrefix, refund)).toBe('autonomous');
     const applied = await service.lower('support.refund', 'autonomy', 'review-all', 'refund fraud spike', ada);
-    expect(applied).toMatchObject({ flag: 'cs.autonomy.support.refund', value: 'review-all', previous: 'autonomous', appliedToUnleash: true });
+    expect(applied).toMatchObject({
+      flag: 'cs.autonomy.support.refund',
+      value: 'review-all',
+      previous: 'autonomous',
+      flagStore: 'in-memory',
+      appliedToFlagStore: true,
+    });
+    // Not Unleash: the answer does not say Unleash holds it.
+    expect(applied).not.toHaveProperty('appliedToUnleash');
     expect(applied.propagation.appliedHereMs).not.toBeNull();
     expect(autonomyLevel(flags, names.autonomyPrefix, refund)).toBe('review-all');
     expect(await admin.read('cs.autonomy.support.refund', 'autonomy')).toBe('review-all');
@@ -85,7 +93,7 @@ describe('autonomy changes', () => {
     const { service, flags, admin } = await setup();
     jest.spyOn(admin, 'write').mockRejectedValueOnce(new Error('Unleash is down'));
     const applied = await service.lower('support.refund', 'kill-switch', 'off', 'stop refunds now', ada);
-    expect(applied).toMatchObject({ appliedToUnleash: false, unleashError: 'Unleash is down' });
+    expect(applied).toMatchObject({ appliedToFlagStore: false, flagStoreError: 'Unleash is down' });
     expect(await admin.read('cs.exec.support.refund', 'kill-switch')).toBe('on');
     expect(flags.state('cs.exec.support.refund')).toBe('off');
   });
@@ -110,7 +118,7 @@ describe('autonomy changes', () => {
     await expect(service.approveRaise(request.id, { digest: request.digest, reason: 'mine' }, ada)).rejects.toThrow(ForbiddenException);
     await expect(service.approveRaise(request.id, { digest: 'e'.repeat(64), reason: 'ok' }, grace)).rejects.toThrow(ConflictException);
     const approved = await service.approveRaise(request.id, { digest: request.digest, reason: 'checked the numbers' }, grace);
-    expect(approved).toMatchObject({ status: 'approved', decider: 'grace', applied: { value: 'autonomous', appliedToUnleash: true } });
+    expect(approved).toMatchObject({ status: 'approved', decider: 'grace', applied: { value: 'autonomous', appliedToFlagStore: true } });
     expect(await admin.read('cs.autonomy.support.refund', 'autonomy')).toBe('autonomous');
     expect(autonomyLevel(flags, names.autonomyPrefix, refund)).toBe('autonomous');
     expect(of(TOPICS.changeRequested)[0].data).toMatchObject({ kind: 'autonomy', autonomy: { flag: 'cs.autonomy.support.refund' } });
@@ -155,7 +163,7 @@ describe('autonomy changes', () => {
     await expect(service.lower('support.refund', 'kill-switch', 'off', 'stop refunds now', ada)).resolves.toMatchObject({
       value: 'off',
       previous: 'unknown',
-      appliedToUnleash: false,
+      appliedToFlagStore: false,
     });
     expect(flags.state('cs.exec.support.refund', refund)).toBe('off');
     // Against the approved review-risky: review-all is a lowering, autonomous is not (a raise never passes unread).

@@ -10,7 +10,7 @@ import { approvalRefusal, changeDigest } from '@countersign/policy';
 import { AutonomyChangeRequest, ChangeOutcome, ChangeRequestStore, requestView, statusAt } from '../contract/change-request';
 import { DEFAULT_TYPE, type FlagNames } from '../decision/autonomy';
 import { AUTONOMY, CHANGE_REQUESTS, DECISION_SIGNER, FLAG_NAMES } from '../tokens';
-import type { FlagAdmin } from './flag-admin';
+import type { FlagAdmin, FlagStore } from './flag-admin';
 
 /** How autonomy changes run (see PolicyEngineOptions.autonomy). */
 export interface AutonomySettings {
@@ -37,8 +37,13 @@ export interface AppliedChange {
   previous: string;
   /** ms from the call to the control event being published, and to this instance applying it. */
   propagation: { publishedMs: number; appliedHereMs: number | null };
-  /** Whether Unleash holds the value too (when not, the control topic keeps it in force and the drift watcher retries). */
-  appliedToUnleash: boolean;
+  /** The flag server written: Unleash, or the embedded mode's flag file (`flags.json`). */
+  flagStore: FlagStore;
+  /** Whether the flag server holds the value too (when not, the control topic keeps it in force and the drift watcher retries). */
+  appliedToFlagStore: boolean;
+  flagStoreError?: string;
+  /** The same as `appliedToFlagStore` and `flagStoreError`, with Unleash only (kept for clients that read them). */
+  appliedToUnleash?: boolean;
   unleashError?: string;
 }
 
@@ -258,13 +263,13 @@ export class AutonomyService {
       const publishedMs = Date.now() - c.started;
       const appliedHere = await this.settings.controls.waitFor(c.flag, c.to, this.settings.applyTimeoutMs);
       const appliedHereMs = appliedHere ? Date.now() - c.started : null;
-      let unleashError: string | undefined;
+      let storeError: string | undefined;
       try {
         await admin.write(c.flag, c.control, c.to);
       } catch (e) {
-        // The control topic keeps the change in force; the drift watcher brings Unleash in line at its next poll.
-        unleashError = (e as Error).message;
-        this.logger.error({ flag: c.flag, err: e }, 'autonomy change published but not applied to Unleash yet');
+        // The control topic keeps the change in force; the drift watcher brings the flag server in line at its next poll.
+        storeError = (e as Error).message;
+        this.logger.error({ flag: c.flag, err: e, store: admin.store }, 'autonomy change published but not applied to the flag server yet');
       }
       this.logger.info({ flag: c.flag, value: c.to, previous: c.from, publishedMs, appliedHereMs }, 'autonomy change applied');
       return {
@@ -274,8 +279,11 @@ export class AutonomyService {
         value: c.to,
         previous: c.from,
         propagation: { publishedMs, appliedHereMs },
-        appliedToUnleash: unleashError === undefined,
-        ...(unleashError && { unleashError }),
+        flagStore: admin.store,
+        appliedToFlagStore: storeError === undefined,
+        ...(storeError && { flagStoreError: storeError }),
+        // Named for Unleash only where Unleash is the flag server: the embedded mode said `appliedToUnleash: true` of its flag file.
+        ...(admin.store === 'unleash' && { appliedToUnleash: storeError === undefined, ...(storeError && { unleashError: storeError }) }),
       };
     } finally {
       this.inFlight.delete(c.flag);

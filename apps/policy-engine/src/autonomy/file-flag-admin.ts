@@ -20,6 +20,7 @@ const variantsOf = (f: Feature): string[] => [
  * found by comparing each flag with how the previous look saw it: an edit by hand is a change like any other.
  */
 export class FileFlagAdmin implements FlagAdmin {
+  readonly store = 'flag-file' as const;
   private seq = 0;
 
   constructor(private readonly path: string) {}

@@ -1,5 +1,8 @@
 import type { ControlKind, ControlValue } from '@countersign/flags';
 
+/** The kinds of flag server a `FlagAdmin` writes to. */
+export type FlagStore = 'unleash' | 'flag-file' | 'in-memory';
+
 /** A change to a flag made on the flag server by anyone (Countersign included), as its event log shows it. */
 export interface FlagChange {
   /** The server's event id: increasing. */
@@ -15,6 +18,8 @@ export interface FlagChange {
  * (`unleash-flag-admin.ts`); an in-process twin for the embedded mode and unit tests.
  */
 export interface FlagAdmin {
+  /** Which flag server this is, as answers name it: Unleash, the embedded mode's flag file, or the in-process twin. */
+  readonly store: FlagStore;
   /**
    * The flag's value as the server holds it now: a control value, `unknown` when it cannot be read as one
    * value (an unknown variant, or several variants splitting the traffic), undefined when there is no flag.

@@ -11,6 +11,7 @@ interface HeldFlag {
  * as on the server; `onWrite` lets a host mirror the flags where its reader reads them.
  */
 export class InMemoryFlagAdmin implements FlagAdmin {
+  readonly store = 'in-memory' as const;
   private readonly flags = new Map<string, HeldFlag>();
   private readonly events: FlagChange[] = [];
 

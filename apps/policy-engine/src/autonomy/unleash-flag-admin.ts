@@ -90,6 +90,7 @@ export function createUnleashFlagAdmin(o: UnleashAdminOptions): FlagAdmin {
   const strategiesUrl = (flag: string) => `${flagUrl(flag)}/environments/${encodeURIComponent(env)}/strategies`;
 
   return {
+    store: 'unleash',
     async read(flag, kind) {
       const { status, json } = await call('GET', flagUrl(flag));
       if (status === 404) return undefined;
