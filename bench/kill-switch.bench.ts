@@ -27,7 +27,11 @@ async function main() {
     actionTypes: [TYPE],
     dir: join(__dirname, '../.stack/bench', ns),
     logLevel: 'warn',
-    serviceEnv: { 'policy-engine': { UNLEASH_ADMIN_TOKEN: env.unleashAdminToken } },
+    // The load is one agent as fast as it goes: its rate at the door (docs/adr/0048) is out of the way.
+    serviceEnv: {
+      'policy-engine': { UNLEASH_ADMIN_TOKEN: env.unleashAdminToken },
+      orchestrator: { PROPOSALS_PER_SECOND: '1000000', PROPOSAL_BURST: '1000000' },
+    },
   });
   const api = `${stack.urls['policy-engine']}/v1/autonomy/${TYPE}`;
   const flags = unleashAdmin(env.unleashUrl, env.unleashAdminToken);

@@ -6,6 +6,7 @@ import { loadConfigOrExit, settings } from '@countersign/config';
 import { createLogger } from '@countersign/logging';
 import { httpTls } from '@countersign/nest';
 import { initTracing } from '@countersign/tracing';
+import { proposalRateOf, proposalRateSettings } from '@countersign/orchestrator';
 import { startEmbedded } from './embedded';
 import { HomeInUseError } from './home/home-lock';
 import { StartRefusedError } from './home/start-checks';
@@ -22,6 +23,8 @@ const config = loadConfigOrExit(
     /** HTTPS (both or neither): a certificate chain and key, PEM files; plain HTTP without. */
     HTTP_TLS_CERT_FILE: z.string().min(1).optional(),
     HTTP_TLS_KEY_FILE: z.string().min(1).optional(),
+    /** The per-principal rate of `POST /v1/proposals` (docs/adr/0048). */
+    ...proposalRateSettings,
   }),
 );
 
@@ -36,6 +39,7 @@ void (async () => {
       host: config.HOST,
       port: config.PORT,
       identityPort: config.IDENTITY_PORT,
+      proposalRate: proposalRateOf(config),
       logger,
       tls,
     });

@@ -89,7 +89,7 @@ describe("the OpenAPI document of the embedded process (every service's routes)"
       additionalProperties: false,
       properties: { proposer: { additionalProperties: false }, parameters: { additionalProperties: {} } },
     });
-    expect(Object.keys(op.responses)).toEqual(['202', '400', '401', '403', '409', '413', '415', '503']);
+    expect(Object.keys(op.responses)).toEqual(['202', '400', '401', '403', '409', '413', '415', '429', '503']);
     expect(op.parameters).toEqual([expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false })]);
   });
 

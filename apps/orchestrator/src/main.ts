@@ -7,6 +7,7 @@ import { migrate } from '@countersign/storage';
 import { createActionViewRepository } from './actions/pg-action-view.repository';
 import { OrchestratorModule } from './orchestrator.module';
 import { createIdempotencyRepository } from './proposals/pg-idempotency.repository';
+import { proposalRateOf, proposalRateSettings } from './proposals/proposal-rate';
 
 /** The contract the policy engines load by default (their CONTRACT_PATH): set both to the same file. */
 const DEFAULT_CONTRACT_PATH = join(__dirname, '../../policy-engine/contract/countersign.contract.yaml');
@@ -27,6 +28,8 @@ void runService({
       .min(60)
       .default(24 * 3600),
     CONTRACT_PATH: z.string().default(DEFAULT_CONTRACT_PATH),
+    /** The per-principal rate of `POST /v1/proposals` on this instance (docs/adr/0048). */
+    ...proposalRateSettings,
     ...contractChangeSettings,
     /** The review queue's public keys: review decisions and revisions that do not verify change no action here. */
     APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
@@ -53,6 +56,7 @@ void runService({
           outcomeKeys: watchVerifyKeys(config.OUTCOME_VERIFY_KEYS_FILE),
           actionViews: createActionViewRepository(pool),
           idempotency,
+          proposalRate: proposalRateOf(config),
         }),
       ],
       readiness: [{ name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 }],

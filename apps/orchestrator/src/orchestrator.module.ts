@@ -11,12 +11,13 @@ import { ActionsController } from './actions/actions.controller';
 import { flagHealthProviders } from './actions/flag-health';
 import { IdempotencyRepository } from './proposals/idempotency.repository';
 import { IngressRejections } from './proposals/ingress-rejections';
+import { DEFAULT_PROPOSAL_RATE, ProposalRate, ProposalRateGuard, ProposalRateLimit } from './proposals/proposal-rate';
 import { ProposalsConsumer } from './proposals/proposals.consumer';
 import { ProposalsController } from './proposals/proposals.controller';
 import { ProposalsService } from './proposals/proposals.service';
 import { RevisionsConsumer } from './revisions/revisions.consumer';
 import { RevisionsService } from './revisions/revisions.service';
-import { ACTION_VIEWS, APPROVAL_KEYS, DECISION_KEYS, IDEMPOTENCY, OUTCOME_KEYS } from './tokens';
+import { ACTION_VIEWS, APPROVAL_KEYS, DECISION_KEYS, IDEMPOTENCY, OUTCOME_KEYS, PROPOSAL_RATE } from './tokens';
 
 /**
  * Where the orchestrator keeps its state: ports only, chosen by the main (PostgreSQL, `createActionViewRepository`
@@ -40,6 +41,8 @@ export interface OrchestratorOptions extends OrchestratorStores {
   decisionKeys: VerifyKeys;
   /** The executor's public outcome keys (`OUTCOME_VERIFY_KEYS_FILE`): an outcome it did not seal is not on the timeline (docs/adr/0042). */
   outcomeKeys: VerifyKeys;
+  /** How fast one principal may propose over HTTP on this instance (default `DEFAULT_PROPOSAL_RATE`; docs/adr/0048). */
+  proposalRate?: ProposalRate;
 }
 
 /** Ingress (HTTP and the proposals topic), proposer identity, parameter checks, client idempotency, and the action read model. */
@@ -64,6 +67,8 @@ export class OrchestratorModule {
         ...followContract(RunningContract.fromFile(options.contractPath), 'orchestrator', randomUUID().slice(0, 8), options.contractChangeKeys),
         { provide: ACTION_VIEWS, useValue: options.actionViews },
         { provide: IDEMPOTENCY, useValue: options.idempotency },
+        { provide: PROPOSAL_RATE, useValue: new ProposalRateLimit(options.proposalRate ?? DEFAULT_PROPOSAL_RATE) },
+        ProposalRateGuard,
         { provide: APPROVAL_KEYS, useValue: options.approvalKeys },
         { provide: DECISION_KEYS, useValue: options.decisionKeys },
         { provide: OUTCOME_KEYS, useValue: options.outcomeKeys },

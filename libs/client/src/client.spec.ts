@@ -135,7 +135,18 @@ describe('CountersignClient', () => {
     expect(seen).toHaveLength(1);
   });
 
-  it('throws RateLimitedError on 429 with Retry-After, without retrying', async () => {
+  it('waits out a 429 whose Retry-After is within maxBackoffMs and sends again under the same key', async () => {
+    let n = 0;
+    answer = (_req, res) =>
+      ++n === 1 ? json(res, 429, { message: 'over its rate' }, { 'Retry-After': '1' }) : json(res, 202, { actionId: 'a-9', status: 'proposed' });
+    const patient = new CountersignClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, token: 't0k', maxBackoffMs: 5_000 });
+    const started = Date.now();
+    await expect(patient.propose(proposal, { idempotencyKey: 'k-429' })).resolves.toMatchObject({ actionId: 'a-9' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+    expect(seen.map((s) => s.headers['idempotency-key'])).toEqual(['k-429', 'k-429']);
+  });
+
+  it('throws RateLimitedError on 429 with a Retry-After longer than maxBackoffMs, without retrying', async () => {
     answer = (_req, res) => json(res, 429, { message: 'too many proposals' }, { 'Retry-After': '7' });
     const error = await client.propose(proposal).catch((e) => e);
     expect(error).toBeInstanceOf(RateLimitedError);

@@ -14,7 +14,7 @@ export interface CountersignClientOptions {
   fetch?: typeof fetch;
   /** HTTPS with a private PKI: the root(s) to trust (PEM) for an `https:` base URL, instead of the system's (not with `fetch`). */
   tls?: TlsTrust;
-  /** How many times a 503 or a lost connection is retried (default 4). */
+  /** How many times a 503, a lost connection or a 429 with a short `Retry-After` is retried (default 4). */
   retries?: number;
   /** The first pause between retries, doubled each time with jitter (default 250 ms)… */
   backoffMs?: number;
@@ -148,7 +148,8 @@ export class CountersignClient {
   }
 
   /**
-   * One call, retried on 503 and on a lost connection (the same headers, so the same Idempotency-Key). Each try ends
+   * One call, retried on 503, on a lost connection and on a 429 whose `Retry-After` is within `maxBackoffMs` (the same
+   * headers, so the same Idempotency-Key). Each try ends
    * after `requestTimeoutMs` (plus `holdMs`, a long poll's wait) as a lost connection. Redirects are not followed: the
    * API never redirects, so one is an answer from something else, and the token is not sent on to it.
    */
@@ -205,6 +206,13 @@ export class CountersignClient {
       if (res.status === 503 && attempt < this.retries) {
         const asked = (parseRetryAfter(res.headers.get('retry-after')) ?? 0) * 1000;
         await sleep(Math.min(this.maxBackoffMs, Math.max(asked, this.backoff(attempt))), init.signal);
+        continue;
+      }
+      // Over the principal's rate: waited out and retried (the same headers, so the same key) when the server's
+      // Retry-After fits within maxBackoffMs; a longer wait is the caller's to plan (RateLimitedError says how long).
+      const rateWait = res.status === 429 ? (parseRetryAfter(res.headers.get('retry-after')) ?? Infinity) * 1000 : Infinity;
+      if (rateWait <= this.maxBackoffMs && attempt < this.retries) {
+        await sleep(rateWait, init.signal);
         continue;
       }
       throw errorFor(res.status, messageOf(json, text, res.status), res.headers.get('retry-after'));

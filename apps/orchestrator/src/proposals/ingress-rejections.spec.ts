@@ -7,9 +7,10 @@ import { METRIC_DEFINITIONS, Metrics, parsePrometheusText, sampleSum } from '@co
 import { PlatformModule, serve, sha256Hex, TokenRegistry } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { call, eventually, refundProposal } from '@countersign/testing';
-import { IDEMPOTENCY } from '../tokens';
+import { IDEMPOTENCY, PROPOSAL_RATE } from '../tokens';
 import { InMemoryIdempotencyRepository } from './in-memory-idempotency.repository';
 import { IngressRejections, rejectionOf } from './ingress-rejections';
+import { DEFAULT_PROPOSAL_RATE, ProposalRateGuard, ProposalRateLimit } from './proposal-rate';
 import { ProposalsController } from './proposals.controller';
 import { ProposalsService } from './proposals.service';
 
@@ -42,6 +43,8 @@ describe('countersign_ingress_rejections_total', () => {
         IngressRejections,
         { provide: IDEMPOTENCY, useValue: new InMemoryIdempotencyRepository() },
         { provide: RunningContract, useValue: contract },
+        { provide: PROPOSAL_RATE, useValue: new ProposalRateLimit(DEFAULT_PROPOSAL_RATE) },
+        ProposalRateGuard,
       ],
     })
     class Proposals {}

@@ -1,6 +1,7 @@
-import { BadRequestException, Body, Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Headers, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { ProposalSchema } from '@countersign/contracts';
 import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
+import { ProposalRateGuard } from './proposal-rate';
 import { ProposalsService } from './proposals.service';
 
 @Controller('v1/proposals')
@@ -11,7 +12,7 @@ export class ProposalsController {
    * Accepts a proposal: `202 {actionId, status}` once the bus has acknowledged its `action proposed` event; 503 with
    * `Retry-After` when the bus is away. An `Idempotency-Key` makes a retry publish and return the same action (the key
    * is held even after a 503). 400 for a body or parameters that do not validate, 403 for a `proposer.agentId` the
-   * caller may not act as, 409 for a key already used for another proposal.
+   * caller may not act as, 409 for a key already used for another proposal, 429 past the principal's rate (docs/adr/0048).
    */
   @ApiRoute({
     summary: 'Propose an action',
@@ -27,11 +28,13 @@ export class ProposalsController {
       403: '`proposer.agentId` is not an agent id the token may propose as',
       409: 'the Idempotency-Key was already used for a different proposal',
       413: 'the body is over 64 KiB, or the proposal is, written out as its events carry it (a number sent as 1e20 in full)',
+      429: "the token's principal proposes faster than its rate on this instance: retry after `Retry-After` seconds (its body is not read)",
     },
   })
   @Post()
   @HttpCode(202)
   @Roles('agent')
+  @UseGuards(ProposalRateGuard)
   async submit(@Body() body: unknown, @Req() req: AuthenticatedRequest & { correlationId: string }, @Headers('idempotency-key') idempotencyKey?: string) {
     if (idempotencyKey !== undefined && !/^[\w.:-]{1,200}$/.test(idempotencyKey)) {
       throw new BadRequestException('Idempotency-Key must be 1-200 characters of letters, digits, ".", ":", "_" or "-"');

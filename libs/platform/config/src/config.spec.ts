@@ -63,3 +63,31 @@ describe('settings refuse what they would misread', () => {
     }
   });
 });
+
+describe('settings.number', () => {
+  const rate = z.object({
+    PER_SECOND: settings.number(100, { min: 0.001, max: 1_000_000 }),
+    BURST: settings.number(1_000, { min: 1, max: 10_000_000, integer: true }),
+  });
+  const read = (env: Record<string, string>) => {
+    try {
+      return parseConfig(rate, env);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+
+  it('reads decimal digits, with a fraction where a whole number is not asked for, and gives the default when unset', () => {
+    expect(read({})).toEqual({ PER_SECOND: 100, BURST: 1_000 });
+    expect(read({ PER_SECOND: '0.5', BURST: '20' })).toEqual({ PER_SECOND: 0.5, BURST: 20 });
+  });
+
+  it('refuses hex, exponents, signs, blanks, fractions of a whole number and values out of range, naming each', () => {
+    for (const bad of ['0x10', '1e3', '+5', '-1', ' 5', 'Infinity', 'NaN', '.5'])
+      expect(read({ PER_SECOND: bad })).toBe(`config: PER_SECOND: expected a number in decimal digits (got ${JSON.stringify(bad)})`);
+    expect(read({ BURST: '2.5' })).toBe('config: BURST: expected a whole number in decimal digits (got "2.5")');
+    expect(read({ PER_SECOND: '0' })).toBe('config: PER_SECOND: expected a number from 0.001 to 1000000 (got 0)');
+    expect(read({ BURST: '0' })).toBe('config: BURST: expected a whole number from 1 to 10000000 (got 0)');
+    expect(read({ BURST: '' })).toBe('config: BURST: set but blank: unset it for the default (1000), or give a value');
+  });
+});

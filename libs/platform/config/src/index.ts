@@ -73,6 +73,23 @@ export const settings = {
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * A number in decimal digits (`12`, `0.5`; whole only with `integer`) from `min` to `max`: signs, hex, exponents and
+   * surrounding blanks are refused, as for a port.
+   */
+  number: (fallback: number, o: { min: number; max: number; integer?: boolean }) =>
+    z
+      .string()
+      .transform((s, ctx) => {
+        if (!s.trim()) return refuse(ctx, blank(String(fallback)));
+        const what = o.integer ? 'a whole number' : 'a number';
+        if (!(o.integer ? /^\d{1,15}$/ : /^\d{1,15}(\.\d{1,15})?$/).test(s))
+          return refuse(ctx, `expected ${what} in decimal digits (got ${JSON.stringify(s)})`);
+        const n = Number(s);
+        if (n < o.min || n > o.max) return refuse(ctx, `expected ${what} from ${o.min} to ${o.max} (got ${s})`);
+        return n;
+      })
+      .default(fallback),
 };
 
 /**

@@ -185,6 +185,12 @@ export interface RejectedFrom {
 @Injectable()
 export class RejectionAudit implements OnModuleDestroy {
   private readonly budget = new RejectionBudget();
+  /**
+   * Authenticated callers refused for their rate (429), by principal: the refusal sheds load, and one audit entry per
+   * refused request would not (docs/adr/0048). Their other refusals are not budgeted: they are accountable.
+   */
+  private readonly throttled = new RejectionBudget();
+  private readonly throttledPrincipals = new Map<string, Principal>();
   private readonly summaries = setInterval(() => this.summarise(), REJECTION_SUMMARY_INTERVAL_MS).unref();
 
   constructor(
@@ -201,24 +207,40 @@ export class RejectionAudit implements OnModuleDestroy {
   /** Audits one refusal (`seen.path` as shown: masked, no query), or only counts it beyond the budget. */
   record(seen: RejectionSeen, from: RejectedFrom): void {
     const { principal } = from;
-    if (!principal && !this.budget.take(from.source, seen)) {
+    const overBudget = principal ? seen.status === 429 && !this.throttled.take(this.throttledKey(principal), seen) : !this.budget.take(from.source, seen);
+    if (overBudget) {
       this.logger.debug({ status: seen.status, path: seen.path }, 'request rejected (counted: over the audit budget)');
       return;
     }
     this.logger.warn({ status: seen.status, path: seen.path, reason: seen.reason, principal: principal?.id }, 'request rejected');
-    const actor: Actor = principal
-      ? { id: principal.id, kind: principal.kind, roles: principal.roles, authMethod: principal.authMethod ?? 'bearer-token' }
-      : ANONYMOUS;
+    const actor: Actor = principal ? actorOf(principal) : ANONYMOUS;
     auditRejection(this.bus, this.logger, { service: this.service, ...seen, principal: principal?.id ?? null }, actor, from.correlationId);
   }
 
-  /** The unauthenticated rejections counted beyond the budget, as audited summaries: the busiest sources first, a few at most. */
+  /** The budget key of a principal's rate refusals (kept with the principal, whom its summary names as actor). */
+  private throttledKey(principal: Principal): string {
+    const key = `principal ${principal.id}`;
+    this.throttledPrincipals.set(key, principal);
+    return key;
+  }
+
+  /** The rejections counted beyond the budgets, as audited summaries: the busiest sources (or principals) first, a few at most. */
   private summarise() {
     for (const s of this.budget.drain()) {
       const reason = summaryReason(s);
       // The address goes to the audit (the security record), not to the log.
       this.logger.warn({ count: s.count, sources: s.sources, statuses: s.statuses }, 'requests rejected beyond the audit budget');
       auditRejection(this.bus, this.logger, { service: this.service, ...s.last, reason, principal: null }, ANONYMOUS);
+    }
+    for (const s of this.throttled.drain()) {
+      const principal = this.throttledPrincipals.get(s.source);
+      this.logger.warn({ count: s.count, principal: principal?.id, statuses: s.statuses }, 'rate refusals beyond the audit budget');
+      auditRejection(
+        this.bus,
+        this.logger,
+        { service: this.service, ...s.last, reason: summaryReason(s, 'requests over their rate'), principal: principal?.id ?? null },
+        principal ? actorOf(principal) : ANONYMOUS,
+      );
     }
   }
 }
@@ -284,6 +306,9 @@ export class RejectionFilter implements ExceptionFilter {
     } else if (status >= 500) this.logger.error({ err: exception, path: shownPath(req.originalUrl) }, 'request failed');
     else if (exception instanceof NotFoundAnswer) this.logger.debug({ path: shownPath(req.originalUrl) }, 'not found');
     else this.audit(req, status, message);
+    // A rate's refusal says when to come back: `retryAfter` (whole seconds) of its body, as the header clients read.
+    const retryAfter = status === 429 && body && typeof body === 'object' ? (body as { retryAfter?: unknown }).retryAfter : undefined;
+    if (typeof retryAfter === 'number' && Number.isInteger(retryAfter) && retryAfter > 0) res.setHeader('Retry-After', String(retryAfter));
     const extra = status === 503 && body && typeof body === 'object' ? detail(body as Record<string, unknown>) : {};
     res.status(status).json({ statusCode: status, error: httpReason(status), message, ...extra });
   }
@@ -306,6 +331,14 @@ export class RejectionFilter implements ExceptionFilter {
 
 /** The readiness probe's not-ready answer (`/readyz`): `status: 'not-ready'` beside the checks. */
 const isReadinessAnswer = (body: unknown): boolean => !!body && typeof body === 'object' && (body as { status?: unknown }).status === 'not-ready';
+
+/** Who an authenticated rejection is audited as: its principal. */
+const actorOf = (principal: Principal): Actor => ({
+  id: principal.id,
+  kind: principal.kind,
+  roles: principal.roles,
+  authMethod: principal.authMethod ?? 'bearer-token',
+});
 
 /** Who an unauthenticated rejection is audited as. */
 export const ANONYMOUS: Actor = { id: 'anonymous', kind: 'agent', authMethod: 'none' };
@@ -334,13 +367,13 @@ export function auditRejection(
 }
 
 /** The reason of a summary: how many, of which statuses, from where (an address, a /64) and since when, then the last one's reason. */
-export function summaryReason(s: SuppressedRejections): string {
+export function summaryReason(s: SuppressedRejections, what = 'unauthenticated requests'): string {
   const statuses = Object.entries(s.statuses)
     .map(([status, n]) => `${status}: ${n}`)
     .join(', ');
   // `*`: sources past those kept or named, each at least one address.
   const from = s.source !== '*' ? s.source : s.sources > 1 ? `at least ${s.sources} other sources` : 'other sources';
-  const head = `${s.count} more unauthenticated requests from ${from} rejected since ${s.since.toISOString()} (${statuses}), beyond the audit budget, summarised here; the last: `;
+  const head = `${s.count} more ${what} from ${from} rejected since ${s.since.toISOString()} (${statuses}), beyond the audit budget, summarised here; the last: `;
   return (head + s.last.reason).slice(0, 2000);
 }
 
