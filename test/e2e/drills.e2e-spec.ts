@@ -109,4 +109,12 @@ describe('drills on the real stack (each one prints its report)', () => {
     expectPassed(report);
     expect(report.degraded[0].what).toMatch(/anomaly:confidence-rise/);
   });
+
+  it('right after confident-nonsense, flag-service-down stops at its pre-flight, naming the anomaly rule, and leaves nothing in review', async () => {
+    const report = await run('flag-service-down');
+    expect(report.stopped).toMatch(/^pre-flight: .* ended in_review: anomaly:confidence-rise: .*support-copilot is under an anomaly rule/);
+    expect(report.checks).toEqual([]);
+    expect(report.pending()).toEqual([]);
+    expect(report.summary().agentsSaw.actions).toEqual({ rejected: 1 });
+  });
 });

@@ -11,8 +11,13 @@ export interface Answer<T = Record<string, unknown>> {
 export interface ActionView {
   actionId: string;
   status: string;
-  lane?: string;
-  timeline: Array<{ type: string; status: string; time: string; detail: string }>;
+  lane?: string | null;
+  /** Why the action has its status, where the deciding event gives a code (on `prohibited`: the rule, `kill-switch:off`). */
+  reasonCode?: string;
+  /** Why the action waits, for a person: a flag source that cannot be read, an outcome being settled. */
+  waiting?: string;
+  /** A policy decision's entry has its lane, and its detail is `contract <version>: <reasons, the deciding one first>`. */
+  timeline: Array<{ type: string; status: string; time: string; detail: string; lane?: string; reasonCode?: string }>;
 }
 
 /** The statuses where an action's life has ended (nothing more will happen to it without a new proposal). */

@@ -1,5 +1,7 @@
 // `npm run countersign -- drill <name> [--target DIR] [--json FILE]`: a game day as a command, against a running
-// Countersign (embedded: its home; distributed: .stack/distributed). Prints the report; exits 0 only when it passed.
+// Countersign (embedded: its home; distributed: .stack/distributed). Prints the report; exits 0 only when it passed, 1
+// when a check failed, 2 for a usage error, and 3 when its pre-flight stopped it before it began (the system was not
+// where the drill can show anything: the report's first line says why).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -61,5 +63,5 @@ export async function runDrillCli(argv: string[]): Promise<number> {
   const report = await DRILLS[name](options);
   process.stdout.write(report.text());
   if (values.json) writeFileSync(values.json, JSON.stringify(report.summary(), null, 2));
-  return report.passed() ? 0 : 1;
+  return report.stopped ? 3 : report.passed() ? 0 : 1;
 }

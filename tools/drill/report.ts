@@ -9,7 +9,8 @@ export interface DrillCheck {
 
 /**
  * What a drill prints: what it did (steps, with the time since the start), what degraded and how fast, what the agents
- * saw (the statuses of their actions and the HTTP answers they got), what was lost (must be nothing), and its checks.
+ * saw (the statuses of their actions and the HTTP answers they got), what was lost (must be nothing), what it left
+ * pending (and its ids), and its checks. A drill the pre-flight stopped says why on its first line, and did nothing more.
  */
 export class DrillReport {
   private readonly started = Date.now();
@@ -20,6 +21,8 @@ export class DrillReport {
   /** The final status of every action the drill proposed, by action id. */
   readonly actions = new Map<string, string>();
   readonly checks: DrillCheck[] = [];
+  /** Why the drill stopped before it began (the pre-flight found the system where it can show nothing); undefined when it ran. */
+  stopped?: string;
 
   constructor(
     readonly name: string,
@@ -52,13 +55,24 @@ export class DrillReport {
     return ok;
   }
 
+  /** The drill does nothing more: the system is not where it can show anything. `reason` is one line. */
+  stop(reason: string): void {
+    this.stopped = reason;
+    this.log(`drill ${this.name}: STOPPED ${reason}`);
+  }
+
+  /** Actions of the drill whose life has not ended: what it leaves behind (waiting for a person, or still on the way). */
+  pending(): string[] {
+    return [...this.actions].filter(([, s]) => !END_STATUSES.has(s)).map(([id]) => id);
+  }
+
   /** Accepted actions that never got anywhere: unknown to the system, or still only `proposed` at the end. */
   lost(): string[] {
     return [...this.actions].filter(([, s]) => s === 'unknown' || s === 'proposed').map(([id]) => id);
   }
 
   passed(): boolean {
-    return this.checks.length > 0 && this.checks.every((c) => c.ok) && this.lost().length === 0;
+    return !this.stopped && this.checks.length > 0 && this.checks.every((c) => c.ok) && this.lost().length === 0;
   }
 
   summary() {
@@ -67,11 +81,13 @@ export class DrillReport {
     return {
       drill: this.name,
       passed: this.passed(),
+      ...(this.stopped && { stopped: this.stopped }),
       seconds: Number((this.now() / 1000).toFixed(1)),
       did: this.steps.map((s) => `${(s.atMs / 1000).toFixed(1)} s ${s.what}`),
       degraded: this.degraded.map((d) => `${d.what} after ${(d.afterMs / 1000).toFixed(2)} s`),
       agentsSaw: { answers: this.answers, actions: byStatus, ended: [...this.actions.values()].filter((s) => END_STATUSES.has(s)).length },
       lost: this.lost(),
+      leftPending: this.pending().map((id) => `${id}: ${this.actions.get(id)}`),
       checks: this.checks,
     };
   }
@@ -80,15 +96,18 @@ export class DrillReport {
   text(): string {
     const s = this.summary();
     const lines = [
-      `drill ${s.drill}: ${s.passed ? 'PASSED' : 'FAILED'} in ${s.seconds} s`,
+      s.stopped
+        ? `drill ${s.drill}: STOPPED before it began, in ${s.seconds} s: ${s.stopped}`
+        : `drill ${s.drill}: ${s.passed ? 'PASSED' : 'FAILED'} in ${s.seconds} s`,
       'what it did:',
       ...s.did.map((d) => `  ${d}`),
       'what degraded, and how fast:',
       ...(s.degraded.length ? s.degraded.map((d) => `  ${d}`) : ['  nothing']),
       `what the agents saw: HTTP ${JSON.stringify(s.agentsSaw.answers)}; actions ${JSON.stringify(s.agentsSaw.actions)}`,
       `what was lost: ${s.lost.length ? s.lost.join(', ') : 'nothing'}`,
+      `what it left pending: ${s.leftPending.length ? `${s.leftPending.length}: ${s.leftPending.join(', ')}` : 'nothing'}`,
       'checks:',
-      ...s.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
+      ...(s.checks.length ? s.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`) : ['  none ran']),
     ];
     return `${lines.join('\n')}\n`;
   }

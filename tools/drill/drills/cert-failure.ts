@@ -1,7 +1,8 @@
 import { DrillClient, END_STATUSES } from '../client';
 import { mediumRisk } from '../proposals';
 import { DrillReport } from '../report';
-import { DrillOptions, proposeAndFollow, settle } from './common';
+import { byTrustStack, ranAutonomously } from '../why';
+import { cleanUp, DrillOptions, Followed, preflight, proposeAndFollow, settle } from './common';
 
 /**
  * `cert-failure`: a service's certificate expires on a running system (as a renewal that failed would leave it). The trust
@@ -21,14 +22,19 @@ export async function certFailure(o: DrillOptions): Promise<DrillReport> {
     r.check('the target can expire and renew a certificate', false, 'its target names no certificate (the distributed mode has one): nothing was done');
     return r;
   }
-  r.step(`baseline: a trust-sensitive action (a merge) with ${cert.owner}'s certificate valid`);
-  const before = await proposeAndFollow(api, r, mediumRisk(), (s) => END_STATUSES.has(s), o.waitMs);
-  r.check('before, a merge executes', before === 'executed', `it ended ${before}`);
+  // The baseline is the pre-flight: a merge that does not run on its own now would not show the expiry's effect.
+  const before = await preflight(api, r, o, {
+    what: `baseline: a trust-sensitive action (a merge) with ${cert.owner}'s certificate valid executes on its own`,
+    proposal: mediumRisk(),
+    expect: ranAutonomously,
+  });
+  if (!before) return cleanUp(api, r, o);
+  r.check('before, a merge executes', ranAutonomously(before.view), `it ended ${before.why}`);
 
   r.step(`${cert.owner}'s certificate is replaced by an expired one`);
   await cert.expire();
   const expiredAt = r.now();
-  let closed: string | undefined;
+  let closed: Followed | undefined;
   let closedAfter = Infinity;
   try {
     // Proposed one after another until one is refused: the first refusal marks the moment trust-sensitive work stopped.
@@ -39,7 +45,8 @@ export async function certFailure(o: DrillOptions): Promise<DrillReport> {
     let held = 0;
     let slow = 0;
     while (r.now() - expiredAt < o.waitMs) {
-      const status = await proposeAndFollow(api, r, mediumRisk(), (s) => END_STATUSES.has(s) || s === 'held', followMs);
+      const f = await proposeAndFollow(api, r, mediumRisk(), (s) => END_STATUSES.has(s) || s === 'held', followMs);
+      const status = f.status;
       if (status === 'executed') continue;
       if (status === 'held') {
         held++;
@@ -49,14 +56,20 @@ export async function certFailure(o: DrillOptions): Promise<DrillReport> {
         slow++;
         continue;
       }
-      closed = status;
-      closedAfter = r.now() - expiredAt;
+      closed = f;
+      // Only a prohibition for the trust stack is the expiry's doing: its time is the one the check measures.
+      if (byTrustStack(f.view)) closedAfter = r.now() - expiredAt;
       break;
     }
     if (held) r.step(`${held} merge(s) held by the executor (decided autonomous before the verdict reached the policy engine): they run once trust is healthy`);
     if (slow) r.step(`${slow} merge(s) not ended within ${followMs} ms`);
-    r.check('with the certificate expired, trust-sensitive autonomy fails closed', closed === 'prohibited', `a merge ended ${closed ?? 'executed every time'}`);
-    if (closed) r.degradedAfter(`failed closed: a merge was ${closed}`, closedAfter);
+    const failedClosed = byTrustStack(closed?.view);
+    r.check(
+      'with the certificate expired, trust-sensitive autonomy fails closed',
+      failedClosed,
+      `a merge ended ${closed ? `${closed.why}${failedClosed ? '' : ', not for the trust stack'}` : 'executed every time'}`,
+    );
+    if (closed && failedClosed) r.degradedAfter(`failed closed: a merge was ${closed.status}`, closedAfter);
     const limit = cert.checkMs + 5_000;
     r.check(
       `failed closed within one check interval (${cert.checkMs} ms) plus 5 s for the verdict to travel`,
@@ -68,13 +81,14 @@ export async function certFailure(o: DrillOptions): Promise<DrillReport> {
     await cert.renew();
   }
   const renewedAt = r.now();
-  let after = '';
+  let after: Followed | undefined;
   while (r.now() - renewedAt < o.waitMs) {
     after = await proposeAndFollow(api, r, mediumRisk(), (s) => END_STATUSES.has(s), o.waitMs);
-    if (after === 'executed') break;
+    if (ranAutonomously(after.view)) break;
   }
-  r.check('after the renewal, a merge executes again (no restart)', after === 'executed', `it ended ${after}`);
-  if (after === 'executed') r.degradedAfter('recovered: a merge executed', r.now() - renewedAt);
+  const recovered = ranAutonomously(after?.view);
+  r.check('after the renewal, a merge executes again (no restart)', recovered, `it ended ${after?.why ?? 'never proposed'}`);
+  if (recovered) r.degradedAfter('recovered: a merge executed', r.now() - renewedAt);
   await settle(api, r, o.waitMs);
   const notEnded = [...r.actions].filter(([, s]) => !END_STATUSES.has(s));
   r.check(
@@ -82,5 +96,5 @@ export async function certFailure(o: DrillOptions): Promise<DrillReport> {
     notEnded.length === 0,
     notEnded.length ? notEnded.map(([id, s]) => `${id}: ${s}`).join(', ') : `${r.actions.size} actions`,
   );
-  return r;
+  return cleanUp(api, r, o);
 }

@@ -1,7 +1,8 @@
 import { DrillClient, END_STATUSES, sleep } from '../client';
 import { lowRisk, mediumRisk, reviewLane } from '../proposals';
 import { DrillReport } from '../report';
-import { DrillOptions, propose, proposeAndFollow, settle } from './common';
+import { byDegradation, ranAutonomously } from '../why';
+import { cleanUp, DrillOptions, preflight, propose, proposeAndFollow, settle } from './common';
 
 type Mode = 'normal' | 'elevated' | 'constrained' | 'halted';
 const RANK: Record<string, number> = { normal: 0, elevated: 1, constrained: 2, halted: 3 };
@@ -36,14 +37,18 @@ export async function queueOverflow(o: DrillOptions): Promise<DrillReport> {
     r.check('the contract sets backlog thresholds', false, 'no degradation.elevated pending thresholds: nothing to drill');
     return r;
   }
-  if (start.mode !== 'normal') r.step(`the mode is already ${start.mode} (${start.why}); the drill goes on from there`);
+  // From a degraded mode the rise would be there before the flood, and credited to it: the pre-flight wants `normal`,
+  // and a merge (medium risk) that runs on its own (no kill switch off, no anomaly rule holding the agent).
+  const baseline = await preflight(api, r, o, {
+    what: 'a medium-risk action (a pull-request merge) runs on its own',
+    proposal: mediumRisk(),
+    expect: ranAutonomously,
+  });
+  if (!baseline) return cleanUp(api, r, o);
+  r.check('before the flood, a medium-risk action runs on its own', ranAutonomously(baseline.view), `a pull-request merge ended ${baseline.why}`);
   const pendingNow = Object.values(start.backlog.bySlaClass).reduce((n, c) => n + c.depth, 0);
   const flood = o.flood ?? Math.max(enter - pendingNow, 0) + 2;
 
-  if (start.mode === 'normal') {
-    const baseline = await proposeAndFollow(api, r, mediumRisk(), (s) => END_STATUSES.has(s), o.waitMs);
-    r.check('before the flood, a medium-risk action runs on its own', baseline === 'executed', `a pull-request merge is ${baseline} in normal`);
-  }
   r.step(`flood: ${flood} review-lane proposals from agent2 (elevated enters at ${enter} pending, exits below ${exit}; dwell ${t.minDwellSeconds} s)`);
   const flooded: string[] = [];
   for (let i = 0; i < flood; i++) {
@@ -57,14 +62,23 @@ export async function queueOverflow(o: DrillOptions): Promise<DrillReport> {
 
   const risen = await waitForMode(gov, (m) => RANK[m] >= 1, o.waitMs);
   r.check('the mode rises with the backlog', RANK[risen.mode] >= 1, `mode ${risen.mode}: ${risen.why}`);
-  if (RANK[risen.mode] < 1) return r;
+  if (RANK[risen.mode] < 1) return cleanUp(api, r, o);
   const enteredAt = r.now();
   r.degradedAfter(`mode ${risen.mode}: ${risen.why}`, enteredAt - floodedAt);
 
   const risky = await proposeAndFollow(api, r, mediumRisk(), (s) => s !== 'proposed' && s !== 'autonomous', o.waitMs);
-  r.check('risky autonomous intake no longer runs on its own', risky !== 'executed', `a pull-request merge (medium risk) is ${risky}`);
+  // Held back by the mode itself, not by anything else that sends a merge to review.
+  r.check(
+    'risky autonomous intake no longer runs on its own',
+    risky.status !== 'executed' && byDegradation(risky.view),
+    `a pull-request merge (medium risk) is ${risky.why}`,
+  );
   const low = await proposeAndFollow(api, r, lowRisk(0.9), (s) => END_STATUSES.has(s), o.waitMs);
-  r.check('low-risk autonomous work continues', risen.mode === 'halted' ? low !== 'executed' : low === 'executed', `a ticket tag is ${low} in ${risen.mode}`);
+  r.check(
+    'low-risk autonomous work continues',
+    risen.mode === 'halted' ? low.status !== 'executed' && byDegradation(low.view) : ranAutonomously(low.view),
+    `a ticket tag is ${low.why} in ${risen.mode}`,
+  );
 
   // Hysteresis: drain to just above the exit threshold and wait out the dwell: the mode must hold.
   const keep = Math.max(exit - Math.max(pendingNow, 0), 0) + 1;
@@ -92,7 +106,7 @@ export async function queueOverflow(o: DrillOptions): Promise<DrillReport> {
     );
   }
   await settle(api, r, o.waitMs);
-  return r;
+  return cleanUp(api, r, o);
 }
 
 async function waitForMode(gov: () => Promise<Governance>, done: (m: Mode) => boolean, ms: number): Promise<Governance> {

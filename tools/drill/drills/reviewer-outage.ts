@@ -2,7 +2,7 @@ import { TOPICS } from '@countersign/contracts';
 import { DrillClient, END_STATUSES } from '../client';
 import { ofType } from '../proposals';
 import { DrillReport } from '../report';
-import { DrillOptions, propose } from './common';
+import { cleanUp, DrillOptions, preflight } from './common';
 
 /** A review item as `GET /v1/reviews/{id}` shows it (the fields this drill reads). */
 interface ShownItem {
@@ -21,13 +21,17 @@ export async function reviewerOutage(o: DrillOptions): Promise<DrillReport> {
   const r = new DrillReport('reviewer-outage', o.log);
   const api = new DrillClient(o.target);
   const actionType = o.reviewActionType ?? 'infra.iam_policy_change';
-  r.step(`nobody decides: a ${actionType} proposal goes to review, and the drill waits`);
-  const id = await propose(api, r, ofType(actionType, o.reviewParameters ?? { addPermissions: ['drill:read'] }));
-  if (!id) return (r.check('the proposal is accepted', false, `the agent got HTTP ${Object.keys(r.answers).join(', ')}`), r);
-  const queued = await api.waitForAction(id, (v) => v.status !== 'proposed', o.waitMs);
-  if (queued?.status !== 'in_review') return (r.check('the action waits for a person', false, `it is ${queued?.status ?? 'unknown'}`), r);
+  // The drill's own proposal is the pre-flight: one that does not go to review (a kill switch off, a mode that
+  // prohibits it) has nothing to time out.
+  const queued = await preflight(api, r, o, {
+    what: `a ${actionType} proposal goes to review (nobody will decide it: the drill waits)`,
+    proposal: ofType(actionType, o.reviewParameters ?? { addPermissions: ['drill:read'] }),
+    expect: (v) => v?.status === 'in_review',
+  });
+  if (!queued?.id) return cleanUp(api, r, o);
+  const id = queued.id;
   const shown = await api.item(id);
-  if (shown.status !== 200) return (r.check('the review item can be read', false, `HTTP ${shown.status}`), r);
+  if (shown.status !== 200) return (r.check('the review item can be read', false, `HTTP ${shown.status}`), cleanUp(api, r, o));
   const item = shown.body as unknown as ShownItem;
   const created = Date.parse(item.createdAt);
   const slaMs = Date.parse(item.dueAt) - created;
@@ -57,5 +61,5 @@ export async function reviewerOutage(o: DrillOptions): Promise<DrillReport> {
     timeline.map((t) => t.status).join(' → '),
   );
   r.actions.set(id, view?.status ?? 'unknown');
-  return r;
+  return cleanUp(api, r, o);
 }
