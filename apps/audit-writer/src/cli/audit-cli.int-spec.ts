@@ -227,7 +227,7 @@ describe('countersign audit export', () => {
     expect(await run('verify', '--segment', sliceFile, '--keys', keysFile)).toMatchObject({
       code: 0,
       out: expect.stringMatching(
-        /^verified: entries 20–49 \(30\) checked one by one; the 20 before them are vouched for only by the signed root \(compact range\), 1 signed heads/,
+        /^verified: entries 20–49 \(30\) checked one by one; the 20 before them are vouched for only by the signed root \(compact range\), 1 signed head,/,
       ),
     });
     expect(await run('export', '--database', serviceUrl, '--from', '50')).toMatchObject({

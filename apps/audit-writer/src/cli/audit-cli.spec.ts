@@ -452,10 +452,16 @@ describe('countersign audit verify: what it reads is bounded, and what it says w
       out: '',
       err: `error: ${big} is 268435457 bytes, over the 268435456-byte limit of a segment: export the log in parts (audit export --from N --to M)`,
     });
+    // A directory cannot be read at all: the log does not verify (a failed verdict, as for a log that has gone, below).
     expect(await a.run('verify', '--segment', a.dir, '--keys', a.keysDir)).toEqual({
       code: 1,
+      out: `FAILED: cannot read ${a.dir}: it is a directory`,
+      err: '',
+    });
+    expect(await a.run('verify', '--segment', '/dev/null', '--keys', a.keysDir)).toEqual({
+      code: 1,
       out: '',
-      err: `error: ${a.dir} is not a regular file (a device, a pipe or a directory): save the segment to a file and verify that`,
+      err: 'error: /dev/null is not a regular file (a device or a pipe): save the segment to a file and verify that',
     });
   });
 
@@ -484,6 +490,72 @@ describe('countersign audit verify: what it reads is bounded, and what it says w
     expect(await a.run('verify', '--segment', file, '--keys', a.keysDir)).toMatchObject({
       code: 0,
       out: expect.stringMatching(/^verified: 25 entries, 3 signed heads, root [0-9a-f]{64}$/),
+    });
+  });
+});
+
+describe('countersign audit verify counts the signed heads it checked', () => {
+  it('says "1 signed head" for one, and "signed heads" for more', async () => {
+    const a = await embeddedAudit();
+    const stored = a.lines().map((l) => JSON.parse(l) as { index: number; entry: object; leafHash: string });
+    const file = join(a.dir, 'first-ten.jsonl');
+    writeFileSync(
+      file,
+      exportSegment(
+        stored.slice(0, 10),
+        a.heads.filter((h) => h.treeSize === 10),
+      ),
+    );
+    expect(await a.run('verify', '--segment', file, '--keys', a.keysDir)).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^verified: 10 entries, 1 signed head, root [0-9a-f]{64}$/),
+    });
+    expect(await a.verify()).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 25 entries, 3 signed heads, root /) });
+  });
+});
+
+describe('countersign audit answers a file it cannot read with one line naming it: FAILED (exit 1) for the log it verifies, exit 2 (bad usage) for the rest', () => {
+  // 127.0.0.1:1: nothing listens there; each file below is read before a connection would be tried.
+  const db = 'postgres://countersign@127.0.0.1:1/countersign';
+
+  it('verify: a log that has gone (a missing --file or --segment, a directory in its place) does not verify: FAILED, exit 1', async () => {
+    const a = await embeddedAudit();
+    const missing = join(a.dir, 'nope.jsonl');
+    const cases: Array<[string[], string]> = [
+      [['verify', '--file', missing, '--keys', a.keysDir], `FAILED: cannot read ${missing}: no such file`],
+      [['verify', '--file', a.keysDir, '--keys', a.keysDir], `FAILED: cannot read ${a.keysDir}: it is a directory`],
+      [['verify', '--segment', missing, '--keys', a.keysDir], `FAILED: cannot read ${missing}: no such file`],
+    ];
+    // A monitor that alarms on exit 1 (or on FAILED) sees a deleted log as it sees a changed one.
+    for (const [args, message] of cases) expect({ args, ...(await a.run(...args)) }).toEqual({ args, code: 1, out: message, err: '' });
+  });
+
+  it('verify: a missing --keys or --heads-dir, and a file given as a directory, are bad usage (exit 2)', async () => {
+    const a = await embeddedAudit();
+    const missing = join(a.dir, 'nope.jsonl');
+    const cases: Array<[string[], string]> = [
+      [['verify', '--file', a.file, '--keys', missing], `cannot read ${missing}: no such file`],
+      [['verify', '--file', a.file, '--keys', a.keysDir, '--heads-dir', missing], `cannot read ${missing}: no such file`],
+      [['verify', '--file', a.file, '--keys', a.keysDir, '--heads-dir', a.file], `cannot read ${a.file}: it is not a directory`],
+      [['verify', '--database', db, '--keys', missing], `cannot read ${missing}: no such file`],
+    ];
+    for (const [args, message] of cases) expect({ args, ...(await a.run(...args)) }).toEqual({ args, code: 2, out: '', err: message });
+  });
+
+  it('verify: a key file in --keys that cannot be read is named, not reported as a key that "cannot be read" (exit 1)', async () => {
+    const a = await embeddedAudit();
+    const inside = join(a.keysDir, 'half-copied.json');
+    mkdirSync(inside);
+    expect(await a.verify()).toEqual({ code: 2, out: '', err: `cannot read ${inside}: it is a directory` });
+  });
+
+  it('consistency: a missing head file', async () => {
+    const a = await embeddedAudit();
+    const missing = join(a.dir, 'head-1.json');
+    expect(await a.run('consistency', missing, missing, '--database', db, '--keys', a.keysDir)).toEqual({
+      code: 2,
+      out: '',
+      err: `cannot read ${missing}: no such file`,
     });
   });
 });

@@ -25,6 +25,8 @@ import type { Progress } from '@countersign/logging';
 import { FileHeadStore } from '../chain/file-head-store';
 import { entryObjectOf } from '../chain/writer-entries';
 import { AuditLogRepository, leafOf } from '../log-store/audit-log.repository';
+import { InaccessibleFile, reading } from '@countersign/config';
+import { checkReadable } from './files';
 
 /** Where the CLI writes: results to `out`, progress to `err`. */
 export interface Io {
@@ -34,9 +36,11 @@ export interface Io {
 
 const PAGE = 10_000;
 
-/** Heads kept in the append-only head store (a directory of JSON files). */
+/** Heads kept in the append-only head store (a directory of JSON files); one that cannot be read is an `InaccessibleFile`. */
 export function loadHeadDir(dir: string | undefined): TreeHead[] {
-  return dir ? FileHeadStore.read(dir) : [];
+  if (!dir) return [];
+  checkReadable(dir, 'directory');
+  return FileHeadStore.read(dir);
 }
 
 const dedupeHeads = (heads: TreeHead[]) => [...new Map(heads.map((h) => [`${h.treeSize}/${h.keyId}/${h.timestamp}/${h.signature}`, h])).values()];
@@ -112,12 +116,16 @@ export function verifySegmentFile(file: string, keys: VerifyKey[], trustedHeads:
   return result;
 }
 
-/** The bytes of a regular file of at most `limit` bytes; throws, saying why, for any other file. */
+/**
+ * The bytes of a regular file of at most `limit` bytes; throws, saying why, for any other file. One that cannot be read
+ * (missing, a directory, no permission) is an `InaccessibleFile`.
+ */
 function readBounded(file: string, limit: number): Buffer {
-  const fd = openSync(file, 'r');
+  const fd = reading(file, () => openSync(file, 'r'));
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new Error(`${file} is not a regular file (a device, a pipe or a directory): save the segment to a file and verify that`);
+    if (stat.isDirectory()) throw new InaccessibleFile(file, 'it is a directory');
+    if (!stat.isFile()) throw new Error(`${file} is not a regular file (a device or a pipe): save the segment to a file and verify that`);
     if (stat.size > limit)
       throw new Error(`${file} is ${stat.size} bytes, over the ${limit}-byte limit of a segment: export the log in parts (audit export --from N --to M)`);
     const bytes = Buffer.alloc(stat.size);
@@ -178,7 +186,7 @@ function isBlank(bytes: Buffer, from = 0, to = bytes.length): boolean {
 /** The heads in `tree-heads.jsonl`, read as strictly as the log's lines; a line that is not a head is a problem. */
 function readHeadsFile(file: string): TreeHead[] | { problem: string } {
   const heads: TreeHead[] = [];
-  for (const [line, n] of linesOf(readFileSync(file))) {
+  for (const [line, n] of linesOf(reading(file, () => readFileSync(file)))) {
     const parsed = parseLogLine(line);
     if (!parsed.ok) return { problem: `line ${n} of ${file} ${parsed.problem}: the heads were tampered with` };
     const extra = extraField(parsed.value, TREE_HEAD_FIELDS);
@@ -251,7 +259,13 @@ export async function verifyAuditFile(
       };
     return undefined;
   };
-  const input = createReadStream(file);
+  // Opened here, not by the stream: a file that cannot be read is named now, not as an error half-way through.
+  const fd = reading(file, () => openSync(file, 'r'));
+  if (fstatSync(fd).isDirectory()) {
+    closeSync(fd);
+    throw new InaccessibleFile(file, 'it is a directory');
+  }
+  const input = createReadStream(file, { fd });
   // Bytes, not text: a line is decoded (strictly) on its own, and a line split across two chunks is joined first.
   const carried: Buffer[] = [];
   let carriedBytes = 0;

@@ -21,6 +21,8 @@ import {
   verifyDatabase,
   verifySegmentFile,
 } from './audit-commands';
+import { InaccessibleFile, reading, writing } from '@countersign/config';
+import { checkReadable } from './files';
 
 const USAGE = `countersign audit <command>
   verify --database URL --keys FILE|DIR [--heads-dir DIR]     the log in PostgreSQL against the signed heads
@@ -43,7 +45,7 @@ const USAGE = `countersign audit <command>
   completeness --database URL --since ISO-TIME                actions without a complete chain
   export --database URL [--from N] [--to M] [--out FILE]      a signed segment file (stdout by default), for
                                                               offline verification or \`countersign policy replay\`
-Exit code: 0 verified (or exported), 1 a problem was found, 2 bad usage.`;
+Exit code: 0 verified (or exported), 1 a problem was found (a log to verify that cannot be read included), 2 bad usage (any other file that cannot be read or written included).`;
 
 /** `countersign audit …`; returns the exit code. */
 export async function runAuditCli(
@@ -81,6 +83,7 @@ export async function runAuditCli(
         const pinned = (v.trust ?? []).map(fingerprintArg);
         const anchors = (v.head ?? []).map(anchorArg);
         const keysPath = need('keys');
+        checkReadable(keysPath, 'file or directory');
         const keys = loadVerifyKeys(keysPath);
         const clash = keyIdClash(keys);
         if (clash) {
@@ -101,13 +104,24 @@ export async function runAuditCli(
         const trusted = loadHeadDir(headsDir);
         // On a terminal, the entries verified so far (stderr; nothing when piped).
         const progress = createProgress('audit verify: entries verified');
-        const result = await Promise.resolve(
-          v.file
-            ? verifyAuditFile(v.file, keys, trusted, { ...options, progress })
-            : v.segment
-              ? verifySegmentFile(v.segment, keys, trusted, options)
-              : verifyDatabase(store(), keys, trusted, { ...options, progress }),
-        ).finally(() => progress.finish());
+        let result: Awaited<ReturnType<typeof verifyAuditFile>>;
+        try {
+          result = await Promise.resolve(
+            v.file
+              ? verifyAuditFile(v.file, keys, trusted, { ...options, progress })
+              : v.segment
+                ? verifySegmentFile(v.segment, keys, trusted, options)
+                : verifyDatabase(store(), keys, trusted, { ...options, progress }),
+          ).finally(() => progress.finish());
+        } catch (e) {
+          // The log itself cannot be read (deleted, replaced by a directory): it does not verify. A failed verdict (exit
+          // 1), not bad usage, so a monitor that alarms on FAILED sees a log that has gone.
+          if (e instanceof InaccessibleFile && (e.file === v.file || e.file === v.segment)) {
+            io.out(`FAILED: ${e.message}`);
+            return 1;
+          }
+          throw e;
+        }
         if (!result.ok) {
           io.out(`FAILED at index ${result.firstBadIndex}: ${result.problem}`);
           return 1;
@@ -119,7 +133,7 @@ export async function runAuditCli(
           return 1;
         }
         // stdout keeps the one-line verdict; what a person should compare and keep goes to stderr.
-        io.out(`verified: ${verdict(result)}, ${result.headsChecked} signed heads, root ${result.root}`);
+        io.out(`verified: ${verdict(result)}, ${result.headsChecked} signed head${result.headsChecked === 1 ? '' : 's'}, root ${result.root}`);
         for (const line of signersReport(result, keysPath, pinned.length > 0)) io.err(line);
         return 0;
       }
@@ -131,10 +145,11 @@ export async function runAuditCli(
         return result.verified ? 0 : 1;
       }
       case 'consistency': {
-        const [h1, h2] = rest.map((f) => JSON.parse(readFileSync(f, 'utf8')) as TreeHead);
+        const [h1, h2] = rest.map((f) => headFileArg(f));
         // As verify: pinned keys only, or the keys of --keys as they are, with a warning naming the ones that signed.
         const pinned = (v.trust ?? []).map(fingerprintArg);
         const keysPath = need('keys');
+        checkReadable(keysPath, 'file or directory');
         const all = loadVerifyKeys(keysPath);
         const keys = pinned.length ? all.filter((k) => pinned.includes(keyFingerprint(k.publicKey))) : all;
         if (pinned.length && !keys.length) {
@@ -176,7 +191,7 @@ export async function runAuditCli(
         }
         const entries = segment.split('\n').filter((l) => l.startsWith('{"kind":"entry"')).length;
         if (v.out) {
-          writeFileSync(v.out, segment);
+          writing(v.out, () => writeFileSync(v.out!, segment));
           io.err(`exported ${entries} entries to ${v.out}`);
         } else {
           io.out(segment.trimEnd());
@@ -189,6 +204,11 @@ export async function runAuditCli(
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`${e.message}\n${USAGE}`);
+      return 2;
+    }
+    // Bad usage too, but the usage would bury the one line that matters: which file, and why.
+    if (e instanceof InaccessibleFile) {
+      io.err(e.message);
       return 2;
     }
     io.err(`error: ${(e as Error).message}`);
@@ -269,6 +289,16 @@ function entryIndexArg(name: string, arg: string): number {
   if (!/^\d{1,16}$/.test(arg) || !Number.isSafeInteger(n))
     throw new UsageError(`--${name} must be ${name === 'tree-size' ? 'a tree size' : 'an entry index'} (an integer ≥ 0)`);
   return n;
+}
+
+/** A tree head file of `consistency`, as JSON; one that cannot be read is an `InaccessibleFile`, one that is not JSON says so. */
+function headFileArg(file: string): TreeHead {
+  const text = reading(file, () => readFileSync(file, 'utf8'));
+  try {
+    return JSON.parse(text) as TreeHead;
+  } catch (e) {
+    throw new Error(`${file}: not a tree head (not JSON: ${(e as Error).message})`);
+  }
 }
 
 /** A `--trust` value: 64 hex digits (`keyFingerprint`), compared in lower case. */

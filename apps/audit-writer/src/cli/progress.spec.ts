@@ -45,6 +45,6 @@ describe('audit verify progress', () => {
     expect(run.stderr).not.toContain('entries verified');
     expect(run.stderr).toMatch(/^warning: the tree-head keys were taken from .* and are not pinned/);
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^verified: 30 entries, 1 signed heads, root [0-9a-f]{64}\n$/);
+    expect(run.stdout).toMatch(/^verified: 30 entries, 1 signed head, root [0-9a-f]{64}\n$/);
   });
 });

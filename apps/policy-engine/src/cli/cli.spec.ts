@@ -106,7 +106,7 @@ describe('countersign policy', () => {
     );
     const r = await run('diff', CONTRACT, stricter, SCENARIOS);
     expect(r.out[r.out.length - 1]).toBe('1 of 24 decisions change');
-    expect(r.out[0]).toMatch(/support\.refund order-77: autonomous → review\/high/);
+    expect(r.out[1]).toMatch(/support\.refund order-77: autonomous → review\/high/);
   });
 
   it('replay: forecasts reviewer load per SLA class against a baseline', async () => {
@@ -259,6 +259,14 @@ describe('countersign policy refuses what it cannot read, rather than reporting 
     expect((await run('test', CONTRACT, unknownKey)).err[0]).toMatch(/\.inputs: unknown input autonomyy \(the inputs are /);
   });
 
+  it('explain: refuses a proposal file with no end (/dev/zero), reading no further than the size limit', async () => {
+    expect(await run('explain', CONTRACT, '/dev/zero')).toEqual({
+      code: 1,
+      out: [],
+      err: ['error: /dev/zero: not a proposal the orchestrator would accept: more than 65536 bytes, the most a proposal may hold'],
+    });
+  });
+
   it('lint: refuses a file with no end (/dev/zero), reading no further than the size limit (red team, 2026-12-04)', async () => {
     expect(await run('lint', '/dev/zero')).toEqual({
       code: 1,
@@ -278,5 +286,127 @@ describe('countersign policy refuses what it cannot read, rather than reporting 
       out: [],
       err: [`${bad}:${line}: (encoding): invalid UTF-8 at byte ${at + 'reason: '.length}: the file must be UTF-8`],
     });
+  });
+});
+
+describe('countersign policy diff and replay decide each proposal at the time it was made, where the corpus records it', () => {
+  // The shipped contract with one rule on the hour: a reply proposed from 23:00 UTC on is reviewed first.
+  const night = variant('night.yaml', (t) =>
+    t.replace(
+      'rules:\n',
+      'rules:\n  - { id: night-reply, actionTypes: [support.reply], when: { field: time.hour, gte: 23 }, lane: review, reason: a reply proposed at night is read first }\n',
+    ),
+  );
+  // Scenario row 0: a reply the contract runs autonomously by day.
+  const reply = () => JSON.parse(readFileSync(SCENARIOS, 'utf8').split('\n')[0]).proposal as { actionType: string; target: string };
+  /** An exported audit segment (`countersign audit export`): the header, then an entry per line. */
+  const segment = (name: string, entries: object[]) => {
+    const file = join(dir, name);
+    const lines = [{ kind: 'segment', version: 1, prefix: { size: 0, hashes: [] } }, ...entries.map((entry, index) => ({ kind: 'entry', index, entry }))];
+    writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n'));
+    return file;
+  };
+  const proposed = (time?: string) => ({
+    eventType: 'orchestrator.action.proposed.v1',
+    ...(time !== undefined && { time }),
+    data: { proposal: reply(), receivedVia: 'http' },
+  });
+
+  it('replay: a proposal made at 23:00 UTC is decided at 23:00, and one whose entry has no time at the fixed time', async () => {
+    expect(reply()).toMatchObject({ actionType: 'support.reply', target: 'ticket-1001' });
+    const file = segment('night-segment.jsonl', [
+      proposed('2026-11-24T23:00:00.000Z'),
+      // A decision entry carries the proposal too; it is not a proposal of its own, and its time is not read.
+      { eventType: 'policy.decision.made.v1', time: '2026-11-24T23:00:00.010Z', data: { proposal: reply(), lane: 'review' } },
+      proposed(),
+    ]);
+    const r = await run('replay', night, file);
+    expect(r).toMatchObject({ code: 0, err: [] });
+    expect(r.out[0]).toBe("decided at each proposal's recorded time (1 of 2); the rest as at 2026-11-24T10:00:00Z; every flag at rest");
+    expect(r.out.slice(1).map((l) => l.trim().split(/\s+/))).toEqual([
+      ['autonomous', '1'],
+      ['review/normal', '1'],
+    ]);
+  });
+
+  it('diff: names the proposal the night rule now reviews; a corpus with no time keeps the fixed time, where the rule does not fire', async () => {
+    const file = segment('night-diff.jsonl', [proposed('2026-11-24T23:59:59.999+00:00'), proposed('2026-11-24T22:59:59.999Z')]);
+    expect((await run('diff', CONTRACT, night, file)).out).toEqual([
+      "decided at each proposal's recorded time (2 of 2), every flag at rest",
+      '  #0 support.reply ticket-1001: autonomous → review/normal',
+      '1 of 2 decisions change',
+    ]);
+    // The time is the proposal's, with its offset: 00:30 in Berlin is 23:30 UTC, when the rule fires.
+    const offset = segment('night-offset.jsonl', [proposed('2026-11-25T00:30:00+01:00')]);
+    expect((await run('diff', CONTRACT, night, offset)).out.at(-1)).toBe('1 of 1 decisions change');
+    // The scenario rows record no time: decided as at 10:00 UTC, so the night rule changes nothing, run after run.
+    const scenarios = await run('diff', CONTRACT, night, SCENARIOS);
+    expect(scenarios.out).toEqual([
+      'decided as at 2026-11-24T10:00:00Z, every flag at rest (no proposal in the corpus records its time)',
+      '0 of 24 decisions change',
+    ]);
+    expect((await run('diff', CONTRACT, night, SCENARIOS)).out).toEqual(scenarios.out);
+  });
+
+  it('diff and replay: a proposal entry whose time is not a time is an error naming the line, not a proposal decided at another time', async () => {
+    const file = segment('bad-time.jsonl', [proposed('2026-11-24T10:00:00.000Z'), proposed('yesterday at eleven')]);
+    for (const args of [
+      ['diff', CONTRACT, night, file],
+      ['replay', night, file],
+    ]) {
+      expect(await run(...args)).toEqual({
+        code: 1,
+        out: [],
+        err: [`error: ${file}:3: the proposal's time "yesterday at eleven" is not an ISO 8601 time such as 2026-11-24T23:00:00.000Z`],
+      });
+    }
+  });
+
+  it('--help says which time each command decides at', async () => {
+    const help = (await run('--help')).out.join('\n');
+    expect(help).toContain('diff, replay   the time the proposal was made where the corpus records it');
+    expect(help).toContain("test           a row's inputs.now, else 2026-11-24T10:00:00Z");
+  });
+});
+
+describe('countersign policy answers a file it cannot read with one line naming it, and exit 2 (bad usage)', () => {
+  const missing = join(dir, 'nope.yaml');
+  const folder = mkdtempSync(join(dir, 'a-directory-'));
+  const proposalFile = join(dir, 'readable-proposal.json');
+  writeFileSync(proposalFile, JSON.stringify(JSON.parse(readFileSync(SCENARIOS, 'utf8').split('\n')[0]).proposal));
+
+  it('each command, for each file it reads: missing, or a directory', async () => {
+    const commands: Array<(bad: string) => string[]> = [
+      (bad) => ['lint', bad],
+      (bad) => ['test', bad, TABLE],
+      (bad) => ['test', CONTRACT, bad],
+      (bad) => ['explain', bad, proposalFile],
+      (bad) => ['explain', CONTRACT, bad],
+      (bad) => ['diff', bad, CONTRACT, SCENARIOS],
+      (bad) => ['diff', CONTRACT, bad, SCENARIOS],
+      (bad) => ['diff', CONTRACT, CONTRACT, bad],
+      (bad) => ['replay', bad, SCENARIOS],
+      (bad) => ['replay', CONTRACT, bad],
+      (bad) => ['replay', CONTRACT, SCENARIOS, '--baseline', bad],
+    ];
+    for (const command of commands) {
+      for (const [bad, why] of [
+        [missing, 'no such file'],
+        [folder, 'it is a directory'],
+      ]) {
+        const args = command(bad);
+        const r = await run(...args);
+        expect({ args, code: r.code, err: r.err }).toEqual({ args, code: 2, err: [`cannot read ${bad}: ${why}`] });
+        // Nothing of a result: a report over a file that was never read would mislead.
+        expect(r.out.filter((l) => /decisions change|^\s+(autonomous|review|prohibited)|^lane:|passed/.test(l))).toEqual([]);
+      }
+    }
+  });
+
+  it('test --json: a file it cannot write is named the same way', async () => {
+    const out = join(dir, 'no-such-directory', 'result.json');
+    const r = await run('test', CONTRACT, TABLE, '--json', out);
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual([`cannot write ${out}: no such directory`]);
   });
 });

@@ -5,6 +5,8 @@ import { fieldsOf } from '@countersign/policy';
 import { LoadedContract, loadContractFile, readPolicyFile } from '@countersign/policy';
 import { declaredPaths } from '@countersign/policy';
 import { compileContract, CompiledContract, Decision, DecisionInputs, evaluate, maskedInputs, ProposalInput } from '@countersign/policy';
+import { z } from 'zod';
+import { reading } from '@countersign/config';
 import { decisionInputs, readTestTable } from './inputs';
 
 /** Where commands write: results to `out`, progress to `err`. */
@@ -12,6 +14,12 @@ export interface Io {
   out(line: string): void;
   err(line: string): void;
 }
+
+/**
+ * The time `diff`, `replay` and `test` decide at when a row gives none: fixed, so the same corpus and contracts always
+ * give the same report (the current time would make a rule on `time.hour` fire on one run and not the next).
+ */
+export const FIXED_DECISION_TIME = new Date('2026-11-24T10:00:00Z');
 
 /** Every input at rest: what the contract alone decides. */
 export const AT_REST = (now = new Date()): DecisionInputs => ({
@@ -112,7 +120,7 @@ export function runTable(compiled: CompiledContract, tablePath: string, io: Io):
   let passed = 0;
   let failed = 0;
   for (const c of cases) {
-    const inputs = decisionInputs(c.inputs, AT_REST(new Date('2026-11-24T10:00:00Z')));
+    const inputs = decisionInputs(c.inputs, AT_REST(FIXED_DECISION_TIME));
     const d = evaluate(compiled, c.proposal as unknown as ProposalInput, inputs);
     if (d.lane === c.expect) {
       passed++;
@@ -143,17 +151,34 @@ export function explain(compiled: CompiledContract, p: ProposalInput, inputs: De
   ];
 }
 
+/**
+ * When each proposal of a corpus was made, for the rows that record it: an audit entry of a proposal
+ * (`orchestrator.action.proposed.v1`) carries its event's `time`, and the policy engine decided it at that time. Kept
+ * beside the proposal, not in it, so that `readCorpus` yields proposals as change control reads them.
+ */
+const proposedAt = new WeakMap<ProposalInput, Date>();
+
+/** The time the proposal was made, if its corpus row recorded it (`readCorpus`); otherwise undefined. */
+export const recordedTimeOf = (p: ProposalInput): Date | undefined => proposedAt.get(p);
+
+/** The time a proposal was decided at in `diff` and `replay`: its own if the corpus recorded it, else the fixed one. */
+const decisionTimeOf = (p: ProposalInput): Date => recordedTimeOf(p) ?? FIXED_DECISION_TIME;
+
+/** An event's time as the envelope writes it (ISO 8601 with an offset); the engine decides at `new Date(time)`. */
+const EventTime = z.iso.datetime({ offset: true });
+
 /** What a corpus holds, for the message when it holds no proposal. */
 const CORPUS_FORMS = 'scenario rows {"proposal": …}, bare proposals, or the entries of an exported audit segment (countersign audit export)';
 
 /**
  * Proposals from a JSONL corpus: scenario rows `{proposal}`, bare proposals, or exported audit entries. A file with none
  * is an error, not an empty corpus: "0 of 0 decisions change" over a file it could not read would approve any change.
+ * An audit entry's `time` is kept for `recordedTimeOf`; one that is not a time is an error naming the line.
  */
 export function* readCorpus(path: string): Generator<ProposalInput> {
   let found = 0;
   let lineNumber = 0;
-  for (const line of readPolicyFile(path).split('\n')) {
+  for (const line of reading(path, () => readPolicyFile(path)).split('\n')) {
     lineNumber++;
     if (!line.trim()) continue;
     let row: unknown;
@@ -169,6 +194,11 @@ export function* readCorpus(path: string): Generator<ProposalInput> {
     const candidate = (entry.proposal ?? (entry.data as Record<string, unknown> | undefined)?.proposal ?? (entry.actionType ? entry : undefined)) as
       ProposalInput | undefined;
     if (candidate && (entry.eventType === undefined || entry.eventType === TOPICS.actionProposed)) {
+      if (entry.eventType === TOPICS.actionProposed && entry.time !== undefined) {
+        if (!EventTime.safeParse(entry.time).success)
+          throw new Error(`${path}:${lineNumber}: the proposal's time ${JSON.stringify(entry.time)} is not an ISO 8601 time such as 2026-11-24T23:00:00.000Z`);
+        if (typeof candidate === 'object' && candidate !== null) proposedAt.set(candidate, new Date(entry.time as string));
+      }
       found++;
       yield candidate;
     }
@@ -184,17 +214,22 @@ export interface Change {
   to: string;
 }
 
-/** Which decisions change between two contracts over a corpus. */
+/**
+ * Which decisions change between two contracts over a corpus. Each proposal is decided at the time it was made when its
+ * row recorded it (`recordedTimeOf`), else at `FIXED_DECISION_TIME`; `recordedTimes` counts the first kind.
+ */
 export function diff(
   before: CompiledContract,
   after: CompiledContract,
   corpus: Iterable<ProposalInput>,
   progress?: Pick<Progress, 'update'>,
-): { total: number; changes: Change[] } {
+): { total: number; changes: Change[]; recordedTimes: number } {
   const changes: Change[] = [];
   let total = 0;
-  const now = new Date('2026-11-24T10:00:00Z');
+  let recordedTimes = 0;
   for (const p of corpus) {
+    if (recordedTimeOf(p)) recordedTimes++;
+    const now = decisionTimeOf(p);
     const a = evaluate(before, p, AT_REST(now));
     const b = evaluate(after, p, AT_REST(now));
     if (a.lane !== b.lane || a.review?.slaClass !== b.review?.slaClass)
@@ -202,7 +237,18 @@ export function diff(
     total++;
     progress?.update(total);
   }
-  return { total, changes };
+  return { total, changes, recordedTimes };
+}
+
+/**
+ * The line `diff` and `replay` print first: which time the proposals were decided at. A rule on `time.hour` decides
+ * otherwise at another time, so a reader must know.
+ */
+export function decisionTimeLine({ total, recordedTimes }: { total: number; recordedTimes: number }): string {
+  const fixed = FIXED_DECISION_TIME.toISOString().replace('.000Z', 'Z');
+  if (recordedTimes === 0) return `decided as at ${fixed}, every flag at rest (no proposal in the corpus records its time)`;
+  if (recordedTimes === total) return `decided at each proposal's recorded time (${recordedTimes} of ${total}), every flag at rest`;
+  return `decided at each proposal's recorded time (${recordedTimes} of ${total}); the rest as at ${fixed}; every flag at rest`;
 }
 
 /** The `policy diff` report: a line per decision that changes, then the count (what the CLI prints, and what a change request carries). */
@@ -216,22 +262,33 @@ export function diffReport(result: { total: number; changes: Change[] }): string
 const label = (d: Decision) => (d.lane === 'review' ? `review/${d.review?.slaClass}` : d.lane);
 
 /**
- * Reviewer load under a contract: how many proposals reach review per SLA class (and the other lanes). `progress`
- * hears the count of proposals replayed (the CLI draws it on a terminal: libs/platform/logging's `createProgress`).
+ * Reviewer load under a contract: how many proposals reach review per SLA class (and the other lanes), each decided at
+ * its time as `diff` decides it. `progress` hears the count of proposals replayed (the CLI draws it on a terminal:
+ * libs/platform/logging's `createProgress`).
  */
-export function replay(compiled: CompiledContract, corpus: Iterable<ProposalInput>, progress?: Pick<Progress, 'update'>): Record<string, number> {
+export function replay(
+  compiled: CompiledContract,
+  corpus: Iterable<ProposalInput>,
+  progress?: Pick<Progress, 'update'>,
+): { counts: Record<string, number>; total: number; recordedTimes: number } {
   const counts: Record<string, number> = {};
-  let n = 0;
-  const now = new Date('2026-11-24T10:00:00Z');
+  let total = 0;
+  let recordedTimes = 0;
   for (const p of corpus) {
-    const key = label(evaluate(compiled, p, AT_REST(now)));
+    if (recordedTimeOf(p)) recordedTimes++;
+    const key = label(evaluate(compiled, p, AT_REST(decisionTimeOf(p))));
     counts[key] = (counts[key] ?? 0) + 1;
-    n++;
-    progress?.update(n);
+    total++;
+    progress?.update(total);
   }
-  return counts;
+  return { counts, total, recordedTimes };
+}
+
+/** A contract file, loaded; a file that cannot be read is an `InaccessibleFile`. */
+export function loadContract(path: string): LoadedContract {
+  return reading(path, () => loadContractFile(path));
 }
 
 export function loadCompiled(path: string): CompiledContract {
-  return compileContract(loadContractFile(path));
+  return compileContract(loadContract(path));
 }

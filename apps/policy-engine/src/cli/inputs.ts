@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { z } from 'zod';
 import { describeIssues, LaneSchema, MAX_PROPOSAL_BYTES, parseKnownFields, parseStrictJson, ProposalSchema, proposalSizeRefusal } from '@countersign/contracts';
 import type { AutonomyLevel, DecisionInputs, DegradationMode, FlagInput, ProposalInput } from '@countersign/policy';
 import { ContractError, parsePlainYaml, readPolicyFile } from '@countersign/policy';
+import { reading } from '@countersign/config';
 
 // A value the types gain and these lists lack is refused here: the safe way round.
 const FLAG = ['on', 'off', 'unknown'] as const satisfies readonly FlagInput[];
@@ -69,13 +70,36 @@ export function parseInputsArg(arg: string): GivenInputs {
  * What the server refuses is refused here too: an explanation of a proposal that can never arrive would mislead.
  */
 export function readProposalFile(path: string): ProposalInput {
-  const json = parseStrictJson(readFileSync(path), { maxBytes: MAX_PROPOSAL_BYTES });
+  const bytes = reading(path, () => readAtMost(path, MAX_PROPOSAL_BYTES));
+  if (bytes.length > MAX_PROPOSAL_BYTES)
+    throw new Error(`${path}: not a proposal the orchestrator would accept: more than ${MAX_PROPOSAL_BYTES} bytes, the most a proposal may hold`);
+  const json = parseStrictJson(bytes, { maxBytes: MAX_PROPOSAL_BYTES });
   if (!json.ok) throw new Error(`${path}: not a proposal the orchestrator would accept: ${json.message}`);
   const result = parseKnownFields(ProposalSchema, json.value);
   if (!result.success) throw new Error(`${path}: not a proposal the orchestrator would accept: ${describeIssues(result.error)}`);
   const tooLarge = proposalSizeRefusal(result.data);
   if (tooLarge) throw new Error(`${path}: not a proposal the orchestrator would accept: ${tooLarge}`);
   return result.data;
+}
+
+/**
+ * The first `limit` + 1 bytes of a file at most: one more than a proposal may hold says it is too large. Never the
+ * whole file: `readFileSync('/dev/zero')` reads until memory runs out, as `policy lint` did (red team, 2026-12-04).
+ */
+function readAtMost(path: string, limit: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const bytes = Buffer.alloc(limit + 1);
+    let total = 0;
+    while (total < bytes.length) {
+      const read = readSync(fd, bytes, total, bytes.length - total, null);
+      if (read === 0) break;
+      total += read;
+    }
+    return bytes.subarray(0, total);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const TestCaseSchema = z.strictObject({
@@ -97,7 +121,10 @@ export type TestCase = z.infer<typeof TestCaseSchema>;
  * and inputs as strict as `--inputs`. Throws a `ContractError` naming the file, the line and the case.
  */
 export function readTestTable(path: string): TestCase[] {
-  const { value, lineAt } = parsePlainYaml(readPolicyFile(path), path);
+  const { value, lineAt } = parsePlainYaml(
+    reading(path, () => readPolicyFile(path)),
+    path,
+  );
   const result = TestTableSchema.safeParse(value);
   if (result.success) return result.data.cases;
   const issue = result.error.issues[0];

@@ -128,3 +128,4 @@ function portText(fallback: string | undefined) {
     return Number(s);
   });
 }
+export { InaccessibleFile, reading, writing } from './files';
