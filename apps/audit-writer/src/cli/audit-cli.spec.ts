@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompactRange, entryJson, exportSegment, generateTreeHeadKey, keyFingerprint, KeyRing, leafHashOfText, TreeHead } from '@countersign/audit-chain';
@@ -52,6 +52,8 @@ async function embeddedAudit() {
     keysDir,
     ring,
     heads,
+    log,
+    headStore,
     fingerprint: keyFingerprint(key.entry.privateKey),
     run,
     lines,
@@ -64,6 +66,39 @@ describe('countersign audit verify --file, on the embedded audit file', () => {
   it('verifies an untouched audit.jsonl with the heads beside it and in its head store', async () => {
     const { verify } = await embeddedAudit();
     expect(await verify()).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 25 entries, 3 signed heads, root [0-9a-f]{64}$/) });
+  });
+
+  it('looks again at a log being written whose newest entries are not signed yet, and passes once its writer signs them', async () => {
+    const a = await embeddedAudit();
+    const tip = await a.log.appendBatch([auditEntry('e25', 'a1', { data: { n: 25 } })]);
+    const out: string[] = [];
+    const err: string[] = [];
+    let signed: Promise<void> | undefined;
+    // The writer signs its next head once verify has found the tail unsigned and said it looks again (no race on time).
+    const code = await runAuditCli(['verify', '--file', a.file, '--keys', a.keysDir], {
+      out: (l) => out.push(l),
+      err: (l) => {
+        err.push(l);
+        signed ??= (async () => {
+          const head = a.ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-11-24T10:00:05Z'));
+          await a.log.saveHead(head);
+          a.headStore.write(head);
+        })();
+      },
+    });
+    await signed;
+    expect(err[0]).toBe(`note: entries from 25 on are not signed yet and ${a.file} is being written: looking again in 2 s`);
+    expect({ code, out: out.join('\n') }).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 26 entries, 4 signed heads, root /) });
+  });
+
+  it('fails at once on entries past every head in a log no one writes (a look again waits only on a file being written)', async () => {
+    const a = await embeddedAudit();
+    await a.log.appendBatch([auditEntry('e25', 'a1', { data: { n: 25 } })]);
+    const unsigned = { code: 1, out: 'FAILED at index 25: entries from 25 on are not covered by any signed tree head' };
+    // Not written for a minute: no writer will sign it, so no look again.
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(a.file, aMinuteAgo, aMinuteAgo);
+    expect(await a.verify()).toEqual({ ...unsigned, err: '' });
   });
 
   it('names a modified, a deleted and an inserted entry by index', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { keyFingerprint } from '@countersign/audit-chain';
 import type { LoggedEntry, TreeAnchor, TreeHead, VerifyResult } from '@countersign/audit-chain';
@@ -46,6 +46,22 @@ const USAGE = `countersign audit <command>
   export --database URL [--from N] [--to M] [--out FILE]      a signed segment file (stdout by default), for
                                                               offline verification or \`countersign policy replay\`
 Exit code: 0 verified (or exported), 1 a problem was found (a log to verify that cannot be read included), 2 bad usage (any other file that cannot be read or written included).`;
+
+/** How often, and how long apart, `verify --file` looks again at a log being written whose newest entries are not signed yet. */
+const LIVE_LOOKS = 5;
+const LIVE_LOOK_MS = 2_000;
+
+/** The verdict on entries past every signed head (libs/audit-chain `segment.ts`). */
+const isUnsignedTail = (problem: string) => problem.endsWith('are not covered by any signed tree head');
+
+/** Whether `file` changed in the last 10 s: its writer is running. */
+const writtenLately = (file: string) => {
+  try {
+    return Date.now() - statSync(file).mtimeMs < 10_000;
+  } catch {
+    return false;
+  }
+};
 
 /** `countersign audit …`; returns the exit code. */
 export async function runAuditCli(
@@ -101,18 +117,33 @@ export async function runAuditCli(
         const options = { ...(pinned.length && { pinned }), anchors, onEntry };
         // The embedded mode's head store sits beside its audit file: used unless another one is named.
         const headsDir = v['heads-dir'] ?? (v.file && existsSync(embeddedHeadStoreOf(v.file)) ? embeddedHeadStoreOf(v.file) : undefined);
-        const trusted = loadHeadDir(headsDir);
-        // On a terminal, the entries verified so far (stderr; nothing when piped).
-        const progress = createProgress('audit verify: entries verified');
-        let result: Awaited<ReturnType<typeof verifyAuditFile>>;
-        try {
-          result = await Promise.resolve(
+        // Read here, before the log: a head store that cannot be read is bad usage, not a log that has gone.
+        const firstHeads = loadHeadDir(headsDir);
+        const verifyOnce = (trusted: ReturnType<typeof loadHeadDir>) => {
+          recovered.length = 0;
+          // On a terminal, the entries verified so far (stderr; nothing when piped).
+          const progress = createProgress('audit verify: entries verified');
+          return Promise.resolve(
             v.file
               ? verifyAuditFile(v.file, keys, trusted, { ...options, progress })
               : v.segment
                 ? verifySegmentFile(v.segment, keys, trusted, options)
                 : verifyDatabase(store(), keys, trusted, { ...options, progress }),
           ).finally(() => progress.finish());
+        };
+        let result: Awaited<ReturnType<typeof verifyAuditFile>>;
+        try {
+          result = await verifyOnce(firstHeads);
+          // A log file being written (a running embedded instance) has entries its writer has not signed yet: it signs
+          // them within seconds. Looked at again while the file keeps changing, never accepted unsigned: a tail that stays
+          // past every head fails as before (docs/adr/0005).
+          for (let look = 1; !result.ok && v.file && look <= LIVE_LOOKS && isUnsignedTail(result.problem) && writtenLately(v.file); look++) {
+            io.err(
+              `note: entries from ${result.firstBadIndex} on are not signed yet and ${v.file} is being written: looking again in ${LIVE_LOOK_MS / 1000} s`,
+            );
+            await new Promise((r) => setTimeout(r, LIVE_LOOK_MS));
+            result = await verifyOnce(loadHeadDir(headsDir));
+          }
         } catch (e) {
           // The log itself cannot be read (deleted, replaced by a directory): it does not verify. A failed verdict (exit
           // 1), not bad usage, so a monitor that alarms on FAILED sees a log that has gone.
