@@ -1,10 +1,9 @@
-import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import pino from 'pino';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { PlatformModule, serve, sha256Hex, TokenRegistry } from '@countersign/nest';
-import { testExecutorKey, testPolicyEngineKey, testReviewQueueKey } from '@countersign/testing';
+import { PROJECT_CONTRACT_PATH, refundProposal, testExecutorKey, testPolicyEngineKey, testReviewQueueKey } from '@countersign/testing';
 import { createInMemoryActionViewRepository } from '../actions/in-memory-action-view.repository';
 import { OrchestratorModule } from '../orchestrator.module';
 import { createInMemoryIdempotencyRepository } from './in-memory-idempotency.repository';
@@ -47,16 +46,8 @@ describe('ProposalRateLimit (a token bucket per principal)', () => {
 });
 
 describe('POST /v1/proposals past the principal’s rate', () => {
-  const proposal = (target: string) => ({
-    actionType: 'support.refund',
-    target,
-    parameters: { amount: 12.5, currency: 'EUR', reason: 'late delivery' },
-    proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
-    confidence: 0.95,
-    tenant: 'acme',
-    region: 'eu-west',
-    context: {},
-  });
+  // A refund the shipped contract's parameter schema takes (the fixture's amount alone is not a whole refund).
+  const proposal = (target: string) => ({ ...refundProposal(), target, parameters: { amount: 12.5, currency: 'EUR', reason: 'late delivery' } });
   const audited: TopicMap[typeof TOPICS.requestRejected][] = [];
   let url: string;
   let close: () => Promise<void>;
@@ -72,7 +63,7 @@ describe('POST /v1/proposals past the principal’s rate', () => {
       imports: [
         PlatformModule.forRoot({ service: 'orchestrator', bus, logger, tokens }),
         OrchestratorModule.register({
-          contractPath: join(__dirname, '../../../policy-engine/contract/countersign.contract.yaml'),
+          contractPath: PROJECT_CONTRACT_PATH,
           approvalKeys: [testReviewQueueKey.verifyKey],
           decisionKeys: [testPolicyEngineKey.verifyKey],
           outcomeKeys: [testExecutorKey.verifyKey],
