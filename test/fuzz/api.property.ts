@@ -97,10 +97,14 @@ export async function fuzzApi(runs: number, seed?: number, onProgress?: (done: n
       () => {
         const entries = auditEntries(home).filter((e) => e.entry.eventType === 'security.request.rejected.v1');
         const audited = new Set(entries.map((e) => e.entry.correlationId));
-        const summarised = entries.reduce((n, e) => n + Number(/^(\d+) more unauthenticated requests/.exec(auditedReason(e))?.[1] ?? 0), 0);
+        const summarised = (of: RegExp) => entries.reduce((n, e) => n + Number(of.exec(auditedReason(e))?.[1] ?? 0), 0);
         const missing = rejected.filter((c) => !audited.has(c));
-        // Only unauthenticated rejections may be missing one by one, and only as many as the summaries count.
-        const unaccounted = missing.filter((c) => !anonymous.has(c)).length + Math.max(0, missing.filter((c) => anonymous.has(c)).length - summarised);
+        // A rejection may be missing one by one only beyond its budget, and only as many as the summaries count: an
+        // unauthenticated one by its source's, the agent's by its principal's (docs/adr/0034).
+        const missingAnonymous = missing.filter((c) => anonymous.has(c)).length;
+        const unaccounted =
+          Math.max(0, missingAnonymous - summarised(/^(\d+) more unauthenticated requests/)) +
+          Math.max(0, missing.length - missingAnonymous - summarised(/^(\d+) more requests from principal /));
         return unaccounted ? `${unaccounted} of ${rejected.length}, e.g. ${missing.slice(0, 3).join(', ')}` : undefined;
       },
       30_000,

@@ -13,5 +13,6 @@ export * from './dependencies';
 export * from './https/https-files';
 export * from './contract-changes';
 export * from './rejection-budget';
+export * from './token-buckets';
 export * from './query';
 export * from './control-facts';

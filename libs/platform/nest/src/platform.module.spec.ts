@@ -5,7 +5,7 @@ import { DependencyUnavailableError, HandlerMap, InMemoryBus } from '@countersig
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { BusConsumer } from './bus-consumer';
 import { NotFoundAnswer, PlatformModule, ReadinessCheck, serve } from './platform.module';
-import { TokenRegistry } from './auth';
+import { sha256Hex, TokenRegistry } from './auth';
 
 // real: the platform module (rejection filter, /readyz, BusConsumer) in a Nest HTTP app, the in-memory bus; fake:
 // the readiness checks and the failures, set by each test.
@@ -62,7 +62,15 @@ async function start(readiness: ReadinessCheck[]): Promise<Running> {
   }
 
   @Module({
-    imports: [PlatformModule.forRoot({ service: 'test', bus, logger, tokens: new TokenRegistry([]), readiness })],
+    imports: [
+      PlatformModule.forRoot({
+        service: 'test',
+        bus,
+        logger,
+        tokens: new TokenRegistry([{ principal: 'reader', kind: 'agent', roles: ['reader'], tokenSha256: sha256Hex('reader-token') }]),
+        readiness,
+      }),
+    ],
     controllers: [ThingsController],
     providers: [ProposedConsumer],
   })
@@ -230,6 +238,29 @@ describe('PlatformModule', () => {
       ),
     );
     expect(summaries[0].actor).toMatchObject({ id: 'anonymous', authMethod: 'none' });
+  });
+
+  it('audits a flood of one principal’s rejections one by one up to its budget, then as one summary under that principal', async () => {
+    const running = await start([]);
+    const asReader = { headers: { Authorization: 'Bearer reader-token' } };
+    try {
+      for (let i = 0; i < 160; i++) expect((await fetch(`${running.url}/things/gone`, asReader)).status).toBe(404);
+      // A principal's budget (100 at once, 2 a second after that): at most a few more than 100 while the flood runs.
+      await until(() => running.audited().length >= 100, 'the audits within the budget');
+      expect(running.audited().length).toBeLessThan(130);
+      expect(running.audited().every((e) => e.actor.id === 'reader' && e.data.principal === 'reader')).toBe(true);
+    } finally {
+      await running.close();
+    }
+    await until(() => running.audited().some((e) => / more requests from principal reader /.test(e.data.reason)), 'the summary');
+    const summaries = running.audited().filter((e) => / more requests from principal reader /.test(e.data.reason));
+    expect(summaries).toHaveLength(1);
+    const count = 160 - (running.audited().length - 1);
+    expect(summaries[0].data).toMatchObject({ status: 404, path: '/things/gone', principal: 'reader' });
+    expect(summaries[0].data.reason).toMatch(
+      new RegExp(`^${count} more requests from principal reader rejected since \\S+ \\(404: ${count}\\), beyond the audit budget, summarised here; the last: `),
+    );
+    expect(summaries[0].actor).toMatchObject({ id: 'reader', kind: 'agent' });
   });
 
   describe('not ready, not consuming', () => {

@@ -32,7 +32,7 @@ import { AuthenticatedRequest, AuthGuard, bearerToken, Principal, Roles, TOKEN_R
 import { carriesBody, JsonBodyInterceptor, readsBody } from './body';
 import { continueWhenBodyIsRead } from './expect-continue';
 import { answerHttpRefusals, recordTlsRefusals, RefusedRequest } from './http-refusals';
-import { RejectionBudget, RejectionSeen, SuppressedRejections } from './rejection-budget';
+import { PRINCIPAL_REJECTION_BUDGET, RejectionBudget, RejectionSeen, SuppressedRejections } from './rejection-budget';
 import { traceRequest, TracedRequest, TracedResponse } from './request-span';
 import { OpenApiController, OpenApiDocumentHolder } from './openapi/openapi.controller';
 import { ApiRoute } from './openapi/route-doc';
@@ -169,7 +169,7 @@ export const REJECTION_SUMMARY_INTERVAL_MS = 10_000;
 
 /** Who sent a refused request, as its audit names them. */
 export interface RejectedFrom {
-  /** The authenticated caller; absent, the request is audited as anonymous, within its source's budget. */
+  /** The authenticated caller, within whose budget it is audited; absent, the request is audited as anonymous, within its source's budget. */
   principal?: Principal;
   /** The address it came from (the budget's key, an IPv6 address by its /64). */
   source: string;
@@ -186,11 +186,12 @@ export interface RejectedFrom {
 export class RejectionAudit implements OnModuleDestroy {
   private readonly budget = new RejectionBudget();
   /**
-   * Authenticated callers refused for their rate (429), by principal: the refusal sheds load, and one audit entry per
-   * refused request would not (docs/adr/0048). Their other refusals are not budgeted: they are accountable.
+   * Authenticated callers' refusals, by principal (docs/adr/0034 addendum 2026-12-05): one token that is refused 700
+   * times a second (a reviewer asking for actions, an agent sending what fails validation) wrote as many audit entries.
+   * Its budget is larger than a source's (`PRINCIPAL_REJECTION_BUDGET`); what it goes past is audited as a summary under that principal.
    */
-  private readonly throttled = new RejectionBudget();
-  private readonly throttledPrincipals = new Map<string, Principal>();
+  private readonly byPrincipal = new RejectionBudget(PRINCIPAL_REJECTION_BUDGET);
+  private readonly principals = new Map<string, Principal>();
   private readonly summaries = setInterval(() => this.summarise(), REJECTION_SUMMARY_INTERVAL_MS).unref();
 
   constructor(
@@ -207,7 +208,7 @@ export class RejectionAudit implements OnModuleDestroy {
   /** Audits one refusal (`seen.path` as shown: masked, no query), or only counts it beyond the budget. */
   record(seen: RejectionSeen, from: RejectedFrom): void {
     const { principal } = from;
-    const overBudget = principal ? seen.status === 429 && !this.throttled.take(this.throttledKey(principal), seen) : !this.budget.take(from.source, seen);
+    const overBudget = principal ? !this.byPrincipal.take(this.principalKey(principal), seen) : !this.budget.take(from.source, seen);
     if (overBudget) {
       this.logger.debug({ status: seen.status, path: seen.path }, 'request rejected (counted: over the audit budget)');
       return;
@@ -217,10 +218,10 @@ export class RejectionAudit implements OnModuleDestroy {
     auditRejection(this.bus, this.logger, { service: this.service, ...seen, principal: principal?.id ?? null }, actor, from.correlationId);
   }
 
-  /** The budget key of a principal's rate refusals (kept with the principal, whom its summary names as actor). */
-  private throttledKey(principal: Principal): string {
+  /** The budget key of a principal's refusals (kept with the principal, whom its summary names as actor). */
+  private principalKey(principal: Principal): string {
     const key = `principal ${principal.id}`;
-    this.throttledPrincipals.set(key, principal);
+    this.principals.set(key, principal);
     return key;
   }
 
@@ -232,13 +233,14 @@ export class RejectionAudit implements OnModuleDestroy {
       this.logger.warn({ count: s.count, sources: s.sources, statuses: s.statuses }, 'requests rejected beyond the audit budget');
       auditRejection(this.bus, this.logger, { service: this.service, ...s.last, reason, principal: null }, ANONYMOUS);
     }
-    for (const s of this.throttled.drain()) {
-      const principal = this.throttledPrincipals.get(s.source);
-      this.logger.warn({ count: s.count, principal: principal?.id, statuses: s.statuses }, 'rate refusals beyond the audit budget');
+    for (const s of this.byPrincipal.drain()) {
+      // `*`: principals past those the budget keeps apart, summed (none is named then).
+      const principal = this.principals.get(s.source);
+      this.logger.warn({ count: s.count, principal: principal?.id, statuses: s.statuses }, 'authenticated requests rejected beyond the audit budget');
       auditRejection(
         this.bus,
         this.logger,
-        { service: this.service, ...s.last, reason: summaryReason(s, 'requests over their rate'), principal: principal?.id ?? null },
+        { service: this.service, ...s.last, reason: summaryReason(s, 'requests'), principal: principal?.id ?? null },
         principal ? actorOf(principal) : ANONYMOUS,
       );
     }
@@ -319,7 +321,7 @@ export class RejectionFilter implements ExceptionFilter {
     reason: string,
   ) {
     const seen = { method: req.method.slice(0, 20), path: shownPath(req.originalUrl), status, reason: reason.slice(0, 2000) };
-    // Refused where no guard ran (no route: a 404, a 405): a valid token still names who sent it, and is not budgeted.
+    // Refused where no guard ran (no route: a 404, a 405): a valid token still names who sent it, within its principal's budget.
     if (!req.principal) {
       const token = bearerToken(req.headers?.authorization);
       const principal = token === undefined ? undefined : this.tokens.resolve(token);

@@ -13,7 +13,8 @@ import { isIPv4, isIPv6, SocketAddress } from 'node:net';
  * A source is an IPv4 address, or an IPv6 /64 (`sourceOf`): one host may hold a whole /64, and with a budget per
  * address it had 2^64 of them (red team, 2026-12-04).
  *
- * Rejections of authenticated callers are not budgeted: they are accountable, and their token can be revoked.
+ * Rejections of authenticated callers have a budget of their own per principal (`RejectionAudit`, `PRINCIPAL_REJECTION_BUDGET`):
+ * one token refused hundreds of times a second wrote as many entries (red team, 2026-12-05).
  * The sources kept are bounded (`maxSources`): beyond that, new sources share one budget, `*`.
  */
 export interface RejectionBudgetOptions {
@@ -32,6 +33,19 @@ export const DEFAULT_REJECTION_BUDGET: RejectionBudgetOptions = {
   perSecond: 1,
   maxSources: 10_000,
   globalPerWindow: 100,
+  windowMs: 10_000,
+  maxSummaries: 10,
+};
+
+/**
+ * The budget of authenticated callers' refusals, per principal: more room than an address gets (they are accountable,
+ * and a client with a bug is refused often before anyone notices), still a bound on what one token can write.
+ */
+export const PRINCIPAL_REJECTION_BUDGET: RejectionBudgetOptions = {
+  burst: 100,
+  perSecond: 2,
+  maxSources: 10_000,
+  globalPerWindow: 200,
   windowMs: 10_000,
   maxSummaries: 10,
 };
