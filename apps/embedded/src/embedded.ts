@@ -13,7 +13,7 @@ import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
 import { HttpsFiles, PlatformModule, serve, servedRoutes, TokenRegistry, writeTokens } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
-import { createActionViewRepository, createIdempotencyRepository, OrchestratorModule, ProposalRate } from '@countersign/orchestrator';
+import { createActionViewRepository, createIdempotencyRepository, EMBEDDED_PROPOSAL_RATE, OrchestratorModule, ProposalRate } from '@countersign/orchestrator';
 import {
   actionTypesOf,
   createChangeRequestStore,
@@ -65,7 +65,7 @@ export interface EmbeddedOptions {
   reviewClockPeriodMs?: number;
   /** The local identity provider's port (default 0: a free one; the inbox finds it itself). */
   identityPort?: number;
-  /** How fast one principal may propose over HTTP (default `DEFAULT_PROPOSAL_RATE`; docs/adr/0048). */
+  /** How fast one principal may propose over HTTP (default `EMBEDDED_PROPOSAL_RATE`; docs/adr/0048). */
   proposalRate?: ProposalRate;
 }
 
@@ -211,7 +211,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         outcomeKeys,
         actionViews: createActionViewRepository(db.pool),
         idempotency: createIdempotencyRepository(db.pool),
-        proposalRate: options.proposalRate,
+        proposalRate: options.proposalRate ?? EMBEDDED_PROPOSAL_RATE,
       }),
       PolicyEngineModule.register({
         contractPath,

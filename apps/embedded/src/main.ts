@@ -6,7 +6,7 @@ import { loadConfigOrExit, settings } from '@countersign/config';
 import { createLogger } from '@countersign/logging';
 import { httpTls } from '@countersign/nest';
 import { initTracing } from '@countersign/tracing';
-import { proposalRateOf, proposalRateSettings } from '@countersign/orchestrator';
+import { EMBEDDED_PROPOSAL_RATE, proposalRateOf, proposalRateSettings } from '@countersign/orchestrator';
 import { startEmbedded } from './embedded';
 import { HomeInUseError } from './home/home-lock';
 import { StartRefusedError } from './home/start-checks';
@@ -24,7 +24,7 @@ const config = loadConfigOrExit(
     HTTP_TLS_CERT_FILE: z.string().min(1).optional(),
     HTTP_TLS_KEY_FILE: z.string().min(1).optional(),
     /** The per-principal rate of `POST /v1/proposals` (docs/adr/0048). */
-    ...proposalRateSettings,
+    ...proposalRateSettings(EMBEDDED_PROPOSAL_RATE),
   }),
 );
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 export { OrchestratorModule } from './orchestrator.module';
-export { DEFAULT_PROPOSAL_RATE, proposalRateOf, proposalRateSettings } from './proposals/proposal-rate';
+export { DEFAULT_PROPOSAL_RATE, EMBEDDED_PROPOSAL_RATE, proposalRateOf, proposalRateSettings } from './proposals/proposal-rate';
 export type { ProposalRate } from './proposals/proposal-rate';
 export type { OrchestratorOptions, OrchestratorStores } from './orchestrator.module';
 export { createInMemoryActionViewRepository } from './actions/in-memory-action-view.repository';

@@ -29,7 +29,7 @@ void runService({
       .default(24 * 3600),
     CONTRACT_PATH: z.string().default(DEFAULT_CONTRACT_PATH),
     /** The per-principal rate of `POST /v1/proposals` on this instance (docs/adr/0048). */
-    ...proposalRateSettings,
+    ...proposalRateSettings(),
     ...contractChangeSettings,
     /** The review queue's public keys: review decisions and revisions that do not verify change no action here. */
     APPROVAL_VERIFY_KEYS_FILE: z.string().min(1),
