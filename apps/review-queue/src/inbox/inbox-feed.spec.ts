@@ -5,7 +5,7 @@ import { createInMemoryReviewItemRepository } from '../review-item/in-memory-rev
 import type { ReviewItemRepository } from '../review-item/review-item.repository';
 import { reviewItem } from '../review-item/review-item.suite';
 import { createInMemorySessionStore } from './in-memory-session.store';
-import { InboxChange, InboxFeed } from './inbox-feed';
+import { InboxChange, InboxFeed, MAX_STREAMS_PER_REVIEWER } from './inbox-feed';
 
 const due = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
 /** A feed over `items` that looks only when asked (`nudge`): its period is a minute. */
@@ -113,5 +113,20 @@ describe('the inbox feed', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+});
+
+describe('live streams per reviewer', () => {
+  it(`gives one reviewer at most ${MAX_STREAMS_PER_REVIEWER} at once, another reviewer slots of their own, and a slot back once its stream ends`, () => {
+    const feed = feedOver(createInMemoryReviewItemRepository());
+    const alice = Array.from({ length: MAX_STREAMS_PER_REVIEWER }, () => feed.openStream('alice'));
+    expect(alice.every((release) => typeof release === 'function')).toBe(true);
+    expect(feed.openStream('alice')).toBeUndefined();
+    expect(feed.openStream('bob')).toEqual(expect.any(Function));
+    // A release counts once, however often the stream's close is heard.
+    alice[0]!();
+    alice[0]!();
+    expect(feed.openStream('alice')).toEqual(expect.any(Function));
+    expect(feed.openStream('alice')).toBeUndefined();
   });
 });

@@ -15,6 +15,12 @@ export interface InboxChange {
 
 type Listener = (change: InboxChange) => void;
 
+/**
+ * How many live streams one reviewer may hold open at once (tabs, windows, a reconnect before the old stream closed).
+ * One session opened 1,500 and was answered every one (red team, 2026-12-05): each holds a socket and a watcher.
+ */
+export const MAX_STREAMS_PER_REVIEWER = 8;
+
 /** How many pending items one look compares: the inbox's horizon. */
 const HORIZON = 1000;
 /**
@@ -32,6 +38,8 @@ const LOOK_TIMEOUT_MS = 10_000;
 @Injectable()
 export class InboxFeed implements OnModuleDestroy {
   private readonly listeners = new Set<Listener>();
+  /** Live streams open, by reviewer (`openStream`). */
+  private readonly streams = new Map<string, number>();
   private known?: Map<string, { item: ReviewItem; print: string }>;
   private timer?: NodeJS.Timeout;
   private looking?: Promise<void>;
@@ -48,6 +56,24 @@ export class InboxFeed implements OnModuleDestroy {
     @Optional() @Inject(LOGGER) private readonly logger?: Logger,
   ) {
     this.periodMs = options.feedPeriodMs ?? 1_000;
+  }
+
+  /**
+   * Takes one of `reviewer`'s live-stream slots (`MAX_STREAMS_PER_REVIEWER`): its release (once; a second call does
+   * nothing), or undefined when all are taken. The reviewers counted are those with a stream open.
+   */
+  openStream(reviewer: string): (() => void) | undefined {
+    const open = this.streams.get(reviewer) ?? 0;
+    if (open >= MAX_STREAMS_PER_REVIEWER) return undefined;
+    this.streams.set(reviewer, open + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.streams.get(reviewer) ?? 1) - 1;
+      if (left > 0) this.streams.set(reviewer, left);
+      else this.streams.delete(reviewer);
+    };
   }
 
   /**

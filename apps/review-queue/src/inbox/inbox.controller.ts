@@ -8,6 +8,7 @@ import {
   ForbiddenException,
   Get,
   HttpCode,
+  HttpException,
   Inject,
   NotFoundException,
   Optional,
@@ -31,7 +32,7 @@ import { shownDigest, shownView } from '../review-item/shown';
 import { PII_VIEW, RevealService } from '../reviewer-api/reveal.service';
 import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
 import { CardContext, claimState, RECENT_DECISIONS } from './card-context.view';
-import { InboxFeed } from './inbox-feed';
+import { InboxFeed, MAX_STREAMS_PER_REVIEWER } from './inbox-feed';
 import { card, inboxBody, InboxFilters, page, queueList } from './inbox.view';
 import { securityHeaders } from './security-headers';
 import type { ReviewerSession } from './session.store';
@@ -162,12 +163,26 @@ export class InboxController {
     summary: 'Server-sent events: `change` as items arrive, change or are decided; `signed-out` when the session ends',
     session: true,
     ok: { description: 'An event stream', contentType: 'text/event-stream' },
-    errors: { 401: 'not signed in, or the session ended', 403: 'the account has no reviewer role' },
+    errors: {
+      401: 'not signed in, or the session ended',
+      403: 'the account has no reviewer role',
+      429: 'the reviewer already has the most live update streams open (8): close a tab or window',
+    },
   })
   @Get('events')
   async events(@Req() req: HttpRequest & { on(e: 'close', l: () => void): void }, @Res() res: HttpResponse) {
     // Opening the stream is the page's doing (and its reconnects every so often), not the reviewer's: no activity.
     const session = await this.apiSession(req, false);
+    const release = this.feed.openStream(session.principal.id);
+    if (!release)
+      throw new HttpException(
+        {
+          statusCode: 429,
+          message: `reviewer ${session.principal.id} has ${MAX_STREAMS_PER_REVIEWER} live update streams open, the most one reviewer may: close a tab or window`,
+          retryAfter: 5,
+        },
+        429,
+      );
     securityHeaders(res);
     res.statusCode = 200;
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -195,6 +210,7 @@ export class InboxController {
     req.on('close', () => {
       clearInterval(check);
       stop();
+      release();
     });
   }
 
@@ -215,6 +231,7 @@ export class InboxController {
       400: '`reveal` is neither true nor false',
       404: 'no review item for this action',
       409: 'a reveal of an item that is decided or has no sealed copy',
+      429: 'a reveal past the reviewer’s rate (30 at once, then one every 2 s): retry after `Retry-After` seconds',
     },
   })
   @Get(':actionId')
@@ -251,6 +268,7 @@ export class InboxController {
       400: '`reveal` is neither true nor false',
       404: 'no review item for this action',
       409: 'a reveal of an item that is decided or has no sealed copy',
+      429: 'a reveal past the reviewer’s rate (30 at once, then one every 2 s): retry after `Retry-After` seconds',
     },
   })
   @Get(':actionId/card')

@@ -1,9 +1,9 @@
-import { ConflictException, ForbiddenException } from '@nestjs/common';
+import { ConflictException, ForbiddenException, HttpException } from '@nestjs/common';
 import pino from 'pino';
 import { generateSigningKey } from '@countersign/approval';
 import { actionDigest, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
 import { SECRET_SHOWN } from '@countersign/guardrails';
-import { Principal } from '@countersign/nest';
+import { Principal, TokenBuckets } from '@countersign/nest';
 import { refundProposal, RecordingBus, reviewLaneDecision, sealTestDecision, testPolicyEngineKey } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
 import { ReviewConsumer } from '../queue/review.consumer';
@@ -45,6 +45,27 @@ async function setup() {
 }
 
 describe('revealing the real values of a review item', () => {
+  it('lets one reviewer reveal at most its rate (429 with Retry-After past it, nothing published), and another reviewer go on', async () => {
+    const { reveals, published, intake } = await setup();
+    await intake.enqueue(decided('a2', emailChange));
+    let now = 0;
+    reveals.rate = new TokenBuckets({ perSecond: 0.5, burst: 2 }, () => now);
+    await reveals.reveal('a1', carol);
+    await reveals.reveal('a2', carol);
+    const refused = await reveals.reveal('a1', carol).catch((e: HttpException) => e);
+    expect(refused).toBeInstanceOf(HttpException);
+    expect((refused as HttpException).getStatus()).toBe(429);
+    expect((refused as HttpException).getResponse()).toMatchObject({
+      retryAfter: 2,
+      message: 'reviewer carol asks for reveals faster than allowed (2 at once, then one every 2 s): retry after 2 s',
+    });
+    expect(published.filter((p) => p.topic === TOPICS.reviewDataRevealed)).toHaveLength(2);
+    const dave: Principal = { id: 'dave', kind: 'human', roles: ['reviewer', PII_VIEW] };
+    await expect(reveals.reveal('a1', dave)).resolves.toMatchObject({ item: { actionId: 'a1' } });
+    now += 2_000;
+    await expect(reveals.reveal('a1', carol)).resolves.toMatchObject({ item: { actionId: 'a1' } });
+  });
+
   it('keeps the item masked at rest, the real proposal only sealed beside it', async () => {
     const { items } = await setup();
     const stored = (await items.get('a1'))!;

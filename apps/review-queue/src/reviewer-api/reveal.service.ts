@@ -1,7 +1,7 @@
-import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, ForbiddenException, HttpException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { EventBus } from '@countersign/bus';
 import { actionDigest, newId, Proposal, TOPICS } from '@countersign/contracts';
-import { EVENT_BUS, Principal } from '@countersign/nest';
+import { EVENT_BUS, Principal, Rate, TokenBuckets } from '@countersign/nest';
 import { findRegulatedData, redactSecrets } from '@countersign/guardrails';
 import { queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
@@ -12,6 +12,12 @@ import { holdsItemRole } from '../review-item/item-roles';
 export const PII_VIEW = 'pii:view';
 
 /**
+ * How many reveals one reviewer may ask for: 30 at once, then one every 2 s. A person deciding items reveals a few a
+ * minute; one token revealing 426 a second wrote as many audit entries (red team, 2026-12-05). Past it: 429.
+ */
+export const REVEAL_RATE: Rate = { perSecond: 0.5, burst: 30 };
+
+/**
  * Shows a reviewer the real proposal of a pending item, where everyone else sees it masked: only a human
  * holding `pii:view` and a role the item requires. Every reveal is audited (`review.data.revealed.v1`,
  * published before anything is shown: no audit, no reveal); every refusal is a 403/409 the rejection
@@ -19,6 +25,9 @@ export const PII_VIEW = 'pii:view';
  */
 @Injectable()
 export class RevealService {
+  /** Each reviewer's reveals (`REVEAL_RATE`); a test may give its own. */
+  rate = new TokenBuckets(REVEAL_RATE);
+
   constructor(
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
     @Inject(PROPOSAL_SEALER) private readonly sealer: ProposalSealer,
@@ -32,6 +41,18 @@ export class RevealService {
       throw new ForbiddenException(`seeing the real values of a review item requires the ${PII_VIEW} permission`);
     }
     if (!holdsItemRole(item, reviewer.roles)) throw new ForbiddenException(`this item is decided by one of the roles: ${item.requiredRoles.join(', ')}`);
+    const wait = this.rate.take(reviewer.id);
+    if (wait !== undefined) {
+      const { burst, perSecond } = this.rate.rate;
+      throw new HttpException(
+        {
+          statusCode: 429,
+          message: `reviewer ${reviewer.id} asks for reveals faster than allowed (${burst} at once, then one every ${1 / perSecond} s): retry after ${wait} s`,
+          retryAfter: wait,
+        },
+        429,
+      );
+    }
     if (item.status !== 'pending') throw new ConflictException(`action ${actionId} is already decided: there is nothing left to decide`);
     if (!item.sealed) throw new ConflictException(`action ${actionId} was queued without a sealed copy: its real values cannot be shown`);
     let proposal: Proposal;

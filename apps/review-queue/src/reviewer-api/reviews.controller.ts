@@ -95,6 +95,7 @@ export class ReviewsController {
       403: 'a role the item needs (reading it, masked or revealed, is for the reviewers who may work it), a reveal without `pii:view`, or a decision under a blind second review still open (not the caller’s)',
       404: 'no review item for this action',
       409: 'a reveal of an item that is decided or has no sealed copy',
+      429: 'a reveal past the reviewer’s rate (30 at once, then one every 2 s): retry after `Retry-After` seconds',
     },
   })
   @Get(':actionId')
