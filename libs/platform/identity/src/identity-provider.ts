@@ -3,7 +3,9 @@ import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '@countersign/logging';
-import { memoryAdapter } from './memory-adapter';
+import { sourceOf } from '@countersign/nest';
+import { MemoryAdapter, memoryAdapter, MemoryAdapterOptions } from './memory-adapter';
+import { DEFAULT_IDENTITY_LIMITS, IdentityLimits, RequestWindows, WorkQueue } from './request-limits';
 import { checkUserPassword, IdentityUser } from './users';
 import { DEFAULT_SIGN_IN_THROTTLE, SignInThrottle, SignInThrottleSettings } from './sign-in-throttle';
 import { totpStep } from './totp';
@@ -28,7 +30,15 @@ export interface IdentityProviderOptions {
   sessionSeconds?: number;
   /** Wrong passwords and codes allowed per user (default: 10 passwords, 5 codes per 15 minutes). */
   throttle?: Partial<SignInThrottleSettings>;
-  /** The clock of the throttle and of the one-time codes (tests move it). */
+  /**
+   * Requests per source address (an IPv6 address counts by its /64) and per sign-in, and password checks at once
+   * (`DEFAULT_IDENTITY_LIMITS`: 30 authorizations and 30 sign-in posts per address, 10 posts per sign-in, a minute; 2
+   * checks at once, 16 waiting). Past a limit the answer is 429 with `Retry-After`, reported as a refused sign-in.
+   */
+  limits?: Partial<IdentityLimits>;
+  /** The bounds of the in-memory storage (`DEFAULT_MEMORY_ADAPTER`: 10,000 records per model, swept every minute). */
+  storage?: Partial<Omit<MemoryAdapterOptions, 'now'>>;
+  /** The clock of the throttle, the limits, the storage's expiry and the one-time codes (tests move it). */
   now?: () => number;
   /**
    * Told of every refused sign-in (a wrong password or code, a code used already, a user locked out), so the caller
@@ -43,7 +53,7 @@ export interface IdentityProviderOptions {
  * way (an unknown or expired interaction, or another browser's), or a method the page does not take.
  */
 export interface SignInRefusal {
-  status: 400 | 401 | 405 | 429;
+  status: 400 | 401 | 405 | 429 | 503;
   method: string;
   path: string;
   reason: string;
@@ -78,17 +88,36 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   });
   const issuer = `http://${host}:${(server.address() as AddressInfo).port}`;
   const users = new Map(options.users.map((u) => [u.sub, u]));
-  const provider = new Provider(issuer, ownRealm(configuration(users, options)));
+  const now = options.now ?? Date.now;
+  const storage = memoryAdapter({ ...options.storage, now });
+  const provider = new Provider(issuer, ownRealm(configuration(users, options, storage)));
   // Users whose password was right and who still owe their one-time code, by interaction id (short-lived, like it).
   const awaitingCode = new Map<string, string>();
-  const now = options.now ?? Date.now;
+  const limits = { ...DEFAULT_IDENTITY_LIMITS, ...options.limits };
+  const windows = (limit: number) => new RequestWindows(limit, limits.windowMs, limits.maxTracked, now);
   const signIn: SignIn = {
     users,
     awaitingCode,
     throttle: new SignInThrottle({ ...DEFAULT_SIGN_IN_THROTTLE, ...options.throttle }, now),
+    postsPerAddress: windows(limits.signInPostsPerAddress),
+    postsPerInteraction: windows(limits.signInPostsPerInteraction),
+    hashes: new WorkQueue(limits.hashConcurrency, limits.hashQueue),
     now,
     refused: reporter(options.onRefused),
   };
+  // Each authorization started stores an interaction for ten minutes, whether its cookies are followed or not. Checked
+  // in the provider's own middleware, before its router, on the path that router matches (an absolute-form request
+  // target, `GET http://host/auth`, is routed there too).
+  const authorizationsPerAddress = windows(limits.authorizationsPerAddress);
+  provider.use(async (ctx, next) => {
+    const wait = isAuthorization(ctx.path) ? authorizationsPerAddress.take(sourceOf(ctx.req.socket.remoteAddress ?? 'unknown')) : undefined;
+    if (wait === undefined) return next();
+    signIn.refused({ status: 429, path: '/auth', reason: 'sign-in refused: too many sign-ins started from this address', user: '' }, ctx.req);
+    const problem = `Too many sign-ins were started from your address: try again in ${retryAfter(ctx.res, wait)} seconds.`;
+    ctx.status = 429;
+    ctx.type = 'html';
+    ctx.body = html('Too many sign-ins', `<p role="alert" class="problem">${esc(problem)}</p>`);
+  });
   // What the provider answers as a bare `server_error` is logged here with its cause.
   provider.on('server_error', (_ctx: unknown, err: Error) => options.logger?.error({ err }, 'the identity provider failed a request'));
   const callback = provider.callback();
@@ -109,10 +138,24 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     issuer,
     close: () =>
       new Promise<void>((resolve) => {
+        storage.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The authorization endpoint as oidc-provider's router matches `ctx.path`: case-insensitive, a trailing slash allowed
+ * (not `/auth/<uid>`, where a finished sign-in resumes).
+ */
+const isAuthorization = (path: string) => /^\/auth\/?$/i.test(path);
+
+/** Sets `Retry-After` (whole seconds, at least one) and returns it. */
+function retryAfter(res: ServerResponse, waitMs: number): number {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  res.setHeader('Retry-After', String(seconds));
+  return seconds;
 }
 
 /**
@@ -134,11 +177,11 @@ function ownRealm<T>(value: T): T {
   return copy(value) as T;
 }
 
-function configuration(users: Map<string, IdentityUser>, options: IdentityProviderOptions): Configuration {
+function configuration(users: Map<string, IdentityUser>, options: IdentityProviderOptions, storage: MemoryAdapter): Configuration {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: `local-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' };
   return {
-    adapter: memoryAdapter(),
+    adapter: storage.factory,
     clients: options.clients.map((c) => ({
       client_id: c.clientId,
       client_secret: c.clientSecret,
@@ -189,6 +232,11 @@ interface SignIn {
   /** Users whose password was right and who still owe their one-time code, by interaction id (short-lived, like it). */
   awaitingCode: Map<string, string>;
   throttle: SignInThrottle;
+  /** Password and code posts per source address, and per sign-in. */
+  postsPerAddress: RequestWindows;
+  postsPerInteraction: RequestWindows;
+  /** The password checks, a few at once. */
+  hashes: WorkQueue;
   now: () => number;
   refused: (refusal: Omit<SignInRefusal, 'source' | 'method'>, req: IncomingMessage) => void;
 }
@@ -211,24 +259,38 @@ function reporter(onRefused: IdentityProviderOptions['onRefused']): SignIn['refu
 /**
  * The provider's own sign-in pages: the password, then the one-time code of users enrolled in MFA. Wrong answers are
  * limited per user, and a code works once (`SignInThrottle`): past the limit the page answers 429 until the window
- * passes, right answer or not, and a user owing a code starts again from the password.
+ * passes, right answer or not, and a user owing a code starts again from the password. Posts are limited per source
+ * address and per sign-in (a new user name each time escapes the per-user limit), and password checks run a few at once.
  */
 async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, res: ServerResponse, uid: string, step?: string): Promise<void> {
-  const details = await provider.interactionDetails(req, res);
   const here = `/interaction/${uid}${step ? `/${step}` : ''}`;
+  const form = (problem?: string) => (step === 'code' ? codeForm(uid, problem) : loginForm(uid, problem));
+  // Counted before any work (even a sign-in's lookup), so a flood from one address costs next to nothing.
+  const addressWait = step ? s.postsPerAddress.take(sourceOf(req.socket.remoteAddress ?? 'unknown')) : undefined;
+  if (addressWait !== undefined) {
+    s.refused({ status: 429, path: here, reason: 'sign-in refused: too many sign-in attempts from this address', user: '' }, req);
+    return page(res, 429, 'Sign in', form(`Too many sign-in attempts from your address: try again in ${retryAfter(res, addressWait)} seconds.`));
+  }
+  const details = await provider.interactionDetails(req, res);
   if (details.uid !== uid) {
     s.refused({ status: 400, path: here, reason: 'sign-in refused: the page belongs to another sign-in', user: '' }, req);
     return page(res, 400, 'Sign-in failed', '<p>This sign-in page belongs to another sign-in. Start again.</p>');
+  }
+  // Counted only for a sign-in of this browser: nobody else's posts use up a person's attempts.
+  const interactionWait = step ? s.postsPerInteraction.take(uid) : undefined;
+  if (interactionWait !== undefined) {
+    s.refused({ status: 429, path: here, reason: 'sign-in refused: too many attempts for this sign-in', user: '' }, req);
+    return page(res, 429, 'Sign in', form(`Too many attempts for this sign-in: try again in ${retryAfter(res, interactionWait)} seconds.`));
   }
   if (req.method === 'GET' && !step) return page(res, 200, 'Sign in', loginForm(uid));
   if (req.method !== 'POST') {
     s.refused({ status: 405, path: here, reason: `sign-in refused: ${(req.method ?? '').slice(0, 20)} is not allowed here`, user: '' }, req);
     return page(res, 405, 'Sign-in failed', '<p>Method not allowed.</p>');
   }
-  const form = new URLSearchParams(await readBody(req));
+  const body = new URLSearchParams(await readBody(req));
   const tooMany = (until: number) => `Too many wrong attempts for this user: try again after ${new Date(until).toISOString().slice(11, 16)} UTC.`;
   if (step === 'login') {
-    const name = (form.get('username') ?? '').slice(0, 200);
+    const name = (body.get('username') ?? '').slice(0, 200);
     const locked = s.throttle.lockedUntil('password', name);
     if (locked) {
       s.refused({ status: 429, path: `/interaction/${uid}/login`, reason: 'sign-in refused: too many wrong passwords for this user', user: name }, req);
@@ -236,7 +298,13 @@ async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, 
     }
     const user = s.users.get(name);
     // One answer for an unknown user and a wrong password, in the same time: nothing tells which names exist.
-    const matches = checkUserPassword(user, form.get('password') ?? '');
+    const checked = s.hashes.run(() => checkUserPassword(user, body.get('password') ?? ''));
+    if (!checked) {
+      s.refused({ status: 503, path: here, reason: 'sign-in refused: too many password checks under way', user: name }, req);
+      res.setHeader('Retry-After', '1');
+      return page(res, 503, 'Sign in', loginForm(uid, 'Too many sign-ins are being checked right now: try again in a moment.'));
+    }
+    const matches = await checked;
     if (!user || !matches) {
       s.throttle.failed('password', name);
       s.refused({ status: 401, path: `/interaction/${uid}/login`, reason: 'sign-in refused: wrong user name or password', user: name }, req);
@@ -259,7 +327,7 @@ async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, 
     s.refused({ status: 429, path: `/interaction/${uid}/code`, reason: 'sign-in refused: too many wrong one-time codes for this user', user: user.sub }, req);
     return page(res, 429, 'Sign in', loginForm(uid, tooMany(locked)));
   }
-  const matched = totpStep(user.totpSecret, form.get('code') ?? '', s.now());
+  const matched = totpStep(user.totpSecret, body.get('code') ?? '', s.now());
   if (matched === undefined) {
     s.throttle.failed('code', user.sub);
     s.refused({ status: 401, path: `/interaction/${uid}/code`, reason: 'sign-in refused: wrong one-time code', user: user.sub }, req);

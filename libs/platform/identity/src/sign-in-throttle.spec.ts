@@ -20,7 +20,10 @@ describe('the local identity provider refuses guessing and replay', () => {
   const max = secrets.max;
 
   beforeAll(async () => {
-    idp = await startIdentityProvider({ users, clients: [CLIENT], now: () => clock, onRefused: (r) => refused.push(r) });
+    // Generous limits per address and sign-in (identity-provider.spec.ts tests those): here every post comes from
+    // 127.0.0.1, and one sign-in takes a dozen wrong passwords.
+    const limits = { signInPostsPerAddress: 1_000, signInPostsPerInteraction: 1_000 };
+    idp = await startIdentityProvider({ users, clients: [CLIENT], limits, now: () => clock, onRefused: (r) => refused.push(r) });
   });
   afterAll(() => idp.close());
 

@@ -6,7 +6,7 @@ import { base32, otpauthUri, totpCode, verifyTotp } from './totp';
 import { checkPassword, checkUserPassword, hashPassword, hashToCheck, IdentityUser, loadIdentityUsers, writeIdentityUsers } from './users';
 
 describe('the local identity provider’s users', () => {
-  it('keeps only password hashes in the users file, the passwords in 0600 files beside it', () => {
+  it('keeps only password hashes in the users file, the passwords in 0600 files beside it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'identity-'));
     const { usersFile, secrets } = writeIdentityUsers(dir);
     const users = loadIdentityUsers(usersFile);
@@ -15,26 +15,40 @@ describe('the local identity provider’s users', () => {
     expect(readFileSync(usersFile, 'utf8')).not.toContain(secrets.alice.password);
     expect(readFileSync(join(dir, 'passwords', 'alice'), 'utf8')).toBe(secrets.alice.password);
     expect(statSync(join(dir, 'passwords', 'alice')).mode & 0o777).toBe(0o600);
-    expect(checkPassword(users[0].password, secrets.alice.password)).toBe(true);
-    expect(checkPassword(users[0].password, `${secrets.alice.password}x`)).toBe(false);
+    expect(await checkPassword(users[0].password, secrets.alice.password)).toBe(true);
+    expect(await checkPassword(users[0].password, `${secrets.alice.password}x`)).toBe(false);
     // Only max is enrolled in MFA.
     expect(users.filter((u) => u.totpSecret).map((u) => u.sub)).toEqual(['max']);
   });
 
-  it('refuses a malformed hash rather than matching it', () => {
-    expect(checkPassword('scrypt$$', 'anything')).toBe(false);
-    expect(checkPassword(hashPassword('pw'), 'pw')).toBe(true);
+  it('refuses a malformed hash rather than matching it', async () => {
+    expect(await checkPassword('scrypt$$', 'anything')).toBe(false);
+    expect(await checkPassword(hashPassword('pw'), 'pw')).toBe(true);
   });
 
-  it('checks an unknown user against a real hash of the same cost, so the time taken does not tell which names exist (red team, 2026-12-04)', () => {
+  it('checks a password off the event loop: a callback queued before two checks runs before the second ends (red team, H2)', async () => {
+    const user: IdentityUser = { sub: 'alice', name: 'Alice', roles: ['reviewer'], password: hashPassword('right') };
+    const order: string[] = [];
+    setImmediate(() => order.push('other work'));
+    // Checked in line, both would end before the loop turned once. Off it, the loop turns (and runs the callback) at the
+    // latest when the first ends, and the second, started then, ends on a later turn: an order, not a duration.
+    expect(await checkUserPassword(undefined, 'guess')).toBe(false);
+    order.push('first check');
+    expect(await checkUserPassword(user, 'right')).toBe(true);
+    order.push('second check');
+    expect(order.indexOf('other work')).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf('other work')).toBeLessThan(order.indexOf('second check'));
+  });
+
+  it('checks an unknown user against a real hash of the same cost, so the time taken does not tell which names exist (red team, 2026-12-04)', async () => {
     const user: IdentityUser = { sub: 'alice', name: 'Alice', roles: ['reviewer'], password: hashPassword('right') };
     // The same shape as a user's hash (scrypt, a salt of the same length, a 32-byte value): the same work to check.
     const shape = (h: string) => h.split('$').map((part, i) => (i === 0 ? part : Buffer.from(part, 'base64url').length));
     expect(shape(hashToCheck(undefined))).toEqual(shape(hashToCheck(user)));
     expect(hashToCheck(undefined)).toBe(hashToCheck(undefined));
-    for (const tried of ['', 'right', 'wrong', hashToCheck(undefined)]) expect(checkUserPassword(undefined, tried)).toBe(false);
-    expect(checkUserPassword(user, 'wrong')).toBe(false);
-    expect(checkUserPassword(user, 'right')).toBe(true);
+    for (const tried of ['', 'right', 'wrong', hashToCheck(undefined)]) expect(await checkUserPassword(undefined, tried)).toBe(false);
+    expect(await checkUserPassword(user, 'wrong')).toBe(false);
+    expect(await checkUserPassword(user, 'right')).toBe(true);
   });
 
   it('accepts the current one-time code and its neighbours, nothing else', () => {

@@ -1,4 +1,4 @@
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -19,6 +19,7 @@ export const IdentityUserSchema = z.object({
 export type IdentityUser = z.infer<typeof IdentityUserSchema>;
 export const IdentityUsersFileSchema = z.array(IdentityUserSchema);
 
+// In line (scryptSync): only when a users file is written, at a first start, and once at load for `NO_USER` below.
 export const hashPassword = (password: string, salt = randomBytes(16)) =>
   `scrypt$${salt.toString('base64url')}$${scryptSync(password, salt, 32).toString('base64url')}`;
 
@@ -33,16 +34,21 @@ const NO_USER = hashPassword(randomBytes(32).toString('base64url'));
 export const hashToCheck = (user: IdentityUser | undefined): string => user?.password ?? NO_USER;
 
 /** Checks `password` for `user`, or for nobody: the same work either way; false for an unknown user. */
-export function checkUserPassword(user: IdentityUser | undefined, password: string): boolean {
-  const matches = checkPassword(hashToCheck(user), password);
+export async function checkUserPassword(user: IdentityUser | undefined, password: string): Promise<boolean> {
+  const matches = await checkPassword(hashToCheck(user), password);
   return user !== undefined && matches;
 }
 
-/** Compares in constant time; false for a malformed hash. */
-export function checkPassword(hash: string, password: string): boolean {
+/**
+ * Compares in constant time; false for a malformed hash. The hash runs on libuv's thread pool, not the event loop: a
+ * check takes tens of ms, and done in line it stalled every other request of the process (red team, H2).
+ */
+export async function checkPassword(hash: string, password: string): Promise<boolean> {
   const [, salt, expected] = hash.split('$');
   if (!salt || !expected) return false;
-  const got = scryptSync(password, Buffer.from(salt, 'base64url'), 32);
+  const got = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(password, Buffer.from(salt, 'base64url'), 32, (err, key) => (err ? reject(err) : resolve(key))),
+  );
   const want = Buffer.from(expected, 'base64url');
   return got.length === want.length && timingSafeEqual(got, want);
 }

@@ -1,0 +1,130 @@
+// real: the local identity provider (oidc-provider) on 127.0.0.1, its sign-in pages and scrypt passwords, driven over
+// HTTP as a browser would, from two loopback addresses (127.0.0.1 and 127.0.0.2); fake: the clock (the limits' windows).
+import { createHash, randomBytes } from 'node:crypto';
+import { IncomingHttpHeaders, request } from 'node:http';
+import { IdentityProviderOptions, RunningIdentityProvider, SignInRefusal, startIdentityProvider } from './identity-provider';
+import { hashPassword, IdentityUser } from './users';
+
+const CLIENT = { clientId: 'inbox', clientSecret: 'inbox-secret', redirectUris: ['http://127.0.0.1:1/cb'], postLogoutRedirectUris: [] };
+const USERS: IdentityUser[] = [{ sub: 'alice', name: 'Alice', roles: ['reviewer'], password: hashPassword('alice-pw') }];
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+describe('the local identity provider stays available under a flood from one address (red team, H1, H2)', () => {
+  let clock = Date.parse('2026-12-01T10:00:00.000Z');
+  const running: RunningIdentityProvider[] = [];
+  afterAll(() => Promise.all(running.map((r) => r.close())));
+
+  async function start(options: Partial<IdentityProviderOptions>) {
+    const refused: SignInRefusal[] = [];
+    const idp = await startIdentityProvider({ users: USERS, clients: [CLIENT], now: () => clock, onRefused: (r) => refused.push(r), ...options });
+    running.push(idp);
+
+    /** One request from the loopback address `from` (node:http: fetch cannot choose it). */
+    const send = (from: string, path: string, init: { method?: string; cookie?: string; form?: Record<string, string> } = {}) =>
+      new Promise<Answer>((resolve, reject) => {
+        const body = init.form ? new URLSearchParams(init.form).toString() : undefined;
+        const headers = { ...(init.cookie && { cookie: init.cookie }), ...(body && { 'content-type': 'application/x-www-form-urlencoded' }) };
+        const req = request(`${idp.issuer}${path}`, { method: init.method ?? 'GET', localAddress: from, headers }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+
+    /** An authorization request as the inbox sends the browser to make (PKCE, a random state). */
+    const authorize = (from: string) => {
+      const query = new URLSearchParams({
+        client_id: CLIENT.clientId,
+        response_type: 'code',
+        scope: 'openid',
+        redirect_uri: CLIENT.redirectUris[0],
+        code_challenge: createHash('sha256').update(randomBytes(32)).digest('base64url'),
+        code_challenge_method: 'S256',
+        state: randomBytes(8).toString('hex'),
+      });
+      return send(from, `/auth?${query}`);
+    };
+
+    /** A new sign-in from `from`: its interaction, with the cookies that go with it. */
+    const begin = async (from = '127.0.0.1') => {
+      const res = await authorize(from);
+      expect(res.status).toBe(303);
+      const uid = /\/interaction\/([\w-]+)/.exec(res.headers.location!)![1];
+      const cookie = (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+      return {
+        uid,
+        password: (username: string, password: string) => send(from, `/interaction/${uid}/login`, { method: 'POST', cookie, form: { username, password } }),
+      };
+    };
+    return { refused, authorize, begin };
+  }
+
+  it('answers 429 with Retry-After to authorizations past the limit from one address, reports each, and still serves another address', async () => {
+    const { refused, authorize } = await start({ limits: { authorizationsPerAddress: 3 } });
+    for (let i = 0; i < 3; i++) expect((await authorize('127.0.0.1')).status).toBe(303);
+    clock += 15_000;
+    const over = await authorize('127.0.0.1');
+    expect(over.status).toBe(429);
+    expect(over.headers['retry-after']).toBe('45');
+    expect(over.text).toContain('Too many sign-ins were started from your address: try again in 45 seconds.');
+    expect(refused.map((r) => [r.status, r.method, r.path, r.user, r.source, r.reason])).toEqual([
+      [429, 'GET', '/auth', '', '127.0.0.1', 'sign-in refused: too many sign-ins started from this address'],
+    ]);
+    // Another address has its own count; this one's comes back with the next window.
+    expect((await authorize('127.0.0.2')).status).toBe(303);
+    clock += 45_000;
+    expect((await authorize('127.0.0.1')).status).toBe(303);
+  });
+
+  it('keeps at most maxPerModel sign-ins under way: past it the oldest is forgotten, the newest signs in', async () => {
+    const { begin } = await start({ storage: { maxPerModel: 3 } });
+    const started = [];
+    for (let i = 0; i < 6; i++) started.push(await begin());
+    const oldest = await started[0].password('alice', 'alice-pw');
+    expect(oldest.status).toBe(400);
+    expect(oldest.text).toContain('Sign-in failed');
+    expect((await started[5].password('alice', 'alice-pw')).status).toBe(303);
+  });
+
+  it('refuses password posts past the limit per sign-in (429), a new user name each time or not; a new sign-in is answered', async () => {
+    const { refused, begin } = await start({ limits: { signInPostsPerInteraction: 3 } });
+    const signIn = await begin();
+    for (let i = 0; i < 3; i++) expect((await signIn.password(`nobody-${randomBytes(4).toString('hex')}`, 'guess')).status).toBe(401);
+    // Even the right password: this sign-in has had its tries for the minute.
+    const over = await signIn.password('alice', 'alice-pw');
+    expect(over.status).toBe(429);
+    expect(over.headers['retry-after']).toBe('60');
+    expect(over.text).toContain('Too many attempts for this sign-in: try again in 60 seconds.');
+    expect(refused.at(-1)).toMatchObject({
+      status: 429,
+      path: `/interaction/${signIn.uid}/login`,
+      reason: 'sign-in refused: too many attempts for this sign-in',
+    });
+    expect((await (await begin()).password('alice', 'alice-pw')).status).toBe(303);
+  });
+
+  it('refuses sign-in posts past the limit per address (429), across sign-ins; another address is answered', async () => {
+    const { refused, begin } = await start({ limits: { signInPostsPerAddress: 4 } });
+    for (let i = 0; i < 2; i++) {
+      const signIn = await begin('127.0.0.1');
+      for (let j = 0; j < 2; j++) expect((await signIn.password(`nobody-${i}-${j}`, 'guess')).status).toBe(401);
+    }
+    const fresh = await begin('127.0.0.1');
+    const over = await fresh.password('alice', 'alice-pw');
+    expect(over.status).toBe(429);
+    expect(over.headers['retry-after']).toBe('60');
+    expect(over.text).toContain('Too many sign-in attempts from your address');
+    expect(refused.at(-1)).toMatchObject({ status: 429, source: '127.0.0.1', reason: 'sign-in refused: too many sign-in attempts from this address' });
+    expect((await (await begin('127.0.0.2')).password('alice', 'alice-pw')).status).toBe(303);
+    clock += 60_000;
+    expect((await fresh.password('alice', 'alice-pw')).status).toBe(303);
+  });
+});
