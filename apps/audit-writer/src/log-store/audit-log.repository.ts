@@ -76,6 +76,11 @@ export interface AuditLogRepository {
   /** Entries from..to-1 in index order, for verification and export. */
   range(from: number, to: number): Promise<LoggedEntry[]>;
   /**
+   * The recorded leaf hashes (hex) of entries from..to-1 in index order, without the entries: what a proof or a
+   * segment's prefix needs. Absent: the callers hash what `range` gives (`leafOf`).
+   */
+  leafHashes?(from: number, to: number): Promise<string[]>;
+  /**
    * A store that keeps copies of an entry's fields beside it for its searches (by action, actor, type, event id, time):
    * the first entry whose copy differs from what the entry hashes, and which copy. The hash does not cover the copies,
    * so a copy changed would hide an entry from a search, or show it under another actor, unseen by the chain (red team,

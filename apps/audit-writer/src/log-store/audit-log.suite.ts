@@ -1,7 +1,7 @@
 import { generateTreeHeadKey, KeyRing, rootFromLeaves, verifyEntries } from '@countersign/audit-chain';
 import type { AuditEntry } from '@countersign/audit-chain';
 import { TOPICS } from '@countersign/contracts';
-import type { AuditLogRepository } from './audit-log.repository';
+import { AuditLogRepository, leafOf } from './audit-log.repository';
 
 export const auditEntry = (eventId: string, actionId: string, over: Partial<AuditEntry> = {}): AuditEntry => ({
   eventId,
@@ -54,6 +54,15 @@ export function auditLogSuite(name: string, make: () => Promise<AuditLogReposito
       const ring = testKeys();
       await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-11-24T10:00:00Z')));
       expect(verifyEntries(await log.range(0, tip.size), await log.heads(), ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 35, root: tip.root });
+    });
+
+    it('gives the recorded leaf hashes of a range alone, as the entries hash, and a search stops at its limit', async () => {
+      const log = await make();
+      for (let b = 0; b < 3; b++) await log.appendBatch(Array.from({ length: 7 }, (_, i) => auditEntry(`e${b}-${i}`, `a${i % 3}`)));
+      const hashes = await log.leafHashes!(4, 19);
+      expect(hashes).toEqual((await log.range(4, 19)).map((e) => leafOf(e).toString('hex')));
+      expect(await log.leafHashes!(19, 40)).toHaveLength(2);
+      expect((await log.query({ actionId: 'a1', limit: 4 })).map((e) => e.index)).toEqual([1, 4, 8, 11]);
     });
 
     it('hashes the time each entry is recorded with it: the recordedAt shown cannot be changed unseen', async () => {

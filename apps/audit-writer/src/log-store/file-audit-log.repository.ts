@@ -13,6 +13,7 @@ import {
   rmSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
@@ -22,6 +23,9 @@ import { isResumptionOf } from '../chain/writer-entries';
 import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry, TornWrite } from './audit-log.repository';
 import { syncDirectory, writeAll } from './durable-files';
 import { isJsonTextPrefix } from './json-prefix';
+
+/** A search yields to other requests after this many entries. */
+const QUERY_SLICE = 10_000;
 
 /** The audit file does not agree with itself or with its signed heads: it was changed outside Countersign. */
 export class AuditLogTamperedError extends Error {
@@ -353,17 +357,29 @@ export class FileAuditLogRepository implements AuditLogRepository {
   }
 
   async query(q: AuditQuery): Promise<StoredEntry[]> {
-    return this.entries
-      .filter(
-        ({ entry: e }) =>
-          (!q.actionId || e.actionId === q.actionId) &&
-          (!q.correlationId || e.correlationId === q.correlationId) &&
-          (!q.actor || e.actor.id === q.actor) &&
-          (!q.type || e.eventType === q.type) &&
-          (!q.since || e.time >= q.since) &&
-          (!q.until || e.time < q.until),
+    // One pass that stops at the limit, and lets other requests in every QUERY_SLICE entries: a search that matches
+    // little still reads the whole log, but no longer holds the process while it does (docs/adr/0005, 2026-12-05).
+    const limit = Math.min(q.limit ?? 500, 5000);
+    const found: StoredEntry[] = [];
+    for (let i = 0; i < this.entries.length && found.length < limit; i++) {
+      if (i > 0 && i % QUERY_SLICE === 0) await setImmediatePromise();
+      const s = this.entries[i];
+      const e = s.entry;
+      if (
+        (!q.actionId || e.actionId === q.actionId) &&
+        (!q.correlationId || e.correlationId === q.correlationId) &&
+        (!q.actor || e.actor.id === q.actor) &&
+        (!q.type || e.eventType === q.type) &&
+        (!q.since || e.time >= q.since) &&
+        (!q.until || e.time < q.until)
       )
-      .slice(0, Math.min(q.limit ?? 500, 5000));
+        found.push(s);
+    }
+    return found;
+  }
+
+  async leafHashes(from: number, to: number): Promise<string[]> {
+    return this.entries.slice(from, to).map((s) => s.leafHash);
   }
 
   async range(from: number, to: number): Promise<LoggedEntry[]> {

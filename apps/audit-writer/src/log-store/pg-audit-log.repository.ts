@@ -146,6 +146,11 @@ export class PgAuditLogRepository implements AuditLogRepository {
     return rows.map((r) => ({ index: Number(r.idx), bytes: r.entry_json, leafHash: r.leaf_hash, recordedAt: (r.recorded_at as Date).toISOString() }));
   }
 
+  async leafHashes(from: number, to: number): Promise<string[]> {
+    const { rows } = await this.pool.query('SELECT leaf_hash FROM audit_log WHERE idx >= $1 AND idx < $2 ORDER BY idx', [from, to]);
+    return rows.map((r) => r.leaf_hash as string);
+  }
+
   async tip(): Promise<ChainTip> {
     const tip = (await this.pool.query('SELECT size, hashes FROM audit_chain_tip WHERE id = 1')).rows[0];
     const range = CompactRange.restore({ size: Number(tip.size), hashes: tip.hashes });

@@ -1,10 +1,12 @@
-import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query } from '@nestjs/common';
-import { inclusionProof, rootFromLeaves } from '@countersign/audit-chain';
+import { Readable } from 'node:stream';
+import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query, StreamableFile, UseGuards } from '@nestjs/common';
 import { ApiRoute, integerQuery, Roles } from '@countersign/nest';
 import { AuditLogRepository, leafOf, StoredEntry } from '../log-store/audit-log.repository';
 import { z } from 'zod';
 import { AUDIT_LOG } from '../tokens';
-import { buildSegment, SegmentRangeError } from './segment';
+import { AuditQuery, AuditQueryGuard } from './audit-query-limit';
+import { LeafTree, ShortLogError } from './leaf-tree';
+import { MAX_SEGMENT_ENTRIES, openSegment, SegmentRangeError } from './segment';
 
 const ISO_TIME = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
 const int = (name: string, v: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER) => integerQuery(name, v, fallback, { max });
@@ -30,8 +32,14 @@ const view = (s: StoredEntry) => ({
 /** The auditors' API: entries by action, correlation id, actor, type and time; tree heads; proofs; segments. */
 @Controller('v1/audit')
 @Roles('auditor')
+@UseGuards(AuditQueryGuard)
 export class AuditController {
-  constructor(@Inject(AUDIT_LOG) private readonly log: AuditLogRepository) {}
+  /** Subtree roots kept across proofs and segments (the log only grows, so they never change). */
+  private readonly tree: LeafTree;
+
+  constructor(@Inject(AUDIT_LOG) private readonly log: AuditLogRepository) {
+    this.tree = new LeafTree(log);
+  }
 
   @ApiRoute({
     summary: 'Audit entries by action, correlation id, actor, type and time',
@@ -48,9 +56,13 @@ export class AuditController {
       description: 'The entries',
       schema: { type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: { type: 'object' } } } },
     },
-    errors: { 400: 'no filter, a time that is not ISO 8601, or a bad `limit`' },
+    errors: {
+      400: 'no filter, a time that is not ISO 8601, or a bad `limit`',
+      429: 'past the principal’s rate of searches or searches at once (`Retry-After`)',
+    },
   })
   @Get('entries')
+  @AuditQuery('search')
   async entries(
     @Query('actionId') actionId?: string,
     @Query('correlationId') correlationId?: string,
@@ -101,43 +113,73 @@ export class AuditController {
         },
       },
     },
-    errors: { 400: 'an index or tree size that is not a whole number in range', 404: 'no such entry in a tree of that size' },
+    errors: {
+      400: 'an index or tree size that is not a whole number in range',
+      404: 'no such entry in a tree of that size',
+      429: 'past the principal’s rate of proofs and segments, or two at once already (`Retry-After`)',
+    },
   })
   @Get('proof/:index')
+  @AuditQuery('wholeLog')
   async proof(@Param('index') indexParam: string, @Query('treeSize') sizeParam?: string) {
     const heads = await this.log.heads();
     const treeSize = int('treeSize', sizeParam, heads[heads.length - 1]?.treeSize ?? (await this.log.tip()).size);
     const index = int('index', indexParam, 0);
     if (index >= treeSize) throw new NotFoundException(`no entry ${index} in a tree of ${treeSize}`);
-    const entries = await this.log.range(0, treeSize);
-    if (entries.length < treeSize) throw new NotFoundException(`the log has only ${entries.length} entries`);
-    const leaves = entries.map(leafOf);
+    const extent = await this.log.extent();
+    if (extent < treeSize) throw new NotFoundException(`the log has only ${extent} entries`);
+    // The entry proved is hashed here from what it holds; the path comes from the recorded leaf hashes, so a recorded
+    // hash that is wrong makes a proof that does not verify against the signed head, never a proof of another entry.
+    const [stored] = await this.log.range(index, index + 1);
+    if (!stored) throw new NotFoundException(`no entry ${index}`);
+    const head = heads.find((h) => h.treeSize === treeSize);
+    let proof: Buffer[];
+    let root: string;
+    try {
+      proof = await this.tree.inclusionProof(index, treeSize);
+      // Rows no longer record roots (ADR 0029): the signed head's root, else the leaves'.
+      root = head?.rootHash ?? (await this.tree.root(0, treeSize)).toString('hex');
+    } catch (e) {
+      if (e instanceof ShortLogError) throw new NotFoundException(e.message);
+      throw e;
+    }
     return {
       index,
       treeSize,
-      entry: entries[index].entry ?? JSON.parse(entries[index].bytes!),
-      leafHash: leaves[index].toString('hex'),
-      proof: inclusionProof(leaves, index, treeSize).map((h) => h.toString('hex')),
-      // Rows no longer record roots (ADR 0029): the signed head's root, else the leaves'.
-      root: heads.find((h) => h.treeSize === treeSize)?.rootHash ?? rootFromLeaves(leaves, 0, treeSize).toString('hex'),
-      head: heads.find((h) => h.treeSize === treeSize) ?? null,
+      entry: stored.entry ?? JSON.parse(stored.bytes!),
+      leafHash: leafOf(stored).toString('hex'),
+      proof: proof.map((h) => h.toString('hex')),
+      root,
+      head: head ?? null,
     };
   }
 
   /** A signed segment file (JSON Lines) of entries from..to-1 with the heads that cover them: verify it offline. */
   @ApiRoute({
     summary: 'A signed segment (JSON Lines) of entries `from`..`to`-1, to verify offline',
-    query: { from: 'the first entry (default 0)', to: 'one past the last entry (default: the latest head)' },
+    query: {
+      from: 'the first entry (default 0)',
+      to: `one past the last entry (default: the latest head); at most ${MAX_SEGMENT_ENTRIES} entries a segment: page with from and to`,
+    },
     ok: { description: 'The segment', contentType: 'application/x-ndjson' },
-    errors: { 400: 'a range that is not whole numbers, or that no signed head covers' },
+    errors: {
+      400: `a range that is not whole numbers, that no signed head covers, or of more than ${MAX_SEGMENT_ENTRIES} entries (page with from and to)`,
+      429: 'past the principal’s rate of proofs and segments, or two at once already (`Retry-After`)',
+    },
   })
   @Get('segment')
+  @AuditQuery('wholeLog')
   @Header('Content-Type', 'application/x-ndjson')
-  async segment(@Query('from') fromParam?: string, @Query('to') toParam?: string) {
+  async segment(@Query('from') fromParam?: string, @Query('to') toParam?: string): Promise<StreamableFile> {
     try {
-      return await buildSegment(this.log, int('from', fromParam, 0), toParam === undefined ? undefined : int('to', toParam, 0));
+      const from = int('from', fromParam, 0);
+      const to = toParam === undefined ? undefined : int('to', toParam, 0);
+      // Checked before anything is sent; then written piece by piece, never as one string (docs/adr/0005).
+      const text = await openSegment(this.log, from, to, { maxEntries: MAX_SEGMENT_ENTRIES, tree: this.tree });
+      return new StreamableFile(Readable.from(text), { type: 'application/x-ndjson' });
     } catch (e) {
       if (e instanceof SegmentRangeError) throw new BadRequestException(e.message);
+      if (e instanceof ShortLogError) throw new BadRequestException(e.message);
       throw e;
     }
   }

@@ -1,9 +1,10 @@
 import { CompactRange, exportSegment, LoggedEntry, TreeHead } from '@countersign/audit-chain';
 import type { AuditLogRepository } from '../log-store/audit-log.repository';
 import { leafOf } from '../log-store/audit-log.repository';
-import { buildSegment, SegmentRangeError } from './segment';
+import { LEAF_CHUNK } from './leaf-tree';
+import { buildSegment, openSegment, SegmentRangeError } from './segment';
 
-// real: buildSegment and the segment format; fake: the log store (entries in an array: only `heads` and `range` are read).
+// real: buildSegment, openSegment, the leaf tree and the segment format; fake: the log store (entries in an array: only `heads` and `range` are read).
 const SIZE = 25_000; // more than two pages of 10,000
 const entries: LoggedEntry[] = Array.from({ length: SIZE }, (_, index) => ({ index, bytes: JSON.stringify({ n: index }) }));
 const heads = [10_000, 20_000, 23_456, SIZE].map((treeSize) => ({ treeSize }) as TreeHead);
@@ -33,19 +34,35 @@ describe('buildSegment', () => {
   it('reads page by page across page boundaries and cuts the same segment as one read would', async () => {
     const progress: Array<[number, number]> = [];
     expect(await buildSegment(log, 12_345, 23_456, (read, total) => progress.push([read, total]))).toBe(expected(12_345, 23_456));
-    expect(reads).toEqual([
-      [0, 10_000],
-      [10_000, 12_345],
+    // The prefix's leaves are read a chunk at a time by the leaf tree (leaf-tree.spec.ts); the entries a page at a time.
+    expect(reads.filter(([from]) => from >= 12_345)).toEqual([
       [12_345, 22_345],
       [22_345, 23_456],
     ]);
+    expect(reads.filter(([from]) => from < 12_345).every(([from, to]) => to <= 12_345 && to - from <= LEAF_CHUNK)).toBe(true);
     // Progress counts the entries read of all `to`, ending at all of them.
     expect(progress).toEqual([
-      [10_000, 23_456],
       [12_345, 23_456],
       [22_345, 23_456],
       [23_456, 23_456],
     ]);
+  });
+
+  it('refuses more entries than its limit, naming the last signed head within it to page at', async () => {
+    await expect(openSegment(log, 0, SIZE, { maxEntries: 12_000 })).rejects.toThrow(
+      new SegmentRangeError(`a segment holds at most 12000 entries, and 0..${SIZE} has ${SIZE}: page with from and to (from=0&to=10000, then from=10000)`),
+    );
+    await expect(openSegment(log, 23_456, SIZE, { maxEntries: 1_000 })).rejects.toThrow(
+      new SegmentRangeError(
+        `a segment holds at most 1000 entries, and 23456..${SIZE} has ${SIZE - 23_456}: page with from and to (no signed head lies within 1000 entries of 23456)`,
+      ),
+    );
+    expect(reads).toEqual([]);
+    const pieces: string[] = [];
+    for await (const piece of await openSegment(log, 10_000, 20_000, { maxEntries: 10_000 })) pieces.push(piece);
+    // In pieces of at most 1,000 entries, never one string.
+    expect(pieces.length).toBeGreaterThanOrEqual(11);
+    expect(pieces.join('')).toBe(expected(10_000, 20_000));
   });
 
   it('defaults to the newest head, from the start', async () => {

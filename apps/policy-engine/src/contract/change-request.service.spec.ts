@@ -239,4 +239,39 @@ describe('change requests: four eyes on the operational contract', () => {
     await deliver();
     expect(contracts.current().version).toBe('2099.1.0');
   });
+
+  it('caps the pending requests per requester (5) and in all (50): 409 before the diff and the audit entry', async () => {
+    const { service, of, clock } = setup();
+    const ask = (by: typeof ada, n: number) => service.request({ kind: 'contract', contract: bumped(`2099.${n}.0`), reason: `bump ${n}` }, by);
+    for (let n = 1; n <= 5; n++) await ask(ada, n);
+    await expect(ask(ada, 6)).rejects.toThrow(
+      new ConflictException(
+        `ada has 5 change requests pending against ${running} (at most 5): withdraw one (POST /v1/policy/change-requests/{id}/reject) or wait until one is decided or expires`,
+      ),
+    );
+    expect(of(TOPICS.changeRequested)).toHaveLength(5);
+    // Another admin still can; one of ada's withdrawn makes room for her again.
+    await ask(grace, 7);
+    const mine = (await service.list('pending')).find((r) => r.requestedBy === 'ada')!;
+    await service.reject(mine.id, { reason: 'not this one' }, ada);
+    await ask(ada, 8);
+    // Expired requests no longer count.
+    clock.now = new Date(t0.getTime() + 25 * HOUR);
+    for (let n = 9; n <= 13; n++) await ask(ada, n);
+    await expect(ask(ada, 14)).rejects.toThrow(ConflictException);
+  });
+
+  it('refuses past the total cap, even made at once', async () => {
+    const { service, settings, of } = setup();
+    Object.assign(settings, { pendingCaps: { perRequester: 5, total: 3 } });
+    const admins = ['a1', 'a2', 'a3', 'a4', 'a5'].map((id) => ({ id, kind: 'human' as const, roles: ['admin'] }));
+    const results = await Promise.allSettled(
+      admins.map((by, n) => service.request({ kind: 'contract', contract: bumped(`2099.${n + 1}.0`), reason: 'bump' }, by)),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    expect((results[3] as PromiseRejectedResult).reason).toEqual(
+      new ConflictException(`3 change requests are pending against ${running} (at most 3 in all): decide or withdraw some, or wait until they expire`),
+    );
+    expect(of(TOPICS.changeRequested)).toHaveLength(3);
+  });
 });

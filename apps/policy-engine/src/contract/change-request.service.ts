@@ -29,7 +29,15 @@ export interface ChangeControlSettings {
   /** The keys an approved change is signed with (`CONTRACT_SIGNING_KEYS_FILE`); none: no contract change can be approved (503). */
   signingKeys?: KeyList<SigningKey>;
   now: () => Date;
+  /** At most this many pending requests against the running version, per requester and in all (`DEFAULT_PENDING_CAPS`). */
+  pendingCaps?: { perRequester: number; total: number };
 }
+
+/**
+ * The default caps on pending requests (docs/adr/0006, addendum of 2026-12-05): each carries a whole contract into the
+ * audit log, and the list shows 100. An admin rarely has more than one or two changes in review.
+ */
+export const DEFAULT_PENDING_CAPS = { perRequester: 5, total: 50 };
 
 /** At most this many changed decisions are listed in a request's diff (the count is always complete). */
 const MAX_DIFF_LINES = 200;
@@ -46,6 +54,8 @@ export type ChangeRequestView = ReturnType<typeof view>;
 @Injectable()
 export class ChangeRequestService {
   private readonly corpus: ProposalInput[];
+  /** Requests are made one at a time on this instance: the caps are counted and the request stored with nothing between. */
+  private making: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly contracts: RunningContract,
@@ -59,11 +69,30 @@ export class ChangeRequestService {
 
   /** Asks for a new contract version; nothing changes until another admin approves. */
   async request(input: { kind: 'contract'; contract: string; reason: string }, by: Principal): Promise<ChangeRequestView> {
+    const made = this.making.then(() => this.make(input, by));
+    this.making = made.catch(() => undefined);
+    return made;
+  }
+
+  private async make(input: { kind: 'contract'; contract: string; reason: string }, by: Principal): Promise<ChangeRequestView> {
     const current = this.contracts.current();
     const verdict = acceptContractChange(current, input.contract, 'the requested contract');
     if (!verdict.ok) throw new BadRequestException(verdict.reason);
     const next = verdict.contract;
     const now = this.settings.now();
+    // Before the diff and the audit entry: a refused request costs neither (red team, L1: 279 pending in 15 s).
+    const caps = this.settings.pendingCaps ?? DEFAULT_PENDING_CAPS;
+    const pending = await this.requests.pendingCount(`contract:${current.hash}`, by.id, now);
+    if (pending.byRequester >= caps.perRequester)
+      throw new ConflictException(
+        `${by.id} has ${pending.byRequester} change requests pending against ${current.version} (at most ${caps.perRequester}): ` +
+          'withdraw one (POST /v1/policy/change-requests/{id}/reject) or wait until one is decided or expires',
+      );
+    if (pending.total >= caps.total)
+      throw new ConflictException(
+        `${pending.total} change requests are pending against ${current.version} (at most ${caps.total} in all): ` +
+          'decide or withdraw some, or wait until they expire',
+      );
     let compared: ReturnType<typeof diff>;
     try {
       compared = diff(this.contracts.compiledContract(), compileContract(next), this.corpus);

@@ -89,5 +89,19 @@ export function changeRequestStoreSuite(name: string, make: (baseClaimMs: number
       const winner = results.find((r) => r.ok) as { request: ChangeRequest };
       expect(await store.get('cr-1')).toEqual(winner.request);
     });
+
+    it('counts the pending, unexpired requests on one base, in all and by requester', async () => {
+      const store = await make(60_000);
+      await store.create(request('cr-1'));
+      await store.create(request('cr-2', { requestedBy: grace }));
+      await store.create(request('cr-3'));
+      await store.create(request('cr-4', { base: 'contract:sha256:other' }));
+      await store.create(request('cr-5', { expiresAt: later(1000).toISOString() }));
+      await store.decide('cr-3', { outcome: 'withdrawn', by: ada, reason: 'no', at: later(10) });
+      expect(await store.pendingCount('contract:sha256:base-1', 'ada', later(500))).toEqual({ total: 3, byRequester: 2 });
+      // cr-5 has expired by now.
+      expect(await store.pendingCount('contract:sha256:base-1', 'ada', later(2000))).toEqual({ total: 2, byRequester: 1 });
+      expect(await store.pendingCount('contract:sha256:base-1', 'grace', later(2000))).toEqual({ total: 2, byRequester: 1 });
+    });
   });
 }

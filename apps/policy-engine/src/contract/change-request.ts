@@ -89,6 +89,11 @@ export interface ChangeRequestStore {
   /** The most recent requests first. */
   list(limit: number): Promise<ChangeRequest[]>;
   /**
+   * How many requests made against `base` are pending and not expired at `now`, in all and by `requester`: what the caps
+   * on pending requests count (a request against another base is superseded: it can no longer be approved).
+   */
+  pendingCount(base: string, requester: string, now: Date): Promise<{ total: number; byRequester: number }>;
+  /**
    * Ends a pending request that has not expired at `decision.at`, atomically: of two admins deciding at
    * once, one wins. An approval also claims the request's base for a while (see `ChangeRequest.base`).
    */

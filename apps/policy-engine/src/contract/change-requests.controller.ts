@@ -41,7 +41,10 @@ export class ChangeRequestsController {
       description: 'The request: its id, the digest to approve and the diff',
       schema: CHANGE_REQUEST,
     },
-    errors: { 400: 'a body that does not validate, or a contract that does not load or cannot be compared with the running one' },
+    errors: {
+      400: 'a body that does not validate, or a contract that does not load or cannot be compared with the running one',
+      409: 'the requester has 5 requests pending against the running version already, or 50 are pending in all',
+    },
   })
   @Post()
   @HttpCode(201)

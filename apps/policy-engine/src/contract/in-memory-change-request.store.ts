@@ -24,6 +24,11 @@ export class InMemoryChangeRequestStore implements ChangeRequestStore {
       .map((r) => structuredClone(r));
   }
 
+  async pendingCount(base: string, requester: string, now: Date) {
+    const pending = [...this.requests.values()].filter((r) => r.base === base && r.status === 'pending' && now.getTime() < Date.parse(r.expiresAt));
+    return { total: pending.length, byRequester: pending.filter((r) => r.requestedBy.id === requester).length };
+  }
+
   async decide(id: string, d: ChangeDecision): Promise<DecideResult> {
     const r = this.requests.get(id);
     if (!r) return { ok: false, conflict: 'unknown' };

@@ -62,6 +62,16 @@ export class PgChangeRequestStore implements ChangeRequestStore {
     return rows.map(fromRow);
   }
 
+  async pendingCount(base: string, requester: string, now: Date) {
+    const { rows } = await this.pool.query<{ total: string; mine: string }>(
+      `SELECT count(*) AS total, count(*) FILTER (WHERE request->'requestedBy'->>'id' = $2) AS mine
+         FROM policy_engine_change_requests
+        WHERE base = $1 AND status = 'pending' AND expires_at > $3 AND keep_until > now()`,
+      [base, requester, now.toISOString()],
+    );
+    return { total: Number(rows[0].total), byRequester: Number(rows[0].mine) };
+  }
+
   async decide(id: string, d: ChangeDecision): Promise<DecideResult> {
     return this.transaction(async (client) => {
       const { rows } = await client.query<{ status: string; expires_at: Date; base: string }>(
