@@ -1,6 +1,16 @@
 import { describeIssues, ProposalSchema, ReviewDecidedV1, TOPIC_SCHEMAS, TOPICS } from './index';
 import { z } from 'zod';
-import { freeTextString, identifierString, isName, NAME_RULE, nameString, reasonString, VALUE_TEXT_RULE, visibleLettersOrDigits } from './text';
+import {
+  freeTextString,
+  identifierString,
+  isName,
+  isWhiteSpaceCode,
+  NAME_RULE,
+  nameString,
+  reasonString,
+  VALUE_TEXT_RULE,
+  visibleLettersOrDigits,
+} from './text';
 
 // real: the contract schemas; fake: nothing.
 const proposal = {
@@ -131,6 +141,12 @@ describe('names (what a proposal names)', () => {
     expect(isName('order\u200b1')).toBe(false);
     expect(nameString().safeParse('')).toMatchObject({ success: false });
     expect(isName('x'.repeat(201))).toBe(false);
+  });
+
+  it('read white space as \\s does, for every UTF-16 code unit', () => {
+    const differ: number[] = [];
+    for (let c = 0; c <= 0xffff; c++) if (isWhiteSpaceCode(c) !== /\s/.test(String.fromCharCode(c))) differ.push(c);
+    expect(differ).toEqual([]);
   });
 
   it('say the same in the JSON Schema the contract publishes (a pattern)', () => {
