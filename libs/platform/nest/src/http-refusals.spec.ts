@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
+import { connect, Socket } from 'node:net';
 import { Controller, Get, Module } from '@nestjs/common';
 import pino from 'pino';
 import { InMemoryBus } from '@countersign/bus';
@@ -187,5 +188,48 @@ describe("the HTTP server's own refusals (serve())", () => {
     const one = audited.filter((e) => e.data.reason === 'malformed request line: Invalid method encountered').length;
     expect(one).toBeGreaterThan(0);
     expect(one).toBeLessThan(25);
+  });
+});
+
+describe('connections per source (serve())', () => {
+  it('closes a connection past the source’s limit before reading it, audits the refusal, and takes one again once another closes', async () => {
+    const bus = new InMemoryBus({ logger });
+    const audited: TopicMap[typeof TOPICS.requestRejected][] = [];
+    await bus.subscribe({ group: 'test.audit', handlers: { [TOPICS.requestRejected]: async (e) => void audited.push(e) } });
+    @Module({ imports: [PlatformModule.forRoot({ service: 'test', bus, logger, tokens: new TokenRegistry([]) })], controllers: [HelloController] })
+    class Root {}
+    const running = await serve(Root, logger, { host: '127.0.0.1', port: 0, connectionsPerSource: 3 });
+    const sockets: Socket[] = [];
+    /** A connection that sends nothing; resolves with it once open, and notes when the server closes it. */
+    const open = () =>
+      new Promise<Socket & { closedByServer?: Promise<void> }>((resolve, reject) => {
+        const s = connect(running.port, '127.0.0.1', () => resolve(Object.assign(s, { closedByServer: new Promise<void>((r) => s.once('close', () => r())) })));
+        s.on('error', () => undefined);
+        s.once('error', reject);
+        sockets.push(s);
+      });
+    try {
+      // Three held open, sending nothing (a slow client, or a pool's idle connections).
+      for (let i = 0; i < 3; i++) await open();
+      const fourth = await open();
+      await fourth.closedByServer;
+      const message = 'too many connections from this address: at most 3 open at once';
+      for (let i = 0; i < 100 && !audited.some((e) => e.data.reason === message); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(audited.find((e) => e.data.reason === message)?.data).toMatchObject({ status: 429, method: '', path: '', principal: null });
+      // One of the three closes: the next connection is taken and answered.
+      const first = sockets[0];
+      await new Promise<void>((r) => (first.once('close', () => r()), first.destroy()));
+      const again = await open();
+      again.write('GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      const answer = await new Promise<string>((r) => {
+        let text = '';
+        again.on('data', (d: Buffer) => (text += d.toString()));
+        again.once('close', () => r(text));
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await running.app.close();
+    }
   });
 });

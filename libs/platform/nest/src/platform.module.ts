@@ -31,7 +31,7 @@ import { createMetrics, Metrics } from '@countersign/metrics';
 import { AuthenticatedRequest, AuthGuard, bearerToken, Principal, Roles, TOKEN_REGISTRY, TokenRegistry } from './auth';
 import { carriesBody, JsonBodyInterceptor, readsBody } from './body';
 import { continueWhenBodyIsRead } from './expect-continue';
-import { answerHttpRefusals, recordTlsRefusals, RefusedRequest } from './http-refusals';
+import { answerHttpRefusals, DEFAULT_CONNECTIONS_PER_SOURCE, limitConnectionsPerSource, recordTlsRefusals, RefusedRequest } from './http-refusals';
 import { PRINCIPAL_REJECTION_BUDGET, RejectionBudget, RejectionSeen, SuppressedRejections } from './rejection-budget';
 import { traceRequest, TracedRequest, TracedResponse } from './request-span';
 import { OpenApiController, OpenApiDocumentHolder } from './openapi/openapi.controller';
@@ -560,6 +560,8 @@ export interface ServeOptions {
   port: number;
   /** HTTPS with this certificate chain and key (PEM files; TLS 1.2+), reloaded when they change; plain HTTP without. */
   tls?: HttpsFiles;
+  /** Connections one source may hold open at once (default `DEFAULT_CONNECTIONS_PER_SOURCE`). */
+  connectionsPerSource?: number;
 }
 
 /** Starts a Nest HTTP(S) app for `root` on host:port, with JSON logs and graceful shutdown. */
@@ -616,6 +618,7 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
       { source: r.source },
     );
   answerHttpRefusals(httpServer, logger, recordRefusal);
+  limitConnectionsPerSource(httpServer, options.connectionsPerSource ?? DEFAULT_CONNECTIONS_PER_SOURCE, logger, recordRefusal);
   // Over HTTPS, a handshake the server refuses (an old TLS version, plain HTTP, a malformed hello) is on the record too.
   if (options.tls) recordTlsRefusals(httpServer, logger, recordRefusal);
   // `Expect: 100-continue` is answered 100 by the body reader, after the guards, not by Node as the request arrives.
