@@ -2,6 +2,7 @@
 // HTTP as a browser would, from two loopback addresses (127.0.0.1 and 127.0.0.2); fake: the clock (the limits' windows).
 import { createHash, randomBytes } from 'node:crypto';
 import { IncomingHttpHeaders, request } from 'node:http';
+import { connect, Socket } from 'node:net';
 import { IdentityProviderOptions, RunningIdentityProvider, SignInRefusal, startIdentityProvider } from './identity-provider';
 import { hashPassword, IdentityUser } from './users';
 
@@ -64,8 +65,31 @@ describe('the local identity provider stays available under a flood from one add
         password: (username: string, password: string) => send(from, `/interaction/${uid}/login`, { method: 'POST', cookie, form: { username, password } }),
       };
     };
-    return { refused, authorize, begin };
+    return { refused, authorize, begin, port: Number(new URL(idp.issuer).port) };
   }
+
+  it('closes a connection past the connections an address may hold, unread, reports it, and still serves another address', async () => {
+    const { refused, authorize, port } = await start({ limits: { connectionsPerAddress: 2 } });
+    const held: Socket[] = [];
+    const open = (from: string) =>
+      new Promise<Socket>((resolve) => {
+        const s = connect({ port, host: '127.0.0.1', localAddress: from }, () => resolve(s));
+        s.on('error', () => undefined);
+        held.push(s);
+      });
+    try {
+      await open('127.0.0.1');
+      await open('127.0.0.1');
+      const third = await open('127.0.0.1');
+      await new Promise<void>((r) => (third.destroyed ? r() : third.once('close', () => r())));
+      expect(refused).toEqual([
+        expect.objectContaining({ status: 429, reason: 'too many connections from this address: at most 2 open at once', source: '127.0.0.1' }),
+      ]);
+      expect((await authorize('127.0.0.2')).status).toBe(303);
+    } finally {
+      for (const s of held) s.destroy();
+    }
+  });
 
   it('answers 429 with Retry-After to authorizations past the limit from one address, reports each, and still serves another address', async () => {
     const { refused, authorize } = await start({ limits: { authorizationsPerAddress: 3 } });

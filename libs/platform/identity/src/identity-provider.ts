@@ -3,7 +3,7 @@ import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '@countersign/logging';
-import { sourceOf } from '@countersign/nest';
+import { limitConnectionsPerSource, sourceOf } from '@countersign/nest';
 import { MemoryAdapter, memoryAdapter, MemoryAdapterOptions } from './memory-adapter';
 import { DEFAULT_IDENTITY_LIMITS, IdentityLimits, RequestWindows, WorkQueue } from './request-limits';
 import { checkUserPassword, IdentityUser } from './users';
@@ -94,6 +94,14 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   // Users whose password was right and who still owe their one-time code, by interaction id (short-lived, like it).
   const awaitingCode = new Map<string, string>();
   const limits = { ...DEFAULT_IDENTITY_LIMITS, ...options.limits };
+  // Its own server, so the services' cap on connections per address is set here too (slow headers held sockets).
+  limitConnectionsPerSource(server, limits.connectionsPerAddress, options.logger, (r) => {
+    try {
+      options.onRefused?.({ status: 429, method: '', path: '', reason: r.message, user: '', source: r.source });
+    } catch {
+      // Reporting is the caller's.
+    }
+  });
   const windows = (limit: number) => new RequestWindows(limit, limits.windowMs, limits.maxTracked, now);
   const signIn: SignIn = {
     users,

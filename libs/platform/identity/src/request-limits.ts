@@ -23,6 +23,8 @@ export interface IdentityLimits {
   hashConcurrency: number;
   /** Password checks waiting beyond those (default 16); past it a sign-in is answered 503 at once. */
   hashQueue: number;
+  /** Connections one address may hold open at once (default 512, as every service's `serve()`); past it one is closed unread. */
+  connectionsPerAddress: number;
 }
 
 export const DEFAULT_IDENTITY_LIMITS: IdentityLimits = {
@@ -33,6 +35,7 @@ export const DEFAULT_IDENTITY_LIMITS: IdentityLimits = {
   maxTracked: 10_000,
   hashConcurrency: 2,
   hashQueue: 16,
+  connectionsPerAddress: 512,
 };
 
 /**

@@ -148,7 +148,7 @@ export const DEFAULT_CONNECTIONS_PER_SOURCE = 512;
  * Closes a new connection from a source that already holds `perSource` open, before a byte of it is read, and records
  * the refusal through `refused` (429, within the rejection budget of that source). Never throws.
  */
-export function limitConnectionsPerSource(server: Server, perSource: number, logger: Logger, refused: (r: RefusedRequest) => void): void {
+export function limitConnectionsPerSource(server: Server, perSource: number, logger: Logger | undefined, refused: (r: RefusedRequest) => void): void {
   const open = new Map<string, number>();
   server.on('connection', (socket: Duplex & { remoteAddress?: string }) => {
     try {
@@ -170,7 +170,7 @@ export function limitConnectionsPerSource(server: Server, perSource: number, log
         else open.delete(source);
       });
     } catch (e) {
-      logger.warn({ err: e }, 'could not count a connection');
+      logger?.warn({ err: e }, 'could not count a connection');
     }
   });
 }

@@ -16,3 +16,4 @@ export * from './rejection-budget';
 export * from './token-buckets';
 export * from './query';
 export * from './control-facts';
+export { DEFAULT_CONNECTIONS_PER_SOURCE, limitConnectionsPerSource } from './http-refusals';
