@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { ServerResponse } from 'node:http';
 import { CanActivate, ExecutionContext, HttpException, Inject, Injectable, Optional, SetMetadata, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthenticatedRequest, TokenBuckets } from '@countersign/nest';
+import { TokenBuckets } from '@countersign/limits';
+import type { AuthenticatedRequest } from '@countersign/nest';
 
 /** One kind of audit query's limits per principal: `perMinute` on average, `burst` at once, `inFlight` at the same time. */
 export interface AuditQueryRate {

@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, HttpException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { settings } from '@countersign/config';
-import { AuthenticatedRequest, Rate, TokenBuckets } from '@countersign/nest';
+import { Rate, TokenBuckets } from '@countersign/limits';
+import type { AuthenticatedRequest } from '@countersign/nest';
 import { PROPOSAL_RATE } from '../tokens';
 
 /** How fast one principal may propose over HTTP, on one orchestrator instance: `perSecond` on average, `burst` at once. */

@@ -1,3 +1,5 @@
+import { RequestWindows } from '@countersign/limits';
+
 /**
  * How many sign-ins one source address may start: each start keeps a pending sign-in (its PKCE verifier, state, nonce)
  * for ten minutes before anyone has authenticated, so starts without a limit would fill the session store (Redis, or
@@ -5,23 +7,14 @@
  * a start answers 429 until the minute is over. At most `maxTracked` addresses are tracked (the oldest go first).
  */
 export class SignInStarts {
-  private readonly windows = new Map<string, { since: number; count: number }>();
+  private readonly windows: RequestWindows;
 
-  constructor(
-    private readonly limit = 30,
-    private readonly maxTracked = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(limit = 30, maxTracked = 10_000, now: () => number = Date.now) {
+    this.windows = new RequestWindows(limit, 60_000, maxTracked, now);
+  }
 
-  /** Counts a start from `address`; false when it is over the limit (nothing is kept for it then). */
+  /** Counts a start from `address`; false when it is over the limit. */
   allow(address: string): boolean {
-    const now = this.now();
-    const held = this.windows.get(address);
-    const window = held && now - held.since < 60_000 ? held : { since: now, count: 0 };
-    window.count++;
-    this.windows.delete(address); // re-inserted last: the map's order is the eviction order
-    this.windows.set(address, window);
-    while (this.windows.size > this.maxTracked) this.windows.delete(this.windows.keys().next().value!);
-    return window.count <= this.limit;
+    return this.windows.take(address) === undefined;
   }
 }

@@ -1,7 +1,8 @@
 import { ConflictException, ForbiddenException, HttpException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { EventBus } from '@countersign/bus';
 import { actionDigest, newId, Proposal, TOPICS } from '@countersign/contracts';
-import { EVENT_BUS, Principal, Rate, TokenBuckets } from '@countersign/nest';
+import { Rate, TokenBuckets } from '@countersign/limits';
+import { EVENT_BUS, Principal } from '@countersign/nest';
 import { findRegulatedData, redactSecrets } from '@countersign/guardrails';
 import { queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';

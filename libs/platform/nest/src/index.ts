@@ -13,7 +13,5 @@ export * from './dependencies';
 export * from './https/https-files';
 export * from './contract-changes';
 export * from './rejection-budget';
-export * from './token-buckets';
 export * from './query';
 export * from './control-facts';
-export { DEFAULT_CONNECTIONS_PER_SOURCE, limitConnectionsPerSource } from './http-refusals';

@@ -1,4 +1,5 @@
-import { DEFAULT_REJECTION_BUDGET, RejectionBudget, RejectionBudgetOptions, sourceOf } from './rejection-budget';
+import { sourceOf } from '@countersign/limits';
+import { DEFAULT_REJECTION_BUDGET, RejectionBudget, RejectionBudgetOptions } from './rejection-budget';
 
 // Real: RejectionBudget; fake: the clock (a number the test moves).
 describe('RejectionBudget', () => {

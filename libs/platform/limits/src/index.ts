@@ -1,0 +1,4 @@
+export * from './connections';
+export * from './request-windows';
+export * from './source';
+export * from './token-buckets';
