@@ -65,7 +65,7 @@ describe('the local identity provider stays available under a flood from one add
         password: (username: string, password: string) => send(from, `/interaction/${uid}/login`, { method: 'POST', cookie, form: { username, password } }),
       };
     };
-    return { refused, authorize, begin, port: Number(new URL(idp.issuer).port) };
+    return { refused, send, authorize, begin, port: Number(new URL(idp.issuer).port) };
   }
 
   it('closes a connection past the connections an address may hold, unread, reports it, and still serves another address', async () => {
@@ -106,6 +106,26 @@ describe('the local identity provider stays available under a flood from one add
     expect((await authorize('127.0.0.2')).status).toBe(303);
     clock += 45_000;
     expect((await authorize('127.0.0.1')).status).toBe(303);
+  });
+
+  it('answers 429 past the requests an address may send to any endpoint (token, user info, discovery), reports each by endpoint name', async () => {
+    const { refused, send } = await start({ limits: { requestsPerAddress: 3 } });
+    for (let i = 0; i < 3; i++) expect((await send('127.0.0.1', '/.well-known/openid-configuration')).status).toBe(200);
+    clock += 20_000;
+    const token = await send('127.0.0.1', '/token', { method: 'POST', form: { grant_type: 'authorization_code', code: 'x' } });
+    expect(token.status).toBe(429);
+    expect(token.headers['retry-after']).toBe('40');
+    expect(token.text).toContain('Too many requests from your address: try again in 40 seconds.');
+    const odd = await send('127.0.0.1', '/4111111111111111?x=1');
+    expect(odd.status).toBe(429);
+    expect(refused.map((r) => [r.status, r.method, r.path, r.source, r.reason])).toEqual([
+      [429, 'POST', '/token', '127.0.0.1', 'refused: too many requests from this address'],
+      [429, 'GET', '(another path)', '127.0.0.1', 'refused: too many requests from this address'],
+    ]);
+    // Another address has its own count; this one's comes back with the next window.
+    expect((await send('127.0.0.2', '/.well-known/openid-configuration')).status).toBe(200);
+    clock += 40_000;
+    expect((await send('127.0.0.1', '/jwks')).status).toBe(200);
   });
 
   it('keeps at most maxPerModel sign-ins under way: past it the oldest is forgotten, the newest signs in', async () => {

@@ -129,8 +129,17 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   // What the provider answers as a bare `server_error` is logged here with its cause.
   provider.on('server_error', (_ctx: unknown, err: Error) => options.logger?.error({ err }, 'the identity provider failed a request'));
   const callback = provider.callback();
+  const requestsPerAddress = windows(limits.requestsPerAddress);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     setSecurityHeaders(res);
+    // Every request counts, before any work, so no endpoint (the token, user info and sign-out ones have no limit of
+    // their own) can be asked without bound from one address.
+    const wait = requestsPerAddress.take(sourceOf(req.socket.remoteAddress ?? 'unknown'));
+    if (wait !== undefined) {
+      signIn.refused({ status: 429, path: endpointOf(req.url), reason: 'refused: too many requests from this address', user: '' }, req);
+      const problem = `Too many requests from your address: try again in ${retryAfter(res, wait)} seconds.`;
+      return page(res, 429, 'Too many requests', `<p role="alert" class="problem">${esc(problem)}</p>`);
+    }
     const m = /^\/interaction\/([\w-]+)(?:\/(login|code))?$/.exec((req.url ?? '').split('?')[0]);
     if (!m) return void callback(req, res);
     interaction(provider, signIn, req, res, m[1], m[2]).catch((e: Error) => {
@@ -158,6 +167,14 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
  * (not `/auth/<uid>`, where a finished sign-in resumes).
  */
 const isAuthorization = (path: string) => /^\/auth\/?$/i.test(path);
+
+/** Which endpoint a request target names, as a refusal's record says it: one of a fixed few, never the caller's own text. */
+function endpointOf(url = '/'): string {
+  const path = url.split('?')[0];
+  if (path.startsWith('/interaction/')) return '/interaction';
+  const known = ['/auth', '/token', '/me', '/session/end', '/jwks', '/.well-known/openid-configuration'];
+  return known.find((k) => path === k || path.startsWith(`${k}/`)) ?? '(another path)';
+}
 
 /** Sets `Retry-After` (whole seconds, at least one) and returns it. */
 function retryAfter(res: ServerResponse, waitMs: number): number {

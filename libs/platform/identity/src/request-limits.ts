@@ -12,6 +12,12 @@ export interface IdentityLimits {
   signInPostsPerAddress: number;
   /** Password and one-time-code posts per sign-in (interaction) (default 10). */
   signInPostsPerInteraction: number;
+  /**
+   * Requests of any kind per source address (default 600: a sign-in takes about eight, and the review queue's own
+   * token exchanges and key fetches come from its address): the token, user info, sign-out, discovery and key endpoints
+   * have no other limit, and each answer is work.
+   */
+  requestsPerAddress: number;
   /** Default one minute. */
   windowMs: number;
   /** The most addresses (and sign-ins) tracked per limit (default 10,000): the oldest go first, so memory stays bounded. */
@@ -31,6 +37,7 @@ export const DEFAULT_IDENTITY_LIMITS: IdentityLimits = {
   authorizationsPerAddress: 30,
   signInPostsPerAddress: 30,
   signInPostsPerInteraction: 10,
+  requestsPerAddress: 600,
   windowMs: 60_000,
   maxTracked: 10_000,
   hashConcurrency: 2,
