@@ -330,6 +330,18 @@ export function recoveryReport(records: readonly RecoveryRecord[]): string[] {
   ];
 }
 
+/**
+ * The entries the writer adopted past every signed head, for the one-line verdict: a head signed them only after a start,
+ * so no signature vouches that the writer wrote them (anyone who could write to the stopped log could have). Empty when none.
+ */
+export function adoptedUnsigned(records: readonly RecoveryRecord[]): string {
+  const tails = records.flatMap(({ data }) => (data.kind === 'unsigned-tail' ? [data] : []));
+  if (!tails.length) return '';
+  const n = tails.reduce((sum, t) => sum + (t.to - t.from + 1), 0);
+  const ranges = tails.map((t) => (t.from === t.to ? `${t.from}` : `${t.from}..${t.to}`)).join(', ');
+  return `; ${n} ${n === 1 ? 'entry' : 'entries'} (${ranges}) adopted unsigned after an unclean stop: no signature vouches the writer wrote ${n === 1 ? 'it' : 'them'} (stderr)`;
+}
+
 /** One recovery: `entry N (kind): what happened`. */
 export function describeRecovery({ index, data }: RecoveryRecord): string {
   const parsed = AuditLogRecoveredV1.safeParse(data);

@@ -7,6 +7,7 @@ import { createProgress } from '@countersign/logging';
 import { createPgAuditLog } from '../log-store/pg-audit-log.repository';
 import { buildSegment, SegmentRangeError } from '../query/segment';
 import {
+  adoptedUnsigned,
   completeness,
   consistency,
   embeddedHeadStoreOf,
@@ -37,7 +38,7 @@ const USAGE = `countersign audit <command>
                           which a log cut short or rewritten and signed again does not
     and once: --strict    fail a log that records a recovery at the writer's start (below); without it, exit 0
     every entry that records a recovery (audit.log.recovered.v1: entries adopted past every signed head, a torn line
-    set aside) is listed with its index (stderr); a verified log ends with the --trust and --head values to record
+    set aside) is listed with its index (stderr), and the verdict names the entries adopted unsigned; a verified log ends with the --trust and --head values to record
     outside this machine (stderr)
   prove --database URL --index N [--tree-size S]              an inclusion proof of one entry
   consistency HEAD1.json HEAD2.json --database URL --keys F   that the log only grew between two heads
@@ -164,7 +165,9 @@ export async function runAuditCli(
           return 1;
         }
         // stdout keeps the one-line verdict; what a person should compare and keep goes to stderr.
-        io.out(`verified: ${verdict(result)}, ${result.headsChecked} signed head${result.headsChecked === 1 ? '' : 's'}, root ${result.root}`);
+        io.out(
+          `verified: ${verdict(result)}, ${result.headsChecked} signed head${result.headsChecked === 1 ? '' : 's'}, root ${result.root}${adoptedUnsigned(recovered)}`,
+        );
         for (const line of signersReport(result, keysPath, pinned.length > 0)) io.err(line);
         return 0;
       }
