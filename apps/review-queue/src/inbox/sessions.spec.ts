@@ -123,6 +123,44 @@ describe('inbox sessions', () => {
     expect(await sessions.current(req)).toBeUndefined();
   });
 
+  it('a sign-out that carries no session cookie (a page of another site: SameSite=Strict sends none) clears nothing (red team, 2026-12-05)', async () => {
+    const sessions = sessionsFor();
+    const { res, cookies } = response();
+    await sessions.open(res, who);
+    const out = response();
+    await sessions.close(requestWith([]), out.res);
+    expect(out.cookies()).toEqual([]);
+    // The reviewer's own session is still theirs.
+    expect(await sessions.current(requestWith(cookies()))).toMatchObject({ principal: { id: 'alice' } });
+  });
+
+  it('takes neither of two session cookies (one planted by another port of the host, longer path first), and the next sign-in clears the planted one on its way (red team, 2026-12-05)', async () => {
+    const sessions = sessionsFor();
+    const alice = response();
+    await sessions.open(alice.res, who);
+    const fiona = response();
+    await sessions.open(fiona.res, { ...who, sub: 'fiona', name: 'Fiona' });
+    const [own, planted] = [alice.cookies()[0].split(';')[0], fiona.cookies()[0].split(';')[0]];
+    const both = (first: string, second: string): HttpRequest => ({ method: 'GET', url: '/reviews', headers: { cookie: `${first}; theme=x; ${second}` } });
+    expect(await sessions.current(both(planted, own))).toBeUndefined();
+    expect(await sessions.current(both(own, planted))).toBeUndefined();
+    expect(sessions.tossed(both(planted, own))).toBe(true);
+    // Each alone is what it is.
+    expect(await sessions.current(requestWith([own]))).toMatchObject({ principal: { id: 'alice' } });
+    // Signing in again on the way to a card clears a session cookie under every path above it, then sets the new one.
+    const again = response();
+    await sessions.open(again.res, who, '/reviews/act-1?reveal=1');
+    expect(again.cookies().map((c) => c.replace(/=[\w-]{43};/, '=<id>;'))).toEqual([
+      'cs_session=; Path=/reviews; HttpOnly; SameSite=Strict; Max-Age=0',
+      'cs_session=; Path=/reviews/act-1; HttpOnly; SameSite=Strict; Max-Age=0',
+      'cs_session=<id>; Path=/; HttpOnly; SameSite=Strict',
+    ]);
+    // Under TLS a `__Host-` cookie has only Path=/: nothing to clear.
+    const tls = response();
+    await sessionsFor({ publicUrl: 'https://reviews.example' }).open(tls.res, who, '/reviews/act-1');
+    expect(tls.cookies()).toHaveLength(1);
+  });
+
   it('refuses a decision without the session’s CSRF token or from another origin', async () => {
     const sessions = sessionsFor();
     const { res } = response();

@@ -57,6 +57,10 @@ export class Sessions {
 
   /** The signed-in reviewer of this request, their idle clock restarted (`touch: false`: a live-update stream's check); undefined when none. */
   async current(req: HttpRequest, touch = true): Promise<ReviewerSession | undefined> {
+    // Two session cookies: one was planted beside the reviewer's own (cookie tossing from another port of a plain-HTTP
+    // host, with a longer Path so the browser sends it first). Neither is taken: no request is acted on under a session
+    // the reviewer may not have opened (red team, 2026-12-05). The next sign-in clears the planted one (`open`).
+    if (this.tossed(req)) return undefined;
     const id = cookies(req)[this.named(SESSION_COOKIE)];
     if (!id) return undefined;
     const found = await this.options.sessions.get(keyOf(id));
@@ -75,8 +79,17 @@ export class Sessions {
     return this.tokens ? { ...found, principal: { ...found.principal, proposesAs: this.tokens.proposesAs(found.principal.id) } } : found;
   }
 
-  /** Opens a session for a verified identity; the cookie goes on `res`. */
-  async open(res: HttpResponse, who: SignedInIdentity): Promise<ReviewerSession> {
+  /** Whether the request carries more than one session cookie (`current` takes none of them then). */
+  tossed(req: HttpRequest): boolean {
+    return cookieValues(req, this.named(SESSION_COOKIE)).length > 1;
+  }
+
+  /**
+   * Opens a session for a verified identity; the cookie goes on `res`. Over plain HTTP, a session cookie another page
+   * of the host may have planted under a longer path on the way to `returnTo` is cleared with it: a browser sends the
+   * longest path first, so such a cookie would stand beside the new one (under TLS, `__Host-` cookies have only `/`).
+   */
+  async open(res: HttpResponse, who: SignedInIdentity, returnTo = '/'): Promise<ReviewerSession> {
     const id = randomBytes(32).toString('base64url');
     const now = Date.now();
     const session: ReviewerSession = {
@@ -100,14 +113,20 @@ export class Sessions {
       lastSeenAt: now,
     };
     await this.options.sessions.set(keyOf(id), session, this.expiry(session));
+    if (!this.secure) for (const path of pathsAbove(returnTo)) appendCookie(res, this.cookie(SESSION_COOKIE, '', { sameSite: 'Strict', path, maxAge: 0 }));
     appendCookie(res, this.cookie(SESSION_COOKIE, id, { sameSite: 'Strict', path: '/' }));
     return session;
   }
 
-  /** Ends the request's session (sign-out) and clears its cookie. */
+  /**
+   * Ends the request's session (sign-out) and clears its cookie. A request that carries no session cookie changes
+   * nothing: a page of another site posting here is sent no SameSite=Strict cookie, and clearing the reviewer's cookie
+   * for it signed them out in the browser while their session stayed open on the server (red team, 2026-12-05).
+   */
   async close(req: HttpRequest, res: HttpResponse): Promise<void> {
-    const id = cookies(req)[this.named(SESSION_COOKIE)];
-    if (id) await this.options.sessions.delete(keyOf(id));
+    const ids = cookieValues(req, this.named(SESSION_COOKIE));
+    if (!ids.length) return;
+    for (const id of ids) await this.options.sessions.delete(keyOf(id));
     appendCookie(res, this.cookie(SESSION_COOKIE, '', { sameSite: 'Strict', path: '/', maxAge: 0 }));
   }
 
@@ -194,6 +213,23 @@ export class Sessions {
       ...(o.maxAge !== undefined ? [`Max-Age=${o.maxAge}`] : []),
     ].join('; ');
   }
+}
+
+/** Every value the request carries for the cookie `name`, in the order sent. */
+export function cookieValues(req: HttpRequest, name: string): string[] {
+  const header = req.headers.cookie;
+  const out: string[] = [];
+  for (const part of (typeof header === 'string' ? header : '').split(';')) {
+    const i = part.indexOf('=');
+    if (i >= 0 && part.slice(0, i).trim() === name) out.push(part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+/** The paths a cookie sent for `path` may have been set under, but `/`: `/reviews/a` → `/reviews`, `/reviews/a`. */
+export function pathsAbove(path: string): string[] {
+  const segments = path.split(/[?#]/)[0].split('/').filter(Boolean).slice(0, 8);
+  return segments.map((_, i) => `/${segments.slice(0, i + 1).join('/')}`);
 }
 
 /** The request's cookies by name (the first of a name wins). */

@@ -87,7 +87,7 @@ export class SignInController {
     const pending = await this.sessions.recall(req, res);
     if (!pending) throw new BadRequestException('this sign-in is unknown or took too long: start again at /auth/sign-in');
     const who = await this.oidc.finish(new URL(req.url, resolve(this.options.publicUrl)), pending);
-    await this.sessions.open(res, who);
+    await this.sessions.open(res, who, pending.returnTo);
     securityHeaders(res);
     res.statusCode = 200;
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
