@@ -68,6 +68,19 @@ describe('countersign audit verify --file, on the embedded audit file', () => {
     expect(await verify()).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 25 entries, 3 signed heads, root [0-9a-f]{64}$/) });
   });
 
+  it('takes the keys beside the file (audit/keys) when --keys is not given, and says so without one there (red team, 2026-12-05)', async () => {
+    const a = await embeddedAudit();
+    expect(await a.run('verify', '--file', a.file)).toMatchObject({ code: 0, out: expect.stringMatching(/^verified: 25 entries, 3 signed heads, root /) });
+    rmSync(a.keysDir, { recursive: true });
+    expect(await a.run('verify', '--file', a.file)).toMatchObject({ code: 2, err: expect.stringContaining('--keys is required for verify') });
+  });
+
+  it('export answers a range that cannot be before it connects to any database', async () => {
+    // Port 1 on the loopback: nothing listens there, so a connection attempt would fail otherwise.
+    const result = await (await embeddedAudit()).run('export', '--database', 'postgres://u@127.0.0.1:1/x', '--from', '10', '--to', '2');
+    expect(result).toMatchObject({ code: 2, err: expect.stringContaining('--to must be greater than --from') });
+  });
+
   it('looks again at a log being written whose newest entries are not signed yet, and passes once its writer signs them', async () => {
     const a = await embeddedAudit();
     const tip = await a.log.appendBatch([auditEntry('e25', 'a1', { data: { n: 25 } })]);

@@ -154,6 +154,9 @@ const looksLikeStoredEntry = (line: string) => {
 /** Where the embedded mode keeps the heads of an audit file: `tree-heads.jsonl` beside it, and the head store `heads/`. */
 export const embeddedHeadStoreOf = (file: string) => join(dirname(file), 'heads');
 
+/** Where the embedded mode keeps the public keys of an audit file's heads: `keys/` beside it. */
+export const embeddedKeysOf = (file: string) => join(dirname(file), 'keys');
+
 /**
  * The fields of a line of the embedded audit file, as `FileAuditLogRepository` writes them (`root` only on lines written
  * before ADR 0029). A line with any other field was written by someone else.

@@ -11,6 +11,7 @@ import {
   completeness,
   consistency,
   embeddedHeadStoreOf,
+  embeddedKeysOf,
   Io,
   keyIdClash,
   loadHeadDir,
@@ -28,8 +29,8 @@ import { checkReadable } from './files';
 const USAGE = `countersign audit <command>
   verify --database URL --keys FILE|DIR [--heads-dir DIR]     the log in PostgreSQL against the signed heads
   verify --segment FILE --keys FILE|DIR [--heads-dir DIR]     an exported segment file, offline
-  verify --file AUDIT.jsonl --keys FILE|DIR [--heads-dir DIR]  the embedded mode's audit file (audit/audit.jsonl),
-                                                              with the heads beside it (tree-heads.jsonl, heads/)
+  verify --file AUDIT.jsonl [--keys FILE|DIR] [--heads-dir DIR]  the embedded mode's audit file (audit/audit.jsonl),
+                                                              with the heads and keys beside it (tree-heads.jsonl, heads/, keys/)
     each verify also takes, any number of times:
     --trust FINGERPRINT   accept only heads signed by this key: the hex SHA-256 of its public key's SPKI DER
                           (openssl pkey -pubin -outform DER | openssl dgst -sha256). Without it the keys of --keys
@@ -99,7 +100,8 @@ export async function runAuditCli(
         if ([v.segment, v.file, v.database].filter(Boolean).length > 1) throw new UsageError('verify takes one of --database, --segment and --file');
         const pinned = (v.trust ?? []).map(fingerprintArg);
         const anchors = (v.head ?? []).map(anchorArg);
-        const keysPath = need('keys');
+        // The embedded mode's keys sit beside its audit file (audit/keys), as its head store does: used unless others are named.
+        const keysPath = v.keys ?? (v.file && existsSync(embeddedKeysOf(v.file)) ? embeddedKeysOf(v.file) : need('keys'));
         checkReadable(keysPath, 'file or directory');
         const keys = loadVerifyKeys(keysPath);
         const clash = keyIdClash(keys);
@@ -182,7 +184,8 @@ export async function runAuditCli(
         const [h1, h2] = rest.map((f) => headFileArg(f));
         // As verify: pinned keys only, or the keys of --keys as they are, with a warning naming the ones that signed.
         const pinned = (v.trust ?? []).map(fingerprintArg);
-        const keysPath = need('keys');
+        // The embedded mode's keys sit beside its audit file (audit/keys), as its head store does: used unless others are named.
+        const keysPath = v.keys ?? (v.file && existsSync(embeddedKeysOf(v.file)) ? embeddedKeysOf(v.file) : need('keys'));
         checkReadable(keysPath, 'file or directory');
         const all = loadVerifyKeys(keysPath);
         const keys = pinned.length ? all.filter((k) => pinned.includes(keyFingerprint(k.publicKey))) : all;
@@ -211,12 +214,15 @@ export async function runAuditCli(
         return result.gaps.length ? 1 : 0;
       }
       case 'export': {
-        const audit = store();
         const index = (k: 'from' | 'to') => (v[k] === undefined ? undefined : entryIndexArg(k, v[k]));
+        // What the arguments alone say is answered before any connection.
+        const [from, to] = [index('from'), index('to')];
+        if (from !== undefined && to !== undefined && to <= from) throw new UsageError('--to must be greater than --from');
+        const audit = store();
         let segment: string;
         const progress = createProgress('audit export: entries read');
         try {
-          segment = await buildSegment(audit, index('from'), index('to'), (read, total) => progress.update(read, total));
+          segment = await buildSegment(audit, from, to, (read, total) => progress.update(read, total));
         } catch (e) {
           if (e instanceof SegmentRangeError) throw new UsageError(e.message);
           throw e;
