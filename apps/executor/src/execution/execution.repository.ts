@@ -92,6 +92,13 @@ export interface ExecutionRepository {
   saveClaimedDecision(record: Omit<ActionRecord, 'state'>, authorisedBy: string, now: Date): Promise<{ stored: boolean; record: ActionRecord }>;
   get(actionId: string): Promise<ActionRecord | undefined>;
   claim(actionId: string, authorisedBy: string, approvalNonce: string | null, now: Date): Promise<ClaimResult>;
+  /**
+   * Gives back a claim whose call was never made (the brake, read again before the call, could not be read): the action
+   * is `decided` again, and the approval's nonce the claim consumed (`approvalNonce`) is consumed no more, so the
+   * delivery that tries again claims it afresh. Only while the claim is as it was taken (`executing`, by `authorisedBy`,
+   * at `claimedAt`): a claim taken over meanwhile (its lease ran out) is left to its new owner. Returns whether it was given back.
+   */
+  release(actionId: string, claim: { authorisedBy: string; claimedAt: string; approvalNonce: string | null }): Promise<boolean>;
   /** Records the outcome (or why it never ran). An outcome with an `event` is recorded as still to publish. */
   finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<void>;
   /** Outcome events recorded at or before `recordedBefore` and not yet known published, oldest first. */
@@ -112,10 +119,12 @@ export interface ExecutionRepository {
    */
   settle(actionId: string, expected: { state: ExecutionState; claimedAt?: string }, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<boolean>;
   /**
-   * The actions in an unsettled state (`UNSETTLED_STATES`), and since when the oldest has been unsettled: from the moment
-   * its outcome first became unknown (or the reconciler first claimed it stranded), whatever claims came after.
+   * The actions in an unsettled state (`UNSETTLED_STATES`) and those stranded `executing` past their lease (`leaseMs`
+   * before `now`: the executor stopped during the call, and no reconciler has claimed them yet), and since when the
+   * oldest has been unsettled: from the moment its outcome first became unknown, or, for one stranded, from the end of
+   * the lease of its call, whatever claims came after.
    */
-  unsettledOutcomes(): Promise<UnsettledOutcomes>;
+  unsettledOutcomes(now: Date, leaseMs: number): Promise<UnsettledOutcomes>;
   /**
    * A review decision that arrived before the policy decision it answers: kept (the first one, if more come) until it has
    * been acted on, so neither a failed handler nor a crash between reading it and acting on it loses it.

@@ -26,6 +26,8 @@ const contract = projectContract();
 const proposal: Proposal = smallRefundProposal();
 const contractVersion = contract.current().version;
 const digest = actionDigest(proposal, contractVersion);
+type PolicyDecided = TopicMap[typeof TOPICS.policyDecided];
+type ReviewDecided = TopicMap[typeof TOPICS.reviewDecided];
 
 /**
  * The in-memory record, with a hook that runs when a method is entered (before it does anything): a test
@@ -35,7 +37,7 @@ class InterleavingRepository extends InMemoryExecutionRepository {
   private readonly hooks = new Map<string, Array<() => Promise<void>>>();
 
   /** Runs `hook` (once) when `method` is next entered, and waits for it before the method proceeds. */
-  before(method: 'get' | 'keepEarlyApproval' | 'earlyApproval' | 'claim' | 'saveClaimedDecision', hook: () => Promise<void>) {
+  before(method: 'get' | 'keepEarlyApproval' | 'earlyApproval' | 'claim' | 'saveClaimedDecision' | 'release', hook: () => Promise<void>) {
     this.hooks.set(method, [...(this.hooks.get(method) ?? []), hook]);
   }
 
@@ -67,6 +69,11 @@ class InterleavingRepository extends InMemoryExecutionRepository {
   override async saveClaimedDecision(...args: Parameters<InMemoryExecutionRepository['saveClaimedDecision']>) {
     await this.enter('saveClaimedDecision');
     return super.saveClaimedDecision(...args);
+  }
+
+  override async release(...args: Parameters<InMemoryExecutionRepository['release']>) {
+    await this.enter('release');
+    return super.release(...args);
   }
 }
 
@@ -197,6 +204,11 @@ function setup(flag: FlagState = 'on', loadedAtStart = true, running = contract)
     loadFlags: (now: FlagState) => {
       flagsLoaded = true;
       flag = now;
+    },
+    /** The flag source becomes unreadable (a flag file moved away): not loaded, every flag `unknown`. */
+    unloadFlags: () => {
+      flagsLoaded = false;
+      flag = 'unknown';
     },
   };
 }
@@ -712,6 +724,70 @@ describe('ExecutionService', () => {
     expect(t.calls).toHaveLength(0);
     expect(t.refusals()).toEqual([expect.objectContaining({ code: 'kill-switch-off', final: true })]);
     expect((await t.repo.get('a1'))!.state).toBe('refused');
+  });
+
+  describe('flags that cannot be read at the call (red team, 2026-12-05: a flag file moved aside for 0.3 s refused an action for good)', () => {
+    it.each([
+      ['an autonomous action being stored', 'saveClaimedDecision', false],
+      ['an approved action being claimed', 'claim', true],
+    ] as const)('hold %s, not refuse it: the claim is given back, and once the flags load it executes once', async (_, method, approved) => {
+      const t = setup('on');
+      if (approved) await t.service.onPolicyDecided(t.decided('review'));
+      const event = approved ? t.approval('a1') : t.decided('autonomous');
+      const deliver = () => (approved ? t.service.onReviewDecided(event as ReviewDecided) : t.service.onPolicyDecided(event as PolicyDecided));
+      // The flag source goes away after the gate let the action through, while its claim is being written.
+      t.repo.before(method, async () => t.unloadFlags());
+      await expect(deliver()).rejects.toBeInstanceOf(DependencyUnavailableError);
+      expect(t.calls).toHaveLength(0);
+      expect(t.refusals()).toEqual([]);
+      expect(t.published).toEqual([]);
+      expect(await t.repo.get('a1')).toMatchObject({ state: 'decided' });
+      // Delivered again while the flags are still away: it waits at the gate.
+      await expect(deliver()).rejects.toBeInstanceOf(DependencyUnavailableError);
+      expect(t.calls).toHaveLength(0);
+      // The flags are back: the delivery executes it (the approval's nonce was given back with the claim), once; a
+      // further delivery publishes the same outcome again and calls nothing.
+      t.loadFlags('on');
+      await deliver();
+      await deliver();
+      expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1']);
+      expect(t.refusals()).toEqual([]);
+      expect(await t.repo.get('a1')).toMatchObject({ state: 'executed', authorisedBy: event.id });
+      const executed = t.published.filter((p) => p.topic === TOPICS.actionExecuted).map((p) => p.event.id);
+      expect(executed).toHaveLength(2);
+      expect(new Set(executed).size).toBe(1);
+    });
+
+    it('once they load with the kill switch off, the action is refused then, for that final reason', async () => {
+      const t = setup('on');
+      t.repo.before('saveClaimedDecision', async () => t.unloadFlags());
+      const e = t.decided('autonomous');
+      await expect(t.service.onPolicyDecided(e)).rejects.toBeInstanceOf(DependencyUnavailableError);
+      t.loadFlags('off');
+      await t.service.onPolicyDecided(e);
+      expect(t.calls).toHaveLength(0);
+      expect(t.refusals()).toEqual([expect.objectContaining({ code: 'kill-switch-off', final: true })]);
+    });
+
+    it('an early approval another delivery found in flight stays kept when the claim is given back: executed once the flags load', async () => {
+      const t = setup('on');
+      const approval = t.approval('a1');
+      await t.service.onReviewDecided(approval); // before its policy decision: kept
+      // The policy handler takes the early approval and claims the action; the flags go away before the call; as its
+      // claim is given back, the approval is delivered again, finds the action in flight, and leaves it to that delivery.
+      t.repo.before('claim', async () => t.unloadFlags());
+      t.repo.before('release', async () => {
+        await t.service.onReviewDecided(approval);
+      });
+      await expect(t.service.onPolicyDecided(t.decided('review'))).rejects.toBeInstanceOf(DependencyUnavailableError);
+      expect(t.calls).toHaveLength(0);
+      expect(await t.repo.earlyApproval('a1')).toBeDefined();
+      t.loadFlags('on');
+      await t.service.onPolicyDecided(t.decided('review'));
+      expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1']);
+      expect(t.refusals()).toEqual([]);
+      expect(await t.repo.earlyApproval('a1')).toBeUndefined();
+    });
   });
 
   it('records a failed or unknown outcome and never calls the target again on redelivery', async () => {

@@ -29,6 +29,10 @@ type Gate =
   | { pass: false; refusal: Refusal; suspicious: boolean }
   | { pass: false; wait: string; hold?: { code: HoldCode; reason: string; state: string; extra?: { trustHealthEventId: string } } };
 
+/** What a handler says when it left the action to another delivery at work on it (a claim within its lease). */
+const IN_FLIGHT = 'left-in-flight';
+type LeftInFlight = typeof IN_FLIGHT;
+
 /** How long an authorisation holds while its execution is held, unless the module says otherwise: a day. */
 export const DEFAULT_MAX_HOLD_MS = 24 * 3600_000;
 
@@ -122,7 +126,7 @@ export class ExecutionService {
         'a copy of the policy decision differs from the stored one; the stored one stands',
       );
     }
-    if (record.lane === 'autonomous') return this.execute(record, e, null);
+    if (record.lane === 'autonomous') return void (await this.execute(record, e, null));
     // Check after write: the record is stored, so a review handler that kept its decision early after this
     // look looks again, finds the record and acts on it itself (onReviewDecided).
     if (record.lane === 'review') await this.actOnEarlyDecision(e.subject);
@@ -158,16 +162,19 @@ export class ExecutionService {
       if (now?.lane === 'review') await this.actOnEarlyDecision(e.subject);
       return;
     }
+    let handled: LeftInFlight | void = undefined;
     if (!verdict.ok && verdict.stale) {
       this.logger.warn({ code: verdict.refusal.code, suspicious: false }, `refused: ${verdict.refusal.reason}`);
       await this.record(e.subject, 'refused', TOPICS.actionRefused, { ...verdict.refusal, suspicious: false, final: true }, e);
     } else if (!verdict.ok) await this.refuse(e, verdict.refusal, true);
-    else await this.actOnReview(e, record!, verdict.claims);
+    else handled = await this.actOnReview(e, record!, verdict.claims);
     // Acted on (or refused): a copy kept early, if this decision came before its policy decision, is not needed any more.
-    if (record) await this.executions.forgetEarlyApproval(e.subject, e.id);
+    // Left to another delivery at work on it, it stays kept: that delivery may give its claim back (the brake unreadable
+    // at the call) and look for it again when its policy decision is delivered again.
+    if (record && handled !== IN_FLIGHT) await this.executions.forgetEarlyApproval(e.subject, e.id);
   }
 
-  private async actOnReview(e: ReviewDecidedEvent, record: ActionRecord, claims: ReviewDecisionClaims): Promise<void> {
+  private async actOnReview(e: ReviewDecidedEvent, record: ActionRecord, claims: ReviewDecisionClaims): Promise<LeftInFlight | void> {
     if (claims.decision !== 'approved') {
       // An expiry closes the record as expired (no decision in time), a revision as revised (a new action replaces it),
       // not as a reviewer's rejection; each is final.
@@ -189,7 +196,7 @@ export class ExecutionService {
     return this.onReviewDecided({ ...e, data: { decision: 'revised', reviewers: [e.actor], reason, digest, signature } } as unknown as ReviewDecidedEvent);
   }
 
-  private async execute(record: ActionRecord, cause: Envelope, nonce: string | null): Promise<void> {
+  private async execute(record: ActionRecord, cause: Envelope, nonce: string | null): Promise<LeftInFlight | void> {
     if (record.state !== 'decided') return this.afterRedelivery(record, cause);
     const gate = this.gate(record, cause, nonce);
     if ('refusal' in gate) {
@@ -201,7 +208,8 @@ export class ExecutionService {
     }
     if ('hold' in gate && gate.hold) await this.auditHold(record, cause, gate.hold.code, gate.hold.reason, gate.hold.state, gate.hold.extra);
     if (!gate.pass) throw new DependencyUnavailableError(gate.wait);
-    const claim = await this.executions.claim(record.actionId, cause.id, nonce, new Date());
+    const claimedAt = new Date();
+    const claim = await this.executions.claim(record.actionId, cause.id, nonce, claimedAt);
     if (!claim.claimed) {
       const now = await this.executions.get(record.actionId);
       // Consumed by this very decision (a decision kept early, acted on by both handlers at once): a redelivery, not a replay.
@@ -209,7 +217,7 @@ export class ExecutionService {
         return this.refuse(cause, { code: 'approval-replayed', reason: 'this approval was already consumed' }, true);
       return now ? this.afterRedelivery(now, cause) : undefined;
     }
-    return this.run(record, cause, nonce);
+    return this.run({ ...record, state: 'executing', authorisedBy: cause.id, claimedAt: claimedAt.toISOString() }, cause, nonce);
   }
 
   /**
@@ -293,16 +301,19 @@ export class ExecutionService {
     return { pass: true };
   }
 
-  /** Executes an action this delivery has claimed: the connector's call, then its outcome recorded and published. */
+  /**
+   * Executes an action this delivery has claimed (`record` as claimed: `executing`, with its `claimedAt`): the connector's
+   * call, then its outcome recorded and published.
+   */
   private async run(record: ActionRecord, cause: Envelope, nonce: string | null): Promise<void> {
     // The brake is read again at the last moment, in memory: a kill switch turned off while this action was being
     // claimed (a write that queues behind others under load) stops it here, so "off" is in force once its call has
     // answered, for every call not already made (red team, 2026-12-04: effects had arrived 2.7 s after the answer).
     const brake = this.killSwitch(record);
+    if (!brake.pass && 'wait' in brake) return this.giveBack(record, cause, nonce, brake.wait);
     if (!brake.pass) {
-      const refusal = 'refusal' in brake ? brake.refusal : { code: 'flag-unknown' as const, reason: `${brake.wait}: failing closed` };
-      this.logger.warn({ code: refusal.code }, `refused before the call: ${refusal.reason}`);
-      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...refusal, suspicious: false, final: true }, cause);
+      this.logger.warn({ code: brake.refusal.code }, `refused before the call: ${brake.refusal.reason}`);
+      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...brake.refusal, suspicious: false, final: true }, cause);
     }
     const connector = this.connectors.for(record.proposal.actionType);
     const idempotencyKey = idempotencyKeyOf(record.actionId, record.digest);
@@ -333,6 +344,24 @@ export class ExecutionService {
   }
 
   /**
+   * The brake could not be read at the last moment (the flags not loaded: a flag file being replaced, Unleash's data not
+   * there yet): a doubt that passes, which the gate before the claim would have waited through. So no call and no refusal
+   * (red team, 2026-12-05: a flag file away for 0.3 s refused an action for good): the claim is given back (the action
+   * `decided` again, the approval's nonce not consumed) and the delivery fails as a dependency failure, so the bus
+   * delivers it again; its gate waits until the flags are read, then the action is claimed afresh and executed, or
+   * refused for a reason that is final. A claim taken over meanwhile (its lease ran out first) is its new owner's.
+   */
+  private async giveBack(record: ActionRecord, cause: Envelope, nonce: string | null, wait: string): Promise<void> {
+    const released = await this.executions.release(record.actionId, { authorisedBy: cause.id, claimedAt: record.claimedAt!, approvalNonce: nonce });
+    if (!released) {
+      this.logger.warn({ reason: wait }, 'not executed: the brake cannot be read, and the claim was taken over meanwhile; left to its owner (the reconciler)');
+      return;
+    }
+    this.logger.warn({ reason: wait }, 'not executed yet: the brake cannot be read at the call; the claim is given back and the action waits');
+    throw new DependencyUnavailableError(`${wait}: not executed yet (its claim given back)`);
+  }
+
+  /**
    * Records how the action ended together with the event that says so, then publishes the event (the outbox): if the
    * publish fails or the process stops first, the `OutcomeOutbox` publishes it later, so the outcome is always heard of.
    */
@@ -357,7 +386,7 @@ export class ExecutionService {
    * `outcome_unknown` for the reconciler to settle — never call the target again blindly. Another
    * authorisation is a replay.
    */
-  private async afterRedelivery(record: ActionRecord, cause: Envelope): Promise<void> {
+  private async afterRedelivery(record: ActionRecord, cause: Envelope): Promise<LeftInFlight | void> {
     if (record.authorisedBy !== cause.id) {
       if (record.state === 'refused' || record.state === 'rejected' || record.state === 'expired' || record.state === 'revised') {
         // Closed without running: its policy decision or closing review decision delivered again changes nothing, but an
@@ -395,6 +424,7 @@ export class ExecutionService {
     // Within its lease another delivery is at work and records the outcome; if it died, the reconciler settles
     // the action once the lease runs out (and so it does for one reconciling or awaiting a person's answer).
     this.logger.warn({ state: record.state }, 'duplicate delivery while the action is being executed or reconciled; left to it (and to the reconciler)');
+    return IN_FLIGHT;
   }
 
   /**

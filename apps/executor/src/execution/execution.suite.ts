@@ -201,11 +201,63 @@ export function executionSuite(name: string, make: () => Promise<ExecutionReposi
       expect(await repo.settle('missing', { state: 'awaiting_check' }, 'executed', outcome)).toBe(false);
     });
 
-    it('counts the actions whose outcome is unsettled, and keeps since when from the first unknown to the settlement', async () => {
+    it('gives a claim back only as it was taken, with the approval nonce it consumed; the same approval claims it again, once', async () => {
       const repo = await make();
-      expect(await repo.unsettledOutcomes()).toEqual({ count: 0 });
+      const t0 = new Date('2026-12-05T10:00:00.000Z');
+      const at = (ms: number) => new Date(t0.getTime() + ms);
+      await repo.saveDecision(decision('r1'));
+      expect(await repo.claim('r1', 'approval-1', 'nonce-r', t0)).toEqual({ claimed: true });
+      const taken = { authorisedBy: 'approval-1', claimedAt: t0.toISOString(), approvalNonce: 'nonce-r' };
+      // Not the claim as it was taken (another authorisation, another lease): nothing changes.
+      expect(await repo.release('r1', { ...taken, authorisedBy: 'other' })).toBe(false);
+      expect(await repo.release('r1', { ...taken, claimedAt: at(1).toISOString() })).toBe(false);
+      expect(await repo.get('r1')).toMatchObject({ state: 'executing', authorisedBy: 'approval-1' });
+      expect(await repo.release('r1', taken)).toBe(true);
+      const released = (await repo.get('r1'))!;
+      expect(released.state).toBe('decided');
+      expect([released.authorisedBy, released.claimedAt]).toEqual([undefined, undefined]);
+      expect(await repo.release('r1', taken)).toBe(false);
+      // The nonce is consumed no more: the same approval claims the action again, and only once.
+      expect(await repo.claim('r1', 'approval-1', 'nonce-r', at(1_000))).toEqual({ claimed: true });
+      expect(await repo.claim('r1', 'approval-1', 'nonce-r', at(1_000))).toEqual({ claimed: false, reason: 'approval-consumed' });
+      // A decision stored already claimed is given back the same way.
+      const stored = await repo.saveClaimedDecision({ ...decision('r2'), lane: 'autonomous' }, 'd-r2', t0);
+      expect(await repo.release('r2', { authorisedBy: 'd-r2', claimedAt: stored.record.claimedAt!, approvalNonce: null })).toBe(true);
+      expect(await repo.get('r2')).toMatchObject({ state: 'decided' });
+      // One a reconciler took over (its lease ran out first) is left to it.
+      await repo.saveDecision(decision('r3'));
+      await repo.claim('r3', 'd-r3', null, t0);
+      expect((await repo.claimUnsettled(at(60_000), 60_000, 10)).map((c) => c.record.actionId)).toEqual(['r3']);
+      expect(await repo.release('r3', { authorisedBy: 'd-r3', claimedAt: t0.toISOString(), approvalNonce: null })).toBe(false);
+      expect(await repo.get('r3')).toMatchObject({ state: 'reconciling' });
+    });
+
+    it('counts an action stranded executing past its lease before a reconciler claims it, unsettled since its lease ran out', async () => {
+      const repo = await make();
       const t0 = new Date('2026-11-24T10:00:00.000Z');
       const at = (ms: number) => new Date(t0.getTime() + ms);
+      for (const id of ['stranded', 'live']) {
+        await repo.saveDecision(decision(id));
+        await repo.claim(id, `cause-${id}`, null, id === 'live' ? at(30_000) : t0);
+      }
+      // Within their lease: calls in flight, not unsettled.
+      expect(await repo.unsettledOutcomes(at(59_999), 60_000)).toEqual({ count: 0 });
+      // Past its lease and claimed by no reconciler yet (a batch full, claims failing): unsettled since the lease ran out.
+      expect(await repo.unsettledOutcomes(at(75_000), 60_000)).toEqual({ count: 1, oldestSince: at(60_000) });
+      // Claimed later: still unsettled since its lease ran out, not since the claim.
+      expect((await repo.claimUnsettled(at(75_000), 60_000, 10)).map((c) => c.record.actionId)).toEqual(['stranded']);
+      expect(await repo.unsettledOutcomes(at(75_000), 60_000)).toEqual({ count: 1, oldestSince: at(60_000) });
+      expect(await repo.unsettledOutcomes(at(95_000), 60_000)).toEqual({ count: 2, oldestSince: at(60_000) });
+      // Finished, it is not counted however old its claim.
+      await repo.finish('live', 'executed', undefined);
+      expect(await repo.unsettledOutcomes(at(95_000), 60_000)).toEqual({ count: 1, oldestSince: at(60_000) });
+    });
+
+    it('counts the actions whose outcome is unsettled, and keeps since when from the first unknown to the settlement', async () => {
+      const repo = await make();
+      const t0 = new Date('2026-11-24T10:00:00.000Z');
+      const at = (ms: number) => new Date(t0.getTime() + ms);
+      expect(await repo.unsettledOutcomes(at(59_999), 60_000)).toEqual({ count: 0 });
       for (const id of ['unknown', 'stranded', 'done']) {
         await repo.saveDecision(decision(id));
         await repo.claim(id, `cause-${id}`, null, t0);
@@ -214,28 +266,28 @@ export function executionSuite(name: string, make: () => Promise<ExecutionReposi
       const before = Date.now();
       await repo.finish('unknown', 'outcome_unknown', { topic: 'execution.action.failed.v1', data: { outcome: 'outcome_unknown' } });
       const after = Date.now();
-      // Executed, or still in its call: not unsettled (a call stranded past its lease counts once a reconciler claims it).
-      const first = await repo.unsettledOutcomes();
+      // Executed, or still in its call within its lease: not unsettled.
+      const first = await repo.unsettledOutcomes(at(59_999), 60_000);
       expect(first.count).toBe(1);
       expect(first.oldestSince!.getTime()).toBeGreaterThanOrEqual(before - 1_000);
       expect(first.oldestSince!.getTime()).toBeLessThanOrEqual(after + 1_000);
-      // Stranded (the lease ran out at t0 + 60 s, long before now): unsettled since the claim that found it.
+      // Stranded (the lease ran out at t0 + 60 s): unsettled since then.
       const claims = await repo.claimUnsettled(at(60_000), 60_000, 10);
       expect(claims.map((c) => c.record.actionId).sort()).toEqual(['stranded', 'unknown']);
-      expect(await repo.unsettledOutcomes()).toEqual({ count: 2, oldestSince: at(60_000) });
+      expect(await repo.unsettledOutcomes(at(60_000), 60_000)).toEqual({ count: 2, oldestSince: at(60_000) });
       // A fresh lease, a person asked, another claim: the time it became unsettled stays.
       const unknown = claims.find((c) => c.record.actionId === 'unknown')!;
       expect(await repo.settle('unknown', { state: 'reconciling', claimedAt: unknown.record.claimedAt }, 'awaiting_check', undefined)).toBe(true);
       const [again] = await repo.claimUnsettled(at(120_000), 60_000, 10);
       expect(again.record.actionId).toBe('stranded');
-      const waiting = await repo.unsettledOutcomes();
+      const waiting = await repo.unsettledOutcomes(at(120_000), 60_000);
       expect(waiting.count).toBe(2);
       expect(waiting.oldestSince).toEqual(at(60_000));
       // Settled: no longer counted.
       expect(await repo.settle('stranded', { state: 'reconciling', claimedAt: again.record.claimedAt }, 'failed', undefined)).toBe(true);
       const outcome = { topic: 'execution.action.executed.v1', data: { connector: 'webhook' } };
       expect(await repo.settle('unknown', { state: 'awaiting_check' }, 'executed', outcome)).toBe(true);
-      expect(await repo.unsettledOutcomes()).toEqual({ count: 0 });
+      expect(await repo.unsettledOutcomes(at(120_000), 60_000)).toEqual({ count: 0 });
     });
 
     it('keeps an early review decision until the one acted on is forgotten; a second one does not replace the first', async () => {

@@ -51,6 +51,16 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
     return { claimed: true };
   }
 
+  async release(actionId: string, claim: { authorisedBy: string; claimedAt: string; approvalNonce: string | null }) {
+    const r = this.records.get(actionId);
+    if (!r || r.state !== 'executing' || r.authorisedBy !== claim.authorisedBy || r.claimedAt !== claim.claimedAt) return false;
+    if (claim.approvalNonce) this.consumed.delete(claim.approvalNonce);
+    r.state = 'decided';
+    delete r.authorisedBy;
+    delete r.claimedAt;
+    return true;
+  }
+
   async finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']) {
     const r = this.records.get(actionId);
     if (!r) return;
@@ -86,7 +96,8 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
       const previous = r.state as UnsettledClaim['previous'];
       const previousClaimedAt = r.claimedAt;
       Object.assign(r, { state: 'reconciling', claimedAt: now.toISOString(), reconcileAttempts: (r.reconcileAttempts ?? 0) + 1 });
-      this.track(r.actionId, 'reconciling', now.getTime());
+      // Stranded: unsettled since its call's lease ran out (as `unsettledOutcomes` counted it before this claim).
+      this.track(r.actionId, 'reconciling', previous === 'executing' ? Math.min(now.getTime(), Date.parse(previousClaimedAt!) + leaseMs) : now.getTime());
       return { record: structuredClone(r) as UnsettledClaim['record'], previous, previousClaimedAt };
     });
   }
@@ -100,8 +111,12 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
     return true;
   }
 
-  async unsettledOutcomes(): Promise<UnsettledOutcomes> {
-    const since = [...this.unsettledSince.values()];
+  async unsettledOutcomes(now: Date, leaseMs: number): Promise<UnsettledOutcomes> {
+    const expiredBy = now.getTime() - leaseMs;
+    const stranded = [...this.records.values()]
+      .filter((r) => r.state === 'executing' && !this.unsettledSince.has(r.actionId) && Date.parse(r.claimedAt ?? '') <= expiredBy)
+      .map((r) => Date.parse(r.claimedAt!) + leaseMs);
+    const since = [...this.unsettledSince.values(), ...stranded];
     return since.length ? { count: since.length, oldestSince: new Date(Math.min(...since)) } : { count: 0 };
   }
 

@@ -145,6 +145,23 @@ export class PgExecutionRepository implements ExecutionRepository {
     });
   }
 
+  async release(actionId: string, claim: { authorisedBy: string; claimedAt: string; approvalNonce: string | null }): Promise<boolean> {
+    // One statement: the claim and the nonce it consumed are given back together, or (taken over meanwhile) neither.
+    const { rows } = await this.pool.query<{ released: number }>(
+      {
+        name: 'executor.release-claim',
+        text: `WITH released AS (
+                 UPDATE executor_actions SET state = 'decided', authorised_by = NULL, claimed_at = NULL, updated_at = now()
+                 WHERE action_id = $1 AND state = 'executing' AND authorised_by = $2 AND claimed_at = $3::timestamptz RETURNING action_id),
+               unconsumed AS (
+                 DELETE FROM executor_consumed_approvals WHERE nonce = $4 AND action_id IN (SELECT action_id FROM released) RETURNING nonce)
+               SELECT (SELECT count(*) FROM released)::int AS released`,
+      },
+      [actionId, claim.authorisedBy, claim.claimedAt, claim.approvalNonce],
+    );
+    return rows[0].released === 1;
+  }
+
   private async claimDecided(batch: Claim[]): Promise<boolean[]> {
     const { rows } = await this.pool.query<{ action_id: string }>(
       {
@@ -215,7 +232,8 @@ export class PgExecutionRepository implements ExecutionRepository {
          WHERE state = 'outcome_unknown' OR (state IN ('executing', 'reconciling') AND claimed_at <= $1::timestamptz - make_interval(secs => $2::double precision / 1000))
          ORDER BY claimed_at NULLS FIRST LIMIT $3 FOR UPDATE SKIP LOCKED)
        UPDATE executor_actions a SET state = 'reconciling', claimed_at = $1, reconcile_attempts = a.reconcile_attempts + 1, updated_at = now(),
-         unsettled_since = COALESCE(a.unsettled_since, $1)
+         -- Stranded: unsettled since its call's lease ran out (as unsettledOutcomes counted it before this claim).
+         unsettled_since = COALESCE(a.unsettled_since, LEAST($1, due.previous_claimed_at + make_interval(secs => $2::double precision / 1000)))
        FROM due WHERE a.action_id = due.action_id
        RETURNING a.*, due.previous, due.previous_claimed_at`,
       [now, leaseMs, limit],
@@ -242,9 +260,16 @@ export class PgExecutionRepository implements ExecutionRepository {
     return rowCount === 1;
   }
 
-  async unsettledOutcomes(): Promise<UnsettledOutcomes> {
+  async unsettledOutcomes(now: Date, leaseMs: number): Promise<UnsettledOutcomes> {
+    // Unsettled, and stranded `executing` past the lease (not claimed by a reconciler yet): both from their indexes.
+    const lease = 'make_interval(secs => $2::double precision / 1000)';
     const { rows } = await this.pool.query<{ count: number; oldest: Date | null }>(
-      'SELECT count(*)::int AS count, min(unsettled_since) AS oldest FROM executor_actions WHERE unsettled_since IS NOT NULL',
+      `SELECT count(*)::int AS count, min(since) AS oldest FROM (
+         SELECT unsettled_since AS since FROM executor_actions WHERE unsettled_since IS NOT NULL
+         UNION ALL
+         SELECT claimed_at + ${lease} FROM executor_actions
+         WHERE state = 'executing' AND unsettled_since IS NULL AND claimed_at <= $1::timestamptz - ${lease}) unsettled`,
+      [now, leaseMs],
     );
     return rows[0].oldest ? { count: rows[0].count, oldestSince: rows[0].oldest } : { count: 0 };
   }

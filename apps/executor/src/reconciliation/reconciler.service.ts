@@ -88,10 +88,14 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     return claims.length;
   }
 
-  /** What an operator alerts on: an outcome nobody settles (a target that never answers, a check nobody takes up). */
+  /**
+   * What an operator alerts on: an outcome nobody settles (a target that never answers, a check nobody takes up). An action
+   * stranded `executing` past its lease (the executor stopped during the call) counts before a reconciler has claimed it
+   * (this one's batch was full, or its claims fail).
+   */
   private async countUnsettled(now: Date): Promise<void> {
     if (!this.metrics) return;
-    const { count, oldestSince } = await this.executions.unsettledOutcomes();
+    const { count, oldestSince } = await this.executions.unsettledOutcomes(now, this.settings.leaseMs);
     this.metrics.gauge('countersign_unsettled_outcomes').set(count);
     this.metrics.gauge('countersign_unsettled_outcome_oldest_seconds').set(oldestSince ? Math.max(0, (now.getTime() - oldestSince.getTime()) / 1000) : 0);
   }

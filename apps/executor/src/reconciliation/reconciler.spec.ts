@@ -25,6 +25,7 @@ function setup(
   results: ConnectorResult[] = [{ status: 'executed', externalRequestId: 'x-2', attempts: 1 }],
   gate?: ResendGate,
   maxResends?: number,
+  batch = 50,
 ) {
   const bus = new RecordingBus({ source: 'executor', logger: pino({ level: 'silent' }) });
   const calls: Array<{ request: ConnectorRequest; key: string }> = [];
@@ -36,7 +37,7 @@ function setup(
   const repo = new InMemoryExecutionRepository();
   const reviewQueue = generateSigningKey('rq-1');
   const logger = pino({ level: 'silent' });
-  const settings = { leaseMs: lease, periodMs: 5_000, batch: 50, ...(maxResends !== undefined && { maxResends }) };
+  const settings = { leaseMs: lease, periodMs: 5_000, batch, ...(maxResends !== undefined && { maxResends }) };
   const metrics = new Metrics('executor', METRIC_DEFINITIONS, { defaultMetrics: false });
   const reconciler = new Reconciler(bus, repo, new ConnectorRegistry(connector), [reviewQueue.verifyKey], logger, settings, () => at(lease + 1), gate, metrics);
   /** The executor's outcome counter (and executed-actions counter) as scraped: the sum over the series with `labels`. */
@@ -118,19 +119,39 @@ describe('Reconciler: unknown outcomes are settled, never by a second call witho
     const gauge = (name: string) => t.counted({}, name);
     await t.strand('a1');
     await t.strand('a2', 'autonomous', at(30_000));
-    expect(await t.reconciler.runOnce(at(lease + 1))).toBe(1);
+    expect(await t.reconciler.runOnce(at(lease))).toBe(1);
     expect(await t.repo.get('a1')).toMatchObject({ state: 'awaiting_check' });
     expect(await gauge('countersign_unsettled_outcomes')).toBe(1);
     expect(await gauge('countersign_unsettled_outcome_oldest_seconds')).toBe(0);
-    // An hour on, nobody answered; a2 was stranded meanwhile: the oldest is a1's, from when it was first found.
-    expect(await t.reconciler.runOnce(at(lease + 1 + 3_600_000))).toBe(1);
+    // An hour on, nobody answered; a2 was stranded meanwhile: the oldest is a1's, from when its lease ran out.
+    expect(await t.reconciler.runOnce(at(lease + 3_600_000))).toBe(1);
     expect(await gauge('countersign_unsettled_outcomes')).toBe(2);
     expect(await gauge('countersign_unsettled_outcome_oldest_seconds')).toBe(3_600);
-    // a1 answered: only a2 is left, unsettled since the look that found it.
+    // a1 answered: only a2 is left, unsettled since its lease ran out (at 90 s), not since the look that found it.
     await t.reconciler.onOutcomeAnswered(t.answer(true));
-    expect(await t.reconciler.runOnce(at(lease + 1 + 3_600_000 + 90_000))).toBe(0);
+    expect(await t.reconciler.runOnce(at(lease + 3_600_000 + 90_000))).toBe(0);
     expect(await gauge('countersign_unsettled_outcomes')).toBe(1);
-    expect(await gauge('countersign_unsettled_outcome_oldest_seconds')).toBe(90);
+    expect(await gauge('countersign_unsettled_outcome_oldest_seconds')).toBe(3_660);
+  });
+
+  it('counts an action stranded in executing past its lease before any reconciler claims it (kill -9 during the call)', async () => {
+    const t = setup({ idempotentByKey: false }, [], undefined, undefined, 1);
+    const gauge = (name: string) => t.counted({}, name);
+    await t.strand('a1');
+    await t.strand('a2');
+    await t.strand('a3', 'autonomous', at(30_000));
+    // Within the leases: calls in flight, nothing unsettled, nothing taken on.
+    expect(await t.reconciler.runOnce(at(lease - 1))).toBe(0);
+    expect(await gauge('countersign_unsettled_outcomes')).toBe(0);
+    // Past the lease of a1 and a2; one look takes one on (its batch): both count, since their lease ran out.
+    expect(await t.reconciler.runOnce(at(lease + 10_000))).toBe(1);
+    expect(await gauge('countersign_unsettled_outcomes')).toBe(2);
+    expect(await gauge('countersign_unsettled_outcome_oldest_seconds')).toBe(10);
+    expect((await Promise.all(['a1', 'a2', 'a3'].map(async (id) => (await t.repo.get(id))!.state))).sort()).toEqual([
+      'awaiting_check',
+      'executing',
+      'executing',
+    ]);
   });
 
   it('re-sends an outcome the connector reported unknown at the next look, and tries again only after the lease when still unknown', async () => {
