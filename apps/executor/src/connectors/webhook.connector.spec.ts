@@ -55,6 +55,14 @@ describe('WebhookConnector', () => {
   it('calls a 4xx failed (the target refused) and a 5xx outcome_unknown (it may have acted)', async () => {
     answer = (_req, res) => res.writeHead(422).end('no such order');
     expect(await new WebhookConnector(url).execute(request, 'key-2')).toEqual({ status: 'failed', error: 'webhook answered 422' });
+    // "Not now" is no refusal: the reconciler sends it again under the same key (a transient doubt is never made final).
+    for (const status of [408, 429]) {
+      answer = (_req, res) => res.writeHead(status, { 'Retry-After': '1' }).end('slow down');
+      expect(await new WebhookConnector(url).execute(request, 'key-3')).toEqual({
+        status: 'outcome_unknown',
+        error: `webhook answered ${status}: not now, to be sent again`,
+      });
+    }
     answer = (_req, res) => res.writeHead(503).end();
     expect(await new WebhookConnector(url).execute(request, 'key-3')).toEqual({ status: 'outcome_unknown', error: 'webhook answered 503' });
   });

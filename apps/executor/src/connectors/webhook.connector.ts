@@ -7,10 +7,14 @@ import { Connector, ConnectorCapabilities, ConnectorRequest, ConnectorResult } f
 /** A failed request, and whether it went out on a kept-alive connection and got any answer. */
 type RequestError = Error & { code?: string; reusedSocket?: boolean; answered?: boolean };
 
+/** 4xx answers that refuse nothing for good: 408 (the target gave up waiting for the request) and 429 (too many). */
+const TRY_LATER = new Set([408, 429]);
+
 /**
  * Sends the action to a configured URL as JSON with an `Idempotency-Key` header. 2xx is executed,
- * 4xx failed (the target refused it); a timeout, a 5xx or a dropped connection may have taken
- * effect, so it is `outcome_unknown`. Plain `node:http` over kept-alive connections: with `fetch`
+ * 4xx failed (the target refused it), but for 408 and 429, which say "not now" (`TRY_LATER`); a timeout, a 5xx or a
+ * dropped connection may have taken effect, so it is `outcome_unknown`, and so is "not now": the reconciler settles it
+ * by sending it again under the same key, never a final failure for a doubt that passes. Plain `node:http` over kept-alive connections: with `fetch`
  * (undici and its web streams) the executor spent 1.5–1.9× the CPU per action (bench:spine, /proc).
  * Each call is a client span of the action's trace, and carries its W3C `traceparent` to the target.
  */
@@ -73,6 +77,7 @@ export class WebhookConnector implements Connector {
       return { status: 'outcome_unknown', error: `webhook request failed: ${(e as Error).message}` };
     }
     if (answer.status >= 200 && answer.status < 300) return { status: 'executed', externalRequestId: answer.requestId, attempts };
+    if (TRY_LATER.has(answer.status)) return { status: 'outcome_unknown', error: `webhook answered ${answer.status}: not now, to be sent again` };
     if (answer.status >= 400 && answer.status < 500) return { status: 'failed', error: `webhook answered ${answer.status}` };
     return { status: 'outcome_unknown', error: `webhook answered ${answer.status}` };
   }
