@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -134,6 +134,30 @@ afterEach(async () => {
   await Promise.all(twins.splice(0).map((t) => t.close()));
 });
 
+/**
+ * Runs `countersign drill` as a person would, on a target file written for the twin (an embedded target, as `npm start`
+ * writes it, with `fields` added: a flag file); returns its exit code and what it printed on stdout.
+ */
+async function cli(twin: Twin, argv: string[], fields: (dir: string) => Record<string, unknown> = () => ({})) {
+  const dir = mkdtempSync(join(tmpdir(), 'drill-target-'));
+  try {
+    mkdirSync(join(dir, 'tokens'));
+    for (const name of ['agent', 'reviewer', 'admin']) writeFileSync(join(dir, 'tokens', name), `${name}-token`);
+    const urls = { orchestrator: twin.url, reviewQueue: twin.url, policyEngine: twin.url };
+    writeFileSync(join(dir, 'target.json'), JSON.stringify({ mode: 'embedded', urls, tokensDir: join(dir, 'tokens'), ...fields(dir) }));
+    const out: string[] = [];
+    const outSpy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+    try {
+      const code = await runDrillCli([...argv, '--target', dir]);
+      return { code, out: out.join(''), files: readdirSync(dir).sort() };
+    } finally {
+      outSpy.mockRestore();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const check = (report: { checks: Array<{ name: string; ok: boolean; detail: string }> }, name: string) => {
   const c = report.checks.find((x) => x.name.startsWith(name));
   if (!c) throw new Error(`no check "${name}" in ${JSON.stringify(report.checks)}`);
@@ -160,29 +184,14 @@ describe('confident-nonsense', () => {
 
   it('stops before the burst when the kill switch is off, saying why in one line, exit 3 (CLI)', async () => {
     const { twin } = await twinOf(() => KILL_SWITCH_OFF);
-    const dir = mkdtempSync(join(tmpdir(), 'drill-target-'));
-    try {
-      mkdirSync(join(dir, 'tokens'));
-      for (const name of ['agent', 'reviewer', 'admin']) writeFileSync(join(dir, 'tokens', name), `${name}-token`);
-      const urls = { orchestrator: twin.url, reviewQueue: twin.url, policyEngine: twin.url };
-      writeFileSync(join(dir, 'target.json'), JSON.stringify({ mode: 'embedded', urls, tokensDir: join(dir, 'tokens') }));
-      const out: string[] = [];
-      const outSpy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-      let code: number;
-      try {
-        code = await runDrillCli(['confident-nonsense', '--target', dir, '--wait-s', '5']);
-      } finally {
-        outSpy.mockRestore();
-      }
-      expect(code).toBe(3);
-      expect(out.join('').split('\n')[0]).toMatch(
-        /^drill confident-nonsense: STOPPED before it began, in [\d.]+ s: pre-flight: expected a low-risk ticket tag at confidence 0\.95 runs on its own, but action act-1 ended prohibited: kill-switch:off \(the kill switch of ticket\.tag is off\)$/,
-      );
-      // One probe, no burst.
-      expect(twin.proposals).toHaveLength(1);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { code, out } = await cli(twin, ['confident-nonsense', '--wait-s', '5']);
+
+    expect(code).toBe(3);
+    expect(out.split('\n')[0]).toMatch(
+      /^drill confident-nonsense: STOPPED before it began, in [\d.]+ s: pre-flight: expected a low-risk ticket tag at confidence 0\.95 runs on its own, but action act-1 ended prohibited: kill-switch:off \(the kill switch of ticket\.tag is off\)$/,
+    );
+    // One probe, no burst.
+    expect(twin.proposals).toHaveLength(1);
   });
 });
 
@@ -216,6 +225,66 @@ describe('flag-service-down', () => {
     expect(report.degraded.map((d) => d.what)).toContain('every flag unknown: a low-risk action waits instead of executing');
   });
 
+  it('judges only what it proposes once an action shows the outage noticed: those decided before ran on the flags as they were', async () => {
+    // The system notices the outage a moment late (it watches the flag file): the first two proposals after the file went
+    // are still decided and executed, as the embedded mode did for the red team; from the third on, they wait.
+    let firstDown: number | undefined;
+    const noticedAt: number[] = [];
+    const { target, twin } = await twinOf((_p, n, t) => {
+      if (!t.flagsDown) return AUTONOMOUS;
+      firstDown ??= n;
+      if (n - firstDown < 2) return AUTONOMOUS;
+      noticedAt.push(n);
+      return 'flags-unreadable';
+    });
+    const report = await DRILLS['flag-service-down']({ target, waitMs: 5_000, neverSeenActionType: 'data.export' });
+
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.passed()).toBe(true);
+    // act-2 and act-3 ran before the outage was noticed; act-4 showed it; the judged ones (act-5, act-6) came after.
+    expect(report.text()).toContain('2 probe(s) executed: decided before the system noticed the outage, on the flags as they were: act-2, act-3');
+    expect(report.text()).toContain(`the outage is noticed: probe act-4 is proposed: waiting: ${FLAGS_WAITING}`);
+    expect(noticedAt).toEqual([3, 4, 5]);
+    expect(twin.proposals.map((p) => p.actionType)).toEqual([
+      'ticket.tag',
+      'ticket.tag',
+      'ticket.tag',
+      'ticket.tag',
+      'ticket.tag',
+      'data.export',
+      'ticket.tag',
+    ]);
+    expect(check(report, 'during the outage').detail).toBe(`a low-risk action is proposed: waiting: ${FLAGS_WAITING}`);
+    expect(check(report, 'a flag never seen fails closed').ok).toBe(true);
+    // Every probe is accounted for: the one that waited ran once the flags were back.
+    expect(report.summary().agentsSaw.actions).toEqual({ executed: 7 });
+    expect(report.pending()).toEqual([]);
+  });
+
+  it('stops with exit 3, the flag file back in place, when no action ever shows the outage noticed (CLI)', async () => {
+    // The system never notices: every proposal is decided and executed, the flag file gone or not.
+    const { twin } = await twinOf(() => AUTONOMOUS);
+    const signalListeners = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+    const { code, out, files } = await cli(twin, ['flag-service-down', '--wait-s', '1'], (dir) => {
+      writeFileSync(join(dir, 'flags.json'), '{"version":1,"features":[]}');
+      return { flagService: { kind: 'file', path: join(dir, 'flags.json') } };
+    });
+
+    expect(code).toBe(3);
+    const first = out.split('\n')[0];
+    expect(first).toMatch(
+      /^drill flag-service-down: STOPPED before it began, in [\d.]+ s: pre-flight: the flag file was moved aside, but in 1 s no action showed that the system noticed \(once it has, an action waits on the flags\): (\d+) probe\(s\), \1 executed \(internal, reversible bookkeeping\)$/,
+    );
+    const probes = /: (\d+) probe\(s\)/.exec(first)![1];
+    expect(out).toContain('the flag service comes back');
+    expect(out).toMatch(new RegExp(`\\n {2}[\\d.]+ s ${probes} probe\\(s\\) executed, on the flags as they were before the outage: act-2, `));
+    expect(out).toMatch(/\nchecks:\n {2}ok {3}before the outage, a low-risk action executes: [^\n]*\n$/);
+    // Nothing was judged after the probes: no "after" proposal, and the flag file is where it was.
+    expect(out).not.toContain('after the outage');
+    expect(files).toEqual(['flags.json', 'target.json', 'tokens']);
+    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(signalListeners);
+  });
+
   it('stops before taking the flag service away when an anomaly rule already holds the agent, and rejects its probe', async () => {
     const { target, twin, flagService } = await twinOf(() => ANOMALY);
     const report = await DRILLS['flag-service-down']({ target, waitMs: 5_000 });
@@ -228,6 +297,20 @@ describe('flag-service-down', () => {
     expect(report.checks).toEqual([]);
     expect(twin.rejected).toEqual(['act-1']);
     expect(report.text().split('\n')[0]).toMatch(/^drill flag-service-down: STOPPED before it began/);
+  });
+});
+
+describe('cert-failure', () => {
+  it('stops with exit 3 and one line against the embedded mode, whose trust monitor watches no certificate (CLI)', async () => {
+    const { twin } = await twinOf(() => AUTONOMOUS);
+    const { code, out } = await cli(twin, ['cert-failure', '--wait-s', '5']);
+
+    expect(code).toBe(3);
+    expect(out.split('\n')[0]).toMatch(
+      /^drill cert-failure: STOPPED before it began, in [\d.]+ s: pre-flight: the embedded mode has no certificate its trust monitor watches \(it checks only the keys it holds\): run cert-failure against the distributed mode \(npm run start:distributed, then --target \.stack\/distributed\)$/,
+    );
+    expect(out).toContain('checks:\n  none ran\n');
+    expect(twin.proposals).toEqual([]);
   });
 });
 

@@ -18,8 +18,14 @@ export async function certFailure(o: DrillOptions): Promise<DrillReport> {
   const r = new DrillReport('cert-failure', o.log);
   const api = new DrillClient(o.target);
   const cert = o.target.certificate;
+  // The embedded mode's trust monitor watches no certificate, only the keys the process holds (its HTTPS certificate,
+  // when it has one, is not among them): an expired one would change nothing there, and the drill could show nothing.
   if (!cert) {
-    r.check('the target can expire and renew a certificate', false, 'its target names no certificate (the distributed mode has one): nothing was done');
+    r.stop(
+      o.target.mode === 'embedded'
+        ? 'pre-flight: the embedded mode has no certificate its trust monitor watches (it checks only the keys it holds): run cert-failure against the distributed mode (npm run start:distributed, then --target .stack/distributed)'
+        : 'pre-flight: the target names no certificate the trust monitor watches (no certificate in its target file): nothing was done',
+    );
     return r;
   }
   // The baseline is the pre-flight: a merge that does not run on its own now would not show the expiry's effect.
