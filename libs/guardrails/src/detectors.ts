@@ -50,6 +50,23 @@ export const IDENTIFIER_KEYS: ReadonlySet<string> = new Set([
   'traceparent',
 ]);
 
+/**
+ * The keys under which a proposal carries what its agent wrote: there every key is the agent's choice, so none is taken
+ * for one of Countersign's identifiers (`IDENTIFIER_KEYS`). An agent naming a context field `id` or `subject` had its
+ * card number, phone and national ids read only as an identifier's (red team, 2026-12-05).
+ */
+export const AGENT_CONTENT_KEYS: ReadonlySet<string> = new Set(['parameters', 'context']);
+
+/** No identifier keys: for a value that is all agent content (a proposal's parameters, its inputs). */
+export const NO_IDENTIFIER_KEYS: ReadonlySet<string> = new Set();
+
+/**
+ * The identifier keys that hold below the key `k`, given those that hold at its level: none under agent content.
+ * Identifier reading (`strict`) is for a key's own value (a string, or a list of them), never inherited by an object
+ * below it: an object under `id` is not an identifier.
+ */
+export const keptBelow = (k: string, keep: ReadonlySet<string>): ReadonlySet<string> => (AGENT_CONTENT_KEYS.has(k) ? NO_IDENTIFIER_KEYS : keep);
+
 // Between the groups of a national id: one space, dash, dot, slash or underscore, the same or not (`123 45-6789`).
 const ID_SEPARATOR = '[ ./_-]';
 // Between an SSN's groups, a run of up to three of them (`123  45  6789`, `123 - 45 - 6789`, `123--45--6789`: red team,
@@ -643,11 +660,10 @@ const pointerSegment = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '
  */
 export function findRegulatedData(value: unknown, options: MaskingOptions = {}): Array<{ kind: string; path: string }> {
   const findings: RegulatedFinding[] = [];
-  const keep = options.keepKeys ?? IDENTIFIER_KEYS;
   const add = (path: string) => (kind: string) => {
     if (!findings.some((f) => f.kind === kind && f.path === path)) findings.push({ kind, path });
   };
-  const walk = (v: unknown, path: string, depth: number, strict: boolean): void => {
+  const walk = (v: unknown, path: string, depth: number, keep: ReadonlySet<string>, strict: boolean): void => {
     if (typeof v === 'string') {
       scanText(v, options, strict, add(path));
     } else if (typeof v === 'number') {
@@ -655,18 +671,18 @@ export function findRegulatedData(value: unknown, options: MaskingOptions = {}):
     } else if (v !== null && typeof v === 'object') {
       if (depth >= MAX_SCAN_DEPTH) return add(path)('too-deep');
       if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) walk(v[i], `${path}/${i}`, depth + 1, strict);
+        for (let i = 0; i < v.length; i++) walk(v[i], `${path}/${i}`, depth + 1, keep, strict);
         return;
       }
       for (const k of Object.keys(v)) {
         const kinds: string[] = [];
         const keyPath = `${path}/${pointerSegment(scanText(k, options, false, (kind) => kinds.push(kind)))}`;
         for (const kind of kinds) add(keyPath)(kind);
-        walk((v as Record<string, unknown>)[k], keyPath, depth + 1, strict || keep.has(k));
+        walk((v as Record<string, unknown>)[k], keyPath, depth + 1, keptBelow(k, keep), keep.has(k));
       }
     }
   };
-  walk(value, '', 0, false);
+  walk(value, '', 0, options.keepKeys ?? IDENTIFIER_KEYS, false);
   return findings;
 }
 
@@ -681,8 +697,7 @@ export function regulatedKinds(value: unknown, options: MaskingOptions = {}): st
     kinds ??= [];
     if (!kinds.includes(kind)) kinds.push(kind);
   };
-  const keep = options.keepKeys ?? IDENTIFIER_KEYS;
-  const walk = (v: unknown, depth: number, strict: boolean): void => {
+  const walk = (v: unknown, depth: number, keep: ReadonlySet<string>, strict: boolean): void => {
     if (typeof v === 'string') {
       scanText(v, options, strict, onFound);
     } else if (typeof v === 'number') {
@@ -690,16 +705,16 @@ export function regulatedKinds(value: unknown, options: MaskingOptions = {}): st
     } else if (v !== null && typeof v === 'object') {
       if (depth >= MAX_SCAN_DEPTH) return onFound('too-deep');
       if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, strict);
+        for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, keep, strict);
         return;
       }
       for (const k in v) {
         if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
         scanText(k, options, false, onFound);
-        walk((v as Record<string, unknown>)[k], depth + 1, strict || keep.has(k));
+        walk((v as Record<string, unknown>)[k], depth + 1, keptBelow(k, keep), keep.has(k));
       }
     }
   };
-  walk(value, 0, false);
+  walk(value, 0, options.keepKeys ?? IDENTIFIER_KEYS, false);
   return kinds ? kinds.sort() : [];
 }

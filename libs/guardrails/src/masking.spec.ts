@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { findRegulatedData } from './detectors';
+import { findRegulatedData, regulatedKinds } from './detectors';
 import { ibanValid, luhnValid, maskDeep, maskText, useContractNationalIds } from './masking';
 import { anyText, obfuscated, SECRETS } from './testing/obfuscated';
 
@@ -45,6 +45,33 @@ describe('masking regulated data', () => {
   it('leaves identifiers and digests alone, even when they look like a phone number', () => {
     const ids = { eventId: '3f2a9c1b-1234-5678-9012-abcdef012345', digest: '1234 5678 9012', data: { note: 'call 030 1234 5678' } };
     expect(maskDeep(ids)).toEqual({ ...ids, data: { note: 'call [phone …78]' } });
+  });
+
+  it("reads an agent's content in full whatever its keys are named, and an object below an identifier key as no identifier (red team, 2026-12-05)", () => {
+    // What an agent named `id` or `subject` in its proposal's context: no identifier of Countersign's.
+    const hidden = {
+      customerPhone: '+49 151 23456789',
+      note: 'SSN 123-45-6789, NINO AB 12 34 56 C',
+      card: 'PAN4111111111111111',
+      iban: 'IBANDE89370400440532013000',
+    };
+    const event = {
+      eventId: '3f2a9c1b-1234-5678-9012-abcdef012345',
+      digest: '1234 5678 9012',
+      data: { proposal: { target: 'order-7', parameters: { id: 'card4111 1111 1111 1111' }, context: { id: hidden, subject: 'call +49 151 23456789' } } },
+    };
+    const masked = maskDeep(event);
+    // Countersign's own identifiers keep their values, as before.
+    expect(masked).toMatchObject({ eventId: event.eventId, digest: event.digest });
+    const text = JSON.stringify(masked.data);
+    for (const value of ['23456789', '123-45-6789', '12 34 56', '4111111111111111', '4111 1111', 'DE89370400440532013000']) expect(text).not.toContain(value);
+    expect(regulatedKinds(event.data)).toEqual(['card', 'iban', 'phone', 'uk-nino', 'us-ssn']);
+    expect(findRegulatedData(event.data).map((f) => f.path)).toEqual(
+      expect.arrayContaining(['/proposal/parameters/id', '/proposal/context/id/customerPhone', '/proposal/context/id/card', '/proposal/context/subject']),
+    );
+    // Outside a proposal's content too, an object under an identifier key is read in full: only a key's own value is one.
+    expect(maskDeep({ subject: { phone: '+49 151 23456789' } })).toEqual({ subject: { phone: '[phone …89]' } });
+    expect(maskDeep({ subject: '+49 151 23456789' })).toEqual({ subject: '+49 151 23456789' });
   });
 
   it('uses configured national-id patterns', () => {

@@ -7,7 +7,7 @@
  * full-width digits, split by zero-width or no-break spaces, or an e-mail address written `(at)` is masked too; a mask
  * replaces exactly the original characters of what it hides, and text with nothing to mask comes back unchanged.
  */
-import { IDENTIFIER_KEYS, MAX_SCAN_DEPTH, maskCardNumberValue, MaskingOptions, scanText } from './detectors';
+import { IDENTIFIER_KEYS, keptBelow, MAX_SCAN_DEPTH, maskCardNumberValue, MaskingOptions, scanText } from './detectors';
 
 export { DEFAULT_NATIONAL_IDS, IDENTIFIER_KEYS, ibanValid, luhnValid } from './detectors';
 export type { MaskingOptions } from './detectors';
@@ -95,7 +95,8 @@ function maskObject(value: object, options: MaskingOptions, keep: ReadonlySet<st
   for (const k in value) {
     if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
     const v = (value as Record<string, unknown>)[k];
-    const masked = isSecret(k, v) ? SECRET_SHOWN : mask(v, options, keep, strict || keep.has(k), within);
+    // A key's own value is read as an identifier if its key is one; an object below it is not, and under agent content no key is.
+    const masked = isSecret(k, v) ? SECRET_SHOWN : mask(v, options, keptBelow(k, keep), keep.has(k), within);
     // An e-mail used as a key is masked like any other; two keys masked alike both stay (`#2`, `#3`, …).
     const base = scanText(k, options);
     let key = base;

@@ -3,7 +3,7 @@ import type { ValidateFunction } from 'ajv';
 import { ProposalSchema } from '@countersign/contracts';
 import { compileCondition, Predicate, readPath } from './conditions';
 import { Lane, LoadedContract, ReviewSettings } from './contract';
-import { regulatedKinds } from '@countersign/guardrails';
+import { NO_IDENTIFIER_KEYS, regulatedKinds } from '@countersign/guardrails';
 import { maskDeep, MaskingOptions, maskText } from '@countersign/guardrails';
 import { AgentWindowStats, anomalyOf } from './anomaly';
 import { MoneyField, moneyReader } from './money';
@@ -138,7 +138,12 @@ export function compileContract(contract: LoadedContract): CompiledContract {
   return {
     contract,
     actions,
-    masking: { nationalIds: (contract.masking?.nationalIds ?? []).map((n) => ({ name: n.name, pattern: new RegExp(n.pattern, 'g') })) },
+    // Read on a proposal's own content (its parameters, its inputs), where every key is the agent's: none is taken for
+    // one of Countersign's identifiers, whose values get only the identifier detectors (red team, 2026-12-05).
+    masking: {
+      nationalIds: (contract.masking?.nationalIds ?? []).map((n) => ({ name: n.name, pattern: new RegExp(n.pattern, 'g') })),
+      keepKeys: NO_IDENTIFIER_KEYS,
+    },
   };
 }
 

@@ -40,3 +40,28 @@ describe('content guardrail: regulated data in outbound text', () => {
     });
   });
 });
+
+describe('guardrails read an agent content whatever its keys are named (red team, 2026-12-05)', () => {
+  it('a card number under a context or parameter key named like an identifier (`id`, `subject`, `nonce`) is one', () => {
+    const refund = (context: Record<string, unknown>, parameters: Record<string, unknown> = {}) =>
+      proposalOf('support.refund', { amount: 12.5, currency: 'EUR', reason: 'late delivery', ...parameters }, { target: 'order-4411', context });
+    for (const context of [
+      { id: 'PAN4111111111111111' },
+      { customer: { id: { card: '4111 1111 1111 1111x' } } },
+      { nonce: { card: 'card4111 1111 1111 1111' } },
+    ]) {
+      expect(evaluate(compiled, refund(context), OK)).toMatchObject({ lane: 'review', rulesFired: expect.arrayContaining(['guardrail:card-data']) });
+    }
+    // As before: nothing regulated, nothing raised.
+    expect(evaluate(compiled, refund({ id: 'c-77' }), OK).rulesFired).not.toContain('guardrail:card-data');
+  });
+
+  it('a phone number or national id in outbound text under a key named `id` is regulated data', () => {
+    const d = evaluate(
+      compiled,
+      proposalOf('notification.external', { recipients: 1, template: 'promo', id: 'call +49 151 23456789' }, { target: 'cust-1' }),
+      OK,
+    );
+    expect(d.rulesFired).toContain('guardrail:regulated-data');
+  });
+});
