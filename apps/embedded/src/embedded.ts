@@ -1,17 +1,16 @@
 import 'reflect-metadata';
-import { createPublicKey } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
-import { ALWAYS, generateKey, signingKeyFromPem, verifyKeyEntry, verifyKeyOf } from '@countersign/keys';
-import { keyFingerprint, KeyRing } from '@countersign/audit-chain';
+import { verifyKeyEntry, verifyKeyOf } from '@countersign/keys';
+import { KeyRing } from '@countersign/audit-chain';
 import { AuditWriterModule, createFileAuditLog, createFileHeadStore } from '@countersign/audit-writer';
 import { createPgBrokerStore, InMemoryBroker, InMemoryBus } from '@countersign/bus';
 import { ConnectorRegistry, createExecutionRepository, ExecutorModule, WebhookConnector } from '@countersign/executor';
 import { createFileFlagReader, FlagControls, FlagFile, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
-import { HttpsFiles, PlatformModule, serve, servedRoutes, TokenRegistry, writeTokens } from '@countersign/nest';
+import { ConsumerStates, HttpsFiles, PlatformModule, serve, servedRoutes, TokenRegistry, writeTokens } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { createActionViewRepository, createIdempotencyRepository, EMBEDDED_PROPOSAL_RATE, OrchestratorModule, ProposalRate } from '@countersign/orchestrator';
 import {
@@ -33,14 +32,15 @@ import {
   createReviewItemRepository,
   decisionQualityContract,
   degradationContract,
-  generateReviewDataKey,
-  parseReviewDataKey,
   ReviewQueueModule,
 } from '@countersign/review-queue';
 import type { EmbeddedDatabase } from '@countersign/storage';
 import { openHomeDatabase } from './home/home-database';
 import { HomeLock } from './home/home-lock';
-import { checkPortFree, prepareHome, readHomeTokens, StartRefusedError } from './home/start-checks';
+import { HomeKeys, readHomeKeys } from './home/home-keys';
+import { inspectHome, MANIFEST_FILE, recordHome } from './home/home-manifest';
+import { embeddedFlagsReadiness, registerFlagsLoadedGauge } from './home/flags-readiness';
+import { checkPortFree, prepareHome, readHomeTokens, StartRefusedError, unusableTokenFiles } from './home/start-checks';
 import { createPgRateLimiter } from './rate-limit/pg-rate-limiter';
 import { sinkToken } from './sink/sink-token';
 import { SinkStore } from './sink/sink-store';
@@ -90,17 +90,30 @@ export async function startEmbedded(options: EmbeddedOptions) {
   const lock = HomeLock.acquire(options.home);
   let db: EmbeddedDatabase | undefined;
   try {
+    // What a used home held must still be there (home.json): a part missing refuses the start instead of being made
+    // again, empty (ADR 0011, addendum 2026-12-05). Keys are made only for a new home, or where an older one had none.
+    const state = inspectHome(options.home);
     // Each migration applied, at debug: on a first start they are some thirty lines before the banner that matters.
     db = await openHomeDatabase(options.home, (msg) => logger.debug(msg));
     // Two starts that took over one stale lock at once: the one that lost it stops here, before serving.
     lock.verify();
-    const running = await startServices({ ...options, logger }, db);
+    // Made after the database opened: a database refused leaves no keys behind to make the home look used.
+    const keys = readHomeKeys(options.home, state.isNew ? 'new-home' : state.manifest ? false : 'older-home', logger);
+    let recorded = recordHome(options.home, state.manifest);
+    if (recorded.wrote && !state.isNew && !state.manifest)
+      logger.info(
+        { file: join(options.home, MANIFEST_FILE) },
+        `this home had no ${MANIFEST_FILE} (an older version): recorded what it holds now, checked at every start`,
+      );
+    const running = await startServices({ ...options, logger }, db, keys, state.isNew);
     const database = db;
     return {
       ...running,
       close: async () => {
         await running.close();
         await database.close();
+        // The audit log is on disk by now (a first stop writes it): from here it is checked at every start too.
+        recorded = recordHome(options.home, recorded.manifest);
         lock.release();
       },
     };
@@ -111,7 +124,7 @@ export async function startEmbedded(options: EmbeddedOptions) {
   }
 }
 
-async function startServices(options: EmbeddedOptions & { logger: Logger }, db: EmbeddedDatabase) {
+async function startServices(options: EmbeddedOptions & { logger: Logger }, db: EmbeddedDatabase, keys: HomeKeys, newHome: boolean) {
   const home = options.home;
   const logger = options.logger;
   const contractPath = options.contractPath ?? DEFAULT_CONTRACT_PATH;
@@ -121,11 +134,22 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   const tokensFile = join(home, 'tokens.json');
   if (!existsSync(tokensFile)) writeTokens(home);
   // The stand-in target has a token of its own (tokens/sink), known only to the connector and the user.
-  const sink = sinkToken(home);
+  const sink = (() => {
+    try {
+      return sinkToken(home);
+    } catch (e) {
+      throw new StartRefusedError((e as Error).message);
+    }
+  })();
   const tokens = new TokenRegistry([...readHomeTokens(tokensFile), sink.entry]);
+  for (const problem of unusableTokenFiles(join(home, 'tokens'), (t) => tokens.resolve(t) !== undefined)) logger.warn(problem);
 
+  // The default flag file is written for a new home only: on a used one a missing file is an outage (nothing executes, and
+  // /readyz says so) until it is restored, not every kill switch on again.
   const flagsFile = join(home, 'flags.json');
-  if (!existsSync(flagsFile)) writeFileSync(flagsFile, JSON.stringify(defaultFlags(actionTypesOf(contractPath)), null, 2));
+  if (newHome && !existsSync(flagsFile)) writeFileSync(flagsFile, JSON.stringify(defaultFlags(actionTypesOf(contractPath)), null, 2));
+  else if (!existsSync(flagsFile))
+    logger.error({ file: flagsFile }, `${flagsFile} is missing: nothing is decided or executed until it is restored (it is watched)`);
   // The bus's log and its groups' positions are in the database: what was published and not yet handled is
   // handled after a restart, from where each group had got to.
   const broker = await InMemoryBroker.open(createPgBrokerStore(db.pool), { logger });
@@ -137,52 +161,38 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
     onHealth: reportFlagHealth({ service: 'countersign-embedded', logger, emit: (topic, data, o) => bus.emit(topic, data, o) }),
   });
   await flags.ready(5_000);
+  // /readyz says "not ready" while the flag file cannot be read, and countersign_flags_loaded is 0 (docs/adr/0021): every
+  // proposal then waits. The check holds back no consumer: the audit writer and the review queue keep working.
+  const flagsCheck = embeddedFlagsReadiness(flags);
+  registerFlagsLoadedGauge(metrics, flags);
   // Kill switches and autonomy: the stricter of the flag file and the control topic; lowered and raised through
   // the policy engine's API, which writes the file (ADR 0014).
   const flagControls = new FlagControls();
   const controlledFlags = withFlagControls(flags, flagControls);
 
-  // The key that seals the real proposals of review items (revealed only to pii:view): made on the first start, kept in the home.
-  const dataKeyFile = join(home, 'keys', 'review-data.key');
-  if (!existsSync(dataKeyFile)) {
-    mkdirSync(join(home, 'keys'), { recursive: true, mode: 0o700 });
-    writeFileSync(dataKeyFile, generateReviewDataKey(), { mode: 0o600 });
-  }
-  const dataKey = parseReviewDataKey(readFileSync(dataKeyFile, 'utf8'));
-
-  // The key that signs review decisions, kept in the home: a decision signed before a restart still verifies after it.
-  const approvalKeyFile = join(home, 'keys', 'approvals.key');
-  if (!existsSync(approvalKeyFile)) writeFileSync(approvalKeyFile, generateKey('embedded-approvals').privateKeyPem, { mode: 0o600 });
-  const signing = signingKeyFromPem('embedded-approvals', readFileSync(approvalKeyFile, 'utf8'), new Date(0), new Date('9999-12-31T23:59:59.999Z'));
+  // The home's keys (home/home-keys.ts): a decision, a change, an outcome or a head signed before a restart verifies after it.
+  const dataKey = keys.dataKey;
+  const signing = keys.approvals;
   const verifyKey = verifyKeyOf(signing);
-  // The key that signs approved contract changes (docs/adr/0038), kept the same way: the changes replayed at a restart
-  // verify with it. Every module applies only what it signed.
-  const contractKeyFile = join(home, 'keys', 'contract-changes.key');
-  if (!existsSync(contractKeyFile)) writeFileSync(contractKeyFile, generateKey('embedded-contract-changes').privateKeyPem, { mode: 0o600 });
-  const contractSigning = signingKeyFromPem('embedded-contract-changes', readFileSync(contractKeyFile, 'utf8'), ALWAYS.notBefore, ALWAYS.notAfter);
+  const approvalKeyFile = keys.files['approvals.key'];
+  // Every module applies only the contract changes this key signed (docs/adr/0038).
+  const contractSigning = keys.contractChanges;
   const contractChangeKeys = [verifyKeyOf(contractSigning)];
-  // The key that seals the policy engine's decisions (docs/adr/0040), kept the same way: a decision redelivered after a
-  // restart still verifies. The executor and the review queue act only on what it sealed.
-  const decisionKeyFile = join(home, 'keys', 'decisions.key');
-  if (!existsSync(decisionKeyFile)) writeFileSync(decisionKeyFile, generateKey('embedded-decisions').privateKeyPem, { mode: 0o600 });
-  const decisionSigning = signingKeyFromPem('embedded-decisions', readFileSync(decisionKeyFile, 'utf8'), ALWAYS.notBefore, ALWAYS.notAfter);
+  const contractKeyFile = keys.files['contract-changes.key'];
+  // The executor and the review queue act only on what the decision key sealed (docs/adr/0040).
+  const decisionSigning = keys.decisions;
   const decisionKeys = [verifyKeyOf(decisionSigning)];
-  // The key that seals the executor's outcomes (docs/adr/0042), kept the same way: an outcome published again after a
-  // restart carries the same seal. The timeline, the review queue and the audit log take only what it sealed.
-  const outcomeKeyFile = join(home, 'keys', 'outcomes.key');
-  if (!existsSync(outcomeKeyFile)) writeFileSync(outcomeKeyFile, generateKey('embedded-outcomes').privateKeyPem, { mode: 0o600 });
-  const outcomeSigning = signingKeyFromPem('embedded-outcomes', readFileSync(outcomeKeyFile, 'utf8'), ALWAYS.notBefore, ALWAYS.notAfter);
+  const decisionKeyFile = keys.files['decisions.key'];
+  // The timeline, the review queue and the audit log take only what the outcome key sealed (docs/adr/0042).
+  const outcomeSigning = keys.outcomes;
   const outcomeKeys = [verifyKeyOf(outcomeSigning)];
-  // One tree-head key for the home, kept like the approvals key (ADR 0005, addendum 2026-12-01): every start signs with
-  // it, so `audit verify --trust <fingerprint>` can pin it. Always valid, as the approvals key: the embedded mode has no
-  // rotation, and a window that ended would stop the heads. Its id comes from its fingerprint, so a key made again
-  // (the file removed) never takes an older key's id. Its public half is written for offline verification, beside the
-  // per-start keys of homes started before.
-  const auditKeyFile = join(home, 'keys', 'audit-heads.key');
-  if (!existsSync(auditKeyFile)) writeFileSync(auditKeyFile, generateKey('embedded-heads').privateKeyPem, { mode: 0o600 });
-  const auditKeyPem = readFileSync(auditKeyFile, 'utf8');
-  const auditFingerprint = keyFingerprint(createPublicKey(auditKeyPem));
-  const auditKey = { entry: signingKeyFromPem(`embedded-heads-${auditFingerprint.slice(0, 16)}`, auditKeyPem, ALWAYS.notBefore, ALWAYS.notAfter) };
+  const outcomeKeyFile = keys.files['outcomes.key'];
+  // One tree-head key for the home (ADR 0005, addendum 2026-12-01): every start signs with it, so `audit verify --trust
+  // <fingerprint>` can pin it. Its public half is written for offline verification, beside the per-start keys of homes
+  // started before.
+  const auditKeyFile = keys.files['audit-heads.key'];
+  const auditFingerprint = keys.auditHeads.fingerprint;
+  const auditKey = { entry: keys.auditHeads.entry };
   mkdirSync(join(home, 'audit', 'keys'), { recursive: true });
   writeFileSync(join(home, 'audit', 'keys', `${auditKey.entry.keyId}.json`), JSON.stringify(verifyKeyEntry(auditKey.entry)));
   logger.info(
@@ -202,7 +212,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
 
   @Module({
     imports: [
-      PlatformModule.forRoot({ service: 'countersign-embedded', bus, logger, tokens, metrics }),
+      PlatformModule.forRoot({ service: 'countersign-embedded', bus, logger, tokens, metrics, readiness: [flagsCheck.check] }),
       OrchestratorModule.register({
         contractPath,
         contractChangeKeys,
@@ -312,6 +322,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   class EmbeddedRoot {}
 
   const { app, port, scheme } = await serve(EmbeddedRoot, logger, { host, port: options.port ?? 8080, tls: options.tls });
+  flagsCheck.consumersStarted(app.get(ConsumerStates));
   baseUrl = `${scheme}://${host}:${port}`;
   const idp = await identity.start(baseUrl).catch(async (e: Error) => {
     await app.close();

@@ -7,6 +7,7 @@ import { createLogger } from '@countersign/logging';
 import { httpTls } from '@countersign/nest';
 import { initTracing } from '@countersign/tracing';
 import { EMBEDDED_PROPOSAL_RATE, proposalRateOf, proposalRateSettings } from '@countersign/orchestrator';
+import { AuditLogTamperedError } from '@countersign/audit-writer';
 import { startEmbedded } from './embedded';
 import { HomeInUseError } from './home/home-lock';
 import { StartRefusedError } from './home/start-checks';
@@ -87,11 +88,19 @@ void (async () => {
     process.on('SIGTERM', (s) => void stop(s));
   } catch (e) {
     // Something the operator can fix (the home, a file in it, a port): its one line, no stack. A defect keeps its stack.
-    if (e instanceof StartRefusedError || e instanceof HomeInUseError) process.stderr.write(`countersign (embedded) could not start: ${e.message}\n`);
+    if (isRefusal(e)) process.stderr.write(`countersign (embedded) could not start: ${(e as Error).message}\n`);
     else logger.fatal({ err: e }, `could not start: ${(e as Error).message}`);
     process.exit(1);
   }
 })();
+
+/**
+ * A start refused for a reason the operator can fix: the home's own checks, and an audit log that does not agree with its
+ * heads (the audit writer's `AuditLogTamperedError`, whose message names the file and what to do).
+ */
+function isRefusal(e: unknown): boolean {
+  return e instanceof StartRefusedError || e instanceof HomeInUseError || e instanceof AuditLogTamperedError;
+}
 
 /** What plain HTTP means on this HOST: a development default on loopback, an exposure anywhere else. */
 function plainHttpNotice(host: string): string {

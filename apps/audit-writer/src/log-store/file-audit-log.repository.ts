@@ -32,8 +32,8 @@ export class AuditLogTamperedError extends Error {
   constructor(path: string, problem: string) {
     super(
       `${path}: ${problem}. The audit log was changed outside Countersign, so it is not read and nothing starts on it. ` +
-        `\`npm run countersign -- audit verify --file ${path} --keys <keys dir>\` names the first bad entry; restore the file ` +
-        `(and tree-heads.jsonl) from a copy, or move the audit directory aside to begin a new log.`,
+        `\`npm run countersign -- audit verify --file ${path}\` names the first bad entry; restore the file ` +
+        `(and tree-heads.jsonl) from a copy, or start a new home (another COUNTERSIGN_HOME).`,
     );
   }
 }

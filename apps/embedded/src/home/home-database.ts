@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BROKER_STORE_MIGRATIONS } from '@countersign/bus';
 import { EXECUTOR_MIGRATIONS_DIR } from '@countersign/executor';
@@ -27,9 +28,18 @@ const SCHEMAS: ServiceMigrations[] = [
  * The home's database (`<home>/db`, PGlite), migrated. The caller holds the home's lock: PGlite has none.
  */
 export async function openHomeDatabase(home: string, log: (msg: string) => void): Promise<EmbeddedDatabase> {
-  const db = await openEmbeddedDatabase(join(home, 'db')).catch((e: Error) => {
+  const dir = join(home, 'db');
+  const existed = existsSync(dir);
+  const db = await openEmbeddedDatabase(dir).catch((e: Error) => {
     // A damaged database folder, refused and kept as it is: the operator moves it aside (the message says how).
-    throw e instanceof EmbeddedDatabaseDirError ? new StartRefusedError(e.message) : e;
+    if (e instanceof EmbeddedDatabaseDirError) throw new StartRefusedError(e.message);
+    // A database that was there and does not open (red team: random bytes in global/pg_control gave "RuntimeError:
+    // Aborted()" and a stack) is the same: its folder named, in one line, kept as it is.
+    if (existed)
+      throw new StartRefusedError(
+        `the database folder ${dir} cannot be opened (${e.message.split('\n')[0]}): restore it from a backup, or start a new home (another COUNTERSIGN_HOME)`,
+      );
+    throw e;
   });
   try {
     for (const schema of SCHEMAS) await migrate(db.pool, schema, log);

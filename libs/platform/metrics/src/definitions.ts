@@ -69,6 +69,12 @@ export const METRIC_DEFINITIONS = [
     labels: ['outcome', 'via'],
   },
   {
+    name: 'countersign_flags_loaded',
+    help: 'Whether the flags (kill switches, autonomy) are loaded: 1, or 0 while the flag source cannot be read and nothing is decided or executed (the embedded mode reports it; the distributed services say it in /readyz).',
+    type: 'gauge',
+    labels: [],
+  },
+  {
     name: 'countersign_unsettled_outcomes',
     help: "Actions whose outcome is not settled yet (unknown, being reconciled, or waiting for a person's answer), as the reconciler last counted them; every executor instance reports the same count.",
     type: 'gauge',
@@ -267,6 +273,7 @@ export const DERIVED_SIGNALS: readonly DerivedSignal[] = [
     signal: 'Executions ended (per second, by outcome; an unknown outcome counts once settled)',
     promql: 'sum by (outcome) (rate(countersign_execution_outcomes_total{outcome!="unknown"}[5m]))',
   },
+  { signal: 'Flags not loaded (nothing decided or executed)', promql: 'min(countersign_flags_loaded) < 1' },
   { signal: 'Actions whose outcome is unsettled', promql: 'max(countersign_unsettled_outcomes)' },
   { signal: 'Oldest unsettled outcome (seconds)', promql: 'max(countersign_unsettled_outcome_oldest_seconds)' },
   { signal: 'Degradation mode above normal', promql: 'max(countersign_degradation_mode) > 0' },

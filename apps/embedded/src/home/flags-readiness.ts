@@ -1,0 +1,31 @@
+import { FlagReader, flagsReadiness } from '@countersign/flags';
+import type { Metrics } from '@countersign/metrics';
+import type { ConsumerStates, ReadinessCheck } from '@countersign/nest';
+
+/** The gauge an operator alerts on while the embedded mode's flag file cannot be read (`== 0`). */
+export const FLAGS_LOADED_GAUGE = 'countersign_flags_loaded' as const;
+
+/**
+ * The embedded mode's flags readiness check (`flags`: ok, or why the flag file is not loaded), as the distributed
+ * executor's `flagsReadiness`, but holding back no consumer. In the platform module one list of checks serves both
+ * `/readyz` and the consumers, which subscribe only once every check passes (libs/platform/nest/src/bus-consumer.ts):
+ * there a flag outage at start would stop the audit writer and the review queue too, in one process. So the check
+ * passes until the services have started (their consumers evaluate it while the app boots) and while any consumer still
+ * waits to subscribe for another reason (/readyz then says so in `consumers`); after that it reports the flags. The
+ * policy engine and the executor need no gate: with the flags unknown they decide and execute nothing (fail closed).
+ */
+export function embeddedFlagsReadiness(flags: FlagReader): { check: ReadinessCheck; consumersStarted(states: ConsumerStates): void } {
+  const inner = flagsReadiness(flags);
+  let states: ConsumerStates | undefined;
+  return {
+    check: { name: inner.name, check: async () => (!states || states.waiting().length > 0 ? true : inner.check()) },
+    consumersStarted: (s) => {
+      states = s;
+    },
+  };
+}
+
+/** `countersign_flags_loaded` (docs/adr/0021): 1 while the flags are loaded, 0 while they are not, read at each scrape. */
+export function registerFlagsLoadedGauge(metrics: Metrics, flags: FlagReader): void {
+  metrics.readGauge(FLAGS_LOADED_GAUGE, (set) => set({}, flags.loaded() ? 1 : 0));
+}
