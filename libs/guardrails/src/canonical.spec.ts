@@ -47,8 +47,8 @@ describe('the canonical form the detectors read', () => {
     expect(canonical('john.doe&#x40;example&#46;com')).toBe('john.doe@example.com');
     expect(canonical('john.doe&commat;example&period;com')).toBe('john.doe@example.com');
     expect(canonical('&#52;&#49;&#x31;&#0049;&nbsp;1111')).toBe('4111 1111');
-    // Not a reference, or not a character: left as written.
-    expect(canonical('R&D &amp; co &#0; &#x110000;')).toBe('R&D &amp; co &#0; &#x110000;');
+    // Not a reference, or not a character: left as written. `&amp;` is a reference (every name is, ADR 0035 addendum 2026-12-05).
+    expect(canonical('R&D &amp; co &#0; &#x110000;')).toBe('R&D & co &#0; &#x110000;');
   });
 
   it('reads HTML as a browser shows it: inline tags and comments are nothing, tags that break a line or a block a space', () => {

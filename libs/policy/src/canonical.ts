@@ -13,9 +13,10 @@ import { asciiDigits, readableText } from '@countersign/guardrails';
  * - every dash (Unicode Pd) and minus sign `-`;
  * - every apostrophe and single quotation mark (`’`, `‘`, `ʼ`, `′`, …) `'`: "we’ll" is "we'll";
  * - lower case;
- * - Cyrillic, Greek and Armenian letters that look like Latin ones (`а`, `е`, `о`, `р`, `с`, `ο`, `ν`, `օ`, `ս`, …), and
- *   Latin small capitals and other letters NFKC keeps (`ᴏ`, `ʀ`, `ı`), the Latin letter: the part of Unicode's
- *   confusable skeletons (UTS #39) that turns `оrder-500` or `аcme` into another value to a person's eye only.
+ * - Cyrillic, Greek, Armenian, Lisu and Cherokee letters that look like Latin ones (`а`, `е`, `о`, `р`, `с`, `ο`, `ν`,
+ *   `օ`, `ս`, `ꓣ`, `Ꭱ`, …), and Latin small capitals, letters with a hook, stroke or tail and other letters NFKC keeps
+ *   (`ᴏ`, `ʀ`, `ı`, `ƒ`, `ɾ`, `ł`), the Latin letter: the part of Unicode's confusable skeletons (UTS #39) that turns
+ *   `оrder-500` or `аcme` into another value to a person's eye only.
  *
  * Plain printable ASCII (the common case) only pays for a test, a trim and the lower-casing.
  */
@@ -111,6 +112,26 @@ const LOOKALIKES: Record<string, string> = {
   ʋ: 'u',
   ɒ: 'a',
 };
+// Latin letters with a hook, stroke, tail, bar or curl, which NFKC keeps and which have no mark to remove (`ƒ`, `ɾ`, `ɲ`,
+// `ł`, `ɨ`; Latin Extended-A and -B, IPA, Phonetic Extensions, Latin Extended-C and -D), and the Latin ligatures NFKC
+// keeps (`æ`, `œ`, `ȸ`): the letters they are drawn as. Each group is the letters drawn as the one before the colon.
+// Turned and reversed letters (`ɐ`, `ə`, `ɹ`), and the letters of other alphabets (`ʃ`, `ʒ`, `ɣ`, `þ`), are not drawn as a
+// Latin one and stay (the spec checks every letter of these blocks is one or the other).
+const HOOKED_LATIN =
+  'a:ⱥᶏ b:ƀɓƃƅᵬᶀꞗ c:ƈȼɕꞓꞔ d:đɖɗƌȡᵭᶁᶑð e:ɇɛᶒ f:ƒᵮᶂꞙ g:ɠǥʛᶃꞡ h:ħɦɧⱨꞕ i:ɨᵻᶖ j:ɉʄʝ k:ƙⱪꝁꝃꝅᶄꞣĸ l:łƚȴɫɬɭⱡꝉᶅǀ m:ɱᵯᶆ ' +
+  'n:ɲƞȵɳᵰᶇꞑꞥŋ o:øɵ p:ƥᵱᵽᶈꝑꝓꝕ q:ɋʠꝗꝙ r:ɍɼɽɾᵲᵳᶉꞧ s:ȿʂᵴᶊꞩ t:ŧƫƭʈȶⱦᵵ u:ʉᵾᶙ v:ⱴꝟᶌ w:ⱳ x:ᶍ y:ƴɏ z:ƶȥɀʐʑⱬᵶᶎ ' +
+  'ae:æ oe:œ db:ȸ qp:ȹ dz:ʣʥ ts:ʦ tc:ʨ ls:ʪ lz:ʫ';
+// Lisu letters (which have no case) drawn as Latin capitals: `ꓣꓰꓝꓴꓠꓓ` reads "REFUND" (red team, 2026-12-05). Lisu
+// letters that are turned Latin ones (`ꓕ` ⊥, `ꓯ` ∀) are not.
+const LISU = 'a:ꓮ b:ꓐ c:ꓚ d:ꓓ e:ꓰ f:ꓝ g:ꓖ h:ꓧ i:ꓲ j:ꓙ k:ꓗ l:ꓡ m:ꓟ n:ꓠ o:ꓳ p:ꓑ r:ꓣ s:ꓢ t:ꓔ u:ꓴ v:ꓦ w:ꓪ x:ꓫ y:ꓬ z:ꓜ';
+// Cherokee capitals drawn as Latin letters (UTS #39 confusables); their lower case (U+AB70–U+ABBF, U+13F8–U+13FD, drawn
+// as small capitals) folds too, since the canonical form lower-cases first.
+const CHEROKEE = 'a:Ꭺ b:ᏴᏏ c:Ꮯ d:Ꭰ e:Ꭼ g:ᏀᏳ h:ᎻᏂ i:Ꭵ j:Ꭻ k:Ꮶ l:Ꮮ m:Ꮇ p:Ꮲ r:ᎡᏒ s:ᏚᏕ t:Ꭲ v:Ꮩ w:ᎳᏔ y:Ꭹ z:Ꮓ';
+for (const groups of [HOOKED_LATIN, LISU, CHEROKEE])
+  for (const group of groups.split(' ')) {
+    const [latin, letters] = group.split(':');
+    for (const c of letters) LOOKALIKES[c] = LOOKALIKES[c.toLowerCase()] = latin;
+  }
 const LOOKALIKE = new RegExp(`[${Object.keys(LOOKALIKES).join('')}]`, 'gu');
 
 export function canonicalText(s: string): string {
