@@ -29,7 +29,7 @@ const refund = (amount: unknown, extra: Record<string, unknown> = {}, over: Part
 describe('lanes', () => {
   it('autonomous, review and prohibited, each with the contract version, rules and reasons', () => {
     const a = evaluate(compiled, refund(12), OK);
-    expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.12.9', contractHash: contract.hash, score: 0 });
+    expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.12.10', contractHash: contract.hash, score: 0 });
     const r = evaluate(compiled, refund(480), OK);
     expect(r).toMatchObject({
       lane: 'review',
