@@ -112,8 +112,11 @@ describe('conditions compare text canonically', () => {
   it('under not, tests the text as sent too: a look-alike of an allowed value is not on the allow-list (red team, 2026-12-04)', () => {
     const unlistedDestination: Condition = { not: { field: 'destination', matches: '^(internal-dashboard|s3://countersign-internal(/[a-z0-9_-]+)*)$' } };
     expect(holds(unlistedDestination, { destination: 'internal-dashboard' })).toBe(false);
-    // Case and surrounding white space aside.
-    expect(holds(unlistedDestination, { destination: ' Internal-Dashboard ' })).toBe(false);
+    // Case aside; white space around it is sent too, so it is not the listed value (red team, 2026-12-05).
+    expect(holds(unlistedDestination, { destination: 'Internal-Dashboard' })).toBe(false);
+    for (const destination of [' internal-dashboard', 'internal-dashboard\n', 'internal-dashboard\t'])
+      expect(holds(unlistedDestination, { destination })).toBe(true);
+    expect(holds({ not: { field: 'fields', allIn: ['orders'] } }, { fields: [' orders '] })).toBe(true);
     // A Cyrillic а, full-width slashes, a Unicode hyphen, a zero-width space: each folds to a listed value, none is one.
     for (const destination of ['internal-d\u0430shboard', 's3:\uff0f\uff0fcountersign-internal', 's3://countersign\u2010internal', 'internal-\u200bdashboard'])
       expect({ destination, holds: holds(unlistedDestination, { destination }) }).toEqual({ destination, holds: true });

@@ -15,8 +15,9 @@ import { canonicalText, canonicalValue, shownText } from './canonical';
  * reading matching is a match; under an odd number of `not`s, where a match makes it fail, both must match. So markup
  * can neither hide a phrase from a rule nor dress a value up to pass an allow-list (docs/adr/0033, addendum). Under an
  * odd number of `not`s (the allow-list form), `matches`, `eq`, `in` and `allIn` also test the text as it was sent
- * (case and surrounding white space aside): a look-alike that folds to an allowed value is not that value to the target
- * that receives it.
+ * (case aside, white space at its ends included): a look-alike that folds to an allowed value is not that value to the
+ * target that receives it, nor is `internal-dashboard\n` (red team, 2026-12-05: the trimmed value passed the allow-list
+ * and the raw one was what executed).
  *
  * `in` matches when the value (or any element of an array) is in the list; `allIn` when the value (or every
  * element of a non-empty array) is: the allow-list form ("only these fields"), whose `not` catches anything else.
@@ -77,7 +78,7 @@ function someReadingMatches(re: RegExp, v: string): boolean {
  * `s3:／／bucket` reads as an allowed destination once folded, but is not one (red team, 2026-12-04).
  */
 function everyReadingMatches(re: RegExp, v: string): boolean {
-  if (!re.test(canonicalText(v)) || !re.test(v.trim())) return false;
+  if (!re.test(canonicalText(v)) || !re.test(v)) return false;
   const shown = shownText(v);
   return shown === undefined || re.test(shown);
 }
@@ -88,7 +89,7 @@ function everyReadingMatches(re: RegExp, v: string): boolean {
  */
 function listed(canonical: ReadonlySet<unknown>, raw: ReadonlySet<unknown> | undefined, x: unknown): boolean {
   if (!canonical.has(canonicalValue(x))) return false;
-  return raw === undefined || typeof x !== 'string' || raw.has(x.trim().toLowerCase());
+  return raw === undefined || typeof x !== 'string' || raw.has(x.toLowerCase());
 }
 
 /** The list as written, strings trimmed and in lower case (how `listed` compares a value as sent). */
