@@ -158,13 +158,18 @@ describe('precedence: prohibited rule > kill switch > degradation > trust stack 
   });
 
   const pairs = PRECEDENCE.flatMap((hi, i) => PRECEDENCE.slice(i + 1).map((lo) => [hi, lo] as const)).filter(([hi]) => hi !== 'prohibited-rule');
-  it.each(pairs)('%s wins over %s', (hi, lo) => {
+  // A prohibition that passes (halted, an unhealthy trust stack: `retryLater`) yields to one that lasts (autonomy off):
+  // the agent is not told to propose again what stays refused (2026-12-05).
+  const passes = (by: DecidedBy) => by === 'degradation' || by === 'trust-stack';
+  it.each(pairs)('%s wins over %s (a lasting prohibition before one that passes)', (hi, lo) => {
     const [afterLo, p1] = demand[lo](OK);
     const [both, p2] = demand[hi](afterLo);
     const d = evaluate(compiled, hi === 'contract' ? p1 : p2, both);
-    expect(d.decidedBy).toBe(hi);
+    const winner = passes(hi) && lo === 'autonomy' ? lo : hi;
+    expect(d.decidedBy).toBe(winner);
     expect(d.lane).toBe('prohibited');
-    expect(d.rulesFired[0]).toMatch(new RegExp(`^${hi === 'kill-switch' ? 'kill-switch' : hi === 'trust-stack' ? 'trust-stack' : hi}`));
+    expect(d.rulesFired[0]).toMatch(new RegExp(`^${winner}`));
+    expect(d.retryLater).toBe(passes(winner) ? true : undefined);
   });
 
   it.each(PRECEDENCE.slice(1))('a prohibited rule wins over %s', (lo) => {
@@ -222,6 +227,24 @@ describe('precedence: prohibited rule > kill switch > degradation > trust stack 
       retryLater: true,
     });
     expect(evaluate(compiled, proposal('ticket.tag'), { ...OK, killSwitch: 'off' }).retryLater).toBeUndefined();
+  });
+
+  it('a prohibition for good is not made "retry later" by one that passes (red team, 2026-12-05)', () => {
+    // A legal statement is prohibited by the contract whatever the mode: constrained, halted, a kill switch not read or a
+    // trust stack unhealthy beside it changes neither its reason nor tells the agent to propose it again.
+    for (const inputs of [
+      { ...OK, degradationMode: 'constrained' as const },
+      { ...OK, degradationMode: 'halted' as const },
+      { ...OK, killSwitch: 'unknown' as const },
+      { ...OK, trustStackHealthy: false },
+    ]) {
+      const d = evaluate(compiled, proposal('legal.statement'), inputs);
+      expect(d).toMatchObject({ lane: 'prohibited', decidedBy: 'contract', rulesFired: expect.arrayContaining(['legal.statement.lane']) });
+      expect(d.rulesFired[0]).toBe('legal.statement.lane');
+      expect(d.retryLater).toBeUndefined();
+    }
+    // Alone, the passing one still says so.
+    expect(evaluate(compiled, refund(480), { ...OK, degradationMode: 'constrained' }).retryLater).toBe(true);
   });
 
   it('an unknown trust-stack health fails risky actions closed', () => {

@@ -451,13 +451,17 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
 
   let lane: Lane = 'autonomous';
   for (const d of demands) if (STRICT[d.lane] > STRICT[lane]) lane = d.lane;
+  // The decider: by precedence among the demands of the lane, a lasting one before one that passes (`retryLater`). A
+  // legal statement refused for good is not "propose it again later" because the mode is constrained too (red team,
+  // 2026-12-05): an agent told to retry would propose a forbidden action again and again.
   let decider = demands[0];
-  find: for (const by of PRECEDENCE)
-    for (const d of demands)
-      if (d.by === by && d.lane === lane) {
-        decider = d;
-        break find;
-      }
+  find: for (const passing of [false, true])
+    for (const by of PRECEDENCE)
+      for (const d of demands)
+        if (d.by === by && d.lane === lane && Boolean(d.retryLater) === passing) {
+          decider = d;
+          break find;
+        }
   // The decider first, then the other demands in order (the contract's own is already there): each put in front,
   // last one first, so no array is built for the order.
   const putFirst = (d: (typeof demands)[number]) => {
