@@ -91,6 +91,14 @@ describe("the OpenAPI document of the embedded process (every service's routes)"
     });
     expect(Object.keys(op.responses)).toEqual(['202', '400', '401', '403', '409', '413', '415', '429', '503']);
     expect(op.parameters).toEqual([expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false })]);
+    // A 429 says when to try again, as the 503 does (agent developer probe, 2026-12-05).
+    expect(op.responses['429']).toMatchObject({ headers: { 'Retry-After': { schema: { type: 'integer' } } } });
+  });
+
+  it("documents an action's lane as null until it is decided (agent developer probe, 2026-12-05)", () => {
+    const validate = documentedResponse(doc, 'GET', '/v1/actions/{id}', 200);
+    expect(validate({ actionId: 'a-1', status: 'proposed', lane: null, timeline: [] })).toBe(true);
+    expect(validate({ actionId: 'a-1', status: 'proposed', lane: 7, timeline: [] })).toBe(false);
   });
 
   it('answers successful calls in the shapes it documents', async () => {

@@ -36,7 +36,11 @@ describe('a review item is read by the reviewers who may work it, not by every r
       parameters: { amount: 480, currency: 'EUR', reason: 'lost' },
     });
 
-    expect((await call('GET', `${running.url}/v1/reviews/${refund}`, undefined, token('finance-only'))).status).toBe(200);
+    const one = await call('GET', `${running.url}/v1/reviews/${refund}`, undefined, token('finance-only'));
+    expect(one.status).toBe(200);
+    // The list gives each item as reading it does, with the digest a decision names (agent developer probe, 2026-12-05).
+    const inList = ((await call('GET', `${running.url}/v1/reviews`, undefined, token('finance-only'))).body as { items: Array<{ actionId: string }> }).items;
+    expect(inList.find((i) => i.actionId === refund)).toEqual(one.body);
     const refused = await call('GET', `${running.url}/v1/reviews/${emailChange}`, undefined, token('finance-only'));
     expect(refused).toMatchObject({ status: 403, body: { message: 'reading this action requires one of the roles: security' } });
     expect(JSON.stringify(refused.body)).not.toContain('customer-9');

@@ -212,7 +212,10 @@ export class CountersignClient {
       // Retry-After fits within maxBackoffMs; a longer wait is the caller's to plan (RateLimitedError says how long).
       const rateWait = res.status === 429 ? (parseRetryAfter(res.headers.get('retry-after')) ?? Infinity) * 1000 : Infinity;
       if (rateWait <= this.maxBackoffMs && attempt < this.retries) {
-        await sleep(rateWait, init.signal);
+        // Never before the server said, never sooner than the backoff's own step, and spread a little (up to a quarter
+        // more, within the cap), so that many callers told the same second do not all come back in it.
+        const wait = Math.max(rateWait, this.backoff(attempt));
+        await sleep(Math.min(this.maxBackoffMs, wait * (1 + Math.random() / 4)), init.signal);
         continue;
       }
       throw errorFor(res.status, messageOf(json, text, res.status), res.headers.get('retry-after'));

@@ -50,7 +50,7 @@ export class ActionsController {
             description:
               'where the action is: proposed, autonomous, in_review, prohibited, approved, rejected, expired, revised, held, executed, failed, refused, or outcome_unknown (not final: the executor cannot tell yet whether it took effect and settles it as executed or failed; never propose it again meanwhile)',
           },
-          lane: { type: 'string' },
+          lane: { type: ['string', 'null'], description: 'autonomous, review or prohibited; null until the policy engine has decided' },
           reasonCode: {
             type: 'string',
             description:

@@ -72,7 +72,8 @@ export class ReviewsController {
     const n = integerQuery('limit', limit, 50, { min: 1, max: 500 });
     // Only the items the caller may work (a role they hold, or none named), as reading one item and the inbox do:
     // filtered in the store, so a backlog of other roles' items ahead of theirs hides none of them.
-    return { items: (await this.items.pending(n, req.principal!.roles)).map(publicItem) };
+    // Each as `GET /v1/reviews/{id}` answers it, with the digest a decision names (`shownDigest`): no second read per item.
+    return { items: (await this.items.pending(n, req.principal!.roles)).map((item) => ({ ...publicItem(item), shownDigest: shownDigest(shownView(item)) })) };
   }
 
   /**

@@ -150,7 +150,9 @@ function complete(op: Operation, method: string, { controller, handler }: Handle
     const before = (responses['400'] as { description?: string } | undefined)?.description ?? errors[400];
     responses['400'] = refusal(both(before, ...ids));
   }
-  for (const [code, description] of Object.entries(errors)) responses[code] ??= refusal(description);
+  // Every 429 of the platform says when to try again (`Retry-After`, whole seconds).
+  for (const [code, description] of Object.entries(errors))
+    responses[code] ??= refusal(description, code === '429' ? { 'Retry-After': 'seconds to wait before trying again' } : undefined);
   if (doc.unavailable !== false) {
     responses['503'] = refusal(both('a dependency (bus, database, flags) is unavailable: retry after `Retry-After` seconds', errors[503]), {
       'Retry-After': `seconds to wait (${RETRY_AFTER_SECONDS})`,
