@@ -75,7 +75,15 @@ describe('AuditChainService on PostgreSQL: what its load finds is recorded in th
       out: (l) => out.push(l),
       err: (l) => err.push(l),
     });
-    expect({ code, out }).toEqual({ code: 0, out: [expect.stringMatching(/^verified: 5 entries, 2 signed heads, root [0-9a-f]{64}$/)] });
+    // The verdict names the entry adopted unsigned (ADR 0005, addendum of 2026-12-05).
+    expect({ code, out }).toEqual({
+      code: 0,
+      out: [
+        expect.stringMatching(
+          /^verified: 5 entries, 2 signed heads, root [0-9a-f]{64}; 1 entry \(2\) adopted unsigned after an unclean stop: no signature vouches the writer wrote it \(stderr\)$/,
+        ),
+      ],
+    });
     expect(err).toContain('  entry 3 (unsigned-tail): entries 2..2 were past every signed head when the writer started, and were adopted as they were');
   });
 });
