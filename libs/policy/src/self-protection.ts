@@ -86,6 +86,10 @@ const TABLE_SINGLE = COUNTERSIGN_TABLES.filter((t) => !t.includes('_'));
 const SQL_BEFORE_TABLE = 'from|into|update|table|tables|truncate|join|only|exists|references|on|using|lock|copy|analyze|vacuum|cluster|reindex';
 const TABLES = new RegExp(`_(${TABLE_WORDS.join('|')})_` + (TABLE_SINGLE.length ? `|_(${SQL_BEFORE_TABLE})_([a-z0-9]+_)?(${TABLE_SINGLE.join('|')})_` : ''));
 const TABLE_AS_TARGET = new RegExp(`^_(table_)?([a-z0-9]+_)?(${COUNTERSIGN_TABLES.join('|')})_$`);
+// A target that could read as one of the tables: a word of one (`review`, `card`, `canaries`…), or anything normalising
+// could turn into one. Most targets (`order-77`) are not, and are not normalised (it runs on every decision).
+const MAYBE_TABLE = new RegExp(`[^\\x00-\\x7f]|%|&|\\\\|${[...new Set(COUNTERSIGN_TABLES.flatMap((t) => t.split('_')))].join('|')}`, 'i');
+const tableAsTarget = (target: string) => MAYBE_TABLE.test(target) && TABLE_AS_TARGET.test(normaliseName(target));
 
 /**
  * SQL that builds what it runs at run time: a `DO` block (its body is code), `EXECUTE` of a string, an expression or a
@@ -233,7 +237,7 @@ const SQL_STATEMENT =
 /** Countersign's tables named, or SQL built at run time, in text shaped like a statement. */
 function sqlAsset(text: string): ProtectedAsset | undefined {
   const decoded = text.includes('&') || text.includes('\\') ? readable(text) : text;
-  if (!SQL_STATEMENT.test(decoded) && !SQL_STATEMENT.test(text)) return undefined;
+  if (!SQL_STATEMENT.test(decoded) && (decoded === text || !SQL_STATEMENT.test(text))) return undefined;
   if (TABLES.test(normaliseName(text))) return 'tables';
   return buildsSqlAtRunTime(text) ? RUN_TIME_SQL : undefined;
 }
@@ -267,7 +271,7 @@ function firstIn(value: unknown): ProtectedAsset | undefined {
 export function protectedAssetOf(target: unknown, parameters: unknown, scanParameters: boolean): ProtectedAsset | undefined {
   if (typeof target === 'string') {
     // A target that is one of Countersign's tables (`review_items`, `table:canaries`), or a statement naming one.
-    const hit = match(target, IN_TARGET) ?? match(target, IN_ANY) ?? (TABLE_AS_TARGET.test(normaliseName(target)) ? 'tables' : sqlAsset(target));
+    const hit = match(target, IN_TARGET) ?? match(target, IN_ANY) ?? (tableAsTarget(target) ? 'tables' : sqlAsset(target));
     if (hit) return hit;
   }
   return scanParameters ? firstIn(parameters) : undefined;
