@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,47 +6,22 @@ import pino from 'pino';
 import { call, eventually } from '@countersign/testing';
 import { startEmbedded } from './embedded';
 import { StartRefusedError } from './home/start-checks';
+import { MainRun, startMain } from './testing/main-process';
 
 // real: the embedded mode's main as an operator starts it (a Node process), startEmbedded in this process, its database
 // (PGlite) and files in a temporary COUNTERSIGN_HOME; fake: nothing.
 // Red team, 2026-12-05: a used home that lost a part (db/, a key, audit/) started anew without a word, and some refusals
 // printed a stack trace instead of one line naming the file.
-const root = join(__dirname, '../../..');
 jest.setTimeout(240_000);
 const scratch = () => mkdtempSync(join(tmpdir(), 'embedded-home-'));
 const quiet = () => pino({ level: 'silent' });
 const example = (f: string) => JSON.parse(readFileSync(join(__dirname, '../examples', f), 'utf8'));
 
-interface Run {
-  code: number | null;
-  output: string;
-}
-
-/** Starts the main on `home` and returns what it printed when it exits (or, once it printed `stopOn`, after a SIGTERM). */
-function start(home: string, stopOn?: RegExp): Promise<Run> {
-  const child = spawn(process.execPath, ['-r', './tools/register.js', 'apps/embedded/src/main.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', COUNTERSIGN_HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const collect = (d: Buffer) => {
-    output += d;
-    if (stopOn?.test(output)) child.kill('SIGTERM');
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  return new Promise((resolve) =>
-    child.once('exit', (code) => {
-      clearTimeout(guard);
-      resolve({ code, output });
-    }),
-  );
-}
+/** Starts the main (`startMain`) and returns what it printed when it exits. */
+const start = (home: string, stopOn?: RegExp) => startMain({ COUNTERSIGN_HOME: home }, stopOn);
 
 /** A refusal: exit 1 and exactly this one line, no stack trace. */
-const refused = (run: Run, line: string) => {
+const refused = (run: MainRun, line: string) => {
   expect(run.output.trimEnd().split('\n')).toEqual([`countersign (embedded) could not start: ${line}`]);
   expect(run.code).toBe(1);
 };

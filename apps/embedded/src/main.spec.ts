@@ -1,48 +1,21 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@countersign/testing';
+import { MainRun, startMain } from './testing/main-process';
 
 // real: the embedded mode's main as an operator starts it (a Node process, its settings in the environment), the file
 // system and TCP on this machine; fake: nothing.
-const root = join(__dirname, '../../..');
 // Up to four processes start at once on a machine of two cores shared with other work.
 jest.setTimeout(120_000);
 const scratch = () => mkdtempSync(join(tmpdir(), 'embedded-main-'));
 
-interface Run {
-  code: number | null;
-  output: string;
-}
-
-/** Starts the main with `env` and returns what it printed when it exits (or the banner's process, stopped with SIGTERM). */
-function start(env: Record<string, string>, stopOn?: RegExp): Promise<Run> {
-  const child = spawn(process.execPath, ['-r', './tools/register.js', 'apps/embedded/src/main.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const collect = (d: Buffer) => {
-    output += d;
-    if (stopOn?.test(output)) child.kill('SIGTERM');
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  // A process that hangs (red team: COUNTERSIGN_HOME=/proc/x printed nothing, for ever) fails the test instead of the run.
-  const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
-  return new Promise((resolve) =>
-    child.once('exit', (code) => {
-      clearTimeout(guard);
-      resolve({ code, output });
-    }),
-  );
-}
+/** Starts the main (`startMain`) and returns what it printed when it exits. */
+const start = (env: Record<string, string>, stopOn?: RegExp) => startMain(env, stopOn, 90_000);
 
 /** A refusal: exit 1 and exactly one line, no stack trace. */
-const refused = (run: Run, line: string | RegExp) => {
+const refused = (run: MainRun, line: string | RegExp) => {
   expect(run.code).toBe(1);
   expect(run.output.trimEnd().split('\n')).toHaveLength(1);
   expect(run.output).toMatch(line);
