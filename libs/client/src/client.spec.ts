@@ -86,6 +86,28 @@ describe('CountersignClient', () => {
     expect(seen.at(-1)!.headers['idempotency-key']).toBe(error.idempotencyKey);
   });
 
+  it('retries a gateway’s 502 and 504 under the same key, and gives up with UnavailableError naming the status', async () => {
+    let n = 0;
+    answer = (_req, res) => {
+      n += 1;
+      // A proxy in front of the API: an HTML page, not Countersign's JSON.
+      if (n === 1) return (res.writeHead(502, { 'Content-Type': 'text/html' }), res.end('<html><body>502 Bad Gateway</body></html>'));
+      if (n === 2) return (res.writeHead(504, { 'Content-Type': 'text/html' }), res.end('<html><body>504 Gateway Time-out</body></html>'));
+      json(res, 202, { actionId: 'a-1', status: 'proposed' });
+    };
+    const result = await client.propose(proposal);
+    expect(result).toMatchObject({ actionId: 'a-1' });
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen.map((s) => s.headers['idempotency-key']))).toEqual(new Set([result.idempotencyKey]));
+
+    seen = [];
+    answer = (_req, res) => (res.writeHead(504, { 'Content-Type': 'text/html' }), res.end('<html>504 Gateway Time-out</html>'));
+    const error = await client.propose(proposal).catch((e) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(error).toMatchObject({ status: 504, idempotencyKey: seen[0].headers['idempotency-key'] });
+    expect(seen).toHaveLength(5);
+  });
+
   it('retries, under the same key, an answer whose body breaks off, as a lost connection', async () => {
     let n = 0;
     answer = (_req, res) => {

@@ -14,7 +14,7 @@ export interface CountersignClientOptions {
   fetch?: typeof fetch;
   /** HTTPS with a private PKI: the root(s) to trust (PEM) for an `https:` base URL, instead of the system's (not with `fetch`). */
   tls?: TlsTrust;
-  /** How many times a 503, a lost connection or a 429 with a short `Retry-After` is retried (default 4). */
+  /** How many times a 503 (or a gateway's 502 or 504), a lost connection or a 429 with a short `Retry-After` is retried (default 4). */
   retries?: number;
   /** The first pause between retries, doubled each time with jitter (default 250 ms)… */
   backoffMs?: number;
@@ -148,7 +148,7 @@ export class CountersignClient {
   }
 
   /**
-   * One call, retried on 503, on a lost connection and on a 429 whose `Retry-After` is within `maxBackoffMs` (the same
+   * One call, retried on 503 (and a gateway's 502 or 504), on a lost connection and on a 429 whose `Retry-After` is within `maxBackoffMs` (the same
    * headers, so the same Idempotency-Key). Each try ends
    * after `requestTimeoutMs` (plus `holdMs`, a long poll's wait) as a lost connection. Redirects are not followed: the
    * API never redirects, so one is an answer from something else, and the token is not sent on to it.
@@ -203,7 +203,9 @@ export class CountersignClient {
           throw new UnexpectedAnswerError(502, `${method} ${path} answered ${res.status} with a body that is not JSON: not Countersign's answer`);
         return json;
       }
-      if (res.status === 503 && attempt < this.retries) {
+      // 503 is the server's own "not now"; 502 and 504 are a proxy's or load balancer's word that the server did not
+      // answer in time or at all: each is retried under the same headers, so the same Idempotency-Key.
+      if (GATEWAY_STATUSES.has(res.status) && attempt < this.retries) {
         const asked = (parseRetryAfter(res.headers.get('retry-after')) ?? 0) * 1000;
         await sleep(Math.min(this.maxBackoffMs, Math.max(asked, this.backoff(attempt))), init.signal);
         continue;
@@ -236,6 +238,9 @@ function timedOut(actionId: string, waitFor: 'decision' | 'final', timeoutMs: nu
       : '';
   return new DecisionTimeoutError(`action ${actionId} not ${waitFor === 'decision' ? 'decided' : 'final'} within ${timeoutMs} ms${settling}`, last);
 }
+
+/** Statuses that say the server is away for now, not that the request was wrong: retried with backoff. */
+const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
 
 /** A duration option: a finite number of milliseconds, at least 0 (a fractional one is rounded up where it must be whole). */
 function milliseconds(name: string, value: number): number {

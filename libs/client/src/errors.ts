@@ -37,7 +37,10 @@ export class RateLimitedError extends CountersignError {
     super(429, message);
   }
 }
-/** 503 (or no connection) after every retry: the server or one of its dependencies is away; retry later. */
+/**
+ * 503, a gateway's 502 or 504, or no connection, after every retry: the server or one of its dependencies is away; retry
+ * later (a proposal under the same Idempotency-Key, `idempotencyKey` says which).
+ */
 export class UnavailableError extends CountersignError {}
 /**
  * 502: an answer that is not Countersign's (a redirect, or a success whose body is not what the API answers): a proxy
@@ -74,7 +77,9 @@ export function errorFor(status: number, message: string, retryAfter: string | n
       return new PayloadTooLargeError(status, message);
     case 429:
       return new RateLimitedError(message, parseRetryAfter(retryAfter));
+    case 502:
     case 503:
+    case 504:
       return new UnavailableError(status, message);
     default:
       return new CountersignError(status, message);
