@@ -37,6 +37,7 @@ import {
 import type { EmbeddedDatabase } from '@countersign/storage';
 import { openHomeDatabase } from './home/home-database';
 import { HomeLock } from './home/home-lock';
+import { HOME_PRINCIPALS } from './home/home-principals';
 import { HomeKeys, readHomeKeys } from './home/home-keys';
 import { inspectHome, MANIFEST_FILE, recordHome } from './home/home-manifest';
 import { embeddedFlagsReadiness, registerFlagsLoadedGauge } from './home/flags-readiness';
@@ -132,7 +133,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   const reviewContract = RunningContract.fromFile(contractPath);
 
   const tokensFile = join(home, 'tokens.json');
-  if (!existsSync(tokensFile)) writeTokens(home);
+  if (!existsSync(tokensFile)) writeTokens(home, HOME_PRINCIPALS);
   // The stand-in target has a token of its own (tokens/sink), known only to the connector and the user.
   const sink = (() => {
     try {

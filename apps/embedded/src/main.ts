@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -66,6 +67,12 @@ void (async () => {
         `  npm run countersign -- audit verify --file ${rel(join(running.home, 'audit', 'audit.jsonl'))} --keys ${rel(join(running.home, 'audit', 'keys'))} --trust ${running.auditKey.fingerprint}`,
         `  (the fingerprint is this home's tree-head key: keep it, and the --head the command prints, outside this machine)`,
         `Kill switches and autonomy: edit ${rel(running.flagsFile)} (watched).`,
+        ...(existsSync(join(running.home, 'tokens', 'scenarios'))
+          ? [
+              'The example traffic (the shared scenarios: each proposal’s lane beside the one it expects):',
+              `  npm run -s countersign -- scenarios --url ${running.url} --token-file ${rel(join(running.home, 'tokens', 'scenarios'))}${tls ? ' --ca <your root.pem>' : ''}`,
+            ]
+          : []),
         `Prometheus metrics: GET ${running.url}/metrics with tokens/metrics (the metrics role).`,
         '',
       ].join('\n'),

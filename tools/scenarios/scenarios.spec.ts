@@ -1,0 +1,40 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runScenariosCli } from './scenarios';
+
+// real: the CLI's argument and file reading; a run against a live instance is in apps/embedded/src/scenarios.spec.ts.
+describe('countersign scenarios: what it refuses before it sends anything', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'countersign-scenarios-cli-'));
+  const token = join(dir, 'token');
+  writeFileSync(token, 'cs_scenarios_x');
+  let stderr: string;
+  const write = process.stderr.write.bind(process.stderr);
+  beforeEach(() => {
+    stderr = '';
+    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+  });
+  afterEach(() => (process.stderr.write = write));
+
+  it.each([
+    ['a file that is not there', [join(dir, 'nope.jsonl'), '--token-file', token], /cannot read .*nope\.jsonl: no such file/],
+    [
+      'a line that is not JSON',
+      [(writeFileSync(join(dir, 'bad.jsonl'), '{"proposal": {}}\n{oops\n'), join(dir, 'bad.jsonl')), '--token-file', token],
+      /bad\.jsonl:2: not JSON/,
+    ],
+    [
+      'a row without a proposal',
+      [(writeFileSync(join(dir, 'row.jsonl'), '{"expectedLane": "review"}\n'), join(dir, 'row.jsonl')), '--token-file', token],
+      /row\.jsonl:1: a row is/,
+    ],
+    ['no token', ['--token-file', join(dir, 'missing')], /no token at .*missing: a home made before 2026-12-05 has no tokens\/scenarios/],
+    ['a timeout that is not a number', ['--timeout-ms', 'soon'], /--timeout-ms must be a whole number/],
+    ['an unknown option', ['--urll', 'x'], /Unknown option '--urll'/],
+  ])('%s: exit 2 with the reason, nothing sent', async (_name, args, message) => {
+    const lines: string[] = [];
+    expect(await runScenariosCli(args as string[], (l) => lines.push(l))).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(lines).toEqual([]);
+  });
+});
