@@ -268,8 +268,16 @@ describe('Countersign end to end on the real stack', () => {
     const asDana = { proposer: { agentId: 'dana', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' } };
     const id = await submit(proposal('support.refund', `order-${newId()}`, { amount: 700, currency: 'EUR', reason: 'late' }, asDana), stack.tokens.dana);
     await waitStatus(id, 'in_review', stack.tokens.dana);
-    // Another agent's token does not read dana's action.
-    expect((await call('GET', `${api()}/v1/actions/${id}`, undefined, stack.tokens.agent2)).status).toBe(403);
+    // Another agent's token does not read dana's action: to it, the action is not there (the answer to an id no one
+    // proposed, so it cannot tell real actions from canaries), and the attempt is audited.
+    const theirs = await call('GET', `${api()}/v1/actions/${id}`, undefined, stack.tokens.agent2);
+    const nobody = await call('GET', `${api()}/v1/actions/no-such-action`, undefined, stack.tokens.agent2);
+    expect([theirs.status, theirs.body.message]).toEqual([404, `no action ${id}`]);
+    expect({ ...theirs.body, message: '' }).toEqual({ ...nobody.body, message: '' });
+    await eventually(async () => {
+      const entries = await audit(`actor=ops-copilot&type=${TOPICS.requestRejected}`);
+      expect(entries.some((e) => (e.data as { path: string }).path.includes(id))).toBe(true);
+    });
     await eventually(async () => expect((await call('GET', `${stack.urls['review-queue']}/v1/reviews/${id}`, undefined, stack.tokens.dana)).status).toBe(200));
     const self = await call('POST', `${stack.urls['review-queue']}/v1/reviews/${id}/approve`, { reason: 'trust me' }, stack.tokens.dana);
     expect(self.status).toBe(403);

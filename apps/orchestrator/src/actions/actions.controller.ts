@@ -1,4 +1,4 @@
-import { BadRequestException, Controller, ForbiddenException, Get, Inject, Optional, Param, Query, Req } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Inject, NotFoundException, Optional, Param, Query, Req } from '@nestjs/common';
 import { maskText } from '@countersign/guardrails';
 import { ApiRoute, AuthenticatedRequest, IdentifierParam, mayProposeAs, NotFoundAnswer, Principal, Roles } from '@countersign/nest';
 import { TOPICS } from '@countersign/contracts';
@@ -71,8 +71,8 @@ export class ActionsController {
     },
     errors: {
       400: 'a bad `waitFor` or `timeoutMs`',
-      403: "an agent's token asking for another agent's action; a principal without the role agent, auditor or admin (a reviewer reads the review card)",
-      404: 'no action with this id (yet)',
+      403: 'a principal without the role agent, auditor or admin (a reviewer reads the review card)',
+      404: "no action with this id (yet), or, to an agent's token, another agent's action (the same answer)",
     },
   })
   @Get(':id')
@@ -103,7 +103,6 @@ export class ActionsController {
     for (;;) {
       const read = await this.views.timeline(id);
       const access = accessOf(req.principal!, read);
-      if (typeof access === 'object') throw new ForbiddenException(`action ${id}: ${access.refused}`);
       const entries = access === 'read' ? read : [];
       const view = entries.length ? summarise(entries) : undefined;
       const left = deadline - Date.now();
@@ -111,7 +110,10 @@ export class ActionsController {
       const gone = (req as { socket?: { destroyed?: boolean } }).socket?.destroyed === true;
       if ((view && wait && reached(view.status, wait.waitFor)) || !wait || left <= 0 || this.changes.closing || gone) {
         // A normal answer, not a refusal: a client polls its action before the view has caught up.
-        if (!view) throw new NotFoundAnswer(`no action ${id}`);
+        // Another agent's action is answered as no action, after the same wait (red team, 2026-12-05: a 403 for a real
+        // action beside a 404 for a canary told a reviewer holding an agent's token which items were canaries); unlike
+        // an id not known yet, it is audited as a refusal.
+        if (!view) throw access === 'others' ? new NotFoundException(`no action ${id}`) : new NotFoundAnswer(`no action ${id}`);
         const waiting = outcomeWaiting(view) ?? this.flagHealth?.waiting(view.status);
         return { actionId: id, ...view, ...(waiting && { waiting }) };
       }
@@ -127,17 +129,18 @@ const READ_ALL_ROLES = new Set(['auditor', 'admin']);
 /**
  * Whether `principal` (an agent, an auditor or an admin: the route's roles) may read the action with these entries:
  * - an auditor or an admin, every action;
- * - an agent's token, the actions proposed as one of its agent ids.
+ * - an agent's token, the actions proposed as one of its agent ids; another agent's are `others`, answered as an id
+ *   not known (the same 404, after the same wait), so that a token learns nothing of actions that are not its own.
  * Without the proposal entry yet (the decision's event came first) an agent's token cannot be told whose the action is:
  * `unknown`, answered as not there yet (the long poll waits).
  */
-function accessOf(principal: Principal, entries: TimelineEntry[]): 'read' | 'unknown' | { refused: string } {
+function accessOf(principal: Principal, entries: TimelineEntry[]): 'read' | 'unknown' | 'others' {
   if (principal.roles.some((r) => READ_ALL_ROLES.has(r))) return 'read';
   const proposed = entries.find((e) => e.type === TOPICS.actionProposed);
   // Entries recorded before the proposer was kept name the proposing principal as their (masked) actor.
   const own = proposed && (proposed.proposer !== undefined ? mayProposeAs(principal, proposed.proposer) : proposed.actor === maskText(principal.id));
   if (own) return 'read';
-  return proposed ? { refused: 'it was proposed by another agent' } : 'unknown';
+  return proposed ? 'others' : 'unknown';
 }
 
 function parseWait(waitFor: string | undefined, timeoutMs: string | undefined): { waitFor: WaitFor; timeoutMs: number } | undefined {

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { BadRequestException, ForbiddenException, NotFoundException } from '@nestjs/common';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { AuthenticatedRequest, Principal, requiredRoles } from '@countersign/nest';
+import { AuthenticatedRequest, NotFoundAnswer, Principal, requiredRoles } from '@countersign/nest';
 import { eventually, sealTestDecision, sealTestOutcome, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
 import { ActionChanges, LONG_POLLS_PER_PRINCIPAL } from './action-changes';
 import { OUTCOME_BEING_RECONCILED } from './action-status';
@@ -194,15 +194,24 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
   });
 
   describe('who reads an action', () => {
-    it("an agent's token reads the actions proposed as its own agent ids, and is refused (403) another agent's", async () => {
+    it("an agent's token reads the actions proposed as its own agent ids, and another agent's is no action to it (404, audited)", async () => {
       const { views, controller } = setup();
       await views.record('mine', proposedBy('mine', 'support-copilot'));
       await views.record('theirs', proposedBy('theirs', 'ops-copilot'));
       const agent = as({ id: 'support-token', agentIds: ['support-copilot', 'support-backup'] });
       await expect(controller.get('mine', agent)).resolves.toMatchObject({ actionId: 'mine', status: 'proposed' });
-      await expect(controller.get('theirs', agent)).rejects.toThrow(new ForbiddenException('action theirs: it was proposed by another agent'));
-      // Also while it waits: the long poll is refused at once, not after its timeout.
-      await expect(controller.get('theirs', agent, 'final', '30000')).rejects.toThrow(ForbiddenException);
+      // The same answer as an id no one proposed (red team, 2026-12-05: 403 beside 404 told real actions from canaries),
+      // but a NotFoundException the rejection filter audits, where an id not known yet is a NotFoundAnswer it does not.
+      const theirs = await controller.get('theirs', agent).catch((e) => e);
+      const unknown = await controller.get('nobody-proposed-it', agent).catch((e) => e);
+      expect(theirs).toBeInstanceOf(NotFoundException);
+      expect(theirs).not.toBeInstanceOf(NotFoundAnswer);
+      expect(unknown).toBeInstanceOf(NotFoundAnswer);
+      expect(theirs.getResponse()).toEqual({ ...unknown.getResponse(), message: 'no action theirs' });
+      // Also while it waits: the long poll waits as for an unknown id, and then answers the same.
+      const started = Date.now();
+      await expect(controller.get('theirs', agent, 'final', '300')).rejects.toThrow(new NotFoundException('no action theirs'));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
       // A token without agent ids proposes (and reads) as its own id.
       await expect(controller.get('theirs', as({ id: 'ops-copilot' }))).resolves.toMatchObject({ actionId: 'theirs' });
     });
@@ -249,7 +258,7 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
       const { views, controller } = setup();
       await views.record('old', proposedBy('old', undefined, 'support-copilot'));
       await expect(controller.get('old', as({ id: 'support-copilot' }))).resolves.toMatchObject({ actionId: 'old' });
-      await expect(controller.get('old', as({ id: 'ops-copilot' }))).rejects.toThrow(ForbiddenException);
+      await expect(controller.get('old', as({ id: 'ops-copilot' }))).rejects.toThrow(new NotFoundException('no action old'));
     });
 
     it('the view consumer keeps the agent id a proposal (or its revision) was proposed as', async () => {
