@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { BadRequestException, ForbiddenException, NotFoundException } from '@nestjs/common';
+import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { AuthenticatedRequest, NotFoundAnswer, Principal, requiredRoles } from '@countersign/nest';
 import { eventually, sealTestDecision, sealTestOutcome, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
