@@ -167,6 +167,22 @@ export function limitKey(s: string): string {
   return bare === '' ? canonical : bare;
 }
 
+/** An id of letters and then a number, nothing else (`limitKey`'s spelling): `order77`, `ord77`, `cust42`. */
+const NAMED_NUMBER = /^\p{L}+(\p{N}+)$/u;
+
+/**
+ * The order or customer an aggregate limit counts under: `limitKey`, and an id that is a word and a number counted by
+ * its number, so that the word naming the kind of thing is no part of it: `order-77`, `ord-77`, `#77`, `77` and
+ * `ORDER 077` are one order (red team, 2026-12-05: each spelling had a budget of its own, so two refunds a day per
+ * order became two per spelling). Within one tenant and one limit, two ids that share a number then share a budget:
+ * stricter, never looser. Not for tenants: `acme2` and `beta2` stay two tenants (a shared budget there would let one
+ * tenant spend another's).
+ */
+export function subjectKey(s: string): string {
+  const key = limitKey(s);
+  return key.match(NAMED_NUMBER)?.[1] ?? key;
+}
+
 /** `canonicalText` for strings; any other value as it is. */
 export const canonicalValue = (v: unknown): unknown => (typeof v === 'string' ? canonicalText(v) : v);
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { limitKey } from './canonical';
+import { limitKey, subjectKey } from './canonical';
 import { loadContractFile, parseContract } from './contract';
 import { compileContract, DecisionInputs, evaluate, ProposalInput } from './evaluate';
 import { InMemoryRateLimiter } from './in-memory-rate-limiter';
@@ -147,6 +147,31 @@ describe('aggregate limits', () => {
     const byCustomer = [];
     for (const [i, c] of customers.entries()) byCustomer.push((await decide(limiter, refund(`order-q${i}`, 10, 'EUR', c), `q-${i}`)).lane);
     expect(byCustomer).toEqual([...Array(5).fill('autonomous'), 'review']);
+  });
+
+  it('counts one order under every word naming its kind, and none (red team, 2026-12-05: order-77, ord-77, #77 and 77 were four budgets)', async () => {
+    const limiter = new InMemoryRateLimiter();
+    const orders = ['order-77', 'ord-77', '#77', '77', 'ORDER 077', 'o77', 'Bestellung-77'];
+    const lanes = [];
+    for (const [i, order] of orders.entries()) lanes.push((await decide(limiter, refund(order, 10), `w-${i}`)).lane);
+    expect(lanes).toEqual(['autonomous', 'autonomous', ...Array(orders.length - 2).fill('review')]);
+    // Another number is another order; an id that is more than a word and a number keeps its letters.
+    expect((await decide(limiter, refund('order-78', 10), 'w-78')).lane).toBe('autonomous');
+    expect(subjectKey('order-77a')).not.toBe(subjectKey('order-77'));
+    expect(subjectKey('order-t0')).not.toBe(subjectKey('order-t1'));
+    // Customers too: cust-42 and customer-42 are one customer.
+    const customers = ['cust-42', 'customer-42', 'CUSTOMER_042', '42', 'c42', 'kunde-42'];
+    const byCustomer = [];
+    for (const [i, c] of customers.entries()) byCustomer.push((await decide(limiter, refund(`order-k${i}`, 10, 'EUR', c), `k-${i}`)).lane);
+    expect(byCustomer).toEqual([...Array(5).fill('autonomous'), 'review']);
+  });
+
+  it('keeps tenants that share a number apart: one tenant never spends another’s budget', async () => {
+    const limiter = new InMemoryRateLimiter();
+    const as = (tenant: string): ProposalInput => ({ ...refund('order-5', 10), tenant });
+    for (let i = 0; i < 2; i++) await decide(limiter, as('acme2'), `a2-${i}`);
+    expect((await decide(limiter, as('acme2'), 'a2-2')).lane).toBe('review');
+    expect((await decide(limiter, as('beta2'), 'b2-0')).lane).toBe('autonomous');
   });
 
   it('keeps ids made of separators alone apart from one another, and ids that differ in letters or digits apart', () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { limitKey } from './canonical';
+import { limitKey, subjectKey } from './canonical';
 import { readPath } from './conditions';
 import type { LoadedContract } from './contract';
 import type { CompiledContract, ProposalInput } from './evaluate';
@@ -74,12 +74,12 @@ export function namedSubject(per: string, parameters: unknown): string | undefin
 /**
  * Who an aggregate limit counts under, within the proposal's tenant (one tenant's refunds to its `customer-42` never
  * use up another tenant's allowance for its own `customer-42`): the target, or the customer parameter the limit names
- * (a proposal without one counts under its target), in canonical spelling without separators (canonical.ts
- * `limitKey`: `ORDER-500`, `order‐500 `, `order_500` and `order.500` are one order). Hashed: a target may be an e-mail address, and Redis keeps no regulated data.
+ * (a proposal without one counts under its target), in canonical spelling without separators, and a word and a number
+ * by its number (canonical.ts `subjectKey`: `ORDER-500`, `order‐500 `, `order_500`, `ord.500` and `#500` are one order). Hashed: a target may be an e-mail address, and Redis keeps no regulated data.
  */
 function aggregateSubject(per: string, p: ProposalInput): string {
   const named = namedSubject(per, p.parameters);
-  const who = named !== undefined ? `customer:${limitKey(named)}` : `target:${limitKey(String(p.target))}`;
+  const who = named !== undefined ? `customer:${subjectKey(named)}` : `target:${subjectKey(String(p.target))}`;
   return createHash('sha256')
     .update(`tenant:${limitKey(String(p.tenant))}\n${who}`)
     .digest('base64url')
