@@ -167,6 +167,9 @@ describe('inbox sessions', () => {
     const session = await sessions.open(res, who);
     expect(() => sessions.checkCsrf(requestWith([]), session)).toThrow('CSRF');
     expect(() => sessions.checkCsrf(requestWith([], { 'x-csrf-token': 'x'.repeat(43) }), session)).toThrow('CSRF');
+    // Outside ASCII, as Node reads header bytes (latin1): the same number of characters, more bytes (red team, 2026-12-05: a 500).
+    expect(() => sessions.checkCsrf(requestWith([], { 'x-csrf-token': '\u00e9'.repeat(session.csrf.length) }), session)).toThrow('missing or wrong CSRF token');
+    expect(() => sessions.checkCsrf(requestWith([], { 'x-csrf-token': '\u00e9'.repeat(43) }), session)).toThrow('CSRF');
     expect(() => sessions.checkCsrf(requestWith([], { 'x-csrf-token': session.csrf, origin: 'http://evil.example' }), session)).toThrow('Origin');
     expect(() => sessions.checkCsrf(requestWith([], { 'x-csrf-token': session.csrf, origin: 'http://127.0.0.1:8082' }), session)).not.toThrow();
   });
