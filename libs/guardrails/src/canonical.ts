@@ -84,6 +84,7 @@ const DIGIT = /\p{Nd}/u;
  * - e-mail addresses spelled out (`jane (at) example (dot) com`, `jane.doe at example dot com`) written with `@` and `.`.
  */
 export function canonicalForm(text: string, reading: Reading = 'sent'): MappedText | undefined {
+  if (reading === 'visible') return visibleForm(text);
   if (!MAYBE_OBFUSCATED.test(text)) return undefined;
   const shown = reading === 'shown' && MARKUP.test(text);
   const characters = (/[^\x20-\x7e\u2026]/.test(text) && (NOT_CANONICAL.test(text) || text.normalize('NFKC') !== text)) || ESCAPED.test(text) || shown;
@@ -102,11 +103,77 @@ export function readableText(text: string): string | undefined {
 }
 
 /**
- * Which text a canonical form reads: the text as `sent` (markup is text: an attribute value is read like any other),
- * or as `shown` by a browser (markup removed: what tags split is joined). The detectors read both; a secret hidden in
- * one reading is found in the other.
+ * The text as a person sees it where it is shown: `readableText` without the content of elements a browser does not
+ * show (`display:none`, `hidden`, …; `hiddenRanges`), or `undefined` when the text has no such element.
  */
-export type Reading = 'sent' | 'shown';
+export function visibleText(text: string): string | undefined {
+  return visibleForm(text)?.text;
+}
+
+/**
+ * Which text a canonical form reads: the text as `sent` (markup is text: an attribute value is read like any other),
+ * as `shown` by a browser (markup removed: what tags split is joined), or as `visible` (shown, without the content of
+ * hidden elements: what they split is joined too). The detectors read every one; a secret hidden in one reading is
+ * found in another.
+ */
+export type Reading = 'sent' | 'shown' | 'visible';
+
+// What may hide an element's content: a word of one of the styles or attributes `HIDING` reads (a cheap test first).
+const MAYBE_HIDDEN = /display|visibility|hidden|font-size|opacity|mso-hide|height/i;
+// Styles and attributes that keep an element's content from being seen: `display:none`, `visibility:hidden`, the
+// `hidden` attribute (or class), a zero font size, opacity or height, Outlook's `mso-hide:all`. Read more widely than
+// a browser would (a class named `hidden` may show): the visible reading is one reading more, never one less.
+const HIDING =
+  /display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|(?<![\w-])hidden(?![\w-])|(?:font-size|opacity|(?:max-)?height)\s*:\s*0*(?:\.0*)?(?![.\d]*[1-9])(?=[\s;"'a-z%]|$)|mso-hide\s*:\s*all/i;
+// An opening tag with attributes (a hidden element has some).
+const OPENING_TAG = /<([a-zA-Z][a-zA-Z0-9-]{0,31})([\s/][^<>]{0,1024})>/g;
+// Elements without content: hiding one hides nothing but itself.
+const VOID_ELEMENTS = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr']);
+const TAGS_NAMED = new Map<string, RegExp>();
+
+/**
+ * The ranges `[from, to)` of `text` that a browser does not show: each element whose own tag hides it, from its opening
+ * tag to its closing one (nested elements of its name counted, so `<span hidden><span>x</span>y</span>` hides `y`
+ * too), or to the end of the text when it is never closed. Sorted, never overlapping; empty for most texts.
+ */
+export function hiddenRanges(text: string): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  if (!MARKUP.test(text) || !MAYBE_HIDDEN.test(text)) return ranges;
+  OPENING_TAG.lastIndex = 0;
+  for (let m = OPENING_TAG.exec(text); m; m = OPENING_TAG.exec(text)) {
+    if (!HIDING.test(m[2])) continue;
+    const name = m[1].toLowerCase();
+    const end = m.index + m[0].length;
+    const closed = VOID_ELEMENTS.has(name) || m[2].endsWith('/') ? end : closingEnd(text, name, end);
+    ranges.push([m.index, closed]);
+    OPENING_TAG.lastIndex = closed;
+  }
+  return ranges;
+}
+
+/** Where the element `name` opened before `from` ends: after its closing tag, counting the same elements within it. */
+function closingEnd(text: string, name: string, from: number): number {
+  let tags = TAGS_NAMED.get(name);
+  if (!tags) TAGS_NAMED.set(name, (tags = new RegExp(`<(/?)${name}(?![a-zA-Z0-9-])[^<>]{0,1024}>`, 'gi')));
+  tags.lastIndex = from;
+  let depth = 1;
+  for (let m = tags.exec(text); m; m = tags.exec(text)) {
+    if (m[1]) {
+      if (--depth === 0) return m.index + m[0].length;
+    } else if (!m[0].endsWith('/>')) depth++;
+  }
+  return text.length;
+}
+
+/** The visible reading's canonical form (`Reading`), or undefined when nothing in the text is hidden. */
+function visibleForm(text: string): MappedText | undefined {
+  const hidden = hiddenRanges(text);
+  if (!hidden.length) return undefined;
+  let mapped = canonicalCharacters(text, TOKEN_SHOWN, hidden);
+  const spelled = spelledEmailEdits(mapped.text);
+  if (spelled.length) mapped = splice(mapped, spelled);
+  return mapped;
+}
 
 function identity(text: string): MappedText {
   const lo = new Array<number>(text.length);
@@ -118,7 +185,7 @@ function identity(text: string): MappedText {
   return { text, lo, hi };
 }
 
-function canonicalCharacters(source: string, tokens: RegExp): MappedText {
+function canonicalCharacters(source: string, tokens: RegExp, hidden?: Array<[number, number]>): MappedText {
   let text = '';
   const lo: number[] = [];
   const hi: number[] = [];
@@ -148,8 +215,18 @@ function canonicalCharacters(source: string, tokens: RegExp): MappedText {
     }
   };
   tokens.lastIndex = 0;
+  let nextHidden = 0;
   for (let m = tokens.exec(source); m; m = tokens.exec(source)) {
     const from = m.index;
+    if (hidden) {
+      // A hidden element (`hiddenRanges`) reads as nothing: what it splits is joined, as a browser shows it. A range
+      // begins with a tag, and no token runs into a tag, so a token is wholly in a range or wholly out of it.
+      while (nextHidden < hidden.length && hidden[nextHidden][1] <= from) nextHidden++;
+      if (nextHidden < hidden.length && from >= hidden[nextHidden][0]) {
+        tokens.lastIndex = hidden[nextHidden][1];
+        continue;
+      }
+    }
     const to = from + m[0].length;
     const [token, ascii, tag, decimal, hexReference, u4, uBraced, x2, percent, named, semicolon, run] = m;
     const hex = hexReference ?? u4 ?? uBraced ?? x2 ?? percent;

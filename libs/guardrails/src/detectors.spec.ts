@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { cardNumberValid, findRegulatedData, regulatedKinds } from './detectors';
 import { maskDeep, maskText } from './masking';
 import { obfuscated, SECRETS as OBFUSCATABLE } from './testing/obfuscated';
+import { hiddenRanges } from './canonical';
 
 const SECRETS = [
   '4111.1111.1111.1111',
@@ -300,6 +301,27 @@ describe('detecting regulated data written to dodge the detectors', () => {
     const digest = 'ab4111111111111111cd';
     expect(regulatedKinds({ digest })).toEqual([]);
     expect(maskDeep({ digest, body: digest })).toEqual({ digest, body: 'ab[card …1111]cd' });
+  });
+
+  it('finds a card, an IBAN, a phone number or an e-mail address split by hidden elements, as a person sees it (red team, 2026-12-05)', () => {
+    const hidden: Array<[string, string]> = [
+      ['card 4111 1111<span style="display:none">-</span> 1111 1111', 'card'],
+      ['IBAN DE89 3704<span hidden>zz</span> 0044 0532 0130 00', 'iban'],
+      ['call +49 151<font style="font-size: 0">ab</font> 2345 6789', 'phone'],
+      ['jane.doe<span class="hidden">x</span>@example.com', 'email'],
+      // Nested: the hidden element ends at its own closing tag, not at the first one of its name.
+      ['card 4111 1111<span style="visibility:hidden"><span>x</span>y</span> 1111 1111', 'card'],
+    ];
+    for (const [text, kind] of hidden) expect({ text, kinds: regulatedKinds({ body: text }) }).toEqual({ text, kinds: [kind] });
+    expect(maskText('card 4111 1111<span style="display:none">-</span> 1111 1111 ok')).toBe('card [card …1111] ok');
+    expect(hiddenRanges('a<span hidden>b</span>c<img hidden src=x>d<b style="display:none">e')).toEqual([
+      [1, 22],
+      [23, 41], // a void element hides itself only
+      [42, 67], // never closed: hidden to the end
+    ]);
+    // Nothing hidden, nothing read apart: a shown element and a visible font size.
+    expect(hiddenRanges('a <span style="display:block;font-size:0.9em">b</span>')).toEqual([]);
+    expect(maskText('order 1234<span style="display:none">5</span> 5678')).toBe('order 1234<span style="display:none">5</span> 5678');
   });
 
   it('finds a card number, an IBAN or an e-mail address split by HTML markup, and masks the markup inside it too (red team, 2026-12-02)', () => {

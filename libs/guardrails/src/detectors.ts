@@ -371,7 +371,13 @@ function scanLayer(text: string, options: MaskingOptions, strict: boolean, found
   // Markup: the text as shown first, then as sent. A card split by tags is one as shown (`4111<b>1111</b>…`; read as
   // sent first, its pieces could pass for a phone number and be masked apart); one inside a tag's attributes is one
   // as sent (`<a title="4111 1111 1111 1111">`). Neither reading alone finds both.
-  const shown = MARKUP.test(text) ? scanReading(text, options, strict, found, 'shown') : text;
+  // Text in hidden elements is read apart too: a card or a phone number split by `<span style="display:none">x</span>`
+  // is one as a person sees it (red team, 2026-12-05), and neither as sent nor as shown with the hidden text in it.
+  let shown = text;
+  if (MARKUP.test(text)) {
+    shown = scanReading(shown, options, strict, found, 'visible');
+    shown = scanReading(shown, options, strict, found, 'shown');
+  }
   return maskEncoded(scanReading(shown, options, strict, found, 'sent'), options, strict, found, decodings);
 }
 
@@ -416,7 +422,8 @@ function scanReading(text: string, options: MaskingOptions, strict: boolean, fou
   if (!MAYBE_OBFUSCATED.test(text)) return scan(text, options, strict, found, IN_PLACE);
   if (!custom && !MAYBE_DIGIT_OR_AT.test(text)) return text;
   const canonical = canonicalForm(text, reading);
-  if (!canonical) return scan(text, options, strict, found, IN_PLACE);
+  // Nothing hidden: the visible reading is the shown one, read next.
+  if (!canonical) return reading === 'visible' ? text : scan(text, options, strict, found, IN_PLACE);
   const editor = new CanonicalEditor(canonical);
   return editor.restore(text, scan(canonical.text, options, strict, found, editor));
 }

@@ -1,4 +1,4 @@
-import { asciiDigits, readableText } from '@countersign/guardrails';
+import { asciiDigits, readableText, visibleText } from '@countersign/guardrails';
 
 /**
  * The form the contract compares text in (docs/adr/0033). Two strings a person reads as the same value are
@@ -194,4 +194,14 @@ export const canonicalValue = (v: unknown): unknown => (typeof v === 'string' ? 
 export function shownText(s: string): string | undefined {
   const readable = readableText(s);
   return readable === undefined ? undefined : canonicalText(readable);
+}
+
+/**
+ * The canonical form of what a reader sees when the text is rendered: `shownText` without the content of hidden elements
+ * (`<span style="display:none">…</span>`, `hidden`, a zero font size: guardrails `hiddenRanges`), or `undefined` when
+ * nothing in it is hidden. `re<span style="display:none">xyz</span>fund` is seen as `refund` (red team, 2026-12-05).
+ */
+export function visibleShownText(s: string): string | undefined {
+  const visible = visibleText(s);
+  return visible === undefined ? undefined : canonicalText(visible);
 }

@@ -1,4 +1,4 @@
-import { canonicalText, canonicalValue, shownText } from './canonical';
+import { canonicalText, canonicalValue, shownText, visibleShownText } from './canonical';
 
 /**
  * The contract's small, deterministic condition language:
@@ -12,7 +12,9 @@ import { canonicalText, canonicalValue, shownText } from './canonical';
  *
  * A text can also be read as it is shown (HTML markup removed, references decoded: `<b>re</b>fund`, `re&#102;und`;
  * `shownText`). `matches` tests both readings, the strict way round: where a match makes a condition hold, either
- * reading matching is a match; under an odd number of `not`s, where a match makes it fail, both must match. So markup
+ * reading matching is a match; under an odd number of `not`s, where a match makes it fail, both must match. The shown
+ * text is also read without the content of hidden elements (`visibleShownText`: `re<span hidden>x</span>fund` is seen as
+ * `refund`), a third reading tested the same strict way round. So markup
  * can neither hide a phrase from a rule nor dress a value up to pass an allow-list (docs/adr/0033, addendum). Under an
  * odd number of `not`s (the allow-list form), `matches`, `eq`, `in` and `allIn` also test the text as it was sent
  * (case aside, white space at its ends included): a look-alike that folds to an allowed value is not that value to the
@@ -69,7 +71,10 @@ export function compileCondition(c: Condition, options: CompileOptions = {}): Pr
 function someReadingMatches(re: RegExp, v: string): boolean {
   if (re.test(canonicalText(v))) return true;
   const shown = shownText(v);
-  return shown !== undefined && re.test(shown);
+  if (shown === undefined) return false;
+  if (re.test(shown)) return true;
+  const visible = visibleShownText(v);
+  return visible !== undefined && re.test(visible);
 }
 
 /**
@@ -80,7 +85,10 @@ function someReadingMatches(re: RegExp, v: string): boolean {
 function everyReadingMatches(re: RegExp, v: string): boolean {
   if (!re.test(canonicalText(v)) || !re.test(v)) return false;
   const shown = shownText(v);
-  return shown === undefined || re.test(shown);
+  if (shown === undefined) return true;
+  if (!re.test(shown)) return false;
+  const visible = visibleShownText(v);
+  return visible === undefined || re.test(visible);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { canonicalText, shownText } from './canonical';
+import { canonicalText, shownText, visibleShownText } from './canonical';
 import { evaluate } from './evaluate';
 import { compiledProjectContract, OPEN_INPUTS, proposalOf } from './spec-fixtures';
 
@@ -69,5 +69,31 @@ describe('look-alike letters with a hook or stroke, and Lisu and Cherokee letter
 
   it('reads the same in the text as shown', () => {
     expect(shownText("<p>We'll re<b>ƒ</b>und your order.</p>")).toBe("we'll refund your order.");
+  });
+});
+
+describe('text in hidden elements (red team, 2026-12-05: `re<span style="display:none">x</span>fund` was read as `rexfund`)', () => {
+  it('a refund promise, a card and a phone number split by hidden elements go to review, masked', () => {
+    for (const body of [
+      '<p>We will re<span style="display:none">xyz</span>fund your order.</p>',
+      '<p>We will re<span hidden>xyz</span>fund your order.</p>',
+      "<p>We will re<span style='font-size:0px'>xyz</span>fund your order.</p>",
+      '<p>We will re<font style="opacity: 0">xyz</font>fund your order.</p>',
+      '<p>We will re<span style="display: none"><span>x</span>yz</span>fund your order.</p>',
+    ])
+      expect(decide(body)).toMatchObject({ lane: 'review', rulesFired: expect.arrayContaining(['score:commitment-language']) });
+    const d = decide('<p>Card 4111 1111<span style="display:none">-</span> 1111 1111, phone +49 151<span hidden>ab</span> 2345 6789.</p>');
+    expect(d).toMatchObject({ lane: 'review', rulesFired: expect.arrayContaining(['guardrail:regulated-data']) });
+    expect(JSON.stringify(d)).not.toMatch(/4111 1111|2345 6789/);
+  });
+
+  it('reads what is visible only when something is hidden, and keeps every other reading', () => {
+    expect(visibleShownText('We will re<span style="display:none">xyz</span>fund you')).toBe('we will refund you');
+    expect(visibleShownText('We will re<b>fund</b> you')).toBeUndefined();
+    // The hidden text is still read as sent and as shown: a promise inside a hidden element is one too.
+    expect(decide('<p>Thanks!<span style="display:none">We will refund you twice.</span></p>')).toMatchObject({ lane: 'review' });
+    // A visible font size, a shown element and a plain reply stay autonomous.
+    expect(decide('<p>Your parcel <span style="font-size:0.9em">ships</span> tomorrow.</p>')).toMatchObject({ lane: 'autonomous' });
+    expect(decide('<p>Your parcel <span style="display:block">ships</span> tomorrow.</p>')).toMatchObject({ lane: 'autonomous' });
   });
 });
