@@ -29,7 +29,7 @@ const refund = (amount: unknown, extra: Record<string, unknown> = {}, over: Part
 describe('lanes', () => {
   it('autonomous, review and prohibited, each with the contract version, rules and reasons', () => {
     const a = evaluate(compiled, refund(12), OK);
-    expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.12.10', contractHash: contract.hash, score: 0 });
+    expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.12.11', contractHash: contract.hash, score: 0 });
     const r = evaluate(compiled, refund(480), OK);
     expect(r).toMatchObject({
       lane: 'review',
@@ -279,6 +279,16 @@ describe('the contract file', () => {
       expect(e).toBeInstanceOf(ContractError);
       expect((e as ContractError).message).toMatch(/^broken\.yaml:6: actions\.support\.refund: must have required property 'customerImpact'/);
     }
+  });
+
+  it('names a bad action type name and points at its own line, not at the first action', () => {
+    // A block map, so that the key's line (6) and its value's first line (7) differ.
+    const text = `${readBase()}  billing.credit-note:\n    owner: o\n    reversibility: reversible\n    customerImpact: low\n    regulatorySensitivity: none\n    blastRadius: single\n    lane: autonomous\n    reason: r\n    parameters: { type: object, additionalProperties: true }\n`;
+    expect(text.split('\n')[5]).toBe('  billing.credit-note:');
+    expect(() => parseContract(text, 'c.yaml')).toThrow(
+      'c.yaml:6: actions.billing.credit-note: action type name "billing.credit-note" must be two or more dot-separated lower-case words of a-z, 0-9 and _, each starting with a letter (no "-")',
+    );
+    expect(() => parseContract(text.replace('billing.credit-note', 'billing.credit_note'), 'c.yaml')).not.toThrow();
   });
 
   it('refuses a pattern that can stall every decision, or one that does not compile, naming the rule and its line (red team, 2026-12-04)', () => {
