@@ -41,6 +41,7 @@ import { HOME_PRINCIPALS } from './home/home-principals';
 import { HomeKeys, readHomeKeys } from './home/home-keys';
 import { inspectHome, MANIFEST_FILE, recordHome } from './home/home-manifest';
 import { embeddedFlagsReadiness, registerFlagsLoadedGauge } from './home/flags-readiness';
+import { warnMissingKillSwitches } from './home/missing-flags';
 import { checkPortFree, prepareHome, readHomeTokens, StartRefusedError, unusableTokenFiles } from './home/start-checks';
 import { createPgRateLimiter } from './rate-limit/pg-rate-limiter';
 import { sinkToken } from './sink/sink-token';
@@ -151,6 +152,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   if (newHome && !existsSync(flagsFile)) writeFileSync(flagsFile, JSON.stringify(defaultFlags(actionTypesOf(contractPath)), null, 2));
   else if (!existsSync(flagsFile))
     logger.error({ file: flagsFile }, `${flagsFile} is missing: nothing is decided or executed until it is restored (it is watched)`);
+  warnMissingKillSwitches(flagsFile, actionTypesOf(contractPath), FLAG_PREFIX, logger);
   // The bus's log and its groups' positions are in the database: what was published and not yet handled is
   // handled after a restart, from where each group had got to.
   const broker = await InMemoryBroker.open(createPgBrokerStore(db.pool), { logger });

@@ -66,7 +66,8 @@ void (async () => {
         `Audit file: ${rel(join(running.home, 'audit', 'audit.jsonl'))}, verify it with`,
         `  npm run countersign -- audit verify --file ${rel(join(running.home, 'audit', 'audit.jsonl'))} --keys ${rel(join(running.home, 'audit', 'keys'))} --trust ${running.auditKey.fingerprint}`,
         `  (the fingerprint is this home's tree-head key: keep it, and the --head the command prints, outside this machine)`,
-        `Kill switches and autonomy: edit ${rel(running.flagsFile)} (watched).`,
+        `Kill switches and autonomy: off or lower with POST ${running.url}/v1/autonomy/<type>/kill-switch (or …/lower) with tokens/admin, or by editing ${rel(running.flagsFile)} (watched);`,
+        `  on or higher again only through a raise request (…/v1/autonomy/<type>/raise-requests) that a second admin (tokens/admin2) approves.`,
         ...(existsSync(join(running.home, 'tokens', 'scenarios'))
           ? [
               'The example traffic (the shared scenarios: each proposal’s lane beside the one it expects):',

@@ -1,5 +1,5 @@
 import Ajv from 'ajv';
-import { isMap, isSeq, LineCounter, parseDocument, Document } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, Document } from 'yaml';
 import { canonicalDigest } from '@countersign/contracts';
 import type { ActionSpec, OperationalContract } from './contract.types';
 import { ISO_4217 } from './money';
@@ -51,6 +51,20 @@ function lineOf(doc: Document, counter: LineCounter, pointer: string): number | 
   return range ? counter.linePos(range[0]).line : undefined;
 }
 
+/** The line of the key `name` in the map at `mapPointer` (not of its value, which may start a line later). */
+function lineOfKey(doc: Document, counter: LineCounter, mapPointer: string, name: string): number | undefined {
+  const map = doc.getIn(
+    mapPointer
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')),
+    true,
+  );
+  const pair = isMap(map) ? map.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === name) : undefined;
+  const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+  return range ? counter.linePos(range[0]).line : lineOf(doc, counter, mapPointer);
+}
+
 /** The rule or action an error is in, for the message: `actions.support.refund` or `rules[2] (refund-large)`. */
 function describeWhere(contract: Record<string, unknown>, pointer: string): string {
   const [, section, key] = pointer.split('/');
@@ -98,6 +112,17 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
   if (unreadable) throw new ContractError(file, lineOf(doc, counter, unreadable.pointer), describeWhere(raw, unreadable.pointer), unreadable.problem);
   if (!validate(raw)) {
     const err = validate.errors![0];
+    // A bad key (`propertyNames`): Ajv reports the map it is in, whose first line is another, valid key. Point at the
+    // bad key itself and name it.
+    if (err.propertyName !== undefined) {
+      const name = err.propertyName;
+      const pointer = `${err.instancePath}/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      const problem =
+        err.instancePath === '/actions'
+          ? `action type name "${name}" must be two or more dot-separated lower-case words of a-z, 0-9 and _, each starting with a letter (no "-")`
+          : `key "${name}" ${err.message ?? 'is invalid'}`;
+      throw new ContractError(file, lineOfKey(doc, counter, err.instancePath, name), describeWhere(raw, pointer), problem);
+    }
     const pointer =
       err.keyword === 'additionalProperties' ? `${err.instancePath}/${(err.params as { additionalProperty: string }).additionalProperty}` : err.instancePath;
     throw new ContractError(

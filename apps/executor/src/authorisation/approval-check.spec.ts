@@ -3,6 +3,8 @@ import { TOPICS } from '@countersign/contracts';
 import type { ActionRecord, ReviewDecidedEvent } from '../execution/execution.repository';
 import { checkReviewDecision } from './approval-check';
 
+// real: checkReviewDecision, Ed25519 keys and signed approval tokens (@countersign/approval); fake: the events and
+// records, built by hand, and the clock (a fixed time).
 const now = new Date('2026-11-24T10:00:00Z');
 const digest = 'b'.repeat(64);
 const { signing, verifyKey } = generateSigningKey('k1');

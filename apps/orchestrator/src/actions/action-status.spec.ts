@@ -1,6 +1,7 @@
 import { OUTCOME_BEING_CHECKED, OUTCOME_BEING_RECONCILED, OUTCOME_CHECK, outcomeWaiting, reached, summarise } from './action-status';
 import { TimelineEntry } from './action-view.repository';
 
+// real: the status functions (summarise, reached, outcomeWaiting); fake: the timeline entries, built by hand.
 const entry = (status: TimelineEntry['status'], time: string, lane?: TimelineEntry['lane']): TimelineEntry => ({
   eventId: `${status}-${time}`,
   type: 't',

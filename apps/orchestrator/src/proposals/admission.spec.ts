@@ -5,7 +5,7 @@ import { Proposal } from '@countersign/contracts';
 import { Principal, TokenRegistry, TokensFileSchema, writeTokens } from '@countersign/nest';
 import { proposerRefusal } from './admission';
 
-// Real: proposerRefusal, the tokens file as writeTokens writes it and TokenRegistry reads it; fake: nothing.
+// real: proposerRefusal, the tokens file as writeTokens writes it and TokenRegistry reads it; fake: nothing.
 describe('who may propose what', () => {
   const proposal = (agentId: string, tenant: string) => ({ proposer: { agentId }, tenant }) as unknown as Proposal;
   const agent: Principal = { id: 'support-copilot', kind: 'agent', roles: ['agent'], agentIds: ['support-copilot'], tenants: ['acme', 'initech'] };
