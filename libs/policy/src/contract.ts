@@ -1,5 +1,5 @@
 import Ajv from 'ajv';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, Document } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Document } from 'yaml';
 import { canonicalDigest } from '@countersign/contracts';
 import type { ActionSpec, OperationalContract } from './contract.types';
 import { ISO_4217 } from './money';
@@ -88,11 +88,21 @@ export function parsePlainYaml(
   file: string,
 ): { value: unknown; doc: Document; counter: LineCounter; lineAt(path: readonly PropertyKey[]): number | undefined } {
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  } catch (e) {
+    // The parser recurses: a thousand nested brackets overflow its stack (red team, 2026-12-05: the answer was "Maximum
+    // call stack size exceeded"). Said as what it is, at the line where the nesting passes the bound.
+    if (e instanceof RangeError) throw new ContractError(file, lineNestedBeyond(text, MAX_YAML_DEPTH), '(yaml)', TOO_DEEP);
+    throw e;
+  }
   // Warnings too: an unknown tag (`!!js/function`, `!foo`) is dropped by the parser and its value kept as plain text,
   // so the file would not say what its author (or an attacker) wrote. The policy tools read plain YAML only.
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem) throw new ContractError(file, problem.linePos?.[0]?.line ?? counter.linePos(problem.pos[0]).line, '(yaml)', problem.message.split('\n')[0]);
+  const deep = nodeNestedBeyond(doc, MAX_YAML_DEPTH);
+  if (deep) throw new ContractError(file, deep.range ? counter.linePos(deep.range[0]).line : undefined, '(yaml)', TOO_DEEP);
   try {
     const lineAt = (path: readonly PropertyKey[]) => lineOf(doc, counter, path.map((k) => `/${String(k).replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''));
     return { value: doc.toJS(), doc, counter, lineAt };
@@ -100,6 +110,46 @@ export function parsePlainYaml(
     // Too many aliases (a "billion laughs"), or an alias to nothing.
     throw new ContractError(file, undefined, '(yaml)', (e as Error).message.split('\n')[0]);
   }
+}
+
+/** How deep a policy file's YAML may nest: the shipped contract nests 8 levels; a condition's `all`/`any`/`not` a few more. */
+const MAX_YAML_DEPTH = 64;
+const TOO_DEEP = `nested more than ${MAX_YAML_DEPTH} levels deep: a contract needs far fewer`;
+
+/** The first collection nested deeper than `max` (walked with a stack of its own, not by recursion), or undefined. */
+function nodeNestedBeyond(doc: Document, max: number): { range?: [number, number, number] | null } | undefined {
+  const stack: Array<[unknown, number]> = [[doc.contents, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (!isMap(node) && !isSeq(node)) continue;
+    if (depth > max) return node;
+    for (const item of node.items as unknown[]) {
+      if (isPair(item)) {
+        stack.push([item.key, depth + 1]);
+        stack.push([item.value, depth + 1]);
+      } else stack.push([item, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
+/** Where flow brackets (`[`, `{`) first nest deeper than `max`, counted outside quotes: the line, for a parser that gave up. */
+function lineNestedBeyond(text: string, max: number): number | undefined {
+  let depth = 0;
+  let line = 1;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') line++;
+    else if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '[' || c === '{') {
+      if (++depth > max) return line;
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+  }
+  return undefined;
 }
 
 /** Parses and validates a contract; throws `ContractError` naming the file, line and rule. */

@@ -310,6 +310,20 @@ describe('the contract file', () => {
     expect(() => parseContract(`${base}extra: !foo 1\n`, 'c.yaml')).toThrow(/\(yaml\): Unresolved tag: !foo/);
   });
 
+  it('refuses YAML nested deeper than 64 levels, naming the line, whether or not the parser could read it (red team, 2026-12-05)', () => {
+    const base = readBase();
+    // A thousand brackets overflow the parser's stack: it was "Maximum call stack size exceeded".
+    const flow = `${base}extra:\n  deep: ${'['.repeat(1000)}${']'.repeat(1000)}\n`;
+    const line = flow.split('\n').findIndex((l) => l.includes('deep:')) + 1;
+    expect(() => parseContract(flow, 'c.yaml')).toThrow(`c.yaml:${line}: (yaml): nested more than 64 levels deep: a contract needs far fewer`);
+    // Seventy levels the parser reads: refused all the same, at the collection past the bound.
+    expect(() => parseContract(`${base}extra:\n  deep: ${'['.repeat(70)}${']'.repeat(70)}\n`, 'c.yaml')).toThrow(
+      `c.yaml:${line}: (yaml): nested more than 64 levels deep`,
+    );
+    // The shipped contract is far within it.
+    expect(() => parseContract(base, 'c.yaml')).not.toThrow();
+  });
+
   it('refuses text no store can keep (a NUL, another control character, a lone surrogate), made with YAML escapes (red team, 2026-12-04)', () => {
     const base = readBase();
     // Each once answered 500 at a change request (PostgreSQL's jsonb refuses them), after the request was audited.
