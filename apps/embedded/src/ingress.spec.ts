@@ -159,7 +159,7 @@ describe('strict ingress (embedded mode)', () => {
   });
 
   it.each([
-    ['target', { target: 'order-77\u0000' }],
+    ['target', { target: 'order-77\u0007' }],
     ['tenant', { tenant: 'acme\u001b' }],
     ['proposer.agentId', { proposer: { ...example('refund-small.json').proposer, agentId: 'support-copilot\u200b' } }],
   ])('refuses a control character in %s (400)', async (field, change) => {
@@ -184,9 +184,13 @@ describe('strict ingress (embedded mode)', () => {
     expect(proposedCount()).toBe(before);
   });
 
-  it('refuses NUL in free text (400), and keeps newlines and tabs', async () => {
+  it('refuses NUL anywhere at the door, other control characters in free text (400), and keeps newlines and tabs', async () => {
     const reply = { ...example('refund-small.json'), actionType: 'support.reply', parameters: { body: 'Hello\u0000' } };
-    const res = await post(JSON.stringify(reply));
+    const nul = await post(JSON.stringify(reply));
+    expect(nul.status).toBe(400);
+    expect(nul.body.message).toBe('malformed JSON body: the string at /parameters/body contains a NUL character (\\u0000), which Countersign does not store');
+    await audited(nul.correlationId, 400, nul.body.message);
+    const res = await post(JSON.stringify({ ...reply, parameters: { body: 'Hello\u0007' } }));
     expect(res.status).toBe(400);
     expect(res.body.message).toBe(
       'parameters.body: must not contain control characters other than tab, line feed and carriage return, nor bidirectional embedding, override or isolate characters (U+202A–U+202E, U+2066–U+2069)',
@@ -226,7 +230,9 @@ describe('strict ingress (embedded mode)', () => {
     );
     const res = await call('POST', `${running.url}/v1/reviews/${id}/approve`, { reason: '\u0000\u0000\u0000' }, token('reviewer'));
     expect(res.status).toBe(400);
-    expect(res.body.message).toBe('reason: must not contain control characters other than tab, line feed and carriage return');
+    expect(res.body.message).toBe('malformed JSON body: the string at /reason contains a NUL character (\\u0000), which Countersign does not store');
+    const bell = await call('POST', `${running.url}/v1/reviews/${id}/approve`, { reason: '\u0007\u0007\u0007' }, token('reviewer'));
+    expect([bell.status, bell.body.message]).toEqual([400, 'reason: must not contain control characters other than tab, line feed and carriage return']);
     expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review');
   });
 

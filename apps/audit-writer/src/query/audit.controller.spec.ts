@@ -194,3 +194,52 @@ describe('the auditors’ API under load (GET /v1/audit/proof, /segment)', () =>
     );
   }, 60_000);
 });
+
+describe('GET /v1/audit/entries: filters that cannot match', () => {
+  let url: string;
+  let close: () => Promise<void>;
+  const asked: unknown[] = [];
+
+  beforeAll(async () => {
+    const tokens = new TokenRegistry([{ principal: 'auditor', kind: 'human', roles: ['auditor'], tokenSha256: sha256Hex('token-auditor') }]);
+    const recording = { ...log, query: async (q: unknown) => (asked.push(q), []) } as unknown as AuditLogRepository;
+    @Module({ controllers: [AuditController], providers: [{ provide: AUDIT_LOG, useValue: recording }] })
+    class Audit {}
+    @Module({ imports: [PlatformModule.forRoot({ service: 'audit-writer', bus: new InMemoryBus({ logger }), logger, tokens }), Audit] })
+    class Root {}
+    const running = await serve(Root, logger, { host: '127.0.0.1', port: 0 });
+    url = `http://127.0.0.1:${running.port}/v1/audit/entries`;
+    close = () => running.app.close();
+  });
+  afterAll(() => close?.());
+  beforeEach(() => void asked.splice(0));
+
+  const get = async (query: string) => {
+    const res = await fetch(`${url}?${query}`, { headers: { Authorization: 'Bearer token-auditor' } });
+    return { status: res.status, message: ((await res.json()) as { message?: string }).message };
+  };
+
+  it.each([
+    ['since=2026-12-05T00:00:00Z&until=2026-01-01T00:00:00Z', 'since (2026-12-05T00:00:00Z) must be before until (2026-01-01T00:00:00Z)'],
+    ['since=2026-12-05&until=2026-12-05', 'since (2026-12-05) must be before until (2026-12-05)'],
+    ['since=2026-12-05T10:00:00%2B02:00&until=2026-12-05T08:00:00Z', 'must be before until'],
+  ])('refuses a time range that ends where or before it starts (%s) with 400, not 200 and nothing (red team, 2026-12-05)', async (query, message) => {
+    const r = await get(query);
+    expect(r.status).toBe(400);
+    expect(r.message).toContain(message);
+    expect(asked).toEqual([]);
+  });
+
+  it.each(['actionId=a%00b', 'correlationId=x%0Ay', 'actor=ada%E2%80%AE', 'type=a%1Bb'])(
+    'refuses a control or invisible character in %s with 400 naming the filter (red team, 2026-12-05)',
+    async (query) => {
+      expect(await get(query)).toEqual({ status: 400, message: `${query.split('=')[0]}: must not contain control characters or invisible format characters` });
+      expect(asked).toEqual([]);
+    },
+  );
+
+  it('still searches a range the right way round, and ids as written', async () => {
+    expect((await get('since=2026-12-04&until=2026-12-05T00:00:01Z&actionId=act-1')).status).toBe(200);
+    expect(asked).toMatchObject([{ actionId: 'act-1', since: '2026-12-04', until: '2026-12-05T00:00:01Z' }]);
+  });
+});

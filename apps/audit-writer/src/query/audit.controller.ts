@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query, StreamableFile, UseGuards } from '@nestjs/common';
+import { IDENTIFIER_RULE, isIdentifierText } from '@countersign/contracts';
 import { ApiRoute, integerQuery, Roles } from '@countersign/nest';
 import { AuditLogRepository, leafOf, StoredEntry } from '../log-store/audit-log.repository';
 import { z } from 'zod';
@@ -57,7 +58,7 @@ export class AuditController {
       schema: { type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: { type: 'object' } } } },
     },
     errors: {
-      400: 'no filter, a time that is not ISO 8601, or a bad `limit`',
+      400: 'no filter, a time that is not ISO 8601, `since` not before `until`, an id with a control or invisible character, or a bad `limit`',
       429: 'past the principal’s rate of searches or searches at once (`Retry-After`)',
     },
   })
@@ -79,6 +80,14 @@ export class AuditController {
     for (const [k, v] of Object.entries({ since, until }))
       if (v !== undefined && !ISO_TIME.safeParse(v).success)
         throw new BadRequestException(`${k}: must be an ISO 8601 date or time (2026-12-04, 2026-12-04T10:00:00Z, or with an offset)`);
+    // An id with a control or invisible character names no entry (none is written with one), and would be echoed into
+    // the log: refused, not searched for (red team, 2026-12-05: `actionId=%00` answered 200 and an empty list).
+    for (const [k, v] of Object.entries({ actionId, correlationId, actor, type }))
+      if (v !== undefined && !isIdentifierText(v)) throw new BadRequestException(`${k}: ${IDENTIFIER_RULE}`);
+    // `until` is exclusive: from `since` on, before `until`. A range that ends where or before it starts holds nothing,
+    // and an empty answer would read as "no such entries" rather than "the range is the wrong way round" (red team, 2026-12-05).
+    if (since !== undefined && until !== undefined && Date.parse(since) >= Date.parse(until))
+      throw new BadRequestException(`since (${since}) must be before until (${until}): entries are from since on, before until`);
     const n = integerQuery('limit', limit, 500, { min: 1, max: 5000 });
     return { entries: (await this.log.query({ actionId, correlationId, actor, type, since, until, limit: n })).map(view) };
   }

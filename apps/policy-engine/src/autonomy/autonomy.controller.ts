@@ -1,7 +1,7 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import { z } from 'zod';
 import { reasonString } from '@countersign/contracts';
-import { ApiRoute, AuthenticatedRequest, parseBody, Roles } from '@countersign/nest';
+import { ApiRoute, AuthenticatedRequest, IdentifierParam, parseBody, Roles } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { changeRequestSchema } from '../contract/change-request.schema';
 import { DEFAULT_TYPE } from '../decision/autonomy';
@@ -137,7 +137,7 @@ export class AutonomyController {
   })
   @Get('raise-requests/:id')
   @Roles('admin')
-  async one(@Param('id') id: string) {
+  async one(@Param('id', new IdentifierParam('id')) id: string) {
     return this.autonomy.getRaise(knownId(id));
   }
 
@@ -159,7 +159,7 @@ export class AutonomyController {
   @Post('raise-requests/:id/approve')
   @HttpCode(200)
   @Roles('admin')
-  async approve(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+  async approve(@Param('id', new IdentifierParam('id')) id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     return this.autonomy.approveRaise(knownId(id), parseBody(ApproveBody, body), req.principal!);
   }
 
@@ -175,7 +175,7 @@ export class AutonomyController {
   @Post('raise-requests/:id/reject')
   @HttpCode(200)
   @Roles('admin')
-  async reject(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
+  async reject(@Param('id', new IdentifierParam('id')) id: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     return this.autonomy.rejectRaise(knownId(id), parseBody(RejectBody, body).reason, req.principal!);
   }
 

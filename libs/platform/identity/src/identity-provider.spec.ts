@@ -172,3 +172,44 @@ describe('the local identity provider stays available under a flood from one add
     expect((await fresh.password('alice', 'alice-pw')).status).toBe(303);
   });
 });
+
+describe('the local identity provider at its HTTP edge (red team, 2026-12-05)', () => {
+  let idp: RunningIdentityProvider;
+  const refused: SignInRefusal[] = [];
+  beforeAll(async () => {
+    idp = await startIdentityProvider({ users: USERS, clients: [CLIENT], onRefused: (r) => refused.push(r) });
+  });
+  afterAll(() => idp.close());
+
+  /** The raw bytes the server answers `text` with, until it closes the connection. */
+  const raw = (text: string) =>
+    new Promise<string>((resolve, reject) => {
+      const { port } = new URL(idp.issuer);
+      const socket: Socket = connect(Number(port), '127.0.0.1', () => socket.write(text));
+      let received = '';
+      socket.on('data', (c: Buffer) => (received += c.toString('latin1')));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+
+  it('names only its issuer in its discovery document, whatever Host the request says (it named http://evil.example/auth)', async () => {
+    const answer = await raw('GET /.well-known/openid-configuration HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+    expect(body.issuer).toBe(idp.issuer);
+    expect(body.authorization_endpoint).toBe(`${idp.issuer}/auth`);
+    expect(body.jwks_uri).toBe(`${idp.issuer}/jwks`);
+    expect(answer).not.toContain('evil.example');
+  });
+
+  it('answers CONNECT 405 as JSON, closes the connection, and reports it (Node dropped it without a word)', async () => {
+    const answer = await raw('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 405 Method Not Allowed');
+    expect(answer).toContain('\r\nAllow: GET, HEAD, POST\r\n');
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+      statusCode: 405,
+      error: 'Method Not Allowed',
+      message: 'CONNECT is not allowed: this server is not a proxy and opens no tunnels',
+    });
+    expect(refused).toContainEqual(expect.objectContaining({ status: 405, method: 'CONNECT', source: '127.0.0.1' }));
+  });
+});

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '@countersign/logging';
 import { limitConnectionsPerSource, RequestWindows, sourceOf } from '@countersign/limits';
@@ -102,6 +103,34 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
       // Reporting is the caller's.
     }
   });
+  // CONNECT: without a listener Node destroyed the socket with no answer and nothing on the record (red team,
+  // 2026-12-05). Answered 405 and reported as a refusal, as the services' servers do (libs/platform/nest http-refusals.ts).
+  server.on('connect', (req: IncomingMessage, socket: Duplex & { remoteAddress?: string }) => {
+    const reason = 'refused: CONNECT is not allowed: this server is not a proxy and opens no tunnels';
+    const body = JSON.stringify({ statusCode: 405, error: 'Method Not Allowed', message: reason.slice('refused: '.length) });
+    socket.end(
+      'HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nAllow: GET, HEAD, POST\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    );
+    (socket as Duplex & { destroySoon?: () => void }).destroySoon?.();
+    try {
+      options.onRefused?.({
+        status: 405,
+        method: 'CONNECT',
+        path: '(another path)',
+        reason,
+        user: '',
+        source: socket.remoteAddress ?? req.socket?.remoteAddress ?? 'unknown',
+      });
+    } catch {
+      // Reporting is the caller's.
+    }
+  });
+  // oidc-provider builds its endpoints (discovery's authorization_endpoint, jwks_uri, …) from the request's Host: a
+  // request sent with `Host: evil.example` was told to sign in at http://evil.example/auth, under the right issuer (red
+  // team, 2026-12-05). Every endpoint is the issuer's, whatever Host says: a cached or proxied discovery document cannot
+  // send a browser elsewhere. (oidc-provider has no setting for it; Koa reads X-Forwarded-Host only behind `proxy`, off.)
+  const issuerHost = new URL(issuer).host;
   const windows = (limit: number) => new RequestWindows(limit, limits.windowMs, limits.maxTracked, now);
   const signIn: SignIn = {
     users,
@@ -140,6 +169,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
       const problem = `Too many requests from your address: try again in ${retryAfter(res, wait)} seconds.`;
       return page(res, 429, 'Too many requests', `<p role="alert" class="problem">${esc(problem)}</p>`);
     }
+    req.headers.host = issuerHost;
     const m = /^\/interaction\/([\w-]+)(?:\/(login|code))?$/.exec((req.url ?? '').split('?')[0]);
     if (!m) return void callback(req, res);
     interaction(provider, signIn, req, res, m[1], m[2]).catch((e: Error) => {

@@ -7,12 +7,19 @@ import { ApiRoute } from './openapi/route-doc';
 // real: the body reader and the strict parser; fake: the request (a stream with headers) and the response (its headers).
 type Read = { body?: unknown; headers: Record<string, string>; error?: HttpException };
 
-async function read(body: Buffer | string, headers: Record<string, string>, method = 'POST'): Promise<Read> {
-  const req = Object.assign(Readable.from([Buffer.from(body)]), { method, headers }) as unknown as IncomingMessage;
+async function read(
+  body: Buffer | string,
+  headers: Record<string, string>,
+  method = 'POST',
+  maxBytes?: number,
+  headersDistinct?: Record<string, string[]>,
+): Promise<Read> {
+  const distinct = headersDistinct ?? Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]));
+  const req = Object.assign(Readable.from([Buffer.from(body)]), { method, headers, headersDistinct: distinct }) as unknown as IncomingMessage;
   const sent: Record<string, string> = {};
   const res = { setHeader: (name: string, value: string) => void (sent[name.toLowerCase()] = value) };
   try {
-    return { body: await readJsonBody(req, res), headers: sent };
+    return { body: await readJsonBody(req, res, maxBytes), headers: sent };
   } catch (e) {
     if (!(e instanceof HttpException)) throw e;
     return { headers: sent, error: e };
@@ -91,6 +98,49 @@ describe('JSON body reader', () => {
     expect(await read(json, { 'content-type': 'application/json' }, 'DELETE')).toEqual({ body: { reason: 'checked the order' }, headers: {} });
     expect(refusal(await read('{"a":1,"a":2}', { 'content-type': 'application/json' }, 'DELETE'))).toMatchObject({ status: 400 });
     expect(await read('', {}, 'DELETE')).toEqual({ body: undefined, headers: {} });
+  });
+
+  it.each([
+    ['in a value', '{"a":"x\\u0000y"}', 'the string at /a'],
+    ['deep in an array', '{"a":{"b":["ok","\\u0000"]}}', 'the string at /a/b/1'],
+    ['in a key', '{"a":{"k\\u0000":1}}', 'a key of the object at /a'],
+    ['as the whole body', '"\\u0000"', 'the body (a string)'],
+  ])('refuses a NUL character %s with 400 naming where, instead of failing as a 500 where it is stored (red team, 2026-12-05)', async (_n, body, where) => {
+    expect(refusal(await read(body, { 'content-type': 'application/json' }))).toEqual({
+      status: 400,
+      message: `malformed JSON body: ${where} contains a NUL character (\\u0000), which Countersign does not store`,
+    });
+  });
+
+  it('refuses a raw NUL byte with the same message, and still reads an escaped backslash followed by u0000 (text, not NUL)', async () => {
+    expect(refusal(await read(Buffer.from('{"a":"x\0"}'), { 'content-type': 'application/json' }))).toEqual({
+      status: 400,
+      message: 'malformed JSON body: byte 7 is a NUL character (\\u0000), which Countersign does not store',
+    });
+    expect((await read('{"a":"\\\\u0000"}', { 'content-type': 'application/json' })).body).toEqual({ a: '\\u0000' });
+  });
+
+  it('refuses two Content-Type headers with 400, whichever comes first (red team, 2026-12-05: first won, 200 one way, 415 the other)', async () => {
+    for (const types of [
+      ['application/json', 'text/plain'],
+      ['text/plain', 'application/json'],
+      ['application/json', 'application/json'],
+    ]) {
+      expect(refusal(await read(json, { 'content-type': types[0] }, 'POST', undefined, { 'content-type': types }))).toEqual({
+        status: 400,
+        message: 'more than one Content-Type header: send one (application/json)',
+      });
+    }
+  });
+
+  it("takes a route's own body limit in place of the 64 KiB one (a change request's contract)", async () => {
+    const big = JSON.stringify({ contract: 'x'.repeat(100_000) });
+    expect(refusal(await read(big, { 'content-type': 'application/json' }))).toEqual({ status: 413, message: 'request body is over the 65536-byte limit' });
+    expect((await read(big, { 'content-type': 'application/json' }, 'POST', 1024 * 1024)).body).toEqual({ contract: 'x'.repeat(100_000) });
+    expect(refusal(await read(big, { 'content-type': 'application/json', 'content-length': String(big.length) }, 'POST', 50_000))).toEqual({
+      status: 413,
+      message: `request body is ${big.length} bytes, over the 50000-byte limit`,
+    });
   });
 
   it('still refuses a duplicate key with 400', async () => {

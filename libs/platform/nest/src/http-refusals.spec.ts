@@ -1,14 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import { connect, Socket } from 'node:net';
-import { Controller, Get, Module } from '@nestjs/common';
+import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import pino from 'pino';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { TokenRegistry } from './auth';
+import { Roles, sha256Hex, TokenRegistry } from './auth';
 import { answerHttpRefusals, clientErrorRefusal } from './http-refusals';
-import { PlatformModule, serve } from './platform.module';
-import { rawHttp } from './testing/raw-http';
+import { PlatformModule, REQUEST_TIMEOUT_MS, serve } from './platform.module';
+import { rawConnection, rawHttp } from './testing/raw-http';
 
 // real: serve() with the platform module (its HTTP server, the rejection audit), the in-memory bus; fake: the requests,
 // written byte by byte; in the first two blocks, the parser's errors and the socket.
@@ -182,6 +182,22 @@ describe("the HTTP server's own refusals (serve())", () => {
     expect(await rawHttp(port, 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n')).toMatchObject({ status: 200, closed: false });
   });
 
+  it('answers CONNECT 405 as JSON with Allow, closes the connection, and audits it (Node dropped it without a word; red team, 2026-12-05)', async () => {
+    const res = await rawHttp(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    const message = 'CONNECT is not allowed: this server is not a proxy and opens no tunnels';
+    expect(res).toMatchObject({ status: 405, closed: true, headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close' } });
+    expect(res.headers.allow).toBe('DELETE, GET, HEAD, PATCH, POST, PUT');
+    expect(JSON.parse(res.body)).toEqual({ statusCode: 405, error: 'Method Not Allowed', message });
+    expect((await auditOf(405, message))?.data).toEqual({
+      service: 'test',
+      method: 'CONNECT',
+      path: 'example.com:443',
+      status: 405,
+      reason: message,
+      principal: null,
+    });
+  });
+
   it("audits a flood of them within the source's budget, as the rejection filter's refusals: the audit does not grow with it", async () => {
     for (let i = 0; i < 40; i++) expect((await rawHttp(port, 'BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n')).status).toBe(400);
     await new Promise((r) => setTimeout(r, 200));
@@ -231,5 +247,62 @@ describe('connections per source (serve())', () => {
       for (const s of sockets) s.destroy();
       await running.app.close();
     }
+  });
+});
+
+describe('a request whose body stalls (serve() with a short request timeout)', () => {
+  @Controller()
+  class EchoController {
+    @Post('echo')
+    @Roles('writer')
+    echo(@Body() body: unknown) {
+      return { body };
+    }
+  }
+  const bus = new InMemoryBus({ logger });
+  const audited: TopicMap[typeof TOPICS.requestRejected][] = [];
+  let port: number;
+  let server: Server;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    await bus.subscribe({ group: 'test.audit', handlers: { [TOPICS.requestRejected]: async (e) => void audited.push(e) } });
+    const tokens = new TokenRegistry([{ principal: 'writer', kind: 'agent', roles: ['writer'], tokenSha256: sha256Hex('writer-token') }]);
+    @Module({ imports: [PlatformModule.forRoot({ service: 'test', bus, logger, tokens })], controllers: [EchoController] })
+    class Root {}
+    // 300 ms instead of REQUEST_TIMEOUT_MS: the wiring is the same, the wait is not.
+    const running = await serve(Root, logger, { host: '127.0.0.1', port: 0, requestTimeoutMs: 300 });
+    port = running.port;
+    server = running.app.getHttpServer() as Server;
+    close = () => running.app.close();
+  });
+  afterAll(() => close());
+
+  it('sets the request timeout it is given on its server (by default REQUEST_TIMEOUT_MS, not Node’s 300 s)', () => {
+    expect(server.requestTimeout).toBe(300);
+    expect(server.headersTimeout).toBeLessThanOrEqual(300);
+    expect(REQUEST_TIMEOUT_MS).toBe(70_000);
+  });
+
+  it("answers 408 once the timeout passes and audits it once, under the request's correlation id and caller (red team, 2026-12-05)", async () => {
+    const conn = await rawConnection(port);
+    conn.write(
+      'POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer writer-token\r\nX-Correlation-Id: stalled-1\r\n' +
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":',
+    );
+    const answer = await conn.next();
+    await conn.closed;
+    const message = 'the request did not arrive in full in the time allowed';
+    expect(answer.status).toBe(408);
+    expect(JSON.parse(answer.body)).toEqual({ statusCode: 408, error: 'Request Timeout', message });
+    // A refusal audited after it: the in-memory bus delivers in order, so an entry the stalled request made as its
+    // connection closed would be in before this one.
+    expect((await rawHttp(port, 'POST /echo HTTP/1.1\r\nHost: x\r\nX-Correlation-Id: marker-1\r\nContent-Length: 0\r\n\r\n')).status).toBe(401);
+    for (let i = 0; i < 100 && !audited.some((e) => e.correlationId === 'marker-1'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(audited.some((e) => e.correlationId === 'marker-1')).toBe(true);
+    const stalled = audited.filter((e) => e.correlationId === 'stalled-1');
+    expect(stalled.map((e) => e.data)).toEqual([{ service: 'test', method: 'POST', path: '/echo', status: 408, reason: message, principal: 'writer' }]);
+    expect(stalled[0].actor).toMatchObject({ id: 'writer' });
+    expect(audited.filter((e) => e.data.reason.includes('ended early'))).toEqual([]);
   });
 });

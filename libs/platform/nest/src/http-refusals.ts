@@ -1,6 +1,7 @@
 import { IncomingMessage, maxHeaderSize as defaultMaxHeaderSize, Server, ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@countersign/logging';
+import type { Principal } from './auth';
 
 /** A refusal of the HTTP server itself: what it answers. */
 export interface HttpRefusal {
@@ -13,7 +14,20 @@ export interface RefusedRequest extends HttpRefusal {
   method?: string;
   url?: string;
   source: string;
+  /** The request's correlation id and caller, when it had reached the app (a body that stalled past the request timeout). */
+  correlationId?: string;
+  principal?: Principal;
 }
+
+const ANSWERED_BY_SERVER = Symbol('countersign.answeredByServer');
+
+/**
+ * Whether the HTTP server itself answered this request (a 408 while its body was still awaited) and audited the refusal
+ * under the request's own correlation id and caller: the app's own failure that follows (the body reader's "ended
+ * early", as the connection closes) is then neither answered nor audited again. One request, one audit entry, saying
+ * what the client was answered (red team, 2026-12-05: two entries that disagreed, a 408 as anonymous and a 400).
+ */
+export const answeredByServer = (req: object): boolean => (req as { [ANSWERED_BY_SERVER]?: true })[ANSWERED_BY_SERVER] === true;
 
 /** llhttp's codes by the part of the request they find wrong. */
 const REQUEST_LINE = new Set(['HPE_INVALID_METHOD', 'HPE_INVALID_URL', 'HPE_INVALID_VERSION', 'HPE_INVALID_CONSTANT']);
@@ -36,6 +50,12 @@ export function clientErrorRefusal(err: Error & { code?: string; reason?: string
   const reason = typeof err.reason === 'string' && /^[\x20-\x7e]{1,200}$/.test(err.reason) ? err.reason : code;
   return { status: 400, message: `malformed ${part}: ${reason}` };
 }
+
+/** The methods a service's routes use; a 405 names them in `Allow` (RFC 9110 §15.5.6). */
+export const SERVED_METHODS = 'DELETE, GET, HEAD, PATCH, POST, PUT';
+
+/** What a CONNECT is answered: no route takes it, whatever its target. */
+export const CONNECT_REFUSAL: HttpRefusal = { status: 405, message: 'CONNECT is not allowed: this server is not a proxy and opens no tunnels' };
 
 /** A refusal's JSON body, as the rejection filter answers every other one. */
 const refusalBody = (r: HttpRefusal) => JSON.stringify({ statusCode: r.status, error: STATUS_CODES[r.status] ?? 'Error', message: r.message });
@@ -72,11 +92,41 @@ export function answerHttpRefusals(server: Server, logger: Logger, refused: (r: 
       );
       // Ended, then closed once the answer is written: the rest of what the client sends is not read.
       (socket as Duplex & { destroySoon?: () => void }).destroySoon?.();
-      // The request as Node read it, when it had read its head (the framing of its body failed): never its headers.
-      const req = inFlight?.req as IncomingMessage | undefined;
-      refused({ ...refusal, method: req?.method, url: req?.url, source: socket.remoteAddress ?? 'unknown' });
+      // The request as Node read it, when it had read its head (the framing of its body failed, its body stalled): never
+      // its headers. When it had reached the app, it is audited here, once, as the request it is (`answeredByServer`).
+      const req = inFlight?.req as (IncomingMessage & { correlationId?: string; principal?: Principal }) | undefined;
+      if (req) (req as { [ANSWERED_BY_SERVER]?: true })[ANSWERED_BY_SERVER] = true;
+      refused({
+        ...refusal,
+        method: req?.method,
+        url: req?.url,
+        source: socket.remoteAddress ?? 'unknown',
+        correlationId: req?.correlationId,
+        principal: req?.principal,
+      });
     } catch (e) {
       logger.warn({ err: e, code: err.code }, 'could not answer a request the HTTP server refused');
+      socket.destroy();
+    }
+  });
+  // CONNECT (a proxy's tunnel): with no 'connect' listener Node destroyed the socket, so the request was dropped with no
+  // answer, no log and no audit (red team, 2026-12-05). This server is no proxy: 405, on the record, and closed.
+  server.on('connect', (req: IncomingMessage, socket: Duplex & { remoteAddress?: string }) => {
+    try {
+      const refusal = CONNECT_REFUSAL;
+      socket.end(
+        `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\n` +
+          'Content-Type: application/json; charset=utf-8\r\n' +
+          `Content-Length: ${Buffer.byteLength(refusalBody(refusal))}\r\n` +
+          `Allow: ${SERVED_METHODS}\r\n` +
+          'X-Content-Type-Options: nosniff\r\n' +
+          'Connection: close\r\n\r\n' +
+          refusalBody(refusal),
+      );
+      (socket as Duplex & { destroySoon?: () => void }).destroySoon?.();
+      refused({ ...refusal, method: req.method, url: req.url, source: socket.remoteAddress ?? req.socket?.remoteAddress ?? 'unknown' });
+    } catch (e) {
+      logger.warn({ err: e }, 'could not answer a CONNECT request');
       socket.destroy();
     }
   });

@@ -1,4 +1,4 @@
-import { Controller, Get, Injectable, Module, NotFoundException } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, NotFoundException, Param } from '@nestjs/common';
 import { connect } from 'node:net';
 import pino from 'pino';
 import { DependencyUnavailableError, HandlerMap, InMemoryBus } from '@countersign/bus';
@@ -46,6 +46,10 @@ async function start(readiness: ReadinessCheck[]): Promise<Running> {
     @Get('bug')
     bug() {
       throw new Error('a bug with a secret detail');
+    }
+    @Get('by-id/:id')
+    byId(@Param('id') id: string) {
+      return { id };
     }
     @Get('gone')
     gone() {
@@ -319,3 +323,21 @@ function proposalData() {
     context: {},
   };
 }
+
+describe('the rejection filter: a path parameter that is not UTF-8', () => {
+  it.each(['%FF', '%ED%A0%80', 'a%C3'])(
+    'answers /things/by-id/%s 400 with a precise message, audited, not the router’s mojibake (red team, 2026-12-05)',
+    async (id) => {
+      const running = await start([]);
+      try {
+        const message = 'a path parameter is not valid percent-encoded UTF-8';
+        expect(await get(`${running.url}/things/by-id/${id}`)).toMatchObject({ status: 400, body: { statusCode: 400, error: 'Bad Request', message } });
+        await until(() => running.audited().some((e) => e.data.reason === message), 'the audit entry');
+        // A well-formed one is decoded as before.
+        expect(await get(`${running.url}/things/by-id/%C3%A9t%C3%A9`)).toMatchObject({ status: 200, body: { id: 'été' } });
+      } finally {
+        await running.close();
+      }
+    },
+  );
+});

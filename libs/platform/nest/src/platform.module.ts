@@ -32,7 +32,7 @@ import { AuthenticatedRequest, AuthGuard, bearerToken, Principal, Roles, TOKEN_R
 import { carriesBody, JsonBodyInterceptor, readsBody } from './body';
 import { continueWhenBodyIsRead } from './expect-continue';
 import { DEFAULT_CONNECTIONS_PER_SOURCE, limitConnectionsPerSource } from '@countersign/limits';
-import { answerHttpRefusals, recordTlsRefusals, RefusedRequest } from './http-refusals';
+import { answeredByServer, answerHttpRefusals, recordTlsRefusals, RefusedRequest } from './http-refusals';
 import { PRINCIPAL_REJECTION_BUDGET, RejectionBudget, RejectionSeen, SuppressedRejections } from './rejection-budget';
 import { traceRequest, TracedRequest, TracedResponse } from './request-span';
 import { OpenApiController, OpenApiDocumentHolder } from './openapi/openapi.controller';
@@ -268,6 +268,12 @@ export class RejectionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<AuthenticatedRequest & { method: string; originalUrl: string; correlationId?: string; complete?: boolean }>();
     const res = ctx.getResponse<{ status(n: number): { json(b: unknown): void }; setHeader(k: string, v: string): void }>();
+    // Answered 408 (or 400) by the HTTP server while its body was read, and audited there under this request's
+    // correlation id: what fails here now (the body "ended early") was never the answer (http-refusals.ts).
+    if (answeredByServer(req)) {
+      this.logger.debug({ path: shownPath(req.originalUrl) }, 'request already answered by the HTTP server: not answered or audited again');
+      return;
+    }
     // An error's body is JSON, whatever the route's answer would have been (`@Header('Content-Type', …)` on a segment
     // export was kept on its 400: Express's json() sets the type only where none is set).
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
@@ -283,6 +289,11 @@ export class RejectionFilter implements ExceptionFilter {
       // dependency that is down, this audit fails too, and says so in the log).
       this.audit(req, 503, message);
       return;
+    }
+    // Express's router could not decode a path parameter (`/v1/actions/%FF`, a lone surrogate `%ED%A0%80`); Nest passes
+    // its text on, `Failed to decode param '%FF'`, which masking then showed as mojibake (red team, 2026-12-05).
+    if (exception instanceof BadRequestException && PARAM_DECODE_FAILURE.test(exception.message)) {
+      exception = new BadRequestException('a path parameter is not valid percent-encoded UTF-8');
     }
     const allow = notAllowedHere(exception, req);
     if (allow) {
@@ -331,6 +342,9 @@ export class RejectionFilter implements ExceptionFilter {
     this.rejections.record(seen, { principal: req.principal, source: req.ip ?? 'unknown', correlationId: req.correlationId });
   }
 }
+
+/** The router's text (the `router` package's decodeParam, a URIError Nest turns into a 400) for a path parameter it could not decode. */
+const PARAM_DECODE_FAILURE = /^Failed to decode param '/;
 
 /** The readiness probe's not-ready answer (`/readyz`): `status: 'not-ready'` beside the checks. */
 const isReadinessAnswer = (body: unknown): boolean => !!body && typeof body === 'object' && (body as { status?: unknown }).status === 'not-ready';
@@ -555,6 +569,12 @@ export class PlatformModule implements NestModule {
 
 /** How long an idle HTTP connection is kept open (the usual choice behind a load balancer that keeps its own for 60 s). */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/**
+ * How long one request may take to arrive in full, head and body (then 408, audited once: http-refusals.ts). Node's
+ * 300 s let a body that stalled mid-way hold its connection for five minutes (red team, 2026-12-05). It is not below
+ * the headers timeout (Node refuses that pairing at construction): 70 s, past the 66 s the head may take.
+ */
+export const REQUEST_TIMEOUT_MS = 70_000;
 
 export interface ServeOptions {
   host: string;
@@ -563,6 +583,8 @@ export interface ServeOptions {
   tls?: HttpsFiles;
   /** Connections one source may hold open at once (default `DEFAULT_CONNECTIONS_PER_SOURCE`). */
   connectionsPerSource?: number;
+  /** How long one request may take to arrive in full (default `REQUEST_TIMEOUT_MS`; tests shorten it). */
+  requestTimeoutMs?: number;
 }
 
 /** Starts a Nest HTTP(S) app for `root` on host:port, with JSON logs and graceful shutdown. */
@@ -616,7 +638,7 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
   const recordRefusal = (r: RefusedRequest) =>
     rejections.record(
       { method: (r.method ?? '').slice(0, 20), path: r.url === undefined ? '' : shownPath(r.url), status: r.status, reason: r.message },
-      { source: r.source },
+      { source: r.source, principal: r.principal, correlationId: r.correlationId },
     );
   answerHttpRefusals(httpServer, logger, recordRefusal);
   limitConnectionsPerSource(httpServer, options.connectionsPerSource ?? DEFAULT_CONNECTIONS_PER_SOURCE, logger, recordRefusal);
@@ -624,6 +646,10 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
   if (options.tls) recordTlsRefusals(httpServer, logger, recordRefusal);
   // `Expect: 100-continue` is answered 100 by the body reader, after the guards, not by Node as the request arrives.
   continueWhenBodyIsRead(httpServer);
+  // Node checks its timeouts every `connectionsCheckingInterval` (30 s by default, read when it starts listening): a
+  // quarter of the request timeout, at most 5 s, so a stalled request is answered close to its deadline, not 30 s past it.
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  (httpServer as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(10, Math.min(5_000, Math.floor(requestTimeout / 4)));
   await app.listen(options.port, options.host);
   const server = app.getHttpServer();
   // Idle keep-alive connections live longer than clients' own pools keep them (undici: 4 s), and long enough that a
@@ -631,7 +657,8 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
   // Node's 5 s, a loaded machine raced its keep-alive timer against the next request. Closing the app still closes
   // idle connections at once.
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+  server.headersTimeout = Math.min(KEEP_ALIVE_TIMEOUT_MS + 1_000, requestTimeout);
+  server.requestTimeout = requestTimeout;
   // Closing: new connections are refused and idle ones closed (Node); busy ones close after their answer (above), and
   // whatever is still open after a grace is closed, so a stop always ends.
   const close = server.close.bind(server);

@@ -5,7 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { z } from 'zod';
 import { closeObjects } from '@countersign/contracts';
 import { ANY_ROLE, requiredRoles } from '../auth';
-import { IdentifierParam, MAX_BODY_BYTES } from '../body';
+import { IdentifierParam, routeBodyLimit } from '../body';
 import { RETRY_AFTER_SECONDS, SERVICE_NAME } from '../platform.module';
 import { queryParamsOf } from '../query';
 import { OpenApiDocumentHolder } from './openapi.controller';
@@ -140,7 +140,7 @@ function complete(op: Operation, method: string, { controller, handler }: Handle
   }
   if (BODY_METHODS.has(method)) {
     responses['400'] = refusal(both('malformed JSON body (invalid UTF-8, a duplicate key, over 32 levels)', errors[400]));
-    responses['413'] = refusal(`request body over ${MAX_BODY_BYTES} bytes`);
+    responses['413'] = refusal(`request body over ${routeBodyLimit(handler)} bytes`);
     responses['415'] = refusal('a request body that is not application/json');
   }
   const ids = identifierParams(controller, handler).map((p) => `${p.name} over ${p.max} characters, or with control or invisible characters`);
