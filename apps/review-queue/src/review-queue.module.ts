@@ -110,14 +110,17 @@ export class ReviewQueueModule {
     const quality =
       options.decisionQuality &&
       new DecisionQuality({ ...(running && { policy: () => running.compiledContract() }), ...options.decisionQuality }, options.dataKey, sealer);
-    // Decision quality wraps the store itself (canaries bypass the backlog gauges), and the inbox's sessions are sealed:
-    // both log through the service's logger, known once the module is built.
+    // Decision quality wraps the store, and the inbox's sessions are sealed: both log through the service's logger, known
+    // once the module is built.
     let builtLogger: Logger | undefined;
     const log: Logger = new Proxy({} as Logger, { get: (_t, p) => (builtLogger as unknown as Record<string | symbol, unknown>)?.[p] ?? (() => undefined) });
     // Reasons people write are stored masked, whatever the store (masked-reasons.ts).
     const stored = withMaskedReasons(options.items);
-    const items = quality ? withDecisionQuality(stored, quality, log) : stored;
-    const degradation = options.degradation && degradationParts(items, options.degradation);
+    const withQuality = (inner: ReviewItemRepository) => (quality ? withDecisionQuality(inner, quality, log) : inner);
+    // With the degradation feature, decision quality wraps the items kept with their backlog gauges, not the reverse:
+    // a canary it releases (or the clock steps) moves the gauges as a real item does. They left canaries out while
+    // `GET /v1/reviews` listed them, so a reviewer watching the queue depth told a canary apart (red team, 2026-12-05).
+    const degradation = options.degradation && degradationParts(stored, options.degradation, withQuality);
     // Session records are sealed under a key of the queue's own: one written into the store by anything else is no session.
     const inbox =
       options.inbox &&
@@ -155,7 +158,7 @@ export class ReviewQueueModule {
         ...(options.notifier ? [{ provide: ESCALATION_NOTIFIER, useValue: options.notifier }] : []),
         { provide: PROPOSAL_SEALER, useValue: sealer },
         // With the degradation feature, the items keep the backlog gauges beside them (it provides REVIEW_ITEMS).
-        ...(degradation ? degradation.providers : [{ provide: REVIEW_ITEMS, useValue: items }]),
+        ...(degradation ? degradation.providers : [{ provide: REVIEW_ITEMS, useValue: withQuality(stored) }]),
         { provide: APPROVAL_SIGNING_KEY, useValue: options.signingKeys },
         { provide: REVIEW_QUEUE_VERIFY_KEYS, useValue: verifyKeysOfSigner(options.signingKeys) },
         { provide: DECISION_KEYS, useValue: options.decisionKeys },

@@ -41,6 +41,7 @@ export const TOPIC_WRITERS: { readonly [T in Topic]: readonly KafkaParty[] } = {
   [TOPICS.degradationOverrideSet]: ['review-queue'],
   [TOPICS.canaryMissed]: ['review-queue'],
   [TOPICS.proposalRevised]: ['review-queue'],
+  [TOPICS.approvalRecorded]: ['review-queue'],
   [TOPICS.trustHealthChanged]: ['review-queue'],
 };
 
@@ -104,6 +105,8 @@ export const TOPIC_READERS: { readonly [T in Topic]: readonly KafkaService[] } =
   [TOPICS.canaryMissed]: ['audit-writer'],
   // A revision closes its action (executor, timeline) and becomes a new one (orchestrator).
   [TOPICS.proposalRevised]: ['executor', 'orchestrator', 'audit-writer'],
+  // A partial approval is only kept on the record: nothing acts on it.
+  [TOPICS.approvalRecorded]: ['audit-writer'],
   // The trust verdict (applied by the policy engine and the executor; the review queue's trust monitor continues from it):
   [TOPICS.trustHealthChanged]: ['policy-engine', 'executor', 'review-queue', 'audit-writer'],
 };

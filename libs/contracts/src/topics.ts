@@ -29,6 +29,7 @@ import {
   AutonomyDriftDetectedV1,
   CanaryMissedV1,
   ProposalRevisedV1,
+  ApprovalRecordedV1,
   TrustHealthChangedV1,
   ActionHeldV1,
 } from './events';
@@ -64,6 +65,7 @@ export const TOPICS = {
   autonomyDriftDetected: 'control.autonomy.drift-detected.v1',
   canaryMissed: 'review.canary.missed.v1',
   proposalRevised: 'review.proposal.revised.v1',
+  approvalRecorded: 'review.approval.recorded.v1',
   trustHealthChanged: 'control.trust.health-changed.v1',
   actionHeld: 'execution.action.held.v1',
 } as const;
@@ -112,6 +114,7 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.autonomyDriftDetected]: def(TOPICS.autonomyDriftDetected, AutonomyDriftDetectedV1),
   [TOPICS.canaryMissed]: def(TOPICS.canaryMissed, CanaryMissedV1),
   [TOPICS.proposalRevised]: def(TOPICS.proposalRevised, ProposalRevisedV1),
+  [TOPICS.approvalRecorded]: def(TOPICS.approvalRecorded, ApprovalRecordedV1),
   [TOPICS.trustHealthChanged]: def(TOPICS.trustHealthChanged, TrustHealthChangedV1),
   [TOPICS.actionHeld]: def(TOPICS.actionHeld, ActionHeldV1),
 } satisfies Record<Topic, z.ZodTypeAny>;

@@ -153,6 +153,13 @@ const CASES: { [T in Topic]?: Case<T> } = {
       ),
     forge: (e) => ({ ...e, data: { ...e.data, override: { ...e.data.override!, mode: 'normal', confirmedBy: 'lena' } } }),
   },
+  [TOPICS.approvalRecorded]: {
+    genuine: () =>
+      sealedByReviewQueue(
+        envelope(TOPICS.approvalRecorded, 'ar-1', alice, { reason: 'checked', digest: DIGEST, shownDigest: DIGEST, approvers: ['alice'], quorum: 2 }),
+      ),
+    forge: (e) => ({ ...e, actor: { ...e.actor, id: 'mallory' }, data: { ...e.data, approvers: ['mallory'] } }),
+  },
   [TOPICS.reviewDecided]: {
     genuine: () =>
       envelope(TOPICS.reviewDecided, 'rd-1', alice, {

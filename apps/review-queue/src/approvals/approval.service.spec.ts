@@ -330,3 +330,74 @@ describe('ApprovalService: the due time is the end', () => {
     await expect(t.service.approve('a1', alice, 'looks right', undefined, new Date(due.getTime() - 1))).resolves.toMatchObject({ status: 'approved' });
   });
 });
+
+describe('ApprovalService: every approval is on the record, with how its reviewer signed in (red team, 2026-12-05)', () => {
+  const bob = { id: 'bob', kind: 'human' as const, roles: ['reviewer'], authMethod: 'oidc' as const, amr: ['pwd', 'mfa'] };
+  const recorded = (t: Awaited<ReturnType<typeof setup>>) =>
+    t.bus.published.filter((p) => p.topic === TOPICS.approvalRecorded).map((p) => TOPIC_SCHEMAS[TOPICS.approvalRecorded].parse(p.event));
+
+  it('publishes an approval short of the quorum, sealed, before another reviewer rejects: both are on the record', async () => {
+    const t = await setup();
+    await t.items.add({ ...t.item('q1'), quorum: 2 });
+    expect(await t.service.approve('q1', bob, 'customer history checked', undefined, now)).toMatchObject({ status: 'awaiting-quorum' });
+    await t.service.reject('q1', alice, 'the receipt is forged', undefined, now);
+    const [approval] = recorded(t);
+    expect(approval).toMatchObject({
+      subject: 'q1',
+      causationId: 'd-q1',
+      actor: { id: 'bob', kind: 'human', authMethod: 'oidc', amr: ['pwd', 'mfa'] },
+      data: { reason: 'customer history checked', digest, approvers: ['bob'], quorum: 2 },
+    });
+    expect(approval.data.shownDigest).toMatch(/^[0-9a-f]{64}$/);
+    // Sealed as a fact by the decision key, and no approval token: the executor could not act on it.
+    expect(approval.data.seal).toMatch(/^cf1\./);
+    expect(verifyReviewDecision(approval.data.seal!, t.keys, now).ok).toBe(false);
+    expect(t.decisions().map((d) => d.data.decision)).toEqual(['rejected']);
+    // Stored with the approval (the clock's outbox) and marked published.
+    await eventually(async () => expect(await t.items.unpublishedClockEvents(new Date(now.getTime() + 86_400_000), 10)).toEqual([]));
+  });
+
+  it('keeps the event of a partial approval the bus could not take, for the clock to publish later, and the approval stands', async () => {
+    const t = await setup();
+    await t.items.add({ ...t.item('q1'), quorum: 2 });
+    const publish = t.bus.publish.bind(t.bus);
+    t.bus.publish = async () => {
+      throw new Error('bus down');
+    };
+    // The approval is made: the call succeeds (a failure would make the reviewer's retry a 409 for an approval made).
+    expect(await t.service.approve('q1', bob, 'customer history checked', undefined, now)).toMatchObject({ status: 'awaiting-quorum' });
+    t.bus.publish = publish;
+    const left = await t.items.unpublishedClockEvents(new Date(Date.now() + 1000), 10);
+    expect(left.map((e) => [e.topic, e.actionId, e.event.actor.id])).toEqual([[TOPICS.approvalRecorded, 'q1', 'bob']]);
+    expect((await t.items.approvals('q1')).map((a) => a.approver)).toEqual(['bob']);
+  });
+
+  it('names each earlier approver of a quorum as they signed in, not as bearer-token', async () => {
+    const t = await setup();
+    await t.items.add({ ...t.item('q1'), quorum: 3 });
+    const carol = { id: 'carol', kind: 'human' as const, roles: ['reviewer'] };
+    await t.service.approve('q1', bob, 'first of three', undefined, now);
+    await t.service.approve('q1', carol, 'second of three', undefined, now);
+    await t.service.approve('q1', alice, 'third of three', undefined, now);
+    expect(recorded(t).map((e) => [e.actor.id, e.data.approvers])).toEqual([
+      ['bob', ['bob']],
+      ['carol', ['bob', 'carol']],
+    ]);
+    const [decided] = t.decisions();
+    expect(decided.data.reviewers).toEqual([
+      { id: 'bob', kind: 'human', authMethod: 'oidc', amr: ['pwd', 'mfa'] },
+      { id: 'carol', kind: 'human', authMethod: 'bearer-token' },
+      { id: 'alice', kind: 'human', roles: ['reviewer'], authMethod: 'bearer-token' },
+    ]);
+  });
+
+  it('names an earlier approver recorded before the method was kept without a method: unknown, never guessed', async () => {
+    const t = await setup();
+    await t.items.add({ ...t.item('q1'), quorum: 2 });
+    // As a row from before migration 0010: no method kept.
+    await t.items.addApproval('q1', 'bob', 'approved last week');
+    expect(await t.items.approvals('q1')).toMatchObject([{ approver: 'bob', authMethod: 'unknown' }]);
+    await t.service.approve('q1', alice, 'second of two', undefined, now);
+    expect(t.decisions()[0].data.reviewers[0]).toEqual({ id: 'bob', kind: 'human' });
+  });
+});

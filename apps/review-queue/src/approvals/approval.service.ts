@@ -1,12 +1,14 @@
 import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { maskText } from '@countersign/guardrails';
-import { DecisionSigner, signReviewDecision } from '@countersign/approval';
+import { DecisionSigner, SealableEvent, sealEvent, signReviewDecision } from '@countersign/approval';
 import { EventBus } from '@countersign/bus';
-import { Actor, TOPICS } from '@countersign/contracts';
+import { Actor, ActorSchema, TOPICS } from '@countersign/contracts';
 import type { Metrics } from '@countersign/metrics';
 import { EVENT_BUS, METRICS, Principal } from '@countersign/nest';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import {
+  Approval,
+  ApprovalAuth,
   claimHolds,
   DecideWith,
   DecisionEvent,
@@ -132,20 +134,63 @@ export class ApprovalService {
       if (earlier.length !== before.length || earlier.some((a, i) => a.approver !== before[i])) return undefined;
       const approvals = [...earlier, { approver: reviewer.id, reason }];
       const approvers = approvals.map((a) => a.approver);
-      const event = this.decisionEvent(item, 'approved', reviewer, approvers, reason, this.approvalToken(item, approvals, now));
-      const with_ = { approval: { approver: reviewer.id, reason, after: before }, claimant: reviewer.id };
+      const event = this.decisionEvent(item, 'approved', reviewer, approvers, reason, this.approvalToken(item, approvals, now), earlier);
+      const with_ = { approval: { approver: reviewer.id, reason, after: before, auth: authOf(reviewer) }, claimant: reviewer.id };
       return (await this.decide(item, 'approved', approvers, reason, now, event, approved, 'decided', with_)) ? { status: 'approved', approvers } : undefined;
     }
-    const approvals = counted ?? (await this.items.addApproval(actionId, reviewer.id, reason));
+    // An approval short of the quorum is on the record too, with its own event stored in the same write (the clock's
+    // outbox): were it told only by the decision that completes the quorum, an approval followed by another reviewer's
+    // rejection, a revision or an expiry would vanish from the audit trail (red team, 2026-12-05).
+    let recorded: DecisionEvent | undefined;
+    const recording = {
+      auth: authOf(reviewer),
+      event: (approvers: string[]) =>
+        (recorded = approvers.length < item.quorum ? this.approvalRecordedEvent(item, reviewer, approvers, reason, now) : undefined),
+    };
+    const approvals = counted ?? (await this.items.addApproval(actionId, reviewer.id, reason, recording));
+    if (recorded) await this.publishRecorded(recorded);
     if (approvals.length < item.quorum) {
       // This approver is done with the item: their claim ends, so it does not hold up the next approver.
       await this.items.releaseClaim(actionId, reviewer.id);
       return { status: 'awaiting-quorum', approvers: approvals.map((a) => a.approver), quorum: item.quorum };
     }
     const approvers = approvals.map((a) => a.approver);
-    const event = this.decisionEvent(item, 'approved', reviewer, approvers, reason, this.approvalToken(item, approvals, now));
+    const signedIn = await this.items.approvals(actionId);
+    const event = this.decisionEvent(item, 'approved', reviewer, approvers, reason, this.approvalToken(item, approvals, now), signedIn);
     await this.decide(item, 'approved', approvers, reason, now, event, approved);
     return { status: 'approved', approvers };
+  }
+
+  /**
+   * The event of an approval that leaves the quorum short (`review.approval.recorded.v1`): the reviewer as its actor,
+   * with how they signed in, what they were shown, the approvers so far and the quorum. Sealed with the decision key as
+   * a fact (ADR 0039's seal), never as an approval token: nothing acts on it. Its id derives from the item's cause and
+   * the approver, so a copy published again is dropped.
+   */
+  private approvalRecordedEvent(item: ReviewItem, reviewer: Principal, approvers: string[], reason: string, now: Date): DecisionEvent {
+    const shown = shownView(item);
+    const made = this.bus.envelope(
+      TOPICS.approvalRecorded,
+      { reason, digest: item.digest, shownDigest: shownDigest(shown), approvers, quorum: item.quorum },
+      { cause: queuedBy(item), discriminator: `approval:${reviewer.id}`, actor: reviewerActor(reviewer), time: now },
+    );
+    const event = { ...made, data: { ...made.data, seal: sealEvent(this.key, made as unknown as SealableEvent, 'review-decision') } };
+    return { topic: TOPICS.approvalRecorded, event };
+  }
+
+  /**
+   * Publishes a partial approval's event once stored. When the bus cannot take it the approval still stands, and its
+   * event waits in the clock's outbox, which the review clock's sweep publishes: the reviewer's call succeeds (a 503
+   * here would make their retry a 409, "approved already", for an approval that was made).
+   */
+  private async publishRecorded(recorded: DecisionEvent): Promise<void> {
+    try {
+      await this.bus.publish(recorded.topic, recorded.event);
+    } catch {
+      return;
+    }
+    // Not waited for, as a decision's mark: one lost only means the clock publishes it again, a copy the audit drops.
+    void this.items.markClockEventPublished(recorded.event.id, new Date()).catch(() => undefined);
   }
 
   /** The signed approval the executor acts on, naming every approver of the quorum. */
@@ -296,15 +341,20 @@ export class ApprovalService {
     approvers: string[],
     reason: string,
     signature: string,
+    earlier: readonly Approval[] = [],
   ): DecisionEvent {
     // What the reviewer decided on, as the API showed it while pending; the audit trail keeps it.
     const shown = shownView(item);
-    // Earlier approvers of a quorum may have signed in either way; only the deciding reviewer's method is known here.
-    const actor = (id: string): Actor => ({
-      id,
-      kind: 'human',
-      ...(id === reviewer.id ? { roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' } : { authMethod: 'bearer-token' }),
-    });
+    // Each earlier approver of a quorum as they signed in when they approved, kept with their approval (red team,
+    // 2026-12-05: all were written `bearer-token`). One approved before that was kept is named without a method: an
+    // actor's `authMethod` has no "unknown", and a guess would be a false statement in the audit trail.
+    const signedIn = new Map(earlier.map((a) => [a.approver, a]));
+    const actor = (id: string): Actor => {
+      if (id === reviewer.id) return { id, kind: 'human', roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' };
+      const known = signedIn.get(id);
+      const method = ACTOR_AUTH_METHODS.find((m) => m === known?.authMethod);
+      return { id, kind: 'human', ...(method && { authMethod: method }), ...(method && known?.amr && { amr: known.amr }) };
+    };
     // The deciding reviewer is the actor of the decision (the last approver of a quorum).
     return {
       topic: TOPICS.reviewDecided,
@@ -316,6 +366,25 @@ export class ApprovalService {
     };
   }
 }
+
+/** The sign-in methods an actor may name (the envelope's `authMethod`). */
+const ACTOR_AUTH_METHODS = ActorSchema.shape.authMethod.unwrap().options;
+
+/** How the reviewer signed in, as kept with their approval (`bearer-token` when the principal does not say). */
+const authOf = (reviewer: Principal): ApprovalAuth => ({
+  authMethod: reviewer.authMethod ?? 'bearer-token',
+  ...(reviewer.amr && { amr: [...reviewer.amr] }),
+});
+
+/** The reviewer as the actor of their own event: roles, how they signed in, when (a step-up depends on it). */
+const reviewerActor = (reviewer: Principal): Actor => ({
+  id: reviewer.id,
+  kind: 'human',
+  roles: reviewer.roles,
+  authMethod: reviewer.authMethod ?? 'bearer-token',
+  ...(reviewer.amr && { amr: reviewer.amr }),
+  ...(reviewer.authTime !== undefined && { authTime: reviewer.authTime }),
+});
 
 /**
  * A reviewer who wrote changes into this version (approve with changes) deciding it: refused. A human who writes the

@@ -68,8 +68,11 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
     return added;
   };
 
-  const addApproval: ReviewItemRepository['addApproval'] = async (actionId, approver, reason) => {
-    const approvals = await items.addApproval(actionId, approver, reason);
+  const addApproval: ReviewItemRepository['addApproval'] = async (actionId, approver, reason, recording) => {
+    // A canary's partial approval is kept like any (it counts, and is a miss below), but its event is never built: no
+    // event about a canary leaves the queue (the miss is audited as `review.canary.missed.v1`).
+    const told = recording?.event && (await isCanary(actionId)) ? { ...recording, event: undefined } : recording;
+    const approvals = await items.addApproval(actionId, approver, reason, told);
     // A quorum's approvals are each a reviewer's decision (and each one a miss on a canary), recorded as they come.
     const item = approvals.some((a) => a.approver === approver) ? await items.get(actionId) : undefined;
     if (item && (item.kind ?? 'approval') === 'approval') await record(item, approver, 'approved', new Date()).catch(soft('approval'));

@@ -45,7 +45,15 @@ export interface DegradationOptions {
  * The review queue's degradation feature (ADR 0013): the review items with their backlog gauges, the controller and
  * its control-topic follower, `GET /v1/governance`, the override and the reviewers' heartbeat.
  */
-export function degradationParts(items: ReviewItemRepository, o: DegradationOptions): { controllers: Type[]; providers: Provider[] } {
+export function degradationParts(
+  items: ReviewItemRepository,
+  o: DegradationOptions,
+  /**
+   * What wraps the items kept with their gauges (decision quality): the gauges sit under it, so the items it adds and
+   * steps itself (a canary, released after a random delay) move them as any item does (red team, 2026-12-05).
+   */
+  around: (tracked: ReviewItemRepository) => ReviewItemRepository = (tracked) => tracked,
+): { controllers: Type[]; providers: Provider[] } {
   const instance = o.settings?.instanceId ?? `review-queue-${randomUUID().slice(0, 8)}`;
   return {
     controllers: [GovernanceController, ReviewersController],
@@ -56,7 +64,7 @@ export function degradationParts(items: ReviewItemRepository, o: DegradationOpti
       DegradationControlFollower,
       {
         provide: REVIEW_ITEMS,
-        useFactory: (logger: Logger, governance: GovernanceService) => withBacklogGauges(items, o.gauges, logger, () => governance.suspectDrift()),
+        useFactory: (logger: Logger, governance: GovernanceService) => around(withBacklogGauges(items, o.gauges, logger, () => governance.suspectDrift())),
         inject: [LOGGER, GovernanceService],
       },
       { provide: BACKLOG_GAUGES, useValue: o.gauges },

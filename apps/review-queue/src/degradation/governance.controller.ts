@@ -67,8 +67,9 @@ export class GovernanceController {
     },
   })
   @Get()
-  // Not reviewers': its backlog and decided counts leave canaries out (ADR 0018), so a reviewer comparing them with the
-  // items they are shown would tell the canaries apart (red team, round 15). Leads read it as the governance page.
+  // Not reviewers': its decided counts (the SLOs) leave canaries out (ADR 0018), so a reviewer comparing them with the
+  // items they decided would tell the canaries apart (red team, round 15). Its backlog counts them, as the queue-depth
+  // gauges do since 2026-12-05 (ADR 0018 addendum). Leads read it as the governance page.
   @Roles('lead', 'auditor', 'admin')
   async status() {
     const now = this.governance.settings.now();

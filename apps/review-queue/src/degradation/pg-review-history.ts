@@ -8,15 +8,16 @@ export class PgReviewHistory implements ReviewHistory {
   constructor(private readonly pool: Pool) {}
 
   async pendingItems(): Promise<BacklogItem[]> {
-    // The partial index on pending items serves the status filter; no proposal is read. Canaries (ADR 0018) are
-    // no backlog and no SLO: they are tests of the reviewers, and their retirement at due time is no miss.
+    // The partial index on pending items serves the status filter; no proposal is read. Canaries (ADR 0018) count in
+    // the backlog as the reviewers see it: `GET /v1/reviews` lists them, so a depth or age that left them out told
+    // them apart to anyone watching the dashboard (red team, 2026-12-05). They stay out of the SLOs (`decidedSince`).
     const { rows } = await this.pool.query<{ action_id: string; sla_class: string; required_roles: string[]; created_at: Date }>(
-      `SELECT action_id, sla_class, required_roles, created_at FROM review_items WHERE status = 'pending' AND kind = 'approval'
-         AND NOT EXISTS (SELECT 1 FROM canaries c WHERE c.action_id = review_items.action_id)`,
+      `SELECT action_id, sla_class, required_roles, created_at FROM review_items WHERE status = 'pending' AND kind = 'approval'`,
     );
     return rows.map((r) => ({ actionId: r.action_id, slaClass: r.sla_class, requiredRoles: r.required_roles, createdAt: r.created_at.getTime() }));
   }
 
+  /** Canaries left out: a lead's SLO counts real actions only, and a canary's retirement at its due time is no miss. */
   async decidedSince(since: Date): Promise<DecidedCounts[]> {
     const { rows } = await this.pool.query<{ sla_class: string; decided: number; late: number }>(
       `SELECT sla_class, count(*)::int AS decided, (count(*) FILTER (WHERE status = 'expired' OR decided_at > due_at))::int AS late

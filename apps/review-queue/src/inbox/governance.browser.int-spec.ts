@@ -9,7 +9,9 @@ import { InboxHarness, startInboxHarness } from './testing/inbox.harness';
 import { readFileSync } from 'node:fs';
 import { newId, TOPICS, TopicMap } from '@countersign/contracts';
 import type { ReviewItemRepository } from '../review-item/review-item.repository';
-import { APPROVAL_SIGNING_KEY, DECISION_QUALITY, REVIEW_ITEMS } from '../tokens';
+import { APPROVAL_SIGNING_KEY, BACKLOG_GAUGES, DECISION_QUALITY, REVIEW_ITEMS } from '../tokens';
+import type { BacklogGauges } from '../degradation/backlog-gauges';
+import type { ReviewHistory } from '../degradation/review-history';
 import type { DecisionQuality } from '../decision-quality/decision-quality';
 import { degradationContract, PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
 import { OVERRIDE_REQUEST_SUBJECT } from '../degradation/control-state';
@@ -23,6 +25,7 @@ jest.setTimeout(240_000);
 
 let h: InboxHarness;
 let store: DecisionQualityStore;
+let history: ReviewHistory;
 // Every real refund brings a canary (rate 1, a fixed random source): the test knows one waits beside each.
 const TEMPLATE = {
   id: 'refund-to-unrelated-card',
@@ -37,12 +40,13 @@ beforeAll(async () => {
   h = await startInboxHarness('governance', {
     withPool: (pool) => {
       store = createDecisionQualityStore(pool);
+      history = createReviewHistory(pool);
       return {
         // The degradation controller as a main runs it (in memory, like the embedded mode): the page's mode badge.
         degradation: {
           gauges: createInMemoryBacklogGauges(),
           lease: createInMemoryLeaderLease(),
-          history: createReviewHistory(pool),
+          history,
           contract: degradationContract(PROJECT_CONTRACT_PATH),
           settings: { tickMs: 200 },
         },
@@ -122,6 +126,30 @@ it('a canary approved shows as missed for that reviewer on the governance page (
     await lead.page.setViewportSize({ width: 1440, height: 900 });
     await lead.page.screenshot({ path: join(dir, 'governance.png'), fullPage: true });
   }
+});
+
+it('counts a canary in the queue depth the dashboards show, as `GET /v1/reviews` lists it, until it leaves (red team, 2026-12-05)', async () => {
+  const items = h.provider<ReviewItemRepository>(REVIEW_ITEMS);
+  const gauges = h.provider<BacklogGauges>(BACKLOG_GAUGES);
+  const quality = h.provider<DecisionQuality>(DECISION_QUALITY);
+  const depth = async () => Object.values((await gauges.snapshot()).bySlaClass).reduce((n, g) => n + g.depth, 0);
+  const real = await h.queue();
+  const queued = (await h.items.get(real))!;
+  await h.items.decide(real, 'rejected', ['nobody'], 'moved aside for this test', new Date());
+  const before = await depth();
+  const listedBefore = (await items.pending(500)).length;
+  // Queued as intake queues it: a canary joins beside it (rate 1, no delay).
+  await items.add({ ...queued, actionId: `${real}-gauged`, status: 'pending' });
+  const canary = (await items.pending(500)).find((i) => !i.actionId.startsWith(real) && quality.isCanary(i) && i.createdAt >= queued.createdAt);
+  expect(canary).toBeDefined();
+  // Both listed, both counted: the depth moves with the list, so it tells no canary apart (it moved by one).
+  expect((await items.pending(500)).length - listedBefore).toBe(2);
+  expect((await depth()) - before).toBe(2);
+  // The rebuild from PostgreSQL (after a Redis flush) counts it too.
+  expect((await history.pendingItems()).map((i) => i.actionId)).toContain(canary!.actionId);
+  // Decided like any item: it leaves the gauges as any item does.
+  await items.decide(canary!.actionId, 'rejected', ['nobody'], 'moved aside for this test', new Date());
+  expect((await depth()) - before).toBe(1);
 });
 
 it('shows leads an override below the computed mode that waits for a second admin: who asked, for what, until when', async () => {

@@ -45,8 +45,14 @@ describe('approve with changes in the inbox (docs/adr/0017)', () => {
 
     await page.fill('#revise-parameters', JSON.stringify({ ...shown, amount: 120 }, null, 2));
     await page.focus('#revise-reason');
+    const answered = page.waitForResponse((r) => r.url().endsWith(`/reviews/${id}/revise`) && r.request().method() === 'POST' && r.status() === 200);
     await page.keyboard.press('Enter');
     await page.waitForSelector('#decision-result.done');
+    // Alice has no pii:view: the new version's digest, which covers the card she saw masked, is not in the answer (it
+    // let the card be found offline; the JSON API already left it out; red team, 2026-12-05).
+    const body = (await (await answered).json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ actionId: id, status: 'revised', changed: ['/amount'] });
+    expect(body).not.toHaveProperty('revisedDigest');
     const revision = await eventually(() => h.bus.published.find((p) => p.topic === TOPICS.proposalRevised && p.event.subject === id)!);
     const newActionId = revisedActionId(revision.event.id);
     expect(await page.textContent('#decision-result')).toContain(`new action ${newActionId}`);

@@ -1,6 +1,8 @@
 import { holdsItemRole, isProposerOf, ReviewerSide } from './item-roles';
 import {
   Approval,
+  ApprovalAuth,
+  ApprovalRecording,
   claimHolds,
   ClockClaim,
   ClockStep,
@@ -13,12 +15,13 @@ import {
   ReviewStatus,
   StoredClockEvent,
   StoredDecisionEvent,
+  UNKNOWN_AUTH_METHOD,
 } from './review-item.repository';
 
 /** The in-process twin of the PostgreSQL review items (embedded mode, unit tests); passes the same suite. */
 export class InMemoryReviewItemRepository implements ReviewItemRepository {
   private readonly items = new Map<string, ReviewItem>();
-  private readonly approvalsOf = new Map<string, Map<string, { reason: string; approvedAt: string }>>();
+  private readonly approvalsOf = new Map<string, Map<string, { reason: string; approvedAt: string } & Partial<ApprovalAuth>>>();
   private readonly events = new Map<string, StoredDecisionEvent>();
   private readonly clockEvents = new Map<string, StoredClockEvent>();
 
@@ -81,9 +84,10 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
       const before = item.approvedBy ?? [];
       if (before.length !== approval.after.length || before.some((a, i) => a !== approval.after[i])) return undefined;
       // No await between the checks and the writes: concurrent decisions take turns, as on PostgreSQL's row lock.
-      this.recordApproval(item, approval.approver, approval.reason);
+      this.recordApproval(item, approval.approver, approval.reason, approval.auth);
     }
     Object.assign(item, { status, deciders: by, decisionReason: reason, decidedAt: at.toISOString() });
+    if (with_?.revisionAsked !== undefined) item.revisionAsked = with_.revisionAsked;
     if (event) this.events.set(actionId, structuredClone({ ...event, actionId, decidedAt: at.toISOString() }));
     return structuredClone(item);
   }
@@ -106,16 +110,23 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
     if (stored && !stored.publishedAt) stored.publishedAt = at.toISOString();
   }
 
-  async addApproval(actionId: string, approver: string, reason: string) {
+  async addApproval(actionId: string, approver: string, reason: string, recording?: ApprovalRecording) {
     const item = this.items.get(actionId);
     if (!item) return [];
-    return this.recordApproval(item, approver, reason);
+    const counted = this.approvalsOf.get(actionId)?.has(approver) ?? false;
+    const approvals = this.recordApproval(item, approver, reason, recording?.auth);
+    // Its event with it, as the PostgreSQL store writes both in one transaction; none for an approval counted before.
+    const event = counted ? undefined : recording?.event?.(approvals.map((a) => a.approver));
+    if (event && !this.clockEvents.has(event.event.id)) {
+      this.clockEvents.set(event.event.id, structuredClone({ ...event, actionId, createdAt: new Date().toISOString() }));
+    }
+    return approvals;
   }
 
-  private recordApproval(item: ReviewItem, approver: string, reason: string) {
+  private recordApproval(item: ReviewItem, approver: string, reason: string, auth?: ApprovalAuth) {
     const { actionId } = item;
-    const byApprover = this.approvalsOf.get(actionId) ?? new Map<string, { reason: string; approvedAt: string }>();
-    if (!byApprover.has(approver)) byApprover.set(approver, { reason, approvedAt: new Date().toISOString() });
+    const byApprover = this.approvalsOf.get(actionId) ?? new Map<string, { reason: string; approvedAt: string } & Partial<ApprovalAuth>>();
+    if (!byApprover.has(approver)) byApprover.set(approver, { reason, approvedAt: new Date().toISOString(), ...auth });
     this.approvalsOf.set(actionId, byApprover);
     item.approvedBy = [...byApprover.keys()];
     return [...byApprover].map(([a, r]) => ({ approver: a, reason: r.reason }));
@@ -152,7 +163,13 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
   }
 
   async approvals(actionId: string): Promise<Approval[]> {
-    return [...(this.approvalsOf.get(actionId) ?? [])].map(([approver, a]) => ({ approver, ...a }));
+    return [...(this.approvalsOf.get(actionId) ?? [])].map(([approver, a]) => ({
+      approver,
+      reason: a.reason,
+      approvedAt: a.approvedAt,
+      authMethod: a.authMethod ?? UNKNOWN_AUTH_METHOD,
+      ...(a.amr && { amr: [...a.amr] }),
+    }));
   }
 
   async recentDecisions(of: { target: string } | { agentId: string }, exceptActionId: string, limit: number) {

@@ -9,7 +9,8 @@ import type { ReviewItemRepository } from './review-item.repository';
  */
 export function withMaskedReasons(items: ReviewItemRepository): ReviewItemRepository {
   const decide: ReviewItemRepository['decide'] = (actionId, status, by, reason, ...rest) => items.decide(actionId, status, by, maskText(reason), ...rest);
-  const addApproval: ReviewItemRepository['addApproval'] = (actionId, approver, reason) => items.addApproval(actionId, approver, maskText(reason));
+  const addApproval: ReviewItemRepository['addApproval'] = (actionId, approver, reason, ...rest) =>
+    items.addApproval(actionId, approver, maskText(reason), ...rest);
   const overrides: Partial<Record<keyof ReviewItemRepository, unknown>> = { decide, addApproval };
   return new Proxy(items, {
     get(target, p, receiver) {

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { AnyTopic, Proposal, TopicMap } from '@countersign/contracts';
 import {
   Approval,
+  ApprovalRecording,
   ClockClaim,
   ClockStep,
   DecideWith,
@@ -13,6 +14,7 @@ import {
   ReviewStatus,
   StoredClockEvent,
   StoredDecisionEvent,
+  UNKNOWN_AUTH_METHOD,
 } from './review-item.repository';
 import { GroupCommit, GroupCommitOptions, withConnection } from '@countersign/storage';
 import { proposerSideOf, ReviewerSide } from './item-roles';
@@ -224,7 +226,10 @@ export class PgReviewItemRepository implements ReviewItemRepository {
       approver: r.with_?.approval?.approver ?? null,
       approval_reason: r.with_?.approval?.reason ?? null,
       after: r.with_?.approval?.after ?? null,
+      auth_method: r.with_?.approval?.auth?.authMethod ?? null,
+      amr: r.with_?.approval?.auth?.amr ?? null,
       claimant: r.with_?.claimant ?? null,
+      revision_asked: r.with_?.revisionAsked ?? null,
     }));
     // Rows locked in action id order (as the claims' batches lock them): two batches never wait on each other in a cycle.
     input.sort(byActionId);
@@ -233,10 +238,11 @@ export class PgReviewItemRepository implements ReviewItemRepository {
         name: 'review-items.decide',
         text: `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, status text, deciders text[], reason text, decided_at timestamptz,
-           topic text, event jsonb, approver text, approval_reason text, after text[], claimant text)
+           topic text, event jsonb, approver text, approval_reason text, after text[], claimant text, revision_asked text,
+           auth_method text, amr text[])
        ), decided AS (
          UPDATE review_items r SET status = i.status, deciders = i.deciders, decision_reason = i.reason, decided_at = i.decided_at,
-           decision_topic = i.topic, decision_event = i.event,
+           decision_topic = i.topic, decision_event = i.event, revision_asked = i.revision_asked,
            approved_by = CASE WHEN i.approver IS NULL THEN r.approved_by ELSE i.after || i.approver END
          FROM input i
          WHERE r.action_id = i.action_id AND r.status = 'pending'
@@ -246,8 +252,8 @@ export class PgReviewItemRepository implements ReviewItemRepository {
            AND (i.claimant IS NULL OR r.claimed_by IS NULL OR r.claimed_by = i.claimant OR r.claimed_until <= i.decided_at)
          RETURNING ${ITEM_COLUMNS.map((c) => `r.${c}`).join(', ')}
        ), approved AS (
-         INSERT INTO review_approvals (action_id, approver, reason)
-         SELECT d.action_id, i.approver, i.approval_reason FROM decided d JOIN input i USING (action_id) WHERE i.approver IS NOT NULL
+         INSERT INTO review_approvals (action_id, approver, reason, auth_method, amr)
+         SELECT d.action_id, i.approver, i.approval_reason, i.auth_method, i.amr FROM decided d JOIN input i USING (action_id) WHERE i.approver IS NOT NULL
          ON CONFLICT DO NOTHING
        )
        SELECT * FROM decided`,
@@ -295,7 +301,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     return batch.map(() => undefined);
   }
 
-  async addApproval(actionId: string, approver: string, reason: string): Promise<Array<{ approver: string; reason: string }>> {
+  async addApproval(actionId: string, approver: string, reason: string, recording?: ApprovalRecording): Promise<Array<{ approver: string; reason: string }>> {
     // The item's row lock orders the approvals of one item: each approver sees every approval before theirs, so of
     // two approvers completing a quorum at once exactly one sees it complete (and decides), and neither misses it.
     return withConnection(this.pool, async (client) => {
@@ -305,11 +311,22 @@ export class PgReviewItemRepository implements ReviewItemRepository {
         await client.query('ROLLBACK');
         return [];
       }
-      await client.query('INSERT INTO review_approvals (action_id, approver, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [actionId, approver, reason]);
+      const added = await client.query(
+        'INSERT INTO review_approvals (action_id, approver, reason, auth_method, amr) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+        [actionId, approver, reason, recording?.auth?.authMethod ?? null, recording?.auth?.amr ?? null],
+      );
       const { rows } = await client.query<{ approver: string; reason: string }>(
         'SELECT approver, reason FROM review_approvals WHERE action_id = $1 ORDER BY approved_at, approver',
         [actionId],
       );
+      // The approval's event in the same transaction (the clock's outbox): an approval is never kept without it.
+      const event = added.rowCount ? recording?.event?.(rows.map((r) => r.approver)) : undefined;
+      if (event) {
+        await client.query(
+          'INSERT INTO review_clock_events (event_id, action_id, topic, event, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+          [event.event.id, actionId, event.topic, JSON.stringify(event.event), new Date()],
+        );
+      }
       // A copy on the item, written under the same lock: the inbox's live feed sees an approval as a change of the item.
       await client.query('UPDATE review_items SET approved_by = $2 WHERE action_id = $1', [actionId, rows.map((r) => r.approver)]);
       await client.query('COMMIT');
@@ -413,11 +430,18 @@ export class PgReviewItemRepository implements ReviewItemRepository {
   }
 
   async approvals(actionId: string): Promise<Approval[]> {
-    const { rows } = await this.pool.query<{ approver: string; reason: string; approved_at: Date }>(
-      'SELECT approver, reason, approved_at FROM review_approvals WHERE action_id = $1 ORDER BY approved_at, approver',
+    const { rows } = await this.pool.query<{ approver: string; reason: string; approved_at: Date; auth_method: string | null; amr: string[] | null }>(
+      'SELECT approver, reason, approved_at, auth_method, amr FROM review_approvals WHERE action_id = $1 ORDER BY approved_at, approver',
       [actionId],
     );
-    return rows.map((r) => ({ approver: r.approver, reason: r.reason, approvedAt: r.approved_at.toISOString() }));
+    return rows.map((r) => ({
+      approver: r.approver,
+      reason: r.reason,
+      approvedAt: r.approved_at.toISOString(),
+      // Approved before the method was kept (migration 0010): not known, and not guessed.
+      authMethod: r.auth_method ?? UNKNOWN_AUTH_METHOD,
+      ...(r.amr !== null && { amr: r.amr }),
+    }));
   }
 
   async recentDecisions(of: { target: string } | { agentId: string }, exceptActionId: string, limit: number): Promise<ReviewItem[]> {
@@ -513,6 +537,7 @@ interface ItemRow {
   claimed_until: Date | null;
   approved_by: string[] | null;
   authored_by: string[] | null;
+  revision_asked: string | null;
   risk_score: number | null;
   rules_fired: string[] | null;
   risk_class: string | null;
@@ -551,6 +576,7 @@ const ITEM_COLUMNS = [
   'claimed_until',
   'approved_by',
   'authored_by',
+  'revision_asked',
   'risk_score',
   'rules_fired',
   'risk_class',
@@ -615,6 +641,7 @@ function toItem(r: ItemRow): ReviewItem {
     ...(r.claimed_by !== null && r.claimed_until !== null && { claim: toClaim({ ...r, claimed_by: r.claimed_by, claimed_until: r.claimed_until }) }),
     ...(r.approved_by !== null && r.approved_by.length > 0 && { approvedBy: r.approved_by }),
     ...(r.authored_by !== null && r.authored_by.length > 0 && { authoredBy: r.authored_by }),
+    ...(r.revision_asked !== null && { revisionAsked: r.revision_asked }),
     ...(r.deciders !== null && { deciders: r.deciders }),
     ...(r.decision_reason !== null && { decisionReason: r.decision_reason }),
     ...(r.decided_at !== null && { decidedAt: r.decided_at.toISOString() }),

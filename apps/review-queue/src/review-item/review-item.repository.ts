@@ -73,6 +73,12 @@ export interface ReviewItem {
    * addendum 2026-12-04). Absent: an agent's proposal as it came.
    */
   authoredBy?: string[];
+  /**
+   * A revised item: the fingerprint (`canonicalDigest`) of what its reviser sent, the edited parameters exactly as sent
+   * (masked placeholders and all) with the reason. A retry is "the same revision" only when it sends exactly that again
+   * (red team, 2026-12-05); never shown to anyone (`publicItem` leaves it out). Absent: revised before it was kept.
+   */
+  revisionAsked?: string;
   /** Who decided the item (the reviewers of an approval or rejection), as the signed decision's `deciders` claim names them. */
   deciders?: string[];
   decisionReason?: string;
@@ -111,15 +117,41 @@ export const overdue = (item: ReviewItem, now: Date): boolean => item.status ===
  * and, with `claimant`, only when no one else's claim on the item holds at the decision's time.
  */
 export interface DecideWith {
-  approval?: { approver: string; reason: string; after: string[] };
+  approval?: { approver: string; reason: string; after: string[]; auth?: ApprovalAuth };
   claimant?: string;
+  /** A revision: the fingerprint of what the reviser sent (`ReviewItem.revisionAsked`), stored with the decision. */
+  revisionAsked?: string;
 }
 
-/** One approval towards an item's quorum: who, why, when. */
-export interface Approval {
+/**
+ * How an approver signed in when they approved: the method (`bearer-token`, `oidc`) and, for a sign-in, the ID token's
+ * `amr`. Kept with the approval, so the decision a later approver completes names each earlier one's own (red team,
+ * 2026-12-05: every earlier approver was written down as `bearer-token`, an inbox sign-in with MFA too).
+ */
+export interface ApprovalAuth {
+  authMethod: string;
+  amr?: string[];
+}
+
+/** One approval towards an item's quorum: who, why, when, how they signed in (`unknown`: approved before it was kept). */
+export interface Approval extends ApprovalAuth {
   approver: string;
   reason: string;
   approvedAt: string;
+}
+
+/** What the store told of an approval recorded before it was kept (migration 0010): its method is not known. */
+export const UNKNOWN_AUTH_METHOD = 'unknown';
+
+/**
+ * What else `addApproval` records with an approval: how the approver signed in, and the event that tells the audit of
+ * an approval that does not complete the quorum (`review.approval.recorded.v1`), built from the approvers so far once
+ * they are known (undefined: none to tell) and stored with the approval in the same write, in the clock's outbox
+ * (`unpublishedClockEvents`), so an approval is never kept without it. Nothing is built for an approval counted before.
+ */
+export interface ApprovalRecording {
+  auth?: ApprovalAuth;
+  event?: (approvers: string[]) => DecisionEvent | undefined;
 }
 
 /**
@@ -221,7 +253,7 @@ export interface ReviewItemRepository {
    * approved. The approvals of one item are recorded one after the other: of approvers completing a quorum at
    * once, exactly one sees it complete. Nothing is recorded for an unknown item (an empty list).
    */
-  addApproval(actionId: string, approver: string, reason: string): Promise<Array<{ approver: string; reason: string }>>;
+  addApproval(actionId: string, approver: string, reason: string, recording?: ApprovalRecording): Promise<Array<{ approver: string; reason: string }>>;
   /**
    * The review clock's claim: the pending approvals whose escalation or due time is at or before `now`, most overdue
    * first (at most `limit`), each given to `stepFor` and changed as the step it returns says (none: left as it is),

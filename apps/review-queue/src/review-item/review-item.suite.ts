@@ -233,6 +233,57 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
       }
     });
 
+    it('keeps how each approver signed in, and the event of an approval short of the quorum with it (red team, 2026-12-05)', async () => {
+      const repo = await make();
+      const item = reviewItem('a1', '2026-11-24T10:15:00.000Z', { quorum: 3 });
+      await repo.add(item);
+      const told: string[][] = [];
+      const recordedEvent =
+        (approver: string) =>
+        (approvers: string[]): DecisionEvent => {
+          told.push(approvers);
+          return {
+            topic: TOPICS.approvalRecorded,
+            event: buildEnvelope(TOPICS.approvalRecorded, { reason: 'yes', digest: item.digest, approvers, quorum: 3 }, 'review-queue', {
+              cause: { id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId },
+              discriminator: `approval:${approver}`,
+            }),
+          };
+        };
+      await repo.addApproval('a1', 'alice', 'yes', { auth: { authMethod: 'oidc', amr: ['pwd', 'mfa'] }, event: recordedEvent('alice') });
+      await repo.addApproval('a1', 'bob', 'yes', { auth: { authMethod: 'bearer-token' }, event: recordedEvent('bob') });
+      // Counted already: nothing built, nothing stored twice.
+      await repo.addApproval('a1', 'alice', 'again', { auth: { authMethod: 'bearer-token' }, event: recordedEvent('alice') });
+      expect(told).toEqual([['alice'], ['alice', 'bob']]);
+      expect((await repo.approvals('a1')).map(({ approver, authMethod, amr }) => ({ approver, authMethod, amr }))).toEqual([
+        { approver: 'alice', authMethod: 'oidc', amr: ['pwd', 'mfa'] },
+        { approver: 'bob', authMethod: 'bearer-token', amr: undefined },
+      ]);
+      const stored = await repo.unpublishedClockEvents(new Date(Date.now() + 60_000), 10);
+      const approversOf = (e: (typeof stored)[number]) => (e.event.data as { approvers: string[] }).approvers;
+      // Two stored within one millisecond: in the order of the approvers so far.
+      stored.sort((x, y) => approversOf(x).length - approversOf(y).length);
+      expect(stored.map((e) => [e.topic, e.actionId, approversOf(e)])).toEqual([
+        [TOPICS.approvalRecorded, 'a1', ['alice']],
+        [TOPICS.approvalRecorded, 'a1', ['alice', 'bob']],
+      ]);
+      // An approval recorded without its method (before it was kept) reads as unknown; the one completing a quorum keeps its own.
+      await repo.addApproval('a1', 'carol', 'yes');
+      expect((await repo.approvals('a1')).find((a) => a.approver === 'carol')).toMatchObject({ authMethod: 'unknown' });
+      await repo.add(reviewItem('a2', '2026-11-24T10:15:00.000Z', { quorum: 1 }));
+      const approval = { approver: 'dan', reason: 'fine', after: [], auth: { authMethod: 'oidc', amr: ['pwd'] } };
+      await repo.decide('a2', 'approved', ['dan'], 'fine', new Date('2026-11-24T10:02:00.000Z'), undefined, { approval });
+      expect(await repo.approvals('a2')).toMatchObject([{ approver: 'dan', authMethod: 'oidc', amr: ['pwd'] }]);
+    });
+
+    it('keeps what a reviser sent with the revision, and shows it to no one', async () => {
+      const repo = await make();
+      await repo.add(reviewItem('a1', '2026-11-24T10:15:00.000Z'));
+      const revisionAsked = 'a'.repeat(64);
+      await repo.decide('a1', 'revised', ['alice'], 'less', new Date('2026-11-24T10:02:00.000Z'), undefined, { revisionAsked });
+      expect(await repo.get('a1')).toMatchObject({ status: 'revised', revisionAsked });
+    });
+
     it('records no approval for an unknown item', async () => {
       const repo = await make();
       expect(await repo.addApproval('nope', 'alice', 'yes')).toEqual([]);

@@ -9,8 +9,9 @@ import type { ReviewItem } from './review-item.repository';
  * number's hidden digits in about 33,000 hashes, a second; red team, 2026-12-04). No reviewer needs it: an approval is
  * bound to it by the review queue, and the decision's event carries it for the audit.
  */
-export function publicItem(item: ReviewItem): Omit<ReviewItem, 'sealed' | 'digest'> {
-  const { sealed: _s, digest: _d, ...rest } = item;
+export function publicItem(item: ReviewItem): Omit<ReviewItem, 'sealed' | 'digest' | 'revisionAsked'> {
+  // `revisionAsked` is the queue's own record of a reviser's request (it may fold in values a pii:view reviewer sent).
+  const { sealed: _s, digest: _d, revisionAsked: _q, ...rest } = item;
   return rest.decisionReason === undefined ? rest : { ...rest, decisionReason: maskText(rest.decisionReason) };
 }
 

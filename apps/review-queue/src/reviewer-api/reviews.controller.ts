@@ -9,7 +9,7 @@ import { ReviewItemRepository } from '../review-item/review-item.repository';
 import { publicItem, shownDigest, shownView } from '../review-item/shown';
 import { REVIEW_ITEMS } from '../tokens';
 import { MAX_REVISED_PARAMETERS_BYTES, RevisionService } from '../revisions/revision.service';
-import { PII_VIEW, RevealService } from './reveal.service';
+import { RevealService } from './reveal.service';
 import { requireItemRole } from '../review-item/item-roles';
 
 const DecisionBody = z.strictObject({
@@ -187,12 +187,8 @@ export class ReviewsController {
   @HttpCode(200)
   async revise(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Body() body: unknown, @Req() req: AuthenticatedRequest) {
     const { parameters, reason, shownDigest } = parseBody(ReviseBody, body);
-    const made = await this.revisions.revise(actionId, req.principal!, parameters, reason, shownDigest);
-    // The new version's digest covers the real values the reviewer left masked: without `pii:view`, it would let them be
-    // found by trying candidates offline, as the item's own digest did (red team, 2026-12-04). Only pii:view is told it.
-    if (req.principal!.roles.includes(PII_VIEW)) return made;
-    const { revisedDigest: _d, ...told } = made;
-    return told;
+    // `revisedDigest` is told to pii:view only, decided by the service for every route (red team, 2026-12-04 and 2026-12-05).
+    return this.revisions.revise(actionId, req.principal!, parameters, reason, shownDigest);
   }
 
   /** After-the-fact check of a sampled autonomous action. */

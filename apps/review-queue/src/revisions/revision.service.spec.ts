@@ -136,13 +136,8 @@ describe('RevisionService: approve with changes', () => {
     const t = await setup();
     const result = await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only, not shipping', undefined, now);
     const [revision] = t.revisionEvents();
-    expect(result).toEqual({
-      actionId: 'a1',
-      status: 'revised',
-      newActionId: revisedActionId(revision.id),
-      revisedDigest: revision.data.revisedDigest,
-      changed: ['/amount'],
-    });
+    // No `revisedDigest` for a reviewer without pii:view: it covers the address they saw masked (red team, 2026-12-05).
+    expect(result).toEqual({ actionId: 'a1', status: 'revised', newActionId: revisedActionId(revision.id), changed: ['/amount'] });
     expect(revision.subject).toBe('a1');
     expect(revision.actor).toMatchObject({ id: 'alice', kind: 'human' });
     // The connector receives the real address, not the mask the reviewer saw.
@@ -268,11 +263,57 @@ describe('RevisionService: approve with changes', () => {
     await expect(t.revisions.revise('a1', bob, { ...t.shown, amount: 200 }, 'less', undefined, now)).rejects.toThrow(ConflictException);
     // The same reviewer's second, different revision is a conflict too, not the first one's answer (red team, 2026-12-04).
     await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 40 }, 'refund the item only', undefined, now)).rejects.toThrow(
-      /already approved with other changes \(new version [\w-]+\)/,
+      /already approved with changes \(new version [\w-]+\) by another request: only exactly the same parameters and reason/,
     );
     await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'another reason', undefined, now)).rejects.toThrow(ConflictException);
     await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: -1 }, 'refund the item only', undefined, now)).rejects.toThrow(ConflictException);
     expect(t.revisionEvents()).toHaveLength(1);
+  });
+
+  it('tells the new version’s digest to pii:view only, on the first answer and on a retry (red team, 2026-12-05)', async () => {
+    const carol = { id: 'carol', kind: 'human' as const, roles: ['reviewer', 'pii:view'] };
+    for (const [reviewer, told] of [
+      [alice, false],
+      [carol, true],
+    ] as const) {
+      const t = await setup();
+      const first = await t.revisions.revise('a1', reviewer, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
+      const retry = await t.revisions.revise('a1', reviewer, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
+      const [revision] = t.revisionEvents();
+      for (const answer of [first, retry]) {
+        if (told) expect(answer.revisedDigest).toBe(revision.data.revisedDigest);
+        else expect(answer).not.toHaveProperty('revisedDigest');
+      }
+    }
+  });
+
+  it('is no oracle for a masked value: a right guess and a wrong one in a second call both get 409, the exact retry the answer (red team, 2026-12-05)', async () => {
+    const t = await setup();
+    expect(t.shown.notify).not.toBe(EMAIL);
+    const first = await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
+    const answer = (parameters: Record<string, unknown>) =>
+      t.revisions.revise('a1', alice, parameters, 'refund the item only', undefined, now).then(
+        () => 200,
+        (e: unknown) => (e instanceof ConflictException ? `409 ${e.message}` : Promise.reject(e)),
+      );
+    // The merged proposal of the right guess is the revision made, byte for byte: it used to answer 200 for it alone.
+    const right = await answer({ ...t.shown, amount: 300, notify: EMAIL });
+    const wrong = await answer({ ...t.shown, amount: 300, notify: 'john.roe@example.com' });
+    expect(right).toMatch(/^409 /);
+    expect(wrong).toBe(right);
+    // The exact request again (its keys in another order: the same JSON) gets the revision made.
+    const { amount: _a, ...rest } = t.shown;
+    await expect(t.revisions.revise('a1', alice, { amount: 300, ...rest }, 'refund the item only', undefined, now)).resolves.toEqual(first);
+    expect(t.revisionEvents()).toHaveLength(1);
+  });
+
+  it('answers a second call on an item revised before its request was kept with 409, never from the digest', async () => {
+    const t = await setup();
+    await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
+    // As a row migrated from before 0009_revision-requests: no request kept.
+    const stored = t.items as unknown as { items: Map<string, { revisionAsked?: string }> };
+    delete stored.items.get('a1')!.revisionAsked;
+    await expect(t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now)).rejects.toThrow(ConflictException);
   });
 
   it('answers two different revisions by one reviewer at once with one revision and one conflict', async () => {

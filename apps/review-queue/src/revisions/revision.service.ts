@@ -1,7 +1,18 @@
 import { BadRequestException, ConflictException, ForbiddenException, HttpException, Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { DecisionSigner, signReviewDecision } from '@countersign/approval';
 import { EventBus } from '@countersign/bus';
-import { Actor, actionDigest, derivedEventId, Proposal, ProposalSchema, proposalSizeRefusal, revisedActionId, TOPICS, TopicMap } from '@countersign/contracts';
+import {
+  Actor,
+  actionDigest,
+  canonicalDigest,
+  derivedEventId,
+  Proposal,
+  ProposalSchema,
+  proposalSizeRefusal,
+  revisedActionId,
+  TOPICS,
+  TopicMap,
+} from '@countersign/contracts';
 import { maskText } from '@countersign/guardrails';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
@@ -20,6 +31,10 @@ import { isProposerOf, requireItemRole } from '../review-item/item-roles';
 /** The most the edited parameters may weigh, as JSON (an event carries the whole proposal, 256 KiB at most). */
 export const MAX_REVISED_PARAMETERS_BYTES = 64 * 1024;
 
+/** The fingerprint of a revision request as sent (RFC 8785 canonical JSON, so key order does not matter). */
+const askedFingerprint = (asked: { parameters: Record<string, unknown>; reason: string }): string =>
+  canonicalDigest({ parameters: asked.parameters, reason: asked.reason });
+
 /** The discriminator of a revision event's id: one revision per review item, whatever the retries. */
 const REVISION = 'revision';
 
@@ -28,8 +43,11 @@ export interface RevisionResult {
   actionId: string;
   status: 'revised';
   newActionId: string;
-  /** The digest the reviewer's approval is bound to: it counts for the new action only if the policy engine's digest is this one. */
-  revisedDigest: string;
+  /**
+   * The digest the reviewer's approval is bound to: it counts for the new action only if the policy engine's digest is
+   * this one. Told only to a reviewer holding `pii:view`: it covers the real values left masked (`told`).
+   */
+  revisedDigest?: string;
   /** JSON pointers of the parameters changed. */
   changed: string[];
 }
@@ -99,13 +117,15 @@ export class RevisionService {
     // Before anything is stored: a revision that cannot be signed answers 503 and leaves the item as it was.
     requireSigningKey(this.key, now);
     const event = this.revisionEvent(item, reviewer, proposal, revisedDigest, changed, reason, now);
-    if (!(await this.outbox.decide(actionId, 'revised', [reviewer.id], reason, now, event))) {
+    // What the reviewer sent, kept with the decision: a later call is this revision again only if it sends exactly that.
+    const revisionAsked = askedFingerprint({ parameters, reason });
+    if (!(await this.outbox.decide(actionId, 'revised', [reviewer.id], reason, now, event, { revisionAsked }))) {
       const meanwhile = await this.items.get(actionId);
       if (!meanwhile || meanwhile.status === 'pending') throw new ConflictException(`action ${actionId} was decided meanwhile`);
       return this.again(meanwhile, reviewer, { parameters, reason }, event.event as ProposalRevised);
     }
     this.logger.info({ newActionId: (event.event as ProposalRevised).data.newActionId, changed: changed.length }, 'approved with changes');
-    return this.result(item.actionId, event.event as ProposalRevised);
+    return this.result(item.actionId, event.event as ProposalRevised, reviewer);
   }
 
   /**
@@ -224,31 +244,39 @@ export class RevisionService {
     if (item.status === 'revised' && item.deciders?.includes(reviewer.id)) {
       const stored = await this.items.decisionEvent(item.actionId);
       const revision = stored?.topic === TOPICS.proposalRevised ? (stored.event as ProposalRevised) : !stored ? made : undefined;
-      if (revision && !this.sameRevision(item, reviewer, asked, revision)) {
+      if (revision && !this.sameRevision(item, asked)) {
         throw new ConflictException(
-          `action ${item.actionId} was already approved with other changes (new version ${revision.data.newActionId}): a second, different revision is not made; decide the new version instead`,
+          `action ${item.actionId} was already approved with changes (new version ${revision.data.newActionId}) by another request: ` +
+            'only exactly the same parameters and reason, as sent then, are answered as that revision; a second, different revision is not made; decide the new version instead',
         );
       }
       if (revision && stored) await this.outbox.publishIfDue(item.actionId);
-      if (revision) return this.result(item.actionId, revision);
+      if (revision) return this.result(item.actionId, revision, reviewer);
     }
     if (item.status === 'expired') throw new ConflictException(`action ${item.actionId} expired (sla_expired): it can no longer be decided`);
     throw new ConflictException(`action ${item.actionId} is already decided`);
   }
 
-  /** Whether this request asks for the revision made: the same new version (its digest) for the same reason. */
-  private sameRevision(item: ReviewItem, reviewer: Principal, asked: { parameters: Record<string, unknown>; reason: string }, made: ProposalRevised): boolean {
-    if (asked.reason !== made.data.reason) return false;
-    try {
-      return actionDigest(this.revisedProposal(item, reviewer, asked.parameters).proposal, item.contractVersion) === made.data.revisedDigest;
-    } catch (e) {
-      if (e instanceof HttpException && e.getStatus() < 500) return false;
-      throw e;
-    }
+  /**
+   * Whether this request asks for the revision made: exactly what its reviewer sent then, the edited parameters as sent
+   * (masked placeholders and all) and the reason. Not the merged proposal's digest, which folds in the real values the
+   * reviewer left masked: a guess typed in place of a mask was answered 200 when right and 409 when wrong, an oracle
+   * for the hidden value, unaudited and unlimited (red team, 2026-12-05). Now a right guess and a wrong one are both
+   * another request (409). An item revised before the request was kept has none: every second call on it is 409.
+   */
+  private sameRevision(item: ReviewItem, asked: { parameters: Record<string, unknown>; reason: string }): boolean {
+    return item.revisionAsked !== undefined && item.revisionAsked === askedFingerprint(asked);
   }
 
-  private result(actionId: string, event: ProposalRevised): RevisionResult {
-    return { actionId, status: 'revised', newActionId: event.data.newActionId, revisedDigest: event.data.revisedDigest, changed: event.data.changed };
+  /**
+   * What the reviewer is told of a revision, on every route (the JSON API, the inbox): the new version's digest covers
+   * the real values they left masked, so without `pii:view` it would let them find those by trying candidates offline
+   * (a card number with the rest of the card known). Decided here, not per controller: the inbox's route returned it
+   * while the API's stripped it (red team, 2026-12-05).
+   */
+  private result(actionId: string, event: ProposalRevised, reviewer: Principal): RevisionResult {
+    const { newActionId, revisedDigest, changed } = event.data;
+    return { actionId, status: 'revised', newActionId, ...(reviewer.roles.includes(PII_VIEW) && { revisedDigest }), changed };
   }
 
   /** The real proposal, from the sealed copy: the new version keeps every real value the reviewer did not change. */

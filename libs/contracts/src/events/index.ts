@@ -573,6 +573,28 @@ export const ProposalRevisedV1 = z.object({
 });
 
 /**
+ * `review.approval.recorded.v1`: one reviewer's approval of an action, counted towards its quorum, that did not complete
+ * it (so no `review.decision.made.v1` names it yet, and none may ever: another reviewer rejects, the item is revised or
+ * expires). The audit trail keeps every approval given, not only those of a quorum met (red team, 2026-12-05). The
+ * envelope's actor is the reviewer, with how they signed in (`authMethod`, `amr`); `subject` is the action id. Nothing
+ * acts on it: it is sealed (`seal`) by the review queue's decision key as a fact, and it is no approval token.
+ */
+export const ApprovalRecordedV1 = z.object({
+  /** The reviewer's reason. */
+  reason: freeTextString().min(1).max(2000),
+  /** The action digest the approval is bound to. */
+  digest: sha256Hex,
+  /** The SHA-256 of what the reviewer was shown (the review item as the API served it), as for every decision. */
+  shownDigest: sha256Hex.optional(),
+  /** The approvers so far, in the order they approved, this reviewer last. */
+  approvers: z.array(z.string().min(1).max(200)).min(1).max(100),
+  /** How many distinct approvers the item needs. */
+  quorum: z.number().int().min(1).max(100),
+  /** The review queue's seal of this event (`sealEvent` of `@countersign/approval`, its decision key). */
+  seal: z.string().max(8192).optional(),
+});
+
+/**
  * `review.canary.missed.v1`: a reviewer approved a canary (ADR 0018) — a known-bad proposal the review queue put in
  * the queue to measure attention. Nothing executes (a canary's decision never leaves the review queue); the event is
  * the audit of the miss, its actor the reviewer. `subject` is the canary's id, which no other event names.
