@@ -52,7 +52,7 @@ export const refundProposal = () => ({
   actionType: 'support.refund',
   target: 'order-1',
   parameters: { amount: 480 } as Record<string, unknown>,
-  proposer: { agentId: 'support-copilot', model: { name: 'm', version: '1' }, promptTemplateVersion: 'p' },
+  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'p' },
   confidence: 0.9,
   tenant: 'acme',
   region: 'eu',
