@@ -109,6 +109,19 @@ describe('conditions compare text canonically', () => {
     expect(holds({ all: [{ not: { any: [{ field: 'body', matches: 'refund' }] } }] }, { body: '<b>refund</b>' })).toBe(false);
   });
 
+  it('matches reads an array element by element: any one holds it, and under not every one must match', () => {
+    const wildcard: Condition = { field: 'perms', matches: '\\*' };
+    expect(holds(wildcard, { perms: ['s3:GetObject', 'iam:*'] })).toBe(true);
+    expect(holds(wildcard, { perms: ['s3:GetObject'] })).toBe(false);
+    expect(holds(wildcard, { perms: [] })).toBe(false);
+    const unlisted: Condition = { not: { field: 'perms', matches: '^s3:(get|list)' } };
+    expect(holds(unlisted, { perms: ['s3:GetObject', 's3:ListBucket'] })).toBe(false);
+    expect(holds(unlisted, { perms: ['s3:GetObject', 's3:DeleteBucket'] })).toBe(true);
+    // An empty list, or an element that is no string, is not on the allow-list.
+    expect(holds(unlisted, { perms: [] })).toBe(true);
+    expect(holds(unlisted, { perms: ['s3:GetObject', 7] })).toBe(true);
+  });
+
   it('under not, tests the text as sent too: a look-alike of an allowed value is not on the allow-list (red team, 2026-12-04)', () => {
     const unlistedDestination: Condition = { not: { field: 'destination', matches: '^(internal-dashboard|s3://countersign-internal(/[a-z0-9_-]+)*)$' } };
     expect(holds(unlistedDestination, { destination: 'internal-dashboard' })).toBe(false);

@@ -21,6 +21,8 @@ import { canonicalText, canonicalValue, shownText, visibleShownText } from './ca
  * target that receives it, nor is `internal-dashboard\n` (red team, 2026-12-05: the trimmed value passed the allow-list
  * and the raw one was what executed).
  *
+ * `matches` tests each string element of an array (any one matching, or, under `not`, every one).
+ *
  * `in` matches when the value (or any element of an array) is in the list; `allIn` when the value (or every
  * element of a non-empty array) is: the allow-list form ("only these fields"), whose `not` catches anything else.
  */
@@ -173,7 +175,13 @@ function compile(c: Condition, options: CompileOptions, negated: boolean): Predi
         break;
       case 'matches': {
         const re = new RegExp(arg as string, 'i');
-        tests.push(negated ? (v) => typeof v === 'string' && everyReadingMatches(re, v) : (v) => typeof v === 'string' && someReadingMatches(re, v));
+        // An array is read element by element, as `in` and `allIn` read it: where a match makes the condition hold, any
+        // string element matching is a match; under `not`, every element must be a string that matches (red team,
+        // 2026-12-05: `addPermissions: ["*:*"]` passed a pattern that tested the array as a whole, which is no string).
+        const one = negated
+          ? (x: unknown) => typeof x === 'string' && everyReadingMatches(re, x)
+          : (x: unknown) => typeof x === 'string' && someReadingMatches(re, x);
+        tests.push(negated ? (v) => (Array.isArray(v) ? v.length > 0 && v.every(one) : one(v)) : (v) => (Array.isArray(v) ? v.some(one) : one(v)));
         break;
       }
     }

@@ -26,6 +26,21 @@ const proposal = (actionType: string, parameters: Record<string, unknown> = VALI
 const refund = (amount: unknown, extra: Record<string, unknown> = {}, over: Partial<ProposalInput> = {}) =>
   proposal('support.refund', { amount, currency: 'EUR', reason: 'late delivery', ...extra }, over);
 
+describe('the lighter type is no way around a second approver (red team, 2026-12-05)', () => {
+  it('a payout over 10,000 EUR takes two finance approvers, as a refund of that size does', () => {
+    const payout = (amount: number) => proposal('payments.payout', { amount, currency: 'EUR', iban: 'DE89370400440532013000' }, { target: 'vendor-3' });
+    expect(evaluate(compiled, payout(5_000_000), OK)).toMatchObject({ lane: 'review', review: { requiredRoles: ['finance'], quorum: 2 } });
+    expect(evaluate(compiled, payout(900), OK)).toMatchObject({ lane: 'review', review: { quorum: 1 } });
+  });
+
+  it('a wildcard among the permissions an IAM change adds takes two security approvers; a pattern reads each element', () => {
+    const iam = (addPermissions: string[]) => proposal('infra.iam_policy_change', { addPermissions }, { target: 'role:deploy-bot' });
+    expect(evaluate(compiled, iam(['s3:GetObject', '*:*']), OK)).toMatchObject({ review: { requiredRoles: ['security'], quorum: 2 } });
+    expect(evaluate(compiled, iam(['iam:*']), OK)).toMatchObject({ review: { quorum: 2 } });
+    expect(evaluate(compiled, iam(['s3:GetObject']), OK)).toMatchObject({ lane: 'review', review: { quorum: 1 } });
+  });
+});
+
 describe('lanes', () => {
   it('autonomous, review and prohibited, each with the contract version, rules and reasons', () => {
     const a = evaluate(compiled, refund(12), OK);
