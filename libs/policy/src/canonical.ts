@@ -179,22 +179,9 @@ const NAMED_NUMBER = /^\p{L}+(\p{N}+)$/u;
  * tenant spend another's).
  */
 export function subjectKey(s: string): string {
-  // An order number with words around it (`order-5501 (2nd)`, `order-5501/retry-2`, `ORDER 5501 take2`; red team,
-  // 2026-12-05, second pass: each was a budget of its own) is counted by the number: the longest run of four digits or
-  // more (the first of the longest), read before separators are removed, which would glue `5501` and `2` into `55012`.
-  // Shorter runs are not read so (a hex id's `3` would join unrelated orders).
-  let longest = '';
-  for (const run of canonicalText(s).match(NUMBERS) ?? []) {
-    const number = run.replace(/^0+(?=[0-9])/, '');
-    if (number.length >= 4 && number.length > longest.length) longest = number;
-  }
-  if (longest) return longest;
   const key = limitKey(s);
   return key.match(NAMED_NUMBER)?.[1] ?? key;
 }
-
-/** Runs of digits (the canonical text's digits are ASCII). */
-const NUMBERS = /[0-9]+/g;
 
 /** `canonicalText` for strings; any other value as it is. */
 export const canonicalValue = (v: unknown): unknown => (typeof v === 'string' ? canonicalText(v) : v);
