@@ -7,7 +7,7 @@ import { proposerRefusal } from './admission';
 
 // real: proposerRefusal, the tokens file as writeTokens writes it and TokenRegistry reads it; fake: nothing.
 describe('who may propose what', () => {
-  const proposal = (agentId: string, tenant: string) => ({ proposer: { agentId }, tenant }) as unknown as Proposal;
+  const proposal = (agentId: string, tenant: string, region = 'eu-west') => ({ proposer: { agentId }, tenant, region }) as unknown as Proposal;
   const agent: Principal = { id: 'support-copilot', kind: 'agent', roles: ['agent'], agentIds: ['support-copilot'], tenants: ['acme', 'initech'] };
 
   it('a principal bound to tenants proposes for them only, spelled exactly as listed', () => {
@@ -25,6 +25,25 @@ describe('who may propose what', () => {
     expect(proposerRefusal(agent, proposal('finance-agent', 'globex'))).toBe(
       'principal support-copilot may not propose as agent "finance-agent": it may propose as support-copilot',
     );
+  });
+
+  it('a principal bound to regions proposes in them only, spelled exactly as listed; one bound to none in any (red team, 2026-12-05)', () => {
+    const regional: Principal = { ...agent, regions: ['eu-west'] };
+    expect(proposerRefusal(regional, proposal('support-copilot', 'acme', 'eu-west'))).toBeUndefined();
+    for (const region of ['EU-West', 'eu-west-1', 'euwest', 'eu-west '])
+      expect(proposerRefusal(regional, proposal('support-copilot', 'acme', region))).toBe(
+        `principal support-copilot may not act in region ${JSON.stringify(region)}: it acts in eu-west`,
+      );
+    expect(proposerRefusal(agent, proposal('support-copilot', 'acme', 'EU-West'))).toBeUndefined();
+    // Through the tokens file, as an operator binds one.
+    const dir = mkdtempSync(join(tmpdir(), 'admission-'));
+    try {
+      const { tokensFile, tokens } = writeTokens(dir, [{ name: 'eu', principal: 'eu-agent', kind: 'agent', roles: ['agent'], regions: ['eu-west'] }]);
+      const registry = new TokenRegistry(TokensFileSchema.parse(JSON.parse(readFileSync(tokensFile, 'utf8'))));
+      expect(proposerRefusal(registry.resolve(tokens.eu)!, proposal('eu-agent', 'acme', 'eu-west-1'))).toMatch(/may not act in region "eu-west-1"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the default agents' tokens are bound to their tenant, through the tokens file", () => {

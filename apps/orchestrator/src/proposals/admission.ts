@@ -1,5 +1,5 @@
 import { Proposal, submissionSignatureValid, SubmittedProposal } from '@countersign/contracts';
-import { mayActFor, mayProposeAs, Principal, TokenRegistry } from '@countersign/nest';
+import { mayActFor, mayActIn, mayProposeAs, Principal, TokenRegistry } from '@countersign/nest';
 
 /**
  * What a proposal must pass before it becomes an action, whichever way it came (docs/adr/0008): its
@@ -34,7 +34,8 @@ export function authenticateSubmission(event: SubmittedProposal, tokens: TokenRe
 
 /**
  * Why `principal` may not propose `proposal`, or undefined when it may: as its `proposer.agentId`, and for its
- * `tenant` (a principal bound to tenants acts only for them, spelled exactly as its entry lists them).
+ * `tenant` and `region` (a principal bound to tenants or regions acts only for and in them, spelled exactly as its entry
+ * lists them).
  */
 export function proposerRefusal(principal: Principal, proposal: Proposal): string | undefined {
   const agentId = proposal.proposer.agentId;
@@ -45,6 +46,10 @@ export function proposerRefusal(principal: Principal, proposal: Proposal): strin
   if (!mayActFor(principal, proposal.tenant)) {
     const allowed = (principal.tenants ?? []).slice(0, 10).join(', ');
     return `principal ${principal.id} may not act for tenant ${JSON.stringify(proposal.tenant)}: it acts for ${allowed}`;
+  }
+  if (!mayActIn(principal, proposal.region)) {
+    const allowed = (principal.regions ?? []).slice(0, 10).join(', ');
+    return `principal ${principal.id} may not act in region ${JSON.stringify(proposal.region)}: it acts in ${allowed}`;
   }
   return undefined;
 }

@@ -20,6 +20,12 @@ export interface Principal {
   proposesAs?: string[];
   /** The tenants it may act for (`proposal.tenant`, spelled exactly as listed); absent: any tenant. */
   tenants?: string[];
+  /**
+   * The regions it may act in (`proposal.region`, spelled exactly as listed); absent: any region. A flag scoped by
+   * region (a kill switch or an autonomy level for `eu-west` only) binds only agents bound to regions: an agent free to
+   * name its region could name `EU-West` or `eu-west-1` and pass it (red team, 2026-12-05).
+   */
+  regions?: string[];
   /** How it was authenticated, as the audit trail records it: absent, a bearer token; `oidc`, a signed-in inbox session. */
   authMethod?: 'bearer-token' | 'oidc';
   /** How an inbox session's person proved who they are (the ID token's `amr`: `pwd`, `mfa`, …); absent for bearer tokens. */
@@ -33,6 +39,9 @@ export const mayProposeAs = (principal: Principal, agentId: string): boolean => 
 
 /** True when `principal` may act for `tenant`: it is listed exactly (no other spelling), or the principal is bound to none. */
 export const mayActFor = (principal: Principal, tenant: string): boolean => !principal.tenants || principal.tenants.includes(tenant);
+
+/** True when `principal` may act in `region`: it is listed exactly (no other spelling), or the principal is bound to none. */
+export const mayActIn = (principal: Principal, region: string): boolean => !principal.regions || principal.regions.includes(region);
 
 /** An Ed25519 public key a principal signs events with (proposals produced straight to Kafka, docs/adr/0008). */
 export const SigningKeyEntrySchema = z.object({
@@ -51,6 +60,7 @@ export const TokenEntrySchema = z.object({
   tokenSha256: z.string().regex(/^[0-9a-f]{64}$/),
   agentIds: z.array(identifierString(200)).min(1).max(1000).optional(),
   tenants: z.array(identifierString(200)).min(1).max(1000).optional(),
+  regions: z.array(identifierString(200)).min(1).max(1000).optional(),
   signingKeys: z.array(SigningKeyEntrySchema).max(16).optional(),
 });
 export type TokenEntry = z.infer<typeof TokenEntrySchema>;
@@ -122,6 +132,7 @@ const principalOf = (e: TokenEntry): Principal => ({
   roles: e.roles,
   agentIds: e.agentIds ?? [e.principal],
   ...(e.tenants && { tenants: e.tenants }),
+  ...(e.regions && { regions: e.regions }),
 });
 
 export const TOKEN_REGISTRY = Symbol.for('countersign.TokenRegistry');
@@ -194,7 +205,7 @@ export class AuthGuard implements CanActivate {
 }
 
 /**
- * Reads a tokens file (JSON array of {principal, kind, roles, tokenSha256, agentIds?, tenants?, signingKeys?});
+ * Reads a tokens file (JSON array of {principal, kind, roles, tokenSha256, agentIds?, tenants?, regions?, signingKeys?});
  * a bad file stops the service.
  */
 export function loadTokenRegistry(path: string): TokenRegistry {

@@ -12,6 +12,8 @@ export interface PrincipalSpec {
   agentIds?: string[];
   /** The tenants it may act for (absent: any). */
   tenants?: string[];
+  /** The regions it may act in (absent: any). */
+  regions?: string[];
   /** Give it an Ed25519 key to sign proposals it produces straight to Kafka (docs/adr/0008). */
   signingKey?: boolean;
 }
@@ -63,6 +65,7 @@ export function writeTokens(
     const entry: TokenEntry = { principal: p.principal, kind: p.kind, roles: p.roles, tokenSha256: createHash('sha256').update(token).digest('hex') };
     if (p.agentIds) entry.agentIds = p.agentIds;
     if (p.tenants) entry.tenants = p.tenants;
+    if (p.regions) entry.regions = p.regions;
     if (p.signingKey) {
       const { privateKey, publicKey } = generateKeyPairSync('ed25519');
       const keyId = `${p.principal}-${randomBytes(4).toString('hex')}`;
