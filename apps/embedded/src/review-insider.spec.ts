@@ -112,3 +112,43 @@ describe('an approval short of its quorum is on the audit trail (embedded mode)'
     }, 30_000);
   });
 });
+
+// real: all five services in one process, the review items on the home's database (PGlite, the PostgreSQL adapter),
+// the reviewer API with the home's tokens; fake: the target system (the embedded sink).
+// An insider hoarding claims (red team, 2026-12-05): one reviewer claimed every pending item and kept the rest out.
+describe('one reviewer holds a few claims, not the queue (embedded mode)', () => {
+  const home = mkdtempSync(join(tmpdir(), 'countersign-claims-'));
+  let running: Awaited<ReturnType<typeof startEmbedded>>;
+  const token = (name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
+
+  beforeAll(async () => {
+    running = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) });
+  }, 60_000);
+  afterAll(() => running.close());
+
+  it('refuses a claim beyond the cap with a 409 naming it, even asked all at once', async () => {
+    const refund = JSON.parse(readFileSync(join(__dirname, '../examples/refund-large.json'), 'utf8'));
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++)
+      ids.push((await call('POST', `${running.url}/v1/proposals`, { ...refund, target: `order-hoard-${i}` }, token('agent'))).body.actionId as string);
+    for (const id of ids)
+      await eventually(async () => expect((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body.status).toBe('in_review'));
+    const claim = (id: string, who: string) => call('POST', `${running.url}/v1/reviews/${id}/claim`, {}, token(who));
+    // One after the other: three, then a 409 that names the cap.
+    for (const id of ids.slice(0, 3)) expect((await claim(id, 'reviewer')).status).toBe(200);
+    const fourth = await claim(ids[3], 'reviewer');
+    expect(fourth.status).toBe(409);
+    expect(fourth.body.message).toMatch(/you hold 3 claims already, the most one reviewer may hold: decide or release one before claiming/);
+    // All at once (each counted before the others wrote): never more than three held, each refusal the same 409.
+    const burst = await Promise.all(ids.slice(3).map((id) => claim(id, 'reviewer2')));
+    expect(burst.filter((c) => c.status === 200).length).toBeLessThanOrEqual(3);
+    for (const c of burst.filter((x) => x.status !== 200))
+      expect([c.status, c.body.message]).toEqual([409, expect.stringMatching(/you hold 3 claims already/)]);
+    const held = await Promise.all(
+      ids
+        .slice(3)
+        .map(async (id) => (await call('GET', `${running.url}/v1/reviews/${id}`, undefined, token('reviewer2'))).body.claim as { by: string } | undefined),
+    );
+    expect(held.filter((c) => c?.by === 'bob').length).toBe(burst.filter((c) => c.status === 200).length);
+  });
+});

@@ -42,6 +42,7 @@ export const TOPIC_WRITERS: { readonly [T in Topic]: readonly KafkaParty[] } = {
   [TOPICS.canaryMissed]: ['review-queue'],
   [TOPICS.proposalRevised]: ['review-queue'],
   [TOPICS.approvalRecorded]: ['review-queue'],
+  [TOPICS.secondReviewRecorded]: ['review-queue'],
   [TOPICS.trustHealthChanged]: ['review-queue'],
 };
 
@@ -107,6 +108,8 @@ export const TOPIC_READERS: { readonly [T in Topic]: readonly KafkaService[] } =
   [TOPICS.proposalRevised]: ['executor', 'orchestrator', 'audit-writer'],
   // A partial approval is only kept on the record: nothing acts on it.
   [TOPICS.approvalRecorded]: ['audit-writer'],
+  // A blind second verdict is only kept on the record: nothing acts on it.
+  [TOPICS.secondReviewRecorded]: ['audit-writer'],
   // The trust verdict (applied by the policy engine and the executor; the review queue's trust monitor continues from it):
   [TOPICS.trustHealthChanged]: ['policy-engine', 'executor', 'review-queue', 'audit-writer'],
 };

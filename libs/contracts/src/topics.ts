@@ -30,6 +30,7 @@ import {
   CanaryMissedV1,
   ProposalRevisedV1,
   ApprovalRecordedV1,
+  SecondReviewRecordedV1,
   TrustHealthChangedV1,
   ActionHeldV1,
 } from './events';
@@ -66,6 +67,7 @@ export const TOPICS = {
   canaryMissed: 'review.canary.missed.v1',
   proposalRevised: 'review.proposal.revised.v1',
   approvalRecorded: 'review.approval.recorded.v1',
+  secondReviewRecorded: 'review.second-review.recorded.v1',
   trustHealthChanged: 'control.trust.health-changed.v1',
   actionHeld: 'execution.action.held.v1',
 } as const;
@@ -115,6 +117,7 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.canaryMissed]: def(TOPICS.canaryMissed, CanaryMissedV1),
   [TOPICS.proposalRevised]: def(TOPICS.proposalRevised, ProposalRevisedV1),
   [TOPICS.approvalRecorded]: def(TOPICS.approvalRecorded, ApprovalRecordedV1),
+  [TOPICS.secondReviewRecorded]: def(TOPICS.secondReviewRecorded, SecondReviewRecordedV1),
   [TOPICS.trustHealthChanged]: def(TOPICS.trustHealthChanged, TrustHealthChangedV1),
   [TOPICS.actionHeld]: def(TOPICS.actionHeld, ActionHeldV1),
 } satisfies Record<Topic, z.ZodTypeAny>;

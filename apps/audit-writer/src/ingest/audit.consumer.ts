@@ -44,6 +44,8 @@ export const SIGNED_TOPIC_CHECKS: { readonly [T in Topic]?: (e: TopicMap[T], key
   [TOPICS.proposalRevised]: (e, k) => genuineRevision(e, k.reviewQueue),
   // An approval short of its quorum (red team, 2026-12-05): a forged one would put an approval no reviewer gave on the record.
   [TOPICS.approvalRecorded]: (e, k) => verifyEventSeal(e, k.reviewQueue),
+  // A blind second verdict (red team, 2026-12-05): a forged one would put a review no one gave on the record.
+  [TOPICS.secondReviewRecorded]: (e, k) => verifyEventSeal(e, k.reviewQueue),
   // The executor also checks that the answer is bound to the digest it executed under: state the audit writer lacks.
   [TOPICS.outcomeCheckAnswered]: ({ subject, data: d }, k) =>
     genuineDecision(d.signature, { decision: d.happened ? 'happened' : 'not-happened', actionId: subject, digest: d.digest }, k.reviewQueue),

@@ -160,6 +160,24 @@ const CASES: { [T in Topic]?: Case<T> } = {
       ),
     forge: (e) => ({ ...e, actor: { ...e.actor, id: 'mallory' }, data: { ...e.data, approvers: ['mallory'] } }),
   },
+  [TOPICS.secondReviewRecorded]: {
+    genuine: () =>
+      sealedByReviewQueue(
+        envelope(
+          TOPICS.secondReviewRecorded,
+          'sr-1',
+          { id: 'carol', kind: 'human' },
+          {
+            verdict: 'rejected',
+            firstDecision: 'approved',
+            reason: 'already refunded',
+            digest: DIGEST,
+            slaClass: 'normal',
+          },
+        ),
+      ),
+    forge: (e) => ({ ...e, data: { ...e.data, verdict: 'approved' } }),
+  },
   [TOPICS.reviewDecided]: {
     genuine: () =>
       envelope(TOPICS.reviewDecided, 'rd-1', alice, {

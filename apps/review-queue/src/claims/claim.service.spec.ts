@@ -8,7 +8,8 @@ import { STEP_UP_MAX_AGE_MS, stepUpRefusal } from '../approvals/step-up';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { ReviewItem } from '../review-item/review-item.repository';
-import { CLAIM_TTL_MS, ClaimService } from './claim.service';
+import { ReviewClock } from '../review-clock/review-clock';
+import { CLAIM_TTL_MS, ClaimService, MAX_CLAIMS_PER_REVIEWER } from './claim.service';
 
 // real: ClaimService, ApprovalService with its decision outbox, the in-memory review items, Ed25519 signing, the
 // in-memory bus; fake: nothing (times are given, not waited for).
@@ -41,8 +42,11 @@ async function setup() {
     ...over,
   });
   const outbox = new DecisionOutbox(bus, items, logger, { graceMs: 5_000 });
-  const approvals = new ApprovalService(bus, items, generateSigningKey('rq-1').signing, outbox);
-  return { items, item, approvals, claims: new ClaimService(items, logger) };
+  const key = generateSigningKey('rq-1').signing;
+  const approvals = new ApprovalService(bus, items, key, outbox);
+  const clockAt = { now: t0 };
+  const clock = new ReviewClock(bus, items, key, outbox, logger, undefined, { now: () => clockAt.now });
+  return { items, item, approvals, claims: new ClaimService(items, logger), bus, clock, clockAt };
 }
 
 describe('ClaimService: a lease so two reviewers do not work one item', () => {
@@ -176,5 +180,78 @@ describe('step-up: approving a critical-class action needs a second factor', () 
     expect((await t.items.get('c3'))!.claim).toBeUndefined();
     const withMfa = human('max', { authMethod: 'oidc', amr: ['pwd', 'otp', 'mfa'], authTime: t0.getTime() - 60_000 });
     expect(await t.claims.claim('c3', withMfa, 'Max', t0)).toMatchObject({ by: 'max' });
+  });
+});
+
+describe('claim hoarding (red team, 2026-12-05)', () => {
+  it(`holds at most ${MAX_CLAIMS_PER_REVIEWER} claims per reviewer: one more is 409 naming the cap, and a decided or released one makes room`, async () => {
+    const t = await setup();
+    for (const id of ['h1', 'h2', 'h3', 'h4', 'h5']) await t.items.add(t.item(id));
+    for (const id of ['h1', 'h2', 'h3']) expect((await t.claims.claim(id, alice, 'Alice', t0)).by).toBe('alice');
+    await expect(t.claims.claim('h4', alice, 'Alice', at(1000))).rejects.toThrow(
+      /you hold 3 claims already, the most one reviewer may hold: decide or release one before claiming action h4/,
+    );
+    expect((await t.items.get('h4'))!.claim).toBeUndefined();
+    // Renewing one of hers takes no new room; another reviewer is not counted against her.
+    expect((await t.claims.renew('h1', alice, 'Alice', at(60_000))).by).toBe('alice');
+    expect((await t.claims.claim('h1', alice, 'Alice', at(61_000))).by).toBe('alice');
+    expect((await t.claims.claim('h4', bob, 'Bob', at(61_000))).by).toBe('bob');
+    // Deciding one, releasing one, or one running out frees room.
+    await t.approvals.approve('h1', alice, 'fine', undefined, at(62_000));
+    expect((await t.claims.claim('h5', alice, 'Alice', at(63_000))).by).toBe('alice');
+    await expect(t.claims.claim('h4', alice, 'Alice', at(64_000))).rejects.toThrow(/you hold 3 claims already/);
+    await t.claims.release('h5', alice);
+    await t.claims.release('h4', bob);
+    expect((await t.claims.claim('h4', alice, 'Alice', at(65_000))).by).toBe('alice');
+    expect(await t.items.claimsHeldBy('alice', at(65_000))).toEqual(['h2', 'h3', 'h4']);
+    expect(await t.items.claimsHeldBy('alice', at(CLAIM_TTL_MS + 65_000))).toEqual([]);
+  });
+
+  it('keeps claims made at once under the cap: parallel requests never leave a reviewer holding more', async () => {
+    const t = await setup();
+    const ids = Array.from({ length: 8 }, (_, i) => `p${i}`);
+    for (const id of ids) await t.items.add(t.item(id));
+    await t.claims.claim('p0', alice, 'Alice', t0);
+    const results = await Promise.allSettled(ids.slice(1).map((id) => t.claims.claim(id, alice, 'Alice', t0)));
+    const held = await t.items.claimsHeldBy('alice', t0);
+    // Each request counted before the others wrote: only the count after the write keeps them under the cap.
+    expect(results.filter((r) => r.status === 'rejected').length).toBeGreaterThanOrEqual(ids.length - MAX_CLAIMS_PER_REVIEWER);
+    expect(held.length).toBeLessThanOrEqual(MAX_CLAIMS_PER_REVIEWER);
+    expect(held).toContain('p0');
+    // Every request is answered as what happened to it: granted ones hold, refused ones say why and hold nothing.
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') expect(held).toContain(ids[i + 1]);
+      else expect(String(r.reason)).toMatch(/you hold 3 claims already/);
+    });
+  });
+
+  it('refuses the reviewer who held the claim when the item escalated a new claim on it, and names them on the escalated and expired events', async () => {
+    const t = await setup();
+    const escalating = { escalateAt: at(10 * 60_000).toISOString(), escalateTo: ['security'], dueAt: at(20 * 60_000).toISOString() };
+    await t.items.add(t.item('e1', escalating));
+    await t.items.add(t.item('e2', escalating));
+    // Alice sits on e1, re-claiming it until its time comes.
+    await t.claims.claim('e1', alice, 'Alice', at(9 * 60_000));
+    t.clockAt.now = at(10 * 60_000);
+    expect(await t.clock.tick()).toBe(2);
+    const escalated = t.bus.published.filter((p) => p.event.subject === 'e1').map((p) => p.event.data);
+    expect(escalated).toEqual([expect.objectContaining({ decision: 'escalated', claimedBy: 'alice' })]);
+    // Nobody held e2: its event names no one.
+    expect(t.bus.published.find((p) => p.event.subject === 'e2')!.event.data).not.toHaveProperty('claimedBy');
+    expect((await t.items.get('e1'))!.escalatedClaimants).toEqual(['alice']);
+    await expect(t.claims.claim('e1', alice, 'Alice', at(10 * 60_000 + 1000))).rejects.toThrow(
+      /action e1 escalated while you held its claim: it is for other reviewers to claim now/,
+    );
+    expect((await t.items.get('e1'))!.claim).toBeUndefined();
+    // The next tier claims it; an escalation with no claim holding keeps no one out.
+    expect((await t.claims.claim('e1', bob, 'Bob', at(10 * 60_000 + 2000))).by).toBe('bob');
+    expect((await t.claims.claim('e2', alice, 'Alice', at(10 * 60_000 + 2000))).by).toBe('alice');
+    // Bob sits on it until it expires: the expiry names him.
+    await t.claims.renew('e1', bob, 'Bob', at(14 * 60_000));
+    await t.claims.renew('e1', bob, 'Bob', at(18 * 60_000));
+    t.clockAt.now = at(20 * 60_000);
+    await t.clock.tick();
+    const expired = (await t.items.decisionEvent('e1'))!.event.data;
+    expect(expired).toMatchObject({ decision: 'expired', reasonCode: 'sla_expired', claimedBy: 'bob' });
   });
 });

@@ -11,11 +11,20 @@ import { isProposerOf, requireItemRole } from '../review-item/item-roles';
 export const CLAIM_TTL_MS = 5 * 60_000;
 
 /**
+ * How many items one reviewer may hold claimed at once. The inbox works one card at a time (a second tab, or a card
+ * left open while another opens, needs a little room); with no cap one reviewer claimed every pending item and kept
+ * everyone else out until they expired (red team, 2026-12-05).
+ */
+export const MAX_CLAIMS_PER_REVIEWER = 3;
+
+/**
  * Claims (leases) on review items, so two reviewers do not work one item: the inbox claims an item when its card opens
  * and renews the claim while it stays open; the JSON API offers the same (`POST /v1/reviews/:id/claim`). A claim is
  * coordination, not a decision: it is logged, not audited on the bus, and a lease that runs out frees the item. While
  * it holds, `ApprovalService` refuses another reviewer's decision (409); an approval towards a quorum ends the
  * approver's claim, and a reviewer who approved already cannot claim the item again (the next approver must be free to).
+ * A reviewer holds at most `MAX_CLAIMS_PER_REVIEWER` claims, and never claims again an item that escalated (or was
+ * re-routed) while they held it: the clock's event names them (`claimedBy`), and the item is kept for the next tier.
  */
 @Injectable()
 export class ClaimService {
@@ -27,9 +36,14 @@ export class ClaimService {
   /** Claims (or renews) the item for `reviewer`; 409 naming the holder when someone else's claim holds. */
   async claim(actionId: string, reviewer: Principal, name = reviewer.id, now = new Date(), ttlMs = CLAIM_TTL_MS): Promise<ReviewClaim> {
     const lease: ReviewClaim = { by: reviewer.id, name, until: new Date(now.getTime() + ttlMs).toISOString() };
+    // A renewal (theirs already) takes no new room; a new claim must fit under the cap (red team, 2026-12-05).
+    const heldBefore = await this.items.claimsHeldBy(reviewer.id, now);
+    const renewal = heldBefore.includes(actionId);
+    if (!renewal && heldBefore.length >= MAX_CLAIMS_PER_REVIEWER) throw this.overCap(actionId);
     // The common case in one statement: an item this reviewer may claim, free or theirs (docs/adr/0028).
     const claimed = await this.items.claimFor(actionId, reviewer, lease, now);
     if (claimed) {
+      await this.undoOverCap(actionId, reviewer, renewal, now);
       // A claim keeps the others out: on a critical item, that of someone who could not approve it (no second factor)
       // would only hold up whoever can. Undone at once (rare: the inbox does not claim such items for them).
       const stepUp = stepUpRefusal(claimed, reviewer, now);
@@ -56,10 +70,33 @@ export class ClaimService {
     if (item.approvedBy?.includes(reviewer.id)) {
       throw new ConflictException(`you approved action ${actionId} already: the rest of its quorum is for other reviewers`);
     }
+    if (item.escalatedClaimants?.includes(reviewer.id)) {
+      throw new ConflictException(
+        `action ${actionId} escalated while you held its claim: it is for other reviewers to claim now (you may still decide it unclaimed)`,
+      );
+    }
     const held = await this.items.claim(actionId, lease, now);
     if (!held) throw new ConflictException(`action ${actionId} was decided meanwhile: there is nothing to claim`);
     if (held.by !== reviewer.id) throw claimedConflict({ ...item, claim: held });
+    await this.undoOverCap(actionId, reviewer, renewal, now);
     return this.claimed(actionId, reviewer, held);
+  }
+
+  private overCap(actionId: string): ConflictException {
+    return new ConflictException(
+      `you hold ${MAX_CLAIMS_PER_REVIEWER} claims already, the most one reviewer may hold: decide or release one before claiming action ${actionId}`,
+    );
+  }
+
+  /**
+   * Counted again after the write: claims made at once (parallel requests) each passed the count before it, so a new
+   * claim that finds its holder over the cap is undone (fail closed: of claims racing, all may be undone; the reviewer
+   * tries again). A renewal is never undone: it took no new room.
+   */
+  private async undoOverCap(actionId: string, reviewer: Principal, renewal: boolean, now: Date): Promise<void> {
+    if (renewal || (await this.items.claimsHeldBy(reviewer.id, now)).length <= MAX_CLAIMS_PER_REVIEWER) return;
+    await this.items.releaseClaim(actionId, reviewer.id);
+    throw this.overCap(actionId);
   }
 
   /**

@@ -2,6 +2,8 @@ import { ForbiddenException } from '@nestjs/common';
 import pino from 'pino';
 import { Principal } from '@countersign/nest';
 import { maskText } from '@countersign/guardrails';
+import { generateSigningKey, verifyEventSeal } from '@countersign/approval';
+import { TOPICS } from '@countersign/contracts';
 import { RecordingBus } from '@countersign/testing';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { reviewItem } from '../review-item/review-item.suite';
@@ -9,6 +11,7 @@ import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../re
 import { DecisionQuality, decisionQualityContract } from './decision-quality';
 import { DecisionQualityService } from './decision-quality.service';
 import { createInMemoryDecisionQualityStore } from './in-memory-decision-quality.store';
+import { withDecisionQuality } from './quality-tracking';
 import { PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
 
 // real: DecisionQualityService's second reviews, the in-memory decision-quality store and review items, the project's
@@ -23,7 +26,13 @@ describe('blind second reviews: never by the proposing side, and blind beyond th
     const quality = new DecisionQuality({ store, contract: decisionQualityContract(PROJECT_CONTRACT_PATH) }, dataKey, new ProposalSealer(dataKey));
     const items = new InMemoryReviewItemRepository();
     const logger = pino({ level: 'silent' });
-    const service = new DecisionQualityService(quality, items, new RecordingBus({ source: 'review-queue', logger }), logger);
+    const service = new DecisionQualityService(
+      quality,
+      items,
+      new RecordingBus({ source: 'review-queue', logger }),
+      logger,
+      generateSigningKey('rq-1').signing,
+    );
     // Decided by alice; proposed by support-copilot (the item's agent and principal).
     await items.add(reviewItem('s1', due, { status: 'approved', deciders: ['alice'] }));
     await store.addSecondReview({
@@ -42,7 +51,7 @@ describe('blind second reviews: never by the proposing side, and blind beyond th
     const agentOwner = reviewer('fiona', { proposesAs: ['fiona', 'support-copilot'] });
     expect(await service.openSecondReviews(agentOwner)).toEqual([]);
     await expect(service.decideSecond('s1', agentOwner, 'approved', 'fine')).rejects.toThrow(
-      new ForbiddenException('a second review must come from someone else than the first decision and the proposer'),
+      new ForbiddenException('a second review must come from someone else than the first decision, its approvers, the authors of the version and the proposer'),
     );
     expect((await service.openSecondReviews(reviewer('bob'))).map((o) => o.review.actionId)).toEqual(['s1']);
     await expect(service.decideSecond('s1', reviewer('bob'), 'approved', 'agree')).resolves.toBeUndefined();
@@ -65,5 +74,121 @@ describe('blind second reviews: never by the proposing side, and blind beyond th
     expect((await store.secondReview('s1'))?.reason).not.toContain('4111 1111 1111 1111');
     await expect(service.requireNotWithheld(reviewer('bob'), decided)).resolves.toBeUndefined();
     expect((await service.shownDecisions([decided, other])).map((i) => i.actionId)).toEqual(['s1', 's2']);
+  });
+});
+
+// real: DecisionQualityService, the decision-quality decorator of the review items, the in-memory decision-quality store
+// and review items, Ed25519 seals, the in-memory bus, the project's contract (its canary template); fake: the random
+// source (fixed: every decision is sampled for a second review).
+describe('blind second reviews are audited, exclude everyone who took part, and count canaries (red team, 2026-12-05)', () => {
+  const due = new Date(Date.now() + 3_600_000).toISOString();
+  const reviewer = (id: string): Principal => ({ id, kind: 'human', roles: ['reviewer'] });
+  const key = generateSigningKey('rq-1');
+
+  async function setup() {
+    const store = createInMemoryDecisionQualityStore();
+    const dataKey = parseReviewDataKey(generateReviewDataKey());
+    const contract = decisionQualityContract(PROJECT_CONTRACT_PATH);
+    const quality = new DecisionQuality(
+      { store, contract: { canaries: contract.canaries, secondReview: { rate: 1 }, outliers: contract.outliers }, random: () => 0 },
+      dataKey,
+      new ProposalSealer(dataKey),
+    );
+    const raw = new InMemoryReviewItemRepository();
+    const logger = pino({ level: 'silent' });
+    const items = withDecisionQuality(raw, quality, logger);
+    const bus = new RecordingBus({ source: 'review-queue', logger });
+    const service = new DecisionQualityService(quality, items, bus, logger, key.signing);
+    const recorded = () => bus.published.filter((p) => p.topic === TOPICS.secondReviewRecorded).map((p) => p.event);
+    return { store, quality, items, bus, service, recorded };
+  }
+
+  it('publishes each second verdict, sealed, with the reviewer as actor; once, and later when the bus was down', async () => {
+    const t = await setup();
+    for (const id of ['a1', 'a2']) {
+      await t.items.add(reviewItem(id, due));
+      await t.items.decide(id, 'approved', ['alice'], 'fine', new Date());
+    }
+    await t.service.decideSecond('a1', reviewer('bob'), 'rejected', 'no receipt for card 4111 1111 1111 1111', new Date('2026-12-05T10:00:00Z'));
+    const [event] = t.recorded();
+    expect(event).toMatchObject({
+      subject: 'a1',
+      actor: { id: 'bob', kind: 'human' },
+      time: '2026-12-05T10:00:00.000Z',
+      data: {
+        verdict: 'rejected',
+        firstDecision: 'approved',
+        slaClass: 'high',
+        digest: 'a'.repeat(64),
+        reason: `no receipt for card ${maskText('4111 1111 1111 1111')}`,
+      },
+    });
+    expect(verifyEventSeal(event, [key.verifyKey])).toEqual({ ok: true });
+    expect(verifyEventSeal({ ...event, data: { ...event.data, verdict: 'approved' } } as typeof event, [key.verifyKey]).ok).toBe(false);
+    // A later round publishes nothing again.
+    await t.service.tick();
+    expect(t.recorded()).toHaveLength(1);
+    // The bus is down at the verdict: it stands (no error to the reviewer), and the next round publishes it.
+    t.bus.down = true;
+    await expect(t.service.decideSecond('a2', reviewer('carol'), 'approved', 'agree')).resolves.toBeUndefined();
+    expect(t.recorded()).toHaveLength(1);
+    t.bus.down = false;
+    await t.service.tick();
+    expect(t.recorded().map((e) => [e.subject, e.actor.id])).toEqual([
+      ['a1', 'bob'],
+      ['a2', 'carol'],
+    ]);
+  });
+
+  it("neither offers nor takes it from an approver of the item or an author of its version, though not the final decider's", async () => {
+    const t = await setup();
+    // A quorum of 2: dave approved, then alice rejected it; erin wrote the version (approve with changes).
+    await t.items.add(reviewItem('q1', due, { quorum: 2, authoredBy: ['erin'] }));
+    await t.items.addApproval('q1', 'dave', 'fine');
+    await t.items.decide('q1', 'rejected', ['alice'], 'no receipt', new Date());
+    expect((await t.store.secondReview('q1'))!.excluded).toEqual(expect.arrayContaining(['alice', 'dave', 'erin', 'support-copilot']));
+    for (const who of ['alice', 'dave', 'erin']) {
+      expect(await t.service.openSecondReviews(reviewer(who))).toEqual([]);
+      await expect(t.service.decideSecond('q1', reviewer(who), 'approved', 'fine')).rejects.toBeInstanceOf(ForbiddenException);
+    }
+    // A second review sampled before approvers and authors were excluded: the service refuses them all the same.
+    await t.store.addSecondReview({
+      actionId: 'old',
+      slaClass: 'high',
+      requiredRoles: ['reviewer'],
+      firstDecision: 'approved',
+      excluded: ['alice'],
+      createdAt: new Date().toISOString(),
+    });
+    await t.items.add(reviewItem('old', due, { status: 'rejected', deciders: ['alice'], approvedBy: ['dave'], authoredBy: ['erin'] }));
+    for (const who of ['dave', 'erin']) {
+      expect(await t.service.openSecondReviews(reviewer(who))).toEqual([]);
+      await expect(t.service.decideSecond('old', reviewer(who), 'approved', 'fine')).rejects.toThrow(/its approvers, the authors of the version/);
+    }
+    expect((await t.service.openSecondReviews(reviewer('bob'))).map((o) => o.review.actionId)).toEqual(['q1', 'old']);
+  });
+
+  it('counts a canary approved in a second review as a miss, audited as the first-review miss is; a rejection there as a catch', async () => {
+    const t = await setup();
+    const real = reviewItem('real', due);
+    const template = t.quality.options.contract.canaries!.templates[0];
+    const canaries = [await t.quality.canaryItem(real, template, new Date()), await t.quality.canaryItem(real, template, new Date())];
+    for (const c of canaries) {
+      await t.store.addCanary({ actionId: c.actionId, template: template.id, actionType: c.proposal.actionType, slaClass: c.slaClass, createdAt: c.createdAt });
+      await t.items.add(c);
+      // alice catches both at first review; each is sampled for a second review.
+      await t.items.decide(c.actionId, 'rejected', ['alice'], 'card never used', new Date());
+    }
+    await t.service.decideSecond(canaries[0].actionId, reviewer('bob'), 'approved', 'looks fine');
+    await t.service.decideSecond(canaries[1].actionId, reviewer('carol'), 'rejected', 'card never used');
+    await t.service.tick();
+    const ds = await t.store.decisionsSince(new Date(0), 10);
+    expect(ds.filter((d) => d.reviewer !== 'alice').map((d) => [d.actionId, d.reviewer, d.decision, d.canary])).toEqual([
+      [canaries[0].actionId, 'bob', 'approved', true],
+      [canaries[1].actionId, 'carol', 'rejected', true],
+    ]);
+    const misses = t.bus.published.filter((p) => p.topic === TOPICS.canaryMissed).map((p) => p.event);
+    expect(misses.map((e) => [e.subject, e.actor.id])).toEqual([[canaries[0].actionId, 'bob']]);
+    expect(misses[0].data).toMatchObject({ template: template.id, actionType: template.actionType });
   });
 });

@@ -8,14 +8,15 @@ import {
   OnApplicationShutdown,
   Optional,
 } from '@nestjs/common';
+import { DecisionSigner, SealableEvent, sealEvent } from '@countersign/approval';
 import type { EventBus } from '@countersign/bus';
 import { maskText } from '@countersign/guardrails';
 import { derivedEventId, TOPICS } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
 import type { BacklogGauges } from '../degradation/backlog-gauges';
-import type { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
-import { BACKLOG_GAUGES, DECISION_QUALITY, REVIEW_ITEMS } from '../tokens';
+import { queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { APPROVAL_SIGNING_KEY, BACKLOG_GAUGES, DECISION_QUALITY, REVIEW_ITEMS } from '../tokens';
 import type { DecisionQuality } from './decision-quality';
 import type { QueueSample, SecondReview } from './decision-quality.store';
 import { holdsItemRole, isProposerOf } from '../review-item/item-roles';
@@ -37,6 +38,7 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(APPROVAL_SIGNING_KEY) private readonly key: DecisionSigner,
     @Optional() @Inject(BACKLOG_GAUGES) private readonly gauges?: BacklogGauges,
   ) {}
 
@@ -61,8 +63,9 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
     const out: Array<{ review: SecondReview; item: ReviewItem }> = [];
     for (const review of open) {
       const item = await this.items.get(review.actionId);
-      // The store leaves out the ids it excludes; someone who may propose as the item's agent is left out here.
-      if (item && !isProposerOf(reviewer, item)) out.push({ review, item });
+      // The store leaves out the ids it excludes; someone who may propose as the item's agent is left out here, and so
+      // is any approver or author of the item (a second review sampled before they were all excluded there).
+      if (item && !isProposerOf(reviewer, item) && !(await this.tookPart(item)).has(reviewer.id)) out.push({ review, item });
     }
     return out;
   }
@@ -90,13 +93,66 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
     const review = await this.quality.store.secondReview(actionId);
     if (!review) throw new NotFoundException(`no second review for action ${actionId}`);
     const item = await this.items.get(actionId);
-    if (review.excluded.includes(reviewer.id) || (item && isProposerOf(reviewer, item)))
-      throw new ForbiddenException('a second review must come from someone else than the first decision and the proposer');
+    if (review.excluded.includes(reviewer.id) || (item && (isProposerOf(reviewer, item) || (await this.tookPart(item)).has(reviewer.id))))
+      throw new ForbiddenException(
+        'a second review must come from someone else than the first decision, its approvers, the authors of the version and the proposer',
+      );
     if (!holdsItemRole(review, reviewer.roles))
       throw new ForbiddenException(`this second review requires one of the roles: ${review.requiredRoles.join(', ')}`);
     // Stored masked, as every reason a person writes (masked-reasons.ts): a reviewer's note may quote a card or an IBAN.
     if (!(await this.quality.store.decideSecondReview(actionId, reviewer.id, verdict, maskText(reason), now)))
       throw new ConflictException(`the second review of ${actionId} was decided meanwhile`);
+    // Audited at once; should that fail, the next round does (the verdict stands either way).
+    await this.auditSecondVerdicts().catch((err: unknown) => this.logger.warn({ err, actionId }, 'second verdict not audited yet; the next round tries again'));
+  }
+
+  /**
+   * Everyone who took part in the item's first decision, as the second review must exclude them: its deciders, every
+   * approver recorded towards its quorum (an approver who was not among the final deciders too: a quorum's approvals
+   * can be followed by another reviewer's rejection) and every author of its version (red team, 2026-12-05).
+   */
+  private async tookPart(item: ReviewItem): Promise<Set<string>> {
+    const approvals = await this.items.approvals(item.actionId);
+    return new Set([...(item.deciders ?? []), ...(item.approvedBy ?? []), ...approvals.map((a) => a.approver), ...(item.authoredBy ?? [])]);
+  }
+
+  /**
+   * Every second verdict is audited (red team, 2026-12-05: they were only stored): `review.second-review.recorded.v1`,
+   * the second reviewer its actor, sealed with the decision key as `review.approval.recorded.v1` is, its id derived
+   * from the item's cause and its time the verdict's, so a re-emit is the same event and is dropped. A verdict on a
+   * canary is also that reviewer's decision on it, counted as any: approved, a miss (audited as `review.canary.missed.v1`
+   * by `auditMisses`), rejected, a catch.
+   */
+  async auditSecondVerdicts(): Promise<number> {
+    const verdicts = await this.quality.store.unauditedSecondVerdicts(100);
+    for (const v of verdicts) {
+      const item = await this.items.get(v.actionId);
+      if (!item || !v.verdict || !v.reviewer || !v.decidedAt) {
+        // Nothing to say it about (the item is gone): marked, so it does not hold up the others.
+        await this.quality.store.markSecondVerdictAudited(v.actionId, new Date());
+        continue;
+      }
+      if (this.quality.isCanary(item)) {
+        await this.quality.store.recordDecision({
+          actionId: item.actionId,
+          reviewer: v.reviewer,
+          decision: v.verdict,
+          slaClass: item.slaClass,
+          decidedAt: v.decidedAt,
+          queuedAt: item.createdAt,
+          canary: true,
+        });
+      }
+      const made = this.bus.envelope(
+        TOPICS.secondReviewRecorded,
+        { verdict: v.verdict, firstDecision: v.firstDecision, reason: v.reason ?? '-', digest: item.digest, slaClass: v.slaClass },
+        { cause: queuedBy(item), discriminator: 'second-review', actor: { id: v.reviewer, kind: 'human' }, time: new Date(v.decidedAt) },
+      );
+      const event = { ...made, data: { ...made.data, seal: sealEvent(this.key, made as unknown as SealableEvent, 'review-decision') } };
+      await this.bus.publish(TOPICS.secondReviewRecorded, event);
+      await this.quality.store.markSecondVerdictAudited(v.actionId, new Date());
+    }
+    return verdicts.length;
   }
 
   /** One round of the timer; never throws, one at a time. */
@@ -104,6 +160,8 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
     if (this.running) return;
     this.running = true;
     try {
+      // The second verdicts first: a canary's approved there becomes a miss that this round audits too.
+      await this.auditSecondVerdicts();
       await this.auditMisses();
       await this.retireCanaries(now);
       if (now.getTime() - this.lastSample >= (this.quality.options.sampleEveryMs ?? 60_000)) {

@@ -34,13 +34,18 @@ export interface SecondReview {
   slaClass: string;
   requiredRoles: string[];
   firstDecision: 'approved' | 'rejected';
-  /** The first decision's reviewers and the proposer: never the second reviewer. */
+  /**
+   * Never the second reviewer: the first decision's reviewers, the proposer, every approver of the item and every
+   * author of its version (red team, 2026-12-05: an approver who was not the final decider could be offered it).
+   */
   excluded: string[];
   createdAt: string;
   reviewer?: string;
   verdict?: 'approved' | 'rejected';
   reason?: string;
   decidedAt?: string;
+  /** When the verdict's audit event (`review.second-review.recorded.v1`) went out; absent while still to emit. */
+  verdictAuditedAt?: string;
 }
 
 /** The queue's depth and oldest age in one SLA class at one moment. */
@@ -102,6 +107,9 @@ export interface DecisionQualityStore {
   openSecondReviews(reviewer: string, roles: string[], limit: number): Promise<SecondReview[]>;
   /** Records the second verdict; of two at once one wins. Returns false when it was decided already. */
   decideSecondReview(actionId: string, reviewer: string, verdict: 'approved' | 'rejected', reason: string, at: Date): Promise<boolean>;
+  /** Second verdicts whose audit event is still to emit, oldest verdict first. */
+  unauditedSecondVerdicts(limit: number): Promise<SecondReview[]>;
+  markSecondVerdictAudited(actionId: string, at: Date): Promise<void>;
   /** Second reviews decided at or after `since`. */
   secondReviewsSince(since: Date, limit: number): Promise<SecondReview[]>;
   addQueueSamples(samples: QueueSample[]): Promise<void>;

@@ -128,6 +128,33 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
       expect(await store.openSecondReviews('frank', ['finance'], 10)).toEqual([]);
     });
 
+    it('lists second verdicts whose audit event is still to emit, oldest first, until each is marked (red team, 2026-12-05)', async () => {
+      const open = (actionId: string) => ({
+        actionId,
+        slaClass: 'high',
+        requiredRoles: [],
+        firstDecision: 'approved' as const,
+        excluded: ['fiona'],
+        createdAt: '2026-11-30T10:00:00.000Z',
+      });
+      for (const id of ['v1', 'v2', 'v3']) await store.addSecondReview(open(id));
+      // No verdict yet: nothing to audit.
+      expect(await store.unauditedSecondVerdicts(10)).toEqual([]);
+      await store.decideSecondReview('v2', 'frank', 'rejected', 'no receipt', new Date('2026-11-30T10:02:00Z'));
+      await store.decideSecondReview('v1', 'gina', 'approved', 'fine', new Date('2026-11-30T10:03:00Z'));
+      expect((await store.unauditedSecondVerdicts(10)).map((r) => [r.actionId, r.reviewer, r.verdict])).toEqual([
+        ['v2', 'frank', 'rejected'],
+        ['v1', 'gina', 'approved'],
+      ]);
+      expect((await store.unauditedSecondVerdicts(1)).map((r) => r.actionId)).toEqual(['v2']);
+      await store.markSecondVerdictAudited('v2', new Date('2026-11-30T10:04:00Z'));
+      await store.markSecondVerdictAudited('v3', new Date('2026-11-30T10:04:00Z'));
+      expect((await store.unauditedSecondVerdicts(10)).map((r) => r.actionId)).toEqual(['v1']);
+      expect((await store.secondReview('v2'))!.verdictAuditedAt).toBe('2026-11-30T10:04:00.000Z');
+      // An open review marked by mistake is not: its verdict, once in, is still audited.
+      expect((await store.secondReview('v3'))!.verdictAuditedAt).toBeUndefined();
+    });
+
     it('keeps queue samples in order and purges them after the retention', async () => {
       await store.addQueueSamples([
         { sampledAt: '2026-11-30T10:01:00.000Z', slaClass: 'high', depth: 3, oldestAgeMs: 60_000 },

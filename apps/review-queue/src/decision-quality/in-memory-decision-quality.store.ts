@@ -114,6 +114,19 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
     return true;
   }
 
+  async unauditedSecondVerdicts(limit: number): Promise<SecondReview[]> {
+    return [...this.seconds.values()]
+      .filter((r) => r.verdict && !r.verdictAuditedAt)
+      .sort((a, b) => Date.parse(a.decidedAt!) - Date.parse(b.decidedAt!) || (a.actionId < b.actionId ? -1 : 1))
+      .slice(0, limit)
+      .map((r) => ({ ...r }));
+  }
+
+  async markSecondVerdictAudited(actionId: string, at: Date): Promise<void> {
+    const r = this.seconds.get(actionId);
+    if (r?.verdict && !r.verdictAuditedAt) r.verdictAuditedAt = at.toISOString();
+  }
+
   async secondReviewsSince(since: Date, limit: number): Promise<SecondReview[]> {
     return [...this.seconds.values()]
       .filter((r) => r.decidedAt && Date.parse(r.decidedAt) >= since.getTime())

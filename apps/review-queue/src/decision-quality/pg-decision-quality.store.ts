@@ -33,6 +33,7 @@ type SecondRow = {
   verdict: 'approved' | 'rejected' | null;
   reason: string | null;
   decided_at: Date | null;
+  verdict_audited_at: Date | null;
 };
 
 type LaneRecord = { eventId: string; lane: Lane; at: Date };
@@ -59,6 +60,7 @@ const secondOf = (r: SecondRow): SecondReview => ({
   ...(r.verdict !== null && { verdict: r.verdict }),
   ...(r.reason !== null && { reason: r.reason }),
   ...(r.decided_at && { decidedAt: r.decided_at.toISOString() }),
+  ...(r.verdict_audited_at && { verdictAuditedAt: r.verdict_audited_at.toISOString() }),
 });
 
 const viewKey = (actionId: string, reviewer: string) => `${actionId}\u0000${reviewer}`;
@@ -264,6 +266,22 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
       [actionId, reviewer, verdict, reason, at],
     );
     return rowCount === 1;
+  }
+
+  async unauditedSecondVerdicts(limit: number): Promise<SecondReview[]> {
+    // Served by the partial index second_reviews_unaudited.
+    const { rows } = await this.pool.query<SecondRow>(
+      `SELECT * FROM second_reviews WHERE verdict IS NOT NULL AND verdict_audited_at IS NULL ORDER BY decided_at, action_id LIMIT $1`,
+      [limit],
+    );
+    return rows.map(secondOf);
+  }
+
+  async markSecondVerdictAudited(actionId: string, at: Date): Promise<void> {
+    await this.pool.query(`UPDATE second_reviews SET verdict_audited_at = $2 WHERE action_id = $1 AND verdict IS NOT NULL AND verdict_audited_at IS NULL`, [
+      actionId,
+      at,
+    ]);
   }
 
   async secondReviewsSince(since: Date, limit: number): Promise<SecondReview[]> {

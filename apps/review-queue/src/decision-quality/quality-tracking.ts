@@ -119,17 +119,23 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
     const as = by.every((r) => r === QUEUE) ? undefined : reviewersDecision(status);
     if ((decided.kind ?? 'approval') !== 'approval' || !as) return;
     for (const r of by) await record(decided, r, as, at).catch(soft('decision'));
-    if (quality.secondReviewSampled())
-      await store
-        .addSecondReview({
+    if (quality.secondReviewSampled()) {
+      // Everyone who took part is excluded, not only the final deciders: every approval recorded (one followed by another
+      // reviewer's rejection too) and every author of the version (red team, 2026-12-05).
+      const sample = async () => {
+        const approvers = (await items.approvals(decided.actionId)).map((a) => a.approver);
+        const tookPart = [...by, ...(decided.approvedBy ?? []), ...approvers, ...(decided.authoredBy ?? [])];
+        await store.addSecondReview({
           actionId: decided.actionId,
           slaClass: decided.slaClass,
           requiredRoles: decided.requiredRoles,
           firstDecision: as,
-          excluded: [...new Set([...by, decided.proposerPrincipal, decided.proposal.proposer.agentId])],
+          excluded: [...new Set([...tookPart, decided.proposerPrincipal, decided.proposal.proposer.agentId])],
           createdAt: at.toISOString(),
-        })
-        .catch(soft('second review'));
+        });
+      };
+      await sample().catch(soft('second review'));
+    }
   };
 
   // A canary's step is the clock's like any item's, but its event must never go out: marked published as soon as it

@@ -45,7 +45,17 @@ describe('decision-quality statistics', () => {
   it('counts canaries apart: caught when rejected, missed when approved, and not in the approval rate', () => {
     const ds = [d('ann', 'approved', 1000, { canary: true }), d('ann', 'rejected', 1000, { canary: true }), d('ann', 'rejected', 900)];
     expect(canariesByReviewer(ds)).toEqual([{ reviewer: 'ann', caught: 1, missed: 1 }]);
-    expect(reviewerStats(ds)).toEqual([{ reviewer: 'ann', decisions: 1, approvalRate: 0, medianDwellMs: 900 }]);
+    expect(reviewerStats(ds)).toEqual([{ reviewer: 'ann', decisions: 1, approvalRate: 0, medianDwellMs: 900, unseen: 0 }]);
+  });
+
+  it('counts the decisions taken with no view recorded first as unseen, apart from the dwell they do not have (red team, 2026-12-05)', () => {
+    const ds = [d('ann', 'approved', 800), d('ann', 'approved', undefined), d('ann', 'rejected', undefined), d('bob', 'approved', 1000)];
+    // A canary decided unseen is counted with the canaries, not here.
+    ds.push(d('bob', 'approved', undefined, { canary: true }));
+    expect(reviewerStats(ds)).toEqual([
+      { reviewer: 'ann', decisions: 3, approvalRate: 2 / 3, medianDwellMs: 800, unseen: 2 },
+      { reviewer: 'bob', decisions: 1, approvalRate: 1, medianDwellMs: 1000, unseen: 0 },
+    ]);
   });
 
   it('rates second-review agreement per class and lists the disagreements', () => {

@@ -26,6 +26,11 @@ export interface ReviewerStats {
   approvalRate: number;
   /** Median dwell (ms) of their decisions with a dwell; NaN when none has one. */
   medianDwellMs: number;
+  /**
+   * Their decisions with no view recorded before them (no dwell): taken through the JSON API without reading the item
+   * first. They cannot make a dwell outlier, so leads see them counted here (red team, 2026-12-05).
+   */
+  unseen: number;
 }
 
 export function reviewerStats(ds: ReviewerDecision[]): ReviewerStats[] {
@@ -38,6 +43,7 @@ export function reviewerStats(ds: ReviewerDecision[]): ReviewerStats[] {
       decisions: mine.length,
       approvalRate: mine.filter((d) => d.decision === 'approved').length / mine.length,
       medianDwellMs: median(mine.flatMap((d) => (d.dwellMs === undefined ? [] : [d.dwellMs]))),
+      unseen: mine.filter((d) => d.dwellMs === undefined).length,
     }))
     .sort((a, b) => a.reviewer.localeCompare(b.reviewer));
 }

@@ -296,7 +296,7 @@ export class InboxController {
       401: 'not signed in, or the session ended',
       403: 'no reviewer role, a missing or wrong CSRF token, separation of duties, or a role the item needs',
       404: 'no review item for this action',
-      409: 'held by another reviewer, already approved by the caller, or decided',
+      409: 'held by another reviewer, already approved by the caller, decided, the caller holding 3 claims already, or the caller having held it when it escalated',
     },
   })
   @Post(':actionId/claim')

@@ -6,7 +6,7 @@ import type { Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
 import { EVENT_BUS, LOGGER, METRICS } from '@countersign/nest';
 import { DecisionOutbox } from '../review-item/decision-outbox';
-import { ClockClaim, ClockStep, DecisionEvent, queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { claimHolds, ClockClaim, ClockStep, DecisionEvent, queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { APPROVAL_SIGNING_KEY, ESCALATION_NOTIFIER, REVIEW_CLOCK_SETTINGS, REVIEW_ITEMS } from '../tokens';
 import { createNoEscalationNotifier, EscalationNotifier } from './escalation-notifier';
 
@@ -110,7 +110,12 @@ export class ReviewClock implements OnApplicationBootstrap, OnApplicationShutdow
         const dueAt = new Date(now.getTime() + slaSeconds * 1000).toISOString();
         const requiredRoles = [item.fallbackTeam];
         const reason = `no decision within the ${item.slaClass} SLA: re-routed once to the fallback team ${item.fallbackTeam}, due ${dueAt}`;
-        return { kind: 'reroute', requiredRoles, dueAt, event: this.event(item, 'escalated', reason, now, { kind: 'rerouted', requiredRoles, dueAt }) };
+        return {
+          kind: 'reroute',
+          requiredRoles,
+          dueAt,
+          event: this.event(item, 'escalated', reason, now, { kind: 'rerouted', requiredRoles, dueAt }),
+        };
       }
       // Fail closed: an item nobody decided in time is never executed. Nothing here can approve.
       const reason = `${SLA_EXPIRED}: no decision within the ${item.slaClass} SLA (due ${item.dueAt}); the action will not be executed`;
@@ -141,6 +146,9 @@ export class ReviewClock implements OnApplicationBootstrap, OnApplicationShutdow
     now: Date,
     escalation?: { kind: 'escalated' | 'rerouted'; requiredRoles: string[]; dueAt: string },
   ): DecisionEvent {
+    // Who sat on it: the reviewer whose claim held when its time came, named so the audit trail says so (red team,
+    // 2026-12-05: claims are only logged, and an expired item's trail named no one).
+    const claimedBy = claimHolds(item.claim, now) ? item.claim.by : undefined;
     const signature = signReviewDecision(this.key, {
       decision,
       actionId: item.actionId,
@@ -153,7 +161,15 @@ export class ReviewClock implements OnApplicationBootstrap, OnApplicationShutdow
       topic: TOPICS.reviewDecided,
       event: this.bus.envelope(
         TOPICS.reviewDecided,
-        { decision, reviewers: [this.actor], reason, digest: item.digest, signature, ...(escalation ? { escalation } : { reasonCode: SLA_EXPIRED }) },
+        {
+          decision,
+          reviewers: [this.actor],
+          reason,
+          digest: item.digest,
+          signature,
+          ...(escalation ? { escalation } : { reasonCode: SLA_EXPIRED }),
+          ...(claimedBy !== undefined && { claimedBy }),
+        },
         { cause: queuedBy(item), actor: this.actor, time: now, ...(escalation && { discriminator: `clock-${(item.clockStep ?? 0) + 1}` }) },
       ),
     };

@@ -149,10 +149,18 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
       !isProposerOf(reviewer, item) &&
       !item.approvedBy?.includes(reviewer.id) &&
       !item.authoredBy?.includes(reviewer.id) &&
+      !item.escalatedClaimants?.includes(reviewer.id) &&
       (!claimHolds(item.claim, now) || item.claim.by === reviewer.id);
     if (!item || !eligible) return undefined;
     item.claim = { ...claim };
     return structuredClone(item);
+  }
+
+  async claimsHeldBy(by: string, now: Date) {
+    return [...this.items.values()]
+      .filter((i) => i.status === 'pending' && claimHolds(i.claim, now) && i.claim.by === by)
+      .map((i) => i.actionId)
+      .sort();
   }
 
   async releaseClaim(actionId: string, by: string) {
@@ -199,7 +207,11 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
         Object.assign(item, { status: 'expired', deciders: step.by, decisionReason: step.reason, decidedAt: at, clockStep });
         this.events.set(item.actionId, structuredClone({ ...step.event, actionId: item.actionId, decidedAt: at }));
       } else {
-        // The next tier is not kept out by the last one's claim (as the PostgreSQL store's step).
+        // The next tier is not kept out by the last one's claim (as the PostgreSQL store's step), and its holder does
+        // not take it back.
+        if (claimHolds(item.claim, now) && !item.escalatedClaimants?.includes(item.claim.by)) {
+          item.escalatedClaimants = [...(item.escalatedClaimants ?? []), item.claim.by];
+        }
         delete item.escalateAt;
         delete item.claim;
         Object.assign(

@@ -412,6 +412,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
          AND (cardinality(r.required_roles) = 0 OR r.required_roles && i.roles)
          AND r.proposer_principal <> i.by AND NOT coalesce((r.proposal -> 'proposer' ->> 'agentId') = ANY (i.agents), false)
          AND NOT (i.by = ANY (coalesce(r.approved_by, '{}'))) AND NOT (i.by = ANY (coalesce(r.authored_by, '{}')))
+         AND NOT (i.by = ANY (coalesce(r.escalated_claimants, '{}')))
          AND (r.claimed_by IS NULL OR r.claimed_until <= i.now OR r.claimed_by = i.by)
        RETURNING r.*`,
       },
@@ -419,6 +420,18 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     );
     const byId = new Map(rows.map((r) => [r.action_id, r]));
     return batch.map((c) => byId.get(c.actionId));
+  }
+
+  async claimsHeldBy(by: string, now: Date): Promise<string[]> {
+    // Served by the partial index review_items_claimed_by.
+    const { rows } = await this.pool.query<{ action_id: string }>(
+      {
+        name: 'review-items.claims-held-by',
+        text: `SELECT action_id FROM review_items WHERE claimed_by = $1 AND claimed_until > $2 AND status = 'pending' ORDER BY action_id`,
+      },
+      [by, now],
+    );
+    return rows.map((r) => r.action_id);
   }
 
   async releaseClaim(actionId: string, by: string): Promise<boolean> {
@@ -472,6 +485,11 @@ export class PgReviewItemRepository implements ReviewItemRepository {
 
 const NO_CLAIM = 'claimed_by = NULL, claimed_by_name = NULL, claimed_until = NULL';
 
+/** A step that ends a claim still holding at `$now` keeps its holder's name: they do not claim the item again. */
+const CLAIMANT_KEPT = (now: string) =>
+  `escalated_claimants = CASE WHEN claimed_by IS NOT NULL AND claimed_until > ${now} AND NOT (claimed_by = ANY (coalesce(escalated_claimants, '{}')))
+     THEN array_append(coalesce(escalated_claimants, '{}'), claimed_by) ELSE escalated_claimants END`;
+
 /**
  * The UPDATE a clock step makes (the row is locked by the claim). An escalation or a re-route ends a reviewer's claim:
  * the item goes to another tier, which the old tier's lease, renewed while a card stays open, would keep out until the
@@ -481,12 +499,14 @@ function stepQuery(actionId: string, step: ClockStep, now: Date): [string, unkno
   switch (step.kind) {
     case 'escalate':
       return [
-        `UPDATE review_items SET required_roles = $2, escalate_at = NULL, escalated_at = $3, clock_step = clock_step + 1, ${NO_CLAIM} WHERE action_id = $1 RETURNING *`,
+        `UPDATE review_items SET required_roles = $2, escalate_at = NULL, escalated_at = $3, clock_step = clock_step + 1, ${CLAIMANT_KEPT('$3')}, ${NO_CLAIM}
+         WHERE action_id = $1 RETURNING *`,
         [actionId, step.requiredRoles, now],
       ];
     case 'reroute':
       return [
-        `UPDATE review_items SET required_roles = $2, due_at = $3, escalate_at = NULL, rerouted_at = $4, clock_step = clock_step + 1, ${NO_CLAIM}
+        `UPDATE review_items SET required_roles = $2, due_at = $3, escalate_at = NULL, rerouted_at = $4, clock_step = clock_step + 1, ${CLAIMANT_KEPT('$4')},
+           ${NO_CLAIM}
          WHERE action_id = $1 RETURNING *`,
         [actionId, step.requiredRoles, step.dueAt, now],
       ];
@@ -537,6 +557,7 @@ interface ItemRow {
   claimed_until: Date | null;
   approved_by: string[] | null;
   authored_by: string[] | null;
+  escalated_claimants: string[] | null;
   revision_asked: string | null;
   risk_score: number | null;
   rules_fired: string[] | null;
@@ -576,6 +597,7 @@ const ITEM_COLUMNS = [
   'claimed_until',
   'approved_by',
   'authored_by',
+  'escalated_claimants',
   'revision_asked',
   'risk_score',
   'rules_fired',
@@ -641,6 +663,7 @@ function toItem(r: ItemRow): ReviewItem {
     ...(r.claimed_by !== null && r.claimed_until !== null && { claim: toClaim({ ...r, claimed_by: r.claimed_by, claimed_until: r.claimed_until }) }),
     ...(r.approved_by !== null && r.approved_by.length > 0 && { approvedBy: r.approved_by }),
     ...(r.authored_by !== null && r.authored_by.length > 0 && { authoredBy: r.authored_by }),
+    ...(r.escalated_claimants !== null && r.escalated_claimants.length > 0 && { escalatedClaimants: r.escalated_claimants }),
     ...(r.revision_asked !== null && { revisionAsked: r.revision_asked }),
     ...(r.deciders !== null && { deciders: r.deciders }),
     ...(r.decision_reason !== null && { decisionReason: r.decision_reason }),

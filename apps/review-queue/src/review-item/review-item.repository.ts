@@ -74,6 +74,11 @@ export interface ReviewItem {
    */
   authoredBy?: string[];
   /**
+   * The reviewers whose claim a review clock step (an escalation, a re-route) ended while it held: they sat on the item
+   * until its time came, and none of them claims it again (red team, 2026-12-05). Absent: no step ended anyone's claim.
+   */
+  escalatedClaimants?: string[];
+  /**
    * A revised item: the fingerprint (`canonicalDigest`) of what its reviser sent, the edited parameters exactly as sent
    * (masked placeholders and all) with the reason. A retry is "the same revision" only when it sends exactly that again
    * (red team, 2026-12-05); never shown to anyone (`publicItem` leaves it out). Absent: revised before it was kept.
@@ -270,12 +275,15 @@ export interface ReviewItemRepository {
   claim(actionId: string, claim: ReviewClaim, now: Date): Promise<ReviewClaim | undefined>;
   /**
    * The inbox's claim in one step: gives `claim` to `reviewer` (a renewal if theirs) on a pending approval they may
-   * decide (no role required or one they hold, not proposed by them or as an agent they may propose as, not approved by them already) when no one else's
+   * decide (no role required or one they hold, not proposed by them or as an agent they may propose as, not approved by them already,
+   * not among its `escalatedClaimants`) when no one else's
    * claim holds at `now`, and returns the item as claimed. Undefined when any of that does not hold (nothing changed):
    * the caller then reads the item to say why. A lease, not a record of truth: it may be written without waiting for
    * the disk (a crash may lose a claim, never a decision; docs/adr/0028).
    */
   claimFor(actionId: string, reviewer: ReviewerSide & { roles: string[] }, claim: ReviewClaim, now: Date): Promise<ReviewItem | undefined>;
+  /** The pending items whose claim `by` holds at `now` (action ids, in order): the claim cap counts them (`claims/`). */
+  claimsHeldBy(by: string, now: Date): Promise<string[]>;
   /** Ends `by`'s claim on the item (nothing when someone else holds it). Returns true when a claim of theirs ended. */
   releaseClaim(actionId: string, by: string): Promise<boolean>;
   /** The approvals counted towards the item's quorum, in the order they came (empty when none or unknown). */

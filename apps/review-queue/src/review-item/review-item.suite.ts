@@ -398,6 +398,20 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
         expect(await repo.claimFor('a1', { id: 'carol', roles: ['reviewer'] }, lease('carol', 'Carol', 900_000), at(600_000))).toBeUndefined();
       });
 
+      it('lists the pending items whose claim a reviewer holds now, and no other', async () => {
+        const repo = await make();
+        for (const id of ['c1', 'c2', 'c3', 'c4']) await repo.add(reviewItem(id, '2026-11-24T11:00:00.000Z'));
+        await repo.claim('c2', lease('alice', 'Alice', 300_000), t0);
+        await repo.claim('c1', lease('alice', 'Alice', 100_000), t0);
+        await repo.claim('c3', lease('bob', 'Bob', 300_000), t0);
+        await repo.claim('c4', lease('alice', 'Alice', 300_000), t0);
+        await repo.decide('c4', 'approved', ['alice'], 'ok', at(1000));
+        expect(await repo.claimsHeldBy('alice', at(1000))).toEqual(['c1', 'c2']);
+        // A lease that ran out is held no more.
+        expect(await repo.claimsHeldBy('alice', at(100_000))).toEqual(['c2']);
+        expect(await repo.claimsHeldBy('carol', at(1000))).toEqual([]);
+      });
+
       it('of two reviewers claiming a free item in one step at once, exactly one gets it', async () => {
         const repo = await make();
         for (let round = 0; round < 5; round++) {
@@ -597,6 +611,40 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
         // The next tier's reviewer claims it at once.
         const carol = { by: 'carol', name: 'Carol', until: '2026-11-24T10:20:00.000Z' };
         expect(await repo.claim('esc', carol, t2)).toEqual(carol);
+      });
+
+      it('keeps who held the claim a step ended, and gives them no claim on it again in one step (red team, 2026-12-05)', async () => {
+        const repo = await make();
+        await repo.add(clocked('held'));
+        await repo.add(clocked('lapsed'));
+        await repo.add(clocked('fall', { escalateAt: undefined, fallbackTeam: 'marketing-on-call' }));
+        await repo.claim('held', { by: 'bob', name: 'Bob', until: '2026-11-24T11:00:00.000Z' }, new Date('2026-11-24T10:05:00.000Z'));
+        // A lease that ran out before the step held nothing: its reviewer is not kept.
+        await repo.claim('lapsed', { by: 'bob', name: 'Bob', until: '2026-11-24T10:07:00.000Z' }, new Date('2026-11-24T10:05:00.000Z'));
+        await repo.claim('fall', { by: 'dave', name: 'Dave', until: '2026-11-24T11:00:00.000Z' }, new Date('2026-11-24T10:05:00.000Z'));
+        const t1 = new Date('2026-11-24T10:08:00.000Z');
+        const steps = await repo.claimDue(t1, 10, escalateOrExpire(t1));
+        expect(Object.fromEntries(steps.map((s) => [s.item.actionId, s.item.escalatedClaimants]))).toEqual({ held: ['bob'], lapsed: undefined });
+        expect((await repo.get('held'))!.escalatedClaimants).toEqual(['bob']);
+        const t2 = new Date('2026-11-24T10:15:00.000Z');
+        const [rerouted] = await repo.claimDue(t2, 10, (i) =>
+          i.fallbackTeam
+            ? {
+                kind: 'reroute',
+                requiredRoles: [i.fallbackTeam],
+                dueAt: '2026-11-24T10:30:00.000Z',
+                event: decisionEvent(i, 'escalated', 'review-queue', 'clock-1'),
+              }
+            : undefined,
+        );
+        expect(rerouted.item.escalatedClaimants).toEqual(['dave']);
+        const bob = { id: 'bob', roles: ['finance', 'finance-lead'] };
+        const lease = (by: string) => ({ by, name: by, until: '2026-11-24T10:20:00.000Z' });
+        expect(await repo.claimFor('held', bob, lease('bob'), t2)).toBeUndefined();
+        expect((await repo.get('held'))!.claim).toBeUndefined();
+        expect((await repo.claimFor('lapsed', bob, lease('bob'), t2))!.claim!.by).toBe('bob');
+        expect(await repo.claimFor('fall', { id: 'dave', roles: ['marketing-on-call'] }, lease('dave'), t2)).toBeUndefined();
+        expect((await repo.claimFor('held', { id: 'carol', roles: ['finance-lead'] }, lease('carol'), t2))!.claim!.by).toBe('carol');
       });
 
       it('re-routes with new roles and a new due time, and claims the item again only when that comes', async () => {

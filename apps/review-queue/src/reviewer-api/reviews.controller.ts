@@ -5,7 +5,7 @@ import { ApiRoute, AuthenticatedRequest, IdentifierParam, integerQuery, parseBod
 import { ApprovalService } from '../approvals/approval.service';
 import { ClaimService } from '../claims/claim.service';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
-import { ReviewItemRepository } from '../review-item/review-item.repository';
+import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { publicItem, shownDigest, shownView } from '../review-item/shown';
 import { REVIEW_ITEMS } from '../tokens';
 import { MAX_REVISED_PARAMETERS_BYTES, RevisionService } from '../revisions/revision.service';
@@ -104,13 +104,23 @@ export class ReviewsController {
     if (reveal !== undefined && reveal !== 'true' && reveal !== 'false') throw new BadRequestException('reveal: must be true or false');
     if (reveal === 'true') {
       const { item, proposal } = await this.reveals.reveal(actionId, req.principal!);
+      await this.viewed(item, req.principal!.id);
       return { ...publicItem(item), proposal, revealed: true, shownDigest: shownDigest(shownView(item)) };
     }
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
     requireItemRole(item, req.principal!.roles, 'reading');
     await this.quality?.requireNotWithheld(req.principal!, item);
+    await this.viewed(item, req.principal!.id);
     return { ...publicItem(item), shownDigest: shownDigest(shownView(item)) };
+  }
+
+  /**
+   * A pending item served to a reviewer starts their dwell, as the inbox's card does (ADR 0018): a decision through this
+   * API after reading the item has one; one with no read first counts as "decided unseen" on the governance page.
+   */
+  private async viewed(item: ReviewItem, reviewer: string): Promise<void> {
+    if (item.status === 'pending') await this.quality?.shown(item.actionId, reviewer);
   }
 
   /** Claims the item (a lease, renewed by claiming again) so no other reviewer works it meanwhile; 409 names the holder. */
@@ -123,7 +133,7 @@ export class ReviewsController {
     errors: {
       403: 'separation of duties (the proposer), or a role the item needs',
       404: 'no review item for this action',
-      409: 'held by another reviewer (named), already approved by the caller, or decided',
+      409: 'held by another reviewer (named), already approved by the caller, decided, the caller holding 3 claims already, or the caller having held it when it escalated',
     },
   })
   @Post(':actionId/claim')

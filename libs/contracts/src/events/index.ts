@@ -118,6 +118,11 @@ export const ReviewDecidedV1 = z.object({
    * `proposer_backlog_full` (rejected at intake: its proposer already had the contract's most approvals waiting).
    */
   reasonCode: z.enum(['sla_expired', 'proposer_backlog_full']).optional(),
+  /**
+   * On the review clock's `escalated` and `expired`: the reviewer whose claim on the item held at that moment (who sat
+   * on it), so the audit trail names them; absent when no claim held. Optional: older events read as before.
+   */
+  claimedBy: z.string().min(1).max(200).optional(),
 });
 
 /**
@@ -590,6 +595,26 @@ export const ApprovalRecordedV1 = z.object({
   approvers: z.array(z.string().min(1).max(200)).min(1).max(100),
   /** How many distinct approvers the item needs. */
   quorum: z.number().int().min(1).max(100),
+  /** The review queue's seal of this event (`sealEvent` of `@countersign/approval`, its decision key). */
+  seal: z.string().max(8192).optional(),
+});
+
+/**
+ * `review.second-review.recorded.v1`: a blind second reviewer's verdict on a decided approval item (ADR 0018, a sample
+ * of human decisions). It changes nothing that executes: the first decision stands. The audit of the verdict, its
+ * actor the second reviewer; `subject` the item's action id; an id derived from the item's cause, so a re-emit is
+ * dropped. Sealed by the review queue (its decision key) as a fact: a forged verdict would put a review no one gave on
+ * the record.
+ */
+export const SecondReviewRecordedV1 = z.object({
+  verdict: z.enum(['approved', 'rejected']),
+  /** The first decision it was blind to; `verdict` ≠ `firstDecision` is a disagreement, for leads. */
+  firstDecision: z.enum(['approved', 'rejected']),
+  /** The second reviewer's reason, masked as every reason a person writes. */
+  reason: freeTextString().min(1).max(2000),
+  /** The action digest of the item reviewed. */
+  digest: sha256Hex,
+  slaClass: z.string().min(1).max(100),
   /** The review queue's seal of this event (`sealEvent` of `@countersign/approval`, its decision key). */
   seal: z.string().max(8192).optional(),
 });
