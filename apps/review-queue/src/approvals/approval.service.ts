@@ -6,6 +6,7 @@ import { Actor, ActorSchema, TOPICS } from '@countersign/contracts';
 import type { Metrics } from '@countersign/metrics';
 import { EVENT_BUS, METRICS, Principal } from '@countersign/nest';
 import { DecisionOutbox } from '../review-item/decision-outbox';
+import { reviewerActor } from '../review-item/reviewer-actor';
 import {
   Approval,
   ApprovalAuth,
@@ -374,16 +375,6 @@ const ACTOR_AUTH_METHODS = ActorSchema.shape.authMethod.unwrap().options;
 const authOf = (reviewer: Principal): ApprovalAuth => ({
   authMethod: reviewer.authMethod ?? 'bearer-token',
   ...(reviewer.amr && { amr: [...reviewer.amr] }),
-});
-
-/** The reviewer as the actor of their own event: roles, how they signed in, when (a step-up depends on it). */
-const reviewerActor = (reviewer: Principal): Actor => ({
-  id: reviewer.id,
-  kind: 'human',
-  roles: reviewer.roles,
-  authMethod: reviewer.authMethod ?? 'bearer-token',
-  ...(reviewer.amr && { amr: reviewer.amr }),
-  ...(reviewer.authTime !== undefined && { authTime: reviewer.authTime }),
 });
 
 /**

@@ -2,7 +2,6 @@ import { BadRequestException, ConflictException, ForbiddenException, HttpExcepti
 import { DecisionSigner, signReviewDecision } from '@countersign/approval';
 import { EventBus } from '@countersign/bus';
 import {
-  Actor,
   actionDigest,
   canonicalDigest,
   derivedEventId,
@@ -27,6 +26,7 @@ import { PII_VIEW } from '../reviewer-api/reveal.service';
 import { APPROVAL_SIGNING_KEY, PROPOSAL_SEALER, REVIEW_ITEMS, REVISION_MONEY_FIELDS, REVISION_PARAMETER_CHECK } from '../tokens';
 import { authoredChange, ParameterEditError, reviseParameters, RevisionMoneyFields, RevisionParameterCheck } from './revised-parameters';
 import { isProposerOf, requireItemRole } from '../review-item/item-roles';
+import { reviewerActor } from '../review-item/reviewer-actor';
 
 /** The most the edited parameters may weigh, as JSON (an event carries the whole proposal, 256 KiB at most). */
 export const MAX_REVISED_PARAMETERS_BYTES = 64 * 1024;
@@ -318,14 +318,7 @@ export class RevisionService {
       revision: { newActionId, revisedDigest, proposerPrincipal: item.proposerPrincipal, contractVersion: item.contractVersion },
     });
     const shown = shownView(item);
-    const actor: Actor = {
-      id: reviewer.id,
-      kind: 'human',
-      roles: reviewer.roles,
-      authMethod: reviewer.authMethod ?? 'bearer-token',
-      ...(reviewer.amr && { amr: reviewer.amr }),
-      ...(reviewer.authTime !== undefined && { authTime: reviewer.authTime }),
-    };
+    const actor = reviewerActor(reviewer);
     const event = this.bus.envelope(
       TOPICS.proposalRevised,
       {
