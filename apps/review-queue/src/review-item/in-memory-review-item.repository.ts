@@ -139,8 +139,11 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
     return claimHolds(item.claim, now) ? { ...item.claim } : undefined;
   }
 
-  async claimFor(actionId: string, reviewer: ReviewerSide & { roles: string[] }, claim: ReviewClaim, now: Date) {
+  async claimFor(actionId: string, reviewer: ReviewerSide & { roles: string[] }, claim: ReviewClaim, now: Date, maxHeld = Infinity) {
     const item = this.items.get(actionId);
+    const renewal = !!item && claimHolds(item.claim, now) && item.claim.by === reviewer.id;
+    // Counted and written with no await between: claims made at once count one another, as one statement does.
+    if (!renewal && this.heldBy(reviewer.id, now).length >= maxHeld) return undefined;
     const eligible =
       !!item &&
       item.status === 'pending' &&
@@ -157,6 +160,10 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
   }
 
   async claimsHeldBy(by: string, now: Date) {
+    return this.heldBy(by, now);
+  }
+
+  private heldBy(by: string, now: Date): string[] {
     return [...this.items.values()]
       .filter((i) => i.status === 'pending' && claimHolds(i.claim, now) && i.claim.by === by)
       .map((i) => i.actionId)

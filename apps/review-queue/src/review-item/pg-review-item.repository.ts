@@ -29,6 +29,8 @@ interface ClaimRequest {
   name: string;
   until: string;
   now: Date;
+  /** The most claims `by` may hold at `now` with this one (a renewal aside); absent: no cap. */
+  maxHeld?: number;
 }
 
 const byActionId = (a: { action_id: string }, b: { action_id: string }) => (a.action_id < b.action_id ? -1 : a.action_id > b.action_id ? 1 : 0);
@@ -385,9 +387,24 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     return held.rows[0] && toClaim(held.rows[0]);
   }
 
-  async claimFor(actionId: string, reviewer: ReviewerSide & { roles: string[] }, claim: ReviewClaim, now: Date): Promise<ReviewItem | undefined> {
+  async claimFor(
+    actionId: string,
+    reviewer: ReviewerSide & { roles: string[] },
+    claim: ReviewClaim,
+    now: Date,
+    maxHeld = Infinity,
+  ): Promise<ReviewItem | undefined> {
     const agents = proposerSideOf(reviewer);
-    const row = await this.claims.submit({ actionId, by: reviewer.id, roles: reviewer.roles, agents, name: claim.name, until: claim.until, now });
+    const row = await this.claims.submit({
+      actionId,
+      by: reviewer.id,
+      roles: reviewer.roles,
+      agents,
+      name: claim.name,
+      until: claim.until,
+      now,
+      ...(Number.isFinite(maxHeld) && { maxHeld }),
+    });
     return row && toItem(row);
   }
 
@@ -399,21 +416,39 @@ export class PgReviewItemRepository implements ReviewItemRepository {
    */
   private async writeClaims(batch: ClaimRequest[]): Promise<Array<ItemRow | undefined>> {
     const input = batch
-      .map((c) => ({ action_id: c.actionId, by: c.by, roles: c.roles, agents: c.agents, name: c.name, until: c.until, now: c.now.toISOString() }))
+      .map((c) => ({
+        action_id: c.actionId,
+        by: c.by,
+        roles: c.roles,
+        agents: c.agents,
+        name: c.name,
+        until: c.until,
+        now: c.now.toISOString(),
+        max_held: c.maxHeld ?? null,
+      }))
       .sort(byActionId);
     const { rows } = await this.pool.query<ItemRow>(
       {
         name: 'review-items.claim-for',
         text: `WITH ${ASYNC_COMMIT}, input AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, by text, roles text[], agents text[], name text, until timestamptz, now timestamptz)
+         SELECT *, row_number() OVER (PARTITION BY by ORDER BY action_id) AS nth
+         FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, by text, roles text[], agents text[], name text, until timestamptz, now timestamptz, max_held int)
+       ), held AS (
+         -- The claims each reviewer of the batch holds already (the cap; served by the partial index review_items_claimed_by).
+         SELECT h.claimed_by, count(*)::int AS n FROM review_items h
+         WHERE h.claimed_by IN (SELECT by FROM input) AND h.status = 'pending' AND h.claimed_until > (SELECT min(now) FROM input)
+         GROUP BY h.claimed_by
        )
-       UPDATE review_items r SET claimed_by = i.by, claimed_by_name = i.name, claimed_until = i.until FROM lease, input i
+       UPDATE review_items r SET claimed_by = i.by, claimed_by_name = i.name, claimed_until = i.until
+       FROM lease, input i LEFT JOIN held h ON h.claimed_by = i.by
        WHERE r.action_id = i.action_id AND r.status = 'pending' AND r.kind = 'approval'
          AND (cardinality(r.required_roles) = 0 OR r.required_roles && i.roles)
          AND r.proposer_principal <> i.by AND NOT coalesce((r.proposal -> 'proposer' ->> 'agentId') = ANY (i.agents), false)
          AND NOT (i.by = ANY (coalesce(r.approved_by, '{}'))) AND NOT (i.by = ANY (coalesce(r.authored_by, '{}')))
          AND NOT (i.by = ANY (coalesce(r.escalated_claimants, '{}')))
          AND (r.claimed_by IS NULL OR r.claimed_until <= i.now OR r.claimed_by = i.by)
+         -- Under the cap: a renewal always; a new claim while what they hold, with their claims before it in this batch, is under it.
+         AND (i.max_held IS NULL OR (r.claimed_by = i.by AND r.claimed_until > i.now) OR coalesce(h.n, 0) + i.nth <= i.max_held)
        RETURNING r.*`,
       },
       [JSON.stringify(input)],

@@ -279,9 +279,11 @@ export interface ReviewItemRepository {
    * not among its `escalatedClaimants`) when no one else's
    * claim holds at `now`, and returns the item as claimed. Undefined when any of that does not hold (nothing changed):
    * the caller then reads the item to say why. A lease, not a record of truth: it may be written without waiting for
-   * the disk (a crash may lose a claim, never a decision; docs/adr/0028).
+   * the disk (a crash may lose a claim, never a decision; docs/adr/0028). With `maxHeld`, a new claim (not a renewal)
+   * is given only while the reviewer holds fewer than `maxHeld` claims at `now`, counted in the same statement (the
+   * claim cap, `claims/`): concurrent claims of one reviewer in one batch count one another.
    */
-  claimFor(actionId: string, reviewer: ReviewerSide & { roles: string[] }, claim: ReviewClaim, now: Date): Promise<ReviewItem | undefined>;
+  claimFor(actionId: string, reviewer: ReviewerSide & { roles: string[] }, claim: ReviewClaim, now: Date, maxHeld?: number): Promise<ReviewItem | undefined>;
   /** The pending items whose claim `by` holds at `now` (action ids, in order): the claim cap counts them (`claims/`). */
   claimsHeldBy(by: string, now: Date): Promise<string[]>;
   /** Ends `by`'s claim on the item (nothing when someone else holds it). Returns true when a claim of theirs ended. */
