@@ -89,9 +89,9 @@ export class ClaimService {
   }
 
   /**
-   * Counted again after the write: claims made at once (parallel requests) each passed the count before it, so a new
-   * claim that finds its holder over the cap is undone (fail closed: of claims racing, all may be undone; the reviewer
-   * tries again). A renewal is never undone: it took no new room.
+   * The slow path's claim (the one-step claim did not take the item, and it changed meanwhile) is written after a count,
+   * which claims racing it may pass too: counted again after the write, a new claim that finds its holder over the cap
+   * is undone (fail closed: of claims racing, all may be undone; the reviewer tries again). A renewal is never undone.
    */
   private async undoOverCap(actionId: string, reviewer: Principal, renewal: boolean, now: Date): Promise<void> {
     if (renewal || (await this.items.claimsHeldBy(reviewer.id, now)).length <= MAX_CLAIMS_PER_REVIEWER) return;
