@@ -135,7 +135,8 @@ export async function readJsonBody(
     if (json.problem === 'too-large') throw new PayloadTooLargeException(`request body is ${json.message}`);
     throw new BadRequestException(`malformed JSON body: ${json.message}`);
   }
-  const nul = nulCharacterAt(json.value);
+  // JSON spells a NUL in a string only as the escape `\u0000`: a body without that text holds none, and is not walked.
+  const nul = bytes.includes('\\u0000') ? nulCharacterAt(json.value) : undefined;
   if (nul !== undefined) throw new BadRequestException(`malformed JSON body: ${nul} contains a NUL character (\\u0000), which Countersign does not store`);
   return json.value;
 }
