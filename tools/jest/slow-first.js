@@ -3,7 +3,7 @@
 // by the durations in its cache when it has them, and by file size otherwise, which is all a clean clone (CI) has:
 // the fuzz suite, a small file, started last and ran alone for over a minute. The list comes from a measured run:
 // `node tools/jest/slow-first.js > tools/jest/slowest.json` writes it again after `npm test`.
-const { relative, resolve } = require('node:path');
+const { dirname, relative, resolve } = require('node:path');
 const Sequencer = require('@jest/test-sequencer').default;
 
 const ROOT = resolve(__dirname, '../..');
@@ -24,9 +24,15 @@ module.exports = SlowestFirst;
 // of the whole list keeps the two workers' ends close (a top-20 list left the rest in size order, and a 40 s file last).
 if (require.main === module) {
   const reports = process.argv.length > 2 ? process.argv.slice(2) : ['.stack/jest-report.json'];
+  // A report names files by absolute path in the checkout that ran them (a clean clone elsewhere): each is taken
+  // relative to that checkout, the folder above the report's `.stack/`, not to this one (paths like
+  // `../../tmp/…/p/test/…` matched no file, and Jest fell back to file size for three stops).
   const files = reports
-    .flatMap((file) => require(resolve(file)).testResults)
-    .map((t) => ({ file: relative(ROOT, t.name), seconds: (t.endTime - t.startTime) / 1000 }))
+    .flatMap((file) => {
+      const checkout = resolve(dirname(resolve(file)), '..');
+      return require(resolve(file)).testResults.map((t) => ({ ...t, name: relative(checkout, t.name) }));
+    })
+    .map((t) => ({ file: t.name, seconds: (t.endTime - t.startTime) / 1000 }))
     .sort((a, b) => b.seconds - a.seconds);
   process.stdout.write(
     `${JSON.stringify(
