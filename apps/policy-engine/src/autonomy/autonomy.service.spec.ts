@@ -98,6 +98,28 @@ describe('autonomy changes', () => {
     expect(flags.state('cs.exec.support.refund')).toBe('off');
   });
 
+  it('concurrent changes of one flag run in turn: one kill switch off answers previous on, the others previous off', async () => {
+    const { service, of, inFlight, admin } = await setup();
+    const inFlightSeen: boolean[] = [];
+    const write = admin.write.bind(admin);
+    jest.spyOn(admin, 'write').mockImplementation(async (...args) => {
+      inFlightSeen.push(inFlight.has('cs.exec.support.refund'));
+      return write(...args);
+    });
+    const applied = await Promise.all(Array.from({ length: 10 }, (_, i) => service.lower('support.refund', 'kill-switch', 'off', `stop refunds ${i}`, ada)));
+    expect(applied.map((a) => a.previous).sort()).toEqual(['off', 'off', 'off', 'off', 'off', 'off', 'off', 'off', 'off', 'on']);
+    expect(of(TOPICS.autonomyChanged).filter((e) => e.data.previous === 'on')).toHaveLength(1);
+    // While any of them applies, the drift watcher leaves the flag alone.
+    expect(inFlightSeen).toEqual(Array(10).fill(true));
+    // A call refused in the line does not stop the next one.
+    const results = await Promise.allSettled([
+      service.lower('support.refund', 'autonomy', 'review-all', 'tighten', ada),
+      service.lower('support.refund', 'autonomy', 'autonomous', 'loosen', ada),
+      service.lower('support.refund', 'autonomy', 'review-all', 'again', ada),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  });
+
   it('raising through the lower endpoint is refused (400); without the admin API every change answers 503', async () => {
     const { service } = await setup();
     await service.lower('support.refund', 'autonomy', 'review-all', 'tighten', ada);

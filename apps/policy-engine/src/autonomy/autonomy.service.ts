@@ -99,11 +99,41 @@ export class AutonomyService {
     return approved ? stricterOf(control, approved, observed) : observed;
   }
 
+  /**
+   * Changes of one flag, one after the other in this process: each reads the value in force after the one before it
+   * has applied. Ten concurrent "off" calls all answered `previous: on` and audited ten changes from on; the first
+   * to finish also took the flag out of `inFlight` while the others were still applying, open to the drift watcher.
+   */
+  private readonly changing = new Map<string, Promise<unknown>>();
+
+  private serially<T>(flag: string, change: () => Promise<T>): Promise<T> {
+    const before = this.changing.get(flag) ?? Promise.resolve();
+    const mine = before.catch(() => undefined).then(change);
+    const settled = mine.catch(() => undefined);
+    this.changing.set(flag, settled);
+    void settled.then(() => {
+      if (this.changing.get(flag) === settled) this.changing.delete(flag);
+    });
+    return mine;
+  }
+
   /** Lowers a level or switches an action type off: one call, in force everywhere when it answers. */
   async lower(actionType: string, control: ControlKind, to: ControlValue, reason: string, by: Principal): Promise<AppliedChange> {
-    const started = Date.now();
     const admin = this.admin();
     const flag = this.flagOf(actionType, control);
+    return this.serially(flag, () => this.lowerNow(admin, flag, actionType, control, to, reason, by));
+  }
+
+  private async lowerNow(
+    admin: FlagAdmin,
+    flag: string,
+    actionType: string,
+    control: ControlKind,
+    to: ControlValue,
+    reason: string,
+    by: Principal,
+  ): Promise<AppliedChange> {
+    const started = Date.now();
     // The brake works when it is needed most: with Unleash (or the flag file) unreadable, the lowering is judged against
     // the approved state alone (the control topic's; `unknown` when there is none, so only the strictest value passes)
     // and published there, in force at once; Unleash is brought in line when it is back (the drift watcher).
@@ -169,8 +199,14 @@ export class AutonomyService {
 
   /** Approves a raise (another admin, naming the digest they reviewed), then publishes and applies it. */
   async approveRaise(id: string, input: { digest: string; reason: string }, by: Principal) {
-    const started = Date.now();
     const admin = this.admin();
+    const flag = (await this.found(id)).autonomy.flag;
+    // Read again in turn: a lowering of the same flag finishing meanwhile is seen by the checks below.
+    return this.serially(flag, () => this.approveRaiseNow(admin, id, input, by));
+  }
+
+  private async approveRaiseNow(admin: FlagAdmin, id: string, input: { digest: string; reason: string }, by: Principal) {
+    const started = Date.now();
     const r = await this.found(id);
     const now = this.settings.now();
     const retry = r.status === 'approved' && r.decider?.id === by.id && r.digest === input.digest;
