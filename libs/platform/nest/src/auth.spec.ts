@@ -4,7 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthenticatedRequest, AuthGuard, bearerToken, loadTokenRegistry, mayProposeAs, readTokensFile, Roles, TokenRegistry, TokensFileError } from './auth';
+import {
+  AuthenticatedRequest,
+  AuthGuard,
+  bearerToken,
+  loadTokenRegistry,
+  mayProposeAs,
+  readTokensFile,
+  Roles,
+  TokenEntry,
+  TokenRegistry,
+  TokensFileError,
+} from './auth';
 
 // real: the Authorization header parser every route's AuthGuard uses, the token registry; fake: nothing.
 describe('bearerToken', () => {
@@ -43,6 +54,45 @@ describe('TokenRegistry: who may propose as which agent, by principal id', () =>
     expect(registry.proposesAs('support-copilot')).toEqual(['support-copilot']);
     // A person known only to the identity provider proposes as no one but themselves.
     expect(registry.proposesAs('max')).toEqual(['max']);
+  });
+});
+
+describe('TokenRegistry: a binding it would not hold to is refused at start', () => {
+  const digest = (t: string) => createHash('sha256').update(t).digest('hex');
+  const agent = (principal: string, more: Partial<TokenEntry> = {}): TokenEntry => ({
+    principal,
+    kind: 'agent',
+    roles: ['agent'],
+    tokenSha256: digest(principal),
+    ...more,
+  });
+
+  it('refuses tenants or regions on an entry with a role besides agent: the review queue, inbox and audit serve every tenant', () => {
+    const gina: TokenEntry = { principal: 'gina', kind: 'human', roles: ['reviewer', 'finance'], tokenSha256: digest('gina'), tenants: ['globex'] };
+    expect(() => new TokenRegistry([gina])).toThrow(/^gina: tenants and regions bind what an agent proposes, and this entry also holds reviewer, finance/);
+    expect(() => new TokenRegistry([{ ...agent('both'), roles: ['agent', 'auditor'], regions: ['eu'] }])).toThrow(/also holds auditor/);
+    // Unbound people, and bound agents, are what the file is for.
+    expect(() => new TokenRegistry([{ ...gina, tenants: undefined }, agent('bot', { tenants: ['globex'], regions: ['eu'] })])).not.toThrow();
+  });
+
+  it("refuses one agent id proposed as under two bindings: its actions, statistics and backlog are one agent's", () => {
+    const acme = agent('acme-support', { agentIds: ['support-copilot'], tenants: ['acme'] });
+    expect(() => new TokenRegistry([acme, agent('globex-support', { agentIds: ['support-copilot'], tenants: ['globex'] })])).toThrow(
+      /^agent id support-copilot is proposed as by acme-support \(tenants acme; regions any\) and by globex-support \(tenants globex; regions any\)/,
+    );
+    expect(() => new TokenRegistry([acme, agent('support-copilot')])).toThrow(/tenants any; regions any/);
+    expect(() => new TokenRegistry([acme, agent('acme-support-2', { agentIds: ['support-copilot'], tenants: ['acme'], regions: ['eu'] })])).toThrow(
+      /regions eu/,
+    );
+    // Bound alike (a second token, another principal for the same agent): one agent still.
+    expect(() => new TokenRegistry([acme, agent('scenarios', { agentIds: ['ops', 'support-copilot'], tenants: ['acme'] })])).not.toThrow();
+  });
+
+  it('refuses two tenants bound in spellings that budgets count as one', () => {
+    expect(() => new TokenRegistry([agent('a', { tenants: ['acme'] }), agent('b', { tenants: ['Ac-Me'] })])).toThrow(
+      'tenants "acme" and "Ac-Me" count as one tenant in budgets and statistics: bind one spelling of each tenant',
+    );
+    expect(() => new TokenRegistry([agent('a', { tenants: ['acme', 'acme2'] }), agent('b', { tenants: ['beta2'] })])).not.toThrow();
   });
 });
 

@@ -2,6 +2,7 @@ import { createHash, createPublicKey, KeyObject, timingSafeEqual } from 'node:cr
 import { CanActivate, ExecutionContext, Injectable, SetMetadata, UnauthorizedException, ForbiddenException, Inject } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { identifierString, parseStrictJson } from '@countersign/contracts';
+import { limitKey } from '@countersign/policy';
 import { z } from 'zod';
 import { ROUTE_DOC, RouteDoc } from './openapi/route-doc';
 
@@ -84,6 +85,8 @@ export class TokenRegistry {
   private readonly proposerSide = new Map<string, string[]>();
 
   constructor(entries: TokenEntry[]) {
+    const unenforced = unenforcedBinding(entries);
+    if (unenforced) throw new Error(unenforced);
     this.byDigest = new Map(entries.map((e) => [e.tokenSha256, e]));
     for (const entry of entries) {
       const side = new Set([...(this.proposerSide.get(entry.principal) ?? []), ...(entry.agentIds ?? [entry.principal])]);
@@ -124,6 +127,54 @@ export class TokenRegistry {
   signingKey(keyId: string): PrincipalKey | undefined {
     return this.byKeyId.get(keyId);
   }
+}
+
+/**
+ * A tenant or region binding the tokens file states but Countersign would not hold to, or undefined. A restriction that
+ * reads as a control and is not one is refused at start (red team, 2026-12-05), rather than trusted by whoever reads the file:
+ * - `tenants` and `regions` bind what an agent proposes (admission.ts); the review queue, the inbox, the audit API and
+ *   the governance page serve every tenant of a deployment, so a binding on an entry with another role bound nothing
+ *   (a reviewer bound to `globex` approved an `acme` refund, and it ran);
+ * - one agent id is one agent: its actions (`GET /v1/actions/{id}` is read by agent id), its anomaly statistics and its
+ *   backlog are one, so every entry proposing as it is bound alike (two tenants' `support-copilot` read each other's
+ *   actions, and one tenant's flood of confident proposals sent the other's to review);
+ * - budgets count a tenant by its canonical spelling (`limitKey`: `Ac-Me` is `acme`), so two tenants bound in spellings
+ *   that count as one would spend one budget.
+ */
+export function unenforcedBinding(entries: readonly TokenEntry[]): string | undefined {
+  for (const e of entries) {
+    const other = e.roles.filter((r) => r !== 'agent');
+    if ((e.tenants || e.regions) && other.length)
+      return (
+        `${e.principal}: tenants and regions bind what an agent proposes, and this entry also holds ${other.join(', ')}, whose ` +
+        `routes serve every tenant and region of the deployment: give those roles an entry without tenants or regions ` +
+        `(one deployment per tenant keeps people apart; docs/adr/0008)`
+      );
+  }
+  const holders = new Map<string, { principal: string; binding: string }>();
+  const bindingOf = (e: TokenEntry) =>
+    `tenants ${e.tenants ? [...e.tenants].sort().join(', ') : 'any'}; regions ${e.regions ? [...e.regions].sort().join(', ') : 'any'}`;
+  for (const e of entries.filter((x) => x.roles.includes('agent'))) {
+    for (const agentId of e.agentIds ?? [e.principal]) {
+      const first = holders.get(agentId);
+      const binding = bindingOf(e);
+      if (first && first.binding !== binding)
+        return (
+          `agent id ${agentId} is proposed as by ${first.principal} (${first.binding}) and by ${e.principal} (${binding}): one agent ` +
+          `id is one agent, whose actions, statistics and backlog are one; bind its entries alike, or give each tenant's agent an id of its own`
+        );
+      if (!first) holders.set(agentId, { principal: e.principal, binding });
+    }
+  }
+  const spelled = new Map<string, string>();
+  for (const tenant of new Set(entries.flatMap((e) => e.tenants ?? []))) {
+    const key = limitKey(tenant);
+    const before = spelled.get(key);
+    if (before !== undefined)
+      return `tenants ${JSON.stringify(before)} and ${JSON.stringify(tenant)} count as one tenant in budgets and statistics: bind one spelling of each tenant`;
+    spelled.set(key, tenant);
+  }
+  return undefined;
 }
 
 const principalOf = (e: TokenEntry): Principal => ({
