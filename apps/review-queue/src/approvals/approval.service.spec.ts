@@ -391,6 +391,45 @@ describe('ApprovalService: every approval is on the record, with how its reviewe
     ]);
   });
 
+  it("names the deciding reviewer's second factor and sign-in time in the decision's actor and reviewers (security probe M3)", async () => {
+    const t = await setup();
+    await t.items.add({ ...t.item('c1'), slaClass: 'critical' });
+    const signedInAt = now.getTime() - 60_000;
+    const dora = { id: 'dora', kind: 'human' as const, roles: ['reviewer'], authMethod: 'oidc' as const, amr: ['pwd', 'otp', 'mfa'], authTime: signedInAt };
+    await t.service.approve('c1', dora, 'step-up given, refund checked', undefined, now);
+    await t.service.reject('a2', dora, 'no evidence of damage', undefined, now);
+    const signedIn = { id: 'dora', kind: 'human', roles: ['reviewer'], authMethod: 'oidc', amr: ['pwd', 'otp', 'mfa'], authTime: signedInAt };
+    const [approved, rejected] = t.decisions();
+    for (const decided of [approved, rejected]) {
+      expect(decided.actor).toEqual(signedIn);
+      expect(decided.data.reviewers).toEqual([signedIn]);
+    }
+    expect(approved).toMatchObject({ subject: 'c1', data: { decision: 'approved' } });
+  });
+
+  it("names the deciding reviewer's second factor beside the earlier approvers' when they complete a quorum", async () => {
+    const t = await setup();
+    await t.items.add({ ...t.item('q1'), quorum: 2 });
+    const dora = { id: 'dora', kind: 'human' as const, roles: ['reviewer'], authMethod: 'oidc' as const, amr: ['pwd', 'otp', 'mfa'], authTime: now.getTime() };
+    await t.service.approve('q1', bob, 'first of two', undefined, now);
+    await t.service.approve('q1', dora, 'second of two', undefined, now);
+    const [decided] = t.decisions();
+    expect(decided.actor).toMatchObject({ id: 'dora', authMethod: 'oidc', amr: ['pwd', 'otp', 'mfa'], authTime: now.getTime() });
+    expect(decided.data.reviewers.map((r) => [r.id, r.amr])).toEqual([
+      ['bob', ['pwd', 'mfa']],
+      ['dora', ['pwd', 'otp', 'mfa']],
+    ]);
+  });
+
+  it('names the assessing reviewer as they signed in', async () => {
+    const t = await setup();
+    await t.items.add({ ...t.item('s1'), kind: 'audit-sample' });
+    await t.service.assess('s1', bob, 'agree', 'fine', undefined, now);
+    const [assessed] = t.bus.published.filter((p) => p.topic === TOPICS.sampleAssessed).map((p) => TOPIC_SCHEMAS[TOPICS.sampleAssessed].parse(p.event));
+    expect(assessed.actor).toEqual({ id: 'bob', kind: 'human', roles: ['reviewer'], authMethod: 'oidc', amr: ['pwd', 'mfa'] });
+    expect(assessed.data.reviewers).toEqual([assessed.actor]);
+  });
+
   it('names an earlier approver recorded before the method was kept without a method: unknown, never guessed', async () => {
     const t = await setup();
     await t.items.add({ ...t.item('q1'), quorum: 2 });

@@ -241,8 +241,8 @@ export class ApprovalService {
     // As a rejection: a person holding one of the sample's roles (a service or another team's reviewer cannot close it).
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can assess an action');
     const shown = shownView(item);
-    // The reviewer is the actor of their assessment, not the service that records it.
-    const actor: Actor = { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' };
+    // The reviewer is the actor of their assessment, not the service that records it, with how they signed in.
+    const actor = reviewerActor(reviewer);
     const event: DecisionEvent = {
       topic: TOPICS.sampleAssessed,
       event: this.bus.envelope(
@@ -351,7 +351,9 @@ export class ApprovalService {
     // actor's `authMethod` has no "unknown", and a guess would be a false statement in the audit trail.
     const signedIn = new Map(earlier.map((a) => [a.approver, a]));
     const actor = (id: string): Actor => {
-      if (id === reviewer.id) return { id, kind: 'human', roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' };
+      // The deciding reviewer with their `amr` and sign-in time: the trail shows a critical item's step-up was met
+      // (security probe M3: only earlier approvers had theirs).
+      if (id === reviewer.id) return reviewerActor(reviewer);
       const known = signedIn.get(id);
       const method = ACTOR_AUTH_METHODS.find((m) => m === known?.authMethod);
       return { id, kind: 'human', ...(method && { authMethod: method }), ...(method && known?.amr && { amr: known.amr }) };

@@ -140,6 +140,25 @@ describe('blind second reviews are audited, exclude everyone who took part, and 
     ]);
   });
 
+  it('names how the second reviewer signed in, also when published by a later round; a verdict kept before that, no method', async () => {
+    const t = await setup();
+    for (const id of ['a1', 'a2']) {
+      await t.items.add(reviewItem(id, due));
+      await t.items.decide(id, 'approved', ['alice'], 'fine', new Date());
+    }
+    const signedIn = { authMethod: 'oidc' as const, amr: ['pwd', 'otp', 'mfa'], authTime: Date.parse('2026-12-05T09:58:00Z') };
+    t.bus.down = true;
+    await t.service.decideSecond('a1', { ...reviewer('bob'), ...signedIn }, 'rejected', 'no receipt', new Date('2026-12-05T10:00:00Z'));
+    // As a verdict given before its sign-in was kept (migration 0013).
+    await t.store.decideSecondReview('a2', 'carol', 'approved', 'agree', new Date('2026-12-05T10:01:00Z'));
+    t.bus.down = false;
+    await t.service.tick();
+    expect(t.recorded().map((e) => e.actor)).toEqual([
+      { id: 'bob', kind: 'human', ...signedIn },
+      { id: 'carol', kind: 'human' },
+    ]);
+  });
+
   it("neither offers nor takes it from an approver of the item or an author of its version, though not the final decider's", async () => {
     const t = await setup();
     // A quorum of 2: dave approved, then alice rejected it; erin wrote the version (approve with changes).

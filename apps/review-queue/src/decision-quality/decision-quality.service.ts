@@ -18,8 +18,9 @@ import type { BacklogGauges } from '../degradation/backlog-gauges';
 import { queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { APPROVAL_SIGNING_KEY, BACKLOG_GAUGES, DECISION_QUALITY, REVIEW_ITEMS } from '../tokens';
 import type { DecisionQuality } from './decision-quality';
-import type { QueueSample, SecondReview } from './decision-quality.store';
+import type { QueueSample, SecondReview, SignIn } from './decision-quality.store';
 import { holdsItemRole, isProposerOf } from '../review-item/item-roles';
+import { reviewerActor } from '../review-item/reviewer-actor';
 
 /**
  * Decision quality's running part (ADR 0018): records when a card is first served to a reviewer, takes blind second
@@ -100,7 +101,10 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
     if (!holdsItemRole(review, reviewer.roles))
       throw new ForbiddenException(`this second review requires one of the roles: ${review.requiredRoles.join(', ')}`);
     // Stored masked, as every reason a person writes (masked-reasons.ts): a reviewer's note may quote a card or an IBAN.
-    if (!(await this.quality.store.decideSecondReview(actionId, reviewer.id, verdict, maskText(reason), now)))
+    // How they signed in goes with the verdict: its audit event, emitted from the store, names it (security probe M3).
+    const { authMethod = 'bearer-token', amr, authTime } = reviewerActor(reviewer);
+    const auth: SignIn = { authMethod, ...(amr && { amr }), ...(authTime !== undefined && { authTime }) };
+    if (!(await this.quality.store.decideSecondReview(actionId, reviewer.id, verdict, maskText(reason), now, auth)))
       throw new ConflictException(`the second review of ${actionId} was decided meanwhile`);
     // Audited at once; should that fail, the next round does (the verdict stands either way).
     await this.auditSecondVerdicts().catch((err: unknown) => this.logger.warn({ err, actionId }, 'second verdict not audited yet; the next round tries again'));
@@ -146,7 +150,8 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
       const made = this.bus.envelope(
         TOPICS.secondReviewRecorded,
         { verdict: v.verdict, firstDecision: v.firstDecision, reason: v.reason ?? '-', digest: item.digest, slaClass: v.slaClass },
-        { cause: queuedBy(item), discriminator: 'second-review', actor: { id: v.reviewer, kind: 'human' }, time: new Date(v.decidedAt) },
+        // A verdict given before its sign-in was kept (migration 0013) names no method: a guess would be false.
+        { cause: queuedBy(item), discriminator: 'second-review', actor: { id: v.reviewer, kind: 'human', ...v.reviewerAuth }, time: new Date(v.decidedAt) },
       );
       const event = { ...made, data: { ...made.data, seal: sealEvent(this.key, made as unknown as SealableEvent, 'review-decision') } };
       await this.bus.publish(TOPICS.secondReviewRecorded, event);

@@ -1,6 +1,7 @@
 // The port of decision quality's records (ADR 0018): cards shown, each reviewer's decision with its dwell, canaries,
 // blind second reviews and queue samples. Adapters: `pg-decision-quality.store.ts` (PostgreSQL, and PGlite embedded),
 // `in-memory-decision-quality.store.ts` (tests); both pass `decision-quality.suite.ts`.
+import type { Actor } from '@countersign/contracts';
 
 /** One reviewer's decision on one approval item (each approver of a quorum has one). */
 export interface ReviewerDecision {
@@ -28,6 +29,12 @@ export interface CanaryRecord {
   retiredAt?: string;
 }
 
+/**
+ * How a reviewer signed in (the actor's `authMethod`, the ID token's `amr` and `auth_time` in ms), kept with a verdict
+ * audited after the request that gave it: the audit event names it (security probe M3).
+ */
+export type SignIn = Required<Pick<Actor, 'authMethod'>> & Pick<Actor, 'amr' | 'authTime'>;
+
 /** A sampled human decision, to be decided again by a second reviewer blind to the first. */
 export interface SecondReview {
   actionId: string;
@@ -41,6 +48,8 @@ export interface SecondReview {
   excluded: string[];
   createdAt: string;
   reviewer?: string;
+  /** How the second reviewer signed in when they gave the verdict; absent: given before it was kept (migration 0013). */
+  reviewerAuth?: SignIn;
   verdict?: 'approved' | 'rejected';
   reason?: string;
   decidedAt?: string;
@@ -105,8 +114,8 @@ export interface DecisionQualityStore {
   underSecondReview(actionIds: string[]): Promise<Set<string>>;
   /** Open second reviews that `reviewer` (with `roles`) may decide: a required role held, not excluded; oldest first. */
   openSecondReviews(reviewer: string, roles: string[], limit: number): Promise<SecondReview[]>;
-  /** Records the second verdict; of two at once one wins. Returns false when it was decided already. */
-  decideSecondReview(actionId: string, reviewer: string, verdict: 'approved' | 'rejected', reason: string, at: Date): Promise<boolean>;
+  /** Records the second verdict (with how its reviewer signed in); of two at once one wins. False when decided already. */
+  decideSecondReview(actionId: string, reviewer: string, verdict: 'approved' | 'rejected', reason: string, at: Date, auth?: SignIn): Promise<boolean>;
   /** Second verdicts whose audit event is still to emit, oldest verdict first. */
   unauditedSecondVerdicts(limit: number): Promise<SecondReview[]>;
   markSecondVerdictAudited(actionId: string, at: Date): Promise<void>;

@@ -125,7 +125,29 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
       expect(await store.decideSecondReview('a1', 'gina', 'approved', 'fine', new Date())).toBe(false);
       const [done] = await store.secondReviewsSince(new Date('2026-11-30T10:00:00Z'), 10);
       expect(done).toMatchObject({ actionId: 'a1', reviewer: 'frank', verdict: 'rejected', firstDecision: 'approved' });
+      expect(done.reviewerAuth).toBeUndefined();
       expect(await store.openSecondReviews('frank', ['finance'], 10)).toEqual([]);
+    });
+
+    it('keeps how the second reviewer signed in with the verdict, for its audit event (security probe M3)', async () => {
+      const open = (actionId: string) => ({
+        actionId,
+        slaClass: 'critical',
+        requiredRoles: ['finance'],
+        firstDecision: 'approved' as const,
+        excluded: ['fiona'],
+        createdAt: '2026-11-30T10:00:10.000Z',
+      });
+      await store.addSecondReview(open('m1'));
+      await store.addSecondReview(open('m2'));
+      const signedIn = { authMethod: 'oidc' as const, amr: ['pwd', 'otp', 'mfa'], authTime: Date.parse('2026-11-30T09:58:00.123Z') };
+      expect(await store.decideSecondReview('m1', 'frank', 'approved', 'fine', new Date('2026-11-30T10:05:00Z'), signedIn)).toBe(true);
+      expect(await store.decideSecondReview('m2', 'gina', 'rejected', 'no', new Date('2026-11-30T10:06:00Z'), { authMethod: 'bearer-token' })).toBe(true);
+      expect((await store.unauditedSecondVerdicts(10)).map((r) => [r.actionId, r.reviewerAuth])).toEqual([
+        ['m1', signedIn],
+        ['m2', { authMethod: 'bearer-token' }],
+      ]);
+      expect((await store.secondReview('m1'))!.reviewerAuth).toEqual(signedIn);
     });
 
     it('lists second verdicts whose audit event is still to emit, oldest first, until each is marked (red team, 2026-12-05)', async () => {

@@ -8,6 +8,7 @@ import type {
   QueueSample,
   ReviewerDecision,
   SecondReview,
+  SignIn,
 } from './decision-quality.store';
 
 /** The in-memory twin of the decision-quality store (tests): the same behaviour as PostgreSQL, kept in maps. */
@@ -107,10 +108,10 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
       .map((r) => ({ ...r }));
   }
 
-  async decideSecondReview(actionId: string, reviewer: string, verdict: 'approved' | 'rejected', reason: string, at: Date): Promise<boolean> {
+  async decideSecondReview(actionId: string, reviewer: string, verdict: 'approved' | 'rejected', reason: string, at: Date, auth?: SignIn): Promise<boolean> {
     const r = this.seconds.get(actionId);
     if (!r || r.verdict || r.excluded.includes(reviewer)) return false;
-    Object.assign(r, { reviewer, verdict, reason, decidedAt: at.toISOString() });
+    Object.assign(r, { reviewer, verdict, reason, decidedAt: at.toISOString() }, auth && { reviewerAuth: structuredClone(auth) });
     return true;
   }
 

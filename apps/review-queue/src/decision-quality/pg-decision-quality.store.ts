@@ -8,6 +8,7 @@ import type {
   QueueSample,
   ReviewerDecision,
   SecondReview,
+  SignIn,
 } from './decision-quality.store';
 import { GroupCommit } from '@countersign/storage';
 
@@ -30,6 +31,9 @@ type SecondRow = {
   excluded: string[];
   created_at: Date;
   reviewer: string | null;
+  reviewer_auth_method: SignIn['authMethod'] | null;
+  reviewer_amr: string[] | null;
+  reviewer_auth_time: Date | null;
   verdict: 'approved' | 'rejected' | null;
   reason: string | null;
   decided_at: Date | null;
@@ -57,6 +61,13 @@ const secondOf = (r: SecondRow): SecondReview => ({
   excluded: r.excluded,
   createdAt: r.created_at.toISOString(),
   ...(r.reviewer !== null && { reviewer: r.reviewer }),
+  ...(r.reviewer_auth_method !== null && {
+    reviewerAuth: {
+      authMethod: r.reviewer_auth_method,
+      ...(r.reviewer_amr !== null && { amr: r.reviewer_amr }),
+      ...(r.reviewer_auth_time !== null && { authTime: r.reviewer_auth_time.getTime() }),
+    },
+  }),
   ...(r.verdict !== null && { verdict: r.verdict }),
   ...(r.reason !== null && { reason: r.reason }),
   ...(r.decided_at && { decidedAt: r.decided_at.toISOString() }),
@@ -258,12 +269,13 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
     return rows.map(secondOf);
   }
 
-  async decideSecondReview(actionId: string, reviewer: string, verdict: 'approved' | 'rejected', reason: string, at: Date): Promise<boolean> {
+  async decideSecondReview(actionId: string, reviewer: string, verdict: 'approved' | 'rejected', reason: string, at: Date, auth?: SignIn): Promise<boolean> {
     // One statement: of two second reviewers at once, the row lock lets one set the verdict and the other finds it set.
     const { rowCount } = await this.pool.query(
-      `UPDATE second_reviews SET reviewer = $2, verdict = $3, reason = $4, decided_at = $5
+      `UPDATE second_reviews SET reviewer = $2, verdict = $3, reason = $4, decided_at = $5,
+         reviewer_auth_method = $6, reviewer_amr = $7, reviewer_auth_time = $8
        WHERE action_id = $1 AND verdict IS NULL AND NOT ($2 = ANY(excluded))`,
-      [actionId, reviewer, verdict, reason, at],
+      [actionId, reviewer, verdict, reason, at, auth?.authMethod ?? null, auth?.amr ?? null, auth?.authTime !== undefined ? new Date(auth.authTime) : null],
     );
     return rowCount === 1;
   }

@@ -433,12 +433,12 @@ export class InboxController {
     });
   }
 
-  /** The approvals so far and the recent decisions on the same target and by the same agent. */
+  /** The approvals so far and the recent decisions of the item's tenant on the same target and by the same agent. */
   private async context(item: ReviewItem): Promise<CardContext> {
     const [approvals, sameTarget, sameAgent] = await Promise.all([
       item.quorum > 1 ? this.items.approvals(item.actionId) : Promise.resolve([]),
       this.sameTarget(item),
-      this.items.recentDecisions({ agentId: item.proposal.proposer.agentId }, item.actionId, RECENT_DECISIONS),
+      this.items.recentDecisions({ tenant: item.proposal.tenant, agentId: item.proposal.proposer.agentId }, item.actionId, RECENT_DECISIONS),
     ]);
     // A decision under a blind second review is not shown meanwhile, here either.
     if (!this.quality) return { approvals, sameTarget, sameAgent };
@@ -451,7 +451,7 @@ export class InboxController {
    * read, and only those whose real target (their sealed copy) is this item's are kept; none when it cannot be told.
    */
   private async sameTarget(item: ReviewItem): Promise<ReviewItem[]> {
-    const candidates = await this.items.recentDecisions({ target: item.proposal.target }, item.actionId, RECENT_DECISIONS * 4);
+    const candidates = await this.items.recentDecisions({ tenant: item.proposal.tenant, target: item.proposal.target }, item.actionId, RECENT_DECISIONS * 4);
     const real = this.realTarget(item);
     if (real === undefined) return [];
     return candidates.filter((c) => this.realTarget(c) === real).slice(0, RECENT_DECISIONS);

@@ -1,13 +1,14 @@
 import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { DecisionSigner, signReviewDecision } from '@countersign/approval';
 import { EventBus } from '@countersign/bus';
-import { Actor, TOPICS, TopicMap } from '@countersign/contracts';
+import { TOPICS, TopicMap } from '@countersign/contracts';
 import { maskDeep, maskText } from '@countersign/guardrails';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
 import { requireSigningKey } from '../approvals/signing-key';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { DecisionEvent, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { reviewerActor } from '../review-item/reviewer-actor';
 import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
 import { isProposerOf, requireItemRole } from '../review-item/item-roles';
@@ -121,7 +122,8 @@ export class OutcomeCheckService {
   /** The signed answer's event, built before the answer (it is stored with it) and published after. */
   private answerEvent(item: ReviewItem, actionId: string, happened: boolean, reviewer: Principal, reason: string, signature: string): DecisionEvent {
     const shown = shownView(item);
-    const actor: Actor = { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: 'bearer-token' };
+    // As they signed in (an inbox session is not a bearer token), with their `amr` and sign-in time.
+    const actor = reviewerActor(reviewer);
     return {
       topic: TOPICS.outcomeCheckAnswered,
       event: this.bus.envelope(

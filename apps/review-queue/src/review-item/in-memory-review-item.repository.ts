@@ -9,6 +9,7 @@ import {
   DecideWith,
   DecisionEvent,
   InboxQuery,
+  RecentDecisionsOf,
   ReviewClaim,
   ReviewItem,
   ReviewItemRepository,
@@ -187,8 +188,9 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
     }));
   }
 
-  async recentDecisions(of: { target: string } | { agentId: string }, exceptActionId: string, limit: number) {
-    const same = (i: ReviewItem) => ('target' in of ? i.proposal.target === of.target : i.proposal.proposer.agentId === of.agentId);
+  async recentDecisions(of: RecentDecisionsOf, exceptActionId: string, limit: number) {
+    const same = (i: ReviewItem) =>
+      i.proposal.tenant === of.tenant && ('target' in of ? i.proposal.target === of.target : i.proposal.proposer.agentId === of.agentId);
     return [...this.items.values()]
       .filter((i) => (i.kind ?? 'approval') === 'approval' && i.decidedAt && i.actionId !== exceptActionId && same(i))
       .sort((a, b) => Date.parse(b.decidedAt!) - Date.parse(a.decidedAt!) || (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0))

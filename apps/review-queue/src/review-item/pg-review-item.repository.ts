@@ -8,6 +8,7 @@ import {
   DecideWith,
   DecisionEvent,
   InboxQuery,
+  RecentDecisionsOf,
   ReviewClaim,
   ReviewItem,
   ReviewItemRepository,
@@ -492,13 +493,14 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     }));
   }
 
-  async recentDecisions(of: { target: string } | { agentId: string }, exceptActionId: string, limit: number): Promise<ReviewItem[]> {
-    // Served by the partial indexes review_items_decided_by_target and review_items_decided_by_agent.
+  async recentDecisions(of: RecentDecisionsOf, exceptActionId: string, limit: number): Promise<ReviewItem[]> {
+    // Served by the partial indexes review_items_decided_by_tenant_target and review_items_decided_by_tenant_agent.
     const [column, value] = 'target' in of ? ["proposal ->> 'target'", of.target] : ["proposal -> 'proposer' ->> 'agentId'", of.agentId];
     const { rows } = await this.pool.query<ItemRow>(
-      `SELECT * FROM review_items WHERE kind = 'approval' AND decided_at IS NOT NULL AND ${column} = $1 AND action_id <> $2
-       ORDER BY decided_at DESC, action_id LIMIT $3`,
-      [value, exceptActionId, limit],
+      `SELECT * FROM review_items WHERE kind = 'approval' AND decided_at IS NOT NULL AND proposal ->> 'tenant' = $1 AND ${column} = $2
+         AND action_id <> $3
+       ORDER BY decided_at DESC, action_id LIMIT $4`,
+      [of.tenant, value, exceptActionId, limit],
     );
     return rows.map(toItem);
   }

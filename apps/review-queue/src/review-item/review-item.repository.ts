@@ -206,6 +206,9 @@ export interface StoredClockEvent extends DecisionEvent {
 /** The policy decision that queued the item: the cause of every event about it (a decision, a reveal, an assessment). */
 export const queuedBy = (item: ReviewItem): EventCause => ({ id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId });
 
+/** Whose recent decisions the card shows: the item's tenant's (`proposal.tenant`), on its target or by its agent. */
+export type RecentDecisionsOf = { tenant: string } & ({ target: string } | { agentId: string });
+
 /**
  * The review queue: items keyed by action id, pending ones ordered by due time. A record of truth (PostgreSQL in the
  * distributed mode): a Redis flush or restart loses no item. The backlog gauges (a later issue) live in Redis as
@@ -291,10 +294,12 @@ export interface ReviewItemRepository {
   /** The approvals counted towards the item's quorum, in the order they came (empty when none or unknown). */
   approvals(actionId: string): Promise<Approval[]>;
   /**
-   * Decided approval items (approved, rejected, expired) on the same target, or proposed by the same agent, newest
-   * decision first, at most `limit`, leaving out `exceptActionId`: the card's "recent decisions".
+   * Decided approval items (approved, rejected, expired) of `of.tenant` on the same target, or proposed by the same
+   * agent, newest decision first, at most `limit`, leaving out `exceptActionId`: the card's "recent decisions". Only the
+   * tenant's own: another tenant's decision on a target of the same name showed on the card, its reviewer and reason
+   * with it (security probe M4).
    */
-  recentDecisions(of: { target: string } | { agentId: string }, exceptActionId: string, limit: number): Promise<ReviewItem[]>;
+  recentDecisions(of: RecentDecisionsOf, exceptActionId: string, limit: number): Promise<ReviewItem[]>;
   /** Escalation and re-route events not yet published, created at or before `createdBefore`, oldest first. */
   unpublishedClockEvents(createdBefore: Date, limit: number): Promise<StoredClockEvent[]>;
   /** Records that a clock event was published. */

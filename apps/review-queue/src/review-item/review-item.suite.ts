@@ -510,11 +510,11 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
         expect(await repo.get('r1')).toEqual(item);
       });
 
-      it('finds the recent decisions on the same target and by the same agent, newest first, never pending ones', async () => {
+      it("finds the tenant's recent decisions on the same target and by the same agent, newest first, never pending ones", async () => {
         const repo = await make();
-        const on = (id: string, target: string, agentId: string) => {
+        const on = (id: string, target: string, agentId: string, tenant = 'acme') => {
           const p = refundProposal();
-          return reviewItem(id, '2026-11-24T11:00:00.000Z', { proposal: { ...p, target, proposer: { ...p.proposer, agentId } } });
+          return reviewItem(id, '2026-11-24T11:00:00.000Z', { proposal: { ...p, tenant, target, proposer: { ...p.proposer, agentId } } });
         };
         await repo.add(on('now', 'order-1', 'copilot'));
         await repo.add(on('t-old', 'order-1', 'other-agent'));
@@ -523,19 +523,27 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
         await repo.add(on('a-only', 'order-9', 'copilot'));
         await repo.add(on('elsewhere', 'order-7', 'someone'));
         await repo.add(reviewItem('sample', '2026-11-24T11:00:00.000Z', { kind: 'audit-sample', proposal: on('x', 'order-1', 'copilot').proposal }));
+        // Another tenant's decisions on a target and by an agent of the same names: never shown (security probe M4).
+        await repo.add(on('globex-t', 'order-1', 'other-agent', 'globex'));
+        await repo.add(on('globex-a', 'order-8', 'copilot', 'globex'));
+        await repo.decide('globex-t', 'approved', ['carol'], 'already refunded', at(3500));
+        await repo.decide('globex-a', 'rejected', ['carol'], 'no', at(2500));
         await repo.decide('t-old', 'rejected', ['bob'], 'no', at(1000));
         await repo.decide('t-new', 'approved', ['alice'], 'ok', at(3000));
         await repo.decide('a-only', 'expired', ['review-queue'], 'sla_expired', at(2000));
         await repo.decide('elsewhere', 'approved', ['alice'], 'ok', at(4000));
         await repo.decide('sample', 'agreed', ['alice'], 'ok', at(5000));
         await repo.decide('now', 'approved', ['alice'], 'ok', at(6000));
-        expect((await repo.recentDecisions({ target: 'order-1' }, 'now', 5)).map((i) => [i.actionId, i.status])).toEqual([
+        expect((await repo.recentDecisions({ tenant: 'acme', target: 'order-1' }, 'now', 5)).map((i) => [i.actionId, i.status])).toEqual([
           ['t-new', 'approved'],
           ['t-old', 'rejected'],
         ]);
-        expect((await repo.recentDecisions({ target: 'order-1' }, 'now', 1)).map((i) => i.actionId)).toEqual(['t-new']);
-        expect((await repo.recentDecisions({ agentId: 'copilot' }, 'now', 5)).map((i) => i.actionId)).toEqual(['a-only']);
-        expect(await repo.recentDecisions({ agentId: 'nobody' }, 'now', 5)).toEqual([]);
+        expect((await repo.recentDecisions({ tenant: 'acme', target: 'order-1' }, 'now', 1)).map((i) => i.actionId)).toEqual(['t-new']);
+        expect((await repo.recentDecisions({ tenant: 'acme', agentId: 'copilot' }, 'now', 5)).map((i) => i.actionId)).toEqual(['a-only']);
+        expect(await repo.recentDecisions({ tenant: 'acme', agentId: 'nobody' }, 'now', 5)).toEqual([]);
+        expect((await repo.recentDecisions({ tenant: 'globex', target: 'order-1' }, 'now', 5)).map((i) => i.actionId)).toEqual(['globex-t']);
+        expect((await repo.recentDecisions({ tenant: 'globex', agentId: 'copilot' }, 'now', 5)).map((i) => i.actionId)).toEqual(['globex-a']);
+        expect(await repo.recentDecisions({ tenant: 'initech', target: 'order-1' }, 'now', 5)).toEqual([]);
       });
     });
 

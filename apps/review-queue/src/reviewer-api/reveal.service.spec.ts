@@ -90,6 +90,20 @@ describe('revealing the real values of a review item', () => {
     expect(new Set(published.map((p) => p.event.id)).size).toBe(2);
   });
 
+  it('audits the reveal with how the reviewer signed in: method, second factor and time (security probe M3)', async () => {
+    const { reveals, published } = await setup();
+    const signedIn: Principal = { ...carol, authMethod: 'oidc', amr: ['pwd', 'otp', 'mfa'], authTime: 1_795_000_000_000 };
+    await reveals.reveal('a1', signedIn);
+    expect(published[0].event.actor).toEqual({
+      id: 'carol',
+      kind: 'human',
+      roles: ['reviewer', PII_VIEW],
+      authMethod: 'oidc',
+      amr: ['pwd', 'otp', 'mfa'],
+      authTime: 1_795_000_000_000,
+    });
+  });
+
   it('keeps a scoped token (a bearer credential) from the card at rest and from the reveal, and executes with it', async () => {
     const { intake, items, reveals, sealer } = await setup();
     const scopedToken = 'cst1.permission.change.1798761600.c2VjcmV0LWhtYWM';

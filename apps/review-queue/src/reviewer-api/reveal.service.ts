@@ -5,6 +5,7 @@ import { Rate, TokenBuckets } from '@countersign/limits';
 import { EVENT_BUS, Principal } from '@countersign/nest';
 import { findRegulatedData, redactSecrets } from '@countersign/guardrails';
 import { queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { reviewerActor } from '../review-item/reviewer-actor';
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
 import { holdsItemRole } from '../review-item/item-roles';
@@ -74,8 +75,8 @@ export class RevealService {
         cause: queuedBy(item),
         // Each reveal is its own event (a derived id alone would make a second reveal a duplicate).
         discriminator: newId(),
-        // The reviewer who saw the real values, not the service that showed them.
-        actor: { id: reviewer.id, kind: 'human', roles: reviewer.roles, authMethod: reviewer.authMethod ?? 'bearer-token' },
+        // The reviewer who saw the real values, not the service that showed them, with how they signed in.
+        actor: reviewerActor(reviewer),
       },
     );
     // Regulated data shown, credentials not: a scoped token stays hidden from every reviewer.
