@@ -48,6 +48,13 @@ export interface AuditEntry {
    * genuine event of the same id, and nothing counts it as that event. Present only then.
    */
   unverified?: string;
-  /** The event's data as it was on the bus. */
+  /**
+   * What the writer changed besides masking, so that nothing in the entry checks a guess of what it masks (the audit
+   * writer's `withoutOracles`): `keyed`, the JSON pointers of digests kept as the log's pseudonyms (HMAC-SHA-256 under
+   * its key: equal digests stay equal); `dropped`, those of the seals and signatures left out (checked on intake).
+   * Present only then, so that entries without it hash as they did.
+   */
+  pseudonymised?: { keyed: string[]; dropped: string[] };
+  /** The event's data as it was on the bus, masked (and without its oracles: `pseudonymised`). */
   data: unknown;
 }

@@ -85,6 +85,11 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
     @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {}
 
+  /** The log's pseudonym key (`AuditLogRepository.pseudonymKey`): the consumer keeps no oracle of masked data in an entry. */
+  pseudonymKey(): Promise<Buffer> {
+    return this.log.pseudonymKey();
+  }
+
   async onApplicationBootstrap() {
     this.policy = new TreeHeadPolicy(this.headPolicy.everyEntries, this.headPolicy.everyMs, new Date());
     // PostgreSQL away at boot does not stop the service: appends wait for it (the bus retries), the tip is read later.

@@ -9,6 +9,9 @@ import type { AuditChainService } from '../chain/audit-chain.service';
 import { AuditConsumer } from './audit.consumer';
 import { toAuditEntry } from './audit-entry';
 
+/** The log's pseudonym key in these tests (a real log makes 32 random bytes: `AuditLogRepository.pseudonymKey`). */
+const PSEUDONYM_KEY = Buffer.alloc(32, 7);
+
 // real: the entry builder, canonical JSON and leaf hashing, the OpenTelemetry SDK; fake: the chain (records appends).
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const event: Envelope = {
@@ -95,11 +98,14 @@ describe('audit entries and traces', () => {
 
   it('the audit consumer records the trace the event was handled under', async () => {
     const appended: AuditEntry[] = [];
-    const consumer = new AuditConsumer({ append: async (e: AuditEntry) => void appended.push(e) } as unknown as AuditChainService, {
-      decisions: [],
-      reviewQueue: [],
-      outcomes: [],
-    });
+    const consumer = new AuditConsumer(
+      { append: async (e: AuditEntry) => void appended.push(e), pseudonymKey: async () => PSEUDONYM_KEY } as unknown as AuditChainService,
+      {
+        decisions: [],
+        reviewQueue: [],
+        outcomes: [],
+      },
+    );
     const handle = consumer['handlers']()[TOPICS.actionExecuted] as (e: Envelope) => Promise<void>;
     const parent = contextFromHeaders({ traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` });
     await inSpan(`process ${TOPICS.actionExecuted}`, { kind: SpanKind.CONSUMER, parent }, () => handle(event));
@@ -109,11 +115,14 @@ describe('audit entries and traces', () => {
 
   it("records a decision without the policy engine's seal apart: a forgery sent first does not take the genuine decision's place (red team pass 6)", async () => {
     const appended: AuditEntry[] = [];
-    const consumer = new AuditConsumer({ append: async (e: AuditEntry) => void appended.push(e) } as unknown as AuditChainService, {
-      decisions: [testPolicyEngineKey.verifyKey],
-      reviewQueue: [],
-      outcomes: [],
-    });
+    const consumer = new AuditConsumer(
+      { append: async (e: AuditEntry) => void appended.push(e), pseudonymKey: async () => PSEUDONYM_KEY } as unknown as AuditChainService,
+      {
+        decisions: [testPolicyEngineKey.verifyKey],
+        reviewQueue: [],
+        outcomes: [],
+      },
+    );
     const handle = consumer['handlers']()[TOPICS.policyDecided] as (e: Envelope) => Promise<void>;
     const genuine = reviewLaneDecision('a-9');
     // The same (derived, computable) event id, unsealed, autonomous: sent before the genuine one.

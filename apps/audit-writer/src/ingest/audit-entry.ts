@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { AuditEntry } from '@countersign/audit-chain';
 import { canonicalDigest, Envelope, TOPICS } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
@@ -57,12 +58,78 @@ export function toAuditEntry(topic: string, e: Envelope, traceId?: string): Audi
   return maskDeep(entry);
 }
 
+/** The log's pseudonym of a value: HMAC-SHA-256 under the log's own key, hex (a SHA-256 digest keeps its form). */
+export const pseudonymOf = (key: Buffer, value: string): string => createHmac('sha256', key).update(value).digest('hex');
+
+/**
+ * Topics whose digests, seals and signatures are over configuration (a contract, a change request, a flag's value), not
+ * over what an agent proposed: kept as published, so that an auditor matches the digest an admin approved.
+ */
+export const CONFIGURATION_TOPICS: ReadonlySet<string> = new Set([
+  TOPICS.contractChanged,
+  TOPICS.changeRequested,
+  TOPICS.changeDecided,
+  TOPICS.autonomyChanged,
+  TOPICS.autonomyDriftDetected,
+]);
+
+/** SHA-256 digests over an action's content (the proposal, a reviewer's screen): kept as the log's pseudonyms. */
+const KEYED = new Set(['digest', 'revisedDigest', 'shownDigest']);
+/** Seals and signatures: their signed bytes hold the content unmasked, or its digest. */
+const DROPPED = new Set(['seal', 'signature', 'approval']);
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * An entry holding nothing that checks a guess of what it masks (tenant probe, 2026-12-05: an auditor without `pii:view`
+ * read a card's masked form and `digest`, the plain SHA-256 of the real proposal, and found the card's hidden digits in
+ * 87,637 hashes, under a second). The masked entry keeps:
+ * - each action digest (`digest`, `revisedDigest`, and a `shownDigest` the masked screen does not reproduce) as its
+ *   pseudonym, HMAC-SHA-256 under the log's key (`AuditLogRepository.pseudonymKey`): equal digests stay equal across
+ *   entries (what was decided, approved and executed is one digest), and none can be computed from a guess without
+ *   the key;
+ * - no seal or signature (the publisher's seal, the review queue's decision token, an agent's signature): each signs the
+ *   unmasked event or its digest, checkable by anyone with the public key. The writer checked them before appending: an
+ *   event whose check failed is recorded apart (`unverifiedEntry`).
+ * A `shownDigest` the masked `shown` reproduces stays as it is, so an auditor can replay a masked screen. Configuration
+ * topics keep theirs (`CONFIGURATION_TOPICS`). What changed is named in `pseudonymised`, hashed with the entry.
+ */
+export function withoutOracles(topic: string, entry: AuditEntry, key: Buffer): AuditEntry {
+  if (CONFIGURATION_TOPICS.has(topic)) return entry;
+  // The screen as the entry will hold it: does its digest still reproduce from it (nothing on it was masked or keyed)?
+  const shown = entry.shown === undefined ? undefined : oraclesOut(entry.shown, '/shown', key, true, { keyed: [], dropped: [] });
+  const replayable = entry.shownDigest !== undefined && shown !== undefined && canonicalDigest(shown) === entry.shownDigest;
+  const changed = { keyed: [] as string[], dropped: [] as string[] };
+  const data = oraclesOut(entry.data, '/data', key, !replayable, changed);
+  if (!changed.keyed.length && !changed.dropped.length) return entry;
+  const out: AuditEntry = { ...entry, data, pseudonymised: changed };
+  if (entry.shownDigest !== undefined && !replayable) out.shownDigest = pseudonymOf(key, entry.shownDigest);
+  if (shown !== undefined) out.shown = shown;
+  return out;
+}
+
+/** `value` with its digests keyed (`shownDigest` only when `keyShown`) and its seals and signatures left out, noted in `changed`. */
+function oraclesOut(value: unknown, path: string, key: Buffer, keyShown: boolean, changed: { keyed: string[]; dropped: string[] }, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > 64) return value;
+  if (Array.isArray(value)) return value.map((v, i) => oraclesOut(v, `${path}/${i}`, key, keyShown, changed, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const at = `${path}/${k}`;
+    if (DROPPED.has(k) && v !== null && (typeof v === 'string' || typeof v === 'object')) changed.dropped.push(at);
+    else if (KEYED.has(k) && typeof v === 'string' && SHA256_HEX.test(v) && (k !== 'shownDigest' || keyShown)) {
+      out[k] = pseudonymOf(key, v);
+      changed.keyed.push(at);
+    } else out[k] = oraclesOut(v, at, key, keyShown, changed, depth + 1);
+  }
+  return out;
+}
+
 /**
  * The entry of an event that is not what it claims to be (`reason`): recorded under an id and type of its own, so that
  * it cannot take the place of the genuine event of the same id (the log keeps the first copy of an id) and nothing
- * counts it as that event (completeness, searches by type). The id names the copy: the same bytes again are one entry.
+ * counts it as that event (completeness, searches by type). The id names the copy: the same bytes again are one entry,
+ * by the log's pseudonym of their digest (the plain digest of the unmasked bytes would check a guess of them).
  */
-export function unverifiedEntry(entry: AuditEntry, e: Envelope, reason: string): AuditEntry {
-  const copy = canonicalDigest(e).slice(0, 16);
+export function unverifiedEntry(entry: AuditEntry, e: Envelope, reason: string, key: Buffer): AuditEntry {
+  const copy = pseudonymOf(key, canonicalDigest(e)).slice(0, 16);
   return { ...entry, eventId: `${e.id}~unverified~${copy}`, eventType: `unverified.${e.type}`, unverified: reason.slice(0, 2000) };
 }

@@ -9,7 +9,7 @@ import { genuineContractChange, KeyList } from '@countersign/policy';
 import { activeTraceIds } from '@countersign/tracing';
 import { AuditChainService } from '../chain/audit-chain.service';
 import { SEAL_KEYS } from '../tokens';
-import { toAuditEntry, unverifiedEntry } from './audit-entry';
+import { toAuditEntry, unverifiedEntry, withoutOracles } from './audit-entry';
 
 /** The public keys of the services whose events are sealed or signed (docs/adr/0038, 0039, 0040, 0042). */
 export interface SealKeys {
@@ -99,12 +99,14 @@ export class AuditConsumer extends BusConsumer {
     return Object.fromEntries(
       topics.map((topic) => [
         topic,
-        (e: Envelope) => {
-          const entry = toAuditEntry(topic, e, activeTraceIds()?.traceId);
+        async (e: Envelope) => {
+          // Read before the entry is made (the key is kept after the first read): a store away fails the handling, retried.
+          const key = await this.chain.pseudonymKey();
+          const entry = withoutOracles(topic, toAuditEntry(topic, e, activeTraceIds()?.traceId), key);
           const unverified = this.unverified(topic, e);
           if (!unverified) return this.chain.append(entry);
           this.metrics?.counter('countersign_audit_unverified_events_total').inc({ topic });
-          return this.chain.append(unverifiedEntry(entry, e, unverified));
+          return this.chain.append(unverifiedEntry(entry, e, unverified, key));
         },
       ]),
     ) as HandlerMap;

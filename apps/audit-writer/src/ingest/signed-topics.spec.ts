@@ -19,6 +19,9 @@ import { Metrics, parsePrometheusText } from '@countersign/metrics';
 import type { AuditChainService } from '../chain/audit-chain.service';
 import { AuditConsumer, SealKeys, SIGNED_TOPIC_CHECKS, UNCHECKED_SIGNED_TOPICS } from './audit.consumer';
 
+/** The log's pseudonym key in these tests (a real log makes 32 random bytes: `AuditLogRepository.pseudonymKey`). */
+const PSEUDONYM_KEY = Buffer.alloc(32, 7);
+
 const contractKey = generateSigningKey('contract-changes-test');
 const KEYS: SealKeys = {
   decisions: [testPolicyEngineKey.verifyKey],
@@ -253,7 +256,11 @@ const CASES: { [T in Topic]?: Case<T> } = {
 
 function consumer(keys: SealKeys = KEYS, metrics?: Metrics) {
   const appended: AuditEntry[] = [];
-  const c = new AuditConsumer({ append: async (e: AuditEntry) => void appended.push(e) } as unknown as AuditChainService, keys, metrics);
+  const c = new AuditConsumer(
+    { append: async (e: AuditEntry) => void appended.push(e), pseudonymKey: async () => PSEUDONYM_KEY } as unknown as AuditChainService,
+    keys,
+    metrics,
+  );
   const handle = (e: Envelope) => (c['handlers']()[e.type as Topic] as (e: Envelope) => Promise<void>)(e);
   return { appended, handle };
 }

@@ -70,6 +70,12 @@ export interface TornWrite {
  * the auditors' API and the operators' CLI (`countersign audit …`) read: all through this port.
  */
 export interface AuditLogRepository {
+  /**
+   * The log's pseudonym key (32 random bytes or more, made with the log and never changed): the writer keeps an entry's
+   * action digests as their HMAC under it (`withoutOracles`), so that equal digests stay equal across the log and none
+   * checks a guess of what the entry masks. Whoever reads the log through the audit API never sees it.
+   */
+  pseudonymKey(): Promise<Buffer>;
   /** Appends the entries not already present, in order, as one durable batch. */
   appendBatch(entries: AuditEntry[]): Promise<AppendResult>;
   query(q: AuditQuery): Promise<StoredEntry[]>;

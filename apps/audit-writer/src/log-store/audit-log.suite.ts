@@ -47,6 +47,14 @@ export function auditLogSuite(name: string, make: () => Promise<AuditLogReposito
       expect(await log.tip()).toEqual(tip);
     });
 
+    it('has a pseudonym key of 32 bytes or more, the same at every read', async () => {
+      const log = await make();
+      const key = await log.pseudonymKey();
+      expect(key.length).toBeGreaterThanOrEqual(32);
+      expect(key.equals(Buffer.alloc(key.length))).toBe(false);
+      expect(await log.pseudonymKey()).toEqual(key);
+    });
+
     it('chains every entry: the recorded roots and a signed head verify', async () => {
       const log = await make();
       for (let b = 0; b < 5; b++) await log.appendBatch(Array.from({ length: 7 }, (_, i) => auditEntry(`e${b}-${i}`, `a${i % 3}`)));

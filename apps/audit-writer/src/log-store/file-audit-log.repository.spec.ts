@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompactRange, entryBytes, entryJson, leafHash, leafHashOfText, verifyEntries } from '@countersign/audit-chain';
@@ -21,6 +21,15 @@ const own = <T extends WriterTopic>(topic: T, data: EventData<T>, time = new Dat
 auditLogSuite('file', async () => new FileAuditLogRepository(join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl')));
 
 describe('FileAuditLogRepository', () => {
+  it('keeps its pseudonym key beside the log, readable by its owner only, and stops at a key file that is not one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audit-'));
+    const key = await new FileAuditLogRepository(join(dir, 'audit.jsonl')).pseudonymKey();
+    expect(statSync(join(dir, 'pseudonym.key')).mode & 0o777).toBe(0o600);
+    expect(await new FileAuditLogRepository(join(dir, 'audit.jsonl')).pseudonymKey()).toEqual(key);
+    writeFileSync(join(dir, 'pseudonym.key'), 'not a key\n');
+    await expect(new FileAuditLogRepository(join(dir, 'audit.jsonl')).pseudonymKey()).rejects.toThrow(AuditLogTamperedError);
+  });
+
   it('only appends to its file, and after a restart continues the chain and drops redelivered events', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl');
     const first = new FileAuditLogRepository(path);

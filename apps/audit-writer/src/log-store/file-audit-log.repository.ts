@@ -12,7 +12,7 @@ import {
   renameSync,
   rmSync,
 } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
@@ -320,6 +320,34 @@ export class FileAuditLogRepository implements AuditLogRepository {
 
   private tampered(problem: string): never {
     throw new AuditLogTamperedError(this.path, problem);
+  }
+
+  private key?: Buffer;
+
+  /**
+   * The log's pseudonym key, `pseudonym.key` beside the log (mode 0600), made with the first read: a log begun before
+   * the key was (2026-12-05) gets one then; its earlier entries keep their digests as written. A file that is not a key
+   * stops the writer (fail closed): a new key would make the log's pseudonyms disagree unseen.
+   */
+  async pseudonymKey(): Promise<Buffer> {
+    if (this.key) return this.key;
+    const file = join(dirname(this.path), 'pseudonym.key');
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      try {
+        writeAll(fd, Buffer.from(`${randomBytes(32).toString('hex')}\n`));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      syncDirectory(dirname(file));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const text = readFileSync(file, 'utf8').trim();
+    if (!/^[0-9a-f]{64,}$/.test(text)) this.tampered(`${file} is not the log's pseudonym key (64 hex digits or more): restore it from a backup of this log`);
+    this.key = Buffer.from(text, 'hex');
+    return this.key;
   }
 
   async appendBatch(batch: AuditEntry[]): Promise<AppendResult> {

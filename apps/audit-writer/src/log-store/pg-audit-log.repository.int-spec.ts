@@ -27,6 +27,15 @@ async function setup() {
 auditLogSuite('postgres', async () => (await setup()).log);
 
 describe('the PostgreSQL audit log', () => {
+  it('keeps its pseudonym key with the log: another store on it reads the same key, which no role may change', async () => {
+    const { owner, service, log } = await setup();
+    const key = await log.pseudonymKey();
+    expect(await new PgAuditLogRepository(service).pseudonymKey()).toEqual(key);
+    for (const sql of [`UPDATE audit_pseudonym_key SET key_hex = repeat('0', 64)`, 'DELETE FROM audit_pseudonym_key', 'TRUNCATE audit_pseudonym_key'])
+      for (const pool of [owner, service]) await expect(pool.query(sql)).rejects.toThrow(/append-only|permission denied/);
+    expect(await new PgAuditLogRepository(service).pseudonymKey()).toEqual(key);
+  });
+
   it('refuses UPDATE, DELETE and TRUNCATE for the service role', async () => {
     const { service, log } = await setup();
     await log.appendBatch([auditEntry('e1', 'a1')]);
@@ -108,10 +117,13 @@ describe('the PostgreSQL audit log', () => {
   it('adopts a log created before migrations existed: entries, triggers and grants unchanged', async () => {
     const { owner, service, log } = await setup();
     await log.appendBatch([auditEntry('e1', 'a1')]);
+    const key = await log.pseudonymKey();
     // What a database made by the old boot-time DDL looks like: the tables, without a migration history.
     await owner.query('DROP TABLE audit_writer_migrations');
     const migrations = { service: 'audit-writer', dir: join(__dirname, '../../migrations'), settings: { 'countersign.audit_role': 'countersign_audit' } };
-    expect(await migrate(owner.options.connectionString!, migrations)).toEqual(['0001_audit-log', '0002_audit-log-roots-at-heads']);
+    expect(await migrate(owner.options.connectionString!, migrations)).toEqual(['0001_audit-log', '0002_audit-log-roots-at-heads', '0003_audit-pseudonym-key']);
+    // Run again, the key migration keeps the key the log has.
+    expect(await new PgAuditLogRepository(service).pseudonymKey()).toEqual(key);
     expect(await migrate(owner.options.connectionString!, migrations)).toEqual([]);
     await log.appendBatch([auditEntry('e2', 'a2')]);
     expect((await log.tip()).size).toBe(2);

@@ -35,6 +35,17 @@ export class PgAuditLogRepository implements AuditLogRepository {
     if (this.ownsPool) await this.pool.end();
   }
 
+  private key?: Buffer;
+
+  /** The log's pseudonym key, made by migration 0003 with the log (its one row). */
+  async pseudonymKey(): Promise<Buffer> {
+    if (this.key) return this.key;
+    const { rows } = await this.pool.query<{ key_hex: string }>('SELECT key_hex FROM audit_pseudonym_key');
+    if (rows.length !== 1) throw new Error('the audit log has no pseudonym key (migration 0003 makes it): run the migrations');
+    this.key = Buffer.from(rows[0].key_hex, 'hex');
+    return this.key;
+  }
+
   async appendBatch(entries: AuditEntry[]): Promise<AppendResult> {
     // Redeliveries are rare: the first attempt lets the unique index on event_id find them (no look-up round trip);
     // when it does, nothing was written (the statement or transaction rolled back) and the batch goes again, checked first.
