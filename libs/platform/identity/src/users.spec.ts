@@ -18,7 +18,7 @@ describe('the local identity provider’s users', () => {
     expect(await checkPassword(users[0].password, secrets.alice.password)).toBe(true);
     expect(await checkPassword(users[0].password, `${secrets.alice.password}x`)).toBe(false);
     // Only max is enrolled in MFA.
-    expect(users.filter((u) => u.totpSecret).map((u) => u.sub)).toEqual(['max']);
+    expect(users.filter((u) => u.totpSecret).map((u) => u.sub)).toEqual(['sam', 'max']);
   });
 
   it('refuses a malformed hash rather than matching it', async () => {

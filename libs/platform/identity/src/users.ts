@@ -70,7 +70,9 @@ export const DEFAULT_USERS: SeedUser[] = [
   { sub: 'bob', name: 'Bob Reviewer', roles: ['reviewer', 'finance', 'security'] },
   { sub: 'carol', name: 'Carol Privacy', roles: ['reviewer', 'finance', 'security', 'pii:view'] },
   { sub: 'fiona', name: 'Fiona Finance', roles: ['reviewer', 'finance'] },
-  { sub: 'sam', name: 'Sam Security', roles: ['reviewer', 'security'] },
+  // Sam and max both have a second factor: a critical item the contract gives two security approvers (a wildcard IAM
+  // change, a permission change) needs two people who can step up, or it only ever expires (tenant probe, 2026-12-05).
+  { sub: 'sam', name: 'Sam Security', roles: ['reviewer', 'security'], mfa: true },
   { sub: 'lena', name: 'Lena Lead', roles: ['reviewer', 'lead'] },
   { sub: 'max', name: 'Max Stepup', roles: ['reviewer', 'finance', 'security'], mfa: true },
 ];
