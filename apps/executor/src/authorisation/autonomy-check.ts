@@ -39,19 +39,7 @@ export function checkAutonomousDecision(
   const current = running.current().version;
   const order = compareVersions(record.contractVersion, current);
   if (order > 0) return { ok: false, wait: `decided under contract ${record.contractVersion}; this executor runs ${current} until the change reaches it` };
-  const proposal = {
-    ...record.proposal,
-    scopedToken: issueScopedToken(RECHECK_KEY, record.proposal.actionType, new Date(decidedAt.getTime() + 60_000)),
-  };
-  const lane = evaluate(running.compiledContract(), proposal, {
-    killSwitch: 'on',
-    degradationMode: 'normal',
-    trustStackHealthy: true,
-    autonomy: 'autonomous',
-    scopedTokenKey: RECHECK_KEY,
-    now: decidedAt,
-    actionId: record.actionId,
-  }).lane;
+  const lane = contractLane(record, decidedAt, running);
   if (lane === 'autonomous') return { ok: true };
   return order === 0
     ? {
@@ -70,4 +58,51 @@ export function checkAutonomousDecision(
           reason: `decided autonomous under contract ${record.contractVersion}; contract ${current} now sends it to ${lane}: not executed`,
         },
       };
+}
+
+/**
+ * What the executor makes of a reviewer's approval against the contract it runs: an approval given under an older
+ * contract than the running one is not executed when the running contract prohibits the proposal (lifecycle probe,
+ * 2026-12-05: a refund approved after the change that prohibited such refunds ran, though ADR 0036 stops what the
+ * policy engine decided autonomously under the old contract). A change that only moves the proposal between review
+ * and autonomy leaves the approval standing; one made under a newer contract than this executor's, or the same, stands.
+ */
+export function checkApprovalUnderContract(
+  record: Pick<ActionRecord, 'actionId' | 'proposal'> & { contractVersion: string },
+  approvedAt: Date,
+  running: RunningContract,
+): AutonomyVerdict {
+  const current = running.current().version;
+  if (compareVersions(record.contractVersion, current) >= 0) return { ok: true };
+  // Read at the approval's time: a rule of the hours prohibits what is approved in them.
+  if (contractLane(record, approvedAt, running) !== 'prohibited') return { ok: true };
+  return {
+    ok: false,
+    suspicious: false,
+    refusal: {
+      code: 'not-authorised',
+      reason: `approved under contract ${record.contractVersion}; contract ${current} now prohibits this proposal: not executed`,
+    },
+  };
+}
+
+/**
+ * The running contract's own lane for the proposal as read at `at`: its rules, thresholds, prohibitions,
+ * schemas and guardrails, with every other input of the policy engine at its least strict (each only ever makes a
+ * decision stricter), and a privileged type's scoped token granted (the policy engine checked the real one).
+ */
+function contractLane(record: Pick<ActionRecord, 'actionId' | 'proposal'>, at: Date, running: RunningContract) {
+  const proposal = {
+    ...record.proposal,
+    scopedToken: issueScopedToken(RECHECK_KEY, record.proposal.actionType, new Date(at.getTime() + 60_000)),
+  };
+  return evaluate(running.compiledContract(), proposal, {
+    killSwitch: 'on',
+    degradationMode: 'normal',
+    trustStackHealthy: true,
+    autonomy: 'autonomous',
+    scopedTokenKey: RECHECK_KEY,
+    now: at,
+    actionId: record.actionId,
+  }).lane;
 }

@@ -430,6 +430,35 @@ describe('ExecutionService', () => {
     expect(t.published.map((p) => (p.event.data as { code?: string }).code)).toEqual(['not-authorised']);
   });
 
+  it('an approval given under an older contract is not executed when the running one now prohibits the proposal (lifecycle probe)', async () => {
+    const project = readFileSync(PROJECT_CONTRACT_PATH, 'utf8');
+    const next = (thresholds: string) => {
+      const text = project
+        .replace(/^version: .*$/m, 'version: 2999.1.1')
+        .replace('reason: "small, policy-conform refund", thresholds: { review: 30 }', `reason: "small, policy-conform refund", thresholds: ${thresholds}`);
+      expect(text).toContain(thresholds);
+      return new RunningContract(parseContract(text, 'next.yaml'));
+    };
+    // Every refund prohibited from 2999.1.1 on: the approval given under the contract before is refused, for good.
+    const t = setup('on', true, next('{ review: 0, prohibited: 0 }'));
+    await t.service.onPolicyDecided(t.decided('review'));
+    await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls).toHaveLength(0);
+    expect(t.refusals()).toEqual([
+      {
+        code: 'not-authorised',
+        reason: `approved under contract ${contractVersion}; contract 2999.1.1 now prohibits this proposal: not executed`,
+        suspicious: false,
+        final: true,
+      },
+    ]);
+    // A newer contract that still sends it to review (or lets it run) leaves the approval standing.
+    const u = setup('on', true, next('{ review: 0 }'));
+    await u.service.onPolicyDecided(u.decided('review'));
+    await u.service.onReviewDecided(u.approval('a1'));
+    expect(u.calls).toHaveLength(1);
+  });
+
   it('an approval that expired before its action could run (held meanwhile) closes the action as stale, not as an attack', async () => {
     const t = setup();
     await t.service.onPolicyDecided(t.decided('review'));

@@ -9,7 +9,7 @@ import { DEGRADATION_MODE, DegradationModeState, LOGGER, METRICS, TRUST_HEALTH, 
 import type { z } from 'zod';
 import { RunningContract } from '@countersign/policy';
 import { checkReviewDecision } from '../authorisation/approval-check';
-import { checkAutonomousDecision } from '../authorisation/autonomy-check';
+import { checkApprovalUnderContract, checkAutonomousDecision } from '../authorisation/autonomy-check';
 import { ConnectorRegistry, CONNECTORS } from '../connectors/connector';
 import { DEFAULT_RECONCILIATION, ReconciliationSettings } from '../reconciliation/reconciliation.settings';
 import { APPROVAL_KEYS, DECISION_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, MAX_HOLD_MS, OUTCOME_BUS, RECONCILIATION } from '../tokens';
@@ -255,6 +255,11 @@ export class ExecutionService {
       const verdict = checkAutonomousDecision({ ...record, contractVersion: record.contractVersion }, evaluatedAt(cause), this.contract);
       if (!verdict.ok && 'wait' in verdict) return { pass: false, wait: verdict.wait };
       if (!verdict.ok) return { pass: false, suspicious: verdict.suspicious, refusal: verdict.refusal };
+    }
+    // An approval stands on the contract it was decided under, unless a newer one running here prohibits the proposal.
+    if (nonce !== null && record.contractVersion) {
+      const verdict = checkApprovalUnderContract({ ...record, contractVersion: record.contractVersion }, evaluatedAt(cause), this.contract);
+      if (!verdict.ok && !('wait' in verdict)) return { pass: false, suspicious: verdict.suspicious, refusal: verdict.refusal };
     }
     // Halted: nothing starts. Held, not refused: the bus redelivers the decision (with backoff) until the mode is
     // lowered, so an approved action waits for the mode instead of being thrown away (audited once, as held). The
