@@ -7,7 +7,7 @@ export interface BacklogItem {
   actionId: string;
   slaClass: string;
   requiredRoles: string[];
-  /** When it was queued (ms since the epoch): its age is measured from here. */
+  /** When its window began (ms since the epoch): queued, or re-routed to its fallback team. Its age is measured from here. */
   createdAt: number;
 }
 

@@ -34,6 +34,22 @@ describe('the backlog gauges kept beside the review items', () => {
     expect(snap.byRole.lead?.depth).toBe(1);
   });
 
+  it('ages a re-routed item from its re-route: its fallback team has a whole window (lifecycle probe, 2026-12-05)', async () => {
+    const gauges = new InMemoryBacklogGauges();
+    const items = withBacklogGauges(createInMemoryReviewItemRepository(), gauges, logger);
+    await items.add(reviewItem('rerouted', '2026-11-24T10:30:00.000Z'));
+    expect((await gauges.snapshot()).bySlaClass.high?.oldestCreatedAt).toBe(Date.parse(T));
+    await items.claimDue(new Date('2026-11-24T10:30:00.000Z'), 10, (item) => ({
+      kind: 'reroute',
+      requiredRoles: ['on-call'],
+      dueAt: '2026-11-24T11:00:00.000Z',
+      event: decisionEvent(item, 'escalated', 'review-clock'),
+    }));
+    const rerouted = await items.get('rerouted');
+    expect(rerouted?.reroutedAt).toBeDefined();
+    expect((await gauges.snapshot()).bySlaClass.high).toEqual({ depth: 1, oldestCreatedAt: Date.parse(rerouted!.reroutedAt!) });
+  });
+
   it('a gauge that could not be updated leaves the write done and says the gauges drifted', async () => {
     const real = new InMemoryBacklogGauges();
     let failing = false;

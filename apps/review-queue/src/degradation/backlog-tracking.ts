@@ -6,7 +6,9 @@ const backlogItem = (item: ReviewItem): BacklogItem => ({
   actionId: item.actionId,
   slaClass: item.slaClass,
   requiredRoles: item.requiredRoles,
-  createdAt: Date.parse(item.createdAt),
+  // A re-routed item's window begins again at the re-route (its fallback team has a whole SLA): aged from its queue
+  // time, one notification re-routed at the end of its 4 h put every tenant in `constrained` at 6 h (lifecycle probe).
+  createdAt: Date.parse(item.reroutedAt ?? item.createdAt),
 });
 
 /**

@@ -12,7 +12,9 @@ export class PgReviewHistory implements ReviewHistory {
     // the backlog as the reviewers see it: `GET /v1/reviews` lists them, so a depth or age that left them out told
     // them apart to anyone watching the dashboard (red team, 2026-12-05). They stay out of the SLOs (`decidedSince`).
     const { rows } = await this.pool.query<{ action_id: string; sla_class: string; required_roles: string[]; created_at: Date }>(
-      `SELECT action_id, sla_class, required_roles, created_at FROM review_items WHERE status = 'pending' AND kind = 'approval'`,
+      // A re-routed item is aged from its re-route, as the gauges count it (backlog-tracking.ts).
+      `SELECT action_id, sla_class, required_roles, COALESCE(rerouted_at, created_at) AS created_at FROM review_items
+       WHERE status = 'pending' AND kind = 'approval'`,
     );
     return rows.map((r) => ({ actionId: r.action_id, slaClass: r.sla_class, requiredRoles: r.required_roles, createdAt: r.created_at.getTime() }));
   }
