@@ -218,29 +218,41 @@ describe('embedded mode', () => {
     }
   });
 
-  it("rejects at once an approval past its proposer's share of the backlog (maxPendingPerProposer), audited, never executed", async () => {
-    const { running: capped, home, tokenOf } = await startWithContract('capped', (t) => t.replace('maxPendingPerProposer: 500', 'maxPendingPerProposer: 2'));
+  it("rejects at once an approval past its proposer's or its tenant's share of the backlog (maxPendingPerProposer, maxPendingPerTenant), audited, never executed", async () => {
+    const {
+      running: capped,
+      home,
+      tokenOf,
+    } = await startWithContract('capped', (t) =>
+      t.replace('maxPendingPerProposer: 500', 'maxPendingPerProposer: 2').replace('maxPendingPerTenant: 800', 'maxPendingPerTenant: 3'),
+    );
     try {
-      const view = (id: string) => call('GET', `${capped.url}/v1/actions/${id}`, undefined, tokenOf('agent'));
-      const ids: string[] = [];
-      for (let i = 0; i < 3; i++) {
-        const id = (await call('POST', `${capped.url}/v1/proposals`, { ...example('refund-large.json'), target: `order-cap-${i}` }, tokenOf('agent'))).body
-          .actionId as string;
-        ids.push(id);
+      const view = (id: string, token = 'agent') => call('GET', `${capped.url}/v1/actions/${id}`, undefined, tokenOf(token));
+      const propose = async (i: number, token: string, agentId: string) => {
+        const large = example('refund-large.json');
+        const body = { ...large, target: `order-cap-${i}`, proposer: { ...large.proposer, agentId } };
+        const id = (await call('POST', `${capped.url}/v1/proposals`, body, tokenOf(token))).body.actionId as string;
         // One after the other: each is queued before the next is proposed.
-        await eventually(async () => expect((await view(id)).body.status).toMatch(/^(in_review|rejected)$/), 10_000);
-      }
+        await eventually(async () => expect((await view(id, token)).body.status).toMatch(/^(in_review|rejected)$/), 10_000);
+        return id;
+      };
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push(await propose(i, 'agent', 'support-copilot'));
       expect(await Promise.all(ids.map(async (id) => (await view(id)).body.status))).toEqual(['in_review', 'in_review', 'rejected']);
       // The agent reads why, as a code it can act on (propose it again later), not only in the words.
       expect((await view(ids[2])).body.reasonCode).toBe('proposer_backlog_full');
+      // A second agent of the same tenant (acme): its first takes the tenant's third place, its second is past the share.
+      const second = [await propose(3, 'agent2', 'ops-copilot'), await propose(4, 'agent2', 'ops-copilot')];
+      expect(await Promise.all(second.map(async (id) => (await view(id, 'agent2')).body.status))).toEqual(['in_review', 'rejected']);
+      expect((await view(second[1], 'agent2')).body.reasonCode).toBe('tenant_backlog_full');
       await eventually(() => {
         const lines = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8')
           .trim()
           .split('\n')
           .map((l) => JSON.parse(l));
-        expect(lines.some((l) => l.entry.actionId === ids[2] && l.entry.eventType === 'review.decision.made.v1')).toBe(true);
+        for (const id of [ids[2], second[1]]) expect(lines.some((l) => l.entry.actionId === id && l.entry.eventType === 'review.decision.made.v1')).toBe(true);
       });
-      expect(capped.sink.effects.filter((e) => ids.includes(e.actionId))).toHaveLength(0);
+      expect(capped.sink.effects.filter((e) => [...ids, ...second].includes(e.actionId))).toHaveLength(0);
     } finally {
       await capped.close();
     }

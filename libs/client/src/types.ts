@@ -51,7 +51,8 @@ export interface ActionView {
   /**
    * Why the action has its status, for a program, where the deciding event gives a code. Among them:
    * `proposer_backlog_full` (`rejected` at intake because this agent already had the contract's most approvals waiting:
-   * propose it again, under a new idempotency key, once they are decided), `sla_expired` (`expired`), a refusal's code
+   * propose it again, under a new idempotency key, once they are decided), `tenant_backlog_full` (the same, because its
+   * tenant, from all its agents, had the most waiting), `sla_expired` (`expired`), a refusal's code
    * (`refused`: `kill-switch-off`, `authorisation-stale`, …), a hold's (`held`: `trust-stack-unhealthy`, …) and, on
    * `prohibited`, the rule that decided it (`kill-switch:off`, `trust-stack:unknown`, `degradation:constrained`, …).
    */

@@ -50,6 +50,14 @@ export interface OperationalContract {
      * below the `constrained` enter threshold of `pending`. Absent: no cap.
      */
     maxPendingPerProposer?: number;
+    /**
+     * The most approvals one tenant (the proposal's `tenant`) may have waiting, whichever of its agents proposed them.
+     * An approval queued beyond it is rejected at once by the review queue (reason code `tenant_backlog_full`), never
+     * executed, and does not count in the backlog: several agents of one tenant flooding the review lane together
+     * cannot raise the mode past what the tenant's share reaches, so set it below the `constrained` enter threshold of
+     * `pending`. Absent: no cap.
+     */
+    maxPendingPerTenant?: number;
     minDwellSeconds: number;
     /**
      * Per SLA class: `target` of the items decided in `windowSeconds` were decided within their SLA (an expired item is

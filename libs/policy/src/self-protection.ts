@@ -39,6 +39,7 @@ export const COUNTERSIGN_TABLES: readonly string[] = [
   'audit_log',
   'audit_chain_tip',
   'audit_tree_heads',
+  'audit_pseudonym_key',
   // embedded
   'embedded_rate_windows',
   'embedded_rate_hits',

@@ -17,7 +17,8 @@ export interface TimelineEntry {
   proposer?: string;
   /**
    * Why, for a program: the event's reason code where it has one. A review decision's (`sla_expired`;
-   * `proposer_backlog_full`: rejected at intake, propose it again once the agent's waiting approvals are decided), a
+   * `proposer_backlog_full`, `tenant_backlog_full`: rejected at intake, propose it again once the agent's, or its
+   * tenant's, waiting approvals are decided), a
    * refusal's code (`kill-switch-off`, `authorisation-stale`, …), a hold's (`trust-stack-unhealthy`, …) or, on a
    * prohibition, the rule that decided it (`kill-switch:off`, `trust-stack:unknown`, `degradation:constrained`, …).
    */

@@ -54,7 +54,7 @@ export class ActionsController {
           reasonCode: {
             type: 'string',
             description:
-              'why the action has its status, for a program, where the deciding event gives a code: `proposer_backlog_full` (rejected at intake: propose it again once your waiting approvals are decided), `sla_expired`, a refusal code such as `kill-switch-off`, a hold code such as `trust-stack-unhealthy`; on `prohibited`, the rule that decided it (`kill-switch:off`, `trust-stack:unknown`, `degradation:constrained`, …)',
+              "why the action has its status, for a program, where the deciding event gives a code: `proposer_backlog_full` (rejected at intake: propose it again once your waiting approvals are decided), `tenant_backlog_full` (the same for your tenant's waiting approvals, from all its agents), `sla_expired`, a refusal code such as `kill-switch-off`, a hold code such as `trust-stack-unhealthy`; on `prohibited`, the rule that decided it (`kill-switch:off`, `trust-stack:unknown`, `degradation:constrained`, …)",
           },
           retryLater: {
             type: 'boolean',

@@ -13,8 +13,8 @@ import { RevisionService } from '../revisions/revision.service';
 import { ProposerBacklogCap } from './proposer-backlog-cap';
 
 /**
- * Puts every review-lane decision into the queue (once, whatever the redelivery); an approval past its proposer's
- * share of the backlog is rejected at once (`proposer-backlog-cap.ts`).
+ * Puts every review-lane decision into the queue (once, whatever the redelivery); an approval past its proposer's or its
+ * tenant's share of the backlog is rejected at once (`proposer-backlog-cap.ts`).
  */
 @Injectable()
 export class ReviewConsumer extends BusConsumer {
@@ -28,7 +28,8 @@ export class ReviewConsumer extends BusConsumer {
     @Inject(DECISION_KEYS) private readonly decisionKeys: VerifyKeys,
     // The module always provides it; an intake built by hand in a test of another feature has none.
     @Optional() private readonly revisions?: RevisionService,
-    // The contract's per-proposer share of the backlog (`degradation.maxPendingPerProposer`); absent in such a test too.
+    // The contract's per-proposer and per-tenant shares of the backlog (`degradation.maxPendingPerProposer`,
+    // `maxPendingPerTenant`); absent in such a test too.
     @Optional() private readonly cap?: ProposerBacklogCap,
   ) {
     super();
@@ -75,10 +76,10 @@ export class ReviewConsumer extends BusConsumer {
     if (added) this.logger.info({ slaClass: review.slaClass }, 'queued for review');
     // On every delivery while it waits, judged on the item as first stored: a redelivery after a crash between the two
     // writes takes the same decision. A reviewer's revision is their work, never capped.
-    if (!sample && this.cap?.max !== undefined && !(await this.isRevision(e))) {
+    if (!sample && this.cap?.active && !(await this.isRevision(e))) {
       const stored = added ? item : await this.items.get(e.subject);
       if (stored && (await this.cap.enforce(stored, now))) {
-        this.logger.info({ slaClass: review.slaClass }, 'rejected: its proposer already has the most approvals waiting');
+        this.logger.info({ slaClass: review.slaClass }, 'rejected: its proposer or its tenant already has the most approvals waiting');
         return;
       }
     }

@@ -27,7 +27,7 @@ export class SlaMetrics implements OnModuleInit, OnModuleDestroy {
       for (const slaClass of Object.keys(contract.slaClasses)) {
         this.metrics.counter('countersign_review_items_expired_total').inc({ sla_class: slaClass }, 0);
         this.metrics.counter('countersign_review_items_escalated_total').inc({ sla_class: slaClass }, 0);
-        this.metrics.counter('countersign_review_items_capped_total').inc({ sla_class: slaClass }, 0);
+        for (const cap of ['proposer', 'tenant']) this.metrics.counter('countersign_review_items_capped_total').inc({ sla_class: slaClass, cap }, 0);
       }
     };
     zero();

@@ -16,6 +16,7 @@ import {
   ReviewStatus,
   StoredClockEvent,
   StoredDecisionEvent,
+  TenantPendingAheadOf,
   UNKNOWN_AUTH_METHOD,
 } from './review-item.repository';
 
@@ -51,6 +52,18 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
     for (const i of this.items.values()) {
       if (n >= atMost) break;
       if (i.status !== 'pending' || (i.kind ?? 'approval') !== 'approval' || i.proposerPrincipal !== item.proposerPrincipal) continue;
+      const t = Date.parse(i.createdAt);
+      if (t < at || (t === at && i.actionId < item.actionId)) n++;
+    }
+    return n;
+  }
+
+  async tenantPendingAhead(item: TenantPendingAheadOf, atMost: number) {
+    const at = Date.parse(item.createdAt);
+    let n = 0;
+    for (const i of this.items.values()) {
+      if (n >= atMost) break;
+      if (i.status !== 'pending' || (i.kind ?? 'approval') !== 'approval' || i.proposal.tenant !== item.proposal.tenant) continue;
       const t = Date.parse(i.createdAt);
       if (t < at || (t === at && i.actionId < item.actionId)) n++;
     }

@@ -15,6 +15,7 @@ import {
   ReviewStatus,
   StoredClockEvent,
   StoredDecisionEvent,
+  TenantPendingAheadOf,
   UNKNOWN_AUTH_METHOD,
 } from './review-item.repository';
 import { GroupCommit, GroupCommitOptions, withConnection } from '@countersign/storage';
@@ -178,6 +179,21 @@ export class PgReviewItemRepository implements ReviewItemRepository {
            LIMIT $4) ahead`,
       },
       [item.proposerPrincipal, item.createdAt, item.actionId, atMost],
+    );
+    return rows[0].n;
+  }
+
+  async tenantPendingAhead(item: TenantPendingAheadOf, atMost: number): Promise<number> {
+    // Served by the partial index review_items_pending_by_tenant (migration 0014); at most `atMost` index entries are read.
+    const { rows } = await this.pool.query<{ n: number }>(
+      {
+        name: 'review-items.tenant-pending-ahead',
+        text: `SELECT count(*)::int AS n FROM (
+           SELECT 1 FROM review_items
+           WHERE status = 'pending' AND kind = 'approval' AND proposal ->> 'tenant' = $1 AND (created_at, action_id) < ($2::timestamptz, $3)
+           LIMIT $4) ahead`,
+      },
+      [item.proposal.tenant, item.createdAt, item.actionId, atMost],
     );
     return rows[0].n;
   }

@@ -206,6 +206,9 @@ export interface StoredClockEvent extends DecisionEvent {
 /** The policy decision that queued the item: the cause of every event about it (a decision, a reveal, an assessment). */
 export const queuedBy = (item: ReviewItem): EventCause => ({ id: item.decisionEventId, subject: item.actionId, correlationId: item.correlationId });
 
+/** What the tenant's backlog count needs of an item: its place in the queue and its tenant. */
+export type TenantPendingAheadOf = Pick<ReviewItem, 'actionId' | 'createdAt'> & { proposal: Pick<ReviewItem['proposal'], 'tenant'> };
+
 /** Whose recent decisions the card shows: the item's tenant's (`proposal.tenant`), on its target or by its agent. */
 export type RecentDecisionsOf = { tenant: string } & ({ target: string } | { agentId: string });
 
@@ -234,6 +237,12 @@ export interface ReviewItemRepository {
    * action id), counted up to `atMost`: the intake compares it with the contract's `degradation.maxPendingPerProposer`.
    */
   pendingAhead(item: Pick<ReviewItem, 'actionId' | 'proposerPrincipal' | 'createdAt'>, atMost: number): Promise<number>;
+  /**
+   * How many pending approvals of `item`'s tenant (`proposal.tenant`, as stored), whichever proposer's, were queued
+   * before it (by queue time, then action id), counted up to `atMost`: the intake compares it with the contract's
+   * `degradation.maxPendingPerTenant`.
+   */
+  tenantPendingAhead(item: TenantPendingAheadOf, atMost: number): Promise<number>;
   /**
    * Moves a pending item to a final status, atomically: of two reviewers deciding at once, one wins.
    * Returns the updated item, or undefined when it was no longer pending (or `with`'s conditions no longer held).

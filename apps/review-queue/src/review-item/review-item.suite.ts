@@ -156,6 +156,30 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
       expect(await repo.pendingAhead({ actionId: 'new', proposerPrincipal: 'support-copilot', createdAt: at(9) }, 100)).toBe(4);
     });
 
+    it("counts a tenant's pending approvals queued ahead of an item, whichever proposer's, up to a bound", async () => {
+      const repo = await make();
+      const at = (s: number) => new Date(Date.parse('2026-11-24T10:00:00.000Z') + s * 1000).toISOString();
+      const due = '2026-11-24T12:00:00.000Z';
+      const of = (tenant: string) => ({ proposal: { ...refundProposal(), tenant } });
+      // Two agents of globex (the probe of 2026-12-05), one of acme, an audit sample and a decided item of globex.
+      for (let i = 0; i < 4; i++) await repo.add(reviewItem(`g-${i}`, due, { createdAt: at(i), proposerPrincipal: `globex-${i % 2}`, ...of('globex') }));
+      await repo.add(reviewItem('g-1b', due, { createdAt: at(1), proposerPrincipal: 'globex-0', ...of('globex') })); // same time as g-1: after it by id
+      await repo.add(reviewItem('acme', due, { createdAt: at(0), ...of('acme') }));
+      await repo.add(reviewItem('sample', due, { createdAt: at(0), kind: 'audit-sample', ...of('globex') }));
+      await repo.decide('g-0', 'rejected', ['alice'], 'no', new Date('2026-11-24T10:10:00Z'));
+      const ahead = async (id: string, atMost = 100) => repo.tenantPendingAhead((await repo.get(id))!, atMost);
+      expect(await ahead('g-1')).toBe(0); // g-0 is decided; other tenants and audit samples do not count
+      expect(await ahead('g-1b')).toBe(1);
+      expect(await ahead('g-2')).toBe(2);
+      expect(await ahead('g-3')).toBe(3);
+      expect(await ahead('g-3', 2)).toBe(2);
+      expect(await ahead('acme')).toBe(0);
+      expect(await repo.tenantPendingAhead({ actionId: 'new', createdAt: at(9), proposal: { tenant: 'globex' } }, 100)).toBe(4);
+      expect(await repo.tenantPendingAhead({ actionId: 'new', createdAt: at(9), proposal: { tenant: 'acme' } }, 100)).toBe(1);
+      // The tenant exactly as stored: no folding of case.
+      expect(await repo.tenantPendingAhead({ actionId: 'new', createdAt: at(9), proposal: { tenant: 'Globex' } }, 100)).toBe(0);
+    });
+
     it('keeps an audit sample as an audit sample, with its times and roles, through its assessment', async () => {
       const repo = await make();
       const sample = reviewItem('s1', '2026-11-24T14:00:00.000Z', { kind: 'audit-sample', requiredRoles: [], reasons: [], quorum: 1, slaClass: 'normal' });

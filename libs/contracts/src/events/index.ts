@@ -114,10 +114,11 @@ export const ReviewDecidedV1 = z.object({
   /** An escalation's step: to the next tier (`escalated`) or to the fallback team (`rerouted`), the roles and due time after it. */
   escalation: z.object({ kind: z.enum(['escalated', 'rerouted']), requiredRoles: z.array(z.string()), dueAt: z.string() }).optional(),
   /**
-   * Why the review queue itself closed it: `sla_expired` (the clock: no decision within the SLA), or
-   * `proposer_backlog_full` (rejected at intake: its proposer already had the contract's most approvals waiting).
+   * Why the review queue itself closed it: `sla_expired` (the clock: no decision within the SLA),
+   * `proposer_backlog_full` (rejected at intake: its proposer already had the contract's most approvals waiting), or
+   * `tenant_backlog_full` (rejected at intake: its tenant, from all its agents, already had the contract's most waiting).
    */
-  reasonCode: z.enum(['sla_expired', 'proposer_backlog_full']).optional(),
+  reasonCode: z.enum(['sla_expired', 'proposer_backlog_full', 'tenant_backlog_full']).optional(),
   /**
    * On the review clock's `escalated` and `expired`: the reviewer whose claim on the item held at that moment (who sat
    * on it), so the audit trail names them; absent when no claim held. Optional: older events read as before.

@@ -40,6 +40,8 @@ export const BOUNDED_LABELS = [
   // Which step of the executor recorded an outcome: `execution` (its own call) or `reconciliation` (its reconciler
   // settling an unknown outcome). An enum of the code.
   'via',
+  // Which share of the review backlog rejected an approval at intake: `proposer` or `tenant` (ADR 0013). An enum of the code.
+  'cap',
 ] as const;
 
 /** Approval latency buckets: a few seconds (a reviewer at the inbox) to a day (a weekend's SLA). */
@@ -157,9 +159,9 @@ export const METRIC_DEFINITIONS = [
   },
   {
     name: 'countersign_review_items_capped_total',
-    help: "Approvals rejected at intake because their proposer already had the contract's most approvals waiting (degradation.maxPendingPerProposer; never executed), by SLA class.",
+    help: "Approvals rejected at intake because their proposer (cap proposer: degradation.maxPendingPerProposer) or their tenant (cap tenant: degradation.maxPendingPerTenant) already had the contract's most approvals waiting (never executed), by SLA class and cap.",
     type: 'counter',
-    labels: ['sla_class'],
+    labels: ['sla_class', 'cap'],
   },
   {
     name: 'countersign_review_items_escalated_total',
