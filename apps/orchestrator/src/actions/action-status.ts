@@ -71,6 +71,21 @@ export const OUTCOME_CHECK = 'outcome-check';
 export const OUTCOME_BEING_CHECKED =
   'outcome_unknown: neither the target nor a second call under the same idempotency key could settle whether this action took effect, so a person was asked to check at the target (an outcome check in the review queue); it ends executed or failed when they answer. Do not propose it again: the first call may have taken effect';
 
+/**
+ * What `waiting` tells the caller of an action decided to run (autonomous, approved) whose outcome is not in yet. The
+ * executor may be calling the target now, or may have called it and stopped before it could record the answer (the
+ * next delivery or its reconciler finishes it, under the same idempotency key): for up to a minute after such a stop
+ * the action read `autonomous` and nothing else, and an agent with a short timeout proposed it again, a second action
+ * and a second effect (lifecycle probe, 2026-12-05).
+ */
+export const EXECUTION_PENDING =
+  'decided to run: the executor has not reported an outcome yet (it may be calling the target now); it ends executed, failed or refused. Do not propose it again: wait for it (waitFor=final)';
+
+/** Why an action decided to run waits on its execution; undefined for any other status. */
+export function executionWaiting(view: { status: ActionStatus }): string | undefined {
+  return view.status === 'autonomous' || view.status === 'approved' ? EXECUTION_PENDING : undefined;
+}
+
 /** Why an action in this state (`summarise`'s status and reason code) waits on its own outcome; undefined when it does not. */
 export function outcomeWaiting(view: { status: ActionStatus; reasonCode?: string }): string | undefined {
   if (view.status !== 'outcome_unknown') return undefined;

@@ -4,7 +4,7 @@ import { ApiRoute, AuthenticatedRequest, IdentifierParam, mayProposeAs, NotFound
 import { TOPICS } from '@countersign/contracts';
 import { ACTION_VIEWS } from '../tokens';
 import { ActionChanges, LONG_POLL_MAX_MS, LONG_POLL_REREAD_MS, LONG_POLLS_PER_PRINCIPAL } from './action-changes';
-import { outcomeWaiting, reached, summarise, WaitFor } from './action-status';
+import { executionWaiting, outcomeWaiting, reached, summarise, WaitFor } from './action-status';
 import { ActionViewRepository, TimelineEntry } from './action-view.repository';
 import { FlagHealthWatch } from './flag-health';
 
@@ -63,7 +63,7 @@ export class ActionsController {
           waiting: {
             type: 'string',
             description:
-              'why the action waits: on `outcome_unknown`, that the executor is settling its outcome (it ends executed or failed; do not propose it again, the first call may have taken effect); or a flag source it waits on cannot be read (it goes on once it can)',
+              'why the action waits: on `outcome_unknown`, that the executor is settling its outcome (it ends executed or failed; do not propose it again, the first call may have taken effect); or a flag source it waits on cannot be read (it goes on once it can); on `autonomous` and `approved`, that it is decided to run and its outcome is not in yet (do not propose it again)',
           },
           timeline: { type: 'array', items: { type: 'object' } },
         },
@@ -114,7 +114,8 @@ export class ActionsController {
         // action beside a 404 for a canary told a reviewer holding an agent's token which items were canaries); unlike
         // an id not known yet, it is audited as a refusal.
         if (!view) throw access === 'others' ? new NotFoundException(`no action ${id}`) : new NotFoundAnswer(`no action ${id}`);
-        const waiting = outcomeWaiting(view) ?? this.flagHealth?.waiting(view.status);
+        // The most telling first: an outcome being settled, a flag source that holds everything, then "it will run".
+        const waiting = outcomeWaiting(view) ?? this.flagHealth?.waiting(view.status) ?? executionWaiting(view);
         return { actionId: id, ...view, ...(waiting && { waiting }) };
       }
       // Woken by this process's view consumer, or re-read after a short pause (the event may land on another instance).
