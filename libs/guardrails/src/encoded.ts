@@ -23,7 +23,7 @@ const isTokenChar = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
  * native code, nothing allocated: most strings (words, sentences, a run of one letter) fail it.
  */
 const LEAD = '[CDI-Za-f0-7]';
-const MAY_HOLD_ENCODED_TEXT = new RegExp(String.raw`(?:^|[^A-Za-z0-9+/_-])(?:${LEAD}[A-Za-z0-9+/_-]{3}){3}`);
+export const MAY_HOLD_ENCODED_TEXT = new RegExp(String.raw`(?:^|[^A-Za-z0-9+/_-])(?:${LEAD}[A-Za-z0-9+/_-]{3}){3}`);
 
 const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
 

@@ -134,7 +134,24 @@ for (const groups of [HOOKED_LATIN, LISU, CHEROKEE])
   }
 const LOOKALIKE = new RegExp(`[${Object.keys(LOOKALIKES).join('')}]`, 'gu');
 
+// The last short text made canonical, and its canonical form: a decision's rules read the same field again and again
+// (a region in each of an action type's rules), and a text's canonical form depends on nothing but the text. One entry,
+// of at most `REMEMBERED_LENGTH` characters: nothing large is kept, and comparing with it costs next to nothing.
+const REMEMBERED_LENGTH = 256;
+let lastText: string | undefined;
+let lastCanonical = '';
+
 export function canonicalText(s: string): string {
+  if (s === lastText) return lastCanonical;
+  const canonical = canonicalTextOf(s);
+  if (s.length <= REMEMBERED_LENGTH) {
+    lastText = s;
+    lastCanonical = canonical;
+  }
+  return canonical;
+}
+
+function canonicalTextOf(s: string): string {
   if (PLAIN_ASCII.test(s)) {
     const trimmed = (s.includes('`') ? s.replace(APOSTROPHE, "'") : s).trim();
     return (ASCII_SPACE_RUN.test(trimmed) ? trimmed.replace(/ +/g, ' ') : trimmed).toLowerCase();

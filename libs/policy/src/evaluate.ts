@@ -330,8 +330,6 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     }
     if (outbound && kinds.length)
       raise(outbound, 'guardrail:regulated-data', `regulated data in outbound text (${kinds.join(', ')}): a person checks it before it leaves`);
-    // What could not be read whole may hold one (fail closed).
-    const isCard = (k: string) => k === 'card' || k === 'unreadable' || k === 'too-deep';
     const card = kinds.filter(isCard);
     if (cards && card.length) raise(cards, 'guardrail:card-data', `a payment card number in the parameters (${card.join(', ')}): a person checks it`);
     // The target and the context reach the target system and the reviewers too: a card number there is one as well
@@ -554,6 +552,9 @@ export function scopedTokenValid(token: unknown, actionType: string, key: Buffer
   const given = Buffer.from(token.slice(i + 1), 'base64url');
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
+
+/** A kind of finding that is, or may be, a payment card number: what could not be read whole may hold one (fail closed). */
+const isCard = (kind: string): boolean => kind === 'card' || kind === 'unreadable' || kind === 'too-deep';
 
 /**
  * Whether a target could hold a card number, cheaply: twelve ASCII digits or more, or any character past ASCII (digits of

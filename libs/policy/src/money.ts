@@ -49,6 +49,8 @@ export function withinMinorUnit(amount: number, currency: string): boolean {
 
 /** How many decimals the shortest form of `x` that reads back as `x` has (`20.01` 2, `1.5e-7` 8, `3e21` 0). */
 function decimalsOf(x: number): number {
+  // A whole number has none, however it is written (`3e21` too): no string is made for most amounts (checked on every decision).
+  if (Number.isInteger(x)) return 0;
   const [mantissa, exponent = '0'] = Math.abs(x).toString().split('e');
   const point = mantissa.indexOf('.');
   return Math.max(0, (point === -1 ? 0 : mantissa.length - point - 1) - Number(exponent));

@@ -132,24 +132,27 @@ export function compileParameterSchema(schema: object): ValidateFunction {
  * nothing for plain objects and arrays (it runs on every decision, twice).
  */
 export function tooDeepOrLarge(value: unknown, maxDepth = MAX_PROPOSAL_DEPTH, maxNodes = MAX_PROPOSAL_NODES): boolean {
-  let nodes = 0;
-  // True as soon as a limit is passed.
-  const walk = (v: unknown, depth: number): boolean => {
-    if (++nodes > maxNodes) return true;
-    if (v === null || typeof v !== 'object') return false;
-    if (depth >= maxDepth) return true;
-    if (Array.isArray(v)) {
-      if (nodes + v.length > maxNodes) return true;
-      for (let i = 0; i < v.length; i++) if (walk(v[i], depth + 1)) return true;
-      return false;
-    }
-    for (const k in v) {
-      if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-      if (walk((v as Record<string, unknown>)[k], depth + 1)) return true;
-    }
-    return false;
-  };
-  return walk(value, 0);
+  return valuesIn(value, 0, 0, maxDepth, maxNodes) < 0;
+}
+
+/**
+ * How many values have been counted once `v` is (`nodes` before it), or -1 as soon as a limit is passed. The count is
+ * passed along, not kept in a closure: no closure and context are made per call (the bench's proposal: 139 → 123 ns).
+ */
+function valuesIn(v: unknown, depth: number, nodes: number, maxDepth: number, maxNodes: number): number {
+  if (++nodes > maxNodes) return -1;
+  if (v === null || typeof v !== 'object') return nodes;
+  if (depth >= maxDepth) return -1;
+  if (Array.isArray(v)) {
+    if (nodes + v.length > maxNodes) return -1;
+    for (let i = 0; i < v.length; i++) if ((nodes = valuesIn(v[i], depth + 1, nodes, maxDepth, maxNodes)) < 0) return -1;
+    return nodes;
+  }
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    if ((nodes = valuesIn((v as Record<string, unknown>)[k], depth + 1, nodes, maxDepth, maxNodes)) < 0) return -1;
+  }
+  return nodes;
 }
 
 function issueOf(e: ErrorObject): ParameterIssue {

@@ -235,6 +235,13 @@ const RUN_TIME_SQL: ProtectedAsset = 'tables, through SQL built at run time (it 
 const SQL_STATEMENT =
   /\b(select\b[\s\S]{0,2000}?\bfrom\b|insert\s+into\b|update\s+[\s\S]{0,300}?\bset\b|delete\s+from\b|truncate\b|drop\s+(table|schema|view|function|procedure|database)\b|alter\s+(table|schema|function|database)\b|create\s+(or\s+replace\s+)?(table|function|procedure|trigger|rule|view)\b|do\s*(\$|language\b)|do\s+(e|u&)?'[^;]{0,2000};|execute\s|call\s+[a-z_][\w.]*\s*\(|copy\s+[\w."]+\s+(from|to)\b|merge\s+into\b|grant\s[\s\S]{0,300}?\bon\b|revoke\s[\s\S]{0,300}?\bon\b|lock\s+table\b|(dblink\w*|query_to_xml\w*|cursor_to_xml)\s*\()/i;
 
+// What `match` and `sqlAsset` test first, in one test: a string value is read by both, and most are neither (`EUR`,
+// `late delivery`); a target by `tableAsTarget` too. Nothing is found in a text these do not match (`match` and
+// `sqlAsset` decode only text with `%`, `&` or `\`, which they match). One test instead of two per value and four per
+// target: the bench's proposal, 310 → 230 ns.
+const MAYBE_IN_VALUE = new RegExp(`(?:${MAYBE_PROTECTED.source})|(?:${SQL_STATEMENT.source})`, 'i');
+const MAYBE_IN_TARGET = new RegExp(`(?:${MAYBE_PROTECTED.source})|(?:${MAYBE_TABLE.source})|(?:${SQL_STATEMENT.source})`, 'i');
+
 /** Countersign's tables named, or SQL built at run time, in text shaped like a statement. */
 function sqlAsset(text: string): ProtectedAsset | undefined {
   const decoded = text.includes('&') || text.includes('\\') ? readable(text) : text;
@@ -248,7 +255,7 @@ function sqlAsset(text: string): ProtectedAsset | undefined {
  * strings or entries (it runs on every decision); the caller bounds the value's depth and size (`tooDeepOrLarge`).
  */
 function firstIn(value: unknown): ProtectedAsset | undefined {
-  if (typeof value === 'string') return match(value, IN_ANY) ?? sqlAsset(value);
+  if (typeof value === 'string') return MAYBE_IN_VALUE.test(value) ? (match(value, IN_ANY) ?? sqlAsset(value)) : undefined;
   if (value === null || typeof value !== 'object') return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -270,7 +277,7 @@ function firstIn(value: unknown): ProtectedAsset | undefined {
  * action types (their parameters are text for people, not names of systems).
  */
 export function protectedAssetOf(target: unknown, parameters: unknown, scanParameters: boolean): ProtectedAsset | undefined {
-  if (typeof target === 'string') {
+  if (typeof target === 'string' && MAYBE_IN_TARGET.test(target)) {
     // A target that is one of Countersign's tables (`review_items`, `table:canaries`), or a statement naming one.
     const hit = match(target, IN_TARGET) ?? match(target, IN_ANY) ?? (tableAsTarget(target) ? 'tables' : sqlAsset(target));
     if (hit) return hit;
