@@ -107,7 +107,9 @@ export async function preflight(api: DrillClient, r: DrillReport, o: DrillOption
   }
   r.step(`pre-flight: degradation mode normal; probe: ${probe.what}`);
   // Waits until the probe has ended, waits for a person, or waits on a flag source: none of these moves on by itself soon.
-  const f = await proposeAndFollow(api, r, probe.proposal, (s, v) => END_STATUSES.has(s) || s === 'in_review' || Boolean(v.waiting), o.waitMs, probe.as);
+  // An action decided to run whose outcome is late is followed on: its executor settles it (`decided to run, …`).
+  const held = (v: ActionView) => Boolean(v.waiting) && !v.waiting!.startsWith('decided to run');
+  const f = await proposeAndFollow(api, r, probe.proposal, (s, v) => END_STATUSES.has(s) || s === 'in_review' || held(v), o.waitMs, probe.as);
   if (probe.expect(f.view)) return f;
   const agent = probe.proposal.proposer.agentId;
   const hint = byAnomaly(f.view)

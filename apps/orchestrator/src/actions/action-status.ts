@@ -79,11 +79,23 @@ export const OUTCOME_BEING_CHECKED =
  * and a second effect (lifecycle probe, 2026-12-05).
  */
 export const EXECUTION_PENDING =
-  'decided to run: the executor has not reported an outcome yet (it may be calling the target now); it ends executed, failed or refused. Do not propose it again: wait for it (waitFor=final)';
+  'decided to run, and no outcome reported for a while: the executor may have stopped during its call and settles it (under the same idempotency key); it ends executed, failed or refused. Do not propose it again: wait for it (waitFor=final)';
 
-/** Why an action decided to run waits on its execution; undefined for any other status. */
-export function executionWaiting(view: { status: ActionStatus }): string | undefined {
-  return view.status === 'autonomous' || view.status === 'approved' ? EXECUTION_PENDING : undefined;
+/** How long an action decided to run goes without an outcome before `waiting` says so: an execution takes milliseconds. */
+export const EXECUTION_PENDING_AFTER_MS = 5_000;
+
+/**
+ * Why an action decided to run waits on its execution, once it has been decided to run for `EXECUTION_PENDING_AFTER_MS`
+ * without an outcome (a stop mid-call, a held delivery); undefined before, and for any other status. `waiting` stays what
+ * clients read it as: the action is held on something, and proposing it again is wrong.
+ */
+export function executionWaiting(
+  view: { status: ActionStatus; timeline: Array<Pick<TimelineEntry, 'status' | 'time'>> },
+  now = Date.now(),
+): string | undefined {
+  if (view.status !== 'autonomous' && view.status !== 'approved') return undefined;
+  const since = [...view.timeline].reverse().find((e) => e.status === view.status)?.time;
+  return since !== undefined && now - Date.parse(since) >= EXECUTION_PENDING_AFTER_MS ? EXECUTION_PENDING : undefined;
 }
 
 /** Why an action in this state (`summarise`'s status and reason code) waits on its own outcome; undefined when it does not. */

@@ -4,7 +4,7 @@ import { TOPICS, TopicMap } from '@countersign/contracts';
 import { AuthenticatedRequest, NotFoundAnswer, Principal, requiredRoles } from '@countersign/nest';
 import { eventually, sealTestDecision, sealTestOutcome, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
 import { ActionChanges, LONG_POLLS_PER_PRINCIPAL } from './action-changes';
-import { EXECUTION_PENDING, OUTCOME_BEING_RECONCILED } from './action-status';
+import { EXECUTION_PENDING, EXECUTION_PENDING_AFTER_MS, OUTCOME_BEING_RECONCILED } from './action-status';
 import { ActionViewConsumer } from './action-view.consumer';
 import { TimelineEntry } from './action-view.repository';
 import { ActionsController } from './actions.controller';
@@ -152,13 +152,17 @@ describe('GET /v1/actions/{id}?waitFor= (long poll)', () => {
     await expect(controller.get('a-11', asAuditor, 'final', '30000')).resolves.not.toHaveProperty('waiting');
   });
 
-  it('tells the caller of an action decided to run, outcome not in yet, not to propose it again (lifecycle probe)', async () => {
+  it('tells the caller of an action decided to run, outcome not in for a while, not to propose it again (lifecycle probe)', async () => {
     const { views, changes } = setup();
     const controller = new ActionsController(views, changes, new FlagHealthWatch());
     await views.record('a-12', entry('a-12', 'proposed'));
-    await views.record('a-12', entry('a-12', 'autonomous'));
+    await views.record('a-12', { ...entry('a-12', 'autonomous'), time: new Date(Date.now() - EXECUTION_PENDING_AFTER_MS).toISOString() });
     await expect(controller.get('a-12', asAuditor)).resolves.toMatchObject({ status: 'autonomous', waiting: EXECUTION_PENDING });
     await expect(controller.get('a-12', asAuditor, 'final', '200')).resolves.toMatchObject({ status: 'autonomous', waiting: EXECUTION_PENDING });
+    // Just decided: an execution takes milliseconds, nothing holds it.
+    await views.record('a-14', entry('a-14', 'proposed'));
+    await views.record('a-14', entry('a-14', 'approved'));
+    await expect(controller.get('a-14', asAuditor)).resolves.not.toHaveProperty('waiting');
     await views.record('a-12', entry('a-12', 'executed'));
     await expect(controller.get('a-12', asAuditor)).resolves.not.toHaveProperty('waiting');
     // Still in review: nothing to wait on from the executor.
