@@ -313,7 +313,8 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         contractChangeKeys,
       }),
       AuditWriterModule.register({
-        log: createFileAuditLog(join(home, 'audit', 'audit.jsonl')),
+        // The pseudonym key with the home's keys, not in `audit/`, the folder an auditor is given (ADR 0049).
+        log: createFileAuditLog(join(home, 'audit', 'audit.jsonl'), { pseudonymKeyFile: join(home, 'keys', 'audit-pseudonym.key') }),
         keys: new KeyRing([auditKey.entry], (reason) => logger.error({ alert: 'audit-signing-key' }, reason)),
         headStore: createFileHeadStore(join(home, 'audit', 'heads')),
         headPolicy: { everyEntries: 100, everyMs: 2_000 },

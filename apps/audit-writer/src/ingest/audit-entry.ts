@@ -73,11 +73,21 @@ export const CONFIGURATION_TOPICS: ReadonlySet<string> = new Set([
   TOPICS.autonomyDriftDetected,
 ]);
 
-/** SHA-256 digests over an action's content (the proposal, a reviewer's screen): kept as the log's pseudonyms. */
-const KEYED = new Set(['digest', 'revisedDigest', 'shownDigest']);
+/**
+ * Digests over an action's content (the proposal, a reviewer's screen, the idempotency key the executor derives from
+ * the action's digest): kept as the log's pseudonyms. Any other 64-hex run in a value of such an event is too
+ * (`HEX_RUN`): a digest a field of another name carries, or a text quotes (an outcome check's reason named the key).
+ */
+const KEYED = new Set(['digest', 'revisedDigest', 'shownDigest', 'idempotencyKey']);
+/** 64-hex values that are no digest of an action's content: the contract's hash (of the contract's text). */
+const KEPT = new Set(['contractHash']);
 /** Seals and signatures: their signed bytes hold the content unmasked, or its digest. */
 const DROPPED = new Set(['seal', 'signature', 'approval']);
+/** A dead letter's raw bytes (`<topic>.dlq`): the message as sent, signature and digests with it. */
+const RAW = 'rawPreview';
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+const HEX_RUN = /(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])/g;
+const HAS_HEX_RUN = new RegExp(HEX_RUN.source);
 
 /**
  * An entry holding nothing that checks a guess of what it masks (tenant probe, 2026-12-05: an auditor without `pii:view`
@@ -100,8 +110,13 @@ export function withoutOracles(topic: string, entry: AuditEntry, key: Buffer): A
   const replayable = entry.shownDigest !== undefined && shown !== undefined && canonicalDigest(shown) === entry.shownDigest;
   const changed = { keyed: [] as string[], dropped: [] as string[] };
   const data = oraclesOut(entry.data, '/data', key, !replayable, changed);
+  // The texts lifted out of the data beside it, for searches (a reason may quote a digest).
+  const reasons = entry.reasons?.map((r, i) => hexRunsKeyed(r, `/reasons/${i}`, key, changed));
+  const reviewerReason = entry.reviewerReason === undefined ? undefined : hexRunsKeyed(entry.reviewerReason, '/reviewerReason', key, changed);
   if (!changed.keyed.length && !changed.dropped.length) return entry;
   const out: AuditEntry = { ...entry, data, pseudonymised: changed };
+  if (reasons) out.reasons = reasons;
+  if (reviewerReason !== undefined) out.reviewerReason = reviewerReason;
   if (entry.shownDigest !== undefined && !replayable) out.shownDigest = pseudonymOf(key, entry.shownDigest);
   if (shown !== undefined) out.shown = shown;
   return out;
@@ -115,12 +130,41 @@ function oraclesOut(value: unknown, path: string, key: Buffer, keyShown: boolean
   for (const [k, v] of Object.entries(value)) {
     const at = `${path}/${k}`;
     if (DROPPED.has(k) && v !== null && (typeof v === 'string' || typeof v === 'object')) changed.dropped.push(at);
-    else if (KEYED.has(k) && typeof v === 'string' && SHA256_HEX.test(v) && (k !== 'shownDigest' || keyShown)) {
-      out[k] = pseudonymOf(key, v);
-      changed.keyed.push(at);
-    } else out[k] = oraclesOut(v, at, key, keyShown, changed, depth + 1);
+    else if (KEYED.has(k) && typeof v === 'string' && SHA256_HEX.test(v)) {
+      if (k === 'shownDigest' && !keyShown) out[k] = v;
+      else {
+        out[k] = pseudonymOf(key, v);
+        changed.keyed.push(at);
+      }
+    } else if (k === RAW && typeof v === 'string') out[k] = rawWithoutOracles(v, at, key, changed);
+    else if (typeof v === 'string' && !KEPT.has(k) && v.length >= 64) out[k] = hexRunsKeyed(v, at, key, changed);
+    else out[k] = oraclesOut(v, at, key, keyShown, changed, depth + 1);
   }
   return out;
+}
+
+/** `text` with every 64-hex run in it as the log's pseudonym (lower-case hex, as digests are written). */
+function hexRunsKeyed(text: string, at: string, key: Buffer, changed: { keyed: string[] }): string {
+  if (!HAS_HEX_RUN.test(text)) return text;
+  changed.keyed.push(at);
+  return text.replace(HEX_RUN, (run) => pseudonymOf(key, run.toLowerCase()));
+}
+
+/**
+ * A dead letter's raw message, read as JSON and kept without its oracles (its envelope's signature, its digests); one
+ * cut at 4 KiB, or not JSON, cannot be read so, and is not kept (the dead-letter topic keeps it for operators). Masking
+ * had left the agent's signature beside a masked card in it: checked with the agent's public key, 36,672 guesses found
+ * the card (masked-data probe, 2026-12-05).
+ */
+function rawWithoutOracles(raw: string, at: string, key: Buffer, changed: { keyed: string[]; dropped: string[] }): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    changed.dropped.push(at);
+    return `[not kept: ${raw.length} characters that do not read as JSON; the dead-letter topic keeps them]`;
+  }
+  return JSON.stringify(oraclesOut(parsed, at, key, true, changed));
 }
 
 /**

@@ -85,6 +85,58 @@ describe('audit entries keep no oracle of what they mask (tenant probe, 2026-12-
     expect(keyed.pseudonymised!.keyed).toEqual(expect.arrayContaining(['/data/digest', '/data/shownDigest', '/data/shown/digest']));
   });
 
+  it("keeps no other digest of the action's content: an outcome check's idempotency key, a 64-hex run quoted in a text (masked-data probe)", () => {
+    const idempotencyKey = 'ab'.repeat(32);
+    const check = entryOf(
+      envelope(TOPICS.outcomeCheckRequested, {
+        digest,
+        idempotencyKey,
+        reason: `look it up under Idempotency-Key ${idempotencyKey.toUpperCase()}, twice`,
+        contractHash: 'cd'.repeat(32),
+      }),
+    );
+    const text = JSON.stringify(check);
+    expect(text.toLowerCase()).not.toContain(idempotencyKey);
+    expect(check.data).toMatchObject({
+      idempotencyKey: pseudonymOf(KEY, idempotencyKey),
+      reason: `look it up under Idempotency-Key ${pseudonymOf(KEY, idempotencyKey)}, twice`,
+      // The contract's hash is of the contract's text, which an auditor matches against the contract.
+      contractHash: 'cd'.repeat(32),
+    });
+    expect(check.reasons).toEqual([`look it up under Idempotency-Key ${pseudonymOf(KEY, idempotencyKey)}, twice`]);
+    expect(check.pseudonymised!.keyed).toEqual(['/data/digest', '/data/idempotencyKey', '/data/reason', '/reasons/0']);
+  });
+
+  it("keeps a dead letter's raw message without its signature and digests, and none that cannot be read as JSON", () => {
+    const submitted = JSON.stringify({
+      id: 'e1',
+      type: TOPICS.proposalSubmitted,
+      data: { proposal: { ...proposal, parameters: { ...proposal.parameters, note: 'unknown' } } },
+      signature: { alg: 'Ed25519', keyId: 'support-copilot-1', value: 'c2lnbmF0dXJl' },
+    });
+    const dead = entryOf(
+      envelope(`${TOPICS.proposalSubmitted}.dlq`, {
+        topic: TOPICS.proposalSubmitted,
+        reason: 'invalid parameters',
+        rawPreview: submitted,
+        rawBytes: submitted.length,
+      }),
+    );
+    const preview = JSON.parse((dead.data as { rawPreview: string }).rawPreview);
+    expect(preview).not.toHaveProperty('signature');
+    expect(preview.data.proposal.parameters.card).toBe('[card …1486]');
+    expect(dead.pseudonymised!.dropped).toEqual(['/data/rawPreview/signature']);
+    const cut = entryOf(
+      envelope(`${TOPICS.proposalSubmitted}.dlq`, {
+        topic: TOPICS.proposalSubmitted,
+        reason: 'too large',
+        rawPreview: submitted.slice(0, 100),
+        rawBytes: 5000,
+      }),
+    );
+    expect((cut.data as { rawPreview: string }).rawPreview).toBe('[not kept: 100 characters that do not read as JSON; the dead-letter topic keeps them]');
+  });
+
   it('configuration keeps its digests and signatures: an auditor matches the digest an admin approved', () => {
     const changeDigest = 'a'.repeat(64);
     const entry = entryOf(envelope(TOPICS.changeDecided, { digest: changeDigest, signature: 'sig' }));

@@ -30,6 +30,20 @@ describe('FileAuditLogRepository', () => {
     await expect(new FileAuditLogRepository(join(dir, 'audit.jsonl')).pseudonymKey()).rejects.toThrow(AuditLogTamperedError);
   });
 
+  it('keeps its pseudonym key where it is told, and stops when it is lost once entries were kept under it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audit-'));
+    const keyFile = join(dir, 'keys', 'audit-pseudonym.key');
+    const log = new FileAuditLogRepository(join(dir, 'audit', 'audit.jsonl'), { pseudonymKeyFile: keyFile });
+    await log.pseudonymKey();
+    expect(existsSync(keyFile)).toBe(true);
+    expect(readdirSync(join(dir, 'audit'))).not.toContain('pseudonym.key');
+    await log.appendBatch([auditEntry('e1', 'a1', { pseudonymised: { keyed: ['/data/digest'], dropped: [] } })]);
+    rmSync(keyFile);
+    const reopened = new FileAuditLogRepository(join(dir, 'audit', 'audit.jsonl'), { pseudonymKeyFile: keyFile });
+    await expect(reopened.pseudonymKey()).rejects.toThrow(/pseudonym key .* is missing, though entries were kept under it/);
+    expect(existsSync(keyFile)).toBe(false);
+  });
+
   it('only appends to its file, and after a restart continues the chain and drops redelivered events', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl');
     const first = new FileAuditLogRepository(path);

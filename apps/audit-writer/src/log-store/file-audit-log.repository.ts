@@ -94,7 +94,15 @@ export class FileAuditLogRepository implements AuditLogRepository {
   /** Files whose last line is whole but has no newline: the next write starts with one. */
   private readonly unterminated = new Set<string>();
 
-  constructor(private readonly path: string) {
+  /**
+   * `pseudonymKeyFile`: where the log's pseudonym key is kept (`pseudonymKey`); beside the log when unset. Keep it out
+   * of the folder handed to auditors: with the key, the log's pseudonyms check guesses again (the embedded mode keeps
+   * it with the home's keys).
+   */
+  constructor(
+    private readonly path: string,
+    private readonly options: { pseudonymKeyFile?: string } = {},
+  ) {
     mkdirSync(dirname(path), { recursive: true });
     this.headsFile = join(dirname(path), 'tree-heads.jsonl');
     const headsRead: ReadBack<TreeHead> = existsSync(this.headsFile)
@@ -325,13 +333,17 @@ export class FileAuditLogRepository implements AuditLogRepository {
   private key?: Buffer;
 
   /**
-   * The log's pseudonym key, `pseudonym.key` beside the log (mode 0600), made with the first read: a log begun before
-   * the key was (2026-12-05) gets one then; its earlier entries keep their digests as written. A file that is not a key
-   * stops the writer (fail closed): a new key would make the log's pseudonyms disagree unseen.
+   * The log's pseudonym key (`pseudonymKeyFile`, mode 0600), made at the first read: a log begun before the key was
+   * (2026-12-05) gets one then; its earlier entries keep their digests as written. A file that is not a key, or no file
+   * for a log whose entries were kept under one, stops the writer (fail closed): a new key would make the log's
+   * pseudonyms disagree unseen.
    */
   async pseudonymKey(): Promise<Buffer> {
     if (this.key) return this.key;
-    const file = join(dirname(this.path), 'pseudonym.key');
+    const file = this.options.pseudonymKeyFile ?? join(dirname(this.path), 'pseudonym.key');
+    if (!existsSync(file) && this.entries.some((e) => e.entry.pseudonymised))
+      this.tampered(`the log's pseudonym key ${file} is missing, though entries were kept under it: restore it from a backup of this log`);
+    mkdirSync(dirname(file), { recursive: true });
     try {
       const fd = openSync(file, 'wx', 0o600);
       try {
@@ -530,4 +542,5 @@ function isTornWrite(bytes: Buffer): boolean {
 const text = (v: unknown): string | null => (v === undefined || v === null ? null : typeof v === 'string' ? v : JSON.stringify(v));
 
 /** The embedded mode's audit store on the JSON Lines file `path` (the signed heads in `tree-heads.jsonl` beside it). */
-export const createFileAuditLog = (path: string): FileAuditLogRepository => new FileAuditLogRepository(path);
+export const createFileAuditLog = (path: string, options: { pseudonymKeyFile?: string } = {}): FileAuditLogRepository =>
+  new FileAuditLogRepository(path, options);

@@ -53,13 +53,15 @@ export class OutcomeCheckService {
       // The request is what the answer follows from.
       decisionEventId: e.id,
       digest: e.data.digest,
-      // Reviewers see regulated data masked; what they look up at the target is the idempotency key.
+      // Reviewers see regulated data masked; what they look up at the target is the action id.
       proposal: maskDeep(e.data.proposal),
       proposerPrincipal: e.data.proposerPrincipal,
       contractVersion: e.data.contractVersion,
       reasons: [
         maskText(e.data.reason),
-        `look it up at the target (${e.data.connector}) under Idempotency-Key ${e.data.idempotencyKey}, sent from ${e.data.since}`,
+        // By the action id, which the request carried: the Idempotency-Key is derived from the action's digest, and a
+        // reviewer who sees the proposal masked could check guesses of a masked card against it (masked-data probe).
+        `look it up at the target (${e.data.connector}) by the action id ${e.subject}, which the request carried (with the Idempotency-Key the executor derives from it), sent from ${e.data.since}`,
       ],
       slaClass: 'normal',
       requiredRoles,
