@@ -305,6 +305,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         flags: controlledFlags,
         flagControls,
         flagPrefix: FLAG_PREFIX,
+        autonomyPrefix: AUTONOMY_PREFIX,
         approvalKeys: [verifyKey],
         decisionKeys,
         outcomeSigner: [outcomeSigning],

@@ -23,6 +23,7 @@ import {
   EXECUTIONS,
   FLAGS,
   FLAG_PREFIX,
+  AUTONOMY_PREFIX,
   OUTCOME_BUS,
   OUTCOME_OUTBOX_SETTINGS,
   RECONCILIATION,
@@ -40,6 +41,11 @@ export interface ExecutorOptions {
   flagControls: FlagControls;
   /** Kill-switch flags are named `<prefix><actionType>`. */
   flagPrefix: string;
+  /**
+   * Autonomy flags are named `<autonomyPrefix><actionType>` and `<autonomyPrefix>default`, as the policy engine reads
+   * them: an autonomous decision whose level was lowered since is not run. Unset: the level is not looked at here.
+   */
+  autonomyPrefix?: string;
   approvalKeys: VerifyKeys;
   /** The policy engine's public decision keys (`DECISION_VERIFY_KEYS_FILE`): only a sealed decision is acted on (docs/adr/0040). */
   decisionKeys: VerifyKeys;
@@ -94,6 +100,7 @@ export class ExecutorModule {
         { provide: FLAG_CONTROLS, useValue: options.flagControls },
         FlagControlConsumer,
         { provide: FLAG_PREFIX, useValue: options.flagPrefix },
+        ...(options.autonomyPrefix !== undefined ? [{ provide: AUTONOMY_PREFIX, useValue: options.autonomyPrefix }] : []),
         { provide: APPROVAL_KEYS, useValue: options.approvalKeys },
         { provide: DECISION_KEYS, useValue: options.decisionKeys },
         { provide: OUTCOME_BUS, useFactory: (bus: EventBus) => sealingOutcomeBus(bus, options.outcomeSigner), inject: [EVENT_BUS] },

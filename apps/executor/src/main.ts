@@ -29,6 +29,8 @@ void runService({
       UNLEASH_CLIENT_TOKEN: z.string().min(1),
       UNLEASH_REFRESH_MS: z.coerce.number().int().min(100).default(1000),
       FLAG_PREFIX: z.string().default('countersign.exec.'),
+      /** The policy engine's autonomy flags (its `AUTONOMY_FLAG_PREFIX`): a level lowered since a decision stops it. */
+      AUTONOMY_FLAG_PREFIX: z.string().default('countersign.autonomy.'),
       /** The contract the policy engines load (their CONTRACT_PATH): an autonomous decision is checked against it, and its approved changes. */
       CONTRACT_PATH: z.string().default(join(__dirname, '../../policy-engine/contract/countersign.contract.yaml')),
       ...contractChangeSettings,
@@ -83,6 +85,7 @@ void runService({
           flags: withFlagControls(flags, flagControls),
           flagControls,
           flagPrefix: config.FLAG_PREFIX,
+          autonomyPrefix: config.AUTONOMY_FLAG_PREFIX,
           approvalKeys,
           decisionKeys: watchVerifyKeys(config.DECISION_VERIFY_KEYS_FILE),
           outcomeSigner: watchSigningKeys(config.OUTCOME_SIGNING_KEYS_FILE),

@@ -2,6 +2,8 @@
 export const EXECUTIONS = Symbol('ExecutionRepository');
 export const FLAGS = Symbol('FlagReader');
 export const FLAG_PREFIX = Symbol('FlagPrefix');
+/** The autonomy flags' prefix (`AUTONOMY_FLAG_PREFIX`): a level lowered since an autonomous decision stops it. */
+export const AUTONOMY_PREFIX = Symbol('AutonomyPrefix');
 export const APPROVAL_KEYS = Symbol('ApprovalVerifyKeys');
 /** The policy engine's public decision keys (`DECISION_VERIFY_KEYS_FILE`, docs/adr/0040). */
 export const DECISION_KEYS = Symbol('DecisionVerifyKeys');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { actionDigest } from '@countersign/contracts';
-import { compareVersions, evaluate, issueScopedToken, RunningContract } from '@countersign/policy';
+import { AutonomyLevel, compareVersions, evaluate, issueScopedToken, RunningContract } from '@countersign/policy';
 import type { ActionRecord } from '../execution/execution.repository';
 
 /** What the executor makes of an autonomous decision before it runs it (`checkAutonomousDecision`). */
@@ -87,11 +87,38 @@ export function checkApprovalUnderContract(
 }
 
 /**
+ * An autonomous decision against the autonomy level in force now (`level`, read from the flags as the policy engine reads
+ * it): a level lowered since the decision that would send the proposal to review, or prohibit it, stops it for good, as a
+ * kill switch turned off does (lifecycle probe, 2026-12-05: with a halt holding autonomous work for up to a day, a
+ * lowering during the incident did not reach the held backlog, which ran unreviewed when the halt lifted). A level
+ * that cannot be read (`unknown`) adds nothing here: the decision read one, and the kill switch is the brake that fails
+ * closed at execution.
+ */
+export function checkAutonomyNow(
+  record: Pick<ActionRecord, 'actionId' | 'proposal'>,
+  decidedAt: Date,
+  running: RunningContract,
+  level: AutonomyLevel,
+): AutonomyVerdict {
+  if (level === 'autonomous' || level === 'unknown') return { ok: true };
+  const lane = contractLane(record, decidedAt, running, level);
+  if (lane === 'autonomous') return { ok: true };
+  return {
+    ok: false,
+    suspicious: false,
+    refusal: {
+      code: 'not-authorised',
+      reason: `decided autonomous; autonomy for ${record.proposal.actionType} is ${level} now, which sends it to ${lane}: not executed (propose it again)`,
+    },
+  };
+}
+
+/**
  * The running contract's own lane for the proposal as read at `at`: its rules, thresholds, prohibitions,
  * schemas and guardrails, with every other input of the policy engine at its least strict (each only ever makes a
  * decision stricter), and a privileged type's scoped token granted (the policy engine checked the real one).
  */
-function contractLane(record: Pick<ActionRecord, 'actionId' | 'proposal'>, at: Date, running: RunningContract) {
+function contractLane(record: Pick<ActionRecord, 'actionId' | 'proposal'>, at: Date, running: RunningContract, autonomy: AutonomyLevel = 'autonomous') {
   const proposal = {
     ...record.proposal,
     scopedToken: issueScopedToken(RECHECK_KEY, record.proposal.actionType, new Date(at.getTime() + 60_000)),
@@ -100,7 +127,7 @@ function contractLane(record: Pick<ActionRecord, 'actionId' | 'proposal'>, at: D
     killSwitch: 'on',
     degradationMode: 'normal',
     trustStackHealthy: true,
-    autonomy: 'autonomous',
+    autonomy,
     scopedTokenKey: RECHECK_KEY,
     now: at,
     actionId: record.actionId,

@@ -430,6 +430,37 @@ describe('ExecutionService', () => {
     expect(t.published.map((p) => (p.event.data as { code?: string }).code)).toEqual(['not-authorised']);
   });
 
+  it('an autonomous decision whose autonomy was lowered since is refused for good; a level as high, or unreadable, leaves it', async () => {
+    const t = setup();
+    // The executor reads the autonomy flags as the policy engine does (the stricter of the type's and the default).
+    const levels: Record<string, string> = {};
+    const killSwitches = t.service['flags'];
+    const flags: FlagReader = {
+      ...killSwitches,
+      state: (name, context) => (name.startsWith('cs.autonomy.') ? (name in levels ? 'on' : 'unknown') : killSwitches.state(name, context)),
+      variant: (name, context) => (name.startsWith('cs.autonomy.') ? levels[name] : killSwitches.variant(name, context)),
+    };
+    Object.assign(t.service, { flags, autonomyPrefix: 'cs.autonomy.' });
+    // Lowered to review-all while the decision waited (a halt held it, say): not run, and the agent reads why.
+    levels['cs.autonomy.default'] = 'review-all';
+    await t.service.onPolicyDecided(t.decided('autonomous'));
+    expect(t.calls).toHaveLength(0);
+    expect(t.refusals()).toEqual([
+      {
+        code: 'not-authorised',
+        reason: `decided autonomous; autonomy for ${proposal.actionType} is review-all now, which sends it to review: not executed (propose it again)`,
+        suspicious: false,
+        final: true,
+      },
+    ]);
+    // review-risky lets a low-risk refund run; no autonomy flag at all (unknown) adds nothing here.
+    levels['cs.autonomy.default'] = 'review-risky';
+    await t.service.onPolicyDecided(t.decided('autonomous', 'a2'));
+    delete levels['cs.autonomy.default'];
+    await t.service.onPolicyDecided(t.decided('autonomous', 'a3'));
+    expect(t.calls.map((c) => c.request.actionId)).toEqual(['a2', 'a3']);
+  });
+
   it('an approval given under an older contract is not executed when the running one now prohibits the proposal (lifecycle probe)', async () => {
     const project = readFileSync(PROJECT_CONTRACT_PATH, 'utf8');
     const next = (thresholds: string) => {

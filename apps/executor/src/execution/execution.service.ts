@@ -2,17 +2,17 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { POLICY_ENGINE_SEAL, ReviewDecisionClaims, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import { DependencyUnavailableError, EventBus, serviceActor } from '@countersign/bus';
 import { ActionHeldV1, ActionRefusedV1, canonicalDigest, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
-import { executionFlagName, FlagReader } from '@countersign/flags';
+import { autonomyLevel, executionFlagName, FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
 import { DEGRADATION_MODE, DegradationModeState, LOGGER, METRICS, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
 import type { z } from 'zod';
 import { RunningContract } from '@countersign/policy';
 import { checkReviewDecision } from '../authorisation/approval-check';
-import { checkApprovalUnderContract, checkAutonomousDecision } from '../authorisation/autonomy-check';
+import { checkApprovalUnderContract, checkAutonomousDecision, checkAutonomyNow } from '../authorisation/autonomy-check';
 import { ConnectorRegistry, CONNECTORS } from '../connectors/connector';
 import { DEFAULT_RECONCILIATION, ReconciliationSettings } from '../reconciliation/reconciliation.settings';
-import { APPROVAL_KEYS, DECISION_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, MAX_HOLD_MS, OUTCOME_BUS, RECONCILIATION } from '../tokens';
+import { APPROVAL_KEYS, AUTONOMY_PREFIX, DECISION_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, MAX_HOLD_MS, OUTCOME_BUS, RECONCILIATION } from '../tokens';
 import { ActionRecord, ExecutionRepository, ReviewDecidedEvent } from './execution.repository';
 import { idempotencyKeyOf } from './idempotency-key';
 import { OutcomeOutbox } from './outcome-outbox';
@@ -65,6 +65,11 @@ export class ExecutionService {
    * stack, flags not loaded) whose decision or approval is older than this when it could run is refused, not run.
    */
   @Optional() @Inject(MAX_HOLD_MS) private readonly maxHoldMs: number = DEFAULT_MAX_HOLD_MS;
+  /**
+   * The autonomy flags' prefix (`AUTONOMY_FLAG_PREFIX`, as the policy engine's): an autonomous decision whose level was
+   * lowered since is not run. A service built by hand in a unit test has none and does not look.
+   */
+  @Optional() @Inject(AUTONOMY_PREFIX) private readonly autonomyPrefix?: string;
 
   constructor(
     @Inject(OUTCOME_BUS) private readonly bus: EventBus,
@@ -255,6 +260,12 @@ export class ExecutionService {
       const verdict = checkAutonomousDecision({ ...record, contractVersion: record.contractVersion }, evaluatedAt(cause), this.contract);
       if (!verdict.ok && 'wait' in verdict) return { pass: false, wait: verdict.wait };
       if (!verdict.ok) return { pass: false, suspicious: verdict.suspicious, refusal: verdict.refusal };
+      // A level lowered since the decision stops it, as a kill switch does (read once the flags are; stricter only).
+      if (this.autonomyPrefix !== undefined && this.flags.loaded()) {
+        const level = autonomyLevel(this.flags, this.autonomyPrefix, record.proposal);
+        const now = checkAutonomyNow(record, evaluatedAt(cause), this.contract, level);
+        if (!now.ok && !('wait' in now)) return { pass: false, suspicious: now.suspicious, refusal: now.refusal };
+      }
     }
     // An approval stands on the contract it was decided under, unless a newer one running here prohibits the proposal.
     if (nonce !== null && record.contractVersion) {

@@ -107,6 +107,9 @@ describe('the reconciler on the real stack', () => {
       UNLEASH_CLIENT_TOKEN: env.unleashClientToken,
       UNLEASH_REFRESH_MS: '500',
       FLAG_PREFIX: flagPrefix,
+      // No autonomy flags of this test's own: the level reads unknown, which adds nothing at execution (a shared
+      // Unleash may hold another test's `countersign.autonomy.*`).
+      AUTONOMY_FLAG_PREFIX: `${ns}.autonomy.`,
       FLAGS_BACKUP_DIR: join(dir, 'flags-backup'),
     };
     const start = async (app: string, extra: Record<string, string>, instance?: string): Promise<RunningService> => {

@@ -7,3 +7,4 @@ export { flagHealthData, reportFlagHealth } from './flag-health';
 export type { FlagHealthReport } from './flag-health';
 export { AUTONOMY_LEVELS, FlagControls, isControlValue, isLooser, stricterOf, withFlagControls } from './flag-control';
 export type { ControlKind, ControlledLevel, ControlValue, FlagControl } from './flag-control';
+export { autonomyLevel, DEFAULT_AUTONOMY_TYPE } from './autonomy-level';
