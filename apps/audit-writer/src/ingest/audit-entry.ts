@@ -124,7 +124,12 @@ export function withoutOracles(topic: string, entry: AuditEntry, key: Buffer): A
 
 /** `value` with its digests keyed (`shownDigest` only when `keyShown`) and its seals and signatures left out, noted in `changed`. */
 function oraclesOut(value: unknown, path: string, key: Buffer, keyShown: boolean, changed: { keyed: string[]; dropped: string[] }, depth = 0): unknown {
-  if (value === null || typeof value !== 'object' || depth > 64) return value;
+  if (value === null || typeof value !== 'object') return value;
+  // Not walked is not kept: a seal nested deeper would stay (masking reads 200 levels; no event nests near 64).
+  if (depth > 64) {
+    changed.dropped.push(path);
+    return '[not kept: too deep]';
+  }
   if (Array.isArray(value)) return value.map((v, i) => oraclesOut(v, `${path}/${i}`, key, keyShown, changed, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
