@@ -89,6 +89,25 @@ export function backlogGaugesSuite(name: string, make: () => Promise<BacklogGaug
       expect((await gauges.snapshot()).bySlaClass.high?.depth).toBe(1_499);
     });
 
+    it("keeps, per window length, the oldest item of that window: an item's age is a share of its own window", async () => {
+      const gauges = await make();
+      const windowed = (id: string, minutesAgo: number, windowSeconds: number) => ({ ...item(id, 'high', ['finance'], minutesAgo), windowSeconds });
+      await gauges.add(windowed('w1', 9, 3600));
+      await gauges.add(windowed('w2', 5, 600));
+      await gauges.add(windowed('w3', 7, 600));
+      await gauges.add(item('plain', 'high', ['finance'], 20));
+      const snap = await gauges.snapshot();
+      expect(snap.byWindow).toEqual({ '3600': { depth: 1, oldestCreatedAt: T0 - 9 * 60_000 }, '600': { depth: 2, oldestCreatedAt: T0 - 7 * 60_000 } });
+      expect(snap.bySlaClass.high).toEqual({ depth: 4, oldestCreatedAt: T0 - 20 * 60_000 });
+      await gauges.remove('w3');
+      expect((await gauges.snapshot()).byWindow?.['600']).toEqual({ depth: 1, oldestCreatedAt: T0 - 5 * 60_000 });
+      await gauges.remove('w1');
+      expect((await gauges.snapshot()).byWindow).toEqual({ '600': { depth: 1, oldestCreatedAt: T0 - 5 * 60_000 } });
+      // A rebuild keeps each item's window.
+      await gauges.rebuild([windowed('r1', 3, 900.4), item('r2', 'normal', [], 1)], new Date(T0));
+      expect((await gauges.snapshot()).byWindow).toEqual({ '900': { depth: 1, oldestCreatedAt: T0 - 3 * 60_000 } });
+    });
+
     it('counts the reviewers on shift per role until their heartbeat expires', async () => {
       const gauges = await make();
       const now = new Date(Date.now());

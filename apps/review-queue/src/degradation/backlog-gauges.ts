@@ -9,7 +9,18 @@ export interface BacklogItem {
   requiredRoles: string[];
   /** When its window began (ms since the epoch): queued, or re-routed to its fallback team. Its age is measured from here. */
   createdAt: number;
+  /**
+   * How long its window is (s): from `createdAt` to its own due time. Its age is a share of this, not of its class's SLA
+   * in the running contract: after a change that shortened the class's SLA, an item queued under the longer one was
+   * judged against the shorter and put every tenant in `constrained` at 17 % of its own window (lifecycle probe,
+   * 2026-12-05). Absent (an item counted before it was kept): its class's SLA.
+   */
+  windowSeconds?: number;
 }
+
+/** An item's window in whole seconds, at least one; undefined when it has none. */
+export const windowOf = (item: Pick<BacklogItem, 'windowSeconds'>): number | undefined =>
+  item.windowSeconds === undefined || !Number.isFinite(item.windowSeconds) ? undefined : Math.max(1, Math.round(item.windowSeconds));
 
 /** How many items wait in one SLA class or for one role, and since when the oldest. */
 export interface BacklogGauge {
@@ -21,6 +32,8 @@ export interface BacklogGauge {
 export interface BacklogSnapshot {
   bySlaClass: Record<string, BacklogGauge>;
   byRole: Record<string, BacklogGauge>;
+  /** Per window length (s, as text) of the items that have one (`windowSeconds`); absent when none has. */
+  byWindow?: Record<string, BacklogGauge>;
   /** When the gauges were last rebuilt from the records of truth (ms); absent after a flush (rebuild them first). */
   builtAt?: number;
 }

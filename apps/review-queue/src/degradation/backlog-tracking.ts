@@ -9,6 +9,8 @@ const backlogItem = (item: ReviewItem): BacklogItem => ({
   // A re-routed item's window begins again at the re-route (its fallback team has a whole SLA): aged from its queue
   // time, one notification re-routed at the end of its 4 h put every tenant in `constrained` at 6 h (lifecycle probe).
   createdAt: Date.parse(item.reroutedAt ?? item.createdAt),
+  // Its age is a share of its own window, to its due time.
+  windowSeconds: (Date.parse(item.dueAt) - Date.parse(item.reroutedAt ?? item.createdAt)) / 1000,
 });
 
 /**

@@ -1,4 +1,4 @@
-import { BacklogGauge, BacklogGauges, BacklogItem, BacklogSnapshot } from './backlog-gauges';
+import { BacklogGauge, BacklogGauges, BacklogItem, BacklogSnapshot, windowOf } from './backlog-gauges';
 
 /** The backlog gauges in the process (the embedded mode, tests); they pass the shared suite with the Redis adapter. */
 export class InMemoryBacklogGauges implements BacklogGauges {
@@ -22,6 +22,7 @@ export class InMemoryBacklogGauges implements BacklogGauges {
   async snapshot(): Promise<BacklogSnapshot> {
     const bySlaClass: Record<string, BacklogGauge> = {};
     const byRole: Record<string, BacklogGauge> = {};
+    const byWindow: Record<string, BacklogGauge> = {};
     const count = (to: Record<string, BacklogGauge>, key: string, createdAt: number) => {
       const g = (to[key] ??= { depth: 0 });
       g.depth++;
@@ -30,8 +31,10 @@ export class InMemoryBacklogGauges implements BacklogGauges {
     for (const i of this.items.values()) {
       count(bySlaClass, i.slaClass, i.createdAt);
       for (const r of new Set(i.requiredRoles)) count(byRole, r, i.createdAt);
+      const w = windowOf(i);
+      if (w !== undefined) count(byWindow, String(w), i.createdAt);
     }
-    return { bySlaClass, byRole, ...(this.builtAt !== undefined && { builtAt: this.builtAt }) };
+    return { bySlaClass, byRole, ...(Object.keys(byWindow).length && { byWindow }), ...(this.builtAt !== undefined && { builtAt: this.builtAt }) };
   }
 
   async heartbeat(reviewer: string, roles: string[], ttlMs: number, now: Date): Promise<void> {

@@ -137,4 +137,18 @@ describe('the governance SLOs', () => {
     });
     expect(signalsOf(backlog, { finance: 2 }, classes, [], now).pendingPerReviewer).toBe(Infinity);
   });
+
+  it("judges an item's age by its own window, not by its class's SLA now (lifecycle probe: a shortened SLA constrained all)", () => {
+    const now = Date.parse('2026-11-30T10:00:00Z');
+    // Queued 95 s ago under `high: 600`; the contract now says `high: 60`.
+    const backlog = {
+      bySlaClass: { high: { depth: 1, oldestCreatedAt: now - 95_000 } },
+      byRole: { finance: { depth: 1, oldestCreatedAt: now - 95_000 } },
+      byWindow: { '600': { depth: 1, oldestCreatedAt: now - 95_000 } },
+    };
+    expect(signalsOf(backlog, { finance: 1 }, { high: 60 }, [], now).oldestAgeShare).toBeCloseTo(95 / 600);
+    // Gauges without windows (counted before they were kept) fall back to the class's SLA.
+    const { byWindow: _, ...before } = backlog;
+    expect(signalsOf(before, { finance: 1 }, { high: 60 }, [], now).oldestAgeShare).toBeCloseTo(95 / 60);
+  });
 });

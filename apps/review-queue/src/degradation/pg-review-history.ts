@@ -11,12 +11,18 @@ export class PgReviewHistory implements ReviewHistory {
     // The partial index on pending items serves the status filter; no proposal is read. Canaries (ADR 0018) count in
     // the backlog as the reviewers see it: `GET /v1/reviews` lists them, so a depth or age that left them out told
     // them apart to anyone watching the dashboard (red team, 2026-12-05). They stay out of the SLOs (`decidedSince`).
-    const { rows } = await this.pool.query<{ action_id: string; sla_class: string; required_roles: string[]; created_at: Date }>(
-      // A re-routed item is aged from its re-route, as the gauges count it (backlog-tracking.ts).
-      `SELECT action_id, sla_class, required_roles, COALESCE(rerouted_at, created_at) AS created_at FROM review_items
+    const { rows } = await this.pool.query<{ action_id: string; sla_class: string; required_roles: string[]; created_at: Date; due_at: Date }>(
+      // A re-routed item is aged from its re-route, as a share of its own window, as the gauges count it (backlog-tracking.ts).
+      `SELECT action_id, sla_class, required_roles, COALESCE(rerouted_at, created_at) AS created_at, due_at FROM review_items
        WHERE status = 'pending' AND kind = 'approval'`,
     );
-    return rows.map((r) => ({ actionId: r.action_id, slaClass: r.sla_class, requiredRoles: r.required_roles, createdAt: r.created_at.getTime() }));
+    return rows.map((r) => ({
+      actionId: r.action_id,
+      slaClass: r.sla_class,
+      requiredRoles: r.required_roles,
+      createdAt: r.created_at.getTime(),
+      windowSeconds: (r.due_at.getTime() - r.created_at.getTime()) / 1000,
+    }));
   }
 
   /** Canaries left out: a lead's SLO counts real actions only, and a canary's retirement at its due time is no miss. */

@@ -1,18 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { GroupCommit, redisScript, RedisScript } from '@countersign/storage';
-import { BacklogGauge, BacklogGauges, BacklogItem, BacklogSnapshot } from './backlog-gauges';
+import { BacklogGauge, BacklogGauges, BacklogItem, BacklogSnapshot, windowOf } from './backlog-gauges';
 
 // Layout under the prefix P (`backlog:`, after the client's key prefix): `P items` a hash action id → {c: class,
-// r: roles, t: createdAt}; `P class:<c>` and `P role:<r>` sorted sets of action ids by createdAt (ZCARD the depth,
-// the first the oldest); `P classes`, `P roles` the names seen; `P built` when last rebuilt. Scripts build key
+// r: roles, t: createdAt, w: window seconds}; `P class:<c>`, `P role:<r>` and `P window:<w>` sorted sets of action ids
+// by createdAt (ZCARD the depth, the first the oldest); `P classes`, `P roles`, `P windows` the names seen; `P built`
+// when last rebuilt. Scripts build key
 // names from KEYS[1] (which carries the client's prefix): one Redis, no cluster.
 const ADD = `
 local p = KEYS[1]
 if redis.call('HSETNX', p .. 'items', ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('ZADD', p .. 'class:' .. ARGV[3], ARGV[4], ARGV[1])
 redis.call('SADD', p .. 'classes', ARGV[3])
-for i = 5, #ARGV do
+if ARGV[5] ~= '' then
+  redis.call('ZADD', p .. 'window:' .. ARGV[5], ARGV[4], ARGV[1])
+  redis.call('SADD', p .. 'windows', ARGV[5])
+end
+for i = 6, #ARGV do
   redis.call('ZADD', p .. 'role:' .. ARGV[i], ARGV[4], ARGV[1])
   redis.call('SADD', p .. 'roles', ARGV[i])
 end
@@ -26,6 +31,7 @@ for _, id in ipairs(ARGV) do
   if v then
     local item = cjson.decode(v)
     redis.call('ZREM', p .. 'class:' .. item.c, id)
+    if item.w then redis.call('ZREM', p .. 'window:' .. item.w, id) end
     for _, r in ipairs(item.r) do redis.call('ZREM', p .. 'role:' .. r, id) end
     redis.call('HDEL', p .. 'items', id)
   end
@@ -39,16 +45,21 @@ return 1`;
 const STAGE = `
 local s = KEYS[1]
 for _, item in ipairs(cjson.decode(ARGV[1])) do
-  redis.call('HSET', s .. 'items', item.id, cjson.encode({c = item.c, r = item.r, t = item.t}))
+  redis.call('HSET', s .. 'items', item.id, cjson.encode({c = item.c, r = item.r, t = item.t, w = item.w}))
   redis.call('ZADD', s .. 'class:' .. item.c, item.t, item.id)
   redis.call('SADD', s .. 'classes', item.c)
+  if item.w then
+    redis.call('ZADD', s .. 'window:' .. item.w, item.t, item.id)
+    redis.call('SADD', s .. 'windows', tostring(item.w))
+  end
   for _, r in ipairs(item.r) do
     redis.call('ZADD', s .. 'role:' .. r, item.t, item.id)
     redis.call('SADD', s .. 'roles', r)
   end
 end
-local keys = {s .. 'items', s .. 'classes', s .. 'roles'}
+local keys = {s .. 'items', s .. 'classes', s .. 'roles', s .. 'windows'}
 for _, c in ipairs(redis.call('SMEMBERS', s .. 'classes')) do keys[#keys + 1] = s .. 'class:' .. c end
+for _, w in ipairs(redis.call('SMEMBERS', s .. 'windows')) do keys[#keys + 1] = s .. 'window:' .. w end
 for _, r in ipairs(redis.call('SMEMBERS', s .. 'roles')) do keys[#keys + 1] = s .. 'role:' .. r end
 for _, k in ipairs(keys) do redis.call('PEXPIRE', k, ARGV[2]) end
 return 1`;
@@ -59,7 +70,8 @@ const SWAP = `
 local p, s = KEYS[1], KEYS[2]
 for _, c in ipairs(redis.call('SMEMBERS', p .. 'classes')) do redis.call('UNLINK', p .. 'class:' .. c) end
 for _, r in ipairs(redis.call('SMEMBERS', p .. 'roles')) do redis.call('UNLINK', p .. 'role:' .. r) end
-redis.call('UNLINK', p .. 'items', p .. 'classes', p .. 'roles')
+for _, w in ipairs(redis.call('SMEMBERS', p .. 'windows')) do redis.call('UNLINK', p .. 'window:' .. w) end
+redis.call('UNLINK', p .. 'items', p .. 'classes', p .. 'roles', p .. 'windows')
 local function move(from, to)
   if redis.call('EXISTS', from) == 1 then
     redis.call('RENAME', from, to)
@@ -68,9 +80,11 @@ local function move(from, to)
 end
 for _, c in ipairs(redis.call('SMEMBERS', s .. 'classes')) do move(s .. 'class:' .. c, p .. 'class:' .. c) end
 for _, r in ipairs(redis.call('SMEMBERS', s .. 'roles')) do move(s .. 'role:' .. r, p .. 'role:' .. r) end
+for _, w in ipairs(redis.call('SMEMBERS', s .. 'windows')) do move(s .. 'window:' .. w, p .. 'window:' .. w) end
 move(s .. 'items', p .. 'items')
 move(s .. 'classes', p .. 'classes')
 move(s .. 'roles', p .. 'roles')
+move(s .. 'windows', p .. 'windows')
 redis.call('SET', p .. 'built', ARGV[1])
 return 1`;
 
@@ -79,12 +93,14 @@ const REBUILD_CHUNK = 2_000;
 /** How long a staged rebuild that never swapped in stays in Redis. */
 const STAGING_TTL_MS = 10 * 60_000;
 
-// Depth and oldest createdAt per class and per role, as strings: "name depth oldest" lines, then the build time.
+// Depth and oldest createdAt per class, per role and per window, as strings: "kind name depth oldest" lines, then the
+// build time.
 const SNAPSHOT = `
 local p = KEYS[1]
 local out = {}
-for _, kind in ipairs({'class', 'role'}) do
-  local names = redis.call('SMEMBERS', p .. (kind == 'class' and 'classes' or 'roles'))
+local sets = {class = 'classes', role = 'roles', window = 'windows'}
+for _, kind in ipairs({'class', 'role', 'window'}) do
+  local names = redis.call('SMEMBERS', p .. sets[kind])
   for _, n in ipairs(names) do
     local key = p .. kind .. ':' .. n
     local depth = redis.call('ZCARD', key)
@@ -121,8 +137,10 @@ export class RedisBacklogGauges implements BacklogGauges {
   }
 
   async add(item: BacklogItem): Promise<void> {
-    const value = JSON.stringify({ c: item.slaClass, r: [...new Set(item.requiredRoles)], t: item.createdAt });
-    await this.script(ADD, 1, 'backlog:', item.actionId, value, item.slaClass, String(item.createdAt), ...new Set(item.requiredRoles));
+    const w = windowOf(item);
+    const value = JSON.stringify({ c: item.slaClass, r: [...new Set(item.requiredRoles)], t: item.createdAt, ...(w !== undefined && { w }) });
+    const args = [item.actionId, value, item.slaClass, String(item.createdAt), w === undefined ? '' : String(w)];
+    await this.script(ADD, 1, 'backlog:', ...args, ...new Set(item.requiredRoles));
   }
 
   remove(actionId: string): Promise<void> {
@@ -133,7 +151,13 @@ export class RedisBacklogGauges implements BacklogGauges {
     const staging = `backlog:next:${randomUUID()}:`;
     for (let i = 0; i < items.length; i += REBUILD_CHUNK) {
       // An empty Lua table encodes as {} rather than []: the roles go as a list only when there are some.
-      const chunk = items.slice(i, i + REBUILD_CHUNK).map((x) => ({ id: x.actionId, c: x.slaClass, r: [...new Set(x.requiredRoles)], t: x.createdAt }));
+      const chunk = items.slice(i, i + REBUILD_CHUNK).map((x) => ({
+        id: x.actionId,
+        c: x.slaClass,
+        r: [...new Set(x.requiredRoles)],
+        t: x.createdAt,
+        ...(windowOf(x) !== undefined && { w: windowOf(x) }),
+      }));
       await this.script(STAGE, 1, staging, JSON.stringify(chunk), String(STAGING_TTL_MS));
     }
     await this.script(SWAP, 2, 'backlog:', staging, String(at.getTime()));
@@ -143,6 +167,7 @@ export class RedisBacklogGauges implements BacklogGauges {
     const lines = (await this.script(SNAPSHOT, 1, 'backlog:')) as string[];
     const bySlaClass: Record<string, BacklogGauge> = {};
     const byRole: Record<string, BacklogGauge> = {};
+    const byWindow: Record<string, BacklogGauge> = {};
     let builtAt: number | undefined;
     for (const line of lines) {
       const parts = line.split(' ');
@@ -154,9 +179,11 @@ export class RedisBacklogGauges implements BacklogGauges {
       const [depth, oldest] = parts.slice(-2);
       const name = parts.slice(1, -2).join(' ');
       const gauge: BacklogGauge = { depth: Number(depth), ...(oldest !== '-' && { oldestCreatedAt: Number(oldest) }) };
-      (parts[0] === 'class' ? bySlaClass : byRole)[name] = gauge;
+      // A window no item has any more (its set emptied) is left out, as the in-memory twin leaves it.
+      if (parts[0] === 'window' && gauge.depth === 0) continue;
+      (parts[0] === 'class' ? bySlaClass : parts[0] === 'role' ? byRole : byWindow)[name] = gauge;
     }
-    return { bySlaClass, byRole, ...(builtAt !== undefined && { builtAt }) };
+    return { bySlaClass, byRole, ...(Object.keys(byWindow).length && { byWindow }), ...(builtAt !== undefined && { builtAt }) };
   }
 
   async heartbeat(reviewer: string, roles: string[], ttlMs: number, now: Date): Promise<void> {

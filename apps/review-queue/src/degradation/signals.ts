@@ -15,11 +15,16 @@ export function signalsOf(
 ): Signals {
   let pending = 0;
   let oldestAgeShare = 0;
+  const share = (g: { depth: number; oldestCreatedAt?: number }, seconds: number) =>
+    g.depth && g.oldestCreatedAt !== undefined ? Math.max(0, now - g.oldestCreatedAt) / 1000 / seconds : 0;
   for (const [cls, g] of Object.entries(backlog.bySlaClass)) {
     pending += g.depth;
-    if (g.depth && g.oldestCreatedAt !== undefined)
-      oldestAgeShare = Math.max(oldestAgeShare, Math.max(0, now - g.oldestCreatedAt) / 1000 / (slaClasses[cls] ?? DEFAULT_SLA_SECONDS));
+    // Items counted with their own window are judged by it (below); the class's SLA serves only when none is.
+    if (!backlog.byWindow) oldestAgeShare = Math.max(oldestAgeShare, share(g, slaClasses[cls] ?? DEFAULT_SLA_SECONDS));
   }
+  // Each item's age as a share of its own window (its due time), not of its class's SLA in the running contract: the
+  // oldest of each window length is the one furthest into its window (lifecycle probe, 2026-12-05).
+  for (const [seconds, g] of Object.entries(backlog.byWindow ?? {})) oldestAgeShare = Math.max(oldestAgeShare, share(g, Number(seconds)));
   let pendingPerReviewer = 0;
   for (const [role, g] of Object.entries(backlog.byRole)) {
     if (!g.depth) continue;
