@@ -43,6 +43,14 @@ export const decisionEvent = (
 });
 
 /** The clock's steps as a test takes them: escalate when the escalation time came, expire when the due time came. */
+/** The review clock's step that re-routes an item with a fallback team to it, due at `dueAt` (none for the others). */
+export const rerouteToFallback =
+  (dueAt: string) =>
+  (item: ReviewItem): ClockStep | undefined =>
+    item.fallbackTeam
+      ? { kind: 'reroute', requiredRoles: [item.fallbackTeam], dueAt, event: decisionEvent(item, 'escalated', 'review-queue', 'clock-1') }
+      : undefined;
+
 export const escalateOrExpire =
   (now: Date) =>
   (item: ReviewItem): ClockStep | undefined =>
@@ -628,16 +636,7 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
         expect(escalated.item.claim).toBeUndefined();
         expect((await repo.get('esc'))!.claim).toBeUndefined();
         const t2 = new Date('2026-11-24T10:15:00.000Z');
-        const [rerouted] = await repo.claimDue(t2, 10, (i) =>
-          i.fallbackTeam
-            ? {
-                kind: 'reroute',
-                requiredRoles: [i.fallbackTeam],
-                dueAt: '2026-11-24T10:30:00.000Z',
-                event: decisionEvent(i, 'escalated', 'review-queue', 'clock-1'),
-              }
-            : undefined,
-        );
+        const [rerouted] = await repo.claimDue(t2, 10, rerouteToFallback('2026-11-24T10:30:00.000Z'));
         expect(rerouted.item.claim).toBeUndefined();
         expect((await repo.get('fall'))!.claim).toBeUndefined();
         // The next tier's reviewer claims it at once.
@@ -659,16 +658,7 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
         expect(Object.fromEntries(steps.map((s) => [s.item.actionId, s.item.escalatedClaimants]))).toEqual({ held: ['bob'], lapsed: undefined });
         expect((await repo.get('held'))!.escalatedClaimants).toEqual(['bob']);
         const t2 = new Date('2026-11-24T10:15:00.000Z');
-        const [rerouted] = await repo.claimDue(t2, 10, (i) =>
-          i.fallbackTeam
-            ? {
-                kind: 'reroute',
-                requiredRoles: [i.fallbackTeam],
-                dueAt: '2026-11-24T10:30:00.000Z',
-                event: decisionEvent(i, 'escalated', 'review-queue', 'clock-1'),
-              }
-            : undefined,
-        );
+        const [rerouted] = await repo.claimDue(t2, 10, rerouteToFallback('2026-11-24T10:30:00.000Z'));
         expect(rerouted.item.escalatedClaimants).toEqual(['dave']);
         const bob = { id: 'bob', roles: ['finance', 'finance-lead'] };
         const lease = (by: string) => ({ by, name: by, until: '2026-11-24T10:20:00.000Z' });
