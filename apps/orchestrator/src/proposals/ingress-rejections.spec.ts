@@ -7,7 +7,8 @@ import { METRIC_DEFINITIONS, Metrics, parsePrometheusText, sampleSum } from '@co
 import { PlatformModule, serve, sha256Hex, TokenRegistry } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { call, eventually, refundProposal } from '@countersign/testing';
-import { IDEMPOTENCY, PROPOSAL_RATE } from '../tokens';
+import { InMemoryActionViewRepository } from '../actions/in-memory-action-view.repository';
+import { ACTION_VIEWS, IDEMPOTENCY, PROPOSAL_RATE } from '../tokens';
 import { InMemoryIdempotencyRepository } from './in-memory-idempotency.repository';
 import { IngressRejections, rejectionOf } from './ingress-rejections';
 import { DEFAULT_PROPOSAL_RATE, ProposalRateGuard, ProposalRateLimit } from './proposal-rate';
@@ -42,6 +43,7 @@ describe('countersign_ingress_rejections_total', () => {
         ProposalsService,
         IngressRejections,
         { provide: IDEMPOTENCY, useValue: new InMemoryIdempotencyRepository() },
+        { provide: ACTION_VIEWS, useValue: new InMemoryActionViewRepository() },
         { provide: RunningContract, useValue: contract },
         { provide: PROPOSAL_RATE, useValue: new ProposalRateLimit(DEFAULT_PROPOSAL_RATE) },
         ProposalRateGuard,
@@ -78,7 +80,7 @@ describe('countersign_ingress_rejections_total', () => {
 
   it('counts a proposal refused on the proposals topic (unsigned) as unauthenticated', async () => {
     const before = sampleSum(parsePrometheusText(await metrics.render()), 'countersign_ingress_rejections_total', { reason: 'unauthenticated' });
-    const service = new ProposalsService(bus, new InMemoryIdempotencyRepository(), tokens, contract, metrics);
+    const service = new ProposalsService(bus, new InMemoryIdempotencyRepository(), new InMemoryActionViewRepository(), tokens, contract, metrics);
     const submitted = bus.envelope(TOPICS.proposalSubmitted, refund() as Proposal, { subject: 'bus-action-1', correlationId: 'c-1' });
     await expect(service.acceptFromBus(submitted)).rejects.toBeInstanceOf(RefusedEvent);
     expect(sampleSum(parsePrometheusText(await metrics.render()), 'countersign_ingress_rejections_total', { reason: 'unauthenticated' })).toBe(before + 1);

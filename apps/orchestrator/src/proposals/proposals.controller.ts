@@ -21,7 +21,17 @@ export class ProposalsController {
     ok: {
       status: 202,
       description: 'Accepted: the `action proposed` event is on the bus',
-      schema: { type: 'object', required: ['actionId', 'status'], properties: { actionId: { type: 'string' }, status: { type: 'string' } } },
+      schema: {
+        type: 'object',
+        required: ['actionId', 'status'],
+        properties: {
+          actionId: { type: 'string' },
+          status: {
+            type: 'string',
+            description: "`proposed` for a new action; for a retry under its Idempotency-Key, the action's status now, as `GET /v1/actions/{id}` reads it",
+          },
+        },
+      },
     },
     errors: {
       400: "the body or its parameters do not validate (the proposal schema, then the action type's parameter schema); a malformed Idempotency-Key",

@@ -8,6 +8,7 @@ import { Principal, TokenRegistry } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase, refundProposal, retryWhileUnavailable, stackEnv } from '@countersign/testing';
+import { PgActionViewRepository } from '../actions/pg-action-view.repository';
 import { PgIdempotencyRepository } from './pg-idempotency.repository';
 import { ProposalsService, proposedEventId } from './proposals.service';
 
@@ -117,7 +118,13 @@ describe('POST /v1/proposals through a Kafka outage, on the real stack', () => {
     await watcher.connect();
     await watcher.subscribe({ group: 'test.watch', handlers: { [TOPICS.actionProposed]: async (e) => void seen.push(e) } });
 
-    const service = new ProposalsService(bus, new PgIdempotencyRepository(pool), new TokenRegistry([]), RunningContract.fromFile(contractPath));
+    const service = new ProposalsService(
+      bus,
+      new PgIdempotencyRepository(pool),
+      new PgActionViewRepository(pool),
+      new TokenRegistry([]),
+      RunningContract.fromFile(contractPath),
+    );
     // Warm up: connected, topics made, metadata known; the broker the client talks to is behind a proxy.
     const warm = await service.acceptHttp(refund('order-warm'), agent, 'corr-warm');
     await until(() => seen.some((e) => e.subject === warm.actionId), 'the warm-up event');

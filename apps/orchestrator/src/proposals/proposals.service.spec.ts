@@ -5,6 +5,7 @@ import { DependencyUnavailableError } from '@countersign/bus';
 import { Principal, TokenRegistry } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { RecordingBus, refundProposal } from '@countersign/testing';
+import { InMemoryActionViewRepository } from '../actions/in-memory-action-view.repository';
 import { InMemoryIdempotencyRepository } from './in-memory-idempotency.repository';
 import { ProposalsService, proposedEventId } from './proposals.service';
 
@@ -44,12 +45,12 @@ class OutageBus extends RecordingBus {
   }
 }
 
-function setup(idempotency = new InMemoryIdempotencyRepository()) {
+function setup(idempotency = new InMemoryIdempotencyRepository(), views = new InMemoryActionViewRepository()) {
   const bus = new OutageBus({ source: 'orchestrator', logger: pino({ level: 'silent' }) });
   const contract = RunningContract.fromFile(contractPath);
-  const service = new ProposalsService(bus, idempotency, new TokenRegistry([]), contract);
+  const service = new ProposalsService(bus, idempotency, views, new TokenRegistry([]), contract);
   const proposed = () => bus.published.filter((p) => p.topic === TOPICS.actionProposed).map((p) => p.event);
-  return { bus, service, idempotency, proposed };
+  return { bus, service, idempotency, views, proposed };
 }
 
 describe('ProposalsService over HTTP: nothing lost, nothing twice', () => {
@@ -125,6 +126,21 @@ describe('ProposalsService over HTTP: nothing lost, nothing twice', () => {
     expect(new Set(proposed().map((e) => e.id))).toEqual(new Set([proposedEventId(a.actionId)]));
     const other = { ...refund(), target: 'order-2' } as Proposal;
     await expect(service.acceptHttp(other, agent, 'corr-c', 'refund-45')).rejects.toMatchObject({ status: 409 });
+  });
+
+  it('a retry under the key answers the action as it stands now, not `proposed` (an executed action read as not begun)', async () => {
+    const { service, views } = setup();
+    const first = await service.acceptHttp(refund(), agent, 'corr-a', 'refund-46');
+    expect(first).toMatchObject({ status: 'proposed', created: true });
+    // The read model has not seen the action yet: `proposed`, as GET /v1/actions/{id} would read it.
+    expect(await service.acceptHttp(refund(), agent, 'corr-b', 'refund-46')).toMatchObject({ status: 'proposed', created: false });
+    const entry = (eventId: string, status: 'proposed' | 'autonomous' | 'executed', time: string) =>
+      views.record(first.actionId, { eventId, type: 'test', time, status, actor: 'test', detail: status });
+    await entry('e1', 'proposed', '2026-12-05T10:00:00.000Z');
+    await entry('e2', 'autonomous', '2026-12-05T10:00:00.010Z');
+    await entry('e3', 'executed', '2026-12-05T10:00:00.020Z');
+    const retried = await service.acceptHttp(refund(), agent, 'corr-c', 'refund-46');
+    expect(retried).toEqual({ actionId: first.actionId, status: 'executed', created: false });
   });
 
   it('without an Idempotency-Key each request is an action of its own, its event id derived from the action id', async () => {

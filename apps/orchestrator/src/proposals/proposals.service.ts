@@ -3,7 +3,9 @@ import { EventBus, RefusedEvent } from '@countersign/bus';
 import { Actor, canonicalDigest, derivedEventId, newId, Proposal, proposalSizeRefusal, SubmittedProposal, TOPICS } from '@countersign/contracts';
 import type { Metrics } from '@countersign/metrics';
 import { EVENT_BUS, METRICS, Principal, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
-import { IDEMPOTENCY } from '../tokens';
+import { ActionStatus, ActionViewRepository } from '../actions/action-view.repository';
+import { summarise } from '../actions/action-status';
+import { ACTION_VIEWS, IDEMPOTENCY } from '../tokens';
 import { parameterRefusal, RunningContract } from '@countersign/policy';
 import { authenticateSubmission, proposerRefusal } from './admission';
 import { IdempotencyRecord, IdempotencyRepository } from './idempotency.repository';
@@ -17,7 +19,12 @@ export const proposedEventId = (actionId: string): string => derivedEventId(TOPI
 
 export interface Accepted {
   actionId: string;
-  status: 'proposed';
+  /**
+   * `proposed` for a new action; for a retry under an Idempotency-Key, the action's status as `GET /v1/actions/{id}`
+   * reads it now (`proposed` until the read model has it). A retry that read `proposed` for an action already executed
+   * or prohibited told an agent nothing had happened yet (probe, 2026-12-05).
+   */
+  status: ActionStatus;
   /** False when an Idempotency-Key matched an earlier request. */
   created: boolean;
 }
@@ -31,6 +38,7 @@ export class ProposalsService {
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(IDEMPOTENCY) private readonly idempotency: IdempotencyRepository,
+    @Inject(ACTION_VIEWS) private readonly views: ActionViewRepository,
     @Inject(TOKEN_REGISTRY) private readonly tokens: TokenRegistry,
     private readonly contract: RunningContract,
     @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
@@ -71,7 +79,9 @@ export class ProposalsService {
       time: new Date(action.proposedAt),
       actor,
     });
-    return { actionId: action.actionId, status: 'proposed', created: action === fresh };
+    if (action === fresh) return { actionId: action.actionId, status: 'proposed', created: true };
+    const timeline = await this.views.timeline(action.actionId);
+    return { actionId: action.actionId, status: timeline.length ? summarise(timeline).status : 'proposed', created: false };
   }
 
   /**
