@@ -30,6 +30,7 @@ import { KeyList, RunningContract } from '@countersign/policy';
 import { DecisionOutbox, DecisionOutboxSettings } from './review-item/decision-outbox';
 import { ReviewItemRepository } from './review-item/review-item.repository';
 import { ProposalSealer } from './review-item/sealed-proposal';
+import { contractNow } from './review-item/contract-now';
 import { RevealService } from './reviewer-api/reveal.service';
 import { ReviewsController } from './reviewer-api/reviews.controller';
 import { RevisionService } from './revisions/revision.service';
@@ -42,6 +43,7 @@ import {
   DECISION_OUTBOX_SETTINGS,
   DECISION_QUALITY,
   ESCALATION_NOTIFIER,
+  CONTRACT_NOW,
   PROPOSAL_SEALER,
   REVIEW_CLOCK_SETTINGS,
   REVIEW_ITEMS,
@@ -168,6 +170,7 @@ export class ReviewQueueModule {
               ...followContract(contract, 'review-queue', options.degradation?.settings?.instanceId ?? randomUUID().slice(0, 8), options.contractChangeKeys),
               { provide: REVISION_PARAMETER_CHECK, useValue: revisionParameterCheck(contract) },
               { provide: REVISION_MONEY_FIELDS, useValue: revisionMoneyFields(contract) },
+              { provide: CONTRACT_NOW, useValue: contractNow(contract, sealer) },
             ]
           : []),
         ...(options.trust ? trustParts(options.trust, verifyKeysOfSigner(options.signingKeys)) : []),

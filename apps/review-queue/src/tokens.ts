@@ -32,5 +32,7 @@ export const TRUST_SOURCES = Symbol('TrustSources');
 export const TRUST_MONITOR_SETTINGS = Symbol('TrustMonitorSettings');
 /** How a revision's parameters are checked before the item ends (`RevisionParameterCheck`); absent: only by the policy engine, after. */
 export const REVISION_PARAMETER_CHECK = Symbol('RevisionParameterCheck');
+/** The running contract's reading of a waiting item queued under an older contract (review-item/contract-now.ts). */
+export const CONTRACT_NOW = Symbol('ContractNow');
 /** The money amounts of each action type, for what a revision narrows (`revisionMoneyFields`). */
 export const REVISION_MONEY_FIELDS = Symbol('RevisionMoneyFields');

@@ -19,4 +19,5 @@ export * from './change-control';
 export * from './change-signature';
 export * from './canonical';
 export * from './running-contract';
+export * from './contract-lane';
 export * from './text-file';

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { actionDigest } from '@countersign/contracts';
-import { AutonomyLevel, compareVersions, evaluate, issueScopedToken, RunningContract } from '@countersign/policy';
+import { AutonomyLevel, compareVersions, contractLane, RunningContract } from '@countersign/policy';
 import type { ActionRecord } from '../execution/execution.repository';
 
 /** What the executor makes of an autonomous decision before it runs it (`checkAutonomousDecision`). */
@@ -9,9 +8,6 @@ export type AutonomyVerdict =
   /** Decided under a contract this executor does not run yet: retried until the change reaches it (or the hold runs out). */
   | { ok: false; wait: string }
   | { ok: false; refusal: { code: 'digest-mismatch' | 'not-authorised'; reason: string }; suspicious: boolean };
-
-/** A key of this process's own, for the scoped tokens of the re-check below (never a real token's key). */
-const RECHECK_KEY = randomBytes(32);
 
 /**
  * An autonomous decision is read from the bus: the Kafka ACLs keep other writers off its topic, and this check keeps a
@@ -39,7 +35,7 @@ export function checkAutonomousDecision(
   const current = running.current().version;
   const order = compareVersions(record.contractVersion, current);
   if (order > 0) return { ok: false, wait: `decided under contract ${record.contractVersion}; this executor runs ${current} until the change reaches it` };
-  const lane = contractLane(record, decidedAt, running);
+  const lane = contractLane(running, record.proposal, record.actionId, decidedAt);
   if (lane === 'autonomous') return { ok: true };
   return order === 0
     ? {
@@ -75,7 +71,7 @@ export function checkApprovalUnderContract(
   const current = running.current().version;
   if (compareVersions(record.contractVersion, current) >= 0) return { ok: true };
   // Read at the approval's time: a rule of the hours prohibits what is approved in them.
-  if (contractLane(record, approvedAt, running) !== 'prohibited') return { ok: true };
+  if (contractLane(running, record.proposal, record.actionId, approvedAt) !== 'prohibited') return { ok: true };
   return {
     ok: false,
     suspicious: false,
@@ -101,7 +97,7 @@ export function checkAutonomyNow(
   level: AutonomyLevel,
 ): AutonomyVerdict {
   if (level === 'autonomous' || level === 'unknown') return { ok: true };
-  const lane = contractLane(record, decidedAt, running, level);
+  const lane = contractLane(running, record.proposal, record.actionId, decidedAt, level);
   if (lane === 'autonomous') return { ok: true };
   return {
     ok: false,
@@ -111,25 +107,4 @@ export function checkAutonomyNow(
       reason: `decided autonomous; autonomy for ${record.proposal.actionType} is ${level} now, which sends it to ${lane}: not executed (propose it again)`,
     },
   };
-}
-
-/**
- * The running contract's own lane for the proposal as read at `at`: its rules, thresholds, prohibitions,
- * schemas and guardrails, with every other input of the policy engine at its least strict (each only ever makes a
- * decision stricter), and a privileged type's scoped token granted (the policy engine checked the real one).
- */
-function contractLane(record: Pick<ActionRecord, 'actionId' | 'proposal'>, at: Date, running: RunningContract, autonomy: AutonomyLevel = 'autonomous') {
-  const proposal = {
-    ...record.proposal,
-    scopedToken: issueScopedToken(RECHECK_KEY, record.proposal.actionType, new Date(at.getTime() + 60_000)),
-  };
-  return evaluate(running.compiledContract(), proposal, {
-    killSwitch: 'on',
-    degradationMode: 'normal',
-    trustStackHealthy: true,
-    autonomy,
-    scopedTokenKey: RECHECK_KEY,
-    now: at,
-    actionId: record.actionId,
-  }).lane;
 }

@@ -30,7 +30,8 @@ import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.rep
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { shownDigest, shownView } from '../review-item/shown';
 import { PII_VIEW, RevealService } from '../reviewer-api/reveal.service';
-import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
+import { CONTRACT_NOW, PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
+import type { ContractNow } from '../review-item/contract-now';
 import { CardContext, claimState, RECENT_DECISIONS } from './card-context.view';
 import { InboxFeed, MAX_STREAMS_PER_REVIEWER } from './inbox-feed';
 import { card, inboxBody, InboxFilters, page, queueList } from './inbox.view';
@@ -103,6 +104,7 @@ export class InboxController {
     private readonly claims: ClaimService,
     @Optional() private readonly quality?: DecisionQualityService,
     @Optional() @Inject(PROPOSAL_SEALER) private readonly sealer?: ProposalSealer,
+    @Optional() @Inject(CONTRACT_NOW) private readonly contractNow?: ContractNow,
   ) {}
 
   @ApiRoute({
@@ -402,6 +404,7 @@ export class InboxController {
         canReveal: true,
         mayDecide: mayDecide(session.principal, item),
         context: await this.context(item),
+        contractNow: this.contractNow?.(item),
       });
     }
     const item = await this.items.get(actionId);
@@ -414,6 +417,7 @@ export class InboxController {
       canReveal,
       mayDecide: mayDecide(session.principal, item),
       context: await this.context(item),
+      contractNow: this.contractNow?.(item),
     });
   }
 

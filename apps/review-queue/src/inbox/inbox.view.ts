@@ -159,6 +159,8 @@ export function card(o: {
   mayDecide: boolean;
   /** Approvals so far and recent decisions (`card-context.view.ts`). */
   context?: CardContext;
+  /** The running contract's reading of an item queued under an older one (review-item/contract-now.ts). */
+  contractNow?: { prohibitedBy: string };
 }): string {
   const { item } = o;
   const p = o.revealed ?? item.proposal;
@@ -166,7 +168,7 @@ export function card(o: {
   const pending = item.status === 'pending';
   return `<article class="card" data-action-id="${esc(item.actionId)}" data-shown-digest="${esc(o.shownDigest)}" data-claim="${claimState(item, o.session.principal.id)}" aria-labelledby="card-title">
   <h2 id="card-title">${esc(p.actionType)} on <span class="target">${esc(p.target)}</span></h2>
-  ${claimNote(item, o.session)}${quorumProgress(item, o.context)}
+  ${contractNowNote(item, o.contractNow)}${claimNote(item, o.session)}${quorumProgress(item, o.context)}
   <dl class="facts">
     ${row('Action type', esc(p.actionType), 'f-action-type')}
     ${row('Target', esc(p.target), 'f-target')}
@@ -195,6 +197,17 @@ export function card(o: {
   <p id="decision-result" role="alert" class="result"></p>
   ${recentSection(item, o.context, o.session.principal.roles)}
 </article>`;
+}
+
+/**
+ * A pending item the running contract now prohibits (it changed since the item was queued): an approval will not
+ * execute, and the reviewer reads so before deciding, not from the executor's refusal after.
+ */
+function contractNowNote(item: ReviewItem, now: { prohibitedBy: string } | undefined): string {
+  if (!now || item.status !== 'pending') return '';
+  return `<div class="contract-now" role="note">
+    <p>The contract changed since this item was queued (under ${esc(item.contractVersion)}): <strong>contract ${esc(now.prohibitedBy)} prohibits this proposal</strong>. An approval will not be executed; reject it, or let it expire.</p>
+  </div>`;
 }
 
 /**

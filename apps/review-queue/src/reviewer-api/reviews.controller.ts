@@ -7,7 +7,8 @@ import { ClaimService } from '../claims/claim.service';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { publicItem, shownDigest, shownView } from '../review-item/shown';
-import { REVIEW_ITEMS } from '../tokens';
+import { CONTRACT_NOW, REVIEW_ITEMS } from '../tokens';
+import type { ContractNow } from '../review-item/contract-now';
 import { MAX_REVISED_PARAMETERS_BYTES, RevisionService } from '../revisions/revision.service';
 import { RevealService } from './reveal.service';
 import { requireItemRole } from '../review-item/item-roles';
@@ -43,6 +44,7 @@ export class ReviewsController {
     private readonly revisions: RevisionService,
     // Decision quality, when it runs: a decision under a blind second review is withheld from reviewers meanwhile.
     @Optional() private readonly quality?: DecisionQualityService,
+    @Optional() @Inject(CONTRACT_NOW) private readonly contractNow?: ContractNow,
   ) {}
 
   @ApiRoute({
@@ -88,7 +90,15 @@ export class ReviewsController {
       schema: {
         type: 'object',
         required: ['actionId', 'status'],
-        properties: { actionId: { type: 'string' }, status: { type: 'string' }, shownDigest: { type: 'string' } },
+        properties: {
+          actionId: { type: 'string' },
+          status: { type: 'string' },
+          shownDigest: { type: 'string' },
+          prohibitedByContract: {
+            type: 'string',
+            description: 'on a pending item queued under an older contract: the running contract version that now prohibits it (an approval will not execute)',
+          },
+        },
       },
     },
     errors: {
@@ -105,14 +115,20 @@ export class ReviewsController {
     if (reveal === 'true') {
       const { item, proposal } = await this.reveals.reveal(actionId, req.principal!);
       await this.viewed(item, req.principal!.id);
-      return { ...publicItem(item), proposal, revealed: true, shownDigest: shownDigest(shownView(item)) };
+      return { ...publicItem(item), proposal, revealed: true, shownDigest: shownDigest(shownView(item)), ...this.underContractNow(item) };
     }
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
     requireItemRole(item, req.principal!.roles, 'reading');
     await this.quality?.requireNotWithheld(req.principal!, item);
     await this.viewed(item, req.principal!.id);
-    return { ...publicItem(item), shownDigest: shownDigest(shownView(item)) };
+    return { ...publicItem(item), shownDigest: shownDigest(shownView(item)), ...this.underContractNow(item) };
+  }
+
+  /** `prohibitedByContract` on an item the running contract now prohibits (review-item/contract-now.ts). */
+  private underContractNow(item: ReviewItem): { prohibitedByContract?: string } {
+    const now = this.contractNow?.(item);
+    return now ? { prohibitedByContract: now.prohibitedBy } : {};
   }
 
   /**
