@@ -30,6 +30,13 @@ describe('signed approvals', () => {
     expect(check).toMatchObject({ ok: true, claims: { ...rest, deciders: approvers, decision: 'approved', kid: 'review-2026-11', v: 2 } });
   });
 
+  it('refuses a signature written other than as signed: padding or characters the decoder would skip (trust probe, 2026-12-05)', () => {
+    const token = signApproval(signing, claims);
+    expect(verifyApproval(token, keys, now)).toMatchObject({ ok: true });
+    for (const changed of [`${token}=`, `${token}!!`, `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`])
+      expect(verifyApproval(changed, keys, now)).toEqual({ ok: false, reason: 'review decision signature does not verify' });
+  });
+
   it('refuses a token whose claims were edited (another action id)', () => {
     const [p, body, sig] = signApproval(signing, claims).split('.');
     const edited = JSON.parse(Buffer.from(body, 'base64url').toString());
@@ -151,12 +158,37 @@ describe('review-decision keys have ids and validity windows, as tree-head keys 
       ok: true,
       claims: { kid: 'review-2026-11' },
     });
-    expect(verifyReviewDecision(signReviewDecision(ring, at('2026-11-26T10:00:00.000Z')), keys, now)).toMatchObject({
+    expect(verifyReviewDecision(signReviewDecision(ring, at('2026-11-26T10:00:00.000Z')), keys, new Date('2026-11-26T10:00:05.000Z'))).toMatchObject({
       ok: true,
       claims: { kid: 'review-2026-12' },
     });
     expect(() => signReviewDecision(old.signing, at('2026-12-01T00:00:00.000Z'))).toThrow(SigningUnavailableError);
     expect(() => signReviewDecision(ring, at('2027-01-02T00:00:00.000Z'))).toThrow(/no review-decision signing key is valid at 2027-01-02/);
+  });
+
+  it('a retired key signs nothing that still verifies: no approval dated back into its window, none from the future (trust probe, 2026-12-05)', () => {
+    const retired = generateSigningKey('review-2020', { notBefore: new Date('2020-01-01T00:00:00Z'), notAfter: new Date('2021-01-01T00:00:00Z') });
+    const issuedIn2020 = { ...claims, issuedAt: '2020-06-01T00:00:00.000Z', expiresAt: '2030-01-01T00:00:00.000Z' };
+    expect(verifyApproval(signApproval(retired.signing, issuedIn2020), [retired.verifyKey], now)).toEqual({
+      ok: false,
+      reason: 'review decision valid from 2020-06-01T00:00:00.000Z to 2030-01-01T00:00:00.000Z: longer than an approval lives (60 min)',
+    });
+    // Its own hour: long expired.
+    const hourIn2020 = { ...issuedIn2020, expiresAt: '2020-06-01T01:00:00.000Z' };
+    expect(verifyApproval(signApproval(retired.signing, hourIn2020), [retired.verifyKey], now)).toMatchObject({
+      ok: false,
+      reason: 'review decision expired at 2020-06-01T01:00:00.000Z',
+    });
+    // A key that lets its holder date a token ahead: more than the clocks' skew ahead is no token.
+    const { signing, verifyKey } = generateSigningKey('review-now');
+    const current = [verifyKey];
+    const ahead = { ...claims, issuedAt: '2026-11-24T10:40:00.000Z', expiresAt: '2026-11-24T11:40:00.000Z' };
+    expect(verifyApproval(signApproval(signing, ahead), current, now)).toEqual({
+      ok: false,
+      reason: 'review decision issued at 2026-11-24T10:40:00.000Z, in the future',
+    });
+    const withinSkew = { ...ahead, issuedAt: '2026-11-24T10:34:00.000Z', expiresAt: '2026-11-24T11:34:00.000Z' };
+    expect(verifyApproval(signApproval(signing, withinSkew), current, now)).toMatchObject({ ok: true });
   });
 
   it("refuses a decision its key signed outside the key's window", () => {

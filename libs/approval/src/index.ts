@@ -1,6 +1,6 @@
 import { randomFillSync, sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { ALWAYS, currentKey, generateKey, KeyWindow, SigningKey, validAt, VerifyKey } from '@countersign/keys';
+import { ALWAYS, currentKey, ED25519_SIGNATURE, generateKey, KeyWindow, SigningKey, validAt, VerifyKey } from '@countersign/keys';
 
 /**
  * What a review can decide. Each decision is signed; consumers act on none that does not verify. `happened` and
@@ -89,6 +89,12 @@ const window = (k: KeyWindow) => `${k.keyId} (valid ${k.notBefore.toISOString()}
 
 const PREFIX = 'cs1';
 
+/** How long a signed approval stays valid for the executor: the review queue signs it for this long, and no longer verifies. */
+export const APPROVAL_TTL_MS = 60 * 60 * 1000;
+
+/** How far a signer's clock may run ahead of a verifier's: a token issued further in the future is not one. */
+export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
 /**
  * Each token's 96-bit nonce, drawn from one buffer the CSPRNG fills for 512 tokens at a time (as Node's randomUUID
  * does): a call into the CSPRNG per token cost about as much as the signature's canonical form.
@@ -152,14 +158,29 @@ export function verifyReviewDecision(token: string, keys: VerifyKeys, now: Date 
   const known = isSource<VerifyKey>(keys) ? keys.keys() : keys;
   const key = typeof raw.kid === 'string' ? known.find((k) => k.keyId === raw.kid) : undefined;
   if (!key) return { ok: false, reason: `unknown signing key id ${JSON.stringify(raw.kid)}` };
-  if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, Buffer.from(parts[2], 'base64url')))
+  if (!ED25519_SIGNATURE.test(parts[2]) || !verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, Buffer.from(parts[2], 'base64url')))
     return { ok: false, reason: 'review decision signature does not verify' };
   const claims = raw.v === 1 ? { ...raw, v: 2, decision: 'approved', deciders: raw.approvers } : raw;
   if (!complete(claims)) return { ok: false, reason: 'review decision claims incomplete' };
-  if (!validAt(key, new Date(claims.issuedAt)))
+  const issued = Date.parse(claims.issuedAt);
+  if (!Number.isFinite(issued)) return { ok: false, reason: `review decision issued at ${JSON.stringify(claims.issuedAt)}: not a time` };
+  if (!validAt(key, new Date(issued)))
     return { ok: false, reason: `review decision issued at ${String(claims.issuedAt)}, outside the window of key ${window(key)}` };
-  if (claims.expiresAt !== undefined && !(Date.parse(claims.expiresAt) > now.getTime()))
-    return { ok: false, reason: `review decision expired at ${claims.expiresAt}`, expired: claims };
+  // The key's window is read at the time the token states, which its signer chose: a key retired since (or leaked
+  // from a backup) could otherwise sign a token dated back into its window, valid until whenever it said (trust probe,
+  // 2026-12-05: a key of 2020–2021 signed an approval "issued" in 2020 "expiring" in 2030, and it verified). A token
+  // from the future is not one, and an approval lives at most APPROVAL_TTL_MS: with its expiry still ahead, it was
+  // issued within the last hour, so only a key valid then can have signed it.
+  if (issued > now.getTime() + CLOCK_SKEW_MS) return { ok: false, reason: `review decision issued at ${claims.issuedAt}, in the future` };
+  if (claims.expiresAt !== undefined) {
+    const expires = Date.parse(claims.expiresAt);
+    if (!Number.isFinite(expires) || expires - issued > APPROVAL_TTL_MS)
+      return {
+        ok: false,
+        reason: `review decision valid from ${claims.issuedAt} to ${claims.expiresAt}: longer than an approval lives (${APPROVAL_TTL_MS / 60_000} min)`,
+      };
+    if (!(expires > now.getTime())) return { ok: false, reason: `review decision expired at ${claims.expiresAt}`, expired: claims };
+  }
   return { ok: true, claims };
 }
 

@@ -44,6 +44,14 @@ export class KeyFileError extends Error {}
 /** The window of a key generated for a test or for one run of the embedded mode: always valid. */
 export const ALWAYS: Readonly<Pick<KeyWindow, 'notBefore' | 'notAfter'>> = { notBefore: new Date(0), notAfter: new Date('9999-12-31T23:59:59.999Z') };
 
+/**
+ * An Ed25519 signature as the signers write it: 64 bytes in unpadded base64url, 86 characters, the last one's unused
+ * bits zero. Node's decoder skips what is not base64url and padding, so `sig!!` or `sig=` verified as `sig` (trust
+ * probe, 2026-12-05): a token could be changed without breaking it. Every verifier of a `cs1`, `cf1` or `ccs1` token
+ * tests the text with this before it verifies.
+ */
+export const ED25519_SIGNATURE = /^[A-Za-z0-9_-]{85}[AQgw]$/;
+
 /** Whether `key` may sign (or its signature be accepted) at `at`: `notBefore ≤ at < notAfter`. */
 export function validAt(key: KeyWindow, at: Date): boolean {
   return key.notBefore.getTime() <= at.getTime() && at.getTime() < key.notAfter.getTime();

@@ -1,6 +1,6 @@
 import { sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { currentKey, KeyWindow, SigningKey, validAt, VerifyKey } from '@countersign/keys';
+import { currentKey, ED25519_SIGNATURE, KeyWindow, SigningKey, validAt, VerifyKey } from '@countersign/keys';
 
 /**
  * What the policy engine signs when a second admin approves a contract change (docs/adr/0038): the request, the base
@@ -69,7 +69,7 @@ export function verifyContractChange(token: unknown, keys: KeyList<VerifyKey>): 
   if (typeof raw !== 'object' || raw === null) return { ok: false, reason: 'its signature is malformed' };
   const key = typeof raw.kid === 'string' ? keysOf(keys).find((k) => k.keyId === raw.kid) : undefined;
   if (!key) return { ok: false, reason: `it is signed with an unknown key ${JSON.stringify(raw.kid)}` };
-  if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, Buffer.from(parts[2], 'base64url')))
+  if (!ED25519_SIGNATURE.test(parts[2]) || !verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, Buffer.from(parts[2], 'base64url')))
     return { ok: false, reason: 'its signature does not verify' };
   if (raw.v !== 1 || !FIELDS.every((f) => typeof raw[f] === 'string' && raw[f] !== '')) return { ok: false, reason: 'its signed claims are incomplete' };
   const claims = raw as unknown as ContractChangeClaims;

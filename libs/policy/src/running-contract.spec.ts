@@ -131,6 +131,33 @@ describe('the running contract every service follows', () => {
     expect(running.apply(change, keys).kind).toBe('applied');
   });
 
+  it('applies no change approved before the running contract it builds on, nor one from the future: a retired key reaches no further back (trust probe, 2026-12-05)', () => {
+    const { running, change, next } = setup();
+    expect(running.apply(change, keys).kind).toBe('applied');
+    // A key retired since (or leaked from a backup) signs a change on the running version, dated back into its window.
+    const retired = generateKey('contract-changes-2025', { notBefore: new Date('2025-01-01'), notAfter: new Date('2025-07-01') });
+    const backdated = approvedChange(next, text.replace(/^version: .*$/m, 'version: 2099.2.0'), {
+      id: 'CR-9',
+      requestedBy: 'mallory',
+      approvedBy: 'mallory2',
+      approvedAt: '2025-03-01T00:00:00.000Z',
+    });
+    const signedByRetired = { ...backdated.change, signature: signContractChange([retired.key], backdated.claims) };
+    expect(running.apply(signedByRetired, [...keys, retired.verifyKey])).toEqual({
+      kind: 'refused',
+      reason: 'it was approved at 2025-03-01T00:00:00.000Z, before the running contract 2099.1.0 it builds on (approved at 2026-12-02T18:00:00.000Z)',
+    });
+    const later = { ...backdated.claims, approvedAt: new Date(Date.now() + 3600_000).toISOString() };
+    expect(running.apply({ ...backdated.change, signature: signContractChange([policyEngineKey.key], later) }, keys)).toEqual({
+      kind: 'refused',
+      reason: `it was approved at ${later.approvedAt}, in the future`,
+    });
+    expect(running.current().version).toBe('2099.1.0');
+    // Approved after the running contract, by a key valid then: applied.
+    const genuine = { ...backdated.claims, approvedAt: '2026-12-02T18:10:00.000Z' };
+    expect(running.apply({ ...backdated.change, signature: signContractChange([policyEngineKey.key], genuine) }, keys).kind).toBe('applied');
+  });
+
   it('applies each approved change once: replayed after a rollback to its base, it is refused', () => {
     const { running, from, change, next, nextText } = setup();
     expect(running.apply(change, keys).kind).toBe('applied');

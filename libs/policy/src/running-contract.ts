@@ -2,6 +2,9 @@ import { useContractNationalIds } from '@countersign/guardrails';
 import type { VerifyKey } from '@countersign/keys';
 import { changeDigest } from './change-control';
 import { ContractChangeClaims, KeyList, verifyContractChange } from './change-signature';
+
+/** How far a signer's clock may run ahead of (or, between two approvals, behind) a verifier's. */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
 import { LoadedContract, loadContractFile, parseContract } from './contract';
 import { compileContract, CompiledContract } from './evaluate';
 
@@ -39,6 +42,8 @@ export class RunningContract {
   private readonly listeners: Array<(contract: LoadedContract) => void> = [];
   /** The change requests applied so far: each is applied once, whatever base it names later (a replay after a rollback). */
   private readonly applied = new Set<string>();
+  /** When the running contract's change was approved (its signed `approvedAt`); the file's contract: never. */
+  private approvedAt = -Infinity;
 
   constructor(contract: LoadedContract) {
     this.loaded = contract;
@@ -87,6 +92,18 @@ export class RunningContract {
     const differs = claimsDiffer(signed.claims, change, running.hash);
     if (differs) return { kind: 'refused', reason: `its signature is for another change (${differs})` };
     if (this.applied.has(change.changeRequestId)) return { kind: 'refused', reason: `change ${change.changeRequestId} was applied before: a replay` };
+    // A key's window is read at the time the signature states, which its signer chose: a retired key (or one leaked
+    // from a backup) could sign a change dated back into its window (trust probe, 2026-12-05: a key expired in 2025
+    // applied a change "approved" in it). A change builds on the running contract, so it is approved after that
+    // contract's own approval, and not in the future: a retired key reaches no further back than the last change.
+    const approvedAt = Date.parse(signed.claims.approvedAt);
+    if (!Number.isFinite(approvedAt)) return { kind: 'refused', reason: `its approval time ${JSON.stringify(signed.claims.approvedAt)} is not a time` };
+    if (approvedAt < this.approvedAt - CLOCK_SKEW_MS)
+      return {
+        kind: 'refused',
+        reason: `it was approved at ${signed.claims.approvedAt}, before the running contract ${running.version} it builds on (approved at ${new Date(this.approvedAt).toISOString()})`,
+      };
+    if (approvedAt > Date.now() + CLOCK_SKEW_MS) return { kind: 'refused', reason: `it was approved at ${signed.claims.approvedAt}, in the future` };
     let next: LoadedContract;
     try {
       next = parseContract(change.contract, `change ${change.changeRequestId}`);
@@ -98,6 +115,7 @@ export class RunningContract {
     this.compiled = compileContract(next);
     this.loaded = next;
     this.applied.add(change.changeRequestId);
+    this.approvedAt = approvedAt;
     useContractNationalIds(next.masking?.nationalIds ?? []);
     for (const listener of this.listeners) listener(next);
     return { kind: 'applied', contract: next };

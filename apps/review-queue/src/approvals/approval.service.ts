@@ -1,6 +1,6 @@
 import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { maskText } from '@countersign/guardrails';
-import { DecisionSigner, SealableEvent, sealEvent, signReviewDecision } from '@countersign/approval';
+import { APPROVAL_TTL_MS, DecisionSigner, SealableEvent, sealEvent, signReviewDecision } from '@countersign/approval';
 import { EventBus } from '@countersign/bus';
 import { Actor, ActorSchema, TOPICS } from '@countersign/contracts';
 import type { Metrics } from '@countersign/metrics';
@@ -46,8 +46,8 @@ export const claimedConflict = (item: ReviewItem) =>
       'decide once they release it or their claim runs out',
   );
 
-/** How long a signed approval stays valid for the executor. */
-export const APPROVAL_TTL_MS = 60 * 60 * 1000;
+/** How long a signed approval stays valid for the executor (the verifiers refuse a longer one). */
+export { APPROVAL_TTL_MS };
 
 export type ApproveResult = { status: 'approved'; approvers: string[] } | { status: 'awaiting-quorum'; approvers: string[]; quorum: number };
 
