@@ -62,6 +62,7 @@ describe('a used home that lost a part of its state is refused, in one line nami
     expect(Object.keys(manifest.keys).sort()).toEqual([
       'approvals.key',
       'audit-heads.key',
+      'audit-pseudonym.key',
       'contract-changes.key',
       'decisions.key',
       'outcomes.key',
@@ -78,7 +79,9 @@ describe('a used home that lost a part of its state is refused, in one line nami
     });
     // Another valid key in its place (what a key made again would be).
     const otherKey = copyOf(home, (h) => writeFileSync(join(h, 'keys', 'outcomes.key'), readFileSync(join(h, 'keys', 'approvals.key'))));
-    const [db, audit, key, other] = await Promise.all([start(noDb), start(noAudit), start(noKey), start(otherKey)]);
+    // The audit log's pseudonym key written over (trust probe, 2026-12-05: started, and one digest had two pseudonyms).
+    const otherPseudonyms = copyOf(home, (h) => writeFileSync(join(h, 'keys', 'audit-pseudonym.key'), randomBytes(32).toString('hex')));
+    const [db, audit, key, other, pseudonyms] = await Promise.all([start(noDb), start(noAudit), start(noKey), start(otherKey), start(otherPseudonyms)]);
     refused(
       db,
       `COUNTERSIGN_HOME ${noDb}: db/ (the database) is missing, though home.json lists it: a new database would forget the idempotency keys and pending reviews: ${RESTORE}`,
@@ -94,6 +97,10 @@ describe('a used home that lost a part of its state is refused, in one line nami
     refused(
       other,
       `COUNTERSIGN_HOME ${otherKey}: keys/outcomes.key is not the key home.json lists (its SHA-256 differs; the key that seals execution outcomes: without it the outcomes sealed before are not taken): ${RESTORE}`,
+    );
+    refused(
+      pseudonyms,
+      `COUNTERSIGN_HOME ${otherPseudonyms}: keys/audit-pseudonym.key is not the key home.json lists (its SHA-256 differs; the key of the audit log's pseudonyms (docs/adr/0049): without it, or with another, equal digests no longer read as equal): ${RESTORE}`,
     );
     // Nothing was made in their place.
     expect(existsSync(join(noDb, 'db'))).toBe(false);

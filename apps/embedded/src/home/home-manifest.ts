@@ -14,6 +14,9 @@ export const HOME_KEY_FILES = {
   'decisions.key': 'the key that seals policy decisions and autonomy changes: without it what it sealed is ignored (an approved kill switch "off" among it)',
   'outcomes.key': 'the key that seals execution outcomes: without it the outcomes sealed before are not taken',
   'audit-heads.key': 'the key that signs the audit tree heads, the one `audit verify --trust` pins',
+  // Made by the audit log at its first read, so listed from the first record after it (trust probe, 2026-12-05: a
+  // key written over while stopped went unnoticed, and the log's pseudonyms of one digest differed across the start).
+  'audit-pseudonym.key': "the key of the audit log's pseudonyms (docs/adr/0049): without it, or with another, equal digests no longer read as equal",
 } as const;
 export type HomeKeyFile = keyof typeof HOME_KEY_FILES;
 
