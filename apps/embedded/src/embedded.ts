@@ -39,7 +39,7 @@ import { openHomeDatabase } from './home/home-database';
 import { HomeLock } from './home/home-lock';
 import { HOME_PRINCIPALS } from './home/home-principals';
 import { HomeKeys, readHomeKeys } from './home/home-keys';
-import { inspectHome, MANIFEST_FILE, recordHome } from './home/home-manifest';
+import { fileSha256, inspectHome, MANIFEST_FILE, recordHome } from './home/home-manifest';
 import { embeddedFlagsReadiness, registerFlagsLoadedGauge } from './home/flags-readiness';
 import { warnMissingKillSwitches } from './home/missing-flags';
 import { checkPortFree, prepareHome, readHomeTokens, StartRefusedError, unusableTokenFiles } from './home/start-checks';
@@ -196,6 +196,9 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   const auditKeyFile = keys.files['audit-heads.key'];
   const auditFingerprint = keys.auditHeads.fingerprint;
   const auditKey = { entry: keys.auditHeads.entry };
+  // Each key file as it is at start: the trust monitor checks it is still there, unchanged (a key file removed or written
+  // over while the instance runs is news now, not at the next start, which refuses the home).
+  const asStarted = (path: string) => ({ path, sha256: fileSha256(path) });
   mkdirSync(join(home, 'audit', 'keys'), { recursive: true });
   writeFileSync(join(home, 'audit', 'keys', `${auditKey.entry.keyId}.json`), JSON.stringify(verifyKeyEntry(auditKey.entry)));
   logger.info(
@@ -266,6 +269,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
               { kind: 'signing-key', owner: 'review-queue', purpose: 'approval-signing', label: approvalKeyFile },
               () => [signing],
               DEFAULT_ROTATION_WARNING_MS,
+              asStarted(approvalKeyFile),
             ),
             new KeyListSource(
               { kind: 'verify-key', owner: 'executor', purpose: 'approval-verify', label: 'generated at start' },
@@ -276,21 +280,25 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
               { kind: 'signing-key', owner: 'audit-writer', purpose: 'audit-tree-head', label: auditKeyFile },
               () => [auditKey.entry],
               DEFAULT_ROTATION_WARNING_MS,
+              asStarted(auditKeyFile),
             ),
             new KeyListSource(
               { kind: 'signing-key', owner: 'policy-engine', purpose: 'contract-change-signing', label: contractKeyFile },
               () => [contractSigning],
               DEFAULT_ROTATION_WARNING_MS,
+              asStarted(contractKeyFile),
             ),
             new KeyListSource(
               { kind: 'signing-key', owner: 'policy-engine', purpose: 'decision-signing', label: decisionKeyFile },
               () => [decisionSigning],
               DEFAULT_ROTATION_WARNING_MS,
+              asStarted(decisionKeyFile),
             ),
             new KeyListSource(
               { kind: 'signing-key', owner: 'executor', purpose: 'outcome-signing', label: outcomeKeyFile },
               () => [outcomeSigning],
               DEFAULT_ROTATION_WARNING_MS,
+              asStarted(outcomeKeyFile),
             ),
           ],
         },

@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { currentKey, KeyWindow, loadSigningKeys, loadVerifyKeys } from '@countersign/keys';
 import { z } from 'zod';
 import type { TrustFinding, TrustSource } from './trust-source';
@@ -94,8 +95,11 @@ function keyFindings(keys: readonly KeyWindow[], now: Date, warnMs: number, find
 }
 
 /**
- * Keys held in memory rather than read from a file (the embedded mode generates its keys at start): the same checks
- * as a keys file, on what `keys()` returns at each check.
+ * Keys held in memory rather than read from a file (the embedded mode reads its keys once, at start): the same checks
+ * as a keys file, on what `keys()` returns at each check. With `file`, the file the keys were read from is checked too,
+ * against its SHA-256 at start: a key file removed or written over while the instance runs is `missing` or
+ * `unreadable` at once, not news at the next start, which refuses the home (trust probe, 2026-12-05: `/readyz` stayed
+ * ready and approvals went on being signed with `keys/approvals.key` gone).
  */
 export class KeyListSource implements TrustSource {
   readonly name: string;
@@ -104,6 +108,7 @@ export class KeyListSource implements TrustSource {
     private readonly watched: Omit<WatchedKeyFile, 'file'> & { label: string },
     private readonly keys: () => readonly KeyWindow[],
     private readonly warnMs: number,
+    private readonly file?: { path: string; sha256: string },
   ) {
     this.name = `${watched.owner} ${watched.purpose} (${watched.label})`;
   }
@@ -111,6 +116,24 @@ export class KeyListSource implements TrustSource {
   check(now: Date): TrustFinding[] {
     const { kind, owner, purpose, label } = this.watched;
     const finding: Emit = (f) => [{ kind, owner, purpose, source: label, ...f, reason: f.reason.slice(0, 2000) }];
+    if (this.file) {
+      const { path, sha256 } = this.file;
+      let text: Buffer;
+      try {
+        text = readFileSync(path);
+      } catch (e) {
+        const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+        return finding({
+          status: missing ? 'missing' : 'unreadable',
+          reason: `${path}: ${missing ? 'no such file' : 'cannot be read'}; this instance still holds the key it read at start, and its next start is refused until the file is restored`,
+        });
+      }
+      if (createHash('sha256').update(text).digest('hex') !== sha256)
+        return finding({
+          status: 'unreadable',
+          reason: `${path} is not the key this instance started with (its SHA-256 differs): restore it; its next start is refused as it is`,
+        });
+    }
     return keyFindings(this.keys(), now, this.warnMs, finding, label);
   }
 }
