@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { currentKey, KeyWindow, loadSigningKeys, loadVerifyKeys } from '@countersign/keys';
+import { createPublicKey } from 'node:crypto';
+import { currentKey, KeyWindow, loadSigningKeys, loadVerifyKeys, SigningKey, VerifyKey } from '@countersign/keys';
 import { z } from 'zod';
 import type { TrustFinding, TrustSource } from './trust-source';
 
@@ -136,4 +137,71 @@ export class KeyListSource implements TrustSource {
     }
     return keyFindings(this.keys(), now, this.warnMs, finding, label);
   }
+}
+
+/**
+ * A signing keys file beside the verify keys file of the service that checks what it signs (`approval-signing` and
+ * `approval-verify`): the key that signs now must be listed in the verify file, with its public half, or every signature
+ * is refused there, audited as a forgery, while both files look fine alone (trust probe, 2026-12-05: the review queue
+ * signed with `approvals-B`, the executor's file listed only `approvals-A`, and approved actions never ran, with no word
+ * to the operator). `missing` for the key signing now; `rotation-due` for a listed successor the verify file lacks.
+ * Unreadable files are their own sources' findings: nothing is said here then.
+ */
+export class KeyPairingSource implements TrustSource {
+  readonly name: string;
+
+  constructor(
+    private readonly signing: WatchedKeyFile,
+    private readonly verifying: WatchedKeyFile,
+  ) {
+    this.name = `${verifying.owner} ${verifying.purpose} lists ${signing.owner}'s keys (${verifying.file})`;
+  }
+
+  check(now: Date): TrustFinding[] {
+    let signers: SigningKey[];
+    let verifiers: VerifyKey[];
+    try {
+      signers = loadSigningKeys(this.signing.file);
+      verifiers = loadVerifyKeys(this.verifying.file);
+    } catch {
+      return [];
+    }
+    const { owner, file } = this.verifying;
+    // A finding of its own beside the verify file's (`approval-verify-lists-signer`): that one says the file's keys are valid.
+    const purpose = `${this.verifying.purpose}-lists-signer`;
+    const finding = (f: Pick<TrustFinding, 'status' | 'reason'> & Partial<TrustFinding>): TrustFinding[] => [
+      { kind: 'verify-key', owner, purpose, source: file, ...f, reason: f.reason.slice(0, 2000) },
+    ];
+    const listed = (k: SigningKey) => verifiers.some((v) => v.keyId === k.keyId && v.publicKey.equals(createPublicKey(k.privateKey)));
+    const current = currentKey(signers, now);
+    if (current && !listed(current))
+      return finding({
+        status: 'missing',
+        keyId: current.keyId,
+        notAfter: current.notAfter.toISOString(),
+        reason: `${file} does not list ${current.keyId} (or lists another key under its id), the key ${this.signing.owner} signs with now: ${owner} refuses all it signs; list its public key there`,
+      });
+    const successor = signers.find((k) => k !== current && k.notAfter.getTime() > now.getTime() && !listed(k));
+    if (successor)
+      return finding({
+        status: 'rotation-due',
+        keyId: successor.keyId,
+        notAfter: successor.notAfter.toISOString(),
+        reason: `${file} does not list ${successor.keyId}, which ${this.signing.owner} signs with from ${successor.notBefore.toISOString()}: list its public key there before then`,
+      });
+    return current
+      ? finding({ status: 'ok', keyId: current.keyId, notAfter: current.notAfter.toISOString(), reason: `${file} lists ${current.keyId}, the key signing now` })
+      : [];
+  }
+}
+
+/** The verify files paired with the signing files whose keys they check: `<x>-signing` with each `<x>-verify`. */
+export function keyPairings(files: readonly WatchedKeyFile[]): KeyPairingSource[] {
+  return files.flatMap((signing) =>
+    signing.kind === 'signing-key' && signing.purpose.endsWith('-signing')
+      ? files
+          .filter((v) => v.kind === 'verify-key' && v.purpose === `${signing.purpose.slice(0, -'-signing'.length)}-verify`)
+          .map((v) => new KeyPairingSource(signing, v))
+      : [],
+  );
 }

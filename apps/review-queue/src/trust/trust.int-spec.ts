@@ -156,6 +156,8 @@ describe('the trust monitor and the policy engine on the real stack (ADR 0019)',
     expect(verdicts.at(-1)!.data.findings.map((f) => [f.owner, f.purpose, f.status])).toEqual([
       ['review-queue', 'approval-signing', 'ok'],
       ['executor', 'approval-verify', 'ok'],
+      // The executor's verify file lists the key the review queue signs with (key-file.source.ts, KeyPairingSource).
+      ['executor', 'approval-verify-lists-signer', 'ok'],
     ]);
     await merge('merge-before');
     expect(await lane('merge-before')).toMatchObject({ lane: 'autonomous' });

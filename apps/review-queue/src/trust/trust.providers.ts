@@ -5,7 +5,7 @@ import { trustHealthProviders, TrustHealthState } from '@countersign/nest';
 import type { LeaderLease } from '../degradation/leader-lease';
 import { TRUST_LEASE, TRUST_MONITOR_SETTINGS, TRUST_SOURCES } from '../tokens';
 import { CertificateFileSource, WatchedCertificate } from './certificate-file.source';
-import { KeyFileSource, WatchedKeyFile } from './key-file.source';
+import { KeyFileSource, keyPairings, WatchedKeyFile } from './key-file.source';
 import { DEFAULT_TRUST_MONITOR_SETTINGS, TrustMonitor, TrustMonitorSettings } from './trust-monitor.service';
 import { TrustMetrics } from './trust-metrics';
 import type { TrustSource } from './trust-source';
@@ -54,6 +54,7 @@ export function trustParts(o: TrustMonitorOptions, verifyKeys: VerifyKeys): Prov
       provide: TRUST_SOURCES,
       useValue: [
         ...o.keyFiles.map((k) => new KeyFileSource(k, warnMs)),
+        ...keyPairings(o.keyFiles),
         ...(o.certificates ?? []).map((c) => new CertificateFileSource(c, o.certificateWarningMs ?? DEFAULT_CERT_WARNING_MS)),
         ...(o.sources ?? []),
       ],
