@@ -108,6 +108,9 @@ export async function startEmbedded(options: EmbeddedOptions) {
         `this home had no ${MANIFEST_FILE} (an older version): recorded what it holds now, checked at every start`,
       );
     const running = await startServices({ ...options, logger }, db, keys, state.isNew);
+    // The audit log made its pseudonym key as it opened: listed now, not only at a clean stop (a home killed before one
+    // would not list it, and could lose it unseen).
+    recorded = recordHome(options.home, recorded.manifest);
     const database = db;
     return {
       ...running,
@@ -264,6 +267,9 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         trust: {
           lease: createInMemoryLeaderLease(),
           keyFiles: [],
+          // The HTTPS certificate an operator gives it, watched as the distributed mode's are: its dates and its chain
+          // (trust probe, 2026-12-05: one expired a day before started without a word, and the trust stack read healthy).
+          certificates: options.tls ? [{ owner: 'embedded', purpose: 'https-server', file: options.tls.certFile }] : [],
           sources: [
             new KeyListSource(
               { kind: 'signing-key', owner: 'review-queue', purpose: 'approval-signing', label: approvalKeyFile },

@@ -164,6 +164,30 @@ describe('a used home that lost a part of its state is refused, in one line nami
     );
   });
 
+  it('lists the audit log’s pseudonym key from the first start on, and refuses a log whose key is gone before it was listed (upgrade probe, 2026-12-05)', async () => {
+    const fresh = scratch();
+    const running = await startEmbedded({ home: fresh, port: 0, logger: quiet() });
+    try {
+      // Listed while it runs: a kill -9 now leaves a home that still knows its key.
+      expect(Object.keys(JSON.parse(readFileSync(join(fresh, 'home.json'), 'utf8')).keys)).toContain('audit-pseudonym.key');
+    } finally {
+      await running.close();
+    }
+    // A home upgraded before the key was listed, that then lost it: its entries were kept under it, so the log does not
+    // open (before, every event went to the dead-letter topic and actions ran unaudited).
+    const unlisted = copyOf(home, (h) => {
+      const manifest = JSON.parse(readFileSync(join(h, 'home.json'), 'utf8'));
+      delete manifest.keys['audit-pseudonym.key'];
+      writeFileSync(join(h, 'home.json'), JSON.stringify(manifest));
+      rmSync(join(h, 'keys', 'audit-pseudonym.key'));
+    });
+    const run = await start(unlisted);
+    expect(run.code).toBe(1);
+    expect(run.output.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^countersign \(embedded\) could not start: .*pseudonym key .*audit-pseudonym\.key is missing, though entries were kept under it/),
+    ]);
+  });
+
   it('a home without home.json (an older version): recorded as it is; but one whose db/ is gone while its audit log holds entries is refused', async () => {
     const older = copyOf(home, (h) => rmSync(join(h, 'home.json')));
     const olderNoDb = copyOf(home, (h) => {

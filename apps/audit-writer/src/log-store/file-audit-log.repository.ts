@@ -129,6 +129,10 @@ export class FileAuditLogRepository implements AuditLogRepository {
     for (const { head } of keptTorn) new FileHeadStore(kept).write(head);
     if (headsRead.unterminated) this.unterminated.add(this.headsFile);
     if (logRead.unterminated) this.unterminated.add(path);
+    // The pseudonym key at open, as the rest of the log: a missing or damaged one refuses the start, instead of every
+    // append failing later while actions run unaudited (upgrade probe, 2026-12-05: a lost key sent each event to the
+    // dead-letter topic, and the writer dropped those too). A new log makes its key here.
+    this.key = this.readPseudonymKey();
   }
 
   /** Where the writer said it stopped cleanly, and under which head (`stoppedCleanly`). */
@@ -333,13 +337,16 @@ export class FileAuditLogRepository implements AuditLogRepository {
   private key?: Buffer;
 
   /**
-   * The log's pseudonym key (`pseudonymKeyFile`, mode 0600), made at the first read: a log begun before the key was
-   * (2026-12-05) gets one then; its earlier entries keep their digests as written. A file that is not a key, or no file
-   * for a log whose entries were kept under one, stops the writer (fail closed): a new key would make the log's
+   * The log's pseudonym key (`pseudonymKeyFile`, mode 0600), read (or made) when the log opens: a log begun before the
+   * key was (2026-12-05) gets one then; its earlier entries keep their digests as written. A file that is not a key, or
+   * no file for a log whose entries were kept under one, refuses the open (fail closed): a new key would make the log's
    * pseudonyms disagree unseen.
    */
   async pseudonymKey(): Promise<Buffer> {
-    if (this.key) return this.key;
+    return (this.key ??= this.readPseudonymKey());
+  }
+
+  private readPseudonymKey(): Buffer {
     const file = this.options.pseudonymKeyFile ?? join(dirname(this.path), 'pseudonym.key');
     if (!existsSync(file) && this.entries.some((e) => e.entry.pseudonymised))
       this.tampered(`the log's pseudonym key ${file} is missing, though entries were kept under it: restore it from a backup of this log`);
@@ -358,8 +365,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
     }
     const text = readFileSync(file, 'utf8').trim();
     if (!/^[0-9a-f]{64,}$/.test(text)) this.tampered(`${file} is not the log's pseudonym key (64 hex digits or more): restore it from a backup of this log`);
-    this.key = Buffer.from(text, 'hex');
-    return this.key;
+    return Buffer.from(text, 'hex');
   }
 
   async appendBatch(batch: AuditEntry[]): Promise<AppendResult> {
