@@ -77,7 +77,11 @@ describe('the running contract every service follows', () => {
 
   it('skips a change made on another version (history replayed after a restart): never a rollback', () => {
     const { running, from, change } = setup();
-    expect(running.apply({ ...change, fromVersion: 'some.other.version' }, keys)).toEqual({ kind: 'other-base' });
+    // Its base changed on the bus: the signature names another.
+    expect(running.apply({ ...change, fromVersion: 'some.other.version' }, keys)).toEqual({
+      kind: 'refused',
+      reason: 'its signature is for another change (fromVersion)',
+    });
     expect(running.apply(change, keys).kind).toBe('applied');
     // The same change again, replayed: its base is no longer the running version.
     expect(running.apply(change, keys)).toEqual({ kind: 'other-base' });
@@ -156,6 +160,36 @@ describe('the running contract every service follows', () => {
     // Approved after the running contract, by a key valid then: applied.
     const genuine = { ...backdated.claims, approvedAt: '2026-12-02T18:10:00.000Z' };
     expect(running.apply({ ...backdated.change, signature: signContractChange([policyEngineKey.key], genuine) }, keys).kind).toBe('applied');
+  });
+
+  it('runs a newer approved contract made on a base it never ran (an upgrade shipped another file), and says over which (upgrade probe, 2026-12-05)', () => {
+    // Approved on the project's contract, as the deployment ran it before the upgrade.
+    const { change } = setup();
+    // The upgrade ships a file of its own, newer than the project's but older than the approved change.
+    const shipped = text.replace(/^version: .*$/m, 'version: 2098.1.0').replace('maxItems: 50', 'maxItems: 40');
+    const upgraded = new RunningContract(parseContract(shipped, 'shipped.yaml'));
+    expect(upgraded.apply(change, keys)).toMatchObject({ kind: 'applied', contract: { version: '2099.1.0' }, over: '2098.1.0' });
+    expect(parameterRefusal(upgraded.compiledContract(), tag(['a', 'b']))).toBe(
+      'invalid parameters for ticket.tag: /parameters/tags (maxItems): must NOT have more than 1 items',
+    );
+    // Replayed again: history.
+    expect(upgraded.apply(change, keys)).toEqual({ kind: 'other-base' });
+    // A file newer than the change: the change is history, the file runs.
+    const newer = new RunningContract(parseContract(text.replace(/^version: .*$/m, 'version: 2100.1.0'), 'newer.yaml'));
+    expect(newer.apply(change, keys)).toEqual({ kind: 'other-base' });
+    expect(newer.current().version).toBe('2100.1.0');
+    // Off its base, nothing is taken on trust: a forged text, an unsigned or self-approved change is refused.
+    const fresh = () => new RunningContract(parseContract(shipped, 'shipped.yaml'));
+    expect(fresh().apply({ ...change, contract: text }, keys)).toEqual({
+      kind: 'refused',
+      reason: `its contract is not the approved 2099.1.0 (${change.hash})`,
+    });
+    expect(fresh().apply({ ...change, signature: undefined }, keys)).toEqual({
+      kind: 'refused',
+      reason: 'it is not signed as approved: it carries no signature',
+    });
+    expect(fresh().apply({ ...change, approvedBy: 'ada' }, keys)).toMatchObject({ kind: 'refused' });
+    expect(fresh().apply({ ...change, digest: 'f'.repeat(64) }, keys)).toMatchObject({ kind: 'refused' });
   });
 
   it('applies each approved change once: replayed after a rollback to its base, it is refused', () => {

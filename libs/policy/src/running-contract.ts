@@ -1,6 +1,6 @@
 import { useContractNationalIds } from '@countersign/guardrails';
 import type { VerifyKey } from '@countersign/keys';
-import { changeDigest } from './change-control';
+import { changeDigest, compareVersions } from './change-control';
 import { ContractChangeClaims, KeyList, verifyContractChange } from './change-signature';
 
 /** How far a signer's clock may run ahead of (or, between two approvals, behind) a verifier's. */
@@ -27,7 +27,9 @@ export interface ApprovedContractChange {
  * replay of history after a restart, or after a newer file was deployed: never a rollback, nothing to report); or
  * `refused`, with why (not approved as this step, or a text that is not the approved contract: worth an alert).
  */
-export type ContractChangeOutcome = { kind: 'applied'; contract: LoadedContract } | { kind: 'other-base' } | { kind: 'refused'; reason: string };
+export type ContractChangeOutcome =
+  /** `over`: the version it replaced when the change was made on another base (a newer approved contract adopted over the file's). */
+  { kind: 'applied'; contract: LoadedContract; over?: string } | { kind: 'other-base' } | { kind: 'refused'; reason: string };
 
 /**
  * The operational contract a service runs: loaded at boot from the file the policy engines load (an invalid one stops
@@ -60,6 +62,11 @@ export class RunningContract {
     return this.loaded;
   }
 
+  /** Whether this process applied change request `changeRequestId` (at start, replaying the changes, or since). */
+  wasApplied(changeRequestId: string): boolean {
+    return this.applied.has(changeRequestId);
+  }
+
   compiledContract(): CompiledContract {
     return this.compiled;
   }
@@ -78,19 +85,29 @@ export class RunningContract {
    */
   apply(change: ApprovedContractChange, keys: KeyList<VerifyKey> | undefined): ContractChangeOutcome {
     const running = this.loaded;
-    if (change.fromVersion !== running.version) return { kind: 'other-base' };
-    const approved = changeDigest({
-      kind: 'contract',
-      from: { version: running.version, hash: running.hash },
-      to: { version: change.toVersion, hash: change.hash },
-    });
-    if (change.digest !== approved || change.requestedBy === change.approvedBy)
-      return { kind: 'refused', reason: `it is not an approved change of ${running.version}` };
+    const onBase = change.fromVersion === running.version;
+    // Made on another base: history this process has moved past, unless it is newer than what runs. That is an approved
+    // contract whose base this process never ran: the upgrade of a deployment shipped another contract file than the
+    // one the change was made on. Versions only go up (change-control.ts), so it is the deployment's newest approved
+    // contract, and it runs; the file's would have rolled the approved change back, unseen (upgrade probe, 2026-12-05:
+    // every refund was sent to review by an approved change, and after the upgrade a refund ran on its own).
+    if (!onBase && !(compareVersions(change.toVersion, running.version) > 0)) return { kind: 'other-base' };
+    const base = onBase ? { version: running.version, hash: running.hash } : undefined;
+    const approved = base && changeDigest({ kind: 'contract', from: base, to: { version: change.toVersion, hash: change.hash } });
+    if ((approved && change.digest !== approved) || change.requestedBy === change.approvedBy)
+      return { kind: 'refused', reason: `it is not an approved change of ${change.fromVersion}` };
     if (!keys) return { kind: 'refused', reason: 'this service has no contract-change verify keys (CONTRACT_VERIFY_KEYS_FILE): it applies no change' };
     const signed = verifyContractChange(change.signature, keys);
     if (!signed.ok) return { kind: 'refused', reason: `it is not signed as approved: ${signed.reason}` };
-    const differs = claimsDiffer(signed.claims, change, running.hash);
+    const differs = claimsDiffer(signed.claims, change, base?.hash);
     if (differs) return { kind: 'refused', reason: `its signature is for another change (${differs})` };
+    // Off its base, the digest is checked against the base the signature names.
+    const signedDigest = changeDigest({
+      kind: 'contract',
+      from: { version: change.fromVersion, hash: signed.claims.fromHash },
+      to: { version: change.toVersion, hash: change.hash },
+    });
+    if (change.digest !== signedDigest) return { kind: 'refused', reason: `it is not an approved change of ${change.fromVersion}` };
     if (this.applied.has(change.changeRequestId)) return { kind: 'refused', reason: `change ${change.changeRequestId} was applied before: a replay` };
     // A key's window is read at the time the signature states, which its signer chose: a retired key (or one leaked
     // from a backup) could sign a change dated back into its window (trust probe, 2026-12-05: a key expired in 2025
@@ -118,7 +135,7 @@ export class RunningContract {
     this.approvedAt = approvedAt;
     useContractNationalIds(next.masking?.nationalIds ?? []);
     for (const listener of this.listeners) listener(next);
-    return { kind: 'applied', contract: next };
+    return { kind: 'applied', contract: next, ...(!onBase && { over: running.version }) };
   }
 }
 

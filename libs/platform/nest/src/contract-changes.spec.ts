@@ -115,6 +115,40 @@ describe('following approved contract changes (every service that works with the
     expect(logs.length).toBe(logged);
   });
 
+  it('after an upgrade that shipped another contract file, runs the newer approved contract and says over which; an older one it says is not in force (upgrade probe, 2026-12-05)', async () => {
+    const { approved } = setup();
+    const change = approved(bump('2099.1.0'));
+    const after = (file: string) => {
+      const store = new RunningContract(parseContract(bump(file), 'shipped.yaml'));
+      const logs: Array<{ level: number; msg: string; alert?: string }> = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+      const applier = new ContractChangesConsumer(store, logger, 'test', [changeKey.verifyKey]);
+      const handle = (e: Changed) =>
+        (applier as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers()[TOPICS.contractChanged](e);
+      return { store, logs, handle };
+    };
+    const older = after('2098.1.0');
+    await older.handle(change);
+    expect(older.store.current().version).toBe('2099.1.0');
+    expect(older.logs).toEqual([
+      expect.objectContaining({
+        level: 40,
+        alert: 'contract-file-superseded',
+        msg: `running approved contract 2099.1.0 (change cr-1, made on ${change.data.fromVersion}) over this version's contract file 2098.1.0: what the file changed since ${change.data.fromVersion} is not in force; request it as a change of 2099.1.0`,
+      }),
+    ]);
+    const newer = after('2100.1.0');
+    await newer.handle(change);
+    expect(newer.store.current().version).toBe('2100.1.0');
+    expect(newer.logs).toEqual([
+      expect.objectContaining({
+        level: 40,
+        alert: 'contract-change-superseded',
+        msg: `approved contract change cr-1 (${change.data.fromVersion} to 2099.1.0) is not in force: the running contract 2100.1.0 is newer; if it lacks what the change did, request it again`,
+      }),
+    ]);
+  });
+
   it('changes nothing for a change the policy engine did not sign, and raises an alert (red team: a forged change with its Kafka credential)', async () => {
     const { store, handle, approved, running, logs } = setup();
     await handle(approved(bump('2099.1.0'), { signature: undefined }));

@@ -4,7 +4,7 @@ import { TOPICS } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import { z } from 'zod';
 import { VerifyKey, watchVerifyKeys } from '@countersign/keys';
-import { KeyList, RunningContract } from '@countersign/policy';
+import { compareVersions, KeyList, RunningContract } from '@countersign/policy';
 import { BusConsumer } from './bus-consumer';
 import { LOGGER } from './platform.module';
 
@@ -38,9 +38,21 @@ export class ContractChangesConsumer extends BusConsumer {
   protected handlers(): HandlerMap {
     return {
       [TOPICS.contractChanged]: async (e) => {
+        const running = this.contract.current().version;
         const outcome = this.contract.apply(e.data, this.keys);
-        if (outcome.kind === 'applied')
+        if (outcome.kind === 'applied' && outcome.over)
+          this.logger.warn(
+            { alert: 'contract-file-superseded', contractVersion: outcome.contract.version, changeRequestId: e.data.changeRequestId, file: outcome.over },
+            `running approved contract ${outcome.contract.version} (change ${e.data.changeRequestId}, made on ${e.data.fromVersion}) over this version's contract file ${outcome.over}: what the file changed since ${e.data.fromVersion} is not in force; request it as a change of ${outcome.contract.version}`,
+          );
+        else if (outcome.kind === 'applied')
           this.logger.info({ contractVersion: outcome.contract.version, hash: outcome.contract.hash, eventId: e.id }, 'operational contract replaced');
+        else if (outcome.kind === 'other-base' && compareVersions(e.data.toVersion, running) < 0 && !this.contract.wasApplied(e.data.changeRequestId))
+          // An approved change older than what runs and never applied here: a newer contract file was deployed since.
+          this.logger.warn(
+            { alert: 'contract-change-superseded', changeRequestId: e.data.changeRequestId, contractVersion: running },
+            `approved contract change ${e.data.changeRequestId} (${e.data.fromVersion} to ${e.data.toVersion}) is not in force: the running contract ${running} is newer; if it lacks what the change did, request it again`,
+          );
         else if (outcome.kind === 'refused')
           this.logger.error(
             { alert: 'contract-change-refused', changeRequestId: e.data.changeRequestId, eventId: e.id },
