@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueCertificate, issueIntermediateCa } from '@countersign/pki';
@@ -43,6 +43,18 @@ describe('CertificateFileSource', () => {
     const [expired] = source().check(at(13 * HOUR));
     expect(expired.status).toBe('expired');
     expect(assessTrust([expired]).health).toBe('unhealthy');
+  });
+
+  it('without a root to end at (a certificate an operator gives the embedded mode), its own chain and dates are checked (trust probe, 2026-12-05)', () => {
+    const own = new CertificateFileSource({ owner: 'embedded', purpose: 'https-server', file: certFile }, 2 * HOUR);
+    expect(own.check(new Date())).toEqual([expect.objectContaining({ status: 'ok', purpose: 'https-server' })]);
+    expect(own.check(at(13 * HOUR))).toEqual([expect.objectContaining({ status: 'expired', reason: expect.stringContaining('expired') })]);
+    // The leaf without the intermediate that issued it, but with a stranger's certificate as its next link: broken.
+    const broken = join(dir, 'broken.pem');
+    writeFileSync(broken, readFileSync(certFile, 'utf8').split(/(?=-----BEGIN CERTIFICATE-----)/)[0] + readFileSync(otherCaFile, 'utf8'));
+    expect(new CertificateFileSource({ owner: 'embedded', purpose: 'https-server', file: broken }, 2 * HOUR).check(new Date())).toEqual([
+      expect.objectContaining({ status: 'unreadable', reason: expect.stringContaining('the chain in the file is broken') }),
+    ]);
   });
 
   it('a chain to another root, a missing file and a file that is no certificate are all unhealthy', () => {

@@ -10,8 +10,11 @@ export interface WatchedCertificate {
   /** What it is for (`kafka-client`, `kafka-broker`, `https`): the `certificate` label of its expiry metric. */
   purpose: string;
   file: string;
-  /** The root certificate (PEM) the chain must end at. */
-  caFile: string;
+  /**
+   * The root certificate (PEM) the chain must end at. Without one (a certificate an operator gives the embedded mode,
+   * whose root Countersign does not hold) the file's own chain is checked link by link, and its dates.
+   */
+  caFile?: string;
 }
 
 /** The `TRUST_CERT_FILES` setting. */
@@ -55,7 +58,7 @@ export class CertificateFileSource implements TrustSource {
     let caPem: string;
     try {
       pem = readFileSync(file, 'utf8');
-      caPem = readFileSync(this.watched.caFile, 'utf8');
+      caPem = this.watched.caFile ? readFileSync(this.watched.caFile, 'utf8') : '';
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return finding({ status: 'missing', reason: `${(e as { path?: string }).path ?? file}: no such file` });
@@ -84,10 +87,10 @@ export class CertificateFileSource implements TrustSource {
   private inspect(pem: string, caPem: string): Inspected {
     const { file, caFile } = this.watched;
     let chain: X509Certificate[];
-    let root: X509Certificate;
+    let root: X509Certificate | undefined;
     try {
       chain = (pem.match(PEM_CERT) ?? []).map((text) => new X509Certificate(text));
-      root = new X509Certificate(caPem);
+      root = caPem ? new X509Certificate(caPem) : undefined;
     } catch (e) {
       return { status: 'unreadable', reason: `${file}: not a certificate (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
     }
@@ -95,20 +98,20 @@ export class CertificateFileSource implements TrustSource {
     if (!leaf) return { status: 'unreadable', reason: `${file}: no certificate in the file` };
     const keyId = leaf.serialNumber;
     // Each certificate signed by the next, the last by the root: a chain to another CA is no chain at all.
-    const links = [...chain, root];
+    const links = root ? [...chain, root] : chain;
     for (let i = 0; i < links.length - 1; i++) {
       if (!links[i].checkIssued(links[i + 1]) || !links[i].verify(links[i + 1].publicKey))
         return {
           status: 'unreadable',
           keyId,
           notAfter: new Date(leaf.validTo).toISOString(),
-          reason: `${file}: ${links[i].subject} is not issued by ${links[i + 1].subject} (the chain does not end at ${caFile})`,
+          reason: `${file}: ${links[i].subject} is not issued by ${links[i + 1].subject} (${caFile ? `the chain does not end at ${caFile}` : 'the chain in the file is broken'})`,
         };
     }
     return {
       keyId,
       notBefore: chain.reduce((t, c) => Math.max(t, Date.parse(c.validFrom)), 0),
-      notAfter: chain.reduce((t, c) => Math.min(t, Date.parse(c.validTo)), Date.parse(root.validTo)),
+      notAfter: chain.reduce((t, c) => Math.min(t, Date.parse(c.validTo)), root ? Date.parse(root.validTo) : Infinity),
     };
   }
 }
