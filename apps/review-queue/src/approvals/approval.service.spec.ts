@@ -3,7 +3,8 @@ import { ConflictException, ForbiddenException } from '@nestjs/common';
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
 import { isDependencyFailure } from '@countersign/bus';
 import { TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
-import { eventually, refundProposal, RecordingBus } from '@countersign/testing';
+import { TrustHealthState } from '@countersign/nest';
+import { eventually, refundProposal, RecordingBus, trustHealthData } from '@countersign/testing';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { ReviewItem } from '../review-item/review-item.repository';
@@ -60,6 +61,38 @@ describe('ApprovalService: every review decision is signed', () => {
       expect(check).toMatchObject({ ok: true, claims: { decision, actionId: event.subject, digest, deciders: ['alice'] } });
     }
     expect(verifyReviewDecision(approved.data.signature!, t.keys, now)).toMatchObject({ ok: true, claims: { expiresAt: '2026-11-24T11:00:00.000Z' } });
+  });
+});
+
+describe('ApprovalService: no approval while the trust stack is unhealthy', () => {
+  it('answers 503 with the monitor’s reason and records nothing; a rejection is still signed; healthy again, it approves (trust probe, 2026-12-05)', async () => {
+    const t = await setup();
+    const trust = new TrustHealthState(() => now.getTime());
+    t.service.trust = trust;
+    const verdict = (health: 'healthy' | 'unhealthy', id: string) =>
+      ({
+        id,
+        type: TOPICS.trustHealthChanged,
+        version: 1,
+        source: 'review-queue',
+        time: now.toISOString(),
+        subject: 'trust-health',
+        correlationId: id,
+        causationId: null,
+        actor: { id: 'review-queue', kind: 'service' },
+        data: trustHealthData(health),
+      }) as unknown as Parameters<TrustHealthState['apply']>[0];
+    trust.apply(verdict('unhealthy', 'v1'));
+    trust.caughtUp();
+    await expect(t.service.approve('a1', alice, 'photo shows the damage', undefined, now)).rejects.toThrow(
+      'approvals cannot be issued now, nothing was recorded: the trust stack is unhealthy (test: unhealthy); retry once it is healthy again (a rejection is still possible)',
+    );
+    expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });
+    await t.service.reject('a2', alice, 'no evidence of damage', undefined, now);
+    expect(t.decisions().map((d) => d.data.decision)).toEqual(['rejected']);
+    trust.apply({ ...verdict('healthy', 'v2'), time: new Date(now.getTime() + 1).toISOString() });
+    await t.service.approve('a1', alice, 'photo shows the damage', undefined, now);
+    expect(t.decisions().map((d) => d.data.decision)).toEqual(['rejected', 'approved']);
   });
 });
 

@@ -1,10 +1,10 @@
-import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
+import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { maskText } from '@countersign/guardrails';
 import { APPROVAL_TTL_MS, DecisionSigner, SealableEvent, sealEvent, signReviewDecision } from '@countersign/approval';
 import { EventBus } from '@countersign/bus';
 import { Actor, ActorSchema, TOPICS } from '@countersign/contracts';
 import type { Metrics } from '@countersign/metrics';
-import { EVENT_BUS, METRICS, Principal } from '@countersign/nest';
+import { EVENT_BUS, METRICS, Principal, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { reviewerActor } from '../review-item/reviewer-actor';
 import {
@@ -64,6 +64,13 @@ export type ApproveResult = { status: 'approved'; approvers: string[] } | { stat
 export class ApprovalService {
   /** The process's metrics (a service built by hand in a unit test has none). */
   @Optional() @Inject(METRICS) private readonly metrics?: Metrics;
+  /**
+   * The trust stack's health as the trust monitor last reported it (the review queue's follower of its control topic;
+   * none where no monitor runs). While it is `unhealthy` (a key past its rotation deadline, an expired certificate) no
+   * approval is issued (DESIGN, trust stack; trust probe, 2026-12-05: approvals were signed, then held by the executor
+   * until they went stale). Rejections are still signed: they only stop things.
+   */
+  @Optional() @Inject(TRUST_HEALTH) trust?: TrustHealthState;
 
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
@@ -127,6 +134,10 @@ export class ApprovalService {
     if (claimHolds(item.claim, now) && item.claim.by !== reviewer.id) throw claimedConflict(item);
     // Before anything is stored: an approval counted toward a quorum that cannot be signed would be half done.
     requireSigningKey(this.key, now);
+    if (this.trust?.healthy() === false)
+      throw new ServiceUnavailableException(
+        `approvals cannot be issued now, nothing was recorded: the trust stack is unhealthy (${this.trust.reason()}); retry once it is healthy again (a rejection is still possible)`,
+      );
     const before = item.approvedBy ?? [];
     if (oneWrite && !counted && before.length + 1 >= item.quorum) {
       // This approval completes the quorum: the approval, the decision and its signed event in one write, made only if
