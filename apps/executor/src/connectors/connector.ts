@@ -37,6 +37,11 @@ export interface Connector {
   readonly name: string;
   /** Declared by every connector: a connector that promises nothing is settled by a person. */
   readonly capabilities: ConnectorCapabilities;
+  /**
+   * How many calls it makes at once (its connections): the executor runs no more than this many and reads its brakes
+   * again only once a call can go out at once, not before a wait in the connector's own queue. Unset: no limit.
+   */
+  readonly maxInFlight?: number;
   execute(request: ConnectorRequest, idempotencyKey: string): Promise<ConnectorResult>;
 }
 

@@ -7,6 +7,9 @@ import { Connector, ConnectorCapabilities, ConnectorRequest, ConnectorResult } f
 /** A failed request, and whether it went out on a kept-alive connection and got any answer. */
 type RequestError = Error & { code?: string; reusedSocket?: boolean; answered?: boolean };
 
+/** The connections to a target (per scheme): a call beyond them would wait in the agent's queue. */
+const WEBHOOK_SOCKETS = 64;
+
 /** 4xx answers that refuse nothing for good: 408 (the target gave up waiting for the request) and 429 (too many). */
 const TRY_LATER = new Set([408, 429]);
 
@@ -23,9 +26,12 @@ export class WebhookConnector implements Connector {
   // An idle connection is closed after 30 s, or sooner when the target announces a shorter keep-alive
   // (Node then closes it a second before the target would).
   private readonly agents = {
-    http: new HttpAgent({ keepAlive: true, maxSockets: 64, timeout: 30_000 }),
-    https: new HttpsAgent({ keepAlive: true, maxSockets: 64, timeout: 30_000 }),
+    http: new HttpAgent({ keepAlive: true, maxSockets: WEBHOOK_SOCKETS, timeout: 30_000 }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: WEBHOOK_SOCKETS, timeout: 30_000 }),
   };
+
+  /** As many calls at once as it has connections: none waits for a socket after the executor's last check. */
+  readonly maxInFlight = WEBHOOK_SOCKETS;
 
   /**
    * Every request carries the `Idempotency-Key`, and a webhook target is required to apply an action once per

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseContract, RunningContract } from '@countersign/policy';
 import {
   autonomousDecisionData,
+  eventually,
   PROJECT_CONTRACT_PATH,
   projectContract,
   RecordingBus,
@@ -78,16 +79,23 @@ class InterleavingRepository extends InMemoryExecutionRepository {
 }
 
 /** The real in-memory bus, keeping a list of what it published. */
-function setup(flag: FlagState = 'on', loadedAtStart = true, running = contract) {
+function setup(flag: FlagState = 'on', loadedAtStart = true, running = contract, maxInFlight?: number) {
   let flagsLoaded = loadedAtStart;
   const bus = new RecordingBus({ source: 'executor', logger: pino({ level: 'silent' }) });
   const published = bus.published;
   const calls: Array<{ request: ConnectorRequest; key: string }> = [];
   let result: ConnectorResult = { status: 'executed', externalRequestId: 'x-1', attempts: 1 };
+  /** While set, a call is made (counted) but does not answer until it resolves (a slow target). */
+  let slow: Promise<void> | undefined;
   const connector: Connector = {
     name: 'test',
     capabilities: { idempotentByKey: false },
-    execute: async (request, key) => (calls.push({ request, key }), result),
+    ...(maxInFlight !== undefined && { maxInFlight }),
+    execute: async (request, key) => {
+      calls.push({ request, key });
+      await slow;
+      return result;
+    },
   };
   const flags: FlagReader = {
     state: () => flag,
@@ -200,6 +208,15 @@ function setup(flag: FlagState = 'on', loadedAtStart = true, running = contract)
     refusals,
     signing,
     setResult: (r: ConnectorResult) => (result = r),
+    /** Calls made from now on hang until the returned function is called. */
+    slowTarget: () => {
+      let answer!: () => void;
+      slow = new Promise<void>((r) => (answer = r));
+      return () => {
+        slow = undefined;
+        answer();
+      };
+    },
     /** The flag source answers, with the kill switch in state `now`. */
     loadFlags: (now: FlagState) => {
       flagsLoaded = true;
@@ -428,6 +445,59 @@ describe('ExecutionService', () => {
     await t.service.onReviewDecided(t.approval('a2'));
     expect(t.calls).toHaveLength(0);
     expect(t.published.map((p) => (p.event.data as { code?: string }).code)).toEqual(['not-authorised']);
+  });
+
+  it('reads its brakes again once a call can go out at once: a kill switch turned off while an action waits for a connection stops it (race probe, 2026-12-05)', async () => {
+    // One connection to the target, busy with a slow call: the second action waits for it after its claim.
+    const t = setup('on', true, contract, 1);
+    const answer = t.slowTarget();
+    const first = t.service.onPolicyDecided(t.decided('autonomous', 'a1'));
+    await eventually(() => expect(t.calls).toHaveLength(1));
+    const second = t.service.onPolicyDecided(t.decided('autonomous', 'a2'));
+    await eventually(async () => expect(await t.repo.get('a2')).toMatchObject({ state: 'executing' }));
+    // Off while a2 waits for the connection (its claim read "on"): once the call answers, a2 is refused, never sent.
+    t.loadFlags('off');
+    answer();
+    await Promise.all([first, second]);
+    expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1']);
+    expect(t.refusals()).toEqual([expect.objectContaining({ code: 'kill-switch-off', final: true })]);
+    expect(await t.repo.get('a2')).toMatchObject({ state: 'refused' });
+  });
+
+  it('reads the whole gate again before the call, not only the kill switch: a contract changed after the claim stops the action', async () => {
+    const project = readFileSync(PROJECT_CONTRACT_PATH, 'utf8');
+    /** The project's contract, until `change` swaps in another (as an approved change does, through `apply`). */
+    class Changing extends RunningContract {
+      private next?: RunningContract;
+      change(to: RunningContract) {
+        this.next = to;
+      }
+      override current() {
+        return this.next?.current() ?? super.current();
+      }
+      override compiledContract() {
+        return this.next?.compiledContract() ?? super.compiledContract();
+      }
+    }
+    const running = new Changing(parseContract(project, 'project.yaml'));
+    const t = setup('on', true, running, 1);
+    const answer = t.slowTarget();
+    const first = t.service.onPolicyDecided(t.decided('autonomous', 'a1'));
+    await eventually(() => expect(t.calls).toHaveLength(1));
+    const second = t.service.onPolicyDecided(t.decided('autonomous', 'a2'));
+    await eventually(async () => expect(await t.repo.get('a2')).toMatchObject({ state: 'executing' }));
+    // An approved change sends every refund to review while a2 waits: it is not run under the contract it no longer meets.
+    const next = project
+      .replace(/^version: .*$/m, 'version: 2999.1.1')
+      .replace('reason: "small, policy-conform refund", thresholds: { review: 30 }', 'reason: "small, policy-conform refund", thresholds: { review: 0 }');
+    expect(next).toContain('thresholds: { review: 0 }');
+    running.change(new RunningContract(parseContract(next, 'next.yaml')));
+    answer();
+    await Promise.all([first, second]);
+    expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1']);
+    expect(t.refusals()).toEqual([
+      expect.objectContaining({ code: 'not-authorised', reason: expect.stringContaining('contract 2999.1.1 now sends it to review') }),
+    ]);
   });
 
   it('an autonomous decision whose autonomy was lowered since is refused for good; a level as high, or unreadable, leaves it', async () => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { POLICY_ENGINE_SEAL, ReviewDecisionClaims, verifyEventSeal, VerifyKeys } from '@countersign/approval';
-import { DependencyUnavailableError, EventBus, serviceActor } from '@countersign/bus';
+import { DependencyUnavailableError, EventBus, Semaphore, serviceActor } from '@countersign/bus';
 import { ActionHeldV1, ActionRefusedV1, canonicalDigest, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import { autonomyLevel, executionFlagName, FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { RunningContract } from '@countersign/policy';
 import { checkReviewDecision } from '../authorisation/approval-check';
 import { checkApprovalUnderContract, checkAutonomousDecision, checkAutonomyNow } from '../authorisation/autonomy-check';
-import { ConnectorRegistry, CONNECTORS } from '../connectors/connector';
+import { Connector, ConnectorRegistry, ConnectorResult, CONNECTORS } from '../connectors/connector';
 import { DEFAULT_RECONCILIATION, ReconciliationSettings } from '../reconciliation/reconciliation.settings';
 import { APPROVAL_KEYS, AUTONOMY_PREFIX, DECISION_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, MAX_HOLD_MS, OUTCOME_BUS, RECONCILIATION } from '../tokens';
 import { ActionRecord, ExecutionRepository, ReviewDecidedEvent } from './execution.repository';
@@ -58,6 +58,8 @@ export class ExecutionService {
   @Inject(TRUST_HEALTH) private readonly trust?: TrustHealthState;
   /** Holds already audited (action and trust verdict), so a redelivery every few seconds does not emit again. */
   private readonly heldAudited = new Set<string>();
+  /** Each connector's calls in flight (`Connector.maxInFlight`): the last check is read when a call can go out at once. */
+  private readonly inFlight = new WeakMap<Connector, Semaphore>();
   /** The process's metrics (a service built by hand in a unit test has none). */
   @Optional() @Inject(METRICS) private readonly metrics?: Metrics;
   /**
@@ -317,27 +319,46 @@ export class ExecutionService {
     return { pass: true };
   }
 
+  private slots(connector: Connector): Semaphore {
+    let slots = this.inFlight.get(connector);
+    if (!slots) this.inFlight.set(connector, (slots = new Semaphore(connector.maxInFlight ?? Number.POSITIVE_INFINITY)));
+    return slots;
+  }
+
   /**
    * Executes an action this delivery has claimed (`record` as claimed: `executing`, with its `claimedAt`): the connector's
    * call, then its outcome recorded and published.
    */
   private async run(record: ActionRecord, cause: Envelope, nonce: string | null): Promise<void> {
-    // The brake is read again at the last moment, in memory: a kill switch turned off while this action was being
-    // claimed (a write that queues behind others under load) stops it here, so "off" is in force once its call has
-    // answered, for every call not already made (red team, 2026-12-04: effects had arrived 2.7 s after the answer).
-    const brake = this.killSwitch(record);
-    if (!brake.pass && 'wait' in brake) return this.giveBack(record, cause, nonce, brake.wait);
-    if (!brake.pass) {
-      this.logger.warn({ code: brake.refusal.code }, `refused before the call: ${brake.refusal.reason}`);
-      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...brake.refusal, suspicious: false, final: true }, cause);
-    }
     const connector = this.connectors.for(record.proposal.actionType);
     const idempotencyKey = idempotencyKeyOf(record.actionId, record.digest);
     const p = record.proposal;
-    const result = await connector.execute(
-      { actionId: record.actionId, actionType: p.actionType, target: p.target, parameters: p.parameters, tenant: p.tenant, digest: record.digest },
-      idempotencyKey,
-    );
+    // The gate is read again at the last moment, in memory, once the connector can make the call at once (a free
+    // connection): a kill switch turned off, an autonomy level lowered, a contract changed or the mode halted while this
+    // action was being claimed (a write that queues behind others under load), or while it waited for a connection,
+    // stops it here. So each is in force once its call has answered, for every call not already made (red team,
+    // 2026-12-04: effects had arrived 2.7 s after the answer; race probe, 2026-12-05: up to 1.8 s, from calls queued
+    // behind the connector's 64 connections, and after a lowering or a contract change, which only the claim read).
+    const called = await this.slots(connector).run(async (): Promise<{ brake: Exclude<Gate, { pass: true }> } | { result: ConnectorResult }> => {
+      const brake = this.gate(record, cause, nonce);
+      if (!brake.pass) return { brake };
+      const request = {
+        actionId: record.actionId,
+        actionType: p.actionType,
+        target: p.target,
+        parameters: p.parameters,
+        tenant: p.tenant,
+        digest: record.digest,
+      };
+      return { result: await connector.execute(request, idempotencyKey) };
+    });
+    if ('brake' in called) {
+      const brake = called.brake;
+      if ('wait' in brake) return this.giveBack(record, cause, nonce, brake.wait);
+      this.logger.warn({ code: brake.refusal.code }, `refused before the call: ${brake.refusal.reason}`);
+      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...brake.refusal, suspicious: brake.suspicious, final: true }, cause);
+    }
+    const { result } = called;
     const authorisedBy = nonce ? ('approval' as const) : ('autonomous-decision' as const);
     if (result.status === 'executed') {
       // `attempt`: the requests that carried it (2 when the connector sent it once more on a dropped connection).

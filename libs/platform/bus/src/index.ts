@@ -1,6 +1,7 @@
 export * from './port';
 export * from './codec';
 export { isDependencyFailure } from './failures';
+export { Semaphore } from './dispatch';
 export { buildEnvelope, serviceActor } from './envelope';
 export type { EmitOptions, EventCause } from './envelope';
 export { InMemoryBus, InMemoryBroker } from './in-memory.bus';
