@@ -82,6 +82,15 @@ describe('ClaimService: a lease so two reviewers do not work one item', () => {
     expect((await t.claims.claim('a1', alice, 'Alice Reviewer', at(180_000 + CLAIM_TTL_MS))).by).toBe('alice');
   });
 
+  it('refuses a claim at or past the item’s due time with the reason, as a decision is refused (race probe, 2026-12-05)', async () => {
+    const t = await setup();
+    await t.items.add(t.item('a1', { dueAt: at(60_000).toISOString() }));
+    await expect(t.claims.claim('a1', alice, 'Alice Reviewer', at(60_000))).rejects.toThrow(
+      `action a1 is past its due time (${at(60_000).toISOString()}, sla_expired)`,
+    );
+    expect((await t.items.get('a1'))!.claim).toBeUndefined();
+  });
+
   it('lets the holder decide, and another reviewer once the holder released it', async () => {
     const t = await setup();
     await t.items.add(t.item('a1'));

@@ -1,9 +1,9 @@
 import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { Logger } from '@countersign/logging';
 import { LOGGER, Principal } from '@countersign/nest';
-import { authorRefusal, claimedConflict } from '../approvals/approval.service';
+import { authorRefusal, claimedConflict, overdueConflict } from '../approvals/approval.service';
 import { stepUpRefusal } from '../approvals/step-up';
-import { claimHolds, ReviewClaim, ReviewItemRepository } from '../review-item/review-item.repository';
+import { claimHolds, overdue, ReviewClaim, ReviewItemRepository } from '../review-item/review-item.repository';
 import { REVIEW_ITEMS } from '../tokens';
 import { isProposerOf, requireItemRole } from '../review-item/item-roles';
 
@@ -63,6 +63,9 @@ export class ClaimService {
         `action ${actionId} is ${item.status === 'pending' ? 'not waiting for approval' : 'already decided'}: there is nothing to claim`,
       );
     }
+    // Past its due time: the review clock expires it, whoever claims it (race probe, 2026-12-05: a claim at the due time
+    // was taken, and the expiry named its holder).
+    if (overdue(item, now)) throw overdueConflict(item);
     if (isProposerOf(reviewer, item)) {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot claim it for review');
     }

@@ -9,6 +9,7 @@ import {
   DecideWith,
   DecisionEvent,
   InboxQuery,
+  overdue,
   RecentDecisionsOf,
   ReviewClaim,
   ReviewItem,
@@ -148,7 +149,8 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
 
   async claim(actionId: string, claim: ReviewClaim, now: Date) {
     const item = this.items.get(actionId);
-    if (!item || item.status !== 'pending') return undefined;
+    // Past its due time an item is the review clock's to expire: nobody takes it (race probe, 2026-12-05).
+    if (!item || item.status !== 'pending' || overdue(item, now)) return undefined;
     if (!claimHolds(item.claim, now) || item.claim.by === claim.by) item.claim = { ...claim };
     return claimHolds(item.claim, now) ? { ...item.claim } : undefined;
   }
@@ -161,6 +163,7 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
     const eligible =
       !!item &&
       item.status === 'pending' &&
+      !overdue(item, now) &&
       (item.kind ?? 'approval') === 'approval' &&
       holdsItemRole(item, reviewer.roles) &&
       !isProposerOf(reviewer, item) &&

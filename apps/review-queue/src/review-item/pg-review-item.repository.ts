@@ -392,7 +392,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     const { rows } = await this.pool.query<ClaimRow>(
       `WITH ${ASYNC_COMMIT}
        UPDATE review_items r SET claimed_by = $2, claimed_by_name = $3, claimed_until = $4 FROM lease
-       WHERE r.action_id = $1 AND r.status = 'pending' AND (r.claimed_by IS NULL OR r.claimed_until <= $5 OR r.claimed_by = $2)
+       WHERE r.action_id = $1 AND r.status = 'pending' AND r.due_at > $5 AND (r.claimed_by IS NULL OR r.claimed_until <= $5 OR r.claimed_by = $2)
        RETURNING r.claimed_by, r.claimed_by_name, r.claimed_until`,
       [actionId, claim.by, claim.name, claim.until, now],
     );
@@ -458,7 +458,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
        )
        UPDATE review_items r SET claimed_by = i.by, claimed_by_name = i.name, claimed_until = i.until
        FROM lease, input i LEFT JOIN held h ON h.claimed_by = i.by
-       WHERE r.action_id = i.action_id AND r.status = 'pending' AND r.kind = 'approval'
+       WHERE r.action_id = i.action_id AND r.status = 'pending' AND r.kind = 'approval' AND r.due_at > i.now
          AND (cardinality(r.required_roles) = 0 OR r.required_roles && i.roles)
          AND r.proposer_principal <> i.by AND NOT coalesce((r.proposal -> 'proposer' ->> 'agentId') = ANY (i.agents), false)
          AND NOT (i.by = ANY (coalesce(r.approved_by, '{}'))) AND NOT (i.by = ANY (coalesce(r.authored_by, '{}')))

@@ -396,6 +396,19 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
         expect(await repo.claim('nope', lease('bob', 'Bob', 300_000), t0)).toBeUndefined();
       });
 
+      it('claims nothing past its due time, in either way of claiming: the review clock expires it (race probe, 2026-12-05)', async () => {
+        const repo = await make();
+        await repo.add(reviewItem('a1', at(60_000).toISOString()));
+        const bob = { id: 'bob', roles: ['reviewer'] };
+        // A millisecond before it is due: taken.
+        expect(await repo.claim('a1', lease('alice', 'Alice', 300_000), at(59_999))).toEqual(lease('alice', 'Alice', 300_000));
+        await repo.releaseClaim('a1', 'alice');
+        // At its due time and after: neither the lease nor the one-step claim takes it.
+        expect(await repo.claim('a1', lease('alice', 'Alice', 300_000), at(60_000))).toBeUndefined();
+        expect(await repo.claimFor('a1', bob, lease('bob', 'Bob', 300_000), at(60_005))).toBeUndefined();
+        expect((await repo.get('a1'))!.claim).toBeUndefined();
+      });
+
       it('claims in one step only an item the reviewer may decide, free or theirs, and returns it as claimed', async () => {
         const repo = await make();
         const alice = { id: 'alice', roles: ['reviewer'] };
@@ -639,9 +652,9 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
         const [rerouted] = await repo.claimDue(t2, 10, rerouteToFallback('2026-11-24T10:30:00.000Z'));
         expect(rerouted.item.claim).toBeUndefined();
         expect((await repo.get('fall'))!.claim).toBeUndefined();
-        // The next tier's reviewer claims it at once.
+        // The next tier's reviewer claims it at once (before its due time, 10:15, after which nobody claims it).
         const carol = { by: 'carol', name: 'Carol', until: '2026-11-24T10:20:00.000Z' };
-        expect(await repo.claim('esc', carol, t2)).toEqual(carol);
+        expect(await repo.claim('esc', carol, new Date('2026-11-24T10:14:00.000Z'))).toEqual(carol);
       });
 
       it('keeps who held the claim a step ended, and gives them no claim on it again in one step (red team, 2026-12-05)', async () => {
@@ -662,11 +675,13 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
         expect(rerouted.item.escalatedClaimants).toEqual(['dave']);
         const bob = { id: 'bob', roles: ['finance', 'finance-lead'] };
         const lease = (by: string) => ({ by, name: by, until: '2026-11-24T10:20:00.000Z' });
-        expect(await repo.claimFor('held', bob, lease('bob'), t2)).toBeUndefined();
+        // Claimed before their due time (10:15; the re-routed one's is 10:30 now).
+        const t3 = new Date('2026-11-24T10:14:00.000Z');
+        expect(await repo.claimFor('held', bob, lease('bob'), t3)).toBeUndefined();
         expect((await repo.get('held'))!.claim).toBeUndefined();
-        expect((await repo.claimFor('lapsed', bob, lease('bob'), t2))!.claim!.by).toBe('bob');
+        expect((await repo.claimFor('lapsed', bob, lease('bob'), t3))!.claim!.by).toBe('bob');
         expect(await repo.claimFor('fall', { id: 'dave', roles: ['marketing-on-call'] }, lease('dave'), t2)).toBeUndefined();
-        expect((await repo.claimFor('held', { id: 'carol', roles: ['finance-lead'] }, lease('carol'), t2))!.claim!.by).toBe('carol');
+        expect((await repo.claimFor('held', { id: 'carol', roles: ['finance-lead'] }, lease('carol'), t3))!.claim!.by).toBe('carol');
       });
 
       it('re-routes with new roles and a new due time, and claims the item again only when that comes', async () => {
