@@ -48,6 +48,29 @@ describe('approval check', () => {
     expect(checkReviewDecision(event('a1', token('a1')), record(), keys, now)).toMatchObject({ ok: true });
   });
 
+  it('refuses a signed approval that names its proposer, or one approver twice (trust probe, 2026-12-05)', () => {
+    const by = (approvers: string[]) =>
+      signApproval(signing, {
+        actionId: 'a1',
+        digest,
+        approvers,
+        reasons: approvers.map(() => 'ok'),
+        issuedAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + 60_000).toISOString(),
+      });
+    const proposed = { ...record(), proposerPrincipal: 'support-copilot', proposal: { proposer: { agentId: 'support-bot' } } as ActionRecord['proposal'] };
+    expect(checkReviewDecision(event('a1', by(['alice', 'support-copilot'])), proposed, keys, now)).toEqual({
+      ok: false,
+      refusal: { code: 'not-authorised', reason: 'separation of duties: support-copilot proposed this action and is among its approvers' },
+    });
+    expect(checkReviewDecision(event('a1', by(['support-bot'])), proposed, keys, now)).toMatchObject({ ok: false, refusal: { code: 'not-authorised' } });
+    expect(checkReviewDecision(event('a1', by(['alice', 'alice'])), proposed, keys, now)).toEqual({
+      ok: false,
+      refusal: { code: 'not-authorised', reason: 'the approval names one approver twice (alice, alice): not a quorum the review queue counts' },
+    });
+    expect(checkReviewDecision(event('a1', by(['alice', 'bob'])), proposed, keys, now)).toMatchObject({ ok: true });
+  });
+
   it('refuses an approval for another action id', () => {
     expect(checkReviewDecision(event('a1', token('a2')), record(), keys, now)).toMatchObject({ ok: false, refusal: { code: 'approval-for-other-action' } });
   });

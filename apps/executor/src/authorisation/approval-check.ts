@@ -53,6 +53,13 @@ export function checkReviewDecision(event: ReviewDecidedEvent, record: ActionRec
   if (approving && record.lane !== 'review') return refuse('not-authorised', `the action is in the ${record.lane} lane; an approval cannot authorise it`);
   if (claims.digest !== record.digest)
     return refuse('digest-mismatch', `the ${approving ? 'approval' : 'decision'} is bound to another version of the action (digest mismatch)`);
+  // What the review queue enforces, read again where the action runs (trust probe, 2026-12-05: the executor took any
+  // signed approval's approvers): no one approves twice in one quorum, and the proposer, or its agent id, approves nothing.
+  if (approving && new Set(claims.deciders).size !== claims.deciders.length)
+    return refuse('not-authorised', `the approval names one approver twice (${claims.deciders.join(', ')}): not a quorum the review queue counts`);
+  const proposers = [record.proposerPrincipal, record.proposal?.proposer?.agentId].filter((p): p is string => !!p);
+  const own = approving && claims.deciders.find((d) => proposers.includes(d));
+  if (own) return refuse('not-authorised', `separation of duties: ${own} proposed this action and is among its approvers`);
   return { ok: true, claims };
 }
 
