@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { call, eventually } from '@countersign/testing';
 import { startEmbedded } from './embedded';
+import { openHomeDatabase } from './home/home-database';
 import { StartRefusedError } from './home/start-checks';
 import { MainRun, startMain } from './testing/main-process';
 
@@ -186,6 +187,18 @@ describe('a used home that lost a part of its state is refused, in one line nami
     expect(run.output.trimEnd().split('\n')).toEqual([
       expect.stringMatching(/^countersign \(embedded\) could not start: .*pseudonym key .*audit-pseudonym\.key is missing, though entries were kept under it/),
     ]);
+  });
+
+  it('a home a newer version migrated is refused in one line, not run by an older one (upgrade probe, 2026-12-05: a rollback went on silently)', async () => {
+    const copy = join(scratch(), 'home');
+    cpSync(home, copy, { recursive: true });
+    const db = await openHomeDatabase(copy, () => undefined);
+    await db.pool.query(`INSERT INTO executor_migrations (name, run_on) VALUES ('9999_from-a-newer-version', now())`);
+    await db.close();
+    refused(
+      await start(copy),
+      'the database holds executor migrations this version does not know (9999_from-a-newer-version): a newer Countersign used it; run that version, or restore a backup made before it',
+    );
   });
 
   it('a home without home.json (an older version): recorded as it is; but one whose db/ is gone while its audit log holds entries is refused', async () => {

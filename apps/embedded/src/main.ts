@@ -9,6 +9,7 @@ import { httpTls } from '@countersign/nest';
 import { initTracing } from '@countersign/tracing';
 import { EMBEDDED_PROPOSAL_RATE, proposalRateOf, proposalRateSettings } from '@countersign/orchestrator';
 import { AuditLogTamperedError } from '@countersign/audit-writer';
+import { NewerSchemaError } from '@countersign/storage';
 import { startEmbedded } from './embedded';
 import { HomeInUseError } from './home/home-lock';
 import { StartRefusedError } from './home/start-checks';
@@ -104,10 +105,11 @@ void (async () => {
 
 /**
  * A start refused for a reason the operator can fix: the home's own checks, and an audit log that does not agree with its
- * heads (the audit writer's `AuditLogTamperedError`, whose message names the file and what to do).
+ * heads (the audit writer's `AuditLogTamperedError`, whose message names the file and what to do), and a home a newer
+ * version migrated (`NewerSchemaError`: a rollback onto it would undo what that version changed).
  */
 function isRefusal(e: unknown): boolean {
-  return e instanceof StartRefusedError || e instanceof HomeInUseError || e instanceof AuditLogTamperedError;
+  return e instanceof StartRefusedError || e instanceof HomeInUseError || e instanceof AuditLogTamperedError || e instanceof NewerSchemaError;
 }
 
 /** What plain HTTP means on this HOST: a development default on loopback, an exposure anywhere else. */

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { migrate } from './migrations';
+import { migrate, NewerSchemaError } from './migrations';
 
 // real: PostgreSQL and node-pg-migrate; fake: nothing. Each test gets an empty database of its own (not the
 // migrated template of @countersign/testing, which itself depends on this lib) and folders of SQL files.
@@ -58,6 +58,12 @@ describe('migrate', () => {
     writeFileSync(join(dir, '0003_more.sql'), "-- Up Migration\nINSERT INTO notes VALUES ('second');\n");
     expect(await migrate(url, { service: 'notes', dir })).toEqual(['0003_more']);
     expect(await rows(url, 'SELECT text FROM notes ORDER BY text')).toEqual([{ text: 'first' }, { text: 'second' }]);
+    // An older version's folder (without 0003) on this database: refused, naming what it does not know (upgrade probe, 2026-12-05).
+    const older = migrationsDir({ '0002_fill.sql': "INSERT INTO notes VALUES ('first');", '0001_notes.sql': 'CREATE TABLE notes (text text NOT NULL);' });
+    await expect(migrate(url, { service: 'notes', dir: older })).rejects.toThrow(new NewerSchemaError('notes', ['0003_more']));
+    expect(new NewerSchemaError('notes', ['0003_more']).message).toBe(
+      'the database holds notes migrations this version does not know (0003_more): a newer Countersign used it; run that version, or restore a backup made before it',
+    );
   });
 
   it('keeps the histories of two services sharing one database apart', async () => {

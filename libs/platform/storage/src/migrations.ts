@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { Client, ClientBase, Pool, PoolClient } from 'pg';
 import type * as PgMigrate from 'node-pg-migrate/dist/bundle/index';
 
@@ -16,6 +17,22 @@ export interface ServiceMigrations {
 }
 
 /**
+ * The database holds migrations of a service that its folder does not: a newer Countersign migrated it. An older one
+ * run on it (a rollback) started without a word, and went on writing what the newer one had stopped writing, such as
+ * raw digests into the audit log (upgrade probe, 2026-12-05): refused instead, naming them.
+ */
+export class NewerSchemaError extends Error {
+  constructor(
+    readonly service: string,
+    readonly migrations: string[],
+  ) {
+    super(
+      `the database holds ${service} migrations this version does not know (${migrations.join(', ')}): a newer Countersign used it; run that version, or restore a backup made before it`,
+    );
+  }
+}
+
+/**
  * Applies a service's pending migrations, all in one transaction, and returns their names. Instances that
  * boot at once wait for each other (an advisory lock), so each migration runs once. `url` is the schema
  * owner's connection, or a pool to borrow one from (the embedded database).
@@ -30,10 +47,13 @@ export async function migrate(url: string | Pool, m: ServiceMigrations, log: (ms
   }
   try {
     for (const [name, value] of Object.entries(m.settings ?? {})) await client.query('SELECT set_config($1, $2, false)', [name, value]);
+    const migrationsTable = `${m.service.replace(/-/g, '_')}_migrations`;
+    const newer = await unknownMigrations(client, migrationsTable, m.dir);
+    if (newer.length) throw new NewerSchemaError(m.service, newer);
     const ran = await runner({
       dbClient: client,
       dir: m.dir,
-      migrationsTable: `${m.service.replace(/-/g, '_')}_migrations`,
+      migrationsTable,
       direction: 'up',
       singleTransaction: true,
       advisoryLockMode: 'wait',
@@ -44,4 +64,13 @@ export async function migrate(url: string | Pool, m: ServiceMigrations, log: (ms
     if (typeof url === 'string') await (client as Client).end();
     else (client as PoolClient).release();
   }
+}
+
+/** The migrations `table` records that `dir` has no file for (none when the table does not exist yet). */
+async function unknownMigrations(client: ClientBase, table: string, dir: string): Promise<string[]> {
+  const { rows } = await client.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [table]);
+  if (!rows[0]?.found) return [];
+  const known = new Set(readdirSync(dir).map((f) => f.replace(/\.[^.]+$/, '')));
+  const applied = await client.query<{ name: string }>(`SELECT name FROM "${table}" ORDER BY name`);
+  return applied.rows.map((r) => r.name).filter((name) => !known.has(name));
 }
