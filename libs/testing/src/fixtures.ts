@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSigningKey, sealEvent } from '@countersign/approval';
 import type { EmitOptions, EventBus } from '@countersign/bus';
 import { actionDigest, EventData, ExecutorOutcomeTopic, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
 import { ControlFactTopic, emitControlFact } from '@countersign/nest';
-import { RunningContract } from '@countersign/policy';
+import { parseContract, RunningContract } from '@countersign/policy';
 
 /**
  * The review queue's review-decision key in a test that publishes control facts by hand (trust health, the degradation
@@ -66,6 +67,23 @@ export const PROJECT_CONTRACT_PATH = join(__dirname, '../../../apps/policy-engin
 
 /** A running copy of the project's contract, for a service under test that checks against it (the executor). */
 export const projectContract = () => RunningContract.fromFile(PROJECT_CONTRACT_PATH);
+
+/**
+ * The project's contract as `version`, with the small-refund rule's thresholds replaced (`{ review: 0 }`: every refund
+ * goes to review; `{ review: 0, prohibited: 0 }`: every refund is prohibited): the contract an approved change would
+ * run, for a test of what a change does to actions decided under the project's.
+ */
+export function changedProjectContract(version: string, smallRefundThresholds: string): RunningContract {
+  const text = readFileSync(PROJECT_CONTRACT_PATH, 'utf8')
+    .replace(/^version: .*$/m, `version: ${version}`)
+    .replace(
+      'reason: "small, policy-conform refund", thresholds: { review: 30 }',
+      `reason: "small, policy-conform refund", thresholds: ${smallRefundThresholds}`,
+    );
+  if (!text.includes(`thresholds: ${smallRefundThresholds}`))
+    throw new Error("the project contract's small-refund rule moved: changedProjectContract needs updating");
+  return new RunningContract(parseContract(text, `${version}.yaml`));
+}
 
 /** A refund the project contract lets run autonomously (as `apps/embedded/examples/refund-small.json`). */
 export const smallRefundProposal = (target = 'order-77'): Proposal => ({

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseContract, RunningContract } from '@countersign/policy';
 import {
   autonomousDecisionData,
+  changedProjectContract,
   eventually,
   PROJECT_CONTRACT_PATH,
   projectContract,
@@ -487,11 +488,7 @@ describe('ExecutionService', () => {
     const second = t.service.onPolicyDecided(t.decided('autonomous', 'a2'));
     await eventually(async () => expect(await t.repo.get('a2')).toMatchObject({ state: 'executing' }));
     // An approved change sends every refund to review while a2 waits: it is not run under the contract it no longer meets.
-    const next = project
-      .replace(/^version: .*$/m, 'version: 2999.1.1')
-      .replace('reason: "small, policy-conform refund", thresholds: { review: 30 }', 'reason: "small, policy-conform refund", thresholds: { review: 0 }');
-    expect(next).toContain('thresholds: { review: 0 }');
-    running.change(new RunningContract(parseContract(next, 'next.yaml')));
+    running.change(changedProjectContract('2999.1.1', '{ review: 0 }'));
     answer();
     await Promise.all([first, second]);
     expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1']);
@@ -532,14 +529,7 @@ describe('ExecutionService', () => {
   });
 
   it('an approval given under an older contract is not executed when the running one now prohibits the proposal (lifecycle probe)', async () => {
-    const project = readFileSync(PROJECT_CONTRACT_PATH, 'utf8');
-    const next = (thresholds: string) => {
-      const text = project
-        .replace(/^version: .*$/m, 'version: 2999.1.1')
-        .replace('reason: "small, policy-conform refund", thresholds: { review: 30 }', `reason: "small, policy-conform refund", thresholds: ${thresholds}`);
-      expect(text).toContain(thresholds);
-      return new RunningContract(parseContract(text, 'next.yaml'));
-    };
+    const next = (thresholds: string) => changedProjectContract('2999.1.1', thresholds);
     // Every refund prohibited from 2999.1.1 on: the approval given under the contract before is refused, for good.
     const t = setup('on', true, next('{ review: 0, prohibited: 0 }'));
     await t.service.onPolicyDecided(t.decided('review'));

@@ -1,13 +1,10 @@
-import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { generateSigningKey } from '@countersign/approval';
 import { actionDigest } from '@countersign/contracts';
 import type { AuthenticatedRequest, Principal } from '@countersign/nest';
-import { parseContract, RunningContract } from '@countersign/policy';
-import { RecordingBus, refundProposal } from '@countersign/testing';
+import { changedProjectContract, projectContract, RecordingBus, refundProposal } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
 import { ClaimService } from '../claims/claim.service';
-import { PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
 import { card } from '../inbox/inbox.view';
 import type { ReviewerSession } from '../inbox/session.store';
 import { RevealService } from '../reviewer-api/reveal.service';
@@ -23,16 +20,9 @@ import { shownDigest, shownView } from './shown';
 // real: contractNow over the project's contract and a changed copy of it (parsed, compiled, evaluated), the review data
 // key's sealing, the reviewer API's controller and its services over the in-memory items, the card's HTML; fake: nothing.
 describe("the running contract's reading of an item queued under an older one (lifecycle probe, 2026-12-05)", () => {
-  const project = readFileSync(PROJECT_CONTRACT_PATH, 'utf8');
-  const queuedUnder = new RunningContract(parseContract(project, 'project.yaml')).current().version;
+  const queuedUnder = projectContract().current().version;
   /** The project's contract as version 2999.1.1, with the small-refund rule's thresholds replaced. */
-  const next = (thresholds: string) => {
-    const text = project
-      .replace(/^version: .*$/m, 'version: 2999.1.1')
-      .replace('reason: "small, policy-conform refund", thresholds: { review: 30 }', `reason: "small, policy-conform refund", thresholds: ${thresholds}`);
-    expect(text).toContain(thresholds);
-    return new RunningContract(parseContract(text, 'next.yaml'));
-  };
+  const next = (thresholds: string) => changedProjectContract('2999.1.1', thresholds);
   const sealer = new ProposalSealer(parseReviewDataKey(generateReviewDataKey()));
   const due = new Date(Date.now() + 3_600_000).toISOString();
   /** A waiting refund of 480 EUR queued under the project's contract, with its sealed copy, as the review consumer keeps it. */
