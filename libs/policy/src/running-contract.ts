@@ -2,11 +2,11 @@ import { useContractNationalIds } from '@countersign/guardrails';
 import type { VerifyKey } from '@countersign/keys';
 import { changeDigest, compareVersions } from './change-control';
 import { ContractChangeClaims, KeyList, verifyContractChange } from './change-signature';
+import { LoadedContract, loadContractFile, parseContract } from './contract';
+import { compileContract, CompiledContract } from './evaluate';
 
 /** How far a signer's clock may run ahead of (or, between two approvals, behind) a verifier's. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
-import { LoadedContract, loadContractFile, parseContract } from './contract';
-import { compileContract, CompiledContract } from './evaluate';
 
 /** What an approved contract change says, as `policy.contract.changed.v1` carries it. */
 export interface ApprovedContractChange {
