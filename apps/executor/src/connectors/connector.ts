@@ -42,6 +42,8 @@ export interface Connector {
    * again only once a call can go out at once, not before a wait in the connector's own queue. Unset: no limit.
    */
   readonly maxInFlight?: number;
+  /** The longest one call takes before it is given up (ms): the executor calls only while its claim's lease covers it. */
+  readonly timeoutMs?: number;
   execute(request: ConnectorRequest, idempotencyKey: string): Promise<ConnectorResult>;
 }
 

@@ -18,6 +18,7 @@ import { actionDigest, derivedEventId, Proposal, TOPICS, TopicMap } from '@count
 import { DependencyUnavailableError } from '@countersign/bus';
 import { FlagReader, FlagState } from '@countersign/flags';
 import { Connector, ConnectorRegistry, ConnectorRequest, ConnectorResult } from '../connectors/connector';
+import { DEFAULT_RECONCILIATION } from '../reconciliation/reconciliation.settings';
 import { InMemoryExecutionRepository } from './in-memory-execution.repository';
 import { ExecutionService } from './execution.service';
 import { OutcomeOutbox } from './outcome-outbox';
@@ -80,7 +81,7 @@ class InterleavingRepository extends InMemoryExecutionRepository {
 }
 
 /** The real in-memory bus, keeping a list of what it published. */
-function setup(flag: FlagState = 'on', loadedAtStart = true, running = contract, maxInFlight?: number) {
+function setup(flag: FlagState = 'on', loadedAtStart = true, running = contract, maxInFlight?: number, leaseMs?: number) {
   let flagsLoaded = loadedAtStart;
   const bus = new RecordingBus({ source: 'executor', logger: pino({ level: 'silent' }) });
   const published = bus.published;
@@ -120,6 +121,7 @@ function setup(flag: FlagState = 'on', loadedAtStart = true, running = contract,
     running,
     pino({ level: 'silent' }),
     outbox,
+    ...(leaseMs !== undefined ? [{ ...DEFAULT_RECONCILIATION, leaseMs }] : []),
   );
   /** A decision as the policy engine seals it (docs/adr/0040). */
   const decided = (lane: 'autonomous' | 'review' | 'prohibited', actionId = 'a1') => sealTestDecision(unsealed(lane, actionId));
@@ -463,6 +465,25 @@ describe('ExecutionService', () => {
     expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1']);
     expect(t.refusals()).toEqual([expect.objectContaining({ code: 'kill-switch-off', final: true })]);
     expect(await t.repo.get('a2')).toMatchObject({ state: 'refused' });
+  });
+
+  it('makes no call its claim’s lease no longer covers: after a long wait for a connection the claim is given back (red team, 2026-12-05)', async () => {
+    const t = setup('on', true, contract, 1, 300);
+    const answer = t.slowTarget();
+    const first = t.service.onPolicyDecided(t.decided('autonomous', 'a1'));
+    await eventually(() => expect(t.calls).toHaveLength(1));
+    const second = t.service.onPolicyDecided(t.decided('autonomous', 'a2'));
+    await eventually(async () => expect(await t.repo.get('a2')).toMatchObject({ state: 'executing' }));
+    // The slow call outlasts a2's lease: past it the reconciler could take a2 for stranded; a2 is not sent.
+    await new Promise((r) => setTimeout(r, 350));
+    answer();
+    await first;
+    await expect(second).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1']);
+    // Given back: its redelivery claims it afresh and runs it.
+    expect(await t.repo.get('a2')).toMatchObject({ state: 'decided' });
+    await t.service.onPolicyDecided(t.decided('autonomous', 'a2'));
+    expect(t.calls.map((c) => c.request.actionId)).toEqual(['a1', 'a2']);
   });
 
   it('reads the whole gate again before the call, not only the kill switch: a contract changed after the claim stops the action', async () => {

@@ -321,7 +321,7 @@ export class ExecutionService {
 
   private slots(connector: Connector): Semaphore {
     let slots = this.inFlight.get(connector);
-    if (!slots) this.inFlight.set(connector, (slots = new Semaphore(connector.maxInFlight ?? Number.POSITIVE_INFINITY)));
+    if (!slots) this.inFlight.set(connector, (slots = new Semaphore(Math.max(1, connector.maxInFlight ?? Number.POSITIVE_INFINITY))));
     return slots;
   }
 
@@ -340,6 +340,12 @@ export class ExecutionService {
     // 2026-12-04: effects had arrived 2.7 s after the answer; race probe, 2026-12-05: up to 1.8 s, from calls queued
     // behind the connector's 64 connections, and after a lowering or a contract change, which only the claim read).
     const called = await this.slots(connector).run(async (): Promise<{ brake: Exclude<Gate, { pass: true }> } | { result: ConnectorResult }> => {
+      // The claim is a lease: past it the reconciler takes the action for stranded and settles it. A call that could
+      // not end within it (a long wait for a connection, red team of this change, 2026-12-05) is not made: the claim is
+      // given back and the action delivered again.
+      const waited = Date.now() - Date.parse(record.claimedAt!);
+      if (waited + (connector.timeoutMs ?? 0) >= this.reconciliation.leaseMs)
+        return { brake: { pass: false, wait: `waited ${waited} ms for a connection to the target: too little of the claim's lease is left for the call` } };
       const brake = this.gate(record, cause, nonce);
       if (!brake.pass) return { brake };
       const request = {
@@ -391,10 +397,10 @@ export class ExecutionService {
   private async giveBack(record: ActionRecord, cause: Envelope, nonce: string | null, wait: string): Promise<void> {
     const released = await this.executions.release(record.actionId, { authorisedBy: cause.id, claimedAt: record.claimedAt!, approvalNonce: nonce });
     if (!released) {
-      this.logger.warn({ reason: wait }, 'not executed: the brake cannot be read, and the claim was taken over meanwhile; left to its owner (the reconciler)');
+      this.logger.warn({ reason: wait }, 'not executed, and the claim was taken over meanwhile; left to its owner (the reconciler)');
       return;
     }
-    this.logger.warn({ reason: wait }, 'not executed yet: the brake cannot be read at the call; the claim is given back and the action waits');
+    this.logger.warn({ reason: wait }, 'not executed yet: the claim is given back and the action waits');
     throw new DependencyUnavailableError(`${wait}: not executed yet (its claim given back)`);
   }
 
