@@ -1,6 +1,15 @@
 import { sign } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { generateSigningKey, genuineDecision, signApproval, signReviewDecision, SigningUnavailableError, verifyApproval, verifyReviewDecision } from './index';
+import {
+  generateSigningKey,
+  genuineDecision,
+  issuedTooLongAgo,
+  signApproval,
+  signReviewDecision,
+  SigningUnavailableError,
+  verifyApproval,
+  verifyReviewDecision,
+} from './index';
 
 const claims = {
   actionId: 'action-1',
@@ -166,7 +175,7 @@ describe('review-decision keys have ids and validity windows, as tree-head keys 
     expect(() => signReviewDecision(ring, at('2027-01-02T00:00:00.000Z'))).toThrow(/no review-decision signing key is valid at 2027-01-02/);
   });
 
-  it('a retired key signs nothing that still verifies: no approval dated back into its window, none from the future (trust probe, 2026-12-05)', () => {
+  it('a retired key signs no approval that still verifies: none dated back into its window lives past its hour (trust probe, 2026-12-05)', () => {
     const retired = generateSigningKey('review-2020', { notBefore: new Date('2020-01-01T00:00:00Z'), notAfter: new Date('2021-01-01T00:00:00Z') });
     const issuedIn2020 = { ...claims, issuedAt: '2020-06-01T00:00:00.000Z', expiresAt: '2030-01-01T00:00:00.000Z' };
     expect(verifyApproval(signApproval(retired.signing, issuedIn2020), [retired.verifyKey], now)).toEqual({
@@ -179,16 +188,15 @@ describe('review-decision keys have ids and validity windows, as tree-head keys 
       ok: false,
       reason: 'review decision expired at 2020-06-01T01:00:00.000Z',
     });
-    // A key that lets its holder date a token ahead: more than the clocks' skew ahead is no token.
+    // A date ahead needs a key valid then, not a retired one: it is not refused (a clock running ahead is no forgery).
     const { signing, verifyKey } = generateSigningKey('review-now');
-    const current = [verifyKey];
     const ahead = { ...claims, issuedAt: '2026-11-24T10:40:00.000Z', expiresAt: '2026-11-24T11:40:00.000Z' };
-    expect(verifyApproval(signApproval(signing, ahead), current, now)).toEqual({
-      ok: false,
-      reason: 'review decision issued at 2026-11-24T10:40:00.000Z, in the future',
-    });
-    const withinSkew = { ...ahead, issuedAt: '2026-11-24T10:34:00.000Z', expiresAt: '2026-11-24T11:34:00.000Z' };
-    expect(verifyApproval(signApproval(signing, withinSkew), current, now)).toMatchObject({ ok: true });
+    expect(verifyApproval(signApproval(signing, ahead), [verifyKey], now)).toMatchObject({ ok: true });
+    // A decision without an expiry is acted on for a day after it was issued (issuedTooLongAgo).
+    expect(issuedTooLongAgo({ issuedAt: '2026-11-23T10:31:00.000Z' }, now)).toBeUndefined();
+    expect(issuedTooLongAgo({ issuedAt: '2020-06-01T00:00:00.000Z' }, now)).toBe(
+      'the decision was issued at 2020-06-01T00:00:00.000Z, more than 24 h ago: not acted on',
+    );
   });
 
   it("refuses a decision its key signed outside the key's window", () => {

@@ -92,8 +92,17 @@ const PREFIX = 'cs1';
 /** How long a signed approval stays valid for the executor: the review queue signs it for this long, and no longer verifies. */
 export const APPROVAL_TTL_MS = 60 * 60 * 1000;
 
-/** How far a signer's clock may run ahead of a verifier's: a token issued further in the future is not one. */
-export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+/**
+ * How long a decision without an expiry (a revision, an outcome-check answer) is acted on after it was issued: its
+ * consumers act within seconds; a token dated further back was signed by a key dated back (a retired one).
+ */
+export const DECISION_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+/** Why `claims` were issued too long ago to act on now (`DECISION_MAX_AGE_MS`), or undefined. */
+export function issuedTooLongAgo(claims: Pick<ReviewDecisionClaims, 'issuedAt'>, now: Date, maxAgeMs = DECISION_MAX_AGE_MS): string | undefined {
+  const age = now.getTime() - Date.parse(claims.issuedAt);
+  return age > maxAgeMs ? `the decision was issued at ${claims.issuedAt}, more than ${maxAgeMs / 3_600_000} h ago: not acted on` : undefined;
+}
 
 /**
  * Each token's 96-bit nonce, drawn from one buffer the CSPRNG fills for 512 tokens at a time (as Node's randomUUID
@@ -168,10 +177,10 @@ export function verifyReviewDecision(token: string, keys: VerifyKeys, now: Date 
     return { ok: false, reason: `review decision issued at ${String(claims.issuedAt)}, outside the window of key ${window(key)}` };
   // The key's window is read at the time the token states, which its signer chose: a key retired since (or leaked
   // from a backup) could otherwise sign a token dated back into its window, valid until whenever it said (trust probe,
-  // 2026-12-05: a key of 2020–2021 signed an approval "issued" in 2020 "expiring" in 2030, and it verified). A token
-  // from the future is not one, and an approval lives at most APPROVAL_TTL_MS: with its expiry still ahead, it was
-  // issued within the last hour, so only a key valid then can have signed it.
-  if (issued > now.getTime() + CLOCK_SKEW_MS) return { ok: false, reason: `review decision issued at ${claims.issuedAt}, in the future` };
+  // 2026-12-05: a key of 2020–2021 signed an approval "issued" in 2020 "expiring" in 2030, and it verified). An approval
+  // lives at most APPROVAL_TTL_MS: with its expiry still ahead, it was issued within the last hour, so only a key valid
+  // then can have signed it. (A date ahead needs a key valid then: not a retired one. Refusing it would only turn a
+  // clock running ahead into forgeries.) Decisions without an expiry are bounded by their consumers (`issuedWithin`).
   if (claims.expiresAt !== undefined) {
     const expires = Date.parse(claims.expiresAt);
     if (!Number.isFinite(expires) || expires - issued > APPROVAL_TTL_MS)

@@ -68,7 +68,7 @@ const check = (e: ProposalRevised) => genuineRevision(e, [key.verifyKey]);
 
 describe('a revision creates an action only as the review queue signed it (red team 2026-12-02: a forged revision ran as any agent and tenant)', () => {
   it('accepts the review queue genuine revision', () => {
-    expect(check(revision())).toEqual({ ok: true });
+    expect(check(revision())).toMatchObject({ ok: true, claims: { decision: 'revised' } });
   });
 
   it('refuses a revision without a token that verifies, or one that does not name the new version', () => {

@@ -1,4 +1,4 @@
-import { genuineDecision, VerifyKeys } from './index';
+import { genuineDecision, ReviewDecisionClaims, VerifyKeys } from './index';
 import { actionDigest, TOPICS, TopicMap } from '@countersign/contracts';
 
 type ProposalRevised = TopicMap[typeof TOPICS.proposalRevised];
@@ -13,7 +13,11 @@ const BOUND = ['newActionId', 'revisedDigest', 'proposerPrincipal', 'contractVer
  * and is recorded apart in the audit log (the audit writer): a writer with the review queue's Kafka credential alone
  * cannot propose as another agent or tenant, nor take the genuine revision's place in the log.
  */
-export function genuineRevision(e: ProposalRevised, keys: VerifyKeys, now: Date = new Date()): { ok: true } | { ok: false; reason: string } {
+export function genuineRevision(
+  e: ProposalRevised,
+  keys: VerifyKeys,
+  now: Date = new Date(),
+): { ok: true; claims: ReviewDecisionClaims } | { ok: false; reason: string } {
   const d = e.data;
   const checked = genuineDecision(d.signature, { decision: 'revised', actionId: e.subject, digest: d.digest }, keys, now);
   if (!checked.ok) return checked;
@@ -25,5 +29,5 @@ export function genuineRevision(e: ProposalRevised, keys: VerifyKeys, now: Date 
     return { ok: false, reason: 'the new proposal is not the one the reviewer approved (revisedDigest)' };
   if (!checked.claims.deciders.includes(e.actor.id))
     return { ok: false, reason: `the revision was signed for ${checked.claims.deciders.join(', ')}, not ${e.actor.id}` };
-  return { ok: true };
+  return { ok: true, claims: checked.claims };
 }

@@ -56,7 +56,10 @@ export function signContractChange(keys: KeyList<SigningKey> | undefined, claims
 const FIELDS = ['changeRequestId', 'fromVersion', 'fromHash', 'toVersion', 'toHash', 'requestedBy', 'approvedBy', 'digest', 'approvedAt'] as const;
 
 /** Verifies a change's signature: its form, key id, signature, claims, and that it was made within its key's window. */
-export function verifyContractChange(token: unknown, keys: KeyList<VerifyKey>): { ok: true; claims: ContractChangeClaims } | { ok: false; reason: string } {
+export function verifyContractChange(
+  token: unknown,
+  keys: KeyList<VerifyKey>,
+): { ok: true; claims: ContractChangeClaims; key: VerifyKey } | { ok: false; reason: string } {
   if (typeof token !== 'string') return { ok: false, reason: 'it carries no signature' };
   const parts = token.split('.');
   if (parts.length !== 3 || parts[0] !== PREFIX) return { ok: false, reason: 'its signature is malformed' };
@@ -74,5 +77,5 @@ export function verifyContractChange(token: unknown, keys: KeyList<VerifyKey>): 
   if (raw.v !== 1 || !FIELDS.every((f) => typeof raw[f] === 'string' && raw[f] !== '')) return { ok: false, reason: 'its signed claims are incomplete' };
   const claims = raw as unknown as ContractChangeClaims;
   if (!validAt(key, new Date(claims.approvedAt))) return { ok: false, reason: `it was signed at ${claims.approvedAt}, outside the window of key ${key.keyId}` };
-  return { ok: true, claims };
+  return { ok: true, claims, key };
 }

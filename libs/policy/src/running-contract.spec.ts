@@ -135,11 +135,12 @@ describe('the running contract every service follows', () => {
     expect(running.apply(change, keys).kind).toBe('applied');
   });
 
-  it('applies no change approved before the running contract it builds on, nor one from the future: a retired key reaches no further back (trust probe, 2026-12-05)', () => {
+  it('applies no change dated before a genuine change read before it, and adopts none over another base under a retired key (trust probe and red team, 2026-12-05)', () => {
     const { running, change, next } = setup();
     expect(running.apply(change, keys).kind).toBe('applied');
     // A key retired since (or leaked from a backup) signs a change on the running version, dated back into its window.
     const retired = generateKey('contract-changes-2025', { notBefore: new Date('2025-01-01'), notAfter: new Date('2025-07-01') });
+    const withRetired = [...keys, retired.verifyKey];
     const backdated = approvedChange(next, text.replace(/^version: .*$/m, 'version: 2099.2.0'), {
       id: 'CR-9',
       requestedBy: 'mallory',
@@ -147,19 +148,47 @@ describe('the running contract every service follows', () => {
       approvedAt: '2025-03-01T00:00:00.000Z',
     });
     const signedByRetired = { ...backdated.change, signature: signContractChange([retired.key], backdated.claims) };
-    expect(running.apply(signedByRetired, [...keys, retired.verifyKey])).toEqual({
+    expect(running.apply(signedByRetired, withRetired)).toEqual({
       kind: 'refused',
-      reason: 'it was approved at 2025-03-01T00:00:00.000Z, before the running contract 2099.1.0 it builds on (approved at 2026-12-02T18:00:00.000Z)',
-    });
-    const later = { ...backdated.claims, approvedAt: new Date(Date.now() + 3600_000).toISOString() };
-    expect(running.apply({ ...backdated.change, signature: signContractChange([policyEngineKey.key], later) }, keys)).toEqual({
-      kind: 'refused',
-      reason: `it was approved at ${later.approvedAt}, in the future`,
+      reason: 'it was approved at 2025-03-01T00:00:00.000Z, before a change approved earlier on the topic (at 2026-12-02T18:00:00.000Z)',
     });
     expect(running.current().version).toBe('2099.1.0');
-    // Approved after the running contract, by a key valid then: applied.
+    // Approved after the changes before it, by a key valid then: applied.
     const genuine = { ...backdated.claims, approvedAt: '2026-12-02T18:10:00.000Z' };
     expect(running.apply({ ...backdated.change, signature: signContractChange([policyEngineKey.key], genuine) }, keys).kind).toBe('applied');
+
+    // The file's contract runs (nothing approved read yet), and a retired key signs a change "made" on another base,
+    // to a version above everything: not adopted (the red team's script installed version 9999 this way).
+    const fresh = RunningContract.fromFile(PROJECT_CONTRACT);
+    const forged = approvedChange(parseContract(text.replace(/^version: .*$/m, 'version: 1.0.0')), text.replace(/^version: .*$/m, 'version: 9999.1.0'), {
+      id: 'CR-X',
+      requestedBy: 'mallory',
+      approvedBy: 'mallory2',
+      approvedAt: '2025-03-01T00:00:00.000Z',
+    });
+    expect(fresh.apply({ ...forged.change, signature: signContractChange([retired.key], forged.claims) }, withRetired)).toEqual({
+      kind: 'refused',
+      reason: `it was made on 1.0.0, not the running ${fresh.current().version}, and its key contract-changes-2025 is not valid now: request it again on ${fresh.current().version}`,
+    });
+    // History passed over moves the newest approval time too: a change dated before it is refused, on its base or not.
+    const history = RunningContract.fromFile(PROJECT_CONTRACT);
+    const older = approvedChange(parseContract(text.replace(/^version: .*$/m, 'version: 1.0.0')), text.replace(/^version: .*$/m, 'version: 1.0.1'), {
+      id: 'CR-OLD',
+      requestedBy: 'ada',
+      approvedBy: 'grace',
+      approvedAt: '2026-12-03T00:00:00.000Z',
+    });
+    expect(history.apply(older.change, keys)).toEqual({ kind: 'other-base' });
+    const onFile = approvedChange(history.current(), text.replace(/^version: .*$/m, 'version: 2099.3.0'), {
+      id: 'CR-B',
+      requestedBy: 'mallory',
+      approvedBy: 'mallory2',
+      approvedAt: '2025-03-01T00:00:00.000Z',
+    });
+    expect(history.apply({ ...onFile.change, signature: signContractChange([retired.key], onFile.claims) }, withRetired)).toMatchObject({
+      kind: 'refused',
+      reason: expect.stringContaining('before a change approved earlier on the topic (at 2026-12-03T00:00:00.000Z)'),
+    });
   });
 
   it('runs a newer approved contract made on a base it never ran (an upgrade shipped another file), and says over which (upgrade probe, 2026-12-05)', () => {

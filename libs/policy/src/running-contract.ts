@@ -1,5 +1,5 @@
 import { useContractNationalIds } from '@countersign/guardrails';
-import type { VerifyKey } from '@countersign/keys';
+import { validAt, VerifyKey } from '@countersign/keys';
 import { changeDigest, compareVersions } from './change-control';
 import { ContractChangeClaims, KeyList, verifyContractChange } from './change-signature';
 import { LoadedContract, loadContractFile, parseContract } from './contract';
@@ -44,8 +44,11 @@ export class RunningContract {
   private readonly listeners: Array<(contract: LoadedContract) => void> = [];
   /** The change requests applied so far: each is applied once, whatever base it names later (a replay after a rollback). */
   private readonly applied = new Set<string>();
-  /** When the running contract's change was approved (its signed `approvedAt`); the file's contract: never. */
-  private approvedAt = -Infinity;
+  /**
+   * The newest approval time of every genuine change read so far, applied or passed over as history: a change is
+   * approved after those before it on the topic, so one dated earlier was signed by a key dated back (a retired one).
+   */
+  private newestApproval = -Infinity;
 
   constructor(contract: LoadedContract) {
     this.loaded = contract;
@@ -91,7 +94,10 @@ export class RunningContract {
     // one the change was made on. Versions only go up (change-control.ts), so it is the deployment's newest approved
     // contract, and it runs; the file's would have rolled the approved change back, unseen (upgrade probe, 2026-12-05:
     // every refund was sent to review by an approved change, and after the upgrade a refund ran on its own).
-    if (!onBase && !(compareVersions(change.toVersion, running.version) > 0)) return { kind: 'other-base' };
+    if (!onBase && !(compareVersions(change.toVersion, running.version) > 0)) {
+      this.noteApproval(change, keys);
+      return { kind: 'other-base' };
+    }
     const base = onBase ? { version: running.version, hash: running.hash } : undefined;
     const approved = base && changeDigest({ kind: 'contract', from: base, to: { version: change.toVersion, hash: change.hash } });
     if ((approved && change.digest !== approved) || change.requestedBy === change.approvedBy)
@@ -111,16 +117,22 @@ export class RunningContract {
     if (this.applied.has(change.changeRequestId)) return { kind: 'refused', reason: `change ${change.changeRequestId} was applied before: a replay` };
     // A key's window is read at the time the signature states, which its signer chose: a retired key (or one leaked
     // from a backup) could sign a change dated back into its window (trust probe, 2026-12-05: a key expired in 2025
-    // applied a change "approved" in it). A change builds on the running contract, so it is approved after that
-    // contract's own approval, and not in the future: a retired key reaches no further back than the last change.
+    // applied a change "approved" in it). Changes are approved one after another, so one dated before a genuine change
+    // read before it is refused: a retired key reaches no further back than the newest change on the topic.
     const approvedAt = Date.parse(signed.claims.approvedAt);
     if (!Number.isFinite(approvedAt)) return { kind: 'refused', reason: `its approval time ${JSON.stringify(signed.claims.approvedAt)} is not a time` };
-    if (approvedAt < this.approvedAt - CLOCK_SKEW_MS)
+    if (approvedAt < this.newestApproval - CLOCK_SKEW_MS)
       return {
         kind: 'refused',
-        reason: `it was approved at ${signed.claims.approvedAt}, before the running contract ${running.version} it builds on (approved at ${new Date(this.approvedAt).toISOString()})`,
+        reason: `it was approved at ${signed.claims.approvedAt}, before a change approved earlier on the topic (at ${new Date(this.newestApproval).toISOString()})`,
       };
-    if (approvedAt > Date.now() + CLOCK_SKEW_MS) return { kind: 'refused', reason: `it was approved at ${signed.claims.approvedAt}, in the future` };
+    // Adopted over another base only under a key valid now: the deployment's own recent approval, not history a
+    // retired key could write (red team of this change, 2026-12-05: a key of 2020 installed version 9999 over the file).
+    if (!onBase && !validAt(signed.key, new Date()))
+      return {
+        kind: 'refused',
+        reason: `it was made on ${change.fromVersion}, not the running ${running.version}, and its key ${signed.key.keyId} is not valid now: request it again on ${running.version}`,
+      };
     let next: LoadedContract;
     try {
       next = parseContract(change.contract, `change ${change.changeRequestId}`);
@@ -132,10 +144,19 @@ export class RunningContract {
     this.compiled = compileContract(next);
     this.loaded = next;
     this.applied.add(change.changeRequestId);
-    this.approvedAt = approvedAt;
+    this.newestApproval = Math.max(this.newestApproval, approvedAt);
     useContractNationalIds(next.masking?.nationalIds ?? []);
     for (const listener of this.listeners) listener(next);
     return { kind: 'applied', contract: next, ...(!onBase && { over: running.version }) };
+  }
+
+  /** A genuine change passed over as history still moves the newest approval time (`newestApproval`). */
+  private noteApproval(change: ApprovedContractChange, keys: KeyList<VerifyKey> | undefined): void {
+    if (!keys || change.requestedBy === change.approvedBy) return;
+    const signed = verifyContractChange(change.signature, keys);
+    if (!signed.ok || claimsDiffer(signed.claims, change)) return;
+    const approvedAt = Date.parse(signed.claims.approvedAt);
+    if (Number.isFinite(approvedAt)) this.newestApproval = Math.max(this.newestApproval, approvedAt);
   }
 }
 

@@ -1,4 +1,4 @@
-import { ReviewDecisionClaims, verifyReviewDecision, VerifyKeys } from '@countersign/approval';
+import { issuedTooLongAgo, ReviewDecisionClaims, verifyReviewDecision, VerifyKeys } from '@countersign/approval';
 import type { ActionRefusedV1, TOPICS, TopicMap } from '@countersign/contracts';
 import type { z } from 'zod';
 import type { ActionRecord } from '../execution/execution.repository';
@@ -20,6 +20,9 @@ export function checkOutcomeAnswer(event: OutcomeAnsweredEvent, record: ActionRe
   const verified = verifyReviewDecision(event.data.signature, keys, now);
   if (!verified.ok) return refuse('invalid-decision', `outcome-check answer: ${verified.reason}`);
   const claims = verified.claims;
+  // An answer carries no expiry: one issued long ago was signed by a key dated back (a retired one), not by a person of today.
+  const tooOld = issuedTooLongAgo(claims, now);
+  if (tooOld) return refuse('invalid-decision', `outcome-check answer: ${tooOld}`);
   if (claims.decision !== answer) return refuse('decision-mismatch', `the token signs "${claims.decision}", the answer says "${answer}"`);
   if (claims.actionId !== event.subject) return refuse('decision-for-other-action', `the answer names action ${claims.actionId}, not ${event.subject}`);
   if (!record) return refuse('not-authorised', `no execution of action ${event.subject} is known here: nothing awaits this answer`);

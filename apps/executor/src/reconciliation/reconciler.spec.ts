@@ -61,7 +61,7 @@ function setup(
   /** The review queue's answer to "did this happen?", signed by `key` as `decision` for `tokenFor` (a forger: another key). */
   const answer = (
     happened: boolean,
-    o: { key?: SigningKey; decision?: 'happened' | 'not-happened' | 'approved'; tokenFor?: string; actionId?: string; id?: string } = {},
+    o: { key?: SigningKey; decision?: 'happened' | 'not-happened' | 'approved'; tokenFor?: string; actionId?: string; id?: string; issuedAt?: Date } = {},
   ): OutcomeAnsweredEvent => {
     const actionId = o.actionId ?? 'a1';
     const decision = o.decision ?? (happened ? 'happened' : 'not-happened');
@@ -71,7 +71,7 @@ function setup(
       digest,
       deciders: ['alice'],
       reasons: ['seen in the ledger'],
-      issuedAt: at(lease).toISOString(),
+      issuedAt: (o.issuedAt ?? at(lease)).toISOString(),
     };
     const signature =
       decision === 'approved'
@@ -294,11 +294,14 @@ describe('Reconciler: unknown outcomes are settled, never by a second call witho
     await t.reconciler.onOutcomeAnswered(t.answer(true, { decision: 'approved', id: 'an-approval' }));
     await t.reconciler.onOutcomeAnswered(t.answer(true, { decision: 'not-happened', id: 'flipped' }));
     await t.reconciler.onOutcomeAnswered(t.answer(true, { tokenFor: 'a2', id: 'for-a2' }));
+    // Genuine in form, but issued two days back: a key dated back (a retired one), not a person of today (red team, 2026-12-05).
+    await t.reconciler.onOutcomeAnswered(t.answer(true, { id: 'dated-back', issuedAt: at(lease - 2 * 86_400_000) }));
     expect(t.events(TOPICS.actionRefused).map((e) => [e.causationId, e.data.code, e.data.suspicious])).toEqual([
       ['forged', 'invalid-decision', true],
       ['an-approval', 'decision-mismatch', true],
       ['flipped', 'decision-mismatch', true],
       ['for-a2', 'decision-for-other-action', true],
+      ['dated-back', 'invalid-decision', true],
     ]);
     expect(await t.repo.get('a1')).toMatchObject({ state: 'awaiting_check' });
     expect(t.events(TOPICS.actionExecuted)).toHaveLength(0);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { genuineRevision, VerifyKeys } from '@countersign/approval';
+import { genuineRevision, issuedTooLongAgo, VerifyKeys } from '@countersign/approval';
 import { EventBus, RefusedEvent } from '@countersign/bus';
 import { revisedActionId, TOPICS, TopicMap } from '@countersign/contracts';
 import { EVENT_BUS } from '@countersign/nest';
@@ -29,6 +29,10 @@ export class RevisionsService {
     // Signed by the review queue for exactly this new version: else dead-lettered with the reason (and audited there).
     const genuine = genuineRevision(e, this.keys);
     if (!genuine.ok) throw new RefusedEvent(`not a genuine revision: ${genuine.reason}`);
+    // A revision carries no expiry: one issued long ago was signed by a key dated back (a retired one), not by the review
+    // queue of today, and creates no action (red team, 2026-12-05: a key of 2020 made a new action as any proposer).
+    const tooOld = issuedTooLongAgo(genuine.claims, new Date());
+    if (tooOld) throw new RefusedEvent(`not acted on: ${tooOld}`);
     const actionId = e.data.newActionId;
     await this.bus.emit(
       TOPICS.actionProposed,
