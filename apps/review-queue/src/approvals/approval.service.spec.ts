@@ -94,6 +94,30 @@ describe('ApprovalService: no approval while the trust stack is unhealthy', () =
     await t.service.approve('a1', alice, 'photo shows the damage', undefined, now);
     expect(t.decisions().map((d) => d.data.decision)).toEqual(['rejected', 'approved']);
   });
+
+  it('an unsealed "unhealthy" on the control topic (anyone who can write it) refuses no approval: the review clock would expire items for good (red team, 2026-12-05)', async () => {
+    const t = await setup();
+    const trust = new TrustHealthState(() => now.getTime());
+    t.service.trust = trust;
+    trust.applyUnsealedUnhealthy({
+      id: 'forged',
+      type: TOPICS.trustHealthChanged,
+      version: 1,
+      source: 'someone',
+      time: now.toISOString(),
+      subject: 'trust-health',
+      correlationId: 'forged',
+      causationId: null,
+      actor: { id: 'someone', kind: 'service' },
+      data: trustHealthData('unhealthy'),
+    } as unknown as Parameters<TrustHealthState['apply']>[0]);
+    trust.caughtUp();
+    // Trust-sensitive execution is held on it (`healthy()` is false), but the approval is issued.
+    expect(trust.healthy()).toBe(false);
+    expect(trust.sealedUnhealthy()).toBe(false);
+    await t.service.approve('a1', alice, 'photo shows the damage', undefined, now);
+    expect(t.decisions().map((d) => d.data.decision)).toEqual(['approved']);
+  });
 });
 
 describe('ApprovalService: who may reject', () => {

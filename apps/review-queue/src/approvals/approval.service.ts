@@ -66,9 +66,10 @@ export class ApprovalService {
   @Optional() @Inject(METRICS) private readonly metrics?: Metrics;
   /**
    * The trust stack's health as the trust monitor last reported it (the review queue's follower of its control topic;
-   * none where no monitor runs). While it is `unhealthy` (a key past its rotation deadline, an expired certificate) no
-   * approval is issued (DESIGN, trust stack; trust probe, 2026-12-05: approvals were signed, then held by the executor
-   * until they went stale). Rejections are still signed: they only stop things.
+   * none where no monitor runs). While the monitor's sealed verdict is `unhealthy` (a key past its rotation deadline, an
+   * expired certificate) no approval is issued (DESIGN, trust stack; trust probe, 2026-12-05: approvals were signed, then
+   * held by the executor until they went stale). Rejections are still signed: they only stop things. An unsealed
+   * `unhealthy` (anyone who can write the topic) holds execution, but refuses no approval (`sealedUnhealthy`).
    */
   @Optional() @Inject(TRUST_HEALTH) trust?: TrustHealthState;
 
@@ -134,7 +135,7 @@ export class ApprovalService {
     if (claimHolds(item.claim, now) && item.claim.by !== reviewer.id) throw claimedConflict(item);
     // Before anything is stored: an approval counted toward a quorum that cannot be signed would be half done.
     requireSigningKey(this.key, now);
-    if (this.trust?.healthy() === false)
+    if (this.trust?.sealedUnhealthy())
       throw new ServiceUnavailableException(
         `approvals cannot be issued now, nothing was recorded: the trust stack is unhealthy (${this.trust.reason()}); retry once it is healthy again (a rejection is still possible)`,
       );

@@ -2,7 +2,9 @@ import pino from 'pino';
 import { BadRequestException, ConflictException, ForbiddenException } from '@nestjs/common';
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
 import { actionDigest, revisedActionId, TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
-import { refundProposal, RecordingBus, reviewLaneDecision, testPolicyEngineKey } from '@countersign/testing';
+import { DependencyUnavailableError } from '@countersign/bus';
+import { TrustHealthState } from '@countersign/nest';
+import { refundProposal, RecordingBus, reviewLaneDecision, testPolicyEngineKey, trustHealthData } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
 import { ReviewConsumer } from '../queue/review.consumer';
 import { DecisionOutbox } from '../review-item/decision-outbox';
@@ -233,6 +235,32 @@ describe('RevisionService: approve with changes', () => {
       now,
     );
     expect(t.revisionEvents()[0].actor).toMatchObject({ id: 'alice', authMethod: 'oidc', amr: ['pwd', 'mfa'] });
+    await t.intake.enqueue(t.newVersionDecided());
+    expect(t.decisions()).toMatchObject([{ subject: newActionId, data: { decision: 'approved' } }]);
+  });
+
+  it('keeps the carried approval waiting while no approval can be issued (the trust stack unhealthy), then carries it (red team, 2026-12-05)', async () => {
+    const t = await setup();
+    const { newActionId } = await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
+    const trust = new TrustHealthState();
+    t.approvals.trust = trust;
+    trust.apply({
+      id: 'v1',
+      type: TOPICS.trustHealthChanged,
+      version: 1,
+      source: 'review-queue',
+      time: new Date().toISOString(),
+      subject: 'trust-health',
+      correlationId: 'v1',
+      causationId: null,
+      actor: { id: 'review-queue', kind: 'service' },
+      data: trustHealthData('unhealthy'),
+    } as unknown as Parameters<TrustHealthState['apply']>[0]);
+    trust.caughtUp();
+    // A dependency failure, which the bus waits through (a 503 went to the dead-letter topic after five tries).
+    await expect(t.intake.enqueue(t.newVersionDecided())).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(t.decisions()).toEqual([]);
+    t.approvals.trust = undefined;
     await t.intake.enqueue(t.newVersionDecided());
     expect(t.decisions()).toMatchObject([{ subject: newActionId, data: { decision: 'approved' } }]);
   });

@@ -1,6 +1,6 @@
 import { BadRequestException, ConflictException, ForbiddenException, HttpException, Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { DecisionSigner, signReviewDecision } from '@countersign/approval';
-import { EventBus } from '@countersign/bus';
+import { DependencyUnavailableError, EventBus } from '@countersign/bus';
 import {
   actionDigest,
   canonicalDigest,
@@ -175,6 +175,9 @@ export class RevisionService {
         this.logger.warn({ revisionOf: of.actionId, status: err.getStatus() }, `the reviewer's approval does not carry: ${err.message}`);
         return;
       }
+      // No approval can be issued now (the trust stack unhealthy, no signing key valid): a doubt that passes, waited
+      // through, not five retries and a dead letter that lost the carried approval (red team, 2026-12-05).
+      if (err instanceof HttpException && err.getStatus() === 503) throw new DependencyUnavailableError(`the carried approval waits: ${err.message}`);
       throw err; // the bus or the store: redelivered
     }
   }

@@ -42,6 +42,8 @@ export const MAX_CHECK_MS = 300_000;
  */
 export class TrustHealthState {
   private latest?: TrustHealthChanged;
+  /** The verdict in force came without the monitor's seal (`applyUnsealedUnhealthy`). */
+  private latestUnsealed = false;
   private current = false;
   private readonly listeners = new Set<(healthy: boolean | 'unknown', eventId: string | undefined) => void>();
 
@@ -104,6 +106,7 @@ export class TrustHealthState {
     if (this.latest && at < Date.parse(this.latest.time)) return undefined;
     const before = this.current ? this.healthy() : undefined;
     this.latest = e;
+    this.latestUnsealed = false;
     if (this.current && this.healthy() !== before) this.tell();
     return undefined;
   }
@@ -116,7 +119,19 @@ export class TrustHealthState {
     if (e.data.health !== 'unhealthy') return `verdict ${e.id} is not sealed by the review queue and says ${e.data.health}: not applied`;
     const at = Date.parse(e.time);
     if (!Number.isFinite(at)) return `verdict ${e.id} has no readable time (${String(e.time)}): not applied`;
-    return this.apply({ ...e, time: new Date(Math.min(at, this.now())).toISOString() });
+    const refused = this.apply({ ...e, time: new Date(Math.min(at, this.now())).toISOString() });
+    if (!refused && this.latest?.id === e.id) this.latestUnsealed = true;
+    return refused;
+  }
+
+  /**
+   * Whether the verdict in force is `unhealthy` under the trust monitor's seal. An unsealed `unhealthy` is applied
+   * (it only tightens: trust-sensitive work is held), but what cannot be undone by waiting, such as refusing a reviewer's
+   * approval while the review clock runs, needs the monitor's own word: a forged verdict on the control topic expired
+   * items for good (red team, 2026-12-05).
+   */
+  sealedUnhealthy(): boolean {
+    return this.healthy() === false && !this.latestUnsealed;
   }
 
   /** The topic was read up to the end it had at the start: from now on `healthy()` answers. */
