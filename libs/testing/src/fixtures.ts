@@ -174,3 +174,20 @@ export function trustHealthData(
     heartbeatMs: 3_600_000,
   };
 }
+
+/**
+ * A trust verdict as the follower hands it to `TrustHealthState` (`apply`, or `applyUnsealedUnhealthy` for one without
+ * the monitor's seal), for a test that sets the trust stack's health by hand.
+ */
+export const trustHealthVerdict = (health: 'healthy' | 'unhealthy', id: string, time: Date): TopicMap[typeof TOPICS.trustHealthChanged] => ({
+  id,
+  type: TOPICS.trustHealthChanged,
+  version: 1,
+  source: 'review-queue',
+  time: time.toISOString(),
+  subject: 'trust-health',
+  correlationId: id,
+  causationId: null,
+  actor: { id: 'review-queue', kind: 'service' },
+  data: trustHealthData(health),
+});

@@ -4,7 +4,7 @@ import { generateSigningKey, verifyReviewDecision } from '@countersign/approval'
 import { isDependencyFailure } from '@countersign/bus';
 import { TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
 import { TrustHealthState } from '@countersign/nest';
-import { eventually, refundProposal, RecordingBus, trustHealthData } from '@countersign/testing';
+import { eventually, refundProposal, RecordingBus, trustHealthVerdict } from '@countersign/testing';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { ReviewItem } from '../review-item/review-item.repository';
@@ -69,20 +69,7 @@ describe('ApprovalService: no approval while the trust stack is unhealthy', () =
     const t = await setup();
     const trust = new TrustHealthState(() => now.getTime());
     t.service.trust = trust;
-    const verdict = (health: 'healthy' | 'unhealthy', id: string) =>
-      ({
-        id,
-        type: TOPICS.trustHealthChanged,
-        version: 1,
-        source: 'review-queue',
-        time: now.toISOString(),
-        subject: 'trust-health',
-        correlationId: id,
-        causationId: null,
-        actor: { id: 'review-queue', kind: 'service' },
-        data: trustHealthData(health),
-      }) as unknown as Parameters<TrustHealthState['apply']>[0];
-    trust.apply(verdict('unhealthy', 'v1'));
+    trust.apply(trustHealthVerdict('unhealthy', 'v1', now));
     trust.caughtUp();
     await expect(t.service.approve('a1', alice, 'photo shows the damage', undefined, now)).rejects.toThrow(
       'approvals cannot be issued now, nothing was recorded: the trust stack is unhealthy (test: unhealthy); retry once it is healthy again (a rejection is still possible)',
@@ -90,7 +77,7 @@ describe('ApprovalService: no approval while the trust stack is unhealthy', () =
     expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });
     await t.service.reject('a2', alice, 'no evidence of damage', undefined, now);
     expect(t.decisions().map((d) => d.data.decision)).toEqual(['rejected']);
-    trust.apply({ ...verdict('healthy', 'v2'), time: new Date(now.getTime() + 1).toISOString() });
+    trust.apply(trustHealthVerdict('healthy', 'v2', new Date(now.getTime() + 1)));
     await t.service.approve('a1', alice, 'photo shows the damage', undefined, now);
     expect(t.decisions().map((d) => d.data.decision)).toEqual(['rejected', 'approved']);
   });
@@ -99,18 +86,7 @@ describe('ApprovalService: no approval while the trust stack is unhealthy', () =
     const t = await setup();
     const trust = new TrustHealthState(() => now.getTime());
     t.service.trust = trust;
-    trust.applyUnsealedUnhealthy({
-      id: 'forged',
-      type: TOPICS.trustHealthChanged,
-      version: 1,
-      source: 'someone',
-      time: now.toISOString(),
-      subject: 'trust-health',
-      correlationId: 'forged',
-      causationId: null,
-      actor: { id: 'someone', kind: 'service' },
-      data: trustHealthData('unhealthy'),
-    } as unknown as Parameters<TrustHealthState['apply']>[0]);
+    trust.applyUnsealedUnhealthy(trustHealthVerdict('unhealthy', 'forged', now));
     trust.caughtUp();
     // Trust-sensitive execution is held on it (`healthy()` is false), but the approval is issued.
     expect(trust.healthy()).toBe(false);

@@ -4,7 +4,7 @@ import { generateSigningKey, verifyReviewDecision } from '@countersign/approval'
 import { actionDigest, revisedActionId, TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
 import { DependencyUnavailableError } from '@countersign/bus';
 import { TrustHealthState } from '@countersign/nest';
-import { refundProposal, RecordingBus, reviewLaneDecision, testPolicyEngineKey, trustHealthData } from '@countersign/testing';
+import { refundProposal, RecordingBus, reviewLaneDecision, testPolicyEngineKey, trustHealthVerdict } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
 import { ReviewConsumer } from '../queue/review.consumer';
 import { DecisionOutbox } from '../review-item/decision-outbox';
@@ -244,18 +244,7 @@ describe('RevisionService: approve with changes', () => {
     const { newActionId } = await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
     const trust = new TrustHealthState();
     t.approvals.trust = trust;
-    trust.apply({
-      id: 'v1',
-      type: TOPICS.trustHealthChanged,
-      version: 1,
-      source: 'review-queue',
-      time: new Date().toISOString(),
-      subject: 'trust-health',
-      correlationId: 'v1',
-      causationId: null,
-      actor: { id: 'review-queue', kind: 'service' },
-      data: trustHealthData('unhealthy'),
-    } as unknown as Parameters<TrustHealthState['apply']>[0]);
+    trust.apply(trustHealthVerdict('unhealthy', 'v1', new Date()));
     trust.caughtUp();
     // A dependency failure, which the bus waits through (a 503 went to the dead-letter topic after five tries).
     await expect(t.intake.enqueue(t.newVersionDecided())).rejects.toBeInstanceOf(DependencyUnavailableError);
