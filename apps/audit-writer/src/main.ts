@@ -7,7 +7,7 @@ import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
 import { RunningContract } from '@countersign/policy';
 import type { Logger } from '@countersign/logging';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
-import { migrate } from '@countersign/storage';
+import { migrate, startOnNewerSchema } from '@countersign/storage';
 import { AuditWriterModule } from './audit-writer.module';
 import { createFileHeadStore } from './chain/file-head-store';
 import { createPgAuditLog } from './log-store/pg-audit-log.repository';
@@ -52,7 +52,12 @@ void runService({
   async build({ config, logger, pgPool }) {
     // Loaded for the process's masking only (an invalid contract stops the boot, as in every service that reads it).
     RunningContract.fromFile(config.CONTRACT_PATH);
-    const migrations = { service: 'audit-writer', dir: join(__dirname, '../migrations'), settings: { 'countersign.audit_role': config.AUDIT_DB_ROLE } };
+    const migrations = {
+      service: 'audit-writer',
+      dir: join(__dirname, '../migrations'),
+      settings: { 'countersign.audit_role': config.AUDIT_DB_ROLE },
+      onNewer: startOnNewerSchema(logger),
+    };
     // PostgreSQL not (yet) there at boot is waited for, not a crash loop; a broken migration still fails at once.
     await whenAvailable(() => migrate(config.DATABASE_URL, migrations, (msg) => logger.info(msg)), 'PostgreSQL', config.BOOT_DEPENDENCY_TIMEOUT_MS, logger);
     const pool = pgPool(config.AUDIT_DATABASE_URL, (e) => logger.warn({ err: e }, 'idle database connection lost'));

@@ -6,7 +6,7 @@ import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth
 import { settings } from '@countersign/config';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
-import { migrate } from '@countersign/storage';
+import { migrate, startOnNewerSchema } from '@countersign/storage';
 import { ConnectorRegistry } from './connectors/connector';
 import { WebhookConnector } from './connectors/webhook.connector';
 import { createExecutionRepository } from './execution/pg-execution.repository';
@@ -57,7 +57,9 @@ void runService({
         ctx.addIssue({ code: 'custom', path: ['EXECUTION_LEASE_MS'], message: `must exceed WEBHOOK_TIMEOUT_MS (${c.WEBHOOK_TIMEOUT_MS})` });
     }),
   async build({ config, logger, bus, pgPool }) {
-    await migrate(config.DATABASE_URL, { service: 'executor', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
+    await migrate(config.DATABASE_URL, { service: 'executor', dir: join(__dirname, '../migrations'), onNewer: startOnNewerSchema(logger) }, (msg) =>
+      logger.info(msg),
+    );
     const pool = pgPool(config.DATABASE_URL);
     const executions = createExecutionRepository(pool);
     const flags = createUnleashFlagReader({

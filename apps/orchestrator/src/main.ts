@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { watchVerifyKeys } from '@countersign/keys';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
-import { migrate } from '@countersign/storage';
+import { migrate, startOnNewerSchema } from '@countersign/storage';
 import { createActionViewRepository } from './actions/pg-action-view.repository';
 import { OrchestratorModule } from './orchestrator.module';
 import { createIdempotencyRepository } from './proposals/pg-idempotency.repository';
@@ -39,7 +39,9 @@ void runService({
     OUTCOME_VERIFY_KEYS_FILE: z.string().min(1),
   }),
   async build({ config, logger, pgPool }) {
-    await migrate(config.DATABASE_URL, { service: 'orchestrator', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
+    await migrate(config.DATABASE_URL, { service: 'orchestrator', dir: join(__dirname, '../migrations'), onNewer: startOnNewerSchema(logger) }, (msg) =>
+      logger.info(msg),
+    );
     const pool = pgPool(config.DATABASE_URL);
     const idempotency = createIdempotencyRepository(pool, config.IDEMPOTENCY_TTL_SECONDS);
     const sweep = setInterval(

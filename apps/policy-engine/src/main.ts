@@ -5,7 +5,7 @@ import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth
 import { createUnleashFlagAdmin } from './autonomy/unleash-flag-admin';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
-import { createRedis, migrate, readRedisTls } from '@countersign/storage';
+import { createRedis, migrate, readRedisTls, startOnNewerSchema } from '@countersign/storage';
 import { DEFAULT_CONTRACT_PATH, DEFAULT_DIFF_CORPUS_PATH, PolicyEngineModule } from './policy-engine.module';
 import { createChangeRequestStore } from './contract/pg-change-request.store';
 import { createDecisionRepository } from './decision/pg-decision.repository';
@@ -66,7 +66,9 @@ void runService({
     CHANGE_DIFF_CORPUS: z.string().default(DEFAULT_DIFF_CORPUS_PATH),
   }),
   async build({ config, logger, bus, pgPool }) {
-    await migrate(config.DATABASE_URL, { service: 'policy-engine', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
+    await migrate(config.DATABASE_URL, { service: 'policy-engine', dir: join(__dirname, '../migrations'), onNewer: startOnNewerSchema(logger) }, (msg) =>
+      logger.info(msg),
+    );
     const flags = createUnleashFlagReader({
       url: config.UNLEASH_URL,
       clientToken: config.UNLEASH_CLIENT_TOKEN,

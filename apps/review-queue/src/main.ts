@@ -6,7 +6,7 @@ import { loadConfigOrExit } from '@countersign/config';
 import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
-import { createRedis, migrate, readRedisTls } from '@countersign/storage';
+import { createRedis, migrate, readRedisTls, startOnNewerSchema } from '@countersign/storage';
 import { degradationContract, PROJECT_CONTRACT_PATH } from './degradation/degradation.providers';
 import { createReviewHistory } from './degradation/pg-review-history';
 import { createBacklogGauges } from './degradation/redis-backlog-gauges';
@@ -132,7 +132,9 @@ void runService({
   }),
   async build({ config, logger, pgPool }) {
     const portalTls = portalTlsOptions(portalAcme);
-    await migrate(config.DATABASE_URL, { service: 'review-queue', dir: join(__dirname, '../migrations') }, (msg) => logger.info(msg));
+    await migrate(config.DATABASE_URL, { service: 'review-queue', dir: join(__dirname, '../migrations'), onNewer: startOnNewerSchema(logger) }, (msg) =>
+      logger.info(msg),
+    );
     const pool = pgPool(config.DATABASE_URL);
     // Read again when the file changes: a rotated key signs without a restart, an expired one stops at once (ADR 0019).
     // Looked at (one stat) at every use, not once a second: a decision right after a rotation signs with what the file

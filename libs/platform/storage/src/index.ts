@@ -4,7 +4,7 @@ import { createLogger, Logger } from '@countersign/logging';
 import { isTlsFailure, RedisTls, redisTlsOption } from './tls';
 
 export { Redis, Pool };
-export { migrate, NewerSchemaError } from './migrations';
+export { migrate, NewerSchemaError, startOnNewerSchema } from './migrations';
 export { GroupCommit } from './group-commit';
 export type { GroupCommitOptions } from './group-commit';
 export { redisScript } from './redis-script';

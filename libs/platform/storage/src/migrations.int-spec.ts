@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { migrate, NewerSchemaError } from './migrations';
+import { migrate, NewerSchemaError, startOnNewerSchema } from './migrations';
 
 // real: PostgreSQL and node-pg-migrate; fake: nothing. Each test gets an empty database of its own (not the
 // migrated template of @countersign/testing, which itself depends on this lib) and folders of SQL files.
@@ -64,6 +64,16 @@ describe('migrate', () => {
     expect(new NewerSchemaError('notes', ['0003_more']).message).toBe(
       'the database holds notes migrations this version does not know (0003_more): a newer Countersign used it; run that version, or restore a backup made before it',
     );
+    // A distributed service being rolled back hears of it (said at error, with an alert) and starts.
+    const said: Array<{ fields: object; message: string }> = [];
+    const onNewer = startOnNewerSchema({ error: (fields, message) => said.push({ fields, message }) });
+    expect(await migrate(url, { service: 'notes', dir: older, onNewer })).toEqual([]);
+    expect(said).toEqual([
+      {
+        fields: { alert: 'schema-newer-than-version', service: 'notes', migrations: ['0003_more'] },
+        message: expect.stringMatching(/0003_more.*; starting anyway, as a rollback/),
+      },
+    ]);
   });
 
   it('keeps the histories of two services sharing one database apart', async () => {

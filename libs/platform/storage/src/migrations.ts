@@ -14,6 +14,11 @@ export interface ServiceMigrations {
   dir: string;
   /** Session settings for the migrations to read with `current_setting(name)`, e.g. a role to grant to. */
   settings?: Record<string, string>;
+  /**
+   * What to do with a database a newer version migrated (`NewerSchemaError`): unset, refuse to start (the embedded
+   * mode's home); set, hear of it and start (a distributed service being rolled back: `startOnNewerSchema`).
+   */
+  onNewer?: (e: NewerSchemaError) => void;
 }
 
 /**
@@ -49,7 +54,11 @@ export async function migrate(url: string | Pool, m: ServiceMigrations, log: (ms
     for (const [name, value] of Object.entries(m.settings ?? {})) await client.query('SELECT set_config($1, $2, false)', [name, value]);
     const migrationsTable = `${m.service.replace(/-/g, '_')}_migrations`;
     const newer = await unknownMigrations(client, migrationsTable, m.dir);
-    if (newer.length) throw new NewerSchemaError(m.service, newer);
+    if (newer.length) {
+      const e = new NewerSchemaError(m.service, newer);
+      if (!m.onNewer) throw e;
+      m.onNewer(e);
+    }
     const ran = await runner({
       dbClient: client,
       dir: m.dir,
@@ -74,3 +83,16 @@ async function unknownMigrations(client: ClientBase, table: string, dir: string)
   const applied = await client.query<{ name: string }>(`SELECT name FROM "${table}" ORDER BY name`);
   return applied.rows.map((r) => r.name).filter((name) => !known.has(name));
 }
+
+/**
+ * A distributed service's answer to a database a newer version migrated: said at error, with an alert, and the service
+ * starts. Refusing would block a rollback of a deployment (`kubectl rollout undo`) and an older instance restarting in
+ * the middle of a rolling update, an operator's tools in an incident; the embedded mode refuses (ADR 0009 addendum).
+ */
+export const startOnNewerSchema =
+  (logger: { error(fields: object, message: string): void }) =>
+  (e: NewerSchemaError): void =>
+    logger.error(
+      { alert: 'schema-newer-than-version', service: e.service, migrations: e.migrations },
+      `${e.message}; starting anyway, as a rollback: what the newer version changed is undone while this one runs`,
+    );
