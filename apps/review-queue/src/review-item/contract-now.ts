@@ -1,7 +1,6 @@
-import { actionDigest } from '@countersign/contracts';
 import { compareVersions, contractLane, RunningContract } from '@countersign/policy';
 import type { ReviewItem } from './review-item.repository';
-import { ProposalSealer } from './sealed-proposal';
+import { ProposalSealer, realProposalOf } from './sealed-proposal';
 
 /**
  * What the running contract makes of a pending item queued under an older one: `prohibited` when it now prohibits the
@@ -19,14 +18,9 @@ export type ContractNow = (item: ReviewItem, at?: Date) => { prohibitedBy: strin
 export function contractNow(running: RunningContract, sealer: ProposalSealer): ContractNow {
   return (item, at = new Date()) => {
     const current = running.current().version;
-    if (item.status !== 'pending' || !item.sealed || compareVersions(item.contractVersion, current) >= 0) return undefined;
-    let proposal;
-    try {
-      proposal = sealer.open(item.actionId, item.sealed);
-    } catch {
-      return undefined;
-    }
-    if (actionDigest(proposal, item.contractVersion) !== item.digest) return undefined;
-    return contractLane(running, proposal, item.actionId, at) === 'prohibited' ? { prohibitedBy: current } : undefined;
+    if (item.status !== 'pending' || compareVersions(item.contractVersion, current) >= 0) return undefined;
+    const real = realProposalOf(sealer, item);
+    if (!real.ok) return undefined;
+    return contractLane(running, real.proposal, item.actionId, at) === 'prohibited' ? { prohibitedBy: current } : undefined;
   };
 }

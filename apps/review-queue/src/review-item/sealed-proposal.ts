@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { Proposal } from '@countersign/contracts';
+import { actionDigest, Proposal } from '@countersign/contracts';
 
 /** Why a sealed proposal could not be opened (another key, or the sealed text was altered). */
 export class SealError extends Error {}
@@ -50,4 +50,28 @@ export class ProposalSealer {
       throw new SealError('the sealed proposal does not open: altered, or sealed for another item');
     }
   }
+}
+
+/** What reading an item's real proposal found: the proposal, or why there is none to trust. */
+export type RealProposal =
+  | { ok: true; proposal: Proposal }
+  | { ok: false; why: 'no-sealed-copy' }
+  | { ok: false; why: 'unreadable'; detail: string }
+  | { ok: false; why: 'digest-mismatch' };
+
+/**
+ * An item's real proposal: its sealed copy opened, and checked to be the proposal its digest names (what an approval
+ * binds to), or why not. Every reader of the real values goes through it (a reveal, a revision, the card's reading of the
+ * running contract), each saying the reason its own way.
+ */
+export function realProposalOf(sealer: ProposalSealer, item: { actionId: string; sealed?: string; digest: string; contractVersion: string }): RealProposal {
+  if (!item.sealed) return { ok: false, why: 'no-sealed-copy' };
+  let proposal: Proposal;
+  try {
+    proposal = sealer.open(item.actionId, item.sealed);
+  } catch (e) {
+    if (e instanceof SealError) return { ok: false, why: 'unreadable', detail: e.message };
+    throw e;
+  }
+  return actionDigest(proposal, item.contractVersion) === item.digest ? { ok: true, proposal } : { ok: false, why: 'digest-mismatch' };
 }

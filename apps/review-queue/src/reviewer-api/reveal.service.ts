@@ -1,12 +1,12 @@
 import { ConflictException, ForbiddenException, HttpException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { EventBus } from '@countersign/bus';
-import { actionDigest, newId, Proposal, TOPICS } from '@countersign/contracts';
+import { newId, Proposal, TOPICS } from '@countersign/contracts';
 import { Rate, TokenBuckets } from '@countersign/limits';
 import { EVENT_BUS, Principal } from '@countersign/nest';
 import { findRegulatedData, redactSecrets } from '@countersign/guardrails';
 import { queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { reviewerActor } from '../review-item/reviewer-actor';
-import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
+import { ProposalSealer, realProposalOf } from '../review-item/sealed-proposal';
 import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
 import { holdsItemRole } from '../review-item/item-roles';
 
@@ -56,18 +56,17 @@ export class RevealService {
       );
     }
     if (item.status !== 'pending') throw new ConflictException(`action ${actionId} is already decided: there is nothing left to decide`);
-    if (!item.sealed) throw new ConflictException(`action ${actionId} was queued without a sealed copy: its real values cannot be shown`);
-    let proposal: Proposal;
-    try {
-      proposal = this.sealer.open(item.actionId, item.sealed);
-    } catch (e) {
-      if (e instanceof SealError) throw new ConflictException(`the real values of action ${actionId} cannot be shown: ${e.message}`);
-      throw e;
-    }
     // What is shown is what an approval binds to: the digest the policy engine decided on.
-    if (actionDigest(proposal, item.contractVersion) !== item.digest) {
-      throw new ConflictException(`the sealed copy of action ${actionId} does not match its digest: nothing is shown`);
-    }
+    const real = realProposalOf(this.sealer, item);
+    if (!real.ok)
+      throw new ConflictException(
+        real.why === 'no-sealed-copy'
+          ? `action ${actionId} was queued without a sealed copy: its real values cannot be shown`
+          : real.why === 'unreadable'
+            ? `the real values of action ${actionId} cannot be shown: ${real.detail}`
+            : `the sealed copy of action ${actionId} does not match its digest: nothing is shown`,
+      );
+    const proposal = real.proposal;
     await this.bus.emit(
       TOPICS.reviewDataRevealed,
       { digest: item.digest, findings: findRegulatedData(proposal) },

@@ -20,7 +20,7 @@ import { requireSigningKey } from '../approvals/signing-key';
 import { stepUpRefusal } from '../approvals/step-up';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { claimHolds, DecisionEvent, overdue, queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
-import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
+import { ProposalSealer, realProposalOf } from '../review-item/sealed-proposal';
 import { shownDigest, shownView } from '../review-item/shown';
 import { PII_VIEW } from '../reviewer-api/reveal.service';
 import { APPROVAL_SIGNING_KEY, PROPOSAL_SEALER, REVIEW_ITEMS, REVISION_MONEY_FIELDS, REVISION_PARAMETER_CHECK } from '../tokens';
@@ -284,18 +284,15 @@ export class RevisionService {
 
   /** The real proposal, from the sealed copy: the new version keeps every real value the reviewer did not change. */
   private realProposal(item: ReviewItem): Proposal {
-    if (!item.sealed)
-      throw new ConflictException(`action ${item.actionId} was queued without a sealed copy: its real values are unknown, so it cannot be revised`);
-    let real: Proposal;
-    try {
-      real = this.sealer.open(item.actionId, item.sealed);
-    } catch (e) {
-      if (e instanceof SealError) throw new ConflictException(`the real values of action ${item.actionId} cannot be read: ${e.message}`);
-      throw e;
-    }
-    if (actionDigest(real, item.contractVersion) !== item.digest)
-      throw new ConflictException(`the sealed copy of action ${item.actionId} does not match its digest`);
-    return real;
+    const real = realProposalOf(this.sealer, item);
+    if (real.ok) return real.proposal;
+    throw new ConflictException(
+      real.why === 'no-sealed-copy'
+        ? `action ${item.actionId} was queued without a sealed copy: its real values are unknown, so it cannot be revised`
+        : real.why === 'unreadable'
+          ? `the real values of action ${item.actionId} cannot be read: ${real.detail}`
+          : `the sealed copy of action ${item.actionId} does not match its digest`,
+    );
   }
 
   /** The revision's event: the item's signed final decision (`revised`) and the new version the orchestrator creates. */
