@@ -34,7 +34,7 @@ module.exports = {
       ...common,
       displayName: 'unit',
       // Some unit files boot the embedded mode in process (PGlite, the five services): the same bound as integration.
-      setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest-timeouts.js'],
+      setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest-timeouts.js', '<rootDir>/libs/testing/src/jest-witness.js'],
       testMatch: [
         '<rootDir>/{apps,libs,infra,bench,tools,examples}/**/*.spec.ts',
         '<rootDir>/test/architecture/**/*.spec.ts',
@@ -47,14 +47,14 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,libs,infra,tools}/**/*.int-spec.ts'],
       globalSetup: '<rootDir>/libs/testing/src/global-setup.js',
-      setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest-timeouts.js'],
+      setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest-timeouts.js', '<rootDir>/libs/testing/src/jest-witness.js'],
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/libs/testing/src/global-setup.js',
-      setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest-timeouts.js'],
+      setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest-timeouts.js', '<rootDir>/libs/testing/src/jest-witness.js'],
     },
   ],
 };

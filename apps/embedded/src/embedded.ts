@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { verifyKeyEntry, verifyKeyOf } from '@countersign/keys';
@@ -40,6 +40,7 @@ import { HomeLock } from './home/home-lock';
 import { HOME_PRINCIPALS } from './home/home-principals';
 import { HomeKeys, readHomeKeys } from './home/home-keys';
 import { fileSha256, inspectHome, MANIFEST_FILE, recordHome } from './home/home-manifest';
+import { defaultWitnessDir, HomeProgress } from './home/home-progress';
 import { embeddedFlagsReadiness, registerFlagsLoadedGauge } from './home/flags-readiness';
 import { warnMissingKillSwitches } from './home/missing-flags';
 import { checkPortFree, prepareHome, readHomeTokens, StartRefusedError, unusableTokenFiles } from './home/start-checks';
@@ -69,6 +70,10 @@ export interface EmbeddedOptions {
   identityPort?: number;
   /** How fast one principal may propose over HTTP (default `EMBEDDED_PROPOSAL_RATE`; docs/adr/0048). */
   proposalRate?: ProposalRate;
+  /** Where this machine keeps how far each home had got, outside the home (default `defaultWitnessDir()`; docs/adr/0051). */
+  witnessDir?: string;
+  /** Starts a home older than its witness, restored on purpose: the witness's size, as the refusal names it (docs/adr/0051). */
+  acceptRestore?: number;
 }
 
 export const FLAG_PREFIX = 'countersign.exec.';
@@ -109,7 +114,9 @@ export async function startEmbedded(options: EmbeddedOptions) {
       );
     const running = await startServices({ ...options, logger }, db, keys, state.isNew);
     // The audit log made its pseudonym key as it opened: listed now, not only at a clean stop (a home killed before one
-    // would not list it, and could lose it unseen).
+    // would not list it, and could lose it unseen). So is the log itself, made now if the writer has not written yet: a
+    // first run killed before its clean stop listed none, and a lost audit/ then began a new log (home probe, 2026-12-05).
+    closeSync(openSync(join(options.home, 'audit', 'audit.jsonl'), 'a', 0o600));
     recorded = recordHome(options.home, recorded.manifest);
     const database = db;
     return {
@@ -117,7 +124,7 @@ export async function startEmbedded(options: EmbeddedOptions) {
       close: async () => {
         await running.close();
         await database.close();
-        // The audit log is on disk by now (a first stop writes it): from here it is checked at every start too.
+        // Anything else made while it ran is listed too (the manifest only grows).
         recorded = recordHome(options.home, recorded.manifest);
         lock.release();
       },
@@ -159,6 +166,17 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   // The bus's log and its groups' positions are in the database: what was published and not yet handled is
   // handled after a restart, from where each group had got to.
   const broker = await InMemoryBroker.open(createPgBrokerStore(db.pool), { logger });
+  // The audit log, read back before anything is consumed: the database, the log and this machine's witness must agree on
+  // how far the home had got (home/home-progress.ts; docs/adr/0051): a home restored whole or in parts is refused.
+  const auditLog = createFileAuditLog(join(home, 'audit', 'audit.jsonl'), { pseudonymKeyFile: join(home, 'keys', 'audit-pseudonym.key') });
+  const progress = await HomeProgress.open({
+    pool: db.pool,
+    home,
+    witnessDir: options.witnessDir ?? defaultWitnessDir(),
+    fingerprint: keys.auditHeads.fingerprint,
+    logger,
+  });
+  await progress.check(auditLog, broker, options.acceptRestore);
   // One registry for the process: the bus measures into it (dead letters, publish and handler times, lag) as the services do.
   const metrics = createMetrics('countersign-embedded');
   const bus = new InMemoryBus({ broker, logger, source: 'countersign-embedded', metrics });
@@ -329,9 +347,10 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
       }),
       AuditWriterModule.register({
         // The pseudonym key with the home's keys, not in `audit/`, the folder an auditor is given (ADR 0049).
-        log: createFileAuditLog(join(home, 'audit', 'audit.jsonl'), { pseudonymKeyFile: join(home, 'keys', 'audit-pseudonym.key') }),
+        log: auditLog,
         keys: new KeyRing([auditKey.entry], (reason) => logger.error({ alert: 'audit-signing-key' }, reason)),
-        headStore: createFileHeadStore(join(home, 'audit', 'heads')),
+        // Each head kept is noted in the database and the witness too: how far the home had got (docs/adr/0051).
+        headStore: progress.recording(createFileHeadStore(join(home, 'audit', 'heads'))),
         headPolicy: { everyEntries: 100, everyMs: 2_000 },
         sealKeys: { decisions: decisionKeys, reviewQueue: [verifyKey], contractChanges: contractChangeKeys, outcomes: outcomeKeys },
       }),
@@ -372,6 +391,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
       await idp.close();
       await bus.close();
       await broker.flush();
+      await progress.flush();
       await flags.close();
     },
   };

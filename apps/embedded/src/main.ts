@@ -12,6 +12,7 @@ import { AuditLogTamperedError } from '@countersign/audit-writer';
 import { NewerSchemaError } from '@countersign/storage';
 import { startEmbedded } from './embedded';
 import { HomeInUseError } from './home/home-lock';
+import { defaultWitnessDir } from './home/home-progress';
 import { StartRefusedError } from './home/start-checks';
 
 const config = loadConfigOrExit(
@@ -23,6 +24,10 @@ const config = loadConfigOrExit(
     IDENTITY_PORT: settings.port(0),
     LOG_LEVEL: settings.logLevel(),
     COUNTERSIGN_HOME: settings.text(join(process.cwd(), '.countersign', 'embedded')),
+    /** Where this machine notes how far each home had got, outside the home (docs/adr/0051). */
+    COUNTERSIGN_WITNESS_DIR: settings.text(defaultWitnessDir({ ...process.env, COUNTERSIGN_WITNESS_DIR: undefined })),
+    /** Starts a home restored from a backup on purpose: the number of entries its refusal names (0: none accepted). */
+    COUNTERSIGN_ACCEPT_RESTORE: settings.number(0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
     /** HTTPS (both or neither): a certificate chain and key, PEM files; plain HTTP without. */
     HTTP_TLS_CERT_FILE: z.string().min(1).optional(),
     HTTP_TLS_KEY_FILE: z.string().min(1).optional(),
@@ -43,6 +48,8 @@ void (async () => {
       port: config.PORT,
       identityPort: config.IDENTITY_PORT,
       proposalRate: proposalRateOf(config),
+      witnessDir: config.COUNTERSIGN_WITNESS_DIR,
+      acceptRestore: config.COUNTERSIGN_ACCEPT_RESTORE || undefined,
       logger,
       tls,
     });

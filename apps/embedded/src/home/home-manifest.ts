@@ -27,7 +27,7 @@ export interface HomeManifest {
   recordedAt: string;
   /** `db/`, the embedded PostgreSQL (idempotency keys, action views, review items, executions, the bus log). */
   database: boolean;
-  /** `audit/audit.jsonl`, once the audit writer has written it (at the first entry or the first stop). */
+  /** `audit/audit.jsonl`, made (empty if need be) as the first start's services have started. */
   auditLog: boolean;
   /** Each key file's SHA-256 (hex) as it was when recorded: a key made again is another key. */
   keys: Partial<Record<HomeKeyFile, string>>;

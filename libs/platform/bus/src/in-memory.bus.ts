@@ -58,6 +58,15 @@ const MAX_WRITE = 1_000;
 /** How often consumer positions are written to the store, at most. */
 const COMMIT_EVERY_MS = 100;
 
+/** The `id` of the envelope a message's value encodes (JSON), or undefined when it is not one. */
+function envelopeIdOf(value: Buffer): unknown {
+  try {
+    return (JSON.parse(value.toString('utf8')) as { id?: unknown } | null)?.id;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The process-wide log that in-memory buses share, like a broker that several clients connect to.
  * Messages are kept for the life of the process (the embedded mode's scale), partitioned by key.
@@ -128,6 +137,21 @@ export class InMemoryBroker {
       this.writes.push({ message: { topic, partition, offset, key, value }, done: (e) => (e ? reject(e) : resolve()) });
       this.writing ??= this.write();
     });
+  }
+
+  /**
+   * Whether `topic`'s log holds the event whose envelope id is `eventId`, searched newest first (what a consumer recorded
+   * last is near the end). The embedded host asks it at start of the events its audit log recorded last: a message is
+   * delivered only once stored, so a database that lacks one is older than the audit log.
+   */
+  holdsEvent(topic: string, eventId: string): boolean {
+    const needle = Buffer.from(JSON.stringify(eventId));
+    for (const partition of this.topics.get(topic) ?? [])
+      for (let i = partition.length - 1; i >= 0; i--) {
+        const value = partition[i].value;
+        if (value.includes(needle) && envelopeIdOf(value) === eventId) return true;
+      }
+    return false;
   }
 
   /** Resolves once every message and position handed to the store so far is written (the embedded host's stop). */

@@ -1,0 +1,142 @@
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { call, eventually } from '@countersign/testing';
+import { startEmbedded } from './embedded';
+import { StartRefusedError } from './home/start-checks';
+import { startMain } from './testing/main-process';
+
+// real: startEmbedded in this process and the embedded main as an operator starts it, their database (PGlite), audit log
+// and witness files in temporary folders; fake: nothing.
+// Home probe, 2026-12-05: an older backup restored whole started silently (an agent's retry executed again, a decided
+// review waited again, a kill switch turned off was on again), and a database and an audit log from different backups
+// started too. docs/adr/0051.
+jest.setTimeout(240_000);
+const scratch = () => mkdtempSync(join(tmpdir(), 'embedded-restore-'));
+const quiet = () => pino({ level: 'silent' });
+const example = (f: string) => JSON.parse(readFileSync(join(__dirname, '../examples', f), 'utf8'));
+
+/** Runs the home once: `idempotencyKey`'s small refund proposed and executed, then a clean stop. */
+async function runOnce(home: string, witnessDir: string, idempotencyKey: string): Promise<void> {
+  const running = await startEmbedded({ home, port: 0, logger: quiet(), witnessDir });
+  try {
+    const agent = readFileSync(join(home, 'tokens', 'agent'), 'utf8');
+    const res = await call('POST', `${running.url}/v1/proposals`, example('refund-small.json'), agent, { 'Idempotency-Key': idempotencyKey });
+    expect(res.status).toBe(202);
+    const actionId = (res.body as { actionId: string }).actionId;
+    await eventually(async () =>
+      expect((await call('GET', `${running.url}/v1/actions/${actionId}`, undefined, agent)).body).toMatchObject({ status: 'executed' }),
+    );
+  } finally {
+    await running.close();
+  }
+}
+
+/** A copy of `from` (a home stopped cleanly) in a folder of its own. */
+const copyOf = (from: string) => {
+  const to = join(scratch(), 'home');
+  cpSync(from, to, { recursive: true });
+  return to;
+};
+
+describe('a home restored from a backup, whole or in parts, is refused instead of forgetting what happened since', () => {
+  let witnessDir: string;
+  let home: string;
+  let backup: string;
+  beforeAll(async () => {
+    witnessDir = scratch();
+    home = join(scratch(), 'home');
+    await runOnce(home, witnessDir, 'before-the-backup');
+    backup = copyOf(home);
+    await runOnce(home, witnessDir, 'after-the-backup');
+  });
+
+  // A test that accepts a restore moves the witness to the restored home: it works on a copy of this machine's witness.
+  const witnessCopy = () => {
+    const to = scratch();
+    cpSync(witnessDir, to, { recursive: true });
+    return to;
+  };
+
+  it('the whole home older than what this machine saw: refused, naming what a restore forgets and how to accept it; accepted once, it starts and says so', async () => {
+    const restored = copyOf(backup);
+    const witnessDir = witnessCopy();
+    const refusal = await startEmbedded({ home: restored, port: 0, logger: quiet(), witnessDir }).catch((e: Error) => e);
+    expect(refusal).toBeInstanceOf(StartRefusedError);
+    const size = Number(/COUNTERSIGN_ACCEPT_RESTORE=(\d+)/.exec((refusal as Error).message)?.[1]);
+    expect((refusal as Error).message).toMatch(
+      new RegExp(
+        `^this machine saw this home's audit log signed at ${size} entries \\(.*\\), and it holds \\d+: the home was restored from a backup, or a copy of it ran ahead, and has forgotten what happened since \\(idempotency keys: an agent's retry executes again;.*kill switches turned off`,
+      ),
+    );
+    // A wrong number accepts nothing.
+    await expect(startEmbedded({ home: restored, port: 0, logger: quiet(), witnessDir, acceptRestore: size + 1 })).rejects.toThrow(StartRefusedError);
+    const lines: Array<{ alert?: string; msg: string }> = [];
+    const logger = pino({ level: 'error' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const accepted = await startEmbedded({ home: restored, port: 0, logger, witnessDir, acceptRestore: size });
+    await accepted.close();
+    expect(lines).toContainEqual(
+      expect.objectContaining({ alert: 'home-restored', msg: expect.stringContaining('started as restored (COUNTERSIGN_ACCEPT_RESTORE)') }),
+    );
+    // From then on the witness follows the restored home, which starts as any other.
+    const again = await startEmbedded({ home: restored, port: 0, logger: quiet(), witnessDir });
+    await again.close();
+  });
+
+  it('db/ from the backup under the audit log of now: refused (it forgot the idempotency keys the log shows used)', async () => {
+    const mixed = copyOf(backup);
+    rmSync(join(mixed, 'audit'), { recursive: true });
+    cpSync(join(home, 'audit'), join(mixed, 'audit'), { recursive: true });
+    // Another machine's witness (none): the parts must agree on their own.
+    await expect(startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: scratch() })).rejects.toThrow(
+      /^the database \(db\/\) is older than the audit log \(audit\/\): the log's entry \d+ records event \S+ \(\S+\), which the database never received \(restored from an older backup, or copied while Countersign ran\)/,
+    );
+  });
+
+  it('audit/ from the backup beside the database of now: refused (the log lost the entries the database saw signed)', async () => {
+    const mixed = copyOf(home);
+    rmSync(join(mixed, 'audit'), { recursive: true });
+    cpSync(join(backup, 'audit'), join(mixed, 'audit'), { recursive: true });
+    await expect(startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: scratch() })).rejects.toThrow(
+      /^the audit log \(audit\/, \d+ entries\) does not hold the tree head the database \(db\/\) recorded at \d+ entries, signed \S+: audit\/ is older than db\//,
+    );
+  });
+
+  it('the home as it was last stopped starts (its witness and its parts agree); so does a copy of it on another machine', async () => {
+    const running = await startEmbedded({ home, port: 0, logger: quiet(), witnessDir });
+    await running.close();
+    const elsewhere = await startEmbedded({ home: copyOf(home), port: 0, logger: quiet(), witnessDir: scratch() });
+    await elsewhere.close();
+  });
+
+  it('the main refuses a restored home in one line, and starts it with COUNTERSIGN_ACCEPT_RESTORE', async () => {
+    const restored = copyOf(backup);
+    const witnessDir = witnessCopy();
+    const refused = await startMain({ COUNTERSIGN_HOME: restored, COUNTERSIGN_WITNESS_DIR: witnessDir });
+    expect(refused.code).toBe(1);
+    const lines = refused.output.trimEnd().split('\n');
+    expect(lines).toEqual([expect.stringMatching(/^countersign \(embedded\) could not start: this machine saw this home's audit log signed at \d+ entries/)]);
+    const size = /COUNTERSIGN_ACCEPT_RESTORE=(\d+)/.exec(lines[0])![1];
+    const started = await startMain({ COUNTERSIGN_HOME: restored, COUNTERSIGN_WITNESS_DIR: witnessDir, COUNTERSIGN_ACCEPT_RESTORE: size }, /is running on/);
+    expect(started.output).toMatch(/"alert":"home-restored"/);
+    expect(started.output).toMatch(/is running on/);
+  });
+});
+
+describe("the home's witness", () => {
+  it('is refused inside the home (a restore would take it back too), and lists the audit log in home.json from the first start', async () => {
+    const home = join(scratch(), 'home');
+    await expect(startEmbedded({ home, port: 0, logger: quiet(), witnessDir: join(home, 'witness') })).rejects.toThrow(
+      `COUNTERSIGN_WITNESS_DIR ${join(home, 'witness')}: is inside COUNTERSIGN_HOME ${home}: a restore of the home would take the witness back with it; choose a folder outside the home`,
+    );
+    const running = await startEmbedded({ home, port: 0, logger: quiet(), witnessDir: scratch() });
+    try {
+      // Home probe, 2026-12-05: a first run listed no audit log until its clean stop, so a lost audit/ began a new log.
+      expect(JSON.parse(readFileSync(join(home, 'home.json'), 'utf8'))).toMatchObject({ auditLog: true });
+      expect(existsSync(join(home, 'audit', 'audit.jsonl'))).toBe(true);
+    } finally {
+      await running.close();
+    }
+  });
+});

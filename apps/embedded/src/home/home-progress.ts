@@ -1,0 +1,184 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve, sep } from 'node:path';
+import type { Pool } from 'pg';
+import type { TreeHead } from '@countersign/audit-chain';
+import type { AuditLogRepository, HeadStore } from '@countersign/audit-writer';
+import { AUDIT_LOG_OWN_TOPICS, Topic } from '@countersign/contracts';
+import type { Logger } from '@countersign/logging';
+import { StartRefusedError } from './start-checks';
+
+/** A signed tree head of the home's audit log: how far the log had got when it was signed. */
+export interface ProgressMark {
+  treeSize: number;
+  rootHash: string;
+  /** When it was signed (ISO 8601). */
+  timestamp: string;
+}
+
+/** Where the home's witness files live by default: the user's state folder, outside any home (docs/adr/0051). */
+export const defaultWitnessDir = (env: NodeJS.ProcessEnv = process.env): string =>
+  env.COUNTERSIGN_WITNESS_DIR || join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'countersign', 'witness');
+
+/** The bus log's question: whether a topic holds an event (`InMemoryBroker.holdsEvent`). */
+export interface EventLog {
+  holdsEvent(topic: string, eventId: string): boolean;
+}
+
+/** How many of the audit log's newest entries of bus events a start looks up in the database's bus log. */
+const RECENT_EVENTS = 20;
+/** How far back from the log's end a start looks for them (the writer's own entries sit between). */
+const RECENT_WINDOW = 512;
+
+/**
+ * How far the home had got, kept where a restore of the home, or of a part of it, does not take it back: each signed
+ * tree head the audit writer keeps is noted in the database (beside the records of truth) and in a witness file outside
+ * the home (this machine's state folder, one file per tree-head key). A start compares the three (home probe,
+ * 2026-12-05; docs/adr/0051): an older backup restored whole started silently and executed again what an agent retried,
+ * brought decided reviews back, and undid a kill switch; a database and an audit log from different backups started too.
+ *
+ * - the audit log must hold the head the database recorded (else `audit/` is older than `db/`, or another home's);
+ * - the database's bus log must hold the events the audit log recorded last (else `db/` is older than `audit/`: it
+ *   forgot idempotency keys the log shows used; a copy taken while running is one);
+ * - the audit log must hold the head the witness recorded (else the whole home is older than what this machine saw:
+ *   restored from a backup, or a copy of it ran ahead). An operator who restored on purpose starts it once with
+ *   `acceptRestore` set to the witness's size: said at error, and the witness follows the restored log from then on.
+ */
+export class HomeProgress {
+  private writing: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly witnessFile: string,
+    private readonly logger: Logger,
+    private readonly marks: { database?: ProgressMark; witness?: ProgressMark },
+  ) {}
+
+  /** Reads the database's mark and the witness (refused in one line when the witness folder is unusable). */
+  static async open(options: { pool: Pool; home: string; witnessDir: string; fingerprint: string; logger: Logger }): Promise<HomeProgress> {
+    const dir = resolve(options.witnessDir);
+    const home = resolve(options.home);
+    const refuse = (problem: string) => new StartRefusedError(`COUNTERSIGN_WITNESS_DIR ${dir}: ${problem}`);
+    if (dir === home || dir.startsWith(home + sep))
+      throw refuse(`is inside COUNTERSIGN_HOME ${home}: a restore of the home would take the witness back with it; choose a folder outside the home`);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(join(dir, '.writable'), '');
+    } catch (e) {
+      throw refuse(`cannot be written (${(e as Error).message}): choose a folder outside the home that this user can write`);
+    }
+    const witnessFile = join(dir, `${options.fingerprint}.json`);
+    let witness: ProgressMark | undefined;
+    if (existsSync(witnessFile)) {
+      try {
+        witness = markOf(JSON.parse(readFileSync(witnessFile, 'utf8')));
+      } catch (e) {
+        throw refuse(
+          `${witnessFile} cannot be read (${(e as Error).message}): it says how far this home had got; restore it, or remove it to start without that check`,
+        );
+      }
+    }
+    const { rows } = await options.pool.query<{ tree_size: string; root_hash: string; signed_at: string }>(
+      'SELECT tree_size, root_hash, signed_at FROM embedded_audit_progress WHERE id = 1',
+    );
+    const database = rows[0] && { treeSize: Number(rows[0].tree_size), rootHash: rows[0].root_hash, timestamp: rows[0].signed_at };
+    return new HomeProgress(options.pool, witnessFile, options.logger, { database, witness });
+  }
+
+  /**
+   * Refuses a start whose parts disagree, or whose home is older than what this machine saw (see the class). `log` is the
+   * home's audit log, `events` the database's bus log, both read back; nothing is consumed yet.
+   */
+  async check(log: Pick<AuditLogRepository, 'tip' | 'heads' | 'range'>, events: EventLog, acceptRestore?: number): Promise<void> {
+    const [tip, heads] = [await log.tip(), await log.heads()];
+    const holds = (m: ProgressMark) => heads.some((h) => h.treeSize === m.treeSize && h.rootHash === m.rootHash);
+    const { database, witness } = this.marks;
+    const both = 'restore db/ and audit/ from one backup taken while Countersign was stopped, or start a new home (another COUNTERSIGN_HOME)';
+    if (database && !holds(database))
+      throw new StartRefusedError(
+        `the audit log (audit/, ${tip.size} entries) does not hold the tree head the database (db/) recorded at ${database.treeSize} entries, signed ${database.timestamp}: ` +
+          `audit/ is ${tip.size < database.treeSize ? 'older than' : 'another log than'} db/ (restored from another backup, or from another home), and would go on without what it lost: ${both}`,
+      );
+    const recent = (await log.range(Math.max(0, tip.size - RECENT_WINDOW), tip.size))
+      .map(
+        (e) =>
+          ({ index: e.index, ...(e.entry ?? (e.bytes !== undefined ? JSON.parse(e.bytes) : {})) }) as { index: number; topic?: unknown; eventId?: unknown },
+      )
+      .filter((e): e is { index: number; topic: string; eventId: string } => typeof e.topic === 'string' && typeof e.eventId === 'string')
+      .filter((e) => !AUDIT_LOG_OWN_TOPICS.has(e.topic as Topic))
+      .slice(-RECENT_EVENTS);
+    // A forgery is recorded apart under its event's id and a suffix (the audit writer's `unverifiedEntry`).
+    const lost = recent.find((e) => !events.holdsEvent(e.topic, e.eventId.split('~unverified~')[0]));
+    if (lost)
+      throw new StartRefusedError(
+        `the database (db/) is older than the audit log (audit/): the log's entry ${lost.index} records event ${lost.eventId} (${lost.topic}), which the database never received ` +
+          `(restored from an older backup, or copied while Countersign ran): it has forgotten what happened since, and would execute again an action an agent retries: ${both}`,
+      );
+    if (witness && !holds(witness)) {
+      const what =
+        `this machine saw this home's audit log signed at ${witness.treeSize} entries (${witness.timestamp}; ${this.witnessFile}), and it ${tip.size < witness.treeSize ? `holds ${tip.size}` : 'holds another log'}: ` +
+        `the home was restored from a backup, or a copy of it ran ahead, and has forgotten what happened since`;
+      if (acceptRestore !== witness.treeSize)
+        throw new StartRefusedError(
+          `${what} (idempotency keys: an agent's retry executes again; review decisions: decided items wait again; kill switches turned off or autonomy lowered since). ` +
+            `Check those first (turn off what should be off in flags.json), then start it once with COUNTERSIGN_ACCEPT_RESTORE=${witness.treeSize}`,
+        );
+      this.logger.error({ alert: 'home-restored', witness: witness.treeSize, log: tip.size }, `${what}: started as restored (COUNTERSIGN_ACCEPT_RESTORE)`);
+      const newest = heads.reduce<TreeHead | undefined>((n, h) => (!n || h.treeSize > n.treeSize ? h : n), undefined);
+      this.marks.witness = newest && markOf(newest);
+      this.writeWitness(this.marks.witness);
+    }
+  }
+
+  /** The head store the audit writer keeps its heads in, each head noted here as well once kept there. */
+  recording(inner: HeadStore): HeadStore {
+    return {
+      write: (head) => {
+        inner.write(head);
+        this.note(head);
+      },
+    };
+  }
+
+  /** Resolves once the database's mark is written (before the database closes). */
+  async flush(): Promise<void> {
+    await this.writing;
+  }
+
+  private note(head: TreeHead): void {
+    const mark = markOf(head);
+    if (!this.marks.witness || mark.treeSize > this.marks.witness.treeSize) {
+      try {
+        this.writeWitness(mark);
+        this.marks.witness = mark;
+      } catch (e) {
+        // Not a reason to stop recording: the next start checks against an older mark (a restore to between them passes).
+        this.logger.error({ alert: 'home-witness', err: e, file: this.witnessFile }, `the home's witness file cannot be written: ${(e as Error).message}`);
+      }
+    }
+    this.writing = this.writing
+      .then(() =>
+        this.pool.query(
+          `INSERT INTO embedded_audit_progress (id, tree_size, root_hash, signed_at) VALUES (1, $1, $2, $3)
+           ON CONFLICT (id) DO UPDATE SET tree_size = EXCLUDED.tree_size, root_hash = EXCLUDED.root_hash, signed_at = EXCLUDED.signed_at
+           WHERE embedded_audit_progress.tree_size < EXCLUDED.tree_size`,
+          [mark.treeSize, mark.rootHash, mark.timestamp],
+        ),
+      )
+      .catch((e: Error) => this.logger.error({ alert: 'home-witness', err: e }, `the audit log's progress cannot be recorded in the database: ${e.message}`));
+  }
+
+  /** Written whole (a temporary file renamed): a crash leaves the old witness or the new one. */
+  private writeWitness(mark: ProgressMark | undefined): void {
+    if (!mark) return rmSync(this.witnessFile, { force: true });
+    writeFileSync(`${this.witnessFile}.tmp`, `${JSON.stringify(mark)}\n`, { mode: 0o600 });
+    renameSync(`${this.witnessFile}.tmp`, this.witnessFile);
+  }
+}
+
+function markOf(value: unknown): ProgressMark {
+  const m = value as Partial<ProgressMark> | null;
+  if (!m || !Number.isSafeInteger(m.treeSize) || typeof m.rootHash !== 'string' || typeof m.timestamp !== 'string')
+    throw new Error('not a tree head (treeSize, rootHash, timestamp)');
+  return { treeSize: m.treeSize!, rootHash: m.rootHash, timestamp: m.timestamp };
+}
