@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HomeInUseError, HomeLock, processStart } from './home-lock';
+import { HomeInUseError, HomeLock, identity, processStart } from './home-lock';
 
 // real: the lock file, the kernel's process table and /proc; fake: nothing (the other holders are real processes).
 describe('the home lock', () => {
@@ -30,6 +30,30 @@ describe('the home lock', () => {
       const lock = HomeLock.acquire(dir);
       expect(JSON.parse(readFileSync(join(dir, 'countersign.lock'), 'utf8'))).toMatchObject({ pid: process.pid });
       lock.release();
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+  it('tells its holder by boot id and start ticks, which no clock moves (clock probe, 2026-12-05: a clock stepped forward made a running holder look gone)', async () => {
+    const dir = home();
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => other.once('spawn', r));
+      const who = identity(other.pid!);
+      expect(who).toEqual({ boot: expect.stringMatching(/\S/), startTicks: expect.stringMatching(/^\d+$/) });
+      // Its `since` an hour before it started, as a wall clock stepped forward after it wrote the lock makes it look:
+      // still its holder.
+      const lock = { pid: other.pid!, host: hostname(), since: new Date(Date.now() - 3_600_000).toISOString() };
+      writeFileSync(join(dir, 'countersign.lock'), JSON.stringify({ ...lock, ...who }));
+      expect(() => HomeLock.acquire(dir)).toThrow(new RegExp(`in use by process ${other.pid}`));
+      // The same pid, another start (the pid reused after a crash) or another boot: gone, taken over.
+      for (const stale of [
+        { ...who, startTicks: `${Number(who.startTicks) + 1}` },
+        { ...who, boot: 'another-boot' },
+      ]) {
+        writeFileSync(join(dir, 'countersign.lock'), JSON.stringify({ ...lock, ...stale }));
+        HomeLock.acquire(dir).release();
+      }
     } finally {
       other.kill('SIGKILL');
     }

@@ -9,6 +9,12 @@ interface Holder {
   pid: number;
   host: string;
   since: string;
+  /**
+   * Who the holder is without a clock (Linux): the kernel's boot id and the holder's start time in clock ticks since
+   * that boot. Absent where `/proc` cannot be read, and in locks written before them.
+   */
+  boot?: string;
+  startTicks?: string;
 }
 
 /** A lock file being written by its holder (created, not yet filled) is in use for this long at most. */
@@ -28,7 +34,7 @@ export class HomeLock {
 
   static acquire(home: string): HomeLock {
     const file = join(home, 'countersign.lock');
-    const mine = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() } satisfies Holder);
+    const mine = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), ...identity(process.pid) } satisfies Holder);
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         const fd = openSync(file, 'wx', 0o600);
@@ -47,8 +53,13 @@ export class HomeLock {
       if (!holder) {
         if (Date.now() - mtime(file) < BEING_WRITTEN_MS) throw inUse(file, 'a process that is starting');
       } else if (holder.host !== hostname()) {
-        throw inUse(file, `process ${holder.pid} on host ${holder.host} (cannot tell from here whether it still runs)`);
-      } else if (alive(holder.pid, holder.since)) {
+        // Most often a home copied from that host (a backup, a move): started beside the original, the two would fork
+        // it, each executing what the other did (home probe, 2026-12-05: the message invited deleting the lock).
+        throw new HomeInUseError(
+          `COUNTERSIGN_HOME holds the lock of process ${holder.pid} on host ${holder.host} (lock ${file}), which cannot be checked from here: ` +
+            `if this home was copied from ${holder.host}, stop Countersign there for good before removing the lock (two copies of a home that both run execute what the other did, and fork its audit log); if it was moved here after a crash there, remove the lock`,
+        );
+      } else if (alive(holder)) {
         throw inUse(file, `process ${holder.pid}${holder.pid === process.pid ? ' (this one)' : ''}, running since ${holder.since}`);
       }
       // Left by a process that is gone: take it over, unless someone else just did.
@@ -99,22 +110,39 @@ function parse(raw: string): Holder | undefined {
 /**
  * Whether the holder still runs. Signal 0 asks the kernel whether the pid exists, without signalling it (EPERM: it
  * exists, owned by another user). Where `/proc` says more, a pid that exists may still not be the holder: a zombie (a
- * killed process its parent has not reaped yet) is gone, and a process that started after the lock was written is
- * another one that got the pid after a crash or a reboot (red team, 2026-12-04: such a lock refused every start until
- * someone deleted it).
+ * killed process its parent has not reaped yet) is gone, and so is a pid that another process got after a crash or a
+ * reboot (red team, 2026-12-04: such a lock refused every start until someone deleted it). That is told by the holder's
+ * boot id and start ticks, which no clock moves. Locks written before them compare the wall clock's `since` with the
+ * start time `/proc` derives from the boot time, which the kernel moves with the wall clock: a clock stepped forward made
+ * a running holder look gone, and a second process took its home (clock probe, 2026-12-05: one Idempotency-Key, two refunds).
  */
-function alive(pid: number, since: string): boolean {
+function alive(holder: Holder): boolean {
   try {
-    process.kill(pid, 0);
+    process.kill(holder.pid, 0);
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
-  const started = processStart(pid);
+  const now = identity(holder.pid);
+  if (holder.boot !== undefined && holder.startTicks !== undefined && now.boot !== undefined)
+    return now.boot === holder.boot && now.startTicks === holder.startTicks && !processStart(holder.pid)?.gone;
+  const started = processStart(holder.pid);
   if (!started) return true; // no /proc: the pid is taken as the holder's
   if (started.gone) return false;
-  const written = Date.parse(since);
+  const written = Date.parse(holder.since);
   // The holder wrote `since` after it started (the boot time in /proc/stat is whole seconds: two of slack).
   return Number.isNaN(written) || started.atMs <= written + 2_000;
+}
+
+/** The kernel's boot id and `pid`'s start time in ticks since that boot (`/proc`, Linux); empty where they cannot be read. */
+export function identity(pid: number): { boot?: string; startTicks?: string } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return boot && /^\d+$/.test(startTicks ?? '') ? { boot, startTicks } : {};
+  } catch {
+    return {};
+  }
 }
 
 /** When a process started and whether it is a zombie, from `/proc` (Linux); undefined where it cannot be read. */
