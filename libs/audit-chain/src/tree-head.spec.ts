@@ -73,6 +73,13 @@ describe('signed tree heads', () => {
     expect(policy.due(100, new Date(t0.getTime() + 60_000))).toBe(false); // nothing new, nothing to sign
   });
 
+  it('publishes a head when the clock went back since the last one (clock probe, 2026-12-05: the tail stayed unsigned for as long as the step)', () => {
+    const policy = new TreeHeadPolicy(100, 5_000, t0);
+    policy.published(10, new Date(t0.getTime() + 2 * 86_400_000)); // signed while the clock ran two days ahead
+    expect(policy.due(11, t0)).toBe(true);
+    expect(policy.due(10, t0)).toBe(false); // nothing new, nothing to sign
+  });
+
   it('fingerprints a key as the hex SHA-256 of its SPKI DER, the same from its private half, its public half and its PEM', () => {
     const der = createPublicKey(k1.entry.privateKey).export({ type: 'spki', format: 'der' });
     const expected = createHash('sha256').update(der).digest('hex');

@@ -153,9 +153,15 @@ export class TreeHeadPolicy {
     return size !== this.lastSize;
   }
 
+  /**
+   * Whether a head is due for `size` entries now. A clock that went back since the last head (an NTP step) makes the time
+   * since it unknown: due, as if the period had passed. Reckoned as negative, it kept the tail unsigned until enough
+   * entries piled up, for as long as the step (clock probe, 2026-12-05: a year, on a quiet home).
+   */
   due(size: number, now: Date): boolean {
     if (!this.uncovered(size)) return false;
-    return size - this.lastSize >= this.everyEntries || now.getTime() - this.lastAt >= this.everyMs;
+    const since = now.getTime() - this.lastAt;
+    return size - this.lastSize >= this.everyEntries || since >= this.everyMs || since < 0;
   }
 
   published(size: number, now: Date): void {
