@@ -571,6 +571,37 @@ describe('ExecutionService', () => {
     expect(u.calls).toHaveLength(1);
   });
 
+  it('an approval stamped by a clock far ahead is refused as stale; one a minute ahead (clocks drift) runs (clock probe, 2026-12-05)', async () => {
+    const ahead = (ms: number) => {
+      const t = setup();
+      const at = (d: number) => new Date(Date.now() + ms + d).toISOString();
+      const token = signApproval(t.signing, { actionId: 'a1', digest, approvers: ['alice'], reasons: ['ok'], issuedAt: at(0), expiresAt: at(3600_000) });
+      const approved = t.approval('a1');
+      return { t, time: at(0), approval: { ...approved, time: at(0), data: { ...approved.data, approval: token } } };
+    };
+    // A year ahead: its hour would last a year once the clock is put right.
+    const far = ahead(365 * 86_400_000);
+    await far.t.service.onPolicyDecided(far.t.decided('review'));
+    await far.t.service.onReviewDecided(far.approval);
+    expect(far.t.calls).toHaveLength(0);
+    expect(far.t.refusals()).toEqual([
+      {
+        code: 'authorisation-stale',
+        reason: expect.stringMatching(
+          new RegExp(
+            `^approved at ${far.time.replace(/\./g, '\\.')}, 5256\\d\\d min ahead of the executor's clock: an authorisation stamped by a clock that ran ahead cannot be aged`,
+          ),
+        ),
+        suspicious: false,
+        final: true,
+      },
+    ]);
+    const near = ahead(60_000);
+    await near.t.service.onPolicyDecided(near.t.decided('review'));
+    await near.t.service.onReviewDecided(near.approval);
+    expect(near.t.calls).toHaveLength(1);
+  });
+
   it('an approval that expired before its action could run (held meanwhile) closes the action as stale, not as an attack', async () => {
     const t = setup();
     await t.service.onPolicyDecided(t.decided('review'));

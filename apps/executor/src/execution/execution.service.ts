@@ -33,6 +33,9 @@ type Gate =
 const IN_FLIGHT = 'left-in-flight';
 type LeftInFlight = typeof IN_FLIGHT;
 
+/** How far ahead of the executor's clock a decision or an approval may be stamped (clocks drift apart a little). */
+export const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
+
 /** How long an authorisation holds while its execution is held, unless the module says otherwise: a day. */
 export const DEFAULT_MAX_HOLD_MS = 24 * 3600_000;
 
@@ -247,6 +250,19 @@ export class ExecutionService {
         refusal: {
           code: 'authorisation-stale',
           reason: `${nonce ? 'approved' : 'decided'} at ${cause.time} and not executed within ${hours} h (held meanwhile): an authorisation this old no longer holds; propose again`,
+        },
+      };
+    }
+    // Stamped ahead of this clock by more than clocks drift apart: its age, and its approval's expiry, are unknown. Taken,
+    // it would hold for as long as the clock that stamped it ran ahead (clock probe, 2026-12-05: an approval given while
+    // the clock ran a year ahead executed after the clock was put right, and would have for a year).
+    if (-age > MAX_CLOCK_AHEAD_MS) {
+      return {
+        pass: false,
+        suspicious: false,
+        refusal: {
+          code: 'authorisation-stale',
+          reason: `${nonce ? 'approved' : 'decided'} at ${cause.time}, ${Math.round(-age / 60_000)} min ahead of the executor's clock: an authorisation stamped by a clock that ran ahead cannot be aged; check the clocks, then propose again`,
         },
       };
     }
