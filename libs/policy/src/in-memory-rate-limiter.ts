@@ -1,4 +1,4 @@
-import { AggregateTotals, RateLimiter, verdict } from './rate-limit';
+import { AggregateTotals, PRUNE_SKEW_MS, RateLimiter, verdict } from './rate-limit';
 
 /** Calls between two sweeps of the logs that went quiet (a key seen once must not stay forever). */
 const SWEEP_EVERY = 1000;
@@ -21,11 +21,17 @@ class SlidingLog {
 
   /** The first answer of a hit still in the window, or the window's totals with this hit counted. */
   record(id: string, amount: number, now: number): AggregateTotals {
-    this.prune(now);
+    this.prune(Math.min(now, this.newest + PRUNE_SKEW_MS));
     const seen = this.byId.get(id);
-    if (seen) return { ...seen.answer };
-    const entry = { id, at: now, amount, answer: { count: this.byTime.length + 1, sum: this.sum + amount } };
-    this.sum = entry.answer.sum;
+    if (seen && seen.at > now - this.windowMs) return { ...seen.answer };
+    // A hit id that left its window is a new hit: its old entry, if the prune left it, goes.
+    if (seen) this.remove(seen);
+    // Entries the prune left at or before now - windowMs (the log was quiet longer than the skew) are not counted.
+    let stale = 0;
+    let staleSum = 0;
+    for (; stale < this.byTime.length && this.byTime[stale].at <= now - this.windowMs; stale++) staleSum += this.byTime[stale].amount;
+    const entry = { id, at: now, amount, answer: { count: this.byTime.length - stale + 1, sum: this.sum - staleSum + amount } };
+    this.sum += amount;
     this.byId.set(id, entry);
     // Usually the newest; a caller whose clock is behind inserts a little earlier, keeping the log in time order.
     let i = this.byTime.length;
@@ -34,16 +40,30 @@ class SlidingLog {
     return { ...entry.answer };
   }
 
-  /** Whether every entry has left the window: the log can go. */
-  isQuiet(now: number): boolean {
-    const newest = this.byTime[this.byTime.length - 1];
-    return !newest || newest.at <= now - this.windowMs;
+  /** The time of the newest entry (-Infinity when empty). */
+  get newest(): number {
+    return this.byTime.length === 0 ? -Infinity : this.byTime[this.byTime.length - 1].at;
   }
 
-  /** Entries at or before `now - windowMs` leave; later ones (even later than `now`) stay. */
-  private prune(now: number): void {
+  /** Whether every entry has left the window: the log can go. */
+  isQuiet(now: number): boolean {
+    return this.newest <= now - this.windowMs;
+  }
+
+  private remove(entry: Entry): void {
+    this.byId.delete(entry.id);
+    this.byTime.splice(this.byTime.indexOf(entry), 1);
+    this.sum = this.byTime.length === 0 ? 0 : this.sum - entry.amount;
+  }
+
+  /**
+   * Entries at or before `until - windowMs` leave; later ones (even later than `now`) stay. The caller holds `until`
+   * to PRUNE_SKEW_MS past the newest entry: a clock that jumped ahead deletes no window it may come back to (clock
+   * probe, 2026-12-05).
+   */
+  private prune(until: number): void {
     let old = 0;
-    while (old < this.byTime.length && this.byTime[old].at <= now - this.windowMs) {
+    while (old < this.byTime.length && this.byTime[old].at <= until - this.windowMs) {
       this.byId.delete(this.byTime[old].id);
       this.sum -= this.byTime[old].amount;
       old++;
@@ -59,6 +79,8 @@ export class InMemoryRateLimiter implements RateLimiter {
   private readonly hits = new Map<string, SlidingLog>();
   private readonly adds = new Map<string, SlidingLog>();
   private calls = 0;
+  /** The newest entry ever logged: the sweep believes `now` no further than PRUNE_SKEW_MS past it. */
+  private newest = -Infinity;
 
   async add(key: string, hitId: string, amount: number, windowMs: number, now: Date): Promise<AggregateTotals> {
     return this.record(this.adds, key, hitId, amount, windowMs, now.getTime());
@@ -74,11 +96,15 @@ export class InMemoryRateLimiter implements RateLimiter {
     const logKey = `${key}:${windowMs}`;
     let log = logs.get(logKey);
     if (!log) logs.set(logKey, (log = new SlidingLog(windowMs)));
-    return log.record(hitId, amount, now);
+    const answer = log.record(hitId, amount, now);
+    this.newest = Math.max(this.newest, log.newest);
+    return answer;
   }
 
+  /** Quiet logs go; a sweep on a clock that jumped ahead leaves the others' windows (clock probe, 2026-12-05). */
   private sweep(now: number): void {
-    for (const logs of [this.hits, this.adds]) for (const [key, log] of logs) if (log.isQuiet(now)) logs.delete(key);
+    const until = Math.min(now, this.newest + PRUNE_SKEW_MS);
+    for (const logs of [this.hits, this.adds]) for (const [key, log] of logs) if (log.isQuiet(until)) logs.delete(key);
   }
 }
 

@@ -25,6 +25,14 @@ export interface RateLimiter {
   add(key: string, hitId: string, amount: number, windowMs: number, now: Date): Promise<AggregateTotals>;
 }
 
+/**
+ * How far past a log's newest entry a limiter believes its `now` when it prunes: entries leave only once they are
+ * windowMs older than `min(now, newest + PRUNE_SKEW_MS)` (for a sweep of quiet logs, the newest entry of all). A
+ * clock that jumped ahead and came back had erased the windows (clock probe, 2026-12-05); the count still reads
+ * `now`. Wider than instances' clocks differ; a log quiet for longer keeps its stale entries (uncounted) one call more.
+ */
+export const PRUNE_SKEW_MS = 5 * 60_000;
+
 /** A window's count of distinct actions and their summed amount (reference currency). */
 export interface AggregateTotals {
   count: number;

@@ -36,3 +36,15 @@ it('keeps a full window across a new limiter on the same database (a restart)', 
   expect((await after.hit('export:acme', 'x-10', 10, 3_600_000, t0)).allowed).toBe(false);
   expect((await after.hit('export:acme', 'x-3', 10, 3_600_000, t0)).allowed).toBe(true);
 });
+
+it('sweeps by the newest row, not by a clock that jumped ahead (clock probe, 2026-12-05)', async () => {
+  const t0 = new Date('2026-11-24T10:00:00.000Z');
+  const day = 86_400_000;
+  await db.pool.query('TRUNCATE embedded_rate_log');
+  const before = createPgRateLimiter(db.pool);
+  for (let i = 0; i < 2; i++) expect((await before.hit('order:4712', `o-${i}`, 2, day, t0)).allowed).toBe(true);
+  // A restart two days ahead: its first call sweeps, and must leave order:4712's rows.
+  const ahead = createPgRateLimiter(db.pool);
+  expect((await ahead.hit('order:4713', 'o-0', 2, day, new Date(t0.getTime() + 2 * day))).allowed).toBe(true);
+  expect(await ahead.hit('order:4712', 'o-2', 2, day, new Date(t0.getTime() + 10_000))).toEqual({ allowed: false, remaining: 0 });
+});

@@ -1,16 +1,19 @@
 import type { Pool } from 'pg';
-import { AggregateTotals, RateLimiter, verdict } from '@countersign/policy';
+import { AggregateTotals, PRUNE_SKEW_MS, RateLimiter, verdict } from '@countersign/policy';
 
 // One statement per hit, over the key's sliding log ($1 kind, $2 key, $3 window ms, $4 hit id, $5 now, $6 amount):
-// rows at or before now - window leave; the answer given before to this hit id if its row is still in the window,
-// or the window's count and sum with this hit added (and that answer recorded for a redelivery). Rows later than
-// now still count (a clock that went back a little). The embedded database has one session, so statements never
+// rows at or before min(now, the key's newest row + PRUNE_SKEW_MS) - window leave, so a clock that jumped ahead
+// deletes no window it may come back to (clock probe, 2026-12-05); the answer given before to this hit id if its
+// row is still in the window, or the window's count and sum with this hit added (and that answer recorded for a
+// redelivery). The window is (now - window, ...): rows later than now still count (a clock that went back a
+// little), older rows the prune left do not. The embedded database has one session, so statements never
 // interleave. Every part reads the statement's snapshot: `live` filters what `pruned` deletes, and the hit's own
 // row, if it is old, is overwritten rather than deleted (one statement may not delete and insert the same row).
 const RECORD = `
 WITH pruned AS (
   DELETE FROM embedded_rate_log
-  WHERE kind = $1 AND key = $2 AND window_ms = $3 AND at <= $5::bigint - $3::bigint AND hit_id <> $4
+  WHERE kind = $1 AND key = $2 AND window_ms = $3 AND hit_id <> $4 AND at <= least($5::bigint,
+    (SELECT max(at) FROM embedded_rate_log WHERE kind = $1 AND key = $2 AND window_ms = $3) + ${PRUNE_SKEW_MS}) - $3::bigint
 ), live AS (
   SELECT hit_id, amount, count, sum FROM embedded_rate_log WHERE kind = $1 AND key = $2 AND window_ms = $3 AND at > $5::bigint - $3::bigint
 ), seen AS (
@@ -51,9 +54,16 @@ export class PgRateLimiter implements RateLimiter {
     return { count: Number(rows[0].count), sum: Number(rows[0].sum) };
   }
 
-  /** Rows that left their window go, as Redis expires a quiet key. */
+  /**
+   * Rows that left their window go, as Redis expires a quiet key; by `now` no further than the newest row of all
+   * allows (PRUNE_SKEW_MS), so a sweep on a clock that jumped ahead leaves the quiet keys' windows (clock probe,
+   * 2026-12-05). The newest row is a scan of the table (no index on `at` alone), once per SWEEP_EVERY calls.
+   */
   private async sweep(now: Date): Promise<void> {
-    await this.pool.query('DELETE FROM embedded_rate_log WHERE at + window_ms <= $1', [now.getTime()]);
+    await this.pool.query(
+      `DELETE FROM embedded_rate_log WHERE at + window_ms <= least($1::bigint, (SELECT max(at) FROM embedded_rate_log) + ${PRUNE_SKEW_MS})`,
+      [now.getTime()],
+    );
   }
 }
 

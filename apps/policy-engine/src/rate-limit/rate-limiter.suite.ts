@@ -100,5 +100,34 @@ export function rateLimiterSuite(name: string, make: () => Promise<RateLimiter>)
       // The same key under a longer window is another log.
       expect(await limiter.add('aggregate:refunds:c3', 'r-5', 1, 3_600_000, at(100_000))).toEqual({ count: 1, sum: 1 });
     });
+
+    it('keeps the history through a clock that jumped two days ahead and came back (clock probe, 2026-12-05)', async () => {
+      const limiter = await make();
+      const day = 86_400_000;
+      expect((await limiter.hit('order:4711', 'o-0', 2, day, t0)).allowed).toBe(true);
+      expect((await limiter.hit('order:4711', 'o-1', 2, day, t0)).allowed).toBe(true);
+      expect(await limiter.add('aggregate:refunds:4711', 'o-0', 10, day, t0)).toEqual({ count: 1, sum: 10 });
+      expect(await limiter.add('aggregate:refunds:4711', 'o-1', 20, day, t0)).toEqual({ count: 2, sum: 30 });
+      // Two days ahead the real hits are out of the window (the limiter cannot tell a jump from a quiet key) ...
+      expect(await limiter.hit('order:4711', 'o-2', 2, day, at(2 * day))).toEqual({ allowed: true, remaining: 1 });
+      expect(await limiter.add('aggregate:refunds:4711', 'o-2', 5, day, at(2 * day))).toEqual({ count: 1, sum: 5 });
+      // ... but were not deleted on its word: ten seconds after them they count, and so does the hit from "the future".
+      expect(await limiter.hit('order:4711', 'o-3', 2, day, at(10_000))).toEqual({ allowed: false, remaining: 0 });
+      expect(await limiter.add('aggregate:refunds:4711', 'o-3', 1, day, at(10_000))).toEqual({ count: 4, sum: 36 });
+    });
+
+    it('leaves out the entries a prune kept past the window when the key was quiet longer than the skew', async () => {
+      const limiter = await make();
+      const day = 86_400_000;
+      expect(await limiter.add('aggregate:refunds:c4', 'q-1', 10, day, t0)).toEqual({ count: 1, sum: 10 });
+      expect(await limiter.add('aggregate:refunds:c4', 'q-2', 20, day, at(3_600_000))).toEqual({ count: 2, sum: 30 });
+      // A day and half an hour later: q-1 is out of the window, whether or not it is still stored.
+      expect(await limiter.add('aggregate:refunds:c4', 'q-3', 1, day, at(day + 1_800_000))).toEqual({ count: 2, sum: 21 });
+      // q-1 again, now a new action (its window is over): counted once, with its amount.
+      expect(await limiter.add('aggregate:refunds:c4', 'q-1', 10, day, at(day + 1_800_000))).toEqual({ count: 3, sum: 31 });
+      expect(await limiter.add('aggregate:refunds:c4', 'q-1', 10, day, at(day + 1_900_000))).toEqual({ count: 3, sum: 31 });
+      expect((await limiter.hit('actor:q', 'q-1', 1, day, t0)).allowed).toBe(true);
+      expect(await limiter.hit('actor:q', 'q-2', 1, day, at(day + 1_800_000))).toEqual({ allowed: true, remaining: 0 });
+    });
   });
 }
