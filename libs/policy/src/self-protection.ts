@@ -45,6 +45,7 @@ export const COUNTERSIGN_TABLES: readonly string[] = [
   'embedded_rate_hits',
   'embedded_rate_log',
   'embedded_sink_effects',
+  'embedded_audit_progress',
   // executor
   'executor_actions',
   'executor_consumed_approvals',
