@@ -41,7 +41,7 @@ import { HOME_PRINCIPALS } from './home/home-principals';
 import { HomeKeys, readHomeKeys } from './home/home-keys';
 import { fileSha256, inspectHome, MANIFEST_FILE, recordHome } from './home/home-manifest';
 import { defaultWitnessDir, HomeProgress } from './home/home-progress';
-import { embeddedFlagsReadiness, registerFlagsLoadedGauge } from './home/flags-readiness';
+import { embeddedFlagsReadiness, holdingNoConsumer, registerFlagsLoadedGauge } from './home/flags-readiness';
 import { warnMissingKillSwitches } from './home/missing-flags';
 import { checkPortFree, prepareHome, readHomeTokens, StartRefusedError, unusableTokenFiles } from './home/start-checks';
 import { createPgRateLimiter } from './rate-limit/pg-rate-limiter';
@@ -188,6 +188,20 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   // /readyz says "not ready" while the flag file cannot be read, and countersign_flags_loaded is 0 (docs/adr/0021): every
   // proposal then waits. The check holds back no consumer: the audit writer and the review queue keep working.
   const flagsCheck = embeddedFlagsReadiness(flags);
+  // While the audit file cannot be written (a full disk, a file made unwritable), /readyz says why and nothing executes
+  // (the executor's `auditUnavailable`); the audit writer retries, and both go on once it writes again (disk probe).
+  const auditUnavailable = () => {
+    const failure = auditLog.writeFailure();
+    return failure && `the audit log cannot be written: ${failure.message}`;
+  };
+  const auditCheck = holdingNoConsumer({
+    name: 'audit-log',
+    check: async () => {
+      const why = auditUnavailable();
+      if (why) throw new Error(`${why}; nothing executes until it can`);
+      return true;
+    },
+  });
   registerFlagsLoadedGauge(metrics, flags);
   // Kill switches and autonomy: the stricter of the flag file and the control topic; lowered and raised through
   // the policy engine's API, which writes the file (ADR 0014).
@@ -239,7 +253,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
 
   @Module({
     imports: [
-      PlatformModule.forRoot({ service: 'countersign-embedded', bus, logger, tokens, metrics, readiness: [flagsCheck.check] }),
+      PlatformModule.forRoot({ service: 'countersign-embedded', bus, logger, tokens, metrics, readiness: [flagsCheck.check, auditCheck.check] }),
       OrchestratorModule.register({
         contractPath,
         contractChangeKeys,
@@ -344,6 +358,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         // Its own copy of the running contract, following the approved changes (autonomous decisions are checked against it).
         contract: RunningContract.fromFile(contractPath),
         contractChangeKeys,
+        auditUnavailable,
       }),
       AuditWriterModule.register({
         // The pseudonym key with the home's keys, not in `audit/`, the folder an auditor is given (ADR 0049).
@@ -361,6 +376,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
 
   const { app, port, scheme } = await serve(EmbeddedRoot, logger, { host, port: options.port ?? 8080, tls: options.tls });
   flagsCheck.consumersStarted(app.get(ConsumerStates));
+  auditCheck.consumersStarted(app.get(ConsumerStates));
   baseUrl = `${scheme}://${host}:${port}`;
   const idp = await identity.start(baseUrl).catch(async (e: Error) => {
     await app.close();

@@ -29,6 +29,7 @@ import {
   RECONCILIATION,
   FLAG_CONTROLS,
   MAX_HOLD_MS,
+  AUDIT_UNAVAILABLE,
 } from './tokens';
 
 export interface ExecutorOptions {
@@ -76,6 +77,12 @@ export interface ExecutorOptions {
    * the action is refused (`authorisation-stale`) instead of run on a decision made on older facts.
    */
   maxHoldSeconds?: number;
+  /**
+   * Why the audit trail cannot record now, or undefined when it can: while it says why, nothing executes (held, the bus
+   * delivers again). The embedded mode's audit log is a file in the same process (a full disk, a file made unwritable);
+   * the distributed audit writer reads Kafka, which keeps what it has not recorded yet, so it passes none.
+   */
+  auditUnavailable?: () => string | undefined;
 }
 
 /** Exactly-once execution of autonomous and approved actions, behind kill switches; unknown outcomes reconciled. */
@@ -93,6 +100,7 @@ export class ExecutorModule {
         OutcomeAnswerConsumer,
         { provide: RECONCILIATION, useValue: { ...DEFAULT_RECONCILIATION, ...options.reconciliation } },
         { provide: MAX_HOLD_MS, useValue: (options.maxHoldSeconds ?? DEFAULT_MAX_HOLD_MS / 1000) * 1000 },
+        ...(options.auditUnavailable ? [{ provide: AUDIT_UNAVAILABLE, useValue: options.auditUnavailable }] : []),
         { provide: OUTCOME_OUTBOX_SETTINGS, useValue: options.outcomeOutbox ?? {} },
         { provide: EXECUTIONS, useValue: options.executions },
         { provide: CONNECTORS, useValue: options.connectors },

@@ -15,6 +15,8 @@ export const CLOCK = Symbol('Clock');
 export const FLAG_CONTROLS = Symbol('FlagControls');
 /** How long an authorisation (an autonomous decision, an approval) holds while its execution is held (ms). */
 export const MAX_HOLD_MS = Symbol('MaxHoldMs');
+/** Why the audit trail cannot record now (`ExecutorOptions.auditUnavailable`): nothing executes meanwhile. */
+export const AUDIT_UNAVAILABLE = Symbol('AuditUnavailable');
 /**
  * The bus the executor publishes its outcomes on: the platform's bus, sealing every outcome with the executor's outcome
  * key (`OUTCOME_SIGNING_KEYS_FILE`, docs/adr/0042; outcome-seal/sealing-bus.ts).

@@ -88,6 +88,8 @@ export class FileAuditLogRepository implements AuditLogRepository {
   private readonly torn: TornWrite[] = [];
   /** Set when a failed write could not be cut back off: appending after it would tear a line in the middle. */
   private unwritable?: Error;
+  /** The last write's failure, until a write succeeds (`writeFailure`). */
+  private failing?: Error;
   /** Entries were appended since the log was last synced; its name in the directory was synced (once a process). */
   private unsynced = false;
   private logNamed = false;
@@ -292,6 +294,16 @@ export class FileAuditLogRepository implements AuditLogRepository {
    */
   private append(file: string, text: string, sync: boolean): void {
     if (this.unwritable) throw this.unwritable;
+    try {
+      this.appendOnce(file, text, sync);
+      this.failing = undefined;
+    } catch (e) {
+      this.failing = e as Error;
+      throw e;
+    }
+  }
+
+  private appendOnce(file: string, text: string, sync: boolean): void {
     const created = !existsSync(file);
     const fd = openSync(file, 'a');
     let end: number | undefined;
@@ -307,13 +319,25 @@ export class FileAuditLogRepository implements AuditLogRepository {
           ftruncateSync(fd, end);
           fdatasyncSync(fd);
         } catch {
-          this.unwritable = new Error(`${file}: a failed write could not be cut back off (${(e as Error).message}); restart the audit writer`);
+          // Its cause's code (ENOSPC, EIO…) keeps it an outage, retried, not a bad event (`isDependencyFailure`).
+          this.unwritable = new Error(`${file}: a failed write could not be cut back off (${(e as Error).message}); restart the audit writer`, {
+            cause: e,
+          });
         }
       throw e;
     } finally {
       closeSync(fd);
     }
     if (created && sync) syncDirectory(dirname(file));
+  }
+
+  /**
+   * Why the log cannot be written now (its last write failed: a full disk, a file made unwritable, descriptors used up),
+   * or undefined once a write succeeds again. The embedded host holds execution on it (no audit, no action) and says it
+   * at /readyz (disk probe, 2026-12-05).
+   */
+  writeFailure(): Error | undefined {
+    return this.unwritable ?? this.failing;
   }
 
   /** Waits until everything appended to the log is on disk, and its name. */

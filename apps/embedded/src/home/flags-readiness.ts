@@ -14,8 +14,21 @@ export const FLAGS_LOADED_GAUGE = 'countersign_flags_loaded' as const;
  * waits to subscribe for another reason (/readyz then says so in `consumers`); after that it reports the flags. The
  * policy engine and the executor need no gate: with the flags unknown they decide and execute nothing (fail closed).
  */
-export function embeddedFlagsReadiness(flags: FlagReader): { check: ReadinessCheck; consumersStarted(states: ConsumerStates): void } {
-  const inner = flagsReadiness(flags);
+export function embeddedFlagsReadiness(flags: FlagReader): EmbeddedReadiness {
+  return holdingNoConsumer(flagsReadiness(flags));
+}
+
+/** A readiness check of the embedded mode, and the hook that says its consumers have started. */
+export interface EmbeddedReadiness {
+  check: ReadinessCheck;
+  consumersStarted(states: ConsumerStates): void;
+}
+
+/**
+ * `inner` as a readiness check that holds back no consumer (see `embeddedFlagsReadiness`): the audit log's check too,
+ * whose writer must keep consuming to find the log writable again.
+ */
+export function holdingNoConsumer(inner: ReadinessCheck): EmbeddedReadiness {
   let states: ConsumerStates | undefined;
   return {
     check: { name: inner.name, check: async () => (!states || states.waiting().length > 0 ? true : inner.check()) },

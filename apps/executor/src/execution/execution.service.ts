@@ -12,7 +12,18 @@ import { checkReviewDecision } from '../authorisation/approval-check';
 import { checkApprovalUnderContract, checkAutonomousDecision, checkAutonomyNow } from '../authorisation/autonomy-check';
 import { Connector, ConnectorRegistry, ConnectorResult, CONNECTORS } from '../connectors/connector';
 import { DEFAULT_RECONCILIATION, ReconciliationSettings } from '../reconciliation/reconciliation.settings';
-import { APPROVAL_KEYS, AUTONOMY_PREFIX, DECISION_KEYS, EXECUTIONS, FLAGS, FLAG_PREFIX, MAX_HOLD_MS, OUTCOME_BUS, RECONCILIATION } from '../tokens';
+import {
+  APPROVAL_KEYS,
+  AUDIT_UNAVAILABLE,
+  AUTONOMY_PREFIX,
+  DECISION_KEYS,
+  EXECUTIONS,
+  FLAGS,
+  FLAG_PREFIX,
+  MAX_HOLD_MS,
+  OUTCOME_BUS,
+  RECONCILIATION,
+} from '../tokens';
 import { ActionRecord, ExecutionRepository, ReviewDecidedEvent } from './execution.repository';
 import { idempotencyKeyOf } from './idempotency-key';
 import { OutcomeOutbox } from './outcome-outbox';
@@ -70,6 +81,8 @@ export class ExecutionService {
    * stack, flags not loaded) whose decision or approval is older than this when it could run is refused, not run.
    */
   @Optional() @Inject(MAX_HOLD_MS) private readonly maxHoldMs: number = DEFAULT_MAX_HOLD_MS;
+  /** Why the audit trail cannot record now (the embedded mode's audit file): no audit, no action. None: not looked at. */
+  @Optional() @Inject(AUDIT_UNAVAILABLE) private readonly auditUnavailable?: () => string | undefined;
   /**
    * The autonomy flags' prefix (`AUTONOMY_FLAG_PREFIX`, as the policy engine's): an autonomous decision whose level was
    * lowered since is not run. A service built by hand in a unit test has none and does not look.
@@ -305,6 +318,10 @@ export class ExecutionService {
     }
     const untrusted = this.untrusted(record, cause);
     if (untrusted) return untrusted;
+    // No audit, no action: while the audit trail cannot record (a full disk under the embedded audit file), what runs
+    // would go unrecorded for as long (disk probe, 2026-12-05). Held, not refused: it runs once the trail records again.
+    const unaudited = this.auditUnavailable?.();
+    if (unaudited) return { pass: false, wait: `the audit trail cannot record (${unaudited}): execution held until it can` };
     return this.killSwitch(record);
   }
 

@@ -17,6 +17,16 @@ describe('isDependencyFailure', () => {
     ['PostgreSQL cancelling a statement at its statement_timeout', Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })],
     ['node-postgres giving up on a server that stopped answering (query_timeout)', new Error('Query read timeout')],
     ['a wrapped cause', new Error('could not store the decision', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) })],
+    // Disk probe, 2026-12-05: dead-lettered as bad messages, and the audit entries were lost.
+    ['a full disk', Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })],
+    ['a file made unwritable', Object.assign(new Error("EPERM: operation not permitted, open 'audit/audit.jsonl'"), { code: 'EPERM' })],
+    ['a read-only file system', Object.assign(new Error('EROFS: read-only file system, open'), { code: 'EROFS' })],
+    ['descriptors used up', Object.assign(new Error('EMFILE: too many open files, open'), { code: 'EMFILE' })],
+    ['PostgreSQL out of disk', Object.assign(new Error('could not extend file "base/5/16394": No space left on device'), { code: '53100' })],
+    [
+      'the bus store failing on a full disk',
+      new Error('the bus could not store a message', { cause: Object.assign(new Error('disk full'), { code: '53100' }) }),
+    ],
     ['an AggregateError of refused addresses', new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })], 'all failed')],
   ])('recognises %s', (_, error) => {
     expect(isDependencyFailure(error)).toBe(true);
