@@ -22,3 +22,23 @@ busSuite('in-memory', async () => {
     close: async () => void (await Promise.all(buses.map((b) => b.close()))),
   };
 });
+
+describe('the in-process broker whose store fails (disk probe, 2026-12-05: a full disk)', () => {
+  it('takes nothing more, says why at /readyz, and says it is broken until a restart (so /healthz fails)', async () => {
+    const disk = Object.assign(new Error('could not extend file "base/5/16394": No space left on device'), { code: '53100' });
+    const broker = await InMemoryBroker.open({
+      load: async () => ({ messages: [], committed: [] }),
+      append: async () => {
+        throw disk;
+      },
+      commit: async () => undefined,
+    });
+    const bus = new InMemoryBus({ broker, logger: pino({ level: 'silent' }) });
+    expect(bus.broken()).toBeUndefined();
+    await expect(bus.healthy()).resolves.toBe(true);
+    await expect(bus.publishRaw('some.topic', 'k', '{}')).rejects.toThrow(/the bus could not store a message, and takes none from now on/);
+    await expect(bus.healthy()).rejects.toThrow(/the bus could not store a message, and takes none from now on: could not extend file/);
+    expect(bus.broken()).toMatch(/^the bus could not store a message, and takes none from now on: .*: restart the process \(what it stored is kept\)$/);
+    await bus.close();
+  });
+});

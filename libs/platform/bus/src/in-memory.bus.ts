@@ -450,7 +450,12 @@ export class InMemoryBus implements EventBus {
   }
 
   async healthy(): Promise<boolean> {
-    return !this.broker.failure;
+    if (this.broker.failure) throw new Error(this.broker.failure.message);
+    return true;
+  }
+
+  broken(): string | undefined {
+    return this.broker.failure && `${this.broker.failure.message}: restart the process (what it stored is kept)`;
   }
 
   async close(): Promise<void> {

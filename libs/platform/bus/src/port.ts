@@ -63,8 +63,13 @@ export interface EventBus {
   /** Publishes bytes as they are, without validation: for tools, replays and poison-message tests. */
   publishRaw(topic: string, key: string | null, value: Buffer | string): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
-  /** True when the bus can publish and consume (for /readyz). */
+  /** True when the bus can publish and consume (for /readyz); false, or a throw saying why, when not. */
   healthy(): Promise<boolean>;
+  /**
+   * Why the bus can take nothing more until the process restarts (the in-process broker's store failed, and a message it
+   * could not store may not be delivered), or undefined: `/healthz` then fails, so that a supervisor restarts it.
+   */
+  broken?(): string | undefined;
   close(): Promise<void>;
 }
 

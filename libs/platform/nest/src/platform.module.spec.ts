@@ -182,6 +182,18 @@ describe('PlatformModule', () => {
       ]);
     });
 
+    it('/healthz fails while the bus is broken until a restart, saying why (disk probe, 2026-12-05: it answered ok for ever)', async () => {
+      expect(await get(`${running.url}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
+      const broken = jest.spyOn(running.bus, 'broken').mockReturnValue('the bus could not store a message: restart the process');
+      try {
+        const res = await get(`${running.url}/healthz`);
+        expect(res).toMatchObject({ status: 503, body: { message: 'broken until restarted: the bus could not store a message: restart the process' } });
+      } finally {
+        broken.mockRestore();
+      }
+      expect((await get(`${running.url}/healthz`)).status).toBe(200);
+    });
+
     it('names no server and says every answer is what its type says, errors included', async () => {
       for (const path of ['things/unknown', 'things/redis-down', 'healthz']) {
         const res = await fetch(`${running.url}/${path}`);

@@ -461,18 +461,25 @@ class HealthController {
   constructor(
     @Inject(READINESS) private readonly checks: ReadinessCheck[],
     private readonly consumers: ConsumerStates,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
   ) {}
 
-  /** Liveness: the process answers. */
+  /**
+   * Liveness: the process answers, and nothing in it needs a restart to work again. The embedded bus whose store failed
+   * (a full disk) takes no message until then: it answered `ok` for ever while every proposal failed (disk probe,
+   * 2026-12-05), so no supervisor restarted it.
+   */
   @ApiRoute({
-    summary: 'Liveness: the process answers',
+    summary: 'Liveness: the process answers, and needs no restart',
     public: 'a health probe',
     openQuery: "a probe: whatever a load balancer's check adds is ignored",
     ok: { description: 'Alive', schema: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } } },
-    unavailable: false,
+    errors: { 503: 'broken until restarted (`reason` says why): the embedded bus could not store a message' },
   })
   @Get('healthz')
   health() {
+    const broken = this.bus.broken?.();
+    if (broken) throw new ServiceUnavailableException({ message: `broken until restarted: ${broken}`, status: 'broken', reason: broken });
     return { status: 'ok' };
   }
 
