@@ -112,7 +112,8 @@ export class HomeProgress {
     if (lost)
       throw new StartRefusedError(
         `the database (db/) is older than the audit log (audit/): the log's entry ${lost.index} records event ${lost.eventId} (${lost.topic}), which the database never received ` +
-          `(restored from an older backup, or copied while Countersign ran): it has forgotten what happened since, and would execute again an action an agent retries: ${both}`,
+          `(restored from an older backup, copied while Countersign ran, or its last writes lost in a power cut: the embedded database does not sync to disk): ` +
+          `it has forgotten what happened since, and would execute again an action an agent retries: ${both}`,
       );
     if (witness && !holds(witness)) {
       const what =

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@countersign/logging';
@@ -47,4 +48,27 @@ export function limitConnectionsPerSource(server: Server, perSource: number, log
       logger?.warn({ err: e }, 'could not count a connection');
     }
   });
+}
+
+/**
+ * How many connections the whole server may hold open, and one source, so that the process keeps file descriptors for
+ * its own files (the audit log, the flag file, the database) and the others: a quarter of its descriptor limit (at least
+ * 128) is kept back, and no source holds more than an eighth of the rest. Disk probe, 2026-12-05: with 400 descriptors,
+ * 600 slow sockets from three addresses held every one; the audit log and the flag file then failed with EMFILE, and no
+ * other client was answered. `limit`: the soft `RLIMIT_NOFILE` (`openFilesLimit()`); none known, no overall cap.
+ */
+export function connectionBudget(limit: number | undefined, perSource = DEFAULT_CONNECTIONS_PER_SOURCE): { total?: number; perSource: number } {
+  if (limit === undefined) return { perSource };
+  const total = Math.max(16, limit - Math.max(128, Math.floor(limit / 4)));
+  return { total, perSource: Math.max(1, Math.min(perSource, Math.floor(total / 8))) };
+}
+
+/** This process's soft limit on open files (`/proc/self/limits`, Linux), or undefined where it cannot be read. */
+export function openFilesLimit(): number | undefined {
+  try {
+    const soft = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    return soft === undefined ? undefined : Number(soft);
+  } catch {
+    return undefined;
+  }
 }

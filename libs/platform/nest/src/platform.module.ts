@@ -31,7 +31,7 @@ import { createMetrics, Metrics } from '@countersign/metrics';
 import { AuthenticatedRequest, AuthGuard, bearerToken, Principal, Roles, TOKEN_REGISTRY, TokenRegistry } from './auth';
 import { carriesBody, JsonBodyInterceptor, readsBody } from './body';
 import { continueWhenBodyIsRead } from './expect-continue';
-import { DEFAULT_CONNECTIONS_PER_SOURCE, limitConnectionsPerSource } from '@countersign/limits';
+import { connectionBudget, DEFAULT_CONNECTIONS_PER_SOURCE, limitConnectionsPerSource, openFilesLimit } from '@countersign/limits';
 import { answeredByServer, answerHttpRefusals, recordTlsRefusals, RefusedRequest } from './http-refusals';
 import { PRINCIPAL_REJECTION_BUDGET, RejectionBudget, RejectionSeen, SuppressedRejections } from './rejection-budget';
 import { traceRequest, TracedRequest, TracedResponse } from './request-span';
@@ -648,7 +648,10 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
       { source: r.source, principal: r.principal, correlationId: r.correlationId },
     );
   answerHttpRefusals(httpServer, logger, recordRefusal);
-  limitConnectionsPerSource(httpServer, options.connectionsPerSource ?? DEFAULT_CONNECTIONS_PER_SOURCE, logger, recordRefusal);
+  // Within the process's descriptors: connections beyond the budget are closed unread, so its own files stay writable.
+  const budget = connectionBudget(openFilesLimit(), options.connectionsPerSource ?? DEFAULT_CONNECTIONS_PER_SOURCE);
+  if (budget.total !== undefined) httpServer.maxConnections = budget.total;
+  limitConnectionsPerSource(httpServer, budget.perSource, logger, recordRefusal);
   // Over HTTPS, a handshake the server refuses (an old TLS version, plain HTTP, a malformed hello) is on the record too.
   if (options.tls) recordTlsRefusals(httpServer, logger, recordRefusal);
   // `Expect: 100-continue` is answered 100 by the body reader, after the guards, not by Node as the request arrives.
