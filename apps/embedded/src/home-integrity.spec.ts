@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -199,6 +200,40 @@ describe('a used home that lost a part of its state is refused, in one line nami
       await start(copy),
       'the database holds executor migrations this version does not know (9999_from-a-newer-version): a newer Countersign used it; run that version, or restore a backup made before it',
     );
+  });
+
+  it('a new home on a full disk is refused in one line, and leaves no half-made database behind (disk probe, 2026-12-05: a stack trace)', async () => {
+    // A file system of 2 MB (tmpfs, as root): the database's template does not fit.
+    const disk = scratch();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk]);
+    try {
+      const home = join(disk, 'home');
+      const run = await start(home);
+      expect(run.code).toBe(1);
+      expect(run.output.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^countersign \\(embedded\\) could not start: the database folder ${home}/db cannot be made \\(ENOSPC: no space left on device, .*\\): free the disk or fix the folder, then start again$`,
+          ),
+        ),
+      ]);
+      expect(readdirSync(home).filter((f) => f.startsWith('db'))).toEqual([]);
+    } finally {
+      execFileSync('umount', [disk]);
+    }
+  });
+
+  it('a first start that failed after making db/ is a new home at the next start: keys, flags.json, ready (disk probe, 2026-12-05: never ready)', async () => {
+    const home = scratch();
+    const db = await openHomeDatabase(home, () => undefined);
+    await db.close();
+    const running = await startEmbedded({ home, port: 0, logger: quiet() });
+    try {
+      expect(existsSync(join(home, 'flags.json'))).toBe(true);
+      await eventually(async () => expect((await call('GET', `${running.url}/readyz`)).status).toBe(200));
+    } finally {
+      await running.close();
+    }
   });
 
   it('a home without home.json (an older version): recorded as it is; but one whose db/ is gone while its audit log holds entries is refused', async () => {

@@ -39,6 +39,11 @@ export async function openHomeDatabase(home: string, log: (msg: string) => void)
       throw new StartRefusedError(
         `the database folder ${dir} cannot be opened (${e.message.split('\n')[0]}): restore it from a backup, or start a new home (another COUNTERSIGN_HOME)`,
       );
+    // One the machine cannot make (a full disk, a read-only mount, descriptors used up): said in one line, not a stack
+    // (disk probe, 2026-12-05).
+    // The folder is made by a child process (a copy of a template): its system error is in its message.
+    const system = /\b(E[A-Z]{2,}: [^\n]*)/.exec(e.message)?.[1];
+    if (system) throw new StartRefusedError(`the database folder ${dir} cannot be made (${system}): free the disk or fix the folder, then start again`);
     throw e;
   });
   try {

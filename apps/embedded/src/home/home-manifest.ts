@@ -68,7 +68,9 @@ export function inspectHome(home: string): HomeState {
       throw refuse(
         `db/ (the database) is missing, though audit/audit.jsonl holds entries: a new database would forget the idempotency keys and pending reviews: ${RESTORE}`,
       );
-    return { isNew: keys.length === 0 && !hasDb && !auditEntries };
+    // A database without keys, audit entries or a manifest is a first start's that failed after making it (disk probe,
+    // 2026-12-05: descriptors ran out; taken for an older home, the next start wrote no flag file and was never ready).
+    return { isNew: keys.length === 0 && !auditEntries };
   }
   let manifest: HomeManifest;
   try {

@@ -80,7 +80,11 @@ async function createDatabaseDir(dir: string): Promise<void> {
   // Leftovers of a creation that was killed mid-way: never renamed into place, so never opened, so nothing real in them.
   if (existsSync(parent)) for (const f of readdirSync(parent)) if (f.startsWith(prefix)) rmSync(join(parent, f), { recursive: true, force: true });
   const tmp = join(parent, `${prefix}${process.pid}`);
-  await promisify(execFile)(process.execPath, [join(__dirname, 'create-pglite-dir.js'), tmp], { timeout: 120_000 });
+  await promisify(execFile)(process.execPath, [join(__dirname, 'create-pglite-dir.js'), tmp], { timeout: 120_000 }).catch((e: Error) => {
+    // Not left taking the space it failed for (a full disk), nor for the next start to find.
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  });
   // An empty folder (made by hand, or by a version that ran initdb in place and died before writing anything) goes;
   // rmdir removes only an empty one, so a file that appeared meanwhile makes it fail rather than be lost.
   if (existsSync(dir)) rmdirSync(dir);
