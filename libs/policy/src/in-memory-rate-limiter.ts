@@ -1,4 +1,4 @@
-import { AggregateTotals, PRUNE_SKEW_MS, RateLimiter, verdict } from './rate-limit';
+import { AggregateTotals, PRUNE_SKEW_MS, RateLimiter, SweepClock, verdict } from './rate-limit';
 
 /** Calls between two sweeps of the logs that went quiet (a key seen once must not stay forever). */
 const SWEEP_EVERY = 1000;
@@ -79,7 +79,9 @@ export class InMemoryRateLimiter implements RateLimiter {
   private readonly hits = new Map<string, SlidingLog>();
   private readonly adds = new Map<string, SlidingLog>();
   private calls = 0;
-  /** The newest entry ever logged: the sweep believes `now` no further than PRUNE_SKEW_MS past it. */
+  /** How far the sweep believes `now` (a clock that jumped ahead erases no window). */
+  private readonly sweepClock = new SweepClock();
+  /** The newest entry ever logged: the first sweep believes `now` no further than PRUNE_SKEW_MS past it. */
   private newest = -Infinity;
 
   async add(key: string, hitId: string, amount: number, windowMs: number, now: Date): Promise<AggregateTotals> {
@@ -103,7 +105,7 @@ export class InMemoryRateLimiter implements RateLimiter {
 
   /** Quiet logs go; a sweep on a clock that jumped ahead leaves the others' windows (clock probe, 2026-12-05). */
   private sweep(now: number): void {
-    const until = Math.min(now, this.newest + PRUNE_SKEW_MS);
+    const until = this.sweepClock.bound(now, this.newest);
     for (const logs of [this.hits, this.adds]) for (const [key, log] of logs) if (log.isQuiet(until)) logs.delete(key);
   }
 }

@@ -27,11 +27,33 @@ export interface RateLimiter {
 
 /**
  * How far past a log's newest entry a limiter believes its `now` when it prunes: entries leave only once they are
- * windowMs older than `min(now, newest + PRUNE_SKEW_MS)` (for a sweep of quiet logs, the newest entry of all). A
+ * windowMs older than `min(now, newest + PRUNE_SKEW_MS)` (for a sweep of quiet logs, `SweepClock`). A
  * clock that jumped ahead and came back had erased the windows (clock probe, 2026-12-05); the count still reads
  * `now`. Wider than instances' clocks differ; a log quiet for longer keeps its stale entries (uncounted) one call more.
  */
 export const PRUNE_SKEW_MS = 5 * 60_000;
+
+/**
+ * The time up to which a sweep of quiet logs (every key at once) may believe the wall clock: no further than the last
+ * sweep's time plus the monotonic time elapsed since (and PRUNE_SKEW_MS), so that hits made while the clock jumped ahead
+ * do not let a sweep erase the windows of every key not hit meanwhile (red team, 2026-12-05: bounded by the newest entry
+ * of all keys, one hit during a jump did). The first sweep of a process, with no sweep before to go by, believes the
+ * wall clock no further than the newest entry allows (a process started while the clock is ahead).
+ */
+export class SweepClock {
+  private last?: { wall: number; mono: number };
+
+  constructor(private readonly monotonic: () => number = () => performance.now()) {}
+
+  /** The time to sweep up to at wall time `now` (ms); the first sweep no further than `newest` (the newest entry) allows. */
+  bound(now: number, newest = Infinity): number {
+    const mono = this.monotonic();
+    // Whole milliseconds, as every time the limiters store (the monotonic clock has fractions).
+    const bound = Math.floor(Math.min(now, this.last ? this.last.wall + (mono - this.last.mono) + PRUNE_SKEW_MS : newest + PRUNE_SKEW_MS));
+    this.last = { wall: bound, mono };
+    return bound;
+  }
+}
 
 /** A window's count of distinct actions and their summed amount (reference currency). */
 export interface AggregateTotals {

@@ -47,4 +47,8 @@ it('sweeps by the newest row, not by a clock that jumped ahead (clock probe, 202
   const ahead = createPgRateLimiter(db.pool);
   expect((await ahead.hit('order:4713', 'o-0', 2, day, new Date(t0.getTime() + 2 * day))).allowed).toBe(true);
   expect(await ahead.hit('order:4712', 'o-2', 2, day, new Date(t0.getTime() + 10_000))).toEqual({ allowed: false, remaining: 0 });
+  // Traffic on other keys while the clock is ahead, and the next sweep (red team, 2026-12-05: bounded by the newest row
+  // of all keys, it erased every window not hit during the jump).
+  for (let i = 0; i < 500; i++) await ahead.hit(`order:j${i}`, `j-${i}`, 2, day, new Date(t0.getTime() + 2 * day));
+  expect(await ahead.hit('order:4712', 'o-3', 2, day, new Date(t0.getTime() + 20_000))).toEqual({ allowed: false, remaining: 0 });
 });

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { AggregateTotals, PRUNE_SKEW_MS, RateLimiter, verdict } from '@countersign/policy';
+import { AggregateTotals, PRUNE_SKEW_MS, RateLimiter, SweepClock, verdict } from '@countersign/policy';
 
 // One statement per hit, over the key's sliding log ($1 kind, $2 key, $3 window ms, $4 hit id, $5 now, $6 amount):
 // rows at or before min(now, the key's newest row + PRUNE_SKEW_MS) - window leave, so a clock that jumped ahead
@@ -36,6 +36,7 @@ const SWEEP_EVERY = 500;
  */
 export class PgRateLimiter implements RateLimiter {
   private calls = 0;
+  private readonly sweepClock = new SweepClock();
 
   constructor(private readonly pool: Pool) {}
 
@@ -55,15 +56,15 @@ export class PgRateLimiter implements RateLimiter {
   }
 
   /**
-   * Rows that left their window go, as Redis expires a quiet key; by `now` no further than the newest row of all
-   * allows (PRUNE_SKEW_MS), so a sweep on a clock that jumped ahead leaves the quiet keys' windows (clock probe,
-   * 2026-12-05). The newest row is a scan of the table (no index on `at` alone), once per SWEEP_EVERY calls.
+   * Rows that left their window go, as Redis expires a quiet key; by `now` no further than the monotonic clock since the
+   * last sweep (`SweepClock`) and the newest row allow, so a sweep on a clock that jumped ahead leaves the quiet keys'
+   * windows (clock probe and red team, 2026-12-05). The newest row is a scan of the table, once per SWEEP_EVERY calls.
    */
   private async sweep(now: Date): Promise<void> {
-    await this.pool.query(
-      `DELETE FROM embedded_rate_log WHERE at + window_ms <= least($1::bigint, (SELECT max(at) FROM embedded_rate_log) + ${PRUNE_SKEW_MS})`,
-      [now.getTime()],
-    );
+    // The newest row bounds a process's first sweep (started while the clock is ahead); the sweep clock every later one.
+    const { rows } = await this.pool.query<{ newest: string | null }>('SELECT max(at) AS newest FROM embedded_rate_log');
+    const newest = rows[0].newest === null ? undefined : Number(rows[0].newest);
+    await this.pool.query('DELETE FROM embedded_rate_log WHERE at + window_ms <= $1', [this.sweepClock.bound(now.getTime(), newest)]);
   }
 }
 
