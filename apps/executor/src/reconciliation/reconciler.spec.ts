@@ -200,6 +200,23 @@ describe('Reconciler: unknown outcomes are settled, never by a second call witho
     expect(await t.repo.get('a1')).toMatchObject({ state: 'executed' });
   });
 
+  it('does not send again while the audit trail cannot record: held, sent once it can (red team, 2026-12-05: only a first call was held)', async () => {
+    const flags = { state: () => 'on' } as unknown as FlagReader;
+    let unaudited: string | undefined = "the audit log cannot be written: EPERM: operation not permitted, open 'audit.jsonl'";
+    const t = setup({ idempotentByKey: true }, undefined, new ResendGate(flags, 'exec.', undefined, undefined, () => unaudited));
+    await t.strand();
+    await t.repo.finish('a1', 'outcome_unknown', undefined);
+    expect(await t.reconciler.runOnce(at(1_000))).toBe(1);
+    expect(t.calls).toHaveLength(0);
+    expect(t.events(TOPICS.actionHeld).map((e) => e.data)).toEqual([
+      { code: 'audit-unavailable', reason: `not sent again while the audit trail cannot record (${unaudited})` },
+    ]);
+    unaudited = undefined;
+    expect(await t.reconciler.runOnce(at(1_000 + lease))).toBe(1);
+    expect(t.calls.map((c) => c.key)).toEqual([idempotencyKeyOf('a1', digest)]);
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'executed' });
+  });
+
   it('asks the target where it can: done is executed without a call, not done (and not safe to re-send) is failed', async () => {
     const asked: string[] = [];
     const status = (s: TargetStatus) => async (key: string) => (asked.push(key), s);

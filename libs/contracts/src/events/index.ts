@@ -688,7 +688,8 @@ export const TrustHealthChangedV1 = z.object({
  */
 export const ActionHeldV1 = z.object({
   // `kill-switch-off`: an action whose outcome is unknown is not sent again while its kill switch is off (the reconciler).
-  code: z.enum(['trust-stack-unhealthy', 'degradation-halted', 'kill-switch-off']),
+  // `audit-unavailable`: nor while the embedded audit file cannot be written (no audit, no action; red team, 2026-12-05).
+  code: z.enum(['trust-stack-unhealthy', 'degradation-halted', 'kill-switch-off', 'audit-unavailable']),
   reason: z.string().min(1).max(2000),
   /** The trust-health event in force (absent when there is none yet). */
   trustHealthEventId: z.string().min(1).max(200).optional(),

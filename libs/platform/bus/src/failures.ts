@@ -8,7 +8,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
  * unwritable, descriptors used up, an I/O error. Every message would fail alike; none is to blame (disk probe,
  * 2026-12-05: each event was dead-lettered, its dead letter failed too and was skipped, and actions ran unaudited).
  */
-const RESOURCE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EMFILE', 'ENFILE', 'EACCES', 'EPERM', 'EBUSY', 'ENOMEM']);
+const RESOURCE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EIO', 'EMFILE', 'ENFILE', 'EACCES', 'EPERM', 'EBUSY', 'ENOMEM']);
 
 /**
  * Whether a handler failed because a dependency is unavailable rather than because of the message: such a
