@@ -22,7 +22,8 @@ async function flushNamespace(redisUrl: string, prefix: string): Promise<number>
       if (keys.length) deleted += await redis.del(...keys);
       cursor = next;
     } while (cursor !== '0');
-    expect(await redis.keys(`${prefix}*`)).toEqual([]);
+    // Not checked empty afterwards: the running services write again at once (the review queue's backlog gauges are
+    // rebuilt from PostgreSQL, `backlog:built` first), which is what the test goes on to rely on (a flaky check here).
     return deleted;
   } finally {
     redis.disconnect();
