@@ -70,9 +70,12 @@ export interface EmbeddedOptions {
   identityPort?: number;
   /** How fast one principal may propose over HTTP (default `EMBEDDED_PROPOSAL_RATE`; docs/adr/0048). */
   proposalRate?: ProposalRate;
-  /** Where this machine keeps how far each home had got, outside the home (default `defaultWitnessDir()`; docs/adr/0051). */
+  /**
+   * Where this machine keeps how far each home had got, outside the home (docs/adr/0051). Given, it must be usable; by
+   * default (`defaultWitnessDir()`) one that is not is said at error and the home starts without a witness.
+   */
   witnessDir?: string;
-  /** Starts a home older than its witness, restored on purpose: the witness's size, as the refusal names it (docs/adr/0051). */
+  /** Starts a home whose parts, or whose witness, say it was restored, on purpose: the number its refusal names (docs/adr/0051). */
   acceptRestore?: number;
 }
 
@@ -173,6 +176,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
     pool: db.pool,
     home,
     witnessDir: options.witnessDir ?? defaultWitnessDir(),
+    explicit: options.witnessDir !== undefined,
     fingerprint: keys.auditHeads.fingerprint,
     logger,
   });

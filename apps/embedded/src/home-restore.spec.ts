@@ -77,7 +77,7 @@ describe('a home restored from a backup, whole or in parts, is refused instead o
     const accepted = await startEmbedded({ home: restored, port: 0, logger, witnessDir, acceptRestore: size });
     await accepted.close();
     expect(lines).toContainEqual(
-      expect.objectContaining({ alert: 'home-restored', msg: expect.stringContaining('started as restored (COUNTERSIGN_ACCEPT_RESTORE)') }),
+      expect.objectContaining({ alert: 'home-restored', msg: expect.stringContaining(`started as it is (COUNTERSIGN_ACCEPT_RESTORE=${size})`) }),
     );
     // From then on the witness follows the restored home, which starts as any other.
     const again = await startEmbedded({ home: restored, port: 0, logger: quiet(), witnessDir });
@@ -89,18 +89,30 @@ describe('a home restored from a backup, whole or in parts, is refused instead o
     rmSync(join(mixed, 'audit'), { recursive: true });
     cpSync(join(home, 'audit'), join(mixed, 'audit'), { recursive: true });
     // Another machine's witness (none): the parts must agree on their own.
-    await expect(startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: scratch() })).rejects.toThrow(
+    const elsewhere = scratch();
+    const refusal = await startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere }).catch((e: Error) => e);
+    expect((refusal as Error).message).toMatch(
       /^the database \(db\/\) is older than the audit log \(audit\/\): the log's entry \d+ records event \S+ \(\S+\), which the database never received \(restored from an older backup, copied while Countersign ran, or its last writes lost in a power cut/,
     );
+    // A power cut took the database's last writes, and there is no better backup: the operator goes on, knowingly, once.
+    const accept = Number(/COUNTERSIGN_ACCEPT_RESTORE=(\d+)$/.exec((refusal as Error).message)![1]);
+    await (await startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere, acceptRestore: accept })).close();
+    await (await startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere })).close();
   });
 
   it('audit/ from the backup beside the database of now: refused (the log lost the entries the database saw signed)', async () => {
     const mixed = copyOf(home);
     rmSync(join(mixed, 'audit'), { recursive: true });
     cpSync(join(backup, 'audit'), join(mixed, 'audit'), { recursive: true });
-    await expect(startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: scratch() })).rejects.toThrow(
+    const elsewhere = scratch();
+    const refusal = await startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere }).catch((e: Error) => e);
+    expect((refusal as Error).message).toMatch(
       /^the audit log \(audit\/, \d+ entries\) does not hold the tree head the database \(db\/\) recorded at \d+ entries, signed \S+: audit\/ is older than db\//,
     );
+    const accept = Number(/COUNTERSIGN_ACCEPT_RESTORE=(\d+)$/.exec((refusal as Error).message)![1]);
+    await expect(startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere, acceptRestore: accept + 1 })).rejects.toThrow(StartRefusedError);
+    await (await startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere, acceptRestore: accept })).close();
+    await (await startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere })).close();
   });
 
   it('the home as it was last stopped starts (its witness and its parts agree); so does a copy of it on another machine', async () => {
@@ -125,6 +137,25 @@ describe('a home restored from a backup, whole or in parts, is refused instead o
 });
 
 describe("the home's witness", () => {
+  it('by default, a folder that cannot be written is said at error and the home starts (red team, 2026-12-05: an upgrade refused); given, it refuses', async () => {
+    const home = join(scratch(), 'home');
+    const lines: Array<{ alert?: string; msg: string }> = [];
+    const logger = pino({ level: 'error' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const before = process.env.COUNTERSIGN_WITNESS_DIR;
+    process.env.COUNTERSIGN_WITNESS_DIR = '/dev/null/witness'; // under a file: no folder can be made there
+    try {
+      await (await startEmbedded({ home, port: 0, logger })).close();
+    } finally {
+      process.env.COUNTERSIGN_WITNESS_DIR = before;
+    }
+    expect(lines).toContainEqual(
+      expect.objectContaining({ alert: 'home-witness', msg: expect.stringMatching(/^the default witness folder \/dev\/null\/witness cannot be written/) }),
+    );
+    await expect(startEmbedded({ home, port: 0, logger: quiet(), witnessDir: '/dev/null/witness' })).rejects.toThrow(
+      /^COUNTERSIGN_WITNESS_DIR \/dev\/null\/witness: cannot be written/,
+    );
+  });
+
   it('is refused inside the home (a restore would take it back too), and lists the audit log in home.json from the first start', async () => {
     const home = join(scratch(), 'home');
     await expect(startEmbedded({ home, port: 0, logger: quiet(), witnessDir: join(home, 'witness') })).rejects.toThrow(

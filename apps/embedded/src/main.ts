@@ -12,7 +12,6 @@ import { AuditLogTamperedError } from '@countersign/audit-writer';
 import { NewerSchemaError } from '@countersign/storage';
 import { startEmbedded } from './embedded';
 import { HomeInUseError } from './home/home-lock';
-import { defaultWitnessDir } from './home/home-progress';
 import { StartRefusedError } from './home/start-checks';
 
 const config = loadConfigOrExit(
@@ -24,8 +23,8 @@ const config = loadConfigOrExit(
     IDENTITY_PORT: settings.port(0),
     LOG_LEVEL: settings.logLevel(),
     COUNTERSIGN_HOME: settings.text(join(process.cwd(), '.countersign', 'embedded')),
-    /** Where this machine notes how far each home had got, outside the home (docs/adr/0051). */
-    COUNTERSIGN_WITNESS_DIR: settings.text(defaultWitnessDir({ ...process.env, COUNTERSIGN_WITNESS_DIR: undefined })),
+    /** Where this machine notes how far each home had got, outside the home (docs/adr/0051); by default the user's state folder. */
+    COUNTERSIGN_WITNESS_DIR: z.string().min(1).optional(),
     /** Starts a home restored from a backup on purpose: the number of entries its refusal names (0: none accepted). */
     COUNTERSIGN_ACCEPT_RESTORE: settings.number(0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
     /** HTTPS (both or neither): a certificate chain and key, PEM files; plain HTTP without. */

@@ -49,27 +49,41 @@ export class HomeProgress {
 
   private constructor(
     private readonly pool: Pool,
-    private readonly witnessFile: string,
+    /** Undefined while the default witness folder cannot be written (said at error at the start). */
+    private readonly witnessFile: string | undefined,
     private readonly logger: Logger,
     private readonly marks: { database?: ProgressMark; witness?: ProgressMark },
+    /** The first audit log entry whose event the database must hold (an accepted restore moves it past what it lost). */
+    private readonly checkedFrom: number,
   ) {}
 
-  /** Reads the database's mark and the witness (refused in one line when the witness folder is unusable). */
-  static async open(options: { pool: Pool; home: string; witnessDir: string; fingerprint: string; logger: Logger }): Promise<HomeProgress> {
+  /**
+   * Reads the database's mark and the witness. A witness folder given (`explicit`) that cannot be used refuses the start
+   * in one line; the default one (the user's state folder: a service user without a home, a read-only root) is said at
+   * error and the start goes on without a witness, checking the home's parts against each other (red team, 2026-12-05:
+   * an upgrade would have refused a deployment that ran the day before).
+   */
+  static async open(options: { pool: Pool; home: string; witnessDir: string; explicit: boolean; fingerprint: string; logger: Logger }): Promise<HomeProgress> {
     const dir = resolve(options.witnessDir);
     const home = resolve(options.home);
     const refuse = (problem: string) => new StartRefusedError(`COUNTERSIGN_WITNESS_DIR ${dir}: ${problem}`);
     if (dir === home || dir.startsWith(home + sep))
       throw refuse(`is inside COUNTERSIGN_HOME ${home}: a restore of the home would take the witness back with it; choose a folder outside the home`);
+    let witnessFile: string | undefined = join(dir, `${options.fingerprint}.json`);
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       writeFileSync(join(dir, '.writable'), '');
     } catch (e) {
-      throw refuse(`cannot be written (${(e as Error).message}): choose a folder outside the home that this user can write`);
+      const problem = `cannot be written (${(e as Error).message}): choose a folder outside the home that this user can write`;
+      if (options.explicit) throw refuse(problem);
+      options.logger.error(
+        { alert: 'home-witness', dir },
+        `the default witness folder ${dir} ${problem} (COUNTERSIGN_WITNESS_DIR): until then a restore of the whole home is not detected`,
+      );
+      witnessFile = undefined;
     }
-    const witnessFile = join(dir, `${options.fingerprint}.json`);
     let witness: ProgressMark | undefined;
-    if (existsSync(witnessFile)) {
+    if (witnessFile && existsSync(witnessFile)) {
       try {
         witness = markOf(JSON.parse(readFileSync(witnessFile, 'utf8')));
       } catch (e) {
@@ -78,28 +92,48 @@ export class HomeProgress {
         );
       }
     }
-    const { rows } = await options.pool.query<{ tree_size: string; root_hash: string; signed_at: string }>(
-      'SELECT tree_size, root_hash, signed_at FROM embedded_audit_progress WHERE id = 1',
+    const { rows } = await options.pool.query<{ tree_size: string | null; root_hash: string | null; signed_at: string | null; checked_from: string }>(
+      'SELECT tree_size, root_hash, signed_at, checked_from FROM embedded_audit_progress WHERE id = 1',
     );
-    const database = rows[0] && { treeSize: Number(rows[0].tree_size), rootHash: rows[0].root_hash, timestamp: rows[0].signed_at };
-    return new HomeProgress(options.pool, witnessFile, options.logger, { database, witness });
+    const row = rows[0];
+    const database = row?.tree_size != null ? { treeSize: Number(row.tree_size), rootHash: row.root_hash!, timestamp: row.signed_at! } : undefined;
+    return new HomeProgress(options.pool, witnessFile, options.logger, { database, witness }, Number(row?.checked_from ?? 0));
   }
 
   /**
    * Refuses a start whose parts disagree, or whose home is older than what this machine saw (see the class). `log` is the
-   * home's audit log, `events` the database's bus log, both read back; nothing is consumed yet.
+   * home's audit log, `events` the database's bus log, both read back; nothing is consumed yet. Each refusal names a
+   * number; `accept` equal to it starts the home anyway (said at error, `alert: home-restored`), and from then on the
+   * check takes the home as it is: an operator who restored on purpose, or whose database lost its last writes in a
+   * power cut, must be able to go on, knowing what was forgotten (red team, 2026-12-05).
    */
-  async check(log: Pick<AuditLogRepository, 'tip' | 'heads' | 'range'>, events: EventLog, acceptRestore?: number): Promise<void> {
+  async check(log: Pick<AuditLogRepository, 'tip' | 'heads' | 'range'>, events: EventLog, accept?: number): Promise<void> {
     const [tip, heads] = [await log.tip(), await log.heads()];
     const holds = (m: ProgressMark) => heads.some((h) => h.treeSize === m.treeSize && h.rootHash === m.rootHash);
+    const newest = heads.reduce<TreeHead | undefined>((n, h) => (!n || h.treeSize > n.treeSize ? h : n), undefined);
     const { database, witness } = this.marks;
-    const both = 'restore db/ and audit/ from one backup taken while Countersign was stopped, or start a new home (another COUNTERSIGN_HOME)';
-    if (database && !holds(database))
-      throw new StartRefusedError(
-        `the audit log (audit/, ${tip.size} entries) does not hold the tree head the database (db/) recorded at ${database.treeSize} entries, signed ${database.timestamp}: ` +
-          `audit/ is ${tip.size < database.treeSize ? 'older than' : 'another log than'} db/ (restored from another backup, or from another home), and would go on without what it lost: ${both}`,
-      );
-    const recent = (await log.range(Math.max(0, tip.size - RECENT_WINDOW), tip.size))
+    const remedy = (n: number) =>
+      `restore db/ and audit/ from one backup taken while Countersign was stopped, or start a new home (another COUNTERSIGN_HOME); ` +
+      `or, knowing what it forgot, start it once with COUNTERSIGN_ACCEPT_RESTORE=${n}`;
+    const accepted = (n: number, what: string) => {
+      if (accept !== n) return false;
+      this.logger.error({ alert: 'home-restored', accepted: n, log: tip.size }, `${what}: started as it is (COUNTERSIGN_ACCEPT_RESTORE=${n})`);
+      return true;
+    };
+    if (database && !holds(database)) {
+      const what = `the audit log (audit/, ${tip.size} entries) does not hold the tree head the database (db/) recorded at ${database.treeSize} entries, signed ${database.timestamp}`;
+      if (!accepted(database.treeSize, what))
+        throw new StartRefusedError(
+          `${what}: audit/ is ${tip.size < database.treeSize ? 'older than' : 'another log than'} db/ (restored from another backup, or from another home), and would go on without the entries it lost: ${remedy(database.treeSize)}`,
+        );
+      // From now on the database follows this log.
+      await this.pool.query('UPDATE embedded_audit_progress SET tree_size = $1, root_hash = $2, signed_at = $3 WHERE id = 1', [
+        newest?.treeSize ?? null,
+        newest?.rootHash ?? null,
+        newest?.timestamp ?? null,
+      ]);
+    }
+    const recent = (await log.range(Math.max(this.checkedFrom, tip.size - RECENT_WINDOW), tip.size))
       .map(
         (e) =>
           ({ index: e.index, ...(e.entry ?? (e.bytes !== undefined ? JSON.parse(e.bytes) : {})) }) as { index: number; topic?: unknown; eventId?: unknown },
@@ -109,23 +143,28 @@ export class HomeProgress {
       .slice(-RECENT_EVENTS);
     // A forgery is recorded apart under its event's id and a suffix (the audit writer's `unverifiedEntry`).
     const lost = recent.find((e) => !events.holdsEvent(e.topic, e.eventId.split('~unverified~')[0]));
-    if (lost)
-      throw new StartRefusedError(
-        `the database (db/) is older than the audit log (audit/): the log's entry ${lost.index} records event ${lost.eventId} (${lost.topic}), which the database never received ` +
-          `(restored from an older backup, copied while Countersign ran, or its last writes lost in a power cut: the embedded database does not sync to disk): ` +
-          `it has forgotten what happened since, and would execute again an action an agent retries: ${both}`,
+    if (lost) {
+      const what = `the database (db/) is older than the audit log (audit/): the log's entry ${lost.index} records event ${lost.eventId} (${lost.topic}), which the database never received`;
+      if (!accepted(tip.size, what))
+        throw new StartRefusedError(
+          `${what} (restored from an older backup, copied while Countersign ran, or its last writes lost in a power cut: the embedded database does not sync to disk): ` +
+            `it has forgotten what happened since (idempotency keys: an agent's retry executes again; review decisions; kill switches turned off since): ${remedy(tip.size)}`,
+        );
+      // The log's entries so far are not looked up again: the database never had them.
+      await this.pool.query(
+        'INSERT INTO embedded_audit_progress (id, checked_from) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET checked_from = EXCLUDED.checked_from',
+        [tip.size],
       );
+    }
     if (witness && !holds(witness)) {
       const what =
         `this machine saw this home's audit log signed at ${witness.treeSize} entries (${witness.timestamp}; ${this.witnessFile}), and it ${tip.size < witness.treeSize ? `holds ${tip.size}` : 'holds another log'}: ` +
         `the home was restored from a backup, or a copy of it ran ahead, and has forgotten what happened since`;
-      if (acceptRestore !== witness.treeSize)
+      if (!accepted(witness.treeSize, what))
         throw new StartRefusedError(
           `${what} (idempotency keys: an agent's retry executes again; review decisions: decided items wait again; kill switches turned off or autonomy lowered since). ` +
             `Check those first (turn off what should be off in flags.json), then start it once with COUNTERSIGN_ACCEPT_RESTORE=${witness.treeSize}`,
         );
-      this.logger.error({ alert: 'home-restored', witness: witness.treeSize, log: tip.size }, `${what}: started as restored (COUNTERSIGN_ACCEPT_RESTORE)`);
-      const newest = heads.reduce<TreeHead | undefined>((n, h) => (!n || h.treeSize > n.treeSize ? h : n), undefined);
       this.marks.witness = newest && markOf(newest);
       this.writeWitness(this.marks.witness);
     }
@@ -148,7 +187,7 @@ export class HomeProgress {
 
   private note(head: TreeHead): void {
     const mark = markOf(head);
-    if (!this.marks.witness || mark.treeSize > this.marks.witness.treeSize) {
+    if (this.witnessFile && (!this.marks.witness || mark.treeSize > this.marks.witness.treeSize)) {
       try {
         this.writeWitness(mark);
         this.marks.witness = mark;
@@ -162,7 +201,7 @@ export class HomeProgress {
         this.pool.query(
           `INSERT INTO embedded_audit_progress (id, tree_size, root_hash, signed_at) VALUES (1, $1, $2, $3)
            ON CONFLICT (id) DO UPDATE SET tree_size = EXCLUDED.tree_size, root_hash = EXCLUDED.root_hash, signed_at = EXCLUDED.signed_at
-           WHERE embedded_audit_progress.tree_size < EXCLUDED.tree_size`,
+           WHERE coalesce(embedded_audit_progress.tree_size, -1) < EXCLUDED.tree_size`,
           [mark.treeSize, mark.rootHash, mark.timestamp],
         ),
       )
@@ -171,6 +210,7 @@ export class HomeProgress {
 
   /** Written whole (a temporary file renamed): a crash leaves the old witness or the new one. */
   private writeWitness(mark: ProgressMark | undefined): void {
+    if (!this.witnessFile) return;
     if (!mark) return rmSync(this.witnessFile, { force: true });
     writeFileSync(`${this.witnessFile}.tmp`, `${JSON.stringify(mark)}\n`, { mode: 0o600 });
     renameSync(`${this.witnessFile}.tmp`, this.witnessFile);
