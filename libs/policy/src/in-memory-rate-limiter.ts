@@ -81,8 +81,6 @@ export class InMemoryRateLimiter implements RateLimiter {
   private calls = 0;
   /** How far the sweep believes `now` (a clock that jumped ahead erases no window). */
   private readonly sweepClock = new SweepClock();
-  /** The newest entry ever logged: the first sweep believes `now` no further than PRUNE_SKEW_MS past it. */
-  private newest = -Infinity;
 
   async add(key: string, hitId: string, amount: number, windowMs: number, now: Date): Promise<AggregateTotals> {
     return this.record(this.adds, key, hitId, amount, windowMs, now.getTime());
@@ -93,19 +91,18 @@ export class InMemoryRateLimiter implements RateLimiter {
   }
 
   private record(logs: Map<string, SlidingLog>, key: string, hitId: string, amount: number, windowMs: number, now: number): AggregateTotals {
+    this.sweepClock.see(now);
     if (++this.calls % SWEEP_EVERY === 0) this.sweep(now);
     // The window length is part of the key: two limits on one key with different windows keep two logs.
     const logKey = `${key}:${windowMs}`;
     let log = logs.get(logKey);
     if (!log) logs.set(logKey, (log = new SlidingLog(windowMs)));
-    const answer = log.record(hitId, amount, now);
-    this.newest = Math.max(this.newest, log.newest);
-    return answer;
+    return log.record(hitId, amount, now);
   }
 
   /** Quiet logs go; a sweep on a clock that jumped ahead leaves the others' windows (clock probe, 2026-12-05). */
   private sweep(now: number): void {
-    const until = this.sweepClock.bound(now, this.newest);
+    const until = this.sweepClock.bound(now);
     for (const logs of [this.hits, this.adds]) for (const [key, log] of logs) if (log.isQuiet(until)) logs.delete(key);
   }
 }

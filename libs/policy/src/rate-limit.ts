@@ -34,24 +34,29 @@ export interface RateLimiter {
 export const PRUNE_SKEW_MS = 5 * 60_000;
 
 /**
- * The time up to which a sweep of quiet logs (every key at once) may believe the wall clock: no further than the last
- * sweep's time plus the monotonic time elapsed since (and PRUNE_SKEW_MS), so that hits made while the clock jumped ahead
- * do not let a sweep erase the windows of every key not hit meanwhile (red team, 2026-12-05: bounded by the newest entry
- * of all keys, one hit during a jump did). The first sweep of a process, with no sweep before to go by, believes the
- * wall clock no further than the newest entry allows (a process started while the clock is ahead).
+ * The time up to which a sweep of quiet logs (every key at once) may believe the wall clock. It keeps an anchor that moves
+ * only as the monotonic clock does (never past the wall clock), seen first at the limiter's first call, and sweeps no
+ * further than PRUNE_SKEW_MS past it: hits made while the clock jumped ahead do not let a sweep erase the windows of every
+ * key not hit meanwhile (red team, 2026-12-05: bounded by the newest entry of all keys, one hit during a jump did; a skew
+ * carried from sweep to sweep crept five minutes a sweep). A process started while the clock is ahead anchors there: it
+ * cannot know (the Redis limiter has no sweep).
  */
 export class SweepClock {
-  private last?: { wall: number; mono: number };
+  private anchor?: { wall: number; mono: number };
 
   constructor(private readonly monotonic: () => number = () => performance.now()) {}
 
-  /** The time to sweep up to at wall time `now` (ms); the first sweep no further than `newest` (the newest entry) allows. */
-  bound(now: number, newest = Infinity): number {
+  /** Anchors the clock at the limiter's first call (later calls change nothing). */
+  see(now: number): void {
+    this.anchor ??= { wall: now, mono: this.monotonic() };
+  }
+
+  /** The time to sweep up to at wall time `now` (whole ms, as the limiters store times). */
+  bound(now: number): number {
     const mono = this.monotonic();
-    // Whole milliseconds, as every time the limiters store (the monotonic clock has fractions).
-    const bound = Math.floor(Math.min(now, this.last ? this.last.wall + (mono - this.last.mono) + PRUNE_SKEW_MS : newest + PRUNE_SKEW_MS));
-    this.last = { wall: bound, mono };
-    return bound;
+    const wall = this.anchor ? Math.min(now, this.anchor.wall + (mono - this.anchor.mono)) : now;
+    this.anchor = { wall, mono };
+    return Math.floor(Math.min(now, wall + PRUNE_SKEW_MS));
   }
 }
 

@@ -57,14 +57,18 @@ export class PgRateLimiter implements RateLimiter {
 
   /**
    * Rows that left their window go, as Redis expires a quiet key; by `now` no further than the monotonic clock since the
-   * last sweep (`SweepClock`) and the newest row allow, so a sweep on a clock that jumped ahead leaves the quiet keys'
-   * windows (clock probe and red team, 2026-12-05). The newest row is a scan of the table, once per SWEEP_EVERY calls.
+   * process's first call allows (`SweepClock`, anchored no later than the newest row then), so a sweep on a clock that
+   * jumped ahead leaves the quiet keys' windows (clock probe and red team, 2026-12-05). A process started after hits made
+   * while its clock was ahead anchors at them: nothing tells it otherwise.
    */
   private async sweep(now: Date): Promise<void> {
-    // The newest row bounds a process's first sweep (started while the clock is ahead); the sweep clock every later one.
-    const { rows } = await this.pool.query<{ newest: string | null }>('SELECT max(at) AS newest FROM embedded_rate_log');
-    const newest = rows[0].newest === null ? undefined : Number(rows[0].newest);
-    await this.pool.query('DELETE FROM embedded_rate_log WHERE at + window_ms <= $1', [this.sweepClock.bound(now.getTime(), newest)]);
+    // A process's first sweep, at its first call, is anchored no later than the newest row it finds (its clock may be
+    // ahead already); every later one by the monotonic clock since.
+    if (this.calls === 1) {
+      const { rows } = await this.pool.query<{ newest: string | null }>('SELECT max(at) AS newest FROM embedded_rate_log');
+      this.sweepClock.see(Math.min(now.getTime(), rows[0].newest === null ? Infinity : Number(rows[0].newest)));
+    }
+    await this.pool.query('DELETE FROM embedded_rate_log WHERE at + window_ms <= $1', [this.sweepClock.bound(now.getTime())]);
   }
 }
 
