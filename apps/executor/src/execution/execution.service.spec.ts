@@ -571,7 +571,7 @@ describe('ExecutionService', () => {
     expect(u.calls).toHaveLength(1);
   });
 
-  it('an approval stamped by a clock far ahead is refused as stale, one half an hour ahead held, one a minute ahead (clocks drift) runs (clock probe, 2026-12-05)', async () => {
+  it('an approval stamped by a clock far ahead is refused as stale; one a minute ahead (clocks drift) runs (clock probe, 2026-12-05)', async () => {
     const ahead = (ms: number) => {
       const t = setup();
       const at = (d: number) => new Date(Date.now() + ms + d).toISOString();
@@ -600,14 +600,6 @@ describe('ExecutionService', () => {
     await near.t.service.onPolicyDecided(near.t.decided('review'));
     await near.t.service.onReviewDecided(near.approval);
     expect(near.t.calls).toHaveLength(1);
-    // Half an hour ahead (a machine's clock behind): held, not refused (red team: a clock behind lost every approval).
-    const skewed = ahead(30 * 60_000);
-    await skewed.t.service.onPolicyDecided(skewed.t.decided('review'));
-    await expect(skewed.t.service.onReviewDecided(skewed.approval)).rejects.toThrow(
-      /^approved at \S+, 30 min ahead of the executor's clock: held until it is reached$/,
-    );
-    expect(skewed.t.calls).toHaveLength(0);
-    expect(skewed.t.refusals()).toEqual([]);
   });
 
   it('an approval that expired before its action could run (held meanwhile) closes the action as stale, not as an attack', async () => {

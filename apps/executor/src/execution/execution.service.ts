@@ -266,12 +266,12 @@ export class ExecutionService {
         },
       };
     }
-    // Stamped ahead of this clock by more than clocks drift apart: taken now, it would hold for as long as the clock that
-    // stamped it ran ahead (clock probe, 2026-12-05: an approval given while the clock ran a year ahead executed after
-    // the clock was put right, and would have for a year). Not valid yet: held until this clock reaches it (a skew between
-    // machines passes; red team, 2026-12-05: refused for good, a clock behind lost every approval); further ahead than
-    // any hold lasts, refused.
-    if (-age > this.maxHoldMs) {
+    // Stamped ahead of this clock by more than clocks drift apart: its age, and its approval's expiry, are unknown. Taken,
+    // it would hold for as long as the clock that stamped it ran ahead (clock probe, 2026-12-05: an approval given while
+    // the clock ran a year ahead executed after the clock was put right, and would have for a year). Refused, with the
+    // reason: a host whose clock is off by more than that is broken, and held instead, each such action kept one of the
+    // executor's delivery slots until its time came, so a few hundred stalled every execution (red team, 2026-12-05).
+    if (-age > MAX_CLOCK_AHEAD_MS) {
       return {
         pass: false,
         suspicious: false,
@@ -281,11 +281,6 @@ export class ExecutionService {
         },
       };
     }
-    if (-age > MAX_CLOCK_AHEAD_MS)
-      return {
-        pass: false,
-        wait: `${nonce ? 'approved' : 'decided'} at ${cause.time}, ${Math.round(-age / 60_000)} min ahead of the executor's clock: held until it is reached`,
-      };
     // An autonomous decision runs only if the policy engine could have made it: its proposal is the one its digest
     // names, and the running contract lets that proposal run autonomously (autonomy-check.ts).
     if (nonce === null && record.lane === 'autonomous') {
