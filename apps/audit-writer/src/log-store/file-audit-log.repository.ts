@@ -17,6 +17,7 @@ import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
+import { DependencyUnavailableError } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import { FileHeadStore } from '../chain/file-head-store';
 import { isResumptionOf } from '../chain/writer-entries';
@@ -293,13 +294,13 @@ export class FileAuditLogRepository implements AuditLogRepository {
    * the torn line aside).
    */
   private append(file: string, text: string, sync: boolean): void {
-    if (this.unwritable) throw this.unwritable;
+    if (this.unwritable) throw outage(this.unwritable);
     try {
       this.appendOnce(file, text, sync);
       this.failing = undefined;
     } catch (e) {
       this.failing = e as Error;
-      throw e;
+      throw outage(e as Error);
     }
   }
 
@@ -574,3 +575,12 @@ const text = (v: unknown): string | null => (v === undefined || v === null ? nul
 /** The embedded mode's audit store on the JSON Lines file `path` (the signed heads in `tree-heads.jsonl` beside it). */
 export const createFileAuditLog = (path: string, options: { pseudonymKeyFile?: string } = {}): FileAuditLogRepository =>
   new FileAuditLogRepository(path, options);
+
+/**
+ * A write to the log that failed, whatever its code (a full disk, a file made unwritable, `audit/` removed or unmounted,
+ * a stale NFS handle): an outage of the log, retried until it writes, never a bad event to dead-letter (red team,
+ * 2026-12-05: ENOENT dead-lettered, and the entry was lost). The cause is kept.
+ */
+function outage(e: Error): DependencyUnavailableError {
+  return new DependencyUnavailableError(`the audit log cannot be written: ${e.message}`, { cause: e });
+}
