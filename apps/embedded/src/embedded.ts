@@ -76,7 +76,7 @@ export interface EmbeddedOptions {
    */
   witnessDir?: string;
   /** Starts a home whose parts, or whose witness, say it was restored, on purpose: the number its refusal names (docs/adr/0051). */
-  acceptRestore?: number;
+  acceptRestore?: string;
 }
 
 export const FLAG_PREFIX = 'countersign.exec.';

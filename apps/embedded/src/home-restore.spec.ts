@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,24 +65,31 @@ describe('a home restored from a backup, whole or in parts, is refused instead o
     const witnessDir = witnessCopy();
     const refusal = await startEmbedded({ home: restored, port: 0, logger: quiet(), witnessDir }).catch((e: Error) => e);
     expect(refusal).toBeInstanceOf(StartRefusedError);
-    const size = Number(/COUNTERSIGN_ACCEPT_RESTORE=(\d+)/.exec((refusal as Error).message)?.[1]);
+    const size = Number(/COUNTERSIGN_ACCEPT_RESTORE=restored:(\d+)$/.exec((refusal as Error).message)?.[1]);
     expect((refusal as Error).message).toMatch(
       new RegExp(
         `^this machine saw this home's audit log signed at ${size} entries \\(.*\\), and it holds \\d+: the home was restored from a backup, or a copy of it ran ahead, and has forgotten what happened since \\(idempotency keys: an agent's retry executes again;.*kill switches turned off`,
       ),
     );
     // A wrong number accepts nothing.
-    await expect(startEmbedded({ home: restored, port: 0, logger: quiet(), witnessDir, acceptRestore: size + 1 })).rejects.toThrow(StartRefusedError);
+    // Another number, or the same number for another refusal, accepts nothing.
+    for (const wrong of [`restored:${size + 1}`, `audit-behind:${size}`])
+      await expect(startEmbedded({ home: restored, port: 0, logger: quiet(), witnessDir, acceptRestore: wrong })).rejects.toThrow(StartRefusedError);
     const lines: Array<{ alert?: string; msg: string }> = [];
     const logger = pino({ level: 'error' }, { write: (l: string) => lines.push(JSON.parse(l)) });
-    const accepted = await startEmbedded({ home: restored, port: 0, logger, witnessDir, acceptRestore: size });
+    const accepted = await startEmbedded({ home: restored, port: 0, logger, witnessDir, acceptRestore: `restored:${size}` });
     await accepted.close();
     expect(lines).toContainEqual(
-      expect.objectContaining({ alert: 'home-restored', msg: expect.stringContaining(`started as it is (COUNTERSIGN_ACCEPT_RESTORE=${size})`) }),
+      expect.objectContaining({ alert: 'home-restored', msg: expect.stringContaining(`started as it is (COUNTERSIGN_ACCEPT_RESTORE=restored:${size})`) }),
     );
-    // From then on the witness follows the restored home, which starts as any other.
-    const again = await startEmbedded({ home: restored, port: 0, logger: quiet(), witnessDir });
+    // From then on the witness follows the restored home, which starts as any other; the setting left set accepts
+    // nothing more, and says so.
+    lines.length = 0;
+    const again = await startEmbedded({ home: restored, port: 0, logger, witnessDir, acceptRestore: `restored:${size}` });
     await again.close();
+    expect(lines.map((l) => l.msg)).toContain(
+      `COUNTERSIGN_ACCEPT_RESTORE=restored:${size} accepted nothing (this home's parts and witness agree, or it names another refusal): remove it`,
+    );
   });
 
   it('db/ from the backup under the audit log of now: refused (it forgot the idempotency keys the log shows used)', async () => {
@@ -95,7 +103,7 @@ describe('a home restored from a backup, whole or in parts, is refused instead o
       /^the database \(db\/\) is older than the audit log \(audit\/\): the log's entry \d+ records event \S+ \(\S+\), which the database never received \(restored from an older backup, copied while Countersign ran, or its last writes lost in a power cut/,
     );
     // A power cut took the database's last writes, and there is no better backup: the operator goes on, knowingly, once.
-    const accept = Number(/COUNTERSIGN_ACCEPT_RESTORE=(\d+)$/.exec((refusal as Error).message)![1]);
+    const accept = /COUNTERSIGN_ACCEPT_RESTORE=(database-behind:\d+)$/.exec((refusal as Error).message)![1];
     await (await startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere, acceptRestore: accept })).close();
     await (await startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere })).close();
   });
@@ -109,8 +117,10 @@ describe('a home restored from a backup, whole or in parts, is refused instead o
     expect((refusal as Error).message).toMatch(
       /^the audit log \(audit\/, \d+ entries\) does not hold the tree head the database \(db\/\) recorded at \d+ entries, signed \S+: audit\/ is older than db\//,
     );
-    const accept = Number(/COUNTERSIGN_ACCEPT_RESTORE=(\d+)$/.exec((refusal as Error).message)![1]);
-    await expect(startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere, acceptRestore: accept + 1 })).rejects.toThrow(StartRefusedError);
+    const accept = /COUNTERSIGN_ACCEPT_RESTORE=(audit-behind:\d+)$/.exec((refusal as Error).message)![1];
+    await expect(startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere, acceptRestore: `${accept}0` })).rejects.toThrow(
+      StartRefusedError,
+    );
     await (await startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere, acceptRestore: accept })).close();
     await (await startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere })).close();
   });
@@ -122,6 +132,20 @@ describe('a home restored from a backup, whole or in parts, is refused instead o
     await elsewhere.close();
   });
 
+  it('a witness in a default folder that cannot be written is still checked (red team, 2026-12-05: it was ignored)', async () => {
+    const witness = witnessCopy();
+    rmSync(join(witness, '.writable'), { force: true });
+    execFileSync('chattr', ['+i', witness]); // nothing new can be made in it (as a read-only mount)
+    const before = process.env.COUNTERSIGN_WITNESS_DIR;
+    process.env.COUNTERSIGN_WITNESS_DIR = witness;
+    try {
+      await expect(startEmbedded({ home: copyOf(backup), port: 0, logger: quiet() })).rejects.toThrow(/^this machine saw this home's audit log signed at/);
+    } finally {
+      process.env.COUNTERSIGN_WITNESS_DIR = before;
+      execFileSync('chattr', ['-i', witness]);
+    }
+  });
+
   it('the main refuses a restored home in one line, and starts it with COUNTERSIGN_ACCEPT_RESTORE', async () => {
     const restored = copyOf(backup);
     const witnessDir = witnessCopy();
@@ -129,7 +153,7 @@ describe('a home restored from a backup, whole or in parts, is refused instead o
     expect(refused.code).toBe(1);
     const lines = refused.output.trimEnd().split('\n');
     expect(lines).toEqual([expect.stringMatching(/^countersign \(embedded\) could not start: this machine saw this home's audit log signed at \d+ entries/)]);
-    const size = /COUNTERSIGN_ACCEPT_RESTORE=(\d+)/.exec(lines[0])![1];
+    const size = /COUNTERSIGN_ACCEPT_RESTORE=(restored:\d+)$/.exec(lines[0])![1];
     const started = await startMain({ COUNTERSIGN_HOME: restored, COUNTERSIGN_WITNESS_DIR: witnessDir, COUNTERSIGN_ACCEPT_RESTORE: size }, /is running on/);
     expect(started.output).toMatch(/"alert":"home-restored"/);
     expect(started.output).toMatch(/is running on/);

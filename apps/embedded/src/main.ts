@@ -25,8 +25,11 @@ const config = loadConfigOrExit(
     COUNTERSIGN_HOME: settings.text(join(process.cwd(), '.countersign', 'embedded')),
     /** Where this machine notes how far each home had got, outside the home (docs/adr/0051); by default the user's state folder. */
     COUNTERSIGN_WITNESS_DIR: z.string().min(1).optional(),
-    /** Starts a home restored from a backup on purpose: the number of entries its refusal names (0: none accepted). */
-    COUNTERSIGN_ACCEPT_RESTORE: settings.number(0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }),
+    /** Starts a home restored from a backup on purpose: what its refusal names (`restored:212`, `database-behind:250`…). */
+    COUNTERSIGN_ACCEPT_RESTORE: z
+      .string()
+      .regex(/^(audit-behind|database-behind|restored):\d{1,15}$/, 'expected what a refusal names, e.g. restored:212')
+      .optional(),
     /** HTTPS (both or neither): a certificate chain and key, PEM files; plain HTTP without. */
     HTTP_TLS_CERT_FILE: z.string().min(1).optional(),
     HTTP_TLS_KEY_FILE: z.string().min(1).optional(),
@@ -48,7 +51,7 @@ void (async () => {
       identityPort: config.IDENTITY_PORT,
       proposalRate: proposalRateOf(config),
       witnessDir: config.COUNTERSIGN_WITNESS_DIR,
-      acceptRestore: config.COUNTERSIGN_ACCEPT_RESTORE || undefined,
+      acceptRestore: config.COUNTERSIGN_ACCEPT_RESTORE,
       logger,
       tls,
     });

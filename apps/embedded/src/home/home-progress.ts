@@ -49,8 +49,9 @@ export class HomeProgress {
 
   private constructor(
     private readonly pool: Pool,
-    /** Undefined while the default witness folder cannot be written (said at error at the start). */
-    private readonly witnessFile: string | undefined,
+    private readonly witnessFile: string,
+    /** False while the default witness folder cannot be written (said at error at the start): read, not kept. */
+    private readonly witnessWritable: boolean,
     private readonly logger: Logger,
     private readonly marks: { database?: ProgressMark; witness?: ProgressMark },
     /** The first audit log entry whose event the database must hold (an accepted restore moves it past what it lost). */
@@ -69,7 +70,8 @@ export class HomeProgress {
     const refuse = (problem: string) => new StartRefusedError(`COUNTERSIGN_WITNESS_DIR ${dir}: ${problem}`);
     if (dir === home || dir.startsWith(home + sep))
       throw refuse(`is inside COUNTERSIGN_HOME ${home}: a restore of the home would take the witness back with it; choose a folder outside the home`);
-    let witnessFile: string | undefined = join(dir, `${options.fingerprint}.json`);
+    const witnessFile = join(dir, `${options.fingerprint}.json`);
+    let writable = true;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       writeFileSync(join(dir, '.writable'), '');
@@ -78,12 +80,14 @@ export class HomeProgress {
       if (options.explicit) throw refuse(problem);
       options.logger.error(
         { alert: 'home-witness', dir },
-        `the default witness folder ${dir} ${problem} (COUNTERSIGN_WITNESS_DIR): until then a restore of the whole home is not detected`,
+        `the default witness folder ${dir} ${problem} (COUNTERSIGN_WITNESS_DIR): until then it is checked as it is, not kept up to date`,
       );
-      witnessFile = undefined;
+      writable = false;
     }
+    // A witness there is checked even when it cannot be kept up to date (red team, 2026-12-05: one behind a read-only
+    // folder was ignored, and a restore of the whole home passed).
     let witness: ProgressMark | undefined;
-    if (witnessFile && existsSync(witnessFile)) {
+    if (existsSync(witnessFile)) {
       try {
         witness = markOf(JSON.parse(readFileSync(witnessFile, 'utf8')));
       } catch (e) {
@@ -97,7 +101,7 @@ export class HomeProgress {
     );
     const row = rows[0];
     const database = row?.tree_size != null ? { treeSize: Number(row.tree_size), rootHash: row.root_hash!, timestamp: row.signed_at! } : undefined;
-    return new HomeProgress(options.pool, witnessFile, options.logger, { database, witness }, Number(row?.checked_from ?? 0));
+    return new HomeProgress(options.pool, witnessFile, writable, options.logger, { database, witness }, Number(row?.checked_from ?? 0));
   }
 
   /**
@@ -107,24 +111,29 @@ export class HomeProgress {
    * check takes the home as it is: an operator who restored on purpose, or whose database lost its last writes in a
    * power cut, must be able to go on, knowing what was forgotten (red team, 2026-12-05).
    */
-  async check(log: Pick<AuditLogRepository, 'tip' | 'heads' | 'range'>, events: EventLog, accept?: number): Promise<void> {
+  async check(log: Pick<AuditLogRepository, 'tip' | 'heads' | 'range'>, events: EventLog, accept?: string): Promise<void> {
     const [tip, heads] = [await log.tip(), await log.heads()];
     const holds = (m: ProgressMark) => heads.some((h) => h.treeSize === m.treeSize && h.rootHash === m.rootHash);
     const newest = heads.reduce<TreeHead | undefined>((n, h) => (!n || h.treeSize > n.treeSize ? h : n), undefined);
     const { database, witness } = this.marks;
-    const remedy = (n: number) =>
+    // What accepts a refusal names the check and its number: one value accepts one refusal, not another that happens to
+    // name the same size of the same log (red team, 2026-12-05).
+    const token = (check: 'audit-behind' | 'database-behind' | 'restored', n: number) => `${check}:${n}`;
+    const remedy = (t: string) =>
       `restore db/ and audit/ from one backup taken while Countersign was stopped, or start a new home (another COUNTERSIGN_HOME); ` +
-      `or, knowing what it forgot, start it once with COUNTERSIGN_ACCEPT_RESTORE=${n}`;
-    const accepted = (n: number, what: string) => {
-      if (accept !== n) return false;
-      this.logger.error({ alert: 'home-restored', accepted: n, log: tip.size }, `${what}: started as it is (COUNTERSIGN_ACCEPT_RESTORE=${n})`);
+      `or, knowing what it forgot, start it once with COUNTERSIGN_ACCEPT_RESTORE=${t}`;
+    let used = false;
+    const accepted = (t: string, what: string) => {
+      if (accept !== t) return false;
+      used = true;
+      this.logger.error({ alert: 'home-restored', accepted: t, log: tip.size }, `${what}: started as it is (COUNTERSIGN_ACCEPT_RESTORE=${t})`);
       return true;
     };
     if (database && !holds(database)) {
       const what = `the audit log (audit/, ${tip.size} entries) does not hold the tree head the database (db/) recorded at ${database.treeSize} entries, signed ${database.timestamp}`;
-      if (!accepted(database.treeSize, what))
+      if (!accepted(token('audit-behind', database.treeSize), what))
         throw new StartRefusedError(
-          `${what}: audit/ is ${tip.size < database.treeSize ? 'older than' : 'another log than'} db/ (restored from another backup, or from another home), and would go on without the entries it lost: ${remedy(database.treeSize)}`,
+          `${what}: audit/ is ${tip.size < database.treeSize ? 'older than' : 'another log than'} db/ (restored from another backup, or from another home), and would go on without the entries it lost: ${remedy(token('audit-behind', database.treeSize))}`,
         );
       // From now on the database follows this log.
       await this.pool.query('UPDATE embedded_audit_progress SET tree_size = $1, root_hash = $2, signed_at = $3 WHERE id = 1', [
@@ -145,10 +154,10 @@ export class HomeProgress {
     const lost = recent.find((e) => !events.holdsEvent(e.topic, e.eventId.split('~unverified~')[0]));
     if (lost) {
       const what = `the database (db/) is older than the audit log (audit/): the log's entry ${lost.index} records event ${lost.eventId} (${lost.topic}), which the database never received`;
-      if (!accepted(tip.size, what))
+      if (!accepted(token('database-behind', tip.size), what))
         throw new StartRefusedError(
           `${what} (restored from an older backup, copied while Countersign ran, or its last writes lost in a power cut: the embedded database does not sync to disk): ` +
-            `it has forgotten what happened since (idempotency keys: an agent's retry executes again; review decisions; kill switches turned off since): ${remedy(tip.size)}`,
+            `it has forgotten what happened since (idempotency keys: an agent's retry executes again; review decisions; kill switches turned off since): ${remedy(token('database-behind', tip.size))}`,
         );
       // The log's entries so far are not looked up again: the database never had them.
       await this.pool.query(
@@ -160,14 +169,20 @@ export class HomeProgress {
       const what =
         `this machine saw this home's audit log signed at ${witness.treeSize} entries (${witness.timestamp}; ${this.witnessFile}), and it ${tip.size < witness.treeSize ? `holds ${tip.size}` : 'holds another log'}: ` +
         `the home was restored from a backup, or a copy of it ran ahead, and has forgotten what happened since`;
-      if (!accepted(witness.treeSize, what))
+      if (!accepted(token('restored', witness.treeSize), what))
         throw new StartRefusedError(
           `${what} (idempotency keys: an agent's retry executes again; review decisions: decided items wait again; kill switches turned off or autonomy lowered since). ` +
-            `Check those first (turn off what should be off in flags.json), then start it once with COUNTERSIGN_ACCEPT_RESTORE=${witness.treeSize}`,
+            `Check those first (turn off what should be off in flags.json), then start it once with COUNTERSIGN_ACCEPT_RESTORE=${token('restored', witness.treeSize)}`,
         );
       this.marks.witness = newest && markOf(newest);
       this.writeWitness(this.marks.witness);
     }
+    // Left set after its start, it would accept nothing more, but say so: it is meant for one start.
+    if (accept !== undefined && !used)
+      this.logger.error(
+        { alert: 'home-restored' },
+        `COUNTERSIGN_ACCEPT_RESTORE=${accept} accepted nothing (this home's parts and witness agree, or it names another refusal): remove it`,
+      );
   }
 
   /** The head store the audit writer keeps its heads in, each head noted here as well once kept there. */
@@ -187,7 +202,7 @@ export class HomeProgress {
 
   private note(head: TreeHead): void {
     const mark = markOf(head);
-    if (this.witnessFile && (!this.marks.witness || mark.treeSize > this.marks.witness.treeSize)) {
+    if (this.witnessWritable && (!this.marks.witness || mark.treeSize > this.marks.witness.treeSize)) {
       try {
         this.writeWitness(mark);
         this.marks.witness = mark;
@@ -210,7 +225,7 @@ export class HomeProgress {
 
   /** Written whole (a temporary file renamed): a crash leaves the old witness or the new one. */
   private writeWitness(mark: ProgressMark | undefined): void {
-    if (!this.witnessFile) return;
+    if (!this.witnessWritable) return;
     if (!mark) return rmSync(this.witnessFile, { force: true });
     writeFileSync(`${this.witnessFile}.tmp`, `${JSON.stringify(mark)}\n`, { mode: 0o600 });
     renameSync(`${this.witnessFile}.tmp`, this.witnessFile);
