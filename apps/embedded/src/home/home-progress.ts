@@ -41,8 +41,9 @@ const RECENT_WINDOW = 512;
  * - the database's bus log must hold the events the audit log recorded last (else `db/` is older than `audit/`: it
  *   forgot idempotency keys the log shows used; a copy taken while running is one);
  * - the audit log must hold the head the witness recorded (else the whole home is older than what this machine saw:
- *   restored from a backup, or a copy of it ran ahead). An operator who restored on purpose starts it once with
- *   `acceptRestore` set to the witness's size: said at error, and the witness follows the restored log from then on.
+ *   restored from a backup, or a copy of it ran ahead).
+ *
+ * Each refusal can be accepted, once, by what it names (`check`).
  */
 export class HomeProgress {
   private writing: Promise<unknown> = Promise.resolve();
@@ -106,8 +107,9 @@ export class HomeProgress {
 
   /**
    * Refuses a start whose parts disagree, or whose home is older than what this machine saw (see the class). `log` is the
-   * home's audit log, `events` the database's bus log, both read back; nothing is consumed yet. Each refusal names a
-   * number; `accept` equal to it starts the home anyway (said at error, `alert: home-restored`), and from then on the
+   * home's audit log, `events` the database's bus log, both read back; nothing is consumed yet. Each refusal names what
+   * accepts it (its check and a number, `restored:212`); `accept` equal to that starts the home anyway (said at error,
+   * `alert: home-restored`), and from then on the
    * check takes the home as it is: an operator who restored on purpose, or whose database lost its last writes in a
    * power cut, must be able to go on, knowing what was forgotten (red team, 2026-12-05).
    */
