@@ -77,6 +77,12 @@ export interface EmbeddedOptions {
   witnessDir?: string;
   /** Starts a home whose parts, or whose witness, say it was restored, on purpose: the number its refusal names (docs/adr/0051). */
   acceptRestore?: string;
+  /**
+   * Told when the database PANICs (it could not write its log: a read-only remount, a failing disk), after which PGlite
+   * answers nothing and spins. The main stops the process (a supervisor restarts it; the next start settles what was in
+   * flight); by default it is logged at fatal.
+   */
+  onDatabasePanic?: (e: Error) => void;
 }
 
 export const FLAG_PREFIX = 'countersign.exec.';
@@ -104,7 +110,11 @@ export async function startEmbedded(options: EmbeddedOptions) {
     // again, empty (ADR 0011, addendum 2026-12-05). Keys are made only for a new home, or where an older one had none.
     const state = inspectHome(options.home);
     // Each migration applied, at debug: on a first start they are some thirty lines before the banner that matters.
-    db = await openHomeDatabase(options.home, (msg) => logger.debug(msg));
+    db = await openHomeDatabase(
+      options.home,
+      (msg) => logger.debug(msg),
+      options.onDatabasePanic ?? ((e) => logger.fatal({ alert: 'database-panic', err: e }, `the database stopped working: ${e.message}`)),
+    );
     // Two starts that took over one stale lock at once: the one that lost it stops here, before serving.
     lock.verify();
     // Made after the database opened: a database refused leaves no keys behind to make the home look used.

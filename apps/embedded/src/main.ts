@@ -52,6 +52,15 @@ void (async () => {
       proposalRate: proposalRateOf(config),
       witnessDir: config.COUNTERSIGN_WITNESS_DIR,
       acceptRestore: config.COUNTERSIGN_ACCEPT_RESTORE,
+      // PGlite answers nothing after a PANIC and ignores SIGINT: stopped at once, in one line (disk probe, 2026-12-05).
+      onDatabasePanic: (e) => {
+        logger.fatal({ alert: 'database-panic', err: e }, `the database stopped working: ${e.message}`);
+        process.stderr.write(
+          `countersign (embedded) stopped: the database could not write (${e.message.split('\n')[0]}): nothing more can be recorded; ` +
+            `fix the disk, then start it again (the next start settles what was in flight)\n`,
+        );
+        process.exit(1);
+      },
       logger,
       tls,
     });

@@ -27,10 +27,10 @@ const SCHEMAS: ServiceMigrations[] = [
 /**
  * The home's database (`<home>/db`, PGlite), migrated. The caller holds the home's lock: PGlite has none.
  */
-export async function openHomeDatabase(home: string, log: (msg: string) => void): Promise<EmbeddedDatabase> {
+export async function openHomeDatabase(home: string, log: (msg: string) => void, onPanic?: (e: Error) => void): Promise<EmbeddedDatabase> {
   const dir = join(home, 'db');
   const existed = existsSync(dir);
-  const db = await openEmbeddedDatabase(dir).catch((e: Error) => {
+  const db = await openEmbeddedDatabase(dir, { onPanic }).catch((e: Error) => {
     // A damaged database folder, refused and kept as it is: the operator moves it aside (the message says how).
     if (e instanceof EmbeddedDatabaseDirError) throw new StartRefusedError(e.message);
     // A database that was there and does not open (red team: random bytes in global/pg_control gave "RuntimeError:

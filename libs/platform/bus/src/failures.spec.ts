@@ -22,6 +22,7 @@ describe('isDependencyFailure', () => {
     ['a file made unwritable', Object.assign(new Error("EPERM: operation not permitted, open 'audit/audit.jsonl'"), { code: 'EPERM' })],
     ['a read-only file system', Object.assign(new Error('EROFS: read-only file system, open'), { code: 'EROFS' })],
     ['descriptors used up', Object.assign(new Error('EMFILE: too many open files, open'), { code: 'EMFILE' })],
+    ['PostgreSQL on a read-only file system (42501)', Object.assign(new Error('could not open file "base/5/16542": Read-only file system'), { code: '42501' })],
     ['PostgreSQL out of disk', Object.assign(new Error('could not extend file "base/5/16394": No space left on device'), { code: '53100' })],
     [
       'the bus store failing on a full disk',

@@ -17,7 +17,8 @@ const RESOURCE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EIO', 'EM
  * (`MaxRetriesPerRequestError`, "Connection is closed", a command timeout), PostgreSQL connection and shutdown errors (SQLSTATE
  * class 08, 57P01–57P03, 53300), a statement cancelled at its timeout (57014) and node-postgres' own connection and
  * read-timeout errors, the machine's resources failing a store (`RESOURCE_CODES`; PostgreSQL's disk full, out of memory
- * and I/O errors, 53100, 53200, 58030); follows `cause` chains.
+ * and I/O errors, 53100, 53200, 58030, and 42501, which it gives a file it may not open or write, a read-only file system
+ * among them, as well as a grant missing: the deployment's fault, never the message's); follows `cause` chains.
  */
 export function isDependencyFailure(error: unknown, depth = 0): boolean {
   if (!error || typeof error !== 'object' || depth > 5) return false;
@@ -30,7 +31,7 @@ export function isDependencyFailure(error: unknown, depth = 0): boolean {
   if (name === 'MaxRetriesPerRequestError' || message === 'Connection is closed.' || message === 'Command timed out' || /^Stream isn't writeable/.test(message))
     return true;
   // 57014: a statement PostgreSQL cancelled at its statement_timeout (a server too slow now, not a bad message).
-  if (/^08/.test(code) || ['57P01', '57P02', '57P03', '53100', '53200', '53300', '58030', '57014'].includes(code)) return true;
+  if (/^08/.test(code) || ['57P01', '57P02', '57P03', '53100', '53200', '53300', '58030', '42501', '57014'].includes(code)) return true;
   // node-postgres's own deadline (`query_timeout`): the server or the network stopped answering.
   if (message === 'Query read timeout') return true;
   if (/^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/.test(message)) return true;

@@ -46,7 +46,7 @@ let wasmTierSet = false;
  * What initdb made is kept as a machine-wide template (in the OS temp folder, per PGlite version) and copied
  * for the next new database (`create-pglite-dir.js`): tests start many homes.
  */
-export async function openEmbeddedDatabase(dir: string): Promise<EmbeddedDatabase> {
+export async function openEmbeddedDatabase(dir: string, options: { onPanic?: (e: Error) => void } = {}): Promise<EmbeddedDatabase> {
   let created = false;
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     await createDatabaseDir(dir);
@@ -63,6 +63,29 @@ export async function openEmbeddedDatabase(dir: string): Promise<EmbeddedDatabas
   const { createPgConfig } = require('@electric-sql/pglite/node-postgres') as typeof PgliteNodePostgres;
   const db = await PGlite.create(dir, { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${SHARED_BUFFERS}`] });
   const pool = new Pool({ ...createPgConfig(db), max: 1 });
+  // A PANIC (PostgreSQL could not write its log: a read-only remount, a failing disk) leaves PGlite spinning in the
+  // process, answering nothing and deaf to SIGINT (disk probe, 2026-12-05): `onPanic` is told at once, with the error.
+  const onPanic = options.onPanic;
+  if (onPanic)
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      const check = (e: unknown) => {
+        if ((e as { severity?: unknown } | null)?.severity === 'PANIC') onPanic(e as Error);
+      };
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        // The pool calls it with a callback; repositories on a connection of their own, for a promise.
+        const last = args.length - 1;
+        const callback = args[last];
+        if (typeof callback === 'function')
+          args[last] = (e: unknown, ...rest: unknown[]) => {
+            check(e);
+            return (callback as (...a: unknown[]) => unknown)(e, ...rest);
+          };
+        const result = query(...args);
+        if (result instanceof Promise) result.then(undefined, check);
+        return result;
+      };
+    });
   return {
     pool,
     created,
