@@ -92,10 +92,16 @@ describe('a home restored from a backup, whole or in parts, is refused instead o
     );
   });
 
-  it('db/ from the backup under the audit log of now: refused (it forgot the idempotency keys the log shows used)', async () => {
-    const mixed = copyOf(backup);
+  /** A home of `db/` from one home and `audit/` from another. */
+  const mixedOf = (db: string, audit: string) => {
+    const mixed = copyOf(db);
     rmSync(join(mixed, 'audit'), { recursive: true });
-    cpSync(join(home, 'audit'), join(mixed, 'audit'), { recursive: true });
+    cpSync(join(audit, 'audit'), join(mixed, 'audit'), { recursive: true });
+    return mixed;
+  };
+
+  it('db/ from the backup under the audit log of now: refused (it forgot the idempotency keys the log shows used)', async () => {
+    const mixed = mixedOf(backup, home);
     // Another machine's witness (none): the parts must agree on their own.
     const elsewhere = scratch();
     const refusal = await startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere }).catch((e: Error) => e);
@@ -109,9 +115,7 @@ describe('a home restored from a backup, whole or in parts, is refused instead o
   });
 
   it('audit/ from the backup beside the database of now: refused (the log lost the entries the database saw signed)', async () => {
-    const mixed = copyOf(home);
-    rmSync(join(mixed, 'audit'), { recursive: true });
-    cpSync(join(backup, 'audit'), join(mixed, 'audit'), { recursive: true });
+    const mixed = mixedOf(home, backup);
     const elsewhere = scratch();
     const refusal = await startEmbedded({ home: mixed, port: 0, logger: quiet(), witnessDir: elsewhere }).catch((e: Error) => e);
     expect((refusal as Error).message).toMatch(

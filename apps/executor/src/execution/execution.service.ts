@@ -255,32 +255,24 @@ export class ExecutionService {
     // customer, the order, the risk, the reviewer's view). Past it, the action is refused for good; the agent proposes
     // again, and the new proposal is decided on today's.
     const age = Date.now() - Date.parse(cause.time);
+    const stale = (why: string): Gate => ({
+      pass: false,
+      suspicious: false,
+      refusal: { code: 'authorisation-stale', reason: `${nonce ? 'approved' : 'decided'} at ${cause.time}${why}` },
+    });
     if (age > this.maxHoldMs) {
       const hours = (this.maxHoldMs / 3600_000).toFixed(this.maxHoldMs % 3600_000 ? 2 : 0);
-      return {
-        pass: false,
-        suspicious: false,
-        refusal: {
-          code: 'authorisation-stale',
-          reason: `${nonce ? 'approved' : 'decided'} at ${cause.time} and not executed within ${hours} h (held meanwhile): an authorisation this old no longer holds; propose again`,
-        },
-      };
+      return stale(` and not executed within ${hours} h (held meanwhile): an authorisation this old no longer holds; propose again`);
     }
     // Stamped ahead of this clock by more than clocks drift apart: its age, and its approval's expiry, are unknown. Taken,
     // it would hold for as long as the clock that stamped it ran ahead (clock probe, 2026-12-05: an approval given while
     // the clock ran a year ahead executed after the clock was put right, and would have for a year). Refused, with the
     // reason: a host whose clock is off by more than that is broken, and held instead, each such action kept one of the
     // executor's delivery slots until its time came, so a few hundred stalled every execution (red team, 2026-12-05).
-    if (-age > MAX_CLOCK_AHEAD_MS) {
-      return {
-        pass: false,
-        suspicious: false,
-        refusal: {
-          code: 'authorisation-stale',
-          reason: `${nonce ? 'approved' : 'decided'} at ${cause.time}, ${Math.round(-age / 60_000)} min ahead of the executor's clock: an authorisation stamped by a clock that ran ahead cannot be aged; check the clocks, then propose again`,
-        },
-      };
-    }
+    if (-age > MAX_CLOCK_AHEAD_MS)
+      return stale(
+        `, ${Math.round(-age / 60_000)} min ahead of the executor's clock: an authorisation stamped by a clock that ran ahead cannot be aged; check the clocks, then propose again`,
+      );
     // An autonomous decision runs only if the policy engine could have made it: its proposal is the one its digest
     // names, and the running contract lets that proposal run autonomously (autonomy-check.ts).
     if (nonce === null && record.lane === 'autonomous') {
