@@ -228,21 +228,23 @@ describe('embedded mode', () => {
     );
     try {
       const view = (id: string, token = 'agent') => call('GET', `${capped.url}/v1/actions/${id}`, undefined, tokenOf(token));
-      const propose = async (i: number, token: string, agentId: string) => {
+      // One after the other: each is queued, or rejected, before the next is proposed. An item past the share reads
+      // `in_review` for a moment before its rejection lands: each waits for the status it ends in (a clean clone read
+      // the moment, 2026-12-05), and the reads below check them all again.
+      const propose = async (i: number, token: string, agentId: string, ends: 'in_review' | 'rejected' = 'in_review') => {
         const large = example('refund-large.json');
         const body = { ...large, target: `order-cap-${i}`, proposer: { ...large.proposer, agentId } };
         const id = (await call('POST', `${capped.url}/v1/proposals`, body, tokenOf(token))).body.actionId as string;
-        // One after the other: each is queued before the next is proposed.
-        await eventually(async () => expect((await view(id, token)).body.status).toMatch(/^(in_review|rejected)$/), 10_000);
+        await eventually(async () => expect((await view(id, token)).body.status).toBe(ends), 10_000);
         return id;
       };
       const ids: string[] = [];
-      for (let i = 0; i < 3; i++) ids.push(await propose(i, 'agent', 'support-copilot'));
+      for (let i = 0; i < 3; i++) ids.push(await propose(i, 'agent', 'support-copilot', i === 2 ? 'rejected' : 'in_review'));
       expect(await Promise.all(ids.map(async (id) => (await view(id)).body.status))).toEqual(['in_review', 'in_review', 'rejected']);
       // The agent reads why, as a code it can act on (propose it again later), not only in the words.
       expect((await view(ids[2])).body.reasonCode).toBe('proposer_backlog_full');
       // A second agent of the same tenant (acme): its first takes the tenant's third place, its second is past the share.
-      const second = [await propose(3, 'agent2', 'ops-copilot'), await propose(4, 'agent2', 'ops-copilot')];
+      const second = [await propose(3, 'agent2', 'ops-copilot'), await propose(4, 'agent2', 'ops-copilot', 'rejected')];
       expect(await Promise.all(second.map(async (id) => (await view(id, 'agent2')).body.status))).toEqual(['in_review', 'rejected']);
       expect((await view(second[1], 'agent2')).body.reasonCode).toBe('tenant_backlog_full');
       await eventually(() => {
