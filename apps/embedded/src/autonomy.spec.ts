@@ -141,5 +141,25 @@ describe('embedded autonomy changes', () => {
       await setBack(TAG_AUTONOMY, 2);
       expect(await tagged(3)).toMatchObject({ lane: 'review', status: 'in_review' });
     });
+
+    it('a flag whose name misspells a type is audited as governing nothing, naming the type it most likely meant (config probe, 2026-12-05)', async () => {
+      // It was audited as "accepted", as if support.refund now needed review; it changed nothing.
+      const typo = 'countersign.autonomy.support.refnud';
+      addFlag({ name: typo, enabled: true, variants: [{ name: 'review-all', weight: 1000, stickiness: 'default', weightType: 'variable' }] });
+      const entry = await eventually(
+        async () => {
+          const changes = (await call('GET', `${running.url}/v1/audit/entries?type=control.autonomy.changed.v1`, undefined, token('auditor'))).body
+            .entries as Array<{ data: { flag: string; reason: string } }>;
+          const found = changes.find((e) => e.data.flag === typo);
+          expect(found).toBeDefined();
+          return found!;
+        },
+        10_000,
+        100,
+      );
+      expect(entry.data.reason).toMatch(
+        /accepted as the approved state \(support\.refnud is no action type of the running contract [^:]+: did you mean support\.refund\?; this flag governs nothing until a contract has it\)$/,
+      );
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeIssues, parseKnownFields, ProposalSchema, unknownFields } from './index';
+import { closestName, describeIssues, parseKnownFields, ProposalSchema, unknownFields } from './index';
 
 const proposal = {
   actionType: 'support.reply',
@@ -64,5 +64,25 @@ describe('parseKnownFields: a field the schema does not know is refused, not dro
 
   it('lets the schema speak first when it refuses on its own', () => {
     expect(refusal({ ...proposal, confidence: 2, extra: 1 })).toBe('confidence: Too big: expected number to be <=1');
+  });
+});
+
+describe('closestName', () => {
+  const types = ['support.refund', 'support.reply', 'ticket.tag', 'account.update'];
+
+  it('names the one known name at most two edits away: a letter missing, doubled, swapped, mistyped, or another script', () => {
+    expect(closestName('support.refnud', types)).toBe('support.refund');
+    expect(closestName('support.refnd', types)).toBe('support.refund');
+    expect(closestName('tickets.tag', types)).toBe('ticket.tag');
+    expect(closestName('tiсket.tag', types)).toBe('ticket.tag'); // a Cyrillic с
+    expect(closestName('acount.updte', types)).toBe('account.update');
+  });
+
+  it('names none when nothing is that close, when the name is known, or when two are equally close', () => {
+    expect(closestName('crypto.transfer', types)).toBeUndefined();
+    expect(closestName('ticket.tag', types)).toBeUndefined();
+    // The closest wins: "support.repund" is one edit from support.refund, two from support.reply.
+    expect(closestName('support.repund', types)).toBe('support.refund');
+    expect(closestName('ab', ['ac', 'ad'])).toBeUndefined();
   });
 });

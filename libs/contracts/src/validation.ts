@@ -84,3 +84,40 @@ function objectAt(path: (string | number)[], root: unknown): Record<string, unkn
   for (const step of path) at = at && typeof at === 'object' ? (at as Record<string | number, unknown>)[step] : undefined;
   return at && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>) : undefined;
 }
+
+/**
+ * The name among `known` that `name` most likely meant: one at most two edits away (a letter missing, doubled, swapped or
+ * mistyped; another script's look-alike letter counts as one), the closest first; undefined when none is that close or two
+ * are equally close. For "did you mean" in messages about a name that names nothing.
+ */
+export function closestName(name: string, known: Iterable<string>): string | undefined {
+  const most = 2;
+  let best: string | undefined;
+  let bestDistance = most + 1;
+  let tied = false;
+  for (const k of known) {
+    if (k === name || Math.abs(k.length - name.length) > most) continue;
+    const d = editDistance(name, k, most + 1);
+    if (d < bestDistance) [best, bestDistance, tied] = [k, d, false];
+    else if (d === bestDistance && d <= most) tied = true;
+  }
+  return tied ? undefined : best;
+}
+
+/** Levenshtein distance with adjacent swaps as one edit, given up at `bound` (returns `bound` then). */
+function editDistance(a: string, b: string, bound: number): number {
+  let [prev2, prev, row] = [[] as number[], Array.from({ length: b.length + 1 }, (_, j) => j), [] as number[]];
+  for (let i = 1; i <= a.length; i++) {
+    row = [i];
+    let least = i;
+    for (let j = 1; j <= b.length; j++) {
+      let d = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prev2[j - 2] + 1);
+      row.push(d);
+      least = Math.min(least, d);
+    }
+    if (least >= bound) return bound;
+    [prev2, prev] = [prev, row];
+  }
+  return Math.min(prev[b.length], bound);
+}

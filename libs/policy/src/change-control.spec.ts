@@ -7,7 +7,7 @@ import { loadContractFile } from './contract';
 const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
 const contract = loadContractFile(CONTRACT);
 const text = readFileSync(CONTRACT, 'utf8');
-const bump = (to: string) => text.replace(`version: ${contract.version}`, `version: ${to}`);
+const bump = (to: string) => text.replace(`version: ${contract.version}`, `version: '${to}'`);
 
 describe('contract change: the candidate', () => {
   it('accepts a valid new version, without any word on who approved it', () => {

@@ -42,7 +42,9 @@ export interface CompileOptions {
   readerFor?: (field: string) => FieldReader | undefined;
 }
 
-const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'allIn', 'exists', 'matches'] as const;
+/** The tests a field condition may carry (several: all must hold). */
+export const CONDITION_TESTS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'allIn', 'exists', 'matches'] as const;
+const OPS = CONDITION_TESTS;
 
 /** Every field a condition names (for lint). */
 export function fieldsOf(c: Condition | undefined): string[] {

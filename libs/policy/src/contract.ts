@@ -1,6 +1,7 @@
 import Ajv from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Document } from 'yaml';
 import { canonicalDigest } from '@countersign/contracts';
+import { CONDITION_TESTS, type Condition } from './conditions';
 import type { ActionSpec, OperationalContract } from './contract.types';
 import { ISO_4217 } from './money';
 import { compileParameterSchema, moneyFieldsOf } from './parameters';
@@ -182,10 +183,15 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
       err.keyword === 'additionalProperties' ? 'unknown field' : (err.message ?? 'invalid'),
     );
   }
-  const contract = { ...(raw as unknown as OperationalContract), version: String(raw.version) };
   const fail = (pointer: string, problem: string): never => {
     throw new ContractError(file, lineOf(doc, counter, pointer), describeWhere(raw, pointer), problem);
   };
+  // YAML reads `version: 2026.20` as the number 2026.2, and `2026.10` as 2026.1: a version the author did not write,
+  // refused later as "not above" the running one, or worse, accepted as an older one's label (config probe, 2026-12-05).
+  if (typeof raw.version === 'number' && !Number.isInteger(raw.version))
+    fail('/version', `YAML reads this version as the number ${raw.version}: write it in quotes (version: '…') so it stays as written`);
+  const contract = { ...(raw as unknown as OperationalContract), version: String(raw.version) };
+  checkConditions(contract, fail);
   checkPatterns(raw, fail);
   checkMoney(contract, fail);
   checkDegradation(contract, fail);
@@ -205,12 +211,8 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
       fail(`/actions/${type}`, 'an action that can reach review needs review settings (slaClass, requiredRoles, quorum, whenUnavailable)');
     if (a.review && !(a.review.slaClass in contract.slaClasses)) fail(`/actions/${type}/review/slaClass`, `unknown SLA class ${a.review.slaClass}`);
   }
-  (contract.rules ?? []).forEach((r, i) => r.actionTypes.forEach((t) => t in contract.actions || fail(`/rules/${i}/actionTypes`, `unknown action type ${t}`)));
-  (contract.rateLimits ?? []).forEach((r, i) =>
-    r.actionTypes.forEach((t) => t in contract.actions || fail(`/rateLimits/${i}/actionTypes`, `unknown action type ${t}`)),
-  );
+  checkActionTypeLists(contract, fail);
   (contract.aggregateLimits ?? []).forEach((l, i) => {
-    l.actionTypes.forEach((t) => t in contract.actions || fail(`/aggregateLimits/${i}/actionTypes`, `unknown action type ${t}`));
     if (l.maxCount === undefined && l.maxAmount === undefined) fail(`/aggregateLimits/${i}`, 'an aggregate limit needs maxCount, maxAmount or both');
     if (l.maxAmount !== undefined && !l.amount) fail(`/aggregateLimits/${i}`, 'maxAmount needs the money field it sums (amount: parameters.X)');
     if (l.whenMissing !== undefined && l.per === 'target')
@@ -337,7 +339,6 @@ function checkAnomalies(contract: OperationalContract, fail: Fail): void {
   (contract.anomalies ?? []).forEach((r, i) => {
     if (seen.has(r.id)) fail(`/anomalies/${i}/id`, `another anomaly rule is called ${r.id}`);
     seen.add(r.id);
-    (r.actionTypes ?? []).forEach((t) => t in contract.actions || fail(`/anomalies/${i}/actionTypes`, `unknown action type ${t}`));
     if (r.baselineWindowSeconds < 2 * r.shortWindowSeconds)
       fail(`/anomalies/${i}/baselineWindowSeconds`, `the baseline must be at least twice the short window (${2 * r.shortWindowSeconds} s)`);
     const own = r.kind === 'volume-rise' ? VOLUME_THRESHOLDS : RISE_THRESHOLDS;
@@ -346,6 +347,70 @@ function checkAnomalies(contract: OperationalContract, fail: Fail): void {
     const stray = others.find((k) => k in r);
     if (stray) fail(`/anomalies/${i}/${stray}`, `${stray} is not a threshold of a ${r.kind} rule (it takes ${own.join(', ')})`);
   });
+}
+
+/**
+ * Every list of action types names types of the contract, and at least one: a misspelled type (`tickets.tag`, or one
+ * with a Cyrillic letter) in a prohibition or a scoring rule matched nothing, so the prohibition prohibited nothing and
+ * the points never counted, and `policy lint` and the change's diff said nothing (config probe, 2026-12-05). An empty
+ * list covers nothing either; a rule for every type leaves the list out.
+ */
+function checkActionTypeLists(contract: OperationalContract, fail: Fail): void {
+  const lists: Array<[string, Array<{ actionTypes?: string[] }> | undefined]> = [
+    ['rules', contract.rules],
+    ['prohibited', contract.prohibited],
+    ['scoring', contract.scoring],
+    ['rateLimits', contract.rateLimits],
+    ['aggregateLimits', contract.aggregateLimits],
+    ['anomalies', contract.anomalies],
+  ];
+  for (const [section, entries] of lists) {
+    (entries ?? []).forEach((entry, i) => {
+      if (!entry.actionTypes) return;
+      const pointer = `/${section}/${i}/actionTypes`;
+      if (entry.actionTypes.length === 0)
+        fail(pointer, 'an empty list of action types covers none: name them, or leave the list out where it may cover every type');
+      entry.actionTypes.forEach((t) => t in contract.actions || fail(pointer, `unknown action type ${t}`));
+    });
+  }
+}
+
+/** What a condition is: exactly one of these keys. */
+const CONDITION_SHAPES = ['all', 'any', 'not', 'field'] as const;
+
+/**
+ * Every condition (`when` of a rule, a prohibition, a scoring rule) is one thing: `all`, `any`, `not`, or a `field` with
+ * at least one test. The engine reads the first shape it finds and drops the rest, and a field with no test always
+ * holds, so `not: {all: […], field: …, in: […]}` or `{field: x}` loaded and decided otherwise than it read: a model
+ * version the contract sent to review ran on its own (config probe, 2026-12-05).
+ */
+function checkConditions(contract: OperationalContract, fail: Fail): void {
+  const check = (c: Condition, pointer: string): void => {
+    const shapes = CONDITION_SHAPES.filter((k) => k in c);
+    if (shapes.length !== 1)
+      fail(
+        pointer,
+        shapes.length === 0
+          ? 'a condition needs all, any, not, or a field with a test'
+          : `a condition is one of all, any, not, or a field with its tests, not ${shapes.join(' and ')} together: put each in its own condition under all or any`,
+      );
+    const shape = shapes[0];
+    if (shape === 'field') {
+      if (!CONDITION_TESTS.some((op) => op in c))
+        fail(pointer, `a field condition needs a test (${CONDITION_TESTS.join(', ')}): "field" alone would always hold`);
+      return;
+    }
+    const stray = Object.keys(c).filter((k) => k !== shape);
+    if (stray.length) fail(pointer, `"${shape}" stands alone in its condition; ${stray.join(', ')} beside it would be ignored: put them under all or any`);
+    if (shape === 'not') check((c as { not: Condition }).not, `${pointer}/not`);
+    else (c as Record<'all' | 'any', Condition[]>)[shape].forEach((x, i) => check(x, `${pointer}/${shape}/${i}`));
+  };
+  const sections: Array<[string, Array<{ when?: Condition }> | undefined]> = [
+    ['rules', contract.rules],
+    ['prohibited', contract.prohibited],
+    ['scoring', contract.scoring],
+  ];
+  for (const [section, entries] of sections) (entries ?? []).forEach((e, i) => e.when && check(e.when, `/${section}/${i}/when`));
 }
 
 /** The rate table: ISO 4217 codes, positive finite rates, the reference currency at 1. */

@@ -365,6 +365,51 @@ describe('the contract file', () => {
     const text = `${readBase()}rules:\n  - { id: bad-rule, actionTypes: [nope.nope], when: { field: x, eq: 1 }, lane: review, reason: r }\n`;
     expect(() => parseContract(text, 'c.yaml')).toThrow(/^c\.yaml:\d+: rules\[0\] \(bad-rule\).*unknown action type nope\.nope/);
   });
+
+  it('refuses a prohibition or a scoring rule naming a type the contract lacks, or none, which would cover nothing (config probe, 2026-12-05)', () => {
+    const base = readBase();
+    const prohibited = (types: string) =>
+      `${base}prohibited:\n  - { id: no-hold-removal, actionTypes: ${types}, when: { field: parameters.tags, in: [x] }, reason: r }\n`;
+    expect(() => parseContract(prohibited('[support.refund]'), 'c.yaml')).not.toThrow();
+    expect(() => parseContract(prohibited('[support.refnd]'), 'c.yaml')).toThrow(
+      /^c\.yaml:\d+: prohibited\[0\] \(no-hold-removal\).*unknown action type support\.refnd/,
+    );
+    // A Cyrillic "с" in the name: another name, as far as the contract goes.
+    expect(() => parseContract(prohibited('[support.refund, suppоrt.refund]'), 'c.yaml')).toThrow(/unknown action type suppоrt\.refund/);
+    expect(() => parseContract(prohibited('[]'), 'c.yaml')).toThrow(/an empty list of action types covers none/);
+    const scoring = (types: string) => `${base}scoring:\n  - { id: big, actionTypes: ${types}, when: { field: parameters.amount, gt: 50 }, points: 40 }\n`;
+    expect(() => parseContract(scoring('[support.refund]'), 'c.yaml')).not.toThrow();
+    expect(() => parseContract(scoring('[support.refnd]'), 'c.yaml')).toThrow(/^c\.yaml:\d+: scoring\[0\] \(big\).*unknown action type support\.refnd/);
+    expect(() => parseContract(scoring('[]'), 'c.yaml')).toThrow(/covers none/);
+  });
+
+  it('refuses a condition the engine would read otherwise than it is written: two shapes in one, or a field with no test (config probe, 2026-12-05)', () => {
+    const base = readBase();
+    const rule = (when: string) => `${base}rules:\n  - { id: unqualified, actionTypes: [support.refund], when: ${when}, lane: prohibited, reason: r }\n`;
+    // Each of these loaded, and the engine dropped a part: `not` read only its `all`, and a lone field always held.
+    expect(() => parseContract(rule('{ not: { all: [{ field: a, in: [x] }], field: b, in: [y] } }'), 'c.yaml')).toThrow(
+      /^c\.yaml:\d+: rules\[0\] \(unqualified\).*a condition is one of all, any, not, or a field with its tests, not all and field together/,
+    );
+    expect(() => parseContract(rule('{ all: [{ field: a, eq: 1 }], any: [{ field: b, eq: 2 }] }'), 'c.yaml')).toThrow(/not all and any together/);
+    expect(() => parseContract(rule('{ field: a }'), 'c.yaml')).toThrow(/a field condition needs a test \(eq, ne, gt.*"field" alone would always hold/);
+    expect(() => parseContract(rule('{ all: [{ field: a, eq: 1 }, { field: b }] }'), 'c.yaml')).toThrow(/"field" alone would always hold/);
+    expect(() => parseContract(rule('{ not: { field: a, eq: 1 }, eq: 2 }'), 'c.yaml')).toThrow(
+      /"not" stands alone in its condition; eq beside it would be ignored/,
+    );
+    expect(() => parseContract(rule('{ eq: 2 }'), 'c.yaml')).toThrow(/a condition needs all, any, not, or a field with a test/);
+    // Written as one thing each, they load.
+    expect(() => parseContract(rule('{ not: { all: [{ field: a, in: [x] }, { field: b, in: [y] }] } }'), 'c.yaml')).not.toThrow();
+    expect(() => parseContract(rule('{ field: a, gte: 1, lt: 5 }'), 'c.yaml')).not.toThrow();
+  });
+
+  it('refuses a version YAML reads as a decimal number, which is not the version written (config probe, 2026-12-05)', () => {
+    const base = readBase();
+    expect(() => parseContract(base.replace(/^version: .*$/m, 'version: 2026.20'), 'c.yaml')).toThrow(
+      /^c\.yaml:1: version: YAML reads this version as the number 2026\.2: write it in quotes/,
+    );
+    expect(parseContract(base.replace(/^version: .*$/m, "version: '2026.20'"), 'c.yaml').version).toBe('2026.20');
+    expect(parseContract(base, 'c.yaml').version).toBe('1');
+  });
 });
 
 describe('evaluate, property-based', () => {

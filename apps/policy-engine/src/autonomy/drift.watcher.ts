@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { EmitOptions, EventBus } from '@countersign/bus';
-import { derivedEventId, EventData, TOPICS } from '@countersign/contracts';
+import { closestName, derivedEventId, EventData, TOPICS } from '@countersign/contracts';
 import { ControlKind, ControlValue, isControlValue, stricterOf } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
 import { emitSealed, EVENT_BUS, LOGGER } from '@countersign/nest';
@@ -159,6 +159,19 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     return ceiling ?? 'review-all';
   }
 
+  /**
+   * What a reason adds for a flag whose type the running contract does not have: it governs nothing now (a typo's entry
+   * was audited as "accepted", and its author believed the type they meant was governed: config probe, 2026-12-05). It
+   * is kept under the same rule all the same (stricter accepted, looser set back): a contract that adds the type later
+   * finds it approved, never raised by nobody.
+   */
+  private unknownTypeNote(actionType: string): string {
+    const contract = this.contract.current();
+    if (actionType === DEFAULT_TYPE || actionType in contract.actions) return '';
+    const meant = closestName(actionType, Object.keys(contract.actions));
+    return ` (${actionType} is no action type of the running contract ${contract.version}${meant ? `: did you mean ${meant}?` : ''}; this flag governs nothing until a contract has it)`;
+  }
+
   private kindOf(flag: string): { kind: ControlKind; actionType: string } | undefined {
     // The longer prefix first: one may be a prefix of the other.
     const prefixes: Array<[string, ControlKind]> = [
@@ -174,6 +187,8 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     const approved = this.settings.controls.get(flag);
     const observed = (await admin.read(flag, kind)) ?? 'unknown';
     if (approved?.value === observed) return;
+    const note = this.unknownTypeNote(actionType);
+    if (note) this.logger.warn({ flag, actionType }, `a flag of no action type changed${note}`);
     // An approved change arrived while the flag server was read (here or on another instance): look again next poll.
     if (this.inFlight.has(flag) || this.settings.controls.get(flag)?.version !== approved?.version) return;
     // A difference no change read explains (made before watching began, or in a read that was not whole): the flag's
@@ -200,8 +215,8 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
       const accepted = isControlValue(kind, observed) && stricterOf(kind, observed, baseline) === observed;
       const value = accepted ? observed : baseline;
       const reason = accepted
-        ? `${flag} was set to ${observed} in Unleash by ${by}, no looser than before: accepted as the approved state`
-        : `${flag} was set to ${observed} in Unleash by ${by} without approval: set to ${baseline}, no looser than it was before`;
+        ? `${flag} was set to ${observed} in Unleash by ${by}, no looser than before: accepted as the approved state${note}`
+        : `${flag} was set to ${observed} in Unleash by ${by} without approval: set to ${baseline}, no looser than it was before${note}`;
       const event = await drift(accepted ? 'accepted' : 'reverted', reason);
       // Published first: in force from here, before Unleash is written (and if writing it fails, the next poll retries).
       await this.emitChange({ flag, actionType, control: kind, value, change: 'accepted', reason }, { cause: event });
@@ -212,14 +227,14 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
       return;
     }
     if (isControlValue(kind, observed) && stricterOf(kind, observed, approved.value) === observed) {
-      const reason = `${flag} was lowered to ${observed} directly in Unleash by ${by}: accepted as the approved state`;
+      const reason = `${flag} was lowered to ${observed} directly in Unleash by ${by}: accepted as the approved state${note}`;
       const event = await drift('accepted', reason);
       await this.emitChange({ flag, actionType, control: kind, value: observed, previous: approved.value, change: 'accepted', reason }, { cause: event });
       this.logger.warn({ flag, observed, approved: approved.value }, 'autonomy lowered outside Countersign: accepted');
       return;
     }
     // Fail closed: a raise nobody approved (or a shape that cannot be read) goes back to the approved state.
-    await drift('reverted', `${flag} was set to ${observed} in Unleash by ${by} without approval: reverted to ${approved.value}`);
+    await drift('reverted', `${flag} was set to ${observed} in Unleash by ${by} without approval: reverted to ${approved.value}${note}`);
     await admin.write(flag, kind, approved.value);
     this.logger.error({ flag, observed, approved: approved.value }, 'unapproved autonomy raise in Unleash: reverted');
   }

@@ -174,4 +174,13 @@ describe('parseFlagFile', () => {
     expect(() => parseFlagFile(JSON.stringify({ features: [{ name: 'a', enabled: 1 }] }))).toThrow(/features\.0\.enabled/);
     expect(() => parseFlagFile('{}')).toThrow(/features/);
   });
+
+  it('refuses a key written twice in one entry, which JSON.parse read as its last value, and names a byte-order mark (config probe, 2026-12-05)', () => {
+    // The kill switch read as on, the file as healthy.
+    expect(() => parseFlagFile('{"features": [{"name": "exec.a", "enabled": false, "enabled": true}]}')).toThrow(
+      /^not valid: duplicate key "enabled" in the object at \/features\/0$/,
+    );
+    expect(() => parseFlagFile('\ufeff{"features": []}')).toThrow(/starts with a byte-order mark/);
+    expect(parseFlagFile('{"features": [{"name": "exec.a", "enabled": true}]}').features).toEqual([{ name: 'exec.a', enabled: true }]);
+  });
 });

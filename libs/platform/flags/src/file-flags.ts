@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, FSWatcher, openSync, readFileSync, wat
 import { basename, dirname } from 'node:path';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { z } from 'zod';
-import { describeIssues } from '@countersign/contracts';
+import { describeIssues, parseStrictJson } from '@countersign/contracts';
 import type { FlagContext, FlagHealthListener, FlagReader, FlagSourceHealth, FlagState } from './flag-reader';
 import { safeListener } from './safe-listener';
 import { UnleashReader } from './unleash-flags';
@@ -26,19 +26,24 @@ const FlagFileSchema = z.object({
     .refine((fs) => new Set(fs.map((f) => f.name)).size === fs.length, 'a flag is defined twice'),
 });
 
-/** Parses a flag file's text, or throws one line saying what is wrong. */
+/**
+ * Parses a flag file's text, or throws one line saying what is wrong. Read strictly (the project's one JSON parser): with
+ * `JSON.parse` a key written twice in one entry counted once, the last one, so `"enabled": false` above `"enabled": true`
+ * left a kill switch on that its reader saw off, and the file read as healthy (config probe, 2026-12-05).
+ */
 export function parseFlagFile(text: string): FlagFile {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    // V8's message quotes the text ("cs_admin_9"… is not valid JSON): the file may be anything (a token, a key) and
-    // the reason goes to the log, the audit trail and API answers, so only where it broke is said.
-    const at = /at position (\d+)/.exec((e as Error).message)?.[1];
-    throw new Error(
-      at ? `not valid JSON (at character ${at})` : /end of JSON/.test((e as Error).message) ? 'not valid JSON (it ends early)' : 'not valid JSON',
-    );
+  // An editor's byte-order mark: said as such, not as a mystery at character 0.
+  if (text.charCodeAt(0) === 0xfeff) throw new Error('not valid JSON: it starts with a byte-order mark (save it as UTF-8 without one)');
+  const read = parseStrictJson(text);
+  if (!read.ok) {
+    // Where it broke, and the keys of a doubled or forbidden key, but never the text itself: the file may be anything (a
+    // token, a key) and the reason goes to the log, the audit trail and API answers.
+    if (read.problem === 'duplicate-key' || read.problem === 'forbidden-key' || read.problem === 'too-deep') throw new Error(`not valid: ${read.message}`);
+    if (read.problem === 'too-large') throw new Error(`too large: ${read.message}`);
+    const at = /position (\d+)/.exec(read.message)?.[1];
+    throw new Error(at ? `not valid JSON (at character ${at})` : /end of input/.test(read.message) ? 'not valid JSON (it ends early)' : 'not valid JSON');
   }
+  const json = read.value;
   const parsed = FlagFileSchema.safeParse(json);
   if (!parsed.success) throw new Error(describeIssues(parsed.error));
   return parsed.data as FlagFile;
