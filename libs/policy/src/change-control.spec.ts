@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acceptContractChange, ApprovableChange, approvalRefusal, changeDigest, compareVersions } from './change-control';
-import { loadContractFile } from './contract';
+import { acceptContractChange, controlChanges, ApprovableChange, approvalRefusal, changeDigest, compareVersions } from './change-control';
+import { loadContractFile, parseContract } from './contract';
 
 const CONTRACT = join(__dirname, '../../../apps/policy-engine/contract/countersign.contract.yaml');
 const contract = loadContractFile(CONTRACT);
@@ -88,5 +88,28 @@ describe('contract change: who may approve', () => {
     expect(approvalRefusal(change, 'grace', 'e'.repeat(64), now)).toMatchObject({ code: 'digest-mismatch' });
     expect(approvalRefusal({ ...change, status: 'rejected' }, 'grace', change.digest, now)).toMatchObject({ code: 'not-pending' });
     expect(approvalRefusal(change, 'grace', change.digest, new Date('2026-11-25T10:00:00.000Z'))).toMatchObject({ code: 'expired' });
+  });
+});
+
+describe('controlChanges: the controls a change removes, adds or changes (config probe, 2026-12-05)', () => {
+  it('names sections removed or added whole, entries by id in listed sections, by key in the others', () => {
+    const before = parseContract(text, 'a.yaml');
+    const after = {
+      ...before,
+      guardrails: undefined,
+      degradation: undefined,
+      prohibited: [...(before.prohibited ?? []).slice(1), { id: 'new-one', reason: 'r' }],
+      actions: { ...before.actions, 'support.refund': { ...before.actions['support.refund'], reason: 'another reason' } },
+    };
+    const lines = controlChanges(before, JSON.parse(JSON.stringify(after)));
+    expect(lines).toEqual([
+      '  control changed: actions support.refund',
+      expect.stringMatching(/^ {2}control removed: the whole degradation section \(/),
+      expect.stringMatching(/^ {2}control removed: the whole guardrails section \(regulatedDataInOutboundText, cardDataInParameters\)$/),
+      `  control removed: prohibited ${before.prohibited![0].id}`,
+      '  control added: prohibited new-one',
+    ]);
+    // Nothing but the version: no control changes.
+    expect(controlChanges(before, parseContract(bump('2099.1.0'), 'b.yaml'))).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { canonicalDigest } from '@countersign/contracts';
 import { ContractError, LoadedContract, parseContract } from './contract';
+import type { OperationalContract } from './contract.types';
 
 /**
  * What a change request changes: `contract` (a new version of the operational contract) or `autonomy` (a
@@ -65,6 +66,56 @@ export function acceptContractChange(current: LoadedContract, candidateText: str
   }
   return { ok: true, contract: candidate };
 }
+
+/** The sections whose entries are a list named by `id`: compared entry by entry. */
+const LISTED_SECTIONS = ['rules', 'prohibited', 'scoring', 'rateLimits', 'aggregateLimits', 'anomalies'] as const;
+
+/**
+ * Which controls a contract change removes, adds or changes, section by section: lines for the change's report, before
+ * the decisions that change. The decisions over a corpus only show what its proposals reach: deleting `guardrails` and
+ * `degradation` let an IBAN in a customer reply run on its own and took every backlog cap away, while the report said
+ * "0 of 24 decisions change" and a second admin approved it (config probe, 2026-12-05).
+ */
+export function controlChanges(before: OperationalContract, after: OperationalContract): string[] {
+  const lines: string[] = [];
+  const same = (a: unknown, b: unknown) => canonicalDigest(a ?? null) === canonicalDigest(b ?? null);
+  const list = (names: string[]) => names.join(', ');
+  const sections = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => !['version', 'hash', 'file'].includes(k)).sort();
+  for (const section of sections) {
+    const [a, b] = [(before as unknown as Record<string, unknown>)[section], (after as unknown as Record<string, unknown>)[section]];
+    if (same(a, b)) continue;
+    if (b === undefined) {
+      lines.push(`  control removed: the whole ${section} section${isEntries(a) ? ` (${list(entryNames(section, a))})` : ''}`);
+      continue;
+    }
+    if (a === undefined) {
+      lines.push(`  control added: the ${section} section${isEntries(b) ? ` (${list(entryNames(section, b))})` : ''}`);
+      continue;
+    }
+    if (!isEntries(a) || !isEntries(b)) {
+      lines.push(`  control changed: ${section}`);
+      continue;
+    }
+    const [was, now] = [entriesByName(section, a), entriesByName(section, b)];
+    const removed = [...was.keys()].filter((k) => !now.has(k));
+    const added = [...now.keys()].filter((k) => !was.has(k));
+    const changed = [...now.keys()].filter((k) => was.has(k) && !same(was.get(k), now.get(k)));
+    if (removed.length) lines.push(`  control removed: ${section} ${list(removed)}`);
+    if (added.length) lines.push(`  control added: ${section} ${list(added)}`);
+    if (changed.length) lines.push(`  control changed: ${section} ${list(changed)}`);
+  }
+  return lines;
+}
+
+type Entries = Record<string, unknown> | Array<Record<string, unknown>>;
+const isEntries = (v: unknown): v is Entries => typeof v === 'object' && v !== null;
+/** A list section's entries by id (by position where one has none); a map section's by key. */
+function entriesByName(section: string, v: Entries): Map<string, unknown> {
+  if (!Array.isArray(v)) return new Map(Object.entries(v));
+  const listed = (LISTED_SECTIONS as readonly string[]).includes(section);
+  return new Map(v.map((e, i) => [listed && typeof e?.id === 'string' ? e.id : `#${i}`, e]));
+}
+const entryNames = (section: string, v: Entries) => [...entriesByName(section, v).keys()];
 
 /**
  * Orders contract versions: dot-separated parts, numeric parts as numbers (`2026.12.10` > `2026.12.9`), others as text,

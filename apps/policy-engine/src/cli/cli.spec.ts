@@ -106,7 +106,20 @@ describe('countersign policy', () => {
     );
     const r = await run('diff', CONTRACT, stricter, SCENARIOS);
     expect(r.out[r.out.length - 1]).toBe('1 of 24 decisions change');
-    expect(r.out[1]).toMatch(/support\.refund order-77: autonomous → review\/high/);
+    // The controls it changes first, then the decisions.
+    expect(r.out[1]).toBe('  control changed: actions support.refund');
+    expect(r.out[2]).toMatch(/support\.refund order-77: autonomous → review\/high/);
+  });
+
+  it('diff: names a removed section even where no decision of the corpus changes (config probe, 2026-12-05)', async () => {
+    // Without guardrails an IBAN in a customer reply runs on its own; the corpus has no such reply.
+    const loosened = variant('loosened.yaml', (t) => t.replace('version: 2026.11.2', 'version: 2026.11.3').replace(/^guardrails:.*\n(?:[ ].*\n)*/m, ''));
+    expect(readFileSync(loosened, 'utf8')).not.toMatch(/^guardrails:/m);
+    const r = await run('diff', CONTRACT, loosened, SCENARIOS);
+    expect(r.out.slice(1)).toEqual([
+      expect.stringMatching(/^ {2}control removed: the whole guardrails section \(.*regulatedDataInOutboundText.*\)$/),
+      '0 of 24 decisions change',
+    ]);
   });
 
   it('replay: forecasts reviewer load per SLA class against a baseline', async () => {
@@ -333,6 +346,7 @@ describe('countersign policy diff and replay decide each proposal at the time it
     const file = segment('night-diff.jsonl', [proposed('2026-11-24T23:59:59.999+00:00'), proposed('2026-11-24T22:59:59.999Z')]);
     expect((await run('diff', CONTRACT, night, file)).out).toEqual([
       "decided at each proposal's recorded time (2 of 2), every flag at rest",
+      '  control added: rules night-reply',
       '  #0 support.reply ticket-1001: autonomous → review/normal',
       '1 of 2 decisions change',
     ]);
@@ -343,6 +357,7 @@ describe('countersign policy diff and replay decide each proposal at the time it
     const scenarios = await run('diff', CONTRACT, night, SCENARIOS);
     expect(scenarios.out).toEqual([
       'decided as at 2026-11-24T10:00:00Z, every flag at rest (no proposal in the corpus records its time)',
+      '  control added: rules night-reply',
       '0 of 24 decisions change',
     ]);
     expect((await run('diff', CONTRACT, night, SCENARIOS)).out).toEqual(scenarios.out);

@@ -1,7 +1,7 @@
 import canonicalize from 'canonicalize';
 import { TOPICS } from '@countersign/contracts';
 import type { Progress } from '@countersign/logging';
-import { fieldsOf } from '@countersign/policy';
+import { controlChanges, fieldsOf } from '@countersign/policy';
 import { LoadedContract, loadContractFile, readPolicyFile } from '@countersign/policy';
 import { declaredPaths } from '@countersign/policy';
 import { compileContract, CompiledContract, Decision, DecisionInputs, evaluate, maskedInputs, ProposalInput } from '@countersign/policy';
@@ -251,9 +251,13 @@ export function decisionTimeLine({ total, recordedTimes }: { total: number; reco
   return `decided at each proposal's recorded time (${recordedTimes} of ${total}); the rest as at ${fixed}; every flag at rest`;
 }
 
-/** The `policy diff` report: a line per decision that changes, then the count (what the CLI prints, and what a change request carries). */
-export function diffReport(result: { total: number; changes: Change[] }): string[] {
+/**
+ * The `policy diff` report (what the CLI prints, and what a change request carries): the controls the new contract
+ * removes, adds or changes (`controlChanges`), a line per decision that changes, then the count.
+ */
+export function diffReport(result: { total: number; changes: Change[] }, before: CompiledContract, after: CompiledContract): string[] {
   return [
+    ...controlChanges(before.contract, after.contract),
     ...result.changes.map((c) => `  #${c.index} ${c.actionType} ${c.target}: ${c.from} → ${c.to}`),
     `${result.changes.length} of ${result.total} decisions change`,
   ];

@@ -71,9 +71,10 @@ export async function runPolicyCli(
       case 'diff': {
         need(3);
         const progress = createProgress('policy diff: proposals compared');
-        const result = withProgress(progress, () => diff(loadCompiled(args[0]), loadCompiled(args[1]), readCorpus(args[2]), progress));
+        const [before, after] = [loadCompiled(args[0]), loadCompiled(args[1])];
+        const result = withProgress(progress, () => diff(before, after, readCorpus(args[2]), progress));
         io.out(decisionTimeLine(result));
-        diffReport(result).forEach((l) => io.out(l));
+        diffReport(result, before, after).forEach((l) => io.out(l));
         return 0;
       }
       case 'replay': {

@@ -85,6 +85,8 @@ describe('change requests: four eyes on the operational contract', () => {
     expect(r.contract).toMatchObject({ fromVersion: running, toVersion: '2099.1.0', hash: parseContract(legalAutonomous('2099.1.0')).hash });
     expect(r.diff).toMatchObject({ corpus: 'scenarios.jsonl', changed: 1 });
     expect(r.diff.output).toContain('legal.statement customer-7: prohibited → autonomous');
+    // The control it changes comes first, named.
+    expect(r.diff.output.split('\n')[0]).toBe('  control changed: actions legal.statement');
     expect(r.diff.output).toMatch(/1 of \d+ decisions change$/);
     expect(contracts.current().version).toBe(running);
     expect(of(TOPICS.changeRequested)).toEqual([
@@ -219,6 +221,15 @@ describe('change requests: four eyes on the operational contract', () => {
     const { service, published } = setup();
     await expect(service.request({ kind: 'contract', contract: 'version: [', reason: 'broken' }, ada)).rejects.toThrow(/invalid/);
     await expect(service.request({ kind: 'contract', contract: text, reason: 'same' }, ada)).rejects.toThrow(/running one/);
+    // What `policy lint` calls an error: a condition on a parameter no schema declares, which never fires (config probe).
+    const typo = bumped('2099.1.0').replace(
+      /^prohibited:\n/m,
+      'prohibited:\n  - { id: typo, actionTypes: [support.refund], when: { field: parameters.amout, gt: 1000 }, reason: r }\n',
+    );
+    expect(typo).toContain('id: typo');
+    await expect(service.request({ kind: 'contract', contract: typo, reason: 'cap refunds' }, ada)).rejects.toThrow(
+      /^the new contract has 1 lint error \(countersign policy lint\), keeping [^:]+: prohibited\[0\] \(typo\): names parameters\.amout, which the parameter schema of support\.refund does not declare$/,
+    );
     await expect(service.approve('00000000-0000-4000-8000-000000000000', { digest: 'e'.repeat(64), reason: 'x' }, grace)).rejects.toThrow(NotFoundException);
     expect(published).toEqual([]);
   });

@@ -15,7 +15,7 @@ import {
   RunningContract,
   signContractChange,
 } from '@countersign/policy';
-import { diff, diffReport, readCorpus } from '../cli/commands';
+import { diff, diffReport, lint, readCorpus } from '../cli/commands';
 import { maskText } from '@countersign/guardrails';
 import { CHANGE_CONTROL, CHANGE_REQUESTS } from '../tokens';
 import { ChangeOutcome, ChangeRequest, ChangeRequestStore, ContractChangeRequest, DecideResult, requestView, statusAt } from './change-request';
@@ -79,6 +79,18 @@ export class ChangeRequestService {
     const verdict = acceptContractChange(current, input.contract, 'the requested contract');
     if (!verdict.ok) throw new BadRequestException(verdict.reason);
     const next = verdict.contract;
+    // What `policy lint` calls an error is refused here too: a condition on `parameters.amout` loaded and never fired
+    // (config probe, 2026-12-05). Its warnings stay the author's to weigh.
+    const errors = lint(next).filter((f) => f.level === 'error');
+    if (errors.length)
+      throw new BadRequestException(
+        `the new contract has ${errors.length} lint error${errors.length === 1 ? '' : 's'} (countersign policy lint), keeping ${current.version}: ` +
+          errors
+            .slice(0, 5)
+            .map((f) => `${f.where}: ${f.message}`)
+            .join('; ') +
+          (errors.length > 5 ? `; … ${errors.length - 5} more` : ''),
+      );
     const now = this.settings.now();
     // Before the diff and the audit entry: a refused request costs neither (red team, L1: 279 pending in 15 s).
     const caps = this.settings.pendingCaps ?? DEFAULT_PENDING_CAPS;
@@ -94,12 +106,13 @@ export class ChangeRequestService {
           'decide or withdraw some, or wait until they expire',
       );
     let compared: ReturnType<typeof diff>;
+    const [before, after] = [this.contracts.compiledContract(), compileContract(next)];
     try {
-      compared = diff(this.contracts.compiledContract(), compileContract(next), this.corpus);
+      compared = diff(before, after, this.corpus);
     } catch (e) {
       throw new BadRequestException(`the requested contract could not be compared with ${current.version}: ${(e as Error).message}`);
     }
-    const report = diffReport(compared);
+    const report = diffReport(compared, before, after);
     const hidden = report.length - 1 - MAX_DIFF_LINES;
     const shown = hidden > 0 ? [...report.slice(0, MAX_DIFF_LINES), `  … ${hidden} more`, report.at(-1)!] : report;
     const request: ContractChangeRequest = {
