@@ -12,7 +12,13 @@ const compose = (file: string, ...args: string[]) =>
   spawnSync('docker-compose', ['-f', file, 'config', ...args], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, UNLEASH_ADMIN_TOKEN: 'x', UNLEASH_CLIENT_TOKEN: 'y', COUNTERSIGN_WEBHOOK_URL: 'http://target.invalid/hook' },
+    env: {
+      ...process.env,
+      UNLEASH_ADMIN_TOKEN: 'x',
+      UNLEASH_CLIENT_TOKEN: 'y',
+      COUNTERSIGN_WEBHOOK_URL: 'http://target.invalid/hook',
+      COUNTERSIGN_WEBHOOK_IDEMPOTENT: 'false',
+    },
   });
 const validate = (file: string) => compose(file, '-q');
 

@@ -17,7 +17,7 @@ function requiredKeys(source: string, from: string, to: string): string[] {
   const body = source.slice(start, end);
   const keys = [...body.matchAll(/^\s+([A-Z][A-Z0-9_]+): ([\s\S]*?)(?=^\s+(?:\/\*\*|[A-Z][A-Z0-9_]+:)|^\s*\}\))/gm)];
   if (!keys.length) throw new Error(`no settings found between "${from}" and "${to}"`);
-  return keys.filter(([, , schema]) => !/\.default\(|\.optional\(\)|settings\.(bool|host|logLevel|port)\(/.test(schema)).map(([, key]) => key);
+  return keys.filter(([, , schema]) => !/\.default\(|\.optional\(\)|settings\.(bool|host|logLevel|port|number|text)\(/.test(schema)).map(([, key]) => key);
 }
 
 /** Every setting `service` requires at boot, base settings included. */

@@ -52,6 +52,8 @@ describe('configuration is validated at boot', () => {
     const run = boot('executor', { KAFKA_BROKERS: '127.0.0.1:1', AUTH_TOKENS_FILE: '/x', WEBHOOK_URL: 'not a url' });
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toMatch(/^config: .*WEBHOOK_URL/);
+    // Whether the target applies an Idempotency-Key once has no default: only its owner knows (config probe, 2026-12-05).
+    expect(run.stderr.trim()).toMatch(/WEBHOOK_IDEMPOTENT: required/);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { settings } from '@countersign/config';
 import { KeyRing } from '@countersign/audit-chain';
 import { isDependencyFailure } from '@countersign/bus';
 import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
@@ -38,10 +39,10 @@ void runService({
     /** The policy engine's contract-change keys: unset, every contract change is recorded apart, as not vouched for. */
     ...contractChangeSettings,
     AUDIT_HEAD_STORE_DIR: z.string().min(1),
-    AUDIT_HEAD_EVERY_ENTRIES: z.coerce.number().int().positive().default(1000),
-    AUDIT_HEAD_EVERY_MS: z.coerce.number().int().positive().default(5000),
+    AUDIT_HEAD_EVERY_ENTRIES: settings.number(1000, { min: 1, max: 1_000_000, integer: true }),
+    AUDIT_HEAD_EVERY_MS: settings.number(5000, { min: 1, max: 3_600_000, integer: true }),
     /** How long the boot waits for PostgreSQL (to migrate) before it gives up and exits 1; 5 minutes by default. */
-    BOOT_DEPENDENCY_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+    BOOT_DEPENDENCY_TIMEOUT_MS: settings.number(300_000, { min: 1, max: 3_600_000, integer: true }),
     /**
      * The contract the policy engines load (their CONTRACT_PATH): read for its national-id patterns, which every entry
      * is masked with (`masking.nationalIds`). The writer does not follow approved changes of them: the services that

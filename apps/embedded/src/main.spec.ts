@@ -38,6 +38,28 @@ describe('the embedded main refuses what it cannot run with, in one line', () =>
     expect(existsSync(home)).toBe(false);
   });
 
+  it('a misspelled setting, and HTTPS files that cannot be used (config probe, 2026-12-05: ignored, or a stack trace)', async () => {
+    const dir = scratch();
+    const home = join(dir, 'home');
+    writeFileSync(join(dir, 'not.pem'), 'not a certificate');
+    const [typo, half, folder, noPem, blankWitness] = await Promise.all([
+      start({ COUNTERSIGN_HOME: home, COUNTERSIGN_WITNES_DIR: join(dir, 'witness') }),
+      start({ COUNTERSIGN_HOME: home, HTTP_TLS_CERT_FILE: join(dir, 'not.pem') }),
+      start({ COUNTERSIGN_HOME: home, HTTP_TLS_CERT_FILE: dir, HTTP_TLS_KEY_FILE: dir }),
+      start({ COUNTERSIGN_HOME: home, HTTP_TLS_CERT_FILE: join(dir, 'not.pem'), HTTP_TLS_KEY_FILE: join(dir, 'not.pem') }),
+      start({ COUNTERSIGN_HOME: home, COUNTERSIGN_WITNESS_DIR: ' ' }),
+    ]);
+    refused(
+      typo,
+      'config: COUNTERSIGN_WITNES_DIR is no setting here: did you mean COUNTERSIGN_WITNESS_DIR? (rename it; a misspelled setting would be ignored)',
+    );
+    refused(half, 'countersign (embedded) could not start: HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE go together: set both (HTTPS) or neither (plain HTTP)');
+    refused(folder, `countersign (embedded) could not start: HTTP_TLS_CERT_FILE: cannot read ${dir}: EISDIR: illegal operation on a directory, read`);
+    refused(noPem, `countersign (embedded) could not start: HTTP_TLS_CERT_FILE: ${join(dir, 'not.pem')} holds no PEM`);
+    refused(blankWitness, /^config: COUNTERSIGN_WITNESS_DIR: set but blank: leave it unset for the default/);
+    expect(existsSync(home)).toBe(false);
+  });
+
   it('a home it cannot use: a file, a folder under /proc, a malformed tokens file, a damaged database (kept as it is)', async () => {
     const dir = scratch();
     writeFileSync(join(dir, 'file'), 'x');

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadConfigOrExit, settings } from '@countersign/config';
+import { ConfigError, loadConfigOrExit, refuseMisspelledSettingsOrExit, settings } from '@countersign/config';
 import { createLogger } from '@countersign/logging';
 import { httpTls } from '@countersign/nest';
 import { initTracing } from '@countersign/tracing';
@@ -14,29 +14,38 @@ import { startEmbedded } from './embedded';
 import { HomeInUseError } from './home/home-lock';
 import { StartRefusedError } from './home/start-checks';
 
-const config = loadConfigOrExit(
-  z.object({
-    /** Where to listen; 127.0.0.1 (loopback) by default. An IPv6 address is refused: the embedded mode's URLs are `scheme://host:port`. */
-    HOST: settings.host().refine((h) => isIP(h) !== 6, 'the embedded mode takes a host name or an IPv4 address (0.0.0.0 for every interface)'),
-    PORT: settings.port(8080),
-    /** The local identity provider the inbox signs in against (0: any free port; fix it to forward or tunnel it). */
-    IDENTITY_PORT: settings.port(0),
-    LOG_LEVEL: settings.logLevel(),
-    COUNTERSIGN_HOME: settings.text(join(process.cwd(), '.countersign', 'embedded')),
-    /** Where this machine notes how far each home had got, outside the home (docs/adr/0051); by default the user's state folder. */
-    COUNTERSIGN_WITNESS_DIR: z.string().min(1).optional(),
-    /** Starts a home restored from a backup on purpose: what its refusal names (`restored:212`, `database-behind:250`…). */
-    COUNTERSIGN_ACCEPT_RESTORE: z
-      .string()
-      .regex(/^(audit-behind|database-behind|restored):\d{1,15}$/, 'expected what a refusal names, e.g. restored:212')
-      .optional(),
-    /** HTTPS (both or neither): a certificate chain and key, PEM files; plain HTTP without. */
-    HTTP_TLS_CERT_FILE: z.string().min(1).optional(),
-    HTTP_TLS_KEY_FILE: z.string().min(1).optional(),
-    /** The per-principal rate of `POST /v1/proposals` (docs/adr/0048). */
-    ...proposalRateSettings(EMBEDDED_PROPOSAL_RATE),
-  }),
-);
+const EmbeddedSettings = z.object({
+  /** Where to listen; 127.0.0.1 (loopback) by default. An IPv6 address is refused: the embedded mode's URLs are `scheme://host:port`. */
+  HOST: settings.host().refine((h) => isIP(h) !== 6, 'the embedded mode takes a host name or an IPv4 address (0.0.0.0 for every interface)'),
+  PORT: settings.port(8080),
+  /** The local identity provider the inbox signs in against (0: any free port; fix it to forward or tunnel it). */
+  IDENTITY_PORT: settings.port(0),
+  LOG_LEVEL: settings.logLevel(),
+  COUNTERSIGN_HOME: settings.text(join(process.cwd(), '.countersign', 'embedded')),
+  /** Where this machine notes how far each home had got, outside the home (docs/adr/0051); by default the user's state folder. */
+  COUNTERSIGN_WITNESS_DIR: z
+    .string()
+    .refine((s) => s.trim() !== '', "set but blank: leave it unset for the default (the user's state folder), or name a folder")
+    .optional(),
+  /** Starts a home restored from a backup on purpose: what its refusal names (`restored:212`, `database-behind:250`…). */
+  COUNTERSIGN_ACCEPT_RESTORE: z
+    .string()
+    .regex(/^(audit-behind|database-behind|restored):\d{1,15}$/, 'expected what a refusal names, e.g. restored:212')
+    .optional(),
+  /** HTTPS (both or neither): a certificate chain and key, PEM files; plain HTTP without. */
+  HTTP_TLS_CERT_FILE: z
+    .string()
+    .refine((s) => s.trim() !== '', 'set but blank: leave it unset, or name a file')
+    .optional(),
+  HTTP_TLS_KEY_FILE: z
+    .string()
+    .refine((s) => s.trim() !== '', 'set but blank: leave it unset, or name a file')
+    .optional(),
+  /** The per-principal rate of `POST /v1/proposals` (docs/adr/0048). */
+  ...proposalRateSettings(EMBEDDED_PROPOSAL_RATE),
+});
+const config = loadConfigOrExit(EmbeddedSettings);
+refuseMisspelledSettingsOrExit([EmbeddedSettings]);
 
 void (async () => {
   const logger = createLogger('countersign-embedded', { level: config.LOG_LEVEL });
@@ -124,10 +133,17 @@ void (async () => {
 /**
  * A start refused for a reason the operator can fix: the home's own checks, and an audit log that does not agree with its
  * heads (the audit writer's `AuditLogTamperedError`, whose message names the file and what to do), and a home a newer
- * version migrated (`NewerSchemaError`: a rollback onto it would undo what that version changed).
+ * version migrated (`NewerSchemaError`: a rollback onto it would undo what that version changed), and a setting whose file
+ * is wrong (`ConfigError`: half an HTTPS pair, a certificate that is a directory or holds no PEM: a stack trace before).
  */
 function isRefusal(e: unknown): boolean {
-  return e instanceof StartRefusedError || e instanceof HomeInUseError || e instanceof AuditLogTamperedError || e instanceof NewerSchemaError;
+  return (
+    e instanceof StartRefusedError ||
+    e instanceof HomeInUseError ||
+    e instanceof AuditLogTamperedError ||
+    e instanceof NewerSchemaError ||
+    e instanceof ConfigError
+  );
 }
 
 /** What plain HTTP means on this HOST: a development default on loopback, an exposure anywhere else. */

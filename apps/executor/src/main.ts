@@ -27,7 +27,7 @@ void runService({
       OUTCOME_SIGNING_KEYS_FILE: z.string().min(1),
       UNLEASH_URL: z.url(),
       UNLEASH_CLIENT_TOKEN: z.string().min(1),
-      UNLEASH_REFRESH_MS: z.coerce.number().int().min(100).default(1000),
+      UNLEASH_REFRESH_MS: settings.number(1000, { min: 100, max: 600_000, integer: true }),
       FLAG_PREFIX: z.string().default('countersign.exec.'),
       /** The policy engine's autonomy flags (its `AUTONOMY_FLAG_PREFIX`): a level lowered since a decision stops it. */
       AUTONOMY_FLAG_PREFIX: z.string().default('countersign.autonomy.'),
@@ -36,20 +36,18 @@ void runService({
       ...contractChangeSettings,
       FLAGS_BACKUP_DIR: z.string().default('.countersign/flags-backup'),
       /** How long the webhook target has to answer before the outcome is unknown. */
-      WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
-      /** Whether the webhook target applies an action once per Idempotency-Key (so an unknown outcome is settled by re-sending under the key). */
-      WEBHOOK_IDEMPOTENT: settings.bool(true),
+      WEBHOOK_TIMEOUT_MS: settings.number(10_000, { min: 100, max: 600_000, integer: true }),
+      /**
+       * Whether the webhook target applies an action once per Idempotency-Key (so an unknown outcome is settled by
+       * re-sending under the key; otherwise it is held for an operator). No default: only the target's owner knows.
+       */
+      WEBHOOK_IDEMPOTENT: settings.requiredBool(),
       /** How long an action may stay `executing` before it is taken for stranded and reconciled. */
-      EXECUTION_LEASE_MS: z.coerce.number().int().min(100).default(60_000),
+      EXECUTION_LEASE_MS: settings.number(60_000, { min: 100, max: 86_400_000, integer: true }),
       /** How often the reconciler looks for stranded and unknown outcomes. */
-      RECONCILE_PERIOD_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
+      RECONCILE_PERIOD_MS: settings.number(5_000, { min: 10, max: 600_000, integer: true }),
       /** How long a decision or approval holds while its execution is held (halted mode, an unhealthy trust stack): then refused. */
-      EXECUTION_MAX_HOLD_SECONDS: z.coerce
-        .number()
-        .int()
-        .min(60)
-        .max(30 * 86_400)
-        .default(86_400),
+      EXECUTION_MAX_HOLD_SECONDS: settings.number(86_400, { min: 60, max: 30 * 86_400, integer: true }),
     })
     .superRefine((c, ctx) => {
       // A live call must end (answer or time out) within the lease, or the reconciler would re-send it while it runs.

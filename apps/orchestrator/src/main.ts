@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { settings } from '@countersign/config';
 import { watchVerifyKeys } from '@countersign/keys';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { migrate, startOnNewerSchema } from '@countersign/storage';
@@ -22,11 +23,7 @@ void runService({
     /** Idempotency keys and action views (records of truth); `apps/orchestrator/migrations` are applied at boot. */
     DATABASE_URL: z.string().startsWith('postgres'),
     /** How long a client's Idempotency-Key returns the action of its first request. */
-    IDEMPOTENCY_TTL_SECONDS: z.coerce
-      .number()
-      .int()
-      .min(60)
-      .default(24 * 3600),
+    IDEMPOTENCY_TTL_SECONDS: settings.number(24 * 3600, { min: 60, max: 365 * 86_400, integer: true }),
     CONTRACT_PATH: z.string().default(DEFAULT_CONTRACT_PATH),
     /** The per-principal rate of `POST /v1/proposals` on this instance (docs/adr/0048). */
     ...proposalRateSettings(),

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { settings } from '@countersign/config';
 import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { createUnleashFlagAdmin } from './autonomy/unleash-flag-admin';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
@@ -38,7 +39,7 @@ void runService({
     REDIS_TLS_KEY_FILE: z.string().min(1).optional(),
     UNLEASH_URL: z.url(),
     UNLEASH_CLIENT_TOKEN: z.string().min(1),
-    UNLEASH_REFRESH_MS: z.coerce.number().int().min(100).default(1000),
+    UNLEASH_REFRESH_MS: settings.number(1000, { min: 100, max: 600_000, integer: true }),
     FLAG_PREFIX: z.string().default('countersign.exec.'),
     AUTONOMY_FLAG_PREFIX: z.string().default('countersign.autonomy.'),
     FLAGS_BACKUP_DIR: z.string().default('.countersign/flags-backup'),
@@ -46,22 +47,13 @@ void runService({
     UNLEASH_ADMIN_URL: z.url().optional(),
     UNLEASH_ADMIN_TOKEN: z.string().min(1).optional(),
     /** How often Unleash's events are polled for flags changed outside Countersign. */
-    AUTONOMY_DRIFT_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(1000),
+    AUTONOMY_DRIFT_POLL_MS: settings.number(1000, { min: 100, max: 600_000, integer: true }),
     /** HMAC key (base64) that verifies scoped tokens of privileged action types; none: privileged actions are prohibited. */
     SCOPED_TOKEN_KEY: z.string().min(16).optional(),
     /** How long a decision is kept to answer a redelivered proposal with the same decision. */
-    DECISION_TTL_SECONDS: z.coerce
-      .number()
-      .int()
-      .min(60)
-      .default(6 * 3600),
+    DECISION_TTL_SECONDS: settings.number(6 * 3600, { min: 60, max: 30 * 86_400, integer: true }),
     /** How long a contract change request waits for a second admin's approval. */
-    CHANGE_REQUEST_TTL_SECONDS: z.coerce
-      .number()
-      .int()
-      .min(60)
-      .max(30 * 24 * 3600)
-      .default(24 * 3600),
+    CHANGE_REQUEST_TTL_SECONDS: settings.number(24 * 3600, { min: 60, max: 30 * 24 * 3600, integer: true }),
     /** The proposals (JSON Lines) every change request's `policy diff` runs over. */
     CHANGE_DIFF_CORPUS: z.string().default(DEFAULT_DIFF_CORPUS_PATH),
   }),

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadConfigOrExit } from '@countersign/config';
+import { loadConfigOrExit, settings } from '@countersign/config';
 import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
 import { contractChangeKeys, contractChangeSettings, runService } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
@@ -31,6 +31,7 @@ const portalAcme = loadConfigOrExit(PortalAcmeSettings);
 
 void runService({
   service: 'review-queue',
+  otherSettings: [PortalAcmeSettings],
   defaultPort: 8082,
   settings: z.object({
     /** The review items' PostgreSQL database (records of truth); `apps/review-queue/migrations` are applied at boot. */
@@ -67,11 +68,11 @@ void runService({
     CONTRACT_PATH: z.string().default(PROJECT_CONTRACT_PATH),
     ...contractChangeSettings,
     /** How often the degradation controller decides (ms). */
-    DEGRADATION_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+    DEGRADATION_TICK_MS: settings.number(1_000, { min: 50, max: 60_000, integer: true }),
     /** How long a reviewer's heartbeat keeps them on shift (ms). */
-    REVIEWER_HEARTBEAT_TTL_MS: z.coerce.number().int().min(1_000).default(90_000),
+    REVIEWER_HEARTBEAT_TTL_MS: settings.number(90_000, { min: 1_000, max: 3_600_000, integer: true }),
     /** How often the review clock looks for reviews to escalate or expire (ms). */
-    REVIEW_CLOCK_PERIOD_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+    REVIEW_CLOCK_PERIOD_MS: settings.number(1_000, { min: 50, max: 60_000, integer: true }),
     /** A webhook for escalation notices (Slack-compatible body, no action data but a link); unset: no notices. */
     REVIEW_ESCALATION_WEBHOOK_URL: z.string().url().optional(),
     /** The review inbox the notices link to (`<inbox>/reviews/<actionId>`). */
@@ -112,23 +113,15 @@ void runService({
         }
       }),
     /** A certificate ending within this long is `rotation-due` (ms, default 2 hours). */
-    TRUST_CERT_WARNING_MS: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(2 * 3600_000),
+    TRUST_CERT_WARNING_MS: settings.number(2 * 3600_000, { min: 0, max: 365 * 86_400_000, integer: true }),
     /** How often the trust monitor checks every key file (ms): trust-sensitive work fails closed within about this long. */
-    TRUST_CHECK_MS: z.coerce.number().int().min(100).max(300_000).default(5_000),
+    TRUST_CHECK_MS: settings.number(5_000, { min: 100, max: 300_000, integer: true }),
     /** How often an unchanged verdict is published again (ms): followers take one older than 3 of these as unknown. */
-    TRUST_HEARTBEAT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+    TRUST_HEARTBEAT_MS: settings.number(30_000, { min: 1_000, max: 3_600_000, integer: true }),
     /** A key ending within this long with no successor listed is `rotation-due` (ms, default 7 days). */
-    TRUST_ROTATION_WARNING_MS: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(7 * 24 * 3600_000),
+    TRUST_ROTATION_WARNING_MS: settings.number(7 * 24 * 3600_000, { min: 0, max: 365 * 86_400_000, integer: true }),
     /** An inbox session ends after this long without a request (ms, default 15 min). */
-    INBOX_IDLE_TIMEOUT_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(900_000),
+    INBOX_IDLE_TIMEOUT_MS: settings.number(900_000, { min: 10_000, max: 86_400_000, integer: true }),
   }),
   async build({ config, logger, pgPool }) {
     const portalTls = portalTlsOptions(portalAcme);

@@ -138,6 +138,8 @@ export async function startDistributed(o: DistributedOptions) {
     AUTONOMY_FLAG_PREFIX: autonomyPrefix,
     FLAGS_BACKUP_DIR: join(o.dir, 'flags-backup'),
     WEBHOOK_URL: o.webhookUrl,
+    // The test targets (the sink, the chaos target) apply each Idempotency-Key once.
+    WEBHOOK_IDEMPOTENT: 'true',
     APPROVAL_SIGNING_KEYS_FILE: keys.signingKeysFile,
     REVIEW_DATA_KEY_FILE: writeReviewDataKey(join(o.dir, 'keys')),
     APPROVAL_VERIFY_KEYS_FILE: keys.verifyKeysFile,

@@ -95,6 +95,7 @@ describe('the reconciler on the real stack', () => {
     const executorEnv = {
       ...common,
       WEBHOOK_URL: sink.url,
+      WEBHOOK_IDEMPOTENT: 'true',
       WEBHOOK_TIMEOUT_MS: '3000',
       EXECUTION_LEASE_MS: String(LEASE_MS),
       RECONCILE_PERIOD_MS: '200',

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { settings } from '@countersign/config';
 import type { WatchedCertificate } from '../trust/certificate-file.source';
 import { createAcmeCertificateSource } from './acme-certificate.source';
 import { PORTAL_CERT_FILE } from './portal-certificate-manager';
@@ -53,17 +54,13 @@ export const PortalAcmeSettings = z
     /** Where `portal.pem`, `portal.key` and the ACME account key (`acme-account.key`) are written. */
     PORTAL_CERT_DIR: z.string().min(1).optional(),
     /** The loopback port answering http-01 during an order (the CA checks port 80; a proxy forwards to this). */
-    PORTAL_ACME_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80),
+    PORTAL_ACME_HTTP_PORT: settings.number(80, { min: 1, max: 65535, integer: true }),
     /** Renew when less than this share of the lifetime remains (default 1/3, as Let's Encrypt advises). */
-    PORTAL_ACME_RENEW_REMAINING: z.coerce
-      .number()
-      .gt(0)
-      .lte(1)
-      .default(1 / 3),
+    PORTAL_ACME_RENEW_REMAINING: settings.number(1 / 3, { min: 0.001, max: 1 }),
     /** How often the files are checked (ms, default 1 hour). */
-    PORTAL_ACME_CHECK_MS: z.coerce.number().int().min(100).max(86_400_000).default(3_600_000),
+    PORTAL_ACME_CHECK_MS: settings.number(3_600_000, { min: 100, max: 86_400_000, integer: true }),
     /** The first retry after a failed renewal (ms, default 10 s), doubling with each failure in a row up to the check. */
-    PORTAL_ACME_RETRY_MS: z.coerce.number().int().min(100).max(86_400_000).default(10_000),
+    PORTAL_ACME_RETRY_MS: settings.number(10_000, { min: 100, max: 86_400_000, integer: true }),
     /** The ACME account's contact address, optional. */
     PORTAL_ACME_EMAIL: z.email().optional(),
   })

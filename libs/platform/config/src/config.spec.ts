@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, parseConfig, settings } from './index';
+import { ConfigError, misspelledSettings, parseConfig, settings } from './index';
 
 const schema = z.object({ PORT: settings.port(8080), KAFKA_BROKERS: settings.csv(), DEBUG: settings.bool(false) });
 
@@ -89,5 +89,22 @@ describe('settings.number', () => {
     expect(read({ PER_SECOND: '0' })).toBe('config: PER_SECOND: expected a number from 0.001 to 1000000 (got 0)');
     expect(read({ BURST: '0' })).toBe('config: BURST: expected a whole number from 1 to 10000000 (got 0)');
     expect(read({ BURST: '' })).toBe('config: BURST: set but blank: unset it for the default (1000), or give a value');
+  });
+});
+
+describe('misspelledSettings (config probe, 2026-12-05: a misspelled setting was ignored)', () => {
+  const base = z.object({ TRUST_KEY_FILES: z.string().optional(), PORT: z.string().optional() });
+  const own = z.object({ WEBHOOK_IDEMPOTENT: z.string().optional() });
+
+  it('names a setting within two edits of a known one, across every schema of the main', () => {
+    expect(misspelledSettings([base, own], { TRUST_KEY_FILE: '/keys.json', WEBHOK_IDEMPOTENT: 'true', TRUST_KEY_FILES: '/k' })).toEqual([
+      'TRUST_KEY_FILE is no setting here: did you mean TRUST_KEY_FILES? (rename it; a misspelled setting would be ignored)',
+      'WEBHOK_IDEMPOTENT is no setting here: did you mean WEBHOOK_IDEMPOTENT? (rename it; a misspelled setting would be ignored)',
+    ]);
+  });
+
+  it('leaves alone known settings, short names (HOME is two edits from HOST) and names far from every setting', () => {
+    const env = { TRUST_KEY_FILES: '/k', HOME: '/root', PORTS: '1', NODE_OPTIONS: '', WEBHOOK_IDEMPOTENT: 'true' };
+    expect(misspelledSettings([base, own], env)).toEqual([]);
   });
 });

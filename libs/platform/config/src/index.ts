@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { closestName } from '@countersign/contracts';
 
 /** A bad setting, named precisely: `config: PORT: expected a number between 1 and 65535`. */
 export class ConfigError extends Error {}
@@ -13,9 +14,35 @@ export function parseConfig<S extends z.ZodObject<z.ZodRawShape>>(schema: S, env
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   const problems = result.error.issues.map(
-    (i) => `${i.path.join('.') || '(env)'}: ${i.code === 'invalid_type' && env[String(i.path[0])] === undefined ? 'required' : i.message}`,
+    (i) =>
+      `${i.path.join('.') || '(env)'}: ${(i.code === 'invalid_type' || i.code === 'invalid_value') && env[String(i.path[0])] === undefined ? 'required' : i.message}`,
   );
   throw new ConfigError(`config: ${problems.join('; ')}`);
+}
+
+/**
+ * Settings in `env` that are no setting of `schemas` but within two edits of one: a typo, refused rather than ignored.
+ * Ignored, `TRUST_KEY_FILE` for `TRUST_KEY_FILES` left the trust monitor watching no other service's keys, with no word
+ * (config probe, 2026-12-05). Names shorter than 8 characters are left alone: the environment holds many others
+ * (`HOME` is two edits from `HOST`); among the project's own settings none is within two edits of another.
+ */
+export function misspelledSettings(schemas: Array<z.ZodObject<z.ZodRawShape>>, env: Record<string, string | undefined> = process.env): string[] {
+  const known = new Set(schemas.flatMap((s) => Object.keys(s.shape)));
+  const problems: string[] = [];
+  for (const name of Object.keys(env)) {
+    if (known.has(name) || name.length < 8 || env[name] === undefined) continue;
+    const meant = closestName(name, known);
+    if (meant && meant.length >= 8) problems.push(`${name} is no setting here: did you mean ${meant}? (rename it; a misspelled setting would be ignored)`);
+  }
+  return problems;
+}
+
+/** In a main, after its settings are loaded: refuses a misspelled setting (`misspelledSettings`) in one line, exit 1. */
+export function refuseMisspelledSettingsOrExit(schemas: Array<z.ZodObject<z.ZodRawShape>>, env = process.env): void {
+  const problems = misspelledSettings(schemas, env);
+  if (!problems.length) return;
+  process.stderr.write(`config: ${problems.join('; ')}\n`);
+  process.exit(1);
 }
 
 /** In a service's main: parse, or print the one line and exit 1. */
@@ -72,6 +99,12 @@ export const settings = {
       .enum(['true', 'false', '1', '0'])
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1'),
+  /**
+   * A yes or no with no default: one the operator must say because either default could be wrong for them (whether
+   * the target applies an Idempotency-Key once: a default of yes sent an unknown outcome again to a target that does
+   * not, so the action could run twice: config probe, 2026-12-05).
+   */
+  requiredBool: () => z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * A number in decimal digits (`12`, `0.5`; whole only with `integer`) from `min` to `max`: signs, hex, exponents and
@@ -101,9 +134,9 @@ export function readPemSetting(name: string, file: string): string {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`${name}: cannot read ${file}: ${(e as Error).message}`);
+    throw new ConfigError(`${name}: cannot read ${file}: ${(e as Error).message}`);
   }
-  if (!text.includes('-----BEGIN')) throw new Error(`${name}: ${file} holds no PEM`);
+  if (!text.includes('-----BEGIN')) throw new ConfigError(`${name}: ${file} holds no PEM`);
   return text;
 }
 

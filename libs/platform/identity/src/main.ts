@@ -5,26 +5,26 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { loadConfigOrExit, settings } from '@countersign/config';
+import { loadConfigOrExit, refuseMisspelledSettingsOrExit, settings } from '@countersign/config';
 import { createLogger } from '@countersign/logging';
 import { startIdentityProvider } from './identity-provider';
 import { loadIdentityUsers, writeIdentityUsers } from './users';
 
-const config = loadConfigOrExit(
-  z.object({
-    HOST: settings.host(),
-    PORT: settings.port(8090),
-    LOG_LEVEL: settings.logLevel(),
-    /** The users (hashes only; `writeIdentityUsers` shape); seeded with the default users when missing. */
-    IDENTITY_USERS_FILE: z.string().min(1),
-    /** The review queue's client id. */
-    IDENTITY_CLIENT_ID: z.string().min(1).default('countersign-inbox'),
-    /** A file holding the client secret the review queue authenticates with (`OIDC_CLIENT_SECRET_FILE` there). */
-    IDENTITY_CLIENT_SECRET_FILE: z.string().min(1),
-    /** The review queue's address as browsers reach it (its `REVIEW_INBOX_URL`): the redirect URIs are under it. */
-    IDENTITY_CLIENT_URL: z.string().url(),
-  }),
-);
+const IdentitySettings = z.object({
+  HOST: settings.host(),
+  PORT: settings.port(8090),
+  LOG_LEVEL: settings.logLevel(),
+  /** The users (hashes only; `writeIdentityUsers` shape); seeded with the default users when missing. */
+  IDENTITY_USERS_FILE: z.string().min(1),
+  /** The review queue's client id. */
+  IDENTITY_CLIENT_ID: z.string().min(1).default('countersign-inbox'),
+  /** A file holding the client secret the review queue authenticates with (`OIDC_CLIENT_SECRET_FILE` there). */
+  IDENTITY_CLIENT_SECRET_FILE: z.string().min(1),
+  /** The review queue's address as browsers reach it (its `REVIEW_INBOX_URL`): the redirect URIs are under it. */
+  IDENTITY_CLIENT_URL: z.string().url(),
+});
+const config = loadConfigOrExit(IdentitySettings);
+refuseMisspelledSettingsOrExit([IdentitySettings]);
 
 void (async () => {
   const logger = createLogger('identity', { level: config.LOG_LEVEL });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DynamicModule, Module } from '@nestjs/common';
 import { z } from 'zod';
 import { KafkaBus, KafkaSasl } from '@countersign/bus';
-import { loadConfigOrExit, readPemSetting, settings } from '@countersign/config';
+import { ConfigError, loadConfigOrExit, readPemSetting, refuseMisspelledSettingsOrExit, settings } from '@countersign/config';
 import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
 import { createPgPool, PG_STATEMENT_TIMEOUT_MS, Pool, readRedisTls, RedisTlsSettings } from '@countersign/storage';
@@ -24,15 +24,15 @@ export const baseSettings = z.object({
     .regex(/^[\w.-]*$/)
     .default(''),
   /** Partitions of a registry topic this service creates because it is missing (one that exists keeps its own). */
-  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(6),
+  KAFKA_TOPIC_PARTITIONS: settings.number(6, { min: 1, max: 10_000, integer: true }),
   AUTH_TOKENS_FILE: z.string().min(1),
   /**
    * How long one PostgreSQL statement may run before the server cancels it (ms; the client gives up 5 s later on a server
    * that does not answer at all): a stalled database costs a handler this long per attempt, then it is retried (ADR 0043).
    */
-  PG_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(PG_STATEMENT_TIMEOUT_MS),
+  PG_STATEMENT_TIMEOUT_MS: settings.number(PG_STATEMENT_TIMEOUT_MS, { min: 1_000, max: 3_600_000, integer: true }),
   /** How long a service started during an outage waits for Kafka, PostgreSQL and Redis before it gives up (ms). */
-  STARTUP_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
+  STARTUP_WAIT_MS: settings.number(120_000, { min: 0, max: 3_600_000, integer: true }),
   /** Mutual TLS to Kafka's SSL listener (all three or none): the root to trust, this service's certificate chain and key (PEM files). */
   KAFKA_TLS_CA_FILE: z.string().min(1).optional(),
   KAFKA_TLS_CERT_FILE: z.string().min(1).optional(),
@@ -60,6 +60,8 @@ export interface ServiceDefinition<S extends z.ZodObject<z.ZodRawShape>> {
   defaultPort: number;
   /** The service's own settings, validated at boot with the base ones. */
   settings: S;
+  /** Settings the service reads apart (validated by it): known names, so that none is taken for a typo of another. */
+  otherSettings?: Array<z.ZodObject<z.ZodRawShape>>;
   /** Builds the service's modules; returns readiness checks and what to close on shutdown. */
   build(parts: ServiceParts<z.infer<S>>): Promise<{ modules: DynamicModule[]; readiness?: ReadinessCheck[]; close?: () => Promise<void> }>;
 }
@@ -71,6 +73,7 @@ export interface ServiceDefinition<S extends z.ZodObject<z.ZodRawShape>> {
 export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: ServiceDefinition<S>): Promise<void> {
   const base = loadConfigOrExit(baseSettings);
   const config = loadConfigOrExit(def.settings);
+  refuseMisspelledSettingsOrExit([baseSettings, def.settings, ...(def.otherSettings ?? [])]);
   const logger = createLogger(def.service, { level: base.LOG_LEVEL });
   // Before anything is handled: the active span (W3C trace context) follows the work across awaits (docs/adr/0025-tracing.md).
   const tracing = initTracing({ service: def.service });
@@ -122,7 +125,9 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   } catch (e) {
-    logger.fatal({ err: e }, `${def.service} failed to start: ${(e as Error).message}`);
+    // A setting whose file is wrong is said in one line, as a bad value is (`loadConfigOrExit`).
+    if (e instanceof ConfigError) process.stderr.write(`config: ${e.message}\n`);
+    else logger.fatal({ err: e }, `${def.service} failed to start: ${(e as Error).message}`);
     process.exit(1);
   }
 }
@@ -131,14 +136,16 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
 export function kafkaSasl(base: Pick<BaseSettings, 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD_FILE'>): KafkaSasl | undefined {
   if (!base.KAFKA_SASL_USERNAME && !base.KAFKA_SASL_PASSWORD_FILE) return undefined;
   if (!base.KAFKA_SASL_USERNAME || !base.KAFKA_SASL_PASSWORD_FILE)
-    throw new Error('KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD_FILE go together: set both (a listener that signs clients in) or neither');
+    throw new ConfigError('KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD_FILE go together: set both (a listener that signs clients in) or neither');
   let password: string;
   try {
     password = readFileSync(base.KAFKA_SASL_PASSWORD_FILE, 'utf8').trim();
   } catch (e) {
-    throw new Error(`KAFKA_SASL_PASSWORD_FILE: cannot read ${base.KAFKA_SASL_PASSWORD_FILE} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ConfigError(
+      `KAFKA_SASL_PASSWORD_FILE: cannot read ${base.KAFKA_SASL_PASSWORD_FILE} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
-  if (!password) throw new Error(`KAFKA_SASL_PASSWORD_FILE: ${base.KAFKA_SASL_PASSWORD_FILE} is empty`);
+  if (!password) throw new ConfigError(`KAFKA_SASL_PASSWORD_FILE: ${base.KAFKA_SASL_PASSWORD_FILE} is empty`);
   return { mechanism: 'plain', username: base.KAFKA_SASL_USERNAME, password };
 }
 
@@ -147,7 +154,8 @@ export function kafkaTls(base: Pick<BaseSettings, 'KAFKA_TLS_CA_FILE' | 'KAFKA_T
   const files = { ca: base.KAFKA_TLS_CA_FILE, cert: base.KAFKA_TLS_CERT_FILE, key: base.KAFKA_TLS_KEY_FILE };
   const set = Object.values(files).filter(Boolean).length;
   if (set === 0) return undefined;
-  if (set !== 3) throw new Error('KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE go together: set all three (mutual TLS) or none (plaintext)');
+  if (set !== 3)
+    throw new ConfigError('KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE go together: set all three (mutual TLS) or none (plaintext)');
   return {
     ca: readPemSetting('KAFKA_TLS_CA_FILE', files.ca!),
     cert: readPemSetting('KAFKA_TLS_CERT_FILE', files.cert!),

@@ -1,5 +1,5 @@
 import { createSecureContext } from 'node:tls';
-import { readPemSetting } from '@countersign/config';
+import { ConfigError, readPemSetting } from '@countersign/config';
 import type { Logger } from '@countersign/logging';
 
 /** A server's certificate chain and key, as PEM files (what `HTTP_TLS_CERT_FILE` and `HTTP_TLS_KEY_FILE` name). */
@@ -21,7 +21,7 @@ export function readHttpsFiles(files: HttpsFiles, names = { cert: 'HTTP_TLS_CERT
   try {
     createSecureContext({ cert, key, minVersion: HTTPS_MIN_VERSION });
   } catch (e) {
-    throw new Error(`${names.cert} ${files.certFile} and ${names.key} ${files.keyFile} are no certificate and key pair: ${(e as Error).message}`);
+    throw new ConfigError(`${names.cert} ${files.certFile} and ${names.key} ${files.keyFile} are no certificate and key pair: ${(e as Error).message}`);
   }
   return { cert, key };
 }
@@ -30,7 +30,7 @@ export function readHttpsFiles(files: HttpsFiles, names = { cert: 'HTTP_TLS_CERT
 export function httpTls(base: { HTTP_TLS_CERT_FILE?: string; HTTP_TLS_KEY_FILE?: string }): HttpsFiles | undefined {
   const { HTTP_TLS_CERT_FILE: certFile, HTTP_TLS_KEY_FILE: keyFile } = base;
   if (!certFile && !keyFile) return undefined;
-  if (!certFile || !keyFile) throw new Error('HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE go together: set both (HTTPS) or neither (plain HTTP)');
+  if (!certFile || !keyFile) throw new ConfigError('HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE go together: set both (HTTPS) or neither (plain HTTP)');
   readHttpsFiles({ certFile, keyFile });
   return { certFile, keyFile };
 }
