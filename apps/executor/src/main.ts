@@ -60,6 +60,9 @@ void runService({
     );
     const pool = pgPool(config.DATABASE_URL);
     const executions = createExecutionRepository(pool);
+    // Allowed (a target on the same host, behind a sidecar), but said: the actions' parameters cross the network in clear.
+    if (new URL(config.WEBHOOK_URL).protocol === 'http:')
+      logger.warn({ target: new URL(config.WEBHOOK_URL).host }, 'WEBHOOK_URL is plain http: every action and its parameters reach the target unencrypted');
     const flags = createUnleashFlagReader({
       url: config.UNLEASH_URL,
       clientToken: config.UNLEASH_CLIENT_TOKEN,
