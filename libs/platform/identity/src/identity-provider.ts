@@ -253,7 +253,9 @@ function configuration(users: Map<string, IdentityUser>, options: IdentityProvid
     // decides who may do what from the token it verified at sign-in. `amr` and `auth_time` go with `openid`: how and
     // when the person authenticated, which the review queue's step-up for critical approvals reads (oidc-provider puts
     // in the ID token only the claims a scope names).
-    claims: { openid: ['sub', 'amr', 'auth_time'], profile: ['name', 'preferred_username'], roles: ['roles'] },
+    // `tenants` rides with `roles`: both say what the person may reach, and a provider that sent one without the other
+    // would sign in a tenant's reviewer as a reviewer of every tenant (ADR 0052).
+    claims: { openid: ['sub', 'amr', 'auth_time'], profile: ['name', 'preferred_username'], roles: ['roles', 'tenants'] },
     conformIdTokenClaims: false,
     pkce: { required: () => true },
     features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true, logoutSource } },
@@ -272,7 +274,10 @@ function configuration(users: Map<string, IdentityUser>, options: IdentityProvid
     findAccount: async (_ctx, sub) => {
       const user = users.get(sub);
       if (!user) return undefined;
-      return { accountId: sub, claims: async () => ({ sub, name: user.name, preferred_username: sub, roles: user.roles }) };
+      return {
+        accountId: sub,
+        claims: async () => ({ sub, name: user.name, preferred_username: sub, roles: user.roles, ...(user.tenants && { tenants: user.tenants }) }),
+      };
     },
     renderError: async (ctx, out) => {
       ctx.type = 'html';

@@ -5,13 +5,16 @@ import { z } from 'zod';
 import { newTotpSecret, otpauthUri } from './totp';
 
 /**
- * A person the local identity provider signs in: the claims it asserts (`sub`, `name`, `roles`), a scrypt hash of
- * the password (the users file holds no usable password), and a TOTP secret for those enrolled in MFA.
+ * A person the local identity provider signs in: the claims it asserts (`sub`, `name`, `roles`, and `tenants` for a
+ * reviewer of some tenants only), a scrypt hash of the password (the users file holds no usable password), and a TOTP
+ * secret for those enrolled in MFA.
  */
 export const IdentityUserSchema = z.object({
   sub: z.string().regex(/^[a-z][a-z0-9._-]{0,63}$/),
   name: z.string().min(1).max(200),
   roles: z.array(z.string().min(1).max(64)).max(32),
+  /** The tenants whose review items they reach, asserted as the `tenants` claim (the review queue reads it, ADR 0052); absent: every tenant. */
+  tenants: z.array(z.string().min(1).max(200)).min(1).max(1000).optional(),
   /** `scrypt$<salt b64url>$<hash b64url>`. */
   password: z.string().regex(/^scrypt\$[\w-]+\$[\w-]+$/),
   totpSecret: z.string().min(16).optional(),
@@ -57,6 +60,8 @@ export interface SeedUser {
   sub: string;
   name: string;
   roles: string[];
+  /** The tenants whose review items they reach; absent: every tenant. */
+  tenants?: string[];
   /** Enrol in MFA (a TOTP secret is made): the user for step-up. */
   mfa?: boolean;
 }
@@ -101,7 +106,14 @@ export function writeIdentityUsers(dir: string, seed = DEFAULT_USERS, passwords:
       writeFileSync(join(dir, 'passwords', `${u.sub}.totp-uri`), `${otpauthUri(u.sub, totpSecret)}\n`, { mode: 0o600 });
     }
     secrets[u.sub] = { password, ...(totpSecret && { totpSecret }) };
-    return { sub: u.sub, name: u.name, roles: u.roles, password: hashPassword(password), ...(totpSecret && { totpSecret }) };
+    return {
+      sub: u.sub,
+      name: u.name,
+      roles: u.roles,
+      ...(u.tenants && { tenants: u.tenants }),
+      password: hashPassword(password),
+      ...(totpSecret && { totpSecret }),
+    };
   });
   const usersFile = join(dir, 'users.json');
   writeFileSync(usersFile, JSON.stringify(users, null, 2), { mode: 0o600 });

@@ -15,6 +15,7 @@ import {
   TokenEntry,
   TokenRegistry,
   TokensFileError,
+  TenantsSchema,
 } from './auth';
 
 // real: the Authorization header parser every route's AuthGuard uses, the token registry; fake: nothing.
@@ -67,12 +68,30 @@ describe('TokenRegistry: a binding it would not hold to is refused at start', ()
     ...more,
   });
 
-  it('refuses tenants or regions on an entry with a role besides agent: the review queue, inbox and audit serve every tenant', () => {
-    const gina: TokenEntry = { principal: 'gina', kind: 'human', roles: ['reviewer', 'finance'], tokenSha256: digest('gina'), tenants: ['globex'] };
-    expect(() => new TokenRegistry([gina])).toThrow(/^gina: tenants and regions bind what an agent proposes, and this entry also holds reviewer, finance/);
+  it('takes tenants on a reviewer (their items are checked against them), and refuses them beside a role that serves every tenant', () => {
+    const gina: TokenEntry = { principal: 'gina', kind: 'human', roles: ['reviewer', 'finance', 'pii:view'], tokenSha256: digest('gina'), tenants: ['globex'] };
+    expect(new TokenRegistry([gina]).resolve('gina')).toMatchObject({ id: 'gina', tenants: ['globex'] });
+    expect(() => new TokenRegistry([{ ...gina, roles: ['reviewer', 'lead'] }])).toThrow(
+      /^gina: tenants bind what an agent proposes and which review items a reviewer reaches, and this entry also holds lead, whose routes serve every tenant/,
+    );
+    for (const role of ['admin', 'auditor', 'autonomy:lower', 'metrics']) {
+      expect(() => new TokenRegistry([{ ...gina, roles: ['reviewer', role] }])).toThrow(`also holds ${role}, whose routes serve every tenant`);
+    }
+    // Regions bind agents only: the review queue reads no region, so a reviewer's would bind nothing.
+    expect(() => new TokenRegistry([{ ...gina, tenants: undefined, regions: ['eu'] }])).toThrow(
+      /^gina: regions bind what an agent proposes, and this entry also holds reviewer/,
+    );
     expect(() => new TokenRegistry([{ ...agent('both'), roles: ['agent', 'auditor'], regions: ['eu'] }])).toThrow(/also holds auditor/);
     // Unbound people, and bound agents, are what the file is for.
     expect(() => new TokenRegistry([{ ...gina, tenants: undefined }, agent('bot', { tenants: ['globex'], regions: ['eu'] })])).not.toThrow();
+  });
+
+  it('reads a tenants list strictly: an empty one, or a name that is no identifier, is refused rather than read as any tenant', () => {
+    expect(TenantsSchema.safeParse(['acme', 'globex']).success).toBe(true);
+    expect(TenantsSchema.safeParse([]).success).toBe(false);
+    expect(TenantsSchema.safeParse(['acme', '']).success).toBe(false);
+    expect(TenantsSchema.safeParse('acme').success).toBe(false);
+    expect(TenantsSchema.safeParse(['acme', 7]).success).toBe(false);
   });
 
   it("refuses one agent id proposed as under two bindings: its actions, statistics and backlog are one agent's", () => {

@@ -38,8 +38,43 @@ export interface Principal {
 /** True when `principal` may propose actions as the agent `agentId` (docs/adr/0008). */
 export const mayProposeAs = (principal: Principal, agentId: string): boolean => (principal.agentIds ?? [principal.id]).includes(agentId);
 
-/** True when `principal` may act for `tenant`: it is listed exactly (no other spelling), or the principal is bound to none. */
-export const mayActFor = (principal: Principal, tenant: string): boolean => !principal.tenants || principal.tenants.includes(tenant);
+/**
+ * True when `principal` may act for `tenant`: it is listed exactly (no other spelling), or the principal is bound to none.
+ * An agent proposes for it; a reviewer sees, claims and decides its review items (docs/adr/0052).
+ */
+export const mayActFor = (principal: Pick<Principal, 'tenants'>, tenant: string): boolean => !principal.tenants || principal.tenants.includes(tenant);
+
+/**
+ * The roles whose routes serve every tenant of a deployment: the governance page and API and the mode overrides
+ * (`lead`, `admin`), the audit API (`auditor`), autonomy and contract changes (`admin`, `autonomy:lower`), the metrics
+ * scrape and the embedded sink. A principal bound to tenants holds none of them: a binding there would bind nothing (a
+ * tenant's lead reading every tenant's reviewers on the governance page). Every other role a person holds (`reviewer`,
+ * the contract's teams such as `finance`, `pii:view`) is checked item by item against the tenant (docs/adr/0052).
+ */
+export const EVERY_TENANT_ROLES: readonly string[] = ['admin', 'lead', 'auditor', 'autonomy:lower', 'metrics', 'sink'];
+
+/** The roles of `roles` whose routes serve every tenant (`EVERY_TENANT_ROLES`): none may go with a tenant binding. */
+export const everyTenantRolesOf = (roles: readonly string[]): string[] => roles.filter((r) => EVERY_TENANT_ROLES.includes(r));
+
+/**
+ * 403 for a principal bound to tenants on a route that serves every tenant (`what`, e.g. "the governance page"): its
+ * tenants would bind nothing there. The token file keeps such principals from the roles of these routes
+ * (`unenforcedBinding`); this holds the line where a role comes from elsewhere (an inbox sign-in's claims) or where a
+ * route of a tenant-bound role serves every tenant (the reviewers' heartbeat, second reviews; docs/adr/0052).
+ */
+export function requireEveryTenant(principal: Pick<Principal, 'tenants'>, what: string): void {
+  if (principal.tenants)
+    throw new ForbiddenException(
+      `${what} serves every tenant of the deployment, and you are bound to ${principal.tenants.join(', ')}: it is for people bound to no tenant (docs/adr/0052)`,
+    );
+}
+
+/**
+ * A tenant binding as written (a token entry's `tenants`, an inbox sign-in's `tenants` claim): the tenants spelled
+ * exactly, at least one; absent means any tenant. Read strictly: an empty list, or one with a name that is not an
+ * identifier, is refused rather than taken for "any" or for "none".
+ */
+export const TenantsSchema = z.array(identifierString(200)).min(1).max(1000);
 
 /** True when `principal` may act in `region`: it is listed exactly (no other spelling), or the principal is bound to none. */
 export const mayActIn = (principal: Principal, region: string): boolean => !principal.regions || principal.regions.includes(region);
@@ -60,7 +95,7 @@ export const TokenEntrySchema = z.object({
   roles: z.array(z.string().min(1)).min(1),
   tokenSha256: z.string().regex(/^[0-9a-f]{64}$/),
   agentIds: z.array(identifierString(200)).min(1).max(1000).optional(),
-  tenants: z.array(identifierString(200)).min(1).max(1000).optional(),
+  tenants: TenantsSchema.optional(),
   regions: z.array(identifierString(200)).min(1).max(1000).optional(),
   signingKeys: z.array(SigningKeyEntrySchema).max(16).optional(),
 });
@@ -132,9 +167,11 @@ export class TokenRegistry {
 /**
  * A tenant or region binding the tokens file states but Countersign would not hold to, or undefined. A restriction that
  * reads as a control and is not one is refused at start (red team, 2026-12-05), rather than trusted by whoever reads the file:
- * - `tenants` and `regions` bind what an agent proposes (admission.ts); the review queue, the inbox, the audit API and
- *   the governance page serve every tenant of a deployment, so a binding on an entry with another role bound nothing
- *   (a reviewer bound to `globex` approved an `acme` refund, and it ran);
+ * - `tenants` bind what an agent proposes (admission.ts) and which review items a reviewer reaches (docs/adr/0052);
+ *   the routes of `EVERY_TENANT_ROLES` serve every tenant, so a binding on an entry holding one of them binds nothing
+ *   there (there is no governance page of `acme` alone);
+ * - `regions` bind what an agent proposes only: the review queue reads no region, so a reviewer bound to `eu-west`
+ *   would still reach every region's items, as one bound to `globex` approved an `acme` refund before ADR 0052;
  * - one agent id is one agent: its actions (`GET /v1/actions/{id}` is read by agent id), its anomaly statistics and its
  *   backlog are one, so every entry proposing as it is bound alike (two tenants' `support-copilot` read each other's
  *   actions, and one tenant's flood of confident proposals sent the other's to review);
@@ -143,12 +180,18 @@ export class TokenRegistry {
  */
 export function unenforcedBinding(entries: readonly TokenEntry[]): string | undefined {
   for (const e of entries) {
-    const other = e.roles.filter((r) => r !== 'agent');
-    if ((e.tenants || e.regions) && other.length)
+    const everyTenant = everyTenantRolesOf(e.roles);
+    if (e.tenants && everyTenant.length)
       return (
-        `${e.principal}: tenants and regions bind what an agent proposes, and this entry also holds ${other.join(', ')}, whose ` +
-        `routes serve every tenant and region of the deployment: give those roles an entry without tenants or regions ` +
-        `(one deployment per tenant keeps people apart; docs/adr/0008)`
+        `${e.principal}: tenants bind what an agent proposes and which review items a reviewer reaches, and this entry also ` +
+        `holds ${everyTenant.join(', ')}, whose routes serve every tenant of the deployment: give those roles an entry ` +
+        `without tenants (docs/adr/0052)`
+      );
+    const other = e.roles.filter((r) => r !== 'agent');
+    if (e.regions && other.length)
+      return (
+        `${e.principal}: regions bind what an agent proposes, and this entry also holds ${other.join(', ')}, whose ` +
+        `routes serve every region of the deployment: give those roles an entry without regions (docs/adr/0008)`
       );
   }
   const holders = new Map<string, { principal: string; binding: string }>();
