@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { ConflictException, ForbiddenException } from '@nestjs/common';
+import { ConflictException, ForbiddenException, NotFoundException } from '@nestjs/common';
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
 import { isDependencyFailure } from '@countersign/bus';
 import { TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
@@ -135,6 +135,30 @@ describe('ApprovalService: who may reject', () => {
     expect(t.decisions()).toEqual([]);
     await t.service.reject('a1', alice, 'no evidence of damage', undefined, now);
     expect(await t.items.get('a1')).toMatchObject({ status: 'rejected', deciders: ['alice'] });
+  });
+});
+
+describe('ApprovalService: a reviewer bound to tenants decides only their items (ADR 0052)', () => {
+  it('answers an item of another tenant as an unknown one (404 alike, nothing else told), approving, rejecting or assessing, and records nothing', async () => {
+    const t = await setup();
+    const dana = { id: 'dana', kind: 'human' as const, roles: ['reviewer'], tenants: ['globex'] };
+    const stale = 'f'.repeat(64);
+    const unknown = new NotFoundException('no review item for action no-such');
+    await expect(t.service.approve('no-such', dana, 'ok', undefined, now)).rejects.toThrow(unknown);
+    // The item is acme's: the same 404 as for an id nobody proposed, before a stale view (409), its kind or its roles.
+    await expect(t.service.approve('a1', dana, 'ok', stale, now)).rejects.toThrow(new NotFoundException('no review item for action a1'));
+    await expect(t.service.reject('a1', dana, 'no', undefined, now)).rejects.toThrow(new NotFoundException('no review item for action a1'));
+    await expect(t.service.assess('a1', dana, 'agree', 'fine', undefined, now)).rejects.toThrow(NotFoundException);
+    // Spelled otherwise is another tenant: bound to `Acme`, the `acme` item is not theirs.
+    await expect(t.service.approve('a1', { ...dana, tenants: ['Acme'] }, 'ok', undefined, now)).rejects.toThrow(NotFoundException);
+    expect(await t.items.get('a1')).toMatchObject({ status: 'pending' });
+    expect(await t.items.approvals('a1')).toEqual([]);
+    expect(t.decisions()).toEqual([]);
+    // Bound to acme (among others), the same reviewer decides it.
+    expect(await t.service.approve('a1', { ...dana, tenants: ['globex', 'acme'] }, 'photo shows the damage', undefined, now)).toMatchObject({
+      status: 'approved',
+      approvers: ['dana'],
+    });
   });
 });
 

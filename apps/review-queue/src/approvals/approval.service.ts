@@ -319,8 +319,9 @@ export class ApprovalService {
 
   /**
    * The item, of the expected kind, as the reviewer was shown it (a `seenDigest` of another view is refused). The
-   * reviewer's role is checked first: one outside the item's roles hears 403 and nothing else of it (not whether it is
-   * decided, nor that it changed since shown; red team, 2026-12-02).
+   * reviewer's tenant and role are checked first: an item of a tenant they do not serve is unknown to them (404, ADR
+   * 0052), and one outside the item's roles hears 403 and nothing else of it (not whether it is decided, nor that it
+   * changed since shown; red team, 2026-12-02). Here, in the service, so that no route decides past them.
    */
   private async reviewItem(
     actionId: string,
@@ -331,7 +332,7 @@ export class ApprovalService {
   ): Promise<ReviewItem> {
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
-    requireItemRole(item, reviewer.roles, doing);
+    requireItemRole(item, reviewer, doing);
     if ((item.kind ?? 'approval') !== kind) {
       throw new ConflictException(
         kind === 'approval'

@@ -56,8 +56,9 @@ export class ClaimService {
     if (!renewal && heldBefore.length >= MAX_CLAIMS_PER_REVIEWER) throw this.overCap(actionId);
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
-    // The roles first: whether an item is decided is not told to a reviewer who may not work it (red team, 2026-12-04).
-    requireItemRole(item, reviewer.roles, 'claiming');
+    // The tenant and the roles first: whether an item is decided is not told to a reviewer who may not work it (red team,
+    // 2026-12-04), nor that it exists to one of another tenant (404, ADR 0052).
+    requireItemRole(item, reviewer, 'claiming');
     if ((item.kind ?? 'approval') !== 'approval' || item.status !== 'pending') {
       throw new ConflictException(
         `action ${actionId} is ${item.status === 'pending' ? 'not waiting for approval' : 'already decided'}: there is nothing to claim`,
@@ -110,7 +111,7 @@ export class ClaimService {
   async renew(actionId: string, reviewer: Principal, name = reviewer.id, now = new Date(), ttlMs = CLAIM_TTL_MS): Promise<ReviewClaim> {
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
-    requireItemRole(item, reviewer.roles, 'claiming');
+    requireItemRole(item, reviewer, 'claiming');
     if (!claimHolds(item.claim, now) || item.claim.by !== reviewer.id) {
       throw new ConflictException(`your claim on action ${actionId} has ended (released, run out, or the item escalated): open its card again to claim it`);
     }

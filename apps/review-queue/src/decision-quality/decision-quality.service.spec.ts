@@ -57,6 +57,19 @@ describe('blind second reviews: never by the proposing side, and blind beyond th
     await expect(service.decideSecond('s1', reviewer('bob'), 'approved', 'agree')).resolves.toBeUndefined();
   });
 
+  it('refuses a reviewer bound to tenants, listing and deciding alike: second reviews are drawn from every tenant (ADR 0052)', async () => {
+    const { service, store } = await setup();
+    const dana = reviewer('dana', { tenants: ['acme'] });
+    const refused = new ForbiddenException(
+      'the blind second review serves every tenant of the deployment, and you are bound to acme: it is for people bound to no tenant (docs/adr/0052)',
+    );
+    await expect(service.openSecondReviews(dana)).rejects.toThrow(refused);
+    await expect(service.decideSecond('s1', dana, 'approved', 'fine')).rejects.toThrow(refused);
+    expect(await store.secondReview('s1')).not.toHaveProperty('verdict');
+    // The same person bound to no tenant takes it.
+    await expect(service.decideSecond('s1', reviewer('dana'), 'approved', 'agree')).resolves.toBeUndefined();
+  });
+
   it('withholds the first decision from everyone but its deciders and proposer until the second verdict is in', async () => {
     const { service, store } = await setup();
     const decided = reviewItem('s1', due, { status: 'approved', deciders: ['alice'] });

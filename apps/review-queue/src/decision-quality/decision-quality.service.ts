@@ -13,7 +13,7 @@ import type { EventBus } from '@countersign/bus';
 import { maskText } from '@countersign/guardrails';
 import { derivedEventId, TOPICS } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
+import { EVENT_BUS, LOGGER, Principal, requireEveryTenant } from '@countersign/nest';
 import type { BacklogGauges } from '../degradation/backlog-gauges';
 import { queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { APPROVAL_SIGNING_KEY, BACKLOG_GAUGES, DECISION_QUALITY, REVIEW_ITEMS } from '../tokens';
@@ -21,6 +21,12 @@ import type { DecisionQuality } from './decision-quality';
 import type { QueueSample, SecondReview, SignIn } from './decision-quality.store';
 import { holdsItemRole, isProposerOf } from '../review-item/item-roles';
 import { reviewerActor } from '../review-item/reviewer-actor';
+
+/**
+ * Second reviews are sampled from every tenant's decisions and kept without their tenant, so a reviewer bound to tenants
+ * takes none (a refusal, not a list that would quietly leave out their tenant's beyond its first page; ADR 0052).
+ */
+const SECOND_REVIEWS = 'the blind second review';
 
 /**
  * Decision quality's running part (ADR 0018): records when a card is first served to a reviewer, takes blind second
@@ -60,6 +66,7 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
 
   /** The second reviews `reviewer` may decide, each with the item as it was shown before its first decision. */
   async openSecondReviews(reviewer: Principal): Promise<Array<{ review: SecondReview; item: ReviewItem }>> {
+    requireEveryTenant(reviewer, SECOND_REVIEWS);
     const open = await this.quality.store.openSecondReviews(reviewer.id, reviewer.roles, 20);
     const out: Array<{ review: SecondReview; item: ReviewItem }> = [];
     for (const review of open) {
@@ -91,6 +98,7 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
 
   /** A blind second verdict. It changes nothing that executes: the first decision stands; a disagreement is for leads. */
   async decideSecond(actionId: string, reviewer: Principal, verdict: 'approved' | 'rejected', reason: string, now = new Date()): Promise<void> {
+    requireEveryTenant(reviewer, SECOND_REVIEWS);
     const review = await this.quality.store.secondReview(actionId);
     if (!review) throw new NotFoundException(`no second review for action ${actionId}`);
     const item = await this.items.get(actionId);

@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { Inject } from '@nestjs/common';
-import { ApiRoute, AuthenticatedRequest, Roles } from '@countersign/nest';
+import { ApiRoute, AuthenticatedRequest, requireEveryTenant, Roles } from '@countersign/nest';
 import { BACKLOG_GAUGES } from '../tokens';
 import type { BacklogGauges } from './backlog-gauges';
 import { GovernanceService } from './governance.service';
@@ -18,6 +18,7 @@ export class ReviewersController {
 
   @ApiRoute({
     summary: "A reviewer's heartbeat: on shift until its TTL runs out",
+    errors: { 403: 'a reviewer bound to tenants: on shift counts against every tenant’s backlog' },
     ok: {
       description: 'On shift until `onShiftUntil`',
       schema: {
@@ -36,6 +37,9 @@ export class ReviewersController {
   @Roles('reviewer')
   async heartbeat(@Req() req: AuthenticatedRequest) {
     const principal = req.principal!;
+    // On shift counts a reviewer against every tenant's backlog of their roles; one bound to tenants works only theirs,
+    // and counted so would make the queue look better staffed than it is (the degradation mode would stay too low).
+    requireEveryTenant(principal, 'the reviewers-on-shift count');
     const { heartbeatTtlMs, now } = this.governance.settings;
     const at = now();
     await this.gauges.heartbeat(principal.id, principal.roles, heartbeatTtlMs, new Date(at));

@@ -2,7 +2,7 @@ import { Body, Controller, ForbiddenException, Get, HttpCode, Inject, Optional, 
 import { z } from 'zod';
 import { reasonString } from '@countersign/contracts';
 import { maskText } from '@countersign/guardrails';
-import { ApiRoute, IdentifierParam, parseBody } from '@countersign/nest';
+import { ApiRoute, IdentifierParam, parseBody, requireEveryTenant } from '@countersign/nest';
 import { DegradationControlState, OVERRIDE_REQUEST_TTL_MS } from '../degradation/control-state';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import { agreementByClass, canariesByReviewer, dwellByReviewerAndClass, histogram, outliers, reviewerStats } from '../decision-quality/statistics';
@@ -55,13 +55,15 @@ export class GovernancePageController {
     session: true,
     ok: { description: 'The governance page', contentType: 'text/html' },
     also: [{ status: 303, description: 'not signed in: to `/auth/sign-in?returnTo=…`', contentType: 'none', headers: { Location: 'the sign-in address' } }],
-    errors: { 403: 'the account has no lead role' },
+    errors: { 403: 'the account has no lead role, or is bound to tenants' },
   })
   @Get('governance')
   async governance(@Req() req: HttpRequest, @Res() res: HttpResponse) {
     const session = await this.pageSession(req, res);
     if (!session) return;
     if (!session.principal.roles.includes('lead')) throw new ForbiddenException('the governance page is for leads: your account has no lead role');
+    // Every reviewer's statistics, every tenant's backlog: not for a lead bound to tenants (a sign-in's claim may bind one).
+    requireEveryTenant(session.principal, 'the governance page');
     const now = Date.now();
     const store = this.quality.quality.store;
     const since = new Date(now - WINDOW_MS);
@@ -144,7 +146,7 @@ ${agreement.disagreements.length ? `<h2 id="dis-h">Second reviews that disagree<
     session: true,
     ok: { description: 'The second-review page', contentType: 'text/html' },
     also: [{ status: 303, description: 'not signed in: to `/auth/sign-in?returnTo=…`', contentType: 'none', headers: { Location: 'the sign-in address' } }],
-    errors: { 403: 'the account has no reviewer role' },
+    errors: { 403: 'the account has no reviewer role, or is bound to tenants (second reviews are drawn from every tenant)' },
   })
   @Get('second-review')
   async secondReviews(@Req() req: HttpRequest, @Res() res: HttpResponse) {
@@ -205,7 +207,7 @@ ${open
     errors: {
       400: 'a body that does not validate',
       401: 'not signed in, or the session ended',
-      403: 'no reviewer role, a missing or wrong CSRF token, the first decider or the proposer, or a role the review needs',
+      403: 'no reviewer role, bound to tenants, a missing or wrong CSRF token, the first decider or the proposer, or a role the review needs',
       404: 'no second review for this action',
       409: 'decided meanwhile',
     },

@@ -5,7 +5,7 @@ import { createInMemoryReviewItemRepository } from '../review-item/in-memory-rev
 import type { ReviewItemRepository } from '../review-item/review-item.repository';
 import { reviewItem } from '../review-item/review-item.suite';
 import { createInMemorySessionStore } from './in-memory-session.store';
-import { InboxChange, InboxFeed, MAX_STREAMS_PER_REVIEWER } from './inbox-feed';
+import { hearsOf, InboxChange, InboxFeed, MAX_STREAMS_PER_REVIEWER } from './inbox-feed';
 
 const due = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
 /** A feed over `items` that looks only when asked (`nudge`): its period is a minute. */
@@ -30,14 +30,14 @@ describe('the inbox feed', () => {
     await eventually(() => expect(seen).toHaveLength(2));
     expect(seen).toEqual(
       expect.arrayContaining([
-        { type: 'arrived', actionId: 'new', requiredRoles: ['finance'] },
-        { type: 'decided', actionId: 'decided', requiredRoles: ['reviewer'] },
+        { type: 'arrived', actionId: 'new', requiredRoles: ['finance'], proposal: { tenant: 'acme' } },
+        { type: 'decided', actionId: 'decided', requiredRoles: ['reviewer'], proposal: { tenant: 'acme' } },
       ]),
     );
 
     await items.decide('before', 'expired', ['review-queue'], 'sla_expired', new Date());
     feed.nudge();
-    await eventually(() => expect(seen).toContainEqual({ type: 'expired', actionId: 'before', requiredRoles: ['reviewer'] }));
+    await eventually(() => expect(seen).toContainEqual({ type: 'expired', actionId: 'before', requiredRoles: ['reviewer'], proposal: { tenant: 'acme' } }));
     stop();
     feed.onModuleDestroy();
   });
@@ -76,7 +76,7 @@ describe('the inbox feed', () => {
     // And what changes after ready is told.
     await items.decide('early', 'approved', ['bob'], 'fine', new Date());
     feed.nudge();
-    await eventually(() => expect(seen).toEqual([{ type: 'decided', actionId: 'early', requiredRoles: ['reviewer'] }]));
+    await eventually(() => expect(seen).toEqual([{ type: 'decided', actionId: 'early', requiredRoles: ['reviewer'], proposal: { tenant: 'acme' } }]));
     second.stop();
     feed.onModuleDestroy();
   });
@@ -107,7 +107,7 @@ describe('the inbox feed', () => {
       await jest.advanceTimersByTimeAsync(1);
       await new Promise((r) => setImmediate(r));
       expect(looks).toBe(3);
-      expect(seen).toEqual([{ type: 'decided', actionId: 'early', requiredRoles: ['reviewer'] }]);
+      expect(seen).toEqual([{ type: 'decided', actionId: 'early', requiredRoles: ['reviewer'], proposal: { tenant: 'acme' } }]);
       stop();
       feed.onModuleDestroy();
     } finally {
@@ -128,5 +128,17 @@ describe('live streams per reviewer', () => {
     alice[0]!();
     expect(feed.openStream('alice')).toEqual(expect.any(Function));
     expect(feed.openStream('alice')).toBeUndefined();
+  });
+});
+
+describe("a reviewer's live stream (ADR 0052)", () => {
+  it("tells a reviewer bound to tenants only of their tenants' items in their roles; one bound to none, of every tenant's", () => {
+    const change = (tenant: string, requiredRoles = ['finance']): InboxChange => ({ type: 'arrived', actionId: 'a-1', requiredRoles, proposal: { tenant } });
+    const dana = { roles: ['reviewer', 'finance'], tenants: ['acme'] };
+    expect(hearsOf(dana, change('acme'))).toBe(true);
+    expect(hearsOf(dana, change('globex'))).toBe(false);
+    expect(hearsOf(dana, change('Acme'))).toBe(false);
+    expect(hearsOf(dana, change('acme', ['security']))).toBe(false);
+    expect(hearsOf({ roles: ['finance'] }, change('globex'))).toBe(true);
   });
 });

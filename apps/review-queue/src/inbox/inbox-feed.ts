@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
 import type { Logger } from '@countersign/logging';
 import { LOGGER } from '@countersign/nest';
+import { holdsItemRole, ItemReader, servesTenantOf } from '../review-item/item-roles';
 import { claimHolds, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { INBOX_OPTIONS, REVIEW_ITEMS } from '../tokens';
 import type { InboxOptions } from './inbox.options';
@@ -11,9 +12,17 @@ export interface InboxChange {
   actionId: string;
   /** The roles that may decide it (as it stood): a watcher hears only of items they may decide. */
   requiredRoles: string[];
+  /** Its tenant (`proposal.tenant`): a reviewer bound to tenants hears only of theirs (ADR 0052). */
+  proposal: { tenant: string };
 }
 
 type Listener = (change: InboxChange) => void;
+
+/**
+ * Whether `reviewer`'s live stream tells them of `change`: an item of a tenant they serve, in a role they hold. Another
+ * tenant's arrivals and decisions are not theirs to hear of, even as a bare action id (ADR 0052).
+ */
+export const hearsOf = (reviewer: ItemReader, change: InboxChange): boolean => servesTenantOf(reviewer, change) && holdsItemRole(change, reviewer.roles);
 
 /**
  * How many live streams one reviewer may hold open at once (tabs, windows, a reconnect before the old stream closed).
@@ -138,15 +147,20 @@ export class InboxFeed implements OnModuleDestroy {
     if (!before) return;
     for (const [actionId, { item, print }] of now) {
       const was = before.get(actionId);
-      if (!was) this.tell({ type: 'arrived', actionId, requiredRoles: item.requiredRoles });
-      else if (was.print !== print) this.tell({ type: 'changed', actionId, requiredRoles: item.requiredRoles });
+      if (!was) this.tell({ type: 'arrived', actionId, requiredRoles: item.requiredRoles, proposal: { tenant: item.proposal.tenant } });
+      else if (was.print !== print) this.tell({ type: 'changed', actionId, requiredRoles: item.requiredRoles, proposal: { tenant: item.proposal.tenant } });
     }
     for (const [actionId, { item }] of before) {
       if (now.has(actionId)) continue;
       const left = await this.items.get(actionId);
       // Still pending but past the horizon (a burst of more urgent items): not gone, so nothing to tell.
       if (left?.status === 'pending') continue;
-      this.tell({ type: left?.status === 'expired' ? 'expired' : 'decided', actionId, requiredRoles: item.requiredRoles });
+      this.tell({
+        type: left?.status === 'expired' ? 'expired' : 'decided',
+        actionId,
+        requiredRoles: item.requiredRoles,
+        proposal: { tenant: item.proposal.tenant },
+      });
     }
   }
 

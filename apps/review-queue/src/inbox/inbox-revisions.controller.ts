@@ -36,7 +36,7 @@ export class InboxRevisionsController {
       400: "a body that does not validate, parameters that are not JSON, no change, or parameters the action type's schema refuses",
       401: 'not signed in, or the session ended',
       403: 'no reviewer role, a missing or wrong CSRF token; separation of duties (the proposer), a token of no person, a role the item needs, or a step-up the item needs',
-      404: 'no review item for this action',
+      404: 'no review item for this action, or one of a tenant the caller is not bound to',
       409: 'already decided or expired, decided meanwhile, or `shownDigest` does not match the item as it is now; no sealed copy',
     },
   })

@@ -33,12 +33,12 @@ import { PII_VIEW, RevealService } from '../reviewer-api/reveal.service';
 import { CONTRACT_NOW, PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
 import type { ContractNow } from '../review-item/contract-now';
 import { CardContext, claimState, RECENT_DECISIONS } from './card-context.view';
-import { InboxFeed, MAX_STREAMS_PER_REVIEWER } from './inbox-feed';
+import { hearsOf, InboxFeed, MAX_STREAMS_PER_REVIEWER } from './inbox-feed';
 import { card, inboxBody, InboxFilters, page, queueList } from './inbox.view';
 import { securityHeaders } from './security-headers';
 import type { ReviewerSession } from './session.store';
 import { HttpRequest, HttpResponse, Sessions } from './sessions';
-import { holdsItemRole, isProposerOf, requireItemRole } from '../review-item/item-roles';
+import { isProposerOf, mayWorkItem, requireItemRole } from '../review-item/item-roles';
 
 /** The inbox's one script and one style sheet, served from here (no build step, no CDN), read once at boot. */
 const ASSETS = {
@@ -59,7 +59,10 @@ export const INBOX_PAGE_SIZE = 100;
 /** How often a live-update stream checks that its session still stands (and says it is alive). */
 const STREAM_CHECK_MS = 10_000;
 
-/** True when `reviewer` may decide `item`: an approval in a role they hold, which they did not propose themselves. */
+/**
+ * True when `reviewer` may decide `item`: an approval of a tenant they serve, in a role they hold, which they did not
+ * propose themselves.
+ */
 export function mayDecide(reviewer: ReviewerSession['principal'], item: ReviewItem): boolean {
   if ((item.kind ?? 'approval') !== 'approval' || item.status !== 'pending') return false;
   if (isProposerOf(reviewer, item)) return false;
@@ -67,7 +70,7 @@ export function mayDecide(reviewer: ReviewerSession['principal'], item: ReviewIt
   if (item.approvedBy?.includes(reviewer.id)) return false;
   // An author of this version (approve with changes) neither: another reviewer decides what they wrote.
   if (item.authoredBy?.includes(reviewer.id)) return false;
-  return holdsItemRole(item, reviewer.roles);
+  return mayWorkItem(item, reviewer);
 }
 
 /** A claim's body: `{}` when a card opens, `{"renewal": true}` when the script renews an open card's claim. */
@@ -191,9 +194,9 @@ export class InboxController {
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
     res.write('retry: 2000\n\n');
-    const roles = session.principal.roles;
+    const reviewer = session.principal;
     const { stop, ready } = this.feed.watch((change) => {
-      if (!holdsItemRole(change, roles)) return;
+      if (!hearsOf(reviewer, change)) return;
       res.write(`event: change\ndata: ${JSON.stringify({ type: change.type, actionId: change.actionId })}\n\n`);
     });
     // From here on every change is told: the page fetches its list once more, to catch what came before.
@@ -231,7 +234,7 @@ export class InboxController {
     errors: {
       403: 'the account has no reviewer role, or none of the roles the item needs; a reveal without `pii:view`, or asked from a page of another origin',
       400: '`reveal` is neither true nor false',
-      404: 'no review item for this action',
+      404: 'no review item for this action, or one of a tenant the caller is not bound to',
       409: 'a reveal of an item that is decided or has no sealed copy',
       429: 'a reveal past the reviewer’s rate (30 at once, then one every 2 s): retry after `Retry-After` seconds',
     },
@@ -268,7 +271,7 @@ export class InboxController {
       401: 'not signed in, or the session ended',
       403: 'the account has no reviewer role, or none of the roles the item needs; a reveal without `pii:view`, or asked from a page of another origin',
       400: '`reveal` is neither true nor false',
-      404: 'no review item for this action',
+      404: 'no review item for this action, or one of a tenant the caller is not bound to',
       409: 'a reveal of an item that is decided or has no sealed copy',
       429: 'a reveal past the reviewer’s rate (30 at once, then one every 2 s): retry after `Retry-After` seconds',
     },
@@ -297,7 +300,7 @@ export class InboxController {
     errors: {
       401: 'not signed in, or the session ended',
       403: 'no reviewer role, a missing or wrong CSRF token, separation of duties, or a role the item needs',
-      404: 'no review item for this action',
+      404: 'no review item for this action, or one of a tenant the caller is not bound to',
       409: 'held by another reviewer, already approved by the caller, decided, the caller holding 3 claims already, or the caller having held it when it escalated',
     },
   })
@@ -327,7 +330,11 @@ export class InboxController {
     summary: "Release the signed-in reviewer's claim (CSRF-checked)",
     session: true,
     ok: { description: 'The claim is released', schema: { type: 'object', required: ['actionId'], properties: { actionId: { type: 'string' } } } },
-    errors: { 401: 'not signed in, or the session ended', 403: 'no reviewer role, or a missing or wrong CSRF token', 404: 'no review item for this action' },
+    errors: {
+      401: 'not signed in, or the session ended',
+      403: 'no reviewer role, or a missing or wrong CSRF token',
+      404: 'no review item for this action, or one of a tenant the caller is not bound to',
+    },
   })
   @Post(':actionId/release')
   @HttpCode(200)
@@ -353,7 +360,7 @@ export class InboxController {
       400: 'a body that does not validate',
       401: 'not signed in, or the session ended',
       403: 'no reviewer role, a missing or wrong CSRF token; separation of duties (the proposer), a token of no person, a role the item needs, or a step-up the item needs',
-      404: 'no review item for this action',
+      404: 'no review item for this action, or one of a tenant the caller is not bound to',
       409: 'already decided or expired, decided meanwhile, or `shownDigest` does not match the item as it is now',
     },
   })
@@ -380,10 +387,11 @@ export class InboxController {
    */
   private async card(actionId: string, session: ReviewerSession, reveal: unknown, fromElsewhere: boolean, background = false): Promise<string> {
     if (reveal !== undefined && reveal !== 'true' && reveal !== 'false') throw new BadRequestException('reveal: must be true or false');
-    // The card, masked or not, is for the reviewers who may work the item (the list shows them no other).
+    // The card, masked or not, is for the reviewers who may work the item (the list shows them no other); another
+    // tenant's is unknown to them (404).
     const held = await this.items.get(actionId);
     if (!held) throw new NotFoundException(`no review item for action ${actionId}`);
-    requireItemRole(held, session.principal.roles, 'reading');
+    requireItemRole(held, session.principal, 'reading');
     await this.quality?.requireNotWithheld(session.principal, held);
     if (fromElsewhere && reveal === 'true')
       throw new ForbiddenException('a reveal must be asked from the inbox itself: this request came from a page of another origin');

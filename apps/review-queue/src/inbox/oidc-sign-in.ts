@@ -1,10 +1,11 @@
 import { Inject, Injectable, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import * as oidc from 'openid-client';
+import { TenantsSchema } from '@countersign/nest';
 import { INBOX_OPTIONS } from '../tokens';
 import { InboxOptions, resolve } from './inbox.options';
 import type { PendingSignIn } from './session.store';
 
-/** The scopes the inbox asks for: identity, display name and roles (`pii:view` is one of them). */
+/** The scopes the inbox asks for: identity, display name and roles (`pii:view` is one of them; `tenants` rides with them). */
 const SCOPE = 'openid profile roles';
 
 /** How old a sign-in at the provider may be for the inbox to take it without asking again (12 hours, a working day). */
@@ -15,6 +16,8 @@ export interface SignedInIdentity {
   sub: string;
   name: string;
   roles: string[];
+  /** The tenants whose review items they reach (the ID token's `tenants` claim); absent: every tenant (ADR 0052). */
+  tenants?: string[];
   amr: string[];
   /** The ID token's `auth_time` (ms since the epoch), when the provider sent one. */
   authTime?: number;
@@ -77,10 +80,12 @@ export class OidcSignIn {
     const claims = tokens.claims();
     if (!claims || !tokens.id_token) throw new UnauthorizedException('sign-in failed: the identity provider sent no ID token');
     const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+    const tenants = tenantsClaim(claims.tenants);
     return {
       sub: claims.sub,
       name: typeof claims.name === 'string' ? claims.name : claims.sub,
       roles: strings(claims.roles),
+      ...(tenants && { tenants }),
       amr: strings(claims.amr),
       ...(typeof claims.auth_time === 'number' && { authTime: claims.auth_time * 1000 }),
       idToken: tokens.id_token,
@@ -109,6 +114,23 @@ export class OidcSignIn {
       });
     return this.config;
   }
+}
+
+/**
+ * The tenants an ID token's `tenants` claim binds its person to; undefined when it has none (every tenant, as an agent's
+ * token without `tenants`). Read as strictly as a token entry's `tenants` (`TenantsSchema`): a claim that is there but is
+ * not a list of 1 to 1000 tenant names refuses the sign-in. Roles are read leniently (an odd one only grants less); a
+ * tenant claim read so would grant more: `"acme"` as a string, or `[]`, dropped to nothing, would be every tenant.
+ */
+export function tenantsClaim(claim: unknown): string[] | undefined {
+  if (claim === undefined) return undefined;
+  const parsed = TenantsSchema.safeParse(claim);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new UnauthorizedException(
+    `sign-in refused: the identity provider's tenants claim must be a list of 1 to 1000 tenant names (${issue.path.length ? `tenants.${issue.path.join('.')}: ` : ''}${issue.message}); ` +
+      'nothing was signed in: ask its administrator to correct the claim, or to leave it out for a reviewer of every tenant',
+  );
 }
 
 const isLoopback = (host: string) => host === '127.0.0.1' || host === 'localhost' || host === '[::1]';

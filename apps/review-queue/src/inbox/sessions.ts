@@ -101,6 +101,8 @@ export class Sessions {
         id: who.sub,
         kind: 'human',
         roles: who.roles,
+        // The tenants they serve, from the sign-in's claim (ADR 0052); none: every tenant.
+        ...(who.tenants && { tenants: who.tenants }),
         authMethod: 'oidc',
         amr: who.amr,
         ...(who.authTime !== undefined && { authTime: who.authTime }),

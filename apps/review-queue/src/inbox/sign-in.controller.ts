@@ -80,7 +80,11 @@ export class SignInController {
     public: 'the end of the sign-in (the authorization code and PKCE prove it)',
     openQuery: "the provider's answer (`code`, `state`, `iss`, or `error`…), which openid-client checks",
     ok: { description: 'Signed in: a page that refreshes to where the sign-in began', contentType: 'text/html' },
-    errors: { 400: 'an unknown or expired sign-in', 401: 'the provider refused or sent no ID token', 503: 'the identity provider cannot be reached' },
+    errors: {
+      400: 'an unknown or expired sign-in',
+      401: 'the provider refused or sent no ID token, or a `tenants` claim that is not a list of tenant names',
+      503: 'the identity provider cannot be reached',
+    },
   })
   @Get('callback')
   async callback(@Req() req: HttpRequest, @Res() res: HttpResponse) {

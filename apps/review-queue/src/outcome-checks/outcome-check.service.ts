@@ -11,7 +11,7 @@ import { DecisionEvent, ReviewItem, ReviewItemRepository } from '../review-item/
 import { reviewerActor } from '../review-item/reviewer-actor';
 import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
-import { isProposerOf, requireItemRole } from '../review-item/item-roles';
+import { isProposerOf, requireItemRole, withinTenants } from '../review-item/item-roles';
 
 /** How long a person has to answer "did this happen?" before the item is overdue. */
 export const OUTCOME_CHECK_SLA_SECONDS = 4 * 3600;
@@ -76,7 +76,8 @@ export class OutcomeCheckService {
   async answer(actionId: string, reviewer: Principal, happened: boolean, reason: string, seenDigest?: string, now = new Date()) {
     const key = outcomeCheckKey(actionId);
     const decision = happened ? 'happened' : 'not-happened';
-    const item = await this.items.get(key);
+    // A check of a tenant the reviewer does not serve is, to them, no check at all (ADR 0052).
+    const item = withinTenants(await this.items.get(key), reviewer);
     if (!item || item.kind !== 'outcome-check') throw new NotFoundException(`no outcome check for action ${actionId}`);
     // What the reviewer saw was the pending check (a retry after the answer sends the digest of that same view).
     if (seenDigest !== undefined && seenDigest !== shownDigest(shownView({ ...item, status: 'pending' }))) {
@@ -87,7 +88,7 @@ export class OutcomeCheckService {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot say whether it happened');
     }
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a person can answer an outcome check');
-    requireItemRole(item, reviewer.roles, 'answering');
+    requireItemRole(item, reviewer, 'answering');
     requireSigningKey(this.key, now);
     // Final, so no expiry; signed, or a forged answer could close an action whose effect never took place.
     const signature = signReviewDecision(this.key, {

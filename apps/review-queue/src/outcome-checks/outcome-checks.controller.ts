@@ -28,7 +28,7 @@ export class OutcomeChecksController {
     errors: {
       400: 'a body that does not validate',
       403: 'separation of duties (the proposer), a token of no person, or a role the check needs',
-      404: 'no outcome check for this action',
+      404: 'no outcome check for this action, or one of a tenant the caller is not bound to',
       409: 'already answered, answered meanwhile, or `shownDigest` does not match',
     },
   })

@@ -1,4 +1,4 @@
-import { holdsItemRole, isProposerOf, ReviewerSide } from './item-roles';
+import { isProposerOf, ItemReader, mayWorkItem, ReviewerSide } from './item-roles';
 import {
   Approval,
   ApprovalAuth,
@@ -39,9 +39,9 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
     return item && structuredClone(item);
   }
 
-  async pending(limit: number, roles?: readonly string[]) {
+  async pending(limit: number, reviewer?: ItemReader) {
     return [...this.items.values()]
-      .filter((i) => i.status === 'pending' && (!roles || holdsItemRole(i, roles)))
+      .filter((i) => i.status === 'pending' && (!reviewer || mayWorkItem(i, reviewer)))
       .sort((a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt) || (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0))
       .slice(0, limit)
       .map((i) => structuredClone(i));
@@ -77,7 +77,7 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
       .filter(
         (i) =>
           (i.kind ?? 'approval') === 'approval' &&
-          holdsItemRole(i, r.roles) &&
+          mayWorkItem(i, r) &&
           !isProposerOf(r, i) &&
           !i.approvedBy?.includes(r.id) &&
           !i.authoredBy?.includes(r.id) &&
@@ -155,7 +155,7 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
     return claimHolds(item.claim, now) ? { ...item.claim } : undefined;
   }
 
-  async claimFor(actionId: string, reviewer: ReviewerSide & { roles: string[] }, claim: ReviewClaim, now: Date, maxHeld = Infinity) {
+  async claimFor(actionId: string, reviewer: ReviewerSide & ItemReader, claim: ReviewClaim, now: Date, maxHeld = Infinity) {
     const item = this.items.get(actionId);
     const renewal = !!item && claimHolds(item.claim, now) && item.claim.by === reviewer.id;
     // Counted and written with no await between: claims made at once count one another, as one statement does.
@@ -165,7 +165,7 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
       item.status === 'pending' &&
       !overdue(item, now) &&
       (item.kind ?? 'approval') === 'approval' &&
-      holdsItemRole(item, reviewer.roles) &&
+      mayWorkItem(item, reviewer) &&
       !isProposerOf(reviewer, item) &&
       !item.approvedBy?.includes(reviewer.id) &&
       !item.authoredBy?.includes(reviewer.id) &&

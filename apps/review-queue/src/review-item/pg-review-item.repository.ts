@@ -19,13 +19,15 @@ import {
   UNKNOWN_AUTH_METHOD,
 } from './review-item.repository';
 import { GroupCommit, GroupCommitOptions, withConnection } from '@countersign/storage';
-import { proposerSideOf, ReviewerSide } from './item-roles';
+import { ItemReader, proposerSideOf, ReviewerSide } from './item-roles';
 
 /** One one-step claim waiting for its batch. */
 interface ClaimRequest {
   actionId: string;
   by: string;
   roles: string[];
+  /** The tenants `by` serves (ADR 0052); absent: every tenant. */
+  tenants?: string[];
   /** The agents `by` may propose as (`proposerSideOf`): their items are not for `by` to claim. */
   agents: string[];
   name: string;
@@ -157,13 +159,15 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     return batch.map((id) => byId.get(id));
   }
 
-  async pending(limit: number, roles?: readonly string[]): Promise<ReviewItem[]> {
-    // Served by the partial index review_items_pending_due (walked in due order, skipping items of other roles).
+  async pending(limit: number, reviewer?: ItemReader): Promise<ReviewItem[]> {
+    // Served by the partial index review_items_pending_due (walked in due order, skipping items of other roles and of
+    // tenants the reviewer does not serve: filtered before the LIMIT, so a page is full).
     const { rows } = await this.pool.query<ItemRow>(
       `SELECT * FROM review_items WHERE status = 'pending'
          AND ($2::text[] IS NULL OR cardinality(required_roles) = 0 OR required_roles && $2::text[])
+         AND ($3::text[] IS NULL OR proposal ->> 'tenant' = ANY ($3::text[]))
        ORDER BY due_at, action_id LIMIT $1`,
-      [limit, roles ?? null],
+      [limit, reviewer?.roles ?? null, reviewer?.tenants ?? null],
     );
     return rows.map(toItem);
   }
@@ -207,8 +211,18 @@ export class PgReviewItemRepository implements ReviewItemRepository {
          AND proposer_principal <> $2 AND NOT coalesce((proposal -> 'proposer' ->> 'agentId') = ANY ($7::text[]), false)
          AND NOT ($2 = ANY (coalesce(approved_by, '{}'))) AND NOT ($2 = ANY (coalesce(authored_by, '{}')))
          AND ($3::text IS NULL OR sla_class = $3) AND ($4::text IS NULL OR proposal ->> 'actionType' = $4) AND ($5::text IS NULL OR proposal ->> 'tenant' = $5)
+         AND ($8::text[] IS NULL OR proposal ->> 'tenant' = ANY ($8::text[]))
        ORDER BY due_at, action_id LIMIT $6`,
-      [q.reviewer.roles, q.reviewer.id, q.slaClass ?? null, q.actionType ?? null, q.tenant ?? null, q.limit, proposerSideOf(q.reviewer)],
+      [
+        q.reviewer.roles,
+        q.reviewer.id,
+        q.slaClass ?? null,
+        q.actionType ?? null,
+        q.tenant ?? null,
+        q.limit,
+        proposerSideOf(q.reviewer),
+        q.reviewer.tenants ?? null,
+      ],
     );
     return rows.map(toItem);
   }
@@ -404,18 +418,13 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     return held.rows[0] && toClaim(held.rows[0]);
   }
 
-  async claimFor(
-    actionId: string,
-    reviewer: ReviewerSide & { roles: string[] },
-    claim: ReviewClaim,
-    now: Date,
-    maxHeld = Infinity,
-  ): Promise<ReviewItem | undefined> {
+  async claimFor(actionId: string, reviewer: ReviewerSide & ItemReader, claim: ReviewClaim, now: Date, maxHeld = Infinity): Promise<ReviewItem | undefined> {
     const agents = proposerSideOf(reviewer);
     const row = await this.claims.submit({
       actionId,
       by: reviewer.id,
       roles: reviewer.roles,
+      ...(reviewer.tenants && { tenants: reviewer.tenants }),
       agents,
       name: claim.name,
       until: claim.until,
@@ -437,6 +446,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
         action_id: c.actionId,
         by: c.by,
         roles: c.roles,
+        tenants: c.tenants ?? null,
         agents: c.agents,
         name: c.name,
         until: c.until,
@@ -449,7 +459,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
         name: 'review-items.claim-for',
         text: `WITH ${ASYNC_COMMIT}, input AS (
          SELECT *, row_number() OVER (PARTITION BY by ORDER BY action_id) AS nth
-         FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, by text, roles text[], agents text[], name text, until timestamptz, now timestamptz, max_held int)
+         FROM jsonb_to_recordset($1::jsonb) AS i(action_id text, by text, roles text[], tenants text[], agents text[], name text, until timestamptz, now timestamptz, max_held int)
        ), held AS (
          -- The claims each reviewer of the batch holds already (the cap; served by the partial index review_items_claimed_by).
          SELECT h.claimed_by, count(*)::int AS n FROM review_items h
@@ -460,6 +470,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
        FROM lease, input i LEFT JOIN held h ON h.claimed_by = i.by
        WHERE r.action_id = i.action_id AND r.status = 'pending' AND r.kind = 'approval' AND r.due_at > i.now
          AND (cardinality(r.required_roles) = 0 OR r.required_roles && i.roles)
+         AND (i.tenants IS NULL OR r.proposal ->> 'tenant' = ANY (i.tenants))
          AND r.proposer_principal <> i.by AND NOT coalesce((r.proposal -> 'proposer' ->> 'agentId') = ANY (i.agents), false)
          AND NOT (i.by = ANY (coalesce(r.approved_by, '{}'))) AND NOT (i.by = ANY (coalesce(r.authored_by, '{}')))
          AND NOT (i.by = ANY (coalesce(r.escalated_claimants, '{}')))

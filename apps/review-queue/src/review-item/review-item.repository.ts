@@ -2,7 +2,7 @@
 // Adapters: `pg-review-item.repository.ts` (distributed), `in-memory-review-item.repository.ts` (embedded, tests).
 import type { EventCause } from '@countersign/bus';
 import type { AnyTopic, Proposal, TopicMap } from '@countersign/contracts';
-import type { ReviewerSide } from './item-roles';
+import type { ItemReader, ReviewerSide } from './item-roles';
 
 /** Where an item stands: `pending` until a human decides (or assesses, for an audit sample; or answers, for an outcome check). */
 export type ReviewStatus =
@@ -92,8 +92,11 @@ export interface ReviewItem {
 
 /** Whose inbox page, filtered how (an absent filter: any). */
 export interface InboxQuery {
-  /** Their roles, and who they may propose as (`ReviewerSide`): those agents' items are not theirs to decide. */
-  reviewer: ReviewerSide & { roles: string[] };
+  /**
+   * Their roles, the tenants they serve (absent: every tenant; ADR 0052), and who they may propose as (`ReviewerSide`):
+   * those agents' items are not theirs to decide.
+   */
+  reviewer: ReviewerSide & ItemReader;
   slaClass?: string;
   actionType?: string;
   tenant?: string;
@@ -222,13 +225,14 @@ export interface ReviewItemRepository {
   add(item: ReviewItem): Promise<boolean>;
   get(actionId: string): Promise<ReviewItem | undefined>;
   /**
-   * Pending items, most urgent first. With `roles`: only those someone holding them works (no role named, or one of
-   * theirs; `item-roles.ts`), filtered where the items are, so the first `limit` of theirs come back whatever is ahead.
+   * Pending items, most urgent first. With `reviewer`: only those they work (of a tenant they serve, and no role named
+   * or one of theirs; `item-roles.ts`), filtered where the items are, so the first `limit` of theirs come back whatever
+   * is ahead (another tenant's backlog included).
    */
-  pending(limit: number, roles?: readonly string[]): Promise<ReviewItem[]>;
+  pending(limit: number, reviewer?: ItemReader): Promise<ReviewItem[]>;
   /**
-   * The inbox's page: the pending approvals `q.reviewer` may decide (no role required, or one they hold; not proposed
-   * by them; not approved by them already), matching the filters, most urgent first, at most `q.limit`. Filtered where
+   * The inbox's page: the pending approvals `q.reviewer` may decide (of a tenant they serve; no role required, or one
+   * they hold; not proposed by them; not approved by them already), matching the filters, most urgent first, at most `q.limit`. Filtered where
    * the items are, so a reviewer's page is full whatever the others' items ahead of theirs.
    */
   inbox(q: InboxQuery): Promise<ReviewItem[]>;
@@ -287,7 +291,7 @@ export interface ReviewItemRepository {
   claim(actionId: string, claim: ReviewClaim, now: Date): Promise<ReviewClaim | undefined>;
   /**
    * The inbox's claim in one step: gives `claim` to `reviewer` (a renewal if theirs) on a pending approval they may
-   * decide (no role required or one they hold, not proposed by them or as an agent they may propose as, not approved by them already,
+   * decide (of a tenant they serve, no role required or one they hold, not proposed by them or as an agent they may propose as, not approved by them already,
    * not among its `escalatedClaimants`) when no one else's
    * claim holds at `now`, and returns the item as claimed. Undefined when any of that does not hold (nothing changed):
    * the caller then reads the item to say why. A lease, not a record of truth: it may be written without waiting for
@@ -295,7 +299,7 @@ export interface ReviewItemRepository {
    * is given only while the reviewer holds fewer than `maxHeld` claims at `now`, counted in the same statement (the
    * claim cap, `claims/`): concurrent claims of one reviewer in one batch count one another.
    */
-  claimFor(actionId: string, reviewer: ReviewerSide & { roles: string[] }, claim: ReviewClaim, now: Date, maxHeld?: number): Promise<ReviewItem | undefined>;
+  claimFor(actionId: string, reviewer: ReviewerSide & ItemReader, claim: ReviewClaim, now: Date, maxHeld?: number): Promise<ReviewItem | undefined>;
   /** The pending items whose claim `by` holds at `now` (action ids, in order): the claim cap counts them (`claims/`). */
   claimsHeldBy(by: string, now: Date): Promise<string[]>;
   /** Ends `by`'s claim on the item (nothing when someone else holds it). Returns true when a claim of theirs ended. */

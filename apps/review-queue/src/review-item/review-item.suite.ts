@@ -130,11 +130,37 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
       for (let i = 0; i < 30; i++) await repo.add(reviewItem(`sec-${String(i).padStart(2, '0')}`, '2026-11-24T10:01:00.000Z', { requiredRoles: ['security'] }));
       await repo.add(reviewItem('fin', '2026-11-24T10:30:00.000Z', { requiredRoles: ['finance'] }));
       await repo.add(reviewItem('any', '2026-11-24T10:20:00.000Z', { requiredRoles: [] }));
-      expect((await repo.pending(2, ['finance'])).map((i) => i.actionId)).toEqual(['any', 'fin']);
-      expect((await repo.pending(1, ['finance', 'reviewer'])).map((i) => i.actionId)).toEqual(['any']);
-      expect((await repo.pending(5, ['security'])).map((i) => i.actionId)).toEqual(['sec-00', 'sec-01', 'sec-02', 'sec-03', 'sec-04']);
-      expect(await repo.pending(5, [])).toHaveLength(1); // no roles: only what names none
+      expect((await repo.pending(2, { roles: ['finance'] })).map((i) => i.actionId)).toEqual(['any', 'fin']);
+      expect((await repo.pending(1, { roles: ['finance', 'reviewer'] })).map((i) => i.actionId)).toEqual(['any']);
+      expect((await repo.pending(5, { roles: ['security'] })).map((i) => i.actionId)).toEqual(['sec-00', 'sec-01', 'sec-02', 'sec-03', 'sec-04']);
+      expect(await repo.pending(5, { roles: [] })).toHaveLength(1); // no roles: only what names none
       expect(await repo.pending(100)).toHaveLength(32);
+    });
+
+    it("fills a page of a reviewer bound to tenants with their tenants' items, whatever number of another tenant's are due first (ADR 0052)", async () => {
+      const repo = await make();
+      const ofTenant = (tenant: string) => ({ proposal: { ...refundProposal(), tenant } });
+      // More of globex's items than a page holds, due before any of acme's: filtered after the LIMIT, acme's page would be empty.
+      for (let i = 0; i < 30; i++) await repo.add(reviewItem(`globex-${String(i).padStart(2, '0')}`, '2026-11-24T10:01:00.000Z', ofTenant('globex')));
+      for (let i = 0; i < 4; i++) await repo.add(reviewItem(`acme-${i}`, `2026-11-24T10:2${i}:00.000Z`, ofTenant('acme')));
+      // A tenant spelled otherwise is another tenant (`mayActFor` compares exactly).
+      await repo.add(reviewItem('acme-cased', '2026-11-24T10:02:00.000Z', ofTenant('Acme')));
+      const dana = { id: 'dana', roles: ['reviewer'], tenants: ['acme'] };
+      expect((await repo.pending(3, dana)).map((i) => i.actionId)).toEqual(['acme-0', 'acme-1', 'acme-2']);
+      expect((await repo.inbox({ reviewer: dana, limit: 3 })).map((i) => i.actionId)).toEqual(['acme-0', 'acme-1', 'acme-2']);
+      // Two tenants: both; the inbox's tenant filter narrows within them and never widens past them.
+      const both = { ...dana, tenants: ['acme', 'globex'] };
+      expect((await repo.pending(100, both)).map((i) => i.actionId)).toHaveLength(34);
+      expect(await repo.inbox({ reviewer: dana, tenant: 'globex', limit: 10 })).toEqual([]);
+      // Unbound: every tenant, as before.
+      expect(await repo.pending(100, { roles: ['reviewer'] })).toHaveLength(35);
+      // The one-step claim is refused on another tenant's item (nothing changed), and given on their own.
+      const lease = { by: 'dana', name: 'Dana', until: '2026-11-24T11:00:00.000Z' };
+      const now = new Date('2026-11-24T10:00:00.000Z');
+      expect(await repo.claimFor('globex-00', dana, lease, now)).toBeUndefined();
+      expect((await repo.get('globex-00'))!.claim).toBeUndefined();
+      expect(await repo.claimFor('acme-cased', dana, lease, now)).toBeUndefined();
+      expect((await repo.claimFor('acme-0', dana, lease, now))!.claim).toMatchObject({ by: 'dana' });
     });
 
     it('orders items due at the same time by action id, and keeps an item decided off the pending list', async () => {

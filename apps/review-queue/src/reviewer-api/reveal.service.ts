@@ -8,7 +8,7 @@ import { queuedBy, ReviewItem, ReviewItemRepository } from '../review-item/revie
 import { reviewerActor } from '../review-item/reviewer-actor';
 import { ProposalSealer, realProposalOf } from '../review-item/sealed-proposal';
 import { PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
-import { holdsItemRole } from '../review-item/item-roles';
+import { holdsItemRole, withinTenants } from '../review-item/item-roles';
 
 /** The permission (a role in the tokens file) that lets a reviewer see the real values of an item they decide. */
 export const PII_VIEW = 'pii:view';
@@ -37,7 +37,8 @@ export class RevealService {
   ) {}
 
   async reveal(actionId: string, reviewer: Principal): Promise<{ item: ReviewItem; proposal: Proposal }> {
-    const item = await this.items.get(actionId);
+    // Another tenant's item is unknown to the reviewer, before anything else is told of it (ADR 0052).
+    const item = withinTenants(await this.items.get(actionId), reviewer);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
     if (reviewer.kind !== 'human' || !reviewer.roles.includes(PII_VIEW)) {
       throw new ForbiddenException(`seeing the real values of a review item requires the ${PII_VIEW} permission`);

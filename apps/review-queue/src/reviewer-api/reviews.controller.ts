@@ -75,7 +75,7 @@ export class ReviewsController {
     // Only the items the caller may work (a role they hold, or none named), as reading one item and the inbox do:
     // filtered in the store, so a backlog of other roles' items ahead of theirs hides none of them.
     // Each as `GET /v1/reviews/{id}` answers it, with the digest a decision names (`shownDigest`): no second read per item.
-    return { items: (await this.items.pending(n, req.principal!.roles)).map((item) => ({ ...publicItem(item), shownDigest: shownDigest(shownView(item)) })) };
+    return { items: (await this.items.pending(n, req.principal!)).map((item) => ({ ...publicItem(item), shownDigest: shownDigest(shownView(item)) })) };
   }
 
   /**
@@ -104,7 +104,7 @@ export class ReviewsController {
     errors: {
       400: '`reveal` is neither true nor false',
       403: 'a role the item needs (reading it, masked or revealed, is for the reviewers who may work it), a reveal without `pii:view`, or a decision under a blind second review still open (not the caller’s)',
-      404: 'no review item for this action',
+      404: 'no review item for this action, or one of a tenant the caller is not bound to',
       409: 'a reveal of an item that is decided or has no sealed copy',
       429: 'a reveal past the reviewer’s rate (30 at once, then one every 2 s): retry after `Retry-After` seconds',
     },
@@ -119,7 +119,7 @@ export class ReviewsController {
     }
     const item = await this.items.get(actionId);
     if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
-    requireItemRole(item, req.principal!.roles, 'reading');
+    requireItemRole(item, req.principal!, 'reading');
     await this.quality?.requireNotWithheld(req.principal!, item);
     await this.viewed(item, req.principal!.id);
     return { ...publicItem(item), shownDigest: shownDigest(shownView(item)), ...this.underContractNow(item) };
@@ -148,7 +148,7 @@ export class ReviewsController {
     },
     errors: {
       403: 'separation of duties (the proposer), or a role the item needs',
-      404: 'no review item for this action',
+      404: 'no review item for this action, or one of a tenant the caller is not bound to',
       409: 'held by another reviewer (named), already approved by the caller, decided, the caller holding 3 claims already, or the caller having held it when it escalated',
     },
   })
@@ -165,7 +165,7 @@ export class ReviewsController {
       description: 'The claim is released (nothing when the caller held none)',
       schema: { type: 'object', required: ['actionId'], properties: { actionId: { type: 'string' }, status: { type: 'string' } } },
     },
-    errors: { 404: 'no review item for this action' },
+    errors: { 404: 'no review item for this action, or one of a tenant the caller is not bound to' },
   })
   @Post(':actionId/release')
   @HttpCode(200)
@@ -183,7 +183,7 @@ export class ReviewsController {
     errors: {
       400: 'a body that does not validate (a reason of at least 3 letters or digits)',
       403: 'separation of duties (the proposer), a token of no person, a role the item needs, or a step-up the item needs',
-      404: 'no review item for this action',
+      404: 'no review item for this action, or one of a tenant the caller is not bound to',
       409: 'already decided or expired, decided meanwhile, or `shownDigest` does not match the item as it is now',
     },
   })
@@ -205,7 +205,7 @@ export class ReviewsController {
     errors: {
       400: "a body that does not validate, no change, or parameters the action type's schema refuses",
       403: 'separation of duties (the proposer), a token of no person, a role the item needs, or a step-up the item needs',
-      404: 'no review item for this action',
+      404: 'no review item for this action, or one of a tenant the caller is not bound to',
       409: 'already decided or expired, decided meanwhile, or `shownDigest` does not match the item as it is now; no sealed copy',
     },
   })
@@ -228,7 +228,7 @@ export class ReviewsController {
     errors: {
       400: 'a body that does not validate',
       403: 'separation of duties (the proposer), a token of no person, a role the item needs, or a step-up the item needs',
-      404: 'no review item for this action',
+      404: 'no review item for this action, or one of a tenant the caller is not bound to',
       409: 'already decided or expired, decided meanwhile, or `shownDigest` does not match the item as it is now',
     },
   })
@@ -250,7 +250,7 @@ export class ReviewsController {
     errors: {
       400: 'a body that does not validate (a reason of at least 3 letters or digits)',
       403: 'separation of duties (the proposer), a token of no person, a role the item needs, or a step-up the item needs',
-      404: 'no review item for this action',
+      404: 'no review item for this action, or one of a tenant the caller is not bound to',
       409: 'already decided or expired, decided meanwhile, or `shownDigest` does not match the item as it is now',
     },
   })

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { generateSigningKey } from '@countersign/approval';
 import { actionDigest, Proposal } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
-import { DEFAULT_USERS, RunningIdentityProvider, SignInRefusal, startIdentityProvider, WrittenUser, writeIdentityUsers } from '@countersign/identity';
+import { DEFAULT_USERS, RunningIdentityProvider, SeedUser, SignInRefusal, startIdentityProvider, WrittenUser, writeIdentityUsers } from '@countersign/identity';
 import { PlatformModule, serve, TokenEntry, TokenRegistry } from '@countersign/nest';
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase, RecordingBus, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
@@ -70,6 +70,8 @@ export async function startInboxHarness(
     withPool?: (pool: Pool) => Partial<ReviewQueueOptions>;
     /** The tokens file's entries (none by default): e.g. an agent token of a person who also reviews. */
     tokens?: TokenEntry[];
+    /** People the identity provider signs in besides the seeded ones (`DEFAULT_USERS`): e.g. a reviewer of one tenant. */
+    users?: SeedUser[];
   } = {},
 ): Promise<InboxHarness> {
   const logger = pino({ level: 'silent' });
@@ -90,7 +92,8 @@ export async function startInboxHarness(
     const bus = new RecordingBus({ source: 'review-queue', logger });
     const home = mkdtempSync(join(tmpdir(), 'inbox-'));
     cleanups.push(async () => rmSync(home, { recursive: true, force: true }));
-    const { users, secrets } = writeIdentityUsers(home, DEFAULT_USERS, Object.fromEntries(DEFAULT_USERS.map((u) => [u.sub, PASSWORD])));
+    const seed = [...DEFAULT_USERS, ...(o.users ?? [])];
+    const { users, secrets } = writeIdentityUsers(home, seed, Object.fromEntries(seed.map((u) => [u.sub, PASSWORD])));
     // Started once the review queue listens (its redirect URI names the port); the inbox asks for it lazily.
     const idp: { running?: RunningIdentityProvider } = {};
     let url = '';
