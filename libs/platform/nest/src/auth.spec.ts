@@ -179,4 +179,14 @@ describe('readTokensFile', () => {
     expect(problem(file('[{"principal": 1}]'))).toBe('invalid');
     expect(() => loadTokenRegistry(file('[{"principal": 1}]'))).toThrow(/^tokens file .+ is invalid: 0\.principal: /);
   });
+
+  it('refuses a field it does not know, naming the one meant: `tenant` for `tenants` unbound an agent silently (config probe, 2026-12-05)', () => {
+    const entry = { principal: 'ops-copilot', kind: 'agent', roles: ['agent'], tokenSha256: 'a'.repeat(64), agentIds: ['ops-copilot'] };
+    expect(readTokensFile(file(JSON.stringify([{ ...entry, tenants: ['acme'] }])))[0].tenants).toEqual(['acme']);
+    expect(() => loadTokenRegistry(file(JSON.stringify([{ ...entry, tenant: ['acme'] }])))).toThrow(
+      /^tokens file .+ is invalid: 0\.tenant: unknown field \(did you mean tenants\?\)$/,
+    );
+    expect(() => loadTokenRegistry(file(JSON.stringify([{ ...entry, region: ['eu-west'] }])))).toThrow(/0\.region: unknown field \(did you mean regions\?\)$/);
+    expect(() => loadTokenRegistry(file(JSON.stringify([{ ...entry, note: 'x' }])))).toThrow(/0\.note: unknown field$/);
+  });
 });

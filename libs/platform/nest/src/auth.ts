@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, KeyObject, timingSafeEqual } from 'node:crypto';
 import { CanActivate, ExecutionContext, Injectable, SetMetadata, UnauthorizedException, ForbiddenException, Inject } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { identifierString, parseStrictJson } from '@countersign/contracts';
+import { closestName, identifierString, parseStrictJson } from '@countersign/contracts';
 import { limitKey } from '@countersign/policy';
 import { z } from 'zod';
 import { ROUTE_DOC, RouteDoc } from './openapi/route-doc';
@@ -87,9 +87,10 @@ export const SigningKeyEntrySchema = z.object({
 
 /**
  * One principal: its API token, stored only as its SHA-256 (the tokens file holds no usable secret), its
- * roles, the agent ids it may propose as, and the public keys of what it signs.
+ * roles, the agent ids it may propose as, and the public keys of what it signs. Strict: a field it does not know is
+ * refused, not dropped (`tenant` for `tenants` unbound an agent from its tenant, silently: config probe, 2026-12-05).
  */
-export const TokenEntrySchema = z.object({
+export const TokenEntrySchema = z.strictObject({
   principal: identifierString(200),
   kind: z.enum(['agent', 'human', 'service']),
   roles: z.array(z.string().min(1)).min(1),
@@ -341,6 +342,11 @@ export function readTokensFile(path: string): TokenEntry[] {
   const parsed = TokensFileSchema.safeParse(json.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
+    if (issue?.code === 'unrecognized_keys') {
+      const key = issue.keys[0];
+      const meant = closestName(key, Object.keys(TokenEntrySchema.shape));
+      throw new TokensFileError('invalid', `${issue.path.join('.')}.${key}: unknown field${meant ? ` (did you mean ${meant}?)` : ''}`);
+    }
     throw new TokensFileError('invalid', `${issue?.path.join('.') || 'the top'}: ${issue?.message}`);
   }
   return parsed.data;
