@@ -43,9 +43,17 @@ export interface ActionTrail {
   types: string[];
   /** The lane of its policy decision, or null when it has none. */
   lane: string | null;
-  /** The decision of its review, or null when it has none. */
+  /**
+   * The first decision of its review that decides (approved, rejected, expired, revised), or null when it has none: an
+   * escalation (`decision: escalated`) hands the item to the next tier and decides nothing. Read as the review's, every
+   * escalated item counted as a gap in the completeness metric, and the critical alert on it fired while escalations
+   * happened (soak probe, 2026-12-05).
+   */
   review: string | null;
 }
+
+/** The review decision that hands an item on (the review clock's escalation) rather than deciding it. */
+export const ESCALATED = 'escalated';
 
 /**
  * A write cut short at the end of a store's file (a power loss mid-append), found when the store opened, set aside and

@@ -2,6 +2,7 @@ import { generateTreeHeadKey, KeyRing, rootFromLeaves, verifyEntries } from '@co
 import type { AuditEntry } from '@countersign/audit-chain';
 import { TOPICS } from '@countersign/contracts';
 import { AuditLogRepository, leafOf } from './audit-log.repository';
+import { completeness } from '../completeness/completeness';
 
 export const auditEntry = (eventId: string, actionId: string, over: Partial<AuditEntry> = {}): AuditEntry => ({
   eventId,
@@ -138,6 +139,29 @@ export function auditLogSuite(name: string, make: () => Promise<AuditLogReposito
       ]);
       // A window with an end: only the actions proposed before it.
       expect((await log.trailsSince('2026-11-23T00:00:00Z', '2026-11-24T00:00:00Z')).map((t) => t.actionId)).toEqual(['old']);
+    });
+
+    it('reads the review decision that decides, not an escalation before it (soak probe, 2026-12-05: escalated items were gaps)', async () => {
+      const log = await make();
+      const review = (id: string, action: string, decision: string) =>
+        auditEntry(id, action, { eventType: TOPICS.reviewDecided, topic: TOPICS.reviewDecided, data: { decision } });
+      await log.appendBatch([
+        auditEntry('p-exp', 'exp', { eventType: TOPICS.actionProposed, topic: TOPICS.actionProposed }),
+        auditEntry('d-exp', 'exp', { data: { lane: 'review' } }),
+        review('r-exp-1', 'exp', 'escalated'),
+        review('r-exp-2', 'exp', 'expired'),
+        auditEntry('p-wait', 'wait', { eventType: TOPICS.actionProposed, topic: TOPICS.actionProposed }),
+        auditEntry('d-wait', 'wait', { data: { lane: 'review' } }),
+        review('r-wait-1', 'wait', 'escalated'),
+      ]);
+      const trails = (await log.trailsSince('2026-11-24T00:00:00Z')).sort((a, b) => a.actionId.localeCompare(b.actionId));
+      expect(trails.map((t) => [t.actionId, t.review])).toEqual([
+        ['exp', 'expired'],
+        ['wait', null],
+      ]);
+      // The check: the expired one is complete, the escalated one still waits for its reviewers (pending, not a gap).
+      const { gaps } = await completeness(log, '2026-11-24T00:00:00Z');
+      expect(gaps).toEqual([expect.objectContaining({ actionId: 'wait', missing: 'review decision', pending: 'review' })]);
     });
 
     it("leaves out of an action's trail what did not happen to it: the refusal of a forged event, a revision that created no action (red team, 2026-12-02)", async () => {

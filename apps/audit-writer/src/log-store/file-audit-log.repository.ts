@@ -22,6 +22,7 @@ import { TOPICS } from '@countersign/contracts';
 import { FileHeadStore } from '../chain/file-head-store';
 import { isResumptionOf } from '../chain/writer-entries';
 import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry, TornWrite } from './audit-log.repository';
+import { ESCALATED } from './audit-log.repository';
 import { syncDirectory, writeAll } from './durable-files';
 import { isJsonTextPrefix } from './json-prefix';
 
@@ -489,7 +490,8 @@ export class FileAuditLogRepository implements AuditLogRepository {
           return of ? `${e.actionId}|${String(of.revisionEventId)}|${String(of.actionId)}` : '';
         }),
     );
-    // The first policy decision's lane and the first review's decision count, as in the PostgreSQL store; what did not
+    // The first policy decision's lane and the first review decision that decides count (an escalation hands the item on
+    // and decides nothing), as in the PostgreSQL store; what did not
     // happen to the action is left out, as there: a refusal of an event only, a revision that created no action.
     const trails = new Map<string, { types: string[]; lane?: string | null; review?: string | null }>();
     for (const { entry: e } of this.entries) {
@@ -502,7 +504,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
         (e.eventType === TOPICS.proposalRevised && !madeActions.has(`${String(data.newActionId)}|${e.eventId}|${e.actionId}`));
       if (!notTheAction) trail.types.push(e.eventType);
       if (e.eventType === TOPICS.policyDecided && trail.lane === undefined) trail.lane = text(data.lane);
-      if (e.eventType === TOPICS.reviewDecided && trail.review === undefined) trail.review = text(data.decision);
+      if (e.eventType === TOPICS.reviewDecided && trail.review === undefined && data.decision !== ESCALATED) trail.review = text(data.decision);
     }
     return [...trails].map(([actionId, t]) => ({ actionId, types: t.types, lane: t.lane ?? null, review: t.review ?? null }));
   }

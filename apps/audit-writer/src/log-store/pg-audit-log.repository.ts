@@ -3,6 +3,7 @@ import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain
 import { TOPICS } from '@countersign/contracts';
 import { createPgPool, Pool, withConnection } from '@countersign/storage';
 import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
+import { ESCALATED } from './audit-log.repository';
 
 const rowToStored = (r: Record<string, unknown>): StoredEntry => ({
   index: Number(r.idx),
@@ -186,8 +187,9 @@ export class PgAuditLogRepository implements AuditLogRepository {
                      AND p.entry_json::jsonb->'data'->'revisionOf'->>'revisionEventId' = l.event_id
                      AND p.entry_json::jsonb->'data'->'revisionOf'->>'actionId' = l.subject))
               )), '{}') AS types,
-              (array_agg(entry_json::jsonb->'data'->>'lane') FILTER (WHERE type = $2))[1] AS lane,
-              (array_agg(entry_json::jsonb->'data'->>'decision') FILTER (WHERE type = $3))[1] AS review
+              (array_agg(entry_json::jsonb->'data'->>'lane' ORDER BY idx) FILTER (WHERE type = $2))[1] AS lane,
+              (array_agg(entry_json::jsonb->'data'->>'decision' ORDER BY idx)
+                 FILTER (WHERE type = $3 AND entry_json::jsonb->'data'->>'decision' IS DISTINCT FROM '${ESCALATED}'))[1] AS review
          FROM audit_log l
         WHERE subject IN (SELECT subject FROM audit_log WHERE type IN ($4, $2) AND event_time >= $1 AND event_time < $5)
         GROUP BY subject`,

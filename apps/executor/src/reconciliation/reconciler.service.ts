@@ -167,11 +167,14 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
 
     if (idempotentByKey && resendsLeft) {
       // Sending again is executing again: not while a brake is on. Held, not refused (the first call may have taken
-      // effect): on the record once per claim, and looked at again once this claim's lease runs out.
+      // effect), and looked at again once this claim's lease runs out. On the record once per action and brake: the id
+      // is derived from the hold's code, not the look, so the audit trail keeps the first (a redelivered id is kept
+      // once). One per look wrote 437 entries a minute for a kill switch left off with nothing going on (soak probe,
+      // 2026-12-05); each look is still logged.
       const hold = this.gate?.held(record);
       if (hold) {
         this.logger.warn({ ...log, code: hold.code }, `reconciler: ${hold.reason}; looked at again after the lease`);
-        return void (await this.bus.emit(TOPICS.actionHeld, hold, { cause, actor: this.actor, discriminator: `resend-held-${attempt}` }));
+        return void (await this.bus.emit(TOPICS.actionHeld, hold, { cause, actor: this.actor, discriminator: `resend-held-${hold.code}` }));
       }
       const p = record.proposal;
       const result = await connector.execute(

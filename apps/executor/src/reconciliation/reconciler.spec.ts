@@ -211,8 +211,14 @@ describe('Reconciler: unknown outcomes are settled, never by a second call witho
     expect(t.events(TOPICS.actionHeld).map((e) => e.data)).toEqual([
       { code: 'audit-unavailable', reason: `not sent again while the audit trail cannot record (${unaudited})` },
     ]);
-    unaudited = undefined;
+    // Held again at the next look: the same event id, so the audit trail keeps it once (soak probe, 2026-12-05: one
+    // entry per look, 437 a minute for a kill switch left off).
     expect(await t.reconciler.runOnce(at(1_000 + lease))).toBe(1);
+    const held = t.events(TOPICS.actionHeld);
+    expect(held).toHaveLength(2);
+    expect(held[1].id).toBe(held[0].id);
+    unaudited = undefined;
+    expect(await t.reconciler.runOnce(at(1_000 + 2 * lease))).toBe(1);
     expect(t.calls.map((c) => c.key)).toEqual([idempotencyKeyOf('a1', digest)]);
     expect(await t.repo.get('a1')).toMatchObject({ state: 'executed' });
   });
