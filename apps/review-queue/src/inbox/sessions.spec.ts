@@ -52,6 +52,28 @@ describe('inbox sessions', () => {
     expect((await sessionsFor().current(requestWith(cookies())))?.principal.proposesAs).toBeUndefined();
   });
 
+  it("holds the tokens file's tenant binding of the person in the inbox too, narrowing the sign-in's claim (red team, 2026-12-05)", async () => {
+    // A binding written in the tokens file held for carol's bearer token, not in her inbox: she approved globex's refund.
+    const digest = (t: string) => createHash('sha256').update(t).digest('hex');
+    const tokens = new TokenRegistry([
+      { principal: 'carol', kind: 'human', roles: ['reviewer'], tenants: ['acme'], tokenSha256: digest('carol-token') },
+      // An agent token of the same principal binds what it proposes, not the person's reach.
+      { principal: 'alice', kind: 'agent', roles: ['agent'], agentIds: ['alice-bot'], tenants: ['globex'], tokenSha256: digest('alice-agent') },
+    ]);
+    const sessions = sessionsFor({}, tokens);
+    const tenantsOf = async (signedIn: typeof who & { tenants?: string[] }) => {
+      const { res, cookies } = response();
+      await sessions.open(res, signedIn);
+      return (await sessions.current(requestWith(cookies())))!.principal.tenants;
+    };
+    expect(await tenantsOf({ ...who, sub: 'carol' })).toEqual(['acme']);
+    expect(await tenantsOf({ ...who, sub: 'carol', tenants: ['acme', 'globex'] })).toEqual(['acme']);
+    // Claims and file share no tenant: she reaches none (never every one).
+    expect(await tenantsOf({ ...who, sub: 'carol', tenants: ['globex'] })).toEqual([]);
+    expect(await tenantsOf({ ...who, sub: 'alice' })).toBeUndefined();
+    expect(await tenantsOf({ ...who, sub: 'alice', tenants: ['initech'] })).toEqual(['initech']);
+  });
+
   it('sets an HttpOnly, SameSite=Strict cookie, Secure only under TLS', async () => {
     const { res, cookies } = response();
     await sessionsFor().open(res, who);

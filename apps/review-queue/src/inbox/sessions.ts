@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ForbiddenException, Inject, Injectable, Optional } from '@nestjs/common';
-import { TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
+import { narrowTenants, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
 import { INBOX_OPTIONS } from '../tokens';
 import { InboxOptions, resolve } from './inbox.options';
 import type { SignedInIdentity } from './oidc-sign-in';
@@ -76,8 +76,12 @@ export class Sessions {
       // Only over the record still there: signed out (or ended) meanwhile, the session stays ended.
       if (!(await this.options.sessions.touch(keyOf(id), found, this.expiry(found)))) return undefined;
     }
-    // Read at every request, never stored: the tokens file is the one record of who may propose as which agent.
-    return this.tokens ? { ...found, principal: { ...found.principal, proposesAs: this.tokens.proposesAs(found.principal.id) } } : found;
+    // Read at every request, never stored: the tokens file is the one record of who may propose as which agent, and
+    // its tenant binding of the person holds here as for their bearer tokens, narrowing the sign-in's (ADR 0052).
+    if (!this.tokens) return found;
+    const tenants = narrowTenants(found.principal.tenants, this.tokens.tenantsOf(found.principal.id));
+    const { tenants: _claimed, ...principal } = found.principal;
+    return { ...found, principal: { ...principal, ...(tenants && { tenants }), proposesAs: this.tokens.proposesAs(found.principal.id) } };
   }
 
   /** Whether the request carries more than one session cookie (`current` takes none of them then). */

@@ -15,6 +15,7 @@ import {
   TokenEntry,
   TokenRegistry,
   TokensFileError,
+  narrowTenants,
   TenantsSchema,
 } from './auth';
 
@@ -84,6 +85,22 @@ describe('TokenRegistry: a binding it would not hold to is refused at start', ()
     expect(() => new TokenRegistry([{ ...agent('both'), roles: ['agent', 'auditor'], regions: ['eu'] }])).toThrow(/also holds auditor/);
     // Unbound people, and bound agents, are what the file is for.
     expect(() => new TokenRegistry([{ ...gina, tenants: undefined }, agent('bot', { tenants: ['globex'], regions: ['eu'] })])).not.toThrow();
+  });
+
+  it('binds a person once: two tokens of theirs bound otherwise are refused; an agent token of theirs binds what it proposes only (red team, 2026-12-05)', () => {
+    const gina: TokenEntry = { principal: 'gina', kind: 'human', roles: ['reviewer'], tokenSha256: digest('gina'), tenants: ['acme'] };
+    // A second token bound to no tenant unbound her.
+    expect(() => new TokenRegistry([gina, { ...gina, tokenSha256: digest('gina-2'), tenants: undefined }])).toThrow(
+      /^gina has tokens bound to acme and to any tenant: a person is bound to tenants once/,
+    );
+    expect(() => new TokenRegistry([gina, { ...gina, tokenSha256: digest('gina-2'), tenants: ['globex'] }])).toThrow(/bound to acme and to globex/);
+    const registry = new TokenRegistry([gina, { ...gina, tokenSha256: digest('gina-2'), tenants: ['acme'] }, { ...agent('gina'), tenants: ['globex'] }]);
+    expect(registry.tenantsOf('gina')).toEqual(['acme']);
+    expect(registry.tenantsOf('nobody')).toBeUndefined();
+    expect(narrowTenants(['acme', 'globex'], ['acme'])).toEqual(['acme']);
+    expect(narrowTenants(undefined, ['acme'])).toEqual(['acme']);
+    expect(narrowTenants(['globex'], ['acme'])).toEqual([]);
+    expect(narrowTenants(undefined, undefined)).toBeUndefined();
   });
 
   it('reads a tenants list strictly: an empty one, or a name that is no identifier, is refused rather than read as any tenant', () => {

@@ -76,6 +76,15 @@ export function requireEveryTenant(principal: Pick<Principal, 'tenants'>, what: 
  */
 export const TenantsSchema = z.array(identifierString(200)).min(1).max(1000);
 
+/** An entry that only proposes (the `agent` role alone): its tenants bind what it proposes, not a person's reach. */
+const isAgentOnly = (e: Pick<TokenEntry, 'roles'>): boolean => e.roles.every((r) => r === 'agent');
+
+/**
+ * Two tenant bindings of one person, both held (a sign-in's claim and the tokens file's entry): the tenants both allow;
+ * absent is any tenant. Empty when they share none: the person then reaches no tenant's item.
+ */
+export const narrowTenants = (a: string[] | undefined, b: string[] | undefined): string[] | undefined => (!a ? b : !b ? a : a.filter((t) => b.includes(t)));
+
 /** True when `principal` may act in `region`: it is listed exactly (no other spelling), or the principal is bound to none. */
 export const mayActIn = (principal: Principal, region: string): boolean => !principal.regions || principal.regions.includes(region);
 
@@ -119,11 +128,13 @@ export class TokenRegistry {
   private readonly byDigest: Map<string, TokenEntry>;
   private readonly byKeyId = new Map<string, PrincipalKey>();
   private readonly proposerSide = new Map<string, string[]>();
+  private readonly personTenants = new Map<string, string[]>();
 
   constructor(entries: TokenEntry[]) {
     const unenforced = unenforcedBinding(entries);
     if (unenforced) throw new Error(unenforced);
     this.byDigest = new Map(entries.map((e) => [e.tokenSha256, e]));
+    for (const e of entries) if (e.tenants && !isAgentOnly(e)) this.personTenants.set(e.principal, e.tenants);
     for (const entry of entries) {
       const side = new Set([...(this.proposerSide.get(entry.principal) ?? []), ...(entry.agentIds ?? [entry.principal])]);
       this.proposerSide.set(entry.principal, [...side]);
@@ -148,6 +159,15 @@ export class TokenRegistry {
     const entry = this.byDigest.get(digest);
     if (!entry || !timingSafeEqual(Buffer.from(entry.tokenSha256), Buffer.from(digest))) return undefined;
     return this.principalOf(entry);
+  }
+
+  /**
+   * The tenants the person `id` is bound to by this file (their entries other than agent ones agree: `unenforcedBinding`),
+   * or undefined when none binds them. The inbox narrows a sign-in by it: a binding written here held for the person's
+   * bearer tokens and not for their inbox, where they approved another tenant's refund (red team, 2026-12-05).
+   */
+  tenantsOf(id: string): string[] | undefined {
+    return this.personTenants.get(id);
   }
 
   /** Every agent id the principal `id` may propose as, through any of its tokens; its own id when it has none here. */
@@ -194,6 +214,15 @@ export function unenforcedBinding(entries: readonly TokenEntry[]): string | unde
         `${e.principal}: regions bind what an agent proposes, and this entry also holds ${other.join(', ')}, whose ` +
         `routes serve every region of the deployment: give those roles an entry without regions (docs/adr/0008)`
       );
+  }
+  // A person is bound once: with one token bound to acme and another to none, the second unbound them.
+  const personBinding = new Map<string, string>();
+  for (const e of entries.filter((x) => !isAgentOnly(x))) {
+    const binding = e.tenants ? [...e.tenants].sort().join(', ') : 'any tenant';
+    const first = personBinding.get(e.principal);
+    if (first !== undefined && first !== binding)
+      return `${e.principal} has tokens bound to ${first} and to ${binding}: a person is bound to tenants once, so give each of their tokens the same tenants`;
+    personBinding.set(e.principal, binding);
   }
   const holders = new Map<string, { principal: string; binding: string }>();
   const bindingOf = (e: TokenEntry) =>
