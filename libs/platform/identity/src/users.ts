@@ -2,6 +2,7 @@ import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { nameString } from '@countersign/contracts';
 import { newTotpSecret, otpauthUri } from './totp';
 
 /**
@@ -14,7 +15,8 @@ export const IdentityUserSchema = z.object({
   name: z.string().min(1).max(200),
   roles: z.array(z.string().min(1).max(64)).max(32),
   /** The tenants whose review items they reach, asserted as the `tenants` claim (the review queue reads it, ADR 0052); absent: every tenant. */
-  tenants: z.array(z.string().min(1).max(200)).min(1).max(1000).optional(),
+  // Spelled as a proposal's tenant may be (`nameString`): one it cannot be, such as " acme", bound to nothing (red team, 2026-12-05).
+  tenants: z.array(nameString(200)).min(1).max(1000).optional(),
   /** `scrypt$<salt b64url>$<hash b64url>`. */
   password: z.string().regex(/^scrypt\$[\w-]+\$[\w-]+$/),
   totpSecret: z.string().min(16).optional(),

@@ -109,6 +109,9 @@ describe('TokenRegistry: a binding it would not hold to is refused at start', ()
     expect(TenantsSchema.safeParse(['acme', '']).success).toBe(false);
     expect(TenantsSchema.safeParse('acme').success).toBe(false);
     expect(TenantsSchema.safeParse(['acme', 7]).success).toBe(false);
+    // A name no proposal's tenant can be (white space at an edge) bound a reviewer to nothing, silently (red team, 2026-12-05).
+    expect(TenantsSchema.safeParse([' acme']).success).toBe(false);
+    expect(TenantsSchema.safeParse(['acme\u00a0']).success).toBe(false);
   });
 
   it("refuses one agent id proposed as under two bindings: its actions, statistics and backlog are one agent's", () => {

@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, KeyObject, timingSafeEqual } from 'node:crypto';
 import { CanActivate, ExecutionContext, Injectable, SetMetadata, UnauthorizedException, ForbiddenException, Inject } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { closestName, identifierString, parseStrictJson } from '@countersign/contracts';
+import { closestName, identifierString, nameString, parseStrictJson } from '@countersign/contracts';
 import { limitKey } from '@countersign/policy';
 import { z } from 'zod';
 import { ROUTE_DOC, RouteDoc } from './openapi/route-doc';
@@ -71,10 +71,11 @@ export function requireEveryTenant(principal: Pick<Principal, 'tenants'>, what: 
 
 /**
  * A tenant binding as written (a token entry's `tenants`, an inbox sign-in's `tenants` claim): the tenants spelled
- * exactly, at least one; absent means any tenant. Read strictly: an empty list, or one with a name that is not an
- * identifier, is refused rather than taken for "any" or for "none".
+ * exactly, at least one; absent means any tenant. Read strictly: an empty list, or one with a name no proposal's tenant
+ * can be (`nameString`: white space at an edge, a control character), is refused rather than taken for "any" or for
+ * "none" (red team, 2026-12-05: " acme" bound a reviewer to no item at all, with no word).
  */
-export const TenantsSchema = z.array(identifierString(200)).min(1).max(1000);
+export const TenantsSchema = z.array(nameString(200)).min(1).max(1000);
 
 /** An entry that only proposes (the `agent` role alone): its tenants bind what it proposes, not a person's reach. */
 const isAgentOnly = (e: Pick<TokenEntry, 'roles'>): boolean => e.roles.every((r) => r === 'agent');
