@@ -163,7 +163,7 @@ describe('anomaly rules', () => {
       expect(problem(`${ok}, onDetect: review }`)).toMatch(/needs by, ceiling or both/);
       expect(problem(`${ok}, by: 0.1, onDetect: lenient }`)).toMatch(/onDetect/);
       expect(problem(`${ok.replace('id: x', 'id: volume-rise').replace('confidence-rise', 'volume-rise')}, factor: 3, onDetect: review }`)).toMatch(
-        /another anomaly rule is called volume-rise/,
+        /another entry of anomalies is called volume-rise/,
       );
     });
     it('an action type an anomaly can send to review needs review settings', () => {

@@ -103,6 +103,11 @@ export function controlChanges(before: OperationalContract, after: OperationalCo
     if (removed.length) lines.push(`  control removed: ${section} ${list(removed)}`);
     if (added.length) lines.push(`  control added: ${section} ${list(added)}`);
     if (changed.length) lines.push(`  control changed: ${section} ${list(changed)}`);
+    // Order decides among entries (of two rules sending one type to review with one quorum, the first sets the
+    // reviewers): moving a weaker rule first changed who reviews, with no other line (red team, 2026-12-05).
+    const kept = [...now.keys()].filter((k) => was.has(k));
+    const keptBefore = [...was.keys()].filter((k) => now.has(k));
+    if (Array.isArray(b) && kept.join('\u0000') !== keptBefore.join('\u0000')) lines.push(`  control reordered: ${section} (now ${list(kept)})`);
   }
   return lines;
 }

@@ -1,6 +1,6 @@
 import Ajv from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Document } from 'yaml';
-import { canonicalDigest } from '@countersign/contracts';
+import { canonicalDigest, closestName } from '@countersign/contracts';
 import { CONDITION_TESTS, type Condition } from './conditions';
 import type { ActionSpec, OperationalContract } from './contract.types';
 import { ISO_4217 } from './money';
@@ -102,6 +102,15 @@ export function parsePlainYaml(
   // so the file would not say what its author (or an attacker) wrote. The policy tools read plain YAML only.
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem) throw new ContractError(file, problem.linePos?.[0]?.line ?? counter.linePos(problem.pos[0]).line, '(yaml)', problem.message.split('\n')[0]);
+  // YAML 1.2 only: `%YAML 1.1` turns on merge keys and the old scalars, where `NO` is false and `0755` is 493, so
+  // `in: [NO]` stopped matching Norway (red team, 2026-12-05).
+  if (doc.directives?.yaml.version !== '1.2')
+    throw new ContractError(
+      file,
+      1,
+      '(yaml)',
+      `a %YAML ${doc.directives?.yaml.version} directive: the policy tools read YAML 1.2 only (leave the directive out)`,
+    );
   const deep = nodeNestedBeyond(doc, MAX_YAML_DEPTH);
   if (deep) throw new ContractError(file, deep.range ? counter.linePos(deep.range[0]).line : undefined, '(yaml)', TOO_DEEP);
   try {
@@ -212,6 +221,10 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
     if (a.review && !(a.review.slaClass in contract.slaClasses)) fail(`/actions/${type}/review/slaClass`, `unknown SLA class ${a.review.slaClass}`);
   }
   checkActionTypeLists(contract, fail);
+  // A rule's own review settings, as an action's: an unknown SLA class quietly took the longest one (red team, 2026-12-05).
+  (contract.rules ?? []).forEach((r, i) => {
+    if (r.review && !(r.review.slaClass in contract.slaClasses)) fail(`/rules/${i}/review/slaClass`, `unknown SLA class ${r.review.slaClass}`);
+  });
   (contract.aggregateLimits ?? []).forEach((l, i) => {
     if (l.maxCount === undefined && l.maxAmount === undefined) fail(`/aggregateLimits/${i}`, 'an aggregate limit needs maxCount, maxAmount or both');
     if (l.maxAmount !== undefined && !l.amount) fail(`/aggregateLimits/${i}`, 'maxAmount needs the money field it sums (amount: parameters.X)');
@@ -335,10 +348,7 @@ const VOLUME_THRESHOLDS = ['factor', 'ceilingPerMinute'];
 
 /** Anomaly rules: unique ids (an id keys its statistics), known action types, a baseline longer than the burst, thresholds of their kind. */
 function checkAnomalies(contract: OperationalContract, fail: Fail): void {
-  const seen = new Set<string>();
   (contract.anomalies ?? []).forEach((r, i) => {
-    if (seen.has(r.id)) fail(`/anomalies/${i}/id`, `another anomaly rule is called ${r.id}`);
-    seen.add(r.id);
     if (r.baselineWindowSeconds < 2 * r.shortWindowSeconds)
       fail(`/anomalies/${i}/baselineWindowSeconds`, `the baseline must be at least twice the short window (${2 * r.shortWindowSeconds} s)`);
     const own = r.kind === 'volume-rise' ? VOLUME_THRESHOLDS : RISE_THRESHOLDS;
@@ -356,7 +366,7 @@ function checkAnomalies(contract: OperationalContract, fail: Fail): void {
  * list covers nothing either; a rule for every type leaves the list out.
  */
 function checkActionTypeLists(contract: OperationalContract, fail: Fail): void {
-  const lists: Array<[string, Array<{ actionTypes?: string[] }> | undefined]> = [
+  const lists: Array<[string, Array<{ id?: string; actionTypes?: string[] }> | undefined]> = [
     ['rules', contract.rules],
     ['prohibited', contract.prohibited],
     ['scoring', contract.scoring],
@@ -365,7 +375,13 @@ function checkActionTypeLists(contract: OperationalContract, fail: Fail): void {
     ['anomalies', contract.anomalies],
   ];
   for (const [section, entries] of lists) {
+    const ids = new Set<string>();
     (entries ?? []).forEach((entry, i) => {
+      // One id, one entry: with two, the engine used one and a change's report compared the other (red team,
+      // 2026-12-05: a copy of a rule with weaker reviewers, placed first, read "0 of 24 decisions change").
+      const id = (entry as { id?: string }).id;
+      if (id !== undefined && ids.has(id)) fail(`/${section}/${i}/id`, `another entry of ${section} is called ${id}: ids name one entry each`);
+      if (id !== undefined) ids.add(id);
       if (!entry.actionTypes) return;
       const pointer = `/${section}/${i}/actionTypes`;
       if (entry.actionTypes.length === 0)
@@ -373,6 +389,38 @@ function checkActionTypeLists(contract: OperationalContract, fail: Fail): void {
       entry.actionTypes.forEach((t) => t in contract.actions || fail(pointer, `unknown action type ${t}`));
     });
   }
+}
+
+/** What a decision reads (`evaluate`'s input), by its first segment; `parameters` and `context` are the agent's own. */
+const DECISION_FIELDS: Record<string, readonly string[] | 'any' | 'none'> = {
+  parameters: 'any',
+  context: 'any',
+  confidence: 'none',
+  tenant: 'none',
+  region: 'none',
+  target: 'none',
+  actionType: 'none',
+  proposer: ['agentId', 'model.name', 'model.version', 'promptTemplateVersion'],
+  time: ['hour', 'weekday'],
+};
+
+/**
+ * Why a condition's field names nothing a decision reads, or undefined. A misspelt field (`confidnce`, `tagret`,
+ * `time.hours`) read as missing, so its test never fired and `policy lint` said nothing (red team, 2026-12-05: the
+ * low-confidence rule sent nothing to review). `parameters.X` names are checked against the schemas by lint.
+ */
+function unreadField(field: string): string | undefined {
+  const [first, ...rest] = field.split('.');
+  const known = DECISION_FIELDS[first];
+  const names = `${Object.keys(DECISION_FIELDS).join(', ')}`;
+  if (known === undefined) {
+    const meant = closestName(first, Object.keys(DECISION_FIELDS));
+    return `${field} names nothing a decision reads${meant ? ` (did you mean ${meant}?)` : ''}: a field starts with one of ${names}`;
+  }
+  if (known === 'any') return rest.length ? undefined : `${field} needs a name after it (${first}.X)`;
+  if (known === 'none') return rest.length ? `${first} has no fields: ${field} names nothing` : undefined;
+  const sub = rest.join('.');
+  return known.includes(sub) ? undefined : `${field} names nothing a decision reads: ${first} has ${known.map((k) => `${first}.${k}`).join(', ')}`;
 }
 
 /** What a condition is: exactly one of these keys. */
@@ -396,8 +444,15 @@ function checkConditions(contract: OperationalContract, fail: Fail): void {
       );
     const shape = shapes[0];
     if (shape === 'field') {
-      if (!CONDITION_TESTS.some((op) => op in c))
+      const leaf = c as Record<string, unknown> & { field: string };
+      if (!CONDITION_TESTS.some((op) => op in leaf))
         fail(pointer, `a field condition needs a test (${CONDITION_TESTS.join(', ')}): "field" alone would always hold`);
+      const unread = unreadField(leaf.field);
+      if (unread) fail(`${pointer}/field`, unread);
+      for (const op of ['in', 'allIn'] as const)
+        if (Array.isArray(leaf[op]) && (leaf[op] as unknown[]).length === 0)
+          fail(`${pointer}/${op}`, `an empty list matches nothing (and everything under not): name the values`);
+      if (leaf.matches === '') fail(`${pointer}/matches`, 'an empty pattern matches every text: name what it looks for');
       return;
     }
     const stray = Object.keys(c).filter((k) => k !== shape);

@@ -362,7 +362,7 @@ describe('the contract file', () => {
   });
 
   it('names a bad rule by its id and line', () => {
-    const text = `${readBase()}rules:\n  - { id: bad-rule, actionTypes: [nope.nope], when: { field: x, eq: 1 }, lane: review, reason: r }\n`;
+    const text = `${readBase()}rules:\n  - { id: bad-rule, actionTypes: [nope.nope], when: { field: target, eq: 1 }, lane: review, reason: r }\n`;
     expect(() => parseContract(text, 'c.yaml')).toThrow(/^c\.yaml:\d+: rules\[0\] \(bad-rule\).*unknown action type nope\.nope/);
   });
 
@@ -387,19 +387,60 @@ describe('the contract file', () => {
     const base = readBase();
     const rule = (when: string) => `${base}rules:\n  - { id: unqualified, actionTypes: [support.refund], when: ${when}, lane: prohibited, reason: r }\n`;
     // Each of these loaded, and the engine dropped a part: `not` read only its `all`, and a lone field always held.
-    expect(() => parseContract(rule('{ not: { all: [{ field: a, in: [x] }], field: b, in: [y] } }'), 'c.yaml')).toThrow(
+    expect(() => parseContract(rule('{ not: { all: [{ field: context.a, in: [x] }], field: context.b, in: [y] } }'), 'c.yaml')).toThrow(
       /^c\.yaml:\d+: rules\[0\] \(unqualified\).*a condition is one of all, any, not, or a field with its tests, not all and field together/,
     );
-    expect(() => parseContract(rule('{ all: [{ field: a, eq: 1 }], any: [{ field: b, eq: 2 }] }'), 'c.yaml')).toThrow(/not all and any together/);
-    expect(() => parseContract(rule('{ field: a }'), 'c.yaml')).toThrow(/a field condition needs a test \(eq, ne, gt.*"field" alone would always hold/);
-    expect(() => parseContract(rule('{ all: [{ field: a, eq: 1 }, { field: b }] }'), 'c.yaml')).toThrow(/"field" alone would always hold/);
-    expect(() => parseContract(rule('{ not: { field: a, eq: 1 }, eq: 2 }'), 'c.yaml')).toThrow(
+    expect(() => parseContract(rule('{ all: [{ field: context.a, eq: 1 }], any: [{ field: context.b, eq: 2 }] }'), 'c.yaml')).toThrow(
+      /not all and any together/,
+    );
+    expect(() => parseContract(rule('{ field: context.a }'), 'c.yaml')).toThrow(/a field condition needs a test \(eq, ne, gt.*"field" alone would always hold/);
+    expect(() => parseContract(rule('{ all: [{ field: context.a, eq: 1 }, { field: context.b }] }'), 'c.yaml')).toThrow(/"field" alone would always hold/);
+    expect(() => parseContract(rule('{ not: { field: context.a, eq: 1 }, eq: 2 }'), 'c.yaml')).toThrow(
       /"not" stands alone in its condition; eq beside it would be ignored/,
     );
     expect(() => parseContract(rule('{ eq: 2 }'), 'c.yaml')).toThrow(/a condition needs all, any, not, or a field with a test/);
     // Written as one thing each, they load.
-    expect(() => parseContract(rule('{ not: { all: [{ field: a, in: [x] }, { field: b, in: [y] }] } }'), 'c.yaml')).not.toThrow();
-    expect(() => parseContract(rule('{ field: a, gte: 1, lt: 5 }'), 'c.yaml')).not.toThrow();
+    expect(() => parseContract(rule('{ not: { all: [{ field: context.a, in: [x] }, { field: context.b, in: [y] }] } }'), 'c.yaml')).not.toThrow();
+    expect(() => parseContract(rule('{ field: context.a, gte: 1, lt: 5 }'), 'c.yaml')).not.toThrow();
+  });
+
+  it('refuses what loads and never fires: a field a decision does not read, an empty list, an empty pattern, two entries of one id, a YAML 1.1 directive (red team, 2026-12-05)', () => {
+    const base = readBase();
+    const rule = (when: string, extra = '') =>
+      `${base}rules:\n  - { id: r1, actionTypes: [support.refund], when: ${when}, lane: prohibited, reason: r }\n${extra}`;
+    expect(() => parseContract(rule('{ field: confidnce, lt: 0.6 }'), 'c.yaml')).toThrow(
+      /rules\[0\] \(r1\).*confidnce names nothing a decision reads \(did you mean confidence\?\): a field starts with one of parameters, context/,
+    );
+    expect(() => parseContract(rule('{ field: time.hours, gte: 22 }'), 'c.yaml')).toThrow(
+      /time\.hours names nothing a decision reads: time has time\.hour, time\.weekday/,
+    );
+    expect(() => parseContract(rule('{ field: proposer.modle.name, eq: x }'), 'c.yaml')).toThrow(/proposer\.modle\.name names nothing/);
+    expect(() => parseContract(rule('{ field: target.id, eq: x }'), 'c.yaml')).toThrow(/target has no fields/);
+    expect(() => parseContract(rule('{ not: { field: tenant, in: [] } }'), 'c.yaml')).toThrow(/an empty list matches nothing \(and everything under not\)/);
+    expect(() => parseContract(rule("{ field: parameters.body, matches: '' }"), 'c.yaml')).toThrow(/an empty pattern matches every text/);
+    expect(() =>
+      parseContract(
+        rule('{ field: target, eq: x }', '  - { id: r1, actionTypes: [support.refund], when: { field: tenant, eq: y }, lane: prohibited, reason: r }\n'),
+        'c.yaml',
+      ),
+    ).toThrow(/rules\[1\] \(r1\).*another entry of rules is called r1: ids name one entry each/);
+    expect(() => parseContract(`%YAML 1.1\n---\n${rule('{ field: region, in: [NO] }')}`, 'c.yaml')).toThrow(
+      /a %YAML 1\.1 directive: the policy tools read YAML 1\.2 only/,
+    );
+    // What a decision reads, each: loads.
+    for (const f of [
+      'parameters.x',
+      'context.y',
+      'confidence',
+      'tenant',
+      'region',
+      'target',
+      'actionType',
+      'proposer.agentId',
+      'proposer.model.version',
+      'time.weekday',
+    ])
+      expect(() => parseContract(rule(`{ field: ${f}, exists: true }`), 'c.yaml')).not.toThrow();
   });
 
   it('refuses a version YAML reads as a decimal number, which is not the version written (config probe, 2026-12-05)', () => {

@@ -342,6 +342,24 @@ describe('countersign policy diff and replay decide each proposal at the time it
     ]);
   });
 
+  it('diff: a weaker rule moved first is named as reordered, and the decision it changes names its reviewers (red team, 2026-12-05)', async () => {
+    // Beside refund-very-large (finance, quorum 2), a rule of the same quorum asking any reviewer: placed after it, it
+    // changes nothing; moved first, it sets who reviews.
+    const weaker =
+      '  - { id: refund-second-look, actionTypes: [support.refund], when: { field: parameters.amount, gt: 10000 }, lane: review, reason: r,\n      review: { slaClass: high, requiredRoles: [reviewer], quorum: 2, whenUnavailable: fail-closed } }\n';
+    const after = variant('after.yaml', (t) => t.replace('version: 2026.11.2', 'version: 2026.11.3').replace(/(  - \{ id: refund-card-data)/, `${weaker}$1`));
+    const first = variant('first.yaml', (t) => t.replace('version: 2026.11.2', 'version: 2026.11.4').replace(/^rules:\n/m, `rules:\n${weaker}`));
+    const corpus = segment('very-large.jsonl', [
+      { proposal: { ...reply(), actionType: 'support.refund', target: 'order-9', parameters: { amount: 50_000, currency: 'EUR', reason: 'x' } } },
+    ]);
+    const r = await run('diff', after, first, corpus);
+    expect(r.out).toContainEqual(expect.stringMatching(/^ {2}control reordered: rules \(now refund-second-look, refund-very-large, /));
+    expect(r.out.find((l) => l.startsWith('  #0'))).toBe(
+      '  #0 support.refund order-9: review/high (roles finance, quorum 2, when unavailable "fail-closed") → review/high (roles reviewer, quorum 2, when unavailable "fail-closed")',
+    );
+    expect(r.out.at(-1)).toBe('1 of 1 decisions change');
+  });
+
   it('diff: names the proposal the night rule now reviews; a corpus with no time keeps the fixed time, where the rule does not fire', async () => {
     const file = segment('night-diff.jsonl', [proposed('2026-11-24T23:59:59.999+00:00'), proposed('2026-11-24T22:59:59.999Z')]);
     expect((await run('diff', CONTRACT, night, file)).out).toEqual([

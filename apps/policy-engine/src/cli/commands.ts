@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import { TOPICS } from '@countersign/contracts';
+import { canonicalDigest, TOPICS } from '@countersign/contracts';
 import type { Progress } from '@countersign/logging';
 import { controlChanges, fieldsOf } from '@countersign/policy';
 import { LoadedContract, loadContractFile, readPolicyFile } from '@countersign/policy';
@@ -232,8 +232,11 @@ export function diff(
     const now = decisionTimeOf(p);
     const a = evaluate(before, p, AT_REST(now));
     const b = evaluate(after, p, AT_REST(now));
-    if (a.lane !== b.lane || a.review?.slaClass !== b.review?.slaClass)
-      changes.push({ index: total, actionType: p.actionType, target: p.target, from: label(a), to: label(b) });
+    // The whole review, not only its lane and class: a rule copied with weaker reviewers (roles, quorum, fallback) kept
+    // both and read "0 decisions change" (red team, 2026-12-05).
+    const reviewChanged = a.lane === 'review' && b.lane === 'review' && canonicalDigest(a.review ?? null) !== canonicalDigest(b.review ?? null);
+    if (a.lane !== b.lane || a.review?.slaClass !== b.review?.slaClass || reviewChanged)
+      changes.push({ index: total, actionType: p.actionType, target: p.target, from: label(a, reviewChanged), to: label(b, reviewChanged) });
     total++;
     progress?.update(total);
   }
@@ -263,7 +266,14 @@ export function diffReport(result: { total: number; changes: Change[] }, before:
   ];
 }
 
-const label = (d: Decision) => (d.lane === 'review' ? `review/${d.review?.slaClass}` : d.lane);
+/** A decision's lane for the report; `detailed`: with who reviews, when that is what changed. */
+const label = (d: Decision, detailed = false) => {
+  if (d.lane !== 'review') return d.lane;
+  const r = d.review;
+  return detailed && r
+    ? `review/${r.slaClass} (roles ${r.requiredRoles.join('/')}, quorum ${r.quorum}, when unavailable ${JSON.stringify(r.whenUnavailable)})`
+    : `review/${r?.slaClass}`;
+};
 
 /**
  * Reviewer load under a contract: how many proposals reach review per SLA class (and the other lanes), each decided at

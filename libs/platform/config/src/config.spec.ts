@@ -103,6 +103,15 @@ describe('misspelledSettings (config probe, 2026-12-05: a misspelled setting was
     ]);
   });
 
+  it('compares in capitals too: a setting written in another case is no setting (red team, 2026-12-05)', () => {
+    expect(misspelledSettings([base, own], { trust_key_files: '/k', Webhook_Idempotent: 'true' })).toEqual([
+      'trust_key_files is no setting here: did you mean TRUST_KEY_FILES? (rename it; a misspelled setting would be ignored)',
+      'Webhook_Idempotent is no setting here: did you mean WEBHOOK_IDEMPOTENT? (rename it; a misspelled setting would be ignored)',
+    ]);
+    // What a shell or npm sets in lower case is far from every setting.
+    expect(misspelledSettings([base, own], { http_proxy: 'x', npm_config_loglevel: 'warn', no_proxy: 'y' })).toEqual([]);
+  });
+
   it('leaves alone known settings, short names (HOME is two edits from HOST) and names far from every setting', () => {
     const env = { TRUST_KEY_FILES: '/k', HOME: '/root', PORTS: '1', NODE_OPTIONS: '', WEBHOOK_IDEMPOTENT: 'true' };
     expect(misspelledSettings([base, own], env)).toEqual([]);

@@ -31,7 +31,9 @@ export function misspelledSettings(schemas: Array<z.ZodObject<z.ZodRawShape>>, e
   const problems: string[] = [];
   for (const name of Object.keys(env)) {
     if (known.has(name) || name.length < 8 || env[name] === undefined) continue;
-    const meant = closestName(name, known);
+    // Compared in capitals too: `Countersign_Home` or `trust_key_files` was no near miss of anything (red team, 2026-12-05).
+    const upper = name.toUpperCase();
+    const meant = known.has(upper) ? upper : closestName(upper, known);
     if (meant && meant.length >= 8) problems.push(`${name} is no setting here: did you mean ${meant}? (rename it; a misspelled setting would be ignored)`);
   }
   return problems;

@@ -181,6 +181,13 @@ describe('parseFlagFile', () => {
       /^not valid: duplicate key "enabled" in the object at \/features\/0$/,
     );
     expect(() => parseFlagFile('\ufeff{"features": []}')).toThrow(/starts with a byte-order mark/);
+    // A near-miss of a key beside the real one was dropped, the switch reading on (red team, 2026-12-05).
+    expect(() => parseFlagFile('{"features": [{"name": "exec.a", "enabled": true, "enabled ": false}]}')).toThrow(/features\.0/);
+    expect(() => parseFlagFile('{"features": [{"name": "exec.a", "enabled": true, "Enabled": false}]}')).toThrow(/features\.0/);
+    // Unleash's own fields (an export) are read as they are.
+    expect(
+      parseFlagFile('{"features": [{"name": "exec.a", "enabled": true, "type": "kill-switch", "project": "default", "stale": false}]}').features,
+    ).toHaveLength(1);
     expect(parseFlagFile('{"features": [{"name": "exec.a", "enabled": true}]}').features).toEqual([{ name: 'exec.a', enabled: true }]);
   });
 });

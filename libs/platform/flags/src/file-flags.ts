@@ -12,14 +12,20 @@ export interface FlagFile {
   features: Array<{ name: string; enabled: boolean; strategies?: unknown[]; variants?: unknown[] }>;
 }
 
+/** The other fields of a feature in Unleash's client API format (what an export holds): read, not used. */
+const UNLEASH_FEATURE_FIELDS = ['type', 'description', 'project', 'stale', 'impressionData', 'dependencies', 'createdAt', 'lastSeenAt'] as const;
+
 const FlagFileSchema = z.object({
   features: z
     .array(
-      z.looseObject({
+      // Strict, with the other fields of Unleash's client format allowed as they are: `"enabled ": false` or `"Enabled":
+      // false` beside `"enabled": true` was dropped, and the switch read on (red team, 2026-12-05).
+      z.strictObject({
         name: z.string().min(1),
         enabled: z.boolean(),
         strategies: z.array(z.record(z.string(), z.unknown())).optional(),
         variants: z.array(z.looseObject({ name: z.string().min(1), weight: z.number() })).optional(),
+        ...Object.fromEntries(UNLEASH_FEATURE_FIELDS.map((k) => [k, z.unknown().optional()])),
       }),
     )
     // Two entries for one flag: which one counts is a doubt, and a doubt fails closed.
