@@ -417,7 +417,7 @@ function unreadField(field: string): string | undefined {
     const meant = closestName(first, Object.keys(DECISION_FIELDS));
     return `${field} names nothing a decision reads${meant ? ` (did you mean ${meant}?)` : ''}: a field starts with one of ${names}`;
   }
-  if (known === 'any') return rest.length ? undefined : `${field} needs a name after it (${first}.X)`;
+  if (known === 'any') return undefined;
   if (known === 'none') return rest.length ? `${first} has no fields: ${field} names nothing` : undefined;
   const sub = rest.join('.');
   return known.includes(sub) ? undefined : `${field} names nothing a decision reads: ${first} has ${known.map((k) => `${first}.${k}`).join(', ')}`;
