@@ -1,5 +1,5 @@
 import { canonicalDigest } from '@countersign/contracts';
-import { ContractError, LoadedContract, parseContract } from './contract';
+import { ContractError, LISTED_SECTIONS, LoadedContract, parseContract } from './contract';
 import type { OperationalContract } from './contract.types';
 
 /**
@@ -67,9 +67,6 @@ export function acceptContractChange(current: LoadedContract, candidateText: str
   return { ok: true, contract: candidate };
 }
 
-/** The sections whose entries are a list named by `id`: compared entry by entry. */
-const LISTED_SECTIONS = ['rules', 'prohibited', 'scoring', 'rateLimits', 'aggregateLimits', 'anomalies'] as const;
-
 /**
  * Which controls a contract change removes, adds or changes, section by section: lines for the change's report, before
  * the decisions that change. The decisions over a corpus only show what its proposals reach: deleting `guardrails` and
@@ -114,7 +111,7 @@ export function controlChanges(before: OperationalContract, after: OperationalCo
 
 type Entries = Record<string, unknown> | Array<Record<string, unknown>>;
 const isEntries = (v: unknown): v is Entries => typeof v === 'object' && v !== null;
-/** A list section's entries by id (by position where one has none); a map section's by key. */
+/** A listed section's entries by id (`LISTED_SECTIONS`; by position in other lists); a map section's by key. */
 function entriesByName(section: string, v: Entries): Map<string, unknown> {
   if (!Array.isArray(v)) return new Map(Object.entries(v));
   const listed = (LISTED_SECTIONS as readonly string[]).includes(section);

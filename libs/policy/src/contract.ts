@@ -220,7 +220,7 @@ export function parseContract(text: string, file = '<contract>'): LoadedContract
       fail(`/actions/${type}`, 'an action that can reach review needs review settings (slaClass, requiredRoles, quorum, whenUnavailable)');
     if (a.review && !(a.review.slaClass in contract.slaClasses)) fail(`/actions/${type}/review/slaClass`, `unknown SLA class ${a.review.slaClass}`);
   }
-  checkActionTypeLists(contract, fail);
+  checkListedEntries(contract, fail);
   // A rule's own review settings, as an action's: an unknown SLA class quietly took the longest one (red team, 2026-12-05).
   (contract.rules ?? []).forEach((r, i) => {
     if (r.review && !(r.review.slaClass in contract.slaClasses)) fail(`/rules/${i}/review/slaClass`, `unknown SLA class ${r.review.slaClass}`);
@@ -346,7 +346,7 @@ function checkDecisionQuality(contract: OperationalContract, fail: Fail): void {
 const RISE_THRESHOLDS = ['by', 'ceiling'];
 const VOLUME_THRESHOLDS = ['factor', 'ceilingPerMinute'];
 
-/** Anomaly rules: unique ids (an id keys its statistics), known action types, a baseline longer than the burst, thresholds of their kind. */
+/** Anomaly rules: a baseline longer than the burst, thresholds of their kind (their ids and types: `checkListedEntries`). */
 function checkAnomalies(contract: OperationalContract, fail: Fail): void {
   (contract.anomalies ?? []).forEach((r, i) => {
     if (r.baselineWindowSeconds < 2 * r.shortWindowSeconds)
@@ -359,27 +359,24 @@ function checkAnomalies(contract: OperationalContract, fail: Fail): void {
   });
 }
 
+/** The sections whose entries are a list, each named by its `id`. */
+export const LISTED_SECTIONS = ['rules', 'prohibited', 'scoring', 'rateLimits', 'aggregateLimits', 'anomalies'] as const;
+
 /**
- * Every list of action types names types of the contract, and at least one: a misspelled type (`tickets.tag`, or one
- * with a Cyrillic letter) in a prohibition or a scoring rule matched nothing, so the prohibition prohibited nothing and
- * the points never counted, and `policy lint` and the change's diff said nothing (config probe, 2026-12-05). An empty
- * list covers nothing either; a rule for every type leaves the list out.
+ * The entries of the listed sections: one id names one entry (an anomaly rule's keys its statistics), and every list of
+ * action types names types of the contract, at least one. A misspelled type (`tickets.tag`, or one with a Cyrillic
+ * letter) in a prohibition or a scoring rule matched nothing, so the prohibition prohibited nothing and the points never
+ * counted, and `policy lint` and the change's diff said nothing (config probe, 2026-12-05). An empty list covers
+ * nothing either; a rule for every type leaves the list out.
  */
-function checkActionTypeLists(contract: OperationalContract, fail: Fail): void {
-  const lists: Array<[string, Array<{ id?: string; actionTypes?: string[] }> | undefined]> = [
-    ['rules', contract.rules],
-    ['prohibited', contract.prohibited],
-    ['scoring', contract.scoring],
-    ['rateLimits', contract.rateLimits],
-    ['aggregateLimits', contract.aggregateLimits],
-    ['anomalies', contract.anomalies],
-  ];
-  for (const [section, entries] of lists) {
+function checkListedEntries(contract: OperationalContract, fail: Fail): void {
+  for (const section of LISTED_SECTIONS) {
+    const entries = contract[section] as Array<{ id?: string; actionTypes?: string[] }> | undefined;
     const ids = new Set<string>();
     (entries ?? []).forEach((entry, i) => {
       // One id, one entry: with two, the engine used one and a change's report compared the other (red team,
       // 2026-12-05: a copy of a rule with weaker reviewers, placed first, read "0 of 24 decisions change").
-      const id = (entry as { id?: string }).id;
+      const id = entry.id;
       if (id !== undefined && ids.has(id)) fail(`/${section}/${i}/id`, `another entry of ${section} is called ${id}: ids name one entry each`);
       if (id !== undefined) ids.add(id);
       if (!entry.actionTypes) return;
