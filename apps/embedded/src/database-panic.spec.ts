@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { call } from '@countersign/testing';
@@ -44,10 +44,28 @@ it('stops at once, in one line, when the database PANICs on a disk gone read-onl
       if (!url) throw new Error(`exited before it ran: ${output}`);
       const agent = readFileSync(join(home, 'tokens', 'agent'), 'utf8');
       expect((await call('POST', `${url}/v1/proposals`, example, agent)).status).toBe(202);
-      // The disk fails: the kernel remounts it read-only, its dirty pages dropped.
+      // The disk fails: the kernel makes it read-only (`emergency_ro`), its dirty pages dropped. The test writes a file
+      // there until that fails, so that what follows is written after it.
       execFileSync('sh', ['-c', `echo 1 > /sys/fs/ext4/${device}/trigger_fs_error`]);
-      // The next write PANICs the database: the process stops at once, saying why, instead of spinning deaf.
-      await call('POST', `${url}/v1/proposals`, { ...example, target: 'order-77' }, agent).catch(() => undefined);
+      const readOnly = () => {
+        try {
+          writeFileSync(join(disk, 'probe'), 'x');
+          return false;
+        } catch (e) {
+          return (e as NodeJS.ErrnoException).code === 'EROFS';
+        }
+      };
+      for (let waited = 0; !readOnly(); waited += 100) {
+        if (waited > 60_000) throw new Error(`${disk} did not become read-only within a minute`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // The next write PANICs the database: the process stops at once, saying why, instead of spinning deaf. Proposals
+      // until it has: a clean clone's run sent one, and nothing came to PANIC on (each writes the database, and a
+      // commit writes its log).
+      for (let i = 0; !ended && i < 60; i++) {
+        await call('POST', `${url}/v1/proposals`, { ...example, target: `order-${100 + i}` }, agent).catch(() => undefined);
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 500))]);
+      }
       expect(await exited).toBe(1);
       expect(output).toMatch(
         /countersign \(embedded\) stopped: the database could not write \(.*Read-only file system\): nothing more can be recorded; fix the disk, then start it again/,
