@@ -101,6 +101,17 @@ describe('Prometheus scraping the five services', () => {
     });
   });
 
+  it('shows each kill switch as the executor reads it, and that its flags are loaded (soak probe, 2026-12-05: no metric showed a switch)', async () => {
+    const on = async (type: string) =>
+      (await prometheus.query(`countersign_kill_switch{action_type="${type}"} == 1`)).map((s) => [s.metric.service, s.metric.state]);
+    await untilPrometheus(async () => {
+      expect(await on('support.refund')).toEqual([['executor', 'on']]);
+      // A type of the contract this namespace made no flag for: refused, and shown so.
+      expect(await on('account.close')).toEqual([['executor', 'unknown']]);
+      expect((await prometheus.query('countersign_flags_loaded')).map((s) => [s.metric.service, s.value])).toEqual([['executor', 1]]);
+    });
+  });
+
   it('shows the automation ratio and the queue depth the traffic made', async () => {
     const queueDepth = signal('Reviewer queue depth');
     const depths = async () => Object.fromEntries((await prometheus.query(queueDepth)).map((s) => [s.metric.sla_class, s.value]));

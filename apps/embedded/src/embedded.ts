@@ -41,7 +41,7 @@ import { HOME_PRINCIPALS } from './home/home-principals';
 import { HomeKeys, readHomeKeys } from './home/home-keys';
 import { fileSha256, inspectHome, MANIFEST_FILE, recordHome } from './home/home-manifest';
 import { defaultWitnessDir, HomeProgress } from './home/home-progress';
-import { embeddedFlagsReadiness, holdingNoConsumer, registerFlagsLoadedGauge } from './home/flags-readiness';
+import { embeddedFlagsReadiness, holdingNoConsumer } from './home/flags-readiness';
 import { warnMissingKillSwitches } from './home/missing-flags';
 import { checkPortFree, prepareHome, readHomeTokens, StartRefusedError, unusableTokenFiles } from './home/start-checks';
 import { createPgRateLimiter } from './rate-limit/pg-rate-limiter';
@@ -216,7 +216,6 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
       return true;
     },
   });
-  registerFlagsLoadedGauge(metrics, flags);
   // Kill switches and autonomy: the stricter of the flag file and the control topic; lowered and raised through
   // the policy engine's API, which writes the file (ADR 0014).
   const flagControls = new FlagControls();

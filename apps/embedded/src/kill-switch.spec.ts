@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { TOPICS } from '@countersign/contracts';
 import { FlagFile } from '@countersign/flags';
 import { createLogger } from '@countersign/logging';
+import { parsePrometheusText } from '@countersign/metrics';
 import { approvedSwitchOn, call, eventually } from '@countersign/testing';
 import { startEmbedded } from './embedded';
 
@@ -34,6 +35,15 @@ describe('embedded kill switches', () => {
   };
   /** Bounded wait until the running services read the flag as `want` (no timing luck). */
   const flagReads = (want: string) => eventually(() => expect(running.flags.state(REFUND)).toBe(want), 5_000, 25);
+  /** The refund switch's state as /metrics shows it: the one `state` at 1 (soak probe, 2026-12-05: no metric showed a switch). */
+  const switchShows = async () => {
+    const text = (await call('GET', `${running.url}/metrics`, undefined, token('metrics'))).body as unknown as string;
+    const series = parsePrometheusText(text).filter((s) => s.name === 'countersign_kill_switch' && s.labels.action_type === 'support.refund');
+    expect(series.map((s) => s.labels.state).sort()).toEqual(['off', 'on', 'unknown']);
+    return series.filter((s) => s.value === 1).map((s) => s.labels.state);
+  };
+  /** Bounded wait until /metrics shows the switch `want` (the executor reads it through the control topic too). */
+  const switchIs = (want: string) => eventually(async () => expect(await switchShows()).toEqual([want]), 5_000, 25);
   const audited = () =>
     readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')
       .trim()
@@ -70,9 +80,11 @@ describe('embedded kill switches', () => {
   it('a kill switch turned off by write-then-rename stops refunds, every time the file is saved that way; on again by the file is set back', async () => {
     // The drift watcher's first look adopted the flags as they stood: the switch is on and controlled.
     await eventually(() => expect(audited().some((e) => e.eventType === TOPICS.autonomyChanged && e.data.flag === REFUND)).toBe(true), 10_000, 50);
+    await switchIs('on');
     for (let round = 0; round < 2; round++) {
       saveByRename(withRefund(false));
       await flagReads('off');
+      await switchIs('off');
       const off = await propose();
       await status(off, 'prohibited');
       expect(effects(off)).toBe(0);
@@ -86,6 +98,7 @@ describe('embedded kill switches', () => {
       await status(still, 'prohibited');
       expect(effects(still)).toBe(0);
       await raiseRefund();
+      await switchIs('on');
       const on = await propose();
       await status(on, 'executed');
       expect(effects(on)).toBe(1);
@@ -96,6 +109,7 @@ describe('embedded kill switches', () => {
     const good = readFileSync(running.flagsFile, 'utf8');
     writeFileSync(running.flagsFile, good.slice(0, good.length / 2)); // a half-written save
     await flagReads('unknown');
+    await switchIs('unknown');
     const id = await propose();
     // The policy engine holds it (a transient doubt is retried, never made final): it has tried, and nothing ran.
     await eventually(

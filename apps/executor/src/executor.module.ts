@@ -9,6 +9,7 @@ import type { KeyList, RunningContract } from '@countersign/policy';
 import { ConnectorRegistry, CONNECTORS } from './connectors/connector';
 import { ExecutionConsumer } from './execution/execution.consumer';
 import { FlagControlConsumer } from './execution/flag-control.consumer';
+import { KillSwitchMetrics } from './execution/kill-switch-metrics';
 import { ExecutionRepository } from './execution/execution.repository';
 import { DEFAULT_MAX_HOLD_MS, ExecutionService } from './execution/execution.service';
 import { ResendGate } from './reconciliation/resend-gate';
@@ -107,6 +108,7 @@ export class ExecutorModule {
         { provide: FLAGS, useValue: options.flags },
         { provide: FLAG_CONTROLS, useValue: options.flagControls },
         FlagControlConsumer,
+        KillSwitchMetrics,
         { provide: FLAG_PREFIX, useValue: options.flagPrefix },
         ...(options.autonomyPrefix !== undefined ? [{ provide: AUTONOMY_PREFIX, useValue: options.autonomyPrefix }] : []),
         { provide: APPROVAL_KEYS, useValue: options.approvalKeys },

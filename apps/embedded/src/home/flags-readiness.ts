@@ -1,9 +1,5 @@
 import { FlagReader, flagsReadiness } from '@countersign/flags';
-import type { Metrics } from '@countersign/metrics';
 import type { ConsumerStates, ReadinessCheck } from '@countersign/nest';
-
-/** The gauge an operator alerts on while the embedded mode's flag file cannot be read (`== 0`). */
-export const FLAGS_LOADED_GAUGE = 'countersign_flags_loaded' as const;
 
 /**
  * The embedded mode's flags readiness check (`flags`: ok, or why the flag file is not loaded), as the distributed
@@ -36,9 +32,4 @@ export function holdingNoConsumer(inner: ReadinessCheck): EmbeddedReadiness {
       states = s;
     },
   };
-}
-
-/** `countersign_flags_loaded` (docs/adr/0021): 1 while the flags are loaded, 0 while they are not, read at each scrape. */
-export function registerFlagsLoadedGauge(metrics: Metrics, flags: FlagReader): void {
-  metrics.readGauge(FLAGS_LOADED_GAUGE, (set) => set({}, flags.loaded() ? 1 : 0));
 }

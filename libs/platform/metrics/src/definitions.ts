@@ -42,6 +42,8 @@ export const BOUNDED_LABELS = [
   'via',
   // Which share of the review backlog rejected an approval at intake: `proposer` or `tenant` (ADR 0013). An enum of the code.
   'cap',
+  // A flag's state as Countersign reads it: on, off or unknown (FlagState, an enum of the code).
+  'state',
 ] as const;
 
 /** Approval latency buckets: a few seconds (a reviewer at the inbox) to a day (a weekend's SLA). */
@@ -72,9 +74,15 @@ export const METRIC_DEFINITIONS = [
   },
   {
     name: 'countersign_flags_loaded',
-    help: 'Whether the flags (kill switches, autonomy) are loaded: 1, or 0 while the flag source cannot be read and nothing is decided or executed (the embedded mode reports it; the distributed services say it in /readyz).',
+    help: 'Whether the flags (kill switches, autonomy) are loaded, as the executor reads them: 1, or 0 while the flag source cannot be read and nothing is decided or executed (/readyz says why).',
     type: 'gauge',
     labels: [],
+  },
+  {
+    name: 'countersign_kill_switch',
+    help: "Each action type's kill switch as the executor reads it (the stricter of the flag source and the control topic), with no tenant or region: 1 on its state and 0 on the others. on: it executes; off: refused; unknown (no such flag, or the flags cannot be read): refused, fail closed.",
+    type: 'gauge',
+    labels: ['action_type', 'state'],
   },
   {
     name: 'countersign_unsettled_outcomes',
