@@ -71,6 +71,15 @@ describe('countersign policy', () => {
     expect(r.out.join('\n')).toMatch(/warning: anomalies\[0\] \(closing-spree\): unreachable: every action it covers is already review or stricter/);
   });
 
+  it('lint: warns of a prohibition with neither action types nor a condition, which stops every action (config probe, 2026-12-05)', async () => {
+    const everything = variant('prohibits-everything.yaml', (t) =>
+      t.replace('prohibited:\n', "prohibited:\n  - { id: half-written, reason: 'to be scoped' }\n"),
+    );
+    const r = await run('lint', everything);
+    expect(r.out.join('\n')).toMatch(/warning: prohibited\[0\] \(half-written\): neither actionTypes nor when: it prohibits every action of every type/);
+    expect(r.out.join('\n')).not.toMatch(/prohibited\[1\]/);
+  });
+
   it("lint: refuses conditions and limits naming a parameter the action types' schemas do not declare", async () => {
     const typo = variant('typo.yaml', (t) =>
       t

@@ -39,7 +39,8 @@ export interface LintFinding {
 /**
  * Semantic checks beyond the schema: rules that can never change a decision (unreachable), rules with the
  * same condition on the same action type but different lanes (overlapping), action types without an owner,
- * and conditions or limits naming a `parameters.X` that the action types' parameter schemas do not declare.
+ * a prohibition of everything, and conditions or limits naming a `parameters.X` that the action types' parameter
+ * schemas do not declare.
  */
 export function lint(contract: LoadedContract): LintFinding[] {
   const findings: LintFinding[] = [];
@@ -68,6 +69,16 @@ export function lint(contract: LoadedContract): LintFinding[] {
         });
       }
     });
+  });
+  // Legal, and fail closed, but most likely a half-written entry: with neither it stops every action Countersign sees
+  // (config probe, 2026-12-05: lint said nothing). A stop of everything is the kill switches' or the halted mode's work.
+  (contract.prohibited ?? []).forEach((r, i) => {
+    if (!r.actionTypes && !r.when)
+      findings.push({
+        level: 'warning',
+        where: `prohibited[${i}] (${r.id})`,
+        message: 'neither actionTypes nor when: it prohibits every action of every type',
+      });
   });
   (contract.anomalies ?? []).forEach((r, i) => {
     const types = (r.actionTypes ?? Object.keys(contract.actions)).filter((t) => contract.actions[t]);

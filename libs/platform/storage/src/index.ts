@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { Pool, PoolClient } from 'pg';
 import { createLogger, Logger } from '@countersign/logging';
-import { isTlsFailure, RedisTls, redisTlsOption } from './tls';
+import { isTlsFailure, plaintextRedisWarning, RedisTls, redisTlsOption } from './tls';
 
 export { Redis, Pool };
 export { migrate, NewerSchemaError, startOnNewerSchema } from './migrations';
@@ -12,7 +12,7 @@ export type { RedisScript } from './redis-script';
 export type { ServiceMigrations } from './migrations';
 export { EmbeddedDatabaseDirError, openEmbeddedDatabase } from './embedded-database';
 export type { EmbeddedDatabase } from './embedded-database';
-export { readRedisTls, redisTlsOption, isTlsFailure } from './tls';
+export { readRedisTls, redisTlsOption, isTlsFailure, plaintextRedisWarning } from './tls';
 export type { RedisTls, RedisTlsSettings } from './tls';
 
 export interface RedisOptions {
@@ -37,6 +37,8 @@ export interface RedisOptions {
 export function createRedis(url: string, options: RedisOptions | string = {}): Redis {
   const { keyPrefix = '', logger = createLogger('redis'), tls } = typeof options === 'string' ? { keyPrefix: options } : options;
   const tlsOption = redisTlsOption(url, tls);
+  const plaintext = plaintextRedisWarning(url);
+  if (plaintext) logger.warn({ redis: redactUrl(url) }, plaintext);
   const redis = new Redis(url, {
     ...(tlsOption ? { tls: tlsOption } : {}),
     keyPrefix,

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueCertificate } from '@countersign/pki';
-import { isTlsFailure, readRedisTls, redisTlsOption } from './tls';
+import { isTlsFailure, plaintextRedisWarning, readRedisTls, redisTlsOption } from './tls';
 
 // real: certificates of a throwaway CA (libs/pki), files on disk; fake: nothing (no Redis: settings are checked before any connection).
 describe('Redis TLS settings, checked at boot', () => {
@@ -38,6 +38,15 @@ describe('Redis TLS settings, checked at boot', () => {
   it('a redis:// URL without files is plaintext', () => {
     expect(readRedisTls({ REDIS_URL: 'redis://127.0.0.1:6379' })).toBeUndefined();
     expect(redisTlsOption('redis://127.0.0.1:6379', undefined)).toBeUndefined();
+  });
+
+  it('plaintext to a host off this machine is said at boot, with the host and never the password (config probe, 2026-12-05)', () => {
+    expect(plaintextRedisWarning('redis://:s3cret@redis.internal:6379/0')).toBe(
+      'REDIS_URL is redis:// (plaintext) to redis.internal:6379: what is stored there, and the password, cross the network unencrypted (rediss:// for mutual TLS)',
+    );
+    expect(plaintextRedisWarning('redis://10.0.0.5:6379')).toMatch(/^REDIS_URL is redis:\/\/ \(plaintext\) to 10\.0\.0\.5:6379/);
+    for (const quiet of ['redis://127.0.0.1:6379', 'redis://localhost:6379', 'redis://[::1]:6379', 'rediss://redis.internal:6380'])
+      expect(plaintextRedisWarning(quiet)).toBeUndefined();
   });
 
   it('a rediss:// URL without the files names the missing settings', () => {

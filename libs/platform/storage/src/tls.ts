@@ -77,6 +77,20 @@ export function redisTlsOption(url: string, tls: RedisTls | undefined): Connecti
   return { ...pem, ...(servername ? { servername } : {}), minVersion: MIN_VERSION };
 }
 
+/** Hosts that never leave the machine: Redis on them in plaintext is what the tests and a sidecar do. */
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * Why a Redis URL is worth a warning at boot, or undefined: plaintext (`redis://`) to a host off this machine. Allowed
+ * (a private network, a sidecar's port), but said (config probe, 2026-12-05: accepted without a word), as a plain-http
+ * `WEBHOOK_URL` is: the review items, their parameters and the URL's password cross the network in clear.
+ */
+export function plaintextRedisWarning(url: string): string | undefined {
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'redis:' || LOOPBACK.test(parsed.hostname)) return undefined;
+  return `REDIS_URL is redis:// (plaintext) to ${parsed.host}: what is stored there, and the password, cross the network unencrypted (rediss:// for mutual TLS)`;
+}
+
 /**
  * A TLS failure in a connection's error: the server refused this client's certificate (an alert), or this client
  * refused the server's. Neither fixes itself by waiting, unlike a refused or reset connection.
