@@ -6,18 +6,28 @@ cd "$(dirname "$0")/.."
 export KAFKAJS_NO_PARTITIONER_WARNING=1 NX_DAEMON=false
 started=$(date +%s)
 mkdir -p .stack
-# The static checks need no stack: they run while it starts (it mostly waits on installs and JVM start-up).
+rm -f .stack/jest-unit.json .stack/jest-report.json
+# Neither the static checks nor the unit tests need the stack: they run while it starts, which on a fresh machine is
+# minutes of downloads, dpkg and JVM start-up (CI: the suite had reached its 20-minute budget with them one after the
+# other). Their output is printed once each is done, so it does not interleave with the stack's.
 # Prettier decides the layout (.prettierrc.json); `npm run format` fixes it.
 (npm run -s typecheck && npm run -s lint && npm run -s format:check) > .stack/static-checks.log 2>&1 &
 checks=$!
+npx jest --ci --selectProjects unit --json --outputFile=.stack/jest-unit.json > .stack/jest-unit.log 2>&1 &
+unit=$!
+trap 'kill "$checks" "$unit" 2>/dev/null || true' EXIT
 bash infra/stack.sh up
 checks_status=0
 wait "$checks" || checks_status=$?
 cat .stack/static-checks.log
 if [ "$checks_status" -ne 0 ]; then echo "static checks failed (type-check, lint or format)"; exit "$checks_status"; fi
 status=0
-rm -f .stack/jest-report.json
-npx jest --ci --json --outputFile=.stack/jest-report.json || status=$?
+# The integration and end-to-end tests start once the unit tests are done: two Jest runs at once on two cores would
+# put each other's bounded waits at risk.
+wait "$unit" || status=$?
+cat .stack/jest-unit.log
+trap - EXIT
+npx jest --ci --selectProjects integration e2e --json --outputFile=.stack/jest-report.json || status=$?
 # The project's operational contract against its own table, as a reviewer of a contract change would run it.
 npm run -s countersign -- policy test apps/policy-engine/contract/countersign.contract.yaml apps/policy-engine/contract/countersign.contract.test.yaml --json .stack/policy-test.json || status=$?
 # The fault harness, short: 300 proposals while it kills -9 each service, Kafka, Redis, PostgreSQL and Unleash once
@@ -25,6 +35,6 @@ npm run -s countersign -- policy test apps/policy-engine/contract/countersign.co
 # verified, …) counts as one test in the summary; `npm run chaos` is the full run (10,000 proposals, each fault twice).
 rm -f .stack/chaos.json
 npm run -s chaos -- --short --json .stack/chaos.json || status=$?
-node tools/test-summary.js .stack/jest-report.json .stack/policy-test.json .stack/chaos.json || status=$?
+node tools/test-summary.js .stack/jest-unit.json .stack/jest-report.json .stack/policy-test.json .stack/chaos.json || status=$?
 echo "suite time: $(( $(date +%s) - started ))s"
 exit $status

@@ -11,7 +11,9 @@ function lint(filePath: string, code: string): string[] {
     encoding: 'utf8',
     env: { ...process.env, NX_DAEMON: 'false' },
   });
-  const [result] = JSON.parse(run.stdout) as Array<{ messages: Array<{ ruleId: string | null; message: string }> }>;
+  // The JSON report, after whatever Nx's ESLint plugin prints first on a checkout with no project graph yet ("warning No
+  // cached ProjectGraph…": `npx jest` alone, before any `nx` command, failed here on every test).
+  const [result] = JSON.parse(run.stdout.slice(run.stdout.indexOf('[{'))) as Array<{ messages: Array<{ ruleId: string | null; message: string }> }>;
   return result.messages.filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.message);
 }
 
