@@ -17,17 +17,26 @@ export interface CommittedOffset {
   offset: number;
 }
 
+/** Where a partition's stored log begins: everything below `start` was trimmed (handled by every group reading it). */
+export interface LogStart {
+  topic: string;
+  partition: number;
+  start: number;
+}
+
 /**
  * Where the in-process broker keeps its log and its groups' positions, so that what was published survives a
  * restart of the process (the embedded mode's `COUNTERSIGN_HOME`). Without one the broker lives in memory only.
  */
 export interface BrokerStore {
-  /** The whole log, in (topic, partition, offset) order, and every durable group's positions. */
-  load(): Promise<{ messages: StoredBrokerMessage[]; committed: CommittedOffset[] }>;
+  /** The log kept, in (topic, partition, offset) order, where each trimmed partition begins, and every durable group's positions. */
+  load(): Promise<{ messages: StoredBrokerMessage[]; committed: CommittedOffset[]; starts: LogStart[] }>;
   /** Appends messages, given in the order they were published; resolves once they are durable. */
   append(messages: StoredBrokerMessage[]): Promise<void>;
   /** Records groups' positions (each replaces the group's earlier one for its partition). */
   commit(offsets: CommittedOffset[]): Promise<void>;
+  /** Drops a partition's messages below `start`, and records that it begins there, at once (one statement). */
+  trim(start: LogStart): Promise<void>;
 }
 
 /** The PostgreSQL tables of `createPgBrokerStore`: `migrate(pool, { service: 'bus', dir: BROKER_STORE_MIGRATIONS })`. */

@@ -27,11 +27,12 @@ describe('the in-process broker whose store fails (disk probe, 2026-12-05: a ful
   it('takes nothing more, says why at /readyz, and says it is broken until a restart (so /healthz fails)', async () => {
     const disk = Object.assign(new Error('could not extend file "base/5/16394": No space left on device'), { code: '53100' });
     const broker = await InMemoryBroker.open({
-      load: async () => ({ messages: [], committed: [] }),
+      load: async () => ({ messages: [], committed: [], starts: [] }),
       append: async () => {
         throw disk;
       },
       commit: async () => undefined,
+      trim: async () => undefined,
     });
     const bus = new InMemoryBus({ broker, logger: pino({ level: 'silent' }) });
     expect(bus.broken()).toBeUndefined();

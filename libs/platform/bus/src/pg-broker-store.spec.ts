@@ -25,7 +25,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const fresh = () => db.pool.query('TRUNCATE bus_messages, bus_committed_offsets');
+const fresh = () => db.pool.query('TRUNCATE bus_messages, bus_committed_offsets, bus_log_starts');
 const busOn = (broker: InMemoryBroker, metrics?: Metrics) =>
   new InMemoryBus({ broker, retry: { maxAttempts: 3, initialBackoffMs: 5 }, logger: silent, metrics, consumerLagIntervalMs: 200 });
 
@@ -91,5 +91,115 @@ describe('the stored in-process broker across a restart', () => {
     // No flush, no close: read straight from the store, as the next process would.
     const { messages } = await createPgBrokerStore(db.pool).load();
     expect(messages.map((m) => m.key)).toEqual(['stored-1']);
+  });
+});
+
+describe('the stored log, trimmed of what every group reading a topic has handled (soak probe, 2026-12-05: it grew without bound)', () => {
+  beforeEach(fresh);
+  const store = () => createPgBrokerStore(db.pool);
+  const keysIn = async (topic: string) =>
+    (await store().load()).messages
+      .filter((m) => m.topic === topic)
+      .map((m) => m.key)
+      .sort();
+  /** Subscribes `group` to proposals and collects the subjects it handles. */
+  const collect = async (broker: InMemoryBroker, group: string, options: { replay?: boolean } = {}) => {
+    const seen: string[] = [];
+    const sub = await busOn(broker).subscribe({ group, ...options, handlers: { [TOPICS.proposalSubmitted]: async (e) => void seen.push(e.subject) } });
+    return { seen, close: () => sub.close() };
+  };
+  const publish = async (broker: InMemoryBroker, prefix: string, n: number) => {
+    for (let i = 0; i < n; i++) await busOn(broker).publish(TOPICS.proposalSubmitted, proposalEvent(`${prefix}-${i}`, i));
+  };
+  const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`).sort();
+
+  it('drops what the slowest group has handled, keeps what it has not, and a restart resumes every group and new offsets after it', async () => {
+    const first = await InMemoryBroker.open(store(), { logger: silent });
+    const slow = await collect(first, 'trim.slow');
+    await publish(first, 'a', 12);
+    await eventually(() => expect(slow.seen).toHaveLength(12));
+    await slow.close();
+    const fast = await collect(first, 'trim.fast');
+    await publish(first, 'b', 12);
+    await eventually(() => expect(fast.seen).toHaveLength(24));
+    await first.flush();
+
+    // The slow group's stored positions are the lowest: every `a` went, every `b` it has not handled stays.
+    expect(await first.trim(0)).toBe(12);
+    expect(await keysIn(TOPICS.proposalSubmitted)).toEqual(names('b', 12));
+    // A group new to the topic starts at what the log still holds, as a Kafka group whose offset is out of range.
+    const newcomer = await collect(first, 'trim.newcomer');
+    await eventually(() => expect(newcomer.seen.sort()).toEqual(names('b', 12)));
+    await newcomer.close();
+    await first.flush();
+
+    const second = await InMemoryBroker.open(store(), { logger: silent });
+    const resumed = await collect(second, 'trim.slow');
+    await eventually(() => expect(resumed.seen.sort()).toEqual(names('b', 12)));
+    const fastAgain = await collect(second, 'trim.fast');
+    await second.flush();
+    // Every group has handled everything now: the log keeps only the newest `keep` of each partition.
+    expect(await second.trim(0)).toBe(12);
+    expect(await keysIn(TOPICS.proposalSubmitted)).toEqual([]);
+    await publish(second, 'c', 6);
+    await eventually(() => expect(resumed.seen.filter((k) => k.startsWith('c-')).sort()).toEqual(names('c', 6)));
+    await eventually(() => expect(fastAgain.seen.sort()).toEqual(names('c', 6)));
+    await resumed.close();
+    await fastAgain.close();
+    await second.flush();
+
+    // A restart reads partitions that begin past 0, some with nothing left: offsets go on after their start.
+    const third = await InMemoryBroker.open(store(), { logger: silent });
+    const late = await collect(third, 'trim.slow');
+    await publish(third, 'd', 6);
+    await eventually(() => expect(late.seen.sort()).toEqual(names('d', 6)));
+    const { messages, starts } = await store().load();
+    const ofTopic = messages.filter((m) => m.topic === TOPICS.proposalSubmitted);
+    for (const m of ofTopic) expect(m.offset).toBeGreaterThanOrEqual(starts.find((s) => s.topic === m.topic && s.partition === m.partition)?.start ?? 0);
+    expect(starts.filter((s) => s.topic === TOPICS.proposalSubmitted).reduce((n, s) => n + s.start, 0)).toBe(24);
+    await late.close();
+    await third.flush();
+  });
+
+  it('keeps the newest of each partition, a topic a group reads with nothing stored yet, and the history that is state', async () => {
+    const broker = await InMemoryBroker.open(store(), { logger: silent });
+    const done = await collect(broker, 'keep.done');
+    await publish(broker, 'k', 30);
+    await eventually(() => expect(done.seen).toHaveLength(30));
+    await broker.flush();
+    // The newest 100 of each partition stay by default (the start checks look up the newest events).
+    expect(await broker.trim()).toBe(0);
+    // A second group reading it with no stored position yet holds the whole topic.
+    const stuck = await busOn(broker).subscribe({
+      group: 'keep.stuck',
+      handlers: { [TOPICS.proposalSubmitted]: () => new Promise<void>(() => undefined) },
+    });
+    expect(await broker.trim(0)).toBe(0);
+    expect(await keysIn(TOPICS.proposalSubmitted)).toEqual(names('k', 30));
+    await stuck.close().catch(() => undefined);
+
+    // A compacted control topic is state: never trimmed, whoever has handled it.
+    const control = new InMemoryBus({ broker, retry: { maxAttempts: 1, initialBackoffMs: 1 }, logger: silent });
+    const handled: string[] = [];
+    await control.subscribe({ group: 'keep.control', handlers: { [TOPICS.degradationModeChanged]: async (e) => void handled.push(e.id) } });
+    await control.publishRaw(TOPICS.degradationModeChanged, 'mode', '{"not":"an event"}');
+    await eventually(() => expect((broker.lag('keep.control', [TOPICS.degradationModeChanged])[0] ?? { lag: 1 }).lag).toBe(0));
+    await broker.flush();
+    await broker.trim(0);
+    expect(await keysIn(TOPICS.degradationModeChanged)).toEqual(['mode']);
+    await control.close();
+  });
+
+  it('keeps whole a topic a replayed subscription reads, which rebuilds its state from the beginning at each start', async () => {
+    const broker = await InMemoryBroker.open(store(), { logger: silent });
+    const durable = await collect(broker, 'replayed.durable');
+    const replayed = await collect(broker, 'replayed.instance-1', { replay: true });
+    await publish(broker, 'r', 10);
+    await eventually(() => expect([durable.seen.length, replayed.seen.length]).toEqual([10, 10]));
+    await broker.flush();
+    expect(await broker.trim(0)).toBe(0);
+    expect(await keysIn(TOPICS.proposalSubmitted)).toEqual(names('r', 10));
+    await durable.close();
+    await replayed.close();
   });
 });

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { BrokerStore, CommittedOffset, StoredBrokerMessage } from './broker-store';
+import type { BrokerStore, CommittedOffset, LogStart, StoredBrokerMessage } from './broker-store';
 
 /**
  * The in-process broker's log and positions in PostgreSQL (the embedded mode's PGlite database): one table for
@@ -8,14 +8,16 @@ import type { BrokerStore, CommittedOffset, StoredBrokerMessage } from './broker
 export class PgBrokerStore implements BrokerStore {
   constructor(private readonly pool: Pool) {}
 
-  async load(): Promise<{ messages: StoredBrokerMessage[]; committed: CommittedOffset[] }> {
+  async load(): Promise<{ messages: StoredBrokerMessage[]; committed: CommittedOffset[]; starts: LogStart[] }> {
     const messages = await this.pool.query<{ topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer }>(
       'SELECT topic, partition, "offset", key, value FROM bus_messages ORDER BY topic, partition, "offset"',
     );
     const committed = await this.pool.query<{ group_id: string; topic: string; partition: number; offset: string }>(
       'SELECT group_id, topic, partition, "offset" FROM bus_committed_offsets',
     );
+    const starts = await this.pool.query<{ topic: string; partition: number; start: string }>('SELECT topic, partition, start FROM bus_log_starts');
     return {
+      starts: starts.rows.map((r) => ({ topic: r.topic, partition: r.partition, start: Number(r.start) })),
       messages: messages.rows.map((r) => ({
         topic: r.topic,
         partition: r.partition,
@@ -39,6 +41,17 @@ export class PgBrokerStore implements BrokerStore {
         messages.map((m) => (m.key === null ? null : Buffer.from(m.key, 'utf8'))),
         messages.map((m) => m.value),
       ],
+    );
+  }
+
+  async trim({ topic, partition, start }: LogStart): Promise<void> {
+    // One statement: the rows go and the partition's start moves together, or neither (a crash between would leave a
+    // log that does not begin where it says, and the next start would refuse it as not contiguous).
+    await this.pool.query(
+      `WITH gone AS (DELETE FROM bus_messages WHERE topic = $1 AND partition = $2 AND "offset" < $3)
+       INSERT INTO bus_log_starts (topic, partition, start) VALUES ($1, $2, $3)
+       ON CONFLICT (topic, partition) DO UPDATE SET start = GREATEST(bus_log_starts.start, EXCLUDED.start)`,
+      [topic, partition, start],
     );
   }
 
