@@ -10,7 +10,7 @@ import { ConnectorRegistry, createExecutionRepository, ExecutorModule, WebhookCo
 import { createFileFlagReader, FlagControls, FlagFile, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
-import { ConsumerStates, HttpsFiles, PlatformModule, serve, servedRoutes, TokenRegistry, writeTokens } from '@countersign/nest';
+import { ConsumerStates, HttpsFiles, PlatformModule, serve, servedRoutes, TokenRegistry, watchTokensFile, writeTokens } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { createActionViewRepository, createIdempotencyRepository, EMBEDDED_PROPOSAL_RATE, OrchestratorModule, ProposalRate } from '@countersign/orchestrator';
 import {
@@ -167,6 +167,9 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
     }
   })();
   const tokens = new TokenRegistry([...readHomeTokens(tokensFile), sink.entry]);
+  // Followed while it runs: a token removed or rotated in tokens.json stops within a second; a file that cannot be used
+  // takes no token until it can (red team, 2026-12-05: read once at start, and removed tokens kept working).
+  const tokensWatch = watchTokensFile(tokens, { file: tokensFile, read: () => [...readHomeTokens(tokensFile), sink.entry], logger });
   for (const problem of unusableTokenFiles(join(home, 'tokens'), (t) => tokens.resolve(t) !== undefined)) logger.warn(problem);
 
   // The default flag file is written for a new home only: on a used one a missing file is an outage (nothing executes, and
@@ -416,6 +419,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
     /** The in-process bus, where an agent could produce proposals straight to the proposals topic (tests do). */
     bus,
     close: async () => {
+      tokensWatch.stop();
       await app.close();
       await idp.close();
       await bus.close();

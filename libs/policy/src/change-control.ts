@@ -155,7 +155,7 @@ export interface ApprovableChange {
 
 /** Why an approval is refused: `own-request` is a 403, the others are conflicts (409). */
 export interface ApprovalRefusal {
-  code: 'own-request' | 'not-pending' | 'expired' | 'digest-mismatch';
+  code: 'own-request' | 'not-pending' | 'requester-revoked' | 'expired' | 'digest-mismatch';
   reason: string;
 }
 
@@ -164,11 +164,24 @@ export interface ApprovalRefusal {
  * the requester never approves their own change, whatever digest they send. The approval is bound to the
  * digest the approver was shown: any other digest is refused.
  */
-export function approvalRefusal(change: ApprovableChange, approver: string, digest: string, now: Date): ApprovalRefusal | undefined {
+export function approvalRefusal(
+  change: ApprovableChange,
+  approver: string,
+  digest: string,
+  now: Date,
+  requesterIsAdmin: (id: string) => boolean = () => true,
+): ApprovalRefusal | undefined {
   if (approver === change.requestedBy) {
     return { code: 'own-request', reason: `${approver} requested change ${change.id} and cannot approve it: another admin must` };
   }
   if (change.status !== 'pending') return { code: 'not-pending', reason: `change ${change.id} is ${change.status}, not pending` };
+  // Four eyes are two admins now: a request of someone whose admin token was removed since (they left, or it leaked) is
+  // no one's request any more (revocation probe, 2026-12-05: a departed admin's change was approved and applied).
+  if (!requesterIsAdmin(change.requestedBy))
+    return {
+      code: 'requester-revoked',
+      reason: `${change.requestedBy} requested change ${change.id} and holds no admin token now: it cannot be approved (reject it, and request it again if it is still wanted)`,
+    };
   if (now.getTime() >= Date.parse(change.expiresAt)) return { code: 'expired', reason: `change ${change.id} expired at ${change.expiresAt}: request it again` };
   if (digest !== change.digest) {
     const reason = `digest ${digest} is not the digest of change ${change.id}: review it again (GET it) and approve what you reviewed`;

@@ -71,6 +71,7 @@ export const COUNTERSIGN_TABLES: readonly string[] = [
   // the embedded mode's broker
   'bus_messages',
   'bus_committed_offsets',
+  'bus_log_starts',
   // migration histories
   'audit_writer_migrations',
   'embedded_migrations',

@@ -1,10 +1,19 @@
-import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  NotFoundException,
+  Optional,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import type { EmitOptions, EventBus } from '@countersign/bus';
 import { Actor, AnyTopic, derivedEventId, EventData, newId, TOPICS } from '@countersign/contracts';
 import { ControlKind, ControlValue, FlagControls, isLooser, stricterOf } from '@countersign/flags';
 import { maskText } from '@countersign/guardrails';
 import type { Logger } from '@countersign/logging';
-import { emitSealed, EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
+import { emitSealed, EVENT_BUS, LOGGER, Principal, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
 import type { DecisionSigner } from '@countersign/approval';
 import { approvalRefusal, changeDigest } from '@countersign/policy';
 import { AutonomyChangeRequest, ChangeOutcome, ChangeRequestStore, requestView, statusAt } from '../contract/change-request';
@@ -73,6 +82,9 @@ export class AutonomyService {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly inFlight: FlagsInFlight,
   ) {}
+
+  /** Who holds admin now (the tokens file, followed while running): a raise outlives no requester's admin token. */
+  @Optional() @Inject(TOKEN_REGISTRY) private readonly tokens?: TokenRegistry;
 
   flagOf(actionType: string, control: ControlKind): string {
     return `${control === 'kill-switch' ? this.names.execPrefix : this.names.autonomyPrefix}${actionType}`;
@@ -212,7 +224,7 @@ export class AutonomyService {
     const retry = r.status === 'approved' && r.decider?.id === by.id && r.digest === input.digest;
     if (!retry) {
       const approvable = { id: r.id, requestedBy: r.requestedBy.id, digest: r.digest, status: r.status, expiresAt: r.expiresAt };
-      const refusal = approvalRefusal(approvable, by.id, input.digest, now);
+      const refusal = approvalRefusal(approvable, by.id, input.digest, now, (id) => this.tokens?.holds(id, 'admin') ?? true);
       if (refusal) throw refusal.code === 'own-request' ? new ForbiddenException(refusal.reason) : new ConflictException(refusal.reason);
       const a = r.autonomy;
       const nowValue = await this.current(a.actionType, a.control);

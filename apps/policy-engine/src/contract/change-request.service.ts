@@ -1,8 +1,17 @@
 import { basename } from 'node:path';
-import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  NotFoundException,
+  Optional,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import type { EmitOptions, EventBus, EventCause } from '@countersign/bus';
 import { Actor, AnyTopic, derivedEventId, EventData, newId, TOPICS } from '@countersign/contracts';
-import { EVENT_BUS, Principal } from '@countersign/nest';
+import { EVENT_BUS, Principal, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
 import type { SigningKey } from '@countersign/keys';
 import {
   acceptContractChange,
@@ -62,6 +71,8 @@ export class ChangeRequestService {
     @Inject(CHANGE_REQUESTS) private readonly requests: ChangeRequestStore,
     @Inject(CHANGE_CONTROL) private readonly settings: ChangeControlSettings,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
+    // Who holds admin now (the tokens file, followed while running): a request outlives no requester's admin token.
+    @Optional() @Inject(TOKEN_REGISTRY) private readonly tokens?: TokenRegistry,
   ) {
     // Read once: a missing or unreadable corpus stops the service at boot, not a change request later.
     this.corpus = [...readCorpus(settings.diffCorpusPath)];
@@ -154,7 +165,7 @@ export class ChangeRequestService {
     const now = this.settings.now();
     if (this.isRetry(r, 'approved', by) && r.digest === input.digest) return this.announce(r, now);
     const approvable = { id: r.id, requestedBy: r.requestedBy.id, digest: r.digest, status: r.status, expiresAt: r.expiresAt };
-    const refusal = approvalRefusal(approvable, by.id, input.digest, now);
+    const refusal = approvalRefusal(approvable, by.id, input.digest, now, (id) => this.tokens?.holds(id, 'admin') ?? true);
     if (refusal) throw refusal.code === 'own-request' ? new ForbiddenException(refusal.reason) : new ConflictException(refusal.reason);
     // Approved against version X, applied only onto X: an approval never rolls a newer version back.
     const running = this.contracts.current();

@@ -18,6 +18,11 @@ export interface ReviewerSession {
   csrf: string;
   createdAt: number;
   lastSeenAt: number;
+  /**
+   * The tenants the tokens file bound them to when they signed in, if it did: the session keeps that binding if their
+   * entry goes from the file, so taking an entry away never widens what an open session reaches (revocation probe).
+   */
+  boundAtSignIn?: string[];
 }
 
 /** A sign-in sent to the identity provider and not yet back: what the callback must find to accept its answer. */

@@ -74,6 +74,44 @@ describe('inbox sessions', () => {
     expect(await tenantsOf({ ...who, sub: 'alice', tenants: ['initech'] })).toEqual(['initech']);
   });
 
+  it('ends the sessions of a person taken out of the tokens file, keeps a binding whose entry went, and takes none while the file is unusable (revocation probe, 2026-12-05)', async () => {
+    const digest = (t: string) => createHash('sha256').update(t).digest('hex');
+    const alice = { principal: 'alice', kind: 'human' as const, roles: ['reviewer'], tokenSha256: digest('alice-token') };
+    const carol = { principal: 'carol', kind: 'human' as const, roles: ['reviewer'], tenants: ['acme'], tokenSha256: digest('carol-token') };
+    const tokens = new TokenRegistry([alice, carol]);
+    const sessions = sessionsFor({}, tokens);
+    const signIn = async (sub: string) => {
+      const { res, cookies } = response();
+      await sessions.open(res, { ...who, sub });
+      return requestWith(cookies());
+    };
+    const aliceIn = await signIn('alice');
+    const carolIn = await signIn('carol');
+    expect((await sessions.current(carolIn))!.principal.tenants).toEqual(['acme']);
+
+    // Both entries go: alice's session ends; carol's would have widened to every tenant, and keeps acme instead.
+    tokens.replace([{ ...alice, principal: 'bob', tokenSha256: digest('bob-token') }]);
+    expect(await sessions.current(aliceIn)).toBeUndefined();
+    expect(tokens.wasRemoved('alice')).toBe(true);
+    // carol was removed too: her session ends as well (the binding it kept matters for a person whose entry is only re-bound).
+    expect(await sessions.current(carolIn)).toBeUndefined();
+
+    // carol's entry loses its binding: the session opened while it held keeps acme (never wider than at sign-in); a new
+    // sign-in is bound by the file no more.
+    tokens.replace([alice, carol]);
+    const again = await signIn('carol');
+    tokens.replace([alice, { ...carol, tenants: undefined }]);
+    expect((await sessions.current(again))!.principal.tenants).toEqual(['acme']);
+    expect((await sessions.current(await signIn('carol')))!.principal.tenants).toBeUndefined();
+
+    // A tokens file that cannot be used: no session is taken, and each is taken again once it can.
+    const back = await signIn('alice');
+    tokens.refuseAll('the tokens file cannot be read');
+    expect(await sessions.current(back)).toBeUndefined();
+    tokens.replace([alice, carol]);
+    expect((await sessions.current(back))!.principal.id).toBe('alice');
+  });
+
   it('sets an HttpOnly, SameSite=Strict cookie, Secure only under TLS', async () => {
     const { res, cookies } = response();
     await sessionsFor().open(res, who);

@@ -76,10 +76,20 @@ export class Sessions {
       // Only over the record still there: signed out (or ended) meanwhile, the session stays ended.
       if (!(await this.options.sessions.touch(keyOf(id), found, this.expiry(found)))) return undefined;
     }
-    // Read at every request, never stored: the tokens file is the one record of who may propose as which agent, and
-    // its tenant binding of the person holds here as for their bearer tokens, narrowing the sign-in's (ADR 0052).
     if (!this.tokens) return found;
-    const tenants = narrowTenants(found.principal.tenants, this.tokens.tenantsOf(found.principal.id));
+    // The tokens file cannot be used now: who was taken out of it cannot be known, so no session is taken either (it is
+    // kept, and taken again once the file is good), as no bearer token is.
+    if (this.tokens.refusal()) return undefined;
+    // Taken out of the tokens file while this process runs (they left, or were moved): their sessions end at once, as
+    // their bearer tokens stop (revocation probe, 2026-12-05: a removed reviewer went on approving in the inbox).
+    if (this.tokens.wasRemoved(found.principal.id)) {
+      await this.options.sessions.delete(keyOf(id));
+      return undefined;
+    }
+    // Read at every request, never stored: the tokens file is the one record of who may propose as which agent, and
+    // its tenant binding of the person holds here as for their bearer tokens, narrowing the sign-in's (ADR 0052). An
+    // entry gone since the sign-in leaves its binding on the session: a removal never widens (revocation probe).
+    const tenants = narrowTenants(found.principal.tenants, this.tokens.tenantsOf(found.principal.id) ?? found.boundAtSignIn);
     const { tenants: _claimed, ...principal } = found.principal;
     return { ...found, principal: { ...principal, ...(tenants && { tenants }), proposesAs: this.tokens.proposesAs(found.principal.id) } };
   }
@@ -118,6 +128,7 @@ export class Sessions {
       csrf: randomBytes(32).toString('base64url'),
       createdAt: now,
       lastSeenAt: now,
+      ...(this.tokens?.tenantsOf(who.sub) && { boundAtSignIn: this.tokens.tenantsOf(who.sub) }),
     };
     await this.options.sessions.set(keyOf(id), session, this.expiry(session));
     if (!this.secure) for (const path of pathsAbove(returnTo)) appendCookie(res, this.cookie(SESSION_COOKIE, '', { sameSite: 'Strict', path, maxAge: 0 }));

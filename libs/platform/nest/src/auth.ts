@@ -126,38 +126,71 @@ export interface PrincipalKey {
  * principal that holds the key. A key that is not Ed25519, or a key id used twice, stops the service.
  */
 export class TokenRegistry {
-  private readonly byDigest: Map<string, TokenEntry>;
-  private readonly byKeyId = new Map<string, PrincipalKey>();
-  private readonly proposerSide = new Map<string, string[]>();
-  private readonly personTenants = new Map<string, string[]>();
+  private state: RegistryState;
+  /** Why no token is taken now (the tokens file became unusable while running), or undefined. */
+  private refusing?: string;
+  /** Principals a reload took out of the file (`replace`), until one puts them back. */
+  private readonly removed = new Set<string>();
+  /** The principals of the last usable file, and their roles: what the next one is compared with. */
+  private good: Map<string, string[]>;
 
   constructor(entries: TokenEntry[]) {
-    const unenforced = unenforcedBinding(entries);
-    if (unenforced) throw new Error(unenforced);
-    this.byDigest = new Map(entries.map((e) => [e.tokenSha256, e]));
-    for (const e of entries) if (e.tenants && !isAgentOnly(e)) this.personTenants.set(e.principal, e.tenants);
-    for (const entry of entries) {
-      const side = new Set([...(this.proposerSide.get(entry.principal) ?? []), ...(entry.agentIds ?? [entry.principal])]);
-      this.proposerSide.set(entry.principal, [...side]);
-    }
-    for (const entry of entries) {
-      for (const k of entry.signingKeys ?? []) {
-        if (this.byKeyId.has(k.keyId)) throw new Error(`signing key id ${k.keyId} is listed twice`);
-        let key: KeyObject;
-        try {
-          key = createPublicKey(k.publicKeyPem);
-        } catch (e) {
-          throw new Error(`signing key ${k.keyId} of ${entry.principal} is not a public key: ${(e as Error).message}`);
-        }
-        if (key.asymmetricKeyType !== 'ed25519') throw new Error(`signing key ${k.keyId} of ${entry.principal} is ${key.asymmetricKeyType}, not Ed25519`);
-        this.byKeyId.set(k.keyId, { principal: this.principalOf(entry), key });
-      }
-    }
+    this.state = registryState(entries);
+    this.good = principalsOf(this.state);
+  }
+
+  /**
+   * Takes `entries` in place of the current ones, at once for every request from now on (the tokens file was edited:
+   * a token removed or rotated stops here, a binding changed holds at the next request). Invalid entries throw, and
+   * the current ones stay. Ends a refusal (`refuseAll`).
+   */
+  replace(entries: TokenEntry[]): void {
+    const before = this.good;
+    this.state = registryState(entries);
+    this.refusing = undefined;
+    const after = (this.good = principalsOf(this.state));
+    for (const id of before.keys()) if (!after.has(id)) this.removed.add(id);
+    for (const id of after.keys()) this.removed.delete(id);
+  }
+
+  /**
+   * Whether principal `id` was taken out of the tokens file while this process runs (and not put back): the inbox ends
+   * their sessions, which no token check reaches. A restart forgets it: offboarding also removes the person from the
+   * identity provider, whose sign-in the inbox takes.
+   */
+  wasRemoved(id: string): boolean {
+    return this.removed.has(id);
+  }
+
+  /**
+   * Takes no token from now on, until `replace`: the tokens file cannot be read or is invalid while running, so who
+   * was removed from it cannot be known, and the last good list would keep them in (fail closed; red team, 2026-12-05:
+   * an unreadable tokens file left every removed token working).
+   */
+  refuseAll(reason: string): void {
+    this.state = registryState([]);
+    this.refusing = reason;
+  }
+
+  /** Why the registry takes no token now (for /readyz and logs), or undefined. */
+  refusal(): string | undefined {
+    return this.refusing;
+  }
+
+  /** The principals of the last usable tokens file and their roles, by principal id: what a reload compares (`watchTokensFile`). */
+  principals(): Map<string, string[]> {
+    return new Map(this.good);
+  }
+
+  /** Whether some token of principal `id` holds `role` now (a request filed by an admin is approved only while they are one). */
+  holds(id: string, role: string): boolean {
+    for (const e of this.state.byDigest.values()) if (e.principal === id && e.roles.includes(role)) return true;
+    return false;
   }
 
   resolve(token: string): Principal | undefined {
     const digest = sha256Hex(token);
-    const entry = this.byDigest.get(digest);
+    const entry = this.state.byDigest.get(digest);
     if (!entry || !timingSafeEqual(Buffer.from(entry.tokenSha256), Buffer.from(digest))) return undefined;
     return this.principalOf(entry);
   }
@@ -168,12 +201,12 @@ export class TokenRegistry {
    * bearer tokens and not for their inbox, where they approved another tenant's refund (red team, 2026-12-05).
    */
   tenantsOf(id: string): string[] | undefined {
-    return this.personTenants.get(id);
+    return this.state.personTenants.get(id);
   }
 
   /** Every agent id the principal `id` may propose as, through any of its tokens; its own id when it has none here. */
   proposesAs(id: string): string[] {
-    return this.proposerSide.get(id) ?? [id];
+    return this.state.proposerSide.get(id) ?? [id];
   }
 
   private principalOf(e: TokenEntry): Principal {
@@ -182,8 +215,55 @@ export class TokenRegistry {
 
   /** The principal holding the signing key `keyId`, with the key; undefined for an unknown key id. */
   signingKey(keyId: string): PrincipalKey | undefined {
-    return this.byKeyId.get(keyId);
+    return this.state.byKeyId.get(keyId);
   }
+}
+
+/** What a registry answers from: its entries by token digest, keys by id, and what each principal may act as and for. */
+interface RegistryState {
+  byDigest: Map<string, TokenEntry>;
+  byKeyId: Map<string, PrincipalKey>;
+  proposerSide: Map<string, string[]>;
+  personTenants: Map<string, string[]>;
+}
+
+/** Each principal of a state and the roles of all its tokens, sorted. */
+function principalsOf(state: RegistryState): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const e of state.byDigest.values()) out.set(e.principal, [...new Set([...(out.get(e.principal) ?? []), ...e.roles])].sort());
+  return out;
+}
+
+/** A registry's state from a tokens file's entries; throws naming what is wrong. */
+function registryState(entries: TokenEntry[]): RegistryState {
+  const unenforced = unenforcedBinding(entries);
+  if (unenforced) throw new Error(unenforced);
+  const state: RegistryState = {
+    byDigest: new Map(entries.map((e) => [e.tokenSha256, e])),
+    byKeyId: new Map(),
+    proposerSide: new Map(),
+    personTenants: new Map(),
+  };
+  for (const e of entries) if (e.tenants && !isAgentOnly(e)) state.personTenants.set(e.principal, e.tenants);
+  for (const entry of entries) {
+    const side = new Set([...(state.proposerSide.get(entry.principal) ?? []), ...(entry.agentIds ?? [entry.principal])]);
+    state.proposerSide.set(entry.principal, [...side]);
+  }
+  const proposesAs = (id: string) => state.proposerSide.get(id) ?? [id];
+  for (const entry of entries) {
+    for (const k of entry.signingKeys ?? []) {
+      if (state.byKeyId.has(k.keyId)) throw new Error(`signing key id ${k.keyId} is listed twice`);
+      let key: KeyObject;
+      try {
+        key = createPublicKey(k.publicKeyPem);
+      } catch (e) {
+        throw new Error(`signing key ${k.keyId} of ${entry.principal} is not a public key: ${(e as Error).message}`);
+      }
+      if (key.asymmetricKeyType !== 'ed25519') throw new Error(`signing key ${k.keyId} of ${entry.principal} is ${key.asymmetricKeyType}, not Ed25519`);
+      state.byKeyId.set(k.keyId, { principal: { ...principalOf(entry), proposesAs: proposesAs(entry.principal) }, key });
+    }
+  }
+  return state;
 }
 
 /**

@@ -4,6 +4,7 @@ export * from './platform.module';
 export * from './nest-logger';
 export * from './service-main';
 export * from './tokens-file';
+export * from './tokens-watch';
 export * from './bus-consumer';
 export * from './sweeper';
 export * from './degradation-mode';

@@ -130,6 +130,19 @@ function routePattern(path: string): RegExp {
   return pattern;
 }
 
+/**
+ * `tokens`: ok, or why no bearer token is taken (the tokens file became unusable while running: `watchTokensFile`).
+ * Never at start, where such a file stops the boot, so it holds back no consumer.
+ */
+const tokensReadiness = (tokens: TokenRegistry): ReadinessCheck => ({
+  name: 'tokens',
+  check: async () => {
+    const why = tokens.refusal();
+    if (why) throw new Error(why);
+    return true;
+  },
+});
+
 /** What every service's process provides to its Nest modules. */
 export interface Platform {
   service: string;
@@ -553,7 +566,10 @@ export class PlatformModule implements NestModule {
         { provide: LOGGER, useValue: platform.logger },
         { provide: SERVICE_NAME, useValue: platform.service },
         { provide: TOKEN_REGISTRY, useValue: platform.tokens },
-        { provide: READINESS, useValue: [{ name: 'bus', check: () => platform.bus.healthy() }, ...(platform.readiness ?? [])] },
+        {
+          provide: READINESS,
+          useValue: [{ name: 'bus', check: () => platform.bus.healthy() }, tokensReadiness(platform.tokens), ...(platform.readiness ?? [])],
+        },
         { provide: METRICS, useValue: platform.metrics ?? createMetrics(platform.service) },
         ConsumerStates,
         OpenApiDocumentHolder,

@@ -7,7 +7,8 @@ import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
 import { createPgPool, PG_STATEMENT_TIMEOUT_MS, Pool, readRedisTls, RedisTlsSettings } from '@countersign/storage';
 import { initTracing } from '@countersign/tracing';
-import { loadTokenRegistry } from './auth';
+import { loadTokenRegistry, readTokensFile } from './auth';
+import { watchTokensFile } from './tokens-watch';
 import { postgresDependency, redisDependency, waitForDependencies } from './dependencies';
 import { httpTls } from './https/https-files';
 import { PlatformModule, ReadinessCheck, serve } from './platform.module';
@@ -79,6 +80,8 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
   const tracing = initTracing({ service: def.service });
   try {
     const tokens = loadTokenRegistry(base.AUTH_TOKENS_FILE);
+    // Followed while the service runs: a token removed or rotated in the file stops within a second (red team, 2026-12-05).
+    const tokensWatch = watchTokensFile(tokens, { file: base.AUTH_TOKENS_FILE, read: () => readTokensFile(base.AUTH_TOKENS_FILE), logger });
     // Read (and checked) before anything connects: a missing or mismatched certificate stops the boot naming its file.
     const https = httpTls(base);
     // The service's name is its Kafka client id and the `source` of every event it emits.
@@ -116,6 +119,7 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
     const { app, port, scheme } = await serve(ServiceRoot, logger, { host: base.HOST, port: base.PORT ?? def.defaultPort, tls: https });
     logger.info({ host: base.HOST, port, scheme }, `${def.service} listening on ${scheme}://${base.HOST}:${port}`);
     const stop = async () => {
+      tokensWatch.stop();
       await app.close();
       await bus.close();
       await built.close?.();

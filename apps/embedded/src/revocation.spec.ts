@@ -1,0 +1,68 @@
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { TokenEntry } from '@countersign/nest';
+import { call, eventually } from '@countersign/testing';
+import { startEmbedded } from './embedded';
+
+// real: all five services in one process, the home's tokens file and its watch, the autonomy API; fake: nothing.
+// Revocation probe, 2026-12-05: the tokens file was read once at start. A removed or rotated token kept working until a
+// restart, an unreadable file kept every old token, and a departed admin's pending raise was approved by the other.
+describe('taking access away while the embedded mode runs', () => {
+  let running: Awaited<ReturnType<typeof startEmbedded>>;
+  const tokensFile = () => join(running.home, 'tokens.json');
+  const token = (name: string) => readFileSync(join(running.home, 'tokens', name), 'utf8');
+  /** Saves tokens.json as an editor does (a new file renamed over it). */
+  const save = (text: string) => {
+    writeFileSync(`${tokensFile()}.new`, text, { mode: 0o600 });
+    renameSync(`${tokensFile()}.new`, tokensFile());
+  };
+  const without = (principal: string) =>
+    JSON.stringify((JSON.parse(readFileSync(tokensFile(), 'utf8')) as TokenEntry[]).filter((e) => e.principal !== principal));
+  const statusOf = async (path: string, name: string) => (await call('GET', `${running.url}${path}`, undefined, token(name))).status;
+
+  beforeAll(async () => {
+    running = await startEmbedded({ home: mkdtempSync(join(tmpdir(), 'countersign-')), port: 0, logger: pino({ level: 'silent' }) });
+  }, 60_000);
+  afterAll(() => running.close());
+
+  it("stops a removed person's token within seconds, and refuses the approval of a request they filed while an admin", async () => {
+    const api = `${running.url}/v1/autonomy`;
+    expect((await call('POST', `${api}/support.refund/kill-switch`, { state: 'off', reason: 'incident' }, token('admin'))).status).toBe(200);
+    const asked = await call('POST', `${api}/support.refund/raise-requests`, { killSwitch: 'on', reason: 'incident closed' }, token('admin'));
+    expect(asked.status).toBe(201);
+    const original = readFileSync(tokensFile(), 'utf8');
+
+    // ada (tokens/admin) leaves: her token stops, with nothing restarted, and the raise she asked for is no one's now.
+    save(without('ada'));
+    await eventually(async () => expect(await statusOf('/v1/autonomy/raise-requests', 'admin')).toBe(401), 10_000, 100);
+    const approved = await call('POST', `${api}/raise-requests/${asked.body.id}/approve`, { digest: asked.body.digest, reason: 'looks fine' }, token('admin2'));
+    expect(approved.status).toBe(409);
+    expect(approved.body.message).toMatch(/^ada requested change .+ and holds no admin token now: it cannot be approved/);
+    expect(await statusOf('/v1/autonomy/raise-requests', 'admin2')).toBe(200);
+    expect((await call('GET', `${running.url}/readyz`)).status).toBe(200);
+    save(original);
+    await eventually(async () => expect(await statusOf('/v1/autonomy/raise-requests', 'admin')).toBe(200), 10_000, 100);
+  });
+
+  it('takes no token while tokens.json cannot be used, says why at /readyz, and takes them again once it is good', async () => {
+    const original = readFileSync(tokensFile(), 'utf8');
+    save(original.slice(0, original.length / 2));
+    const notReady = await eventually(
+      async () => {
+        const res = await call('GET', `${running.url}/readyz`);
+        expect(res.status).toBe(503);
+        return res.body as { checks: Record<string, string> };
+      },
+      10_000,
+      100,
+    );
+    expect(notReady.checks.tokens).toMatch(/^the tokens file .*tokens\.json cannot be used \(.+\): no token is taken until it can$/);
+    expect(await statusOf('/v1/actions/00000000-0000-4000-8000-000000000000', 'agent')).toBe(401);
+    expect(await statusOf('/v1/autonomy/raise-requests', 'admin2')).toBe(401);
+    save(original);
+    await eventually(async () => expect((await call('GET', `${running.url}/readyz`)).status).toBe(200), 10_000, 100);
+    expect(await statusOf('/v1/autonomy/raise-requests', 'admin2')).toBe(200);
+  });
+});
