@@ -29,8 +29,8 @@ describe('taking access away while the embedded mode runs', () => {
 
   it("stops a removed person's token within seconds, and refuses the approval of a request they filed while an admin", async () => {
     const api = `${running.url}/v1/autonomy`;
-    expect((await call('POST', `${api}/support.refund/kill-switch`, { state: 'off', reason: 'incident' }, token('admin'))).status).toBe(200);
-    const asked = await call('POST', `${api}/support.refund/raise-requests`, { killSwitch: 'on', reason: 'incident closed' }, token('admin'));
+    expect((await call('POST', `${api}/support.reply/kill-switch`, { state: 'off', reason: 'incident' }, token('admin'))).status).toBe(200);
+    const asked = await call('POST', `${api}/support.reply/raise-requests`, { killSwitch: 'on', reason: 'incident closed' }, token('admin'));
     expect(asked.status).toBe(201);
     const original = readFileSync(tokensFile(), 'utf8');
 
@@ -44,6 +44,36 @@ describe('taking access away while the embedded mode runs', () => {
     expect((await call('GET', `${running.url}/readyz`)).status).toBe(200);
     save(original);
     await eventually(async () => expect(await statusOf('/v1/autonomy/raise-requests', 'admin')).toBe(200), 10_000, 100);
+  });
+
+  it("does not count a removed reviewer's earlier approval towards a quorum: the item waits to be rejected or to expire", async () => {
+    const example = JSON.parse(readFileSync(join(__dirname, '../examples/refund-large.json'), 'utf8'));
+    const proposed = await call(
+      'POST',
+      `${running.url}/v1/proposals`,
+      { ...example, target: 'order-quorum', parameters: { ...example.parameters, amount: 20_000 } },
+      token('agent'),
+    );
+    expect(proposed.status).toBe(202);
+    const id = proposed.body.actionId as string;
+    const review = `${running.url}/v1/reviews/${id}`;
+    await eventually(async () => expect((await call('GET', review, undefined, token('reviewer'))).status).toBe(200), 10_000, 100);
+    const first = await call('POST', `${review}/approve`, { reason: 'receipt checked' }, token('reviewer'));
+    expect(first.body).toMatchObject({ status: 'awaiting-quorum', approvers: ['alice'], quorum: 2 });
+    const original = readFileSync(tokensFile(), 'utf8');
+
+    // alice leaves: her approval no longer makes one of two, and bob's does not complete the quorum alone.
+    save(without('alice'));
+    await eventually(async () => expect(await statusOf(`/v1/reviews/${id}`, 'reviewer')).toBe(401), 10_000, 100);
+    const second = await call('POST', `${review}/approve`, { reason: 'looks right' }, token('reviewer2'));
+    expect(second.status).toBe(409);
+    expect(second.body.message).toMatch(/^action .+ cannot be approved: alice approved it and has since been taken out of the tokens file/);
+    expect((await call('GET', review, undefined, token('reviewer2'))).body.status).toBe('pending');
+    expect(running.sink.effects.filter((e) => e.actionId === id)).toEqual([]);
+    // Rejecting it still works: the action ends, not executed.
+    expect((await call('POST', `${review}/reject`, { reason: 'approver left; ask again' }, token('reviewer2'))).status).toBe(200);
+    save(original);
+    await eventually(async () => expect(await statusOf(`/v1/reviews/${id}`, 'reviewer')).toBe(200), 10_000, 100);
   });
 
   it('takes no token while tokens.json cannot be used, says why at /readyz, and takes them again once it is good', async () => {

@@ -4,7 +4,7 @@ import { APPROVAL_TTL_MS, DecisionSigner, SealableEvent, sealEvent, signReviewDe
 import { EventBus } from '@countersign/bus';
 import { Actor, ActorSchema, TOPICS } from '@countersign/contracts';
 import type { Metrics } from '@countersign/metrics';
-import { EVENT_BUS, METRICS, Principal, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
+import { EVENT_BUS, METRICS, Principal, TOKEN_REGISTRY, TokenRegistry, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { reviewerActor } from '../review-item/reviewer-actor';
 import {
@@ -72,6 +72,8 @@ export class ApprovalService {
    * `unhealthy` (anyone who can write the topic) holds execution, but refuses no approval (`sealedUnhealthy`).
    */
   @Optional() @Inject(TRUST_HEALTH) trust?: TrustHealthState;
+  /** The tokens file as followed while running: who was taken out of it since this process started. */
+  @Optional() @Inject(TOKEN_REGISTRY) private readonly tokens?: TokenRegistry;
 
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
@@ -140,6 +142,15 @@ export class ApprovalService {
         `approvals cannot be issued now, nothing was recorded: the trust stack is unhealthy (${this.trust.reason()}); retry once it is healthy again (a rejection is still possible)`,
       );
     const before = item.approvedBy ?? [];
+    // A quorum is that many people with access now: an earlier approver taken out of the tokens file since (they left,
+    // or their access was revoked) no longer counts towards it, and this approval does not complete it. The item waits
+    // to be rejected or to expire, never approved (revocation probe, 2026-12-05: a removed reviewer's approval and one
+    // more executed a two-approver refund).
+    const revoked = before.filter((id) => this.tokens?.wasRemoved(id));
+    if (revoked.length && before.length + (counted ? 0 : 1) >= item.quorum)
+      throw new ConflictException(
+        `action ${actionId} cannot be approved: ${revoked.join(', ')} approved it and has since been taken out of the tokens file, so that approval no longer counts towards its quorum of ${item.quorum}; reject it (the agent may propose it again) or let it expire`,
+      );
     if (oneWrite && !counted && before.length + 1 >= item.quorum) {
       // This approval completes the quorum: the approval, the decision and its signed event in one write, made only if
       // the approvers so far are still those read here and no one else's claim holds by then (docs/adr/0028).
