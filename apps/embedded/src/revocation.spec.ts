@@ -76,6 +76,22 @@ describe('taking access away while the embedded mode runs', () => {
     await eventually(async () => expect(await statusOf(`/v1/reviews/${id}`, 'reviewer')).toBe(200), 10_000, 100);
   });
 
+  it("ends a removed reviewer's claim when another reviewer decides, instead of holding them out until it runs out", async () => {
+    const example = JSON.parse(readFileSync(join(__dirname, '../examples/refund-large.json'), 'utf8'));
+    const id = (await call('POST', `${running.url}/v1/proposals`, { ...example, target: 'order-claimed' }, token('agent'))).body.actionId as string;
+    const review = `${running.url}/v1/reviews/${id}`;
+    await eventually(async () => expect((await call('POST', `${review}/claim`, {}, token('reviewer'))).status).toBe(200), 10_000, 100);
+    expect((await call('POST', `${review}/approve`, { reason: 'receipt checked' }, token('reviewer2'))).status).toBe(409);
+    const original = readFileSync(tokensFile(), 'utf8');
+    save(without('alice'));
+    await eventually(async () => expect(await statusOf(`/v1/reviews/${id}`, 'reviewer')).toBe(401), 10_000, 100);
+    const approved = await call('POST', `${review}/approve`, { reason: 'receipt checked' }, token('reviewer2'));
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ status: 'approved', approvers: ['bob'] });
+    save(original);
+    await eventually(async () => expect(await statusOf(`/v1/reviews/${id}`, 'reviewer')).toBe(200), 10_000, 100);
+  });
+
   it('takes no token while tokens.json cannot be used, says why at /readyz, and takes them again once it is good', async () => {
     const original = readFileSync(tokensFile(), 'utf8');
     save(original.slice(0, original.length / 2));

@@ -22,6 +22,7 @@ import {
 import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
 import { requireSigningKey } from './signing-key';
+import { withoutRevokedClaim } from '../claims/revoked-claim';
 import { stepUpRefusal } from './step-up';
 import { isProposerOf, requireItemRole } from '../review-item/item-roles';
 
@@ -113,7 +114,7 @@ export class ApprovalService {
     oneWrite: boolean,
     carried = false,
   ): Promise<ApproveResult | undefined> {
-    const item = await this.reviewItem(actionId, reviewer, 'approving', seenDigest);
+    const item = await withoutRevokedClaim(await this.reviewItem(actionId, reviewer, 'approving', seenDigest), this.items, this.tokens, now);
     const approved = (i: ReviewItem): ApproveResult | undefined =>
       i.status === 'approved' && i.deciders?.includes(reviewer.id) ? { status: 'approved', approvers: i.deciders } : undefined;
     if (item.status !== 'pending') return this.again(item, approved);
@@ -232,7 +233,7 @@ export class ApprovalService {
   }
 
   async reject(actionId: string, reviewer: Principal, reason: string, seenDigest?: string, now = new Date()): Promise<void> {
-    const item = await this.reviewItem(actionId, reviewer, 'rejecting', seenDigest);
+    const item = await withoutRevokedClaim(await this.reviewItem(actionId, reviewer, 'rejecting', seenDigest), this.items, this.tokens, now);
     const rejected = (i: ReviewItem) => (i.status === 'rejected' && i.deciders?.includes(reviewer.id) ? true : undefined);
     if (item.status !== 'pending') return void (await this.again(item, rejected));
     if (overdue(item, now)) throw overdueConflict(item);

@@ -1,11 +1,12 @@
-import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import type { Logger } from '@countersign/logging';
-import { LOGGER, Principal } from '@countersign/nest';
+import { LOGGER, Principal, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
 import { authorRefusal, claimedConflict, overdueConflict } from '../approvals/approval.service';
 import { stepUpRefusal } from '../approvals/step-up';
 import { claimHolds, overdue, ReviewClaim, ReviewItemRepository } from '../review-item/review-item.repository';
 import { REVIEW_ITEMS } from '../tokens';
 import { isProposerOf, requireItemRole } from '../review-item/item-roles';
+import { withoutRevokedClaim } from './revoked-claim';
 
 /** How long a claim lasts unless renewed: the inbox renews it every minute while the card stays open. */
 export const CLAIM_TTL_MS = 5 * 60_000;
@@ -31,6 +32,8 @@ export class ClaimService {
   constructor(
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
     @Inject(LOGGER) private readonly logger: Logger,
+    // Who was taken out of the tokens file while this process runs: their claims hold no one out.
+    @Optional() @Inject(TOKEN_REGISTRY) private readonly tokens?: TokenRegistry,
   ) {}
 
   /** Claims (or renews) the item for `reviewer`; 409 naming the holder when someone else's claim holds. */
@@ -54,11 +57,12 @@ export class ClaimService {
     const heldBefore = await this.items.claimsHeldBy(reviewer.id, now);
     const renewal = heldBefore.includes(actionId);
     if (!renewal && heldBefore.length >= MAX_CLAIMS_PER_REVIEWER) throw this.overCap(actionId);
-    const item = await this.items.get(actionId);
-    if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    const found = await this.items.get(actionId);
+    if (!found) throw new NotFoundException(`no review item for action ${actionId}`);
     // The tenant and the roles first: whether an item is decided is not told to a reviewer who may not work it (red team,
     // 2026-12-04), nor that it exists to one of another tenant (404, ADR 0052).
-    requireItemRole(item, reviewer, 'claiming');
+    requireItemRole(found, reviewer, 'claiming');
+    const item = await withoutRevokedClaim(found, this.items, this.tokens, now);
     if ((item.kind ?? 'approval') !== 'approval' || item.status !== 'pending') {
       throw new ConflictException(
         `action ${actionId} is ${item.status === 'pending' ? 'not waiting for approval' : 'already decided'}: there is nothing to claim`,

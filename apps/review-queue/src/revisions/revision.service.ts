@@ -14,7 +14,8 @@ import {
 } from '@countersign/contracts';
 import { maskText } from '@countersign/guardrails';
 import type { Logger } from '@countersign/logging';
-import { EVENT_BUS, LOGGER, Principal } from '@countersign/nest';
+import { EVENT_BUS, LOGGER, Principal, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
+import { withoutRevokedClaim } from '../claims/revoked-claim';
 import { ApprovalService, authorRefusal, claimedConflict, overdueConflict } from '../approvals/approval.service';
 import { requireSigningKey } from '../approvals/signing-key';
 import { stepUpRefusal } from '../approvals/step-up';
@@ -63,6 +64,9 @@ type ProposalRevised = TopicMap[typeof TOPICS.proposalRevised];
  */
 @Injectable()
 export class RevisionService {
+  /** Who was taken out of the tokens file while this process runs: their claims hold no one out. */
+  @Optional() @Inject(TOKEN_REGISTRY) private readonly tokens?: TokenRegistry;
+
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(REVIEW_ITEMS) private readonly items: ReviewItemRepository,
@@ -90,8 +94,10 @@ export class RevisionService {
     seenDigest?: string,
     now = new Date(),
   ): Promise<RevisionResult> {
-    const item = await this.items.get(actionId);
-    if (!item) throw new NotFoundException(`no review item for action ${actionId}`);
+    const found = await this.items.get(actionId);
+    if (!found) throw new NotFoundException(`no review item for action ${actionId}`);
+    requireItemRole(found, reviewer, 'approving');
+    const item = await withoutRevokedClaim(found, this.items, this.tokens, now);
     // The tenant and the roles first: nothing about the item (its kind, whether it changed or was decided) is told to a
     // reviewer who may not work it (red team, 2026-12-04), and one of another tenant hears it does not exist (ADR 0052).
     requireItemRole(item, reviewer, 'approving');
