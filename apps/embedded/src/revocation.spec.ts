@@ -92,6 +92,27 @@ describe('taking access away while the embedded mode runs', () => {
     await eventually(async () => expect(await statusOf(`/v1/reviews/${id}`, 'reviewer')).toBe(200), 10_000, 100);
   });
 
+  it('approves nothing a removed agent proposed: its queued items wait to be rejected or to expire', async () => {
+    const example = JSON.parse(readFileSync(join(__dirname, '../examples/refund-large.json'), 'utf8'));
+    const id = (await call('POST', `${running.url}/v1/proposals`, { ...example, target: 'order-agent-gone' }, token('agent'))).body.actionId as string;
+    const review = `${running.url}/v1/reviews/${id}`;
+    await eventually(async () => expect((await call('GET', review, undefined, token('reviewer'))).status).toBe(200), 10_000, 100);
+    const original = readFileSync(tokensFile(), 'utf8');
+    // The agent's token leaked: the operator takes support-copilot out of the file.
+    save(without('support-copilot'));
+    await eventually(async () => expect(await statusOf(`/v1/actions/${id}`, 'agent')).toBe(401), 10_000, 100);
+    const approved = await call('POST', `${review}/approve`, { reason: 'receipt checked' }, token('reviewer'));
+    expect(approved.status).toBe(409);
+    expect(approved.body.message).toMatch(/^action .+ cannot be approved: support-copilot, who proposed it, has since been taken out of the tokens file/);
+    const revised = await call('POST', `${review}/revise`, { parameters: { ...example.parameters, amount: 100 }, reason: 'smaller' }, token('reviewer'));
+    expect(revised.status).toBe(409);
+    expect(revised.body.message).toMatch(/support-copilot, who proposed it, has since been taken out of the tokens file/);
+    expect(running.sink.effects.filter((e) => e.actionId === id)).toEqual([]);
+    expect((await call('POST', `${review}/reject`, { reason: 'agent revoked' }, token('reviewer'))).status).toBe(200);
+    save(original);
+    await eventually(async () => expect(await statusOf(`/v1/actions/${id}`, 'agent')).toBe(200), 10_000, 100);
+  });
+
   it('takes no token while tokens.json cannot be used, says why at /readyz, and takes them again once it is good', async () => {
     const original = readFileSync(tokensFile(), 'utf8');
     save(original.slice(0, original.length / 2));

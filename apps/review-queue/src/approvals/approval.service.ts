@@ -22,7 +22,7 @@ import {
 import { shownDigest, shownView } from '../review-item/shown';
 import { APPROVAL_SIGNING_KEY, REVIEW_ITEMS } from '../tokens';
 import { requireSigningKey } from './signing-key';
-import { withoutRevokedClaim } from '../claims/revoked-claim';
+import { requireProposerKept, withoutRevokedClaim } from '../review-item/revoked-access';
 import { stepUpRefusal } from './step-up';
 import { isProposerOf, requireItemRole } from '../review-item/item-roles';
 
@@ -123,6 +123,7 @@ export class ApprovalService {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it');
     }
     if (!carried && item.authoredBy?.includes(reviewer.id)) throw authorRefusal('approve');
+    if (!carried) requireProposerKept(item, this.tokens);
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action');
     const stepUp = stepUpRefusal(item, reviewer, now);
     if (stepUp) throw new ForbiddenException(stepUp);

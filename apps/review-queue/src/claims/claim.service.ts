@@ -6,7 +6,7 @@ import { stepUpRefusal } from '../approvals/step-up';
 import { claimHolds, overdue, ReviewClaim, ReviewItemRepository } from '../review-item/review-item.repository';
 import { REVIEW_ITEMS } from '../tokens';
 import { isProposerOf, requireItemRole } from '../review-item/item-roles';
-import { withoutRevokedClaim } from './revoked-claim';
+import { withoutRevokedClaim } from '../review-item/revoked-access';
 
 /** How long a claim lasts unless renewed: the inbox renews it every minute while the card stays open. */
 export const CLAIM_TTL_MS = 5 * 60_000;

@@ -15,7 +15,7 @@ import {
 import { maskText } from '@countersign/guardrails';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, Principal, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
-import { withoutRevokedClaim } from '../claims/revoked-claim';
+import { requireProposerKept, withoutRevokedClaim } from '../review-item/revoked-access';
 import { ApprovalService, authorRefusal, claimedConflict, overdueConflict } from '../approvals/approval.service';
 import { requireSigningKey } from '../approvals/signing-key';
 import { stepUpRefusal } from '../approvals/step-up';
@@ -112,6 +112,7 @@ export class RevisionService {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it, with changes or without');
     }
     if (item.authoredBy?.includes(reviewer.id)) throw authorRefusal('revise');
+    requireProposerKept(item, this.tokens);
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action with changes');
     // A revision ends the item and carries this reviewer's approval: a critical one needs their second factor too.
     const stepUp = stepUpRefusal(item, reviewer, now);
