@@ -277,7 +277,7 @@ export class InMemoryBroker {
   /**
    * Drops from the store and from memory what every group reading a topic has handled, as stored (a crash never loses
    * a message a group has not handled), but the newest `keep` of each partition below it. A topic nobody reads, one
-   * whose history is state (compacted, retained) or one a replayed subscription reads is kept whole. Returns how many
+   * whose history is state (`control.*`, compacted, retained) or one a replayed subscription reads is kept whole. Returns how many
    * messages went. Runs after consumer positions are stored (at most every minute), and from tests.
    */
   async trim(keep = KEEP_PER_PARTITION): Promise<number> {
@@ -285,7 +285,9 @@ export class InMemoryBroker {
     this.lastTrim = Date.now();
     let dropped = 0;
     for (const [topic, log] of this.topics) {
-      if (COMPACTED_TOPICS.has(topic as Topic) || RETAINED_TOPICS.has(topic as Topic) || this.replayed.has(topic)) continue;
+      // Control topics are state, few and small, and are replayed at start by subscriptions that may join after a trim
+      // (a slow start): kept whole, as the compacted and retained ones and any a replayed subscription has read.
+      if (topic.startsWith('control.') || COMPACTED_TOPICS.has(topic as Topic) || RETAINED_TOPICS.has(topic as Topic) || this.replayed.has(topic)) continue;
       // Every group that reads the topic now or has a stored position on it; one reading it with none stored holds it all.
       const readers = [...this.groups].filter(([name, g]) => g.members.some((m) => topic in m.handlers) || this.durable.get(name)?.has(topic));
       if (!readers.length) continue;
