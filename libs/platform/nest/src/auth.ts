@@ -142,15 +142,22 @@ export class TokenRegistry {
   /**
    * Takes `entries` in place of the current ones, at once for every request from now on (the tokens file was edited:
    * a token removed or rotated stops here, a binding changed holds at the next request). Invalid entries throw, and
-   * the current ones stay. Ends a refusal (`refuseAll`).
+   * the current ones stay. Ends a refusal (`refuseAll`). Returns who, compared with the last usable file, was removed,
+   * added, or given other roles.
    */
-  replace(entries: TokenEntry[]): void {
+  replace(entries: TokenEntry[]): TokensChange {
     const before = this.good;
     this.state = registryState(entries);
     this.refusing = undefined;
     const after = (this.good = principalsOf(this.state));
-    for (const id of before.keys()) if (!after.has(id)) this.removed.add(id);
+    const removed = [...before.keys()].filter((id) => !after.has(id));
+    for (const id of removed) this.removed.add(id);
     for (const id of after.keys()) this.removed.delete(id);
+    return {
+      removed,
+      added: [...after.keys()].filter((id) => !before.has(id)),
+      changed: [...after.keys()].filter((id) => before.has(id) && before.get(id)!.join() !== after.get(id)!.join()),
+    };
   }
 
   /**
@@ -175,11 +182,6 @@ export class TokenRegistry {
   /** Why the registry takes no token now (for /readyz and logs), or undefined. */
   refusal(): string | undefined {
     return this.refusing;
-  }
-
-  /** The principals of the last usable tokens file and their roles, by principal id: what a reload compares (`watchTokensFile`). */
-  principals(): Map<string, string[]> {
-    return new Map(this.good);
   }
 
   /** Whether some token of principal `id` holds `role` now (a request filed by an admin is approved only while they are one). */
@@ -217,6 +219,13 @@ export class TokenRegistry {
   signingKey(keyId: string): PrincipalKey | undefined {
     return this.state.byKeyId.get(keyId);
   }
+}
+
+/** Who a new tokens file removed, added, or gave other roles, by principal id (`TokenRegistry.replace`). */
+export interface TokensChange {
+  removed: string[];
+  added: string[];
+  changed: string[];
 }
 
 /** What a registry answers from: its entries by token digest, keys by id, and what each principal may act as and for. */

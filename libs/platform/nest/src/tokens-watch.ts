@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '@countersign/logging';
-import type { TokenEntry, TokenRegistry } from './auth';
+import type { TokenEntry, TokenRegistry, TokensChange } from './auth';
 
 /** How often the tokens file is looked at: a removed or rotated token stops within about this long. */
 export const TOKENS_CHECK_MS = 1_000;
@@ -34,20 +34,17 @@ export function watchTokensFile(registry: TokenRegistry, options: { file: string
     const now = digestOf();
     if (now === seen) return;
     seen = now;
-    const before = registry.principals();
+    let change: TokensChange;
     try {
-      registry.replace(read());
+      change = registry.replace(read());
     } catch (e) {
       const reason = `the tokens file ${file} cannot be used (${(e as Error).message}): no token is taken until it can`;
       registry.refuseAll(reason);
       logger.error({ alert: 'tokens-file', file }, reason);
       return;
     }
-    const after = registry.principals();
+    const { removed, added, changed } = change;
     const named = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
-    const removed = [...before.keys()].filter((id) => !after.has(id));
-    const added = [...after.keys()].filter((id) => !before.has(id));
-    const changed = [...after.keys()].filter((id) => before.has(id) && before.get(id)!.join() !== after.get(id)!.join());
     logger.warn(
       { alert: 'tokens-file', file, removed, added, changed },
       `tokens file reloaded: removed ${named(removed)}; added ${named(added)}; roles changed ${named(changed)} (every token of the file as it is now; others stop at once)`,
