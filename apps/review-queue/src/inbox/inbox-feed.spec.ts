@@ -81,6 +81,40 @@ describe('the inbox feed', () => {
     feed.onModuleDestroy();
   });
 
+  it('tells of an item that arrived and was decided between two looks, once, and of nothing that left before it started', async () => {
+    const items = createInMemoryReviewItemRepository();
+    await items.add(reviewItem('gone-before', due(30)));
+    await items.decide('gone-before', 'approved', ['bob'], 'fine', new Date());
+    const feed = feedOver(items);
+    const seen: InboxChange[] = [];
+    const { stop, ready } = feed.watch((c) => seen.push(c));
+    await ready;
+    // Between the starting picture and the next look, an item arrives (a page fetching its list now shows it) and is
+    // decided; another arrives and expires. Neither look sees them pending.
+    await items.add(reviewItem('brief', due(40), { requiredRoles: ['finance'] }));
+    await items.decide('brief', 'rejected', ['bob'], 'no', new Date());
+    await items.add(reviewItem('briefer', due(50)));
+    await items.decide('briefer', 'expired', ['review-queue'], 'sla_expired', new Date());
+    feed.nudge();
+    await eventually(() => expect(seen).toHaveLength(2));
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        { type: 'decided', actionId: 'brief', requiredRoles: ['finance'], proposal: { tenant: 'acme' } },
+        { type: 'expired', actionId: 'briefer', requiredRoles: ['reviewer'], proposal: { tenant: 'acme' } },
+      ]),
+    );
+    // Later looks read them again (they left within the margin): they are not told twice.
+    feed.nudge();
+    await new Promise((r) => setImmediate(r));
+    feed.nudge();
+    await items.add(reviewItem('next', due(60)));
+    feed.nudge();
+    await eventually(() => expect(seen.map((c) => c.actionId)).toContain('next'));
+    expect(seen.map((c) => c.actionId).sort()).toEqual(['brief', 'briefer', 'next']);
+    stop();
+    feed.onModuleDestroy();
+  });
+
   it('gives up on a look that never answers and looks again, so that a hung query does not freeze the feed', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate', 'queueMicrotask', 'nextTick'] });
     try {

@@ -2,7 +2,7 @@ import { Inject, Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
 import type { Logger } from '@countersign/logging';
 import { LOGGER } from '@countersign/nest';
 import { holdsItemRole, ItemReader, servesTenantOf } from '../review-item/item-roles';
-import { claimHolds, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
+import { claimHolds, LeftItem, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { INBOX_OPTIONS, REVIEW_ITEMS } from '../tokens';
 import type { InboxOptions } from './inbox.options';
 
@@ -37,6 +37,12 @@ const HORIZON = 1000;
  * the network dropped without a word) must not freeze the feed for good.
  */
 const LOOK_TIMEOUT_MS = 10_000;
+/**
+ * How far before the last look's start the feed asks what left the queue: a decision's time is its decider's clock,
+ * taken before its commit (a group commit under load, another instance's clock), so a decision the last look could not
+ * see may carry a time a little before that look began.
+ */
+const LEFT_MARGIN_MS = 10_000;
 
 /**
  * The inbox's live feed. It looks at the review items themselves (the record of truth every instance shares) while
@@ -50,6 +56,10 @@ export class InboxFeed implements OnModuleDestroy {
   /** Live streams open, by reviewer (`openStream`). */
   private readonly streams = new Map<string, number>();
   private known?: Map<string, { item: ReviewItem; print: string }>;
+  /** When the look that took `known` began (this clock). */
+  private knownAt?: number;
+  /** Items told (or pictured) as gone, by when they left (ms): each is told once while a later look may read it again. */
+  private readonly toldLeft = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private looking?: Promise<void>;
   private again = false;
@@ -93,6 +103,8 @@ export class InboxFeed implements OnModuleDestroy {
     this.listeners.add(listener);
     if (!this.timer) {
       this.timer = setInterval(() => this.nudge(), this.periodMs);
+      // Watchers are streams the server holds open: the feed alone keeps no process (a test's) alive.
+      this.timer.unref();
       this.nudge();
     }
     return {
@@ -133,18 +145,30 @@ export class InboxFeed implements OnModuleDestroy {
     if (this.known) this.pictured = settleable();
     // No one watches: the next watcher starts from a fresh look, not from a stale picture.
     this.known = undefined;
+    this.knownAt = undefined;
+    this.toldLeft.clear();
   }
 
   private async look(): Promise<void> {
     const generation = this.generation;
+    const startedAt = Date.now();
+    const since = (this.knownAt ?? startedAt) - LEFT_MARGIN_MS;
+    // Read before the pending items: what leaves in between is missing from both, and the next look reads it here.
+    const left = new Map((await this.items.leftSince(new Date(since), HORIZON)).map((l) => [l.actionId, l]));
     const now = new Map((await this.items.pending(HORIZON)).map((item) => [item.actionId, { item, print: fingerprint(item) }]));
     // Everyone stopped watching while this look read: its picture may be older than the next watcher's page.
     if (generation !== this.generation) return;
     const before = this.known;
     this.known = now;
+    this.knownAt = startedAt;
+    for (const [actionId, at] of this.toldLeft) if (at < since) this.toldLeft.delete(actionId);
     this.pictured.settle();
-    // The first look is the starting picture: the page a watcher opened shows it already.
-    if (!before) return;
+    // The first look is the starting picture: the page a watcher opened shows it already, and what left before it is
+    // no news either.
+    if (!before) {
+      for (const l of left.values()) this.toldLeft.set(l.actionId, Date.parse(l.decidedAt));
+      return;
+    }
     for (const [actionId, { item, print }] of now) {
       const was = before.get(actionId);
       if (!was) this.tell({ type: 'arrived', actionId, requiredRoles: item.requiredRoles, proposal: { tenant: item.proposal.tenant } });
@@ -152,16 +176,26 @@ export class InboxFeed implements OnModuleDestroy {
     }
     for (const [actionId, { item }] of before) {
       if (now.has(actionId)) continue;
-      const left = await this.items.get(actionId);
+      const gone = left.get(actionId) ?? (await this.items.get(actionId));
       // Still pending but past the horizon (a burst of more urgent items): not gone, so nothing to tell.
-      if (left?.status === 'pending') continue;
-      this.tell({
-        type: left?.status === 'expired' ? 'expired' : 'decided',
-        actionId,
-        requiredRoles: item.requiredRoles,
-        proposal: { tenant: item.proposal.tenant },
-      });
+      if (gone?.status === 'pending') continue;
+      this.tellLeft({ ...item, status: gone?.status, decidedAt: gone?.decidedAt ?? new Date(startedAt).toISOString() });
     }
+    // An item that arrived and left between two looks was in neither picture, but a page that fetched its list in
+    // between shows it: it is told as gone too (a page not showing it fetches its list again, and finds nothing new).
+    for (const l of left.values()) if (!before.has(l.actionId) && !now.has(l.actionId)) this.tellLeft(l);
+  }
+
+  /** Tells of an item that left the queue, once (as decided unless it expired; one no longer found, as decided). */
+  private tellLeft(l: Omit<LeftItem, 'status'> & { status?: LeftItem['status'] }) {
+    if (this.toldLeft.has(l.actionId)) return;
+    this.toldLeft.set(l.actionId, Date.parse(l.decidedAt));
+    this.tell({
+      type: l.status === 'expired' ? 'expired' : 'decided',
+      actionId: l.actionId,
+      requiredRoles: l.requiredRoles,
+      proposal: { tenant: l.proposal.tenant },
+    });
   }
 
   private tell(change: InboxChange) {

@@ -9,6 +9,7 @@ import {
   DecideWith,
   DecisionEvent,
   InboxQuery,
+  LeftItem,
   overdue,
   RecentDecisionsOf,
   ReviewClaim,
@@ -212,6 +213,20 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
       .sort((a, b) => Date.parse(b.decidedAt!) - Date.parse(a.decidedAt!) || (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0))
       .slice(0, limit)
       .map((i) => structuredClone(i));
+  }
+
+  async leftSince(since: Date, limit: number): Promise<LeftItem[]> {
+    return [...this.items.values()]
+      .filter((i) => i.status !== 'pending' && i.decidedAt && Date.parse(i.decidedAt) >= since.getTime())
+      .sort((a, b) => Date.parse(b.decidedAt!) - Date.parse(a.decidedAt!) || (a.actionId < b.actionId ? -1 : a.actionId > b.actionId ? 1 : 0))
+      .slice(0, limit)
+      .map((i) => ({
+        actionId: i.actionId,
+        status: i.status,
+        requiredRoles: [...i.requiredRoles],
+        decidedAt: i.decidedAt!,
+        proposal: { tenant: i.proposal.tenant },
+      }));
   }
 
   async claimDue(now: Date, limit: number, stepFor: (item: ReviewItem) => ClockStep | undefined): Promise<ClockClaim[]> {

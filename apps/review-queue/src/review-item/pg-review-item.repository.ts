@@ -8,6 +8,7 @@ import {
   DecideWith,
   DecisionEvent,
   InboxQuery,
+  LeftItem,
   RecentDecisionsOf,
   ReviewClaim,
   ReviewItem,
@@ -530,6 +531,23 @@ export class PgReviewItemRepository implements ReviewItemRepository {
       [of.tenant, value, exceptActionId, limit],
     );
     return rows.map(toItem);
+  }
+
+  async leftSince(since: Date, limit: number): Promise<LeftItem[]> {
+    // Served by the partial index review_items_decided_at; only what the feed tells is read, not the proposals.
+    const { rows } = await this.pool.query<{ action_id: string; status: ReviewStatus; required_roles: string[]; decided_at: Date; tenant: string }>(
+      `SELECT action_id, status, required_roles, decided_at, proposal ->> 'tenant' AS tenant FROM review_items
+        WHERE decided_at IS NOT NULL AND decided_at >= $1 AND status <> 'pending'
+        ORDER BY decided_at DESC, action_id LIMIT $2`,
+      [since, limit],
+    );
+    return rows.map((r) => ({
+      actionId: r.action_id,
+      status: r.status,
+      requiredRoles: r.required_roles,
+      decidedAt: r.decided_at.toISOString(),
+      proposal: { tenant: r.tenant },
+    }));
   }
 
   async unpublishedClockEvents(createdBefore: Date, limit: number): Promise<StoredClockEvent[]> {

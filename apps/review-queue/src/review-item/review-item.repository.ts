@@ -17,6 +17,9 @@ export type ReviewStatus =
   /** Approved with changes: a new action replaces it (docs/adr/0017); never executed. */
   | 'revised';
 
+/** What the inbox feed needs of an item that left the queue (`leftSince`). */
+export type LeftItem = Pick<ReviewItem, 'actionId' | 'status' | 'requiredRoles'> & { decidedAt: string; proposal: Pick<Proposal, 'tenant'> };
+
 /** A review-lane action waiting for (or decided by) humans. */
 export interface ReviewItem {
   /**
@@ -313,6 +316,11 @@ export interface ReviewItemRepository {
    * with it (security probe M4).
    */
   recentDecisions(of: RecentDecisionsOf, exceptActionId: string, limit: number): Promise<ReviewItem[]>;
+  /**
+   * The items that left the queue (decided, expired, revised) at or after `since` by their `decidedAt`, newest first,
+   * at most `limit`: the inbox feed tells of an item that arrived and left between two of its looks (`inbox/`).
+   */
+  leftSince(since: Date, limit: number): Promise<LeftItem[]>;
   /** Escalation and re-route events not yet published, created at or before `createdBefore`, oldest first. */
   unpublishedClockEvents(createdBefore: Date, limit: number): Promise<StoredClockEvent[]>;
   /** Records that a clock event was published. */

@@ -171,6 +171,25 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
       expect((await repo.pending(10)).map((i) => i.actionId)).toEqual(['a', 'c']);
     });
 
+    it('lists what left the queue at or after a time, newest first, bounded, with what the inbox feed tells of it', async () => {
+      const repo = await make();
+      for (const id of ['early', 'late', 'expired', 'later', 'waiting']) {
+        await repo.add(reviewItem(id, '2026-11-24T10:15:00.000Z', { requiredRoles: ['finance'] }));
+      }
+      await repo.decide('early', 'approved', ['alice'], 'ok', new Date('2026-11-24T10:00:59.999Z'));
+      await repo.decide('late', 'rejected', ['alice'], 'no', new Date('2026-11-24T10:01:00.000Z'));
+      await repo.decide('expired', 'expired', ['review-queue'], 'sla_expired', new Date('2026-11-24T10:02:00.000Z'));
+      await repo.decide('later', 'approved', ['bob'], 'ok', new Date('2026-11-24T10:03:00.000Z'));
+      const since = new Date('2026-11-24T10:01:00.000Z');
+      expect(await repo.leftSince(since, 10)).toEqual([
+        { actionId: 'later', status: 'approved', requiredRoles: ['finance'], decidedAt: '2026-11-24T10:03:00.000Z', proposal: { tenant: 'acme' } },
+        { actionId: 'expired', status: 'expired', requiredRoles: ['finance'], decidedAt: '2026-11-24T10:02:00.000Z', proposal: { tenant: 'acme' } },
+        { actionId: 'late', status: 'rejected', requiredRoles: ['finance'], decidedAt: '2026-11-24T10:01:00.000Z', proposal: { tenant: 'acme' } },
+      ]);
+      expect((await repo.leftSince(since, 2)).map((l) => l.actionId)).toEqual(['later', 'expired']);
+      expect(await repo.leftSince(new Date('2026-11-24T10:03:00.001Z'), 10)).toEqual([]);
+    });
+
     it("counts a proposer's pending approvals queued ahead of an item, by queue time then action id, up to a bound", async () => {
       const repo = await make();
       const at = (s: number) => new Date(Date.parse('2026-11-24T10:00:00.000Z') + s * 1000).toISOString();
