@@ -80,7 +80,16 @@ describe('taking access away while the embedded mode runs', () => {
     const example = JSON.parse(readFileSync(join(__dirname, '../examples/refund-large.json'), 'utf8'));
     const id = (await call('POST', `${running.url}/v1/proposals`, { ...example, target: 'order-claimed' }, token('agent'))).body.actionId as string;
     const review = `${running.url}/v1/reviews/${id}`;
-    await eventually(async () => expect((await call('POST', `${review}/claim`, {}, token('reviewer'))).status).toBe(200), 10_000, 100);
+    // Until the item is queued, 404. Compared whole so that any other refusal shows its message (a 403 here once held
+    // for the full 10 s under two CPU hogs, and its message was not kept).
+    await eventually(
+      async () => {
+        const claimed = await call('POST', `${review}/claim`, {}, token('reviewer'));
+        expect({ status: claimed.status, message: claimed.body?.message }).toEqual({ status: 200, message: undefined });
+      },
+      10_000,
+      100,
+    );
     expect((await call('POST', `${review}/approve`, { reason: 'receipt checked' }, token('reviewer2'))).status).toBe(409);
     const original = readFileSync(tokensFile(), 'utf8');
     save(without('alice'));
