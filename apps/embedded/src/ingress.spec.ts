@@ -359,6 +359,22 @@ describe('strict ingress (embedded mode)', () => {
       expect(await expecting(head(`Authorization: Bearer ${token('agent')}\r\n`), proposal)).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 202 /);
     });
 
+    it('refuses a sign-in whose returnTo is longer than an inbox address (400, audited): each was kept ten minutes (red team, 2026-12-06)', async () => {
+      const start = async (returnTo: string) => {
+        const correlationId = `ingress-${newId()}`;
+        const res = await fetch(`${running.url}/auth/sign-in?returnTo=${encodeURIComponent(returnTo)}`, {
+          redirect: 'manual',
+          headers: { 'X-Correlation-Id': correlationId },
+        });
+        return { status: res.status, text: await res.text(), correlationId };
+      };
+      const long = await start(`/reviews?a=${'x'.repeat(510)}`);
+      expect(long.status).toBe(400);
+      expect(JSON.parse(long.text).message).toBe('returnTo: at most 512 characters (an address of the inbox to come back to)');
+      await audited(long.correlationId, 400, 'returnTo: at most 512 characters (an address of the inbox to come back to)');
+      expect((await start(`/reviews?a=${'x'.repeat(500)}`)).status).toBe(303);
+    });
+
     it('answers POST /auth/sign-out without reading a body: a malformed one is not looked at, a slow one not waited for', async () => {
       const signOut = (length: number, extra = '') =>
         `POST /auth/sign-out HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${extra}\r\n`;

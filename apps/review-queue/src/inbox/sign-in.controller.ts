@@ -8,6 +8,12 @@ import { securityHeaders } from './security-headers';
 import { SignInStarts } from './sign-in-starts';
 import { ApiRoute } from '@countersign/nest';
 
+/**
+ * The longest `returnTo` a sign-in keeps: an inbox address with its filters is far shorter. A pending sign-in keeps it
+ * for ten minutes, and 15,000 characters each made every start cost 19 KB (red team, 2026-12-06).
+ */
+export const RETURN_TO_MAX = 512;
+
 /** Only a path of the inbox is a place to return to after sign-in: never another site (no open redirect). */
 export const safeReturnTo = (v: unknown) => (typeof v === 'string' && /^\/reviews(\/[\w:-][\w.:-]*)*(\?[\w=&%.:-]*)?$/.test(v) ? v : '/reviews');
 
@@ -51,7 +57,11 @@ export class SignInController {
     public: 'it is how a reviewer signs in',
     query: { returnTo: 'the inbox address to come back to', stepUp: '`mfa`: ask the provider for a second factor' },
     ok: { status: 303, description: 'To the identity provider', contentType: 'none', headers: { Location: "the provider's authorization address" } },
-    errors: { 429: 'too many sign-ins started from this address in the last minute', 503: 'the identity provider cannot be reached' },
+    errors: {
+      400: `a returnTo longer than ${RETURN_TO_MAX} characters`,
+      429: 'too many sign-ins started from this address, or from all, in the last minute',
+      503: 'the identity provider cannot be reached',
+    },
   })
   @Get('sign-in')
   async signIn(
@@ -60,8 +70,12 @@ export class SignInController {
     @Req() req: HttpRequest & { socket?: { remoteAddress?: string } },
     @Res() res: HttpResponse,
   ) {
-    if (!this.starts.allow(req.socket?.remoteAddress ?? 'unknown'))
-      throw new HttpException('too many sign-ins started from this address: try again in a minute', HttpStatus.TOO_MANY_REQUESTS);
+    // Checked before it is counted: a refused start keeps nothing, and uses up no one's starts.
+    if (typeof returnTo === 'string' && returnTo.length > RETURN_TO_MAX) {
+      throw new BadRequestException(`returnTo: at most ${RETURN_TO_MAX} characters (an address of the inbox to come back to)`);
+    }
+    const refusal = this.starts.refusal(req.socket?.remoteAddress ?? 'unknown');
+    if (refusal) throw new HttpException(refusal, HttpStatus.TOO_MANY_REQUESTS);
     // `stepUp=mfa`: the card's "verify with a second factor" (a fresh authentication at the provider).
     const { url, pending } = await this.oidc.start(returnAddress(returnTo, this.sessions.fromElsewhere(req)), stepUp === 'mfa');
     await this.sessions.remember(res, pending);

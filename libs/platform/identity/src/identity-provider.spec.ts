@@ -108,6 +108,29 @@ describe('the local identity provider stays available under a flood from one add
     expect((await authorize('127.0.0.1')).status).toBe(303);
   });
 
+  it('counts authorizations and requests from all addresses together too: a flood from many addresses is refused, and reported (red team, 2026-12-06)', async () => {
+    const { refused, authorize, send } = await start({ limits: { authorizationsPerAddress: 2, authorizationsInAll: 3, requestsInAll: 5 } });
+    expect((await authorize('127.0.0.1')).status).toBe(303);
+    expect((await authorize('127.0.0.2')).status).toBe(303);
+    expect((await authorize('127.0.0.3')).status).toBe(303);
+    // A fourth address, under its own count, is over the count in all.
+    const over = await authorize('127.0.0.4');
+    expect(over.status).toBe(429);
+    expect(over.headers['retry-after']).toBe('60');
+    expect(over.text).toContain('Too many sign-ins are being started right now: try again in 60 seconds.');
+    // Five requests so far (four authorizations and this one); the sixth, from yet another address, is over.
+    expect((await send('127.0.0.5', '/jwks')).status).toBe(200);
+    const busy = await send('127.0.0.6', '/.well-known/openid-configuration');
+    expect(busy.status).toBe(429);
+    expect(busy.text).toContain('Too many requests right now: try again in 60 seconds.');
+    expect(refused.map((r) => [r.status, r.path, r.source, r.reason])).toEqual([
+      [429, '/auth', '127.0.0.4', 'sign-in refused: too many sign-ins started from all addresses'],
+      [429, '/.well-known/openid-configuration', '127.0.0.6', 'refused: too many requests from all addresses'],
+    ]);
+    clock += 60_000;
+    expect((await authorize('127.0.0.4')).status).toBe(303);
+  });
+
   it('answers 429 past the requests an address may send to any endpoint (token, user info, discovery), reports each by endpoint name', async () => {
     const { refused, send } = await start({ limits: { requestsPerAddress: 3 } });
     for (let i = 0; i < 3; i++) expect((await send('127.0.0.1', '/.well-known/openid-configuration')).status).toBe(200);

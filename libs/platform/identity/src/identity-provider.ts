@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '@countersign/logging';
-import { limitConnectionsPerSource, RequestWindows, sourceOf } from '@countersign/limits';
+import { lesserServerBudget, limitConnectionsPerSource, openFilesLimit, RequestWindows, sourceOf } from '@countersign/limits';
 import { MemoryAdapter, memoryAdapter, MemoryAdapterOptions } from './memory-adapter';
 import { DEFAULT_IDENTITY_LIMITS, IdentityLimits, WorkQueue } from './request-limits';
 import { checkUserPassword, IdentityUser } from './users';
@@ -83,6 +83,12 @@ const SCOPES = ['openid', 'profile', 'roles'];
 export async function startIdentityProvider(options: IdentityProviderOptions): Promise<RunningIdentityProvider> {
   const host = options.host ?? '127.0.0.1';
   const server = createServer();
+  // A browser sends its request at once: a connection trickling it (or idle between requests) is not held for Node's
+  // defaults (60 s for headers, 300 s for a request), each holding a descriptor. Checked every 5 s (read at listen).
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  (server as typeof server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
@@ -95,8 +101,12 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   // Users whose password was right and who still owe their one-time code, by interaction id (short-lived, like it).
   const awaitingCode = new Map<string, string>();
   const limits = { ...DEFAULT_IDENTITY_LIMITS, ...options.limits };
-  // Its own server, so the services' cap on connections per address is set here too (slow headers held sockets).
-  limitConnectionsPerSource(server, limits.connectionsPerAddress, options.logger, (r) => {
+  // Its own server, so the services' cap on connections per address is set here too (slow headers held sockets), and a
+  // cap on all its connections: an eighth of the process's budget, so that however many addresses hold sockets here the
+  // API beside it (embedded) and the process's own files keep descriptors (red team, 2026-12-06).
+  const budget = lesserServerBudget(openFilesLimit(), limits.connectionsPerAddress);
+  if (budget.total !== undefined) server.maxConnections = budget.total;
+  limitConnectionsPerSource(server, budget.perSource, options.logger, (r) => {
     try {
       options.onRefused?.({ status: 429, method: '', path: '', reason: r.message, user: '', source: r.source });
     } catch {
@@ -145,29 +155,43 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   // Each authorization started stores an interaction for ten minutes, whether its cookies are followed or not. Checked
   // in the provider's own middleware, before its router, on the path that router matches (an absolute-form request
   // target, `GET http://host/auth`, is routed there too).
+  // Counted per address, and in all: an attacker sending from many addresses (any of 127.0.0.0/8 on this host, a botnet)
+  // passes every per-address count, and filled the interactions' store until it evicted the sign-ins of real people
+  // (red team, 2026-12-06). The count in all bounds what is stored: `authorizationsInAll` a window, each kept ten minutes.
   const authorizationsPerAddress = windows(limits.authorizationsPerAddress);
+  const authorizationsInAll = windows(limits.authorizationsInAll);
   provider.use(async (ctx, next) => {
-    const wait = isAuthorization(ctx.path) ? authorizationsPerAddress.take(sourceOf(ctx.req.socket.remoteAddress ?? 'unknown')) : undefined;
+    if (!isAuthorization(ctx.path)) return next();
+    const fromHere = authorizationsPerAddress.take(sourceOf(ctx.req.socket.remoteAddress ?? 'unknown'));
+    const wait = fromHere ?? authorizationsInAll.take(ALL);
     if (wait === undefined) return next();
-    signIn.refused({ status: 429, path: '/auth', reason: 'sign-in refused: too many sign-ins started from this address', user: '' }, ctx.req);
-    const problem = `Too many sign-ins were started from your address: try again in ${retryAfter(ctx.res, wait)} seconds.`;
+    const [reason, problem] =
+      fromHere === undefined
+        ? ['sign-in refused: too many sign-ins started from all addresses', 'Too many sign-ins are being started right now']
+        : ['sign-in refused: too many sign-ins started from this address', 'Too many sign-ins were started from your address'];
+    signIn.refused({ status: 429, path: '/auth', reason, user: '' }, ctx.req);
     ctx.status = 429;
     ctx.type = 'html';
-    ctx.body = html('Too many sign-ins', `<p role="alert" class="problem">${esc(problem)}</p>`);
+    ctx.body = html('Too many sign-ins', `<p role="alert" class="problem">${esc(`${problem}: try again in ${retryAfter(ctx.res, wait)} seconds.`)}</p>`);
   });
   // What the provider answers as a bare `server_error` is logged here with its cause.
   provider.on('server_error', (_ctx: unknown, err: Error) => options.logger?.error({ err }, 'the identity provider failed a request'));
   const callback = provider.callback();
   const requestsPerAddress = windows(limits.requestsPerAddress);
+  const requestsInAll = windows(limits.requestsInAll);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     setSecurityHeaders(res);
     // Every request counts, before any work, so no endpoint (the token, user info and sign-out ones have no limit of
-    // their own) can be asked without bound from one address.
-    const wait = requestsPerAddress.take(sourceOf(req.socket.remoteAddress ?? 'unknown'));
+    // their own) can be asked without bound from one address, nor from all of them.
+    const fromHere = requestsPerAddress.take(sourceOf(req.socket.remoteAddress ?? 'unknown'));
+    const wait = fromHere ?? requestsInAll.take(ALL);
     if (wait !== undefined) {
-      signIn.refused({ status: 429, path: endpointOf(req.url), reason: 'refused: too many requests from this address', user: '' }, req);
-      const problem = `Too many requests from your address: try again in ${retryAfter(res, wait)} seconds.`;
-      return page(res, 429, 'Too many requests', `<p role="alert" class="problem">${esc(problem)}</p>`);
+      const [reason, problem] =
+        fromHere === undefined
+          ? ['refused: too many requests from all addresses', 'Too many requests right now']
+          : ['refused: too many requests from this address', 'Too many requests from your address'];
+      signIn.refused({ status: 429, path: endpointOf(req.url), reason, user: '' }, req);
+      return page(res, 429, 'Too many requests', `<p role="alert" class="problem">${esc(`${problem}: try again in ${retryAfter(res, wait)} seconds.`)}</p>`);
     }
     req.headers.host = issuerHost;
     const m = /^\/interaction\/([\w-]+)(?:\/(login|code))?$/.exec((req.url ?? '').split('?')[0]);
@@ -191,6 +215,13 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
       }),
   };
 }
+
+/** The key of the counts over all addresses. */
+const ALL = '*';
+/** How long a request's headers, and the whole request, may take to arrive; how long an idle connection is kept. */
+const HEADERS_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const KEEP_ALIVE_TIMEOUT_MS = 10_000;
 
 /**
  * The authorization endpoint as oidc-provider's router matches `ctx.path`: case-insensitive, a trailing slash allowed

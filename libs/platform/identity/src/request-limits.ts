@@ -6,6 +6,11 @@ export interface IdentityLimits {
   /** Authorizations started (`/auth`) per source address (default 30, as the review queue's own sign-in starts). */
   authorizationsPerAddress: number;
   /**
+   * Authorizations started from all addresses together (default 300): each stores an interaction for ten minutes, so
+   * this bounds them (3,000) below the storage's cap, whatever number of addresses a flood comes from.
+   */
+  authorizationsInAll: number;
+  /**
    * Password and one-time-code posts per source address (default 30): a sign-in takes one or two, and several people
    * may share an address (an office, the embedded host's loopback).
    */
@@ -18,6 +23,8 @@ export interface IdentityLimits {
    * have no other limit, and each answer is work.
    */
   requestsPerAddress: number;
+  /** Requests of any kind from all addresses together (default 6,000). */
+  requestsInAll: number;
   /** Default one minute. */
   windowMs: number;
   /** The most addresses (and sign-ins) tracked per limit (default 10,000): the oldest go first, so memory stays bounded. */
@@ -35,9 +42,11 @@ export interface IdentityLimits {
 
 export const DEFAULT_IDENTITY_LIMITS: IdentityLimits = {
   authorizationsPerAddress: 30,
+  authorizationsInAll: 300,
   signInPostsPerAddress: 30,
   signInPostsPerInteraction: 10,
   requestsPerAddress: 600,
+  requestsInAll: 6_000,
   windowMs: 60_000,
   maxTracked: 10_000,
   hashConcurrency: 2,

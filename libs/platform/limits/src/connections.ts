@@ -25,6 +25,18 @@ export const DEFAULT_CONNECTIONS_PER_SOURCE = 512;
  */
 export function limitConnectionsPerSource(server: Server, perSource: number, logger: Logger | undefined, refused: (r: ConnectionRefused) => void): void {
   const open = new Map<string, number>();
+  // Past the server's `maxConnections`, Node closes a new connection itself, and said so to no one: on the record too.
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    try {
+      refused({
+        status: 429,
+        message: `too many connections open at once: this server holds at most ${server.maxConnections}`,
+        source: data?.remoteAddress ?? 'unknown',
+      });
+    } catch (e) {
+      logger?.warn({ err: e }, 'could not record a connection refused');
+    }
+  });
   server.on('connection', (socket: Duplex & { remoteAddress?: string }) => {
     try {
       const source = sourceOf(socket.remoteAddress ?? 'unknown');
@@ -61,6 +73,19 @@ export function connectionBudget(limit: number | undefined, perSource = DEFAULT_
   if (limit === undefined) return { perSource };
   const total = Math.max(16, limit - Math.max(128, Math.floor(limit / 4)));
   return { total, perSource: Math.max(1, Math.min(perSource, Math.floor(total / 8))) };
+}
+
+/**
+ * The share of a process's connection budget (`connectionBudget`) that a second, lesser server of the process takes on
+ * top of its main one (the embedded identity provider beside the API): an eighth of the total, still inside the quarter
+ * of the descriptors kept back. Red team, 2026-12-06: 22,000 idle connections to the identity provider's port (no cap
+ * of its own) took every descriptor; the API stopped answering, and the flag, token and audit files failed with EMFILE.
+ */
+export function lesserServerBudget(limit: number | undefined, perSource = DEFAULT_CONNECTIONS_PER_SOURCE): { total?: number; perSource: number } {
+  const { total } = connectionBudget(limit, perSource);
+  if (total === undefined) return { perSource };
+  const share = Math.max(16, Math.floor(total / 8));
+  return { total: share, perSource: Math.max(1, Math.min(perSource, Math.floor(share / 8))) };
 }
 
 /** This process's soft limit on open files (`/proc/self/limits`, Linux), or undefined where it cannot be read. */
