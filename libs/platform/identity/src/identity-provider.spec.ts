@@ -131,6 +131,34 @@ describe('the local identity provider stays available under a flood from one add
     expect((await authorize('127.0.0.4')).status).toBe(303);
   });
 
+  it("reports what the provider's endpoints refuse (a wrong client secret, an unknown client) and a form too large (red team, 2026-12-06)", async () => {
+    const { refused, send, begin } = await start({});
+    const basic = `Basic ${Buffer.from(`${CLIENT.clientId}:wrong`).toString('base64')}`;
+    const token = await new Promise<number>((resolve, reject) => {
+      const body = new URLSearchParams({ grant_type: 'authorization_code', code: 'x', redirect_uri: CLIENT.redirectUris[0] }).toString();
+      const req = request(
+        `${running.at(-1)!.issuer}/token`,
+        { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(token).toBe(401);
+    expect((await send('127.0.0.1', '/auth?client_id=evil&response_type=code&scope=openid')).status).toBe(400);
+    const sign = await begin();
+    const large = await sign.password('alice', 'x'.repeat(9000));
+    expect(large.status).toBe(413);
+    expect(refused.map((r) => [r.status, r.path, r.source, r.reason])).toEqual([
+      [401, '/token', '127.0.0.1', 'refused: invalid_client: client authentication failed'],
+      [400, '/auth', '127.0.0.1', 'refused: invalid_client: client is invalid'],
+      [413, `/interaction/${sign.uid}/login`, '127.0.0.1', 'sign-in refused: the form is too large: at most 8192 characters'],
+    ]);
+  });
+
   it('answers 429 past the requests an address may send to any endpoint (token, user info, discovery), reports each by endpoint name', async () => {
     const { refused, send } = await start({ limits: { requestsPerAddress: 3 } });
     for (let i = 0; i < 3; i++) expect((await send('127.0.0.1', '/.well-known/openid-configuration')).status).toBe(200);

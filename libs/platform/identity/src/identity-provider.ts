@@ -54,7 +54,7 @@ export interface IdentityProviderOptions {
  * way (an unknown or expired interaction, or another browser's), or a method the page does not take.
  */
 export interface SignInRefusal {
-  status: 400 | 401 | 405 | 429 | 503;
+  status: 400 | 401 | 403 | 405 | 413 | 429 | 503;
   method: string;
   path: string;
   reason: string;
@@ -176,10 +176,19 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   });
   // What the provider answers as a bare `server_error` is logged here with its cause.
   provider.on('server_error', (_ctx: unknown, err: Error) => options.logger?.error({ err }, 'the identity provider failed a request'));
+  // What its endpoints refuse (a wrong client secret at /token, a forged access token at /me, an unknown client at
+  // /auth) is on the record too, as the sign-in pages' refusals are: guessing the inbox's secret left none (red team,
+  // 2026-12-06). The reason is oidc-provider's error code and fixed description, never a parameter's value.
+  for (const event of ENDPOINT_ERRORS) {
+    provider.on(event, (ctx: KoaContextWithOIDC, err: { error?: string; error_description?: string }) =>
+      signIn.refused({ status: refusalStatus(ctx.status), path: endpointOf(ctx.req.url), reason: endpointRefusal(err), user: '' }, ctx.req),
+    );
+  }
   const callback = provider.callback();
   const requestsPerAddress = windows(limits.requestsPerAddress);
   const requestsInAll = windows(limits.requestsInAll);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    sourceAddresses.set(req, req.socket.remoteAddress ?? 'unknown');
     setSecurityHeaders(res);
     // Every request counts, before any work, so no endpoint (the token, user info and sign-out ones have no limit of
     // their own) can be asked without bound from one address, nor from all of them.
@@ -197,6 +206,10 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     const m = /^\/interaction\/([\w-]+)(?:\/(login|code))?$/.exec((req.url ?? '').split('?')[0]);
     if (!m) return void callback(req, res);
     interaction(provider, signIn, req, res, m[1], m[2]).catch((e: Error) => {
+      if (e instanceof FormTooLarge) {
+        signIn.refused({ status: 413, path: pathOf(m), reason: `sign-in refused: ${e.message}`, user: '' }, req);
+        return page(res, 413, 'Sign-in failed', `<p>${esc(e.message)}</p>`);
+      }
       // oidc-provider's own refusal (no sign-in under way with this browser, or it expired): audited like the others.
       signIn.refused(
         { status: 400, path: pathOf(m), reason: 'sign-in refused: no sign-in under way for this page (unknown, expired or ended)', user: '' },
@@ -215,6 +228,36 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
       }),
   };
 }
+
+/** oidc-provider's events for a request its endpoints refused (`error_handler.js`; `server_error` is logged instead). */
+const ENDPOINT_ERRORS = [
+  'authorization.error',
+  'grant.error',
+  'userinfo.error',
+  'jwks.error',
+  'discovery.error',
+  'end_session.error',
+  'end_session_confirm.error',
+];
+
+/** A refusal's status as `SignInRefusal` names it (oidc-provider answers 400 or 401 to what it refuses). */
+const refusalStatus = (status: number): SignInRefusal['status'] => ([400, 401, 403, 405, 413, 429, 503] as const).find((s) => s === status) ?? 400;
+
+/**
+ * Why an endpoint refused, as the record says it: oidc-provider's error code (`invalid_client`, `invalid_token`, …) and
+ * its description, each of a fixed few characters (never free text the caller chose, which masking would then meet).
+ */
+function endpointRefusal(err: { error?: string; error_description?: string }): string {
+  const code = /^[a-z_]{1,40}$/.test(err.error ?? '') ? err.error : 'invalid_request';
+  const description = (err.error_description ?? '').replace(/[^\w .,:;'()/-]/g, '').slice(0, 120);
+  return `refused: ${code}${description ? `: ${description}` : ''}`;
+}
+
+/**
+ * Each request's source address, as it arrived: a request whose body was given up on (a form too large) has no socket
+ * any more, and its refusal threw as it was reported, so it was never on the record.
+ */
+const sourceAddresses = new WeakMap<IncomingMessage, string>();
 
 /** The key of the counts over all addresses. */
 const ALL = '*';
@@ -340,7 +383,7 @@ function reporter(onRefused: IdentityProviderOptions['onRefused']): SignIn['refu
   if (!onRefused) return () => undefined;
   return (refusal, req) => {
     try {
-      onRefused({ ...refusal, method: (req.method ?? 'POST').slice(0, 20), source: req.socket.remoteAddress ?? 'unknown' });
+      onRefused({ ...refusal, method: (req.method ?? 'POST').slice(0, 20), source: sourceAddresses.get(req) ?? req.socket?.remoteAddress ?? 'unknown' });
     } catch {
       // Reporting is the caller's: the person signing in gets their answer whatever happens there.
     }
@@ -436,11 +479,21 @@ async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, 
 const finish = (provider: Provider, req: IncomingMessage, res: ServerResponse, accountId: string, amr: string[]) =>
   provider.interactionFinished(req, res, { login: { accountId, amr, remember: false } }, { mergeWithLastSubmission: false });
 
+/** The longest sign-in form read: a user name, a password or a code. */
+const FORM_MAX = 8192;
+
+/** A sign-in form past `FORM_MAX`: refused for that (it was recorded as "no sign-in under way", red team 2026-12-06). */
+class FormTooLarge extends Error {
+  constructor() {
+    super(`the form is too large: at most ${FORM_MAX} characters`);
+  }
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   let body = '';
   for await (const chunk of req) {
     body += chunk;
-    if (body.length > 8192) throw new Error('the form is too large');
+    if (body.length > FORM_MAX) throw new FormTooLarge();
   }
   return body;
 }
