@@ -34,7 +34,7 @@ export class InMemoryAgentStats implements AgentStats {
     const coarse = this.bucket(bucketKey(series, plan.coarse.widthMs, plan.coarse.current), wall + plan.coarse.ttlMs);
     coarse.ids ??= new Set();
     if (!coarse.ids.has(actionId)) {
-      coarse.ids.add(actionId);
+      coarse.ids.add(ownString(actionId));
       const fine = this.bucket(bucketKey(series, plan.fine.widthMs, plan.fine.current), wall + plan.fine.ttlMs);
       for (const b of [coarse, fine]) {
         b.count += 1;
@@ -61,6 +61,12 @@ export class InMemoryAgentStats implements AgentStats {
     return b;
   }
 }
+
+/**
+ * `id` as a string of its own: one parsed out of a message is a slice of that message's text (V8), and kept in a bucket
+ * it kept the whole proposal message for the bucket's life (heap snapshot after a soak, 2026-12-06).
+ */
+const ownString = (id: string) => Buffer.from(id, 'utf8').toString('utf8');
 
 /** In-process agent statistics: the embedded mode's. */
 export const createInMemoryAgentStats = (): AgentStats => new InMemoryAgentStats();

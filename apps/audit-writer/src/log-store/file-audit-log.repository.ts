@@ -417,13 +417,18 @@ export class FileAuditLogRepository implements AuditLogRepository {
       }
       // In the file first, then in the chain: a failed write leaves neither, and the batch is delivered again. On disk
       // before the next head (`saveHead`): one sync per head, not per batch (docs/adr/0005).
-      this.append(this.path, `${added.map((a) => JSON.stringify(a.stored)).join('\n')}\n`, false);
+      const lines = added.map((a) => JSON.stringify(a.stored));
+      this.append(this.path, `${lines.join('\n')}\n`, false);
       this.unsynced = true;
-      for (const { stored, leaf } of added) {
+      added.forEach(({ leaf }, i) => {
         this.chain.append(leaf);
-        this.entries.push(stored);
-        this.ids.add(stored.entry.eventId);
-      }
+        // Kept as read back from its own line, as a start reads it: the entry as given holds strings cut from the whole
+        // message it came in (V8 keeps a string parsed out of a text as a slice of that text), so each kept entry held
+        // its bus message whole too (heap snapshot after a soak, 2026-12-06).
+        const kept = JSON.parse(lines[i]) as StoredEntry;
+        this.entries.push(kept);
+        this.ids.add(kept.entry.eventId);
+      });
     }
     return { ...(await this.tip()), appended: added.length };
   }
