@@ -46,6 +46,36 @@ describe('FileAuditLogRepository', () => {
     expect(existsSync(keyFile)).toBe(false);
   });
 
+  it('reads entries back from its file when asked for, multi-byte text and a line written without its newline included (soak, 2026-12-06)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl');
+    const first = new FileAuditLogRepository(path);
+    await first.appendBatch([auditEntry('e1', 'a1', { data: { note: 'Zoë’s refund — 12 €' } }), auditEntry('e2', 'a2')]);
+    // The last newline lost (the write was cut just before it): the line is whole, and read as an entry.
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/\n$/, ''));
+    const restarted = new FileAuditLogRepository(path);
+    await restarted.appendBatch([auditEntry('e3', 'a1', { data: { note: '日本語' } })]);
+    const again = new FileAuditLogRepository(path);
+    for (const log of [restarted, again]) {
+      expect((await log.query({ actionId: 'a1' })).map((s) => [s.index, s.entry.eventId, (s.entry.data as { note?: string }).note])).toEqual([
+        [0, 'e1', 'Zoë’s refund — 12 €'],
+        [2, 'e3', '日本語'],
+      ]);
+      expect((await log.range(1, 3)).map((e) => e.entry.eventId)).toEqual(['e2', 'e3']);
+      expect(await log.leafHashes(0, 3)).toEqual((await log.range(0, 3)).map((e) => e.leafHash));
+      expect(await log.extent()).toBe(3);
+    }
+  });
+
+  it('finds an entry changed in its file since the start as it reads it, and does not serve it', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl');
+    const log = new FileAuditLogRepository(path);
+    await log.appendBatch([auditEntry('e1', 'a1', { data: { amount: 100 } }), auditEntry('e2', 'a1')]);
+    // The same length, so every other line stays where it was: only the entry's content differs.
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"amount":100', '"amount":900'));
+    await expect(log.query({ actionId: 'a1' })).rejects.toThrow(/entry 0 is no longer the entry read at the start or appended: the file was changed since/);
+    await expect(log.range(1, 2)).resolves.toHaveLength(1);
+  });
+
   it('only appends to its file, and after a restart continues the chain and drops redelivered events', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl');
     const first = new FileAuditLogRepository(path);

@@ -24,10 +24,8 @@ import { isResumptionOf } from '../chain/writer-entries';
 import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry, TornWrite } from './audit-log.repository';
 import { ESCALATED } from './audit-log.repository';
 import { syncDirectory, writeAll } from './durable-files';
+import { EntryIndex } from './entry-index';
 import { isJsonTextPrefix } from './json-prefix';
-
-/** A search yields to other requests after this many entries. */
-const QUERY_SLICE = 10_000;
 
 /** The audit file does not agree with itself or with its signed heads: it was changed outside Countersign. */
 export class AuditLogTamperedError extends Error {
@@ -43,6 +41,9 @@ export class AuditLogTamperedError extends Error {
 /** A JSON Lines file read back: the values of its complete lines, and what follows its last newline. */
 interface ReadBack<T> {
   values: T[];
+  /** Where each value's line starts in the file, and its length, in bytes (without its newline). */
+  offsets: number[];
+  lengths: number[];
   /** The last line has no newline, does not parse, and is the start of a JSON text: a write cut short, where it starts and its bytes. */
   torn?: { line: number; at: number; bytes: Buffer };
   /** The last line has no newline but parses: whole, only its newline was not written. */
@@ -82,7 +83,8 @@ interface TornFound {
  * the writer's resumption (`checkStoppedHead`).
  */
 export class FileAuditLogRepository implements AuditLogRepository {
-  private readonly entries: StoredEntry[] = [];
+  /** The entries as kept in memory: where each is in the file, its leaf hash, what searches read (`EntryIndex`). */
+  private readonly entries: EntryIndex;
   private readonly ids = new Set<string>();
   private readonly chain = CompactRange.empty();
   private readonly headsFile: string;
@@ -108,10 +110,11 @@ export class FileAuditLogRepository implements AuditLogRepository {
     private readonly options: { pseudonymKeyFile?: string } = {},
   ) {
     mkdirSync(dirname(path), { recursive: true });
+    this.entries = new EntryIndex(path);
     this.headsFile = join(dirname(path), 'tree-heads.jsonl');
     const headsRead: ReadBack<TreeHead> = existsSync(this.headsFile)
       ? readJsonLines<TreeHead>(this.headsFile, (n, last) => this.tampered(`line ${n} of ${this.headsFile} ${last ? NOT_TORN : 'does not parse'}`))
-      : { values: [] };
+      : { values: [], offsets: [], lengths: [] };
     this.headList.push(...headsRead.values);
     const kept = join(dirname(path), 'heads');
     const keptTorn: { file: string; head: TreeHead }[] = [];
@@ -119,7 +122,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
     this.cleanStopFile = join(dirname(path), 'stopped-cleanly.json');
     const logRead: ReadBack<StoredEntry> = existsSync(path)
       ? readJsonLines<StoredEntry>(path, (n, last) => this.tampered(`line ${n} ${last ? NOT_TORN : 'does not parse'}`))
-      : { values: [] };
+      : { values: [], offsets: [], lengths: [] };
     this.load(signed, logRead);
     const torn = [
       ...(headsRead.torn ? [{ file: this.headsFile, ...headsRead.torn }] : []),
@@ -178,10 +181,10 @@ export class FileAuditLogRepository implements AuditLogRepository {
   private checkStoppedHead(signed: TreeHead[]): void {
     const head = signed.at(-1);
     if (!head || head.treeSize === 0 || this.chain.size === head.treeSize) return;
-    const stop = this.entries[head.treeSize - 1].entry;
+    const [{ entry: stop }] = this.readEntries([head.treeSize - 1]);
     if (stop.eventType !== TOPICS.logStopped) return;
-    const past = this.entries.slice(head.treeSize);
-    if (past.length === 1 && isResumptionOf(past[0].entry, head.treeSize - 1)) return;
+    const past = this.chain.size - head.treeSize;
+    if (past === 1 && isResumptionOf(this.readEntries([head.treeSize])[0].entry, head.treeSize - 1)) return;
     this.tampered(
       `entries ${head.treeSize}..${this.chain.size - 1} are past the signed head of ${head.treeSize} entries, which ends in the writer's clean stop ` +
         `(entry ${head.treeSize - 1}): the writer appends after a clean stop only once a head covers its resumption, so they were added by someone else`,
@@ -223,8 +226,8 @@ export class FileAuditLogRepository implements AuditLogRepository {
       if (leafHashOfText(entryJson(entry)).toString('hex') !== stored.leafHash)
         this.tampered(`entry ${index} does not match its recorded leaf hash: it was modified`);
       if (this.ids.has(entry.eventId)) this.tampered(`entry ${index} repeats event ${entry.eventId}`);
-      this.entries.push(stored);
-      this.ids.add(entry.eventId);
+      this.entries.add(stored, log.offsets[line], log.lengths[line]);
+      this.ids.add(this.entries.eventId(index));
       this.chain.append(Buffer.from(stored.leafHash, 'hex'));
     });
     check();
@@ -294,25 +297,30 @@ export class FileAuditLogRepository implements AuditLogRepository {
    * so that the file still ends at a complete line; when even that fails, nothing more is written (the next start sets
    * the torn line aside).
    */
-  private append(file: string, text: string, sync: boolean): void {
+  private append(file: string, text: string, sync: boolean): number {
     if (this.unwritable) throw outage(this.unwritable);
     try {
-      this.appendOnce(file, text, sync);
+      const at = this.appendOnce(file, text, sync);
       this.failing = undefined;
+      return at;
     } catch (e) {
       this.failing = e as Error;
       throw outage(e as Error);
     }
   }
 
-  private appendOnce(file: string, text: string, sync: boolean): void {
+  /** Returns the byte offset where `text` starts in the file. */
+  private appendOnce(file: string, text: string, sync: boolean): number {
     const created = !existsSync(file);
     const fd = openSync(file, 'a');
     let end: number | undefined;
+    let at: number;
     try {
       end = fstatSync(fd).size;
       // A last line found whole but without its newline (the write was cut just before it) gets it first.
-      writeAll(fd, Buffer.from(this.unterminated.has(file) ? `\n${text}` : text));
+      const newline = this.unterminated.has(file);
+      at = end + (newline ? 1 : 0);
+      writeAll(fd, Buffer.from(newline ? `\n${text}` : text));
       if (sync) fdatasyncSync(fd);
       this.unterminated.delete(file);
     } catch (e) {
@@ -331,6 +339,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
       closeSync(fd);
     }
     if (created && sync) syncDirectory(dirname(file));
+    return at;
   }
 
   /**
@@ -374,7 +383,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
 
   private readPseudonymKey(): Buffer {
     const file = this.options.pseudonymKeyFile ?? join(dirname(this.path), 'pseudonym.key');
-    if (!existsSync(file) && this.entries.some((e) => e.entry.pseudonymised))
+    if (!existsSync(file) && this.entries.anyPseudonymised)
       this.tampered(`the log's pseudonym key ${file} is missing, though entries were kept under it: restore it from a backup of this log`);
     mkdirSync(dirname(file), { recursive: true });
     try {
@@ -418,51 +427,52 @@ export class FileAuditLogRepository implements AuditLogRepository {
       // In the file first, then in the chain: a failed write leaves neither, and the batch is delivered again. On disk
       // before the next head (`saveHead`): one sync per head, not per batch (docs/adr/0005).
       const lines = added.map((a) => JSON.stringify(a.stored));
-      this.append(this.path, `${lines.join('\n')}\n`, false);
+      let at = this.append(this.path, `${lines.join('\n')}\n`, false);
       this.unsynced = true;
-      added.forEach(({ leaf }, i) => {
+      added.forEach(({ stored, leaf }, i) => {
         this.chain.append(leaf);
-        // Kept as read back from its own line, as a start reads it: the entry as given holds strings cut from the whole
-        // message it came in (V8 keeps a string parsed out of a text as a slice of that text), so each kept entry held
-        // its bus message whole too (heap snapshot after a soak, 2026-12-06).
-        const kept = JSON.parse(lines[i]) as StoredEntry;
-        this.entries.push(kept);
-        this.ids.add(kept.entry.eventId);
+        // Only where its line is, and what searches read: the entry is read back from the file when asked for.
+        const length = Buffer.byteLength(lines[i]);
+        this.entries.add(stored, at, length);
+        at += length + 1;
+        this.ids.add(this.entries.eventId(stored.index));
       });
     }
     return { ...(await this.tip()), appended: added.length };
   }
 
   async query(q: AuditQuery): Promise<StoredEntry[]> {
-    // One pass that stops at the limit, and lets other requests in every QUERY_SLICE entries: a search that matches
-    // little still reads the whole log, but no longer holds the process while it does (docs/adr/0005, 2026-12-05).
-    const limit = Math.min(q.limit ?? 500, 5000);
-    const found: StoredEntry[] = [];
-    for (let i = 0; i < this.entries.length && found.length < limit; i++) {
-      if (i > 0 && i % QUERY_SLICE === 0) await setImmediatePromise();
-      const s = this.entries[i];
-      const e = s.entry;
-      if (
-        (!q.actionId || e.actionId === q.actionId) &&
-        (!q.correlationId || e.correlationId === q.correlationId) &&
-        (!q.actor || e.actor.id === q.actor) &&
-        (!q.type || e.eventType === q.type) &&
-        (!q.since || e.time >= q.since) &&
-        (!q.until || e.time < q.until)
-      )
-        found.push(s);
-    }
-    return found;
+    // One pass over what is kept in memory (an action's or a correlation's entries directly), stopping at the limit and
+    // letting other requests in every 10,000 entries; then only the matches are read from the file (docs/adr/0005).
+    const found = await this.entries.matching(q, Math.min(q.limit ?? 500, 5000), () => setImmediatePromise());
+    return this.readEntries(found);
   }
 
   async leafHashes(from: number, to: number): Promise<string[]> {
-    return this.entries.slice(from, to).map((s) => s.leafHash);
+    return this.indexes(from, to).map((i) => this.entries.leafHash(i));
   }
 
   async range(from: number, to: number): Promise<LoggedEntry[]> {
-    return this.entries
-      .slice(from, to)
-      .map((s) => ({ index: s.index, entry: s.entry, leafHash: s.leafHash, recordedAt: s.recordedAt, ...(s.root !== undefined ? { root: s.root } : {}) }));
+    return this.readEntries(this.indexes(from, to)).map((s) => ({
+      index: s.index,
+      entry: s.entry,
+      leafHash: s.leafHash,
+      recordedAt: s.recordedAt,
+      ...(s.root !== undefined ? { root: s.root } : {}),
+    }));
+  }
+
+  /** The indexes from `from` to before `to` (as `Array.slice` bounds them). */
+  private indexes(from: number, to: number): number[] {
+    const n = this.entries.length;
+    const start = Math.max(0, Math.min(n, from < 0 ? n + from : from));
+    const end = Math.max(start, Math.min(n, to < 0 ? n + to : to));
+    return Array.from({ length: end - start }, (_, k) => start + k);
+  }
+
+  /** The entries at `indexes`, read from the file; one changed there since it was read or appended is tampering. */
+  private readEntries(indexes: number[]): StoredEntry[] {
+    return this.entries.read(indexes, (problem) => this.tampered(problem));
   }
 
   async tip(): Promise<ChainTip> {
@@ -470,48 +480,32 @@ export class FileAuditLogRepository implements AuditLogRepository {
   }
 
   async extent(): Promise<number> {
-    return this.entries.length ? this.entries[this.entries.length - 1].index + 1 : 0;
+    return this.entries.length;
   }
 
   async trailsSince(since: string, until?: string): Promise<ActionTrail[]> {
     const from = Date.parse(since);
     const to = until === undefined ? Infinity : Date.parse(until);
-    // Proposed or decided in the window: a decision nobody proposed is a gap of its own (completeness.ts).
-    const proposed = new Set(
-      this.entries
-        .filter(
-          ({ entry: e }) =>
-            (e.eventType === TOPICS.actionProposed || e.eventType === TOPICS.policyDecided) && Date.parse(e.time) >= from && Date.parse(e.time) < to,
-        )
-        .map(({ entry: e }) => e.actionId),
-    );
-    // The revisions the orchestrator turned into new actions (`<revision event id>|<revised action id>`): a revision
-    // counts only when its new action was proposed as the revision of this action by this event.
-    const madeActions = new Set(
-      this.entries
-        .filter(({ entry: e }) => e.eventType === TOPICS.actionProposed)
-        .map(({ entry: e }) => {
-          const of = (e.data as { revisionOf?: { actionId?: unknown; revisionEventId?: unknown } } | undefined)?.revisionOf;
-          return of ? `${e.actionId}|${String(of.revisionEventId)}|${String(of.actionId)}` : '';
-        }),
-    );
+    // Proposed or decided in the window: a decision nobody proposed is a gap of its own (completeness.ts). Read from
+    // what is kept in memory of each entry, not from the file.
     // The first policy decision's lane and the first review decision that decides count (an escalation hands the item on
-    // and decides nothing), as in the PostgreSQL store; what did not
-    // happen to the action is left out, as there: a refusal of an event only, a revision that created no action.
-    const trails = new Map<string, { types: string[]; lane?: string | null; review?: string | null }>();
-    for (const { entry: e } of this.entries) {
-      if (!proposed.has(e.actionId)) continue;
-      const trail = trails.get(e.actionId) ?? { types: [] };
-      trails.set(e.actionId, trail);
-      const data = (e.data ?? {}) as { lane?: unknown; decision?: unknown; final?: unknown; newActionId?: unknown };
-      const notTheAction =
-        (e.eventType === TOPICS.actionRefused && data.final === false) ||
-        (e.eventType === TOPICS.proposalRevised && !madeActions.has(`${String(data.newActionId)}|${e.eventId}|${e.actionId}`));
-      if (!notTheAction) trail.types.push(e.eventType);
-      if (e.eventType === TOPICS.policyDecided && trail.lane === undefined) trail.lane = text(data.lane);
-      if (e.eventType === TOPICS.reviewDecided && trail.review === undefined && data.decision !== ESCALATED) trail.review = text(data.decision);
-    }
-    return [...trails].map(([actionId, t]) => ({ actionId, types: t.types, lane: t.lane ?? null, review: t.review ?? null }));
+    // and decides nothing), as in the PostgreSQL store; what did not happen to the action is left out, as there: a
+    // refusal of an event only, and a revision whose new action was not proposed as the revision of this action by this
+    // event.
+    return this.entries.actionsIn(from, to).map((actionId) => {
+      const trail: ActionTrail = { actionId, types: [], lane: null, review: null };
+      let lane: string | null | undefined;
+      let review: string | null | undefined;
+      for (const step of this.entries.trail(actionId)) {
+        const notTheAction =
+          (step.type === TOPICS.actionRefused && step.final === false) ||
+          (step.type === TOPICS.proposalRevised && !this.entries.proposedAsRevision(String(step.newActionId), step.eventId, actionId));
+        if (!notTheAction) trail.types.push(step.type);
+        if (step.type === TOPICS.policyDecided && lane === undefined) lane = step.value ?? null;
+        if (step.type === TOPICS.reviewDecided && review === undefined && step.value !== ESCALATED) review = step.value ?? null;
+      }
+      return { ...trail, lane: lane ?? null, review: review ?? null };
+    });
   }
 
   /**
@@ -538,25 +532,38 @@ export class FileAuditLogRepository implements AuditLogRepository {
 function readJsonLines<T>(file: string, bad: (line: number, last?: boolean) => never): ReadBack<T> {
   const bytes = readFileSync(file);
   const end = bytes.lastIndexOf(0x0a) + 1;
-  const lines = bytes.subarray(0, end).toString('utf8').split('\n');
   const values: T[] = [];
-  lines.forEach((line, n) => {
-    if (!line.trim()) return;
-    try {
-      values.push(JSON.parse(line) as T);
-    } catch {
-      bad(n + 1);
+  const offsets: number[] = [];
+  const lengths: number[] = [];
+  // Line by line on the bytes, so that each value's place in the file is known (the file audit log reads entries back
+  // from there), and no value holds a slice of the whole file's text.
+  let lineNo = 0;
+  for (let start = 0; start < end;) {
+    const newline = bytes.indexOf(0x0a, start);
+    lineNo++;
+    const line = bytes.toString('utf8', start, newline);
+    if (line.trim()) {
+      try {
+        values.push(JSON.parse(line) as T);
+      } catch {
+        bad(lineNo);
+      }
+      offsets.push(start);
+      lengths.push(newline - start);
     }
-  });
-  if (end === bytes.length) return { values };
-  // After the last newline, the last line: the split's final, empty element is where it starts.
+    start = newline + 1;
+  }
+  if (end === bytes.length) return { values, offsets, lengths };
+  // After the last newline, the last line.
   const last = bytes.subarray(end);
   try {
     values.push(JSON.parse(last.toString('utf8')) as T);
-    return { values, unterminated: true };
+    offsets.push(end);
+    lengths.push(last.length);
+    return { values, offsets, lengths, unterminated: true };
   } catch {
-    if (!isTornWrite(last)) return bad(lines.length, true);
-    return { values, torn: { line: lines.length, at: end, bytes: last } };
+    if (!isTornWrite(last)) return bad(lineNo + 1, true);
+    return { values, offsets, lengths, torn: { line: lineNo + 1, at: end, bytes: last } };
   }
 }
 
@@ -575,9 +582,6 @@ function isTornWrite(bytes: Buffer): boolean {
   while (end > 0 && bytes[end - 1] === 0) end--;
   return isJsonTextPrefix(bytes.subarray(0, end));
 }
-
-/** A data field as PostgreSQL's `->>` reads it: text as is, other JSON values as their JSON, missing as null. */
-const text = (v: unknown): string | null => (v === undefined || v === null ? null : typeof v === 'string' ? v : JSON.stringify(v));
 
 /** The embedded mode's audit store on the JSON Lines file `path` (the signed heads in `tree-heads.jsonl` beside it). */
 export const createFileAuditLog = (path: string, options: { pseudonymKeyFile?: string } = {}): FileAuditLogRepository =>
