@@ -26,14 +26,17 @@ const boundaries = (allow = [], tests = false) => [
       { sourceTag: 'type:sdk', onlyDependOnLibsWithTags: ['type:contracts', ...(tests ? ['type:domain'] : [])], bannedExternalImports: FRAMEWORKS },
       // Test helpers call the services as an agent would: through the SDK's HTTPS fetch (one copy, ADR 0020).
       { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:testing', 'type:platform', 'type:domain', 'type:contracts', 'type:sdk'] },
-      // Operator commands and benchmarks (tools/, bench/): the apps' published entries and any lib.
-      { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:app', 'type:platform', 'type:domain', 'type:contracts', 'type:testing', 'type:sdk'] },
+      // Operator commands and benchmarks (tools/, bench/): the apps' published entries (the embedded host's too) and any lib.
+      {
+        sourceTag: 'type:tool',
+        onlyDependOnLibsWithTags: ['type:app', 'type:host', 'type:platform', 'type:domain', 'type:contracts', 'type:testing', 'type:sdk'],
+      },
       // Shared code knows no service; a service knows itself and the shared code; the host and the tools name theirs.
       { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
       ...SERVICES.map((s) => ({ sourceTag: `scope:${s}`, onlyDependOnLibsWithTags: [`scope:${s}`, 'scope:shared'] })),
       { sourceTag: 'scope:host', onlyDependOnLibsWithTags: ['scope:shared', ...SERVICES.map((s) => `scope:${s}`)] },
       { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:shared', 'scope:policy-engine', 'scope:audit-writer'] },
-      { sourceTag: 'scope:bench', onlyDependOnLibsWithTags: ['scope:shared', 'scope:audit-writer', 'scope:review-queue'] },
+      { sourceTag: 'scope:bench', onlyDependOnLibsWithTags: ['scope:shared', 'scope:audit-writer', 'scope:review-queue', 'scope:host'] },
     ],
   },
 ];
@@ -106,7 +109,7 @@ export default [
   },
   {
     files: ['bench/**/*.ts'],
-    rules: { '@nx/enforce-module-boundaries': boundaries(['@countersign/audit-writer', '@countersign/review-queue']) },
+    rules: { '@nx/enforce-module-boundaries': boundaries(['@countersign/audit-writer', '@countersign/review-queue', '@countersign/embedded']) },
   },
   {
     // A harness (`*.harness.ts`) is test code that several spec files of one project share.

@@ -60,7 +60,7 @@ describe('FileAuditLogRepository', () => {
         [0, 'e1', 'Zoë’s refund — 12 €'],
         [2, 'e3', '日本語'],
       ]);
-      expect((await log.range(1, 3)).map((e) => e.entry.eventId)).toEqual(['e2', 'e3']);
+      expect((await log.range(1, 3)).map((e) => (e.entry as AuditEntry).eventId)).toEqual(['e2', 'e3']);
       expect(await log.leafHashes(0, 3)).toEqual((await log.range(0, 3)).map((e) => e.leafHash));
       expect(await log.extent()).toBe(3);
     }
