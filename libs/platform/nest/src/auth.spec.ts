@@ -164,6 +164,15 @@ describe('AuthGuard', () => {
     expect(req.principal?.id).toBe('support-copilot');
   });
 
+  it('tells a missing header from one in another form: two words after Bearer, another scheme (red team, 2026-12-06)', () => {
+    expect(() => guard.canActivate(contextFor([]).context)).toThrow('missing bearer token (Authorization: Bearer <token>)');
+    for (const header of ['Bearer agent-token x', 'Basic YWxpY2U6c2VjcmV0', 'Bearer']) {
+      const { req, context } = contextFor(['Authorization', header]);
+      expect(() => guard.canActivate(context)).toThrow('malformed Authorization header: send one token as Authorization: Bearer <token>');
+      expect(req.principal).toBeUndefined();
+    }
+  });
+
   it('takes two Authorization headers for no token, in either order: a proxy may read the other one (red team, 2026-12-04)', () => {
     for (const order of [
       ['Bearer agent2-token', 'Bearer agent-token'],

@@ -407,7 +407,10 @@ export class AuthGuard implements CanActivate {
     // would act for different principals (red team, 2026-12-04). Two tokens in one header are refused the same way.
     if (timesGiven(req, 'authorization') > 1) throw new UnauthorizedException('more than one Authorization header: send one bearer token');
     const token = bearerToken(req.headers.authorization);
-    if (!token) throw new UnauthorizedException('missing bearer token (Authorization: Bearer <token>)');
+    // A header sent in another form (two words after Bearer, another scheme) is told as that, not as no header (red
+    // team, 2026-12-06: `Bearer <valid token> x` was answered "missing bearer token").
+    if (!token && !req.headers.authorization) throw new UnauthorizedException('missing bearer token (Authorization: Bearer <token>)');
+    if (!token) throw new UnauthorizedException('malformed Authorization header: send one token as Authorization: Bearer <token>');
     const principal = this.tokens.resolve(token);
     if (!principal) throw new UnauthorizedException('unknown or revoked token');
     req.principal = principal;
