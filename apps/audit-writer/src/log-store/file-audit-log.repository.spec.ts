@@ -66,13 +66,21 @@ describe('FileAuditLogRepository', () => {
     }
   });
 
-  it('finds an entry changed in its file since the start as it reads it, and does not serve it', async () => {
+  it('finds an entry changed in its file since the start as it reads it: does not serve it, and takes nothing more', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl');
     const log = new FileAuditLogRepository(path);
     await log.appendBatch([auditEntry('e1', 'a1', { data: { amount: 100 } }), auditEntry('e2', 'a1')]);
     // The same length, so every other line stays where it was: only the entry's content differs.
     writeFileSync(path, readFileSync(path, 'utf8').replace('"amount":100', '"amount":900'));
+    expect(log.writeFailure()).toBeUndefined();
     await expect(log.query({ actionId: 'a1' })).rejects.toThrow(/entry 0 is no longer the entry read at the start or appended: the file was changed since/);
+    // From then on it takes nothing more (the embedded host holds execution on `writeFailure`), and signs no head.
+    expect(log.writeFailure()).toBeInstanceOf(AuditLogTamperedError);
+    await expect(log.appendBatch([auditEntry('e3', 'a2')])).rejects.toThrow(/the audit log cannot be written: .*entry 0 is no longer the entry/);
+    await expect(log.saveHead({ treeSize: 2, rootHash: (await log.tip()).root, timestamp: 't', signature: 's', keyId: 'k' } as never)).rejects.toThrow(
+      /the audit log cannot be written/,
+    );
+    // An entry not changed is still read.
     await expect(log.range(1, 2)).resolves.toHaveLength(1);
   });
 

@@ -470,9 +470,18 @@ export class FileAuditLogRepository implements AuditLogRepository {
     return Array.from({ length: end - start }, (_, k) => start + k);
   }
 
-  /** The entries at `indexes`, read from the file; one changed there since it was read or appended is tampering. */
+  /**
+   * The entries at `indexes`, read from the file. One changed there since it was read or appended is tampering, and the
+   * log takes nothing more from then on, as after a write it could not cut back off: no head is signed over a history
+   * that changed, and the embedded host holds execution while `writeFailure` says why (fail closed, as a start refuses
+   * such a file).
+   */
   private readEntries(indexes: number[]): StoredEntry[] {
-    return this.entries.read(indexes, (problem) => this.tampered(problem));
+    return this.entries.read(indexes, (problem) => {
+      const tampered = new AuditLogTamperedError(this.path, problem);
+      this.unwritable ??= tampered;
+      throw tampered;
+    });
   }
 
   async tip(): Promise<ChainTip> {
