@@ -205,4 +205,45 @@ describe('an audit file whose last write the power cut short', () => {
   }, 120_000);
 });
 
+describe('an audit file changed while the embedded mode runs (the log keeps an index, and reads entries back: 2026-12-06)', () => {
+  it('fails the read that finds it, says why at /readyz, and executes nothing more', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'countersign-tamper-running-'));
+    const file = join(home, 'audit', 'audit.jsonl');
+    const running = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) });
+    const token = (name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
+    const status = async (id: string) => ((await call('GET', `${running.url}/v1/actions/${id}`, undefined, token('agent'))).body as { status: string }).status;
+    const propose = async (target: string) => {
+      const refund = JSON.parse(readFileSync(join(__dirname, '../examples/refund-small.json'), 'utf8'));
+      const res = await call('POST', `${running.url}/v1/proposals`, { ...refund, target }, token('agent'));
+      expect(res.status).toBe(202);
+      return (res.body as { actionId: string }).actionId;
+    };
+    try {
+      const id = await propose('order-9200');
+      await eventually(async () => expect(await status(id)).toBe('executed'));
+      await eventually(() => expect(readFileSync(file, 'utf8')).toContain('execution.action.executed.v1'));
+      // One byte of an entry changed in place, the line's length kept: every other line stays where it was.
+      const text = readFileSync(file, 'utf8');
+      const at = text.indexOf('"currency":"EUR"');
+      expect(at).toBeGreaterThan(-1);
+      writeFileSync(file, `${text.slice(0, at)}"currency":"USD"${text.slice(at + '"currency":"EUR"'.length)}`);
+      const read = await call('GET', `${running.url}/v1/audit/entries?actionId=${id}`, undefined, token('auditor'));
+      expect(read.status).toBe(500);
+      const notReady = await eventually(async () => {
+        const res = await call('GET', `${running.url}/readyz`);
+        expect(res.status).toBe(503);
+        return res.body as { checks: Record<string, string> };
+      });
+      expect(notReady.checks['audit-log']).toMatch(/audit\.jsonl: entry \d+ is no longer the entry read at the start or appended: the file was changed since/);
+      // Decided to run, and held: nothing more reaches the target over a log that changed.
+      const held = await propose('order-9201');
+      await eventually(async () => expect(await status(held)).toBe('autonomous'));
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(running.sink.effects.filter((e) => e.actionId === held)).toHaveLength(0);
+    } finally {
+      await running.close();
+    }
+  }, 120_000);
+});
+
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
