@@ -146,28 +146,28 @@ export class EntryIndex {
 
   /** The entries matching `q`, in log order, at most `limit`; other requests go on every `QUERY_SLICE` entries. */
   async matching(q: AuditQuery, limit: number, yieldNow: () => Promise<unknown>): Promise<number[]> {
-    const since = q.since === undefined ? -Infinity : Date.parse(q.since);
-    const until = q.until === undefined ? Infinity : Date.parse(q.until);
-    const type = q.type === undefined ? undefined : this.typeNames.find(q.type);
-    const actor = q.actor === undefined ? undefined : this.actorNames.find(q.actor);
+    // An empty filter is no filter, as in the PostgreSQL store.
+    const since = q.since ? Date.parse(q.since) : undefined;
+    const until = q.until ? Date.parse(q.until) : undefined;
+    const type = q.type ? this.typeNames.find(q.type) : undefined;
+    const actor = q.actor ? this.actorNames.find(q.actor) : undefined;
     if (type === -1 || actor === -1) return [];
-    const candidates =
-      q.actionId !== undefined
-        ? (this.byAction.get(q.actionId)?.at ?? [])
-        : q.correlationId !== undefined
-          ? (this.byCorrelation.get(q.correlationId)?.at ?? [])
-          : undefined;
+    const candidates = q.actionId
+      ? (this.byAction.get(q.actionId)?.at ?? [])
+      : q.correlationId
+        ? (this.byCorrelation.get(q.correlationId)?.at ?? [])
+        : undefined;
     const found: number[] = [];
     const n = candidates ? candidates.length : this.length;
     for (let k = 0; k < n && found.length < limit; k++) {
       if (k > 0 && k % QUERY_SLICE === 0) await yieldNow();
       const i = candidates ? candidates[k] : k;
       if (
-        (q.correlationId === undefined || this.byCorrelationHas(q.correlationId, i)) &&
+        (!q.correlationId || this.byCorrelationHas(q.correlationId, i)) &&
         (type === undefined || this.types[i] === type) &&
         (actor === undefined || this.actors[i] === actor) &&
-        this.times[i] >= since &&
-        this.times[i] < until
+        (since === undefined || this.times[i] >= since) &&
+        (until === undefined || this.times[i] < until)
       )
         found.push(i);
     }
