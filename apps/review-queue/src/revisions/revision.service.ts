@@ -96,11 +96,11 @@ export class RevisionService {
   ): Promise<RevisionResult> {
     const found = await this.items.get(actionId);
     if (!found) throw new NotFoundException(`no review item for action ${actionId}`);
+    // The tenant and the roles first: nothing about the item (its kind, whether it changed or was decided, who claimed
+    // it) is told to or changed for a reviewer who may not work it (red team, 2026-12-04), and one of another tenant
+    // hears it does not exist (ADR 0052).
     requireItemRole(found, reviewer, 'approving');
     const item = await withoutRevokedClaim(found, this.items, this.tokens, now);
-    // The tenant and the roles first: nothing about the item (its kind, whether it changed or was decided) is told to a
-    // reviewer who may not work it (red team, 2026-12-04), and one of another tenant hears it does not exist (ADR 0052).
-    requireItemRole(item, reviewer, 'approving');
     if ((item.kind ?? 'approval') !== 'approval') throw new ConflictException('only an action waiting for approval can be approved with changes');
     if (seenDigest !== undefined && seenDigest !== shownDigest(shownView({ ...item, status: 'pending' }))) {
       throw new ConflictException('the review item changed since it was shown (shownDigest does not match): look again before deciding');
