@@ -574,7 +574,10 @@ describe('ExecutionService', () => {
   it('an approval stamped by a clock far ahead is refused as stale; one a minute ahead (clocks drift) runs (clock probe, 2026-12-05)', async () => {
     const ahead = (ms: number) => {
       const t = setup();
-      const at = (d: number) => new Date(Date.now() + ms + d).toISOString();
+      // One reading of the clock: two would put a millisecond between the token's issue and expiry on a busy machine,
+      // making it an hour and a millisecond long, which the executor refuses (CI, 2026-12-06).
+      const base = Date.now() + ms;
+      const at = (d: number) => new Date(base + d).toISOString();
       const token = signApproval(t.signing, { actionId: 'a1', digest, approvers: ['alice'], reasons: ['ok'], issuedAt: at(0), expiresAt: at(3600_000) });
       const approved = t.approval('a1');
       return { t, time: at(0), approval: { ...approved, time: at(0), data: { ...approved.data, approval: token } } };
