@@ -1,8 +1,9 @@
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { parseContract } from './contract';
-import { evaluate, ProposalInput } from './evaluate';
+import { compileContract, evaluate, ProposalInput } from './evaluate';
 import { checkParameters } from './parameters';
-import { compiledProjectContract, OPEN_INPUTS, projectContract, proposalOf } from './spec-fixtures';
+import { compiledProjectContract, OPEN_INPUTS, PROJECT_CONTRACT, projectContract, proposalOf } from './spec-fixtures';
 
 // real: the project's contract, checkParameters and evaluate; fake: nothing.
 const contract = projectContract;
@@ -18,7 +19,7 @@ describe('checkParameters', () => {
       { pointer: '/parameters/amount', rule: 'type', message: expect.any(String) },
     ]);
     expect(checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: -5000, currency: 'EUR', reason: 'r' } })).toEqual([
-      { pointer: '/parameters/amount', rule: 'minimum', message: 'must be >= 0' },
+      { pointer: '/parameters/amount', rule: 'exclusiveMinimum', message: 'must be > 0' },
     ]);
     expect(checkParameters(compiled, { actionType: 'support.refund', parameters: { amount: 5, currency: 'EURO', reason: 'r' } })).toEqual([
       { pointer: '/parameters/currency', rule: 'currency', message: expect.any(String) },
@@ -32,6 +33,33 @@ describe('checkParameters', () => {
     expect(checkParameters(compiled, { actionType: 'ticket.tag', parameters: [] })).toEqual([
       { pointer: '/parameters', rule: 'type', message: 'must be object' },
     ]);
+  });
+
+  it('refuses a refund or payout of 0 or -0, which moves no money, and takes the smallest amount above it (red team, 2026-12-06: a refund of 0 executed)', () => {
+    const check = (actionType: string, amount: number, rest: Record<string, unknown>) =>
+      checkParameters(compiled, { actionType, parameters: { amount, currency: 'EUR', ...rest } });
+    for (const [actionType, rest] of [
+      ['support.refund', { reason: 'r' }],
+      ['payments.payout', { iban: 'DE89370400440532013000' }],
+    ] as const) {
+      for (const amount of [0, -0])
+        expect({ actionType, amount, problems: check(actionType, amount, rest) }).toEqual({
+          actionType,
+          amount,
+          problems: [{ pointer: '/parameters/amount', rule: 'exclusiveMinimum', message: 'must be > 0' }],
+        });
+      expect(check(actionType, 0.01, rest)).toEqual([]);
+    }
+  });
+
+  it('takes a money bound only as a number: a mistyped one stops the contract loading', () => {
+    const text = readFileSync(PROJECT_CONTRACT, 'utf8');
+    const REFUND_AMOUNT = 'amount: { money: { currency: currency, exclusiveMinimum: 0 } }';
+    expect(text).toContain(REFUND_AMOUNT);
+    const withBound = (bound: string) => () =>
+      compileContract(parseContract(text.replace(REFUND_AMOUNT, `amount: { money: { currency: currency, exclusiveMinimum: ${bound} } }`), 'x.yaml'));
+    expect(withBound('1')).not.toThrow();
+    expect(withBound('"0"')).toThrow(/exclusiveMinimum/);
   });
 
   it('refuses an amount finer than its currency’s minor unit, and accepts what is written in whole minor units (red team, 2026-12-02)', () => {

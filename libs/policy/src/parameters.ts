@@ -7,7 +7,7 @@ import { ISO_4217, minorUnitDigits, MoneyField, withinMinorUnit } from './money'
  * Typed parameters per action type. Each action type of the contract declares `parameters:` as JSON Schema
  * 2020-12 (compiled once, with ajv's 2020 build), plus two keywords of Countersign's own:
  *
- * - `money: { currency: <sibling property>, minimum?, maximum? }` on an amount: a finite JSON number, a whole number of
+ * - `money: { currency: <sibling property>, minimum?, exclusiveMinimum?, maximum? }` on an amount: a finite JSON number, a whole number of
  *   its currency's minor unit (2 decimal places for EUR, none for JPY),
  *   (never a string, null or NaN), within the bounds, whose currency — the named sibling property — is
  *   present and an ISO 4217 code. Conditions on a money field compare in the reference currency.
@@ -25,6 +25,8 @@ export interface ParameterIssue {
 export interface MoneyKeyword {
   currency: string;
   minimum?: number;
+  /** Above this, not equal to it: `exclusiveMinimum: 0` refuses a refund of 0 (or of `-0`), which moves no money. */
+  exclusiveMinimum?: number;
   maximum?: number;
 }
 
@@ -47,6 +49,7 @@ function moneyValidator(spec: MoneyKeyword): DataValidateFunction {
       typeof data === 'number' &&
       Number.isFinite(data) &&
       !(spec.minimum !== undefined && data < spec.minimum) &&
+      !(spec.exclusiveMinimum !== undefined && data <= spec.exclusiveMinimum) &&
       !(spec.maximum !== undefined && data > spec.maximum);
     const currencyOk = typeof currency === 'string' && ISO_4217.has(currency);
     // Finer than the currency's minor unit (`20.001` EUR) is no amount that can be paid: refused, not rounded somewhere.
@@ -61,6 +64,8 @@ function moneyValidator(spec: MoneyKeyword): DataValidateFunction {
     else if (!Number.isFinite(data)) errors.push({ keyword: 'finite', params: {}, message: 'must be a finite amount' });
     else if (spec.minimum !== undefined && data < spec.minimum)
       errors.push({ keyword: 'minimum', params: { limit: spec.minimum }, message: `must be >= ${spec.minimum}` });
+    else if (spec.exclusiveMinimum !== undefined && data <= spec.exclusiveMinimum)
+      errors.push({ keyword: 'exclusiveMinimum', params: { limit: spec.exclusiveMinimum }, message: `must be > ${spec.exclusiveMinimum}` });
     else if (spec.maximum !== undefined && data > spec.maximum)
       errors.push({ keyword: 'maximum', params: { limit: spec.maximum }, message: `must be <= ${spec.maximum}` });
     else if (!precisionOk && !Number.isSafeInteger(Math.round(Math.abs(data) * 10 ** (minorUnitDigits(currency as string) ?? 0))))
@@ -102,7 +107,12 @@ ajv.addKeyword({
     type: 'object',
     required: ['currency'],
     additionalProperties: false,
-    properties: { currency: { type: 'string', minLength: 1 }, minimum: { type: 'number' }, maximum: { type: 'number' } },
+    properties: {
+      currency: { type: 'string', minLength: 1 },
+      minimum: { type: 'number' },
+      exclusiveMinimum: { type: 'number' },
+      maximum: { type: 'number' },
+    },
   },
   errors: true,
   compile: (spec: MoneyKeyword) => moneyValidator(spec),
