@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { IncomingHttpHeaders, request } from 'node:http';
 import { connect, Socket } from 'node:net';
-import { IdentityProviderOptions, RunningIdentityProvider, SignInRefusal, startIdentityProvider } from './identity-provider';
+import { DEFAULT_CONNECTION_TIMEOUTS, IdentityProviderOptions, RunningIdentityProvider, SignInRefusal, startIdentityProvider } from './identity-provider';
 import { hashPassword, IdentityUser } from './users';
 
 const CLIENT = { clientId: 'inbox', clientSecret: 'inbox-secret', redirectUris: ['http://127.0.0.1:1/cb'], postLogoutRedirectUris: [] };
@@ -263,4 +263,53 @@ describe('the local identity provider at its HTTP edge (red team, 2026-12-05)', 
     });
     expect(refused).toContainEqual(expect.objectContaining({ status: 405, method: 'CONNECT', source: '127.0.0.1' }));
   });
+});
+
+describe("the local identity provider's connection timeouts (red team, 2026-12-06: 22,000 connections trickling headers took every descriptor)", () => {
+  // Short timeouts, so that the test waits well under a second for each: the defaults (20 s, 30 s, 10 s) work the same.
+  const timeouts = { headersMs: 300, requestMs: 600, keepAliveMs: 300, checkEveryMs: 100 };
+  let idp: RunningIdentityProvider;
+  beforeAll(async () => {
+    idp = await startIdentityProvider({ users: USERS, clients: [CLIENT], timeouts });
+  });
+  afterAll(() => idp.close());
+
+  /** A connection that sends `parts` (the next one every 100 ms, until it is closed), and what it received until then. */
+  const trickle = (parts: string[]) =>
+    new Promise<{ received: string; closedAfterMs: number }>((resolve, reject) => {
+      const { port } = new URL(idp.issuer);
+      const opened = Date.now();
+      const socket: Socket = connect(Number(port), '127.0.0.1', () => {
+        const next = (i: number) => {
+          if (i >= parts.length || socket.destroyed) return;
+          socket.write(parts[i]);
+          setTimeout(() => next(i + 1), 100).unref();
+        };
+        next(0);
+      });
+      let received = '';
+      socket.on('data', (c: Buffer) => (received += c.toString('latin1')));
+      socket.on('close', () => resolve({ received, closedAfterMs: Date.now() - opened }));
+      socket.on('error', reject);
+    });
+
+  it('closes a connection whose headers do not all arrive in time, however it trickles them, answering 408', async () => {
+    // A header line every 100 ms, for 30 s, unless the server closes the connection first (Jest's timeout would fail it).
+    const lines = ['GET /.well-known/openid-configuration HTTP/1.1\r\n', ...Array.from({ length: 300 }, (_, i) => `X-Slow-${i}: a\r\n`)];
+    const { received, closedAfterMs } = await trickle(lines);
+    expect(received.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+    // Closed for the headers' deadline, not for the whole request's (at least 300 ms, and not after all the lines).
+    expect(closedAfterMs).toBeGreaterThanOrEqual(timeouts.headersMs);
+    expect(closedAfterMs).toBeLessThan(300 * 100);
+  }, 30_000);
+
+  it('closes a kept-alive connection left idle after its answer', async () => {
+    const { received, closedAfterMs } = await trickle(['GET /.well-known/openid-configuration HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n']);
+    // One answer, kept alive, then closed by the server on its own (the client never asked it to), on the timeout given
+    // (the default's 10 s would not be reached yet).
+    expect(received.match(/^HTTP\/1\.1 /gm)).toEqual(['HTTP/1.1 ']);
+    expect(received.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    expect(received).toContain('\r\nConnection: keep-alive\r\n');
+    expect(closedAfterMs).toBeLessThan(DEFAULT_CONNECTION_TIMEOUTS.keepAliveMs);
+  }, 30_000);
 });

@@ -37,6 +37,11 @@ export interface IdentityProviderOptions {
    * checks at once, 16 waiting). Past a limit the answer is 429 with `Retry-After`, reported as a refused sign-in.
    */
   limits?: Partial<IdentityLimits>;
+  /**
+   * How long a connection may take to send a request's headers, and its whole request, and how long an idle one is
+   * kept (`DEFAULT_CONNECTION_TIMEOUTS`: 20 s, 30 s, 10 s, looked at every 5 s).
+   */
+  timeouts?: Partial<ConnectionTimeouts>;
   /** The bounds of the in-memory storage (`DEFAULT_MEMORY_ADAPTER`: 10,000 records per model, swept every minute). */
   storage?: Partial<Omit<MemoryAdapterOptions, 'now'>>;
   /** The clock of the throttle, the limits, the storage's expiry and the one-time codes (tests move it). */
@@ -84,11 +89,13 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   const host = options.host ?? '127.0.0.1';
   const server = createServer();
   // A browser sends its request at once: a connection trickling it (or idle between requests) is not held for Node's
-  // defaults (60 s for headers, 300 s for a request), each holding a descriptor. Checked every 5 s (read at listen).
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  (server as typeof server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = 5_000;
+  // defaults (60 s for headers, 300 s for a request), each holding a descriptor. Checked every `checkEveryMs` (read at
+  // listen).
+  const timeouts = { ...DEFAULT_CONNECTION_TIMEOUTS, ...options.timeouts };
+  server.headersTimeout = timeouts.headersMs;
+  server.requestTimeout = timeouts.requestMs;
+  server.keepAliveTimeout = timeouts.keepAliveMs;
+  (server as typeof server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = timeouts.checkEveryMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
@@ -262,9 +269,15 @@ const sourceAddresses = new WeakMap<IncomingMessage, string>();
 /** The key of the counts over all addresses. */
 const ALL = '*';
 /** How long a request's headers, and the whole request, may take to arrive; how long an idle connection is kept. */
-const HEADERS_TIMEOUT_MS = 20_000;
-const REQUEST_TIMEOUT_MS = 30_000;
-const KEEP_ALIVE_TIMEOUT_MS = 10_000;
+export interface ConnectionTimeouts {
+  headersMs: number;
+  requestMs: number;
+  keepAliveMs: number;
+  /** How often Node looks for connections past `headersMs` or `requestMs`. */
+  checkEveryMs: number;
+}
+
+export const DEFAULT_CONNECTION_TIMEOUTS: ConnectionTimeouts = { headersMs: 20_000, requestMs: 30_000, keepAliveMs: 10_000, checkEveryMs: 5_000 };
 
 /**
  * The authorization endpoint as oidc-provider's router matches `ctx.path`: case-insensitive, a trailing slash allowed
