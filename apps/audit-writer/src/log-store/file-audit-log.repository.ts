@@ -17,7 +17,7 @@ import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
-import { DependencyUnavailableError } from '@countersign/bus';
+import { DependencyUnavailableError, StoreDamagedError } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import { FileHeadStore } from '../chain/file-head-store';
 import { isResumptionOf } from '../chain/writer-entries';
@@ -28,12 +28,13 @@ import { EntryIndex } from './entry-index';
 import { isJsonTextPrefix } from './json-prefix';
 
 /** The audit file does not agree with itself or with its signed heads: it was changed outside Countersign. */
-export class AuditLogTamperedError extends Error {
+export class AuditLogTamperedError extends StoreDamagedError {
   constructor(path: string, problem: string) {
     super(
       `${path}: ${problem}. The audit log was changed outside Countersign, so it is not read and nothing starts on it. ` +
         `\`npm run countersign -- audit verify --file ${path}\` names the first bad entry; restore the file ` +
         `(and tree-heads.jsonl) from a copy, or start a new home (another COUNTERSIGN_HOME).`,
+      'the audit log was changed outside Countersign: it is not read, and nothing executes, until an operator restores it (the service log names the entry)',
     );
   }
 }

@@ -1,7 +1,7 @@
 import { AnyTopic, dlqTopic, newId, TOPICS, TopicMap } from '@countersign/contracts';
 import { METRIC_DEFINITIONS, Metrics, parsePrometheusText, sampleSum } from '@countersign/metrics';
 import { partitionFor } from './partitioner';
-import { EventBus, RefusedEvent } from './port';
+import { EventBus, RefusedEvent, StoreDamagedError } from './port';
 
 type ProposalEvent = TopicMap[typeof TOPICS.proposalSubmitted];
 
@@ -330,7 +330,7 @@ export function busSuite(name: string, makeHarness: () => Promise<BusHarness>, t
     );
 
     it(
-      'retries an event whose handler waits for an unavailable dependency, past the retry limit, and never dead-letters it',
+      'retries an event whose handler waits for an unavailable dependency or a damaged store, past the retry limit, and never dead-letters it',
       async () => {
         const bus = await harness.bus();
         let attempts = 0;
@@ -340,9 +340,11 @@ export function busSuite(name: string, makeHarness: () => Promise<BusHarness>, t
           group: 'contract.outage',
           handlers: {
             [TOPICS.proposalSubmitted]: async (e) => {
-              // Redis is "down" for the first eight attempts (the limit for a bad message is three).
-              if (++attempts <= 8)
+              // Redis is "down" for the first four attempts, then a store is damaged for four (until an operator restores
+              // it): neither is the message's fault (the limit for a bad message is three).
+              if (++attempts <= 4)
                 throw Object.assign(new Error('Reached the max retries per request limit (which is 1).'), { name: 'MaxRetriesPerRequestError' });
+              if (attempts <= 8) throw new StoreDamagedError('audit.jsonl: entry 3 changed', 'the store was changed');
               handled.push(e.data.parameters.seq as number);
             },
             [dlqTopic(TOPICS.proposalSubmitted)]: async (e: TopicMap[`${typeof TOPICS.proposalSubmitted}.dlq`]) => void dead.push(e.data.reason),

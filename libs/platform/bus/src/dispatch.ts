@@ -3,7 +3,7 @@ import { Logger, withLogContext } from '@countersign/logging';
 import { decode } from './codec';
 import { buildEnvelope } from './envelope';
 import { isDependencyFailure } from './failures';
-import { DeliveryContext, HandlerMap, RefusedEvent, RetryPolicy } from './port';
+import { DeliveryContext, HandlerMap, RefusedEvent, RetryPolicy, StoreDamagedError } from './port';
 import { handleInSpan, MessageHeaders } from './trace-context';
 
 /** What the adapters need to send a dead letter. */
@@ -80,8 +80,8 @@ async function deliverTo(
         await sendToDlq(msg, group, e.message, event.correlationId, deadLetter, logger, group);
         return;
       }
-      if (isDependencyFailure(e)) {
-        // Not the message's fault: wait for the dependency, however long, and lose nothing.
+      if (isDependencyFailure(e) || e instanceof StoreDamagedError) {
+        // Not the message's fault: wait for the dependency (or the damaged store's repair), however long, and lose nothing.
         outage++;
         // The reason, not a stack trace: an outage is expected, and its line repeats while it lasts.
         if (outage === 1 || outage % 20 === 0)

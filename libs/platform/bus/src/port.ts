@@ -104,3 +104,19 @@ export class RefusedEvent extends Error {}
  * PostgreSQL connection lost) are recognised as the same (`isDependencyFailure`).
  */
 export class DependencyUnavailableError extends Error {}
+
+/**
+ * A store found changed outside Countersign (the embedded audit file whose entry no longer matches its hash): nothing
+ * more is read from or written to it until an operator restores it. Never the message's fault: a consumer retries, as in
+ * an outage, and never dead-letters. But it does not pass by itself: a start fails at once instead of waiting for it
+ * (`isDependencyFailure` is false), and an HTTP request is answered 503 with `publicMessage` (what a caller may be told:
+ * no file path), without `Retry-After`, while the full message goes to the log.
+ */
+export class StoreDamagedError extends Error {
+  constructor(
+    message: string,
+    readonly publicMessage: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,7 +1,7 @@
 import { Controller, Get, Injectable, Module, NotFoundException, Param } from '@nestjs/common';
 import { connect } from 'node:net';
 import pino from 'pino';
-import { DependencyUnavailableError, HandlerMap, InMemoryBus } from '@countersign/bus';
+import { DependencyUnavailableError, HandlerMap, InMemoryBus, StoreDamagedError } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { BusConsumer } from './bus-consumer';
 import { NotFoundAnswer, PlatformModule, ReadinessCheck, serve } from './platform.module';
@@ -42,6 +42,10 @@ async function start(readiness: ReadinessCheck[]): Promise<Running> {
     @Get('kafka-down')
     kafkaDown() {
       throw new DependencyUnavailableError('Kafka did not take the event within 3000 ms');
+    }
+    @Get('damaged')
+    damaged() {
+      throw new StoreDamagedError('/home/ops/audit/audit.jsonl: entry 7 changed', 'the store was changed outside Countersign; an operator restores it');
     }
     @Get('bug')
     bug() {
@@ -180,6 +184,20 @@ describe('PlatformModule', () => {
         ['/things/kafka-down', 503, 'a dependency is unavailable; retry later'],
         ['/things/gone', 404, expect.any(String)],
       ]);
+    });
+
+    it('a store changed outside Countersign is a 503 telling the caller what, not where, without Retry-After (a retry meets the same store), and is audited', async () => {
+      const before = running.audited().length;
+      const res = await get(`${running.url}/things/damaged`);
+      expect(res).toMatchObject({ status: 503, retryAfter: null, body: { message: 'the store was changed outside Countersign; an operator restores it' } });
+      expect(JSON.stringify(res.body)).not.toContain('/home/ops');
+      await until(() => running.audited().length >= before + 1, 'the audit of the 503');
+      expect(
+        running
+          .audited()
+          .slice(before)
+          .map((e) => [e.data.path, e.data.status, e.data.reason]),
+      ).toEqual([['/things/damaged', 503, 'the store was changed outside Countersign; an operator restores it']]);
     });
 
     it('/healthz fails while the bus is broken until a restart, saying why (disk probe, 2026-12-05: it answered ok for ever)', async () => {

@@ -23,7 +23,7 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { EventBus, isDependencyFailure } from '@countersign/bus';
+import { EventBus, isDependencyFailure, StoreDamagedError } from '@countersign/bus';
 import { Actor, derivedEventId, newId, TOPICS, TopicMap } from '@countersign/contracts';
 import { Logger, withLogContext } from '@countersign/logging';
 import { findRegulatedData, maskText } from '@countersign/guardrails';
@@ -293,6 +293,13 @@ export class RejectionFilter implements ExceptionFilter {
     // Refused before its body was read, or part-way (a 401, a 413): Node would take in the rest, however long, to reuse
     // the connection. Closed instead, unless all of it had already arrived.
     if (req.complete === false) res.setHeader('Connection', 'close');
+    // Damaged, not down: a retry would meet the same store, so no Retry-After; the caller is told what, the log where.
+    if (exception instanceof StoreDamagedError) {
+      this.logger.error({ err: exception, path: shownPath(req.originalUrl) }, 'a store was changed outside Countersign; answered 503');
+      res.status(503).json({ statusCode: 503, error: httpReason(503), message: exception.publicMessage });
+      this.audit(req, 503, exception.publicMessage);
+      return;
+    }
     if (!(exception instanceof HttpException) && isDependencyFailure(exception)) {
       this.logger.warn({ err: exception, path: shownPath(req.originalUrl) }, 'a dependency is unavailable; answered 503');
       const message = 'a dependency is unavailable; retry later';
