@@ -328,17 +328,25 @@ const SECRET = new RegExp(
       '(?:(?:\\s|\\\\n)+-----END [A-Z ]*PRIVATE KEY-----)?',
     // A value given for a password, a secret, a token or an API key: the value goes, as far as a credential's characters
     // go. Not through brackets, pipes, backquotes or `$(`: `(secret=x)OR(1=1)` and `--api_key=x$(curl …|sh)` had masked
-    // the code after them, so the card hid what would run (red team, 2026-12-04).
+    // the code after them, so the card hid what would run (red team, 2026-12-04). Nor into a comment, which turns what
+    // follows it into nothing (`/*`, `--`, `#`, and `*`), nor through a percent-escape (`maskSecrets` reads those
+    // decoded): `api_key=k7Hq2/**/OR/**/1=1` showed as `[secret]` on the card of a live SQL update (red team,
+    // 2026-12-06). A quoted value goes to its closing quote, if it holds no line break, `$`, backquote or backslash.
     // (`=` and maybe spaces, or `:` with the value right after it: "your password: reset it here" is prose.)
-    '\\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)(?:\\s*=\\s*|:(?=[^\\s]))(?:[^\\s,;&"\'<>()\\[\\]{}|`$\\\\]|\\$(?![({]))+',
+    '\\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)(?:\\s*=\\s*|:(?=[^\\s]))' +
+      '(?:\'[^\'\\n$`\\\\]{1,256}\'|"[^"\\n$`\\\\]{1,256}"|(?:[^\\s,;&"\'<>()\\[\\]{}|`$\\\\*#%/-]|\\$(?![({])|\\/(?!\\*)|-(?!-))+)',
   ].join('|'),
   'gi',
 );
 const MAYBE_SECRET = /cs_|_live_|_test_|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|eyJ|PRIVATE KEY|pass|pwd|secret|key|token/i;
 const INVISIBLE = /\p{Cf}/u;
 const INVISIBLES = /\p{Cf}/gu;
-/** A run of URL characters with at least one percent-escape in it. */
-const PERCENT_RUN = /(?:[A-Za-z0-9._~!$'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*%[0-9A-Fa-f]{2}(?:[A-Za-z0-9._~!$'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*/g;
+/**
+ * A run of the characters of a URL's token, with at least one percent-escape in it. Not the sub-delimiters (`!$'()*,;&`):
+ * masked whole, a run through them hid the code around an encoded secret (`a='x';DELETE FROM users;--%20password%3Dx`
+ * showed as `[secret]` from `a=` on; red team, 2026-12-06).
+ */
+const PERCENT_RUN = /(?:[A-Za-z0-9._~+=:@/?-]|%[0-9A-Fa-f]{2})*%[0-9A-Fa-f]{2}(?:[A-Za-z0-9._~+=:@/?-]|%[0-9A-Fa-f]{2})*/g;
 
 function maskSecrets(text: string, found: OnFound | undefined): string {
   if (!MAYBE_SECRET.test(text) && !text.includes('%')) return text;
@@ -347,25 +355,27 @@ function maskSecrets(text: string, found: OnFound | undefined): string {
       found?.('secret');
       return '[secret]';
     });
-  let out = MAYBE_SECRET.test(text) ? mask(text) : text;
+  // Percent-encoded (`cs%5Fagent%5F…`, `password=p%40ss`): each run read decoded, and masked whole when it holds one.
+  // First: a value's mask stops at a percent-escape, and would leave the rest of an encoded password behind.
+  let out = text.includes('%')
+    ? text.replace(PERCENT_RUN, (run) => {
+        let decoded: string;
+        try {
+          decoded = decodeURIComponent(run);
+        } catch {
+          return run;
+        }
+        const masked = mask(decoded);
+        return masked === decoded ? run : '[secret]';
+      })
+    : text;
+  if (MAYBE_SECRET.test(out)) out = mask(out);
   // Split by invisible characters (`cs_ag\u200bent_…`): read without them, and kept without them where one was found.
   if (INVISIBLE.test(out)) {
     const bare = out.replace(INVISIBLES, '');
     const masked = mask(bare);
     if (masked !== bare) out = masked;
   }
-  // Percent-encoded (`cs%5Fagent%5F…`): each run read decoded, and masked whole when it holds one.
-  if (out.includes('%'))
-    out = out.replace(PERCENT_RUN, (run) => {
-      let decoded: string;
-      try {
-        decoded = decodeURIComponent(run);
-      } catch {
-        return run;
-      }
-      const masked = mask(decoded);
-      return masked === decoded ? run : '[secret]';
-    });
   return out;
 }
 

