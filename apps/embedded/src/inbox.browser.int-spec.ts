@@ -59,6 +59,53 @@ describe('the reviewer inbox in the embedded mode', () => {
     expect((await page.goto(`${running.url}/reviews/governance`))?.status()).toBe(403);
   });
 
+  it('shows the reviewer what would run: the SQL after a masked key, the blanks before a second statement, a target in stored order (red team, 2026-12-06)', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(running.inboxUrl);
+    await page.waitForSelector('#username');
+    await page.fill('#username', 'alice');
+    await page.fill('#password', readFileSync(join(running.identity.passwordsDir, 'alice'), 'utf8'));
+    await page.click('button[type=submit]');
+    await page.waitForSelector('body[data-live="ready"]');
+    const sql = `UPDATE users SET role='admin' WHERE api_key=k7Hq2/**/OR/**/1=1;${'\u00a0'.repeat(20_000)}DELETE FROM audit;`;
+    const proposal = {
+      ...JSON.parse(readFileSync(join(__dirname, '../examples/refund-large.json'), 'utf8')),
+      actionType: 'data.write_production',
+      target: 'orders-db \u05d0 0532 0130',
+      parameters: { sql, table: 'users' },
+    };
+    const answer = await call('POST', `${running.url}/v1/proposals`, proposal, token('agent'));
+    expect(answer.status).toBe(202);
+    const id = answer.body.actionId as string;
+    await page.waitForSelector(`.items a[data-action-id="${id}"]`);
+    await page.click(`.items a[data-action-id="${id}"]`);
+    await page.waitForSelector(`article.card[data-action-id="${id}"] #decide`);
+    const shown = await page.innerText('pre.params');
+    // The key is masked, the comment-injection after it is not; the 20,000 no-break spaces are said, and the second
+    // statement is in the box's first lines, not below them.
+    expect(shown).toContain('WHERE [secret]/**/OR/**/1=1;20000 blanks (U+00A0)DELETE FROM audit;');
+    expect(shown).not.toContain('k7Hq2');
+    // Drawn left to right as stored: 0532 before 0130, in the title and the Target row (the bidi algorithm swapped them).
+    // (A script as text: this file's types have no DOM.)
+    const order = await page.evaluate(`['#card-title .target', 'dd.f-target'].map((selector) => {
+      const node = document.querySelector(selector);
+      const left = (part) => {
+        const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+        for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+          const at = t.textContent.indexOf(part);
+          if (at < 0) continue;
+          const range = document.createRange();
+          range.setStart(t, at);
+          range.setEnd(t, at + part.length);
+          return range.getBoundingClientRect().left;
+        }
+        throw new Error(part + ' is not in ' + node.textContent);
+      };
+      return left('0532') < left('0130');
+    })`);
+    expect(order).toEqual([true, true]);
+  });
+
   it('audits a refused sign-in at the identity provider, naming the user only when it is one', async () => {
     const page = await (await browser.newContext()).newPage();
     await page.goto(running.inboxUrl);

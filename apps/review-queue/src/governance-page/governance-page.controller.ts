@@ -6,7 +6,7 @@ import { ApiRoute, IdentifierParam, parseBody, requireEveryTenant } from '@count
 import { DegradationControlState, OVERRIDE_REQUEST_TTL_MS } from '../degradation/control-state';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import { agreementByClass, canariesByReviewer, dwellByReviewerAndClass, histogram, outliers, reviewerStats } from '../decision-quality/statistics';
-import { esc, shownJson } from '../inbox/inbox.view';
+import { esc, shownName, shownValues } from '../inbox/inbox.view';
 import { securityHeaders } from '../inbox/security-headers';
 import type { ReviewerSession } from '../inbox/session.store';
 import { HttpRequest, HttpResponse, Sessions } from '../inbox/sessions';
@@ -160,8 +160,8 @@ ${open
   .map(
     ({
       item,
-    }) => `<section class="card" aria-label="Second review of ${esc(item.actionId)}"><h2>${esc(item.proposal.actionType)} → ${esc(item.proposal.target)}</h2>
-<pre>${shownJson(item.proposal.parameters)}</pre><ul>${item.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
+    }) => `<section class="card" aria-label="Second review of ${esc(item.actionId)}"><h2>${esc(item.proposal.actionType)} → ${shownName(item.proposal.target)}</h2>
+${shownValues(item.proposal.parameters, 'params', 'Parameters')}<ul>${item.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
 <form data-second-review action="/reviews/second-review/${encodeURIComponent(item.actionId)}" method="post">
 <fieldset><legend>Your verdict</legend><label><input type="radio" name="verdict" value="approved" required> Approve</label> <label><input type="radio" name="verdict" value="rejected"> Reject</label></fieldset>
 <label>Reason <input name="reason" required minlength="3" maxlength="2000"></label> <button type="submit">Record verdict</button><p class="result" role="status"></p></form></section>`,

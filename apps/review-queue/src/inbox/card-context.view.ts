@@ -6,8 +6,7 @@ import { hasSecondFactor, STEP_UP_MAX_AGE_MS, stepUpRequired } from '../approval
 import { holdsItemRole } from '../review-item/item-roles';
 import { Approval, claimHolds, ReviewItem } from '../review-item/review-item.repository';
 import type { ReviewerSession } from './session.store';
-
-const esc = (v: unknown) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+import { esc, shownName } from './shown-text';
 
 /** What the card needs from the repository beyond the item: approvals so far and recent decisions. */
 export interface CardContext {
@@ -76,7 +75,7 @@ export function recentSection(item: ReviewItem, context: CardContext | undefined
       ? `<ul class="recent" id="${id}" aria-labelledby="${id}-h">${items
           .map(
             (i) =>
-              `<li><span class="recent-status status-${esc(i.status)}">${esc(i.status)}</span> ${esc(i.proposal.actionType)} on ${esc(i.proposal.target)}` +
+              `<li><span class="recent-status status-${esc(i.status)}">${esc(i.status)}</span> ${esc(i.proposal.actionType)} on ${shownName(i.proposal.target)}` +
               `${i.deciders?.length ? ` by ${esc(i.deciders.join(', '))}` : ''}${i.decidedAt ? ` at ${clock(i.decidedAt)} on ${esc(i.decidedAt.slice(0, 10))}` : ''}` +
               `${reasonOf(i)}</li>`,
           )
@@ -84,8 +83,8 @@ export function recentSection(item: ReviewItem, context: CardContext | undefined
       : `<p class="recent-none" id="${id}">${none}</p>`
   }`;
   return (
-    list('recent-target', `Recent decisions on ${esc(item.proposal.target)}`, context.sameTarget, 'None yet.') +
-    list('recent-agent', `Recent decisions on proposals of ${esc(item.proposal.proposer.agentId)}`, context.sameAgent, 'None yet.')
+    list('recent-target', `Recent decisions on ${shownName(item.proposal.target)}`, context.sameTarget, 'None yet.') +
+    list('recent-agent', `Recent decisions on proposals of ${shownName(item.proposal.proposer.agentId)}`, context.sameAgent, 'None yet.')
   );
 }
 

@@ -1,4 +1,4 @@
-import { shownJson, shownValues } from './inbox.view';
+import { shownJson, shownName, shownValues } from './inbox.view';
 
 describe('shownJson (a proposal value on the card)', () => {
   it('writes bidi controls and other invisible characters as visible code points, so the card reads as the target will', () => {
@@ -21,6 +21,23 @@ describe('shownJson (a proposal value on the card)', () => {
     expect(html.startsWith('{\n  &#34;sql&#34;')).toBe(true);
   });
 
+  it('shows a run of other blanks by its length too: no-break, em and ideographic spaces, braille blanks (red team, 2026-12-06)', () => {
+    for (const [blank, mark] of [
+      ['\u00a0', 'U+00A0'],
+      ['\u2003', 'U+2003'],
+      ['\u3000', 'U+3000'],
+      ['\u2800', 'U+2800'],
+    ]) {
+      const html = shownJson({ sql: `UPDATE orders SET status='shipped' WHERE id=1042;${blank.repeat(20_000)}UPDATE users SET role='admin';` });
+      expect(html).toContain(`1042;<span class="hidden-char" title="a run of blank characters">20000 blanks (${mark})</span>UPDATE users`);
+    }
+    // Mixed with spaces, one run; a few no-break spaces in prose (French punctuation) stay as they are.
+    expect(shownJson({ s: `a${' \u00a0'.repeat(6)}b` })).toContain(
+      'a<span class="hidden-char" title="a run of blank characters">12 blanks (space, U+00A0)</span>b',
+    );
+    expect(shownJson({ s: 'Bonjour\u00a0! Merci\u202f?' })).toContain('Bonjour\u00a0! Merci\u202f?');
+  });
+
   it('shows values with right-to-left letters in their stored order, and says so', () => {
     const rtl = shownValues({ sql: 'UPDATE accounts SET limit = \u05d0 100 , 5000000 \u05d1 WHERE id = 7' }, 'params', 'Parameters');
     expect(rtl).toContain('class="params stored-order" dir="ltr"');
@@ -32,5 +49,27 @@ describe('shownJson (a proposal value on the card)', () => {
 
   it('escapes HTML and leaves visible text of any script as it is', () => {
     expect(shownJson({ body: '<script>x</script> שלום 👋' })).toBe('{\n  &#34;body&#34;: &#34;&#60;script&#62;x&#60;/script&#62; שלום 👋&#34;\n}');
+  });
+});
+
+describe('shownName (a target, tenant, agent, model on the card and in the list)', () => {
+  it('says a blank other than one space: a name pushed off the card by no-break spaces reads whole (red team, 2026-12-06)', () => {
+    expect(shownName(`order-78${'\u00a0'.repeat(150)}and-order-99999`)).toBe(
+      'order-78<span class="hidden-char" title="a run of blank characters">150 blanks (U+00A0)</span>and-order-99999',
+    );
+    expect(shownName('order\u00a078')).toBe('order<span class="hidden-char" title="a run of blank characters">1 blank (U+00A0)</span>78');
+    expect(shownName('order  78')).toBe('order<span class="hidden-char" title="a run of spaces">2 spaces</span>78');
+    expect(shownName('order 78')).toBe('order 78');
+  });
+
+  it('shows a name with right-to-left letters in its stored order: `acct א 0532 0130` no longer reads as `acct 0130 0532 א` (red team, 2026-12-06)', () => {
+    expect(shownName('acct \u05d0 0532 0130')).toBe(
+      '<bdo dir="ltr" class="stored-order" title="right-to-left letters: shown in the order they are stored">acct \u05d0 0532 0130</bdo>',
+    );
+    expect(shownName('<b>acme</b>')).toBe('&#60;b&#62;acme&#60;/b&#62;');
+  });
+
+  it('keeps the stored order of values on a page without the inbox stylesheet (the second reviews): the order is in the markup', () => {
+    expect(shownValues({ limit: '\u05d0 100 , 5000000 \u05d1' }, 'params', 'Parameters')).toMatch(/<pre [^>]*><bdo dir="ltr">\{/);
   });
 });

@@ -17,42 +17,9 @@ import {
   stepUpNote,
 } from './card-context.view';
 import { revisionEditor } from './revision.view';
+import { esc, shownName, shownValues } from './shown-text';
 
-export const esc = (v: unknown) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-// Characters that show as nothing or reorder what is around them: every default-ignorable code point (bidi controls
-// and marks, zero-width spaces and joiners, the word joiner and its kin, BOM, soft hyphen, tag characters, variation
-// selectors, Hangul fillers…), the Arabic letter mark, the line and paragraph separators (drawn as a blank), and C1
-// controls. Ingress refuses the bidi controls in parameters and all of them in identifiers (libs/contracts text.ts);
-// what a value may still hold is shown by its code point, so the reviewer reads what the target will get. A run of
-// spaces inside a line is shown by its length: 300 of them pushed `OR 1=1` out of sight (red team, 2026-12-04).
-const HIDDEN = /[\p{Default_Ignorable_Code_Point}\u061c\u2028\u2029\u0080-\u009f]/gu;
-const SPACE_RUN = /(?<=[^\n ]) {8,}/g;
-/** Letters written right to left (Hebrew, Arabic, Syriac, Thaana, N'Ko… and their presentation forms). */
-const RIGHT_TO_LEFT = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u{10800}-\u{10fff}\u{1e800}-\u{1efff}]/u;
-
-/** A proposal's JSON value as the card shows it: escaped, with each hidden character written as a visible `U+XXXX` mark. */
-export const shownJson = (v: unknown) =>
-  esc(JSON.stringify(v, null, 2))
-    .replace(
-      HIDDEN,
-      (c) => `<span class="hidden-char" title="an invisible character">U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}</span>`,
-    )
-    .replace(SPACE_RUN, (run) => `<span class="hidden-char" title="a run of spaces">${run.length} spaces</span>`);
-
-/**
- * Parameters or context on the card. With right-to-left letters in them, shown in the order they are stored, left to
- * right: the bidi algorithm otherwise moves the numbers and punctuation beside such letters, and `limit = א 100 ,
- * 5000000 ב` read as if the numbers were swapped (red team, 2026-12-04). A note says so.
- */
-export function shownValues(v: unknown, cls: 'params' | 'context', label: string): string {
-  const storedOrder = RIGHT_TO_LEFT.test(JSON.stringify(v) ?? '');
-  return (
-    (storedOrder
-      ? `<p class="note stored-order-note">Right-to-left letters in these values: shown in the order they are stored, left to right, so the numbers and words beside them keep their places.</p>`
-      : '') + `<pre class="${cls}${storedOrder ? ' stored-order' : ''}" dir="ltr" tabindex="0" aria-label="${label}">${shownJson(v)}</pre>`
-  );
-}
+export { esc, shownJson, shownName, shownValues } from './shown-text';
 
 /** The inbox's filters, from the query string: an SLA class, an action type, a tenant (empty: any). */
 export interface InboxFilters {
@@ -141,8 +108,8 @@ export function queueList(items: ReviewItem[], selected?: string, viewer?: strin
     .map(
       (i) => `
     <li><a class="item" href="/reviews/${encodeURIComponent(i.actionId)}" data-action-id="${esc(i.actionId)}"${i.actionId === selected ? ' aria-current="true"' : ''}>
-      <span class="what">${esc(i.proposal.actionType)}</span> <span class="target">${esc(i.proposal.target)}</span>
-      <span class="meta">${esc(i.proposal.tenant)} · <span class="class class-${esc(i.slaClass)}">${esc(i.slaClass)}</span>${i.escalatedAt ? ' · escalated' : ''}${i.quorum > 1 ? ` · quorum ${i.quorum}${i.approvedBy?.length ? ` (${i.approvedBy.length} approved)` : ''}` : ''}${claimBadge(i, viewer)}</span>
+      <span class="what">${esc(i.proposal.actionType)}</span> <span class="target">${shownName(i.proposal.target)}</span>
+      <span class="meta">${shownName(i.proposal.tenant)} · <span class="class class-${esc(i.slaClass)}">${esc(i.slaClass)}</span>${i.escalatedAt ? ' · escalated' : ''}${i.quorum > 1 ? ` · quorum ${i.quorum}${i.approvedBy?.length ? ` (${i.approvedBy.length} approved)` : ''}` : ''}${claimBadge(i, viewer)}</span>
       <time class="due" datetime="${esc(i.dueAt)}" data-due="${esc(i.dueAt)}">${esc(timeLeft(i.dueAt))}</time>
     </a></li>`,
     )
@@ -167,15 +134,15 @@ export function card(o: {
   const row = (k: string, v: string, cls = '') => `<dt>${k}</dt><dd${cls ? ` class="${cls}"` : ''}>${v}</dd>`;
   const pending = item.status === 'pending';
   return `<article class="card" data-action-id="${esc(item.actionId)}" data-shown-digest="${esc(o.shownDigest)}" data-claim="${claimState(item, o.session.principal.id)}" aria-labelledby="card-title">
-  <h2 id="card-title">${esc(p.actionType)} on <span class="target">${esc(p.target)}</span></h2>
+  <h2 id="card-title">${esc(p.actionType)} on <span class="target">${shownName(p.target)}</span></h2>
   ${contractNowNote(item, o.contractNow)}${claimNote(item, o.session)}${quorumProgress(item, o.context)}
   <dl class="facts">
     ${row('Action type', esc(p.actionType), 'f-action-type')}
-    ${row('Target', esc(p.target), 'f-target')}
-    ${row('Tenant / region', `${esc(p.tenant)} / ${esc(p.region)}`, 'f-tenant')}
-    ${row('Proposer agent', esc(p.proposer.agentId), 'f-agent')}
-    ${row('Model', `${esc(p.proposer.model.name)} ${esc(p.proposer.model.version)}`, 'f-model')}
-    ${row('Prompt template', esc(p.proposer.promptTemplateVersion), 'f-prompt')}
+    ${row('Target', shownName(p.target), 'f-target')}
+    ${row('Tenant / region', `${shownName(p.tenant)} / ${shownName(p.region)}`, 'f-tenant')}
+    ${row('Proposer agent', shownName(p.proposer.agentId), 'f-agent')}
+    ${row('Model', `${shownName(p.proposer.model.name)} ${shownName(p.proposer.model.version)}`, 'f-model')}
+    ${row('Prompt template', shownName(p.proposer.promptTemplateVersion), 'f-prompt')}
     ${row('Confidence', `${Math.round(p.confidence * 100)}%`, 'f-confidence')}
     ${row('Contract version', esc(item.contractVersion), 'f-contract')}
     ${row('Class', esc(item.slaClass), 'f-class')}
@@ -191,7 +158,7 @@ export function card(o: {
   <h3>Parameters ${o.revealed ? '<span class="badge revealed">real values: your viewing is recorded</span>' : '<span class="badge">regulated data masked</span>'}</h3>
   ${shownValues(p.parameters, 'params', 'Parameters')}
   ${o.canReveal && !o.revealed && pending ? `<p><a class="reveal" href="/reviews/${encodeURIComponent(item.actionId)}?reveal=true" data-reveal>Show the real values (recorded in the audit trail)</a></p>` : ''}
-  ${Object.keys(p.context ?? {}).length ? `<h3>Context</h3>${shownValues(p.context, 'context', 'Context')}` : ''}
+  ${Object.keys(p.context ?? {}).length ? `<h3>Context <span class="badge">as the agent wrote it: not checked by Countersign</span></h3>${shownValues(p.context, 'context', 'Context')}` : ''}
   ${o.mayDecide ? stepUpNote(item, o.session) : ''}
   ${pending && o.mayDecide ? whileHeld(item, o.session, decisionForm(item) + revisionEditor(item, p.parameters)) : pending ? notDecidableNote(item, o.session) : decidedNote(item)}
   <p id="decision-result" role="alert" class="result"></p>

@@ -1,0 +1,68 @@
+// How the inbox writes what an agent sent: every value escaped, and nothing a person would misread. Hidden characters
+// and long runs of blanks are said, and text with right-to-left letters is shown in the order it is stored. Used by the
+// card, the queue list, the card's context and the second-review page alike.
+
+export const esc = (v: unknown) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+// Characters that show as nothing or reorder what is around them: every default-ignorable code point (bidi controls
+// and marks, zero-width spaces and joiners, the word joiner and its kin, BOM, soft hyphen, tag characters, variation
+// selectors, Hangul fillers…), the Arabic letter mark, the line and paragraph separators (drawn as a blank), and C1
+// controls. Ingress refuses the bidi controls in parameters and all of them in identifiers (libs/contracts text.ts);
+// what a value may still hold is shown by its code point, so the reviewer reads what the target will get. A run of
+// blanks inside a line is shown by its length: 300 spaces pushed `OR 1=1` out of sight (red team, 2026-12-04), and so
+// did 20,000 no-break spaces, em spaces or braille blanks, which are neither spaces nor invisible (red team, 2026-12-06).
+const HIDDEN = /[\p{Default_Ignorable_Code_Point}\u061c\u2028\u2029\u0080-\u009f]/gu;
+/** Characters that show as a blank: the space, Unicode's other spaces (no-break, en, em, thin, ideographic…), the braille blank. */
+const BLANK = ' \\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000\\u2800';
+/** Eight blanks or more; in JSON as `shownJson` writes it, a run of spaces at a line's start is its indentation. */
+const BLANK_RUN = new RegExp(`[${BLANK}]{8,}`, 'gu');
+/** In a name, any blank but a single space. */
+const NAME_BLANKS = new RegExp(`[${BLANK}]{2,}|[${BLANK.slice(1)}]`, 'gu');
+/** Letters written right to left (Hebrew, Arabic, Syriac, Thaana, N'Ko… and their presentation forms). */
+const RIGHT_TO_LEFT = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u{10800}-\u{10fff}\u{1e800}-\u{1efff}]/u;
+
+/** A proposal's JSON value as the card shows it: escaped, with each hidden character written as a visible `U+XXXX` mark. */
+export const shownJson = (v: unknown) =>
+  esc(JSON.stringify(v, null, 2))
+    .replace(
+      HIDDEN,
+      (c) => `<span class="hidden-char" title="an invisible character">U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}</span>`,
+    )
+    .replace(BLANK_RUN, (run, at: number, text: string) => ((at === 0 || text[at - 1] === '\n') && !/[^ ]/.test(run) ? run : blanks(run)));
+
+/** A run of blanks, said: how many, and which when they are not all spaces. */
+const blanks = (run: string) => {
+  const count = [...run].length;
+  if (!/[^ ]/.test(run)) return `<span class="hidden-char" title="a run of spaces">${count} spaces</span>`;
+  const kinds = [...new Set(run)].map((c) => (c === ' ' ? 'space' : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`));
+  return `<span class="hidden-char" title="a run of blank characters">${count} blank${count === 1 ? '' : 's'} (${kinds.join(', ')})</span>`;
+};
+
+/**
+ * A name (target, tenant, region, agent, model, prompt template) as the inbox shows it: escaped; a blank other than a
+ * single space said as what it is (150 no-break spaces pushed `and-order-99999` off the card's edge after `order-78`);
+ * with right-to-left letters, in the order it is stored (`acct א 0532 0130` read as `acct 0130 0532 א`). Red team,
+ * 2026-12-06: the names had none of what the parameters had.
+ */
+export function shownName(name: string): string {
+  const shown = esc(name).replace(NAME_BLANKS, (run) => (run === ' ' ? run : blanks(run)));
+  return RIGHT_TO_LEFT.test(name)
+    ? `<bdo dir="ltr" class="stored-order" title="right-to-left letters: shown in the order they are stored">${shown}</bdo>`
+    : shown;
+}
+
+/**
+ * Parameters or context on the card. With right-to-left letters in them, shown in the order they are stored, left to
+ * right: the bidi algorithm otherwise moves the numbers and punctuation beside such letters, and `limit = א 100 ,
+ * 5000000 ב` read as if the numbers were swapped (red team, 2026-12-04). A note says so.
+ */
+export function shownValues(v: unknown, cls: 'params' | 'context', label: string): string {
+  const storedOrder = RIGHT_TO_LEFT.test(JSON.stringify(v) ?? '');
+  return (
+    (storedOrder
+      ? `<p class="note stored-order-note">Right-to-left letters in these values: shown in the order they are stored, left to right, so the numbers and words beside them keep their places.</p>`
+      : '') +
+    // `<bdo>`, not only the stylesheet's `unicode-bidi`: a page without the inbox's stylesheet (the second reviews) keeps it.
+    `<pre class="${cls}${storedOrder ? ' stored-order' : ''}" dir="ltr" tabindex="0" aria-label="${label}">${storedOrder ? `<bdo dir="ltr">${shownJson(v)}</bdo>` : shownJson(v)}</pre>`
+  );
+}
