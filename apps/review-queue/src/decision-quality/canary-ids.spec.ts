@@ -1,5 +1,6 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { derivedEventId, newId, TOPICS } from '@countersign/contracts';
+import { RunningContract } from '@countersign/policy';
 import { refundProposal } from '@countersign/testing';
 import { PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
 import { reviewItem } from '../review-item/review-item.suite';
@@ -52,5 +53,27 @@ describe('canary ids: what a reviewer sees of a canary is shaped and derived as 
     const legacy = `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
     expect(t.quality.isCanary({ actionId, decisionEventId: legacy })).toBe(true);
     expect(t.quality.isCanary({ actionId, decisionEventId: publicDecisionId(actionId) })).toBe(false);
+  });
+});
+
+describe('a canary shows the contract version it was assessed under', () => {
+  it('the running one, not that of the real item it was queued beside (red team, 2026-12-06: older than the items around it after a change)', async () => {
+    const dataKey = parseReviewDataKey(generateReviewDataKey());
+    const contract = decisionQualityContract(PROJECT_CONTRACT_PATH);
+    const running = RunningContract.fromFile(PROJECT_CONTRACT_PATH);
+    const quality = new DecisionQuality(
+      { store: createInMemoryDecisionQualityStore(), contract, policy: () => running.compiledContract() },
+      dataKey,
+      new ProposalSealer(dataKey),
+    );
+    const due = new Date(Date.now() + 3_600_000).toISOString();
+    const real = {
+      ...reviewItem(newId(), due),
+      proposal: refundProposal(),
+      contractVersion: '2026.01.01',
+    };
+    const canary = await quality.canaryItem(real, contract.canaries!.templates[0], new Date());
+    expect(canary.contractVersion).toBe(running.current().version);
+    expect(canary.contractVersion).not.toBe('2026.01.01');
   });
 });

@@ -175,6 +175,10 @@ export class DecisionQuality {
           ...(real.rulesFired && { rulesFired: [...real.rulesFired] }),
           ...(real.riskClass !== undefined && { riskClass: real.riskClass }),
         };
+    // The version it was assessed under, as a real item queued now has: copied from `real`, a canary queued in the
+    // minutes after a contract change showed the version before it, older than the real items around it (red team,
+    // 2026-12-06).
+    const contractVersion = assessed?.contractVersion ?? real.contractVersion;
     return {
       kind: 'approval',
       actionId,
@@ -182,11 +186,11 @@ export class DecisionQuality {
       // The id a real item's policy decision has: derived from its action id's proposal event, as the orchestrator and
       // the policy engine derive them (proposals.service.ts `proposedEventId`, then the decision's `derivedEventId`).
       decisionEventId: derivedEventId(TOPICS.policyDecided, derivedEventId(TOPICS.actionProposed, actionId)),
-      digest: actionDigest(proposal, real.contractVersion),
+      digest: actionDigest(proposal, contractVersion),
       proposal: maskDeep(proposal),
       sealed: this.sealer.seal(actionId, proposal),
       proposerPrincipal: real.proposerPrincipal,
-      contractVersion: real.contractVersion,
+      contractVersion,
       ...risk,
       ...(assessed?.review ? routedAt(assessed.review, now) : routedLike(real, now)),
       status: 'pending',

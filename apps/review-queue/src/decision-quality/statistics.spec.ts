@@ -1,12 +1,25 @@
-import { agreementByClass, canariesByReviewer, histogram, median, outliers, reviewerStats, robustZ, sampled } from './statistics';
-import type { ReviewerDecision } from './decision-quality.store';
+import {
+  agreementByClass,
+  canariesByReviewer,
+  dwellByReviewerAndClass,
+  histogram,
+  median,
+  outliers,
+  reviewerStats,
+  robustZ,
+  sampled,
+  withAttention,
+} from './statistics';
+import type { ReviewerDecision, SecondReview } from './decision-quality.store';
 
+/** Each decision ten minutes after the one before (longer than any dwell here), unless a test says when. */
+let decided = Date.parse('2026-11-30T10:00:00.000Z');
 const d = (reviewer: string, decision: 'approved' | 'rejected', dwellMs?: number, over: Partial<ReviewerDecision> = {}): ReviewerDecision => ({
   actionId: `${reviewer}-${Math.random()}`,
   reviewer,
   decision,
   slaClass: 'high',
-  decidedAt: '2026-11-30T10:00:00.000Z',
+  decidedAt: new Date((decided += 600_000)).toISOString(),
   queuedAt: '2026-11-30T09:00:00.000Z',
   dwellMs,
   canary: false,
@@ -71,6 +84,49 @@ describe('decision-quality statistics', () => {
       { slaClass: 'normal', agreed: 1, total: 1, rate: 1 },
     ]);
     expect(disagreements.map((r) => r.actionId)).toEqual(['b']);
+  });
+
+  it("bounds a dwell by the time since the reviewer's decision before it: cards opened early and approved in a burst are not read (red team, 2026-12-06)", () => {
+    const at = (ms: number) => new Date(Date.parse('2026-12-06T04:02:24.000Z') + ms).toISOString();
+    // bob opened 12 cards at 04:01:49 and approved them all within a second 35 s later; alice read each for 40 s.
+    const bob = many(12, (i) => d('bob', 'approved', 35_000 + i * 80, { decidedAt: at(i * 80) }));
+    const alice = many(12, (i) => d('alice', 'approved', 40_000, { decidedAt: at(40_000 * (i + 1)) }));
+    const carol = many(12, (i) => d('carol', 'approved', 30_000, { decidedAt: at(30_000 * (i + 1)) }));
+    const dave = many(12, (i) => d('dave', 'approved', 45_000, { decidedAt: at(45_000 * (i + 1)) }));
+    // Given in any order: the bound follows the decision times.
+    const all = [...bob, ...alice, ...carol, ...dave].reverse();
+    const bounded = withAttention(all);
+    const bobs = bounded.filter((x) => x.reviewer === 'bob').map((x) => x.dwellMs!);
+    expect(bobs.sort((a, b) => a - b)).toEqual([...Array.from({ length: 11 }, () => 80), 35_000]);
+    expect(bounded.filter((x) => x.reviewer === 'alice').every((x) => x.dwellMs === 40_000)).toBe(true);
+    const stats = reviewerStats(all);
+    expect(stats.find((x) => x.reviewer === 'bob')?.medianDwellMs).toBe(80);
+    expect(outliers(stats, { minDecisions: 10, threshold: 3 })).toContainEqual(expect.objectContaining({ reviewer: 'bob', metric: 'dwell time' }));
+    expect(dwellByReviewerAndClass(all).find((x) => x.reviewer === 'bob')?.medianDwellMs).toBe(80);
+    // A decision without a dwell (unseen) stays without one; the first decision keeps its dwell.
+    expect(
+      withAttention([d('eve', 'approved', undefined, { decidedAt: at(0) }), d('eve', 'approved', 5_000, { decidedAt: at(1_000) })]).map((x) => x.dwellMs),
+    ).toEqual([undefined, 1_000]);
+  });
+
+  it("leaves a canary's second review out of the agreement: it tests the second reviewer, as it did the first (red team, 2026-12-06)", () => {
+    const second = (actionId: string, firstDecision: 'approved' | 'rejected', verdict: 'approved' | 'rejected') =>
+      ({
+        actionId,
+        slaClass: 'high',
+        requiredRoles: [],
+        firstDecision,
+        excluded: ['alice'],
+        createdAt: '2026-12-06T04:00:00.000Z',
+        reviewer: 'bob',
+        verdict,
+      }) satisfies SecondReview;
+    const { byClass, disagreements } = agreementByClass(
+      [second('real-1', 'approved', 'approved'), second('canary-1', 'approved', 'rejected')],
+      new Set(['canary-1']),
+    );
+    expect(byClass).toEqual([{ slaClass: 'high', agreed: 1, total: 1, rate: 1 }]);
+    expect(disagreements).toEqual([]);
   });
 
   it('buckets latencies and samples at the rate the random source says', () => {

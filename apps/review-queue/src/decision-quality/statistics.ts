@@ -20,11 +20,30 @@ export function robustZ(xs: number[]): number[] {
   return xs.map((x) => (x === med ? 0 : scale === 0 ? 0 : (x - med) / scale));
 }
 
+/**
+ * Decisions with each dwell bounded by the time since the same reviewer's decision before it: one person attends to
+ * one item at a time. Dwell counts from the card first shown, so a reviewer who opened every item as it arrived and
+ * approved twelve in one second later showed a median dwell of 34 s, a careful reader's (red team, 2026-12-06); bounded,
+ * each of those approvals had a tenth of a second. Canaries are decisions too, and take the same attention.
+ */
+export function withAttention(ds: ReviewerDecision[]): ReviewerDecision[] {
+  const last = new Map<string, number>();
+  const order = ds.map((d, i) => ({ d, i, at: Date.parse(d.decidedAt) })).sort((a, b) => a.at - b.at || a.i - b.i);
+  const out = [...ds];
+  for (const { d, i, at } of order) {
+    const before = last.get(d.reviewer);
+    last.set(d.reviewer, at);
+    if (d.dwellMs === undefined || before === undefined || at - before >= d.dwellMs) continue;
+    out[i] = { ...d, dwellMs: at - before };
+  }
+  return out;
+}
+
 export interface ReviewerStats {
   reviewer: string;
   decisions: number;
   approvalRate: number;
-  /** Median dwell (ms) of their decisions with a dwell; NaN when none has one. */
+  /** Median dwell (ms) of their decisions with a dwell (`withAttention`); NaN when none has one. */
   medianDwellMs: number;
   /**
    * Their decisions with no view recorded before them (no dwell): taken through the JSON API without reading the item
@@ -36,7 +55,7 @@ export interface ReviewerStats {
 export function reviewerStats(ds: ReviewerDecision[]): ReviewerStats[] {
   const by = new Map<string, ReviewerDecision[]>();
   // Canaries are a test of the reviewer, not part of their ordinary work: they are counted on their own.
-  for (const d of ds) if (!d.canary) by.set(d.reviewer, [...(by.get(d.reviewer) ?? []), d]);
+  for (const d of withAttention(ds)) if (!d.canary) by.set(d.reviewer, [...(by.get(d.reviewer) ?? []), d]);
   return [...by.entries()]
     .map(([reviewer, mine]) => ({
       reviewer,
@@ -79,10 +98,10 @@ export function outliers(stats: ReviewerStats[], o: { minDecisions: number; thre
   return out;
 }
 
-/** Median dwell (ms) per reviewer and SLA class, of decisions with a dwell (canaries included: they were decided like any). */
+/** Median dwell (ms, `withAttention`) per reviewer and SLA class, of decisions with a dwell (canaries included: they were decided like any). */
 export function dwellByReviewerAndClass(ds: ReviewerDecision[]): Array<{ reviewer: string; slaClass: string; medianDwellMs: number; n: number }> {
   const by = new Map<string, number[]>();
-  for (const d of ds)
+  for (const d of withAttention(ds))
     if (d.dwellMs !== undefined) by.set(`${d.reviewer}\u0000${d.slaClass}`, [...(by.get(`${d.reviewer}\u0000${d.slaClass}`) ?? []), d.dwellMs]);
   return [...by.entries()]
     .map(([k, xs]) => {
@@ -104,12 +123,20 @@ export function canariesByReviewer(ds: ReviewerDecision[]): Array<{ reviewer: st
   return [...by.entries()].map(([reviewer, c]) => ({ reviewer, ...c })).sort((a, b) => a.reviewer.localeCompare(b.reviewer));
 }
 
-/** Agreement of blind second reviews with the first decision, per SLA class; the disagreements, for leads to look at. */
-export function agreementByClass(rs: SecondReview[]): {
+/**
+ * Agreement of blind second reviews with the first decision, per SLA class; the disagreements, for leads to look at.
+ * A canary's second review (`canaries`: their action ids) tests the second reviewer, as its first decision did the first:
+ * counted as a catch or a miss, not as agreement (red team, 2026-12-06: a canary approved first and rejected second
+ * showed as a disagreement of the class).
+ */
+export function agreementByClass(
+  rs: SecondReview[],
+  canaries: ReadonlySet<string> = new Set(),
+): {
   byClass: Array<{ slaClass: string; agreed: number; total: number; rate: number }>;
   disagreements: SecondReview[];
 } {
-  const done = rs.filter((r) => r.verdict);
+  const done = rs.filter((r) => r.verdict && !canaries.has(r.actionId));
   const by = new Map<string, { agreed: number; total: number }>();
   for (const r of done) {
     const c = by.get(r.slaClass) ?? { agreed: 0, total: 0 };

@@ -77,7 +77,7 @@ export class GovernancePageController {
     const stats = reviewerStats(decisions);
     const o = this.quality.quality.options.contract.outliers ?? { minDecisions: 20, threshold: 3.5 };
     const found = outliers(stats, o);
-    const agreement = agreementByClass(seconds);
+    const agreement = agreementByClass(seconds, new Set(decisions.filter((d) => d.canary).map((d) => d.actionId)));
     const classes = [...new Set(samples.map((s) => s.slaClass))].sort();
     const series = (pick: (s: (typeof samples)[number]) => number | undefined) =>
       classes.map((c) => ({
@@ -130,7 +130,7 @@ ${lineChart({ id: 'queue-age', title: 'Oldest item age', desc: 'Age in minutes o
 <div class="gov-grid">
 ${barChart({ id: 'decisions', title: 'Decisions per reviewer', desc: 'Approvals and rejections of each reviewer (canaries not counted).', series: ['approved', 'rejected'], bars: stats.map((s) => ({ label: s.reviewer, values: [Math.round(s.decisions * s.approvalRate), s.decisions - Math.round(s.decisions * s.approvalRate)] })) })}
 ${barChart({ id: 'canaries', title: 'Canaries caught and missed', desc: 'Known-bad proposals rejected (caught) or approved (missed) per reviewer; a miss is audited.', series: ['caught', 'missed'], bars: canariesByReviewer(decisions).map((c) => ({ label: c.reviewer, values: [c.caught, c.missed] })) })}
-${barChart({ id: 'dwell', title: 'Median dwell per reviewer and class', desc: 'Seconds from the card first shown to the decision.', unit: ' s', bars: dwellByReviewerAndClass(decisions).map((d) => ({ label: `${d.reviewer} · ${d.slaClass}`, values: [Math.round(d.medianDwellMs / 100) / 10] })) })}
+${barChart({ id: 'dwell', title: 'Median dwell per reviewer and class', desc: 'Seconds from the card first shown to the decision, at most the time since the reviewer’s decision before it.', unit: ' s', bars: dwellByReviewerAndClass(decisions).map((d) => ({ label: `${d.reviewer} · ${d.slaClass}`, values: [Math.round(d.medianDwellMs / 100) / 10] })) })}
 ${barChart({ id: 'unseen', title: 'Decided unseen per reviewer', desc: 'Decisions taken with no card or item served to the reviewer first (the JSON API without a GET): they have no dwell, so they never show as dwell outliers (canaries not counted).', bars: stats.filter((s) => s.unseen > 0).map((s) => ({ label: s.reviewer, values: [s.unseen] })) })}
 ${barChart({ id: 'latency', title: 'Approval latency', desc: 'Human decisions by the time from queued to decided.', bars: histogram(latencies, LATENCY_EDGES_MIN).map((n, i) => ({ label: i < LATENCY_EDGES_MIN.length ? `≤ ${LATENCY_EDGES_MIN[i]} min` : `> ${LATENCY_EDGES_MIN[LATENCY_EDGES_MIN.length - 1]} min`, values: [n] })) })}
 ${barChart({ id: 'agreement', title: 'Blind second-review agreement', desc: 'Share of second verdicts that agree with the first decision, per SLA class (count in brackets).', max: 1, bars: agreement.byClass.map((a) => ({ label: `${a.slaClass} (${a.total})`, values: [Math.round(a.rate * 100) / 100] })) })}
