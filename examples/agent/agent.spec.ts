@@ -36,4 +36,34 @@ describe('the example agent (examples/agent) against the embedded mode', () => {
     await expect(decided).resolves.toMatchObject({ status: 'executed', lane: 'review' });
     expect(running.sink.effects.filter((e) => e.actionId === run.large.actionId)).toHaveLength(1);
   });
+
+  it('run again on the same orders (a rerun after a crash), it proposes nothing twice: the keys come from the work, not the time', async () => {
+    const first = await main({
+      baseUrl: running.url,
+      token: token('agent'),
+      reviewWaitMs: 200,
+      orders: { small: 'order-2001', large: 'order-2002' },
+      log: () => undefined,
+    });
+    const again = await main({
+      baseUrl: running.url,
+      token: token('agent'),
+      reviewWaitMs: 200,
+      orders: { small: 'order-2001', large: 'order-2002' },
+      log: () => undefined,
+    });
+    expect([again.small.actionId, again.large.actionId]).toEqual([first.small.actionId, first.large.actionId]);
+    expect(running.sink.effects.filter((e) => e.actionId === first.small.actionId)).toHaveLength(1);
+  });
+
+  it('prints the idempotency key of a proposal that failed, so that it is resent under it', async () => {
+    const lines: string[] = [];
+    const run = main({ baseUrl: running.url, token: 'not-a-known-token', orders: { small: 'order-3001', large: 'order-3002' }, log: (l) => lines.push(l) });
+    await expect(run).rejects.toMatchObject({ name: 'UnauthorizedError', status: 401, idempotencyKey: 'support-copilot:refund:order-3001' });
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^could not propose the refund of order-3001 \(UnauthorizedError: .*\); it may have arrived: propose it again under idempotency key support-copilot:refund:order-3001$/,
+      ),
+    ]);
+  });
 });

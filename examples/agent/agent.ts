@@ -4,7 +4,7 @@
 // Against HTTPS with a private PKI (the distributed mode): COUNTERSIGN_URL=https://127.0.0.1:<port> and
 // COUNTERSIGN_CA_FILE=<the root it trusts, e.g. .stack/pki/root.pem>.
 import { readFileSync } from 'node:fs';
-import { ActionView, CountersignClient, DecisionTimeoutError, ProposalInput, proposeAgainReason } from '@countersign/client';
+import { ActionView, CountersignClient, CountersignError, DecisionTimeoutError, ProposalInput, Proposed, proposeAgainReason } from '@countersign/client';
 
 const refund = (target: string, amount: number, reason: string): ProposalInput => ({
   actionType: 'support.refund',
@@ -23,15 +23,43 @@ export interface AgentRun {
   large: { actionId: string; view: ActionView | undefined; decided: boolean };
 }
 
-/** Runs the agent once. `reviewWaitMs`: how long it waits for a human before it moves on (the action stays queued). */
-export async function main(options: { baseUrl: string; token: string; ca?: string; reviewWaitMs?: number; log?: (line: string) => void }): Promise<AgentRun> {
+/** The work the agent was given: the two orders to refund (a real agent reads them from its queue). */
+export interface Orders {
+  small: string;
+  large: string;
+}
+
+/**
+ * Runs the agent once. `reviewWaitMs`: how long it waits for a human before it moves on (the action stays queued).
+ * `orders`: the work (by default order-1001 and order-1002); run it again on the same orders and it finds the same actions.
+ */
+export async function main(options: {
+  baseUrl: string;
+  token: string;
+  ca?: string;
+  reviewWaitMs?: number;
+  orders?: Orders;
+  log?: (line: string) => void;
+}): Promise<AgentRun> {
   const log = options.log ?? ((line: string) => console.log(line));
   const client = new CountersignClient({ baseUrl: options.baseUrl, token: options.token, ...(options.ca && { tls: { ca: options.ca } }) });
-  const stamp = Date.now().toString(36);
+  const orders = options.orders ?? { small: 'order-1001', large: 'order-1002' };
 
-  // The idempotency key is derived from what the agent means to do: a rerun after a crash proposes nothing twice.
-  const small = await client.propose(refund(`order-${stamp}-s`, 12.5, 'late delivery'), { idempotencyKey: `refund-order-${stamp}-s` });
-  const large = await client.propose(refund(`order-${stamp}-l`, 480, 'damaged item'), { idempotencyKey: `refund-order-${stamp}-l` });
+  // The idempotency key is derived from the work item alone (the agent, the action, the order), never from the time or
+  // a counter: a rerun after a crash sends the same key, and Countersign answers the action it already has, so nothing
+  // is proposed twice. If a proposal fails, the key is printed: the same run again, or a person, resends under it.
+  const proposeOnce = async (proposal: ProposalInput, what: string): Promise<Proposed> => {
+    const idempotencyKey = `support-copilot:refund:${proposal.target}`;
+    try {
+      return await client.propose(proposal, { idempotencyKey });
+    } catch (e) {
+      const why = e instanceof CountersignError ? `${e.name}: ${e.message}` : String(e);
+      log(`could not propose ${what} (${why}); it may have arrived: propose it again under idempotency key ${idempotencyKey}`);
+      throw e;
+    }
+  };
+  const small = await proposeOnce(refund(orders.small, 12.5, 'late delivery'), `the refund of ${orders.small}`);
+  const large = await proposeOnce(refund(orders.large, 480, 'damaged item'), `the refund of ${orders.large}`);
   log(`proposed ${small.actionId} (12.50 EUR) and ${large.actionId} (480 EUR)`);
 
   const smallView = await client.awaitDecision(small.actionId, { timeoutMs: 60_000, waitFor: 'final' });
@@ -60,7 +88,8 @@ if (require.main === module) {
   }
   const caFile = process.env.COUNTERSIGN_CA_FILE;
   main({ baseUrl: process.env.COUNTERSIGN_URL ?? 'http://127.0.0.1:8080', token, ...(caFile && { ca: readFileSync(caFile, 'utf8') }) }).catch((e: Error) => {
-    console.error(`${e.name}: ${e.message}`);
+    // The error's ids, not the error object: its JSON form leaves out the view and the cause.
+    console.error(e instanceof CountersignError ? JSON.stringify(e) : `${e.name}: ${e.message}`);
     process.exit(1);
   });
 }

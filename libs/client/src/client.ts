@@ -1,5 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { CountersignError, DecisionTimeoutError, errorFor, NotFoundError, parseRetryAfter, UnavailableError, UnexpectedAnswerError } from './errors';
+import { isIPv4 } from 'node:net';
+import {
+  AbortedError,
+  AnswerTooLargeError,
+  CertificateError,
+  CountersignError,
+  DecisionTimeoutError,
+  errorFor,
+  NotFoundError,
+  parseRetryAfter,
+  RateLimitedError,
+  UnavailableError,
+  UnexpectedAnswerError,
+} from './errors';
 import { fetchTrusting, TlsTrust } from './tls-fetch';
 import { isDecided, isFinal } from './status';
 import type { ActionStatus, ActionView, Proposed, ProposalInput } from './types';
@@ -8,7 +21,11 @@ import type { ActionStatus, ActionView, Proposed, ProposalInput } from './types'
 export interface CountersignClientOptions {
   /** The orchestrator's base URL, e.g. `http://127.0.0.1:8080`. */
   baseUrl: string;
-  /** The agent's bearer token. */
+  /**
+   * The agent's bearer token: printable ASCII, no spaces. Surrounding whitespace (a token file's last line break) is
+   * dropped, as fetch would; anything else (a byte-order mark, a line break inside) is refused at construction, with an
+   * error that does not show the token.
+   */
   token: string;
   /** A `fetch` of your own (a proxy, a test double); the global one by default. */
   fetch?: typeof fetch;
@@ -20,8 +37,17 @@ export interface CountersignClientOptions {
   backoffMs?: number;
   /** …up to this (default 5 000 ms; a longer `Retry-After` is capped to it). */
   maxBackoffMs?: number;
-  /** How long one call (each try of it) may take before it counts as a lost connection (default 30 000 ms; long polls get their wait on top). */
+  /**
+   * How long one call (each try of it) may take before it counts as a lost connection (default 30 000 ms; long polls
+   * get their wait on top). This and the two above are at most 2 147 483 647 ms (about 24.8 days, the longest a Node
+   * timer keeps); a longer one is refused rather than firing at once.
+   */
   requestTimeoutMs?: number;
+  /**
+   * The longest answer body read, in bytes (default 4 MiB; Countersign's answers are a few KiB). Reading stops past it
+   * and the call fails with `AnswerTooLargeError`, not retried.
+   */
+  maxAnswerBytes?: number;
   /**
    * Allows a plain `http:` base URL to a host other than this machine (the token then crosses the network in clear).
    * Off by default: `http:` is for `127.0.0.1`, `::1` and `localhost` (the embedded mode, a sidecar); use `https:`.
@@ -31,7 +57,7 @@ export interface CountersignClientOptions {
 
 /** What `awaitDecision` waits for: a decision (the default), or a final state (executed, failed, rejected…). */
 export interface AwaitOptions {
-  /** The whole wait, over as many long polls as it takes. */
+  /** The whole wait, over as many long polls as it takes: any length (a wait past Node's timer limit is kept in steps). */
   timeoutMs: number;
   signal?: AbortSignal;
   /**
@@ -48,6 +74,10 @@ const MAX_POLL_MS = 30_000;
 const MIN_POLL_SPACING_MS = 500;
 /** How long past its deadline `awaitDecision` waits for the answer of a poll the server holds until that deadline. */
 const DEADLINE_GRACE_MS = 2_000;
+/** The longest delay a Node timer keeps (2^31 - 1 ms, about 24.8 days): a longer one fires after 1 ms, with a warning. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The default of `maxAnswerBytes`: far above any answer of the API, far below what would hurt an agent's memory. */
+const DEFAULT_MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
 /**
  * The typed client agents use to propose actions to Countersign and wait for their decisions. Errors are
@@ -61,40 +91,55 @@ export class CountersignClient {
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly requestTimeoutMs: number;
+  private readonly maxAnswerBytes: number;
+  private readonly token: string;
 
   constructor(private readonly options: CountersignClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     if (options.fetch && options.tls) throw new Error('CountersignClient: give either `fetch` or `tls`, not both (a fetch of your own sets its own trust)');
     const problem = baseUrlProblem(this.baseUrl, options);
     if (problem) throw new Error(`CountersignClient: ${problem}`);
+    this.token = bearerToken(options.token);
     this.fetch = options.fetch ?? (options.tls ? fetchTrusting(options.tls) : globalThis.fetch);
-    this.retries = Math.ceil(milliseconds('retries', options.retries ?? 4));
-    this.backoffMs = milliseconds('backoffMs', options.backoffMs ?? 250);
-    this.maxBackoffMs = milliseconds('maxBackoffMs', options.maxBackoffMs ?? 5_000);
-    this.requestTimeoutMs = Math.ceil(milliseconds('requestTimeoutMs', options.requestTimeoutMs ?? 30_000));
+    this.retries = Math.ceil(atLeastZero('retries', options.retries ?? 4, Number.MAX_SAFE_INTEGER));
+    this.backoffMs = atLeastZero('backoffMs', options.backoffMs ?? 250, MAX_TIMER_MS);
+    this.maxBackoffMs = atLeastZero('maxBackoffMs', options.maxBackoffMs ?? 5_000, MAX_TIMER_MS);
+    this.requestTimeoutMs = Math.ceil(atLeastZero('requestTimeoutMs', options.requestTimeoutMs ?? 30_000, MAX_TIMER_MS));
+    this.maxAnswerBytes = Math.floor(atLeastZero('maxAnswerBytes', options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES, Number.MAX_SAFE_INTEGER));
   }
 
   /**
    * Proposes an action (`POST /v1/proposals`). Without an `idempotencyKey` one is made; either way every retry of this
-   * call sends the same key, and the answer returns it so that a later resend (after a crash) can reuse it.
+   * call sends the same key, and the answer returns it so that a later resend (after a crash) can reuse it. Every error
+   * it throws once a try may have been sent carries the key (`idempotencyKey`): a `CountersignError`, an abort included
+   * (`AbortedError`, the signal's reason as its `cause`). A key that is not the server's shape is refused (TypeError)
+   * before anything is sent, without being shown.
    */
   async propose(proposal: ProposalInput, options: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<Proposed> {
+    if (options.idempotencyKey !== undefined) checkIdempotencyKey(options.idempotencyKey);
     const idempotencyKey = options.idempotencyKey ?? `cs-${randomUUID()}`;
-    let body: unknown;
     try {
-      body = await this.request('POST', '/v1/proposals', { body: proposal, headers: { 'Idempotency-Key': idempotencyKey }, signal: options.signal });
-    } catch (e) {
-      // The key goes with the error: a proposal that was not answered may have arrived, and a resend under a new key
-      // would make a second action (red team, 2026-12-04: two replies to one customer).
-      if (e instanceof CountersignError) e.idempotencyKey = idempotencyKey;
-      throw e;
-    }
-    if (!isObject(body) || typeof body.actionId !== 'string' || !ACTION_ID.test(body.actionId) || !isStatus(body.status))
-      throw new UnexpectedAnswerError(
-        502,
-        "POST /v1/proposals answered a success without an action id and status: not Countersign's answer (a proxy in between?)",
+      const answer = await this.request('POST', '/v1/proposals', { body: proposal, headers: { 'Idempotency-Key': idempotencyKey }, signal: options.signal });
+      const body = answer.body;
+      if (isObject(body) && typeof body.actionId === 'string' && ACTION_ID.test(body.actionId) && isStatus(body.status))
+        return { actionId: body.actionId, status: body.status, idempotencyKey };
+      // A success the client does not know (a newer status, a proxy's `{}`): not taken for an accepted proposal, but it
+      // may have been one, so the error says which action it named, if a plain id, and (below) the key to resend under.
+      const error = answered(
+        new UnexpectedAnswerError(
+          502,
+          `POST /v1/proposals answered ${answer.status} without a plain action id and a status the API answers: not Countersign's answer as it knows it (a proxy in between, a newer server?); the proposal may have been accepted all the same`,
+        ),
+        answer,
       );
-    return { actionId: body.actionId, status: body.status, idempotencyKey };
+      if (isObject(body) && typeof body.actionId === 'string' && ACTION_ID.test(body.actionId)) error.actionId = body.actionId;
+      throw error;
+    } catch (e) {
+      // The key goes with every error: a proposal that was not answered (or stopped, or answered in a way the client
+      // does not know) may have arrived, and a resend under a new key would make a second action (red team, 2026-12-04:
+      // two replies to one customer; 2026-12-06: an `AbortSignal.timeout` lost the key).
+      throw carryingKey(e, idempotencyKey, options.signal);
+    }
   }
 
   /** The action's current view (`GET /v1/actions/{id}`); `NotFoundError` until the read model knows it. */
@@ -105,67 +150,76 @@ export class CountersignClient {
   /**
    * Waits until the action is decided (or final, with `waitFor: 'final'`) and returns its view. It loops over long
    * polls (`?waitFor=…&timeoutMs=…`, each at most 30 s), never a busy loop; an action the server does not know yet is
-   * waited for too. Rejects with `DecisionTimeoutError` (carrying the last view) at `timeoutMs` (a server that does not
-   * answer its last poll is given 2 s more), with the signal's
-   * reason when aborted, and with a typed error on 401/403. `outcome_unknown` is not final (the executor is settling
-   * it): a wait for `final` goes on through it, and a timeout on it says so; never propose such an action again.
+   * waited for too, and so is a server that answers 5xx or 429 or does not answer at all (with backoff, never sooner than
+   * its `Retry-After`): only a definite answer or the deadline ends the wait. Rejects with `DecisionTimeoutError`
+   * (carrying the last view) at `timeoutMs` (a server that does not answer its last poll is given 2 s more), with the
+   * signal's reason when aborted, and with a typed error on 401/403. `outcome_unknown` is not final (the executor is
+   * settling it): a wait for `final` goes on through it, and a timeout on it says so; never propose such an action again.
    */
   async awaitDecision(actionId: string, options: AwaitOptions): Promise<ActionView> {
     const waitFor = options.waitFor ?? 'decision';
-    const timeoutMs = Math.ceil(milliseconds('timeoutMs', options.timeoutMs));
-    options = { ...options, timeoutMs };
-    const deadline = Date.now() + options.timeoutMs;
+    // Any length: a wait for a person may be long, and the wait is kept in steps a Node timer can hold.
+    const timeoutMs = Math.ceil(atLeastZero('timeoutMs', options.timeoutMs, Number.MAX_SAFE_INTEGER));
+    const deadline = Date.now() + timeoutMs;
     const timeUp = new AbortController();
     // The last poll is answered at the deadline, not before: its answer gets a moment to arrive before the wait is cut.
-    const timer = setTimeout(() => timeUp.abort(), options.timeoutMs + DEADLINE_GRACE_MS);
+    const timer = after(timeoutMs + DEADLINE_GRACE_MS, () => timeUp.abort());
     const signal = options.signal ? AbortSignal.any([options.signal, timeUp.signal]) : timeUp.signal;
     let last: ActionView | undefined;
+    let failures = 0;
     try {
       for (;;) {
         const pollMs = Math.max(0, Math.min(MAX_POLL_MS, deadline - Date.now()));
         const started = Date.now();
+        let pause = 0;
         try {
           const path = `/v1/actions/${encodeURIComponent(actionId)}?waitFor=${waitFor}&timeoutMs=${pollMs}`;
           last = viewOf(await this.request('GET', path, { signal, holdMs: pollMs }), actionId);
           if (waitFor === 'decision' ? isDecided(last.status) : isFinal(last.status)) return last;
+          failures = 0;
         } catch (e) {
-          // Not known yet (the read model catches up), or the server away for longer than one call's retries (a
-          // restart): the wait goes on until its own deadline, as asked. A 404 that is not the API's "no action" (no such
-          // route: a base URL that is not Countersign's) is an answer, not a wait.
-          if (!(e instanceof NotFoundError && e.message.startsWith('no action ')) && !(e instanceof UnavailableError)) throw e;
+          if (!waitsThrough(e)) throw e;
+          // The server away, failing or over the rate: it may be executing the action all the while, and a caller that
+          // gave up here would propose it again. Backed off, and never sooner than the server's Retry-After.
+          if (!(e instanceof NotFoundError)) pause = this.retryWait(retryAfterMs(e), failures++, Infinity);
         }
-        if (Date.now() >= deadline) throw timedOut(actionId, waitFor, options.timeoutMs, last);
-        if (Date.now() - started < MIN_POLL_SPACING_MS) await sleep(MIN_POLL_SPACING_MS, signal);
+        if (Date.now() >= deadline) throw timedOut(actionId, waitFor, timeoutMs, last);
+        const wait = Math.min(Math.max(pause, MIN_POLL_SPACING_MS - (Date.now() - started)), deadline - Date.now());
+        if (wait > 0) await sleep(wait, signal);
+        // Not one more poll past the deadline: after a Retry-After, that would be sooner than the server said.
+        if (Date.now() >= deadline) throw timedOut(actionId, waitFor, timeoutMs, last);
       }
     } catch (e) {
       if (timeUp.signal.aborted && !options.signal?.aborted && !(e instanceof DecisionTimeoutError)) {
-        throw timedOut(actionId, waitFor, options.timeoutMs, last);
+        throw timedOut(actionId, waitFor, timeoutMs, last);
       }
       throw e;
     } finally {
-      clearTimeout(timer);
+      timer.clear();
     }
   }
 
   /**
-   * One call, retried on 503 (and a gateway's 502 or 504), on a lost connection and on a 429 whose `Retry-After` is within `maxBackoffMs` (the same
-   * headers, so the same Idempotency-Key). Each try ends
-   * after `requestTimeoutMs` (plus `holdMs`, a long poll's wait) as a lost connection. Redirects are not followed: the
-   * API never redirects, so one is an answer from something else, and the token is not sent on to it.
+   * One call, retried on 503 (and a gateway's 502 or 504), on a lost connection and on a 429 whose `Retry-After` is
+   * within `maxBackoffMs` (the same headers, so the same Idempotency-Key). Each try ends after `requestTimeoutMs` (plus
+   * `holdMs`, a long poll's wait) as a lost connection. Redirects are not followed: the API never redirects, so one is
+   * an answer from something else, and the token is not sent on to it. Not retried: an answer over `maxAnswerBytes`, a
+   * refused certificate, and a request fetch refuses to make (a local mistake, which no retry mends).
    */
   private async request(
     method: string,
     path: string,
     init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal; holdMs?: number },
-  ): Promise<unknown> {
+  ): Promise<Answer> {
     const url = `${this.baseUrl}${path}`;
-    const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${this.options.token}`, ...init.headers };
+    const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${this.token}`, ...init.headers };
     if (init.body !== undefined) headers['Content-Type'] = 'application/json';
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+    const tryMs = Math.min(MAX_TIMER_MS, this.requestTimeoutMs + (init.holdMs ?? 0));
     for (let attempt = 0; ; attempt++) {
       init.signal?.throwIfAborted();
       let res: Response;
-      const tryTimeout = AbortSignal.timeout(this.requestTimeoutMs + (init.holdMs ?? 0));
+      const tryTimeout = AbortSignal.timeout(tryMs);
       try {
         res = await this.fetch(url, {
           method,
@@ -176,51 +230,78 @@ export class CountersignClient {
         });
       } catch (e) {
         if (init.signal?.aborted) throw init.signal.reason;
-        if (attempt >= this.retries) throw new UnavailableError(503, `no answer from ${method} ${path}: ${(e as Error).message}`);
+        const failure = tryTimeout.aborted ? { kind: 'network' as const, what: `no answer within ${tryMs} ms` } : this.fetchFailure(e);
+        if (failure.kind === 'local')
+          // fetch's own message quotes the header it refused, the token's included: the class is named, not the text.
+          throw new TypeError(
+            `${method} ${path} could not be sent: fetch refused the request itself (${failure.what}; its text is not shown, as it may quote a header)`,
+          );
+        if (failure.kind === 'certificate')
+          throw new CertificateError(
+            503,
+            `${method} ${path}: the server's certificate was refused (${failure.what}); not retried, a retry would meet the same certificate`,
+            {
+              cause: e,
+            },
+          );
+        if (attempt >= this.retries) throw new UnavailableError(503, `no answer from ${method} ${path}: ${failure.what}`, { cause: e });
         await sleep(this.backoff(attempt), init.signal);
         continue;
       }
+      const correlationId = correlationOf(res.headers);
+      const reply = { status: res.status, correlationId };
       if (res.status >= 300 && res.status < 400) {
         void res.body?.cancel().catch(() => undefined);
-        throw new UnexpectedAnswerError(
-          502,
-          `${method} ${path} was answered ${res.status} (a redirect${res.headers.get('location') ? ` to ${res.headers.get('location')}` : ''}): Countersign's API does not redirect, so it was not followed and the token was not sent on`,
+        throw answered(
+          new UnexpectedAnswerError(
+            502,
+            `${method} ${path} was answered ${res.status} (a redirect${res.headers.get('location') ? ` to ${res.headers.get('location')}` : ''}): Countersign's API does not redirect, so it was not followed and the token was not sent on`,
+          ),
+          reply,
         );
       }
-      let text: string;
+      let read: { text: string; bytes: number } | undefined;
       try {
-        text = await res.text();
+        read = await readCapped(res, this.maxAnswerBytes);
       } catch (e) {
         // The connection broke while the answer was read: a lost connection, retried as one (under the same key).
         if (init.signal?.aborted) throw init.signal.reason;
-        if (attempt >= this.retries) throw new UnavailableError(503, `the answer to ${method} ${path} broke off: ${(e as Error).message}`);
+        if (attempt >= this.retries)
+          throw answered(new UnavailableError(503, `the answer to ${method} ${path} broke off: ${this.describe(e)}`, { cause: e }), reply);
         await sleep(this.backoff(attempt), init.signal);
         continue;
       }
-      const json = parseJson(text);
+      if (read === undefined)
+        throw answered(
+          new AnswerTooLargeError(
+            `${method} ${path} answered ${res.status} with a body over ${this.maxAnswerBytes} bytes (maxAnswerBytes): reading stopped there, and it is not retried; not Countersign's answer`,
+            this.maxAnswerBytes,
+          ),
+          reply,
+        );
+      const json = parseJson(read.text);
       if (res.ok) {
         if (json === undefined)
-          throw new UnexpectedAnswerError(502, `${method} ${path} answered ${res.status} with a body that is not JSON: not Countersign's answer`);
-        return json;
+          throw answered(
+            new UnexpectedAnswerError(502, `${method} ${path} answered ${res.status} with a body that is not JSON: not Countersign's answer`),
+            reply,
+          );
+        return { body: json, ...reply };
       }
       // 503 is the server's own "not now"; 502 and 504 are a proxy's or load balancer's word that the server did not
       // answer in time or at all: each is retried under the same headers, so the same Idempotency-Key.
       if (GATEWAY_STATUSES.has(res.status) && attempt < this.retries) {
-        const asked = (parseRetryAfter(res.headers.get('retry-after')) ?? 0) * 1000;
-        await sleep(Math.min(this.maxBackoffMs, Math.max(asked, this.backoff(attempt))), init.signal);
+        await sleep(this.retryWait((parseRetryAfter(res.headers.get('retry-after')) ?? 0) * 1000, attempt, this.maxBackoffMs), init.signal);
         continue;
       }
       // Over the principal's rate: waited out and retried (the same headers, so the same key) when the server's
       // Retry-After fits within maxBackoffMs; a longer wait is the caller's to plan (RateLimitedError says how long).
       const rateWait = res.status === 429 ? (parseRetryAfter(res.headers.get('retry-after')) ?? Infinity) * 1000 : Infinity;
       if (rateWait <= this.maxBackoffMs && attempt < this.retries) {
-        // Never before the server said, never sooner than the backoff's own step, and spread a little (up to a quarter
-        // more, within the cap), so that many callers told the same second do not all come back in it.
-        const wait = Math.max(rateWait, this.backoff(attempt));
-        await sleep(Math.min(this.maxBackoffMs, wait * (1 + Math.random() / 4)), init.signal);
+        await sleep(this.retryWait(rateWait, attempt, this.maxBackoffMs), init.signal);
         continue;
       }
-      throw errorFor(res.status, messageOf(json, text, res.status), res.headers.get('retry-after'));
+      throw answered(errorFor(res.status, messageOf(json, read, res), res.headers.get('retry-after')), reply);
     }
   }
 
@@ -228,7 +309,108 @@ export class CountersignClient {
     // Exponential with jitter, so that many agents cut off together do not come back together.
     return Math.min(this.maxBackoffMs, this.backoffMs * 2 ** attempt) * (0.5 + Math.random() / 2);
   }
+
+  /**
+   * The pause before a retry the server asked to wait `askedMs` for: never before the server said, never sooner than
+   * the backoff's own step, at most `capMs`; and when the server's wait is the longer, spread a little (up to a quarter
+   * more, within the cap), so that many callers told the same second do not all come back in it (the backoff's step
+   * has its own jitter).
+   */
+  private retryWait(askedMs: number, attempt: number, capMs: number): number {
+    const step = this.backoff(attempt);
+    return Math.min(capMs, askedMs > step ? askedMs * (1 + Math.random() / 4) : step);
+  }
+
+  /**
+   * What kind of failure a fetch that threw is, and what to say of it. Node's fetch (and `fetchTrusting`) say "fetch
+   * failed" for a connection that failed, with the reason as `cause`; a certificate is one of those, but not one that
+   * passes. Any other TypeError is fetch refusing the request itself (a header it cannot send, a URL it cannot parse):
+   * a local mistake, and its message quotes the value. A custom fetch's other errors count as a lost connection.
+   */
+  private fetchFailure(e: unknown): { kind: 'network' | 'certificate' | 'local'; what: string } {
+    // By name, not `instanceof`: Node's fetch makes its errors in its own realm (a vm context, a test runner's, differs).
+    const error = e as { name?: unknown; message?: unknown; cause?: unknown } | undefined;
+    if (error?.name === 'TypeError' && !/^fetch failed\b/.test(String(error.message))) return { kind: 'local', what: 'TypeError' };
+    const code = codeOf(error?.cause) ?? codeOf(e);
+    return { kind: code !== undefined && CERTIFICATE_CODE.test(code) ? 'certificate' : 'network', what: this.describe(e) };
+  }
+
+  /** An error as a message may quote it: its cause's code and text, never the token (a custom fetch may echo it). */
+  private describe(e: unknown): string {
+    const error = e as { name?: unknown; message?: unknown; cause?: unknown } | undefined;
+    const cause = error?.cause as { message?: unknown; errors?: Array<{ message?: unknown }> } | undefined;
+    const causeText = typeof cause?.message === 'string' && cause.message ? cause.message : cause?.errors?.[0]?.message;
+    const code = codeOf(error?.cause) ?? codeOf(e);
+    const head = typeof error?.message === 'string' && error.message ? error.message : String(error?.name ?? 'failed');
+    const detail = [code, typeof causeText === 'string' ? causeText : undefined].filter(Boolean).join(': ');
+    const text = (detail ? `${head} (${detail})` : head).slice(0, 300);
+    return text.split(this.token).join('[token]');
+  }
 }
+
+/** An answer the client read: its body (JSON), status and correlation id. */
+interface Answer {
+  body: unknown;
+  status: number;
+  correlationId?: string;
+}
+
+/** Marks `error` with the answer it came from: its status on the wire and its correlation id. */
+function answered<E extends CountersignError>(error: E, answer: { status: number; correlationId?: string }): E {
+  error.httpStatus = answer.status;
+  error.correlationId = answer.correlationId;
+  return error;
+}
+
+/** The server's `X-Correlation-Id`, if it is the shape the platform gives (anything else is not kept). */
+function correlationOf(headers: Headers): string | undefined {
+  const id = headers.get('x-correlation-id');
+  return id !== null && /^[\w.:-]{1,200}$/.test(id) ? id : undefined;
+}
+
+/** `propose`'s error, with the key it sent under: a `CountersignError` marked, an abort made an `AbortedError`. */
+function carryingKey(e: unknown, idempotencyKey: string, signal: AbortSignal | undefined): unknown {
+  // The signal's reason is the caller's object, maybe shared by many calls: it is wrapped, never marked.
+  if (signal?.aborted && e === signal.reason) {
+    const error = new AbortedError(
+      `POST /v1/proposals was stopped by its signal (${reasonOf(signal.reason)}): a try may have reached the server; propose again with idempotencyKey to reach the same action`,
+      { cause: signal.reason },
+    );
+    error.idempotencyKey = idempotencyKey;
+    return error;
+  }
+  if (e instanceof CountersignError) e.idempotencyKey = idempotencyKey;
+  return e;
+}
+
+const reasonOf = (reason: unknown): string =>
+  (typeof reason === 'object' && reason !== null && 'name' in reason ? `${String(reason.name)}: ${String((reason as Error).message)}` : String(reason)).slice(
+    0,
+    200,
+  );
+
+/**
+ * What a wait goes on through: the action not known yet ("no action …"; a 404 of another text is no such route, not
+ * Countersign), the server away (no connection, 502/503/504 after a call's retries), over the rate (429), or failing
+ * (a server's own 5xx). Not a refused certificate, nor an answer that is not Countersign's: neither passes.
+ */
+function waitsThrough(e: unknown): boolean {
+  if (e instanceof NotFoundError) return e.message.startsWith('no action ');
+  if (e instanceof CertificateError || e instanceof UnexpectedAnswerError) return false;
+  if (e instanceof UnavailableError || e instanceof RateLimitedError) return true;
+  return e instanceof CountersignError && e.httpStatus !== undefined && e.httpStatus >= 500;
+}
+
+const retryAfterMs = (e: unknown): number => ((e as { retryAfterSeconds?: number }).retryAfterSeconds ?? 0) * 1000;
+
+/** TLS codes (OpenSSL's and Node's) of a certificate refused: no retry mends one. */
+const CERTIFICATE_CODE =
+  /^(CERT_|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_DECRYPT_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH_EXCEEDED)/;
+
+const codeOf = (e: unknown): string | undefined => {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+};
 
 /** The error of a wait that ran out; on an unknown outcome it says the outcome is being settled (a caller must not retry). */
 function timedOut(actionId: string, waitFor: 'decision' | 'final', timeoutMs: number, last: ActionView | undefined): DecisionTimeoutError {
@@ -242,11 +424,55 @@ function timedOut(actionId: string, waitFor: 'decision' | 'final', timeoutMs: nu
 /** Statuses that say the server is away for now, not that the request was wrong: retried with backoff. */
 const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
 
-/** A duration option: a finite number of milliseconds, at least 0 (a fractional one is rounded up where it must be whole). */
-function milliseconds(name: string, value: number): number {
+/**
+ * A duration or count option: a finite number, at least 0 (a fractional one is rounded up where it must be whole), at
+ * most `max`. A duration that feeds a timer is at most 2^31 - 1 ms: Node fires a longer one after 1 ms (a 30-day
+ * `requestTimeoutMs` aborted every try at once), so it is refused, naming the option and the maximum.
+ */
+function atLeastZero(name: string, value: number, max: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
     throw new RangeError(`CountersignClient: ${name} must be a finite number, at least 0 (got ${String(value)})`);
+  if (value > max)
+    throw new RangeError(
+      max === MAX_TIMER_MS
+        ? `CountersignClient: ${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest a Node timer keeps), not ${value}`
+        : `CountersignClient: ${name} must be at most ${max} (got ${value})`,
+    );
   return value;
+}
+
+/** The token as the Authorization header carries it, or a TypeError that says what is wrong with it without showing it. */
+function bearerToken(token: unknown): string {
+  if (typeof token !== 'string') throw new TypeError(`CountersignClient: token must be a string, not ${token === null ? 'null' : typeof token}`);
+  // Surrounding whitespace (a token file's last line break) is what fetch strips from a header value anyway.
+  const trimmed = token.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+  if (!trimmed) throw new TypeError('CountersignClient: token is empty');
+  // fetch refused the rest with a message that quoted the whole header, which the client then retried and reported
+  // as a lost connection, token and all (red team, 2026-12-06): refused here, by position and kind, never by value.
+  const at = trimmed.search(/[^\x21-\x7e]/);
+  if (at >= 0)
+    throw new TypeError(
+      `CountersignClient: token has ${characterKind(trimmed.charCodeAt(at))} at character ${at + 1} of ${trimmed.length}; a bearer token is printable ASCII without spaces (the token is not shown)`,
+    );
+  return trimmed;
+}
+
+function characterKind(code: number): string {
+  if (code === 0xfeff) return 'a byte-order mark (from the file it was read from?)';
+  if (code === 0x20) return 'a space';
+  if (code < 0x20 || code === 0x7f) return 'a control character (a line break, a tab)';
+  return 'a character outside ASCII';
+}
+
+/** The server's rule for an Idempotency-Key (apps/orchestrator's proposals controller): checked before sending. */
+const IDEMPOTENCY_KEY = /^[\w.:-]{1,200}$/;
+
+function checkIdempotencyKey(key: unknown): void {
+  if (typeof key === 'string' && IDEMPOTENCY_KEY.test(key)) return;
+  const what = typeof key === 'string' ? `${key.length} characters` : typeof key;
+  throw new TypeError(
+    `propose: idempotencyKey must be 1-200 characters of letters, digits, ".", ":", "_" or "-" (the server's rule), and the one given is not (${what}; not shown); nothing was sent`,
+  );
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -275,15 +501,26 @@ const ACTION_ID = /^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,200}$/;
  * The view of action `actionId` as the API answers it, or `UnexpectedAnswerError`: an answer about another action, with
  * a status the API never gives, or without its timeline is not Countersign's, and is never taken for a decision.
  */
-function viewOf(json: unknown, actionId: string): ActionView {
+function viewOf(answer: Answer, actionId: string): ActionView {
   const what = 'GET /v1/actions/{id}';
+  const json = answer.body;
   if (!isObject(json) || !isStatus(json.status) || !Array.isArray(json.timeline) || !json.timeline.every((e) => isObject(e) && isStatus(e.status)))
-    throw new UnexpectedAnswerError(502, `${what} answered a success that is not an action's view: not Countersign's answer`);
-  if (json.actionId !== actionId) throw new UnexpectedAnswerError(502, `${what} answered about another action than ${actionId}: not Countersign's answer`);
+    throw answered(new UnexpectedAnswerError(502, `${what} answered a success that is not an action's view: not Countersign's answer`), answer);
+  if (json.actionId !== actionId)
+    throw answered(new UnexpectedAnswerError(502, `${what} answered about another action than ${actionId}: not Countersign's answer`), answer);
   return json as unknown as ActionView;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/**
+ * This machine, as a URL's host names it: a literal IPv4 address in 127.0.0.0/8 (the URL parser has already made
+ * `127.1` or `0x7f.0.0.1` one), `[::1]`, or exactly `localhost`. A DNS name that merely starts with "127." is anyone's
+ * (`127.0.0.1.nip.io`). `localhost` stays (the embedded mode and sidecars use it); it is resolved by this machine's
+ * own configuration (its hosts file), and `localhost.`, with its dot, is a DNS name and is not it.
+ */
+function isLoopback(hostname: string): boolean {
+  if (hostname === 'localhost' || hostname === '[::1]') return true;
+  return isIPv4(hostname) && hostname.startsWith('127.');
+}
 
 /** Why `baseUrl` cannot carry the token as asked: not a URL, not HTTP(S), or plain HTTP off this machine or with `tls`. */
 function baseUrlProblem(baseUrl: string, options: CountersignClientOptions): string | undefined {
@@ -291,12 +528,14 @@ function baseUrlProblem(baseUrl: string, options: CountersignClientOptions): str
   try {
     url = new URL(baseUrl);
   } catch {
-    return `baseUrl ${JSON.stringify(baseUrl.slice(0, 200))} is not a URL`;
+    return 'baseUrl is not a URL (it is not shown: it may carry a password)';
   }
+  // Credentials in the URL would go to the server as Basic auth beside the token, and into every message that quotes it.
+  if (url.username || url.password) return 'baseUrl has a user name or password in it (not shown): give the token as `token`, and keep the URL without them';
   if (url.protocol === 'https:') return undefined;
   if (url.protocol !== 'http:') return `baseUrl must be https: (or http: on this machine), not ${url.protocol}`;
   if (options.tls) return 'tls is for an https: baseUrl; with http: the token would go in clear and the CA would not be used';
-  if (!LOOPBACK.has(url.hostname) && !/^127\./.test(url.hostname) && !options.insecureHttp)
+  if (!isLoopback(url.hostname) && !options.insecureHttp)
     return `http: to ${url.hostname} would send the token in clear: use https: (tls: { ca }), or set insecureHttp: true`;
   return undefined;
 }
@@ -309,26 +548,79 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** The server's own message (Nest answers `{statusCode, message, error}`; a message may be a list). */
-function messageOf(json: unknown, text: string, status: number): string {
-  const message = (json as { message?: unknown } | undefined)?.message;
-  if (typeof message === 'string') return message;
-  if (Array.isArray(message)) return message.join('; ');
-  return text.slice(0, 500) || `HTTP ${status}`;
+/**
+ * The server's own message (Nest answers `{statusCode, message, error}`; a message may be a list). A body that is not
+ * JSON is not Countersign's: it is described, never quoted, as a proxy may echo the request (a card number from the
+ * proposal ended up in an error's message: red team, 2026-12-06).
+ */
+function messageOf(json: unknown, read: { text: string; bytes: number }, res: Response): string {
+  const message = isObject(json) ? json.message : undefined;
+  if (typeof message === 'string' && message) return clip(message);
+  if (Array.isArray(message) && message.length > 0 && message.every((m) => typeof m === 'string')) return clip(message.join('; '));
+  if (json !== undefined) return `HTTP ${res.status}, with a JSON body that has no message`;
+  if (read.bytes === 0) return `HTTP ${res.status}, without a body`;
+  const type = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  const shown = /^[a-z0-9.+-]{1,60}\/[a-z0-9.+-]{1,60}$/.test(type) ? type : 'untyped';
+  return `HTTP ${res.status}, with a ${shown} body of ${read.bytes} bytes that is not Countersign's JSON (not shown: it may echo the request)`;
 }
 
-/** A pause that ends early, rejecting with the signal's reason, when the signal aborts. */
+const clip = (text: string): string => (text.length > 500 ? `${text.slice(0, 500)}…` : text);
+
+/**
+ * The answer's body as text, read up to `limit` bytes, or undefined past it (reading stops and the connection is let
+ * go): `res.text()` read whatever came, and a hostile server streamed 900 MB into an agent (red team, 2026-12-06).
+ * A declared length over the limit is refused before reading. A read that breaks off throws (a lost connection).
+ */
+async function readCapped(res: Response, limit: number): Promise<{ text: string; bytes: number } | undefined> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > limit) {
+    void res.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (!res.body) return { text: '', bytes: 0 };
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > limit) {
+      void reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), bytes };
+}
+
+/** A pause that ends early, rejecting with the signal's reason, when the signal aborts. Any length (see `after`). */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = () => {
-      clearTimeout(timer);
+      timer.clear();
       reject(signal!.reason);
     };
-    const timer = setTimeout(() => {
+    const timer = after(ms, () => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    });
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * Calls `fn` after `ms`, in steps a Node timer keeps: one `setTimeout` past 2^31 - 1 ms fires after 1 ms instead (a
+ * 25-day `awaitDecision` ended after 20 ms, red team 2026-12-06).
+ */
+function after(ms: number, fn: () => void): { clear(): void } {
+  const end = Date.now() + ms;
+  let timer: ReturnType<typeof setTimeout>;
+  const arm = () => {
+    const left = end - Date.now();
+    timer = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fn, Math.max(0, left));
+  };
+  arm();
+  return { clear: () => clearTimeout(timer) };
 }

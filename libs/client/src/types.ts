@@ -35,8 +35,12 @@ export interface TimelineEntry {
   lane?: Lane;
   actor: string;
   detail: string;
+  /** On a revision (approve with changes): the new action that replaces this one. */
   revisedTo?: string;
+  /** On the proposal of a revised action: the action it replaces. */
   revisionOf?: string;
+  /** On the proposal: the agent id it was proposed as (apps/orchestrator's read model gives it). */
+  proposer?: string;
   /** The event's reason code, where it has one (see `ActionView.reasonCode`). */
   reasonCode?: string;
   /** See `ActionView.retryLater`. */
