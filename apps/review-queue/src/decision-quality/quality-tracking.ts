@@ -118,7 +118,12 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
   const reviewed = async (decided: ReviewItem, status: Parameters<ReviewItemRepository['decide']>[1], by: string[], at: Date) => {
     const as = by.every((r) => r === QUEUE) ? undefined : reviewersDecision(status);
     if ((decided.kind ?? 'approval') !== 'approval' || !as) return;
-    for (const r of by) await record(decided, r, as, at).catch(soft('decision'));
+    // An author of this version decided it only by the approval their revision carried to it: that decision is recorded
+    // once, as the revision of the version before (an approval). Counted here too, it was a second approval, and an
+    // "unseen" one, since the new version's card was never shown to them (red team, 2026-12-06).
+    const deciders = by.filter((r) => !decided.authoredBy?.includes(r));
+    if (!deciders.length) return;
+    for (const r of deciders) await record(decided, r, as, at).catch(soft('decision'));
     if (quality.secondReviewSampled()) {
       // Everyone who took part is excluded, not only the final deciders: every approval recorded (one followed by another
       // reviewer's rejection too) and every author of the version (red team, 2026-12-05).

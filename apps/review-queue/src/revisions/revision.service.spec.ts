@@ -32,10 +32,16 @@ const proposal = () => ({ ...refundProposal(), parameters: { amount: 480, notify
 
 async function setup(
   review: { quorum?: number; slaClass?: string } = {},
-  options: { parameters?: Record<string, unknown>; parameterCheck?: RevisionParameterCheck; signingValidity?: { notBefore: Date; notAfter: Date } } = {},
+  options: {
+    parameters?: Record<string, unknown>;
+    parameterCheck?: RevisionParameterCheck;
+    signingValidity?: { notBefore: Date; notAfter: Date };
+    /** Decision quality tracked on the items, as the service composes it. */
+    quality?: DecisionQuality;
+  } = {},
 ) {
   const bus = new RecordingBus({ source: 'review-queue', logger });
-  const items = new InMemoryReviewItemRepository();
+  const items = options.quality ? withDecisionQuality(new InMemoryReviewItemRepository(), options.quality, logger) : new InMemoryReviewItemRepository();
   const sealer = new ProposalSealer(parseReviewDataKey(generateReviewDataKey()));
   const { signing, verifyKey } = generateSigningKey('rq-1', options.signingValidity);
   const outbox = new DecisionOutbox(bus, items, logger);
@@ -164,6 +170,17 @@ describe('RevisionService: approve with changes', () => {
     expect(t.decisions()).toHaveLength(1);
     expect(approval).toMatchObject({ subject: newActionId, data: { decision: 'approved', digest: decided.data.digest } });
     expect(verifyReviewDecision(approval.data.signature!, t.keys)).toMatchObject({ ok: true, claims: { actionId: newActionId, deciders: ['alice'] } });
+  });
+
+  it("counts the reviser's decision once, as the approval it is, not again (and unseen) when it is carried to the new version (red team, 2026-12-06)", async () => {
+    const dataKey = parseReviewDataKey(generateReviewDataKey());
+    const store = createInMemoryDecisionQualityStore();
+    const quality = new DecisionQuality({ store, contract: {} }, dataKey, new ProposalSealer(dataKey));
+    const t = await setup({}, { quality });
+    const { newActionId } = await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
+    await t.intake.enqueue(t.newVersionDecided());
+    expect(t.decisions().map((d) => d.subject)).toEqual([newActionId]);
+    expect((await store.decisionsSince(new Date(0), 10)).map((d) => [d.actionId, d.reviewer, d.decision])).toEqual([['a1', 'alice', 'approved']]);
   });
 
   it.each([
