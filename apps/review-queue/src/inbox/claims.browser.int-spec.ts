@@ -259,6 +259,9 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
     expect(await page.textContent('article.card .note.expired')).toContain('no decision came within its high SLA, so it will never be executed');
     expect(await page.textContent('.f-status')).toBe('expired');
     await page.waitForSelector(`.items a[data-action-id="${id}"]`, { state: 'detached' });
+    // Said too, once the feed's next look finds it gone: the due time moved first (a change the page may already have
+    // re-read the expired card and list for), so the announcement can come after them (CI, 2026-12-06).
+    await page.waitForFunction(`window.said.some((text) => text.includes('expired'))`, undefined, { timeout: 15_000 });
     expect(await page.evaluate('window.said')).toContainEqual(expect.stringContaining('expired'));
     expect((await h.items.get(id))!.status).toBe('expired');
   });
