@@ -61,6 +61,32 @@ describe('audit entries and traces', () => {
     expect(JSON.stringify(toAuditEntry(TOPICS.proposalSubmitted, reply))).not.toContain('jane.doe@example.com');
   });
 
+  it("keeps a contract's text as requested and approved, so that it hashes to what was approved; masks the rest (auditor probe, 2026-12-06)", () => {
+    const text = 'version: 2026.12.15\n# write to ops@example.com\ncanaries: { templates: [{ parameters: { card: "5500 0000 0000 0004" } }] }\n';
+    const requested = {
+      ...event,
+      type: TOPICS.changeRequested,
+      data: {
+        changeRequestId: 'cr-1',
+        kind: 'contract',
+        reason: 'jane.doe@example.com asked',
+        contract: { fromVersion: 'a', fromHash: 'b', toVersion: 'c', toHash: 'd', text },
+      },
+    } as unknown as Envelope;
+    const changed = {
+      ...event,
+      type: TOPICS.contractChanged,
+      data: { fromVersion: 'a', toVersion: 'c', hash: 'd', changeRequestId: 'cr-1', requestedBy: 'ada', approvedBy: 'grace', contract: text },
+    } as unknown as Envelope;
+    const asked = toAuditEntry(TOPICS.changeRequested, requested).data as { reason: string; contract: { text: string } };
+    expect(asked.contract.text).toBe(text);
+    expect(asked.reason).not.toContain('jane.doe@example.com');
+    expect((toAuditEntry(TOPICS.contractChanged, changed).data as { contract: string }).contract).toBe(text);
+    // Anywhere else, the same text is masked.
+    const elsewhere = { ...event, type: TOPICS.proposalSubmitted, data: { parameters: { body: text } } } as unknown as Envelope;
+    expect(JSON.stringify(toAuditEntry(TOPICS.proposalSubmitted, elsewhere))).not.toContain('5500 0000 0000 0004');
+  });
+
   it('keeps no scoped token (a bearer credential for privileged actions): the entry shows it as a secret, the event keeps it', () => {
     const scopedToken = 'cst1.permission.change.1798761600.c2VjcmV0LWhtYWM';
     const decision = reviewLaneDecision('action-9', { proposal: { ...reviewLaneDecision('x').data.proposal, scopedToken } }) as unknown as Envelope;

@@ -55,7 +55,22 @@ export function toAuditEntry(topic: string, e: Envelope, traceId?: string): Audi
   // Regulated data (e-mail, cards, IBANs, phones, national ids) never reaches the audit trail unmasked. `maskDeep` returns
   // a copy (the event is not changed); the entry holds nothing JSON would drop or change (no undefined: the data was
   // decoded from JSON), so no JSON round trip is needed first: it cost a deep copy and a string per event (issue 14).
-  return maskDeep(entry);
+  return withContractText(topic, d, maskDeep(entry));
+}
+
+/**
+ * A contract's text, as requested and as approved, is kept as it was: it is configuration an admin wrote, and an
+ * auditor must be able to hash it to the `toHash` the approval signed. Masked, a canary template's test card and the
+ * example addresses in its comments changed, and the text no longer hashed to what was approved (auditor probe,
+ * 2026-12-06). The rest of the event (an admin's reason among it) is masked as any.
+ */
+function withContractText(topic: string, original: Data, masked: AuditEntry): AuditEntry {
+  const data = masked.data as Data;
+  if (topic === TOPICS.changeRequested) {
+    const text = (original.contract as { text?: unknown } | undefined)?.text;
+    if (typeof text === 'string' && data.contract && typeof data.contract === 'object') (data.contract as { text: string }).text = text;
+  } else if (topic === TOPICS.contractChanged && typeof original.contract === 'string') data.contract = original.contract;
+  return masked;
 }
 
 /** The log's pseudonym of a value: HMAC-SHA-256 under the log's own key, hex (a SHA-256 digest keeps its form). */
