@@ -10,7 +10,17 @@ import { ConnectorRegistry, createExecutionRepository, ExecutorModule, WebhookCo
 import { createFileFlagReader, FlagControls, FlagFile, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
-import { ConsumerStates, HttpsFiles, PlatformModule, serve, servedRoutes, TokenRegistry, watchTokensFile, writeTokens } from '@countersign/nest';
+import {
+  auditTokensReloads,
+  ConsumerStates,
+  HttpsFiles,
+  PlatformModule,
+  serve,
+  servedRoutes,
+  TokenRegistry,
+  watchTokensFile,
+  writeTokens,
+} from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { createActionViewRepository, createIdempotencyRepository, EMBEDDED_PROPOSAL_RATE, OrchestratorModule, ProposalRate } from '@countersign/orchestrator';
 import {
@@ -197,6 +207,8 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   // One registry for the process: the bus measures into it (dead letters, publish and handler times, lag) as the services do.
   const metrics = createMetrics('countersign-embedded');
   const bus = new InMemoryBus({ broker, logger, source: 'countersign-embedded', metrics });
+  // Each reload of tokens.json on the record, as in the distributed mode (a reload before the bus was up included).
+  auditTokensReloads(tokensWatch, { service: 'countersign-embedded', logger, emit: (topic, data, o) => bus.emit(topic, data, o) });
   // An unreadable or invalid flag file turns every flag unknown (execution fails closed): logged at error and audited.
   const flags = createFileFlagReader(flagsFile, {
     onHealth: reportFlagHealth({ service: 'countersign-embedded', logger, emit: (topic, data, o) => bus.emit(topic, data, o) }),

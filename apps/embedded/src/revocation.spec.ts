@@ -37,6 +37,13 @@ describe('taking access away while the embedded mode runs', () => {
     // ada (tokens/admin) leaves: her token stops, with nothing restarted, and the raise she asked for is no one's now.
     save(without('ada'));
     await eventually(async () => expect(await statusOf('/v1/autonomy/raise-requests', 'admin')).toBe(401), 10_000, 100);
+    // On the record: who was taken out, by the service that took it (auditor probe, 2026-12-06: a log line only).
+    await eventually(async () => {
+      const read = await call('GET', `${running.url}/v1/audit/entries?type=security.principals.changed.v1`, undefined, token('auditor'));
+      expect((read.body as { entries: Array<{ data: unknown }> }).entries.map((e) => e.data)).toContainEqual(
+        expect.objectContaining({ service: 'countersign-embedded', file: 'tokens.json', removed: ['ada'], added: [], changed: [] }),
+      );
+    });
     const approved = await call('POST', `${api}/raise-requests/${asked.body.id}/approve`, { digest: asked.body.digest, reason: 'looks fine' }, token('admin2'));
     expect(approved.status).toBe(409);
     expect(approved.body.message).toMatch(/^ada requested change .+ and holds no admin token now: it cannot be approved/);

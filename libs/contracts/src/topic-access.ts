@@ -24,6 +24,8 @@ export const TOPIC_WRITERS: { readonly [T in Topic]: readonly KafkaParty[] } = {
   // Every service refuses requests and reads flags: each reports its own.
   [TOPICS.requestRejected]: KAFKA_SERVICES,
   [TOPICS.flagSourceHealthChanged]: KAFKA_SERVICES,
+  // Every service follows its own tokens file: each reports what it now lets in.
+  [TOPICS.principalsChanged]: KAFKA_SERVICES,
   [TOPICS.treeHeadPublished]: ['audit-writer'],
   // Appended by the audit writer to its own log, never published (`AUDIT_LOG_OWN_TOPICS`): only it may write them.
   [TOPICS.logRecovered]: ['audit-writer'],
@@ -79,6 +81,7 @@ export const TOPIC_READERS: { readonly [T in Topic]: readonly KafkaService[] } =
   // timeline says a person is checking.
   [TOPICS.outcomeCheckRequested]: ['review-queue', 'orchestrator', 'audit-writer'],
   [TOPICS.requestRejected]: ['audit-writer'],
+  [TOPICS.principalsChanged]: ['audit-writer'],
   // The orchestrator tells an agent why its action waits while a flag source cannot be read.
   [TOPICS.flagSourceHealthChanged]: ['orchestrator', 'audit-writer'],
   // Published by the audit writer itself and kept beside the log: read by auditors through its API, not from Kafka.

@@ -405,6 +405,37 @@ export const FlagSourceHealthChangedV1 = z.object({
 });
 
 /**
+ * `security.principals.changed.v1`: a service took its tokens file again while running (docs/adr/0008 addendum
+ * 2026-12-06): who may call it now, as the file says. Who was removed, added, given other roles or another token, and
+ * each added or changed principal's roles and tenants, by id (never a token or its digest). `refused`: the file could not
+ * be used, and no token is taken until it can (fail closed). An auditor reads who could reveal, approve or audit when.
+ */
+const principalIds = z.array(z.string().min(1).max(200)).max(10_000);
+export const PrincipalsChangedV1 = z.object({
+  /** The service whose tokens file it is. */
+  service: z.string().min(1).max(200),
+  /** The file's name (not its folder). */
+  file: z.string().min(1).max(300),
+  removed: principalIds,
+  added: principalIds,
+  /** Other roles or tenants than before. */
+  changed: principalIds,
+  /** The same roles and tenants, another token (a rotation). */
+  rotated: principalIds,
+  /** The roles (and tenants, when bound) of each added or changed principal, as they are now. */
+  grants: z
+    .array(
+      z.object({
+        principal: z.string().min(1).max(200),
+        roles: z.array(z.string().min(1).max(200)).max(100),
+        tenants: z.array(z.string().min(1).max(200)).max(1000).optional(),
+      }),
+    )
+    .max(10_000),
+  refused: z.string().min(1).max(2000).optional(),
+});
+
+/**
  * `execution.outcome.check-requested.v1`: the executor cannot tell whether an action took effect (it stopped
  * during the call, or the target did not answer) and its connector can neither re-send safely nor ask the
  * target: a person must find out. The review queue turns it into an item of kind `outcome-check`.

@@ -131,8 +131,8 @@ export class TokenRegistry {
   private refusing?: string;
   /** Principals a reload took out of the file (`replace`), until one puts them back. */
   private readonly removed = new Set<string>();
-  /** The principals of the last usable file, and their roles: what the next one is compared with. */
-  private good: Map<string, string[]>;
+  /** The principals of the last usable file, and what each may do: what the next one is compared with. */
+  private good: Map<string, PrincipalAccess>;
 
   constructor(entries: TokenEntry[]) {
     this.state = registryState(entries);
@@ -143,7 +143,8 @@ export class TokenRegistry {
    * Takes `entries` in place of the current ones, at once for every request from now on (the tokens file was edited:
    * a token removed or rotated stops here, a binding changed holds at the next request). Invalid entries throw, and
    * the current ones stay. Ends a refusal (`refuseAll`). Returns who, compared with the last usable file, was removed,
-   * added, or given other roles.
+   * added, given other access (roles, tenants, regions, agent ids, keys) or only other tokens, and the roles and tenants
+   * of those added or changed.
    */
   replace(entries: TokenEntry[]): TokensChange {
     const before = this.good;
@@ -153,11 +154,16 @@ export class TokenRegistry {
     const removed = [...before.keys()].filter((id) => !after.has(id));
     for (const id of removed) this.removed.add(id);
     for (const id of after.keys()) this.removed.delete(id);
-    return {
-      removed,
-      added: [...after.keys()].filter((id) => !before.has(id)),
-      changed: [...after.keys()].filter((id) => before.has(id) && before.get(id)!.join() !== after.get(id)!.join()),
-    };
+    const added = [...after.keys()].filter((id) => !before.has(id));
+    const changed = [...after.keys()].filter((id) => before.has(id) && before.get(id)!.access !== after.get(id)!.access);
+    const rotated = [...after.keys()].filter(
+      (id) => before.has(id) && before.get(id)!.access === after.get(id)!.access && before.get(id)!.tokens !== after.get(id)!.tokens,
+    );
+    const grants = [...added, ...changed].map((principal) => {
+      const { roles, tenants } = after.get(principal)!;
+      return { principal, roles, ...(tenants && { tenants }) };
+    });
+    return { removed, added, changed, rotated, grants };
   }
 
   /**
@@ -225,7 +231,20 @@ export class TokenRegistry {
 export interface TokensChange {
   removed: string[];
   added: string[];
+  /** Other roles, tenants, regions, agent ids or signing keys than before. */
   changed: string[];
+  /** The same access, other tokens (a rotation). */
+  rotated: string[];
+  /** The roles (and tenants, when bound) of each principal added or changed, as they are now. */
+  grants: Array<{ principal: string; roles: string[]; tenants?: string[] }>;
+}
+
+/** What a principal may do through all its tokens, as one comparable text (`access`), and which tokens it has. */
+interface PrincipalAccess {
+  roles: string[];
+  tenants?: string[];
+  access: string;
+  tokens: string;
 }
 
 /** What a registry answers from: its entries by token digest, keys by id, and what each principal may act as and for. */
@@ -236,10 +255,29 @@ interface RegistryState {
   personTenants: Map<string, string[]>;
 }
 
-/** Each principal of a state and the roles of all its tokens, sorted. */
-function principalsOf(state: RegistryState): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const e of state.byDigest.values()) out.set(e.principal, [...new Set([...(out.get(e.principal) ?? []), ...e.roles])].sort());
+/** Each principal of a state: the roles of all its tokens, sorted, and what its tokens allow and are, comparable. */
+function principalsOf(state: RegistryState): Map<string, PrincipalAccess> {
+  const entries = new Map<string, TokenEntry[]>();
+  for (const e of state.byDigest.values()) entries.set(e.principal, [...(entries.get(e.principal) ?? []), e]);
+  const out = new Map<string, PrincipalAccess>();
+  for (const [principal, es] of entries) {
+    const union = (pick: (e: TokenEntry) => readonly string[] | undefined) => [...new Set(es.flatMap((e) => pick(e) ?? []))].sort();
+    const roles = union((e) => e.roles);
+    const tenants = es.some((e) => e.tenants) ? union((e) => e.tenants) : undefined;
+    // Per token, sorted: a binding moved from one token to another is a change too.
+    const each = es
+      .map((e) => JSON.stringify([e.kind, [...e.roles].sort(), e.tenants ?? null, e.regions ?? null, e.agentIds ?? null, e.signingKeys ?? null]))
+      .sort();
+    out.set(principal, {
+      roles,
+      ...(tenants && { tenants }),
+      access: JSON.stringify(each),
+      tokens: es
+        .map((e) => e.tokenSha256)
+        .sort()
+        .join(),
+    });
+  }
   return out;
 }
 

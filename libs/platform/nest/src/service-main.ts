@@ -8,7 +8,7 @@ import { createMetrics } from '@countersign/metrics';
 import { createPgPool, PG_STATEMENT_TIMEOUT_MS, Pool, readRedisTls, RedisTlsSettings } from '@countersign/storage';
 import { initTracing } from '@countersign/tracing';
 import { loadTokenRegistry, readTokensFile } from './auth';
-import { watchTokensFile } from './tokens-watch';
+import { auditTokensReloads, watchTokensFile } from './tokens-watch';
 import { postgresDependency, redisDependency, waitForDependencies } from './dependencies';
 import { httpTls } from './https/https-files';
 import { PlatformModule, ReadinessCheck, serve } from './platform.module';
@@ -112,6 +112,8 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
       ],
       { timeoutMs: base.STARTUP_WAIT_MS, logger },
     );
+    // Each reload of the tokens file from the start on, on the record (a reload before the bus was up included).
+    auditTokensReloads(tokensWatch, { service: def.service, logger, emit: (topic, data, options) => bus.emit(topic, data, options) });
     const pgPool = (url: string, onIdleError?: (e: Error) => void) => createPgPool(url, 10, onIdleError, logger, base.PG_STATEMENT_TIMEOUT_MS);
     const built = await def.build({ base, config, logger, bus, pgPool });
     @Module({ imports: [PlatformModule.forRoot({ service: def.service, bus, logger, tokens, readiness: built.readiness, metrics }), ...built.modules] })

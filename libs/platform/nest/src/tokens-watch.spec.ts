@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { createLogger } from '@countersign/logging';
 import { loadTokenRegistry, readTokensFile, TokenEntry } from './auth';
 import { DEFAULT_PRINCIPALS, writeTokens } from './tokens-file';
-import { watchTokensFile } from './tokens-watch';
+import { TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
+import { auditTokensReloads, watchTokensFile } from './tokens-watch';
 
 // real: a tokens file on disk as writeTokens makes it, its reader, the registry and its watch (looked at by `check`,
 // as its timer does every second); fake: nothing.
@@ -43,8 +44,8 @@ describe('the tokens file, followed while the process runs (revocation probe, 20
     expect(registry.resolve(rotated)?.id).toBe('bob');
     expect(registry.wasRemoved('alice')).toBe(true);
     expect(registry.holds('ada', 'lead')).toBe(true);
-    expect(lines.at(-1)).toMatchObject({ level: 40, removed: ['alice'], added: [], changed: ['ada'] });
-    expect(lines.at(-1)!.msg).toMatch(/^tokens file reloaded: removed alice; added none; roles changed ada/);
+    expect(lines.at(-1)).toMatchObject({ level: 40, removed: ['alice'], added: [], changed: ['ada'], rotated: ['bob'] });
+    expect(lines.at(-1)!.msg).toMatch(/^tokens file reloaded: removed alice; added none; access changed ada; tokens rotated bob/);
     // Put back: alice's token works again, and she is no longer "removed".
     save(original);
     watch.check();
@@ -74,6 +75,40 @@ describe('the tokens file, followed while the process runs (revocation probe, 20
       expect(registry.resolve(tokens.reviewer)?.id).toBe('alice');
     },
   );
+
+  it('audits every reload, those before the bus was up included: who was removed, added, changed or rotated, the roles granted, a refusal (auditor probe, 2026-12-06)', () => {
+    const d = mkdtempSync(join(tmpdir(), 'tokens-audit-'));
+    const { tokensFile: file } = writeTokens(d, DEFAULT_PRINCIPALS);
+    const reg = loadTokenRegistry(file);
+    const w = watchTokensFile(reg, { file, read: () => readTokensFile(file), logger, everyMs: 3_600_000 });
+    const put = (es: TokenEntry[] | string) => {
+      writeFileSync(`${file}.new`, typeof es === 'string' ? es : JSON.stringify(es));
+      renameSync(`${file}.new`, file);
+    };
+    const start = JSON.parse(readFileSync(file, 'utf8')) as TokenEntry[];
+    // Before anything listens (the bus not up yet): alice is given pii:view, carol is bound to a tenant.
+    put(start.map((e) => (e.principal === 'alice' ? { ...e, roles: [...e.roles, 'pii:view'] } : e.principal === 'carol' ? { ...e, tenants: ['acme'] } : e)));
+    w.check();
+    const emitted: Array<{ topic: string; data: unknown; subject: string }> = [];
+    auditTokensReloads(w, { service: 'review-queue', logger, emit: async (topic, data, o) => void emitted.push({ topic, data, subject: o.subject }) });
+    put('[');
+    w.check();
+    w.stop();
+    expect(emitted.map((e) => [e.topic, e.subject])).toEqual([
+      [TOPICS.principalsChanged, 'principals:review-queue'],
+      [TOPICS.principalsChanged, 'principals:review-queue'],
+    ]);
+    const [granted, refused] = emitted.map((e) => TOPIC_SCHEMAS[TOPICS.principalsChanged].shape.data.parse(e.data));
+    expect(granted).toMatchObject({ service: 'review-queue', file: 'tokens.json', removed: [], added: [], changed: ['alice', 'carol'], rotated: [] });
+    expect(granted.grants).toEqual([
+      { principal: 'alice', roles: expect.arrayContaining(['pii:view', 'reviewer']) },
+      { principal: 'carol', roles: expect.any(Array), tenants: ['acme'] },
+    ]);
+    expect(refused.refused).toMatch(/cannot be used/);
+    // No token, no digest of one, in what is audited.
+    const text = JSON.stringify(emitted);
+    for (const e of start) expect(text).not.toContain(e.tokenSha256);
+  });
 
   it('reads a file whose bytes did not change once, whatever its times (a touch is no reload)', () => {
     const before = lines.length;

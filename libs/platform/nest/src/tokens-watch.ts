@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { EventData, newId, TOPICS } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import type { TokenEntry, TokenRegistry, TokensChange } from './auth';
 
@@ -10,7 +12,15 @@ export interface TokensWatch {
   /** Looks at the file now (the timer does it every `everyMs`). */
   check(): void;
   stop(): void;
+  /**
+   * Tells `listener` of every reload from now on, and of those before it was given (a reload between the watch's start
+   * and the bus's is not lost): the composition root audits them (`security.principals.changed.v1`).
+   */
+  onReload(listener: (reload: TokensReload) => void): void;
 }
+
+/** A reload of the tokens file: what changed (`TokensChange`), or why the file could not be used (`refused`). */
+export type TokensReload = { file: string } & (TokensChange | (Record<keyof TokensChange, never[]> & { refused: string }));
 
 /**
  * Follows the tokens file while the process runs (red team, 2026-12-05: it was read once at start, and a token removed,
@@ -30,6 +40,12 @@ export function watchTokensFile(registry: TokenRegistry, options: { file: string
     }
   };
   let seen = digestOf();
+  let listener: ((reload: TokensReload) => void) | undefined;
+  const early: TokensReload[] = [];
+  const tell = (reload: TokensReload) => {
+    if (listener) listener(reload);
+    else early.push(reload);
+  };
   const check = () => {
     const now = digestOf();
     if (now === seen) return;
@@ -41,19 +57,60 @@ export function watchTokensFile(registry: TokenRegistry, options: { file: string
       const reason = `the tokens file ${file} cannot be used (${(e as Error).message}): no token is taken until it can`;
       registry.refuseAll(reason);
       logger.error({ alert: 'tokens-file', file }, reason);
+      tell({ file: basename(file), removed: [], added: [], changed: [], rotated: [], grants: [], refused: reason });
       return;
     }
-    const { removed, added, changed } = change;
+    const { removed, added, changed, rotated } = change;
     const named = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
     logger.warn(
-      { alert: 'tokens-file', file, removed, added, changed },
-      `tokens file reloaded: removed ${named(removed)}; added ${named(added)}; roles changed ${named(changed)} (every token of the file as it is now; others stop at once)`,
+      { alert: 'tokens-file', file, removed, added, changed, rotated },
+      `tokens file reloaded: removed ${named(removed)}; added ${named(added)}; access changed ${named(changed)}; tokens rotated ${named(rotated)} (every token of the file as it is now; others stop at once)`,
     );
+    tell({ file: basename(file), ...change });
   };
   const timer = setInterval(check, options.everyMs ?? TOKENS_CHECK_MS);
   timer.unref();
   return {
     check,
     stop: () => clearInterval(timer),
+    onReload: (l) => {
+      listener = l;
+      for (const reload of early.splice(0)) l(reload);
+    },
   };
+}
+
+type PrincipalsTopic = typeof TOPICS.principalsChanged;
+
+/**
+ * Audits each reload of the tokens file as `security.principals.changed.v1` (auditor probe, 2026-12-06: `pii:view` and
+ * `auditor` given to two people in the file took effect within a second, with a log line and no audit entry). `emit` is
+ * the bus's, taken as a function. An event the bus does not take is logged at error: the reload itself stands.
+ */
+export function auditTokensReloads(
+  watch: TokensWatch,
+  report: {
+    service: string;
+    logger: Logger;
+    emit(topic: PrincipalsTopic, data: EventData<PrincipalsTopic>, options: { subject: string; correlationId: string; id: string }): Promise<unknown>;
+  },
+): void {
+  watch.onReload((reload) => {
+    const { file, removed, added, changed, rotated, grants } = reload;
+    const id = newId();
+    const data: EventData<PrincipalsTopic> = {
+      service: report.service,
+      file: file.slice(0, 300),
+      removed,
+      added,
+      changed,
+      rotated,
+      grants,
+      ...('refused' in reload && { refused: reload.refused.slice(0, 2000) }),
+    };
+    // One subject per service: its reloads in order.
+    report
+      .emit(TOPICS.principalsChanged, data, { subject: `principals:${report.service}`, correlationId: id, id })
+      .catch((e) => report.logger.error({ err: e }, 'could not audit a reload of the tokens file'));
+  });
 }
