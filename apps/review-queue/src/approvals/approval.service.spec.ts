@@ -8,6 +8,7 @@ import { eventually, refundProposal, RecordingBus, trustHealthVerdict } from '@c
 import { DecisionOutbox } from '../review-item/decision-outbox';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { ReviewItem } from '../review-item/review-item.repository';
+import { shownDigest, shownView } from '../review-item/shown';
 import { ApprovalService } from './approval.service';
 
 // real: ApprovalService, the decision outbox and its sweeper, the in-memory review items, Ed25519 signing and
@@ -412,6 +413,24 @@ describe('ApprovalService: every approval is on the record, with how its reviewe
     expect(t.decisions().map((d) => d.data.decision)).toEqual(['rejected']);
     // Stored with the approval (the clock's outbox) and marked published.
     await eventually(async () => expect(await t.items.unpublishedClockEvents(new Date(now.getTime() + 86_400_000), 10)).toEqual([]));
+  });
+
+  it("says whether the reviewer's client sent the digest of what it showed them, on every decision's event (auditor probe, 2026-12-06)", async () => {
+    const t = await setup();
+    await t.items.add({ ...t.item('q1'), quorum: 2 });
+    await t.items.add(t.item('r1'));
+    const seen = shownDigest(shownView({ ...(await t.items.get('q1'))!, status: 'pending' }));
+    await t.service.approve('q1', bob, 'customer history checked', seen, now);
+    await t.service.approve('q1', alice, 'receipt checked', undefined, now);
+    await t.service.reject('r1', alice, 'the receipt is forged', undefined, now);
+    expect(recorded(t).map((e) => e.data.shownEchoed)).toEqual([true]);
+    expect(t.decisions().map((d) => [d.subject, d.data.shownEchoed])).toEqual([
+      ['q1', false],
+      ['r1', false],
+    ]);
+    await t.items.add(t.item('r2'));
+    await t.service.reject('r2', alice, 'the receipt is forged', shownDigest(shownView({ ...(await t.items.get('r2'))!, status: 'pending' })), now);
+    expect(t.decisions().at(-1)?.data).toMatchObject({ shownEchoed: true });
   });
 
   it('keeps the event of a partial approval the bus could not take, for the clock to publish later, and the approval stands', async () => {

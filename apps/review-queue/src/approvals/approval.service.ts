@@ -160,7 +160,16 @@ export class ApprovalService {
       if (earlier.length !== before.length || earlier.some((a, i) => a.approver !== before[i])) return undefined;
       const approvals = [...earlier, { approver: reviewer.id, reason }];
       const approvers = approvals.map((a) => a.approver);
-      const event = this.decisionEvent(item, 'approved', reviewer, approvers, reason, this.approvalToken(item, approvals, now), earlier);
+      const event = this.decisionEvent(
+        item,
+        'approved',
+        reviewer,
+        approvers,
+        reason,
+        this.approvalToken(item, approvals, now),
+        seenDigest !== undefined,
+        earlier,
+      );
       const with_ = { approval: { approver: reviewer.id, reason, after: before, auth: authOf(reviewer) }, claimant: reviewer.id };
       return (await this.decide(item, 'approved', approvers, reason, now, event, approved, 'decided', with_)) ? { status: 'approved', approvers } : undefined;
     }
@@ -171,7 +180,7 @@ export class ApprovalService {
     const recording = {
       auth: authOf(reviewer),
       event: (approvers: string[]) =>
-        (recorded = approvers.length < item.quorum ? this.approvalRecordedEvent(item, reviewer, approvers, reason, now) : undefined),
+        (recorded = approvers.length < item.quorum ? this.approvalRecordedEvent(item, reviewer, approvers, reason, now, seenDigest !== undefined) : undefined),
     };
     const approvals = counted ?? (await this.items.addApproval(actionId, reviewer.id, reason, recording));
     if (recorded) await this.publishRecorded(recorded);
@@ -182,7 +191,16 @@ export class ApprovalService {
     }
     const approvers = approvals.map((a) => a.approver);
     const signedIn = await this.items.approvals(actionId);
-    const event = this.decisionEvent(item, 'approved', reviewer, approvers, reason, this.approvalToken(item, approvals, now), signedIn);
+    const event = this.decisionEvent(
+      item,
+      'approved',
+      reviewer,
+      approvers,
+      reason,
+      this.approvalToken(item, approvals, now),
+      seenDigest !== undefined,
+      signedIn,
+    );
     await this.decide(item, 'approved', approvers, reason, now, event, approved);
     return { status: 'approved', approvers };
   }
@@ -193,11 +211,11 @@ export class ApprovalService {
    * a fact (ADR 0039's seal), never as an approval token: nothing acts on it. Its id derives from the item's cause and
    * the approver, so a copy published again is dropped.
    */
-  private approvalRecordedEvent(item: ReviewItem, reviewer: Principal, approvers: string[], reason: string, now: Date): DecisionEvent {
+  private approvalRecordedEvent(item: ReviewItem, reviewer: Principal, approvers: string[], reason: string, now: Date, echoed: boolean): DecisionEvent {
     const shown = shownView(item);
     const made = this.bus.envelope(
       TOPICS.approvalRecorded,
-      { reason, digest: item.digest, shownDigest: shownDigest(shown), approvers, quorum: item.quorum },
+      { reason, digest: item.digest, shownDigest: shownDigest(shown), shownEchoed: echoed, approvers, quorum: item.quorum },
       { cause: queuedBy(item), discriminator: `approval:${reviewer.id}`, actor: reviewerActor(reviewer), time: now },
     );
     const event = { ...made, data: { ...made.data, seal: sealEvent(this.key, made as unknown as SealableEvent, 'review-decision') } };
@@ -252,7 +270,7 @@ export class ApprovalService {
       reasons: [maskText(reason)],
       issuedAt: now.toISOString(),
     });
-    const event = this.decisionEvent(item, 'rejected', reviewer, [reviewer.id], reason, token);
+    const event = this.decisionEvent(item, 'rejected', reviewer, [reviewer.id], reason, token, seenDigest !== undefined);
     await this.decide(item, 'rejected', [reviewer.id], reason, now, event, rejected);
   }
 
@@ -272,7 +290,7 @@ export class ApprovalService {
       topic: TOPICS.sampleAssessed,
       event: this.bus.envelope(
         TOPICS.sampleAssessed,
-        { verdict, reason, reviewers: [actor], digest: item.digest, shown, shownDigest: shownDigest(shown) },
+        { verdict, reason, reviewers: [actor], digest: item.digest, shown, shownDigest: shownDigest(shown), shownEchoed: seenDigest !== undefined },
         { cause: queuedBy(item), actor },
       ),
     };
@@ -368,6 +386,8 @@ export class ApprovalService {
     approvers: string[],
     reason: string,
     signature: string,
+    /** Whether the deciding reviewer's client sent the digest of what it showed them (`shownEchoed`). */
+    echoed: boolean,
     earlier: readonly Approval[] = [],
   ): DecisionEvent {
     // What the reviewer decided on, as the API showed it while pending; the audit trail keeps it.
@@ -389,7 +409,7 @@ export class ApprovalService {
       topic: TOPICS.reviewDecided,
       event: this.bus.envelope(
         TOPICS.reviewDecided,
-        { decision, reviewers: approvers.map(actor), reason, digest: item.digest, signature, shown, shownDigest: shownDigest(shown) },
+        { decision, reviewers: approvers.map(actor), reason, digest: item.digest, signature, shown, shownDigest: shownDigest(shown), shownEchoed: echoed },
         { cause: queuedBy(item), actor: actor(reviewer.id) },
       ),
     };

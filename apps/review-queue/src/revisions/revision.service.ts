@@ -123,7 +123,7 @@ export class RevisionService {
     const revisedDigest = actionDigest(proposal, item.contractVersion);
     // Before anything is stored: a revision that cannot be signed answers 503 and leaves the item as it was.
     requireSigningKey(this.key, now);
-    const event = this.revisionEvent(item, reviewer, proposal, revisedDigest, changed, reason, now);
+    const event = this.revisionEvent(item, reviewer, proposal, revisedDigest, changed, reason, now, seenDigest !== undefined);
     // What the reviewer sent, kept with the decision: a later call is this revision again only if it sends exactly that.
     const revisionAsked = askedFingerprint({ parameters, reason });
     if (!(await this.outbox.decide(actionId, 'revised', [reviewer.id], reason, now, event, { revisionAsked }))) {
@@ -311,6 +311,8 @@ export class RevisionService {
     changed: string[],
     reason: string,
     now: Date,
+    /** Whether the reviewer's client sent the digest of what it showed them (`shownEchoed`). */
+    echoed: boolean,
   ): DecisionEvent {
     const cause = queuedBy(item);
     const newActionId = revisedActionId(derivedEventId(TOPICS.proposalRevised, cause.id, REVISION));
@@ -340,6 +342,7 @@ export class RevisionService {
         reason,
         shown,
         shownDigest: shownDigest(shown),
+        shownEchoed: echoed,
       },
       { cause, discriminator: REVISION, actor, time: now },
     );

@@ -87,6 +87,13 @@ export const PolicyDecidedV1 = z.object({
 });
 
 /**
+ * Whether the deciding reviewer's client sent the digest of the view it showed them (`shownDigest`) with the decision:
+ * the inbox always does; a call of the JSON API may not. `false`: `shown` is what the API would have shown then, and
+ * nothing says the reviewer saw it (auditor probe, 2026-12-06). Absent on events from before it was kept.
+ */
+const shownEchoed = z.boolean().optional();
+
+/**
  * `review.decision.made.v1`: a human approved or rejected a review item, or the review clock acted on it: it
  * `expired` at the end of its SLA (final, never executed), or it `escalated` (at a share of its SLA, or re-routed
  * once to its fallback team at the end of it; the item stays pending, nothing changes at the executor).
@@ -106,11 +113,12 @@ export const ReviewDecidedV1 = z.object({
   approval: z.string().max(8192).optional(),
   /** Exactly what the deciding reviewer was shown (the review item as the API served it) … */
   shown: z.record(z.string(), z.unknown()).optional(),
-  /** … and its SHA-256 over canonical JSON, which the reviewer's client echoed back. */
+  /** … and its SHA-256 over canonical JSON, which the reviewer's client echoed back when `shownEchoed`. */
   shownDigest: z
     .string()
     .regex(/^[0-9a-f]{64}$/)
     .optional(),
+  shownEchoed,
   /** An escalation's step: to the next tier (`escalated`) or to the fallback team (`rerouted`), the roles and due time after it. */
   escalation: z.object({ kind: z.enum(['escalated', 'rerouted']), requiredRoles: z.array(z.string()), dueAt: z.string() }).optional(),
   /**
@@ -376,6 +384,7 @@ export const SampleAssessedV1 = z.object({
   digest: sha256Hex,
   shown: z.record(z.string(), z.unknown()).optional(),
   shownDigest: sha256Hex.optional(),
+  shownEchoed,
 });
 
 /**
@@ -471,6 +480,7 @@ export const OutcomeCheckAnsweredV1 = z.object({
   signature: z.string().max(8192),
   shown: z.record(z.string(), z.unknown()).optional(),
   shownDigest: sha256Hex.optional(),
+  shownEchoed,
 });
 
 /** What a controlled flag is: an action type's kill switch (on = may execute) or its autonomy level. */
@@ -607,6 +617,7 @@ export const ProposalRevisedV1 = z.object({
   /** What the reviewer was shown (the review item as the API served it) and its SHA-256, as for every decision. */
   shown: z.record(z.string(), z.unknown()).optional(),
   shownDigest: sha256Hex.optional(),
+  shownEchoed,
 });
 
 /**
@@ -623,6 +634,7 @@ export const ApprovalRecordedV1 = z.object({
   digest: sha256Hex,
   /** The SHA-256 of what the reviewer was shown (the review item as the API served it), as for every decision. */
   shownDigest: sha256Hex.optional(),
+  shownEchoed,
   /** The approvers so far, in the order they approved, this reviewer last. */
   approvers: z.array(z.string().min(1).max(200)).min(1).max(100),
   /** How many distinct approvers the item needs. */
