@@ -669,3 +669,41 @@ describe('countersign audit refuses a command line it would otherwise half-ignor
     }
   });
 });
+
+describe('countersign audit prove and consistency --file, on the embedded audit file (auditor probe, 2026-12-06: --database only)', () => {
+  it('proves an entry in a signed tree, as from the database, with the keys and heads beside the file', async () => {
+    const a = await embeddedAudit();
+    const proved = await a.run('prove', '--file', a.file, '--index', '7');
+    expect(proved.code).toBe(0);
+    const answer = JSON.parse(proved.out) as { index: number; treeSize: number; entry: { eventId: string }; root: string; verified: boolean; proof: string[] };
+    expect(answer).toMatchObject({ index: 7, treeSize: 25, entry: { eventId: 'e7' }, root: a.heads[2].rootHash, verified: true });
+    expect(answer.proof.length).toBeGreaterThan(0);
+    // In an earlier signed tree, its root.
+    expect(JSON.parse((await a.run('prove', '--file', a.file, '--index', '7', '--tree-size', '10')).out)).toMatchObject({
+      treeSize: 10,
+      root: a.heads[0].rootHash,
+    });
+    expect(await a.run('prove', '--file', a.file, '--index', '30')).toMatchObject({ code: 1, err: 'error: no entry 30 in a tree of 25' });
+  });
+
+  it('checks that the log only grew between two heads, and refuses a file that does not verify', async () => {
+    const a = await embeddedAudit();
+    const [h1, h2] = [join(a.dir, 'h1.json'), join(a.dir, 'h2.json')];
+    writeFileSync(h1, JSON.stringify(a.heads[0]));
+    writeFileSync(h2, JSON.stringify(a.heads[2]));
+    expect(await a.run('consistency', h1, h2, '--file', a.file)).toMatchObject({
+      code: 0,
+      out: 'consistent: the log of 10 entries is a prefix of the log of 25',
+    });
+    // One entry changed: no proof from it.
+    a.rewrite(a.lines().map((l, i) => (i === 3 ? l.replace('"n":3', '"n":4') : l)));
+    const refused = await a.run('consistency', h1, h2, '--file', a.file);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toMatch(/^FAILED: the file does not verify, at index 3: /);
+    expect(await a.run('prove', '--file', a.file, '--index', '1')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/^error: the file does not verify, at index 3: /),
+    });
+    expect(await a.run('prove', '--file', a.file, '--database', 'postgres://x@127.0.0.1/x', '--index', '1')).toMatchObject({ code: 2 });
+  });
+});

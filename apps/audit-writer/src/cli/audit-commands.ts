@@ -386,6 +386,54 @@ export async function prove(log: AuditLogRepository, index: number, treeSize?: n
   const leaves = await leavesUpTo(log, size);
   const [entry] = await log.range(index, index + 1);
   if (!entry || index >= size) throw new Error(`no entry ${index} in a tree of ${size}`);
+  return inclusionOf(leaves, heads, index, size, entry.entry ?? JSON.parse(entry.bytes!));
+}
+
+/**
+ * The leaves of the embedded mode's audit file, and its signed heads, once the whole file verifies (`verifyAuditFile`,
+ * with the heads beside it and `trustedHeads`): a proof from a file that does not verify would prove nothing. With
+ * `keep`, that entry too. Auditor probe, 2026-12-06: `prove` and `consistency` took only `--database`, so an auditor of
+ * the embedded mode could get neither.
+ */
+export async function fileLeaves(
+  file: string,
+  keys: VerifyKey[],
+  trustedHeads: TreeHead[],
+  keep?: number,
+): Promise<{ ok: true; leaves: Buffer[]; heads: TreeHead[]; kept?: unknown } | { ok: false; problem: string }> {
+  const leaves: Buffer[] = [];
+  let kept: unknown;
+  const result = await verifyAuditFile(file, keys, trustedHeads, {
+    onEntry: (e) => {
+      leaves.push(leafOf(e));
+      if (leaves.length - 1 === keep) kept = e.entry ?? JSON.parse(e.bytes!);
+    },
+  });
+  if (!result.ok) return { ok: false, problem: `the file does not verify, at index ${result.firstBadIndex}: ${result.problem}` };
+  const own = join(dirname(file), 'tree-heads.jsonl');
+  const heads = dedupeHeads([...(existsSync(own) ? (readHeadsFile(own) as TreeHead[]) : []), ...trustedHeads]).sort((a, b) => a.treeSize - b.treeSize);
+  return { ok: true, leaves, heads, ...(keep !== undefined && { kept }) };
+}
+
+/** `prove` of the embedded audit file (`fileLeaves`): the same answer as from the database. */
+export async function proveInFile(file: string, keys: VerifyKey[], trustedHeads: TreeHead[], index: number, treeSize?: number) {
+  const read = await fileLeaves(file, keys, trustedHeads, index);
+  if (!read.ok) throw new Error(read.problem);
+  const size = treeSize ?? read.heads[read.heads.length - 1]?.treeSize ?? read.leaves.length;
+  if (size > read.leaves.length) throw new Error(`the log has ${read.leaves.length} entries, fewer than ${size}`);
+  if (index >= size || read.kept === undefined) throw new Error(`no entry ${index} in a tree of ${size}`);
+  return inclusionOf(read.leaves.slice(0, size), read.heads, index, size, read.kept);
+}
+
+/** `consistency` of the embedded audit file (`fileLeaves`). */
+export async function consistencyInFile(file: string, keys: VerifyKey[], trustedHeads: TreeHead[], head1: TreeHead, head2: TreeHead) {
+  const read = await fileLeaves(file, keys, trustedHeads);
+  if (!read.ok) return { ok: false, problem: read.problem };
+  if (head2.treeSize > read.leaves.length) return { ok: false, problem: `the log has ${read.leaves.length} entries, fewer than ${head2.treeSize}` };
+  return consistencyOf(read.leaves.slice(0, head2.treeSize), head1, head2, keys);
+}
+
+function inclusionOf(leaves: Buffer[], heads: TreeHead[], index: number, size: number, entry: unknown) {
   const proof = inclusionProof(leaves, index, size);
   // The root of that tree: its signed head's when there is one (rows no longer record roots, ADR 0029), else the leaves'.
   const head = heads.find((h) => h.treeSize === size);
@@ -393,7 +441,7 @@ export async function prove(log: AuditLogRepository, index: number, treeSize?: n
   return {
     index,
     treeSize: size,
-    entry: entry.entry ?? JSON.parse(entry.bytes!),
+    entry,
     leafHash: leaves[index].toString('hex'),
     proof: proof.map((p) => p.toString('hex')),
     root: root.toString('hex'),
@@ -407,7 +455,14 @@ export async function consistency(log: AuditLogRepository, head1: TreeHead, head
     const check = verifyTreeHead(h, keys);
     if (!check.ok) return { ok: false, problem: check.problem };
   }
-  const leaves = await leavesUpTo(log, head2.treeSize);
+  return consistencyOf(await leavesUpTo(log, head2.treeSize), head1, head2, keys);
+}
+
+function consistencyOf(leaves: Buffer[], head1: TreeHead, head2: TreeHead, keys: VerifyKey[]) {
+  for (const h of [head1, head2]) {
+    const check = verifyTreeHead(h, keys);
+    if (!check.ok) return { ok: false, problem: check.problem };
+  }
   const proof = consistencyProof(leaves, head1.treeSize, head2.treeSize);
   const ok = verifyConsistency(head1.treeSize, head2.treeSize, Buffer.from(head1.rootHash, 'hex'), Buffer.from(head2.rootHash, 'hex'), proof);
   return ok

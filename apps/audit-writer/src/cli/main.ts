@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { keyFingerprint } from '@countersign/audit-chain';
 import type { LoggedEntry, TreeAnchor, TreeHead, VerifyResult } from '@countersign/audit-chain';
 import { loadVerifyKeys } from '@countersign/keys';
+import type { VerifyKey } from '@countersign/keys';
 import { createProgress } from '@countersign/logging';
 import { createPgAuditLog } from '../log-store/pg-audit-log.repository';
 import { buildSegment, SegmentRangeError } from '../query/segment';
@@ -10,12 +11,14 @@ import {
   adoptedUnsigned,
   completeness,
   consistency,
+  consistencyInFile,
   embeddedHeadStoreOf,
   embeddedKeysOf,
   Io,
   keyIdClash,
   loadHeadDir,
   prove,
+  proveInFile,
   recoveryIn,
   RecoveryRecord,
   recoveryReport,
@@ -42,7 +45,10 @@ const USAGE = `countersign audit <command>
     set aside) is listed with its index (stderr), and the verdict names the entries adopted unsigned; a verified log ends with the --trust and --head values to record
     outside this machine (stderr)
   prove --database URL --index N [--tree-size S]              an inclusion proof of one entry
+  prove --file AUDIT.jsonl --index N [--tree-size S]          the same from the embedded audit file, once it verifies
+                                                              (--keys, --heads-dir: as verify --file)
   consistency HEAD1.json HEAD2.json --database URL --keys F   that the log only grew between two heads
+  consistency HEAD1.json HEAD2.json --file AUDIT.jsonl        the same from the embedded audit file, once it verifies
     [--trust FINGERPRINT]                                     as verify: accept only heads signed by pinned keys
   completeness --database URL --since ISO-TIME                actions without a complete chain
   export --database URL [--from N] [--to M] [--out FILE]      a signed segment file (stdout by default), for
@@ -176,7 +182,11 @@ export async function runAuditCli(
       case 'prove': {
         const index = entryIndexArg('index', need('index'));
         const treeSize = v['tree-size'] === undefined ? undefined : entryIndexArg('tree-size', v['tree-size']);
-        const result = await prove(store(), index, treeSize);
+        if (v.file && v.database) throw new UsageError('prove takes one of --database and --file');
+        // The embedded file is verified whole first, with the keys and head store beside it unless others are named.
+        const result = v.file
+          ? await proveInFile(v.file, ...fileTrust(v.file, v.keys, v['heads-dir'], need), index, treeSize)
+          : await prove(store(), index, treeSize);
         io.out(JSON.stringify(result, null, 2));
         return result.verified ? 0 : 1;
       }
@@ -193,7 +203,10 @@ export async function runAuditCli(
           io.out(`FAILED: no key in ${keysPath} has a pinned fingerprint (${pinned.join(', ')})`);
           return 1;
         }
-        const result = await consistency(store(), h1, h2, keys);
+        if (v.file && v.database) throw new UsageError('consistency takes one of --database and --file');
+        const result = v.file
+          ? await consistencyInFile(v.file, keys, fileTrust(v.file, keysPath, v['heads-dir'], need)[1], h1, h2)
+          : await consistency(store(), h1, h2, keys);
         io.out(result.ok ? `consistent: the log of ${h1.treeSize} entries is a prefix of the log of ${h2.treeSize}` : `FAILED: ${result.problem}`);
         if (result.ok && !pinned.length) {
           const signers = [...new Set([h1.keyId, h2.keyId])].map((id) => all.find((k) => k.keyId === id));
@@ -260,6 +273,17 @@ export async function runAuditCli(
 
 class UsageError extends Error {}
 
+/**
+ * The keys and trusted heads an embedded audit file is verified with: `--keys` and `--heads-dir` when given, else those
+ * the embedded mode keeps beside it (audit/keys, its head store).
+ */
+function fileTrust(file: string, keysArg: string | undefined, headsArg: string | undefined, need: (k: 'keys') => string): [VerifyKey[], TreeHead[]] {
+  const keysPath = keysArg ?? (existsSync(embeddedKeysOf(file)) ? embeddedKeysOf(file) : need('keys'));
+  checkReadable(keysPath, 'file or directory');
+  const headsDir = headsArg ?? (existsSync(embeddedHeadStoreOf(file)) ? embeddedHeadStoreOf(file) : undefined);
+  return [loadVerifyKeys(keysPath), loadHeadDir(headsDir)];
+}
+
 const OPTIONS = {
   database: { type: 'string' },
   segment: { type: 'string' },
@@ -281,8 +305,8 @@ type Option = keyof typeof OPTIONS;
 /** What each command takes: its options, and its arguments besides them (`consistency`'s two head files). */
 const COMMANDS: Record<string, { options: readonly Option[]; files?: string }> = {
   verify: { options: ['database', 'segment', 'file', 'keys', 'heads-dir', 'trust', 'head', 'strict'] },
-  prove: { options: ['database', 'index', 'tree-size'] },
-  consistency: { options: ['database', 'keys', 'trust'], files: 'two head files' },
+  prove: { options: ['database', 'file', 'keys', 'heads-dir', 'index', 'tree-size'] },
+  consistency: { options: ['database', 'file', 'keys', 'heads-dir', 'trust'], files: 'two head files' },
   completeness: { options: ['database', 'since'] },
   export: { options: ['database', 'from', 'to', 'out'] },
 };
