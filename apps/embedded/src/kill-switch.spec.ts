@@ -71,6 +71,8 @@ describe('embedded kill switches', () => {
         const drifts = audited().filter((e) => e.eventType === TOPICS.autonomyDriftDetected && e.data.flag === REFUND);
         expect(drifts).toHaveLength(count);
         expect(drifts.at(-1).data.outcome).toBe(outcome);
+        // Named where it was changed: the embedded mode's flags.json, not "Unleash" (auditor probe, 2026-12-06).
+        expect(drifts.at(-1).data.reason).toMatch(/ in the flag file by /);
       },
       10_000,
       50,

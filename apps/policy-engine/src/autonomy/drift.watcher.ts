@@ -9,12 +9,15 @@ import { RunningContract } from '@countersign/policy';
 import { DEFAULT_TYPE, type FlagNames } from '../decision/autonomy';
 import { AUTONOMY, DECISION_SIGNER, FLAG_NAMES } from '../tokens';
 import { AutonomySettings, FlagsInFlight } from './autonomy.service';
-import type { FlagAdmin, FlagChange, FlagCursor } from './flag-admin';
+import type { FlagAdmin, FlagChange, FlagCursor, FlagStore } from './flag-admin';
 
 /** How often Unleash's events are polled for changes made outside Countersign. */
 export const DRIFT_POLL_MS = 1_000;
 /** How many of a flag's latest changes a difference found without one names. */
 const HISTORY = 20;
+
+/** A flag store as an audit reason names it. */
+const STORE_NAMES: Record<FlagStore, string> = { unleash: 'Unleash', 'flag-file': 'the flag file', 'in-memory': 'the in-process flag store' };
 
 /**
  * Watches Unleash's event log for changes to the kill switches and autonomy flags (ours by their prefixes)
@@ -201,6 +204,9 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     }
     const unleashEvents = events.slice(-100).map((e) => ({ id: e.id, type: e.type, ...(e.createdBy && { createdBy: e.createdBy.slice(0, 300) }) }));
     const by = [...new Set(events.map((e) => e.createdBy).filter(Boolean))].join(', ') || 'someone';
+    // Where the flag was changed, as the trail says it: the embedded mode's flags.json was called "Unleash" (auditor
+    // probe, 2026-12-06).
+    const where = STORE_NAMES[admin.store];
     // Same Unleash events, same ids on every instance (and on a retry).
     const key = `${flag}:${events.at(-1)?.id ?? `start:${approved?.version}`}:${observed}`;
     const drift = (outcome: 'reverted' | 'accepted' | 'recorded', reason: string) =>
@@ -215,8 +221,8 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
       const accepted = isControlValue(kind, observed) && stricterOf(kind, observed, baseline) === observed;
       const value = accepted ? observed : baseline;
       const reason = accepted
-        ? `${flag} was set to ${observed} in Unleash by ${by}, no looser than before: accepted as the approved state${note}`
-        : `${flag} was set to ${observed} in Unleash by ${by} without approval: set to ${baseline}, no looser than it was before${note}`;
+        ? `${flag} was set to ${observed} in ${where} by ${by}, no looser than before: accepted as the approved state${note}`
+        : `${flag} was set to ${observed} in ${where} by ${by} without approval: set to ${baseline}, no looser than it was before${note}`;
       const event = await drift(accepted ? 'accepted' : 'reverted', reason);
       // Published first: in force from here, before Unleash is written (and if writing it fails, the next poll retries).
       await this.emitChange({ flag, actionType, control: kind, value, change: 'accepted', reason }, { cause: event });
@@ -227,14 +233,14 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
       return;
     }
     if (isControlValue(kind, observed) && stricterOf(kind, observed, approved.value) === observed) {
-      const reason = `${flag} was lowered to ${observed} directly in Unleash by ${by}: accepted as the approved state${note}`;
+      const reason = `${flag} was lowered to ${observed} directly in ${where} by ${by}: accepted as the approved state${note}`;
       const event = await drift('accepted', reason);
       await this.emitChange({ flag, actionType, control: kind, value: observed, previous: approved.value, change: 'accepted', reason }, { cause: event });
       this.logger.warn({ flag, observed, approved: approved.value }, 'autonomy lowered outside Countersign: accepted');
       return;
     }
     // Fail closed: a raise nobody approved (or a shape that cannot be read) goes back to the approved state.
-    await drift('reverted', `${flag} was set to ${observed} in Unleash by ${by} without approval: reverted to ${approved.value}${note}`);
+    await drift('reverted', `${flag} was set to ${observed} in ${where} by ${by} without approval: reverted to ${approved.value}${note}`);
     await admin.write(flag, kind, approved.value);
     this.logger.error({ flag, observed, approved: approved.value }, 'unapproved autonomy raise in Unleash: reverted');
   }

@@ -54,6 +54,7 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
       { subject: MODE_SUBJECT },
     );
   const overrideSets: string[] = [];
+  const overrideReasons: string[] = [];
 
   beforeAll(async () => {
     await bus.subscribe({
@@ -63,6 +64,7 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
         [TOPICS.degradationOverrideSet]: async (e) => {
           state.applyOverride(e);
           overrideSets.push(e.subject);
+          overrideReasons.push(e.data.reason);
           // The leader applies an override set (not a request) at once.
           if (e.subject === OVERRIDE_SUBJECT) await publishMode(e.data.override?.mode ?? computed, e.data.override);
         },
@@ -136,6 +138,8 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
   it('counts what the controller would compute from the inputs now, when that is stricter than what it last published', async () => {
     now = Date.now(); // back from the hour the test before waited
     await controller.clearOverride({ reason: 'incident over' }, admin('ada'));
+    // The clearing says so in its reason (the event has no override: it read as a setting without a mode).
+    await eventually(() => expect(overrideReasons).toContain('override cleared by ada: incident over'));
     computed = 'normal';
     await publishMode('normal');
     await eventually(() => expect(state.published()).toMatchObject({ mode: 'normal', computed: 'normal' }));

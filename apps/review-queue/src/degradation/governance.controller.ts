@@ -226,7 +226,9 @@ export class GovernanceController {
     // A reason, as for setting one: clearing may loosen the mode as much as an override may (an operator's `halted`
     // ended), and the audit said only "cleared by ada" (red team, 2026-12-04).
     const { reason } = parseBody(ClearBody, body ?? {});
-    await this.publish({ reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
+    // Said in the reason too: the event is an `override-set` without an override, which an auditor read as a setting
+    // with no mode (auditor probe, 2026-12-06).
+    await this.publish({ reason: `override cleared by ${principal.id}: ${reason}`.slice(0, 2000) }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
     // A request still waiting for a second admin goes too: clearing means the computed mode, not one confirmation away
     // from another override.
     const now = () => this.governance.settings.now();
