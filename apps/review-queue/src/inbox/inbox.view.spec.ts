@@ -38,6 +38,18 @@ describe('shownJson (a proposal value on the card)', () => {
     expect(shownJson({ s: 'Bonjour\u00a0! Merci\u202f?' })).toContain('Bonjour\u00a0! Merci\u202f?');
   });
 
+  it('marks a key with characters outside ASCII by their code points: a look-alike key stands out (red team, 2026-12-06)', () => {
+    const html = shownJson({ replicas: 3, 'r\u0440pli\u0441as': 0, nested: { 'ok-key': 1, 'cl\u00e9': 'caf\u00e9' } });
+    expect(html).toContain('&#34;replicas&#34;: 3');
+    expect(html).toContain('&#34;r\u0440pli\u0441as&#34;<span class="hidden-char" title="a key with characters outside ASCII">U+0440, U+0441</span>: 0');
+    expect(html).toContain('&#34;cl\u00e9&#34;<span class="hidden-char" title="a key with characters outside ASCII">U+00E9</span>: &#34;caf\u00e9&#34;');
+    // A value of any script is shown as it is, and a key with a quote in it is read whole.
+    expect(html).not.toMatch(/caf\u00e9&#34;<span/);
+    expect(shownJson({ 'a"\u0440': 1 })).toContain(
+      '&#34;a\\&#34;\u0440&#34;<span class="hidden-char" title="a key with characters outside ASCII">U+0440</span>: 1',
+    );
+  });
+
   it('shows values with right-to-left letters in their stored order, and says so', () => {
     const rtl = shownValues({ sql: 'UPDATE accounts SET limit = \u05d0 100 , 5000000 \u05d1 WHERE id = 7' }, 'params', 'Parameters');
     expect(rtl).toContain('class="params stored-order" dir="ltr"');

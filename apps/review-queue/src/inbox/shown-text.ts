@@ -21,9 +21,29 @@ const NAME_BLANKS = new RegExp(`[${BLANK}]{2,}|[${BLANK.slice(1)}]`, 'gu');
 /** Letters written right to left (Hebrew, Arabic, Syriac, Thaana, N'Ko… and their presentation forms). */
 const RIGHT_TO_LEFT = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u{10800}-\u{10fff}\u{1e800}-\u{1efff}]/u;
 
-/** A proposal's JSON value as the card shows it: escaped, with each hidden character written as a visible `U+XXXX` mark. */
+/** A key of `shownJson`'s output: at a line's start, after its indentation, escaped as `esc` writes it. */
+const KEY_LINE = /^( *)&#34;((?:[^&\\\n]|\\.|&(?!#34;))*)&#34;: /gm;
+const NOT_ASCII = /[^\x00-\x7f]/gu;
+
+/**
+ * A key with characters outside ASCII, said after it by their code points: `replicas` and a `replicas` spelt with
+ * Cyrillic `р` and `е` read alike on a card whose type takes any key (red team, 2026-12-06). A value of any script is
+ * shown as it is; a key is the contract's vocabulary.
+ */
+const markedKeys = (json: string) =>
+  json.replace(KEY_LINE, (line, _indent: string, key: string) => {
+    const outside = [...new Set(key.match(NOT_ASCII) ?? [])];
+    if (!outside.length) return line;
+    const points = outside.map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`).join(', ');
+    return `${line.slice(0, -2)}<span class="hidden-char" title="a key with characters outside ASCII">${points}</span>: `;
+  });
+
+/**
+ * A proposal's JSON value as the card shows it: escaped, with each hidden character written as a visible `U+XXXX` mark,
+ * runs of blanks said, and keys with characters outside ASCII marked.
+ */
 export const shownJson = (v: unknown) =>
-  esc(JSON.stringify(v, null, 2))
+  markedKeys(esc(JSON.stringify(v, null, 2)))
     .replace(
       HIDDEN,
       (c) => `<span class="hidden-char" title="an invisible character">U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}</span>`,
