@@ -80,6 +80,19 @@ describe('CountersignClient', () => {
     expect(JSON.parse(seen[2].body)).toEqual(proposal);
   });
 
+  it('sends a correlation id of its own, the same on every try of a call, and names it on an error that had no answer', async () => {
+    answer = (_req, res) => res.socket!.destroy();
+    const error = await client.propose(proposal).catch((e) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(error.httpStatus).toBeUndefined();
+    expect(seen.length).toBeGreaterThan(1);
+    expect(new Set(seen.map((s) => s.headers['x-correlation-id']))).toEqual(new Set([error.correlationId]));
+    expect(error.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    // Another call, another id.
+    await client.status('a-1').catch(() => undefined);
+    expect(seen.at(-1)!.headers['x-correlation-id']).not.toBe(error.correlationId);
+  });
+
   it('gives the key it made with the error, so a resend reaches the same action (red team, 2026-12-04: two replies to one customer)', async () => {
     answer = (_req, res) => json(res, 503, { message: 'a dependency is unavailable; retry later' });
     const error = await client.propose(proposal).catch((e) => e);
@@ -551,9 +564,9 @@ describe('CountersignClient', () => {
       idempotencyKey: 'k-json',
       correlationId: 'c-77',
     });
-    // A correlation id that is not the platform's shape is not kept.
+    // A correlation id that is not the platform's shape is not kept: the one the client sent stands.
     answer = (_req, res) => json(res, 403, { message: 'no' }, { 'X-Correlation-Id': 'a b <script>' });
-    expect(await client.status('a-1').catch((e) => e)).toMatchObject({ correlationId: undefined, httpStatus: 403 });
+    expect(await client.status('a-1').catch((e) => e)).toMatchObject({ correlationId: seen.at(-1)!.headers['x-correlation-id'], httpStatus: 403 });
 
     // The client's own timeout and a server's 408 share a status, not a class nor httpStatus; the view stays out of JSON.
     const timeline = [{ eventId: 'e1', type: 't', time: 'now', status: 'in_review', actor: 'x', detail: 'a reviewer’s long note' }];

@@ -118,8 +118,15 @@ export class CountersignClient {
   async propose(proposal: ProposalInput, options: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<Proposed> {
     if (options.idempotencyKey !== undefined) checkIdempotencyKey(options.idempotencyKey);
     const idempotencyKey = options.idempotencyKey ?? `cs-${randomUUID()}`;
+    // The call's own correlation id, the same on every try: the server takes it for the action's chain, and an error with
+    // no answer still has an id to search the server's logs by.
+    const correlationId = randomUUID();
     try {
-      const answer = await this.request('POST', '/v1/proposals', { body: proposal, headers: { 'Idempotency-Key': idempotencyKey }, signal: options.signal });
+      const answer = await this.request('POST', '/v1/proposals', {
+        body: proposal,
+        headers: { 'Idempotency-Key': idempotencyKey, 'X-Correlation-Id': correlationId },
+        signal: options.signal,
+      });
       const body = answer.body;
       if (isObject(body) && typeof body.actionId === 'string' && ACTION_ID.test(body.actionId) && isStatus(body.status))
         return { actionId: body.actionId, status: body.status, idempotencyKey };
@@ -138,7 +145,7 @@ export class CountersignClient {
       // The key goes with every error: a proposal that was not answered (or stopped, or answered in a way the client
       // does not know) may have arrived, and a resend under a new key would make a second action (red team, 2026-12-04:
       // two replies to one customer; 2026-12-06: an `AbortSignal.timeout` lost the key).
-      throw carryingKey(e, idempotencyKey, options.signal);
+      throw carryingKey(e, idempotencyKey, correlationId, options.signal);
     }
   }
 
@@ -212,7 +219,13 @@ export class CountersignClient {
     init: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal; holdMs?: number },
   ): Promise<Answer> {
     const url = `${this.baseUrl}${path}`;
-    const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${this.token}`, ...init.headers };
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      Authorization: `Bearer ${this.token}`,
+      'X-Correlation-Id': randomUUID(),
+      ...init.headers,
+    };
+    const sent = headers['X-Correlation-Id'];
     if (init.body !== undefined) headers['Content-Type'] = 'application/json';
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
     const tryMs = Math.min(MAX_TIMER_MS, this.requestTimeoutMs + (init.holdMs ?? 0));
@@ -236,19 +249,22 @@ export class CountersignClient {
           throw new TypeError(
             `${method} ${path} could not be sent: fetch refused the request itself (${failure.what}; its text is not shown, as it may quote a header)`,
           );
+        // No answer: the id sent is the one to search the server's logs by (a try may have arrived).
         if (failure.kind === 'certificate')
-          throw new CertificateError(
-            503,
-            `${method} ${path}: the server's certificate was refused (${failure.what}); not retried, a retry would meet the same certificate`,
-            {
-              cause: e,
-            },
+          throw unanswered(
+            new CertificateError(
+              503,
+              `${method} ${path}: the server's certificate was refused (${failure.what}); not retried, a retry would meet the same certificate`,
+              { cause: e },
+            ),
+            sent,
           );
-        if (attempt >= this.retries) throw new UnavailableError(503, `no answer from ${method} ${path}: ${failure.what}`, { cause: e });
+        if (attempt >= this.retries) throw unanswered(new UnavailableError(503, `no answer from ${method} ${path}: ${failure.what}`, { cause: e }), sent);
         await sleep(this.backoff(attempt), init.signal);
         continue;
       }
-      const correlationId = correlationOf(res.headers);
+      // The server's, which is the one sent unless it could not take it.
+      const correlationId = correlationOf(res.headers) ?? sent;
       const reply = { status: res.status, correlationId };
       if (res.status >= 300 && res.status < 400) {
         void res.body?.cancel().catch(() => undefined);
@@ -355,6 +371,12 @@ interface Answer {
   correlationId?: string;
 }
 
+/** Marks `error`, which had no answer, with the correlation id its request was sent under. */
+function unanswered<E extends CountersignError>(error: E, correlationId: string): E {
+  error.correlationId = correlationId;
+  return error;
+}
+
 /** Marks `error` with the answer it came from: its status on the wire and its correlation id. */
 function answered<E extends CountersignError>(error: E, answer: { status: number; correlationId?: string }): E {
   error.httpStatus = answer.status;
@@ -369,7 +391,7 @@ function correlationOf(headers: Headers): string | undefined {
 }
 
 /** `propose`'s error, with the key it sent under: a `CountersignError` marked, an abort made an `AbortedError`. */
-function carryingKey(e: unknown, idempotencyKey: string, signal: AbortSignal | undefined): unknown {
+function carryingKey(e: unknown, idempotencyKey: string, correlationId: string, signal: AbortSignal | undefined): unknown {
   // The signal's reason is the caller's object, maybe shared by many calls: it is wrapped, never marked.
   if (signal?.aborted && e === signal.reason) {
     const error = new AbortedError(
@@ -377,9 +399,13 @@ function carryingKey(e: unknown, idempotencyKey: string, signal: AbortSignal | u
       { cause: signal.reason },
     );
     error.idempotencyKey = idempotencyKey;
+    error.correlationId = correlationId;
     return error;
   }
-  if (e instanceof CountersignError) e.idempotencyKey = idempotencyKey;
+  if (e instanceof CountersignError) {
+    e.idempotencyKey = idempotencyKey;
+    e.correlationId ??= correlationId;
+  }
   return e;
 }
 
