@@ -19,15 +19,7 @@ describe('KafkaProposer', () => {
     const sent: Parameters<ProposalProducer['send']>[0][] = [];
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const proposer = new KafkaProposer({ producer: { send: async (r) => void sent.push(r) }, agentId: 'support-copilot', keyId: 'k-1', privateKey });
-    const { actionId, correlationId } = await proposer.propose({
-      actionType: 'support.refund',
-      target: 'order-1',
-      parameters: { amount: 12.5, currency: 'EUR', reason: 'late' },
-      proposer: { agentId: 'support-copilot', model: { name: 'm', version: '1' }, promptTemplateVersion: 'v1' },
-      confidence: 0.9,
-      tenant: 'acme',
-      region: 'eu-west',
-    });
+    const { actionId, correlationId } = await proposer.propose(proposal);
     expect(sent).toHaveLength(1);
     expect(sent[0].topic).toBe(TOPICS.proposalSubmitted);
     expect(sent[0].messages[0].key).toBe(actionId);
