@@ -208,7 +208,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   const metrics = createMetrics('countersign-embedded');
   const bus = new InMemoryBus({ broker, logger, source: 'countersign-embedded', metrics });
   // Each reload of tokens.json on the record, as in the distributed mode (a reload before the bus was up included).
-  auditTokensReloads(tokensWatch, { service: 'countersign-embedded', logger, emit: (topic, data, o) => bus.emit(topic, data, o) });
+  const reloadsAudit = auditTokensReloads(tokensWatch, { service: 'countersign-embedded', logger, emit: (topic, data, o) => bus.emit(topic, data, o) });
   // An unreadable or invalid flag file turns every flag unknown (execution fails closed): logged at error and audited.
   const flags = createFileFlagReader(flagsFile, {
     onHealth: reportFlagHealth({ service: 'countersign-embedded', logger, emit: (topic, data, o) => bus.emit(topic, data, o) }),
@@ -432,6 +432,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
     bus,
     close: async () => {
       tokensWatch.stop();
+      reloadsAudit.stop();
       await app.close();
       await idp.close();
       await bus.close();

@@ -113,7 +113,7 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
       { timeoutMs: base.STARTUP_WAIT_MS, logger },
     );
     // Each reload of the tokens file from the start on, on the record (a reload before the bus was up included).
-    auditTokensReloads(tokensWatch, { service: def.service, logger, emit: (topic, data, options) => bus.emit(topic, data, options) });
+    const reloadsAudit = auditTokensReloads(tokensWatch, { service: def.service, logger, emit: (topic, data, options) => bus.emit(topic, data, options) });
     const pgPool = (url: string, onIdleError?: (e: Error) => void) => createPgPool(url, 10, onIdleError, logger, base.PG_STATEMENT_TIMEOUT_MS);
     const built = await def.build({ base, config, logger, bus, pgPool });
     @Module({ imports: [PlatformModule.forRoot({ service: def.service, bus, logger, tokens, readiness: built.readiness, metrics }), ...built.modules] })
@@ -122,6 +122,7 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
     logger.info({ host: base.HOST, port, scheme }, `${def.service} listening on ${scheme}://${base.HOST}:${port}`);
     const stop = async () => {
       tokensWatch.stop();
+      reloadsAudit.stop();
       await app.close();
       await bus.close();
       await built.close?.();

@@ -7,6 +7,19 @@ import { DEFAULT_PRINCIPALS, writeTokens } from './tokens-file';
 import { TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
 import { auditTokensReloads, watchTokensFile } from './tokens-watch';
 
+/** Polls `check` until it passes (every 10 ms, at most 10 s): this lib's specs cannot use @countersign/testing (a cycle). */
+async function eventually(check: () => void, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return check();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
 // real: a tokens file on disk as writeTokens makes it, its reader, the registry and its watch (looked at by `check`,
 // as its timer does every second); fake: nothing.
 describe('the tokens file, followed while the process runs (revocation probe, 2026-12-05: read once at start)', () => {
@@ -76,7 +89,7 @@ describe('the tokens file, followed while the process runs (revocation probe, 20
     },
   );
 
-  it('audits every reload, those before the bus was up included: who was removed, added, changed or rotated, the roles granted, a refusal (auditor probe, 2026-12-06)', () => {
+  it('audits every reload, those before the bus was up included: who was removed, added, changed or rotated, the roles granted, a refusal (auditor probe, 2026-12-06)', async () => {
     const d = mkdtempSync(join(tmpdir(), 'tokens-audit-'));
     const { tokensFile: file } = writeTokens(d, DEFAULT_PRINCIPALS);
     const reg = loadTokenRegistry(file);
@@ -94,6 +107,8 @@ describe('the tokens file, followed while the process runs (revocation probe, 20
     put('[');
     w.check();
     w.stop();
+    // Sent one after the other, each once the one before was taken.
+    await eventually(() => expect(emitted).toHaveLength(2));
     expect(emitted.map((e) => [e.topic, e.subject])).toEqual([
       [TOPICS.principalsChanged, 'principals:review-queue'],
       [TOPICS.principalsChanged, 'principals:review-queue'],
@@ -108,6 +123,50 @@ describe('the tokens file, followed while the process runs (revocation probe, 20
     // No token, no digest of one, in what is audited.
     const text = JSON.stringify(emitted);
     for (const e of start) expect(text).not.toContain(e.tokenSha256);
+  });
+
+  it('sends a reload the bus did not take again, in order and under the same id, until it is taken (the reload stands meanwhile)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'tokens-retry-'));
+    const { tokens: made, tokensFile: file } = writeTokens(d, DEFAULT_PRINCIPALS);
+    const reg = loadTokenRegistry(file);
+    const w = watchTokensFile(reg, { file, read: () => readTokensFile(file), logger, everyMs: 3_600_000 });
+    const start = JSON.parse(readFileSync(file, 'utf8')) as TokenEntry[];
+    const put = (es: TokenEntry[]) => {
+      writeFileSync(`${file}.new`, JSON.stringify(es));
+      renameSync(`${file}.new`, file);
+    };
+    let down = true;
+    const tries: Array<{ id: string; removed: string[] }> = [];
+    const taken: string[] = [];
+    const audit = auditTokensReloads(w, {
+      service: 'executor',
+      logger,
+      retryMs: 5,
+      emit: async (_topic, data, o) => {
+        tries.push({ id: o.id, removed: data.removed });
+        if (down) throw new Error('Kafka did not take the event');
+        taken.push(o.id);
+      },
+    });
+    try {
+      put(start.filter((e) => e.principal !== 'alice'));
+      w.check();
+      put(start.filter((e) => e.principal !== 'alice' && e.principal !== 'bob'));
+      w.check();
+      // In force at once, whatever the bus does.
+      expect(reg.resolve(made.reviewer)).toBeUndefined();
+      await eventually(() => expect(tries.length).toBeGreaterThanOrEqual(3));
+      down = false;
+      await eventually(() => expect(taken).toHaveLength(2));
+      const first = tries[0].id;
+      expect(tries.filter((t) => t.id === first).length).toBeGreaterThanOrEqual(3);
+      // In order: the first reload (alice) before the second (bob), each under the id it was first sent with.
+      expect(taken[0]).toBe(first);
+      expect(tries.find((t) => t.id === taken[1])?.removed).toEqual(['bob']);
+    } finally {
+      audit.stop();
+      w.stop();
+    }
   });
 
   it('reads a file whose bytes did not change once, whatever its times (a touch is no reload)', () => {

@@ -85,7 +85,10 @@ type PrincipalsTopic = typeof TOPICS.principalsChanged;
 /**
  * Audits each reload of the tokens file as `security.principals.changed.v1` (auditor probe, 2026-12-06: `pii:view` and
  * `auditor` given to two people in the file took effect within a second, with a log line and no audit entry). `emit` is
- * the bus's, taken as a function. An event the bus does not take is logged at error: the reload itself stands.
+ * the bus's, taken as a function. The reload stands whatever the bus does (keeping a removed token in because the bus is
+ * down would be worse); an event the bus does not take is logged at error and sent again, in order, with the same id
+ * (a copy that did arrive is dropped as one), every `retryMs` up to a minute apart, until it is taken or the process
+ * stops. `stop` ends the retries.
  */
 export function auditTokensReloads(
   watch: TokensWatch,
@@ -93,24 +96,61 @@ export function auditTokensReloads(
     service: string;
     logger: Logger;
     emit(topic: PrincipalsTopic, data: EventData<PrincipalsTopic>, options: { subject: string; correlationId: string; id: string }): Promise<unknown>;
+    retryMs?: number;
   },
-): void {
+): { stop(): void } {
+  const waiting: Array<{ data: EventData<PrincipalsTopic>; id: string }> = [];
+  let sending = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const send = async (): Promise<void> => {
+    if (sending || stopped) return;
+    sending = true;
+    let failures = 0;
+    try {
+      while (waiting.length && !stopped) {
+        const [{ data, id }] = waiting;
+        try {
+          // One subject per service: its reloads in order.
+          await report.emit(TOPICS.principalsChanged, data, { subject: `principals:${report.service}`, correlationId: id, id });
+          waiting.shift();
+          failures = 0;
+        } catch (e) {
+          failures++;
+          if (failures === 1 || failures % 10 === 0)
+            report.logger.error({ err: e, waiting: waiting.length }, 'could not audit a reload of the tokens file: sending it again');
+          const delay = Math.min(60_000, (report.retryMs ?? 1_000) * 2 ** Math.min(failures - 1, 6));
+          await new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, delay);
+            timer.unref();
+          });
+        }
+      }
+    } finally {
+      sending = false;
+    }
+  };
   watch.onReload((reload) => {
     const { file, removed, added, changed, rotated, grants } = reload;
-    const id = newId();
-    const data: EventData<PrincipalsTopic> = {
-      service: report.service,
-      file: file.slice(0, 300),
-      removed,
-      added,
-      changed,
-      rotated,
-      grants,
-      ...('refused' in reload && { refused: reload.refused.slice(0, 2000) }),
-    };
-    // One subject per service: its reloads in order.
-    report
-      .emit(TOPICS.principalsChanged, data, { subject: `principals:${report.service}`, correlationId: id, id })
-      .catch((e) => report.logger.error({ err: e }, 'could not audit a reload of the tokens file'));
+    waiting.push({
+      id: newId(),
+      data: {
+        service: report.service,
+        file: file.slice(0, 300),
+        removed,
+        added,
+        changed,
+        rotated,
+        grants,
+        ...('refused' in reload && { refused: reload.refused.slice(0, 2000) }),
+      },
+    });
+    void send();
   });
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
