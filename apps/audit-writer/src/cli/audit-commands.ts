@@ -427,10 +427,12 @@ export async function proveInFile(file: string, keys: VerifyKey[], trustedHeads:
 
 /** `consistency` of the embedded audit file (`fileLeaves`). */
 export async function consistencyInFile(file: string, keys: VerifyKey[], trustedHeads: TreeHead[], head1: TreeHead, head2: TreeHead) {
+  const unsigned = headsProblem([head1, head2], keys);
+  if (unsigned) return unsigned;
   const read = await fileLeaves(file, keys, trustedHeads);
   if (!read.ok) return { ok: false, problem: read.problem };
   if (head2.treeSize > read.leaves.length) return { ok: false, problem: `the log has ${read.leaves.length} entries, fewer than ${head2.treeSize}` };
-  return consistencyOf(read.leaves.slice(0, head2.treeSize), head1, head2, keys);
+  return consistencyOf(read.leaves.slice(0, head2.treeSize), head1, head2);
 }
 
 function inclusionOf(leaves: Buffer[], heads: TreeHead[], index: number, size: number, entry: unknown) {
@@ -451,18 +453,20 @@ function inclusionOf(leaves: Buffer[], heads: TreeHead[], index: number, size: n
 
 /** That the log of head1 is a prefix of the log of head2: both signatures, and a consistency proof. */
 export async function consistency(log: AuditLogRepository, head1: TreeHead, head2: TreeHead, keys: VerifyKey[]) {
-  for (const h of [head1, head2]) {
-    const check = verifyTreeHead(h, keys);
-    if (!check.ok) return { ok: false, problem: check.problem };
-  }
-  return consistencyOf(await leavesUpTo(log, head2.treeSize), head1, head2, keys);
+  return headsProblem([head1, head2], keys) ?? consistencyOf(await leavesUpTo(log, head2.treeSize), head1, head2);
 }
 
-function consistencyOf(leaves: Buffer[], head1: TreeHead, head2: TreeHead, keys: VerifyKey[]) {
-  for (const h of [head1, head2]) {
+/** The first of `heads` whose signature does not verify under `keys`, as a failed answer; checked before any leaf is read. */
+function headsProblem(heads: TreeHead[], keys: VerifyKey[]): { ok: false; problem: string } | undefined {
+  for (const h of heads) {
     const check = verifyTreeHead(h, keys);
     if (!check.ok) return { ok: false, problem: check.problem };
   }
+  return undefined;
+}
+
+/** That the tree of `head1` is a prefix of the tree of `head2`, from the leaves of `head2`'s tree (signatures checked before). */
+function consistencyOf(leaves: Buffer[], head1: TreeHead, head2: TreeHead) {
   const proof = consistencyProof(leaves, head1.treeSize, head2.treeSize);
   const ok = verifyConsistency(head1.treeSize, head2.treeSize, Buffer.from(head1.rootHash, 'hex'), Buffer.from(head2.rootHash, 'hex'), proof);
   return ok

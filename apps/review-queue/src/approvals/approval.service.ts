@@ -117,6 +117,18 @@ export class ApprovalService {
     const item = await withoutRevokedClaim(await this.reviewItem(actionId, reviewer, 'approving', seenDigest), this.items, this.tokens, now);
     const approved = (i: ReviewItem): ApproveResult | undefined =>
       i.status === 'approved' && i.deciders?.includes(reviewer.id) ? { status: 'approved', approvers: i.deciders } : undefined;
+    /** The decision's event once `approvals` complete the quorum, each earlier approver as `signedIn` kept them. */
+    const approvedEvent = (approvals: Array<{ approver: string; reason: string }>, signedIn: readonly Approval[]) =>
+      this.decisionEvent(
+        item,
+        'approved',
+        reviewer,
+        approvals.map((a) => a.approver),
+        reason,
+        this.approvalToken(item, approvals, now),
+        seenDigest !== undefined,
+        signedIn,
+      );
     if (item.status !== 'pending') return this.again(item, approved);
     if (overdue(item, now)) throw overdueConflict(item);
     if (isProposerOf(reviewer, item)) {
@@ -160,16 +172,7 @@ export class ApprovalService {
       if (earlier.length !== before.length || earlier.some((a, i) => a.approver !== before[i])) return undefined;
       const approvals = [...earlier, { approver: reviewer.id, reason }];
       const approvers = approvals.map((a) => a.approver);
-      const event = this.decisionEvent(
-        item,
-        'approved',
-        reviewer,
-        approvers,
-        reason,
-        this.approvalToken(item, approvals, now),
-        seenDigest !== undefined,
-        earlier,
-      );
+      const event = approvedEvent(approvals, earlier);
       const with_ = { approval: { approver: reviewer.id, reason, after: before, auth: authOf(reviewer) }, claimant: reviewer.id };
       return (await this.decide(item, 'approved', approvers, reason, now, event, approved, 'decided', with_)) ? { status: 'approved', approvers } : undefined;
     }
@@ -190,17 +193,7 @@ export class ApprovalService {
       return { status: 'awaiting-quorum', approvers: approvals.map((a) => a.approver), quorum: item.quorum };
     }
     const approvers = approvals.map((a) => a.approver);
-    const signedIn = await this.items.approvals(actionId);
-    const event = this.decisionEvent(
-      item,
-      'approved',
-      reviewer,
-      approvers,
-      reason,
-      this.approvalToken(item, approvals, now),
-      seenDigest !== undefined,
-      signedIn,
-    );
+    const event = approvedEvent(approvals, await this.items.approvals(actionId));
     await this.decide(item, 'approved', approvers, reason, now, event, approved);
     return { status: 'approved', approvers };
   }
