@@ -39,9 +39,11 @@ import {
   DEFAULT_ROTATION_WARNING_MS,
   KeyListSource,
   createReviewHistory,
+  createPrincipalRoster,
   createReviewItemRepository,
   decisionQualityContract,
   degradationContract,
+  keepRemovals,
   ReviewQueueModule,
 } from '@countersign/review-queue';
 import type { EmbeddedDatabase } from '@countersign/storage';
@@ -209,6 +211,9 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   const bus = new InMemoryBus({ broker, logger, source: 'countersign-embedded', metrics });
   // Each reload of tokens.json on the record, as in the distributed mode (a reload before the bus was up included).
   const reloadsAudit = auditTokensReloads(tokensWatch, { service: 'countersign-embedded', logger, emit: (topic, data, o) => bus.emit(topic, data, o) });
+  // Who was taken out of tokens.json, across restarts (and edits while it was stopped): their approvals, agents, claims
+  // and inbox sessions count for nothing (colluding-reviewers probe, 2026-12-06: a restart forgot every removal).
+  const removals = await keepRemovals(tokens, tokensWatch, createPrincipalRoster(db.pool), { logger });
   // An unreadable or invalid flag file turns every flag unknown (execution fails closed): logged at error and audited.
   const flags = createFileFlagReader(flagsFile, {
     onHealth: reportFlagHealth({ service: 'countersign-embedded', logger, emit: (topic, data, o) => bus.emit(topic, data, o) }),
@@ -433,6 +438,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
     close: async () => {
       tokensWatch.stop();
       reloadsAudit.stop();
+      removals.stop();
       await app.close();
       await idp.close();
       await bus.close();

@@ -149,3 +149,53 @@ describe('taking access away while the embedded mode runs', () => {
     expect(await statusOf('/v1/autonomy/raise-requests', 'admin2')).toBe(200);
   });
 });
+
+// real: all five services in one process, its database (PGlite) and tokens file, stopped and started again on the home;
+// fake: nothing. Colluding-reviewers probe, 2026-12-06: who was taken out of tokens.json was known only to the process
+// that saw the reload, so after a restart (or an edit made while it was stopped) a removed reviewer's approval completed a
+// quorum of two, and a removed agent's refund was approved and executed.
+describe('taking access away across a restart of the embedded mode', () => {
+  const home = mkdtempSync(join(tmpdir(), 'countersign-'));
+  const witnessDir = mkdtempSync(join(tmpdir(), 'countersign-witness-'));
+  const start = () => startEmbedded({ home, witnessDir, port: 0, logger: pino({ level: 'silent' }) });
+  let running: Awaited<ReturnType<typeof start>> | undefined;
+  afterAll(() => running?.close());
+  const token = (name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
+  const tokensFile = join(home, 'tokens.json');
+  const entries = () => JSON.parse(readFileSync(tokensFile, 'utf8')) as TokenEntry[];
+
+  it('still refuses a removed reviewer towards a quorum, and a removed agent its approval, after the restart that follows the removal', async () => {
+    running = await start();
+    const url = running.url;
+    const example = JSON.parse(readFileSync(join(__dirname, '../examples/refund-large.json'), 'utf8'));
+    const propose = async (target: string, amount: number, as: string) => {
+      const res = await call('POST', `${url}/v1/proposals`, { ...example, target, parameters: { ...example.parameters, amount } }, token(as));
+      expect(res.status).toBe(202);
+      const id = res.body.actionId as string;
+      await eventually(async () => expect((await call('GET', `${url}/v1/reviews/${id}`, undefined, token('reviewer2'))).status).toBe(200), 10_000, 100);
+      return id;
+    };
+    // Two approvers needed; alice gives one. The other, one approver, proposed by the agent an operator will revoke.
+    const quorum = await propose('order-quorum-restart', 20_000, 'scenarios');
+    expect((await call('POST', `${url}/v1/reviews/${quorum}/approve`, { reason: 'receipt checked' }, token('reviewer'))).body).toMatchObject({
+      status: 'awaiting-quorum',
+      approvers: ['alice'],
+    });
+    const revoked = await propose('order-agent-restart', 480, 'agent');
+    await running.close();
+    running = undefined;
+
+    // While it is stopped, alice leaves and support-copilot's token is revoked: both out of the file before the start.
+    writeFileSync(tokensFile, JSON.stringify(entries().filter((e) => e.principal !== 'alice' && e.principal !== 'support-copilot')), { mode: 0o600 });
+    running = await start();
+    const second = await call('POST', `${running.url}/v1/reviews/${quorum}/approve`, { reason: 'looks right' }, token('reviewer2'));
+    expect(second.status).toBe(409);
+    expect(second.body.message).toMatch(/^action .+ cannot be approved: alice approved it and has since been taken out of the tokens file/);
+    const agents = await call('POST', `${running.url}/v1/reviews/${revoked}/approve`, { reason: 'receipt checked' }, token('reviewer2'));
+    expect(agents.status).toBe(409);
+    expect(agents.body.message).toMatch(/support-copilot, who proposed it, has since been taken out of the tokens file/);
+    for (const id of [quorum, revoked])
+      expect((await call('GET', `${running.url}/v1/reviews/${id}`, undefined, token('reviewer2'))).body.status).toBe('pending');
+    expect(running.sink.effects.filter((e) => e.actionId === quorum || e.actionId === revoked)).toEqual([]);
+  }, 90_000);
+});

@@ -6,6 +6,9 @@ export { PII_VIEW } from './reviewer-api/reveal.service';
 // PostgreSQL adapter, for a host that brings a pool (the distributed main, an embedded database), and the
 // migrations it must apply first (`migrate` from @countersign/storage, service `review-queue`).
 export { createReviewItemRepository } from './review-item/pg-review-item.repository';
+export { createPrincipalRoster } from './principal-roster/pg-principal-roster';
+export { keepRemovals } from './principal-roster/principal-roster';
+export type { PrincipalRoster } from './principal-roster/principal-roster';
 export const REVIEW_QUEUE_MIGRATIONS_DIR = join(__dirname, '../migrations');
 // The degradation controller's adapters for a host: in-memory gauges and lease (embedded), the review history over a
 // pool (both modes), and the contract's thresholds.

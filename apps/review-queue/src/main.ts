@@ -19,6 +19,8 @@ import { PortalAcmeSettings, portalTlsOptions } from './portal-tls/portal-tls.se
 import { createReviewItemRepository } from './review-item/pg-review-item.repository';
 import { createWebhookEscalationNotifier } from './review-clock/webhook-escalation-notifier';
 import { parseReviewDataKey } from './review-item/sealed-proposal';
+import { keepRemovals } from './principal-roster/principal-roster';
+import { createPrincipalRoster } from './principal-roster/pg-principal-roster';
 import { ReviewQueueModule } from './review-queue.module';
 import { createSessionStore } from './inbox/redis-session.store';
 
@@ -123,12 +125,14 @@ void runService({
     /** An inbox session ends after this long without a request (ms, default 15 min). */
     INBOX_IDLE_TIMEOUT_MS: settings.number(900_000, { min: 10_000, max: 86_400_000, integer: true }),
   }),
-  async build({ config, logger, pgPool }) {
+  async build({ config, logger, pgPool, tokens, tokensWatch }) {
     const portalTls = portalTlsOptions(portalAcme);
     await migrate(config.DATABASE_URL, { service: 'review-queue', dir: join(__dirname, '../migrations'), onNewer: startOnNewerSchema(logger) }, (msg) =>
       logger.info(msg),
     );
     const pool = pgPool(config.DATABASE_URL);
+    // Who was taken out of the tokens file, across restarts: their approvals, agents, claims and sessions count for nothing.
+    const removals = await keepRemovals(tokens, tokensWatch, createPrincipalRoster(pool), { logger });
     // Read again when the file changes: a rotated key signs without a restart, an expired one stops at once (ADR 0019).
     // Looked at (one stat) at every use, not once a second: a decision right after a rotation signs with what the file
     // lists then, the same that the trust monitor reads, never with the key it replaced.
@@ -188,6 +192,7 @@ void runService({
       // Redis holds only derived state (gauges, the lease): its outage stops the controller deciding, not the review queue.
       readiness: [{ name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 }],
       close: async () => {
+        removals.stop();
         redis.disconnect();
         await pool.end();
       },

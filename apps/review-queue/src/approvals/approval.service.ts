@@ -73,7 +73,7 @@ export class ApprovalService {
    * `unhealthy` (anyone who can write the topic) holds execution, but refuses no approval (`sealedUnhealthy`).
    */
   @Optional() @Inject(TRUST_HEALTH) trust?: TrustHealthState;
-  /** The tokens file as followed while running: who was taken out of it since this process started. */
+  /** The tokens file as followed while running: who was taken out of it (across restarts: principal-roster/). */
   @Optional() @Inject(TOKEN_REGISTRY) private readonly tokens?: TokenRegistry;
 
   constructor(
@@ -135,7 +135,11 @@ export class ApprovalService {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot approve it');
     }
     if (!carried && item.authoredBy?.includes(reviewer.id)) throw authorRefusal('approve');
-    if (!carried) requireProposerKept(item, this.tokens);
+    // A carried approval too: the agent or the reviser may have been taken out of the file between the revision and the
+    // new version's queueing (colluding-reviewers probe, 2026-12-06).
+    requireProposerKept(item, this.tokens);
+    if (carried && this.tokens?.wasRemoved(reviewer.id))
+      throw new ConflictException(`${reviewer.id} revised action ${actionId} and has since been taken out of the tokens file: their approval does not carry`);
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can approve an action');
     const stepUp = stepUpRefusal(item, reviewer, now);
     if (stepUp) throw new ForbiddenException(stepUp);

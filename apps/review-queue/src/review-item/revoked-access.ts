@@ -3,8 +3,8 @@ import type { TokenRegistry } from '@countersign/nest';
 import { claimHolds, ReviewItem, ReviewItemRepository } from './review-item.repository';
 
 /**
- * `item` with the claim of someone taken out of the tokens file since this process started ended, in the store too: it
- * would keep every other reviewer out until it ran out (revocation probe, 2026-12-05: a removed reviewer's claim held
+ * `item` with the claim of someone taken out of the tokens file ended, in the store too (`TokenRegistry.wasRemoved`,
+ * kept across restarts by principal-roster/): it would keep every other reviewer out until it ran out (revocation probe, 2026-12-05: a removed reviewer's claim held
  * their colleagues' decisions back 409 for five minutes, and no one could break it). Any other claim is left as it is.
  */
 export async function withoutRevokedClaim<T extends ReviewItem>(
@@ -19,8 +19,8 @@ export async function withoutRevokedClaim<T extends ReviewItem>(
 }
 
 /**
- * Refuses to approve (or approve with changes) an action whose proposer was taken out of the tokens file since this
- * process started: an agent whose access was revoked (compromised, retired) has its queued work decided by no one's
+ * Refuses to approve (or approve with changes, or carry a reviser's approval to) an action whose proposer was taken out
+ * of the tokens file: an agent whose access was revoked (compromised, retired) has its queued work decided by no one's
  * approval; it is rejected, or expires (revocation probe, 2026-12-05: a removed agent's refund was approved and executed).
  */
 export function requireProposerKept(item: ReviewItem, tokens: TokenRegistry | undefined): void {

@@ -3,7 +3,7 @@ import { BadRequestException, ConflictException, ForbiddenException } from '@nes
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
 import { actionDigest, revisedActionId, TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
 import { DependencyUnavailableError } from '@countersign/bus';
-import { TrustHealthState } from '@countersign/nest';
+import { TokenRegistry, TrustHealthState } from '@countersign/nest';
 import { refundProposal, RecordingBus, reviewLaneDecision, testPolicyEngineKey, trustHealthVerdict } from '@countersign/testing';
 import { ApprovalService } from '../approvals/approval.service';
 import { ReviewConsumer } from '../queue/review.consumer';
@@ -171,6 +171,26 @@ describe('RevisionService: approve with changes', () => {
     expect(approval).toMatchObject({ subject: newActionId, data: { decision: 'approved', digest: decided.data.digest } });
     expect(verifyReviewDecision(approval.data.signature!, t.keys)).toMatchObject({ ok: true, claims: { actionId: newActionId, deciders: ['alice'] } });
   });
+
+  it.each([
+    ['the reviser', 'alice', 'alice revised action'],
+    ['the agent that proposed it', 'support-copilot', 'support-copilot, who proposed it, has since been taken out of the tokens file'],
+  ])(
+    'carries no approval when %s was taken out of the tokens file before the new version was queued (colluding-reviewers probe, 2026-12-06)',
+    async (_, removed, why) => {
+      const t = await setup();
+      const { newActionId } = await t.revisions.revise('a1', alice, { ...t.shown, amount: 300 }, 'refund the item only', undefined, now);
+      const tokens = new TokenRegistry([]);
+      tokens.markRemoved([removed]);
+      (t.approvals as unknown as { tokens: TokenRegistry }).tokens = tokens;
+      const warned: string[] = [];
+      (t.revisions as unknown as { logger: { warn: (o: unknown, m: string) => void } }).logger = { warn: (_o, m) => void warned.push(m) };
+      await t.intake.enqueue(t.newVersionDecided());
+      expect(t.decisions()).toEqual([]);
+      expect(await t.items.get(newActionId)).toMatchObject({ status: 'pending' });
+      expect(warned.join('\n')).toContain(why);
+    },
+  );
 
   it("counts the reviser's decision once, as the approval it is, not again (and unseen) when it is carried to the new version (red team, 2026-12-06)", async () => {
     const dataKey = parseReviewDataKey(generateReviewDataKey());

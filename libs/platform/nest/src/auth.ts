@@ -167,12 +167,26 @@ export class TokenRegistry {
   }
 
   /**
-   * Whether principal `id` was taken out of the tokens file while this process runs (and not put back): the inbox ends
-   * their sessions, which no token check reaches. A restart forgets it: offboarding also removes the person from the
-   * identity provider, whose sign-in the inbox takes.
+   * Whether principal `id` was taken out of the tokens file (and not put back): the inbox ends their sessions, which no
+   * token check reaches, and their approvals and their agents' proposals count for nothing. Known from the reloads this
+   * process saw, and, where a service keeps a roster of principals (`markRemoved`), from before its start too.
    */
   wasRemoved(id: string): boolean {
     return this.removed.has(id);
+  }
+
+  /** The principals of the tokens file now (none while it is refused: the last usable file's). */
+  principals(): string[] {
+    return [...this.good.keys()];
+  }
+
+  /**
+   * Takes `ids` as taken out of the tokens file, as a reload that removed them would: a roster kept across restarts says
+   * who left while the process was stopped, or before it started (colluding-reviewers probe, 2026-12-06: a restart
+   * forgot every removal, and a removed reviewer's approval completed a quorum of two). One in the file now is not.
+   */
+  markRemoved(ids: Iterable<string>): void {
+    for (const id of ids) if (!this.good.has(id)) this.removed.add(id);
   }
 
   /**

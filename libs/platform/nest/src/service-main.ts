@@ -7,8 +7,8 @@ import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
 import { createPgPool, PG_STATEMENT_TIMEOUT_MS, Pool, readRedisTls, RedisTlsSettings } from '@countersign/storage';
 import { initTracing } from '@countersign/tracing';
-import { loadTokenRegistry, readTokensFile } from './auth';
-import { auditTokensReloads, watchTokensFile } from './tokens-watch';
+import { loadTokenRegistry, readTokensFile, TokenRegistry } from './auth';
+import { auditTokensReloads, TokensWatch, watchTokensFile } from './tokens-watch';
 import { postgresDependency, redisDependency, waitForDependencies } from './dependencies';
 import { httpTls } from './https/https-files';
 import { PlatformModule, ReadinessCheck, serve } from './platform.module';
@@ -52,6 +52,9 @@ export interface ServiceParts<C> {
   config: C;
   logger: Logger;
   bus: KafkaBus;
+  /** The service's bearer tokens (`AUTH_TOKENS_FILE`), and the watch that reloads them while it runs. */
+  tokens: TokenRegistry;
+  tokensWatch: TokensWatch;
   /** A PostgreSQL pool of 10 for `url`, its statements bounded by `PG_STATEMENT_TIMEOUT_MS` (ADR 0043), logging to the service's log. */
   pgPool(url: string, onIdleError?: (e: Error) => void): Pool;
 }
@@ -115,7 +118,7 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
     // Each reload of the tokens file from the start on, on the record (a reload before the bus was up included).
     const reloadsAudit = auditTokensReloads(tokensWatch, { service: def.service, logger, emit: (topic, data, options) => bus.emit(topic, data, options) });
     const pgPool = (url: string, onIdleError?: (e: Error) => void) => createPgPool(url, 10, onIdleError, logger, base.PG_STATEMENT_TIMEOUT_MS);
-    const built = await def.build({ base, config, logger, bus, pgPool });
+    const built = await def.build({ base, config, logger, bus, tokens, tokensWatch, pgPool });
     @Module({ imports: [PlatformModule.forRoot({ service: def.service, bus, logger, tokens, readiness: built.readiness, metrics }), ...built.modules] })
     class ServiceRoot {}
     const { app, port, scheme } = await serve(ServiceRoot, logger, { host: base.HOST, port: base.PORT ?? def.defaultPort, tls: https });

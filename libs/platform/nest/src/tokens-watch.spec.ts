@@ -125,6 +125,26 @@ describe('the tokens file, followed while the process runs (revocation probe, 20
     for (const e of start) expect(text).not.toContain(e.tokenSha256);
   });
 
+  it('tells every listener of every reload once, those before it was given first (the audit, and the roster of principals)', () => {
+    const d = mkdtempSync(join(tmpdir(), 'tokens-listeners-'));
+    const { tokensFile: file } = writeTokens(d, DEFAULT_PRINCIPALS);
+    const w = watchTokensFile(loadTokenRegistry(file), { file, read: () => readTokensFile(file), logger, everyMs: 3_600_000 });
+    const start = JSON.parse(readFileSync(file, 'utf8')) as TokenEntry[];
+    const put = (es: TokenEntry[]) => {
+      writeFileSync(`${file}.new`, JSON.stringify(es));
+      renameSync(`${file}.new`, file);
+    };
+    const heard: Record<string, string[][]> = { early: [], late: [] };
+    w.onReload((r) => heard.early.push(r.removed));
+    put(start.filter((e) => e.principal !== 'alice'));
+    w.check();
+    w.onReload((r) => heard.late.push(r.removed));
+    put(start.filter((e) => e.principal !== 'alice' && e.principal !== 'bob'));
+    w.check();
+    w.stop();
+    expect(heard).toEqual({ early: [['alice'], ['bob']], late: [['alice'], ['bob']] });
+  });
+
   it('sends a reload the bus did not take again, in order and under the same id, until it is taken (the reload stands meanwhile)', async () => {
     const d = mkdtempSync(join(tmpdir(), 'tokens-retry-'));
     const { tokens: made, tokensFile: file } = writeTokens(d, DEFAULT_PRINCIPALS);

@@ -14,7 +14,8 @@ export interface TokensWatch {
   stop(): void;
   /**
    * Tells `listener` of every reload from now on, and of those before it was given (a reload between the watch's start
-   * and the bus's is not lost): the composition root audits them (`security.principals.changed.v1`).
+   * and the bus's is not lost): the composition root audits them (`security.principals.changed.v1`), and a service that
+   * keeps a roster of principals records them (review-queue `principal-roster`). Each listener hears each reload once.
    */
   onReload(listener: (reload: TokensReload) => void): void;
 }
@@ -40,11 +41,12 @@ export function watchTokensFile(registry: TokenRegistry, options: { file: string
     }
   };
   let seen = digestOf();
-  let listener: ((reload: TokensReload) => void) | undefined;
-  const early: TokensReload[] = [];
+  const listeners: Array<(reload: TokensReload) => void> = [];
+  // The reloads so far, the last 100: a listener given late (at boot, once the bus or the database is up) hears them first.
+  const history: TokensReload[] = [];
   const tell = (reload: TokensReload) => {
-    if (listener) listener(reload);
-    else early.push(reload);
+    if (history.push(reload) > 100) history.shift();
+    for (const l of listeners) l(reload);
   };
   const check = () => {
     const now = digestOf();
@@ -74,8 +76,8 @@ export function watchTokensFile(registry: TokenRegistry, options: { file: string
     check,
     stop: () => clearInterval(timer),
     onReload: (l) => {
-      listener = l;
-      for (const reload of early.splice(0)) l(reload);
+      listeners.push(l);
+      for (const reload of history) l(reload);
     },
   };
 }
