@@ -18,6 +18,12 @@ describe('embedded autonomy changes', () => {
   afterAll(() => running.close());
 
   it('a kill switch off is one call, in force when it answers and written to the flag file; on again takes a second admin', async () => {
+    // A refund waiting for a reviewer when the switch goes off: its card says an approval would not execute.
+    const example = JSON.parse(readFileSync(join(__dirname, '../examples/refund-large.json'), 'utf8'));
+    const waiting = (await call('POST', `${running.url}/v1/proposals`, { ...example, target: 'order-switched-off' }, token('agent'))).body.actionId as string;
+    const item = async () => (await call('GET', `${running.url}/v1/reviews/${waiting}`, undefined, token('reviewer'))).body;
+    await eventually(async () => expect(await item()).toMatchObject({ status: 'pending' }), 10_000, 100);
+    expect(await item()).not.toHaveProperty('stoppedByKillSwitch');
     const off = await call('POST', `${running.url}/v1/autonomy/support.refund/kill-switch`, { state: 'off', reason: 'incident' }, token('admin'));
     expect(off.status).toBe(200);
     expect(off.body).toMatchObject({ value: 'off', flagStore: 'flag-file', appliedToFlagStore: true });
@@ -25,6 +31,7 @@ describe('embedded autonomy changes', () => {
     expect(off.body).not.toHaveProperty('appliedToUnleash');
     const file = JSON.parse(readFileSync(running.flagsFile, 'utf8')) as { features: Array<{ name: string; enabled: boolean }> };
     expect(file.features.find((f) => f.name === REFUND)?.enabled).toBe(false);
+    await eventually(async () => expect(await item()).toMatchObject({ status: 'pending', stoppedByKillSwitch: REFUND }), 10_000, 100);
 
     const request = await call('POST', `${running.url}/v1/autonomy/support.refund/raise-requests`, { killSwitch: 'on', reason: 'closed' }, token('admin'));
     expect(request).toMatchObject({ status: 201 });
@@ -42,6 +49,7 @@ describe('embedded autonomy changes', () => {
       token('admin2'),
     );
     expect(approved).toMatchObject({ status: 200, body: { status: 'approved', applied: { value: 'on' } } });
+    await eventually(async () => expect(await item()).not.toHaveProperty('stoppedByKillSwitch'), 10_000, 100);
   });
 
   it('a raise request that names neither a level nor the kill switch, or both, is told what to name', async () => {

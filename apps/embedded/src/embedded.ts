@@ -319,6 +319,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         dataKey,
         contract: reviewContract,
         contractChangeKeys,
+        killSwitchPrefix: FLAG_PREFIX,
         inbox: identity.inbox(() => baseUrl),
         // One process: the gauges and the lease in memory (rebuilt from the database at start), the same controller.
         degradation: {

@@ -124,6 +124,8 @@ void runService({
     TRUST_ROTATION_WARNING_MS: settings.number(7 * 24 * 3600_000, { min: 0, max: 365 * 86_400_000, integer: true }),
     /** An inbox session ends after this long without a request (ms, default 15 min). */
     INBOX_IDLE_TIMEOUT_MS: settings.number(900_000, { min: 10_000, max: 86_400_000, integer: true }),
+    /** The kill switches' flag prefix, as the executor's `FLAG_PREFIX`: a card whose type is switched off says so. */
+    FLAG_PREFIX: z.string().default('countersign.exec.'),
   }),
   async build({ config, logger, pgPool, tokens, tokensWatch }) {
     const portalTls = portalTlsOptions(portalAcme);
@@ -150,6 +152,7 @@ void runService({
           dataKey: config.REVIEW_DATA_KEY_FILE,
           contract,
           contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),
+          killSwitchPrefix: config.FLAG_PREFIX,
           clock: { periodMs: config.REVIEW_CLOCK_PERIOD_MS },
           degradation: {
             gauges: createBacklogGauges(redis),

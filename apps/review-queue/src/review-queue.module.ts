@@ -31,6 +31,7 @@ import { DecisionOutbox, DecisionOutboxSettings } from './review-item/decision-o
 import { ReviewItemRepository } from './review-item/review-item.repository';
 import { ProposalSealer } from './review-item/sealed-proposal';
 import { contractNow } from './review-item/contract-now';
+import { killSwitchParts } from './kill-switches/kill-switch-now';
 import { RevealService } from './reviewer-api/reveal.service';
 import { ReviewsController } from './reviewer-api/reviews.controller';
 import { RevisionService } from './revisions/revision.service';
@@ -100,6 +101,8 @@ export interface ReviewQueueOptions {
   contract?: RunningContract;
   /** The keys that verify a contract change's signature (`CONTRACT_VERIFY_KEYS_FILE`, docs/adr/0038); none: no change applies. */
   contractChangeKeys?: KeyList<VerifyKey>;
+  /** The kill switches' flag prefix (`FLAG_PREFIX`, as the executor's; default `countersign.exec.`): the card says when one is off. */
+  killSwitchPrefix?: string;
 }
 
 /** The review queue: intake of review-lane decisions, the reviewer API, and signed approvals. */
@@ -173,6 +176,8 @@ export class ReviewQueueModule {
               { provide: CONTRACT_NOW, useValue: contractNow(contract, sealer) },
             ]
           : []),
+        // The approved kill-switch states (the autonomy control topic): a card whose type is switched off says so.
+        ...killSwitchParts(options.killSwitchPrefix),
         ...(options.trust ? trustParts(options.trust, verifyKeysOfSigner(options.signingKeys)) : []),
         ...(options.portalTls ? portalTlsParts(options.portalTls) : []),
         ...(inbox?.providers ?? []),

@@ -30,7 +30,8 @@ import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.rep
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { shownDigest, shownView } from '../review-item/shown';
 import { PII_VIEW, RevealService } from '../reviewer-api/reveal.service';
-import { CONTRACT_NOW, PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
+import { CONTRACT_NOW, KILL_SWITCH_NOW, PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
+import type { KillSwitchNow } from '../kill-switches/kill-switch-now';
 import type { ContractNow } from '../review-item/contract-now';
 import { CardContext, claimState, RECENT_DECISIONS } from './card-context.view';
 import { hearsOf, InboxFeed, MAX_STREAMS_PER_REVIEWER } from './inbox-feed';
@@ -108,6 +109,7 @@ export class InboxController {
     @Optional() private readonly quality?: DecisionQualityService,
     @Optional() @Inject(PROPOSAL_SEALER) private readonly sealer?: ProposalSealer,
     @Optional() @Inject(CONTRACT_NOW) private readonly contractNow?: ContractNow,
+    @Optional() @Inject(KILL_SWITCH_NOW) private readonly killSwitchNow?: KillSwitchNow,
   ) {}
 
   @ApiRoute({
@@ -413,6 +415,7 @@ export class InboxController {
         mayDecide: mayDecide(session.principal, item),
         context: await this.context(item),
         contractNow: this.contractNow?.(item),
+        killSwitchOff: this.killSwitchNow?.(item.proposal.actionType),
       });
     }
     const item = await this.items.get(actionId);
@@ -426,6 +429,7 @@ export class InboxController {
       mayDecide: mayDecide(session.principal, item),
       context: await this.context(item),
       contractNow: this.contractNow?.(item),
+      killSwitchOff: this.killSwitchNow?.(item.proposal.actionType),
     });
   }
 

@@ -128,6 +128,8 @@ export function card(o: {
   context?: CardContext;
   /** The running contract's reading of an item queued under an older one (review-item/contract-now.ts). */
   contractNow?: { prohibitedBy: string };
+  /** The flag of the action type's kill switch, when it is off now (kill-switches/kill-switch-now.ts). */
+  killSwitchOff?: string;
 }): string {
   const { item } = o;
   const p = o.revealed ?? item.proposal;
@@ -135,7 +137,7 @@ export function card(o: {
   const pending = item.status === 'pending';
   return `<article class="card" data-action-id="${esc(item.actionId)}" data-shown-digest="${esc(o.shownDigest)}" data-claim="${claimState(item, o.session.principal.id)}" aria-labelledby="card-title">
   <h2 id="card-title">${esc(p.actionType)} on <span class="target">${shownName(p.target)}</span></h2>
-  ${contractNowNote(item, o.contractNow)}${claimNote(item, o.session)}${quorumProgress(item, o.context)}
+  ${contractNowNote(item, o.contractNow)}${killSwitchNote(item, o.killSwitchOff)}${claimNote(item, o.session)}${quorumProgress(item, o.context)}
   <dl class="facts">
     ${row('Action type', esc(p.actionType), 'f-action-type')}
     ${row('Target', shownName(p.target), 'f-target')}
@@ -164,6 +166,17 @@ export function card(o: {
   <p id="decision-result" role="alert" class="result"></p>
   ${recentSection(item, o.context, o.session.principal.roles)}
 </article>`;
+}
+
+/**
+ * A pending item whose action type's kill switch is off: the executor refuses an approved action for good while it is
+ * (ADR 0014), so the reviewer reads so before approving. Whoever switches it on again does it through a raise request.
+ */
+function killSwitchNote(item: ReviewItem, flag: string | undefined): string {
+  if (!flag || item.status !== 'pending') return '';
+  return `<div class="contract-now kill-switch-off" role="note">
+    <p><strong>The kill switch of ${esc(item.proposal.actionType)} is off</strong> (${esc(flag)}): an approval now will not be executed, and the action ends refused. Reject it, or wait until the switch is on again.</p>
+  </div>`;
 }
 
 /**

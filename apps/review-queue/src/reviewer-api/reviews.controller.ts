@@ -7,7 +7,8 @@ import { ClaimService } from '../claims/claim.service';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { publicItem, shownDigest, shownView } from '../review-item/shown';
-import { CONTRACT_NOW, REVIEW_ITEMS } from '../tokens';
+import { CONTRACT_NOW, KILL_SWITCH_NOW, REVIEW_ITEMS } from '../tokens';
+import type { KillSwitchNow } from '../kill-switches/kill-switch-now';
 import type { ContractNow } from '../review-item/contract-now';
 import { MAX_REVISED_PARAMETERS_BYTES, RevisionService } from '../revisions/revision.service';
 import { RevealService } from './reveal.service';
@@ -45,6 +46,7 @@ export class ReviewsController {
     // Decision quality, when it runs: a decision under a blind second review is withheld from reviewers meanwhile.
     @Optional() private readonly quality?: DecisionQualityService,
     @Optional() @Inject(CONTRACT_NOW) private readonly contractNow?: ContractNow,
+    @Optional() @Inject(KILL_SWITCH_NOW) private readonly killSwitchNow?: KillSwitchNow,
   ) {}
 
   @ApiRoute({
@@ -98,6 +100,10 @@ export class ReviewsController {
             type: 'string',
             description: 'on a pending item queued under an older contract: the running contract version that now prohibits it (an approval will not execute)',
           },
+          stoppedByKillSwitch: {
+            type: 'string',
+            description: "on a pending item whose action type's kill switch is off now: its flag (an approval will not execute; the action ends refused)",
+          },
         },
       },
     },
@@ -125,10 +131,14 @@ export class ReviewsController {
     return { ...publicItem(item), shownDigest: shownDigest(shownView(item)), ...this.underContractNow(item) };
   }
 
-  /** `prohibitedByContract` on an item the running contract now prohibits (review-item/contract-now.ts). */
-  private underContractNow(item: ReviewItem): { prohibitedByContract?: string } {
+  /**
+   * What stops an approval of a pending item from executing now: `prohibitedByContract` when the running contract
+   * prohibits it (review-item/contract-now.ts), `stoppedByKillSwitch` when its type's kill switch is off (the flag).
+   */
+  private underContractNow(item: ReviewItem): { prohibitedByContract?: string; stoppedByKillSwitch?: string } {
     const now = this.contractNow?.(item);
-    return now ? { prohibitedByContract: now.prohibitedBy } : {};
+    const off = item.status === 'pending' ? this.killSwitchNow?.(item.proposal.actionType) : undefined;
+    return { ...(now && { prohibitedByContract: now.prohibitedBy }), ...(off && { stoppedByKillSwitch: off }) };
   }
 
   /**

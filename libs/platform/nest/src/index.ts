@@ -16,3 +16,4 @@ export * from './contract-changes';
 export * from './rejection-budget';
 export * from './query';
 export * from './control-facts';
+export * from './flag-control-follower';
