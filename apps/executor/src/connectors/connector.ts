@@ -44,7 +44,17 @@ export interface Connector {
   readonly maxInFlight?: number;
   /** The longest one call takes before it is given up (ms): the executor calls only while its claim's lease covers it. */
   readonly timeoutMs?: number;
-  execute(request: ConnectorRequest, idempotencyKey: string): Promise<ConnectorResult>;
+  execute(request: ConnectorRequest, idempotencyKey: string, delivery?: Delivery): Promise<ConnectorResult>;
+}
+
+/** How a call stands to the earlier ones under its key. */
+export interface Delivery {
+  /**
+   * An earlier delivery under this key may have reached the target (the reconciler's re-send of an unknown outcome): a
+   * refusal now does not prove the action was not applied (a target still applying it answers 409), so it is no final
+   * failure.
+   */
+  again?: boolean;
 }
 
 export const CONNECTORS = Symbol('Connectors');

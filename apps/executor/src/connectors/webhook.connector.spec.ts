@@ -125,4 +125,70 @@ describe('WebhookConnector', () => {
     }
     expect(opened).toBe(1);
   });
+
+  // Hostile target probe, 2026-12-06: what a target answers must not keep a call open, execute it twice, or write its text
+  // into the trail.
+  describe('against a hostile target', () => {
+    it('ends a call the target answers with a protocol switch nobody asked for, within its timeout', async () => {
+      answer = (_req, res) => void res.socket!.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n');
+      const started = Date.now();
+      const result = await new WebhookConnector(url, 2_000).execute(request, 'key-101');
+      expect(result).toEqual({ status: 'outcome_unknown', error: 'webhook request failed: the target answered 101 (a protocol switch nobody asked for)' });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+
+    it('does not send again on a dropped reused connection to a target that does not apply a key once: unknown, one request', async () => {
+      const requestsOn = new WeakMap<object, number>();
+      answer = (req, res) => {
+        const n = (requestsOn.get(req.socket) ?? 0) + 1;
+        requestsOn.set(req.socket, n);
+        if (n === 2) req.socket.destroy();
+        else res.writeHead(200).end();
+      };
+      const connector = new WebhookConnector(url, 10_000, {}, { idempotentByKey: false });
+      expect(await connector.execute(request, 'key-once-1')).toMatchObject({ status: 'executed' });
+      const before = received.length;
+      expect(await connector.execute(request, 'key-once-2')).toMatchObject({ status: 'outcome_unknown' });
+      expect(received.slice(before).map((r) => r.headers['idempotency-key'])).toEqual(['key-once-2']);
+    });
+
+    it("gives the second request only what is left of the call's timeout", async () => {
+      const requestsOn = new WeakMap<object, number>();
+      answer = (req, res) => {
+        const n = (requestsOn.get(req.socket) ?? 0) + 1;
+        requestsOn.set(req.socket, n);
+        if (n === 2) setTimeout(() => req.socket.destroy(), 250);
+        else setTimeout(() => res.writeHead(200).end(), 200);
+      };
+      const connector = new WebhookConnector(url, 350);
+      expect(await connector.execute(request, 'key-deadline-1')).toMatchObject({ status: 'executed' });
+      const started = Date.now();
+      // The first request is dropped at 250 ms; the second would be answered at 450 ms, past the call's 350.
+      expect(await connector.execute(request, 'key-deadline-2')).toMatchObject({ status: 'outcome_unknown' });
+      expect(Date.now() - started).toBeLessThan(440);
+    });
+
+    it('takes a refusal of a delivery after the first under the key as unknown (the first may have been applied), and 425 as not now', async () => {
+      answer = (_req, res) => res.writeHead(409).end('a request with this key is in progress');
+      expect(await new WebhookConnector(url).execute(request, 'key-again', { again: true })).toEqual({
+        status: 'outcome_unknown',
+        error: 'webhook answered 409 to a delivery after the first under its key: the first may have been applied',
+      });
+      expect(await new WebhookConnector(url).execute(request, 'key-first')).toEqual({ status: 'failed', error: 'webhook answered 409' });
+      answer = (_req, res) => res.writeHead(425).end();
+      expect(await new WebhookConnector(url).execute(request, 'key-early')).toMatchObject({ status: 'outcome_unknown' });
+    });
+
+    it("keeps the target's request id only when it is an identifier", async () => {
+      for (const [id, kept] of [
+        ['req_01H8XYZ:42', true],
+        ['Bearer SECRET-TARGET-TOKEN {"amount":20}', false],
+        ['x'.repeat(129), false],
+      ] as const) {
+        answer = (_req, res) => res.writeHead(200, { 'X-Request-Id': id }).end();
+        const result = await new WebhookConnector(url).execute(request, `key-id-${kept}`);
+        expect(result).toEqual({ status: 'executed', attempts: 1, ...(kept && { externalRequestId: id }) });
+      }
+    });
+  });
 });

@@ -2,7 +2,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { inSpan, SpanKind, traceHeaders } from '@countersign/tracing';
-import { Connector, ConnectorCapabilities, ConnectorRequest, ConnectorResult } from './connector';
+import { Connector, ConnectorCapabilities, ConnectorRequest, ConnectorResult, Delivery } from './connector';
 
 /** A failed request, and whether it went out on a kept-alive connection and got any answer. */
 type RequestError = Error & { code?: string; reusedSocket?: boolean; answered?: boolean };
@@ -10,14 +10,28 @@ type RequestError = Error & { code?: string; reusedSocket?: boolean; answered?: 
 /** The connections to a target (per scheme): a call beyond them would wait in the agent's queue. */
 const WEBHOOK_SOCKETS = 64;
 
-/** 4xx answers that refuse nothing for good: 408 (the target gave up waiting for the request) and 429 (too many). */
-const TRY_LATER = new Set([408, 429]);
+/**
+ * 4xx answers that refuse nothing for good: 408 (the target gave up waiting for the request), 425 (too early) and 429
+ * (too many).
+ */
+const TRY_LATER = new Set([408, 425, 429]);
 
 /**
- * Sends the action to a configured URL as JSON with an `Idempotency-Key` header. 2xx is executed,
- * 4xx failed (the target refused it), but for 408 and 429, which say "not now" (`TRY_LATER`); a timeout, a 5xx or a
- * dropped connection may have taken effect, so it is `outcome_unknown`, and so is "not now": the reconciler settles it
- * by sending it again under the same key, never a final failure for a doubt that passes. Plain `node:http` over kept-alive connections: with `fetch`
+ * What a target's `X-Request-Id` may be to be kept (in the executed event, the audit trail, the agent's timeline): an
+ * identifier. Anything else is the target's text (15,000 characters, an echo of a header or of the parameters: hostile
+ * target probe, 2026-12-06) and is dropped.
+ */
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/**
+ * Sends the action to a configured URL as JSON with an `Idempotency-Key` header. 2xx is executed (202 included: the
+ * target took it under its key), 4xx failed (the target refused it), but for 408, 425 and 429, which say "not now"
+ * (`TRY_LATER`); a timeout, a 5xx, a 1xx or 3xx it was not asked for, or a dropped connection may have taken effect, so
+ * it is `outcome_unknown`, and so is "not now": the reconciler settles it by sending it again under the same key, never
+ * a final failure for a doubt that passes. A refusal of a delivery after the first under a key (the reconciler's
+ * re-send, or this connector's second request) is no proof either: the first may have been applied, and a target still
+ * applying it answers 409 (hostile target probe, 2026-12-06: `failed` was recorded while the target applied the
+ * refund). It is `outcome_unknown` too. Plain `node:http` over kept-alive connections: with `fetch`
  * (undici and its web streams) the executor spent 1.5–1.9× the CPU per action (bench:spine, /proc).
  * Each call is a client span of the action's trace, and carries its W3C `traceparent` to the target.
  */
@@ -54,45 +68,78 @@ export class WebhookConnector implements Connector {
     this.capabilities = { idempotentByKey: options.idempotentByKey ?? true };
   }
 
-  execute(request: ConnectorRequest, idempotencyKey: string): Promise<ConnectorResult> {
+  execute(request: ConnectorRequest, idempotencyKey: string, delivery: Delivery = {}): Promise<ConnectorResult> {
     const url = new URL(typeof this.url === 'string' ? this.url : this.url());
     const attributes = { 'http.request.method': 'POST', 'server.address': url.hostname, 'countersign.connector': this.name };
     return inSpan('POST', { kind: SpanKind.CLIENT, attributes }, async (span, ctx) => {
-      const result = await this.call(url, request, idempotencyKey, traceHeaders(ctx));
+      const result = await this.call(url, request, idempotencyKey, traceHeaders(ctx), delivery);
       if (result.status !== 'executed') span.setStatus({ code: SpanStatusCode.ERROR, message: result.status });
       return result;
     });
   }
 
-  private async call(url: URL, request: ConnectorRequest, idempotencyKey: string, trace: Record<string, string>): Promise<ConnectorResult> {
+  private async call(url: URL, request: ConnectorRequest, idempotencyKey: string, trace: Record<string, string>, delivery: Delivery): Promise<ConnectorResult> {
     const body = JSON.stringify(request);
     const headers = { ...this.headers, ...trace, 'Idempotency-Key': idempotencyKey, 'X-Countersign-Action-Id': request.actionId };
+    // One deadline for the call, a second request included: the executor makes the call only while its claim's lease
+    // covers `timeoutMs`, and a call that outlived it was re-sent by the reconciler while it ran (hostile target probe).
+    const deadline = Date.now() + this.timeoutMs;
     let answer: { status: number; requestId?: string };
     let attempts = 1;
     try {
-      answer = await this.post(url, body, headers).catch((e: RequestError) => {
-        // A kept-alive connection the target closed as it was reused: the request is sent once more on
-        // a new one, under the same Idempotency-Key (the target applies an action once per key).
-        if (e.reusedSocket && !e.answered && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+      answer = await this.post(url, body, headers, deadline).catch((e: RequestError) => {
+        // A kept-alive connection the target closed as it was reused: the request is sent once more on a new one, under
+        // the same Idempotency-Key, to a target that applies an action once per key only. The request may have arrived
+        // (and been applied) before the reset: to any other target a second request is a second execution (hostile
+        // target probe, 2026-12-06: a refund applied twice with `WEBHOOK_IDEMPOTENT=false`).
+        if (this.capabilities.idempotentByKey && e.reusedSocket && !e.answered && (e.code === 'ECONNRESET' || e.code === 'EPIPE') && Date.now() < deadline) {
           attempts++;
-          return this.post(url, body, headers);
+          return this.post(url, body, headers, deadline);
         }
         throw e;
       });
     } catch (e) {
       return { status: 'outcome_unknown', error: `webhook request failed: ${(e as Error).message}` };
     }
-    if (answer.status >= 200 && answer.status < 300) return { status: 'executed', externalRequestId: answer.requestId, attempts };
+    if (answer.status >= 200 && answer.status < 300) {
+      const externalRequestId = answer.requestId !== undefined && REQUEST_ID.test(answer.requestId) ? answer.requestId : undefined;
+      return { status: 'executed', ...(externalRequestId && { externalRequestId }), attempts };
+    }
     if (TRY_LATER.has(answer.status)) return { status: 'outcome_unknown', error: `webhook answered ${answer.status}: not now, to be sent again` };
-    if (answer.status >= 400 && answer.status < 500) return { status: 'failed', error: `webhook answered ${answer.status}` };
+    if (answer.status >= 400 && answer.status < 500) {
+      if (delivery.again || attempts > 1)
+        return {
+          status: 'outcome_unknown',
+          error: `webhook answered ${answer.status} to a delivery after the first under its key: the first may have been applied`,
+        };
+      return { status: 'failed', error: `webhook answered ${answer.status}` };
+    }
     return { status: 'outcome_unknown', error: `webhook answered ${answer.status}` };
   }
 
-  /** One POST, answered (status and request id, body drained) within the timeout, or rejected. */
-  private post(url: URL, body: string, headers: Record<string, string>): Promise<{ status: number; requestId?: string }> {
+  /**
+   * One POST, answered (status and request id, body drained) by `deadline`, or rejected: settled by then whatever the
+   * target does. A 101 nobody asked for destroyed the request without an error or an answer, the timer's `destroy`
+   * then did nothing, and the call never ended (hostile target probe, 2026-12-06: a partition, a connection and the
+   * reconciler's look held for good). So the timer rejects by itself, and so does a close without an answer.
+   */
+  private post(url: URL, body: string, headers: Record<string, string>, deadline: number): Promise<{ status: number; requestId?: string }> {
     const https = url.protocol === 'https:';
     let answered = false;
     return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (done: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        done();
+      };
+      const fail = (e: RequestError) =>
+        settle(() => {
+          e.reusedSocket = req.reusedSocket;
+          e.answered = answered;
+          reject(e);
+        });
       const req = (https ? httpsRequest : httpRequest)(
         url,
         {
@@ -103,24 +150,32 @@ export class WebhookConnector implements Connector {
         (res) => {
           answered = true;
           const requestId = res.headers['x-request-id'];
-          res.on('error', (e) => {
-            clearTimeout(timer);
-            reject(e);
-          });
-          res.on('end', () => {
-            // Answered: the timer must not fire later, when the connection may carry another request.
-            clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 0, requestId: Array.isArray(requestId) ? requestId[0] : requestId });
+          res.on('error', (e) => fail(e));
+          // Answered: the timer must not fire later, when the connection may carry another request.
+          res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, requestId: Array.isArray(requestId) ? requestId[0] : requestId })));
+          res.on('close', () => {
+            if (!res.complete) fail(new Error('the connection closed in the middle of the answer'));
           });
           res.resume();
         },
       );
-      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-      req.on('error', (e: RequestError) => {
-        clearTimeout(timer);
-        e.reusedSocket = req.reusedSocket;
-        e.answered = answered;
-        reject(e);
+      const timer = setTimeout(
+        () => {
+          const e = new Error(`no answer within ${this.timeoutMs} ms`);
+          req.destroy(e);
+          fail(e);
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      req.on('error', (e: RequestError) => fail(e));
+      // A protocol switch nobody asked for: the connection is the target's no more, and what it did is unknown.
+      req.on('upgrade', (_res, socket) => {
+        answered = true;
+        socket.destroy();
+        fail(new Error('the target answered 101 (a protocol switch nobody asked for)'));
+      });
+      req.on('close', () => {
+        if (!answered) fail(new Error('the connection closed without an answer'));
       });
       req.end(body);
     });

@@ -99,8 +99,13 @@ export interface ExecutionRepository {
    * at `claimedAt`): a claim taken over meanwhile (its lease ran out) is left to its new owner. Returns whether it was given back.
    */
   release(actionId: string, claim: { authorisedBy: string; claimedAt: string; approvalNonce: string | null }): Promise<boolean>;
-  /** Records the outcome (or why it never ran). An outcome with an `event` is recorded as still to publish. */
-  finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<void>;
+  /**
+   * Records the outcome (or why it never ran). An outcome with an `event` is recorded as still to publish. With `claim`
+   * (the outcome of a call made under it), only while the action is still `executing` under that claim: a call that
+   * outlived its lease was taken over by the reconciler, which settles it, and its late answer must not overwrite that
+   * (hostile target probe, 2026-12-06: the trail said both `failed` and `executed`). Returns whether it was recorded.
+   */
+  finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome'], claim?: { claimedAt: string }): Promise<boolean>;
   /** Outcome events recorded at or before `recordedBefore` and not yet known published, oldest first. */
   unpublishedOutcomes(recordedBefore: Date, limit: number): Promise<UnpublishedOutcome[]>;
   /** Records that the outcome event `eventId` went out (only while it still is the action's outcome). */

@@ -227,7 +227,7 @@ export class ExecutionService {
         { code: gate.refusal.code, suspicious: gate.suspicious },
         `refused: ${gate.refusal.reason}`,
       );
-      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...gate.refusal, suspicious: gate.suspicious, final: true }, cause);
+      return void (await this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...gate.refusal, suspicious: gate.suspicious, final: true }, cause));
     }
     if ('hold' in gate && gate.hold) await this.auditHold(record, cause, gate.hold.code, gate.hold.reason, gate.hold.state, gate.hold.extra);
     if (!gate.pass) throw new DependencyUnavailableError(gate.wait);
@@ -389,7 +389,7 @@ export class ExecutionService {
       const brake = called.brake;
       if ('wait' in brake) return this.giveBack(record, cause, nonce, brake.wait);
       this.logger.warn({ code: brake.refusal.code }, `refused before the call: ${brake.refusal.reason}`);
-      return this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...brake.refusal, suspicious: brake.suspicious, final: true }, cause);
+      return void (await this.record(record.actionId, 'refused', TOPICS.actionRefused, { ...brake.refusal, suspicious: brake.suspicious, final: true }, cause));
     }
     const { result } = called;
     const authorisedBy = nonce ? ('approval' as const) : ('autonomous-decision' as const);
@@ -403,13 +403,13 @@ export class ExecutionService {
         ...(result.externalRequestId ? { externalRequestId: result.externalRequestId } : {}),
       };
       this.logger.info({ connector: connector.name, authorisedBy, externalRequestId: result.externalRequestId }, 'action executed');
-      await this.record(record.actionId, 'executed', TOPICS.actionExecuted, data, cause);
-      this.metrics
-        ?.counter('countersign_actions_executed_total')
-        .inc({ action_type: p.actionType, lane: authorisedBy === 'approval' ? 'review' : 'autonomous' });
+      if (await this.record(record.actionId, 'executed', TOPICS.actionExecuted, data, cause, record.claimedAt))
+        this.metrics
+          ?.counter('countersign_actions_executed_total')
+          .inc({ action_type: p.actionType, lane: authorisedBy === 'approval' ? 'review' : 'autonomous' });
     } else {
       const data = { outcome: result.status, connector: connector.name, digest: record.digest, error: result.error };
-      await this.record(record.actionId, result.status, TOPICS.actionFailed, data, cause);
+      await this.record(record.actionId, result.status, TOPICS.actionFailed, data, cause, record.claimedAt);
     }
   }
 
@@ -441,13 +441,20 @@ export class ExecutionService {
     topic: T,
     data: TopicMap[T]['data'],
     cause: Envelope,
-  ): Promise<void> {
+    /** The claim a call was made under: its outcome is recorded only while the claim holds (`finish`). */
+    claimedAt?: string,
+  ): Promise<boolean> {
     const event = this.bus.envelope(topic, data, { cause, actor: this.actor });
-    await this.executions.finish(actionId, state, { topic, data, event });
+    if (!(await this.executions.finish(actionId, state, { topic, data, event }, claimedAt ? { claimedAt } : undefined))) {
+      // The call outlived its claim's lease: the reconciler took the action over and settles it (under the same key).
+      this.logger.warn({ state }, `the call ended ${state} after its claim was taken over (its lease ran out): the reconciler's outcome stands`);
+      return false;
+    }
     // Counted once it is recorded (a redelivery publishes the record again and is not counted). An unknown outcome is
     // no end: the reconciler counts how it settles it (`via: reconciliation`).
     this.metrics?.counter('countersign_execution_outcomes_total').inc({ outcome: state === 'outcome_unknown' ? 'unknown' : state, via: 'execution' });
     await this.outbox.publish(actionId, topic, event);
+    return true;
   }
 
   /**

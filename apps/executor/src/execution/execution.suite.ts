@@ -127,6 +127,33 @@ export function executionSuite(name: string, make: () => Promise<ExecutionReposi
       });
     });
 
+    it("records a call's outcome only while its claim holds: a claim the reconciler took over keeps the reconciler's (hostile target probe, 2026-12-06)", async () => {
+      const repo = await make();
+      await repo.saveDecision(decision('a1'));
+      const claimedAt = new Date('2026-12-06T10:00:00.000Z');
+      await repo.claim('a1', 'cause', null, claimedAt);
+      // The call outlived its lease: the reconciler claimed the action and settled it.
+      const [taken] = await repo.claimUnsettled(new Date('2026-12-06T10:02:00.000Z'), 60_000, 10);
+      expect(taken.record.actionId).toBe('a1');
+      expect(
+        await repo.settle('a1', { state: 'reconciling', claimedAt: taken.record.claimedAt }, 'failed', {
+          topic: 'execution.action.failed.v1',
+          data: { outcome: 'failed' },
+        }),
+      ).toBe(true);
+      // The call's late answer changes nothing.
+      expect(
+        await repo.finish('a1', 'executed', { topic: 'execution.action.executed.v1', data: { connector: 'webhook' } }, { claimedAt: claimedAt.toISOString() }),
+      ).toBe(false);
+      expect(await repo.get('a1')).toMatchObject({ state: 'failed', outcome: { topic: 'execution.action.failed.v1' } });
+      // Under the claim it was made under, it is recorded.
+      await repo.saveDecision(decision('a2'));
+      const at = new Date();
+      await repo.claim('a2', 'cause', null, at);
+      expect(await repo.finish('a2', 'executed', undefined, { claimedAt: at.toISOString() })).toBe(true);
+      expect((await repo.get('a2'))!.state).toBe('executed');
+    });
+
     it('keeps an outcome event to publish until it is known published (the outbox)', async () => {
       const repo = await make();
       const event = { id: 'ev-1', type: 'execution.action.executed.v1', subject: 'a1' } as unknown as Envelope;

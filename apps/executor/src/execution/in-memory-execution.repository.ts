@@ -61,13 +61,15 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
     return true;
   }
 
-  async finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']) {
+  async finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome'], claim?: { claimedAt: string }) {
     const r = this.records.get(actionId);
-    if (!r) return;
+    if (!r) return false;
+    if (claim && !(r.state === 'executing' && r.claimedAt === claim.claimedAt)) return false;
     Object.assign(r, { state, outcome: structuredClone(outcome) });
     this.track(actionId, state, Date.now());
     this.toPublish.delete(actionId);
     if (outcome?.event) this.toPublish.set(actionId, Date.now());
+    return true;
   }
 
   async unpublishedOutcomes(recordedBefore: Date, limit: number): Promise<UnpublishedOutcome[]> {

@@ -30,6 +30,8 @@ interface Finish {
   actionId: string;
   state: ExecutionState;
   outcome: ActionRecord['outcome'];
+  /** The claim the call was made under: recorded only while the action is still `executing` under it. */
+  claimedAt?: string;
 }
 interface Published {
   actionId: string;
@@ -49,7 +51,7 @@ interface Published {
 export class PgExecutionRepository implements ExecutionRepository {
   private readonly decisions: GroupCommit<Decision, Saved>;
   private readonly claims: GroupCommit<Claim, boolean>;
-  private readonly outcomes: GroupCommit<Finish, void>;
+  private readonly outcomes: GroupCommit<Finish, boolean>;
   private readonly published: GroupCommit<Published, void>;
 
   /** The tables come from `apps/executor/migrations`, applied at boot by `main.ts`. */
@@ -58,7 +60,7 @@ export class PgExecutionRepository implements ExecutionRepository {
     const options = { maxBatch: 128, maxInFlight: 2 };
     this.decisions = new GroupCommit<Decision, Saved>((b) => this.saveDecisions(b), byAction, options);
     this.claims = new GroupCommit<Claim, boolean>((b) => this.claimDecided(b), byAction, options);
-    this.outcomes = new GroupCommit<Finish, void>((b) => this.finishAll(b), byAction, options);
+    this.outcomes = new GroupCommit<Finish, boolean>((b) => this.finishAll(b), byAction, options);
     this.published = new GroupCommit<Published, void>((b) => this.markPublished(b), byAction, options);
   }
 
@@ -176,27 +178,30 @@ export class PgExecutionRepository implements ExecutionRepository {
     return batch.map((c) => claimed.has(c.actionId));
   }
 
-  finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome']): Promise<void> {
-    return this.outcomes.submit({ actionId, state, outcome });
+  finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome'], claim?: { claimedAt: string }): Promise<boolean> {
+    return this.outcomes.submit({ actionId, state, outcome, ...(claim && { claimedAt: claim.claimedAt }) });
   }
 
-  private async finishAll(batch: Finish[]): Promise<void[]> {
-    await this.pool.query(
+  private async finishAll(batch: Finish[]): Promise<boolean[]> {
+    const { rows } = await this.pool.query<{ action_id: string }>(
       {
-        name: 'executor.finish',
+        name: 'executor.finish-claimed',
         text: `UPDATE executor_actions a SET state = u.state, outcome = u.outcome, outcome_to_publish = u.to_publish, updated_at = now(),
                  unsettled_since = ${UNSETTLED_SINCE('u.state')}
-               FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::boolean[]) AS u(action_id, state, outcome, to_publish)
-               WHERE a.action_id = u.action_id`,
+               FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::boolean[], $5::timestamptz[]) AS u(action_id, state, outcome, to_publish, claimed_at)
+               WHERE a.action_id = u.action_id AND (u.claimed_at IS NULL OR (a.state = 'executing' AND a.claimed_at = u.claimed_at))
+               RETURNING a.action_id`,
       },
       [
         batch.map((f) => f.actionId),
         batch.map((f) => f.state),
         batch.map((f) => (f.outcome ? JSON.stringify(f.outcome) : null)),
         batch.map((f) => Boolean(f.outcome?.event)),
+        batch.map((f) => f.claimedAt ?? null),
       ],
     );
-    return batch.map(() => undefined);
+    const recorded = new Set(rows.map((r) => r.action_id));
+    return batch.map((f) => recorded.has(f.actionId));
   }
 
   async unpublishedOutcomes(recordedBefore: Date, limit: number): Promise<UnpublishedOutcome[]> {

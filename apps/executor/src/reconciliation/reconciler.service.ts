@@ -57,7 +57,8 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
   async beforeApplicationShutdown() {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
+    // At most a lease: what is still unsettled then is the next reconciler's, as after a crash.
+    await withinLease(this.running ?? Promise.resolve(), this.settings.leaseMs).catch(() => undefined);
   }
 
   private schedule() {
@@ -76,9 +77,11 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
    */
   async runOnce(now: Date = this.clock()): Promise<number> {
     const claims = await this.executions.claimUnsettled(now, this.settings.leaseMs, this.settings.batch);
+    // Each settle within its lease: one that does not end (a connector or a status query that never answers) holds no
+    // other, nor the next look (hostile target probe, 2026-12-06: one hung re-send stopped every look for good).
     await Promise.all(
       claims.map((c) =>
-        this.reconcile(c).catch((e: Error) =>
+        withinLease(this.reconcile(c), this.settings.leaseMs).catch((e: Error) =>
           // The lease brings it back: the next reconciler to look after it runs out tries again.
           this.logger.error({ err: e, actionId: c.record.actionId }, `reconciler: could not settle the action (${e.message}); tried again after the lease`),
         ),
@@ -177,9 +180,11 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
         return void (await this.bus.emit(TOPICS.actionHeld, hold, { cause, actor: this.actor, discriminator: `resend-held-${hold.code}` }));
       }
       const p = record.proposal;
+      // Again: a refusal now may follow a first delivery the target applied (or is still applying): no final failure.
       const result = await connector.execute(
         { actionId: record.actionId, actionType: p.actionType, target: p.target, parameters: p.parameters, tenant: p.tenant, digest: record.digest },
         key,
+        { again: true },
       );
       const reconciliation = { method: 'resend' as const, attempt };
       if (result.status === 'executed') {
@@ -310,6 +315,16 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     this.logger.error({ code: refusal.code, suspicious: true }, `refused an outcome-check answer: ${refusal.reason}`);
     await this.bus.emit(TOPICS.actionRefused, { ...refusal, suspicious: true, final: false }, { cause: e, actor: this.actor });
   }
+}
+
+/** `work`, or a rejection once `leaseMs` passed without it settling (the work goes on; its claim's lease brings it back). */
+function withinLease<T>(work: Promise<T>, leaseMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not settled within the lease of ${leaseMs} ms`)), leaseMs);
+    timer.unref();
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 /** The event that authorised the execution: what every event about its outcome follows from. */

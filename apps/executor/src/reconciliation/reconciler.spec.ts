@@ -6,7 +6,7 @@ import { RecordingBus, refundProposal } from '@countersign/testing';
 import type { FlagReader, FlagState } from '@countersign/flags';
 import { METRIC_DEFINITIONS, Metrics, parsePrometheusText, sampleSum } from '@countersign/metrics';
 import { DegradationModeState } from '@countersign/nest';
-import { Connector, ConnectorCapabilities, ConnectorRegistry, ConnectorRequest, ConnectorResult, TargetStatus } from '../connectors/connector';
+import { Connector, ConnectorCapabilities, ConnectorRegistry, ConnectorRequest, ConnectorResult, Delivery, TargetStatus } from '../connectors/connector';
 import { idempotencyKeyOf } from '../execution/idempotency-key';
 import { InMemoryExecutionRepository } from '../execution/in-memory-execution.repository';
 import { OutcomeAnsweredEvent } from './outcome-answer';
@@ -28,11 +28,11 @@ function setup(
   batch = 50,
 ) {
   const bus = new RecordingBus({ source: 'executor', logger: pino({ level: 'silent' }) });
-  const calls: Array<{ request: ConnectorRequest; key: string }> = [];
+  const calls: Array<{ request: ConnectorRequest; key: string; delivery?: Delivery }> = [];
   const connector: Connector = {
     name: 'ledger',
     capabilities,
-    execute: async (request, key) => (calls.push({ request, key }), results.shift() ?? { status: 'executed', attempts: 1 }),
+    execute: async (request, key, delivery) => (calls.push({ request, key, delivery }), results.shift() ?? { status: 'executed', attempts: 1 }),
   };
   const repo = new InMemoryExecutionRepository();
   const reviewQueue = generateSigningKey('rq-1');
@@ -102,6 +102,8 @@ describe('Reconciler: unknown outcomes are settled, never by a second call witho
     expect(t.calls).toHaveLength(0);
     expect(await t.reconciler.runOnce(at(lease + 1))).toBe(1);
     expect(t.calls.map((c) => c.key)).toEqual([idempotencyKeyOf('a1', digest)]);
+    // Said to be a later delivery: a refusal now would not prove the first was not applied.
+    expect(t.calls[0].delivery).toEqual({ again: true });
     expect(await t.repo.get('a1')).toMatchObject({ state: 'executed', reconcileAttempts: 1 });
     // Every step is on the record: the unknown outcome, then how it was settled.
     expect(t.events(TOPICS.actionFailed).map((e) => e.data)).toEqual([expect.objectContaining({ outcome: 'outcome_unknown' })]);
@@ -373,6 +375,43 @@ describe('Reconciler: unknown outcomes are settled, never by a second call witho
       }
     } finally {
       await live.beforeApplicationShutdown();
+    }
+  });
+
+  it('lets no settle that never ends hold the others, the next look or its shutdown (hostile target probe, 2026-12-06)', async () => {
+    const t = setup({ idempotentByKey: true });
+    await t.strand('hung', 'autonomous', new Date());
+    await t.strand('other', 'autonomous', new Date());
+    const sent: string[] = [];
+    const live = new Reconciler(
+      t.bus,
+      t.repo,
+      new ConnectorRegistry({
+        name: 'ledger',
+        capabilities: { idempotentByKey: true },
+        // The target never answers the hung action's re-send (a connector without a deadline of its own).
+        execute: async (request) => (
+          sent.push(request.actionId),
+          request.actionId === 'hung' ? new Promise<never>(() => undefined) : { status: 'executed', attempts: 1 }
+        ),
+      }),
+      [],
+      pino({ level: 'silent' }),
+      { leaseMs: 50, periodMs: 10, batch: 50 },
+    );
+    await new Promise((r) => setTimeout(r, 60));
+    live.onApplicationBootstrap();
+    try {
+      const deadline = Date.now() + 5_000;
+      // The other action is settled, and the hung one is looked at again on later looks (its lease runs out each time).
+      while ((await t.repo.get('other'))!.state !== 'executed' || sent.filter((id) => id === 'hung').length < 3) {
+        if (Date.now() > deadline) throw new Error(`the looks stopped: ${JSON.stringify(sent)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      const stopping = Date.now();
+      await live.beforeApplicationShutdown();
+      expect(Date.now() - stopping).toBeLessThan(1_000);
     }
   });
 
