@@ -106,6 +106,68 @@ describe('the reviewer inbox in the embedded mode', () => {
     expect(order).toEqual([true, true]);
   });
 
+  it("signs no one in from the provider's session alone, and moves no browser to another person's session (sessions probe, 2026-12-06)", async () => {
+    const password = (user: string) => readFileSync(join(running.identity.passwordsDir, user), 'utf8');
+    const signIn = async (page: import('playwright-core').Page, user: string) => {
+      await page.waitForSelector('#username');
+      await page.fill('#username', user);
+      await page.fill('#password', password(user));
+      await page.click('button[type=submit]');
+    };
+    const alices = await browser.newContext();
+    const page = await alices.newPage();
+    await page.goto(running.inboxUrl);
+    await signIn(page, 'alice');
+    await page.waitForSelector('body[data-live="ready"]');
+
+    // The provider's cookies, as a server on another port of the host receives them, replayed from another client: the
+    // provider asks for the password, and no inbox session opens without it. (The inbox's own `cs_` cookies reach such a
+    // server too over plain HTTP, as cookies are the host's, not the port's: the inbox is served under TLS, with
+    // `__Host-` cookies, wherever other servers share its host; ADR 0016.)
+    const elsewhere = await browser.newContext();
+    await elsewhere.addCookies((await alices.cookies(running.identity.issuer)).filter((c) => !c.name.startsWith('cs_')));
+    const replayed = await elsewhere.newPage();
+    await replayed.goto(running.inboxUrl);
+    await replayed.waitForSelector('#username');
+    expect(replayed.url().startsWith(running.identity.issuer)).toBe(true);
+    await elsewhere.close();
+
+    // Login CSRF: the attacker signs in as bob in a browser of their own and stops before the callback; a page on
+    // another port of the host plants bob's sign-in cookie in Alice's browser and sends it to that callback. Refused:
+    // the inbox does not move a browser signed in as Alice to bob's session.
+    const jar = new Map<string, string>();
+    const send = async (url: string, init: RequestInit = {}) => {
+      const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...init.headers, Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+      for (const c of res.headers.getSetCookie()) {
+        const [pair] = c.split(';');
+        const at = pair.indexOf('=');
+        jar.set(pair.slice(0, at), pair.slice(at + 1));
+      }
+      return res;
+    };
+    // Through the sign-in as a browser goes, up to the provider's redirect to the inbox's callback, which is kept.
+    let next = `${running.url}/auth/sign-in?returnTo=/reviews`;
+    let res = await send(next);
+    while (res.status === 303 || res.status === 302) res = await send((next = new URL(res.headers.get('location')!, next).href));
+    const form = /action="([^"]+\/login)"/.exec(await res.text())![1];
+    res = await send(new URL(form, next).href, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ username: 'bob', password: password('bob') }).toString(),
+    });
+    let callback = new URL(res.headers.get('location')!, next).href;
+    while (!callback.includes('/auth/callback')) callback = new URL((await send(callback)).headers.get('location')!, callback).href;
+    const planted = { name: 'cs_signin', value: jar.get('cs_signin')!, url: `${running.url}/auth` };
+    await alices.addCookies([planted]);
+    const refused = await page.goto(callback);
+    expect(refused?.status()).toBe(409);
+    expect(await refused?.text()).toContain('this browser is signed in to the inbox as alice: sign out first, then sign in as bob');
+    await page.goto(running.inboxUrl);
+    await page.waitForSelector('body[data-live="ready"]');
+    expect(await page.textContent('#who')).toContain('Alice');
+    await alices.close();
+  });
+
   it('audits a refused sign-in at the identity provider, naming the user only when it is one', async () => {
     const page = await (await browser.newContext()).newPage();
     await page.goto(running.inboxUrl);

@@ -8,8 +8,11 @@ import type { PendingSignIn } from './session.store';
 /** The scopes the inbox asks for: identity, display name and roles (`pii:view` is one of them; `tenants` rides with them). */
 const SCOPE = 'openid profile roles';
 
-/** How old a sign-in at the provider may be for the inbox to take it without asking again (12 hours, a working day). */
-const SIGN_IN_MAX_AGE_S = 12 * 3600;
+/**
+ * How far the provider's clock may be behind the inbox's: an `auth_time` this long before the sign-in began still counts
+ * as an authentication for it.
+ */
+export const AUTH_TIME_SKEW_MS = 120_000;
 
 /** What the review queue learns from a verified ID token. */
 export interface SignedInIdentity {
@@ -19,7 +22,7 @@ export interface SignedInIdentity {
   /** The tenants whose review items they reach (the ID token's `tenants` claim); absent: every tenant (ADR 0052). */
   tenants?: string[];
   amr: string[];
-  /** The ID token's `auth_time` (ms since the epoch), when the provider sent one. */
+  /** The ID token's `auth_time` (ms since the epoch): during this sign-in (`finish` refuses any other). */
   authTime?: number;
   idToken: string;
 }
@@ -35,14 +38,24 @@ export class OidcSignIn {
   constructor(@Inject(INBOX_OPTIONS) private readonly options: InboxOptions) {}
 
   /**
-   * A new sign-in: the provider's authorization URL, and what the callback must check its answer against. `stepUp`:
-   * the person must authenticate again (`prompt=login`) even with a session at the provider, so a user enrolled in a
-   * second factor is asked for it and the new ID token's `amr` says so (the step-up for critical approvals).
+   * A new sign-in: the provider's authorization URL, and what the callback must check its answer against. Every
+   * sign-in asks the person to authenticate (`prompt=login`, `max_age=0`), even with a session at the provider, so a
+   * user enrolled in a second factor is asked for it and the new ID token's `amr` says so (the step-up for critical
+   * approvals). The provider's session is not taken instead: its cookies reach any server on another port of the host,
+   * and one replayed opened an inbox session with no password, and its `mfa` approved a critical change after the
+   * reviewer had signed out (sessions probe, 2026-12-06).
    */
-  async start(returnTo: string, stepUp = false): Promise<{ url: string; pending: PendingSignIn }> {
+  async start(returnTo: string): Promise<{ url: string; pending: PendingSignIn }> {
     const config = await this.discover();
     const codeVerifier = oidc.randomPKCECodeVerifier();
-    const pending: PendingSignIn = { kind: 'pending', state: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier, returnTo };
+    const pending: PendingSignIn = {
+      kind: 'pending',
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      codeVerifier,
+      returnTo,
+      startedAt: Date.now(),
+    };
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: this.redirectUri(),
       scope: SCOPE,
@@ -50,10 +63,10 @@ export class OidcSignIn {
       code_challenge_method: 'S256',
       state: pending.state,
       nonce: pending.nonce,
-      ...(stepUp && { prompt: 'login' }),
+      prompt: 'login',
       // With max_age the provider must say when the person authenticated (`auth_time`, OpenID Connect Core 3.1.2.1):
-      // the step-up for critical approvals takes only a recent second factor, and a session without the time has none.
-      max_age: stepUp ? '0' : String(SIGN_IN_MAX_AGE_S),
+      // `finish` takes only an authentication given for this sign-in.
+      max_age: '0',
     });
     return { url: url.href, pending };
   }
@@ -79,6 +92,15 @@ export class OidcSignIn {
     }
     const claims = tokens.claims();
     if (!claims || !tokens.id_token) throw new UnauthorizedException('sign-in failed: the identity provider sent no ID token');
+    // Authenticated for this sign-in, not before it: a provider that answered from its session (it ignored
+    // `prompt=login`), or a code obtained earlier, signs no one in (sessions probe, 2026-12-06).
+    const authTime = typeof claims.auth_time === 'number' ? claims.auth_time * 1000 : undefined;
+    if (authTime === undefined)
+      throw new UnauthorizedException('sign-in refused: the identity provider did not say when you authenticated (auth_time); nothing was signed in');
+    if (pending.startedAt !== undefined && authTime < pending.startedAt - AUTH_TIME_SKEW_MS)
+      throw new UnauthorizedException(
+        `sign-in refused: the identity provider took an authentication from ${new Date(authTime).toISOString()}, before this sign-in began; nothing was signed in: sign in again`,
+      );
     const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
     const tenants = tenantsClaim(claims.tenants);
     return {
@@ -87,7 +109,7 @@ export class OidcSignIn {
       roles: strings(claims.roles),
       ...(tenants && { tenants }),
       amr: strings(claims.amr),
-      ...(typeof claims.auth_time === 'number' && { authTime: claims.auth_time * 1000 }),
+      authTime,
       idToken: tokens.id_token,
     };
   }

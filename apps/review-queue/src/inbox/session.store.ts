@@ -33,6 +33,8 @@ export interface PendingSignIn {
   codeVerifier: string;
   /** Where to go once signed in (a path of the inbox). */
   returnTo: string;
+  /** When it began (ms since the epoch): the person must authenticate after it (`OidcSignIn.finish`). Absent: stored before. */
+  startedAt?: number;
 }
 
 export type SessionRecord = ReviewerSession | PendingSignIn;

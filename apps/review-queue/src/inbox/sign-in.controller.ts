@@ -1,4 +1,4 @@
-import { BadRequestException, Controller, Get, HttpCode, HttpException, HttpStatus, Inject, Post, Query, Req, Res } from '@nestjs/common';
+import { BadRequestException, ConflictException, Controller, Get, HttpCode, HttpException, HttpStatus, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import { INBOX_OPTIONS } from '../tokens';
 import { InboxOptions, resolve } from './inbox.options';
 import { esc, page } from './inbox.view';
@@ -76,8 +76,10 @@ export class SignInController {
     }
     const refusal = this.starts.refusal(req.socket?.remoteAddress ?? 'unknown');
     if (refusal) throw new HttpException(refusal, HttpStatus.TOO_MANY_REQUESTS);
-    // `stepUp=mfa`: the card's "verify with a second factor" (a fresh authentication at the provider).
-    const { url, pending } = await this.oidc.start(returnAddress(returnTo, this.sessions.fromElsewhere(req)), stepUp === 'mfa');
+    // `stepUp=mfa`: the card's "verify with a second factor". Every sign-in is a fresh authentication at the provider now
+    // (`OidcSignIn.start`); the parameter is still taken, so the card's links and bookmarks keep working.
+    void stepUp;
+    const { url, pending } = await this.oidc.start(returnAddress(returnTo, this.sessions.fromElsewhere(req)));
     await this.sessions.remember(res, pending);
     securityHeaders(res);
     res.statusCode = 303;
@@ -96,7 +98,8 @@ export class SignInController {
     ok: { description: 'Signed in: a page that refreshes to where the sign-in began', contentType: 'text/html' },
     errors: {
       400: 'an unknown or expired sign-in',
-      401: 'the provider refused or sent no ID token, or a `tenants` claim that is not a list of tenant names',
+      401: 'the provider refused or sent no ID token, an authentication from before the sign-in began (or none said), or a `tenants` claim that is not a list of tenant names',
+      409: 'the browser is signed in to the inbox as someone else: sign out first',
       503: 'the identity provider cannot be reached',
     },
   })
@@ -105,6 +108,14 @@ export class SignInController {
     const pending = await this.sessions.recall(req, res);
     if (!pending) throw new BadRequestException('this sign-in is unknown or took too long: start again at /auth/sign-in');
     const who = await this.oidc.finish(new URL(req.url, resolve(this.options.publicUrl)), pending);
+    // A browser signed in as someone else is not moved to this person's session without a word: a sign-in cookie another
+    // port of the host planted, with the callback address of its own sign-in, replaced Alice's session by Fiona's, and
+    // the inbox went on as Fiona (sessions probe, 2026-12-06). The same person signing in again (a step-up) replaces it.
+    const current = await this.sessions.current(req, false);
+    if (current && current.principal.id !== who.sub)
+      throw new ConflictException(
+        `this browser is signed in to the inbox as ${current.principal.id}: sign out first, then sign in as ${who.sub}; nothing was changed`,
+      );
     await this.sessions.open(res, who, pending.returnTo);
     securityHeaders(res);
     res.statusCode = 200;

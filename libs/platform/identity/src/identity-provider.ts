@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -453,7 +453,7 @@ async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, 
     }
     const matches = await checked;
     if (!user || !matches) {
-      s.throttle.failed('password', name);
+      s.throttle.failed('password', name, user !== undefined);
       s.refused({ status: 401, path: `/interaction/${uid}/login`, reason: 'sign-in refused: wrong user name or password', user: name }, req);
       return page(res, 401, 'Sign in', loginForm(uid, 'Wrong user name or password.'));
     }
@@ -547,10 +547,22 @@ function page(res: ServerResponse, status: number, title: string, body: string) 
   res.end(html(title, body));
 }
 
-// No script on these pages, nothing loaded from elsewhere; no `form-action`, which would block the redirect back to
-// the relying party after the form.
+/**
+ * The one script these pages run: oidc-provider's own auto-submit of the form that ends one person's session when
+ * another signs in over it (`resume`, `form_post`). oidc-provider adds the hash of the script it writes to a
+ * `script-src` it finds; without the directive the page stopped at "Submitting Callback" (sessions probe, 2026-12-06:
+ * signing in as bob in a browser that had signed in as alice). This is the hash of that script as oidc-provider 8
+ * writes it; another version's is added by oidc-provider itself.
+ */
+const FORM_POST_SCRIPT = `
+    document.addEventListener('DOMContentLoaded', function () { document.forms[0].submit() });
+  `;
+const SCRIPT_SRC = `script-src 'sha256-${createHash('sha256').update(FORM_POST_SCRIPT).digest('base64')}'`;
+
+// No other script on these pages, nothing loaded from elsewhere; no `form-action`, which would block the redirect back
+// to the relying party after the form.
 function setSecurityHeaders(res: ServerResponse) {
-  res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'");
+  res.setHeader('Content-Security-Policy', `default-src 'none'; ${SCRIPT_SRC}; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'`);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
 }

@@ -140,16 +140,26 @@ describe('the local identity provider refuses guessing and replay', () => {
 });
 
 describe('the sign-in throttle', () => {
-  it('keeps at most maxTracked names (the oldest goes first), so guessing many names cannot grow memory', () => {
+  it("keeps at most maxTracked names that are no user's (the oldest goes first), so guessing many names cannot grow memory", () => {
     let now = 0;
     const throttle = new SignInThrottle({ maxPasswordFailures: 2, maxCodeFailures: 2, windowMs: 1_000, maxTracked: 3 }, () => now);
-    for (const name of ['a', 'a', 'b', 'c', 'd']) throttle.failed('password', name);
+    for (const name of ['a', 'a', 'b', 'c', 'd']) throttle.failed('password', name, false);
     // `a` was locked (two failures) and then evicted as the oldest record when `d` came.
     expect(throttle.lockedUntil('password', 'a')).toBeUndefined();
-    throttle.failed('password', 'd');
+    throttle.failed('password', 'd', false);
     expect(throttle.lockedUntil('password', 'd')).toBe(1_000);
     now = 1_001;
     expect(throttle.lockedUntil('password', 'd')).toBeUndefined();
+  });
+
+  it("keeps a user's lock however many made-up names are guessed after it (sessions probe, 2026-12-06)", () => {
+    const throttle = new SignInThrottle({ maxPasswordFailures: 2, maxCodeFailures: 2, windowMs: 1_000, maxTracked: 3 }, () => 0);
+    throttle.failed('password', 'max');
+    throttle.failed('password', 'max');
+    for (let i = 0; i < 100; i++) throttle.failed('password', `junk${i}`, false);
+    expect(throttle.lockedUntil('password', 'max')).toBe(1_000);
+    throttle.passed('max');
+    expect(throttle.lockedUntil('password', 'max')).toBeUndefined();
   });
 
   it('accepts each code step once per user, and never an earlier one', () => {

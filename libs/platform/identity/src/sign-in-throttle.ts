@@ -23,7 +23,13 @@ type Kind = 'password' | 'code';
  * accepted code step per user is kept, so a code works once. In memory, as the provider's own state is.
  */
 export class SignInThrottle {
+  /** Failures for names that are no user's: bounded (`maxTracked`), the oldest record going first. */
   private readonly failures = new Map<string, number[]>();
+  /**
+   * Failures for the provider's users, apart and never evicted (there are as many as users): 10,000 failures on made-up
+   * names evicted a real user's lock, and the guessing of their password went on (sessions probe, 2026-12-06).
+   */
+  private readonly usersFailures = new Map<string, number[]>();
   private readonly lastStep = new Map<string, number>();
 
   constructor(
@@ -38,9 +44,15 @@ export class SignInThrottle {
     return recent.length >= max ? recent[recent.length - max] + this.settings.windowMs : undefined;
   }
 
-  failed(kind: Kind, user: string): void {
+  /** A wrong answer for `user`; `known`: the name is one of the provider's users (its count is never evicted). */
+  failed(kind: Kind, user: string, known = true): void {
     const key = `${kind}:${user}`;
     const recent = [...this.recent(kind, user), this.now()];
+    if (known) {
+      this.failures.delete(key);
+      this.usersFailures.set(key, recent);
+      return;
+    }
     this.failures.delete(key); // re-inserted last: the map's order is the eviction order
     this.failures.set(key, recent);
     while (this.failures.size > this.settings.maxTracked) this.failures.delete(this.failures.keys().next().value!);
@@ -50,17 +62,23 @@ export class SignInThrottle {
   useStep(user: string, step: number): boolean {
     if (step <= (this.lastStep.get(user) ?? -Infinity)) return false;
     this.lastStep.set(user, step);
-    this.failures.delete(`code:${user}`);
+    this.forget(`code:${user}`);
     return true;
   }
 
   /** A right password clears that name's password failures (codes keep theirs until a code is right). */
   passed(user: string): void {
-    this.failures.delete(`password:${user}`);
+    this.forget(`password:${user}`);
+  }
+
+  private forget(key: string): void {
+    this.failures.delete(key);
+    this.usersFailures.delete(key);
   }
 
   private recent(kind: Kind, user: string): number[] {
     const since = this.now() - this.settings.windowMs;
-    return (this.failures.get(`${kind}:${user}`) ?? []).filter((t) => t > since);
+    const key = `${kind}:${user}`;
+    return [...(this.usersFailures.get(key) ?? []), ...(this.failures.get(key) ?? [])].filter((t) => t > since);
   }
 }
