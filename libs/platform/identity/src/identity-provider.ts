@@ -8,6 +8,7 @@ import { lesserServerBudget, limitConnectionsPerSource, openFilesLimit, RequestW
 import { MemoryAdapter, memoryAdapter, MemoryAdapterOptions } from './memory-adapter';
 import { DEFAULT_IDENTITY_LIMITS, IdentityLimits, WorkQueue } from './request-limits';
 import { checkUserPassword, IdentityUser } from './users';
+import { DeviceCookies } from './device-cookies';
 import { DEFAULT_SIGN_IN_THROTTLE, SignInThrottle, SignInThrottleSettings } from './sign-in-throttle';
 import { totpStep } from './totp';
 
@@ -153,6 +154,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     users,
     awaitingCode,
     throttle: new SignInThrottle({ ...DEFAULT_SIGN_IN_THROTTLE, ...options.throttle }, now),
+    devices: new DeviceCookies(now),
     postsPerAddress: windows(limits.signInPostsPerAddress),
     postsPerInteraction: windows(limits.signInPostsPerInteraction),
     hashes: new WorkQueue(limits.hashConcurrency, limits.hashQueue),
@@ -379,6 +381,8 @@ interface SignIn {
   /** Users whose password was right and who still owe their one-time code, by interaction id (short-lived, like it). */
   awaitingCode: Map<string, string>;
   throttle: SignInThrottle;
+  /** The browsers people signed in from: their wrong passwords are counted apart (`DeviceCookies`). */
+  devices: DeviceCookies;
   /** Password and code posts per source address, and per sign-in. */
   postsPerAddress: RequestWindows;
   postsPerInteraction: RequestWindows;
@@ -438,7 +442,10 @@ async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, 
   const tooMany = (until: number) => `Too many wrong attempts for this user: try again after ${new Date(until).toISOString().slice(11, 16)} UTC.`;
   if (step === 'login') {
     const name = (body.get('username') ?? '').slice(0, 200);
-    const locked = s.throttle.lockedUntil('password', name);
+    // A browser this person signed in from before is counted on its own: others' guesses do not lock them out of it.
+    const device = s.devices.deviceOf(req.headers.cookie, name);
+    const counted = device ? `${name}\u0000${device}` : name;
+    const locked = s.throttle.lockedUntil('password', counted);
     if (locked) {
       s.refused({ status: 429, path: `/interaction/${uid}/login`, reason: 'sign-in refused: too many wrong passwords for this user', user: name }, req);
       return page(res, 429, 'Sign in', loginForm(uid, tooMany(locked)));
@@ -453,16 +460,17 @@ async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, 
     }
     const matches = await checked;
     if (!user || !matches) {
-      s.throttle.failed('password', name, user !== undefined);
+      s.throttle.failed('password', counted, user !== undefined);
       s.refused({ status: 401, path: `/interaction/${uid}/login`, reason: 'sign-in refused: wrong user name or password', user: name }, req);
       return page(res, 401, 'Sign in', loginForm(uid, 'Wrong user name or password.'));
     }
-    s.throttle.passed(name);
+    s.throttle.passed(counted);
     if (user.totpSecret) {
       s.awaitingCode.set(uid, user.sub);
       setTimeout(() => s.awaitingCode.delete(uid), 600_000).unref();
       return page(res, 200, 'One-time code', codeForm(uid));
     }
+    res.appendHeader('Set-Cookie', s.devices.issue(user.sub));
     return finish(provider, req, res, user.sub, ['pwd']);
   }
   const sub = s.awaitingCode.get(uid);
@@ -486,6 +494,7 @@ async function interaction(provider: Provider, s: SignIn, req: IncomingMessage, 
     return page(res, 401, 'One-time code', codeForm(uid, 'This code was used already: wait for the next one.'));
   }
   s.awaitingCode.delete(uid);
+  res.appendHeader('Set-Cookie', s.devices.issue(user.sub));
   return finish(provider, req, res, user.sub, ['pwd', 'otp', 'mfa']);
 }
 

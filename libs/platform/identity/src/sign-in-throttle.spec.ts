@@ -28,7 +28,7 @@ describe('the local identity provider refuses guessing and replay', () => {
   afterAll(() => idp.close());
 
   /** A new sign-in, as the inbox starts one: its interaction page, with the cookies that go with it. */
-  async function begin() {
+  async function begin(device?: string) {
     const verifier = randomBytes(32).toString('base64url');
     const query = new URLSearchParams({
       client_id: CLIENT.clientId,
@@ -42,10 +42,7 @@ describe('the local identity provider refuses guessing and replay', () => {
     const res = await fetch(`${idp.issuer}/auth?${query}`, { redirect: 'manual' });
     const location = res.headers.get('location')!;
     const uid = /\/interaction\/([\w-]+)/.exec(location)![1];
-    const cookie = res.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
+    const cookie = [...res.headers.getSetCookie().map((c) => c.split(';')[0]), ...(device ? [device] : [])].join('; ');
     const post = async (step: 'login' | 'code', form: Record<string, string>) => {
       const r = await fetch(`${idp.issuer}/interaction/${uid}/${step}`, {
         method: 'POST',
@@ -53,7 +50,8 @@ describe('the local identity provider refuses guessing and replay', () => {
         body: new URLSearchParams(form).toString(),
         redirect: 'manual',
       });
-      return { status: r.status, text: await r.text() };
+      const set = r.headers.getSetCookie().find((c) => c.startsWith('cs_idp_device='));
+      return { status: r.status, text: await r.text(), device: set?.split(';')[0] };
     };
     return {
       uid,
@@ -114,6 +112,26 @@ describe('the local identity provider refuses guessing and replay', () => {
     expect((await signIn.password('bob', secrets.bob.password)).status).toBe(303);
     clock += 15 * 60_000 + 1;
     expect((await (await begin()).password('alice', secrets.alice.password)).status).toBe(303);
+  });
+
+  it("does not lock a person out of a browser they signed in from before: others' guesses lock only the browsers nobody signed in from (sessions probe, 2026-12-06)", async () => {
+    clock += 60 * 60_000;
+    const carols = (await (await begin()).password('carol', secrets.carol.password)).device!;
+    expect(carols).toMatch(/^cs_idp_device=/);
+    // Anyone, anywhere: ten wrong passwords for carol.
+    const attacker = await begin();
+    for (let i = 0; i < 10; i++) expect((await attacker.password('carol', `guess-${i}`)).status).toBe(401);
+    expect((await (await begin()).password('carol', secrets.carol.password)).status).toBe(429);
+    // Carol's own browser signs her in.
+    expect((await (await begin(carols)).password('carol', secrets.carol.password)).status).toBe(303);
+    // A cookie altered, or carol's used for another name, is no browser of theirs.
+    const altered = `${carols.slice(0, -3)}${carols.endsWith('AAA') ? 'BBB' : 'AAA'}`;
+    expect((await (await begin(altered)).password('carol', secrets.carol.password)).status).toBe(429);
+    expect((await (await begin(carols)).password('alice', 'wrong')).status).toBe(401);
+    // Guesses from carol's browser itself lock that browser too.
+    const own = await begin(carols);
+    for (let i = 0; i < 10; i++) expect((await own.password('carol', `guess-${i}`)).status).toBe(401);
+    expect((await (await begin(carols)).password('carol', secrets.carol.password)).status).toBe(429);
   });
 
   it('reports, for the audit, a sign-in page asked of no sign-in under way, of another sign-in, or with a method it does not take', async () => {
