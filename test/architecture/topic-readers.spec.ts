@@ -19,26 +19,35 @@ import { startEmbedded } from '../../apps/embedded/src/embedded';
 // certificate that must read the group's topics.
 const root = join(__dirname, '../..');
 
-/** Every class of the services and platform libs that extends BusConsumer: each must be seen subscribing below. */
+/**
+ * Every concrete class of the services and platform libs that extends BusConsumer, directly or through an abstract
+ * consumer of the platform (`FlagControlFollower`): each must be seen subscribing below.
+ */
 function consumerClasses(): string[] {
   const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', 'apps', 'libs'], { cwd: root, encoding: 'utf8' })
     .split('\n')
     .filter((f) => f.endsWith('.ts') && !/\.(spec|int-spec|e2e-spec|suite|harness)\.ts$/.test(f) && !f.startsWith('libs/testing/'));
-  const found: string[] = [];
+  const classes: Array<{ name: string; base: string; abstract: boolean }> = [];
   for (const file of files) {
     const text = readFileSync(join(root, file), 'utf8');
-    if (!text.includes('BusConsumer')) continue;
+    if (!/\bextends\b/.test(text)) continue;
     const src = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
     const visit = (node: ts.Node) => {
       if (ts.isClassDeclaration(node) && node.name) {
         const base = node.heritageClauses?.find((h) => h.token === ts.SyntaxKind.ExtendsKeyword)?.types[0]?.expression;
-        if (base && ts.isIdentifier(base) && base.text === 'BusConsumer') found.push(node.name.text);
+        const abstract = node.modifiers?.some((m) => m.kind === ts.SyntaxKind.AbstractKeyword) ?? false;
+        if (base && ts.isIdentifier(base)) classes.push({ name: node.name.text, base: base.text, abstract });
       }
       ts.forEachChild(node, visit);
     };
     visit(src);
   }
-  return found;
+  const bases = new Set(['BusConsumer']);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const c of classes) if (c.abstract && bases.has(c.base) && !bases.has(c.name)) grew = Boolean(bases.add(c.name));
+  }
+  return classes.filter((c) => !c.abstract && bases.has(c.base)).map((c) => c.name);
 }
 
 interface Seen {

@@ -68,6 +68,7 @@ export const COUNTERSIGN_TABLES: readonly string[] = [
   'queue_samples',
   'lane_decisions',
   'operator_overrides',
+  'principal_roster',
   // the embedded mode's broker
   'bus_messages',
   'bus_committed_offsets',
