@@ -8,6 +8,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { InputFileError, readRegularFile } from './input-file';
 
 /** A key's id and validity window: it signs, and what it signed is accepted, from `notBefore` until `notAfter` (its rotation deadline). */
 export interface KeyWindow {
@@ -101,8 +102,10 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2
 function readEntries(file: string, need: 'privateKeyFile' | 'publicKeyPem', single: boolean): Array<KeyFileEntry & { at: string }> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    // A regular file of a keys file's size: a pipe hung its reader, a link to a device exhausted it (CLI probe).
+    parsed = JSON.parse(readRegularFile(file, 1024 * 1024).toString('utf8'));
   } catch (e) {
+    if (e instanceof InputFileError) throw new KeyFileError(e.message);
     throw new KeyFileError(`${file}: ${(e as NodeJS.ErrnoException).code ? 'cannot be read' : 'is not JSON'}`);
   }
   const list = Array.isArray(parsed) ? parsed : single && parsed !== null && typeof parsed === 'object' ? [parsed] : undefined;
@@ -237,3 +240,4 @@ export class KeyFileWatcher<K extends KeyWindow> {
 export const watchSigningKeys = (file: string, checkMs?: number) => new KeyFileWatcher(file, loadSigningKeys, checkMs);
 /** Verify keys from a keys file or directory, read again when it changes (`loadVerifyKeys`). */
 export const watchVerifyKeys = (path: string, checkMs?: number) => new KeyFileWatcher(path, loadVerifyKeys, checkMs);
+export * from './input-file';

@@ -10,6 +10,11 @@ describe('backtrackingRisk: patterns that can take exponential time on a crafted
     ['(a|a)*$', /alternatives that can begin with the same character \(`a` and `a` both begin with "A"\)/],
     ['(\\w|\\d)+', /`\\w` and `\\d` both begin with "0"/],
     ['(a|)*', /alternatives that can begin with the same character/], // an empty alternative: cannot be told, refused
+    // Polynomial: unbounded repetitions one after the other that share a character (operator CLI probe, 2026-12-06).
+    ['refund.*.*.*promise', /`\.\*` and `\.\*` repeat one after the other and can both match " "/],
+    ['\\s*\\s*\\s*x', /`\\s\*` and `\\s\*` repeat one after the other/],
+    ['[ a-z]*[ a-z]*[ a-z]*[0-9]', /`\[ a-z\]\*` and `\[ a-z\]\*` repeat one after the other/],
+    ['\\s+(?:x)?\\s+', /`\\s\+` and `\\s\+` repeat one after the other/], // only an optional part between them
   ])('refuses %s, naming the part to rewrite', (pattern, named) => {
     expect(backtrackingRisk(pattern)).toMatch(named);
   });
@@ -24,6 +29,10 @@ describe('backtrackingRisk: patterns that can take exponential time on a crafted
     '\\b([a-z][-._* ]){3,}[a-z]\\b',
     '#(.*/)?(main|master|release(/.*)?)$',
     '(?<![A-Za-z0-9])\\d{2}[ ./_-]?\\d{3}(?!\\d)',
+    'refund.*promise',
+    'a.*b.*c', // a character each must match between them
+    '\\d+\\s*%', // they share none
+    '^[a-z0-9._-]*(/[a-z0-9_][a-z0-9._-]*)*$', // each round of the second begins with `/`, which the first cannot match
   ])('leaves %s alone', (pattern) => {
     expect(backtrackingRisk(pattern)).toBeUndefined();
   });

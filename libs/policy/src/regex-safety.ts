@@ -33,6 +33,10 @@ type Node = AstNode<typeof FEATURES>;
 const repeats = (q: Quantifier<typeof FEATURES>) => q.max === undefined || q.max > 1;
 
 function walk(node: Node, outer: Quantifier<typeof FEATURES> | undefined): string | undefined {
+  if (node.type === 'alternative') {
+    const risk = adjacentRepetitions(node.body as Node[]);
+    if (risk) return risk;
+  }
   if (node.type === 'quantifier') {
     if (repeats(node)) {
       if (outer && (outer.max === undefined || node.max === undefined) && !delimited(outer))
@@ -77,6 +81,54 @@ function delimited(q: Quantifier<typeof FEATURES>): boolean {
   };
   collect(q.body[0], false);
   return repeated.every((leaf) => !mayMatch(leaf, c));
+}
+
+/**
+ * Two unbounded repetitions one after the other (nothing between them but what may match nothing) that can match the
+ * same character: `.*.*`, `\s*\s*`, `[a-z ]*[a-z ]*`. Each way of splitting a run between them is tried, at each start:
+ * not exponential, but polynomial, and `refund.*.*.*promise` took 63 s on one reply of 6,000 characters (operator CLI
+ * probe, 2026-12-06). Refused, naming both.
+ */
+function adjacentRepetitions(sequence: Node[]): string | undefined {
+  for (let i = 0; i < sequence.length; i++) {
+    const first = sequence[i];
+    if (first.type !== 'quantifier' || first.max !== undefined) continue;
+    for (let j = i + 1; j < sequence.length; j++) {
+      const next = sequence[j];
+      if (next.type === 'quantifier' && next.max === undefined) {
+        const shared = sharedCharacter(first, next);
+        if (shared !== undefined)
+          return `\`${first.raw}\` and \`${next.raw}\` repeat one after the other and can both match ${JSON.stringify(shared)}: a long run of it is split between them every way, at every start, which takes polynomial time (join them into one repetition, or put a character between them that neither can match)`;
+      }
+      if (!mayBeEmpty(next)) break;
+    }
+  }
+  return undefined;
+}
+
+/** Whether a node may match no text (an optional part, a lookaround, an anchor, an empty group). */
+function mayBeEmpty(node: Node): boolean {
+  if (node.type === 'quantifier') return node.min === 0 || mayBeEmpty(node.body[0]);
+  if (node.type === 'anchor' || (node.type === 'group' && node.behavior !== 'normal' && node.behavior !== 'ignore')) return true;
+  if (node.type === 'group' || node.type === 'alternative') return (node.body as Node[]).every(mayBeEmpty);
+  if (node.type === 'disjunction') return (node.body as Node[]).some(mayBeEmpty);
+  return false;
+}
+
+/**
+ * An ASCII character that something repeated in `a` can match and that `b`'s rounds can begin with, if any: where `b`
+ * must begin with a character `a` cannot match (`[a-z-]*(/[a-z-]*)*`), a run has one way to split. What `b` begins
+ * with, when it cannot be told, is anything inside it.
+ */
+function sharedCharacter(a: Quantifier<typeof FEATURES>, b: Quantifier<typeof FEATURES>): string | undefined {
+  const leavesOf = (n: Node): Node[] => (isLeaf(n) ? [n] : childrenOf(n).flatMap(leavesOf));
+  const begins = firstAtom(b.body[0]);
+  const [left, right] = [leavesOf(a.body[0]), begins ? [begins] : leavesOf(b.body[0])];
+  for (let cp = 32; cp < 127; cp++) {
+    const c = String.fromCharCode(cp);
+    if (left.some((l) => mayMatch(l, c)) && right.some((r) => mayMatch(r, c))) return c;
+  }
+  return undefined;
 }
 
 /** The first thing a node must match, when it is one plain atom (a group's, an alternative's first). */

@@ -1,6 +1,7 @@
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TreeHead } from '@countersign/audit-chain';
+import { readRegularFile } from '@countersign/keys';
 import { syncDirectory, writeAll } from '../log-store/durable-files';
 import type { HeadStore } from './head-store';
 
@@ -23,7 +24,8 @@ export class FileHeadStore implements HeadStore {
       .filter((f) => f.endsWith('.json'))
       .map((f) => {
         try {
-          return JSON.parse(readFileSync(join(dir, f), 'utf8')) as TreeHead;
+          // A regular file of a head's size: a pipe or a link to a device here hung or exhausted its reader (CLI probe).
+          return JSON.parse(readRegularFile(join(dir, f), 64 * 1024).toString('utf8')) as TreeHead;
         } catch {
           throw new Error(`the kept head ${f} does not parse`);
         }

@@ -1,4 +1,5 @@
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, cpSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompactRange, entryJson, exportSegment, generateTreeHeadKey, keyFingerprint, KeyRing, leafHashOfText, TreeHead } from '@countersign/audit-chain';
@@ -360,11 +361,12 @@ describe('countersign audit verify --trust and --head: pinned keys and heads rec
     const a = await embeddedAudit();
     expect(await a.verify('--trust', 'abc')).toMatchObject({ code: 2, err: expect.stringContaining('--trust abc: a key fingerprint is 64 hex digits') });
     expect(await a.verify('--head', '25')).toMatchObject({ code: 2, err: expect.stringContaining('--head 25: expected SIZE:ROOT') });
+    // prove takes them with --file only: the database's heads are checked by audit verify --database.
     expect(await a.run('prove', '--index', '1', '--trust', a.fingerprint)).toMatchObject({
       code: 2,
-      err: expect.stringContaining('--trust is an option of verify and consistency'),
+      err: expect.stringContaining('--trust and --head go with --file here'),
     });
-    expect(await a.run('prove', '--index', '1', '--head', `1:${'ab'.repeat(32)}`)).toMatchObject({
+    expect(await a.run('consistency', 'a.json', 'b.json', '--file', a.file, '--head', `1:${'ab'.repeat(32)}`)).toMatchObject({
       code: 2,
       err: expect.stringContaining('--head is an option of verify'),
     });
@@ -512,10 +514,22 @@ describe('countersign audit verify: what it reads is bounded, and what it says w
       out: `FAILED: cannot read ${a.dir}: it is a directory`,
       err: '',
     });
-    expect(await a.run('verify', '--segment', '/dev/null', '--keys', a.keysDir)).toEqual({
-      code: 1,
-      out: '',
-      err: 'error: /dev/null is not a regular file (a device or a pipe): save the segment to a file and verify that',
+    // Nor can a device or a named pipe: said, never waited on (operator CLI probe, 2026-12-06: a FIFO hung the command).
+    const fifo = join(a.dir, 'segment.fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const input of ['/dev/null', fifo])
+      expect(await a.run('verify', '--segment', input, '--keys', a.keysDir)).toEqual({
+        code: 1,
+        out: `FAILED: cannot read ${input}: it is not a regular file (a device, a pipe or a socket): save it to a file`,
+        err: '',
+      });
+    // A named pipe among the keys is bad usage, said at once.
+    const keys = join(a.dir, 'keys-with-fifo');
+    cpSync(a.keysDir, keys, { recursive: true });
+    execFileSync('mkfifo', [join(keys, 'zz.json')]);
+    expect(await a.run('verify', '--segment', big, '--keys', keys)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining(`zz.json: it is not a regular file (a device, a pipe or a socket)`),
     });
   });
 
@@ -683,7 +697,15 @@ describe('countersign audit prove and consistency --file, on the embedded audit 
       treeSize: 10,
       root: a.heads[0].rootHash,
     });
-    expect(await a.run('prove', '--file', a.file, '--index', '30')).toMatchObject({ code: 1, err: 'error: no entry 30 in a tree of 25' });
+    expect(await a.run('prove', '--file', a.file, '--index', '30')).toMatchObject({ code: 1, err: expect.stringContaining('error: no entry 30 in a tree of 25') });
+    // Unpinned, it says so; pinned to the right key, it does not; pinned to another, the file does not verify (operator
+    // CLI probe, 2026-12-06: a log rewritten and signed again with a key of its own proved "verified").
+    expect(proved.err).toContain('warning: the tree-head keys are not pinned');
+    const pinned = await a.run('prove', '--file', a.file, '--index', '7', '--trust', a.fingerprint, '--head', `25:${a.heads[2].rootHash}`);
+    expect(pinned).toMatchObject({ code: 0, err: '' });
+    const other = await a.run('prove', '--file', a.file, '--index', '7', '--trust', 'ab'.repeat(32));
+    expect(other.code).toBe(1);
+    expect(other.err).toMatch(/^error: the file does not verify, at index \d+: .*not pinned/);
   });
 
   it('checks that the log only grew between two heads, and refuses a file that does not verify', async () => {

@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fstatSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   ChainVerifier,
@@ -11,6 +11,7 @@ import {
   LoggedEntry,
   MAX_LOG_LINE_BYTES,
   rootFromLeaves,
+  TreeAnchor,
   TreeHead,
   verifyConsistency,
   verifyInclusion,
@@ -25,8 +26,8 @@ import type { Progress } from '@countersign/logging';
 import { FileHeadStore } from '../chain/file-head-store';
 import { entryObjectOf } from '../chain/writer-entries';
 import { AuditLogRepository, leafOf } from '../log-store/audit-log.repository';
-import { InaccessibleFile, reading } from '@countersign/config';
-import { checkReadable } from './files';
+import { reading } from '@countersign/config';
+import { checkReadable, openInput, readInput } from './files';
 
 /** Where the CLI writes: results to `out`, progress to `err`. */
 export interface Io {
@@ -120,12 +121,13 @@ export function verifySegmentFile(file: string, keys: VerifyKey[], trustedHeads:
  * The bytes of a regular file of at most `limit` bytes; throws, saying why, for any other file. One that cannot be read
  * (missing, a directory, no permission) is an `InaccessibleFile`.
  */
+/** The most `tree-heads.jsonl` may hold: a head is under 1 KiB, and a log of a billion entries has a few hundred thousand. */
+const MAX_HEADS_FILE_BYTES = 512 * 1024 * 1024;
+
 function readBounded(file: string, limit: number): Buffer {
-  const fd = reading(file, () => openSync(file, 'r'));
+  const fd = openInput(file);
   try {
     const stat = fstatSync(fd);
-    if (stat.isDirectory()) throw new InaccessibleFile(file, 'it is a directory');
-    if (!stat.isFile()) throw new Error(`${file} is not a regular file (a device or a pipe): save the segment to a file and verify that`);
     if (stat.size > limit)
       throw new Error(`${file} is ${stat.size} bytes, over the ${limit}-byte limit of a segment: export the log in parts (audit export --from N --to M)`);
     const bytes = Buffer.alloc(stat.size);
@@ -189,7 +191,7 @@ function isBlank(bytes: Buffer, from = 0, to = bytes.length): boolean {
 /** The heads in `tree-heads.jsonl`, read as strictly as the log's lines; a line that is not a head is a problem. */
 function readHeadsFile(file: string): TreeHead[] | { problem: string } {
   const heads: TreeHead[] = [];
-  for (const [line, n] of linesOf(reading(file, () => readFileSync(file)))) {
+  for (const [line, n] of linesOf(reading(file, () => readInput(file, MAX_HEADS_FILE_BYTES)))) {
     const parsed = parseLogLine(line);
     if (!parsed.ok) return { problem: `line ${n} of ${file} ${parsed.problem}: the heads were tampered with` };
     const extra = extraField(parsed.value, TREE_HEAD_FIELDS);
@@ -263,11 +265,7 @@ export async function verifyAuditFile(
     return undefined;
   };
   // Opened here, not by the stream: a file that cannot be read is named now, not as an error half-way through.
-  const fd = reading(file, () => openSync(file, 'r'));
-  if (fstatSync(fd).isDirectory()) {
-    closeSync(fd);
-    throw new InaccessibleFile(file, 'it is a directory');
-  }
+  const fd = openInput(file);
   const input = createReadStream(file, { fd });
   // Bytes, not text: a line is decoded (strictly) on its own, and a line split across two chunks is joined first.
   const carried: Buffer[] = [];
@@ -400,10 +398,13 @@ export async function fileLeaves(
   keys: VerifyKey[],
   trustedHeads: TreeHead[],
   keep?: number,
+  trust: { pinned?: string[]; anchors?: TreeAnchor[] } = {},
 ): Promise<{ ok: true; leaves: Buffer[]; heads: TreeHead[]; kept?: unknown } | { ok: false; problem: string }> {
   const leaves: Buffer[] = [];
   let kept: unknown;
   const result = await verifyAuditFile(file, keys, trustedHeads, {
+    ...(trust.pinned?.length && { pinned: trust.pinned }),
+    ...(trust.anchors?.length && { anchors: trust.anchors }),
     onEntry: (e) => {
       leaves.push(leafOf(e));
       if (leaves.length - 1 === keep) kept = e.entry ?? JSON.parse(e.bytes!);
@@ -416,8 +417,15 @@ export async function fileLeaves(
 }
 
 /** `prove` of the embedded audit file (`fileLeaves`): the same answer as from the database. */
-export async function proveInFile(file: string, keys: VerifyKey[], trustedHeads: TreeHead[], index: number, treeSize?: number) {
-  const read = await fileLeaves(file, keys, trustedHeads, index);
+export async function proveInFile(
+  file: string,
+  keys: VerifyKey[],
+  trustedHeads: TreeHead[],
+  index: number,
+  treeSize?: number,
+  trust: { pinned?: string[]; anchors?: TreeAnchor[] } = {},
+) {
+  const read = await fileLeaves(file, keys, trustedHeads, index, trust);
   if (!read.ok) throw new Error(read.problem);
   const size = treeSize ?? read.heads[read.heads.length - 1]?.treeSize ?? read.leaves.length;
   if (size > read.leaves.length) throw new Error(`the log has ${read.leaves.length} entries, fewer than ${size}`);

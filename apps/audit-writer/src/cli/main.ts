@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { keyFingerprint } from '@countersign/audit-chain';
 import type { LoggedEntry, TreeAnchor, TreeHead, VerifyResult } from '@countersign/audit-chain';
@@ -26,8 +26,8 @@ import {
   verifyDatabase,
   verifySegmentFile,
 } from './audit-commands';
-import { InaccessibleFile, reading, writing } from '@countersign/config';
-import { checkReadable } from './files';
+import { InaccessibleFile, writing } from '@countersign/config';
+import { checkReadable, readInput } from './files';
 
 const USAGE = `countersign audit <command>
   verify --database URL --keys FILE|DIR [--heads-dir DIR]     the log in PostgreSQL against the signed heads
@@ -46,7 +46,8 @@ const USAGE = `countersign audit <command>
     outside this machine (stderr)
   prove --database URL --index N [--tree-size S]              an inclusion proof of one entry
   prove --file AUDIT.jsonl --index N [--tree-size S]          the same from the embedded audit file, once it verifies
-                                                              (--keys, --heads-dir: as verify --file)
+                                                              (--keys, --heads-dir, --trust, --head: as verify --file;
+                                                              unpinned, a warning on stderr)
   consistency HEAD1.json HEAD2.json --database URL --keys F   that the log only grew between two heads
   consistency HEAD1.json HEAD2.json --file AUDIT.jsonl        the same from the embedded audit file, once it verifies
     [--trust FINGERPRINT]                                     as verify: accept only heads signed by pinned keys
@@ -184,10 +185,23 @@ export async function runAuditCli(
         const treeSize = v['tree-size'] === undefined ? undefined : entryIndexArg('tree-size', v['tree-size']);
         if (v.file && v.database) throw new UsageError('prove takes one of --database and --file');
         // The embedded file is verified whole first, with the keys and head store beside it unless others are named.
+        // As verify: with --trust, only heads signed by the pinned keys count; with --head, the log must hold that tree.
+        // Without --trust, a log rewritten and signed again with a key of the rewriter's own proves "verified" (operator
+        // CLI probe, 2026-12-06): said on stderr, as verify says it.
+        const pinned = (v.trust ?? []).map(fingerprintArg);
+        const anchors = (v.head ?? []).map(anchorArg);
+        if (!v.file && (pinned.length || anchors.length))
+          throw new UsageError('--trust and --head go with --file here; for the database, run audit verify --database with them first');
         const result = v.file
-          ? await proveInFile(v.file, ...fileTrust(v.file, v.keys, v['heads-dir'], need), index, treeSize)
+          ? await proveInFile(v.file, ...fileTrust(v.file, v.keys, v['heads-dir'], need), index, treeSize, { pinned, anchors })
           : await prove(store(), index, treeSize);
         io.out(JSON.stringify(result, null, 2));
+        if (v.file && !pinned.length)
+          io.err(
+            'warning: the tree-head keys are not pinned: a log rewritten and signed again with another key proves as well; pass --trust FINGERPRINT (audit verify prints them)',
+          );
+        if (!v.file)
+          io.err("warning: the database's heads are taken as stored, their signatures not checked: run audit verify --database … --trust FINGERPRINT for that");
         return result.verified ? 0 : 1;
       }
       case 'consistency': {
@@ -305,7 +319,7 @@ type Option = keyof typeof OPTIONS;
 /** What each command takes: its options, and its arguments besides them (`consistency`'s two head files). */
 const COMMANDS: Record<string, { options: readonly Option[]; files?: string }> = {
   verify: { options: ['database', 'segment', 'file', 'keys', 'heads-dir', 'trust', 'head', 'strict'] },
-  prove: { options: ['database', 'file', 'keys', 'heads-dir', 'index', 'tree-size'] },
+  prove: { options: ['database', 'file', 'keys', 'heads-dir', 'trust', 'head', 'index', 'tree-size'] },
   consistency: { options: ['database', 'file', 'keys', 'heads-dir', 'trust'], files: 'two head files' },
   completeness: { options: ['database', 'since'] },
   export: { options: ['database', 'from', 'to', 'out'] },
@@ -357,11 +371,12 @@ function entryIndexArg(name: string, arg: string): number {
 
 /** A tree head file of `consistency`, as JSON; one that cannot be read is an `InaccessibleFile`, one that is not JSON says so. */
 function headFileArg(file: string): TreeHead {
-  const text = reading(file, () => readFileSync(file, 'utf8'));
+  const text = readInput(file, 64 * 1024).toString('utf8');
   try {
     return JSON.parse(text) as TreeHead;
-  } catch (e) {
-    throw new Error(`${file}: not a tree head (not JSON: ${(e as Error).message})`);
+  } catch {
+    // Not the parser's message: it quotes the file, and a file given in place of a head may hold a secret.
+    throw new Error(`${file}: not a tree head (not JSON)`);
   }
 }
 

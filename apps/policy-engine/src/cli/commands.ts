@@ -195,8 +195,9 @@ export function* readCorpus(path: string): Generator<ProposalInput> {
     let row: unknown;
     try {
       row = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${path}:${lineNumber}: not a JSON line (${(e as Error).message}): a corpus holds ${CORPUS_FORMS}, one per line`);
+    } catch {
+      // Not the parser's message: it quotes the line, which may hold a secret or regulated data (operator CLI probe).
+      throw new Error(`${path}:${lineNumber}: not a JSON line: a corpus holds ${CORPUS_FORMS}, one per line`);
     }
     if (typeof row !== 'object' || row === null || Array.isArray(row)) continue;
     const r = row as Record<string, unknown>;
