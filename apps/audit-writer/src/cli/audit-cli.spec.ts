@@ -697,7 +697,10 @@ describe('countersign audit prove and consistency --file, on the embedded audit 
       treeSize: 10,
       root: a.heads[0].rootHash,
     });
-    expect(await a.run('prove', '--file', a.file, '--index', '30')).toMatchObject({ code: 1, err: expect.stringContaining('error: no entry 30 in a tree of 25') });
+    expect(await a.run('prove', '--file', a.file, '--index', '30')).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('error: no entry 30 in a tree of 25'),
+    });
     // Unpinned, it says so; pinned to the right key, it does not; pinned to another, the file does not verify (operator
     // CLI probe, 2026-12-06: a log rewritten and signed again with a key of its own proved "verified").
     expect(proved.err).toContain('warning: the tree-head keys are not pinned');
