@@ -25,17 +25,26 @@ export class PgReviewHistory implements ReviewHistory {
     }));
   }
 
-  /** Canaries left out: a lead's SLO counts real actions only, and a canary's retirement at its due time is no miss. */
+  /**
+   * Canaries left out: a lead's SLO counts real actions only, and a canary's retirement at its due time is no miss. So
+   * are the queue's own decisions (an item refused at once because its proposer's or tenant's share was full): no
+   * reviewer made them, and counted as on time they hid reviewers' misses (overload probe, 2026-12-06: an agent sending
+   * past its cap added 316 "on-time decisions" before anyone had decided anything). An expiry is the clock's, and a miss.
+   */
   async decidedSince(since: Date): Promise<DecidedCounts[]> {
     const { rows } = await this.pool.query<{ sla_class: string; decided: number; late: number }>(
       `SELECT sla_class, count(*)::int AS decided, (count(*) FILTER (WHERE status = 'expired' OR decided_at > due_at))::int AS late
        FROM review_items WHERE kind = 'approval' AND status <> 'pending' AND decided_at > $1
+         AND NOT (status <> 'expired' AND deciders = ARRAY[$2]::text[])
          AND NOT EXISTS (SELECT 1 FROM canaries c WHERE c.action_id = review_items.action_id) GROUP BY sla_class ORDER BY sla_class`,
-      [since],
+      [since, QUEUE_DECIDER],
     );
     return rows.map((r) => ({ slaClass: r.sla_class, decided: r.decided, late: r.late }));
   }
 }
+
+/** Who the queue's own decisions name (`serviceActor('review-queue')`: the proposer's and tenant's caps). */
+const QUEUE_DECIDER = 'review-queue';
 
 /** What the controller reads from PostgreSQL; `main.ts` and the embedded host pick it. */
 export const createReviewHistory = (pool: Pool): ReviewHistory => new PgReviewHistory(pool);
