@@ -7,7 +7,7 @@ import { PROJECT_CONTRACT_PATH, refundProposal, testExecutorKey, testPolicyEngin
 import { createInMemoryActionViewRepository } from '../actions/in-memory-action-view.repository';
 import { OrchestratorModule } from '../orchestrator.module';
 import { createInMemoryIdempotencyRepository } from './in-memory-idempotency.repository';
-import { DEFAULT_PROPOSAL_RATE, ProposalRateLimit } from './proposal-rate';
+import { DEFAULT_PROPOSAL_RATE, proposalCost, ProposalRateLimit } from './proposal-rate';
 
 // real: ProposalRateLimit with a clock of the test's own; then the orchestrator module in the platform's Nest HTTP app
 // (the authentication guard, the rate guard, the body reader, the rejection filter and its audit budget), with the
@@ -28,6 +28,22 @@ describe('ProposalRateLimit (a token bucket per principal)', () => {
     // A long quiet spell fills the bucket to its burst, not beyond.
     now += 3_600_000;
     expect([1, 2, 3, 4].map(() => limit.take('a'))).toEqual([undefined, undefined, undefined, 1]);
+  });
+
+  it('charges a proposal by its size: one, and one more per 8 KiB of body (overload probe, 2026-12-06)', () => {
+    expect([undefined, '120', '8191', '8192', '49000', '65536', '999999999', 'abc', ['1', '2']].map((l) => proposalCost(l))).toEqual([
+      9, 1, 1, 2, 6, 9, 9, 9, 9,
+    ]);
+    let now = 0;
+    const limit = new ProposalRateLimit({ perSecond: 10, burst: 20 }, () => now);
+    // Three proposals of 49 KB take what eighteen small ones would.
+    expect([6, 6, 6].map((cost) => limit.take('a', cost))).toEqual([undefined, undefined, undefined]);
+    expect(limit.take('a', 6)).toBe(1);
+    expect(limit.take('a')).toBeUndefined();
+    now += 400;
+    expect(limit.take('a', 6)).toBe(1);
+    now += 200;
+    expect(limit.take('a', 6)).toBeUndefined();
   });
 
   it('keeps each principal to its own bucket, and says a slow rate in seconds', () => {
@@ -97,7 +113,10 @@ describe('POST /v1/proposals past the principal’s rate', () => {
     expect(refused).toMatchObject({
       status: 429,
       retryAfter: '1000',
-      body: { message: 'principal agent-a proposes faster than its rate (0.001 a second, 2 at once): retry after 1000 s' },
+      body: {
+        message:
+          'principal agent-a proposes faster than its rate (0.001 a second, 2 at once; a proposal counts one more per 8 KiB of body): retry after 1000 s',
+      },
     });
     // Refused before its body is read: malformed JSON gets the same 429, not a 400.
     expect(await post('token-a', '{"actionType": ')).toMatchObject({ status: 429 });

@@ -22,16 +22,20 @@ export class TokenBuckets {
     if (!(rate.perSecond > 0) || !(rate.burst >= 1)) throw new Error(`a rate needs perSecond > 0 and burst ≥ 1 (got ${rate.perSecond}, ${rate.burst})`);
   }
 
-  /** Takes one from `key`'s bucket: undefined when it may go on, or the whole seconds until one is back. */
-  take(key: string): number | undefined {
+  /**
+   * Takes `cost` (default one, at most `burst`) from `key`'s bucket: undefined when it may go on, or the whole seconds
+   * until that many are back.
+   */
+  take(key: string, cost = 1): number | undefined {
+    const need = Math.min(Math.max(cost, 1), this.rate.burst);
     const t = this.now();
     const b = this.buckets.get(key);
     const tokens = b ? Math.min(this.rate.burst, b.tokens + ((t - b.at) / 1000) * this.rate.perSecond) : this.rate.burst;
-    if (tokens >= 1) {
-      this.buckets.set(key, { tokens: tokens - 1, at: t });
+    if (tokens >= need) {
+      this.buckets.set(key, { tokens: tokens - need, at: t });
       return undefined;
     }
     this.buckets.set(key, { tokens, at: t });
-    return Math.max(1, Math.ceil((1 - tokens) / this.rate.perSecond));
+    return Math.max(1, Math.ceil((need - tokens) / this.rate.perSecond));
   }
 }
