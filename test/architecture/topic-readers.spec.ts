@@ -43,7 +43,7 @@ function consumerClasses(): string[] {
     visit(src);
   }
   const bases = new Set(['BusConsumer']);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const c of classes) if (c.abstract && bases.has(c.base) && !bases.has(c.name)) grew = Boolean(bases.add(c.name));
   }
