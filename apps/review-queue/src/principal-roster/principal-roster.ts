@@ -1,5 +1,5 @@
 import type { Logger } from '@countersign/logging';
-import type { TokenRegistry, TokensWatch } from '@countersign/nest';
+import { retryDelayMs, TokenRegistry, TokensWatch, worthSaying } from '@countersign/nest';
 
 /**
  * Every principal the tokens file has named, kept across restarts, and which of them are out of it now (ADR 0014
@@ -45,11 +45,11 @@ export async function keepRemovals(
         failures = 0;
       } catch (e) {
         failures++;
-        if (failures === 1 || failures % 10 === 0)
+        if (worthSaying(failures))
           o.logger.error({ err: e }, 'could not record who is in the tokens file: trying again (removals hold in this process meanwhile)');
         again = true;
         await new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, Math.min(60_000, (o.retryMs ?? 1_000) * 2 ** Math.min(failures - 1, 6)));
+          timer = setTimeout(resolve, retryDelayMs(failures, o.retryMs));
           timer.unref();
         });
       }

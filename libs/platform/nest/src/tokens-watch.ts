@@ -85,6 +85,13 @@ export function watchTokensFile(registry: TokenRegistry, options: { file: string
 type PrincipalsTopic = typeof TOPICS.principalsChanged;
 
 /**
+ * How long to wait after the `failures`-th failure in a row of work that is retried until it is taken (a reload's audit,
+ * its record in a roster): `baseMs`, doubling, at most a minute. Said (logged) on the first failure and every tenth.
+ */
+export const retryDelayMs = (failures: number, baseMs = 1_000): number => Math.min(60_000, baseMs * 2 ** Math.min(failures - 1, 6));
+export const worthSaying = (failures: number): boolean => failures === 1 || failures % 10 === 0;
+
+/**
  * Audits each reload of the tokens file as `security.principals.changed.v1` (auditor probe, 2026-12-06: `pii:view` and
  * `auditor` given to two people in the file took effect within a second, with a log line and no audit entry). `emit` is
  * the bus's, taken as a function. The reload stands whatever the bus does (keeping a removed token in because the bus is
@@ -119,9 +126,8 @@ export function auditTokensReloads(
           failures = 0;
         } catch (e) {
           failures++;
-          if (failures === 1 || failures % 10 === 0)
-            report.logger.error({ err: e, waiting: waiting.length }, 'could not audit a reload of the tokens file: sending it again');
-          const delay = Math.min(60_000, (report.retryMs ?? 1_000) * 2 ** Math.min(failures - 1, 6));
+          if (worthSaying(failures)) report.logger.error({ err: e, waiting: waiting.length }, 'could not audit a reload of the tokens file: sending it again');
+          const delay = retryDelayMs(failures, report.retryMs);
           await new Promise<void>((resolve) => {
             timer = setTimeout(resolve, delay);
             timer.unref();
