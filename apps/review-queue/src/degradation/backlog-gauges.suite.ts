@@ -97,15 +97,37 @@ export function backlogGaugesSuite(name: string, make: () => Promise<BacklogGaug
       await gauges.add(windowed('w3', 7, 600));
       await gauges.add(item('plain', 'high', ['finance'], 20));
       const snap = await gauges.snapshot();
-      expect(snap.byWindow).toEqual({ '3600': { depth: 1, oldestCreatedAt: T0 - 9 * 60_000 }, '600': { depth: 2, oldestCreatedAt: T0 - 7 * 60_000 } });
+      // Kept to six significant bits, rounded down (windowOf): 3600 s counts as 3584, 600 as 592.
+      expect(snap.byWindow).toEqual({ '3584': { depth: 1, oldestCreatedAt: T0 - 9 * 60_000 }, '592': { depth: 2, oldestCreatedAt: T0 - 7 * 60_000 } });
       expect(snap.bySlaClass.high).toEqual({ depth: 4, oldestCreatedAt: T0 - 20 * 60_000 });
       await gauges.remove('w3');
-      expect((await gauges.snapshot()).byWindow?.['600']).toEqual({ depth: 1, oldestCreatedAt: T0 - 5 * 60_000 });
+      expect((await gauges.snapshot()).byWindow?.['592']).toEqual({ depth: 1, oldestCreatedAt: T0 - 5 * 60_000 });
       await gauges.remove('w1');
-      expect((await gauges.snapshot()).byWindow).toEqual({ '600': { depth: 1, oldestCreatedAt: T0 - 5 * 60_000 } });
+      expect((await gauges.snapshot()).byWindow).toEqual({ '592': { depth: 1, oldestCreatedAt: T0 - 5 * 60_000 } });
       // A rebuild keeps each item's window.
       await gauges.rebuild([windowed('r1', 3, 900.4), item('r2', 'normal', [], 1)], new Date(T0));
-      expect((await gauges.snapshot()).byWindow).toEqual({ '900': { depth: 1, oldestCreatedAt: T0 - 3 * 60_000 } });
+      expect((await gauges.snapshot()).byWindow).toEqual({ '896': { depth: 1, oldestCreatedAt: T0 - 3 * 60_000 } });
+    });
+
+    it('keeps a bounded number of windows however varied the due times, and never reads an item as less far into its window than it is (bench:review, 2026-12-06)', async () => {
+      const gauges = await make();
+      // 3,000 items, each with a window of its own: one an hour long plus i seconds, queued i seconds ago.
+      const items = Array.from({ length: 3_000 }, (_, i) => ({ ...item(`v${i}`, 'high', ['finance'], i / 60), windowSeconds: 3600 + i }));
+      await Promise.all(items.slice(0, 1_000).map((i) => gauges.add(i)));
+      await gauges.rebuild(items, new Date(T0));
+      const snap = await gauges.snapshot();
+      // 3600..6599 s spans less than one doubling: at most 32 lengths, each the floor of the windows it counts.
+      const windows = Object.keys(snap.byWindow ?? {}).map(Number);
+      expect(windows.length).toBeGreaterThan(1);
+      expect(windows.length).toBeLessThanOrEqual(32);
+      expect(Object.values(snap.byWindow ?? {}).reduce((n, g) => n + g.depth, 0)).toBe(3_000);
+      const trueShare = Math.max(...items.map((i) => (T0 - i.createdAt) / 1000 / i.windowSeconds));
+      const read = Math.max(...windows.map((w) => (T0 - snap.byWindow![String(w)].oldestCreatedAt!) / 1000 / w));
+      expect(read).toBeGreaterThanOrEqual(trueShare);
+      expect(read).toBeLessThanOrEqual(trueShare * (1 + 1 / 32));
+      // Emptied windows are gone from the snapshot.
+      await Promise.all(items.map((i) => gauges.remove(i.actionId)));
+      expect((await gauges.snapshot()).byWindow).toBeUndefined();
     });
 
     it('counts the reviewers on shift per role until their heartbeat expires', async () => {

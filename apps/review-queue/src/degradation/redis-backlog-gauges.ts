@@ -31,7 +31,12 @@ for _, id in ipairs(ARGV) do
   if v then
     local item = cjson.decode(v)
     redis.call('ZREM', p .. 'class:' .. item.c, id)
-    if item.w then redis.call('ZREM', p .. 'window:' .. item.w, id) end
+    if item.w then
+      local w = p .. 'window:' .. item.w
+      redis.call('ZREM', w, id)
+      -- An emptied window leaves the names the snapshot reads.
+      if redis.call('ZCARD', w) == 0 then redis.call('SREM', p .. 'windows', tostring(item.w)) end
+    end
     for _, r in ipairs(item.r) do redis.call('ZREM', p .. 'role:' .. r, id) end
     redis.call('HDEL', p .. 'items', id)
   end
