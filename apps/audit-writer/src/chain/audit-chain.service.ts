@@ -7,6 +7,7 @@ import type { Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
 import { EVENT_BUS, LOGGER, METRICS } from '@countersign/nest';
 import type { AuditLogRepository, ChainTip } from '../log-store/audit-log.repository';
+import { newestHead } from '../log-store/audit-log.repository';
 import { AUDIT_LOG, HEAD_POLICY, HEAD_STORE, KEY_RING } from '../tokens';
 import type { HeadStore } from './head-store';
 import { eventTypeOf, writerEntry, writerEventOptions, WriterTopic } from './writer-entries';
@@ -112,7 +113,7 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
       );
     await this.maybePublishHead(new Date(), true).catch((e) => this.logger.error({ err: e }, 'the final tree head failed'));
     // Every entry under a signed head: said to the store, which then refuses entries found past it at the next start.
-    const last = this.loaded ? (await this.log.heads().catch(() => [])).at(-1) : undefined;
+    const last = this.loaded ? await newestHead(this.log).catch(() => undefined) : undefined;
     if (last && last.treeSize === this.tip.size && this.log.stoppedCleanly)
       await this.log.stoppedCleanly(last).catch((e) => this.logger.error({ err: e }, 'could not record the clean stop'));
   }
@@ -164,10 +165,10 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
   private async find(): Promise<Found> {
     const now = new Date();
     const tip = await this.log.tip();
-    const heads = await this.log.heads();
+    const newest = await newestHead(this.log);
     this.tip = tip;
-    const signed = heads.reduce((max, h) => Math.max(max, h.treeSize), 0);
-    if (heads.length) this.policy.published(signed, now);
+    const signed = newest?.treeSize ?? 0;
+    if (newest) this.policy.published(signed, now);
     const recovered: AuditEntry[] = [];
     // A write cut short by a power loss, set aside by the store as it opened (no head covered it): recorded in the log,
     // and said where the unsigned tail is said, so that an operator can tell it from tampering, which stops the start.

@@ -23,6 +23,32 @@ export interface AuditQuery {
   limit?: number;
 }
 
+/**
+ * Which signed heads to read: tree sizes in (`after`, `through`], oldest first or `newestFirst`, at most `sizes` distinct
+ * tree sizes (a size's heads come whole: a head re-signed under another key has the same size). Absent: all of them.
+ * The heads grow with the log (one per 1,000 entries or per 5 s of traffic): a request, a proof or a segment reads the
+ * few it needs (a scale probe, 2026-12-06: `GET /v1/audit/heads` and every proof read all 200,000 heads, 1.1 s each).
+ */
+export interface HeadRange {
+  after?: number;
+  through?: number;
+  sizes?: number;
+  newestFirst?: boolean;
+}
+
+/** `range` of heads already in memory (sorted by size, then signing time), as a store that keeps them there reads it. */
+export function selectHeads(sorted: readonly TreeHead[], range: HeadRange = {}): TreeHead[] {
+  const within = sorted.filter((h) => (range.after === undefined || h.treeSize > range.after) && (range.through === undefined || h.treeSize <= range.through));
+  const ordered = range.newestFirst ? within.reverse() : within;
+  if (range.sizes === undefined) return ordered;
+  const sizes = new Set<number>();
+  return ordered.filter((h) => (sizes.add(h.treeSize), sizes.size <= range.sizes!));
+}
+
+/** The newest signed head (the largest tree; of its heads, the last signed), reading no other. */
+export const newestHead = async (log: Pick<AuditLogRepository, 'heads'>): Promise<TreeHead | undefined> =>
+  (await log.heads({ sizes: 1, newestFirst: true }))[0];
+
 export interface ChainTip {
   size: number;
   root: string;
@@ -114,7 +140,8 @@ export interface AuditLogRepository {
    */
   trailsSince(since: string, until?: string): Promise<ActionTrail[]>;
   saveHead(head: TreeHead): Promise<void>;
-  heads(): Promise<TreeHead[]>;
+  /** The signed heads `range` names (`HeadRange`), all of them without one. */
+  heads(range?: HeadRange): Promise<TreeHead[]>;
   /**
    * The writer stopped cleanly with every entry under `head`. A store that others can write to (a file) remembers it and
    * refuses, at its next load, an entry past that head: only the writer appends, and it did not (red team, 2026-12-04:

@@ -1,7 +1,7 @@
 import { generateTreeHeadKey, KeyRing, rootFromLeaves, verifyEntries } from '@countersign/audit-chain';
 import type { AuditEntry } from '@countersign/audit-chain';
 import { TOPICS } from '@countersign/contracts';
-import { AuditLogRepository, leafOf } from './audit-log.repository';
+import { AuditLogRepository, leafOf, newestHead } from './audit-log.repository';
 import { completeness } from '../completeness/completeness';
 
 export const auditEntry = (eventId: string, actionId: string, over: Partial<AuditEntry> = {}): AuditEntry => ({
@@ -63,6 +63,27 @@ export function auditLogSuite(name: string, make: () => Promise<AuditLogReposito
       const ring = testKeys();
       await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-11-24T10:00:00Z')));
       expect(verifyEntries(await log.range(0, tip.size), await log.heads(), ring.verifierKeys())).toMatchObject({ ok: true, treeSize: 35, root: tip.root });
+    });
+
+    it('reads the signed heads a range names, each size whole, without reading the others (scale probe, 2026-12-06)', async () => {
+      const log = await make();
+      const ring = testKeys();
+      const at = (minute: number) => new Date(Date.UTC(2026, 10, 24, 10, minute));
+      for (let size = 1; size <= 5; size++) {
+        const tip = await log.appendBatch([auditEntry(`h${size}`, `a${size}`)]);
+        await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), at(size)));
+      }
+      // Size 3 signed again later (a key rotated): both heads of that size come together.
+      const [third] = await log.heads({ after: 2, through: 3 });
+      await log.saveHead(ring.sign(3, Buffer.from(third.rootHash, 'hex'), at(30)));
+      const sizes = (heads: Array<{ treeSize: number; timestamp: string }>) => heads.map((h) => `${h.treeSize}@${new Date(h.timestamp).getUTCMinutes()}`);
+      expect(sizes(await log.heads())).toEqual(['1@1', '2@2', '3@3', '3@30', '4@4', '5@5']);
+      expect(sizes(await log.heads({ after: 2, through: 4 }))).toEqual(['3@3', '3@30', '4@4']);
+      expect(sizes(await log.heads({ after: 1, sizes: 2 }))).toEqual(['2@2', '3@3', '3@30']);
+      expect(sizes(await log.heads({ sizes: 3, newestFirst: true }))).toEqual(['5@5', '4@4', '3@30', '3@3']);
+      expect(sizes(await log.heads({ through: 2, sizes: 1, newestFirst: true }))).toEqual(['2@2']);
+      expect(await log.heads({ after: 5 })).toEqual([]);
+      expect(sizes([(await newestHead(log))!])).toEqual(['5@5']);
     });
 
     it('gives the recorded leaf hashes of a range alone, as the entries hash, and a search stops at its limit', async () => {

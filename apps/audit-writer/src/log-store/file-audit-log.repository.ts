@@ -21,8 +21,8 @@ import { DependencyUnavailableError, StoreDamagedError } from '@countersign/bus'
 import { TOPICS } from '@countersign/contracts';
 import { FileHeadStore } from '../chain/file-head-store';
 import { isResumptionOf } from '../chain/writer-entries';
-import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry, TornWrite } from './audit-log.repository';
-import { ESCALATED } from './audit-log.repository';
+import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, HeadRange, StoredEntry, TornWrite } from './audit-log.repository';
+import { ESCALATED, selectHeads } from './audit-log.repository';
 import { syncDirectory, writeAll } from './durable-files';
 import { EntryIndex } from './entry-index';
 import { isJsonTextPrefix } from './json-prefix';
@@ -117,6 +117,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
       ? readJsonLines<TreeHead>(this.headsFile, (n, last) => this.tampered(`line ${n} of ${this.headsFile} ${last ? NOT_TORN : 'does not parse'}`))
       : { values: [], offsets: [], lengths: [] };
     this.headList.push(...headsRead.values);
+    this.headList.sort(byTreeThenTime);
     const kept = join(dirname(path), 'heads');
     const keptTorn: { file: string; head: TreeHead }[] = [];
     const signed = [...this.headList, ...(existsSync(kept) ? this.keptHeads(kept, keptTorn) : [])].sort((a, b) => a.treeSize - b.treeSize);
@@ -526,13 +527,19 @@ export class FileAuditLogRepository implements AuditLogRepository {
     if (head.treeSize > this.chain.size) throw new Error(`a head of ${head.treeSize} entries is past the end of the log (${this.chain.size}): not saved`);
     this.syncLog();
     this.append(this.headsFile, `${JSON.stringify(head)}\n`, true);
-    this.headList.push(head);
+    // Kept in order of size, then signing time, as the database orders them (a head signed again comes among its size's).
+    let at = this.headList.length;
+    while (at > 0 && byTreeThenTime(this.headList[at - 1], head) > 0) at--;
+    this.headList.splice(at, 0, head);
   }
 
-  async heads(): Promise<TreeHead[]> {
-    return [...this.headList];
+  async heads(range?: HeadRange): Promise<TreeHead[]> {
+    return selectHeads(this.headList, range);
   }
 }
+
+/** Heads in the order the stores give them: by tree size, then by signing time. */
+const byTreeThenTime = (a: TreeHead, b: TreeHead) => a.treeSize - b.treeSize || Date.parse(a.timestamp) - Date.parse(b.timestamp);
 
 /**
  * Each complete line of a JSON Lines file, parsed (`bad` with the 1-based number of one that does not parse), and what

@@ -2,7 +2,7 @@ import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chai
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
 import { TOPICS } from '@countersign/contracts';
 import { createPgPool, Pool, withConnection } from '@countersign/storage';
-import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, StoredEntry } from './audit-log.repository';
+import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, HeadRange, StoredEntry } from './audit-log.repository';
 import { ESCALATED } from './audit-log.repository';
 
 const rowToStored = (r: Record<string, unknown>): StoredEntry => ({
@@ -234,8 +234,18 @@ export class PgAuditLogRepository implements AuditLogRepository {
     );
   }
 
-  async heads(): Promise<TreeHead[]> {
-    const { rows } = await this.pool.query('SELECT * FROM audit_tree_heads ORDER BY tree_size, signed_at');
+  async heads(range: HeadRange = {}): Promise<TreeHead[]> {
+    const order = range.newestFirst ? 'tree_size DESC, signed_at DESC' : 'tree_size, signed_at';
+    // The sizes first (the primary key's leading column), then every head of those sizes.
+    const { rows } = await this.pool.query(
+      `WITH sizes AS (
+         SELECT DISTINCT tree_size FROM audit_tree_heads
+          WHERE ($1::bigint IS NULL OR tree_size > $1) AND ($2::bigint IS NULL OR tree_size <= $2)
+          ORDER BY tree_size ${range.newestFirst ? 'DESC' : ''} LIMIT $3
+       )
+       SELECT h.* FROM audit_tree_heads h JOIN sizes USING (tree_size) ORDER BY ${order}`,
+      [range.after ?? null, range.through ?? null, range.sizes ?? null],
+    );
     return rows.map((r) => ({ treeSize: Number(r.tree_size), rootHash: r.root_hash, timestamp: r.signed_at, keyId: r.key_id, signature: r.signature }));
   }
 }

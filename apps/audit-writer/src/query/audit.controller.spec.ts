@@ -3,7 +3,8 @@ import pino from 'pino';
 import { InMemoryBus } from '@countersign/bus';
 import { CompactRange, exportSegment, inclusionProof, leafHashOfText, LoggedEntry, TreeHead, verifyInclusion } from '@countersign/audit-chain';
 import { PlatformModule, serve, sha256Hex, TokenRegistry } from '@countersign/nest';
-import type { AuditLogRepository } from '../log-store/audit-log.repository';
+import type { AuditLogRepository, HeadRange } from '../log-store/audit-log.repository';
+import { selectHeads } from '../log-store/audit-log.repository';
 import { AUDIT_LOG } from '../tokens';
 import { AuditController } from './audit.controller';
 
@@ -38,14 +39,14 @@ const read = (from: number, to: number) => {
   if (to - from > 1) store.started?.();
 };
 const log = {
-  heads: async () => {
+  heads: async (range?: HeadRange) => {
     const gate = store.gate;
     if (gate) {
       gate.waiting++;
       gate.entered?.(gate.waiting);
       await gate.open;
     }
-    return heads;
+    return selectHeads(heads, range);
   },
   tip: async () => ({ size: SIZE, root: range.root().toString('hex') }),
   extent: async () => SIZE,
@@ -85,6 +86,25 @@ describe('the auditors’ API under load (GET /v1/audit/proof, /segment)', () =>
     const text = await res.text();
     return { status: res.status, retryAfter: res.headers.get('retry-after'), text, json: () => JSON.parse(text) };
   };
+
+  it('pages the signed heads instead of reading them all: the newest page by default, then forward from a size (scale probe, 2026-12-06)', async () => {
+    const sizes = (body: { heads: TreeHead[] }) => body.heads.map((h) => h.treeSize);
+    const newest = (await get('other', '/v1/audit/heads?limit=2')).json();
+    expect(sizes(newest)).toEqual([150_000, SIZE]);
+    expect(newest).toMatchObject({ earlier: true, newest: { treeSize: SIZE }, tip: { size: SIZE } });
+    const first = (await get('other', '/v1/audit/heads?after=0&limit=3')).json();
+    expect(sizes(first)).toEqual([50_000, 100_000, 150_000]);
+    expect(first).toMatchObject({ next: 150_000, newest: { treeSize: SIZE } });
+    const last = (await get('other', `/v1/audit/heads?after=${first.next}&limit=3`)).json();
+    expect(sizes(last)).toEqual([SIZE]);
+    expect(last.next).toBeUndefined();
+    // All four fit in the default page: no cursor either way.
+    const all = (await get('other', '/v1/audit/heads')).json();
+    expect(sizes(all)).toEqual([50_000, 100_000, 150_000, SIZE]);
+    expect(all.earlier).toBeUndefined();
+    for (const bad of ['limit=0', 'limit=1001', 'after=-1', 'after=x'])
+      expect([bad, (await get('other', `/v1/audit/heads?${bad}`)).status]).toEqual([bad, 400]);
+  });
 
   it('serves another request while a large proof is computed, and the proof verifies', async () => {
     const order: string[] = [];

@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
 import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query, StreamableFile, UseGuards } from '@nestjs/common';
+import type { TreeHead } from '@countersign/audit-chain';
 import { IDENTIFIER_RULE, isIdentifierText } from '@countersign/contracts';
 import { ApiRoute, integerQuery, Roles } from '@countersign/nest';
-import { AuditLogRepository, leafOf, StoredEntry } from '../log-store/audit-log.repository';
+import { AuditLogRepository, leafOf, newestHead, StoredEntry } from '../log-store/audit-log.repository';
 import { z } from 'zod';
 import { AUDIT_LOG } from '../tokens';
 import { AuditQuery, AuditQueryGuard } from './audit-query-limit';
@@ -10,6 +11,15 @@ import { LeafTree, ShortLogError } from './leaf-tree';
 import { MAX_SEGMENT_ENTRIES, openSegment, SegmentRangeError } from './segment';
 
 const ISO_TIME = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+/** The heads of the first `sizes` tree sizes of `heads` (read with one size more than a page), and whether more followed. */
+function firstSizes(heads: TreeHead[], sizes: number): { heads: TreeHead[]; more: boolean } {
+  const all = [...new Set(heads.map((h) => h.treeSize))];
+  const kept = new Set(all.slice(0, sizes));
+  return { heads: heads.filter((h) => kept.has(h.treeSize)), more: all.length > sizes };
+}
+
+/** Tree sizes per page of `GET /v1/audit/heads`. */
+const HEADS_PAGE = 1000;
 const int = (name: string, v: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER) => integerQuery(name, v, fallback, { max });
 
 // The API's view of an entry: it shows the event's chain fields, it is not an event (nothing emits it).
@@ -94,14 +104,39 @@ export class AuditController {
 
   @ApiRoute({
     summary: "Signed tree heads and the log's tip",
-    ok: {
-      description: 'The heads and the tip',
-      schema: { type: 'object', required: ['heads', 'tip'], properties: { heads: { type: 'array', items: { type: 'object' } }, tip: { type: 'object' } } },
+    query: {
+      after: 'the heads of trees larger than this, oldest first (a page: the `next` of the one before); absent: the newest',
+      limit: `tree sizes per page, 1 to ${HEADS_PAGE} (default ${HEADS_PAGE}; a size's heads come whole)`,
     },
+    ok: {
+      description:
+        'The heads (oldest first), the newest head and the tip; `next` when heads of larger trees follow (`after=next`), `earlier` when older heads are left out (`after=0` pages from the first)',
+      schema: {
+        type: 'object',
+        required: ['heads', 'tip'],
+        properties: {
+          heads: { type: 'array', items: { type: 'object' } },
+          newest: { type: 'object' },
+          tip: { type: 'object' },
+          next: { type: 'integer' },
+          earlier: { type: 'boolean' },
+        },
+      },
+    },
+    errors: { 400: 'an `after` or `limit` that is not a whole number in range' },
   })
   @Get('heads')
-  async heads() {
-    return { heads: await this.log.heads(), tip: await this.log.tip() };
+  async heads(@Query('after') afterParam?: string, @Query('limit') limitParam?: string) {
+    const sizes = integerQuery('limit', limitParam, HEADS_PAGE, { min: 1, max: HEADS_PAGE });
+    const tip = await this.log.tip();
+    if (afterParam === undefined) {
+      // The newest page: what a monitor checks the log against.
+      const page = firstSizes(await this.log.heads({ sizes: sizes + 1, newestFirst: true }), sizes);
+      const heads = page.heads.reverse();
+      return { heads, newest: heads.at(-1), tip, ...(page.more && { earlier: true }) };
+    }
+    const { heads, more } = firstSizes(await this.log.heads({ after: int('after', afterParam, 0), sizes: sizes + 1 }), sizes);
+    return { heads, newest: await newestHead(this.log), tip, ...(more && { next: heads.at(-1)!.treeSize }) };
   }
 
   /** An inclusion proof of entry `index` in the tree of `treeSize` (default: the latest head's). */
@@ -131,8 +166,7 @@ export class AuditController {
   @Get('proof/:index')
   @AuditQuery('wholeLog')
   async proof(@Param('index') indexParam: string, @Query('treeSize') sizeParam?: string) {
-    const heads = await this.log.heads();
-    const treeSize = int('treeSize', sizeParam, heads[heads.length - 1]?.treeSize ?? (await this.log.tip()).size);
+    const treeSize = int('treeSize', sizeParam, (await newestHead(this.log))?.treeSize ?? (await this.log.tip()).size);
     const index = int('index', indexParam, 0);
     if (index >= treeSize) throw new NotFoundException(`no entry ${index} in a tree of ${treeSize}`);
     const extent = await this.log.extent();
@@ -141,7 +175,7 @@ export class AuditController {
     // hash that is wrong makes a proof that does not verify against the signed head, never a proof of another entry.
     const [stored] = await this.log.range(index, index + 1);
     if (!stored) throw new NotFoundException(`no entry ${index}`);
-    const head = heads.find((h) => h.treeSize === treeSize);
+    const head = (await this.log.heads({ after: treeSize - 1, through: treeSize })).at(-1);
     let proof: Buffer[];
     let root: string;
     try {

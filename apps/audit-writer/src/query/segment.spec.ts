@@ -1,6 +1,6 @@
 import { CompactRange, exportSegment, LoggedEntry, TreeHead } from '@countersign/audit-chain';
-import type { AuditLogRepository } from '../log-store/audit-log.repository';
-import { leafOf } from '../log-store/audit-log.repository';
+import type { AuditLogRepository, HeadRange } from '../log-store/audit-log.repository';
+import { leafOf, selectHeads } from '../log-store/audit-log.repository';
 import { LEAF_CHUNK } from './leaf-tree';
 import { buildSegment, openSegment, SegmentRangeError } from './segment';
 
@@ -10,7 +10,7 @@ const entries: LoggedEntry[] = Array.from({ length: SIZE }, (_, index) => ({ ind
 const heads = [10_000, 20_000, 23_456, SIZE].map((treeSize) => ({ treeSize }) as TreeHead);
 const reads: Array<[number, number]> = [];
 const log = {
-  heads: async () => heads,
+  heads: async (range?: HeadRange) => selectHeads(heads, range),
   range: async (from: number, to: number) => {
     reads.push([from, to]);
     return entries.slice(from, to);

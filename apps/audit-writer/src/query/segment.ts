@@ -1,6 +1,6 @@
 import { SEGMENT_VERSION } from '@countersign/audit-chain';
 import type { LoggedEntry, SegmentPrefix, TreeHead } from '@countersign/audit-chain';
-import { AuditLogRepository } from '../log-store/audit-log.repository';
+import { AuditLogRepository, newestHead } from '../log-store/audit-log.repository';
 import { LeafTree } from './leaf-tree';
 
 /** A segment that cannot be cut as asked: the caller says so (400 in the API, exit 2 in the CLI). */
@@ -31,23 +31,23 @@ export interface SegmentOptions {
  * is checked before anything is read; the text then comes piece by piece, never as one string.
  */
 export async function openSegment(log: AuditLogRepository, from = 0, to?: number, options: SegmentOptions = {}): Promise<AsyncIterable<string>> {
-  const heads = await log.heads();
-  const newest = heads[heads.length - 1]?.treeSize ?? 0;
+  // The heads it needs, not every head of the log (they grow with it): the newest, the one ending it, its neighbours.
+  const newest = (await newestHead(log))?.treeSize ?? 0;
   const end = to ?? newest;
   if (end <= from) throw new SegmentRangeError('to: must be greater than from (and a signed head must cover it)');
   // Past the newest signed head, entries are not signed yet (or not there): a segment would hand them out unverifiable.
   if (end > newest) throw new SegmentRangeError(`to: ${end} is past the newest signed head (${newest} entries): no signed head covers it yet`);
   // Entries after the last head inside the segment could not be verified offline: it ends at a signed head.
-  if (!heads.some((h) => h.treeSize === end)) {
-    const below = heads.filter((h) => h.treeSize < end).at(-1)?.treeSize;
-    const above = heads.find((h) => h.treeSize > end)?.treeSize;
+  if (!(await log.heads({ after: end - 1, through: end })).length) {
+    const below = (await log.heads({ after: from, through: end - 1, sizes: 1, newestFirst: true }))[0]?.treeSize;
+    const above = (await log.heads({ after: end, sizes: 1 }))[0]?.treeSize;
     const nearest = [below, above].filter((n) => n !== undefined && n > from).join(' or ');
     throw new SegmentRangeError(`to: no signed head has ${end} entries: a segment ends at a signed head${nearest ? ` (the nearest: ${nearest})` : ''}`);
   }
   const max = options.maxEntries;
   if (max !== undefined && end - from > max) {
     // A page ends at a signed head too: name the last one that fits, to start from.
-    const fit = heads.filter((h) => h.treeSize > from && h.treeSize <= from + max).at(-1)?.treeSize;
+    const fit = (await log.heads({ after: from, through: from + max, sizes: 1, newestFirst: true }))[0]?.treeSize;
     throw new SegmentRangeError(
       `a segment holds at most ${max} entries, and ${from}..${end} has ${end - from}: page with from and to` +
         (fit !== undefined ? ` (from=${from}&to=${fit}, then from=${fit})` : ` (no signed head lies within ${max} entries of ${from})`),
@@ -56,7 +56,7 @@ export async function openSegment(log: AuditLogRepository, from = 0, to?: number
   // The prefix before the first line: a log that cannot give it fails the request, not a stream already under way.
   const prefix = await (options.tree ?? new LeafTree(log)).compactRange(from);
   options.progress?.(from, end);
-  const covering = heads.filter((h) => h.treeSize > from && h.treeSize <= end);
+  const covering = await log.heads({ after: from, through: end });
   return lines(log, prefix, from, end, covering, options);
 }
 
