@@ -130,4 +130,24 @@ describe('the PostgreSQL audit log', () => {
     await expect(service.query('DELETE FROM audit_log')).rejects.toThrow(/permission denied|append-only/);
     await expect(owner.query('DELETE FROM audit_log')).rejects.toThrow(/audit_log is append-only: DELETE refused/);
   });
+
+  it("finds a window's actions through the partial index on their time, not by reading the whole log (scale probe, 2026-12-06)", async () => {
+    const { owner, service, log } = await setup();
+    // 30,000 entries of other types at other times, and a window's worth of the two a trail starts from.
+    await log.appendBatch(Array.from({ length: 20 }, (_, i) => auditEntry(`w${i}`, `act-w${i}`, { time: '2026-11-24T10:00:00.000Z' })));
+    await owner.query(
+      `INSERT INTO audit_log (idx, event_id, topic, type, subject, correlation_id, actor_id, event_time, entry_json, leaf_hash, tree_root)
+       SELECT 1000 + i, 'old-' || i, 'executor.action.executed.v1', 'executor.action.executed.v1', 'act-old-' || i, 'c', 'executor',
+              timestamptz '2026-01-01' + i * interval '1 minute', '{}', 'x', NULL FROM generate_series(1, 30000) AS i`,
+    );
+    await owner.query('ANALYZE audit_log');
+    // The statement the store sends, explained as the owner.
+    const sent: Array<{ text: string; values: unknown[] }> = [];
+    const query = service.query.bind(service) as (text: string, values: unknown[]) => Promise<unknown>;
+    (service as unknown as { query: typeof query }).query = (text, values) => (sent.push({ text, values }), query(text, values));
+    expect((await log.trailsSince('2026-11-24T09:00:00Z', '2026-11-24T11:00:00Z')).length).toBe(20);
+    const [statement] = sent.filter((q) => /FROM audit_log l/.test(q.text));
+    const { rows } = await owner.query(`EXPLAIN ${statement.text}`, statement.values);
+    expect(rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n')).toMatch(/audit_log_trail_starts/);
+  });
 });

@@ -96,7 +96,7 @@ export interface DecisionQualityStore {
    * its dwell is the time from the card first shown to that reviewer (`cardShown`) to the decision, none if never shown.
    */
   recordDecision(d: ReviewerDecision): Promise<boolean>;
-  /** Decisions at or after `since`, oldest first (at most `limit`). */
+  /** Decisions at or after `since`, oldest first: the newest `limit` of them (scale probe, 2026-12-06: it kept the oldest). */
   decisionsSince(since: Date, limit: number): Promise<ReviewerDecision[]>;
   /** Canaries approved whose audit event is still to emit, oldest first. */
   unauditedMisses(limit: number): Promise<ReviewerDecision[]>;

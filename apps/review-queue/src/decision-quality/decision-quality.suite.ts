@@ -39,6 +39,8 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
         ['a1', 'approved', 5000],
       ]);
       expect(await store.decisionsSince(new Date('2026-11-30T09:30:00Z'), 100)).toHaveLength(1);
+      // Past the limit, the newest are kept (still oldest first), not the oldest (scale probe, 2026-12-06).
+      expect((await store.decisionsSince(new Date('2026-11-30T00:00:00Z'), 1)).map((d) => d.actionId)).toEqual(['a1']);
     });
 
     it('answers reads and records made at the same time each with its own result (a batch is no shared answer)', async () => {

@@ -48,7 +48,7 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
     return [...this.decisions.values()]
       .filter((d) => Date.parse(d.decidedAt) >= since.getTime())
       .sort(byDecisionTime)
-      .slice(0, limit)
+      .slice(-limit)
       .map((d) => ({ ...d }));
   }
 
@@ -56,7 +56,7 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
     return [...this.decisions.values()]
       .filter((d) => d.canary && d.decision === 'approved' && !d.missAuditedAt)
       .sort(byDecisionTime)
-      .slice(0, limit)
+      .slice(-limit)
       .map((d) => ({ ...d }));
   }
 

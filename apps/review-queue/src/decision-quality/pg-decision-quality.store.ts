@@ -156,7 +156,9 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
 
   async decisionsSince(since: Date, limit: number): Promise<ReviewerDecision[]> {
     const { rows } = await this.pool.query<DecisionRow>(
-      `SELECT * FROM reviewer_decisions WHERE decided_at >= $1 ORDER BY decided_at, action_id, reviewer LIMIT $2`,
+      // The newest `limit`, given oldest first: past the limit, the page had shown the oldest and left out the newest.
+      `SELECT * FROM (SELECT * FROM reviewer_decisions WHERE decided_at >= $1 ORDER BY decided_at DESC, action_id DESC, reviewer DESC LIMIT $2) d
+        ORDER BY decided_at, action_id, reviewer`,
       [since, limit],
     );
     return rows.map(decisionOf);
