@@ -295,3 +295,35 @@ describe("the review queue's own reading of the control topics: sealed facts onl
     }
   });
 });
+
+describe('the SLO counts the controller reads from PostgreSQL', () => {
+  it('counts the burn window at every refresh and the SLO window once a 2000th of it has passed (scale probe, 2026-12-06)', async () => {
+    const start = Date.parse('2026-11-30T10:00:00.000Z');
+    let clock = start;
+    const asked: number[] = [];
+    const history: ReviewHistory = {
+      pendingItems: async () => [],
+      decidedSince: async (since) => (asked.push(Math.round((clock - since.getTime()) / 1000)), [{ slaClass: 'high', decided: 40, late: 1 }]),
+    };
+    const withSlo: DegradationContract = {
+      ...contract,
+      degradation: { ...contract.degradation!, slo: { target: 0.95, windowSeconds: 7 * 86_400, burnWindowSeconds: 3_600, onBudgetExhausted: 'elevated' } },
+    };
+    const settings = { ...DEFAULT_DEGRADATION_SETTINGS, instanceId: 'rq', now: () => clock };
+    const governance = new GovernanceService(new InMemoryBacklogGauges(), history, withSlo, settings, logger);
+    await governance.assess(clock);
+    expect(asked.sort()).toEqual([3_600, 604_800]);
+    // Every 10 s for 5 minutes: the burn window each time, the 7-day window not again until 7 days / 2000 (302.4 s).
+    asked.length = 0;
+    for (let s = 10; s < 300; s += 10) {
+      clock += 10_000;
+      const { slos } = await governance.assess(clock);
+      expect(slos[0]).toMatchObject({ window: { seconds: 604_800, decided: 40 }, burnWindow: { seconds: 3_600, decided: 40 } });
+    }
+    expect(asked.every((w) => w === 3_600)).toBe(true);
+    expect(asked).toHaveLength(29);
+    clock = start + 303_000;
+    await governance.assess(clock);
+    expect(asked.slice(-2).sort()).toEqual([3_600, 604_800]);
+  });
+});
