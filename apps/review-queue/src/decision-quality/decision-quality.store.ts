@@ -126,12 +126,15 @@ export interface DecisionQualityStore {
   queueSamplesSince(since: Date): Promise<QueueSample[]>;
   /** Records a policy decision's lane once per event id (a redelivery counts once). */
   recordLane(eventId: string, lane: Lane, at: Date): Promise<void>;
-  /** Policy decisions per lane and hour since `since` (hours without any absent), oldest first. */
+  /**
+   * Policy decisions per lane and hour from the hour of `since` (that hour whole; hours without any absent), oldest
+   * first: counts kept per hour as lanes are recorded, so a read costs the hours, not the decisions.
+   */
   laneCountsSince(since: Date): Promise<LaneCounts[]>;
   /** Records an operator override once per event id. */
   recordOverride(o: OperatorOverride): Promise<void>;
   /** Operator overrides at or after `since`, oldest first. */
   overridesSince(since: Date): Promise<OperatorOverride[]>;
-  /** Drops samples, card views, lanes and overrides older than `before` (the retention); decisions stay. */
+  /** Drops samples, card views, lanes and overrides older than `before` (the retention; lane counts by whole hours before its hour); decisions stay. */
   purge(before: Date): Promise<void>;
 }

@@ -204,9 +204,16 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
         { hour: '2026-11-30T10:00:00.000Z', autonomous: 2, review: 1, prohibited: 0 },
         { hour: '2026-11-30T11:00:00.000Z', autonomous: 0, review: 0, prohibited: 1 },
       ]);
+      // From the hour of `since`, whole: the page's 24 hours are counted by hour (scale probe, 2026-12-06).
+      expect(await store.laneCountsSince(new Date('2026-11-30T10:45:00Z'))).toEqual([
+        { hour: '2026-11-30T10:00:00.000Z', autonomous: 2, review: 1, prohibited: 0 },
+        { hour: '2026-11-30T11:00:00.000Z', autonomous: 0, review: 0, prohibited: 1 },
+      ]);
+      // Purged by whole hours before the hour of `before`; a redelivery of a counted event still counts once.
       await store.purge(new Date('2026-11-30T10:30:00Z'));
+      await store.recordLane('e3', 'review', new Date('2026-11-30T10:30:00Z'));
       expect(await store.laneCountsSince(new Date(0))).toEqual([
-        { hour: '2026-11-30T10:00:00.000Z', autonomous: 1, review: 1, prohibited: 0 },
+        { hour: '2026-11-30T10:00:00.000Z', autonomous: 2, review: 1, prohibited: 0 },
         { hour: '2026-11-30T11:00:00.000Z', autonomous: 0, review: 0, prohibited: 1 },
       ]);
     });

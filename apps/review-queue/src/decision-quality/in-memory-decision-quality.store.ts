@@ -14,6 +14,9 @@ import type {
 /** The in-memory twin of the decision-quality store (tests): the same behaviour as PostgreSQL, kept in maps. */
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** As PostgreSQL orders decisions: by time, then action id, then reviewer. */
+/** The start of `at`'s hour (ms, UTC). */
+const hourOf = (at: Date) => Math.floor(at.getTime() / 3600_000) * 3600_000;
+
 const byDecisionTime = (a: ReviewerDecision, b: ReviewerDecision) =>
   Date.parse(a.decidedAt) - Date.parse(b.decidedAt) || byText(a.actionId, b.actionId) || byText(a.reviewer, b.reviewer);
 
@@ -24,6 +27,8 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
   private readonly seconds = new Map<string, SecondReview>();
   private samples: QueueSample[] = [];
   private readonly lanes = new Map<string, { lane: Lane; at: Date }>();
+  /** The counts per hour (ms) and lane, kept as lanes are recorded, as the database keeps them (`lane_hours`). */
+  private readonly laneHours = new Map<number, LaneCounts>();
   private readonly overrides = new Map<string, OperatorOverride>();
 
   async cardShown(actionId: string, reviewer: string, at: Date): Promise<void> {
@@ -148,19 +153,19 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
   }
 
   async recordLane(eventId: string, lane: Lane, at: Date): Promise<void> {
-    if (!this.lanes.has(eventId)) this.lanes.set(eventId, { lane, at });
+    if (this.lanes.has(eventId)) return;
+    this.lanes.set(eventId, { lane, at });
+    const hour = hourOf(at);
+    const c = this.laneHours.get(hour) ?? { hour: new Date(hour).toISOString(), autonomous: 0, review: 0, prohibited: 0 };
+    c[lane]++;
+    this.laneHours.set(hour, c);
   }
 
   async laneCountsSince(since: Date): Promise<LaneCounts[]> {
-    const byHour = new Map<number, LaneCounts>();
-    for (const { lane, at } of this.lanes.values()) {
-      if (at < since) continue;
-      const hour = Math.floor(at.getTime() / 3600_000) * 3600_000;
-      const c = byHour.get(hour) ?? { hour: new Date(hour).toISOString(), autonomous: 0, review: 0, prohibited: 0 };
-      c[lane]++;
-      byHour.set(hour, c);
-    }
-    return [...byHour.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);
+    return [...this.laneHours.entries()]
+      .filter(([hour]) => hour >= hourOf(since))
+      .sort((a, b) => a[0] - b[0])
+      .map(([, c]) => ({ ...c }));
   }
 
   async recordOverride(o: OperatorOverride): Promise<void> {
@@ -178,6 +183,7 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
     this.samples = this.samples.filter((s) => Date.parse(s.sampledAt) >= before.getTime());
     for (const [k, at] of this.views) if (at < before) this.views.delete(k);
     for (const [k, l] of this.lanes) if (l.at < before) this.lanes.delete(k);
+    for (const hour of this.laneHours.keys()) if (hour < hourOf(before)) this.laneHours.delete(hour);
     for (const [k, o] of this.overrides) if (Date.parse(o.at) < before.getTime()) this.overrides.delete(k);
   }
 }

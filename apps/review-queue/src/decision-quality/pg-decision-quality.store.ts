@@ -336,8 +336,15 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
   private async writeLanes(batch: LaneRecord[]): Promise<void[]> {
     await this.pool.query({
       name: 'decision-quality.record-lanes',
-      text: `INSERT INTO lane_decisions (event_id, lane, decided_at)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING`,
+      // The hour's counts grow by the rows this batch adds (a redelivered event adds none), in one order of keys, so that
+      // two batches upserting the same hours wait for each other rather than deadlock.
+      text: `WITH added AS (
+               INSERT INTO lane_decisions (event_id, lane, decided_at)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING RETURNING lane, decided_at
+             )
+             INSERT INTO lane_hours (hour, lane, decisions)
+             SELECT date_trunc('hour', decided_at, 'UTC'), lane, count(*) FROM added GROUP BY 1, 2 ORDER BY 1, 2
+             ON CONFLICT (hour, lane) DO UPDATE SET decisions = lane_hours.decisions + excluded.decisions`,
       values: [batch.map((l) => l.eventId), batch.map((l) => l.lane), batch.map((l) => l.at)],
     });
     return batch.map(() => undefined);
@@ -345,11 +352,11 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
 
   async laneCountsSince(since: Date): Promise<LaneCounts[]> {
     const { rows } = await this.pool.query<{ hour: Date; autonomous: string; review: string; prohibited: string }>(
-      `SELECT date_trunc('hour', decided_at, 'UTC') AS hour,
-              count(*) FILTER (WHERE lane = 'autonomous') AS autonomous,
-              count(*) FILTER (WHERE lane = 'review') AS review,
-              count(*) FILTER (WHERE lane = 'prohibited') AS prohibited
-         FROM lane_decisions WHERE decided_at >= $1 GROUP BY 1 ORDER BY 1`,
+      `SELECT hour,
+              coalesce(sum(decisions) FILTER (WHERE lane = 'autonomous'), 0) AS autonomous,
+              coalesce(sum(decisions) FILTER (WHERE lane = 'review'), 0) AS review,
+              coalesce(sum(decisions) FILTER (WHERE lane = 'prohibited'), 0) AS prohibited
+         FROM lane_hours WHERE hour >= date_trunc('hour', $1::timestamptz, 'UTC') GROUP BY 1 ORDER BY 1`,
       [since],
     );
     return rows.map((r) => ({ hour: r.hour.toISOString(), autonomous: Number(r.autonomous), review: Number(r.review), prohibited: Number(r.prohibited) }));
@@ -371,6 +378,7 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
     await this.pool.query(`DELETE FROM queue_samples WHERE sampled_at < $1`, [before]);
     await this.pool.query(`DELETE FROM card_views WHERE first_shown_at < $1`, [before]);
     await this.pool.query(`DELETE FROM lane_decisions WHERE decided_at < $1`, [before]);
+    await this.pool.query(`DELETE FROM lane_hours WHERE hour < date_trunc('hour', $1::timestamptz, 'UTC')`, [before]);
     await this.pool.query(`DELETE FROM operator_overrides WHERE at < $1`, [before]);
   }
 }
