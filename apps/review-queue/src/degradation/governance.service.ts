@@ -122,7 +122,8 @@ export class GovernanceService {
     // The SLO's window (the contract's: 7 days) is counted again once a 1/2000th of it has passed (5 min), the burn
     // window at every refresh: counting 7 days of decisions every 10 s held PostgreSQL 383 ms each time at 200,000
     // decided (a scale probe, 2026-12-06), for counts that a 5-minute lag moves by a 2000th of the window.
-    const windowDue = !this.windowCounts || now - this.windowCounts.at >= Math.max(this.settings.sloRefreshMs, (slo.windowSeconds * 1000) / WINDOW_REFRESH_DIVISOR);
+    const windowDue =
+      !this.windowCounts || now - this.windowCounts.at >= Math.max(this.settings.sloRefreshMs, (slo.windowSeconds * 1000) / WINDOW_REFRESH_DIVISOR);
     const [window, burn] = await Promise.all([
       windowDue ? this.history.decidedSince(new Date(now - slo.windowSeconds * 1000)) : this.windowCounts!.counts,
       this.history.decidedSince(new Date(now - slo.burnWindowSeconds * 1000)),

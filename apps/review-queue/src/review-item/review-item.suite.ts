@@ -682,6 +682,32 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
         expect(await repo.claimDue(new Date('2026-11-24T11:00:00.000Z'), 10, escalateOrExpire(new Date('2026-11-24T11:00:00.000Z')))).toEqual([]);
       });
 
+      it("moves an item between reviewers' lists as the clock escalates, re-routes and expires it (each role's list kept by the store, scale probe 2026-12-06)", async () => {
+        const repo = await make();
+        await repo.add(clocked('esc'));
+        await repo.add(clocked('fall', { escalateAt: undefined, fallbackTeam: 'marketing-on-call' }));
+        const listed = async (roles: string[]) => (await repo.pending(10, { roles })).map((i) => i.actionId);
+        const inbox = async (roles: string[]) => (await repo.inbox({ reviewer: { id: 'zoe', roles }, limit: 10 })).map((i) => i.actionId);
+        expect(await listed(['finance'])).toEqual(['esc', 'fall']);
+        expect(await listed(['finance-lead'])).toEqual([]);
+        const t1 = new Date('2026-11-24T10:08:00.000Z');
+        await repo.claimDue(t1, 10, escalateOrExpire(t1));
+        expect(await listed(['finance-lead'])).toEqual(['esc']);
+        expect(await inbox(['finance-lead', 'finance'])).toEqual(['esc', 'fall']);
+        // Re-routed: out of finance's list, in the fallback team's, at its new due time (after items due before it).
+        await repo.add(reviewItem('other', '2026-11-24T10:20:00.000Z', { requiredRoles: ['marketing-on-call'] }));
+        const t2 = new Date('2026-11-24T10:15:00.000Z');
+        await repo.claimDue(t2, 10, rerouteToFallback('2026-11-24T10:30:00.000Z'));
+        expect(await listed(['finance'])).toEqual(['esc']);
+        expect(await inbox(['marketing-on-call'])).toEqual(['other', 'fall']);
+        // Expired and decided: in no list.
+        const t3 = new Date('2026-11-24T10:16:00.000Z');
+        await repo.claimDue(t3, 10, escalateOrExpire(t3));
+        await repo.decide('other', 'rejected', ['mia'], 'not ours', t3, decisionEvent(reviewItem('other', '2026-11-24T10:20:00.000Z'), 'rejected', 'mia'));
+        expect(await listed(['finance', 'finance-lead'])).toEqual([]);
+        expect(await inbox(['marketing-on-call'])).toEqual(['fall']);
+      });
+
       it("ends a reviewer's claim when the item escalates or is re-routed: the new tier is not kept out by the old one's lease", async () => {
         const repo = await make();
         await repo.add(clocked('esc'));
