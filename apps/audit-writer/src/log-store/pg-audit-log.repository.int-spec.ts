@@ -121,7 +121,12 @@ describe('the PostgreSQL audit log', () => {
     // What a database made by the old boot-time DDL looks like: the tables, without a migration history.
     await owner.query('DROP TABLE audit_writer_migrations');
     const migrations = { service: 'audit-writer', dir: join(__dirname, '../../migrations'), settings: { 'countersign.audit_role': 'countersign_audit' } };
-    expect(await migrate(owner.options.connectionString!, migrations)).toEqual(['0001_audit-log', '0002_audit-log-roots-at-heads', '0003_audit-pseudonym-key']);
+    expect(await migrate(owner.options.connectionString!, migrations)).toEqual([
+      '0001_audit-log',
+      '0002_audit-log-roots-at-heads',
+      '0003_audit-pseudonym-key',
+      '0004_audit-trail-starts-by-time',
+    ]);
     // Run again, the key migration keeps the key the log has.
     expect(await new PgAuditLogRepository(service).pseudonymKey()).toEqual(key);
     expect(await migrate(owner.options.connectionString!, migrations)).toEqual([]);
