@@ -202,7 +202,7 @@ describe('the degradation controller on the real stack', () => {
     try {
       const { resources } = await admin.describeConfigs({
         resources: [
-          { type: 2, name: `${ns}.${TOPICS.degradationModeChanged}`, configNames: ['cleanup.policy'] },
+          { type: 2, name: `${ns}.${TOPICS.degradationModeChanged}`, configNames: ['cleanup.policy', 'segment.ms', 'min.cleanable.dirty.ratio'] },
           { type: 2, name: `${ns}.${TOPICS.contractChanged}`, configNames: ['retention.ms', 'retention.bytes', 'cleanup.policy'] },
         ],
         includeSynonyms: false,
@@ -210,6 +210,9 @@ describe('the degradation controller on the real stack', () => {
       const config = (topic: string, name: string) =>
         resources.find((r) => r.resourceName === `${ns}.${topic}`)!.configEntries.find((c) => c.configName === name)?.configValue;
       expect(config(TOPICS.degradationModeChanged, 'cleanup.policy')).toBe('compact');
+      // Its segments close after an hour, so a replay reads at most an hour of heartbeats and reasserts (scale probe, 2026-12-06).
+      expect(config(TOPICS.degradationModeChanged, 'segment.ms')).toBe('3600000');
+      expect(config(TOPICS.degradationModeChanged, 'min.cleanable.dirty.ratio')).toBe('0.1');
       expect(config(TOPICS.contractChanged, 'retention.ms')).toBe('-1');
       expect(config(TOPICS.contractChanged, 'retention.bytes')).toBe('-1');
       expect(config(TOPICS.contractChanged, 'cleanup.policy')).toBe('delete');

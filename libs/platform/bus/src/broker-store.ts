@@ -37,6 +37,11 @@ export interface BrokerStore {
   commit(offsets: CommittedOffset[]): Promise<void>;
   /** Drops a partition's messages below `start`, and records that it begins there, at once (one statement). */
   trim(start: LogStart): Promise<void>;
+  /**
+   * Drops the given messages of a partition of a compacted topic (each superseded by a later one of its key), as Kafka's
+   * compaction does: the log keeps its offsets, with gaps where these were.
+   */
+  compact(partition: { topic: string; partition: number; offsets: number[] }): Promise<void>;
 }
 
 /** The PostgreSQL tables of `createPgBrokerStore`: `migrate(pool, { service: 'bus', dir: BROKER_STORE_MIGRATIONS })`. */

@@ -33,6 +33,7 @@ describe('the in-process broker whose store fails (disk probe, 2026-12-05: a ful
       },
       commit: async () => undefined,
       trim: async () => undefined,
+      compact: async () => undefined,
     });
     const bus = new InMemoryBus({ broker, logger: pino({ level: 'silent' }) });
     expect(bus.broken()).toBeUndefined();

@@ -8,6 +8,9 @@ import { Admin } from 'kafkajs';
  * names to create with `cleanup.policy=compact` (the registry's `COMPACTED_TOPICS`); `retained`: those kept for ever
  * (`RETAINED_TOPICS`).
  */
+/** How long a compacted topic's segment stays open (the active one is never compacted). */
+export const COMPACTED_SEGMENT_MS = 3_600_000;
+
 /** What a broker answers about a topic it has not finished creating. */
 const NOT_READY = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER']);
 
@@ -20,9 +23,17 @@ export async function createTopics(
   retained: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   // A compacted topic keeps the latest event per key (control state replayed at start), not a time window; a retained
-  // one keeps every event.
+  // one keeps every event. Kafka compacts only closed segments, and a segment closes after 7 days by default: the trust
+  // monitor's heartbeat (every 30 s) left up to 20,000 messages for each start to replay (a scale probe, 2026-12-06). A
+  // compacted topic's segment closes after an hour, and is cleaned once a tenth of it is superseded.
   const configEntries = (topic: string) => [
-    ...(compacted.has(topic) ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+    ...(compacted.has(topic)
+      ? [
+          { name: 'cleanup.policy', value: 'compact' },
+          { name: 'segment.ms', value: String(COMPACTED_SEGMENT_MS) },
+          { name: 'min.cleanable.dirty.ratio', value: '0.1' },
+        ]
+      : []),
     ...(retained.has(topic)
       ? [
           { name: 'retention.ms', value: '-1' },

@@ -178,7 +178,7 @@ describe('the stored log, trimmed of what every group reading a topic has handle
     expect(await keysIn(TOPICS.proposalSubmitted)).toEqual(names('k', 30));
     await stuck.close().catch(() => undefined);
 
-    // A compacted control topic is state: never trimmed, whoever has handled it.
+    // A compacted control topic is state: its latest message of each key is kept, whoever has handled it.
     const control = new InMemoryBus({ broker, retry: { maxAttempts: 1, initialBackoffMs: 1 }, logger: silent });
     const handled: string[] = [];
     // And so is every control topic, compacted or not: a replayed subscription may join after a trim (a slow start).
@@ -193,6 +193,40 @@ describe('the stored log, trimmed of what every group reading a topic has handle
     await broker.trim(0);
     for (const t of controls) expect(await keysIn(t)).toEqual(['state']);
     await control.close();
+  });
+
+  it('compacts a compacted topic to the latest message of each key, and the next process replays only those (scale probe, 2026-12-06)', async () => {
+    const change = (flag: string, reason: string) =>
+      ({ flag, actionType: 'support.refund', control: 'kill-switch', value: 'off', change: 'lowered', reason }) as const;
+    const emit = (bus: InMemoryBus, flag: string, reason: string) => bus.emit(TOPICS.autonomyChanged, change(flag, reason), { subject: flag });
+    const first = await InMemoryBroker.open(store(), { logger: silent });
+    const bus = busOn(first);
+    const seen: string[] = [];
+    const live = await bus.subscribe({ group: 'compact.live', handlers: { [TOPICS.autonomyChanged]: async (e) => void seen.push(e.data.reason) } });
+    for (let i = 0; i < 40; i++) await emit(bus, 'countersign.exec.a', `a${i}`);
+    for (let i = 0; i < 3; i++) await emit(bus, 'countersign.exec.b', `b${i}`);
+    await eventually(() => expect(seen).toHaveLength(43));
+    await first.flush();
+    // Whoever has handled what: a later message of the same key supersedes an earlier one.
+    expect(await first.trim()).toBe(41);
+    expect(await keysIn(TOPICS.autonomyChanged)).toEqual(['countersign.exec.a', 'countersign.exec.b']);
+    expect(await first.trim()).toBe(0);
+    await live.close();
+
+    const second = await InMemoryBroker.open(store(), { logger: silent });
+    const replayed: string[] = [];
+    await busOn(second).subscribe({
+      group: 'compact.replay',
+      replay: true,
+      handlers: { [TOPICS.autonomyChanged]: async (e) => void replayed.push(e.data.reason) },
+    });
+    await eventually(() => expect(replayed.sort()).toEqual(['a39', 'b2']));
+    // New messages continue after the old offsets, and supersede in turn.
+    await emit(busOn(second), 'countersign.exec.a', 'a40');
+    await eventually(() => expect(replayed).toContain('a40'));
+    await second.flush();
+    expect(await second.trim()).toBe(1);
+    expect(await keysIn(TOPICS.autonomyChanged)).toEqual(['countersign.exec.a', 'countersign.exec.b']);
   });
 
   it('keeps whole a topic a replayed subscription reads, which rebuilds its state from the beginning at each start', async () => {

@@ -55,6 +55,11 @@ export class PgBrokerStore implements BrokerStore {
     );
   }
 
+  async compact({ topic, partition, offsets }: { topic: string; partition: number; offsets: number[] }): Promise<void> {
+    if (!offsets.length) return;
+    await this.pool.query('DELETE FROM bus_messages WHERE topic = $1 AND partition = $2 AND "offset" = ANY ($3::bigint[])', [topic, partition, offsets]);
+  }
+
   async commit(offsets: CommittedOffset[]): Promise<void> {
     if (!offsets.length) return;
     // A position only moves forward: a late write of an older one changes nothing.
