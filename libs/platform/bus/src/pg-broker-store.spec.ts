@@ -229,6 +229,19 @@ describe('the stored log, trimmed of what every group reading a topic has handle
     expect(await keysIn(TOPICS.autonomyChanged)).toEqual(['countersign.exec.a', 'countersign.exec.b']);
   });
 
+  it('keeps the newest of a topic nobody reads, and every dead letter nobody reads (scale probe, 2026-12-06)', async () => {
+    const broker = await InMemoryBroker.open(store(), { logger: silent });
+    const bus = busOn(broker);
+    // One key: one partition.
+    for (let i = 0; i < 30; i++) await bus.publishRaw('unread.topic', 'h', `{"n":${i}}`);
+    for (let i = 0; i < 30; i++) await bus.publishRaw('unread.topic.dlq', 'h', `{"n":${i}}`);
+    await broker.flush();
+    expect(await broker.trim(10)).toBe(20);
+    const { messages } = await store().load();
+    expect(messages.filter((m) => m.topic === 'unread.topic').map((m) => m.offset)).toEqual(Array.from({ length: 10 }, (_, i) => 20 + i));
+    expect(messages.filter((m) => m.topic === 'unread.topic.dlq')).toHaveLength(30);
+  });
+
   it('keeps whole a topic a replayed subscription reads, which rebuilds its state from the beginning at each start', async () => {
     const broker = await InMemoryBroker.open(store(), { logger: silent });
     const durable = await collect(broker, 'replayed.durable');
