@@ -10,7 +10,7 @@ import { FileHeadStore } from '../chain/file-head-store';
 import { writerEntry, writerEventOptions, WriterTopic } from '../chain/writer-entries';
 import { verifyAuditFile } from '../cli/audit-commands';
 import { auditEntry, auditLogSuite, testKeys } from './audit-log.suite';
-import { AuditLogTamperedError, FileAuditLogRepository } from './file-audit-log.repository';
+import { AuditLogTamperedError, FileAuditLogRepository, readJsonLines } from './file-audit-log.repository';
 
 // real: the file store on a temporary directory; fake: nothing.
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -521,5 +521,45 @@ describe('FileAuditLogRepository, a power loss mid-write: a torn last line is se
     writeFileSync(f.path, saved);
     expect(await log.appendBatch([auditEntry('e6', 'a-e6')])).toMatchObject({ size: 7, appended: 1 });
     expect((await f.reopen().tip()).size).toBe(7);
+  });
+});
+
+describe('reading a JSON Lines file a piece at a time (scale probe, 2026-12-06: a whole read held every entry at once, and none past 2 GiB)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'json-lines-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const bad = (line: number, last?: boolean): never => {
+    throw new Error(`bad line ${line}${last ? ' (last)' : ''}`);
+  };
+  const lines = ['{"n":0}', '', '{"n":1,"pad":"' + 'x'.repeat(40) + '"}', '{"n":"ünïcödé"}', '{"n":3}'];
+
+  it.each([1, 3, 7, 64, 8 * 1024 * 1024])('gives every value with its place in the file, whatever the piece size (%i bytes)', (chunk) => {
+    const file = join(dir, `whole-${chunk}.jsonl`);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const seen: Array<[unknown, number, number, number]> = [];
+    const read = readJsonLines<{ n: unknown }>(file, bad, (v, i, offset, length) => void seen.push([v.n, i, offset, length]), chunk);
+    const bytes = readFileSync(file);
+    expect(seen.map(([n]) => n)).toEqual([0, 1, 'ünïcödé', 3]);
+    expect(seen.map(([, i]) => i)).toEqual([0, 1, 2, 3]);
+    // Each place and length is the line's, in bytes.
+    for (const [n, , offset, length] of seen) expect(JSON.parse(bytes.toString('utf8', offset, offset + length)).n).toEqual(n);
+    expect(read).toEqual({ values: [], offsets: [], lengths: [] });
+    // Without `each`, the values are kept, as before.
+    expect(readJsonLines<{ n: unknown }>(file, bad, undefined, chunk).values.map((v) => v.n)).toEqual([0, 1, 'ünïcödé', 3]);
+  });
+
+  it.each([1, 5, 1024])('tells a last line cut short, one whole without its newline, and one changed, apart (%i-byte pieces)', (chunk) => {
+    const torn = join(dir, `torn-${chunk}.jsonl`);
+    writeFileSync(torn, `${lines[0]}\n{"n":4,"pa`);
+    expect(readJsonLines(torn, bad, () => undefined, chunk).torn).toEqual({ line: 2, at: lines[0].length + 1, bytes: Buffer.from('{"n":4,"pa') });
+    const unterminated = join(dir, `unterminated-${chunk}.jsonl`);
+    writeFileSync(unterminated, `${lines[0]}\n{"n":4}`);
+    const seen: number[] = [];
+    expect(readJsonLines<{ n: number }>(unterminated, bad, (v) => void seen.push(v.n), chunk).unterminated).toBe(true);
+    expect(seen).toEqual([0, 4]);
+    const changed = join(dir, `changed-${chunk}.jsonl`);
+    writeFileSync(changed, `${lines[0]}\nnot json\n`);
+    expect(() => readJsonLines(changed, bad, () => undefined, chunk)).toThrow('bad line 2');
+    writeFileSync(changed, `${lines[0]}\n{"n":4}}`);
+    expect(() => readJsonLines(changed, bad, () => undefined, chunk)).toThrow('bad line 2 (last)');
   });
 });

@@ -7,6 +7,7 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
+  readSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -40,7 +41,7 @@ export class AuditLogTamperedError extends StoreDamagedError {
 }
 
 /** A JSON Lines file read back: the values of its complete lines, and what follows its last newline. */
-interface ReadBack<T> {
+export interface ReadBack<T> {
   values: T[];
   /** Where each value's line starts in the file, and its length, in bytes (without its newline). */
   offsets: number[];
@@ -122,10 +123,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
     const keptTorn: { file: string; head: TreeHead }[] = [];
     const signed = [...this.headList, ...(existsSync(kept) ? this.keptHeads(kept, keptTorn) : [])].sort((a, b) => a.treeSize - b.treeSize);
     this.cleanStopFile = join(dirname(path), 'stopped-cleanly.json');
-    const logRead: ReadBack<StoredEntry> = existsSync(path)
-      ? readJsonLines<StoredEntry>(path, (n, last) => this.tampered(`line ${n} ${last ? NOT_TORN : 'does not parse'}`))
-      : { values: [], offsets: [], lengths: [] };
-    this.load(signed, logRead);
+    const logRead = this.load(signed, existsSync(path) ? path : undefined);
     const torn = [
       ...(headsRead.torn ? [{ file: this.headsFile, ...headsRead.torn }] : []),
       ...(logRead.torn ? [{ file: path, ...logRead.torn }] : []),
@@ -212,26 +210,33 @@ export class FileAuditLogRepository implements AuditLogRepository {
     return [...this.torn];
   }
 
-  private load(signed: TreeHead[], log: ReadBack<StoredEntry>): void {
+  /** Reads the log at `path` (none: empty) entry by entry, checking each against its place, its hash and the signed heads. */
+  private load(signed: TreeHead[], path: string | undefined): ReadBack<StoredEntry> {
     let next = 0;
     const check = () => {
       for (; next < signed.length && signed[next].treeSize === this.chain.size; next++)
         if (signed[next].rootHash !== this.chain.root().toString('hex'))
           this.tampered(`the log's first ${this.chain.size} entries do not have the root of the signed head of that size: entries before it were changed`);
     };
-    log.values.forEach((stored, line) => {
-      check();
-      const index = this.chain.size;
-      const entry = stored?.entry as (AuditEntry & { _index?: number }) | undefined;
-      if (stored?.index !== index || entry?._index !== index)
-        this.tampered(`line ${line + 1} holds entry ${String(stored?.index)} where entry ${index} belongs`);
-      if (leafHashOfText(entryJson(entry)).toString('hex') !== stored.leafHash)
-        this.tampered(`entry ${index} does not match its recorded leaf hash: it was modified`);
-      if (this.ids.has(entry.eventId)) this.tampered(`entry ${index} repeats event ${entry.eventId}`);
-      this.entries.add(stored, log.offsets[line], log.lengths[line]);
-      this.ids.add(this.entries.eventId(index));
-      this.chain.append(Buffer.from(stored.leafHash, 'hex'));
-    });
+    const log: ReadBack<StoredEntry> = path
+      ? readJsonLines<StoredEntry>(
+          path,
+          (n, last) => this.tampered(`line ${n} ${last ? NOT_TORN : 'does not parse'}`),
+          (stored, line, offset, length) => {
+            check();
+            const index = this.chain.size;
+            const entry = stored?.entry as (AuditEntry & { _index?: number }) | undefined;
+            if (stored?.index !== index || entry?._index !== index)
+              this.tampered(`line ${line + 1} holds entry ${String(stored?.index)} where entry ${index} belongs`);
+            if (leafHashOfText(entryJson(entry)).toString('hex') !== stored.leafHash)
+              this.tampered(`entry ${index} does not match its recorded leaf hash: it was modified`);
+            if (this.ids.has(entry.eventId)) this.tampered(`entry ${index} repeats event ${entry.eventId}`);
+            this.entries.add(stored, offset, length);
+            this.ids.add(this.entries.eventId(index));
+            this.chain.append(Buffer.from(stored.leafHash, 'hex'));
+          },
+        )
+      : { values: [], offsets: [], lengths: [] };
     check();
     if (next < signed.length && log.torn)
       this.tampered(
@@ -240,6 +245,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
       );
     if (next < signed.length)
       this.tampered(`the log has ${this.chain.size} entries, fewer than the signed head of ${signed[next].treeSize}: entries were taken out`);
+    return log;
   }
 
   /**
@@ -544,45 +550,78 @@ const byTreeThenTime = (a: TreeHead, b: TreeHead) => a.treeSize - b.treeSize || 
 /**
  * Each complete line of a JSON Lines file, parsed (`bad` with the 1-based number of one that does not parse), and what
  * follows the last newline: a line that parses (only its newline is missing), one cut short (`torn`: the start of a JSON
- * text, as a write cut short leaves it), or neither (`bad`, with `last`).
+ * text, as a write cut short leaves it), or neither (`bad`, with `last`). With `each`, each value goes to it as it is
+ * read (with its place in the file) and none is kept: the log is read a piece at a time, not whole. A whole read held
+ * every entry at once (922 MB at 200,000 entries), and Node reads no file past 2 GiB at once (`ERR_FS_FILE_TOO_LARGE`),
+ * so a log that grew past it would have stopped the embedded mode's start (a scale probe, 2026-12-06).
  */
-function readJsonLines<T>(file: string, bad: (line: number, last?: boolean) => never): ReadBack<T> {
-  const bytes = readFileSync(file);
-  const end = bytes.lastIndexOf(0x0a) + 1;
+export function readJsonLines<T>(
+  file: string,
+  bad: (line: number, last?: boolean) => never,
+  each?: (value: T, index: number, offset: number, length: number) => void,
+  chunkBytes = READ_CHUNK_BYTES,
+): ReadBack<T> {
   const values: T[] = [];
   const offsets: number[] = [];
   const lengths: number[] = [];
-  // Line by line on the bytes, so that each value's place in the file is known (the file audit log reads entries back
-  // from there), and no value holds a slice of the whole file's text.
-  let lineNo = 0;
-  for (let start = 0; start < end;) {
-    const newline = bytes.indexOf(0x0a, start);
-    lineNo++;
-    const line = bytes.toString('utf8', start, newline);
-    if (line.trim()) {
-      try {
-        values.push(JSON.parse(line) as T);
-      } catch {
-        bad(lineNo);
-      }
-      offsets.push(start);
-      lengths.push(newline - start);
+  let count = 0;
+  const take = (value: T, offset: number, length: number) => {
+    if (each) each(value, count, offset, length);
+    else {
+      values.push(value);
+      offsets.push(offset);
+      lengths.push(length);
     }
-    start = newline + 1;
-  }
-  if (end === bytes.length) return { values, offsets, lengths };
-  // After the last newline, the last line.
-  const last = bytes.subarray(end);
+    count++;
+  };
+  const fd = openSync(file, 'r');
+  // What follows the last newline read so far, and where it starts in the file.
+  let rest = Buffer.alloc(0);
+  let restAt = 0;
+  let lineNo = 0;
   try {
-    values.push(JSON.parse(last.toString('utf8')) as T);
-    offsets.push(end);
-    lengths.push(last.length);
-    return { values, offsets, lengths, unterminated: true };
-  } catch {
-    if (!isTornWrite(last)) return bad(lineNo + 1, true);
-    return { values, offsets, lengths, torn: { line: lineNo + 1, at: end, bytes: last } };
+    const chunk = Buffer.allocUnsafe(chunkBytes);
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) {
+      const bytes = rest.length ? Buffer.concat([rest, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      // Line by line on the bytes, so that each value's place in the file is known (the file audit log reads entries
+      // back from there), and no value holds a slice of the file's text.
+      let start = 0;
+      for (let newline = bytes.indexOf(0x0a); newline >= 0; newline = bytes.indexOf(0x0a, start)) {
+        lineNo++;
+        const line = bytes.toString('utf8', start, newline);
+        if (line.trim()) {
+          let value: T;
+          try {
+            value = JSON.parse(line) as T;
+          } catch {
+            return bad(lineNo);
+          }
+          take(value, restAt + start, newline - start);
+        }
+        start = newline + 1;
+      }
+      // A copy: the chunk is read into again.
+      rest = Buffer.from(bytes.subarray(start));
+      restAt += start;
+    }
+  } finally {
+    closeSync(fd);
   }
+  if (!rest.length) return { values, offsets, lengths };
+  // After the last newline, the last line.
+  let value: T;
+  try {
+    value = JSON.parse(rest.toString('utf8')) as T;
+  } catch {
+    if (!isTornWrite(rest)) return bad(lineNo + 1, true);
+    return { values, offsets, lengths, torn: { line: lineNo + 1, at: restAt, bytes: rest } };
+  }
+  take(value, restAt, rest.length);
+  return { values, offsets, lengths, unterminated: true };
 }
+
+/** How much of a JSON Lines file is read at once. */
+const READ_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** What a tampered last line is, against what a write cut short leaves. */
 const NOT_TORN = 'has no newline and is not the start of a JSON line: a write cut short leaves the start of a line, so it was changed outside Countersign';
