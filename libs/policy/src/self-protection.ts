@@ -69,6 +69,8 @@ export const COUNTERSIGN_TABLES: readonly string[] = [
   'lane_decisions',
   'operator_overrides',
   'principal_roster',
+  'lane_hours',
+  'review_items_by_role',
   // the embedded mode's broker
   'bus_messages',
   'bus_committed_offsets',
