@@ -61,14 +61,6 @@ interface DecideRequest {
 const ASYNC_COMMIT = `lease AS (SELECT set_config('synchronous_commit', 'off', true))`;
 
 /**
- * The review items in PostgreSQL, the records of truth of a distributed review queue: a Redis flush or restart
- * loses none. The tables come from `apps/review-queue/migrations`, applied at boot by `main.ts`.
- *
- * The statements every proposal and decision sends are named (prepared once per connection, their plan kept): parsing
- * and planning the batches' statements cost PostgreSQL more than running them (0.6 of 0.9 ms for a claim batch of 10,
- * measured). The inbox's query is not: its filters are optional, and a plan made for none would serve them all.
- */
-/**
  * The pending items a reviewer may work, most urgent first ($1 the limit, $2 their roles, `$<tenantsAt>` the tenants
  * walked): one walk per role of theirs, and one for the items that need none (''), over review_items_by_role in due
  * order (migration 0019), each item met checked against `filters` (on `i`) and each walk stopped at the limit; then the
@@ -88,6 +80,14 @@ function walkByRole(o: { tenants: boolean; filters: string; tenantsAt?: number }
     ORDER BY r.due_at, r.action_id LIMIT $1`;
 }
 
+/**
+ * The review items in PostgreSQL, the records of truth of a distributed review queue: a Redis flush or restart
+ * loses none. The tables come from `apps/review-queue/migrations`, applied at boot by `main.ts`.
+ *
+ * The statements every proposal and decision sends are named (prepared once per connection, their plan kept): parsing
+ * and planning the batches' statements cost PostgreSQL more than running them (0.6 of 0.9 ms for a claim batch of 10,
+ * measured). The inbox's query is not: its filters are optional, and a plan made for none would serve them all.
+ */
 export class PgReviewItemRepository implements ReviewItemRepository {
   /** Concurrent decisions, written together: one multi-row statement, one durable commit per batch (docs/adr/0028). */
   private readonly decisions: GroupCommit<DecideRequest, ItemRow | undefined>;
