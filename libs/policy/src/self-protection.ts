@@ -44,6 +44,7 @@ export const COUNTERSIGN_TABLES: readonly string[] = [
   'embedded_rate_windows',
   'embedded_rate_hits',
   'embedded_rate_log',
+  'embedded_rate_totals',
   'embedded_sink_effects',
   'embedded_audit_progress',
   // executor
