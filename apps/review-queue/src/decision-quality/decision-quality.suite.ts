@@ -96,7 +96,11 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
       await store.recordDecision(decision({ actionId: 'c2', canary: true, decision: 'rejected' }));
       await store.recordDecision(decision({ actionId: 'r1' }));
       expect((await store.unauditedMisses(10)).map((d) => d.actionId)).toEqual(['c1']);
+      // Oldest first, and a limit keeps the oldest: each miss is audited in turn.
+      await store.recordDecision(decision({ actionId: 'c3', canary: true, decidedAt: '2026-12-01T10:00:00.000Z' }));
+      expect((await store.unauditedMisses(1)).map((d) => d.actionId)).toEqual(['c1']);
       await store.markMissAudited('c1', 'fiona', new Date('2026-11-30T10:00:06Z'));
+      await store.markMissAudited('c3', 'fiona', new Date('2026-12-01T10:00:06Z'));
       expect(await store.unauditedMisses(10)).toEqual([]);
     });
 

@@ -61,7 +61,7 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
     return [...this.decisions.values()]
       .filter((d) => d.canary && d.decision === 'approved' && !d.missAuditedAt)
       .sort(byDecisionTime)
-      .slice(-limit)
+      .slice(0, limit)
       .map((d) => ({ ...d }));
   }
 
