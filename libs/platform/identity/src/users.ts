@@ -24,16 +24,17 @@ export const IdentityUserSchema = z.object({
 export type IdentityUser = z.infer<typeof IdentityUserSchema>;
 export const IdentityUsersFileSchema = z.array(IdentityUserSchema);
 
-// In line (scryptSync): only when a users file is written, at a first start, and once at load for `NO_USER` below.
+// In line (scryptSync): only when a users file is written, at a first start.
 export const hashPassword = (password: string, salt = randomBytes(16)) =>
   `scrypt$${salt.toString('base64url')}$${scryptSync(password, salt, 32).toString('base64url')}`;
 
 /**
  * A hash no password matches (its salt and value random at start), checked in place of an unknown user's: the answer
  * then takes as long as a wrong password's, so its timing does not tell which names exist (red team, 2026-12-04: 15–35 ms
- * against 70–400 ms).
+ * against 70–400 ms). Its value is 32 random bytes, not the scrypt of anything: a check still runs scrypt on the
+ * candidate, and no password's scrypt equals them (1 in 2^256), so the process need not spend 110 ms of scrypt at load.
  */
-const NO_USER = hashPassword(randomBytes(32).toString('base64url'));
+const NO_USER = `scrypt$${randomBytes(16).toString('base64url')}$${randomBytes(32).toString('base64url')}`;
 
 /** The hash a sign-in checks the password against: the user's, or for an unknown name one that no password matches. */
 export const hashToCheck = (user: IdentityUser | undefined): string => user?.password ?? NO_USER;
