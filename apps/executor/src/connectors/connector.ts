@@ -15,8 +15,33 @@ export type ConnectorResult =
    */
   | { status: 'executed'; externalRequestId?: string; attempts: number }
   | { status: 'failed'; error: string }
-  /** The target may or may not have acted: a reconciler must ask it, never call again blindly. */
-  | { status: 'outcome_unknown'; error: string };
+  /**
+   * The target may or may not have acted: a reconciler must ask it, never call again blindly. `retryAfterMs`: how long
+   * the target asked to be left alone (its `Retry-After`, capped at `MAX_RETRY_AFTER_MS`): nothing is sent to it again
+   * for this action before then.
+   */
+  | { status: 'outcome_unknown'; error: string; retryAfterMs?: number };
+
+/**
+ * The longest wait a target's `Retry-After` sets (15 minutes): a target cannot park an action for a day, and an action
+ * still unknown after `maxResends` looks goes to a person as before (30 looks: at most 7.5 hours of such waits).
+ */
+export const MAX_RETRY_AFTER_MS = 15 * 60_000;
+
+/**
+ * A `Retry-After` header's wait in ms (RFC 9110 §10.2.3: delay-seconds or an HTTP-date), capped at `MAX_RETRY_AFTER_MS`;
+ * undefined when absent or unreadable (then the reconciler's own pace holds).
+ */
+export function retryAfterMs(header: string | undefined, now = Date.now()): number | undefined {
+  const value = header?.trim();
+  if (!value) return undefined;
+  if (/^\d{1,10}$/.test(value)) return Math.min(Number(value) * 1000, MAX_RETRY_AFTER_MS);
+  // An HTTP-date names a day of the week and GMT; Date.parse alone takes "1" or "2026" too.
+  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value)) return undefined;
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return undefined;
+  return Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS);
+}
 
 /** What the target says of an action sent under a key: it took effect, it did not, or it cannot tell. */
 export type TargetStatus = 'done' | 'not-done' | 'unknown';

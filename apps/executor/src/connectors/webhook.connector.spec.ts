@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { ConnectorRequest } from './connector';
+import { ConnectorRequest, MAX_RETRY_AFTER_MS, retryAfterMs } from './connector';
 import { WebhookConnector } from './webhook.connector';
 
 // real: an HTTP server on 127.0.0.1 standing in for the target system; fake: nothing.
@@ -57,7 +57,7 @@ describe('WebhookConnector', () => {
     expect(await new WebhookConnector(url).execute(request, 'key-2')).toEqual({ status: 'failed', error: 'webhook answered 422' });
     // "Not now" is no refusal: the reconciler sends it again under the same key (a transient doubt is never made final).
     for (const status of [408, 429]) {
-      answer = (_req, res) => res.writeHead(status, { 'Retry-After': '1' }).end('slow down');
+      answer = (_req, res) => res.writeHead(status).end('slow down');
       expect(await new WebhookConnector(url).execute(request, 'key-3')).toEqual({
         status: 'outcome_unknown',
         error: `webhook answered ${status}: not now, to be sent again`,
@@ -65,6 +65,33 @@ describe('WebhookConnector', () => {
     }
     answer = (_req, res) => res.writeHead(503).end();
     expect(await new WebhookConnector(url).execute(request, 'key-3')).toEqual({ status: 'outcome_unknown', error: 'webhook answered 503' });
+  });
+
+  it("carries the target's Retry-After with an unknown outcome: seconds or an HTTP-date, capped at 15 minutes; anything else is ignored", async () => {
+    const withRetryAfter = async (status: number, value: string) => {
+      answer = (_req, res) => res.writeHead(status, { 'Retry-After': value }).end();
+      return new WebhookConnector(url).execute(request, 'key-4');
+    };
+    expect(await withRetryAfter(429, '120')).toEqual({
+      status: 'outcome_unknown',
+      error: 'webhook answered 429: not now, to be sent again (the target asks to wait 120 s)',
+      retryAfterMs: 120_000,
+    });
+    const inFiveMinutes = new Date(Math.ceil((Date.now() + 300_000) / 1000) * 1000).toUTCString();
+    const byDate = await withRetryAfter(503, inFiveMinutes);
+    expect(byDate).toMatchObject({ status: 'outcome_unknown', error: expect.stringMatching(/^webhook answered 503 \(the target asks to wait \d+ s\)$/) });
+    expect((byDate as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(290_000);
+    expect((byDate as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(301_000);
+    // A target cannot park an action for a day.
+    expect(await withRetryAfter(429, '86400')).toMatchObject({ retryAfterMs: MAX_RETRY_AFTER_MS });
+    for (const unreadable of ['soon', '-5', '1.5', 'Sun, 06 Dec 2026', '99999999999'])
+      expect(await withRetryAfter(429, unreadable)).toEqual({ status: 'outcome_unknown', error: 'webhook answered 429: not now, to be sent again' });
+    // A refusal stays a refusal: a wait goes only with an unknown outcome.
+    expect(await withRetryAfter(422, '120')).toEqual({ status: 'failed', error: 'webhook answered 422' });
+    // A date gone by asks for no wait.
+    expect(retryAfterMs('Sun, 06 Dec 2026 10:00:00 GMT', Date.parse('2026-12-06T11:00:00Z'))).toBe(0);
+    expect(retryAfterMs('Sun, 06 Dec 2026 10:00:30 GMT', Date.parse('2026-12-06T10:00:00Z'))).toBe(30_000);
+    expect(retryAfterMs(undefined)).toBeUndefined();
   });
 
   it('calls no answer in time, or no connection, outcome_unknown', async () => {

@@ -2,10 +2,17 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { inSpan, SpanKind, traceHeaders } from '@countersign/tracing';
-import { Connector, ConnectorCapabilities, ConnectorRequest, ConnectorResult, Delivery } from './connector';
+import { Connector, ConnectorCapabilities, ConnectorRequest, ConnectorResult, Delivery, retryAfterMs } from './connector';
 
 /** A failed request, and whether it went out on a kept-alive connection and got any answer. */
 type RequestError = Error & { code?: string; reusedSocket?: boolean; answered?: boolean };
+
+/** A target's answer: its status, and the headers the connector reads. */
+interface Answer {
+  status: number;
+  requestId?: string;
+  retryAfter?: string;
+}
 
 /** The connections to a target (per scheme): a call beyond them would wait in the agent's queue. */
 const WEBHOOK_SOCKETS = 64;
@@ -31,7 +38,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
  * a final failure for a doubt that passes. A refusal of a delivery after the first under a key (the reconciler's
  * re-send, or this connector's second request) is no proof either: the first may have been applied, and a target still
  * applying it answers 409 (hostile target probe, 2026-12-06: `failed` was recorded while the target applied the
- * refund). It is `outcome_unknown` too. Plain `node:http` over kept-alive connections: with `fetch`
+ * refund). It is `outcome_unknown` too. An answer's `Retry-After` (a 429 or a 503, usually) goes with an unknown outcome:
+ * nothing is sent again before it (`retryAfterMs`). Plain `node:http` over kept-alive connections: with `fetch`
  * (undici and its web streams) the executor spent 1.5–1.9× the CPU per action (bench:spine, /proc).
  * Each call is a client span of the action's trace, and carries its W3C `traceparent` to the target.
  */
@@ -84,7 +92,7 @@ export class WebhookConnector implements Connector {
     // One deadline for the call, a second request included: the executor makes the call only while its claim's lease
     // covers `timeoutMs`, and a call that outlived it was re-sent by the reconciler while it ran (hostile target probe).
     const deadline = Date.now() + this.timeoutMs;
-    let answer: { status: number; requestId?: string };
+    let answer: Answer;
     let attempts = 1;
     try {
       answer = await this.post(url, body, headers, deadline).catch((e: RequestError) => {
@@ -105,16 +113,18 @@ export class WebhookConnector implements Connector {
       const externalRequestId = answer.requestId !== undefined && REQUEST_ID.test(answer.requestId) ? answer.requestId : undefined;
       return { status: 'executed', ...(externalRequestId && { externalRequestId }), attempts };
     }
-    if (TRY_LATER.has(answer.status)) return { status: 'outcome_unknown', error: `webhook answered ${answer.status}: not now, to be sent again` };
+    const unknown = (error: string): ConnectorResult => {
+      const wait = retryAfterMs(answer.retryAfter);
+      return wait === undefined
+        ? { status: 'outcome_unknown', error }
+        : { status: 'outcome_unknown', error: `${error} (the target asks to wait ${Math.ceil(wait / 1000)} s)`, retryAfterMs: wait };
+    };
+    if (TRY_LATER.has(answer.status)) return unknown(`webhook answered ${answer.status}: not now, to be sent again`);
     if (answer.status >= 400 && answer.status < 500) {
-      if (delivery.again || attempts > 1)
-        return {
-          status: 'outcome_unknown',
-          error: `webhook answered ${answer.status} to a delivery after the first under its key: the first may have been applied`,
-        };
+      if (delivery.again || attempts > 1) return unknown(`webhook answered ${answer.status} to a delivery after the first under its key: the first may have been applied`);
       return { status: 'failed', error: `webhook answered ${answer.status}` };
     }
-    return { status: 'outcome_unknown', error: `webhook answered ${answer.status}` };
+    return unknown(`webhook answered ${answer.status}`);
   }
 
   /**
@@ -123,7 +133,7 @@ export class WebhookConnector implements Connector {
    * then did nothing, and the call never ended (hostile target probe, 2026-12-06: a partition, a connection and the
    * reconciler's look held for good). So the timer rejects by itself, and so does a close without an answer.
    */
-  private post(url: URL, body: string, headers: Record<string, string>, deadline: number): Promise<{ status: number; requestId?: string }> {
+  private post(url: URL, body: string, headers: Record<string, string>, deadline: number): Promise<Answer> {
     const https = url.protocol === 'https:';
     let answered = false;
     return new Promise((resolve, reject) => {
@@ -150,9 +160,12 @@ export class WebhookConnector implements Connector {
         (res) => {
           answered = true;
           const requestId = res.headers['x-request-id'];
+          const retryAfter = res.headers['retry-after'];
           res.on('error', (e) => fail(e));
           // Answered: the timer must not fire later, when the connection may carry another request.
-          res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, requestId: Array.isArray(requestId) ? requestId[0] : requestId })));
+          res.on('end', () =>
+            settle(() => resolve({ status: res.statusCode ?? 0, requestId: Array.isArray(requestId) ? requestId[0] : requestId, ...(retryAfter && { retryAfter }) })),
+          );
           res.on('close', () => {
             if (!res.complete) fail(new Error('the connection closed in the middle of the answer'));
           });

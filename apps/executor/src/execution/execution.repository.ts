@@ -104,15 +104,23 @@ export interface ExecutionRepository {
    * (the outcome of a call made under it), only while the action is still `executing` under that claim: a call that
    * outlived its lease was taken over by the reconciler, which settles it, and its late answer must not overwrite that
    * (hostile target probe, 2026-12-06: the trail said both `failed` and `executed`). Returns whether it was recorded.
+   * `retryNotBefore` (an unknown outcome whose target asked for time, its `Retry-After`): no reconciler claims the action
+   * before then.
    */
-  finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome'], claim?: { claimedAt: string }): Promise<boolean>;
+  finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome'], claim?: { claimedAt: string }, retryNotBefore?: Date): Promise<boolean>;
+  /**
+   * Keeps every reconciler off the action until `until` (its target asked for time: `Retry-After`), only while it is
+   * `reconciling` under `claim`. Returns whether it was postponed.
+   */
+  postpone(actionId: string, claim: { claimedAt: string }, until: Date): Promise<boolean>;
   /** Outcome events recorded at or before `recordedBefore` and not yet known published, oldest first. */
   unpublishedOutcomes(recordedBefore: Date, limit: number): Promise<UnpublishedOutcome[]>;
   /** Records that the outcome event `eventId` went out (only while it still is the action's outcome). */
   markOutcomePublished(actionId: string, eventId: string): Promise<void>;
   /**
    * Claims up to `limit` unsettled actions for one reconciler: `executing` or `reconciling` whose lease
-   * (`claimedAt`) began at or before `now - leaseMs`, and `outcome_unknown`. Each becomes `reconciling` with a fresh
+   * (`claimedAt`) began at or before `now - leaseMs`, and `outcome_unknown`; none whose target asked for time until after
+   * `now` (`finish`'s `retryNotBefore`, `postpone`). Each becomes `reconciling` with a fresh
    * lease (`claimedAt = now`) and one more attempt. Concurrent reconcilers (in any instance) never claim the same
    * action; one that dies gives its actions up when their lease runs out.
    */

@@ -409,7 +409,9 @@ export class ExecutionService {
           .inc({ action_type: p.actionType, lane: authorisedBy === 'approval' ? 'review' : 'autonomous' });
     } else {
       const data = { outcome: result.status, connector: connector.name, digest: record.digest, error: result.error };
-      await this.record(record.actionId, result.status, TOPICS.actionFailed, data, cause, record.claimedAt);
+      // A target that asked for time (`Retry-After`) is left alone until then: the reconciler claims the action after it.
+      const retryNotBefore = result.status === 'outcome_unknown' && result.retryAfterMs ? new Date(Date.now() + result.retryAfterMs) : undefined;
+      await this.record(record.actionId, result.status, TOPICS.actionFailed, data, cause, record.claimedAt, retryNotBefore);
     }
   }
 
@@ -443,9 +445,11 @@ export class ExecutionService {
     cause: Envelope,
     /** The claim a call was made under: its outcome is recorded only while the claim holds (`finish`). */
     claimedAt?: string,
+    /** An unknown outcome whose target asked for time: no reconciler claims it before then. */
+    retryNotBefore?: Date,
   ): Promise<boolean> {
     const event = this.bus.envelope(topic, data, { cause, actor: this.actor });
-    if (!(await this.executions.finish(actionId, state, { topic, data, event }, claimedAt ? { claimedAt } : undefined))) {
+    if (!(await this.executions.finish(actionId, state, { topic, data, event }, claimedAt ? { claimedAt } : undefined, retryNotBefore))) {
       // The call outlived its claim's lease: the reconciler took the action over and settles it (under the same key).
       this.logger.warn({ state }, `the call ended ${state} after its claim was taken over (its lease ran out): the reconciler's outcome stands`);
       return false;

@@ -212,6 +212,34 @@ export function executionSuite(name: string, make: () => Promise<ExecutionReposi
       expect(await repo.claimUnsettled(at(999_999), 60_000, 1)).toHaveLength(1);
     });
 
+    it("leaves an action whose target asked for time (Retry-After) to no reconciler before then, whether the call's answer or a re-send's said so", async () => {
+      const repo = await make();
+      const t0 = new Date('2026-11-24T10:00:00.000Z');
+      const at = (ms: number) => new Date(t0.getTime() + ms);
+      for (const id of ['later', 'now']) {
+        await repo.saveDecision(decision(id));
+        await repo.claim(id, `cause-${id}`, null, t0);
+      }
+      // A call answered under a claim that no longer holds records nothing, its wait included.
+      expect(await repo.finish('later', 'outcome_unknown', undefined, { claimedAt: at(1).toISOString() }, at(300_000))).toBe(false);
+      expect(await repo.finish('later', 'outcome_unknown', undefined, { claimedAt: t0.toISOString() }, at(300_000))).toBe(true);
+      expect(await repo.finish('now', 'outcome_unknown', undefined, { claimedAt: t0.toISOString() })).toBe(true);
+      const [now] = await repo.claimUnsettled(at(1_000), 60_000, 10);
+      expect(now.record.actionId).toBe('now');
+      expect(await repo.settle('now', { state: 'reconciling', claimedAt: now.record.claimedAt }, 'executed', undefined)).toBe(true);
+      expect(await repo.claimUnsettled(at(299_999), 60_000, 10)).toEqual([]);
+      const [later] = await repo.claimUnsettled(at(300_000), 60_000, 10);
+      expect(later.record).toMatchObject({ actionId: 'later', state: 'reconciling', reconcileAttempts: 1 });
+      // A re-send answered with a wait: postponed only under the claim that made it; the claim then holds it past its lease.
+      expect(await repo.postpone('later', { claimedAt: at(1).toISOString() }, at(900_000))).toBe(false);
+      expect(await repo.postpone('later', { claimedAt: later.record.claimedAt! }, at(900_000))).toBe(true);
+      expect(await repo.claimUnsettled(at(899_999), 60_000, 10)).toEqual([]);
+      const [again] = await repo.claimUnsettled(at(900_000), 60_000, 10);
+      expect(again.record).toMatchObject({ actionId: 'later', reconcileAttempts: 2 });
+      // Claimed, the wait is spent: past this claim's lease the next reconciler takes it as any other.
+      expect((await repo.claimUnsettled(at(960_000), 60_000, 10)).map((c) => c.record.actionId)).toEqual(['later']);
+    });
+
     it('settles an action only as it was found: a reconciler whose lease was taken over changes nothing', async () => {
       const repo = await make();
       const t0 = new Date('2026-11-24T10:00:00.000Z');

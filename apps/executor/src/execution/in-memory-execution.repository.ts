@@ -19,6 +19,8 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
   private readonly toPublish = new Map<string, number>();
   /** Actions whose outcome is unsettled: action id → since when (ms). */
   private readonly unsettledSince = new Map<string, number>();
+  /** Actions no reconciler claims before a time (ms): their target's `Retry-After`. */
+  private readonly retryNotBefore = new Map<string, number>();
 
   /** Keeps when an action first became unsettled, as long as it stays so; forgets it once it is settled. */
   private track(actionId: string, state: ExecutionState, at: number) {
@@ -61,11 +63,13 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
     return true;
   }
 
-  async finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome'], claim?: { claimedAt: string }) {
+  async finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome'], claim?: { claimedAt: string }, retryNotBefore?: Date) {
     const r = this.records.get(actionId);
     if (!r) return false;
     if (claim && !(r.state === 'executing' && r.claimedAt === claim.claimedAt)) return false;
     Object.assign(r, { state, outcome: structuredClone(outcome) });
+    if (retryNotBefore) this.retryNotBefore.set(actionId, retryNotBefore.getTime());
+    else this.retryNotBefore.delete(actionId);
     this.track(actionId, state, Date.now());
     this.toPublish.delete(actionId);
     if (outcome?.event) this.toPublish.set(actionId, Date.now());
@@ -92,12 +96,14 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
     const expiredBy = now.getTime() - leaseMs;
     const due = [...this.records.values()]
       .filter((r) => r.state === 'outcome_unknown' || ((r.state === 'executing' || r.state === 'reconciling') && Date.parse(r.claimedAt ?? '') <= expiredBy))
+      .filter((r) => (this.retryNotBefore.get(r.actionId) ?? -Infinity) <= now.getTime())
       .sort((a, b) => (a.claimedAt ?? '').localeCompare(b.claimedAt ?? ''))
       .slice(0, limit);
     return due.map((r) => {
       const previous = r.state as UnsettledClaim['previous'];
       const previousClaimedAt = r.claimedAt;
       Object.assign(r, { state: 'reconciling', claimedAt: now.toISOString(), reconcileAttempts: (r.reconcileAttempts ?? 0) + 1 });
+      this.retryNotBefore.delete(r.actionId);
       // Stranded: unsettled since its call's lease ran out (as `unsettledOutcomes` counted it before this claim).
       this.track(r.actionId, 'reconciling', previous === 'executing' ? Math.min(now.getTime(), Date.parse(previousClaimedAt!) + leaseMs) : now.getTime());
       return { record: structuredClone(r) as UnsettledClaim['record'], previous, previousClaimedAt };
@@ -110,6 +116,14 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
     Object.assign(r, { state, outcome: structuredClone(outcome) });
     this.track(actionId, state, Date.now());
     this.toPublish.delete(actionId);
+    this.retryNotBefore.delete(actionId);
+    return true;
+  }
+
+  async postpone(actionId: string, claim: { claimedAt: string }, until: Date) {
+    const r = this.records.get(actionId);
+    if (!r || r.state !== 'reconciling' || r.claimedAt !== claim.claimedAt) return false;
+    this.retryNotBefore.set(actionId, until.getTime());
     return true;
   }
 

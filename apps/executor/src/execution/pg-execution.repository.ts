@@ -32,6 +32,8 @@ interface Finish {
   outcome: ActionRecord['outcome'];
   /** The claim the call was made under: recorded only while the action is still `executing` under it. */
   claimedAt?: string;
+  /** No reconciler claims it before then (its target's `Retry-After`). */
+  retryNotBefore?: Date;
 }
 interface Published {
   actionId: string;
@@ -178,8 +180,16 @@ export class PgExecutionRepository implements ExecutionRepository {
     return batch.map((c) => claimed.has(c.actionId));
   }
 
-  finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome'], claim?: { claimedAt: string }): Promise<boolean> {
-    return this.outcomes.submit({ actionId, state, outcome, ...(claim && { claimedAt: claim.claimedAt }) });
+  finish(actionId: string, state: ExecutionState, outcome: ActionRecord['outcome'], claim?: { claimedAt: string }, retryNotBefore?: Date): Promise<boolean> {
+    return this.outcomes.submit({ actionId, state, outcome, ...(claim && { claimedAt: claim.claimedAt }), ...(retryNotBefore && { retryNotBefore }) });
+  }
+
+  async postpone(actionId: string, claim: { claimedAt: string }, until: Date): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE executor_actions SET retry_not_before = $3, updated_at = now() WHERE action_id = $1 AND state = 'reconciling' AND claimed_at = $2::timestamptz`,
+      [actionId, claim.claimedAt, until],
+    );
+    return rowCount === 1;
   }
 
   private async finishAll(batch: Finish[]): Promise<boolean[]> {
@@ -187,8 +197,9 @@ export class PgExecutionRepository implements ExecutionRepository {
       {
         name: 'executor.finish-claimed',
         text: `UPDATE executor_actions a SET state = u.state, outcome = u.outcome, outcome_to_publish = u.to_publish, updated_at = now(),
-                 unsettled_since = ${UNSETTLED_SINCE('u.state')}
-               FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::boolean[], $5::timestamptz[]) AS u(action_id, state, outcome, to_publish, claimed_at)
+                 unsettled_since = ${UNSETTLED_SINCE('u.state')}, retry_not_before = u.retry_not_before
+               FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::boolean[], $5::timestamptz[], $6::timestamptz[])
+                 AS u(action_id, state, outcome, to_publish, claimed_at, retry_not_before)
                WHERE a.action_id = u.action_id AND (u.claimed_at IS NULL OR (a.state = 'executing' AND a.claimed_at = u.claimed_at))
                RETURNING a.action_id`,
       },
@@ -198,6 +209,7 @@ export class PgExecutionRepository implements ExecutionRepository {
         batch.map((f) => (f.outcome ? JSON.stringify(f.outcome) : null)),
         batch.map((f) => Boolean(f.outcome?.event)),
         batch.map((f) => f.claimedAt ?? null),
+        batch.map((f) => f.retryNotBefore ?? null),
       ],
     );
     const recorded = new Set(rows.map((r) => r.action_id));
@@ -234,9 +246,11 @@ export class PgExecutionRepository implements ExecutionRepository {
     const { rows } = await this.pool.query<ActionRow & { previous: UnsettledClaim['previous']; previous_claimed_at: Date | null }>(
       `WITH due AS (
          SELECT action_id, state AS previous, claimed_at AS previous_claimed_at FROM executor_actions
-         WHERE state = 'outcome_unknown' OR (state IN ('executing', 'reconciling') AND claimed_at <= $1::timestamptz - make_interval(secs => $2::double precision / 1000))
+         WHERE (state = 'outcome_unknown' OR (state IN ('executing', 'reconciling') AND claimed_at <= $1::timestamptz - make_interval(secs => $2::double precision / 1000)))
+           AND (retry_not_before IS NULL OR retry_not_before <= $1::timestamptz)
          ORDER BY claimed_at NULLS FIRST LIMIT $3 FOR UPDATE SKIP LOCKED)
        UPDATE executor_actions a SET state = 'reconciling', claimed_at = $1, reconcile_attempts = a.reconcile_attempts + 1, updated_at = now(),
+         retry_not_before = NULL,
          -- Stranded: unsettled since its call's lease ran out (as unsettledOutcomes counted it before this claim).
          unsettled_since = COALESCE(a.unsettled_since, LEAST($1, due.previous_claimed_at + make_interval(secs => $2::double precision / 1000)))
        FROM due WHERE a.action_id = due.action_id
@@ -257,7 +271,7 @@ export class PgExecutionRepository implements ExecutionRepository {
     outcome: ActionRecord['outcome'],
   ): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `UPDATE executor_actions SET state = $4, outcome = $5, outcome_to_publish = false, updated_at = now(),
+      `UPDATE executor_actions SET state = $4, outcome = $5, outcome_to_publish = false, updated_at = now(), retry_not_before = NULL,
          unsettled_since = ${UNSETTLED_SINCE('$4::text')}
        WHERE action_id = $1 AND state = $2 AND ($3::timestamptz IS NULL OR claimed_at = $3::timestamptz)`,
       [actionId, expected.state, expected.claimedAt ?? null, state, outcome ? JSON.stringify(outcome) : null],

@@ -202,7 +202,10 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
           reconciliation,
         });
       }
-      // Still unknown: on the record, and tried again once this claim's lease runs out (the lease is the backoff).
+      // Still unknown: on the record, and tried again once this claim's lease runs out (the lease is the backoff), and
+      // not before the time the target asked for (`Retry-After`, counted from this look), if it asked for longer.
+      if (result.retryAfterMs && result.retryAfterMs > this.settings.leaseMs)
+        await this.executions.postpone(record.actionId, { claimedAt: record.claimedAt }, new Date(Date.parse(record.claimedAt) + result.retryAfterMs));
       this.logger.warn(log, `re-sent under the same idempotency key, outcome still unknown (${result.error}); tried again after the lease`);
       return void (await this.emitFailed(
         cause,

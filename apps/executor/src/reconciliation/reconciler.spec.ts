@@ -175,6 +175,28 @@ describe('Reconciler: unknown outcomes are settled, never by a second call witho
     expect(await t.repo.get('a1')).toMatchObject({ state: 'executed', reconcileAttempts: 2 });
   });
 
+  it("sends nothing again before the time the target asked for (Retry-After), at the first call's answer or at a re-send's", async () => {
+    const wait = 10 * lease;
+    const t = setup({ idempotentByKey: true }, [
+      { status: 'outcome_unknown', error: 'webhook answered 429: not now, to be sent again (the target asks to wait 600 s)', retryAfterMs: wait },
+    ]);
+    await t.strand();
+    // The executor's call was answered 429 with Retry-After: 60 s from t0.
+    await t.repo.finish('a1', 'outcome_unknown', undefined, undefined, at(lease));
+    expect(await t.reconciler.runOnce(at(1_000))).toBe(0);
+    expect(await t.reconciler.runOnce(at(lease - 1))).toBe(0);
+    expect(t.calls).toEqual([]);
+    // Its time came: re-sent, and answered 429 with Retry-After 600 s (longer than the lease): left alone until then.
+    expect(await t.reconciler.runOnce(at(lease))).toBe(1);
+    expect(t.calls).toHaveLength(1);
+    expect(await t.reconciler.runOnce(at(2 * lease))).toBe(0);
+    expect(await t.reconciler.runOnce(at(lease + wait - 1))).toBe(0);
+    expect(t.calls).toHaveLength(1);
+    expect(await t.reconciler.runOnce(at(lease + wait))).toBe(1);
+    expect(t.calls).toHaveLength(2);
+    expect(await t.repo.get('a1')).toMatchObject({ state: 'executed', reconcileAttempts: 2 });
+  });
+
   it('does not send again while the kill switch is off or the mode is halted: held (on the record), sent once both are lifted', async () => {
     let killSwitch: FlagState = 'off';
     const flags = { state: () => killSwitch } as unknown as FlagReader;
