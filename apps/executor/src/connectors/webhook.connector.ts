@@ -121,7 +121,8 @@ export class WebhookConnector implements Connector {
     };
     if (TRY_LATER.has(answer.status)) return unknown(`webhook answered ${answer.status}: not now, to be sent again`);
     if (answer.status >= 400 && answer.status < 500) {
-      if (delivery.again || attempts > 1) return unknown(`webhook answered ${answer.status} to a delivery after the first under its key: the first may have been applied`);
+      if (delivery.again || attempts > 1)
+        return unknown(`webhook answered ${answer.status} to a delivery after the first under its key: the first may have been applied`);
       return { status: 'failed', error: `webhook answered ${answer.status}` };
     }
     return unknown(`webhook answered ${answer.status}`);
@@ -164,7 +165,9 @@ export class WebhookConnector implements Connector {
           res.on('error', (e) => fail(e));
           // Answered: the timer must not fire later, when the connection may carry another request.
           res.on('end', () =>
-            settle(() => resolve({ status: res.statusCode ?? 0, requestId: Array.isArray(requestId) ? requestId[0] : requestId, ...(retryAfter && { retryAfter }) })),
+            settle(() =>
+              resolve({ status: res.statusCode ?? 0, requestId: Array.isArray(requestId) ? requestId[0] : requestId, ...(retryAfter && { retryAfter }) }),
+            ),
           );
           res.on('close', () => {
             if (!res.complete) fail(new Error('the connection closed in the middle of the answer'));
