@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { TOPICS } from '@countersign/contracts';
+import { writeTokens } from '@countersign/nest';
 import { DEFAULT_CONTRACT_PATH } from '@countersign/policy-engine';
 import { call, eventually } from '@countersign/testing';
 import { startEmbedded } from './embedded';
+import { HOME_PRINCIPALS } from './home/home-principals';
 
 // real: all five services in one process, their stores and bus on the home's database (PGlite), the reviewer API with
 // the home's tokens, masking and sealed proposals; fake: the target system (the embedded sink).
@@ -13,6 +15,8 @@ import { startEmbedded } from './embedded';
 // value they were shown masked.
 describe('approve with changes tells a reviewer nothing of what they saw masked (embedded mode)', () => {
   const home = mkdtempSync(join(tmpdir(), 'countersign-insider-'));
+  // The home's principals, and a lead with a token of her own (the JSON API), for the claim a lead breaks below.
+  writeTokens(home, [...HOME_PRINCIPALS, { name: 'lead', principal: 'lena', kind: 'human', roles: ['lead'] }]);
   let running: Awaited<ReturnType<typeof startEmbedded>>;
   const token = (name: string) => readFileSync(join(home, 'tokens', name), 'utf8');
   const EMAIL = 'jane.doe@example.com';
@@ -64,6 +68,34 @@ describe('approve with changes tells a reviewer nothing of what they saw masked 
     expect(right.body.message).toMatch(/only exactly the same parameters and reason, as sent then/);
     const retry = await revise(id, { ...shown, amount: 300 });
     expect([retry.status, retry.body]).toEqual([made.status, made.body]);
+  });
+
+  it("lets a lead, and only a lead, end another reviewer's claim with a reason, on the audit trail", async () => {
+    const { id } = await inReview('order-insider-claimed');
+    const url = `${running.url}/v1/reviews/${id}`;
+    expect((await call('POST', `${url}/claim`, {}, token('reviewer'))).status).toBe(200);
+    expect((await call('POST', `${url}/claim`, {}, token('reviewer2'))).status).toBe(409);
+    // A reviewer is no lead; a lead gives a reason.
+    expect((await call('POST', `${url}/claim/break`, { reason: 'alice is away' }, token('reviewer2'))).status).toBe(403);
+    const noReason = await call('POST', `${url}/claim/break`, {}, token('lead'));
+    expect(noReason.status).toBe(400);
+    const broken = await call('POST', `${url}/claim/break`, { reason: 'alice is away until tomorrow' }, token('lead'));
+    expect(broken).toMatchObject({ status: 200, body: { actionId: id, released: { by: 'alice' } } });
+    expect((await call('POST', `${url}/claim/break`, { reason: 'again' }, token('lead'))).status).toBe(409);
+    expect((await call('POST', `${url}/claim`, {}, token('reviewer2'))).body).toMatchObject({ claim: { by: 'bob' } });
+    await eventually(() => {
+      const entries = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).entry as { eventType: string; actionId: string; actor: { id: string }; data: Record<string, unknown> })
+        .filter((e) => e.eventType === TOPICS.claimBroken && e.actionId === id);
+      expect(entries).toEqual([
+        expect.objectContaining({
+          actor: expect.objectContaining({ id: 'lena' }),
+          data: expect.objectContaining({ heldBy: 'alice', reason: 'alice is away until tomorrow' }),
+        }),
+      ]);
+    });
   });
 });
 

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
 import { DecisionSigner, verifyKeysOfSigner, VerifyKeys } from '@countersign/approval';
 import { ApprovalService } from './approvals/approval.service';
+import { ClaimBreakController } from './claims/claim-break.controller';
+import { ClaimBreakService } from './claims/claim-break.service';
 import { ClaimService } from './claims/claim.service';
 import { OutcomeCheckConsumer } from './outcome-checks/outcome-check.consumer';
 import { OutcomeCheckService } from './outcome-checks/outcome-check.service';
@@ -140,6 +142,7 @@ export class ReviewQueueModule {
       module: ReviewQueueModule,
       controllers: [
         ReviewsController,
+        ClaimBreakController,
         OutcomeChecksController,
         ...(degradation?.controllers ?? []),
         // Before the inbox's: its `/reviews/:actionId` would take `/reviews/governance`.
@@ -151,6 +154,7 @@ export class ReviewQueueModule {
         ProposerBacklogCap,
         ApprovalService,
         ClaimService,
+        ClaimBreakService,
         RevisionService,
         RevealService,
         OutcomeCheckService,

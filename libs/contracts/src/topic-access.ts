@@ -46,6 +46,7 @@ export const TOPIC_WRITERS: { readonly [T in Topic]: readonly KafkaParty[] } = {
   [TOPICS.approvalRecorded]: ['review-queue'],
   [TOPICS.secondReviewRecorded]: ['review-queue'],
   [TOPICS.trustHealthChanged]: ['review-queue'],
+  [TOPICS.claimBroken]: ['review-queue'],
 };
 
 /**
@@ -77,6 +78,8 @@ export const TOPIC_READERS: { readonly [T in Topic]: readonly KafkaService[] } =
   [TOPICS.actionFailed]: ['orchestrator', 'audit-writer'],
   [TOPICS.actionRefused]: ['orchestrator', 'audit-writer'],
   [TOPICS.actionHeld]: ['orchestrator', 'audit-writer'],
+  // A lead's override of a reviewer's claim: on the record only.
+  [TOPICS.claimBroken]: ['audit-writer'],
   // "Did this happen?": a review item of kind outcome-check; the answer goes back to the executor's reconciler. The
   // timeline says a person is checking.
   [TOPICS.outcomeCheckRequested]: ['review-queue', 'orchestrator', 'audit-writer'],

@@ -34,6 +34,7 @@ import {
   SecondReviewRecordedV1,
   TrustHealthChangedV1,
   ActionHeldV1,
+  ClaimBrokenV1,
 } from './events';
 
 /**
@@ -72,6 +73,7 @@ export const TOPICS = {
   secondReviewRecorded: 'review.second-review.recorded.v1',
   trustHealthChanged: 'control.trust.health-changed.v1',
   actionHeld: 'execution.action.held.v1',
+  claimBroken: 'review.claim.broken.v1',
 } as const;
 
 /** A topic name from the registry. */
@@ -123,6 +125,7 @@ export const TOPIC_SCHEMAS = {
   [TOPICS.secondReviewRecorded]: def(TOPICS.secondReviewRecorded, SecondReviewRecordedV1),
   [TOPICS.trustHealthChanged]: def(TOPICS.trustHealthChanged, TrustHealthChangedV1),
   [TOPICS.actionHeld]: def(TOPICS.actionHeld, ActionHeldV1),
+  [TOPICS.claimBroken]: def(TOPICS.claimBroken, ClaimBrokenV1),
 } satisfies Record<Topic, z.ZodTypeAny>;
 
 /**

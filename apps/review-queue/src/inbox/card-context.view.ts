@@ -31,8 +31,18 @@ export function claimNote(item: ReviewItem, session: ReviewerSession, now = new 
   if (item.status !== 'pending' || !claimHolds(item.claim, now)) return '';
   return item.claim.by === session.principal.id
     ? `<p class="claim claim-mine" role="note">You are reviewing this item (claimed until ${clock(item.claim.until)}, renewed while this card is open).</p>`
-    : `<p class="claim claim-other" role="note"><strong>Claimed by ${esc(item.claim.name)}</strong> (until ${clock(item.claim.until)}): they are reviewing it.</p>`;
+    : `<p class="claim claim-other" role="note"><strong>Claimed by ${esc(item.claim.name)}</strong> (until ${clock(item.claim.until)}): they are reviewing it.</p>${
+        session.principal.roles.includes('lead') ? breakClaimForm(item.claim.name) : ''
+      }`;
 }
+
+/** A lead's form to end another reviewer's claim (they went away with the card open), with a reason: audited. */
+const breakClaimForm = (holder: string) => `<form id="break-claim" class="break-claim">
+    <label for="break-reason">End ${esc(holder)}'s claim (leads; audited) because</label>
+    <input id="break-reason" name="reason" required minlength="3" maxlength="2000" autocomplete="off">
+    <button type="submit">End claim</button>
+    <output id="break-result" class="result" aria-live="polite"></output>
+  </form>`;
 
 /** The list's mark on an item someone else is reviewing. */
 export function claimBadge(item: ReviewItem, viewer: string | undefined, now = new Date()): string {

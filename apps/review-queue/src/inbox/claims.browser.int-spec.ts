@@ -90,6 +90,8 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
     await openCard(bob, id);
     await bob.waitForSelector('article.card[data-claim="other"] .claim-other');
     expect(await bob.textContent('.claim-other')).toMatch(/Claimed by Alice Reviewer \(until \d\d:\d\d/);
+    // Ending her claim is for leads: no such form for him.
+    expect(await bob.$('#break-claim')).toBeNull();
     // His decision forms are disabled while her claim holds, and say so; the a key does nothing either.
     expect(await bob.textContent('#held-note')).toContain('Alice Reviewer is reviewing this item');
     expect(await bob.isDisabled('button.approve')).toBe(true);
@@ -113,6 +115,35 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
     await bob.click('button.approve');
     await h.decided(bob);
     expect(await h.items.get(id)).toMatchObject({ status: 'approved', deciders: ['bob'] });
+  });
+
+  it("lets a lead end another reviewer's claim from the card, with a reason, on the record: the item is free, not taken by the lead", async () => {
+    const alice = (await h.signIn('alice')).page;
+    const lena = (await h.signIn('lena')).page;
+    // One any reviewer may work: the lead's inbox lists only the items of a role she holds.
+    const id = await h.queue({ target: 'order-left-claimed' }, { requiredRoles: ['reviewer'] });
+    await alice.waitForSelector(`.items a[data-action-id="${id}"]`);
+    await openCard(alice, id);
+    await alice.waitForSelector('article.card[data-claim="mine"]');
+    await lena.waitForSelector(`.items a[data-action-id="${id}"] .claimed`);
+    await openCard(lena, id);
+    await lena.waitForSelector('article.card[data-claim="other"] #break-claim');
+    expect(await h.seriousViolations(lena)).toEqual([]);
+    // No reason, no request.
+    await lena.click('#break-claim button');
+    expect((await h.items.get(id))!.claim).toMatchObject({ by: 'alice' });
+    await lena.fill('#break-reason', 'Alice is away until tomorrow');
+    await lena.click('#break-claim button');
+    await lena.waitForSelector('article.card[data-claim="free"]');
+    expect(await lena.textContent('#decision-result')).toContain('The claim of Alice Reviewer has ended');
+    expect(await lena.$('#break-claim')).toBeNull();
+    // Freed, and not claimed by the lead in its place; on the record under her, with her reason.
+    expect((await h.items.get(id))!.claim).toBeUndefined();
+    const event = h.bus.published.find((p) => p.topic === TOPICS.claimBroken && p.event.subject === id)!.event;
+    expect(event.actor).toMatchObject({ id: 'lena' });
+    expect(event.data).toMatchObject({ heldBy: 'alice', reason: 'Alice is away until tomorrow' });
+    await alice.close();
+    await lena.close();
   });
 
   it('news on the live stream refreshes the page without keeping its session alive: an unattended inbox idles out (red team, 2026-12-04)', async () => {

@@ -25,6 +25,8 @@ import { ApiRoute, IdentifierParam, parseBody } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
 import { stepUpRefusal } from '../approvals/step-up';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
+import { BreakBody } from '../claims/claim-break.controller';
+import { ClaimBreakService } from '../claims/claim-break.service';
 import { ClaimService } from '../claims/claim.service';
 import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
@@ -106,6 +108,7 @@ export class InboxController {
     private readonly reveals: RevealService,
     private readonly feed: InboxFeed,
     private readonly claims: ClaimService,
+    private readonly breaks: ClaimBreakService,
     @Optional() private readonly quality?: DecisionQualityService,
     @Optional() @Inject(PROPOSAL_SEALER) private readonly sealer?: ProposalSealer,
     @Optional() @Inject(CONTRACT_NOW) private readonly contractNow?: ContractNow,
@@ -322,6 +325,38 @@ export class InboxController {
         ? await this.claims.renew(actionId, session.principal, session.name)
         : await this.claims.claim(actionId, session.principal, session.name);
       return { actionId, claim };
+    } finally {
+      this.feed.nudge();
+    }
+  }
+
+  /** A lead ends another reviewer's claim from the card (`ClaimBreakService`: audited, with their reason). */
+  @ApiRoute({
+    summary: "End another reviewer's claim, as a lead (CSRF-checked; audited, with a reason)",
+    session: true,
+    body: BreakBody,
+    ok: {
+      description: 'The claim that was ended: who held it, and until when',
+      schema: { type: 'object', required: ['actionId', 'released'], properties: { actionId: { type: 'string' }, released: { type: 'object' } } },
+    },
+    errors: {
+      400: 'a body that does not validate (a reason of at least 3 letters or digits)',
+      401: 'not signed in, or the session ended',
+      403: 'no reviewer role, no lead role, or a missing or wrong CSRF token',
+      404: 'no review item for this action',
+      409: 'nobody holds a claim on it, the caller holds it, or it is decided',
+      503: 'the audit trail cannot record the break now: the claim still holds; try again',
+    },
+  })
+  @Post(':actionId/claim/break')
+  @HttpCode(200)
+  async breakClaim(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Req() req: HttpRequest, @Body() body: unknown) {
+    const session = await this.apiSession(req);
+    this.sessions.checkCsrf(req, session);
+    if (!session.principal.roles.includes('lead')) throw new ForbiddenException("ending another reviewer's claim is for leads: your account has no lead role");
+    const { reason } = parseBody(BreakBody, body);
+    try {
+      return { actionId, ...(await this.breaks.breakClaim(actionId, session.principal, reason)) };
     } finally {
       this.feed.nudge();
     }

@@ -738,3 +738,17 @@ export const ActionHeldV1 = z.object({
   trustHealthEventId: z.string().min(1).max(200).optional(),
   seal: executorSeal,
 });
+
+/**
+ * `review.claim.broken.v1`: a lead ended another reviewer's claim on a pending review item (they left it open and went
+ * away), so that someone else may work it before the claim would run out. The envelope's actor is the lead; the item
+ * stays pending, and its former holder may claim it again like anyone.
+ */
+export const ClaimBrokenV1 = z.object({
+  /** Who held the claim (principal id). */
+  heldBy: z.string().min(1).max(200),
+  /** When the claim would have run out. */
+  heldUntil: z.string().min(1).max(100),
+  /** Why the lead ended it. */
+  reason: freeTextString().min(1).max(2000),
+});

@@ -363,6 +363,8 @@ function sending(result) {
   const $ = (sel, root) => (root ?? document).querySelector(sel);
   const RENEW_MS = 60_000;
   let claimed = null;
+  // The card whose claim this lead ended: not claimed for them in its place (it is freed for the others).
+  let broke = null;
 
   const post = (actionId, what, keepalive = false, body = {}) =>
     fetch(`/reviews/${encodeURIComponent(actionId)}/${what}`, {
@@ -380,8 +382,10 @@ function sending(result) {
     }
   }
 
-  async function refetch(actionId) {
-    const res = await fetch(`/reviews/${encodeURIComponent(actionId)}/card`, { headers: { Accept: 'text/html' }, credentials: 'same-origin' });
+  // `background`: not the reviewer opening the card, so the server claims nothing for them (X-Inbox-Background).
+  async function refetch(actionId, background = false) {
+    const headers = background ? { Accept: 'text/html', 'X-Inbox-Background': '1' } : { Accept: 'text/html' };
+    const res = await fetch(`/reviews/${encodeURIComponent(actionId)}/card`, { headers, credentials: 'same-origin' });
     if (!res.ok) return;
     const html = await res.text();
     const article = $('article.card');
@@ -399,7 +403,7 @@ function sending(result) {
     if (!id || id === claimed) return;
     if (claimed) void post(claimed, 'release').catch(() => undefined);
     claimed = null;
-    if (!$('#decide')) return;
+    if (!$('#decide') || id === broke) return;
     claimed = id;
     const res = await post(id, 'claim').catch(() => undefined);
     if (!res) return;
@@ -407,6 +411,33 @@ function sending(result) {
     if (now !== article.dataset.claim) await refetch(id);
     if (!res.ok) claimed = null;
   }
+
+  // A lead ends another reviewer's claim (the card's form shows to leads only; the server checks the role).
+  document.addEventListener('submit', async (e) => {
+    if (!(e.target instanceof HTMLFormElement) || e.target.id !== 'break-claim') return;
+    e.preventDefault();
+    const article = $('article.card');
+    const result = $('#break-result');
+    const reason = $('#break-reason').value.trim();
+    if (!article || reason.length < 3) {
+      result.textContent = 'Give a reason (at least 3 letters or digits).';
+      return;
+    }
+    const id = article.dataset.actionId;
+    // Before the request: the live stream's news of the break can render the card again before its answer is read.
+    broke = id;
+    const res = await post(id, 'claim/break', false, { reason }).catch(() => undefined);
+    const body = res ? await res.json().catch(() => ({})) : {};
+    if (!res?.ok) {
+      broke = null;
+      result.className = 'result refused';
+      result.textContent = `Not ended: ${body.message ?? res?.statusText ?? 'no answer'}`;
+      return;
+    }
+    await refetch(id, true);
+    const told = $('#decision-result');
+    if (told) told.textContent = `The claim of ${body.released?.name ?? body.released?.by} has ended: the item is free for any reviewer.`;
+  });
 
   const pane = $('#card');
   if (!pane) return;
