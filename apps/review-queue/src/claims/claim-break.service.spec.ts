@@ -1,9 +1,10 @@
 import pino from 'pino';
 import { TOPICS, TopicMap } from '@countersign/contracts';
 import { Principal } from '@countersign/nest';
-import { refundProposal, RecordingBus } from '@countersign/testing';
+import { RecordingBus } from '@countersign/testing';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { ReviewItem } from '../review-item/review-item.repository';
+import { reviewItem } from '../review-item/review-item.suite';
 import { ClaimBreakService } from './claim-break.service';
 import { CLAIM_TTL_MS, ClaimService } from './claim.service';
 
@@ -19,24 +20,7 @@ function setup() {
   const logger = pino({ level: 'silent' });
   const bus = new RecordingBus({ source: 'review-queue', logger });
   const items = new InMemoryReviewItemRepository();
-  const item = (actionId: string, over: Partial<ReviewItem> = {}): ReviewItem => ({
-    kind: 'approval',
-    actionId,
-    correlationId: `c-${actionId}`,
-    decisionEventId: `d-${actionId}`,
-    digest: 'f'.repeat(64),
-    proposal: refundProposal(),
-    proposerPrincipal: 'support-copilot',
-    contractVersion: '1',
-    reasons: ['amount over threshold'],
-    slaClass: 'normal',
-    requiredRoles: ['reviewer'],
-    quorum: 1,
-    createdAt: t0.toISOString(),
-    dueAt: at(3_600_000).toISOString(),
-    status: 'pending',
-    ...over,
-  });
+  const item = (actionId: string, over: Partial<ReviewItem> = {}) => reviewItem(actionId, at(3_600_000).toISOString(), over);
   const broken = () => bus.published.filter((p) => p.topic === TOPICS.claimBroken).map((p) => p.event as TopicMap[typeof TOPICS.claimBroken]);
   return { bus, items, item, broken, claims: new ClaimService(items, logger), breaks: new ClaimBreakService(items, bus, logger) };
 }
