@@ -86,13 +86,18 @@ export const verifyKeyOf = (key: SigningKey): VerifyKey => ({
 
 /** A new Ed25519 key with its window, and its PEM forms for storage (`privateKeyPem` for a `privateKeyFile`). */
 export function generateKey(keyId: string, window: Pick<KeyWindow, 'notBefore' | 'notAfter'> = ALWAYS) {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  // As PEM, then read back into key objects of their own: exporting the key objects a generation returned can deadlock
+  // Node 20 for good, when a GC during the export collects the finished generation job, whose destructor locks the key
+  // that the export holds (a clean clone's unit run hung on it, 2026-12-06).
+  const pem = generateKeyPairSync('ed25519', { privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const privateKey = createPrivateKey(pem.privateKey);
+  const publicKey = createPublicKey(pem.publicKey);
   const key: SigningKey = { keyId, privateKey, notBefore: window.notBefore, notAfter: window.notAfter };
   return {
     key,
     verifyKey: { keyId, publicKey, notBefore: window.notBefore, notAfter: window.notAfter } as VerifyKey,
-    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    privateKeyPem: pem.privateKey,
+    publicKeyPem: pem.publicKey,
   };
 }
 

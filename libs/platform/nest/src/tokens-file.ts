@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenEntry } from './auth';
@@ -67,12 +67,14 @@ export function writeTokens(
     if (p.tenants) entry.tenants = p.tenants;
     if (p.regions) entry.regions = p.regions;
     if (p.signingKey) {
-      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      // As PEM, then read back: exporting the key objects a generation returned can deadlock Node 20 under a GC
+      // (libs/platform/identity/src/identity-provider.ts says how).
+      const pem = generateKeyPairSync('ed25519', { privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
       const keyId = `${p.principal}-${randomBytes(4).toString('hex')}`;
       const privateKeyFile = join(dir, 'tokens', `${p.name}.signing.pem`);
-      writeFileSync(privateKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
-      signingKeys[p.name] = { keyId, privateKey, privateKeyFile };
-      entry.signingKeys = [{ keyId, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }];
+      writeFileSync(privateKeyFile, pem.privateKey, { mode: 0o600 });
+      signingKeys[p.name] = { keyId, privateKey: createPrivateKey(pem.privateKey), privateKeyFile };
+      entry.signingKeys = [{ keyId, publicKeyPem: createPublicKey(pem.publicKey).export({ type: 'spki', format: 'pem' }).toString() }];
     }
     return entry;
   });
