@@ -35,10 +35,11 @@ const OWN_ROUTE: Record<(typeof SERVICES)[number], [string, string]> = {
 const TRACE_ID = 'c0ffee0ddba11dea5e1ec7ab1e5eed01';
 const CALLER_SPAN = '00f067aa0ba902b7';
 
-const proposal = (target: string) => ({
-  actionType: 'support.reply',
+/** A proposal of the support copilot's, confident, for acme in eu-west. */
+const proposal = (actionType: string, target: string, parameters: Record<string, unknown>) => ({
+  actionType,
   target,
-  parameters: { body: 'Your parcel ships tomorrow.' },
+  parameters,
   proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
   confidence: 0.97,
   tenant: 'acme',
@@ -119,16 +120,7 @@ describe('the five services on one stack (support.refund, support.reply; debug l
       const good = await call(
         'POST',
         url,
-        {
-          actionType: 'support.refund',
-          target: `order-${newId()}`,
-          parameters: { amount: 20, currency: 'EUR', reason: 'late delivery' },
-          proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
-          confidence: 0.97,
-          tenant: 'acme',
-          region: 'eu-west',
-          context: {},
-        },
+        proposal('support.refund', `order-${newId()}`, { amount: 20, currency: 'EUR', reason: 'late delivery' }),
         stack.tokens.agent,
       );
       expect(good.status).toBe(202);
@@ -156,16 +148,7 @@ describe('the five services on one stack (support.refund, support.reply; debug l
       const submitted = await call(
         'POST',
         `${stack.urls.orchestrator}/v1/proposals`,
-        {
-          actionType: 'support.refund',
-          target: `order-${newId()}`,
-          parameters: { amount: 480, currency: 'EUR', reason: 'damaged item', card },
-          proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
-          confidence: 0.97,
-          tenant: 'acme',
-          region: 'eu-west',
-          context: {},
-        },
+        proposal('support.refund', `order-${newId()}`, { amount: 480, currency: 'EUR', reason: 'damaged item', card }),
         stack.tokens.agent,
       );
       expect(submitted.status).toBe(202);
@@ -226,7 +209,13 @@ describe('the five services on one stack (support.refund, support.reply; debug l
     const api = () => stack.urls.orchestrator;
 
     const propose = async (headers: Record<string, string>) => {
-      const res = await call('POST', `${api()}/v1/proposals`, proposal(`ticket-${newId()}`), stack.tokens.agent, headers);
+      const res = await call(
+        'POST',
+        `${api()}/v1/proposals`,
+        proposal('support.reply', `ticket-${newId()}`, { body: 'Your parcel ships tomorrow.' }),
+        stack.tokens.agent,
+        headers,
+      );
       expect(res.status).toBe(202);
       const id = res.body.actionId as string;
       await eventually(

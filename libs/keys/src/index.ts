@@ -84,21 +84,28 @@ export const verifyKeyOf = (key: SigningKey): VerifyKey => ({
   notAfter: key.notAfter,
 });
 
+/**
+ * A new key pair (Ed25519, or RSA-2048 for a JWT signer such as the local identity provider), as key objects and as PEM
+ * (PKCS #8, SPKI). The one way the project makes a key: it is generated as PEM and read back into key objects of their
+ * own, because exporting the key objects a generation returned can deadlock Node 20 for good. A GC during the export
+ * collects the finished generation job, whose destructor locks the key that the export holds (a clean clone's unit run
+ * hung on it, 2026-12-06: `KeyGenJob::~KeyGenJob` under `KeyObjectHandle::ExportJWK`).
+ */
+export function newKeyPair(type: 'ed25519' | 'rsa' = 'ed25519') {
+  const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
+  const publicKeyEncoding = { type: 'spki', format: 'pem' } as const;
+  const { privateKey, publicKey }: { privateKey: string; publicKey: string } =
+    type === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding, publicKeyEncoding })
+      : generateKeyPairSync('ed25519', { privateKeyEncoding, publicKeyEncoding });
+  return { privateKey: createPrivateKey(privateKey), publicKey: createPublicKey(publicKey), privateKeyPem: privateKey, publicKeyPem: publicKey };
+}
+
 /** A new Ed25519 key with its window, and its PEM forms for storage (`privateKeyPem` for a `privateKeyFile`). */
 export function generateKey(keyId: string, window: Pick<KeyWindow, 'notBefore' | 'notAfter'> = ALWAYS) {
-  // As PEM, then read back into key objects of their own: exporting the key objects a generation returned can deadlock
-  // Node 20 for good, when a GC during the export collects the finished generation job, whose destructor locks the key
-  // that the export holds (a clean clone's unit run hung on it, 2026-12-06).
-  const pem = generateKeyPairSync('ed25519', { privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  const privateKey = createPrivateKey(pem.privateKey);
-  const publicKey = createPublicKey(pem.publicKey);
+  const { privateKey, publicKey, privateKeyPem, publicKeyPem } = newKeyPair();
   const key: SigningKey = { keyId, privateKey, notBefore: window.notBefore, notAfter: window.notAfter };
-  return {
-    key,
-    verifyKey: { keyId, publicKey, notBefore: window.notBefore, notAfter: window.notAfter } as VerifyKey,
-    privateKeyPem: pem.privateKey,
-    publicKeyPem: pem.publicKey,
-  };
+  return { key, verifyKey: { keyId, publicKey, notBefore: window.notBefore, notAfter: window.notAfter } as VerifyKey, privateKeyPem, publicKeyPem };
 }
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;

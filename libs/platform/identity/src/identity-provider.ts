@@ -1,9 +1,10 @@
-import { createHash, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '@countersign/logging';
+import { newKeyPair } from '@countersign/keys';
 import { lesserServerBudget, limitConnectionsPerSource, openFilesLimit, RequestWindows, sourceOf } from '@countersign/limits';
 import { MemoryAdapter, memoryAdapter, MemoryAdapterOptions } from './memory-adapter';
 import { DEFAULT_IDENTITY_LIMITS, IdentityLimits, WorkQueue } from './request-limits';
@@ -322,15 +323,7 @@ function ownRealm<T>(value: T): T {
 }
 
 function configuration(users: Map<string, IdentityUser>, options: IdentityProviderOptions, storage: MemoryAdapter): Configuration {
-  // Generated as PEM and read back as a key object of its own: exporting the key object the generation returned can
-  // deadlock Node 20 for good, when a GC during the export collects the finished generation job, whose destructor locks
-  // the key that the export holds (a clean clone's unit run hung there, 2026-12-06: KeyGenJob::~KeyGenJob under ExportJWK).
-  const { privateKey: pem } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-  const jwk = { ...createPrivateKey(pem).export({ format: 'jwk' }), kid: `local-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' };
+  const jwk = { ...newKeyPair('rsa').privateKey.export({ format: 'jwk' }), kid: `local-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' };
   return {
     adapter: storage.factory,
     clients: options.clients.map((c) => ({

@@ -1,7 +1,8 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
+import { createHash, KeyObject, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenEntry } from './auth';
+import { newKeyPair } from '@countersign/keys';
 
 export interface PrincipalSpec {
   name: string;
@@ -67,14 +68,12 @@ export function writeTokens(
     if (p.tenants) entry.tenants = p.tenants;
     if (p.regions) entry.regions = p.regions;
     if (p.signingKey) {
-      // As PEM, then read back: exporting the key objects a generation returned can deadlock Node 20 under a GC
-      // (libs/platform/identity/src/identity-provider.ts says how).
-      const pem = generateKeyPairSync('ed25519', { privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+      const { privateKey, privateKeyPem, publicKeyPem } = newKeyPair();
       const keyId = `${p.principal}-${randomBytes(4).toString('hex')}`;
       const privateKeyFile = join(dir, 'tokens', `${p.name}.signing.pem`);
-      writeFileSync(privateKeyFile, pem.privateKey, { mode: 0o600 });
-      signingKeys[p.name] = { keyId, privateKey: createPrivateKey(pem.privateKey), privateKeyFile };
-      entry.signingKeys = [{ keyId, publicKeyPem: createPublicKey(pem.publicKey).export({ type: 'spki', format: 'pem' }).toString() }];
+      writeFileSync(privateKeyFile, privateKeyPem, { mode: 0o600 });
+      signingKeys[p.name] = { keyId, privateKey, privateKeyFile };
+      entry.signingKeys = [{ keyId, publicKeyPem }];
     }
     return entry;
   });
