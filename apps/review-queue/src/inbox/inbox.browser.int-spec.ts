@@ -8,6 +8,7 @@ import type { Page } from 'playwright-core';
 import { TOPICS } from '@countersign/contracts';
 import { totpCode } from '@countersign/identity';
 import { eventually } from '@countersign/testing';
+import { SESSION_COOKIE } from './sessions';
 import { CARD, InboxHarness, PASSWORD, startInboxHarness } from './testing/inbox.harness';
 
 jest.setTimeout(120_000);
@@ -318,6 +319,23 @@ describe('the reviewer inbox in a real browser', () => {
     await page.waitForSelector('#username');
     const fragment = await page.request.get(`${h.url}/reviews/list`);
     expect(fragment.status()).toBe(401);
+  });
+
+  it("signs bob in on a browser where alice's inbox session ended but her provider session did not (a shared desk): bob's inbox, no error page", async () => {
+    const { context, page } = await signIn('alice');
+    // Her inbox session ends (an idle timeout, a closed tab): the provider still knows her in this browser.
+    await context.clearCookies({ name: SESSION_COOKIE });
+    expect((await context.cookies()).length).toBeGreaterThan(0);
+    await page.goto(`${h.url}/reviews`);
+    await page.waitForSelector('#username');
+    await page.fill('#username', 'bob');
+    await page.fill('#password', PASSWORD);
+    await page.click('button[type=submit]');
+    // The provider ends alice's session there (its own form, submitted by script) and goes on with bob's sign-in. It
+    // once removed bob's sign-in with alice's grant, and ended on "interaction session not found" (2026-12-06).
+    await page.waitForSelector('#who');
+    expect(await page.textContent('#who')).toBe('Bob Reviewer');
+    expect(await page.textContent('body')).not.toContain('interaction session not found');
   });
 
   it('answers a filter with a control character 400 and a name of the object’s own 404, never 500 (red team, 2026-12-02)', async () => {

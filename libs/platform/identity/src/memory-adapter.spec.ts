@@ -6,7 +6,7 @@ describe('the identity provider’s in-memory storage', () => {
   const now = () => clock;
   afterEach(() => jest.useRealTimers());
 
-  it('keeps a live record as oidc-provider expects: found by id and by uid, consumed, destroyed, revoked with its grant', async () => {
+  it('keeps a live record as oidc-provider expects: found by id and by uid, consumed, destroyed, revoked with its grant (in its own model)', async () => {
     const storage = memoryAdapter({ now });
     const sessions = storage.factory('Session');
     const codes = storage.factory('AuthorizationCode');
@@ -16,11 +16,24 @@ describe('the identity provider’s in-memory storage', () => {
     await codes.upsert('c1', { grantId: 'g1' }, 60);
     await codes.consume('c1');
     expect((await codes.find('c1'))?.consumed).toBe(Math.floor(clock / 1000));
-    await sessions.upsert('s2', { grantId: 'g1' }, 60);
+    await codes.upsert('c2', { grantId: 'g1' }, 60);
+    await codes.upsert('c3', { grantId: 'g2' }, 60);
+    // A sign-in under way carries the grant of the session it may replace: revoking the grant's codes leaves it
+    // (oidc-provider revokes model by model; it once ended alice's grant and bob's sign-in with it).
+    const interactions = storage.factory('Interaction');
+    await interactions.upsert('i1', { uid: 'u1', grantId: 'g1' }, 60);
     await codes.revokeByGrantId('g1');
-    expect([await codes.find('c1'), await sessions.find('s2'), await sessions.find('s1')].map(Boolean)).toEqual([false, false, true]);
+    expect(
+      [await codes.find('c1'), await codes.find('c2'), await codes.find('c3'), await interactions.find('i1'), await sessions.find('s1')].map(Boolean),
+    ).toEqual([false, false, true, true, true]);
+    // A uid is looked up within its model: the interaction's uid is not the session's.
+    expect(await sessions.findByUid('u1')).toEqual({ uid: 'u1', accountId: 'alice' });
+    expect(await interactions.findByUid('u1')).toEqual({ uid: 'u1', grantId: 'g1' });
     await sessions.destroy('s1');
     expect(await sessions.findByUid('u1')).toBeUndefined();
+    expect(await interactions.findByUid('u1')).toBeDefined();
+    await interactions.destroy('i1');
+    await codes.destroy('c3');
     expect(storage.indexSizes()).toEqual({ uids: 0, grants: 0 });
     storage.close();
   });

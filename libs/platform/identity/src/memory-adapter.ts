@@ -42,9 +42,13 @@ export function memoryAdapter(options: Partial<MemoryAdapterOptions> = {}): Memo
   const { maxPerModel, sweepMs, now } = { ...DEFAULT_MEMORY_ADAPTER, ...options };
   // Per model, in write order (a write re-inserts): the first entry is the one to evict.
   const models = new Map<string, Map<string, Stored>>();
+  // `model:uid` → id (a uid is looked up within its model: oidc-provider looks sessions up by theirs).
   const uids = new Map<string, string>();
-  // grantId → the records it issued, as `[model, id]`.
-  const grants = new Map<string, Map<string, [string, string]>>();
+  // `model:grantId` → the ids of that model's records under the grant. Per model: oidc-provider revokes a grant model by
+  // model (access tokens, codes…), and a sign-in under way (an Interaction) carries the grantId of the session it may
+  // replace. Revoking across models removed that Interaction as the provider ended the earlier person's session, so
+  // signing in as bob where alice was signed in at the provider ended on "interaction session not found" (2026-12-06).
+  const grants = new Map<string, Set<string>>();
 
   const recordsOf = (model: string) => {
     let records = models.get(model);
@@ -59,11 +63,11 @@ export function memoryAdapter(options: Partial<MemoryAdapterOptions> = {}): Memo
     if (!records || !found) return;
     records.delete(id);
     const { uid, grantId } = found.payload;
-    if (uid && uids.get(uid) === id) uids.delete(uid);
+    if (uid && uids.get(`${model}:${uid}`) === id) uids.delete(`${model}:${uid}`);
     if (grantId) {
-      const issued = grants.get(grantId);
-      issued?.delete(`${model}:${id}`);
-      if (issued?.size === 0) grants.delete(grantId);
+      const issued = grants.get(`${model}:${grantId}`);
+      issued?.delete(id);
+      if (issued?.size === 0) grants.delete(`${model}:${grantId}`);
     }
   };
 
@@ -81,10 +85,10 @@ export function memoryAdapter(options: Partial<MemoryAdapterOptions> = {}): Memo
       const records = recordsOf(this.model);
       remove(this.model, id);
       records.set(id, { payload, expiresAt: now() + expiresIn * 1000 });
-      if (payload.uid) uids.set(payload.uid, id);
+      if (payload.uid) uids.set(`${this.model}:${payload.uid}`, id);
       if (payload.grantId) {
-        const issued = grants.get(payload.grantId) ?? new Map<string, [string, string]>();
-        grants.set(payload.grantId, issued.set(`${this.model}:${id}`, [this.model, id]));
+        const key = `${this.model}:${payload.grantId}`;
+        grants.set(key, (grants.get(key) ?? new Set<string>()).add(id));
       }
       while (records.size > maxPerModel) remove(this.model, records.keys().next().value!);
     }
@@ -98,7 +102,7 @@ export function memoryAdapter(options: Partial<MemoryAdapterOptions> = {}): Memo
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      const id = uids.get(uid);
+      const id = uids.get(`${this.model}:${uid}`);
       return id ? this.find(id) : undefined;
     }
 
@@ -115,9 +119,9 @@ export function memoryAdapter(options: Partial<MemoryAdapterOptions> = {}): Memo
       remove(this.model, id);
     }
 
+    /** This model's records under the grant (oidc-provider calls it on each model it revokes). */
     async revokeByGrantId(grantId: string): Promise<void> {
-      for (const [model, id] of [...(grants.get(grantId)?.values() ?? [])]) remove(model, id);
-      grants.delete(grantId);
+      for (const id of [...(grants.get(`${this.model}:${grantId}`) ?? [])]) remove(this.model, id);
     }
   }
   return {
