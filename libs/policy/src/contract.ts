@@ -162,8 +162,27 @@ function lineNestedBeyond(text: string, max: number): number | undefined {
   return undefined;
 }
 
-/** Parses and validates a contract; throws `ContractError` naming the file, line and rule. */
+/**
+ * Parses and validates a contract; throws `ContractError` naming the file, line and rule. A text parsed before under the
+ * same name is not parsed again: each caller gets a copy of that result. One process reads the same contract several
+ * times (the embedded mode's services load it six times at a start), and a parse is YAML, every check and some thirty
+ * parameter schemas. A refused text is parsed (and refused) each time.
+ */
 export function parseContract(text: string, file = '<contract>'): LoadedContract {
+  const key = `${file}\0${text}`;
+  let parsed = PARSED.get(key);
+  if (!parsed) {
+    parsed = parseUncached(text, file);
+    PARSED.set(key, parsed);
+    if (PARSED.size > PARSED_KEEP) PARSED.delete(PARSED.keys().next().value!);
+  }
+  return structuredClone(parsed);
+}
+/** The texts parsed last, oldest first: the running contract and a change or two under review. */
+const PARSED = new Map<string, LoadedContract>();
+const PARSED_KEEP = 4;
+
+function parseUncached(text: string, file: string): LoadedContract {
   const { value, doc, counter } = parsePlainYaml(text, file);
   const raw = value as Record<string, unknown>;
   // YAML's escapes (`"\u0000"`, `"\ud800"`) make what JSON bodies cannot carry: text no store can keep (PostgreSQL's

@@ -131,10 +131,24 @@ ajv.addKeyword({
   },
 });
 
-/** Compiles one action type's parameter schema; throws with ajv's message when the schema is not valid. */
+/**
+ * Compiles one action type's parameter schema; throws with ajv's message when the schema is not valid. The same schema
+ * (by its JSON) is compiled once: a process loads the same contract several times (the embedded mode's services, a
+ * change's check and its apply), each time some thirty schemas, and ajv's own cache goes by object, not content.
+ */
 export function compileParameterSchema(schema: object): ValidateFunction {
-  return ajv.compile(schema);
+  const key = JSON.stringify(schema);
+  let compiled = COMPILED.get(key);
+  if (!compiled) {
+    compiled = ajv.compile(schema);
+    COMPILED.set(key, compiled);
+    if (COMPILED.size > COMPILED_KEEP) COMPILED.delete(COMPILED.keys().next().value!);
+  }
+  return compiled;
 }
+/** The schemas compiled last, oldest first: a few contracts' worth (a contract change brings new ones; old ones go). */
+const COMPILED = new Map<string, ValidateFunction>();
+const COMPILED_KEEP = 500;
 
 /**
  * True when a JSON-like value nests deeper than `maxDepth` or holds more than `maxNodes` values. Recursive only
