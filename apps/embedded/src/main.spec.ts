@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,24 @@ describe('the embedded main refuses what it cannot run with, in one line', () =>
     refused(blankHost, 'config: HOST: set but blank: unset it for the default (127.0.0.1), or give a value');
     refused(blankHome, /^config: COUNTERSIGN_HOME: set but blank/);
     expect(existsSync(home)).toBe(false);
+  });
+
+  it('says a setting it refuses before it loads Nest and the five services (it took 1.5 s of CPU to say so)', async () => {
+    const dir = scratch();
+    // A module preloaded into the main: as it exits, it writes down how many of Nest's files were loaded.
+    const probe = join(dir, 'probe.js');
+    writeFileSync(
+      probe,
+      `process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, String(Object.keys(require.cache).filter((f) => f.includes('/node_modules/@nestjs/')).length)));`,
+    );
+    const nestFiles = async (env: Record<string, string>) => {
+      const out = join(dir, `loaded-${Object.keys(env).join('-')}`);
+      await start({ COUNTERSIGN_HOME: join(dir, 'home'), NODE_OPTIONS: `--require ${probe}`, PROBE_OUT: out, ...env });
+      return Number(readFileSync(out, 'utf8'));
+    };
+    expect(await nestFiles({ PORT: '0x1F90' })).toBe(0);
+    // The probe sees Nest where it is loaded: a refusal after the settings are taken (an HTTPS file) comes after it.
+    expect(await nestFiles({ HTTP_TLS_CERT_FILE: probe })).toBeGreaterThan(10);
   });
 
   it('a misspelled setting, and HTTPS files that cannot be used (config probe, 2026-12-05: ignored, or a stack trace)', async () => {

@@ -3,16 +3,8 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, loadConfigOrExit, refuseMisspelledSettingsOrExit, settings } from '@countersign/config';
-import { createLogger } from '@countersign/logging';
-import { httpTls } from '@countersign/nest';
-import { initTracing } from '@countersign/tracing';
-import { EMBEDDED_PROPOSAL_RATE, proposalRateOf, proposalRateSettings } from '@countersign/orchestrator';
-import { AuditLogTamperedError } from '@countersign/audit-writer';
-import { NewerSchemaError } from '@countersign/storage';
-import { startEmbedded } from './embedded';
-import { HomeInUseError } from './home/home-lock';
-import { StartRefusedError } from './home/start-checks';
+import { loadConfigOrExit, refuseMisspelledSettingsOrExit, settings } from '@countersign/config';
+import { EMBEDDED_PROPOSAL_RATE, proposalRateOf, proposalRateSettings } from '@countersign/orchestrator/settings';
 
 const EmbeddedSettings = z.object({
   /** Where to listen; 127.0.0.1 (loopback) by default. An IPv6 address is refused: the embedded mode's URLs are `scheme://host:port`. */
@@ -48,6 +40,9 @@ const config = loadConfigOrExit(EmbeddedSettings);
 refuseMisspelledSettingsOrExit([EmbeddedSettings]);
 
 void (async () => {
+  // The rest loads once the settings are taken: a setting refused above is said at once, not after Nest and the five
+  // services have loaded (1.5 s of CPU).
+  const { createLogger, httpTls, initTracing, startEmbedded, START_REFUSALS } = await import('./main-loaded-later');
   const logger = createLogger('countersign-embedded', { level: config.LOG_LEVEL });
   // One process, one trace per action across its in-memory hops (docs/adr/0025-tracing.md).
   const tracing = initTracing({ service: 'countersign-embedded' });
@@ -124,27 +119,11 @@ void (async () => {
     process.on('SIGTERM', (s) => void stop(s));
   } catch (e) {
     // Something the operator can fix (the home, a file in it, a port): its one line, no stack. A defect keeps its stack.
-    if (isRefusal(e)) process.stderr.write(`countersign (embedded) could not start: ${(e as Error).message}\n`);
+    if (START_REFUSALS.some((refusal) => e instanceof refusal)) process.stderr.write(`countersign (embedded) could not start: ${(e as Error).message}\n`);
     else logger.fatal({ err: e }, `could not start: ${(e as Error).message}`);
     process.exit(1);
   }
 })();
-
-/**
- * A start refused for a reason the operator can fix: the home's own checks, and an audit log that does not agree with its
- * heads (the audit writer's `AuditLogTamperedError`, whose message names the file and what to do), and a home a newer
- * version migrated (`NewerSchemaError`: a rollback onto it would undo what that version changed), and a setting whose file
- * is wrong (`ConfigError`: half an HTTPS pair, a certificate that is a directory or holds no PEM: a stack trace before).
- */
-function isRefusal(e: unknown): boolean {
-  return (
-    e instanceof StartRefusedError ||
-    e instanceof HomeInUseError ||
-    e instanceof AuditLogTamperedError ||
-    e instanceof NewerSchemaError ||
-    e instanceof ConfigError
-  );
-}
 
 /** What plain HTTP means on this HOST: a development default on loopback, an exposure anywhere else. */
 function plainHttpNotice(host: string): string {

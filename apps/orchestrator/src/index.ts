@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 export { OrchestratorModule } from './orchestrator.module';
-export { DEFAULT_PROPOSAL_RATE, EMBEDDED_PROPOSAL_RATE, proposalRateOf, proposalRateSettings } from './proposals/proposal-rate';
-export type { ProposalRate } from './proposals/proposal-rate';
+export { DEFAULT_PROPOSAL_RATE, EMBEDDED_PROPOSAL_RATE, proposalRateOf, proposalRateSettings } from './proposals/proposal-rate.settings';
+export type { ProposalRate } from './proposals/proposal-rate.settings';
 export type { OrchestratorOptions, OrchestratorStores } from './orchestrator.module';
 export { createInMemoryActionViewRepository } from './actions/in-memory-action-view.repository';
 export { createInMemoryIdempotencyRepository } from './proposals/in-memory-idempotency.repository';

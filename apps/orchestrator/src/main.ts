@@ -8,7 +8,7 @@ import { migrate, startOnNewerSchema } from '@countersign/storage';
 import { createActionViewRepository } from './actions/pg-action-view.repository';
 import { OrchestratorModule } from './orchestrator.module';
 import { createIdempotencyRepository } from './proposals/pg-idempotency.repository';
-import { proposalRateOf, proposalRateSettings } from './proposals/proposal-rate';
+import { proposalRateOf, proposalRateSettings } from './proposals/proposal-rate.settings';
 
 /** The contract the policy engines load by default (their CONTRACT_PATH): set both to the same file. */
 const DEFAULT_CONTRACT_PATH = join(__dirname, '../../policy-engine/contract/countersign.contract.yaml');

@@ -11,7 +11,8 @@ import { InMemoryActionViewRepository } from '../actions/in-memory-action-view.r
 import { ACTION_VIEWS, IDEMPOTENCY, PROPOSAL_RATE } from '../tokens';
 import { InMemoryIdempotencyRepository } from './in-memory-idempotency.repository';
 import { IngressRejections, rejectionOf } from './ingress-rejections';
-import { DEFAULT_PROPOSAL_RATE, ProposalRateGuard, ProposalRateLimit } from './proposal-rate';
+import { ProposalRateGuard, ProposalRateLimit } from './proposal-rate';
+import { DEFAULT_PROPOSAL_RATE } from './proposal-rate.settings';
 import { ProposalsController } from './proposals.controller';
 import { ProposalsService } from './proposals.service';
 

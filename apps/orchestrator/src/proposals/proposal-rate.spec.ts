@@ -7,7 +7,8 @@ import { PROJECT_CONTRACT_PATH, refundProposal, testExecutorKey, testPolicyEngin
 import { createInMemoryActionViewRepository } from '../actions/in-memory-action-view.repository';
 import { OrchestratorModule } from '../orchestrator.module';
 import { createInMemoryIdempotencyRepository } from './in-memory-idempotency.repository';
-import { DEFAULT_PROPOSAL_RATE, proposalCost, ProposalRateLimit } from './proposal-rate';
+import { proposalCost, ProposalRateLimit } from './proposal-rate';
+import { DEFAULT_PROPOSAL_RATE } from './proposal-rate.settings';
 
 // real: ProposalRateLimit with a clock of the test's own; then the orchestrator module in the platform's Nest HTTP app
 // (the authentication guard, the rate guard, the body reader, the rejection filter and its audit budget), with the
