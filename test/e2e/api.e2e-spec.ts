@@ -6,6 +6,7 @@ import { newId, TOPICS } from '@countersign/contracts';
 import type { OpenApiDocument } from '@countersign/nest';
 import {
   call,
+  copilotProposal as proposal,
   documentedResponse,
   eventually,
   SERVICES,
@@ -34,18 +35,6 @@ const OWN_ROUTE: Record<(typeof SERVICES)[number], [string, string]> = {
 
 const TRACE_ID = 'c0ffee0ddba11dea5e1ec7ab1e5eed01';
 const CALLER_SPAN = '00f067aa0ba902b7';
-
-/** A proposal of the support copilot's, confident, for acme in eu-west. */
-const proposal = (actionType: string, target: string, parameters: Record<string, unknown>) => ({
-  actionType,
-  target,
-  parameters,
-  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
-  confidence: 0.97,
-  tenant: 'acme',
-  region: 'eu-west',
-  context: {},
-});
 
 /** The JSON lines of a service's log (other lines, if any, are skipped). */
 function logLines(file: string): Array<Record<string, unknown>> {

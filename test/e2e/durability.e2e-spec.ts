@@ -6,7 +6,17 @@ import { KafkaBus } from '@countersign/bus';
 import { parsePrometheusText } from '@countersign/metrics';
 import { actionDigest, newId, revisedActionId, TOPICS, TopicMap } from '@countersign/contracts';
 import { changeDigest, parseContract } from '@countersign/policy';
-import { call, eventually, PROJECT_CONTRACT_PATH, projectContract, stackEnv, startDistributed, startWebhookSink, uniqueName } from '@countersign/testing';
+import {
+  call,
+  copilotProposal as proposal,
+  eventually,
+  PROJECT_CONTRACT_PATH,
+  projectContract,
+  stackEnv,
+  startDistributed,
+  startWebhookSink,
+  uniqueName,
+} from '@countersign/testing';
 
 // real: Apache Kafka, Redis, PostgreSQL, Unleash (infra/stack.sh), the five services as separate processes;
 // fake: the target system (a local webhook sink that records what it receives).
@@ -17,17 +27,6 @@ import { call, eventually, PROJECT_CONTRACT_PATH, projectContract, stackEnv, sta
 jest.setTimeout(120_000);
 
 const ACTION_TYPES = ['support.reply', 'ticket.tag'];
-
-const proposal = (actionType: string, target: string, parameters: Record<string, unknown>) => ({
-  actionType,
-  target,
-  parameters,
-  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
-  confidence: 0.97,
-  tenant: 'acme',
-  region: 'eu-west',
-  context: {},
-});
 
 type Proposed = TopicMap[typeof TOPICS.actionProposed];
 type Decided = TopicMap[typeof TOPICS.policyDecided];

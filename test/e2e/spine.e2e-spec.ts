@@ -8,7 +8,17 @@ import { signApproval } from '@countersign/approval';
 import { loadSigningKeys } from '@countersign/keys';
 import { KafkaBus } from '@countersign/bus';
 import { newId, signSubmission, TOPICS } from '@countersign/contracts';
-import { call, DEFAULT_PRINCIPALS, eventually, stackEnv, startDistributed, startWebhookSink, testFetch, uniqueName } from '@countersign/testing';
+import {
+  call,
+  copilotProposal as proposal,
+  DEFAULT_PRINCIPALS,
+  eventually,
+  stackEnv,
+  startDistributed,
+  startWebhookSink,
+  testFetch,
+  uniqueName,
+} from '@countersign/testing';
 import { readdirSync, readFileSync } from 'node:fs';
 import { entryBytes, leafHash, TreeHead, verifyInclusion, verifySegment } from '@countersign/audit-chain';
 
@@ -17,18 +27,6 @@ import { entryBytes, leafHash, TreeHead, verifyInclusion, verifySegment } from '
 jest.setTimeout(120_000);
 /** An autonomous action can still reach review (an anomaly rule), so it needs review settings. */
 const LEGAL_REVIEW = 'review: { slaClass: normal, requiredRoles: [reviewer], quorum: 1, whenUnavailable: fail-closed },';
-
-const proposal = (actionType: string, target: string, parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  actionType,
-  target,
-  parameters,
-  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
-  confidence: 0.97,
-  tenant: 'acme',
-  region: 'eu-west',
-  context: {},
-  ...extra,
-});
 
 /** A Redis key's content, whatever its type. */
 async function redisValue(redis: Redis, key: string): Promise<unknown> {

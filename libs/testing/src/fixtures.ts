@@ -60,6 +60,19 @@ export const refundProposal = () => ({
   context: {} as Record<string, unknown>,
 });
 
+/** A proposal of the support copilot's, confident, for acme in eu-west: the body the end-to-end specs send. */
+export const copilotProposal = (actionType: string, target: string, parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  actionType,
+  target,
+  parameters,
+  proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
+  confidence: 0.97,
+  tenant: 'acme',
+  region: 'eu-west',
+  context: {},
+  ...extra,
+});
+
 type PolicyDecided = TopicMap[typeof TOPICS.policyDecided];
 
 /** The project's operational contract, as the services load it by default. */
