@@ -21,6 +21,8 @@ const common = {
     '^(oidc-provider|openid-client)$': '<rootDir>/libs/testing/src/native-esm/$1.js',
   },
   testEnvironment: 'node',
+  // Jest's runtime with V8's code cache: each test file compiled every module it loads again (tools/jest/code-caching-runtime.js).
+  runtime: '<rootDir>/tools/jest/code-caching-runtime.js',
   modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/.stack', '<rootDir>/.countersign'],
 };
 

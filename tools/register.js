@@ -95,47 +95,33 @@ process.setSourceMapsEnabled(true);
  * `module.enableCompileCache`, so this does what Node's own `_compile` does for such a file, with `vm.Script`'s
  * `cachedData`. Anything it would not run as Node does goes to Node's own: the project's files (their source maps), an
  * ES module (`require(esm)`, or a file that does not compile as a CommonJS wrapper), and a file with a dynamic `import()`
- * (`DYNAMIC_IMPORT`). An entry is keyed by the file's content, Node's version and V8's flags; V8 checks it again, and one
- * it rejects is written anew. Entries are written once the process has run a while (so the functions compiled lazily are
- * in them) or as it exits.
+ * (`DYNAMIC_IMPORT`). The entries (tools/v8-code-cache.js) are written once the process has run a while (so the functions
+ * compiled lazily are in them) or as it exits.
  */
 function cacheCompiledPackages() {
   const Module = require('node:module');
   const vm = require('node:vm');
-  const { cachedDataVersionTag } = require('node:v8');
   const { dirname } = require('node:path');
-  const salt = createHash('sha256').update(`${process.version}\0${process.arch}\0${cachedDataVersionTag()}\0`);
+  const { codeCacheIn, DYNAMIC_IMPORT } = require('./v8-code-cache');
+  const cache = codeCacheIn(CACHE, () => writable);
   const nodeCompile = Module.prototype._compile;
-  const unwritten = [];
-  const write = () => {
-    for (const { file, script } of unwritten.splice(0)) {
-      const tmp = `${file}.${process.pid}.tmp`;
-      try {
-        writeFileSync(tmp, script.createCachedData());
-        renameSync(tmp, file);
-      } catch {
-        return; // a full disk or a cache gone: compiled each time, as without it
-      }
-    }
-  };
+  let writeScheduled = false;
   Module.prototype._compile = function compile(content, filename, format) {
     if (format === 'module' || !filename.includes('/node_modules/') || DYNAMIC_IMPORT.test(content)) return nodeCompile.call(this, content, filename, format);
-    const file = join(CACHE, `${salt.copy().update(filename).update('\0').update(content).digest('hex')}.v8`);
-    let cachedData;
-    try {
-      cachedData = readFileSync(file);
-    } catch {
-      // not cached yet
-    }
+    const entry = cache.lookup(filename, content);
     let script;
     try {
-      script = new vm.Script(Module.wrap(content), { filename, cachedData });
+      script = new vm.Script(Module.wrap(content), { filename, cachedData: entry.data });
     } catch {
       return nodeCompile.call(this, content, filename, format); // ES module syntax (Node loads it as one), or an error Node reports
     }
-    if (writable && (!cachedData || script.cachedDataRejected)) {
-      if (!unwritten.length) setTimeout(write, 10_000).unref();
-      unwritten.push({ file, script });
+    // Written once the process has run a while (so the functions compiled lazily are in it), or as it exits.
+    if (cache.keep(entry, script) && !writeScheduled) {
+      writeScheduled = true;
+      setTimeout(() => {
+        writeScheduled = false;
+        cache.write();
+      }, 10_000).unref();
     }
     // Node's `require` for the module (lib/internal/modules/helpers.js: makeRequireFunction).
     const mod = this;
@@ -148,12 +134,8 @@ function cacheCompiledPackages() {
     require.cache = Module._cache;
     return script.runInThisContext().call(this.exports, this.exports, require, this, filename, dirname(filename));
   };
-  process.once('exit', write);
+  process.once('exit', () => cache.write());
 }
-// An `import(…)` (or the text of one, for `eval`): such a file is Node's to compile. A script's own `importModuleDynamically`
-// is lost when V8 takes its code from the cache (Node 20: ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), and Node's default
-// loader for it is experimental there (a warning in every process). 73 of the 1,666 files the embedded mode loads.
-const DYNAMIC_IMPORT = /\bimport\s*(\(|\/[*/])/;
 cacheCompiledPackages();
 
 addHook(

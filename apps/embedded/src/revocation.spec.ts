@@ -80,7 +80,9 @@ describe('taking access away while the embedded mode runs', () => {
     // Rejecting it still works: the action ends, not executed.
     expect((await call('POST', `${review}/reject`, { reason: 'approver left; ask again' }, token('reviewer2'))).status).toBe(200);
     save(original);
-    await eventually(async () => expect(await statusOf(`/v1/reviews/${id}`, 'reviewer')).toBe(200), 10_000, 100);
+    // Her token works again. Asked of the queue, not of this item: a decision sampled for a blind second review (the
+    // contract's 5 %) is withheld from every other reviewer meanwhile, a 403 that made this test fail one run in twenty.
+    await eventually(async () => expect(await statusOf('/v1/reviews', 'reviewer')).toBe(200), 10_000, 100);
   });
 
   it("ends a removed reviewer's claim when another reviewer decides, instead of holding them out until it runs out", async () => {
@@ -105,7 +107,7 @@ describe('taking access away while the embedded mode runs', () => {
     expect(approved.status).toBe(200);
     expect(approved.body).toMatchObject({ status: 'approved', approvers: ['bob'] });
     save(original);
-    await eventually(async () => expect(await statusOf(`/v1/reviews/${id}`, 'reviewer')).toBe(200), 10_000, 100);
+    await eventually(async () => expect(await statusOf('/v1/reviews', 'reviewer')).toBe(200), 10_000, 100);
   });
 
   it('approves nothing a removed agent proposed: its queued items wait to be rejected or to expire', async () => {
