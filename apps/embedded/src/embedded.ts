@@ -55,7 +55,8 @@ import { fileSha256, inspectHome, MANIFEST_FILE, recordHome } from './home/home-
 import { defaultWitnessDir, HomeProgress } from './home/home-progress';
 import { embeddedFlagsReadiness, holdingNoConsumer } from './home/flags-readiness';
 import { warnMissingKillSwitches } from './home/missing-flags';
-import { checkPortFree, prepareHome, readHomeTokens, StartRefusedError, unusableTokenFiles } from './home/start-checks';
+import { checkPorts, prepareHome, StartRefusedError } from './home/start-checks';
+import { readHomeTokens, unusableTokenFiles } from './home/home-tokens';
 import { createPgRateLimiter } from './rate-limit/pg-rate-limiter';
 import { sinkToken } from './sink/sink-token';
 import { SinkStore } from './sink/sink-store';
@@ -109,10 +110,7 @@ export const AUTONOMY_PREFIX = 'countersign.autonomy.';
 export async function startEmbedded(options: EmbeddedOptions) {
   // What an operator can get wrong is refused here, in one line, before anything is made: the ports (a clash showed only
   // once the home, its keys and its database were made and migrated), then the home itself.
-  await checkPortFree('PORT', options.host ?? '127.0.0.1', options.port ?? 8080);
-  if (options.identityPort && options.identityPort === (options.port ?? 8080))
-    throw new StartRefusedError(`IDENTITY_PORT=${options.identityPort}: the same port as PORT; choose another, or 0 for a free one`);
-  await checkPortFree('IDENTITY_PORT', options.host ?? '127.0.0.1', options.identityPort ?? 0);
+  await checkPorts(options.host ?? '127.0.0.1', options.port ?? 8080, options.identityPort ?? 0);
   prepareHome(options.home);
   const logger = options.logger ?? createLogger('countersign-embedded');
   const lock = HomeLock.acquire(options.home);

@@ -1,8 +1,7 @@
 import { ConfigError } from '@countersign/config';
 import { AuditLogTamperedError } from '@countersign/audit-writer';
 import { NewerSchemaError } from '@countersign/storage';
-import { HomeInUseError } from './home/home-lock';
-import { StartRefusedError } from './home/start-checks';
+import { EARLY_REFUSALS } from './home/before-loading';
 
 // What the embedded main loads once its settings are taken (main.ts imports this file then): a setting it refuses is said
 // at once, before Nest and the five services load (1.5 s of CPU).
@@ -19,8 +18,7 @@ export { startEmbedded } from './embedded';
  * stack trace before). Each is said in its one line, without a stack.
  */
 export const START_REFUSALS: ReadonlyArray<abstract new (...args: never[]) => Error> = [
-  StartRefusedError,
-  HomeInUseError,
+  ...EARLY_REFUSALS,
   AuditLogTamperedError,
   NewerSchemaError,
   ConfigError,

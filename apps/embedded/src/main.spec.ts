@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@countersign/testing';
+import { HomeLock } from './home/home-lock';
 import { MainRun, startMain } from './testing/main-process';
 
 // real: the embedded mode's main as an operator starts it (a Node process, its settings in the environment), the file
@@ -38,7 +39,7 @@ describe('the embedded main refuses what it cannot run with, in one line', () =>
     expect(existsSync(home)).toBe(false);
   });
 
-  it('says a setting it refuses before it loads Nest and the five services (it took 1.5 s of CPU to say so)', async () => {
+  it('says a setting, a port in use or a home it refuses before it loads Nest and the five services (it took 1.5 s of CPU to say so)', async () => {
     const dir = scratch();
     // A module preloaded into the main: as it exits, it writes down how many of Nest's files were loaded.
     const probe = join(dir, 'probe.js');
@@ -46,14 +47,44 @@ describe('the embedded main refuses what it cannot run with, in one line', () =>
       probe,
       `process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, String(Object.keys(require.cache).filter((f) => f.includes('/node_modules/@nestjs/')).length)));`,
     );
-    const nestFiles = async (env: Record<string, string>) => {
-      const out = join(dir, `loaded-${Object.keys(env).join('-')}`);
-      await start({ COUNTERSIGN_HOME: join(dir, 'home'), NODE_OPTIONS: `--require ${probe}`, PROBE_OUT: out, ...env });
-      return Number(readFileSync(out, 'utf8'));
+    const withProbe = async (label: string, env: Record<string, string>) => {
+      const out = join(dir, `loaded-${label}`);
+      const run = await start({ COUNTERSIGN_HOME: join(dir, 'home'), NODE_OPTIONS: `--require ${probe}`, PROBE_OUT: out, ...env });
+      return { run, nestFiles: Number(readFileSync(out, 'utf8')) };
     };
-    expect(await nestFiles({ PORT: '0x1F90' })).toBe(0);
-    // The probe sees Nest where it is loaded: a refusal after the settings are taken (an HTTPS file) comes after it.
-    expect(await nestFiles({ HTTP_TLS_CERT_FILE: probe })).toBeGreaterThan(10);
+    // A used home whose database is gone (home.json lists it), and a port another process listens on.
+    const lost = join(dir, 'lost');
+    mkdirSync(lost, { mode: 0o700 });
+    writeFileSync(join(lost, 'home.json'), JSON.stringify({ version: 1, database: true, auditLog: false, keys: {} }));
+    // A home another live process runs on (this one holds its lock).
+    const held = join(dir, 'held');
+    mkdirSync(held, { mode: 0o700 });
+    const lock = HomeLock.acquire(held);
+    const server = createServer();
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const [setting, home, inUse, busy] = await Promise.all([
+        withProbe('setting', { PORT: '0x1F90' }),
+        withProbe('home', { COUNTERSIGN_HOME: lost }),
+        withProbe('in-use', { COUNTERSIGN_HOME: held }),
+        withProbe('port', { PORT: String(port) }),
+      ]);
+      expect(setting.nestFiles).toBe(0);
+      refused(home.run, `COUNTERSIGN_HOME ${lost}: db/ (the database) is missing, though home.json lists it`);
+      expect(home.nestFiles).toBe(0);
+      refused(inUse.run, `COUNTERSIGN_HOME is in use by process ${process.pid}`);
+      expect(inUse.nestFiles).toBe(0);
+      refused(busy.run, `PORT=${port}: port ${port} on 127.0.0.1 is in use by another process`);
+      expect(busy.nestFiles).toBe(0);
+    } finally {
+      server.close();
+      lock.release();
+    }
+    // The probe sees Nest where it is loaded: a refusal after the home is checked (an HTTPS file) comes after it.
+    expect((await withProbe('https', { HTTP_TLS_CERT_FILE: probe })).nestFiles).toBeGreaterThan(10);
+    // A new home is not made by the checks before loading: a start refused later leaves none behind.
+    expect(existsSync(join(dir, 'home'))).toBe(false);
   });
 
   it('a misspelled setting, and HTTPS files that cannot be used (config probe, 2026-12-05: ignored, or a stack trace)', async () => {

@@ -40,8 +40,18 @@ const config = loadConfigOrExit(EmbeddedSettings);
 refuseMisspelledSettingsOrExit([EmbeddedSettings]);
 
 void (async () => {
-  // The rest loads once the settings are taken: a setting refused above is said at once, not after Nest and the five
-  // services have loaded (1.5 s of CPU).
+  // The rest loads once the settings are taken and the home is checked: a setting refused above, a port in use or a home
+  // that lost a part is said at once, not after Nest and the five services have loaded (1.5 s of CPU).
+  const { checkBeforeLoading, EARLY_REFUSALS } = await import('./home/before-loading');
+  try {
+    await checkBeforeLoading({ home: config.COUNTERSIGN_HOME, host: config.HOST, port: config.PORT, identityPort: config.IDENTITY_PORT });
+  } catch (e) {
+    // Anything else is a defect: the start below meets it again and reports it, with its stack.
+    if (EARLY_REFUSALS.some((refusal) => e instanceof refusal)) {
+      process.stderr.write(`countersign (embedded) could not start: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
+  }
   const { createLogger, httpTls, initTracing, startEmbedded, START_REFUSALS } = await import('./main-loaded-later');
   const logger = createLogger('countersign-embedded', { level: config.LOG_LEVEL });
   // One process, one trace per action across its in-memory hops (docs/adr/0025-tracing.md).

@@ -3,7 +3,8 @@ import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTokens } from '@countersign/nest';
-import { checkPortFree, prepareHome, readHomeTokens, StartRefusedError } from './start-checks';
+import { readHomeTokens } from './home-tokens';
+import { checkPortFree, prepareHome, StartRefusedError } from './start-checks';
 
 // real: the file system (temporary folders, /proc), TCP sockets on loopback; fake: nothing.
 describe('the embedded mode’s start-up checks', () => {
