@@ -1,5 +1,5 @@
 // Jest's module runtime, with V8's code cache (tools/v8-code-cache.js). Jest gives every test file a registry of its own,
-// so each file compiles again every module it loads (Nest, zod, ajv, the services): a sixth of a unit test file's CPU
+// so each file compiles again every module it loads (Nest, zod, ajv, the services): an eighth of a unit test file's CPU
 // was V8 compiling the same sources (`--cpu-prof`, forty small unit files in one worker). Here a module's code is
 // compiled once, kept on disk beside tools/register.js's entries, and in each worker's memory, and deserialised after.
 //
