@@ -103,9 +103,9 @@ interface Measured {
 }
 
 /**
- * Latency samples of one function, `n` after `warmUp` calls. Alone: measured in turns of 1,000 calls beside the plain
- * loop below, Countersign's p99 was 97–129 µs against 13–15 µs alone (three runs each, 2026-12-06): its first calls
- * after other work are slow (its working set: 60 validators, the rules' closures, the detectors' patterns).
+ * Latency samples of one function, `n` after `warmUp` calls, alone. Measured in turns of 1,000 calls with the plain
+ * loop below instead, Countersign's p99 was 97–129 µs against 13–15 µs alone, the loop's unchanged (three runs each,
+ * 2026-12-06; not explained yet: see the README's row).
  */
 function measure({ name, fn, classOf }: Measured, n: number, warmUp: number) {
   for (let i = 0; i < warmUp; i++) fn(i);
