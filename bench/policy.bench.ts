@@ -117,11 +117,7 @@ function measure({ name, fn, classOf }: Measured, n: number, warmUp: number) {
     fn(i);
     samples[i] = (performance.now() - t0) * 1000;
   }
-  return summary(name, samples, (performance.now() - start) / 1000, classOf);
-}
-
-function summary(name: string, samples: Float64Array, totalS: number, classOf?: (i: number) => string) {
-  const n = samples.length;
+  const totalS = (performance.now() - start) / 1000;
   const sorted = Array.from(samples).sort((a, b) => a - b);
   // The same samples by class of input (share, p50, p99): which inputs the tail is made of.
   const byClass = new Map<string, number[]>();
@@ -143,7 +139,7 @@ function summary(name: string, samples: Float64Array, totalS: number, classOf?: 
  * The machine's own tail at Countersign's p50: a loop that only adds numbers from a small array (no allocation, no
  * call, nothing that varies from one run to the next), its length chosen so that its p50 is Countersign's, measured
  * right after it. What it has at p99 the machine adds to any work of that length (the hypervisor, the other core);
- * Countersign's p99 above it is Countersign's own, or its larger working set's after each interruption.
+ * Countersign's p99 above it is Countersign's own.
  */
 function plainLoopOf(targetP50: number): Measured {
   const data = new Float64Array(4096).map((_, i) => i % 7);
