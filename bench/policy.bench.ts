@@ -179,7 +179,8 @@ function bytesPerDecision(fn: (i: number) => void) {
  * How often the machine takes the running thread away, unseen by the code: the clock read in a tight loop for two
  * seconds, a jump of more than 1.5 µs between two reads counted as an interruption. On the 2-core VM where the figures
  * were measured: about 15,800 per second (one every 55 µs), 2.7 µs each at p50, none of them an interrupt the guest's
- * kernel counts (/proc/interrupts): the hypervisor's. A decision of 4 µs has one in about one sample in ten.
+ * kernel counts (/proc/interrupts): the hypervisor's. A decision of 4 µs meets one in about one sample in sixteen
+ * (16,000 a second × 4 µs).
  */
 function interruptions() {
   const end = performance.now() + 2000;
