@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfigOrExit, refuseMisspelledSettingsOrExit, settings } from '@countersign/config';
 import { EMBEDDED_PROPOSAL_RATE, proposalRateOf, proposalRateSettings } from '@countersign/orchestrator/settings';
+import type { EARLY_REFUSALS } from './home/before-loading';
 
 const EmbeddedSettings = z.object({
   /** Where to listen; 127.0.0.1 (loopback) by default. An IPv6 address is refused: the embedded mode's URLs are `scheme://host:port`. */
@@ -47,10 +48,7 @@ void (async () => {
     await checkBeforeLoading({ home: config.COUNTERSIGN_HOME, host: config.HOST, port: config.PORT, identityPort: config.IDENTITY_PORT });
   } catch (e) {
     // Anything else is a defect: the start below meets it again and reports it, with its stack.
-    if (EARLY_REFUSALS.some((refusal) => e instanceof refusal)) {
-      process.stderr.write(`countersign (embedded) could not start: ${(e as Error).message}\n`);
-      process.exit(1);
-    }
+    if (saidAsRefusal(e, EARLY_REFUSALS)) process.exit(1);
   }
   const { createLogger, httpTls, initTracing, startEmbedded, START_REFUSALS } = await import('./main-loaded-later');
   const logger = createLogger('countersign-embedded', { level: config.LOG_LEVEL });
@@ -129,11 +127,17 @@ void (async () => {
     process.on('SIGTERM', (s) => void stop(s));
   } catch (e) {
     // Something the operator can fix (the home, a file in it, a port): its one line, no stack. A defect keeps its stack.
-    if (START_REFUSALS.some((refusal) => e instanceof refusal)) process.stderr.write(`countersign (embedded) could not start: ${(e as Error).message}\n`);
-    else logger.fatal({ err: e }, `could not start: ${(e as Error).message}`);
+    if (!saidAsRefusal(e, START_REFUSALS)) logger.fatal({ err: e }, `could not start: ${(e as Error).message}`);
     process.exit(1);
   }
 })();
+
+/** Says `e` in its one line, without a stack, when it is one of the start's `refusals`; false for anything else. */
+function saidAsRefusal(e: unknown, refusals: typeof EARLY_REFUSALS): boolean {
+  if (!refusals.some((refusal) => e instanceof refusal)) return false;
+  process.stderr.write(`countersign (embedded) could not start: ${(e as Error).message}\n`);
+  return true;
+}
 
 /** What plain HTTP means on this HOST: a development default on loopback, an exposure anywhere else. */
 function plainHttpNotice(host: string): string {
