@@ -775,33 +775,48 @@ export function findRegulatedData(value: unknown, options: MaskingOptions = {}):
 
 /**
  * The kinds of regulated data in a JSON-like value, sorted, each once: the kinds `findRegulatedData` reports,
- * without building a path per value. What a decision needs (the guardrail runs on every outbound proposal), and
- * allocation-light: nothing is allocated unless something is found.
+ * without building a path per value. What a decision needs (the guardrail runs on every proposal), and
+ * allocation-free unless something is found: no closure per call (the walk and its collector are made once, the
+ * kinds found so far kept beside them while it runs), and one shared empty list when nothing is.
  */
-export function regulatedKinds(value: unknown, options: MaskingOptions = {}): string[] {
-  let kinds: string[] | undefined;
-  const onFound = (kind: string) => {
-    kinds ??= [];
-    if (!kinds.includes(kind)) kinds.push(kind);
-  };
-  const walk = (v: unknown, depth: number, keep: ReadonlySet<string>, strict: boolean): void => {
-    if (typeof v === 'string') {
-      scanText(v, options, strict, onFound);
-    } else if (typeof v === 'number') {
-      if (maskCardNumberValue(v)) onFound('card');
-    } else if (v !== null && typeof v === 'object') {
-      if (depth >= MAX_SCAN_DEPTH) return onFound('too-deep');
-      if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, keep, strict);
-        return;
-      }
-      for (const k in v) {
-        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-        scanText(k, options, false, onFound);
-        walk((v as Record<string, unknown>)[k], depth + 1, keptBelow(k, keep), keep.has(k));
-      }
+export function regulatedKinds(value: unknown, options: MaskingOptions = {}): readonly string[] {
+  const outer = kindsFound; // a detector never scans a value itself; kept anyway, so that a nested call cannot mix two
+  kindsFound = undefined;
+  try {
+    walkKinds(value, 0, options.keepKeys ?? IDENTIFIER_KEYS, false, options);
+    // (TypeScript cannot see that the walk sets it.)
+    const found = kindsFound as string[] | undefined;
+    return found ? found.sort() : NO_KINDS;
+  } finally {
+    kindsFound = outer;
+  }
+}
+
+const NO_KINDS: readonly string[] = Object.freeze([]);
+
+/** The kinds the running `regulatedKinds` has found, each once; undefined until one is. */
+let kindsFound: string[] | undefined;
+
+const collectKind: OnFound = (kind) => {
+  kindsFound ??= [];
+  if (!kindsFound.includes(kind)) kindsFound.push(kind);
+};
+
+function walkKinds(v: unknown, depth: number, keep: ReadonlySet<string>, strict: boolean, options: MaskingOptions): void {
+  if (typeof v === 'string') {
+    scanText(v, options, strict, collectKind);
+  } else if (typeof v === 'number') {
+    if (maskCardNumberValue(v)) collectKind('card');
+  } else if (v !== null && typeof v === 'object') {
+    if (depth >= MAX_SCAN_DEPTH) return collectKind('too-deep');
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) walkKinds(v[i], depth + 1, keep, strict, options);
+      return;
     }
-  };
-  walk(value, 0, options.keepKeys ?? IDENTIFIER_KEYS, false);
-  return kinds ? kinds.sort() : [];
+    for (const k in v) {
+      if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+      scanText(k, options, false, collectKind);
+      walkKinds((v as Record<string, unknown>)[k], depth + 1, keptBelow(k, keep), keep.has(k), options);
+    }
+  }
 }

@@ -499,6 +499,39 @@ describe('evaluate, property-based', () => {
   });
 });
 
+describe('the explanation', () => {
+  // Two money fields in a currency outside the rate table: the same rule fires twice, once for each.
+  const swap = compileContract(
+    parseContract(
+      `${readBase()}  fx.swap:\n    owner: o\n    reversibility: reversible\n    customerImpact: low\n    regulatorySensitivity: none\n    blastRadius: single\n    lane: autonomous\n    reason: a small swap\n    parameters:\n      type: object\n      additionalProperties: false\n      properties:\n        amount: { money: { currency: currency } }\n        currency: { type: string }\n        fee: { money: { currency: feeCurrency } }\n        feeCurrency: { type: string }\nmoney: { reference: EUR, rates: { EUR: 1 }, unknownCurrency: prohibited }\n`,
+      'swap.yaml',
+    ),
+  );
+  const twice = proposalOf('fx.swap', { amount: 10, currency: 'BRL', fee: 1, feeCurrency: 'BRL' });
+
+  it('leads with the decider, and names each rule once however often it fired', () => {
+    const d = evaluate(swap, twice, OK);
+    expect(d).toMatchObject({ lane: 'prohibited', decidedBy: 'contract' });
+    expect(d.rulesFired).toEqual(['money:unknown-currency']);
+    expect(d.reasons).toEqual([
+      "parameters.amount is in a currency outside the contract's rate table: it cannot be compared in EUR",
+      "parameters.fee is in a currency outside the contract's rate table: it cannot be compared in EUR",
+    ]);
+    const stopped = evaluate(swap, twice, { ...OK, killSwitch: 'off' });
+    expect(stopped.rulesFired).toEqual(['kill-switch:off', 'money:unknown-currency']);
+  });
+
+  it('keeps nothing of one decision in the next, nor changes a decision already given', () => {
+    const first = evaluate(swap, twice, { ...OK, autonomy: 'review-all', degradationMode: 'halted' });
+    const kept = structuredClone(first);
+    const next = evaluate(swap, proposalOf('fx.swap', { amount: 10, currency: 'EUR' }), OK);
+    expect(next).toMatchObject({ lane: 'autonomous', rulesFired: ['fx.swap.lane'], reasons: ['a small swap'] });
+    expect(first).toEqual(kept);
+    // A lasting prohibition decides before one that passes; the others follow in order, then the contract's.
+    expect(first.rulesFired).toEqual(['money:unknown-currency', 'degradation:halted', 'autonomy:review-all']);
+  });
+});
+
 function readBase(): string {
   return 'version: 1\nservice: { name: s, model: { type: llm, version: "1" }, dataSources: [], owners: { product: a, platform: b, security: c, sre: d } }\nslaClasses: { normal: 60 }\nactions:\n  support.refund: { owner: o, reversibility: reversible, customerImpact: low, regulatorySensitivity: none, blastRadius: single, lane: autonomous, reason: r, parameters: { type: object, additionalProperties: true } }\n';
 }

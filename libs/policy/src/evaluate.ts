@@ -226,9 +226,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     proposer: p.proposer,
     time: { hour: inputs.now.getUTCHours(), weekday: inputs.now.getUTCDay() },
   };
-  const demands: Array<{ by: DecidedBy; lane: Lane; rule: string; reason: string; retryLater?: boolean }> = [];
-  const rulesFired: string[] = [];
-  const reasons: string[] = [];
+  const w = startDecision();
 
   const action = typeof p.actionType === 'string' ? compiled.actions.get(p.actionType) : undefined;
   if (!action) {
@@ -250,33 +248,21 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   for (const s of action.scoring)
     if (holds(s.when, input)) {
       score += s.points;
-      rulesFired.push(s.fired);
+      w.fired[w.nFired++] = s.fired;
     }
   const t = action.spec.thresholds ?? {};
-  let contractLane: Lane = action.spec.lane;
-  let contractReason = action.spec.reason;
-  // The rule that set the contract's lane: the action type's own, or the first rule to raise it to where it ends.
-  let contractRule = action.laneRule;
-  let reviewFrom: ReviewSettings | undefined;
-  const raise = (lane: Lane, rule: string, reason: string, review?: ReviewSettings) => {
-    rulesFired.push(rule);
-    reasons.push(reason);
-    if (STRICT[lane] > STRICT[contractLane]) {
-      contractLane = lane;
-      contractReason = reason;
-      contractRule = rule;
-    }
-    // Of several rules sending it to review, the one with the larger quorum sets the review.
-    if (lane === 'review' && review && (!reviewFrom || review.quorum > reviewFrom.quorum)) reviewFrom = review;
-  };
+  // The contract's lane: the action type's own, raised by the first rule to demand a stricter one (`raise`).
+  w.lane = action.spec.lane;
+  w.reason = action.spec.reason;
+  w.rule = action.laneRule;
   if (t.prohibited !== undefined && score >= t.prohibited)
-    raise('prohibited', 'threshold:prohibited', `risk score ${score} reaches the prohibited threshold ${t.prohibited}`);
-  else if (t.review !== undefined && score >= t.review) raise('review', 'threshold:review', `risk score ${score} reaches the review threshold ${t.review}`);
-  for (const r of action.rules) if (holds(r.when, input)) raise(r.lane, r.id, r.reason, r.review);
+    raise(w, 'prohibited', 'threshold:prohibited', `risk score ${score} reaches the prohibited threshold ${t.prohibited}`);
+  else if (t.review !== undefined && score >= t.review) raise(w, 'review', 'threshold:review', `risk score ${score} reaches the review threshold ${t.review}`);
+  for (const r of action.rules) if (holds(r.when, input)) raise(w, r.lane, r.id, r.reason, r.review);
   if (inputs.rateLimited)
     for (const id of inputs.rateLimited) {
       const limit = (c.rateLimits ?? []).find((l) => l.id === id && l.actionTypes.includes(p.actionType));
-      if (limit) raise(limit.onExceed, `rate-limit:${id}`, `rate limit ${id} exceeded (${limit.limit} per ${limit.per} per ${limit.windowSeconds} s)`);
+      if (limit) raise(w, limit.onExceed, `rate-limit:${id}`, `rate limit ${id} exceeded (${limit.limit} per ${limit.per} per ${limit.windowSeconds} s)`);
     }
   if (inputs.aggregateLimited)
     for (const id of inputs.aggregateLimited) {
@@ -290,7 +276,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
           .join(' or ');
         // Counted under what it was counted under: a refund that names no customer is counted per target (rate-limit.ts).
         const per = limit.per === 'target' || namedSubject(limit.per, p.parameters) !== undefined ? limit.per : `target (the proposal names no ${limit.per})`;
-        raise(limit.onExceed, `aggregate-limit:${id}`, `aggregate limit ${id} exceeded (${bound} per ${per} per ${limit.windowSeconds} s)`);
+        raise(w, limit.onExceed, `aggregate-limit:${id}`, `aggregate limit ${id} exceeded (${bound} per ${per} per ${limit.windowSeconds} s)`);
       }
     }
   // A limit that counts per customer cannot count a proposal that names none: counted under its target, and decided as
@@ -298,13 +284,13 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   for (const limit of c.aggregateLimits ?? [])
     if ((limit.whenMissing === 'review' || limit.whenMissing === 'prohibited') && limit.actionTypes.includes(p.actionType)) {
       if (namedSubject(limit.per, p.parameters) === undefined)
-        raise(limit.whenMissing, `aggregate-limit:${limit.id}:unnamed`, `${limit.per} is missing: aggregate limit ${limit.id} cannot count this proposal`);
+        raise(w, limit.whenMissing, `aggregate-limit:${limit.id}:unnamed`, `${limit.per} is missing: aggregate limit ${limit.id} cannot count this proposal`);
     }
   // A sudden change in the agent's behaviour (anomaly.ts): stricter only, never looser.
   if (c.anomalies)
     for (const rule of c.anomalies) {
       const found = anomalyOf(rule, p.actionType, inputs.agentStats?.[rule.id]);
-      if (found) raise(rule.onDetect, `anomaly:${rule.id}`, `anomaly:${rule.id}: ${found}`);
+      if (found) raise(w, rule.onDetect, `anomaly:${rule.id}`, `anomaly:${rule.id}: ${found}`);
     }
   // Money in a currency outside the rate table cannot be compared: at least review.
   for (const m of action.money) {
@@ -312,6 +298,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     const currency = readPath(input, m.currencyPath);
     if (amount !== undefined && !(typeof currency === 'string' && c.money && Object.prototype.hasOwnProperty.call(c.money.rates, currency))) {
       raise(
+        w,
         c.money?.unknownCurrency ?? 'review',
         'money:unknown-currency',
         `${m.amount} is in a currency outside the contract's rate table: it cannot be compared in ${c.money?.reference ?? 'the reference currency'}`,
@@ -322,20 +309,20 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   const outbound = action.spec.outbound ? c.guardrails?.regulatedDataInOutboundText : undefined;
   const cards = c.guardrails?.cardDataInParameters;
   if (outbound || cards) {
-    let kinds: string[];
+    let kinds: readonly string[];
     try {
       kinds = regulatedKinds(p.parameters, compiled.masking);
     } catch {
       kinds = ['unreadable'];
     }
     if (outbound && kinds.length)
-      raise(outbound, 'guardrail:regulated-data', `regulated data in outbound text (${kinds.join(', ')}): a person checks it before it leaves`);
-    const card = kinds.filter(isCard);
-    if (cards && card.length) raise(cards, 'guardrail:card-data', `a payment card number in the parameters (${card.join(', ')}): a person checks it`);
+      raise(w, outbound, 'guardrail:regulated-data', `regulated data in outbound text (${kinds.join(', ')}): a person checks it before it leaves`);
+    if (cards && kinds.some(isCard))
+      raise(w, cards, 'guardrail:card-data', `a payment card number in the parameters (${kinds.filter(isCard).join(', ')}): a person checks it`);
     // The target and the context reach the target system and the reviewers too: a card number there is one as well
     // (red team, 2026-12-04: a refund whose target was a card number ran on its own). Not for outbound text: a
     // reply's target may well be an e-mail address.
-    else if (cards && (mayHoldCardNumber(p.target) || (p.context !== undefined && Object.keys(p.context).length > 0))) {
+    else if (cards && (mayHoldCardNumber(p.target) || hasOwnKeys(p.context))) {
       let elsewhere: string[];
       try {
         elsewhere = regulatedKinds({ target: p.target, context: p.context ?? {} }, compiled.masking).filter(isCard);
@@ -343,10 +330,11 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
         elsewhere = ['unreadable'];
       }
       if (elsewhere.length)
-        raise(cards, 'guardrail:card-data', `a payment card number in the target or the context (${elsewhere.join(', ')}): a person checks it`);
+        raise(w, cards, 'guardrail:card-data', `a payment card number in the target or the context (${elsewhere.join(', ')}): a person checks it`);
     }
   }
-  demands.push({ by: 'contract', lane: contractLane, rule: contractRule, reason: contractReason });
+  const contractLane = w.lane;
+  demand(w, { by: 'contract', lane: contractLane, rule: w.rule, reason: w.reason });
   const riskClass: RiskClass = riskOf(score, t.review, action.spec, contractLane);
 
   // Prohibited rules and guardrails that nothing overrides.
@@ -357,25 +345,25 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
       .slice(0, 5)
       .map((i) => `${maskText(i.pointer)} ${i.message} (${i.rule})`)
       .join('; ');
-    demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: 'invalid_parameters', reason: `invalid_parameters: ${named}` });
+    demand(w, { by: 'prohibited-rule', lane: 'prohibited', rule: 'invalid_parameters', reason: `invalid_parameters: ${named}` });
   }
   // The parameters' own schema names the field more precisely, so it speaks first when both object.
   // The fast check first: it allocates nothing for a proposal that is valid, which is nearly every one.
-  const shape = certainlyValidProposal(p) ? [] : shapeIssues(p);
-  if (shape.length)
-    demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: 'invalid_proposal', reason: `invalid_proposal: ${maskText(shape.join(', '))}` });
+  const shape = certainlyValidProposal(p) ? undefined : shapeIssues(p);
+  if (shape?.length)
+    demand(w, { by: 'prohibited-rule', lane: 'prohibited', rule: 'invalid_proposal', reason: `invalid_proposal: ${maskText(shape.join(', '))}` });
   const asset = protectedAssetOf(p.target, p.parameters, !action.spec.outbound);
   if (asset)
-    demands.push({
+    demand(w, {
       by: 'prohibited-rule',
       lane: 'prohibited',
       rule: 'self-protection',
       reason: `aimed at ${asset === 'Countersign itself' ? asset : `Countersign's own ${asset}`}: no contract can allow that`,
     });
   for (const rule of action.prohibited)
-    if (holds(rule.when, input)) demands.push({ by: 'prohibited-rule', lane: 'prohibited', rule: rule.id, reason: rule.reason });
+    if (holds(rule.when, input)) demand(w, { by: 'prohibited-rule', lane: 'prohibited', rule: rule.id, reason: rule.reason });
   if (action.spec.privileged && !scopedTokenValid(p.scopedToken, p.actionType, inputs.scopedTokenKey, inputs.now)) {
-    demands.push({
+    demand(w, {
       by: 'prohibited-rule',
       lane: 'prohibited',
       rule: 'privileged:scoped-token',
@@ -385,7 +373,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
 
   // Kill switch.
   if (inputs.killSwitch !== 'on') {
-    demands.push({
+    demand(w, {
       by: 'kill-switch',
       lane: 'prohibited',
       rule: `kill-switch:${inputs.killSwitch === 'off' ? 'off' : 'unknown'}`,
@@ -399,7 +387,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   // Degradation mode: a value it does not know reads as unknown (halted), never as the loosest (red team, 2026-12-04).
   const mode = KNOWN_MODES.has(inputs.degradationMode) ? inputs.degradationMode : 'unknown';
   if (mode === 'halted' || mode === 'unknown')
-    demands.push({
+    demand(w, {
       by: 'degradation',
       lane: 'prohibited',
       rule: `degradation:${mode}`,
@@ -407,7 +395,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
       retryLater: true,
     });
   else if (mode === 'constrained' && (contractLane === 'review' || riskClass !== 'low'))
-    demands.push({
+    demand(w, {
       by: 'degradation',
       lane: 'prohibited',
       rule: 'degradation:constrained',
@@ -415,7 +403,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
       retryLater: true,
     });
   else if (mode === 'elevated' && contractLane === 'autonomous' && riskClass !== 'low')
-    demands.push({
+    demand(w, {
       by: 'degradation',
       lane: 'review',
       rule: 'degradation:elevated',
@@ -424,7 +412,7 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
 
   // Trust stack.
   if (inputs.trustStackHealthy !== true && (riskClass !== 'low' || action.spec.privileged)) {
-    demands.push({
+    demand(w, {
       by: 'trust-stack',
       lane: 'prohibited',
       rule: `trust-stack:${inputs.trustStackHealthy === 'unknown' ? 'unknown' : 'unhealthy'}`,
@@ -436,51 +424,42 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
 
   // Autonomy: likewise, a level it does not know reads as unknown (review).
   const a = KNOWN_LEVELS.has(inputs.autonomy) ? inputs.autonomy : 'unknown';
-  if (a === 'off') demands.push({ by: 'autonomy', lane: 'prohibited', rule: 'autonomy:off', reason: `autonomy for ${p.actionType} is off` });
+  if (a === 'off') demand(w, { by: 'autonomy', lane: 'prohibited', rule: 'autonomy:off', reason: `autonomy for ${p.actionType} is off` });
   else if (a === 'review-all' || a === 'unknown')
-    demands.push({
+    demand(w, {
       by: 'autonomy',
       lane: 'review',
       rule: `autonomy:${a}`,
       reason: a === 'unknown' ? 'the autonomy level cannot be read: failing closed to review' : 'autonomy is review-all',
     });
   else if (a === 'review-risky' && riskClass !== 'low')
-    demands.push({ by: 'autonomy', lane: 'review', rule: 'autonomy:review-risky', reason: `autonomy is review-risky and the risk is ${riskClass}` });
+    demand(w, { by: 'autonomy', lane: 'review', rule: 'autonomy:review-risky', reason: `autonomy is review-risky and the risk is ${riskClass}` });
 
   let lane: Lane = 'autonomous';
-  for (const d of demands) if (STRICT[d.lane] > STRICT[lane]) lane = d.lane;
+  for (let k = 0; k < w.nDemands; k++) if (STRICT[w.demands[k].lane] > STRICT[lane]) lane = w.demands[k].lane;
   // The decider: by precedence among the demands of the lane, a lasting one before one that passes (`retryLater`). A
   // legal statement refused for good is not "propose it again later" because the mode is constrained too (red team,
   // 2026-12-05): an agent told to retry would propose a forbidden action again and again.
-  let decider = demands[0];
-  find: for (const passing of [false, true])
+  let decider = w.demands[0];
+  find: for (let passing = 0; passing < 2; passing++)
     for (const by of PRECEDENCE)
-      for (const d of demands)
-        if (d.by === by && d.lane === lane && Boolean(d.retryLater) === passing) {
+      for (let k = 0; k < w.nDemands; k++) {
+        const d = w.demands[k];
+        if (d.by === by && d.lane === lane && Number(Boolean(d.retryLater)) === passing) {
           decider = d;
           break find;
         }
-  // The decider first, then the other demands in order (the contract's own is already there): each put in front,
-  // last one first, so no array is built for the order.
-  const putFirst = (d: (typeof demands)[number]) => {
-    if (!rulesFired.includes(d.rule)) rulesFired.unshift(d.rule);
-    if (!reasons.includes(d.reason)) reasons.unshift(d.reason);
-  };
-  for (let k = demands.length - 1; k >= 0; k--) if (demands[k] !== decider && demands[k].by !== 'contract') putFirst(demands[k]);
-  // The decider's rule and reason lead, even when they fired among the contract's own (a threshold, a rule): an agent
-  // reads the first rule as why (`reasonCode` on the action's view).
-  const fired = rulesFired.indexOf(decider.rule);
-  if (fired > 0) rulesFired.splice(fired, 1);
-  const said = reasons.indexOf(decider.reason);
-  if (said > 0) reasons.splice(said, 1);
-  putFirst(decider);
-  // The action type's own reason explains its default lane: only when that lane holds. A refund sent to review by its
-  // amount does not also say "small, policy-conform refund", which a reviewer reads as a reason to approve.
-  if (STRICT[action.spec.lane] >= STRICT[lane] && !reasons.includes(action.spec.reason)) reasons.push(action.spec.reason);
+      }
+  // The decider's rule and reason lead (an agent reads the first rule as why: `reasonCode` on the action's view), then
+  // the other demands' in order, then the contract's own. The action type's own reason explains its default lane: only
+  // when that lane holds. A refund sent to review by its amount does not also say "small, policy-conform refund", which
+  // a reviewer reads as a reason to approve.
+  const rulesFired = explained(w, decider, ruleOf, w.fired, w.nFired, undefined);
+  const reasons = explained(w, decider, reasonOf, w.said, w.nSaid, STRICT[action.spec.lane] >= STRICT[lane] ? action.spec.reason : undefined);
 
   const reviewSettings =
     lane === 'review'
-      ? (reviewFrom ??
+      ? (w.reviewFrom ??
         action.spec.review ?? { slaClass: Object.keys(c.slaClasses)[0], requiredRoles: ['reviewer'], quorum: 1, whenUnavailable: 'fail-closed' as const })
       : undefined;
   // One literal of one shape, optional fields added after: spreading into the literal took a quarter of a decision (ADR 0029).
@@ -507,6 +486,97 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
     };
   if (decider.retryLater) decision.retryLater = true;
   return decision;
+}
+
+type Demand = { by: DecidedBy; lane: Lane; rule: string; reason: string; retryLater?: boolean };
+
+/**
+ * One decision's working lists, kept from one decision to the next: `decide` runs to its end without yielding and
+ * nothing it calls decides again, so one set serves every call; `startDecision` resets them by their counts, and the
+ * decision's own lists are copied out at their size (`explained`). An array that grows by `push` from empty takes room
+ * for 16 values: three of them, and the copies `unshift` and `splice` made, were a fifth of what a decision allocated
+ * (ADR 0029, addendum 2026-12-07).
+ */
+interface Working {
+  /** What each input demands: the contract's own lane, prohibited rules, the kill switch, the mode, the trust stack, autonomy. */
+  demands: Demand[];
+  nDemands: number;
+  /** The contract's rules that fired and the reasons they gave, in order (scores, thresholds, rules, limits, guardrails). */
+  fired: string[];
+  nFired: number;
+  said: string[];
+  nSaid: number;
+  /** The contract's lane so far, and the rule and reason that set it: the action type's own, or the first to raise it. */
+  lane: Lane;
+  rule: string;
+  reason: string;
+  /** Of several rules sending it to review, the one with the larger quorum sets the review. */
+  reviewFrom: ReviewSettings | undefined;
+  /** Where `explained` orders a list before copying it out. */
+  out: string[];
+}
+
+const working: Working = {
+  demands: [],
+  nDemands: 0,
+  fired: [],
+  nFired: 0,
+  said: [],
+  nSaid: 0,
+  lane: 'prohibited',
+  rule: '',
+  reason: '',
+  reviewFrom: undefined,
+  out: [],
+};
+
+function startDecision(): Working {
+  working.nDemands = working.nFired = working.nSaid = 0;
+  working.reviewFrom = undefined;
+  return working;
+}
+
+function demand(w: Working, d: Demand): void {
+  w.demands[w.nDemands++] = d;
+}
+
+/** A contract rule fired: its rule and reason are recorded, and it raises the contract's lane if it is stricter. */
+function raise(w: Working, lane: Lane, rule: string, reason: string, review?: ReviewSettings): void {
+  w.fired[w.nFired++] = rule;
+  w.said[w.nSaid++] = reason;
+  if (STRICT[lane] > STRICT[w.lane]) {
+    w.lane = lane;
+    w.reason = reason;
+    w.rule = rule;
+  }
+  if (lane === 'review' && review && (!w.reviewFrom || review.quorum > w.reviewFrom.quorum)) w.reviewFrom = review;
+}
+
+const ruleOf = (d: Demand) => d.rule;
+const reasonOf = (d: Demand) => d.reason;
+
+/**
+ * One list of the explanation (rules fired, or reasons), each value once, where it first stands: the decider's value,
+ * the other demands' in order (the contract's own is not one of them), the contract's values (`own`, the first `n`)
+ * in the order they fired, and `last` if given.
+ */
+function explained(w: Working, decider: Demand, valueOf: (d: Demand) => string, own: string[], n: number, last: string | undefined): string[] {
+  const out = w.out;
+  let m = 0;
+  out[m++] = valueOf(decider);
+  for (let k = 0; k < w.nDemands; k++) {
+    const d = w.demands[k];
+    if (d !== decider && d.by !== 'contract' && !within(out, m, valueOf(d))) out[m++] = valueOf(d);
+  }
+  for (let k = 0; k < n; k++) if (!within(out, m, own[k])) out[m++] = own[k];
+  if (last !== undefined && !within(out, m, last)) out[m++] = last;
+  return out.slice(0, m);
+}
+
+/** Whether `list`'s first `m` values include `v`. */
+function within(list: string[], m: number, v: string): boolean {
+  for (let k = 0; k < m; k++) if (list[k] === v) return true;
+  return false;
 }
 
 /**
@@ -555,6 +625,13 @@ export function scopedTokenValid(token: unknown, actionType: string, key: Buffer
 
 /** A kind of finding that is, or may be, a payment card number: what could not be read whole may hold one (fail closed). */
 const isCard = (kind: string): boolean => kind === 'card' || kind === 'unreadable' || kind === 'too-deep';
+
+/** Whether a value is an object with a key of its own (without listing them). */
+function hasOwnKeys(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  for (const k in v) if (Object.prototype.hasOwnProperty.call(v, k)) return true;
+  return false;
+}
 
 /**
  * Whether a target could hold a card number, cheaply: twelve ASCII digits or more, or any character past ASCII (digits of

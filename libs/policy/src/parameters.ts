@@ -194,7 +194,7 @@ function issueOf(e: ErrorObject): ParameterIssue {
  * The reasons a proposal's parameters do not fit its action type's schema; `[]` when they fit, and for an
  * action type the contract does not know (`evaluate` prohibits those). Total: never throws.
  */
-export function checkParameters(compiled: CompiledContract, proposal: { actionType: string; parameters: unknown }): ParameterIssue[] {
+export function checkParameters(compiled: CompiledContract, proposal: { actionType: string; parameters: unknown }): readonly ParameterIssue[] {
   try {
     const action = typeof proposal?.actionType === 'string' ? compiled.actions.get(proposal.actionType) : undefined;
     if (!action) return [];
@@ -208,13 +208,16 @@ export function checkParameters(compiled: CompiledContract, proposal: { actionTy
   }
 }
 
+/** Parameters that fit: one list for all of them (a decision allocates nothing for its parameters when they fit). */
+const NO_ISSUES: readonly ParameterIssue[] = Object.freeze([]);
+
 /**
  * What an action type's compiled parameter schema finds wrong in parameters already known to be within
  * `tooDeepOrLarge`'s bounds (a decision checks the whole proposal first, so it does not walk them twice). Total.
  */
-export function schemaIssues(validate: ValidateFunction, parameters: unknown): ParameterIssue[] {
+export function schemaIssues(validate: ValidateFunction, parameters: unknown): readonly ParameterIssue[] {
   try {
-    if (validate(parameters)) return [];
+    if (validate(parameters)) return NO_ISSUES;
     const seen = new Set<string>();
     const issues: ParameterIssue[] = [];
     for (const e of validate.errors ?? []) {
