@@ -102,7 +102,9 @@ function adjacentRepetitions(sequence: Node[]): string | undefined {
         const shared = sharedCharacter(first, next);
         if (shared !== undefined) {
           const between = sequence.slice(i + 1, j).filter((n) => !mayBeEmpty(n));
-          const what = between.length ? `with only \`${between.map((n) => n.raw).join('')}\` between them, which the first can match too, ` : 'one after the other ';
+          const what = between.length
+            ? `with only \`${between.map((n) => n.raw).join('')}\` between them, which the first can match too, `
+            : 'one after the other ';
           return `\`${first.raw}\` and \`${next.raw}\` repeat ${what}and can both match ${JSON.stringify(shared)}: a long run of it is split between them every way, at every start, which takes polynomial time (join them into one repetition, bound the first (\`{0,100}\`), or put a character between them that the first cannot match)`;
         }
       }
