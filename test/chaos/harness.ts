@@ -334,10 +334,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const sweep = async () => {
       const ids = [...unsettled].slice(0, 2_000);
       const current = new Map(runs.filter((r) => r.actionId).map((r) => [r.actionId!, r]));
-      for (let i = 0; i < ids.length; i += 16)
+      // Past the agent's read rate (429: docs/adr/0048, addendum 2026-12-07), the rest wait for the next sweep, as an agent
+      // that honours the rate does.
+      let limited = false;
+      for (let i = 0; i < ids.length && !limited; i += 16)
         await Promise.all(
           ids.slice(i, i + 16).map(async (id) => {
             const res = await http('GET', `${stack.urls.orchestrator}/v1/actions/${id}`, stack.tokens.agent).catch(() => undefined);
+            if (res?.status === 429) limited = true;
             if (res?.status !== 200 || !TERMINAL.includes(String(res.body.status))) return;
             unsettled.delete(id);
             const run = current.get(id);
@@ -387,9 +391,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const outcomes = new Map<string, Outcome>();
     const accepted = runs.filter((r) => r.actionId);
     const getWithRetry = async (url: string, token: string): Promise<{ status: number; body: Record<string, unknown> }> => {
-      for (let attempt = 0; ; attempt++) {
+      for (let attempt = 0, waits = 0; ; attempt++) {
         try {
           const res = await http('GET', url, token);
+          // Past the agent's read rate: it waits as told (at most 5 s a time, as the typed client does) and reads again.
+          if (res.status === 429 && waits++ < 60) {
+            await sleep(Math.min(5, Math.max(1, Number(res.retryAfter) || 1)) * 1000);
+            attempt--;
+            continue;
+          }
           if (res.status < 500 || attempt >= 3) return res;
         } catch (e) {
           if (attempt >= 3) return { status: 0, body: { message: (e as Error).message } };

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfigOrExit, refuseMisspelledSettingsOrExit, settings } from '@countersign/config';
+import { EMBEDDED_READ_RATE, readRateOf, readRateSettings } from '@countersign/limits';
 import { EMBEDDED_PROPOSAL_RATE, proposalRateOf, proposalRateSettings } from '@countersign/orchestrator/settings';
 import type { EARLY_REFUSALS } from './home/before-loading';
 
@@ -36,6 +37,8 @@ const EmbeddedSettings = z.object({
     .optional(),
   /** The per-principal rate of `POST /v1/proposals` (docs/adr/0048). */
   ...proposalRateSettings(EMBEDDED_PROPOSAL_RATE),
+  /** The per-principal rate of reads (GET, HEAD) over HTTP (docs/adr/0048, addendum 2026-12-07). */
+  ...readRateSettings(EMBEDDED_READ_RATE),
 });
 const config = loadConfigOrExit(EmbeddedSettings);
 refuseMisspelledSettingsOrExit([EmbeddedSettings]);
@@ -62,6 +65,7 @@ void (async () => {
       port: config.PORT,
       identityPort: config.IDENTITY_PORT,
       proposalRate: proposalRateOf(config),
+      readRate: readRateOf(config),
       witnessDir: config.COUNTERSIGN_WITNESS_DIR,
       acceptRestore: config.COUNTERSIGN_ACCEPT_RESTORE,
       // PGlite answers nothing after a PANIC and ignores SIGINT: stopped at once, in one line (disk probe, 2026-12-05).

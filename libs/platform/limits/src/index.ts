@@ -2,3 +2,4 @@ export * from './connections';
 export * from './request-windows';
 export * from './source';
 export * from './token-buckets';
+export * from './read-rate.settings';

@@ -17,3 +17,4 @@ export * from './rejection-budget';
 export * from './query';
 export * from './control-facts';
 export * from './flag-control-follower';
+export * from './read-rate';

@@ -31,7 +31,8 @@ import { createMetrics, Metrics } from '@countersign/metrics';
 import { AuthenticatedRequest, AuthGuard, bearerToken, Principal, Roles, TOKEN_REGISTRY, TokenRegistry } from './auth';
 import { carriesBody, JsonBodyInterceptor, readsBody } from './body';
 import { continueWhenBodyIsRead } from './expect-continue';
-import { connectionBudget, DEFAULT_CONNECTIONS_PER_SOURCE, limitConnectionsPerSource, openFilesLimit } from '@countersign/limits';
+import { connectionBudget, DEFAULT_CONNECTIONS_PER_SOURCE, DEFAULT_READ_RATE, limitConnectionsPerSource, openFilesLimit, Rate } from '@countersign/limits';
+import { READ_RATE, ReadRateGuard, ReadRateLimit } from './read-rate';
 import { answeredByServer, answerHttpRefusals, recordTlsRefusals, RefusedRequest } from './http-refusals';
 import { PRINCIPAL_REJECTION_BUDGET, RejectionBudget, RejectionSeen, SuppressedRejections } from './rejection-budget';
 import { traceRequest, TracedRequest, TracedResponse } from './request-span';
@@ -152,6 +153,8 @@ export interface Platform {
   readiness?: ReadinessCheck[];
   /** The process's metrics; one is made for `service` when unset. */
   metrics?: Metrics;
+  /** How fast one principal may read over HTTP (`READS_PER_SECOND`, `READ_BURST`); `DEFAULT_READ_RATE` when unset. */
+  readRate?: Rate;
 }
 
 /**
@@ -582,6 +585,9 @@ export class PlatformModule implements NestModule {
         OpenApiDocumentHolder,
         RejectionAudit,
         { provide: APP_GUARD, useClass: AuthGuard },
+        // After the authentication guard (global guards run in this order): it counts the principals that guard named.
+        { provide: READ_RATE, useValue: new ReadRateLimit(platform.readRate ?? DEFAULT_READ_RATE) },
+        { provide: APP_GUARD, useClass: ReadRateGuard },
         { provide: APP_FILTER, useClass: RejectionFilter },
         // Interceptors run after every guard, in this order: the query is checked before the body is read.
         { provide: APP_INTERCEPTOR, useClass: QueryParamsInterceptor },

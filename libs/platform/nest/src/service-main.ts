@@ -5,6 +5,7 @@ import { KafkaBus, KafkaSasl } from '@countersign/bus';
 import { ConfigError, loadConfigOrExit, readPemSetting, refuseMisspelledSettingsOrExit, settings } from '@countersign/config';
 import { createLogger, Logger } from '@countersign/logging';
 import { createMetrics } from '@countersign/metrics';
+import { readRateOf, readRateSettings } from '@countersign/limits';
 import { createPgPool, PG_STATEMENT_TIMEOUT_MS, Pool, readRedisTls, RedisTlsSettings } from '@countersign/storage';
 import { initTracing } from '@countersign/tracing';
 import { loadTokenRegistry, readTokensFile, TokenRegistry } from './auth';
@@ -44,6 +45,7 @@ export const baseSettings = z.object({
   /** HTTPS for the API (both or neither): this service's certificate chain and key (PEM files), reloaded when renewed. */
   HTTP_TLS_CERT_FILE: z.string().min(1).optional(),
   HTTP_TLS_KEY_FILE: z.string().min(1).optional(),
+  ...readRateSettings(),
 });
 export type BaseSettings = z.infer<typeof baseSettings>;
 
@@ -119,7 +121,12 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
     const reloadsAudit = auditTokensReloads(tokensWatch, { service: def.service, logger, emit: (topic, data, options) => bus.emit(topic, data, options) });
     const pgPool = (url: string, onIdleError?: (e: Error) => void) => createPgPool(url, 10, onIdleError, logger, base.PG_STATEMENT_TIMEOUT_MS);
     const built = await def.build({ base, config, logger, bus, tokens, tokensWatch, pgPool });
-    @Module({ imports: [PlatformModule.forRoot({ service: def.service, bus, logger, tokens, readiness: built.readiness, metrics }), ...built.modules] })
+    @Module({
+      imports: [
+        PlatformModule.forRoot({ service: def.service, bus, logger, tokens, readiness: built.readiness, metrics, readRate: readRateOf(base) }),
+        ...built.modules,
+      ],
+    })
     class ServiceRoot {}
     const { app, port, scheme } = await serve(ServiceRoot, logger, { host: base.HOST, port: base.PORT ?? def.defaultPort, tls: https });
     logger.info({ host: base.HOST, port, scheme }, `${def.service} listening on ${scheme}://${base.HOST}:${port}`);
