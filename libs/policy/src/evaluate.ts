@@ -441,11 +441,12 @@ function decide(compiled: CompiledContract, raw: ProposalInput, inputs: Decision
   // legal statement refused for good is not "propose it again later" because the mode is constrained too (red team,
   // 2026-12-05): an agent told to retry would propose a forbidden action again and again.
   let decider = w.demands[0];
-  find: for (let passing = 0; passing < 2; passing++)
+  find: for (let round = 0; round < 2; round++)
     for (const by of PRECEDENCE)
       for (let k = 0; k < w.nDemands; k++) {
         const d = w.demands[k];
-        if (d.by === by && d.lane === lane && Number(Boolean(d.retryLater)) === passing) {
+        // The first round looks for a lasting demand, the second for one that passes.
+        if (d.by === by && d.lane === lane && Boolean(d.retryLater) === (round === 1)) {
           decider = d;
           break find;
         }
