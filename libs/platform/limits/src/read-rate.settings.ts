@@ -12,8 +12,12 @@ import type { Rate } from './token-buckets';
  */
 export const DEFAULT_READ_RATE: Rate = { perSecond: 100, burst: 1_000 };
 
-/** The embedded mode's: its one process serves every service's reads, and its proposals' (`EMBEDDED_PROPOSAL_RATE`). */
-export const EMBEDDED_READ_RATE: Rate = { perSecond: 50, burst: 500 };
+/**
+ * The embedded mode's: its one process serves every service's reads, and its proposals' (`EMBEDDED_PROPOSAL_RATE`). It
+ * answers some 800 reads a second on two cores; a burst of 500 at once held another agent's reads up for a second
+ * (`npm run bench:read-flood`, 2026-12-07), so the burst is two seconds' worth.
+ */
+export const EMBEDDED_READ_RATE: Rate = { perSecond: 50, burst: 100 };
 
 /** The read rate's settings, validated at boot by every main that serves HTTP. */
 export const readRateSettings = (defaults: Rate = DEFAULT_READ_RATE) => ({
