@@ -222,6 +222,25 @@ describe('countersign policy refuses what it cannot read, rather than reporting 
     expect(await run('diff', CONTRACT, CONTRACT, garbled)).toMatchObject({ code: 1, err: [expect.stringMatching(/garbled\.jsonl:2: not a JSON line/)] });
   });
 
+  it('diff and replay: a corpus line is read strictly, as the orchestrator reads a proposal: a key given twice is an error naming the line, not its last value', async () => {
+    // The door refuses this proposal (duplicate key); read loosely, it was a small refund that `replay` decided.
+    const [first] = readFileSync(SCENARIOS, 'utf8').split('\n');
+    const twice = file('twice.jsonl', `${first}\n${first.replace('"proposal": {', '"proposal": {"target": "jane.doe@example.com", ')}\n`);
+    expect(first).toContain('"proposal": {"');
+    for (const command of [
+      ['diff', CONTRACT, CONTRACT, twice],
+      ['replay', CONTRACT, twice],
+    ]) {
+      const r = await run(...command);
+      expect(r).toMatchObject({ code: 1, out: [] });
+      expect(r.err.join('\n')).toMatch(/twice\.jsonl:2: a key given twice in one object \(read strictly, as the orchestrator reads a proposal\)/);
+      // Not the line, nor its keys' values: the file may hold regulated data.
+      expect(r.err.join('\n')).not.toContain('jane.doe');
+    }
+    const proto = file('proto.jsonl', `${first.replace('"proposal": {', '"proposal": {"__proto__": {}, ')}\n`);
+    expect((await run('replay', CONTRACT, proto)).err.join('\n')).toMatch(/proto\.jsonl:1: a key no proposal may have \(__proto__\)/);
+  });
+
   it('explain: refuses --inputs with a key or a value the inputs do not have, listing the ones they have (exit 2)', async () => {
     const p = file('inputs-p.json', JSON.stringify(proposal()));
     const refused: Array<[string, RegExp]> = [

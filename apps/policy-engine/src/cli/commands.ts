@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import { canonicalDigest, TOPICS } from '@countersign/contracts';
+import { canonicalDigest, MAX_JSON_DEPTH, parseStrictJson, StrictJsonProblem, TOPICS } from '@countersign/contracts';
 import type { Progress } from '@countersign/logging';
 import { controlChanges, fieldsOf } from '@countersign/policy';
 import { LoadedContract, loadContractFile, readPolicyFile } from '@countersign/policy';
@@ -181,6 +181,19 @@ const EventTime = z.iso.datetime({ offset: true });
 /** What a corpus holds, for the message when it holds no proposal. */
 const CORPUS_FORMS = 'scenario rows {"proposal": …}, bare proposals, or the entries of an exported audit segment (countersign audit export)';
 
+/** How many levels an exported audit entry wraps its proposal in (`{kind, entry: {data: {proposal}}}`), with room to spare. */
+const CORPUS_WRAPPING_DEPTH = 8;
+
+/** What a corpus line that is not strict JSON is said to be, by the reader's problem (never the line itself). */
+const CORPUS_LINE_PROBLEMS: Record<StrictJsonProblem, string> = {
+  syntax: 'not a JSON line',
+  'duplicate-key': 'a key given twice in one object (read strictly, as the orchestrator reads a proposal)',
+  'forbidden-key': 'a key no proposal may have (__proto__)',
+  'too-deep': 'nested deeper than a proposal may be',
+  'too-large': 'a line larger than a proposal may be',
+  'invalid-encoding': 'not valid UTF-8 text',
+};
+
 /**
  * Proposals from a JSONL corpus: scenario rows `{proposal}`, bare proposals, or exported audit entries. A file with none
  * is an error, not an empty corpus: "0 of 0 decisions change" over a file it could not read would approve any change.
@@ -192,13 +205,12 @@ export function* readCorpus(path: string): Generator<ProposalInput> {
   for (const line of reading(path, () => readPolicyFile(path)).split('\n')) {
     lineNumber++;
     if (!line.trim()) continue;
-    let row: unknown;
-    try {
-      row = JSON.parse(line);
-    } catch {
-      // Not the parser's message: it quotes the line, which may hold a secret or regulated data (operator CLI probe).
-      throw new Error(`${path}:${lineNumber}: not a JSON line: a corpus holds ${CORPUS_FORMS}, one per line`);
-    }
+    // Read as the orchestrator reads a proposal (ADR 0047): a key given twice is refused, not read as its last value, so a
+    // diff or a replay never decides a proposal the door would have refused. Beside it, an exported entry's wrapping.
+    const parsed = parseStrictJson(line, { maxDepth: MAX_JSON_DEPTH + CORPUS_WRAPPING_DEPTH });
+    // Not the parser's message: it quotes keys of the line, which may hold a secret or regulated data (operator CLI probe).
+    if (!parsed.ok) throw new Error(`${path}:${lineNumber}: ${CORPUS_LINE_PROBLEMS[parsed.problem]}: a corpus holds ${CORPUS_FORMS}, one per line`);
+    const row = parsed.value;
     if (typeof row !== 'object' || row === null || Array.isArray(row)) continue;
     const r = row as Record<string, unknown>;
     const entry = (r.kind === 'entry' ? r.entry : r) as Record<string, unknown> | undefined;
