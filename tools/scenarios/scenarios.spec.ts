@@ -24,6 +24,12 @@ describe('countersign scenarios: what it refuses before it sends anything', () =
       /bad\.jsonl:2: not JSON/,
     ],
     [
+      // Sent again after a loose parse, it would reach the server as its last value: the server refuses it as it is.
+      'a row with a key given twice',
+      [(writeFileSync(join(dir, 'twice.jsonl'), '{"proposal": {"target": "a", "target": "b"}}\n'), join(dir, 'twice.jsonl')), '--token-file', token],
+      /twice\.jsonl:1: not strict JSON \(duplicate-key\)/,
+    ],
+    [
       'a row without a proposal',
       [(writeFileSync(join(dir, 'row.jsonl'), '{"expectedLane": "review"}\n'), join(dir, 'row.jsonl')), '--token-file', token],
       /row\.jsonl:1: a row is/,

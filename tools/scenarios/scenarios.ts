@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CountersignClient, CountersignError, NotFoundError, type ProposalInput } from '@countersign/client';
+import { parseStrictJson } from '@countersign/contracts';
 
 /** The example traffic shipped with the repository (the same rows as the shared scenarios). */
 export const DEFAULT_SCENARIOS = join(__dirname, '../../libs/contracts/fixtures/scenarios.jsonl');
@@ -123,12 +124,10 @@ function readRows(file: string): Row[] {
   const rows: Row[] = [];
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
-    let row: unknown;
-    try {
-      row = JSON.parse(line);
-    } catch {
-      throw new Error(`${file}:${i + 1}: not JSON`);
-    }
+    // Read as the server reads a proposal: parsed loosely and sent again, a key given twice would reach it as its last value.
+    const parsed = parseStrictJson(line);
+    if (!parsed.ok) throw new Error(`${file}:${i + 1}: ${parsed.problem === 'syntax' ? 'not JSON' : `not strict JSON (${parsed.problem})`}`);
+    const row = parsed.value;
     const r = row as Partial<Row>;
     if (typeof r !== 'object' || r === null || typeof r.proposal !== 'object' || r.proposal === null)
       throw new Error(`${file}:${i + 1}: a row is {"proposal": {...}, "expectedLane": "..."}`);
