@@ -4,14 +4,15 @@
 // and one that waits out their Retry-After (as the typed client does). Three processes, as in use: the embedded mode,
 // the flooder (BENCH_FLOODERS loops at once, each reading its own action as fast as the answers come, for
 // BENCH_SECONDS), and this one, where the other agent polls its own action 20 times a second, alone first (its
-// baseline, in the same run), then under the flood. Last line `ratio: …`: the other agent's p50 and p99 under the
-// flood over the same alone, on each side. Needs nothing but Node: no stack.
+// baseline, in the same run), then under the flood; a fourth side has the bucket without the bound on reads in flight.
+// Last line `ratio: …`: the other agent's p50, p90 and p99 under the flood over the same alone, on each side (200 reads
+// each: its p99 is its second slowest). Needs nothing but Node: no stack.
 import { ChildProcess, fork, Serializable } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { EMBEDDED_READ_RATE, Rate } from '@countersign/limits';
+import { EMBEDDED_READ_RATE, ReadLimits } from '@countersign/limits';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const FLOODERS = Number(process.env.BENCH_FLOODERS ?? 16);
@@ -41,7 +42,7 @@ function child<T>(role: string, input: Serializable): { process: ChildProcess; f
 
 /** The embedded mode at a read rate: it says its URL and home, and stops when told. */
 async function server() {
-  const { readRate } = await new Promise<{ readRate: Rate }>((r) => process.once('message', (m) => r(m as { readRate: Rate })));
+  const { readRate } = await new Promise<{ readRate: ReadLimits }>((r) => process.once('message', (m) => r(m as { readRate: ReadLimits })));
   const { startEmbedded } = await import('@countersign/embedded');
   const home = mkdtempSync(join(tmpdir(), 'countersign-bench-read-flood-'));
   const running = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }), readRate });
@@ -79,7 +80,7 @@ async function flooder() {
   process.send?.(answered, undefined, {}, () => process.exit(0));
 }
 
-async function side(readRate: Rate, honours = false) {
+async function side(readRate: ReadLimits, honours = false) {
   const embedded = child<{ url: string; home: string }>('server', { readRate });
   try {
     const { url, home } = await embedded.first;
@@ -123,22 +124,25 @@ async function side(readRate: Rate, honours = false) {
 }
 
 async function main() {
-  const unlimited = await side({ perSecond: 1_000_000, burst: 1_000_000 });
+  const unlimited = await side({ perSecond: 1_000_000, burst: 1_000_000, inFlight: 1_000_000 });
   const limited = await side(EMBEDDED_READ_RATE);
   const honoured = await side(EMBEDDED_READ_RATE, true);
+  // The bucket alone, without the bound on reads under way: what that bound adds.
+  const bucketOnly = await side({ ...EMBEDDED_READ_RATE, inFlight: 1_000_000 }, true);
   const line = (name: string, s: Awaited<ReturnType<typeof side>>) =>
-    `bench:read-flood: ${name}: the other agent's reads alone p50 ${ms(pct(s.alone, 50))} p99 ${ms(pct(s.alone, 99))}; ` +
-    `under the flood p50 ${ms(pct(s.flooded, 50))} p99 ${ms(pct(s.flooded, 99))}; ` +
+    `bench:read-flood: ${name}: the other agent's reads alone p50 ${ms(pct(s.alone, 50))} p90 ${ms(pct(s.alone, 90))} p99 ${ms(pct(s.alone, 99))}; ` +
+    `under the flood p50 ${ms(pct(s.flooded, 50))} p90 ${ms(pct(s.flooded, 90))} p99 ${ms(pct(s.flooded, 99))} (${s.flooded.length} reads); ` +
     `the flooder's reads ${Math.round(s.answered.ok / SECONDS)}/s answered, ${Math.round(s.answered.limited / SECONDS)}/s refused (429)\n`;
   process.stdout.write(line('no read rate', unlimited));
-  const rate = `read rate ${EMBEDDED_READ_RATE.perSecond}/s, ${EMBEDDED_READ_RATE.burst} at once`;
+  const rate = `read rate ${EMBEDDED_READ_RATE.perSecond}/s, ${EMBEDDED_READ_RATE.burst} at once, ${EMBEDDED_READ_RATE.inFlight} in flight`;
   process.stdout.write(line(`${rate}, the flooder ignoring 429`, limited));
   process.stdout.write(line(`${rate}, the flooder waiting out Retry-After`, honoured));
+  process.stdout.write(line(`the same without the bound in flight, the flooder waiting out Retry-After`, bucketOnly));
   const times = (s: Awaited<ReturnType<typeof side>>, p: number) => `${(pct(s.flooded, p) / pct(s.alone, p)).toFixed(1)}×`;
-  const both = (s: Awaited<ReturnType<typeof side>>) => `${times(s, 50)} / ${times(s, 99)}`;
+  const all = (s: Awaited<ReturnType<typeof side>>) => `${times(s, 50)} / ${times(s, 90)} / ${times(s, 99)}`;
   process.stdout.write(
-    `ratio: the other agent's reads under a read flood over alone, p50 / p99: no read rate ${both(unlimited)}; the embedded default, ` +
-      `the flooder ignoring 429 ${both(limited)}, waiting out Retry-After ${both(honoured)}\n`,
+    `ratio: the other agent's reads under a read flood over alone, p50 / p90 / p99: no read rate ${all(unlimited)}; the embedded default, ` +
+      `the flooder ignoring 429 ${all(limited)}, waiting out Retry-After ${all(honoured)}; the bucket alone, waiting out Retry-After ${all(bucketOnly)}\n`,
   );
 }
 

@@ -49,7 +49,7 @@ async function until(what: string, check: () => Promise<string | undefined> | st
 export async function fuzzApi(runs: number, seed?: number, onProgress?: (done: number) => void): Promise<ApiFuzzResult> {
   const home = mkdtempSync(join(tmpdir(), 'countersign-fuzz-'));
   // The properties are about what is read, not how fast: the per-principal rates (docs/adr/0048) are out of the way.
-  const unlimited = { perSecond: 1_000_000, burst: 1_000_000 };
+  const unlimited = { perSecond: 1_000_000, burst: 1_000_000, inFlight: 1_000_000 };
   const running = await startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }), proposalRate: unlimited, readRate: unlimited });
   const token = readFileSync(join(home, 'tokens', 'agent'), 'utf8');
   const compiled = compileContract(loadContractFile(join(__dirname, '../../apps/policy-engine/contract/countersign.contract.yaml')));

@@ -47,7 +47,7 @@ import {
   ReviewQueueModule,
 } from '@countersign/review-queue';
 import type { EmbeddedDatabase } from '@countersign/storage';
-import { EMBEDDED_READ_RATE, Rate } from '@countersign/limits';
+import { EMBEDDED_READ_RATE, ReadLimits } from '@countersign/limits';
 import { openHomeDatabase } from './home/home-database';
 import { HomeLock } from './home/home-lock';
 import { HOME_PRINCIPALS } from './home/home-principals';
@@ -85,7 +85,7 @@ export interface EmbeddedOptions {
   /** How fast one principal may propose over HTTP (default `EMBEDDED_PROPOSAL_RATE`; docs/adr/0048). */
   proposalRate?: ProposalRate;
   /** How fast one principal may read over HTTP (default `EMBEDDED_READ_RATE`; docs/adr/0048, addendum 2026-12-07). */
-  readRate?: Rate;
+  readRate?: ReadLimits;
   /**
    * Where this machine keeps how far each home had got, outside the home (docs/adr/0051). Given, it must be usable; by
    * default (`defaultWitnessDir()`) one that is not is said at error and the home starts without a witness.

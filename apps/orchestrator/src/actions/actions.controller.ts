@@ -1,6 +1,6 @@
 import { BadRequestException, Controller, Get, Inject, NotFoundException, Optional, Param, Query, Req } from '@nestjs/common';
 import { maskText } from '@countersign/guardrails';
-import { ApiRoute, AuthenticatedRequest, IdentifierParam, mayProposeAs, NotFoundAnswer, Principal, Roles } from '@countersign/nest';
+import { ApiRoute, AuthenticatedRequest, IdentifierParam, LongPollWhen, mayProposeAs, NotFoundAnswer, Principal, Roles } from '@countersign/nest';
 import { TOPICS } from '@countersign/contracts';
 import { ACTION_VIEWS } from '../tokens';
 import { ActionChanges, LONG_POLL_MAX_MS, LONG_POLL_REREAD_MS, LONG_POLLS_PER_PRINCIPAL } from './action-changes';
@@ -77,6 +77,8 @@ export class ActionsController {
   })
   @Get(':id')
   @Roles('agent', 'auditor', 'admin')
+  // A long poll waits, it does not work: not one of the principal's reads in flight (its own bound is LONG_POLLS_PER_PRINCIPAL).
+  @LongPollWhen('waitFor')
   async get(
     @Param('id', new IdentifierParam('id')) id: string,
     @Req() req: AuthenticatedRequest,

@@ -31,7 +31,14 @@ import { createMetrics, Metrics } from '@countersign/metrics';
 import { AuthenticatedRequest, AuthGuard, bearerToken, Principal, Roles, TOKEN_REGISTRY, TokenRegistry } from './auth';
 import { carriesBody, JsonBodyInterceptor, readsBody } from './body';
 import { continueWhenBodyIsRead } from './expect-continue';
-import { connectionBudget, DEFAULT_CONNECTIONS_PER_SOURCE, DEFAULT_READ_RATE, limitConnectionsPerSource, openFilesLimit, Rate } from '@countersign/limits';
+import {
+  connectionBudget,
+  DEFAULT_CONNECTIONS_PER_SOURCE,
+  DEFAULT_READ_RATE,
+  limitConnectionsPerSource,
+  openFilesLimit,
+  ReadLimits,
+} from '@countersign/limits';
 import { READ_RATE, ReadRateGuard, ReadRateLimit } from './read-rate';
 import { answeredByServer, answerHttpRefusals, recordTlsRefusals, RefusedRequest } from './http-refusals';
 import { PRINCIPAL_REJECTION_BUDGET, RejectionBudget, RejectionSeen, SuppressedRejections } from './rejection-budget';
@@ -153,8 +160,8 @@ export interface Platform {
   readiness?: ReadinessCheck[];
   /** The process's metrics; one is made for `service` when unset. */
   metrics?: Metrics;
-  /** How fast one principal may read over HTTP (`READS_PER_SECOND`, `READ_BURST`); `DEFAULT_READ_RATE` when unset. */
-  readRate?: Rate;
+  /** How fast one principal may read over HTTP (`READS_PER_SECOND`, `READ_BURST`, `READS_IN_FLIGHT`); `DEFAULT_READ_RATE` when unset. */
+  readRate?: ReadLimits;
 }
 
 /**
