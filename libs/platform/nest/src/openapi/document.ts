@@ -132,6 +132,12 @@ function complete(op: Operation, method: string, { controller, handler }: Handle
     op.security = [{ bearer: [] }];
     responses['401'] = refusal(both('missing, unknown or revoked bearer token', errors[401]));
     if (!roles.includes(ANY_ROLE)) responses['403'] = refusal(both(`the token has none of the roles ${roles.join(', ')}`, errors[403]));
+    // The platform's read limits (ReadRateGuard) on every read of a token route.
+    if (method === 'get' || method === 'head')
+      responses['429'] = refusal(
+        both("past the principal's read rate (`READS_PER_SECOND`, `READ_BURST`) or with `READS_IN_FLIGHT` of its reads under way", errors[429]),
+        { 'Retry-After': 'seconds to wait before trying again' },
+      );
   } else if (doc.session) {
     op.security = [{ session: [] }];
   } else {

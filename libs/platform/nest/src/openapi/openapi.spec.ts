@@ -81,9 +81,14 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(make.responses)).toEqual(['201', '400', '401', '403', '409', '413', '415', '503']);
     expect(make.responses['403']).toMatchObject({ description: 'the token has none of the roles maker' });
     expect(running.doc.paths['/healthz'].get).toMatchObject({ security: [], description: expect.stringContaining('No authentication: a health probe') });
-    // Any valid token reads the document: bearer and 401, no 403.
+    // Any valid token reads the document: bearer and 401, no 403; a token's read may meet the read limits (429), a write not.
     expect(running.doc.paths['/openapi.json'].get.security).toEqual([{ bearer: [] }]);
-    expect(Object.keys(running.doc.paths['/openapi.json'].get.responses)).toEqual(['200', '400', '401', '503']);
+    expect(Object.keys(running.doc.paths['/openapi.json'].get.responses)).toEqual(['200', '400', '401', '429', '503']);
+    expect(running.doc.paths['/openapi.json'].get.responses['429']).toMatchObject({
+      description: expect.stringContaining('READS_IN_FLIGHT'),
+      headers: { 'Retry-After': expect.anything() },
+    });
+    expect(running.doc.paths['/healthz'].get.responses['429']).toBeUndefined();
     expect(running.doc.components.securitySchemes).toMatchObject({ bearer: { type: 'http', scheme: 'bearer' } });
   });
 
