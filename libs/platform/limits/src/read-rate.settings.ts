@@ -22,8 +22,8 @@ export const DEFAULT_READ_RATE: ReadLimits = { perSecond: 100, burst: 1_000, inF
 
 /**
  * The embedded mode's: its one process serves every service's reads, and its proposals' (`EMBEDDED_PROPOSAL_RATE`). It
- * answers some 800 reads a second on two cores; a burst of 500 at once held another agent's reads up for a second
- * (`npm run bench:read-flood`, 2026-12-07), so the burst is two seconds' worth. Eight reads in flight at most: another
+ * answers some 800 reads a second on two cores (`npm run bench:read-flood`, 2026-12-07): a burst of 500 would be 0.6 s of
+ * its work at once, so the burst is two seconds' worth, 100. Eight reads in flight at most: another
  * agent's read waits behind at most eight of one flooding principal's (about 1.2 ms each here).
  */
 export const EMBEDDED_READ_RATE: ReadLimits = { perSecond: 50, burst: 100, inFlight: 8 };
