@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ServerResponse } from 'node:http';
 import { CanActivate, ExecutionContext, HttpException, Inject, Injectable, Optional, SetMetadata, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { TokenBuckets } from '@countersign/limits';
+import { KeyedSlots, TokenBuckets } from '@countersign/limits';
 import type { AuthenticatedRequest } from '@countersign/nest';
 
 /** One kind of audit query's limits per principal: `perMinute` on average, `burst` at once, `inFlight` at the same time. */
@@ -47,7 +47,7 @@ export type Admission = { retryAfter: number; why: 'rate' | 'in-flight' } | { re
  */
 export class AuditQueryLimit {
   private readonly buckets: Record<AuditQueryKind, TokenBuckets>;
-  private readonly running = new Map<string, number>();
+  private readonly running: Record<AuditQueryKind, KeyedSlots>;
 
   constructor(
     readonly limits: AuditQueryLimits = DEFAULT_AUDIT_QUERY_LIMITS,
@@ -59,26 +59,16 @@ export class AuditQueryLimit {
         throw new Error(`audit query limits (${kind}) need perMinute > 0, burst ≥ 1 and inFlight ≥ 1 (got ${r.perMinute}, ${r.burst}, ${r.inFlight})`);
     const bucketsOf = (r: AuditQueryRate) => new TokenBuckets({ perSecond: r.perMinute / 60, burst: r.burst }, now);
     this.buckets = { wholeLog: bucketsOf(limits.wholeLog), search: bucketsOf(limits.search) };
+    this.running = { wholeLog: new KeyedSlots(limits.wholeLog.inFlight), search: new KeyedSlots(limits.search.inFlight) };
   }
 
   /** Admits one query of `kind` from `principal`: refused past the in-flight count first (it costs no token), then past the rate. */
   admit(principal: string, kind: AuditQueryKind): Admission {
-    const key = `${kind}\u0000${principal}`;
-    const running = this.running.get(key) ?? 0;
-    if (running >= this.limits[kind].inFlight) return { retryAfter: 1, why: 'in-flight' };
+    if (this.running[kind].holding(principal) >= this.limits[kind].inFlight) return { retryAfter: 1, why: 'in-flight' };
     const retryAfter = this.buckets[kind].take(principal);
     if (retryAfter !== undefined) return { retryAfter, why: 'rate' };
-    this.running.set(key, running + 1);
-    let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        const left = (this.running.get(key) ?? 1) - 1;
-        if (left > 0) this.running.set(key, left);
-        else this.running.delete(key);
-      },
-    };
+    // Free a moment ago, and nothing in between yields: the slot is there.
+    return { release: this.running[kind].take(principal)! };
   }
 }
 

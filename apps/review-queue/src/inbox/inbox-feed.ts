@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
 import type { Logger } from '@countersign/logging';
+import { KeyedSlots } from '@countersign/limits';
 import { LOGGER } from '@countersign/nest';
 import { holdsItemRole, ItemReader, servesTenantOf } from '../review-item/item-roles';
 import { claimHolds, LeftItem, ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
@@ -54,7 +55,7 @@ const LEFT_MARGIN_MS = 10_000;
 export class InboxFeed implements OnModuleDestroy {
   private readonly listeners = new Set<Listener>();
   /** Live streams open, by reviewer (`openStream`). */
-  private readonly streams = new Map<string, number>();
+  private readonly streams = new KeyedSlots(MAX_STREAMS_PER_REVIEWER);
   private known?: Map<string, { item: ReviewItem; print: string }>;
   /** When the look that took `known` began (this clock). */
   private knownAt?: number;
@@ -82,17 +83,7 @@ export class InboxFeed implements OnModuleDestroy {
    * nothing), or undefined when all are taken. The reviewers counted are those with a stream open.
    */
   openStream(reviewer: string): (() => void) | undefined {
-    const open = this.streams.get(reviewer) ?? 0;
-    if (open >= MAX_STREAMS_PER_REVIEWER) return undefined;
-    this.streams.set(reviewer, open + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.streams.get(reviewer) ?? 1) - 1;
-      if (left > 0) this.streams.set(reviewer, left);
-      else this.streams.delete(reviewer);
-    };
+    return this.streams.take(reviewer);
   }
 
   /**

@@ -3,3 +3,4 @@ export * from './request-windows';
 export * from './source';
 export * from './token-buckets';
 export * from './read-rate.settings';
+export * from './keyed-slots';

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, HttpException, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ReadLimits, TokenBuckets } from '@countersign/limits';
+import { KeyedSlots, ReadLimits, TokenBuckets } from '@countersign/limits';
 import type { AuthenticatedRequest } from './auth';
 
 /** DI token of the process's `ReadRateLimit`. */
@@ -12,26 +12,16 @@ export const READ_RATE = Symbol('ReadRate');
  * kept are the tokens file's.
  */
 export class ReadRateLimit extends TokenBuckets {
-  private readonly running = new Map<string, number>();
+  private readonly running: KeyedSlots;
 
   constructor(readonly limits: ReadLimits) {
     super(limits);
-    if (!(limits.inFlight >= 1)) throw new Error(`reads in flight need inFlight ≥ 1 (got ${limits.inFlight})`);
+    this.running = new KeyedSlots(limits.inFlight);
   }
 
   /** One more read under way for `principal`, and the function that ends it; undefined when it has `inFlight` already. */
   start(principal: string): (() => void) | undefined {
-    const held = this.running.get(principal) ?? 0;
-    if (held >= this.limits.inFlight) return undefined;
-    this.running.set(principal, held + 1);
-    let ended = false;
-    return () => {
-      if (ended) return;
-      ended = true;
-      const left = (this.running.get(principal) ?? 1) - 1;
-      if (left > 0) this.running.set(principal, left);
-      else this.running.delete(principal);
-    };
+    return this.running.take(principal);
   }
 }
 
