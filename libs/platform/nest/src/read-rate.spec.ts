@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { InMemoryBus } from '@countersign/bus';
 import { parseConfig } from '@countersign/config';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { DEFAULT_READ_RATE, EMBEDDED_READ_RATE, readRateOf, readRateSettings } from '@countersign/limits';
+import { DEFAULT_READ_RATE, EMBEDDED_READ_RATE, ReadLimits, readRateOf, readRateSettings } from '@countersign/limits';
 import { Roles, sha256Hex, TokenRegistry } from './auth';
 import { LongPollWhen } from './read-rate';
 import { PlatformModule, serve } from './platform.module';
@@ -12,6 +12,18 @@ import { PlatformModule, serve } from './platform.module';
 // real: the platform's Nest HTTP app (the authentication guard, the read-rate guard, the body reader, the rejection
 // filter and its audit budget) with the in-process bus, over HTTP on 127.0.0.1; fake: a controller of two routes.
 const logger = pino({ level: 'silent' });
+
+/** The platform's app on 127.0.0.1 with `controllers`, two agents' tokens (`token-a`, `token-b`), and these read limits. */
+async function start(controllers: Array<new (...args: never[]) => unknown>, readRate: ReadLimits, bus = new InMemoryBus({ logger })) {
+  const tokens = new TokenRegistry([
+    { principal: 'agent-a', kind: 'agent', roles: ['agent'], agentIds: ['a'], tokenSha256: sha256Hex('token-a') },
+    { principal: 'agent-b', kind: 'agent', roles: ['agent'], agentIds: ['b'], tokenSha256: sha256Hex('token-b') },
+  ]);
+  @Module({ imports: [PlatformModule.forRoot({ service: 'test', bus, logger, tokens, readRate })], controllers })
+  class Root {}
+  const running = await serve(Root, logger, { host: '127.0.0.1', port: 0 });
+  return { url: `http://127.0.0.1:${running.port}`, close: () => running.app.close() };
+}
 
 @Controller('v1/things')
 @Roles('agent')
@@ -35,19 +47,8 @@ describe('reads past the principal’s rate (docs/adr/0048, addendum 2026-12-07)
   beforeAll(async () => {
     const bus = new InMemoryBus({ logger });
     await bus.subscribe({ group: 'test.audit', handlers: { [TOPICS.requestRejected]: async (e) => void audited.push(e) } });
-    const tokens = new TokenRegistry([
-      { principal: 'agent-a', kind: 'agent', roles: ['agent'], agentIds: ['a'], tokenSha256: sha256Hex('token-a') },
-      { principal: 'agent-b', kind: 'agent', roles: ['agent'], agentIds: ['b'], tokenSha256: sha256Hex('token-b') },
-    ]);
-    @Module({
-      // Three reads at once, then one every 1,000 s: nothing comes back while the test runs. Many in flight.
-      imports: [PlatformModule.forRoot({ service: 'test', bus, logger, tokens, readRate: { perSecond: 0.001, burst: 3, inFlight: 100 } })],
-      controllers: [ThingsController],
-    })
-    class Root {}
-    const running = await serve(Root, logger, { host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${running.port}`;
-    close = () => running.app.close();
+    // Three reads at once, then one every 1,000 s: nothing comes back while the test runs. Many in flight.
+    ({ url, close } = await start([ThingsController], { perSecond: 0.001, burst: 3, inFlight: 100 }, bus));
   });
   afterAll(() => close?.());
 
@@ -130,29 +131,8 @@ describe('reads in flight (docs/adr/0048, addendum 2026-12-07)', () => {
 
   let url: string;
   let close: () => Promise<void>;
-  beforeAll(async () => {
-    const tokens = new TokenRegistry([
-      { principal: 'agent-a', kind: 'agent', roles: ['agent'], agentIds: ['a'], tokenSha256: sha256Hex('token-a') },
-      { principal: 'agent-b', kind: 'agent', roles: ['agent'], agentIds: ['b'], tokenSha256: sha256Hex('token-b') },
-    ]);
-    @Module({
-      // Two reads under way at most; the rate out of the way.
-      imports: [
-        PlatformModule.forRoot({
-          service: 'test',
-          bus: new InMemoryBus({ logger }),
-          logger,
-          tokens,
-          readRate: { perSecond: 1_000, burst: 1_000, inFlight: 2 },
-        }),
-      ],
-      controllers: [SlowController],
-    })
-    class Root {}
-    const running = await serve(Root, logger, { host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${running.port}`;
-    close = () => running.app.close();
-  });
+  // Two reads under way at most; the rate out of the way.
+  beforeAll(async () => ({ url, close } = await start([SlowController], { perSecond: 1_000, burst: 1_000, inFlight: 2 })));
   afterAll(() => close?.());
 
   const get = (path: string, token: string, signal?: AbortSignal) =>
