@@ -108,7 +108,8 @@ function adjacentRepetitions(sequence: Node[]): string | undefined {
           return `\`${first.raw}\` and \`${next.raw}\` repeat ${what}and can both match ${JSON.stringify(shared)}: a long run of it is split between them every way, at every start, which takes polynomial time (join them into one repetition, bound the first (\`{0,100}\`), or put a character between them that the first cannot match)`;
         }
       }
-      if (!mayBeEmpty(next) && !swallowed(next, first)) break;
+      // Past something the first cannot run over, a run has one way to split.
+      if (!swallowed(next, first)) break;
     }
   }
   return undefined;
@@ -120,14 +121,7 @@ function adjacentRepetitions(sequence: Node[]): string | undefined {
  */
 function swallowed(node: Node, q: Quantifier<typeof FEATURES>): boolean {
   if (mayBeEmpty(node)) return true;
-  if (isLeaf(node)) {
-    const repeated = leavesOf(q.body[0]);
-    for (let cp = 32; cp < 127; cp++) {
-      const c = String.fromCharCode(cp);
-      if (mayMatch(node, c) && repeated.some((l) => mayMatch(l, c))) return true;
-    }
-    return false;
-  }
+  if (isLeaf(node)) return commonCharacter([node], leavesOf(q.body[0])) !== undefined;
   if (node.type === 'disjunction') return (node.body as Node[]).some((n) => swallowed(n, q));
   if (node.type === 'quantifier') return swallowed(node.body[0], q);
   if (node.type === 'group' || node.type === 'alternative') return (node.body as Node[]).every((n) => swallowed(n, q));
@@ -152,7 +146,11 @@ function mayBeEmpty(node: Node): boolean {
  */
 function sharedCharacter(a: Quantifier<typeof FEATURES>, b: Quantifier<typeof FEATURES>): string | undefined {
   const begins = firstAtom(b.body[0]);
-  const [left, right] = [leavesOf(a.body[0]), begins ? [begins] : leavesOf(b.body[0])];
+  return commonCharacter(leavesOf(a.body[0]), begins ? [begins] : leavesOf(b.body[0]));
+}
+
+/** A printable ASCII character that one of `left` and one of `right` can both match, if any. */
+function commonCharacter(left: Node[], right: Node[]): string | undefined {
   for (let cp = 32; cp < 127; cp++) {
     const c = String.fromCharCode(cp);
     if (left.some((l) => mayMatch(l, c)) && right.some((r) => mayMatch(r, c))) return c;
