@@ -95,6 +95,15 @@ describe("the OpenAPI document of the embedded process (every service's routes)"
     expect(op.responses['429']).toMatchObject({ headers: { 'Retry-After': { schema: { type: 'integer' } } } });
   });
 
+  it("documents the read limits on the inbox's signed-in pages as on a token's reads, and not on its writes", () => {
+    for (const path of ['/reviews', '/reviews/list', '/reviews/{actionId}/card', '/reviews/governance'])
+      expect(doc.paths[path].get.responses['429']).toMatchObject({
+        description: expect.stringMatching(/^past the signed-in person's read rate/),
+        headers: { 'Retry-After': { schema: { type: 'integer' } } },
+      });
+    expect(doc.paths['/reviews/{actionId}/claim'].post.responses['429']).toBeUndefined();
+  });
+
   it("documents an action's lane as null until it is decided (agent developer probe, 2026-12-05)", () => {
     const validate = documentedResponse(doc, 'GET', '/v1/actions/{id}', 200);
     expect(validate({ actionId: 'a-1', status: 'proposed', lane: null, timeline: [] })).toBe(true);

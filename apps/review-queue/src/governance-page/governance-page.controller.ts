@@ -2,7 +2,7 @@ import { Body, Controller, ForbiddenException, Get, HttpCode, Inject, Optional, 
 import { z } from 'zod';
 import { reasonString } from '@countersign/contracts';
 import { maskText } from '@countersign/guardrails';
-import { ApiRoute, IdentifierParam, parseBody, requireEveryTenant } from '@countersign/nest';
+import { ApiRoute, IdentifierParam, parseBody, READ_RATE, ReadRateLimit, requireEveryTenant } from '@countersign/nest';
 import { DegradationControlState, OVERRIDE_REQUEST_TTL_MS } from '../degradation/control-state';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import { agreementByClass, canariesByReviewer, dwellByReviewerAndClass, histogram, outliers, reviewerStats } from '../decision-quality/statistics';
@@ -47,6 +47,7 @@ export class GovernancePageController {
   constructor(
     private readonly sessions: Sessions,
     private readonly quality: DecisionQualityService,
+    @Inject(READ_RATE) private readonly reads: ReadRateLimit,
     @Optional() @Inject(DEGRADATION_CONTROL_STATE) private readonly control?: DegradationControlState,
   ) {}
 
@@ -236,6 +237,8 @@ ${shownValues(item.proposal.parameters, 'params', 'Parameters')}<ul>${item.reaso
     }
     // The rejection filter audits a refusal under the request's principal.
     req.principal = session.principal;
+    // Limited as the inbox's pages are (InboxController `reviewer`): a load of this page reads up to 50,000 decisions.
+    this.reads.admit(session.principal.id, res);
     return session;
   }
 }

@@ -21,7 +21,7 @@ import {
 } from '@nestjs/common';
 import { z } from 'zod';
 import { reasonString } from '@countersign/contracts';
-import { ApiRoute, IdentifierParam, parseBody } from '@countersign/nest';
+import { ApiRoute, IdentifierParam, parseBody, READ_RATE, ReadRateLimit } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
 import { stepUpRefusal } from '../approvals/step-up';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
@@ -109,6 +109,7 @@ export class InboxController {
     private readonly feed: InboxFeed,
     private readonly claims: ClaimService,
     private readonly breaks: ClaimBreakService,
+    @Inject(READ_RATE) private readonly reads: ReadRateLimit,
     @Optional() private readonly quality?: DecisionQualityService,
     @Optional() @Inject(PROPOSAL_SEALER) private readonly sealer?: ProposalSealer,
     @Optional() @Inject(CONTRACT_NOW) private readonly contractNow?: ContractNow,
@@ -164,7 +165,7 @@ export class InboxController {
   })
   @Get('list')
   async list(@Req() req: HttpRequest, @Res() res: HttpResponse, @Query() query: Record<string, unknown>, @Query('selected') selected?: string) {
-    const session = await this.apiSession(req, !askedByThePage(req));
+    const session = await this.apiSession(req, !askedByThePage(req), res);
     html(res, queueList((await this.visible(session, filtersOf(query))).items, selected, session.principal.id));
   }
 
@@ -182,7 +183,7 @@ export class InboxController {
   @Get('events')
   async events(@Req() req: HttpRequest & { on(e: 'close', l: () => void): void }, @Res() res: HttpResponse) {
     // Opening the stream is the page's doing (and its reconnects every so often), not the reviewer's: no activity.
-    const session = await this.apiSession(req, false);
+    const session = await this.apiSession(req, false, res, 'stream');
     const release = this.feed.openStream(session.principal.id);
     if (!release)
       throw new HttpException(
@@ -289,7 +290,7 @@ export class InboxController {
     @Query('reveal') reveal?: unknown,
   ) {
     const background = askedByThePage(req);
-    const session = await this.apiSession(req, !background);
+    const session = await this.apiSession(req, !background, res);
     html(res, await this.card(actionId, session, reveal, this.sessions.fromElsewhere(req), background));
   }
 
@@ -530,7 +531,7 @@ export class InboxController {
     return { all, items: filtered ? await this.items.inbox({ reviewer, ...filters, limit: INBOX_PAGE_SIZE }) : all };
   }
 
-  /** The session of a page request; none: the browser is sent to sign in and back here. */
+  /** The session of a page request; none: the browser is sent to sign in and back here. A read: counted (`reviewer`). */
   private async pageSession(req: HttpRequest, res: HttpResponse): Promise<ReviewerSession | undefined> {
     const session = await this.sessions.current(req);
     if (!session) {
@@ -540,19 +541,25 @@ export class InboxController {
       res.end();
       return undefined;
     }
-    return this.reviewer(req, session);
+    return this.reviewer(req, session, res);
   }
 
-  /** The session of a fragment, a stream or a decision: 401 without one (the script then sends the browser to sign in). */
-  private async apiSession(req: HttpRequest, touch = true): Promise<ReviewerSession> {
+  /**
+   * The session of a fragment, a stream or a decision: 401 without one (the script then sends the browser to sign in).
+   * Given the response, a read: counted against the reviewer's read limits (a stream, which waits, against the rate only).
+   */
+  private async apiSession(req: HttpRequest, touch = true, res?: HttpResponse, read: 'answer' | 'stream' = 'answer'): Promise<ReviewerSession> {
     const session = await this.sessions.current(req, touch);
     if (!session) throw new UnauthorizedException('not signed in (or the session ended): sign in at /auth/sign-in');
-    return this.reviewer(req, session);
+    return this.reviewer(req, session, res, read);
   }
 
-  private reviewer(req: HttpRequest, session: ReviewerSession): ReviewerSession {
+  private reviewer(req: HttpRequest, session: ReviewerSession, res?: HttpResponse, read: 'answer' | 'stream' = 'answer'): ReviewerSession {
     // The rejection filter audits a refusal under the request's principal.
     req.principal = session.principal;
+    // A person's pages and the script's fragments, limited as bearer reads are (libs/platform/nest read-rate.ts): a
+    // signed-in session, or one stolen, cannot keep the review queue busy with reads any more than a token can.
+    if (res) this.reads.admit(session.principal.id, res, read === 'answer');
     if (!session.principal.roles.includes('reviewer')) throw new ForbiddenException('the inbox is for reviewers: your account has no reviewer role');
     return session;
   }

@@ -600,7 +600,7 @@ export class PlatformModule implements NestModule {
         { provide: APP_INTERCEPTOR, useClass: QueryParamsInterceptor },
         { provide: APP_INTERCEPTOR, useClass: JsonBodyInterceptor },
       ],
-      exports: [EVENT_BUS, LOGGER, SERVICE_NAME, TOKEN_REGISTRY, READINESS, METRICS, ConsumerStates],
+      exports: [EVENT_BUS, LOGGER, SERVICE_NAME, TOKEN_REGISTRY, READINESS, METRICS, ConsumerStates, READ_RATE],
     };
   }
 

@@ -23,6 +23,34 @@ export class ReadRateLimit extends TokenBuckets {
   start(principal: string): (() => void) | undefined {
     return this.running.take(principal);
   }
+
+  /**
+   * Admits one read of `who` until `res` closes (the answer sent, or the caller gone), or throws 429 with `Retry-After`:
+   * past the rate, or with `inFlight` of its reads under way. A read that only waits (`holdsSlot` false: a long poll, a
+   * live stream) counts against the rate alone. In flight first: a read refused for that takes no token from the rate.
+   */
+  admit(who: string, res: { on(event: 'close', listener: () => void): void }, holdsSlot = true): void {
+    const { perSecond, burst, inFlight } = this.limits;
+    const end = holdsSlot ? this.start(who) : undefined;
+    if (holdsSlot && !end)
+      throw new HttpException(
+        { statusCode: 429, message: `principal ${who} has ${inFlight} reads under way, the most it may at once: retry after 1 s`, retryAfter: 1 },
+        429,
+      );
+    const retryAfter = this.take(who);
+    if (retryAfter !== undefined) {
+      end?.();
+      throw new HttpException(
+        {
+          statusCode: 429,
+          message: `principal ${who} reads faster than its rate (${perSecond} a second, ${burst} at once): retry after ${retryAfter} s`,
+          retryAfter,
+        },
+        429,
+      );
+    }
+    if (end) res.on('close', end);
+  }
 }
 
 const LONG_POLL = 'countersign:long-poll-query';
@@ -40,8 +68,9 @@ export const LongPollWhen = (param: string) => SetMetadata(LONG_POLL, param);
  *
  * A global guard after the authentication guard: it counts the principals that guard named (bearer tokens), on the routes
  * that declare roles. A route without roles (`/healthz`, `/readyz`) is no one's read, and a caller the authentication
- * guard refused never gets here. The inbox's pages, signed in by a session, are a person's clicks and the live stream's
- * news; they are not counted. Writes have their own limits (the proposals door, reveals, the audit queries).
+ * guard refused never gets here. The inbox's pages, signed in by a session, are counted by the inbox (`SessionReads` in
+ * apps/review-queue), once it has read the session. Writes have their own limits (the proposals door, reveals, the audit
+ * queries).
  */
 @Injectable()
 export class ReadRateGuard implements CanActivate {
@@ -54,31 +83,9 @@ export class ReadRateGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const req = context.switchToHttp().getRequest<AuthenticatedRequest & { method?: string; query?: Record<string, unknown> }>();
     if (!req.principal || (req.method !== 'GET' && req.method !== 'HEAD')) return true;
-    const who = req.principal.id;
-    const { perSecond, burst, inFlight } = this.limit.limits;
     const longPollParam = this.reflector.get<string | undefined>(LONG_POLL, context.getHandler());
     const waits = longPollParam !== undefined && req.query?.[longPollParam] !== undefined;
-    // In flight first: a read refused for that takes no token from the rate.
-    const end = waits ? undefined : this.limit.start(who);
-    if (!waits && !end)
-      throw new HttpException(
-        { statusCode: 429, message: `principal ${who} has ${inFlight} reads under way, the most it may at once: retry after 1 s`, retryAfter: 1 },
-        429,
-      );
-    const retryAfter = this.limit.take(who);
-    if (retryAfter !== undefined) {
-      end?.();
-      throw new HttpException(
-        {
-          statusCode: 429,
-          message: `principal ${who} reads faster than its rate (${perSecond} a second, ${burst} at once): retry after ${retryAfter} s`,
-          retryAfter,
-        },
-        429,
-      );
-    }
-    // Ended when the answer is sent, or when the caller goes away first.
-    if (end) context.switchToHttp().getResponse<{ once(event: 'close', listener: () => void): void }>().once('close', end);
+    this.limit.admit(req.principal.id, context.switchToHttp().getResponse(), !waits);
     return true;
   }
 }

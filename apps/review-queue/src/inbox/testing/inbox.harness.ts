@@ -13,6 +13,7 @@ import { generateSigningKey } from '@countersign/approval';
 import { actionDigest, Proposal } from '@countersign/contracts';
 import { maskDeep } from '@countersign/guardrails';
 import { DEFAULT_USERS, RunningIdentityProvider, SeedUser, SignInRefusal, startIdentityProvider, WrittenUser, writeIdentityUsers } from '@countersign/identity';
+import type { ReadLimits } from '@countersign/limits';
 import { PlatformModule, serve, TokenEntry, TokenRegistry } from '@countersign/nest';
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase, RecordingBus, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
@@ -72,6 +73,8 @@ export async function startInboxHarness(
     tokens?: TokenEntry[];
     /** People the identity provider signs in besides the seeded ones (`DEFAULT_USERS`): e.g. a reviewer of one tenant. */
     users?: SeedUser[];
+    /** The read limits per principal (the platform's `DEFAULT_READ_RATE` by default). */
+    readRate?: ReadLimits;
   } = {},
 ): Promise<InboxHarness> {
   const logger = pino({ level: 'silent' });
@@ -100,7 +103,7 @@ export async function startInboxHarness(
 
     @Module({
       imports: [
-        PlatformModule.forRoot({ service: 'review-queue', bus, logger, tokens: new TokenRegistry(o.tokens ?? []) }),
+        PlatformModule.forRoot({ service: 'review-queue', bus, logger, tokens: new TokenRegistry(o.tokens ?? []), readRate: o.readRate }),
         ReviewQueueModule.register({
           items,
           signingKeys: generateSigningKey('inbox-test').signing,

@@ -140,6 +140,12 @@ function complete(op: Operation, method: string, { controller, handler }: Handle
       );
   } else if (doc.session) {
     op.security = [{ session: [] }];
+    // The same limits, counted by the route once it has read the session (the review queue's inbox and governance pages).
+    if (method === 'get' || method === 'head')
+      responses['429'] = refusal(
+        both("past the signed-in person's read rate (`READS_PER_SECOND`, `READ_BURST`) or with `READS_IN_FLIGHT` of their reads under way", errors[429]),
+        { 'Retry-After': 'seconds to wait before trying again' },
+      );
   } else {
     op.security = [];
     op.description = both(op.description, `No authentication: ${doc.public ?? 'none declared'}.`);

@@ -1,0 +1,84 @@
+// real: Chromium (Debian's, driven by playwright-core), the local OpenID Connect provider (oidc-provider, code + PKCE),
+// openid-client, the review queue's HTTP app (Nest) with its inbox, sessions and read limits (libs/platform/nest
+// read-rate.ts), decision quality (the governance page), PostgreSQL (a database cloned from the migrated template);
+// fake: the bus (in memory, recording what is published) and intake. (All started by `startInboxHarness`.)
+import type { Page } from 'playwright-core';
+import { TOPICS, TopicMap } from '@countersign/contracts';
+import { createDecisionQualityStore } from '../decision-quality/pg-decision-quality.store';
+import { InboxHarness, startInboxHarness } from './testing/inbox.harness';
+
+jest.setTimeout(180_000);
+
+/** A read from the signed-in page, as its script makes them (the session's cookie). */
+const read = (page: Page, path: string) =>
+  page.evaluate(async (path) => {
+    const res = await fetch(path, { headers: { Accept: 'text/html' } });
+    return { status: res.status, retryAfter: res.headers.get('Retry-After'), text: await res.text() };
+  }, path);
+
+/** Until the page's own first fetch of the list (on the live stream's `ready`) has been answered. */
+const listFetched = (page: Page) => page.waitForFunction(() => performance.getEntriesByType('resource').some((e) => e.name.includes('/reviews/list')));
+
+describe("a signed-in person's reads are limited as a token's are (ADR 0048, addendum 2026-12-07)", () => {
+  let h: InboxHarness;
+  beforeAll(async () => {
+    h = await startInboxHarness('inbox-read-limits', {
+      // Twelve reads, then one every 1,000 s: nothing comes back while the test runs. One read at a time: the live
+      // stream, open all along, must not hold it.
+      readRate: { perSecond: 0.001, burst: 12, inFlight: 1 },
+      withPool: (pool) => ({
+        decisionQuality: {
+          store: createDecisionQualityStore(pool),
+          contract: { canaries: { rate: 0, templates: [] }, secondReview: { rate: 0 }, outliers: { minDecisions: 10, threshold: 3 } },
+        },
+      }),
+    });
+  }, 180_000);
+  afterAll(() => h?.close(), 60_000);
+
+  const refusals = () =>
+    h.bus.published
+      .filter((p) => p.topic === TOPICS.requestRejected)
+      .map((p) => p.event as TopicMap[typeof TOPICS.requestRejected])
+      .filter((e) => e.data.status === 429)
+      .map((e) => [e.actor.id, e.data.path]);
+
+  it("answers a reviewer's reads past her burst 429 with Retry-After, audited under her name; her live stream holds no read; another reviewer reads on", async () => {
+    // The page, its live stream and its first list: three of Alice's twelve.
+    const alice = (await h.signIn('alice')).page;
+    await listFetched(alice);
+    const answers: Array<{ status: number; retryAfter: string | null; text: string }> = [];
+    for (let i = 0; i < 12; i++) answers.push(await read(alice, '/reviews/list'));
+    const statuses = answers.map((a) => a.status);
+    const admitted = statuses.indexOf(429);
+    // Some admitted (the stream, open throughout with one read allowed at a time, took no slot), then none.
+    expect(admitted).toBeGreaterThan(0);
+    expect(admitted).toBeLessThan(12);
+    expect(statuses).toEqual([...Array(admitted).fill(200), ...Array(12 - admitted).fill(429)]);
+    expect(answers[admitted].retryAfter).toMatch(/^\d+$/);
+    expect(JSON.parse(answers[admitted].text).message).toMatch(
+      /^principal alice reads faster than its rate \(0\.001 a second, 12 at once\): retry after \d+ s$/,
+    );
+    // A card and the page itself are reads as well.
+    expect((await read(alice, '/reviews/no-such-action/card')).status).toBe(429);
+    expect((await read(alice, '/reviews')).status).toBe(429);
+    expect(refusals()).toContainEqual(['alice', '/reviews/list']);
+    expect(refusals().every(([who]) => who === 'alice')).toBe(true);
+
+    // Bob's budget is his own.
+    const bob = (await h.signIn('bob')).page;
+    await listFetched(bob);
+    expect((await read(bob, '/reviews/list')).status).toBe(200);
+  });
+
+  it('counts the governance page, which reads up to 50,000 decisions a load', async () => {
+    const lena = (await h.signIn('lena')).page;
+    await listFetched(lena);
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await read(lena, '/reviews/governance')).status);
+    const admitted = statuses.indexOf(429);
+    expect(admitted).toBeGreaterThan(0);
+    expect(statuses).toEqual([...Array(admitted).fill(200), ...Array(12 - admitted).fill(429)]);
+    expect(refusals()).toContainEqual(['lena', '/reviews/governance']);
+  });
+});
