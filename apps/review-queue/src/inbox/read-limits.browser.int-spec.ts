@@ -4,8 +4,7 @@
 // fake: the bus (in memory, recording what is published) and intake. (All started by `startInboxHarness`.)
 import type { Page } from 'playwright-core';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { createDecisionQualityStore } from '../decision-quality/pg-decision-quality.store';
-import { InboxHarness, startInboxHarness } from './testing/inbox.harness';
+import { InboxHarness, quietDecisionQuality, startInboxHarness } from './testing/inbox.harness';
 
 jest.setTimeout(180_000);
 
@@ -26,12 +25,7 @@ describe("a signed-in person's reads are limited as a token's are (ADR 0048, add
       // Twelve reads, then one every 1,000 s: nothing comes back while the test runs. One read at a time: the live
       // stream, open all along, must not hold it.
       readRate: { perSecond: 0.001, burst: 12, inFlight: 1 },
-      withPool: (pool) => ({
-        decisionQuality: {
-          store: createDecisionQualityStore(pool),
-          contract: { canaries: { rate: 0, templates: [] }, secondReview: { rate: 0 }, outliers: { minDecisions: 10, threshold: 3 } },
-        },
-      }),
+      withPool: quietDecisionQuality,
     });
   }, 180_000);
   afterAll(() => h?.close(), 60_000);

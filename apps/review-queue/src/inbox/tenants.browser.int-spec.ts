@@ -4,8 +4,7 @@
 // the migrated template); fake: the bus (in memory, recording what is published) and intake (items are added to the
 // repository as the review consumer adds them). (All started by `startInboxHarness`, testing/inbox.harness.ts.)
 import type { Page } from 'playwright-core';
-import { createDecisionQualityStore } from '../decision-quality/pg-decision-quality.store';
-import { InboxHarness, PASSWORD, startInboxHarness } from './testing/inbox.harness';
+import { InboxHarness, PASSWORD, quietDecisionQuality, startInboxHarness } from './testing/inbox.harness';
 
 jest.setTimeout(180_000);
 
@@ -21,12 +20,7 @@ describe('the inbox of a reviewer bound to a tenant, signed in with a tenants cl
         { sub: 'leo', name: 'Leo Acme Lead', roles: ['reviewer', 'lead'], tenants: ['acme'] },
       ],
       // Decision quality runs (no canaries, no sampled second reviews): the governance and second-review pages exist.
-      withPool: (pool) => ({
-        decisionQuality: {
-          store: createDecisionQualityStore(pool),
-          contract: { canaries: { rate: 0, templates: [] }, secondReview: { rate: 0 }, outliers: { minDecisions: 10, threshold: 3 } },
-        },
-      }),
+      withPool: quietDecisionQuality,
     });
   }, 180_000);
   afterAll(() => h?.close(), 60_000);

@@ -17,6 +17,7 @@ import type { ReadLimits } from '@countersign/limits';
 import { PlatformModule, serve, TokenEntry, TokenRegistry } from '@countersign/nest';
 import { createPgPool, Pool } from '@countersign/storage';
 import { createTestDatabase, RecordingBus, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
+import { createDecisionQualityStore } from '../../decision-quality/pg-decision-quality.store';
 import { PgReviewItemRepository } from '../../review-item/pg-review-item.repository';
 import { ReviewItem } from '../../review-item/review-item.repository';
 import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../../review-item/sealed-proposal';
@@ -58,6 +59,17 @@ export interface InboxHarness {
   seriousViolations(page: Page): Promise<string[]>;
   close(): Promise<void>;
 }
+
+/**
+ * Decision quality running with nothing drawn (no canaries, no sampled second reviews), for `withPool`: the governance
+ * and second-review pages exist, and no decision is held for a second look.
+ */
+export const quietDecisionQuality = (pool: Pool): Partial<ReviewQueueOptions> => ({
+  decisionQuality: {
+    store: createDecisionQualityStore(pool),
+    contract: { canaries: { rate: 0, templates: [] }, secondReview: { rate: 0 }, outliers: { minDecisions: 10, threshold: 3 } },
+  },
+});
 
 /**
  * Starts the inbox. `options` adds to (or replaces) the review queue's module options, e.g. a contract's settings;
