@@ -48,6 +48,7 @@ import {
 } from '@countersign/review-queue';
 import type { EmbeddedDatabase } from '@countersign/storage';
 import { EMBEDDED_READ_RATE, ReadLimits } from '@countersign/limits';
+import { DatabaseUpkeep } from './home/database-upkeep';
 import { openHomeDatabase } from './home/home-database';
 import { HomeLock } from './home/home-lock';
 import { HOME_PRINCIPALS } from './home/home-principals';
@@ -418,10 +419,15 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   class EmbeddedRoot {}
 
   const { app, port, scheme } = await serve(EmbeddedRoot, logger, { host, port: options.port ?? 8080, tls: options.tls });
+  // What autovacuum does for a PostgreSQL server, which PGlite runs none of: dead rows' space reused, the planner's
+  // statistics kept (home/database-upkeep.ts).
+  const upkeep = new DatabaseUpkeep(db.pool, logger);
+  upkeep.start();
   flagsCheck.consumersStarted(app.get(ConsumerStates));
   auditCheck.consumersStarted(app.get(ConsumerStates));
   baseUrl = `${scheme}://${host}:${port}`;
   const idp = await identity.start(baseUrl).catch(async (e: Error) => {
+    await upkeep.stop();
     await app.close();
     throw e;
   });
@@ -446,6 +452,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
     /** The in-process bus, where an agent could produce proposals straight to the proposals topic (tests do). */
     bus,
     close: async () => {
+      await upkeep.stop();
       tokensWatch.stop();
       reloadsAudit.stop();
       removals.stop();
