@@ -17,12 +17,15 @@
 //     commit, not waited for); its statements are named (prepared), as the repository's are. Statements per item: about 4/batch size on either
 //     path (the service path's count is printed). Goal (issue 11): ≥ 5,000/s. Each path's CPU per item is printed (Node, PostgreSQL, Redis);
 //     BENCH_CPU_PROFILE=<file> writes a CPU profile of the services' phase.
+//  3. The governance page for a lead, with BENCH_GOVERNANCE_DECISIONS reviewer decisions of the last 30 days (default
+//     50,000, the page's cap) by five reviewers, BENCH_GOVERNANCE_LOADS loads (default 20), beside the store's read of
+//     the same decisions; and the longest the review queue's event loop was held while the page loaded.
 import { Module } from '@nestjs/common';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { chromium } from 'playwright-core';
 import pino from 'pino';
 import { generateSigningKey } from '@countersign/approval';
@@ -54,6 +57,8 @@ const PENDING = Number(process.env.BENCH_PENDING ?? 100_000);
 const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const PAGE_LOADS = Number(process.env.BENCH_PAGE_LOADS ?? 300);
+const GOVERNANCE_DECISIONS = Number(process.env.BENCH_GOVERNANCE_DECISIONS ?? 50_000);
+const GOVERNANCE_LOADS = Number(process.env.BENCH_GOVERNANCE_LOADS ?? 20);
 const PASSWORD = 'bench password, not a secret';
 
 loadStackEnvFile();
@@ -96,7 +101,9 @@ async function main() {
     // Seeded on a connection without the services' statement timeout: a large BENCH_PENDING may take longer than it.
     const seeder = createPgPool(db.url, 1, undefined, undefined, 0);
     await seeder.query(SEED, [PENDING]).finally(() => seeder.end());
-    await pool.query('ANALYZE review_items');
+    // Both tables the inbox reads: without the by-role table's statistics the planner guessed, and the first page took
+    // 52 ms at 20,000 pending instead of 5.6 (2026-12-07; autovacuum analyzes it in time on a live database).
+    await pool.query('ANALYZE review_items, review_items_by_role');
     process.stdout.write(`bench:review: ${PENDING} pending items seeded in ${((performance.now() - seeded) / 1000).toFixed(1)} s\n`);
 
     // The review queue as a main builds it, with the inbox signing in through the local identity provider.
@@ -361,6 +368,42 @@ async function main() {
         `stored event: services ${serviceEventBytes} B, raw ${rawEventBytes} B\n` +
         `ratio: claim + decide services/raw ${(service.perSecond / rawPath.perSecond).toFixed(2)}; goal ≥ 5,000/s: ${service.perSecond >= 5000 ? 'met' : 'NOT met'}\n`,
     );
+
+    // 3. The governance page at its cap: the newest 50,000 decisions of 30 days, by five reviewers (a small team's
+    // month), beside the store's read of the same decisions. Its statistics run on the review queue's event loop: the
+    // longest the loop was held meanwhile is how long every other request of the review queue waited.
+    await pool.query(
+      `INSERT INTO reviewer_decisions (action_id, reviewer, decision, sla_class, decided_at, queued_at, dwell_ms, canary, miss_audited_at)
+       SELECT 'gov-' || lpad(i::text, 7, '0'), 'gov-reviewer-' || (i % 5), CASE WHEN i % 7 = 0 THEN 'rejected' ELSE 'approved' END,
+         (ARRAY['standard', 'urgent', 'critical'])[1 + i % 3], now() - make_interval(secs => i * 40), now() - make_interval(secs => i * 40 + 300),
+         CASE WHEN i % 11 = 0 THEN NULL ELSE 5000 + (i % 300) * 100 END, i % 50 = 0, CASE WHEN i % 50 = 0 THEN now() END
+       FROM generate_series(1, $1::int) i`,
+      [GOVERNANCE_DECISIONS],
+    );
+    await pool.query('ANALYZE reviewer_decisions');
+    const leadCookie = await signIn(url, 'lena');
+    const governancePage = async () => {
+      const res = await fetch(`${url}/reviews/governance`, { headers: { cookie: leadCookie }, redirect: 'manual' });
+      const html = await res.text();
+      if (res.status !== 200 || !html.includes('gov-reviewer-4')) throw new Error(`the governance page answered ${res.status} without the seeded reviewers`);
+    };
+    const store = createDecisionQualityStore(pool);
+    const storeRead = async () => {
+      const read = await store.decisionsSince(new Date(Date.now() - 30 * 86_400_000), 50_000);
+      if (read.length < Math.min(GOVERNANCE_DECISIONS, 50_000)) throw new Error(`the store read ${read.length} decisions`);
+    };
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
+    const governanceMs = await timed(governancePage, GOVERNANCE_LOADS, 2);
+    loop.disable();
+    const storeMs = await timed(storeRead, GOVERNANCE_LOADS, 2);
+    const [g, sr] = [summary(governanceMs), summary(storeMs)];
+    process.stdout.write(
+      `bench:review: governance page (GET /reviews/governance, ${GOVERNANCE_DECISIONS} decisions of 5 reviewers seeded, at most 50,000 read): ` +
+        `p50 ${f(g.p50)} ms; the event loop held for up to ${f(loop.max / 1e6)} ms meanwhile\n` +
+        `bench:review: the store's read of the same decisions (baseline): p50 ${f(sr.p50)} ms\n` +
+        `ratio: governance page/store read p50 ${(g.p50 / sr.p50).toFixed(2)}\n`,
+    );
   } finally {
     for (const c of closers) await c().catch(() => undefined);
   }
@@ -404,9 +447,9 @@ async function signIn(url: string, user: string): Promise<string> {
   }
 }
 
-/** Runs `once` `n` times one after the other (after a warm-up) and returns each duration in ms. */
-async function timed(once: () => Promise<void>, n: number): Promise<number[]> {
-  for (let i = 0; i < 20; i++) await once();
+/** Runs `once` `n` times one after the other (after `warmUp` runs) and returns each duration in ms. */
+async function timed(once: () => Promise<void>, n: number, warmUp = 20): Promise<number[]> {
+  for (let i = 0; i < warmUp; i++) await once();
   const ms: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
