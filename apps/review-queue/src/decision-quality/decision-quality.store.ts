@@ -1,3 +1,4 @@
+import type { ReviewerStats } from './statistics';
 // The port of decision quality's records (ADR 0018): cards shown, each reviewer's decision with its dwell, canaries,
 // blind second reviews and queue samples. Adapters: `pg-decision-quality.store.ts` (PostgreSQL, and PGlite embedded),
 // `in-memory-decision-quality.store.ts` (tests); both pass `decision-quality.suite.ts`.
@@ -86,6 +87,26 @@ export interface OperatorOverride {
   at: string;
 }
 
+/**
+ * What the governance page shows of the reviewers' decisions, computed where they are kept: the page read up to 50,000
+ * of them on the review queue's event loop (ADR 0053, addendum 2026-12-07). Each field is what `summarize`
+ * (statistics.ts) makes of the same decisions: every store's answer is held to it.
+ */
+export interface DecisionSummary {
+  /** `reviewerStats`: per reviewer, their decisions that are no canary, by reviewer. */
+  reviewers: ReviewerStats[];
+  /** `dwellByReviewerAndClass`. */
+  dwell: Array<{ reviewer: string; slaClass: string; medianDwellMs: number; n: number }>;
+  /** `canariesByReviewer`. */
+  canaries: Array<{ reviewer: string; caught: number; missed: number }>;
+  /** The canaries' action ids, sorted (a canary's second review tests its second reviewer: `agreementByClass`). */
+  canaryIds: string[];
+  /** Human decisions (no canary) per approval-latency bucket: `histogram` of queued → decided in minutes, by `latencyEdgesMin`. */
+  latency: number[];
+  /** Human rejections per UTC day (`YYYY-MM-DD`), the days that had any. */
+  rejectionsByDay: Record<string, number>;
+}
+
 export interface DecisionQualityStore {
   /** Records that `reviewer` was served the card of `actionId` at `at`, unless they were before (the first time counts). */
   cardShown(actionId: string, reviewer: string, at: Date): Promise<void>;
@@ -98,6 +119,8 @@ export interface DecisionQualityStore {
   recordDecision(d: ReviewerDecision): Promise<boolean>;
   /** Decisions at or after `since`, oldest first: the newest `limit` of them (scale probe, 2026-12-06: it kept the oldest). */
   decisionsSince(since: Date, limit: number): Promise<ReviewerDecision[]>;
+  /** `summarize` of `decisionsSince(since, limit)`, without reading the decisions out. */
+  decisionSummary(since: Date, limit: number, latencyEdgesMin: number[]): Promise<DecisionSummary>;
   /** Canaries approved whose audit event is still to emit, oldest first. */
   unauditedMisses(limit: number): Promise<ReviewerDecision[]>;
   markMissAudited(actionId: string, reviewer: string, at: Date): Promise<void>;

@@ -1,4 +1,5 @@
 import type { DecisionQualityStore, ReviewerDecision } from './decision-quality.store';
+import { summarize } from './statistics';
 
 const decision = (over: Partial<ReviewerDecision> = {}): ReviewerDecision => ({
   actionId: 'a1',
@@ -27,6 +28,50 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
       expect((await store.firstShown('a1', 'fiona'))?.toISOString()).toBe('2026-11-30T10:00:00.000Z');
       expect((await store.firstShown('a1', 'bob'))?.toISOString()).toBe('2026-11-30T10:01:00.000Z');
       expect(await store.firstShown('a1', 'carol')).toBeUndefined();
+    });
+
+    it('sums up the decisions as the governance page would from the decisions themselves (`summarize`), the newest `limit` of them', async () => {
+      const edges = [1, 5, 15, 60];
+      const t0 = Date.parse('2026-11-28T23:50:00.000Z');
+      const at = (ms: number) => new Date(t0 + ms).toISOString();
+      // Four reviewers over three UTC days; decisions close together (their dwell bounded by the one before), one at the
+      // same millisecond as another of the same reviewer, dwell given, from a card shown, or none (unseen); canaries
+      // caught and missed; latencies on each side of a bucket's edge (5 minutes exactly: in the 5-minute bucket).
+      const reviewers = ['fiona', 'bob', 'Zoe', 'carol'];
+      for (let i = 0; i < 40; i++) {
+        const reviewer = reviewers[i % 4];
+        const decidedMs = Math.floor(i / 4) * (i % 3 === 0 ? 400 : 3_700_000) + (i % 4) * 1_000 + (i === 9 ? -1_000 : 0);
+        const d = decision({
+          actionId: `s-${String(i).padStart(2, '0')}`,
+          reviewer,
+          decision: i % 5 === 0 ? 'rejected' : 'approved',
+          slaClass: ['high', 'low', 'critical'][i % 3],
+          decidedAt: at(decidedMs),
+          queuedAt: at(decidedMs - [59_999, 60_000, 300_000, 300_001, 7_200_000][i % 5]),
+          dwellMs: i % 6 === 0 ? undefined : 2_000 + i * 1_500,
+          canary: i % 7 === 3,
+        });
+        if (i % 6 === 0 && i % 12 === 0) await store.cardShown(d.actionId, reviewer, new Date(decidedMs + t0 - 4_321));
+        await store.recordDecision(d);
+      }
+      const since = new Date(t0 - 86_400_000);
+      for (const limit of [100, 17]) {
+        const expected = summarize(await store.decisionsSince(since, limit), edges);
+        expect(await store.decisionSummary(since, limit, edges)).toEqual(expected);
+        // What it is held to is not empty: every part has something in it.
+        expect(expected.reviewers.length).toBeGreaterThan(2);
+        expect(expected.canaries.length).toBeGreaterThan(0);
+        expect(expected.latency.filter((n) => n > 0).length).toBeGreaterThan(1);
+        expect(Object.keys(expected.rejectionsByDay).length).toBeGreaterThan(0);
+      }
+      // The bound by the decision before applies somewhere (else the attended dwell would not be tested).
+      const all = await store.decisionsSince(since, 100);
+      expect(summarize(all, edges).dwell).not.toEqual(
+        summarize(
+          all.map((d) => ({ ...d, decidedAt: new Date(Date.parse(d.decidedAt) + Number(d.actionId.slice(2)) * 86_400_000).toISOString() })),
+          edges,
+        ).dwell,
+      );
     });
 
     it('records a reviewer decision once (a retry is no second decision) and lists them by time', async () => {

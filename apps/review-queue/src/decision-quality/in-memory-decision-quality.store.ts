@@ -2,6 +2,7 @@ import { holdsItemRole } from '../review-item/item-roles';
 import type {
   CanaryRecord,
   DecisionQualityStore,
+  DecisionSummary,
   Lane,
   LaneCounts,
   OperatorOverride,
@@ -10,6 +11,7 @@ import type {
   SecondReview,
   SignIn,
 } from './decision-quality.store';
+import { summarize } from './statistics';
 
 /** The in-memory twin of the decision-quality store (tests): the same behaviour as PostgreSQL, kept in maps. */
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -55,6 +57,10 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
       .sort(byDecisionTime)
       .slice(-limit)
       .map((d) => ({ ...d }));
+  }
+
+  async decisionSummary(since: Date, limit: number, latencyEdgesMin: number[]): Promise<DecisionSummary> {
+    return summarize(await this.decisionsSince(since, limit), latencyEdgesMin);
   }
 
   async unauditedMisses(limit: number): Promise<ReviewerDecision[]> {

@@ -1,5 +1,10 @@
 // Decision-quality statistics (ADR 0018): pure functions over the recorded decisions, unit-tested, no I/O.
-import type { ReviewerDecision, SecondReview } from './decision-quality.store';
+import type { DecisionSummary, ReviewerDecision, SecondReview } from './decision-quality.store';
+
+/** The order of the statistics per reviewer (and per class): by name, as a person reads them. */
+export const byReviewer = (a: { reviewer: string }, b: { reviewer: string }): number => a.reviewer.localeCompare(b.reviewer);
+export const byReviewerAndClass = (a: { reviewer: string; slaClass: string }, b: { reviewer: string; slaClass: string }): number =>
+  byReviewer(a, b) || a.slaClass.localeCompare(b.slaClass);
 
 export const median = (xs: number[]): number => {
   if (!xs.length) return NaN;
@@ -74,7 +79,7 @@ export function reviewerStats(ds: ReviewerDecision[]): ReviewerStats[] {
       medianDwellMs: median(mine.flatMap((d) => (d.dwellMs === undefined ? [] : [d.dwellMs]))),
       unseen: mine.filter((d) => d.dwellMs === undefined).length,
     }))
-    .sort((a, b) => a.reviewer.localeCompare(b.reviewer));
+    .sort(byReviewer);
 }
 
 export interface Outlier {
@@ -117,7 +122,7 @@ export function dwellByReviewerAndClass(ds: ReviewerDecision[]): Array<{ reviewe
       const [reviewer, slaClass] = k.split('\u0000');
       return { reviewer, slaClass, medianDwellMs: median(xs), n: xs.length };
     })
-    .sort((a, b) => a.reviewer.localeCompare(b.reviewer) || a.slaClass.localeCompare(b.slaClass));
+    .sort(byReviewerAndClass);
 }
 
 /** Canaries caught (rejected) and missed (approved) per reviewer. */
@@ -129,7 +134,7 @@ export function canariesByReviewer(ds: ReviewerDecision[]): Array<{ reviewer: st
     else c.caught++;
     by.set(d.reviewer, c);
   }
-  return [...by.entries()].map(([reviewer, c]) => ({ reviewer, ...c })).sort((a, b) => a.reviewer.localeCompare(b.reviewer));
+  return [...by.entries()].map(([reviewer, c]) => ({ reviewer, ...c })).sort(byReviewer);
 }
 
 /**
@@ -156,6 +161,27 @@ export function agreementByClass(
   return {
     byClass: [...by.entries()].map(([slaClass, c]) => ({ slaClass, ...c, rate: c.agreed / c.total })).sort((a, b) => a.slaClass.localeCompare(b.slaClass)),
     disagreements: done.filter((r) => r.verdict !== r.firstDecision),
+  };
+}
+
+/** What the governance page shows of `ds` (`DecisionSummary`): the reference every store's `decisionSummary` is held to. */
+export function summarize(ds: ReviewerDecision[], latencyEdgesMin: number[]): DecisionSummary {
+  const human = ds.filter((d) => !d.canary);
+  const rejectionsByDay: Record<string, number> = {};
+  for (const d of human) if (d.decision === 'rejected') rejectionsByDay[d.decidedAt.slice(0, 10)] = (rejectionsByDay[d.decidedAt.slice(0, 10)] ?? 0) + 1;
+  return {
+    reviewers: reviewerStats(ds),
+    dwell: dwellByReviewerAndClass(ds),
+    canaries: canariesByReviewer(ds),
+    canaryIds: ds
+      .filter((d) => d.canary)
+      .map((d) => d.actionId)
+      .sort(),
+    latency: histogram(
+      human.map((d) => (Date.parse(d.decidedAt) - Date.parse(d.queuedAt)) / 60_000),
+      latencyEdgesMin,
+    ),
+    rejectionsByDay,
   };
 }
 
