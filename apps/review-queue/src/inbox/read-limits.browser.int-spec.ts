@@ -65,7 +65,7 @@ describe("a signed-in person's reads are limited as a token's are (ADR 0048, add
     expect((await read(bob, '/reviews/list')).status).toBe(200);
   });
 
-  it('counts the governance page, which reads up to 50,000 decisions a load', async () => {
+  it('counts the governance page, which sums up to 50,000 decisions a load', async () => {
     const lena = (await h.signIn('lena')).page;
     await listFetched(lena);
     const statuses: number[] = [];
@@ -74,5 +74,28 @@ describe("a signed-in person's reads are limited as a token's are (ADR 0048, add
     expect(admitted).toBeGreaterThan(0);
     expect(statuses).toEqual([...Array(admitted).fill(200), ...Array(12 - admitted).fill(429)]);
     expect(refusals()).toContainEqual(['lena', '/reviews/governance']);
+  });
+});
+
+describe('the inbox page past its reviewer’s read rate (ADR 0048, addendum 2026-12-07)', () => {
+  let h: InboxHarness;
+  // One read every 5 s after a burst of 4: past it, a 429 says to wait up to 5 s, and then there is a read again.
+  beforeAll(async () => void (h = await startInboxHarness('inbox-read-retry', { readRate: { perSecond: 0.2, burst: 4, inFlight: 16 } })), 180_000);
+  afterAll(() => h?.close(), 60_000);
+
+  it('waits out a refused refresh of the list and asks again: news that came while the budget was spent is shown', async () => {
+    const carol = (await h.signIn('carol')).page;
+    await listFetched(carol);
+    // Carol's budget spent (the page took three of the four).
+    for (let i = 0; i < 10 && (await read(carol, '/reviews/no-such-action/card')).status !== 429; i++);
+    const id = await h.queue({ target: 'order-while-limited' });
+    // The page's refresh on the news is refused, waited out, and asked again.
+    await carol.waitForSelector(`.items a[data-action-id="${id}"]`, { timeout: 30_000 });
+    const refused = h.bus.published
+      .filter((p) => p.topic === TOPICS.requestRejected)
+      .map((p) => p.event as TopicMap[typeof TOPICS.requestRejected])
+      .filter((e) => e.data.status === 429 && e.actor.id === 'carol')
+      .map((e) => e.data.path);
+    expect(refused.some((path) => path.startsWith('/reviews/list'))).toBe(true);
   });
 });

@@ -54,12 +54,24 @@ function sending(result) {
 
   // `background`: asked by the page itself (news on the live stream), not by the reviewer: it does not keep their session
   // from idling out (X-Inbox-Background; the server then leaves its idle clock as it is).
-  async function fetchHtml(url, background = false) {
+  // `latest`: whether this answer is still wanted. Past the reviewer's read limits (429: a burst of news, several tabs
+  // open; docs/adr/0048), the page waits as `Retry-After` says and asks again while the answer is still wanted: the
+  // list and the card asked last are shown, however many were asked at once.
+  async function fetchHtml(url, background = false, latest = () => true) {
     const headers = background ? { Accept: 'text/html', 'X-Inbox-Background': '1' } : { Accept: 'text/html' };
-    const res = await fetch(url, { headers, credentials: 'same-origin' });
-    if (res.status === 401) return toSignIn();
-    if (!res.ok) throw new Error((await res.json().catch(() => ({}))).message ?? `${res.status}`);
-    return res.text();
+    for (;;) {
+      const res = await fetch(url, { headers, credentials: 'same-origin' });
+      if (res.status === 401) return toSignIn();
+      if (res.status === 429) {
+        await res.arrayBuffer().catch(() => undefined);
+        const seconds = Number(res.headers.get('Retry-After'));
+        await new Promise((resolve) => setTimeout(resolve, (Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 60) : 1) * 1000));
+        if (!latest()) return undefined;
+        continue;
+      }
+      if (!res.ok) throw new Error((await res.json().catch(() => ({}))).message ?? `${res.status}`);
+      return res.text();
+    }
   }
 
   // Countdowns: "12m 04s left", then "overdue".
@@ -83,7 +95,7 @@ function sending(result) {
     const sel = selectedId();
     if (sel) params.set('selected', sel);
     const asked = ++listAsked;
-    const html = await fetchHtml(`/reviews/list?${params}`, background);
+    const html = await fetchHtml(`/reviews/list?${params}`, background, () => asked === listAsked);
     // Counted whether shown or not, so that a test can wait for an answer it delayed.
     document.body.dataset.listsAnswered = String(Number(document.body.dataset.listsAnswered ?? 0) + 1);
     if (asked !== listAsked) return;
@@ -103,7 +115,7 @@ function sending(result) {
 
   async function openCard(actionId, { reveal = false, push = true, background = false } = {}) {
     const asked = ++cardAsked;
-    const html = await fetchHtml(`/reviews/${encodeURIComponent(actionId)}/card${reveal ? '?reveal=true' : ''}`, background);
+    const html = await fetchHtml(`/reviews/${encodeURIComponent(actionId)}/card${reveal ? '?reveal=true' : ''}`, background, () => asked === cardAsked);
     if (html === undefined || asked !== cardAsked) return;
     const pane = $('#card');
     const before = $('article.card');
