@@ -4,6 +4,7 @@
 // fake: the bus (in memory, recording what is published) and intake. (All started by `startInboxHarness`.)
 import type { Page } from 'playwright-core';
 import { TOPICS, TopicMap } from '@countersign/contracts';
+import { MAX_STREAMS_PER_REVIEWER } from './inbox-feed';
 import { InboxHarness, quietDecisionQuality, startInboxHarness } from './testing/inbox.harness';
 
 jest.setTimeout(180_000);
@@ -97,5 +98,38 @@ describe('the inbox page past its reviewer’s read rate (ADR 0048, addendum 202
       .filter((e) => e.data.status === 429 && e.actor.id === 'carol')
       .map((e) => e.data.path);
     expect(refused.some((path) => path.startsWith('/reviews/list'))).toBe(true);
+  });
+});
+
+describe('the inbox page’s live stream, refused (its reviewer’s 8 streams open elsewhere)', () => {
+  let h: InboxHarness;
+  beforeAll(async () => void (h = await startInboxHarness('inbox-stream-reopen')), 180_000);
+  afterAll(() => h?.close(), 60_000);
+
+  it('opens its stream again once one is free, and shows what came meanwhile (a browser does not reconnect a refused stream)', async () => {
+    const { context, page } = await h.signIn('fiona');
+    const cookie = (await context.cookies(h.url)).map((c) => `${c.name}=${c.value}`).join('; ');
+    await page.goto('about:blank');
+    // All of Fiona's streams taken from elsewhere (the page's own is let go as it left: tried until it has been).
+    const held: AbortController[] = [];
+    for (let tries = 0; held.length < MAX_STREAMS_PER_REVIEWER && tries < 200; tries++) {
+      const abort = new AbortController();
+      const res = await fetch(`${h.url}/reviews/events`, { headers: { cookie }, signal: abort.signal });
+      if (res.status === 200) held.push(abort);
+      else {
+        expect(res.status).toBe(429);
+        await res.arrayBuffer();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    expect(held).toHaveLength(MAX_STREAMS_PER_REVIEWER);
+
+    await page.goto(`${h.url}/reviews`);
+    await page.waitForSelector('body[data-live="closed"]');
+    const id = await h.queue({ target: 'order-while-streamless' });
+    held.pop()!.abort();
+    await page.waitForSelector('body[data-live="ready"]', { timeout: 20_000 });
+    await page.waitForSelector(`.items a[data-action-id="${id}"]`);
+    for (const abort of held) abort.abort();
   });
 });

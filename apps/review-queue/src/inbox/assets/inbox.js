@@ -266,11 +266,24 @@ function sending(result) {
     if (m) void openCard(decodeURIComponent(m[1]), { push: false });
   });
 
-  if ($('#queue')) {
+  // The live stream. A browser reconnects a stream that ended, but not one refused (a 429 past the reviewer's read rate or
+  // their 8 open streams, a 503 while the server starts): the page opens it again after a while, on its own, and the
+  // `ready` that follows fetches the list, so what happened meanwhile is shown.
+  function live(delay = 2000) {
     const events = new EventSource('/reviews/events');
     events.addEventListener('ready', () => {
+      delay = 2000;
       document.body.dataset.live = 'ready';
       void refreshList(true);
+    });
+    events.addEventListener('error', () => {
+      if (events.readyState !== EventSource.CLOSED) return;
+      document.body.dataset.live = 'closed';
+      setTimeout(() => {
+        // Signed out meanwhile: the list's 401 sends the browser to sign in. Else the stream is opened again.
+        refreshList(true).catch(() => undefined);
+        live(Math.min(delay * 2, 60_000));
+      }, delay);
     });
     events.addEventListener('change', (e) => {
       const change = JSON.parse(e.data);
@@ -294,6 +307,10 @@ function sending(result) {
       events.close();
       toSignIn();
     });
+  }
+
+  if ($('#queue')) {
+    live();
     setInterval(tick, 1000);
     tick();
   }
