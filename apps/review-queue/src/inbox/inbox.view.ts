@@ -61,6 +61,7 @@ export function inboxBody(o: { items: ReviewItem[]; all: ReviewItem[]; filters: 
   return `<main class="inbox">
   <section class="queue" aria-labelledby="queue-heading">
     <h1 id="queue-heading">Waiting for you</h1>
+    <p id="live-paused" class="result refused">Live updates paused: this list may be out of date. Trying again…</p>
     ${filtersForm(o.all, o.filters)}
     <div id="queue">${queueList(o.items, o.selected, o.viewer)}</div>
     <p class="keys">Keys: <kbd>j</kbd>/<kbd>k</kbd> next/previous, <kbd>a</kbd> approve, <kbd>r</kbd> reject.</p>

@@ -126,10 +126,13 @@ describe('the inbox page’s live stream, refused (its reviewer’s 8 streams op
 
     await page.goto(`${h.url}/reviews`);
     await page.waitForSelector('body[data-live="closed"]');
+    // The reviewer sees that the list is not kept up to date; and no longer once it is again.
+    expect(await page.isVisible('#live-paused')).toBe(true);
     const id = await h.queue({ target: 'order-while-streamless' });
     held.pop()!.abort();
     await page.waitForSelector('body[data-live="ready"]', { timeout: 20_000 });
     await page.waitForSelector(`.items a[data-action-id="${id}"]`);
+    expect(await page.isVisible('#live-paused')).toBe(false);
     for (const abort of held) abort.abort();
   });
 });

@@ -273,11 +273,13 @@ function sending(result) {
     const events = new EventSource('/reviews/events');
     events.addEventListener('ready', () => {
       delay = 2000;
+      if (document.body.dataset.live === 'closed') announce('Live updates again.');
       document.body.dataset.live = 'ready';
       void refreshList(true);
     });
     events.addEventListener('error', () => {
       if (events.readyState !== EventSource.CLOSED) return;
+      if (document.body.dataset.live !== 'closed') announce('Live updates paused: the list may be out of date. Trying again.');
       document.body.dataset.live = 'closed';
       setTimeout(() => {
         // Signed out meanwhile: the list's 401 sends the browser to sign in. Else the stream is opened again.
