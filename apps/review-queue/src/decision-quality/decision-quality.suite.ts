@@ -54,6 +54,9 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
         if (i % 6 === 0 && i % 12 === 0) await store.cardShown(d.actionId, reviewer, new Date(decidedMs + t0 - 4_321));
         await store.recordDecision(d);
       }
+      // Fiona's second decision in the millisecond of her first (s-00): ordered after it by action id, so bounded by it (a
+      // class of its own: its median is its own dwell as bounded).
+      await store.recordDecision(decision({ actionId: 's-40', reviewer: 'fiona', slaClass: 'solo', decidedAt: at(0), queuedAt: at(-1_000), dwellMs: 700 }));
       const since = new Date(t0 - 86_400_000);
       for (const limit of [100, 17]) {
         const expected = summarize(await store.decisionsSince(since, limit), edges);
