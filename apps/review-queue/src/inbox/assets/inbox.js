@@ -54,15 +54,16 @@ function sending(result) {
 
   // `background`: asked by the page itself (news on the live stream), not by the reviewer: it does not keep their session
   // from idling out (X-Inbox-Background; the server then leaves its idle clock as it is).
-  // `latest`: whether this answer is still wanted. Past the reviewer's read limits (429: a burst of news, several tabs
-  // open; docs/adr/0048), the page waits as `Retry-After` says and asks again while the answer is still wanted: the
-  // list and the card asked last are shown, however many were asked at once.
+  // `latest`: whether this answer is still wanted. A refresh the page asked for itself, refused past the reviewer's read
+  // limits (429: a burst of news, several tabs open; docs/adr/0048), waits as `Retry-After` says and is asked again while
+  // its answer is still wanted: the list and the card asked last are shown, however many were asked at once. What the
+  // reviewer asked for (a click, a reveal, which has limits of its own) is refused with its message, as before.
   async function fetchHtml(url, background = false, latest = () => true) {
     const headers = background ? { Accept: 'text/html', 'X-Inbox-Background': '1' } : { Accept: 'text/html' };
     for (;;) {
       const res = await fetch(url, { headers, credentials: 'same-origin' });
       if (res.status === 401) return toSignIn();
-      if (res.status === 429) {
+      if (res.status === 429 && background) {
         await res.arrayBuffer().catch(() => undefined);
         const seconds = Number(res.headers.get('Retry-After'));
         await new Promise((resolve) => setTimeout(resolve, (Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 60) : 1) * 1000));
