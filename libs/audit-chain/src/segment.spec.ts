@@ -296,6 +296,34 @@ describe('segments', () => {
     });
   });
 
+  it('refuses a line that reads the same as the exported one but is written otherwise: an escape, spaces', () => {
+    const ls = lines(text);
+    const i = entryLine(ls, 20);
+    const lane = /"lane":"(\w+)"/.exec(ls[i])![1];
+    const rewrites = [
+      ls[i].replace(`"lane":"${lane}"`, `"lane":"\\u00${lane.charCodeAt(0).toString(16)}${lane.slice(1)}"`),
+      ls[i].replace('{"kind":"entry",', '{"kind": "entry",'),
+    ];
+    for (const rewritten of rewrites) {
+      expect(rewritten).not.toBe(ls[i]);
+      // The same values: what the entry hashes as is unchanged.
+      expect(JSON.parse(rewritten)).toEqual(JSON.parse(ls[i]));
+      const copy = [...ls];
+      copy[i] = rewritten;
+      expect(verifySegment(copy.join('\n'), keys)).toEqual({
+        ok: false,
+        firstBadIndex: 20,
+        problem: 'the line after entry 19 is not written as the exporter writes it (the same values in other bytes: an escape, spaces): the file was rewritten',
+      });
+    }
+    const header = [ls[0].replace('{"kind":"segment",', '{"kind":"segment", '), ...ls.slice(1)];
+    expect(verifySegment(header.join('\n'), keys)).toMatchObject({
+      ok: false,
+      firstBadIndex: 0,
+      problem: expect.stringContaining('the header line is not written as the exporter'),
+    });
+  });
+
   describe('with pinned keys and recorded heads (audit verify --trust, --head)', () => {
     const stranger = generateTreeHeadKey('heads-1-again', new Date('2026-01-01T00:00:00Z'), new Date('2027-01-01T00:00:00Z'));
     const both = [...keys, ...new KeyRing([stranger.entry]).verifierKeys()];

@@ -433,6 +433,15 @@ export function extraField(value: object, fields: readonly string[]): string | u
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
+ * Whether `line` is the bytes `JSON.stringify` writes for `value`, as the exporter writes it: a line that reads the same
+ * but is written otherwise (another escape, spaces) was rewritten, though its values, and so its hash, may be the genuine
+ * ones (operator CLI probe, 2026-12-06: `verify --file` refused such bytes in the embedded log, `--segment` took them).
+ * Another key order still passes: the exporter writes an entry's keys in the order its store gives them.
+ */
+const asExported = (value: unknown, line: string): boolean => JSON.stringify(value) === line;
+const REWRITTEN = 'is not written as the exporter writes it (the same values in other bytes: an escape, spaces): the file was rewritten';
+
+/**
  * Verifies a segment file's text (see `exportSegment`). `trustedHeads` are heads kept elsewhere (the
  * append-only head store): they catch a segment cut short exactly at one of its own heads. Each line is read strictly
  * (`parseLogLine`): a duplicate key, a line of an unknown kind and a field the exporter does not write are refused.
@@ -446,6 +455,7 @@ export function verifySegment(text: string, keys: readonly VerifyKey[], trustedH
     return { ok: false, firstBadIndex: 0, problem: 'not a version 1 or 2 segment file' };
   const odd = extraField(header, HEADER_FIELDS);
   if (odd !== undefined) return { ok: false, firstBadIndex: 0, problem: `not a segment file: its header has a field ${JSON.stringify(odd)}` };
+  if (!asExported(first.value, lines[0])) return { ok: false, firstBadIndex: 0, problem: `the header line ${REWRITTEN}` };
   try {
     CompactRange.restore(header.prefix);
   } catch (e) {
@@ -463,6 +473,7 @@ export function verifySegment(text: string, keys: readonly VerifyKey[], trustedH
     if (!fields) return bad(`is of an unknown kind (${JSON.stringify(v.kind) ?? 'none'})`);
     const extra = extraField(v, fields);
     if (extra !== undefined) return bad(`has a field ${JSON.stringify(extra)} that segments do not have`);
+    if (!asExported(v, line)) return bad(REWRITTEN);
     if (v.kind === 'entry') {
       if (!isObject(v.entry)) return bad('has no entry object');
       entries.push({ index: v.index as number, leafHash: v.leafHash as string | undefined, root: v.root as string | undefined, entry: v.entry });
