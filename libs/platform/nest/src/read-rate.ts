@@ -19,11 +19,6 @@ export class ReadRateLimit extends TokenBuckets {
     this.running = new KeyedSlots(limits.inFlight);
   }
 
-  /** One more read under way for `principal`, and the function that ends it; undefined when it has `inFlight` already. */
-  start(principal: string): (() => void) | undefined {
-    return this.running.take(principal);
-  }
-
   /**
    * Admits one read of `who` until `res` closes (the answer sent, or the caller gone), or throws 429 with `Retry-After`:
    * past the rate, or with `inFlight` of its reads under way. A read that only waits (`holdsSlot` false: a long poll, a
@@ -31,7 +26,8 @@ export class ReadRateLimit extends TokenBuckets {
    */
   admit(who: string, res: { on(event: 'close', listener: () => void): void }, holdsSlot = true): void {
     const { perSecond, burst, inFlight } = this.limits;
-    const end = holdsSlot ? this.start(who) : undefined;
+    // One more read under way, and the function that ends it; undefined when `who` has `inFlight` already.
+    const end = holdsSlot ? this.running.take(who) : undefined;
     if (holdsSlot && !end)
       throw new HttpException(
         { statusCode: 429, message: `principal ${who} has ${inFlight} reads under way, the most it may at once: retry after 1 s`, retryAfter: 1 },

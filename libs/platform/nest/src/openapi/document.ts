@@ -132,23 +132,20 @@ function complete(op: Operation, method: string, { controller, handler }: Handle
     op.security = [{ bearer: [] }];
     responses['401'] = refusal(both('missing, unknown or revoked bearer token', errors[401]));
     if (!roles.includes(ANY_ROLE)) responses['403'] = refusal(both(`the token has none of the roles ${roles.join(', ')}`, errors[403]));
-    // The platform's read limits (ReadRateGuard) on every read of a token route.
-    if (method === 'get' || method === 'head')
-      responses['429'] = refusal(
-        both("past the principal's read rate (`READS_PER_SECOND`, `READ_BURST`) or with `READS_IN_FLIGHT` of its reads under way", errors[429]),
-        { 'Retry-After': 'seconds to wait before trying again' },
-      );
   } else if (doc.session) {
     op.security = [{ session: [] }];
-    // The same limits, counted by the route once it has read the session (the review queue's inbox and governance pages).
-    if (method === 'get' || method === 'head')
-      responses['429'] = refusal(
-        both("past the signed-in person's read rate (`READS_PER_SECOND`, `READ_BURST`) or with `READS_IN_FLIGHT` of their reads under way", errors[429]),
-        { 'Retry-After': 'seconds to wait before trying again' },
-      );
   } else {
     op.security = [];
     op.description = both(op.description, `No authentication: ${doc.public ?? 'none declared'}.`);
+  }
+  // The platform's read limits on every read of a caller it knows: a token's (ReadRateGuard), or a signed-in person's,
+  // counted by the route once it has read the session (the review queue's inbox and governance pages).
+  if ((roles || doc.session) && (method === 'get' || method === 'head')) {
+    const [whose, its] = roles ? ["the principal's", 'its'] : ["the signed-in person's", 'their'];
+    responses['429'] = refusal(
+      both(`past ${whose} read rate (\`READS_PER_SECOND\`, \`READ_BURST\`) or with \`READS_IN_FLIGHT\` of ${its} reads under way`, errors[429]),
+      { 'Retry-After': 'seconds to wait before trying again' },
+    );
   }
   if (BODY_METHODS.has(method)) {
     responses['400'] = refusal(both('malformed JSON body (invalid UTF-8, a duplicate key, over 32 levels)', errors[400]));
