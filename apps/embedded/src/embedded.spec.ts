@@ -7,7 +7,7 @@ import pino from 'pino';
 import { createLogger } from '@countersign/logging';
 import { call, eventually } from '@countersign/testing';
 import { DEFAULT_CONTRACT_PATH } from '@countersign/policy-engine';
-import { startEmbedded } from './embedded';
+import { EMBEDDED_TRUST_HEARTBEAT_MS, startEmbedded } from './embedded';
 
 // real: all five services in one process, the in-process bus and stores, the local flag and audit files;
 // fake: the target system (the embedded sink).
@@ -329,6 +329,22 @@ describe('embedded mode', () => {
   it('answers /healthz and /readyz', async () => {
     expect((await call('GET', `${running.url}/healthz`)).status).toBe(200);
     expect((await call('GET', `${running.url}/readyz`)).body).toMatchObject({ status: 'ready' });
+  });
+
+  it('publishes its trust verdict with the embedded heartbeat, so an idle home audits and signs one every 5 minutes', async () => {
+    // At the distributed mode's 30 s, an idle home grew by 2,880 signed head files and 7 MB of audit a day. The verdict
+    // carries its heartbeat: the followers count it stale after 3 of them (libs/platform/nest trust-health.ts).
+    const verdicts = await eventually(() => {
+      const found = readFileSync(join(running.home, 'audit', 'audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).entry)
+        .filter((e) => e.eventType === 'control.trust.health-changed.v1');
+      expect(found.length).toBeGreaterThan(0);
+      return found;
+    });
+    expect(EMBEDDED_TRUST_HEARTBEAT_MS).toBe(300_000);
+    expect(verdicts.map((v) => v.data.heartbeatMs)).toEqual(verdicts.map(() => EMBEDDED_TRUST_HEARTBEAT_MS));
   });
 
   it('verifies its audit file with the README command, once a signed head covers it', async () => {

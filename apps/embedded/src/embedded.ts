@@ -104,6 +104,8 @@ export interface EmbeddedOptions {
 
 export const FLAG_PREFIX = 'countersign.exec.';
 export const AUTONOMY_PREFIX = 'countersign.autonomy.';
+/** How often the embedded trust monitor repeats an unchanged verdict (a change goes out at the next check, every 5 s). */
+export const EMBEDDED_TRUST_HEARTBEAT_MS = 300_000;
 
 /**
  * All five services in one process: the in-process bus, the services' records of truth in an embedded
@@ -342,6 +344,10 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         // control topic as the distributed mode, so the policy engine and the executor follow a real verdict here too.
         trust: {
           lease: createInMemoryLeaderLease(),
+          // On an idle home each heartbeat is an audit entry under a signed head of its own, a file in `audit/heads`: at
+          // the distributed mode's 30 s, 2,880 head files and 7 MB of audit a day. The monitor runs in this process, beside
+          // its followers; they take its verdict as stale after about 15 minutes without one (3 heartbeats and a check).
+          settings: { heartbeatMs: EMBEDDED_TRUST_HEARTBEAT_MS },
           keyFiles: [],
           // The HTTPS certificate an operator gives it, watched as the distributed mode's are: its dates and its chain
           // (trust probe, 2026-12-05: one expired a day before started without a word, and the trust stack read healthy).
