@@ -158,6 +158,11 @@ export interface DecisionQualityStore {
   recordOverride(o: OperatorOverride): Promise<void>;
   /** Operator overrides at or after `since`, oldest first. */
   overridesSince(since: Date): Promise<OperatorOverride[]>;
-  /** Drops samples, card views, lanes and overrides older than `before` (the retention; lane counts by whole hours before its hour); decisions stay. */
+  /**
+   * Drops what is older than `before` (the retention): samples, card views, lanes and overrides (lane counts by whole
+   * hours before its hour), reviewer decisions, retired canaries and second reviews decided. What is still to audit stays
+   * (a canary's approval whose miss is not audited, with its canary; a second verdict not audited), and so does an open
+   * second review (it withholds its item until the verdict is in).
+   */
   purge(before: Date): Promise<void>;
 }

@@ -231,6 +231,52 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
       expect((await store.secondReview('v3'))!.verdictAuditedAt).toBeUndefined();
     });
 
+    it('purges decisions, audited second verdicts and retired canaries after the retention, never what is still to audit or open', async () => {
+      const before = new Date('2026-11-30T12:00:00Z');
+      const old = '2026-11-30T11:00:00.000Z';
+      const recent = '2026-11-30T12:30:00.000Z';
+      const second = (actionId: string) => ({
+        actionId,
+        slaClass: 'high',
+        requiredRoles: [],
+        firstDecision: 'approved' as const,
+        excluded: ['fiona'],
+        createdAt: '2026-11-30T10:00:00.000Z',
+      });
+      // Decisions: an old one, an old canary rejected (caught), an old canary approved whose miss is audited, one whose
+      // miss is not yet (kept until it is), and a recent one.
+      await store.recordDecision(decision({ actionId: 'd-old', decidedAt: old }));
+      await store.recordDecision(decision({ actionId: 'c-caught', canary: true, decision: 'rejected', decidedAt: old }));
+      await store.recordDecision(decision({ actionId: 'c-missed', canary: true, decidedAt: old }));
+      await store.markMissAudited('c-missed', 'fiona', new Date(old));
+      await store.recordDecision(decision({ actionId: 'c-unaudited', canary: true, decidedAt: old }));
+      await store.recordDecision(decision({ actionId: 'd-new', decidedAt: recent }));
+      // Canaries: retired long ago, retired long ago with its miss still to audit, still open, retired lately.
+      const canary = (actionId: string) => ({ actionId, template: 't', actionType: 'support.refund', slaClass: 'high', createdAt: '2026-11-30T09:00:00.000Z' });
+      for (const id of ['c-missed', 'c-unaudited', 'c-open', 'c-late']) await store.addCanary(canary(id));
+      for (const id of ['c-missed', 'c-unaudited']) await store.retireCanary(id, new Date(old));
+      await store.retireCanary('c-late', new Date(recent));
+      // Second reviews: decided long ago and audited, decided long ago not audited yet, open, decided lately.
+      for (const id of ['s-audited', 's-unaudited', 's-open', 's-late']) await store.addSecondReview(second(id));
+      await store.decideSecondReview('s-audited', 'frank', 'approved', 'fine', new Date(old));
+      await store.markSecondVerdictAudited('s-audited', new Date(old));
+      await store.decideSecondReview('s-unaudited', 'frank', 'rejected', 'no', new Date(old));
+      await store.decideSecondReview('s-late', 'frank', 'approved', 'fine', new Date(recent));
+      await store.markSecondVerdictAudited('s-late', new Date(recent));
+
+      await store.purge(before);
+
+      expect((await store.decisionsSince(new Date(0), 100)).map((d) => d.actionId)).toEqual(['c-unaudited', 'd-new']);
+      expect((await store.unauditedMisses(10)).map((d) => d.actionId)).toEqual(['c-unaudited']);
+      const canaries = await Promise.all(['c-missed', 'c-unaudited', 'c-open', 'c-late'].map((id) => store.canary(id)));
+      expect(canaries.map((c) => c?.actionId)).toEqual([undefined, 'c-unaudited', 'c-open', 'c-late']);
+      const seconds = await Promise.all(['s-audited', 's-unaudited', 's-open', 's-late'].map((id) => store.secondReview(id)));
+      expect(seconds.map((r) => r?.actionId)).toEqual([undefined, 's-unaudited', 's-open', 's-late']);
+      expect((await store.unauditedSecondVerdicts(10)).map((r) => r.actionId)).toEqual(['s-unaudited']);
+      // An open second review still withholds its item (`underSecondReview`), however old.
+      expect([...(await store.underSecondReview(['s-open', 's-audited']))]).toEqual(['s-open']);
+    });
+
     it('keeps queue samples in order and purges them after the retention', async () => {
       await store.addQueueSamples([
         { sampledAt: '2026-11-30T10:01:00.000Z', slaClass: 'high', depth: 3, oldestAgeMs: 60_000 },

@@ -191,6 +191,11 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
     for (const [k, l] of this.lanes) if (l.at < before) this.lanes.delete(k);
     for (const hour of this.laneHours.keys()) if (hour < hourOf(before)) this.laneHours.delete(hour);
     for (const [k, o] of this.overrides) if (Date.parse(o.at) < before.getTime()) this.overrides.delete(k);
+    const unauditedMiss = (d: ReviewerDecision) => d.canary && d.decision === 'approved' && !d.missAuditedAt;
+    const missing = new Set([...this.decisions.values()].filter(unauditedMiss).map((d) => d.actionId));
+    for (const [k, d] of this.decisions) if (Date.parse(d.decidedAt) < before.getTime() && !unauditedMiss(d)) this.decisions.delete(k);
+    for (const [k, c] of this.canaries) if (c.retiredAt && Date.parse(c.retiredAt) < before.getTime() && !missing.has(k)) this.canaries.delete(k);
+    for (const [k, r] of this.seconds) if (r.verdict && r.verdictAuditedAt && r.decidedAt && Date.parse(r.decidedAt) < before.getTime()) this.seconds.delete(k);
   }
 }
 

@@ -52,6 +52,9 @@ type SecondRow = {
 
 type LaneRecord = { eventId: string; lane: Lane; at: Date };
 
+/** A reviewer decision that approved a canary, whose miss is not audited yet (`reviewer_decisions_unaudited` covers it). */
+const UNAUDITED_MISS = `canary AND decision = 'approved' AND miss_audited_at IS NULL`;
+
 const decisionOf = (r: DecisionRow): ReviewerDecision => ({
   actionId: r.action_id,
   reviewer: r.reviewer,
@@ -232,10 +235,7 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
   }
 
   async unauditedMisses(limit: number): Promise<ReviewerDecision[]> {
-    const { rows } = await this.pool.query<DecisionRow>(
-      `SELECT * FROM reviewer_decisions WHERE canary AND decision = 'approved' AND miss_audited_at IS NULL ORDER BY decided_at LIMIT $1`,
-      [limit],
-    );
+    const { rows } = await this.pool.query<DecisionRow>(`SELECT * FROM reviewer_decisions WHERE ${UNAUDITED_MISS} ORDER BY decided_at LIMIT $1`, [limit]);
     return rows.map(decisionOf);
   }
 
@@ -447,6 +447,15 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
     await this.pool.query(`DELETE FROM lane_decisions WHERE decided_at < $1`, [before]);
     await this.pool.query(`DELETE FROM lane_hours WHERE hour < date_trunc('hour', $1::timestamptz, 'UTC')`, [before]);
     await this.pool.query(`DELETE FROM operator_overrides WHERE at < $1`, [before]);
+    // A canary's approval stays until its miss is audited, and so does the canary (the audit event names its template).
+    await this.pool.query(`DELETE FROM reviewer_decisions WHERE decided_at < $1 AND NOT (${UNAUDITED_MISS})`, [before]);
+    await this.pool.query(
+      `DELETE FROM canaries c WHERE retired_at < $1
+         AND NOT EXISTS (SELECT 1 FROM reviewer_decisions d WHERE d.action_id = c.action_id AND ${UNAUDITED_MISS})`,
+      [before],
+    );
+    // An open second review stays, however old: its item stays withheld until the verdict is in.
+    await this.pool.query(`DELETE FROM second_reviews WHERE decided_at < $1 AND verdict IS NOT NULL AND verdict_audited_at IS NOT NULL`, [before]);
   }
 }
 
