@@ -5,4 +5,5 @@ export { AuditLogTamperedError, createFileAuditLog, FileAuditLogRepository } fro
 export { createPgAuditLog, PgAuditLogRepository } from './log-store/pg-audit-log.repository';
 export type { HeadStore } from './chain/head-store';
 export { createFileHeadStore, FileHeadStore } from './chain/file-head-store';
+export { DEFAULT_KEEP_EVERY_MS, spacedHeadStore } from './chain/spaced-head-store';
 export { AUDITED_TOPICS } from './ingest/audit.consumer';

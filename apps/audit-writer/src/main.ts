@@ -11,6 +11,7 @@ import { contractChangeKeys, contractChangeSettings, runService } from '@counter
 import { migrate, startOnNewerSchema } from '@countersign/storage';
 import { AuditWriterModule } from './audit-writer.module';
 import { createFileHeadStore } from './chain/file-head-store';
+import { DEFAULT_KEEP_EVERY_MS, spacedHeadStore } from './chain/spaced-head-store';
 import { createPgAuditLog } from './log-store/pg-audit-log.repository';
 
 void runService({
@@ -41,6 +42,8 @@ void runService({
     AUDIT_HEAD_STORE_DIR: z.string().min(1),
     AUDIT_HEAD_EVERY_ENTRIES: settings.number(1000, { min: 1, max: 1_000_000, integer: true }),
     AUDIT_HEAD_EVERY_MS: settings.number(5000, { min: 1, max: 3_600_000, integer: true }),
+    /** How far apart the heads kept in AUDIT_HEAD_STORE_DIR are, at least (one file each; 0 keeps every head). */
+    AUDIT_HEAD_STORE_EVERY_MS: settings.number(DEFAULT_KEEP_EVERY_MS, { min: 0, max: 86_400_000, integer: true }),
     /** How long the boot waits for PostgreSQL (to migrate) before it gives up and exits 1; 5 minutes by default. */
     BOOT_DEPENDENCY_TIMEOUT_MS: settings.number(300_000, { min: 1, max: 3_600_000, integer: true }),
     /**
@@ -70,7 +73,7 @@ void runService({
         AuditWriterModule.register({
           log: createPgAuditLog(pool),
           keys,
-          headStore: createFileHeadStore(config.AUDIT_HEAD_STORE_DIR),
+          headStore: spacedHeadStore(createFileHeadStore(config.AUDIT_HEAD_STORE_DIR), config.AUDIT_HEAD_STORE_EVERY_MS),
           headPolicy,
           sealKeys: {
             decisions: watchVerifyKeys(config.DECISION_VERIFY_KEYS_FILE),

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -361,9 +361,29 @@ describe('embedded mode', () => {
         .map((l) => JSON.parse(l).treeSize as number);
       expect(heads[heads.length - 1]).toBe(entries);
       const { stdout } = await promisify(execFile)(process.execPath, command, { cwd: join(__dirname, '../../..') });
-      const verified = /^verified: (\d+) entries, \d+ signed heads, root [0-9a-f]{64}\n$/.exec(stdout);
+      const verified = /^verified: (\d+) entries, \d+ signed heads?, root [0-9a-f]{64}\n$/.exec(stdout);
       expect(verified).not.toBeNull();
       expect(Number(verified![1])).toBeGreaterThanOrEqual(entries);
     }, 20_000);
+  }, 60_000);
+
+  it('keeps a head file a minute at most, while it signs a head every 2 s: each a head of tree-heads.jsonl', async () => {
+    const audit = join(running.home, 'audit');
+    const signed = () => (existsSync(join(audit, 'tree-heads.jsonl')) ? readFileSync(join(audit, 'tree-heads.jsonl'), 'utf8').trim().split('\n') : []);
+    // Two heads signed seconds apart: entries, a head over them, entries again, another head.
+    for (let i = 0; i < 2; i++) {
+      const before = signed().length;
+      expect((await call('POST', `${running.url}/v1/proposals`, example('refund-small.json'), token('agent'))).status).toBe(202);
+      await eventually(() => expect(signed().length).toBeGreaterThan(before), 10_000);
+    }
+    const all = signed();
+    const kept = readdirSync(join(audit, 'heads'))
+      .sort()
+      .map((f) => readFileSync(join(audit, 'heads', f), 'utf8').trim());
+    expect(all.length).toBeGreaterThan(kept.length);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.filter((k) => !all.includes(k))).toEqual([]);
+    const times = kept.map((k) => Date.parse(JSON.parse(k).timestamp));
+    expect(times.slice(1).filter((t, i) => t - times[i] < 60_000)).toEqual([]);
   }, 60_000);
 });

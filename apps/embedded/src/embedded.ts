@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { verifyKeyEntry, verifyKeyOf } from '@countersign/keys';
 import { KeyRing } from '@countersign/audit-chain';
-import { AuditWriterModule, createFileAuditLog, createFileHeadStore } from '@countersign/audit-writer';
+import { AuditWriterModule, createFileAuditLog, createFileHeadStore, spacedHeadStore } from '@countersign/audit-writer';
 import { createPgBrokerStore, InMemoryBroker, InMemoryBus } from '@countersign/bus';
 import { ConnectorRegistry, createExecutionRepository, ExecutorModule, WebhookConnector } from '@countersign/executor';
 import { createFileFlagReader, FlagControls, FlagFile, reportFlagHealth, withFlagControls } from '@countersign/flags';
@@ -415,7 +415,8 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         log: auditLog,
         keys: new KeyRing([auditKey.entry], (reason) => logger.error({ alert: 'audit-signing-key' }, reason)),
         // Each head kept is noted in the database and the witness too: how far the home had got (docs/adr/0051).
-        headStore: progress.recording(createFileHeadStore(join(home, 'audit', 'heads'))),
+        // The head files one a minute at most (a busy home signs a head every 2 s); the progress marks note every head.
+        headStore: progress.recording(spacedHeadStore(createFileHeadStore(join(home, 'audit', 'heads')))),
         headPolicy: { everyEntries: 100, everyMs: 2_000 },
         sealKeys: { decisions: decisionKeys, reviewQueue: [verifyKey], contractChanges: contractChangeKeys, outcomes: outcomeKeys },
       }),
