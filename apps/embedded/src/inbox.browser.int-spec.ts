@@ -34,6 +34,10 @@ describe('the reviewer inbox in the embedded mode', () => {
     await page.fill('#password', readFileSync(join(running.identity.passwordsDir, 'alice'), 'utf8'));
     await page.click('button[type=submit]');
     await page.waitForSelector('body[data-live="ready"]');
+    // The filters offer the running contract's action types and classes, with nothing waiting yet.
+    const offered = (id: string) => page.$$eval(`#${id} option`, (os) => os.map((o) => o.getAttribute('value')));
+    expect(await offered('f-actionType')).toEqual(expect.arrayContaining(['support.refund', 'data.export', 'code.merge']));
+    expect(await offered('f-slaClass')).toEqual(expect.arrayContaining(['critical', 'high', 'normal']));
 
     const example = JSON.parse(readFileSync(join(__dirname, '../examples/refund-large.json'), 'utf8'));
     const id = (await call('POST', `${running.url}/v1/proposals`, example, token('agent'))).body.actionId as string;

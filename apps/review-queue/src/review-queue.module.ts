@@ -33,6 +33,7 @@ import { DecisionOutbox, DecisionOutboxSettings } from './review-item/decision-o
 import { ReviewItemRepository } from './review-item/review-item.repository';
 import { ProposalSealer } from './review-item/sealed-proposal';
 import { contractNow } from './review-item/contract-now';
+import { filterChoices } from './inbox/filter-choices';
 import { killSwitchParts } from './kill-switches/kill-switch-now';
 import { RevealService } from './reviewer-api/reveal.service';
 import { ReviewsController } from './reviewer-api/reviews.controller';
@@ -47,6 +48,7 @@ import {
   DECISION_QUALITY,
   ESCALATION_NOTIFIER,
   CONTRACT_NOW,
+  FILTER_CHOICES,
   PROPOSAL_SEALER,
   REVIEW_CLOCK_SETTINGS,
   REVIEW_ITEMS,
@@ -178,6 +180,7 @@ export class ReviewQueueModule {
               { provide: REVISION_PARAMETER_CHECK, useValue: revisionParameterCheck(contract) },
               { provide: REVISION_MONEY_FIELDS, useValue: revisionMoneyFields(contract) },
               { provide: CONTRACT_NOW, useValue: contractNow(contract, sealer) },
+              { provide: FILTER_CHOICES, useValue: filterChoices(contract) },
             ]
           : []),
         // The approved kill-switch states (the autonomy control topic): a card whose type is switched off says so.

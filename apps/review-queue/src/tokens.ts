@@ -34,6 +34,8 @@ export const TRUST_MONITOR_SETTINGS = Symbol('TrustMonitorSettings');
 export const REVISION_PARAMETER_CHECK = Symbol('RevisionParameterCheck');
 /** The running contract's reading of a waiting item queued under an older contract (review-item/contract-now.ts). */
 export const CONTRACT_NOW = Symbol('ContractNow');
+/** The running contract's SLA classes and action types, for the inbox's filter menus (`FilterChoices`). */
+export const FILTER_CHOICES = Symbol('FilterChoices');
 /** Which action types' kill switches are off now (kill-switches/kill-switch-now.ts). */
 export const KILL_SWITCH_NOW = Symbol('KillSwitchNow');
 /** The money amounts of each action type, for what a revision narrows (`revisionMoneyFields`). */

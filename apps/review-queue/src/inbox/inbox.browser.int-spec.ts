@@ -174,7 +174,7 @@ describe('the reviewer inbox in a real browser', () => {
     expect(await h.items.get(id)).toMatchObject({ status: 'approved', deciders: ['bob'], decisionReason: 'matches the ticket' });
   });
 
-  it('shows items decided elsewhere leaving live, and filters by class, action type and tenant', async () => {
+  it('shows items decided elsewhere leaving live, and filters by class, action type, tenant and agent', async () => {
     const { page } = await signIn('fiona');
     const other = await queue({ tenant: 'globex', actionType: 'billing.credit_note' }, { slaClass: 'normal' });
     const gone = await queue();
@@ -184,13 +184,28 @@ describe('the reviewer inbox in a real browser', () => {
 
     await page.reload();
     await page.waitForSelector(`.items a[data-action-id="${other}"]`);
-    await page.selectOption('#f-tenant', 'globex');
+    await page.fill('#f-tenant', 'globex');
     await page.selectOption('#f-actionType', 'billing.credit_note');
     await page.selectOption('#f-slaClass', 'normal');
     await page.click('form.filters button');
     await page.waitForSelector(`.items a[data-action-id="${other}"]`);
-    const shown = await page.$$eval('.items a.item', (as) => as.map((a) => a.getAttribute('data-action-id')));
-    expect(shown).toEqual([other]);
+    const shown = () => page.$$eval('.items a.item', (as) => as.map((a) => a.getAttribute('data-action-id')));
+    expect(await shown()).toEqual([other]);
+
+    // One agent's work: typed in (it need not be on the page), and kept through the live list's refreshes.
+    const base = { model: { name: 'gpt-test', version: '2026-11' }, promptTemplateVersion: 'refund-v3' };
+    const rogue = await queue({ proposer: { agentId: 'rogue-bot', ...base } });
+    await page.goto(`${h.url}/reviews`);
+    await page.fill('#f-agentId', 'rogue-bot');
+    await page.click('form.filters button');
+    await page.waitForSelector(`.items a[data-action-id="${rogue}"]`);
+    expect(await shown()).toEqual([rogue]);
+    expect(new URL(page.url()).searchParams.get('agentId')).toBe('rogue-bot');
+    const later = await queue({ proposer: { agentId: 'rogue-bot', ...base }, target: 'order-later' });
+    await queue();
+    await page.waitForSelector(`.items a[data-action-id="${later}"]`);
+    expect((await shown()).sort()).toEqual([rogue, later].sort());
+    expect(await seriousViolations(page)).toEqual([]);
   });
 
   it('never lets an older answer for the list replace a newer one', async () => {

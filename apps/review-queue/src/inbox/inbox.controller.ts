@@ -32,12 +32,12 @@ import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.rep
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { shownDigest, shownView } from '../review-item/shown';
 import { PII_VIEW, RevealService } from '../reviewer-api/reveal.service';
-import { CONTRACT_NOW, KILL_SWITCH_NOW, PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
+import { CONTRACT_NOW, FILTER_CHOICES, KILL_SWITCH_NOW, PROPOSAL_SEALER, REVIEW_ITEMS } from '../tokens';
 import type { KillSwitchNow } from '../kill-switches/kill-switch-now';
 import type { ContractNow } from '../review-item/contract-now';
 import { CardContext, claimState, RECENT_DECISIONS } from './card-context.view';
 import { hearsOf, InboxFeed, MAX_STREAMS_PER_REVIEWER } from './inbox-feed';
-import { card, inboxBody, InboxFilters, page, queueList } from './inbox.view';
+import { card, FilterChoices, inboxBody, InboxFilters, page, queueList } from './inbox.view';
 import { securityHeaders } from './security-headers';
 import type { ReviewerSession } from './session.store';
 import { HttpRequest, HttpResponse, Sessions } from './sessions';
@@ -90,7 +90,7 @@ const filtersOf = (q: Record<string, unknown>): InboxFilters => {
     if (/[\u0000-\u001f\u007f]/.test(v)) throw new BadRequestException(`the filter ${name} holds a control character`);
     return v;
   };
-  return { slaClass: pick('slaClass'), actionType: pick('actionType'), tenant: pick('tenant') };
+  return { slaClass: pick('slaClass'), actionType: pick('actionType'), tenant: pick('tenant'), agentId: pick('agentId') };
 };
 
 /**
@@ -114,12 +114,18 @@ export class InboxController {
     @Optional() @Inject(PROPOSAL_SEALER) private readonly sealer?: ProposalSealer,
     @Optional() @Inject(CONTRACT_NOW) private readonly contractNow?: ContractNow,
     @Optional() @Inject(KILL_SWITCH_NOW) private readonly killSwitchNow?: KillSwitchNow,
+    @Optional() @Inject(FILTER_CHOICES) private readonly choices?: () => FilterChoices,
   ) {}
 
   @ApiRoute({
     summary: 'The reviewer inbox (HTML page)',
     session: true,
-    query: { slaClass: 'only items of this SLA class', actionType: 'only items of this action type', tenant: 'only items of this tenant' },
+    query: {
+      slaClass: 'only items of this SLA class',
+      actionType: 'only items of this action type',
+      tenant: 'only items of this tenant',
+      agentId: 'only items proposed by this agent',
+    },
     ok: { description: 'The inbox page', contentType: 'text/html' },
     also: [{ status: 303, description: 'not signed in: to `/auth/sign-in?returnTo=…`', contentType: 'none', headers: { Location: 'the sign-in address' } }],
     errors: { 403: 'the account has no reviewer role' },
@@ -130,7 +136,7 @@ export class InboxController {
     if (!session) return;
     const filters = filtersOf(query);
     const { items, all } = await this.visible(session, filters);
-    html(res, page({ title: 'Reviews', session, body: inboxBody({ items, all, filters, viewer: session.principal.id }) }));
+    html(res, page({ title: 'Reviews', session, body: inboxBody({ items, all, filters, choices: this.choices?.(), viewer: session.principal.id }) }));
   }
 
   @ApiRoute({
@@ -159,6 +165,7 @@ export class InboxController {
       slaClass: 'only items of this SLA class',
       actionType: 'only items of this action type',
       tenant: 'only items of this tenant',
+      agentId: 'only items proposed by this agent',
     },
     ok: { description: 'The queue fragment', contentType: 'text/html' },
     errors: { 401: 'not signed in, or the session ended', 403: 'the account has no reviewer role' },
@@ -234,6 +241,7 @@ export class InboxController {
       slaClass: 'only items of this SLA class',
       actionType: 'only items of this action type',
       tenant: 'only items of this tenant',
+      agentId: 'only items proposed by this agent',
     },
     ok: { description: 'The inbox page with the card', contentType: 'text/html' },
     also: [{ status: 303, description: 'not signed in: to `/auth/sign-in?returnTo=…`', contentType: 'none', headers: { Location: 'the sign-in address' } }],
@@ -262,7 +270,7 @@ export class InboxController {
       page({
         title: 'Review',
         session,
-        body: inboxBody({ items, all, filters, selected: actionId, card: shown, viewer: session.principal.id }),
+        body: inboxBody({ items, all, filters, choices: this.choices?.(), selected: actionId, card: shown, viewer: session.principal.id }),
       }),
     );
   }
@@ -527,7 +535,7 @@ export class InboxController {
   private async visible(session: ReviewerSession, filters: InboxFilters): Promise<{ items: ReviewItem[]; all: ReviewItem[] }> {
     const reviewer = session.principal;
     const all = await this.items.inbox({ reviewer, limit: INBOX_PAGE_SIZE });
-    const filtered = filters.slaClass || filters.actionType || filters.tenant;
+    const filtered = filters.slaClass || filters.actionType || filters.tenant || filters.agentId;
     return { all, items: filtered ? await this.items.inbox({ reviewer, ...filters, limit: INBOX_PAGE_SIZE }) : all };
   }
 

@@ -1,4 +1,5 @@
-import { shownJson, shownName, shownValues } from './inbox.view';
+import { reviewItem } from '../review-item/review-item.suite';
+import { inboxBody, shownJson, shownName, shownValues } from './inbox.view';
 
 describe('shownJson (a proposal value on the card)', () => {
   it('writes bidi controls and other invisible characters as visible code points, so the card reads as the target will', () => {
@@ -83,5 +84,40 @@ describe('shownName (a target, tenant, agent, model on the card and in the list)
 
   it('keeps the stored order of values on a page without the inbox stylesheet (the second reviews): the order is in the markup', () => {
     expect(shownValues({ limit: '\u05d0 100 , 5000000 \u05d1' }, 'params', 'Parameters')).toMatch(/<pre [^>]*><bdo dir="ltr">\{/);
+  });
+});
+
+describe('the inbox filters', () => {
+  const byAgent = (actionId: string, agentId: string, tenant: string) => {
+    const item = reviewItem(actionId, '2026-12-07T10:00:00.000Z');
+    return { ...item, proposal: { ...item.proposal, tenant, proposer: { ...item.proposal.proposer, agentId } } };
+  };
+  const firstPage = [byAgent('a1', 'support-copilot', 'acme'), byAgent('a2', 'ops-copilot', 'globex')];
+  const menu = (html: string, id: string) =>
+    [...new RegExp(`<select id="${id}"[^]*?</select>`).exec(html)![0].matchAll(/<option value="([^"]*)"/g)].map((m) => m[1]);
+  const suggestions = (html: string, id: string) =>
+    [...new RegExp(`<datalist id="${id}-seen">[^]*?</datalist>`).exec(html)![0].matchAll(/<option value="([^"]*)"/g)].map((m) => m[1]);
+
+  it("offers every class and action type of the running contract, not only the first page's", () => {
+    const choices = { slaClasses: ['critical', 'normal'], actionTypes: ['shell.exec', 'support.refund'] };
+    const html = inboxBody({ items: firstPage, all: firstPage, filters: {}, choices });
+    expect(menu(html, 'f-slaClass')).toEqual(['', 'critical', 'high', 'normal']);
+    expect(menu(html, 'f-actionType')).toEqual(['', 'shell.exec', 'support.refund']);
+    // Without the contract (a test of another feature): the first page's values.
+    expect(menu(inboxBody({ items: firstPage, all: firstPage, filters: {} }), 'f-actionType')).toEqual(['', 'support.refund']);
+  });
+
+  it('takes a tenant and an agent as typed, the first page’s as suggestions, and shows the one in force', () => {
+    const html = inboxBody({ items: [], all: firstPage, filters: { agentId: 'rogue-bot', tenant: 'initech' } });
+    expect(suggestions(html, 'f-agentId')).toEqual(['ops-copilot', 'rogue-bot', 'support-copilot']);
+    expect(suggestions(html, 'f-tenant')).toEqual(['acme', 'globex', 'initech']);
+    expect(html).toMatch(/<input id="f-agentId" name="agentId" list="f-agentId-seen"[^>]*value="rogue-bot">/);
+    expect(html).toMatch(/<label for="f-agentId">Agent<\/label>/);
+  });
+
+  it('escapes what it suggests and shows', () => {
+    const html = inboxBody({ items: [], all: [byAgent('a3', '"><script>x</script>', 'acme')], filters: { tenant: '"><b>' } });
+    expect(html).not.toContain('<script>x');
+    expect(html).not.toContain('"><b>');
   });
 });

@@ -21,11 +21,21 @@ import { esc, shownName, shownValues } from './shown-text';
 
 export { esc, shownJson, shownName, shownValues } from './shown-text';
 
-/** The inbox's filters, from the query string: an SLA class, an action type, a tenant (empty: any). */
+/** The inbox's filters, from the query string: an SLA class, an action type, a tenant, an agent (empty: any). */
 export interface InboxFilters {
   slaClass?: string;
   actionType?: string;
   tenant?: string;
+  agentId?: string;
+}
+
+/**
+ * What the class and action-type menus offer besides the first page's values: the running contract's SLA classes and
+ * action types. From the first page alone, a type whose items all waited further down could not be chosen.
+ */
+export interface FilterChoices {
+  slaClasses: string[];
+  actionTypes: string[];
 }
 
 export const APPROVE_PRESETS = ['Checked against the source: as requested', 'Within policy and the customer history'];
@@ -57,12 +67,20 @@ ${o.body}
 }
 
 /** The inbox: filters, the queue, and the card pane (a selected item's card, or a hint). */
-export function inboxBody(o: { items: ReviewItem[]; all: ReviewItem[]; filters: InboxFilters; selected?: string; card?: string; viewer?: string }): string {
+export function inboxBody(o: {
+  items: ReviewItem[];
+  all: ReviewItem[];
+  filters: InboxFilters;
+  choices?: FilterChoices;
+  selected?: string;
+  card?: string;
+  viewer?: string;
+}): string {
   return `<main class="inbox">
   <section class="queue" aria-labelledby="queue-heading">
     <h1 id="queue-heading">Waiting for you</h1>
     <p id="live-paused" class="result refused">Live updates paused: this list may be out of date. Trying again…</p>
-    ${filtersForm(o.all, o.filters)}
+    ${filtersForm(o.all, o.filters, o.choices)}
     <div id="queue">${queueList(o.items, o.selected, o.viewer)}</div>
     <p class="keys">Keys: <kbd>j</kbd>/<kbd>k</kbd> next/previous, <kbd>a</kbd> approve, <kbd>r</kbd> reject.</p>
   </section>
@@ -72,31 +90,35 @@ export function inboxBody(o: { items: ReviewItem[]; all: ReviewItem[]; filters: 
 </main>`;
 }
 
-function filtersForm(all: ReviewItem[], f: InboxFilters): string {
-  const select = (name: keyof InboxFilters, label: string, values: string[]) => `
+function filtersForm(all: ReviewItem[], f: InboxFilters, choices: FilterChoices = { slaClasses: [], actionTypes: [] }): string {
+  const values = (name: keyof InboxFilters, seen: string[]) => [...new Set([...seen, ...(f[name] ? [f[name]] : [])])].sort();
+  const select = (name: keyof InboxFilters, label: string, seen: string[]) => `
       <label for="f-${name}">${label}</label>
       <select id="f-${name}" name="${name}">
         <option value="">Any</option>
-        ${[...new Set([...values, ...(f[name] ? [f[name]] : [])])]
-          .sort()
+        ${values(name, seen)
           .map((v) => `<option value="${esc(v)}"${f[name] === v ? ' selected' : ''}>${esc(v)}</option>`)
           .join('')}
       </select>`;
+  // Tenants and agents are not known beforehand: typed, with the first page's as suggestions.
+  const typed = (name: keyof InboxFilters, label: string, seen: string[]) => `
+      <label for="f-${name}">${label}</label>
+      <input id="f-${name}" name="${name}" list="f-${name}-seen" maxlength="200" autocomplete="off" placeholder="Any" value="${esc(f[name] ?? '')}">
+      <datalist id="f-${name}-seen">${values(name, seen)
+        .map((v) => `<option value="${esc(v)}"></option>`)
+        .join('')}</datalist>`;
   return `<form class="filters" method="get" action="/reviews" aria-label="Filters">
-      ${select(
-        'slaClass',
-        'Class',
-        all.map((i) => i.slaClass),
-      )}
-      ${select(
-        'actionType',
-        'Action type',
-        all.map((i) => i.proposal.actionType),
-      )}
-      ${select(
+      ${select('slaClass', 'Class', [...choices.slaClasses, ...all.map((i) => i.slaClass)])}
+      ${select('actionType', 'Action type', [...choices.actionTypes, ...all.map((i) => i.proposal.actionType)])}
+      ${typed(
         'tenant',
         'Tenant',
         all.map((i) => i.proposal.tenant),
+      )}
+      ${typed(
+        'agentId',
+        'Agent',
+        all.map((i) => i.proposal.proposer.agentId),
       )}
       <button type="submit">Filter</button>
     </form>`;

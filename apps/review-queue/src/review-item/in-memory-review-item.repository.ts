@@ -84,7 +84,8 @@ export class InMemoryReviewItemRepository implements ReviewItemRepository {
           !i.authoredBy?.includes(r.id) &&
           (!q.slaClass || i.slaClass === q.slaClass) &&
           (!q.actionType || i.proposal.actionType === q.actionType) &&
-          (!q.tenant || i.proposal.tenant === q.tenant),
+          (!q.tenant || i.proposal.tenant === q.tenant) &&
+          (!q.agentId || i.proposal.proposer.agentId === q.agentId),
       )
       .slice(0, q.limit);
   }

@@ -231,14 +231,16 @@ export class PgReviewItemRepository implements ReviewItemRepository {
     if (tenants?.length === 0) return [];
     const filters = `i.kind = 'approval' AND i.proposer_principal <> $3 AND NOT coalesce((i.proposal -> 'proposer' ->> 'agentId') = ANY ($4::text[]), false)
          AND NOT ($3 = ANY (coalesce(i.approved_by, '{}'))) AND NOT ($3 = ANY (coalesce(i.authored_by, '{}')))
-         AND ($5::text IS NULL OR i.sla_class = $5) AND ($6::text IS NULL OR i.proposal ->> 'actionType' = $6)`;
-    const { rows } = await this.pool.query<ItemRow>(walkByRole({ tenants: tenants !== undefined, filters, tenantsAt: 7 }), [
+         AND ($5::text IS NULL OR i.sla_class = $5) AND ($6::text IS NULL OR i.proposal ->> 'actionType' = $6)
+         AND ($7::text IS NULL OR i.proposal -> 'proposer' ->> 'agentId' = $7)`;
+    const { rows } = await this.pool.query<ItemRow>(walkByRole({ tenants: tenants !== undefined, filters, tenantsAt: 8 }), [
       q.limit,
       q.reviewer.roles,
       q.reviewer.id,
       proposerSideOf(q.reviewer),
       q.slaClass ?? null,
       q.actionType ?? null,
+      q.agentId ?? null,
       ...(tenants !== undefined ? [tenants] : []),
     ]);
     return rows.map(toItem);

@@ -103,6 +103,8 @@ export interface InboxQuery {
   slaClass?: string;
   actionType?: string;
   tenant?: string;
+  /** Only the items its agent proposed (`proposal.proposer.agentId`): a reviewer looking into one agent's work. */
+  agentId?: string;
   limit: number;
 }
 

@@ -108,6 +108,13 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
       expect(await ids()).toEqual(['fin-1', 'open', 'fin-2']);
       expect(await ids({ limit: 10, slaClass: 'critical' })).toEqual(['fin-2']);
       expect(await ids({ limit: 10, actionType: 'support.refund', tenant: 'nobody' })).toEqual([]);
+      // By the agent that proposed it: another agent's item, further down, is the only one on that page.
+      const other = refundProposal();
+      await repo.add(reviewItem('rogue', '2026-11-24T10:30:00.000Z', { proposal: { ...other, proposer: { ...other.proposer, agentId: 'rogue-bot' } } }));
+      expect(await ids({ limit: 10, agentId: 'rogue-bot' })).toEqual(['rogue']);
+      expect(await ids({ limit: 10, agentId: 'rogue-bot', slaClass: 'critical' })).toEqual([]);
+      expect(await ids({ limit: 2, agentId: 'support-copilot' })).toEqual(['fin-1', 'open']);
+      await repo.decide('rogue', 'rejected', ['carol'], 'no', new Date('2026-11-24T10:01:00Z'));
       // An approver of a quorum has done their part: the item leaves their page (and stays on others').
       await repo.add(reviewItem('q2', '2026-11-24T10:14:00.000Z', { quorum: 2 }));
       await repo.addApproval('q2', 'bob', 'fine');
