@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, KafkaConfig, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, KafkaConfig, logLevel } from 'kafkajs';
 import pino from 'pino';
-import { ALL_TOPICS, dlqTopic, KafkaParty, TOPICS } from '@countersign/contracts';
+import { ALL_TOPICS, COMPACTED_TOPICS, dlqTopic, KafkaParty, RETAINED_TOPICS, TOPICS } from '@countersign/contracts';
 import { createRootCa, issueCertificate, IssuedCertificate, loadIssuingCa } from '@countersign/pki';
 import { applyKafkaAcls, kafkaAcls, removeKafkaAcls } from './kafka-acl';
 import { KafkaBus } from './kafka.bus';
@@ -113,7 +113,7 @@ beforeAll(async () => {
   for (const party of PARTIES) certs.set(party, await issueCertificate(ca, party, 'client', { notAfter: new Date(Date.now() + HOUR) }));
   await admin.connect();
   // Every registry topic, as an operator creates them: a service's bus checks at boot that all of them exist.
-  await createTopics(admin, ALL_TOPICS.map(wire), 1);
+  await createTopics(admin, ALL_TOPICS.map(wire), 1, undefined, new Set([...COMPACTED_TOPICS].map(wire)), new Set([...RETAINED_TOPICS].map(wire)));
   await applyKafkaAcls(admin, PARTIES, namespace);
 });
 
@@ -245,6 +245,45 @@ describe('Kafka over mTLS with ACLs from the topic table', () => {
     await expect(attempt({ sasl: { mechanism: 'plain', username: 'executor', password: sasl.password } })).rejects.toThrow(/SASL|[Aa]uthentication/);
     // The same listener, signed in: the admin sees this run's topics.
     expect(await attempt({ sasl })).toEqual(expect.arrayContaining([wire(TOPICS.proposalSubmitted)]));
+  });
+
+  it('a service whose retained topic would lose its events refuses to boot, naming the command; it may read those settings, not change them', async () => {
+    const executor = certs.get('executor')!;
+    const logger = pino({ level: 'silent' });
+    const boot = async () => {
+      const bus = new KafkaBus({ brokers: ssl, clientId: 'executor', namespace, logger, tls: { ca: rootPem, cert: executor.chainPem, key: executor.keyPem } });
+      try {
+        await bus.connect();
+      } finally {
+        await bus.close();
+      }
+    };
+    const topic = { type: ConfigResourceTypes.TOPIC, name: wire(TOPICS.contractChanged) };
+    const retention = async () =>
+      (await admin.describeConfigs({ resources: [topic], includeSynonyms: false })).resources[0].configEntries.find((c) => c.configName === 'retention.ms')
+        ?.configValue;
+    // An operator's change reaches the broker's answers through its metadata log: waited for.
+    const setRetention = async (entries: Array<{ name: string; value: string }>) => {
+      await admin.alterConfigs({ validateOnly: false, resources: [{ ...topic, configEntries: entries }] });
+      const deadline = Date.now() + 30_000;
+      while ((await retention()) !== entries[0].value && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await retention()).toBe(entries[0].value);
+    };
+    // The contract changes deleted after a day, as a topic made before they were kept for ever has it.
+    await setRetention([{ name: 'retention.ms', value: '86400000' }]);
+    await expect(boot()).rejects.toThrow(
+      new RegExp(
+        `topic ${wire(TOPICS.contractChanged)} has retention.ms=86400000, and would lose events it must keep .*may not change it.*` +
+          `kafka-configs --bootstrap-server <broker> --alter --entity-type topics --entity-name ${wire(TOPICS.contractChanged)} --add-config retention.ms=-1,retention.bytes=-1`,
+      ),
+    );
+    // Unchanged by the refused boot; once the operator sets it, the service boots.
+    expect(await retention()).toBe('86400000');
+    await setRetention([
+      { name: 'retention.ms', value: '-1' },
+      { name: 'retention.bytes', value: '-1' },
+    ]);
+    await boot();
   });
 
   it('a certificate from another CA cannot connect at all, whatever its name', async () => {

@@ -1,5 +1,8 @@
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Admin, ResourcePatternTypes } from 'kafkajs';
-import { KafkaParty, kafkaRights } from '@countersign/contracts';
+import { COMPACTED_TOPICS, KafkaParty, kafkaRights, RETAINED_TOPICS, Topic } from '@countersign/contracts';
+
+/** The topics whose settings a service checks at boot: the compacted and the retained. */
+const SETTLED_TOPICS: ReadonlySet<string> = new Set<Topic>([...COMPACTED_TOPICS, ...RETAINED_TOPICS]);
 
 /** The Kafka principal of a party's certificate (`CN=<party>`, the broker maps an SSL client to its subject). */
 export const kafkaPrincipal = (party: KafkaParty) => `User:CN=${party}`;
@@ -34,6 +37,11 @@ export function kafkaAcls(party: KafkaParty, namespace = ''): AclEntry[] {
     ...rights.describe
       .filter((t) => !rights.write.includes(t) && !rights.read.includes(t))
       .map((t) => entry(AclResourceTypes.TOPIC, ns + t, AclOperationTypes.DESCRIBE)),
+    // The settings of the compacted and retained topics it touches, read (not changed) at boot: a service whose control
+    // topics would lose events refuses to start (kafka-topics.ts `alignTopicSettings`).
+    ...[...new Set([...rights.write, ...rights.read, ...rights.describe])]
+      .filter((t) => SETTLED_TOPICS.has(t))
+      .map((t) => entry(AclResourceTypes.TOPIC, ns + t, AclOperationTypes.DESCRIBE_CONFIGS)),
     // A service's groups are named after it (`<namespace>.<service>…`): it may join those and no other service's.
     // (DELETE: a replay's throw-away group is removed when the replay ends.)
     ...(rights.groups

@@ -1,4 +1,4 @@
-import { Admin } from 'kafkajs';
+import { Admin, ConfigResourceTypes, ConfigSource } from 'kafkajs';
 
 /**
  * Creates topics and waits until every partition has a leader. Another instance may create the same
@@ -14,19 +14,15 @@ export const COMPACTED_SEGMENT_MS = 3_600_000;
 /** What a broker answers about a topic it has not finished creating. */
 const NOT_READY = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER']);
 
-export async function createTopics(
-  admin: Admin,
-  topics: string[],
-  partitions: number,
-  timeoutMs = 30_000,
-  compacted: ReadonlySet<string> = new Set(),
-  retained: ReadonlySet<string> = new Set(),
-): Promise<void> {
-  // A compacted topic keeps the latest event per key (control state replayed at start), not a time window; a retained
-  // one keeps every event. Kafka compacts only closed segments, and a segment closes after 7 days by default: the trust
-  // monitor's heartbeat (every 30 s) left up to 20,000 messages for each start to replay (a scale probe, 2026-12-06). A
-  // compacted topic's segment closes after an hour, and is cleaned once a tenth of it is superseded.
-  const configEntries = (topic: string) => [
+/**
+ * The settings a registry topic is made with, by its kind. A compacted topic keeps the latest event per key (control
+ * state replayed at start), not a time window; a retained one keeps every event. Kafka compacts only closed segments,
+ * and a segment closes after 7 days by default: the trust monitor's heartbeat (every 30 s) left up to 20,000 messages for
+ * each start to replay (a scale probe, 2026-12-06). A compacted topic's segment closes after an hour, and is cleaned
+ * once a tenth of it is superseded.
+ */
+export function topicSettings(topic: string, compacted: ReadonlySet<string>, retained: ReadonlySet<string>): Array<{ name: string; value: string }> {
+  return [
     ...(compacted.has(topic)
       ? [
           { name: 'cleanup.policy', value: 'compact' },
@@ -41,8 +37,98 @@ export async function createTopics(
         ]
       : []),
   ];
+}
+
+/**
+ * The settings without which a topic does not do its job: a compacted topic that deletes by age loses a control state
+ * nobody changed since (a kill switch, the trust verdict), a retained one that deletes loses approved contract changes,
+ * and a restart then runs the contract file again. The others (`segment.ms`, the dirty ratio) only tune.
+ */
+const ESSENTIAL = new Set(['cleanup.policy', 'retention.ms', 'retention.bytes']);
+
+/** A topic found with settings other than its kind's (`topicSettings`): what it has, and whether that breaks it. */
+export interface TopicSettingsFound {
+  topic: string;
+  wrong: Array<{ name: string; want: string; have: string }>;
+  /** A setting in `ESSENTIAL` is wrong: the topic loses what it must keep. */
+  essential: boolean;
+}
+
+/** The `kafka-configs` command that gives `found.topic` its settings. */
+export const kafkaConfigsCommand = (found: TopicSettingsFound, compacted: ReadonlySet<string>, retained: ReadonlySet<string>): string =>
+  `kafka-configs --bootstrap-server <broker> --alter --entity-type topics --entity-name ${found.topic} --add-config ` +
+  topicSettings(found.topic, compacted, retained)
+    .map((e) => `${e.name}=${e.value}`)
+    .join(',');
+
+/**
+ * Reads the settings of those `topics` that are compacted or retained, and gives each whose settings differ from its
+ * kind's the right ones (keeping its other settings: Kafka's AlterConfigs replaces a topic's whole set). Made before a
+ * setting was added, or by hand, a topic keeps what it had (upgrade probe: `kafka-configs --alter` was an operator's
+ * step that nothing checked). Resolves with what it found: `fixed` (given its settings), `refused` (found wrong, and the
+ * broker refused to change it: the caller fails), and `unreadable` (the broker refused to show them).
+ */
+export async function alignTopicSettings(
+  admin: Admin,
+  topics: string[],
+  compacted: ReadonlySet<string>,
+  retained: ReadonlySet<string>,
+): Promise<{ fixed: TopicSettingsFound[]; refused: Array<TopicSettingsFound & { reason: string }>; unreadable: Array<{ topic: string; reason: string }> }> {
+  const kept = topics.filter((t) => compacted.has(t) || retained.has(t));
+  const out = {
+    fixed: [] as TopicSettingsFound[],
+    refused: [] as Array<TopicSettingsFound & { reason: string }>,
+    unreadable: [] as Array<{ topic: string; reason: string }>,
+  };
+  if (!kept.length) return out;
+  let described;
+  try {
+    described = await admin.describeConfigs({ resources: kept.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false });
+  } catch (e) {
+    out.unreadable.push(...kept.map((topic) => ({ topic, reason: (e as Error).message })));
+    return out;
+  }
+  for (const r of described.resources) {
+    if (r.errorCode) {
+      out.unreadable.push({ topic: r.resourceName, reason: r.errorMessage || `error code ${r.errorCode}` });
+      continue;
+    }
+    const have = new Map(r.configEntries.map((c) => [c.configName, c.configValue]));
+    const want = topicSettings(r.resourceName, compacted, retained);
+    const wrong = want.filter((w) => have.get(w.name) !== w.value).map((w) => ({ name: w.name, want: w.value, have: String(have.get(w.name)) }));
+    if (!wrong.length) continue;
+    const found = { topic: r.resourceName, wrong, essential: wrong.some((w) => ESSENTIAL.has(w.name)) };
+    // The topic's own settings, ours over them: AlterConfigs resets every topic setting it is not given.
+    const own = r.configEntries.filter((c) => c.configSource === ConfigSource.TOPIC_CONFIG && !want.some((w) => w.name === c.configName));
+    try {
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: r.resourceName,
+            configEntries: [...own.map((c) => ({ name: c.configName, value: c.configValue })), ...want],
+          },
+        ],
+      });
+      out.fixed.push(found);
+    } catch (e) {
+      out.refused.push({ ...found, reason: (e as Error).message });
+    }
+  }
+  return out;
+}
+
+export async function createTopics(
+  admin: Admin,
+  topics: string[],
+  partitions: number,
+  timeoutMs = 30_000,
+  compacted: ReadonlySet<string> = new Set(),
+  retained: ReadonlySet<string> = new Set(),
+): Promise<void> {
   await admin.createTopics({
-    topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1, configEntries: configEntries(topic) })),
+    topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1, configEntries: topicSettings(topic, compacted, retained) })),
     waitForLeaders: false,
   });
   const deadline = Date.now() + timeoutMs;

@@ -6,7 +6,7 @@ import { encode } from './codec';
 import { fixKafkajsRequestQueue } from './kafkajs-request-queue';
 import { deliver, PartitionLanes, Semaphore } from './dispatch';
 import { buildEnvelope, EmitOptions } from './envelope';
-import { createTopics } from './kafka-topics';
+import { alignTopicSettings, createTopics, kafkaConfigsCommand } from './kafka-topics';
 import { CatchUp } from './catch-up';
 import { OffsetCommits } from './offset-commits';
 import { BusMetrics } from './bus-metrics';
@@ -201,6 +201,11 @@ export class KafkaBus implements EventBus {
       const compacted = new Set([...COMPACTED_TOPICS].map((t) => this.wire(t)));
       const retained = new Set([...RETAINED_TOPICS].map((t) => this.wire(t)));
       if (missing.length) await createTopics(this.admin, missing, this.options.partitions ?? 6, undefined, compacted, retained);
+      await this.checkTopicSettings(
+        ALL_TOPICS.map((t) => this.wire(t)).filter((t) => existing.has(t)),
+        compacted,
+        retained,
+      );
       await this.producer.connect();
       this.ready = true;
     })().catch((e: unknown) => {
@@ -208,6 +213,36 @@ export class KafkaBus implements EventBus {
       throw kafkaUnavailable(e) ? new DependencyUnavailableError(`Kafka is not reachable: ${(e as Error).message}`, { cause: e }) : e;
     });
     return this.connected;
+  }
+
+  /**
+   * The compacted and retained topics found (not made here) have their kind's settings, or are given them: a topic made
+   * before a setting was added keeps what it had, and a contract-change topic that deletes after a week runs the
+   * contract file again at the next restart. One that is wrong where it matters and cannot be changed by this client
+   * (its ACLs, as a service's are) stops the boot, naming the `kafka-configs` command; one that cannot be read is
+   * logged (a service granted no DESCRIBE_CONFIGS before this version).
+   */
+  private async checkTopicSettings(topics: string[], compacted: ReadonlySet<string>, retained: ReadonlySet<string>): Promise<void> {
+    const { fixed, refused, unreadable } = await alignTopicSettings(this.admin, topics, compacted, retained);
+    for (const f of fixed) this.logger.warn({ topic: f.topic, wrong: f.wrong }, `topic ${f.topic} had settings other than its kind's: they are set now`);
+    for (const u of unreadable) this.logger.warn({ topic: u.topic, reason: u.reason }, `the settings of topic ${u.topic} cannot be read: not checked`);
+    for (const f of refused.filter((r) => !r.essential))
+      this.logger.warn(
+        { topic: f.topic, wrong: f.wrong, reason: f.reason },
+        `topic ${f.topic} is not tuned as its kind is: ${kafkaConfigsCommand(f, compacted, retained)}`,
+      );
+    const broken = refused.filter((r) => r.essential);
+    if (broken.length)
+      throw new Error(
+        broken
+          .map(
+            (f) =>
+              `topic ${f.topic} has ${f.wrong.map((w) => `${w.name}=${w.have}`).join(', ')}, and would lose events it must keep ` +
+              `(${f.wrong.map((w) => `${w.name}=${w.want}`).join(', ')} wanted), and this client may not change it (${f.reason}): ` +
+              `${kafkaConfigsCommand(f, compacted, retained)}`,
+          )
+          .join('; '),
+      );
   }
 
   envelope<T extends AnyTopic>(topic: T, data: EventData<T>, options: EmitOptions): TopicMap[T] {
