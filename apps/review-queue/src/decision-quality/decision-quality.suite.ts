@@ -13,6 +13,16 @@ const decision = (over: Partial<ReviewerDecision> = {}): ReviewerDecision => ({
   ...over,
 });
 
+/** A blind second review still open, of a decision fiona approved. */
+const openSecond = (actionId: string) => ({
+  actionId,
+  slaClass: 'high',
+  requiredRoles: [],
+  firstDecision: 'approved' as const,
+  excluded: ['fiona'],
+  createdAt: '2026-11-30T10:00:00.000Z',
+});
+
 /** The behaviour every decision-quality store has (PostgreSQL, in memory). */
 export function decisionQualitySuite(name: string, make: () => Promise<DecisionQualityStore>) {
   describe(`decision-quality store (${name})`, () => {
@@ -205,15 +215,7 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
     });
 
     it('lists second verdicts whose audit event is still to emit, oldest first, until each is marked (red team, 2026-12-05)', async () => {
-      const open = (actionId: string) => ({
-        actionId,
-        slaClass: 'high',
-        requiredRoles: [],
-        firstDecision: 'approved' as const,
-        excluded: ['fiona'],
-        createdAt: '2026-11-30T10:00:00.000Z',
-      });
-      for (const id of ['v1', 'v2', 'v3']) await store.addSecondReview(open(id));
+      for (const id of ['v1', 'v2', 'v3']) await store.addSecondReview(openSecond(id));
       // No verdict yet: nothing to audit.
       expect(await store.unauditedSecondVerdicts(10)).toEqual([]);
       await store.decideSecondReview('v2', 'frank', 'rejected', 'no receipt', new Date('2026-11-30T10:02:00Z'));
@@ -235,14 +237,6 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
       const before = new Date('2026-11-30T12:00:00Z');
       const old = '2026-11-30T11:00:00.000Z';
       const recent = '2026-11-30T12:30:00.000Z';
-      const second = (actionId: string) => ({
-        actionId,
-        slaClass: 'high',
-        requiredRoles: [],
-        firstDecision: 'approved' as const,
-        excluded: ['fiona'],
-        createdAt: '2026-11-30T10:00:00.000Z',
-      });
       // Decisions: an old one, an old canary rejected (caught), an old canary approved whose miss is audited, one whose
       // miss is not yet (kept until it is), and a recent one.
       await store.recordDecision(decision({ actionId: 'd-old', decidedAt: old }));
@@ -257,7 +251,7 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
       for (const id of ['c-missed', 'c-unaudited']) await store.retireCanary(id, new Date(old));
       await store.retireCanary('c-late', new Date(recent));
       // Second reviews: decided long ago and audited, decided long ago not audited yet, open, decided lately.
-      for (const id of ['s-audited', 's-unaudited', 's-open', 's-late']) await store.addSecondReview(second(id));
+      for (const id of ['s-audited', 's-unaudited', 's-open', 's-late']) await store.addSecondReview(openSecond(id));
       await store.decideSecondReview('s-audited', 'frank', 'approved', 'fine', new Date(old));
       await store.markSecondVerdictAudited('s-audited', new Date(old));
       await store.decideSecondReview('s-unaudited', 'frank', 'rejected', 'no', new Date(old));
