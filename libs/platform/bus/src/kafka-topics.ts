@@ -1,13 +1,5 @@
 import { Admin, ConfigResourceTypes, ConfigSource } from 'kafkajs';
 
-/**
- * Creates topics and waits until every partition has a leader. Another instance may create the same
- * topics at the same moment: "already exists" is fine. kafkajs' own wait (`waitForLeaders`) retries only
- * LEADER_NOT_AVAILABLE, but a KRaft broker answers UNKNOWN_TOPIC_OR_PARTITION until a new topic's
- * metadata has reached it, which made the first publish or subscribe fail now and then. `compacted`: the (wire)
- * names to create with `cleanup.policy=compact` (the registry's `COMPACTED_TOPICS`); `retained`: those kept for ever
- * (`RETAINED_TOPICS`).
- */
 /** How long a compacted topic's segment stays open (the active one is never compacted). */
 export const COMPACTED_SEGMENT_MS = 3_600_000;
 
@@ -119,6 +111,14 @@ export async function alignTopicSettings(
   return out;
 }
 
+/**
+ * Creates topics and waits until every partition has a leader. Another instance may create the same
+ * topics at the same moment: "already exists" is fine. kafkajs' own wait (`waitForLeaders`) retries only
+ * LEADER_NOT_AVAILABLE, but a KRaft broker answers UNKNOWN_TOPIC_OR_PARTITION until a new topic's
+ * metadata has reached it, which made the first publish or subscribe fail now and then. `compacted`: the (wire)
+ * names to create with `cleanup.policy=compact` (the registry's `COMPACTED_TOPICS`); `retained`: those kept for ever
+ * (`RETAINED_TOPICS`).
+ */
 export async function createTopics(
   admin: Admin,
   topics: string[],
