@@ -38,7 +38,7 @@ export function kafkaAcls(party: KafkaParty, namespace = ''): AclEntry[] {
       .filter((t) => !rights.write.includes(t) && !rights.read.includes(t))
       .map((t) => entry(AclResourceTypes.TOPIC, ns + t, AclOperationTypes.DESCRIBE)),
     // The settings of the compacted and retained topics it touches, read (not changed) at boot: a service whose control
-    // topics would lose events refuses to start (kafka-topics.ts `alignTopicSettings`).
+    // topics would lose events refuses to start (kafka-topics.ts `KafkaTopicSettings`).
     ...[...new Set([...rights.write, ...rights.read, ...rights.describe])]
       .filter((t) => SETTLED_TOPICS.has(t))
       .map((t) => entry(AclResourceTypes.TOPIC, ns + t, AclOperationTypes.DESCRIBE_CONFIGS)),

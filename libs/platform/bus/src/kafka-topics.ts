@@ -44,71 +44,78 @@ export interface TopicSettingsFound {
   wrong: Array<{ name: string; want: string; have: string }>;
   /** A setting in `ESSENTIAL` is wrong: the topic loses what it must keep. */
   essential: boolean;
+  /** The `kafka-configs` command that gives the topic its settings. */
+  command: string;
 }
 
-/** The `kafka-configs` command that gives `found.topic` its settings. */
-export const kafkaConfigsCommand = (found: TopicSettingsFound, compacted: ReadonlySet<string>, retained: ReadonlySet<string>): string =>
-  `kafka-configs --bootstrap-server <broker> --alter --entity-type topics --entity-name ${found.topic} --add-config ` +
-  topicSettings(found.topic, compacted, retained)
-    .map((e) => `${e.name}=${e.value}`)
-    .join(',');
-
 /**
- * Reads the settings of those `topics` that are compacted or retained, and gives each whose settings differ from its
- * kind's the right ones (keeping its other settings: Kafka's AlterConfigs replaces a topic's whole set). Made before a
- * setting was added, or by hand, a topic keeps what it had (upgrade probe: `kafka-configs --alter` was an operator's
- * step that nothing checked). Resolves with what it found: `fixed` (given its settings), `refused` (found wrong, and the
- * broker refused to change it: the caller fails), and `unreadable` (the broker refused to show them).
+ * The settings of the compacted and retained topics, checked on a broker. Made before a setting was added, or changed
+ * by hand, a topic keeps what it had (upgrade probe: `kafka-configs --alter` was an operator's step that nothing
+ * checked).
  */
-export async function alignTopicSettings(
-  admin: Admin,
-  topics: string[],
-  compacted: ReadonlySet<string>,
-  retained: ReadonlySet<string>,
-): Promise<{ fixed: TopicSettingsFound[]; refused: Array<TopicSettingsFound & { reason: string }>; unreadable: Array<{ topic: string; reason: string }> }> {
-  const kept = topics.filter((t) => compacted.has(t) || retained.has(t));
-  const out = {
-    fixed: [] as TopicSettingsFound[],
-    refused: [] as Array<TopicSettingsFound & { reason: string }>,
-    unreadable: [] as Array<{ topic: string; reason: string }>,
-  };
-  if (!kept.length) return out;
-  let described;
-  try {
-    described = await admin.describeConfigs({ resources: kept.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false });
-  } catch (e) {
-    out.unreadable.push(...kept.map((topic) => ({ topic, reason: (e as Error).message })));
+export class KafkaTopicSettings {
+  constructor(
+    private readonly admin: Admin,
+    private readonly compacted: ReadonlySet<string>,
+    private readonly retained: ReadonlySet<string>,
+  ) {}
+
+  /**
+   * Reads the settings of those `topics` that are compacted or retained (one DescribeConfigs request), and gives each
+   * whose settings differ from its kind's the right ones, keeping its other settings (Kafka's AlterConfigs replaces a
+   * topic's whole set). Resolves with what it found: `fixed` (given its settings), `refused` (found wrong, and the broker
+   * refused to change it: the caller fails), and `unreadable` (the broker refused to show them).
+   */
+  async align(
+    topics: string[],
+  ): Promise<{ fixed: TopicSettingsFound[]; refused: Array<TopicSettingsFound & { reason: string }>; unreadable: Array<{ topic: string; reason: string }> }> {
+    const kept = topics.filter((t) => this.compacted.has(t) || this.retained.has(t));
+    const out = {
+      fixed: [] as TopicSettingsFound[],
+      refused: [] as Array<TopicSettingsFound & { reason: string }>,
+      unreadable: [] as Array<{ topic: string; reason: string }>,
+    };
+    if (!kept.length) return out;
+    let described;
+    try {
+      described = await this.admin.describeConfigs({ resources: kept.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false });
+    } catch (e) {
+      out.unreadable.push(...kept.map((topic) => ({ topic, reason: (e as Error).message })));
+      return out;
+    }
+    for (const r of described.resources) {
+      if (r.errorCode) {
+        out.unreadable.push({ topic: r.resourceName, reason: r.errorMessage || `error code ${r.errorCode}` });
+        continue;
+      }
+      const have = new Map(r.configEntries.map((c) => [c.configName, c.configValue]));
+      const want = topicSettings(r.resourceName, this.compacted, this.retained);
+      const wrong = want.filter((w) => have.get(w.name) !== w.value).map((w) => ({ name: w.name, want: w.value, have: String(have.get(w.name)) }));
+      if (!wrong.length) continue;
+      const command =
+        `kafka-configs --bootstrap-server <broker> --alter --entity-type topics --entity-name ${r.resourceName} --add-config ` +
+        want.map((e) => `${e.name}=${e.value}`).join(',');
+      const found = { topic: r.resourceName, wrong, essential: wrong.some((w) => ESSENTIAL.has(w.name)), command };
+      // The topic's own settings, ours over them: AlterConfigs resets every topic setting it is not given.
+      const own = r.configEntries.filter((c) => c.configSource === ConfigSource.TOPIC_CONFIG && !want.some((w) => w.name === c.configName));
+      try {
+        await this.admin.alterConfigs({
+          validateOnly: false,
+          resources: [
+            {
+              type: ConfigResourceTypes.TOPIC,
+              name: r.resourceName,
+              configEntries: [...own.map((c) => ({ name: c.configName, value: c.configValue })), ...want],
+            },
+          ],
+        });
+        out.fixed.push(found);
+      } catch (e) {
+        out.refused.push({ ...found, reason: (e as Error).message });
+      }
+    }
     return out;
   }
-  for (const r of described.resources) {
-    if (r.errorCode) {
-      out.unreadable.push({ topic: r.resourceName, reason: r.errorMessage || `error code ${r.errorCode}` });
-      continue;
-    }
-    const have = new Map(r.configEntries.map((c) => [c.configName, c.configValue]));
-    const want = topicSettings(r.resourceName, compacted, retained);
-    const wrong = want.filter((w) => have.get(w.name) !== w.value).map((w) => ({ name: w.name, want: w.value, have: String(have.get(w.name)) }));
-    if (!wrong.length) continue;
-    const found = { topic: r.resourceName, wrong, essential: wrong.some((w) => ESSENTIAL.has(w.name)) };
-    // The topic's own settings, ours over them: AlterConfigs resets every topic setting it is not given.
-    const own = r.configEntries.filter((c) => c.configSource === ConfigSource.TOPIC_CONFIG && !want.some((w) => w.name === c.configName));
-    try {
-      await admin.alterConfigs({
-        validateOnly: false,
-        resources: [
-          {
-            type: ConfigResourceTypes.TOPIC,
-            name: r.resourceName,
-            configEntries: [...own.map((c) => ({ name: c.configName, value: c.configValue })), ...want],
-          },
-        ],
-      });
-      out.fixed.push(found);
-    } catch (e) {
-      out.refused.push({ ...found, reason: (e as Error).message });
-    }
-  }
-  return out;
 }
 
 /**

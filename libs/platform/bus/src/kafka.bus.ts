@@ -6,7 +6,7 @@ import { encode } from './codec';
 import { fixKafkajsRequestQueue } from './kafkajs-request-queue';
 import { deliver, PartitionLanes, Semaphore } from './dispatch';
 import { buildEnvelope, EmitOptions } from './envelope';
-import { alignTopicSettings, createTopics, kafkaConfigsCommand } from './kafka-topics';
+import { createTopics, KafkaTopicSettings } from './kafka-topics';
 import { CatchUp } from './catch-up';
 import { OffsetCommits } from './offset-commits';
 import { BusMetrics } from './bus-metrics';
@@ -223,14 +223,11 @@ export class KafkaBus implements EventBus {
    * logged (a service granted no DESCRIBE_CONFIGS before this version).
    */
   private async checkTopicSettings(topics: string[], compacted: ReadonlySet<string>, retained: ReadonlySet<string>): Promise<void> {
-    const { fixed, refused, unreadable } = await alignTopicSettings(this.admin, topics, compacted, retained);
+    const { fixed, refused, unreadable } = await new KafkaTopicSettings(this.admin, compacted, retained).align(topics);
     for (const f of fixed) this.logger.warn({ topic: f.topic, wrong: f.wrong }, `topic ${f.topic} had settings other than its kind's: they are set now`);
     for (const u of unreadable) this.logger.warn({ topic: u.topic, reason: u.reason }, `the settings of topic ${u.topic} cannot be read: not checked`);
     for (const f of refused.filter((r) => !r.essential))
-      this.logger.warn(
-        { topic: f.topic, wrong: f.wrong, reason: f.reason },
-        `topic ${f.topic} is not tuned as its kind is: ${kafkaConfigsCommand(f, compacted, retained)}`,
-      );
+      this.logger.warn({ topic: f.topic, wrong: f.wrong, reason: f.reason }, `topic ${f.topic} is not tuned as its kind is: ${f.command}`);
     const broken = refused.filter((r) => r.essential);
     if (broken.length)
       throw new Error(
@@ -239,7 +236,7 @@ export class KafkaBus implements EventBus {
             (f) =>
               `topic ${f.topic} has ${f.wrong.map((w) => `${w.name}=${w.have}`).join(', ')}, and would lose events it must keep ` +
               `(${f.wrong.map((w) => `${w.name}=${w.want}`).join(', ')} wanted), and this client may not change it (${f.reason}): ` +
-              `${kafkaConfigsCommand(f, compacted, retained)}`,
+              f.command,
           )
           .join('; '),
       );
