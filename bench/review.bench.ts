@@ -3,7 +3,8 @@
 //  1. The first inbox page: GET /reviews for a signed-in reviewer (a real OpenID Connect sign-in through the local
 //     provider, in Chromium, once; then plain HTTP with the session cookie): the review queue's Nest app queries the
 //     page, filters, renders the HTML. Baseline, in the same run: the raw SELECT of the same rows (the same statement the
-//     repository sends) from a pg client. Goal (issue 11): p50 ≤ 20 ms.
+//     repository sends) from a pg client. Goal (issue 11): p50 ≤ 20 ms. Then the page filtered on an agent whose only
+//     item is the last in the queue (no goal: what a filter that matches nothing near the front costs).
 //  2. Claim + decide per second: ClaimService.claim then ApprovalService.approve (roles, separation of duties, a signed
 //     decision token, the approval, the decision and its event in one write, published to the bus, marked published),
 //     from BENCH_CONCURRENCY reviewers at once (default 32), BENCH_DECISIONS items (default 10,000). The review queue is
@@ -78,14 +79,17 @@ const ITEM_COLUMNS = `r.action_id, r.kind, r.correlation_id, r.decision_event_id
   r.decided_at, r.escalate_at, r.escalate_to, r.fallback_team, r.sla_seconds, r.clock_step, r.escalated_at, r.rerouted_at, r.claimed_by,
   r.claimed_by_name, r.claimed_until, r.approved_by, r.risk_score, r.rules_fired, r.risk_class`;
 
-/** `PENDING` review items as the review consumer adds them (finance refunds, most urgent first by due time), in one statement. */
+/**
+ * `PENDING` review items as the review consumer adds them (finance refunds, most urgent first by due time), in one
+ * statement. The last (least urgent) was proposed by another agent: the page filtered on it walks the whole queue.
+ */
 const SEED = `
 INSERT INTO review_items (action_id, kind, correlation_id, decision_event_id, digest, proposal, proposer_principal, contract_version,
   reasons, sla_class, required_roles, quorum, created_at, due_at, status, sla_seconds)
 SELECT 'act-' || lpad(i::text, 7, '0'), 'approval', 'corr-' || i, 'dec-' || i, md5(i::text) || md5((i + 1)::text),
   jsonb_build_object('actionType', 'support.refund', 'target', 'order-' || i,
     'parameters', jsonb_build_object('amount', 200 + i % 800, 'currency', 'EUR', 'card', '[masked:card]'),
-    'proposer', jsonb_build_object('agentId', 'support-copilot', 'model', jsonb_build_object('name', 'gpt-x', 'version', '2026-11'),
+    'proposer', jsonb_build_object('agentId', CASE WHEN i = $1 THEN 'rogue-bot' ELSE 'support-copilot' END, 'model', jsonb_build_object('name', 'gpt-x', 'version', '2026-11'),
       'promptTemplateVersion', 'refund-v3'),
     'confidence', 0.8, 'tenant', CASE WHEN i % 3 = 0 THEN 'globex' ELSE 'acme' END, 'region', 'eu-west', 'context', '{}'::jsonb),
   'support-copilot', '7', ARRAY['refund above the autonomous limit'], 'high', ARRAY['finance'], 1,
@@ -182,12 +186,21 @@ async function main() {
       );
       if (rows[0]?.action_id !== 'act-0000001') throw new Error('the raw query missed the most urgent item');
     };
+    // The page filtered on one agent, whose only item waits at the back of the queue (an incident: one agent's work).
+    const last = `act-${String(PENDING).padStart(7, '0')}`;
+    const filtered = async () => {
+      const res = await fetch(`${url}/reviews?agentId=rogue-bot`, { headers: { cookie }, redirect: 'manual' });
+      const html = await res.text();
+      if (res.status !== 200 || !html.includes(`data-action-id="${last}"`)) throw new Error(`the filtered inbox answered ${res.status} without ${last}`);
+    };
     const pageMs = await timed(page, PAGE_LOADS);
     const rawMs = await timed(raw, PAGE_LOADS);
-    const [p, r] = [summary(pageMs), summary(rawMs)];
+    const filteredMs = await timed(filtered, Math.max(5, Math.round(PAGE_LOADS / 10)), 2);
+    const [p, r, fp] = [summary(pageMs), summary(rawMs), summary(filteredMs)];
     process.stdout.write(
       `bench:review: first inbox page (GET /reviews, ${INBOX_PAGE_SIZE} items, of ${PENDING} pending): p50 ${f(p.p50)} ms, p99 ${f(p.p99)} ms\n` +
         `bench:review: raw SELECT of the same rows (baseline):          p50 ${f(r.p50)} ms, p99 ${f(r.p99)} ms\n` +
+        `bench:review: the page filtered on an agent whose one item is the last of ${PENDING}: p50 ${f(fp.p50)} ms, p99 ${f(fp.p99)} ms\n` +
         `ratio: inbox/raw p50 ${(p.p50 / r.p50).toFixed(1)}x; goal p50 ≤ 20 ms: ${p.p50 <= 20 ? 'met' : 'NOT met'}\n`,
     );
 
