@@ -63,19 +63,20 @@ const ASYNC_COMMIT = `lease AS (SELECT set_config('synchronous_commit', 'off', t
 /**
  * The pending items a reviewer may work, most urgent first ($1 the limit, $2 their roles, `$<tenantsAt>` the tenants
  * walked): one walk per role of theirs, and one for the items that need none (''), over review_items_by_role in due
- * order (migration 0019), each item met checked against `filters` (on `i`) and each walk stopped at the limit; then the
+ * order (migration 0019; `walk`: conditions on its row `b` that an index orders, migration 0020), each item met checked
+ * against `filters` (on `i`) and each walk stopped at the limit; then the
  * union, most urgent first, cut at the limit. With tenants, one walk per role and tenant. A reviewer's page costs their
  * roles' items up to a page each, not the backlog ahead of them (a scale probe, 2026-12-06: a role few items need read
  * all 200,000 pending rows, 335 ms, at every refresh of the inbox).
  */
-function walkByRole(o: { tenants: boolean; filters: string; tenantsAt?: number }): string {
+function walkByRole(o: { tenants: boolean; filters: string; tenantsAt?: number; walk?: string }): string {
   const tenants = `$${o.tenantsAt ?? 3}`;
   return `SELECT r.* FROM review_items r WHERE r.action_id IN (
       SELECT x.action_id FROM unnest($2::text[] || ARRAY['']) AS want(role)
       ${o.tenants ? `CROSS JOIN unnest(${tenants}::text[]) AS t(tenant)` : ''}
       CROSS JOIN LATERAL (
         SELECT b.action_id FROM review_items_by_role b JOIN review_items i ON i.action_id = b.action_id
-         WHERE b.role = want.role ${o.tenants ? 'AND b.tenant = t.tenant' : ''} AND i.status = 'pending' AND ${o.filters}
+         WHERE b.role = want.role ${o.tenants ? 'AND b.tenant = t.tenant' : ''} ${o.walk ?? ''} AND i.status = 'pending' AND ${o.filters}
          ORDER BY b.due_at, b.action_id LIMIT $1) x)
     ORDER BY r.due_at, r.action_id LIMIT $1`;
 }
@@ -233,7 +234,9 @@ export class PgReviewItemRepository implements ReviewItemRepository {
          AND NOT ($3 = ANY (coalesce(i.approved_by, '{}'))) AND NOT ($3 = ANY (coalesce(i.authored_by, '{}')))
          AND ($5::text IS NULL OR i.sla_class = $5) AND ($6::text IS NULL OR i.proposal ->> 'actionType' = $6)
          AND ($7::text IS NULL OR i.proposal -> 'proposer' ->> 'agentId' = $7)`;
-    const { rows } = await this.pool.query<ItemRow>(walkByRole({ tenants: tenants !== undefined, filters, tenantsAt: 8 }), [
+    // A type or an agent filtered on is walked in its own order (migration 0020): the page reads what it shows.
+    const walk = `${q.actionType !== undefined ? 'AND b.action_type = $6' : ''} ${q.agentId !== undefined ? 'AND b.agent_id = $7' : ''}`;
+    const { rows } = await this.pool.query<ItemRow>(walkByRole({ tenants: tenants !== undefined, filters, tenantsAt: 8, walk }), [
       q.limit,
       q.reviewer.roles,
       q.reviewer.id,

@@ -111,6 +111,11 @@ export function reviewItemSuite(name: string, make: () => Promise<ReviewItemRepo
       // By the agent that proposed it: another agent's item, further down, is the only one on that page.
       const other = refundProposal();
       await repo.add(reviewItem('rogue', '2026-11-24T10:30:00.000Z', { proposal: { ...other, proposer: { ...other.proposer, agentId: 'rogue-bot' } } }));
+      await repo.add(reviewItem('credit', '2026-11-24T10:31:00.000Z', { proposal: { ...other, actionType: 'billing.credit_note' } }));
+      expect(await ids({ limit: 10, actionType: 'billing.credit_note' })).toEqual(['credit']);
+      expect(await ids({ limit: 10, actionType: 'billing.credit_note', agentId: 'rogue-bot' })).toEqual([]);
+      await repo.decide('credit', 'rejected', ['carol'], 'no', new Date('2026-11-24T10:01:00Z'));
+      expect(await ids({ limit: 10, actionType: 'billing.credit_note' })).toEqual([]);
       expect(await ids({ limit: 10, agentId: 'rogue-bot' })).toEqual(['rogue']);
       expect(await ids({ limit: 10, agentId: 'rogue-bot', slaClass: 'critical' })).toEqual([]);
       expect(await ids({ limit: 2, agentId: 'support-copilot' })).toEqual(['fin-1', 'open']);
