@@ -21,7 +21,8 @@
 //  3. The governance page for a lead, with BENCH_GOVERNANCE_DECISIONS reviewer decisions of the last 30 days (default
 //     50,000, the page's cap) by five reviewers, BENCH_GOVERNANCE_LOADS loads (default 20), beside its own query (the
 //     store's summary of the decisions) and the read of the decisions themselves (what the page did before); and the
-//     longest the review queue's event loop was held meanwhile.
+//     longest the review queue's event loop was held meanwhile; each load after a decision (the summary asked for
+//     again), then loads with none between them (one summary shared).
 import { Module } from '@nestjs/common';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -44,6 +45,7 @@ import {
   createLeaderLease,
   createReviewHistory,
   decisionQualityContract,
+  DecisionQualityService,
   degradationContract,
   createReviewItemRepository,
   generateReviewDataKey,
@@ -419,12 +421,17 @@ async function main() {
       loop.disable();
       return { ...summary(ms), held: loop.max / 1e6 };
     };
-    const g = await heldDuring(() => timed(governancePage, GOVERNANCE_LOADS, 2));
+    // Each load after a decision recorded (the summary asked for again), then loads with none between them (one
+    // summary shared: SummaryMemo, ADR 0018 addendum 2026-12-07).
+    const quality = app.get(DecisionQualityService).quality;
+    const g = await heldDuring(() => timed(() => (quality.noteDecisionsChanged(), governancePage()), GOVERNANCE_LOADS, 2));
+    const gr = await heldDuring(() => timed(governancePage, GOVERNANCE_LOADS, 2));
     const sq = await heldDuring(() => timed(summaryRead, GOVERNANCE_LOADS, 2));
     const dr = await heldDuring(() => timed(decisionsRead, GOVERNANCE_LOADS, 2));
     process.stdout.write(
       `bench:review: governance page (GET /reviews/governance, ${GOVERNANCE_DECISIONS} decisions of 5 reviewers seeded, at most 50,000 summed up): ` +
-        `p50 ${f(g.p50)} ms; the event loop held for up to ${f(g.held)} ms meanwhile\n` +
+        `p50 ${f(g.p50)} ms after a decision each; the event loop held for up to ${f(g.held)} ms meanwhile\n` +
+        `bench:review: the same page loaded again with no decision between (one summary shared): p50 ${f(gr.p50)} ms, p99 ${f(gr.p99)} ms\n` +
         `bench:review: the store's summary of the same decisions (baseline, the page's own query): p50 ${f(sq.p50)} ms; the event loop held for up to ${f(sq.held)} ms\n` +
         `bench:review: reading the decisions out instead (what the page did before 2026-12-07): p50 ${f(dr.p50)} ms; the event loop held for up to ${f(dr.held)} ms\n` +
         `ratio: governance page/its summary query p50 ${(g.p50 / sq.p50).toFixed(2)}\n`,

@@ -26,6 +26,7 @@ export type { InboxOptions } from './inbox/inbox.options';
 // Decision quality (ADR 0018): its PostgreSQL store (PGlite embedded) and the contract's `decisionQuality:` section.
 export { createDecisionQualityStore } from './decision-quality/pg-decision-quality.store';
 export { decisionQualityContract } from './decision-quality/decision-quality';
+export { DecisionQualityService } from './decision-quality/decision-quality.service';
 // The decision path's services and the inbox's page size, for benchmarks that drive them in process (bench/review.bench.ts).
 export { ApprovalService } from './approvals/approval.service';
 export { ClaimService } from './claims/claim.service';

@@ -183,6 +183,7 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
       }
       if (now.getTime() - this.lastPurge >= 3600_000) {
         await this.quality.store.purge(new Date(now.getTime() - (this.quality.options.retentionDays ?? 30) * 86_400_000));
+        this.quality.noteDecisionsChanged();
         this.lastPurge = now.getTime();
       }
     } catch (err) {

@@ -58,6 +58,11 @@ export interface DecisionQualityOptions {
    * engine would assess the same proposal (score, rules fired, reasons, routing). Absent: the real item's are taken.
    */
   policy?: () => CompiledContract;
+  /**
+   * How long one summary of the decisions serves the governance page while no decision is recorded here (default 10 s;
+   * `SummaryMemo`): another instance's decisions show within it.
+   */
+  summaryKeptMs?: number;
   /** Runs `release` after `ms` (a timer, cleared by `stop`); a test may hold it. */
   schedule?: (release: () => void, ms: number) => void;
 }
@@ -88,6 +93,15 @@ export class DecisionQuality {
 
   get store(): DecisionQualityStore {
     return this.options.store;
+  }
+
+  /** Bumped after each reviewer decision this process records and each purge: what a memo of the decisions' summary keys on. */
+  private decisionsChanged = 0;
+  get decisionsGeneration(): number {
+    return this.decisionsChanged;
+  }
+  noteDecisionsChanged(): void {
+    this.decisionsChanged++;
   }
 
   /**

@@ -43,6 +43,7 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
       queuedAt: item.createdAt,
       canary,
     });
+    quality.noteDecisionsChanged();
   };
 
   // The canary's record first: an item marked as a canary is never without its template. Nothing is stored before

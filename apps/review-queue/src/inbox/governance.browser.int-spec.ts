@@ -56,6 +56,8 @@ beforeAll(async () => {
           random: () => 0,
           sampleEveryMs: 500,
           tickMs: 200,
+          // Longer than this file runs: a summary the page shows again is one no decision recorded here has changed.
+          summaryKeptMs: 3_600_000,
         },
       };
     },
@@ -73,6 +75,11 @@ it('a canary approved shows as missed for that reviewer on the governance page (
   const quality = h.provider<DecisionQuality>(DECISION_QUALITY);
   const canary = (await h.items.pending(100)).find((i) => !i.actionId.startsWith(real) && quality.isCanary(i));
   expect(canary).toBeDefined();
+
+  // The lead's page before fiona's decision: its summary is shared until a decision is recorded here (SummaryMemo).
+  const lead = await h.signIn('lena');
+  await lead.page.goto(`${h.url}/reviews/governance`);
+  expect(await lead.page.textContent('#canaries figcaption')).not.toContain('fiona');
 
   // fiona opens the canary's card and approves it like any item.
   const { page } = await h.signIn('fiona');
@@ -106,7 +113,6 @@ it('a canary approved shows as missed for that reviewer on the governance page (
   await eventually(async () => expect((await store.laneCountsSince(new Date(0))).reduce((a, l) => a + l.autonomous + l.prohibited, 0)).toBe(seeded.onBus));
   await eventually(async () => expect(await store.overridesSince(new Date(0))).toHaveLength(3));
 
-  const lead = await h.signIn('lena');
   await lead.page.goto(`${h.url}/reviews/governance`);
   await lead.page.waitForSelector('#canaries svg[role="img"]');
   expect(await lead.page.textContent('#mode')).toMatch(/normal/i);
