@@ -32,10 +32,12 @@ export const MAYBE_DIGIT_OR_AT =
 // (`\u0040`, `\x40`, `%40`), an "at"/"dot" written as a word, or HTML markup (a tag or a comment). Printable ASCII
 // without them is its own canonical form.
 // '…' is left out: every mask has one (`[card …1111]`) and it never hides anything.
-export const MAYBE_OBFUSCATED = /[^\x20-\x7e\u2026]|&[#a-z]|\\(?:u[{0-9a-f]|x[0-9a-f])|%[0-9a-f]{2}|[\s([{<](?:at|dot)[\s)\]}>]|<[a-z/!]/i;
+export const MAYBE_OBFUSCATED =
+  /[^\x20-\x7e\u2026]|&[#a-z]|\\(?:u[{0-9a-f]|x[0-9a-f])|%[0-9a-f]{2}|[\s([{<](?:at|dot)[\s)\]}>]|[([{<] ?[@.] ?[)\]}>]|<[a-z/!]/i;
 // Characters whose canonical form differs from themselves though NFKC keeps them: invisible (format, default
 // ignorable, control) characters, separators, dashes, digits of other scripts, combining marks, the ideographic full stop.
-const NOT_CANONICAL = /(?![ \-0-9])[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Z}\p{Pd}\p{Nd}\p{M}\u2212\u3002]/u;
+const NOT_CANONICAL =
+  /(?![ \-0-9])[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Z}\p{Pd}\p{Nd}\p{M}\u2212\u3002\u00b7\u2022\u2027\u2219\u22c5\u30fb\uff65\u0387\u16eb\u2e31\u2e33]/u;
 // The tokens of the text as shown, in order: a run of printable ASCII but '&', '%', '<' and '\'; an HTML tag or comment
 // (not `<at>` or `<dot>`, which spell out an e-mail address); an HTML character reference (decimal or hexadecimal, any
 // number of leading zeros); a JavaScript, JSON or C escape (`\u0040`, `\u{40}`, `\x40`) or a percent escape (`%40`),
@@ -66,6 +68,9 @@ const SPACE = /[\s\p{Z}]/u;
 const DASH = /[\p{Pd}\u2212]/u;
 const MARK = /\p{M}/u;
 const DIGIT = /\p{Nd}/u;
+// What reads as a full stop: the ideographic one, and the middle dots and bullets written between the parts of an
+// address or a number (red team, 2026-12-07: `jane.doe@example·com`, `+49•151•23456789`).
+const DOT_LIKE = /[\u3002\u00b7\u2022\u2027\u2219\u22c5\u30fb\uff65\u0387\u16eb\u2e31\u2e33]/;
 
 /**
  * The canonical form of `text` with its map back to `text`, or `undefined` when `text` is already canonical
@@ -284,7 +289,7 @@ function canonicalCharacter(character: string): string {
     else if (INVISIBLE.test(c)) continue;
     else if (SPACE.test(c)) canonical += ' ';
     else if (DASH.test(c)) canonical += '-';
-    else if (c === '\u3002') canonical += '.';
+    else if (DOT_LIKE.test(c)) canonical += '.';
     else if (DIGIT.test(c)) canonical += String(digitValue(code));
     else canonical += c;
   }
@@ -396,17 +401,18 @@ export function splice(mapped: MappedText, edits: readonly Edit[], mask?: number
 }
 
 // E-mail addresses spelled out: `jane.doe (at) example (dot) com`, `jane [at] example [dot] com`, `jane at example
-// dot com`, `jane@example dot com`. Bounded like the parts of an address, so a long text costs linear time.
-const AT = String.raw` {0,3}[([{<] ?at ?[)\]}>] {0,3}| {1,3}at {1,3}|@`;
-const DOT = String.raw` {0,3}[([{<] ?dot ?[)\]}>] {0,3}| {1,3}dot {1,3}|\.`;
+// dot com`, `jane@example dot com`, and the symbols in brackets (`jane[@]example[.]com`, `jane(@)example(.)org`: red
+// team, 2026-12-07). Bounded like the parts of an address, so a long text costs linear time.
+const AT = String.raw` {0,3}[([{<] ?(?:at|@) ?[)\]}>] {0,3}| {1,3}at {1,3}|@`;
+const DOT = String.raw` {0,3}[([{<] ?(?:dot|\.) ?[)\]}>] {0,3}| {1,3}dot {1,3}|\.`;
 const WORD = String.raw`[\p{L}\p{N}_%+-]{1,64}`;
 const LABEL = String.raw`[\p{L}\p{N}-]{1,63}`;
 const SPELLED_EMAIL = new RegExp(
   String.raw`(?<![\p{L}\p{N}._%+-])${WORD}(?:(?:${DOT})${WORD}){0,8}(?:${AT})(?:${LABEL}(?:${DOT})){1,8}\p{L}{2,24}(?![\p{L}\p{N}_-])`,
   'giu',
 );
-const SEPARATOR = / {0,3}[([{<] ?(at|dot) ?[)\]}>] {0,3}| {1,3}(at|dot) {1,3}|([@.])/giu;
-const MAYBE_SPELLED = /[ ([{<](?:at|dot)[ )\]}>]/i;
+const SEPARATOR = / {0,3}[([{<] ?(at|dot|@|\.) ?[)\]}>] {0,3}| {1,3}(at|dot) {1,3}|([@.])/giu;
+const MAYBE_SPELLED = /[ ([{<](?:at|dot)[ )\]}>]|[([{<] ?[@.] ?[)\]}>]/i;
 // Where a spelled address could be: an "at" with a domain label and a "dot" after it. Cheaper than SPELLED_EMAIL,
 // which tries every word of the text.
 const AT_THEN_DOT = new RegExp(String.raw`(?:${AT}) {0,3}${LABEL}(?:${DOT})`, 'iu');
@@ -451,7 +457,8 @@ function spelledSeparators(candidate: string): Separator[] | undefined {
   let last = 0;
   SEPARATOR.lastIndex = 0;
   for (let m = SEPARATOR.exec(candidate); m; m = SEPARATOR.exec(candidate)) {
-    const kind = (m[1] ?? m[2] ?? (m[3] === '@' ? 'at' : 'dot')).toLowerCase() as 'at' | 'dot';
+    const word = m[1] === '@' ? 'at' : m[1] === '.' ? 'dot' : m[1];
+    const kind = (word ?? m[2] ?? (m[3] === '@' ? 'at' : 'dot')).toLowerCase() as 'at' | 'dot';
     separators.push({ at: m.index, length: m[0].length, kind, style: m[3] ? 'symbol' : m[1] ? 'bracket' : 'word' });
     parts.push(candidate.slice(last, m.index));
     last = m.index + m[0].length;

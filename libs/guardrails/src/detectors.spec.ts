@@ -391,6 +391,62 @@ describe('no false positives in ordinary text', () => {
   });
 });
 
+// Separators not on a list (red team, 2026-12-07): the card and IBAN detectors knew a list of marks between the groups,
+// and any other (`•`, `·`, `;`, `=`, `'`, `!`, `、`) let the number through, autonomous and unmasked in the audit trail; an
+// e-mail address with its symbols in brackets (`[@]`, `(.)`) or a middle dot in its domain too.
+describe('detecting regulated data split by any mark (red team, 2026-12-07)', () => {
+  const FOUND: Array<[string, string]> = [
+    ['refund to card 4111 • 1111 • 1111 • 1111', 'card'],
+    ['card 5500·0000·0000·0004', 'card'],
+    ['card 4111;1111;1111;1111', 'card'],
+    ["card 4111='1111'1111'1111", 'card'],
+    ['card 4111!1111?1111&1111', 'card'],
+    ['card 4111$1111^1111*1111', 'card'],
+    ['card 4111、1111、1111、1111', 'card'],
+    ['card 4111¦1111¦1111¦1111', 'card'],
+    ['card 4111`1111`1111`1111', 'card'],
+    ['card 41 11 11 11 11 11 11 11', 'card'],
+    ['card 41-11-11-11-11-11-11-11', 'card'],
+    ['IBAN DE89;3704;0044;0532;0130;00', 'iban'],
+    ['IBAN DE89|3704|0044|0532|0130|00', 'iban'],
+    ['IBAN DE89,3704,0044,0532,0130,00', 'iban'],
+    ['IBAN DE89•3704•0044•0532•0130•00', 'iban'],
+    ['IBAN DE89+3704+0044+0532+0130+00', 'iban'],
+    ['contact jane.doe[@]example.com', 'email'],
+    ['contact billing.jane(@)example[.]org', 'email'],
+    ['contact jane.doe@example·com', 'email'],
+    ['contact jane.doe [at] example [.] com', 'email'],
+    ['contact jane { @ } example { . } com', 'email'],
+    ['call +49•151•23456789', 'phone'],
+  ];
+  it.each(FOUND)('finds %j', (text, kind) => {
+    expect(findRegulatedData({ body: text })).toEqual([{ kind, path: '/body' }]);
+    expect(maskText(text)).not.toMatch(/1111.{1,3}1111|3704|jane\.doe|billing\.jane|23456789/);
+  });
+
+  const NOT_FOUND = [
+    'card 4111 • 1111 • 1111 • 1112', // fails Luhn
+    'rooms 12, 14, 16, 18, 20, 22, 24',
+    'scores 10 - 20 - 30 - 40 - 50 - 60 - 70',
+    'released 2026-12-07 at 10:11:12; build 1.2.3',
+    'order 12345678-90123456',
+    'IBAN DE88;3704;0044;0532;0130;00', // fails mod 97
+    'write to jane (@) home',
+    'the list (.) ends here',
+  ];
+  it.each(NOT_FOUND)('finds nothing in %j', (text) => {
+    expect(findRegulatedData({ text })).toEqual([]);
+  });
+
+  const ADVERSARIAL = ['11 '.repeat(20000), '1•'.repeat(30000), '11;;'.repeat(15000), '(@)'.repeat(20000), 'a[.]'.repeat(15000), 'DE89;'.repeat(12000)];
+  it.each(ADVERSARIAL.map((text) => [text.slice(0, 12), text] as const))('reads %j… in linear time', (_, text) => {
+    const started = performance.now();
+    regulatedKinds({ body: text });
+    maskText(text);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+});
+
 // Forms that slipped past the detectors (red team, 2026-12-04): a card grouped with brackets, an SSN with doubled
 // spaces, an e-mail address spelled out with spaces. Each was stored unmasked, and the card's reply went out autonomously.
 describe('detecting regulated data grouped or spaced out (red team, 2026-12-04)', () => {

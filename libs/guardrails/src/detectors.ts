@@ -229,16 +229,18 @@ function spacedDomainPlausible(address: string): boolean {
   const tld = labels[labels.length - 1];
   return labels.every((label) => /\p{L}/u.test(label)) && (tld === tld.toLowerCase() || tld === tld.toUpperCase());
 }
-// Between the groups of a card number: a run of up to three of the marks people and tools put there (space, dash, dot,
-// slash, underscore, comma, bar, colon, plus, star, tilde, hash, backslash, parentheses, brackets, braces), the same or
-// not: `4111__1111`, `(4111)(1111)`, `[4111] [1111]`, `4111 -- 1111` (red team, 2026-12-04); or one mark with up to two
-// spaces either side (`4111  -  1111`), as before. A run is bounded and holds no digit, so matching stays linear.
-const SEPARATORS = String.raw`.\-/_,|:+*~#\\()[\]{}`;
-const S = String.raw`(?:[ ${SEPARATORS}]{1,3}| {1,2}[${SEPARATORS}] {1,2})`;
-const SEPARATOR_CHARS = new RegExp(String.raw`[ ${SEPARATORS}]`, 'g');
+// Between the groups of a card number: a run of up to three characters that are neither ASCII letters nor digits, the
+// same or not: `4111__1111`, `(4111)(1111)`, `[4111] [1111]`, `4111 -- 1111` (red team, 2026-12-04), `4111 • 1111`,
+// `4111;1111`, `4111='1111` (red team, 2026-12-07: a list of marks let every mark not on it through, `•`, `·`, `;`,
+// `=`, `!`, `'`, …: any character that is no letter or digit separates now); or one with up to two spaces either side
+// (`4111  -  1111`), as before. A run is bounded and holds no digit, so matching stays linear.
+const SEPARATOR = '[^A-Za-z0-9]';
+const S = String.raw`(?:${SEPARATOR}{1,3}| {1,2}${SEPARATOR} {1,2})`;
+const SEPARATOR_CHARS = new RegExp(SEPARATOR, 'g');
 // A card number is one run of 13–19 digits, or groups (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4) split by
 // spaces, dashes or dots; never glued to digits (nor, in identifiers, to letters). The last group is optional, see maskCards.
-// Or 13–19 digits one by one, each followed by the same separator run (`4 1 1 1 …`, `4-1-1-1-…`, `(4)(1)(1)…`).
+// Or 13–19 digits one by one, or two by two, each followed by the same separator run (`4 1 1 1 …`, `4-1-1-1-…`,
+// `(4)(1)(1)…`, `41 11 11 11 …`: red team, 2026-12-07).
 // Or any other grouping into two or three runs of at least three digits (8-8, 6-10, 7-9, 4-4-8, 10-6, Amex as 8-7; red
 // team, 2026-12-02), standing on their own: space or punctuation that ends a word on either side, never inside a longer
 // token (a UUID's groups, a date, a version), where runs of digits side by side are common and mean no card. maskCards
@@ -249,7 +251,7 @@ const SEPARATOR_CHARS = new RegExp(String.raw`[ ${SEPARATORS}]`, 'g');
 // the time, so there a number stands on its own.
 const cardPattern = (edge: string) =>
   new RegExp(
-    String.raw`(?:(?<!${edge})(?:\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})|\d([ ${SEPARATORS}]{1,3})(?:\d\1){11,17}\d)(?!${edge})|(?<![^\s"'(\[{<:=,;])\d{3,16}(?:${S}\d{3,16}){1,2}(?![^\s"')\]}>.,;:!?]))`,
+    String.raw`(?:(?<!${edge})(?:\d{4}(?:\d{9,15}|${S}\d{4}${S}\d{4}${S}\d{1,4}(?:${S}\d{1,3})?|${S}\d{6}${S}\d{4,5})|\d(${SEPARATOR}{1,3})(?:\d\1){11,17}\d|\d\d(${SEPARATOR}{1,3})(?:\d\d\2){5,8}\d\d?)(?!${edge})|(?<![^\s"'(\[{<:=,;])\d{3,16}(?:${S}\d{3,16}){1,2}(?![^\s"')\]}>.,;:!?]))`,
     'g',
   );
 const CARD = cardPattern(String.raw`\d`);
@@ -263,8 +265,8 @@ const CARD_TAIL = new RegExp(String.raw`${S}\d{1,3}$`);
 // Its four first characters may be spaced or split too (`D E 8 9 …`, `DE/89/…`).
 // In free text it may be glued to letters on either side (`IBANDE89…`, `…3000x`), as a card may; in identifier and digest
 // values (`strict`) it stands on its own.
-const IBAN_START = /(?<!\d)[A-Za-z][ ./_-]?[A-Za-z][ ./_-]?\d[ ./_-]?\d/g;
-const IBAN_START_IN_IDENTIFIER = /(?<![A-Za-z0-9])[A-Za-z][ ./_-]?[A-Za-z][ ./_-]?\d[ ./_-]?\d/g;
+const IBAN_START = /(?<!\d)[A-Za-z][^A-Za-z0-9]?[A-Za-z][^A-Za-z0-9]?\d[^A-Za-z0-9]?\d/g;
+const IBAN_START_IN_IDENTIFIER = /(?<![A-Za-z0-9])[A-Za-z][^A-Za-z0-9]?[A-Za-z][^A-Za-z0-9]?\d[^A-Za-z0-9]?\d/g;
 // International numbers (`+…` or `00…`, any of space, dash, dot, slash or parentheses between the digits), national
 // ones with their trunk 0 (`0170 1234567`, `(0170) 123 45 67`, `030/1234567`), North American ones with dots
 // (`202.555.0143`), or numbers in three groups split by spaces or dashes; the replacer also wants at least nine digits.
@@ -675,8 +677,9 @@ function maskCards(text: string, found: OnFound | undefined, editor: Editor, str
 }
 
 const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-// Between the characters of an IBAN: a space (print format), a dash, a dot, a slash or an underscore.
-const isIbanSeparator = (c: number) => c === 32 || c === 45 || c === 46 || c === 47 || c === 95;
+// Between the characters of an IBAN: anything but an ASCII letter or digit, as between a card's groups (a space in the
+// print format; red team, 2026-12-07: `DE89;3704;…`, `DE89|3704|…` and `DE89•3704•…` were read as no IBAN).
+const isIbanSeparator = (c: number) => !Number.isNaN(c) && !isAlnum(c);
 
 function maskIbans(text: string, found: OnFound | undefined, editor: Editor, strict: boolean): string {
   let edits: Edit[] | undefined;
