@@ -243,6 +243,19 @@ describe('ApprovalService: a decision made while the bus is down is not lost', (
     await t.service.assess('s2', alice, 'disagree', 'should have been reviewed', undefined, now);
     expect((await t.items.get('s2'))?.status).toBe('disagreed');
   });
+
+  it("refuses an assessment to a person allowed to propose as the sample's agent, either verdict (red team, 2026-12-07)", async () => {
+    const t = await setup();
+    await t.items.add({ ...t.item('s3'), kind: 'audit-sample', requiredRoles: ['reviewer'] });
+    const hank = { id: 'hank', kind: 'human' as const, roles: ['reviewer'], agentIds: ['support-copilot'] };
+    for (const verdict of ['agree', 'disagree'] as const)
+      await expect(t.service.assess('s3', hank, verdict, 'my own bot', undefined, now)).rejects.toThrow(
+        new ForbiddenException('separation of duties: the proposer of an action cannot assess it'),
+      );
+    expect((await t.items.get('s3'))?.status).toBe('pending');
+    await t.service.assess('s3', alice, 'agree', 'right lane', undefined, now);
+    expect((await t.items.get('s3'))?.status).toBe('agreed');
+  });
 });
 
 describe('ApprovalService: a quorum reached but not decided (a crash between the two writes)', () => {

@@ -278,6 +278,9 @@ export class ApprovalService {
     const assessed = (i: ReviewItem) => (i.status === status && i.deciders?.includes(reviewer.id) ? true : undefined);
     if (item.status !== 'pending') return void (await this.again(item, assessed));
     if (overdue(item, now)) throw overdueConflict(item);
+    // Whoever proposed the action (a person who also proposes as its agent) does not judge it (red team, 2026-12-07: a
+    // reviewer agreed with the samples of their own agent's autonomous actions, closing them).
+    if (isProposerOf(reviewer, item)) throw new ForbiddenException('separation of duties: the proposer of an action cannot assess it');
     // As a rejection: a person holding one of the sample's roles (a service or another team's reviewer cannot close it).
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a human can assess an action');
     const shown = shownView(item);

@@ -142,10 +142,15 @@ export class Sessions {
    * for it signed them out in the browser while their session stayed open on the server (red team, 2026-12-05).
    */
   async close(req: HttpRequest, res: HttpResponse): Promise<void> {
-    const ids = cookieValues(req, this.named(SESSION_COOKIE));
-    if (!ids.length) return;
-    for (const id of ids) await this.options.sessions.delete(keyOf(id));
+    if (!(await this.end(req))) return;
     appendCookie(res, this.cookie(SESSION_COOKIE, '', { sameSite: 'Strict', path: '/', maxAge: 0 }));
+  }
+
+  /** Ends the sessions the request's cookies name, on the server (a sign-in that replaces one); whether it named any. */
+  async end(req: HttpRequest): Promise<boolean> {
+    const ids = cookieValues(req, this.named(SESSION_COOKIE));
+    for (const id of ids) await this.options.sessions.delete(keyOf(id));
+    return ids.length > 0;
   }
 
   /**

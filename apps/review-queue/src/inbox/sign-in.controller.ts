@@ -116,6 +116,9 @@ export class SignInController {
       throw new ConflictException(
         `this browser is signed in to the inbox as ${current.principal.id}: sign out first, then sign in as ${who.sub}; nothing was changed`,
       );
+    // The session it replaces ends here: left open, its id went on deciding though the browser had signed in again and
+    // then out (red team, 2026-12-07: sign-out ended only the newer session, and the older one approved).
+    if (current) await this.sessions.end(req);
     await this.sessions.open(res, who, pending.returnTo);
     securityHeaders(res);
     res.statusCode = 200;

@@ -67,7 +67,14 @@ describe('POST /auth/sign-out reads no body', () => {
       providers: [
         { provide: INBOX_OPTIONS, useValue: options },
         Sessions,
-        { provide: OidcSignIn, useValue: { signOutUrl: async () => END_SESSION } },
+        {
+          provide: OidcSignIn,
+          useValue: {
+            signOutUrl: async () => END_SESSION,
+            // The provider's answer, checked: alice again (a step-up in the same browser, or a sign-in in a new tab).
+            finish: async () => ({ sub: 'alice', name: 'Alice', roles: ['reviewer'], amr: ['pwd', 'mfa'], idToken: 'id.token.2' }),
+          },
+        },
         { provide: APP_GUARD, useClass: SignedInGuard },
       ],
     })
@@ -78,6 +85,33 @@ describe('POST /auth/sign-out reads no body', () => {
     close = () => running.app.close();
   });
   afterAll(() => close());
+
+  it('a sign-in again in the same browser ends the session it replaces, so sign-out leaves none (red team, 2026-12-07)', async () => {
+    const first = await signedIn();
+    const headers: Record<string, unknown> = {};
+    const res = { setHeader: (k: string, v: unknown) => (headers[k.toLowerCase()] = v), getHeader: (k: string) => headers[k.toLowerCase()] };
+    await sessions.remember(res as unknown as HttpResponse, {
+      kind: 'pending',
+      state: 's',
+      nonce: 'n',
+      codeVerifier: 'v',
+      returnTo: '/reviews',
+      startedAt: Date.now(),
+    });
+    const pending = String((headers['set-cookie'] as string[]).at(-1)).split(';')[0];
+    const callback = await untilClosed(
+      port,
+      `GET /auth/callback?code=c&state=s HTTP/1.1\r\nHost: x\r\nCookie: ${first.cookie}; ${pending}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(callback.status).toBe(200);
+    const second = /set-cookie: *(cs_session=[^;\r\n]+)/gi.exec(callback.text.replace(/set-cookie: *cs_session=;[^\r\n]*\r\n/gi, ''))?.[1];
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first.cookie);
+    const at = (cookie: string) => sessions.current({ method: 'GET', url: '/reviews', headers: { cookie } }, false);
+    // The old session's id decides nothing any more; the new one is alice's.
+    expect(await at(first.cookie)).toBeUndefined();
+    expect((await at(second!))?.principal.id).toBe('alice');
+  });
 
   it('signs out whatever body comes with it: a malformed one is not read (it was a 400, and the session stayed)', async () => {
     const s = await signedIn();
