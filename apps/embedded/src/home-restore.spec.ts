@@ -136,6 +136,42 @@ describe('a home restored from a backup, whole or in parts, is refused instead o
     await elsewhere.close();
   });
 
+  it('a home whose newest events include two of one key on a compacted topic starts again (red team, 2026-12-07: refused as "database behind")', async () => {
+    // A type's autonomy lowered twice: two events of one key (its flag) on the autonomy topic, which keeps the newest of
+    // each key. The first was compacted away at the next start, and the start took it as never received.
+    const own = join(scratch(), 'home');
+    const witness = scratch();
+    await runOnce(own, witness, 'compacted');
+    let running = await startEmbedded({ home: own, port: 0, logger: quiet(), witnessDir: witness });
+    const admin = readFileSync(join(own, 'tokens', 'admin'), 'utf8');
+    try {
+      const risky = await call('POST', `${running.url}/v1/autonomy/ticket.tag/lower`, { level: 'review-risky', reason: 'risky tags by hand' }, admin);
+      expect(risky.status).toBe(200);
+      const all = await call('POST', `${running.url}/v1/autonomy/ticket.tag/lower`, { level: 'review-all', reason: 'every tag by hand' }, admin);
+      expect(all.status).toBe(200);
+      await eventually(() => {
+        const topics = readFileSync(join(own, 'audit', 'audit.jsonl'), 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"ticket.tag"') && l.includes('control.autonomy.changed'));
+        expect(topics.length).toBeGreaterThanOrEqual(2);
+      });
+    } finally {
+      await running.close();
+    }
+    // It starts, and the newest change holds: a tag waits for review, it is not executed.
+    running = await startEmbedded({ home: own, port: 0, logger: quiet(), witnessDir: witness });
+    try {
+      const agent = readFileSync(join(own, 'tokens', 'agent'), 'utf8');
+      const tag = { ...example('refund-small.json'), actionType: 'ticket.tag', target: 'ticket-9', parameters: { tag: 'billing' } };
+      const res = await call('POST', `${running.url}/v1/proposals`, tag, agent);
+      expect(res.status).toBeLessThan(500);
+      const effects = await call('GET', `${running.url}/_sink/effects`, undefined, readFileSync(join(own, 'tokens', 'sink'), 'utf8'));
+      expect(JSON.stringify(effects.body)).not.toContain('ticket-9');
+    } finally {
+      await running.close();
+    }
+  });
+
   it('a witness in a default folder that cannot be written is still checked (red team, 2026-12-05: it was ignored)', async () => {
     const witness = witnessCopy();
     rmSync(join(witness, '.writable'), { force: true });

@@ -20,9 +20,12 @@ export interface ProgressMark {
 export const defaultWitnessDir = (env: NodeJS.ProcessEnv = process.env): string =>
   env.COUNTERSIGN_WITNESS_DIR || join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'countersign', 'witness');
 
-/** The bus log's question: whether a topic holds an event (`InMemoryBroker.holdsEvent`). */
+/**
+ * The bus log's question: whether a topic holds an event, or on a compacted topic a later event of its key that replaced
+ * it (`InMemoryBroker.holdsEvent`).
+ */
 export interface EventLog {
-  holdsEvent(topic: string, eventId: string): boolean;
+  holdsEvent(topic: string, eventId: string, replaced?: { key: string; time: string }): boolean;
 }
 
 /** How many of the audit log's newest entries of bus events a start looks up in the database's bus log. */
@@ -147,13 +150,25 @@ export class HomeProgress {
     const recent = (await log.range(Math.max(this.checkedFrom, tip.size - RECENT_WINDOW), tip.size))
       .map(
         (e) =>
-          ({ index: e.index, ...(e.entry ?? (e.bytes !== undefined ? JSON.parse(e.bytes) : {})) }) as { index: number; topic?: unknown; eventId?: unknown },
+          ({ index: e.index, ...(e.entry ?? (e.bytes !== undefined ? JSON.parse(e.bytes) : {})) }) as {
+            index: number;
+            topic?: unknown;
+            eventId?: unknown;
+            actionId?: unknown;
+            time?: unknown;
+          },
       )
-      .filter((e): e is { index: number; topic: string; eventId: string } => typeof e.topic === 'string' && typeof e.eventId === 'string')
+      .filter(
+        (e): e is { index: number; topic: string; eventId: string; actionId?: unknown; time?: unknown } =>
+          typeof e.topic === 'string' && typeof e.eventId === 'string',
+      )
       .filter((e) => !AUDIT_LOG_OWN_TOPICS.has(e.topic as Topic))
       .slice(-RECENT_EVENTS);
     // A forgery is recorded apart under its event's id and a suffix (the audit writer's `unverifiedEntry`).
-    const lost = recent.find((e) => !events.holdsEvent(e.topic, e.eventId.split('~unverified~')[0]));
+    // An entry's action id is its event's subject, the key it has on its topic (a compacted topic keeps the newest of each).
+    const replaced = (e: { actionId?: unknown; time?: unknown }) =>
+      typeof e.actionId === 'string' && typeof e.time === 'string' ? { key: e.actionId, time: e.time } : undefined;
+    const lost = recent.find((e) => !events.holdsEvent(e.topic, e.eventId.split('~unverified~')[0], replaced(e)));
     if (lost) {
       const what = `the database (db/) is older than the audit log (audit/): the log's entry ${lost.index} records event ${lost.eventId} (${lost.topic}), which the database never received`;
       if (!accepted(token('database-behind', tip.size), what))

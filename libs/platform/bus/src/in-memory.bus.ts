@@ -71,6 +71,15 @@ const MAX_WRITE = 1_000;
 const COMMIT_EVERY_MS = 100;
 
 /** The `id` of the envelope a message's value encodes (JSON), or undefined when it is not one. */
+function envelopeTimeOf(value: Buffer): string | undefined {
+  try {
+    const time = (JSON.parse(value.toString('utf8')) as { time?: unknown } | null)?.time;
+    return typeof time === 'string' ? time : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function envelopeIdOf(value: Buffer): unknown {
   try {
     return (JSON.parse(value.toString('utf8')) as { id?: unknown } | null)?.id;
@@ -184,12 +193,25 @@ export class InMemoryBroker {
    * last is near the end). The embedded host asks it at start of the events its audit log recorded last: a message is
    * delivered only once stored, so a database that lacks one is older than the audit log.
    */
-  holdsEvent(topic: string, eventId: string): boolean {
+  holdsEvent(topic: string, eventId: string, replaced?: { key: string; time: string }): boolean {
     const needle = Buffer.from(JSON.stringify(eventId));
     for (const partition of this.topics.get(topic) ?? [])
       for (let i = partition.length - 1; i >= 0; i--) {
         const value = partition[i].value;
         if (value.includes(needle) && envelopeIdOf(value) === eventId) return true;
+      }
+    // A compacted topic keeps the newest event of each key: one replaced by a later event of its key is gone from the
+    // log because it was received (red team, 2026-12-07: a kill switch off then on, or two trust verdicts, among the
+    // events a start looks up, and a home stopped cleanly was refused as "the database is older than the audit log").
+    // Later is by the envelopes' time, strictly: an event of the same millisecond counts as none (the safe side).
+    if (!replaced || !COMPACTED_TOPICS.has(topic as Topic)) return false;
+    const after = Date.parse(replaced.time);
+    if (Number.isNaN(after)) return false;
+    for (const partition of this.topics.get(topic) ?? [])
+      for (let i = partition.length - 1; i >= 0; i--) {
+        const m = partition[i];
+        if (m === TRIMMED || m.key !== replaced.key) continue;
+        if (Date.parse(envelopeTimeOf(m.value) ?? '') > after) return true;
       }
     return false;
   }
