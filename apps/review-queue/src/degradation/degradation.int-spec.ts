@@ -336,7 +336,7 @@ describe('the degradation controller on the real stack', () => {
     expect(modes[before + 1].data.reason).toMatch(/^operator override ended/);
     expect(modes[before + 1].data.override).toBeUndefined();
 
-    // An override may also lower the mode; DELETE ends it at once.
+    // An override may also raise the mode; one admin may.
     const lowered = await call(
       'POST',
       `${rq.url}/v1/governance/mode-override`,
@@ -348,6 +348,29 @@ describe('the degradation controller on the real stack', () => {
     // A reason is required, as for setting one (red team, 2026-12-04: none was, and the audit said "cleared by ada").
     for (const bad of [{ reason: 1 }, { reason: 'drill over', x: 1 }, {}, undefined])
       expect((await call('DELETE', `${rq.url}/v1/governance/mode-override`, bad, tokens.admin)).status).toBe(400);
+    // Clearing it lowers the mode again, which takes two admins (red team, 2026-12-07: the admin who halted lifted the
+    // halt alone): refused, naming the way with two; an override of the computed mode, which another admin confirms.
+    const alone = await call('DELETE', `${rq.url}/v1/governance/mode-override`, { reason: 'drill over' }, tokens.admin);
+    expect(alone.status).toBe(409);
+    expect((alone.body as { message: string }).message).toMatch(
+      /^clearing the override lowers the mode from elevated to normal, and lowering it takes two admins/,
+    );
+    expect(await governance()).toMatchObject({ mode: 'elevated', override: { mode: 'elevated' } });
+    const back = new Date(Date.now() + 300_000).toISOString();
+    const asked = await call('POST', `${rq.url}/v1/governance/mode-override`, { mode: 'normal', reason: 'drill over', expiresAt: back }, tokens.admin);
+    expect(asked).toMatchObject({
+      status: 202,
+      body: { status: 'awaiting-second-admin', why: expect.stringContaining('below the override in force (elevated, by ada)') },
+    });
+    expect(await governance()).toMatchObject({ mode: 'elevated' });
+    const confirmed = await call(
+      'POST',
+      `${rq.url}/v1/governance/mode-override/confirm`,
+      { mode: 'normal', expiresAt: back, reason: 'drill over, checked' },
+      tokens.admin2,
+    );
+    expect(confirmed.body).toMatchObject({ mode: 'normal', applied: true });
+    // At the computed mode, clearing lowers nothing: one admin may.
     const cleared = await call('DELETE', `${rq.url}/v1/governance/mode-override`, { reason: 'drill over' }, tokens.admin);
     expect(cleared.body).toMatchObject({ mode: 'normal', applied: true, override: null });
   });

@@ -103,10 +103,11 @@ export class GovernanceController {
    * Sets the mode until `expiresAt` (then the computed mode applies again): an audited event that the controller applies
    * at once. Answers once the overridden mode is published (`applied`), or after 5 s. An override at or above the mode
    * the controller computes takes one admin; one below it loosens the controls past what the backlog and the SLOs say,
-   * and takes two (ADR 0013): it waits (202) until another admin confirms it (`POST …/mode-override/confirm`).
+   * and takes two (ADR 0013): it waits (202) until another admin confirms it (`POST …/mode-override/confirm`). So does
+   * one below a stricter override in force (an operator's `halted` lifted).
    */
   @ApiRoute({
-    summary: 'Override the degradation mode until `expiresAt` (audited); below the computed mode, a second admin confirms it',
+    summary: 'Override the degradation mode until `expiresAt` (audited); below the mode in force, a second admin confirms it',
     body: OverrideBody,
     ok: {
       description: 'The override, the published mode, and whether it was applied within 5 s',
@@ -115,7 +116,8 @@ export class GovernanceController {
     also: [
       {
         status: 202,
-        description: 'Below the computed mode: the request waits for a second admin (`POST /v1/governance/mode-override/confirm`)',
+        description:
+          'Below the computed mode or a stricter override in force: the request waits for a second admin (`POST /v1/governance/mode-override/confirm`)',
         schema: {
           type: 'object',
           required: ['status', 'request', 'mode'],
@@ -141,9 +143,14 @@ export class GovernanceController {
     const principal = req.principal!;
     const override: ModeOverride = { mode, reason, by: principal.id, expiresAt: new Date(until).toISOString() };
     const computed = await this.computedMode(now);
-    if (rank(mode) < rank(computed)) {
+    // Below the mode in force is loosening, whatever makes it: the computed mode, or an operator's stricter override (red
+    // team, 2026-12-07: an override of `normal` replaced an operator's `halted` on one admin's word).
+    const inForce = this.control.activeOverride(now);
+    const floor = inForce && rank(inForce.mode) > rank(computed) ? inForce.mode : computed;
+    const below = floor === computed ? `the computed ${computed}` : `the override in force (${floor}, by ${inForce!.by})`;
+    if (rank(mode) < rank(floor)) {
       await this.publish(
-        { override, reason: `${principal.id} asks to override the mode to ${mode}, below the computed ${computed}: waiting for a second admin` },
+        { override, reason: `${principal.id} asks to override the mode to ${mode}, below ${below}: waiting for a second admin` },
         { subject: OVERRIDE_REQUEST_SUBJECT, actor: actorOf(principal) },
       );
       // Answered once this instance has the request, so the second admin may confirm here at once.
@@ -153,7 +160,7 @@ export class GovernanceController {
         status: 'awaiting-second-admin',
         request: override,
         mode: this.control.published().mode,
-        why: `${mode} is below the mode the controller computes (${computed}): another admin confirms it within ${OVERRIDE_REQUEST_TTL_MS / 60_000} minutes`,
+        why: `${mode} is below ${below}: another admin confirms it within ${OVERRIDE_REQUEST_TTL_MS / 60_000} minutes`,
       };
     }
     await this.publish({ override, reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
@@ -215,6 +222,7 @@ export class GovernanceController {
     },
     errors: {
       400: 'a body that is not `{"reason": "…"}`',
+      409: 'the override in force is above the computed mode: clearing it lowers the mode, which takes two admins (ask for an override of the computed mode)',
       503: 'no review-decision key can seal the clearing now (expired): nothing was published',
     },
   })
@@ -226,6 +234,18 @@ export class GovernanceController {
     // A reason, as for setting one: clearing may loosen the mode as much as an override may (an operator's `halted`
     // ended), and the audit said only "cleared by ada" (red team, 2026-12-04).
     const { reason } = parseBody(ClearBody, body ?? {});
+    // An override above the computed mode cleared is the mode lowered, and loosening takes two admins, as a kill switch
+    // on again does (red team, 2026-12-07: the admin who halted everything lifted the halt alone, in one call). The way
+    // with two: an override of the computed mode, which a second admin confirms and which replaces this one.
+    const inForce = this.control.activeOverride(this.governance.settings.now());
+    if (inForce) {
+      const computed = await this.computedMode(this.governance.settings.now());
+      if (rank(inForce.mode) > rank(computed))
+        throw new ConflictException(
+          `clearing the override lowers the mode from ${inForce.mode} to ${computed}, and lowering it takes two admins: ask for an override of ${computed} ` +
+            `(POST /v1/governance/mode-override), which another admin confirms and which replaces this one; or let this one end at ${inForce.expiresAt}`,
+        );
+    }
     // Said in the reason too: the event is an `override-set` without an override, which an auditor read as a setting
     // with no mode (auditor probe, 2026-12-06).
     await this.publish({ reason: `override cleared by ${principal.id}: ${reason}`.slice(0, 2000) }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
