@@ -207,9 +207,11 @@ export class InboxController {
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
     res.write('retry: 2000\n\n');
-    const reviewer = session.principal;
+    // Who hears of a change is read at the change, from the tokens file of now: a binding narrowed (or a person taken out)
+    // while the stream is open holds at once, not at the next sign-in (red team, 2026-12-07).
     const { stop, ready } = this.feed.watch((change) => {
-      if (!hearsOf(reviewer, change)) return;
+      const reviewer = this.sessions.asNow(session)?.principal;
+      if (!reviewer || !hearsOf(reviewer, change)) return;
       res.write(`event: change\ndata: ${JSON.stringify({ type: change.type, actionId: change.actionId })}\n\n`);
     });
     // From here on every change is told: the page fetches its list once more, to catch what came before.

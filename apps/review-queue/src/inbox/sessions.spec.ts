@@ -112,6 +112,28 @@ describe('inbox sessions', () => {
     expect((await sessions.current(back))!.principal.id).toBe('alice');
   });
 
+  it('a session read once (a live-update stream) follows the tokens file as it is now: narrowed, never widened, ended when the person is taken out (red team, 2026-12-07)', async () => {
+    const digest = (t: string) => createHash('sha256').update(t).digest('hex');
+    const alice = { principal: 'alice', kind: 'human' as const, roles: ['reviewer'], tokenSha256: digest('alice-token') };
+    const tokens = new TokenRegistry([alice]);
+    const sessions = sessionsFor({}, tokens);
+    const { res, cookies } = response();
+    await sessions.open(res, who);
+    // What the stream read when it opened: every tenant.
+    const opened = (await sessions.current(requestWith(cookies()), false))!;
+    expect(opened.principal.tenants).toBeUndefined();
+    tokens.replace([{ ...alice, tenants: ['globex'] }]);
+    expect(sessions.asNow(opened)!.principal.tenants).toEqual(['globex']);
+    // Narrowed once more, then widened again in the file: the stream keeps the narrowest it saw bound (a new read widens).
+    const narrowed = sessions.asNow(opened)!;
+    tokens.replace([alice]);
+    expect(sessions.asNow(narrowed)!.principal.tenants).toEqual(['globex']);
+    tokens.refuseAll('the tokens file cannot be read');
+    expect(sessions.asNow(opened)).toBeUndefined();
+    tokens.replace([{ ...alice, principal: 'bob', tokenSha256: digest('bob-token') }]);
+    expect(sessions.asNow(opened)).toBeUndefined();
+  });
+
   it('sets an HttpOnly, SameSite=Strict cookie, Secure only under TLS', async () => {
     const { res, cookies } = response();
     await sessionsFor().open(res, who);

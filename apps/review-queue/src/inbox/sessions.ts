@@ -76,22 +76,32 @@ export class Sessions {
       // Only over the record still there: signed out (or ended) meanwhile, the session stays ended.
       if (!(await this.options.sessions.touch(keyOf(id), found, this.expiry(found)))) return undefined;
     }
-    if (!this.tokens) return found;
+    if (this.tokens && !this.tokens.refusal() && this.tokens.wasRemoved(found.principal.id)) {
+      await this.options.sessions.delete(keyOf(id));
+      return undefined;
+    }
+    return this.asNow(found);
+  }
+
+  /**
+   * `session` as the tokens file has it now, or undefined when it may not be used now. Synchronous: a live-update
+   * stream asks it at every change it would tell (red team, 2026-12-07: a stream opened before the person's tenants were
+   * narrowed went on telling of the other tenants' items).
+   */
+  asNow(session: ReviewerSession): ReviewerSession | undefined {
+    if (!this.tokens) return session;
     // The tokens file cannot be used now: who was taken out of it cannot be known, so no session is taken either (it is
     // kept, and taken again once the file is good), as no bearer token is.
     if (this.tokens.refusal()) return undefined;
     // Taken out of the tokens file while this process runs (they left, or were moved): their sessions end at once, as
     // their bearer tokens stop (revocation probe, 2026-12-05: a removed reviewer went on approving in the inbox).
-    if (this.tokens.wasRemoved(found.principal.id)) {
-      await this.options.sessions.delete(keyOf(id));
-      return undefined;
-    }
+    if (this.tokens.wasRemoved(session.principal.id)) return undefined;
     // Read at every request, never stored: the tokens file is the one record of who may propose as which agent, and
     // its tenant binding of the person holds here as for their bearer tokens, narrowing the sign-in's (ADR 0052). An
     // entry gone since the sign-in leaves its binding on the session: a removal never widens (revocation probe).
-    const tenants = narrowTenants(found.principal.tenants, this.tokens.tenantsOf(found.principal.id) ?? found.boundAtSignIn);
-    const { tenants: _claimed, ...principal } = found.principal;
-    return { ...found, principal: { ...principal, ...(tenants && { tenants }), proposesAs: this.tokens.proposesAs(found.principal.id) } };
+    const tenants = narrowTenants(session.principal.tenants, this.tokens.tenantsOf(session.principal.id) ?? session.boundAtSignIn);
+    const { tenants: _claimed, ...principal } = session.principal;
+    return { ...session, principal: { ...principal, ...(tenants && { tenants }), proposesAs: this.tokens.proposesAs(session.principal.id) } };
   }
 
   /** Whether the request carries more than one session cookie (`current` takes none of them then). */

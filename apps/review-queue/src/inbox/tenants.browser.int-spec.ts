@@ -3,7 +3,9 @@
 // and ApprovalService, decision quality (the governance and second-review pages), PostgreSQL (a database cloned from
 // the migrated template); fake: the bus (in memory, recording what is published) and intake (items are added to the
 // repository as the review consumer adds them). (All started by `startInboxHarness`, testing/inbox.harness.ts.)
+import { createHash } from 'node:crypto';
 import type { Page } from 'playwright-core';
+import { TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
 import { InboxHarness, PASSWORD, quietDecisionQuality, startInboxHarness } from './testing/inbox.harness';
 
 jest.setTimeout(180_000);
@@ -98,5 +100,40 @@ describe('the inbox of a reviewer bound to a tenant, signed in with a tenants cl
     // No session: the inbox sends the browser to sign in again.
     const res = await page.request.get(`${h.url}/reviews/list`);
     expect(res.status()).toBe(401);
+  });
+
+  it("a live-update stream opened before the person's tenants were narrowed tells only of the tenants they keep (red team, 2026-12-07)", async () => {
+    const { page } = await h.signIn('alice');
+    await page.goto(`${h.url}/reviews`);
+    const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    const abort = new AbortController();
+    const stream = await fetch(`${h.url}/reviews/events`, { headers: { cookie }, signal: abort.signal });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    let told = '';
+    const until = async (needle: string) => {
+      while (!told.includes(needle)) told += new TextDecoder().decode((await reader.read()).value);
+    };
+    try {
+      await until('event: ready');
+      // The tokens file binds alice to globex while her stream is open.
+      const tokens = h.provider<TokenRegistry>(TOKEN_REGISTRY);
+      const entry = {
+        principal: 'alice',
+        kind: 'human' as const,
+        roles: ['reviewer'],
+        tenants: ['globex'],
+        tokenSha256: createHash('sha256').update('a').digest('hex'),
+      };
+      tokens.replace([entry]);
+      const acme = await h.queue({ target: 'order-acme-late', tenant: 'acme' });
+      const globex = await h.queue({ target: 'order-globex-late', tenant: 'globex' });
+      // The feed tells changes in order: once globex's arrival is told, acme's would have been before it.
+      await until(globex);
+      expect(told).not.toContain(acme);
+    } finally {
+      abort.abort();
+      h.provider<TokenRegistry>(TOKEN_REGISTRY).replace([]);
+    }
   });
 });
