@@ -48,13 +48,13 @@ function merge(edited: unknown, masked: unknown, real: unknown, pointer: string,
   if (isObject(edited) && isObject(masked) && isObject(real)) {
     // Masking can rename a key (an e-mail address used as a key): a shown key is its real key, or the real key that
     // masks to it. Never by position: a store may keep keys in another order (PostgreSQL's jsonb does).
+    // Two keys that mask alike are told apart as masking names them, in the real keys' order: the second `#2`, and so on
+    // (red team, 2026-12-07: `j***@[email]#2` matched no real key, so the real `jane@y.com` was dropped and the literal
+    // shown name added).
     const shownKeys = Object.keys(masked);
-    const unmatched = Object.keys(real).filter((k) => !(k in masked));
+    const named = shownNames(real);
     const realKeyOf = new Map<string, string | undefined>();
-    for (const k of shownKeys) {
-      const at = unmatched.findIndex((r) => maskText(r) === k);
-      realKeyOf.set(k, k in real ? k : at >= 0 ? unmatched.splice(at, 1)[0] : undefined);
-    }
+    for (const k of shownKeys) realKeyOf.set(k, k in real ? k : named.get(k));
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(edited)) {
       const realKey = realKeyOf.get(key);
@@ -72,6 +72,18 @@ function merge(edited: unknown, masked: unknown, real: unknown, pointer: string,
   }
   changed.push(pointer || '/');
   return fresh(edited, pointer);
+}
+
+/** Each real key's name as masking shows it (`maskDeep`: its masked text, then `#2`, `#3`, … for a name taken), by name. */
+function shownNames(real: Record<string, unknown>): Map<string, string> {
+  const named = new Map<string, string>();
+  for (const k of Object.keys(real)) {
+    const base = maskText(k);
+    let name = base;
+    for (let n = 2; named.has(name); n++) name = `${base}#${n}`;
+    named.set(name, k);
+  }
+  return named;
 }
 
 /** A value the reviewer typed: taken as is, unless it still shows a mask (a masked value edited in part is no value). */

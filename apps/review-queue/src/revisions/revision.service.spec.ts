@@ -1,3 +1,4 @@
+import { maskDeep } from '@countersign/guardrails';
 import pino from 'pino';
 import { BadRequestException, ConflictException, ForbiddenException } from '@nestjs/common';
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
@@ -128,6 +129,20 @@ describe('reviseParameters: the reviewer edits what they were shown', () => {
     expect(reviseParameters({ ...masked, notify: EMAIL }, masked, real)).toEqual({ parameters: real, changed: ['/notify'] });
     // A reviewer who may see the real values (pii:view) and left one as revealed changed nothing.
     expect(reviseParameters({ ...masked, notify: EMAIL }, masked, real, true)).toEqual({ parameters: real, changed: [] });
+  });
+
+  it("tells apart two keys that mask alike (`#2`) as masking named them, in the real keys' order (red team, 2026-12-07)", () => {
+    const twoKeys = { replicas: 3, 'john@x.com': 'image:v1', 'jane@y.com': 'rm -rf everything' };
+    const shown = maskDeep(twoKeys) as Record<string, unknown>;
+    expect(Object.keys(shown)).toEqual(['replicas', 'j***@[email]', 'j***@[email]#2']);
+    // Only the replicas changed: both real keys keep their values; nothing masked is added, nothing untouched is named.
+    expect(reviseParameters({ ...shown, replicas: 2 }, shown, twoKeys)).toEqual({ parameters: { ...twoKeys, replicas: 2 }, changed: ['/replicas'] });
+    // In the order the store keeps the shown keys (PostgreSQL's jsonb sorts them): the same pairs.
+    const sorted = Object.fromEntries(Object.entries(shown).reverse());
+    expect(reviseParameters({ ...sorted, replicas: 2 }, sorted, twoKeys).parameters).toEqual({ ...twoKeys, replicas: 2 });
+    // The second one removed: it is gone, and named.
+    const { 'j***@[email]#2': _second, ...first } = shown;
+    expect(reviseParameters(first, shown, twoKeys)).toEqual({ parameters: { replicas: 3, 'john@x.com': 'image:v1' }, changed: ['/j***@[email]#2'] });
   });
 
   it('takes a removed or added parameter as a change', () => {
