@@ -88,6 +88,35 @@ describe('blind second reviews: never by the proposing side, and blind beyond th
     await expect(service.requireNotWithheld(reviewer('bob'), decided)).resolves.toBeUndefined();
     expect((await service.shownDecisions([decided, other])).map((i) => i.actionId)).toEqual(['s1', 's2']);
   });
+
+  it("withholds the other versions' decisions of the same action too (one correlation id) until the verdict (red team, 2026-12-07)", async () => {
+    const { service, store } = await setup();
+    // s3 approved with changes by alice, under a second review; n3 its new version, decided since.
+    const story = 'story-of-s3';
+    await store.addSecondReview({
+      actionId: 's3',
+      correlationId: story,
+      slaClass: 'normal',
+      requiredRoles: ['reviewer'],
+      firstDecision: 'approved',
+      excluded: ['alice', 'support-copilot'],
+      createdAt: new Date().toISOString(),
+    });
+    const version = { ...reviewItem('n3', due, { status: 'approved', deciders: ['carol'] }), correlationId: story };
+    await expect(service.requireNotWithheld(reviewer('bob'), version)).rejects.toThrow(
+      new ForbiddenException(
+        'the decision on action n3 belongs with action s3, whose decision is under a blind second review: it is shown once the second verdict is in',
+      ),
+    );
+    // Those who took part in the first decision know it already; a pending version shows as any pending item.
+    await expect(service.requireNotWithheld(reviewer('alice'), version)).resolves.toBeUndefined();
+    await expect(service.requireNotWithheld(reviewer('bob'), { ...version, status: 'pending' })).resolves.toBeUndefined();
+    const other = reviewItem('s4', due, { status: 'rejected', deciders: ['alice'] });
+    expect((await service.shownDecisions([version, other])).map((i) => i.actionId)).toEqual(['s4']);
+    await service.decideSecond('s3', reviewer('bob'), 'approved', 'agree with the change');
+    await expect(service.requireNotWithheld(reviewer('bob'), version)).resolves.toBeUndefined();
+    expect((await service.shownDecisions([version, other])).map((i) => i.actionId)).toEqual(['n3', 's4']);
+  });
 });
 
 // real: DecisionQualityService, the decision-quality decorator of the review items, the in-memory decision-quality store

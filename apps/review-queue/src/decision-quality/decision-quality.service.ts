@@ -86,14 +86,29 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
   async requireNotWithheld(viewer: Principal, item: ReviewItem): Promise<void> {
     if (item.status === 'pending') return;
     const review = await this.quality.store.secondReview(item.actionId);
-    if (!review || review.verdict || review.excluded.includes(viewer.id)) return;
-    throw new ForbiddenException(`the decision on action ${item.actionId} is under a blind second review: it is shown once the second verdict is in`);
+    if (review && !review.verdict && !review.excluded.includes(viewer.id))
+      throw new ForbiddenException(`the decision on action ${item.actionId} is under a blind second review: it is shown once the second verdict is in`);
+    // Another version of the same action (a revision's new version, or the version it revised) tells that decision as
+    // well (red team, 2026-12-07: the new version's card said "approved by alice", the first decision under review).
+    const story = (await this.quality.store.openInStories([item.correlationId])).find((r) => r.actionId !== item.actionId && !r.excluded.includes(viewer.id));
+    if (story)
+      throw new ForbiddenException(
+        `the decision on action ${item.actionId} belongs with action ${story.actionId}, whose decision is under a blind second review: it is shown once the second verdict is in`,
+      );
   }
 
-  /** `items` without those whose first decision is under a blind second review still open (a card's recent decisions). */
+  /**
+   * `items` without those whose decision is under a blind second review still open, or belongs with one under it (another
+   * version of the same action: the same correlation id): a card's recent decisions.
+   */
   async shownDecisions(items: ReviewItem[]): Promise<ReviewItem[]> {
-    const open = await this.quality.store.underSecondReview(items.map((i) => i.actionId));
-    return open.size ? items.filter((i) => !open.has(i.actionId)) : items;
+    if (!items.length) return items;
+    const [open, stories] = await Promise.all([
+      this.quality.store.underSecondReview(items.map((i) => i.actionId)),
+      this.quality.store.openInStories([...new Set(items.map((i) => i.correlationId))]),
+    ]);
+    const withheld = new Set(stories.map((r) => r.correlationId));
+    return open.size || withheld.size ? items.filter((i) => !open.has(i.actionId) && !withheld.has(i.correlationId)) : items;
   }
 
   /** A blind second verdict. It changes nothing that executes: the first decision stands; a disagreement is for leads. */

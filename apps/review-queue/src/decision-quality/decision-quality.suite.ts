@@ -149,6 +149,26 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
       expect(await store.underSecondReview([])).toEqual(new Set());
     });
 
+    it('finds the open second reviews of a story (every version of an action shares its correlation id)', async () => {
+      const review = (actionId: string, correlationId?: string) => ({
+        actionId,
+        ...(correlationId && { correlationId }),
+        slaClass: 'high',
+        requiredRoles: ['reviewer'],
+        firstDecision: 'approved' as const,
+        excluded: ['fiona'],
+        createdAt: '2026-11-30T10:00:10.000Z',
+      });
+      await store.addSecondReview(review('v1', 'story-a'));
+      await store.addSecondReview(review('v2', 'story-b'));
+      await store.addSecondReview(review('v3'));
+      expect(await store.secondReview('v1')).toEqual(review('v1', 'story-a'));
+      expect((await store.openInStories(['story-a', 'story-c'])).map((r) => [r.actionId, r.correlationId])).toEqual([['v1', 'story-a']]);
+      expect(await store.openInStories([])).toEqual([]);
+      await store.decideSecondReview('v1', 'gina', 'approved', 'fine', new Date('2026-11-30T10:01:00Z'));
+      expect(await store.openInStories(['story-a', 'story-b'])).toMatchObject([{ actionId: 'v2' }]);
+    });
+
     it('lists canary misses until their audit event is out', async () => {
       await store.recordDecision(decision({ actionId: 'c1', canary: true }));
       await store.recordDecision(decision({ actionId: 'c2', canary: true, decision: 'rejected' }));

@@ -111,6 +111,11 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
     return new Set(actionIds.filter((id) => this.seconds.has(id) && !this.seconds.get(id)!.verdict));
   }
 
+  async openInStories(correlationIds: string[]): Promise<SecondReview[]> {
+    const stories = new Set(correlationIds);
+    return [...this.seconds.values()].filter((r) => !r.verdict && r.correlationId !== undefined && stories.has(r.correlationId)).map((r) => ({ ...r }));
+  }
+
   async openSecondReviews(reviewer: string, roles: string[], limit: number): Promise<SecondReview[]> {
     return [...this.seconds.values()]
       .filter((r) => !r.verdict && !r.excluded.includes(reviewer) && holdsItemRole(r, roles))

@@ -35,6 +35,7 @@ type SummaryRow = {
 };
 type SecondRow = {
   action_id: string;
+  correlation_id: string | null;
   sla_class: string;
   required_roles: string[];
   first_decision: 'approved' | 'rejected';
@@ -68,6 +69,7 @@ const decisionOf = (r: DecisionRow): ReviewerDecision => ({
 });
 const secondOf = (r: SecondRow): SecondReview => ({
   actionId: r.action_id,
+  ...(r.correlation_id !== null && { correlationId: r.correlation_id }),
   slaClass: r.sla_class,
   requiredRoles: r.required_roles,
   firstDecision: r.first_decision,
@@ -296,6 +298,7 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
   private async writeSecondReviews(batch: SecondReview[]): Promise<void[]> {
     const input = batch.map((r) => ({
       action_id: r.actionId,
+      correlation_id: r.correlationId ?? null,
       sla_class: r.slaClass,
       required_roles: r.requiredRoles,
       first_decision: r.firstDecision,
@@ -305,9 +308,9 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
     await this.pool.query(
       {
         name: 'decision-quality.add-second-reviews',
-        text: `INSERT INTO second_reviews (action_id, sla_class, required_roles, first_decision, excluded, created_at)
+        text: `INSERT INTO second_reviews (action_id, correlation_id, sla_class, required_roles, first_decision, excluded, created_at)
        SELECT * FROM jsonb_to_recordset($1::jsonb)
-         AS r(action_id text, sla_class text, required_roles text[], first_decision text, excluded text[], created_at timestamptz)
+         AS r(action_id text, correlation_id text, sla_class text, required_roles text[], first_decision text, excluded text[], created_at timestamptz)
        ON CONFLICT DO NOTHING`,
       },
       [JSON.stringify(input)],
@@ -327,6 +330,14 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
       [actionIds],
     );
     return new Set(rows.map((r) => r.action_id));
+  }
+
+  async openInStories(correlationIds: string[]): Promise<SecondReview[]> {
+    if (!correlationIds.length) return [];
+    const { rows } = await this.pool.query<SecondRow>(`SELECT * FROM second_reviews WHERE correlation_id = ANY($1::text[]) AND verdict IS NULL`, [
+      correlationIds,
+    ]);
+    return rows.map(secondOf);
   }
 
   async openSecondReviews(reviewer: string, roles: string[], limit: number): Promise<SecondReview[]> {

@@ -133,6 +133,7 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
         const tookPart = [...by, ...(decided.approvedBy ?? []), ...approvers, ...(decided.authoredBy ?? [])];
         await store.addSecondReview({
           actionId: decided.actionId,
+          correlationId: decided.correlationId,
           slaClass: decided.slaClass,
           requiredRoles: decided.requiredRoles,
           firstDecision: as,
