@@ -1,3 +1,4 @@
+import { ForbiddenException } from '@nestjs/common';
 import pino from 'pino';
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
 import { isDependencyFailure } from '@countersign/bus';
@@ -99,6 +100,14 @@ describe('OutcomeCheckService: "did this happen?"', () => {
     const seen = shownDigest(shownView((await t.items.get(outcomeCheckKey('a1')))!));
     expect(await t.service.answer('a1', alice, true, 'the ledger shows it', seen, now)).toEqual({ actionId: 'a1', status: 'happened' });
     await expect(t.service.answer('a1', alice, false, 'changed my mind', undefined, now)).rejects.toThrow(/already answered/);
+    // One outside the check's roles hears 403 and nothing else: neither that it is answered and how, nor that a view
+    // changed (red team, 2026-12-07: "already answered (happened)").
+    const sam = { id: 'sam', kind: 'human' as const, roles: ['security'] };
+    for (const seenDigest of [undefined, 'f'.repeat(64)]) {
+      const refused = await t.service.answer('a1', sam, false, 'guessing', seenDigest, now).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(ForbiddenException);
+      expect(String((refused as Error).message)).not.toMatch(/answered|happened|changed/);
+    }
     const [answer] = t.answers();
     expect(t.answers()).toHaveLength(1);
     expect(answer).toMatchObject({ subject: 'a1', correlationId: 'c-a1', causationId: 'check-a1', actor: { id: 'alice' }, data: { happened: true, digest } });

@@ -79,6 +79,9 @@ export class OutcomeCheckService {
     // A check of a tenant the reviewer does not serve is, to them, no check at all (ADR 0052).
     const item = withinTenants(await this.items.get(key), reviewer);
     if (!item || item.kind !== 'outcome-check') throw new NotFoundException(`no outcome check for action ${actionId}`);
+    // One outside the check's roles hears 403 and nothing else of it: not whether it changed since shown, nor that it is
+    // answered and how (red team, 2026-12-07: "already answered (happened)" told it), as for approvals (2026-12-02).
+    requireItemRole(item, reviewer, 'answering');
     // What the reviewer saw was the pending check (a retry after the answer sends the digest of that same view).
     if (seenDigest !== undefined && seenDigest !== shownDigest(shownView({ ...item, status: 'pending' }))) {
       throw new ConflictException('the outcome check changed since it was shown (shownDigest does not match): look again before answering');
@@ -88,7 +91,6 @@ export class OutcomeCheckService {
       throw new ForbiddenException('separation of duties: the proposer of an action cannot say whether it happened');
     }
     if (reviewer.kind !== 'human') throw new ForbiddenException('only a person can answer an outcome check');
-    requireItemRole(item, reviewer, 'answering');
     requireSigningKey(this.key, now);
     // Final, so no expiry; signed, or a forged answer could close an action whose effect never took place.
     const signature = signReviewDecision(this.key, {
