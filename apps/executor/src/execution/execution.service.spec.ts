@@ -276,6 +276,47 @@ describe('ExecutionService', () => {
     expect(t.calls.map((c) => c.request.actionId)).toEqual(['a2']);
   });
 
+  it('runs the lane the policy engine sealed, not one written into its store (red team, 2026-12-07: a review row set to autonomous ran)', async () => {
+    const t = setup();
+    await t.service.onPolicyDecided(t.decided('review'));
+    // Someone with the executor's database credential: the row says autonomous now.
+    (t.repo as unknown as { records: Map<string, { lane: string }> }).records.get('a1')!.lane = 'autonomous';
+    // The genuine decision delivered again (or any delivery of it) does not run it.
+    await t.service.onPolicyDecided(t.decided('review'));
+    expect(t.calls).toHaveLength(0);
+    expect(t.refusals()).toEqual([
+      expect.objectContaining({
+        code: 'not-authorised',
+        suspicious: true,
+        reason: "the stored decision says autonomous, the policy engine's sealed decision says review: not executed",
+      }),
+    ]);
+    expect((await t.repo.get('a1'))!.state).toBe('decided');
+  });
+
+  it("runs an approval only on the proposal it is bound to: one rewritten in the executor's store is refused (red team, 2026-12-07)", async () => {
+    const t = setup();
+    await t.service.onPolicyDecided(t.decided('review'));
+    const stored = (t.repo as unknown as { records: Map<string, { proposal: Proposal }> }).records.get('a1')!;
+    const genuine = stored.proposal;
+    stored.proposal = { ...genuine, target: 'order-ATTACKER', parameters: { ...genuine.parameters, amount: 48_000 } };
+    await t.service.onReviewDecided(t.approval('a1'));
+    expect(t.calls).toHaveLength(0);
+    expect(t.refusals()).toEqual([
+      expect.objectContaining({
+        code: 'digest-mismatch',
+        suspicious: true,
+        reason: 'the stored proposal is not the one its approval is bound to (digest mismatch): not executed',
+      }),
+    ]);
+    // The genuine proposal, as approved, runs.
+    stored.proposal = genuine;
+    const u = setup();
+    await u.service.onPolicyDecided(u.decided('review'));
+    await u.service.onReviewDecided(u.approval('a1'));
+    expect(u.calls.map((c) => c.request.target)).toEqual([genuine.target]);
+  });
+
   it('stores an autonomous decision every gate lets through already claimed (one write, no separate claim); a held one goes the long way', async () => {
     const t = setup('unknown', false);
     const writes: string[] = [];

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { POLICY_ENGINE_SEAL, ReviewDecisionClaims, verifyEventSeal, VerifyKeys } from '@countersign/approval';
 import { DependencyUnavailableError, EventBus, Semaphore, serviceActor } from '@countersign/bus';
-import { ActionHeldV1, ActionRefusedV1, canonicalDigest, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
+import { ActionHeldV1, actionDigest, ActionRefusedV1, canonicalDigest, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import { autonomyLevel, executionFlagName, FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
@@ -149,7 +149,22 @@ export class ExecutionService {
         'a copy of the policy decision differs from the stored one; the stored one stands',
       );
     }
-    if (record.lane === 'autonomous') return void (await this.execute(record, e, null));
+    if (record.lane === 'autonomous') {
+      // The stored lane runs only as the policy engine sealed it: this delivery's copy was verified above, and a row that
+      // says autonomous where the seal says otherwise was written by someone else (red team, 2026-12-07: a review-lane
+      // row set to autonomous in the executor's database ran with no human). A genuine re-evaluation that came out
+      // stricter on a redelivery refuses too: the stricter reading stands.
+      if (record.state === 'decided' && (e.data.lane !== 'autonomous' || e.data.digest !== record.digest))
+        return this.refuse(
+          e,
+          {
+            code: 'not-authorised',
+            reason: `the stored decision says autonomous, the policy engine's sealed decision says ${e.data.lane}${e.data.digest !== record.digest ? ' for another digest' : ''}: not executed`,
+          },
+          true,
+        );
+      return void (await this.execute(record, e, null));
+    }
     // Check after write: the record is stored, so a review handler that kept its decision early after this
     // look looks again, finds the record and acts on it itself (onReviewDecided).
     if (record.lane === 'review') await this.actOnEarlyDecision(e.subject);
@@ -292,6 +307,16 @@ export class ExecutionService {
         if (!now.ok && !('wait' in now)) return { pass: false, suspicious: now.suspicious, refusal: now.refusal };
       }
     }
+    // An approval runs the proposal it is bound to: the stored proposal must be the one the stored digest names, which the
+    // approval's signed digest matched (approval-check.ts). Read from the executor's own database, and checked again at
+    // the last moment (red team, 2026-12-07: a proposal rewritten in the row, 400 EUR to 48,000 EUR and another order,
+    // ran on alice's approval of the genuine one).
+    if (nonce !== null && (!record.contractVersion || actionDigest(record.proposal, record.contractVersion) !== record.digest))
+      return {
+        pass: false,
+        suspicious: true,
+        refusal: { code: 'digest-mismatch', reason: 'the stored proposal is not the one its approval is bound to (digest mismatch): not executed' },
+      };
     // An approval stands on the contract it was decided under, unless a newer one running here prohibits the proposal.
     if (nonce !== null && record.contractVersion) {
       const verdict = checkApprovalUnderContract({ ...record, contractVersion: record.contractVersion }, evaluatedAt(cause), this.contract);
