@@ -120,6 +120,27 @@ describe('autonomy changes', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
 
+  it('a raise edited in the store since it was requested is not approved under its digest (red team, 2026-12-07)', async () => {
+    const { service, admin, store } = await setup();
+    await service.lower('support.refund', 'autonomy', 'review-all', 'tighten', ada);
+    const request = await service.requestRaise('support.refund', 'autonomy', 'review-risky', 'risky ones by hand still', ada);
+    // Someone with the policy engine's database credential: `to` is autonomous now, the digest still review-risky's.
+    const stored = (store as unknown as { requests: Map<string, { autonomy: { to: string; flag: string } }> }).requests.get(request.id)!;
+    stored.autonomy.to = 'autonomous';
+    await expect(service.approveRaise(request.id, { digest: request.digest, reason: 'checked' }, grace)).rejects.toThrow(
+      new ConflictException(`raise ${request.id} as stored is not the raise that was requested (it no longer matches its digest): not approved`),
+    );
+    // Another type's flag under this type's name: refused alike.
+    stored.autonomy.to = 'review-risky';
+    stored.autonomy.flag = 'cs.autonomy.payments.payout';
+    await expect(service.approveRaise(request.id, { digest: request.digest, reason: 'checked' }, grace)).rejects.toThrow(ConflictException);
+    expect(await admin.read('cs.autonomy.support.refund', 'autonomy')).toBe('review-all');
+    // As requested, it is approved.
+    stored.autonomy.flag = 'cs.autonomy.support.refund';
+    expect(await service.approveRaise(request.id, { digest: request.digest, reason: 'checked' }, grace)).toMatchObject({ status: 'approved' });
+    expect(await admin.read('cs.autonomy.support.refund', 'autonomy')).toBe('review-risky');
+  });
+
   it('raising through the lower endpoint is refused (400); without the admin API every change answers 503', async () => {
     const { service } = await setup();
     await service.lower('support.refund', 'autonomy', 'review-all', 'tighten', ada);

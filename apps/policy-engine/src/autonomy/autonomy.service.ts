@@ -221,6 +221,15 @@ export class AutonomyService {
     const started = Date.now();
     const r = await this.found(id);
     const now = this.settings.now();
+    // The raise as stored is the raise requested: its flag is its type's, and its digest is that of its flag and values
+    // (red team, 2026-12-07: `to` edited in the database from review-risky to autonomous was approved under the digest of
+    // review-risky, and applied as autonomous).
+    const s = r.autonomy;
+    if (
+      this.flagOf(s.actionType, s.control) !== s.flag ||
+      changeDigest({ kind: 'autonomy', flag: s.flag, control: s.control, from: s.from, to: s.to }) !== r.digest
+    )
+      throw new ConflictException(`raise ${r.id} as stored is not the raise that was requested (it no longer matches its digest): not approved`);
     const retry = r.status === 'approved' && r.decider?.id === by.id && r.digest === input.digest;
     if (!retry) {
       const approvable = { id: r.id, requestedBy: r.requestedBy.id, digest: r.digest, status: r.status, expiresAt: r.expiresAt };

@@ -111,6 +111,21 @@ describe('change requests: four eyes on the operational contract', () => {
     expect((await service.get(r.id)).status).toBe('pending');
   });
 
+  it('a contract text edited in the store since it was requested is not approved (red team, 2026-12-07)', async () => {
+    const { service, contracts, store, of } = setup();
+    const r = await service.request({ kind: 'contract', contract: bumped('2099.1.0'), reason: 'version bump' }, ada);
+    const stored = (store as unknown as { requests: Map<string, { contract: { text: string } }> }).requests.get(r.id)!;
+    const requested = stored.contract.text;
+    stored.contract.text = legalAutonomous('2099.1.0');
+    await expect(service.approve(r.id, { digest: r.digest, reason: 'approved' }, grace)).rejects.toThrow(
+      new ConflictException(`change ${r.id} as stored is not the change that was requested (its text no longer matches its digest): not approved`),
+    );
+    expect(of(TOPICS.changeDecided)).toEqual([]);
+    expect(contracts.current().version).toBe(running);
+    stored.contract.text = requested;
+    expect(await service.approve(r.id, { digest: r.digest, reason: 'approved' }, grace)).toMatchObject({ status: 'approved' });
+  });
+
   it('another admin must name the digest they reviewed: any other is refused (409)', async () => {
     const { service, of } = setup();
     const r = await service.request({ kind: 'contract', contract: bumped('2099.1.0'), reason: 'version bump' }, ada);

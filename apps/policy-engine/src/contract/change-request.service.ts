@@ -172,6 +172,17 @@ export class ChangeRequestService {
     if (running.hash !== r.contract.fromHash) {
       throw new ConflictException(`change ${r.id} was requested against ${r.contract.fromVersion}, but ${running.version} runs now: request the change again`);
     }
+    // The change as stored is the change requested: its text compiles to the hash and version the digest names (red team,
+    // 2026-12-07: a raise request edited in the policy engine's database was approved under its original digest, and
+    // applied as edited). A text changed since would be signed below and taken by every service.
+    const intact = acceptContractChange(running, r.contract.text, 'the stored contract');
+    const to = intact.ok ? { version: intact.contract.version, hash: intact.contract.hash } : undefined;
+    if (
+      !to ||
+      to.hash !== r.contract.toHash ||
+      changeDigest({ kind: 'contract', from: { version: r.contract.fromVersion, hash: r.contract.fromHash }, to }) !== r.digest
+    )
+      throw new ConflictException(`change ${r.id} as stored is not the change that was requested (its text no longer matches its digest): not approved`);
     // Signed, or not approved at all: every service refuses an unsigned change (docs/adr/0038), so none is stored.
     const signer = contractSigningKeyAt(this.settings.signingKeys, now);
     if (!signer.ok) throw new ServiceUnavailableException(`change ${r.id} cannot be approved now: ${signer.reason}`);
