@@ -76,6 +76,17 @@ describe('control characters', () => {
     expect(problems({ ...proposal, parameters: (deep as { a: unknown }).a })).toBe('');
   });
 
+  it('refuses anything but a string under a credential key, at any depth (red team, 2026-12-07: a deployment hidden under `password`)', () => {
+    const rule =
+      'holds a credential (scopedToken, privateKey, password): one string, which every reviewer is shown as [secret]; an object, an array, a number or a boolean would hide what it holds from them';
+    const hidden = { image: 'docker.io/attacker/miner:latest', replicas: 1000, privileged: true };
+    expect(problems({ ...proposal, parameters: { replicas: 12, password: hidden } })).toBe(`parameters.password: ${rule}`);
+    expect(problems({ ...proposal, parameters: { tls: { privateKey: ['-----BEGIN'] } } })).toBe(`parameters.tls.privateKey: ${rule}`);
+    expect(problems({ ...proposal, context: { password: 1234 } })).toBe(`context.password: ${rule}`);
+    // A string, or null, as a credential is: shown as [secret], sent as it is.
+    expect(problems({ ...proposal, parameters: { password: 'hunter2', privateKey: null } })).toBe('');
+  });
+
   it('refuses control characters in the envelope id fields and the actor', () => {
     const event = {
       id: 'e-1',

@@ -123,6 +123,19 @@ export const reasonString = (min = 3, max = 2000) =>
     .max(max)
     .refine((s) => visibleLettersOrDigits(s) >= min, { message: reasonRule(min), abort: true });
 
+/**
+ * Keys whose values are credentials, not data (`@countersign/guardrails` masking): every reviewer is shown `[secret]`
+ * in their place, whoever looks, and the target receives them as sent.
+ */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['scopedToken', 'privateKey', 'password']);
+
+/**
+ * Why a value under a secret key is refused: a credential is one string (red team, 2026-12-07: an object under
+ * `password` held a whole deployment, an attacker's image with 1,000 privileged replicas, shown to every reviewer as
+ * `[secret]`, `pii:view` included, and executed as sent).
+ */
+const SECRET_VALUE_RULE = `holds a credential (${[...SECRET_KEYS].join(', ')}): one string, which every reviewer is shown as [secret]; an object, an array, a number or a boolean would hide what it holds from them`;
+
 /** How deep a free JSON value of a proposal (`parameters`, `context`) may nest, so that every event carrying it stays within the parser's limit. */
 export const MAX_PROPOSAL_VALUE_DEPTH = 16;
 
@@ -155,6 +168,7 @@ export const freeJsonObject = (maxDepth = MAX_PROPOSAL_VALUE_DEPTH) =>
         else
           for (const [k, v] of Object.entries(value)) {
             if (!isIdentifierText(k)) report(path, `a key ${IDENTIFIER_RULE}`);
+            if (SECRET_KEYS.has(k) && v !== null && typeof v !== 'string') report([...path, k], SECRET_VALUE_RULE);
             stack.push({ value: v, path: [...path, k], depth: depth + 1 });
           }
       }

@@ -7,6 +7,7 @@
  * full-width digits, split by zero-width or no-break spaces, or an e-mail address written `(at)` is masked too; a mask
  * replaces exactly the original characters of what it hides, and text with nothing to mask comes back unchanged.
  */
+import { SECRET_KEYS } from '@countersign/contracts';
 import { IDENTIFIER_KEYS, keptBelow, MAX_SCAN_DEPTH, maskCardNumberValue, MaskingOptions, scanText } from './detectors';
 
 export { DEFAULT_NATIONAL_IDS, IDENTIFIER_KEYS, ibanValid, luhnValid } from './detectors';
@@ -41,7 +42,7 @@ export function maskText(text: string, options: MaskingOptions = {}): string {
  * looks: `maskDeep` and `redactSecrets` replace their values with `SECRET_SHOWN` (red team, 2026-12-04: the token was in
  * the audit trail and on every reviewer's card). Execution and the policy engine read the proposal as sent.
  */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['scopedToken', 'privateKey', 'password']);
+export { SECRET_KEYS };
 
 /** What a secret's value is shown as. */
 export const SECRET_SHOWN = '[secret]';
