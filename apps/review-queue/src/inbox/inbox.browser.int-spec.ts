@@ -77,7 +77,8 @@ describe('the reviewer inbox in a real browser', () => {
       'support-copilot',
       'gpt-test 2026-11',
       'refund-v3',
-      '82%',
+      // As sent: a confidence rounded to 60% sat beside "below 0.6" (red team, 2026-12-07).
+      '0.82',
       'refund above the autonomous limit',
       '1 approval needed',
       'left',
@@ -95,6 +96,20 @@ describe('the reviewer inbox in a real browser', () => {
       await page.setViewportSize({ width: 1440, height: 1000 });
       await page.screenshot({ path: join(__dirname, '../../../../docs/screenshots/inbox.png'), fullPage: true });
     }
+
+    // Nothing of the parameters is cut off: a box of at most 20rem hid the currency stored after a long reason, with no
+    // sign that more followed (red team, 2026-12-07).
+    const long = await queue({ target: 'order-long', parameters: { amount: 3000, reason: 'the customer wrote at length. '.repeat(70), currency: 'KWD' } });
+    await page.click(`.items a[data-action-id="${long}"]`);
+    await page.waitForSelector(`article.card[data-action-id="${long}"]`);
+    const box = await page.$eval(`article.card[data-action-id="${long}"] pre.params`, (e) => ({
+      scroll: e.scrollHeight,
+      client: e.clientHeight,
+      text: e.textContent ?? '',
+    }));
+    expect(box.text).toContain('"KWD"');
+    expect(box.client).toBeGreaterThan(320);
+    expect(box.scroll).toBeLessThanOrEqual(box.client + 1);
   });
 
   it('approves and rejects with a reason, recording what the reviewer saw', async () => {

@@ -168,7 +168,7 @@ export function card(o: {
     ${row('Proposer agent', shownName(p.proposer.agentId), 'f-agent')}
     ${row('Model', `${shownName(p.proposer.model.name)} ${shownName(p.proposer.model.version)}`, 'f-model')}
     ${row('Prompt template', shownName(p.proposer.promptTemplateVersion), 'f-prompt')}
-    ${row('Confidence', `${Math.round(p.confidence * 100)}%`, 'f-confidence')}
+    ${row('Confidence', String(p.confidence), 'f-confidence')}
     ${row('Contract version', esc(item.contractVersion), 'f-contract')}
     ${row('Class', esc(item.slaClass), 'f-class')}
     ${row('Status', esc(item.status), 'f-status')}
