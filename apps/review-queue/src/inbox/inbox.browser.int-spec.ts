@@ -101,12 +101,17 @@ describe('the reviewer inbox in a real browser', () => {
     // sign that more followed (red team, 2026-12-07).
     const long = await queue({ target: 'order-long', parameters: { amount: 3000, reason: 'the customer wrote at length. '.repeat(70), currency: 'KWD' } });
     await page.click(`.items a[data-action-id="${long}"]`);
-    await page.waitForSelector(`article.card[data-action-id="${long}"]`);
-    const box = await page.$eval(`article.card[data-action-id="${long}"] pre.params`, (e) => ({
-      scroll: e.scrollHeight,
-      client: e.clientHeight,
-      text: e.textContent ?? '',
-    }));
+    // Measured once laid out in the page (a live update may put the card in again meanwhile: a copy taken out reads 0).
+    const params = page.locator(`article.card[data-action-id="${long}"] pre.params`);
+    let box = { scroll: 0, client: 0, text: '' };
+    await eventually(async () => {
+      box = await params.evaluate((e) => ({
+        scroll: e.scrollHeight,
+        client: e.clientHeight,
+        text: e.textContent ?? '',
+      }));
+      expect(box.client).toBeGreaterThan(0);
+    });
     expect(box.text).toContain('"KWD"');
     expect(box.client).toBeGreaterThan(320);
     expect(box.scroll).toBeLessThanOrEqual(box.client + 1);

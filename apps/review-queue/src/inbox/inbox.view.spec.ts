@@ -16,6 +16,15 @@ describe('shownJson (a proposal value on the card)', () => {
     expect(html).not.toMatch(/[\u{E0000}-\u{E007F}\ufe0f\u3164\u034f\u2028\u0085]/u);
   });
 
+  it('marks a word that mixes Latin letters with another script, not text wholly in one (red team, 2026-12-07)', () => {
+    const html = shownJson({ image: 'registry.acm\u0435.internal/checkout:2.4.1', note: 'Grüße aus München', greek: 'καλημέρα', mixed: 'p\u0430ypal' });
+    expect(html).toContain('registry.acm\u0435<span class="hidden-char" title="letters of another script among Latin ones">U+0435</span>.internal/checkout');
+    expect(html).toContain('p\u0430ypal<span class="hidden-char" title="letters of another script among Latin ones">U+0430</span>');
+    expect(html).toContain('Grüße aus München&#34;');
+    expect(html).toContain('καλημέρα&#34;');
+    expect(html.match(/another script/g)).toHaveLength(2);
+  });
+
   it('shows a run of spaces inside a line by its length, and leaves the indentation as it is', () => {
     const html = shownJson({ sql: `DELETE FROM orders WHERE id = 42${' '.repeat(300)}OR 1=1` });
     expect(html).toContain('42<span class="hidden-char" title="a run of spaces">300 spaces</span>OR 1=1');
@@ -80,6 +89,14 @@ describe('shownName (a target, tenant, agent, model on the card and in the list)
       '<bdo dir="ltr" class="stored-order" title="right-to-left letters: shown in the order they are stored">acct \u05d0 0532 0130</bdo>',
     );
     expect(shownName('<b>acme</b>')).toBe('&#60;b&#62;acme&#60;/b&#62;');
+  });
+
+  it('says every character outside ASCII in a name by its code point: a Cyrillic `о` in `оrder-78` (red team, 2026-12-07)', () => {
+    expect(shownName('\u043erder-78')).toBe('\u043erder-78<span class="hidden-char" title="characters outside ASCII in a name">U+043E</span>');
+    expect(shownName('order-78')).toBe('order-78');
+    expect(shownName('münchen-\u0441\u0441')).toBe(
+      'münchen-\u0441\u0441<span class="hidden-char" title="characters outside ASCII in a name">U+00FC, U+0441</span>',
+    );
   });
 
   it('keeps the stored order of values on a page without the inbox stylesheet (the second reviews): the order is in the markup', () => {

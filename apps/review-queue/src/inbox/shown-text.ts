@@ -16,6 +16,7 @@ const HIDDEN = /[\p{Default_Ignorable_Code_Point}\u061c\u2028\u2029\u0080-\u009f
 const BLANK = ' \\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000\\u2800';
 /** Eight blanks or more; in JSON as `shownJson` writes it, a run of spaces at a line's start is its indentation. */
 const BLANK_RUN = new RegExp(`[${BLANK}]{8,}`, 'gu');
+const BLANK_CHAR = new RegExp(`[${BLANK}]`, 'u');
 /** In a name, any blank but a single space. */
 const NAME_BLANKS = new RegExp(`[${BLANK}]{2,}|[${BLANK.slice(1)}]`, 'gu');
 /** Letters written right to left (Hebrew, Arabic, Syriac, Thaana, N'Ko… and their presentation forms). */
@@ -38,12 +39,42 @@ const markedKeys = (json: string) =>
     return `${line.slice(0, -2)}<span class="hidden-char" title="a key with characters outside ASCII">${points}</span>: `;
   });
 
+const codePoints = (chars: Iterable<string>) => [...new Set(chars)].map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`).join(', ');
+
+/** A word with a Latin letter in it; `OTHER_SCRIPT` finds a letter of another script beside it. */
+const LATIN_WORD = /[\p{L}\p{M}]*\p{Script=Latin}[\p{L}\p{M}]*/gu;
+const OTHER_SCRIPT = /(?=\p{L})\P{Script=Latin}/gu;
+
+/**
+ * A word that mixes Latin letters with letters of another script, marked with the latter's code points:
+ * `registry.acmе.internal` with a Cyrillic `е` reads as the real registry (red team, 2026-12-07). Text wholly in one
+ * script (German, Greek, Japanese) is shown as it is.
+ */
+const markedMixedWords = (text: string) =>
+  text.replace(LATIN_WORD, (word) => {
+    const other = word.match(OTHER_SCRIPT);
+    return other ? `${word}<span class="hidden-char" title="letters of another script among Latin ones">${codePoints(other)}</span>` : word;
+  });
+
+/** A line of `shownJson`'s escaped output split into its key (`  &#34;key&#34;: `, or nothing) and its value. */
+const KEY_PART = /^( *&#34;(?:[^&\\\n]|\\.|&(?!#34;))*&#34;: )?([^]*)$/;
+
+/** `markedMixedWords` on the values of escaped JSON: a key with characters outside ASCII is marked as a key (`markedKeys`). */
+const markedMixedValues = (json: string) =>
+  json
+    .split('\n')
+    .map((line) => {
+      const [, key = '', value] = KEY_PART.exec(line)!;
+      return key + markedMixedWords(value);
+    })
+    .join('\n');
+
 /**
  * A proposal's JSON value as the card shows it: escaped, with each hidden character written as a visible `U+XXXX` mark,
- * runs of blanks said, and keys with characters outside ASCII marked.
+ * runs of blanks said, keys with characters outside ASCII marked, and words mixing Latin with another script marked.
  */
 export const shownJson = (v: unknown) =>
-  markedKeys(esc(JSON.stringify(v, null, 2)))
+  markedKeys(markedMixedValues(esc(JSON.stringify(v, null, 2))))
     .replace(
       HIDDEN,
       (c) => `<span class="hidden-char" title="an invisible character">U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}</span>`,
@@ -65,7 +96,12 @@ const blanks = (run: string) => {
  * 2026-12-06: the names had none of what the parameters had.
  */
 export function shownName(name: string): string {
-  const shown = esc(name).replace(NAME_BLANKS, (run) => (run === ' ' ? run : blanks(run)));
+  // A name is an identifier: every character outside ASCII is said, by its code point (red team, 2026-12-07: a target
+  // `оrder-78` with a Cyrillic `о` read as order-78, and its recent decisions, "none yet", as order-78's).
+  // Blanks and right-to-left letters are said their own way, below.
+  const outside = (name.match(NOT_ASCII) ?? []).filter((c) => !RIGHT_TO_LEFT.test(c) && !BLANK_CHAR.test(c));
+  const marked = outside.length ? `<span class="hidden-char" title="characters outside ASCII in a name">${codePoints(outside)}</span>` : '';
+  const shown = esc(name).replace(NAME_BLANKS, (run) => (run === ' ' ? run : blanks(run))) + marked;
   return RIGHT_TO_LEFT.test(name)
     ? `<bdo dir="ltr" class="stored-order" title="right-to-left letters: shown in the order they are stored">${shown}</bdo>`
     : shown;
