@@ -114,6 +114,7 @@ export class AuditConsumer extends BusConsumer {
 
   /** Why `e` is not the event it claims to be, or undefined when it is (or its topic is neither sealed nor signed). */
   private unverified(topic: string, e: Envelope): string | undefined {
+    if (topic.endsWith('.dlq')) return deadLetterRefusal(e);
     const check = SIGNED_TOPIC_CHECKS[topic as Topic] as ((e: Envelope, keys: SealKeys) => Check) | undefined;
     if (!check) return undefined;
     try {
@@ -124,4 +125,20 @@ export class AuditConsumer extends BusConsumer {
       return `its seal or signature could not be checked: ${(err as Error).message}`;
     }
   }
+}
+
+/**
+ * Why a dead letter is not one the bus wrote, or undefined when it may be: the bus writes it as the consumer group that
+ * could not handle the event, a service, naming that group in it (libs/platform/bus `sendToDlq`). A dead letter is not
+ * sealed, so one that passes is recorded as what a service said, nothing more; one that claims a person, or another
+ * author than its group, is recorded apart (red team, 2026-12-07: a dead letter written as alice, "approval could not be
+ * delivered; executed manually by operator", went into the log as alice's, its text as her reason).
+ */
+export function deadLetterRefusal(e: Envelope): string | undefined {
+  const group = (e.data as { consumerGroup?: unknown } | null)?.consumerGroup;
+  if (e.actor.kind !== 'service')
+    return `a dead letter is written by the consumer that could not handle an event, a service; this one names ${e.actor.id} (${e.actor.kind})`;
+  if (typeof group !== 'string' || e.actor.id !== group || e.source !== group)
+    return `a dead letter names the consumer group that wrote it as its actor and source; this one names ${String(group)}, written as ${e.actor.id} from ${e.source}`;
+  return undefined;
 }

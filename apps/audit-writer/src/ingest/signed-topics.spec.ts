@@ -337,4 +337,45 @@ describe('the audit writer and the sealed or signed topics', () => {
     expect(signed).toEqual(expect.arrayContaining([TOPICS.policyDecided, TOPICS.proposalSubmitted]));
     expect([...Object.keys(SIGNED_TOPIC_CHECKS), ...Object.keys(UNCHECKED_SIGNED_TOPICS)].sort()).toEqual(signed);
   });
+
+  it('records apart a dead letter that names a person, or another author than its consumer group (red team, 2026-12-07)', async () => {
+    const { appended, handle } = consumer();
+    const topic = `${TOPICS.reviewDecided}.dlq`;
+    const letter = (actor: Envelope['actor'], source: string, id: string): Envelope =>
+      ({
+        id,
+        type: topic,
+        version: 1,
+        source,
+        time: TIME,
+        subject: 'a-1',
+        correlationId: 'c-1',
+        causationId: null,
+        actor,
+        data: {
+          topic: TOPICS.reviewDecided,
+          partition: 0,
+          offset: 7,
+          consumerGroup: 'executor.execute',
+          reason: 'unreadable',
+          rawPreview: '{}',
+          rawBytes: 2,
+          key: 'a-1',
+        },
+      }) as unknown as Envelope;
+    const group: Envelope['actor'] = { id: 'executor.execute', kind: 'service' };
+    await handle(letter(alice, 'executor.execute', 'dl-1'));
+    await handle(letter({ id: 'review-queue', kind: 'service' }, 'review-queue', 'dl-2'));
+    await handle(letter(group, 'executor.execute', 'dl-3'));
+    expect(appended.map((e) => [e.eventType, e.actor.id])).toEqual([
+      [`unverified.${topic}`, 'alice'],
+      [`unverified.${topic}`, 'review-queue'],
+      [topic, 'executor.execute'],
+    ]);
+    expect(appended[0].unverified).toBe('a dead letter is written by the consumer that could not handle an event, a service; this one names alice (human)');
+    expect(appended[1].unverified).toBe(
+      'a dead letter names the consumer group that wrote it as its actor and source; this one names executor.execute, written as review-queue from review-queue',
+    );
+    expect(appended[2].unverified).toBeUndefined();
+  });
 });
