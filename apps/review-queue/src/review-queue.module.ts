@@ -10,6 +10,7 @@ import { OutcomeCheckService } from './outcome-checks/outcome-check.service';
 import { OutcomeChecksController } from './outcome-checks/outcome-checks.controller';
 import { ProposerBacklogCap } from './queue/proposer-backlog-cap';
 import { withMaskedReasons } from './review-item/masked-reasons';
+import { withSealedView } from './review-item/sealed-view';
 import { ReviewConsumer } from './queue/review.consumer';
 import { EscalationNotifier } from './review-clock/escalation-notifier';
 import { ReviewClock, ReviewClockSettings } from './review-clock/review-clock';
@@ -124,7 +125,9 @@ export class ReviewQueueModule {
     let builtLogger: Logger | undefined;
     const log: Logger = new Proxy({} as Logger, { get: (_t, p) => (builtLogger as unknown as Record<string | symbol, unknown>)?.[p] ?? (() => undefined) });
     // Reasons people write are stored masked, whatever the store (masked-reasons.ts).
-    const stored = withMaskedReasons(options.items);
+    // A single item reads its proposal from its sealed copy (sealed-view.ts), not from a column anyone with the database
+    // credential can write.
+    const stored = withSealedView(withMaskedReasons(options.items), sealer, log);
     const withQuality = (inner: ReviewItemRepository) => (quality ? withDecisionQuality(inner, quality, log) : inner);
     // With the degradation feature, decision quality wraps the items kept with their backlog gauges, not the reverse:
     // a canary it releases (or the clock steps) moves the gauges as a real item does. They left canaries out while

@@ -137,6 +137,20 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
 
   it('counts what the controller would compute from the inputs now, when that is stricter than what it last published', async () => {
     now = Date.now(); // back from the hour the test before waited
+    // The operator's halt is above what the controller computes: clearing it alone lowers the mode, which takes two
+    // admins (red team, 2026-12-07); an override of the computed mode, confirmed by another admin, replaces it.
+    await expect(controller.clearOverride({ reason: 'incident over' }, admin('ada'))).rejects.toThrow(
+      /^clearing the override lowers the mode from halted to constrained, and lowering it takes two admins/,
+    );
+    const back = inFuture(HOUR);
+    const asked = res();
+    expect(await controller.setOverride({ mode: 'constrained', reason: 'incident over', expiresAt: back }, admin('ada'), asked)).toMatchObject({
+      status: 'awaiting-second-admin',
+      why: expect.stringMatching(/below the override in force \(halted, by ada\)/),
+    });
+    await eventually(() => expect(state.pendingRequest(now)?.override.mode).toBe('constrained'));
+    await controller.confirmOverride({ mode: 'constrained', expiresAt: back, reason: 'checked the incident report' }, admin('grace'));
+    await eventually(() => expect(state.activeOverride(now)?.mode).toBe('constrained'));
     await controller.clearOverride({ reason: 'incident over' }, admin('ada'));
     // The clearing says so in its reason (the event has no override: it read as a setting without a mode).
     await eventually(() => expect(overrideReasons).toContain('override cleared by ada: incident over'));
@@ -148,7 +162,7 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
     const r = res();
     const answer = await controller.setOverride({ mode: 'normal', reason: 'pin it at normal', expiresAt: inFuture(HOUR) }, admin('ada'), r);
     expect(r.status).toHaveBeenCalledWith(202);
-    expect(answer).toMatchObject({ status: 'awaiting-second-admin', why: expect.stringMatching(/below the mode the controller computes \(elevated\)/) });
+    expect(answer).toMatchObject({ status: 'awaiting-second-admin', why: expect.stringMatching(/below the computed elevated/) });
     // With the flood gone, normal is what it computes: one admin may pin it there.
     signals = { ...signals, pending: 0 };
     const pinned = res();
