@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
@@ -532,6 +533,9 @@ describe('CountersignClient', () => {
     expect(retried).toBeInstanceOf(UnavailableError);
     expect(retried.message).toBe('no answer from GET /v1/actions/a-1: proxy said no to Bearer [token]');
     expect(calls).toBe(3);
+    // Nor in what `console.log(err)` prints: the cause is the failure as told, not the failure (red team, 2026-12-07).
+    expect(inspect(retried, { depth: 5 })).not.toContain('SECRETTOKEN');
+    expect(retried.cause).toMatchObject({ name: 'Error', message: 'proxy said no to Bearer [token]' });
   });
 
   it('refuses a base URL with credentials in it, or a DNS name that only starts with 127., without echoing the credentials', () => {

@@ -255,11 +255,12 @@ export class CountersignClient {
             new CertificateError(
               503,
               `${method} ${path}: the server's certificate was refused (${failure.what}); not retried, a retry would meet the same certificate`,
-              { cause: e },
+              { cause: this.scrubbed(e) },
             ),
             sent,
           );
-        if (attempt >= this.retries) throw unanswered(new UnavailableError(503, `no answer from ${method} ${path}: ${failure.what}`, { cause: e }), sent);
+        if (attempt >= this.retries)
+          throw unanswered(new UnavailableError(503, `no answer from ${method} ${path}: ${failure.what}`, { cause: this.scrubbed(e) }), sent);
         await sleep(this.backoff(attempt), init.signal);
         continue;
       }
@@ -283,7 +284,7 @@ export class CountersignClient {
         // The connection broke while the answer was read: a lost connection, retried as one (under the same key).
         if (init.signal?.aborted) throw init.signal.reason;
         if (attempt >= this.retries)
-          throw answered(new UnavailableError(503, `the answer to ${method} ${path} broke off: ${this.describe(e)}`, { cause: e }), reply);
+          throw answered(new UnavailableError(503, `the answer to ${method} ${path} broke off: ${this.describe(e)}`, { cause: this.scrubbed(e) }), reply);
         await sleep(this.backoff(attempt), init.signal);
         continue;
       }
@@ -349,6 +350,20 @@ export class CountersignClient {
     if (error?.name === 'TypeError' && !/^fetch failed\b/.test(String(error.message))) return { kind: 'local', what: 'TypeError' };
     const code = codeOf(error?.cause) ?? codeOf(e);
     return { kind: code !== undefined && CERTIFICATE_CODE.test(code) ? 'certificate' : 'network', what: this.describe(e) };
+  }
+
+  /**
+   * The failure kept as an error's `cause`: its name, code and text as `describe` tells them, never the failure itself
+   * (red team, 2026-12-07: a custom fetch's error that quoted the Authorization header was kept whole as `cause`, and
+   * `console.log(err)` printed the token).
+   */
+  private scrubbed(e: unknown): Error {
+    const error = e as { name?: unknown; cause?: unknown } | undefined;
+    const kept = new Error(this.describe(e));
+    kept.name = typeof error?.name === 'string' ? error.name : 'Error';
+    const code = codeOf(error?.cause) ?? codeOf(e);
+    if (code !== undefined) (kept as Error & { code?: string }).code = code;
+    return kept;
   }
 
   /** An error as a message may quote it: its cause's code and text, never the token (a custom fetch may echo it). */
