@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,17 @@ describe('countersign scenarios: what it refuses before it sends anything', () =
       /row\.jsonl:1: a row is/,
     ],
     ['no token', ['--token-file', join(dir, 'missing')], /no token at .*missing: a home made before 2026-12-05 has no tokens\/scenarios/],
+    // A named pipe with no writer: refused at once, not waited on for ever (red team, 2026-12-07).
+    [
+      'a named pipe for the rows',
+      [(execFileSync('mkfifo', [join(dir, 'rows.fifo')]), join(dir, 'rows.fifo')), '--token-file', token],
+      /rows\.fifo is not a regular file/,
+    ],
+    [
+      'a named pipe for the token',
+      ['--token-file', (execFileSync('mkfifo', [join(dir, 'token.fifo')]), join(dir, 'token.fifo'))],
+      /cannot read the token file: .*token\.fifo is not a regular file/,
+    ],
     ['a timeout that is not a number', ['--timeout-ms', 'soon'], /--timeout-ms must be a whole number/],
     ['an unknown option', ['--urll', 'x'], /Unknown option '--urll'/],
   ])('%s: exit 2 with the reason, nothing sent', async (_name, args, message) => {

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CountersignClient, CountersignError, NotFoundError, type ProposalInput } from '@countersign/client';
 import { parseStrictJson } from '@countersign/contracts';
+import { InputFileError, readRegularFile } from '@countersign/keys';
 
 /** The example traffic shipped with the repository (the same rows as the shared scenarios). */
 export const DEFAULT_SCENARIOS = join(__dirname, '../../libs/contracts/fixtures/scenarios.jsonl');
@@ -111,9 +111,13 @@ async function laneOf(client: CountersignClient, actionId: string, timeoutMs: nu
   }
 }
 
+/** The most a scenarios file or a token file may hold. */
+const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+
+// A regular file, opened without blocking: a named pipe with no writer held `open` for ever (red team, 2026-12-07).
 function readText(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readRegularFile(file, MAX_INPUT_BYTES).toString('utf8');
   } catch (e) {
     throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
@@ -139,8 +143,9 @@ function readRows(file: string): Row[] {
 
 function readToken(file: string): string {
   try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
+    return readRegularFile(file, MAX_INPUT_BYTES).toString('utf8').trim();
+  } catch (e) {
+    if (e instanceof InputFileError) throw new Error(`cannot read the token file: ${e.message}`);
     throw new Error(
       `no token at ${file}: a home made before 2026-12-05 has no tokens/scenarios; pass --token-file, or add a principal with the rows' agentIds to the home's tokens.json (README, "The example traffic")`,
     );

@@ -6,7 +6,7 @@ import type { ActionSpec, OperationalContract } from './contract.types';
 import { ISO_4217 } from './money';
 import { compileParameterSchema, moneyFieldsOf } from './parameters';
 import { backtrackingRisk } from './regex-safety';
-import { InvalidUtf8Error, PolicyFileTooLargeError, readUtf8File } from './text-file';
+import { InvalidUtf8Error, PolicyFileNotRegularError, PolicyFileTooLargeError, readUtf8File } from './text-file';
 import schema from '../contract.schema.json';
 
 // The contract's shape is written once, as JSON Schema (../contract.schema.json): the types are generated from it.
@@ -531,6 +531,7 @@ export function readPolicyFile(path: string): string {
   } catch (e) {
     if (e instanceof InvalidUtf8Error) throw new ContractError(path, e.line, '(encoding)', `invalid UTF-8 at byte ${e.byte}: the file must be UTF-8`);
     if (e instanceof PolicyFileTooLargeError) throw new ContractError(path, undefined, '(size)', e.message);
+    if (e instanceof PolicyFileNotRegularError) throw new ContractError(path, undefined, '(file)', e.message);
     throw e;
   }
 }

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { firstInvalidUtf8 } from '@countersign/contracts';
 
 /** A file that is not valid UTF-8: where its first bad byte is (0-based offset, 1-based line). */
@@ -42,10 +42,23 @@ export function readUtf8File(path: string): string {
   }
 }
 
-/** The file's bytes, read in chunks; more than `limit` of them is an error, found without reading further. */
+/** A policy file that is a named pipe or a socket: nothing says when it ends or whether anything will write it. */
+export class PolicyFileNotRegularError extends Error {
+  constructor(readonly file: string) {
+    super(`${file} is a named pipe or a socket, not a file: save it to a file`);
+  }
+}
+
+/**
+ * The file's bytes, read in chunks; more than `limit` of them is an error, found without reading further. Opened without
+ * blocking: a named pipe with no writer held `open` for ever, so `policy lint` hung with nothing said (red team,
+ * 2026-12-07); a pipe or a socket is refused, a device is read as before (`/dev/zero` is found too large).
+ */
 function readAtMost(path: string, limit: number): Buffer {
-  const fd = openSync(path, 'r');
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
+    const stat = fstatSync(fd);
+    if (stat.isFIFO() || stat.isSocket()) throw new PolicyFileNotRegularError(path);
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -313,6 +314,16 @@ describe('countersign policy refuses what it cannot read, rather than reporting 
       code: 1,
       out: [],
       err: ['/dev/zero: (size): /dev/zero holds more than 16777216 bytes, the most a policy file may: it is not read'],
+    });
+  });
+
+  it('lint: refuses a named pipe with nothing said for it, at once (red team, 2026-12-07: it waited for a writer for ever)', async () => {
+    const fifo = join(dir, 'contract.fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(await run('lint', fifo)).toEqual({
+      code: 1,
+      out: [],
+      err: [`${fifo}: (file): ${fifo} is a named pipe or a socket, not a file: save it to a file`],
     });
   });
 
