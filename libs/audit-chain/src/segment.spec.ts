@@ -107,6 +107,10 @@ describe('segments', () => {
     });
   });
 
+  it('names the first entry when no signed tree head covers any (red team, 2026-12-07: it named the last)', () => {
+    expect(verifyEntries(entries, [], keys)).toEqual({ ok: false, firstBadIndex: 0, problem: 'no signed tree head covers these entries' });
+  });
+
   it('checks recorded roots where no leaf hash was recorded', () => {
     const rootsOnly = entries.map(({ leafHash: _, ...e }) => e);
     expect(verifyEntries(rootsOnly, heads, keys)).toMatchObject({ ok: true, treeSize: 50 });

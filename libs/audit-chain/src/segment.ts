@@ -295,8 +295,7 @@ export class ChainVerifier {
       const problem = `truncated: the recorded head ${unreached.treeSize}:${unreached.rootHash} covers ${unreached.treeSize} entries, only ${this.expected} are present`;
       return { ok: false, firstBadIndex: this.expected, problem };
     }
-    if (last === undefined)
-      return { ok: false, firstBadIndex: Math.max(this.prefix.size, this.expected - 1), problem: 'no signed tree head covers these entries' };
+    if (last === undefined) return { ok: false, firstBadIndex: this.prefix.size, problem: 'no signed tree head covers these entries' };
     if (last > this.expected)
       return { ok: false, firstBadIndex: this.expected, problem: `truncated: the signed tree head covers ${last} entries, only ${this.expected} are present` };
     if (last < this.expected) return { ok: false, firstBadIndex: last, problem: `entries from ${last} on are not covered by any signed tree head` };
