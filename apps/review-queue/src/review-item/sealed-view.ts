@@ -5,7 +5,7 @@ import type { ReviewItemRepository } from './review-item.repository';
 import { ProposalSealer, realProposalOf } from './sealed-proposal';
 
 /** How many items' shown proposals are remembered (a decision reads its item several times). */
-const MEMO = 10_000;
+const MEMO = 1_000;
 
 /**
  * The review items with each one read alone (`get`: the card, `GET /v1/reviews/{id}`, every decision) showing its
