@@ -34,10 +34,12 @@ export const MAYBE_DIGIT_OR_AT =
 // '…' is left out: every mask has one (`[card …1111]`) and it never hides anything.
 export const MAYBE_OBFUSCATED =
   /[^\x20-\x7e\u2026]|&[#a-z]|\\(?:u[{0-9a-f]|x[0-9a-f])|%[0-9a-f]{2}|[\s([{<](?:at|dot)[\s)\]}>]|[([{<] ?[@.] ?[)\]}>]|<[a-z/!]/i;
+// What reads as a full stop: the ideographic one, and the middle dots and bullets written between the parts of an
+// address or a number (red team, 2026-12-07: `jane.doe@example·com`, `+49•151•23456789`).
+const DOT_CHARS = '\u3002\u00b7\u2022\u2027\u2219\u22c5\u30fb\uff65\u0387\u16eb\u2e31\u2e33';
 // Characters whose canonical form differs from themselves though NFKC keeps them: invisible (format, default
 // ignorable, control) characters, separators, dashes, digits of other scripts, combining marks, the ideographic full stop.
-const NOT_CANONICAL =
-  /(?![ \-0-9])[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Z}\p{Pd}\p{Nd}\p{M}\u2212\u3002\u00b7\u2022\u2027\u2219\u22c5\u30fb\uff65\u0387\u16eb\u2e31\u2e33]/u;
+const NOT_CANONICAL = new RegExp(String.raw`(?![ \-0-9])[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Z}\p{Pd}\p{Nd}\p{M}\u2212${DOT_CHARS}]`, 'u');
 // The tokens of the text as shown, in order: a run of printable ASCII but '&', '%', '<' and '\'; an HTML tag or comment
 // (not `<at>` or `<dot>`, which spell out an e-mail address); an HTML character reference (decimal or hexadecimal, any
 // number of leading zeros); a JavaScript, JSON or C escape (`\u0040`, `\u{40}`, `\x40`) or a percent escape (`%40`),
@@ -68,9 +70,7 @@ const SPACE = /[\s\p{Z}]/u;
 const DASH = /[\p{Pd}\u2212]/u;
 const MARK = /\p{M}/u;
 const DIGIT = /\p{Nd}/u;
-// What reads as a full stop: the ideographic one, and the middle dots and bullets written between the parts of an
-// address or a number (red team, 2026-12-07: `jane.doe@example·com`, `+49•151•23456789`).
-const DOT_LIKE = /[\u3002\u00b7\u2022\u2027\u2219\u22c5\u30fb\uff65\u0387\u16eb\u2e31\u2e33]/;
+const DOT_LIKE = new RegExp(`[${DOT_CHARS}]`);
 
 /**
  * The canonical form of `text` with its map back to `text`, or `undefined` when `text` is already canonical

@@ -25,6 +25,9 @@ const RIGHT_TO_LEFT = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u{10800}-\u{10ff
 /** A key of `shownJson`'s output: at a line's start, after its indentation, escaped as `esc` writes it. */
 const KEY_LINE = /^( *)&#34;((?:[^&\\\n]|\\.|&(?!#34;))*)&#34;: /gm;
 const NOT_ASCII = /[^\x00-\x7f]/gu;
+/** A character as the card says one: its code point (`U+0435`); several, each once. */
+const codePoint = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+const codePoints = (chars: Iterable<string>) => [...new Set(chars)].map(codePoint).join(', ');
 
 /**
  * A key with characters outside ASCII, said after it by their code points: `replicas` and a `replicas` spelt with
@@ -33,13 +36,10 @@ const NOT_ASCII = /[^\x00-\x7f]/gu;
  */
 const markedKeys = (json: string) =>
   json.replace(KEY_LINE, (line, _indent: string, key: string) => {
-    const outside = [...new Set(key.match(NOT_ASCII) ?? [])];
-    if (!outside.length) return line;
-    const points = outside.map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`).join(', ');
-    return `${line.slice(0, -2)}<span class="hidden-char" title="a key with characters outside ASCII">${points}</span>: `;
+    const outside = key.match(NOT_ASCII);
+    if (!outside) return line;
+    return `${line.slice(0, -2)}<span class="hidden-char" title="a key with characters outside ASCII">${codePoints(outside)}</span>: `;
   });
-
-const codePoints = (chars: Iterable<string>) => [...new Set(chars)].map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`).join(', ');
 
 /** A word with a Latin letter in it; `OTHER_SCRIPT` finds a letter of another script beside it. */
 const LATIN_WORD = /[\p{L}\p{M}]*\p{Script=Latin}[\p{L}\p{M}]*/gu;
@@ -75,17 +75,14 @@ const markedMixedValues = (json: string) =>
  */
 export const shownJson = (v: unknown) =>
   markedKeys(markedMixedValues(esc(JSON.stringify(v, null, 2))))
-    .replace(
-      HIDDEN,
-      (c) => `<span class="hidden-char" title="an invisible character">U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}</span>`,
-    )
+    .replace(HIDDEN, (c) => `<span class="hidden-char" title="an invisible character">${codePoint(c)}</span>`)
     .replace(BLANK_RUN, (run, at: number, text: string) => ((at === 0 || text[at - 1] === '\n') && !/[^ ]/.test(run) ? run : blanks(run)));
 
 /** A run of blanks, said: how many, and which when they are not all spaces. */
 const blanks = (run: string) => {
   const count = [...run].length;
   if (!/[^ ]/.test(run)) return `<span class="hidden-char" title="a run of spaces">${count} spaces</span>`;
-  const kinds = [...new Set(run)].map((c) => (c === ' ' ? 'space' : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`));
+  const kinds = [...new Set(run)].map((c) => (c === ' ' ? 'space' : codePoint(c)));
   return `<span class="hidden-char" title="a run of blank characters">${count} blank${count === 1 ? '' : 's'} (${kinds.join(', ')})</span>`;
 };
 
