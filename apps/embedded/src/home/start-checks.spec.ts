@@ -36,7 +36,7 @@ describe('the embedded mode’s start-up checks', () => {
       expect(() => prepareHome('/proc/countersign-home')).toThrow(
         /^COUNTERSIGN_HOME \/proc\/countersign-home: cannot make \/proc\/countersign-home \(ENOENT\)/,
       );
-      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(Date.now() - started).toBeLessThan(4_000); // it never returned; a busy machine takes far less than this
     });
   });
 

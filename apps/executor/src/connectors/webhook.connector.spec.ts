@@ -189,10 +189,10 @@ describe('WebhookConnector', () => {
       };
       const connector = new WebhookConnector(url, 350);
       expect(await connector.execute(request, 'key-deadline-1')).toMatchObject({ status: 'executed' });
-      const started = Date.now();
-      // The first request is dropped at 250 ms; the second would be answered at 450 ms, past the call's 350.
+      // The first request is dropped at 250 ms; the second would be answered at 450 ms, past the call's 350 (given the
+      // whole 350 again, it would be answered in time and executed). Timers fire in the order they are due, however busy
+      // the machine, so this holds without a bound on the elapsed time.
       expect(await connector.execute(request, 'key-deadline-2')).toMatchObject({ status: 'outcome_unknown' });
-      expect(Date.now() - started).toBeLessThan(440);
     });
 
     it('takes a refusal of a delivery after the first under the key as unknown (the first may have been applied), and 425 as not now', async () => {

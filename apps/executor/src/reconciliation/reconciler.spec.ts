@@ -433,7 +433,7 @@ describe('Reconciler: unknown outcomes are settled, never by a second call witho
     } finally {
       const stopping = Date.now();
       await live.beforeApplicationShutdown();
-      expect(Date.now() - stopping).toBeLessThan(1_000);
+      expect(Date.now() - stopping).toBeLessThan(3_000); // not held by the hung call (it never ends); a busy machine stops in far less
     }
   });
 
