@@ -166,6 +166,13 @@ describe('Prometheus scraping the five services', () => {
       // 3 autonomous of 5 executed: 0.6, exactly.
       expect(await value(AUTOMATION_RATIO)).toBe(AUTONOMOUS / (AUTONOMOUS + approved.length));
       expect(await value('sum(countersign_review_decisions_total{decision="rejected"})')).toBe(1);
+      // Where the time went, from each service that measured it: each decision once, each execution once, and the calls.
+      expect(await value('sum(countersign_decision_delay_seconds_count)')).toBe(AUTONOMOUS + REVIEWED);
+      expect(await value('sum(countersign_execution_delay_seconds_count{outcome="executed"})')).toBe(AUTONOMOUS + approved.length);
+      expect(await value('sum(countersign_target_call_seconds_count{outcome="executed"})')).toBe(AUTONOMOUS + approved.length);
+      expect(await value('sum(countersign_http_request_seconds_count{service="review-queue",route="/v1/reviews/:actionId/approve",code="200"})')).toBe(
+        approved.length,
+      );
     });
     expect(sink.effects(rejected)).toBe(0);
   });

@@ -65,6 +65,20 @@ describe('embedded mode metrics', () => {
     expect(executed('autonomous') / (executed('autonomous') + executed('review'))).toBe(0.5);
     // The reviewed refund executed on a verified approval: the trust monitor's verdict was trusted.
     expect(sampleSum(approved, 'countersign_trust_health')).toBe(1);
+
+    // Where the time went, stage by stage: each decision once, each execution once by the lane that authorised it, each
+    // call to the target once, and every answer by its route (a route as declared: no action id in a label).
+    expect(moved(approved, 'countersign_decision_delay_seconds_count', { ...refund, lane: 'autonomous' })).toBe(1);
+    expect(moved(approved, 'countersign_decision_delay_seconds_count', { ...refund, lane: 'review' })).toBe(1);
+    expect(moved(approved, 'countersign_execution_delay_seconds_count', { ...refund, lane: 'autonomous', outcome: 'executed' })).toBe(1);
+    expect(moved(approved, 'countersign_execution_delay_seconds_count', { ...refund, lane: 'review', outcome: 'executed' })).toBe(1);
+    expect(moved(approved, 'countersign_target_call_seconds_count', { ...refund, outcome: 'executed' })).toBe(2);
+    for (const name of ['countersign_decision_delay_seconds_sum', 'countersign_execution_delay_seconds_sum', 'countersign_target_call_seconds_sum'])
+      expect(moved(approved, name, {})).toBeGreaterThan(0);
+    expect(moved(approved, 'countersign_http_request_seconds_count', { route: '/v1/proposals', method: 'POST', code: '202' })).toBe(2);
+    expect(moved(approved, 'countersign_http_request_seconds_count', { route: '/v1/reviews/:actionId/approve', method: 'POST', code: '200' })).toBe(1);
+    expect(moved(approved, 'countersign_http_request_seconds_count', { route: '/v1/actions/:id', method: 'GET' })).toBeGreaterThanOrEqual(2);
+    expect(approved.filter((x) => x.name.startsWith('countersign_http_request_seconds')).some((x) => x.labels.route?.includes(small))).toBe(false);
   });
 
   it('refuses a scrape with an agent token', async () => {

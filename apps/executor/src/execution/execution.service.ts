@@ -4,7 +4,7 @@ import { DependencyUnavailableError, EventBus, Semaphore, serviceActor } from '@
 import { ActionHeldV1, actionDigest, ActionRefusedV1, canonicalDigest, Envelope, TOPICS, TopicMap } from '@countersign/contracts';
 import { autonomyLevel, executionFlagName, FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
-import type { Metrics } from '@countersign/metrics';
+import { Metrics, secondsSince } from '@countersign/metrics';
 import { DEGRADATION_MODE, DegradationModeState, LOGGER, METRICS, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
 import type { z } from 'zod';
 import { RunningContract } from '@countersign/policy';
@@ -42,6 +42,9 @@ type Gate =
 
 /** What a handler says when it left the action to another delivery at work on it (a claim within its lease). */
 const IN_FLIGHT = 'left-in-flight';
+
+/** How an outcome is named in the metrics' `outcome` label: an unknown outcome is `unknown`. */
+const outcomeLabel = (state: ConnectorResult['status'] | 'refused'): string => (state === 'outcome_unknown' ? 'unknown' : state);
 type LeftInFlight = typeof IN_FLIGHT;
 
 /** How far ahead of the executor's clock a decision or an approval may be stamped (clocks drift apart a little). */
@@ -408,7 +411,12 @@ export class ExecutionService {
         tenant: p.tenant,
         digest: record.digest,
       };
-      return { result: await connector.execute(request, idempotencyKey) };
+      const calling = performance.now();
+      const result = await connector.execute(request, idempotencyKey);
+      this.metrics
+        ?.histogram('countersign_target_call_seconds')
+        .observe({ action_type: p.actionType, outcome: outcomeLabel(result.status) }, (performance.now() - calling) / 1000);
+      return { result };
     });
     if ('brake' in called) {
       const brake = called.brake;
@@ -418,6 +426,7 @@ export class ExecutionService {
     }
     const { result } = called;
     const authorisedBy = nonce ? ('approval' as const) : ('autonomous-decision' as const);
+    const lane = authorisedBy === 'approval' ? 'review' : 'autonomous';
     if (result.status === 'executed') {
       // `attempt`: the requests that carried it (2 when the connector sent it once more on a dropped connection).
       const data = {
@@ -428,15 +437,20 @@ export class ExecutionService {
         ...(result.externalRequestId ? { externalRequestId: result.externalRequestId } : {}),
       };
       this.logger.info({ connector: connector.name, authorisedBy, externalRequestId: result.externalRequestId }, 'action executed');
-      if (await this.record(record.actionId, 'executed', TOPICS.actionExecuted, data, cause, record.claimedAt))
+      if (await this.record(record.actionId, 'executed', TOPICS.actionExecuted, data, cause, record.claimedAt)) {
+        this.metrics?.counter('countersign_actions_executed_total').inc({ action_type: p.actionType, lane });
         this.metrics
-          ?.counter('countersign_actions_executed_total')
-          .inc({ action_type: p.actionType, lane: authorisedBy === 'approval' ? 'review' : 'autonomous' });
+          ?.histogram('countersign_execution_delay_seconds')
+          .observe({ action_type: p.actionType, lane, outcome: 'executed' }, secondsSince(cause.time));
+      }
     } else {
       const data = { outcome: result.status, connector: connector.name, digest: record.digest, error: result.error };
       // A target that asked for time (`Retry-After`) is left alone until then: the reconciler claims the action after it.
       const retryNotBefore = result.status === 'outcome_unknown' && result.retryAfterMs ? new Date(Date.now() + result.retryAfterMs) : undefined;
-      await this.record(record.actionId, result.status, TOPICS.actionFailed, data, cause, record.claimedAt, retryNotBefore);
+      if (await this.record(record.actionId, result.status, TOPICS.actionFailed, data, cause, record.claimedAt, retryNotBefore))
+        this.metrics
+          ?.histogram('countersign_execution_delay_seconds')
+          .observe({ action_type: p.actionType, lane, outcome: outcomeLabel(result.status) }, secondsSince(cause.time));
     }
   }
 
@@ -481,7 +495,7 @@ export class ExecutionService {
     }
     // Counted once it is recorded (a redelivery publishes the record again and is not counted). An unknown outcome is
     // no end: the reconciler counts how it settles it (`via: reconciliation`).
-    this.metrics?.counter('countersign_execution_outcomes_total').inc({ outcome: state === 'outcome_unknown' ? 'unknown' : state, via: 'execution' });
+    this.metrics?.counter('countersign_execution_outcomes_total').inc({ outcome: outcomeLabel(state), via: 'execution' });
     await this.outbox.publish(actionId, topic, event);
     return true;
   }

@@ -5,7 +5,7 @@ import { DependencyUnavailableError, EventBus, serviceActor } from '@countersign
 import { actionDigest, TOPICS, TopicMap } from '@countersign/contracts';
 import type { FlagReader } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
-import type { Metrics } from '@countersign/metrics';
+import { Metrics, secondsSince } from '@countersign/metrics';
 import { DEGRADATION_MODE, DegradationModeState, EVENT_BUS, LOGGER, METRICS, TRUST_HEALTH, TrustHealthState } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import {
@@ -165,11 +165,11 @@ export class DecisionService {
       );
       // Counted once, by the instance whose decision stands. An action type outside the contract (prohibited) is
       // `other`: an agent's typo must not make a new series.
-      this.metrics?.counter('countersign_policy_decisions_total').inc({
-        action_type: proposal.actionType in contract.actions ? proposal.actionType : 'other',
-        lane: decision.lane,
-        decided_by: decision.decidedBy ?? 'none',
-      });
+      const actionType = proposal.actionType in contract.actions ? proposal.actionType : 'other';
+      this.metrics
+        ?.counter('countersign_policy_decisions_total')
+        .inc({ action_type: actionType, lane: decision.lane, decided_by: decision.decidedBy ?? 'none' });
+      this.metrics?.histogram('countersign_decision_delay_seconds').observe({ action_type: actionType, lane: decision.lane }, secondsSince(e.time));
       return this.bus.publish(TOPICS.policyDecided, made);
     }
     if (actionDigest(proposal, kept.data.contractVersion) !== kept.data.digest) {

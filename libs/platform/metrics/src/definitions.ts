@@ -44,6 +44,13 @@ export const BOUNDED_LABELS = [
   'cap',
   // A flag's state as Countersign reads it: on, off or unknown (FlagState, an enum of the code).
   'state',
+  // An HTTP route as the code declares it (`/v1/actions/:id`), never the path a caller sent; `unmatched` for any path no
+  // route serves (a scan of random paths is one series).
+  'route',
+  // An HTTP method among those the routes serve (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS); any other is `other`.
+  'method',
+  // An HTTP status code the service answered (a number the code chose, 100 to 599).
+  'code',
 ] as const;
 
 /** Approval latency buckets: a few seconds (a reviewer at the inbox) to a day (a weekend's SLA). */
@@ -51,6 +58,12 @@ const APPROVAL_LATENCY_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7
 
 /** Bus latency buckets: a millisecond (in memory, a local broker) to the publish timeout and a slow handler's half minute. */
 const BUS_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** HTTP and target call buckets: a millisecond (an answer from memory) to a minute (a long poll, a target's timeout). */
+const REQUEST_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Pipeline stage buckets: a few milliseconds (an idle pipeline) to ten minutes (a backlog, a held action). */
+const STAGE_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600];
 
 /** Every metric Countersign defines (see README "Metrics"). */
 export const METRIC_DEFINITIONS = [
@@ -95,6 +108,34 @@ export const METRIC_DEFINITIONS = [
     help: 'How long the action unsettled longest has been so, from the moment its outcome first became unknown (0 when none is); as the reconciler last counted.',
     type: 'gauge',
     labels: [],
+  },
+  {
+    name: 'countersign_decision_delay_seconds',
+    help: "Time from a proposal's acceptance (its event's time) to the policy engine's decision on it, by action type and lane: the wait on the bus and the evaluation. Measured by the policy engine's clock against the orchestrator's (negative skew counts as 0).",
+    type: 'histogram',
+    labels: ['action_type', 'lane'],
+    buckets: STAGE_LATENCY_BUCKETS,
+  },
+  {
+    name: 'countersign_execution_delay_seconds',
+    help: "Time from what authorised an action (the autonomous decision, or the approval that completed its review) to the executor recording how its call came out, by action type, lane and outcome (executed, failed, unknown): the wait on the bus, the checks, the claim and the target's call. Measured by the executor's clock against the authorising service's (negative skew counts as 0).",
+    type: 'histogram',
+    labels: ['action_type', 'lane', 'outcome'],
+    buckets: STAGE_LATENCY_BUCKETS,
+  },
+  {
+    name: 'countersign_target_call_seconds',
+    help: "Time the executor's call to an action's target took (every request it made under the action's key, retries included), by action type and outcome (executed, failed, unknown).",
+    type: 'histogram',
+    labels: ['action_type', 'outcome'],
+    buckets: REQUEST_LATENCY_BUCKETS,
+  },
+  {
+    name: 'countersign_http_request_seconds',
+    help: 'Time from an HTTP request arriving to its answer being sent, by route (as declared, `unmatched` for none), method and status code; long polls included (up to their wait).',
+    type: 'histogram',
+    labels: ['route', 'method', 'code'],
+    buckets: REQUEST_LATENCY_BUCKETS,
   },
   {
     name: 'countersign_review_queue_depth',
@@ -298,6 +339,27 @@ export const DERIVED_SIGNALS: readonly DerivedSignal[] = [
   {
     signal: 'Handler time p95',
     promql: 'histogram_quantile(0.95, sum by (le, topic) (rate(countersign_kafka_handle_seconds_bucket[5m])))',
+  },
+  // Two stages, two quantiles: a sum of p99s is no p99 of the sum.
+  {
+    signal: 'Decision delay p99 (accepted to decided, by lane)',
+    promql: 'histogram_quantile(0.99, sum by (le, lane) (rate(countersign_decision_delay_seconds_bucket[5m])))',
+  },
+  {
+    signal: 'Execution delay p99 (authorised to executed, by lane)',
+    promql: 'histogram_quantile(0.99, sum by (le, lane) (rate(countersign_execution_delay_seconds_bucket{outcome="executed"}[5m])))',
+  },
+  {
+    signal: 'Target call time p95',
+    promql: 'histogram_quantile(0.95, sum by (le, action_type) (rate(countersign_target_call_seconds_bucket[5m])))',
+  },
+  {
+    signal: 'HTTP server errors (share of answers with a 5xx)',
+    promql: 'sum(rate(countersign_http_request_seconds_count{code=~"5.."}[5m])) / sum(rate(countersign_http_request_seconds_count[5m]))',
+  },
+  {
+    signal: 'HTTP latency p99 (by route)',
+    promql: 'histogram_quantile(0.99, sum by (le, route) (rate(countersign_http_request_seconds_bucket[5m])))',
   },
   { signal: 'Key rotation overdue (any key use)', promql: 'max by (key_use) (countersign_key_rotation_overdue) > 0' },
   { signal: 'Key expiry proximity (seconds left)', promql: 'min by (key_use) (countersign_key_expiry_timestamp_seconds) - time()' },

@@ -2,3 +2,4 @@ export * from './definitions';
 export * from './metrics';
 export * from './conventions';
 export * from './exposition';
+export * from './elapsed';

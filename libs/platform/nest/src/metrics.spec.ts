@@ -68,6 +68,44 @@ describe('GET /metrics', () => {
   });
 });
 
+describe('countersign_http_request_seconds', () => {
+  it('times each answer by its route as declared, method and code; a path no route serves is one series, `unmatched`', async () => {
+    const bus = new InMemoryBus({ logger });
+    const metrics = new Metrics('test-service', METRIC_DEFINITIONS, { defaultMetrics: false });
+    const tokens = new TokenRegistry([{ principal: 'prometheus', kind: 'service', roles: ['metrics'], tokenSha256: digest('scrape-token') }]);
+    @Module({ imports: [PlatformModule.forRoot({ service: 'test-service', bus, logger, tokens, metrics })] })
+    class Root {}
+    const { app, port } = await serve(Root, logger, { host: '127.0.0.1', port: 0 });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const scrape = { headers: { Authorization: 'Bearer scrape-token' } };
+      expect((await fetch(`${base}/metrics`, scrape)).status).toBe(200);
+      expect((await fetch(`${base}/metrics`)).status).toBe(401);
+      for (const path of ['/v1/actions/a-1', '/v1/actions/a-2?x=1', '/wp-admin/4111111111111111'])
+        expect((await fetch(`${base}${path}`, scrape)).status).toBe(404);
+      expect((await fetch(`${base}/metrics`, { ...scrape, method: 'PROPFIND' })).status).toBeGreaterThanOrEqual(400);
+      // Observed as each answer is done: the close of the last one may follow its arrival at the client by a moment.
+      const count = (labels: Record<string, string>) => sampleSum(parsePrometheusText(text), 'countersign_http_request_seconds_count', labels);
+      let text = '';
+      for (let deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+        text = await metrics.render();
+        if (count({ route: 'unmatched' }) >= 4) break;
+      }
+      expect(count({ route: '/metrics', method: 'GET', code: '200' })).toBe(1);
+      expect(count({ route: '/metrics', method: 'GET', code: '401' })).toBe(1);
+      expect(count({ route: 'unmatched', method: 'GET', code: '404' })).toBe(3);
+      expect(count({ route: 'unmatched', method: 'other' })).toBe(1);
+      // No path a caller sent is a label value: not an id, not a card number.
+      expect(text).not.toMatch(/a-1|a-2|wp-admin|4111/);
+      const series = parsePrometheusText(text).filter((x) => x.name === 'countersign_http_request_seconds_sum');
+      expect(series.every((x) => x.value >= 0 && x.value < 10)).toBe(true);
+    } finally {
+      await app.close();
+      await bus.close();
+    }
+  });
+});
+
 describe('control-state gauges', () => {
   const value = async (metrics: Metrics, name: string) => parsePrometheusText(await metrics.render()).find((s) => s.name === name)?.value;
 

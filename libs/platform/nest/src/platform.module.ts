@@ -42,6 +42,7 @@ import {
 import { READ_RATE, ReadRateGuard, ReadRateLimit } from './read-rate';
 import { answeredByServer, answerHttpRefusals, recordTlsRefusals, RefusedRequest } from './http-refusals';
 import { PRINCIPAL_REJECTION_BUDGET, RejectionBudget, RejectionSeen, SuppressedRejections } from './rejection-budget';
+import { RoutedRequest, timeRequest } from './request-metrics';
 import { traceRequest, TracedRequest, TracedResponse } from './request-span';
 import { OpenApiController, OpenApiDocumentHolder } from './openapi/openapi.controller';
 import { ApiRoute } from './openapi/route-doc';
@@ -171,11 +172,14 @@ export interface Platform {
  */
 @Injectable()
 class RequestContextMiddleware implements NestMiddleware {
+  constructor(@Inject(METRICS) private readonly metrics: Metrics) {}
+
   use(
-    req: TracedRequest & { correlationId?: string; httpVersion?: string },
+    req: TracedRequest & RoutedRequest & { correlationId?: string; httpVersion?: string },
     res: TracedResponse & { setHeader(k: string, v: string): void },
     next: () => void,
   ) {
+    timeRequest(this.metrics, req, res);
     const header = req.headers['x-correlation-id'];
     const usable = typeof header === 'string' && /^[\w.:-]{1,200}$/.test(header) && findRegulatedData(header, { keepKeys: new Set() }).length === 0;
     const correlationId = usable ? header : randomUUID();
