@@ -217,6 +217,11 @@ describe('PlatformModule', () => {
         const res = await fetch(`${running.url}/${path}`);
         expect(res.headers.get('x-powered-by')).toBeNull();
         expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+        // Nothing in an answer runs, loads, is framed or kept (an error's JSON opened in a browser included).
+        expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'; base-uri 'none'");
+        expect(res.headers.get('x-frame-options')).toBe('DENY');
+        expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+        expect(res.headers.get('cache-control')).toBe('no-store');
       }
     });
 

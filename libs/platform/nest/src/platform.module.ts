@@ -658,7 +658,13 @@ export async function serve(root: unknown, logger: Logger, options: ServeOptions
   // busy when the stop began was answered on it without end, and the stop never finished (red team, 2026-12-04).
   let closing = false;
   express.use((req, res, next) => {
+    // The defaults of an API that serves no page (OWASP's REST headers): nothing runs or loads from an answer, none is
+    // framed, kept in a cache or named to another site. The inbox's pages and assets set their own (securityHeaders).
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'; base-uri 'none'");
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Cache-Control', 'no-store');
     // A GET or HEAD reads no body (JsonBodyInterceptor): one sent anyway is not taken in to keep the connection, however
     // long it is (red team, 2026-12-04: 50 MB to /healthz, drained, and the connection kept).
     if (closing || (!readsBody(req.method) && carriesBody(req))) res.setHeader('Connection', 'close');
