@@ -1,4 +1,4 @@
-import { describeIssues, ProposalSchema, ReviewDecidedV1, TOPIC_SCHEMAS, TOPICS } from './index';
+import { describeIssues, isSecretKey, ProposalSchema, ReviewDecidedV1, TOPIC_SCHEMAS, TOPICS } from './index';
 import { z } from 'zod';
 import {
   freeTextString,
@@ -78,13 +78,37 @@ describe('control characters', () => {
 
   it('refuses anything but a string under a credential key, at any depth (red team, 2026-12-07: a deployment hidden under `password`)', () => {
     const rule =
-      'holds a credential (scopedToken, privateKey, password): one string, which every reviewer is shown as [secret]; an object, an array, a number or a boolean would hide what it holds from them';
+      "holds a credential (scopedToken, privateKey, password, or another credential's name: apiKey, token, secret, …): one string, which every reviewer is shown as [secret]; an object, an array, a number or a boolean would hide what it holds from them";
     const hidden = { image: 'docker.io/attacker/miner:latest', replicas: 1000, privileged: true };
     expect(problems({ ...proposal, parameters: { replicas: 12, password: hidden } })).toBe(`parameters.password: ${rule}`);
     expect(problems({ ...proposal, parameters: { tls: { privateKey: ['-----BEGIN'] } } })).toBe(`parameters.tls.privateKey: ${rule}`);
     expect(problems({ ...proposal, context: { password: 1234 } })).toBe(`context.password: ${rule}`);
     // A string, or null, as a credential is: shown as [secret], sent as it is.
     expect(problems({ ...proposal, parameters: { password: 'hunter2', privateKey: null } })).toBe('');
+    // Other names of a credential, however they are written (red team, 2026-12-07): the same rule.
+    expect(problems({ ...proposal, parameters: { API_KEY: { x: 1 } } })).toBe(`parameters.API_KEY: ${rule}`);
+    expect(problems({ ...proposal, context: { Token: 5 } })).toBe(`context.Token: ${rule}`);
+  });
+
+  it('names a credential key however it is written, and nothing that merely contains such a word', () => {
+    for (const k of [
+      'password',
+      'Password',
+      'PASSWD',
+      'apiKey',
+      'api_key',
+      'API-KEY',
+      'token',
+      'access_token',
+      'client_secret',
+      'secret',
+      'Authorization',
+      'aws_secret_access_key',
+      'privateKey',
+    ])
+      expect({ k, secret: isSecretKey(k) }).toEqual({ k, secret: true });
+    for (const k of ['maxTokens', 'tokenCount', 'secretary', 'isSecret', 'passwordChangedAt', 'keyId', 'author'])
+      expect({ k, secret: isSecretKey(k) }).toEqual({ k, secret: false });
   });
 
   it('refuses control characters in the envelope id fields and the actor', () => {

@@ -130,11 +130,48 @@ export const reasonString = (min = 3, max = 2000) =>
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['scopedToken', 'privateKey', 'password']);
 
 /**
+ * The names of credentials as keys are written for them, in lower case without separators (`apiKey`, `api_key`,
+ * `API-KEY` are `apikey`). Red team, 2026-12-07: `Password`, `apiKey`, `token`, `client_secret`, `secret` and `passwd`
+ * went into the audit and onto every reviewer's card as sent; only the three names of `SECRET_KEYS`, as written, were.
+ */
+const CREDENTIAL_NAMES: ReadonlySet<string> = new Set([
+  ...[...SECRET_KEYS].map((k) => k.toLowerCase()),
+  'passwd',
+  'pwd',
+  'passphrase',
+  'passcode',
+  'secret',
+  'clientsecret',
+  'apikey',
+  'apisecret',
+  'apitoken',
+  'accesskey',
+  'secretkey',
+  'secretaccesskey',
+  'awssecretaccesskey',
+  'token',
+  'accesstoken',
+  'refreshtoken',
+  'idtoken',
+  'authtoken',
+  'bearertoken',
+  'sessiontoken',
+  'authorization',
+  'credential',
+  'credentials',
+  'signingkey',
+]);
+const KEY_SEPARATORS = /[-_. ]/g;
+
+/** Whether `key` names a credential (`SECRET_KEYS`, and the other ways keys are written for one: `CREDENTIAL_NAMES`). */
+export const isSecretKey = (key: string): boolean => SECRET_KEYS.has(key) || CREDENTIAL_NAMES.has(key.toLowerCase().replace(KEY_SEPARATORS, ''));
+
+/**
  * Why a value under a secret key is refused: a credential is one string (red team, 2026-12-07: an object under
  * `password` held a whole deployment, an attacker's image with 1,000 privileged replicas, shown to every reviewer as
  * `[secret]`, `pii:view` included, and executed as sent).
  */
-const SECRET_VALUE_RULE = `holds a credential (${[...SECRET_KEYS].join(', ')}): one string, which every reviewer is shown as [secret]; an object, an array, a number or a boolean would hide what it holds from them`;
+const SECRET_VALUE_RULE = `holds a credential (${[...SECRET_KEYS].join(', ')}, or another credential's name: apiKey, token, secret, …): one string, which every reviewer is shown as [secret]; an object, an array, a number or a boolean would hide what it holds from them`;
 
 /** How deep a free JSON value of a proposal (`parameters`, `context`) may nest, so that every event carrying it stays within the parser's limit. */
 export const MAX_PROPOSAL_VALUE_DEPTH = 16;
@@ -168,7 +205,7 @@ export const freeJsonObject = (maxDepth = MAX_PROPOSAL_VALUE_DEPTH) =>
         else
           for (const [k, v] of Object.entries(value)) {
             if (!isIdentifierText(k)) report(path, `a key ${IDENTIFIER_RULE}`);
-            if (SECRET_KEYS.has(k) && v !== null && typeof v !== 'string') report([...path, k], SECRET_VALUE_RULE);
+            if (isSecretKey(k) && v !== null && typeof v !== 'string') report([...path, k], SECRET_VALUE_RULE);
             stack.push({ value: v, path: [...path, k], depth: depth + 1 });
           }
       }

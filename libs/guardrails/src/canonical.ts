@@ -51,6 +51,12 @@ const TOKEN_SHOWN = new RegExp(
   String.raw`([\x20-\x24\x27-\x3b\x3d-\x5b\x5d-\x7e]+)|(<!--[^]{0,4096}?-->|<\/?(?![aA][tT] ?>|[dD][oO][tT] ?>)[a-zA-Z][a-zA-Z0-9-]{0,31}(?:[\s/][^<>]{0,1024})?>)|${REFERENCES_AND_RUNS}`,
   'gu',
 );
+// As visible: the tokens as shown, but a run of ASCII stops at a Markdown mark too (`(`, `)`, `*`, `[`, `]`, a
+// backtick, `~`), where a hidden range may begin (`hiddenRanges`): each token is wholly in a range or wholly out of it.
+const TOKEN_VISIBLE = new RegExp(
+  String.raw`([\x20-\x24\x27\x2b-\x3b\x3d-\x5a\x5e\x5f\x61-\x7d]+)|(<!--[^]{0,4096}?-->|<\/?(?![aA][tT] ?>|[dD][oO][tT] ?>)[a-zA-Z][a-zA-Z0-9-]{0,31}(?:[\s/][^<>]{0,1024})?>)|${REFERENCES_AND_RUNS}`,
+  'gu',
+);
 // As sent: the same tokens, but markup is text like any other ('<' in the ASCII runs; the markup group never matches).
 const TOKEN_SENT = new RegExp(String.raw`([\x20-\x24\x27-\x5b\x5d-\x7e]+)|((?!))|${REFERENCES_AND_RUNS}`, 'gu');
 // A character reference or an escape that the tokens decode.
@@ -123,37 +129,91 @@ export function visibleText(text: string): string | undefined {
  */
 export type Reading = 'sent' | 'shown' | 'visible';
 
-// What may hide an element's content: a word of one of the styles or attributes `HIDING` reads (a cheap test first).
-const MAYBE_HIDDEN = /display|visibility|hidden|font-size|opacity|mso-hide|height/i;
+// What may hide an element's content: a word of one of the styles or attributes `HIDING` reads, an element that is never
+// rendered, a bogus comment, or Markdown that joins what it splits (a cheap test first).
+const MAYBE_HIDDEN =
+  /display|visibility|hidden|font-size|opacity|mso-hide|height|<(?:head|title|style|script|template|noscript|noembed|noframes|iframe|object)(?![a-z0-9-])|<[!?]|\]|[^\s*~`][*~`]/i;
+// Text that may read otherwise where it is rendered (the visible reading may differ): markup, a processing instruction,
+// or Markdown's marks (a link's closing bracket, `*`, `~`, a backtick). One character class for text without markup.
+const MAYBE_MARKDOWN = /[\]*~`]/;
+/** Whether `text` may hide something from a reader where it is rendered (`hiddenRanges` may find a range). */
+export const mayHide = (text: string): boolean => MARKUP.test(text) || MAYBE_MARKDOWN.test(text) || text.includes('<?');
 // Styles and attributes that keep an element's content from being seen: `display:none`, `visibility:hidden`, the
 // `hidden` attribute (or class), a zero font size, opacity or height, Outlook's `mso-hide:all`. Read more widely than
 // a browser would (a class named `hidden` may show): the visible reading is one reading more, never one less.
 const HIDING =
   /display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|(?<![\w-])hidden(?![\w-])|(?:font-size|opacity|(?:max-)?height)\s*:\s*0*(?:\.0*)?(?![.\d]*[1-9])(?=[\s;"'a-z%]|$)|mso-hide\s*:\s*all/i;
-// An opening tag with attributes (a hidden element has some).
-const OPENING_TAG = /<([a-zA-Z][a-zA-Z0-9-]{0,31})([\s/][^<>]{0,1024})>/g;
+// Elements whose content a browser never shows in the page: the head and its title, styles, scripts, templates, and the
+// fallbacks of scripts, embeds and frames (red team, 2026-12-07: `re<style>.x{}</style>fund` read as `re.x{}fund`).
+// A fallback may show where scripts are off: hiding it here is one reading more, the shown reading keeps it.
+const NOT_RENDERED = new Set(['head', 'title', 'style', 'script', 'template', 'noscript', 'noembed', 'noframes', 'iframe', 'object']);
+// An opening tag (with or without attributes), or what a browser reads as a comment that shows nothing: a comment left
+// open (to the end of the text), `<!…>` that is no comment (`<![CDATA[…]]>` in a page is one), `<?…>`.
+const HIDING_CANDIDATE = /<([a-zA-Z][a-zA-Z0-9-]{0,31})((?:[\s/][^<>]{0,1024})?)>|(<!--)|<!(?!--)[^>]{0,4096}>?|<\?[^>]{0,4096}>?/g;
+// Markdown that a renderer joins: a link's text without its brackets and address (`[re](https://a)[fund](https://b)`
+// shows `refund`), and emphasis, strike-through or code marks inside a word (`re**fund**`, `re~~x~~fund` as the marks).
+const MARKDOWN = /\[([^[\]\n]{0,1024})\](\([^()\s]{0,2048}(?:\s+"[^"\n]{0,256}")?\)|\[[^[\]\n]{0,256}\])|(?<=[\p{L}\p{N}])[*~`]{1,3}(?=[\p{L}\p{N}])/gu;
 // Elements without content: hiding one hides nothing but itself.
 const VOID_ELEMENTS = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr']);
 const TAGS_NAMED = new Map<string, RegExp>();
 
 /**
- * The ranges `[from, to)` of `text` that a browser does not show: each element whose own tag hides it, from its opening
- * tag to its closing one (nested elements of its name counted, so `<span hidden><span>x</span>y</span>` hides `y`
- * too), or to the end of the text when it is never closed. Sorted, never overlapping; empty for most texts.
+ * The ranges `[from, to)` of `text` that a reader does not see where it is rendered: each element whose own tag hides it
+ * or that is never rendered (`<style>`, `<script>`, `<title>`, …), from its opening tag to its closing one (nested
+ * elements of its name counted, so `<span hidden><span>x</span>y</span>` hides `y` too), or to the end of the text when
+ * it is never closed; a bogus or unclosed comment; and the Markdown a renderer does not show (`MARKDOWN`). Sorted, never
+ * overlapping; empty for most texts.
  */
 export function hiddenRanges(text: string): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
-  if (!MARKUP.test(text) || !MAYBE_HIDDEN.test(text)) return ranges;
-  OPENING_TAG.lastIndex = 0;
-  for (let m = OPENING_TAG.exec(text); m; m = OPENING_TAG.exec(text)) {
-    if (!HIDING.test(m[2])) continue;
-    const name = m[1].toLowerCase();
-    const end = m.index + m[0].length;
-    const closed = VOID_ELEMENTS.has(name) || m[2].endsWith('/') ? end : closingEnd(text, name, end);
-    ranges.push([m.index, closed]);
-    OPENING_TAG.lastIndex = closed;
+  if (!MAYBE_HIDDEN.test(text)) return ranges;
+  if (MARKUP.test(text) || text.includes('<?')) {
+    HIDING_CANDIDATE.lastIndex = 0;
+    for (let m = HIDING_CANDIDATE.exec(text); m; m = HIDING_CANDIDATE.exec(text)) {
+      const end = m.index + m[0].length;
+      if (m[3] !== undefined) {
+        // A comment, to its end however long, or to the end of the text when it is never closed (one search: linear).
+        const close = text.indexOf('-->', end);
+        ranges.push([m.index, close < 0 ? text.length : close + 3]);
+        HIDING_CANDIDATE.lastIndex = close < 0 ? text.length : close + 3;
+        continue;
+      }
+      if (m[1] === undefined) {
+        ranges.push([m.index, end]);
+        continue;
+      }
+      const name = m[1].toLowerCase();
+      if (!NOT_RENDERED.has(name) && !HIDING.test(m[2])) {
+        HIDING_CANDIDATE.lastIndex = m.index + 1; // an opening tag without attributes hides nothing: look on inside it
+        continue;
+      }
+      const closed = VOID_ELEMENTS.has(name) || m[2].endsWith('/') ? end : closingEnd(text, name, end);
+      ranges.push([m.index, closed]);
+      HIDING_CANDIDATE.lastIndex = closed;
+    }
   }
-  return ranges;
+  MARKDOWN.lastIndex = 0;
+  for (let m = MARKDOWN.exec(text); m; m = MARKDOWN.exec(text)) {
+    if (m[1] === undefined) ranges.push([m.index, m.index + m[0].length]);
+    else {
+      const textEnd = m.index + 1 + m[1].length;
+      ranges.push([m.index, m.index + 1], [textEnd, m.index + m[0].length]);
+    }
+  }
+  return merged(ranges);
+}
+
+/** `ranges` sorted by their start, those that overlap or touch made one. */
+function merged(ranges: Array<[number, number]>): Array<[number, number]> {
+  if (ranges.length < 2) return ranges;
+  ranges.sort((a, b) => a[0] - b[0]);
+  const out: Array<[number, number]> = [ranges[0]];
+  for (const r of ranges.slice(1)) {
+    const last = out[out.length - 1];
+    if (r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    else out.push(r);
+  }
+  return out;
 }
 
 /** Where the element `name` opened before `from` ends: after its closing tag, counting the same elements within it. */
@@ -174,7 +234,7 @@ function closingEnd(text: string, name: string, from: number): number {
 function visibleForm(text: string): MappedText | undefined {
   const hidden = hiddenRanges(text);
   if (!hidden.length) return undefined;
-  let mapped = canonicalCharacters(text, TOKEN_SHOWN, hidden);
+  let mapped = canonicalCharacters(text, TOKEN_VISIBLE, hidden);
   const spelled = spelledEmailEdits(mapped.text);
   if (spelled.length) mapped = splice(mapped, spelled);
   return mapped;
@@ -224,8 +284,9 @@ function canonicalCharacters(source: string, tokens: RegExp, hidden?: Array<[num
   for (let m = tokens.exec(source); m; m = tokens.exec(source)) {
     const from = m.index;
     if (hidden) {
-      // A hidden element (`hiddenRanges`) reads as nothing: what it splits is joined, as a browser shows it. A range
-      // begins with a tag, and no token runs into a tag, so a token is wholly in a range or wholly out of it.
+      // A hidden range (`hiddenRanges`) reads as nothing: what it splits is joined, as a browser shows it. A range begins
+      // with a tag, a comment or a Markdown mark, and no token of the visible reading runs into one (`TOKEN_VISIBLE`), so a
+      // token is wholly in a range or wholly out of it.
       while (nextHidden < hidden.length && hidden[nextHidden][1] <= from) nextHidden++;
       if (nextHidden < hidden.length && from >= hidden[nextHidden][0]) {
         tokens.lastIndex = hidden[nextHidden][1];

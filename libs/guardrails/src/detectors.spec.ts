@@ -1,12 +1,29 @@
 import fc from 'fast-check';
 import { cardNumberValid, findRegulatedData, regulatedKinds } from './detectors';
 import { maskDeep, maskText } from './masking';
-import { growthOnEightfoldText } from './testing/linear-time';
 import { obfuscated, SECRETS as OBFUSCATABLE } from './testing/obfuscated';
-import { hiddenRanges } from './canonical';
+import { hiddenRanges, visibleText } from './canonical';
 
 /** Everything the detectors and the masking do with a text, as a request body. */
 const readAll = (text: string) => (regulatedKinds({ body: text }), maskText(text));
+
+/**
+ * The time to read `text` whole (`readAll`), the faster of two runs after a warm-up on a short piece. A reading that
+ * backtracks catastrophically takes seconds, or for ever, on such a text; one in linear time took at most 220 ms here
+ * and about three times that on the slowest CI machine seen (2026-12-07: 595 ms against a bound of 500 ms, which that
+ * run failed). The bound is 3 s: well above the slowest linear reading, well below a catastrophic one.
+ */
+const LINEAR_BOUND_MS = 3_000;
+function timeToRead(text: string): number {
+  readAll(text.slice(0, 200));
+  let fastest = Infinity;
+  for (let i = 0; i < 2; i += 1) {
+    const started = performance.now();
+    readAll(text);
+    fastest = Math.min(fastest, performance.now() - started);
+  }
+  return fastest;
+}
 
 const SECRETS = [
   '4111.1111.1111.1111',
@@ -328,6 +345,39 @@ describe('detecting regulated data written to dodge the detectors', () => {
     expect(maskText('order 1234<span style="display:none">5</span> 5678')).toBe('order 1234<span style="display:none">5</span> 5678');
   });
 
+  it('reads hex written as a literal, 0x… (red team, 2026-12-07)', () => {
+    const hex = (t: string) => `0x${Buffer.from(t).toString('hex')}`;
+    expect(regulatedKinds({ body: `Your card: ${hex('4111 1111 1111 1111')}` })).toEqual(['card']);
+    expect(regulatedKinds({ body: `Contact ${hex('collector@evil.example')} for help` })).toEqual(['email']);
+    expect(maskText(`card ${hex('4111 1111 1111 1111')} ok`)).not.toContain('3431313120');
+    // A number in hex (an id, a hash) is no text: nothing found.
+    expect(regulatedKinds({ body: 'commit 0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b' })).toEqual([]);
+  });
+
+  it('reads what is never rendered as hidden: head, title, style, script, template, a bogus or open comment, and Markdown (red team, 2026-12-07)', () => {
+    const split: Array<[string, string]> = [
+      ['collector@ev<style>.a{}</style>il.example', 'email'],
+      ['card 4111 1111<script>var a=1</script> 1111 1111', 'card'],
+      ['card 4111 1111<template>xyz</template> 1111 1111', 'card'],
+      ['card 4111 1111<title>t</title> 1111 1111', 'card'],
+      ['card 4111 1111<![CDATA[xyz]]> 1111 1111', 'card'],
+      ['card 4111 1111<?x y?> 1111 1111', 'card'],
+      ['jane.doe@[exa](https://a.example)[mple.com](https://b.example)', 'email'],
+      ['card 4111 1111 1111 1111<!-- never closed', 'card'],
+    ];
+    for (const [text, kind] of split) expect({ text, kinds: regulatedKinds({ body: text }) }).toEqual({ text, kinds: [kind] });
+    expect(visibleText('We will re<style>.x{}</style>fund you in full.')).toBe('We will refund you in full.');
+    expect(visibleText('We will re<SCRIPT type="x">var a=1</SCRIPT>fund you')).toBe('We will refund you');
+    expect(visibleText('We will re<![CDATA[xyz]]>fund you')).toBe('We will refund you');
+    expect(visibleText('We will [re](https://a.example)[fund](https://b.example "t") you in full.')).toBe('We will refund you in full.');
+    expect(visibleText('We will re**fund** you, and re~~x~~fund.')).toBe('We will refund** you, and rexfund.');
+    expect(visibleText('We will [re][1][fund][2] you')).toBe('We will refund you');
+    expect(hiddenRanges('a<style>b</style>c<b>d</b>e')).toEqual([[1, 17]]);
+    // Nothing hidden: a tag without attributes that renders, a lone bracket, a sum, a link whose text is all there is.
+    expect(hiddenRanges('a <b>b</b> [c] 5 * 3 = 15')).toEqual([]);
+    expect(visibleText('see [the guide](https://x.example) first')).toBe('see the guide first');
+  });
+
   it('finds a card number, an IBAN or an e-mail address split by HTML markup, and masks the markup inside it too (red team, 2026-12-02)', () => {
     const marked: Array<[string, string]> = [
       ['Your card 4111<b>1111</b>1111<span>1111</span> is blocked', 'card'],
@@ -451,7 +501,7 @@ describe('detecting regulated data split by any mark (red team, 2026-12-07)', ()
     ['DE89;', (n) => 'DE89;'.repeat(n), 12000],
   ];
   it.each(ADVERSARIAL)('reads %j repeated in linear time', (_, make, n) => {
-    expect(growthOnEightfoldText(make, n, readAll)).toBeLessThan(24);
+    expect(timeToRead(make(n))).toBeLessThan(LINEAR_BOUND_MS);
   });
 });
 
@@ -502,7 +552,7 @@ describe('detecting regulated data grouped or spaced out (red team, 2026-12-04)'
   });
 
   // A regular expression that backtracks catastrophically would take seconds (or forever) on these: each must be read
-  // in linear time, about 8× as long for a text 8× as long (64× if it backtracked quadratically). Sizes up to 64 KB.
+  // in linear time (`timeToRead`). Sizes up to 64 KB.
   const ADVERSARIAL: [string, (n: number) => string, number][] = [
     ['a ', (n) => 'a '.repeat(n), 30000],
     ['1 ', (n) => '1 '.repeat(n), 30000],
@@ -515,8 +565,17 @@ describe('detecting regulated data grouped or spaced out (red team, 2026-12-04)'
     ['a @ ', (n) => 'a @ '.repeat(n), 15000],
     ['z @ a . …', (n) => `z @ ${'a . '.repeat(n)}`, 15000],
     ['123  45  ', (n) => '123  45  '.repeat(n), 6000],
+    // What the visible reading hides (red team, 2026-12-07): Markdown links and marks, raw-text elements, bogus comments.
+    ['[a](b)', (n) => '[a](b)'.repeat(n), 10000],
+    ['[1', (n) => '[1'.repeat(n), 30000],
+    ['a*', (n) => 'a*'.repeat(n), 30000],
+    ['1~`', (n) => '1~`'.repeat(n), 20000],
+    ['<style>', (n) => '<style>1'.repeat(n), 8000],
+    ['<!x', (n) => '<!x1'.repeat(n), 15000],
+    ['<!--', (n) => '<!--1'.repeat(n), 12000],
+    ['<?', (n) => '<?1 '.repeat(n), 15000],
   ];
   it.each(ADVERSARIAL)('reads %j in linear time', (_, make, n) => {
-    expect(growthOnEightfoldText(make, n, readAll)).toBeLessThan(24);
+    expect(timeToRead(make(n))).toBeLessThan(LINEAR_BOUND_MS);
   });
 });

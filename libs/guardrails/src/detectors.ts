@@ -9,7 +9,7 @@
  * kind of space and dash, HTML references and spelled-out e-mail addresses read as a person reads them), and a mask
  * replaces the original characters of what it hides; the rest of the text stays as it was (ADR 0035).
  */
-import { canonicalForm, Edit, MappedText, MARKUP, MAYBE_DIGIT_OR_AT, MAYBE_OBFUSCATED, Reading, splice } from './canonical';
+import { canonicalForm, Edit, mayHide, MappedText, MARKUP, MAYBE_DIGIT_OR_AT, MAYBE_OBFUSCATED, Reading, splice } from './canonical';
 import { countrySpecs } from 'ibantools';
 import { decodedPieces, decodedText, forEachToken, MAY_HOLD_ENCODED_TEXT, MIN_BASE64 } from './encoded';
 
@@ -172,6 +172,24 @@ export function maskCardNumberValue(n: number): string | undefined {
   return cardNumberValid(digits) ? `[card …${digits.slice(-4)}]` : undefined;
 }
 
+/**
+ * The masked form of a JSON number whose digits are regulated data, or undefined when they are not: a card number
+ * (`maskCardNumberValue`), and whatever the detectors find in its digits, its sign aside (red team, 2026-12-07: a
+ * negative card number, `-4938570839347359`, and a contract's national id written as a number, `47110815123`, went
+ * out unmasked and ran autonomously). A number of fewer than 9 digits (an amount, a count, a port) is read as it is.
+ */
+export function maskNumberValue(n: number, options: MaskingOptions = {}, strict = false, found?: OnFound): string | undefined {
+  const card = maskCardNumberValue(n);
+  if (card !== undefined) {
+    found?.('card');
+    return card;
+  }
+  if (!Number.isInteger(n) || Math.abs(n) < 1e8) return undefined;
+  const digits = BigInt(Math.abs(n)).toString();
+  const masked = scanText(digits, options, strict, found);
+  return masked === digits ? undefined : `${n < 0 ? '-' : ''}${masked}`;
+}
+
 // The countries whose IBANs are read: the IBAN registry's (ISO 13616), with Burundi, Djibouti and the Falklands, which
 // joined it in 2023 (ibantools still flags them experimental), and the territories with a code of their own and France's
 // (or, for Åland, Finland's) account numbers. Each one's length and BBAN format come from ibantools' table, one source
@@ -325,9 +343,14 @@ const SECRET = new RegExp(
     // A private key: its BEGIN line, its headers, its base64 body in lines of 64 (the last shorter), its END line. Only
     // that: a mask that ran to the END line or the end of the text hid whatever an agent wrote after a bare BEGIN line
     // (red team, 2026-12-04: `DROP TABLE customers` on the card as `[secret]`), and base64's letters make words.
-    '-----BEGIN [A-Z ]*PRIVATE KEY-----(?:(?:\\s|\\\\n)*(?:Proc-Type|DEK-Info): [A-Za-z0-9,-]+)*' +
-      '(?:(?:(?:\\s|\\\\n)+[A-Za-z0-9+/]{64})+(?:(?:\\s|\\\\n)+[A-Za-z0-9+/]{1,63}={0,2})?|(?:\\s|\\\\n)+[A-Za-z0-9+/]{1,63}={0,2}(?=(?:\\s|\\\\n)+-----END))?' +
-      '(?:(?:\\s|\\\\n)+-----END [A-Z ]*PRIVATE KEY-----)?',
+    // Red team, 2026-12-07: an OpenSSH key (lines of 70), a PEM key on one line and a PGP key block went out: lines of 40
+    // to 76 now, one line of any length before the END line, and PGP's blocks.
+    '-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----(?:(?:\\s|\\\\n)*(?:Proc-Type|DEK-Info|Version|Comment): [^\\n]{1,128})*' +
+      '(?:(?:\\s|\\\\n)+[A-Za-z0-9+/]{1,8192}={0,2}(?=(?:\\s|\\\\n)+-----END)|(?:(?:\\s|\\\\n)+[A-Za-z0-9+/]{40,76})+(?:(?:\\s|\\\\n)+[A-Za-z0-9+/]{1,76}={0,2})?(?:(?:\\s|\\\\n)+=[A-Za-z0-9+/]{4})?)?' +
+      '(?:(?:\\s|\\\\n)+-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----)?',
+    // An HTTP credential given as a header's value (`Bearer …`, `Basic …`): the token after the scheme, at least 12
+    // characters with a digit (red team, 2026-12-07: both in a reply and in a review's reason, as sent).
+    '(?<=\\b(?:Bearer|Basic)\\s{1,8})(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{12,}=*',
     // A value given for a password, a secret, a token or an API key: the value goes, as far as a credential's characters
     // go. Not through brackets, pipes, backquotes or `$(`: `(secret=x)OR(1=1)` and `--api_key=x$(curl …|sh)` had masked
     // the code after them, so the card hid what would run (red team, 2026-12-04). Nor into a comment, which turns what
@@ -335,12 +358,14 @@ const SECRET = new RegExp(
     // decoded): `api_key=k7Hq2/**/OR/**/1=1` showed as `[secret]` on the card of a live SQL update (red team,
     // 2026-12-06). A quoted value goes to its closing quote, if it holds no line break, `$`, backquote or backslash.
     // (`=` and maybe spaces, or `:` with the value right after it: "your password: reset it here" is prose.)
-    '\\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)(?:\\s*=\\s*|:(?=[^\\s]))' +
+    // Red team, 2026-12-07: the name after `_` (`aws_secret_access_key=…`), `token=` and `passphrase=`, and a JSON key's
+    // closing quote before its colon (`{"password": "…"}`) went out as sent.
+    '(?:\\b|_)(?:password|passwd|passphrase|pwd|secret|secret[_-]?access[_-]?key|api[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|client[_-]?secret)(?:\\s*=\\s*|:(?=[^\\s])|["\']\\s*:\\s*(?=["\']))' +
       '(?:\'[^\'\\n$`\\\\]{1,256}\'|"[^"\\n$`\\\\]{1,256}"|(?:[^\\s,;&"\'<>()\\[\\]{}|`$\\\\*#%/-]|\\$(?![({])|\\/(?!\\*)|-(?!-))+)',
   ].join('|'),
   'gi',
 );
-const MAYBE_SECRET = /cs_|_live_|_test_|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|eyJ|PRIVATE KEY|pass|pwd|secret|key|token/i;
+const MAYBE_SECRET = /cs_|_live_|_test_|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|eyJ|PRIVATE KEY|pass|pwd|secret|key|token|bearer|basic/i;
 const INVISIBLE = /\p{Cf}/u;
 const INVISIBLES = /\p{Cf}/gu;
 /**
@@ -406,11 +431,13 @@ function scanLayer(text: string, options: MaskingOptions, strict: boolean, found
   // as sent (`<a title="4111 1111 1111 1111">`). Neither reading alone finds both.
   // Text in hidden elements is read apart too: a card or a phone number split by `<span style="display:none">x</span>`
   // is one as a person sees it (red team, 2026-12-05), and neither as sent nor as shown with the hidden text in it.
+  // Markdown shows what it splits joined too (`[exa](https://a)[mple.com](https://b)`, red team, 2026-12-07): read as
+  // visible where it may hide anything.
   let shown = text;
   if (MARKUP.test(text)) {
     shown = scanReading(shown, options, strict, found, 'visible');
     shown = scanReading(shown, options, strict, found, 'shown');
-  }
+  } else if (mayHide(text)) shown = scanReading(shown, options, strict, found, 'visible');
   return maskEncoded(scanReading(shown, options, strict, found, 'sent'), options, strict, found, decodings);
 }
 
@@ -451,8 +478,9 @@ function scanReading(text: string, options: MaskingOptions, strict: boolean, fou
   const custom = !strict && !!options.nationalIds?.length;
   // Most strings (keys, reasons, names, tags) are printable ASCII with nothing any built-in pattern needs.
   if (!custom && !MAYBE_SOMETHING_TO_FIND.test(text)) return text;
-  // Plain ASCII text (most of the rest) is its own canonical form: masked in place.
-  if (!MAYBE_OBFUSCATED.test(text)) return scan(text, options, strict, found, IN_PLACE);
+  // Plain ASCII text (most of the rest) is its own canonical form: masked in place. Not the visible reading, whose
+  // hiding needs none of what the test looks for (`<?…?>`, Markdown: it is read only where `mayHide`).
+  if (reading !== 'visible' && !MAYBE_OBFUSCATED.test(text)) return scan(text, options, strict, found, IN_PLACE);
   if (!custom && !MAYBE_DIGIT_OR_AT.test(text)) return text;
   const canonical = canonicalForm(text, reading);
   // Nothing hidden: the visible reading is the shown one, read next.
@@ -757,7 +785,7 @@ export function findRegulatedData(value: unknown, options: MaskingOptions = {}):
     if (typeof v === 'string') {
       scanText(v, options, strict, add(path));
     } else if (typeof v === 'number') {
-      if (maskCardNumberValue(v)) add(path)('card');
+      maskNumberValue(v, options, strict, add(path));
     } else if (v !== null && typeof v === 'object') {
       if (depth >= MAX_SCAN_DEPTH) return add(path)('too-deep');
       if (Array.isArray(v)) {
@@ -809,7 +837,7 @@ function walkKinds(v: unknown, depth: number, keep: ReadonlySet<string>, strict:
   if (typeof v === 'string') {
     scanText(v, options, strict, collectKind);
   } else if (typeof v === 'number') {
-    if (maskCardNumberValue(v)) collectKind('card');
+    maskNumberValue(v, options, strict, collectKind);
   } else if (v !== null && typeof v === 'object') {
     if (depth >= MAX_SCAN_DEPTH) return collectKind('too-deep');
     if (Array.isArray(v)) {

@@ -133,6 +133,9 @@ export function decodedPieces(text: string, pieces: number[]): string | undefine
  */
 export function decodedText(text: string, start = 0, end = text.length): string | undefined {
   if (mayBeHexText(text, start, end)) return Buffer.from(text.slice(start, end), 'hex').toString('latin1');
+  // Hex written as a literal, `0x…` (red team, 2026-12-07: `0x3431…` was read as base64, and decoded to nothing).
+  if (text.charCodeAt(start) === 48 && (text.charCodeAt(start + 1) | 32) === 120 && mayBeHexText(text, start + 2, end))
+    return Buffer.from(text.slice(start + 2, end), 'hex').toString('latin1');
   let body = end;
   while (body > start && text.charCodeAt(body - 1) === 61) body--;
   if (!mayBeBase64Text(text, start, body - start)) return undefined;

@@ -8,4 +8,4 @@
  */
 export * from './masking';
 export * from './detectors';
-export { asciiDigits, hiddenRanges, readableText, visibleText } from './canonical';
+export { asciiDigits, hiddenRanges, mayHide, readableText, visibleText } from './canonical';

@@ -82,6 +82,44 @@ describe('masking regulated data', () => {
     expect(maskText('id AB-123456-C', { nationalIds: [{ name: 'test-id', pattern: /\bAB-\d{6}-C\b/g }] })).toBe('id [uk-nino]');
   });
 
+  it('masks a negative card number and a national id written as JSON numbers, and finds them (red team, 2026-12-07)', () => {
+    const ids = { nationalIds: [{ name: 'de-tax-id', pattern: /\b\d{11}\b/g }] };
+    expect(maskDeep({ n: -4938570839347359, tax: 47110815123, amount: 450, port: 8080, big: 123456789 }, ids)).toEqual({
+      n: '-[card …7359]',
+      tax: '[de-tax-id]',
+      amount: 450,
+      port: 8080,
+      big: 123456789,
+    });
+    expect(regulatedKinds({ n: -4938570839347359 })).toEqual(['card']);
+    expect(regulatedKinds({ tax: 47110815123 }, ids)).toEqual(['de-tax-id']);
+    // A timestamp in milliseconds is no card and no phone number.
+    expect(maskDeep({ at: 1796641839357 })).toEqual({ at: 1796641839357 });
+  });
+
+  it('masks a credential under any of its names, however the key is written (red team, 2026-12-07)', () => {
+    const masked = maskDeep({ Password: 'Zq9pw', apiKey: 'Zq9ak', token: 'Zq9tk', client_secret: 'Zq9cs', secret: 'Zq9se', passwd: 'Zq9pd', maxTokens: 500 });
+    expect(JSON.stringify(masked)).not.toMatch(/Zq9/);
+    expect((masked as { maxTokens: number }).maxTokens).toBe(500);
+  });
+
+  it('masks credentials in free text: a header value, a JSON key, a name after _, token=, an OpenSSH, one-line PEM or PGP key (red team, 2026-12-07)', () => {
+    const line = (n: number) => 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6'.repeat(2).slice(0, n);
+    const texts = [
+      'Authorization: Bearer Zq9beCanaryS13abcdefghij',
+      `Authorization: Basic ${Buffer.from('admin:Zq9baCanaryS14').toString('base64')}`,
+      'config: {"password": "Zq9pwCanaryS07"}',
+      'token=Zq9tkCanaryS15 passphrase=Zq9ppCanaryS16 aws_secret_access_key=Zq9awCanaryS17',
+      'https://example.org/reset?token=Zq9rtCanaryS18&x=1',
+      `key:\n-----BEGIN OPENSSH PRIVATE KEY-----\n${line(70)}\n${line(70)}\nZq9osshCanaryS09xx\n-----END OPENSSH PRIVATE KEY-----`,
+      `-----BEGIN PRIVATE KEY----- ${line(120)}Zq9pemCanary -----END PRIVATE KEY-----`,
+      `-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: x\n\n${line(64)}\nZq9pgpCanary\n=Ab12\n-----END PGP PRIVATE KEY BLOCK-----`,
+    ];
+    for (const text of texts) expect({ text, masked: maskText(text).match(/Zq9[A-Za-z0-9]*|YWRtaW46WnE5/g) }).toEqual({ text, masked: null });
+    // Prose keeps its words: a bearer bond, basic support, a token of thanks.
+    expect(maskText('The bearer instrument gives basic support as a token of thanks.')).toBe('The bearer instrument gives basic support as a token of thanks.');
+  });
+
   it('keeps a key named __proto__ as data, masked like any other', () => {
     const masked = maskDeep(JSON.parse('{"__proto__": {"email": "jane@example.org"}, "note": "plain"}') as Record<string, unknown>);
     expect(Object.getPrototypeOf(masked)).toBe(Object.prototype);

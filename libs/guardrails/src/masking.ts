@@ -7,8 +7,8 @@
  * full-width digits, split by zero-width or no-break spaces, or an e-mail address written `(at)` is masked too; a mask
  * replaces exactly the original characters of what it hides, and text with nothing to mask comes back unchanged.
  */
-import { SECRET_KEYS } from '@countersign/contracts';
-import { IDENTIFIER_KEYS, keptBelow, MAX_SCAN_DEPTH, maskCardNumberValue, MaskingOptions, scanText } from './detectors';
+import { isSecretKey, SECRET_KEYS } from '@countersign/contracts';
+import { IDENTIFIER_KEYS, keptBelow, MAX_SCAN_DEPTH, MaskingOptions, maskNumberValue, scanText } from './detectors';
 
 export { DEFAULT_NATIONAL_IDS, IDENTIFIER_KEYS, ibanValid, luhnValid } from './detectors';
 export type { MaskingOptions } from './detectors';
@@ -47,7 +47,7 @@ export { SECRET_KEYS };
 /** What a secret's value is shown as. */
 export const SECRET_SHOWN = '[secret]';
 
-const isSecret = (key: string, value: unknown): boolean => SECRET_KEYS.has(key) && value !== undefined && value !== null;
+const isSecret = (key: string, value: unknown): boolean => isSecretKey(key) && value !== undefined && value !== null;
 
 /**
  * A copy of a JSON-like value with every secret (`SECRET_KEYS`) replaced and nothing else changed: what a reviewer who
@@ -75,7 +75,7 @@ export function maskDeep<T>(value: T, options: MaskingOptions = {}): T {
 // `within`: the objects being masked around this one (a log object may refer to itself: `[Circular]`, as pino writes).
 function mask(value: unknown, options: MaskingOptions, keep: ReadonlySet<string>, strict: boolean, within: object[]): unknown {
   if (typeof value === 'string') return scanText(value, options, strict);
-  if (typeof value === 'number') return maskCardNumberValue(value) ?? value;
+  if (typeof value === 'number') return maskNumberValue(value, options, strict) ?? value;
   if (value === null || typeof value !== 'object') return value;
   if (within.length >= MAX_SCAN_DEPTH) return '[too deep]';
   if (within.includes(value)) return '[Circular]';

@@ -69,6 +69,10 @@ const LOOKALIKES: Record<string, string> = {
   χ: 'x',
   ϲ: 'c',
   ϳ: 'j',
+  // Red team, 2026-12-07: `rҽfund` (U+04BD) ran as a reply.
+  ҽ: 'e',
+  ҿ: 'e',
+  ԍ: 'g',
   // Armenian (red team, 2026-12-04: `օrder-900` counted apart from `order-900`).
   ա: 'w',
   գ: 'q',
@@ -120,6 +124,8 @@ const LOOKALIKES: Record<string, string> = {
 const HOOKED_LATIN =
   'a:ⱥᶏ b:ƀɓƃƅᵬᶀꞗ c:ƈȼɕꞓꞔ d:đɖɗƌȡᵭᶁᶑð e:ɇɛᶒ f:ƒᵮᶂꞙ g:ɠǥʛᶃꞡ h:ħɦɧⱨꞕ i:ɨᵻᶖ j:ɉʄʝ k:ƙⱪꝁꝃꝅᶄꞣĸ l:łƚȴɫɬɭⱡꝉᶅǀ m:ɱᵯᶆ ' +
   'n:ɲƞȵɳᵰᶇꞑꞥŋ o:øɵ p:ƥᵱᵽᶈꝑꝓꝕ q:ɋʠꝗꝙ r:ɍɼɽɾᵲᵳᶉꞧ s:ȿʂᵴᶊꞩ t:ŧƫƭʈȶⱦᵵ u:ʉᵾᶙ v:ⱴꝟᶌ w:ⱳ x:ᶍ y:ƴɏ z:ƶȥɀʐʑⱬᵶᶎ ' +
+  // Latin Extended-D and -E letters drawn as plain ones (red team, 2026-12-07: `refꭎnd`, `ꝛefund`, `ꞃefund` ran as replies).
+  'd:ꝱ e:ꬲꬳꬴ f:ꝼ r:ꝛꞃꭇꭈꭉ u:ꭎꭏꭒ ' +
   'ae:æ oe:œ db:ȸ qp:ȹ dz:ʣʥ ts:ʦ tc:ʨ ls:ʪ lz:ʫ';
 // Lisu letters (which have no case) drawn as Latin capitals: `ꓣꓰꓝꓴꓠꓓ` reads "REFUND" (red team, 2026-12-05). Lisu
 // letters that are turned Latin ones (`ꓕ` ⊥, `ꓯ` ∀) are not.

@@ -1,3 +1,4 @@
+import { mayHide } from '@countersign/guardrails';
 import { canonicalText, canonicalValue, shownText, visibleShownText } from './canonical';
 
 /**
@@ -75,8 +76,9 @@ export function compileCondition(c: Condition, options: CompileOptions = {}): Pr
 function someReadingMatches(re: RegExp, v: string): boolean {
   if (re.test(canonicalText(v))) return true;
   const shown = shownText(v);
-  if (shown === undefined) return false;
-  if (re.test(shown)) return true;
+  if (shown !== undefined && re.test(shown)) return true;
+  // Text without markup may hide something too, as rendered Markdown or a `<?…>` (red team, 2026-12-07).
+  if (!mayHide(v)) return false;
   const visible = visibleShownText(v);
   return visible !== undefined && re.test(visible);
 }
@@ -89,8 +91,8 @@ function someReadingMatches(re: RegExp, v: string): boolean {
 function everyReadingMatches(re: RegExp, v: string): boolean {
   if (!re.test(canonicalText(v)) || !re.test(v)) return false;
   const shown = shownText(v);
-  if (shown === undefined) return true;
-  if (!re.test(shown)) return false;
+  if (shown !== undefined && !re.test(shown)) return false;
+  if (!mayHide(v)) return true;
   const visible = visibleShownText(v);
   return visible === undefined || re.test(visible);
 }
