@@ -150,6 +150,31 @@ describe('embedded autonomy changes', () => {
       expect(await tagged(3)).toMatchObject({ lane: 'review', status: 'in_review' });
     });
 
+    it('a kill switch removed from the file is a lowering: accepted, written back off, never on (red team, 2026-12-07)', async () => {
+      const flag = 'countersign.exec.support.refund';
+      const file = JSON.parse(readFileSync(running.flagsFile, 'utf8')) as { features: Feature[] };
+      expect(file.features.find((f) => f.name === flag)?.enabled).toBe(true);
+      writeFileSync(running.flagsFile, JSON.stringify({ ...file, features: file.features.filter((f) => f.name !== flag) }, null, 2));
+      const accepted = await eventually(
+        async () => {
+          const drifts = (await call('GET', `${running.url}/v1/audit/entries?type=control.autonomy.drift-detected.v1`, undefined, token('auditor'))).body
+            .entries as Array<{ data: { flag: string; outcome: string; reason: string } }>;
+          const found = drifts.find((e) => e.data.flag === flag);
+          expect(found).toBeDefined();
+          return found!;
+        },
+        10_000,
+        100,
+      );
+      expect(accepted.data).toMatchObject({ outcome: 'accepted', reason: expect.stringContaining('accepted as a lowering, and written as off') });
+      await eventually(() => {
+        const now = JSON.parse(readFileSync(running.flagsFile, 'utf8')) as { features: Feature[] };
+        expect(now.features.find((f) => f.name === flag)?.enabled).toBe(false);
+      });
+      const reply = (await call('GET', `${running.url}/v1/autonomy/support.refund`, undefined, token('admin'))).body as { killSwitch: string };
+      expect(reply.killSwitch).toBe('off');
+    });
+
     it('a flag whose name misspells a type is audited as governing nothing, naming the type it most likely meant (config probe, 2026-12-05)', async () => {
       // It was audited as "accepted", as if support.refund now needed review; it changed nothing.
       const typo = 'countersign.autonomy.support.refnud';

@@ -61,11 +61,12 @@ async function setup(options: { admin?: boolean; propagate?: boolean; noDefault?
   const store = new InMemoryChangeRequestStore();
   const service = new AutonomyService(settings, names, store, bus, logger, inFlight);
   // The running contract knows support.refund and ticket.tag (whose flags the setup does not create).
-  const contract = { current: () => ({ actions: { 'support.refund': {}, 'ticket.tag': {} } }) } as unknown as RunningContract;
+  const types = ['support.refund', 'ticket.tag']; // a test adds one as a contract change would
+  const contract = { current: () => ({ version: `v${types.length}`, actions: Object.fromEntries(types.map((t) => [t, {}])) }) } as unknown as RunningContract;
   const watcher = new DriftWatcher(settings, names, bus, logger, inFlight, contract);
   const flags = withFlagControls(readerOf(admin), controls);
   const of = <T extends AnyTopic>(topic: T) => published.filter((p) => p.topic === topic).map((p) => p.event as TopicMap[T]);
-  return { admin, controls, service, watcher, flags, of, store, inFlight };
+  return { admin, controls, service, watcher, flags, of, store, inFlight, types };
 }
 
 describe('autonomy changes', () => {
@@ -374,6 +375,25 @@ describe('drift watch', () => {
     expect(await admin.read('cs.exec.ticket.tag', 'kill-switch')).toBe('off');
     expect(controls.get('cs.exec.ticket.tag')?.value).toBe('off');
     expect(controls.get('cs.autonomy.ticket.tag')?.value).toBe('review-risky');
+  });
+
+  it('a type a contract change adds starts with its kill switch off, approved: a switch typed in later is set back (red team, 2026-12-07)', async () => {
+    const { watcher, admin, controls, of, types } = await setup();
+    await watcher.poll();
+    types.push('support.reply'); // a contract change applied while the watcher runs
+    await watcher.poll();
+    expect(controls.get('cs.exec.support.reply')?.value).toBe('off');
+    expect(await admin.read('cs.exec.support.reply', 'kill-switch')).toBe('off');
+    expect(of(TOPICS.autonomyChanged).at(-1)?.data).toMatchObject({
+      flag: 'cs.exec.support.reply',
+      value: 'off',
+      reason: expect.stringMatching(/was added to the contract \(v3\): its kill switch starts off/),
+    });
+    // Typed on by hand (while the home was stopped, or now): a raise nobody approved, set back.
+    await admin.write('cs.exec.support.reply', 'kill-switch', 'on', 'mallory');
+    await watcher.poll();
+    expect(of(TOPICS.autonomyDriftDetected).map((e) => [e.data.flag, e.data.observed, e.data.outcome])).toEqual([['cs.exec.support.reply', 'on', 'reverted']]);
+    expect(await admin.read('cs.exec.support.reply', 'kill-switch')).toBe('off');
   });
 
   it('a first look that has to wait (a change of ours in flight) still reads every change made meanwhile, and adopts none of them', async () => {

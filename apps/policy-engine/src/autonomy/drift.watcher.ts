@@ -42,6 +42,8 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
   private cursor?: FlagCursor;
   /** The first look is done: adoption and the comparison of every controlled flag. */
   private looked = false;
+  /** The action types of the running contract at the last poll: a type added since starts with its kill switch off. */
+  private typesSeen?: ReadonlySet<string>;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
@@ -95,6 +97,26 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
       for (const e of this.settings.controls.all()) if (!byFlag.has(e.flag)) byFlag.set(e.flag, []);
       for (const { flag, kind } of this.governed()) if (!byFlag.has(flag) && (await admin.read(flag, kind)) !== undefined) byFlag.set(flag, []);
     }
+    // A type a contract change added while this instance watched: its kill switch gets an approved state now, measured
+    // against its absence (off, or a stricter value found), so that a switch typed in later (or while the home is
+    // stopped) is a raise nobody approved, set back, and never adopted at a start (red team, 2026-12-07: a kill switch
+    // typed into flags.json for a new type while the home was stopped was adopted at the next start, and the type ran
+    // with no raise request).
+    const running = this.contract.current() as { actions: Record<string, unknown>; version?: string };
+    const types = Object.keys(running.actions);
+    if (this.typesSeen)
+      for (const t of types) {
+        const flag = `${this.names.execPrefix}${t}`;
+        if (this.typesSeen.has(t) || this.settings.controls.get(flag) || this.inFlight.has(flag)) continue;
+        const reason = `${t} was added to the contract${running.version ? ` (${running.version})` : ''}: its kill switch starts off; on is a raise request`;
+        await this.emitChange(
+          { flag, actionType: t, control: 'kill-switch', value: 'off', change: 'accepted', reason },
+          { subject: flag, id: derivedEventId(TOPICS.autonomyChanged, `${flag}:added:${running.version ?? ''}`) },
+        );
+        await admin.write(flag, 'kill-switch', 'off');
+        byFlag.delete(flag);
+      }
+    this.typesSeen = new Set(types);
     for (const [flag, events] of byFlag) {
       if (this.inFlight.has(flag)) return; // our own change is being applied: look again at the next poll
       await this.reconcile(admin, flag, events);
@@ -132,7 +154,8 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
       // A flag changed since watching began is reconciled instead: measured against what its absence means.
       if (changed.has(flag) || this.settings.controls.get(flag) || this.inFlight.has(flag)) continue;
       const observed = await admin.read(flag, kind);
-      if (observed === undefined || !isControlValue(kind, observed)) continue;
+      if (observed === undefined) continue;
+      if (!isControlValue(kind, observed)) continue;
       // Approved meanwhile (a lowering while Unleash was read): nothing to adopt (and followers never let an adoption
       // loosen an entry they hold, `FlagControls.adopt`).
       if (this.settings.controls.get(flag) || this.inFlight.has(flag)) continue;
@@ -238,6 +261,20 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
       await this.emitChange({ flag, actionType, control: kind, value: observed, previous: approved.value, change: 'accepted', reason }, { cause: event });
       this.logger.warn({ flag, observed, approved: approved.value }, 'autonomy lowered outside Countersign: accepted');
       return;
+    }
+    // A flag removed (or written in a shape that cannot be read) reads as its absence: a kill switch `unknown`, refused.
+    // Where that is stricter than the approved state it is a lowering, accepted and written as such (red team,
+    // 2026-12-07: a kill switch removed from flags.json was written back on, and its type ran again).
+    if (observed === 'unknown') {
+      const baseline = this.absentMeans(kind, actionType);
+      if (baseline !== approved.value && stricterOf(kind, baseline, approved.value) === baseline) {
+        const reason = `${flag} was removed or made unreadable in ${where} by ${by}: it reads as ${baseline}, stricter than ${approved.value}: accepted as a lowering, and written as ${baseline}${note}`;
+        const event = await drift('accepted', reason);
+        await this.emitChange({ flag, actionType, control: kind, value: baseline, previous: approved.value, change: 'accepted', reason }, { cause: event });
+        await admin.write(flag, kind, baseline);
+        this.logger.warn({ flag, approved: approved.value, baseline }, 'a governed flag removed outside Countersign: accepted as a lowering');
+        return;
+      }
     }
     // Fail closed: a raise nobody approved (or a shape that cannot be read) goes back to the approved state.
     await drift('reverted', `${flag} was set to ${observed} in ${where} by ${by} without approval: reverted to ${approved.value}${note}`);
