@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALWAYS, generateKey, signingKeyFromPem, SigningKey } from '@countersign/keys';
 import { keyFingerprint } from '@countersign/audit-chain';
@@ -7,6 +7,7 @@ import type { Logger } from '@countersign/logging';
 import { generateReviewDataKey, parseReviewDataKey } from '@countersign/review-queue';
 import { HOME_KEY_FILES, HomeKeyFile, keyFile } from './home-manifest';
 import { StartRefusedError } from './start-checks';
+import { readRegularFile } from '@countersign/config';
 
 /** The home's keys, read from `keys/` (see `HOME_KEY_FILES`). */
 export interface HomeKeys {
@@ -36,7 +37,7 @@ export function readHomeKeys(home: string, makeMissing: 'new-home' | 'older-home
       writeFileSync(file, make(), { mode: 0o600 });
       if (makeMissing === 'older-home') logger.warn({ file }, `${file}: made, as this home had none (a home of an older version)`);
     }
-    return readFileSync(file, 'utf8');
+    return readRegularFile(file).toString('utf8');
   };
   const unusable = (name: HomeKeyFile, text: string, kind: string) =>
     new StartRefusedError(

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { readRegularFile } from '@countersign/config';
 
 /** Refused: another live process runs on this home. */
 export class HomeInUseError extends Error {}
@@ -84,7 +85,7 @@ function inUse(file: string, holder: string): HomeInUseError {
 
 function read(file: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8');
+    return readRegularFile(file, 64 * 1024).toString('utf8');
   } catch {
     return undefined;
   }

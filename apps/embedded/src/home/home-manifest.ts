@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { StartRefusedError } from './start-checks';
+import { readRegularFile } from '@countersign/config';
 
 /** The file that says what a used home holds (written by the first start, checked by every start). */
 export const MANIFEST_FILE = 'home.json';
@@ -45,7 +46,7 @@ const RESTORE = 'restore it from a backup, or start a new home (another COUNTERS
 const dbDir = (home: string) => join(home, 'db');
 const auditLogFile = (home: string) => join(home, 'audit', 'audit.jsonl');
 export const keyFile = (home: string, name: HomeKeyFile) => join(home, 'keys', name);
-export const fileSha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+export const fileSha256 = (file: string) => createHash('sha256').update(readRegularFile(file)).digest('hex');
 
 /**
  * Checks the home against its manifest before anything in it is opened or made: a part the manifest lists that is
@@ -74,7 +75,7 @@ export function inspectHome(home: string): HomeState {
   }
   let manifest: HomeManifest;
   try {
-    manifest = JSON.parse(readFileSync(file, 'utf8')) as HomeManifest;
+    manifest = JSON.parse(readRegularFile(file).toString('utf8')) as HomeManifest;
     if (manifest?.version !== 1 || typeof manifest.keys !== 'object' || manifest.keys === null) throw new Error('not a home manifest of version 1');
   } catch (e) {
     throw refuse(`${MANIFEST_FILE} cannot be read (${(e as Error).message}): ${RESTORE}`);

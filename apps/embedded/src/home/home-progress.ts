@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import type { Pool } from 'pg';
@@ -7,6 +7,7 @@ import type { AuditLogRepository, HeadStore } from '@countersign/audit-writer';
 import { AUDIT_LOG_OWN_TOPICS, Topic } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import { StartRefusedError } from './start-checks';
+import { readRegularFile } from '@countersign/config';
 
 /** A signed tree head of the home's audit log: how far the log had got when it was signed. */
 export interface ProgressMark {
@@ -93,7 +94,7 @@ export class HomeProgress {
     let witness: ProgressMark | undefined;
     if (existsSync(witnessFile)) {
       try {
-        witness = markOf(JSON.parse(readFileSync(witnessFile, 'utf8')));
+        witness = markOf(JSON.parse(readRegularFile(witnessFile).toString('utf8')));
       } catch (e) {
         throw refuse(
           `${witnessFile} cannot be read (${(e as Error).message}): it says how far this home had got; restore it, or remove it to start without that check`,

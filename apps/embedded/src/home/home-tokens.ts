@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTokensFile, TokenEntry, TokensFileError } from '@countersign/nest';
+import { readRegularFile } from '@countersign/config';
 import { StartRefusedError } from './start-checks';
 
 /**
@@ -40,7 +41,9 @@ export function unusableTokenFiles(dir: string, known: (token: string) => boolea
     const file = join(dir, name);
     let token: string;
     try {
-      token = readFileSync(file, 'utf8').trim();
+      token = readRegularFile(file, 64 * 1024)
+        .toString('utf8')
+        .trim();
     } catch (e) {
       problems.push(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): its token cannot be used from it`);
       continue;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, misspelledSettings, parseConfig, settings } from './index';
+import { ConfigError, misspelledSettings, parseConfig, readRegularFile, settings } from './index';
 
 const schema = z.object({ PORT: settings.port(8080), KAFKA_BROKERS: settings.csv(), DEBUG: settings.bool(false) });
 
@@ -115,5 +115,23 @@ describe('misspelledSettings (config probe, 2026-12-05: a misspelled setting was
   it('leaves alone known settings, short names (HOME is two edits from HOST) and names far from every setting', () => {
     const env = { TRUST_KEY_FILES: '/k', HOME: '/root', PORTS: '1', NODE_OPTIONS: '', WEBHOOK_IDEMPOTENT: 'true' };
     expect(misspelledSettings([base, own], env)).toEqual([]);
+  });
+});
+
+describe('readRegularFile', () => {
+  it('reads a regular file, and refuses a named pipe at once and a file over its limit before reading it (red team, 2026-12-07)', () => {
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+    const { mkdtempSync, writeFileSync } = require('node:fs') as typeof import('node:fs');
+    const { tmpdir } = require('node:os') as typeof import('node:os');
+    const { join } = require('node:path') as typeof import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'regular-'));
+    writeFileSync(join(dir, 'a'), 'hello');
+    expect(readRegularFile(join(dir, 'a')).toString()).toBe('hello');
+    // A FIFO with no writer: a plain read would block this test (and the process) for good.
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    expect(() => readRegularFile(join(dir, 'fifo'))).toThrow(expect.objectContaining({ code: 'ENOTREG' }));
+    writeFileSync(join(dir, 'big'), 'x'.repeat(2048));
+    expect(() => readRegularFile(join(dir, 'big'), 1024)).toThrow(expect.objectContaining({ code: 'EFBIG' }));
+    expect(() => readRegularFile(join(dir, 'missing'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
 });

@@ -163,4 +163,4 @@ function portText(fallback: string | undefined) {
     return Number(s);
   });
 }
-export { InaccessibleFile, reading, writing } from './files';
+export { InaccessibleFile, reading, readRegularFile, writing } from './files';

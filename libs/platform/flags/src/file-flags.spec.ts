@@ -175,6 +175,18 @@ describe('parseFlagFile', () => {
     expect(() => parseFlagFile('{}')).toThrow(/features/);
   });
 
+  it("refuses a misspelt top-level key, which held a switch turned off that nothing read (red team, 2026-12-07), and keeps Unleash's own", () => {
+    const off = [{ name: 'exec.a', enabled: false }];
+    expect(() => parseFlagFile(JSON.stringify({ features: [{ name: 'exec.a', enabled: true }], featrues: off }))).toThrow(/featrues/);
+    expect(parseFlagFile(JSON.stringify({ version: 2, features: off, segments: [], query: {}, meta: {} })).features).toEqual(off);
+  });
+
+  it('refuses a file over 1 MiB before reading it (red team, 2026-12-07: 200 MB read every second held the process)', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'flags-')), 'flags.json');
+    writeFileSync(path, JSON.stringify({ meta: 'x'.repeat(1024 * 1024), features: [{ name: 'exec.a', enabled: true }] }));
+    expect(() => readFlagFile(path)).toThrow(/^too large: \d+ bytes, over the 1048576-byte limit$/);
+  });
+
   it('refuses a key written twice in one entry, which JSON.parse read as its last value, and names a byte-order mark (config probe, 2026-12-05)', () => {
     // The kill switch read as on, the file as healthy.
     expect(() => parseFlagFile('{"features": [{"name": "exec.a", "enabled": false, "enabled": true}]}')).toThrow(

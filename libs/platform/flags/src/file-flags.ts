@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, FSWatcher, openSync, readFileSync, wat
 import { basename, dirname } from 'node:path';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { z } from 'zod';
-import { describeIssues, parseStrictJson } from '@countersign/contracts';
+import { describeIssues, MAX_JSON_BYTES, parseStrictJson } from '@countersign/contracts';
 import type { FlagContext, FlagHealthListener, FlagReader, FlagSourceHealth, FlagState } from './flag-reader';
 import { safeListener } from './safe-listener';
 import { UnleashReader } from './unleash-flags';
@@ -15,7 +15,13 @@ export interface FlagFile {
 /** The other fields of a feature in Unleash's client API format (what an export holds): read, not used. */
 const UNLEASH_FEATURE_FIELDS = ['type', 'description', 'project', 'stale', 'impressionData', 'dependencies', 'createdAt', 'lastSeenAt'] as const;
 
-const FlagFileSchema = z.object({
+// Strict at the top too, with the other top-level fields of Unleash's client format (what an export holds): a misspelt
+// `featrues` holding a kill switch turned off was dropped, and the switch read on (red team, 2026-12-07).
+const FlagFileSchema = z.strictObject({
+  version: z.unknown().optional(),
+  segments: z.unknown().optional(),
+  query: z.unknown().optional(),
+  meta: z.unknown().optional(),
   features: z
     .array(
       // Strict, with the other fields of Unleash's client format allowed as they are: `"enabled ": false` or `"Enabled":
@@ -62,7 +68,11 @@ export function parseFlagFile(text: string): FlagFile {
 export function readFlagFile(path: string): string {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+    // Measured before it is read: a file of 200 MB, read every second and on every change, held the process for seconds
+    // at a time (red team, 2026-12-07: /healthz answered after 9–20 s).
+    if (stat.size > MAX_JSON_BYTES) throw new Error(`too large: ${stat.size} bytes, over the ${MAX_JSON_BYTES}-byte limit`);
     return readFileSync(fd, 'utf8');
   } finally {
     closeSync(fd);

@@ -2,6 +2,7 @@ import { createHash, createPublicKey, KeyObject, timingSafeEqual } from 'node:cr
 import { CanActivate, ExecutionContext, Injectable, SetMetadata, UnauthorizedException, ForbiddenException, Inject } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { closestName, identifierString, nameString, parseStrictJson } from '@countersign/contracts';
+import { readRegularFile } from '@countersign/config';
 import { limitKey } from '@countersign/policy';
 import { z } from 'zod';
 import { ROUTE_DOC, RouteDoc } from './openapi/route-doc';
@@ -504,10 +505,9 @@ export class TokensFileError extends Error {
 
 /** The entries of a tokens file, read strictly (duplicate keys refused); `TokensFileError` says what is wrong. */
 export function readTokensFile(path: string): TokenEntry[] {
-  const { readFileSync } = require('node:fs') as typeof import('node:fs');
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFile(path);
   } catch (e) {
     throw new TokensFileError('unreadable', (e as Error).message);
   }

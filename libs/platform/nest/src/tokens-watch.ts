@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { EventData, newId, TOPICS } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import type { TokenEntry, TokenRegistry, TokensChange } from './auth';
+import { readRegularFile } from '@countersign/config';
 
 /** How often the tokens file is looked at: a removed or rotated token stops within about this long. */
 export const TOKENS_CHECK_MS = 1_000;
@@ -35,7 +35,7 @@ export function watchTokensFile(registry: TokenRegistry, options: { file: string
   const { file, read, logger } = options;
   const digestOf = () => {
     try {
-      return createHash('sha256').update(readFileSync(file)).digest('hex');
+      return createHash('sha256').update(readRegularFile(file)).digest('hex');
     } catch (e) {
       return `unreadable: ${(e as Error).message}`;
     }
