@@ -125,6 +125,11 @@ export class DegradationControlState {
     const o = this.override?.data.override;
     return o && Date.parse(o.expiresAt) > now ? o : undefined;
   }
+
+  /** When the override in force at `now` was set (its event's time), or undefined when none is. */
+  activeOverrideSetAt(now: number): string | undefined {
+    return this.activeOverride(now) && this.override!.time;
+  }
 }
 
 /** Follows both control topics into the instance's `DegradationControlState` (replayed at each start). */

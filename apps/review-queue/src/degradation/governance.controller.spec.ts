@@ -185,4 +185,25 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
     );
     expect(overrideSets).toHaveLength(before);
   });
+
+  it('a new override withdraws a request asked against the one before, and one request waits at a time (red team, 2026-12-07)', async () => {
+    now = Date.now();
+    await controller.setOverride({ mode: 'halted', reason: 'incident one', expiresAt: inFuture(HOUR) }, admin('ada'), res());
+    await eventually(() => expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', reason: 'incident one' }));
+    const lift = inFuture(HOUR);
+    expect(await controller.setOverride({ mode: 'normal', reason: 'incident one over', expiresAt: lift }, admin('grace'), res())).toMatchObject({
+      status: 'awaiting-second-admin',
+    });
+    // Another admin's request while grace's waits: refused, not put in its place without a word.
+    await expect(controller.setOverride({ mode: 'elevated', reason: 'mine instead', expiresAt: inFuture(HOUR) }, admin('linus'), res())).rejects.toThrow(
+      /^grace's request for normal until .* waits for a second admin/,
+    );
+    // A new incident: grace halts again. The request to end incident one is withdrawn with it.
+    await controller.setOverride({ mode: 'halted', reason: 'incident two: a new breach', expiresAt: inFuture(2 * HOUR) }, admin('grace'), res());
+    await eventually(() => expect(state.pendingRequest(now)).toBeUndefined());
+    await expect(controller.confirmOverride({ mode: 'normal', expiresAt: lift, reason: 'confirm the lift' }, admin('ada'))).rejects.toBeInstanceOf(
+      ConflictException,
+    );
+    expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', reason: 'incident two: a new breach' });
+  });
 });

@@ -149,6 +149,13 @@ export class GovernanceController {
     const floor = inForce && rank(inForce.mode) > rank(computed) ? inForce.mode : computed;
     const below = floor === computed ? `the computed ${computed}` : `the override in force (${floor}, by ${inForce!.by})`;
     if (rank(mode) < rank(floor)) {
+      // One request waits at a time: a second admin's request replaced the first without a word, and its 202 said it
+      // waited (red team, 2026-12-07). The other admin's is confirmed, or it lapses, first.
+      const waiting = this.control.pendingRequest(now);
+      if (waiting && waiting.override.by !== principal.id)
+        throw new ConflictException(
+          `${waiting.override.by}'s request for ${waiting.override.mode} until ${waiting.override.expiresAt} waits for a second admin: confirm it, or ask again once it is confirmed or lapsed`,
+        );
       await this.publish(
         { override, reason: `${principal.id} asks to override the mode to ${mode}, below ${below}: waiting for a second admin` },
         { subject: OVERRIDE_REQUEST_SUBJECT, actor: actorOf(principal) },
@@ -164,6 +171,14 @@ export class GovernanceController {
       };
     }
     await this.publish({ override, reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
+    // A request to go below the override it replaces was asked against that one: withdrawn, not left to lift this one
+    // when a second admin confirms it (red team, 2026-12-07: a halt for a new incident was lifted by confirming a request
+    // to end the previous one).
+    if (this.control.pendingRequest(this.governance.settings.now()))
+      await this.publish(
+        { reason: `withdrawn: ${principal.id} set a new override (${mode} until ${override.expiresAt}) after it was asked for` },
+        { subject: OVERRIDE_REQUEST_SUBJECT, actor: actorOf(principal) },
+      );
     const applied = await this.until(() => {
       const p = this.control.published();
       return p.override?.expiresAt === override.expiresAt && p.override.by === override.by && p.mode === mode;
@@ -195,6 +210,13 @@ export class GovernanceController {
     if (!pending) throw new ConflictException('no override waits for a second admin (none was asked for, or it lapsed after an hour)');
     if (pending.override.by === principal.id)
       throw new ForbiddenException(`a second admin confirms an override below the computed mode: ${principal.id} asked for this one`);
+    // Asked for against the override in force then: one set since (here or on another instance, before its withdrawal
+    // arrived) is not what the request would lower.
+    const setAt = this.control.activeOverrideSetAt(this.governance.settings.now());
+    if (setAt && Date.parse(setAt) > Date.parse(pending.requestedAt))
+      throw new ConflictException(
+        `an override was set after ${pending.override.by}'s request (at ${setAt}): the request was asked against another state; ask again`,
+      );
     if (pending.override.mode !== mode || Date.parse(pending.override.expiresAt) !== Date.parse(expiresAt))
       throw new ConflictException(
         `the override waiting is ${pending.override.mode} until ${pending.override.expiresAt} (asked by ${pending.override.by}), not ${mode} until ${expiresAt}: look again before confirming`,
