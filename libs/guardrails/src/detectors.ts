@@ -349,8 +349,9 @@ const SECRET = new RegExp(
       '(?:(?:\\s|\\\\n)+[A-Za-z0-9+/]{1,8192}={0,2}(?=(?:\\s|\\\\n)+-----END)|(?:(?:\\s|\\\\n)+[A-Za-z0-9+/]{40,76})+(?:(?:\\s|\\\\n)+[A-Za-z0-9+/]{1,76}={0,2})?(?:(?:\\s|\\\\n)+=[A-Za-z0-9+/]{4})?)?' +
       '(?:(?:\\s|\\\\n)+-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----)?',
     // An HTTP credential given as a header's value (`Bearer …`, `Basic …`): the token after the scheme, at least 12
-    // characters with a digit (red team, 2026-12-07: both in a reply and in a review's reason, as sent).
-    '(?<=\\b(?:Bearer|Basic)\\s{1,8})(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{12,}=*',
+    // characters with a digit (red team, 2026-12-07: both in a reply and in a review's reason, as sent). The scheme is
+    // kept in the text (`SCHEME`); no lookbehind, which would make the whole pattern try every position.
+    '\\b(?:Bearer|Basic)\\s{1,8}(?=[A-Za-z._~+/-]*[0-9])[A-Za-z0-9._~+/-]{12,}=*',
     // A value given for a password, a secret, a token or an API key: the value goes, as far as a credential's characters
     // go. Not through brackets, pipes, backquotes or `$(`: `(secret=x)OR(1=1)` and `--api_key=x$(curl …|sh)` had masked
     // the code after them, so the card hid what would run (red team, 2026-12-04). Nor into a comment, which turns what
@@ -365,6 +366,8 @@ const SECRET = new RegExp(
   ].join('|'),
   'gi',
 );
+/** The scheme before an HTTP credential (`Bearer `), kept in front of its mask. */
+const SCHEME = /^(?:Bearer|Basic)\s{1,8}/i;
 const MAYBE_SECRET = /cs_|_live_|_test_|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|eyJ|PRIVATE KEY|pass|pwd|secret|key|token|bearer|basic/i;
 const INVISIBLE = /\p{Cf}/u;
 const INVISIBLES = /\p{Cf}/gu;
@@ -378,9 +381,9 @@ const PERCENT_RUN = /(?:[A-Za-z0-9._~+=:@/?-]|%[0-9A-Fa-f]{2})*%[0-9A-Fa-f]{2}(?
 function maskSecrets(text: string, found: OnFound | undefined): string {
   if (!MAYBE_SECRET.test(text) && !text.includes('%')) return text;
   const mask = (t: string) =>
-    t.replace(SECRET, () => {
+    t.replace(SECRET, (match) => {
       found?.('secret');
-      return '[secret]';
+      return `${SCHEME.exec(match)?.[0] ?? ''}[secret]`;
     });
   // Percent-encoded (`cs%5Fagent%5F…`, `password=p%40ss`): each run read decoded, and masked whole when it holds one.
   // First: a value's mask stops at a percent-escape, and would leave the rest of an encoded password behind.
