@@ -97,11 +97,10 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
       for (const e of this.settings.controls.all()) if (!byFlag.has(e.flag)) byFlag.set(e.flag, []);
       for (const { flag, kind } of this.governed()) if (!byFlag.has(flag) && (await admin.read(flag, kind)) !== undefined) byFlag.set(flag, []);
     }
-    // A type a contract change added while this instance watched: its kill switch gets an approved state now, measured
-    // against its absence (off, or a stricter value found), so that a switch typed in later (or while the home is
-    // stopped) is a raise nobody approved, set back, and never adopted at a start (red team, 2026-12-07: a kill switch
-    // typed into flags.json for a new type while the home was stopped was adopted at the next start, and the type ran
-    // with no raise request).
+    // A type a contract change added while this instance watched: its kill switch gets an approved state of `off` now,
+    // written to the flag store, so that a switch typed in later (or while the home is stopped) is a raise nobody
+    // approved, set back, and never adopted at a start (red team, 2026-12-07: a kill switch typed into flags.json for a
+    // new type while the home was stopped was adopted at the next start, and the type ran with no raise request).
     const running = this.contract.current() as { actions: Record<string, unknown>; version?: string };
     const types = Object.keys(running.actions);
     if (this.typesSeen)
@@ -154,8 +153,7 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
       // A flag changed since watching began is reconciled instead: measured against what its absence means.
       if (changed.has(flag) || this.settings.controls.get(flag) || this.inFlight.has(flag)) continue;
       const observed = await admin.read(flag, kind);
-      if (observed === undefined) continue;
-      if (!isControlValue(kind, observed)) continue;
+      if (observed === undefined || !isControlValue(kind, observed)) continue;
       // Approved meanwhile (a lowering while Unleash was read): nothing to adopt (and followers never let an adoption
       // loosen an entry they hold, `FlagControls.adopt`).
       if (this.settings.controls.get(flag) || this.inFlight.has(flag)) continue;
