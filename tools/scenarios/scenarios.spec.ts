@@ -49,6 +49,9 @@ describe('countersign scenarios: what it refuses before it sends anything', () =
     ],
     ['a timeout that is not a number', ['--timeout-ms', 'soon'], /--timeout-ms must be a whole number/],
     ['an unknown option', ['--urll', 'x'], /Unknown option '--urll'/],
+    // A URL that is none, or of another scheme: one line, exit 2 (red team, 2026-12-07: a stack trace, exit 1).
+    ['a URL that is none', ['--url', 'notaurl', '--token-file', token], /^countersign scenarios: --url: baseUrl is not a URL/],
+    ['a URL of another scheme', ['--url', 'ftp://x', '--token-file', token], /^countersign scenarios: --url: baseUrl must be https:/],
   ])('%s: exit 2 with the reason, nothing sent', async (_name, args, message) => {
     const lines: string[] = [];
     expect(await runScenariosCli(args as string[], (l) => lines.push(l))).toBe(2);

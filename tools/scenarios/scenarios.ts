@@ -64,7 +64,14 @@ export async function runScenariosCli(args: string[], out: (line: string) => voi
     return 2;
   }
 
-  const client = new CountersignClient({ baseUrl: parsed.values.url ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`, token, ...(ca && { tls: { ca } }) });
+  let client: CountersignClient;
+  try {
+    client = new CountersignClient({ baseUrl: parsed.values.url ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`, token, ...(ca && { tls: { ca } }) });
+  } catch (e) {
+    // A URL that is none, or not http(s) (red team, 2026-12-07: a stack trace and exit 1), is bad usage like the rest.
+    process.stderr.write(`countersign scenarios: --url: ${(e as Error).message.replace(/^CountersignClient: /, '')}\n`);
+    return 2;
+  }
   let undecided = 0;
   let departs = 0;
   out(`${'lane'.padEnd(12)} ${'expected'.padEnd(12)} proposal`);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import type { Pool } from 'pg';
@@ -6,7 +6,7 @@ import type { TreeHead } from '@countersign/audit-chain';
 import type { AuditLogRepository, HeadStore } from '@countersign/audit-writer';
 import { AUDIT_LOG_OWN_TOPICS, Topic } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
-import { StartRefusedError } from './start-checks';
+import { makeFolder, StartRefusedError } from './start-checks';
 import { readRegularFile } from '@countersign/config';
 
 /** A signed tree head of the home's audit log: how far the log had got when it was signed. */
@@ -78,7 +78,7 @@ export class HomeProgress {
     const witnessFile = join(dir, `${options.fingerprint}.json`);
     let writable = true;
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      makeFolder(dir);
       writeFileSync(join(dir, '.writable'), '');
     } catch (e) {
       const problem = `cannot be written (${(e as Error).message}): choose a folder outside the home that this user can write`;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTokens } from '@countersign/nest';
 import { readHomeTokens } from './home-tokens';
-import { checkPortFree, prepareHome, StartRefusedError } from './start-checks';
+import { checkPortFree, makeFolder, prepareHome, StartRefusedError } from './start-checks';
 
 // real: the file system (temporary folders, /proc), TCP sockets on loopback; fake: nothing.
 describe('the embedded mode’s start-up checks', () => {
@@ -87,5 +87,19 @@ describe('the embedded mode’s start-up checks', () => {
       expect(() => readHomeTokens(file)).toThrow(new RegExp(`^${file}: not a tokens file \\(at 0\\.principal: .+\\)`));
       expect(readdirSync(home)).toEqual(['tokens.json']);
     });
+  });
+});
+
+describe('makeFolder', () => {
+  it('makes a folder and its parents, and refuses one under /proc at once (red team, 2026-12-07: the witness folder hung the start)', () => {
+    const base = mkdtempSync(join(tmpdir(), 'make-folder-'));
+    makeFolder(join(base, 'a', 'b', 'c'));
+    expect(statSync(join(base, 'a', 'b', 'c')).isDirectory()).toBe(true);
+    makeFolder(join(base, 'a', 'b', 'c')); // there already: nothing to do
+    const started = Date.now();
+    expect(() => makeFolder('/proc/countersign-witness/x')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(Date.now() - started).toBeLessThan(4_000); // it never returned; a busy machine takes far less than this
+    writeFileSync(join(base, 'file'), '');
+    expect(() => makeFolder(join(base, 'file', 'sub'))).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
   });
 });

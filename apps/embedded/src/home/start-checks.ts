@@ -50,6 +50,24 @@ export function prepareHome(home: string): void {
   }
 }
 
+/**
+ * Makes `path` and its missing parents, one plain mkdir per level as `prepareHome` does: Node's recursive mkdir never
+ * returns under `/proc` (red team, 2026-12-07: `COUNTERSIGN_WITNESS_DIR=/proc/x` hung the start with no output). A
+ * system error (a file in the way, a read-only file system) is thrown as it is.
+ */
+export function makeFolder(path: string, mode = 0o700): void {
+  const missing: string[] = [];
+  for (let at = resolve(path); kindOf(at) === 'missing' && dirname(at) !== at; at = dirname(at)) missing.unshift(at);
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir, { mode });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && kindOf(dir) === 'dir') continue;
+      throw e;
+    }
+  }
+}
+
 function kindOf(path: string): 'dir' | 'other' | 'missing' {
   try {
     return statSync(path).isDirectory() ? 'dir' : 'other';
