@@ -142,7 +142,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const runs: ProposalRun[] = Array.from({ length: o.n }, (_, index) => {
     const review = random() < o.reviewShare;
     const intent: Intent = !review ? 'autonomous' : random() < o.approveShare ? 'approve' : 'reject';
-    return { index, target: `${namespace}-${index}`, intent };
+    // A ticket's id: a reply's target is one ticket (contract 2026.12.17, `reply-not-to-a-ticket`), and the other types
+    // take it as they took the bare name.
+    return { index, target: `ticket-${namespace}-${index}`, intent };
   });
   const intentOf = new Map(runs.map((r) => [r.target, r.intent]));
   // Filled as the 202s arrive: the reviewer matches items by action id (a listed target may be masked, see reviewer.ts).
