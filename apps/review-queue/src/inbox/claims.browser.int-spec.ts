@@ -294,7 +294,11 @@ describe('the inbox: claims, quorum, step-up, live expiry and the fuller card, i
     await page.waitForSelector(`.items a[data-action-id="${id}"]`, { state: 'detached' });
     // Said too, once the feed's next look finds it gone: the due time moved first (a change the page may already have
     // re-read the expired card and list for), so the announcement can come after them (CI, 2026-12-06).
-    await page.waitForFunction(`window.said.some((text) => text.includes('expired'))`, undefined, { timeout: 15_000 });
+    // A function, not a string: Playwright evaluates a string predicate again at each poll, which the page's CSP (no
+    // 'unsafe-eval') refuses unless the first look already found it (a flake, 2026-12-07); a function is evaluated once.
+    await page.waitForFunction(() => (globalThis as unknown as { said: string[] }).said.some((text) => text.includes('expired')), undefined, {
+      timeout: 15_000,
+    });
     expect(await page.evaluate('window.said')).toContainEqual(expect.stringContaining('expired'));
     expect((await h.items.get(id))!.status).toBe('expired');
   });
