@@ -322,8 +322,21 @@ function ownRealm<T>(value: T): T {
   return copy(value) as T;
 }
 
+let processSigningKey: Record<string, unknown> | undefined;
+
+/**
+ * The provider's ID-token signing key (RS256, what every relying party accepts by default): made at the first start in
+ * this process, and kept in memory only. A process runs one provider; a test process that starts many paid 80–1,500 ms of
+ * CPU each time for an RSA key (the costliest part of an embedded start), so the key is made once per process. Each
+ * provider has its own issuer (URL), which every relying party checks, so a token of one is no token of another.
+ */
+function signingKey() {
+  processSigningKey ??= { ...newKeyPair('rsa').privateKey.export({ format: 'jwk' }), kid: `local-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' };
+  return { ...processSigningKey };
+}
+
 function configuration(users: Map<string, IdentityUser>, options: IdentityProviderOptions, storage: MemoryAdapter): Configuration {
-  const jwk = { ...newKeyPair('rsa').privateKey.export({ format: 'jwk' }), kid: `local-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' };
+  const jwk = signingKey();
   return {
     adapter: storage.factory,
     clients: options.clients.map((c) => ({
