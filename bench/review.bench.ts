@@ -55,7 +55,7 @@ import {
   ReviewQueueModule,
 } from '@countersign/review-queue';
 import { createPgPool, createRedis, GroupCommit } from '@countersign/storage';
-import { createTestDatabase, loadStackEnvFile } from '@countersign/testing';
+import { CHROMIUM_LAUNCH, createTestDatabase, loadStackEnvFile } from '@countersign/testing';
 
 const PENDING = Number(process.env.BENCH_PENDING ?? 100_000);
 const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 10_000);
@@ -461,7 +461,7 @@ async function profiled<T>(phase: () => Promise<T>): Promise<T> {
 
 /** Signs in once in Chromium (code + PKCE through the local provider) and returns the session cookie. */
 async function signIn(url: string, user: string): Promise<string> {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  const browser = await chromium.launch(CHROMIUM_LAUNCH);
   try {
     const context = await browser.newContext();
     const page = await context.newPage();

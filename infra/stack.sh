@@ -338,7 +338,8 @@ prometheus_install() {
 
 # ---- What the tests drive (no daemons) ------------------------------------------------------------
 # docker-compose only validates docker-compose.yml offline (no Docker engine runs here); the reviewer inbox's browser
-# tests drive Debian's Chromium (playwright-core cannot download a browser here); pebble is Let's Encrypt's ACME test
+# tests drive Debian's Chromium, its headless build (chromium-headless-shell: playwright-core cannot download a browser
+# here, and the full browser took 65 % more CPU in the tests, docs/adr/0016 addendum); pebble is Let's Encrypt's ACME test
 # server for the reviewer portal's certificate tests (libs/testing/src/pebble.ts starts one per test on 127.0.0.1).
 # On a fresh machine these installs are most of `up` (two minutes, mostly downloads and dpkg): they run in the
 # background while Kafka and Unleash start, and `up` waits for them at its end. Without the packages they recommend:
@@ -347,13 +348,13 @@ prometheus_install() {
 # on a desktop. The install took 56 s and 65 s of CPU beside the unit tests, and takes 20 s and 25 s without them.
 tools_missing() {
   local cmd
-  for cmd in docker-compose chromium pebble; do command -v "$cmd" >/dev/null || printf '%s ' "$cmd"; done
+  for cmd in docker-compose chromium-headless-shell pebble; do command -v "$cmd" >/dev/null || printf '%s ' "$cmd"; done
 }
 tools_install_start() {
   local missing; missing=$(tools_missing)
   if [ -z "$missing" ] && command -v prometheus >/dev/null && command -v promtool >/dev/null; then return; fi
   # shellcheck disable=SC2086 # the list is words
-  case " $missing " in *" chromium "*) missing="$missing fonts-liberation" ;; esac
+  case " $missing " in *" chromium-headless-shell "*) missing="$missing fonts-liberation" ;; esac
   ( [ -z "$missing" ] || apt_install --no-install-recommends $missing
     command -v prometheus >/dev/null && command -v promtool >/dev/null || prometheus_install ) >"$STACK/tools-install.log" 2>&1 &
   TOOLS_PID=$!

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Browser, chromium } from 'playwright-core';
 import pino from 'pino';
-import { call, eventually } from '@countersign/testing';
+import { call, CHROMIUM_LAUNCH, eventually } from '@countersign/testing';
 import { startEmbedded } from './embedded';
 
 jest.setTimeout(120_000);
@@ -18,7 +18,7 @@ describe('the reviewer inbox in the embedded mode', () => {
 
   beforeAll(async () => {
     running = await startEmbedded({ home: mkdtempSync(join(tmpdir(), 'countersign-inbox-')), port: 0, logger: pino({ level: 'silent' }) });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    browser = await chromium.launch(CHROMIUM_LAUNCH);
   }, 90_000);
   afterAll(async () => {
     await browser?.close();

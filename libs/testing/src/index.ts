@@ -19,3 +19,4 @@ export * from './redis-tls';
 export * from './https-client';
 export * from './https-certs';
 export * from './pebble';
+export * from './browser';

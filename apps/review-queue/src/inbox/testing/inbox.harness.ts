@@ -16,7 +16,7 @@ import { DEFAULT_USERS, RunningIdentityProvider, SeedUser, SignInRefusal, startI
 import type { ReadLimits } from '@countersign/limits';
 import { PlatformModule, serve, TokenEntry, TokenRegistry } from '@countersign/nest';
 import { createPgPool, Pool } from '@countersign/storage';
-import { createTestDatabase, RecordingBus, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
+import { CHROMIUM_LAUNCH, createTestDatabase, RecordingBus, testExecutorKey, testPolicyEngineKey } from '@countersign/testing';
 import { createDecisionQualityStore } from '../../decision-quality/pg-decision-quality.store';
 import { PgReviewItemRepository } from '../../review-item/pg-review-item.repository';
 import { ReviewItem } from '../../review-item/review-item.repository';
@@ -155,7 +155,7 @@ export async function startInboxHarness(
       ],
     });
     cleanups.push(() => idp.running!.close());
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    const browser = await chromium.launch(CHROMIUM_LAUNCH);
     cleanups.push(() => browser.close());
 
     let n = 0;
