@@ -40,7 +40,7 @@ checks_status=0
 wait "$checks" || checks_status=$?
 trap - EXIT
 cat .stack/static-checks.log
-if [ "$checks_status" -ne 0 ]; then echo "static checks failed (type-check, lint or format)"; status=$checks_status; fi
+if [ "$checks_status" -ne 0 ]; then echo "static checks failed (type-check, lint or format)"; status=$checks_status; else echo "static checks passed (type-check, lint, format)"; fi
 node tools/test-summary.js .stack/jest-unit.json .stack/jest-report.json .stack/policy-test.json .stack/chaos.json || status=$?
 echo "suite time: $(( $(date +%s) - started ))s"
 exit $status

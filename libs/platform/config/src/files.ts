@@ -64,7 +64,7 @@ export function writing<T>(file: string, work: () => T): T {
  * The text of a regular file, read without blocking: a named pipe in its place would hold the process on `open` or
  * `read` for good (red team, 2026-12-07: a FIFO as tokens.json froze every request, `/healthz` included, until a signal),
  * and a device would never end. Anything but a regular file throws with the code `ENOTREG`; a file over `maxBytes` is
- * refused before it is read (`EFBIG`), so a huge one costs nothing but a `stat`.
+ * refused before it is read (`EFBIG`, with its `size`), so a huge one costs nothing but a `stat`.
  */
 export function readRegularFile(path: string, maxBytes = 1024 * 1024): Buffer {
   const { closeSync, constants, fstatSync, openSync, readFileSync } = require('node:fs') as typeof import('node:fs');
@@ -72,7 +72,8 @@ export function readRegularFile(path: string, maxBytes = 1024 * 1024): Buffer {
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
-    if (stat.size > maxBytes) throw Object.assign(new Error(`${path} is ${stat.size} bytes, over the ${maxBytes}-byte limit`), { code: 'EFBIG' });
+    if (stat.size > maxBytes)
+      throw Object.assign(new Error(`${path} is ${stat.size} bytes, over the ${maxBytes}-byte limit`), { code: 'EFBIG', size: stat.size });
     return readFileSync(fd);
   } finally {
     closeSync(fd);

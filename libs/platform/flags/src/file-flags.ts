@@ -1,7 +1,8 @@
-import { closeSync, constants, fstatSync, FSWatcher, openSync, readFileSync, watch } from 'node:fs';
+import { FSWatcher, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { z } from 'zod';
+import { readRegularFile } from '@countersign/config';
 import { describeIssues, MAX_JSON_BYTES, parseStrictJson } from '@countersign/contracts';
 import type { FlagContext, FlagHealthListener, FlagReader, FlagSourceHealth, FlagState } from './flag-reader';
 import { safeListener } from './safe-listener';
@@ -66,16 +67,14 @@ export function parseFlagFile(text: string): FlagFile {
  * a device would never end; either is an unreadable flag file (every flag `unknown`), said with the code `ENOTREG`.
  */
 export function readFlagFile(path: string): string {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
     // Measured before it is read: a file of 200 MB, read every second and on every change, held the process for seconds
     // at a time (red team, 2026-12-07: /healthz answered after 9–20 s).
-    if (stat.size > MAX_JSON_BYTES) throw new Error(`too large: ${stat.size} bytes, over the ${MAX_JSON_BYTES}-byte limit`);
-    return readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
+    return readRegularFile(path, MAX_JSON_BYTES).toString('utf8');
+  } catch (e) {
+    const { code, size } = e as NodeJS.ErrnoException & { size?: number };
+    if (code !== 'EFBIG') throw e;
+    throw new Error(`too large: ${size} bytes, over the ${MAX_JSON_BYTES}-byte limit`);
   }
 }
 
