@@ -589,10 +589,13 @@ describe('countersign audit answers a file it cannot read with one line naming i
   it('verify: a log that has gone (a missing --file or --segment, a directory in its place) does not verify: FAILED, exit 1', async () => {
     const a = await embeddedAudit();
     const missing = join(a.dir, 'nope.jsonl');
+    const elsewhere = join(mkdtempSync(join(tmpdir(), 'audit-gone-')), 'audit.jsonl');
     const cases: Array<[string[], string]> = [
       [['verify', '--file', missing, '--keys', a.keysDir], `FAILED: cannot read ${missing}: no such file`],
       [['verify', '--file', a.keysDir, '--keys', a.keysDir], `FAILED: cannot read ${a.keysDir}: it is a directory`],
       [['verify', '--segment', missing, '--keys', a.keysDir], `FAILED: cannot read ${missing}: no such file`],
+      // No keys named, none beside it: the log that has gone is what is said (it was "--keys is required").
+      [['verify', '--file', elsewhere], `FAILED: cannot read ${elsewhere}: no such file`],
     ];
     // A monitor that alarms on exit 1 (or on FAILED) sees a deleted log as it sees a changed one.
     for (const [args, message] of cases) expect({ args, ...(await a.run(...args)) }).toEqual({ args, code: 1, out: message, err: '' });

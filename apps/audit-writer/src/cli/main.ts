@@ -1,4 +1,4 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { keyFingerprint } from '@countersign/audit-chain';
 import type { LoggedEntry, TreeAnchor, TreeHead, VerifyResult } from '@countersign/audit-chain';
@@ -27,7 +27,7 @@ import {
   verifySegmentFile,
 } from './audit-commands';
 import { InaccessibleFile, writing } from '@countersign/config';
-import { checkReadable, readInput } from './files';
+import { checkReadable, openInput, readInput } from './files';
 
 const USAGE = `countersign audit <command>
   verify --database URL --keys FILE|DIR [--heads-dir DIR]     the log in PostgreSQL against the signed heads
@@ -107,6 +107,17 @@ export async function runAuditCli(
         if ([v.segment, v.file, v.database].filter(Boolean).length > 1) throw new UsageError('verify takes one of --database, --segment and --file');
         const pinned = (v.trust ?? []).map(fingerprintArg);
         const anchors = (v.head ?? []).map(anchorArg);
+        // A log that has gone is said as such before its keys are looked for beside it (`--file /missing` answered
+        // "--keys is required"): FAILED, exit 1, as when the keys are named.
+        if (v.file && !v.keys && !existsSync(embeddedKeysOf(v.file))) {
+          try {
+            closeSync(openInput(v.file));
+          } catch (e) {
+            if (!(e instanceof InaccessibleFile)) throw e;
+            io.out(`FAILED: ${e.message}`);
+            return 1;
+          }
+        }
         // The embedded mode's keys sit beside its audit file (audit/keys), as its head store does: used unless others are named.
         const keysPath = v.keys ?? (v.file && existsSync(embeddedKeysOf(v.file)) ? embeddedKeysOf(v.file) : need('keys'));
         checkReadable(keysPath, 'file or directory');
@@ -208,6 +219,17 @@ export async function runAuditCli(
         const [h1, h2] = rest.map((f) => headFileArg(f));
         // As verify: pinned keys only, or the keys of --keys as they are, with a warning naming the ones that signed.
         const pinned = (v.trust ?? []).map(fingerprintArg);
+        // A log that has gone is said as such before its keys are looked for beside it (`--file /missing` answered
+        // "--keys is required"): FAILED, exit 1, as when the keys are named.
+        if (v.file && !v.keys && !existsSync(embeddedKeysOf(v.file))) {
+          try {
+            closeSync(openInput(v.file));
+          } catch (e) {
+            if (!(e instanceof InaccessibleFile)) throw e;
+            io.out(`FAILED: ${e.message}`);
+            return 1;
+          }
+        }
         // The embedded mode's keys sit beside its audit file (audit/keys), as its head store does: used unless others are named.
         const keysPath = v.keys ?? (v.file && existsSync(embeddedKeysOf(v.file)) ? embeddedKeysOf(v.file) : need('keys'));
         checkReadable(keysPath, 'file or directory');
