@@ -219,17 +219,6 @@ export async function runAuditCli(
         const [h1, h2] = rest.map((f) => headFileArg(f));
         // As verify: pinned keys only, or the keys of --keys as they are, with a warning naming the ones that signed.
         const pinned = (v.trust ?? []).map(fingerprintArg);
-        // A log that has gone is said as such before its keys are looked for beside it (`--file /missing` answered
-        // "--keys is required"): FAILED, exit 1, as when the keys are named.
-        if (v.file && !v.keys && !existsSync(embeddedKeysOf(v.file))) {
-          try {
-            closeSync(openInput(v.file));
-          } catch (e) {
-            if (!(e instanceof InaccessibleFile)) throw e;
-            io.out(`FAILED: ${e.message}`);
-            return 1;
-          }
-        }
         // The embedded mode's keys sit beside its audit file (audit/keys), as its head store does: used unless others are named.
         const keysPath = v.keys ?? (v.file && existsSync(embeddedKeysOf(v.file)) ? embeddedKeysOf(v.file) : need('keys'));
         checkReadable(keysPath, 'file or directory');
