@@ -93,7 +93,7 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
       for (const e of this.settings.controls.all()) if (!byFlag.has(e.flag)) byFlag.set(e.flag, []);
     } else if (!complete) {
       // Some changes could not be read: every governed flag is compared, as if each had changed.
-      this.logger.warn('drift watch: more changes in Unleash than one read takes; comparing every governed flag');
+      this.logger.warn(`drift watch: more changes in ${STORE_NAMES[admin.store]} than one read takes; comparing every governed flag`);
       for (const e of this.settings.controls.all()) if (!byFlag.has(e.flag)) byFlag.set(e.flag, []);
       for (const { flag, kind } of this.governed()) if (!byFlag.has(flag) && (await admin.read(flag, kind)) !== undefined) byFlag.set(flag, []);
     }
@@ -128,7 +128,7 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.running = this.poll()
-        .catch((err: Error) => this.logger.warn({ err }, 'drift watch: Unleash events not read; next poll'))
+        .catch((err: Error) => this.logger.warn({ err }, "drift watch: the flag store's changes not read; next poll"))
         .finally(() => this.schedule());
     }, this.settings.driftPollMs ?? DRIFT_POLL_MS);
     this.timer.unref();
@@ -249,7 +249,7 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
       await this.emitChange({ flag, actionType, control: kind, value, change: 'accepted', reason }, { cause: event });
       if (!accepted) {
         await admin.write(flag, kind, baseline);
-        this.logger.error({ flag, observed, baseline }, 'unapproved change of an uncontrolled flag in Unleash: set back');
+        this.logger.error({ flag, observed, baseline }, `unapproved change of an uncontrolled flag in ${STORE_NAMES[admin.store]}: set back`);
       }
       return;
     }
@@ -277,7 +277,7 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     // Fail closed: a raise nobody approved (or a shape that cannot be read) goes back to the approved state.
     await drift('reverted', `${flag} was set to ${observed} in ${where} by ${by} without approval: reverted to ${approved.value}${note}`);
     await admin.write(flag, kind, approved.value);
-    this.logger.error({ flag, observed, approved: approved.value }, 'unapproved autonomy raise in Unleash: reverted');
+    this.logger.error({ flag, observed, approved: approved.value }, `unapproved autonomy raise in ${STORE_NAMES[admin.store]}: reverted`);
   }
 
   /** An entry on the control topic, sealed with the decision key (docs/adr/0040, addendum). */
