@@ -56,13 +56,21 @@ describe('the example agent (examples/agent) against the embedded mode', () => {
     expect(running.sink.effects.filter((e) => e.actionId === first.small.actionId)).toHaveLength(1);
   });
 
-  it('prints the idempotency key of a proposal that failed, so that it is resent under it', async () => {
+  it('says a refused proposal took nothing (first-user probe, 2026-12-07: a 401 said "it may have arrived")', async () => {
     const lines: string[] = [];
     const run = main({ baseUrl: running.url, token: 'not-a-known-token', orders: { small: 'order-3001', large: 'order-3002' }, log: (l) => lines.push(l) });
     await expect(run).rejects.toMatchObject({ name: 'UnauthorizedError', status: 401, idempotencyKey: 'support-copilot:refund:order-3001' });
+    expect(lines).toEqual([expect.stringMatching(/^could not propose the refund of order-3001 \(UnauthorizedError: .*\): refused, nothing was accepted$/)]);
+  });
+
+  it('prints the idempotency key of a proposal that got no answer, so that it is resent under it', async () => {
+    const lines: string[] = [];
+    // Nothing listens on port 1: no answer, so a try may have arrived as far as the agent can tell.
+    const run = main({ baseUrl: 'http://127.0.0.1:1', token: 'any', orders: { small: 'order-3003', large: 'order-3004' }, log: (l) => lines.push(l) });
+    await expect(run).rejects.toMatchObject({ name: 'UnavailableError', idempotencyKey: 'support-copilot:refund:order-3003' });
     expect(lines).toEqual([
       expect.stringMatching(
-        /^could not propose the refund of order-3001 \(UnauthorizedError: .*\); it may have arrived: propose it again under idempotency key support-copilot:refund:order-3001$/,
+        /^could not propose the refund of order-3003 \(UnavailableError: .*\); it may have arrived: propose it again under idempotency key support-copilot:refund:order-3003$/,
       ),
     ]);
   });

@@ -54,7 +54,10 @@ export async function main(options: {
       return await client.propose(proposal, { idempotencyKey });
     } catch (e) {
       const why = e instanceof CountersignError ? `${e.name}: ${e.message}` : String(e);
-      log(`could not propose ${what} (${why}); it may have arrived: propose it again under idempotency key ${idempotencyKey}`);
+      // An answer (`httpStatus`) says what happened: a refusal (401, 400, 403…) took nothing, and the same proposal again
+      // meets the same refusal. Only without one may a try have arrived unseen: then the key reaches that action.
+      if (e instanceof CountersignError && e.httpStatus !== undefined) log(`could not propose ${what} (${why}): refused, nothing was accepted`);
+      else log(`could not propose ${what} (${why}); it may have arrived: propose it again under idempotency key ${idempotencyKey}`);
       throw e;
     }
   };
