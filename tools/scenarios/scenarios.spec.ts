@@ -35,7 +35,8 @@ describe('countersign scenarios: what it refuses before it sends anything', () =
       [(writeFileSync(join(dir, 'row.jsonl'), '{"expectedLane": "review"}\n'), join(dir, 'row.jsonl')), '--token-file', token],
       /row\.jsonl:1: a row is/,
     ],
-    ['no token', ['--token-file', join(dir, 'missing')], /no token at .*missing: a home made before 2026-12-05 has no tokens\/scenarios/],
+    // A path given is said to be missing; the home's own file missing is an older home (first-user probe, 2026-12-07).
+    ['no token at the path given', ['--token-file', join(dir, 'missing')], /no token at .*missing: no such file \(--token-file\)\n$/],
     // A named pipe with no writer: refused at once, not waited on for ever (red team, 2026-12-07).
     [
       'a named pipe for the rows',
@@ -50,12 +51,40 @@ describe('countersign scenarios: what it refuses before it sends anything', () =
     ['a timeout that is not a number', ['--timeout-ms', 'soon'], /--timeout-ms must be a whole number/],
     ['an unknown option', ['--urll', 'x'], /Unknown option '--urll'/],
     // A URL that is none, or of another scheme: one line, exit 2 (red team, 2026-12-07: a stack trace, exit 1).
-    ['a URL that is none', ['--url', 'notaurl', '--token-file', token], /^countersign scenarios: --url: baseUrl is not a URL/],
-    ['a URL of another scheme', ['--url', 'ftp://x', '--token-file', token], /^countersign scenarios: --url: baseUrl must be https:/],
+    // Said with the option's name, not the SDK's `baseUrl` (first-user probe, 2026-12-07).
+    [
+      'a URL that is none',
+      ['--url', '127.0.0.1:8391', '--token-file', token],
+      /^countersign scenarios: --url is not a URL .*\(e\.g\. http:\/\/127\.0\.0\.1:8080\)\n$/,
+    ],
+    ['a URL of another scheme', ['--url', 'ftp://x', '--token-file', token], /^countersign scenarios: --url must be https:/],
   ])('%s: exit 2 with the reason, nothing sent', async (_name, args, message) => {
     const lines: string[] = [];
     expect(await runScenariosCli(args as string[], (l) => lines.push(l))).toBe(2);
     expect(stderr).toMatch(message);
     expect(lines).toEqual([]);
+  });
+
+  it("the home's own token file missing: an older home, and what to do", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'countersign-scenarios-home-'));
+    const before = process.env.COUNTERSIGN_HOME;
+    process.env.COUNTERSIGN_HOME = home;
+    try {
+      expect(await runScenariosCli([], () => undefined)).toBe(2);
+    } finally {
+      if (before === undefined) delete process.env.COUNTERSIGN_HOME;
+      else process.env.COUNTERSIGN_HOME = before;
+    }
+    expect(stderr).toMatch(/no token at .*tokens\/scenarios: a home made before 2026-12-05 has no tokens\/scenarios/);
+  });
+
+  it('stops at the first proposal nothing answers, instead of waiting through every row (first-user probe, 2026-12-07: 66 s)', async () => {
+    const lines: string[] = [];
+    // Nothing listens on port 1.
+    expect(await runScenariosCli(['--url', 'http://127.0.0.1:1', '--token-file', token], (l) => lines.push(l))).toBe(1);
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/ no lane: no answer from POST \/v1\/proposals: /);
+    expect(lines[1]).not.toMatch(/no lane: 503/);
+    expect(lines[2]).toBe('stopped: nothing answers at http://127.0.0.1:1; is Countersign running there? (--url, or PORT)');
   });
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CountersignClient, CountersignError, NotFoundError, type ProposalInput } from '@countersign/client';
+import { CountersignClient, CountersignError, NotFoundError, type ProposalInput, UnavailableError } from '@countersign/client';
 import { parseStrictJson } from '@countersign/contracts';
 import { InputFileError, readRegularFile } from '@countersign/keys';
 
@@ -57,19 +57,22 @@ export async function runScenariosCli(args: string[], out: (line: string) => voi
   let ca: string | undefined;
   try {
     rows = readRows(file);
-    token = readToken(tokenFile);
+    token = readToken(tokenFile, parsed.values['token-file'] === undefined);
     ca = parsed.values.ca === undefined ? undefined : readText(parsed.values.ca);
   } catch (e) {
     process.stderr.write(`countersign scenarios: ${(e as Error).message}\n`);
     return 2;
   }
 
+  const baseUrl = parsed.values.url ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`;
   let client: CountersignClient;
   try {
-    client = new CountersignClient({ baseUrl: parsed.values.url ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`, token, ...(ca && { tls: { ca } }) });
+    client = new CountersignClient({ baseUrl, token, ...(ca && { tls: { ca } }) });
   } catch (e) {
     // A URL that is none, or not http(s) (red team, 2026-12-07: a stack trace and exit 1), is bad usage like the rest.
-    process.stderr.write(`countersign scenarios: --url: ${(e as Error).message.replace(/^CountersignClient: /, '')}\n`);
+    // Said with the option's name, not the SDK's (`baseUrl`: first-user probe, 2026-12-07).
+    const why = (e as Error).message.replace(/^CountersignClient: /, '').replace(/\bbaseUrl\b/g, '--url');
+    process.stderr.write(`countersign scenarios: ${why.startsWith('--url') ? why : `--url: ${why}`} (e.g. http://127.0.0.1:8080)\n`);
     return 2;
   }
   let undecided = 0;
@@ -86,13 +89,23 @@ export async function runScenariosCli(args: string[], out: (line: string) => voi
       );
     } catch (e) {
       undecided += 1;
-      const status = e instanceof CountersignError ? `${e.status} ` : '';
+      // The status of the answer, if there was one: the SDK's 503 for no connection is no answer (first-user probe,
+      // 2026-12-07: "503 … ECONNREFUSED").
+      const status = e instanceof CountersignError && e.httpStatus !== undefined ? `${e.httpStatus} ` : '';
       out(`${'-'.padEnd(12)} ${(row.expectedLane ?? '-').padEnd(12)} ${name}   no lane: ${status}${(e as Error).message}`);
+      // Nothing answers at all (a wrong --url, a stopped instance): the other rows would each wait through the same
+      // retries, over a minute in all. Stopped here, with what to check.
+      if (e instanceof UnavailableError && e.httpStatus === undefined) {
+        out(`stopped: nothing answers at ${baseUrl}; is Countersign running there? (--url, or PORT)`);
+        return 1;
+      }
     }
   }
   out(
     `${rows.length - undecided} of ${rows.length} given a lane; ${departs} on another lane than the row expects` +
-      (departs > 0 ? ' (the contract decides; its test table says why: apps/policy-engine/contract/countersign.contract.test.yaml)' : ''),
+      (departs > 0
+        ? " (each action's reasonCode says why: the contract, its budgets, a kill switch or an autonomy level; the contract's own table: apps/policy-engine/contract/countersign.contract.test.yaml)"
+        : ''),
   );
   return undecided === 0 ? 0 : 1;
 }
@@ -148,11 +161,13 @@ function readRows(file: string): Row[] {
   return rows;
 }
 
-function readToken(file: string): string {
+function readToken(file: string, defaultFile: boolean): string {
   try {
     return readRegularFile(file, MAX_INPUT_BYTES).toString('utf8').trim();
   } catch (e) {
     if (e instanceof InputFileError) throw new Error(`cannot read the token file: ${e.message}`);
+    // The home's own token file missing is an older home; any other file, a path to check (first-user probe, 2026-12-07).
+    if (!defaultFile) throw new Error(`no token at ${file}: no such file (--token-file)`);
     throw new Error(
       `no token at ${file}: a home made before 2026-12-05 has no tokens/scenarios; pass --token-file, or add a principal with the rows' agentIds to the home's tokens.json (README, "The example traffic")`,
     );
