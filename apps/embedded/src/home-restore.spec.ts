@@ -197,6 +197,9 @@ describe('a home restored from a backup, whole or in parts, is refused instead o
     const started = await startMain({ COUNTERSIGN_HOME: restored, COUNTERSIGN_WITNESS_DIR: witnessDir, COUNTERSIGN_ACCEPT_RESTORE: size }, /is running on/);
     expect(started.output).toMatch(/"alert":"home-restored"/);
     expect(started.output).toMatch(/is running on/);
+    // Stopped by SIGTERM, it says that it stopped, as its last line (first-user probe, 2026-12-07: nothing told).
+    expect(started.output.trimEnd()).toMatch(/\nCountersign \(embedded\) stopped: everything in flight finished; the next start goes on from here\.$/);
+    expect(started.code).toBe(0);
   });
 });
 

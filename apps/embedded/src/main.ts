@@ -80,6 +80,27 @@ void (async () => {
       logger,
       tls,
     });
+    // Listened for before the banner says it runs: Node takes a signal's default (an exit on the spot) until a listener
+    // is set, and a supervisor may stop it as soon as it reads the banner (a test did, 2026-12-07).
+    // A stop finishes what is in flight first (the consumers drain while the process still serves its stand-in target);
+    // a second signal stops at once, and the next start settles what was left (the executor's reconciler).
+    let stopping = false;
+    const stop = async (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn(`${signal} again: stopping at once; the next start settles what was in flight`);
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info(`${signal}: finishing what is in flight, then stopping (send it again to stop at once)`);
+      await running.close();
+      await tracing.shutdown();
+      // Said where the banner was, at any log level: the stop finished (first-user probe, 2026-12-07: the last line
+      // was "finishing what is in flight", and nothing told that it had).
+      process.stdout.write(`Countersign (embedded) stopped: everything in flight finished; the next start goes on from here.\n`);
+      process.exit(0);
+    };
+    process.on('SIGINT', (s) => void stop(s));
+    process.on('SIGTERM', (s) => void stop(s));
     const rel = (p: string) => p.replace(`${process.cwd()}/`, '');
     logger.info({ url: running.url }, 'Countersign (embedded) is running');
     process.stdout.write(
@@ -113,22 +134,6 @@ void (async () => {
         '',
       ].join('\n'),
     );
-    // A stop finishes what is in flight first (the consumers drain while the process still serves its stand-in target);
-    // a second signal stops at once, and the next start settles what was left (the executor's reconciler).
-    let stopping = false;
-    const stop = async (signal: NodeJS.Signals) => {
-      if (stopping) {
-        logger.warn(`${signal} again: stopping at once; the next start settles what was in flight`);
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info(`${signal}: finishing what is in flight, then stopping (send it again to stop at once)`);
-      await running.close();
-      await tracing.shutdown();
-      process.exit(0);
-    };
-    process.on('SIGINT', (s) => void stop(s));
-    process.on('SIGTERM', (s) => void stop(s));
   } catch (e) {
     // Something the operator can fix (the home, a file in it, a port): its one line, no stack. A defect keeps its stack.
     if (!saidAsRefusal(e, START_REFUSALS)) logger.fatal({ err: e }, `could not start: ${(e as Error).message}`);

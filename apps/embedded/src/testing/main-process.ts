@@ -22,9 +22,11 @@ export function startMain(env: Record<string, string>, stopOn?: RegExp, guardMs 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stopped = false;
   const collect = (d: Buffer) => {
     output += d;
-    if (stopOn?.test(output)) child.kill('SIGTERM');
+    // Once: a second signal is "stop at once" (exit 1), not a clean stop.
+    if (!stopped && stopOn?.test(output)) stopped = child.kill('SIGTERM');
   };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);

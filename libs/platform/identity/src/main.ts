@@ -45,13 +45,14 @@ void (async () => {
         },
       ],
     });
-    logger.info({ issuer: idp.issuer }, `identity provider listening on ${idp.issuer}`);
     const stop = async () => {
       await idp.close();
       process.exit(0);
     };
+    // Before the line that says it listens: a signal read as its answer is then a clean stop, not Node's default exit.
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    logger.info({ issuer: idp.issuer }, `identity provider listening on ${idp.issuer}`);
   } catch (e) {
     logger.fatal({ err: e }, `identity provider failed to start: ${(e as Error).message}`);
     process.exit(1);

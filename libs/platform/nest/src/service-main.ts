@@ -129,7 +129,6 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
     })
     class ServiceRoot {}
     const { app, port, scheme } = await serve(ServiceRoot, logger, { host: base.HOST, port: base.PORT ?? def.defaultPort, tls: https });
-    logger.info({ host: base.HOST, port, scheme }, `${def.service} listening on ${scheme}://${base.HOST}:${port}`);
     const stop = async () => {
       tokensWatch.stop();
       reloadsAudit.stop();
@@ -139,8 +138,11 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
       await tracing.shutdown();
       process.exit(0);
     };
+    // Listened for before the line that says it listens: until a listener is set, Node takes a signal's default (an exit
+    // on the spot), and a supervisor may stop it as soon as it reads that line (the embedded main's test did, 2026-12-07).
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    logger.info({ host: base.HOST, port, scheme }, `${def.service} listening on ${scheme}://${base.HOST}:${port}`);
   } catch (e) {
     // A setting whose file is wrong is said in one line, as a bad value is (`loadConfigOrExit`).
     if (e instanceof ConfigError) process.stderr.write(`config: ${e.message}\n`);
