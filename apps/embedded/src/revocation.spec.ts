@@ -144,8 +144,15 @@ describe('taking access away while the embedded mode runs', () => {
       100,
     );
     expect(notReady.checks.tokens).toMatch(/^the tokens file .*tokens\.json cannot be used \(.+\): no token is taken until it can$/);
-    expect(await statusOf('/v1/actions/00000000-0000-4000-8000-000000000000', 'agent')).toBe(401);
-    expect(await statusOf('/v1/autonomy/raise-requests', 'admin2')).toBe(401);
+    // 503, the server's to fix: a good token was answered "unknown or revoked" (first-user probe, 2026-12-07).
+    expect(await statusOf('/v1/actions/00000000-0000-4000-8000-000000000000', 'agent')).toBe(503);
+    const refused = await call('GET', `${running.url}/v1/autonomy/raise-requests`, undefined, token('admin2'));
+    expect([refused.status, refused.body.message]).toEqual([
+      503,
+      "no token is accepted now: this server's tokens file cannot be used (its operator sees why at /readyz)",
+    ]);
+    // No token, or one never issued, is still the caller's: 401.
+    expect((await call('GET', `${running.url}/v1/autonomy/raise-requests`)).status).toBe(401);
     save(original);
     await eventually(async () => expect((await call('GET', `${running.url}/readyz`)).status).toBe(200), 10_000, 100);
     expect(await statusOf('/v1/autonomy/raise-requests', 'admin2')).toBe(200);

@@ -1,5 +1,14 @@
 import { createHash, createPublicKey, KeyObject, timingSafeEqual } from 'node:crypto';
-import { CanActivate, ExecutionContext, Injectable, SetMetadata, UnauthorizedException, ForbiddenException, Inject } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  Injectable,
+  SetMetadata,
+  UnauthorizedException,
+  ForbiddenException,
+  Inject,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { closestName, identifierString, nameString, parseStrictJson } from '@countersign/contracts';
 import { readRegularFile } from '@countersign/config';
@@ -465,6 +474,11 @@ export class AuthGuard implements CanActivate {
     if (!token && !req.headers.authorization) throw new UnauthorizedException('missing bearer token (Authorization: Bearer <token>)');
     if (!token) throw new UnauthorizedException('malformed Authorization header: send one token as Authorization: Bearer <token>');
     const principal = this.tokens.resolve(token);
+    // A tokens file that cannot be used takes no token (fail closed). That is the server's to fix, not the caller's
+    // token: 503, not "unknown or revoked" (first-user probe, 2026-12-07: a good token was answered 401). Why stays in
+    // /readyz and the log, not in an answer to anyone who asks.
+    if (!principal && this.tokens.refusal())
+      throw new ServiceUnavailableException("no token is accepted now: this server's tokens file cannot be used (its operator sees why at /readyz)");
     if (!principal) throw new UnauthorizedException('unknown or revoked token');
     req.principal = principal;
     if (!roles.includes(ANY_ROLE) && !roles.some((r) => principal.roles.includes(r))) {
