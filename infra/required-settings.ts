@@ -1,5 +1,5 @@
 // The settings a service cannot boot without, read from the code that validates them at boot (the base settings in
-// libs/platform/nest/src/service-main.ts and the service's own in apps/<service>/src/main.ts): a deployment file that
+// libs/platform/nest/src/service-main.ts and the service's own in apps/<service>/src/settings.ts): a deployment file that
 // leaves one out is caught by its test instead of by a crash-looping pod.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +23,6 @@ function requiredKeys(source: string, from: string, to: string): string[] {
 /** Every setting `service` requires at boot, base settings included. */
 export function requiredSettings(service: ServiceName): string[] {
   const base = readFileSync(join(root, 'libs/platform/nest/src/service-main.ts'), 'utf8');
-  const main = readFileSync(join(root, 'apps', service, 'src/main.ts'), 'utf8');
-  return [...requiredKeys(base, 'const baseSettings = z', 'export type BaseSettings'), ...requiredKeys(main, 'settings: z', 'async build(')];
+  const own = readFileSync(join(root, 'apps', service, 'src/settings.ts'), 'utf8');
+  return [...requiredKeys(base, 'const baseSettings = z', 'export type BaseSettings'), ...requiredKeys(`${own}\n// end`, 'Settings = z', '\n// end')];
 }

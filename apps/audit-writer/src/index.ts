@@ -7,3 +7,4 @@ export type { HeadStore } from './chain/head-store';
 export { createFileHeadStore, FileHeadStore } from './chain/file-head-store';
 export { DEFAULT_KEEP_EVERY_MS, spacedHeadStore } from './chain/spaced-head-store';
 export { AUDITED_TOPICS } from './ingest/audit.consumer';
+export * from './settings';

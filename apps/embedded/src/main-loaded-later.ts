@@ -9,6 +9,7 @@ export { createLogger } from '@countersign/logging';
 export { httpTls } from '@countersign/nest';
 export { initTracing } from '@countersign/tracing';
 export { startEmbedded } from './embedded';
+export { foreignSettings } from './home/foreign-settings';
 
 /**
  * The errors of a start refused for a reason the operator can fix: the home's own checks, and an audit log that does not

@@ -147,8 +147,15 @@ describe('the embedded main refuses what it cannot run with, in one line', () =>
 describe('the embedded main’s banner', () => {
   it('says plain HTTP is reachable from the network when HOST is 0.0.0.0, not "on loopback"', async () => {
     const home = scratch();
-    const run = await start({ COUNTERSIGN_HOME: home, HOST: '0.0.0.0', PORT: String(await freePort()) }, /Prometheus metrics/);
+    // WEBHOOK_URL, a setting of the executor: named at start, as the embedded mode does not read it (operator probe).
+    const run = await start(
+      { COUNTERSIGN_HOME: home, HOST: '0.0.0.0', PORT: String(await freePort()), WEBHOOK_URL: 'https://effects.example/hook' },
+      /Prometheus metrics/,
+    );
     expect(run.output).toContain('Plain HTTP on every network interface of this machine (HOST=0.0.0.0): other machines may reach it');
     expect(run.output).not.toContain('loopback');
+    expect(run.output).toContain(
+      'the embedded mode does not read WEBHOOK_URL: a setting of the distributed services (npm run start:distributed); its own defaults and stand-in target apply',
+    );
   });
 });

@@ -53,7 +53,7 @@ void (async () => {
     // Anything else is a defect: the start below meets it again and reports it, with its stack.
     if (saidAsRefusal(e, EARLY_REFUSALS)) process.exit(1);
   }
-  const { createLogger, httpTls, initTracing, startEmbedded, START_REFUSALS } = await import('./main-loaded-later');
+  const { createLogger, foreignSettings, httpTls, initTracing, startEmbedded, START_REFUSALS } = await import('./main-loaded-later');
   const logger = createLogger('countersign-embedded', { level: config.LOG_LEVEL });
   // One process, one trace per action across its in-memory hops (docs/adr/0025-tracing.md).
   const tracing = initTracing({ service: 'countersign-embedded' });
@@ -101,6 +101,12 @@ void (async () => {
     };
     process.on('SIGINT', (s) => void stop(s));
     process.on('SIGTERM', (s) => void stop(s));
+    const foreign = foreignSettings(process.env, Object.keys(EmbeddedSettings.shape));
+    if (foreign.length)
+      logger.warn(
+        { settings: foreign },
+        `the embedded mode does not read ${foreign.join(', ')}: ${foreign.length === 1 ? 'a setting' : 'settings'} of the distributed services (npm run start:distributed); its own defaults and stand-in target apply`,
+      );
     const rel = (p: string) => p.replace(`${process.cwd()}/`, '');
     logger.info({ url: running.url }, 'Countersign (embedded) is running');
     process.stdout.write(

@@ -7,3 +7,4 @@ export { WebhookConnector } from './connectors/webhook.connector';
 // migrations it must apply first (`migrate` from @countersign/storage, service `executor`).
 export { createExecutionRepository } from './execution/pg-execution.repository';
 export const EXECUTOR_MIGRATIONS_DIR = join(__dirname, '../migrations');
+export * from './settings';

@@ -10,3 +10,4 @@ export { createInMemoryIdempotencyRepository } from './proposals/in-memory-idemp
 export { createActionViewRepository } from './actions/pg-action-view.repository';
 export { createIdempotencyRepository } from './proposals/pg-idempotency.repository';
 export const ORCHESTRATOR_MIGRATIONS_DIR = join(__dirname, '../migrations');
+export * from './settings';

@@ -12,3 +12,4 @@ export { createDecisionRepository } from './decision/pg-decision.repository';
 export { createFileFlagAdmin } from './autonomy/file-flag-admin';
 export { createUnleashFlagAdmin } from './autonomy/unleash-flag-admin';
 export const POLICY_ENGINE_MIGRATIONS_DIR = join(__dirname, '../migrations');
+export * from './settings';

@@ -36,3 +36,4 @@ export type { TrustMonitorOptions } from './trust/trust.providers';
 export { KeyListSource } from './trust/key-file.source';
 export type { WatchedKeyFile } from './trust/key-file.source';
 export { DEFAULT_ROTATION_WARNING_MS } from './trust/trust.providers';
+export * from './settings';
