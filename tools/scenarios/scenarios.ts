@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CountersignClient, CountersignError, NotFoundError, type ProposalInput, UnavailableError } from '@countersign/client';
+import { CertificateError, CountersignClient, CountersignError, NotFoundError, type ProposalInput, UnavailableError } from '@countersign/client';
 import { parseStrictJson } from '@countersign/contracts';
 import { InputFileError, readRegularFile } from '@countersign/keys';
 
@@ -95,6 +95,10 @@ export async function runScenariosCli(args: string[], out: (line: string) => voi
       out(`${'-'.padEnd(12)} ${(row.expectedLane ?? '-').padEnd(12)} ${name}   no lane: ${status}${(e as Error).message}`);
       // Nothing answers at all (a wrong --url, a stopped instance): the other rows would each wait through the same
       // retries, over a minute in all. Stopped here, with what to check.
+      if (e instanceof CertificateError) {
+        out(`stopped: the certificate of ${baseUrl} was refused; give the root it chains to with --ca`);
+        return 1;
+      }
       if (e instanceof UnavailableError && e.httpStatus === undefined) {
         out(`stopped: nothing answers at ${baseUrl}; is Countersign running there? (--url, or PORT)`);
         return 1;

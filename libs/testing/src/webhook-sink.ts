@@ -24,7 +24,20 @@ export async function startWebhookSink(
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+      // Only a call as the webhook connector makes it is an effect: anything else is answered, not recorded, and never
+      // stops the process (distributed-mode probe, 2026-12-07: `curl -d hello` killed the launcher, and a GET was
+      // recorded as an effect).
+      const refuse = (status: number, message: string) => {
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ message }));
+      };
+      if (req.method !== 'POST') return refuse(405, 'the stand-in target takes POST only, as the webhook connector sends it');
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        return refuse(400, 'the body is not JSON');
+      }
       const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
       receipts.push({
         idempotencyKey: String(req.headers['idempotency-key']),
