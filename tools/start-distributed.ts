@@ -2,25 +2,42 @@
 // (start it first with `npm run stack:up`), with a local webhook sink standing in for the target system.
 // A second instance of any service: `npm run start:distributed -- --also executor` starts one more.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadIdentityUsers, startIdentityProvider, writeIdentityUsers } from '@countersign/identity';
 import { actionTypesOf, DEFAULT_CONTRACT_PATH } from '@countersign/policy-engine';
 import { freePort, loadStackEnvFile, stackEnv, startDistributed, startWebhookSink } from '@countersign/testing';
 import { writeTargetFile } from './drill/target';
 
+const SERVICE_NAMES = ['orchestrator', 'policy-engine', 'review-queue', 'executor', 'audit-writer'] as const;
+
 async function main() {
   loadStackEnvFile();
   const also = process.argv.includes('--also') ? process.argv[process.argv.indexOf('--also') + 1] : undefined;
-  const sink = await startWebhookSink();
+  // A misspelt service started nothing more, without a word (distributed-mode probe, 2026-12-07).
+  if (also !== undefined && !(SERVICE_NAMES as readonly string[]).includes(also)) {
+    process.stderr.write(`start:distributed: --also takes one of ${SERVICE_NAMES.join(', ')} (got ${JSON.stringify(also ?? '')})\n`);
+    process.exit(2);
+  }
   const dir = join(__dirname, '../.stack/distributed');
+  // One at a time: a second run on the same namespace took over its tokens, target file and client secret, and its stop
+  // removed the first one's Kafka ACLs, which then reported ready and failed every proposal (distributed-mode probe).
+  mkdirSync(dir, { recursive: true });
+  const pidFile = join(dir, 'launcher.pid');
+  const running = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined;
+  if (running && running !== process.pid && alive(running)) {
+    process.stderr.write(`start:distributed: already running (pid ${running}): stop it first (Ctrl-C in its terminal, or kill -INT ${running})\n`);
+    process.exit(1);
+  }
+  writeFileSync(pidFile, String(process.pid));
+  const sink = await startWebhookSink();
   const actionTypes = actionTypesOf(DEFAULT_CONTRACT_PATH);
   // The reviewer inbox signs in through a local OpenID Connect provider (seeded users, passwords in
   // .stack/distributed/identity/passwords/), which must know the review queue's address before it starts.
   const identityDir = join(dir, 'identity');
   if (!existsSync(join(identityDir, 'users.json'))) writeIdentityUsers(identityDir);
   const reviewQueuePort = await freePort();
-  // Every service serves HTTPS with a certificate of the stack's PKI (browsers and clients trust .stack/pki/root.pem).
+  // Every service serves HTTPS with a certificate of this run's PKI (the banner names its root: .stack/distributed/pki/root.pem).
   const inboxUrl = `https://127.0.0.1:${reviewQueuePort}`;
   const clientSecret = randomBytes(32).toString('base64url');
   mkdirSync(join(dir, 'keys'), { recursive: true });
@@ -34,6 +51,8 @@ async function main() {
   });
   const stack = await startDistributed({
     namespace: 'countersign_local',
+    // Its namespace is the same at every start: a kill switch turned off stays off.
+    keepFlags: true,
     webhookUrl: sink.url,
     actionTypes,
     dir,
@@ -42,9 +61,7 @@ async function main() {
       'review-queue': { OIDC_ISSUER_URL: idp.issuer, OIDC_CLIENT_SECRET_FILE: clientSecretFile, REVIEW_INBOX_URL: inboxUrl },
     },
   });
-  if (also === 'orchestrator' || also === 'policy-engine' || also === 'review-queue' || also === 'executor' || also === 'audit-writer') {
-    await stack.startInstance(also, `${also}-2`);
-  }
+  const second = also ? await stack.startInstance(also as (typeof SERVICE_NAMES)[number], `${also}-2`) : undefined;
   // What `countersign drill --target .stack/distributed` runs against; its flag-service drill stops the stack's Unleash.
   const stackScript = join(__dirname, '../infra/stack.sh');
   writeTargetFile(join(dir, 'target.json'), {
@@ -67,6 +84,7 @@ async function main() {
     `Countersign (distributed) is running:\n${Object.entries(stack.urls)
       .map(([k, v]) => `  ${k.padEnd(14)} ${v}`)
       .join('\n')}\n` +
+      (second ? `  ${`${also}-2`.padEnd(14)} ${second.url}\n` : '') +
       `Reviewer inbox: ${inboxUrl}/reviews (sign in as alice, bob, …; passwords in ${join(identityDir, 'passwords')})\n` +
       `Tokens: ${join(dir, 'tokens')}/<agent|reviewer|auditor|metrics>   Logs: ${join(dir, 'logs')}   Target sink: ${sink.url}\n` +
       `HTTPS: every service's certificate chains to ${stack.caFile} (curl --cacert ${stack.caFile} …; trust it in a browser for the inbox)\n`,
@@ -75,10 +93,21 @@ async function main() {
     await stack.stop();
     await sink.close();
     await idp.close();
+    rmSync(pidFile, { force: true });
     process.exit(0);
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** Whether a process with this pid runs (a pid file left by a run that was killed names none, or another). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 main().catch((e) => {

@@ -37,6 +37,11 @@ export function freePort(): Promise<number> {
 export interface DistributedOptions {
   /** Isolates topics, consumer groups, Redis keys, the database and flag names. */
   namespace: string;
+  /**
+   * Flags of the namespace that exist already keep their state (`npm run start:distributed` on its fixed namespace: a
+   * kill switch turned off stayed off only until the next start, which turned every flag on). Tests use a new namespace.
+   */
+  keepFlags?: boolean;
   webhookUrl: string;
   actionTypes: string[];
   principals?: PrincipalSpec[];
@@ -117,10 +122,13 @@ export async function startDistributed(o: DistributedOptions) {
   const flagPrefix = `${o.namespace}.exec.`;
   const autonomyPrefix = `${o.namespace}.autonomy.`;
   const flags = unleashAdmin(env.unleashUrl, env.unleashAdminToken);
-  await flags.createAll([
-    ...o.actionTypes.map((t) => ({ name: `${flagPrefix}${t}`, enabled: true })),
-    { name: `${autonomyPrefix}default`, enabled: true, variants: ['autonomous'] },
-  ]);
+  await flags.createAll(
+    [
+      ...o.actionTypes.map((t) => ({ name: `${flagPrefix}${t}`, enabled: true })),
+      { name: `${autonomyPrefix}default`, enabled: true, variants: ['autonomous'] },
+    ],
+    { keepExisting: o.keepFlags },
+  );
 
   const common: Record<string, string> = {
     KAFKA_NAMESPACE: o.namespace,

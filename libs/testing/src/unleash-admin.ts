@@ -52,8 +52,10 @@ export function unleashAdmin(
      * Creates several flags as `create` does, then waits once until SDKs are served all of them: Unleash shows a change
      * to SDKs about a second later, so waiting flag by flag costs a second each.
      */
-    async createAll(flags: Array<{ name: string; enabled: boolean; variants?: string[] }>) {
-      for (const { name, enabled, variants = [] } of flags) {
+    async createAll(flags: Array<{ name: string; enabled: boolean; variants?: string[] }>, options: { keepExisting?: boolean } = {}) {
+      const set: typeof flags = [];
+      for (const flag of flags) {
+        const { name, enabled, variants = [] } = flag;
         const created = await call('POST', '', { name, type: variants.length ? 'release' : 'kill-switch', impressionData: false }, [409]);
         if (created !== 'exists')
           await call('POST', `/${name}/environments/${environment}/strategies`, {
@@ -62,9 +64,12 @@ export function unleashAdmin(
             constraints: [],
             variants: variants.map((v) => ({ name: v, weight: Math.floor(1000 / variants.length), weightType: 'variable', stickiness: 'default' })),
           });
+        // `keepExisting`: a flag that exists keeps its state (a kill switch an admin turned off stays off at the next start).
+        if (created === 'exists' && options.keepExisting) continue;
         await this.set(name, enabled);
+        set.push(flag);
       }
-      await visibleAll(flags);
+      await visibleAll(set);
     },
     set: (name: string, enabled: boolean) => call('POST', `/${name}/environments/${environment}/${enabled ? 'on' : 'off'}`),
     /** Waits until SDKs are served the flag in that state (see `visibleAll`). */
