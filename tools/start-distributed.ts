@@ -80,15 +80,7 @@ async function main() {
     },
     flagService: { kind: 'unleash', down: ['bash', stackScript, 'kill', 'unleash'], up: ['bash', stackScript, 'start', 'unleash'] },
   });
-  process.stdout.write(
-    `Countersign (distributed) is running:\n${Object.entries(stack.urls)
-      .map(([k, v]) => `  ${k.padEnd(14)} ${v}`)
-      .join('\n')}\n` +
-      (second ? `  ${`${also}-2`.padEnd(14)} ${second.url}\n` : '') +
-      `Reviewer inbox: ${inboxUrl}/reviews (sign in as alice, bob, …; passwords in ${join(identityDir, 'passwords')})\n` +
-      `Tokens: ${join(dir, 'tokens')}/<agent|reviewer|auditor|metrics>   Logs: ${join(dir, 'logs')}   Target sink: ${sink.url}\n` +
-      `HTTPS: every service's certificate chains to ${stack.caFile} (curl --cacert ${stack.caFile} …; trust it in a browser for the inbox)\n`,
-  );
+  // Listened for before the banner: a signal sent on reading it is a clean stop, not Node's exit on the spot.
   const stop = async () => {
     await stack.stop();
     await sink.close();
@@ -98,6 +90,15 @@ async function main() {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  process.stdout.write(
+    `Countersign (distributed) is running:\n${Object.entries(stack.urls)
+      .map(([k, v]) => `  ${k.padEnd(14)} ${v}`)
+      .join('\n')}\n` +
+      (second ? `  ${`${also}-2`.padEnd(14)} ${second.url}\n` : '') +
+      `Reviewer inbox: ${inboxUrl}/reviews (sign in as alice, bob, …; passwords in ${join(identityDir, 'passwords')})\n` +
+      `Tokens: ${join(dir, 'tokens')}/<agent|reviewer|auditor|metrics>   Logs: ${join(dir, 'logs')}   Target sink: ${sink.url}\n` +
+      `HTTPS: every service's certificate chains to ${stack.caFile} (curl --cacert ${stack.caFile} …; trust it in a browser for the inbox)\n`,
+  );
 }
 
 /** Whether a process with this pid runs (a pid file left by a run that was killed names none, or another). */
