@@ -6,17 +6,15 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { loadIdentityUsers, startIdentityProvider, writeIdentityUsers } from '@countersign/identity';
 import { actionTypesOf, DEFAULT_CONTRACT_PATH } from '@countersign/policy-engine';
-import { freePort, loadStackEnvFile, stackEnv, startDistributed, startWebhookSink } from '@countersign/testing';
+import { freePort, loadStackEnvFile, ServiceName, SERVICES, stackEnv, startDistributed, startWebhookSink } from '@countersign/testing';
 import { writeTargetFile } from './drill/target';
-
-const SERVICE_NAMES = ['orchestrator', 'policy-engine', 'review-queue', 'executor', 'audit-writer'] as const;
 
 async function main() {
   loadStackEnvFile();
   const also = process.argv.includes('--also') ? process.argv[process.argv.indexOf('--also') + 1] : undefined;
   // A misspelt service started nothing more, without a word (distributed-mode probe, 2026-12-07).
-  if (also !== undefined && !(SERVICE_NAMES as readonly string[]).includes(also)) {
-    process.stderr.write(`start:distributed: --also takes one of ${SERVICE_NAMES.join(', ')} (got ${JSON.stringify(also ?? '')})\n`);
+  if (also !== undefined && !(SERVICES as readonly string[]).includes(also)) {
+    process.stderr.write(`start:distributed: --also takes one of ${SERVICES.join(', ')} (got ${JSON.stringify(also ?? '')})\n`);
     process.exit(2);
   }
   const dir = join(__dirname, '../.stack/distributed');
@@ -61,7 +59,7 @@ async function main() {
       'review-queue': { OIDC_ISSUER_URL: idp.issuer, OIDC_CLIENT_SECRET_FILE: clientSecretFile, REVIEW_INBOX_URL: inboxUrl },
     },
   });
-  const second = also ? await stack.startInstance(also as (typeof SERVICE_NAMES)[number], `${also}-2`) : undefined;
+  const second = also ? await stack.startInstance(also as ServiceName, `${also}-2`) : undefined;
   // What `countersign drill --target .stack/distributed` runs against; its flag-service drill stops the stack's Unleash.
   const stackScript = join(__dirname, '../infra/stack.sh');
   writeTargetFile(join(dir, 'target.json'), {
