@@ -191,10 +191,13 @@ export class CountersignClient {
           if (!(e instanceof NotFoundError)) pause = this.retryWait(retryAfterMs(e), failures++, Infinity);
         }
         if (Date.now() >= deadline) throw timedOut(actionId, waitFor, timeoutMs, last);
-        const wait = Math.min(Math.max(pause, MIN_POLL_SPACING_MS - (Date.now() - started)), deadline - Date.now());
+        const untilDeadline = deadline - Date.now();
+        const wait = Math.min(Math.max(pause, MIN_POLL_SPACING_MS - (Date.now() - started)), untilDeadline);
         if (wait > 0) await sleep(wait, signal);
-        // Not one more poll past the deadline: after a Retry-After, that would be sooner than the server said.
-        if (Date.now() >= deadline) throw timedOut(actionId, waitFor, timeoutMs, last);
+        // Not one more poll past the deadline: after a Retry-After, that would be sooner than the server said. A wait cut
+        // at the deadline ends it, even when its timer fired a millisecond before `Date.now()` reached it (a clean clone,
+        // 2026-12-07: a last poll of `timeoutMs=1`).
+        if (wait === untilDeadline || Date.now() >= deadline) throw timedOut(actionId, waitFor, timeoutMs, last);
       }
     } catch (e) {
       if (timeUp.signal.aborted && !options.signal?.aborted && !(e instanceof DecisionTimeoutError)) {
