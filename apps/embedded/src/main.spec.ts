@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@countersign/testing';
 import { HomeLock } from './home/home-lock';
+import { plainHttpNotice } from './plain-http-notice';
 import { MainRun, startMain } from './testing/main-process';
 
 // real: the embedded mode's main as an operator starts it (a Node process, its settings in the environment), the file
@@ -145,15 +146,16 @@ describe('the embedded main refuses what it cannot run with, in one line', () =>
 });
 
 describe('the embedded main’s banner', () => {
-  it('says plain HTTP is reachable from the network when HOST is 0.0.0.0, not "on loopback"', async () => {
+  // On loopback only, as every test listens: the notice for other hosts is plainHttpNotice's own spec.
+  it('says plain HTTP on loopback is a local development default, and names a setting it does not read', async () => {
     const home = scratch();
     // WEBHOOK_URL, a setting of the executor: named at start, as the embedded mode does not read it (operator probe).
     const run = await start(
-      { COUNTERSIGN_HOME: home, HOST: '0.0.0.0', PORT: String(await freePort()), WEBHOOK_URL: 'https://effects.example/hook' },
+      { COUNTERSIGN_HOME: home, HOST: '127.0.0.1', PORT: String(await freePort()), WEBHOOK_URL: 'https://effects.example/hook' },
       /Prometheus metrics/,
     );
-    expect(run.output).toContain('Plain HTTP on every network interface of this machine (HOST=0.0.0.0): other machines may reach it');
-    expect(run.output).not.toContain('loopback');
+    expect(run.output).toContain(plainHttpNotice('127.0.0.1'));
+    expect(run.output).not.toContain('other machines may reach it');
     expect(run.output).toContain(
       'the embedded mode does not read WEBHOOK_URL: a setting of the distributed services (npm run start:distributed); its own defaults and stand-in target apply',
     );

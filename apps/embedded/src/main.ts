@@ -7,6 +7,7 @@ import { loadConfigOrExit, refuseMisspelledSettingsOrExit, settings } from '@cou
 import { EMBEDDED_READ_RATE, readRateOf, readRateSettings } from '@countersign/limits';
 import { EMBEDDED_PROPOSAL_RATE, proposalRateOf, proposalRateSettings } from '@countersign/orchestrator/settings';
 import type { EARLY_REFUSALS } from './home/before-loading';
+import { plainHttpNotice } from './plain-http-notice';
 
 const EmbeddedSettings = z.object({
   /** Where to listen; 127.0.0.1 (loopback) by default. An IPv6 address is refused: the embedded mode's URLs are `scheme://host:port`. */
@@ -152,12 +153,4 @@ function saidAsRefusal(e: unknown, refusals: typeof EARLY_REFUSALS): boolean {
   if (!refusals.some((refusal) => e instanceof refusal)) return false;
   process.stderr.write(`countersign (embedded) could not start: ${(e as Error).message}\n`);
   return true;
-}
-
-/** What plain HTTP means on this HOST: a development default on loopback, an exposure anywhere else. */
-function plainHttpNotice(host: string): string {
-  const https = 'set HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE for HTTPS; the distributed mode always serves HTTPS';
-  if (host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.'))) return `Plain HTTP on loopback: a local development default (${https}).`;
-  const where = host === '0.0.0.0' ? 'every network interface of this machine (HOST=0.0.0.0)' : `${host}, not loopback`;
-  return `Plain HTTP on ${where}: other machines may reach it, and its tokens and proposals cross the network unencrypted (${https}).`;
 }
