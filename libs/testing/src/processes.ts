@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { testFetch } from './https-client';
 
@@ -16,6 +16,10 @@ export interface RunningService {
 /**
  * Starts a service as its own process, exactly as `npm run start:distributed` does, and waits until its
  * /readyz answers 200 (over HTTPS when `env` gives it a certificate). Its JSON log goes to `logDir/<name>.log`.
+ *
+ * It writes its log to that file itself (the file is its standard output and error), and it holds an IPC channel to
+ * this process: when this process goes, however it goes (a launcher or a test worker killed), the channel closes and the
+ * service stops cleanly (`runService`), instead of running on as an orphan with the stack's ports, keys and groups.
  */
 export async function startServiceProcess(
   app: string,
@@ -32,7 +36,7 @@ export async function startServiceProcess(
   mkdirSync(opts.logDir, { recursive: true });
   const name = opts.instance ?? app;
   const logFile = join(opts.logDir, `${name}.log`);
-  const log = createWriteStream(logFile, { flags: 'a' });
+  const log = openSync(logFile, 'a');
   // SERVICE_NODE_ARGS: extra node flags for the services, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a bench.
   const extra = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // The stack's admin sign-in to Kafka (in this process's environment, from .stack/stack.env) is a service's only when
@@ -48,10 +52,12 @@ export async function startServiceProcess(
       SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', log, log, 'ipc'],
   });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  // The child has its own copy of the descriptor.
+  closeSync(log);
+  // Neither the channel nor the child keeps this process alive: its caller stops it, or it stops when this process goes.
+  child.channel?.unref();
   // A service given a certificate (HTTP_TLS_*) serves HTTPS only; the probe trusts the stack's root, nothing else.
   const url = `${env.HTTP_TLS_CERT_FILE ? 'https' : 'http'}://127.0.0.1:${opts.port}`;
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

@@ -81,6 +81,18 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
   const config = loadConfigOrExit(def.settings);
   refuseMisspelledSettingsOrExit([baseSettings, def.settings, ...(def.otherSettings ?? [])]);
   const logger = createLogger(def.service, { level: base.LOG_LEVEL });
+  // Started by a supervisor holding an IPC channel to it (`npm run start:distributed`, the tests): it stops when that
+  // supervisor goes, however it went (killed with -9 included), rather than run on as an orphan (first-user pass,
+  // 2026-12-07). The channel keeps nothing alive; a service started any other way has none and is not concerned.
+  let stop: (() => Promise<void>) | undefined;
+  if (process.channel) {
+    process.channel.unref();
+    process.once('disconnect', () => {
+      logger.warn(`${def.service}: the process that started it has gone; stopping`);
+      if (stop) void stop();
+      else process.exit(1);
+    });
+  }
   // Before anything is handled: the active span (W3C trace context) follows the work across awaits (docs/adr/0025-tracing.md).
   const tracing = initTracing({ service: def.service });
   try {
@@ -129,15 +141,18 @@ export async function runService<S extends z.ZodObject<z.ZodRawShape>>(def: Serv
     })
     class ServiceRoot {}
     const { app, port, scheme } = await serve(ServiceRoot, logger, { host: base.HOST, port: base.PORT ?? def.defaultPort, tls: https });
-    const stop = async () => {
-      tokensWatch.stop();
-      reloadsAudit.stop();
-      await app.close();
-      await bus.close();
-      await built.close?.();
-      await tracing.shutdown();
-      process.exit(0);
-    };
+    // Once, whichever asks first: a SIGTERM from the supervisor is often followed by its channel closing as it exits.
+    let stopping: Promise<void> | undefined;
+    stop = () =>
+      (stopping ??= (async () => {
+        tokensWatch.stop();
+        reloadsAudit.stop();
+        await app.close();
+        await bus.close();
+        await built.close?.();
+        await tracing.shutdown();
+        process.exit(0);
+      })());
     // Listened for before the line that says it listens: until a listener is set, Node takes a signal's default (an exit
     // on the spot), and a supervisor may stop it as soon as it reads that line (the embedded main's test did, 2026-12-07).
     process.once('SIGTERM', stop);
