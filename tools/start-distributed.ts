@@ -2,7 +2,7 @@
 // (start it first with `npm run stack:up`), with a local webhook sink standing in for the target system.
 // A second instance of any service: `npm run start:distributed -- --also executor` starts one more.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadIdentityUsers, startIdentityProvider, writeIdentityUsers } from '@countersign/identity';
 import { actionTypesOf, DEFAULT_CONTRACT_PATH } from '@countersign/policy-engine';
@@ -28,6 +28,13 @@ async function main() {
     process.exit(1);
   }
   writeFileSync(pidFile, String(process.pid));
+  // Each run's logs start empty; the last run's are kept beside them (an old stack trace stayed at the top of a log that
+  // every run appended to: distributed-mode probe, 2026-12-07).
+  const logs = join(dir, 'logs');
+  if (existsSync(logs)) {
+    rmSync(`${logs}.previous`, { recursive: true, force: true });
+    renameSync(logs, `${logs}.previous`);
+  }
   const sink = await startWebhookSink();
   const actionTypes = actionTypesOf(DEFAULT_CONTRACT_PATH);
   // The reviewer inbox signs in through a local OpenID Connect provider (seeded users, passwords in
