@@ -1,7 +1,7 @@
 import { sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { canonicalDigest } from '@countersign/contracts';
-import { ED25519_SIGNATURE, validAt, VerifyKey, verifyKeyOf } from '@countersign/keys';
+import { ED25519_SIGNATURE, keyById, validAt, VerifyKey, verifyKeyOf } from '@countersign/keys';
 import { DecisionSigner, KeySource, signingKeyAt, signingKeysOf, SigningUnavailableError, VerifyKeys } from './index';
 
 /**
@@ -100,7 +100,7 @@ export function verifyEventSeal(
   const known: readonly VerifyKey[] = !keys ? [] : Array.isArray(keys) ? keys : (keys as KeySource<VerifyKey>).keys();
   if (!known.length)
     return { ok: false, reason: `no verify keys of ${publisher.name} are configured (${publisher.keysSetting}): ${event.type} ${event.id} not applied` };
-  const key = typeof claims?.kid === 'string' ? known.find((k) => k.keyId === claims.kid) : undefined;
+  const key = keyById(keys!, claims?.kid);
   if (!key) return { ok: false, reason: `${event.type} ${event.id}: sealed with unknown key id ${JSON.stringify(claims?.kid)}` };
   if (!ED25519_SIGNATURE.test(parts[2]) || !verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, Buffer.from(parts[2], 'base64url')))
     return { ok: false, reason: `${event.type} ${event.id}: the seal's signature does not verify` };

@@ -1,6 +1,6 @@
 import { randomFillSync, sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { ALWAYS, currentKey, ED25519_SIGNATURE, generateKey, KeyWindow, SigningKey, validAt, VerifyKey } from '@countersign/keys';
+import { ALWAYS, currentKey, ED25519_SIGNATURE, generateKey, keyById, KeyWindow, SigningKey, validAt, VerifyKey } from '@countersign/keys';
 
 /**
  * What a review can decide. Each decision is signed; consumers act on none that does not verify. `happened` and
@@ -62,6 +62,8 @@ export type VerifyKeys = readonly VerifyKey[] | KeySource<VerifyKey>;
 /** Keys read again when their file changes (`KeyFileWatcher` of `@countersign/keys`): a rotation needs no restart. */
 export interface KeySource<K> {
   keys(): readonly K[];
+  /** Looks at the file again now (`keyById`: a key id none of its keys has may have just been added). */
+  lookAgain?(): readonly K[];
 }
 
 // An array has a `keys()` of its own (its indexes): only a non-array with `keys()` is a source.
@@ -164,8 +166,7 @@ export function verifyReviewDecision(token: string, keys: VerifyKeys, now: Date 
     return { ok: false, reason: 'malformed review decision claims' };
   }
   if (typeof raw !== 'object' || raw === null) return { ok: false, reason: 'malformed review decision claims' };
-  const known = isSource<VerifyKey>(keys) ? keys.keys() : keys;
-  const key = typeof raw.kid === 'string' ? known.find((k) => k.keyId === raw.kid) : undefined;
+  const key = keyById(keys, raw.kid);
   if (!key) return { ok: false, reason: `unknown signing key id ${JSON.stringify(raw.kid)}` };
   if (!ED25519_SIGNATURE.test(parts[2]) || !verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, Buffer.from(parts[2], 'base64url')))
     return { ok: false, reason: 'review decision signature does not verify' };

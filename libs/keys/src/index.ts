@@ -185,6 +185,23 @@ export const verifyKeyEntry = (key: VerifyKey | SigningKey): KeyFileEntry => ({
  * sign or accept — and is named by `error()`; the trust monitor reports it (ADR 0019). A file unreadable at the start
  * throws, as the loaders do: a service does not boot without its keys.
  */
+/** Keys as a list, or a watched keys file (`KeyFileWatcher`: a rotation needs no restart). */
+export type KeyList<K extends KeyWindow> = readonly K[] | { keys(): readonly K[]; lookAgain?(): readonly K[] };
+
+/**
+ * The key of `keys` that `kid` names, if any. A watched file is looked at again at once when none of the keys it held
+ * has that id: a rotation lists the new key in the verifiers' file before its signer uses it, so an id never seen may be
+ * one added since the last look (up to `checkMs` ago). Refused, a trust verdict sealed with it left the policy engine
+ * failing closed until the monitor's next report, 30 s later (trust stack test, 2026-12-07). A key id that is still
+ * unknown costs one `stat` of the file: only a file that changed is read again.
+ */
+export function keyById<K extends KeyWindow & { keyId: string }>(keys: KeyList<K>, kid: unknown): K | undefined {
+  if (typeof kid !== 'string') return undefined;
+  if (Array.isArray(keys)) return (keys as readonly K[]).find((k) => k.keyId === kid);
+  const source = keys as Exclude<KeyList<K>, readonly K[]>;
+  return source.keys().find((k) => k.keyId === kid) ?? source.lookAgain?.().find((k) => k.keyId === kid);
+}
+
 export class KeyFileWatcher<K extends KeyWindow> {
   private current: K[];
   private seen: string;
@@ -211,6 +228,12 @@ export class KeyFileWatcher<K extends KeyWindow> {
   /** Why the file's latest content could not be used (the keys read before stay in place), if it could not. */
   error(): string | undefined {
     return this.failure;
+  }
+
+  /** Looks at the file now, whatever `checkMs` says, and returns its keys (`keyById`: a key id no key held has). */
+  lookAgain(): K[] {
+    this.refresh();
+    return this.current;
   }
 
   /** Looks at the file now, whatever `checkMs` says. */

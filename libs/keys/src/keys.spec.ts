@@ -1,8 +1,8 @@
 import { sign, verify } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { currentKey, generateKey, KeyFileError, loadSigningKeys, loadVerifyKeys, validAt, verifyKeyEntry } from './index';
+import { currentKey, generateKey, KeyFileError, keyById, loadSigningKeys, loadVerifyKeys, validAt, verifyKeyEntry, watchVerifyKeys } from './index';
 
 // real: node:crypto and files in a temporary directory; fake: nothing.
 const at = (day: number) => new Date(Date.UTC(2026, 10, 1 + day));
@@ -57,5 +57,31 @@ describe('one shape for every signing key', () => {
     expect(load([{ ...entry, notAfter: entry.notBefore }])).toThrow(/: 0\.notAfter: must be after notBefore$/);
     expect(load([entry])).toThrow(/: 0\.privateKeyFile: cannot read .*missing\.pem$/);
     expect(() => loadVerifyKeys(join(d, 'absent.json'))).toThrow();
+  });
+});
+
+describe('the key a key id names (keyById)', () => {
+  const k1 = generateKey('k-2026-11', { notBefore: at(0), notAfter: at(30) });
+  const k2 = generateKey('k-2026-12', { notBefore: at(25), notAfter: at(60) });
+
+  it('finds it in a list; an unknown id, or one that is not a string, names none', () => {
+    expect(keyById([k1.verifyKey, k2.verifyKey], 'k-2026-12')).toBe(k2.verifyKey);
+    expect(keyById([k1.verifyKey], 'k-2026-12')).toBeUndefined();
+    expect(keyById([k1.verifyKey], 7)).toBeUndefined();
+  });
+
+  it('finds a key added to a watched file since its last look, at once, not a check interval later (a rotation: verifiers first)', () => {
+    const file = write(join(dir(), 'verify.json'), [verifyKeyEntry(k1.key)]);
+    // Looked at again by itself only every hour: without the look `keyById` makes, the new key stays unknown that long.
+    const watched = watchVerifyKeys(file, 3_600_000);
+    expect(keyById(watched, 'k-2026-12')).toBeUndefined();
+    write(`${file}.new`, [verifyKeyEntry(k1.key), verifyKeyEntry(k2.verifyKey)]);
+    renameSync(`${file}.new`, file);
+    expect(watched.keys().map((k) => k.keyId)).toEqual(['k-2026-11']);
+    expect(keyById(watched, 'k-2026-12')?.keyId).toBe('k-2026-12');
+    expect(watched.keys().map((k) => k.keyId)).toEqual(['k-2026-11', 'k-2026-12']);
+    // A key id that is still unknown names none; the keys read stay in place.
+    expect(keyById(watched, 'forged')).toBeUndefined();
+    expect(watched.keys()).toHaveLength(2);
   });
 });

@@ -1,6 +1,6 @@
 import { sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { currentKey, ED25519_SIGNATURE, KeyWindow, SigningKey, validAt, VerifyKey } from '@countersign/keys';
+import { currentKey, ED25519_SIGNATURE, keyById, KeyList, KeyWindow, SigningKey, validAt, VerifyKey } from '@countersign/keys';
 
 /**
  * What the policy engine signs when a second admin approves a contract change (docs/adr/0038): the request, the base
@@ -22,8 +22,7 @@ export interface ContractChangeClaims {
   approvedAt: string;
 }
 
-/** Keys as a list, or a watched keys file (`KeyFileWatcher` of `@countersign/keys`: a rotation needs no restart). */
-export type KeyList<K extends KeyWindow> = readonly K[] | { keys(): readonly K[] };
+export type { KeyList };
 
 const keysOf = <K extends KeyWindow>(k: KeyList<K>): readonly K[] => (Array.isArray(k) ? k : (k as { keys(): readonly K[] }).keys());
 
@@ -70,7 +69,7 @@ export function verifyContractChange(
     return { ok: false, reason: 'its signature is malformed' };
   }
   if (typeof raw !== 'object' || raw === null) return { ok: false, reason: 'its signature is malformed' };
-  const key = typeof raw.kid === 'string' ? keysOf(keys).find((k) => k.keyId === raw.kid) : undefined;
+  const key = keyById(keys, raw.kid);
   if (!key) return { ok: false, reason: `it is signed with an unknown key ${JSON.stringify(raw.kid)}` };
   if (!ED25519_SIGNATURE.test(parts[2]) || !verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, Buffer.from(parts[2], 'base64url')))
     return { ok: false, reason: 'its signature does not verify' };

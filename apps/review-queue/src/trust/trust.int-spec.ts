@@ -186,13 +186,18 @@ describe('the trust monitor and the policy engine on the real stack (ADR 0019)',
     expect(JSON.stringify(refused.body)).toMatch(/decisions cannot be signed now, nothing was recorded: no review-decision signing key is valid/);
 
     // Rotation: a new valid key in the same file. Both recover by themselves.
-    installKey('approvals-rotated', new Date(Date.now() - 1_000), new Date(Date.now() + 30 * 24 * 3600_000), true);
+    const rotatedAt = installKey('approvals-rotated', new Date(Date.now() - 1_000), new Date(Date.now() + 30 * 24 * 3600_000), true);
     await eventually(() => expect(verdicts.at(-1)?.data).toMatchObject({ health: 'healthy', previous: 'unhealthy' }), 60_000);
+    const restored = verdicts.at(-1)!;
     await eventually(async () => {
       const id = `merge-after-${Date.now()}`;
       await merge(id);
       expect(await lane(id)).toMatchObject({ lane: 'autonomous' });
     }, 60_000);
+    // By the verdict sealed with the rotated key, not by the monitor's next report a heartbeat later: the policy engine
+    // looks at its verify keys file again for a key id it does not know (it refused the verdict, and failed risky work
+    // closed for 30 s more, when its last look at the file was under a second old; 2026-12-07).
+    expect(Date.now() - rotatedAt).toBeLessThan(restored.data.heartbeatMs);
     // The approval refused before starts clean (nothing half done) and is signed by the rotated key.
     const approved = await eventually(async () => {
       const res = await call('POST', `${rq.url}/v1/reviews/refund-1/approve`, { reason: 'checked the order' }, tokens.reviewer);
