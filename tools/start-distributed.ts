@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { loadIdentityUsers, startIdentityProvider, writeIdentityUsers } from '@countersign/identity';
 import { actionTypesOf, DEFAULT_CONTRACT_PATH } from '@countersign/policy-engine';
+import { DEFAULT_PRINCIPALS, SCENARIOS_PRINCIPAL } from '@countersign/nest';
 import { freePort, loadStackEnvFile, ServiceName, SERVICES, stackEnv, startDistributed, startWebhookSink } from '@countersign/testing';
 import { writeTargetFile } from './drill/target';
 
@@ -58,6 +59,8 @@ async function main() {
     namespace: 'countersign_local',
     // Its namespace is the same at every start: a kill switch turned off stays off.
     keepFlags: true,
+    // The defaults, and `tokens/scenarios` for `npm run countersign -- scenarios` (as the embedded mode's home has).
+    principals: [...DEFAULT_PRINCIPALS, SCENARIOS_PRINCIPAL],
     webhookUrl: sink.url,
     actionTypes,
     dir,
@@ -101,7 +104,7 @@ async function main() {
       .join('\n')}\n` +
       (second ? `  ${`${also}-2`.padEnd(14)} ${second.url}\n` : '') +
       `Reviewer inbox: ${inboxUrl}/reviews (sign in as alice, bob, …; passwords in ${join(identityDir, 'passwords')})\n` +
-      `Tokens: ${join(dir, 'tokens')}/<agent|reviewer|auditor|metrics>   Logs: ${join(dir, 'logs')}   Target sink: ${sink.url}\n` +
+      `Tokens: ${join(dir, 'tokens')}/<agent|reviewer|auditor|metrics|scenarios>   Logs: ${join(dir, 'logs')}   Target sink: ${sink.url}\n` +
       `HTTPS: every service's certificate chains to ${stack.caFile} (curl --cacert ${stack.caFile} …; trust it in a browser for the inbox)\n`,
   );
 }

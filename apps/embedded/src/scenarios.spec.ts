@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { parse } from 'yaml';
+import { SCENARIO_AGENT_IDS } from '@countersign/nest';
 import { DEFAULT_CONTRACT_PATH } from '@countersign/policy-engine';
 import { call, eventually } from '@countersign/testing';
 import { startEmbedded } from './embedded';
-import { SCENARIO_AGENT_IDS } from './home/home-principals';
 
 // real: all five services in one process (in-process bus and stores), the project's contract and its test
 // table, the shipped scenarios; fake: the target system (the embedded sink).

@@ -48,6 +48,35 @@ export const DEFAULT_PRINCIPALS: PrincipalSpec[] = [
 ];
 
 /**
+ * The agents the shipped example traffic proposes as (`libs/contracts/fixtures/scenarios.jsonl`, the shared scenarios).
+ * The embedded mode's `scenarios.spec.ts` fails when a scenario names an agent this list lacks.
+ */
+export const SCENARIO_AGENT_IDS = [
+  'analytics-agent',
+  'code-agent',
+  'finance-agent',
+  'it-agent',
+  'marketing-agent',
+  'ops-agent',
+  'platform-agent',
+  'support-copilot',
+] as const;
+
+/**
+ * `tokens/scenarios`: an agent that may propose as every agent the example traffic names (for the tenant it names), so
+ * that `npm run countersign -- scenarios` can send it to a running instance, embedded or distributed. It is an agent
+ * like the others: it decides nothing, and only its own actions are its to read.
+ */
+export const SCENARIOS_PRINCIPAL: PrincipalSpec = {
+  name: 'scenarios',
+  principal: 'scenario-agents',
+  kind: 'agent',
+  roles: ['agent'],
+  agentIds: [...SCENARIO_AGENT_IDS],
+  tenants: ['acme'],
+};
+
+/**
  * Writes a tokens file (hashes and public keys only) and one file per raw token under `dir`; returns the
  * raw tokens by name, and the signing keys of the principals that asked for one. Raw tokens and private
  * keys go to files with mode 0600, never to a log.
