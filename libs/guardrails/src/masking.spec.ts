@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { findRegulatedData, regulatedKinds } from './detectors';
-import { ibanValid, luhnValid, maskDeep, maskText, useContractNationalIds } from './masking';
+import { ibanValid, luhnValid, maskDeep, maskText, showsMask, useContractNationalIds } from './masking';
 import { anyText, obfuscated, SECRETS } from './testing/obfuscated';
 
 describe('masking regulated data', () => {
@@ -667,5 +667,28 @@ describe('masking regulated data grouped or spaced out (red team, 2026-12-04)', 
 
   it.each(['card (4111)(1111)(1111)(1112)', 'order (1234)(5678)', 'call me at 5 . 30', 'meet @ 5 . ok'])('leaves %j as it is', (text) => {
     expect(maskText(text)).toBe(text);
+  });
+});
+
+describe('what masking wrote, recognised (showsMask: a reviewer edits a masked value)', () => {
+  it.each([
+    ['an e-mail address', 'write to jane.doe@example.com'],
+    ['a card number', 'card 4111 1111 1111 1111'],
+    ['an IBAN', 'IBAN DE89 3704 0044 0532 0130 00'],
+    ['a phone number', 'call +49 170 1234567'],
+    ['a US SSN', 'ssn 123-45-6789'],
+    ['a UK NINO', 'NINO AB 12 34 56 C'],
+    ['a secret', 'api_key=sk_live_4eC39HqLyjWDarjtT1zdp7dc'],
+    ['an e-mail address in base64', 'see amFuZS5kb2VAZXhhbXBsZS5jb20='],
+  ])('in every form masking writes: %s', (_, text) => {
+    const shown = maskText(text);
+    expect(shown).not.toBe(text);
+    expect(showsMask(shown)).toBe(true);
+  });
+
+  it("knows a contract's own national ids only by the names it is given, and takes other brackets as text", () => {
+    expect(showsMask('Steuer-ID [de-tax-id]')).toBe(false);
+    expect(showsMask('Steuer-ID [de-tax-id]', ['de-tax-id'])).toBe(true);
+    expect(showsMask('[urgent] see [docs] and j***@ example')).toBe(false);
   });
 });

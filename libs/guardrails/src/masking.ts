@@ -8,7 +8,7 @@
  * replaces exactly the original characters of what it hides, and text with nothing to mask comes back unchanged.
  */
 import { isSecretKey, SECRET_KEYS } from '@countersign/contracts';
-import { IDENTIFIER_KEYS, keptBelow, MAX_SCAN_DEPTH, MaskingOptions, maskNumberValue, scanText } from './detectors';
+import { DEFAULT_NATIONAL_IDS, IDENTIFIER_KEYS, keptBelow, MAX_SCAN_DEPTH, MaskingOptions, maskNumberValue, scanText } from './detectors';
 
 export { DEFAULT_NATIONAL_IDS, IDENTIFIER_KEYS, ibanValid, luhnValid } from './detectors';
 export type { MaskingOptions } from './detectors';
@@ -46,6 +46,34 @@ export { SECRET_KEYS };
 
 /** What a secret's value is shown as. */
 export const SECRET_SHOWN = '[secret]';
+
+/**
+ * Every form masking writes in place of a value, but a contract's own national ids: an e-mail address (`j***@[email]`),
+ * a card, an IBAN or a phone number with its last digits (`[card …1111]`, `DE** [iban …3000]`, `[phone …67]`), a
+ * built-in national id (`[us-ssn]`, `[uk-nino]`), a secret (`[secret]`), encoded data (`[encoded email, card]`), a value
+ * too deep to read (`[too deep]`).
+ */
+const MASK_FORMS = new RegExp(
+  [
+    String.raw`\*\*\*@\[email\]`,
+    String.raw`\[(?:card|iban|phone) …[^\]\n]{0,8}\]`,
+    `\\[(?:${[...new Set(DEFAULT_NATIONAL_IDS.map((n) => n.name))].join('|')}|secret|too deep)\\]`,
+    String.raw`\[encoded [^\]\n]{1,200}\]`,
+  ].join('|'),
+  'u',
+);
+
+/**
+ * Whether `text` shows what masking writes in place of a value (`MASK_FORMS`), or `[<name>]` for one of `names` (a
+ * contract's own national ids, `MaskingOptions.nationalIds`): text holding one was edited from a masked value, and holds
+ * no value there, only the mask (red team, 2026-12-07: `[de-tax-id]`, `[secret]` and `[encoded email]` edited in part on
+ * a card went out to a customer as written).
+ */
+export function showsMask(text: string, names: Iterable<string> = []): boolean {
+  if (MASK_FORMS.test(text)) return true;
+  for (const name of names) if (text.includes(`[${name}]`)) return true;
+  return false;
+}
 
 const isSecret = (key: string, value: unknown): boolean => isSecretKey(key) && value !== undefined && value !== null;
 

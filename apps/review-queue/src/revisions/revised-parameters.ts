@@ -1,6 +1,6 @@
 // How a reviewer's edit of the (masked) parameters becomes the parameters of the new version (docs/adr/0017).
 import { isDeepStrictEqual } from 'node:util';
-import { maskText } from '@countersign/guardrails';
+import { maskText, showsMask } from '@countersign/guardrails';
 import { parameterRefusal, RunningContract } from '@countersign/policy';
 
 /** A refusal of an edit: the JSON pointer (RFC 6901) of the parameter, and why. */
@@ -12,9 +12,6 @@ export class ParameterEditError extends Error {
     super(`parameters${pointer}: ${why}`);
   }
 }
-
-/** What masking writes in place of regulated data (libs/guardrails): a value still showing it was not really edited. */
-const MASK_MARK = /\*\*\*@\[email\]|\[(?:card|iban|phone) …[^\]]*\]|\[(?:us-ssn|uk-nino)\]/u;
 
 const segment = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -36,12 +33,24 @@ export function reviseParameters(
   real: Record<string, unknown>,
   seesReal = false,
 ): { parameters: Record<string, unknown>; changed: string[] } {
-  const changed: string[] = [];
-  const parameters = merge(edited, masked, real, '', changed, seesReal) as Record<string, unknown>;
-  return { parameters, changed };
+  const edit: Edit = { changed: [], seesReal, marks: shownMarks(masked, real) };
+  const parameters = merge(edited, masked, real, '', edit) as Record<string, unknown>;
+  return { parameters, changed: edit.changed };
 }
 
-function merge(edited: unknown, masked: unknown, real: unknown, pointer: string, changed: string[], seesReal: boolean): unknown {
+/** One revision's state: the pointers changed so far, whether its reviewer sees real values, and the masks shown. */
+interface Edit {
+  changed: string[];
+  seesReal: boolean;
+  /**
+   * The marks `[<name>]` the shown parameters hold and the real ones do not: what masking wrote, a contract's own national
+   * ids (`[de-tax-id]`) among them, which the library's list of its forms cannot know (`showsMask`).
+   */
+  marks: Set<string>;
+}
+
+function merge(edited: unknown, masked: unknown, real: unknown, pointer: string, edit: Edit): unknown {
+  const { changed, seesReal } = edit;
   // Left as shown (masked, or real to a reviewer who may reveal it): the real value (masking keeps the shape, so this
   // covers whole subtrees).
   if (masked !== undefined && (isDeepStrictEqual(edited, masked) || (seesReal && isDeepStrictEqual(edited, real)))) return real;
@@ -60,18 +69,37 @@ function merge(edited: unknown, masked: unknown, real: unknown, pointer: string,
       const realKey = realKeyOf.get(key);
       const at = `${pointer}/${segment(key)}`;
       if (realKey === undefined) {
-        out[key] = fresh(value, at);
+        out[fresh(key, at, edit)] = fresh(value, at, edit);
         changed.push(at);
-      } else out[realKey] = merge(value, masked[key], real[realKey], at, changed, seesReal);
+      } else out[realKey] = merge(value, masked[key], real[realKey], at, edit);
     }
     for (const key of shownKeys) if (!(key in edited)) changed.push(`${pointer}/${segment(key)}`);
     return out;
   }
   if (Array.isArray(edited) && Array.isArray(masked) && Array.isArray(real) && edited.length === masked.length) {
-    return edited.map((v, i) => merge(v, masked[i], real[i], `${pointer}/${i}`, changed, seesReal));
+    return edited.map((v, i) => merge(v, masked[i], real[i], `${pointer}/${i}`, edit));
   }
   changed.push(pointer || '/');
-  return fresh(edited, pointer);
+  return fresh(edited, pointer, edit);
+}
+
+/** The marks `[<name>]` in the strings (values and keys) of `masked` that no string of `real` holds (`Edit.marks`). */
+function shownMarks(masked: unknown, real: unknown): Set<string> {
+  const realText = stringsOf(real).join('\n');
+  const marks = new Set<string>();
+  for (const text of stringsOf(masked)) for (const m of text.matchAll(/\[([^[\]\n]{1,64})\]/g)) if (!realText.includes(m[0])) marks.add(m[1]);
+  return marks;
+}
+
+function stringsOf(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) stringsOf(v, out);
+  else if (isObject(value))
+    for (const [k, v] of Object.entries(value)) {
+      out.push(k);
+      stringsOf(v, out);
+    }
+  return out;
 }
 
 /** Each real key's name as masking shows it (`maskDeep`: its masked text, then `#2`, `#3`, … for a name taken), by name. */
@@ -86,16 +114,23 @@ function shownNames(real: Record<string, unknown>): Map<string, string> {
   return named;
 }
 
-/** A value the reviewer typed: taken as is, unless it still shows a mask (a masked value edited in part is no value). */
-function fresh(value: unknown, pointer: string): unknown {
-  if (typeof value === 'string' && MASK_MARK.test(value)) {
+/**
+ * A value (or a key) the reviewer typed: taken as is, unless it still shows a mask, in any of masking's forms or one the
+ * card showed (a masked value edited in part is no value: the mask would go out as the value).
+ */
+function fresh<T>(value: T, pointer: string, edit: Edit): T {
+  if (typeof value === 'string' && showsMask(value, edit.marks)) {
     throw new ParameterEditError(
       pointer || '/',
       'still shows a masked value but is not the value shown: keep it exactly as shown (its real value is kept) or replace it whole',
     );
   }
-  if (Array.isArray(value)) return value.map((v, i) => fresh(v, `${pointer}/${i}`));
-  if (isObject(value)) for (const [k, v] of Object.entries(value)) fresh(v, `${pointer}/${segment(k)}`);
+  if (Array.isArray(value)) return value.map((v, i) => fresh(v, `${pointer}/${i}`, edit)) as T;
+  if (isObject(value))
+    for (const [k, v] of Object.entries(value)) {
+      fresh(k, `${pointer}/${segment(k)}`, edit);
+      fresh(v, `${pointer}/${segment(k)}`, edit);
+    }
   return value;
 }
 

@@ -124,6 +124,30 @@ describe('reviseParameters: the reviewer edits what they were shown', () => {
     expect(() => reviseParameters({ ...masked, notify: 'j***@[email] cc' }, masked, real)).toThrow('parameters/notify: still shows a masked value');
   });
 
+  it.each([
+    // A contract's own national id (`masking.nationalIds`): its name is the contract's, known only from the card.
+    ['a national id of the contract', 'Ihre Steuer-ID 12 345 678 901 ist bestätigt.', 'Ihre Steuer-ID [de-tax-id] ist bestätigt.'],
+    ['a secret', 'your key: api_key=sk_live_4eC39HqLyjWDarjtT1zdp7dc', 'your key: [secret]'],
+    ['encoded data', 'see amFuZS5kb2VAZXhhbXBsZS5jb20=', 'see [encoded email]'],
+  ])('refuses %s edited in part, which went out to a customer as its mask (red team, 2026-12-07)', (_, body, shown) => {
+    expect(() => reviseParameters({ body: `${shown} Kind regards` }, { body: shown }, { body })).toThrow(
+      'parameters/body: still shows a masked value but is not the value shown',
+    );
+    // Left as shown, it keeps its real value; replaced whole, it is the reviewer's text.
+    expect(reviseParameters({ body: shown }, { body: shown }, { body }).parameters).toEqual({ body });
+    expect(reviseParameters({ body: 'Kind regards' }, { body: shown }, { body }).parameters).toEqual({ body: 'Kind regards' });
+  });
+
+  it('refuses a mask moved into another field or into a key, and takes brackets the real text holds as text', () => {
+    const shown = { body: 'Ihre Steuer-ID [de-tax-id]', note: '' };
+    const real = { body: 'Ihre Steuer-ID 12 345 678 901', note: '' };
+    expect(() => reviseParameters({ ...shown, note: 'ID [de-tax-id]' }, shown, real)).toThrow('parameters/note: still shows a masked value');
+    expect(() => reviseParameters({ ...shown, extra: { '[de-tax-id]': 1 } }, shown, real)).toThrow('still shows a masked value');
+    // `[urgent]` is in the real text: the reviewer's copy of it is text, not a mask.
+    const tagged = { body: '[urgent] call back', note: '' };
+    expect(reviseParameters({ ...tagged, note: '[urgent]' }, tagged, tagged).parameters).toEqual({ ...tagged, note: '[urgent]' });
+  });
+
   it('takes a masked value typed equal to the hidden real one as a change for a reviewer who may not see it: no oracle', () => {
     // Were it "unchanged", a right guess would answer "nothing changed" and a wrong one make a revision.
     expect(reviseParameters({ ...masked, notify: EMAIL }, masked, real)).toEqual({ parameters: real, changed: ['/notify'] });
