@@ -127,6 +127,8 @@ describe("the OpenAPI document of the embedded process (every service's routes)"
       ['GET', '/v1/autonomy/raise-requests', '/v1/autonomy/raise-requests', 'admin', 200],
       ['GET', '/v1/reviews', '/v1/reviews', 'reviewer', 200],
       ['POST', '/v1/reviewers/heartbeat', '/v1/reviewers/heartbeat', 'reviewer', 200],
+      // No claim held on it (none is, on an item nobody proposed): `released: false`, not 404 (red team, 2026-12-07).
+      ['POST', '/v1/reviews/{actionId}/release', '/v1/reviews/no-such-item/release', 'reviewer', 200],
       ['GET', '/v1/governance', '/v1/governance', 'auditor', 200],
       ['GET', '/v1/audit/heads', '/v1/audit/heads', 'auditor', 200],
       ['GET', '/v1/audit/entries', `/v1/audit/entries?actionId=${accepted.actionId}`, 'auditor', 200],

@@ -377,11 +377,17 @@ export class InboxController {
   @ApiRoute({
     summary: "Release the signed-in reviewer's claim (CSRF-checked)",
     session: true,
-    ok: { description: 'The claim is released', schema: { type: 'object', required: ['actionId'], properties: { actionId: { type: 'string' } } } },
+    ok: {
+      description: "The caller's claim is released (`released: true`); `released: false` when the caller held none on it, whatever the item",
+      schema: {
+        type: 'object',
+        required: ['actionId', 'released'],
+        properties: { actionId: { type: 'string' }, released: { type: 'boolean' } },
+      },
+    },
     errors: {
       401: 'not signed in, or the session ended',
       403: 'no reviewer role, or a missing or wrong CSRF token',
-      404: 'no review item for this action, or one of a tenant the caller is not bound to',
     },
   })
   @Post(':actionId/release')

@@ -172,10 +172,15 @@ export class ReviewsController {
   @ApiRoute({
     summary: "Release the caller's claim on a review item",
     ok: {
-      description: 'The claim is released (nothing when the caller held none)',
-      schema: { type: 'object', required: ['actionId'], properties: { actionId: { type: 'string' }, status: { type: 'string' } } },
+      // The same answer for an item the caller holds no claim on, whatever it is (unknown, decided, another tenant's,
+      // another reviewer's): `released: false` tells nothing of it (red team, 2026-12-07: this said 404).
+      description: "The caller's claim is released (`released: true`); `released: false` when the caller held none on it, whatever the item",
+      schema: {
+        type: 'object',
+        required: ['actionId', 'released'],
+        properties: { actionId: { type: 'string' }, released: { type: 'boolean' } },
+      },
     },
-    errors: { 404: 'no review item for this action, or one of a tenant the caller is not bound to' },
   })
   @Post(':actionId/release')
   @HttpCode(200)
