@@ -527,6 +527,11 @@ describe('detecting regulated data grouped or spaced out (red team, 2026-12-04)'
     ['write to zelda@example . co . uk today', 'email'],
     ['z e l d a @ e x a m p l e . o r g', 'email'],
     ['ｚ ｅ ｌ ｄ ａ ＠ example . org', 'email'],
+    // Red team, 2026-12-07: a space on one side of a dot, or after the `+`, ran in a support reply.
+    ['write to jane.doe@example .com for the invoice', 'email'],
+    ['write to jane.doe@ example. com for the invoice', 'email'],
+    ['call our colleague on + 49 170 1234567', 'phone'],
+    ['Tel.: + 44 20 7946 0958', 'phone'],
   ];
   it.each(FOUND)('finds %j', (text, kind) => {
     expect(findRegulatedData({ body: text })).toEqual([{ kind, path: '/body' }]);
@@ -546,6 +551,8 @@ describe('detecting regulated data grouped or spaced out (red team, 2026-12-04)'
     'I am @ home . Ok',
     'a b @ c d',
     'version 1..123..45..6789',
+    '5 + 10 20 30 40 50', // a sum, not a number after a `+`
+    'I am @ home. Ok',
   ];
   it.each(NOT_FOUND)('finds nothing in %j', (text) => {
     expect(findRegulatedData({ text })).toEqual([]);

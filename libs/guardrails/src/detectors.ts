@@ -217,10 +217,11 @@ const MAYBE_SOMETHING_TO_FIND = /[^\x20-\x25\x27-\x2f\x3a-\x3f\x41-\x7e]|[^a-zA-
 // (`&`, `/`, `=`, `?`: in `?to=jane@example.com` the address starts after '='), or is quoted (`"jane roe"`); a
 // domain is names, or an address literal (`[192.0.2.1]`, `[IPv6:2001:db8::1]`).
 // The '@' may have up to two spaces either side, or be percent-encoded (`jane.roe @ example.com`, `jane%40example.com`);
-// the dots of the domain may have one or two spaces on both sides, all of them (`zelda @ example . org`: red team,
-// 2026-12-04), where `spacedDomainPlausible` wants a letter in every label ("meet @ 5 . ok" is no address).
+// the dots of the domain may have one or two spaces on either side or both (`zelda @ example . org`: red team,
+// 2026-12-04; `jane.doe@example .com`, `jane.doe@ example. com`: red team, 2026-12-07), where `spacedDomainPlausible`
+// wants a letter in every label ("meet @ 5 . ok" is no address).
 const EMAIL =
-  /(?:"[^"\n]{1,64}"|(?<![\p{L}\p{N}._%+\-'!#$*^`{|}~])[\p{L}\p{N}._%+\-'!#$*^`{|}~]+)(?: {0,2}@ {0,2}|%40)(?:(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}|(?:[\p{L}\p{N}-]{1,63} {1,2}\. {1,2}){1,8}\p{L}{2,24}(?![\p{L}\p{N}])|\[(?:IPv6:)?[0-9A-Fa-f:.]{2,45}\])/gu;
+  /(?:"[^"\n]{1,64}"|(?<![\p{L}\p{N}._%+\-'!#$*^`{|}~])[\p{L}\p{N}._%+\-'!#$*^`{|}~]+)(?: {0,2}@ {0,2}|%40)(?:(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}|(?:[\p{L}\p{N}-]{1,63}(?: {1,2}\. {0,2}|\. {1,2})){1,8}\p{L}{2,24}(?![\p{L}\p{N}])|\[(?:IPv6:)?[0-9A-Fa-f:.]{2,45}\])/gu;
 // An address spelled out one character at a time, each followed by one space (`z e l d a @ example . org`,
 // `z e l d a @ e x a m p l e . o r g`: red team, 2026-12-04): a local part of single characters, then '@' and a domain
 // of single characters or as EMAIL reads it. Every run is bounded (an address has at most 254 characters), so a long
@@ -285,7 +286,8 @@ const CARD_TAIL = new RegExp(String.raw`${S}\d{1,3}$`);
 // values (`strict`) it stands on its own.
 const IBAN_START = /(?<!\d)[A-Za-z][^A-Za-z0-9]?[A-Za-z][^A-Za-z0-9]?\d[^A-Za-z0-9]?\d/g;
 const IBAN_START_IN_IDENTIFIER = /(?<![A-Za-z0-9])[A-Za-z][^A-Za-z0-9]?[A-Za-z][^A-Za-z0-9]?\d[^A-Za-z0-9]?\d/g;
-// International numbers (`+…` or `00…`, any of space, dash, dot, slash or parentheses between the digits), national
+// International numbers (`+…` or `00…`, any of space, dash, dot, slash or parentheses between the digits, one space
+// after the `+` too, `+ 49 170 1234567` (red team, 2026-12-07), but not in a sum, `5 + 10 20 30 40 50`), national
 // ones with their trunk 0 (`0170 1234567`, `(0170) 123 45 67`, `030/1234567`), North American ones with dots
 // (`202.555.0143`), or numbers in three groups split by spaces or dashes; the replacer also wants at least nine digits.
 // The digits after `+` or `00` are bounded, so that a long run of them costs linear time.
@@ -302,7 +304,7 @@ const PLUS = String.raw`\+(?<!(?:\d(?<!(?:\+\d|00[1-9])[\d ()./-]{6,39}\d)|\[pho
 // positive one, which V8 runs ten times slower.
 const PHONE_START = String.raw`(?<![\w+/-]|(?<![A-Za-z])\.)`;
 const PHONE = new RegExp(
-  String.raw`(?:${PLUS}\d${INTERNATIONAL_DIGITS}|${PHONE_START}(?:00[1-9]${INTERNATIONAL_DIGITS}|\(?0\d{2,5}\)?(?: ?[ /-] ?| )\d{2,4}(?:[ -]?\d{2,5}){0,3}|\d{3}\.\d{3}\.\d{4}|\(?\d{2,5}\)?[ -]\d{3,4}[ -]\d{3,5}))(?![\w-]|\.\d)`,
+  String.raw`(?:${PLUS}(?:(?<!\d \+) )?\d${INTERNATIONAL_DIGITS}|${PHONE_START}(?:00[1-9]${INTERNATIONAL_DIGITS}|\(?0\d{2,5}\)?(?: ?[ /-] ?| )\d{2,4}(?:[ -]?\d{2,5}){0,3}|\d{3}\.\d{3}\.\d{4}|\(?\d{2,5}\)?[ -]\d{3,4}[ -]\d{3,5}))(?![\w-]|\.\d)`,
   'g',
 );
 
