@@ -134,3 +134,17 @@ export class ClaimService {
     return { released };
   }
 }
+
+/**
+ * What a release answers, documented once for both routes (the JSON API's and the inbox's): the same answer for an item
+ * the caller holds no claim on, whatever it is (unknown, decided, another tenant's, another reviewer's), so
+ * `released: false` tells nothing of it (red team, 2026-12-07: both documented a 404 they never gave).
+ */
+export const RELEASE_ANSWER = {
+  description: "The caller's claim is released (`released: true`); `released: false` when the caller held none on it, whatever the item",
+  schema: {
+    type: 'object',
+    required: ['actionId', 'released'],
+    properties: { actionId: { type: 'string' }, released: { type: 'boolean' } },
+  },
+};

@@ -27,7 +27,7 @@ import { stepUpRefusal } from '../approvals/step-up';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import { BreakBody } from '../claims/claim-break.controller';
 import { ClaimBreakService } from '../claims/claim-break.service';
-import { ClaimService } from '../claims/claim.service';
+import { ClaimService, RELEASE_ANSWER } from '../claims/claim.service';
 import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { ProposalSealer, SealError } from '../review-item/sealed-proposal';
 import { shownDigest, shownView } from '../review-item/shown';
@@ -377,14 +377,7 @@ export class InboxController {
   @ApiRoute({
     summary: "Release the signed-in reviewer's claim (CSRF-checked)",
     session: true,
-    ok: {
-      description: "The caller's claim is released (`released: true`); `released: false` when the caller held none on it, whatever the item",
-      schema: {
-        type: 'object',
-        required: ['actionId', 'released'],
-        properties: { actionId: { type: 'string' }, released: { type: 'boolean' } },
-      },
-    },
+    ok: RELEASE_ANSWER,
     errors: {
       401: 'not signed in, or the session ended',
       403: 'no reviewer role, or a missing or wrong CSRF token',

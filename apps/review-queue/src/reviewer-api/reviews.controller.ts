@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { freeJsonObject, reasonString } from '@countersign/contracts';
 import { ApiRoute, AuthenticatedRequest, IdentifierParam, integerQuery, parseBody, Roles } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
-import { ClaimService } from '../claims/claim.service';
+import { ClaimService, RELEASE_ANSWER } from '../claims/claim.service';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import { ReviewItem, ReviewItemRepository } from '../review-item/review-item.repository';
 import { publicItem, shownDigest, shownView } from '../review-item/shown';
@@ -171,16 +171,7 @@ export class ReviewsController {
   /** Ends the caller's claim on the item (nothing when they hold none). */
   @ApiRoute({
     summary: "Release the caller's claim on a review item",
-    ok: {
-      // The same answer for an item the caller holds no claim on, whatever it is (unknown, decided, another tenant's,
-      // another reviewer's): `released: false` tells nothing of it (red team, 2026-12-07: this said 404).
-      description: "The caller's claim is released (`released: true`); `released: false` when the caller held none on it, whatever the item",
-      schema: {
-        type: 'object',
-        required: ['actionId', 'released'],
-        properties: { actionId: { type: 'string' }, released: { type: 'boolean' } },
-      },
-    },
+    ok: RELEASE_ANSWER,
   })
   @Post(':actionId/release')
   @HttpCode(200)
