@@ -256,6 +256,14 @@ describe('inbox sessions', () => {
     expect(() => sessions.checkCsrf(requestWith([], { 'x-csrf-token': session.csrf, origin: 'http://127.0.0.1:8082' }), session)).not.toThrow();
   });
 
+  it('names the session’s person on a request it refuses, so that the refusal is audited under them (red team, 2026-12-07)', async () => {
+    const sessions = sessionsFor();
+    const session = await sessions.open(response().res, who);
+    const refused = requestWith([]);
+    expect(() => sessions.checkCsrf(refused, session)).toThrow('CSRF');
+    expect(refused.principal).toBe(session.principal);
+  });
+
   it("tells a request from a page of another origin (a sibling origin's <img>, which SameSite=Strict lets through) from the inbox's own (red team, 2026-12-04)", () => {
     const sessions = sessionsFor();
     const from = (headers: Record<string, string>) => sessions.fromElsewhere(requestWith([], headers));

@@ -188,6 +188,9 @@ export class Sessions {
    * SameSite=Strict already keeps the cookie off other sites' requests; the token also covers a sibling site.
    */
   checkCsrf(req: HttpRequest, session: ReviewerSession): void {
+    // A refusal is audited under the session's person (the rejection filter reads `req.principal`): sign-out's refusals
+    // were recorded without one (red team, 2026-12-07).
+    req.principal ??= session.principal;
     const origin = req.headers.origin;
     if (typeof origin === 'string' && origin !== this.ownOrigin()) {
       throw new ForbiddenException('a decision must come from the inbox itself (Origin does not match)');
