@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { entryJson, leafHashOfText } from '@countersign/audit-chain';
+import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
 import { runAuditCli } from '@countersign/audit-writer/cli';
 import { call, eventually } from '@countersign/testing';
 import { startEmbedded } from './embedded';
@@ -49,7 +49,8 @@ describe('an audit file changed while the embedded mode was stopped', () => {
       index: last.index + 1,
       entry: placed,
       leafHash: leafHashOfText(entryJson(placed as never)).toString('hex'),
-      recordedAt: new Date().toISOString(),
+      // The time it is hashed with, as the writer shows it: the line is as the writer would write it.
+      recordedAt: (placed as Record<string, unknown>)._recordedAt,
     };
     writeFileSync(file, `${untouched}${JSON.stringify(forged)}\n`);
     await expect(startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) })).rejects.toThrow(
@@ -61,6 +62,25 @@ describe('an audit file changed while the embedded mode was stopped', () => {
     await expect(startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) })).rejects.toThrow(
       /entries (\d+)\.\.\1 are past the signed head of \1 entries, which ends in the writer's clean stop \(entry \d+\): .* so they were added by someone else/,
     );
+    // …and behind a head line over it, its size and root right, its signature nobody's: the newest head then no longer
+    // ends in the stop. The start took it, and signed over the forgery (red team, 2026-12-07); it checks signatures now.
+    const headsFile = join(home, 'audit', 'tree-heads.jsonl');
+    const heads = readFileSync(headsFile, 'utf8');
+    const lastHead = JSON.parse(heads.trimEnd().split('\n').at(-1)!) as { keyId: string; timestamp: string };
+    const range = CompactRange.empty();
+    for (const l of readFileSync(file, 'utf8').trimEnd().split('\n')) range.append(Buffer.from((JSON.parse(l) as { leafHash: string }).leafHash, 'hex'));
+    const fake = {
+      treeSize: range.size,
+      rootHash: range.root().toString('hex'),
+      timestamp: lastHead.timestamp,
+      keyId: lastHead.keyId,
+      signature: randomBytes(64).toString('base64'),
+    };
+    writeFileSync(headsFile, `${heads}${JSON.stringify(fake)}\n`);
+    await expect(startEmbedded({ home, port: 0, logger: pino({ level: 'silent' }) })).rejects.toThrow(
+      new RegExp(`tree head of size ${range.size} has an invalid signature: the home's heads are signed by its own key alone`),
+    );
+    writeFileSync(headsFile, heads);
 
     // Put back as it was, the home starts again (the refused starts left no lock behind), and the chain continues.
     writeFileSync(file, untouched);

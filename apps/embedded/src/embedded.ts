@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
-import { verifyKeyEntry, verifyKeyOf } from '@countersign/keys';
+import { loadVerifyKeys, verifyKeyEntry, verifyKeyOf } from '@countersign/keys';
 import { KeyRing } from '@countersign/audit-chain';
 import { AuditWriterModule, createFileAuditLog, createFileHeadStore, spacedHeadStore } from '@countersign/audit-writer';
 import { createPgBrokerStore, InMemoryBroker, InMemoryBus } from '@countersign/bus';
@@ -200,7 +200,13 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   const broker = await InMemoryBroker.open(createPgBrokerStore(db.pool), { logger });
   // The audit log, read back before anything is consumed: the database, the log and this machine's witness must agree on
   // how far the home had got (home/home-progress.ts; docs/adr/0051): a home restored whole or in parts is refused.
-  const auditLog = createFileAuditLog(join(home, 'audit', 'audit.jsonl'), { pseudonymKeyFile: join(home, 'keys', 'audit-pseudonym.key') });
+  // Its heads are checked against the home's own tree-head key (and older versions' per-start keys, beside the log, for
+  // the heads before that key's first): a head nobody with the key signed refuses the start.
+  const olderHeadKeys = join(home, 'audit', 'keys');
+  const auditLog = createFileAuditLog(join(home, 'audit', 'audit.jsonl'), {
+    pseudonymKeyFile: join(home, 'keys', 'audit-pseudonym.key'),
+    headKeys: { home: verifyKeyOf(keys.auditHeads.entry), older: existsSync(olderHeadKeys) ? loadVerifyKeys(olderHeadKeys) : [] },
+  });
   const progress = await HomeProgress.open({
     pool: db.pool,
     home,

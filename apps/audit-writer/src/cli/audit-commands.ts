@@ -1,6 +1,7 @@
 import { closeSync, createReadStream, existsSync, fstatSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
+  AuditEntry,
   ChainVerifier,
   consistencyProof,
   extraField,
@@ -24,8 +25,9 @@ import { AuditLogRecoveredV1, EventData, TOPICS } from '@countersign/contracts';
 import type { VerifyKey } from '@countersign/keys';
 import type { Progress } from '@countersign/logging';
 import { FileHeadStore } from '../chain/file-head-store';
-import { entryObjectOf } from '../chain/writer-entries';
+import { entryObjectOf, isResumptionOf } from '../chain/writer-entries';
 import { AuditLogRepository, leafOf } from '../log-store/audit-log.repository';
+import { AUDIT_FILE_LINE_FIELDS, lineAsWritten, NOT_AS_WRITTEN } from '../log-store/file-audit-log.repository';
 import { reading } from '@countersign/config';
 import { checkReadable, openInput, readInput } from './files';
 
@@ -160,11 +162,6 @@ export const embeddedHeadStoreOf = (file: string) => join(dirname(file), 'heads'
 export const embeddedKeysOf = (file: string) => join(dirname(file), 'keys');
 
 /**
- * The fields of a line of the embedded audit file, as `FileAuditLogRepository` writes them (`root` only on lines written
- * before ADR 0029). A line with any other field was written by someone else.
- */
-export const AUDIT_FILE_LINE_FIELDS: readonly string[] = ['index', 'entry', 'leafHash', 'recordedAt', 'root'];
-/**
  * `recordedAt` as the audit file writes it (`Date#toISOString`). Entries written since 2026-12-02 hash it too (`_recordedAt`,
  * which the line's must equal); on older lines its form is all a verifier can check.
  */
@@ -217,7 +214,13 @@ export async function verifyAuditFile(
   const headsFile = join(dirname(file), 'tree-heads.jsonl');
   const own = existsSync(headsFile) ? readHeadsFile(headsFile) : [];
   if (!Array.isArray(own)) return { ok: false, firstBadIndex: 0, problem: own.problem };
-  const verifier = new ChainVerifier(dedupeHeads([...own, ...trustedHeads]), keys, undefined, options);
+  const heads = dedupeHeads([...own, ...trustedHeads]);
+  const verifier = new ChainVerifier(heads, keys, undefined, options);
+  // Where a signed head ends in the writer's clean stop: the writer appends after it only its resumption (`isResumptionOf`),
+  // so any other entry there was put in by someone else, even under heads signed since (red team, 2026-12-07: a forged
+  // approval after a clean stop, signed over by a start that took it, verified as history).
+  const headSizes = new Set(heads.map((h) => h.treeSize));
+  let stoppedAt: number | undefined;
   let lineNumber = 0;
   const bad = (problem: string) => {
     const at = verifier.verified;
@@ -245,23 +248,21 @@ export async function verifyAuditFile(
     });
     if (problem) return problem;
     // The hash covers what the line means, not how it is written: a line must also be the bytes the writer writes for
-    // it (`JSON.stringify`), or a reader other than this one (another parser, `jq`, a person) may see what was never
-    // written: `480.0000000000000001` for 480, escapes, other key orders, a CR. The line's own fields in the order every
-    // version of the writer put them (index, entry, leaf hash, the root of lines before ADR 0029, the time); the entry's
-    // fields as they are (their order changed between versions, and the hash covers their canonical form).
-    const written = {
-      index: stored.index,
-      entry: stored.entry,
-      leafHash: stored.leafHash,
-      ...(stored.root !== undefined && { root: stored.root }),
-      recordedAt: stored.recordedAt,
-    };
-    if (!bytes.equals(Buffer.from(JSON.stringify(written))))
+    // it (`lineAsWritten`), or a reader other than this one (another parser, `jq`, a person) may see what was never
+    // written: `480.0000000000000001` for 480, escapes, other key orders, a CR.
+    if (!bytes.equals(lineAsWritten(stored as Parameters<typeof lineAsWritten>[0])))
+      return { ok: false, firstBadIndex: stored.index as number, problem: `the line of entry ${String(stored.index)} (line ${lineNumber}) ${NOT_AS_WRITTEN}` };
+    const entry = stored.entry as AuditEntry;
+    const index = stored.index as number;
+    if (stoppedAt !== undefined && !isResumptionOf(entry, stoppedAt))
       return {
         ok: false,
-        firstBadIndex: stored.index as number,
-        problem: `the line of entry ${String(stored.index)} (line ${lineNumber}) is not written as the audit file writes it (the same content in other bytes): it was rewritten outside Countersign`,
+        firstBadIndex: index,
+        problem:
+          `entry ${index} follows the writer's clean stop (entry ${stoppedAt}, the last of a signed head) but is not its resumption: ` +
+          'the writer appends nothing else after a clean stop, so it was put there by someone else',
       };
+    stoppedAt = entry.eventType === TOPICS.logStopped && headSizes.has(index + 1) ? index : undefined;
     return undefined;
   };
   // Opened here, not by the stream: a file that cannot be read is named now, not as an error half-way through.

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompactRange, entryBytes, entryJson, leafHash, leafHashOfText, verifyEntries } from '@countersign/audit-chain';
+import { CompactRange, entryBytes, entryJson, generateTreeHeadKey, KeyRing, leafHash, leafHashOfText, verifyEntries } from '@countersign/audit-chain';
 import type { AuditEntry } from '@countersign/audit-chain';
 import { buildEnvelope } from '@countersign/bus';
 import { EventData, TOPICS } from '@countersign/contracts';
@@ -148,8 +149,10 @@ describe('FileAuditLogRepository, read back after a stop: a file changed outside
     const write = (ls: Line[]) => writeFileSync(path, `${ls.map((l) => JSON.stringify(l)).join('\n')}\n`);
     /** A line as an attacker who knows the format would make it: a consistent leaf hash for its entry. */
     const forged = (index: number, entry: Record<string, unknown>): Line => {
-      const placed = { ...entry, _index: index };
-      return { index, entry: placed, leafHash: leafHashOfText(entryJson(placed as never)).toString('hex'), recordedAt: '2026-12-01T10:00:00.000Z' };
+      const placed: Record<string, unknown> & { _index: number } = { ...entry, _index: index };
+      // Its time as hashed with the entry, as the writer shows it: the line itself is as the writer would write it.
+      const recordedAt = typeof placed._recordedAt === 'string' ? placed._recordedAt : '2026-12-01T10:00:00.000Z';
+      return { index, entry: placed, leafHash: leafHashOfText(entryJson(placed as never)).toString('hex'), recordedAt };
     };
     const reopen = () => new FileAuditLogRepository(path);
     return { path, ring, lines, write, forged, reopen };
@@ -258,6 +261,82 @@ describe('FileAuditLogRepository, read back after a stop: a file changed outside
     // Behind a resumption of its own making too.
     f.write([...untouched, f.forged(7, placed(own(TOPICS.logResumed, { stoppedAt: 6 }))), f.forged(8, placed(auditEntry('e8', 'a-e8')))]);
     refused(f, /entries 7\.\.8 are past the signed head of 7 entries, which ends in the writer's clean stop/);
+  });
+
+  it('after a clean stop, forged entries behind a head line nobody with the key signed are refused, with the record of the stop deleted (red team, 2026-12-07)', async () => {
+    const f = await stopped();
+    const headKeys = { home: f.ring.verifierKeys()[0] };
+    const withKeys = () => new FileAuditLogRepository(f.path, { headKeys });
+    expect((await withKeys().tip()).size).toBe(7);
+    const untouched = f.lines();
+    const headsFile = join(f.path, '..', 'tree-heads.jsonl');
+    const heads = readFileSync(headsFile, 'utf8');
+    // A forged approval after the stop, and a head over it with the right size and root but a signature nobody made: the
+    // newest head then no longer ends in the stop, and the start took the forgery as history the writer signed over.
+    f.write([...untouched, f.forged(7, { ...placed(auditEntry('e7', 'a-e7')), actor: { id: 'mallory' }, eventType: 'review.decision.made.v1' })]);
+    const range = CompactRange.empty();
+    for (const l of f.lines()) range.append(Buffer.from(l.leafHash, 'hex'));
+    const signature = randomBytes(64).toString('base64');
+    const fake = { treeSize: 8, rootHash: range.root().toString('hex'), timestamp: '2026-12-04T10:05:00.000Z', keyId: headKeys.home.keyId, signature };
+    writeFileSync(headsFile, `${heads}${JSON.stringify(fake)}\n`);
+    expect(() => withKeys()).toThrow(/tree head of size 8 has an invalid signature: the home's heads are signed by its own key alone/);
+    // A key of the attacker's own, put beside the log as an older version's per-start key, signs it: still refused, since
+    // the home's key signed heads before it.
+    const mallory = new KeyRing([generateTreeHeadKey('mallory', new Date('2026-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z')).entry]);
+    const signedByMallory = mallory.sign(8, range.root(), new Date('2026-12-04T10:05:00Z'));
+    writeFileSync(headsFile, `${heads}${JSON.stringify(signedByMallory)}\n`);
+    expect(() => new FileAuditLogRepository(f.path, { headKeys: { ...headKeys, older: mallory.verifierKeys() } })).toThrow(
+      /signed by "mallory", an older per-start key, after the home's own key signed the head of 4/,
+    );
+  });
+
+  it("verify --file fails an entry after a signed clean stop that is not the writer's resumption, under heads signed since too (red team, 2026-12-07)", async () => {
+    // As a start that checked no head signature left it: a forgery after the stop, taken, and real heads signed over it.
+    const f = await stopped();
+    const log = f.reopen();
+    const tip = await log.appendBatch([{ ...auditEntry('e7', 'a-e7'), actor: { id: 'mallory' }, eventType: 'review.decision.made.v1' } as AuditEntry]);
+    await log.saveHead(f.ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date('2026-12-04T10:06:00Z')));
+    expect(await verifyAuditFile(f.path, f.ring.verifierKeys(), [])).toMatchObject({
+      ok: false,
+      firstBadIndex: 7,
+      problem: expect.stringMatching(/^entry 7 follows the writer's clean stop \(entry 6, the last of a signed head\) but is not its resumption/),
+    });
+    // The writer's own resumption there, and anything after it, verify.
+    const g = await stopped();
+    const resumed = g.reopen();
+    const next = await resumed.appendBatch([own(TOPICS.logResumed, { stoppedAt: 6 }), auditEntry('e8', 'a-e8')]);
+    await resumed.saveHead(g.ring.sign(next.size, Buffer.from(next.root, 'hex'), new Date('2026-12-04T10:06:00Z')));
+    expect(await verifyAuditFile(g.path, g.ring.verifierKeys(), [])).toMatchObject({ ok: true });
+  });
+
+  it('a line whose content is the writer’s but not its bytes, or whose time is not the one hashed, is refused (red team, 2026-12-07)', async () => {
+    const f = await written();
+    const untouched = readFileSync(f.path, 'utf8');
+    const lines = untouched.trimEnd().split('\n');
+    const withLine = (n: number, line: string) => writeFileSync(f.path, `${lines.map((l, i) => (i === n ? line : l)).join('\n')}\n`);
+    const third = JSON.parse(lines[2]) as Line;
+    withLine(2, JSON.stringify({ ...third, recordedAt: '2020-01-01T00:00:00.000Z' }));
+    refused(f, /line 3 \(entry 2\) shows recordedAt "2020-01-01T00:00:00.000Z", but was hashed as recorded at .*: its time was changed/);
+    withLine(2, JSON.stringify({ ...third, note: 'x' }));
+    refused(f, /line 3 \(entry 2\) has a field "note" that the audit file does not write/);
+    for (const other of [lines[2].replace('{"index":2,', '{"index":2, '), lines[2].replace('{"index":2,', '{"index":2,"index":2,'), `${lines[2]}\r`]) {
+      withLine(2, other);
+      refused(f, /line 3 \(entry 2\) is not written as the audit file writes it \(the same content in other bytes\)/);
+    }
+    writeFileSync(f.path, untouched);
+    expect((await f.reopen().tip()).size).toBe(6);
+  });
+
+  it('a log or heads file that is a named pipe or a device is refused at once, not waited on or read without end (red team, 2026-12-07)', async () => {
+    const f = await written();
+    const headsFile = join(f.path, '..', 'tree-heads.jsonl');
+    rmSync(headsFile);
+    symlinkSync('/dev/zero', headsFile);
+    refused(f, /tree-heads\.jsonl is a device, not the regular file the writer writes/);
+    rmSync(headsFile);
+    rmSync(f.path);
+    execFileSync('mkfifo', [f.path]);
+    refused(f, /audit\.jsonl is a named pipe, not the regular file the writer writes/);
   });
 
   it("past a head that ends in a clean stop, only the writer's own resumption, alone, is taken: it was cut off before it signed it", async () => {

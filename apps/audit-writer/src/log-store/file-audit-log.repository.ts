@@ -12,14 +12,16 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
 } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
-import { CompactRange, entryJson, leafHashOfText } from '@countersign/audit-chain';
+import { CompactRange, entryJson, extraField, leafHashOfText, MAX_LOG_LINE_BYTES, verifyTreeHead } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
 import { DependencyUnavailableError, StoreDamagedError } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
+import type { VerifyKey } from '@countersign/keys';
 import { FileHeadStore } from '../chain/file-head-store';
 import { isResumptionOf } from '../chain/writer-entries';
 import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, HeadRange, StoredEntry, TornWrite } from './audit-log.repository';
@@ -38,6 +40,21 @@ export class AuditLogTamperedError extends StoreDamagedError {
       'the audit log was changed outside Countersign: it is not read, and nothing executes, until an operator restores it (the service log names the entry)',
     );
   }
+}
+
+/**
+ * The fields of a line of the embedded audit file, as `FileAuditLogRepository` writes them (`root` only on lines written
+ * before ADR 0029). A line with any other field was written by someone else.
+ */
+export const AUDIT_FILE_LINE_FIELDS: readonly string[] = ['index', 'entry', 'leafHash', 'recordedAt', 'root'];
+
+/**
+ * The keys whose signatures a log's heads may carry (`FileAuditLogRepository`'s `headKeys`): the home's own tree-head
+ * key, and the per-start keys of older versions (`audit/keys/`), which sign only heads older than the home key's first.
+ */
+export interface HeadKeys {
+  home: VerifyKey;
+  older?: readonly VerifyKey[];
 }
 
 /** A JSON Lines file read back: the values of its complete lines, and what follows its last newline. */
@@ -109,11 +126,14 @@ export class FileAuditLogRepository implements AuditLogRepository {
    */
   constructor(
     private readonly path: string,
-    private readonly options: { pseudonymKeyFile?: string } = {},
+    private readonly options: { pseudonymKeyFile?: string; headKeys?: HeadKeys } = {},
   ) {
     mkdirSync(dirname(path), { recursive: true });
     this.entries = new EntryIndex(path);
     this.headsFile = join(dirname(path), 'tree-heads.jsonl');
+    // Not a regular file (a named pipe, a device, a directory): reading it would wait forever or never end (red team,
+    // 2026-12-07: a FIFO held the start with nothing said, /dev/zero grew it to 3.6 GB).
+    for (const file of [path, this.headsFile]) this.regularOrAbsent(file);
     const headsRead: ReadBack<TreeHead> = existsSync(this.headsFile)
       ? readJsonLines<TreeHead>(this.headsFile, (n, last) => this.tampered(`line ${n} of ${this.headsFile} ${last ? NOT_TORN : 'does not parse'}`))
       : { values: [], offsets: [], lengths: [] };
@@ -121,7 +141,8 @@ export class FileAuditLogRepository implements AuditLogRepository {
     this.headList.sort(byTreeThenTime);
     const kept = join(dirname(path), 'heads');
     const keptTorn: { file: string; head: TreeHead }[] = [];
-    const signed = [...this.headList, ...(existsSync(kept) ? this.keptHeads(kept, keptTorn) : [])].sort((a, b) => a.treeSize - b.treeSize);
+    const signed = [...this.headList, ...(existsSync(kept) ? this.keptHeads(kept, keptTorn) : [])].sort(byTreeThenTime);
+    if (options.headKeys) this.checkHeadSignatures(signed, options.headKeys);
     this.cleanStopFile = join(dirname(path), 'stopped-cleanly.json');
     const logRead = this.load(signed, existsSync(path) ? path : undefined);
     const torn = [
@@ -191,6 +212,43 @@ export class FileAuditLogRepository implements AuditLogRepository {
     );
   }
 
+  /**
+   * Every head is signed by the home's key (or, before that key's first head, by an older version's per-start key): the
+   * start counts a head only once it knows its signer. It had compared sizes and roots alone, so a line appended to
+   * `tree-heads.jsonl` with any signature hid forged entries from the clean-stop rule and from the recovery record, and
+   * the writer then signed over them (red team, 2026-12-07: a forged approval after a clean stop, verified with
+   * `--trust`, `--head` and `--strict` once that line was removed again).
+   */
+  private checkHeadSignatures(signed: readonly TreeHead[], keys: HeadKeys): void {
+    const older = (keys.older ?? []).filter((k) => k.keyId !== keys.home.keyId);
+    let homeSigned: TreeHead | undefined;
+    for (const head of signed) {
+      const byHome = head.keyId === keys.home.keyId;
+      const check = verifyTreeHead(head, byHome ? [keys.home] : older);
+      if (!check.ok) this.tampered(`${check.problem}: the home's heads are signed by its own key alone, so this one was written by someone else`);
+      if (byHome) homeSigned ??= head;
+      else if (homeSigned)
+        this.tampered(
+          `the signed head of ${head.treeSize} entries is signed by ${JSON.stringify(head.keyId)}, an older per-start key, after the home's own key ` +
+            `signed the head of ${homeSigned.treeSize}: since then every head is the home key's, so this one was written by someone else`,
+        );
+    }
+  }
+
+  /** Refuses a path that exists and is not a regular file (followed through a symbolic link). */
+  private regularOrAbsent(file: string): void {
+    let kind: string;
+    try {
+      const st = statSync(file);
+      if (st.isFile()) return;
+      kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    this.tampered(`${file} is ${kind}, not the regular file the writer writes`);
+  }
+
   async stoppedCleanly(head: TreeHead): Promise<void> {
     if (head.treeSize !== this.chain.size) return; // not every entry is under it: a later start reads the tail as a crash's
     const next = `${this.cleanStopFile}.next`;
@@ -222,14 +280,18 @@ export class FileAuditLogRepository implements AuditLogRepository {
       ? readJsonLines<StoredEntry>(
           path,
           (n, last) => this.tampered(`line ${n} ${last ? NOT_TORN : 'does not parse'}`),
-          (stored, line, offset, length) => {
+          (stored, line, offset, length, bytes) => {
             check();
             const index = this.chain.size;
-            const entry = stored?.entry as (AuditEntry & { _index?: number }) | undefined;
+            const entry = stored?.entry as (AuditEntry & { _index?: number; _recordedAt?: unknown }) | undefined;
             if (stored?.index !== index || entry?._index !== index)
               this.tampered(`line ${line + 1} holds entry ${String(stored?.index)} where entry ${index} belongs`);
             if (leafHashOfText(entryJson(entry)).toString('hex') !== stored.leafHash)
               this.tampered(`entry ${index} does not match its recorded leaf hash: it was modified`);
+            // As strictly as `audit verify --file` reads it (red team, 2026-12-07: a time moved back, a duplicate key, an
+            // added field, other spacing passed the start, and the routes showed the changed time).
+            const problem = linePlainlyWritten(stored, bytes);
+            if (problem) this.tampered(`line ${line + 1} (entry ${index}) ${problem}`);
             if (this.ids.has(entry.eventId)) this.tampered(`entry ${index} repeats event ${entry.eventId}`);
             this.entries.add(stored, offset, length);
             this.ids.add(this.entries.eventId(index));
@@ -558,15 +620,15 @@ const byTreeThenTime = (a: TreeHead, b: TreeHead) => a.treeSize - b.treeSize || 
 export function readJsonLines<T>(
   file: string,
   bad: (line: number, last?: boolean) => never,
-  each?: (value: T, index: number, offset: number, length: number) => void,
+  each?: (value: T, index: number, offset: number, length: number, bytes: Buffer) => void,
   chunkBytes = READ_CHUNK_BYTES,
 ): ReadBack<T> {
   const values: T[] = [];
   const offsets: number[] = [];
   const lengths: number[] = [];
   let count = 0;
-  const take = (value: T, offset: number, length: number) => {
-    if (each) each(value, count, offset, length);
+  const take = (value: T, offset: number, length: number, bytes: Buffer) => {
+    if (each) each(value, count, offset, length, bytes);
     else {
       values.push(value);
       offsets.push(offset);
@@ -596,13 +658,15 @@ export function readJsonLines<T>(
           } catch {
             return bad(lineNo);
           }
-          take(value, restAt + start, newline - start);
+          take(value, restAt + start, newline - start, bytes.subarray(start, newline));
         }
         start = newline + 1;
       }
       // A copy: the chunk is read into again.
       rest = Buffer.from(bytes.subarray(start));
       restAt += start;
+      // No line of the writer's is this long: one that never ends is not held until memory runs out.
+      if (rest.length > MAX_LOG_LINE_BYTES) return bad(lineNo + 1);
     }
   } finally {
     closeSync(fd);
@@ -616,8 +680,37 @@ export function readJsonLines<T>(
     if (!isTornWrite(rest)) return bad(lineNo + 1, true);
     return { values, offsets, lengths, torn: { line: lineNo + 1, at: restAt, bytes: rest } };
   }
-  take(value, restAt, rest.length);
+  take(value, restAt, rest.length, rest);
   return { values, offsets, lengths, unterminated: true };
+}
+
+/**
+ * What is wrong with a line of the audit file that its hash does not show, as `audit verify --file` reads it: a field the
+ * writer does not write, a time other than the one hashed with the entry (`_recordedAt`), or other bytes than the writer
+ * writes for the same content (a duplicate key, spacing, key order, escapes, a CR, invalid UTF-8), which another reader
+ * may see otherwise. Undefined when it is the line the writer wrote.
+ */
+export function linePlainlyWritten(stored: StoredEntry, bytes: Buffer): string | undefined {
+  const extra = extraField(stored, AUDIT_FILE_LINE_FIELDS);
+  if (extra !== undefined) return `has a field ${JSON.stringify(extra)} that the audit file does not write: it was added outside Countersign`;
+  const hashedAt = (stored.entry as { _recordedAt?: unknown })._recordedAt;
+  if (hashedAt !== undefined && hashedAt !== stored.recordedAt)
+    return `shows recordedAt ${JSON.stringify(stored.recordedAt)}, but was hashed as recorded at ${JSON.stringify(hashedAt)}: its time was changed`;
+  if (!bytes.equals(lineAsWritten(stored))) return NOT_AS_WRITTEN;
+  return undefined;
+}
+
+/** What a line rewritten in other bytes is (`linePlainlyWritten`, `audit verify --file`). */
+export const NOT_AS_WRITTEN = 'is not written as the audit file writes it (the same content in other bytes): it was rewritten outside Countersign';
+
+/**
+ * The bytes the writer writes for a stored entry: its fields in the order every version of the writer put them (index,
+ * entry, leaf hash, the root of lines before ADR 0029, the time), the entry's as they are (their order changed between
+ * versions, and the hash covers their canonical form).
+ */
+export function lineAsWritten(stored: { index: unknown; entry: unknown; leafHash: unknown; root?: unknown; recordedAt: unknown }): Buffer {
+  const { index, entry, leafHash, root, recordedAt } = stored;
+  return Buffer.from(JSON.stringify({ index, entry, leafHash, ...(root !== undefined && { root }), recordedAt }));
 }
 
 /** How much of a JSON Lines file is read at once. */
@@ -640,7 +733,7 @@ function isTornWrite(bytes: Buffer): boolean {
 }
 
 /** The embedded mode's audit store on the JSON Lines file `path` (the signed heads in `tree-heads.jsonl` beside it). */
-export const createFileAuditLog = (path: string, options: { pseudonymKeyFile?: string } = {}): FileAuditLogRepository =>
+export const createFileAuditLog = (path: string, options: { pseudonymKeyFile?: string; headKeys?: HeadKeys } = {}): FileAuditLogRepository =>
   new FileAuditLogRepository(path, options);
 
 /**
