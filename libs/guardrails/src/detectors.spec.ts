@@ -581,6 +581,10 @@ describe('detecting regulated data grouped or spaced out (red team, 2026-12-04)'
     ['<!x', (n) => '<!x1'.repeat(n), 15000],
     ['<!--', (n) => '<!--1'.repeat(n), 12000],
     ['<?', (n) => '<?1 '.repeat(n), 15000],
+    // A secret handed over in prose (red team, 2026-12-07): the words that lead to it, and a value that never ends.
+    ['password is been ', (n) => 'password is been '.repeat(n), 4000],
+    ['password is 1…', (n) => `password is ${'1'.repeat(n)}`, 60000],
+    ['cvv 1', (n) => 'cvv 1'.repeat(n), 12000],
   ];
   it.each(ADVERSARIAL)('reads %j in linear time', (_, make, n) => {
     expect(timeToRead(make(n))).toBeLessThan(LINEAR_BOUND_MS);

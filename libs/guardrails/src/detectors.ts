@@ -363,6 +363,11 @@ const SECRET = new RegExp(
     // (`=` and maybe spaces, or `:` with the value right after it: "your password: reset it here" is prose.)
     // Red team, 2026-12-07: the name after `_` (`aws_secret_access_key=…`), `token=` and `passphrase=`, and a JSON key's
     // closing quote before its colon (`{"password": "…"}`) went out as sent.
+    // Handed over in prose (red team, 2026-12-07: "your password has been set to Hunter22!" reached the audit trail as
+    // written): the value after words that only lead to it, with a digit or a symbol in it, as the contract's
+    // `outbound-discloses-secrets` reads it; and a card's security code, which no one may keep (PCI DSS).
+    '\\b(?:password|passwd|passphrase|pwd|pw|passcode|pin(?:[- ]?(?:code|number))?)(?: (?:has|have|had|been|was|is|are|will|would|be|now|just|set|reset|changed|updated|to|as)){1,6} ["\'\u201c]?(?=[^\\s<"\'\u201d]*[0-9!@#$%^&*_+=?])[^\\s<.,;"\'\u201d]{4,}',
+    '\\b(?:cvv2?|cvc2?|card security code|card verification (?:code|value))(?: is|:|=| -)? ?\\d{3,4}\\b',
     '(?:\\b|_)(?:password|passwd|passphrase|pwd|secret|secret[_-]?access[_-]?key|api[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|client[_-]?secret)(?:\\s*=\\s*|:(?=[^\\s])|["\']\\s*:\\s*(?=["\']))' +
       '(?:\'[^\'\\n$`\\\\]{1,256}\'|"[^"\\n$`\\\\]{1,256}"|(?:[^\\s,;&"\'<>()\\[\\]{}|`$\\\\*#%/-]|\\$(?![({])|\\/(?!\\*)|-(?!-))+)',
   ].join('|'),
@@ -370,7 +375,8 @@ const SECRET = new RegExp(
 );
 /** The scheme before an HTTP credential (`Bearer `), kept in front of its mask. */
 const SCHEME = /^(?:Bearer|Basic)\s{1,8}/i;
-const MAYBE_SECRET = /cs_|_live_|_test_|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|eyJ|PRIVATE KEY|pass|pwd|secret|key|token|bearer|basic/i;
+const MAYBE_SECRET =
+  /cs_|_live_|_test_|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|eyJ|PRIVATE KEY|pass|pwd|pw|pin|cvv|cvc|card (?:security|verification)|secret|key|token|bearer|basic/i;
 const INVISIBLE = /\p{Cf}/u;
 const INVISIBLES = /\p{Cf}/gu;
 /**

@@ -670,6 +670,29 @@ describe('masking regulated data grouped or spaced out (red team, 2026-12-04)', 
   });
 });
 
+describe('a secret handed over in prose, and a card security code (red team, 2026-12-07: both reached the audit trail as written)', () => {
+  it.each([
+    ['Your account is ready, your password has been set to Hunter22! and you can sign in.', 'Your account is ready, your [secret] and you can sign in.'],
+    ['Your pin number is 4921.', 'Your [secret].'],
+    ['password will be Xk29!pq from tomorrow', '[secret] from tomorrow'],
+    ['card 4111 1111 1111 1111 exp 12/29 cvv 123', 'card [card …1111] exp 12/29 [secret]'],
+    ['The CVC: 4321', 'The [secret]'],
+  ])('masks %j', (text, shown) => {
+    expect(maskText(text)).toBe(shown);
+    expect(regulatedKinds({ body: text })).toContain('secret');
+  });
+
+  it.each([
+    'Your password is case-sensitive.',
+    'Your password has been reset. Follow the link we sent to sign in again.',
+    'Your password must be at least 12 characters long.',
+    'Your PIN has been changed as you asked.',
+    'The CVV is the 3-digit code on the back of your card.',
+  ])('leaves %j as it is', (text) => {
+    expect(maskText(text)).toBe(text);
+  });
+});
+
 describe('what masking wrote, recognised (showsMask: a reviewer edits a masked value)', () => {
   it.each([
     ['an e-mail address', 'write to jane.doe@example.com'],
