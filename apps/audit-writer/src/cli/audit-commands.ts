@@ -27,7 +27,7 @@ import type { Progress } from '@countersign/logging';
 import { FileHeadStore } from '../chain/file-head-store';
 import { entryObjectOf, isResumptionOf } from '../chain/writer-entries';
 import { AuditLogRepository, leafOf } from '../log-store/audit-log.repository';
-import { AUDIT_FILE_LINE_FIELDS, lineAsWritten, NOT_AS_WRITTEN } from '../log-store/file-audit-log.repository';
+import { AUDIT_FILE_LINE_FIELDS, lineAsWritten, NOT_AS_WRITTEN } from '../log-store/audit-file-line';
 import { reading } from '@countersign/config';
 import { checkReadable, openInput, readInput } from './files';
 

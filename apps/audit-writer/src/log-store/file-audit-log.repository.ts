@@ -17,7 +17,7 @@ import {
 import { createHash, randomBytes } from 'node:crypto';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
-import { CompactRange, entryJson, extraField, leafHashOfText, MAX_LOG_LINE_BYTES, verifyTreeHead } from '@countersign/audit-chain';
+import { CompactRange, entryJson, leafHashOfText, MAX_LOG_LINE_BYTES, verifyTreeHead } from '@countersign/audit-chain';
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
 import { DependencyUnavailableError, StoreDamagedError } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
@@ -26,6 +26,7 @@ import { FileHeadStore } from '../chain/file-head-store';
 import { isResumptionOf } from '../chain/writer-entries';
 import type { ActionTrail, AppendResult, AuditLogRepository, AuditQuery, ChainTip, HeadRange, StoredEntry, TornWrite } from './audit-log.repository';
 import { ESCALATED, selectHeads } from './audit-log.repository';
+import { linePlainlyWritten } from './audit-file-line';
 import { syncDirectory, writeAll } from './durable-files';
 import { EntryIndex } from './entry-index';
 import { isJsonTextPrefix } from './json-prefix';
@@ -41,12 +42,6 @@ export class AuditLogTamperedError extends StoreDamagedError {
     );
   }
 }
-
-/**
- * The fields of a line of the embedded audit file, as `FileAuditLogRepository` writes them (`root` only on lines written
- * before ADR 0029). A line with any other field was written by someone else.
- */
-export const AUDIT_FILE_LINE_FIELDS: readonly string[] = ['index', 'entry', 'leafHash', 'recordedAt', 'root'];
 
 /**
  * The keys whose signatures a log's heads may carry (`FileAuditLogRepository`'s `headKeys`): the home's own tree-head
@@ -682,35 +677,6 @@ export function readJsonLines<T>(
   }
   take(value, restAt, rest.length, rest);
   return { values, offsets, lengths, unterminated: true };
-}
-
-/**
- * What is wrong with a line of the audit file that its hash does not show, as `audit verify --file` reads it: a field the
- * writer does not write, a time other than the one hashed with the entry (`_recordedAt`), or other bytes than the writer
- * writes for the same content (a duplicate key, spacing, key order, escapes, a CR, invalid UTF-8), which another reader
- * may see otherwise. Undefined when it is the line the writer wrote.
- */
-export function linePlainlyWritten(stored: StoredEntry, bytes: Buffer): string | undefined {
-  const extra = extraField(stored, AUDIT_FILE_LINE_FIELDS);
-  if (extra !== undefined) return `has a field ${JSON.stringify(extra)} that the audit file does not write: it was added outside Countersign`;
-  const hashedAt = (stored.entry as { _recordedAt?: unknown })._recordedAt;
-  if (hashedAt !== undefined && hashedAt !== stored.recordedAt)
-    return `shows recordedAt ${JSON.stringify(stored.recordedAt)}, but was hashed as recorded at ${JSON.stringify(hashedAt)}: its time was changed`;
-  if (!bytes.equals(lineAsWritten(stored))) return NOT_AS_WRITTEN;
-  return undefined;
-}
-
-/** What a line rewritten in other bytes is (`linePlainlyWritten`, `audit verify --file`). */
-export const NOT_AS_WRITTEN = 'is not written as the audit file writes it (the same content in other bytes): it was rewritten outside Countersign';
-
-/**
- * The bytes the writer writes for a stored entry: its fields in the order every version of the writer put them (index,
- * entry, leaf hash, the root of lines before ADR 0029, the time), the entry's as they are (their order changed between
- * versions, and the hash covers their canonical form).
- */
-export function lineAsWritten(stored: { index: unknown; entry: unknown; leafHash: unknown; root?: unknown; recordedAt: unknown }): Buffer {
-  const { index, entry, leafHash, root, recordedAt } = stored;
-  return Buffer.from(JSON.stringify({ index, entry, leafHash, ...(root !== undefined && { root }), recordedAt }));
 }
 
 /** How much of a JSON Lines file is read at once. */
