@@ -178,13 +178,6 @@ export const verifyKeyEntry = (key: VerifyKey | SigningKey): KeyFileEntry => ({
   notAfter: key.notAfter.toISOString(),
 });
 
-/**
- * A keys file read again whenever it changes, so a rotation is a new file content and no restart: `keys()` looks at
- * the file (its size, time and inode) at most every `checkMs` and reads it again when it changed. A file that cannot
- * be read as keys (half written, removed) leaves the keys read last in place — their own windows still bound what they
- * sign or accept — and is named by `error()`; the trust monitor reports it (ADR 0019). A file unreadable at the start
- * throws, as the loaders do: a service does not boot without its keys.
- */
 /** Keys as a list, or a watched keys file (`KeyFileWatcher`: a rotation needs no restart). */
 export type KeyList<K extends KeyWindow> = readonly K[] | { keys(): readonly K[]; lookAgain?(): readonly K[] };
 
@@ -202,6 +195,13 @@ export function keyById<K extends KeyWindow & { keyId: string }>(keys: KeyList<K
   return source.keys().find((k) => k.keyId === kid) ?? source.lookAgain?.().find((k) => k.keyId === kid);
 }
 
+/**
+ * A keys file read again whenever it changes, so a rotation is a new file content and no restart: `keys()` looks at
+ * the file (its size, time and inode) at most every `checkMs` and reads it again when it changed. A file that cannot
+ * be read as keys (half written, removed) leaves the keys read last in place — their own windows still bound what they
+ * sign or accept — and is named by `error()`; the trust monitor reports it (ADR 0019). A file unreadable at the start
+ * throws, as the loaders do: a service does not boot without its keys.
+ */
 export class KeyFileWatcher<K extends KeyWindow> {
   private current: K[];
   private seen: string;
