@@ -286,7 +286,17 @@ describe('the reviewer inbox in a real browser', () => {
   it('shows the real values to a pii:view holder, audited', async () => {
     const id = await queue();
     const { page } = await signIn('carol');
-    await page.goto(`${h.url}/reviews/${id}`);
+    // An address with `?reveal=true` opened from outside the inbox (a link in a mail: `Sec-Fetch-Site: none`) shows the
+    // card masked, with its reveal link: a link sent to a reviewer reveals nothing in their name (red team, 2026-12-07).
+    await page.goto(`${h.url}/reviews/${id}?reveal=true`);
+    await page.waitForSelector('a[data-reveal]');
+    expect(await page.textContent('article.card')).not.toContain(CARD);
+    expect(h.bus.published.some((p) => p.topic === TOPICS.reviewDataRevealed && p.event.subject === id)).toBe(false);
+    const direct = await page.request.get(`${h.url}/reviews/${id}/card?reveal=true`, { headers: { 'Sec-Fetch-Site': 'none' } });
+    expect(direct.status()).toBe(200);
+    expect(await direct.text()).not.toContain(CARD);
+    expect(h.bus.published.some((p) => p.topic === TOPICS.reviewDataRevealed && p.event.subject === id)).toBe(false);
+    // Asked from the inbox's page (its link), it reveals.
     await page.waitForSelector('a[data-reveal]');
     expect(await page.textContent('article.card')).not.toContain(CARD);
     await page.click('a[data-reveal]');

@@ -266,7 +266,9 @@ export class InboxController {
     if (!session) return;
     const filters = filtersOf(query);
     const { items, all } = await this.visible(session, filters);
-    const shown = await this.card(actionId, session, query.reveal, this.sessions.fromElsewhere(req));
+    // A reveal asked by a navigation from outside any page (a link in a mail) shows the card masked, with its reveal link.
+    const reveal = query.reveal === 'true' && this.sessions.fromOutside(req) ? 'false' : query.reveal;
+    const shown = await this.card(actionId, session, reveal, this.sessions.fromElsewhere(req));
     html(
       res,
       page({
@@ -301,7 +303,8 @@ export class InboxController {
   ) {
     const background = askedByThePage(req);
     const session = await this.apiSession(req, !background, res);
-    html(res, await this.card(actionId, session, reveal, this.sessions.fromElsewhere(req), background));
+    const asked = reveal === 'true' && this.sessions.fromOutside(req) ? 'false' : reveal;
+    html(res, await this.card(actionId, session, asked, this.sessions.fromElsewhere(req), background));
   }
 
   /** Claims the item for the signed-in reviewer (the script does when a card opens, and renews it while it stays open). */

@@ -270,6 +270,10 @@ describe('inbox sessions', () => {
     // What browsers say.
     expect(from({ 'sec-fetch-site': 'same-origin' })).toBe(false);
     expect(from({ 'sec-fetch-site': 'none' })).toBe(false); // typed into the address bar, a bookmark
+    // …which opens a card but reveals nothing (a link in a mail opens the same way: red team, 2026-12-07).
+    expect(sessions.fromOutside(requestWith([], { 'sec-fetch-site': 'none' }))).toBe(true);
+    expect(sessions.fromOutside(requestWith([], { 'sec-fetch-site': 'same-origin' }))).toBe(false);
+    expect(sessions.fromOutside(requestWith([], {}))).toBe(false);
     expect(from({ 'sec-fetch-site': 'same-site', referer: 'http://127.0.0.1:8299/index.html' })).toBe(true);
     expect(from({ 'sec-fetch-site': 'cross-site' })).toBe(true);
     // Without Sec-Fetch-Site: Origin, then Referer.

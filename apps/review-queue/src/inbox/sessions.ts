@@ -220,6 +220,16 @@ export class Sessions {
     }
   }
 
+  /**
+   * Whether the request is a navigation the browser started on its own, from outside any page (`Sec-Fetch-Site: none`):
+   * an address typed, a bookmark, or a link opened from a mail or chat application. Such a request may open a card (the
+   * reviewer chose to), but it reveals nothing: a link sent to a reviewer must not reveal regulated data in their name
+   * (red team, 2026-12-07). The card offers its reveal link, which the inbox's own page follows.
+   */
+  fromOutside(req: HttpRequest): boolean {
+    return req.headers['sec-fetch-site'] === 'none';
+  }
+
   /** The inbox's own origin, from its public URL. */
   private ownOrigin(): string {
     return new URL(resolve(this.options.publicUrl)).origin;
