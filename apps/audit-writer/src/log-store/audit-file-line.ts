@@ -26,14 +26,14 @@ export function linePlainlyWritten(stored: StoredEntry, bytes: Buffer): string |
 }
 
 /** What a line rewritten in other bytes is (`linePlainlyWritten`, `audit verify --file`). */
-export const NOT_AS_WRITTEN = 'is not written as the audit file writes it (the same content in other bytes): it was rewritten outside Countersign';
+const NOT_AS_WRITTEN = 'is not written as the audit file writes it (the same content in other bytes): it was rewritten outside Countersign';
 
 /**
  * The bytes the writer writes for a stored entry: its fields in the order every version of the writer put them (index,
  * entry, leaf hash, the root of lines before ADR 0029, the time), the entry's as they are (their order changed between
  * versions, and the hash covers their canonical form).
  */
-export function lineAsWritten(stored: { index: unknown; entry: unknown; leafHash: unknown; root?: unknown; recordedAt: unknown }): Buffer {
+function lineAsWritten(stored: { index: unknown; entry: unknown; leafHash: unknown; root?: unknown; recordedAt: unknown }): Buffer {
   const { index, entry, leafHash, root, recordedAt } = stored;
   return Buffer.from(JSON.stringify({ index, entry, leafHash, ...(root !== undefined && { root }), recordedAt }));
 }

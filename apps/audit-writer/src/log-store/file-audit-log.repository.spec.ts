@@ -332,11 +332,11 @@ describe('FileAuditLogRepository, read back after a stop: a file changed outside
     const headsFile = join(f.path, '..', 'tree-heads.jsonl');
     rmSync(headsFile);
     symlinkSync('/dev/zero', headsFile);
-    refused(f, /tree-heads\.jsonl is a device, not the regular file the writer writes/);
+    refused(f, /tree-heads\.jsonl is not a regular file \(a named pipe, a device or a socket\), not the file the writer writes/);
     rmSync(headsFile);
     rmSync(f.path);
     execFileSync('mkfifo', [f.path]);
-    refused(f, /audit\.jsonl is a named pipe, not the regular file the writer writes/);
+    refused(f, /audit\.jsonl is not a regular file \(a named pipe, a device or a socket\), not the file the writer writes/);
   });
 
   it("past a head that ends in a clean stop, only the writer's own resumption, alone, is taken: it was cut off before it signed it", async () => {

@@ -12,7 +12,6 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  statSync,
 } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { setImmediate as setImmediatePromise } from 'node:timers/promises';
@@ -21,6 +20,7 @@ import { CompactRange, entryJson, leafHashOfText, MAX_LOG_LINE_BYTES, verifyTree
 import type { AuditEntry, LoggedEntry, TreeHead } from '@countersign/audit-chain';
 import { DependencyUnavailableError, StoreDamagedError } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
+import { InputFileError, openRegularFile } from '@countersign/keys';
 import type { VerifyKey } from '@countersign/keys';
 import { FileHeadStore } from '../chain/file-head-store';
 import { isResumptionOf } from '../chain/writer-entries';
@@ -126,11 +126,10 @@ export class FileAuditLogRepository implements AuditLogRepository {
     mkdirSync(dirname(path), { recursive: true });
     this.entries = new EntryIndex(path);
     this.headsFile = join(dirname(path), 'tree-heads.jsonl');
-    // Not a regular file (a named pipe, a device, a directory): reading it would wait forever or never end (red team,
-    // 2026-12-07: a FIFO held the start with nothing said, /dev/zero grew it to 3.6 GB).
-    for (const file of [path, this.headsFile]) this.regularOrAbsent(file);
     const headsRead: ReadBack<TreeHead> = existsSync(this.headsFile)
-      ? readJsonLines<TreeHead>(this.headsFile, (n, last) => this.tampered(`line ${n} of ${this.headsFile} ${last ? NOT_TORN : 'does not parse'}`))
+      ? this.regular(() =>
+          readJsonLines<TreeHead>(this.headsFile, (n, last) => this.tampered(`line ${n} of ${this.headsFile} ${last ? NOT_TORN : 'does not parse'}`)),
+        )
       : { values: [], offsets: [], lengths: [] };
     this.headList.push(...headsRead.values);
     this.headList.sort(byTreeThenTime);
@@ -139,7 +138,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
     const signed = [...this.headList, ...(existsSync(kept) ? this.keptHeads(kept, keptTorn) : [])].sort(byTreeThenTime);
     if (options.headKeys) this.checkHeadSignatures(signed, options.headKeys);
     this.cleanStopFile = join(dirname(path), 'stopped-cleanly.json');
-    const logRead = this.load(signed, existsSync(path) ? path : undefined);
+    const logRead = this.regular(() => this.load(signed, existsSync(path) ? path : undefined));
     const torn = [
       ...(headsRead.torn ? [{ file: this.headsFile, ...headsRead.torn }] : []),
       ...(logRead.torn ? [{ file: path, ...logRead.torn }] : []),
@@ -230,18 +229,21 @@ export class FileAuditLogRepository implements AuditLogRepository {
     }
   }
 
-  /** Refuses a path that exists and is not a regular file (followed through a symbolic link). */
-  private regularOrAbsent(file: string): void {
-    let kind: string;
+  /**
+   * Runs a read of the log or its heads, refusing a path that is not a regular file (`openRegularFile`): a named pipe
+   * would hold the start on `open`, a device never end (red team, 2026-12-07: a FIFO held the start with nothing said,
+   * /dev/zero grew it to 3.6 GB).
+   */
+  private regular<T>(read: () => T): T {
     try {
-      const st = statSync(file);
-      if (st.isFile()) return;
-      kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+      return read();
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if (e instanceof InputFileError)
+        this.tampered(
+          `${e.file} is ${e.reason === 'directory' ? 'a directory' : 'not a regular file (a named pipe, a device or a socket)'}, not the file the writer writes`,
+        );
       throw e;
     }
-    this.tampered(`${file} is ${kind}, not the regular file the writer writes`);
   }
 
   async stoppedCleanly(head: TreeHead): Promise<void> {
@@ -631,7 +633,7 @@ export function readJsonLines<T>(
     }
     count++;
   };
-  const fd = openSync(file, 'r');
+  const fd = openRegularFile(file);
   // What follows the last newline read so far, and where it starts in the file.
   let rest = Buffer.alloc(0);
   let restAt = 0;

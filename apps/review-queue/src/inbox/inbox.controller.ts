@@ -266,9 +266,7 @@ export class InboxController {
     if (!session) return;
     const filters = filtersOf(query);
     const { items, all } = await this.visible(session, filters);
-    // A reveal asked by a navigation from outside any page (a link in a mail) shows the card masked, with its reveal link.
-    const reveal = query.reveal === 'true' && this.sessions.fromOutside(req) ? 'false' : query.reveal;
-    const shown = await this.card(actionId, session, reveal, this.sessions.fromElsewhere(req));
+    const shown = await this.card(actionId, session, this.revealAsked(req, query.reveal), this.sessions.fromElsewhere(req));
     html(
       res,
       page({
@@ -303,8 +301,7 @@ export class InboxController {
   ) {
     const background = askedByThePage(req);
     const session = await this.apiSession(req, !background, res);
-    const asked = reveal === 'true' && this.sessions.fromOutside(req) ? 'false' : reveal;
-    html(res, await this.card(actionId, session, asked, this.sessions.fromElsewhere(req), background));
+    html(res, await this.card(actionId, session, this.revealAsked(req, reveal), this.sessions.fromElsewhere(req), background));
   }
 
   /** Claims the item for the signed-in reviewer (the script does when a card opens, and renews it while it stays open). */
@@ -427,6 +424,14 @@ export class InboxController {
     } finally {
       this.feed.nudge();
     }
+  }
+
+  /**
+   * `reveal` as the card takes it: a reveal asked by a navigation from outside any page (a link in a mail,
+   * `Sessions.fromOutside`) is none, so the card shows masked, with its reveal link.
+   */
+  private revealAsked(req: HttpRequest, reveal: unknown): unknown {
+    return reveal === 'true' && this.sessions.fromOutside(req) ? 'false' : reveal;
   }
 
   /**
