@@ -264,6 +264,25 @@ describe('inbox sessions', () => {
     expect(refused.principal).toBe(session.principal);
   });
 
+  it('takes the record its guard read ahead once, instead of reading the store again; a later check reads the store', async () => {
+    const store = createInMemorySessionStore();
+    let reads = 0;
+    const get = store.get.bind(store);
+    store.get = (key) => (reads++, get(key));
+    const sessions = sessionsFor({ sessions: store });
+    const { res, cookies } = response();
+    await sessions.open(res, who);
+    const req = requestWith(cookies());
+    expect((await sessions.current(req, false, true))?.principal.id).toBe('alice');
+    // The route's call (a live-update stream's, which does not touch: a touch reads the record it writes over).
+    expect((await sessions.current(req, false))?.principal.id).toBe('alice');
+    expect(reads).toBe(1);
+    // A live-update stream's later check: the store as it is now (signed out meanwhile: no session).
+    await sessions.close(req, response().res);
+    expect(await sessions.current(req, false)).toBeUndefined();
+    expect(reads).toBe(2);
+  });
+
   it("tells a request from a page of another origin (a sibling origin's <img>, which SameSite=Strict lets through) from the inbox's own (red team, 2026-12-04)", () => {
     const sessions = sessionsFor();
     const from = (headers: Record<string, string>) => sessions.fromElsewhere(requestWith([], headers));

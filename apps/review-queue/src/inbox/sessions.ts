@@ -4,7 +4,7 @@ import { narrowTenants, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest'
 import { INBOX_OPTIONS } from '../tokens';
 import { InboxOptions, resolve } from './inbox.options';
 import type { SignedInIdentity } from './oidc-sign-in';
-import type { PendingSignIn, ReviewerSession } from './session.store';
+import type { PendingSignIn, ReviewerSession, SessionRecord } from './session.store';
 
 export const SESSION_COOKIE = 'cs_session';
 export const SIGN_IN_COOKIE = 'cs_signin';
@@ -33,6 +33,10 @@ export interface HttpResponse {
   flushHeaders(): void;
 }
 
+/** What the inbox's guard read of a request's session record (`Sessions.current` with `readAhead`), for the route to take. */
+const READ_AHEAD = Symbol('countersign.inbox.sessionReadAhead');
+type ReadAheadRequest = HttpRequest & { [READ_AHEAD]?: { key: string; found: SessionRecord | undefined } };
+
 /** The store keys sessions by the SHA-256 of the cookie: what a store holds cannot be replayed as a cookie. */
 const keyOf = (id: string) => createHash('sha256').update(id).digest('base64url');
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
@@ -56,28 +60,37 @@ export class Sessions {
     this.maxSessionMs = options.maxSessionMs ?? 12 * 3600_000;
   }
 
-  /** The signed-in reviewer of this request, their idle clock restarted (`touch: false`: a live-update stream's check); undefined when none. */
-  async current(req: HttpRequest, touch = true): Promise<ReviewerSession | undefined> {
+  /**
+   * The signed-in reviewer of this request, their idle clock restarted (`touch: false`: a live-update stream's check); undefined when none.
+   * `readAhead`: the inbox's guard reads the session before the route's pipes run, so that a refusal of a path or a query
+   * is audited under the person; the record it read is kept on the request, and the route's own call takes it instead of
+   * reading the store again (once: a later check reads the store).
+   */
+  async current(req: HttpRequest, touch = true, readAhead = false): Promise<ReviewerSession | undefined> {
     // Two session cookies: one was planted beside the reviewer's own (cookie tossing from another port of a plain-HTTP
     // host, with a longer Path so the browser sends it first). Neither is taken: no request is acted on under a session
     // the reviewer may not have opened (red team, 2026-12-05). The next sign-in clears the planted one (`open`).
     if (this.tossed(req)) return undefined;
     const id = cookies(req)[this.named(SESSION_COOKIE)];
     if (!id) return undefined;
-    const found = await this.options.sessions.get(keyOf(id));
+    const key = keyOf(id);
+    const ahead = (req as ReadAheadRequest)[READ_AHEAD];
+    delete (req as ReadAheadRequest)[READ_AHEAD];
+    const found = ahead?.key === key ? ahead.found : await this.options.sessions.get(key);
+    if (readAhead) (req as ReadAheadRequest)[READ_AHEAD] = { key, found };
     if (found?.kind !== 'session') return undefined;
     const now = Date.now();
     if (now - found.lastSeenAt >= this.idleTimeoutMs || now - found.createdAt >= this.maxSessionMs) {
-      await this.options.sessions.delete(keyOf(id));
+      await this.options.sessions.delete(key);
       return undefined;
     }
     if (touch) {
       found.lastSeenAt = now;
       // Only over the record still there: signed out (or ended) meanwhile, the session stays ended.
-      if (!(await this.options.sessions.touch(keyOf(id), found, this.expiry(found)))) return undefined;
+      if (!(await this.options.sessions.touch(key, found, this.expiry(found)))) return undefined;
     }
     if (this.tokens && !this.tokens.refusal() && this.tokens.wasRemoved(found.principal.id)) {
-      await this.options.sessions.delete(keyOf(id));
+      await this.options.sessions.delete(key);
       return undefined;
     }
     return this.asNow(found);

@@ -1,9 +1,9 @@
-import { Body, Controller, Get, HttpCode, Module, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Module, Param, Post, Req, Res } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import pino from 'pino';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { ApiRoute, PlatformModule, serve, TokenRegistry } from '@countersign/nest';
+import { ApiRoute, IdentifierParam, PlatformModule, serve, TokenRegistry } from '@countersign/nest';
 import type { ReviewerSession } from './session.store';
 import { cookies, HttpRequest, HttpResponse, Sessions } from './sessions';
 import { SignedInGuard } from './signed-in.guard';
@@ -28,6 +28,13 @@ class InboxLikeController {
     res.statusCode = 303;
     res.setHeader('Location', '/auth/sign-in');
     res.end();
+  }
+
+  @ApiRoute({ summary: 'A card', session: true, ok: { description: 'the card', contentType: 'text/html' } })
+  @Get(':actionId')
+  card(@Param('actionId', new IdentifierParam('actionId')) actionId: string, @Res() res: HttpResponse) {
+    res.statusCode = 200;
+    res.end(actionId);
   }
 
   @ApiRoute({ summary: 'A decision', session: true, body: { type: 'object' }, ok: { description: 'decided' } })
@@ -86,6 +93,18 @@ describe('SignedInGuard: the inbox reads no body before its session is checked',
     expect(audited.find((e) => e.data.status === 400)?.actor).toMatchObject({ id: 'alice', authMethod: 'oidc' });
     // The route decides whether a request restarts the idle clock (a claim's renewal does not).
     expect(touched).toEqual([false, false]);
+  });
+
+  it('audits a page refused by its path pipe (400, before the route runs) under the person signed in, and anonymously without a session (red team, 2026-12-07)', async () => {
+    const refusedWith = async (cookie?: string) => {
+      const before = audited.length;
+      const res = await fetch(`${url}/reviews/${'x'.repeat(300)}`, { headers: { ...(cookie && { cookie }) }, redirect: 'manual' });
+      expect(res.status).toBe(400);
+      for (let i = 0; i < 100 && audited.length === before; i++) await new Promise((r) => setTimeout(r, 20));
+      return audited.slice(before).find((e) => e.data.status === 400);
+    };
+    expect((await refusedWith('cs_session=alice'))?.actor).toMatchObject({ id: 'alice', authMethod: 'oidc' });
+    expect((await refusedWith())?.actor).toMatchObject({ id: 'anonymous' });
   });
 
   it('leaves a page to its route: without a session it sends the browser to sign in', async () => {

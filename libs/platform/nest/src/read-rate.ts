@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, HttpException, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { KeyedSlots, ReadLimits, TokenBuckets } from '@countersign/limits';
-import type { AuthenticatedRequest } from './auth';
+import { AuthenticatedRequest, routeAuthentication } from './auth';
 
 /** DI token of the process's `ReadRateLimit`. */
 export const READ_RATE = Symbol('ReadRate');
@@ -79,6 +79,8 @@ export class ReadRateGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const req = context.switchToHttp().getRequest<AuthenticatedRequest & { method?: string; query?: Record<string, unknown> }>();
     if (!req.principal || (req.method !== 'GET' && req.method !== 'HEAD')) return true;
+    // A route signed in by a session counts its reads itself (the inbox's guard names the person before the route runs).
+    if (routeAuthentication(context.getHandler(), context.getClass()) !== 'bearer') return true;
     const longPollParam = this.reflector.get<string | undefined>(LONG_POLL, context.getHandler());
     const waits = longPollParam !== undefined && req.query?.[longPollParam] !== undefined;
     this.limit.admit(req.principal.id, context.switchToHttp().getResponse(), !waits);
