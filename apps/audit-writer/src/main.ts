@@ -8,8 +8,10 @@ import type { Logger } from '@countersign/logging';
 import { contractChangeKeys, runService } from '@countersign/nest';
 import { migrate, startOnNewerSchema } from '@countersign/storage';
 import { AuditWriterModule } from './audit-writer.module';
+import { checkNewestHead } from './chain/audit-chain.service';
 import { createFileHeadStore } from './chain/file-head-store';
 import { spacedHeadStore } from './chain/spaced-head-store';
+import { newestHead } from './log-store/audit-log.repository';
 import { createPgAuditLog } from './log-store/pg-audit-log.repository';
 import { AuditWriterSettings } from './settings';
 
@@ -31,11 +33,12 @@ void runService({
     const pool = pgPool(config.AUDIT_DATABASE_URL, (e) => logger.warn({ err: e }, 'idle database connection lost'));
     // Read again when the file changes: a rotated key signs without a restart, an expired one stops at once (ADR 0019).
     const keys = new KeyRing(watchSigningKeys(config.AUDIT_SIGNING_KEYS_FILE), (reason) => logger.error({ alert: 'audit-signing-key' }, reason));
+    const log = createPgAuditLog(pool);
     const headPolicy = { everyEntries: config.AUDIT_HEAD_EVERY_ENTRIES, everyMs: config.AUDIT_HEAD_EVERY_MS };
     return {
       modules: [
         AuditWriterModule.register({
-          log: createPgAuditLog(pool),
+          log,
           keys,
           headStore: spacedHeadStore(createFileHeadStore(config.AUDIT_HEAD_STORE_DIR), config.AUDIT_HEAD_STORE_EVERY_MS),
           headPolicy,
@@ -50,6 +53,8 @@ void runService({
       readiness: [
         { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
         { name: 'tree-head-signing', check: async () => keys.health(new Date()).healthy },
+        // The newest signed head verifies against the writer's keys, or the log is not loaded (`checkNewestHead`).
+        { name: 'audit-log-head', check: async () => (await newestHead(log).then((head) => head && checkNewestHead(head, keys)), true) },
       ],
       close: () => pool.end(),
     };

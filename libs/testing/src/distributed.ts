@@ -1,7 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { generateTreeHeadKey } from '@countersign/audit-chain';
-import { verifyKeyOf } from '@countersign/keys';
+import { loadSigningKeys, verifyKeyOf } from '@countersign/keys';
+import type { VerifyKey } from '@countersign/keys';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { withDatabase } from './database';
@@ -63,6 +64,33 @@ export interface DistributedOptions {
 }
 
 /**
+ * The audit writer's tree-head keys in `dir` (`audit-heads.json`), kept from one run to the next: the namespace's audit
+ * database outlives a run (`npm run start:distributed` uses one namespace), and the writer loads a log only when its
+ * keys verify the newest head (`checkNewestHead` in apps/audit-writer), as a deployment keeps its key. A new key is made
+ * when none is left that signs for another day, listed beside the old ones, which then only verify (a rotation).
+ */
+export function auditHeadKeys(dir: string, namespace: string): { headKeysFile: string; headKeys: VerifyKey[] } {
+  const headKeysFile = join(dir, 'audit-heads.json');
+  let kept: Array<{ keyId: string; privateKeyFile: string; notBefore: string; notAfter: string }> = [];
+  try {
+    if (existsSync(headKeysFile)) kept = JSON.parse(readFileSync(headKeysFile, 'utf8')) as typeof kept;
+    loadSigningKeys(headKeysFile);
+  } catch {
+    kept = [];
+  }
+  const dayAhead = new Date(Date.now() + 24 * 3600_000);
+  if (!kept.some((k) => new Date(k.notBefore) <= new Date() && new Date(k.notAfter) > dayAhead)) {
+    const now = Date.now();
+    const headKey = generateTreeHeadKey(`audit-heads-${namespace}-${now}`, new Date(now - 60_000), new Date(now + 30 * 24 * 3600_000));
+    const privateKeyFile = join(dir, `audit-heads-${now}.pem`);
+    writeFileSync(privateKeyFile, headKey.privatePem, { mode: 0o600 });
+    kept.push({ keyId: headKey.entry.keyId, privateKeyFile, notBefore: headKey.entry.notBefore.toISOString(), notAfter: headKey.entry.notAfter.toISOString() });
+    writeFileSync(headKeysFile, JSON.stringify(kept), { mode: 0o600 });
+  }
+  return { headKeysFile, headKeys: loadSigningKeys(headKeysFile).map(verifyKeyOf) };
+}
+
+/**
  * Starts the five services as separate processes against the real stack, in one namespace: its own
  * topics and groups, Redis key prefix, PostgreSQL database and Unleash flags (all created here).
  */
@@ -73,14 +101,7 @@ export async function startDistributed(o: DistributedOptions) {
   const contractKeys = writeContractChangeKeys(join(o.dir, 'keys', 'contract-changes'));
   const decisionKeys = writeDecisionKeys(join(o.dir, 'keys'));
   const outcomeKeys = writeOutcomeKeys(join(o.dir, 'keys'));
-  const headKey = generateTreeHeadKey(`audit-heads-${o.namespace}`, new Date(Date.now() - 60_000), new Date(Date.now() + 30 * 24 * 3600 * 1000));
-  const headKeyFile = join(o.dir, 'keys', 'audit-heads.pem');
-  writeFileSync(headKeyFile, headKey.privatePem, { mode: 0o600 });
-  const headKeysFile = join(o.dir, 'keys', 'audit-heads.json');
-  writeFileSync(
-    headKeysFile,
-    JSON.stringify([{ keyId: headKey.entry.keyId, privateKeyFile: headKeyFile, notBefore: headKey.entry.notBefore, notAfter: headKey.entry.notAfter }]),
-  );
+  const { headKeysFile, headKeys } = auditHeadKeys(join(o.dir, 'keys'), o.namespace);
 
   const admin = new Client({ connectionString: env.databaseUrl });
   await admin.connect();
@@ -220,7 +241,7 @@ export async function startDistributed(o: DistributedOptions) {
     /** Private keys of the principals that sign what they produce straight to Kafka (the default agent does). */
     signingKeys,
     keys,
-    headKeys: [verifyKeyOf(headKey.entry)],
+    headKeys,
     flags,
     flagPrefix,
     autonomyPrefix,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { generateTreeHeadKey, KeyRing } from '@countersign/audit-chain';
-import { InMemoryBus } from '@countersign/bus';
+import { InMemoryBus, isDependencyFailure } from '@countersign/bus';
 import { TOPICS } from '@countersign/contracts';
 import { createPgPool } from '@countersign/storage';
 import { createTestDatabase } from '@countersign/testing';
@@ -85,5 +85,41 @@ describe('AuditChainService on PostgreSQL: what its load finds is recorded in th
       ],
     });
     expect(err).toContain('  entry 3 (unsigned-tail): entries 2..2 were past every signed head when the writer started, and were adopted as they were');
+  });
+
+  it('loads nothing over a head row its keys do not verify, inserted by someone with the writer’s role but not its key (red team, 2026-12-07)', async () => {
+    const db = await createTestDatabase('auditforgedhead');
+    const url = db.urlFor(process.env.AUDIT_DATABASE_URL!);
+    const pool = createPgPool(url, 2);
+    cleanups.push(async () => {
+      await pool.end();
+      await db.drop();
+    });
+    const log = new PgAuditLogRepository(pool);
+    const key = generateTreeHeadKey('heads-genuine', new Date('2026-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
+    const ring = new KeyRing([key.entry]);
+    const tip = await log.appendBatch([auditEntry('e0', 'a1')]);
+    await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date()));
+    // Rows of their own, and a head over them signed with a key of their own: as signed history, they would raise no alert.
+    const forgedTip = await log.appendBatch([auditEntry('forged', 'a1')]);
+    const forger = new KeyRing([generateTreeHeadKey('heads-genuine', new Date('2026-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z')).entry]);
+    await log.saveHead(forger.sign(forgedTip.size, Buffer.from(forgedTip.root, 'hex'), new Date()));
+
+    const lines: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'audit-forged-head-'));
+    const service = new AuditChainService(
+      log,
+      ring,
+      new FileHeadStore(join(dir, 'heads')),
+      { everyEntries: 100, everyMs: 60_000 },
+      new InMemoryBus({ logger: pino({ level: 'silent' }), source: 'audit-writer' }),
+      pino({ level: 'error' }, { write: (l: string) => void lines.push(l) }),
+    );
+    await service.onApplicationBootstrap();
+    expect(isDependencyFailure(await service.append(auditEntry('e2', 'a1')).catch((e: unknown) => e))).toBe(true);
+    await service.onApplicationShutdown();
+    expect((await log.tip()).size).toBe(2);
+    expect((await log.heads()).map((h) => h.treeSize)).toEqual([1, 2]);
+    expect(lines.map((l) => JSON.parse(l) as { alert?: string }).filter((l) => l.alert === 'audit-head-unverified')).toHaveLength(1);
   });
 });

@@ -373,6 +373,57 @@ describe('AuditChainService: what its load finds is recorded in the log, and a c
     await eventually(() => expect(t.published).toEqual([TOPICS.treeHeadPublished]));
   });
 
+  it.each([
+    [
+      'signed by a key the writer does not hold',
+      (size: number, root: string) =>
+        new KeyRing([generateTreeHeadKey('k-forged', new Date(Date.now() - 60_000), new Date(Date.now() + 3_600_000)).entry]).sign(
+          size,
+          Buffer.from(root, 'hex'),
+          new Date(),
+        ),
+    ],
+    [
+      "naming the writer's key with bytes that are no signature",
+      (size: number, root: string): TreeHead => ({
+        treeSize: size,
+        rootHash: root,
+        timestamp: new Date().toISOString(),
+        keyId: 'k-now',
+        signature: Buffer.alloc(64, 7).toString('base64'),
+      }),
+    ],
+  ])(
+    'loads nothing over a newest head it cannot verify (%s): entries added under it would pass as signed history (red team, 2026-12-07)',
+    async (_name, forge) => {
+      const dir = mkdtempSync(join(tmpdir(), 'chain-forged-head-'));
+      const ring = new KeyRing([key().entry]);
+      const before = new OutageLog(join(dir, 'audit.jsonl'));
+      const tip = await before.appendBatch([auditEntry('e0', 'a1'), auditEntry('e1', 'a1')]);
+      await before.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date()));
+      // Someone who can add rows but holds no key: an entry of their own, and a head over it so that it looks signed.
+      const forged = await before.appendBatch([auditEntry('e2', 'a1')]);
+      await before.saveHead(forge(forged.size, forged.root));
+
+      const lines: string[] = [];
+      const bus = new InMemoryBus({ logger: pino({ level: 'silent' }), source: 'audit-writer' });
+      const log = new OutageLog(join(dir, 'audit.jsonl'));
+      const logger = pino({ level: 'error' }, { write: (l: string) => void lines.push(l) });
+      const service = new AuditChainService(log, ring, new FileHeadStore(join(dir, 'heads')), { everyEntries: 100, everyMs: 60_000 }, bus, logger);
+      await service.onApplicationBootstrap();
+      // Nothing appended (the delivery waits, redelivered by the bus), no head signed over the forgery, and the log says why.
+      const refused = await service.append(auditEntry('e3', 'a1')).catch((e: unknown) => e);
+      expect(isDependencyFailure(refused)).toBe(true);
+      await service.tick();
+      expect(await kinds(log)).toEqual(['e0', 'e1', 'e2']);
+      expect(await log.heads()).toHaveLength(2);
+      const said = lines.map((l) => JSON.parse(l) as { alert?: string; err?: { message?: string } }).filter((l) => l.alert === 'audit-head-unverified');
+      expect(said).toHaveLength(1);
+      expect(said[0].err?.message).toContain('the newest signed head of the audit log (3 entries');
+      await service.onApplicationShutdown();
+    },
+  );
+
   it('retries the record on every tick while the store is away, holds every append until it is in, and appends it once when an answer was lost', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chain-tail-retry-'));
     const ring = new KeyRing([key().entry]);
@@ -439,7 +490,8 @@ describe('AuditChainService: what its load finds is recorded in the log, and a c
     const t = on(dir, new KeyRing({ keys: () => keys }));
     await t.service.onApplicationBootstrap();
     expect(isDependencyFailure(await t.service.append(auditEntry('e0', 'a1')).catch((e: unknown) => e))).toBe(true);
-    expect(await kinds(t.log)).toEqual(['stopped', 'resumed']);
+    // Its keys do not hold the one that signed the stop's head either: nothing is appended over a head it cannot verify.
+    expect(await kinds(t.log)).toEqual(['stopped']);
     keys = [valid.entry];
     await t.service.tick();
     await t.service.append(auditEntry('e0', 'a1'));

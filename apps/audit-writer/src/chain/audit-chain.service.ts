@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
-import { KeyRing, SigningUnavailableError, TreeHeadPolicy } from '@countersign/audit-chain';
+import { KeyRing, SigningUnavailableError, TreeHeadPolicy, verifyTreeHead } from '@countersign/audit-chain';
 import type { AuditEntry, TreeHead } from '@countersign/audit-chain';
-import { DependencyUnavailableError, EventBus } from '@countersign/bus';
+import { DependencyUnavailableError, EventBus, StoreDamagedError } from '@countersign/bus';
 import { EventData, TOPICS, TopicMap } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
@@ -11,6 +11,33 @@ import { newestHead } from '../log-store/audit-log.repository';
 import { AUDIT_LOG, HEAD_POLICY, HEAD_STORE, KEY_RING } from '../tokens';
 import type { HeadStore } from './head-store';
 import { eventTypeOf, writerEntry, writerEventOptions, WriterTopic } from './writer-entries';
+
+/** The newest signed head does not verify against the writer's keys: the log is not loaded (`checkNewestHead`). */
+export class AuditHeadUnverifiedError extends StoreDamagedError {
+  constructor(head: TreeHead, problem: string) {
+    super(
+      `the newest signed head of the audit log (${head.treeSize} entries, key ${JSON.stringify(head.keyId)}) does not verify: ${problem}. ` +
+        'Only the writer signs heads, so it was written by someone else: the log is not loaded and nothing is appended until an operator ' +
+        'checks it (`npm run countersign -- audit verify --database …` names every head that fails). A head signed by a key the signing ' +
+        'keys file no longer lists: list that key again.',
+      'the audit log holds a signed head its writer cannot verify: nothing is appended until an operator checks it',
+    );
+  }
+}
+
+/**
+ * The newest signed head is the one the writer builds on: entries up to it count as signed, and only a tail past it is
+ * said to be unsigned (`audit-unsigned-tail`). A head its keys do not verify was written by someone who can insert rows
+ * but holds no key, over entries of their own: taken, it would hide them as signed history, and the writer would sign
+ * real heads over it (the embedded mode refuses such a start; red team, 2026-12-07). Refused the same way: the writer does
+ * not load the log, so nothing is appended (deliveries wait, redelivered), the log names the head, and `/readyz` says so
+ * (`checks.audit-log-head`). A key no longer listed is refused too: list it again in the signing keys file, past its
+ * `notAfter` if it must sign nothing more. Throws `AuditHeadUnverifiedError`.
+ */
+export function checkNewestHead(head: TreeHead, keys: KeyRing): void {
+  const check = verifyTreeHead(head, keys.verifierKeys());
+  if (!check.ok) throw new AuditHeadUnverifiedError(head, check.problem);
+}
 
 interface Pending {
   entry: AuditEntry;
@@ -166,6 +193,7 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
     const now = new Date();
     const tip = await this.log.tip();
     const newest = await newestHead(this.log);
+    if (newest && !this.log.headsVerifiedAtOpen) checkNewestHead(newest, this.keys);
     this.tip = tip;
     const signed = newest?.treeSize ?? 0;
     if (newest) this.policy.published(signed, now);
@@ -216,7 +244,7 @@ export class AuditChainService implements OnApplicationBootstrap, OnApplicationS
     } catch (e) {
       if (!this.failing.has(step)) {
         this.logger.error(
-          { err: e, step },
+          { err: e, step, ...(e instanceof AuditHeadUnverifiedError && { alert: 'audit-head-unverified' }) },
           step === 'load'
             ? 'cannot read the audit log tip or record what its load found; retrying on the next tick'
             : 'cannot publish the tree head; retrying it on the next tick',

@@ -159,6 +159,11 @@ export interface AuditLogRepository {
    * and logs it (`audit-torn-write`). Absent: the store's writes are transactions.
    */
   tornWrites?(): Promise<TornWrite[]>;
+  /**
+   * The store verified every head's signature as it opened (the file, given its home's keys): the writer need not check
+   * the newest again. Absent: the writer checks the newest head against its own keys before it builds on it.
+   */
+  readonly headsVerifiedAtOpen?: boolean;
 }
 
 /** The leaf hash of a logged entry: from the bytes as hashed when the store keeps them, else from the entry's canonical JSON. */

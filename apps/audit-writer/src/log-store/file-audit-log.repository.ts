@@ -137,6 +137,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
     const keptTorn: { file: string; head: TreeHead }[] = [];
     const signed = [...this.headList, ...(existsSync(kept) ? this.keptHeads(kept, keptTorn) : [])].sort(byTreeThenTime);
     if (options.headKeys) this.checkHeadSignatures(signed, options.headKeys);
+    this.headsVerifiedAtOpen = !!options.headKeys;
     this.cleanStopFile = join(dirname(path), 'stopped-cleanly.json');
     const logRead = this.regular(() => this.load(signed, existsSync(path) ? path : undefined));
     const torn = [
@@ -157,6 +158,8 @@ export class FileAuditLogRepository implements AuditLogRepository {
     this.key = this.readPseudonymKey();
   }
 
+  /** Given its home's keys, every head's signature was verified as the file opened (`AuditLogRepository.headsVerifiedAtOpen`). */
+  readonly headsVerifiedAtOpen: boolean;
   /** Where the writer said it stopped cleanly, and under which head (`stoppedCleanly`). */
   private readonly cleanStopFile: string;
   private cleanStopPending = false;
