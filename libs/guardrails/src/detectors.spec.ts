@@ -590,3 +590,23 @@ describe('detecting regulated data grouped or spaced out (red team, 2026-12-04)'
     expect(timeToRead(make(n))).toBeLessThan(LINEAR_BOUND_MS);
   });
 });
+
+describe('a mask hides an address and nothing else (red team, 2026-12-07)', () => {
+  it('finds a quoted local part that holds more than a name, and shows it as written instead of masking what it hides', () => {
+    const sql = `UPDATE orders SET status = 'shipped' WHERE id = 42; /*"*/ DELETE FROM customers; /*"@x.io */`;
+    expect(maskText(sql)).toBe(sql);
+    expect(regulatedKinds({ sql })).toEqual(['email']);
+    const link = 'Write to "https://evil.example/acme/verify-card?t=9"@support.acme.com and we will help.';
+    expect(maskText(link)).toBe(link);
+    expect(regulatedKinds({ link })).toEqual(['email']);
+    // A name in quotes is an address people use: masked as any other.
+    expect(maskText('Write to "jane roe"@example.com today')).toBe('Write to "***@[email] today');
+  });
+
+  it('masks no local part longer than the 64 characters an address may have, and still finds it', () => {
+    const long = `${'a'.repeat(65)}@example.com`;
+    expect(maskText(long)).toBe(long);
+    expect(regulatedKinds({ long })).toEqual(['email']);
+    expect(maskText(`${'a'.repeat(64)}@example.com`)).toBe('a***@[email]');
+  });
+});

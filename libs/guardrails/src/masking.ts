@@ -58,7 +58,7 @@ const MASK_FORMS = new RegExp(
     String.raw`\*\*\*@\[email\]`,
     String.raw`\[(?:card|iban|phone) …[^\]\n]{0,8}\]`,
     `\\[(?:${[...new Set(DEFAULT_NATIONAL_IDS.map((n) => n.name))].join('|')}|secret|too deep)\\]`,
-    String.raw`\[encoded [^\]\n]{1,200}\]`,
+    String.raw`\[encoded [^\]\n:]{1,200}[\]:]`,
   ].join('|'),
   'u',
 );
