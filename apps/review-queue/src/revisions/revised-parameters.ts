@@ -63,7 +63,10 @@ function merge(edited: unknown, masked: unknown, real: unknown, pointer: string,
     const shownKeys = Object.keys(masked);
     const named = shownNames(real);
     const realKeyOf = new Map<string, string | undefined>();
-    for (const k of shownKeys) realKeyOf.set(k, k in real ? k : named.get(k));
+    // As masking named them first: a real key may itself read like another's mask (`j***@[email]` beside `jane@x.com`,
+    // which masks to that name and moves the literal one to `#2`); taken by its literal name first, the one real key
+    // was kept twice and the other dropped (red team, 2026-12-07).
+    for (const k of shownKeys) realKeyOf.set(k, named.get(k) ?? (k in real ? k : undefined));
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(edited)) {
       const realKey = realKeyOf.get(key);

@@ -169,6 +169,14 @@ describe('reviseParameters: the reviewer edits what they were shown', () => {
     expect(reviseParameters(first, shown, twoKeys)).toEqual({ parameters: { replicas: 3, 'john@x.com': 'image:v1' }, changed: ['/j***@[email]#2'] });
   });
 
+  it('keeps a real key that reads like another key’s mask apart from the key that masks to it (red team, 2026-12-07)', () => {
+    const real = { replicas: 3, 'jane@x.com': 'owner', 'j***@[email]': 'viewer' };
+    const shown = maskDeep(real) as Record<string, unknown>;
+    expect(shown).toEqual({ replicas: 3, 'j***@[email]': 'owner', 'j***@[email]#2': 'viewer' });
+    // Only the replicas changed: both keys keep their values (the owner was dropped, its place taken by the literal key).
+    expect(reviseParameters({ ...shown, replicas: 2 }, shown, real)).toEqual({ parameters: { ...real, replicas: 2 }, changed: ['/replicas'] });
+  });
+
   it('takes a removed or added parameter as a change', () => {
     const { nested: _n, ...rest } = masked;
     expect(reviseParameters({ ...rest, note: 'partial' }, masked, real)).toEqual({
