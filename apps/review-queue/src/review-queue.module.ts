@@ -127,7 +127,7 @@ export class ReviewQueueModule {
     // Reasons people write are stored masked, whatever the store (masked-reasons.ts).
     // A single item reads its proposal from its sealed copy (sealed-view.ts), not from a column anyone with the database
     // credential can write.
-    const stored = withSealedView(withMaskedReasons(options.items), sealer, log);
+    const stored = withSealedView(withMaskedReasons(options.items), sealer, log, running && revisionMoneyFields(running));
     const withQuality = (inner: ReviewItemRepository) => (quality ? withDecisionQuality(inner, quality, log) : inner);
     // With the degradation feature, decision quality wraps the items kept with their backlog gauges, not the reverse:
     // a canary it releases (or the clock steps) moves the gauges as a real item does. They left canaries out while

@@ -3,7 +3,11 @@ import { actionDigest } from '@countersign/contracts';
 import { InMemoryReviewItemRepository } from './in-memory-review-item.repository';
 import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from './sealed-proposal';
 import { reviewItem } from './review-item.suite';
-import { withSealedView } from './sealed-view';
+import { maskDeep, maskText } from '@countersign/guardrails';
+import { RunningContract } from '@countersign/policy';
+import { PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
+import { revisionMoneyFields } from '../revisions/revised-parameters';
+import { shownProposal, withSealedView } from './sealed-view';
 
 describe('withSealedView: a single item shows its proposal as its sealed copy has it', () => {
   function setUp() {
@@ -48,5 +52,30 @@ describe('withSealedView: a single item shows its proposal as its sealed copy ha
     // An item with no sealed copy (queued before sealing existed) reads as stored.
     await raw.add(reviewItem('a4', '2026-12-07T10:00:00.000Z'));
     expect((await items.get('a4'))!.proposal).toEqual(reviewItem('a4', '2026-12-07T10:00:00.000Z').proposal);
+  });
+});
+
+describe('shownProposal: the card shows money as money (red team, 2026-12-07)', () => {
+  const running = RunningContract.fromFile(PROJECT_CONTRACT_PATH);
+  const payout = (amount: number) => ({
+    ...reviewItem('p1', '2026-12-07T10:00:00.000Z').proposal,
+    actionType: 'payments.payout',
+    parameters: { amount, currency: 'JPY', iban: 'DE89370400440532013000' },
+  });
+
+  it('shows an amount the schema declares as money whatever its digits look like, and masks the rest', () => {
+    // Eleven digits read as a national id: two reviewers approved a payout whose amount they were shown as `[de-tax-id]`.
+    expect(maskDeep(payout(12345678901)).parameters.amount).toBe('[de-tax-id]');
+    expect(shownProposal(payout(12345678901), revisionMoneyFields(running)).parameters).toEqual({
+      amount: 12345678901,
+      currency: 'JPY',
+      iban: maskText('DE89370400440532013000'),
+    });
+    // Without the contract (no money fields known), masked as before.
+    expect(shownProposal(payout(12345678901)).parameters.amount).toBe('[de-tax-id]');
+  });
+
+  it('keeps a card number masked even where money is declared', () => {
+    expect(shownProposal(payout(4111111111111111), revisionMoneyFields(running)).parameters.amount).toBe('[card …1111]');
   });
 });

@@ -1,4 +1,4 @@
-import { maskDeep } from '@countersign/guardrails';
+import { maskCardNumberValue, maskDeep } from '@countersign/guardrails';
 import type { Logger } from '@countersign/logging';
 import type { Proposal } from '@countersign/contracts';
 import type { ReviewItemRepository } from './review-item.repository';
@@ -17,7 +17,7 @@ const MEMO = 1_000;
  * said at error (`sealed-copy-broken`): a reveal and a revision of it are refused already. Lists (`pending`) read the
  * column: a list only leads to a card.
  */
-export function withSealedView(items: ReviewItemRepository, sealer: ProposalSealer, logger: Logger): ReviewItemRepository {
+export function withSealedView(items: ReviewItemRepository, sealer: ProposalSealer, logger: Logger, moneyFields?: MoneyPointers): ReviewItemRepository {
   const shown = new Map<string, { sealed: string; proposal: Proposal }>();
   const get: ReviewItemRepository['get'] = async (actionId) => {
     const item = await items.get(actionId);
@@ -32,7 +32,7 @@ export function withSealedView(items: ReviewItemRepository, sealer: ProposalSeal
       );
       return item;
     }
-    const proposal = maskDeep(real.proposal);
+    const proposal = shownProposal(real.proposal, moneyFields);
     if (shown.size >= MEMO) shown.delete(shown.keys().next().value!);
     shown.set(actionId, { sealed: item.sealed, proposal });
     return { ...item, proposal };
@@ -44,4 +44,38 @@ export function withSealedView(items: ReviewItemRepository, sealer: ProposalSeal
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
+}
+
+/** The JSON pointers, under `parameters`, of an action type's money amounts (`revisionMoneyFields`: the running contract's). */
+export type MoneyPointers = (actionType: string) => string[];
+
+/**
+ * A proposal as the card shows it: masked, but for the amounts its action type's schema declares as money, which are
+ * amounts, whatever their digits look like: masked as a national id or a phone number, the amount of a payout of
+ * 12,345,678,901 JPY showed as `[de-tax-id]` to the reviewers who approved it (red team, 2026-12-07). A number that is a
+ * valid card number stays masked.
+ */
+export function shownProposal(real: Proposal, moneyFields?: MoneyPointers): Proposal {
+  const masked = maskDeep(real);
+  for (const pointer of moneyFields?.(real.actionType) ?? []) {
+    const path = pointer
+      .split('/')
+      .slice(1)
+      .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const amount = valueAt(real.parameters, path);
+    if (typeof amount !== 'number' || maskCardNumberValue(amount) !== undefined) continue;
+    const parent = valueAt(masked.parameters, path.slice(0, -1));
+    if (parent && typeof parent === 'object' && !Array.isArray(parent) && Object.hasOwn(parent, path[path.length - 1]))
+      (parent as Record<string, unknown>)[path[path.length - 1]] = amount;
+  }
+  return masked;
+}
+
+function valueAt(value: unknown, path: string[]): unknown {
+  let v = value;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, key)) return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
 }
