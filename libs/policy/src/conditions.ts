@@ -72,9 +72,15 @@ export function compileCondition(c: Condition, options: CompileOptions = {}): Pr
   return compile(c, options, false);
 }
 
-/** A pattern tested where a match makes the condition hold: either reading of the text may match. */
+const NOT_ASCII = /[^\x00-\x7f]/;
+
+/** A pattern tested where a match makes the condition hold: any reading of the text may match. */
 function someReadingMatches(re: RegExp, v: string): boolean {
   if (re.test(canonicalText(v))) return true;
+  // The text as it was sent, letters in their own script: folding lookalikes made a word written wholly in Cyrillic
+  // (`раураӏ.com`) Latin, so a pattern for another script never saw it (red team, 2026-12-07: such a link ran on its
+  // own). Plain ASCII reads the same both ways: tested only when there is more.
+  if (NOT_ASCII.test(v) && re.test(v)) return true;
   const shown = shownText(v);
   if (shown !== undefined && re.test(shown)) return true;
   // Text without markup may hide something too, as rendered Markdown or a `<?…>` (red team, 2026-12-07).

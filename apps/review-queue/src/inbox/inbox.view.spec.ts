@@ -25,6 +25,15 @@ describe('shownJson (a proposal value on the card)', () => {
     expect(html.match(/another script/g)).toHaveLength(2);
   });
 
+  it('marks a word wholly of another script whose letters read as Latin ones, not words of that script that do not (red team, 2026-12-07)', () => {
+    const html = shownJson({ body: 'Confirm at https://www.\u0440\u0430\u0443\u0440\u0430\u04cf.com/acme-login', ru: 'Спасибо за заказ' });
+    expect(html).toContain(
+      'www.\u0440\u0430\u0443\u0440\u0430\u04cf<span class="hidden-char" title="letters of another script that read as Latin ones">U+0440, U+0430, U+0443, U+04CF</span>.com',
+    );
+    expect(html).toContain('Спасибо за заказ&#34;');
+    expect(html.match(/another script/g)).toHaveLength(1);
+  });
+
   it('shows a run of spaces inside a line by its length, and leaves the indentation as it is', () => {
     const html = shownJson({ sql: `DELETE FROM orders WHERE id = 42${' '.repeat(300)}OR 1=1` });
     expect(html).toContain('42<span class="hidden-char" title="a run of spaces">300 spaces</span>OR 1=1');

@@ -1,6 +1,7 @@
 // How the inbox writes what an agent sent: every value escaped, and nothing a person would misread. Hidden characters
 // and long runs of blanks are said, and text with right-to-left letters is shown in the order it is stored. Used by the
 // card, the queue list, the card's context and the second-review page alike.
+import { canonicalText } from '@countersign/policy';
 
 export const esc = (v: unknown) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -41,19 +42,26 @@ const markedKeys = (json: string) =>
     return `${line.slice(0, -2)}<span class="hidden-char" title="a key with characters outside ASCII">${codePoints(outside)}</span>: `;
   });
 
-/** A word with a Latin letter in it; `OTHER_SCRIPT` finds a letter of another script beside it. */
-const LATIN_WORD = /[\p{L}\p{M}]*\p{Script=Latin}[\p{L}\p{M}]*/gu;
+/** A word; `OTHER_SCRIPT` finds its letters of a script other than Latin, `LATIN` its Latin ones. */
+const WORD = /[\p{L}\p{M}]+/gu;
+const LATIN = /\p{Script=Latin}/u;
 const OTHER_SCRIPT = /(?=\p{L})\P{Script=Latin}/gu;
+/** What a word of lookalikes folds to: Latin letters only. */
+const LATIN_LETTERS = /^[a-z]+$/;
 
 /**
  * A word that mixes Latin letters with letters of another script, marked with the latter's code points:
- * `registry.acmе.internal` with a Cyrillic `е` reads as the real registry (red team, 2026-12-07). Text wholly in one
- * script (German, Greek, Japanese) is shown as it is.
+ * `registry.acmе.internal` with a Cyrillic `е` reads as the real registry (red team, 2026-12-07). So is a word wholly
+ * of another script's letters that read as Latin ones: `раураӏ.com`, every letter Cyrillic, reads as paypal.com (red
+ * team, 2026-12-07, third pass). Other text wholly in one script (German, Greek, Japanese) is shown as it is.
  */
 const markedMixedWords = (text: string) =>
-  text.replace(LATIN_WORD, (word) => {
+  text.replace(WORD, (word) => {
     const other = word.match(OTHER_SCRIPT);
-    return other ? `${word}<span class="hidden-char" title="letters of another script among Latin ones">${codePoints(other)}</span>` : word;
+    if (!other) return word;
+    if (LATIN.test(word)) return `${word}<span class="hidden-char" title="letters of another script among Latin ones">${codePoints(other)}</span>`;
+    if (!LATIN_LETTERS.test(canonicalText(word))) return word;
+    return `${word}<span class="hidden-char" title="letters of another script that read as Latin ones">${codePoints(other)}</span>`;
   });
 
 /** A line of `shownJson`'s escaped output split into its key (`  &#34;key&#34;: `, or nothing) and its value. */
