@@ -93,6 +93,12 @@ describe('shownName (a target, tenant, agent, model on the card and in the list)
     expect(shownName('order 78')).toBe('order 78');
   });
 
+  it('says a run of one filler character by its length: 170 underscores no longer read as an underline (red team, 2026-12-07)', () => {
+    expect(shownName(`order-78${'_'.repeat(170)}99999`)).toBe('order-78<span class="hidden-char" title="a run of one character">170 × _</span>99999');
+    expect(shownName('order-78_99999')).toBe('order-78_99999');
+    expect(shownName('release-2026.12.07')).toBe('release-2026.12.07');
+  });
+
   it('shows a name with right-to-left letters in its stored order: `acct א 0532 0130` no longer reads as `acct 0130 0532 א` (red team, 2026-12-06)', () => {
     expect(shownName('acct \u05d0 0532 0130')).toBe(
       '<bdo dir="ltr" class="stored-order" title="right-to-left letters: shown in the order they are stored">acct \u05d0 0532 0130</bdo>',

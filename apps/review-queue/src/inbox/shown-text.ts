@@ -100,13 +100,23 @@ const blanks = (run: string) => {
  * with right-to-left letters, in the order it is stored (`acct א 0532 0130` read as `acct 0130 0532 א`). Red team,
  * 2026-12-06: the names had none of what the parameters had.
  */
+/**
+ * Eight or more of one character that is no letter or digit, in a name: said by its length, as a run of blanks is (red
+ * team, 2026-12-07: `order-78` and 170 underscores read as an underlined `order-78`, its `99999` past the card's edge).
+ * Escaped text: an entity (`&#39;`) is not one character of a run, and its `#`s and digits do not make one.
+ */
+const FILLER_RUN = /([^\p{L}\p{N}\s&#;])\1{7,}/gu;
+
 export function shownName(name: string): string {
   // A name is an identifier: every character outside ASCII is said, by its code point (red team, 2026-12-07: a target
   // `оrder-78` with a Cyrillic `о` read as order-78, and its recent decisions, "none yet", as order-78's).
   // Blanks and right-to-left letters are said their own way, below.
   const outside = (name.match(NOT_ASCII) ?? []).filter((c) => !RIGHT_TO_LEFT.test(c) && !BLANK_CHAR.test(c));
   const marked = outside.length ? `<span class="hidden-char" title="characters outside ASCII in a name">${codePoints(outside)}</span>` : '';
-  const shown = esc(name).replace(NAME_BLANKS, (run) => (run === ' ' ? run : blanks(run))) + marked;
+  const shown =
+    esc(name)
+      .replace(NAME_BLANKS, (run) => (run === ' ' ? run : blanks(run)))
+      .replace(FILLER_RUN, (run, c: string) => `<span class="hidden-char" title="a run of one character">${[...run].length} × ${c}</span>`) + marked;
   return RIGHT_TO_LEFT.test(name)
     ? `<bdo dir="ltr" class="stored-order" title="right-to-left letters: shown in the order they are stored">${shown}</bdo>`
     : shown;
