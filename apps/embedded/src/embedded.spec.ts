@@ -292,7 +292,7 @@ describe('embedded mode', () => {
     const id = (await call('POST', `${running.url}/v1/proposals`, proposal, token('agent'))).body.actionId as string;
     await status(id, 'in_review');
     const masked = await call('GET', `${running.url}/v1/reviews/${id}`, undefined, token('reviewer'));
-    expect(masked.body.proposal).toMatchObject({ parameters: { newEmail: 'm***@[email]' } });
+    expect(masked.body.proposal).toMatchObject({ parameters: { newEmail: 'm***@[email at example.org]' } });
     expect(masked.body).not.toHaveProperty('sealed');
     expect((await call('GET', `${running.url}/v1/reviews/${id}?reveal=true`, undefined, token('reviewer'))).status).toBe(403);
     const revealed = await call('GET', `${running.url}/v1/reviews/${id}?reveal=true`, undefined, token('privacy-reviewer'));

@@ -21,6 +21,13 @@ export interface MaskingOptions {
    * e-mail apply there, so a digest that merely looks like a phone number keeps its value.
    */
   keepKeys?: ReadonlySet<string>;
+  /**
+   * Masks as a reviewer's card shows them, who decides on the value and must tell one from another: an IBAN keeps its
+   * check digits (`DE89 [iban …3000]`, not `DE** …`), and an address its domain (`j***@[email at example.com]`). The
+   * value's last four characters alone let an attacker's IBAN show as the customer's, and a hidden domain an e-mail change
+   * to the attacker's own (red team, 2026-12-07). Not for logs or the audit trail, which keep the shorter forms.
+   */
+  forReviewers?: boolean;
 }
 
 /** Identifier and digest fields of Countersign's own events: masking them would break references. */
@@ -243,6 +250,13 @@ const PLAIN_QUOTED_LOCAL = /^"[\p{L}\p{N}._%+\-' ]{1,64}"/u;
  * found (the text goes to review) and shown as written: masked, it hid SQL, a script's URL and a link from the reviewer
  * who approved them (red team, 2026-12-07).
  */
+/** An address's domain as a reviewer reads it (its spaces gone, in lower case), or undefined for an address literal. */
+function domainOf(address: string): string | undefined {
+  const at = address.lastIndexOf('@') >= 0 ? address.lastIndexOf('@') + 1 : address.toLowerCase().lastIndexOf('%40') + 3;
+  const domain = address.slice(at).replace(/ /g, '').toLowerCase();
+  return /^[\p{L}\p{N}.-]{1,253}$/u.test(domain) ? domain : undefined;
+}
+
 function maskable(address: string): boolean {
   if (address[0] === '"') return PLAIN_QUOTED_LOCAL.test(address);
   const at = address.search(/ {0,2}@|%40/);
@@ -469,7 +483,7 @@ function scanLayer(text: string, options: MaskingOptions, strict: boolean, found
 /** What decoded text may hold beside its masks and still be masked whole: a label (`Email: `, `tel `), no more. */
 const MAX_HIDDEN_BESIDE_MASKS = 16;
 /** The masks scanning writes (`MASK_FORMS` of masking.ts, as they stand in a decoded text). */
-const MASKS_IN_TEXT = /.\*\*\*@\[email\]|\[(?:card|iban|phone) …[^\]\n]{0,8}\]|\[[a-z][a-z0-9-]{0,40}\]|\[encoded [^\]\n]*\]/gu;
+const MASKS_IN_TEXT = /.\*\*\*@\[email(?: at [^\]\n]*)?\]|\[(?:card|iban|phone) …[^\]\n]{0,8}\]|\[[a-z][a-z0-9-]{0,40}\]|\[encoded [^\]\n]*\]/gu;
 
 /**
  * The mask of an encoded token whose decoded text holds regulated data: `[encoded <kinds>]` when that text is the data
@@ -674,7 +688,8 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
       found?.('email');
       // Found, and so reviewed, but not masked: a mask would hide text that is no address (`maskable`).
       if (!maskable(m)) return m;
-      return `${m[0]}***@[email]`;
+      const domain = options.forReviewers ? domainOf(m) : undefined;
+      return domain ? `${m[0]}***@[email at ${domain}]` : `${m[0]}***@[email]`;
     });
   }
   // Every built-in pattern below needs an ASCII digit (IBAN, card, national ids, phone): a text left without one, most
@@ -682,7 +697,7 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
   const hasDigit = HAS_DIGIT.test(out);
   // The shortest card or IBAN has 13 characters, the shortest phone 9.
   if (hasDigit && out.length >= 9) {
-    out = maskIbans(out, found, editor, strict);
+    out = maskIbans(out, found, editor, strict, options.forReviewers);
     out = maskCards(out, found, editor, strict);
   }
   if (strict) return out;
@@ -752,7 +767,7 @@ const isAlnum = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (
 // print format; red team, 2026-12-07: `DE89;3704;…`, `DE89|3704|…` and `DE89•3704•…` were read as no IBAN).
 const isIbanSeparator = (c: number) => !Number.isNaN(c) && !isAlnum(c);
 
-function maskIbans(text: string, found: OnFound | undefined, editor: Editor, strict: boolean): string {
+function maskIbans(text: string, found: OnFound | undefined, editor: Editor, strict: boolean, forReviewers = false): string {
   let edits: Edit[] | undefined;
   // A UUID's groups are an identifier, not an IBAN: `6dd964ab-ad86-479d-8f8e-0354eeed1f2d` reads as an Andorran IBAN
   // (AD, 24 characters, letters allowed after the bank and branch digits) that passes mod 97 — a chaos run's audit
@@ -778,7 +793,8 @@ function maskIbans(text: string, found: OnFound | undefined, editor: Editor, str
     }
     if (compact.length !== length || (strict && isAlnum(text.charCodeAt(i))) || !ibanValid(compact) || inUuid(m.index, i - m.index)) continue;
     found?.('iban');
-    (edits ??= []).push([m.index, i, `${compact.slice(0, 2).toUpperCase()}** [iban …${compact.slice(-4)}]`]);
+    const shown = forReviewers ? compact.slice(0, 4).toUpperCase() : `${compact.slice(0, 2).toUpperCase()}**`;
+    (edits ??= []).push([m.index, i, `${shown} [iban …${compact.slice(-4)}]`]);
     start.lastIndex = i;
   }
   return edits ? editor.splice(text, edits) : text;

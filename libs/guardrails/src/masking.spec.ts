@@ -715,3 +715,23 @@ describe('what masking wrote, recognised (showsMask: a reviewer edits a masked v
     expect(showsMask('[urgent] see [docs] and j***@ example')).toBe(false);
   });
 });
+
+describe('masks as a reviewer sees them (`forReviewers`, red team, 2026-12-07)', () => {
+  it("keeps an IBAN's check digits and an address's domain, so that two values ending alike are told apart", () => {
+    const customer = maskText('pay to DE89370400440532013000', { forReviewers: true });
+    const attacker = maskText('pay to DE22500105170000003000', { forReviewers: true });
+    expect(customer).toBe('pay to DE89 [iban …3000]');
+    expect(attacker).toBe('pay to DE22 [iban …3000]');
+    expect(maskText('new address: jane.doe@Evil-Mail.example', { forReviewers: true })).toBe('new address: j***@[email at evil-mail.example]');
+    // Logs and the audit trail keep the shorter forms.
+    expect(maskText('pay to DE22500105170000003000 from jane.doe@evil-mail.example')).toBe('pay to DE** [iban …3000] from j***@[email]');
+  });
+
+  it('is idempotent, and its forms are masks to a revision', () => {
+    const once = maskText('jane.doe@evil-mail.example, DE89370400440532013000', { forReviewers: true });
+    expect(maskText(once, { forReviewers: true })).toBe(once);
+    expect(maskText(once)).toBe(once);
+    expect(showsMask('write to j***@[email at evil-mail.example] now')).toBe(true);
+    expect(showsMask('DE89 [iban …3000]')).toBe(true);
+  });
+});

@@ -55,7 +55,7 @@ export const SECRET_SHOWN = '[secret]';
  */
 const MASK_FORMS = new RegExp(
   [
-    String.raw`\*\*\*@\[email\]`,
+    String.raw`\*\*\*@\[email(?:\]| at )`,
     String.raw`\[(?:card|iban|phone) …[^\]\n]{0,8}\]`,
     `\\[(?:${[...new Set(DEFAULT_NATIONAL_IDS.map((n) => n.name))].join('|')}|secret|too deep)\\]`,
     String.raw`\[encoded [^\]\n:]{1,200}[\]:]`,

@@ -50,13 +50,14 @@ export function withSealedView(items: ReviewItemRepository, sealer: ProposalSeal
 export type MoneyPointers = (actionType: string) => string[];
 
 /**
- * A proposal as the card shows it: masked, but for the amounts its action type's schema declares as money, which are
+ * A proposal as the card shows it: masked as reviewers see masks (`forReviewers`: an IBAN's check digits, an address's
+ * domain), but for the amounts its action type's schema declares as money, which are
  * amounts, whatever their digits look like: masked as a national id or a phone number, the amount of a payout of
  * 12,345,678,901 JPY showed as `[de-tax-id]` to the reviewers who approved it (red team, 2026-12-07). A number that is a
  * valid card number stays masked.
  */
 export function shownProposal(real: Proposal, moneyFields?: MoneyPointers): Proposal {
-  const masked = maskDeep(real);
+  const masked = maskDeep(real, { forReviewers: true });
   for (const pointer of moneyFields?.(real.actionType) ?? []) {
     const path = pointer
       .split('/')

@@ -61,7 +61,10 @@ function merge(edited: unknown, masked: unknown, real: unknown, pointer: string,
     // (red team, 2026-12-07: `j***@[email]#2` matched no real key, so the real `jane@y.com` was dropped and the literal
     // shown name added).
     const shownKeys = Object.keys(masked);
-    const named = shownNames(real);
+    // As the card masks (`forReviewers`, sealed-view.ts), or as the stored column does, for an item read as stored: the
+    // naming whose names are the keys shown.
+    const reviewers = shownNames(real, true);
+    const named = shownKeys.every((k) => reviewers.has(k)) ? reviewers : shownNames(real, false);
     const realKeyOf = new Map<string, string | undefined>();
     // As masking named them first: a real key may itself read like another's mask (`j***@[email]` beside `jane@x.com`,
     // which masks to that name and moves the literal one to `#2`); taken by its literal name first, the one real key
@@ -105,11 +108,11 @@ function stringsOf(value: unknown, out: string[] = []): string[] {
   return out;
 }
 
-/** Each real key's name as masking shows it (`maskDeep`: its masked text, then `#2`, `#3`, … for a name taken), by name. */
-function shownNames(real: Record<string, unknown>): Map<string, string> {
+/** Each real key's name as masking shows it (`maskDeep`: its masked text, then `#2`, `#3`, … for a name taken), by name (`forReviewers`: as the card masks). */
+function shownNames(real: Record<string, unknown>, forReviewers: boolean): Map<string, string> {
   const named = new Map<string, string>();
   for (const k of Object.keys(real)) {
-    const base = maskText(k);
+    const base = maskText(k, { forReviewers });
     let name = base;
     for (let n = 2; named.has(name); n++) name = `${base}#${n}`;
     named.set(name, k);
