@@ -21,6 +21,8 @@ import {
 } from '@nestjs/common';
 import { z } from 'zod';
 import { reasonString } from '@countersign/contracts';
+import type { Proposal } from '@countersign/contracts';
+import { maskDeep } from '@countersign/guardrails';
 import { ApiRoute, IdentifierParam, parseBody, READ_RATE, ReadRateLimit } from '@countersign/nest';
 import { ApprovalService } from '../approvals/approval.service';
 import { stepUpRefusal } from '../approvals/step-up';
@@ -520,17 +522,25 @@ export class InboxController {
    * read, and only those whose real target (their sealed copy) is this item's are kept; none when it cannot be told.
    */
   private async sameTarget(item: ReviewItem): Promise<ReviewItem[]> {
-    const candidates = await this.items.recentDecisions({ tenant: item.proposal.tenant, target: item.proposal.target }, item.actionId, RECENT_DECISIONS * 4);
-    const real = this.realTarget(item);
-    if (real === undefined) return [];
+    const proposal = this.realProposal(item);
+    if (proposal === undefined) return [];
+    const real = proposal.target;
+    // Looked up as the store keeps them, masked the plain way: the card masks as reviewers see masks (sealed-view.ts).
+    const stored = maskDeep({ tenant: proposal.tenant, target: real });
+    const candidates = await this.items.recentDecisions(stored, item.actionId, RECENT_DECISIONS * 4);
     return candidates.filter((c) => this.realTarget(c) === real).slice(0, RECENT_DECISIONS);
   }
 
   /** An item's real target, from its sealed copy; undefined when it cannot be read. */
   private realTarget(item: ReviewItem): string | undefined {
+    return this.realProposal(item)?.target;
+  }
+
+  /** An item's real proposal, from its sealed copy; undefined when it cannot be read. */
+  private realProposal(item: ReviewItem): Proposal | undefined {
     if (!item.sealed || !this.sealer) return undefined;
     try {
-      return this.sealer.open(item.actionId, item.sealed).target;
+      return this.sealer.open(item.actionId, item.sealed);
     } catch (e) {
       if (e instanceof SealError) return undefined;
       throw e;
