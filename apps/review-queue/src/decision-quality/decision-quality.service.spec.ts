@@ -13,6 +13,7 @@ import { DecisionQualityService } from './decision-quality.service';
 import { createInMemoryDecisionQualityStore } from './in-memory-decision-quality.store';
 import { withDecisionQuality } from './quality-tracking';
 import { PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
+import { RunningContract } from '@countersign/policy';
 
 // real: DecisionQualityService's second reviews, the in-memory decision-quality store and review items, the project's
 // contract; fake: nothing (the second review is added as the decorator adds one).
@@ -253,5 +254,28 @@ describe('blind second reviews are audited, exclude everyone who took part, and 
     const misses = t.bus.published.filter((p) => p.topic === TOPICS.canaryMissed).map((p) => p.event);
     expect(misses.map((e) => [e.subject, e.actor.id])).toEqual([[canaries[0].actionId, 'bob']]);
     expect(misses[0].data).toMatchObject({ template: template.id, actionType: template.actionType });
+    // Stamped with the time bob approved it, not the time a round audited it (red team, 2026-12-07).
+    expect(misses[0].time).toBe(seconds[0].decidedAt);
+  });
+
+  it('samples every SLA class of the contract, at 0 once its items are gone, so a plot does not keep its last depth (red team, 2026-12-07)', async () => {
+    const store = createInMemoryDecisionQualityStore();
+    const dataKey = parseReviewDataKey(generateReviewDataKey());
+    const running = RunningContract.fromFile(PROJECT_CONTRACT_PATH);
+    const quality = new DecisionQuality(
+      { store, contract: decisionQualityContract(PROJECT_CONTRACT_PATH), policy: () => running.compiledContract() },
+      dataKey,
+      new ProposalSealer(dataKey),
+    );
+    const items = new InMemoryReviewItemRepository();
+    const logger = pino({ level: 'silent' });
+    const service = new DecisionQualityService(quality, items, new RecordingBus({ source: 'review-queue', logger }), logger, key.signing);
+    await items.add(reviewItem('c1', due, { slaClass: 'critical' }));
+    await service.sample(new Date('2026-12-07T10:00:00Z'));
+    await items.decide('c1', 'expired', ['review-clock'], 'expired', new Date());
+    await service.sample(new Date('2026-12-07T10:01:00Z'));
+    const later = (await store.queueSamplesSince(new Date('2026-12-07T10:00:30Z'))).map((q) => [q.slaClass, q.depth]);
+    expect(later).toEqual(expect.arrayContaining([['critical', 0]]));
+    expect(later.map(([c]) => c).sort()).toEqual(Object.keys(running.compiledContract().contract.slaClasses).sort());
   });
 });

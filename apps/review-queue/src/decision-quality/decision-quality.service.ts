@@ -169,6 +169,8 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
           queuedAt: item.createdAt,
           canary: true,
         });
+        // Shown to leads at the next page load, as a decision taken here is (red team, 2026-12-07: up to 10 s later).
+        this.quality.noteDecisionsChanged();
       }
       const made = this.bus.envelope(
         TOPICS.secondReviewRecorded,
@@ -231,6 +233,8 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
           subject: m.actionId,
           id: derivedEventId(TOPICS.canaryMissed, m.actionId, m.reviewer),
           actor: { id: m.reviewer, kind: 'human' },
+          // When the reviewer approved it, not when this round audited it (red team, 2026-12-07: 52 s later, across a restart).
+          ...(m.decidedAt && { time: new Date(m.decidedAt) }),
         },
       );
       await this.quality.store.markMissAudited(m.actionId, m.reviewer, new Date());
@@ -274,6 +278,10 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
       for (const [slaClass, g] of by)
         samples.push({ sampledAt: now.toISOString(), slaClass, depth: g.depth, oldestAgeMs: Math.max(0, now.getTime() - g.oldest) });
     }
+    // A class with nothing waiting is sampled at 0, every class the contract names: left out, its line stayed at its last
+    // depth and age on the governance page after its items expired (red team, 2026-12-07), while /metrics said 0.
+    const classes = Object.keys(this.quality.options.policy?.().contract.slaClasses ?? {});
+    for (const slaClass of classes) if (!samples.some((x) => x.slaClass === slaClass)) samples.push({ sampledAt: now.toISOString(), slaClass, depth: 0 });
     if (!samples.length) samples.push({ sampledAt: now.toISOString(), slaClass: 'all', depth: 0 });
     await this.quality.store.addQueueSamples(samples);
   }
