@@ -323,10 +323,11 @@ describe('drift watch', () => {
     const { watcher, admin, controls, flags, of } = await setup();
     await admin.write('cs.autonomy.default', 'autonomy', 'review-all', 'oncall'); // lowered before Countersign started
     await watcher.poll(); // the first look
-    expect(of(TOPICS.autonomyChanged).map((e) => [e.data.flag, e.data.value, e.data.change])).toEqual([
-      ['cs.exec.support.refund', 'on', 'accepted'],
-      ['cs.autonomy.support.refund', 'autonomous', 'accepted'],
-      ['cs.autonomy.default', 'review-all', 'accepted'],
+    // Said to be Countersign's own adoptions (`origin`): nobody changed anything, and leads' override counts skip them.
+    expect(of(TOPICS.autonomyChanged).map((e) => [e.data.flag, e.data.value, e.data.change, e.data.origin])).toEqual([
+      ['cs.exec.support.refund', 'on', 'accepted', 'adopted'],
+      ['cs.autonomy.support.refund', 'autonomous', 'accepted', 'adopted'],
+      ['cs.autonomy.default', 'review-all', 'accepted', 'adopted'],
     ]);
     await admin.write('cs.autonomy.default', 'autonomy', 'autonomous', 'mallory');
     // Out of force at once (the control entry is stricter), and back in Unleash at the next poll.

@@ -109,7 +109,7 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
         if (this.typesSeen.has(t) || this.settings.controls.get(flag) || this.inFlight.has(flag)) continue;
         const reason = `${t} was added to the contract${running.version ? ` (${running.version})` : ''}: its kill switch starts off; on is a raise request`;
         await this.emitChange(
-          { flag, actionType: t, control: 'kill-switch', value: 'off', change: 'accepted', reason },
+          { flag, actionType: t, control: 'kill-switch', value: 'off', change: 'accepted', reason, origin: 'contract-added' },
           { subject: flag, id: derivedEventId(TOPICS.autonomyChanged, `${flag}:added:${running.version ?? ''}`) },
         );
         await admin.write(flag, 'kill-switch', 'off');
@@ -165,6 +165,7 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
           value: observed,
           change: 'accepted',
           reason: `${flag} was ${observed} when Countersign first looked: adopted as the approved state (a raise needs a change request)`,
+          origin: 'adopted',
         },
         { subject: flag, id: derivedEventId(TOPICS.autonomyChanged, `${flag}:adopted:${observed}`) },
       );

@@ -2,8 +2,8 @@ import pino from 'pino';
 import { generateSigningKey, verifyKeysOfSigner } from '@countersign/approval';
 import { InMemoryBus } from '@countersign/bus';
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { emitControlFact } from '@countersign/nest';
-import { reviewLaneDecision, testPolicyEngineKey } from '@countersign/testing';
+import { emitControlFact, emitSealed } from '@countersign/nest';
+import { RecordingBus, reviewLaneDecision, testPolicyEngineKey } from '@countersign/testing';
 import { OVERRIDE_SUBJECT } from '../degradation/control-state';
 import { AutomationConsumer } from './automation.consumer';
 import type { DecisionQuality } from './decision-quality';
@@ -31,5 +31,29 @@ describe("the governance page's automation ratio and override frequency count on
     const counts = await store.laneCountsSince(new Date(0));
     expect(counts.reduce((n, c) => n + c.autonomous + c.review + c.prohibited, 0)).toBe(1);
     expect((await store.overridesSince(new Date(0))).map((o) => o.eventId)).toEqual([sealed.id]);
+  });
+
+  it('counts a person’s autonomy change, sealed; not what Countersign took itself at a first look or for a new type (red team, 2026-12-07)', async () => {
+    const store = new InMemoryDecisionQualityStore();
+    const consumer = new AutomationConsumer({ store } as unknown as DecisionQuality, [testPolicyEngineKey.verifyKey], []);
+    const handlers = (consumer as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
+    const bus = new RecordingBus({ source: 'policy-engine', logger: pino({ level: 'silent' }) });
+    const change = (flag: string, more: object = {}) => ({
+      flag,
+      actionType: 'support.refund',
+      control: 'kill-switch' as const,
+      value: 'off' as const,
+      change: 'accepted' as const,
+      reason: 'test',
+      ...more,
+    });
+    const sealed = (data: ReturnType<typeof change>) =>
+      emitSealed(bus, testPolicyEngineKey.signing, TOPICS.autonomyChanged, data, { subject: data.flag }, 'decision');
+    await handlers[TOPICS.autonomyChanged](await sealed(change('a', { origin: 'adopted' })));
+    await handlers[TOPICS.autonomyChanged](await sealed(change('b', { origin: 'contract-added' })));
+    const person = await sealed(change('c', { change: 'lowered' }));
+    await handlers[TOPICS.autonomyChanged](person);
+    await handlers[TOPICS.autonomyChanged](bus.envelope(TOPICS.autonomyChanged, change('d'), { subject: 'd' }));
+    expect((await store.overridesSince(new Date(0))).map((o) => o.eventId)).toEqual([person.id]);
   });
 });

@@ -37,8 +37,13 @@ export class AutomationConsumer extends BusConsumer {
         if (e.subject !== OVERRIDE_REQUEST_SUBJECT && verifyEventSeal(e, this.reviewQueueKeys).ok)
           await store.recordOverride({ eventId: e.id, kind: 'mode-override', at: e.time });
       },
-      // `accepted` is a drift accepted as the new approved value: an operator's change all the same.
-      [TOPICS.autonomyChanged]: (e) => store.recordOverride({ eventId: e.id, kind: 'autonomy-change', at: e.time }),
+      // `accepted` is a drift accepted as the new approved value: an operator's change all the same. Not what Countersign
+      // took itself (`origin`: a flag adopted at its first look, a new type's kill switch): a first start counted 17
+      // changes nobody made (red team, 2026-12-07). Sealed by the policy engine, as the followers that apply it require.
+      [TOPICS.autonomyChanged]: async (e) => {
+        if (!e.data.origin && verifyEventSeal(e, this.decisionKeys, POLICY_ENGINE_SEAL).ok)
+          await store.recordOverride({ eventId: e.id, kind: 'autonomy-change', at: e.time });
+      },
     };
   }
 }

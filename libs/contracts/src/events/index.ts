@@ -507,6 +507,12 @@ export const AutonomyChangedV1 = z.object({
   digest: sha256Hex.optional(),
   requestedBy: z.string().min(1).optional(),
   /**
+   * Why Countersign took this state itself, nobody having changed anything: `adopted`, a flag as it stood when Countersign
+   * first looked; `contract-added`, the kill switch of a type a contract change added, off. Absent: a person's change
+   * (a lowering, an approved raise, or a change made directly in the flag store, accepted). Leads' override counts skip it.
+   */
+  origin: z.enum(['adopted', 'contract-added']).optional(),
+  /**
    * The policy engine's seal (its decision key, docs/adr/0040, addendum): the policy engines and the executors apply only
    * a sealed entry. Optional in the schema so an unsealed one still reads (and is refused with its reason).
    */
