@@ -6,7 +6,7 @@ import { ApiRoute, IdentifierParam, parseBody, READ_RATE, ReadRateLimit, require
 import { DegradationControlState, OVERRIDE_REQUEST_TTL_MS } from '../degradation/control-state';
 import { DecisionQualityService } from '../decision-quality/decision-quality.service';
 import type { DecisionSummary } from '../decision-quality/decision-quality.store';
-import { agreementByClass, outliers } from '../decision-quality/statistics';
+import { agreementByClass, Outlier, outliers } from '../decision-quality/statistics';
 import { esc, shownName, shownValues } from '../inbox/inbox.view';
 import { securityHeaders } from '../inbox/security-headers';
 import type { ReviewerSession } from '../inbox/session.store';
@@ -143,7 +143,7 @@ ${barChart({ id: 'dwell', title: 'Median dwell per reviewer and class', desc: 'S
 ${barChart({ id: 'unseen', title: 'Decided unseen per reviewer', desc: 'Decisions taken with no card or item served to the reviewer first (the JSON API without a GET): they have no dwell, so they never show as dwell outliers (canaries not counted).', bars: stats.filter((s) => s.unseen > 0).map((s) => ({ label: s.reviewer, values: [s.unseen] })) })}
 ${barChart({ id: 'latency', title: 'Approval latency', desc: 'Human decisions by the time from queued to decided.', bars: summary.latency.map((n, i) => ({ label: i < LATENCY_EDGES_MIN.length ? `≤ ${LATENCY_EDGES_MIN[i]} min` : `> ${LATENCY_EDGES_MIN[LATENCY_EDGES_MIN.length - 1]} min`, values: [n] })) })}
 ${barChart({ id: 'agreement', title: 'Blind second-review agreement', desc: 'Share of second verdicts that agree with the first decision, per SLA class (count in brackets).', max: 1, bars: agreement.byClass.map((a) => ({ label: `${a.slaClass} (${a.total})`, values: [Math.round(a.rate * 100) / 100] })) })}
-${barChart({ id: 'outliers', title: 'Outliers (robust z-score)', desc: `Reviewers more than ${o.threshold} robust z-scores from their peers' median, once they have ${o.minDecisions} decisions.`, bars: found.map((f) => ({ label: `${f.reviewer} · ${f.metric}`, values: [Math.round(Math.abs(f.z) * 10) / 10] })) })}
+${barChart({ id: 'outliers', title: 'Outliers (robust z-score)', desc: `Reviewers more than ${o.threshold} robust z-scores from their peers' median, once they have ${o.minDecisions} decisions.`, bars: found.map((f) => ({ label: outlierLabel(f), values: [Math.round(Math.abs(f.z) * 100) / 100] })) })}
 </div>
 ${agreement.disagreements.length ? `<h2 id="dis-h">Second reviews that disagree</h2><ul id="disagreements" class="gov-list" aria-labelledby="dis-h">${agreement.disagreements.map((r) => `<li><a href="/reviews/${esc(r.actionId)}">${esc(r.actionId)}</a>: first ${esc(r.firstDecision)}, second (${esc(r.reviewer)}) ${esc(r.verdict)}: ${esc(maskText(r.reason ?? ''))}</li>`).join('')}</ul>` : ''}
 </main>`;
@@ -271,4 +271,13 @@ function html(res: HttpResponse, body: string) {
   res.statusCode = 200;
   res.setHeader('Content-Type', 'text/html; charset=utf-8');
   res.end(body);
+}
+
+/**
+ * An outlier as leads read it: which way from the peers, and both values (red team, 2026-12-07: `bob · approval rate: 2`
+ * hid that bob approves less than his peers, and `fiona · dwell time` that she reads longer, not that she rubber-stamps).
+ */
+export function outlierLabel(f: Outlier): string {
+  const shown = (v: number) => (f.metric === 'approval rate' ? `${Math.round(v * 100)} %` : `${(v / 1000).toFixed(1)} s`);
+  return `${f.reviewer} · ${f.metric} ${f.z > 0 ? 'higher' : 'lower'} than peers: ${shown(f.value)} (peers' median ${shown(f.peersMedian)})`;
 }
