@@ -2,7 +2,7 @@ import pino from 'pino';
 import { ConflictException, ForbiddenException, NotFoundException } from '@nestjs/common';
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
 import { isDependencyFailure } from '@countersign/bus';
-import { TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
+import { canonicalDigest, TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
 import { TrustHealthState } from '@countersign/nest';
 import { eventually, refundProposal, RecordingBus, trustHealthVerdict } from '@countersign/testing';
 import { DecisionOutbox } from '../review-item/decision-outbox';
@@ -420,6 +420,9 @@ describe('ApprovalService: every approval is on the record, with how its reviewe
       data: { reason: 'customer history checked', digest, approvers: ['bob'], quorum: 2 },
     });
     expect(approval.data.shownDigest).toMatch(/^[0-9a-f]{64}$/);
+    // With the screen itself, which its digest reproduces: an auditor replays each approver's (red team, 2026-12-07).
+    expect(approval.data.shown).toMatchObject({ actionId: 'q1' });
+    expect(canonicalDigest(approval.data.shown)).toBe(approval.data.shownDigest);
     // Sealed as a fact by the decision key, and no approval token: the executor could not act on it.
     expect(approval.data.seal).toMatch(/^cf1\./);
     expect(verifyReviewDecision(approval.data.seal!, t.keys, now).ok).toBe(false);

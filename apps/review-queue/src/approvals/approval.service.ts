@@ -212,7 +212,7 @@ export class ApprovalService {
     const shown = shownView(item);
     const made = this.bus.envelope(
       TOPICS.approvalRecorded,
-      { reason, digest: item.digest, shownDigest: shownDigest(shown), shownEchoed: echoed, approvers, quorum: item.quorum },
+      { reason, digest: item.digest, shownDigest: shownDigest(shown), shown, shownEchoed: echoed, approvers, quorum: item.quorum },
       { cause: queuedBy(item), discriminator: `approval:${reviewer.id}`, actor: reviewerActor(reviewer), time: now },
     );
     const event = { ...made, data: { ...made.data, seal: sealEvent(this.key, made as unknown as SealableEvent, 'review-decision') } };

@@ -640,6 +640,12 @@ export const ApprovalRecordedV1 = z.object({
   digest: sha256Hex,
   /** The SHA-256 of what the reviewer was shown (the review item as the API served it), as for every decision. */
   shownDigest: sha256Hex.optional(),
+  /**
+   * Exactly what this approver was shown, as a decision's `shown`: each approver of a quorum saw their own screen (an
+   * escalation between them changes the roles it names), and an auditor replays each (red team, 2026-12-07: only the
+   * last approver's was in the trail).
+   */
+  shown: z.record(z.string(), z.unknown()).optional(),
   shownEchoed,
   /** The approvers so far, in the order they approved, this reviewer last. */
   approvers: z.array(z.string().min(1).max(200)).min(1).max(100),
