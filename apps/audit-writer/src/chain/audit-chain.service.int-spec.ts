@@ -21,18 +21,22 @@ afterAll(async () => {
   for (const c of cleanups) await c();
 });
 
+/** A database of its own with the audit schema, its log, and a tree-head key valid around now. */
+async function freshLog(name: string, keyId: string) {
+  const db = await createTestDatabase(name);
+  const url = db.urlFor(process.env.AUDIT_DATABASE_URL!);
+  const pool = createPgPool(url, 2);
+  cleanups.push(async () => {
+    await pool.end();
+    await db.drop();
+  });
+  const key = generateTreeHeadKey(keyId, new Date('2026-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
+  return { url, log: new PgAuditLogRepository(pool), key, ring: new KeyRing([key.entry]) };
+}
+
 describe('AuditChainService on PostgreSQL: what its load finds is recorded in the log (red team, 2026-12-04)', () => {
   it('records entries past the newest signed head before anything else, a head signs the record, and audit verify --database lists it', async () => {
-    const db = await createTestDatabase('auditrecovery');
-    const url = db.urlFor(process.env.AUDIT_DATABASE_URL!);
-    const pool = createPgPool(url, 2);
-    cleanups.push(async () => {
-      await pool.end();
-      await db.drop();
-    });
-    const log = new PgAuditLogRepository(pool);
-    const key = generateTreeHeadKey('heads-recovery', new Date('2026-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
-    const ring = new KeyRing([key.entry]);
+    const { url, log, key, ring } = await freshLog('auditrecovery', 'heads-recovery');
     // A writer killed before its next head: e0, e1 under a head, e2 past it.
     const tip = await log.appendBatch([auditEntry('e0', 'a1'), auditEntry('e1', 'a1')]);
     await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date()));
@@ -88,16 +92,7 @@ describe('AuditChainService on PostgreSQL: what its load finds is recorded in th
   });
 
   it('loads nothing over a head row its keys do not verify, inserted by someone with the writer’s role but not its key (red team, 2026-12-07)', async () => {
-    const db = await createTestDatabase('auditforgedhead');
-    const url = db.urlFor(process.env.AUDIT_DATABASE_URL!);
-    const pool = createPgPool(url, 2);
-    cleanups.push(async () => {
-      await pool.end();
-      await db.drop();
-    });
-    const log = new PgAuditLogRepository(pool);
-    const key = generateTreeHeadKey('heads-genuine', new Date('2026-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'));
-    const ring = new KeyRing([key.entry]);
+    const { log, ring } = await freshLog('auditforgedhead', 'heads-genuine');
     const tip = await log.appendBatch([auditEntry('e0', 'a1')]);
     await log.saveHead(ring.sign(tip.size, Buffer.from(tip.root, 'hex'), new Date()));
     // Rows of their own, and a head over them signed with a key of their own: as signed history, they would raise no alert.
