@@ -603,10 +603,12 @@ describe('a mask hides an address and nothing else (red team, 2026-12-07)', () =
     expect(maskText('Write to "jane roe"@example.com today')).toBe('Write to "***@[email] today');
   });
 
-  it('masks no local part longer than the 64 characters an address may have, and still finds it', () => {
-    const long = `${'a'.repeat(65)}@example.com`;
-    expect(maskText(long)).toBe(long);
-    expect(regulatedKinds({ long })).toEqual(['email']);
-    expect(maskText(`${'a'.repeat(64)}@example.com`)).toBe('a***@[email]');
+  it('masks an address written inside such a quoted part, so that quoting one does not carry it past masking', () => {
+    expect(maskText('"x;jane.doe@example.com;"@x.io')).toBe('"x;j***@[email];"@x.io');
+    expect(maskText('"x; jane.doe@example.com"@x.io', { forReviewers: true })).toBe('"x; j***@[email at example.com]"@x.io');
+  });
+
+  it('masks an unquoted local part whatever its length: padded in front, an address would otherwise show whole', () => {
+    expect(maskText(`${'x'.repeat(70)}jane.doe@example.com`)).toBe('x***@[email]');
   });
 });

