@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecisionSigner } from '@countersign/approval';
-import { emitControlFact } from '@countersign/nest';
-import { emitTestDecision, eventually } from '@countersign/testing';
+import { emitControlFact, emitSealed } from '@countersign/nest';
+import { emitTestDecision, eventually, testPolicyEngineKey } from '@countersign/testing';
 import { createDecisionQualityStore } from '../decision-quality/pg-decision-quality.store';
 import type { DecisionQualityStore } from '../decision-quality/decision-quality.store';
 import { InboxHarness, startInboxHarness } from './testing/inbox.harness';
@@ -298,7 +298,10 @@ async function seedHistory() {
     },
     { subject: 'degradation', time: overrideAt },
   );
-  await h.bus.emit(
+  // Sealed by the policy engine, as the override count takes it (an unsealed one is not counted).
+  await emitSealed(
+    h.bus,
+    testPolicyEngineKey.signing,
     TOPICS.autonomyChanged,
     {
       flag: 'countersign.autonomy.support.refund',
@@ -310,6 +313,7 @@ async function seedHistory() {
       reason: 'refund fraud spike',
     },
     { subject: 'support.refund', time: new Date(overrideAt.getTime() + 600_000) },
+    'decision',
   );
   await emitControlFact(
     h.bus,
