@@ -146,6 +146,8 @@ const LOOKALIKE = new RegExp(`[${Object.keys(LOOKALIKES).join('')}]`, 'gu');
 const REMEMBERED_LENGTH = 256;
 let lastText: string | undefined;
 let lastCanonical = '';
+let lastAscii = true;
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
 
 export function canonicalText(s: string): string {
   if (s === lastText) return lastCanonical;
@@ -153,8 +155,17 @@ export function canonicalText(s: string): string {
   if (s.length <= REMEMBERED_LENGTH) {
     lastText = s;
     lastCanonical = canonical;
+    lastAscii = ASCII_ONLY.test(s);
   }
   return canonical;
+}
+
+/**
+ * Whether `s` is ASCII alone: its letters read the same as sent and canonical (no lookalike of another script to fold).
+ * Remembered with the last text `canonicalText` read, which is asked first.
+ */
+export function isAsciiOnly(s: string): boolean {
+  return s === lastText ? lastAscii : ASCII_ONLY.test(s);
 }
 
 function canonicalTextOf(s: string): string {

@@ -1,5 +1,5 @@
 import { mayHide } from '@countersign/guardrails';
-import { canonicalText, canonicalValue, shownText, visibleShownText } from './canonical';
+import { canonicalText, canonicalValue, isAsciiOnly, shownText, visibleShownText } from './canonical';
 
 /**
  * The contract's small, deterministic condition language:
@@ -72,15 +72,13 @@ export function compileCondition(c: Condition, options: CompileOptions = {}): Pr
   return compile(c, options, false);
 }
 
-const NOT_ASCII = /[^\x00-\x7f]/;
-
 /** A pattern tested where a match makes the condition hold: any reading of the text may match. */
 function someReadingMatches(re: RegExp, v: string): boolean {
   if (re.test(canonicalText(v))) return true;
   // The text as it was sent, letters in their own script: folding lookalikes made a word written wholly in Cyrillic
   // (`раураӏ.com`) Latin, so a pattern for another script never saw it (red team, 2026-12-07: such a link ran on its
   // own). Plain ASCII reads the same both ways: tested only when there is more.
-  if (NOT_ASCII.test(v) && re.test(v)) return true;
+  if (!isAsciiOnly(v) && re.test(v)) return true;
   const shown = shownText(v);
   if (shown !== undefined && re.test(shown)) return true;
   // Text without markup may hide something too, as rendered Markdown or a `<?…>` (red team, 2026-12-07).
