@@ -3,6 +3,7 @@ import { ConflictException, ForbiddenException, NotFoundException } from '@nestj
 import { generateSigningKey, verifyReviewDecision } from '@countersign/approval';
 import { isDependencyFailure } from '@countersign/bus';
 import { canonicalDigest, TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
+import { METRIC_DEFINITIONS, Metrics, parsePrometheusText, sampleSum } from '@countersign/metrics';
 import { TrustHealthState } from '@countersign/nest';
 import { eventually, refundProposal, RecordingBus, trustHealthVerdict } from '@countersign/testing';
 import { DecisionOutbox } from '../review-item/decision-outbox';
@@ -530,5 +531,20 @@ describe('ApprovalService: every approval is on the record, with how its reviewe
     expect(await t.items.approvals('q1')).toMatchObject([{ approver: 'bob', authMethod: 'unknown' }]);
     await t.service.approve('q1', alice, 'second of two', undefined, now);
     expect(t.decisions()[0].data.reviewers[0]).toEqual({ id: 'bob', kind: 'human' });
+  });
+});
+
+describe('ApprovalService: the approval latency a lead reads (auditor probe, 2026-12-07)', () => {
+  it('observes an approval from its item being queued, and not one of a version made by approve with changes (about 0 s)', async () => {
+    const t = await setup();
+    const metrics = new Metrics('review-queue', METRIC_DEFINITIONS, { defaultMetrics: false });
+    (t.service as unknown as { metrics: Metrics }).metrics = metrics;
+    await t.items.add({ ...t.item('v2'), authoredBy: ['bob'] });
+    await t.service.approve('a1', alice, 'photo shows the damage', undefined, new Date(now.getTime() + 60_000));
+    await t.service.approve('v2', alice, 'narrowed by bob, fine', undefined, new Date(now.getTime() + 1_000));
+    const samples = parsePrometheusText(await metrics.render());
+    expect(sampleSum(samples, 'countersign_review_decisions_total', { decision: 'approved' })).toBe(2);
+    expect(sampleSum(samples, 'countersign_review_approval_latency_seconds_count', { decision: 'approved' })).toBe(1);
+    expect(sampleSum(samples, 'countersign_review_approval_latency_seconds_sum', { decision: 'approved' })).toBe(60);
   });
 });
