@@ -608,6 +608,26 @@ describe('a mask hides an address and nothing else (red team, 2026-12-07)', () =
     expect(maskText('"x; jane.doe@example.com"@x.io', { forReviewers: true })).toBe('"x; j***@[email at example.com]"@x.io');
   });
 
+  it('shows as written a local part that could end a string or a comment, quoted or not, and masks a name (red team of this change, 2026-12-07)', () => {
+    for (const sql of [
+      `SELECT * FROM customers WHERE email = '"' UNION SELECT password FROM users --"@acme.com'`,
+      `DELETE FROM users WHERE email = 'x'OR'a'LIKE'%'--@acme.com'`,
+      `UPDATE users SET role='admin' WHERE email='x'OR'1'LIKE'1'--@acme.com'`,
+    ]) {
+      expect(maskText(sql)).toBe(sql);
+      expect(regulatedKinds({ sql })).toEqual(['email']);
+    }
+    expect(maskText("write to o'brien@example.com")).toBe('write to o***@[email]');
+    expect(maskText('write to "Jane Roe"@example.com')).toBe('write to "***@[email]');
+  });
+
+  it('shows a domain to reviewers only as it was written: read from other characters, it would show as another (red team of this change, 2026-12-07)', () => {
+    expect(maskText('jane@acme.com', { forReviewers: true })).toBe('j***@[email at acme.com]');
+    expect(maskText('jane@ac\u0323me.com', { forReviewers: true })).toBe('j***@[email]');
+    expect(maskText('jane@acme\u096a.com', { forReviewers: true })).toBe('j***@[email]');
+    expect(maskText('jane@acme&#46;evil.com', { forReviewers: true })).not.toContain('[email at');
+  });
+
   it('masks an unquoted local part whatever its length: padded in front, an address would otherwise show whole', () => {
     expect(maskText(`${'x'.repeat(70)}jane.doe@example.com`)).toBe('x***@[email]');
   });

