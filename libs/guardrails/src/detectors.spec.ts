@@ -628,6 +628,14 @@ describe('a mask hides an address and nothing else (red team, 2026-12-07)', () =
     expect(maskText('jane@acme&#46;evil.com', { forReviewers: true })).not.toContain('[email at');
   });
 
+  it('reads no domain that runs into an address or a mask: what masking leaves has nothing left to find (property-found, 2026-12-07)', () => {
+    for (const text of ['{@ jane.doe@example.org ', '"{"@ jane.doe@example.org', '0@A. GB82 WEST 1234 5698 7654 32 ']) {
+      const masked = maskText(text);
+      expect(masked).not.toContain('jane.doe');
+      expect(findRegulatedData({ masked })).toEqual([]);
+    }
+  });
+
   it('masks an unquoted local part whatever its length: padded in front, an address would otherwise show whole', () => {
     expect(maskText(`${'x'.repeat(70)}jane.doe@example.com`)).toBe('x***@[email]');
   });

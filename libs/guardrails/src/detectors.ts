@@ -228,9 +228,11 @@ const MAYBE_SOMETHING_TO_FIND = /[^\x20-\x25\x27-\x2f\x3a-\x3f\x41-\x7e]|[^a-zA-
 // The '@' may have up to two spaces either side, or be percent-encoded (`jane.roe @ example.com`, `jane%40example.com`);
 // the dots of the domain may have one or two spaces on either side or both (`zelda @ example . org`: red team,
 // 2026-12-04; `jane.doe@example .com`, `jane.doe@ example. com`: red team, 2026-12-07), where `spacedDomainPlausible`
-// wants a letter in every label ("meet @ 5 . ok" is no address).
+// wants a letter in every label ("meet @ 5 . ok" is no address). A domain is no local part: one followed by an '@' is
+// not taken (`{@ jane.doe@example.org` read `{@ jane.doe` as an address, and the real one behind it was not masked).
+// Nor is a spaced domain that runs into a mask (`0@A. GB** [iban …5432]`: the IBAN's mask made an address of its text).
 const EMAIL =
-  /(?:"[^"\n]{1,64}"|(?<![\p{L}\p{N}._%+\-'!#$*^`{|}~])[\p{L}\p{N}._%+\-'!#$*^`{|}~]+)(?: {0,2}@ {0,2}|%40)(?:(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}|(?:[\p{L}\p{N}-]{1,63}(?: {1,2}\. {0,2}|\. {1,2})){1,8}\p{L}{2,24}(?![\p{L}\p{N}])|\[(?:IPv6:)?[0-9A-Fa-f:.]{2,45}\])/gu;
+  /(?:"[^"\n]{1,64}"|(?<![\p{L}\p{N}._%+\-'!#$*^`{|}~])[\p{L}\p{N}._%+\-'!#$*^`{|}~]+)(?: {0,2}@ {0,2}|%40)(?:(?:[\p{L}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}|(?:[\p{L}\p{N}-]{1,63}(?: {1,2}\. {0,2}|\. {1,2})){1,8}\p{L}{2,24}(?![\p{L}\p{N}*[])|\[(?:IPv6:)?[0-9A-Fa-f:.]{2,45}\])(?![\p{L}\p{N}.-]{0,253} {0,2}@)/gu;
 // An address spelled out one character at a time, each followed by one space (`z e l d a @ example . org`,
 // `z e l d a @ e x a m p l e . o r g`: red team, 2026-12-04): a local part of single characters, then '@' and a domain
 // of single characters or as EMAIL reads it. Every run is bounded (an address has at most 254 characters), so a long
