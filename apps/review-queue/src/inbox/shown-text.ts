@@ -95,18 +95,18 @@ const blanks = (run: string) => {
 };
 
 /**
- * A name (target, tenant, region, agent, model, prompt template) as the inbox shows it: escaped; a blank other than a
- * single space said as what it is (150 no-break spaces pushed `and-order-99999` off the card's edge after `order-78`);
- * with right-to-left letters, in the order it is stored (`acct א 0532 0130` read as `acct 0130 0532 א`). Red team,
- * 2026-12-06: the names had none of what the parameters had.
- */
-/**
  * Eight or more of one character that is no letter or digit, in a name: said by its length, as a run of blanks is (red
  * team, 2026-12-07: `order-78` and 170 underscores read as an underlined `order-78`, its `99999` past the card's edge).
  * Escaped text: an entity (`&#39;`) is not one character of a run, and its `#`s and digits do not make one.
  */
 const FILLER_RUN = /([^\p{L}\p{N}\s&#;])\1{7,}/gu;
 
+/**
+ * A name (target, tenant, region, agent, model, prompt template) as the inbox shows it: escaped; a blank other than a
+ * single space said as what it is (150 no-break spaces pushed `and-order-99999` off the card's edge after `order-78`);
+ * with right-to-left letters, in the order it is stored (`acct א 0532 0130` read as `acct 0130 0532 א`). Red team,
+ * 2026-12-06: the names had none of what the parameters had.
+ */
 export function shownName(name: string): string {
   // A name is an identifier: every character outside ASCII is said, by its code point (red team, 2026-12-07: a target
   // `оrder-78` with a Cyrillic `о` read as order-78, and its recent decisions, "none yet", as order-78's).
