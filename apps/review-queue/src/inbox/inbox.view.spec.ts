@@ -32,6 +32,9 @@ describe('shownJson (a proposal value on the card)', () => {
     );
     expect(html).toContain('Спасибо за заказ&#34;');
     expect(html.match(/another script/g)).toHaveLength(1);
+    // Cherokee with one letter no table folds, and Lisu: scripts drawn as Latin, marked whatever they fold to.
+    const drawn = shownJson({ a: 'https://www.\u13e2\u13aa\u13bd\u13e2\u13aa\u13de.com', b: 'www.\ua4d1\ua4ee\ua4ec\ua4d1\ua4ee\ua4e1.com' });
+    expect(drawn.match(/letters of another script that read as Latin ones/g)).toHaveLength(2);
   });
 
   it('shows a run of spaces inside a line by its length, and leaves the indentation as it is', () => {

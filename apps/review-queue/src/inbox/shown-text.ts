@@ -48,6 +48,8 @@ const LATIN = /\p{Script=Latin}/u;
 const OTHER_SCRIPT = /(?=\p{L})\P{Script=Latin}/gu;
 /** What a word of lookalikes folds to: Latin letters only. */
 const LATIN_LETTERS = /^[a-z]+$/;
+/** Scripts whose letters are drawn as Latin ones and no support reply is written in: any word of them is marked. */
+const DRAWN_AS_LATIN = /[\p{Script=Cherokee}\p{Script=Lisu}]/u;
 
 /**
  * A word that mixes Latin letters with letters of another script, marked with the latter's code points:
@@ -60,7 +62,8 @@ const markedMixedWords = (text: string) =>
     const other = word.match(OTHER_SCRIPT);
     if (!other) return word;
     if (LATIN.test(word)) return `${word}<span class="hidden-char" title="letters of another script among Latin ones">${codePoints(other)}</span>`;
-    if (!LATIN_LETTERS.test(canonicalText(word))) return word;
+    // A Cherokee word with one letter no table folds (`ᏢᎪᎽᏢᎪᏞ`) reads as Latin all the same (red team of the change).
+    if (!LATIN_LETTERS.test(canonicalText(word)) && !DRAWN_AS_LATIN.test(word)) return word;
     return `${word}<span class="hidden-char" title="letters of another script that read as Latin ones">${codePoints(other)}</span>`;
   });
 
