@@ -2,6 +2,7 @@ import { maskCardNumberValue, maskDeep } from '@countersign/guardrails';
 import type { Logger } from '@countersign/logging';
 import type { Proposal } from '@countersign/contracts';
 import type { ReviewItemRepository } from './review-item.repository';
+import { pointerToken, valueAtPointer } from './json-pointer';
 import { ProposalSealer, realProposalOf } from './sealed-proposal';
 
 /** How many items' shown proposals are remembered (a decision reads its item several times). */
@@ -59,24 +60,12 @@ export type MoneyPointers = (actionType: string) => string[];
 export function shownProposal(real: Proposal, moneyFields?: MoneyPointers): Proposal {
   const masked = maskDeep(real, { forReviewers: true });
   for (const pointer of moneyFields?.(real.actionType) ?? []) {
-    const path = pointer
-      .split('/')
-      .slice(1)
-      .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
-    const amount = valueAt(real.parameters, path);
+    const amount = valueAtPointer(real.parameters, pointer);
     if (typeof amount !== 'number' || maskCardNumberValue(amount) !== undefined) continue;
-    const parent = valueAt(masked.parameters, path.slice(0, -1));
-    if (parent && typeof parent === 'object' && !Array.isArray(parent) && Object.hasOwn(parent, path[path.length - 1]))
-      (parent as Record<string, unknown>)[path[path.length - 1]] = amount;
+    const cut = pointer.lastIndexOf('/');
+    const parent = valueAtPointer(masked.parameters, pointer.slice(0, cut));
+    const key = pointerToken(pointer.slice(cut + 1));
+    if (parent && typeof parent === 'object' && !Array.isArray(parent) && Object.hasOwn(parent, key)) (parent as Record<string, unknown>)[key] = amount;
   }
   return masked;
-}
-
-function valueAt(value: unknown, path: string[]): unknown {
-  let v = value;
-  for (const key of path) {
-    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, key)) return undefined;
-    v = (v as Record<string, unknown>)[key];
-  }
-  return v;
 }

@@ -2,6 +2,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { maskText, showsMask } from '@countersign/guardrails';
 import { parameterRefusal, RunningContract } from '@countersign/policy';
+import { valueAtPointer } from '../review-item/json-pointer';
 
 /** A refusal of an edit: the JSON pointer (RFC 6901) of the parameter, and why. */
 export class ParameterEditError extends Error {
@@ -162,8 +163,8 @@ export function authoredChange(
   const fresh = firedAfter.filter((r) => !firedBefore.includes(r));
   if (fresh.length) return `the new version fires ${fresh.join(', ')}, which the original did not`;
   for (const pointer of changed) {
-    const was = at(before, pointer);
-    const now = at(after, pointer);
+    const was = valueAtPointer(before, pointer);
+    const now = valueAtPointer(after, pointer);
     if (was === undefined) return `${pointer} was added`;
     if (now === undefined) return `${pointer} was removed`;
     if (!amounts.includes(pointer)) return `${pointer} is not a money amount lowered`;
@@ -183,17 +184,6 @@ export function revisionMoneyFields(running: RunningContract): RevisionMoneyFiel
         .map((k) => `/${segment(k)}`)
         .join(''),
     );
-}
-
-/** The value at a JSON pointer (RFC 6901), or undefined. */
-function at(value: unknown, pointer: string): unknown {
-  let v = value;
-  for (const raw of pointer.split('/').slice(1)) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, key)) return undefined;
-    v = (v as Record<string, unknown>)[key];
-  }
-  return v;
 }
 
 /**
