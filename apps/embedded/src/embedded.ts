@@ -18,10 +18,11 @@ import {
   serve,
   servedRoutes,
   TokenRegistry,
+  warnRolesGrantingNothing,
   watchTokensFile,
   writeTokens,
 } from '@countersign/nest';
-import { RunningContract } from '@countersign/policy';
+import { contractRoles, RunningContract } from '@countersign/policy';
 import { createActionViewRepository, createIdempotencyRepository, EMBEDDED_PROPOSAL_RATE, OrchestratorModule, ProposalRate } from '@countersign/orchestrator';
 import {
   actionTypesOf,
@@ -187,6 +188,8 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
   // takes no token until it can (red team, 2026-12-05: read once at start, and removed tokens kept working).
   const tokensWatch = watchTokensFile(tokens, { file: tokensFile, read: () => [...readHomeTokens(tokensFile), sink.entry], logger });
   for (const problem of unusableTokenFiles(join(home, 'tokens'), (t) => tokens.resolve(t) !== undefined)) logger.warn(problem);
+  // A role in tokens.json that no route and no review reads is said at start and at each reload (a typo grants nothing).
+  warnRolesGrantingNothing(tokens, tokensWatch, () => contractRoles(reviewContract.current()), logger);
 
   // The default flag file is written for a new home only: on a used one a missing file is an outage (nothing executes, and
   // /readyz says so) until it is restored, not every kill switch on again.

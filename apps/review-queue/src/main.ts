@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigOrExit } from '@countersign/config';
 import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
-import { contractChangeKeys, runService } from '@countersign/nest';
-import { RunningContract } from '@countersign/policy';
+import { contractChangeKeys, runService, warnRolesGrantingNothing } from '@countersign/nest';
+import { contractRoles, RunningContract } from '@countersign/policy';
 import { createRedis, migrate, readRedisTls, startOnNewerSchema } from '@countersign/storage';
 import { degradationContract } from './degradation/degradation.providers';
 import { createReviewHistory } from './degradation/pg-review-history';
@@ -48,6 +48,8 @@ void runService({
     const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, logger, tls: readRedisTls(config) });
     // The contract as the policy engines run it: the file, then each approved change (SLA classes, thresholds, sampling).
     const contract = RunningContract.fromFile(config.CONTRACT_PATH);
+    // A role in the tokens file that no route and no review reads is said at start and at each reload (a typo grants nothing).
+    warnRolesGrantingNothing(tokens, tokensWatch, () => contractRoles(contract.current()), logger);
     return {
       modules: [
         ReviewQueueModule.register({

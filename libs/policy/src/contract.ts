@@ -20,6 +20,22 @@ export interface LoadedContract extends Omit<OperationalContract, 'version'> {
   file: string;
 }
 
+/**
+ * The roles `contract` routes reviews to: each review's `requiredRoles` and fallback team (action types and rules), and
+ * the escalation tiers. A tokens file's role that is neither one of these nor Countersign's own grants nothing.
+ */
+export function contractRoles(contract: Pick<OperationalContract, 'actions' | 'rules' | 'escalation'>): string[] {
+  const roles = new Set<string>();
+  const reviews = [...Object.values(contract.actions).map((a) => a.review), ...(contract.rules ?? []).map((r) => r.review)];
+  for (const review of reviews) {
+    if (!review) continue;
+    for (const role of review.requiredRoles) roles.add(role);
+    if (typeof review.whenUnavailable === 'object') roles.add(review.whenUnavailable.fallback);
+  }
+  for (const [from, to] of Object.entries(contract.escalation?.nextTier ?? {})) roles.add(from).add(to);
+  return [...roles].sort();
+}
+
 /** Why a contract cannot load: names the file, the line and the offending rule or field. */
 export class ContractError extends Error {
   constructor(

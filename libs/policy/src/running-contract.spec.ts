@@ -3,7 +3,7 @@ import { Proposal } from '@countersign/contracts';
 import { generateKey } from '@countersign/keys';
 import { changeDigest } from './change-control';
 import { signContractChange } from './change-signature';
-import { LoadedContract, parseContract } from './contract';
+import { contractRoles, LoadedContract, parseContract } from './contract';
 import { parameterRefusal } from './parameters';
 import { ApprovedContractChange, RunningContract } from './running-contract';
 import { PROJECT_CONTRACT } from './spec-fixtures';
@@ -236,5 +236,31 @@ describe('the running contract every service follows', () => {
     expect(running.apply(change, keys)).toEqual({ kind: 'refused', reason: 'change CR-1 was applied before: a replay' });
     expect(running.current().version).toBe(from.version);
     expect(nextText).toContain('version: 2099.1.0');
+  });
+});
+
+describe('the roles a contract routes reviews to (a tokens file role outside them and the platform grants nothing)', () => {
+  it('names every required role, fallback team and escalation tier of the shipped contract, once each', () => {
+    expect(contractRoles(RunningContract.fromFile(PROJECT_CONTRACT).current())).toEqual([
+      'finance',
+      'finance-lead',
+      'marketing-on-call',
+      'review-lead',
+      'reviewer',
+      'security',
+      'security-lead',
+    ]);
+  });
+
+  it("takes a rule's review and a fallback team as roles too", () => {
+    const review = (requiredRoles: string[], whenUnavailable: 'fail-closed' | { fallback: string }) => ({
+      slaClass: 'normal',
+      requiredRoles,
+      quorum: 1,
+      whenUnavailable,
+    });
+    const actions = { 'x.y': { review: review(['ops'], { fallback: 'ops-night' }) } } as never;
+    const rules = [{ review: review(['legal'], 'fail-closed') }] as never;
+    expect(contractRoles({ actions, rules })).toEqual(['legal', 'ops', 'ops-night']);
   });
 });

@@ -63,6 +63,37 @@ export const mayActFor = (principal: Pick<Principal, 'tenants'>, tenant: string)
  */
 export const EVERY_TENANT_ROLES: readonly string[] = ['admin', 'lead', 'auditor', 'autonomy:lower', 'metrics', 'sink'];
 
+/**
+ * The roles Countersign's own routes and checks read. A contract adds the teams it routes reviews to (`requiredRoles`,
+ * escalation tiers, fallback teams: `contractRoles`); any other role in a tokens file grants nothing.
+ */
+export const PLATFORM_ROLES: readonly string[] = ['agent', 'reviewer', 'pii:view', 'lead', 'auditor', 'admin', 'autonomy:lower', 'metrics', 'sink'];
+
+/**
+ * One line per principal of `registry` holding a role that grants nothing: neither one of `PLATFORM_ROLES` nor one of
+ * `contractRoles`, with the closest known role when one is near (`reveiwer`: reviewer). Fail-closed already (such a role
+ * opens no route and routes no review), but a typo left a reviewer refused with nothing to say why (`only` narrows it to
+ * some principals: those a reload gave other roles).
+ */
+export function rolesGrantingNothing(registry: TokenRegistry, contractRoles: Iterable<string>, only?: readonly string[]): string[] {
+  const known = new Set([...PLATFORM_ROLES, ...contractRoles]);
+  const lines: string[] = [];
+  for (const [principal, roles] of registry.rolesByPrincipal()) {
+    if (only && !only.includes(principal)) continue;
+    const unknown = roles.filter((r) => !known.has(r));
+    if (!unknown.length) continue;
+    const named = unknown.map((r) => {
+      const meant = closestName(r, known);
+      return meant ? `"${r}" (did you mean "${meant}"?)` : `"${r}"`;
+    });
+    lines.push(
+      `tokens file: ${principal} holds ${named.join(', ')}, which no route and no review of the contract reads: ` +
+        `${unknown.length === 1 ? 'it grants' : 'they grant'} nothing (roles known: ${[...known].sort().join(', ')})`,
+    );
+  }
+  return lines;
+}
+
 /** The roles of `roles` whose routes serve every tenant (`EVERY_TENANT_ROLES`): none may go with a tenant binding. */
 export const everyTenantRolesOf = (roles: readonly string[]): string[] => roles.filter((r) => EVERY_TENANT_ROLES.includes(r));
 
@@ -183,6 +214,11 @@ export class TokenRegistry {
    */
   wasRemoved(id: string): boolean {
     return this.removed.has(id);
+  }
+
+  /** The roles of each principal of the tokens file now (while it is refused: the last usable file's). */
+  rolesByPrincipal(): Map<string, string[]> {
+    return new Map([...this.good].map(([id, p]) => [id, p.roles]));
   }
 
   /** The principals of the tokens file now (none while it is refused: the last usable file's). */

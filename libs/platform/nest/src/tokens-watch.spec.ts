@@ -2,10 +2,10 @@ import { chmodSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@countersign/logging';
-import { loadTokenRegistry, readTokensFile, TokenEntry } from './auth';
+import { loadTokenRegistry, readTokensFile, rolesGrantingNothing, TokenEntry } from './auth';
 import { DEFAULT_PRINCIPALS, writeTokens } from './tokens-file';
 import { TOPIC_SCHEMAS, TOPICS } from '@countersign/contracts';
-import { auditTokensReloads, watchTokensFile } from './tokens-watch';
+import { auditTokensReloads, warnRolesGrantingNothing, watchTokensFile } from './tokens-watch';
 
 /** Polls `check` until it passes (every 10 ms, at most 10 s): this lib's specs cannot use @countersign/testing (a cycle). */
 async function eventually(check: () => void, timeoutMs = 10_000): Promise<void> {
@@ -187,6 +187,33 @@ describe('the tokens file, followed while the process runs (revocation probe, 20
       audit.stop();
       w.stop();
     }
+  });
+
+  it('says a role that grants nothing (a typo) at start and when a reload gives one, with the role meant; the default principals hold none', () => {
+    const d = mkdtempSync(join(tmpdir(), 'tokens-roles-'));
+    const { tokensFile: file } = writeTokens(d, DEFAULT_PRINCIPALS);
+    const said: string[] = [];
+    const log = createLogger('tokens-roles-spec', { level: 'info', destination: { write: (l: string) => void said.push(JSON.parse(l).msg) } });
+    const reg = loadTokenRegistry(file);
+    const w = watchTokensFile(reg, { file, read: () => readTokensFile(file), logger: log, everyMs: 3_600_000 });
+    const team = ['finance', 'security'];
+    warnRolesGrantingNothing(reg, w, () => team, log);
+    expect(said).toEqual([]);
+    const start = JSON.parse(readFileSync(file, 'utf8')) as TokenEntry[];
+    const put = (es: TokenEntry[]) => {
+      writeFileSync(`${file}.new`, JSON.stringify(es));
+      renameSync(`${file}.new`, file);
+    };
+    put(start.map((e) => (e.principal === 'bob' ? { ...e, roles: ['reveiwer', 'finance', 'counsel'] } : e)));
+    w.check();
+    w.stop();
+    const warned = said.filter((m) => m.startsWith('tokens file:'));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toContain('bob holds "counsel", "reveiwer" (did you mean "reviewer"?), which no route and no review of the contract reads');
+    expect(warned[0]).not.toContain('"finance"');
+    // Read again at each reload: a contract change that adds the team ends the warning.
+    team.push('counsel');
+    expect(rolesGrantingNothing(reg, team)).toEqual([expect.stringContaining('bob holds "reveiwer" (did you mean "reviewer"?), which')]);
   });
 
   it('reads a file whose bytes did not change once, whatever its times (a touch is no reload)', () => {

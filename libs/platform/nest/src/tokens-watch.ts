@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { EventData, newId, TOPICS } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
-import type { TokenEntry, TokenRegistry, TokensChange } from './auth';
+import { rolesGrantingNothing, type TokenEntry, type TokenRegistry, type TokensChange } from './auth';
 import { readRegularFile } from '@countersign/config';
 
 /** How often the tokens file is looked at: a removed or rotated token stops within about this long. */
@@ -90,6 +90,18 @@ type PrincipalsTopic = typeof TOPICS.principalsChanged;
  */
 export const retryDelayMs = (failures: number, baseMs = 1_000): number => Math.min(60_000, baseMs * 2 ** Math.min(failures - 1, 6));
 export const worthSaying = (failures: number): boolean => failures === 1 || failures % 10 === 0;
+
+/**
+ * Logs at warn each role of the tokens file that grants nothing (`rolesGrantingNothing`): now, and for the principals a
+ * reload adds or gives other roles. `contractRoles` is read each time (a contract change may add a team).
+ */
+export function warnRolesGrantingNothing(registry: TokenRegistry, watch: TokensWatch, contractRoles: () => Iterable<string>, logger: Logger): void {
+  for (const line of rolesGrantingNothing(registry, contractRoles())) logger.warn(line);
+  watch.onReload((reload) => {
+    const principals = reload.grants.map((g) => g.principal);
+    if (principals.length) for (const line of rolesGrantingNothing(registry, contractRoles(), principals)) logger.warn(line);
+  });
+}
 
 /**
  * Audits each reload of the tokens file as `security.principals.changed.v1` (auditor probe, 2026-12-06: `pii:view` and
