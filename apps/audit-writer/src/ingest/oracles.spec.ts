@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { actionDigest, canonicalDigest, Envelope, TOPICS } from '@countersign/contracts';
+import { maskDeep } from '@countersign/guardrails';
 import { CONFIGURATION_TOPICS, pseudonymOf, toAuditEntry, withoutOracles } from './audit-entry';
 import { AUDITED_TOPICS } from './audit.consumer';
 
@@ -83,6 +84,33 @@ describe('audit entries keep no oracle of what they mask (tenant probe, 2026-12-
     expect(text).not.toContain(CARD);
     expect(keyed.shownDigest).toBe(pseudonymOf(KEY, canonicalDigest(revealed)));
     expect(keyed.pseudonymised!.keyed).toEqual(expect.arrayContaining(['/data/digest', '/data/shownDigest', '/data/shown/digest']));
+  });
+
+  it("a blind second verdict's page, masked as reviewers see masks (an IBAN's check digits, an address's domain), replays too", () => {
+    const real = { iban: 'DE89370400440532013000', email: 'jane.doe@evil-mail.example', card: CARD };
+    const page = {
+      actionId: 'action-1',
+      actionType: 'support.payout',
+      target: 'customer-7',
+      parameters: maskDeep(real, { forReviewers: true }),
+      reasons: ['a payout to a new account'],
+    };
+    expect(JSON.stringify(page)).toContain('DE89 [iban');
+    const entry = entryOf(
+      envelope(TOPICS.secondReviewRecorded, {
+        verdict: 'rejected',
+        firstDecision: 'approved',
+        reason: 'no receipt',
+        digest,
+        slaClass: 'high',
+        shown: page,
+        shownDigest: canonicalDigest(page),
+        shownEchoed: true,
+      }),
+    );
+    expect(entry.shownDigest).toBe(canonicalDigest(page));
+    expect(canonicalDigest(entry.shown)).toBe(entry.shownDigest);
+    expect(JSON.stringify(entry)).not.toContain('0532013000');
   });
 
   it("keeps no other digest of the action's content: an outcome check's idempotency key, a 64-hex run quoted in a text (masked-data probe)", () => {

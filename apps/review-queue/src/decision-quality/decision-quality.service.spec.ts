@@ -1,4 +1,4 @@
-import { ForbiddenException } from '@nestjs/common';
+import { ConflictException, ForbiddenException } from '@nestjs/common';
 import pino from 'pino';
 import { Principal } from '@countersign/nest';
 import { maskText } from '@countersign/guardrails';
@@ -7,6 +7,7 @@ import { TOPICS } from '@countersign/contracts';
 import { RecordingBus } from '@countersign/testing';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
 import { reviewItem } from '../review-item/review-item.suite';
+import { secondReviewView, shownDigest } from '../review-item/shown';
 import { generateReviewDataKey, parseReviewDataKey, ProposalSealer } from '../review-item/sealed-proposal';
 import { DecisionQuality, decisionQualityContract } from './decision-quality';
 import { DecisionQualityService } from './decision-quality.service';
@@ -200,6 +201,28 @@ describe('blind second reviews are audited, exclude everyone who took part, and 
       { id: 'bob', kind: 'human', ...signedIn },
       { id: 'carol', kind: 'human' },
     ]);
+  });
+
+  it('keeps the blind page the verdict was given on, with its digest, and refuses a verdict on a view that changed since (409)', async () => {
+    const t = await setup();
+    for (const id of ['a1', 'a2']) {
+      await t.items.add(reviewItem(id, due));
+      await t.items.decide(id, 'approved', ['alice'], 'fine', new Date());
+    }
+    const [{ item }] = (await t.service.openSecondReviews(reviewer('bob'))).filter((o) => o.item.actionId === 'a1');
+    const view = secondReviewView(item);
+    // Nothing of the first decision on it.
+    expect(Object.keys(view).sort()).toEqual(['actionId', 'actionType', 'parameters', 'reasons', 'target']);
+    await expect(t.service.decideSecond('a1', reviewer('bob'), 'approved', 'agree', new Date(), 'f'.repeat(64))).rejects.toBeInstanceOf(ConflictException);
+    expect(await t.store.unauditedSecondVerdicts(10)).toEqual([]);
+    await t.service.decideSecond('a1', reviewer('bob'), 'rejected', 'no receipt', new Date(), shownDigest(view));
+    // Through the API, without the page's digest: kept, not echoed.
+    await t.service.decideSecond('a2', reviewer('carol'), 'approved', 'agree');
+    const [first, second] = t.recorded();
+    expect(first.data).toMatchObject({ shown: view, shownDigest: shownDigest(view), shownEchoed: true });
+    expect(second.data).toMatchObject({ shown: { actionId: 'a2' }, shownEchoed: false });
+    expect(verifyEventSeal(first, [key.verifyKey])).toEqual({ ok: true });
+    expect(verifyEventSeal({ ...first, data: { ...first.data, shown: { ...view, target: 'another' } } } as typeof first, [key.verifyKey]).ok).toBe(false);
   });
 
   it("neither offers nor takes it from an approver of the item or an author of its version, though not the final decider's", async () => {

@@ -11,7 +11,7 @@ import {
 import { DecisionSigner, SealableEvent, sealEvent } from '@countersign/approval';
 import type { EventBus } from '@countersign/bus';
 import { maskText } from '@countersign/guardrails';
-import { derivedEventId, TOPICS } from '@countersign/contracts';
+import { canonicalDigest, derivedEventId, TOPICS } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import { EVENT_BUS, LOGGER, Principal, requireEveryTenant } from '@countersign/nest';
 import type { BacklogGauges } from '../degradation/backlog-gauges';
@@ -20,6 +20,7 @@ import { APPROVAL_SIGNING_KEY, BACKLOG_GAUGES, DECISION_QUALITY, REVIEW_ITEMS } 
 import type { DecisionQuality } from './decision-quality';
 import type { QueueSample, SecondReview, SignIn } from './decision-quality.store';
 import { holdsItemRole, isProposerOf } from '../review-item/item-roles';
+import { secondReviewView, shownDigest } from '../review-item/shown';
 import { reviewerActor } from '../review-item/reviewer-actor';
 
 /**
@@ -111,8 +112,19 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
     return open.size || withheld.size ? items.filter((i) => !open.has(i.actionId) && !withheld.has(i.correlationId)) : items;
   }
 
-  /** A blind second verdict. It changes nothing that executes: the first decision stands; a disagreement is for leads. */
-  async decideSecond(actionId: string, reviewer: Principal, verdict: 'approved' | 'rejected', reason: string, now = new Date()): Promise<void> {
+  /**
+   * A blind second verdict. It changes nothing that executes: the first decision stands; a disagreement is for leads. It
+   * keeps what the reviewer was shown (`secondReviewView`); `seenDigest`, the digest the page sent back, must be of that
+   * view (409 otherwise: look again).
+   */
+  async decideSecond(
+    actionId: string,
+    reviewer: Principal,
+    verdict: 'approved' | 'rejected',
+    reason: string,
+    now = new Date(),
+    seenDigest?: string,
+  ): Promise<void> {
     requireEveryTenant(reviewer, SECOND_REVIEWS);
     const review = await this.quality.store.secondReview(actionId);
     if (!review) throw new NotFoundException(`no second review for action ${actionId}`);
@@ -123,11 +135,15 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
       );
     if (!holdsItemRole(review, reviewer.roles))
       throw new ForbiddenException(`this second review requires one of the roles: ${review.requiredRoles.join(', ')}`);
+    const view = item && secondReviewView(item);
+    if (view && seenDigest !== undefined && seenDigest !== shownDigest(view))
+      throw new ConflictException('the item changed since it was shown (shownDigest does not match): look again before giving a verdict');
     // Stored masked, as every reason a person writes (masked-reasons.ts): a reviewer's note may quote a card or an IBAN.
     // How they signed in goes with the verdict: its audit event, emitted from the store, names it (security probe M3).
     const { authMethod = 'bearer-token', amr, authTime } = reviewerActor(reviewer);
     const auth: SignIn = { authMethod, ...(amr && { amr }), ...(authTime !== undefined && { authTime }) };
-    if (!(await this.quality.store.decideSecondReview(actionId, reviewer.id, verdict, maskText(reason), now, auth)))
+    const shown = view && { view, echoed: seenDigest !== undefined };
+    if (!(await this.quality.store.decideSecondReview(actionId, reviewer.id, verdict, maskText(reason), now, auth, shown)))
       throw new ConflictException(`the second review of ${actionId} was decided meanwhile`);
     // Audited at once; should that fail, the next round does (the verdict stands either way).
     await this.auditSecondVerdicts().catch((err: unknown) => this.logger.warn({ err, actionId }, 'second verdict not audited yet; the next round tries again'));
@@ -174,7 +190,14 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
       }
       const made = this.bus.envelope(
         TOPICS.secondReviewRecorded,
-        { verdict: v.verdict, firstDecision: v.firstDecision, reason: v.reason ?? '-', digest: item.digest, slaClass: v.slaClass },
+        {
+          verdict: v.verdict,
+          firstDecision: v.firstDecision,
+          reason: v.reason ?? '-',
+          digest: item.digest,
+          slaClass: v.slaClass,
+          ...(v.shown && { shown: v.shown.view, shownDigest: canonicalDigest(v.shown.view), shownEchoed: v.shown.echoed }),
+        },
         // A verdict given before its sign-in was kept (migration 0013) names no method: a guess would be false.
         { cause: queuedBy(item), discriminator: 'second-review', actor: { id: v.reviewer, kind: 'human', ...v.reviewerAuth }, time: new Date(v.decidedAt) },
       );

@@ -62,6 +62,14 @@ export interface SecondReview {
   decidedAt?: string;
   /** When the verdict's audit event (`review.second-review.recorded.v1`) went out; absent while still to emit. */
   verdictAuditedAt?: string;
+  /** What the second reviewer was shown when they gave the verdict; absent: given before it was kept (migration 0022). */
+  shown?: SecondShown;
+}
+
+/** The second-review page's view of an item as its reviewer saw it (`secondReviewView`), and whether the page echoed its digest. */
+export interface SecondShown {
+  view: Record<string, unknown>;
+  echoed: boolean;
 }
 
 /** The queue's depth and oldest age in one SLA class at one moment. */
@@ -145,8 +153,19 @@ export interface DecisionQualityStore {
   openInStories(correlationIds: string[]): Promise<SecondReview[]>;
   /** Open second reviews that `reviewer` (with `roles`) may decide: a required role held, not excluded; oldest first. */
   openSecondReviews(reviewer: string, roles: string[], limit: number): Promise<SecondReview[]>;
-  /** Records the second verdict (with how its reviewer signed in); of two at once one wins. False when decided already. */
-  decideSecondReview(actionId: string, reviewer: string, verdict: 'approved' | 'rejected', reason: string, at: Date, auth?: SignIn): Promise<boolean>;
+  /**
+   * Records the second verdict (with how its reviewer signed in and what they were shown); of two at once one wins. False
+   * when decided already.
+   */
+  decideSecondReview(
+    actionId: string,
+    reviewer: string,
+    verdict: 'approved' | 'rejected',
+    reason: string,
+    at: Date,
+    auth?: SignIn,
+    shown?: SecondShown,
+  ): Promise<boolean>;
   /** Second verdicts whose audit event is still to emit, oldest verdict first. */
   unauditedSecondVerdicts(limit: number): Promise<SecondReview[]>;
   markSecondVerdictAudited(actionId: string, at: Date): Promise<void>;

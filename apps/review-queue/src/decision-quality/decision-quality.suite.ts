@@ -234,6 +234,26 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
       expect((await store.secondReview('m1'))!.reviewerAuth).toEqual(signedIn);
     });
 
+    it('keeps what the second reviewer was shown with the verdict, as shown, and none for a verdict given without it', async () => {
+      await store.addSecondReview(openSecond('w1'));
+      await store.addSecondReview(openSecond('w2'));
+      const view = {
+        actionId: 'w1',
+        actionType: 'support.refund',
+        target: 'order-1',
+        parameters: { amount: 450, iban: 'DE89 [iban …3000]' },
+        reasons: ['amount over 200'],
+      };
+      expect(await store.decideSecondReview('w1', 'gina', 'approved', 'fine', new Date('2026-11-30T10:05:00Z'), undefined, { view, echoed: true })).toBe(true);
+      expect(await store.decideSecondReview('w2', 'gina', 'rejected', 'no', new Date('2026-11-30T10:06:00Z'))).toBe(true);
+      const verdicts = await store.unauditedSecondVerdicts(10);
+      expect(verdicts.map((r) => [r.actionId, r.shown])).toEqual([
+        ['w1', { view, echoed: true }],
+        ['w2', undefined],
+      ]);
+      expect((await store.secondReview('w1'))!.shown).toEqual({ view, echoed: true });
+    });
+
     it('lists second verdicts whose audit event is still to emit, oldest first, until each is marked (red team, 2026-12-05)', async () => {
       for (const id of ['v1', 'v2', 'v3']) await store.addSecondReview(openSecond(id));
       // No verdict yet: nothing to audit.

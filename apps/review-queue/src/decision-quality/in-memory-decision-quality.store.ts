@@ -9,16 +9,17 @@ import type {
   QueueSample,
   ReviewerDecision,
   SecondReview,
+  SecondShown,
   SignIn,
 } from './decision-quality.store';
 import { summarize } from './statistics';
 
 /** The in-memory twin of the decision-quality store (tests): the same behaviour as PostgreSQL, kept in maps. */
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-/** As PostgreSQL orders decisions: by time, then action id, then reviewer. */
 /** The start of `at`'s hour (ms, UTC). */
 const hourOf = (at: Date) => Math.floor(at.getTime() / 3600_000) * 3600_000;
 
+/** As PostgreSQL orders decisions: by time, then action id, then reviewer. */
 const byDecisionTime = (a: ReviewerDecision, b: ReviewerDecision) =>
   Date.parse(a.decidedAt) - Date.parse(b.decidedAt) || byText(a.actionId, b.actionId) || byText(a.reviewer, b.reviewer);
 
@@ -124,10 +125,23 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
       .map((r) => ({ ...r }));
   }
 
-  async decideSecondReview(actionId: string, reviewer: string, verdict: 'approved' | 'rejected', reason: string, at: Date, auth?: SignIn): Promise<boolean> {
+  async decideSecondReview(
+    actionId: string,
+    reviewer: string,
+    verdict: 'approved' | 'rejected',
+    reason: string,
+    at: Date,
+    auth?: SignIn,
+    shown?: SecondShown,
+  ): Promise<boolean> {
     const r = this.seconds.get(actionId);
     if (!r || r.verdict || r.excluded.includes(reviewer)) return false;
-    Object.assign(r, { reviewer, verdict, reason, decidedAt: at.toISOString() }, auth && { reviewerAuth: structuredClone(auth) });
+    Object.assign(
+      r,
+      { reviewer, verdict, reason, decidedAt: at.toISOString() },
+      auth && { reviewerAuth: structuredClone(auth) },
+      shown && { shown: structuredClone(shown) },
+    );
     return true;
   }
 

@@ -9,6 +9,7 @@ import type {
   QueueSample,
   ReviewerDecision,
   SecondReview,
+  SecondShown,
   SignIn,
 } from './decision-quality.store';
 import { GroupCommit } from '@countersign/storage';
@@ -49,6 +50,8 @@ type SecondRow = {
   reason: string | null;
   decided_at: Date | null;
   verdict_audited_at: Date | null;
+  shown: Record<string, unknown> | null;
+  shown_echoed: boolean | null;
 };
 
 type LaneRecord = { eventId: string; lane: Lane; at: Date };
@@ -87,6 +90,7 @@ const secondOf = (r: SecondRow): SecondReview => ({
   ...(r.reason !== null && { reason: r.reason }),
   ...(r.decided_at && { decidedAt: r.decided_at.toISOString() }),
   ...(r.verdict_audited_at && { verdictAuditedAt: r.verdict_audited_at.toISOString() }),
+  ...(r.shown !== null && { shown: { view: r.shown, echoed: r.shown_echoed === true } }),
 });
 
 const viewKey = (actionId: string, reviewer: string) => `${actionId}\u0000${reviewer}`;
@@ -349,13 +353,32 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
     return rows.map(secondOf);
   }
 
-  async decideSecondReview(actionId: string, reviewer: string, verdict: 'approved' | 'rejected', reason: string, at: Date, auth?: SignIn): Promise<boolean> {
+  async decideSecondReview(
+    actionId: string,
+    reviewer: string,
+    verdict: 'approved' | 'rejected',
+    reason: string,
+    at: Date,
+    auth?: SignIn,
+    shown?: SecondShown,
+  ): Promise<boolean> {
     // One statement: of two second reviewers at once, the row lock lets one set the verdict and the other finds it set.
     const { rowCount } = await this.pool.query(
       `UPDATE second_reviews SET reviewer = $2, verdict = $3, reason = $4, decided_at = $5,
-         reviewer_auth_method = $6, reviewer_amr = $7, reviewer_auth_time = $8
+         reviewer_auth_method = $6, reviewer_amr = $7, reviewer_auth_time = $8, shown = $9, shown_echoed = $10
        WHERE action_id = $1 AND verdict IS NULL AND NOT ($2 = ANY(excluded))`,
-      [actionId, reviewer, verdict, reason, at, auth?.authMethod ?? null, auth?.amr ?? null, auth?.authTime !== undefined ? new Date(auth.authTime) : null],
+      [
+        actionId,
+        reviewer,
+        verdict,
+        reason,
+        at,
+        auth?.authMethod ?? null,
+        auth?.amr ?? null,
+        auth?.authTime !== undefined ? new Date(auth.authTime) : null,
+        shown ? JSON.stringify(shown.view) : null,
+        shown?.echoed ?? null,
+      ],
     );
     return rowCount === 1;
   }

@@ -8,6 +8,7 @@ import { DecisionQualityService } from '../decision-quality/decision-quality.ser
 import type { DecisionSummary } from '../decision-quality/decision-quality.store';
 import { agreementByClass, Outlier, outliers } from '../decision-quality/statistics';
 import { esc, shownName, shownValues } from '../inbox/inbox.view';
+import { secondReviewView, shownDigest } from '../review-item/shown';
 import { securityHeaders } from '../inbox/security-headers';
 import type { ReviewerSession } from '../inbox/session.store';
 import { HttpRequest, HttpResponse, Sessions } from '../inbox/sessions';
@@ -19,6 +20,11 @@ import { barChart, lineChart } from './svg';
 const SecondBody = z.strictObject({
   verdict: z.enum(['approved', 'rejected']),
   reason: reasonString(3, 2000),
+  /** The digest of the view the page showed (`data-shown-digest`): a verdict on a view that changed since is refused. */
+  shownDigest: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 
 /** Approval latency buckets (queued → decided), upper bounds in minutes. */
@@ -35,7 +41,7 @@ const SUMMARY_KEPT_MS = 10_000;
 const SECOND_REVIEW_JS = `document.addEventListener('submit', async (e) => {
   const f = e.target.closest('form[data-second-review]'); if (!f) return; e.preventDefault();
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const body = { verdict: new FormData(f).get('verdict'), reason: new FormData(f).get('reason') };
+  const body = { verdict: new FormData(f).get('verdict'), reason: new FormData(f).get('reason'), shownDigest: f.dataset.shownDigest };
   const r = await fetch(f.action, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify(body) });
   const out = f.querySelector('.result'); out.textContent = r.ok ? 'Recorded: thank you.' : 'Refused: ' + ((await r.json().catch(() => ({}))).message || r.status);
   if (r.ok) setTimeout(() => location.reload(), 800);
@@ -166,12 +172,11 @@ ${agreement.disagreements.length ? `<h2 id="dis-h">Second reviews that disagree<
 <p>Decide as if you were first: you are not shown the first decision, and yours changes nothing that runs.</p>
 ${open.length ? '' : '<p id="none">Nothing waits for a second review by you.</p>'}
 ${open
+  .map(({ item }) => secondReviewView(item))
   .map(
-    ({
-      item,
-    }) => `<section class="card" aria-label="Second review of ${esc(item.actionId)}"><h2>${esc(item.proposal.actionType)} → ${shownName(item.proposal.target)}</h2>
-${shownValues(item.proposal.parameters, 'params', 'Parameters')}<ul>${item.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
-<form data-second-review action="/reviews/second-review/${encodeURIComponent(item.actionId)}" method="post">
+    (view) => `<section class="card" aria-label="Second review of ${esc(view.actionId)}"><h2>${esc(view.actionType)} → ${shownName(view.target)}</h2>
+${shownValues(view.parameters, 'params', 'Parameters')}<ul>${view.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
+<form data-second-review data-shown-digest="${shownDigest(view)}" action="/reviews/second-review/${encodeURIComponent(view.actionId)}" method="post">
 <fieldset><legend>Your verdict</legend><label><input type="radio" name="verdict" value="approved" required> Approve</label> <label><input type="radio" name="verdict" value="rejected"> Reject</label></fieldset>
 <label>Reason <input name="reason" required minlength="3" maxlength="2000"></label> <button type="submit">Record verdict</button><p class="result" role="status"></p></form></section>`,
   )
@@ -218,7 +223,7 @@ ${shownValues(item.proposal.parameters, 'params', 'Parameters')}<ul>${item.reaso
       401: 'not signed in, or the session ended',
       403: 'no reviewer role, bound to tenants, a missing or wrong CSRF token, the first decider or the proposer, or a role the review needs',
       404: 'no second review for this action',
-      409: 'decided meanwhile',
+      409: 'decided meanwhile, or the item changed since the page showed it (`shownDigest`)',
     },
   })
   @Post('second-review/:actionId')
@@ -229,8 +234,8 @@ ${shownValues(item.proposal.parameters, 'params', 'Parameters')}<ul>${item.reaso
     req.principal = session.principal;
     if (!session.principal.roles.includes('reviewer')) throw new ForbiddenException('second reviews are for reviewers: your account has no reviewer role');
     this.sessions.checkCsrf(req, session);
-    const { verdict, reason } = parseBody(SecondBody, body);
-    await this.quality.decideSecond(actionId, session.principal, verdict, reason);
+    const { verdict, reason, shownDigest: seen } = parseBody(SecondBody, body);
+    await this.quality.decideSecond(actionId, session.principal, verdict, reason, new Date(), seen);
     return { actionId, verdict };
   }
 

@@ -7,7 +7,7 @@ import { createDecisionQualityStore } from '../decision-quality/pg-decision-qual
 import type { DecisionQualityStore } from '../decision-quality/decision-quality.store';
 import { InboxHarness, startInboxHarness } from './testing/inbox.harness';
 import { readFileSync } from 'node:fs';
-import { newId, TOPICS, TopicMap } from '@countersign/contracts';
+import { canonicalDigest, newId, TOPICS, TopicMap } from '@countersign/contracts';
 import type { ReviewItemRepository } from '../review-item/review-item.repository';
 import { APPROVAL_SIGNING_KEY, BACKLOG_GAUGES, DECISION_QUALITY, REVIEW_ITEMS } from '../tokens';
 import type { BacklogGauges } from '../degradation/backlog-gauges';
@@ -185,6 +185,39 @@ it('shows leads an override below the computed mode that waits for a second admi
 });
 
 /** A month of realistic history (deterministic: a fixed pseudo-random sequence), written as the review queue writes it. */
+it('keeps the blind second-review page a verdict was given on, the digest the page sent back its own (auditor pass, 2026-12-07)', async () => {
+  const id = await h.queue();
+  await h.items.decide(id, 'approved', ['alice'], 'fine', new Date());
+  await store.addSecondReview({
+    actionId: id,
+    correlationId: `c-${id}`,
+    slaClass: 'high',
+    requiredRoles: ['finance'],
+    firstDecision: 'approved',
+    excluded: ['alice', 'support-copilot'],
+    createdAt: new Date().toISOString(),
+  });
+  const { page } = await h.signIn('bob');
+  await page.goto(`${h.url}/reviews/second-review`);
+  const form = page.locator(`form[action="/reviews/second-review/${id}"]`);
+  const digest = await form.getAttribute('data-shown-digest');
+  expect(digest).toMatch(/^[0-9a-f]{64}$/);
+  const section = await page.locator(`section[aria-label="Second review of ${id}"]`).textContent();
+  await form.locator('input[value="rejected"]').check();
+  await form.locator('input[name="reason"]').fill('no receipt attached');
+  await form.locator('button[type="submit"]').click();
+  await eventually(async () => expect((await store.secondReview(id))?.verdict).toBe('rejected'));
+  const { shown } = (await store.secondReview(id))!;
+  expect(shown?.echoed).toBe(true);
+  expect(canonicalDigest(shown!.view)).toBe(digest);
+  // What the page showed: the target and the masked card, and nothing of the first decision.
+  const view = shown!.view as { target: string; parameters: { card: string } };
+  expect(section).toContain(view.target);
+  expect(section).toContain(view.parameters.card);
+  expect(view.parameters.card).not.toContain('4111 1111');
+  expect(JSON.stringify(view)).not.toContain('alice');
+});
+
 async function seedHistory() {
   let x = 42;
   const rnd = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;

@@ -26,4 +26,14 @@ export function shownView(item: ReviewItem) {
 }
 
 /** SHA-256 over the canonical JSON of what was shown: a decision names the version it was made on. */
-export const shownDigest = (view: ReturnType<typeof shownView>) => canonicalDigest(view);
+export const shownDigest = (view: ReturnType<typeof shownView> | ReturnType<typeof secondReviewView>) => canonicalDigest(view);
+
+/**
+ * What the blind second-review page shows of an item, and all it shows: the action, its target, its parameters as the
+ * card shows them, and the policy's reasons; nothing of the first decision. The page is rendered from it, and a verdict
+ * keeps it (`review.second-review.recorded.v1`'s `shown`), so an auditor replays the screen the verdict was given on.
+ */
+export function secondReviewView(item: ReviewItem) {
+  const { actionType, target, parameters } = item.proposal;
+  return { actionId: item.actionId, actionType, target, parameters, reasons: item.reasons };
+}

@@ -671,6 +671,14 @@ export const SecondReviewRecordedV1 = z.object({
   /** The action digest of the item reviewed. */
   digest: sha256Hex,
   slaClass: z.string().min(1).max(100),
+  /**
+   * Exactly what the second reviewer was shown (the second-review page's view of the item), as a decision's `shown`, and
+   * its SHA-256 over canonical JSON, which the page sent back when `shownEchoed`. Absent on verdicts given before it was
+   * kept.
+   */
+  shown: z.record(z.string(), z.unknown()).optional(),
+  shownDigest: sha256Hex.optional(),
+  shownEchoed,
   /** The review queue's seal of this event (`sealEvent` of `@countersign/approval`, its decision key). */
   seal: z.string().max(8192).optional(),
 });
