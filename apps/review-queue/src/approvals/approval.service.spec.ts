@@ -535,16 +535,17 @@ describe('ApprovalService: every approval is on the record, with how its reviewe
 });
 
 describe('ApprovalService: the approval latency a lead reads (auditor probe, 2026-12-07)', () => {
-  it('observes an approval from its item being queued, and not one of a version made by approve with changes (about 0 s)', async () => {
+  it('observes an approval from its action being first queued: a version made by approve with changes from its first version', async () => {
     const t = await setup();
     const metrics = new Metrics('review-queue', METRIC_DEFINITIONS, { defaultMetrics: false });
     (t.service as unknown as { metrics: Metrics }).metrics = metrics;
-    await t.items.add({ ...t.item('v2'), authoredBy: ['bob'] });
+    // bob revised a version queued 10 minutes before this one: its approval a second later took 601 s, not 1 s.
+    await t.items.add({ ...t.item('v2'), authoredBy: ['bob'], firstQueuedAt: new Date(Date.parse(t.item('v2').createdAt) - 600_000).toISOString() });
     await t.service.approve('a1', alice, 'photo shows the damage', undefined, new Date(now.getTime() + 60_000));
     await t.service.approve('v2', alice, 'narrowed by bob, fine', undefined, new Date(now.getTime() + 1_000));
     const samples = parsePrometheusText(await metrics.render());
     expect(sampleSum(samples, 'countersign_review_decisions_total', { decision: 'approved' })).toBe(2);
-    expect(sampleSum(samples, 'countersign_review_approval_latency_seconds_count', { decision: 'approved' })).toBe(1);
-    expect(sampleSum(samples, 'countersign_review_approval_latency_seconds_sum', { decision: 'approved' })).toBe(60);
+    expect(sampleSum(samples, 'countersign_review_approval_latency_seconds_count', { decision: 'approved' })).toBe(2);
+    expect(sampleSum(samples, 'countersign_review_approval_latency_seconds_sum', { decision: 'approved' })).toBe(60 + 601);
   });
 });

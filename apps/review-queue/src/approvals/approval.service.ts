@@ -332,10 +332,9 @@ export class ApprovalService {
     if (!this.metrics) return;
     const labels = { decision, sla_class: item.slaClass };
     this.metrics.counter('countersign_review_decisions_total').inc(labels);
-    // A version made by approve with changes was queued when its first version was, which it does not know: from its own
-    // creation, a carried approval read as about 0 s (auditor probe, 2026-12-07). Not observed rather than observed wrong.
-    if (item.authoredBy?.length) return;
-    const queuedFor = (now.getTime() - Date.parse(item.createdAt)) / 1000;
+    // A version made by approve with changes counts from its first version's queueing: from its own creation, a carried
+    // approval read as about 0 s (auditor probe, 2026-12-07).
+    const queuedFor = (now.getTime() - Date.parse(item.firstQueuedAt ?? item.createdAt)) / 1000;
     if (Number.isFinite(queuedFor)) this.metrics.histogram('countersign_review_approval_latency_seconds').observe(labels, Math.max(0, queuedFor));
   }
 

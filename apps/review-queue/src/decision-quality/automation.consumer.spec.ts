@@ -33,6 +33,21 @@ describe("the governance page's automation ratio and override frequency count on
     expect((await store.overridesSince(new Date(0))).map((o) => o.eventId)).toEqual([sealed.id]);
   });
 
+  it('counts an action once: not again for each version made by approve with changes (auditor probe, 2026-12-07)', async () => {
+    const store = new InMemoryDecisionQualityStore();
+    const consumer = new AutomationConsumer({ store } as unknown as DecisionQuality, [testPolicyEngineKey.verifyKey], []);
+    const handlers = (consumer as unknown as { handlers(): Record<string, (e: unknown) => Promise<void>> }).handlers();
+    await handlers[TOPICS.policyDecided](reviewLaneDecision('a-1'));
+    const revisionOf = { actionId: 'a-1', by: 'alice', revisionEventId: 'rev-1', proposerPrincipal: 'support-copilot' };
+    await handlers[TOPICS.policyDecided](reviewLaneDecision('a-1-v2', { revisionOf }));
+    await handlers[TOPICS.policyDecided](reviewLaneDecision('a-1-v3', { lane: 'autonomous', revisionOf: { ...revisionOf, actionId: 'a-1-v2' } }));
+    const counts = await store.laneCountsSince(new Date(0));
+    expect(counts.reduce((n, c) => ({ review: n.review + c.review, autonomous: n.autonomous + c.autonomous }), { review: 0, autonomous: 0 })).toEqual({
+      review: 1,
+      autonomous: 0,
+    });
+  });
+
   it('counts a person’s autonomy change, sealed; not what Countersign took itself at a first look or for a new type (red team, 2026-12-07)', async () => {
     const store = new InMemoryDecisionQualityStore();
     const consumer = new AutomationConsumer({ store } as unknown as DecisionQuality, [testPolicyEngineKey.verifyKey], []);

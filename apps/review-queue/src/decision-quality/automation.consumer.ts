@@ -28,9 +28,11 @@ export class AutomationConsumer extends BusConsumer {
   protected handlers(): HandlerMap {
     const store = this.quality.store;
     return {
-      // The event's own time: a backlog read late still lands in the hour it was decided.
+      // The event's own time: a backlog read late still lands in the hour it was decided. A version made by approve with
+      // changes is the same action as its first, whose lane counted: one action, one decision (auditor probe, 2026-12-07:
+      // each revision counted as one more review).
       [TOPICS.policyDecided]: async (e) => {
-        if (verifyEventSeal(e, this.decisionKeys, POLICY_ENGINE_SEAL).ok) await store.recordLane(e.id, e.data.lane, new Date(e.time));
+        if (!e.data.revisionOf && verifyEventSeal(e, this.decisionKeys, POLICY_ENGINE_SEAL).ok) await store.recordLane(e.id, e.data.lane, new Date(e.time));
       },
       // An override set or cleared; a request that waits for a second admin is not one yet.
       [TOPICS.degradationOverrideSet]: async (e) => {

@@ -40,7 +40,8 @@ export function withDecisionQuality(items: ReviewItemRepository, quality: Decisi
       decision,
       slaClass: item.slaClass,
       decidedAt: at.toISOString(),
-      queuedAt: item.createdAt,
+      // A version made by approve with changes: from its first version's queueing, as the approval latency.
+      queuedAt: item.firstQueuedAt ?? item.createdAt,
       canary,
     });
     quality.noteDecisionsChanged();

@@ -31,4 +31,16 @@ describe("the SLO's decisions (overload probe, 2026-12-06)", () => {
       expect(await items.decide(id, 'rejected', ['review-queue'], "the proposer's share of the queue is full", at('10:01:00'))).toBeTruthy();
     expect(await createReviewHistory(pool).decidedSince(at('10:00:00'))).toEqual([{ slaClass: 'high', decided: 3, late: 2 }]);
   });
+
+  it('counts an action revised by approve with changes once, by its new version (auditor probe, 2026-12-07)', async () => {
+    const items = new PgReviewItemRepository(pool);
+    const due = '2026-12-06T12:15:00.000Z';
+    const at = (t: string) => new Date(`2026-12-06T${t}.000Z`);
+    await items.add(reviewItem('first', due, { slaClass: 'normal' }));
+    expect(await items.decide('first', 'revised', ['alice'], 'narrowed the amount', at('12:02:00'))).toBeTruthy();
+    await items.add(reviewItem('first-v2', due, { slaClass: 'normal', authoredBy: ['alice'], firstQueuedAt: '2026-12-06T11:50:00.000Z' }));
+    expect((await items.get('first-v2'))!.firstQueuedAt).toBe('2026-12-06T11:50:00.000Z');
+    expect(await items.decide('first-v2', 'approved', ['bob'], 'fine', at('12:05:00'))).toBeTruthy();
+    expect(await createReviewHistory(pool).decidedSince(at('12:00:00'))).toEqual([{ slaClass: 'normal', decided: 1, late: 0 }]);
+  });
 });

@@ -30,11 +30,13 @@ export class PgReviewHistory implements ReviewHistory {
    * are the queue's own decisions (an item refused at once because its proposer's or tenant's share was full): no
    * reviewer made them, and counted as on time they hid reviewers' misses (overload probe, 2026-12-06: an agent sending
    * past its cap added 316 "on-time decisions" before anyone had decided anything). An expiry is the clock's, and a miss.
+   * A version revised by approve with changes is not decided: its new version is, and the action counts once (auditor
+   * probe, 2026-12-07: each revision counted as one more decision, on time).
    */
   async decidedSince(since: Date): Promise<DecidedCounts[]> {
     const { rows } = await this.pool.query<{ sla_class: string; decided: number; late: number }>(
       `SELECT sla_class, count(*)::int AS decided, (count(*) FILTER (WHERE status = 'expired' OR decided_at > due_at))::int AS late
-       FROM review_items WHERE kind = 'approval' AND status <> 'pending' AND decided_at > $1
+       FROM review_items WHERE kind = 'approval' AND status NOT IN ('pending', 'revised') AND decided_at > $1
          AND NOT (status <> 'expired' AND deciders = ARRAY[$2]::text[])
          AND NOT EXISTS (SELECT 1 FROM canaries c WHERE c.action_id = review_items.action_id) GROUP BY sla_class ORDER BY sla_class`,
       [since, QUEUE_DECIDER],

@@ -48,7 +48,7 @@ export class ReviewConsumer extends BusConsumer {
     if (!seal.ok) return void this.logger.error({ alert: 'decision-refused', decisionEventId: e.id }, `not queued: ${seal.reason}`);
     const review = (!sample && e.data.review) || { slaClass: 'normal', slaSeconds: 4 * 3600, requiredRoles: ['reviewer'], quorum: 1 };
     const now = new Date();
-    const authoredBy = sample ? undefined : await this.authorsOf(e);
+    const revised = sample ? undefined : await this.revisedFrom(e);
     const item: ReviewItem = {
       kind: sample ? 'audit-sample' : 'approval',
       actionId: e.subject,
@@ -70,7 +70,7 @@ export class ReviewConsumer extends BusConsumer {
       // the fallback team, once) at its end. An audit sample has no clock: its action ran already.
       ...routedAt(review, now, !sample),
       status: 'pending',
-      ...(authoredBy && { authoredBy }),
+      ...(revised && { authoredBy: revised.authoredBy, firstQueuedAt: revised.firstQueuedAt }),
     };
     const added = await this.items.add(item);
     if (added) this.logger.info({ slaClass: review.slaClass }, 'queued for review');
@@ -89,15 +89,16 @@ export class ReviewConsumer extends BusConsumer {
   }
 
   /**
-   * The reviewers who wrote this version, when it is a revision of an item this queue holds as revised: the reviser and
-   * whoever wrote the version they revised, so a chain of revisions never lets one of its authors decide it.
+   * When this version is a revision of an item this queue holds as revised: the reviewers who wrote it (the reviser and
+   * whoever wrote the version they revised, so a chain of revisions never lets one of its authors decide it), and when
+   * the action was first queued (the first version's time, along the chain).
    */
-  private async authorsOf(e: TopicMap[typeof TOPICS.policyDecided]): Promise<string[] | undefined> {
+  private async revisedFrom(e: TopicMap[typeof TOPICS.policyDecided]): Promise<{ authoredBy: string[]; firstQueuedAt: string } | undefined> {
     const of = e.data.revisionOf;
     if (!of) return undefined;
     const original = await this.items.get(of.actionId);
     if (original?.status !== 'revised') return undefined;
-    return [...new Set([...(original.authoredBy ?? []), of.by])];
+    return { authoredBy: [...new Set([...(original.authoredBy ?? []), of.by])], firstQueuedAt: original.firstQueuedAt ?? original.createdAt };
   }
 
   /** Whether the action is a reviewer's revision of an item this queue holds as revised (ADR 0017). */

@@ -132,8 +132,8 @@ export class PgReviewItemRepository implements ReviewItemRepository {
         name: 'review-items.add',
         text: `INSERT INTO review_items (action_id, kind, correlation_id, decision_event_id, digest, proposal, sealed, proposer_principal,
          contract_version, reasons, sla_class, required_roles, quorum, created_at, due_at, status, deciders, decision_reason, decided_at,
-         escalate_at, escalate_to, fallback_team, sla_seconds, risk_score, rules_fired, risk_class, authored_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
+         escalate_at, escalate_to, fallback_team, sla_seconds, risk_score, rules_fired, risk_class, authored_by, first_queued_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
        ON CONFLICT (action_id) DO NOTHING`,
       },
       [
@@ -164,6 +164,7 @@ export class PgReviewItemRepository implements ReviewItemRepository {
         item.rulesFired ?? null,
         item.riskClass ?? null,
         item.authoredBy ?? null,
+        item.firstQueuedAt ?? null,
       ],
     );
     return rowCount === 1;
@@ -660,6 +661,7 @@ interface ItemRow {
   claimed_until: Date | null;
   approved_by: string[] | null;
   authored_by: string[] | null;
+  first_queued_at: Date | null;
   escalated_claimants: string[] | null;
   revision_asked: string | null;
   risk_score: number | null;
@@ -700,6 +702,7 @@ const ITEM_COLUMNS = [
   'claimed_until',
   'approved_by',
   'authored_by',
+  'first_queued_at',
   'escalated_claimants',
   'revision_asked',
   'risk_score',
@@ -766,6 +769,7 @@ function toItem(r: ItemRow): ReviewItem {
     ...(r.claimed_by !== null && r.claimed_until !== null && { claim: toClaim({ ...r, claimed_by: r.claimed_by, claimed_until: r.claimed_until }) }),
     ...(r.approved_by !== null && r.approved_by.length > 0 && { approvedBy: r.approved_by }),
     ...(r.authored_by !== null && r.authored_by.length > 0 && { authoredBy: r.authored_by }),
+    ...(r.first_queued_at !== null && { firstQueuedAt: r.first_queued_at.toISOString() }),
     ...(r.escalated_claimants !== null && r.escalated_claimants.length > 0 && { escalatedClaimants: r.escalated_claimants }),
     ...(r.revision_asked !== null && { revisionAsked: r.revision_asked }),
     ...(r.deciders !== null && { deciders: r.deciders }),

@@ -77,6 +77,12 @@ export interface ReviewItem {
    */
   authoredBy?: string[];
   /**
+   * When the action was first queued, on a version made by approve with changes: its first version's `createdAt` (each
+   * version keeps the first's). Its approval latency and decision-quality records count from it. Absent: the item is
+   * the action as first queued (`createdAt`), or a revision queued before it was kept (migration 0023 filled those in).
+   */
+  firstQueuedAt?: string;
+  /**
    * The reviewers whose claim a review clock step (an escalation, a re-route) ended while it held: they sat on the item
    * until its time came, and none of them claims it again (red team, 2026-12-05). Absent: no step ended anyone's claim.
    */

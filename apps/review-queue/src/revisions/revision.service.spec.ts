@@ -294,6 +294,11 @@ describe('RevisionService: approve with changes', () => {
       }),
     );
     expect(await t.items.get(v3)).toMatchObject({ authoredBy: ['alice', 'bob'], approvedBy: ['bob'] });
+    // Each version counts its queue time from the first's (its approval latency and decision-quality records).
+    const first = (await t.items.get('a1'))!.createdAt;
+    expect((await t.items.get(v2))!.firstQueuedAt).toBe(first);
+    expect((await t.items.get(v3))!.firstQueuedAt).toBe(first);
+    expect((await t.items.get('a1'))!.firstQueuedAt).toBeUndefined();
     // Alice, who wrote the 9,000, is no second approver of it; carol is.
     await expect(t.approvals.approve(v3, alice, 'fine')).rejects.toThrow(/you wrote changes into this version/);
     await expect(t.approvals.approve(v3, carol, 'checked')).resolves.toMatchObject({ status: 'approved' });
