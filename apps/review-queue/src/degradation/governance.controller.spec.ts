@@ -206,4 +206,31 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
     );
     expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', reason: 'incident two: a new breach' });
   });
+  it("an override that ends before a stricter one in force waits for a second admin, whatever its mode: one admin's halt of 3 s lifted another's hour (red team, 2026-12-07)", async () => {
+    // In force from the test before: grace's halt for incident two, two hours, above the computed constrained.
+    now = Date.now();
+    expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'grace' });
+    const graceUntil = state.activeOverride(now)!.expiresAt;
+    for (const mode of ['halted', 'constrained'] as const) {
+      const r = res();
+      const soon = inFuture(3_000);
+      expect(await controller.setOverride({ mode, reason: 'still halted, honest', expiresAt: soon }, admin('ada'), r)).toMatchObject({
+        status: 'awaiting-second-admin',
+        why:
+          mode === 'halted'
+            ? expect.stringMatching(/^it ends at .*, before the override in force \(halted, by grace, until /)
+            : expect.stringMatching(/^constrained is below/),
+      });
+      expect(r.status).toHaveBeenCalledWith(202);
+      expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'grace', expiresAt: graceUntil });
+    }
+    // As long or longer, at least as strict: one admin, at once (and ada's request is withdrawn with it).
+    expect(
+      await controller.setOverride({ mode: 'halted', reason: 'incident two and three', expiresAt: inFuture(3 * HOUR) }, admin('ada'), res()),
+    ).toMatchObject({
+      applied: true,
+    });
+    await eventually(() => expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'ada', reason: 'incident two and three' }));
+    await eventually(() => expect(state.pendingRequest(now)).toBeUndefined());
+  });
 });

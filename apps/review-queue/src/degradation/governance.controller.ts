@@ -117,7 +117,7 @@ export class GovernanceController {
       {
         status: 202,
         description:
-          'Below the computed mode or a stricter override in force: the request waits for a second admin (`POST /v1/governance/mode-override/confirm`)',
+          'Below the computed mode or a stricter override in force, or ending before an override in force above the computed mode: the request waits for a second admin (`POST /v1/governance/mode-override/confirm`)',
         schema: {
           type: 'object',
           required: ['status', 'request', 'mode'],
@@ -148,7 +148,15 @@ export class GovernanceController {
     const inForce = this.control.activeOverride(now);
     const floor = inForce && rank(inForce.mode) > rank(computed) ? inForce.mode : computed;
     const below = floor === computed ? `the computed ${computed}` : `the override in force (${floor}, by ${inForce!.by})`;
-    if (rank(mode) < rank(floor)) {
+    // Ending sooner than an override in force above the computed mode loosens too: from its end to the other's, the mode
+    // falls back to the computed one (red team, 2026-12-07: ada replaced grace's hour-long halt with a halt of 3 s, and
+    // everything ran again on her word alone).
+    const endsSooner = !!inForce && rank(inForce.mode) > rank(computed) && until < Date.parse(inForce.expiresAt);
+    if (rank(mode) < rank(floor) || endsSooner) {
+      const why =
+        rank(mode) < rank(floor)
+          ? `${mode} is below ${below}`
+          : `it ends at ${override.expiresAt}, before the override in force (${inForce!.mode}, by ${inForce!.by}, until ${inForce!.expiresAt}), and the mode would then fall to the computed ${computed}`;
       // One request waits at a time: a second admin's request replaced the first without a word, and its 202 said it
       // waited (red team, 2026-12-07). The other admin's is confirmed, or it lapses, first.
       const waiting = this.control.pendingRequest(now);
@@ -157,7 +165,7 @@ export class GovernanceController {
           `${waiting.override.by}'s request for ${waiting.override.mode} until ${waiting.override.expiresAt} waits for a second admin: confirm it, or ask again once it is confirmed or lapsed`,
         );
       await this.publish(
-        { override, reason: `${principal.id} asks to override the mode to ${mode}, below ${below}: waiting for a second admin` },
+        { override, reason: `${principal.id} asks to override the mode to ${mode} until ${override.expiresAt}: ${why}; waiting for a second admin` },
         { subject: OVERRIDE_REQUEST_SUBJECT, actor: actorOf(principal) },
       );
       // Answered once this instance has the request, so the second admin may confirm here at once.
@@ -167,7 +175,7 @@ export class GovernanceController {
         status: 'awaiting-second-admin',
         request: override,
         mode: this.control.published().mode,
-        why: `${mode} is below ${below}: another admin confirms it within ${OVERRIDE_REQUEST_TTL_MS / 60_000} minutes`,
+        why: `${why}: another admin confirms it within ${OVERRIDE_REQUEST_TTL_MS / 60_000} minutes`,
       };
     }
     await this.publish({ override, reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
