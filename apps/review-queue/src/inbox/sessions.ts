@@ -123,6 +123,14 @@ export class Sessions {
   }
 
   /**
+   * The principal of the tokens file whose id `sub` reads alike but is not (`TokenRegistry.readsAlike`): such a sign-in is
+   * refused, or one person could decide as two (red team, 2026-12-07).
+   */
+  readsAlike(sub: string): string | undefined {
+    return this.tokens?.readsAlike(sub);
+  }
+
+  /**
    * Opens a session for a verified identity; the cookie goes on `res`. Over plain HTTP, a session cookie another page
    * of the host may have planted under a longer path on the way to `returnTo` is cleared with it: a browser sends the
    * longest path first, so such a cookie would stand beside the new one (under TLS, `__Host-` cookies have only `/`).

@@ -1,4 +1,18 @@
-import { BadRequestException, ConflictException, Controller, Get, HttpCode, HttpException, HttpStatus, Inject, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { INBOX_OPTIONS } from '../tokens';
 import { InboxOptions, resolve } from './inbox.options';
 import { esc, page } from './inbox.view';
@@ -99,6 +113,7 @@ export class SignInController {
     errors: {
       400: 'an unknown or expired sign-in',
       401: 'the provider refused or sent no ID token, an authentication from before the sign-in began (or none said), or a `tenants` claim that is not a list of tenant names',
+      403: "an id that reads as another person's of the tokens file (case, look-alike letters, separators) but is not it",
       409: 'the browser is signed in to the inbox as someone else: sign out first',
       503: 'the identity provider cannot be reached',
     },
@@ -108,6 +123,11 @@ export class SignInController {
     const pending = await this.sessions.recall(req, res);
     if (!pending) throw new BadRequestException('this sign-in is unknown or took too long: start again at /auth/sign-in');
     const who = await this.oidc.finish(new URL(req.url, resolve(this.options.publicUrl)), pending);
+    const alike = this.sessions.readsAlike(who.sub);
+    if (alike)
+      throw new ForbiddenException(
+        `you signed in as ${JSON.stringify(who.sub)}, which reads as ${JSON.stringify(alike)} of the tokens file but is another id: rules that need two people compare ids, so the inbox does not open for it; ask for an id of your own`,
+      );
     // A browser signed in as someone else is not moved to this person's session without a word: a sign-in cookie another
     // port of the host planted, with the callback address of its own sign-in, replaced Alice's session by Fiona's, and
     // the inbox went on as Fiona (sessions probe, 2026-12-06). The same person signing in again (a step-up) replaces it.

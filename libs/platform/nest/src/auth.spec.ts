@@ -133,6 +133,27 @@ describe('TokenRegistry: a binding it would not hold to is refused at start', ()
     );
     expect(() => new TokenRegistry([agent('a', { tenants: ['acme', 'acme2'] }), agent('b', { tenants: ['beta2'] })])).not.toThrow();
   });
+
+  it('refuses principals or agent ids that read alike, and names the one a sign-in id reads as (red team, 2026-12-07: `\u0430da` approved ada’s request)', () => {
+    const human = (principal: string) => ({
+      principal,
+      kind: 'human' as const,
+      roles: ['admin'],
+      tokenSha256: createHash('sha256').update(principal).digest('hex'),
+    });
+    for (const twin of ['\u0430da', 'Ada', 'a.da', 'ad\u200ba'])
+      expect(() => new TokenRegistry([human('ada'), human(twin)])).toThrow(
+        `principals "ada" and ${JSON.stringify(twin)} read alike (they differ only in case, in letters of another script drawn alike, in separators or in leading zeros)`,
+      );
+    expect(() => new TokenRegistry([agent('a', { agentIds: ['support-copilot'] }), agent('b', { agentIds: ['supp\u043ert-copilot'] })])).toThrow(
+      /^agent ids "support-copilot" and "supp\u043ert-copilot" read alike/,
+    );
+    // The same principal under two tokens is one person, not two alike.
+    const registry = new TokenRegistry([human('ada'), { ...human('ada'), tokenSha256: 'b'.repeat(64) }, human('grace')]);
+    expect(registry.readsAlike('\u0430da')).toBe('ada');
+    expect(registry.readsAlike('ada')).toBeUndefined();
+    expect(registry.readsAlike('adam')).toBeUndefined();
+  });
 });
 
 // real: AuthGuard with Nest's Reflector reading @Roles, the token registry; fake: the request (headers as Node gives them).

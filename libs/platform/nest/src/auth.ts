@@ -272,6 +272,15 @@ export class TokenRegistry {
     return this.state.personTenants.get(id);
   }
 
+  /**
+   * The principal of the tokens file that `id` reads alike but is not (`limitKey`), or undefined: an inbox sign-in as
+   * `аlice` (a Cyrillic `а`) beside the file's `alice` is refused, as two such entries in the file are.
+   */
+  readsAlike(id: string): string | undefined {
+    const key = limitKey(id);
+    return this.principals().find((p) => p !== id && limitKey(p) === key);
+  }
+
   /** Every agent id the principal `id` may propose as, through any of its tokens; its own id when it has none here. */
   proposesAs(id: string): string[] {
     return this.state.proposerSide.get(id) ?? [id];
@@ -427,6 +436,20 @@ export function unenforcedBinding(entries: readonly TokenEntry[]): string | unde
       if (!first) holders.set(agentId, { principal: e.principal, binding });
     }
   }
+  // Ids that read alike are refused (red team, 2026-12-07: `аda`, with a Cyrillic `а`, approved ada's raise request, and
+  // `аlice` made alice's approval a quorum of two): four-eyes and quorum rules compare ids, and a person read on the
+  // record is read by eye.
+  for (const [what, ids] of [
+    ['principals', entries.map((e) => e.principal)],
+    ['agent ids', entries.flatMap((e) => e.agentIds ?? [e.principal])],
+  ] as const) {
+    const alike = readAlike(ids);
+    if (alike)
+      return (
+        `${what} ${JSON.stringify(alike[0])} and ${JSON.stringify(alike[1])} read alike (they differ only in case, in letters of ` +
+        `another script drawn alike, in separators or in leading zeros): rules that need two people compare ids, so give each its own id`
+      );
+  }
   const spelled = new Map<string, string>();
   for (const tenant of new Set(entries.flatMap((e) => e.tenants ?? []))) {
     const key = limitKey(tenant);
@@ -434,6 +457,18 @@ export function unenforcedBinding(entries: readonly TokenEntry[]): string | unde
     if (before !== undefined)
       return `tenants ${JSON.stringify(before)} and ${JSON.stringify(tenant)} count as one tenant in budgets and statistics: bind one spelling of each tenant`;
     spelled.set(key, tenant);
+  }
+  return undefined;
+}
+
+/** The first two of `ids` that differ but read alike (`limitKey`: case, look-alike letters, separators, leading zeros). */
+function readAlike(ids: readonly string[]): [string, string] | undefined {
+  const seen = new Map<string, string>();
+  for (const id of ids) {
+    const key = limitKey(id);
+    const before = seen.get(key);
+    if (before !== undefined && before !== id) return [before, id];
+    seen.set(key, id);
   }
   return undefined;
 }
