@@ -54,6 +54,16 @@ describe('the canonical form the detectors read', () => {
   it('reads HTML as a browser shows it: inline tags and comments are nothing, tags that break a line or a block a space', () => {
     expect(shown('4111<b>1111</b>1111<span class="x">1111</span>')).toBe('4111111111111111');
     expect(shown('4111<!-- hidden -->1111 <I>1111</I> 1111')).toBe('41111111 1111 1111');
+    // A comment is at most 4,096 characters; a longer one, or one never closed, is text (found apart from the token
+    // pattern since 12,000 unclosed `<!--` each searched 4 KiB ahead: red team, 2026-12-07).
+    expect(shown(`a<!--${'x'.repeat(4096)}-->b`)).toBe('ab');
+    expect(shown(`a<!--${'x'.repeat(4097)}-->b`)).toBe(`a<!--${'x'.repeat(4097)}-->b`);
+    expect(shown('4111<!--1111 <!-- x -->1111')).toBe('41111111');
+    expect(shown('4111<!--1111')).toBe('4111<!--1111');
+    expect(shown('<!---->1<!--->2-->3<!-->4')).toBe('13<!-->4');
+    expect(shown(`${'<!--'.repeat(1000)} 1 -->2`)).toBe('2');
+    // Of 3,000 openings, those more than 4,096 characters before the close are text, the first within it opens the comment.
+    expect(shown(`${'<!--'.repeat(3000)} 1 -->2`)).toBe(`${'<!--'.repeat(1976)}2`);
     expect(shown('DE89<br>3704<p>0044</p><td>0532</TD>')).toBe('DE89 3704 0044 0532 ');
     expect(shown('jane.doe<wbr>@<u>example</u>.com')).toBe('jane.doe@example.com');
     // Not markup: a comparison, a lone bracket, the bracketed "at" and "dot" of a spelled-out address.

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { canonicalText } from './canonical';
+import { canonicalText, isAsciiOnly, shownText, visibleShownText } from './canonical';
+import { readableText, visibleText } from '@countersign/guardrails';
 import { compileCondition, Condition } from './conditions';
 
 // Real: canonicalText and the compiled conditions; fake: nothing.
@@ -143,5 +144,22 @@ describe('conditions compare text canonically', () => {
     // Where a match makes a rule fire (no not), the folded reading alone still catches look-alikes.
     expect(holds({ field: 'branch', eq: 'main' }, { branch: 'm\u0430in' })).toBe(true);
     expect(holds({ field: 'branch', in: ['main'] }, { branch: '\uff4dain' })).toBe(true);
+  });
+});
+
+describe('the readings of a long text, made once for all the rules that read it (red team, 2026-12-07)', () => {
+  it('gives each long text its own readings, the same as made afresh, however many texts came between', () => {
+    const long = (i: number) => `Refund <b>${i}</b> <span hidden>secret</span> ${'раураӏ '.repeat(60)}${'*a'.repeat(100)} ${i}`;
+    const texts = Array.from({ length: 7 }, (_, i) => long(i));
+    for (let round = 0; round < 2; round++)
+      for (const t of [...texts, ...texts.slice().reverse()]) {
+        expect(t.length).toBeGreaterThan(256);
+        expect(shownText(t)).toBe(canonicalText(readableText(t)!));
+        expect(visibleShownText(t)).toBe(canonicalText(visibleText(t)!));
+        expect(isAsciiOnly(t)).toBe(false);
+        expect(canonicalText(t)).toMatch(new RegExp(`^refund <b>${t.match(/<b>(\d)/)![1]}</b> .* paypal paypal`));
+      }
+    const ascii = 'plain '.repeat(100);
+    expect([isAsciiOnly(ascii), shownText(ascii), visibleShownText(ascii)]).toEqual([true, undefined, undefined]);
   });
 });

@@ -149,8 +149,28 @@ let lastCanonical = '';
 let lastAscii = true;
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
 
+/**
+ * The readings of the last few long texts (a reply's body, which a dozen rules read, each in three or four readings),
+ * each made once: made again for every rule, a 50 KB reply of `*a` or `<a ` took 200–400 ms to decide, and an agent
+ * could hold the policy engine with them at its own rate (red team, 2026-12-07). `null`: the reading is the text itself.
+ */
+const LONG_KEPT = 4;
+const longReadings = new Map<string, { canonical?: string; ascii?: boolean; shown?: string | null; visible?: string | null }>();
+function readingsOf(s: string) {
+  let readings = longReadings.get(s);
+  if (!readings) {
+    if (longReadings.size >= LONG_KEPT) longReadings.delete(longReadings.keys().next().value!);
+    longReadings.set(s, (readings = {}));
+  }
+  return readings;
+}
+
 export function canonicalText(s: string): string {
   if (s === lastText) return lastCanonical;
+  if (s.length > REMEMBERED_LENGTH) {
+    const readings = readingsOf(s);
+    return (readings.canonical ??= canonicalTextOf(s));
+  }
   const canonical = canonicalTextOf(s);
   if (s.length <= REMEMBERED_LENGTH) {
     lastText = s;
@@ -165,7 +185,12 @@ export function canonicalText(s: string): string {
  * Remembered with the last text `canonicalText` read, which is asked first.
  */
 export function isAsciiOnly(s: string): boolean {
-  return s === lastText ? lastAscii : ASCII_ONLY.test(s);
+  if (s === lastText) return lastAscii;
+  if (s.length > REMEMBERED_LENGTH) {
+    const readings = readingsOf(s);
+    return (readings.ascii ??= ASCII_ONLY.test(s));
+  }
+  return ASCII_ONLY.test(s);
 }
 
 function canonicalTextOf(s: string): string {
@@ -226,6 +251,14 @@ export const canonicalValue = (v: unknown): unknown => (typeof v === 'string' ? 
  * it reads as `canonicalText` reads it. A pattern that must see through markup tests both (conditions.ts).
  */
 export function shownText(s: string): string | undefined {
+  if (s.length > REMEMBERED_LENGTH) {
+    const readings = readingsOf(s);
+    if (readings.shown === undefined) {
+      const readable = readableText(s);
+      readings.shown = readable === undefined ? null : canonicalText(readable);
+    }
+    return readings.shown ?? undefined;
+  }
   const readable = readableText(s);
   return readable === undefined ? undefined : canonicalText(readable);
 }
@@ -236,6 +269,14 @@ export function shownText(s: string): string | undefined {
  * nothing in it is hidden. `re<span style="display:none">xyz</span>fund` is seen as `refund` (red team, 2026-12-05).
  */
 export function visibleShownText(s: string): string | undefined {
+  if (s.length > REMEMBERED_LENGTH) {
+    const readings = readingsOf(s);
+    if (readings.visible === undefined) {
+      const visible = visibleText(s);
+      readings.visible = visible === undefined ? null : canonicalText(visible);
+    }
+    return readings.visible ?? undefined;
+  }
   const visible = visibleText(s);
   return visible === undefined ? undefined : canonicalText(visible);
 }
