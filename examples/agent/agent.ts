@@ -2,7 +2,7 @@
 // running Countersign, and waits for their decisions with the SDK. Against the embedded mode (`npm start`):
 //   COUNTERSIGN_TOKEN=$(cat .countersign/embedded/tokens/agent) node -r ./tools/register.js examples/agent/agent.ts
 // Against HTTPS with a private PKI (the distributed mode): COUNTERSIGN_URL=https://127.0.0.1:<port> and
-// COUNTERSIGN_CA_FILE=<the root it trusts, e.g. .stack/pki/root.pem>.
+// COUNTERSIGN_CA_FILE=<the root it trusts: .stack/distributed/pki/root.pem for `npm run start:distributed`>.
 import { readFileSync } from 'node:fs';
 import { ActionView, CountersignClient, CountersignError, DecisionTimeoutError, ProposalInput, Proposed, proposeAgainReason } from '@countersign/client';
 

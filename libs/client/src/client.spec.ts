@@ -315,6 +315,33 @@ describe('CountersignClient', () => {
     await expect(client.awaitDecision('a-10', { timeoutMs: 50, waitFor: 'final' })).rejects.toThrow(/^action a-10 not final within 50 ms$/);
   });
 
+  it('names the action and a correlation id on an error of status and awaitDecision, a timeout included (first-user pass, 2026-12-07)', async () => {
+    answer = (_req, res) => json(res, 404, { message: 'Cannot GET /api/v1/actions/a-3' }, { 'X-Correlation-Id': 'srv-1' });
+    expect(JSON.parse(JSON.stringify(await client.status('a-3').catch((e: unknown) => e)))).toMatchObject({
+      name: 'NotFoundError',
+      actionId: 'a-3',
+      correlationId: 'srv-1',
+    });
+    answer = (_req, res) => json(res, 200, { actionId: 'a-4', status: 'in_review', lane: 'review', timeline: [] });
+    seen = [];
+    const timeout = await client.awaitDecision('a-4', { timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(timeout).toBeInstanceOf(DecisionTimeoutError);
+    const shown = JSON.parse(JSON.stringify(timeout));
+    expect(shown).toMatchObject({ name: 'DecisionTimeoutError', status: 408, actionId: 'a-4', lastStatus: 'in_review' });
+    // The correlation id every poll of the wait sent.
+    expect(shown.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(seen.map((r) => r.headers['x-correlation-id']))).toEqual(new Set([shown.correlationId]));
+  });
+
+  it('never shows its token: not in JSON, not when inspected (first-user pass, 2026-12-07)', () => {
+    const secret = 'cs_agent_s3cr3t_token_value';
+    const c = new CountersignClient({ baseUrl: 'http://127.0.0.1:1', token: secret });
+    expect(JSON.stringify(c)).toBe('{"baseUrl":"http://127.0.0.1:1"}');
+    expect(inspect(c, { showHidden: true, depth: 5 })).not.toContain(secret);
+    expect(inspect({ client: c })).not.toContain(secret);
+    expect(JSON.stringify({ client: c })).not.toContain(secret);
+  });
+
   it('isFinal and isDecided are the rule awaitDecision waits by: an unknown outcome is decided, not final', () => {
     for (const status of ['executed', 'failed', 'refused', 'prohibited', 'rejected', 'expired', 'revised'] as const) expect(isFinal(status)).toBe(true);
     for (const status of ['proposed', 'in_review', 'autonomous', 'approved', 'held', 'outcome_unknown'] as const) expect(isFinal(status)).toBe(false);
@@ -581,6 +608,8 @@ describe('CountersignClient', () => {
       name: 'DecisionTimeoutError',
       message: 'action a-14 not decided within 50 ms',
       status: 408,
+      actionId: 'a-14',
+      correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       lastStatus: 'in_review',
     });
     seen = [];

@@ -92,20 +92,33 @@ export class CountersignClient {
   private readonly maxBackoffMs: number;
   private readonly requestTimeoutMs: number;
   private readonly maxAnswerBytes: number;
-  private readonly token: string;
+  /**
+   * The bearer token, in a private field: `JSON.stringify(client)` and `util.inspect(client)` do not show it (first-user
+   * pass, 2026-12-07: both printed the token, and the options it came in, to whatever logged the client).
+   */
+  readonly #token: string;
 
-  constructor(private readonly options: CountersignClientOptions) {
+  constructor(options: CountersignClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     if (options.fetch && options.tls) throw new Error('CountersignClient: give either `fetch` or `tls`, not both (a fetch of your own sets its own trust)');
     const problem = baseUrlProblem(this.baseUrl, options);
     if (problem) throw new Error(`CountersignClient: ${problem}`);
-    this.token = bearerToken(options.token);
+    this.#token = bearerToken(options.token);
     this.fetch = options.fetch ?? (options.tls ? fetchTrusting(options.tls) : globalThis.fetch);
     this.retries = Math.ceil(atLeastZero('retries', options.retries ?? 4, Number.MAX_SAFE_INTEGER));
     this.backoffMs = atLeastZero('backoffMs', options.backoffMs ?? 250, MAX_TIMER_MS);
     this.maxBackoffMs = atLeastZero('maxBackoffMs', options.maxBackoffMs ?? 5_000, MAX_TIMER_MS);
     this.requestTimeoutMs = Math.ceil(atLeastZero('requestTimeoutMs', options.requestTimeoutMs ?? 30_000, MAX_TIMER_MS));
     this.maxAnswerBytes = Math.floor(atLeastZero('maxAnswerBytes', options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES, Number.MAX_SAFE_INTEGER));
+  }
+
+  /** What a log line shows of the client: where it sends, never its token. */
+  toJSON(): Record<string, unknown> {
+    return { baseUrl: this.baseUrl };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `CountersignClient { baseUrl: ${JSON.stringify(this.baseUrl)} }`;
   }
 
   /**
@@ -151,7 +164,11 @@ export class CountersignClient {
 
   /** The action's current view (`GET /v1/actions/{id}`); `NotFoundError` until the read model knows it. */
   async status(actionId: string, options: { signal?: AbortSignal } = {}): Promise<ActionView> {
-    return viewOf(await this.request('GET', `/v1/actions/${encodeURIComponent(actionId)}`, { signal: options.signal }), actionId);
+    try {
+      return viewOf(await this.request('GET', `/v1/actions/${encodeURIComponent(actionId)}`, { signal: options.signal }), actionId);
+    } catch (e) {
+      throw aboutAction(e, actionId);
+    }
   }
 
   /**
@@ -174,6 +191,9 @@ export class CountersignClient {
     const signal = options.signal ? AbortSignal.any([options.signal, timeUp.signal]) : timeUp.signal;
     let last: ActionView | undefined;
     let failures = 0;
+    // One correlation id for the wait's polls: its error, a timeout included, names it and the action.
+    const correlationId = randomUUID();
+    const timedOut = (): DecisionTimeoutError => aboutAction(timeoutOf(actionId, waitFor, timeoutMs, last), actionId, correlationId);
     try {
       for (;;) {
         const pollMs = Math.max(0, Math.min(MAX_POLL_MS, deadline - Date.now()));
@@ -181,7 +201,7 @@ export class CountersignClient {
         let pause = 0;
         try {
           const path = `/v1/actions/${encodeURIComponent(actionId)}?waitFor=${waitFor}&timeoutMs=${pollMs}`;
-          last = viewOf(await this.request('GET', path, { signal, holdMs: pollMs }), actionId);
+          last = viewOf(await this.request('GET', path, { signal, holdMs: pollMs, headers: { 'X-Correlation-Id': correlationId } }), actionId);
           if (waitFor === 'decision' ? isDecided(last.status) : isFinal(last.status)) return last;
           failures = 0;
         } catch (e) {
@@ -190,20 +210,18 @@ export class CountersignClient {
           // gave up here would propose it again. Backed off, and never sooner than the server's Retry-After.
           if (!(e instanceof NotFoundError)) pause = this.retryWait(retryAfterMs(e), failures++, Infinity);
         }
-        if (Date.now() >= deadline) throw timedOut(actionId, waitFor, timeoutMs, last);
+        if (Date.now() >= deadline) throw timedOut();
         const untilDeadline = deadline - Date.now();
         const wait = Math.min(Math.max(pause, MIN_POLL_SPACING_MS - (Date.now() - started)), untilDeadline);
         if (wait > 0) await sleep(wait, signal);
         // Not one more poll past the deadline: after a Retry-After, that would be sooner than the server said. A wait cut
         // at the deadline ends it, even when its timer fired a millisecond before `Date.now()` reached it (a clean clone,
         // 2026-12-07: a last poll of `timeoutMs=1`).
-        if (wait === untilDeadline || Date.now() >= deadline) throw timedOut(actionId, waitFor, timeoutMs, last);
+        if (wait === untilDeadline || Date.now() >= deadline) throw timedOut();
       }
     } catch (e) {
-      if (timeUp.signal.aborted && !options.signal?.aborted && !(e instanceof DecisionTimeoutError)) {
-        throw timedOut(actionId, waitFor, timeoutMs, last);
-      }
-      throw e;
+      if (timeUp.signal.aborted && !options.signal?.aborted && !(e instanceof DecisionTimeoutError)) throw timedOut();
+      throw aboutAction(e, actionId, correlationId);
     } finally {
       timer.clear();
     }
@@ -224,7 +242,7 @@ export class CountersignClient {
     const url = `${this.baseUrl}${path}`;
     const headers: Record<string, string> = {
       Accept: 'application/json',
-      Authorization: `Bearer ${this.token}`,
+      Authorization: `Bearer ${this.#token}`,
       'X-Correlation-Id': randomUUID(),
       ...init.headers,
     };
@@ -378,7 +396,7 @@ export class CountersignClient {
     const head = typeof error?.message === 'string' && error.message ? error.message : String(error?.name ?? 'failed');
     const detail = [code, typeof causeText === 'string' ? causeText : undefined].filter(Boolean).join(': ');
     const text = (detail ? `${head} (${detail})` : head).slice(0, 300);
-    return text.split(this.token).join('[token]');
+    return text.split(this.#token).join('[token]');
   }
 }
 
@@ -456,8 +474,21 @@ const codeOf = (e: unknown): string | undefined => {
   return typeof code === 'string' ? code : undefined;
 };
 
+/**
+ * `e` marked with the action it is about (and the correlation id of a call that sent one of its own, where no answer gave
+ * one): an error of `status` or `awaitDecision` names the action, as the README says every error does (first-user
+ * pass, 2026-12-07: a 404 and a timeout named neither). Anything but a `CountersignError` (an abort's reason) is as it was.
+ */
+function aboutAction<E>(e: E, actionId: string, correlationId?: string): E {
+  if (e instanceof CountersignError) {
+    e.actionId ??= actionId;
+    if (correlationId !== undefined) e.correlationId ??= correlationId;
+  }
+  return e;
+}
+
 /** The error of a wait that ran out; on an unknown outcome it says the outcome is being settled (a caller must not retry). */
-function timedOut(actionId: string, waitFor: 'decision' | 'final', timeoutMs: number, last: ActionView | undefined): DecisionTimeoutError {
+function timeoutOf(actionId: string, waitFor: 'decision' | 'final', timeoutMs: number, last: ActionView | undefined): DecisionTimeoutError {
   const settling =
     last?.status === 'outcome_unknown'
       ? ': its outcome is unknown and the executor is settling it (executed or failed); do not propose it again, the first call may have taken effect'
