@@ -280,6 +280,30 @@ describe('the global default is a ceiling over every action type', () => {
 });
 
 describe('drift watch', () => {
+  it('says a poll that cannot read the flag store at the first failure and every tenth, and the poll that reads again (first-user pass, 2026-12-07)', async () => {
+    const { watcher } = await setup();
+    const said: Array<{ level: string; failedPolls: number }> = [];
+    let failing = true;
+    const real = watcher.poll.bind(watcher);
+    Object.assign(watcher, {
+      logger: {
+        warn: (o: { failedPolls: number }) => said.push({ level: 'warn', failedPolls: o.failedPolls }),
+        info: (o: { failedPolls: number }) => said.push({ level: 'info', failedPolls: o.failedPolls }),
+      },
+      poll: () => (failing ? Promise.reject(new Error("ENOENT: no such file or directory, open 'flags.json'")) : real()),
+    });
+    for (let i = 0; i < 21; i++) await watcher.tick();
+    failing = false;
+    await watcher.tick();
+    await watcher.tick();
+    expect(said).toEqual([
+      { level: 'warn', failedPolls: 1 },
+      { level: 'warn', failedPolls: 10 },
+      { level: 'warn', failedPolls: 20 },
+      { level: 'info', failedPolls: 21 },
+    ]);
+  });
+
   it('an unapproved raise made directly in Unleash is audited and reverted; the control entry keeps it out of force meanwhile', async () => {
     const { service, watcher, admin, flags, of } = await setup();
     await watcher.poll(); // the cursor

@@ -3,7 +3,7 @@ import type { EmitOptions, EventBus } from '@countersign/bus';
 import { closestName, derivedEventId, EventData, TOPICS } from '@countersign/contracts';
 import { ControlKind, ControlValue, isControlValue, stricterOf } from '@countersign/flags';
 import type { Logger } from '@countersign/logging';
-import { emitSealed, EVENT_BUS, LOGGER } from '@countersign/nest';
+import { emitSealed, EVENT_BUS, LOGGER, worthSaying } from '@countersign/nest';
 import type { DecisionSigner } from '@countersign/approval';
 import { RunningContract } from '@countersign/policy';
 import { DEFAULT_TYPE, type FlagNames } from '../decision/autonomy';
@@ -124,12 +124,29 @@ export class DriftWatcher implements OnApplicationBootstrap, OnApplicationShutdo
     this.looked = true;
   }
 
+  /** Polls in a row that could not read the flag store's changes (0 once one reads them). */
+  private failedPolls = 0;
+
+  /**
+   * One poll of the timer; never throws. A failure is said at the first and every tenth after: a flag file moved aside
+   * for minutes logged a stack a second (first-user pass, 2026-12-07); the flag reader's own health says the outage at
+   * once (readiness, audit). The first poll that reads again says how many did not.
+   */
+  async tick(): Promise<void> {
+    try {
+      await this.poll();
+      if (this.failedPolls) this.logger.info({ failedPolls: this.failedPolls }, "drift watch: the flag store's changes read again");
+      this.failedPolls = 0;
+    } catch (err) {
+      if (worthSaying(++this.failedPolls))
+        this.logger.warn({ err, failedPolls: this.failedPolls }, "drift watch: the flag store's changes not read; next poll");
+    }
+  }
+
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.poll()
-        .catch((err: Error) => this.logger.warn({ err }, "drift watch: the flag store's changes not read; next poll"))
-        .finally(() => this.schedule());
+      this.running = this.tick().finally(() => this.schedule());
     }, this.settings.driftPollMs ?? DRIFT_POLL_MS);
     this.timer.unref();
   }
