@@ -421,7 +421,8 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
       }),
       AuditWriterModule.register({
         // The pseudonym key with the home's keys, not in `audit/`, the folder an auditor is given (ADR 0049).
-        log: auditLog,
+        // Each append noted in the database (its size and root): a tail cut or changed while stopped is refused at start.
+        log: progress.recordingAppends(auditLog),
         keys: new KeyRing([auditKey.entry], (reason) => logger.error({ alert: 'audit-signing-key' }, reason)),
         // Each head kept is noted in the database and the witness too: how far the home had got (docs/adr/0051).
         // The head files one a minute at most (a busy home signs a head every 2 s); the progress marks note every head.

@@ -2,7 +2,7 @@ import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import type { Pool } from 'pg';
-import type { TreeHead } from '@countersign/audit-chain';
+import { CompactRange, type TreeHead } from '@countersign/audit-chain';
 import type { AuditLogRepository, HeadStore } from '@countersign/audit-writer';
 import { AUDIT_LOG_OWN_TOPICS, Topic } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
@@ -58,7 +58,7 @@ export class HomeProgress {
     /** False while the default witness folder cannot be written (said at error at the start): read, not kept. */
     private readonly witnessWritable: boolean,
     private readonly logger: Logger,
-    private readonly marks: { database?: ProgressMark; witness?: ProgressMark },
+    private readonly marks: { database?: ProgressMark; witness?: ProgressMark; appended?: { size: number; root: string } },
     /** The first audit log entry whose event the database must hold (an accepted restore moves it past what it lost). */
     private readonly checkedFrom: number,
   ) {}
@@ -101,12 +101,18 @@ export class HomeProgress {
         );
       }
     }
-    const { rows } = await options.pool.query<{ tree_size: string | null; root_hash: string | null; signed_at: string | null; checked_from: string }>(
-      'SELECT tree_size, root_hash, signed_at, checked_from FROM embedded_audit_progress WHERE id = 1',
-    );
+    const { rows } = await options.pool.query<{
+      tree_size: string | null;
+      root_hash: string | null;
+      signed_at: string | null;
+      checked_from: string;
+      appended_size: string | null;
+      appended_root: string | null;
+    }>('SELECT tree_size, root_hash, signed_at, checked_from, appended_size, appended_root FROM embedded_audit_progress WHERE id = 1');
     const row = rows[0];
     const database = row?.tree_size != null ? { treeSize: Number(row.tree_size), rootHash: row.root_hash!, timestamp: row.signed_at! } : undefined;
-    return new HomeProgress(options.pool, witnessFile, writable, options.logger, { database, witness }, Number(row?.checked_from ?? 0));
+    const appended = row?.appended_size != null ? { size: Number(row.appended_size), root: row.appended_root! } : undefined;
+    return new HomeProgress(options.pool, witnessFile, writable, options.logger, { database, witness, appended }, Number(row?.checked_from ?? 0));
   }
 
   /**
@@ -117,14 +123,14 @@ export class HomeProgress {
    * check takes the home as it is: an operator who restored on purpose, or whose database lost its last writes in a
    * power cut, must be able to go on, knowing what was forgotten (red team, 2026-12-05).
    */
-  async check(log: Pick<AuditLogRepository, 'tip' | 'heads' | 'range'>, events: EventLog, accept?: string): Promise<void> {
+  async check(log: Pick<AuditLogRepository, 'tip' | 'heads' | 'range' | 'leafHashes'>, events: EventLog, accept?: string): Promise<void> {
     const [tip, heads] = [await log.tip(), await log.heads()];
     const holds = (m: ProgressMark) => heads.some((h) => h.treeSize === m.treeSize && h.rootHash === m.rootHash);
     const newest = heads.reduce<TreeHead | undefined>((n, h) => (!n || h.treeSize > n.treeSize ? h : n), undefined);
     const { database, witness } = this.marks;
     // What accepts a refusal names the check and its number: one value accepts one refusal, not another that happens to
     // name the same size of the same log (red team, 2026-12-05).
-    const token = (check: 'audit-behind' | 'database-behind' | 'restored', n: number) => `${check}:${n}`;
+    const token = (check: 'audit-behind' | 'database-behind' | 'restored' | 'audit-tail', n: number) => `${check}:${n}`;
     const remedy = (t: string) =>
       `restore db/ and audit/ from one backup taken while Countersign was stopped, or start a new home (another COUNTERSIGN_HOME); ` +
       `or, knowing what it forgot, start it once with COUNTERSIGN_ACCEPT_RESTORE=${t}`;
@@ -147,6 +153,26 @@ export class HomeProgress {
         newest?.rootHash ?? null,
         newest?.timestamp ?? null,
       ]);
+      await this.followLog(tip);
+    } else {
+      // Past the newest signed head, the log must still hold what was appended (an unclean stop leaves such a tail, and the
+      // audit writer adopts it under its next head): a tail cut or rewritten while the home was stopped is refused (red
+      // team, 2026-12-07: a payout's `executed` entry deleted after a kill -9, and `bob` made `carol` in a decision).
+      const appended = this.marks.appended;
+      if (appended && appended.size > (newest?.treeSize ?? 0)) {
+        const rewritten = tip.size >= appended.size && (await this.rootAt(log, appended.size)) !== appended.root;
+        if (tip.size < appended.size || rewritten) {
+          const what =
+            `the audit log (audit/) ${rewritten ? `does not hold the entries ${newest?.treeSize ?? 0}..${appended.size - 1} the writer appended: they were changed` : `holds ${tip.size} entries, and the writer had appended ${appended.size}: entries ${tip.size}..${appended.size - 1} are gone`}` +
+            ` (past the newest signed head, ${newest?.treeSize ?? 0} entries, as the database (db/) recorded each append)`;
+          if (!accepted(token('audit-tail', appended.size), what))
+            throw new StartRefusedError(
+              `${what}: removed or edited while Countersign was stopped, or lost in a power cut (neither file is synced at every append). ` +
+                `Restore audit/ from a copy made at the stop, or, knowing that the trail lost them, start it once with COUNTERSIGN_ACCEPT_RESTORE=${token('audit-tail', appended.size)}`,
+            );
+          await this.followLog(tip);
+        }
+      }
     }
     const recent = (await log.range(Math.max(this.checkedFrom, tip.size - RECENT_WINDOW), tip.size))
       .map(
@@ -201,6 +227,56 @@ export class HomeProgress {
         { alert: 'home-restored' },
         `COUNTERSIGN_ACCEPT_RESTORE=${accept} accepted nothing (this home's parts and witness agree, or it names another refusal): remove it`,
       );
+  }
+
+  /** The root of the log's first `size` entries (RFC 6962), from their leaf hashes. */
+  private async rootAt(log: Pick<AuditLogRepository, 'leafHashes'>, size: number): Promise<string | undefined> {
+    if (!log.leafHashes) return undefined;
+    const range = CompactRange.empty();
+    for (const leaf of await log.leafHashes(0, size)) range.append(Buffer.from(leaf, 'hex'));
+    return range.root().toString('hex');
+  }
+
+  /** Takes the log as it is for how far it was appended (a refusal accepted). */
+  private async followLog(tip: { size: number; root: string }): Promise<void> {
+    this.marks.appended = { size: tip.size, root: tip.root };
+    await this.pool.query('UPDATE embedded_audit_progress SET appended_size = $1, appended_root = $2 WHERE id = 1', [tip.size, tip.root]);
+  }
+
+  /**
+   * The audit log the audit writer appends to, each append noted in the database once written (its size and root): a
+   * start refuses a log that lost or changed what was appended past its newest head (`check`). Noted before the append
+   * answers, so before its events are taken off the bus: one the log lost before it was noted comes again.
+   */
+  recordingAppends<L extends Pick<AuditLogRepository, 'appendBatch'>>(log: L): L {
+    const appendBatch: AuditLogRepository['appendBatch'] = async (batch) => {
+      const result = await log.appendBatch(batch);
+      if (result.appended) await this.noteAppended(result);
+      return result;
+    };
+    return new Proxy(log, {
+      get(target, p, receiver) {
+        if (p === 'appendBatch') return appendBatch;
+        const value = Reflect.get(target, p, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  private async noteAppended(tip: { size: number; root: string }): Promise<void> {
+    if (this.marks.appended && this.marks.appended.size >= tip.size) return;
+    try {
+      await this.pool.query(
+        `INSERT INTO embedded_audit_progress (id, appended_size, appended_root) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET appended_size = EXCLUDED.appended_size, appended_root = EXCLUDED.appended_root
+         WHERE coalesce(embedded_audit_progress.appended_size, -1) < EXCLUDED.appended_size`,
+        [tip.size, tip.root],
+      );
+      this.marks.appended = { size: tip.size, root: tip.root };
+    } catch (e) {
+      // Not a reason to hold the trail: the next start checks against the mark before (what follows it is adopted as before).
+      this.logger.error({ alert: 'home-witness', err: e }, `the audit log's appends cannot be recorded in the database: ${(e as Error).message}`);
+    }
   }
 
   /** The head store the audit writer keeps its heads in, each head noted here as well once kept there. */
