@@ -31,6 +31,10 @@ const HOSTILE: Record<string, string> = {
   'spelled-out at': 'a (at) ',
   'look-alike letters': 'раураӏ ',
   'digits and spaces': '1 ',
+  // The contract's own long patterns (2026.12.20): a value that may be a password, a blame that may lie with someone.
+  'password-like values': 'use Ab1! ',
+  'blame without an end': 'the blame for a ',
+  'money words': 'drop the fee ',
 };
 
 const body = (unit: string, run: number) => {

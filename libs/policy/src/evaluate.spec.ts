@@ -44,7 +44,7 @@ describe('the lighter type is no way around a second approver (red team, 2026-12
 describe('lanes', () => {
   it('autonomous, review and prohibited, each with the contract version, rules and reasons', () => {
     const a = evaluate(compiled, refund(12), OK);
-    expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.12.19', contractHash: contract.hash, score: 0 });
+    expect(a).toMatchObject({ lane: 'autonomous', decidedBy: 'contract', contractVersion: '2026.12.20', contractHash: contract.hash, score: 0 });
     const r = evaluate(compiled, refund(480), OK);
     expect(r).toMatchObject({
       lane: 'review',

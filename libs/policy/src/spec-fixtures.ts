@@ -20,12 +20,13 @@ export const OPEN_INPUTS: DecisionInputs = {
 
 /**
  * A proposal of `actionType` with these parameters, from the support copilot unless `over` says otherwise; its target one
- * of its type's shape (a reply's a ticket, the contract's `reply-not-to-a-ticket`), an order otherwise.
+ * of its type's shape (a reply's and a tag's a ticket, the contract's `reply-not-to-a-ticket` and `tag-not-on-a-ticket`), an order
+ * otherwise.
  */
 export const proposalOf = (actionType: string, parameters: unknown, over: Record<string, unknown> = {}): ProposalInput =>
   ({
     actionType,
-    target: actionType === 'support.reply' ? 'ticket-1' : 'order-1',
+    target: actionType === 'support.reply' || actionType === 'ticket.tag' ? 'ticket-1' : 'order-1',
     parameters,
     proposer: { agentId: 'support-copilot', model: { name: 'gpt-x', version: '2026-09' }, promptTemplateVersion: 'support-v12' },
     confidence: 0.95,
