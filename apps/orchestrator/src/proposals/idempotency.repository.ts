@@ -13,12 +13,13 @@ export interface IdempotencyRecord {
 }
 
 /**
- * Client idempotency keys, scoped by principal: a retried POST publishes and returns the action of the first one.
+ * Client idempotency keys, scoped by the agent proposing (its agent id, whichever token it came with; older rows: the
+ * principal, which is the agent id for an agent of its own): a retried POST publishes and returns the action of the first one.
  * `claim` is atomic: of two concurrent requests with one key, exactly one creates the action. A claimed key is
  * never released (only its expiry ends it): a publish that failed may still land later, and a retry that made a
  * second action would then execute twice.
  */
 export interface IdempotencyRepository {
   /** Stores the record if the key is new; otherwise returns the record stored first. */
-  claim(principal: string, key: string, record: IdempotencyRecord): Promise<IdempotencyRecord | undefined>;
+  claim(scope: string, key: string, record: IdempotencyRecord): Promise<IdempotencyRecord | undefined>;
 }

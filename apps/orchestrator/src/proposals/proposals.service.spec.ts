@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { ConflictException } from '@nestjs/common';
 import pino from 'pino';
 import { AnyTopic, Proposal, TOPICS, TopicMap } from '@countersign/contracts';
 import { DependencyUnavailableError } from '@countersign/bus';
@@ -94,6 +95,19 @@ describe('ProposalsService over HTTP: nothing lost, nothing twice', () => {
     expect(restarted.proposed()).toEqual([
       expect.objectContaining({ subject: accepted.actionId, id: proposedEventId(accepted.actionId), correlationId: 'corr-first' }),
     ]);
+  });
+
+  it("takes a key as the agent's, whichever of its tokens sends it: the same proposal is the same action, another one 409 (red team, 2026-12-07)", async () => {
+    const { service, proposed } = setup();
+    const scenarios: Principal = { id: 'scenarios', kind: 'agent', roles: ['agent'], agentIds: ['support-copilot', 'ops-copilot'] };
+    const first = await service.acceptHttp(refund(), agent, 'corr-1', 'refund-77');
+    await expect(service.acceptHttp(refund(), scenarios, 'corr-2', 'refund-77')).resolves.toMatchObject({ actionId: first.actionId, created: false });
+    const other = { ...refund(), parameters: { amount: 49, currency: 'EUR', reason: 'damaged' } } as Proposal;
+    await expect(service.acceptHttp(other, scenarios, 'corr-3', 'refund-77')).rejects.toBeInstanceOf(ConflictException);
+    // Another agent's key is its own.
+    const ops = { ...refund(), proposer: { ...refund().proposer, agentId: 'ops-copilot' } } as Proposal;
+    await expect(service.acceptHttp(ops, scenarios, 'corr-4', 'refund-77')).resolves.toMatchObject({ created: true });
+    expect(new Set(proposed().map((e) => e.subject)).size).toBe(2);
   });
 
   it('answers only once the bus has acknowledged the event', async () => {

@@ -63,7 +63,10 @@ export class ProposalsService {
     const fresh: IdempotencyRecord = { actionId: newId(), requestDigest: canonicalDigest(proposal), correlationId, proposedAt: new Date().toISOString() };
     let action = fresh;
     if (idempotencyKey) {
-      const earlier = await this.idempotency.claim(actor.id, idempotencyKey, fresh);
+      // Scoped by the agent that proposes, not by the token it came with: one agent id is one agent (its entries are bound
+      // alike, `unenforcedBinding`), and its retry through another token of its (`tokens/scenarios` beside `tokens/agent`)
+      // executed twice (red team, 2026-12-07). The principal may propose as it: `proposerRefusal` above.
+      const earlier = await this.idempotency.claim(proposal.proposer.agentId, idempotencyKey, fresh);
       if (earlier && earlier.requestDigest !== fresh.requestDigest) {
         throw new ConflictException('Idempotency-Key was already used for a different proposal');
       }
