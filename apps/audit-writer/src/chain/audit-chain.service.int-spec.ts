@@ -18,7 +18,7 @@ import { FileHeadStore } from './file-head-store';
 jest.setTimeout(60_000);
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  for (const c of cleanups) await c();
+  await Promise.all(cleanups.map((c) => c()));
 });
 
 /** A database of its own with the audit schema, its log, and a tree-head key valid around now. */

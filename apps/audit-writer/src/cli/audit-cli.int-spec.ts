@@ -15,7 +15,7 @@ import { runAuditCli } from './main';
 jest.setTimeout(60_000);
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  for (const c of cleanups) await c();
+  await Promise.all(cleanups.map((c) => c()));
 });
 
 async function loggedDatabase() {

@@ -9,7 +9,7 @@ import { PgAuditLogRepository } from './pg-audit-log.repository';
 // real: PostgreSQL, with the owner role for the schema and the restricted audit role for appends; fake: nothing.
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  for (const c of cleanups) await c();
+  await Promise.all(cleanups.map((c) => c()));
 });
 
 async function setup() {

@@ -6,7 +6,7 @@ import { PgChangeRequestStore } from './pg-change-request.store';
 // real: PostgreSQL; fake: nothing. Each test gets its own database.
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  for (const c of cleanups) await c();
+  await Promise.all(cleanups.map((c) => c()));
 });
 
 changeRequestStoreSuite('postgres', async (baseClaimMs) => {

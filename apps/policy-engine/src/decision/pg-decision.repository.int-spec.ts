@@ -7,7 +7,7 @@ import { PgDecisionRepository } from './pg-decision.repository';
 // real: PostgreSQL; fake: nothing. Each test gets its own database.
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  for (const c of cleanups) await c();
+  await Promise.all(cleanups.map((c) => c()));
 });
 
 async function database() {

@@ -6,7 +6,7 @@ import { PgDecisionQualityStore } from './pg-decision-quality.store';
 // real: PostgreSQL (a database cloned from the migrated template); fake: nothing. Each test gets its own database.
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  for (const c of cleanups) await c();
+  await Promise.all(cleanups.map((c) => c()));
 }, 60_000);
 
 decisionQualitySuite('postgres', async () => {

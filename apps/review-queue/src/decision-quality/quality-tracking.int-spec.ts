@@ -26,7 +26,7 @@ const TEMPLATE = {
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  for (const c of cleanups) await c();
+  await Promise.all(cleanups.map((c) => c()));
 }, 60_000);
 
 async function setUp(contract: DecisionQualityContract, more: Partial<DecisionQualityOptions> = {}) {

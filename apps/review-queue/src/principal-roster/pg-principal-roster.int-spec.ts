@@ -6,7 +6,7 @@ import { principalRosterSuite } from './principal-roster.suite';
 // real: PostgreSQL (a database cloned from the migrated template); fake: nothing. A restart is a new pool on the database.
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  for (const c of cleanups) await c();
+  await Promise.all(cleanups.map((c) => c()));
 }, 60_000);
 
 principalRosterSuite('postgres', async () => {

@@ -9,7 +9,7 @@ import { migrate, NewerSchemaError, startOnNewerSchema } from './migrations';
 // migrated template of @countersign/testing, which itself depends on this lib) and folders of SQL files.
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
-  for (const c of cleanups) await c();
+  await Promise.all(cleanups.map((c) => c()));
 });
 
 async function admin<T>(run: (c: Client) => Promise<T>): Promise<T> {
