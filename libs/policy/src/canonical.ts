@@ -251,16 +251,21 @@ export const canonicalValue = (v: unknown): unknown => (typeof v === 'string' ? 
  * it reads as `canonicalText` reads it. A pattern that must see through markup tests both (conditions.ts).
  */
 export function shownText(s: string): string | undefined {
-  if (s.length > REMEMBERED_LENGTH) {
-    const readings = readingsOf(s);
-    if (readings.shown === undefined) {
-      const readable = readableText(s);
-      readings.shown = readable === undefined ? null : canonicalText(readable);
-    }
-    return readings.shown ?? undefined;
+  return canonicalReading(s, 'shown', readableText);
+}
+
+/** The canonical form of `read(s)` (undefined: the reading is `s` itself); made once for a long text (`readingsOf`). */
+function canonicalReading(s: string, which: 'shown' | 'visible', read: (s: string) => string | undefined): string | undefined {
+  if (s.length <= REMEMBERED_LENGTH) {
+    const reading = read(s);
+    return reading === undefined ? undefined : canonicalText(reading);
   }
-  const readable = readableText(s);
-  return readable === undefined ? undefined : canonicalText(readable);
+  const readings = readingsOf(s);
+  if (readings[which] === undefined) {
+    const reading = read(s);
+    readings[which] = reading === undefined ? null : canonicalText(reading);
+  }
+  return readings[which] ?? undefined;
 }
 
 /**
@@ -269,14 +274,5 @@ export function shownText(s: string): string | undefined {
  * nothing in it is hidden. `re<span style="display:none">xyz</span>fund` is seen as `refund` (red team, 2026-12-05).
  */
 export function visibleShownText(s: string): string | undefined {
-  if (s.length > REMEMBERED_LENGTH) {
-    const readings = readingsOf(s);
-    if (readings.visible === undefined) {
-      const visible = visibleText(s);
-      readings.visible = visible === undefined ? null : canonicalText(visible);
-    }
-    return readings.visible ?? undefined;
-  }
-  const visible = visibleText(s);
-  return visible === undefined ? undefined : canonicalText(visible);
+  return canonicalReading(s, 'visible', visibleText);
 }
