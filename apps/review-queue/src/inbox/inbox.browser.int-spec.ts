@@ -20,7 +20,7 @@ describe('the reviewer inbox in a real browser', () => {
     h = await startInboxHarness('inbox', {
       tokens: [{ principal: 'fiona', kind: 'agent', roles: ['agent'], agentIds: ['ops-copilot'], tokenSha256: 'f'.repeat(64) }],
       // An account at the provider whose id reads as fiona's of the tokens file (red team, 2026-12-07: one person, two ids).
-      users: [{ sub: 'fi.ona', name: 'Fiona Again', roles: ['reviewer', 'finance'] }],
+      users: [{ sub: 'fi0na', name: 'Fiona Again', roles: ['reviewer', 'finance'] }],
     });
   });
   afterAll(() => h?.close(), 60_000);
@@ -351,16 +351,16 @@ describe('the reviewer inbox in a real browser', () => {
     expect(await page.textContent('#who')).toBe('Max Stepup');
   });
 
-  it("refuses a sign-in as an id that reads as another person's of the tokens file (fi.ona beside fiona): 403, no session", async () => {
+  it("refuses a sign-in as an id that reads as another person's of the tokens file (fi0na beside fiona): 403, no session", async () => {
     const context = await h.newContext();
     const page = await context.newPage();
     await page.goto(`${h.url}/reviews`);
     await page.waitForSelector('#username');
-    await page.fill('#username', 'fi.ona');
+    await page.fill('#username', 'fi0na');
     await page.fill('#password', PASSWORD);
     const [answer] = await Promise.all([page.waitForResponse((r) => r.url().startsWith(`${h.url}/auth/callback`)), page.click('button[type=submit]')]);
     expect(answer.status()).toBe(403);
-    expect(JSON.parse((await page.textContent('body'))!).message).toContain('you signed in as "fi.ona", which reads as "fiona" of the tokens file');
+    expect(JSON.parse((await page.textContent('body'))!).message).toContain('you signed in as "fi0na", which reads as "fiona" of the tokens file');
     const fragment = await page.request.get(`${h.url}/reviews/list`);
     expect(fragment.status()).toBe(401);
     await context.close();

@@ -134,25 +134,52 @@ describe('TokenRegistry: a binding it would not hold to is refused at start', ()
     expect(() => new TokenRegistry([agent('a', { tenants: ['acme', 'acme2'] }), agent('b', { tenants: ['beta2'] })])).not.toThrow();
   });
 
-  it('refuses principals or agent ids that read alike, and names the one a sign-in id reads as (red team, 2026-12-07: `\u0430da` approved ada’s request)', () => {
+  it('takes neither of two ids that read alike, and the rest of the file; names the id a sign-in reads as (red team, 2026-12-07: `\u0430da` approved ada’s request, `b\u2c9fb` made a quorum with bob)', () => {
     const human = (principal: string) => ({
       principal,
       kind: 'human' as const,
       roles: ['admin'],
       tokenSha256: createHash('sha256').update(principal).digest('hex'),
     });
-    for (const twin of ['\u0430da', 'Ada', 'a.da', 'ad\u200ba'])
-      expect(() => new TokenRegistry([human('ada'), human(twin)])).toThrow(
-        `principals "ada" and ${JSON.stringify(twin)} read alike (they differ only in case, in letters of another script drawn alike, in separators or in leading zeros)`,
-      );
-    expect(() => new TokenRegistry([agent('a', { agentIds: ['support-copilot'] }), agent('b', { agentIds: ['supp\u043ert-copilot'] })])).toThrow(
-      /^agent ids "support-copilot" and "supp\u043ert-copilot" read alike/,
-    );
-    // The same principal under two tokens is one person, not two alike.
-    const registry = new TokenRegistry([human('ada'), { ...human('ada'), tokenSha256: 'b'.repeat(64) }, human('grace')]);
-    expect(registry.readsAlike('\u0430da')).toBe('ada');
+    const token = (principal: string) => createHash('sha256').update(principal).digest('hex');
+    // Cyrillic, Coptic, Greek capitals and a Greek Nu, a mark, an invisible character, case, I and l, 0 and o.
+    for (const [real, twin] of [
+      ['ada', '\u0430da'],
+      ['ada', 'ad\u2c81'],
+      ['bob', 'b\u2c9fb'],
+      ['hans', '\u0397ans'],
+      ['nora', '\u039dora'],
+      ['ada', 'Ada'],
+      ['ada', 'ad\u200ba'],
+      ['ada', 'a\u0301da'],
+      ['lee', 'Iee'],
+      ['bob', 'b0b'],
+    ]) {
+      const registry = new TokenRegistry([human(real), human(twin), human('grace')]);
+      expect(registry.principals()).toEqual(['grace']);
+      expect(registry.resolve(real)).toBeUndefined();
+      expect(registry.resolve(twin)).toBeUndefined();
+      expect(registry.resolve('grace')).toMatchObject({ id: 'grace' });
+      expect(registry.refusedIds()).toEqual([
+        `principals ${JSON.stringify(real)} and ${JSON.stringify(twin)} read alike (case, letters of another script, marks or invisible characters, I, 1 and l, 0 and o): neither is taken until one of them is given another id`,
+      ]);
+      // A sign-in as either reads as the other, taken or not.
+      expect(registry.readsAlike(twin)).toBe(real);
+      expect(token).toBeDefined();
+    }
+    // Ids a person tells apart are all taken (red team of the first fix: `worker-0` beside `worker` locked every token out).
+    const apart = ['worker', 'worker-0', 'db-1-0', 'db-10', 'bb', 'b0', 'agent-v1.0', 'agent-v10', 'ops-copilot', 'opscopilot', 'nora', 'vera'];
+    const registry = new TokenRegistry(apart.map(human));
+    expect(registry.principals().sort()).toEqual([...apart].sort());
+    expect(registry.refusedIds()).toEqual([]);
     expect(registry.readsAlike('ada')).toBeUndefined();
-    expect(registry.readsAlike('adam')).toBeUndefined();
+    // Agent ids too: the entries that propose as either are left out, the others kept.
+    const two = new TokenRegistry([agent('a', { agentIds: ['support-copilot'] }), agent('b', { agentIds: ['supp\u043ert-copilot'] }), agent('c')]);
+    expect(two.principals()).toEqual(['c']);
+    expect(two.refusedIds()).toEqual([expect.stringMatching(/^agent ids "support-copilot" and "supp\u043ert-copilot" read alike/)]);
+    // The same principal under two tokens is one person, not two alike.
+    const same = new TokenRegistry([human('ada'), { ...human('ada'), tokenSha256: 'b'.repeat(64) }]);
+    expect(same.principals()).toEqual(['ada']);
   });
 });
 

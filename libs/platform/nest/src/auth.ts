@@ -273,12 +273,17 @@ export class TokenRegistry {
   }
 
   /**
-   * The principal of the tokens file that `id` reads alike but is not (`limitKey`), or undefined: an inbox sign-in as
-   * `аlice` (a Cyrillic `а`) beside the file's `alice` is refused, as two such entries in the file are.
+   * The id of the tokens file (a principal or an agent id, taken or left out) that `id` reads alike but is not
+   * (`readAlike`), or undefined: an inbox sign-in as `аlice` (a Cyrillic `а`) beside the file's `alice` is refused, as two
+   * such entries in the file grant nothing.
    */
   readsAlike(id: string): string | undefined {
-    const key = limitKey(id);
-    return this.principals().find((p) => p !== id && limitKey(p) === key);
+    return this.state.ids.find((p) => readAlike(p, id));
+  }
+
+  /** Why the file's entries that are not taken were left out (ids that read alike), one line each; empty for most files. */
+  refusedIds(): string[] {
+    return this.state.refused;
   }
 
   /** Every agent id the principal `id` may propose as, through any of its tokens; its own id when it has none here. */
@@ -322,6 +327,10 @@ interface RegistryState {
   byKeyId: Map<string, PrincipalKey>;
   proposerSide: Map<string, string[]>;
   personTenants: Map<string, string[]>;
+  /** Every principal and agent id the file names, those left out included (`withoutLookalikes`). */
+  ids: string[];
+  /** Why entries were left out: ids that read alike. */
+  refused: string[];
 }
 
 /** Each principal of a state: the roles of all its tokens, sorted, and what its tokens allow and are, comparable. */
@@ -351,7 +360,8 @@ function principalsOf(state: RegistryState): Map<string, PrincipalAccess> {
 }
 
 /** A registry's state from a tokens file's entries; throws naming what is wrong. */
-function registryState(entries: TokenEntry[]): RegistryState {
+function registryState(all: TokenEntry[]): RegistryState {
+  const { kept: entries, refused } = withoutLookalikes(all);
   const unenforced = unenforcedBinding(entries);
   if (unenforced) throw new Error(unenforced);
   const state: RegistryState = {
@@ -359,6 +369,8 @@ function registryState(entries: TokenEntry[]): RegistryState {
     byKeyId: new Map(),
     proposerSide: new Map(),
     personTenants: new Map(),
+    ids: [...new Set(all.flatMap((e) => [e.principal, ...(e.agentIds ?? [])]))],
+    refused,
   };
   for (const e of entries) if (e.tenants && !isAgentOnly(e)) state.personTenants.set(e.principal, e.tenants);
   for (const entry of entries) {
@@ -436,20 +448,6 @@ export function unenforcedBinding(entries: readonly TokenEntry[]): string | unde
       if (!first) holders.set(agentId, { principal: e.principal, binding });
     }
   }
-  // Ids that read alike are refused (red team, 2026-12-07: `аda`, with a Cyrillic `а`, approved ada's raise request, and
-  // `аlice` made alice's approval a quorum of two): four-eyes and quorum rules compare ids, and a person read on the
-  // record is read by eye.
-  for (const [what, ids] of [
-    ['principals', entries.map((e) => e.principal)],
-    ['agent ids', entries.flatMap((e) => e.agentIds ?? [e.principal])],
-  ] as const) {
-    const alike = readAlike(ids);
-    if (alike)
-      return (
-        `${what} ${JSON.stringify(alike[0])} and ${JSON.stringify(alike[1])} read alike (they differ only in case, in letters of ` +
-        `another script drawn alike, in separators or in leading zeros): rules that need two people compare ids, so give each its own id`
-      );
-  }
   const spelled = new Map<string, string>();
   for (const tenant of new Set(entries.flatMap((e) => e.tenants ?? []))) {
     const key = limitKey(tenant);
@@ -461,16 +459,58 @@ export function unenforcedBinding(entries: readonly TokenEntry[]): string | unde
   return undefined;
 }
 
-/** The first two of `ids` that differ but read alike (`limitKey`: case, look-alike letters, separators, leading zeros). */
-function readAlike(ids: readonly string[]): [string, string] | undefined {
-  const seen = new Map<string, string>();
-  for (const id of ids) {
-    const key = limitKey(id);
-    const before = seen.get(key);
-    if (before !== undefined && before !== id) return [before, id];
-    seen.set(key, id);
+/**
+ * An id as a person reads it: compatibility forms, marks and invisible characters gone, lower case, `I` and `1` read as
+ * `l` and `0` as `o`, and every other character outside ASCII a `?`, which reads as any character: a letter of another
+ * script can be drawn as any Latin one (`аda`, `bⲟb`, `Νora`), and no table of them is whole (red team of the first
+ * fix, 2026-12-07: Greek capitals, Coptic and Tifinagh letters passed one).
+ */
+export function readingOf(id: string): string {
+  let out = '';
+  for (const c of id.normalize('NFKD').replace(INVISIBLE_OR_MARK, '')) {
+    if (c === 'I' || c === '1') out += 'l';
+    else if (c === '0') out += 'o';
+    else if (c.charCodeAt(0) < 0x80) out += c.toLowerCase();
+    else out += '?';
   }
-  return undefined;
+  return out;
+}
+const INVISIBLE_OR_MARK = /[\p{M}\p{Default_Ignorable_Code_Point}\p{Cf}]/gu;
+
+/** Whether ids `a` and `b`, not the same id, read alike (`readingOf`): a `?` reads as any character. */
+export function readAlike(a: string, b: string): boolean {
+  if (a === b) return false;
+  const [x, y] = [readingOf(a), readingOf(b)];
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i] && x[i] !== '?' && y[i] !== '?') return false;
+  return true;
+}
+
+/**
+ * `entries` without those whose principal, or one of whose agent ids, reads alike another of the file's (`readAlike`),
+ * and why each pair was left out. Both ids of a pair grant nothing until one is given another id: four-eyes, quorum and
+ * separation-of-duties rules compare ids, so two ids one person reads as one were two approvers (red team, 2026-12-07:
+ * `аda` approved ada's raise request; `bⲟb` made bob's approval a quorum of two, and a 20,000 EUR refund executed).
+ * The rest of the file is taken: refusing it whole locked every token out over one pair (`worker`, `worker-0`).
+ */
+function withoutLookalikes(entries: TokenEntry[]): { kept: TokenEntry[]; refused: string[] } {
+  const refused: string[] = [];
+  const out = new Set<string>();
+  for (const [what, ids] of [
+    ['principals', [...new Set(entries.map((e) => e.principal))]],
+    ['agent ids', [...new Set(entries.filter((e) => e.roles.includes('agent')).flatMap((e) => e.agentIds ?? [e.principal]))]],
+  ] as const)
+    for (let i = 0; i < ids.length; i++)
+      for (let j = i + 1; j < ids.length; j++)
+        if (readAlike(ids[i], ids[j]) && !(out.has(ids[i]) && out.has(ids[j]))) {
+          out.add(ids[i]).add(ids[j]);
+          refused.push(
+            `${what} ${JSON.stringify(ids[i])} and ${JSON.stringify(ids[j])} read alike (case, letters of another script, marks or ` +
+              `invisible characters, I, 1 and l, 0 and o): neither is taken until one of them is given another id`,
+          );
+        }
+  if (!out.size) return { kept: entries, refused };
+  return { kept: entries.filter((e) => !out.has(e.principal) && !(e.agentIds ?? [e.principal]).some((a) => out.has(a))), refused };
 }
 
 const principalOf = (e: TokenEntry): Principal => ({

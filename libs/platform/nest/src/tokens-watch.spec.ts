@@ -216,6 +216,25 @@ describe('the tokens file, followed while the process runs (revocation probe, 20
     expect(rolesGrantingNothing(reg, team)).toEqual([expect.stringContaining('bob holds "reveiwer" (did you mean "reviewer"?), which')]);
   });
 
+  it('takes a reload that adds a look-alike of a principal, without either of the pair, and says so at error; the others keep their tokens', () => {
+    const d = mkdtempSync(join(tmpdir(), 'tokens-alike-'));
+    const { tokens: made, tokensFile: file } = writeTokens(d, DEFAULT_PRINCIPALS);
+    const said: Array<{ level: number; msg: string }> = [];
+    const log = createLogger('tokens-alike-spec', { level: 'info', destination: { write: (l: string) => void said.push(JSON.parse(l)) } });
+    const reg = loadTokenRegistry(file);
+    const w = watchTokensFile(reg, { file, read: () => readTokensFile(file), logger: log, everyMs: 3_600_000 });
+    const start = JSON.parse(readFileSync(file, 'utf8')) as TokenEntry[];
+    const ada = start.find((e) => e.principal === 'ada')!;
+    writeFileSync(`${file}.new`, JSON.stringify([...start, { ...ada, principal: '\u0430da', tokenSha256: 'c'.repeat(64) }]));
+    renameSync(`${file}.new`, file);
+    w.check();
+    w.stop();
+    expect(reg.refusal()).toBeUndefined();
+    expect(reg.resolve(made.admin)).toBeUndefined();
+    expect(reg.resolve(made.admin2)).toMatchObject({ id: 'grace' });
+    expect(said.filter((l) => l.level === 50).map((l) => l.msg)).toEqual([expect.stringMatching(/tokens file .*: principals "ada" and "\u0430da" read alike/)]);
+  });
+
   it('reads a file whose bytes did not change once, whatever its times (a touch is no reload)', () => {
     const before = lines.length;
     chmodSync(tokensFile, 0o600);

@@ -41,6 +41,11 @@ export function watchTokensFile(registry: TokenRegistry, options: { file: string
     }
   };
   let seen = digestOf();
+  // Entries left out of a file that is taken (ids that read alike): said at error at start and at each reload.
+  const sayRefused = () => {
+    for (const line of registry.refusedIds()) logger.error({ alert: 'tokens-file', file }, `tokens file ${file}: ${line}`);
+  };
+  sayRefused();
   const listeners: Array<(reload: TokensReload) => void> = [];
   // The reloads so far, the last 100: a listener given late (at boot, once the bus or the database is up) hears them first.
   const history: TokensReload[] = [];
@@ -68,6 +73,7 @@ export function watchTokensFile(registry: TokenRegistry, options: { file: string
       { alert: 'tokens-file', file, removed, added, changed, rotated },
       `tokens file reloaded: removed ${named(removed)}; added ${named(added)}; access changed ${named(changed)}; tokens rotated ${named(rotated)} (every token of the file as it is now; others stop at once)`,
     );
+    sayRefused();
     tell({ file: basename(file), ...change });
   };
   const timer = setInterval(check, options.everyMs ?? TOKENS_CHECK_MS);
