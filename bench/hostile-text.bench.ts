@@ -35,6 +35,10 @@ const HOSTILE: Record<string, string> = {
   'password-like values': 'use Ab1! ',
   'blame without an end': 'the blame for a ',
   'money words': 'drop the fee ',
+  // Words that lead to a value, with no space for a value to end (red team, 2026-12-07: `pw-` took 5–12 s).
+  'password words, no space': 'pw-',
+  'use words, no space': 'use-',
+  'codes, no space': 'otp:',
 };
 
 const body = (unit: string, run: number) => {

@@ -51,3 +51,27 @@ describe('backtrackingRisk: patterns that can take exponential time on a crafted
     expect(backtrackingRisk(pattern)).toBeUndefined();
   });
 });
+
+describe('backtrackingRisk: an unbounded repetition in a look-around tried at every place (red team, 2026-12-07)', () => {
+  it.each([
+    // The contract's own, before: `pw-` 16,000 times took 5–12 s to decide.
+    ['\\b(pw|otp)\\b\\s*(?=[^\\s<]*[0-9!@#])[^\\s<.,;]{4,}', '[^\\s<]*'],
+    ['(?!.*x)y', '.*'],
+    ['^a+(?=.*b)', '.*'],
+  ])('refuses %j, naming %j', (pattern, part) => {
+    expect(backtrackingRisk(pattern)).toBe(
+      `\`${part}\` repeats without bound inside a look-around the pattern tries at every place: it reads on to the end of a run each time, a crafted text's length squared (bound it, e.g. \`{0,64}\`)`,
+    );
+  });
+
+  it.each([
+    '\\b(pw|otp)\\b\\s*(?=[^\\s<]{0,64}[0-9!@#])[^\\s<.,;]{4,}',
+    // Tried once: at the start, or where a character the repetition before cannot match pins it.
+    '^report-(?!.*[-_][-_])(?!.*[-_]$)[a-z0-9][a-z0-9_-]*$',
+    '^[a-z0-9][a-z0-9._:/-]*#(?!refs/)(?![a-z_]*head$)[a-z0-9_][a-z0-9._-]*$',
+    // Bounded inside.
+    "(?<!(can't|cannot) )\\brefund",
+  ])('takes %j', (pattern) => {
+    expect(backtrackingRisk(pattern)).toBeUndefined();
+  });
+});

@@ -26,7 +26,7 @@ export function backtrackingRisk(pattern: string): string | undefined {
   } catch {
     return undefined; // not a pattern this parser reads: compiling it says what is wrong
   }
-  return walk(root, undefined);
+  return walk(root, undefined) ?? lookaroundRisk(root, !anchoredAtStart(root));
 }
 
 const FEATURES = { lookbehind: true, namedGroups: true, unicodePropertyEscape: true } as const;
@@ -43,6 +43,66 @@ const repeats = (q: Quantifier<typeof FEATURES>) => q.max === undefined || q.max
  */
 const MAX_BOUNDED_SPLITS = 4096;
 const boundedSplits = (inner: Quantifier<typeof FEATURES>, outer: Quantifier<typeof FEATURES>) => (inner.max! - inner.min + 1) ** outer.max!;
+
+/** An unbounded repetition anywhere under `node` (`*`, `+`, `{n,}`), or undefined. */
+function unbounded(node: Node): Quantifier<typeof FEATURES> | undefined {
+  if (node.type === 'quantifier' && node.max === undefined) return node;
+  for (const child of childrenOf(node)) {
+    const found = unbounded(child);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+const isLookaround = (node: Node): boolean => node.type === 'group' && node.behavior !== 'normal' && node.behavior !== 'ignore';
+
+/**
+ * A look-around tried at many places that holds an unbounded repetition, or undefined. Tried at every place the pattern
+ * reaches it, such a repetition reads on to the end of what it matches each time: a crafted text of such places costs its
+ * length squared (red team, 2026-12-07: a reply of `pw-` 16,000 times took 5–12 s to decide against `(?=[^\s]*[0-9])`
+ * after `pw`). `many`: whether the pattern reaches this node at many places: anywhere in a pattern not anchored at its
+ * start, and after or inside a repetition in one that is (`^report-(?!.*__)` is tried once).
+ */
+function lookaroundRisk(node: Node, many: boolean): string | undefined {
+  if (many && isLookaround(node)) {
+    const repetition = unbounded(node);
+    if (repetition)
+      return `\`${repetition.raw}\` repeats without bound inside a look-around the pattern tries at every place: it reads on to the end of a run each time, a crafted text's length squared (bound it, e.g. \`{0,64}\`)`;
+  }
+  if (node.type === 'alternative') {
+    let after = many;
+    let repetition: Quantifier<typeof FEATURES> | undefined;
+    for (const child of node.body as Node[]) {
+      // A character the repetition before cannot match pins where the rest is tried (`^[a-z./-]*#(?!…)`: at the `#`).
+      if (repetition && child.type === 'value' && !mayMatch(repetition.body[0], String.fromCodePoint(child.codePoint))) {
+        after = many;
+        repetition = undefined;
+      }
+      const risk = lookaroundRisk(child, after);
+      if (risk) return risk;
+      if (child.type === 'quantifier' && repeats(child)) {
+        after = true;
+        repetition = child;
+      }
+    }
+    return undefined;
+  }
+  if (node.type === 'quantifier') return lookaroundRisk(node.body[0], many || repeats(node));
+  for (const child of childrenOf(node)) {
+    const risk = lookaroundRisk(child, many);
+    if (risk) return risk;
+  }
+  return undefined;
+}
+
+/** Whether every alternative of the pattern begins with `^`: it is tried at the start of the text only. */
+function anchoredAtStart(root: Node): boolean {
+  const alternatives = root.type === 'disjunction' ? (root.body as Node[]) : [root];
+  return alternatives.every((a) => {
+    const first = a.type === 'alternative' ? (a.body as Node[])[0] : a;
+    return first?.type === 'anchor' && first.kind === 'start';
+  });
+}
 
 function walk(node: Node, outer: Quantifier<typeof FEATURES> | undefined): string | undefined {
   if (node.type === 'alternative') {
