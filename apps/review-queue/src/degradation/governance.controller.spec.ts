@@ -151,9 +151,12 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
     await eventually(() => expect(state.pendingRequest(now)?.override.mode).toBe('constrained'));
     await controller.confirmOverride({ mode: 'constrained', expiresAt: back, reason: 'checked the incident report' }, admin('grace'));
     await eventually(() => expect(state.activeOverride(now)?.mode).toBe('constrained'));
-    await controller.clearOverride({ reason: 'incident over' }, admin('ada'));
-    // The clearing says so in its reason (the event has no override: it read as a setting without a mode).
-    await eventually(() => expect(overrideReasons).toContain('override cleared by ada: incident over'));
+    // It holds the mode at the computed constrained: cleared by one admin, the mode would follow the computed one down.
+    await expect(controller.clearOverride({ reason: 'incident over' }, admin('ada'))).rejects.toThrow(
+      /^clearing the override ends ada's hold of the mode at constrained until .*, and lowering it takes two admins/,
+    );
+    // It ends.
+    now += 2 * HOUR;
     computed = 'normal';
     await publishMode('normal');
     await eventually(() => expect(state.published()).toMatchObject({ mode: 'normal', computed: 'normal' }));
@@ -171,6 +174,10 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
       applied: true,
     });
     expect(pinned.status).not.toHaveBeenCalled();
+    // An override at normal holds nothing up: one admin clears it, and the clearing says so in its reason (the event has
+    // no override: it read as a setting without a mode).
+    await controller.clearOverride({ reason: 'incident over' }, admin('ada'));
+    await eventually(() => expect(overrideReasons).toContain('override cleared by ada: incident over'));
   });
 
   it('without a review-decision key valid now, an override cannot be sealed: 503, nothing published (ADR 0039)', async () => {
@@ -232,5 +239,26 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
     });
     await eventually(() => expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'ada', reason: 'incident two and three' }));
     await eventually(() => expect(state.pendingRequest(now)).toBeUndefined());
+  });
+
+  it('an override that holds the mode at the computed one is lowered by ending it sooner or by clearing it: two admins (red team of the first fix, 2026-12-07)', async () => {
+    // In force from the test before: ada's halt for three hours; the controller now computes halted too.
+    now = Date.now();
+    computed = 'halted';
+    await publishMode('halted', state.activeOverride(now));
+    await eventually(() => expect(state.published()).toMatchObject({ mode: 'halted', computed: 'halted' }));
+    expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'ada' });
+    const r = res();
+    expect(await controller.setOverride({ mode: 'halted', reason: 'still halted', expiresAt: inFuture(20_000) }, admin('grace'), r)).toMatchObject({
+      status: 'awaiting-second-admin',
+      why: expect.stringMatching(
+        /^it ends at .*, before the override in force \(halted, by ada, until .*\), and the mode would then follow the computed one \(halted now\) below it; to set it at once, set it until /,
+      ),
+    });
+    expect(r.status).toHaveBeenCalledWith(202);
+    await expect(controller.clearOverride({ reason: 'lift it' }, admin('grace'))).rejects.toThrow(
+      /^clearing the override ends ada's hold of the mode at halted until /,
+    );
+    expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'ada' });
   });
 });

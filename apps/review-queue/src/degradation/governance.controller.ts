@@ -46,6 +46,14 @@ const APPLY_WAIT_MS = 5_000;
 const actorOf = (p: Principal) => ({ id: p.id, kind: p.kind, roles: p.roles, authMethod: 'bearer-token' as const });
 
 /**
+ * Whether override `o` holds the mode up: at or above the computed mode, and above `normal`. Ending it sooner, or clearing
+ * it, lets the mode follow the computed one below it, and that is lowering (red team of the first fix, 2026-12-07: one
+ * admin replaced another's `elevated`, equal to the computed mode, with one of 20 s, and the mode fell to `normal` once
+ * the backlog drained).
+ */
+const pins = (o: ModeOverride, computed: Mode): boolean => rank(o.mode) >= rank(computed) && rank(o.mode) > rank('normal');
+
+/**
  * Governance: the degradation mode, its inputs and why it is what it is, the SLOs and their budgets
  * (`GET /v1/governance`), and the operator's override (`POST|DELETE /v1/governance/mode-override`, admins only).
  */
@@ -151,12 +159,12 @@ export class GovernanceController {
     // Ending sooner than an override in force above the computed mode loosens too: from its end to the other's, the mode
     // falls back to the computed one (red team, 2026-12-07: ada replaced grace's hour-long halt with a halt of 3 s, and
     // everything ran again on her word alone).
-    const endsSooner = !!inForce && rank(inForce.mode) > rank(computed) && until < Date.parse(inForce.expiresAt);
+    const endsSooner = !!inForce && pins(inForce, computed) && until < Date.parse(inForce.expiresAt);
     if (rank(mode) < rank(floor) || endsSooner) {
       const why =
         rank(mode) < rank(floor)
           ? `${mode} is below ${below}`
-          : `it ends at ${override.expiresAt}, before the override in force (${inForce!.mode}, by ${inForce!.by}, until ${inForce!.expiresAt}), and the mode would then fall to the computed ${computed}`;
+          : `it ends at ${override.expiresAt}, before the override in force (${inForce!.mode}, by ${inForce!.by}, until ${inForce!.expiresAt}), and the mode would then follow the computed one (${computed} now) below it; to set it at once, set it until ${inForce!.expiresAt} or later`;
       // One request waits at a time: a second admin's request replaced the first without a word, and its 202 said it
       // waited (red team, 2026-12-07). The other admin's is confirmed, or it lapses, first.
       const waiting = this.control.pendingRequest(now);
@@ -270,9 +278,9 @@ export class GovernanceController {
     const inForce = this.control.activeOverride(this.governance.settings.now());
     if (inForce) {
       const computed = await this.computedMode(this.governance.settings.now());
-      if (rank(inForce.mode) > rank(computed))
+      if (pins(inForce, computed))
         throw new ConflictException(
-          `clearing the override lowers the mode from ${inForce.mode} to ${computed}, and lowering it takes two admins: ask for an override of ${computed} ` +
+          `${rank(inForce.mode) > rank(computed) ? `clearing the override lowers the mode from ${inForce.mode} to ${computed}` : `clearing the override ends ${inForce.by}'s hold of the mode at ${inForce.mode} until ${inForce.expiresAt}, and the mode would follow the computed one below it`}, and lowering it takes two admins: ask for an override of ${computed} ` +
             `(POST /v1/governance/mode-override), which another admin confirms and which replaces this one; or let this one end at ${inForce.expiresAt}`,
         );
     }
