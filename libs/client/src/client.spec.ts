@@ -563,6 +563,14 @@ describe('CountersignClient', () => {
     // Nor in what `console.log(err)` prints: the cause is the failure as told, not the failure (red team, 2026-12-07).
     expect(inspect(retried, { depth: 5 })).not.toContain('SECRETTOKEN');
     expect(retried.cause).toMatchObject({ name: 'Error', message: 'proxy said no to Bearer [token]' });
+    // Nor when the failure's text runs past the length kept and the cut falls inside the token (red team, 2026-12-07).
+    const token = 'tok_SECRET_0123456789abcdefghijklmnopqrstuvwxy';
+    const long: typeof fetch = async (_url, init) => {
+      throw new Error(`${'x'.repeat(270)} ${(init?.headers as Record<string, string>).Authorization}`);
+    };
+    const cut = await new CountersignClient({ baseUrl: client['baseUrl'], token, fetch: long, retries: 0 }).status('a-1').catch((e) => e);
+    expect(cut).toBeInstanceOf(UnavailableError);
+    for (const shown of [cut.message, cut.cause.message, inspect(cut, { depth: 5 })]) expect(shown).not.toContain('tok_SECRET_0123');
   });
 
   it('refuses a base URL with credentials in it, or a DNS name that only starts with 127., without echoing the credentials', () => {

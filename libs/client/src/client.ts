@@ -395,8 +395,10 @@ export class CountersignClient {
     const code = codeOf(error?.cause) ?? codeOf(e);
     const head = typeof error?.message === 'string' && error.message ? error.message : String(error?.name ?? 'failed');
     const detail = [code, typeof causeText === 'string' ? causeText : undefined].filter(Boolean).join(': ');
-    const text = (detail ? `${head} (${detail})` : head).slice(0, 300);
-    return text.split(this.#token).join('[token]');
+    // The token out first, then the length: cut first, a token across the cut was not matched, and 44 of its 45
+    // characters were kept (red team, 2026-12-07).
+    const text = detail ? `${head} (${detail})` : head;
+    return text.split(this.#token).join('[token]').slice(0, 300);
   }
 }
 
