@@ -274,11 +274,12 @@ export class TokenRegistry {
 
   /**
    * The id of the tokens file (a principal or an agent id, taken or left out) that `id` reads alike but is not
-   * (`readAlike`), or undefined: an inbox sign-in as `аlice` (a Cyrillic `а`) beside the file's `alice` is refused, as two
+   * (`readingsAlike`), or undefined: an inbox sign-in as `аlice` (a Cyrillic `а`) beside the file's `alice` is refused, as two
    * such entries in the file grant nothing.
    */
   readsAlike(id: string): string | undefined {
-    return this.state.ids.find((p) => readAlike(p, id));
+    const reading = readingOf(id);
+    return this.state.ids.find(([p, r]) => p !== id && readingsAlike(r, reading))?.[0];
   }
 
   /** Why the file's entries that are not taken were left out (ids that read alike), one line each; empty for most files. */
@@ -327,8 +328,8 @@ interface RegistryState {
   byKeyId: Map<string, PrincipalKey>;
   proposerSide: Map<string, string[]>;
   personTenants: Map<string, string[]>;
-  /** Every principal and agent id the file names, those left out included (`withoutLookalikes`). */
-  ids: string[];
+  /** Every principal and agent id the file names, those left out included (`withoutLookalikes`), with its reading. */
+  ids: Array<[id: string, reading: string]>;
   /** Why entries were left out: ids that read alike. */
   refused: string[];
 }
@@ -369,7 +370,7 @@ function registryState(all: TokenEntry[]): RegistryState {
     byKeyId: new Map(),
     proposerSide: new Map(),
     personTenants: new Map(),
-    ids: [...new Set(all.flatMap((e) => [e.principal, ...(e.agentIds ?? [])]))],
+    ids: withReadings([...new Set(all.flatMap((e) => [e.principal, ...(e.agentIds ?? [])]))]),
     refused,
   };
   for (const e of entries) if (e.tenants && !isAgentOnly(e)) state.personTenants.set(e.principal, e.tenants);
@@ -477,17 +478,18 @@ export function readingOf(id: string): string {
 }
 const INVISIBLE_OR_MARK = /[\p{M}\p{Default_Ignorable_Code_Point}\p{Cf}]/gu;
 
-/** Whether ids `a` and `b`, not the same id, read alike (`readingOf`): a `?` reads as any character. */
-export function readAlike(a: string, b: string): boolean {
-  if (a === b) return false;
-  const [x, y] = [readingOf(a), readingOf(b)];
+/** Whether two readings (`readingOf`) match, a `?` matching any character. */
+function readingsAlike(x: string, y: string): boolean {
   if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i] && x[i] !== '?' && y[i] !== '?') return false;
   return true;
 }
 
+/** Each id with its reading, made once: a file's ids are compared pairwise, and a sign-in with every one of them. */
+const withReadings = (ids: readonly string[]): Array<[id: string, reading: string]> => ids.map((id) => [id, readingOf(id)]);
+
 /**
- * `entries` without those whose principal, or one of whose agent ids, reads alike another of the file's (`readAlike`),
+ * `entries` without those whose principal, or one of whose agent ids, reads alike another of the file's (`readingsAlike`),
  * and why each pair was left out. Both ids of a pair grant nothing until one is given another id: four-eyes, quorum and
  * separation-of-duties rules compare ids, so two ids one person reads as one were two approvers (red team, 2026-12-07:
  * `аda` approved ada's raise request; `bⲟb` made bob's approval a quorum of two, and a 20,000 EUR refund executed).
@@ -499,16 +501,20 @@ function withoutLookalikes(entries: TokenEntry[]): { kept: TokenEntry[]; refused
   for (const [what, ids] of [
     ['principals', [...new Set(entries.map((e) => e.principal))]],
     ['agent ids', [...new Set(entries.filter((e) => e.roles.includes('agent')).flatMap((e) => e.agentIds ?? [e.principal]))]],
-  ] as const)
-    for (let i = 0; i < ids.length; i++)
-      for (let j = i + 1; j < ids.length; j++)
-        if (readAlike(ids[i], ids[j]) && !(out.has(ids[i]) && out.has(ids[j]))) {
-          out.add(ids[i]).add(ids[j]);
+  ] as const) {
+    const read = withReadings(ids);
+    for (let i = 0; i < read.length; i++)
+      for (let j = i + 1; j < read.length; j++) {
+        const [[a, x], [b, y]] = [read[i], read[j]];
+        if (readingsAlike(x, y) && !(out.has(a) && out.has(b))) {
+          out.add(a).add(b);
           refused.push(
-            `${what} ${JSON.stringify(ids[i])} and ${JSON.stringify(ids[j])} read alike (case, letters of another script, marks or ` +
+            `${what} ${JSON.stringify(a)} and ${JSON.stringify(b)} read alike (case, letters of another script, marks or ` +
               `invisible characters, I, 1 and l, 0 and o): neither is taken until one of them is given another id`,
           );
         }
+      }
+  }
   if (!out.size) return { kept: entries, refused };
   return { kept: entries.filter((e) => !out.has(e.principal) && !(e.agentIds ?? [e.principal]).some((a) => out.has(a))), refused };
 }
