@@ -120,10 +120,22 @@ export class DegradationControlState {
     return { override: o, eventId: r.id, requestedAt: r.time };
   }
 
-  /** The operator override in force at `now` (set, not cleared, not expired). */
-  activeOverride(now: number): ModeOverride | undefined {
+  /**
+   * The operator overrides at `now`, in order: the one in force first, then those that resume after it (`resumes`),
+   * each in force from the end of the one before it to its own. Expired ones are left out; none when none was set, or
+   * it was cleared.
+   */
+  overrideStack(now: number): ModeOverride[] {
     const o = this.override?.data.override;
-    return o && Date.parse(o.expiresAt) > now ? o : undefined;
+    if (!o) return [];
+    const { resumes = [], ...top } = o;
+    return [top, ...resumes].filter((s) => Date.parse(s.expiresAt) > now);
+  }
+
+  /** The operator override in force at `now` (set, not cleared, not expired), with those that resume after it. */
+  activeOverride(now: number): ModeOverride | undefined {
+    const [first, ...rest] = this.overrideStack(now);
+    return first && (rest.length ? { ...first, resumes: rest } : first);
   }
 
   /** When the override in force at `now` was set (its event's time), or undefined when none is. */

@@ -129,7 +129,7 @@ export class DegradationController implements OnApplicationBootstrap, OnApplicat
     const reason = override
       ? mode !== override.mode
         ? `computed ${computed.mode} is above the override by ${override.by} to ${override.mode}, which no second admin confirmed: ${computed.reason}`
-        : `operator override by ${override.by} until ${override.expiresAt}: ${override.reason} (computed: ${computed.mode}, ${computed.reason})`
+        : `operator override by ${override.by} until ${override.expiresAt}: ${override.reason}${override.resumes?.length ? `; then ${override.resumes.map((r) => `${r.mode} by ${r.by} until ${r.expiresAt}`).join(', then ')}` : ''} (computed: ${computed.mode}, ${computed.reason})`
       : last.override
         ? `operator override ended; computed: ${computed.reason}`
         : computed.reason;

@@ -196,6 +196,61 @@ describe("the degradation controller under one admin's override", () => {
   });
 });
 
+describe('the degradation controller under overrides that resume (ADR 0013 addendum 2026-12-08)', () => {
+  it("publishes the override that resumes at the end of a shorter one, without a moment at the computed mode, and the computed mode at the last one's end", async () => {
+    let clock = Date.parse('2026-11-30T12:00:00.000Z');
+    const bus = new InMemoryBus({ source: 'review-queue', logger });
+    const published: ModeChanged[] = [];
+    await bus.subscribe({ group: 'test.watch', handlers: { [TOPICS.degradationModeChanged]: async (e) => void published.push(e) } });
+    const state = new DegradationControlState();
+    await bus.subscribe({
+      group: 'test.rq',
+      replay: true,
+      handlers: { [TOPICS.degradationModeChanged]: async (e) => state.applyMode(e), [TOPICS.degradationOverrideSet]: async (e) => state.applyOverride(e) },
+      onCaughtUp: () => state.markCaughtUp(),
+    });
+    const history: ReviewHistory = { pendingItems: async () => [], decidedSince: async () => [] };
+    const controller = controllerOf(bus, state, history, 'rq-r', () => clock);
+    const at = (minutes: number) => new Date(clock + minutes * 60_000).toISOString();
+    const grace = { mode: 'halted' as const, by: 'grace', reason: 'incident one, an hour', expiresAt: at(60) };
+    const ada = { mode: 'constrained' as const, by: 'ada', reason: 'incident two, later', expiresAt: at(90) };
+    try {
+      await bus.emit(
+        TOPICS.degradationOverrideSet,
+        {
+          override: { mode: 'halted', by: 'linus', reason: 'incident three, ten minutes', expiresAt: at(10), resumes: [grace, ada] },
+          reason: 'incident three',
+        },
+        { subject: OVERRIDE_SUBJECT, actor: { id: 'linus', kind: 'human', roles: ['admin'], authMethod: 'bearer-token' } },
+      );
+      await eventually(() => expect(state.activeOverride(clock)).toMatchObject({ by: 'linus' }));
+      const expected: Array<[number, string, string | undefined]> = [
+        [0, 'halted', 'linus'],
+        [5, 'halted', 'linus'],
+        [10, 'halted', 'grace'],
+        [59, 'halted', 'grace'],
+        [60, 'constrained', 'ada'],
+        [89, 'constrained', 'ada'],
+        [90, 'normal', undefined],
+        [120, 'normal', undefined],
+      ];
+      for (const [minute, mode, by] of expected) {
+        clock = Date.parse('2026-11-30T12:00:00.000Z') + minute * 60_000;
+        await controller.tick();
+        await eventually(() => expect([published.at(-1)?.data.mode, published.at(-1)?.data.override?.by]).toEqual([mode, by]));
+      }
+      // In order, never the computed normal between two overrides (the same one published again after reassertMs).
+      const seen = published.map((e) => `${e.data.mode} ${e.data.override?.by ?? '-'}`).filter((m, i, all) => m !== all[i - 1]);
+      expect(seen).toEqual(['halted linus', 'halted grace', 'constrained ada', 'normal -']);
+      expect(published.find((e) => e.data.override?.by === 'linus')?.data.reason).toMatch(
+        /^operator override by linus until .*: incident three, ten minutes; then halted by grace until .*, then constrained by ada until /,
+      );
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
 describe("the review queue's own reading of the control topics: sealed facts only (ADR 0039)", () => {
   it('a forged override ("confirmed" by a second admin) changes nothing; a forged mode makes the controller publish the mode again', async () => {
     const clock = Date.parse('2026-12-02T12:00:00.000Z');

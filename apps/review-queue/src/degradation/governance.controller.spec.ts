@@ -146,7 +146,7 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
     const asked = res();
     expect(await controller.setOverride({ mode: 'constrained', reason: 'incident over', expiresAt: back }, admin('ada'), asked)).toMatchObject({
       status: 'awaiting-second-admin',
-      why: expect.stringMatching(/below the override in force \(halted, by ada\)/),
+      why: expect.stringMatching(/below the override in force \(halted, by ada, until .*\); once confirmed it replaces the overrides in force/),
     });
     await eventually(() => expect(state.pendingRequest(now)?.override.mode).toBe('constrained'));
     await controller.confirmOverride({ mode: 'constrained', expiresAt: back, reason: 'checked the incident report' }, admin('grace'));
@@ -213,52 +213,81 @@ describe('mode overrides: an admin tightens alone, loosening below the computed 
     );
     expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', reason: 'incident two: a new breach' });
   });
-  it("an override that ends before a stricter one in force waits for a second admin, whatever its mode: one admin's halt of 3 s lifted another's hour (red team, 2026-12-07)", async () => {
+  it('an override as strict as the one in force but shorter applies at once, and the longer one resumes at its end: no second admin, nothing lowered (ADR 0013 addendum 2026-12-08)', async () => {
     // In force from the test before: grace's halt for incident two, two hours, above the computed constrained.
     now = Date.now();
     expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'grace' });
-    const graceUntil = state.activeOverride(now)!.expiresAt;
-    for (const mode of ['halted', 'constrained'] as const) {
-      const r = res();
-      const soon = inFuture(3_000);
-      expect(await controller.setOverride({ mode, reason: 'still halted, honest', expiresAt: soon }, admin('ada'), r)).toMatchObject({
-        status: 'awaiting-second-admin',
-        why:
-          mode === 'halted'
-            ? expect.stringMatching(/^it ends at .*, before the override in force \(halted, by grace, until /)
-            : expect.stringMatching(/^constrained is below/),
-      });
-      expect(r.status).toHaveBeenCalledWith(202);
-      expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'grace', expiresAt: graceUntil });
-    }
-    // As long or longer, at least as strict: one admin, at once (and ada's request is withdrawn with it).
+    const grace = state.activeOverride(now)!;
+    // Below grace's halt before its own end: loosening, a second admin (and no override set meanwhile).
+    const lower = res();
     expect(
-      await controller.setOverride({ mode: 'halted', reason: 'incident two and three', expiresAt: inFuture(3 * HOUR) }, admin('ada'), res()),
+      await controller.setOverride({ mode: 'constrained', reason: 'still halted, honest', expiresAt: inFuture(3_000) }, admin('ada'), lower),
     ).toMatchObject({
+      status: 'awaiting-second-admin',
+      why: expect.stringMatching(
+        /^constrained is below the override in force \(halted, by grace, until .*\); once confirmed it replaces the overrides in force/,
+      ),
+    });
+    expect(lower.status).toHaveBeenCalledWith(202);
+    expect(state.activeOverride(now)).toEqual(grace);
+    // As strict, for 3 s (the red team's lift, 2026-12-07, which then lowered the mode at its end): applied at once, grace's
+    // halt resumes at its end. ada's request is withdrawn with it.
+    const short = res();
+    const until = inFuture(3_000);
+    expect(await controller.setOverride({ mode: 'halted', reason: 'incident three', expiresAt: until }, admin('ada'), short)).toMatchObject({
+      override: { mode: 'halted', by: 'ada', expiresAt: until, resumes: [grace] },
       applied: true,
     });
-    await eventually(() => expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'ada', reason: 'incident two and three' }));
+    expect(short.status).not.toHaveBeenCalled();
     await eventually(() => expect(state.pendingRequest(now)).toBeUndefined());
+    expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'ada', resumes: [grace] });
+    // Its end: grace's, as it was, until its own end; then none.
+    expect(state.activeOverride(Date.parse(until))).toEqual(grace);
+    expect(state.activeOverride(Date.parse(grace.expiresAt))).toBeUndefined();
+    // Clearing would end grace's too: 409.
+    await expect(controller.clearOverride({ reason: 'over' }, admin('ada'))).rejects.toThrow(/^clearing the override lowers the mode from halted to normal/);
+    // A stricter one in the middle of three: each resumes in turn. An `elevated` below them before its end waits.
+    now = Date.parse(until) + 1;
+    expect(state.activeOverride(now)).toEqual(grace);
+    const first = inFuture(60_000);
+    const second = inFuture(30_000);
+    await controller.setOverride({ mode: 'halted', reason: 'incident four', expiresAt: first }, admin('ada'), res());
+    await eventually(() => expect(state.activeOverride(now)).toMatchObject({ by: 'ada', expiresAt: first }));
+    await controller.setOverride({ mode: 'halted', reason: 'incident five', expiresAt: second }, admin('linus'), res());
+    await eventually(() => expect(state.activeOverride(now)).toMatchObject({ by: 'linus', expiresAt: second }));
+    expect(state.overrideStack(now).map((o) => o.by)).toEqual(['linus', 'ada', 'grace']);
+    expect(state.overrideStack(Date.parse(second)).map((o) => o.by)).toEqual(['ada', 'grace']);
+    // Ending after ada's but before grace's: it replaces linus's and ada's (it covers both), grace's resumes after it.
+    const third = inFuture(90_000);
+    await controller.setOverride({ mode: 'halted', reason: 'incidents four and five', expiresAt: third }, admin('linus'), res());
+    await eventually(() => expect(state.activeOverride(now)).toMatchObject({ by: 'linus', expiresAt: third }));
+    expect(state.overrideStack(now).map((o) => o.by)).toEqual(['linus', 'grace']);
+    const r = res();
+    expect(await controller.setOverride({ mode: 'elevated', reason: 'calmer now', expiresAt: inFuture(120_000) }, admin('ada'), r)).toMatchObject({
+      status: 'awaiting-second-admin',
+      why: expect.stringMatching(/^elevated is below the override in force \(halted, by /),
+    });
+    expect(r.status).toHaveBeenCalledWith(202);
   });
 
-  it('an override that holds the mode at the computed one is lowered by ending it sooner or by clearing it: two admins (red team of the first fix, 2026-12-07)', async () => {
-    // In force from the test before: ada's halt for three hours; the controller now computes halted too.
+  it('an override that holds the mode at the computed one: a shorter one resumes it, clearing it takes two admins (red team of the first fix, 2026-12-07)', async () => {
     now = Date.now();
+    await controller.setOverride({ mode: 'halted', reason: 'three hours of it', expiresAt: inFuture(3 * HOUR) }, admin('ada'), res());
+    await eventually(() => expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'ada', reason: 'three hours of it' }));
+    // The controller now computes halted too.
     computed = 'halted';
     await publishMode('halted', state.activeOverride(now));
     await eventually(() => expect(state.published()).toMatchObject({ mode: 'halted', computed: 'halted' }));
-    expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'ada' });
+    const ada = state.overrideStack(now).at(-1)!;
+    expect(ada).toMatchObject({ by: 'ada', reason: 'three hours of it' });
     const r = res();
     expect(await controller.setOverride({ mode: 'halted', reason: 'still halted', expiresAt: inFuture(20_000) }, admin('grace'), r)).toMatchObject({
-      status: 'awaiting-second-admin',
-      why: expect.stringMatching(
-        /^it ends at .*, before the override in force \(halted, by ada, until .*\), and the mode would then follow the computed one \(halted now\) below it; to set it at once, set it until /,
-      ),
+      override: { by: 'grace', resumes: [ada] },
+      applied: true,
     });
-    expect(r.status).toHaveBeenCalledWith(202);
-    await expect(controller.clearOverride({ reason: 'lift it' }, admin('grace'))).rejects.toThrow(
-      /^clearing the override ends ada's hold of the mode at halted until /,
-    );
-    expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'ada' });
+    expect(r.status).not.toHaveBeenCalled();
+    expect(state.activeOverride(now + 20_000)).toEqual(ada);
+    await expect(controller.clearOverride({ reason: 'lift it' }, admin('grace'))).rejects.toThrow(/^clearing the override ends /);
+    expect(state.activeOverride(now)).toMatchObject({ mode: 'halted', by: 'grace', resumes: [ada] });
   });
 });

@@ -15,7 +15,7 @@ import {
 } from '@nestjs/common';
 import { z } from 'zod';
 import { EmitOptions, EventBus } from '@countersign/bus';
-import { EventData, reasonString, TOPICS } from '@countersign/contracts';
+import { EventData, MAX_RESUMED_OVERRIDES, reasonString, TOPICS } from '@countersign/contracts';
 import { maskText } from '@countersign/guardrails';
 import { DecisionSigner, SigningUnavailableError } from '@countersign/approval';
 import { ApiRoute, AuthenticatedRequest, emitControlFact, EVENT_BUS, parseBody, Principal, Roles } from '@countersign/nest';
@@ -112,7 +112,8 @@ export class GovernanceController {
    * at once. Answers once the overridden mode is published (`applied`), or after 5 s. An override at or above the mode
    * the controller computes takes one admin; one below it loosens the controls past what the backlog and the SLOs say,
    * and takes two (ADR 0013): it waits (202) until another admin confirms it (`POST …/mode-override/confirm`). So does
-   * one below a stricter override in force (an operator's `halted` lifted).
+   * one below a stricter override in force before its end (an operator's `halted` lifted). The overrides in force that end
+   * after it resume at its end (`override.resumes`).
    */
   @ApiRoute({
     summary: 'Override the degradation mode until `expiresAt` (audited); below the mode in force, a second admin confirms it',
@@ -125,7 +126,7 @@ export class GovernanceController {
       {
         status: 202,
         description:
-          'Below the computed mode or a stricter override in force, or ending before an override in force above the computed mode: the request waits for a second admin (`POST /v1/governance/mode-override/confirm`)',
+          'Below the computed mode or a stricter override in force before its end: the request waits for a second admin (`POST /v1/governance/mode-override/confirm`); once confirmed it replaces every override in force',
         schema: {
           type: 'object',
           required: ['status', 'request', 'mode'],
@@ -152,19 +153,25 @@ export class GovernanceController {
     const override: ModeOverride = { mode, reason, by: principal.id, expiresAt: new Date(until).toISOString() };
     const computed = await this.computedMode(now);
     // Below the mode in force is loosening, whatever makes it: the computed mode, or an operator's stricter override (red
-    // team, 2026-12-07: an override of `normal` replaced an operator's `halted` on one admin's word).
-    const inForce = this.control.activeOverride(now);
-    const floor = inForce && rank(inForce.mode) > rank(computed) ? inForce.mode : computed;
-    const below = floor === computed ? `the computed ${computed}` : `the override in force (${floor}, by ${inForce!.by})`;
-    // Ending sooner than an override in force above the computed mode loosens too: from its end to the other's, the mode
-    // falls back to the computed one (red team, 2026-12-07: ada replaced grace's hour-long halt with a halt of 3 s, and
-    // everything ran again on her word alone).
-    const endsSooner = !!inForce && pins(inForce, computed) && until < Date.parse(inForce.expiresAt);
-    if (rank(mode) < rank(floor) || endsSooner) {
-      const why =
-        rank(mode) < rank(floor)
-          ? `${mode} is below ${below}`
-          : `it ends at ${override.expiresAt}, before the override in force (${inForce!.mode}, by ${inForce!.by}, until ${inForce!.expiresAt}), and the mode would then follow the computed one (${computed} now) below it; to set it at once, set it until ${inForce!.expiresAt} or later`;
+    // team, 2026-12-07: an override of `normal` replaced an operator's `halted` on one admin's word). The overrides that
+    // count are those in force before this one ends: the one in force now, and each that would resume before its end.
+    // Those that end after it resume at its end (`resumes`): ending sooner than them lowers nothing (ADR 0013 addendum
+    // 2026-12-08; before, an emergency halt shorter than another admin's hour-long one waited for a second admin).
+    const stack = this.control.overrideStack(now);
+    const reached = stack.filter((s, i) => i === 0 || Date.parse(stack[i - 1].expiresAt) < until);
+    const strictest = reached.reduce<ModeOverride | undefined>((a, s) => (!a || rank(s.mode) > rank(a.mode) ? s : a), undefined);
+    const floor = strictest && rank(strictest.mode) > rank(computed) ? strictest.mode : computed;
+    const below = floor === computed ? `the computed ${computed}` : `the override in force (${floor}, by ${strictest!.by}, until ${strictest!.expiresAt})`;
+    const resumes = stack.filter((s) => Date.parse(s.expiresAt) > until);
+    if (resumes.length > MAX_RESUMED_OVERRIDES)
+      throw new ConflictException(
+        `${resumes.length} overrides would resume after this one, and at most ${MAX_RESUMED_OVERRIDES} may: set it until ${resumes[resumes.length - MAX_RESUMED_OVERRIDES].expiresAt} or later, or let one end`,
+      );
+    if (resumes.length) override.resumes = resumes;
+    if (rank(mode) < rank(floor)) {
+      // A second admin's confirmation sets it in place of every override in force (none resumes): the request says so.
+      const why = `${mode} is below ${below}${stack.length ? `; once confirmed it replaces the overrides in force, and at its end the mode follows the computed one (${computed} now)` : ''}`;
+      const request: ModeOverride = { mode, reason, by: principal.id, expiresAt: override.expiresAt };
       // One request waits at a time: a second admin's request replaced the first without a word, and its 202 said it
       // waited (red team, 2026-12-07). The other admin's is confirmed, or it lapses, first.
       const waiting = this.control.pendingRequest(now);
@@ -173,7 +180,7 @@ export class GovernanceController {
           `${waiting.override.by}'s request for ${waiting.override.mode} until ${waiting.override.expiresAt} waits for a second admin: confirm it, or ask again once it is confirmed or lapsed`,
         );
       await this.publish(
-        { override, reason: `${principal.id} asks to override the mode to ${mode} until ${override.expiresAt}: ${why}; waiting for a second admin` },
+        { override: request, reason: `${principal.id} asks to override the mode to ${mode} until ${override.expiresAt}: ${why}; waiting for a second admin` },
         { subject: OVERRIDE_REQUEST_SUBJECT, actor: actorOf(principal) },
       );
       // Answered once this instance has the request, so the second admin may confirm here at once.
@@ -181,7 +188,7 @@ export class GovernanceController {
       res.status(202);
       return {
         status: 'awaiting-second-admin',
-        request: override,
+        request,
         mode: this.control.published().mode,
         why: `${why}: another admin confirms it within ${OVERRIDE_REQUEST_TTL_MS / 60_000} minutes`,
       };
@@ -275,10 +282,12 @@ export class GovernanceController {
     // An override above the computed mode cleared is the mode lowered, and loosening takes two admins, as a kill switch
     // on again does (red team, 2026-12-07: the admin who halted everything lifted the halt alone, in one call). The way
     // with two: an override of the computed mode, which a second admin confirms and which replaces this one.
-    const inForce = this.control.activeOverride(this.governance.settings.now());
-    if (inForce) {
+    // Clearing ends the overrides that would resume too: any of them that holds the mode up makes it a lowering.
+    const stack = this.control.overrideStack(this.governance.settings.now());
+    if (stack.length) {
       const computed = await this.computedMode(this.governance.settings.now());
-      if (pins(inForce, computed))
+      const inForce = stack.find((s) => pins(s, computed));
+      if (inForce)
         throw new ConflictException(
           `${rank(inForce.mode) > rank(computed) ? `clearing the override lowers the mode from ${inForce.mode} to ${computed}` : `clearing the override ends ${inForce.by}'s hold of the mode at ${inForce.mode} until ${inForce.expiresAt}, and the mode would follow the computed one below it`}, and lowering it takes two admins: ask for an override of ${computed} ` +
             `(POST /v1/governance/mode-override), which another admin confirms and which replaces this one; or let this one end at ${inForce.expiresAt}`,

@@ -125,7 +125,7 @@ export class GovernancePageController {
       ? `<p id="override-request" class="override-request" role="status"><strong>Waiting for a second admin:</strong> ${esc(request.override.by)} asked at ${esc(request.requestedAt)} to hold the mode at <strong>${esc(request.override.mode)}</strong> until ${esc(request.override.expiresAt)}: “${esc(request.override.reason)}”. Another admin confirms it with <code>POST /v1/governance/mode-override/confirm {mode, expiresAt, reason}</code> by ${esc(new Date(Date.parse(request.requestedAt) + OVERRIDE_REQUEST_TTL_MS).toISOString())}, or it lapses.</p>`
       : '';
     const mode = published
-      ? `<div id="mode" class="mode-badge mode-${esc(published.mode)}" role="status"><span class="mode-name">${esc(published.mode)}</span><span class="mode-why">${esc(published.reason)}${override ? ` (operator override until ${esc(override.expiresAt)})` : ''}</span></div>`
+      ? `<div id="mode" class="mode-badge mode-${esc(published.mode)}" role="status"><span class="mode-name">${esc(published.mode)}</span><span class="mode-why">${esc(published.reason)}${override ? ` (operator override until ${esc(override.expiresAt)}${(override.resumes ?? []).map((r) => `, then ${esc(r.mode)} by ${esc(r.by)} until ${esc(r.expiresAt)}`).join('')})` : ''}</span></div>`
       : '<div id="mode" class="mode-badge" role="status"><span class="mode-name">no controller</span><span class="mode-why">No degradation controller runs here: the mode is whatever the control topic last said.</span></div>';
     const body = `<main class="governance">
 <div class="gov-head"><div><h1>Governance</h1><p class="gov-window">Queue and automation: the last 24 hours. Reviewers: the last 30 days.</p></div>

@@ -541,8 +541,8 @@ export const AutonomyDriftDetectedV1 = z.object({
 /** A degradation mode as the control topic carries it (what each does: libs/policy evaluate.ts). */
 export const DegradationModeSchema = z.enum(['normal', 'elevated', 'constrained', 'halted']);
 
-/** An operator's override of the degradation mode: in force until `expiresAt`, or until cleared. */
-export const ModeOverrideSchema = z.object({
+/** One operator override of the degradation mode: in force until `expiresAt`, or until cleared. */
+const OneModeOverrideSchema = z.object({
   mode: DegradationModeSchema,
   reason: freeTextString().min(3).max(2000),
   /** The admin who set it. */
@@ -550,6 +550,19 @@ export const ModeOverrideSchema = z.object({
   /** The second admin who confirmed it: an override below the mode the controller computes takes two (ADR 0013). */
   confirmedBy: z.string().min(1).max(300).optional(),
   expiresAt: z.iso.datetime({ offset: true }),
+});
+
+/** The most overrides that wait to resume under a shorter one (`resumes`). */
+export const MAX_RESUMED_OVERRIDES = 8;
+
+/**
+ * An operator's override of the degradation mode: in force until `expiresAt`, or until cleared. `resumes`: the overrides
+ * it was set over that end after it, in the order they end, each in force again from the end of the one before it to
+ * its own (ADR 0013 addendum 2026-12-08: an emergency halt shorter than an hour-long one applies at once, and the hour
+ * resumes at its end).
+ */
+export const ModeOverrideSchema = OneModeOverrideSchema.extend({
+  resumes: z.array(OneModeOverrideSchema).max(MAX_RESUMED_OVERRIDES).optional(),
 });
 
 /**
