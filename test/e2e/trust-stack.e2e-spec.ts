@@ -178,6 +178,15 @@ describe('the trust stack on the real stack: Kafka over mTLS with ACLs, certific
     await eventually(() => expect(verdicts.at(-1)?.data).toMatchObject({ health: 'unhealthy' }), 60_000);
     const bad = verdicts.at(-1)!.data.findings.find((f) => f.kind === 'certificate' && f.owner === 'executor');
     expect(bad).toMatchObject({ status: 'expired' });
+    // The policy engine and the executor stay ready (they fail closed per action), and /readyz says why under
+    // `signals.trust` (red team, 2026-12-07: "ready" read as "nothing noticed").
+    for (const service of ['policy-engine', 'executor'] as const)
+      await eventually(async () =>
+        expect(await call('GET', `${stack.urls[service]}/readyz`)).toMatchObject({
+          status: 200,
+          body: { status: 'ready', signals: { trust: expect.stringMatching(/^unhealthy: .*executor/) } },
+        }),
+      );
     // Trust-sensitive autonomy fails closed (and says the agent may try again later), nothing reaches the target.
     await eventually(async () => {
       const id = await submit(merge(`during-${Date.now()}`));
@@ -193,6 +202,8 @@ describe('the trust stack on the real stack: Kafka over mTLS with ACLs, certific
     const renewed = await issueCertificate(ca, 'executor', 'client', { notAfter: new Date(Date.now() + 12 * 3600_000) });
     replace(renewed.chainPem);
     await eventually(() => expect(verdicts.at(-1)?.data).toMatchObject({ health: 'healthy' }), 60_000);
+    for (const service of ['policy-engine', 'executor'] as const)
+      await eventually(async () => expect((await call('GET', `${stack.urls[service]}/readyz`)).body).toMatchObject({ signals: { trust: 'ok' } }));
     await eventually(async () => {
       const id = await submit(merge(`after-${Date.now()}`));
       await eventually(async () => expect((await view(id)).status).toBe('executed'), 30_000, 100);

@@ -329,6 +329,8 @@ describe('embedded mode', () => {
   it('answers /healthz and /readyz', async () => {
     expect((await call('GET', `${running.url}/healthz`)).status).toBe(200);
     expect((await call('GET', `${running.url}/readyz`)).body).toMatchObject({ status: 'ready' });
+    // The trust stack as a signal: ok once the trust monitor's first verdict is read (red team, 2026-12-07).
+    await eventually(async () => expect((await call('GET', `${running.url}/readyz`)).body).toMatchObject({ status: 'ready', signals: { trust: 'ok' } }));
   });
 
   it('publishes its trust verdict with the embedded heartbeat, so an idle home audits and signs one every 5 minutes', async () => {

@@ -18,6 +18,8 @@ import {
   serve,
   servedRoutes,
   TokenRegistry,
+  TrustHealthState,
+  trustReadinessSignal,
   warnRolesGrantingNothing,
   watchTokensFile,
   writeTokens,
@@ -287,6 +289,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
     `audit tree heads are signed by key ${auditKey.entry.keyId}, fingerprint ${auditFingerprint}: pin it with audit verify --trust ${auditFingerprint}`,
   );
   let baseUrl = '';
+  const trustHealth = new TrustHealthState();
 
   // Reviewers sign in to the inbox through a local OpenID Connect provider, started once the services listen.
   const host = options.host ?? '127.0.0.1';
@@ -305,7 +308,8 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         logger,
         tokens,
         metrics,
-        readiness: [flagsCheck.check, auditCheck.check],
+        // The trust stack as the executor follows it: a signal (`signals.trust`), not a gate (actions wait with its reason).
+        readiness: [flagsCheck.check, auditCheck.check, trustReadinessSignal(trustHealth)],
         readRate: options.readRate ?? EMBEDDED_READ_RATE,
       }),
       OrchestratorModule.register({
@@ -418,6 +422,7 @@ async function startServices(options: EmbeddedOptions & { logger: Logger }, db: 
         contract: RunningContract.fromFile(contractPath),
         contractChangeKeys,
         auditUnavailable,
+        trustHealth,
       }),
       AuditWriterModule.register({
         // The pseudonym key with the home's keys, not in `audit/`, the folder an auditor is given (ADR 0049).

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { join } from 'node:path';
 import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
 import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth, withFlagControls } from '@countersign/flags';
-import { contractChangeKeys, runService } from '@countersign/nest';
+import { contractChangeKeys, runService, TrustHealthState, trustReadinessSignal } from '@countersign/nest';
 import { RunningContract } from '@countersign/policy';
 import { migrate, startOnNewerSchema } from '@countersign/storage';
 import { ConnectorRegistry } from './connectors/connector';
@@ -38,6 +38,8 @@ void runService({
     const flagControls = new FlagControls();
     // Read again when the file changes: a rotated verify key is accepted without a restart (ADR 0019).
     const approvalKeys = watchVerifyKeys(config.APPROVAL_VERIFY_KEYS_FILE);
+    // What the executor holds executions on (ADR 0019), reported by /readyz as a signal (`signals.trust`).
+    const trustHealth = new TrustHealthState();
     return {
       modules: [
         ExecutorModule.register({
@@ -58,9 +60,14 @@ void runService({
           contractChangeKeys: contractChangeKeys(config.CONTRACT_VERIFY_KEYS_FILE),
           reconciliation: { leaseMs: config.EXECUTION_LEASE_MS, periodMs: config.RECONCILE_PERIOD_MS },
           maxHoldSeconds: config.EXECUTION_MAX_HOLD_SECONDS,
+          trustHealth,
         }),
       ],
-      readiness: [{ name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 }, flagsReadiness(flags)],
+      readiness: [
+        { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
+        flagsReadiness(flags),
+        trustReadinessSignal(trustHealth),
+      ],
       close: async () => {
         await flags.close();
         await pool.end();

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { join } from 'node:path';
 import { createUnleashFlagReader, FlagControls, flagsReadiness, reportFlagHealth, withFlagControls } from '@countersign/flags';
 import { createUnleashFlagAdmin } from './autonomy/unleash-flag-admin';
-import { contractChangeKeys, runService } from '@countersign/nest';
+import { contractChangeKeys, runService, TrustHealthState, trustReadinessSignal } from '@countersign/nest';
 import { watchSigningKeys, watchVerifyKeys } from '@countersign/keys';
 import { createRedis, migrate, readRedisTls, startOnNewerSchema } from '@countersign/storage';
 import { PolicyEngineModule } from './policy-engine.module';
@@ -52,6 +52,8 @@ void runService({
       SWEEP_EVERY_MS,
     ).unref();
     const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, logger, tls: readRedisTls(config) });
+    // What the policy engine prohibits trust-sensitive actions on (ADR 0019), reported by /readyz as a signal.
+    const trustHealth = new TrustHealthState();
     return {
       modules: [
         PolicyEngineModule.register({
@@ -71,6 +73,7 @@ void runService({
             diffCorpusPath: config.CHANGE_DIFF_CORPUS,
             signingKeys: config.CONTRACT_SIGNING_KEYS_FILE ? watchSigningKeys(config.CONTRACT_SIGNING_KEYS_FILE) : undefined,
           },
+          trustHealth,
           settings: {
             scopedTokenKey: config.SCOPED_TOKEN_KEY ? Buffer.from(config.SCOPED_TOKEN_KEY, 'base64') : undefined,
           },
@@ -80,6 +83,7 @@ void runService({
         flagsReadiness(flags),
         { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
         { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+        trustReadinessSignal(trustHealth),
       ],
       close: async () => {
         clearInterval(sweep);

@@ -76,7 +76,7 @@ export abstract class BusConsumer implements OnApplicationBootstrap, BeforeAppli
           this.consumerLogger?.info({ group: this.group }, 'ready: subscribed');
           return;
         } catch (e) {
-          readiness = { ready: false, checks: { subscribe: String((e as Error)?.message ?? e) } };
+          readiness = { ready: false, checks: { subscribe: String((e as Error)?.message ?? e) }, signals: {} };
         }
       }
       const why = Object.entries(readiness.checks)

@@ -63,12 +63,19 @@ export interface ReadinessCheck {
   name: string;
   /** True when ready; false, or a throw whose message says why, when not. */
   check(): Promise<boolean>;
+  /**
+   * A signal, not a gate: /readyz reports it under `signals` (`ok` or why not), but it neither makes /readyz answer 503
+   * nor holds a consumer back. For what the service already fails closed on by itself, per action, and which an
+   * operator should still see at a glance (the trust stack: actions wait with its reason, and the service is ready).
+   */
+  advisory?: boolean;
 }
 
-/** Each check's answer: `ok`, or why it is not ready. */
+/** Each check's answer: `ok`, or why it is not ready; and each signal's (`advisory` checks). */
 export interface Readiness {
   ready: boolean;
   checks: Record<string, string>;
+  signals: Record<string, string>;
 }
 
 /** How long one readiness check may take: a dependency that does not answer is not ready. */
@@ -91,7 +98,12 @@ export async function evaluateReadiness(checks: ReadinessCheck[]): Promise<Readi
       }
     }),
   );
-  return { ready: results.every(([, r]) => r === 'ok'), checks: Object.fromEntries(results) };
+  const gates = results.filter((_, i) => !checks[i].advisory);
+  return {
+    ready: gates.every(([, r]) => r === 'ok'),
+    checks: Object.fromEntries(gates),
+    signals: Object.fromEntries(results.filter((_, i) => checks[i].advisory)),
+  };
 }
 
 /** Seconds a client is asked to wait (`Retry-After`) when a dependency is unavailable. */
@@ -530,22 +542,36 @@ class HealthController {
       schema: {
         type: 'object',
         required: ['status', 'checks'],
-        properties: { status: { const: 'ready' }, checks: { type: 'object', additionalProperties: { type: 'string' } } },
+        properties: {
+          status: { const: 'ready' },
+          checks: { type: 'object', additionalProperties: { type: 'string' } },
+          signals: {
+            type: 'object',
+            description: 'What the service fails closed on per action but is ready with (`trust`: the trust stack): `ok` or why not',
+            additionalProperties: { type: 'string' },
+          },
+        },
       },
     },
     errors: { 503: 'not ready: `checks` names each failing check and why' },
   })
   @Get('readyz')
   async ready() {
-    const { ready, checks } = await evaluateReadiness(this.checks);
+    const { ready, checks, signals: signalled } = await evaluateReadiness(this.checks);
+    const signals = Object.keys(signalled).length ? { signals: signalled } : {};
     const waiting = this.consumers.waiting();
     const all = {
       ...checks,
       ...(waiting.length ? { consumers: `not subscribed yet: ${waiting.join(', ')}` } : this.consumers.any() ? { consumers: 'ok' } : {}),
     };
-    if (ready && !waiting.length) return { status: 'ready', checks: all };
+    if (ready && !waiting.length) return { status: 'ready', checks: all, ...signals };
     const failing = Object.entries(all).filter(([, r]) => r !== 'ok');
-    throw new ServiceUnavailableException({ message: `not ready: ${failing.map(([n, r]) => `${n} (${r})`).join('; ')}`, status: 'not-ready', checks: all });
+    throw new ServiceUnavailableException({
+      message: `not ready: ${failing.map(([n, r]) => `${n} (${r})`).join('; ')}`,
+      status: 'not-ready',
+      checks: all,
+      ...signals,
+    });
   }
 }
 

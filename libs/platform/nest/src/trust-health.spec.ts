@@ -1,5 +1,13 @@
 import { TOPICS, TopicMap } from '@countersign/contracts';
-import { MAX_CLOCK_AHEAD_MS, MAX_HEARTBEAT_MS, RECENTLY_STALE_HEARTBEATS, STALE_AFTER_HEARTBEATS, TrustHealthState } from './trust-health';
+import { evaluateReadiness } from './platform.module';
+import {
+  MAX_CLOCK_AHEAD_MS,
+  MAX_HEARTBEAT_MS,
+  RECENTLY_STALE_HEARTBEATS,
+  STALE_AFTER_HEARTBEATS,
+  TrustHealthState,
+  trustReadinessSignal,
+} from './trust-health';
 
 // real: TrustHealthState; fake: the clock.
 const event = (health: 'healthy' | 'degraded' | 'unhealthy', time: number, id = `e-${time}`): TopicMap[typeof TOPICS.trustHealthChanged] => ({
@@ -97,5 +105,36 @@ describe('TrustHealthState', () => {
     expect(s.healthy()).toBe(true);
     now = t0 + STALE_AFTER_HEARTBEATS * MAX_HEARTBEAT_MS + 300_000 + 1;
     expect(s.healthy()).toBe('unknown');
+  });
+});
+
+describe('trustReadinessSignal: the trust stack on /readyz, a signal and not a gate (red team, 2026-12-07)', () => {
+  it('is ok only for a fresh healthy verdict, says what any other is, and never makes the service not ready', async () => {
+    const t0 = Date.parse('2026-11-30T10:00:00.000Z');
+    let now = t0;
+    const s = new TrustHealthState(() => now);
+    const read = () => evaluateReadiness([{ name: 'store', check: async () => true }, trustReadinessSignal(s)]);
+    expect(await read()).toEqual({
+      ready: true,
+      checks: { store: 'ok' },
+      signals: { trust: 'the trust health control topic has not been read to its end yet' },
+    });
+    s.caughtUp();
+    expect((await read()).signals.trust).toMatch(/^no trust monitor has reported the trust stack yet/);
+    s.apply(event('healthy', t0));
+    expect(await read()).toEqual({ ready: true, checks: { store: 'ok' }, signals: { trust: 'ok' } });
+    s.apply(event('degraded', t0 + 1));
+    expect((await read()).signals.trust).toBe('degraded: test: degraded');
+    s.apply(event('unhealthy', t0 + 2));
+    expect(await read()).toEqual({ ready: true, checks: { store: 'ok' }, signals: { trust: 'unhealthy: test: unhealthy' } });
+    // A verdict too old to count (the monitor stopped): said as such.
+    s.apply(event('healthy', t0 + 3));
+    now = t0 + 3 + 10 * 60_000;
+    expect((await read()).signals.trust).toMatch(/^the trust monitor's last report \(.*\) is stale: failing closed$/);
+    // A failing gate beside it still makes it not ready.
+    expect(await evaluateReadiness([{ name: 'store', check: async () => false }, trustReadinessSignal(s)])).toMatchObject({
+      ready: false,
+      checks: { store: 'check failed' },
+    });
   });
 });

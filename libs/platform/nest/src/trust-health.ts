@@ -7,7 +7,7 @@ import type { Logger } from '@countersign/logging';
 import type { Metrics } from '@countersign/metrics';
 import { BusConsumer } from './bus-consumer';
 import { refusedControlFact } from './control-facts';
-import { LOGGER, METRICS } from './platform.module';
+import { LOGGER, METRICS, type ReadinessCheck } from './platform.module';
 
 type TrustHealthChanged = TopicMap[typeof TOPICS.trustHealthChanged];
 
@@ -226,4 +226,23 @@ export function trustHealthProviders(service: string, keys: VerifyKeys | undefin
     { provide: FOLLOWER_GROUP, useValue: `${service}.trust-health.${randomUUID().slice(0, 8)}` },
     TrustHealthFollower,
   ];
+}
+
+/**
+ * The trust stack as a readiness signal (`advisory`: /readyz reports it under `signals.trust`, and stays ready): `ok`
+ * for a fresh `healthy` verdict, otherwise what the verdict says (`degraded: …`, `unhealthy: …`, or why it is unknown).
+ * Trust-sensitive work already fails closed per action, with the reason; an operator reading /readyz sees it there too
+ * (red team, 2026-12-07: "ready" was read as "nothing noticed a deleted key").
+ */
+export function trustReadinessSignal(state: TrustHealthState): ReadinessCheck {
+  return {
+    name: 'trust',
+    advisory: true,
+    check: async () => {
+      const healthy = state.healthy();
+      const health = healthy === true ? state.latestEvent()?.data.health : undefined;
+      if (health === 'healthy') return true;
+      throw new Error(healthy === true ? `${health}: ${state.reason()}` : healthy === false ? `unhealthy: ${state.reason()}` : state.reason());
+    },
+  };
 }
