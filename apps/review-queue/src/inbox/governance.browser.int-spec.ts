@@ -14,7 +14,7 @@ import type { BacklogGauges } from '../degradation/backlog-gauges';
 import type { ReviewHistory } from '../degradation/review-history';
 import type { DecisionQuality } from '../decision-quality/decision-quality';
 import { degradationContract, PROJECT_CONTRACT_PATH } from '../degradation/degradation.providers';
-import { OVERRIDE_REQUEST_SUBJECT } from '../degradation/control-state';
+import { OVERRIDE_REQUEST_SUBJECT, OVERRIDE_SUBJECT } from '../degradation/control-state';
 import { createInMemoryBacklogGauges } from '../degradation/in-memory-backlog-gauges';
 import { createInMemoryLeaderLease } from '../degradation/in-memory-leader-lease';
 import { createReviewHistory } from '../degradation/pg-review-history';
@@ -182,6 +182,35 @@ it('shows leads an override below the computed mode that waits for a second admi
   expect(text).toContain('the backlog is <b>canaries</b>, not real work');
   expect(await lead.page.locator('#override-request b').count()).toBe(0);
   expect(await h.seriousViolations(lead.page)).toEqual([]);
+});
+
+it('shows leads the override in force and those that resume after it, in order (ADR 0013 addendum 2026-12-08)', async () => {
+  const at = (h: number) => new Date(Date.now() + h * 3_600_000).toISOString();
+  const [adaUntil, graceUntil] = [at(1), at(2)];
+  const set = (override?: TopicMap[typeof TOPICS.degradationOverrideSet]['data']['override']) =>
+    emitControlFact(
+      h.bus,
+      h.provider<DecisionSigner>(APPROVAL_SIGNING_KEY),
+      TOPICS.degradationOverrideSet,
+      { ...(override && { override }), reason: override ? 'an emergency halt over a longer constrained' : 'override cleared by ada: test over' },
+      { subject: OVERRIDE_SUBJECT, actor: { id: 'ada', kind: 'human', roles: ['admin'] } },
+    );
+  await set({
+    mode: 'halted',
+    reason: 'incident <i>two</i>',
+    by: 'ada',
+    expiresAt: adaUntil,
+    resumes: [{ mode: 'constrained', reason: 'incident one', by: 'grace', expiresAt: graceUntil }],
+  });
+  try {
+    const lead = await h.signIn('lena');
+    await eventually(async () => {
+      await lead.page.goto(`${h.url}/reviews/governance`);
+      expect(await lead.page.textContent('#mode')).toContain(`(operator override until ${adaUntil}, then constrained by grace until ${graceUntil})`);
+    });
+  } finally {
+    await set(undefined);
+  }
 });
 
 /** A month of realistic history (deterministic: a fixed pseudo-random sequence), written as the review queue writes it. */
