@@ -172,6 +172,8 @@ export class TokenRegistry {
   private refusing?: string;
   /** Principals a reload took out of the file (`replace`), until one puts them back. */
   private readonly removed = new Set<string>();
+  /** What looks at the tokens file again when a token is not found (`checkOnMiss`). */
+  private onMiss?: () => void;
   /** The principals of the last usable file, and what each may do: what the next one is compared with. */
   private good: Map<string, PrincipalAccess>;
 
@@ -257,6 +259,21 @@ export class TokenRegistry {
   }
 
   resolve(token: string): Principal | undefined {
+    const found = this.find(token);
+    if (found || !this.onMiss) return found;
+    // A token not in the list as last read may be one just written to the file: the file is looked at again now
+    // (`onMiss`), instead of at the next timer's check (first-user probe: a token just added was refused for up to a
+    // second).
+    this.onMiss();
+    return this.find(token);
+  }
+
+  /** Called when a token is not found: the tokens file's watch looks at the file again if it changed. */
+  checkOnMiss(check: (() => void) | undefined): void {
+    this.onMiss = check;
+  }
+
+  private find(token: string): Principal | undefined {
     const digest = sha256Hex(token);
     const entry = this.state.byDigest.get(digest);
     if (!entry || !timingSafeEqual(Buffer.from(entry.tokenSha256), Buffer.from(digest))) return undefined;

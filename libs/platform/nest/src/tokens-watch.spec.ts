@@ -235,6 +235,40 @@ describe('the tokens file, followed while the process runs (revocation probe, 20
     expect(said.filter((l) => l.level === 50).map((l) => l.msg)).toEqual([expect.stringMatching(/tokens file .*: principals "ada" and "\u0430da" read alike/)]);
   });
 
+  it('takes a token just added at its first use, not at the next look; an unknown token with the file unchanged reads nothing (first-user probe)', () => {
+    const own = mkdtempSync(join(tmpdir(), 'tokens-miss-'));
+    const file = writeTokens(own, DEFAULT_PRINCIPALS).tokensFile;
+    const reg = loadTokenRegistry(file);
+    let reads = 0;
+    const w = watchTokensFile(reg, { file, read: () => (reads++, readTokensFile(file)), logger, everyMs: 3_600_000 });
+    try {
+      const token = 'c'.repeat(64);
+      const sha = require('node:crypto').createHash('sha256').update(token).digest('hex');
+      const alice = (JSON.parse(readFileSync(file, 'utf8')) as TokenEntry[]).find((e) => e.principal === 'alice')!;
+      // Unknown, the file unchanged: a stat, nothing read.
+      for (let i = 0; i < 50; i++) expect(reg.resolve(token)).toBeUndefined();
+      expect(reads).toBe(0);
+      writeFileSync(
+        `${file}.new`,
+        JSON.stringify([...(JSON.parse(readFileSync(file, 'utf8')) as TokenEntry[]), { ...alice, principal: 'nora', tokenSha256: sha }]),
+      );
+      renameSync(`${file}.new`, file);
+      expect(reg.resolve(token)?.id).toBe('nora');
+      expect(reads).toBe(1);
+      expect(lines.at(-1)).toMatchObject({ level: 40, added: ['nora'] });
+      // Stopped: no longer looked at on a miss.
+      w.stop();
+      writeFileSync(
+        file,
+        JSON.stringify(JSON.parse(readFileSync(file, 'utf8')).map((e: TokenEntry) => (e.principal === 'nora' ? { ...e, principal: 'nina' } : e))),
+      );
+      expect(reg.resolve('d'.repeat(64))).toBeUndefined();
+      expect(reads).toBe(1);
+    } finally {
+      w.stop();
+    }
+  });
+
   it('reads a file whose bytes did not change once, whatever its times (a touch is no reload)', () => {
     const before = lines.length;
     chmodSync(tokensFile, 0o600);

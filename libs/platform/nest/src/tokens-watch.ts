@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { EventData, newId, TOPICS } from '@countersign/contracts';
 import type { Logger } from '@countersign/logging';
 import { rolesGrantingNothing, type TokenEntry, type TokenRegistry, type TokensChange } from './auth';
 import { readRegularFile } from '@countersign/config';
 
-/** How often the tokens file is looked at: a removed or rotated token stops within about this long. */
+/**
+ * How often the tokens file is looked at: a removed or rotated token stops within about this long. A token added is
+ * taken at once: an unknown token makes the watch look again, if the file changed.
+ */
 export const TOKENS_CHECK_MS = 1_000;
 
 export interface TokensWatch {
@@ -78,9 +82,29 @@ export function watchTokensFile(registry: TokenRegistry, options: { file: string
   };
   const timer = setInterval(check, options.everyMs ?? TOKENS_CHECK_MS);
   timer.unref();
+  // A token just added is taken at its first use, not up to a second later: an unknown token makes the watch look at
+  // the file, read again only if its inode, size or times changed (a stat: a flood of unknown tokens reads nothing).
+  const statOf = () => {
+    try {
+      const st = statSync(file);
+      return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    } catch (e) {
+      return `unreadable: ${(e as NodeJS.ErrnoException).code}`;
+    }
+  };
+  let stat = statOf();
+  registry.checkOnMiss(() => {
+    const now = statOf();
+    if (now === stat) return;
+    stat = now;
+    check();
+  });
   return {
     check,
-    stop: () => clearInterval(timer),
+    stop: () => {
+      clearInterval(timer);
+      registry.checkOnMiss(undefined);
+    },
     onReload: (l) => {
       listeners.push(l);
       for (const reload of history) l(reload);
