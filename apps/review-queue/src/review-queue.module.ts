@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
 import { DecisionSigner, verifyKeysOfSigner, VerifyKeys } from '@countersign/approval';
@@ -141,6 +142,7 @@ export class ReviewQueueModule {
         sessions: withSealedSessions(options.inbox.sessions, options.dataKey, () =>
           log.warn('an inbox session record the review queue did not write (or wrote under another key) was refused'),
         ),
+        signInKey: Buffer.from(hkdfSync('sha256', options.dataKey, Buffer.alloc(0), 'countersign inbox sign-in cookie v1', 32)),
       });
     const contract = options.contract;
     return {

@@ -13,6 +13,12 @@ export interface InboxOptions {
   /** The review queue's address as browsers reach it: the redirect URI is `<publicUrl>/auth/callback`; https makes cookies Secure. */
   publicUrl: Late<string>;
   sessions: SessionStore;
+  /**
+   * The 256-bit key that seals a sign-in on its way through the provider into its own cookie (`Sessions.remember`): the
+   * same on every instance, so the provider's answer may reach any of them. The review queue derives it from its data
+   * key; absent (a test that builds sessions alone), a key of this process.
+   */
+  signInKey?: Buffer;
   /** Signed out after this long without a request (default 15 min). */
   idleTimeoutMs?: number;
   /** Signed out after this long whatever happens (default 12 h). */

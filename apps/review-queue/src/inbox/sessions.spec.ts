@@ -304,14 +304,36 @@ describe('inbox sessions', () => {
     expect(from({ origin: 'not a url' })).toBe(true);
   });
 
-  it('keeps a sign-in for one callback only', async () => {
-    const sessions = sessionsFor();
+  it('keeps a sign-in in its own sealed cookie, nothing in the store: refused when changed, sealed under another key, or older than ten minutes (red team, 2026-12-08)', async () => {
+    const store = createInMemorySessionStore();
+    const set = jest.spyOn(store, 'set');
+    const key = Buffer.alloc(32, 7);
+    const sessions = sessionsFor({ sessions: store, signInKey: key });
     const { res, cookies } = response();
     await sessions.remember(res, { kind: 'pending', state: 's', nonce: 'n', codeVerifier: 'v', returnTo: '/reviews' });
+    expect(set).not.toHaveBeenCalled();
     expect(cookies()[0]).toMatch(/^cs_signin=[\w-]+; Path=\/auth; HttpOnly; SameSite=Lax; Max-Age=600$/);
-    const req = requestWith(cookies());
-    expect(await sessions.recall(req, response().res)).toMatchObject({ state: 's' });
-    expect(await sessions.recall(req, response().res)).toBeUndefined();
+    // Sealed: the verifier is not readable in it.
+    const value = cookies()[0].slice('cs_signin='.length, cookies()[0].indexOf(';'));
+    expect(Buffer.from(value, 'base64url').toString('latin1')).not.toContain('"codeVerifier"');
+    const answer = response();
+    expect(await sessions.recall(requestWith(cookies()), answer.res)).toMatchObject({ state: 's', codeVerifier: 'v' });
+    // The cookie is cleared by the callback.
+    expect(answer.cookies()).toEqual(['cs_signin=; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=0']);
+    // Another instance with the same key opens it (the provider's answer may reach any instance); another key does not.
+    expect(await sessionsFor({ signInKey: Buffer.alloc(32, 7) }).recall(requestWith(cookies()), response().res)).toMatchObject({ state: 's' });
+    expect(await sessionsFor({ signInKey: Buffer.alloc(32, 8) }).recall(requestWith(cookies()), response().res)).toBeUndefined();
+    // One character changed, cut short, not base64, or huge: refused.
+    const flipped = value.slice(0, 40) + (value[40] === 'A' ? 'B' : 'A') + value.slice(41);
+    for (const bad of [flipped, value.slice(0, 30), '%%%', 'A'.repeat(5000)])
+      expect(await sessions.recall(requestWith([`cs_signin=${bad}`]), response().res)).toBeUndefined();
+    // Ten minutes later: too old.
+    const later = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 10 * 60_000 + 1);
+    try {
+      expect(await sessions.recall(requestWith(cookies()), response().res)).toBeUndefined();
+    } finally {
+      later.mockRestore();
+    }
   });
 
   it('returns after sign-in only to a page of the inbox', () => {

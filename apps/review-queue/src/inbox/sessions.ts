@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ForbiddenException, Inject, Injectable, Optional } from '@nestjs/common';
 import { narrowTenants, TOKEN_REGISTRY, TokenRegistry } from '@countersign/nest';
 import { INBOX_OPTIONS } from '../tokens';
@@ -15,6 +15,8 @@ export const SIGN_IN_COOKIE = 'cs_signin';
  */
 export const HOST_PREFIX = '__Host-';
 const SIGN_IN_TTL_MS = 10 * 60_000;
+/** What a sealed sign-in cookie is bound to: a value sealed by the same key for another use does not open as one. */
+const SIGN_IN_AAD = Buffer.from('countersign inbox sign-in v1');
 
 /** The bits of a Node request and response the inbox reads and writes (Express's, under Nest). */
 export interface HttpRequest {
@@ -49,6 +51,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest();
 export class Sessions {
   readonly idleTimeoutMs: number;
   private readonly maxSessionMs: number;
+  private readonly signInKey: Buffer;
 
   constructor(
     @Inject(INBOX_OPTIONS) private readonly options: InboxOptions,
@@ -58,6 +61,7 @@ export class Sessions {
   ) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 15 * 60_000;
     this.maxSessionMs = options.maxSessionMs ?? 12 * 3600_000;
+    this.signInKey = options.signInKey ?? randomBytes(32);
   }
 
   /**
@@ -185,23 +189,38 @@ export class Sessions {
   }
 
   /**
-   * Keeps a sign-in on its way through the identity provider. Its cookie is SameSite=Lax, not Strict: the provider's
-   * redirect back is a cross-site navigation for a provider on another site, and a Strict cookie would not come back.
+   * Keeps a sign-in on its way through the identity provider, in its own cookie, sealed (AES-256-GCM under `signInKey`)
+   * and valid ten minutes: the server keeps nothing per start. Kept in the session store, every start held memory until
+   * it lapsed, so the starts from all addresses together were capped, and anyone sending 10 a second kept every
+   * reviewer from signing in (red team, 2026-12-08). Its cookie is SameSite=Lax, not Strict: the provider's redirect back
+   * is a cross-site navigation for a provider on another site, and a Strict cookie would not come back.
    */
   async remember(res: HttpResponse, pending: PendingSignIn): Promise<void> {
-    const id = randomBytes(32).toString('base64url');
-    await this.options.sessions.set(keyOf(id), pending, Date.now() + SIGN_IN_TTL_MS);
-    appendCookie(res, this.cookie(SIGN_IN_COOKIE, id, { sameSite: 'Lax', path: '/auth', maxAge: SIGN_IN_TTL_MS / 1000 }));
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.signInKey, iv).setAAD(SIGN_IN_AAD);
+    const body = Buffer.concat([cipher.update(JSON.stringify({ pending, until: Date.now() + SIGN_IN_TTL_MS }), 'utf8'), cipher.final()]);
+    const sealed = Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+    appendCookie(res, this.cookie(SIGN_IN_COOKIE, sealed, { sameSite: 'Lax', path: '/auth', maxAge: SIGN_IN_TTL_MS / 1000 }));
   }
 
-  /** The sign-in this callback answers, used once; undefined when unknown or too old. */
+  /**
+   * The sign-in this callback answers; undefined when absent, not sealed here, or too old. Its cookie is cleared. A copy
+   * of it sent again finds the provider's authorization code used: a code is redeemed once, and only with this sign-in's
+   * PKCE verifier.
+   */
   async recall(req: HttpRequest, res: HttpResponse): Promise<PendingSignIn | undefined> {
-    const id = cookies(req)[this.named(SIGN_IN_COOKIE)];
+    const sealed = cookies(req)[this.named(SIGN_IN_COOKIE)];
     appendCookie(res, this.cookie(SIGN_IN_COOKIE, '', { sameSite: 'Lax', path: '/auth', maxAge: 0 }));
-    if (!id) return undefined;
-    const found = await this.options.sessions.get(keyOf(id));
-    await this.options.sessions.delete(keyOf(id));
-    return found?.kind === 'pending' ? found : undefined;
+    if (!sealed || sealed.length > 4096) return undefined;
+    try {
+      const raw = Buffer.from(sealed, 'base64url');
+      const decipher = createDecipheriv('aes-256-gcm', this.signInKey, raw.subarray(0, 12)).setAAD(SIGN_IN_AAD);
+      decipher.setAuthTag(raw.subarray(12, 28));
+      const { pending, until } = JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
+      return typeof until === 'number' && until > Date.now() && pending?.kind === 'pending' ? (pending as PendingSignIn) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

@@ -73,7 +73,7 @@ export class SignInController {
     ok: { status: 303, description: 'To the identity provider', contentType: 'none', headers: { Location: "the provider's authorization address" } },
     errors: {
       400: `a returnTo longer than ${RETURN_TO_MAX} characters`,
-      429: 'too many sign-ins started from this address, or from all, in the last minute',
+      429: 'too many sign-ins started from this address in the last minute',
       503: 'the identity provider cannot be reached',
     },
   })
