@@ -59,6 +59,24 @@ describe('blind second reviews: never by the proposing side, and blind beyond th
     await expect(service.decideSecond('s1', reviewer('bob'), 'approved', 'agree')).resolves.toBeUndefined();
   });
 
+  it('refuses a person without the reviewer role, listing and deciding alike, whatever item role they hold (red team, 2026-12-08)', async () => {
+    const { service, store } = await setup();
+    // A refund's, which needs finance: quinn holds it, and was shown it.
+    await store.addSecondReview({
+      actionId: 'f1',
+      slaClass: 'normal',
+      requiredRoles: ['finance'],
+      firstDecision: 'approved',
+      excluded: ['alice', 'support-copilot'],
+      createdAt: new Date().toISOString(),
+    });
+    const quinn: Principal = { id: 'quinn', kind: 'human', roles: ['finance', 'lead', 'pii:view'] };
+    const refused = new ForbiddenException('second reviews are for reviewers: your account has no reviewer role');
+    await expect(service.openSecondReviews(quinn)).rejects.toThrow(refused);
+    await expect(service.decideSecond('f1', quinn, 'approved', 'fine')).rejects.toThrow(refused);
+    expect(await store.secondReview('f1')).not.toHaveProperty('verdict');
+  });
+
   it('refuses a reviewer bound to tenants, listing and deciding alike: second reviews are drawn from every tenant (ADR 0052)', async () => {
     const { service, store } = await setup();
     const dana = reviewer('dana', { tenants: ['acme'] });

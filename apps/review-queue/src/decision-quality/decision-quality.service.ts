@@ -67,7 +67,7 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
 
   /** The second reviews `reviewer` may decide, each with the item as it was shown before its first decision. */
   async openSecondReviews(reviewer: Principal): Promise<Array<{ review: SecondReview; item: ReviewItem }>> {
-    requireEveryTenant(reviewer, SECOND_REVIEWS);
+    requireSecondReviewer(reviewer);
     const open = await this.quality.store.openSecondReviews(reviewer.id, reviewer.roles, 20);
     const out: Array<{ review: SecondReview; item: ReviewItem }> = [];
     for (const review of open) {
@@ -125,7 +125,7 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
     now = new Date(),
     seenDigest?: string,
   ): Promise<void> {
-    requireEveryTenant(reviewer, SECOND_REVIEWS);
+    requireSecondReviewer(reviewer);
     const review = await this.quality.store.secondReview(actionId);
     if (!review) throw new NotFoundException(`no second review for action ${actionId}`);
     const item = await this.items.get(actionId);
@@ -308,4 +308,13 @@ export class DecisionQualityService implements OnApplicationBootstrap, OnApplica
     if (!samples.length) samples.push({ sampledAt: now.toISOString(), slaClass: 'all', depth: 0 });
     await this.quality.store.addQueueSamples(samples);
   }
+}
+
+/**
+ * Second reviews are for reviewers with every tenant: a person holding only an item's role (`finance`, a lead) was shown
+ * the blind page and its items, though only its verdict refused them (red team, 2026-12-08).
+ */
+function requireSecondReviewer(p: Principal): void {
+  if (!p.roles.includes('reviewer')) throw new ForbiddenException('second reviews are for reviewers: your account has no reviewer role');
+  requireEveryTenant(p, SECOND_REVIEWS);
 }

@@ -133,7 +133,11 @@ export interface DecisionQualityStore {
   recordDecision(d: ReviewerDecision): Promise<boolean>;
   /** Decisions at or after `since`, oldest first: the newest `limit` of them (scale probe, 2026-12-06: it kept the oldest). */
   decisionsSince(since: Date, limit: number): Promise<ReviewerDecision[]>;
-  /** `summarize` of `decisionsSince(since, limit)`, without reading the decisions out. */
+  /**
+   * `summarize` of `decisionsSince(since, limit)` without the decisions under a blind second review still open, without
+   * reading the decisions out. Counted, such a decision told a lead who was also its second reviewer what it was: the
+   * first decider's approvals went up by one (red team, 2026-12-08). It is counted once the verdict is in.
+   */
   decisionSummary(since: Date, limit: number, latencyEdgesMin: number[]): Promise<DecisionSummary>;
   /** Canaries approved whose audit event is still to emit, oldest first. */
   unauditedMisses(limit: number): Promise<ReviewerDecision[]>;

@@ -67,10 +67,29 @@ export function decisionQualitySuite(name: string, make: () => Promise<DecisionQ
       // Fiona's second decision in the millisecond of her first (s-00): ordered after it by action id, so bounded by it (a
       // class of its own: its median is its own dwell as bounded).
       await store.recordDecision(decision({ actionId: 's-40', reviewer: 'fiona', slaClass: 'solo', decidedAt: at(0), queuedAt: at(-1_000), dwellMs: 700 }));
+      // Two decisions sampled for a blind second review: left out while it is open (its first decision must not show in
+      // the counts, red team 2026-12-08), counted once the verdict is in.
+      for (const actionId of ['s-38', 's-39'])
+        await store.addSecondReview({
+          actionId,
+          correlationId: `c-${actionId}`,
+          slaClass: 'high',
+          requiredRoles: ['finance'],
+          firstDecision: 'approved',
+          excluded: [],
+          createdAt: at(0),
+        });
+      expect(await store.decideSecondReview('s-39', 'frank', 'approved', 'agree', new Date(at(1)))).toBe(true);
       const since = new Date(t0 - 86_400_000);
       for (const limit of [100, 17]) {
-        const expected = summarize(await store.decisionsSince(since, limit), edges);
+        const newest = await store.decisionsSince(since, limit);
+        expect(newest.map((d) => d.actionId)).toContain('s-38');
+        const expected = summarize(
+          newest.filter((d) => d.actionId !== 's-38'),
+          edges,
+        );
         expect(await store.decisionSummary(since, limit, edges)).toEqual(expected);
+        expect(expected).not.toEqual(summarize(newest, edges));
         // What it is held to is not empty: every part has something in it.
         expect(expected.reviewers.length).toBeGreaterThan(2);
         expect(expected.canaries.length).toBeGreaterThan(0);

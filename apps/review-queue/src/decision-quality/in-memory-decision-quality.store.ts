@@ -61,7 +61,12 @@ export class InMemoryDecisionQualityStore implements DecisionQualityStore {
   }
 
   async decisionSummary(since: Date, limit: number, latencyEdgesMin: number[]): Promise<DecisionSummary> {
-    return summarize(await this.decisionsSince(since, limit), latencyEdgesMin);
+    const newest = await this.decisionsSince(since, limit);
+    const open = await this.underSecondReview(newest.map((d) => d.actionId));
+    return summarize(
+      newest.filter((d) => !open.has(d.actionId)),
+      latencyEdgesMin,
+    );
   }
 
   async unauditedMisses(limit: number): Promise<ReviewerDecision[]> {

@@ -184,12 +184,14 @@ export class PgDecisionQualityStore implements DecisionQualityStore {
   }
 
   async decisionSummary(since: Date, limit: number, latencyEdgesMin: number[]): Promise<DecisionSummary> {
-    // The same decisions `decisionsSince` reads, summed up where they are: one row of a few small lists comes back, not
-    // the decisions. Times in whole milliseconds, as a decision read out has them. The attended dwell (`withAttention`):
+    // The same decisions `decisionsSince` reads, but those under a blind second review still open, summed up where they
+    // are: one row of a few small lists comes back, not the decisions. Times in whole milliseconds, as a decision read out has them. The attended dwell (`withAttention`):
     // bounded by the time since the same reviewer's decision before it, canaries included, in the order read out.
     const { rows } = await this.pool.query<SummaryRow>(
-      `WITH d AS (
+      `WITH newest AS (
          SELECT * FROM reviewer_decisions WHERE decided_at >= $1 ORDER BY decided_at DESC, action_id DESC, reviewer DESC LIMIT $2
+       ), d AS (
+         SELECT * FROM newest WHERE NOT EXISTS (SELECT 1 FROM second_reviews s WHERE s.action_id = newest.action_id AND s.verdict IS NULL)
        ), t AS (
          SELECT d.*, floor(extract(epoch FROM decided_at) * 1000) AS at_ms, floor(extract(epoch FROM queued_at) * 1000) AS queued_ms,
                 lag(floor(extract(epoch FROM decided_at) * 1000)) OVER (PARTITION BY reviewer ORDER BY decided_at, action_id) AS prev_ms
