@@ -65,6 +65,19 @@ describe('ClaimService: a lease so two reviewers do not work one item', () => {
     await expect(t.claims.claim('a1', alice, 'Alice Reviewer', at(11 * 60_000))).rejects.toThrow(/already decided: there is nothing to claim/);
   });
 
+  it("releases every claim a reviewer holds at once (their sign-out), and no one else's (red team, 2026-12-08)", async () => {
+    const t = await setup();
+    for (const id of ['r1', 'r2', 'r3']) await t.items.add(t.item(id));
+    await t.claims.claim('r1', alice, 'Alice Reviewer', t0);
+    await t.claims.claim('r2', alice, 'Alice Reviewer', t0);
+    await t.claims.claim('r3', bob, 'Bob', t0);
+    expect((await t.claims.releaseAll(alice, at(60_000))).sort()).toEqual(['r1', 'r2']);
+    expect((await t.claims.claim('r1', bob, 'Bob', at(60_000))).by).toBe('bob');
+    expect((await t.claims.claim('r2', bob, 'Bob', at(60_000))).by).toBe('bob');
+    await expect(t.claims.claim('r3', alice, 'Alice Reviewer', at(60_000))).rejects.toThrow(/claimed by Bob/);
+    expect(await t.claims.releaseAll(alice, at(60_000))).toEqual([]);
+  });
+
   it('renews only a claim the reviewer still holds: an ended one (released, run out, escalated) is not taken back (red team, 2026-12-04)', async () => {
     const t = await setup();
     await t.items.add(t.item('a1'));

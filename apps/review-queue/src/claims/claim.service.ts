@@ -127,6 +127,17 @@ export class ClaimService {
     return held;
   }
 
+  /**
+   * Ends every claim `reviewer` holds: their sign-out from the inbox. The page's own release on leaving is sent after
+   * the session has ended, and was refused, so the items stayed held for up to five minutes (red team, 2026-12-08).
+   */
+  async releaseAll(reviewer: Principal, now = new Date()): Promise<string[]> {
+    const held = await this.items.claimsHeldBy(reviewer.id, now);
+    const released: string[] = [];
+    for (const actionId of held) if ((await this.release(actionId, reviewer)).released) released.push(actionId);
+    return released;
+  }
+
   /** Ends `reviewer`'s claim on the item, if they hold one. */
   async release(actionId: string, reviewer: Principal): Promise<{ released: boolean }> {
     const released = await this.items.releaseClaim(actionId, reviewer.id);

@@ -8,6 +8,7 @@ import {
   HttpException,
   HttpStatus,
   Inject,
+  Optional,
   Post,
   Query,
   Req,
@@ -20,7 +21,9 @@ import { OidcSignIn } from './oidc-sign-in';
 import { HttpRequest, HttpResponse, Sessions } from './sessions';
 import { securityHeaders } from './security-headers';
 import { SignInStarts } from './sign-in-starts';
-import { ApiRoute } from '@countersign/nest';
+import type { Logger } from '@countersign/logging';
+import { ApiRoute, LOGGER } from '@countersign/nest';
+import { ClaimService } from '../claims/claim.service';
 
 /**
  * The longest `returnTo` a sign-in keeps: an inbox address with its filters is far shorter. A pending sign-in keeps it
@@ -64,6 +67,8 @@ export class SignInController {
     private readonly oidc: OidcSignIn,
     private readonly sessions: Sessions,
     @Inject(INBOX_OPTIONS) private readonly options: InboxOptions,
+    @Optional() private readonly claims?: ClaimService,
+    @Optional() @Inject(LOGGER) private readonly logger?: Logger,
   ) {}
 
   @ApiRoute({
@@ -169,6 +174,12 @@ export class SignInController {
     const session = await this.sessions.current(req, false);
     if (session) this.sessions.checkCsrf(req, session);
     await this.sessions.close(req, res);
+    // The items this person held claimed are free for the others at once, not when the leases run out. A failure here
+    // does not keep anyone signed in: the leases end by themselves.
+    if (session && this.claims)
+      await this.claims
+        .releaseAll(session.principal)
+        .catch((err: unknown) => this.logger?.warn({ err }, 'claims not released at sign-out; their leases end by themselves'));
     const next = (session && (await this.oidc.signOutUrl(session.idToken).catch(() => undefined))) ?? '/auth/signed-out';
     securityHeaders(res);
     res.setHeader('Content-Type', 'application/json');

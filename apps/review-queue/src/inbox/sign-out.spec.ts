@@ -4,7 +4,10 @@ import { APP_GUARD } from '@nestjs/core';
 import pino from 'pino';
 import { InMemoryBus } from '@countersign/bus';
 import { PlatformModule, serve, TokenRegistry } from '@countersign/nest';
-import { INBOX_OPTIONS } from '../tokens';
+import { refundProposal } from '@countersign/testing';
+import { ClaimService } from '../claims/claim.service';
+import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
+import { INBOX_OPTIONS, REVIEW_ITEMS } from '../tokens';
 import { createInMemorySessionStore } from './in-memory-session.store';
 import { InboxOptions } from './inbox.options';
 import { OidcSignIn } from './oidc-sign-in';
@@ -53,6 +56,8 @@ describe('POST /auth/sign-out reads no body', () => {
   const head = (s: { cookie: string; csrf: string }, length: number, extra = '') =>
     `POST /auth/sign-out HTTP/1.1\r\nHost: x\r\nCookie: ${s.cookie}\r\nX-CSRF-Token: ${s.csrf}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${extra}\r\n`;
 
+  const items = new InMemoryReviewItemRepository();
+
   beforeAll(async () => {
     const options: InboxOptions = {
       issuer: 'http://idp.invalid',
@@ -76,6 +81,8 @@ describe('POST /auth/sign-out reads no body', () => {
           },
         },
         { provide: APP_GUARD, useClass: SignedInGuard },
+        { provide: REVIEW_ITEMS, useValue: items },
+        ClaimService,
       ],
     })
     class Root {}
@@ -111,6 +118,33 @@ describe('POST /auth/sign-out reads no body', () => {
     // The old session's id decides nothing any more; the new one is alice's.
     expect(await at(first.cookie)).toBeUndefined();
     expect((await at(second!))?.principal.id).toBe('alice');
+  });
+
+  it('frees the items the person held claimed at once, not when the leases run out (red team, 2026-12-08)', async () => {
+    const now = Date.now();
+    await items.add({
+      kind: 'approval',
+      actionId: 'held-1',
+      correlationId: 'c-held-1',
+      decisionEventId: 'd-held-1',
+      digest: 'f'.repeat(64),
+      proposal: refundProposal(),
+      proposerPrincipal: 'support-copilot',
+      contractVersion: '1',
+      reasons: ['amount over threshold'],
+      slaClass: 'normal',
+      requiredRoles: ['reviewer'],
+      quorum: 1,
+      createdAt: new Date(now).toISOString(),
+      dueAt: new Date(now + 3_600_000).toISOString(),
+      status: 'pending',
+    });
+    await items.claim('held-1', { by: 'alice', name: 'Alice', until: new Date(now + 300_000).toISOString() }, new Date(now));
+    expect(await items.claimsHeldBy('alice', new Date())).toEqual(['held-1']);
+    const s = await signedIn();
+    const out = await untilClosed(port, head(s, 0, 'Connection: close\r\n'));
+    expect(out.status).toBe(200);
+    expect(await items.claimsHeldBy('alice', new Date())).toEqual([]);
   });
 
   it('signs out whatever body comes with it: a malformed one is not read (it was a 400, and the session stayed)', async () => {
