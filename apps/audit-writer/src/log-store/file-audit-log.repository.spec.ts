@@ -85,6 +85,27 @@ describe('FileAuditLogRepository', () => {
     await expect(log.range(1, 2)).resolves.toHaveLength(1);
   });
 
+  it("keeps the log's write failure until a write to the log itself succeeds: a head written to its own file does not clear it (red team, 2026-12-08)", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl');
+    const log = new FileAuditLogRepository(path);
+    await log.appendBatch([auditEntry('e1', 'a1'), auditEntry('e2', 'a1')]);
+    const head = { treeSize: 2, rootHash: (await log.tip()).root, timestamp: new Date().toISOString(), signature: 's', keyId: 'k' } as never;
+    await log.saveHead(head);
+    // The log's file made immutable (as root: what a full disk does to its writes), the heads' file not.
+    execFileSync('chattr', ['+i', path]);
+    try {
+      await expect(log.appendBatch([auditEntry('e3', 'a2')])).rejects.toThrow();
+      expect(log.writeFailure()?.message).toMatch(/EPERM/);
+      await log.saveHead(head);
+      // Before: the head's write cleared it, and the embedded host let an action execute with no entry of it written.
+      expect(log.writeFailure()?.message).toMatch(/EPERM/);
+    } finally {
+      execFileSync('chattr', ['-i', path]);
+    }
+    await log.appendBatch([auditEntry('e3', 'a2')]);
+    expect(log.writeFailure()).toBeUndefined();
+  });
+
   it('only appends to its file, and after a restart continues the chain and drops redelivered events', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl');
     const first = new FileAuditLogRepository(path);

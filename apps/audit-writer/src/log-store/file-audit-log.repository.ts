@@ -106,8 +106,12 @@ export class FileAuditLogRepository implements AuditLogRepository {
   private readonly torn: TornWrite[] = [];
   /** Set when a failed write could not be cut back off: appending after it would tear a line in the middle. */
   private unwritable?: Error;
-  /** The last write's failure, until a write succeeds (`writeFailure`). */
-  private failing?: Error;
+  /**
+   * Each file's last write failure, until a write to that same file succeeds (`writeFailure`). Kept per file: a head
+   * written to `tree-heads.jsonl` (a page with room left) cleared the failure of `audit.jsonl` on a full disk, and an
+   * action executed with no entry of it written (red team, 2026-12-08).
+   */
+  private readonly failing = new Map<string, Error>();
   /** Entries were appended since the log was last synced; its name in the directory was synced (once a process). */
   private unsynced = false;
   private logNamed = false;
@@ -371,10 +375,10 @@ export class FileAuditLogRepository implements AuditLogRepository {
     if (this.unwritable) throw outage(this.unwritable);
     try {
       const at = this.appendOnce(file, text, sync);
-      this.failing = undefined;
+      this.failing.delete(file);
       return at;
     } catch (e) {
-      this.failing = e as Error;
+      this.failing.set(file, e as Error);
       throw outage(e as Error);
     }
   }
@@ -413,12 +417,12 @@ export class FileAuditLogRepository implements AuditLogRepository {
   }
 
   /**
-   * Why the log cannot be written now (its last write failed: a full disk, a file made unwritable, descriptors used up),
-   * or undefined once a write succeeds again. The embedded host holds execution on it (no audit, no action) and says it
+   * Why the log cannot be written now (the last write to one of its files failed: a full disk, a file made unwritable,
+   * descriptors used up), or undefined once a write to each such file succeeds again. The embedded host holds execution on it (no audit, no action) and says it
    * at /readyz (disk probe, 2026-12-05).
    */
   writeFailure(): Error | undefined {
-    return this.unwritable ?? this.failing;
+    return this.unwritable ?? this.failing.get(this.path) ?? this.failing.values().next().value;
   }
 
   /** Waits until everything appended to the log is on disk, and its name. */
