@@ -46,7 +46,13 @@ describe('no audit, no action: while the audit file cannot be written', () => {
       );
       // Decided to run, and held: no effect reaches the target while its entries cannot be recorded.
       const held = await propose('refund-small.json', 'order-9102');
-      await eventually(async () => expect(await status(held)).toBe('autonomous'));
+      // Held, and it says why (red team, 2026-12-08: it read `autonomous`, and `waiting` said the executor may have stopped).
+      const view = await eventually(async () => {
+        const v = (await call('GET', `${running.url}/v1/actions/${held}`, undefined, agent)).body as { status: string; reasonCode?: string; reason?: string };
+        expect(v).toMatchObject({ status: 'held', reasonCode: 'audit-unavailable' });
+        return v;
+      });
+      expect(JSON.stringify(view)).toMatch(/the audit trail cannot record \(.*EPERM.*\): held until it can/);
       await new Promise((r) => setTimeout(r, 1_500));
       expect(running.sink.effects.filter((e) => e.actionId === held)).toHaveLength(0);
       // Writable again: the entries held back are recorded, none lost, and the action runs, once.

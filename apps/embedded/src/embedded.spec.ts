@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { request } from 'node:http';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +117,25 @@ describe('embedded mode', () => {
       expect(audit).not.toContain(taxId);
     });
     expect(logLines.join('')).not.toContain(taxId);
+  });
+
+  it('refuses two Idempotency-Key headers, naming them, and accepts nothing (red team, 2026-12-08: "must be 1-200 characters")', async () => {
+    const body = JSON.stringify({ ...example('refund-small.json'), target: 'order-dup-key' });
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(`${running.url}/v1/proposals`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token('agent')}`, 'Idempotency-Key': ['dup-a', 'dup-b'] },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.text).message).toBe('more than one Idempotency-Key header: send one');
   });
 
   it('never executes a prohibited action', async () => {

@@ -343,7 +343,14 @@ export class ExecutionService {
     // No audit, no action: while the audit trail cannot record (a full disk under the embedded audit file), what runs
     // would go unrecorded for as long (disk probe, 2026-12-05). Held, not refused: it runs once the trail records again.
     const unaudited = this.auditUnavailable?.();
-    if (unaudited) return { pass: false, wait: `the audit trail cannot record (${unaudited}): execution held until it can` };
+    // Held with its reason on the action's timeline, as the other holds are (red team, 2026-12-08: `waiting` said the
+    // executor might have stopped mid-call). The event waits on the bus until the trail records again.
+    if (unaudited)
+      return {
+        pass: false,
+        wait: `the audit trail cannot record (${unaudited}): execution held until it can`,
+        hold: { code: 'audit-unavailable', reason: `the audit trail cannot record (${unaudited}): held until it can`, state: 'audit-unavailable' },
+      };
     return this.killSwitch(record);
   }
 

@@ -34,7 +34,7 @@ export class ProposalsController {
       },
     },
     errors: {
-      400: "the body or its parameters do not validate (the proposal schema, then the action type's parameter schema); a malformed Idempotency-Key",
+      400: "the body or its parameters do not validate (the proposal schema, then the action type's parameter schema); a malformed Idempotency-Key, or more than one",
       403: '`proposer.agentId` is not an agent id the token may propose as',
       409: 'the Idempotency-Key was already used for a different proposal',
       413: 'the body is over 64 KiB, or the proposal is, written out as its events carry it (a number sent as 1e20 in full)',
@@ -46,6 +46,9 @@ export class ProposalsController {
   @Roles('agent')
   @UseGuards(ProposalRateGuard)
   async submit(@Body() body: unknown, @Req() req: AuthenticatedRequest & { correlationId: string }, @Headers('idempotency-key') idempotencyKey?: string) {
+    // Two keys are no key: Node joins them ("a, b"), and which one a proxy in front would keep is its own choice.
+    if (((req as { headersDistinct?: Record<string, string[] | undefined> }).headersDistinct?.['idempotency-key']?.length ?? 0) > 1)
+      throw new BadRequestException('more than one Idempotency-Key header: send one');
     if (idempotencyKey !== undefined && !/^[\w.:-]{1,200}$/.test(idempotencyKey)) {
       throw new BadRequestException('Idempotency-Key must be 1-200 characters of letters, digits, ".", ":", "_" or "-"');
     }
