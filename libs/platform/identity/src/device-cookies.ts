@@ -33,11 +33,22 @@ export class DeviceCookies {
     return Number.isSafeInteger(at) && this.now() - at < DEVICE_MAX_AGE_MS ? device : undefined;
   }
 
+  /**
+   * The id of the browser that sent `cookieHeader`, when it carries a valid device cookie for anyone: a browser someone
+   * signed in from. The counts over all addresses leave it out (it has counts of its own): a flood from many addresses
+   * keeps new browsers out for a while, not the people who signed in here before (red team, 2026-12-08).
+   */
+  knownDevice(cookieHeader: string | undefined): string | undefined {
+    const who = cookieValue(cookieHeader, DEVICE_COOKIE)?.split('.')[0];
+    return who === undefined ? undefined : this.deviceOf(cookieHeader, Buffer.from(who, 'base64url').toString('utf8'));
+  }
+
   /** The `Set-Cookie` value that makes this browser known for `user`. */
   issue(user: string): string {
     const body = `${Buffer.from(user, 'utf8').toString('base64url')}.${randomBytes(12).toString('base64url')}.${this.now()}`;
     const value = `${body}.${this.mac(body).toString('base64url')}`;
-    return `${DEVICE_COOKIE}=${value}; Path=/interaction; Max-Age=${DEVICE_MAX_AGE_MS / 1000}; HttpOnly; SameSite=Lax`;
+    // Path=/: sent with `/auth` and every request too, where the counts over all addresses leave a known browser out.
+    return `${DEVICE_COOKIE}=${value}; Path=/; Max-Age=${DEVICE_MAX_AGE_MS / 1000}; HttpOnly; SameSite=Lax`;
   }
 
   private mac(body: string): Buffer {

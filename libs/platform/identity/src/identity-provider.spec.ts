@@ -5,6 +5,7 @@ import { IncomingHttpHeaders, request } from 'node:http';
 import { connect, Socket } from 'node:net';
 import { DEFAULT_CONNECTION_TIMEOUTS, IdentityProviderOptions, RunningIdentityProvider, SignInRefusal, startIdentityProvider } from './identity-provider';
 import { hashPassword, IdentityUser } from './users';
+import { DEVICE_COOKIE as DEVICE } from './device-cookies';
 
 const CLIENT = { clientId: 'inbox', clientSecret: 'inbox-secret', redirectUris: ['http://127.0.0.1:1/cb'], postLogoutRedirectUris: [] };
 const USERS: IdentityUser[] = [{ sub: 'alice', name: 'Alice', roles: ['reviewer'], password: hashPassword('alice-pw') }];
@@ -41,7 +42,7 @@ describe('the local identity provider stays available under a flood from one add
       });
 
     /** An authorization request as the inbox sends the browser to make (PKCE, a random state). */
-    const authorize = (from: string) => {
+    const authorize = (from: string, cookie?: string) => {
       const query = new URLSearchParams({
         client_id: CLIENT.clientId,
         response_type: 'code',
@@ -51,7 +52,7 @@ describe('the local identity provider stays available under a flood from one add
         code_challenge_method: 'S256',
         state: randomBytes(8).toString('hex'),
       });
-      return send(from, `/auth?${query}`);
+      return send(from, `/auth?${query}`, { cookie });
     };
 
     /** A new sign-in from `from`: its interaction, with the cookies that go with it. */
@@ -129,6 +130,29 @@ describe('the local identity provider stays available under a flood from one add
     ]);
     clock += 60_000;
     expect((await authorize('127.0.0.4')).status).toBe(303);
+  });
+
+  it('leaves a browser someone signed in from out of the counts in all: a flood from many addresses does not keep them out (red team, 2026-12-08)', async () => {
+    const { begin, authorize, send } = await start({ limits: { authorizationsPerAddress: 5, authorizationsInAll: 3, requestsInAll: 12 } });
+    // Alice signs in once from this browser: it is given its device cookie.
+    const signedIn = await (await begin('127.0.0.1')).password('alice', 'alice-pw');
+    expect(signedIn.status).toBe(303);
+    const device = (signedIn.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${DEVICE}=`))!;
+    expect(device).toMatch(/; Path=\/;/);
+    const cookie = device.split(';')[0];
+    // A flood from many addresses uses up the counts in all.
+    for (const from of ['127.0.0.2', '127.0.0.3', '127.0.0.4']) await authorize(from);
+    expect((await authorize('127.0.0.5')).status).toBe(429);
+    for (let i = 6; i < 20; i++) await send(`127.0.0.${i}`, '/jwks');
+    expect((await send('127.0.0.21', '/jwks')).status).toBe(429);
+    // Alice's browser, from a new address too, is still answered; a browser with a forged cookie is not.
+    expect((await authorize('127.0.0.30', cookie)).status).toBe(303);
+    expect((await send('127.0.0.31', '/jwks', { cookie })).status).toBe(200);
+    const forged = `${cookie.slice(0, -4)}AAAA`;
+    expect((await authorize('127.0.0.32', forged)).status).toBe(429);
+    // Counted on its own: past the count of one address, it is refused too.
+    for (let i = 0; i < 4; i++) await authorize(`127.0.0.${40 + i}`, cookie);
+    expect((await authorize('127.0.0.50', cookie)).status).toBe(429);
   });
 
   it("reports what the provider's endpoints refuse (a wrong client secret, an unknown client) and a form too large (red team, 2026-12-06)", async () => {

@@ -168,12 +168,16 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   // Counted per address, and in all: an attacker sending from many addresses (any of 127.0.0.0/8 on this host, a botnet)
   // passes every per-address count, and filled the interactions' store until it evicted the sign-ins of real people
   // (red team, 2026-12-06). The count in all bounds what is stored: `authorizationsInAll` a window, each kept ten minutes.
+  // A browser someone signed in from before (its device cookie) is counted on its own instead of in all: a flood from
+  // many addresses kept every reviewer from signing in (red team, 2026-12-08); it keeps out new browsers only.
   const authorizationsPerAddress = windows(limits.authorizationsPerAddress);
   const authorizationsInAll = windows(limits.authorizationsInAll);
+  const authorizationsPerDevice = windows(limits.authorizationsPerAddress);
   provider.use(async (ctx, next) => {
     if (!isAuthorization(ctx.path)) return next();
     const fromHere = authorizationsPerAddress.take(sourceOf(ctx.req.socket.remoteAddress ?? 'unknown'));
-    const wait = fromHere ?? authorizationsInAll.take(ALL);
+    const device = signIn.devices.knownDevice(ctx.req.headers.cookie);
+    const wait = fromHere ?? (device ? authorizationsPerDevice.take(device) : authorizationsInAll.take(ALL));
     if (wait === undefined) return next();
     const [reason, problem] =
       fromHere === undefined
@@ -197,13 +201,15 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
   const callback = provider.callback();
   const requestsPerAddress = windows(limits.requestsPerAddress);
   const requestsInAll = windows(limits.requestsInAll);
+  const requestsPerDevice = windows(limits.requestsPerAddress);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     sourceAddresses.set(req, req.socket.remoteAddress ?? 'unknown');
     setSecurityHeaders(res);
     // Every request counts, before any work, so no endpoint (the token, user info and sign-out ones have no limit of
     // their own) can be asked without bound from one address, nor from all of them.
     const fromHere = requestsPerAddress.take(sourceOf(req.socket.remoteAddress ?? 'unknown'));
-    const wait = fromHere ?? requestsInAll.take(ALL);
+    const device = signIn.devices.knownDevice(req.headers.cookie);
+    const wait = fromHere ?? (device ? requestsPerDevice.take(device) : requestsInAll.take(ALL));
     if (wait !== undefined) {
       const [reason, problem] =
         fromHere === undefined
