@@ -265,7 +265,8 @@ describe('an audit file changed while the embedded mode runs (the log keeps an i
       expect(notReady.checks['audit-log']).toMatch(/audit\.jsonl: entry \d+ is no longer the entry read at the start or appended: the file was changed since/);
       // Decided to run, and held: nothing more reaches the target over a log that changed.
       const held = await propose('order-9201');
-      await eventually(async () => expect(await status(held)).toBe('autonomous'));
+      // Held with the reason on its timeline (`audit-unavailable`), as the other holds are.
+      await eventually(async () => expect(await status(held)).toBe('held'));
       await new Promise((r) => setTimeout(r, 1_500));
       expect(running.sink.effects.filter((e) => e.actionId === held)).toHaveLength(0);
     } finally {
