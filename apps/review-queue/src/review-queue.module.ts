@@ -1,5 +1,4 @@
-import { hkdfSync } from 'node:crypto';
-import { randomUUID } from 'node:crypto';
+import { hkdfSync, randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
 import { DecisionSigner, verifyKeysOfSigner, VerifyKeys } from '@countersign/approval';
 import { ApprovalService } from './approvals/approval.service';
