@@ -137,20 +137,26 @@ describe('the degradation controller: one owner, continuing from the control top
   });
 });
 
+/** A bus with the control topics, the mode events published on it (`published`), and one instance's reading of them. */
+async function controlTopics() {
+  const bus = new InMemoryBus({ source: 'review-queue', logger });
+  const published: ModeChanged[] = [];
+  await bus.subscribe({ group: 'test.watch', handlers: { [TOPICS.degradationModeChanged]: async (e) => void published.push(e) } });
+  const state = new DegradationControlState();
+  await bus.subscribe({
+    group: 'test.rq',
+    replay: true,
+    handlers: { [TOPICS.degradationModeChanged]: async (e) => state.applyMode(e), [TOPICS.degradationOverrideSet]: async (e) => state.applyOverride(e) },
+    onCaughtUp: () => state.markCaughtUp(),
+  });
+  return { bus, published, state };
+}
+
 describe("the degradation controller under one admin's override", () => {
   it('holds it only at or above the computed mode: a backlog growing past it raises the mode; confirmed by a second admin, it holds', async () => {
     const clock = Date.parse('2026-11-30T12:00:00.000Z');
     let backlog: BacklogItem[] = [];
-    const bus = new InMemoryBus({ source: 'review-queue', logger });
-    const published: ModeChanged[] = [];
-    await bus.subscribe({ group: 'test.watch', handlers: { [TOPICS.degradationModeChanged]: async (e) => void published.push(e) } });
-    const state = new DegradationControlState();
-    await bus.subscribe({
-      group: 'test.rq',
-      replay: true,
-      handlers: { [TOPICS.degradationModeChanged]: async (e) => state.applyMode(e), [TOPICS.degradationOverrideSet]: async (e) => state.applyOverride(e) },
-      onCaughtUp: () => state.markCaughtUp(),
-    });
+    const { bus, published, state } = await controlTopics();
     const history: ReviewHistory = { pendingItems: async () => backlog, decidedSince: async () => [] };
     const controller = controllerOf(bus, state, history, 'rq-o', () => clock);
     const admin = { id: 'ada', kind: 'human' as const, roles: ['admin'], authMethod: 'bearer-token' as const };
@@ -199,16 +205,7 @@ describe("the degradation controller under one admin's override", () => {
 describe('the degradation controller under overrides that resume (ADR 0013 addendum 2026-12-08)', () => {
   it("publishes the override that resumes at the end of a shorter one, without a moment at the computed mode, and the computed mode at the last one's end", async () => {
     let clock = Date.parse('2026-11-30T12:00:00.000Z');
-    const bus = new InMemoryBus({ source: 'review-queue', logger });
-    const published: ModeChanged[] = [];
-    await bus.subscribe({ group: 'test.watch', handlers: { [TOPICS.degradationModeChanged]: async (e) => void published.push(e) } });
-    const state = new DegradationControlState();
-    await bus.subscribe({
-      group: 'test.rq',
-      replay: true,
-      handlers: { [TOPICS.degradationModeChanged]: async (e) => state.applyMode(e), [TOPICS.degradationOverrideSet]: async (e) => state.applyOverride(e) },
-      onCaughtUp: () => state.markCaughtUp(),
-    });
+    const { bus, published, state } = await controlTopics();
     const history: ReviewHistory = { pendingItems: async () => [], decidedSince: async () => [] };
     const controller = controllerOf(bus, state, history, 'rq-r', () => clock);
     const at = (minutes: number) => new Date(clock + minutes * 60_000).toISOString();

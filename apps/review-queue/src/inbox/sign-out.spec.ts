@@ -4,9 +4,9 @@ import { APP_GUARD } from '@nestjs/core';
 import pino from 'pino';
 import { InMemoryBus } from '@countersign/bus';
 import { PlatformModule, serve, TokenRegistry } from '@countersign/nest';
-import { refundProposal } from '@countersign/testing';
 import { ClaimService } from '../claims/claim.service';
 import { InMemoryReviewItemRepository } from '../review-item/in-memory-review-item.repository';
+import { reviewItem } from '../review-item/review-item.suite';
 import { INBOX_OPTIONS, REVIEW_ITEMS } from '../tokens';
 import { createInMemorySessionStore } from './in-memory-session.store';
 import { InboxOptions } from './inbox.options';
@@ -122,23 +122,7 @@ describe('POST /auth/sign-out reads no body', () => {
 
   it('frees the items the person held claimed at once, not when the leases run out (red team, 2026-12-08)', async () => {
     const now = Date.now();
-    await items.add({
-      kind: 'approval',
-      actionId: 'held-1',
-      correlationId: 'c-held-1',
-      decisionEventId: 'd-held-1',
-      digest: 'f'.repeat(64),
-      proposal: refundProposal(),
-      proposerPrincipal: 'support-copilot',
-      contractVersion: '1',
-      reasons: ['amount over threshold'],
-      slaClass: 'normal',
-      requiredRoles: ['reviewer'],
-      quorum: 1,
-      createdAt: new Date(now).toISOString(),
-      dueAt: new Date(now + 3_600_000).toISOString(),
-      status: 'pending',
-    });
+    await items.add(reviewItem('held-1', new Date(now + 3_600_000).toISOString()));
     await items.claim('held-1', { by: 'alice', name: 'Alice', until: new Date(now + 300_000).toISOString() }, new Date(now));
     expect(await items.claimsHeldBy('alice', new Date())).toEqual(['held-1']);
     const s = await signedIn();
