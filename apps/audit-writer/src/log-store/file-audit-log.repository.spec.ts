@@ -106,6 +106,31 @@ describe('FileAuditLogRepository', () => {
     expect(log.writeFailure()).toBeUndefined();
   });
 
+  it('keeps the failure while an entry that could not be written waits, though smaller ones fit after it (red team of the fix, 2026-12-08)', async () => {
+    // A file system of its own, nearly full: a large entry does not fit, a small one does.
+    const dir = mkdtempSync(join(tmpdir(), 'audit-small-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir]);
+    try {
+      const path = join(dir, 'audit.jsonl');
+      const log = new FileAuditLogRepository(path);
+      await log.appendBatch([auditEntry('e1', 'a1')]);
+      writeFileSync(join(dir, 'fill'), Buffer.alloc(256 * 1024 - 24 * 1024));
+      const big = auditEntry('big', 'a2', { data: { context: 'x'.repeat(60_000) } });
+      await expect(log.appendBatch([big])).rejects.toThrow(/ENOSPC/);
+      expect(log.writeFailure()?.message).toMatch(/ENOSPC/);
+      // A small entry of another event fits: the large one still waits, and so does the failure.
+      await log.appendBatch([auditEntry('small', 'a3')]);
+      expect(log.writeFailure()?.message).toMatch(/ENOSPC/);
+      // Room again: the large one is delivered again and written, and the failure is gone.
+      rmSync(join(dir, 'fill'));
+      await log.appendBatch([big]);
+      expect(log.writeFailure()).toBeUndefined();
+      expect((await log.range(0, 3)).map((e) => (e.entry as AuditEntry).eventId)).toEqual(['e1', 'small', 'big']);
+    } finally {
+      execFileSync('umount', [dir]);
+    }
+  });
+
   it('only appends to its file, and after a restart continues the chain and drops redelivered events', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'audit-')), 'audit.jsonl');
     const first = new FileAuditLogRepository(path);

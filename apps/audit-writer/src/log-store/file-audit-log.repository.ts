@@ -112,6 +112,13 @@ export class FileAuditLogRepository implements AuditLogRepository {
    * action executed with no entry of it written (red team, 2026-12-08).
    */
   private readonly failing = new Map<string, Error>();
+  /**
+   * The events whose entries could not be appended (their batch's write failed), until they are: the log's failure
+   * stands while any is left. A later, smaller entry that fitted on a full disk cleared it, and an action executed while
+   * its own entries were still refused (red team of the per-file fix, 2026-12-08). `logFailure`: why, the last time.
+   */
+  private readonly unwritten = new Set<string>();
+  private logFailure?: Error;
   /** Entries were appended since the log was last synced; its name in the directory was synced (once a process). */
   private unsynced = false;
   private logNamed = false;
@@ -422,7 +429,9 @@ export class FileAuditLogRepository implements AuditLogRepository {
    * at /readyz (disk probe, 2026-12-05).
    */
   writeFailure(): Error | undefined {
-    return this.unwritable ?? this.failing.get(this.path) ?? this.failing.values().next().value;
+    if (this.unwritable) return this.unwritable;
+    if (this.unwritten.size) return this.logFailure ?? new Error(`${this.unwritten.size} entries could not be written yet`);
+    return [...this.failing].find(([file]) => file !== this.path)?.[1];
   }
 
   /** Waits until everything appended to the log is on disk, and its name. */
@@ -482,6 +491,7 @@ export class FileAuditLogRepository implements AuditLogRepository {
     const added: { stored: StoredEntry; leaf: Buffer }[] = [];
     const inBatch = new Set<string>();
     for (const unplaced of batch) {
+      if (this.ids.has(unplaced.eventId)) this.unwritten.delete(unplaced.eventId);
       if (this.ids.has(unplaced.eventId) || inBatch.has(unplaced.eventId)) continue;
       inBatch.add(unplaced.eventId);
       const index = this.chain.size + added.length;
@@ -501,7 +511,15 @@ export class FileAuditLogRepository implements AuditLogRepository {
       // In the file first, then in the chain: a failed write leaves neither, and the batch is delivered again. On disk
       // before the next head (`saveHead`): one sync per head, not per batch (docs/adr/0005).
       const lines = added.map((a) => JSON.stringify(a.stored));
-      let at = this.append(this.path, `${lines.join('\n')}\n`, false);
+      let at: number;
+      try {
+        at = this.append(this.path, `${lines.join('\n')}\n`, false);
+      } catch (e) {
+        for (const a of added) this.unwritten.add(a.stored.entry.eventId);
+        this.logFailure = (e as Error & { cause?: Error }).cause ?? (e as Error);
+        throw e;
+      }
+      for (const a of added) this.unwritten.delete(a.stored.entry.eventId);
       this.unsynced = true;
       added.forEach(({ stored, leaf }, i) => {
         this.chain.append(leaf);
