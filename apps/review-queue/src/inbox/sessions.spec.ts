@@ -304,7 +304,7 @@ describe('inbox sessions', () => {
     expect(from({ origin: 'not a url' })).toBe(true);
   });
 
-  it('keeps a sign-in in its own sealed cookie, nothing in the store: refused when changed, sealed under another key, or older than ten minutes (red team, 2026-12-08)', async () => {
+  it('keeps a sign-in in its own sealed cookie, nothing in the store, answered once: refused when sent again, changed, sealed under another key, or older than ten minutes (red team, 2026-12-08)', async () => {
     const store = createInMemorySessionStore();
     const set = jest.spyOn(store, 'set');
     const key = Buffer.alloc(32, 7);
@@ -318,8 +318,10 @@ describe('inbox sessions', () => {
     expect(Buffer.from(value, 'base64url').toString('latin1')).not.toContain('"codeVerifier"');
     const answer = response();
     expect(await sessions.recall(requestWith(cookies()), answer.res)).toMatchObject({ state: 's', codeVerifier: 'v' });
-    // The cookie is cleared by the callback.
+    // The cookie is cleared by the callback, and a copy of it sent again is not answered (red team, 2026-12-08: each
+    // copy cost a code exchange at the provider).
     expect(answer.cookies()).toEqual(['cs_signin=; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=0']);
+    expect(await sessions.recall(requestWith(cookies()), response().res)).toBeUndefined();
     // Another instance with the same key opens it (the provider's answer may reach any instance); another key does not.
     expect(await sessionsFor({ signInKey: Buffer.alloc(32, 7) }).recall(requestWith(cookies()), response().res)).toMatchObject({ state: 's' });
     expect(await sessionsFor({ signInKey: Buffer.alloc(32, 8) }).recall(requestWith(cookies()), response().res)).toBeUndefined();
@@ -328,9 +330,11 @@ describe('inbox sessions', () => {
     for (const bad of [flipped, value.slice(0, 30), '%%%', 'A'.repeat(5000)])
       expect(await sessions.recall(requestWith([`cs_signin=${bad}`]), response().res)).toBeUndefined();
     // Ten minutes later: too old.
+    const fresh = response();
+    await sessions.remember(fresh.res, { kind: 'pending', state: 's2', nonce: 'n', codeVerifier: 'v', returnTo: '/reviews' });
     const later = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 10 * 60_000 + 1);
     try {
-      expect(await sessions.recall(requestWith(cookies()), response().res)).toBeUndefined();
+      expect(await sessions.recall(requestWith(fresh.cookies()), response().res)).toBeUndefined();
     } finally {
       later.mockRestore();
     }

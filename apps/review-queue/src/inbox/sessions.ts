@@ -17,6 +17,8 @@ export const HOST_PREFIX = '__Host-';
 const SIGN_IN_TTL_MS = 10 * 60_000;
 /** What a sealed sign-in cookie is bound to: a value sealed by the same key for another use does not open as one. */
 const SIGN_IN_AAD = Buffer.from('countersign inbox sign-in v1');
+/** The most answered sign-ins noted as used (`Sessions.firstUse`): 100,000 at about 60 bytes each. */
+const USED_SIGN_INS_KEPT = 100_000;
 
 /** The bits of a Node request and response the inbox reads and writes (Express's, under Nest). */
 export interface HttpRequest {
@@ -52,6 +54,8 @@ export class Sessions {
   readonly idleTimeoutMs: number;
   private readonly maxSessionMs: number;
   private readonly signInKey: Buffer;
+  /** The sealed sign-ins answered here, until each ends (`firstUse`). */
+  private readonly usedSignIns = new Map<string, number>();
 
   constructor(
     @Inject(INBOX_OPTIONS) private readonly options: InboxOptions,
@@ -204,9 +208,9 @@ export class Sessions {
   }
 
   /**
-   * The sign-in this callback answers; undefined when absent, not sealed here, or too old. Its cookie is cleared. A copy
-   * of it sent again finds the provider's authorization code used: a code is redeemed once, and only with this sign-in's
-   * PKCE verifier.
+   * The sign-in this callback answers, once; undefined when absent, not sealed here, too old, or answered before
+   * (`firstUse`). Its cookie is cleared. Beyond that, the provider redeems a code once, and only with this sign-in's PKCE
+   * verifier.
    */
   async recall(req: HttpRequest, res: HttpResponse): Promise<PendingSignIn | undefined> {
     const sealed = cookies(req)[this.named(SIGN_IN_COOKIE)];
@@ -217,10 +221,29 @@ export class Sessions {
       const decipher = createDecipheriv('aes-256-gcm', this.signInKey, raw.subarray(0, 12)).setAAD(SIGN_IN_AAD);
       decipher.setAuthTag(raw.subarray(12, 28));
       const { pending, until } = JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
-      return typeof until === 'number' && until > Date.now() && pending?.kind === 'pending' ? (pending as PendingSignIn) : undefined;
+      if (typeof until !== 'number' || until <= Date.now() || pending?.kind !== 'pending') return undefined;
+      return this.firstUse(raw.subarray(0, 12).toString('base64url'), until) ? (pending as PendingSignIn) : undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * Whether the sealed sign-in named by `iv` is answered for the first time here (noted until `until`, its end). A copy
+   * of one cookie sent again and again made the review queue exchange a made-up code at the provider each time, and
+   * used up what the provider takes from the review queue's address (red team, 2026-12-08). Noted in this process: on
+   * another instance a copy is answered once more at most. At most `USED_SIGN_INS_KEPT` are noted (the ended first,
+   * then the oldest).
+   */
+  private firstUse(iv: string, until: number): boolean {
+    if (this.usedSignIns.has(iv)) return false;
+    if (this.usedSignIns.size >= USED_SIGN_INS_KEPT) {
+      const now = Date.now();
+      for (const [k, end] of this.usedSignIns) if (end <= now) this.usedSignIns.delete(k);
+      while (this.usedSignIns.size >= USED_SIGN_INS_KEPT) this.usedSignIns.delete(this.usedSignIns.keys().next().value!);
+    }
+    this.usedSignIns.set(iv, until);
+    return true;
   }
 
   /**

@@ -22,6 +22,7 @@ import { HttpRequest, HttpResponse, Sessions } from './sessions';
 import { securityHeaders } from './security-headers';
 import { SignInStarts } from './sign-in-starts';
 import type { Logger } from '@countersign/logging';
+import { RequestWindows, sourceOf } from '@countersign/limits';
 import { ApiRoute, LOGGER } from '@countersign/nest';
 import { ClaimService } from '../claims/claim.service';
 
@@ -62,6 +63,8 @@ function parameterName(p: string): string {
 @Controller('auth')
 export class SignInController {
   private readonly starts = new SignInStarts();
+  /** Provider answers (callbacks) per source address: 30 a minute, as starts. */
+  private readonly answers = new RequestWindows(30, 60_000, 10_000);
 
   constructor(
     private readonly oidc: OidcSignIn,
@@ -116,7 +119,8 @@ export class SignInController {
     openQuery: "the provider's answer (`code`, `state`, `iss`, or `error`…), which openid-client checks",
     ok: { description: 'Signed in: a page that refreshes to where the sign-in began', contentType: 'text/html' },
     errors: {
-      400: 'an unknown or expired sign-in',
+      400: 'an unknown, expired or already answered sign-in',
+      429: 'too many sign-in answers from this address in the last minute',
       401: 'the provider refused or sent no ID token, an authentication from before the sign-in began (or none said), or a `tenants` claim that is not a list of tenant names',
       403: "an id that reads as another person's of the tokens file (case, look-alike letters, separators) but is not it",
       409: 'the browser is signed in to the inbox as someone else: sign out first',
@@ -124,7 +128,10 @@ export class SignInController {
     },
   })
   @Get('callback')
-  async callback(@Req() req: HttpRequest, @Res() res: HttpResponse) {
+  async callback(@Req() req: HttpRequest & { socket?: { remoteAddress?: string } }, @Res() res: HttpResponse) {
+    // Each answer taken costs a code exchange at the provider: counted per address, as starts are (red team, 2026-12-08).
+    if (this.answers.take(sourceOf(req.socket?.remoteAddress ?? 'unknown')) !== undefined)
+      throw new HttpException('too many sign-in answers from this address: start again in a minute', HttpStatus.TOO_MANY_REQUESTS);
     const pending = await this.sessions.recall(req, res);
     if (!pending) throw new BadRequestException('this sign-in is unknown or took too long: start again at /auth/sign-in');
     const who = await this.oidc.finish(new URL(req.url, resolve(this.options.publicUrl)), pending);

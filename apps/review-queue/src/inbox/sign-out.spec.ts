@@ -131,6 +131,16 @@ describe('POST /auth/sign-out reads no body', () => {
     expect(await items.claimsHeldBy('alice', new Date())).toEqual([]);
   });
 
+  it('takes 30 provider answers a minute from one address, each a code exchange at the provider (red team, 2026-12-08)', async () => {
+    const answer = () => untilClosed(port, 'GET /auth/callback?code=made-up&state=s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++) statuses.push((await answer()).status);
+    // This file's callbacks before count too: at most 30 are answered, then 429.
+    expect(statuses.filter((s) => s === 400).length).toBeLessThanOrEqual(30);
+    expect(statuses.at(-1)).toBe(429);
+    expect((await answer()).body).toContain('too many sign-in answers from this address: start again in a minute');
+  });
+
   it('signs out whatever body comes with it: a malformed one is not read (it was a 400, and the session stayed)', async () => {
     const s = await signedIn();
     const res = await untilClosed(port, `${head(s, 1, 'Connection: close\r\n')}{`);

@@ -132,6 +132,38 @@ describe('the local identity provider stays available under a flood from one add
     expect((await authorize('127.0.0.4')).status).toBe(303);
   });
 
+  it("does not count a registered client's own code exchange by its address: callbacks replayed at the review queue used up its count (red team, 2026-12-08)", async () => {
+    const { send } = await start({ limits: { requestsPerAddress: 3 } });
+    const exchange = (secret: string) =>
+      new Promise<number>((resolve, reject) => {
+        const body = new URLSearchParams({ grant_type: 'authorization_code', code: 'made-up', redirect_uri: CLIENT.redirectUris[0] }).toString();
+        const req = request(
+          `${running.at(-1)!.issuer}/token`,
+          {
+            method: 'POST',
+            localAddress: '127.0.0.1',
+            headers: {
+              authorization: `Basic ${Buffer.from(`${encodeURIComponent(CLIENT.clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+              'content-type': 'application/x-www-form-urlencoded',
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    // Ten exchanges with the client's credentials: refused for the made-up code (400), never for the count.
+    for (let i = 0; i < 10; i++) expect(await exchange(CLIENT.clientSecret)).toBe(400);
+    // The address's own count is untouched by them; a wrong secret is counted as any request.
+    expect((await send('127.0.0.1', '/jwks')).status).toBe(200);
+    expect(await exchange('wrong')).toBe(401);
+    expect(await exchange('wrong')).toBe(401);
+    expect(await exchange('wrong')).toBe(429);
+  });
+
   it('leaves a browser someone signed in from out of the counts in all: a flood from many addresses does not keep them out (red team, 2026-12-08)', async () => {
     const { begin, authorize, send } = await start({ limits: { authorizationsPerAddress: 5, authorizationsInAll: 3, requestsInAll: 12 } });
     // Alice signs in once from this browser: it is given its device cookie.

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -207,9 +207,14 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     setSecurityHeaders(res);
     // Every request counts, before any work, so no endpoint (the token, user info and sign-out ones have no limit of
     // their own) can be asked without bound from one address, nor from all of them.
-    const fromHere = requestsPerAddress.take(sourceOf(req.socket.remoteAddress ?? 'unknown'));
+    // A registered client's own token exchange (client_secret_basic) is not counted by the address it comes from: the
+    // review queue exchanges every callback's code from its one address, and an outsider replaying callbacks at it
+    // used up that address's count, so no reviewer's code could be exchanged (red team, 2026-12-08). The review queue
+    // bounds the callbacks it takes per address of its own.
+    const client = clientExchange(req, options.clients);
+    const fromHere = client ? undefined : requestsPerAddress.take(sourceOf(req.socket.remoteAddress ?? 'unknown'));
     const device = signIn.devices.knownDevice(req.headers.cookie);
-    const wait = fromHere ?? (device ? requestsPerDevice.take(device) : requestsInAll.take(ALL));
+    const wait = client ? undefined : (fromHere ?? (device ? requestsPerDevice.take(device) : requestsInAll.take(ALL)));
     if (wait !== undefined) {
       const [reason, problem] =
         fromHere === undefined
@@ -608,3 +613,26 @@ button{margin-top:1.25rem;padding:.6rem 1rem;font-size:1rem;background:#1d4ed8;c
 <body><main><h1>${esc(title)}</h1>${body}</main></body></html>`;
 
 export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * Whether `req` is a registered client's token exchange: `POST /token` with HTTP Basic credentials (RFC 6749 §2.3.1:
+ * each part form-encoded) that are one of `clients`', compared in constant time. Anything else is counted as any request.
+ */
+export function clientExchange(req: IncomingMessage, clients: IdentityClient[]): boolean {
+  if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/token') return false;
+  const m = /^Basic ([A-Za-z0-9+/]+={0,2})$/.exec(String(req.headers.authorization ?? ''));
+  if (!m) return false;
+  const text = Buffer.from(m[1], 'base64').toString('utf8');
+  const at = text.indexOf(':');
+  if (at < 0) return false;
+  let id: string;
+  let secret: string;
+  try {
+    id = decodeURIComponent(text.slice(0, at).replace(/\+/g, ' '));
+    secret = decodeURIComponent(text.slice(at + 1).replace(/\+/g, ' '));
+  } catch {
+    return false;
+  }
+  const given = createHash('sha256').update(secret).digest();
+  return clients.some((c) => c.clientId === id && timingSafeEqual(createHash('sha256').update(c.clientSecret).digest(), given));
+}
