@@ -162,12 +162,6 @@ export class GovernanceController {
     const strictest = reached.reduce<ModeOverride | undefined>((a, s) => (!a || rank(s.mode) > rank(a.mode) ? s : a), undefined);
     const floor = strictest && rank(strictest.mode) > rank(computed) ? strictest.mode : computed;
     const below = floor === computed ? `the computed ${computed}` : `the override in force (${floor}, by ${strictest!.by}, until ${strictest!.expiresAt})`;
-    const resumes = stack.filter((s) => Date.parse(s.expiresAt) > until);
-    if (resumes.length > MAX_RESUMED_OVERRIDES)
-      throw new ConflictException(
-        `${resumes.length} overrides would resume after this one, and at most ${MAX_RESUMED_OVERRIDES} may: set it until ${resumes[resumes.length - MAX_RESUMED_OVERRIDES].expiresAt} or later, or let one end`,
-      );
-    if (resumes.length) override.resumes = resumes;
     if (rank(mode) < rank(floor)) {
       // A second admin's confirmation sets it in place of every override in force (none resumes): the request says so.
       const why = `${mode} is below ${below}${stack.length ? `; once confirmed it replaces the overrides in force, and at its end the mode follows the computed one (${computed} now)` : ''}`;
@@ -193,6 +187,14 @@ export class GovernanceController {
         why: `${why}: another admin confirms it within ${OVERRIDE_REQUEST_TTL_MS / 60_000} minutes`,
       };
     }
+    // Set by one admin: those in force that end after it resume at its end (a request confirmed by a second admin
+    // replaces them all, so this is not checked for it).
+    const resumes = stack.filter((s) => Date.parse(s.expiresAt) > until);
+    if (resumes.length > MAX_RESUMED_OVERRIDES)
+      throw new ConflictException(
+        `${resumes.length} overrides would resume after this one, and at most ${MAX_RESUMED_OVERRIDES} may: set it until ${resumes[resumes.length - MAX_RESUMED_OVERRIDES].expiresAt} or later, or let one end`,
+      );
+    if (resumes.length) override.resumes = resumes;
     await this.publish({ override, reason }, { subject: OVERRIDE_SUBJECT, actor: actorOf(principal) });
     // A request to go below the override it replaces was asked against that one: withdrawn, not left to lift this one
     // when a second admin confirms it (red team, 2026-12-07: a halt for a new incident was lifted by confirming a request

@@ -127,6 +127,9 @@ describe('trustReadinessSignal: the trust stack on /readyz, a signal and not a g
     expect((await read()).signals.trust).toBe('degraded: test: degraded');
     s.apply(event('unhealthy', t0 + 2));
     expect(await read()).toEqual({ ready: true, checks: { store: 'ok' }, signals: { trust: 'unhealthy: test: unhealthy' } });
+    // A reason that begins with its verdict (as the monitor writes it) says it once.
+    s.apply({ ...event('unhealthy', t0 + 2.5), data: { ...event('unhealthy', t0 + 2.5).data, reason: 'unhealthy: executor outcome-signing missing' } });
+    expect((await read()).signals.trust).toBe('unhealthy: executor outcome-signing missing');
     // A verdict too old to count (the monitor stopped): said as such.
     s.apply(event('healthy', t0 + 3));
     now = t0 + 3 + 10 * 60_000;

@@ -242,7 +242,10 @@ export function trustReadinessSignal(state: TrustHealthState): ReadinessCheck {
       const healthy = state.healthy();
       const health = healthy === true ? state.latestEvent()?.data.health : undefined;
       if (health === 'healthy') return true;
-      throw new Error(healthy === true ? `${health}: ${state.reason()}` : healthy === false ? `unhealthy: ${state.reason()}` : state.reason());
+      const said = healthy === true ? health : healthy === false ? 'unhealthy' : undefined;
+      const reason = state.reason();
+      // The monitor's reason may begin with its verdict already ("unhealthy: …"): said once.
+      throw new Error(said && !reason.startsWith(`${said}:`) ? `${said}: ${reason}` : reason);
     },
   };
 }
