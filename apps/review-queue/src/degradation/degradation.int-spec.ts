@@ -360,7 +360,7 @@ describe('the degradation controller on the real stack', () => {
     const asked = await call('POST', `${rq.url}/v1/governance/mode-override`, { mode: 'normal', reason: 'drill over', expiresAt: back }, tokens.admin);
     expect(asked).toMatchObject({
       status: 202,
-      body: { status: 'awaiting-second-admin', why: expect.stringContaining('below the override in force (elevated, by ada)') },
+      body: { status: 'awaiting-second-admin', why: expect.stringContaining('below the override in force (elevated, by ada, until ') },
     });
     expect(await governance()).toMatchObject({ mode: 'elevated' });
     const confirmed = await call(
