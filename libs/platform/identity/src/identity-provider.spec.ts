@@ -63,6 +63,7 @@ describe('the local identity provider stays available under a flood from one add
       const cookie = (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
       return {
         uid,
+        cookie,
         password: (username: string, password: string) => send(from, `/interaction/${uid}/login`, { method: 'POST', cookie, form: { username, password } }),
       };
     };
@@ -130,6 +131,28 @@ describe('the local identity provider stays available under a flood from one add
     ]);
     clock += 60_000;
     expect((await authorize('127.0.0.4')).status).toBe(303);
+  });
+
+  it('checks the password of a browser signing in as the person it signed in as before in a lane of its own: posts under random names do not fill it (red team, 2026-12-08)', async () => {
+    const { begin, send } = await start({ limits: { hashConcurrency: 1, hashQueue: 1, signInPostsPerAddress: 1_000, authorizationsPerAddress: 1_000 } });
+    const first = await (await begin('127.0.0.1')).password('alice', 'alice-pw');
+    expect(first.status).toBe(303);
+    const cookie = (first.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${DEVICE}=`))!.split(';')[0];
+    const flood = await Promise.all(Array.from({ length: 12 }, (_, i) => begin(`127.0.2.${i + 1}`)));
+    for (let round = 0; round < 3; round++) {
+      const others = flood.map((f) => f.password(`nobody-${randomBytes(4).toString('hex')}`, 'guess'));
+      // Alice's browser, with its device cookie, posting in the middle of them.
+      const mine = await begin('127.0.0.1');
+      const hers = send('127.0.0.1', `/interaction/${mine.uid}/login`, {
+        method: 'POST',
+        cookie: `${mine.cookie}; ${cookie}`,
+        form: { username: 'alice', password: 'alice-pw' },
+      });
+      const answers = await Promise.all(others);
+      // The shared lane was full: some of the others were refused.
+      expect(answers.some((a) => a.status === 503)).toBe(true);
+      expect((await hers).status).toBe(303);
+    }
   });
 
   it("does not count a registered client's own code exchange by its address: callbacks replayed at the review queue used up its count (red team, 2026-12-08)", async () => {
