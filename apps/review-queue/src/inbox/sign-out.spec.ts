@@ -93,8 +93,8 @@ describe('POST /auth/sign-out reads no body', () => {
   });
   afterAll(() => close());
 
-  it('a sign-in again in the same browser ends the session it replaces, so sign-out leaves none (red team, 2026-12-07)', async () => {
-    const first = await signedIn();
+  /** A sign-in started (state `s`): its sealed cookie, as the callback is sent it. */
+  const pendingSignIn = async () => {
     const headers: Record<string, unknown> = {};
     const res = { setHeader: (k: string, v: unknown) => (headers[k.toLowerCase()] = v), getHeader: (k: string) => headers[k.toLowerCase()] };
     await sessions.remember(res as unknown as HttpResponse, {
@@ -105,7 +105,12 @@ describe('POST /auth/sign-out reads no body', () => {
       returnTo: '/reviews',
       startedAt: Date.now(),
     });
-    const pending = String((headers['set-cookie'] as string[]).at(-1)).split(';')[0];
+    return String((headers['set-cookie'] as string[]).at(-1)).split(';')[0];
+  };
+
+  it('a sign-in again in the same browser ends the session it replaces, so sign-out leaves none (red team, 2026-12-07)', async () => {
+    const first = await signedIn();
+    const pending = await pendingSignIn();
     const callback = await untilClosed(
       port,
       `GET /auth/callback?code=c&state=s HTTP/1.1\r\nHost: x\r\nCookie: ${first.cookie}; ${pending}\r\nConnection: close\r\n\r\n`,
@@ -134,27 +139,14 @@ describe('POST /auth/sign-out reads no body', () => {
   it('takes 30 answers with a sign-in a minute from one address, each a code exchange at the provider; answers without one cost nothing and are not counted (red team, 2026-12-08)', async () => {
     const answer = (cookie = '') =>
       untilClosed(port, `GET /auth/callback?code=made-up&state=s HTTP/1.1\r\nHost: x\r\n${cookie && `Cookie: ${cookie}\r\n`}Connection: close\r\n\r\n`);
-    const pending = async () => {
-      const headers: Record<string, unknown> = {};
-      const res = { setHeader: (k: string, v: unknown) => (headers[k.toLowerCase()] = v), getHeader: (k: string) => headers[k.toLowerCase()] };
-      await sessions.remember(res as unknown as HttpResponse, {
-        kind: 'pending',
-        state: 's',
-        nonce: 'n',
-        codeVerifier: 'v',
-        returnTo: '/reviews',
-        startedAt: Date.now(),
-      });
-      return String((headers['set-cookie'] as string[]).at(-1)).split(';')[0];
-    };
     // Forty without a sign-in: 400, none counted.
     for (let i = 0; i < 40; i++) expect((await answer()).status).toBe(400);
     // With one each: taken (this file's sign-in before counts too), then 429.
     const statuses: number[] = [];
-    for (let i = 0; i < 31; i++) statuses.push((await answer(await pending())).status);
+    for (let i = 0; i < 31; i++) statuses.push((await answer(await pendingSignIn())).status);
     expect(statuses.filter((st) => st === 200).length).toBeGreaterThanOrEqual(29);
     expect(statuses.at(-1)).toBe(429);
-    expect((await answer(await pending())).body).toContain('too many sign-in answers from this address: start again in a minute');
+    expect((await answer(await pendingSignIn())).body).toContain('too many sign-in answers from this address: start again in a minute');
   });
 
   it('signs out whatever body comes with it: a malformed one is not read (it was a 400, and the session stayed)', async () => {
